@@ -1,0 +1,67 @@
+"""gradtrace: fit models with gradient steps and see every step.
+
+Examples:
+    >>> import gradtrace
+    >>> trace = gradtrace.fit("seed004_keras", model="line", optimizer="keras.rmsprop",
+    ...                       lr=0.05, batch_size=3, epochs=1, shuffle=False,
+    ...                       init={"w": 0.5, "b": 0.0})
+    >>> round(trace.params["w"], 6)
+    1.092462
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASETS",
+    "GradtraceError",
+    "InputError",
+    "MODELS",
+    "OPTIMIZERS",
+    "RunConfig",
+    "RunFolderError",
+    "Trace",
+    "batch_plan",
+    "fit",
+    "load",
+    "__version__",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gradtrace.api import RunConfig, fit
+    from gradtrace.core.batches import batch_plan
+    from gradtrace.core.models import MODELS
+    from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
+    from gradtrace.data import DATASETS
+    from gradtrace.errors import GradtraceError, InputError, RunFolderError
+    from gradtrace.store import load_run as load
+    from gradtrace.trace import Trace
+
+_LAZY = {
+    "fit": ("gradtrace.api", "fit"),
+    "RunConfig": ("gradtrace.api", "RunConfig"),
+    "batch_plan": ("gradtrace.core.batches", "batch_plan"),
+    "MODELS": ("gradtrace.core.models", "MODELS"),
+    "OPTIMIZERS": ("gradtrace.core.optimizers", "PRESETS"),
+    "DATASETS": ("gradtrace.data", "DATASETS"),
+    "GradtraceError": ("gradtrace.errors", "GradtraceError"),
+    "InputError": ("gradtrace.errors", "InputError"),
+    "RunFolderError": ("gradtrace.errors", "RunFolderError"),
+    "load": ("gradtrace.store", "load_run"),
+    "Trace": ("gradtrace.trace", "Trace"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first use, so ``gradtrace --help`` starts fast."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gradtrace' has no attribute {name!r}")

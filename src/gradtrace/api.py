@@ -1,0 +1,271 @@
+"""``fit``: validate the input, build the problem, run the compiled loop, return a Trace."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+from gradtrace import validate
+from gradtrace.core import loop
+from gradtrace.core.batches import n_batches
+from gradtrace.data import DATASETS, builtin, read_table
+from gradtrace.errors import InputError
+from gradtrace.tables import trace_frame
+from gradtrace.trace import Trace, versions
+
+#: Evaluate the loss over all the data after every step while rows x steps stays
+#: under this many row evaluations; beyond it, every k-th step (``eval_every``).
+EVAL_BUDGET = 100_000_000
+DEFAULT_EPOCHS = 100
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunConfig:
+    """Every argument of a run, as given (``None`` where the default applies)."""
+
+    data: str | None = None
+    model: str = "line"
+    loss: str | None = None
+    x: list[str] | None = None
+    y: str = "y"
+    optimizer: str = "sgd"
+    lr: float | None = None
+    opt: dict[str, Any] = field(default_factory=dict)
+    epochs: int | None = None
+    steps: int | None = None
+    batch_size: int | None = None
+    shuffle: bool = True
+    seed: int = 0
+    init: dict[str, Any] = field(default_factory=dict)
+    fix: dict[str, Any] = field(default_factory=dict)
+    reduction: str = "mean"
+    dtype: str = "float32"
+    compute_dtype: str | None = None
+    eval_every: int | None = None
+    drop_missing: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DataLike = pd.DataFrame | Mapping[str, Any] | str | Path
+
+
+def fit(
+    data: DataLike,
+    model: str = "line",
+    loss: str | None = None,
+    *,
+    x: str | Sequence[str] | None = None,
+    y: str = "y",
+    optimizer: str = "sgd",
+    lr: float | None = None,
+    opt: Mapping[str, Any] | None = None,
+    epochs: int | None = None,
+    steps: int | None = None,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    init: Mapping[str, Any] | None = None,
+    fix: Mapping[str, Any] | None = None,
+    reduction: str = "mean",
+    dtype: str = "float32",
+    compute_dtype: str | None = None,
+    eval_every: int | None = None,
+    drop_missing: bool = False,
+    progress: Progress | None = None,
+) -> Trace:
+    """Fit ``model`` to ``data`` by gradient steps and record every step.
+
+    Args:
+        data: a DataFrame, a dict of columns, a CSV/Parquet path, or the name of a
+            built-in data set (``gradtrace.DATASETS``).
+        model: ``line``, ``linear`` or ``normal``.
+        loss: ``mse`` or ``nll``; default ``mse`` for regression, ``nll`` for
+            distributions. ``nll`` on a regression model adds a noise ``scale``.
+        x, y: column names (several ``x`` for ``linear``); distributions read ``y``.
+        optimizer: a preset name (``gradtrace.OPTIMIZERS``), e.g. ``keras.rmsprop``.
+        lr: the learning rate (default: the preset's).
+        opt: other hyper-parameters under the preset's own names.
+        epochs, steps: how long to train (give one; default 100 epochs). ``steps``
+            counts optimizer steps, continuing through epochs.
+        batch_size: rows per step; default all rows (full-batch gradient descent).
+            Larger than the data is clamped to the data, as Keras does.
+        shuffle: reshuffle the rows every epoch, from ``seed``.
+        init: initial values by parameter name (default: each parameter's default).
+        fix: parameters held at a value and not trained.
+        reduction: ``mean`` or ``sum`` of the per-row losses of a batch.
+        dtype: dtype of the parameters (and, by default, of the loss computation).
+        compute_dtype: dtype of the data and the loss, when it differs from ``dtype``
+            (``float32`` with ``dtype="float64"`` reproduces PyTorch's seed 002).
+        eval_every: evaluate the loss over all the data every k-th step (default: every
+            step while rows x steps <= 1e8, else thinned to fit that budget).
+        drop_missing: drop rows with NaN or infinity instead of refusing them.
+        progress: called with (steps done, steps in all) after each chunk of steps.
+
+    Returns:
+        A :class:`Trace` of every step. A run that diverges is returned, not raised:
+        ``trace.diverged`` and ``trace.status`` say so.
+
+    Raises:
+        InputError: for bad input, with a message that says what to do.
+    """
+    started = time.perf_counter()
+    config = RunConfig(
+        data=_source_name(data),
+        model=model, loss=loss, x=[x] if isinstance(x, str) else
+        (list(x) if x is not None else None), y=y, optimizer=optimizer, lr=lr,
+        opt=dict(opt or {}), epochs=epochs, steps=steps, batch_size=batch_size,
+        shuffle=shuffle, seed=seed, init=dict(init or {}), fix=dict(fix or {}),
+        reduction=reduction, dtype=dtype, compute_dtype=compute_dtype,
+        eval_every=eval_every, drop_missing=drop_missing,
+    )
+    frame, source = _frame(data)
+    return run(config, frame, source, progress=progress, started=started)
+
+
+def run(
+    config: RunConfig,
+    frame: pd.DataFrame,
+    source: str,
+    progress: Progress | None = None,
+    started: float | None = None,
+) -> Trace:
+    """Run a validated-on-the-way configuration on a loaded table."""
+    started = time.perf_counter() if started is None else started
+    notices: list[str] = []
+    m, loss = validate.model(config.model, config.loss, len(config.x or ["x"]))
+    reduction = validate.reduction(config.reduction)
+    pdtype = validate.dtype(config.dtype)
+    cdtype = validate.dtype(config.compute_dtype or pdtype, "compute dtype")
+    xs, ys = validate.columns(frame, m.kind, config.x, config.y, source)
+    xs, ys, dropped = validate.finite_rows(xs, ys, config.drop_missing, source)
+    if dropped:
+        notices.append(f"dropped {dropped} row{'s' if dropped > 1 else ''} with "
+                       "missing or infinite values")
+    if m.name == "line":
+        xs = None if xs is None else xs[:, 0]
+    specs = validate.specs_for(m, loss)
+    trainable, fixed = validate.param_values(specs, config.init, config.fix)
+    spec = validate.optimizer(config.optimizer, config.lr, config.opt)
+    n_rows = len(ys)
+
+    batch_size = n_rows
+    if config.batch_size is not None:
+        batch_size = validate.positive_int("batch size", config.batch_size,
+                                           "--batch-size")
+        if batch_size > n_rows:
+            notices.append(f"batch size {batch_size} is larger than the {n_rows} rows: "
+                           f"using {n_rows} (one batch per epoch, as Keras does)")
+            batch_size = n_rows
+    if config.epochs is not None and config.steps is not None:
+        raise InputError("give --epochs or --steps, not both.")
+    per_epoch = n_batches(n_rows, batch_size)
+    if config.steps is not None:
+        n_steps = validate.positive_int("steps", config.steps, "--steps")
+    else:
+        epochs = config.epochs if config.epochs is not None else DEFAULT_EPOCHS
+        n_steps = validate.positive_int("epochs", epochs, "--epochs") * per_epoch
+    if config.eval_every is not None:
+        eval_every = validate.positive_int("eval every", config.eval_every,
+                                           "--eval-every")
+    else:
+        eval_every = max(1, math.ceil(n_rows * n_steps / EVAL_BUDGET))
+    seed = config.seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InputError(f"seed must be a whole number, got {seed!r}.")
+
+    names = tuple(s.name for s in specs if s.name in trainable)
+    problem = loop.Problem(m, loss, reduction, names, pdtype, cdtype)
+    schedule = loop.Schedule(n_rows, batch_size, n_steps, config.shuffle, eval_every)
+    chunk = loop.default_chunk_steps(n_steps, batch_size)
+
+    interrupted = False
+    with jax.enable_x64("float64" in (pdtype, cdtype)):
+        prepared = loop.prepare(problem, spec, schedule, trainable, fixed, xs, ys,
+                                seed=int(seed), chunk_steps=chunk)
+        chunks: list[loop.Chunk] = []
+        try:
+            for c in loop.run_chunks(prepared, seed=int(seed)):
+                chunks.append(c)
+                if progress is not None:
+                    progress(min(c.t0 + chunk, n_steps), n_steps)
+        except KeyboardInterrupt:
+            interrupted = True
+        history = loop.assemble(prepared, chunks, trainable)
+
+    table = trace_frame(history, [s for s in specs if s.name in trainable],
+                        {k: v.tolist() for k, v in trainable.items()})
+    status = "completed"
+    if history.diverged_step is not None:
+        status = "diverged"
+    elif interrupted:
+        status = "interrupted"
+    info: dict[str, Any] = {
+        "model": m.name,
+        "loss": loss,
+        "reduction": reduction,
+        "optimizer": {"name": spec.name, **spec.hyper},
+        "config": config.to_dict(),
+        "data": {"source": source, "n_rows": n_rows, "x": config.x or (
+            [] if m.kind == "distribution" else ["x"]), "y": config.y,
+            "dropped_rows": dropped},
+        "schedule": {"batch_size": batch_size, "batches_per_epoch": per_epoch,
+                     "n_steps": n_steps, "shuffle": config.shuffle,
+                     "seed": int(seed), "eval_every": eval_every},
+        "params_spec": [{"name": s.name, "size": s.size, "constraint": s.constraint,
+                         "default": s.default, "doc": s.doc} for s in specs],
+        "dtype": pdtype,
+        "compute_dtype": cdtype,
+        "initial": {k: v.tolist() for k, v in trainable.items()},
+        "fixed": {k: v.tolist() for k, v in fixed.items()},
+        "steps": len(history.batch_loss),
+        "status": status,
+        "diverged": history.diverged_step is not None,
+        "diverged_step": history.diverged_step,
+        "notices": notices,
+        "truth": _truth(config.data),
+        "timings": {"compile_s": history.compile_s, "train_s": history.train_s,
+                    "total_s": time.perf_counter() - started},
+        "versions": versions(),
+    }
+    return Trace(table, info)
+
+
+def _source_name(data: DataLike) -> str | None:
+    if isinstance(data, (str, Path)):
+        return str(data)
+    return None
+
+
+def _frame(data: DataLike) -> tuple[pd.DataFrame, str]:
+    if isinstance(data, pd.DataFrame):
+        return data, "the data frame"
+    if isinstance(data, Mapping):
+        try:
+            return pd.DataFrame({k: np.asarray(v) for k, v in data.items()}), "the data"
+        except ValueError as err:
+            raise InputError(f"the data columns do not fit together ({err}): give "
+                             "columns of equal length.") from None
+    if isinstance(data, str) and data in DATASETS:
+        return builtin(data), f"built-in data set {data!r}"
+    if isinstance(data, (str, Path)):
+        return read_table(data), repr(str(data))
+    raise InputError(f"cannot use {type(data).__name__} as data: give a DataFrame, a "
+                     "dict of columns, or a CSV or Parquet path.")
+
+
+def _truth(source: str | None) -> dict[str, float]:
+    if source in DATASETS:
+        return dict(DATASETS[source].truth)
+    return {}

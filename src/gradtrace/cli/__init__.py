@@ -1,0 +1,57 @@
+"""The ``gradtrace`` command: one module per command group; errors translated here.
+
+Exit codes: 0 done, 1 the run diverged (its trace is still written), 2 bad input
+(one line on stderr, no traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gradtrace.cli.demo import demo
+from gradtrace.cli.fit import fit
+from gradtrace.errors import GradtraceError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"],
+                               "max_content_width": 100})
+@click.version_option(package_name="gradtrace")
+def cli() -> None:
+    """Fit models with gradient steps and see every step.
+
+    \b
+    gradtrace fit DATA --model line --optimizer keras.rmsprop --lr 0.05 ...
+    gradtrace demo [NAME]      the seeds' training loops, reproduced
+    """
+
+
+cli.add_command(fit)
+cli.add_command(demo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; bad input ends in one line on stderr and exit code 2."""
+    try:
+        code = cli.main(args=argv, prog_name="gradtrace", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.Abort:
+        click.echo("interrupted.", err=True)
+        sys.exit(130)
+    except click.UsageError as err:
+        where = f" (see gradtrace {err.ctx.info_name} --help)" if err.ctx and \
+            err.ctx.parent else " (see gradtrace --help)"
+        click.echo(f"error: {err.format_message()}{where}", err=True)
+        sys.exit(2)
+    except click.ClickException as err:
+        click.echo(f"error: {err.format_message()}", err=True)
+        sys.exit(2)
+    except GradtraceError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,335 @@
+"""The training loop: one compiled ``lax.scan`` over the steps, recording each one.
+
+``prepare`` builds and compiles the scan for a problem, an optimizer and a schedule;
+``run_chunks`` runs it a chunk of steps at a time (one call for a short run), so that
+a caller can show progress and keep what was done if it is stopped; ``assemble``
+turns the chunks into a :class:`History`. Everything a step needs comes in as
+arguments and everything it produces goes out as data.
+
+Divergence: once the loss, a gradient, a new parameter or the full-data loss is not
+finite, the run stops at that step. The step itself is recorded; later steps are
+skipped (``lax.cond``), and the history ends with it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import Array
+
+from gradtrace.core import batches
+from gradtrace.core.losses import reduce, row_losses
+from gradtrace.core.models import Model, Params
+from gradtrace.core.optimizers import OptimizerSpec
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is minimised: a model, a per-row loss and its reduction.
+
+    ``trainable`` names the parameters that are trained; any other parameter is
+    held fixed. Parameters are stored in ``param_dtype``; the loss is computed in
+    ``compute_dtype`` (PyTorch computes a float64 parameter's loss in float32 when
+    the data are float32).
+    """
+
+    model: Model
+    loss: str
+    reduction: str
+    trainable: tuple[str, ...]
+    param_dtype: str = "float32"
+    compute_dtype: str = "float32"
+
+    def objective(
+        self, trainable: Params, fixed: Params, x: Array | None, y: Array,
+        mask: Array | None = None,
+    ) -> Array:
+        """The reduced loss of rows (x, y) at ``trainable`` + ``fixed`` parameters."""
+        dtype = jnp.dtype(self.compute_dtype)
+        params = {k: v.astype(dtype) for k, v in {**trainable, **fixed}.items()}
+        rows = row_losses(self.model, self.loss, params, x, y)
+        return reduce(rows, mask, self.reduction)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How the data are visited: batch size, number of steps, shuffling, and how
+    often the loss over all the data is evaluated (``eval_every`` steps, and always
+    after the last)."""
+
+    n_rows: int
+    batch_size: int
+    n_steps: int
+    shuffle: bool = False
+    eval_every: int = 1
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return batches.n_batches(self.n_rows, self.batch_size)
+
+    @property
+    def full_batch(self) -> bool:
+        """Every step sees all the data: no batching, no shuffling needed."""
+        return self.batch_size >= self.n_rows
+
+
+class History(NamedTuple):
+    """Every step of a run, as NumPy arrays with a leading step axis.
+
+    params: values after each step. grads: the gradient each step used. batch_loss:
+    the loss of the step's batch at the parameters before the update. loss: the loss
+    over all the data at the parameters after the step (NaN where not evaluated).
+    epoch, batch: 1-based. batch_rows: real rows in the batch.
+    """
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    batch_loss: np.ndarray
+    loss: np.ndarray
+    epoch: np.ndarray
+    batch: np.ndarray
+    batch_rows: np.ndarray
+    initial_loss: float
+    diverged_step: int | None
+    compile_s: float
+    train_s: float
+
+
+class Prepared(NamedTuple):
+    """A compiled run, ready to go."""
+
+    problem: Problem
+    schedule: Schedule
+    chunk_steps: int
+    run_chunk: Any
+    evaluate: Any
+    carry: Any
+    data: tuple[Array | None, Array, Params]
+    compile_s: float
+
+
+_COMPILED: dict[Any, Any] = {}
+
+
+def _signature(tree: Any) -> Any:
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return treedef, tuple((leaf.shape, str(leaf.dtype)) for leaf in leaves)
+
+
+def _compile(key: Any, fn: Any, *args: Any) -> Any:
+    full_key = (key, _signature(args), jax.config.jax_enable_x64)
+    if full_key not in _COMPILED:
+        _COMPILED[full_key] = jax.jit(fn).lower(*args).compile()
+    return _COMPILED[full_key]
+
+
+def _all_finite(tree: Any) -> Array:
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
+
+
+def _chunk_fn(
+    problem: Problem, opt: OptimizerSpec, schedule: Schedule, chunk_steps: int
+) -> Any:
+    tx = opt.build()
+    per_epoch = schedule.batches_per_epoch
+    bs = schedule.batch_size
+    eval_each_step = not schedule.full_batch
+
+    def chunk(carry, t0, x, y, fixed, key):  # type: ignore[no-untyped-def]
+        def step(carry, t):  # type: ignore[no-untyped-def]
+            params, opt_state, order, stopped = carry
+            active = (t < schedule.n_steps) & ~stopped
+            epoch, b = t // per_epoch, t % per_epoch
+            if schedule.shuffle and not schedule.full_batch:
+                order = jax.lax.cond(
+                    active & (b == 0),
+                    lambda: batches.padded_order(key, epoch, schedule.n_rows, bs, True),
+                    lambda: order,
+                )
+            nan = jnp.asarray(jnp.nan, problem.compute_dtype)
+
+            def run(_):  # type: ignore[no-untyped-def]
+                if schedule.full_batch:
+                    xb, yb, mask = x, y, None
+                else:
+                    rows = batches.batch_rows(order, b, bs)
+                    mask = rows >= 0
+                    idx = jnp.maximum(rows, 0)
+                    xb = None if x is None else x[idx]
+                    yb = y[idx]
+                loss, grads = jax.value_and_grad(problem.objective)(
+                    params, fixed, xb, yb, mask
+                )
+                updates, new_state = tx.update(grads, opt_state, params)
+                new_params = optax.apply_updates(params, updates)
+                ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_params)
+                if eval_each_step:
+                    due = ((t + 1) % schedule.eval_every == 0) | (
+                        t == schedule.n_steps - 1
+                    )
+                    full = jax.lax.cond(
+                        due,
+                        lambda: problem.objective(new_params, fixed, x, y),
+                        lambda: nan,
+                    )
+                    ok = ok & (jnp.isfinite(full) | ~due)
+                else:
+                    full = nan
+                return new_params, new_state, grads, loss, full, ~ok
+
+            def skip(_):  # type: ignore[no-untyped-def]
+                zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+                return params, opt_state, zeros, nan, nan, jnp.asarray(False)
+
+            new_params, new_state, grads, loss, full, bad = jax.lax.cond(
+                active, run, skip, None
+            )
+            carry = (new_params, new_state, order, stopped | bad)
+            return carry, (new_params, grads, loss, full, active)
+
+        ts = t0 + jnp.arange(chunk_steps, dtype=jnp.int32)
+        return jax.lax.scan(step, carry, ts)
+
+    return chunk
+
+
+def prepare(
+    problem: Problem,
+    opt: OptimizerSpec,
+    schedule: Schedule,
+    init: dict[str, Any],
+    fixed: dict[str, Any],
+    x: Any,
+    y: Any,
+    seed: int = 0,
+    chunk_steps: int | None = None,
+) -> Prepared:
+    """Place the data, build the scan and compile it (cached by configuration and
+    shapes, so a second identical run does not compile again)."""
+    pdtype, cdtype = jnp.dtype(problem.param_dtype), jnp.dtype(problem.compute_dtype)
+    params = {k: jnp.asarray(init[k], pdtype) for k in problem.trainable}
+    fixed_p = {k: jnp.asarray(v, pdtype) for k, v in fixed.items()}
+    xd = None if x is None else jnp.asarray(x, cdtype)
+    yd = jnp.asarray(y, cdtype)
+    key = jax.random.key(seed)
+    chunk_steps = min(chunk_steps or schedule.n_steps, schedule.n_steps)
+    tx = opt.build()
+    order = batches.padded_order(
+        key, 0, schedule.n_rows, schedule.batch_size, shuffle=False
+    )
+    carry = (params, tx.init(params), order, jnp.asarray(False))
+    start = time.perf_counter()
+    run_chunk = _compile(
+        ("chunk", problem, opt, schedule, chunk_steps),
+        _chunk_fn(problem, opt, schedule, chunk_steps),
+        carry, jnp.asarray(0, jnp.int32), xd, yd, fixed_p, key,
+    )
+    evaluate = _compile(("eval", problem), problem.objective, params, fixed_p, xd, yd)
+    compile_s = time.perf_counter() - start
+    return Prepared(problem, schedule, chunk_steps, run_chunk, evaluate, carry,
+                    (xd, yd, fixed_p), compile_s)
+
+
+class Chunk(NamedTuple):
+    """The outputs of one chunk of steps, moved to NumPy."""
+
+    t0: int
+    outputs: Any
+    seconds: float
+    stopped: bool
+
+
+def run_chunks(prepared: Prepared, seed: int = 0) -> Iterator[Chunk]:
+    """Run the compiled scan chunk by chunk; stops early once the run diverged."""
+    xd, yd, fixed = prepared.data
+    key = jax.random.key(seed)
+    carry = prepared.carry
+    n_steps, size = prepared.schedule.n_steps, prepared.chunk_steps
+    for t0 in range(0, n_steps, size):
+        start = time.perf_counter()
+        carry, out = prepared.run_chunk(
+            carry, jnp.asarray(t0, jnp.int32), xd, yd, fixed, key
+        )
+        out = jax.device_get(out)
+        seconds = time.perf_counter() - start
+        stopped = bool(carry[3])
+        yield Chunk(t0, out, seconds, stopped)
+        if stopped:
+            return
+
+
+def assemble(prepared: Prepared, chunks: list[Chunk], init: dict[str, Any]) -> History:
+    """Join chunks into a History that ends at the last step that ran."""
+    problem, schedule = prepared.problem, prepared.schedule
+    xd, yd, fixed = prepared.data
+    pdtype = jnp.dtype(problem.param_dtype)
+    names = problem.trainable
+    init_p = {k: jnp.asarray(init[k], pdtype) for k in names}
+    initial_loss = float(prepared.evaluate(init_p, fixed, xd, yd))
+
+    if chunks:
+        params_o, grads_o, loss_o, full_o, active_o = _join([c.outputs for c in chunks])
+    else:  # stopped before the first chunk finished
+        empty = {k: np.zeros((0, *np.shape(init_p[k])), pdtype) for k in names}
+        params_o, grads_o = empty, empty
+        loss_o = full_o = np.zeros(0, problem.compute_dtype)
+        active_o = np.zeros(0, bool)
+    n_done = int(np.sum(active_o))
+    diverged = n_done if chunks and chunks[-1].stopped else None
+    loss = np.array(full_o[:n_done])
+    batch_loss = np.asarray(loss_o[:n_done])
+    if schedule.full_batch and n_done:
+        # With all the data in every batch, the loss after step t is the batch loss of
+        # step t+1; only the last step needs an evaluation of its own.
+        final = {k: jnp.asarray(params_o[k][n_done - 1]) for k in names}
+        loss = np.append(batch_loss[1:], prepared.evaluate(final, fixed, xd, yd))
+        loss = loss.astype(batch_loss.dtype)
+        blown = np.flatnonzero(~np.isfinite(loss))
+        if blown.size:  # the run diverged when the loss after a step overflowed
+            diverged = n_done = int(blown[0]) + 1
+            loss, batch_loss = loss[:n_done], batch_loss[:n_done]
+
+    steps = np.arange(n_done)
+    per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
+    b = steps % per_epoch
+    return History(
+        params={k: np.asarray(params_o[k][:n_done]) for k in names},
+        grads={k: np.asarray(grads_o[k][:n_done]) for k in names},
+        batch_loss=batch_loss,
+        loss=loss,
+        epoch=steps // per_epoch + 1,
+        batch=b + 1,
+        batch_rows=np.minimum(bs, schedule.n_rows - b * bs),
+        initial_loss=initial_loss,
+        diverged_step=diverged,
+        compile_s=prepared.compile_s,
+        train_s=sum(c.seconds for c in chunks),
+    )
+
+
+def _join(outputs: list[Any]) -> tuple[Any, ...]:
+    """Concatenate the per-chunk output tuples along the step axis."""
+    first = outputs[0]
+    joined = []
+    for i, part in enumerate(first):
+        if isinstance(part, dict):
+            joined.append({k: np.concatenate([o[i][k] for o in outputs]) for k in part})
+        else:
+            joined.append(np.concatenate([o[i] for o in outputs]))
+    return tuple(joined)
+
+
+def default_chunk_steps(n_steps: int, rows_per_step: int) -> int:
+    """One call for a short run; about 100 chunks for a long one (progress, Ctrl-C)."""
+    if n_steps * rows_per_step <= 50_000_000:
+        return n_steps
+    return max(1, math.ceil(n_steps / 100))

@@ -1,0 +1,177 @@
+"""Optimizers by name: optax's own, and presets faithful to Keras, tf_keras and PyTorch.
+
+What a run stores and shows is an :class:`OptimizerSpec`: a preset's name and every
+hyper-parameter as used, so a saved trace says exactly which optimizer made it.
+Hyper-parameters keep each framework's own names (``rho``/``epsilon`` for Keras,
+``alpha``/``eps`` for PyTorch, ``decay``/``eps`` for optax).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optax
+
+from gradtrace.core import transforms
+
+Hyper = float | bool
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named optimizer: its factory, default hyper-parameters and description."""
+
+    name: str
+    factory: Callable[..., optax.GradientTransformation]
+    defaults: dict[str, Hyper]
+    lr_key: str
+    doc: str
+
+    def build(self, hyper: dict[str, Hyper]) -> optax.GradientTransformation:
+        return self.factory(**hyper)
+
+
+def _optax_sgd(learning_rate: float) -> optax.GradientTransformation:
+    return optax.sgd(learning_rate)
+
+
+def _optax_momentum(learning_rate: float, momentum: float) -> optax.GradientTransformation:
+    return optax.sgd(learning_rate, momentum=momentum)
+
+
+def _optax_nesterov(learning_rate: float, momentum: float) -> optax.GradientTransformation:
+    return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
+
+
+def _optax_rmsprop(
+    learning_rate: float,
+    decay: float,
+    eps: float,
+    eps_in_sqrt: bool,
+    centered: bool,
+    momentum: float,
+) -> optax.GradientTransformation:
+    return optax.rmsprop(
+        learning_rate,
+        decay=decay,
+        eps=eps,
+        eps_in_sqrt=eps_in_sqrt,
+        centered=centered,
+        momentum=momentum or None,
+    )
+
+
+def _optax_adam(
+    learning_rate: float, b1: float, b2: float, eps: float
+) -> optax.GradientTransformation:
+    return optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
+
+
+def _optax_adagrad(
+    learning_rate: float, initial_accumulator_value: float, eps: float
+) -> optax.GradientTransformation:
+    return optax.adagrad(
+        learning_rate, initial_accumulator_value=initial_accumulator_value, eps=eps
+    )
+
+
+def _tf_keras_adam(
+    learning_rate: float, beta_1: float, beta_2: float, epsilon: float
+) -> optax.GradientTransformation:
+    return transforms.keras_adam(learning_rate, beta_1, beta_2, epsilon, legacy=True)
+
+
+_RMS_KERAS = {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}
+_ADAM_KERAS = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset("sgd", _optax_sgd, {"learning_rate": 0.01}, "learning_rate",
+               "plain gradient descent, w -= lr * g (optax.sgd)"),
+        Preset("momentum", _optax_momentum,
+               {"learning_rate": 0.01, "momentum": 0.9}, "learning_rate",
+               "heavy-ball momentum (optax.sgd with momentum)"),
+        Preset("nesterov", _optax_nesterov,
+               {"learning_rate": 0.01, "momentum": 0.9}, "learning_rate",
+               "Nesterov momentum (optax.sgd with nesterov=True)"),
+        Preset("rmsprop", _optax_rmsprop,
+               {"learning_rate": 0.001, "decay": 0.9, "eps": 1e-8,
+                "eps_in_sqrt": True, "centered": False, "momentum": 0.0},
+               "learning_rate", "optax.rmsprop (eps inside the square root)"),
+        Preset("adam", _optax_adam,
+               {"learning_rate": 0.001, "b1": 0.9, "b2": 0.999, "eps": 1e-8},
+               "learning_rate", "optax.adam (eps after bias correction)"),
+        Preset("adagrad", _optax_adagrad,
+               {"learning_rate": 0.01, "initial_accumulator_value": 0.1,
+                "eps": 1e-7}, "learning_rate", "optax.adagrad"),
+        Preset("keras.sgd", transforms.keras_sgd,
+               {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
+               "learning_rate", "Keras 3 SGD, exact update rule"),
+        Preset("keras.rmsprop", transforms.keras_rmsprop,
+               {"learning_rate": 0.001, **_RMS_KERAS}, "learning_rate",
+               "Keras 3 RMSprop: eps inside the square root"),
+        Preset("keras.adam", transforms.keras_adam,
+               {"learning_rate": 0.001, **_ADAM_KERAS}, "learning_rate",
+               "Keras 3 Adam: the 'epsilon hat' form"),
+        Preset("tf_keras.rmsprop", transforms.tf_keras_rmsprop,
+               {"learning_rate": 0.001, **_RMS_KERAS}, "learning_rate",
+               "Keras 2 (tf_keras) legacy RMSprop: eps outside the square root"),
+        Preset("tf_keras.adam", _tf_keras_adam,
+               {"learning_rate": 0.001, **_ADAM_KERAS}, "learning_rate",
+               "Keras 2 (tf_keras) legacy Adam (TensorFlow's ApplyAdam kernel)"),
+        Preset("torch.sgd", transforms.torch_sgd,
+               {"lr": 0.001, "momentum": 0.0, "dampening": 0.0, "nesterov": False},
+               "lr", "PyTorch SGD, exact update rule"),
+        Preset("torch.rmsprop", transforms.torch_rmsprop,
+               {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "momentum": 0.0,
+                "centered": False}, "lr",
+               "PyTorch RMSprop: alpha 0.99, eps outside the square root"),
+        Preset("torch.adam", transforms.torch_adam,
+               {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, "lr",
+               "PyTorch Adam: eps after bias correction"),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer preset and every hyper-parameter as used; hashable.
+
+    Examples:
+        >>> spec = OptimizerSpec.create("keras.rmsprop", learning_rate=0.05)
+        >>> spec.learning_rate, spec.hyper["epsilon"]
+        (0.05, 1e-07)
+    """
+
+    name: str
+    items: tuple[tuple[str, Hyper], ...] = field(default=())
+
+    @staticmethod
+    def create(name: str, **overrides: Hyper) -> OptimizerSpec:
+        """The preset ``name`` with its defaults, overridden by ``overrides``.
+
+        Raises KeyError for an unknown name or hyper-parameter (callers validate first).
+        """
+        preset = PRESETS[name]
+        hyper: dict[str, Any] = dict(preset.defaults)
+        for key, value in overrides.items():
+            if key not in hyper:
+                raise KeyError(key)
+            default = preset.defaults[key]
+            hyper[key] = bool(value) if isinstance(default, bool) else float(value)
+        return OptimizerSpec(name, tuple(hyper.items()))
+
+    @property
+    def hyper(self) -> dict[str, Hyper]:
+        return dict(self.items)
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.hyper[PRESETS[self.name].lr_key])
+
+    def build(self) -> optax.GradientTransformation:
+        """The optax transformation this spec describes."""
+        return PRESETS[self.name].build(self.hyper)

@@ -1,0 +1,375 @@
+"""Framework update rules that optax has no exact option for, as optax transforms.
+
+Each function returns an ``optax.GradientTransformation`` whose updates ``u`` make
+``optax.apply_updates(p, u) == p + u`` equal, operation for operation, what the
+framework's optimizer writes into its variable. The formulas below are read from
+each framework's source (Keras 3.15 ``keras/src/optimizers``, tf_keras 2.21
+``optimizer_v2`` and TensorFlow's ``training_ops`` kernels, PyTorch 2.13
+``torch/optim``). Hyper-parameters are cast to the parameter's dtype, as each
+framework casts them; the order of floating-point operations follows the source, so
+float32 results agree to the last bits wherever the framework's kernels round alike.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import Array
+
+tree_map = jax.tree_util.tree_map
+
+
+def _zeros(params: optax.Params) -> optax.Params:
+    return tree_map(jnp.zeros_like, params)
+
+
+def _c(value: float, like: Array) -> Array:
+    """A hyper-parameter as the framework casts it: to the variable's dtype."""
+    return jnp.asarray(value, dtype=like.dtype)
+
+
+class RMSpropState(NamedTuple):
+    """State of the RMSprop variants.
+
+    velocity: running mean of g^2 (Keras ``velocities``, tf_keras slot ``rms``,
+    PyTorch ``square_avg``). momentum: the momentum buffer (zeros when unused).
+    average_gradient: running mean of g for the centered form (zeros when unused).
+    """
+
+    count: Array
+    velocity: optax.Params
+    momentum: optax.Params
+    average_gradient: optax.Params
+
+
+class AdamState(NamedTuple):
+    """State of the Adam variants: step count, first and second moments."""
+
+    count: Array
+    m: optax.Params
+    v: optax.Params
+
+
+class MomentumState(NamedTuple):
+    """State of SGD with momentum: step count and the momentum buffer."""
+
+    count: Array
+    momentum: optax.Params
+
+
+def _split(updates: optax.Updates, out: optax.Params, k: int) -> list[optax.Params]:
+    """Turn a tree of k-tuples (one per leaf of ``updates``) into k trees."""
+    treedef = jax.tree_util.tree_structure(updates)
+    leaves = treedef.flatten_up_to(out)
+    return [treedef.unflatten([leaf[i] for leaf in leaves]) for i in range(k)]
+
+
+def _rms_init(params: optax.Params) -> RMSpropState:
+    return RMSpropState(
+        jnp.zeros([], jnp.int32), _zeros(params), _zeros(params), _zeros(params)
+    )
+
+
+def keras_rmsprop(
+    learning_rate: float = 0.001,
+    rho: float = 0.9,
+    momentum: float = 0.0,
+    epsilon: float = 1e-7,
+    centered: bool = False,
+) -> optax.GradientTransformation:
+    r"""Keras 3 RMSprop (``keras.optimizers.RMSprop``).
+
+    .. math::
+        v \leftarrow \rho v + (1-\rho) g^2,\quad
+        \Delta = \frac{\eta g}{\sqrt{v + \epsilon}},\quad
+        w \leftarrow w - \Delta
+
+    epsilon sits inside the square root. Centered: the denominator is
+    :math:`v - \bar g^2` with :math:`\bar g \leftarrow \rho \bar g + (1-\rho) g`.
+    With momentum :math:`\mu > 0`: :math:`m \leftarrow \mu m + \Delta`,
+    :math:`w \leftarrow w - m`.
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+
+        def one(g, v, m, a):  # type: ignore[no-untyped-def]
+            lr = _c(learning_rate, g)
+            v = _c(rho, g) * v + _c(1 - rho, g) * jnp.square(g)
+            if centered:
+                a = _c(rho, g) * a + _c(1 - rho, g) * g
+                denominator = v - jnp.square(a)
+            else:
+                denominator = v
+            increment = (lr * g) / jnp.sqrt(denominator + _c(epsilon, g))
+            if momentum > 0:
+                m = _c(momentum, g) * m + increment
+                return -m, v, m, a
+            return -increment, v, m, a
+
+        u, v, m, a = _split(
+            updates,
+            tree_map(one, updates, state.velocity, state.momentum,
+                     state.average_gradient),
+            4,
+        )
+        return u, RMSpropState(state.count + 1, v, m, a)
+
+    return optax.GradientTransformation(_rms_init, update)
+
+
+def tf_keras_rmsprop(
+    learning_rate: float = 0.001,
+    rho: float = 0.9,
+    momentum: float = 0.0,
+    epsilon: float = 1e-7,
+    centered: bool = False,
+) -> optax.GradientTransformation:
+    r"""tf_keras (Keras 2, the TF 2.x era) legacy RMSprop.
+
+    Without momentum (the default), its Python update:
+
+    .. math::
+        v \leftarrow \rho v + (1-\rho) g^2,\quad
+        w \leftarrow w - \frac{\eta g}{\sqrt{v} + \epsilon}
+
+    epsilon sits outside the square root, and :math:`1-\rho` is computed in the
+    variable's dtype. With momentum, TensorFlow's ``ApplyRMSProp`` kernel runs
+    instead, with epsilon inside: :math:`v \mathrel{+}= (g^2 - v)(1-\rho)`,
+    :math:`m \leftarrow \mu m + \eta g / \sqrt{v + \epsilon}`, :math:`w \leftarrow w - m`.
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+
+        def one(g, v, m, a):  # type: ignore[no-untyped-def]
+            lr, r = _c(learning_rate, g), _c(rho, g)
+            one_minus_rho = _c(1.0, g) - r
+            if momentum > 0:  # training_ops.cc ApplyRMSProp / ApplyCenteredRMSProp
+                v = v + (jnp.square(g) - v) * one_minus_rho
+                denominator = v
+                if centered:
+                    a = a + (g - a) * one_minus_rho
+                    denominator = v - jnp.square(a)
+                m = m * _c(momentum, g) + (g * lr) / jnp.sqrt(
+                    denominator + _c(epsilon, g)
+                )
+                return -m, v, m, a
+            v = r * v + one_minus_rho * jnp.square(g)
+            denominator = v
+            if centered:
+                a = r * a + one_minus_rho * g
+                denominator = v - jnp.square(a)
+            return -(lr * g / (jnp.sqrt(denominator) + _c(epsilon, g))), v, m, a
+
+        u, v, m, a = _split(
+            updates,
+            tree_map(one, updates, state.velocity, state.momentum,
+                     state.average_gradient),
+            4,
+        )
+        return u, RMSpropState(state.count + 1, v, m, a)
+
+    return optax.GradientTransformation(_rms_init, update)
+
+
+def torch_rmsprop(
+    lr: float = 0.01,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    momentum: float = 0.0,
+    centered: bool = False,
+) -> optax.GradientTransformation:
+    r"""PyTorch RMSprop (``torch.optim.RMSprop``, single-tensor path).
+
+    .. math::
+        v \leftarrow \alpha v + (1-\alpha) g^2,\quad
+        d = \sqrt{v} + \epsilon,\quad
+        w \leftarrow w - \eta g / d
+
+    Centered: :math:`d = \sqrt{v - \bar g^2} + \epsilon` with
+    :math:`\bar g \leftarrow \mathrm{lerp}(\bar g, g, 1-\alpha)`. With momentum:
+    :math:`b \leftarrow \mu b + g / d`, :math:`w \leftarrow w - \eta b`.
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+
+        def one(g, v, m, a):  # type: ignore[no-untyped-def]
+            v = v * _c(alpha, g) + (_c(1 - alpha, g) * g) * g  # mul_, addcmul_
+            if centered:
+                a = a + _c(1 - alpha, g) * (g - a)  # lerp_
+                avg = jnp.sqrt(v - a * a) + _c(eps, g)
+            else:
+                avg = jnp.sqrt(v) + _c(eps, g)
+            if momentum > 0:
+                m = m * _c(momentum, g) + g / avg  # mul_, addcdiv_
+                return _c(-lr, g) * m, v, m, a  # add_(buf, alpha=-lr)
+            return (_c(-lr, g) * g) / avg, v, m, a  # addcdiv_(value=-lr)
+
+        u, v, m, a = _split(
+            updates,
+            tree_map(one, updates, state.velocity, state.momentum,
+                     state.average_gradient),
+            4,
+        )
+        return u, RMSpropState(state.count + 1, v, m, a)
+
+    return optax.GradientTransformation(_rms_init, update)
+
+
+
+def _adam_init(params: optax.Params) -> AdamState:
+    return AdamState(jnp.zeros([], jnp.int32), _zeros(params), _zeros(params))
+
+
+def keras_adam(
+    learning_rate: float = 0.001,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-7,
+    legacy: bool = False,
+) -> optax.GradientTransformation:
+    r"""Keras Adam, the "epsilon hat" form that no optax option reproduces.
+
+    .. math::
+        \alpha_t = \eta \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t},\quad
+        m \mathrel{+}= (g - m)(1-\beta_1),\quad
+        v \mathrel{+}= (g^2 - v)(1-\beta_2),\quad
+        w \leftarrow w - \frac{\alpha_t m}{\sqrt{v} + \hat\epsilon}
+
+    Keras 3 computes :math:`1-\beta` in double precision and casts it; tf_keras's
+    legacy Adam (``legacy=True``, TensorFlow's ``ApplyAdam`` kernel) computes it in the
+    variable's dtype.
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+        count = state.count + 1
+
+        def one(g, m, v):  # type: ignore[no-untyped-def]
+            t = count.astype(g.dtype)
+            b1, b2 = _c(beta_1, g), _c(beta_2, g)
+            beta_1_power, beta_2_power = jnp.power(b1, t), jnp.power(b2, t)
+            one = _c(1.0, g)
+            alpha = _c(learning_rate, g) * jnp.sqrt(one - beta_2_power) / (
+                one - beta_1_power
+            )
+            if legacy:
+                one_minus_b1, one_minus_b2 = one - b1, one - b2
+            else:
+                one_minus_b1, one_minus_b2 = _c(1 - beta_1, g), _c(1 - beta_2, g)
+            m = m + (g - m) * one_minus_b1
+            v = v + (jnp.square(g) - v) * one_minus_b2
+            return -((m * alpha) / (jnp.sqrt(v) + _c(epsilon, g))), m, v
+
+        u, m, v = _split(updates, tree_map(one, updates, state.m, state.v), 3)
+        return u, AdamState(count, m, v)
+
+    return optax.GradientTransformation(_adam_init, update)
+
+
+def torch_adam(
+    lr: float = 0.001,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> optax.GradientTransformation:
+    r"""PyTorch Adam (``torch.optim.Adam``, single-tensor path).
+
+    .. math::
+        m \leftarrow \mathrm{lerp}(m, g, 1-\beta_1),\quad
+        v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
+        w \leftarrow w - \frac{\eta}{1-\beta_1^t}\,
+            \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
+
+    The bias corrections are Python floats (double precision), as in PyTorch.
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+        count = state.count + 1
+        # Python-float arithmetic in PyTorch: do it in float64 where x64 is on.
+        t = count.astype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+        bias_correction1 = 1 - beta1**t
+        bias_correction2_sqrt = jnp.sqrt(1 - beta2**t)
+        step_size = lr / bias_correction1
+
+        def one(g, m, v):  # type: ignore[no-untyped-def]
+            m = m + _c(1 - beta1, g) * (g - m)  # lerp_ with weight < 0.5
+            v = v * _c(beta2, g) + (_c(1 - beta2, g) * g) * g  # mul_, addcmul_
+            denom = jnp.sqrt(v) / bias_correction2_sqrt.astype(g.dtype) + _c(eps, g)
+            return ((-step_size).astype(g.dtype) * m) / denom, m, v  # addcdiv_
+
+        u, m, v = _split(updates, tree_map(one, updates, state.m, state.v), 3)
+        return u, AdamState(count, m, v)
+
+    return optax.GradientTransformation(_adam_init, update)
+
+
+
+def _momentum_init(params: optax.Params) -> MomentumState:
+    return MomentumState(jnp.zeros([], jnp.int32), _zeros(params))
+
+
+def keras_sgd(
+    learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False
+) -> optax.GradientTransformation:
+    r"""Keras 3 SGD (``keras.optimizers.SGD``).
+
+    Without momentum :math:`w \leftarrow w - g\eta`. With momentum :math:`\mu`:
+    :math:`m \leftarrow m\mu - g\eta`, then :math:`w \leftarrow w + m`, or with
+    Nesterov :math:`w \leftarrow w + (m\mu - g\eta)`.
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+
+        def one(g, m):  # type: ignore[no-untyped-def]
+            lr = _c(learning_rate, g)
+            if momentum == 0:
+                return -(g * lr), m
+            mu = _c(momentum, g)
+            m = m * mu - g * lr
+            if nesterov:
+                return m * mu - g * lr, m
+            return m, m
+
+        u, m = _split(updates, tree_map(one, updates, state.momentum), 2)
+        return u, MomentumState(state.count + 1, m)
+
+    return optax.GradientTransformation(_momentum_init, update)
+
+
+def torch_sgd(
+    lr: float = 0.001,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+) -> optax.GradientTransformation:
+    r"""PyTorch SGD (``torch.optim.SGD``, single-tensor path).
+
+    With momentum :math:`\mu`: the buffer is :math:`b = g` on the first step, then
+    :math:`b \leftarrow \mu b + (1-\text{dampening}) g`; the step uses :math:`d = b`,
+    or :math:`d = g + \mu b` with Nesterov; :math:`w \leftarrow w - \eta d`.
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+        first = state.count == 0
+
+        def one(g, b):  # type: ignore[no-untyped-def]
+            if momentum == 0:
+                return _c(-lr, g) * g, b
+            b = jnp.where(first, g, b * _c(momentum, g) + _c(1 - dampening, g) * g)
+            d = g + _c(momentum, g) * b if nesterov else b
+            return _c(-lr, g) * d, b
+
+        u, m = _split(updates, tree_map(one, updates, state.momentum), 2)
+        return u, MomentumState(state.count + 1, m)
+
+    return optax.GradientTransformation(_momentum_init, update)
+

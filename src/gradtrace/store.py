@@ -1,0 +1,102 @@
+"""Run folders: ``trace.parquet`` and ``run.json``, written atomically.
+
+A run is written into a temporary folder beside its destination and renamed into
+place at the end, so a killed process never leaves a half-written run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gradtrace.errors import RunFolderError
+from gradtrace.trace import Trace, to_json
+
+TRACE_FILE = "trace.parquet"
+INFO_FILE = "run.json"
+
+
+def save_run(frame: pd.DataFrame, info: dict[str, Any], folder: Path,
+             force: bool = False) -> Path:
+    """Write a run folder; refuses to replace an existing one unless ``force``."""
+    folder = Path(folder)
+    if folder.exists() and not force:
+        raise RunFolderError(f"run folder {str(folder)!r} already exists: choose "
+                             "another --out, or pass --force to replace it.")
+    parent = folder.parent if str(folder.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp",
+                                    dir=parent))
+    except OSError as err:
+        raise RunFolderError(f"cannot write the run folder {str(folder)!r} "
+                             f"({err.strerror or err}): choose a writable --out.") from None
+    try:
+        pq.write_table(_arrow(frame, info), tmp / TRACE_FILE)
+        (tmp / INFO_FILE).write_text(to_json(info) + "\n")
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def _arrow(frame: pd.DataFrame, info: dict[str, Any]) -> pa.Table:
+    """The trace as an Arrow table: a value that does not apply is null, while a NaN
+    that a diverging step produced stays NaN."""
+    last_is_data = bool(info.get("diverged"))
+    arrays, names = [], []
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        mask = None
+        if values.dtype.kind == "f":
+            mask = np.isnan(values)
+            if last_is_data and len(mask) > 1:
+                mask[-1] = False
+        arrays.append(pa.array(values, mask=mask))
+        names.append(name)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def load_run(folder: str | Path) -> Trace:
+    """Read a run folder written by ``Trace.save``."""
+    folder = Path(folder)
+    info_path, trace_path = folder / INFO_FILE, folder / TRACE_FILE
+    if not info_path.is_file() or not trace_path.is_file():
+        raise RunFolderError(f"{str(folder)!r} is not a run folder (it needs "
+                             f"{INFO_FILE} and {TRACE_FILE}): give a folder that "
+                             "gradtrace fit wrote.")
+    try:
+        info = json.loads(info_path.read_text(), parse_constant=float)
+        info = _decode(info)
+        frame = pq.read_table(trace_path).to_pandas()
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise RunFolderError(f"cannot read the run folder {str(folder)!r} ({err}).") \
+            from None
+    return Trace(frame, info)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if value in ("NaN", "Infinity", "-Infinity"):
+        return float(value.replace("Infinity", "inf"))
+    return value

@@ -1,0 +1,173 @@
+"""The result of a run: a table of every step and what ran, with its views."""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages a run depends on."""
+    out = {"python": platform.python_version()}
+    for pkg in ("gradtrace", "jax", "jaxlib", "optax", "numpy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+class Trace:
+    """Every step of a training run, and what ran.
+
+    ``to_pandas()`` gives the step table; ``params`` the final parameters;
+    ``info`` everything ``run.json`` holds (configuration, optimizer, timings).
+    """
+
+    def __init__(self, frame: pd.DataFrame, info: dict[str, Any]) -> None:
+        self._frame = frame
+        self.info = info
+
+    # -- facts ------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, Any]:
+        """Final parameter values by name (a float, or a list for a vector)."""
+        last = self._frame.iloc[-1]
+        return _by_param(self.info, lambda col: float(last[col]))
+
+    @property
+    def initial(self) -> dict[str, Any]:
+        """Initial parameter values by name."""
+        return dict(self.info["initial"])
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps recorded (excluding the initial row)."""
+        return int(self.info["steps"])
+
+    @property
+    def status(self) -> str:
+        """``completed``, ``diverged`` or ``interrupted``."""
+        return str(self.info["status"])
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.info["diverged"])
+
+    @property
+    def diverged_step(self) -> int | None:
+        return self.info["diverged_step"]
+
+    @property
+    def final_loss(self) -> float:
+        """The loss over all the data after the last step."""
+        return float(self._frame["loss"].iloc[-1])
+
+    @property
+    def message(self) -> str:
+        """One line on how the run ended."""
+        if self.diverged:
+            lr = self.info["optimizer"].get("learning_rate",
+                                            self.info["optimizer"].get("lr"))
+            return (f"diverged at step {self.diverged_step} of "
+                    f"{self.info['schedule']['n_steps']}: the loss, a gradient or a "
+                    "parameter stopped being finite; try a smaller learning rate "
+                    f"(--lr {_fmt(lr / 10)} or lower).")
+        if self.status == "interrupted":
+            return (f"interrupted after {self.steps} of "
+                    f"{self.info['schedule']['n_steps']} steps.")
+        return f"completed {self.steps} steps."
+
+    # -- views ------------------------------------------------------------------
+    def to_pandas(self) -> pd.DataFrame:
+        """The step table (a copy): see ``gradtrace.tables.trace_frame``."""
+        return self._frame.copy()
+
+    def rows(self, step: int) -> np.ndarray:
+        """The data rows (0-based) that step ``step`` (1-based) trained on."""
+        from gradtrace.core.batches import batch_plan
+
+        if not 1 <= step <= self.steps:
+            raise IndexError(f"step {step} is not in 1..{self.steps}")
+        sch = self.info["schedule"]
+        plan = batch_plan(self.info["data"]["n_rows"], sch["batch_size"], step,
+                          sch["shuffle"] and sch["batch_size"] < self.info["data"]["n_rows"],
+                          sch["seed"])
+        rows = plan[step - 1]
+        return rows[rows >= 0]
+
+    def save(self, folder: str | Path, force: bool = False) -> Path:
+        """Write ``trace.parquet`` and ``run.json`` into ``folder``, atomically."""
+        from gradtrace.store import save_run
+
+        return save_run(self._frame, self.info, Path(folder), force=force)
+
+    def __repr__(self) -> str:
+        i = self.info
+        opt = i["optimizer"]
+        lr = opt.get("learning_rate", opt.get("lr"))
+        params = " ".join(f"{k}={_fmt(v)}" for k, v in self.params.items())
+        first = float(self._frame["loss"].iloc[0])
+        return (f"<Trace {i['model']}/{i['loss']} {opt['name']} lr={_fmt(lr)}: "
+                f"{self.steps} steps, {self.status}; loss {_fmt(first)} -> "
+                f"{_fmt(self.final_loss)}; {params}>")
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = "".join(
+            f"<tr><th>{escape(k)}</th><td>{escape(_fmt(self.initial[k]))}</td>"
+            f"<td>{escape(_fmt(v))}</td></tr>" for k, v in self.params.items()
+        )
+        return (f"<p><b>gradtrace</b> {escape(repr(self)[1:-1])}</p><table>"
+                f"<tr><th></th><th>initial</th><th>final</th></tr>{rows}</table>")
+
+
+def _by_param(info: dict[str, Any], value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in info["params_spec"]:
+        if p["name"] not in info["initial"]:
+            continue
+        if p["size"] is None:
+            out[p["name"]] = value(p["name"])
+        else:
+            out[p["name"]] = [value(f"{p['name']}[{j}]") for j in range(p["size"])]
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if value is None:
+        return "none"
+    return f"{float(value):.7g}"
+
+
+def to_json(value: Any) -> str:
+    """JSON with non-finite floats written as the strings NaN, Infinity, -Infinity."""
+    return json.dumps(_encode(value), indent=2)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        if np.isnan(f):
+            return "NaN"
+        if np.isinf(f):
+            return "Infinity" if f > 0 else "-Infinity"
+        return f
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
