@@ -1,4 +1,4 @@
-"""Write the built-in data sets in ``src/gradtrace/datasets/`` (run once; output committed).
+"""Write the built-in data sets in ``src/gradtrace/datasets/`` (output committed).
 
 The seeds drew their data from unseeded random generators, so their exact rows are lost.
 These files are drawn with NumPy from fixed seeds, stored as float32 in CSV (shortest
@@ -7,7 +7,8 @@ round-tripping decimal), so every test, fixture script and demo reads the same n
 Seed 002's data are then shifted and scaled so that their empirical mean and variance
 equal those implied by the seed's printed output: its first gradient at loc=1 is
 10015.0459 = n (1 - mean), so mean = -0.00150459, and its final loss 14258.976 =
-n/2 log(2 pi) + SS/2, so the population variance is 1.0139181. With these two numbers the
+n/2 log(2 pi) + SS/2, so the population variance is 1.0139181. With these two
+numbers the
 seed's printed table is reproduced (see ``gradtrace demo normal-mean-sgd``).
 
 Usage: python tools/make_datasets.py
@@ -31,8 +32,12 @@ def _write(name: str, columns: dict[str, np.ndarray]) -> None:
         writer = csv.writer(fh)
         writer.writerow(list(cols))
         for i in range(n):
-            writer.writerow([np.format_float_positional(
-                c[i], unique=True, trim="-") for c in cols.values()])
+            writer.writerow(
+                [
+                    np.format_float_positional(c[i], unique=True, trim="-")
+                    for c in cols.values()
+                ]
+            )
     print(f"wrote {OUT / (name + '.csv')} ({n} rows)")
 
 
@@ -43,13 +48,13 @@ def main() -> None:
     y = (1.0 * x + 2.0 + rng.normal(0.0, 0.15, 100)).astype(np.float32)
     _write("seed001_line", {"x": x, "y": y})
 
-    # Seed 001, second part: 1000 draws from N(2, 1) (x is the seed's unused uniform column).
+    # Seed 001, second part: 1000 draws from N(2, 1); x is the seed's unused column.
     rng = np.random.default_rng(2)
     x = rng.uniform(0.0, 1.0, 1000)
     y = rng.normal(2.0, 1.0, 1000)
     _write("seed001_gaussian", {"x": x, "y": y})
 
-    # Seed 002: 10000 draws from N(0, 1), matched to the seed's empirical mean and variance.
+    # Seed 002: 10000 draws from N(0, 1), matched to the seed's mean and variance.
     rng = np.random.default_rng(3)
     z = rng.normal(0.0, 1.0, 10000)
     z = (z - z.mean()) / z.std()

@@ -31,13 +31,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gradtrace.api import RunConfig, fit
+    from gradtrace.api import RunConfig, fit, load
     from gradtrace.core.batches import batch_plan
     from gradtrace.core.models import MODELS
     from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
     from gradtrace.data import DATASETS
     from gradtrace.errors import GradtraceError, InputError, RunFolderError
-    from gradtrace.store import load_run as load
     from gradtrace.trace import Trace
 
 _LAZY = {
@@ -50,7 +49,7 @@ _LAZY = {
     "GradtraceError": ("gradtrace.errors", "GradtraceError"),
     "InputError": ("gradtrace.errors", "InputError"),
     "RunFolderError": ("gradtrace.errors", "RunFolderError"),
-    "load": ("gradtrace.store", "load_run"),
+    "load": ("gradtrace.api", "load"),
     "Trace": ("gradtrace.trace", "Trace"),
 }
 

@@ -1,4 +1,4 @@
-"""``fit``: validate the input, build the problem, run the compiled loop, return a Trace."""
+"""``fit``: validate the input, build the problem, run the compiled loop."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
 from gradtrace.data import DATASETS, builtin, read_table
 from gradtrace.errors import InputError
+from gradtrace.store import load_run
 from gradtrace.tables import trace_frame
 from gradtrace.trace import Trace, versions
 
@@ -39,7 +40,7 @@ class RunConfig:
     x: list[str] | None = None
     y: str = "y"
     optimizer: str = "sgd"
-    lr: float | None = None
+    lr: float | str | None = None
     opt: dict[str, Any] = field(default_factory=dict)
     epochs: int | None = None
     steps: int | None = None
@@ -123,12 +124,25 @@ def fit(
     started = time.perf_counter()
     config = RunConfig(
         data=_source_name(data),
-        model=model, loss=loss, x=[x] if isinstance(x, str) else
-        (list(x) if x is not None else None), y=y, optimizer=optimizer, lr=lr,
-        opt=dict(opt or {}), epochs=epochs, steps=steps, batch_size=batch_size,
-        shuffle=shuffle, seed=seed, init=dict(init or {}), fix=dict(fix or {}),
-        reduction=reduction, dtype=dtype, compute_dtype=compute_dtype,
-        eval_every=eval_every, drop_missing=drop_missing,
+        model=model,
+        loss=loss,
+        x=[x] if isinstance(x, str) else (list(x) if x is not None else None),
+        y=y,
+        optimizer=optimizer,
+        lr=lr,
+        opt=dict(opt or {}),
+        epochs=epochs,
+        steps=steps,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        init=dict(init or {}),
+        fix=dict(fix or {}),
+        reduction=reduction,
+        dtype=dtype,
+        compute_dtype=compute_dtype,
+        eval_every=eval_every,
+        drop_missing=drop_missing,
     )
     frame, source = _frame(data)
     return run(config, frame, source, progress=progress, started=started)
@@ -151,8 +165,10 @@ def run(
     xs, ys = validate.columns(frame, m.kind, config.x, config.y, source)
     xs, ys, dropped = validate.finite_rows(xs, ys, config.drop_missing, source)
     if dropped:
-        notices.append(f"dropped {dropped} row{'s' if dropped > 1 else ''} with "
-                       "missing or infinite values")
+        notices.append(
+            f"dropped {dropped} row{'s' if dropped > 1 else ''} with "
+            "missing or infinite values"
+        )
     if m.name == "line":
         xs = None if xs is None else xs[:, 0]
     specs = validate.specs_for(m, loss)
@@ -162,11 +178,14 @@ def run(
 
     batch_size = n_rows
     if config.batch_size is not None:
-        batch_size = validate.positive_int("batch size", config.batch_size,
-                                           "--batch-size")
+        batch_size = validate.positive_int(
+            "batch size", config.batch_size, "--batch-size"
+        )
         if batch_size > n_rows:
-            notices.append(f"batch size {batch_size} is larger than the {n_rows} rows: "
-                           f"using {n_rows} (one batch per epoch, as Keras does)")
+            notices.append(
+                f"batch size {batch_size} is larger than the {n_rows} rows: "
+                f"using {n_rows} (one batch per epoch, as Keras does)"
+            )
             batch_size = n_rows
     if config.epochs is not None and config.steps is not None:
         raise InputError("give --epochs or --steps, not both.")
@@ -177,8 +196,9 @@ def run(
         epochs = config.epochs if config.epochs is not None else DEFAULT_EPOCHS
         n_steps = validate.positive_int("epochs", epochs, "--epochs") * per_epoch
     if config.eval_every is not None:
-        eval_every = validate.positive_int("eval every", config.eval_every,
-                                           "--eval-every")
+        eval_every = validate.positive_int(
+            "eval every", config.eval_every, "--eval-every"
+        )
     else:
         eval_every = max(1, math.ceil(n_rows * n_steps / EVAL_BUDGET))
     seed = config.seed
@@ -192,8 +212,17 @@ def run(
 
     interrupted = False
     with jax.enable_x64("float64" in (pdtype, cdtype)):
-        prepared = loop.prepare(problem, spec, schedule, trainable, fixed, xs, ys,
-                                seed=int(seed), chunk_steps=chunk)
+        prepared = loop.prepare(
+            problem,
+            spec,
+            schedule,
+            trainable,
+            fixed,
+            xs,
+            ys,
+            seed=int(seed),
+            chunk_steps=chunk,
+        )
         chunks: list[loop.Chunk] = []
         try:
             for c in loop.run_chunks(prepared, seed=int(seed)):
@@ -204,8 +233,11 @@ def run(
             interrupted = True
         history = loop.assemble(prepared, chunks, trainable)
 
-    table = trace_frame(history, [s for s in specs if s.name in trainable],
-                        {k: v.tolist() for k, v in trainable.items()})
+    table = trace_frame(
+        history,
+        [s for s in specs if s.name in trainable],
+        {k: v.tolist() for k, v in trainable.items()},
+    )
     status = "completed"
     if history.diverged_step is not None:
         status = "diverged"
@@ -217,14 +249,31 @@ def run(
         "reduction": reduction,
         "optimizer": {"name": spec.name, **spec.hyper},
         "config": config.to_dict(),
-        "data": {"source": source, "n_rows": n_rows, "x": config.x or (
-            [] if m.kind == "distribution" else ["x"]), "y": config.y,
-            "dropped_rows": dropped},
-        "schedule": {"batch_size": batch_size, "batches_per_epoch": per_epoch,
-                     "n_steps": n_steps, "shuffle": config.shuffle,
-                     "seed": int(seed), "eval_every": eval_every},
-        "params_spec": [{"name": s.name, "size": s.size, "constraint": s.constraint,
-                         "default": s.default, "doc": s.doc} for s in specs],
+        "data": {
+            "source": source,
+            "n_rows": n_rows,
+            "x": config.x or ([] if m.kind == "distribution" else ["x"]),
+            "y": config.y,
+            "dropped_rows": dropped,
+        },
+        "schedule": {
+            "batch_size": batch_size,
+            "batches_per_epoch": per_epoch,
+            "n_steps": n_steps,
+            "shuffle": config.shuffle,
+            "seed": int(seed),
+            "eval_every": eval_every,
+        },
+        "params_spec": [
+            {
+                "name": s.name,
+                "size": s.size,
+                "constraint": s.constraint,
+                "default": s.default,
+                "doc": s.doc,
+            }
+            for s in specs
+        ],
         "dtype": pdtype,
         "compute_dtype": cdtype,
         "initial": {k: v.tolist() for k, v in trainable.items()},
@@ -235,11 +284,22 @@ def run(
         "diverged_step": history.diverged_step,
         "notices": notices,
         "truth": _truth(config.data),
-        "timings": {"compile_s": history.compile_s, "train_s": history.train_s,
-                    "total_s": time.perf_counter() - started},
+        "timings": {
+            "compile_s": history.compile_s,
+            "train_s": history.train_s,
+            "total_s": time.perf_counter() - started,
+        },
         "versions": versions(),
     }
-    return Trace(table, info)
+    trace = Trace(table, info)
+    info["params"] = trace.params
+    return trace
+
+
+def load(folder: str | Path) -> Trace:
+    """Read a run folder that ``Trace.save`` or ``gradtrace fit`` wrote."""
+    frame, info = load_run(folder)
+    return Trace(frame, info)
 
 
 def _source_name(data: DataLike) -> str | None:
@@ -255,14 +315,18 @@ def _frame(data: DataLike) -> tuple[pd.DataFrame, str]:
         try:
             return pd.DataFrame({k: np.asarray(v) for k, v in data.items()}), "the data"
         except ValueError as err:
-            raise InputError(f"the data columns do not fit together ({err}): give "
-                             "columns of equal length.") from None
+            raise InputError(
+                f"the data columns do not fit together ({err}): give "
+                "columns of equal length."
+            ) from None
     if isinstance(data, str) and data in DATASETS:
         return builtin(data), f"built-in data set {data!r}"
     if isinstance(data, (str, Path)):
         return read_table(data), repr(str(data))
-    raise InputError(f"cannot use {type(data).__name__} as data: give a DataFrame, a "
-                     "dict of columns, or a CSV or Parquet path.")
+    raise InputError(
+        f"cannot use {type(data).__name__} as data: give a DataFrame, a "
+        "dict of columns, or a CSV or Parquet path."
+    )
 
 
 def _truth(source: str | None) -> dict[str, float]:

@@ -34,8 +34,16 @@ class Demo:
 
 def line_mse() -> DemoResult:
     """Seed 001, first part: a line by MSE, full-batch gradient descent."""
-    t = fit("seed001_line", "line", "mse", optimizer="sgd", lr=0.05, epochs=30,
-            init={"w": 0.018, "b": 0.0}, shuffle=False)
+    t = fit(
+        "seed001_line",
+        "line",
+        "mse",
+        optimizer="sgd",
+        lr=0.05,
+        epochs=30,
+        init={"w": 0.018, "b": 0.0},
+        shuffle=False,
+    )
     frame = t.to_pandas()
     out = DemoResult(traces={"line-mse": t})
     out.lines += [
@@ -52,8 +60,9 @@ def line_mse() -> DemoResult:
     for e in range(1, 31):
         if e in (1, 2, 3, 5, 10, 15, 20, 25, 30):
             row = frame.iloc[e]
-            out.lines.append(f"{e:5d} {row['batch_loss']:22.6f} {row['w']:10.6f} "
-                             f"{row['b']:10.6f}")
+            out.lines.append(
+                f"{e:5d} {row['batch_loss']:22.6f} {row['w']:10.6f} {row['b']:10.6f}"
+            )
     p = t.params
     out.lines += [
         "",
@@ -71,9 +80,17 @@ def gaussian_mle() -> DemoResult:
     y = builtin("seed001_gaussian")["y"].to_numpy(np.float32)
     loc0 = np.float32(0.7) * np.mean(y, dtype=np.float32)
     scale0 = np.float32(1.3) * np.std(y, dtype=np.float32)
-    t = fit("seed001_gaussian", "normal", "nll", optimizer="sgd", lr=0.0005,
-            epochs=50, reduction="sum", shuffle=False,
-            init={"loc": float(loc0), "scale": float(scale0)})
+    t = fit(
+        "seed001_gaussian",
+        "normal",
+        "nll",
+        optimizer="sgd",
+        lr=0.0005,
+        epochs=50,
+        reduction="sum",
+        shuffle=False,
+        init={"loc": float(loc0), "scale": float(scale0)},
+    )
     frame = t.to_pandas()
     out = DemoResult(traces={"gaussian-mle": t})
     out.lines += [
@@ -88,8 +105,9 @@ def gaussian_mle() -> DemoResult:
     ]
     for e in (1, 2, 3, 5, 10, 20, 30, 40, 50):
         row = frame.iloc[e]
-        out.lines.append(f"{e:5d} {row['batch_loss']:22.4f} {row['loc']:10.6f} "
-                         f"{row['scale']:10.6f}")
+        out.lines.append(
+            f"{e:5d} {row['batch_loss']:22.4f} {row['loc']:10.6f} {row['scale']:10.6f}"
+        )
     p = t.params
     out.lines += [
         "",
@@ -103,9 +121,18 @@ def gaussian_mle() -> DemoResult:
 
 def normal_mean_sgd() -> DemoResult:
     """Seed 002: PyTorch's SGD on the mean of a normal, summed NLL over 10000 draws."""
-    common = dict(model="normal", loss="nll", optimizer="torch.sgd", steps=10000,
-                  reduction="sum", init={"loc": 1.0}, fix={"scale": 1.0},
-                  dtype="float64", compute_dtype="float32", shuffle=False)
+    common = dict(
+        model="normal",
+        loss="nll",
+        optimizer="torch.sgd",
+        steps=10000,
+        reduction="sum",
+        init={"loc": 1.0},
+        fix={"scale": 1.0},
+        dtype="float64",
+        compute_dtype="float32",
+        shuffle=False,
+    )
     t = fit("seed002_normal", lr=1e-7, **common)  # type: ignore[arg-type]
     y = builtin("seed002_normal")["y"].to_numpy(np.float32)
     mean = float(np.mean(y, dtype=np.float32))
@@ -129,8 +156,10 @@ def normal_mean_sgd() -> DemoResult:
     ]
     for s in range(500, 10001, 500):
         row = frame.iloc[s]
-        out.lines.append(f"{s:5d} {row['loss']:24.3f} {row['loc']:15.5f} "
-                         f"{abs(row['loc'] - mean):15.5f}")
+        out.lines.append(
+            f"{s:5d} {row['loss']:24.3f} {row['loc']:15.5f} "
+            f"{abs(row['loc'] - mean):15.5f}"
+        )
     fast = fit("seed002_normal", lr=1e-6, **common)  # type: ignore[arg-type]
     out.traces["normal-mean-sgd-lr1e-6"] = fast
     gaps = np.abs(fast.to_pandas()["loc"].to_numpy() - mean)
@@ -147,8 +176,16 @@ def normal_mean_sgd() -> DemoResult:
 
 def linear_basics() -> DemoResult:
     """Seed 003: TensorFlow's "custom training: basics", W and b from 5 and 0."""
-    t = fit("seed003_linear", "line", "mse", optimizer="sgd", lr=0.1, epochs=10,
-            init={"w": 5.0, "b": 0.0}, shuffle=False)
+    t = fit(
+        "seed003_linear",
+        "line",
+        "mse",
+        optimizer="sgd",
+        lr=0.1,
+        epochs=10,
+        init={"w": 5.0, "b": 0.0},
+        shuffle=False,
+    )
     frame = t.to_pandas()
     out = DemoResult(traces={"linear-basics": t})
     out.lines += [
@@ -160,22 +197,32 @@ def linear_basics() -> DemoResult:
     ]
     for e in range(10):
         row = frame.iloc[e]
-        out.lines.append(f"Epoch {e:2d}: W={row['w']:1.2f} b={row['b']:1.2f}, "
-                         f"loss={row['loss']:2.5f}")
+        out.lines.append(
+            f"Epoch {e:2d}: W={row['w']:1.2f} b={row['b']:1.2f}, "
+            f"loss={row['loss']:2.5f}"
+        )
     return out
 
 
 def keras_batches() -> DemoResult:
     """Seed 004: Keras fit batch by batch; slope, intercept and RMSE at every step."""
     data = builtin("seed004_keras")
-    common = dict(model="line", loss="mse", optimizer="keras.rmsprop", lr=0.05,
-                  epochs=1, shuffle=False, init={"w": 0.5, "b": 0.0})
+    common = dict(
+        model="line",
+        loss="mse",
+        optimizer="keras.rmsprop",
+        lr=0.05,
+        epochs=1,
+        shuffle=False,
+        init={"w": 0.5, "b": 0.0},
+    )
     whole = fit(data, batch_size=12, **common)  # type: ignore[arg-type]
     t = fit(data, batch_size=3, **common)  # type: ignore[arg-type]
     out = DemoResult(traces={"keras-batches-12": whole, "keras-batches": t})
     w12 = whole.to_pandas().iloc[1]
     out.lines += [
-        "Seed 004: Keras fit with RMSprop(learning_rate=0.05), loss mean_squared_error, "
+        "Seed 004: Keras fit with RMSprop(learning_rate=0.05), loss "
+        "mean_squared_error, "
         "on the question's 12 points,",
         "from slope 0.5 and intercept 0, one epoch, shuffle=False.",
         "",
@@ -219,11 +266,20 @@ DEMOS: dict[str, Demo] = {
     for d in [
         Demo("line-mse", "001", "a line by MSE (TensorFlow custom loop)", line_mse),
         Demo("gaussian-mle", "001", "a Gaussian by maximum likelihood", gaussian_mle),
-        Demo("normal-mean-sgd", "002", "a normal mean with PyTorch's SGD, step by "
-             "step", normal_mean_sgd),
-        Demo("linear-basics", "003", "TensorFlow's custom training basics",
-             linear_basics),
-        Demo("keras-batches", "004", "Keras fit, slope/intercept/RMSE every "
-             "iteration", keras_batches),
+        Demo(
+            "normal-mean-sgd",
+            "002",
+            "a normal mean with PyTorch's SGD, step by step",
+            normal_mean_sgd,
+        ),
+        Demo(
+            "linear-basics", "003", "TensorFlow's custom training basics", linear_basics
+        ),
+        Demo(
+            "keras-batches",
+            "004",
+            "Keras fit, slope/intercept/RMSE every iteration",
+            keras_batches,
+        ),
     ]
 }

@@ -19,27 +19,32 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gradtrace.errors import RunFolderError
-from gradtrace.trace import Trace, to_json
 
 TRACE_FILE = "trace.parquet"
 INFO_FILE = "run.json"
 
 
-def save_run(frame: pd.DataFrame, info: dict[str, Any], folder: Path,
-             force: bool = False) -> Path:
+def save_run(
+    frame: pd.DataFrame, info: dict[str, Any], folder: Path, force: bool = False
+) -> Path:
     """Write a run folder; refuses to replace an existing one unless ``force``."""
     folder = Path(folder)
     if folder.exists() and not force:
-        raise RunFolderError(f"run folder {str(folder)!r} already exists: choose "
-                             "another --out, or pass --force to replace it.")
+        raise RunFolderError(
+            f"run folder {str(folder)!r} already exists: choose "
+            "another --out, or pass --force to replace it."
+        )
     parent = folder.parent if str(folder.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp",
-                                    dir=parent))
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent)
+        )
     except OSError as err:
-        raise RunFolderError(f"cannot write the run folder {str(folder)!r} "
-                             f"({err.strerror or err}): choose a writable --out.") from None
+        raise RunFolderError(
+            f"cannot write the run folder {str(folder)!r} "
+            f"({err.strerror or err}): choose a writable --out."
+        ) from None
     try:
         pq.write_table(_arrow(frame, info), tmp / TRACE_FILE)
         (tmp / INFO_FILE).write_text(to_json(info) + "\n")
@@ -74,22 +79,25 @@ def _arrow(frame: pd.DataFrame, info: dict[str, Any]) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def load_run(folder: str | Path) -> Trace:
-    """Read a run folder written by ``Trace.save``."""
+def load_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a run folder written by ``Trace.save``: its trace table and run info."""
     folder = Path(folder)
     info_path, trace_path = folder / INFO_FILE, folder / TRACE_FILE
     if not info_path.is_file() or not trace_path.is_file():
-        raise RunFolderError(f"{str(folder)!r} is not a run folder (it needs "
-                             f"{INFO_FILE} and {TRACE_FILE}): give a folder that "
-                             "gradtrace fit wrote.")
+        raise RunFolderError(
+            f"{str(folder)!r} is not a run folder (it needs "
+            f"{INFO_FILE} and {TRACE_FILE}): give a folder that "
+            "gradtrace fit wrote."
+        )
     try:
         info = json.loads(info_path.read_text(), parse_constant=float)
         info = _decode(info)
         frame = pq.read_table(trace_path).to_pandas()
     except (OSError, ValueError, pa.ArrowException) as err:
-        raise RunFolderError(f"cannot read the run folder {str(folder)!r} ({err}).") \
-            from None
-    return Trace(frame, info)
+        raise RunFolderError(
+            f"cannot read the run folder {str(folder)!r} ({err})."
+        ) from None
+    return frame, info
 
 
 def _decode(value: Any) -> Any:
@@ -99,4 +107,28 @@ def _decode(value: Any) -> Any:
         return [_decode(v) for v in value]
     if value in ("NaN", "Infinity", "-Infinity"):
         return float(value.replace("Infinity", "inf"))
+    return value
+
+
+def to_json(value: Any) -> str:
+    """JSON with non-finite floats written as the strings NaN, Infinity, -Infinity."""
+    return json.dumps(_encode(value), indent=2)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        if np.isnan(f):
+            return "NaN"
+        if np.isinf(f):
+            return "Infinity" if f > 0 else "-Infinity"
+        return f
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
     return value

@@ -19,7 +19,7 @@ STEP_ONLY = ("batch_loss", "running_loss")
 def trace_frame(
     history: History, specs: Sequence[ParamSpec], initial: dict[str, Any]
 ) -> pd.DataFrame:
-    """The trace as a DataFrame: a row for the initial state (step 0), then one per step.
+    """The trace as a DataFrame: the initial state (step 0), then a row per step.
 
     Columns: ``step``, ``epoch``, ``batch``; each parameter's value after the step
     (``w[0]``, ``w[1]``, ... for vectors); ``grad_<param>``, the gradient the step used;

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -73,15 +72,20 @@ class Trace:
     def message(self) -> str:
         """One line on how the run ended."""
         if self.diverged:
-            lr = self.info["optimizer"].get("learning_rate",
-                                            self.info["optimizer"].get("lr"))
-            return (f"diverged at step {self.diverged_step} of "
-                    f"{self.info['schedule']['n_steps']}: the loss, a gradient or a "
-                    "parameter stopped being finite; try a smaller learning rate "
-                    f"(--lr {_fmt(lr / 10)} or lower).")
+            lr = self.info["optimizer"].get(
+                "learning_rate", self.info["optimizer"].get("lr")
+            )
+            return (
+                f"diverged at step {self.diverged_step} of "
+                f"{self.info['schedule']['n_steps']}: the loss, a gradient or a "
+                "parameter stopped being finite; try a smaller learning rate "
+                f"(--lr {_fmt(lr / 10)} or lower)."
+            )
         if self.status == "interrupted":
-            return (f"interrupted after {self.steps} of "
-                    f"{self.info['schedule']['n_steps']} steps.")
+            return (
+                f"interrupted after {self.steps} of "
+                f"{self.info['schedule']['n_steps']} steps."
+            )
         return f"completed {self.steps} steps."
 
     # -- views ------------------------------------------------------------------
@@ -96,9 +100,13 @@ class Trace:
         if not 1 <= step <= self.steps:
             raise IndexError(f"step {step} is not in 1..{self.steps}")
         sch = self.info["schedule"]
-        plan = batch_plan(self.info["data"]["n_rows"], sch["batch_size"], step,
-                          sch["shuffle"] and sch["batch_size"] < self.info["data"]["n_rows"],
-                          sch["seed"])
+        plan = batch_plan(
+            self.info["data"]["n_rows"],
+            sch["batch_size"],
+            step,
+            sch["shuffle"] and sch["batch_size"] < self.info["data"]["n_rows"],
+            sch["seed"],
+        )
         rows = plan[step - 1]
         return rows[rows >= 0]
 
@@ -114,19 +122,24 @@ class Trace:
         lr = opt.get("learning_rate", opt.get("lr"))
         params = " ".join(f"{k}={_fmt(v)}" for k, v in self.params.items())
         first = float(self._frame["loss"].iloc[0])
-        return (f"<Trace {i['model']}/{i['loss']} {opt['name']} lr={_fmt(lr)}: "
-                f"{self.steps} steps, {self.status}; loss {_fmt(first)} -> "
-                f"{_fmt(self.final_loss)}; {params}>")
+        return (
+            f"<Trace {i['model']}/{i['loss']} {opt['name']} lr={_fmt(lr)}: "
+            f"{self.steps} steps, {self.status}; loss {_fmt(first)} -> "
+            f"{_fmt(self.final_loss)}; {params}>"
+        )
 
     def _repr_html_(self) -> str:
         from html import escape
 
         rows = "".join(
             f"<tr><th>{escape(k)}</th><td>{escape(_fmt(self.initial[k]))}</td>"
-            f"<td>{escape(_fmt(v))}</td></tr>" for k, v in self.params.items()
+            f"<td>{escape(_fmt(v))}</td></tr>"
+            for k, v in self.params.items()
         )
-        return (f"<p><b>gradtrace</b> {escape(repr(self)[1:-1])}</p><table>"
-                f"<tr><th></th><th>initial</th><th>final</th></tr>{rows}</table>")
+        return (
+            f"<p><b>gradtrace</b> {escape(repr(self)[1:-1])}</p><table>"
+            f"<tr><th></th><th>initial</th><th>final</th></tr>{rows}</table>"
+        )
 
 
 def _by_param(info: dict[str, Any], value: Any) -> dict[str, Any]:
@@ -147,27 +160,3 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "none"
     return f"{float(value):.7g}"
-
-
-def to_json(value: Any) -> str:
-    """JSON with non-finite floats written as the strings NaN, Infinity, -Infinity."""
-    return json.dumps(_encode(value), indent=2)
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_encode(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        f = float(value)
-        if np.isnan(f):
-            return "NaN"
-        if np.isinf(f):
-            return "Infinity" if f > 0 else "-Infinity"
-        return f
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value

@@ -37,11 +37,15 @@ def choice(what: str, value: str, choices: Sequence[str]) -> str:
 def positive_int(what: str, value: Any, flag: str) -> int:
     """A whole number >= 1."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"{what} must be a whole number, got {value!r}: pass {flag} "
-                         "with a positive integer.")
+        raise InputError(
+            f"{what} must be a whole number, got {value!r}: pass {flag} "
+            "with a positive integer."
+        )
     if value < 1:
-        raise InputError(f"{what} must be at least 1, got {value}: pass {flag} with a "
-                         "positive integer.")
+        raise InputError(
+            f"{what} must be at least 1, got {value}: pass {flag} with a "
+            "positive integer."
+        )
     return int(value)
 
 
@@ -50,11 +54,15 @@ def learning_rate(value: Any) -> float:
     try:
         lr = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"learning rate must be a positive number, got {value!r}: "
-                         "pass --lr 0.01, say.") from None
+        raise InputError(
+            f"learning rate must be a positive number, got {value!r}: "
+            "pass --lr 0.01, say."
+        ) from None
     if not math.isfinite(lr) or lr <= 0:
-        raise InputError(f"learning rate must be a positive number, got {value!r}: "
-                         "pass --lr 0.01, say.")
+        raise InputError(
+            f"learning rate must be a positive number, got {value!r}: "
+            "pass --lr 0.01, say."
+        )
     return lr
 
 
@@ -66,8 +74,10 @@ def model(name: str, loss: str | None, n_x: int) -> tuple[Model, str]:
         loss = "nll" if m.kind == "distribution" else "mse"
     choice("loss", loss, list(LOSSES))
     if m.kind == "distribution" and loss != "nll":
-        raise InputError(f"model {name!r} is a distribution, fitted by its likelihood: "
-                         "use --loss nll.")
+        raise InputError(
+            f"model {name!r} is a distribution, fitted by its likelihood: "
+            "use --loss nll."
+        )
     return m, loss
 
 
@@ -78,8 +88,10 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
     hyper: dict[str, Any] = {}
     for key, value in overrides.items():
         if key not in preset.defaults:
-            raise InputError(f"optimizer {name!r} has no hyper-parameter {key!r}: "
-                             f"{_suggest(key, list(preset.defaults))}")
+            raise InputError(
+                f"optimizer {name!r} has no hyper-parameter {key!r}: "
+                f"{_suggest(key, list(preset.defaults))}"
+            )
         default = preset.defaults[key]
         if isinstance(default, bool):
             hyper[key] = _boolean(f"--opt {key}", value)
@@ -87,12 +99,16 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
             try:
                 hyper[key] = float(value)
             except (TypeError, ValueError):
-                raise InputError(f"--opt {key} must be a number, got {value!r}.") from None
+                raise InputError(
+                    f"--opt {key} must be a number, got {value!r}."
+                ) from None
             if not math.isfinite(hyper[key]):
                 raise InputError(f"--opt {key} must be finite, got {value!r}.")
     if preset.lr_key in hyper and lr is not None:
-        raise InputError(f"the learning rate is given twice (--lr and --opt "
-                         f"{preset.lr_key}): give it once.")
+        raise InputError(
+            f"the learning rate is given twice (--lr and --opt "
+            f"{preset.lr_key}): give it once."
+        )
     if lr is not None:
         hyper[preset.lr_key] = learning_rate(lr)
     elif preset.lr_key in hyper:
@@ -125,12 +141,16 @@ def param_values(
     for flag, given in (("--init", init), ("--fix", fix)):
         for key in given:
             if key not in by_name:
-                raise InputError(f"{flag} {key}: the model has no parameter {key!r}; "
-                                 f"{_suggest(key, names)}")
+                raise InputError(
+                    f"{flag} {key}: the model has no parameter {key!r}; "
+                    f"{_suggest(key, names)}"
+                )
     both = sorted(set(init) & set(fix))
     if both:
-        raise InputError(f"parameter {both[0]!r} is given to both --init and --fix: "
-                         "a parameter is either trained from a start or fixed.")
+        raise InputError(
+            f"parameter {both[0]!r} is given to both --init and --fix: "
+            "a parameter is either trained from a start or fixed."
+        )
     if len(fix) == len(names):
         raise InputError("every parameter is fixed: leave at least one to train.")
     values: dict[str, np.ndarray] = {}
@@ -157,13 +177,17 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
     elif arr.size == 1:
         arr = np.full(spec.size, float(arr.reshape(-1)[0]))
     elif arr.shape != (spec.size,):
-        raise InputError(f"{flag} {spec.name} takes {spec.size} numbers (one per x "
-                         f"column, comma-separated), got {arr.size}.")
+        raise InputError(
+            f"{flag} {spec.name} takes {spec.size} numbers (one per x "
+            f"column, comma-separated), got {arr.size}."
+        )
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{flag} {spec.name} must be finite, got {raw!r}.")
     if spec.constraint == "positive" and np.any(arr <= 0):
-        raise InputError(f"{flag} {spec.name}={raw!r}: {spec.name} must be positive "
-                         f"(it is a {spec.doc or 'positive parameter'}).")
+        raise InputError(
+            f"{flag} {spec.name}={raw!r}: {spec.name} must be positive "
+            f"(it is a {spec.doc or 'positive parameter'})."
+        )
     return arr
 
 
@@ -172,18 +196,24 @@ def columns(
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y arrays, as float64, from named columns of ``frame``."""
     if kind == "distribution" and x:
-        raise InputError("--x is for regression models; a distribution is fitted "
-                         "to --y alone: drop --x.")
+        raise InputError(
+            "--x is for regression models; a distribution is fitted "
+            "to --y alone: drop --x."
+        )
     names = [str(c) for c in frame.columns]
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
     for col in wanted:
         if col not in names:
             flag = "--y" if col == y else "--x"
-            raise InputError(f"column {col!r} not found in {source} (columns: "
-                             f"{', '.join(names)}): pass {flag} with one of them.")
+            raise InputError(
+                f"column {col!r} not found in {source} (columns: "
+                f"{', '.join(names)}): pass {flag} with one of them."
+            )
     if len(frame) < 2:
-        raise InputError(f"{source} has {len(frame)} row{'s' if len(frame) != 1 else ''}"
-                         ": a fit needs at least two rows of data.")
+        raise InputError(
+            f"{source} has {len(frame)} row{'s' if len(frame) != 1 else ''}"
+            ": a fit needs at least two rows of data."
+        )
     arrays = {c: _numeric(frame[c], c, source) for c in wanted}
     xs = None
     if kind != "distribution":
@@ -196,30 +226,36 @@ def _numeric(col: pd.Series, name: str, source: str) -> np.ndarray:
     bad = values.isna() & col.notna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"column {name!r} of {source} has a non-numeric value "
-                         f"{col.iloc[i]!r} in data row {i + 1}: fix or remove it.")
+        raise InputError(
+            f"column {name!r} of {source} has a non-numeric value "
+            f"{col.iloc[i]!r} in data row {i + 1}: fix or remove it."
+        )
     return values.to_numpy(dtype=np.float64)
 
 
 def finite_rows(
     x: np.ndarray | None, y: np.ndarray, drop: bool, source: str
 ) -> tuple[np.ndarray | None, np.ndarray, int]:
-    """Rows without NaN or infinity; with ``drop`` the others are dropped and counted."""
+    """Rows without NaN or infinity; with ``drop``, the others dropped and counted."""
     ok = np.isfinite(y)
     if x is not None:
         ok &= np.isfinite(x).all(axis=1)
     n_bad = int((~ok).sum())
     if n_bad and not drop:
         i = int(np.flatnonzero(~ok)[0])
-        raise InputError(f"{source} has a missing or infinite value in data row {i + 1}"
-                         f" ({n_bad} such row{'s' if n_bad > 1 else ''}): clean the "
-                         "data, or pass --drop-missing to drop them.")
+        raise InputError(
+            f"{source} has a missing or infinite value in data row {i + 1}"
+            f" ({n_bad} such row{'s' if n_bad > 1 else ''}): clean the "
+            "data, or pass --drop-missing to drop them."
+        )
     if n_bad:
         x = None if x is None else x[ok]
         y = y[ok]
         if len(y) < 2:
-            raise InputError(f"{source} has fewer than two rows left after dropping "
-                             f"{n_bad} rows with missing values.")
+            raise InputError(
+                f"{source} has fewer than two rows left after dropping "
+                f"{n_bad} rows with missing values."
+            )
     return x, y, n_bad
 
 

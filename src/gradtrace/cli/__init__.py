@@ -15,8 +15,9 @@ from gradtrace.cli.fit import fit
 from gradtrace.errors import GradtraceError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"],
-                               "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(package_name="gradtrace")
 def cli() -> None:
     """Fit models with gradient steps and see every step.
@@ -41,8 +42,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("interrupted.", err=True)
         sys.exit(130)
     except click.UsageError as err:
-        where = f" (see gradtrace {err.ctx.info_name} --help)" if err.ctx and \
-            err.ctx.parent else " (see gradtrace --help)"
+        where = (
+            f" (see gradtrace {err.ctx.info_name} --help)"
+            if err.ctx and err.ctx.parent
+            else " (see gradtrace --help)"
+        )
         click.echo(f"error: {err.format_message()}{where}", err=True)
         sys.exit(2)
     except click.ClickException as err:

@@ -14,8 +14,10 @@ def pairs(flag: str, items: Iterable[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key or not value.strip():
-            raise InputError(f"{flag} takes NAME=VALUE, got {item!r}: write, for "
-                             f"example, {flag} w=0.5.")
+            raise InputError(
+                f"{flag} takes NAME=VALUE, got {item!r}: write, for "
+                f"example, {flag} w=0.5."
+            )
         if key in out:
             raise InputError(f"{flag} {key} is given twice: give it once.")
         out[key] = value.strip()

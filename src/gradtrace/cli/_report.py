@@ -23,9 +23,15 @@ def run_with_progress(config: RunConfig) -> Trace:
 
     frame, source = _frame(config.data or "")
     console = Console(stderr=True)
-    with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/"
-                  "{task.total} steps"), TimeRemainingColumn(), console=console,
-                  transient=True, disable=not console.is_terminal) as bar:
+    with Progress(
+        TextColumn("training"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
         task = bar.add_task("fit", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -56,8 +62,14 @@ def steps_table(trace: Trace, every: int | None) -> Table:
         table.add_column(c, justify="right")
     for i in print_rows(trace.steps, every):
         row = frame.iloc[i]
-        table.add_row(*[str(int(row[c])) if c in ("step", "epoch", "batch")
-                        else fmt(float(row[c])) for c in cols])
+        table.add_row(
+            *[
+                str(int(row[c]))
+                if c in ("step", "epoch", "batch")
+                else fmt(float(row[c]))
+                for c in cols
+            ]
+        )
     return table
 
 
@@ -70,14 +82,18 @@ def print_run(trace: Trace, out: Path, every: int | None, quiet: bool) -> None:
     info = trace.info
     opt = info["optimizer"]
     hyper = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
-    console.print(f"{info['model']} by {info['loss']} ({info['reduction']}), "
-                  f"{opt['name']}({hyper}), batch size {info['schedule']['batch_size']}"
-                  f" of {info['data']['n_rows']} rows")
+    console.print(
+        f"{info['model']} by {info['loss']} ({info['reduction']}), "
+        f"{opt['name']}({hyper}), batch size {info['schedule']['batch_size']}"
+        f" of {info['data']['n_rows']} rows"
+    )
     final = ", ".join(f"{k}={fmt_any(v)}" for k, v in trace.params.items())
     console.print(f"final: {final}; loss {fmt(trace.final_loss)}")
     t = info["timings"]
-    console.print(f"{trace.message} compile {t['compile_s']:.2f} s, train "
-                  f"{t['train_s'] * 1e3:.1f} ms. Run folder: {out}")
+    console.print(
+        f"{trace.message} compile {t['compile_s']:.2f} s, train "
+        f"{t['train_s'] * 1e3:.1f} ms. Run folder: {out}"
+    )
     if trace.diverged:
         click.echo(f"error: {trace.message}", err=True)
 

@@ -49,7 +49,11 @@ class Problem:
     compute_dtype: str = "float32"
 
     def objective(
-        self, trainable: Params, fixed: Params, x: Array | None, y: Array,
+        self,
+        trainable: Params,
+        fixed: Params,
+        x: Array | None,
+        y: Array,
         mask: Array | None = None,
     ) -> Array:
         """The reduced loss of rows (x, y) at ``trainable`` + ``fixed`` parameters."""
@@ -125,7 +129,8 @@ def _signature(tree: Any) -> Any:
 
 
 def _compile(key: Any, fn: Any, *args: Any) -> Any:
-    full_key = (key, _signature(args), jax.config.jax_enable_x64)
+    x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
+    full_key = (key, _signature(args), bool(x64))
     if full_key not in _COMPILED:
         _COMPILED[full_key] = jax.jit(fn).lower(*args).compile()
     return _COMPILED[full_key]
@@ -231,12 +236,25 @@ def prepare(
     run_chunk = _compile(
         ("chunk", problem, opt, schedule, chunk_steps),
         _chunk_fn(problem, opt, schedule, chunk_steps),
-        carry, jnp.asarray(0, jnp.int32), xd, yd, fixed_p, key,
+        carry,
+        jnp.asarray(0, jnp.int32),
+        xd,
+        yd,
+        fixed_p,
+        key,
     )
     evaluate = _compile(("eval", problem), problem.objective, params, fixed_p, xd, yd)
     compile_s = time.perf_counter() - start
-    return Prepared(problem, schedule, chunk_steps, run_chunk, evaluate, carry,
-                    (xd, yd, fixed_p), compile_s)
+    return Prepared(
+        problem,
+        schedule,
+        chunk_steps,
+        run_chunk,
+        evaluate,
+        carry,
+        (xd, yd, fixed_p),
+        compile_s,
+    )
 
 
 class Chunk(NamedTuple):
@@ -319,7 +337,7 @@ def assemble(prepared: Prepared, chunks: list[Chunk], init: dict[str, Any]) -> H
 def _join(outputs: list[Any]) -> tuple[Any, ...]:
     """Concatenate the per-chunk output tuples along the step axis."""
     first = outputs[0]
-    joined = []
+    joined: list[Any] = []
     for i, part in enumerate(first):
         if isinstance(part, dict):
             joined.append({k: np.concatenate([o[i][k] for o in outputs]) for k in part})

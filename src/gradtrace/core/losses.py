@@ -13,7 +13,7 @@ from typing import Literal
 import jax.numpy as jnp
 from jax import Array
 
-from gradtrace.core.models import SCALE, Model, ParamSpec, Params, normal_log_prob
+from gradtrace.core.models import SCALE, Model, Params, ParamSpec, normal_log_prob
 
 LossName = Literal["mse", "nll"]
 Reduction = Literal["mean", "sum"]

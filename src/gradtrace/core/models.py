@@ -34,7 +34,7 @@ class ParamSpec:
     doc: str = ""
 
     def columns(self) -> list[str]:
-        """Trace column names: ``w`` for a scalar, ``w[0]``, ``w[1]``, ... for a vector."""
+        """Column names: ``w`` for a scalar; ``w[0]``, ``w[1]``, ... for a vector."""
         if self.size is None:
             return [self.name]
         return [f"{self.name}[{i}]" for i in range(self.size)]

@@ -37,11 +37,15 @@ def _optax_sgd(learning_rate: float) -> optax.GradientTransformation:
     return optax.sgd(learning_rate)
 
 
-def _optax_momentum(learning_rate: float, momentum: float) -> optax.GradientTransformation:
+def _optax_momentum(
+    learning_rate: float, momentum: float
+) -> optax.GradientTransformation:
     return optax.sgd(learning_rate, momentum=momentum)
 
 
-def _optax_nesterov(learning_rate: float, momentum: float) -> optax.GradientTransformation:
+def _optax_nesterov(
+    learning_rate: float, momentum: float
+) -> optax.GradientTransformation:
     return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
 
 
@@ -89,49 +93,117 @@ _ADAM_KERAS = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
-        Preset("sgd", _optax_sgd, {"learning_rate": 0.01}, "learning_rate",
-               "plain gradient descent, w -= lr * g (optax.sgd)"),
-        Preset("momentum", _optax_momentum,
-               {"learning_rate": 0.01, "momentum": 0.9}, "learning_rate",
-               "heavy-ball momentum (optax.sgd with momentum)"),
-        Preset("nesterov", _optax_nesterov,
-               {"learning_rate": 0.01, "momentum": 0.9}, "learning_rate",
-               "Nesterov momentum (optax.sgd with nesterov=True)"),
-        Preset("rmsprop", _optax_rmsprop,
-               {"learning_rate": 0.001, "decay": 0.9, "eps": 1e-8,
-                "eps_in_sqrt": True, "centered": False, "momentum": 0.0},
-               "learning_rate", "optax.rmsprop (eps inside the square root)"),
-        Preset("adam", _optax_adam,
-               {"learning_rate": 0.001, "b1": 0.9, "b2": 0.999, "eps": 1e-8},
-               "learning_rate", "optax.adam (eps after bias correction)"),
-        Preset("adagrad", _optax_adagrad,
-               {"learning_rate": 0.01, "initial_accumulator_value": 0.1,
-                "eps": 1e-7}, "learning_rate", "optax.adagrad"),
-        Preset("keras.sgd", transforms.keras_sgd,
-               {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
-               "learning_rate", "Keras 3 SGD, exact update rule"),
-        Preset("keras.rmsprop", transforms.keras_rmsprop,
-               {"learning_rate": 0.001, **_RMS_KERAS}, "learning_rate",
-               "Keras 3 RMSprop: eps inside the square root"),
-        Preset("keras.adam", transforms.keras_adam,
-               {"learning_rate": 0.001, **_ADAM_KERAS}, "learning_rate",
-               "Keras 3 Adam: the 'epsilon hat' form"),
-        Preset("tf_keras.rmsprop", transforms.tf_keras_rmsprop,
-               {"learning_rate": 0.001, **_RMS_KERAS}, "learning_rate",
-               "Keras 2 (tf_keras) legacy RMSprop: eps outside the square root"),
-        Preset("tf_keras.adam", _tf_keras_adam,
-               {"learning_rate": 0.001, **_ADAM_KERAS}, "learning_rate",
-               "Keras 2 (tf_keras) legacy Adam (TensorFlow's ApplyAdam kernel)"),
-        Preset("torch.sgd", transforms.torch_sgd,
-               {"lr": 0.001, "momentum": 0.0, "dampening": 0.0, "nesterov": False},
-               "lr", "PyTorch SGD, exact update rule"),
-        Preset("torch.rmsprop", transforms.torch_rmsprop,
-               {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "momentum": 0.0,
-                "centered": False}, "lr",
-               "PyTorch RMSprop: alpha 0.99, eps outside the square root"),
-        Preset("torch.adam", transforms.torch_adam,
-               {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, "lr",
-               "PyTorch Adam: eps after bias correction"),
+        Preset(
+            "sgd",
+            _optax_sgd,
+            {"learning_rate": 0.01},
+            "learning_rate",
+            "plain gradient descent, w -= lr * g (optax.sgd)",
+        ),
+        Preset(
+            "momentum",
+            _optax_momentum,
+            {"learning_rate": 0.01, "momentum": 0.9},
+            "learning_rate",
+            "heavy-ball momentum (optax.sgd with momentum)",
+        ),
+        Preset(
+            "nesterov",
+            _optax_nesterov,
+            {"learning_rate": 0.01, "momentum": 0.9},
+            "learning_rate",
+            "Nesterov momentum (optax.sgd with nesterov=True)",
+        ),
+        Preset(
+            "rmsprop",
+            _optax_rmsprop,
+            {
+                "learning_rate": 0.001,
+                "decay": 0.9,
+                "eps": 1e-8,
+                "eps_in_sqrt": True,
+                "centered": False,
+                "momentum": 0.0,
+            },
+            "learning_rate",
+            "optax.rmsprop (eps inside the square root)",
+        ),
+        Preset(
+            "adam",
+            _optax_adam,
+            {"learning_rate": 0.001, "b1": 0.9, "b2": 0.999, "eps": 1e-8},
+            "learning_rate",
+            "optax.adam (eps after bias correction)",
+        ),
+        Preset(
+            "adagrad",
+            _optax_adagrad,
+            {"learning_rate": 0.01, "initial_accumulator_value": 0.1, "eps": 1e-7},
+            "learning_rate",
+            "optax.adagrad",
+        ),
+        Preset(
+            "keras.sgd",
+            transforms.keras_sgd,
+            {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
+            "learning_rate",
+            "Keras 3 SGD, exact update rule",
+        ),
+        Preset(
+            "keras.rmsprop",
+            transforms.keras_rmsprop,
+            {"learning_rate": 0.001, **_RMS_KERAS},
+            "learning_rate",
+            "Keras 3 RMSprop: eps inside the square root",
+        ),
+        Preset(
+            "keras.adam",
+            transforms.keras_adam,
+            {"learning_rate": 0.001, **_ADAM_KERAS},
+            "learning_rate",
+            "Keras 3 Adam: the 'epsilon hat' form",
+        ),
+        Preset(
+            "tf_keras.rmsprop",
+            transforms.tf_keras_rmsprop,
+            {"learning_rate": 0.001, **_RMS_KERAS},
+            "learning_rate",
+            "Keras 2 (tf_keras) legacy RMSprop: eps outside the square root",
+        ),
+        Preset(
+            "tf_keras.adam",
+            _tf_keras_adam,
+            {"learning_rate": 0.001, **_ADAM_KERAS},
+            "learning_rate",
+            "Keras 2 (tf_keras) legacy Adam (TensorFlow's ApplyAdam kernel)",
+        ),
+        Preset(
+            "torch.sgd",
+            transforms.torch_sgd,
+            {"lr": 0.001, "momentum": 0.0, "dampening": 0.0, "nesterov": False},
+            "lr",
+            "PyTorch SGD, exact update rule",
+        ),
+        Preset(
+            "torch.rmsprop",
+            transforms.torch_rmsprop,
+            {
+                "lr": 0.01,
+                "alpha": 0.99,
+                "eps": 1e-8,
+                "momentum": 0.0,
+                "centered": False,
+            },
+            "lr",
+            "PyTorch RMSprop: alpha 0.99, eps outside the square root",
+        ),
+        Preset(
+            "torch.adam",
+            transforms.torch_adam,
+            {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+            "lr",
+            "PyTorch Adam: eps after bias correction",
+        ),
     ]
 }
 

@@ -1,0 +1,18 @@
+"""Strict settings for every test: JAX raises on implicit rank promotion (the classic
+``(n, 1) - (n,)`` broadcast), and hypothesis runs few examples without deadlines
+(compilation makes the first example slow)."""
+
+from __future__ import annotations
+
+import jax
+from hypothesis import HealthCheck, settings
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+settings.register_profile(
+    "gradtrace",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("gradtrace")

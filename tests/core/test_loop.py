@@ -1,0 +1,149 @@
+"""The training scan on small problems, checked against NumPy arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradtrace
+
+X = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+Y = np.array([2.0, 4.1, 5.9, 8.2, 9.8])
+
+
+def _sgd_line_numpy(x, y, w, b, lr, batch_size, n_steps):  # type: ignore[no-untyped-def]
+    """Mini-batch SGD on the MSE of a line, in float64, rows in order."""
+    out = []
+    n = len(x)
+    starts = list(range(0, n, batch_size))
+    for t in range(n_steps):
+        s = starts[t % len(starts)]
+        xb, yb = x[s : s + batch_size], y[s : s + batch_size]
+        r = w * xb + b - yb
+        loss = np.mean(r**2)
+        gw, gb = np.mean(2 * r * xb), np.mean(2 * r)
+        w, b = w - lr * gw, b - lr * gb
+        out.append((w, b, gw, gb, loss, np.mean((w * x + b - y) ** 2)))
+    return np.array(out)
+
+
+def test_partial_last_batch_is_averaged_over_its_real_rows() -> None:
+    trace = gradtrace.fit(
+        {"x": X, "y": Y},
+        "line",
+        lr=0.01,
+        batch_size=2,
+        epochs=3,
+        shuffle=False,
+        dtype="float64",
+    )
+    expected = _sgd_line_numpy(X, Y, 0.0, 0.0, 0.01, 2, 9)
+    frame = trace.to_pandas().iloc[1:]
+    got = frame[["w", "b", "grad_w", "grad_b", "batch_loss", "loss"]].to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert frame["batch"].tolist() == [1, 2, 3] * 3
+    assert frame["epoch"].tolist() == [1] * 3 + [2] * 3 + [3] * 3
+
+
+def test_initial_row_holds_the_start() -> None:
+    trace = gradtrace.fit({"x": X, "y": Y}, lr=0.01, epochs=2, init={"w": 0.5})
+    row = trace.to_pandas().iloc[0]
+    assert (row["step"], row["epoch"], row["batch"]) == (0, 0, 0)
+    assert row["w"] == 0.5 and row["b"] == 0.0
+    assert np.isnan(row["grad_w"]) and np.isnan(row["batch_loss"])
+    assert row["loss"] == pytest.approx(np.mean((0.5 * X - Y) ** 2), rel=1e-6)
+
+
+def test_steps_count_optimizer_steps() -> None:
+    trace = gradtrace.fit({"x": X, "y": Y}, lr=0.01, steps=7, batch_size=2)
+    assert trace.steps == 7
+    assert trace.to_pandas()["epoch"].tolist()[1:] == [1, 1, 1, 2, 2, 2, 3]
+
+
+def test_fixed_parameter_is_not_trained() -> None:
+    trace = gradtrace.fit(
+        {"y": Y}, "normal", lr=0.01, epochs=5, fix={"scale": 2.0}, reduction="sum"
+    )
+    frame = trace.to_pandas()
+    assert "scale" not in frame.columns and "grad_scale" not in frame.columns
+    assert trace.info["fixed"] == {"scale": 2.0}
+    # d/dloc sum NLL = sum(loc - y) / scale^2
+    assert frame["grad_loc"][1] == pytest.approx(-np.sum(Y) / 4.0, rel=1e-6)
+
+
+def test_vector_parameter_columns() -> None:
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(30, 2))
+    y = xs @ np.array([1.0, -1.0]) + 0.5
+    trace = gradtrace.fit(
+        {"a": xs[:, 0], "c": xs[:, 1], "y": y},
+        "linear",
+        x=["a", "c"],
+        lr=0.1,
+        epochs=200,
+        init={"w": [0.0, 0.0]},
+    )
+    assert {"w[0]", "w[1]", "grad_w[0]", "grad_w[1]"} <= set(trace.to_pandas())
+    np.testing.assert_allclose(trace.params["w"], [1.0, -1.0], atol=1e-3)
+    assert trace.params["b"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_divergence_stops_at_the_step_and_keeps_the_trace() -> None:
+    trace = gradtrace.fit({"x": X, "y": Y}, lr=10.0, steps=1000)
+    assert trace.diverged and trace.status == "diverged"
+    step = trace.diverged_step
+    assert step is not None and 1 < step < 1000
+    frame = trace.to_pandas()
+    assert len(frame) == step + 1
+    assert np.isfinite(frame["w"][:step]).all()
+    last = frame.iloc[-1][["w", "b", "grad_w", "grad_b", "batch_loss", "loss"]]
+    assert not np.isfinite(last.to_numpy(float)).all()
+    assert "smaller learning rate" in trace.message
+
+
+def test_same_seed_same_trace() -> None:
+    a = gradtrace.fit({"x": X, "y": Y}, lr=0.01, batch_size=2, epochs=4, seed=7)
+    b = gradtrace.fit({"x": X, "y": Y}, lr=0.01, batch_size=2, epochs=4, seed=7)
+    c = gradtrace.fit({"x": X, "y": Y}, lr=0.01, batch_size=2, epochs=4, seed=8)
+    assert a.to_pandas().equals(b.to_pandas())
+    assert not a.to_pandas().equals(c.to_pandas())
+
+
+def test_shuffled_batches_are_the_rows_the_step_used() -> None:
+    trace = gradtrace.fit(
+        {"x": X, "y": Y}, lr=0.01, batch_size=2, epochs=2, seed=3, dtype="float64"
+    )
+    frame = trace.to_pandas()
+    for step in range(1, trace.steps + 1):
+        rows = trace.rows(step)
+        w, b = frame["w"][step - 1], frame["b"][step - 1]
+        r = w * X[rows] + b - Y[rows]
+        assert frame["batch_loss"][step] == pytest.approx(np.mean(r**2), rel=1e-12)
+
+
+def test_eval_every_thins_the_full_data_loss() -> None:
+    trace = gradtrace.fit(
+        {"x": X, "y": Y}, lr=0.01, batch_size=2, steps=10, eval_every=4
+    )
+    loss = trace.to_pandas()["loss"]
+    evaluated = [s for s in range(11) if np.isfinite(loss[s])]
+    assert evaluated == [0, 4, 8, 10]
+
+
+def test_keras_running_loss_restarts_each_epoch() -> None:
+    trace = gradtrace.fit(
+        {"x": X, "y": Y}, lr=0.01, batch_size=2, epochs=2, shuffle=False
+    )
+    f = trace.to_pandas()
+    bl, run = f["batch_loss"].to_numpy(), f["running_loss"].to_numpy()
+    assert run[1] == pytest.approx(bl[1])
+    assert run[3] == pytest.approx((2 * bl[1] + 2 * bl[2] + 1 * bl[3]) / 5, rel=1e-6)
+    assert run[4] == pytest.approx(bl[4])
+
+
+def test_float64_and_float32() -> None:
+    t64 = gradtrace.fit({"x": X, "y": Y}, lr=0.01, epochs=3, dtype="float64")
+    t32 = gradtrace.fit({"x": X, "y": Y}, lr=0.01, epochs=3)
+    assert t64.to_pandas()["w"].dtype == np.float64
+    assert t32.to_pandas()["w"].dtype == np.float32
+    assert t32.to_pandas()["loss"].dtype == np.float32

@@ -1,0 +1,178 @@
+"""Whole traces against Keras, tf_keras, PyTorch and TensorFlow, from fixtures made by
+running them (``tools/fixtures/make_fixtures.py``; frameworks not needed here).
+
+Two comparisons:
+- free-running: gradtrace's trace, from the same start on the same data, equals the
+  framework's at every step to float32 rounding (1e-5 relative);
+- step from state: from the framework's own recorded parameters, gradient and
+  optimizer state before each step, gradtrace's update rule gives the framework's
+  parameters after it (1e-6 relative). This holds wherever rounding in free-running
+  traces would grow chaotically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pandas as pd
+import pytest
+
+import gradtrace
+from gradtrace.core.optimizers import OptimizerSpec
+from gradtrace.core.transforms import AdamState, MomentumState, RMSpropState
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DATASETS = Path(__file__).parents[2] / "src" / "gradtrace" / "datasets"
+NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def fit_like(fx: dict[str, Any]) -> gradtrace.Trace:
+    """Run gradtrace with the fixture's configuration on the fixture's data."""
+    cfg, data = fx["config"], fx["data"]
+    if "dataset" in data:
+        path = DATASETS / f"{data['dataset']}.csv"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == data["sha256"]
+        source: Any = data["dataset"]
+        x_cols = None
+    else:
+        xs = np.asarray(data["x"], np.float32)
+        xs = xs.reshape(len(xs), -1)
+        x_cols = [f"x{i}" for i in range(xs.shape[1])]
+        source = pd.DataFrame(
+            {
+                **dict(zip(x_cols, xs.T, strict=True)),
+                "y": np.asarray(data["y"], np.float32),
+            }
+        )
+    init: dict[str, Any] = {}
+    for key, value in cfg["init"].items():
+        name = key.split("[")[0]
+        init.setdefault(name, []).append(value) if "[" in key else init.update(
+            {name: value}
+        )
+    return gradtrace.fit(
+        source,
+        cfg["model"],
+        cfg["loss"],
+        x=x_cols,
+        optimizer=cfg["optimizer"],
+        opt=cfg["hyper"],
+        epochs=cfg["epochs"],
+        steps=cfg["steps"],
+        batch_size=cfg["batch_size"],
+        shuffle=cfg["shuffle"],
+        init=init,
+        fix=cfg["fixed"],
+        reduction=cfg["reduction"],
+        dtype=cfg["dtype"],
+        compute_dtype=cfg["compute_dtype"],
+    )
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], np.float64)
+
+
+def assert_close(ours: np.ndarray, theirs: np.ndarray, rtol: float, what: str) -> None:
+    """Relative agreement, with an absolute floor scaled to the column (values that
+    cross zero, such as gradients at the optimum, cannot agree relatively)."""
+    finite = np.isfinite(theirs)
+    assert np.array_equal(finite, np.isfinite(ours)), what
+    scale = np.max(np.abs(theirs[finite]), initial=0.0)
+    np.testing.assert_allclose(
+        ours[finite], theirs[finite], rtol=rtol, atol=rtol * scale, err_msg=what
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_free_running_trace_equals_the_framework(name: str) -> None:
+    fx = load(name)
+    ours = fit_like(fx).to_pandas()
+    theirs = fx["trace"]
+    assert len(ours) == len(theirs["step"])
+    assert ours["epoch"].tolist() == theirs["epoch"]
+    assert ours["batch"].tolist() == theirs["batch"]
+    for col, values in theirs.items():
+        if col in ("step", "epoch", "batch", "running_rmse"):
+            continue
+        assert_close(
+            ours[col].to_numpy(np.float64), _column(values), 1e-5, f"{name}: {col}"
+        )
+    if "running_rmse" in theirs:  # Keras's RMSE metric = sqrt(running MSE)
+        assert_close(
+            np.sqrt(ours["running_loss"].to_numpy(np.float64)),
+            _column(theirs["running_rmse"]),
+            1e-5,
+            f"{name}: rmse",
+        )
+
+
+def _slots(fx: dict[str, Any], slot: str, k: int, cols: list[str]) -> dict[str, Any]:
+    values = fx["state"].get(slot)
+    if values is None:
+        return {c: 0.0 for c in cols}
+    return {c: 0.0 if values[c][k] is None else values[c][k] for c in cols}
+
+
+def _state(fx: dict[str, Any], k: int, cols: list[str]) -> Any:
+    """The framework's optimizer state before step k+1, as gradtrace's state."""
+    preset = fx["config"]["optimizer"]
+    it = fx["state"]["iterations"][k]
+
+    def tree(slot: str) -> dict[str, Any]:
+        return {c: jnp.float32(v) for c, v in _slots(fx, slot, k, cols).items()}
+
+    count = jnp.int32(it or 0)
+    zeros = {c: jnp.float32(0.0) for c in cols}
+    if preset == "keras.sgd":
+        return MomentumState(count, tree("momentum"))
+    if preset == "keras.rmsprop":
+        return RMSpropState(count, tree("velocity"), tree("momentum"), zeros)
+    if preset == "tf_keras.rmsprop":
+        return RMSpropState(count, tree("rms"), tree("momentum"), zeros)
+    if preset == "keras.adam":
+        return AdamState(count, tree("momentum"), tree("velocity"))
+    if preset == "tf_keras.adam":
+        return AdamState(count, tree("m"), tree("v"))
+    if preset == "torch.sgd":
+        buf = fx["state"].get("momentum_buffer")
+        first = buf is None or buf[cols[0]][k] is None
+        return MomentumState(jnp.int32(0 if first else 1), tree("momentum_buffer"))
+    if preset == "torch.rmsprop":
+        return RMSpropState(count, tree("square_avg"), tree("momentum_buffer"), zeros)
+    if preset == "torch.adam":
+        return AdamState(count, tree("exp_avg"), tree("exp_avg_sq"))
+    raise AssertionError(preset)
+
+
+STATEFUL = [
+    n for n in NAMES if "state" in load(n) and load(n)["config"]["dtype"] == "float32"
+]
+
+
+@pytest.mark.parametrize("name", STATEFUL)
+def test_each_step_from_the_framework_state(name: str) -> None:
+    fx = load(name)
+    cfg, tr = fx["config"], fx["trace"]
+    cols = list(cfg["init"])
+    spec = OptimizerSpec.create(cfg["optimizer"], **cfg["hyper"])
+    tx = spec.build()
+    for k in range(len(tr["step"]) - 1):
+        params = {c: jnp.float32(tr[c][k]) for c in cols}
+        grads = {c: jnp.float32(tr[f"grad_{c}"][k + 1]) for c in cols}
+        updates, _ = tx.update(grads, _state(fx, k, cols), params)
+        new = optax.apply_updates(params, updates)
+        for c in cols:
+            assert float(new[c]) == pytest.approx(tr[c][k + 1], rel=1e-6, abs=1e-9), (
+                f"{name}: {c} at step {k + 1}"
+            )

@@ -1,0 +1,285 @@
+"""The command line: exit codes, one-line errors, the run folder's contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from gradtrace.cli import main
+
+SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+def test_contract_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "runs" / "k"
+    code, out, err = run(
+        [
+            "fit",
+            str(SEED004),
+            "--model",
+            "line",
+            "--loss",
+            "mse",
+            "--optimizer",
+            "keras.rmsprop",
+            "--lr",
+            "0.05",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "3",
+            "--no-shuffle",
+            "--init",
+            "w=0.5",
+            "--init",
+            "b=0",
+            "--out",
+            str(out_dir),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "1.092462" in out and "232.1553" in out
+    table = pq.read_table(out_dir / "trace.parquet")
+    assert table.column_names == [
+        "step",
+        "epoch",
+        "batch",
+        "w",
+        "b",
+        "grad_w",
+        "grad_b",
+        "batch_loss",
+        "running_loss",
+        "loss",
+    ]
+    frame = table.to_pandas()
+    assert frame["step"].tolist() == [0, 1, 2, 3, 4]
+    assert table.column("grad_w").null_count == 1  # row 0 only
+    np.testing.assert_allclose(
+        frame["loss"][1:], [352.3351, 306.3082, 266.7119, 232.1553], rtol=1e-6
+    )
+    info = json.loads((out_dir / "run.json").read_text())
+    for key in (
+        "model",
+        "loss",
+        "optimizer",
+        "config",
+        "initial",
+        "params",
+        "steps",
+        "diverged",
+        "diverged_step",
+        "timings",
+        "versions",
+    ):
+        assert key in info, key
+    assert info["optimizer"] == {
+        "name": "keras.rmsprop",
+        "learning_rate": 0.05,
+        "rho": 0.9,
+        "momentum": 0.0,
+        "epsilon": 1e-7,
+        "centered": False,
+    }
+    assert info["initial"] == {"w": 0.5, "b": 0.0}
+    assert info["params"]["w"] == pytest.approx(1.0924618, rel=1e-6)
+    assert info["steps"] == 4 and info["diverged"] is False
+    assert info["diverged_step"] is None
+    assert set(info["timings"]) == {"compile_s", "train_s", "total_s"}
+    assert info["config"]["batch_size"] == 3 and info["config"]["shuffle"] is False
+
+
+def test_divergence_exits_non_zero_and_keeps_the_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        [
+            "fit",
+            "seed002_normal",
+            "--model",
+            "normal",
+            "--optimizer",
+            "torch.sgd",
+            "--lr",
+            "1e-3",
+            "--steps",
+            "10000",
+            "--reduction",
+            "sum",
+            "--init",
+            "loc=1",
+            "--fix",
+            "scale=1",
+            "--dtype",
+            "float64",
+            "--compute-dtype",
+            "float32",
+            "--no-shuffle",
+            "--out",
+            str(tmp_path / "d"),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 1
+    assert "diverged at step" in err and "smaller learning rate" in err
+    info = json.loads((tmp_path / "d" / "run.json").read_text())
+    assert info["diverged"] is True and info["status"] == "diverged"
+    frame = pd.read_parquet(tmp_path / "d" / "trace.parquet")
+    assert len(frame) == info["diverged_step"] + 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "lin"], "unknown model 'lin'"),
+        (["--optimizer", "keras.adamw"], "unknown optimizer"),
+        (["--loss", "mae"], "unknown loss 'mae'"),
+        (["--lr", "-1"], "learning rate must be a positive number"),
+        (["--lr", "abc"], "learning rate must be a positive number"),
+        (["--batch-size", "0"], "batch size must be at least 1"),
+        (["--epochs", "0"], "epochs must be at least 1"),
+        (["--init", "q=1"], "no parameter 'q'"),
+        (["--init", "w=1", "--fix", "w=1"], "both --init and --fix"),
+        (["--opt", "rhoo=0.5", "--optimizer", "keras.rmsprop"], "no hyper-parameter"),
+        (["--x", "nope"], "column 'nope' not found"),
+        (["--epochs", "x"], "not a valid integer"),
+        (["--model", "normal", "--x", "x"], "--x is for regression models"),
+        (["--model", "normal", "--init", "scale=-1"], "scale must be positive"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out_dir = tmp_path / "run"
+    code, _, err = run(["fit", str(SEED004), "--out", str(out_dir), *args], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in err
+    assert not out_dir.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_optimizer_suggests_the_closest(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, _, err = run(
+        [
+            "fit",
+            str(SEED004),
+            "--optimizer",
+            "kears.rmsprop",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert "Did you mean 'keras.rmsprop'?" in err
+
+
+def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(["fit", str(tmp_path / "none.csv")], capsys)
+    assert code == 2 and "not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_existing_run_folder_needs_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "r"
+    args = ["fit", str(SEED004), "--epochs", "2", "-q", "--out", str(out_dir)]
+    assert run(args, capsys)[0] == 0
+    code, _, err = run(args, capsys)
+    assert code == 2 and "already exists" in err and "--force" in err
+    assert run([*args, "--force"], capsys)[0] == 0
+
+
+def test_fit_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["fit", "--help"], capsys)
+    assert code == 0
+    for flag in (
+        "--model",
+        "--loss",
+        "--x",
+        "--y",
+        "--optimizer",
+        "--lr",
+        "--opt",
+        "--epochs",
+        "--steps",
+        "--batch-size",
+        "--shuffle",
+        "--seed",
+        "--init",
+        "--fix",
+        "--reduction",
+        "--dtype",
+        "--compute-dtype",
+        "--eval-every",
+        "--out",
+        "--force",
+        "--print-every",
+    ):
+        assert flag in out, flag
+    assert "rows x steps" in out  # the --eval-every rule
+
+
+def test_print_every(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(
+        [
+            "fit",
+            str(SEED004),
+            "--epochs",
+            "10",
+            "--print-every",
+            "5",
+            "--no-shuffle",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    first_cols = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert first_cols[:4] == ["step", "0", "5", "10"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["line-mse", "gaussian-mle", "normal-mean-sgd", "linear-basics", "keras-batches"],
+)
+def test_demo(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["demo", name], capsys)
+    assert code == 0, err
+    expected = {
+        "line-mse": "initial MSE",
+        "gaussian-mle": "loc = ",
+        "normal-mean-sgd": "16102.989         0.60579         0.60729",
+        "linear-basics": "Epoch  0: W=5.00 b=0.00, loss=",
+        "keras-batches": "   1        [1,2,3]  0.6581139  0.1581139",
+    }[name]
+    assert expected in out
+
+
+def test_demo_list_and_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["demo", "--list"], capsys)
+    assert code == 0 and "keras-batches" in out
+    code, _, err = run(["demo", "keras-batch"], capsys)
+    assert code == 2 and "Did you mean 'keras-batches'?" in err
