@@ -1,0 +1,49 @@
+"""Write docs/cli.md from the real ``--help`` of every command (a test checks it).
+
+Usage: python tools/cli_docs.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gradtrace.cli import cli
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+
+
+def _help(command: click.Command, name: str, parent: click.Context | None) -> str:
+    ctx = click.Context(
+        command,
+        info_name=name,
+        parent=parent,
+        terminal_width=100,
+        max_content_width=100,
+    )
+    return command.get_help(ctx)
+
+
+def render() -> str:
+    """The Markdown text of docs/cli.md."""
+    root = click.Context(
+        cli, info_name="gradtrace", terminal_width=100, max_content_width=100
+    )
+    parts = [
+        "# Command line reference\n",
+        "Generated from the real `--help` by `tools/cli_docs.py`; "
+        "`tests/test_docs.py` fails when it is out of date.\n",
+        "## gradtrace\n",
+        "```\n" + _help(cli, "gradtrace", None) + "\n```\n",
+    ]
+    assert isinstance(cli, click.Group)
+    for name in sorted(cli.commands):
+        parts.append(f"## gradtrace {name}\n")
+        parts.append("```\n" + _help(cli.commands[name], name, root) + "\n```\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    DOC.write_text(render())
+    print(f"wrote {DOC}")
