@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import runpy
 from pathlib import Path
 
@@ -12,8 +13,11 @@ ROOT = Path(__file__).parents[1]
 
 def test_cli_reference_is_current() -> None:
     render = runpy.run_path(str(ROOT / "tools" / "cli_docs.py"))["render"]
-    assert (ROOT / "docs" / "cli.md").read_text() == render(), (
-        "docs/cli.md is out of date: run .venv/bin/python tools/cli_docs.py"
+    current = (ROOT / "docs" / "cli.md").read_text().splitlines()
+    diff = list(difflib.unified_diff(current, render().splitlines(), lineterm=""))
+    assert not diff, (
+        "docs/cli.md is out of date: run .venv/bin/python tools/cli_docs.py\n"
+        + "\n".join(diff[:40])
     )
 
 

@@ -11,6 +11,12 @@ import click
 
 from gradtrace.cli import cli
 
+# As the real command line: the same help flags, a fixed width.
+SETTINGS: dict[str, object] = {
+    "terminal_width": 100,
+    "max_content_width": 100,
+    "help_option_names": ["-h", "--help"],
+}
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 
@@ -19,17 +25,14 @@ def _help(command: click.Command, name: str, parent: click.Context | None) -> st
         command,
         info_name=name,
         parent=parent,
-        terminal_width=100,
-        max_content_width=100,
+        **SETTINGS,  # type: ignore[arg-type]
     )
     return command.get_help(ctx)
 
 
 def render() -> str:
     """The Markdown text of docs/cli.md."""
-    root = click.Context(
-        cli, info_name="gradtrace", terminal_width=100, max_content_width=100
-    )
+    root = click.Context(cli, info_name="gradtrace", **SETTINGS)  # type: ignore[arg-type]
     parts = [
         "# Command line reference\n",
         "Generated from the real `--help` by `tools/cli_docs.py`; "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -16,7 +19,7 @@ import pandas as pd
 from gradtrace import validate
 from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
-from gradtrace.data import DATASETS, builtin, read_table
+from gradtrace.data import DATASETS, builtin, read_table, read_truth
 from gradtrace.errors import InputError
 from gradtrace.store import load_run
 from gradtrace.tables import trace_frame
@@ -208,7 +211,7 @@ def run(
     names = tuple(s.name for s in specs if s.name in trainable)
     problem = loop.Problem(m, loss, reduction, names, pdtype, cdtype)
     schedule = loop.Schedule(n_rows, batch_size, n_steps, config.shuffle, eval_every)
-    chunk = loop.default_chunk_steps(n_steps, batch_size)
+    chunk = _chunk_steps(n_steps, batch_size)
 
     interrupted = False
     with jax.enable_x64("float64" in (pdtype, cdtype)):
@@ -244,6 +247,7 @@ def run(
     elif interrupted:
         status = "interrupted"
     info: dict[str, Any] = {
+        "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "model": m.name,
         "loss": loss,
         "reduction": reduction,
@@ -293,6 +297,7 @@ def run(
     }
     trace = Trace(table, info)
     info["params"] = trace.params
+    info["final_loss"] = trace.final_loss
     return trace
 
 
@@ -300,6 +305,48 @@ def load(folder: str | Path) -> Trace:
     """Read a run folder that ``Trace.save`` or ``gradtrace fit`` wrote."""
     frame, info = load_run(folder)
     return Trace(frame, info)
+
+
+def rerun_config(info: dict[str, Any]) -> RunConfig:
+    """The configuration of a saved run, with its data file found and checked."""
+    config = RunConfig(**info["config"])
+    source = config.data
+    if source is None or source == "-":
+        raise InputError(
+            "this run read its data from Python or standard input, so it "
+            "cannot be rerun from the command line: call gradtrace.fit "
+            "with the same data."
+        )
+    if source in DATASETS:
+        return config
+    recorded = info["data"].get("path")
+    path = Path(source) if Path(source).is_file() else Path(recorded or source)
+    if not path.is_file():
+        raise InputError(
+            f"the run's data file {source!r} is gone (it was at "
+            f"{recorded!r}): put it back to rerun the run."
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if info["data"].get("sha256") not in (None, digest):
+        raise InputError(
+            f"the data file {str(path)!r} changed since the run: the "
+            "rerun would not be the same run."
+        )
+    config.data = str(path)
+    return config
+
+
+def _chunk_steps(n_steps: int, batch_size: int) -> int:
+    """Steps per compiled call: ``GRADTRACE_CHUNK_STEPS`` if set, else one call for a
+    short run and about 100 for a long one (progress, and Ctrl-C between calls)."""
+    raw = os.environ.get("GRADTRACE_CHUNK_STEPS", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise InputError(
+                f"GRADTRACE_CHUNK_STEPS must be a positive integer, got {raw!r}."
+            )
+        return min(int(raw), n_steps)
+    return loop.default_chunk_steps(n_steps, batch_size)
 
 
 def _source_name(data: DataLike) -> str | None:
@@ -329,7 +376,22 @@ def _frame(data: DataLike) -> tuple[pd.DataFrame, str]:
     )
 
 
-def _truth(source: str | None) -> dict[str, float]:
+def _truth(source: str | None) -> dict[str, Any]:
+    if source is None:
+        return {}
     if source in DATASETS:
         return dict(DATASETS[source].truth)
-    return {}
+    return read_truth(source)
+
+
+def _data_file(source: str | None) -> dict[str, Any]:
+    """Where a data file is and a checksum of it, so ``rerun`` can find and check it."""
+    if source is None or source == "-" or source in DATASETS:
+        return {}
+    p = Path(source)
+    if not p.is_file():
+        return {}
+    return {
+        "path": str(p.resolve()),
+        "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+    }

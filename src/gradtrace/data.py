@@ -6,11 +6,19 @@ Built-in data sets are CSV files shipped in ``gradtrace/datasets`` and written b
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from gradtrace.errors import InputError
 
@@ -63,31 +71,167 @@ def builtin(name: str) -> pd.DataFrame:
     return DATASETS[name].load()
 
 
+TRUTH_KEY = b"gradtrace.truth"
+
+
+def truth_path(path: str | Path) -> Path:
+    """The sidecar file that records a CSV's true parameters: ``<file>.truth.json``."""
+    p = Path(path)
+    return p.with_name(p.name + ".truth.json")
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (with a header) or Parquet file into a DataFrame.
+    """Read a table: CSV or TSV with a header, Parquet, NumPy ``.npy``/``.npz``, or
+    ``-`` for CSV on standard input.
+
+    A ``.npy`` array is one column ``y`` (1-D) or columns ``x``, ``y`` (two columns)
+    or ``x0``, ``x1``, ..., ``y`` (the last column is y); an ``.npz`` archive gives one
+    column per 1-D array, by name.
 
     Raises:
         InputError: the file is missing, empty or not a table.
     """
+    if str(path) == "-":
+        return _guard("standard input", lambda: pd.read_csv(sys.stdin))
     p = Path(path)
     if not p.exists():
         raise InputError(f"data file {str(p)!r} not found: check the path.")
     if p.is_dir():
         raise InputError(
-            f"{str(p)!r} is a folder, not a data file: give a CSV or Parquet file."
+            f"{str(p)!r} is a folder, not a data file: give a CSV, TSV, Parquet, "
+            ".npy or .npz file."
         )
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return _guard(repr(str(p)), lambda: pd.read_parquet(p))
+    if suffix == ".npy":
+        return _guard(repr(str(p)), lambda: _npy_frame(np.load(p, allow_pickle=False)))
+    if suffix == ".npz":
+        return _guard(repr(str(p)), lambda: _npz_frame(p))
+    sep = "\t" if suffix in (".tsv", ".tab") else ","
+    return _guard(repr(str(p)), lambda: pd.read_csv(p, sep=sep))
+
+
+def read_truth(path: str | Path) -> dict[str, Any]:
+    """True parameters recorded with a data file by ``gradtrace data``, if any."""
+    if str(path) == "-":
+        return {}
+    p = Path(path)
     try:
         if p.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        return pd.read_csv(p)
+            meta = pq.read_schema(p).metadata or {}
+            return dict(json.loads(meta[TRUTH_KEY])) if TRUTH_KEY in meta else {}
+        side = truth_path(p)
+        return dict(json.loads(side.read_text())) if side.is_file() else {}
+    except (OSError, ValueError, pa.ArrowException):
+        return {}
+
+
+def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    try:
+        frame = read()
     except pd.errors.EmptyDataError:
         raise InputError(
-            f"data file {str(p)!r} is empty: it needs a header row and "
-            "at least two rows of numbers."
+            f"data file {source} is empty: it needs a header row and at least two "
+            "rows of numbers."
         ) from None
-    except (ValueError, OSError, UnicodeDecodeError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    except (ValueError, OSError, UnicodeDecodeError, pa.ArrowException) as err:
+        text = str(err).strip().splitlines()
+        first = text[0] if text else type(err).__name__
         raise InputError(
-            f"cannot read {str(p)!r} as a table ({first}): give a CSV "
-            "file with a header row, or a Parquet file."
+            f"cannot read {source} as a table ({first}): give a CSV file with a "
+            "header row, a TSV, Parquet, .npy or .npz file."
         ) from None
+    if frame.columns.empty:
+        raise InputError(f"data file {source} has no columns: it needs a header row.")
+    return frame
+
+
+def _npy_frame(arr: np.ndarray) -> pd.DataFrame:
+    if arr.ndim == 1:
+        return pd.DataFrame({"y": arr})
+    if arr.ndim != 2 or arr.shape[1] < 1:
+        raise ValueError(f"expected a 1-D or 2-D array, got shape {arr.shape}")
+    k = arr.shape[1] - 1
+    names = ["x"] if k == 1 else [f"x{i}" for i in range(k)]
+    return pd.DataFrame(arr, columns=[*names, "y"][-arr.shape[1] :])
+
+
+def _npz_frame(path: Path) -> pd.DataFrame:
+    with np.load(path, allow_pickle=False) as archive:
+        cols = {k: archive[k] for k in archive.files}
+    bad = [k for k, v in cols.items() if v.ndim != 1]
+    if bad:
+        raise ValueError(f"array {bad[0]!r} is not 1-D")
+    return pd.DataFrame(cols)
+
+
+GENERATORS: dict[str, str] = {
+    "line": "y = w*x + b + N(0, noise^2), x ~ U[0, 1) (seed 001's generator)",
+    "linear": "y = x @ w + b + N(0, noise^2), columns x0, x1, ... ~ N(0, 1), one per w",
+    "normal": "y ~ N(loc, scale^2)",
+}
+
+
+def generate(
+    kind: str,
+    n: int,
+    *,
+    w: Sequence[float] = (1.0,),
+    b: float = 0.0,
+    noise: float = 1.0,
+    loc: float = 0.0,
+    scale: float = 1.0,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Synthetic data drawn with NumPy from ``seed``, and the truth behind it."""
+    rng = np.random.default_rng(seed)
+    if kind == "line":
+        x = rng.uniform(0.0, 1.0, n)
+        y = w[0] * x + b + rng.normal(0.0, noise, n)
+        return pd.DataFrame({"x": x, "y": y}), {
+            "w": float(w[0]),
+            "b": float(b),
+            "scale": float(noise),
+        }
+    if kind == "linear":
+        xs = rng.normal(0.0, 1.0, (n, len(w)))
+        y = xs @ np.asarray(w, float) + b + rng.normal(0.0, noise, n)
+        cols = {f"x{i}": xs[:, i] for i in range(len(w))}
+        return pd.DataFrame({**cols, "y": y}), {
+            "w": [float(v) for v in w],
+            "b": float(b),
+            "scale": float(noise),
+        }
+    if kind == "normal":
+        y = rng.normal(loc, scale, n)
+        return pd.DataFrame({"y": y}), {"loc": float(loc), "scale": float(scale)}
+    raise KeyError(kind)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, truth: dict[str, Any]) -> Path:
+    """Write a generated table (CSV, TSV or Parquet by extension) with its truth:
+    Parquet keeps it in the file's metadata, CSV and TSV in ``<file>.truth.json``.
+    Both files are written to temporary names and renamed, so none is half-written."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    tmp = p.with_name(f".{p.name}.tmp")
+    try:
+        if suffix in (".parquet", ".pq"):
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            meta = {**(table.schema.metadata or {}), TRUTH_KEY: json.dumps(truth)}
+            pq.write_table(table.replace_schema_metadata(meta), tmp)
+        else:
+            sep = "\t" if suffix in (".tsv", ".tab") else ","
+            frame.to_csv(tmp, sep=sep, index=False, float_format="%.9g")
+            side = truth_path(p)
+            side_tmp = side.with_name(f".{side.name}.tmp")
+            side_tmp.write_text(json.dumps(truth, indent=2) + "\n")
+            os.replace(side_tmp, side)
+        os.replace(tmp, p)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise InputError(
+            f"cannot write {str(p)!r} ({err.strerror or err}): choose a writable path."
+        ) from None
+    return p

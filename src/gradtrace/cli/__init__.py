@@ -10,8 +10,10 @@ import sys
 
 import click
 
+from gradtrace.cli.data import data
 from gradtrace.cli.demo import demo
 from gradtrace.cli.fit import fit
+from gradtrace.cli.runs import export, ls_runs, rerun, show
 from gradtrace.errors import GradtraceError
 
 
@@ -24,12 +26,17 @@ def cli() -> None:
 
     \b
     gradtrace fit DATA --model line --optimizer keras.rmsprop --lr 0.05 ...
+    gradtrace show RUN         what ran and how it ended
+    gradtrace export RUN --csv the trace as CSV or JSON
+    gradtrace ls [FOLDER]      a table of runs
+    gradtrace rerun RUN        repeat a run and check the trace is identical
+    gradtrace data line ...    synthetic data with known truth
     gradtrace demo [NAME]      the seeds' training loops, reproduced
     """
 
 
-cli.add_command(fit)
-cli.add_command(demo)
+for command in (fit, show, export, ls_runs, rerun, data, demo):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

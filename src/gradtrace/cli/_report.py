@@ -43,6 +43,14 @@ def run_with_progress(config: RunConfig) -> Trace:
     return trace
 
 
+def _console() -> Console:
+    """Standard output; wide enough for the tables when it is not a terminal."""
+    probe = Console()
+    return Console(
+        highlight=False, soft_wrap=True, width=None if probe.is_terminal else 160
+    )
+
+
 def fmt(value: float) -> str:
     """Seven significant digits, as float32 carries them."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -74,28 +82,120 @@ def steps_table(trace: Trace, every: int | None) -> Table:
 
 
 def print_run(trace: Trace, out: Path, every: int | None, quiet: bool) -> None:
-    """The table of steps, then what ran, how it ended and where it was written."""
-    console = Console(highlight=False)
+    """The table of steps (unless quiet), then the run's summary."""
+    console = _console()
     if not quiet:
         console.print(steps_table(trace, every))
         console.print()
+    print_summary(trace, out)
+    if trace.diverged:
+        click.echo(f"error: {trace.message}", err=True)
+
+
+def print_summary(trace: Trace, folder: Path) -> None:
+    """What ran, where from, the parameters (initial, final, truth), how it ended."""
+    console = _console()
     info = trace.info
     opt = info["optimizer"]
     hyper = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
+    data, sch = info["data"], info["schedule"]
+    cols = ", ".join(data["x"]) + " -> " + data["y"] if data["x"] else data["y"]
+    console.print(f"run {folder}: {trace.status}, {trace.steps} steps")
     console.print(
-        f"{info['model']} by {info['loss']} ({info['reduction']}), "
-        f"{opt['name']}({hyper}), batch size {info['schedule']['batch_size']}"
-        f" of {info['data']['n_rows']} rows"
+        f"  {info['model']} by {info['loss']} ({info['reduction']}) on "
+        f"{data['source']} ({data['n_rows']} rows; {cols})"
     )
-    final = ", ".join(f"{k}={fmt_any(v)}" for k, v in trace.params.items())
-    console.print(f"final: {final}; loss {fmt(trace.final_loss)}")
+    console.print(f"  {opt['name']}({hyper})")
+    if sch["batch_size"] >= data["n_rows"]:
+        batches = "full batch (every step sees all rows)"
+    else:
+        order = f"shuffled (seed {sch['seed']})" if sch["shuffle"] else "in order"
+        batches = (
+            f"batches of {sch['batch_size']}, {sch['batches_per_epoch']} per "
+            f"epoch, {order}"
+        )
+    console.print(
+        f"  {batches}; {info['dtype']} parameters, {info['compute_dtype']} loss"
+    )
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    truth = info.get("truth") or {}
+    for c in ("parameter", "initial", "final", *(("truth",) if truth else ())):
+        table.add_column(c, justify="left" if c == "parameter" else "right")
+    for name, final in trace.params.items():
+        row = [name, fmt_any(info["initial"][name]), fmt_any(final)]
+        if truth:
+            row.append(fmt_any(truth[name]) if name in truth else "")
+        table.add_row(*row)
+    for name, value in info.get("fixed", {}).items():
+        table.add_row(
+            name,
+            "fixed",
+            fmt_any(value),
+            *((fmt_any(truth[name]) if name in truth else "",) if truth else ()),
+        )
+    console.print(table)
+    first = float(trace.to_pandas()["loss"].iloc[0])
+    console.print(f"  loss {fmt(first)} -> {fmt(trace.final_loss)}")
     t = info["timings"]
     console.print(
-        f"{trace.message} compile {t['compile_s']:.2f} s, train "
-        f"{t['train_s'] * 1e3:.1f} ms. Run folder: {out}"
+        f"{trace.message} Compile {t['compile_s']:.2f} s, train "
+        f"{t['train_s'] * 1e3:.1f} ms, total {t['total_s']:.2f} s."
     )
-    if trace.diverged:
-        click.echo(f"error: {trace.message}", err=True)
+
+
+def runs_table(folder: Path) -> None:
+    """A table of the run folders under ``folder``, oldest first."""
+    import json
+
+    console = _console()
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for c in (
+        "run",
+        "created",
+        "model",
+        "loss",
+        "optimizer",
+        "lr",
+        "steps",
+        "status",
+        "final loss",
+    ):
+        table.add_column(
+            c, justify="right" if c in ("lr", "steps", "final loss") else "left"
+        )
+    rows = []
+    for run in sorted(
+        p
+        for p in folder.iterdir()
+        if (p / "run.json").is_file() and not p.name.startswith(".")
+    ):
+        try:
+            info = json.loads((run / "run.json").read_text())
+        except (OSError, ValueError):
+            rows.append((run.name, "", "", "", "", "", "", "unreadable", ""))
+            continue
+        opt = info.get("optimizer", {})
+        lr = opt.get("learning_rate", opt.get("lr", ""))
+        final = info.get("final_loss", "")
+        rows.append(
+            (
+                run.name,
+                str(info.get("created", ""))[:19],
+                info.get("model", ""),
+                info.get("loss", ""),
+                opt.get("name", ""),
+                f"{lr:g}" if isinstance(lr, float) else str(lr),
+                str(info.get("steps", "")),
+                info.get("status", ""),
+                fmt(final) if isinstance(final, float) else str(final),
+            )
+        )
+    for r in sorted(rows, key=lambda r: (r[1], r[0])):
+        table.add_row(*r)
+    if not rows:
+        console.print(f"no runs in {folder}")
+        return
+    console.print(table)
 
 
 def fmt_any(value: object) -> str:

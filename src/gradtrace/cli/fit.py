@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from gradtrace.cli._options import pairs
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("data")
+@click.argument("data", required=False)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help='A TOML file of options (keys as the option names: model = "line", '
+    "batch-size = 3, [init] w = 0.5, ...); the command line overrides it. DATA may be "
+    'given there as data = "file.csv".',
+)
 @click.option(
     "--model",
     default="line",
@@ -147,39 +159,17 @@ from gradtrace.cli._options import pairs
     help="Print a table row every N steps (default: about 20 rows).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
-def fit(
-    data: str,
-    model: str,
-    loss: str | None,
-    x: tuple[str, ...],
-    y: str,
-    optimizer: str,
-    lr: str | None,
-    opt: tuple[str, ...],
-    epochs: int | None,
-    steps: int | None,
-    batch_size: int | None,
-    shuffle: bool,
-    seed: int,
-    init: tuple[str, ...],
-    fix: tuple[str, ...],
-    reduction: str,
-    dtype: str,
-    compute_dtype: str | None,
-    eval_every: int | None,
-    drop_missing: bool,
-    out: Path | None,
-    force: bool,
-    print_every: int | None,
-    quiet: bool,
-) -> None:
+def fit(**options: Any) -> None:
     """Fit a model to DATA and record every step.
 
-    DATA is a CSV file with a header, a Parquet file, or the name of a built-in data
-    set (seed001_line, seed001_gaussian, seed002_normal, seed003_linear,
-    seed004_keras). The run folder gets trace.parquet (one row per step, after a
-    row 0 with the initial state) and run.json (configuration, optimizer, final
-    parameters, how it ended, timings). Exit code 1 if the run diverged.
+    DATA is a CSV (or TSV) file with a header, a Parquet file, a NumPy .npy or .npz
+    file, - for CSV on standard input, or the name of a built-in data set
+    (seed001_line, seed001_gaussian, seed002_normal, seed003_linear, seed004_keras).
+    The run folder gets trace.parquet (one row per step, after a row 0 with the
+    initial state) and run.json (configuration, optimizer, final parameters, how it
+    ended, timings). Ctrl-C stops at the current step and saves the run so far,
+    marked interrupted. Exit codes: 0 done, 1 diverged (the run is still saved),
+    2 bad input, 130 interrupted.
 
     \b
     Example (seed 004, Keras's RMSprop, batch by batch):
@@ -189,43 +179,98 @@ def fit(
     started = time.perf_counter()
     from gradtrace.api import RunConfig
     from gradtrace.cli import _report
+    from gradtrace.cli._config import read_config
     from gradtrace.errors import InputError
 
-    if print_every is not None and print_every < 1:
-        raise InputError(f"--print-every must be at least 1, got {print_every}.")
+    file_options = read_config(options["config_file"]) if options["config_file"] else {}
+    o = _merge(options, file_options)
+    if o["data"] is None:
+        raise InputError(
+            "no data: give DATA (a file or a built-in data set), or "
+            'data = "..." in the --config file.'
+        )
+    if o["print_every"] is not None and o["print_every"] < 1:
+        raise InputError(f"--print-every must be at least 1, got {o['print_every']}.")
     config = RunConfig(
-        data=data,
-        model=model,
-        loss=loss,
-        x=list(x) or None,
-        y=y,
-        optimizer=optimizer,
-        lr=lr,
-        opt=pairs("--opt", opt),
-        epochs=epochs,
-        steps=steps,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        init=pairs("--init", init),
-        fix=pairs("--fix", fix),
-        reduction=reduction,
-        dtype=dtype,
-        compute_dtype=compute_dtype,
-        eval_every=eval_every,
-        drop_missing=drop_missing,
+        data=o["data"],
+        model=o["model"],
+        loss=o["loss"],
+        x=o["x"],
+        y=o["y"],
+        optimizer=o["optimizer"],
+        lr=o["lr"],
+        opt=o["opt"],
+        epochs=o["epochs"],
+        steps=o["steps"],
+        batch_size=o["batch_size"],
+        shuffle=o["shuffle"],
+        seed=o["seed"],
+        init=o["init"],
+        fix=o["fix"],
+        reduction=o["reduction"],
+        dtype=o["dtype"],
+        compute_dtype=o["compute_dtype"],
+        eval_every=o["eval_every"],
+        drop_missing=o["drop_missing"],
     )
-    if out is None:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{stamp}-{model}"
+    out = Path(o["out"]) if o["out"] else default_out(o["model"])
+    writable(out, o["force"])
+    trace = _report.run_with_progress(config)
+    trace.info["timings"]["total_s"] = time.perf_counter() - started
+    trace.save(out, force=o["force"])
+    _report.print_run(trace, out, o["print_every"], o["quiet"])
+    if trace.diverged:
+        raise click.exceptions.Exit(1)
+    if trace.status == "interrupted":
+        raise click.exceptions.Exit(130)
+
+
+def _merge(options: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """Command-line options over the config file's, over the defaults."""
+    ctx = click.get_current_context()
+    out: dict[str, Any] = {}
+    for name, value in options.items():
+        source = ctx.get_parameter_source(name)
+        given = source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+        if name in ("opt", "init", "fix"):
+            table = dict(config.get(name, {}))
+            out[name] = {**table, **pairs(f"--{name}", value)} if given else table
+        elif name == "x":
+            from_file = config.get("x")
+            if value:
+                out[name] = list(value)
+            else:
+                out[name] = [from_file] if isinstance(from_file, str) else from_file
+        else:
+            out[name] = value if given or name not in config else config[name]
+    return out
+
+
+def default_out(model: str) -> Path:
+    """``runs/<date-time>-<model>``, with a suffix if that folder exists."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path("runs") / f"{stamp}-{model}"
+    n = 1
+    while out.exists():
+        n += 1
+        out = Path("runs") / f"{stamp}-{model}-{n}"
+    return out
+
+
+def writable(out: Path, force: bool) -> None:
+    """Refuse, before any training, a run folder that exists or cannot be written."""
+    from gradtrace.errors import InputError
+
     if out.exists() and not force:
         raise InputError(
             f"run folder {str(out)!r} already exists: choose another "
             "--out, or pass --force to replace it."
         )
-    trace = _report.run_with_progress(config)
-    trace.info["timings"]["total_s"] = time.perf_counter() - started
-    trace.save(out, force=force)
-    _report.print_run(trace, out, print_every, quiet)
-    if trace.diverged:
-        raise click.exceptions.Exit(1)
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot write the run folder {str(out)!r}: {str(parent)!r} "
+            "is not a writable folder; choose another --out."
+        )

@@ -1,0 +1,102 @@
+"""``gradtrace fit --config run.toml``: every option is a TOML key.
+
+Keys are the option names (``batch-size`` or ``batch_size``); ``init``, ``fix`` and
+``opt`` are tables (``[init]`` then ``w = 0.5``); ``x`` is a string or a list. Options
+given on the command line override the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from gradtrace.errors import InputError
+
+_NUMBER = "a number"
+_INTEGER = "an integer"
+_TEXT = "a string"
+_BOOL = "true or false"
+_TABLE = "a table of NAME = value"
+_COLUMNS = "a string or a list of strings"
+
+KEYS: dict[str, str] = {
+    "data": _TEXT,
+    "model": _TEXT,
+    "loss": _TEXT,
+    "x": _COLUMNS,
+    "y": _TEXT,
+    "optimizer": _TEXT,
+    "lr": _NUMBER,
+    "opt": _TABLE,
+    "epochs": _INTEGER,
+    "steps": _INTEGER,
+    "batch_size": _INTEGER,
+    "shuffle": _BOOL,
+    "seed": _INTEGER,
+    "init": _TABLE,
+    "fix": _TABLE,
+    "reduction": _TEXT,
+    "dtype": _TEXT,
+    "compute_dtype": _TEXT,
+    "eval_every": _INTEGER,
+    "drop_missing": _BOOL,
+    "out": _TEXT,
+    "force": _BOOL,
+    "print_every": _INTEGER,
+    "quiet": _BOOL,
+}
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The options in a TOML file, checked against ``KEYS``, by Python name."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(
+            f"config file {str(path)!r} not found: check the path."
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read config file {str(path)!r} ({err}).") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(
+            f"config file {str(path)!r} is not valid TOML ({err})."
+        ) from None
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in KEYS:
+            close = difflib.get_close_matches(name, list(KEYS), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise InputError(
+                f"config file {str(path)!r} has an unknown key {key!r}: "
+                f"the keys are fit's options.{hint}"
+            )
+        if not _fits(KEYS[name], value):
+            raise InputError(
+                f"config key {key!r} in {str(path)!r} must be "
+                f"{KEYS[name]}, got {value!r}."
+            )
+        out[name] = value
+    return out
+
+
+def _fits(kind: str, value: Any) -> bool:
+    if kind == _NUMBER:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == _INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _TEXT:
+        return isinstance(value, str)
+    if kind == _BOOL:
+        return isinstance(value, bool)
+    if kind == _COLUMNS:
+        return isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        )
+    if kind == _TABLE:
+        return isinstance(value, dict) and all(
+            isinstance(v, (int, float, bool, str, list)) for v in value.values()
+        )
+    return False

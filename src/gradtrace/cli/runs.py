@@ -1,0 +1,114 @@
+"""Looking at runs: ``gradtrace show``, ``export``, ``ls`` and ``rerun``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run", type=click.Path(path_type=Path))
+def show(run: Path) -> None:
+    """Show a run: what ran, final parameters against the start and the truth, the
+    final loss, how it ended, and its timings."""
+    from gradtrace.api import load
+    from gradtrace.cli._report import print_summary
+
+    print_summary(load(run), run)
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "--csv",
+    "fmt",
+    flag_value="csv",
+    default=True,
+    help="The trace as CSV (the default).",
+)
+@click.option(
+    "--json",
+    "fmt",
+    flag_value="json",
+    help='The trace as JSON: {"run": run.json, "trace": [rows]}.',
+)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
+def export(run: Path, fmt: str, out: Path | None) -> None:
+    """Export a run's trace as CSV or JSON."""
+    from gradtrace.api import load
+    from gradtrace.store import to_json
+
+    trace = load(run)
+    frame = trace.to_pandas()
+    if fmt == "csv":
+        text = frame.to_csv(index=False, float_format="%.9g")
+    else:
+        rows = json.loads(frame.to_json(orient="records", double_precision=15))
+        text = to_json({"run": trace.info, "trace": rows}) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(out)
+    click.echo(f"wrote {trace.steps + 1} rows to {out}", err=True)
+
+
+@click.command(name="ls", context_settings={"max_content_width": 100})
+@click.argument("folder", type=click.Path(path_type=Path), default=Path("runs"))
+def ls_runs(folder: Path) -> None:
+    """A table of the runs in FOLDER (default: runs)."""
+    from gradtrace.cli._report import runs_table
+    from gradtrace.errors import InputError
+
+    if not folder.is_dir():
+        raise InputError(
+            f"{str(folder)!r} is not a folder: give the folder that holds "
+            "the run folders (default runs)."
+        )
+    runs_table(folder)
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run folder to write (default: runs/<date-time>-<model>).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing run folder.")
+def rerun(run: Path, out: Path | None, force: bool) -> None:
+    """Repeat a run from its run.json and check the new trace equals the old one.
+
+    The data are read again from where the run read them; a data file that changed
+    since (its SHA-256 differs) is refused.
+    """
+    from gradtrace.api import load, rerun_config
+    from gradtrace.cli import _report
+    from gradtrace.cli.fit import default_out, writable
+
+    old = load(run)
+    config = rerun_config(old.info)
+    out = out or default_out(old.info["model"])
+    writable(out, force)
+    new = _report.run_with_progress(config)
+    new.save(out, force=force)
+    same = new.to_pandas().equals(old.to_pandas())
+    _report.print_run(new, out, None, quiet=True)
+    if same:
+        click.echo(f"identical to {run}: {new.steps + 1} rows.")
+    else:
+        click.echo(f"error: the new trace differs from {run}.", err=True)
+        raise click.exceptions.Exit(1)
