@@ -115,7 +115,8 @@ def fit(
         eval_every: evaluate the loss over all the data every k-th step (default: every
             step while rows x steps <= 1e8, else thinned to fit that budget).
         drop_missing: drop rows with NaN or infinity instead of refusing them.
-        progress: called with (steps done, steps in all) after each chunk of steps.
+        progress: called with (steps done, steps in all) after each chunk of steps,
+            and with (0, steps in all) when a run of several chunks starts.
 
     Returns:
         A :class:`Trace` of every step. A run that diverges is returned, not raised:
@@ -197,7 +198,10 @@ def run(
         n_steps = validate.positive_int("steps", config.steps, "--steps")
     else:
         epochs = config.epochs if config.epochs is not None else DEFAULT_EPOCHS
-        n_steps = validate.positive_int("epochs", epochs, "--epochs") * per_epoch
+        n_epochs = validate.positive_int("epochs", epochs, "--epochs")
+        n_steps = validate.positive_int(
+            "epochs x batches per epoch", n_epochs * per_epoch, "--epochs"
+        )
     if config.eval_every is not None:
         eval_every = validate.positive_int(
             "eval every", config.eval_every, "--eval-every"
@@ -228,6 +232,8 @@ def run(
         )
         chunks: list[loop.Chunk] = []
         try:
+            if progress is not None and chunk < n_steps:
+                progress(0, n_steps)  # compiled; a long run starts
             for c in loop.run_chunks(prepared, seed=int(seed)):
                 chunks.append(c)
                 if progress is not None:
@@ -259,6 +265,7 @@ def run(
             "x": config.x or ([] if m.kind == "distribution" else ["x"]),
             "y": config.y,
             "dropped_rows": dropped,
+            **_data_file(config.data),
         },
         "schedule": {
             "batch_size": batch_size,
@@ -368,6 +375,8 @@ def _frame(data: DataLike) -> tuple[pd.DataFrame, str]:
             ) from None
     if isinstance(data, str) and data in DATASETS:
         return builtin(data), f"built-in data set {data!r}"
+    if str(data) == "-":
+        return read_table("-"), "standard input"
     if isinstance(data, (str, Path)):
         return read_table(data), repr(str(data))
     raise InputError(

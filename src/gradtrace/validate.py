@@ -19,6 +19,8 @@ from gradtrace.core.optimizers import PRESETS, OptimizerSpec
 from gradtrace.errors import InputError
 
 DTYPES = ("float32", "float64")
+#: Steps, epochs and batch sizes must fit the int32 step counter.
+MAX_COUNT = 2**31 - 1
 
 
 def _suggest(value: str, choices: Sequence[str]) -> str:
@@ -45,6 +47,11 @@ def positive_int(what: str, value: Any, flag: str) -> int:
         raise InputError(
             f"{what} must be at least 1, got {value}: pass {flag} with a "
             "positive integer."
+        )
+    if value > MAX_COUNT:
+        raise InputError(
+            f"{what} must be at most {MAX_COUNT:,}, got {value}: pass {flag} with a "
+            "smaller number."
         )
     return int(value)
 
@@ -221,6 +228,14 @@ def columns(
     return xs, arrays[y]
 
 
+def _row(i: int, source: str) -> str:
+    """'data row 3', plus the file's line number for a text file with a header."""
+    text = source.rstrip("'").lower().endswith((".csv", ".tsv", ".tab", ".txt"))
+    if text or source == "standard input":
+        return f"data row {i + 1} (line {i + 2})"
+    return f"data row {i + 1}"
+
+
 def _numeric(col: pd.Series, name: str, source: str) -> np.ndarray:
     values = pd.to_numeric(col, errors="coerce")
     bad = values.isna() & col.notna()
@@ -228,7 +243,7 @@ def _numeric(col: pd.Series, name: str, source: str) -> np.ndarray:
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
             f"column {name!r} of {source} has a non-numeric value "
-            f"{col.iloc[i]!r} in data row {i + 1}: fix or remove it."
+            f"{col.iloc[i]!r} in {_row(i, source)}: fix or remove it."
         )
     return values.to_numpy(dtype=np.float64)
 
@@ -244,7 +259,7 @@ def finite_rows(
     if n_bad and not drop:
         i = int(np.flatnonzero(~ok)[0])
         raise InputError(
-            f"{source} has a missing or infinite value in data row {i + 1}"
+            f"{source} has a missing or infinite value in {_row(i, source)}"
             f" ({n_bad} such row{'s' if n_bad > 1 else ''}): clean the "
             "data, or pass --drop-missing to drop them."
         )

@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 the run diverged (its trace is still written), 2 bad input
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -41,6 +42,9 @@ for command in (fit, show, export, ls_runs, rerun, data, demo):
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; bad input ends in one line on stderr and exit code 2."""
+    # Ctrl-C stops a run at the current step even where the shell started us with
+    # SIGINT ignored (a background job): the run then saves what it did.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = cli.main(args=argv, prog_name="gradtrace", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -54,15 +58,20 @@ def main(argv: list[str] | None = None) -> None:
             if err.ctx and err.ctx.parent
             else " (see gradtrace --help)"
         )
-        click.echo(f"error: {err.format_message()}{where}", err=True)
+        click.echo(f"error: {_one_line(err.format_message())}{where}", err=True)
         sys.exit(2)
     except click.ClickException as err:
-        click.echo(f"error: {err.format_message()}", err=True)
+        click.echo(f"error: {_one_line(err.format_message())}", err=True)
         sys.exit(2)
     except GradtraceError as err:
-        click.echo(f"error: {err}", err=True)
+        click.echo(f"error: {_one_line(str(err))}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted.", err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: str) -> str:
+    """A message on one line, whatever characters the data put into it."""
+    return " ".join(message.split())

@@ -35,6 +35,10 @@ def run_with_progress(config: RunConfig) -> Trace:
         task = bar.add_task("fit", total=None)
 
         def progress(done: int, total: int) -> None:
+            if done == 0 and not console.is_terminal:  # a log gets one line
+                click.echo(
+                    f"training {total} steps (Ctrl-C stops and saves)...", err=True
+                )
             bar.update(task, completed=done, total=total)
 
         trace = run(config, frame, source, progress=progress)

@@ -26,8 +26,14 @@ def keras_running_mean(
     """
     values = np.asarray(values, np.float64)
     weights = np.asarray(weights, np.float64)
-    out = np.empty_like(values)
-    for e in np.unique(epoch):
-        sel = epoch == e
-        out[sel] = np.cumsum(values[sel] * weights[sel]) / np.cumsum(weights[sel])
-    return out
+    epoch = np.asarray(epoch)
+    if len(values) == 0:
+        return values.copy()
+    totals = np.cumsum(values * weights)
+    counts = np.cumsum(weights)
+    # index of each step's epoch start; subtract the sums from before it
+    starts = np.flatnonzero(np.r_[True, epoch[1:] != epoch[:-1]])
+    first = starts[np.searchsorted(starts, np.arange(len(values)), side="right") - 1]
+    before_t = np.where(first > 0, totals[first - 1], 0.0)
+    before_c = np.where(first > 0, counts[first - 1], 0.0)
+    return (totals - before_t) / (counts - before_c)

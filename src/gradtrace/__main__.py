@@ -1,0 +1,5 @@
+"""``python -m gradtrace``: the command line."""
+
+from gradtrace.cli import main
+
+main()

@@ -1,0 +1,338 @@
+"""Every bad input of the issue list: exit code 2, one line on stderr naming the
+problem and what to do, no traceback, no run folder left behind."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradtrace.cli import main
+
+GOOD = "x,y\n1,5\n2,8.8\n3,9.6\n4,14.2\n"
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+def one_line_error(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """Run ``fit`` with ``args``; assert the bad-input contract; return the line."""
+    before = set(tmp_path.rglob("*"))
+    code, _, err = run(["fit", *args, "--out", str(tmp_path / "run")], capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+    assert set(tmp_path.rglob("*")) == before  # nothing half-written
+    return lines[0]
+
+
+def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "is empty"),
+        ("x,y\n", "has 0 rows"),
+        ("x,y\n1,2\n", "has 1 row"),
+        ("x,y\n1,2\n2,abc\n3,4\n", "non-numeric value 'abc' in data row 2 (line 3)"),
+        ("x,y\n1,2\n2,nan\n3,4\n", "missing or infinite value in data row 2"),
+        ("x,y\n1,2\n2,inf\n3,4\n", "missing or infinite value in data row 2"),
+    ],
+)
+def test_bad_data_files(
+    text: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_line_error([csv(tmp_path, text)], tmp_path, capsys)
+    assert message in line
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "not found" in one_line_error([str(tmp_path / "no.csv")], tmp_path, capsys)
+
+
+def test_missing_column_lists_the_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_line_error([csv(tmp_path, GOOD), "--y", "target"], tmp_path, capsys)
+    assert "column 'target' not found" in line and "(columns: x, y)" in line
+
+
+def test_drop_missing_drops_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = csv(tmp_path, GOOD + "5,nan\n6,inf\n")
+    code, out, err = run(
+        [
+            "fit",
+            data,
+            "--drop-missing",
+            "--epochs",
+            "2",
+            "-q",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "note: dropped 2 rows with missing or infinite values." in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--batch-size", "0"], "batch size must be at least 1"),
+        (["--batch-size", "-3"], "batch size must be at least 1"),
+        (["--lr", "0"], "learning rate must be a positive number"),
+        (["--lr", "-0.1"], "learning rate must be a positive number"),
+        (["--lr", "nan"], "learning rate must be a positive number"),
+        (["--lr", "fast"], "learning rate must be a positive number"),
+        (["--epochs", "0"], "epochs must be at least 1"),
+        (["--steps", "0"], "steps must be at least 1"),
+        (["--epochs", "2", "--steps", "3"], "not both"),
+        (["--model", "lines"], "unknown model 'lines'"),
+        (["--loss", "mae"], "unknown loss 'mae'"),
+        (["--optimizer", "adamw"], "unknown optimizer 'adamw'"),
+        (["--init", "slope=1"], "no parameter 'slope'"),
+        (["--fix", "scale=1"], "no parameter 'scale'"),
+        (["--init", "w=1", "--fix", "w=2"], "both --init and --fix"),
+        (["--init", "w"], "--init takes NAME=VALUE"),
+        (["--init", "w=abc"], "is not a number"),
+        (["--model", "normal", "--init", "scale=-1"], "scale must be positive"),
+        (["--model", "normal", "--x", "x"], "--x is for regression models"),
+        (["--optimizer", "adam", "--opt", "beta1=0.5"], "no hyper-parameter 'beta1'"),
+        (["--optimizer", "adam", "--opt", "b1=fast"], "must be a number"),
+        (["--dtype", "float16"], "unknown dtype 'float16'"),
+        (["--reduction", "max"], "unknown reduction 'max'"),
+        (["--model", "normal", "--loss", "mse"], "use --loss nll"),
+        (["--print-every", "0"], "--print-every must be at least 1"),
+    ],
+)
+def test_bad_options(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_line_error([csv(tmp_path, GOOD), *args], tmp_path, capsys)
+    assert message in line
+
+
+def test_unknown_names_suggest_the_closest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = csv(tmp_path, GOOD)
+    assert "Did you mean 'keras.adam'?" in one_line_error(
+        [data, "--optimizer", "keras.adma"], tmp_path, capsys
+    )
+    assert "Did you mean 'epsilon'?" in one_line_error(
+        [data, "--optimizer", "keras.adam", "--opt", "epsilom=1e-3"], tmp_path, capsys
+    )
+    assert "choose one of: line, linear, normal" in one_line_error(
+        [data, "--model", "quadratic"], tmp_path, capsys
+    )
+
+
+def test_batch_size_above_the_data_is_clamped_with_a_notice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        [
+            "fit",
+            csv(tmp_path, GOOD),
+            "--batch-size",
+            "50",
+            "-q",
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "batch size 50 is larger than the 4 rows: using 4" in err
+
+
+def test_unwritable_output_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    code, _, err = run(
+        ["fit", csv(tmp_path, GOOD), "--out", str(blocker / "run")], capsys
+    )
+    assert code == 2 and "cannot write the run folder" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("epochz = 3\n", "unknown key 'epochz'"),
+        ("epochs = 'ten'\n", "config key 'epochs'"),
+        ("shuffle = 1\n", "must be true or false"),
+        ("[init]\nw = [1, 'a']\n", "is not a number"),
+        ("epochs = \n", "not valid TOML"),
+    ],
+)
+def test_bad_config_file(
+    toml: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(toml)
+    line = one_line_error(
+        [csv(tmp_path, GOOD), "--config", str(config)], tmp_path, capsys
+    )
+    assert message in line
+
+
+def test_missing_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_line_error(
+        [csv(tmp_path, GOOD), "--config", str(tmp_path / "no.toml")], tmp_path, capsys
+    )
+    assert "config file" in line and "not found" in line
+
+
+# -- fuzzing: nothing ends in a traceback -------------------------------------------
+
+OPTION_VALUES = st.sampled_from(
+    [
+        "0",
+        "-1",
+        "1",
+        "3",
+        "1e-3",
+        "nan",
+        "inf",
+        "-inf",
+        "",
+        "abc",
+        "w=1",
+        "b=x",
+        "scale=-1",
+        "x",
+        "y",
+        "line",
+        "normal",
+        "keras.adam",
+        "rho=2",
+        "1e400",
+        "😀",
+        "--lr",
+        "w=1,2",
+        "=",
+        "w=",
+        "9" * 30,
+    ]
+)
+FLAGS = st.sampled_from(
+    [
+        "--model",
+        "--loss",
+        "--x",
+        "--y",
+        "--optimizer",
+        "--lr",
+        "--opt",
+        "--epochs",
+        "--steps",
+        "--batch-size",
+        "--seed",
+        "--init",
+        "--fix",
+        "--reduction",
+        "--dtype",
+        "--compute-dtype",
+        "--eval-every",
+        "--print-every",
+    ]
+)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(options=st.lists(st.tuples(FLAGS, OPTION_VALUES), max_size=4))
+def test_fuzzed_options_never_trace_back(
+    options: list[tuple[str, str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = csv(tmp_path, GOOD)
+    args = ["fit", data, "-q", "--force", "--out", str(tmp_path / "fz"), "--steps", "3"]
+    for flag, value in options:
+        args += [flag, value]
+    code, _, err = run(args, capsys)
+    assert "Traceback" not in err
+    assert code in (0, 1, 2), err
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1, err
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    content=st.one_of(
+        st.binary(max_size=200),
+        st.text(alphabet=string.printable, max_size=200),
+        st.lists(
+            st.lists(
+                st.sampled_from(["1", "2.5", "", "nan", "a", "-", "1e9"]),
+                min_size=2,
+                max_size=2,
+            ),
+            max_size=6,
+        ).map(lambda rows: "x,y\n" + "\n".join(",".join(r) for r in rows)),
+    )
+)
+def test_fuzzed_csv_never_traces_back(
+    content: bytes | str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, _, err = run(
+        [
+            "fit",
+            str(path),
+            "-q",
+            "--force",
+            "--steps",
+            "2",
+            "--out",
+            str(tmp_path / "fz"),
+        ],
+        capsys,
+    )
+    assert "Traceback" not in err
+    assert code in (0, 1, 2), err
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def test_npy_with_a_bad_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "d.npy"
+    np.save(path, np.zeros((2, 2, 2)))
+    assert "cannot read" in one_line_error([str(path)], tmp_path, capsys)
+
+
+def test_no_data_at_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["fit"], capsys)
+    assert code == 2 and "no data" in err

@@ -1,0 +1,378 @@
+"""Data in and out, run configuration, and looking at runs, as a person uses them."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import gradtrace
+from gradtrace.cli import main
+
+SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
+EXPECTED_W = 1.0924618
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+SEED004_ARGS = [
+    "--optimizer",
+    "keras.rmsprop",
+    "--lr",
+    "0.05",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "3",
+    "--no-shuffle",
+    "--init",
+    "w=0.5",
+    "-q",
+]
+
+
+@pytest.mark.parametrize("kind", ["csv", "tsv", "parquet", "npy", "npz"])
+def test_every_format_gives_the_same_trace(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pd.read_csv(SEED004)
+    path = tmp_path / f"d.{kind}"
+    if kind == "csv":
+        frame.to_csv(path, index=False)
+    elif kind == "tsv":
+        frame.to_csv(path, sep="\t", index=False)
+    elif kind == "parquet":
+        frame.to_parquet(path)
+    elif kind == "npy":
+        np.save(path, frame.to_numpy())
+    else:
+        np.savez(path, x=frame["x"].to_numpy(), y=frame["y"].to_numpy())
+    code, _, err = run(
+        ["fit", str(path), *SEED004_ARGS, "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 0, err
+    assert gradtrace.load(tmp_path / "r").params["w"] == pytest.approx(
+        EXPECTED_W, rel=1e-6
+    )
+
+
+def test_csv_on_standard_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(SEED004.read_text()))
+    code, _, err = run(
+        ["fit", "-", *SEED004_ARGS, "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 0, err
+    trace = gradtrace.load(tmp_path / "r")
+    assert trace.info["data"]["source"] == "standard input"
+    assert trace.params["w"] == pytest.approx(EXPECTED_W, rel=1e-6)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_generated_data_round_trips_with_its_truth(
+    suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / f"line.{suffix}"
+    code, out, _ = run(
+        [
+            "data",
+            "line",
+            "--n",
+            "100",
+            "--w",
+            "1",
+            "--b",
+            "2",
+            "--noise",
+            "0.15",
+            "--seed",
+            "0",
+            "-o",
+            str(path),
+        ],
+        capsys,
+    )
+    assert code == 0 and "truth: w=1.0, b=2.0, scale=0.15" in out
+    assert gradtrace.data.read_truth(path) == {"w": 1.0, "b": 2.0, "scale": 0.15}
+    code, _, _ = run(
+        [
+            "fit",
+            str(path),
+            "--lr",
+            "0.5",
+            "--epochs",
+            "300",
+            "-q",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    code, out, _ = run(["show", str(tmp_path / "r")], capsys)
+    assert code == 0
+    w_row = next(line for line in out.splitlines() if line.startswith("w "))
+    assert w_row.split()[-1] == "1"  # the truth column
+    trace = gradtrace.load(tmp_path / "r")
+    assert trace.info["truth"]["w"] == 1.0
+    assert trace.params["w"] == pytest.approx(1.0, abs=0.1)
+
+
+def test_generators(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        [
+            "data",
+            "linear",
+            "--n",
+            "50",
+            "--w",
+            "1,-2,0.5",
+            "--b",
+            "1",
+            "-o",
+            str(tmp_path / "lin.csv"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert list(pd.read_csv(tmp_path / "lin.csv").columns) == ["x0", "x1", "x2", "y"]
+    code, out, _ = run(
+        [
+            "data",
+            "normal",
+            "--n",
+            "2000",
+            "--loc",
+            "2",
+            "--scale",
+            "0.5",
+            "-o",
+            str(tmp_path / "n.csv"),
+        ],
+        capsys,
+    )
+    y = pd.read_csv(tmp_path / "n.csv")["y"]
+    assert y.mean() == pytest.approx(2, abs=0.05) and y.std() == pytest.approx(
+        0.5, abs=0.05
+    )
+    code, _, err = run(
+        ["data", "normal", "--scale", "-1", "-o", str(tmp_path / "m.csv")], capsys
+    )
+    assert code == 2 and "--scale must be positive" in err
+    assert not (tmp_path / "m.csv").exists()
+
+
+def test_config_file_and_command_line_override(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'data = "{SEED004}"\nmodel = "line"\noptimizer = "keras.rmsprop"\n'
+        "lr = 0.05\nepochs = 1\nbatch-size = 3\nshuffle = false\nquiet = true\n"
+        "[init]\nw = 0.5\nb = 0.0\n"
+    )
+    code, _, err = run(
+        ["fit", "--config", str(config), "--out", str(tmp_path / "a")], capsys
+    )
+    assert code == 0, err
+    a = gradtrace.load(tmp_path / "a")
+    assert a.params["w"] == pytest.approx(EXPECTED_W, rel=1e-6)
+    code, _, _ = run(
+        [
+            "fit",
+            "--config",
+            str(config),
+            "--batch-size",
+            "12",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        capsys,
+    )
+    b = gradtrace.load(tmp_path / "b")
+    assert b.steps == 1 and b.info["config"]["batch_size"] == 12
+    assert b.info["config"]["optimizer"] == "keras.rmsprop"
+
+
+def test_rerun_reproduces_the_trace_exactly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text(SEED004.read_text())
+    code, _, _ = run(
+        [
+            "fit",
+            str(data),
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.1",
+            "--batch-size",
+            "5",
+            "--epochs",
+            "4",
+            "--seed",
+            "3",
+            "-q",
+            "--out",
+            str(tmp_path / "a"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    code, out, err = run(
+        ["rerun", str(tmp_path / "a"), "--out", str(tmp_path / "b")], capsys
+    )
+    assert code == 0, err
+    assert "identical to" in out
+    assert (
+        gradtrace.load(tmp_path / "a")
+        .to_pandas()
+        .equals(gradtrace.load(tmp_path / "b").to_pandas())
+    )
+    data.write_text(SEED004.read_text() + "13,40\n")
+    code, _, err = run(
+        ["rerun", str(tmp_path / "a"), "--out", str(tmp_path / "c")], capsys
+    )
+    assert code == 2 and "changed since the run" in err
+
+
+def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"
+    for name, lr in (("one", "0.01"), ("two", "0.02")):
+        run(
+            [
+                "fit",
+                str(SEED004),
+                "--lr",
+                lr,
+                "--epochs",
+                "3",
+                "-q",
+                "--out",
+                str(runs / name),
+            ],
+            capsys,
+        )
+    code, out, _ = run(["show", str(runs / "one")], capsys)
+    assert code == 0 and "sgd(learning_rate=0.01)" in out and "completed" in out
+    code, out, _ = run(["export", str(runs / "one"), "--csv"], capsys)
+    frame = pd.read_csv(io.StringIO(out))
+    assert list(frame.columns)[:5] == ["step", "epoch", "batch", "w", "b"]
+    assert len(frame) == 4
+    code, _, _ = run(
+        ["export", str(runs / "one"), "--json", "-o", str(tmp_path / "t.json")], capsys
+    )
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert doc["run"]["model"] == "line" and len(doc["trace"]) == 4
+    assert doc["trace"][0]["grad_w"] is None
+    code, out, _ = run(["ls", str(runs)], capsys)
+    assert code == 0 and "one" in out and "two" in out and "0.02" in out
+    code, _, err = run(["show", str(tmp_path)], capsys)
+    assert code == 2 and "is not a run folder" in err
+
+
+def test_same_configuration_same_trace_values() -> None:
+    kwargs = dict(optimizer="rmsprop", lr=0.05, batch_size=4, epochs=5, seed=11)
+    a = gradtrace.fit("seed004_keras", **kwargs)  # type: ignore[arg-type]
+    b = gradtrace.fit("seed004_keras", **kwargs)  # type: ignore[arg-type]
+    assert a.to_pandas().equals(b.to_pandas())
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    trace = gradtrace.fit("seed001_line", lr=10.0, steps=200)  # diverges
+    assert trace.diverged
+    trace.save(tmp_path / "r")
+    back = gradtrace.load(tmp_path / "r")
+    pd.testing.assert_frame_equal(back.to_pandas(), trace.to_pandas())
+    assert back.info["diverged_step"] == trace.diverged_step
+    table = pq.read_table(tmp_path / "r" / "trace.parquet")
+    assert table.column("batch_loss").null_count == 1  # row 0; the inf/nan stays
+    with pytest.raises(gradtrace.RunFolderError, match="already exists"):
+        trace.save(tmp_path / "r")
+
+
+# -- stopping a run: SIGKILL leaves nothing, SIGINT leaves what was done --------------
+
+LONG = [
+    "fit",
+    "seed002_normal",
+    "--model",
+    "normal",
+    "--optimizer",
+    "sgd",
+    "--lr",
+    "1e-6",
+    "--reduction",
+    "sum",
+    "--fix",
+    "scale=1",
+    "--steps",
+    "3000000",
+    "-q",
+]
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "GRADTRACE_CHUNK_STEPS": "20000", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "gradtrace", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_training(proc: subprocess.Popen[str]) -> None:
+    """Until the command says training started (after imports and compilation)."""
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert line.startswith("training 3000000 steps"), line
+    time.sleep(1.0)
+
+
+def test_sigkill_leaves_no_run_folder(tmp_path: Path) -> None:
+    proc = _start([*LONG, "--out", "runs/k"], tmp_path)
+    _wait_for_training(proc)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert not (tmp_path / "runs" / "k").exists()
+    leftovers = (
+        [p for p in (tmp_path / "runs").glob("*")]
+        if (tmp_path / "runs").exists()
+        else []
+    )
+    assert all(p.name.startswith(".") for p in leftovers)
+
+
+def test_sigint_saves_the_steps_done_and_marks_the_run(tmp_path: Path) -> None:
+    proc = _start([*LONG, "--out", "runs/i"], tmp_path)
+    _wait_for_training(proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    trace = gradtrace.load(tmp_path / "runs" / "i")
+    assert trace.status == "interrupted"
+    assert 0 < trace.steps < 3_000_000 and trace.steps % 20000 == 0
+    frame = trace.to_pandas()
+    assert len(frame) == trace.steps + 1
+    assert np.isfinite(frame["loc"]).all()
