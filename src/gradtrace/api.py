@@ -16,8 +16,8 @@ import jax
 import numpy as np
 import pandas as pd
 
-from gradtrace import validate
-from gradtrace.core import loop
+from gradtrace import advice, validate
+from gradtrace.core import diagnose, exact, loop
 from gradtrace.core.batches import n_batches
 from gradtrace.data import DATASETS, builtin, read_table, read_truth
 from gradtrace.errors import InputError
@@ -57,6 +57,7 @@ class RunConfig:
     compute_dtype: str | None = None
     eval_every: int | None = None
     drop_missing: bool = False
+    exact: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +88,7 @@ def fit(
     compute_dtype: str | None = None,
     eval_every: int | None = None,
     drop_missing: bool = False,
+    exact: bool = True,
     progress: Progress | None = None,
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
@@ -115,6 +117,9 @@ def fit(
         eval_every: evaluate the loss over all the data every k-th step (default: every
             step while rows x steps <= 1e8, else thinned to fit that budget).
         drop_missing: drop rows with NaN or infinity instead of refusing them.
+        exact: also compute the exact optimum, standard errors and the learning-rate
+            diagnosis (``optimum``, ``stderr``, ``diagnosis`` in ``trace.info``, and a
+            ``gap`` column).
         progress: called with (steps done, steps in all) after each chunk of steps,
             and with (0, steps in all) when a run of several chunks starts.
 
@@ -147,6 +152,7 @@ def fit(
         compute_dtype=compute_dtype,
         eval_every=eval_every,
         drop_missing=drop_missing,
+        exact=exact,
     )
     frame, source = _frame(data)
     return run(config, frame, source, progress=progress, started=started)
@@ -247,6 +253,13 @@ def run(
         [s for s in specs if s.name in trainable],
         {k: v.tolist() for k, v in trainable.items()},
     )
+    reference: dict[str, Any] = {}
+    if config.exact:
+        reference = _reference(
+            m, loss, reduction, names, spec, schedule, trainable, fixed, xs, ys, notices
+        )
+    if "optimum_loss" in reference:
+        table["gap"] = table["loss"].astype(np.float64) - reference["optimum_loss"]
     status = "completed"
     if history.diverged_step is not None:
         status = "diverged"
@@ -295,6 +308,7 @@ def run(
         "diverged_step": history.diverged_step,
         "notices": notices,
         "truth": _truth(config.data),
+        **reference,
         "timings": {
             "compile_s": history.compile_s,
             "train_s": history.train_s,
@@ -341,6 +355,90 @@ def rerun_config(info: dict[str, Any]) -> RunConfig:
         )
     config.data = str(path)
     return config
+
+
+def _reference(
+    m: Any,
+    loss: str,
+    reduction: str,
+    names: tuple[str, ...],
+    spec: Any,
+    schedule: loop.Schedule,
+    trainable: dict[str, np.ndarray],
+    fixed: dict[str, np.ndarray],
+    xs: np.ndarray | None,
+    ys: np.ndarray,
+    notices: list[str],
+) -> dict[str, Any]:
+    """The optimum, standard errors and the learning-rate diagnosis, for run.json."""
+    out: dict[str, Any] = {}
+    try:
+        with jax.enable_x64(True):
+            best = exact.solve(m, loss, reduction, names, fixed, xs, ys, trainable)
+            out.update(
+                optimum={k: v.tolist() for k, v in best.params.items()},
+                optimum_loss=best.loss,
+                optimum_method=best.method,
+                stderr={k: v.tolist() for k, v in best.stderr.items()},
+                ci95={
+                    k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in best.ci95.items()
+                },
+            )
+            h0, flat = diagnose.hessian(m, loss, reduction, trainable, fixed, xs, ys)
+            h1, _ = diagnose.hessian(m, loss, reduction, best.params, fixed, xs, ys)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
+        notices.append(f"no exact optimum ({err})")
+        return out
+    hyper = spec.hyper
+    momentum = (
+        float(hyper.get("momentum", 0.0))
+        if spec.name in ("momentum", "nesterov", "keras.sgd", "torch.sgd")
+        else 0.0
+    )
+    family = diagnose.FAMILIES.get(spec.name, "adaptive")
+    if family == "gd" and momentum > 0:
+        family = "momentum"
+    scale, note = 1.0, None
+    if reduction == "sum" and schedule.batch_size < schedule.n_rows:
+        scale = schedule.batch_size / schedule.n_rows
+        note = (
+            f"With reduction sum and batches of {schedule.batch_size} of "
+            f"{schedule.n_rows} rows, a step sees {scale:.3g} of that curvature."
+        )
+    d = diagnose.diagnose(
+        family,
+        spec.learning_rate,
+        momentum,
+        h0,
+        h1,
+        flat,
+        _flat(trainable, names),
+        _flat(best.params, names),
+        curvature_scale=scale,
+    )
+    x_mean = x_sd = None
+    if xs is not None and xs.ndim == 1:
+        x_mean, x_sd = float(np.mean(xs)), float(np.std(xs))
+    out["diagnosis"] = {
+        "family": d.family,
+        "eigenvalues_start": d.eig_start.tolist(),
+        "eigenvalues_optimum": d.eig_optimum.tolist(),
+        "stable_lr": d.stable_lr,
+        "condition": d.condition,
+        "suggested_lr": d.suggested_lr,
+        "verdict": d.verdict,
+        "predicted_steps": d.predicted_steps,
+        "tol": d.tol,
+        "slow_direction": dict(zip(d.names, d.slow_direction.tolist(), strict=True)),
+        "findings": advice.findings(d, spec.name, x_mean, x_sd, note),
+    }
+    return out
+
+
+def _flat(params: dict[str, Any], names: tuple[str, ...]) -> np.ndarray:
+    return np.concatenate(
+        [np.atleast_1d(np.asarray(params[k], np.float64)) for k in names]
+    )
 
 
 def _chunk_steps(n_steps: int, batch_size: int) -> int:

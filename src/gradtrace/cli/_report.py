@@ -70,6 +70,8 @@ def steps_table(trace: Trace, every: int | None) -> Table:
     params = param_columns(frame)
     table = Table(box=None, header_style="bold", pad_edge=False)
     cols = ["step", "epoch", "batch", *params, "batch_loss", "running_loss", "loss"]
+    if "gap" in frame.columns:
+        cols.append("gap")
     for c in cols:
         table.add_column(c, justify="right")
     for i in print_rows(trace.steps, every):
@@ -123,23 +125,45 @@ def print_summary(trace: Trace, folder: Path) -> None:
     )
     table = Table(box=None, header_style="bold", pad_edge=False)
     truth = info.get("truth") or {}
-    for c in ("parameter", "initial", "final", *(("truth",) if truth else ())):
+    optimum, stderr = info.get("optimum"), info.get("stderr") or {}
+    cols = ["parameter", "initial", "final"]
+    if optimum is not None:
+        cols += ["optimum", "std. error"]
+    if truth:
+        cols.append("truth")
+    for c in cols:
         table.add_column(c, justify="left" if c == "parameter" else "right")
     for name, final in trace.params.items():
         row = [name, fmt_any(info["initial"][name]), fmt_any(final)]
+        if optimum is not None:
+            row += [fmt_any(optimum[name]), fmt_any(stderr.get(name), 2)]
         if truth:
             row.append(fmt_any(truth[name]) if name in truth else "")
         table.add_row(*row)
     for name, value in info.get("fixed", {}).items():
-        table.add_row(
-            name,
-            "fixed",
-            fmt_any(value),
-            *((fmt_any(truth[name]) if name in truth else "",) if truth else ()),
-        )
+        row = [name, "fixed", fmt_any(value)]
+        if optimum is not None:
+            row += ["", ""]
+        if truth:
+            row.append(fmt_any(truth[name]) if name in truth else "")
+        table.add_row(*row)
     console.print(table)
     first = float(trace.to_pandas()["loss"].iloc[0])
-    console.print(f"  loss {fmt(first)} -> {fmt(trace.final_loss)}")
+    line = f"  loss {fmt(first)} -> {fmt(trace.final_loss)}"
+    if "optimum_loss" in info:
+        line += (
+            f"; optimum {fmt(info['optimum_loss'])} ({info['optimum_method']}), "
+            f"gap {trace.final_loss - info['optimum_loss']:.3g}"
+        )
+    console.print(line)
+    if info["model"] in ("line", "linear") and info["loss"] == "nll" and optimum:
+        console.print(
+            "  Maximising the Gaussian likelihood gives the least-squares w and b "
+            "(the MSE / likelihood connection): the optimum's w, b are the least-"
+            "squares solution, and scale = sqrt(SSR / n)."
+        )
+    for finding in (info.get("diagnosis") or {}).get("findings", []):
+        console.print(f"  {finding}")
     t = info["timings"]
     console.print(
         f"{trace.message} Compile {t['compile_s']:.2f} s, train "
@@ -202,7 +226,11 @@ def runs_table(folder: Path) -> None:
     console.print(table)
 
 
-def fmt_any(value: object) -> str:
+def fmt_any(value: object, digits: int = 7) -> str:
+    """A scalar or a vector, ``digits`` significant digits; empty for None."""
+    if value is None:
+        return ""
     if isinstance(value, list):
-        return "[" + ", ".join(fmt(float(v)) for v in value) + "]"
-    return fmt(float(value))  # type: ignore[arg-type]
+        return "[" + ", ".join(fmt_any(v, digits) for v in value) + "]"
+    number = float(value)  # type: ignore[arg-type]
+    return "" if math.isnan(number) else f"{number:.{digits}g}"

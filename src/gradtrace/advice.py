@@ -1,0 +1,131 @@
+"""A diagnosis in words: the sentences that ``show``, ``diagnose`` and run summaries
+print, made from the numbers of ``core.diagnose``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gradtrace.core.diagnose import Diagnosis
+
+
+def g(value: float | None, digits: int = 3) -> str:
+    """A number with a few significant digits, without exponents where it reads
+    better without them (0.0002, 10000, 917)."""
+    if value is None:
+        return "none"
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0 or 1e-4 <= abs(value) < 1e7:
+        return np.format_float_positional(
+            value, precision=digits, unique=True, fractional=False, trim="-"
+        )
+    return f"{value:.{digits}g}"
+
+
+def direction(d: Diagnosis) -> str:
+    """The slow direction as a combination of named parameters."""
+    v = d.slow_direction * (
+        1 if d.slow_direction[np.argmax(np.abs(d.slow_direction))] > 0 else -1
+    )
+    terms = [
+        f"{abs(c):.2f}*{n}" for c, n in zip(v, d.names, strict=True) if abs(c) >= 0.01
+    ]
+    signs = ["-" if c < 0 else "+" for c in v if abs(c) >= 0.01]
+    text = ("-" if signs[0] == "-" else "") + terms[0]
+    for s, t in zip(signs[1:], terms[1:], strict=True):
+        text += f" {s} {t}"
+    return text
+
+
+def findings(
+    d: Diagnosis,
+    optimizer: str,
+    x_mean: float | None = None,
+    x_sd: float | None = None,
+    batch_note: str | None = None,
+) -> list[str]:
+    """Sentences on curvature, stability, speed and what to change."""
+    lines = [
+        f"Curvature: Hessian eigenvalues {g(d.eig_start[0])} to {g(d.eig_start[-1])} "
+        f"at the start, {g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} at the "
+        f"optimum (condition number {g(d.condition)})."
+    ]
+    if batch_note:
+        lines.append(batch_note)
+    lr = d.learning_rate
+    if d.family == "adaptive":
+        limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
+        steps = d.start_distance / lr
+        lines.append(
+            f"{optimizer} divides each step by a running RMS of the gradient, so each "
+            f"parameter moves by about lr = {g(lr)} per step whatever the curvature: "
+            f"the 2/L limit of plain gradient descent ({g(limit)}) does not apply. "
+            f"The start is {g(d.start_distance)} from the optimum, so expect at least "
+            f"{g(steps, 2)} steps, then steps of about lr around the optimum unless "
+            "the rate is lowered."
+        )
+        return lines
+    what = (
+        "plain gradient descent"
+        if d.family == "gd"
+        else (f"gradient descent with momentum {g(d.momentum)} (limit 2(1+m)/L)")
+    )
+    ratio = d.stable_lr / lr
+    if d.verdict == "diverges":
+        quadratic = d.eig_start[-1] == d.eig_optimum[-1]
+        fate = (
+            "it will diverge"
+            if quadratic
+            else ("it cannot settle there: it will oscillate or diverge")
+        )
+        lines.append(
+            f"lr {g(lr)} is above the stable limit of {what} at the optimum, "
+            f"{g(d.stable_lr)}: {fate}. Try lr {g(d.suggested_lr)}."
+        )
+    elif d.verdict == "crawls":
+        lines.append(
+            f"lr {g(lr)} is {g(ratio, 2)} times below the stable limit of {what}, "
+            f"{g(d.stable_lr)}: it will crawl (the slowest direction shrinks by a "
+            f"factor {g(d.slow_contraction, 6)} per step). Try lr {g(d.suggested_lr)}."
+        )
+    else:
+        lines.append(
+            f"lr {g(lr)} is within the stable limit of {what}, {g(d.stable_lr)} "
+            f"({g(ratio, 2)} times lr); the slowest direction shrinks by a factor "
+            f"{g(d.slow_contraction, 6)} per step."
+        )
+    if d.family == "momentum":
+        lines.append(
+            f"With momentum {g(d.momentum)}, the best rate for a quadratic shrinks "
+            f"the error by about sqrt(m) = {g(math.sqrt(d.momentum))} per step in "
+            "every direction."
+        )
+    if d.predicted_steps is not None:
+        lines.append(
+            f"Predicted: {d.predicted_steps} steps until every parameter is within "
+            f"{g(d.tol)} of the optimum (it starts {g(d.start_distance)} away)."
+        )
+    if len(d.names) > 1 and d.condition > 10:
+        slow = direction(d)
+        top = [
+            d.names[i].split("[")[0] for i in np.argsort(-np.abs(d.slow_direction))[:2]
+        ]
+        mixed = np.max(np.abs(d.slow_direction)) < 0.95 and sorted(top) == ["b", "w"]
+        text = f"The slow direction is {slow}"
+        off_centre = (
+            x_mean is not None
+            and x_sd is not None
+            and abs(x_mean) > 0.1 * (x_sd or 1.0)
+        )
+        if mixed and off_centre:
+            text += (
+                f": a mix of slope and intercept, because x is not centred "
+                f"(mean {g(x_mean)}, sd {g(x_sd)}). Centring x, or a larger "
+                "rate, speeds it up."
+            )
+        else:
+            text += "; a larger rate (within the limit) speeds it up."
+        lines.append(text)
+    return lines

@@ -1,0 +1,188 @@
+"""Learning-rate diagnosis as data: curvature, the stable rate, predicted steps.
+
+Gradient descent on a quadratic with Hessian H = V diag(lambda) V^T moves the error
+e = theta - theta* along each eigenvector by a factor 1 - lr * lambda_i per step. So it
+is stable only while lr < 2 / L (L the largest eigenvalue), the slowest direction is
+the eigenvector of the smallest eigenvalue mu, the condition number L / mu says how
+unequal the directions are, and the steps to shrink a component c_i to ``tol`` are
+log(tol / |c_i|) / log|1 - lr * lambda_i|. Heavy-ball momentum m is stable while
+lr < 2 (1 + m) / L. Adaptive methods (RMSprop, Adam, Adagrad) divide each step by a
+running RMS of the gradient, so no such limit applies; their steps have a length of
+about lr per parameter.
+
+The Hessian is that of the loss over all the data with the run's reduction, at the
+start and at the optimum. With ``sum`` and mini-batches, a step sees batch_size / n of
+that curvature.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from gradtrace.core.losses import reduce, row_losses
+from gradtrace.core.models import Model
+
+#: Presets by how their step depends on curvature.
+FAMILIES = {
+    "sgd": "gd",
+    "keras.sgd": "gd",
+    "torch.sgd": "gd",
+    "momentum": "momentum",
+    "nesterov": "momentum",
+    "rmsprop": "adaptive",
+    "adam": "adaptive",
+    "adagrad": "adaptive",
+    "keras.rmsprop": "adaptive",
+    "keras.adam": "adaptive",
+    "tf_keras.rmsprop": "adaptive",
+    "tf_keras.adam": "adaptive",
+    "torch.rmsprop": "adaptive",
+    "torch.adam": "adaptive",
+}
+#: A rate this many times below the stable limit crawls.
+CRAWL_FACTOR = 100.0
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What the curvature says about a learning rate (all numbers, no prose).
+
+    names: the flat parameter names (``w[0]``, ``b``, ...). eig_start, eig_optimum:
+    Hessian eigenvalues, ascending. slow_direction: the unit eigenvector of the
+    smallest eigenvalue at the optimum. stable_lr: the largest stable rate per step
+    (nan for adaptive methods). verdict: ``diverges``, ``crawls``, ``ok`` or
+    ``adaptive``. predicted_steps: steps until every parameter is within ``tol`` of
+    the optimum (gradient descent; None if it never gets there).
+    """
+
+    learning_rate: float
+    family: str
+    momentum: float
+    names: tuple[str, ...]
+    eig_start: np.ndarray
+    eig_optimum: np.ndarray
+    slow_direction: np.ndarray
+    stable_lr: float
+    condition: float
+    suggested_lr: float
+    verdict: str
+    predicted_steps: int | None
+    slow_contraction: float
+    start_distance: float
+    tol: float
+    curvature_scale: float
+
+
+def hessian(
+    model: Model,
+    loss: str,
+    reduction: str,
+    params: dict[str, np.ndarray],
+    fixed: dict[str, np.ndarray],
+    x: Any,
+    y: Any,
+) -> tuple[np.ndarray, list[str]]:
+    """The Hessian of the reduced loss over all rows, in float64, and flat names."""
+    p64 = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+    f64 = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
+    flat, unravel = ravel_pytree(p64)
+
+    def f(v: jax.Array) -> jax.Array:
+        return reduce(
+            row_losses(model, loss, {**unravel(v), **f64}, x, y), None, reduction
+        )
+
+    names = []
+    for k, v in p64.items():
+        names += [k] if v.ndim == 0 else [f"{k}[{i}]" for i in range(v.shape[0])]
+    return np.asarray(jax.hessian(f)(flat), np.float64), names
+
+
+def diagnose(
+    family: str,
+    learning_rate: float,
+    momentum: float,
+    h_start: np.ndarray,
+    h_opt: np.ndarray,
+    names: list[str],
+    start: np.ndarray,
+    optimum: np.ndarray,
+    curvature_scale: float = 1.0,
+    tol: float = 1e-4,
+) -> Diagnosis:
+    """Diagnose ``learning_rate`` from the Hessians at the start and the optimum.
+
+    ``start`` and ``optimum`` are flat parameter vectors in ``names`` order;
+    ``curvature_scale`` is the share of the curvature one step sees.
+    """
+    eig_s = np.linalg.eigvalsh(h_start * curvature_scale)
+    lam, vec = np.linalg.eigh(h_opt * curvature_scale)
+    big, small = float(lam[-1]), float(lam[0])
+    e0 = np.asarray(start, np.float64) - np.asarray(optimum, np.float64)
+    condition = big / small if small > 0 else math.inf
+    if family == "adaptive" or big <= 0:
+        stable = math.nan
+    elif family == "momentum":
+        stable = 2.0 * (1.0 + momentum) / big
+    else:
+        stable = 2.0 / big
+    suggested = _round(1.0 / big) if big > 0 else math.nan
+    if family == "momentum" and big > 0:
+        suggested = _round((1.0 - momentum) / big * 2.0)
+    rates = np.abs(1.0 - learning_rate * lam)
+    predicted: int | None = None
+    if family == "adaptive":
+        verdict = "adaptive"
+    elif math.isfinite(stable) and learning_rate >= stable:
+        verdict = "diverges"
+    else:
+        verdict = "crawls" if learning_rate * CRAWL_FACTOR < stable else "ok"
+        if family == "gd":
+            predicted = _steps_to(vec.T @ e0, rates, tol)
+    return Diagnosis(
+        learning_rate=learning_rate,
+        family=family,
+        momentum=momentum,
+        names=tuple(names),
+        eig_start=eig_s,
+        eig_optimum=lam,
+        slow_direction=vec[:, 0],
+        stable_lr=stable,
+        condition=condition,
+        suggested_lr=suggested,
+        verdict=verdict,
+        predicted_steps=predicted,
+        slow_contraction=float(rates[0]),
+        start_distance=float(np.max(np.abs(e0))),
+        tol=tol,
+        curvature_scale=curvature_scale,
+    )
+
+
+def _steps_to(components: np.ndarray, rates: np.ndarray, tol: float) -> int | None:
+    steps = 0
+    for c, r in zip(np.abs(components), rates, strict=True):
+        if c <= tol:
+            continue
+        if r >= 1.0:
+            return None
+        if r == 0.0:
+            steps = max(steps, 1)
+            continue
+        steps = max(steps, math.ceil(math.log(tol / c) / math.log(r)))
+    return steps
+
+
+def _round(value: float) -> float:
+    """One significant digit, rounded down (a safe side of a limit)."""
+    if not math.isfinite(value) or value <= 0:
+        return value
+    exp = math.floor(math.log10(value))
+    return math.floor(value / 10**exp) * 10**exp
