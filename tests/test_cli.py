@@ -64,6 +64,7 @@ def test_contract_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         "batch_loss",
         "running_loss",
         "loss",
+        "gap",
     ]
     frame = table.to_pandas()
     assert frame["step"].tolist() == [0, 1, 2, 3, 4]

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -158,15 +158,36 @@ def fit(
     return run(config, frame, source, progress=progress, started=started)
 
 
-def run(
-    config: RunConfig,
-    frame: pd.DataFrame,
-    source: str,
-    progress: Progress | None = None,
-    started: float | None = None,
-) -> Trace:
-    """Run a validated-on-the-way configuration on a loaded table."""
-    started = time.perf_counter() if started is None else started
+class Plan(NamedTuple):
+    """A configuration checked and resolved against its data, ready to run."""
+
+    notices: Any
+    m: Any
+    loss: Any
+    reduction: Any
+    pdtype: Any
+    cdtype: Any
+    xs: Any
+    ys: Any
+    dropped: Any
+    specs: Any
+    trainable: Any
+    fixed: Any
+    spec: Any
+    n_rows: Any
+    batch_size: Any
+    per_epoch: Any
+    n_steps: Any
+    eval_every: Any
+    seed: Any
+    names: Any
+    problem: Any
+    schedule: Any
+    chunk: Any
+
+
+def plan(config: RunConfig, frame: pd.DataFrame, source: str) -> Plan:
+    """Check ``config`` against the data and resolve every default (no training)."""
     notices: list[str] = []
     m, loss = validate.model(config.model, config.loss, len(config.x or ["x"]))
     reduction = validate.reduction(config.reduction)
@@ -222,6 +243,67 @@ def run(
     problem = loop.Problem(m, loss, reduction, names, pdtype, cdtype)
     schedule = loop.Schedule(n_rows, batch_size, n_steps, config.shuffle, eval_every)
     chunk = _chunk_steps(n_steps, batch_size)
+    return Plan(
+        notices,
+        m,
+        loss,
+        reduction,
+        pdtype,
+        cdtype,
+        xs,
+        ys,
+        dropped,
+        specs,
+        trainable,
+        fixed,
+        spec,
+        n_rows,
+        batch_size,
+        per_epoch,
+        n_steps,
+        eval_every,
+        seed,
+        names,
+        problem,
+        schedule,
+        chunk,
+    )
+
+
+def run(
+    config: RunConfig,
+    frame: pd.DataFrame,
+    source: str,
+    progress: Progress | None = None,
+    started: float | None = None,
+) -> Trace:
+    """Run a validated-on-the-way configuration on a loaded table."""
+    started = time.perf_counter() if started is None else started
+    (
+        notices,
+        m,
+        loss,
+        reduction,
+        pdtype,
+        cdtype,
+        xs,
+        ys,
+        dropped,
+        specs,
+        trainable,
+        fixed,
+        spec,
+        n_rows,
+        batch_size,
+        per_epoch,
+        n_steps,
+        eval_every,
+        seed,
+        names,
+        problem,
+        schedule,
+        chunk,
+    ) = plan(config, frame, source)
 
     interrupted = False
     with jax.enable_x64("float64" in (pdtype, cdtype)):
@@ -316,7 +398,7 @@ def run(
         },
         "versions": versions(),
     }
-    trace = Trace(table, info)
+    trace = Trace(table, info, data=(xs, ys))
     info["params"] = trace.params
     info["final_loss"] = trace.final_loss
     return trace
@@ -355,6 +437,27 @@ def rerun_config(info: dict[str, Any]) -> RunConfig:
         )
     config.data = str(path)
     return config
+
+
+def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, Any]:
+    """The optimum, standard errors and learning-rate diagnosis of a configuration,
+    before (and without) training: what ``gradtrace diagnose`` prints."""
+    p = plan(config, frame, source)
+    out = _reference(
+        p.m,
+        p.loss,
+        p.reduction,
+        p.names,
+        p.spec,
+        p.schedule,
+        p.trainable,
+        p.fixed,
+        p.xs,
+        p.ys,
+        p.notices,
+    )
+    out["notices"] = p.notices
+    return out
 
 
 def _reference(

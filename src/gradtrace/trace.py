@@ -29,9 +29,15 @@ class Trace:
     ``info`` everything ``run.json`` holds (configuration, optimizer, timings).
     """
 
-    def __init__(self, frame: pd.DataFrame, info: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        info: dict[str, Any],
+        data: tuple[np.ndarray | None, np.ndarray] | None = None,
+    ) -> None:
         self._frame = frame
         self.info = info
+        self._data = data
 
     # -- facts ------------------------------------------------------------------
     @property
@@ -109,6 +115,17 @@ class Trace:
         )
         rows = plan[step - 1]
         return rows[rows >= 0]
+
+    def explain(self, step: int) -> pd.DataFrame:
+        """The arithmetic of step ``step``: its rows with predictions, residuals, each
+        row's loss and gradient and their mean; ``.attrs["update"]`` the optimizer's
+        state before and after, the update and the new parameters;
+        ``.attrs["logged"]`` and ``.attrs["why"]`` the loss as Keras logs it against
+        the loss over all the data. See ``gradtrace.explain.explain_step``."""
+        from gradtrace.explain import explain_step, run_data
+
+        x, y = self._data if self._data is not None else run_data(self.info)
+        return explain_step(self._frame, self.info, x, y, step)
 
     def save(self, folder: str | Path, force: bool = False) -> Path:
         """Write ``trace.parquet`` and ``run.json`` into ``folder``, atomically."""

@@ -15,6 +15,7 @@ from gradtrace.cli.data import data
 from gradtrace.cli.demo import demo
 from gradtrace.cli.fit import fit
 from gradtrace.cli.runs import export, ls_runs, rerun, show
+from gradtrace.cli.understand import diagnose, explain
 from gradtrace.errors import GradtraceError
 
 
@@ -27,6 +28,8 @@ def cli() -> None:
 
     \b
     gradtrace fit DATA --model line --optimizer keras.rmsprop --lr 0.05 ...
+    gradtrace diagnose DATA .. curvature, stable learning rate, predicted steps
+    gradtrace explain RUN --step N   one step's arithmetic, row by row
     gradtrace show RUN         what ran and how it ended
     gradtrace export RUN --csv the trace as CSV or JSON
     gradtrace ls [FOLDER]      a table of runs
@@ -36,7 +39,7 @@ def cli() -> None:
     """
 
 
-for command in (fit, show, export, ls_runs, rerun, data, demo):
+for command in (fit, diagnose, explain, show, export, ls_runs, rerun, data, demo):
     cli.add_command(command)
 
 

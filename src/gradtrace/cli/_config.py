@@ -42,6 +42,7 @@ KEYS: dict[str, str] = {
     "compute_dtype": _TEXT,
     "eval_every": _INTEGER,
     "drop_missing": _BOOL,
+    "exact": _BOOL,
     "out": _TEXT,
     "force": _BOOL,
     "print_every": _INTEGER,

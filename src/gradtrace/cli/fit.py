@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,135 +15,158 @@ from click.core import ParameterSource
 from gradtrace.cli._options import pairs
 
 
+def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """DATA and the options that describe a run (shared by fit and diagnose)."""
+    decorators = [
+        click.argument("data", required=False),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path),
+            default=None,
+            help='A TOML file of options (keys as the option names: model = "line", '
+            "batch-size = 3, [init] w = 0.5, ...); the command line overrides it. "
+            'DATA may be given there as data = "file.csv".',
+        ),
+        click.option(
+            "--model",
+            default="line",
+            show_default=True,
+            help="line (y = w*x + b), linear (several --x columns: vector w, "
+            "scalar b) or normal (a distribution fitted to --y).",
+        ),
+        click.option(
+            "--loss",
+            default=None,
+            help="mse or nll. Default: mse for regression, nll for distributions; "
+            "nll on a regression model adds the noise scale as a parameter.",
+        ),
+        click.option(
+            "--x",
+            "x",
+            multiple=True,
+            help="x column (default x); repeat it for linear. Not for distributions.",
+        ),
+        click.option("--y", default="y", show_default=True, help="y column."),
+        click.option(
+            "--optimizer",
+            default="sgd",
+            show_default=True,
+            help="sgd, momentum, nesterov, rmsprop, adam, adagrad (optax), or a "
+            "framework preset with its exact update rule and defaults: "
+            "keras.sgd, keras.rmsprop, keras.adam (Keras 3), tf_keras.rmsprop, "
+            "tf_keras.adam (Keras 2 legacy), torch.sgd, torch.rmsprop, "
+            "torch.adam.",
+        ),
+        click.option(
+            "--lr",
+            default=None,
+            help="Learning rate. Default: the optimizer's own default.",
+        ),
+        click.option(
+            "--opt",
+            "opt",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Any other hyper-parameter, under the preset's own names "
+            "(keras: rho, momentum, epsilon, beta_1, ...; torch: alpha, eps, "
+            "momentum, beta1, ...). Repeatable.",
+        ),
+        click.option(
+            "--epochs",
+            type=int,
+            default=None,
+            help="Passes over the data (default 100 unless --steps).",
+        ),
+        click.option(
+            "--steps",
+            type=int,
+            default=None,
+            help="Optimizer steps instead of epochs, continuing through epochs.",
+        ),
+        click.option(
+            "--batch-size",
+            type=int,
+            default=None,
+            help="Rows per step. Default: all rows (full-batch gradient descent). "
+            "A last partial batch is kept, its loss averaged over its real "
+            "rows; a size above the number of rows is clamped to it (as Keras).",
+        ),
+        click.option(
+            "--shuffle/--no-shuffle",
+            default=True,
+            show_default=True,
+            help="Reshuffle the rows at every epoch (from --seed).",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Seed of the shuffling.",
+        ),
+        click.option(
+            "--init",
+            "init",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Initial value of a parameter (default: 0 for loc/slopes/"
+            "intercepts, 1 for scale). For a vector: w=1,2,3. Repeatable.",
+        ),
+        click.option(
+            "--fix",
+            "fix",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Hold a parameter at a value; it is not trained. Repeatable.",
+        ),
+        click.option(
+            "--reduction",
+            default="mean",
+            show_default=True,
+            help="mean or sum of the per-row losses in a batch.",
+        ),
+        click.option(
+            "--dtype",
+            default="float32",
+            show_default=True,
+            help="float32 or float64: the parameters' dtype (and the loss's).",
+        ),
+        click.option(
+            "--compute-dtype",
+            default=None,
+            help="Compute the data and loss in this dtype instead (e.g. float32 with "
+            "--dtype float64, as PyTorch does for seed 002).",
+        ),
+        click.option(
+            "--eval-every",
+            type=int,
+            default=None,
+            help="Evaluate the loss over all the data after every K-th step (and "
+            "after the last). Default: every step while rows x steps <= 1e8; "
+            "beyond that, K = ceil(rows x steps / 1e8). Skipped rows are null.",
+        ),
+        click.option(
+            "--drop-missing",
+            is_flag=True,
+            help="Drop rows with NaN or infinity (and say how many) instead of "
+            "refusing the data.",
+        ),
+        click.option(
+            "--exact/--no-exact",
+            default=True,
+            show_default=True,
+            help="Also compute the exact optimum (closed form or Newton), standard "
+            "errors, and the learning-rate diagnosis.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("data", required=False)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help='A TOML file of options (keys as the option names: model = "line", '
-    "batch-size = 3, [init] w = 0.5, ...); the command line overrides it. DATA may be "
-    'given there as data = "file.csv".',
-)
-@click.option(
-    "--model",
-    default="line",
-    show_default=True,
-    help="line (y = w*x + b), linear (several --x columns: vector w, "
-    "scalar b) or normal (a distribution fitted to --y).",
-)
-@click.option(
-    "--loss",
-    default=None,
-    help="mse or nll. Default: mse for regression, nll for distributions; "
-    "nll on a regression model adds the noise scale as a parameter.",
-)
-@click.option(
-    "--x",
-    "x",
-    multiple=True,
-    help="x column (default x); repeat it for linear. Not for distributions.",
-)
-@click.option("--y", default="y", show_default=True, help="y column.")
-@click.option(
-    "--optimizer",
-    default="sgd",
-    show_default=True,
-    help="sgd, momentum, nesterov, rmsprop, adam, adagrad (optax), or a "
-    "framework preset with its exact update rule and defaults: "
-    "keras.sgd, keras.rmsprop, keras.adam (Keras 3), tf_keras.rmsprop, "
-    "tf_keras.adam (Keras 2 legacy), torch.sgd, torch.rmsprop, "
-    "torch.adam.",
-)
-@click.option(
-    "--lr", default=None, help="Learning rate. Default: the optimizer's own default."
-)
-@click.option(
-    "--opt",
-    "opt",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Any other hyper-parameter, under the preset's own names "
-    "(keras: rho, momentum, epsilon, beta_1, ...; torch: alpha, eps, "
-    "momentum, beta1, ...). Repeatable.",
-)
-@click.option(
-    "--epochs",
-    type=int,
-    default=None,
-    help="Passes over the data (default 100 unless --steps).",
-)
-@click.option(
-    "--steps",
-    type=int,
-    default=None,
-    help="Optimizer steps instead of epochs, continuing through epochs.",
-)
-@click.option(
-    "--batch-size",
-    type=int,
-    default=None,
-    help="Rows per step. Default: all rows (full-batch gradient descent). "
-    "A last partial batch is kept, its loss averaged over its real "
-    "rows; a size above the number of rows is clamped to it (as Keras).",
-)
-@click.option(
-    "--shuffle/--no-shuffle",
-    default=True,
-    show_default=True,
-    help="Reshuffle the rows at every epoch (from --seed).",
-)
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the shuffling."
-)
-@click.option(
-    "--init",
-    "init",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Initial value of a parameter (default: 0 for loc/slopes/"
-    "intercepts, 1 for scale). For a vector: w=1,2,3. Repeatable.",
-)
-@click.option(
-    "--fix",
-    "fix",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Hold a parameter at a value; it is not trained. Repeatable.",
-)
-@click.option(
-    "--reduction",
-    default="mean",
-    show_default=True,
-    help="mean or sum of the per-row losses in a batch.",
-)
-@click.option(
-    "--dtype",
-    default="float32",
-    show_default=True,
-    help="float32 or float64: the parameters' dtype (and the loss's).",
-)
-@click.option(
-    "--compute-dtype",
-    default=None,
-    help="Compute the data and loss in this dtype instead (e.g. float32 with "
-    "--dtype float64, as PyTorch does for seed 002).",
-)
-@click.option(
-    "--eval-every",
-    type=int,
-    default=None,
-    help="Evaluate the loss over all the data after every K-th step (and "
-    "after the last). Default: every step while rows x steps <= 1e8; "
-    "beyond that, K = ceil(rows x steps / 1e8). Skipped rows are null.",
-)
-@click.option(
-    "--drop-missing",
-    is_flag=True,
-    help="Drop rows with NaN or infinity (and say how many) instead of "
-    "refusing the data.",
-)
+@run_options
 @click.option(
     "--out",
     "out",
@@ -212,6 +236,7 @@ def fit(**options: Any) -> None:
         compute_dtype=o["compute_dtype"],
         eval_every=o["eval_every"],
         drop_missing=o["drop_missing"],
+        exact=o["exact"],
     )
     out = Path(o["out"]) if o["out"] else default_out(o["model"])
     writable(out, o["force"])

@@ -1,0 +1,130 @@
+"""``gradtrace explain`` and ``gradtrace diagnose``: a step's arithmetic, and what the
+curvature says about a learning rate before training."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gradtrace.cli.fit import run_options
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "--step",
+    "step",
+    type=int,
+    required=True,
+    help="The step to explain (1 is the first update).",
+)
+def explain(run: Path, step: int) -> None:
+    """Show the arithmetic of one step of RUN: the batch's rows, predictions,
+    residuals, each row's loss and gradient and their mean, the optimizer's state
+    before and after, the update and the new parameters, and the loss as Keras logs
+    it next to the loss over all the data."""
+    from rich.table import Table
+
+    from gradtrace.api import load
+    from gradtrace.cli._report import _console, fmt
+
+    trace = load(run)
+    table = trace.explain(step)
+    info = trace.info
+    logged = table.attrs["logged"]
+    n = info["data"]["n_rows"]
+    console = _console()
+    rows = table.index[:-1]
+    console.print(
+        f"Step {step} of {trace.steps} ({run}): epoch {logged['epoch']}, batch "
+        f"{logged['batch']}; {logged['batch_rows']} of {n} rows "
+        f"({'all' if logged['batch_rows'] == n else ', '.join(rows)})."
+    )
+    update = table.attrs["update"]
+    before = ", ".join(f"{p}={fmt(v)}" for p, v in update["before"].items())
+    console.print(f"Parameters before the step: {before}.\n")
+    console.print(_frame_table(table, Table))
+    reduction = info["reduction"]
+    grads = ", ".join(f"{p} {fmt(v)}" for p, v in update["gradient"].items())
+    console.print(
+        f"\nThe batch loss is the {reduction} of the rows' losses, "
+        f"{fmt(logged['batch_loss'])}; the gradient the step used is the {reduction} "
+        f"of their gradients: {grads}.\n"
+    )
+    console.print(
+        f"{info['optimizer']['name']}: "
+        + ", ".join(f"{k}={v}" for k, v in info["optimizer"].items() if k != "name")
+    )
+    console.print(_frame_table(update.reset_index(), Table))
+    counters = update.attrs.get("count", {})
+    if counters:
+        console.print(
+            "step counter after: " + ", ".join(f"{k}={v}" for k, v in counters.items())
+        )
+    console.print()
+    console.print(table.attrs["why"])
+    if "running_rmse" in logged:
+        console.print(
+            f"RMSE as Keras logs it: sqrt({fmt(logged['running_loss'])}) = "
+            f"{fmt(logged['running_rmse'])}; over all the data after the step: "
+            f"{fmt(logged['rmse_all_data_after'])}."
+        )
+
+
+def _frame_table(frame: Any, table_cls: Any) -> Any:
+    from gradtrace.cli._report import fmt
+
+    table = table_cls(box=None, header_style="bold", pad_edge=False)
+    for c in frame.columns:
+        table.add_column(str(c), justify="right")
+    for _, row in frame.iterrows():
+        table.add_row(
+            *[
+                v
+                if isinstance(v, str)
+                else ("" if isinstance(v, float) and math.isnan(v) else fmt(float(v)))
+                for v in row
+            ]
+        )
+    return table
+
+
+@click.command(context_settings={"max_content_width": 100})
+@run_options
+def diagnose(**options: Any) -> None:
+    """Before training: the curvature of the loss at the start and at the optimum,
+    the largest stable learning rate (2/L for gradient descent), the condition
+    number, the predicted steps to come within 1e-4 of the optimum, and a verdict on
+    the chosen rate. Takes the same DATA and options as fit."""
+    from gradtrace.api import RunConfig, _frame, reference
+    from gradtrace.cli._config import read_config
+    from gradtrace.cli._report import _console, fmt_any
+    from gradtrace.cli.fit import _merge
+    from gradtrace.errors import InputError
+
+    file_options = read_config(options["config_file"]) if options["config_file"] else {}
+    o = _merge(options, file_options)
+    if o["data"] is None:
+        raise InputError("no data: give DATA (a file or a built-in data set).")
+    keys = set(RunConfig.__dataclass_fields__)
+    config = RunConfig(**{k: v for k, v in o.items() if k in keys})
+    frame, source = _frame(config.data or "")
+    ref = reference(config, frame, source)
+    console = _console()
+    for note in ref["notices"]:
+        click.echo(f"note: {note}.", err=True)
+    if "optimum" not in ref:
+        raise InputError("no exact optimum could be found for this problem.")
+    console.print(
+        f"optimum ({ref['optimum_method']}): "
+        + ", ".join(
+            f"{k}={fmt_any(v)} ± {fmt_any(ref['stderr'].get(k), 2)}"
+            for k, v in ref["optimum"].items()
+        )
+        + f"; loss {fmt_any(ref['optimum_loss'])}"
+    )
+    for finding in ref["diagnosis"]["findings"]:
+        console.print(finding)

@@ -1,0 +1,296 @@
+"""A step's arithmetic, the way seed 004's asker tried to follow it in a spreadsheet.
+
+For step N: the batch's rows; the predictions at the parameters before the step;
+residuals; each row's loss and gradient; their mean (or sum), which is the gradient
+the step used; the optimizer's state before and after; the update and the new
+parameters; then the loss as Keras logs it next to the loss over all the data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pandas as pd
+
+from gradtrace.core.batches import batch_plan
+from gradtrace.core.losses import param_specs, row_losses
+from gradtrace.core.models import make_model
+from gradtrace.core.optimizers import OptimizerSpec
+from gradtrace.errors import InputError
+
+
+def explain_step(
+    frame: pd.DataFrame,
+    info: dict[str, Any],
+    x: np.ndarray | None,
+    y: np.ndarray,
+    step: int,
+) -> pd.DataFrame:
+    """The rows of step ``step`` with their arithmetic, and a last row with the
+    batch's total (``mean`` or ``sum``, as the loss reduces).
+
+    ``result.attrs["update"]`` is a DataFrame, one row per parameter: its value
+    before, the gradient, the optimizer's state before and after, the update and the
+    value after. ``result.attrs["logged"]`` holds the losses as Keras logs them and
+    as measured on all the data, and ``result.attrs["why"]`` says why they differ.
+    """
+    n_steps = int(info["steps"])
+    if not 1 <= step <= n_steps:
+        raise InputError(
+            f"step {step} is not in the run: choose a step from 1 to {n_steps}."
+        )
+    n_features = max(len(info["data"]["x"]), 1)
+    model = make_model(info["model"], n_features)
+    loss, reduction = info["loss"], info["reduction"]
+    specs = [s for s in param_specs(model, loss) if s.name in info["initial"]]
+    sch = info["schedule"]
+    n_rows = int(info["data"]["n_rows"])
+    shuffle = bool(sch["shuffle"]) and sch["batch_size"] < n_rows
+    rows = batch_plan(n_rows, sch["batch_size"], step, shuffle, sch["seed"])[step - 1]
+    rows = rows[rows >= 0]
+
+    before = _params_at(frame, specs, step - 1)
+    fixed = {k: np.asarray(v, np.float64) for k, v in info["fixed"].items()}
+    xb = None if x is None else np.asarray(x, np.float64)[rows]
+    yb = np.asarray(y, np.float64)[rows]
+
+    with jax.enable_x64(True):
+        p = {k: jnp.asarray(v, jnp.float64) for k, v in before.items()}
+        f = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
+
+        def one(params: Any, xi: Any, yi: Any) -> Any:
+            xs = None if xi is None else xi[None]
+            return row_losses(model, loss, {**params, **f}, xs, yi[None])[0]
+
+        row_loss = np.asarray(
+            jax.vmap(one, in_axes=(None, 0, 0))(
+                p, None if xb is None else jnp.asarray(xb), jnp.asarray(yb)
+            )
+        )
+        row_grad = jax.vmap(jax.grad(one), in_axes=(None, 0, 0))(
+            p, None if xb is None else jnp.asarray(xb), jnp.asarray(yb)
+        )
+        out: dict[str, Any] = {"row": np.asarray(rows, dtype=object)}
+        if xb is not None:
+            cols = info["data"]["x"] or ["x"]
+            xm = xb.reshape(len(rows), -1)
+            for i, c in enumerate(cols):
+                out[c] = xm[:, i]
+        out[info["data"]["y"]] = yb
+        if model.kind == "regression":
+            xs = (
+                None
+                if xb is None
+                else jnp.asarray(
+                    xb if model.name == "line" else xb.reshape(len(rows), -1)
+                )
+            )
+            pred = np.asarray(model.predict({**p, **f}, xs))  # type: ignore[union-attr, arg-type]
+            out["prediction"] = pred
+            out["residual"] = pred - yb
+        else:
+            out["residual"] = yb - np.asarray(before.get("loc", fixed.get("loc")))
+        out["loss"] = row_loss
+        for s in specs:
+            g = np.asarray(row_grad[s.name]).reshape(len(rows), -1)
+            for i, c in enumerate(s.columns()):
+                out[f"grad_{c}"] = g[:, i]
+        table = pd.DataFrame(out)
+        total = table.drop(columns=["row"]).agg(reduction)
+        keep = ["loss"] + [c for c in table.columns if c.startswith("grad_")]
+        last = {c: (total[c] if c in keep else np.nan) for c in table.columns}
+        last["row"] = reduction
+        table.index = [str(r) for r in rows]
+        table.loc[reduction] = pd.Series(last)
+        table.attrs["update"] = _update_table(frame, info, specs, step)
+    table.attrs["logged"], table.attrs["why"] = _logged(frame, info, step, len(rows))
+    return table
+
+
+def _params_at(frame: pd.DataFrame, specs: list[Any], row: int) -> dict[str, Any]:
+    return {
+        s.name: frame.loc[row, s.columns()]
+        .to_numpy(np.float64)
+        .reshape(() if s.size is None else (s.size,))
+        for s in specs
+    }
+
+
+def _update_table(
+    frame: pd.DataFrame, info: dict[str, Any], specs: list[Any], step: int
+) -> pd.DataFrame:
+    """Replay the optimizer on the recorded gradients up to ``step`` and show its
+    state before and after that step."""
+    opt = dict(info["optimizer"])
+    spec = OptimizerSpec.create(opt.pop("name"), **opt)
+    tx = spec.build()
+    dtype = jnp.dtype(info["dtype"])
+    cols = [c for s in specs for c in s.columns()]
+
+    def tree(row: int, prefix: str = "") -> dict[str, Any]:
+        values = (
+            _params_at(frame, specs, row)
+            if not prefix
+            else {
+                s.name: frame.loc[row, [f"{prefix}{c}" for c in s.columns()]]
+                .to_numpy(np.float64)
+                .reshape(() if s.size is None else (s.size,))
+                for s in specs
+            }
+        )
+        return {k: jnp.asarray(v, dtype) for k, v in values.items()}
+
+    state = tx.init(tree(0))
+    if step > 1:
+        params_seq = jax.tree_util.tree_map(
+            lambda *a: jnp.stack(a), *[tree(k) for k in range(step - 1)]
+        )
+        grads_seq = jax.tree_util.tree_map(
+            lambda *a: jnp.stack(a), *[tree(k, "grad_") for k in range(1, step)]
+        )
+
+        def body(st: Any, pg: Any) -> tuple[Any, None]:
+            return tx.update(pg[1], st, pg[0])[1], None
+
+        state, _ = jax.lax.scan(body, state, (params_seq, grads_seq))
+    before, grads = tree(step - 1), tree(step, "grad_")
+    updates, after = tx.update(grads, state, before)
+    new = optax.apply_updates(before, updates)
+
+    data: dict[str, list[Any]] = {"parameter": cols}
+
+    def add(label: str, t: Any) -> None:
+        data[label] = [
+            float(v) for s in specs for v in np.atleast_1d(np.asarray(t[s.name]))
+        ]
+
+    add("before", before)
+    add("gradient", grads)
+    for label, (b_leaf, a_leaf) in _state_leaves(state, after, [s.name for s in specs]):
+        add(f"{label} before", b_leaf)
+        add(f"{label} after", a_leaf)
+    add("added", updates)
+    add("after", new)
+    out = pd.DataFrame(data).set_index("parameter")
+    counts = _counts(after)
+    if counts:
+        out.attrs["count"] = counts
+    return out
+
+
+def _state_leaves(before: Any, after: Any, names: list[str]) -> list[tuple[str, Any]]:
+    """The parts of an optimizer state that hold one value per parameter, labelled by
+    their field names (velocity, m, v, mu, nu, momentum, ...)."""
+    found: list[tuple[str, Any]] = []
+
+    def walk(b: Any, a: Any, label: str) -> None:
+        if isinstance(b, dict) and set(b) == set(names):
+            if any(
+                np.any(np.asarray(a[k]) != 0) or np.any(np.asarray(b[k]) != 0)
+                for k in names
+            ):
+                found.append((label or "state", (b, a)))
+            return
+        if hasattr(b, "_fields"):
+            for field in b._fields:
+                walk(getattr(b, field), getattr(a, field), field)
+        elif isinstance(b, (tuple, list)):
+            for i, (bb, aa) in enumerate(zip(b, a, strict=True)):
+                walk(bb, aa, label or f"state{i}")
+
+    walk(before, after, "")
+    return found
+
+
+def _counts(state: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+
+    def walk(s: Any) -> None:
+        if hasattr(s, "_fields"):
+            for field in s._fields:
+                value = getattr(s, field)
+                if field in ("count", "iterations") and np.ndim(value) == 0:
+                    out[field] = int(value)
+                else:
+                    walk(value)
+        elif isinstance(s, (tuple, list)):
+            for part in s:
+                walk(part)
+
+    walk(state)
+    return out
+
+
+def _logged(
+    frame: pd.DataFrame, info: dict[str, Any], step: int, batch_rows: int
+) -> tuple[dict[str, Any], str]:
+    """Keras's logged loss for this step, rebuilt from the previous one, next to the
+    loss over all the data after the update."""
+    row, prev = frame.iloc[step], frame.iloc[step - 1]
+    epoch, batch = int(row["epoch"]), int(row["batch"])
+    bs, n = int(info["schedule"]["batch_size"]), int(info["data"]["n_rows"])
+    rows_before = (batch - 1) * bs
+    logged = {
+        "epoch": epoch,
+        "batch": batch,
+        "batch_loss": float(row["batch_loss"]),
+        "batch_rows": batch_rows,
+        "rows_before_in_epoch": rows_before,
+        "running_loss_before": float(prev["running_loss"]) if batch > 1 else None,
+        "running_loss": float(row["running_loss"]),
+        "loss_all_data_after": float(row["loss"]),
+        "loss_all_data_before": float(prev["loss"]),
+    }
+    if info["loss"] == "mse" and info["reduction"] == "mean":
+        logged["running_rmse"] = float(np.sqrt(row["running_loss"]))
+        logged["rmse_all_data_after"] = float(np.sqrt(row["loss"]))
+    prev_running = f"{logged['running_loss_before']:.7g}" if batch > 1 else "0"
+    why = (
+        f"Keras logs {logged['running_loss']:.7g}: the mean over this epoch's "
+        f"{batch} batch{'es' if batch > 1 else ''} so far ({rows_before + batch_rows}"
+        f" rows), each batch's loss taken with the parameters before its own update "
+        f"(here ({prev_running} x {rows_before} + {logged['batch_loss']:.7g} x "
+        f"{batch_rows}) / {rows_before + batch_rows}). The loss over all {n} rows "
+        f"after this step's update is {logged['loss_all_data_after']:.7g}, what "
+        "val_loss on the training data would show."
+    )
+    return logged, why
+
+
+def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
+    """The x and y a saved run trained on, read again from where it read them."""
+    from pathlib import Path
+
+    from gradtrace import validate
+    from gradtrace.data import DATASETS, builtin, read_table
+
+    source = info["config"]["data"]
+    if source in DATASETS:
+        frame = builtin(source)
+    elif source and source != "-":
+        path = info["data"].get("path") or source
+        if not Path(path).is_file():
+            raise InputError(
+                f"the run's data file {path!r} is gone: explain needs "
+                "the rows; put the file back."
+            )
+        frame = read_table(path)
+    else:
+        raise InputError(
+            "this run's data came from Python or standard input: call "
+            "trace.explain on the Trace that gradtrace.fit returned."
+        )
+    kind = "distribution" if info["model"] == "normal" else "regression"
+    x, y = validate.columns(
+        frame, kind, info["config"]["x"], info["data"]["y"], str(source)
+    )
+    x, y, _ = validate.finite_rows(
+        x, y, bool(info["config"]["drop_missing"]), str(source)
+    )
+    if info["model"] == "line" and x is not None:
+        x = x[:, 0]
+    return x, y

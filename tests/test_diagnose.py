@@ -1,0 +1,117 @@
+"""The learning-rate diagnosis: seed 002's numbers and seed 001's slow direction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradtrace
+from gradtrace.cli import main
+
+SEED002 = dict(
+    model="normal",
+    loss="nll",
+    optimizer="torch.sgd",
+    reduction="sum",
+    init={"loc": 1.0},
+    fix={"scale": 1.0},
+    dtype="float64",
+    compute_dtype="float32",
+    shuffle=False,
+)
+
+
+def first_within(trace: gradtrace.Trace, tol: float = 1e-4) -> int:
+    loc = trace.to_pandas()["loc"].to_numpy()
+    close = np.abs(loc - trace.info["optimum"]["loc"]) < tol
+    return int(np.argmax(close)) if close.any() else -1
+
+
+@pytest.mark.parametrize(("lr", "about"), [(1e-6, 1000), (1e-7, 10000)])
+def test_seed002_stable_limit_and_predicted_steps(lr: float, about: int) -> None:
+    trace = gradtrace.fit("seed002_normal", lr=lr, steps=10000, **SEED002)  # type: ignore[arg-type]
+    d = trace.info["diagnosis"]
+    assert d["stable_lr"] == pytest.approx(2e-4, rel=1e-9)
+    assert d["verdict"] == "crawls" and d["suggested_lr"] == pytest.approx(1e-4)
+    predicted = d["predicted_steps"]
+    assert about / 2 < predicted < about * 2
+    seen = first_within(trace)
+    assert seen > 0 and seen / 2 <= predicted <= seen * 2
+    text = " ".join(d["findings"])
+    assert "0.0002" in text and "crawl" in text
+
+
+def test_seed002_diverging_rate_is_called_out() -> None:
+    trace = gradtrace.fit("seed002_normal", lr=1e-3, steps=100, **SEED002)  # type: ignore[arg-type]
+    d = trace.info["diagnosis"]
+    assert trace.diverged and d["verdict"] == "diverges"
+    assert "it will diverge" in " ".join(d["findings"])
+
+
+def test_a_good_rate_is_ok() -> None:
+    trace = gradtrace.fit("seed002_normal", lr=1e-4, steps=3, **SEED002)  # type: ignore[arg-type]
+    assert trace.info["diagnosis"]["verdict"] == "ok"
+    assert trace.info["diagnosis"]["predicted_steps"] == 1  # 1 - lr * n = 0
+
+
+def test_seed001_names_the_slow_direction_and_suggests_centring() -> None:
+    trace = gradtrace.fit(
+        "seed001_line", lr=0.05, epochs=30, init={"w": 0.018}, shuffle=False
+    )
+    d = trace.info["diagnosis"]
+    lo, hi = d["eigenvalues_optimum"]
+    assert lo == pytest.approx(0.13, abs=0.02) and hi == pytest.approx(2.5, abs=0.2)
+    slow = d["slow_direction"]
+    assert abs(slow["w"]) > 0.3 and abs(slow["b"]) > 0.3  # a mix of both
+    text = " ".join(d["findings"])
+    assert "a mix of slope and intercept" in text
+    assert "x is not centred" in text and "Centring x, or a larger rate" in text
+    assert d["predicted_steps"] > 30  # why 30 epochs leave b at 1.92, not 1.99
+
+
+def test_adaptive_optimizers_are_explained_in_words() -> None:
+    trace = gradtrace.fit("seed001_line", optimizer="adam", lr=0.05, epochs=3)
+    d = trace.info["diagnosis"]
+    assert d["verdict"] == "adaptive" and d["predicted_steps"] is None
+    assert "running RMS of the gradient" in " ".join(d["findings"])
+
+
+def test_momentum_limit() -> None:
+    trace = gradtrace.fit("seed001_line", optimizer="momentum", lr=0.05, epochs=3)
+    d = trace.info["diagnosis"]
+    assert d["family"] == "momentum"
+    assert d["stable_lr"] == pytest.approx(2 * 1.9 / d["eigenvalues_optimum"][-1])
+
+
+def test_diagnose_command_runs_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "diagnose",
+                "seed002_normal",
+                "--model",
+                "normal",
+                "--optimizer",
+                "torch.sgd",
+                "--lr",
+                "1e-6",
+                "--reduction",
+                "sum",
+                "--init",
+                "loc=1",
+                "--fix",
+                "scale=1",
+                "--steps",
+                "10000",
+            ]
+        )
+    out, err = capsys.readouterr()
+    assert done.value.code in (0, None), err
+    assert "stable limit of plain gradient descent, 0.0002" in out
+    assert "Predicted: 917 steps" in out
+    assert not (tmp_path / "runs").exists()

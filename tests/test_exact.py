@@ -1,0 +1,125 @@
+"""The exact optimum and standard errors against statsmodels and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+import gradtrace
+
+
+def _data(seed: int, n: int, k: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    xs = rng.normal(size=(n, k)) * rng.uniform(0.5, 3, k) + rng.uniform(-2, 2, k)
+    y = xs @ rng.normal(size=k) + 1.5 + rng.normal(0, 0.7, n)
+    return {**{f"x{i}": xs[:, i] for i in range(k)}, "y": y}
+
+
+@pytest.mark.parametrize(("seed", "n", "k"), [(0, 30, 1), (1, 200, 2), (2, 57, 4)])
+def test_least_squares_optimum_and_errors_equal_statsmodels_ols(
+    seed: int, n: int, k: int
+) -> None:
+    data = _data(seed, n, k)
+    xcols = [f"x{i}" for i in range(k)]
+    model = "line" if k == 1 else "linear"
+    trace = gradtrace.fit(data, model, x=xcols, steps=1, lr=1e-3)
+    X = sm.add_constant(np.column_stack([data[c] for c in xcols]))
+    ols = sm.OLS(data["y"], X).fit()
+    info = trace.info
+    w = np.atleast_1d(info["optimum"]["w"])
+    np.testing.assert_allclose(w, ols.params[1:], rtol=1e-6)
+    assert info["optimum"]["b"] == pytest.approx(ols.params[0], rel=1e-6)
+    np.testing.assert_allclose(
+        np.atleast_1d(info["stderr"]["w"]), ols.bse[1:], rtol=1e-6
+    )
+    assert info["stderr"]["b"] == pytest.approx(ols.bse[0], rel=1e-6)
+    ci = ols.conf_int(0.05)
+    assert info["ci95"]["b"][0] == pytest.approx(ci[0, 0], rel=1e-6)
+    assert info["ci95"]["b"][1] == pytest.approx(ci[0, 1], rel=1e-6)
+    assert info["optimum_loss"] == pytest.approx(ols.ssr / n, rel=1e-9)
+
+
+def test_seed003_against_ols() -> None:
+    trace = gradtrace.fit("seed003_linear", steps=1, lr=0.1)
+    data = gradtrace.data.builtin("seed003_linear").astype(np.float64)
+    ols = sm.OLS(data["y"], sm.add_constant(data["x"])).fit()
+    assert trace.info["optimum"]["w"] == pytest.approx(ols.params["x"], rel=1e-6)
+    assert trace.info["stderr"]["w"] == pytest.approx(ols.bse["x"], rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["seed001_gaussian", "seed002_normal"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_normal_mle_and_its_analytic_errors(name: str, reduction: str) -> None:
+    trace = gradtrace.fit(
+        name,
+        "normal",
+        steps=1,
+        lr=1e-4,
+        reduction=reduction,
+        init={"loc": 0.5, "scale": 2.0},
+    )
+    y = gradtrace.data.builtin(name)["y"].to_numpy(np.float64)
+    n, mean, sd = len(y), y.mean(), y.std()
+    info = trace.info
+    assert info["optimum"]["loc"] == pytest.approx(mean, rel=1e-6)
+    assert info["optimum"]["scale"] == pytest.approx(sd, rel=1e-6)
+    # inverse observed information: var(loc) = sd^2 / n, var(scale) = sd^2 / (2 n)
+    assert info["stderr"]["loc"] == pytest.approx(sd / np.sqrt(n), rel=1e-6)
+    assert info["stderr"]["scale"] == pytest.approx(sd / np.sqrt(2 * n), rel=1e-6)
+    lo, hi = info["ci95"]["loc"]
+    assert lo == pytest.approx(mean - 1.959964 * sd / np.sqrt(n), rel=1e-6)
+    nll = n / 2 * np.log(2 * np.pi * sd**2) + n / 2
+    assert info["optimum_loss"] == pytest.approx(
+        nll / (n if reduction == "mean" else 1), rel=1e-9
+    )
+
+
+def test_fixed_scale_gives_the_mean_and_sigma_over_root_n() -> None:
+    trace = gradtrace.fit(
+        "seed002_normal",
+        "normal",
+        steps=1,
+        lr=1e-7,
+        reduction="sum",
+        fix={"scale": 1.0},
+    )
+    y = gradtrace.data.builtin("seed002_normal")["y"].to_numpy(np.float64)
+    assert trace.info["optimum"] == {"loc": pytest.approx(y.mean(), rel=1e-9)}
+    assert trace.info["stderr"]["loc"] == pytest.approx(1 / np.sqrt(len(y)), rel=1e-9)
+
+
+def test_likelihood_of_a_line_gives_least_squares() -> None:
+    """Seed 000's closing section: the Gaussian likelihood's w, b are least squares."""
+    trace = gradtrace.fit("seed001_line", "line", "nll", steps=1, lr=1e-3)
+    data = gradtrace.data.builtin("seed001_line").astype(np.float64)
+    ols = sm.OLS(data["y"], sm.add_constant(data["x"])).fit()
+    opt = trace.info["optimum"]
+    assert opt["w"] == pytest.approx(ols.params["x"], rel=1e-9)
+    assert opt["b"] == pytest.approx(ols.params["const"], rel=1e-9)
+    assert opt["scale"] == pytest.approx(np.sqrt(ols.ssr / len(data)), rel=1e-9)
+
+
+def test_newton_where_no_closed_form_applies() -> None:
+    """With b fixed, the slope's optimum is sum(x (y - b)) / sum(x^2)."""
+    data = gradtrace.data.builtin("seed001_line").astype(np.float64)
+    trace = gradtrace.fit(
+        "seed001_line", steps=1, lr=1e-3, fix={"b": 1.5}, dtype="float64"
+    )
+    x, y = data["x"].to_numpy(), data["y"].to_numpy()
+    expected = np.sum(x * (y - 1.5)) / np.sum(x * x)
+    assert trace.info["optimum"]["w"] == pytest.approx(expected, rel=1e-9)
+    assert "Newton" in trace.info["optimum_method"]
+
+
+def test_gap_is_loss_minus_the_optimum() -> None:
+    trace = gradtrace.fit("seed001_line", lr=0.5, epochs=500, dtype="float64")
+    frame = trace.to_pandas()
+    np.testing.assert_allclose(frame["gap"], frame["loss"] - trace.info["optimum_loss"])
+    assert frame["gap"].iloc[-1] < 1e-9
+    assert (frame["gap"] >= -1e-12).all()  # nothing beats the optimum
+
+
+def test_no_exact_skips_it() -> None:
+    trace = gradtrace.fit("seed001_line", lr=0.5, epochs=5, exact=False)
+    assert "optimum" not in trace.info and "gap" not in trace.to_pandas()

@@ -1,0 +1,123 @@
+"""``explain``: the table alone rebuilds the step's new parameters and logged loss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradtrace
+from gradtrace.cli import main
+
+LR = 0.05
+# seed004: 12 rows in batches of 5, 5 and 2: step 3 is a partial batch; steps 4-6
+# are the second epoch, so the optimizer state has history.
+STEPS = [1, 3, 5]
+
+
+def fit(optimizer: str) -> gradtrace.Trace:
+    return gradtrace.fit(
+        "seed004_keras",
+        optimizer=optimizer,
+        lr=LR,
+        batch_size=5,
+        epochs=2,
+        shuffle=False,
+        init={"w": 0.5, "b": 0.0},
+    )
+
+
+def rebuild(optimizer: str, u: dict[str, float], t: int) -> tuple[float, ...]:
+    """(state after..., added) from the table's 'before' columns and the gradient."""
+    g = u["gradient"]
+    if optimizer == "sgd":
+        return (-LR * g,)
+    if optimizer == "keras.rmsprop":
+        v = 0.9 * u["velocity before"] + 0.1 * g * g
+        return v, -LR * g / np.sqrt(v + 1e-7)
+    if optimizer == "keras.adam":
+        m = u["m before"] + (g - u["m before"]) * 0.1
+        v = u["v before"] + (g * g - u["v before"]) * 0.001
+        alpha = LR * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        return m, v, -alpha * m / (np.sqrt(v) + 1e-7)
+    if optimizer == "torch.adam":
+        m = u["m before"] + 0.1 * (g - u["m before"])
+        v = 0.999 * u["v before"] + 0.001 * g * g
+        denom = np.sqrt(v) / np.sqrt(1 - 0.999**t) + 1e-8
+        return m, v, -LR / (1 - 0.9**t) * m / denom
+    raise AssertionError(optimizer)
+
+
+@pytest.mark.parametrize(
+    "optimizer", ["sgd", "keras.rmsprop", "keras.adam", "torch.adam"]
+)
+@pytest.mark.parametrize("step", STEPS)
+def test_table_rebuilds_the_step(optimizer: str, step: int) -> None:
+    trace = fit(optimizer)
+    frame = trace.to_pandas()
+    table = trace.explain(step)
+    rows = table.iloc[:-1]
+    assert len(rows) == (2 if step % 3 == 0 else 5)
+    data = gradtrace.data.builtin("seed004_keras").astype(np.float64)
+    w0, b0 = frame["w"][step - 1], frame["b"][step - 1]
+    np.testing.assert_allclose(rows["x"], data["x"].to_numpy()[rows["row"].astype(int)])
+    # predictions, residuals and row losses from the parameters before the step
+    np.testing.assert_allclose(rows["prediction"], w0 * rows["x"] + b0, rtol=1e-12)
+    np.testing.assert_allclose(rows["residual"], rows["prediction"] - rows["y"])
+    np.testing.assert_allclose(rows["loss"], rows["residual"] ** 2)
+    np.testing.assert_allclose(rows["grad_w"], 2 * rows["residual"] * rows["x"])
+    np.testing.assert_allclose(rows["grad_b"], 2 * rows["residual"])
+    # the mean over the batch's real rows is the gradient the trace recorded
+    total = table.iloc[-1]
+    assert total["row"] == "mean"
+    assert total["grad_w"] == pytest.approx(rows["grad_w"].mean())
+    assert total["grad_w"] == pytest.approx(frame["grad_w"][step], rel=1e-5)
+    assert total["loss"] == pytest.approx(frame["batch_loss"][step], rel=1e-5)
+    # the optimizer's arithmetic, from the update table alone
+    update = table.attrs["update"]
+    for p in ("w", "b"):
+        u = update.loc[p].to_dict()
+        parts = rebuild(optimizer, u, t=step)
+        assert u["added"] == pytest.approx(parts[-1], rel=1e-5)
+        after_cols = [c for c in update.columns if c.endswith(" after")]
+        for col, value in zip(after_cols, parts[:-1], strict=True):
+            assert u[col] == pytest.approx(value, rel=1e-5), col
+        assert u["before"] + u["added"] == pytest.approx(u["after"], rel=1e-6)
+        assert u["after"] == pytest.approx(frame[p][step], rel=1e-6)
+    # Keras's logged loss, rebuilt from the previous one
+    logged = table.attrs["logged"]
+    before = logged["running_loss_before"] or 0.0
+    rebuilt = (
+        before * logged["rows_before_in_epoch"]
+        + logged["batch_loss"] * logged["batch_rows"]
+    ) / (logged["rows_before_in_epoch"] + logged["batch_rows"])
+    assert rebuilt == pytest.approx(frame["running_loss"][step], rel=1e-6)
+    assert logged["loss_all_data_after"] == frame["loss"][step]
+    assert "parameters before its own update" in table.attrs["why"]
+
+
+def test_explain_a_distribution_and_a_saved_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = gradtrace.fit(
+        "seed001_gaussian", "normal", lr=0.01, batch_size=300, epochs=2, seed=4
+    )
+    trace.save(tmp_path / "r")
+    loaded = gradtrace.load(tmp_path / "r")
+    a, b = trace.explain(4), loaded.explain(4)
+    assert a.equals(b)
+    y = gradtrace.data.builtin("seed001_gaussian")["y"].to_numpy(np.float64)
+    rows = a.iloc[:-1]
+    assert sorted(rows["row"].astype(int)) == sorted(trace.rows(4).tolist())
+    np.testing.assert_allclose(rows["y"], y[rows["row"].astype(int)])
+    assert len(rows) == 100  # 1000 rows: batches of 300, 300, 300, 100
+    with pytest.raises(SystemExit) as done:
+        main(["explain", str(tmp_path / "r"), "--step", "4"])
+    out, _ = capsys.readouterr()
+    assert done.value.code in (0, None)
+    assert "Keras logs" in out and "grad_loc" in out and "scale" in out
+    with pytest.raises(SystemExit) as done:
+        main(["explain", str(tmp_path / "r"), "--step", "99"])
+    _, err = capsys.readouterr()
+    assert done.value.code == 2 and "choose a step from 1 to 8" in err
