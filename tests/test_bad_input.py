@@ -336,3 +336,49 @@ def test_no_data_at_all(
     monkeypatch.chdir(tmp_path)
     code, _, err = run(["fit"], capsys)
     assert code == 2 and "no data" in err
+
+
+# -- found by trying the tool as a new user -------------------------------------------
+
+
+def test_line_refuses_several_x_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = csv(tmp_path, "x0,x1,y\n1,2,3\n2,3,4\n3,5,6\n")
+    line = one_line_error([data, "--x", "x0", "--x", "x1"], tmp_path, capsys)
+    assert "model 'line' takes one x column" in line and "--model linear" in line
+    assert "given twice" in one_line_error(
+        [data, "--model", "linear", "--x", "x0", "--x", "x0"], tmp_path, capsys
+    )
+    assert "both the target" in one_line_error(
+        [data, "--model", "linear", "--x", "x0,y"], tmp_path, capsys
+    )
+
+
+def test_values_beyond_float32_are_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_line_error([csv(tmp_path, "x,y\n1,2\n2,1e40\n3,4\n")], tmp_path, capsys)
+    assert "beyond float32" in line and "--dtype float64" in line
+
+
+def test_spreadsheets_and_binary_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "d.xlsx").write_bytes(b"PK\x03\x04 not really")
+    assert "save it as CSV" in one_line_error(
+        [str(tmp_path / "d.xlsx")], tmp_path, capsys
+    )
+    (tmp_path / "b.csv").write_bytes(b"\x1f\x8b\x08\x00\xff\xfe\x00\x01")
+    assert "not a text table" in one_line_error(
+        [str(tmp_path / "b.csv")], tmp_path, capsys
+    )
+
+
+def test_python_api_messages_name_the_python_argument() -> None:
+    import gradtrace
+
+    with pytest.raises(gradtrace.InputError, match=r"lr= in Python"):
+        gradtrace.fit("seed004_keras", lr=-1)
+    with pytest.raises(gradtrace.InputError, match=r"--init w=abc is not a number"):
+        gradtrace.fit("seed004_keras", init={"w": "abc"})

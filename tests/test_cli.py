@@ -136,7 +136,9 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
         capsys,
     )
     assert code == 1
-    assert "diverged at step" in err and "smaller learning rate" in err
+    assert (
+        "diverged at step" in err and "stable limit is 0.0002: try --lr 0.0001" in err
+    )
     info = json.loads((tmp_path / "d" / "run.json").read_text())
     assert info["diverged"] is True and info["status"] == "diverged"
     frame = pd.read_parquet(tmp_path / "d" / "trace.parquet")

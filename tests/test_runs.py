@@ -376,3 +376,128 @@ def test_sigint_saves_the_steps_done_and_marks_the_run(tmp_path: Path) -> None:
     frame = trace.to_pandas()
     assert len(frame) == trace.steps + 1
     assert np.isfinite(frame["loc"]).all()
+
+
+def test_semicolon_csv_and_spaced_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(
+        " x ; y \n"
+        + "\n".join(f"{a};{b}" for a, b in pd.read_csv(SEED004).itertuples(index=False))
+    )
+    code, _, err = run(
+        ["fit", str(path), *SEED004_ARGS, "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 0, err
+    assert gradtrace.load(tmp_path / "r").params["w"] == pytest.approx(
+        EXPECTED_W, rel=1e-6
+    )
+
+
+def test_generated_linear_data_fits_without_naming_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "lin.csv"
+    run(
+        [
+            "data",
+            "linear",
+            "--n",
+            "200",
+            "--w",
+            "1,-2,0.5",
+            "--b",
+            "1",
+            "--noise",
+            "0.1",
+            "-o",
+            str(path),
+        ],
+        capsys,
+    )
+    code, _, err = run(
+        [
+            "fit",
+            str(path),
+            "--model",
+            "linear",
+            "--lr",
+            "0.1",
+            "--epochs",
+            "300",
+            "-q",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    trace = gradtrace.load(tmp_path / "r")
+    assert trace.info["data"]["x"] == ["x0", "x1", "x2"]
+    np.testing.assert_allclose(trace.params["w"], [1, -2, 0.5], atol=0.05)
+
+
+def test_export_json_keeps_infinities_and_refuses_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(
+        [
+            "fit",
+            str(SEED004),
+            "--lr",
+            "10",
+            "--epochs",
+            "50",
+            "-q",
+            "--out",
+            str(tmp_path / "d"),
+        ],
+        capsys,
+    )
+    code, out, _ = run(["export", str(tmp_path / "d"), "--json"], capsys)
+    rows = json.loads(out)["trace"]
+    assert rows[0]["grad_w"] is None
+    assert "Infinity" in (rows[-1]["loss"], rows[-1]["batch_loss"]) or any(
+        v in ("Infinity", "-Infinity") for v in rows[-1].values()
+    )
+    code, _, err = run(["export", str(tmp_path / "d"), "-o", str(tmp_path)], capsys)
+    assert code == 2 and "is a folder" in err
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_python_arrays_and_case_insensitive_names() -> None:
+    frame = pd.read_csv(SEED004)
+    a = gradtrace.fit(
+        (frame["x"].to_numpy(), frame["y"].to_numpy()),
+        optimizer="Keras.RMSprop",
+        lr=0.05,
+        batch_size=3,
+        epochs=1,
+        shuffle=False,
+        init={"w": 0.5},
+    )
+    assert a.info["optimizer"]["name"] == "keras.rmsprop"
+    assert a.params["w"] == pytest.approx(EXPECTED_W, rel=1e-6)
+    b = gradtrace.fit(
+        np.random.default_rng(0).normal(2, 1, 500), "Normal", lr=0.1, epochs=200
+    )
+    assert b.params["loc"] == pytest.approx(2, abs=0.1)
+
+
+def test_a_run_stopped_before_its_first_chunk_is_readable() -> None:
+    from gradtrace.core import loop
+    from gradtrace.core.models import Line
+    from gradtrace.core.optimizers import OptimizerSpec
+    from gradtrace.tables import trace_frame
+
+    problem = loop.Problem(Line(), "mse", "mean", ("w", "b"))
+    schedule = loop.Schedule(12, 3, 8)
+    init = {"w": np.float32(0.5), "b": np.float32(0.0)}
+    frame = pd.read_csv(SEED004)
+    prepared = loop.prepare(
+        problem, OptimizerSpec.create("sgd"), schedule, init, {}, frame["x"], frame["y"]
+    )
+    history = loop.assemble(prepared, [], init)
+    table = trace_frame(history, Line().param_specs(), {"w": 0.5, "b": 0.0})
+    assert len(table) == 1 and table["w"][0] == 0.5

@@ -64,3 +64,8 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'gradtrace' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names too, before first use (for tab completion)."""
+    return sorted(set(globals()) | set(__all__))

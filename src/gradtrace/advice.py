@@ -47,11 +47,20 @@ def findings(
     batch_note: str | None = None,
 ) -> list[str]:
     """Sentences on curvature, stability, speed and what to change."""
+    if np.allclose(d.eig_start, d.eig_optimum, rtol=1e-9):
+        where = (
+            f"{g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} everywhere (a "
+            "quadratic loss)"
+        )
+    else:
+        where = (
+            f"{g(d.eig_start[0])} to {g(d.eig_start[-1])} at the start, "
+            f"{g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} at the optimum"
+        )
     lines = [
-        f"Curvature: Hessian eigenvalues {g(d.eig_start[0])} to {g(d.eig_start[-1])} "
-        f"at the start, {g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} at the "
-        f"optimum (condition number {g(d.condition)})."
+        f"Curvature: Hessian eigenvalues {where}; condition number {g(d.condition)}."
     ]
+
     if batch_note:
         lines.append(batch_note)
     lr = d.learning_rate
@@ -119,13 +128,16 @@ def findings(
             and x_sd is not None
             and abs(x_mean) > 0.1 * (x_sd or 1.0)
         )
+        stable = d.verdict != "diverges"
         if mixed and off_centre:
+            faster = "Centring x, or a larger rate," if stable else "Centring x"
             text += (
                 f": a mix of slope and intercept, because x is not centred "
-                f"(mean {g(x_mean)}, sd {g(x_sd)}). Centring x, or a larger "
-                "rate, speeds it up."
+                f"(mean {g(x_mean)}, sd {g(x_sd)}). {faster} speeds it up."
             )
-        else:
+        elif stable:
             text += "; a larger rate (within the limit) speeds it up."
+        else:
+            text += "."
         lines.append(text)
     return lines

@@ -63,7 +63,15 @@ class RunConfig:
         return asdict(self)
 
 
-DataLike = pd.DataFrame | Mapping[str, Any] | str | Path
+DataLike = (
+    pd.DataFrame
+    | pd.Series
+    | np.ndarray
+    | tuple[Any, Any]
+    | Mapping[str, Any]
+    | str
+    | Path
+)
 
 
 def fit(
@@ -184,16 +192,19 @@ class Plan(NamedTuple):
     problem: Any
     schedule: Any
     chunk: Any
+    x_cols: Any
 
 
 def plan(config: RunConfig, frame: pd.DataFrame, source: str) -> Plan:
     """Check ``config`` against the data and resolve every default (no training)."""
     notices: list[str] = []
-    m, loss = validate.model(config.model, config.loss, len(config.x or ["x"]))
+    model_name, kind = validate.model_name(config.model)
     reduction = validate.reduction(config.reduction)
     pdtype = validate.dtype(config.dtype)
     cdtype = validate.dtype(config.compute_dtype or pdtype, "compute dtype")
-    xs, ys = validate.columns(frame, m.kind, config.x, config.y, source)
+    x_cols = validate.x_columns(frame, model_name, kind, config.x, config.y)
+    m, loss = validate.model(model_name, config.loss, len(x_cols))
+    xs, ys = validate.columns(frame, m.kind, x_cols, config.y, source, cdtype)
     xs, ys, dropped = validate.finite_rows(xs, ys, config.drop_missing, source)
     if dropped:
         notices.append(
@@ -231,7 +242,7 @@ def plan(config: RunConfig, frame: pd.DataFrame, source: str) -> Plan:
         )
     if config.eval_every is not None:
         eval_every = validate.positive_int(
-            "eval every", config.eval_every, "--eval-every"
+            "--eval-every", config.eval_every, "--eval-every"
         )
     else:
         eval_every = max(1, math.ceil(n_rows * n_steps / EVAL_BUDGET))
@@ -267,6 +278,7 @@ def plan(config: RunConfig, frame: pd.DataFrame, source: str) -> Plan:
         problem,
         schedule,
         chunk,
+        x_cols,
     )
 
 
@@ -303,6 +315,7 @@ def run(
         problem,
         schedule,
         chunk,
+        x_cols,
     ) = plan(config, frame, source)
 
     interrupted = False
@@ -355,9 +368,11 @@ def run(
         "optimizer": {"name": spec.name, **spec.hyper},
         "config": config.to_dict(),
         "data": {
-            "source": source,
+            "source": "standard input"
+            if config.data == "-"
+            else (config.data or "python data"),
             "n_rows": n_rows,
-            "x": config.x or ([] if m.kind == "distribution" else ["x"]),
+            "x": x_cols,
             "y": config.y,
             "dropped_rows": dropped,
             **_data_file(config.data),
@@ -502,11 +517,19 @@ def _reference(
     if family == "gd" and momentum > 0:
         family = "momentum"
     scale, note = 1.0, None
-    if reduction == "sum" and schedule.batch_size < schedule.n_rows:
-        scale = schedule.batch_size / schedule.n_rows
+    if schedule.batch_size < schedule.n_rows:
+        if reduction == "sum":
+            scale = schedule.batch_size / schedule.n_rows
         note = (
-            f"With reduction sum and batches of {schedule.batch_size} of "
-            f"{schedule.n_rows} rows, a step sees {scale:.3g} of that curvature."
+            f"Steps use batches of {schedule.batch_size} of {schedule.n_rows} rows: "
+            + (
+                f"with reduction sum a step sees {scale:.3g} of the full-data "
+                "curvature; "
+                if reduction == "sum"
+                else ""
+            )
+            + "a batch's curvature varies around the full data's, so stay "
+            "somewhat below the limit."
         )
     d = diagnose.diagnose(
         family,
@@ -564,8 +587,27 @@ def _source_name(data: DataLike) -> str | None:
 
 
 def _frame(data: DataLike) -> tuple[pd.DataFrame, str]:
+    """A table from what ``fit`` was given, and how to name it in messages."""
     if isinstance(data, pd.DataFrame):
         return data, "the data frame"
+    if isinstance(data, pd.Series):
+        return pd.DataFrame({str(data.name or "y"): data.to_numpy()}), "the series"
+    if isinstance(data, np.ndarray):
+        from gradtrace.data import array_frame
+
+        return array_frame(data), "the array"
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = (np.asarray(v) for v in data)
+        if x.ndim == 1:
+            cols = {"x": x}
+        else:
+            cols = {f"x{i}": x[:, i] for i in range(x.shape[1])}
+        if len(x) != len(y):
+            raise InputError(
+                f"x and y have different lengths ({len(x)} and {len(y)})"
+                ": give one y per row of x."
+            )
+        return pd.DataFrame({**cols, "y": y}), "the (x, y) arrays"
     if isinstance(data, Mapping):
         try:
             return pd.DataFrame({k: np.asarray(v) for k, v in data.items()}), "the data"
@@ -574,15 +616,15 @@ def _frame(data: DataLike) -> tuple[pd.DataFrame, str]:
                 f"the data columns do not fit together ({err}): give "
                 "columns of equal length."
             ) from None
-    if isinstance(data, str) and data in DATASETS:
-        return builtin(data), f"built-in data set {data!r}"
     if str(data) == "-":
         return read_table("-"), "standard input"
+    if isinstance(data, str) and data in DATASETS:
+        return builtin(data), f"built-in data set {data!r}"
     if isinstance(data, (str, Path)):
         return read_table(data), repr(str(data))
     raise InputError(
-        f"cannot use {type(data).__name__} as data: give a DataFrame, a "
-        "dict of columns, or a CSV or Parquet path."
+        f"cannot use {type(data).__name__} as data: give a DataFrame, a dict of "
+        "columns, an (x, y) tuple of arrays, or a CSV or Parquet path."
     )
 
 

@@ -108,8 +108,29 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return _guard(repr(str(p)), lambda: _npy_frame(np.load(p, allow_pickle=False)))
     if suffix == ".npz":
         return _guard(repr(str(p)), lambda: _npz_frame(p))
-    sep = "\t" if suffix in (".tsv", ".tab") else ","
-    return _guard(repr(str(p)), lambda: pd.read_csv(p, sep=sep))
+    if suffix in (".xlsx", ".xls", ".xlsm", ".ods"):
+        raise InputError(
+            f"{str(p)!r} is a spreadsheet: save it as CSV (File > Save As > CSV) "
+            "and give that file."
+        )
+    sep = "\t" if suffix in (".tsv", ".tab") else _separator(p)
+    return _guard(repr(str(p)), lambda: pd.read_csv(p, sep=sep, skipinitialspace=True))
+
+
+def _separator(path: Path) -> str:
+    """The header line's separator: comma, or semicolon, tab or bar when the line
+    has those and no comma (a CSV saved by a spreadsheet in another locale)."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            head = fh.readline()
+    except OSError:
+        return ","
+    if "," in head:
+        return ","
+    for sep in (";", "\t", "|"):
+        if sep in head:
+            return sep
+    return ","
 
 
 def read_truth(path: str | Path) -> dict[str, Any]:
@@ -135,7 +156,12 @@ def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
             f"data file {source} is empty: it needs a header row and at least two "
             "rows of numbers."
         ) from None
-    except (ValueError, OSError, UnicodeDecodeError, pa.ArrowException) as err:
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{source} is not a text table (it is not UTF-8 text): give a CSV, TSV, "
+            "Parquet, .npy or .npz file."
+        ) from None
+    except (ValueError, OSError, pa.ArrowException) as err:
         text = str(err).strip().splitlines()
         first = text[0] if text else type(err).__name__
         raise InputError(
@@ -144,7 +170,14 @@ def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         ) from None
     if frame.columns.empty:
         raise InputError(f"data file {source} has no columns: it needs a header row.")
+    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     return frame
+
+
+def array_frame(arr: np.ndarray) -> pd.DataFrame:
+    """Columns from an array: 1-D is ``y``; 2-D is ``x`` (or ``x0``, ``x1``, ...)
+    then ``y`` in the last column."""
+    return _npy_frame(arr)
 
 
 def _npy_frame(arr: np.ndarray) -> pd.DataFrame:

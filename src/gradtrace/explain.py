@@ -286,7 +286,7 @@ def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
         )
     kind = "distribution" if info["model"] == "normal" else "regression"
     x, y = validate.columns(
-        frame, kind, info["config"]["x"], info["data"]["y"], str(source)
+        frame, kind, info["data"]["x"], info["data"]["y"], str(source)
     )
     x, y, _ = validate.finite_rows(
         x, y, bool(info["config"]["drop_missing"]), str(source)

@@ -32,7 +32,7 @@ def save_run(
     if folder.exists() and not force:
         raise RunFolderError(
             f"run folder {str(folder)!r} already exists: choose "
-            "another --out, or pass --force to replace it."
+            "another --out, or pass --force (force=True in Python) to replace it."
         )
     parent = folder.parent if str(folder.parent) else Path(".")
     try:

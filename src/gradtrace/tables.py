@@ -35,10 +35,11 @@ def trace_frame(
     }
     grads: dict[str, Any] = {}
     for s in specs:
-        values = history.params[s.name].reshape(n, -1)
-        start = np.asarray(initial[s.name], values.dtype).reshape(1, -1)
+        width = 1 if s.size is None else s.size
+        values = history.params[s.name].reshape(n, width)
+        start = np.asarray(initial[s.name], values.dtype).reshape(1, width)
         both = np.concatenate([start, values])
-        g = history.grads[s.name].reshape(n, -1)
+        g = history.grads[s.name].reshape(n, width)
         g = np.concatenate([np.full((1, g.shape[1]), np.nan, g.dtype), g])
         for i, name in enumerate(s.columns()):
             cols[name] = both[:, i]

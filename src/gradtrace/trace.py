@@ -78,21 +78,27 @@ class Trace:
     def message(self) -> str:
         """One line on how the run ended."""
         if self.diverged:
-            lr = self.info["optimizer"].get(
-                "learning_rate", self.info["optimizer"].get("lr")
-            )
+            opt = self.info["optimizer"]
+            lr = opt.get("learning_rate", opt.get("lr"))
+            d = self.info.get("diagnosis") or {}
+            if d.get("family") in ("gd", "momentum") and d.get("suggested_lr"):
+                hint = (
+                    f"the stable limit is {_fmt(d['stable_lr'])}: try --lr "
+                    f"{_fmt(d['suggested_lr'])}"
+                )
+            else:
+                hint = f"try a smaller learning rate (--lr {_fmt(lr / 10)} or lower)"
             return (
                 f"diverged at step {self.diverged_step} of "
                 f"{self.info['schedule']['n_steps']}: the loss, a gradient or a "
-                "parameter stopped being finite; try a smaller learning rate "
-                f"(--lr {_fmt(lr / 10)} or lower)."
+                f"parameter stopped being finite; {hint}."
             )
         if self.status == "interrupted":
             return (
                 f"interrupted after {self.steps} of "
                 f"{self.info['schedule']['n_steps']} steps."
             )
-        return f"completed {self.steps} steps."
+        return f"completed {self.steps} step{'s' if self.steps != 1 else ''}."
 
     # -- views ------------------------------------------------------------------
     def to_pandas(self) -> pd.DataFrame:

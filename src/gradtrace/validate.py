@@ -30,10 +30,14 @@ def _suggest(value: str, choices: Sequence[str]) -> str:
 
 
 def choice(what: str, value: str, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``, else an InputError listing them."""
-    if value not in choices:
-        raise InputError(f"unknown {what} {value!r}: {_suggest(value, choices)}")
-    return value
+    """``value`` if it is one of ``choices`` (in any case), else an InputError
+    listing them."""
+    if value in choices:
+        return value
+    lowered = {c.lower(): c for c in choices}
+    if str(value).lower() in lowered:
+        return lowered[str(value).lower()]
+    raise InputError(f"unknown {what} {value!r}: {_suggest(str(value), choices)}")
 
 
 def positive_int(what: str, value: Any, flag: str) -> int:
@@ -63,23 +67,29 @@ def learning_rate(value: Any) -> float:
     except (TypeError, ValueError):
         raise InputError(
             f"learning rate must be a positive number, got {value!r}: "
-            "pass --lr 0.01, say."
+            "give a positive --lr (lr= in Python), such as 0.01."
         ) from None
     if not math.isfinite(lr) or lr <= 0:
         raise InputError(
             f"learning rate must be a positive number, got {value!r}: "
-            "pass --lr 0.01, say."
+            "give a positive --lr (lr= in Python), such as 0.01."
         )
     return lr
 
 
+def model_name(name: str) -> tuple[str, str]:
+    """The model's canonical name and kind (``regression`` or ``distribution``)."""
+    name = choice("model", name, list(MODELS))
+    return name, make_model(name).kind
+
+
 def model(name: str, loss: str | None, n_x: int) -> tuple[Model, str]:
     """The model object and its loss (the model's default when ``loss`` is None)."""
-    choice("model", name, list(MODELS))
+    name = choice("model", name, list(MODELS))
     m = make_model(name, max(n_x, 1))
     if loss is None:
         loss = "nll" if m.kind == "distribution" else "mse"
-    choice("loss", loss, list(LOSSES))
+    loss = choice("loss", loss, list(LOSSES))
     if m.kind == "distribution" and loss != "nll":
         raise InputError(
             f"model {name!r} is a distribution, fitted by its likelihood: "
@@ -90,10 +100,15 @@ def model(name: str, loss: str | None, n_x: int) -> tuple[Model, str]:
 
 def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec:
     """The optimizer spec, with ``--lr`` and ``--opt KEY=VALUE`` applied."""
-    choice("optimizer", name, list(PRESETS))
+    name = choice("optimizer", name, list(PRESETS))
     preset = PRESETS[name]
     hyper: dict[str, Any] = {}
     for key, value in overrides.items():
+        if key in ("lr", "learning_rate") and key != preset.lr_key:
+            raise InputError(
+                f"optimizer {name!r} calls its learning rate {preset.lr_key!r}: "
+                "give it with --lr (lr= in Python)."
+            )
         if key not in preset.defaults:
             raise InputError(
                 f"optimizer {name!r} has no hyper-parameter {key!r}: "
@@ -171,12 +186,15 @@ def param_values(
 
 
 def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
+    given = raw
     if isinstance(raw, str):
+        given = raw.strip()
         raw = [p for p in raw.replace(";", ",").split(",") if p.strip()]
+    shown = given if isinstance(given, str) else repr(given)
     try:
         arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(f"{flag} {spec.name}={raw!r} is not a number.") from None
+        raise InputError(f"{flag} {spec.name}={shown} is not a number.") from None
     if spec.size is None:
         if arr.size != 1:
             raise InputError(f"{flag} {spec.name} takes one number, got {arr.size}.")
@@ -189,24 +207,58 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
             f"column, comma-separated), got {arr.size}."
         )
     if not np.all(np.isfinite(arr)):
-        raise InputError(f"{flag} {spec.name} must be finite, got {raw!r}.")
+        raise InputError(f"{flag} {spec.name} must be finite, got {shown}.")
     if spec.constraint == "positive" and np.any(arr <= 0):
         raise InputError(
-            f"{flag} {spec.name}={raw!r}: {spec.name} must be positive "
+            f"{flag} {spec.name}={shown}: {spec.name} must be positive "
             f"(it is a {spec.doc or 'positive parameter'})."
         )
     return arr
 
 
+def x_columns(
+    frame: pd.DataFrame, model: str, kind: str, x: Sequence[str] | None, y: str
+) -> list[str]:
+    """The x columns a model reads: ``--x`` (repeatable, or comma-separated), else
+    ``x`` for a line, else every column but y for ``linear``."""
+    if kind == "distribution":
+        if x:
+            raise InputError(
+                "--x is for regression models; a distribution is fitted "
+                "to --y alone: drop --x."
+            )
+        return []
+    cols = [c.strip() for item in (x or []) for c in str(item).split(",") if c.strip()]
+    if not cols:
+        names = [str(c) for c in frame.columns]
+        cols = ["x"] if model == "line" else [c for c in names if c != y]
+        if not cols:
+            raise InputError(f"no x columns besides {y!r}: pass --x once per column.")
+    if len(set(cols)) != len(cols):
+        dup = next(c for c in cols if cols.count(c) > 1)
+        raise InputError(f"--x {dup} is given twice: give each x column once.")
+    if y in cols:
+        raise InputError(
+            f"column {y!r} is both the target (--y) and an x column: choose other "
+            "x columns."
+        )
+    if model == "line" and len(cols) > 1:
+        raise InputError(
+            f"model 'line' takes one x column, got {len(cols)} ({', '.join(cols)}): "
+            "use --model linear for several."
+        )
+    return cols
+
+
 def columns(
-    frame: pd.DataFrame, kind: str, x: Sequence[str] | None, y: str, source: str
+    frame: pd.DataFrame,
+    kind: str,
+    x: Sequence[str] | None,
+    y: str,
+    source: str,
+    dtype: str = "float64",
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y arrays, as float64, from named columns of ``frame``."""
-    if kind == "distribution" and x:
-        raise InputError(
-            "--x is for regression models; a distribution is fitted "
-            "to --y alone: drop --x."
-        )
     names = [str(c) for c in frame.columns]
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
     for col in wanted:
@@ -222,6 +274,15 @@ def columns(
             ": a fit needs at least two rows of data."
         )
     arrays = {c: _numeric(frame[c], c, source) for c in wanted}
+    limit = float(np.finfo(np.dtype(dtype)).max)
+    for c, values in arrays.items():
+        big = np.isfinite(values) & (np.abs(values) > limit)
+        if big.any():
+            i = int(np.flatnonzero(big)[0])
+            raise InputError(
+                f"column {c!r} of {source} has {values[i]:g} in {_row(i, source)}, "
+                f"beyond {dtype}: use --dtype float64, or rescale the data."
+            )
     xs = None
     if kind != "distribution":
         xs = np.stack([arrays[c] for c in (x or ["x"])], axis=1)

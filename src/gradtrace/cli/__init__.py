@@ -56,12 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("interrupted.", err=True)
         sys.exit(130)
     except click.UsageError as err:
-        where = (
-            f" (see gradtrace {err.ctx.info_name} --help)"
-            if err.ctx and err.ctx.parent
-            else " (see gradtrace --help)"
+        path = err.ctx.command_path if err.ctx else "gradtrace"
+        click.echo(
+            f"error: {_one_line(err.format_message())} (see {path} --help)", err=True
         )
-        click.echo(f"error: {_one_line(err.format_message())}{where}", err=True)
         sys.exit(2)
     except click.ClickException as err:
         click.echo(f"error: {_one_line(err.format_message())}", err=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -98,7 +99,7 @@ def print_run(trace: Trace, out: Path, every: int | None, quiet: bool) -> None:
         click.echo(f"error: {trace.message}", err=True)
 
 
-def print_summary(trace: Trace, folder: Path) -> None:
+def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> None:
     """What ran, where from, the parameters (initial, final, truth), how it ended."""
     console = _console()
     info = trace.info
@@ -106,7 +107,7 @@ def print_summary(trace: Trace, folder: Path) -> None:
     hyper = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
     data, sch = info["data"], info["schedule"]
     cols = ", ".join(data["x"]) + " -> " + data["y"] if data["x"] else data["y"]
-    console.print(f"run {folder}: {trace.status}, {trace.steps} steps")
+    console.print(f"run {folder}:")
     console.print(
         f"  {info['model']} by {info['loss']} ({info['reduction']}) on "
         f"{data['source']} ({data['n_rows']} rows; {cols})"
@@ -116,9 +117,11 @@ def print_summary(trace: Trace, folder: Path) -> None:
         batches = "full batch (every step sees all rows)"
     else:
         order = f"shuffled (seed {sch['seed']})" if sch["shuffle"] else "in order"
+        last = data["n_rows"] - (sch["batches_per_epoch"] - 1) * sch["batch_size"]
+        partial = f" (the last of {last})" if last != sch["batch_size"] else ""
         batches = (
-            f"batches of {sch['batch_size']}, {sch['batches_per_epoch']} per "
-            f"epoch, {order}"
+            f"batches of {sch['batch_size']}{partial}, {sch['batches_per_epoch']} "
+            f"per epoch, {order}"
         )
     console.print(
         f"  {batches}; {info['dtype']} parameters, {info['compute_dtype']} loss"
@@ -138,7 +141,8 @@ def print_summary(trace: Trace, folder: Path) -> None:
         if optimum is not None:
             row += [fmt_any(optimum[name]), fmt_any(stderr.get(name), 2)]
         if truth:
-            row.append(fmt_any(truth[name]) if name in truth else "")
+            same = np.shape(truth.get(name, 0)) == np.shape(final)
+            row.append(fmt_any(truth[name]) if name in truth and same else "")
         table.add_row(*row)
     for name, value in info.get("fixed", {}).items():
         row = [name, "fixed", fmt_any(value)]
@@ -151,9 +155,13 @@ def print_summary(trace: Trace, folder: Path) -> None:
     first = float(trace.to_pandas()["loss"].iloc[0])
     line = f"  loss {fmt(first)} -> {fmt(trace.final_loss)}"
     if "optimum_loss" in info:
+        gap = trace.final_loss - info["optimum_loss"]
+        # float32 losses round at ~1e-7 of their size: a gap below that is zero
+        noise = 1e-6 * max(abs(info["optimum_loss"]), 1e-30)
+        shown = f"{gap:.3g}" if abs(gap) > noise else "0 (at float rounding)"
         line += (
-            f"; optimum {fmt(info['optimum_loss'])} ({info['optimum_method']}), "
-            f"gap {trace.final_loss - info['optimum_loss']:.3g}"
+            f"; optimum {fmt(info['optimum_loss'])} by "
+            f"{info['optimum_method']}; gap {shown}"
         )
     console.print(line)
     if info["model"] in ("line", "linear") and info["loss"] == "nll" and optimum:
@@ -162,8 +170,14 @@ def print_summary(trace: Trace, folder: Path) -> None:
             "(the MSE / likelihood connection): the optimum's w, b are the least-"
             "squares solution, and scale = sqrt(SSR / n)."
         )
-    for finding in (info.get("diagnosis") or {}).get("findings", []):
-        console.print(f"  {finding}")
+    diagnosis = info.get("diagnosis") or {}
+    for finding in diagnosis.get("findings", []):
+        # a run's summary keeps to warnings; show and diagnose print everything
+        if all_findings or (
+            diagnosis.get("verdict") in ("diverges", "crawls")
+            and ("stable limit" in finding or "Predicted" in finding)
+        ):
+            console.print(f"  {finding}")
     t = info["timings"]
     console.print(
         f"{trace.message} Compile {t['compile_s']:.2f} s, train "
@@ -193,21 +207,23 @@ def runs_table(folder: Path) -> None:
         )
     rows = []
     for run in sorted(
-        p
-        for p in folder.iterdir()
-        if (p / "run.json").is_file() and not p.name.startswith(".")
+        p.parent
+        for p in folder.rglob("run.json")
+        if not any(part.startswith(".") for part in p.relative_to(folder).parts)
     ):
         try:
             info = json.loads((run / "run.json").read_text())
         except (OSError, ValueError):
-            rows.append((run.name, "", "", "", "", "", "", "unreadable", ""))
+            rows.append(
+                (str(run.relative_to(folder)), "", "", "", "", "", "", "unreadable", "")
+            )
             continue
         opt = info.get("optimizer", {})
         lr = opt.get("learning_rate", opt.get("lr", ""))
         final = info.get("final_loss", "")
         rows.append(
             (
-                run.name,
+                str(run.relative_to(folder)),
                 str(info.get("created", ""))[:19],
                 info.get("model", ""),
                 info.get("loss", ""),
@@ -215,7 +231,9 @@ def runs_table(folder: Path) -> None:
                 f"{lr:g}" if isinstance(lr, float) else str(lr),
                 str(info.get("steps", "")),
                 info.get("status", ""),
-                fmt(final) if isinstance(final, float) else str(final),
+                fmt(float(final))
+                if isinstance(final, (float, str)) and final != ""
+                else str(final),
             )
         )
     for r in sorted(rows, key=lambda r: (r[1], r[0])):

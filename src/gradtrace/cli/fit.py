@@ -30,6 +30,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--model",
+            metavar="NAME",
             default="line",
             show_default=True,
             help="line (y = w*x + b), linear (several --x columns: vector w, "
@@ -37,6 +38,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--loss",
+            metavar="NAME",
             default=None,
             help="mse or nll. Default: mse for regression, nll for distributions; "
             "nll on a regression model adds the noise scale as a parameter.",
@@ -44,12 +46,16 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--x",
             "x",
+            metavar="COLUMN",
             multiple=True,
             help="x column (default x); repeat it for linear. Not for distributions.",
         ),
-        click.option("--y", default="y", show_default=True, help="y column."),
+        click.option(
+            "--y", metavar="COLUMN", default="y", show_default=True, help="y column."
+        ),
         click.option(
             "--optimizer",
+            metavar="NAME",
             default="sgd",
             show_default=True,
             help="sgd, momentum, nesterov, rmsprop, adam, adagrad (optax), or a "
@@ -60,6 +66,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--lr",
+            metavar="RATE",
             default=None,
             help="Learning rate. Default: the optimizer's own default.",
         ),
@@ -122,18 +129,21 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--reduction",
+            metavar="mean|sum",
             default="mean",
             show_default=True,
             help="mean or sum of the per-row losses in a batch.",
         ),
         click.option(
             "--dtype",
+            metavar="float32|float64",
             default="float32",
             show_default=True,
             help="float32 or float64: the parameters' dtype (and the loss's).",
         ),
         click.option(
             "--compute-dtype",
+            metavar="float32|float64",
             default=None,
             help="Compute the data and loss in this dtype instead (e.g. float32 with "
             "--dtype float64, as PyTorch does for seed 002).",
@@ -215,6 +225,14 @@ def fit(**options: Any) -> None:
         )
     if o["print_every"] is not None and o["print_every"] < 1:
         raise InputError(f"--print-every must be at least 1, got {o['print_every']}.")
+    if options["config_file"] and "data" in file_options and not options["data"]:
+        beside = Path(options["config_file"]).parent / str(o["data"])
+        if not Path(str(o["data"])).exists() and beside.exists():
+            o["data"] = str(beside)  # a config file's data path is relative to it
+    try:
+        o["lr"] = float(o["lr"]) if o["lr"] is not None else None
+    except ValueError:
+        pass  # validation says what is wrong with it
     config = RunConfig(
         data=o["data"],
         model=o["model"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 import sys
 from pathlib import Path
 
@@ -17,7 +17,7 @@ def show(run: Path) -> None:
     from gradtrace.api import load
     from gradtrace.cli._report import print_summary
 
-    print_summary(load(run), run)
+    print_summary(load(run), run, all_findings=True)
 
 
 @click.command(context_settings={"max_content_width": 100})
@@ -46,6 +46,7 @@ def show(run: Path) -> None:
 def export(run: Path, fmt: str, out: Path | None) -> None:
     """Export a run's trace as CSV or JSON."""
     from gradtrace.api import load
+    from gradtrace.errors import InputError
     from gradtrace.store import to_json
 
     trace = load(run)
@@ -53,14 +54,29 @@ def export(run: Path, fmt: str, out: Path | None) -> None:
     if fmt == "csv":
         text = frame.to_csv(index=False, float_format="%.9g")
     else:
-        rows = json.loads(frame.to_json(orient="records", double_precision=15))
+        # null where a value does not apply; infinities as "Infinity", as in run.json
+        rows = [
+            {
+                k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in record.items()
+            }
+            for record in frame.astype(object).to_dict(orient="records")
+        ]
         text = to_json({"run": trace.info, "trace": rows}) + "\n"
     if out is None:
         sys.stdout.write(text)
         return
+    if out.is_dir():
+        raise InputError(f"{str(out)!r} is a folder: give a file name to -o.")
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    try:
+        tmp.write_text(text)
+        tmp.replace(out)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise InputError(
+            f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable -o."
+        ) from None
     click.echo(f"wrote {trace.steps + 1} rows to {out}", err=True)
 
 

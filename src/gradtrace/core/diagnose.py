@@ -17,6 +17,7 @@ that curvature.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 
 from gradtrace.core.losses import reduce, row_losses
 from gradtrace.core.models import Model
@@ -89,20 +89,49 @@ def hessian(
     x: Any,
     y: Any,
 ) -> tuple[np.ndarray, list[str]]:
-    """The Hessian of the reduced loss over all rows, in float64, and flat names."""
-    p64 = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+    """The Hessian of the reduced loss over all rows, in float64, and flat names.
+
+    Compiled once per model, loss and shapes (an eager Hessian costs a second)."""
+    layout = tuple((k, tuple(np.shape(v))) for k, v in params.items())
+    flat = jnp.concatenate(
+        [jnp.ravel(jnp.asarray(v, jnp.float64)) for v in params.values()]
+    )
     f64 = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
-    flat, unravel = ravel_pytree(p64)
-
-    def f(v: jax.Array) -> jax.Array:
-        return reduce(
-            row_losses(model, loss, {**unravel(v), **f64}, x, y), None, reduction
-        )
-
+    xd = None if x is None else jnp.asarray(x, jnp.float64)
+    h = _hessian(
+        model, loss, reduction, layout, flat, f64, xd, jnp.asarray(y, jnp.float64)
+    )
     names = []
-    for k, v in p64.items():
-        names += [k] if v.ndim == 0 else [f"{k}[{i}]" for i in range(v.shape[0])]
-    return np.asarray(jax.hessian(f)(flat), np.float64), names
+    for k, shape in layout:
+        names += [k] if shape == () else [f"{k}[{i}]" for i in range(shape[0])]
+    return np.asarray(h, np.float64), names
+
+
+def _unflatten(layout: tuple[tuple[str, tuple[int, ...]], ...], flat: Any) -> dict:
+    out, at = {}, 0
+    for k, shape in layout:
+        size = int(np.prod(shape)) if shape else 1
+        out[k] = flat[at : at + size].reshape(shape)
+        at += size
+    return out
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _hessian(
+    model: Model,
+    loss: str,
+    reduction: str,
+    layout: Any,
+    flat: Any,
+    fixed: Any,
+    x: Any,
+    y: Any,
+) -> Any:
+    def f(v: Any) -> Any:
+        params = {**_unflatten(layout, v), **fixed}
+        return reduce(row_losses(model, loss, params, x, y), None, reduction)
+
+    return jax.hessian(f)(flat)
 
 
 def diagnose(

@@ -21,12 +21,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
-from scipy import optimize, stats
+from scipy import special
 
+from gradtrace.core.diagnose import hessian
 from gradtrace.core.losses import param_specs, reduce, row_losses
 from gradtrace.core.models import Model
 
-Z95 = float(stats.norm.ppf(0.975))
+#: The 97.5% quantile of the standard normal.
+Z95 = 1.959963984540054
 
 
 class Optimum(NamedTuple):
@@ -92,12 +94,12 @@ def solve(
             sigma2 = ssr / (n - p) if n > p else np.nan
             cov = sigma2 * np.linalg.inv(X.T @ X)
             se = np.sqrt(np.diag(cov))
-            t = float(stats.t.ppf(0.975, n - p)) if n > p else np.nan
+            t = float(special.stdtrit(n - p, 0.975)) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), x64, y64)
             return Optimum(
                 params,
                 float(value),
-                "least squares (closed form)",
+                "least squares, closed form",
                 _split_coefs(model, se),
                 _intervals(params, _split_coefs(model, se), t),
             )
@@ -111,7 +113,7 @@ def solve(
                 fixed64,
                 x64,
                 y64,
-                "least squares, scale = sqrt(SSR / n) (closed form)",
+                "least squares with scale = sqrt(SSR / n), closed form",
             )
     if model.kind == "distribution" and model.name == "normal":
         loc = fixed64.get("loc", np.asarray(y64.mean()))
@@ -128,7 +130,7 @@ def solve(
             fixed64,
             x64,
             y64,
-            "mean and population standard deviation (closed form)",
+            "mean and population standard deviation, closed form",
         )
     return _newton(model, loss, reduction, trainable, fixed64, x64, y64, start)
 
@@ -169,19 +171,18 @@ def observed_information_stderr(
     y: Any,
 ) -> dict[str, np.ndarray]:
     """sqrt(diag(H^-1)), H the Hessian of the summed loss over the parameters."""
-    flat, unravel = ravel_pytree(_jnp(params))
-    fixed_j = _jnp(fixed)
-
-    def total(v: Any) -> Any:
-        return jnp.sum(row_losses(model, loss, {**unravel(v), **fixed_j}, x, y))
-
-    h = np.asarray(jax.hessian(total)(flat))
+    h, _ = hessian(model, loss, "sum", params, fixed, x, y)
     try:
         cov = np.linalg.inv(h)
         se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
-        se = np.full(len(flat), np.nan)
-    return {k: np.asarray(v) for k, v in unravel(jnp.asarray(se)).items()}
+        se = np.full(len(h), np.nan)
+    out, at = {}, 0
+    for k, v in params.items():
+        size = int(np.size(v))
+        out[k] = se[at : at + size].reshape(np.shape(v))
+        at += size
+    return out
 
 
 def _newton(
@@ -195,6 +196,8 @@ def _newton(
     start: dict[str, np.ndarray],
 ) -> Optimum:
     """SciPy's trust-exact on the JAX loss, over log(positive parameters)."""
+    from scipy import optimize  # imported here: it is slow to import
+
     positive = {s.name for s in param_specs(model, loss) if s.constraint == "positive"}
     init = {
         k: np.log(np.asarray(start[k], np.float64))
@@ -231,5 +234,5 @@ def _newton(
         fixed,
         x,
         y,
-        "Newton (SciPy trust-exact on the JAX loss)",
+        "Newton: SciPy trust-exact on the JAX loss",
     )

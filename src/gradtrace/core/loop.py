@@ -347,7 +347,8 @@ def _join(outputs: list[Any]) -> tuple[Any, ...]:
 
 
 def default_chunk_steps(n_steps: int, rows_per_step: int) -> int:
-    """One call for a short run; about 100 chunks for a long one (progress, Ctrl-C)."""
-    if n_steps * rows_per_step <= 50_000_000:
+    """One call for a short run (up to ~1e7 row-steps, a fraction of a second);
+    about 100 calls for a longer one, for progress and a prompt Ctrl-C."""
+    if n_steps * rows_per_step <= 10_000_000:
         return n_steps
     return max(1, math.ceil(n_steps / 100))

@@ -90,7 +90,10 @@ class Normal:
     n_features = 0
 
     def param_specs(self) -> tuple[ParamSpec, ...]:
-        return (ParamSpec("loc", 0.0, doc="mean"), SCALE)
+        return (
+            ParamSpec("loc", 0.0, doc="mean"),
+            ParamSpec("scale", 1.0, "positive", doc="standard deviation"),
+        )
 
     def log_prob(self, params: Params, y: Array) -> Array:
         """log N(y | loc, scale), written as PyTorch's ``Normal.log_prob`` writes it."""

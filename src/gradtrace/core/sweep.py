@@ -1,0 +1,179 @@
+"""Many runs in one compiled program: ``vmap`` over the training scan.
+
+Every configuration of a sweep shares the data, the model, the batch size and the
+optimizer's structural settings (momentum on or off, Nesterov, centred); what differs
+- learning rate and the other numeric hyper-parameters, initial values, shuffling
+seed - is a batched argument. Memory is bounded by what is kept: the scan runs
+``keep_every`` steps between kept points and carries, per configuration, the step it
+diverged at and the first step that came within ``tol`` of the optimum.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from gradtrace.core import batches
+from gradtrace.core.loop import Problem, Schedule
+from gradtrace.core.optimizers import PRESETS
+
+#: Hyper-parameters that choose a code path (Python control flow in the update rule):
+#: a sweep over them compiles one program per value.
+STRUCTURAL = frozenset({"momentum", "nesterov", "centered", "eps_in_sqrt"})
+
+
+class SweepResult(NamedTuple):
+    """Per configuration (leading axis C): final parameters and loss, the step it
+    diverged at (0 if it did not), the first step within ``tol`` of the optimum (0 if
+    none); and at the kept steps (axis K): parameters and the full-data loss."""
+
+    final_params: dict[str, np.ndarray]
+    final_loss: np.ndarray
+    diverged_step: np.ndarray
+    first_within: np.ndarray
+    kept_steps: np.ndarray
+    kept_params: dict[str, np.ndarray]
+    kept_loss: np.ndarray
+    compile_s: float
+    train_s: float
+
+
+def _all_finite(tree: Any) -> jax.Array:
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
+
+
+def _max_gap(params: Any, target: Any) -> jax.Array:
+    gaps = jax.tree_util.tree_map(lambda p, o: jnp.max(jnp.abs(p - o)), params, target)
+    return jnp.max(jnp.stack(jax.tree_util.tree_leaves(gaps)))
+
+
+def sweep_fn(
+    problem: Problem,
+    preset: str,
+    structural: tuple[tuple[str, Any], ...],
+    schedule: Schedule,
+    keep_every: int,
+) -> Any:
+    """The batched sweep: f(hyper, init, keys, fixed, x, y, optimum, tol)."""
+    factory = PRESETS[preset].factory
+    per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
+    n_kept = math.ceil(schedule.n_steps / keep_every)
+
+    def one(hyper, init, key, fixed, x, y, optimum, tol):  # type: ignore[no-untyped-def]
+        tx = factory(**dict(structural), **hyper)
+        order0 = batches.padded_order(key, 0, schedule.n_rows, bs, False)
+        carry0 = (init, tx.init(init), order0, jnp.asarray(0), jnp.asarray(0))
+
+        def step(carry, t):  # type: ignore[no-untyped-def]
+            params, state, order, diverged, first = carry
+            active = (t < schedule.n_steps) & (diverged == 0)
+            epoch, b = t // per_epoch, t % per_epoch
+            if schedule.shuffle and not schedule.full_batch:
+                order = jnp.where(
+                    b == 0,
+                    batches.padded_order(key, epoch, schedule.n_rows, bs, True),
+                    order,
+                )
+            if schedule.full_batch:
+                xb, yb, mask = x, y, None
+            else:
+                rows = batches.batch_rows(order, b, bs)
+                mask = rows >= 0
+                idx = jnp.maximum(rows, 0)
+                xb = None if x is None else x[idx]
+                yb = y[idx]
+            loss, grads = jax.value_and_grad(problem.objective)(
+                params, fixed, xb, yb, mask
+            )
+            updates, new_state = tx.update(grads, state, params)
+            new = optax.apply_updates(params, updates)
+            ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new)
+            diverged = jnp.where(active & ~ok, t + 1, diverged)
+            keep = active  # a diverging step is kept, as in a single run
+            params = jax.tree_util.tree_map(
+                lambda n, o: jnp.where(keep, n, o), new, params
+            )
+            state = jax.tree_util.tree_map(
+                lambda n, o: jnp.where(keep, n, o), new_state, state
+            )
+            if optimum is not None:
+                within = active & ok & (_max_gap(params, optimum) < tol)
+                first = jnp.where((first == 0) & within, t + 1, first)
+            return (params, state, order, diverged, first), None
+
+        def block(carry, k):  # type: ignore[no-untyped-def]
+            ts = k * keep_every + jnp.arange(keep_every, dtype=jnp.int32)
+            carry, _ = jax.lax.scan(step, carry, ts)
+            full = problem.objective(carry[0], fixed, x, y)
+            return carry, (carry[0], full)
+
+        carry, (kept, kept_loss) = jax.lax.scan(
+            block, carry0, jnp.arange(n_kept, dtype=jnp.int32)
+        )
+        final_loss = problem.objective(carry[0], fixed, x, y)
+        return carry[0], final_loss, carry[3], carry[4], kept, kept_loss
+
+    batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None))
+    return batched
+
+
+def run_sweep(
+    problem: Problem,
+    preset: str,
+    structural: dict[str, Any],
+    traced: dict[str, np.ndarray],
+    inits: dict[str, np.ndarray],
+    seeds: np.ndarray,
+    fixed: dict[str, Any],
+    x: Any,
+    y: Any,
+    schedule: Schedule,
+    keep_every: int,
+    optimum: dict[str, Any] | None,
+    tol: float,
+) -> SweepResult:
+    """Run every configuration (one per row of ``traced``/``inits``/``seeds``)."""
+    import time
+
+    pdtype, cdtype = jnp.dtype(problem.param_dtype), jnp.dtype(problem.compute_dtype)
+    hyper = {k: jnp.asarray(v, pdtype) for k, v in traced.items()}
+    init = {k: jnp.asarray(inits[k], pdtype) for k in problem.trainable}
+    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
+    fixed_p = {k: jnp.asarray(v, pdtype) for k, v in fixed.items()}
+    xd = None if x is None else jnp.asarray(x, cdtype)
+    yd = jnp.asarray(y, cdtype)
+    opt = (
+        None
+        if optimum is None
+        else {k: jnp.asarray(optimum[k], pdtype) for k in problem.trainable}
+    )
+    fn = sweep_fn(
+        problem, preset, tuple(sorted(structural.items())), schedule, keep_every
+    )
+    args = (hyper, init, keys, fixed_p, xd, yd, opt, jnp.asarray(tol, pdtype))
+    start = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    out = jax.device_get(compiled(*args))
+    train_s = time.perf_counter() - start
+    final, final_loss, diverged, first, kept, kept_loss = out
+    n_kept = kept_loss.shape[1]
+    steps = np.minimum((np.arange(n_kept) + 1) * keep_every, schedule.n_steps)
+    return SweepResult(
+        final_params={k: np.asarray(v) for k, v in final.items()},
+        final_loss=np.asarray(final_loss),
+        diverged_step=np.asarray(diverged),
+        first_within=np.asarray(first),
+        kept_steps=steps,
+        kept_params={k: np.asarray(v) for k, v in kept.items()},
+        kept_loss=np.asarray(kept_loss),
+        compile_s=compile_s,
+        train_s=train_s,
+    )

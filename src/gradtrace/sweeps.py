@@ -1,0 +1,307 @@
+"""``sweep``: learning rates, hyper-parameters, starting points and seeds, every
+combination in one compiled program per batch size (``core.sweep``)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+from gradtrace import validate
+from gradtrace.api import DataLike, RunConfig, _frame, _source_name, plan
+from gradtrace.core import exact, loop
+from gradtrace.core.optimizers import PRESETS
+from gradtrace.core.sweep import STRUCTURAL, run_sweep
+from gradtrace.errors import InputError
+from gradtrace.trace import versions
+
+
+class Sweep:
+    """The result of a sweep: ``table`` (one row per configuration), ``traces`` (the
+    kept steps of every configuration, long form) and ``info`` (what ran)."""
+
+    def __init__(
+        self, table: pd.DataFrame, traces: pd.DataFrame, info: dict[str, Any]
+    ) -> None:
+        self.table = table
+        self.traces = traces
+        self.info = info
+
+    @property
+    def best(self) -> pd.Series:
+        """The best configuration: the fewest steps to come within ``tol`` of the
+        optimum; if none did, the lowest final loss; diverged ones never."""
+        ok = self.table[~self.table["diverged"]]
+        if ok.empty:
+            return self.table.iloc[0]
+        reached = ok[ok["steps_to_tol"].notna()]
+        if not reached.empty:
+            return reached.sort_values(["steps_to_tol", "loss"]).iloc[0]
+        return ok.sort_values("loss").iloc[0]
+
+    def save(self, folder: str | Path, force: bool = False) -> Path:
+        """``sweep.parquet``, ``traces.parquet`` and ``sweep.json``, atomically."""
+        import os
+        import shutil
+        import tempfile
+
+        from gradtrace.errors import RunFolderError
+        from gradtrace.store import to_json
+
+        folder = Path(folder)
+        if folder.exists() and not force:
+            raise RunFolderError(
+                f"sweep folder {str(folder)!r} already exists: choose "
+                "another --out, or pass --force (force=True in Python) to replace it."
+            )
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(
+            tempfile.mkdtemp(
+                prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent
+            )
+        )
+        try:
+            self.table.to_parquet(tmp / "sweep.parquet", index=False)
+            self.traces.to_parquet(tmp / "traces.parquet", index=False)
+            (tmp / "sweep.json").write_text(to_json(self.info) + "\n")
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+
+    def __repr__(self) -> str:
+        n, bad = len(self.table), int(self.table["diverged"].sum())
+        return (
+            f"<Sweep {self.info['model']}/{self.info['loss']} "
+            f"{self.info['optimizer']}: {n} configurations, {bad} diverged>"
+        )
+
+
+def sweep(
+    data: DataLike,
+    model: str = "line",
+    loss: str | None = None,
+    *,
+    lr: Sequence[float] | float | None = None,
+    opt: Mapping[str, Sequence[Any] | Any] | None = None,
+    init: Mapping[str, Sequence[float] | float] | None = None,
+    seed: Sequence[int] | int = 0,
+    batch_size: Sequence[int] | int | None = None,
+    keep_every: int | None = None,
+    tol: float = 1e-4,
+    **fit_options: Any,
+) -> Sweep:
+    """Run every combination of the given values, vectorised.
+
+    Args:
+        data, model, loss: as for ``fit``.
+        lr: learning rates (a list, or one value).
+        opt: other hyper-parameters, each a list of values (or one value).
+        init: initial values by parameter, each a list (or one value).
+        seed: shuffling seeds. batch_size: batch sizes (one program per size).
+        keep_every: keep every k-th step of each configuration's trace (default: about
+            100 kept points per configuration).
+        tol: a configuration converged at the first step that brings every parameter
+            within ``tol`` of the optimum.
+        **fit_options: the rest of ``fit``'s options (optimizer, epochs or steps,
+            shuffle, fix, reduction, dtype, x, y, ...).
+    """
+    started = time.perf_counter()
+    frame, source = _frame(data)
+    lrs = _values(lr)
+    opts = {k: _values(v) for k, v in (opt or {}).items()}
+    inits = {k: _values(v) for k, v in (init or {}).items()}
+    seeds = [int(s) for s in _values(seed)]
+    sizes = _values(batch_size)
+    base = RunConfig(
+        data=_source_name(data),
+        model=model,
+        loss=loss,
+        lr=lrs[0] if lrs else None,
+        opt={k: v[0] for k, v in opts.items()},
+        init={k: v[0] for k, v in inits.items()},
+        seed=seeds[0],
+        batch_size=sizes[0] if sizes else None,
+        **fit_options,
+    )
+    if base.x is not None and isinstance(base.x, str):
+        base = replace(base, x=[base.x])
+    p = plan(base, frame, source)
+    preset = PRESETS[p.spec.name]
+    for k, v in inits.items():
+        if len(v) > 1 and np.ndim(p.trainable.get(k, 0)) > 0:
+            raise InputError(
+                f"--init {k}: a vector parameter takes one starting value in a sweep."
+            )
+    # every value is validated as a single fit would validate it
+    for value in lrs:
+        validate.learning_rate(value)
+    for k, values in opts.items():
+        for value in values:
+            validate.optimizer(p.spec.name, None, {k: value})
+    for k, values in inits.items():
+        for value in values:
+            validate.param_values(p.specs, {k: value}, {})
+    lr_key = preset.lr_key
+
+    with jax.enable_x64(True):
+        best = exact.solve(
+            p.m, p.loss, p.reduction, p.names, p.fixed, p.xs, p.ys, p.trainable
+        )
+    n_steps = p.n_steps
+    keep = keep_every or max(1, math.ceil(n_steps / 100))
+    rows: list[dict[str, Any]] = []
+    traces: list[pd.DataFrame] = []
+    compile_s = train_s = 0.0
+    structural_keys = [k for k in opts if k in STRUCTURAL]
+    numeric_keys = [k for k in opts if k not in STRUCTURAL]
+    for size in sizes or [p.batch_size]:
+        size_plan = (
+            p
+            if size == p.batch_size
+            else plan(replace(base, batch_size=size), frame, source)
+        )
+        for combo in itertools.product(*[opts[k] for k in structural_keys]):
+            structural = {
+                **p.spec.hyper,
+                **dict(zip(structural_keys, combo, strict=True)),
+            }
+            grid = list(
+                itertools.product(
+                    lrs or [p.spec.learning_rate],
+                    *[opts[k] for k in numeric_keys],
+                    *[inits[k] for k in inits],
+                    seeds,
+                )
+            )
+            configs = []
+            for g in grid:
+                c = {lr_key: g[0]}
+                c.update(zip(numeric_keys, g[1 : 1 + len(numeric_keys)], strict=True))
+                start = 1 + len(numeric_keys)
+                c_init = dict(zip(inits, g[start : start + len(inits)], strict=True))
+                configs.append((c, c_init, g[-1]))
+            traced_keys = [lr_key, *numeric_keys]
+            static = {k: v for k, v in structural.items() if k not in traced_keys}
+            traced = {
+                k: np.array([float(c[k]) for c, _, _ in configs]) for k in traced_keys
+            }
+            init_arrays = {
+                k: np.stack(
+                    [
+                        np.broadcast_to(
+                            np.asarray(ci.get(k, p.trainable[k]), np.float64),
+                            np.shape(p.trainable[k]),
+                        )
+                        for _, ci, _ in configs
+                    ]
+                )
+                for k in p.names
+            }
+            schedule = loop.Schedule(
+                size_plan.n_rows,
+                size_plan.batch_size,
+                size_plan.n_steps,
+                base.shuffle,
+                1,
+            )
+            with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
+                result = run_sweep(
+                    size_plan.problem,
+                    p.spec.name,
+                    static,
+                    traced,
+                    init_arrays,
+                    np.array([s for _, _, s in configs]),
+                    p.fixed,
+                    p.xs,
+                    p.ys,
+                    schedule,
+                    keep,
+                    best.params,
+                    tol,
+                )
+            compile_s += result.compile_s
+            train_s += result.train_s
+            for i, (c, _, s) in enumerate(configs):
+                row: dict[str, Any] = {
+                    "config": len(rows),
+                    "batch_size": size_plan.batch_size,
+                    "seed": s,
+                    "lr": c[lr_key],
+                }
+                row.update({k: c[k] for k in numeric_keys})
+                row.update({k: structural[k] for k in structural_keys})
+                for k in p.names:
+                    row[f"init_{k}"] = _scalar(init_arrays[k][i])
+                for k in p.names:
+                    row[k] = _scalar(result.final_params[k][i])
+                row["loss"] = float(result.final_loss[i])
+                row["gap"] = row["loss"] - best.loss
+                first = int(result.first_within[i])
+                row["steps_to_tol"] = first if first > 0 else None
+                dstep = int(result.diverged_step[i])
+                row["diverged"] = dstep > 0
+                row["diverged_step"] = dstep if dstep > 0 else None
+                rows.append(row)
+                kept = {"config": row["config"], "step": result.kept_steps}
+                for k in p.names:
+                    v = result.kept_params[k][i]
+                    kept[k] = v if v.ndim == 1 else list(v)
+                kept["loss"] = result.kept_loss[i]
+                traces.append(pd.DataFrame(kept))
+    table = pd.DataFrame(rows)
+    table["steps_to_tol"] = table["steps_to_tol"].astype("Int64")
+    table["diverged_step"] = table["diverged_step"].astype("Int64")
+    info = {
+        "model": p.m.name,
+        "loss": p.loss,
+        "reduction": p.reduction,
+        "optimizer": p.spec.name,
+        "data": {"source": source, "n_rows": p.n_rows},
+        "n_steps": n_steps,
+        "keep_every": keep,
+        "tol": tol,
+        "swept": {
+            "lr": lrs,
+            **{k: list(v) for k, v in opts.items()},
+            **{f"init_{k}": list(v) for k, v in inits.items()},
+            "seed": seeds,
+            "batch_size": sizes,
+        },
+        "config": json.loads(json.dumps(base.to_dict(), default=str)),
+        "optimum": {k: v.tolist() for k, v in best.params.items()},
+        "optimum_loss": best.loss,
+        "timings": {
+            "compile_s": compile_s,
+            "train_s": train_s,
+            "total_s": time.perf_counter() - started,
+        },
+        "versions": versions(),
+    }
+    return Sweep(table, pd.concat(traces, ignore_index=True), info)
+
+
+def _values(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        return [value]
+    return list(value)
+
+
+def _scalar(value: Any) -> Any:
+    arr = np.asarray(value)
+    return float(arr) if arr.ndim == 0 else arr.tolist()
