@@ -30,7 +30,8 @@ STRUCTURAL = frozenset({"momentum", "nesterov", "centered", "eps_in_sqrt"})
 class SweepResult(NamedTuple):
     """Per configuration (leading axis C): final parameters and loss, the step it
     diverged at (0 if it did not), the first step within ``tol`` of the optimum (0 if
-    none); and at the kept steps (axis K): parameters and the full-data loss."""
+    none); and at the kept steps (axis K, step 0 first): parameters and the loss
+    over all the data."""
 
     final_params: dict[str, np.ndarray]
     final_loss: np.ndarray
@@ -94,6 +95,12 @@ def sweep_fn(
             updates, new_state = tx.update(grads, state, params)
             new = optax.apply_updates(params, updates)
             ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new)
+            if schedule.full_batch:
+                # the loss after step t is this batch's loss: a single run stops at
+                # step t when it is not finite, so the sweep does too
+                blown_before = active & ~jnp.isfinite(loss)
+                diverged = jnp.where(blown_before, jnp.maximum(t, 1), diverged)
+                active = active & ~blown_before
             diverged = jnp.where(active & ~ok, t + 1, diverged)
             keep = active  # a diverging step is kept, as in a single run
             params = jax.tree_util.tree_map(
@@ -117,6 +124,15 @@ def sweep_fn(
             block, carry0, jnp.arange(n_kept, dtype=jnp.int32)
         )
         final_loss = problem.objective(carry[0], fixed, x, y)
+        diverged = jnp.where(
+            (carry[3] == 0) & ~jnp.isfinite(final_loss), schedule.n_steps, carry[3]
+        )
+        carry = (*carry[:3], diverged, carry[4])
+        initial_loss = problem.objective(init, fixed, x, y)
+        kept = jax.tree_util.tree_map(
+            lambda a, b: jnp.concatenate([a[None], b]), init, kept
+        )
+        kept_loss = jnp.concatenate([initial_loss[None], kept_loss])
         return carry[0], final_loss, carry[3], carry[4], kept, kept_loss
 
     batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None))
@@ -164,8 +180,10 @@ def run_sweep(
     out = jax.device_get(compiled(*args))
     train_s = time.perf_counter() - start
     final, final_loss, diverged, first, kept, kept_loss = out
-    n_kept = kept_loss.shape[1]
-    steps = np.minimum((np.arange(n_kept) + 1) * keep_every, schedule.n_steps)
+    n_kept = kept_loss.shape[1] - 1  # after the initial row
+    steps = np.concatenate(
+        [[0], np.minimum((np.arange(n_kept) + 1) * keep_every, schedule.n_steps)]
+    )
     return SweepResult(
         final_params={k: np.asarray(v) for k, v in final.items()},
         final_loss=np.asarray(final_loss),

@@ -1,0 +1,294 @@
+"""``gradtrace sweep``: many configurations in one vectorised run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from gradtrace.errors import InputError
+
+
+def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
+    """``1e-7:1e-3:log20`` (20 log-spaced), ``0:1:5`` (5 evenly spaced), ``0:9``
+    (whole numbers 0 to 9), ``a,b,c`` (a list) or one value."""
+    text = str(text).strip()
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) == 2:
+                a, b = int(parts[0]), int(parts[1])
+                if b < a:
+                    raise ValueError
+                values: list[Any] = list(range(a, b + 1))
+            elif len(parts) == 3:
+                a_f, b_f, spec = float(parts[0]), float(parts[1]), parts[2].strip()
+                if spec.lower().startswith("log"):
+                    n = int(spec[3:])
+                    if a_f <= 0 or b_f <= 0:
+                        raise InputError(
+                            f"{flag} {text}: a log range needs positive ends."
+                        )
+                    values = list(np.logspace(math.log10(a_f), math.log10(b_f), n))
+                else:
+                    values = list(np.linspace(a_f, b_f, int(spec)))
+                if len(values) < 1:
+                    raise ValueError
+            else:
+                raise ValueError
+        else:
+            values = [float(v) for v in text.split(",") if v.strip()]
+            if not values:
+                raise ValueError
+    except (ValueError, OverflowError):
+        raise InputError(
+            f"{flag} {text!r} is not a range or list: write 1e-7:1e-3:log20 (log "
+            "spaced), 0:1:5 (evenly spaced), 0:9 (whole numbers) or 1,2,3."
+        ) from None
+    if len(values) > 1_000_000:
+        raise InputError(
+            f"{flag} {text!r} makes {len(values)} values: at most a million."
+        )
+    if integer:
+        if any(float(v) != int(v) for v in values):
+            raise InputError(f"{flag} takes whole numbers, got {text!r}.")
+        return [int(v) for v in values]
+    return [float(v) for v in values]
+
+
+def _pairs(flag: str, items: tuple[str, ...]) -> dict[str, list[Any]]:
+    from gradtrace.cli._options import pairs
+
+    return {k: parse_values(f"{flag} {k}", v) for k, v in pairs(flag, items).items()}
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("data")
+@click.option(
+    "--model",
+    default="line",
+    show_default=True,
+    metavar="NAME",
+    help="line, linear or normal (as for fit).",
+)
+@click.option("--loss", default=None, metavar="NAME", help="mse or nll (as for fit).")
+@click.option("--x", "x", multiple=True, metavar="COLUMN", help="x column(s).")
+@click.option("--y", default="y", show_default=True, metavar="COLUMN", help="y column.")
+@click.option(
+    "--optimizer",
+    default="sgd",
+    show_default=True,
+    metavar="NAME",
+    help="Any of fit's optimizers.",
+)
+@click.option(
+    "--lr",
+    default=None,
+    metavar="RANGE",
+    help="Learning rates: 1e-7:1e-3:log20, 0.01:0.1:10, or 1e-4,1e-3.",
+)
+@click.option(
+    "--opt",
+    "opt",
+    multiple=True,
+    metavar="KEY=RANGE",
+    help="Any other hyper-parameter, a range or list (rho=0.8,0.9,0.99).",
+)
+@click.option(
+    "--init",
+    "init",
+    multiple=True,
+    metavar="NAME=RANGE",
+    help="Starting values of a parameter (loc=-5000,0,1).",
+)
+@click.option(
+    "--seed",
+    default="0",
+    show_default=True,
+    metavar="RANGE",
+    help="Shuffling seeds (0:9 is ten seeds).",
+)
+@click.option(
+    "--batch-size",
+    default=None,
+    metavar="RANGE",
+    help="Batch sizes (one compiled program per size); default all rows.",
+)
+@click.option("--epochs", type=int, default=None, help="Epochs (default 100).")
+@click.option("--steps", type=int, default=None, help="Steps instead of epochs.")
+@click.option("--shuffle/--no-shuffle", default=True, show_default=True)
+@click.option(
+    "--fix", "fix", multiple=True, metavar="NAME=VALUE", help="Parameters held fixed."
+)
+@click.option("--reduction", default="mean", show_default=True, metavar="mean|sum")
+@click.option(
+    "--dtype", default="float32", show_default=True, metavar="float32|float64"
+)
+@click.option("--compute-dtype", default=None, metavar="float32|float64")
+@click.option("--drop-missing", is_flag=True, help="Drop rows with NaN or infinity.")
+@click.option(
+    "--keep-every",
+    type=int,
+    default=None,
+    help="Keep every k-th step of each configuration's trace (default: "
+    "about 100 points each).",
+)
+@click.option(
+    "--tol",
+    type=float,
+    default=1e-4,
+    show_default=True,
+    help="Converged: every parameter within tol of the exact optimum.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Sweep folder (default runs/<date-time>-sweep).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+@click.option(
+    "--plot/--no-plot",
+    default=True,
+    show_default=True,
+    help="Write heatmap.png and losses.png.",
+)
+def sweep(
+    data: str,
+    model: str,
+    loss: str | None,
+    x: tuple[str, ...],
+    y: str,
+    optimizer: str,
+    lr: str | None,
+    opt: tuple[str, ...],
+    init: tuple[str, ...],
+    seed: str,
+    batch_size: str | None,
+    epochs: int | None,
+    steps: int | None,
+    shuffle: bool,
+    fix: tuple[str, ...],
+    reduction: str,
+    dtype: str,
+    compute_dtype: str | None,
+    drop_missing: bool,
+    keep_every: int | None,
+    tol: float,
+    out: Path | None,
+    force: bool,
+    plot: bool,
+) -> None:
+    """Run every combination of learning rates, hyper-parameters, starting values
+    and seeds on DATA, vectorised (one compiled program per batch size), and write
+    sweep.parquet (one row per configuration: its values, final parameters and loss,
+    gap to the optimum, first step within --tol of it, diverged and where),
+    traces.parquet (every --keep-every step of every configuration) and plots.
+
+    \b
+    Seed 002's first exercise, 20 rates x 3 starts:
+      gradtrace sweep seed002_normal --model normal --reduction sum --fix scale=1 \\
+        --steps 10000 --lr 1e-7:1e-3:log20 --init loc=-5000,0,1
+    """
+    import time
+
+    started = time.perf_counter()
+    from gradtrace.cli._options import pairs
+    from gradtrace.cli._report import _console
+    from gradtrace.cli.fit import default_out, writable
+    from gradtrace.sweeps import sweep as run_sweep
+
+    if keep_every is not None and keep_every < 1:
+        raise InputError(f"--keep-every must be at least 1, got {keep_every}.")
+    if not (tol > 0 and math.isfinite(tol)):
+        raise InputError(f"--tol must be a positive number, got {tol}.")
+    out = out or default_out("sweep")
+    writable(out, force)
+    result = run_sweep(
+        data,
+        model,
+        loss,
+        lr=parse_values("--lr", lr) if lr is not None else None,
+        opt=_pairs("--opt", opt),
+        init=_pairs("--init", init),
+        seed=parse_values("--seed", seed, integer=True),
+        batch_size=parse_values("--batch-size", batch_size, integer=True)
+        if batch_size
+        else None,
+        keep_every=keep_every,
+        tol=tol,
+        x=list(x) or None,
+        y=y,
+        optimizer=optimizer,
+        epochs=epochs,
+        steps=steps,
+        shuffle=shuffle,
+        fix=pairs("--fix", fix),
+        reduction=reduction,
+        dtype=dtype,
+        compute_dtype=compute_dtype,
+        drop_missing=drop_missing,
+    )
+    result.info["timings"]["total_s"] = time.perf_counter() - started
+    result.save(out, force=force)
+    if plot:
+        from gradtrace import plot as plots
+
+        plots.save(plots.sweep_heatmap(result), out / "heatmap.png")
+        plots.save(plots.sweep_losses(result), out / "losses.png")
+    console = _console()
+    table = result.table
+    n, bad = len(table), int(table["diverged"].sum())
+    t = result.info["timings"]
+    console.print(
+        f"{n} configurations, {bad} diverged, in {t['train_s']:.2f} s of "
+        f"training ({t['compile_s']:.2f} s compiling, {t['total_s']:.2f} s "
+        f"in all). Sweep folder: {out}"
+    )
+    best = result.best
+    shown = ", ".join(f"{k}={_short(best[k])}" for k in _swept_columns(table))
+    reached = best["steps_to_tol"]
+    how = (
+        f"within {tol:g} of the optimum after {int(reached)} steps"
+        if reached is not None
+        and not (isinstance(reached, float) and math.isnan(reached))
+        and str(reached) != "<NA>"
+        else f"final loss {best['loss']:.7g}"
+    )
+    console.print(f"best: {shown}: {how}.")
+
+
+def _swept_columns(table: Any) -> list[str]:
+    cols = ["lr", "batch_size", "seed"] + [
+        c for c in table.columns if c.startswith("init_")
+    ]
+    extra = [
+        c
+        for c in table.columns
+        if c not in cols
+        and c
+        not in ("config", "loss", "gap", "steps_to_tol", "diverged", "diverged_step")
+        and not c.startswith("init_")
+    ]
+    cols += [
+        c
+        for c in extra
+        if table[c].nunique() > 1
+        and c
+        not in [
+            s
+            for s in table.columns
+            if not s.startswith("init_") and f"init_{s}" in table.columns
+        ]
+    ]
+    return [c for c in cols if c in table.columns and table[c].nunique() > 1] or ["lr"]
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,180 @@
+"""Pictures, with matplotlib (imported only when a picture is drawn).
+
+Colours come from viridis (readable in grey and by colour-blind readers); diverged
+configurations are marked with a cross as well as a colour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from gradtrace.sweeps import Sweep
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """Write a figure as PNG (atomically) and close it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    tmp.replace(path)
+    _plt().close(fig)
+    return path
+
+
+def _second_axis(table: Any) -> str | None:
+    """The swept dimension shown on the heatmap's y axis, if any."""
+    skip = {"config", "lr", "loss", "gap", "steps_to_tol", "diverged", "diverged_step"}
+    finals = {c[len("init_") :] for c in table.columns if c.startswith("init_")}
+    for c in table.columns:
+        if c in skip or c in finals:
+            continue
+        if table[c].nunique() > 1:
+            return str(c)
+    return None
+
+
+def sweep_heatmap(sweep: Sweep) -> Figure:
+    """Learning rate (x) against the second swept value (y): the steps each cell took
+    to come within ``tol`` of the optimum (colour, log scale); grey where it never
+    did, a red cross where it diverged. Cells that several configurations share
+    (other swept values) show the median, and a cross if any diverged."""
+    from matplotlib.colors import LogNorm
+    from matplotlib.patches import Patch
+
+    plt = _plt()
+    table = sweep.table
+    ycol = _second_axis(table)
+    lrs = np.sort(table["lr"].unique())
+    ys = np.sort(table[ycol].unique()) if ycol else np.array([0.0])
+    steps = np.full((len(ys), len(lrs)), np.nan)
+    diverged = np.zeros((len(ys), len(lrs)), bool)
+    for (i, yv), (j, lv) in ((a, b) for a in enumerate(ys) for b in enumerate(lrs)):
+        cell = table[(table["lr"] == lv) & ((table[ycol] == yv) if ycol else True)]
+        diverged[i, j] = bool(cell["diverged"].any())
+        reached = cell["steps_to_tol"].dropna()
+        if len(reached) and not diverged[i, j]:
+            steps[i, j] = float(np.median(reached.astype(float)))
+    fig, ax = plt.subplots(figsize=(8.5, 1.6 + 0.45 * len(ys)))
+    ax.set_facecolor("#d9d9d9")  # never within tol
+    finite = steps[np.isfinite(steps)]
+    norm = (
+        LogNorm(vmin=max(finite.min(), 1), vmax=max(finite.max(), 2))
+        if len(finite)
+        else None
+    )
+    edges_x = _edges(lrs, log=True)
+    edges_y = np.arange(len(ys) + 1) - 0.5
+    mesh = ax.pcolormesh(
+        edges_x,
+        edges_y,
+        np.ma.masked_invalid(steps),
+        cmap="viridis",
+        norm=norm,
+        shading="flat",
+    )
+    jj, ii = np.nonzero(diverged.T)
+    ax.scatter(lrs[jj], ii, marker="x", color="#d62728", s=40, linewidths=2, zorder=3)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_yticks(range(len(ys)))
+    ax.set_yticklabels([f"{v:g}" for v in ys] if ycol else [""])
+    ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
+    tol = sweep.info["tol"]
+    ax.set_title(
+        f"{sweep.info['model']} by {sweep.info['loss']}, "
+        f"{sweep.info['optimizer']}: steps to come within {tol:g} of the "
+        f"optimum ({sweep.info['n_steps']} steps run)"
+    )
+    if len(finite):
+        fig.colorbar(mesh, ax=ax, label="steps to tolerance", pad=0.01)
+    ax.legend(
+        handles=[
+            Patch(facecolor="#d9d9d9", label=f"not within {tol:g}"),
+            plt.Line2D(
+                [], [], marker="x", color="#d62728", linestyle="", label="diverged"
+            ),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(0, -0.35 if len(ys) < 3 else -0.18),
+        ncol=2,
+        frameon=False,
+    )
+    return fig
+
+
+def _edges(values: np.ndarray, log: bool) -> np.ndarray:
+    v = np.log10(values) if log else values.astype(float)
+    if len(v) == 1:
+        mids = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        inner = (v[1:] + v[:-1]) / 2
+        mids = np.concatenate([[2 * v[0] - inner[0]], inner, [2 * v[-1] - inner[-1]]])
+    return 10**mids if log else mids
+
+
+def sweep_losses(sweep: Sweep) -> Figure:
+    """Every configuration's gap to the optimum's loss over the steps (log scale),
+    coloured by learning rate; diverged configurations dashed, ending in a cross."""
+    from matplotlib.colors import LogNorm
+
+    plt = _plt()
+    table, traces = sweep.table, sweep.traces
+    best = sweep.info["optimum_loss"]
+    lrs = table["lr"].to_numpy(float)
+    norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
+    cmap = plt.get_cmap("viridis")
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    scale = max(abs(best), 1.0)
+    floor = 1e-7 * scale  # float32 rounding of the loss
+    rows: list[dict[Any, Any]] = table.to_dict(orient="records")
+    for row in rows:
+        t = traces[traces["config"] == row["config"]]
+        gap = t["loss"].to_numpy(float) - best
+        steps = t["step"].to_numpy()
+        if row["diverged"]:
+            keep = steps < int(row["diverged_step"])
+            ax.plot(
+                steps[keep],
+                np.maximum(gap[keep], floor),
+                "--",
+                color=cmap(norm(row["lr"])),
+                alpha=0.6,
+                lw=1,
+            )
+            if keep.any():
+                ax.plot(
+                    steps[keep][-1], max(gap[keep][-1], floor), "x", color="#d62728"
+                )
+            continue
+        ax.plot(
+            steps,
+            np.maximum(gap, floor),
+            color=cmap(norm(row["lr"])),
+            lw=1.2,
+            alpha=0.85,
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss − optimum's loss")
+    ax.set_title(
+        f"{len(table)} configurations ({int(table['diverged'].sum())} "
+        "diverged: dashed, x)"
+    )
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, label="learning rate", pad=0.01)
+    return fig

@@ -1,0 +1,180 @@
+"""Sweeps: one vectorised run equals separate fits; divergence stays in its row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradtrace
+from gradtrace.cli import main
+from gradtrace.cli.sweep import parse_values
+from gradtrace.errors import InputError
+from gradtrace.sweeps import sweep
+
+SEED002 = dict(fix={"scale": 1.0}, reduction="sum", shuffle=False)
+
+
+def test_rows_equal_separate_fits_and_divergence_stays_put() -> None:
+    lrs = [1e-6, 1e-5, 1e-4, 3e-4]  # 3e-4 is above the stable limit 2e-4
+    starts = [-50.0, 1.0]
+    s = sweep(
+        "seed002_normal",
+        "normal",
+        lr=lrs,
+        init={"loc": starts},
+        steps=300,
+        optimizer="sgd",
+        keep_every=10,
+        **SEED002,
+    )  # type: ignore[arg-type]
+    assert len(s.table) == 8
+    for row in s.table.itertuples(index=False):
+        single = gradtrace.fit(
+            "seed002_normal",
+            "normal",
+            lr=row.lr,
+            steps=300,
+            init={"loc": row.init_loc},
+            **SEED002,
+        )  # type: ignore[arg-type]
+        assert bool(row.diverged) == single.diverged
+        if single.diverged:
+            assert row.diverged_step == single.diverged_step
+            continue
+        assert row.loc == pytest.approx(single.params["loc"], rel=1e-5, abs=1e-7)
+        assert row.loss == pytest.approx(single.final_loss, rel=1e-6)
+        kept = s.traces[s.traces["config"] == row.config]
+        frame = single.to_pandas().set_index("step")
+        np.testing.assert_allclose(
+            kept["loc"], frame.loc[kept["step"], "loc"], rtol=1e-5, atol=1e-7
+        )
+    assert s.table["diverged"].sum() == 2
+    assert s.best["lr"] == 1e-4
+
+
+def test_seeds_and_batch_sizes_and_hyper_parameters() -> None:
+    s = sweep(
+        "seed004_keras",
+        "line",
+        lr=[0.01, 0.05],
+        seed=[0, 1],
+        batch_size=[3, 4],
+        opt={"rho": [0.8, 0.9]},
+        optimizer="keras.rmsprop",
+        epochs=3,
+        init={"w": 0.5},
+    )
+    assert len(s.table) == 16
+    row = s.table[
+        (s.table["batch_size"] == 4)
+        & (s.table["seed"] == 1)
+        & (s.table["lr"] == 0.05)
+        & (s.table["rho"] == 0.8)
+    ].iloc[0]
+    single = gradtrace.fit(
+        "seed004_keras",
+        "line",
+        lr=0.05,
+        seed=1,
+        batch_size=4,
+        opt={"rho": 0.8},
+        optimizer="keras.rmsprop",
+        epochs=3,
+        init={"w": 0.5},
+    )
+    assert row["w"] == pytest.approx(single.params["w"], rel=1e-5)
+    assert row["b"] == pytest.approx(single.params["b"], rel=1e-5)
+
+
+def test_momentum_values_compile_separately_and_agree() -> None:
+    s = sweep(
+        "seed001_line",
+        "line",
+        lr=[0.1],
+        opt={"momentum": [0.0, 0.9]},
+        optimizer="torch.sgd",
+        epochs=5,
+        batch_size=[32],
+        shuffle=False,
+    )
+    for momentum in (0.0, 0.9):
+        row = s.table[s.table["momentum"] == momentum].iloc[0]
+        single = gradtrace.fit(
+            "seed001_line",
+            lr=0.1,
+            opt={"momentum": momentum},
+            optimizer="torch.sgd",
+            epochs=5,
+            batch_size=32,
+            shuffle=False,
+        )
+        assert row["w"] == pytest.approx(single.params["w"], rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("1e-3:1e-1:log3", [1e-3, 1e-2, 1e-1]),
+        ("0:1:3", [0.0, 0.5, 1.0]),
+        ("2:4", [2, 3, 4]),
+        ("1,2.5", [1.0, 2.5]),
+        ("7", [7.0]),
+    ],
+)
+def test_ranges(text: str, values: list[float]) -> None:
+    np.testing.assert_allclose(parse_values("--lr", text), values)
+
+
+@pytest.mark.parametrize("text", ["a:b", "1:2:3:4", "0:1:log3", "", "5:2"])
+def test_bad_ranges(text: str) -> None:
+    with pytest.raises(InputError, match="range|log range|whole"):
+        parse_values("--lr", text)
+
+
+def test_sweep_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "sweep",
+                "seed002_normal",
+                "--model",
+                "normal",
+                "--reduction",
+                "sum",
+                "--fix",
+                "scale=1",
+                "--steps",
+                "2000",
+                "--lr",
+                "1e-7:1e-3:log9",
+                "--init",
+                "loc=-5000,0,1",
+                "--no-shuffle",
+                "--out",
+                str(tmp_path / "s"),
+            ]
+        )
+    out, err = capsys.readouterr()
+    assert done.value.code in (0, None), err
+    assert "27 configurations" in out and "best: lr=" in out
+    table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
+    assert len(table) == 27
+    assert {
+        "lr",
+        "init_loc",
+        "loc",
+        "loss",
+        "gap",
+        "steps_to_tol",
+        "diverged",
+        "diverged_step",
+    } <= set(table.columns)
+    traces = pd.read_parquet(tmp_path / "s" / "traces.parquet")
+    assert traces.groupby("config").size().max() <= 101 + 1
+    assert (tmp_path / "s" / "heatmap.png").stat().st_size > 10_000
+    assert (tmp_path / "s" / "losses.png").stat().st_size > 10_000
+    diverged = table[table["diverged"]]
+    assert len(diverged) and (diverged["lr"] > 2e-4).all()
