@@ -178,3 +178,43 @@ def test_sweep_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert (tmp_path / "s" / "losses.png").stat().st_size > 10_000
     diverged = table[table["diverged"]]
     assert len(diverged) and (diverged["lr"] > 2e-4).all()
+
+
+def test_lr_find_brackets_the_working_rates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradtrace.lrfind import lr_find
+
+    table, summary = lr_find(
+        "seed001_line", lr_min=1e-4, lr_max=10, steps=100, batch_size=10
+    )
+    rates = table["lr"].to_numpy()
+    np.testing.assert_allclose(rates[[0, -1]], [1e-4, 10])
+    assert np.allclose(np.diff(np.log(rates)), np.log(1e5) / 99)  # exponential
+    # the suggestion is a rate that trains, below the curvature's stable limit
+    assert 1e-3 < summary["suggested_lr"] < summary["stable_lr"]
+    assert summary["stable_lr"] == pytest.approx(0.78, abs=0.01)
+    assert 20 < summary["stopped_at_step"] < 100  # stopped once the loss blew up
+    fit = gradtrace.fit(
+        "seed001_line", lr=summary["suggested_lr"], epochs=20, batch_size=10
+    )
+    assert fit.final_loss < 0.1 * fit.to_pandas()["loss"][0]
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "lr-find",
+                "seed001_line",
+                "--min",
+                "1e-4",
+                "--max",
+                "10",
+                "--batch-size",
+                "10",
+                "-o",
+                str(tmp_path / "f.png"),
+            ]
+        )
+    out, _ = capsys.readouterr()
+    assert done.value.code in (0, None)
+    assert "suggested learning rate" in out and "stable limit" in out
+    assert (tmp_path / "f.png").stat().st_size > 10_000

@@ -178,3 +178,62 @@ def sweep_losses(sweep: Sweep) -> Figure:
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, label="learning rate", pad=0.01)
     return fig
+
+
+def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
+    """The range test: batch loss (and its smoothed curve) against the learning rate,
+    up to where the loss blew up, with the suggested rate, the rate of the lowest
+    loss, and the curvature's stable limit 2/L where it applies."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    shown = table.iloc[: summary["stopped_at_step"]]
+    ok = np.isfinite(shown["batch_loss"].to_numpy(float))
+    ax.plot(
+        shown["lr"][ok],
+        shown["batch_loss"][ok],
+        ".",
+        color="#9e9e9e",
+        ms=4,
+        label="batch loss",
+    )
+    ax.plot(shown["lr"], shown["smoothed"], color="#3b528b", lw=2, label="smoothed")
+    ax.axvline(
+        summary["suggested_lr"],
+        color="#21918c",
+        lw=2,
+        label=f"suggested (steepest fall): {summary['suggested_lr']:.3g}",
+    )
+    ax.axvline(
+        summary["min_loss_lr"],
+        color="#5ec962",
+        ls=":",
+        lw=2,
+        label=f"lowest loss: {summary['min_loss_lr']:.3g}",
+    )
+    stable = summary.get("stable_lr")
+    if stable is not None and np.isfinite(stable):
+        ax.axvline(
+            stable,
+            color="#d62728",
+            ls="--",
+            lw=1.5,
+            label=f"stable limit 2/L (curvature): {stable:.3g}",
+        )
+    ax.set_xscale("log")
+    values = shown["batch_loss"].to_numpy(float)[ok]
+    if len(values):
+        low, high = float(values.min()), float(values.max())
+        if low > 0 and high / low > 100:
+            ax.set_yscale("log")
+            ax.set_ylim(low / 1.5, high * 1.5)
+        else:
+            pad = 0.05 * (high - low or 1.0)
+            ax.set_ylim(low - pad, high + pad)
+    ax.set_xlabel("learning rate (grows every step)")
+    ax.set_ylabel("batch loss")
+    ax.set_title(
+        f"learning-rate range test: {summary['model']} by {summary['loss']},"
+        f" {summary['optimizer']}"
+    )
+    ax.legend(fontsize=8, loc="best")
+    return fig

@@ -15,7 +15,7 @@ from gradtrace.cli.data import data
 from gradtrace.cli.demo import demo
 from gradtrace.cli.fit import fit
 from gradtrace.cli.runs import export, ls_runs, rerun, show
-from gradtrace.cli.sweep import sweep
+from gradtrace.cli.sweep import lr_find, sweep
 from gradtrace.cli.understand import diagnose, explain
 from gradtrace.errors import GradtraceError
 
@@ -30,6 +30,7 @@ def cli() -> None:
     \b
     gradtrace fit DATA --model line --optimizer keras.rmsprop --lr 0.05 ...
     gradtrace sweep DATA --lr 1e-7:1e-3:log20 --init loc=-5000,0,1   many runs at once
+    gradtrace lr-find DATA     the learning-rate range test
     gradtrace diagnose DATA .. curvature, stable learning rate, predicted steps
     gradtrace explain RUN --step N   one step's arithmetic, row by row
     gradtrace show RUN         what ran and how it ended
@@ -44,6 +45,7 @@ def cli() -> None:
 for command in (
     fit,
     sweep,
+    lr_find,
     diagnose,
     explain,
     show,

@@ -292,3 +292,111 @@ def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+@click.command(name="lr-find", context_settings={"max_content_width": 100})
+@click.argument("data")
+@click.option("--model", default="line", show_default=True, metavar="NAME")
+@click.option("--loss", default=None, metavar="NAME")
+@click.option("--x", "x", multiple=True, metavar="COLUMN")
+@click.option("--y", default="y", show_default=True, metavar="COLUMN")
+@click.option("--optimizer", default="sgd", show_default=True, metavar="NAME")
+@click.option("--opt", "opt", multiple=True, metavar="KEY=VALUE")
+@click.option(
+    "--min",
+    "lr_min",
+    type=float,
+    default=1e-7,
+    show_default=True,
+    help="First learning rate.",
+)
+@click.option(
+    "--max",
+    "lr_max",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Last learning rate.",
+)
+@click.option(
+    "--steps",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Steps (one batch each) from --min to --max.",
+)
+@click.option("--batch-size", type=int, default=None)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--init", "init", multiple=True, metavar="NAME=VALUE")
+@click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE")
+@click.option("--reduction", default="mean", show_default=True, metavar="mean|sum")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("lr_find.png"),
+    show_default=True,
+    help="Picture to write (PNG).",
+)
+def lr_find(
+    data: str,
+    model: str,
+    loss: str | None,
+    x: tuple[str, ...],
+    y: str,
+    optimizer: str,
+    opt: tuple[str, ...],
+    lr_min: float,
+    lr_max: float,
+    steps: int,
+    batch_size: int | None,
+    seed: int,
+    init: tuple[str, ...],
+    fix: tuple[str, ...],
+    reduction: str,
+    out: Path,
+) -> None:
+    """The learning-rate range test: one run whose rate grows exponentially from
+    --min to --max, the loss against the rate, and a suggested rate (where the
+    smoothed loss falls fastest), next to the curvature's stable limit 2/L."""
+    from gradtrace import plot
+    from gradtrace.cli._options import pairs
+    from gradtrace.cli._report import _console
+    from gradtrace.lrfind import lr_find as run
+
+    if out.suffix.lower() != ".png":
+        raise InputError(
+            f"-o {str(out)!r}: the picture is a PNG; end the name in .png."
+        )
+    table, summary = run(
+        data,
+        model,
+        loss,
+        lr_min=lr_min,
+        lr_max=lr_max,
+        steps=steps,
+        x=list(x) or None,
+        y=y,
+        optimizer=optimizer,
+        opt=pairs("--opt", opt),
+        batch_size=batch_size,
+        seed=seed,
+        init=pairs("--init", init),
+        fix=pairs("--fix", fix),
+        reduction=reduction,
+    )
+    plot.save(plot.lr_find(table, summary), out)
+    console = _console()
+    stable = summary["stable_lr"]
+    console.print(
+        f"suggested learning rate: {summary['suggested_lr']:.3g} (steepest fall of "
+        f"the smoothed loss); lowest loss at {summary['min_loss_lr']:.3g}; the loss "
+        f"passed 4x its lowest at step {summary['stopped_at_step']}."
+    )
+    if stable is not None and math.isfinite(stable):
+        console.print(
+            f"the curvature's stable limit for {summary['optimizer']} is "
+            f"{stable:.3g} (gradtrace diagnose)."
+        )
+    console.print(f"picture: {out}")

@@ -247,3 +247,22 @@ class OptimizerSpec:
     def build(self) -> optax.GradientTransformation:
         """The optax transformation this spec describes."""
         return PRESETS[self.name].build(self.hyper)
+
+    def build_range(
+        self, lr_min: float, lr_max: float, n_steps: int
+    ) -> optax.GradientTransformation:
+        """For the learning-rate range test: the preset at learning rate 1, its
+        updates scaled by a rate that grows exponentially from ``lr_min`` to
+        ``lr_max`` over ``n_steps``. Exact for updates linear in the rate (SGD,
+        PyTorch's momentum, RMSprop, Adam); Keras's momentum SGD, which folds the
+        rate into its buffer, is approximated."""
+        hyper = {**self.hyper, PRESETS[self.name].lr_key: 1.0}
+        ratio = lr_max / lr_min
+        span = max(n_steps - 1, 1)
+
+        def rate(count: Any) -> Any:
+            return lr_min * ratio ** (count / span)
+
+        return optax.chain(
+            PRESETS[self.name].build(hyper), optax.scale_by_schedule(rate)
+        )
