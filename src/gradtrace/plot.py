@@ -141,29 +141,33 @@ def sweep_losses(sweep: Sweep) -> Figure:
     fig, ax = plt.subplots(figsize=(8.5, 4.8))
     scale = max(abs(best), 1.0)
     floor = 1e-7 * scale  # float32 rounding of the loss
+    starts = traces.loc[traces["step"] == 0, "loss"].to_numpy(float) - best
+    starts = starts[np.isfinite(starts)]
+    ceiling = 1e6 * max(float(starts.max()) if len(starts) else 1.0, floor)
     rows: list[dict[Any, Any]] = table.to_dict(orient="records")
+    starts = traces.loc[traces["step"] == 0, "loss"].to_numpy(float) - best
+    starts = starts[np.isfinite(starts)]
+    ceiling = 1e6 * max(float(starts.max()) if len(starts) else 1.0, floor)
     for row in rows:
         t = traces[traces["config"] == row["config"]]
-        gap = t["loss"].to_numpy(float) - best
+        gap = np.clip(t["loss"].to_numpy(float) - best, floor, ceiling)
         steps = t["step"].to_numpy()
         if row["diverged"]:
             keep = steps < int(row["diverged_step"])
             ax.plot(
                 steps[keep],
-                np.maximum(gap[keep], floor),
+                gap[keep],
                 "--",
                 color=cmap(norm(row["lr"])),
                 alpha=0.6,
                 lw=1,
             )
             if keep.any():
-                ax.plot(
-                    steps[keep][-1], max(gap[keep][-1], floor), "x", color="#d62728"
-                )
+                ax.plot(steps[keep][-1], gap[keep][-1], "x", color="#d62728")
             continue
         ax.plot(
             steps,
-            np.maximum(gap, floor),
+            gap,
             color=cmap(norm(row["lr"])),
             lw=1.2,
             alpha=0.85,

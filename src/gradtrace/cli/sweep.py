@@ -238,8 +238,14 @@ def sweep(
     if plot:
         from gradtrace import plot as plots
 
-        plots.save(plots.sweep_heatmap(result), out / "heatmap.png")
-        plots.save(plots.sweep_losses(result), out / "losses.png")
+        for name, draw in (
+            ("heatmap.png", plots.sweep_heatmap),
+            ("losses.png", plots.sweep_losses),
+        ):
+            try:
+                plots.save(draw(result), out / name)
+            except (ValueError, OverflowError) as err:  # the results are saved
+                click.echo(f"note: could not draw {name} ({err}).", err=True)
     console = _console()
     table = result.table
     n, bad = len(table), int(table["diverged"].sum())
