@@ -24,6 +24,10 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# Benchmarks against the peers (needs torch: pip install .[bench]); see docs/benchmarks.md.
+bench: $(STAMP)
+	$(or $(BENCH_PYTHON),$(BIN)/python) benchmarks/sweep_vs_torch.py --gradtrace $(BIN)/gradtrace
+
 # Regenerate the oracle fixtures: needs the real frameworks (see tools/fixtures/README.md).
 fixtures:
 	$(FIXTURE_PYTHON) tools/fixtures/make_fixtures.py

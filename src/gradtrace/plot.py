@@ -61,14 +61,15 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     ycol = _second_axis(table)
     lrs = np.sort(table["lr"].unique())
     ys = np.sort(table[ycol].unique()) if ycol else np.array([0.0])
-    steps = np.full((len(ys), len(lrs)), np.nan)
-    diverged = np.zeros((len(ys), len(lrs)), bool)
-    for (i, yv), (j, lv) in ((a, b) for a in enumerate(ys) for b in enumerate(lrs)):
-        cell = table[(table["lr"] == lv) & ((table[ycol] == yv) if ycol else True)]
-        diverged[i, j] = bool(cell["diverged"].any())
-        reached = cell["steps_to_tol"].dropna()
-        if len(reached) and not diverged[i, j]:
-            steps[i, j] = float(np.median(reached.astype(float)))
+    keyed = table.assign(_y=table[ycol] if ycol else 0.0)
+    reached = keyed.assign(_s=keyed["steps_to_tol"].astype("Float64"))
+    med = reached.groupby(["_y", "lr"])["_s"].median().unstack("lr")
+    div = keyed.groupby(["_y", "lr"])["diverged"].any().unstack("lr")
+    med = med.reindex(index=ys, columns=lrs)
+    div = div.reindex(index=ys, columns=lrs).fillna(False)
+    diverged = div.to_numpy(bool)
+    steps = med.to_numpy(dtype=float, na_value=np.nan)
+    steps[diverged] = np.nan
     fig, ax = plt.subplots(figsize=(8.5, 1.6 + 0.45 * len(ys)))
     ax.set_facecolor("#d9d9d9")  # never within tol
     finite = steps[np.isfinite(steps)]
@@ -130,6 +131,7 @@ def _edges(values: np.ndarray, log: bool) -> np.ndarray:
 def sweep_losses(sweep: Sweep) -> Figure:
     """Every configuration's gap to the optimum's loss over the steps (log scale),
     coloured by learning rate; diverged configurations dashed, ending in a cross."""
+    from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
 
     plt = _plt()
@@ -139,45 +141,48 @@ def sweep_losses(sweep: Sweep) -> Figure:
     norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
     cmap = plt.get_cmap("viridis")
     fig, ax = plt.subplots(figsize=(8.5, 4.8))
-    scale = max(abs(best), 1.0)
-    floor = 1e-7 * scale  # float32 rounding of the loss
-    starts = traces.loc[traces["step"] == 0, "loss"].to_numpy(float) - best
-    starts = starts[np.isfinite(starts)]
-    ceiling = 1e6 * max(float(starts.max()) if len(starts) else 1.0, floor)
-    rows: list[dict[Any, Any]] = table.to_dict(orient="records")
-    starts = traces.loc[traces["step"] == 0, "loss"].to_numpy(float) - best
-    starts = starts[np.isfinite(starts)]
-    ceiling = 1e6 * max(float(starts.max()) if len(starts) else 1.0, floor)
-    for row in rows:
-        t = traces[traces["config"] == row["config"]]
-        gap = np.clip(t["loss"].to_numpy(float) - best, floor, ceiling)
-        steps = t["step"].to_numpy()
-        if row["diverged"]:
-            keep = steps < int(row["diverged_step"])
-            ax.plot(
-                steps[keep],
-                gap[keep],
-                "--",
-                color=cmap(norm(row["lr"])),
-                alpha=0.6,
-                lw=1,
-            )
+    floor = 1e-7 * max(abs(best), 1.0)  # float32 rounding of the loss
+    # every configuration keeps the same steps: one row of a matrix each
+    ordered = traces.sort_values(["config", "step"])
+    steps = ordered["step"].to_numpy()[
+        : int((ordered["config"] == ordered["config"].iloc[0]).sum())
+    ]
+    gaps = ordered["loss"].to_numpy(float).reshape(len(table), len(steps)) - best
+    first = gaps[:, 0][np.isfinite(gaps[:, 0])]
+    ceiling = 1e6 * max(float(first.max()) if len(first) else 1.0, floor)
+    gaps = np.clip(gaps, floor, ceiling)
+    diverged = table["diverged"].to_numpy(bool)
+    dsteps = table["diverged_step"].fillna(0).to_numpy(float)
+    solid, dashed, crosses = [], [], []
+    for c in range(len(table)):
+        if diverged[c]:
+            keep = steps < dsteps[c]
             if keep.any():
-                ax.plot(steps[keep][-1], gap[keep][-1], "x", color="#d62728")
-            continue
-        ax.plot(
-            steps,
-            gap,
-            color=cmap(norm(row["lr"])),
-            lw=1.2,
-            alpha=0.85,
-        )
+                dashed.append((np.column_stack([steps[keep], gaps[c, keep]]), lrs[c]))
+                crosses.append((steps[keep][-1], gaps[c, keep][-1]))
+        else:
+            solid.append((np.column_stack([steps, gaps[c]]), lrs[c]))
+    for lines, style, alpha in ((solid, "solid", 0.85), (dashed, "dashed", 0.6)):
+        if lines:
+            coll = LineCollection(
+                [seg for seg, _ in lines],
+                linestyles=style,
+                cmap=cmap,
+                norm=norm,
+                alpha=alpha,
+                linewidths=1.1,
+            )
+            coll.set_array(np.array([lr for _, lr in lines]))
+            ax.add_collection(coll)
+    if crosses:
+        ax.plot(*np.array(crosses).T, "x", color="#d62728", linestyle="")
+    ax.set_xlim(steps.min(), steps.max() if steps.max() > steps.min() else 1)
+    ax.set_ylim(floor / 2, ceiling * 2)
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss − optimum's loss")
     ax.set_title(
-        f"{len(table)} configurations ({int(table['diverged'].sum())} "
-        "diverged: dashed, x)"
+        f"{len(table)} configurations ({int(diverged.sum())} diverged: dashed, x)"
     )
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, label="learning rate", pad=0.01)
