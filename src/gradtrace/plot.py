@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from gradtrace.sweeps import Sweep
 
 
+def warm_up() -> None:
+    """Import matplotlib now (in a thread, while other work runs): its import is
+    the slowest part of drawing a picture."""
+    _plt()
+
+
 def _plt() -> Any:
     import matplotlib
 
@@ -30,7 +36,7 @@ def save(fig: Figure, path: str | Path) -> Path:
     """Write a figure as PNG (atomically) and close it."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    fig.savefig(tmp, dpi=110)
     tmp.replace(path)
     _plt().close(fig)
     return path
@@ -70,7 +76,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     diverged = div.to_numpy(bool)
     steps = med.to_numpy(dtype=float, na_value=np.nan)
     steps[diverged] = np.nan
-    fig, ax = plt.subplots(figsize=(8.5, 1.6 + 0.45 * len(ys)))
+    fig, ax = plt.subplots(figsize=(8.5, 2.0 + 0.45 * len(ys)), layout="constrained")
     ax.set_facecolor("#d9d9d9")  # never within tol
     finite = steps[np.isfinite(steps)]
     norm = (
@@ -103,15 +109,14 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     )
     if len(finite):
         fig.colorbar(mesh, ax=ax, label="steps to tolerance", pad=0.01)
-    ax.legend(
+    fig.legend(
         handles=[
             Patch(facecolor="#d9d9d9", label=f"not within {tol:g}"),
             plt.Line2D(
                 [], [], marker="x", color="#d62728", linestyle="", label="diverged"
             ),
         ],
-        loc="upper left",
-        bbox_to_anchor=(0, -0.35 if len(ys) < 3 else -0.18),
+        loc="outside lower left",
         ncol=2,
         frameon=False,
     )
@@ -140,7 +145,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
     lrs = table["lr"].to_numpy(float)
     norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
     cmap = plt.get_cmap("viridis")
-    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    fig, ax = plt.subplots(figsize=(8.5, 4.8), layout="constrained")
     floor = 1e-7 * max(abs(best), 1.0)  # float32 rounding of the loss
     # every configuration keeps the same steps: one row of a matrix each
     ordered = traces.sort_values(["config", "step"])
@@ -194,7 +199,7 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
     up to where the loss blew up, with the suggested rate, the rate of the lowest
     loss, and the curvature's stable limit 2/L where it applies."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     shown = table.iloc[: summary["stopped_at_step"]]
     ok = np.isfinite(shown["batch_loss"].to_numpy(float))
     ax.plot(

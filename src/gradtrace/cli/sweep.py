@@ -208,6 +208,12 @@ def sweep(
         raise InputError(f"--tol must be a positive number, got {tol}.")
     out = out or default_out("sweep")
     writable(out, force)
+    if plot:  # import matplotlib while the sweep compiles and runs
+        import threading
+
+        from gradtrace import plot as plots
+
+        threading.Thread(target=plots.warm_up, daemon=True).start()
     result = run_sweep(
         data,
         model,
