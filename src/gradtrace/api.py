@@ -167,7 +167,8 @@ def fit(
 
 
 class Plan(NamedTuple):
-    """A configuration checked and resolved against its data, ready to run."""
+    """A configuration checked and resolved against its data, ready to run: the
+    model and loss, data arrays, parameters, optimizer and schedule."""
 
     notices: Any
     m: Any
@@ -291,67 +292,52 @@ def run(
 ) -> Trace:
     """Run a validated-on-the-way configuration on a loaded table."""
     started = time.perf_counter() if started is None else started
-    (
-        notices,
-        m,
-        loss,
-        reduction,
-        pdtype,
-        cdtype,
-        xs,
-        ys,
-        dropped,
-        specs,
-        trainable,
-        fixed,
-        spec,
-        n_rows,
-        batch_size,
-        per_epoch,
-        n_steps,
-        eval_every,
-        seed,
-        names,
-        problem,
-        schedule,
-        chunk,
-        x_cols,
-    ) = plan(config, frame, source)
+    p = plan(config, frame, source)
 
     interrupted = False
-    with jax.enable_x64("float64" in (pdtype, cdtype)):
+    with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
         prepared = loop.prepare(
-            problem,
-            spec,
-            schedule,
-            trainable,
-            fixed,
-            xs,
-            ys,
-            seed=int(seed),
-            chunk_steps=chunk,
+            p.problem,
+            p.spec,
+            p.schedule,
+            p.trainable,
+            p.fixed,
+            p.xs,
+            p.ys,
+            seed=int(p.seed),
+            chunk_steps=p.chunk,
         )
         chunks: list[loop.Chunk] = []
         try:
-            if progress is not None and chunk < n_steps:
-                progress(0, n_steps)  # compiled; a long run starts
-            for c in loop.run_chunks(prepared, seed=int(seed)):
+            if progress is not None and p.chunk < p.n_steps:
+                progress(0, p.n_steps)  # compiled; a long run starts
+            for c in loop.run_chunks(prepared, seed=int(p.seed)):
                 chunks.append(c)
                 if progress is not None:
-                    progress(min(c.t0 + chunk, n_steps), n_steps)
+                    progress(min(c.t0 + p.chunk, p.n_steps), p.n_steps)
         except KeyboardInterrupt:
             interrupted = True
-        history = loop.assemble(prepared, chunks, trainable)
+        history = loop.assemble(prepared, chunks, p.trainable)
 
     table = trace_frame(
         history,
-        [s for s in specs if s.name in trainable],
-        {k: v.tolist() for k, v in trainable.items()},
+        [s for s in p.specs if s.name in p.trainable],
+        {k: v.tolist() for k, v in p.trainable.items()},
     )
     reference: dict[str, Any] = {}
     if config.exact:
         reference = _reference(
-            m, loss, reduction, names, spec, schedule, trainable, fixed, xs, ys, notices
+            p.m,
+            p.loss,
+            p.reduction,
+            p.names,
+            p.spec,
+            p.schedule,
+            p.trainable,
+            p.fixed,
+            p.xs,
+            p.ys,
+            p.notices,
         )
     if "optimum_loss" in reference:
         table["gap"] = table["loss"].astype(np.float64) - reference["optimum_loss"]
@@ -362,28 +348,28 @@ def run(
         status = "interrupted"
     info: dict[str, Any] = {
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "model": m.name,
-        "loss": loss,
-        "reduction": reduction,
-        "optimizer": {"name": spec.name, **spec.hyper},
+        "model": p.m.name,
+        "loss": p.loss,
+        "reduction": p.reduction,
+        "optimizer": {"name": p.spec.name, **p.spec.hyper},
         "config": config.to_dict(),
         "data": {
             "source": "standard input"
             if config.data == "-"
             else (config.data or "python data"),
-            "n_rows": n_rows,
-            "x": x_cols,
+            "n_rows": p.n_rows,
+            "x": p.x_cols,
             "y": config.y,
-            "dropped_rows": dropped,
+            "dropped_rows": p.dropped,
             **_data_file(config.data),
         },
         "schedule": {
-            "batch_size": batch_size,
-            "batches_per_epoch": per_epoch,
-            "n_steps": n_steps,
+            "batch_size": p.batch_size,
+            "batches_per_epoch": p.per_epoch,
+            "n_steps": p.n_steps,
             "shuffle": config.shuffle,
-            "seed": int(seed),
-            "eval_every": eval_every,
+            "seed": int(p.seed),
+            "eval_every": p.eval_every,
         },
         "params_spec": [
             {
@@ -393,17 +379,17 @@ def run(
                 "default": s.default,
                 "doc": s.doc,
             }
-            for s in specs
+            for s in p.specs
         ],
-        "dtype": pdtype,
-        "compute_dtype": cdtype,
-        "initial": {k: v.tolist() for k, v in trainable.items()},
-        "fixed": {k: v.tolist() for k, v in fixed.items()},
+        "dtype": p.pdtype,
+        "compute_dtype": p.cdtype,
+        "initial": {k: v.tolist() for k, v in p.trainable.items()},
+        "fixed": {k: v.tolist() for k, v in p.fixed.items()},
         "steps": len(history.batch_loss),
         "status": status,
         "diverged": history.diverged_step is not None,
         "diverged_step": history.diverged_step,
-        "notices": notices,
+        "notices": p.notices,
         "truth": _truth(config.data),
         **reference,
         "timings": {
@@ -413,7 +399,7 @@ def run(
         },
         "versions": versions(),
     }
-    trace = Trace(table, info, data=(xs, ys))
+    trace = Trace(table, info, data=(p.xs, p.ys))
     info["params"] = trace.params
     info["final_loss"] = trace.final_loss
     return trace

@@ -73,12 +73,9 @@ def lr_find(
                 sch.batch_size,
                 config.shuffle and not sch.full_batch,
             )
-            rows = batches.batch_rows(order, t % per_epoch, sch.batch_size)
-            mask = rows >= 0
-            idx = jnp.maximum(rows, 0)
-            xb = None if x is None else x[idx]
+            xb, yb, mask = batches.select(order, t % per_epoch, sch.batch_size, x, y)
             value, grads = jax.value_and_grad(problem.objective)(
-                params, fixed, xb, y[idx], mask
+                params, fixed, xb, yb, mask
             )
             updates, state = tx.update(grads, state, params)
             return (optax.apply_updates(params, updates), state), value

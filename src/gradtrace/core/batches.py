@@ -60,3 +60,14 @@ def batch_plan(
         for e in range(n_epochs)
     ]
     return np.concatenate(epochs)[:n_steps]
+
+
+def select(
+    order: Array, batch: Array | int, batch_size: int, x: Array | None, y: Array
+) -> tuple[Array | None, Array, Array]:
+    """The rows of batch ``batch`` (0-based) of an epoch: (x, y, mask), padded to
+    the batch size; ``mask`` marks the real rows."""
+    rows = batch_rows(order, batch, batch_size)
+    mask = rows >= 0
+    idx = jnp.maximum(rows, 0)
+    return (None if x is None else x[idx]), y[idx], mask

@@ -84,11 +84,7 @@ def sweep_fn(
             if schedule.full_batch:
                 xb, yb, mask = x, y, None
             else:
-                rows = batches.batch_rows(order, b, bs)
-                mask = rows >= 0
-                idx = jnp.maximum(rows, 0)
-                xb = None if x is None else x[idx]
-                yb = y[idx]
+                xb, yb, mask = batches.select(order, b, bs, x, y)
             loss, grads = jax.value_and_grad(problem.objective)(
                 params, fixed, xb, yb, mask
             )
