@@ -10,16 +10,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from gradtrace.cli import main
+from helpers import run_cli as run
 
 SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(done.value.code or 0), out, err
 
 
 def test_contract_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,17 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import gradtrace
-from gradtrace.cli import main
+from helpers import run_cli as run
 
 SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
 EXPECTED_W = 1.0924618
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(done.value.code or 0), out, err
 
 
 SEED004_ARGS = [
