@@ -256,12 +256,22 @@ def sweep(
                 row["diverged"] = dstep > 0
                 row["diverged_step"] = dstep if dstep > 0 else None
                 rows.append(row)
-                kept = {"config": row["config"], "step": result.kept_steps}
-                for k in p.names:
-                    v = result.kept_params[k][i]
-                    kept[k] = v if v.ndim == 1 else list(v)
-                kept["loss"] = result.kept_loss[i]
-                traces.append(pd.DataFrame(kept))
+            # the kept steps of the group's configurations, in long form at once
+            n_conf, n_kept = result.kept_loss.shape
+            first_id = len(rows) - n_conf
+            kept: dict[str, Any] = {
+                "config": np.repeat(np.arange(first_id, first_id + n_conf), n_kept),
+                "step": np.tile(result.kept_steps, n_conf),
+            }
+            for k in p.names:
+                flat = np.asarray(result.kept_params[k]).reshape(n_conf * n_kept, -1)
+                if flat.shape[1] == 1 and np.ndim(p.trainable[k]) == 0:
+                    kept[k] = flat[:, 0]
+                else:
+                    for j in range(flat.shape[1]):
+                        kept[f"{k}[{j}]"] = flat[:, j]
+            kept["loss"] = result.kept_loss.reshape(-1)
+            traces.append(pd.DataFrame(kept))
     table = pd.DataFrame(rows)
     table["steps_to_tol"] = table["steps_to_tol"].astype("Int64")
     table["diverged_step"] = table["diverged_step"].astype("Int64")
