@@ -20,25 +20,30 @@ if TYPE_CHECKING:
 def warm_up() -> None:
     """Import matplotlib now (in a thread, while other work runs): its import is
     the slowest part of drawing a picture."""
-    _plt()
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
 
 
-def _plt() -> Any:
+def _figure(width: float, height: float) -> tuple[Figure, Any]:
+    """A figure and its axes, outside pyplot (no global state, safe in threads)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots()
+
+
+def _cmap(name: str = "viridis") -> Any:
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return matplotlib.colormaps[name]
 
 
 def save(fig: Figure, path: str | Path) -> Path:
-    """Write a figure as PNG (atomically) and close it."""
+    """Write a figure as PNG, atomically."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110)
     tmp.replace(path)
-    _plt().close(fig)
     return path
 
 
@@ -60,9 +65,9 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     did, a red cross where it diverged. Cells that several configurations share
     (other swept values) show the median, and a cross if any diverged."""
     from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    plt = _plt()
     table = sweep.table
     ycol = _second_axis(table)
     lrs = np.sort(table["lr"].unique())
@@ -76,7 +81,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     diverged = div.to_numpy(bool)
     steps = med.to_numpy(dtype=float, na_value=np.nan)
     steps[diverged] = np.nan
-    fig, ax = plt.subplots(figsize=(8.5, 2.0 + 0.45 * len(ys)), layout="constrained")
+    fig, ax = _figure(8.5, 2.0 + 0.45 * len(ys))
     ax.set_facecolor("#d9d9d9")  # never within tol
     finite = steps[np.isfinite(steps)]
     norm = (
@@ -112,9 +117,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     fig.legend(
         handles=[
             Patch(facecolor="#d9d9d9", label=f"not within {tol:g}"),
-            plt.Line2D(
-                [], [], marker="x", color="#d62728", linestyle="", label="diverged"
-            ),
+            Line2D([], [], marker="x", color="#d62728", linestyle="", label="diverged"),
         ],
         loc="outside lower left",
         ncol=2,
@@ -136,16 +139,16 @@ def _edges(values: np.ndarray, log: bool) -> np.ndarray:
 def sweep_losses(sweep: Sweep) -> Figure:
     """Every configuration's gap to the optimum's loss over the steps (log scale),
     coloured by learning rate; diverged configurations dashed, ending in a cross."""
+    from matplotlib.cm import ScalarMappable
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
 
-    plt = _plt()
     table, traces = sweep.table, sweep.traces
     best = sweep.info["optimum_loss"]
     lrs = table["lr"].to_numpy(float)
     norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
-    cmap = plt.get_cmap("viridis")
-    fig, ax = plt.subplots(figsize=(8.5, 4.8), layout="constrained")
+    cmap = _cmap()
+    fig, ax = _figure(8.5, 4.8)
     floor = 1e-7 * max(abs(best), 1.0)  # float32 rounding of the loss
     # every configuration keeps the same steps: one row of a matrix each
     ordered = traces.sort_values(["config", "step"])
@@ -189,7 +192,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
     ax.set_title(
         f"{len(table)} configurations ({int(diverged.sum())} diverged: dashed, x)"
     )
-    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    sm = ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, label="learning rate", pad=0.01)
     return fig
 
@@ -198,8 +201,7 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
     """The range test: batch loss (and its smoothed curve) against the learning rate,
     up to where the loss blew up, with the suggested rate, the rate of the lowest
     loss, and the curvature's stable limit 2/L where it applies."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    fig, ax = _figure(8, 4.5)
     shown = table.iloc[: summary["stopped_at_step"]]
     ok = np.isfinite(shown["batch_loss"].to_numpy(float))
     ax.plot(

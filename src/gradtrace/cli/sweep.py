@@ -242,8 +242,6 @@ def sweep(
     result.info["timings"]["total_s"] = time.perf_counter() - started
     result.save(out, force=force)
     if plot:
-        from gradtrace import plot as plots
-
         for name, draw in (
             ("heatmap.png", plots.sweep_heatmap),
             ("losses.png", plots.sweep_losses),
