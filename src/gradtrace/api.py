@@ -16,11 +16,13 @@ import jax
 import numpy as np
 import pandas as pd
 
-from gradtrace import advice, validate
-from gradtrace.core import diagnose, exact, loop
+from gradtrace import validate
+from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
-from gradtrace.data import DATASETS, builtin, read_table, read_truth
+from gradtrace.data import DATASETS
 from gradtrace.errors import InputError
+from gradtrace.reference import compute as reference_compute
+from gradtrace.sources import DataLike, data_file, frame_of, source_name, truth_of
 from gradtrace.store import load_run
 from gradtrace.tables import trace_frame
 from gradtrace.trace import Trace, versions
@@ -61,17 +63,6 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-DataLike = (
-    pd.DataFrame
-    | pd.Series
-    | np.ndarray
-    | tuple[Any, Any]
-    | Mapping[str, Any]
-    | str
-    | Path
-)
 
 
 def fit(
@@ -140,7 +131,7 @@ def fit(
     """
     started = time.perf_counter()
     config = RunConfig(
-        data=_source_name(data),
+        data=source_name(data),
         model=model,
         loss=loss,
         x=[x] if isinstance(x, str) else (list(x) if x is not None else None),
@@ -162,7 +153,7 @@ def fit(
         drop_missing=drop_missing,
         exact=exact,
     )
-    frame, source = _frame(data)
+    frame, source = frame_of(data)
     return run(config, frame, source, progress=progress, started=started)
 
 
@@ -326,7 +317,7 @@ def run(
     )
     reference: dict[str, Any] = {}
     if config.exact:
-        reference = _reference(
+        reference = reference_compute(
             p.m,
             p.loss,
             p.reduction,
@@ -361,7 +352,7 @@ def run(
             "x": p.x_cols,
             "y": config.y,
             "dropped_rows": p.dropped,
-            **_data_file(config.data),
+            **data_file(config.data),
         },
         "schedule": {
             "batch_size": p.batch_size,
@@ -390,7 +381,7 @@ def run(
         "diverged": history.diverged_step is not None,
         "diverged_step": history.diverged_step,
         "notices": p.notices,
-        "truth": _truth(config.data),
+        "truth": truth_of(config.data),
         **reference,
         "timings": {
             "compile_s": history.compile_s,
@@ -444,7 +435,7 @@ def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, 
     """The optimum, standard errors and learning-rate diagnosis of a configuration,
     before (and without) training: what ``gradtrace diagnose`` prints."""
     p = plan(config, frame, source)
-    out = _reference(
+    out = reference_compute(
         p.m,
         p.loss,
         p.reduction,
@@ -461,98 +452,6 @@ def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, 
     return out
 
 
-def _reference(
-    m: Any,
-    loss: str,
-    reduction: str,
-    names: tuple[str, ...],
-    spec: Any,
-    schedule: loop.Schedule,
-    trainable: dict[str, np.ndarray],
-    fixed: dict[str, np.ndarray],
-    xs: np.ndarray | None,
-    ys: np.ndarray,
-    notices: list[str],
-) -> dict[str, Any]:
-    """The optimum, standard errors and the learning-rate diagnosis, for run.json."""
-    out: dict[str, Any] = {}
-    try:
-        with jax.enable_x64(True):
-            best = exact.solve(m, loss, reduction, names, fixed, xs, ys, trainable)
-            out.update(
-                optimum={k: v.tolist() for k, v in best.params.items()},
-                optimum_loss=best.loss,
-                optimum_method=best.method,
-                stderr={k: v.tolist() for k, v in best.stderr.items()},
-                ci95={
-                    k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in best.ci95.items()
-                },
-            )
-            h0, flat = diagnose.hessian(m, loss, reduction, trainable, fixed, xs, ys)
-            h1, _ = diagnose.hessian(m, loss, reduction, best.params, fixed, xs, ys)
-    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
-        notices.append(f"no exact optimum ({err})")
-        return out
-    hyper = spec.hyper
-    momentum = (
-        float(hyper.get("momentum", 0.0))
-        if spec.name in ("momentum", "nesterov", "keras.sgd", "torch.sgd")
-        else 0.0
-    )
-    family = diagnose.FAMILIES.get(spec.name, "adaptive")
-    if family == "gd" and momentum > 0:
-        family = "momentum"
-    scale, note = 1.0, None
-    if schedule.batch_size < schedule.n_rows:
-        if reduction == "sum":
-            scale = schedule.batch_size / schedule.n_rows
-        note = (
-            f"Steps use batches of {schedule.batch_size} of {schedule.n_rows} rows: "
-            + (
-                f"with reduction sum a step sees {scale:.3g} of the full-data "
-                "curvature; "
-                if reduction == "sum"
-                else ""
-            )
-            + "a batch's curvature varies around the full data's, so stay "
-            "somewhat below the limit."
-        )
-    d = diagnose.diagnose(
-        family,
-        spec.learning_rate,
-        momentum,
-        h0,
-        h1,
-        flat,
-        _flat(trainable, names),
-        _flat(best.params, names),
-        curvature_scale=scale,
-    )
-    x_mean = x_sd = None
-    if xs is not None and xs.ndim == 1:
-        x_mean, x_sd = float(np.mean(xs)), float(np.std(xs))
-    out["diagnosis"] = {
-        "family": d.family,
-        "eigenvalues_start": d.eig_start.tolist(),
-        "eigenvalues_optimum": d.eig_optimum.tolist(),
-        "stable_lr": d.stable_lr,
-        "condition": d.condition,
-        "suggested_lr": d.suggested_lr,
-        "verdict": d.verdict,
-        "predicted_steps": d.predicted_steps,
-        "tol": d.tol,
-        "slow_direction": dict(zip(d.names, d.slow_direction.tolist(), strict=True)),
-        "findings": advice.findings(d, spec.name, x_mean, x_sd, note),
-    }
-    return out
-
-
-def _flat(params: dict[str, Any], names: tuple[str, ...]) -> np.ndarray:
-    return np.concatenate(
-        [np.atleast_1d(np.asarray(params[k], np.float64)) for k in names]
-    )
-
-
 def _chunk_steps(n_steps: int, batch_size: int) -> int:
     """Steps per compiled call: ``GRADTRACE_CHUNK_STEPS`` if set, else one call for a
     short run and about 100 for a long one (progress, and Ctrl-C between calls)."""
@@ -564,72 +463,3 @@ def _chunk_steps(n_steps: int, batch_size: int) -> int:
             )
         return min(int(raw), n_steps)
     return loop.default_chunk_steps(n_steps, batch_size)
-
-
-def _source_name(data: DataLike) -> str | None:
-    if isinstance(data, (str, Path)):
-        return str(data)
-    return None
-
-
-def _frame(data: DataLike) -> tuple[pd.DataFrame, str]:
-    """A table from what ``fit`` was given, and how to name it in messages."""
-    if isinstance(data, pd.DataFrame):
-        return data, "the data frame"
-    if isinstance(data, pd.Series):
-        return pd.DataFrame({str(data.name or "y"): data.to_numpy()}), "the series"
-    if isinstance(data, np.ndarray):
-        from gradtrace.data import array_frame
-
-        return array_frame(data), "the array"
-    if isinstance(data, tuple) and len(data) == 2:
-        x, y = (np.asarray(v) for v in data)
-        if x.ndim == 1:
-            cols = {"x": x}
-        else:
-            cols = {f"x{i}": x[:, i] for i in range(x.shape[1])}
-        if len(x) != len(y):
-            raise InputError(
-                f"x and y have different lengths ({len(x)} and {len(y)})"
-                ": give one y per row of x."
-            )
-        return pd.DataFrame({**cols, "y": y}), "the (x, y) arrays"
-    if isinstance(data, Mapping):
-        try:
-            return pd.DataFrame({k: np.asarray(v) for k, v in data.items()}), "the data"
-        except ValueError as err:
-            raise InputError(
-                f"the data columns do not fit together ({err}): give "
-                "columns of equal length."
-            ) from None
-    if str(data) == "-":
-        return read_table("-"), "standard input"
-    if isinstance(data, str) and data in DATASETS:
-        return builtin(data), f"built-in data set {data!r}"
-    if isinstance(data, (str, Path)):
-        return read_table(data), repr(str(data))
-    raise InputError(
-        f"cannot use {type(data).__name__} as data: give a DataFrame, a dict of "
-        "columns, an (x, y) tuple of arrays, or a CSV or Parquet path."
-    )
-
-
-def _truth(source: str | None) -> dict[str, Any]:
-    if source is None:
-        return {}
-    if source in DATASETS:
-        return dict(DATASETS[source].truth)
-    return read_truth(source)
-
-
-def _data_file(source: str | None) -> dict[str, Any]:
-    """Where a data file is and a checksum of it, so ``rerun`` can find and check it."""
-    if source is None or source == "-" or source in DATASETS:
-        return {}
-    p = Path(source)
-    if not p.is_file():
-        return {}
-    return {
-        "path": str(p.resolve()),
-        "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
-    }

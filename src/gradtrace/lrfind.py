@@ -20,9 +20,11 @@ import numpy as np
 import optax
 import pandas as pd
 
-from gradtrace.api import DataLike, RunConfig, _frame, _reference, _source_name, plan
+from gradtrace.api import RunConfig, plan
 from gradtrace.core import batches
 from gradtrace.errors import InputError
+from gradtrace.reference import compute as reference_compute
+from gradtrace.sources import DataLike, frame_of, source_name
 
 
 def lr_find(
@@ -43,9 +45,9 @@ def lr_find(
         )
     if steps < 5:
         raise InputError(f"--steps must be at least 5, got {steps}.")
-    frame, source = _frame(data)
+    frame, source = frame_of(data)
     config = RunConfig(
-        data=_source_name(data),
+        data=source_name(data),
         model=model,
         loss=loss,
         steps=steps,
@@ -109,7 +111,7 @@ def lr_find(
             "smoothed": np.concatenate([smooth, np.full(steps - stop, np.nan)]),
         }
     )
-    reference = _reference(
+    reference = reference_compute(
         p.m,
         p.loss,
         p.reduction,

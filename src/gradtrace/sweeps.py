@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import validate
-from gradtrace.api import DataLike, RunConfig, _frame, _source_name, plan
+from gradtrace.api import RunConfig, plan
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
 from gradtrace.errors import InputError
+from gradtrace.sources import DataLike, frame_of, source_name
 from gradtrace.trace import versions
 
 
@@ -119,14 +120,14 @@ def sweep(
             shuffle, fix, reduction, dtype, x, y, ...).
     """
     started = time.perf_counter()
-    frame, source = _frame(data)
+    frame, source = frame_of(data)
     lrs = _values(lr)
     opts = {k: _values(v) for k, v in (opt or {}).items()}
     inits = {k: _values(v) for k, v in (init or {}).items()}
     seeds = [int(s) for s in _values(seed)]
     sizes = _values(batch_size)
     base = RunConfig(
-        data=_source_name(data),
+        data=source_name(data),
         model=model,
         loss=loss,
         lr=lrs[0] if lrs else None,

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 def run_with_progress(config: RunConfig) -> Trace:
     """Run ``config`` (data from its path or built-in name), with a progress bar on a
     terminal when the run is long enough to be cut into chunks."""
-    from gradtrace.api import _frame, run
+    from gradtrace.api import run
+    from gradtrace.sources import frame_of
 
-    frame, source = _frame(config.data or "")
+    frame, source = frame_of(config.data or "")
     console = Console(stderr=True)
     with Progress(
         TextColumn("training"),

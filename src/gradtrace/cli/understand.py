@@ -99,11 +99,12 @@ def diagnose(**options: Any) -> None:
     the largest stable learning rate (2/L for gradient descent), the condition
     number, the predicted steps to come within 1e-4 of the optimum, and a verdict on
     the chosen rate. Takes the same DATA and options as fit."""
-    from gradtrace.api import RunConfig, _frame, reference
+    from gradtrace.api import RunConfig, reference
     from gradtrace.cli._config import read_config
     from gradtrace.cli._report import _console, fmt_any
     from gradtrace.cli.fit import _merge
     from gradtrace.errors import InputError
+    from gradtrace.sources import frame_of
 
     file_options = read_config(options["config_file"]) if options["config_file"] else {}
     o = _merge(options, file_options)
@@ -111,7 +112,7 @@ def diagnose(**options: Any) -> None:
         raise InputError("no data: give DATA (a file or a built-in data set).")
     keys = set(RunConfig.__dataclass_fields__)
     config = RunConfig(**{k: v for k, v in o.items() if k in keys})
-    frame, source = _frame(config.data or "")
+    frame, source = frame_of(config.data or "")
     ref = reference(config, frame, source)
     console = _console()
     for note in ref["notices"]:

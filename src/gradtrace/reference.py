@@ -1,0 +1,104 @@
+"""The exact answer and the learning-rate diagnosis of a planned run, as run.json
+records them (``optimum``, ``stderr``, ``ci95``, ``diagnosis``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+from gradtrace import advice
+from gradtrace.core import diagnose, exact, loop
+
+
+def compute(
+    m: Any,
+    loss: str,
+    reduction: str,
+    names: tuple[str, ...],
+    spec: Any,
+    schedule: loop.Schedule,
+    trainable: dict[str, np.ndarray],
+    fixed: dict[str, np.ndarray],
+    xs: np.ndarray | None,
+    ys: np.ndarray,
+    notices: list[str],
+) -> dict[str, Any]:
+    """The optimum, standard errors and the learning-rate diagnosis, for run.json."""
+    out: dict[str, Any] = {}
+    try:
+        with jax.enable_x64(True):
+            best = exact.solve(m, loss, reduction, names, fixed, xs, ys, trainable)
+            out.update(
+                optimum={k: v.tolist() for k, v in best.params.items()},
+                optimum_loss=best.loss,
+                optimum_method=best.method,
+                stderr={k: v.tolist() for k, v in best.stderr.items()},
+                ci95={
+                    k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in best.ci95.items()
+                },
+            )
+            h0, flat = diagnose.hessian(m, loss, reduction, trainable, fixed, xs, ys)
+            h1, _ = diagnose.hessian(m, loss, reduction, best.params, fixed, xs, ys)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
+        notices.append(f"no exact optimum ({err})")
+        return out
+    hyper = spec.hyper
+    momentum = (
+        float(hyper.get("momentum", 0.0))
+        if spec.name in ("momentum", "nesterov", "keras.sgd", "torch.sgd")
+        else 0.0
+    )
+    family = diagnose.FAMILIES.get(spec.name, "adaptive")
+    if family == "gd" and momentum > 0:
+        family = "momentum"
+    scale, note = 1.0, None
+    if schedule.batch_size < schedule.n_rows:
+        if reduction == "sum":
+            scale = schedule.batch_size / schedule.n_rows
+        note = (
+            f"Steps use batches of {schedule.batch_size} of {schedule.n_rows} rows: "
+            + (
+                f"with reduction sum a step sees {scale:.3g} of the full-data "
+                "curvature; "
+                if reduction == "sum"
+                else ""
+            )
+            + "a batch's curvature varies around the full data's, so stay "
+            "somewhat below the limit."
+        )
+    d = diagnose.diagnose(
+        family,
+        spec.learning_rate,
+        momentum,
+        h0,
+        h1,
+        flat,
+        _flat(trainable, names),
+        _flat(best.params, names),
+        curvature_scale=scale,
+    )
+    x_mean = x_sd = None
+    if xs is not None and xs.ndim == 1:
+        x_mean, x_sd = float(np.mean(xs)), float(np.std(xs))
+    out["diagnosis"] = {
+        "family": d.family,
+        "eigenvalues_start": d.eig_start.tolist(),
+        "eigenvalues_optimum": d.eig_optimum.tolist(),
+        "stable_lr": d.stable_lr,
+        "condition": d.condition,
+        "suggested_lr": d.suggested_lr,
+        "verdict": d.verdict,
+        "predicted_steps": d.predicted_steps,
+        "tol": d.tol,
+        "slow_direction": dict(zip(d.names, d.slow_direction.tolist(), strict=True)),
+        "findings": advice.findings(d, spec.name, x_mean, x_sd, note),
+    }
+    return out
+
+
+def _flat(params: dict[str, Any], names: tuple[str, ...]) -> np.ndarray:
+    return np.concatenate(
+        [np.atleast_1d(np.asarray(params[k], np.float64)) for k in names]
+    )

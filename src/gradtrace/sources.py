@@ -1,0 +1,94 @@
+"""Where a run's data come from: a DataFrame, arrays, a file, a built-in data set;
+how to name them in messages; and what a data file records about itself."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gradtrace.data import DATASETS, builtin, read_table, read_truth
+from gradtrace.errors import InputError
+
+DataLike = (
+    pd.DataFrame
+    | pd.Series
+    | np.ndarray
+    | tuple[Any, Any]
+    | Mapping[str, Any]
+    | str
+    | Path
+)
+
+
+def source_name(data: DataLike) -> str | None:
+    if isinstance(data, (str, Path)):
+        return str(data)
+    return None
+
+
+def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
+    """A table from what ``fit`` was given, and how to name it in messages."""
+    if isinstance(data, pd.DataFrame):
+        return data, "the data frame"
+    if isinstance(data, pd.Series):
+        return pd.DataFrame({str(data.name or "y"): data.to_numpy()}), "the series"
+    if isinstance(data, np.ndarray):
+        from gradtrace.data import array_frame
+
+        return array_frame(data), "the array"
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = (np.asarray(v) for v in data)
+        if x.ndim == 1:
+            cols = {"x": x}
+        else:
+            cols = {f"x{i}": x[:, i] for i in range(x.shape[1])}
+        if len(x) != len(y):
+            raise InputError(
+                f"x and y have different lengths ({len(x)} and {len(y)})"
+                ": give one y per row of x."
+            )
+        return pd.DataFrame({**cols, "y": y}), "the (x, y) arrays"
+    if isinstance(data, Mapping):
+        try:
+            return pd.DataFrame({k: np.asarray(v) for k, v in data.items()}), "the data"
+        except ValueError as err:
+            raise InputError(
+                f"the data columns do not fit together ({err}): give "
+                "columns of equal length."
+            ) from None
+    if str(data) == "-":
+        return read_table("-"), "standard input"
+    if isinstance(data, str) and data in DATASETS:
+        return builtin(data), f"built-in data set {data!r}"
+    if isinstance(data, (str, Path)):
+        return read_table(data), repr(str(data))
+    raise InputError(
+        f"cannot use {type(data).__name__} as data: give a DataFrame, a dict of "
+        "columns, an (x, y) tuple of arrays, or a CSV or Parquet path."
+    )
+
+
+def truth_of(source: str | None) -> dict[str, Any]:
+    if source is None:
+        return {}
+    if source in DATASETS:
+        return dict(DATASETS[source].truth)
+    return read_truth(source)
+
+
+def data_file(source: str | None) -> dict[str, Any]:
+    """Where a data file is and a checksum of it, so ``rerun`` can find and check it."""
+    if source is None or source == "-" or source in DATASETS:
+        return {}
+    p = Path(source)
+    if not p.is_file():
+        return {}
+    return {
+        "path": str(p.resolve()),
+        "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+    }
