@@ -24,12 +24,14 @@ def warm_up() -> None:
     import matplotlib.figure  # noqa: F401
 
 
-def _figure(width: float, height: float) -> tuple[Figure, Any]:
+def _figure(
+    width: float, height: float, rows: int = 1, cols: int = 1, **kwargs: Any
+) -> tuple[Figure, Any]:
     """A figure and its axes, outside pyplot (no global state, safe in threads)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.subplots()
+    return fig, fig.subplots(rows, cols, **kwargs)
 
 
 def _cmap(name: str = "viridis") -> Any:
@@ -253,3 +255,407 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
     )
     ax.legend(fontsize=8, loc="best")
     return fig
+
+
+# -- a run's pictures ----------------------------------------------------------------
+
+
+def _run_data(trace: Any) -> tuple[np.ndarray | None, np.ndarray]:
+    from gradtrace.explain import run_data
+
+    return trace._data if trace._data is not None else run_data(trace.info)
+
+
+def _loss_fn(trace: Any) -> Any:
+    """The run's loss over all the data as a NumPy-in, float-out function of the
+    trained parameters (a dict), in float64."""
+    import jax
+    import jax.numpy as jnp
+
+    from gradtrace.core.losses import reduce, row_losses
+    from gradtrace.core.models import make_model
+
+    info = trace.info
+    x, y = _run_data(trace)
+    model = make_model(info["model"], max(len(info["data"]["x"]), 1))
+    fixed = {k: np.asarray(v, np.float64) for k, v in info["fixed"].items()}
+
+    def f(params: dict[str, Any]) -> Any:
+        with jax.enable_x64(True):
+            p = {k: jnp.asarray(v, jnp.float64) for k, v in {**params, **fixed}.items()}
+            xs = None if x is None else jnp.asarray(x, jnp.float64)
+            return reduce(
+                row_losses(model, info["loss"], p, xs, jnp.asarray(y, jnp.float64)),
+                None,
+                info["reduction"],
+            )
+
+    return f
+
+
+def fit_over_data(trace: Any) -> Figure:
+    """The data with the fitted model, the initial one and the true one (when known):
+    points and lines for a regression on one x; for several x, y against the fitted
+    prediction; for a distribution, a histogram with the three densities."""
+    from scipy import stats
+
+    info = trace.info
+    x, y = _run_data(trace)
+    final, start = trace.params, trace.initial
+    fixed = info["fixed"]
+    truth = info.get("truth") or {}
+    fig, ax = _figure(7.5, 4.5)
+    colors = {"initial": "#9e9e9e", "fitted": "#3b528b", "truth": "#d62728"}
+    if info["model"] == "normal":
+        ax.hist(
+            y,
+            bins=min(60, max(10, int(np.sqrt(len(y))))),
+            density=True,
+            color="#c7e9c0",
+            edgecolor="white",
+            label=f"data ({len(y)} rows)",
+        )
+        grid = np.linspace(
+            np.min(y) - 0.5 * np.std(y), np.max(y) + 0.5 * np.std(y), 400
+        )
+        for name, p, style in (
+            ("initial", start, "--"),
+            ("fitted", final, "-"),
+            ("truth", truth, ":"),
+        ):
+            loc = p.get("loc", fixed.get("loc"))
+            scale = p.get("scale", fixed.get("scale"))
+            if loc is None or scale is None or (name == "truth" and not truth):
+                continue
+            ax.plot(
+                grid,
+                stats.norm.pdf(grid, loc, scale),
+                style,
+                lw=2,
+                color=colors[name],
+                label=f"{name}: loc={loc:.4g}, scale={scale:.4g}",
+            )
+        ax.set_xlabel(info["data"]["y"])
+        ax.set_ylabel("density")
+    elif info["model"] == "line":
+        assert x is not None
+        ax.plot(x, y, ".", color="#5ec962", ms=5, label=f"data ({len(y)} rows)")
+        grid = np.linspace(np.min(x), np.max(x), 200)
+        for name, p, style in (
+            ("initial", start, "--"),
+            ("fitted", final, "-"),
+            ("truth", truth, ":"),
+        ):
+            if not {"w", "b"} <= set(p) | set(fixed) or (name == "truth" and not truth):
+                continue
+            w = p.get("w", fixed.get("w"))
+            b = p.get("b", fixed.get("b"))
+            ax.plot(
+                grid,
+                w * grid + b,
+                style,
+                lw=2,
+                color=colors[name],
+                label=f"{name}: y = {w:.4g} x + {b:.4g}",
+            )
+        ax.set_xlabel(info["data"]["x"][0])
+        ax.set_ylabel(info["data"]["y"])
+    else:
+        assert x is not None
+        w = np.asarray(final["w"], float)
+        pred = x.reshape(len(y), -1) @ w + final["b"]
+        ax.plot(pred, y, ".", color="#3b528b", ms=4, label="rows")
+        lim = [min(pred.min(), y.min()), max(pred.max(), y.max())]
+        ax.plot(lim, lim, ":", color="#d62728", label="y = prediction")
+        ax.set_xlabel("fitted prediction")
+        ax.set_ylabel(info["data"]["y"])
+    ax.set_title(
+        f"{info['model']} by {info['loss']}, {info['optimizer']['name']}: "
+        f"{trace.steps} steps, {trace.status}"
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
+def loss_curves(trace: Any) -> Figure:
+    """The loss per step: each batch's loss (before its update) and the loss over all
+    the data (after it), the epoch means when an epoch has several batches, and the
+    optimum's loss as a line; log scale when it spans decades."""
+    frame = trace.to_pandas()
+    info = trace.info
+    fig, ax = _figure(7.5, 4.5)
+    steps = frame["step"].to_numpy()
+    several = info["schedule"]["batches_per_epoch"] > 1
+    if several:
+        ax.plot(
+            steps[1:],
+            frame["batch_loss"][1:],
+            color="#9e9e9e",
+            lw=0.8,
+            alpha=0.8,
+            label="batch loss (before the step)",
+        )
+    full = frame["loss"].to_numpy(float)
+    ok = np.isfinite(full)
+    ax.plot(
+        steps[ok],
+        full[ok],
+        color="#3b528b",
+        lw=2,
+        label="loss over all data (after the step)",
+    )
+    if several:
+        ends = frame[frame["batch"] == info["schedule"]["batches_per_epoch"]]
+        ax.plot(
+            ends["step"],
+            ends["running_loss"],
+            "o",
+            color="#21918c",
+            ms=4,
+            label="epoch mean, as Keras logs it",
+        )
+    best = info.get("optimum_loss")
+    if best is not None:
+        ax.axhline(
+            best, color="#d62728", ls="--", lw=1.2, label=f"optimum's loss {best:.6g}"
+        )
+    values = full[ok]
+    if len(values) and values.min() > 0 and values.max() / values.min() > 100:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"{info['loss']} ({info['reduction']})")
+    ax.set_title("loss per step")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def parameter_paths(trace: Any) -> Figure:
+    """Each parameter per step, with the optimum (dashed) and the truth (dotted) —
+    seed 003's figure of W and b per epoch against their true values."""
+    frame = trace.to_pandas()
+    info = trace.info
+    from gradtrace.tables import param_columns
+
+    cols = param_columns(frame)
+    fig, axes = _figure(
+        7.5, 1.2 + 1.8 * len(cols), len(cols), 1, sharex=True, squeeze=False
+    )
+    axes = axes[:, 0]
+    optimum = _flat_named(info.get("optimum") or {})
+    truth = _flat_named(info.get("truth") or {})
+    palette = _cmap()(np.linspace(0.15, 0.85, max(len(cols), 1)))
+    for ax, col, color in zip(axes, cols, palette, strict=True):
+        ax.plot(frame["step"], frame[col], color=color, lw=2, label=col)
+        if col in optimum:
+            ax.axhline(
+                optimum[col],
+                color="#444444",
+                ls="--",
+                lw=1,
+                label=f"optimum {optimum[col]:.5g}",
+            )
+        if col in truth:
+            ax.axhline(
+                truth[col],
+                color="#d62728",
+                ls=":",
+                lw=1.5,
+                label=f"true {truth[col]:.5g}",
+            )
+        ax.set_ylabel(col)
+        ax.legend(fontsize=8, loc="best")
+    axes[-1].set_xlabel("step")
+    axes[0].set_title("parameters per step")
+    return fig
+
+
+def _flat_named(values: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for k, v in values.items():
+        if isinstance(v, list):
+            out.update({f"{k}[{i}]": float(x) for i, x in enumerate(v)})
+        else:
+            out[k] = float(v)
+    return out
+
+
+def loss_landscape(
+    trace: Any, params: tuple[str, str] | None = None, grid: int = 60
+) -> Figure:
+    """Contours of the loss over two parameters, with the optimizer's path (a dot per
+    step), the start, the end and the optimum. With more parameters, the others are
+    held at their final values (a slice through the final point)."""
+    import jax
+    import jax.numpy as jnp
+
+    frame = trace.to_pandas()
+    from gradtrace.tables import param_columns
+
+    cols = param_columns(frame)
+    if params is None:
+        if len(cols) < 2:
+            raise ValueError(
+                f"the landscape needs two parameters; this run trains {len(cols)}"
+            )
+        params = (cols[0], cols[1])
+    a, b = params
+    for p in params:
+        if p not in cols:
+            from gradtrace.errors import InputError
+
+            raise InputError(
+                f"--params {a},{b}: the run has no parameter {p!r} "
+                f"(parameters: {', '.join(cols)})."
+            )
+    path_a, path_b = frame[a].to_numpy(float), frame[b].to_numpy(float)
+    finite = np.isfinite(path_a) & np.isfinite(path_b)
+    optimum = _flat_named(trace.info.get("optimum") or {})
+    xs = np.concatenate([path_a[finite], [optimum.get(a, path_a[finite][-1])]])
+    ys = np.concatenate([path_b[finite], [optimum.get(b, path_b[finite][-1])]])
+    pad_a = 0.25 * (np.ptp(xs) or 1.0)
+    pad_b = 0.25 * (np.ptp(ys) or 1.0)
+    ga = np.linspace(xs.min() - pad_a, xs.max() + pad_a, grid)
+    gb = np.linspace(ys.min() - pad_b, ys.max() + pad_b, grid)
+    final = _flat_named({k: v for k, v in trace.params.items()})
+    loss = _loss_fn(trace)
+    names = list(trace.params)
+    sizes = {k: (np.size(v)) for k, v in trace.params.items()}
+
+    def at(va: Any, vb: Any) -> Any:
+        flat = {**final, a: va, b: vb}
+        params_d = {}
+        for k in names:
+            if sizes[k] == 1 and k in flat:
+                params_d[k] = flat[k]
+            else:
+                params_d[k] = jnp.stack([flat[f"{k}[{i}]"] for i in range(sizes[k])])
+        return loss(params_d)
+
+    with jax.enable_x64(True):
+        A, B = np.meshgrid(ga, gb)
+        Z = np.asarray(jax.vmap(jax.vmap(at))(jnp.asarray(A), jnp.asarray(B)))
+    fig, ax = _figure(7, 5.5)
+    from matplotlib.colors import LogNorm
+
+    positive = Z[np.isfinite(Z)]
+    norm = None
+    if len(positive) and positive.min() > 0 and positive.max() / positive.min() > 50:
+        norm = LogNorm(vmin=positive.min(), vmax=positive.max())
+    levels = np.geomspace(positive.min(), positive.max(), 25) if norm else 25
+    cs = ax.contourf(A, B, Z, levels=levels, cmap=_cmap(), norm=norm, alpha=0.85)
+    fig.colorbar(cs, ax=ax, label=f"{trace.info['loss']} over all data", format="%.3g")
+    ax.plot(path_a[finite], path_b[finite], "-", color="white", lw=1, alpha=0.9)
+    ax.plot(
+        path_a[finite],
+        path_b[finite],
+        ".",
+        color="#fde725",
+        ms=4,
+        label=f"path, a dot per step ({int(finite.sum()) - 1} steps)",
+    )
+    ax.plot(path_a[0], path_b[0], "o", color="white", mec="black", ms=8, label="start")
+    ax.plot(
+        path_a[finite][-1],
+        path_b[finite][-1],
+        "s",
+        color="#fde725",
+        mec="black",
+        ms=7,
+        label="end",
+    )
+    if a in optimum and b in optimum:
+        ax.plot(
+            optimum[a],
+            optimum[b],
+            "*",
+            color="#d62728",
+            mec="black",
+            ms=14,
+            label="optimum",
+        )
+    ax.set_xlabel(a)
+    ax.set_ylabel(b)
+    others = [c for c in cols if c not in params]
+    held = (
+        f" (others held at their final values: {', '.join(others)})" if others else ""
+    )
+    ax.set_title(f"loss landscape over {a} and {b}{held}", fontsize=10)
+    fig.legend(fontsize=8, loc="outside lower center", ncol=4, frameon=False)
+    return fig
+
+
+def mse_and_likelihood(trace: Any) -> Figure:
+    """Seed 000's closing figure: over the location (loc, or the intercept b of a
+    line), the mean squared error and the Gaussian log-likelihood side by side; the
+    MSE's minimum and the likelihood's maximum fall at the same place."""
+    info = trace.info
+    x, y = _run_data(trace)
+    final = trace.params
+    if info["model"] == "normal":
+        name, centre = "loc", float(final.get("loc", info["fixed"].get("loc", 0.0)))
+        resid_base = y
+    elif info["model"] == "line":
+        name, centre = "b", float(final.get("b", info["fixed"].get("b", 0.0)))
+        w = float(final.get("w", info["fixed"].get("w", 0.0)))
+        assert x is not None
+        resid_base = y - w * x
+    else:
+        raise ValueError("this figure is for a normal distribution or a line")
+    best = float(np.mean(resid_base))
+    spread = 3 * float(np.std(resid_base)) or 1.0
+    grid = np.linspace(best - spread, best + spread, 300)
+    resid = resid_base[None, :] - grid[:, None]
+    mse = np.mean(resid**2, axis=1)
+    sigma = float(np.sqrt(np.mean((resid_base - best) ** 2))) or 1.0
+    loglik = -0.5 * len(y) * np.log(2 * np.pi * sigma**2) - np.sum(resid**2, axis=1) / (
+        2 * sigma**2
+    )
+    fig, (left, right) = _figure(10, 4.2, 1, 2)
+    left.plot(grid, mse, color="#3b528b", lw=2)
+    right.plot(grid, loglik, color="#21918c", lw=2)
+    for ax, label in (
+        (left, "mean squared error"),
+        (right, f"log-likelihood (sigma = {sigma:.3g})"),
+    ):
+        ax.axvline(best, color="#d62728", ls="--", lw=1.2, label=f"{name} = {best:.5g}")
+        ax.axvline(
+            centre,
+            color="#9e9e9e",
+            ls=":",
+            lw=1.5,
+            label=f"the run's final {name} = {centre:.5g}",
+        )
+        ax.set_xlabel(name)
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+    left.set_title("MSE: smallest at the mean residual")
+    right.set_title("likelihood: largest at the same place")
+    return fig
+
+
+#: The pictures ``gradtrace plot`` writes into a run folder.
+RUN_FIGURES = {
+    "fit.png": fit_over_data,
+    "loss.png": loss_curves,
+    "params.png": parameter_paths,
+    "landscape.png": loss_landscape,
+    "mse_loglik.png": mse_and_likelihood,
+}
+
+
+def plot_run(
+    trace: Any, folder: str | Path, params: tuple[str, str] | None = None
+) -> list[Path]:
+    """Write every picture that applies to this run into ``folder``."""
+    from gradtrace.errors import InputError
+
+    written = []
+    for name, draw in RUN_FIGURES.items():
+        try:
+            fig = draw(trace, params) if draw is loss_landscape else draw(trace)
+        except InputError:
+            raise
+        except ValueError:
+            continue  # the picture does not apply (one parameter; not a normal/line)
+        written.append(save(fig, Path(folder) / name))
+    return written

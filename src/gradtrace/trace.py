@@ -133,6 +133,20 @@ class Trace:
         x, y = self._data if self._data is not None else run_data(self.info)
         return explain_step(self._frame, self.info, x, y, step)
 
+    def plot(self, which: str = "loss") -> Any:
+        """A matplotlib figure of the run: ``fit``, ``loss``, ``params``,
+        ``landscape`` or ``mse_loglik`` (``gradtrace.plot`` has one function each)."""
+        from gradtrace import plot
+
+        figures = {
+            name.removesuffix(".png"): draw for name, draw in plot.RUN_FIGURES.items()
+        }
+        if which not in figures:
+            raise ValueError(
+                f"unknown figure {which!r}: choose one of {', '.join(figures)}."
+            )
+        return figures[which](self)
+
     def save(self, folder: str | Path, force: bool = False) -> Path:
         """Write ``trace.parquet`` and ``run.json`` into ``folder``, atomically."""
         from gradtrace.store import save_run

@@ -14,7 +14,7 @@ import click
 from gradtrace.cli.data import data
 from gradtrace.cli.demo import demo
 from gradtrace.cli.fit import fit
-from gradtrace.cli.runs import export, ls_runs, rerun, show
+from gradtrace.cli.runs import export, ls_runs, plot, rerun, show
 from gradtrace.cli.sweep import lr_find, sweep
 from gradtrace.cli.understand import diagnose, explain
 from gradtrace.errors import GradtraceError
@@ -34,6 +34,7 @@ def cli() -> None:
     gradtrace diagnose DATA .. curvature, stable learning rate, predicted steps
     gradtrace explain RUN --step N   one step's arithmetic, row by row
     gradtrace show RUN         what ran and how it ended
+    gradtrace plot RUN         the fit, loss, parameters and loss landscape as PNGs
     gradtrace export RUN --csv the trace as CSV or JSON
     gradtrace ls [FOLDER]      a table of runs
     gradtrace rerun RUN        repeat a run and check the trace is identical
@@ -49,6 +50,7 @@ for command in (
     diagnose,
     explain,
     show,
+    plot,
     export,
     ls_runs,
     rerun,

@@ -47,6 +47,7 @@ KEYS: dict[str, str] = {
     "force": _BOOL,
     "print_every": _INTEGER,
     "quiet": _BOOL,
+    "plot": _BOOL,
 }
 
 

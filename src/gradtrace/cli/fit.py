@@ -193,6 +193,12 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     help="Print a table row every N steps (default: about 20 rows).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@click.option(
+    "--plot",
+    "plot",
+    is_flag=True,
+    help="Also draw the run's pictures into its folder (as gradtrace plot does).",
+)
 def fit(**options: Any) -> None:
     """Fit a model to DATA and record every step.
 
@@ -262,6 +268,11 @@ def fit(**options: Any) -> None:
     trace.info["timings"]["total_s"] = time.perf_counter() - started
     trace.save(out, force=o["force"])
     _report.print_run(trace, out, o["print_every"], o["quiet"])
+    if o["plot"]:
+        from gradtrace import plot as plots
+
+        for path in plots.plot_run(trace, out):
+            click.echo(f"wrote {path}")
     if trace.diverged:
         raise click.exceptions.Exit(1)
     if trace.status == "interrupted":

@@ -128,3 +128,36 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     else:
         click.echo(f"error: the new trace differs from {run}.", err=True)
         raise click.exceptions.Exit(1)
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "--params",
+    "params",
+    default=None,
+    metavar="A,B",
+    help="The two parameters of the loss landscape (default: the first "
+    "two); the others are held at their final values.",
+)
+def plot(run: Path, params: str | None) -> None:
+    """Draw RUN's pictures into its folder: fit.png (the fit over the data),
+    loss.png (per step and per epoch), params.png (each parameter per step against
+    the optimum and the truth), landscape.png (loss contours with the path, a dot per
+    step) and mse_loglik.png (MSE and log-likelihood over the location)."""
+    from gradtrace import plot as plots
+    from gradtrace.api import load
+    from gradtrace.errors import InputError
+
+    pair = None
+    if params is not None:
+        names = [p.strip() for p in params.split(",") if p.strip()]
+        if len(names) != 2:
+            raise InputError(
+                f"--params takes two parameter names, got {params!r}: "
+                "write --params w,b."
+            )
+        pair = (names[0], names[1])
+    trace = load(run)
+    for path in plots.plot_run(trace, run, pair):
+        click.echo(f"wrote {path}")

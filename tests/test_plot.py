@@ -1,0 +1,129 @@
+"""Every picture, for every demo: drawn without error, and checked where it can be."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradtrace
+from gradtrace import plot
+from gradtrace.demos import DEMOS
+
+TRACES: dict[str, gradtrace.Trace] = {}
+
+
+def demo_traces() -> dict[str, gradtrace.Trace]:
+    if not TRACES:
+        for demo in DEMOS.values():
+            for name, trace in demo.run().traces.items():
+                if trace.steps <= 2000:  # the 10000-step seed 002 runs: one is enough
+                    TRACES[name] = trace
+        TRACES["normal-mean-sgd"] = (
+            DEMOS["normal-mean-sgd"].run().traces["normal-mean-sgd"]
+        )
+    return TRACES
+
+
+@pytest.mark.parametrize("figure", list(plot.RUN_FIGURES))
+def test_every_figure_for_every_demo(figure: str) -> None:
+    draw = plot.RUN_FIGURES[figure]
+    for name, trace in demo_traces().items():
+        try:
+            fig = draw(trace)
+        except ValueError as err:  # one trained parameter has no landscape
+            assert figure == "landscape.png" and "two parameters" in str(err), name
+            continue
+        axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+        assert all(ax.get_ylabel() for ax in axes), (figure, name)
+        assert axes[-1].get_xlabel(), (figure, name)  # shared x: the bottom one
+
+
+def test_fit_figure_shows_data_initial_fitted_and_truth() -> None:
+    trace = demo_traces()["line-mse"]
+    ax = plot.fit_over_data(trace).axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[0].startswith("data (100 rows)")
+    assert any(label.startswith("initial: y = 0.018 x") for label in labels)
+    assert any(label.startswith("fitted:") for label in labels)
+    assert any(label.startswith("truth: y = 1 x + 2") for label in labels)
+    assert len(ax.get_lines()[0].get_xdata()) == 100
+
+
+def test_landscape_path_is_the_trace() -> None:
+    trace = gradtrace.fit(
+        "seed004_keras",
+        optimizer="keras.rmsprop",
+        lr=0.05,
+        batch_size=3,
+        epochs=2,
+        shuffle=False,
+        init={"w": 0.5},
+    )
+    ax = plot.loss_landscape(trace).axes[0]
+    dots = next(line for line in ax.get_lines() if "a dot per step" in line.get_label())
+    frame = trace.to_pandas()
+    np.testing.assert_allclose(dots.get_xdata(), frame["w"])
+    np.testing.assert_allclose(dots.get_ydata(), frame["b"])
+    star = next(line for line in ax.get_lines() if line.get_label() == "optimum")
+    assert star.get_xdata()[0] == pytest.approx(trace.info["optimum"]["w"])
+    assert ax.get_xlabel() == "w" and ax.get_ylabel() == "b"
+
+
+def test_parameter_paths_have_optimum_and_truth_lines() -> None:
+    trace = demo_traces()["linear-basics"]
+    axes = [ax for ax in plot.parameter_paths(trace).axes]
+    assert [ax.get_ylabel() for ax in axes] == ["w", "b"]
+    labels = [line.get_label() for line in axes[0].get_lines()]
+    assert labels[0] == "w" and labels[1].startswith("optimum")
+    assert labels[2] == "true 3"
+    np.testing.assert_allclose(
+        axes[0].get_lines()[0].get_ydata(), trace.to_pandas()["w"]
+    )
+
+
+def test_loss_figure_log_scale_and_optimum() -> None:
+    trace = demo_traces()["normal-mean-sgd"]
+    ax = plot.loss_curves(trace).axes[0]
+    optimum = next(
+        line for line in ax.get_lines() if line.get_label().startswith("optimum's loss")
+    )
+    assert optimum.get_ydata()[0] == pytest.approx(trace.info["optimum_loss"])
+    keras = demo_traces()["keras-batches"]
+    labels = [line.get_label() for line in plot.loss_curves(keras).axes[0].get_lines()]
+    assert "epoch mean, as Keras logs it" in labels
+
+
+def test_mse_and_likelihood_peak_together() -> None:
+    trace = demo_traces()["gaussian-mle"]
+    left, right = plot.mse_and_likelihood(trace).axes
+    mse, loglik = left.get_lines()[0], right.get_lines()[0]
+    assert mse.get_xdata()[np.argmin(mse.get_ydata())] == pytest.approx(
+        loglik.get_xdata()[np.argmax(loglik.get_ydata())]
+    )
+
+
+def test_plot_command_writes_the_pictures(tmp_path: Path) -> None:
+    from helpers import run_cli
+
+    trace = gradtrace.fit("seed001_line", lr=0.5, epochs=20, batch_size=25)
+    trace.save(tmp_path / "r")
+
+    class Capsys:  # a minimal stand-in: run_cli only reads captured output
+        def readouterr(self) -> tuple[str, str]:
+            return "", ""
+
+    code, _, _ = run_cli(["plot", str(tmp_path / "r"), "--params", "b,w"], Capsys())  # type: ignore[arg-type]
+    assert code == 0
+    for name in plot.RUN_FIGURES:
+        assert (tmp_path / "r" / name).stat().st_size > 10_000, name
+    code, _, _ = run_cli(["plot", str(tmp_path / "r"), "--params", "w,q"], Capsys())  # type: ignore[arg-type]
+    assert code == 2
+
+
+def test_trace_plot_in_python() -> None:
+    trace = demo_traces()["line-mse"]
+    assert trace.plot("params").axes
+    with pytest.raises(ValueError, match="unknown figure"):
+        trace.plot("pie")
