@@ -161,3 +161,35 @@ def plot(run: Path, params: str | None) -> None:
     trace = load(run)
     for path in plots.plot_run(trace, run, pair):
         click.echo(f"wrote {path}")
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The animation: fit.gif (or fit.mp4 where ffmpeg is installed).",
+)
+@click.option(
+    "--every",
+    type=int,
+    default=None,
+    help="Draw every k-th step (default: about 120 frames).",
+)
+@click.option(
+    "--fps", type=int, default=10, show_default=True, help="Frames per second."
+)
+def animate(run: Path, out: Path, every: int | None, fps: int) -> None:
+    """Animate RUN: the fit moving over the data, one frame per step (or every k-th),
+    the step's batch highlighted, with step, epoch, batch and loss in the title."""
+    from gradtrace.animate import animate as draw
+    from gradtrace.api import load
+    from gradtrace.errors import InputError
+
+    if fps < 1:
+        raise InputError(f"--fps must be at least 1, got {fps}.")
+    path = draw(load(run), out, every=every, fps=fps)
+    click.echo(f"wrote {path}")

@@ -1,0 +1,208 @@
+"""A run as an animation: the fit moving over the data, one frame per step (or every
+k-th), the step's batch highlighted, step, epoch, batch and loss in the title.
+Frames are drawn with matplotlib and written as a GIF with Pillow (or an MP4 through
+ffmpeg where it is installed)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradtrace.errors import InputError
+from gradtrace.plot import _figure, _run_data
+
+#: Frames a GIF gets by default: every k-th step so that about this many remain.
+DEFAULT_FRAMES = 120
+
+
+def frame_steps(n_steps: int, every: int | None) -> list[int]:
+    """The steps drawn: 0, every k-th, and the last."""
+    k = every or max(1, math.ceil(n_steps / DEFAULT_FRAMES))
+    steps = list(range(0, n_steps + 1, k))
+    if steps[-1] != n_steps:
+        steps.append(n_steps)
+    return steps
+
+
+def animate(
+    trace: Any, out: str | Path, every: int | None = None, fps: int = 10
+) -> Path:
+    """Write the animation of ``trace`` to ``out`` (.gif, or .mp4 with ffmpeg)."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise InputError(
+            f"-o {str(out)!r}: write a .gif (or an .mp4 where ffmpeg is installed)."
+        )
+    if suffix == ".mp4" and shutil.which("ffmpeg") is None:
+        raise InputError(
+            "an .mp4 needs ffmpeg, which is not installed: write a .gif "
+            "instead (-o fit.gif), or install ffmpeg."
+        )
+    if every is not None and every < 1:
+        raise InputError(f"--every must be at least 1, got {every}.")
+    steps = frame_steps(trace.steps, every)
+    images = [_render(trace, s) for s in steps]
+    tmp = out.with_name(f".{out.name}.tmp{suffix}")
+    if suffix == ".gif":
+        first, *rest = images
+        first.save(
+            tmp,
+            save_all=True,
+            append_images=rest,
+            duration=int(1000 / fps),
+            loop=0,
+            optimize=False,
+        )
+    else:
+        _mp4(images, tmp, fps)
+    tmp.replace(out)
+    return out
+
+
+def _mp4(images: list[Any], path: Path, fps: int) -> None:
+    import subprocess
+
+    w, h = images[0].size
+    w, h = w - w % 2, h - h % 2
+    cmd = [
+        "ffmpeg",
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{w}x{h}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    ]
+    raw = b"".join(im.convert("RGB").crop((0, 0, w, h)).tobytes() for im in images)
+    subprocess.run(cmd, input=raw, check=True)
+
+
+def _render(trace: Any, step: int) -> Any:
+    """One frame as a Pillow image."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    fig = frame_figure(trace, step)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert(
+        "P", palette=Image.Palette.ADAPTIVE
+    )
+
+
+def frame_figure(trace: Any, step: int) -> Any:
+    """The figure of one frame: the data, the fit at ``step`` (after it), the
+    initial fit faintly, the rows of the step's batch highlighted."""
+    info = trace.info
+    frame = trace.to_pandas()
+    row = frame.iloc[step]
+    x, y = _run_data(trace)
+    rows = trace.rows(step) if step >= 1 else np.array([], int)
+    fig, ax = _figure(7, 4.4)
+    fixed = info["fixed"]
+
+    def value(name: str, r: Any) -> float:
+        return float(r[name]) if name in r.index else float(fixed[name])
+
+    if info["model"] == "normal":
+        from scipy import stats
+
+        ax.hist(
+            y,
+            bins=min(60, max(10, int(np.sqrt(len(y))))),
+            density=True,
+            color="#c7e9c0",
+            edgecolor="white",
+            label="data",
+        )
+        if len(rows):
+            ax.plot(
+                y[rows],
+                np.zeros(len(rows)),
+                "|",
+                color="#d62728",
+                ms=18,
+                label=f"batch ({len(rows)} rows)",
+            )
+        grid = np.linspace(np.min(y) - np.std(y), np.max(y) + np.std(y), 300)
+        start = frame.iloc[0]
+        ax.plot(
+            grid,
+            stats.norm.pdf(grid, value("loc", start), value("scale", start)),
+            "--",
+            color="#9e9e9e",
+            label="initial",
+        )
+        ax.plot(
+            grid,
+            stats.norm.pdf(grid, value("loc", row), value("scale", row)),
+            color="#3b528b",
+            lw=2,
+            label="after this step",
+        )
+        ax.set_xlabel(info["data"]["y"])
+        ax.set_ylabel("density")
+    elif info["model"] == "line":
+        assert x is not None
+        ax.plot(x, y, ".", color="#5ec962", ms=6, label="data")
+        if len(rows):
+            ax.plot(
+                x[rows],
+                y[rows],
+                "o",
+                mfc="none",
+                mec="#d62728",
+                ms=10,
+                mew=2,
+                label=f"batch ({len(rows)} rows)",
+            )
+        pad = 0.05 * (np.ptp(x) or 1.0)
+        grid = np.array([np.min(x) - pad, np.max(x) + pad])
+        start = frame.iloc[0]
+        ax.plot(
+            grid,
+            value("w", start) * grid + value("b", start),
+            "--",
+            color="#9e9e9e",
+            label="initial",
+        )
+        ax.plot(
+            grid,
+            value("w", row) * grid + value("b", row),
+            color="#3b528b",
+            lw=2,
+            label="after this step",
+        )
+        ylo, yhi = float(np.min(y)), float(np.max(y))
+        span = yhi - ylo or 1.0
+        ax.set_ylim(ylo - 0.3 * span, yhi + 0.3 * span)
+        ax.set_xlabel(info["data"]["x"][0])
+        ax.set_ylabel(info["data"]["y"])
+    else:
+        raise InputError(
+            "animate draws a line or a distribution over its data; for "
+            f"model {info['model']!r} use gradtrace plot."
+        )
+    loss = row["loss"]
+    shown = f"{loss:.5g}" if np.isfinite(loss) else "not evaluated"
+    ax.set_title(
+        f"step {step} of {trace.steps} · epoch {int(row['epoch'])}, batch "
+        f"{int(row['batch'])} · loss over all data {shown}"
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
