@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fixtures bench clean
+.PHONY: demo test lint browser fixtures bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The report's browser test drives Debian's chromium (never a downloaded browser).
+browser:
+	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	   >/dev/null) || echo "note: chromium could not be installed; the browser test is skipped")
+
+test: lint browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Benchmarks against the peers (needs torch: pip install .[bench]); see docs/benchmarks.md.

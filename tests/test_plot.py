@@ -127,3 +127,48 @@ def test_trace_plot_in_python() -> None:
     assert trace.plot("params").axes
     with pytest.raises(ValueError, match="unknown figure"):
         trace.plot("pie")
+
+
+def test_animation_frames_and_titles(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from gradtrace.animate import animate, frame_figure
+
+    trace = gradtrace.fit(
+        "seed004_keras",
+        optimizer="keras.rmsprop",
+        lr=0.05,
+        batch_size=3,
+        epochs=1,
+        shuffle=False,
+        init={"w": 0.5},
+    )
+    path = animate(trace, tmp_path / "fit.gif")
+    with Image.open(path) as im:
+        assert im.n_frames == 5  # the start and 4 steps
+    ax = frame_figure(trace, 2).axes[0]
+    assert ax.get_title().startswith("step 2 of 4 · epoch 1, batch 2")
+    batch = next(line for line in ax.get_lines() if "batch" in line.get_label())
+    np.testing.assert_allclose(batch.get_xdata(), [4, 5, 6])  # rows 3, 4, 5
+    long = gradtrace.fit("seed001_line", lr=0.5, epochs=400)
+    with Image.open(animate(long, tmp_path / "long.gif", every=100)) as im:
+        assert im.n_frames == 5  # steps 0, 100, 200, 300, 400
+    with pytest.raises(gradtrace.InputError, match="gif"):
+        animate(trace, tmp_path / "fit.avi")
+
+
+def test_report_is_self_contained(tmp_path: Path) -> None:
+    from gradtrace.report import report
+
+    trace = gradtrace.fit("seed001_line", lr=0.5, epochs=20, batch_size=30)
+    html = report(trace, tmp_path / "r.html").read_text()
+    assert "<script src" not in html and "<link" not in html
+    assert "http://" not in html and "https://" not in html
+    assert '"frames"' in html and "gradtrace report" in html
+    with pytest.raises(gradtrace.InputError, match=".html"):
+        report(trace, tmp_path / "r.txt")
+
+
+def test_notebook_view_has_a_loss_curve() -> None:
+    html = demo_traces()["line-mse"]._repr_html_()
+    assert "<svg" in html and "<polyline" in html and "<table" in html

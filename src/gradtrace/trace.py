@@ -166,6 +166,7 @@ class Trace:
         )
 
     def _repr_html_(self) -> str:
+        """In Jupyter: the run in a line, a small loss curve, and the parameters."""
         from html import escape
 
         rows = "".join(
@@ -174,7 +175,8 @@ class Trace:
             for k, v in self.params.items()
         )
         return (
-            f"<p><b>gradtrace</b> {escape(repr(self)[1:-1])}</p><table>"
+            f"<p><b>gradtrace</b> {escape(repr(self)[1:-1])}</p>"
+            f"{_sparkline(self._frame['loss'].to_numpy(float))}<table>"
             f"<tr><th></th><th>initial</th><th>final</th></tr>{rows}</table>"
         )
 
@@ -197,3 +199,24 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "none"
     return f"{float(value):.7g}"
+
+
+def _sparkline(loss: np.ndarray, width: int = 320, height: int = 80) -> str:
+    """The loss over the steps as a small inline SVG (log scale when it spans
+    decades)."""
+    steps = np.flatnonzero(np.isfinite(loss))
+    if len(steps) < 2:
+        return ""
+    values = loss[steps]
+    if values.min() > 0 and values.max() / values.min() > 100:
+        values = np.log10(values)
+    lo, hi = float(values.min()), float(values.max())
+    span = (hi - lo) or 1.0
+    xs = 4 + (steps - steps[0]) / max(steps[-1] - steps[0], 1) * (width - 8)
+    ys = 4 + (hi - values) / span * (height - 8)
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    return (
+        f'<svg width="{width}" height="{height}" role="img" aria-label="loss per '
+        f'step"><polyline fill="none" stroke="#3b528b" stroke-width="2" '
+        f'points="{points}"/></svg>'
+    )

@@ -14,7 +14,7 @@ import click
 from gradtrace.cli.data import data
 from gradtrace.cli.demo import demo
 from gradtrace.cli.fit import fit
-from gradtrace.cli.runs import animate, export, ls_runs, plot, rerun, show
+from gradtrace.cli.runs import animate, export, ls_runs, plot, report, rerun, show
 from gradtrace.cli.sweep import lr_find, sweep
 from gradtrace.cli.understand import diagnose, explain
 from gradtrace.errors import GradtraceError
@@ -36,6 +36,7 @@ def cli() -> None:
     gradtrace show RUN         what ran and how it ended
     gradtrace plot RUN         the fit, loss, parameters and loss landscape as PNGs
     gradtrace animate RUN -o fit.gif   the fit moving step by step
+    gradtrace report RUN       a self-contained interactive HTML report
     gradtrace export RUN --csv the trace as CSV or JSON
     gradtrace ls [FOLDER]      a table of runs
     gradtrace rerun RUN        repeat a run and check the trace is identical
@@ -53,6 +54,7 @@ for command in (
     show,
     plot,
     animate,
+    report,
     export,
     ls_runs,
     rerun,

@@ -193,3 +193,25 @@ def animate(run: Path, out: Path, every: int | None, fps: int) -> None:
         raise InputError(f"--fps must be at least 1, got {fps}.")
     path = draw(load(run), out, every=every, fps=fps)
     click.echo(f"wrote {path}")
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The HTML file (default: RUN/report.html).",
+)
+def report(run: Path, out: Path | None) -> None:
+    """Write a self-contained interactive HTML report of RUN: a slider and a play
+    button over the steps, the fit over the data, the path on the loss landscape,
+    the loss curve, the parameters and gradients, and the rows of each batch. It
+    works offline: scripts, styles and data are inside the file."""
+    from gradtrace.api import load
+    from gradtrace.report import report as write
+
+    path = write(load(run), out or run / "report.html")
+    click.echo(f"wrote {path}")

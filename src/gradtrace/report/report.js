@@ -1,0 +1,187 @@
+"use strict";
+// gradtrace report: draws the run from the JSON above; no network, no libraries.
+(function () {
+  const D = JSON.parse(document.getElementById("data").textContent);
+  const F = D.frames;
+  const slider = document.getElementById("step");
+  const label = document.getElementById("step-label");
+  const play = document.getElementById("play");
+  slider.max = String(F.length - 1);
+  document.getElementById("title").textContent = "gradtrace · " + D.title;
+  const opt = Object.entries(D.optimizer).filter(([k]) => k !== "name")
+    .map(([k, v]) => k + "=" + v).join(", ");
+  document.getElementById("summary").textContent =
+    D.steps + " steps on " + D.n_rows + " rows, " + D.status + ". " +
+    D.optimizer.name + "(" + opt + "). " + D.message;
+  const fmt = (v) => (v === null || v === undefined) ? "–" :
+    (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-4 && v !== 0) ? v.toExponential(6) : v.toPrecision(7));
+
+  function scales(canvas, xr, yr, pad) {
+    pad = pad || 52;
+    const w = canvas.width, h = canvas.height;
+    const sx = (v) => pad + (v - xr[0]) / ((xr[1] - xr[0]) || 1) * (w - pad - 12);
+    const sy = (v) => h - pad + 12 - (v - yr[0]) / ((yr[1] - yr[0]) || 1) * (h - pad - 12);
+    return [sx, sy];
+  }
+  function axes(ctx, canvas, xr, yr, xl, yl, ylog) {
+    const pad = 52, w = canvas.width, h = canvas.height;
+    ctx.strokeStyle = "#999"; ctx.lineWidth = 1;
+    ctx.beginPath(); ctx.moveTo(pad, 12); ctx.lineTo(pad, h - pad + 12);
+    ctx.lineTo(w - 12, h - pad + 12); ctx.stroke();
+    ctx.fillStyle = "#444"; ctx.font = "15px sans-serif";
+    ctx.textAlign = "center"; ctx.fillText(xl, (w + pad) / 2, h - 4);
+    ctx.fillText(fmt(xr[0]), pad + 20, h - pad + 30); ctx.fillText(fmt(xr[1]), w - 50, h - pad + 30);
+    ctx.save(); ctx.translate(12, (h - pad) / 2); ctx.rotate(-Math.PI / 2);
+    ctx.fillText(yl, 0, 0); ctx.restore();
+    ctx.textAlign = "left";
+    const y0 = ylog ? Math.pow(10, yr[0]) : yr[0], y1 = ylog ? Math.pow(10, yr[1]) : yr[1];
+    ctx.fillText(fmt(y1), pad + 4, 26); ctx.fillText(fmt(y0), pad + 4, h - pad + 6);
+  }
+  const range = (a) => { const v = a.filter(Number.isFinite);
+    let lo = Math.min(...v), hi = Math.max(...v);
+    if (lo === hi) { lo -= 1; hi += 1; } const p = 0.05 * (hi - lo); return [lo - p, hi + p]; };
+  const param = (f, name) => (name in f.params) ? f.params[name] : D.fixed[name];
+
+  // -- the fit over the data
+  const fitC = document.getElementById("fit"), fitX = fitC.getContext("2d");
+  function drawFit(f) {
+    fitX.clearRect(0, 0, fitC.width, fitC.height);
+    const y = D.data.y, inBatch = new Set(f.rows);
+    if (D.model === "line" && D.data.x) {
+      const x = D.data.x, xr = range(x), yr = range(y);
+      const [sx, sy] = scales(fitC, xr, yr);
+      axes(fitX, fitC, xr, yr, D.x_name, D.y_name);
+      D.data.index.forEach((row, i) => {
+        fitX.fillStyle = inBatch.has(row) ? "#d62728" : "#5ec962";
+        fitX.beginPath(); fitX.arc(sx(x[i]), sy(y[i]), inBatch.has(row) ? 5 : 3, 0, 7); fitX.fill();
+      });
+      const line = (ff, color, dash) => { const w = param(ff, "w"), b = param(ff, "b");
+        fitX.strokeStyle = color; fitX.setLineDash(dash); fitX.lineWidth = 2; fitX.beginPath();
+        fitX.moveTo(sx(xr[0]), sy(w * xr[0] + b)); fitX.lineTo(sx(xr[1]), sy(w * xr[1] + b));
+        fitX.stroke(); fitX.setLineDash([]); };
+      line(F[0], "#9e9e9e", [6, 4]); line(f, "#3b528b", []);
+    } else if (D.model === "normal") {
+      const yr = range(y), bins = Math.min(50, Math.max(10, Math.round(Math.sqrt(y.length))));
+      const counts = new Array(bins).fill(0), width = (yr[1] - yr[0]) / bins;
+      y.forEach((v) => { counts[Math.min(bins - 1, Math.floor((v - yr[0]) / width))] += 1; });
+      const dens = counts.map((c) => c / (y.length * width));
+      const pdf = (v, ff) => { const m = param(ff, "loc"), s = param(ff, "scale");
+        return Math.exp(-0.5 * ((v - m) / s) ** 2) / (s * Math.sqrt(2 * Math.PI)); };
+      const top = Math.max(...dens, pdf(param(f, "loc"), f) || 0) * 1.1;
+      const [sx, sy] = scales(fitC, yr, [0, top]);
+      axes(fitX, fitC, yr, [0, top], D.y_name, "density");
+      fitX.fillStyle = "#c7e9c0";
+      dens.forEach((d, i) => { const x0 = yr[0] + i * width;
+        fitX.fillRect(sx(x0), sy(d), sx(x0 + width) - sx(x0) - 1, sy(0) - sy(d)); });
+      const curve = (ff, color, dash) => { fitX.strokeStyle = color; fitX.setLineDash(dash);
+        fitX.lineWidth = 2; fitX.beginPath();
+        for (let i = 0; i <= 200; i++) { const v = yr[0] + (yr[1] - yr[0]) * i / 200;
+          const p = Math.min(pdf(v, ff), top * 2); i ? fitX.lineTo(sx(v), sy(p)) : fitX.moveTo(sx(v), sy(p)); }
+        fitX.stroke(); fitX.setLineDash([]); };
+      curve(F[0], "#9e9e9e", [6, 4]); curve(f, "#3b528b", []);
+      fitX.fillStyle = "#d62728";
+      D.data.index.forEach((row, i) => { if (inBatch.has(row)) fitX.fillRect(sx(y[i]) - 1, sy(0) - 10, 2, 10); });
+    } else {
+      fitX.fillStyle = "#444"; fitX.fillText("several x columns: see the table", 60, 60);
+    }
+  }
+
+  // -- the loss landscape with the path
+  const landC = document.getElementById("landscape"), landX = landC.getContext("2d");
+  const L = D.landscape;
+  let landImage = null;
+  if (L) {
+    document.getElementById("landscape-caption").textContent =
+      "the loss over " + L.a + " and " + L.b + " (log colour), the path and this step";
+    const off = document.createElement("canvas"); off.width = landC.width; off.height = landC.height;
+    const ox = off.getContext("2d"), z = L.z.flat().filter((v) => v !== null && v > 0);
+    const lo = Math.log(Math.min(...z)), hi = Math.log(Math.max(...z));
+    const [sx, sy] = scales(landC, [L.xs[0], L.xs[L.xs.length - 1]], [L.ys[0], L.ys[L.ys.length - 1]]);
+    const viridis = (t) => { const c = [[68,1,84],[59,82,139],[33,145,140],[94,201,98],[253,231,37]];
+      const p = Math.max(0, Math.min(1, t)) * 4, i = Math.min(3, Math.floor(p)), r = p - i;
+      return "rgb(" + c[i].map((v, k) => Math.round(v + r * (c[i + 1][k] - v))).join(",") + ")"; };
+    for (let j = 0; j < L.ys.length - 1; j++) for (let i = 0; i < L.xs.length - 1; i++) {
+      const v = L.z[j][i]; ox.fillStyle = v > 0 ? viridis((Math.log(v) - lo) / ((hi - lo) || 1)) : "#ddd";
+      ox.fillRect(sx(L.xs[i]), sy(L.ys[j + 1]), sx(L.xs[i + 1]) - sx(L.xs[i]) + 1, sy(L.ys[j]) - sy(L.ys[j + 1]) + 1);
+    }
+    axes(ox, off, [L.xs[0], L.xs[L.xs.length - 1]], [L.ys[0], L.ys[L.ys.length - 1]], L.a, L.b);
+    ox.strokeStyle = "rgba(255,255,255,0.9)"; ox.lineWidth = 1; ox.beginPath();
+    F.forEach((f, k) => { const a = f.params[L.a], b = f.params[L.b];
+      if (a === null || b === null) return; k ? ox.lineTo(sx(a), sy(b)) : ox.moveTo(sx(a), sy(b)); });
+    ox.stroke();
+    if (L.a in D.optimum && L.b in D.optimum) { ox.fillStyle = "#d62728";
+      ox.font = "20px sans-serif"; ox.fillText("★", sx(D.optimum[L.a]) - 7, sy(D.optimum[L.b]) + 7); }
+    landImage = { canvas: off, sx, sy };
+  } else {
+    document.getElementById("landscape-caption").textContent = "the loss landscape needs two scalar parameters";
+  }
+  function drawLandscape(f) {
+    landX.clearRect(0, 0, landC.width, landC.height);
+    if (!landImage) return;
+    landX.drawImage(landImage.canvas, 0, 0);
+    const a = f.params[L.a], b = f.params[L.b];
+    if (a === null || b === null) return;
+    landX.fillStyle = "#fde725"; landX.strokeStyle = "#000"; landX.lineWidth = 1.5;
+    landX.beginPath(); landX.arc(landImage.sx(a), landImage.sy(b), 6, 0, 7); landX.fill(); landX.stroke();
+  }
+
+  // -- the loss curve with a marker
+  const lossC = document.getElementById("loss"), lossX = lossC.getContext("2d");
+  const pts = F.filter((f) => f.loss !== null && f.loss > 0 || (f.loss !== null && !isNaN(f.loss)));
+  const vals = pts.map((f) => f.loss).filter(Number.isFinite);
+  const useLog = vals.length && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 100;
+  const tr = (v) => useLog ? Math.log10(v) : v;
+  const lossR = [0, D.steps || 1], lossY = range(vals.map(tr));
+  function drawLoss(f) {
+    lossX.clearRect(0, 0, lossC.width, lossC.height);
+    const [sx, sy] = scales(lossC, lossR, lossY);
+    axes(lossX, lossC, lossR, lossY, "step", "loss" + (useLog ? " (log)" : ""), useLog);
+    lossX.strokeStyle = "#3b528b"; lossX.lineWidth = 2; lossX.beginPath();
+    pts.forEach((p, k) => { if (!Number.isFinite(p.loss)) return;
+      k ? lossX.lineTo(sx(p.step), sy(tr(p.loss))) : lossX.moveTo(sx(p.step), sy(tr(p.loss))); });
+    lossX.stroke();
+    if (D.optimum_loss !== null && D.optimum_loss !== undefined && (!useLog || D.optimum_loss > 0)) {
+      lossX.strokeStyle = "#d62728"; lossX.setLineDash([5, 4]); lossX.beginPath();
+      lossX.moveTo(sx(0), sy(tr(D.optimum_loss))); lossX.lineTo(sx(D.steps), sy(tr(D.optimum_loss)));
+      lossX.stroke(); lossX.setLineDash([]);
+    }
+    if (Number.isFinite(f.loss) && f.loss !== null) { lossX.fillStyle = "#fde725"; lossX.strokeStyle = "#000";
+      lossX.beginPath(); lossX.arc(sx(f.step), sy(tr(f.loss)), 6, 0, 7); lossX.fill(); lossX.stroke(); }
+  }
+
+  // -- the table and the batch
+  const tbody = document.querySelector("#values tbody");
+  D.params.forEach((p) => { const tr_ = document.createElement("tr");
+    tr_.innerHTML = "<td>" + p + "</td><td data-param='" + p + "'></td><td data-grad='" + p +
+      "'></td><td>" + (p in D.optimum ? fmt(D.optimum[p]) : "–") + "</td>";
+    tbody.appendChild(tr_); });
+  function drawTable(f) {
+    D.params.forEach((p) => {
+      document.querySelector("[data-param='" + p + "']").textContent = fmt(f.params[p]);
+      document.querySelector("[data-grad='" + p + "']").textContent = fmt(f.grads[p]); });
+    document.getElementById("losses").textContent = f.step === 0 ? "the start: loss over all data " + fmt(f.loss) :
+      "batch loss " + fmt(f.batch_loss) + " (before the update) · running loss as Keras logs it " +
+      fmt(f.running_loss) + " · loss over all data after the step " + fmt(f.loss);
+    document.getElementById("rows").textContent = f.step === 0 ? "" :
+      f.n_rows === D.n_rows ? "this batch: every row (full-batch gradient descent)" :
+      "rows in this batch (" + f.n_rows + "): " + f.rows.join(", ") + (f.n_rows > f.rows.length ? ", …" : "");
+  }
+
+  function show(k) {
+    const f = F[k];
+    slider.value = String(k);
+    label.textContent = "step " + f.step + " of " + D.steps + (f.step ? " · epoch " + f.epoch + ", batch " + f.batch : "");
+    drawFit(f); drawLandscape(f); drawLoss(f); drawTable(f);
+  }
+  slider.addEventListener("input", () => show(Number(slider.value)));
+  let timer = null;
+  play.addEventListener("click", () => {
+    if (timer) { clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }
+    if (Number(slider.value) >= F.length - 1) show(0);
+    play.textContent = "❚❚ pause";
+    timer = setInterval(() => { const k = Number(slider.value) + 1;
+      if (k >= F.length) { clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }
+      show(k); }, Math.max(30, Math.min(400, 8000 / F.length)));
+  });
+  show(0);
+})();

@@ -1,0 +1,106 @@
+"""The HTML report in a real browser: Debian's Chromium driven by Playwright.
+
+``make test`` installs Debian's ``chromium`` where it is missing; never
+``playwright install`` (it downloads a browser, which this network refuses).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import gradtrace
+from gradtrace.report import report
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
+)
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def page():  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        yield context.new_page()
+        browser.close()
+
+
+def _open(page, path: Path) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    requests: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    page.wait_for_selector("#step-label")
+    return requests, errors
+
+
+def _move(page, k: int) -> None:  # type: ignore[no-untyped-def]
+    page.eval_on_selector(
+        "#step",
+        "(el, k) => { el.value = String(k); el.dispatchEvent(new Event('input')); }",
+        k,
+    )
+
+
+def test_report_in_chromium(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    trace = gradtrace.fit(
+        "seed004_keras",
+        optimizer="keras.rmsprop",
+        lr=0.05,
+        batch_size=3,
+        epochs=3,
+        shuffle=False,
+        init={"w": 0.5, "b": 0.0},
+    )
+    path = report(trace, tmp_path / "report.html")
+    requests, errors = _open(page, path)
+    frame = trace.to_pandas()
+    for step in (0, 1, 5, 12):
+        _move(page, step)
+        assert page.inner_text("#step-label").startswith(f"step {step} of 12")
+        for p in ("w", "b"):
+            shown = float(page.inner_text(f"[data-param='{p}']"))
+            assert shown == pytest.approx(frame[p][step], rel=1e-6)
+        if step:
+            rows = page.inner_text("#rows")
+            expected = ", ".join(str(r) for r in trace.rows(step))
+            assert expected in rows
+    _move(page, 0)
+    page.click("#play")
+    page.wait_for_timeout(1500)
+    assert int(page.eval_on_selector("#step", "el => Number(el.value)")) > 0
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    assert (tmp_path / "report.png").stat().st_size > 20_000
+    assert requests == [path.as_uri()], requests  # nothing fetched
+    assert errors == [], errors
+
+
+def test_report_at_phone_width_and_for_a_distribution(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    trace = gradtrace.fit(
+        "seed001_gaussian", "normal", lr=0.01, batch_size=100, epochs=3, seed=1
+    )
+    path = report(trace, tmp_path / "normal.html")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _, errors = _open(page, path)
+    _move(page, 7)
+    shown = float(page.inner_text("[data-param='loc']"))
+    assert shown == pytest.approx(trace.to_pandas()["loc"][7], rel=1e-6)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # no sideways scrolling on a phone
+    assert errors == [], errors
