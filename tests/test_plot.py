@@ -172,3 +172,48 @@ def test_report_is_self_contained(tmp_path: Path) -> None:
 def test_notebook_view_has_a_loss_curve() -> None:
     html = demo_traces()["line-mse"]._repr_html_()
     assert "<svg" in html and "<polyline" in html and "<table" in html
+
+
+@pytest.mark.skipif(
+    __import__("shutil").which("ffmpeg") is None, reason="ffmpeg is not installed"
+)
+def test_mp4_through_ffmpeg(tmp_path: Path) -> None:
+    import subprocess
+
+    from gradtrace.animate import animate
+
+    trace = gradtrace.fit(
+        "seed004_keras", lr=0.01, batch_size=3, epochs=1, shuffle=False
+    )
+    path = animate(trace, tmp_path / "fit.mp4")
+    frames = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert int(frames) == 5
+
+
+def test_mp4_without_ffmpeg_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gradtrace.animate as anim
+
+    monkeypatch.setattr(anim.shutil, "which", lambda name: None)
+    trace = gradtrace.fit("seed004_keras", lr=0.01, steps=2)
+    with pytest.raises(gradtrace.InputError, match="needs ffmpeg"):
+        anim.animate(trace, tmp_path / "fit.mp4")
+    assert not (tmp_path / "fit.mp4").exists()
