@@ -44,18 +44,41 @@ def time_gradtrace(exe: str, plots: bool, repeats: int) -> dict[str, float]:
     times = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [exe, "sweep", "seed002_normal", "--model", "normal",
-                   "--reduction", "sum", "--fix", "scale=1", "--steps", str(N_STEPS),
-                   "--lr", f"1e-7:1e-3:log{N_CONFIGS}", "--init", "loc=1",
-                   "--dtype", "float64", "--compute-dtype", "float32", "--no-shuffle",
-                   "--out", f"{tmp}/s", "--plot" if plots else "--no-plot"]
+            cmd = [
+                exe,
+                "sweep",
+                "seed002_normal",
+                "--model",
+                "normal",
+                "--reduction",
+                "sum",
+                "--fix",
+                "scale=1",
+                "--steps",
+                str(N_STEPS),
+                "--lr",
+                f"1e-7:1e-3:log{N_CONFIGS}",
+                "--init",
+                "loc=1",
+                "--dtype",
+                "float64",
+                "--compute-dtype",
+                "float32",
+                "--no-shuffle",
+                "--out",
+                f"{tmp}/s",
+                "--plot" if plots else "--no-plot",
+            ]
             start = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True)
             times.append(time.perf_counter() - start)
             info = json.loads(Path(f"{tmp}/s/sweep.json").read_text())
-    return {"median_s": statistics.median(times), "train_s":
-            info["timings"]["train_s"], "compile_s": info["timings"]["compile_s"],
-            "peak_rss_mb": child_peak_mb()}
+    return {
+        "median_s": statistics.median(times),
+        "train_s": info["timings"]["train_s"],
+        "compile_s": info["timings"]["compile_s"],
+        "peak_rss_mb": child_peak_mb(),
+    }
 
 
 def time_torch_sequential() -> dict[str, float] | None:
@@ -70,15 +93,19 @@ def time_torch_sequential() -> dict[str, float] | None:
         location = torch.tensor(1.0, requires_grad=True, dtype=torch.float64)
         opt = torch.optim.SGD([location], lr=float(lr))
         for _ in range(N_STEPS):
-            dist = torch.distributions.Normal(loc=location, scale=1.0,
-                                              validate_args=False)
+            dist = torch.distributions.Normal(
+                loc=location, scale=1.0, validate_args=False
+            )
             loss = -torch.sum(dist.log_prob(data))
             loss.backward()
             opt.step()
             opt.zero_grad()
     per_config = (time.perf_counter() - start) / SAMPLE
-    return {"sample_s": per_config * SAMPLE, "per_config_s": per_config,
-            "scaled_s": per_config * N_CONFIGS}
+    return {
+        "sample_s": per_config * SAMPLE,
+        "per_config_s": per_config,
+        "scaled_s": per_config * N_CONFIGS,
+    }
 
 
 def time_torch_vectorised() -> dict[str, float] | None:
@@ -91,8 +118,9 @@ def time_torch_vectorised() -> dict[str, float] | None:
     start = time.perf_counter()
     loc = torch.ones(N_CONFIGS, dtype=torch.float64, requires_grad=True)
     for _ in range(N_STEPS):
-        dist = torch.distributions.Normal(loc=loc[:, None], scale=1.0,
-                                          validate_args=False)
+        dist = torch.distributions.Normal(
+            loc=loc[:, None], scale=1.0, validate_args=False
+        )
         loss = -dist.log_prob(data[None, :]).sum()
         loss.backward()
         with torch.no_grad():
@@ -103,14 +131,17 @@ def time_torch_vectorised() -> dict[str, float] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gradtrace", default=str(ROOT / ".venv" / "bin" /
-                                                   "gradtrace"))
+    parser.add_argument(
+        "--gradtrace", default=str(ROOT / ".venv" / "bin" / "gradtrace")
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     results = {
-        "machine": {"python": platform.python_version(),
-                    "processor": platform.processor() or platform.machine(),
-                    "cpus": len(__import__("os").sched_getaffinity(0))},
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": len(__import__("os").sched_getaffinity(0)),
+        },
         "gradtrace_no_plots": time_gradtrace(args.gradtrace, False, args.repeats),
         "gradtrace_with_plots": time_gradtrace(args.gradtrace, True, args.repeats),
         "torch_sequential": time_torch_sequential(),
