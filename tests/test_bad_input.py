@@ -100,7 +100,7 @@ def test_drop_missing_drops_and_reports(
         (["--steps", "0"], "steps must be at least 1"),
         (["--epochs", "2", "--steps", "3"], "not both"),
         (["--model", "lines"], "unknown model 'lines'"),
-        (["--loss", "mae"], "unknown loss 'mae'"),
+        (["--loss", "hinge"], "unknown loss 'hinge'"),
         (["--optimizer", "adamw"], "unknown optimizer 'adamw'"),
         (["--init", "slope=1"], "no parameter 'slope'"),
         (["--fix", "scale=1"], "no parameter 'scale'"),
@@ -134,7 +134,7 @@ def test_unknown_names_suggest_the_closest(
     assert "Did you mean 'epsilon'?" in one_line_error(
         [data, "--optimizer", "keras.adam", "--opt", "epsilom=1e-3"], tmp_path, capsys
     )
-    assert "choose one of: line, linear, normal" in one_line_error(
+    assert "choose one of: line, linear, poly" in one_line_error(
         [data, "--model", "quadratic"], tmp_path, capsys
     )
 

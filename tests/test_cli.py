@@ -143,7 +143,7 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
     [
         (["--model", "lin"], "unknown model 'lin'"),
         (["--optimizer", "keras.adamw"], "unknown optimizer"),
-        (["--loss", "mae"], "unknown loss 'mae'"),
+        (["--loss", "hinge"], "unknown loss 'hinge'"),
         (["--lr", "-1"], "learning rate must be a positive number"),
         (["--lr", "abc"], "learning rate must be a positive number"),
         (["--batch-size", "0"], "batch size must be at least 1"),

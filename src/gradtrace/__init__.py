@@ -33,7 +33,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.api import RunConfig, fit, load
     from gradtrace.core.batches import batch_plan
-    from gradtrace.core.models import MODELS
+    from gradtrace.core.catalog import MODELS
     from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
     from gradtrace.data import DATASETS
     from gradtrace.errors import GradtraceError, InputError, RunFolderError
@@ -43,7 +43,7 @@ _LAZY = {
     "fit": ("gradtrace.api", "fit"),
     "RunConfig": ("gradtrace.api", "RunConfig"),
     "batch_plan": ("gradtrace.core.batches", "batch_plan"),
-    "MODELS": ("gradtrace.core.models", "MODELS"),
+    "MODELS": ("gradtrace.core.catalog", "MODELS"),
     "OPTIMIZERS": ("gradtrace.core.optimizers", "PRESETS"),
     "DATASETS": ("gradtrace.data", "DATASETS"),
     "GradtraceError": ("gradtrace.errors", "GradtraceError"),

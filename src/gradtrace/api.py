@@ -19,13 +19,21 @@ import pandas as pd
 from gradtrace import validate
 from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
+from gradtrace.core.losses import log_likelihood_rows, loss_name
 from gradtrace.data import DATASETS
 from gradtrace.errors import InputError
 from gradtrace.reference import compute as reference_compute
-from gradtrace.sources import DataLike, data_file, frame_of, source_name, truth_of
+from gradtrace.sources import (
+    DataLike,
+    data_file,
+    frame_of,
+    source_name,
+    truth_of,
+)
 from gradtrace.store import load_run
 from gradtrace.tables import trace_frame
 from gradtrace.trace import Trace, versions
+from gradtrace.usercode import load_model_file
 
 #: Evaluate the loss over all the data after every step while rows x steps stays
 #: under this many row evaluations; beyond it, every k-th step (``eval_every``).
@@ -60,6 +68,14 @@ class RunConfig:
     eval_every: int | None = None
     drop_missing: bool = False
     exact: bool = True
+    degree: int | None = None
+    standardize: bool = False
+    delta: float | None = None
+    model_expr: str | None = None
+    model_file: str | None = None
+    loss_expr: str | None = None
+    param_space: str = "constrained"
+    metrics: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,8 +83,8 @@ class RunConfig:
 
 def fit(
     data: DataLike,
-    model: str = "line",
-    loss: str | None = None,
+    model: Any = "line",
+    loss: Any = None,
     *,
     x: str | Sequence[str] | None = None,
     y: str = "y",
@@ -88,6 +104,14 @@ def fit(
     eval_every: int | None = None,
     drop_missing: bool = False,
     exact: bool = True,
+    degree: int | None = None,
+    standardize: bool = False,
+    delta: float | None = None,
+    model_expr: str | None = None,
+    model_file: str | None = None,
+    loss_expr: str | None = None,
+    param_space: str = "constrained",
+    metrics: str | Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
@@ -95,9 +119,11 @@ def fit(
     Args:
         data: a DataFrame, a dict of columns, a CSV/Parquet path, or the name of a
             built-in data set (``gradtrace.DATASETS``).
-        model: ``line``, ``linear`` or ``normal``.
-        loss: ``mse`` or ``nll``; default ``mse`` for regression, ``nll`` for
-            distributions. ``nll`` on a regression model adds a noise ``scale``.
+        model: a name from ``gradtrace.MODELS`` (``line``, ``poly``, ``logistic``,
+            ``normal``, ``gamma``, ...), or your own ``gradtrace.Model``.
+        loss: ``mse``, ``mae``, ``huber``, ``nll`` or your own ``gradtrace.Loss``;
+            default ``nll`` for distributions and GLMs, ``mse`` otherwise. ``nll`` on
+            a Gaussian regression model adds a noise ``scale``.
         x, y: column names (several ``x`` for ``linear``); distributions read ``y``.
         optimizer: a preset name (``gradtrace.OPTIMIZERS``), e.g. ``keras.rmsprop``.
         lr: the learning rate (default: the preset's).
@@ -119,6 +145,21 @@ def fit(
         exact: also compute the exact optimum, standard errors and the learning-rate
             diagnosis (``optimum``, ``stderr``, ``diagnosis`` in ``trace.info``, and a
             ``gap`` column).
+        degree: the degree of ``poly`` (default 2).
+        standardize: for ``linear``: train on standardised x columns; run.json and
+            the summary also give the slopes in x's own units.
+        delta: the Huber loss's delta (default 1).
+        model_expr: a model as an expression, such as ``"a*exp(-b*x) + c"``: the
+            names that are not x columns are parameters (default start 1).
+        model_file: ``path.py:name``: a ``gradtrace.Model`` or a function
+            ``name(x, a=1.0, b=0.5)`` whose keyword defaults are its parameters.
+        loss_expr: a per-row loss as an expression of ``pred`` and ``y``.
+        param_space: ``constrained`` (update parameters as given; a step out of
+            their support stops the run) or ``unconstrained`` (train log(positive)
+            and logit(probability) values; the trace shows the values themselves).
+        metrics: ``rmse``, ``mae``, ``r2``, ``accuracy``, ``loglik`` (a list or
+            comma-separated): columns ``running_<m>`` (as Keras logs it) and ``<m>``
+            (all the data after the step).
         progress: called with (steps done, steps in all) after each chunk of steps,
             and with (0, steps in all) when a run of several chunks starts.
 
@@ -130,10 +171,12 @@ def fit(
         InputError: for bad input, with a message that says what to do.
     """
     started = time.perf_counter()
+    model_obj = None if isinstance(model, str) else model
+    loss_obj = None if loss is None or isinstance(loss, str) else loss
     config = RunConfig(
         data=source_name(data),
-        model=model,
-        loss=loss,
+        model=model if model_obj is None else getattr(model, "name", "custom"),
+        loss=loss if loss_obj is None else str(loss),
         x=[x] if isinstance(x, str) else (list(x) if x is not None else None),
         y=y,
         optimizer=optimizer,
@@ -152,9 +195,25 @@ def fit(
         eval_every=eval_every,
         drop_missing=drop_missing,
         exact=exact,
+        degree=degree,
+        standardize=standardize,
+        delta=delta,
+        model_expr=model_expr,
+        model_file=model_file,
+        loss_expr=loss_expr,
+        param_space=param_space,
+        metrics=[metrics] if isinstance(metrics, str) else list(metrics or []),
     )
     frame, source = frame_of(data)
-    return run(config, frame, source, progress=progress, started=started)
+    return run(
+        config,
+        frame,
+        source,
+        progress=progress,
+        started=started,
+        model_obj=model_obj,
+        loss_obj=loss_obj,
+    )
 
 
 class Plan(NamedTuple):
@@ -187,26 +246,58 @@ class Plan(NamedTuple):
     x_cols: Any
 
 
-def plan(config: RunConfig, frame: pd.DataFrame, source: str) -> Plan:
-    """Check ``config`` against the data and resolve every default (no training)."""
+def plan(
+    config: RunConfig,
+    frame: pd.DataFrame,
+    source: str,
+    model_obj: Any = None,
+    loss_obj: Any = None,
+) -> Plan:
+    """Check ``config`` against the data and resolve every default (no training).
+
+    ``model_obj`` and ``loss_obj`` are a model and a loss given as Python objects
+    (``gradtrace.Model``, ``gradtrace.Loss``) rather than by name."""
     notices: list[str] = []
-    model_name, kind = validate.model_name(config.model)
+    if model_obj is None and config.model_file:
+        model_obj = load_model_file(config.model_file)
+    model_arg = config.model
+    if config.model_expr and model_arg in ("line", "expr") and model_obj is None:
+        model_arg = "expr"
+    elif config.model_expr:
+        raise InputError("give --model or --model-expr, not both.")
+    model_name, kind = validate.model_name(model_obj or model_arg)
     reduction = validate.reduction(config.reduction)
     pdtype = validate.dtype(config.dtype)
     cdtype = validate.dtype(config.compute_dtype or pdtype, "compute dtype")
-    x_cols = validate.x_columns(frame, model_name, kind, config.x, config.y)
-    m, loss = validate.model(model_name, config.loss, len(x_cols))
-    xs, ys = validate.columns(frame, m.kind, x_cols, config.y, source, cdtype)
+    x_cols = validate.x_columns(
+        frame, model_name, kind, config.x, config.y, config.model_expr
+    )
+    xs, ys = validate.columns(frame, kind, x_cols, config.y, source, cdtype)
     xs, ys, dropped = validate.finite_rows(xs, ys, config.drop_missing, source)
     if dropped:
         notices.append(
             f"dropped {dropped} row{'s' if dropped > 1 else ''} with "
             "missing or infinite values"
         )
-    if m.name == "line":
+    m = validate.model(
+        model_name,
+        len(x_cols),
+        x_cols=x_cols,
+        xs=xs,
+        degree=config.degree,
+        standardize=config.standardize,
+        expr=config.model_expr,
+        model_obj=model_obj,
+    )
+    if m.kind == "regression" and not getattr(m, "x_matrix", False):
         xs = None if xs is None else xs[:, 0]
+    loss = validate.loss(m, loss_obj or config.loss, config.delta, config.loss_expr)
     specs = validate.specs_for(m, loss)
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
+    if m.kind == "distribution" or loss == "nll":
+        validate.support(m, ys, fixed, source)
+    metric_names = validate.metrics(m, loss, config.metrics)
+    unconstrained = validate.param_space(config.param_space)
     spec = validate.optimizer(config.optimizer, config.lr, config.opt)
     n_rows = len(ys)
 
@@ -243,7 +334,18 @@ def plan(config: RunConfig, frame: pd.DataFrame, source: str) -> Plan:
         raise InputError(f"seed must be a whole number, got {seed!r}.")
 
     names = tuple(s.name for s in specs if s.name in trainable)
-    problem = loop.Problem(m, loss, reduction, names, pdtype, cdtype)
+    constraints = tuple((s.name, s.constraint) for s in specs if s.name in trainable)
+    problem = loop.Problem(
+        m,
+        loss,
+        reduction,
+        names,
+        pdtype,
+        cdtype,
+        constraints,
+        unconstrained,
+        metric_names,
+    )
     schedule = loop.Schedule(n_rows, batch_size, n_steps, config.shuffle, eval_every)
     chunk = _chunk_steps(n_steps, batch_size)
     return Plan(
@@ -280,10 +382,12 @@ def run(
     source: str,
     progress: Progress | None = None,
     started: float | None = None,
+    model_obj: Any = None,
+    loss_obj: Any = None,
 ) -> Trace:
     """Run a validated-on-the-way configuration on a loaded table."""
     started = time.perf_counter() if started is None else started
-    p = plan(config, frame, source)
+    p = plan(config, frame, source, model_obj, loss_obj)
 
     interrupted = False
     with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
@@ -314,6 +418,7 @@ def run(
         history,
         [s for s in p.specs if s.name in p.trainable],
         {k: v.tolist() for k, v in p.trainable.items()},
+        p.problem.metrics,
     )
     reference: dict[str, Any] = {}
     if config.exact:
@@ -340,8 +445,12 @@ def run(
     info: dict[str, Any] = {
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "model": p.m.name,
-        "loss": p.loss,
+        "model_options": p.m.options(),
+        "loss": loss_name(p.loss),
+        "loss_options": {} if isinstance(p.loss, str) else dict(p.loss.source),
         "reduction": p.reduction,
+        "param_space": "unconstrained" if p.problem.unconstrained else "constrained",
+        "metrics": list(p.problem.metrics),
         "optimizer": {"name": p.spec.name, **p.spec.hyper},
         "config": config.to_dict(),
         "data": {
@@ -390,10 +499,61 @@ def run(
         },
         "versions": versions(),
     }
-    trace = Trace(table, info, data=(p.xs, p.ys))
+    trace = Trace(table, info, data=(p.xs, p.ys), model=p.m, loss=p.loss)
     info["params"] = trace.params
     info["final_loss"] = trace.final_loss
+    info.update(fit_statistics(p, history, reference))
     return trace
+
+
+def fit_statistics(p: Plan, history: Any, reference: dict[str, Any]) -> dict[str, Any]:
+    """Log-likelihood, AIC and BIC at the final parameters (and at the optimum) when
+    the model has a likelihood; slopes in x's own units for a standardised linear
+    model."""
+    out: dict[str, Any] = {}
+    final = (
+        {k: np.asarray(v[-1]) for k, v in history.params.items()}
+        if len(history.batch_loss)
+        else dict(p.trainable)
+    )
+    if hasattr(p.m, "original_units") and p.m.center is not None:
+        units: dict[str, Any] = {"final": _listed(p.m.original_units(final))}
+        if "optimum" in reference:
+            units["optimum"] = _listed(p.m.original_units(reference["optimum"]))
+        out["original_units"] = units
+    has_likelihood = p.m.kind == "distribution" or p.loss == "nll"
+    if not has_likelihood:
+        return out
+    k = int(sum(np.size(v) for v in p.trainable.values()))
+    n = p.n_rows
+    points = {"final": final}
+    if "optimum" in reference:
+        points["optimum"] = reference["optimum"]
+    stats: dict[str, Any] = {"n_params": k, "n_rows": n}
+    with jax.enable_x64(True):
+        for where, params in points.items():
+            ll = log_likelihood(p.m, {**params, **p.fixed}, p.xs, p.ys)
+            stats[where] = {
+                "loglik": ll,
+                "aic": 2 * k - 2 * ll,
+                "bic": k * math.log(n) - 2 * ll,
+            }
+    out["likelihood"] = stats
+    return out
+
+
+def _listed(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: np.asarray(v).tolist() for k, v in params.items()}
+
+
+def log_likelihood(m: Any, params: dict[str, Any], x: Any, y: Any) -> float:
+    """The summed log-likelihood of all rows, in float64."""
+    import jax.numpy as jnp
+
+    p64 = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+    xd = None if x is None else jnp.asarray(x, jnp.float64)
+    rows = log_likelihood_rows(m, p64, xd, jnp.asarray(y, jnp.float64))
+    return float(jnp.sum(rows))
 
 
 def load(folder: str | Path) -> Trace:

@@ -17,8 +17,8 @@ import optax
 import pandas as pd
 
 from gradtrace.core.batches import batch_plan
+from gradtrace.core.catalog import make_model
 from gradtrace.core.losses import param_specs, row_losses
-from gradtrace.core.models import make_model
 from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.errors import InputError
 

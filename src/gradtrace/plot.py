@@ -272,8 +272,8 @@ def _loss_fn(trace: Any) -> Any:
     import jax
     import jax.numpy as jnp
 
+    from gradtrace.core.catalog import make_model
     from gradtrace.core.losses import reduce, row_losses
-    from gradtrace.core.models import make_model
 
     info = trace.info
     x, y = _run_data(trace)

@@ -10,11 +10,12 @@ import numpy as np
 
 from gradtrace import advice
 from gradtrace.core import diagnose, exact, loop
+from gradtrace.core.losses import LossLike
 
 
 def compute(
     m: Any,
-    loss: str,
+    loss: LossLike,
     reduction: str,
     names: tuple[str, ...],
     spec: Any,

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gradtrace.core import metrics
 from gradtrace.core.loop import History
-from gradtrace.core.metrics import keras_running_mean
+from gradtrace.core.metrics import METRICS, keras_running_mean
 from gradtrace.core.models import ParamSpec
 
 #: Columns that hold no value in the initial row (step 0).
@@ -17,15 +18,20 @@ STEP_ONLY = ("batch_loss", "running_loss")
 
 
 def trace_frame(
-    history: History, specs: Sequence[ParamSpec], initial: dict[str, Any]
+    history: History,
+    specs: Sequence[ParamSpec],
+    initial: dict[str, Any],
+    metric_names: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """The trace as a DataFrame: the initial state (step 0), then a row per step.
 
     Columns: ``step``, ``epoch``, ``batch``; each parameter's value after the step
     (``w[0]``, ``w[1]``, ... for vectors); ``grad_<param>``, the gradient the step used;
     ``batch_loss`` (the batch's loss at the parameters before the update);
-    ``running_loss`` (as Keras logs it); ``loss`` (all the data, after the step).
-    Missing values (the initial row's gradient, skipped evaluations) are NaN.
+    ``running_loss`` (as Keras logs it); ``loss`` (all the data, after the step);
+    for each metric, ``running_<metric>`` (as Keras logs it) and ``<metric>`` (all
+    the data, after the step). Missing values (the initial row's gradient, skipped
+    evaluations) are NaN.
     """
     n = len(history.batch_loss)
     cols: dict[str, Any] = {
@@ -53,13 +59,29 @@ def trace_frame(
     cols["loss"] = np.concatenate(
         [np.array([history.initial_loss], ldtype), history.loss.astype(ldtype)]
     )
+    if (
+        metric_names
+        and history.batch_stats is not None
+        and history.full_stats is not None
+        and history.initial_stats is not None
+    ):
+        run_m = metrics.running(metric_names, history.batch_stats, history.epoch)
+        full = metrics.finalize(metric_names, history.full_stats)
+        at_start = metrics.finalize(metric_names, history.initial_stats)
+        for name in metric_names:
+            cols[f"running_{name}"] = np.concatenate([[np.nan], run_m[name]])
+            cols[name] = np.concatenate([np.atleast_1d(at_start[name]), full[name]])
     return pd.DataFrame(cols)
 
 
 def param_columns(frame: pd.DataFrame) -> list[str]:
     """The parameter columns of a trace frame, in order."""
-    skip = {"step", "epoch", "batch", "batch_loss", "running_loss", "loss", "gap"}
-    return [c for c in frame.columns if c not in skip and not c.startswith("grad_")]
+    skip = {"step", "epoch", "batch", "batch_loss", "loss", "gap", *METRICS}
+    return [
+        c
+        for c in frame.columns
+        if c not in skip and not c.startswith(("grad_", "running_"))
+    ]
 
 
 def print_rows(n_steps: int, every: int | None) -> list[int]:

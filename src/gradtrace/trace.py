@@ -34,10 +34,16 @@ class Trace:
         frame: pd.DataFrame,
         info: dict[str, Any],
         data: tuple[np.ndarray | None, np.ndarray] | None = None,
+        model: Any = None,
+        loss: Any = None,
     ) -> None:
         self._frame = frame
         self.info = info
         self._data = data
+        #: the model and loss objects of a run made in this session (None when the
+        #: trace was loaded from a folder; views rebuild them from ``info``)
+        self.model = model
+        self.loss = loss
 
     # -- facts ------------------------------------------------------------------
     @property
@@ -88,6 +94,13 @@ class Trace:
                 )
             else:
                 hint = f"try a smaller learning rate (--lr {_fmt(lr / 10)} or lower)"
+            left = self._left_support()
+            if left:
+                return (
+                    f"stopped at step {self.diverged_step} of "
+                    f"{self.info['schedule']['n_steps']}: the step took {left}; "
+                    f"{hint}, or train with --param-space unconstrained."
+                )
             return (
                 f"diverged at step {self.diverged_step} of "
                 f"{self.info['schedule']['n_steps']}: the loss, a gradient or a "
@@ -99,6 +112,23 @@ class Trace:
                 f"{self.info['schedule']['n_steps']} steps."
             )
         return f"completed {self.steps} step{'s' if self.steps != 1 else ''}."
+
+    def _left_support(self) -> str | None:
+        """'scale to -0.3, outside its support (> 0)' when the last step left a
+        parameter's support."""
+        words = {"positive": "> 0", "unit": "strictly between 0 and 1"}
+        last = self._frame.iloc[-1]
+        for spec in self.info.get("params_spec", []):
+            rule = words.get(spec.get("constraint", "real"))
+            if rule is None or spec["name"] not in self.info.get("initial", {}):
+                continue
+            cols = [c for c in self._frame.columns if c.split("[")[0] == spec["name"]]
+            for col in cols:
+                v = float(last[col])
+                bad = v <= 0 if spec["constraint"] == "positive" else not 0 < v < 1
+                if bad:
+                    return f"{col} to {v:.4g}, outside its support ({rule})"
+        return None
 
     # -- views ------------------------------------------------------------------
     def to_pandas(self) -> pd.DataFrame:

@@ -5,20 +5,27 @@ Each message names the problem, where it is, and what to do, in one line.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gradtrace.core.losses import LOSSES, REDUCTIONS, param_specs
-from gradtrace.core.models import MODELS, Model, ParamSpec, make_model
+from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
+from gradtrace.core.custom import expression_loss, expression_model
+from gradtrace.core.distributions import SUPPORTS
+from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, param_specs
+from gradtrace.core.metrics import METRICS
+from gradtrace.core.models import ParamSpec
 from gradtrace.core.optimizers import PRESETS, OptimizerSpec
 from gradtrace.errors import InputError
 
 DTYPES = ("float32", "float64")
+PARAM_SPACES = ("constrained", "unconstrained")
 #: Steps, epochs and batch sizes must fit the int32 step counter.
 MAX_COUNT = 2**31 - 1
 
@@ -77,25 +84,164 @@ def learning_rate(value: Any) -> float:
     return lr
 
 
-def model_name(name: str) -> tuple[str, str]:
+def model_name(name: Any) -> tuple[str, str]:
     """The model's canonical name and kind (``regression`` or ``distribution``)."""
+    if not isinstance(name, str):
+        return getattr(name, "name", "custom"), "regression"
+    if name in ("expr", "file"):
+        return name, "regression"
     name = choice("model", name, list(MODELS))
-    return name, make_model(name).kind
+    return name, kind_of(name)
 
 
-def model(name: str, loss: str | None, n_x: int) -> tuple[Model, str]:
-    """The model object and its loss (the model's default when ``loss`` is None)."""
-    name = choice("model", name, list(MODELS))
-    m = make_model(name, max(n_x, 1))
-    if loss is None:
-        loss = "nll" if m.kind == "distribution" else "mse"
-    loss = choice("loss", loss, list(LOSSES))
-    if m.kind == "distribution" and loss != "nll":
+def model(
+    name: Any,
+    n_x: int,
+    *,
+    x_cols: Sequence[str] = (),
+    xs: np.ndarray | None = None,
+    degree: Any = None,
+    standardize: bool = False,
+    expr: str | None = None,
+    model_obj: Any = None,
+) -> Model:
+    """The model object for a checked name, its options and the data's x columns."""
+    if degree is not None and name != "poly":
+        raise InputError("--degree is for --model poly: drop it, or use --model poly.")
+    if standardize and name != "linear":
         raise InputError(
-            f"model {name!r} is a distribution, fitted by its likelihood: "
+            "--standardize is for --model linear: drop it, or use --model linear."
+        )
+    if model_obj is not None:
+        if model_obj.kind != "regression" or not hasattr(model_obj, "fn"):
+            return model_obj  # type: ignore[no-any-return]
+        return dataclasses.replace(model_obj, n_features=max(n_x, 1))
+    if name == "expr":
+        if not expr:
+            raise InputError("--model expr needs --model-expr TEXT.")
+        try:
+            return expression_model(expr, list(x_cols))
+        except ValueError as err:
+            raise InputError(str(err)) from None
+    options: dict[str, Any] = {}
+    if name == "poly":
+        options["degree"] = positive_int(
+            "--degree", 2 if degree is None else degree, "--degree"
+        )
+        if options["degree"] > 20:
+            raise InputError(
+                "--degree must be at most 20: a higher polynomial is "
+                "numerically hopeless in float32 and float64 alike."
+            )
+    if standardize and xs is not None:
+        spread = xs.std(axis=0)
+        if np.any(spread == 0):
+            col = x_cols[int(np.flatnonzero(spread == 0)[0])]
+            raise InputError(
+                f"x column {col!r} is constant, so it cannot be standardised: "
+                "drop it from --x."
+            )
+        options["center"] = tuple(float(v) for v in xs.mean(axis=0))
+        options["spread"] = tuple(float(v) for v in spread)
+    return make_model(name, max(n_x, 1), **options)
+
+
+def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> LossLike:
+    """The loss for model ``m``: the given one, or the model's default (``nll`` for
+    distributions and GLMs, ``mse`` otherwise)."""
+    if expr is not None:
+        if value not in (None, "expr"):
+            raise InputError("give --loss or --loss-expr, not both.")
+        if m.kind == "distribution":
+            raise InputError("--loss-expr is for regression models: drop it.")
+        try:
+            return expression_loss(expr)
+        except ValueError as err:
+            raise InputError(str(err)) from None
+    if isinstance(value, Loss):
+        if m.kind == "distribution":
+            raise InputError("a custom loss is for regression models.")
+        return value
+    if value is None:
+        fam = getattr(m, "family", "gaussian")
+        value = "nll" if m.kind == "distribution" or fam != "gaussian" else "mse"
+    value = choice("loss", value, list(LOSSES))
+    if m.kind == "distribution" and value != "nll":
+        raise InputError(
+            f"model {m.name!r} is a distribution, fitted by its likelihood: "
             "use --loss nll."
         )
-    return m, loss
+    if delta is not None and value != "huber":
+        raise InputError("--delta is for --loss huber: drop it.")
+    if value == "huber" and delta is not None:
+        d = learning_rate_like("--delta", delta)
+        return huber(d)
+    return value  # type: ignore[no-any-return]
+
+
+def learning_rate_like(flag: str, value: Any) -> float:
+    """A finite number > 0 given with ``flag``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{flag} must be a positive number, got {value!r}.") from None
+    if not math.isfinite(v) or v <= 0:
+        raise InputError(f"{flag} must be a positive number, got {value!r}.")
+    return v
+
+
+def metrics(
+    m: Model, loss_value: LossLike, names: Sequence[str] | None
+) -> tuple[str, ...]:
+    """Checked metric names for this model and loss."""
+    out: list[str] = []
+    for item in names or []:
+        for name in str(item).split(","):
+            name = name.strip()
+            if not name:
+                continue
+            name = choice("metric", name, list(METRICS))
+            if name != "loglik" and m.kind == "distribution":
+                raise InputError(
+                    f"--metric {name} compares predictions with y; a distribution "
+                    "has none: use --metric loglik."
+                )
+            gaussian = getattr(m, "family", "") == "gaussian"
+            if name == "loglik" and gaussian and loss_value != "nll":
+                raise InputError(
+                    "--metric loglik needs a likelihood: fit with --loss nll "
+                    "(Gaussian noise with a fitted scale)."
+                )
+            if name not in out:
+                out.append(name)
+    return tuple(out)
+
+
+def param_space(value: Any) -> bool:
+    """True for ``unconstrained``."""
+    return choice("--param-space", str(value), PARAM_SPACES) == "unconstrained"
+
+
+def support(m: Model, y: np.ndarray, fixed: Mapping[str, Any], source: str) -> None:
+    """The data lie where the model puts probability (counts for Poisson, 0/1 for
+    Bernoulli, ...)."""
+    name = getattr(m, "support", None)
+    fam = getattr(m, "family", None)
+    if m.kind == "regression":
+        name = {"bernoulli": "binary", "poisson": "count"}.get(str(fam))
+    if name is None:
+        return
+    test, words = SUPPORTS[name]
+    ok = test(y)
+    if "n" in fixed and m.name == "binomial":
+        ok &= y <= float(fixed["n"])
+        words += f" up to n = {float(fixed['n']):g}"
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise InputError(
+            f"model {m.name!r} needs {words} in y, but {source} has {y[i]:g} in "
+            f"{_row(i, source)}: choose another model or clean the data."
+        )
 
 
 def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec:
@@ -173,7 +319,18 @@ def param_values(
             f"parameter {both[0]!r} is given to both --init and --fix: "
             "a parameter is either trained from a start or fixed."
         )
-    if len(fix) == len(names):
+    for spec in specs:
+        if spec.known and spec.name in init:
+            raise InputError(
+                f"--init {spec.name}: {spec.name} ({spec.doc}) is known, not trained: "
+                f"give it with --fix {spec.name}=VALUE."
+            )
+        if spec.known and spec.name not in fix:
+            raise InputError(
+                f"this model needs {spec.name}, the {spec.doc}: give it with "
+                f"--fix {spec.name}=VALUE."
+            )
+    if all(s.name in fix for s in specs):
         raise InputError("every parameter is fixed: leave at least one to train.")
     values: dict[str, np.ndarray] = {}
     for s in specs:
@@ -213,14 +370,33 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
             f"{flag} {spec.name}={shown}: {spec.name} must be positive "
             f"(it is a {spec.doc or 'positive parameter'})."
         )
+    if spec.constraint == "unit" and np.any((arr <= 0) | (arr >= 1)):
+        raise InputError(
+            f"{flag} {spec.name}={shown}: {spec.name} must lie strictly between 0 "
+            f"and 1 (it is a {spec.doc or 'probability'})."
+        )
+    if spec.constraint == "count" and np.any((arr < 1) | (arr != np.round(arr))):
+        raise InputError(
+            f"{flag} {spec.name}={shown}: {spec.name} must be a whole number >= 1 "
+            f"(it is the {spec.doc or 'count'})."
+        )
     return arr
 
 
+ONE_COLUMN = ("line", "poly", "exp-decay")
+
+
 def x_columns(
-    frame: pd.DataFrame, model: str, kind: str, x: Sequence[str] | None, y: str
+    frame: pd.DataFrame,
+    model: str,
+    kind: str,
+    x: Sequence[str] | None,
+    y: str,
+    expr: str | None = None,
 ) -> list[str]:
     """The x columns a model reads: ``--x`` (repeatable, or comma-separated), else
-    ``x`` for a line, else every column but y for ``linear``."""
+    ``x`` for a one-column model, the columns an expression names, or every column
+    but y (``linear``, ``logistic``, ``poisson-regression``)."""
     if kind == "distribution":
         if x:
             raise InputError(
@@ -231,7 +407,13 @@ def x_columns(
     cols = [c.strip() for item in (x or []) for c in str(item).split(",") if c.strip()]
     if not cols:
         names = [str(c) for c in frame.columns]
-        cols = ["x"] if model == "line" else [c for c in names if c != y]
+        if model == "expr" and expr:
+            used = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)
+            cols = [c for c in dict.fromkeys(used) if c in names and c != y]
+        elif model in ONE_COLUMN or (model not in MODELS and "x" in names):
+            cols = ["x"]
+        else:
+            cols = [c for c in names if c != y]
         if not cols:
             raise InputError(f"no x columns besides {y!r}: pass --x once per column.")
     if len(set(cols)) != len(cols):
@@ -242,10 +424,10 @@ def x_columns(
             f"column {y!r} is both the target (--y) and an x column: choose other "
             "x columns."
         )
-    if model == "line" and len(cols) > 1:
+    if model in ONE_COLUMN and len(cols) > 1:
         raise InputError(
-            f"model 'line' takes one x column, got {len(cols)} ({', '.join(cols)}): "
-            "use --model linear for several."
+            f"model {model!r} takes one x column, got {len(cols)} ({', '.join(cols)})"
+            ": use --model linear for several."
         )
     return cols
 
@@ -343,5 +525,5 @@ def reduction(value: str) -> str:
     return choice("reduction", value, REDUCTIONS)
 
 
-def specs_for(m: Model, loss: str) -> tuple[ParamSpec, ...]:
+def specs_for(m: Model, loss: LossLike) -> tuple[ParamSpec, ...]:
     return param_specs(m, loss)

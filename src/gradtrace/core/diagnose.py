@@ -26,8 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradtrace.core.losses import reduce, row_losses
-from gradtrace.core.models import Model
+from gradtrace.core.catalog import Model
+from gradtrace.core.losses import LossLike, reduce, row_losses
 
 #: Presets by how their step depends on curvature.
 FAMILIES = {
@@ -82,7 +82,7 @@ class Diagnosis:
 
 def hessian(
     model: Model,
-    loss: str,
+    loss: LossLike,
     reduction: str,
     params: dict[str, np.ndarray],
     fixed: dict[str, np.ndarray],
@@ -119,7 +119,7 @@ def _unflatten(layout: tuple[tuple[str, tuple[int, ...]], ...], flat: Any) -> di
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _hessian(
     model: Model,
-    loss: str,
+    loss: LossLike,
     reduction: str,
     layout: Any,
     flat: Any,

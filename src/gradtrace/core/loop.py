@@ -25,9 +25,11 @@ import numpy as np
 import optax
 from jax import Array
 
-from gradtrace.core import batches
-from gradtrace.core.losses import reduce, row_losses
-from gradtrace.core.models import Model, Params
+from gradtrace.core import batches, metrics
+from gradtrace.core.bijections import to_constrained, to_unconstrained, within
+from gradtrace.core.catalog import Model
+from gradtrace.core.losses import LossLike, reduce, row_losses
+from gradtrace.core.models import Params
 from gradtrace.core.optimizers import OptimizerSpec
 
 
@@ -42,11 +44,40 @@ class Problem:
     """
 
     model: Model
-    loss: str
+    loss: LossLike
     reduction: str
     trainable: tuple[str, ...]
     param_dtype: str = "float32"
     compute_dtype: str = "float32"
+    #: (name, constraint) of the trainable parameters
+    constraints: tuple[tuple[str, str], ...] = ()
+    #: train log(positive) and logit(unit) values instead of the values themselves
+    unconstrained: bool = False
+    metrics: tuple[str, ...] = ()
+
+    def user_params(self, internal: Params) -> Params:
+        """The parameters as the user sees them, from the optimizer's values."""
+        if not self.unconstrained:
+            return internal
+        c = dict(self.constraints)
+        return {k: to_constrained(v, c.get(k, "real")) for k, v in internal.items()}
+
+    def internal_params(self, user: Any) -> Any:
+        """The optimizer's values from the user's (log or logit when unconstrained)."""
+        if not self.unconstrained:
+            return user
+        c = dict(self.constraints)
+        return {k: to_unconstrained(v, c.get(k, "real")) for k, v in user.items()}
+
+    def within(self, user: Params) -> Array:
+        """Whether every trainable parameter lies in its constraint's set."""
+        checks = [within(user[k], c) for k, c in self.constraints if k in user]
+        return jnp.all(jnp.stack(checks)) if checks else jnp.asarray(True)
+
+    def _params(self, trainable: Params, fixed: Params) -> Params:
+        dtype = jnp.dtype(self.compute_dtype)
+        merged = {**self.user_params(trainable), **fixed}
+        return {k: v.astype(dtype) for k, v in merged.items()}
 
     def objective(
         self,
@@ -56,11 +87,22 @@ class Problem:
         y: Array,
         mask: Array | None = None,
     ) -> Array:
-        """The reduced loss of rows (x, y) at ``trainable`` + ``fixed`` parameters."""
-        dtype = jnp.dtype(self.compute_dtype)
-        params = {k: v.astype(dtype) for k, v in {**trainable, **fixed}.items()}
-        rows = row_losses(self.model, self.loss, params, x, y)
+        """The reduced loss of rows (x, y) at ``trainable`` + ``fixed`` parameters
+        (``trainable`` as the optimizer holds them)."""
+        rows = row_losses(self.model, self.loss, self._params(trainable, fixed), x, y)
         return reduce(rows, mask, self.reduction)
+
+    def metric_stats(
+        self,
+        trainable: Params,
+        fixed: Params,
+        x: Array | None,
+        y: Array,
+        mask: Array | None = None,
+    ) -> Array:
+        """The metrics' sufficient statistics over rows (x, y), one vector."""
+        params = self._params(trainable, fixed)
+        return metrics.stats(self.metrics, self.model, params, x, y, mask)
 
 
 @dataclass(frozen=True)
@@ -105,6 +147,11 @@ class History(NamedTuple):
     diverged_step: int | None
     compile_s: float
     train_s: float
+    #: the metrics' sufficient statistics: of each step's batch (before the update),
+    #: of all the data after each step (NaN where not evaluated), and at the start
+    batch_stats: np.ndarray | None = None
+    full_stats: np.ndarray | None = None
+    initial_stats: np.ndarray | None = None
 
 
 class Prepared(NamedTuple):
@@ -118,6 +165,7 @@ class Prepared(NamedTuple):
     carry: Any
     data: tuple[Array | None, Array, Params]
     compile_s: float
+    evaluate_stats: Any = None
 
 
 _COMPILED: dict[Any, Any] = {}
@@ -148,6 +196,7 @@ def _chunk_fn(
     per_epoch = schedule.batches_per_epoch
     bs = schedule.batch_size
     eval_each_step = not schedule.full_batch
+    n_stats = metrics.n_stats(problem.metrics)
 
     def chunk(carry, t0, x, y, fixed, key):  # type: ignore[no-untyped-def]
         def step(carry, t):  # type: ignore[no-untyped-def]
@@ -161,6 +210,7 @@ def _chunk_fn(
                     lambda: order,
                 )
             nan = jnp.asarray(jnp.nan, problem.compute_dtype)
+            no_stats = jnp.full((n_stats,), jnp.nan, problem.compute_dtype)
 
             def run(_):  # type: ignore[no-untyped-def]
                 if schedule.full_batch:
@@ -170,32 +220,46 @@ def _chunk_fn(
                 loss, grads = jax.value_and_grad(problem.objective)(
                     params, fixed, xb, yb, mask
                 )
+                stats = (
+                    problem.metric_stats(params, fixed, xb, yb, mask)
+                    if n_stats
+                    else no_stats
+                )
                 updates, new_state = tx.update(grads, opt_state, params)
                 new_params = optax.apply_updates(params, updates)
+                shown = problem.user_params(new_params)
                 ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_params)
+                if not problem.unconstrained:
+                    ok = ok & problem.within(shown)
+                full, full_stats = nan, no_stats
                 if eval_each_step:
                     due = ((t + 1) % schedule.eval_every == 0) | (
                         t == schedule.n_steps - 1
                     )
-                    full = jax.lax.cond(
+                    full, full_stats = jax.lax.cond(
                         due,
-                        lambda: problem.objective(new_params, fixed, x, y),
-                        lambda: nan,
+                        lambda: (
+                            problem.objective(new_params, fixed, x, y),
+                            problem.metric_stats(new_params, fixed, x, y)
+                            if n_stats
+                            else no_stats,
+                        ),
+                        lambda: (nan, no_stats),
                     )
                     ok = ok & (jnp.isfinite(full) | ~due)
-                else:
-                    full = nan
-                return new_params, new_state, grads, loss, full, ~ok
+                out = (shown, grads, loss, full, stats, full_stats)
+                return new_params, new_state, out, ~ok
 
             def skip(_):  # type: ignore[no-untyped-def]
                 zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-                return params, opt_state, zeros, nan, nan, jnp.asarray(False)
+                shown = problem.user_params(params)
+                out = (shown, zeros, nan, nan, no_stats, no_stats)
+                return params, opt_state, out, jnp.asarray(False)
 
-            new_params, new_state, grads, loss, full, bad = jax.lax.cond(
-                active, run, skip, None
-            )
+            new_params, new_state, out, bad = jax.lax.cond(active, run, skip, None)
             carry = (new_params, new_state, order, stopped | bad)
-            return carry, (new_params, grads, loss, full, active)
+            shown, grads, loss, full, stats, full_stats = out
+            return carry, (shown, grads, loss, full, active, stats, full_stats)
 
         ts = t0 + jnp.arange(chunk_steps, dtype=jnp.int32)
         return jax.lax.scan(step, carry, ts)
@@ -217,7 +281,8 @@ def prepare(
     """Place the data, build the scan and compile it (cached by configuration and
     shapes, so a second identical run does not compile again)."""
     pdtype, cdtype = jnp.dtype(problem.param_dtype), jnp.dtype(problem.compute_dtype)
-    params = {k: jnp.asarray(init[k], pdtype) for k in problem.trainable}
+    user = {k: jnp.asarray(init[k], pdtype) for k in problem.trainable}
+    params = {k: v.astype(pdtype) for k, v in problem.internal_params(user).items()}
     fixed_p = {k: jnp.asarray(v, pdtype) for k, v in fixed.items()}
     xd = None if x is None else jnp.asarray(x, cdtype)
     yd = jnp.asarray(y, cdtype)
@@ -240,6 +305,11 @@ def prepare(
         key,
     )
     evaluate = _compile(("eval", problem), problem.objective, params, fixed_p, xd, yd)
+    evaluate_stats = None
+    if problem.metrics:
+        evaluate_stats = _compile(
+            ("stats", problem), problem.metric_stats, params, fixed_p, xd, yd
+        )
     compile_s = time.perf_counter() - start
     return Prepared(
         problem,
@@ -250,6 +320,7 @@ def prepare(
         carry,
         (xd, yd, fixed_p),
         compile_s,
+        evaluate_stats,
     )
 
 
@@ -287,30 +358,45 @@ def assemble(prepared: Prepared, chunks: list[Chunk], init: dict[str, Any]) -> H
     xd, yd, fixed = prepared.data
     pdtype = jnp.dtype(problem.param_dtype)
     names = problem.trainable
-    init_p = {k: jnp.asarray(init[k], pdtype) for k in names}
+    user0 = {k: jnp.asarray(init[k], pdtype) for k in names}
+    init_p = {k: v.astype(pdtype) for k, v in problem.internal_params(user0).items()}
     initial_loss = float(prepared.evaluate(init_p, fixed, xd, yd))
+    n_stats = metrics.n_stats(problem.metrics)
+    initial_stats = np.zeros(0)
+    if prepared.evaluate_stats is not None:
+        initial_stats = np.asarray(prepared.evaluate_stats(init_p, fixed, xd, yd))
 
     if chunks:
-        params_o, grads_o, loss_o, full_o, active_o = _join([c.outputs for c in chunks])
+        params_o, grads_o, loss_o, full_o, active_o, stats_o, fstats_o = _join(
+            [c.outputs for c in chunks]
+        )
     else:  # stopped before the first chunk finished
-        empty = {k: np.zeros((0, *np.shape(init_p[k])), pdtype) for k in names}
+        empty = {k: np.zeros((0, *np.shape(user0[k])), pdtype) for k in names}
         params_o, grads_o = empty, empty
         loss_o = full_o = np.zeros(0, problem.compute_dtype)
         active_o = np.zeros(0, bool)
+        stats_o = fstats_o = np.zeros((0, n_stats), problem.compute_dtype)
     n_done = int(np.sum(active_o))
     diverged = n_done if chunks and chunks[-1].stopped else None
     loss = np.array(full_o[:n_done])
     batch_loss = np.asarray(loss_o[:n_done])
+    batch_stats = np.asarray(stats_o[:n_done])
+    full_stats = np.asarray(fstats_o[:n_done])
     if schedule.full_batch and n_done:
         # With all the data in every batch, the loss after step t is the batch loss of
         # step t+1; only the last step needs an evaluation of its own.
-        final = {k: jnp.asarray(params_o[k][n_done - 1]) for k in names}
+        final_user = {k: jnp.asarray(params_o[k][n_done - 1]) for k in names}
+        final = problem.internal_params(final_user)
         loss = np.append(batch_loss[1:], prepared.evaluate(final, fixed, xd, yd))
         loss = loss.astype(batch_loss.dtype)
+        if prepared.evaluate_stats is not None:
+            last = np.asarray(prepared.evaluate_stats(final, fixed, xd, yd))
+            full_stats = np.concatenate([batch_stats[1:], last[None]])
         blown = np.flatnonzero(~np.isfinite(loss))
         if blown.size:  # the run diverged when the loss after a step overflowed
             diverged = n_done = int(blown[0]) + 1
             loss, batch_loss = loss[:n_done], batch_loss[:n_done]
+            batch_stats, full_stats = batch_stats[:n_done], full_stats[:n_done]
 
     steps = np.arange(n_done)
     per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
@@ -327,6 +413,9 @@ def assemble(prepared: Prepared, chunks: list[Chunk], init: dict[str, Any]) -> H
         diverged_step=diverged,
         compile_s=prepared.compile_s,
         train_s=sum(c.seconds for c in chunks),
+        batch_stats=batch_stats,
+        full_stats=full_stats,
+        initial_stats=initial_stats,
     )
 
 

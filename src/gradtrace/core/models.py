@@ -1,21 +1,31 @@
 """Models: named parameters and a pure function of them.
 
-A regression model maps ``(params, x)`` to a prediction; a distribution maps
-``(params, y)`` to a log-density. Parameters are a dict of named arrays (scalars, or
-vectors for ``linear``'s slopes), so names travel into every table and plot.
+A regression model maps ``(params, x)`` to a prediction (the mean of y); a
+distribution maps ``(params, y)`` to a log-density (``core.distributions``).
+Parameters are a dict of named arrays (scalars, or vectors such as ``linear``'s
+slopes), so names travel into every table and plot.
+
+A regression model also names the likelihood its ``nll`` uses (``family``): Gaussian
+noise of standard deviation ``scale`` (one more parameter), Bernoulli (``logistic``)
+or Poisson (``poisson-regression``). A model that is linear in its parameters gives
+its design matrix, so least squares has a closed form.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 Params = dict[str, Array]
-Constraint = Literal["real", "positive"]
+#: real: any value; positive: > 0; unit: strictly between 0 and 1; count: a known
+#: whole number (binomial's n), never trained.
+Constraint = Literal["real", "positive", "unit", "count"]
 
 LOG_SQRT_2PI = math.log(math.sqrt(2.0 * math.pi))
 
@@ -24,7 +34,9 @@ LOG_SQRT_2PI = math.log(math.sqrt(2.0 * math.pi))
 class ParamSpec:
     """A parameter: its name, default initial value, constraint and size.
 
-    ``size`` is None for a scalar, or the length of a vector parameter.
+    ``size`` is None for a scalar, or the length of a vector parameter. A ``known``
+    parameter is part of the model's definition (binomial's number of trials): it is
+    given with ``--fix`` and never trained.
     """
 
     name: str
@@ -32,6 +44,7 @@ class ParamSpec:
     constraint: Constraint = "real"
     size: int | None = None
     doc: str = ""
+    known: bool = False
 
     def columns(self) -> list[str]:
         """Column names: ``w`` for a scalar; ``w[0]``, ``w[1]``, ... for a vector."""
@@ -43,83 +56,282 @@ class ParamSpec:
 SCALE = ParamSpec("scale", 1.0, "positive", doc="standard deviation of the noise")
 
 
-@dataclass(frozen=True)
-class Line:
+def normal_log_prob(y: Array, loc: Array, scale: Array) -> Array:
+    """-(y - loc)^2 / (2 scale^2) - log(scale) - log(sqrt(2 pi)), as PyTorch's
+    ``Normal.log_prob`` writes it."""
+    return -((y - loc) ** 2) / (2 * scale**2) - jnp.log(scale) - LOG_SQRT_2PI
+
+
+def _slopes(n: int) -> ParamSpec:
+    return ParamSpec("w", 0.0, size=n, doc="slopes, one per x column")
+
+
+INTERCEPT = ParamSpec("b", 0.0, doc="intercept")
+
+
+class Regression:
+    """What every regression model has (defaults for the simple case)."""
+
+    kind = "regression"
+    #: the likelihood of ``nll``: gaussian (adds ``scale``), bernoulli or poisson
+    family = "gaussian"
+    #: x reaches ``predict`` as [n, k] (True) or, for one column, as [n] (False)
+    x_matrix = False
+    n_features = 1
+    name = "regression"
+
+    def param_specs(self) -> tuple[ParamSpec, ...]:
+        raise NotImplementedError
+
+    def predict(self, params: Params, x: Array) -> Array:
+        raise NotImplementedError
+
+    def design(self, x: np.ndarray) -> np.ndarray | None:
+        """The design matrix when the model is linear in its parameters (its columns
+        in the order of ``coefficients``), else None."""
+        return None
+
+    def coefficients(self, beta: np.ndarray) -> dict[str, np.ndarray]:
+        """Parameters from a coefficient vector over ``design``'s columns."""
+        raise NotImplementedError
+
+    def linear_predictor(self, params: Params, x: Array) -> Array:
+        """For a GLM: the value the link maps to the mean (logit or log)."""
+        raise NotImplementedError
+
+    def options(self) -> dict[str, Any]:
+        """What, besides its name, rebuilds this model (recorded in run.json)."""
+        return {}
+
+
+@dataclass(frozen=True, eq=True)
+class Line(Regression):
     """A straight line, y = w * x + b."""
 
     name = "line"
-    kind = "regression"
-    n_features = 1
 
     def param_specs(self) -> tuple[ParamSpec, ...]:
-        return (
-            ParamSpec("w", 0.0, doc="slope"),
-            ParamSpec("b", 0.0, doc="intercept"),
-        )
+        return (ParamSpec("w", 0.0, doc="slope"), INTERCEPT)
 
     def predict(self, params: Params, x: Array) -> Array:
         """x: [n] -> [n]."""
         return params["w"] * x + params["b"]
 
+    def design(self, x: np.ndarray) -> np.ndarray:
+        return np.column_stack([x.reshape(len(x)), np.ones(len(x))])
+
+    def coefficients(self, beta: np.ndarray) -> dict[str, np.ndarray]:
+        return {"w": np.asarray(beta[0]), "b": np.asarray(beta[1])}
+
 
 @dataclass(frozen=True)
-class Linear:
-    """A linear model on several columns, y = x @ w + b (vector w, scalar b)."""
+class Linear(Regression):
+    """A linear model on several columns, y = x @ w + b (vector w, scalar b).
+
+    With ``center`` and ``spread`` (``--standardize``), each column is standardised
+    first, (x - center) / spread, and the slopes are in standard units;
+    ``original_units`` maps them back.
+    """
 
     n_features: int = 1
+    center: tuple[float, ...] | None = None
+    spread: tuple[float, ...] | None = None
     name = "linear"
-    kind = "regression"
+    x_matrix = True
 
     def param_specs(self) -> tuple[ParamSpec, ...]:
-        return (
-            ParamSpec("w", 0.0, size=self.n_features, doc="slopes, one per x column"),
-            ParamSpec("b", 0.0, doc="intercept"),
-        )
+        return (_slopes(self.n_features), INTERCEPT)
+
+    def _x(self, x: Any) -> Any:
+        if self.center is None or self.spread is None:
+            return x
+        center = np.asarray(self.center, np.float64)
+        spread = np.asarray(self.spread, np.float64)
+        if isinstance(x, np.ndarray):
+            return (x - center) / spread
+        return (x - center.astype(x.dtype)) / spread.astype(x.dtype)
 
     def predict(self, params: Params, x: Array) -> Array:
         """x: [n, k] -> [n]."""
-        return x @ params["w"] + params["b"]
+        return self._x(x) @ params["w"] + params["b"]
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        xs = self._x(x.reshape(len(x), -1))
+        return np.column_stack([xs, np.ones(len(xs))])
+
+    def coefficients(self, beta: np.ndarray) -> dict[str, np.ndarray]:
+        return {"w": np.asarray(beta[:-1]), "b": np.asarray(beta[-1])}
+
+    def original_units(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Slopes and intercept for x in its own units (unchanged when x was not
+        standardised)."""
+        if self.center is None or self.spread is None:
+            return dict(params)
+        w = np.asarray(params["w"], np.float64) / np.asarray(self.spread)
+        b = float(params["b"]) - float(w @ np.asarray(self.center))
+        return {**params, "w": w, "b": np.asarray(b)}
+
+    def options(self) -> dict[str, Any]:
+        if self.center is None:
+            return {}
+        return {"center": list(self.center), "spread": list(self.spread or ())}
 
 
 @dataclass(frozen=True)
-class Normal:
-    """The normal distribution N(loc, scale^2), fitted to y by likelihood."""
+class Poly(Regression):
+    """A polynomial of degree k: y = b + w[0] x + w[1] x^2 + ... + w[k-1] x^k."""
 
-    name = "normal"
-    kind = "distribution"
-    n_features = 0
+    degree: int = 2
+    name = "poly"
 
     def param_specs(self) -> tuple[ParamSpec, ...]:
         return (
-            ParamSpec("loc", 0.0, doc="mean"),
-            ParamSpec("scale", 1.0, "positive", doc="standard deviation"),
+            ParamSpec("w", 0.0, size=self.degree, doc="w[i] multiplies x^(i+1)"),
+            INTERCEPT,
         )
 
-    def log_prob(self, params: Params, y: Array) -> Array:
-        """log N(y | loc, scale), written as PyTorch's ``Normal.log_prob`` writes it."""
-        return normal_log_prob(y, params["loc"], params["scale"])
+    def predict(self, params: Params, x: Array) -> Array:
+        powers = jnp.stack([x ** (i + 1) for i in range(self.degree)], axis=-1)
+        return powers @ params["w"] + params["b"]
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        x = x.reshape(len(x))
+        cols = [x ** (i + 1) for i in range(self.degree)]
+        return np.column_stack([*cols, np.ones(len(x))])
+
+    def coefficients(self, beta: np.ndarray) -> dict[str, np.ndarray]:
+        return {"w": np.asarray(beta[:-1]), "b": np.asarray(beta[-1])}
+
+    def options(self) -> dict[str, Any]:
+        return {"degree": self.degree}
 
 
-def normal_log_prob(y: Array, loc: Array, scale: Array) -> Array:
-    """-(y - loc)^2 / (2 scale^2) - log(scale) - log(sqrt(2 pi))."""
-    return -((y - loc) ** 2) / (2 * scale**2) - jnp.log(scale) - LOG_SQRT_2PI
+@dataclass(frozen=True)
+class Logistic(Regression):
+    """Logistic regression: P(y = 1) = sigmoid(x @ w + b), fitted by Bernoulli NLL."""
+
+    n_features: int = 1
+    name = "logistic"
+    family = "bernoulli"
+    x_matrix = True
+
+    def param_specs(self) -> tuple[ParamSpec, ...]:
+        return (_slopes(self.n_features), INTERCEPT)
+
+    def linear_predictor(self, params: Params, x: Array) -> Array:
+        return x @ params["w"] + params["b"]
+
+    def predict(self, params: Params, x: Array) -> Array:
+        return 1 / (1 + jnp.exp(-self.linear_predictor(params, x)))
 
 
-Model = Line | Linear | Normal
+@dataclass(frozen=True)
+class PoissonRegression(Regression):
+    """Poisson regression with a log link: E[y] = exp(x @ w + b)."""
 
-MODELS: dict[str, str] = {
-    "line": "y = w*x + b: one x column, scalar slope w and intercept b",
-    "linear": "y = x @ w + b: several x columns (--x repeated), vector w, scalar b",
-    "normal": "y ~ Normal(loc, scale): a distribution fitted to y alone",
+    n_features: int = 1
+    name = "poisson-regression"
+    family = "poisson"
+    x_matrix = True
+
+    def param_specs(self) -> tuple[ParamSpec, ...]:
+        return (_slopes(self.n_features), INTERCEPT)
+
+    def linear_predictor(self, params: Params, x: Array) -> Array:
+        return x @ params["w"] + params["b"]
+
+    def predict(self, params: Params, x: Array) -> Array:
+        return jnp.exp(self.linear_predictor(params, x))
+
+
+@dataclass(frozen=True)
+class ExpDecay(Regression):
+    """Exponential decay towards a floor: y = a * exp(-b * x) + c (nonlinear)."""
+
+    name = "exp-decay"
+
+    def param_specs(self) -> tuple[ParamSpec, ...]:
+        return (
+            ParamSpec("a", 1.0, doc="amplitude at x = 0 above the floor"),
+            ParamSpec("b", 1.0, doc="decay rate"),
+            ParamSpec("c", 0.0, doc="floor"),
+        )
+
+    def predict(self, params: Params, x: Array) -> Array:
+        return params["a"] * jnp.exp(-params["b"] * x) + params["c"]
+
+
+@dataclass(frozen=True)
+class Custom(Regression):
+    """A regression model the user writes: ``fn(params, x)`` with ``jax.numpy``.
+
+    ``x`` is [n] for one x column and [n, k] for several. ``source`` says where it
+    came from (an expression's text, a file, or Python) for run.json.
+    """
+
+    fn: Callable[[Params, Array], Array]
+    specs: tuple[ParamSpec, ...]
+    name: str = "custom"  # type: ignore[misc]
+    n_features: int = 1  # type: ignore[misc]
+    source: dict[str, Any] | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.fn, self.specs, self.name, self.n_features))
+
+    @property
+    def x_matrix(self) -> bool:  # type: ignore[override]
+        return self.n_features > 1
+
+    def param_specs(self) -> tuple[ParamSpec, ...]:
+        return self.specs
+
+    def predict(self, params: Params, x: Array) -> Array:
+        return jnp.broadcast_to(self.fn(params, x), x.shape[:1])
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.source or {})
+
+
+def specs_from_defaults(
+    defaults: dict[str, Any], positive: tuple[str, ...] = ()
+) -> tuple[ParamSpec, ...]:
+    """Parameter specs from ``{name: default}`` (a list default is a vector)."""
+    specs = []
+    for name, value in defaults.items():
+        arr = np.asarray(value, np.float64)
+        constraint: Constraint = "positive" if name in positive else "real"
+        if arr.ndim == 0:
+            specs.append(ParamSpec(name, float(arr), constraint))
+        elif arr.ndim == 1 and np.all(arr == arr[0]):
+            specs.append(ParamSpec(name, float(arr[0]), constraint, size=len(arr)))
+        else:
+            raise ValueError(
+                f"parameter {name!r}: give a number or a list of equal numbers as "
+                "its default, then --init for other starts."
+            )
+    return tuple(specs)
+
+
+REGRESSIONS: dict[str, tuple[str, Callable[..., Regression]]] = {
+    "line": ("y = w*x + b: one x column", lambda n, **o: Line()),
+    "linear": (
+        "y = x @ w + b: several x columns (--x repeated), vector w; --standardize",
+        lambda n, **o: Linear(n, o.get("center"), o.get("spread")),
+    ),
+    "poly": (
+        "y = b + w[0] x + ... + w[k-1] x^k: one x column, --degree k",
+        lambda n, **o: Poly(int(o.get("degree", 2))),
+    ),
+    "logistic": (
+        "P(y=1) = sigmoid(x @ w + b): 0/1 outcomes, Bernoulli likelihood",
+        lambda n, **o: Logistic(n),
+    ),
+    "poisson-regression": (
+        "E[y] = exp(x @ w + b): counts, Poisson likelihood",
+        lambda n, **o: PoissonRegression(n),
+    ),
+    "exp-decay": (
+        "y = a*exp(-b*x) + c: one x column, nonlinear",
+        lambda n, **o: ExpDecay(),
+    ),
 }
-
-
-def make_model(name: str, n_features: int = 1) -> Model:
-    """The model called ``name`` (one of ``MODELS``)."""
-    if name == "line":
-        return Line()
-    if name == "linear":
-        return Linear(n_features)
-    if name == "normal":
-        return Normal()
-    raise KeyError(name)

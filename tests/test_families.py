@@ -1,0 +1,289 @@
+"""Distribution families: each optimum agrees with scipy.stats's fit (or an
+independent EM for the mixture), and its standard errors with the Fisher
+information (analytic where it has a closed form, else a finite-difference Hessian
+of scipy.stats's own log-density)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jax
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+import gradtrace
+from gradtrace.core.distributions import FAMILIES
+from gradtrace.core.exact import solve
+
+N = 2000
+RNG = np.random.default_rng(7)
+
+
+def tight(func: Any, x0: Any, args: Any = (), disp: int = 0) -> Any:
+    """scipy's fit with a tight Nelder-Mead, so it is a reference to 1e-6."""
+    return optimize.fmin(
+        func, x0, args, xtol=1e-10, ftol=1e-12, maxiter=20000, maxfun=40000, disp=0
+    )
+
+
+def _discrete(dist: Any, y: np.ndarray, bounds: dict[str, Any]) -> dict[str, float]:
+    res = stats.fit(dist, y, bounds=bounds)
+    return dict(zip(bounds, res.params, strict=False))
+
+
+# name -> (sample, known fixed params, scipy reference fit, scipy logpdf of our params)
+CASES: dict[str, Any] = {
+    "normal": (
+        RNG.normal(2.0, 1.5, N),
+        {},
+        lambda y: dict(zip(("loc", "scale"), stats.norm.fit(y), strict=True)),
+        lambda p, y: stats.norm.logpdf(y, p["loc"], p["scale"]),
+    ),
+    "lognormal": (
+        RNG.lognormal(0.5, 0.7, N),
+        {},
+        lambda y: (lambda s, _, sc: {"loc": np.log(sc), "scale": s})(
+            *stats.lognorm.fit(y, floc=0)
+        ),
+        lambda p, y: stats.lognorm.logpdf(y, p["scale"], scale=np.exp(p["loc"])),
+    ),
+    "exponential": (
+        RNG.exponential(0.5, N),
+        {},
+        lambda y: {"rate": 1 / stats.expon.fit(y, floc=0)[1]},
+        lambda p, y: stats.expon.logpdf(y, scale=1 / p["rate"]),
+    ),
+    "gamma": (
+        RNG.gamma(3.0, 0.5, N),
+        {},
+        lambda y: (lambda a, _, sc: {"shape": a, "rate": 1 / sc})(
+            *stats.gamma.fit(y, floc=0)
+        ),
+        lambda p, y: stats.gamma.logpdf(y, p["shape"], scale=1 / p["rate"]),
+    ),
+    "beta": (
+        RNG.beta(2.0, 5.0, N),
+        {},
+        lambda y: dict(
+            zip(("alpha", "beta"), stats.beta.fit(y, floc=0, fscale=1)[:2], strict=True)
+        ),
+        lambda p, y: stats.beta.logpdf(y, p["alpha"], p["beta"]),
+    ),
+    "poisson": (
+        RNG.poisson(4.2, N).astype(float),
+        {},
+        lambda y: {"rate": _discrete(stats.poisson, y, {"mu": (0, 50)})["mu"]},
+        lambda p, y: stats.poisson.logpmf(y, p["rate"]),
+    ),
+    "binomial": (
+        RNG.binomial(12, 0.3, N).astype(float),
+        {"n": 12.0},
+        lambda y: {"p": _discrete(stats.binom, y, {"n": (12, 12), "p": (0, 1)})["p"]},
+        lambda p, y: stats.binom.logpmf(y, 12, p["p"]),
+    ),
+    "bernoulli": (
+        (RNG.random(N) < 0.35).astype(float),
+        {},
+        lambda y: {"p": _discrete(stats.bernoulli, y, {"p": (0, 1)})["p"]},
+        lambda p, y: stats.bernoulli.logpmf(y, p["p"]),
+    ),
+    "student-t": (
+        RNG.standard_t(4.0, N) * 2.0 + 1.0,
+        {},
+        lambda y: dict(
+            zip(("df", "loc", "scale"), stats.t.fit(y, optimizer=tight), strict=True)
+        ),
+        lambda p, y: stats.t.logpdf(y, p["df"], p["loc"], p["scale"]),
+    ),
+    "laplace": (
+        RNG.laplace(-1.0, 0.8, N),
+        {},
+        lambda y: dict(zip(("loc", "scale"), stats.laplace.fit(y), strict=True)),
+        lambda p, y: stats.laplace.logpdf(y, p["loc"], p["scale"]),
+    ),
+    "cauchy": (
+        RNG.standard_cauchy(N) * 0.5 + 3.0,
+        {},
+        lambda y: dict(
+            zip(("loc", "scale"), stats.cauchy.fit(y, optimizer=tight), strict=True)
+        ),
+        lambda p, y: stats.cauchy.logpdf(y, p["loc"], p["scale"]),
+    ),
+    "weibull": (
+        RNG.weibull(1.7, N) * 2.5,
+        {},
+        lambda y: (lambda c, _, sc: {"shape": c, "scale": sc})(
+            *stats.weibull_min.fit(y, floc=0, optimizer=tight)
+        ),
+        lambda p, y: stats.weibull_min.logpdf(y, p["shape"], scale=p["scale"]),
+    ),
+}
+
+
+def _optimum(name: str, y: np.ndarray, known: dict[str, float]) -> Any:
+    family = FAMILIES[name]
+    trainable = tuple(s.name for s in family.param_specs() if s.name not in known)
+    start = {s.name: np.asarray(s.default) for s in family.param_specs()}
+    fixed = {k: np.asarray(v) for k, v in known.items()}
+    with jax.enable_x64(True):
+        return solve(family, "nll", "mean", trainable, fixed, None, y, start)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_optimum_agrees_with_scipy_stats_fit(name: str) -> None:
+    y, known, reference, _ = CASES[name]
+    best = _optimum(name, y, known)
+    expected = reference(y)
+    for key, value in expected.items():
+        np.testing.assert_allclose(best.params[key], value, rtol=1e-4, err_msg=key)
+
+
+def _numerical_stderr(
+    logpdf: Any, params: dict[str, float], y: np.ndarray
+) -> dict[str, float]:
+    """sqrt(diag(inverse of the finite-difference Hessian of -sum logpdf))."""
+    names = list(params)
+    v0 = np.array([float(params[k]) for k in names])
+    h = 1e-4 * np.maximum(np.abs(v0), 1e-2)
+
+    def nll(v: np.ndarray) -> float:
+        return -float(np.sum(logpdf(dict(zip(names, v, strict=True)), y)))
+
+    k = len(v0)
+    hess = np.zeros((k, k))
+    for i in range(k):
+        for j in range(k):
+            e_i, e_j = np.eye(k)[i] * h[i], np.eye(k)[j] * h[j]
+            hess[i, j] = (
+                nll(v0 + e_i + e_j)
+                - nll(v0 + e_i - e_j)
+                - nll(v0 - e_i + e_j)
+                + nll(v0 - e_i - e_j)
+            ) / (4 * h[i] * h[j])
+    se = np.sqrt(np.diag(np.linalg.inv(hess)))
+    return dict(zip(names, se, strict=True))
+
+
+SMOOTH = [n for n in CASES if n != "laplace"]
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_standard_errors_match_the_numerical_fisher_information(name: str) -> None:
+    y, known, _, logpdf = CASES[name]
+    best = _optimum(name, y, known)
+    params = {k: float(v) for k, v in best.params.items()}
+    expected = _numerical_stderr(logpdf, params, y)
+    for key, value in expected.items():
+        np.testing.assert_allclose(best.stderr[key], value, rtol=2e-3, err_msg=key)
+
+
+def test_standard_errors_match_the_analytic_fisher_information() -> None:
+    y = CASES["poisson"][0]
+    best = _optimum("poisson", y, {})
+    rate = float(best.params["rate"])
+    np.testing.assert_allclose(best.stderr["rate"], np.sqrt(rate / N), rtol=1e-6)
+    y = CASES["exponential"][0]
+    best = _optimum("exponential", y, {})
+    rate = float(best.params["rate"])
+    np.testing.assert_allclose(best.stderr["rate"], rate / np.sqrt(N), rtol=1e-6)
+    y = CASES["bernoulli"][0]
+    best = _optimum("bernoulli", y, {})
+    p = float(best.params["p"])
+    np.testing.assert_allclose(best.stderr["p"], np.sqrt(p * (1 - p) / N), rtol=1e-6)
+    y = CASES["laplace"][0]
+    best = _optimum("laplace", y, {})
+    scale = float(best.params["scale"])
+    np.testing.assert_allclose(best.stderr["loc"], scale / np.sqrt(N), rtol=1e-9)
+
+
+def _em_two_normals(y: np.ndarray) -> dict[str, float]:
+    """Expectation-maximisation, an independent route to the mixture's optimum."""
+    w, m1, s1, m2, s2 = 0.5, np.quantile(y, 0.25), 1.0, np.quantile(y, 0.75), 1.0
+    for _ in range(5000):
+        a = w * stats.norm.pdf(y, m1, s1)
+        b = (1 - w) * stats.norm.pdf(y, m2, s2)
+        r = a / (a + b)
+        w_new = r.mean()
+        m1 = float(np.sum(r * y) / r.sum())
+        m2 = float(np.sum((1 - r) * y) / (1 - r).sum())
+        s1 = float(np.sqrt(np.sum(r * (y - m1) ** 2) / r.sum()))
+        s2 = float(np.sqrt(np.sum((1 - r) * (y - m2) ** 2) / (1 - r).sum()))
+        if abs(w_new - w) < 1e-14:
+            break
+        w = w_new
+    return {"weight": w, "loc1": m1, "scale1": s1, "loc2": m2, "scale2": s2}
+
+
+def test_mixture_optimum_agrees_with_expectation_maximisation() -> None:
+    y = np.concatenate([RNG.normal(-2, 0.7, 600), RNG.normal(3, 1.2, 1400)])
+    best = _optimum("normal-mixture", y, {})
+    expected = _em_two_normals(y)
+    for key, value in expected.items():
+        np.testing.assert_allclose(best.params[key], value, rtol=1e-4, err_msg=key)
+
+
+def test_gradient_fit_of_a_gamma_reaches_the_optimum_and_shows_positive_values() -> (
+    None
+):
+    y = CASES["gamma"][0]
+    trace = gradtrace.fit(
+        {"y": y},
+        model="gamma",
+        optimizer="adam",
+        lr=0.05,
+        steps=3000,
+        init={"shape": 1.0, "rate": 1.0},
+        param_space="unconstrained",
+        dtype="float64",
+    )
+    assert trace.status == "completed"
+    for key, value in trace.info["optimum"].items():
+        np.testing.assert_allclose(trace.params[key], value, rtol=1e-3)
+    assert (trace.to_pandas()[["shape", "rate"]] > 0).all().all()
+
+
+def test_a_step_out_of_the_support_stops_the_run_with_a_hint() -> None:
+    y = CASES["exponential"][0]
+    trace = gradtrace.fit(
+        {"y": y}, model="exponential", lr=20.0, steps=50, init={"rate": 5.0}
+    )
+    assert trace.diverged
+    assert trace.diverged_step == 1
+    assert re.search(r"rate to -0\.\d+, outside its support \(> 0\)", trace.message)
+    assert "--param-space unconstrained" in trace.message
+    same = gradtrace.fit(
+        {"y": y},
+        model="exponential",
+        lr=0.5,
+        steps=200,
+        init={"rate": 5.0},
+        param_space="unconstrained",
+    )
+    assert not same.diverged
+    np.testing.assert_allclose(same.params["rate"], same.info["optimum"]["rate"], 1e-4)
+
+
+def test_binomial_needs_its_number_of_trials() -> None:
+    y = CASES["binomial"][0]
+    with pytest.raises(gradtrace.InputError, match="--fix n="):
+        gradtrace.fit({"y": y}, model="binomial")
+    with pytest.raises(gradtrace.InputError, match="up to n = 5"):
+        gradtrace.fit({"y": y}, model="binomial", fix={"n": 5})
+
+
+@pytest.mark.parametrize(
+    ("model", "y", "words"),
+    [
+        ("poisson", [1.0, 2.5, 3.0], "whole numbers >= 0"),
+        ("bernoulli", [0.0, 1.0, 2.0], "0 or 1"),
+        ("beta", [0.2, 1.0, 0.5], "strictly between 0 and 1"),
+        ("lognormal", [1.0, -1.0, 2.0], "positive numbers"),
+    ],
+)
+def test_data_outside_the_support_is_refused(
+    model: str, y: list[float], words: str
+) -> None:
+    with pytest.raises(gradtrace.InputError, match=words):
+        gradtrace.fit({"y": y}, model=model)
