@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from gradtrace.errors import InputError
-from gradtrace.plot import _figure, _run_data
+from gradtrace.plot import _evaluate, _figure, _model, _run_data, _specs
 
 #: Frames a GIF gets by default: every k-th step so that about this many remain.
 DEFAULT_FRAMES = 120
@@ -116,20 +116,43 @@ def frame_figure(trace: Any, step: int) -> Any:
     fig, ax = _figure(7, 4.4)
     fixed = info["fixed"]
 
-    def value(name: str, r: Any) -> float:
-        return float(r[name]) if name in r.index else float(fixed[name])
+    model = _model(trace)
+    names = list(_specs(trace, model))
 
-    if info["model"] == "normal":
-        from scipy import stats
+    def values(r: Any) -> dict[str, Any]:
+        out: dict[str, Any] = dict(fixed)
+        for sp in names:
+            cols = sp.columns()
+            if all(c in r.index for c in cols):
+                v = r[cols].to_numpy(np.float64)
+                out[sp.name] = v[0] if sp.size is None else v
+        return out
 
-        ax.hist(
-            y,
-            bins=min(60, max(10, int(np.sqrt(len(y))))),
-            density=True,
-            color="#c7e9c0",
-            edgecolor="white",
-            label="data",
-        )
+    start = frame.iloc[0]
+    if model.kind == "distribution":
+        discrete = bool(getattr(model, "discrete", False))
+        if discrete:
+            uniq, counts = np.unique(y, return_counts=True)
+            ax.bar(
+                uniq, counts / len(y), color="#c7e9c0", edgecolor="white", label="data"
+            )
+            grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
+        else:
+            ax.hist(
+                y,
+                bins=min(60, max(10, int(np.sqrt(len(y))))),
+                density=True,
+                color="#c7e9c0",
+                edgecolor="white",
+                label="data",
+            )
+            lo, hi = np.min(y) - np.std(y), np.max(y) + np.std(y)
+            support = getattr(model, "support", "real")
+            if support in ("positive", "nonnegative", "unit"):
+                lo = max(lo, 1e-9 * max(1.0, float(np.max(y))))
+            if support == "unit":
+                hi = min(hi, 1 - 1e-9)
+            grid = np.linspace(lo, hi, 300)
         if len(rows):
             ax.plot(
                 y[rows],
@@ -139,26 +162,28 @@ def frame_figure(trace: Any, step: int) -> Any:
                 ms=18,
                 label=f"batch ({len(rows)} rows)",
             )
-        grid = np.linspace(np.min(y) - np.std(y), np.max(y) + np.std(y), 300)
-        start = frame.iloc[0]
+        marker = "o" if discrete else None
         ax.plot(
             grid,
-            stats.norm.pdf(grid, value("loc", start), value("scale", start)),
+            np.exp(_evaluate(model, values(start), None, grid, "log_prob")),
             "--",
+            marker=marker,
+            ms=3,
             color="#9e9e9e",
             label="initial",
         )
         ax.plot(
             grid,
-            stats.norm.pdf(grid, value("loc", row), value("scale", row)),
+            np.exp(_evaluate(model, values(row), None, grid, "log_prob")),
+            marker=marker,
+            ms=3,
             color="#3b528b",
             lw=2,
             label="after this step",
         )
         ax.set_xlabel(info["data"]["y"])
-        ax.set_ylabel("density")
-    elif info["model"] == "line":
-        assert x is not None
+        ax.set_ylabel("share of rows" if discrete else "density")
+    elif x is not None and np.ndim(x) == 1:
         ax.plot(x, y, ".", color="#5ec962", ms=6, label="data")
         if len(rows):
             ax.plot(
@@ -172,18 +197,17 @@ def frame_figure(trace: Any, step: int) -> Any:
                 label=f"batch ({len(rows)} rows)",
             )
         pad = 0.05 * (np.ptp(x) or 1.0)
-        grid = np.array([np.min(x) - pad, np.max(x) + pad])
-        start = frame.iloc[0]
+        grid = np.linspace(np.min(x) - pad, np.max(x) + pad, 200)
         ax.plot(
             grid,
-            value("w", start) * grid + value("b", start),
+            _evaluate(model, values(start), grid, None, "predict"),
             "--",
             color="#9e9e9e",
             label="initial",
         )
         ax.plot(
             grid,
-            value("w", row) * grid + value("b", row),
+            _evaluate(model, values(row), grid, None, "predict"),
             color="#3b528b",
             lw=2,
             label="after this step",
@@ -195,7 +219,8 @@ def frame_figure(trace: Any, step: int) -> Any:
         ax.set_ylabel(info["data"]["y"])
     else:
         raise InputError(
-            "animate draws a line or a distribution over its data; for "
+            "animate draws a model of one x column or a distribution over its "
+            "data; for "
             f"model {info['model']!r} use gradtrace plot."
         )
     loss = row["loss"]

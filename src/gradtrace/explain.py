@@ -17,10 +17,12 @@ import optax
 import pandas as pd
 
 from gradtrace.core.batches import batch_plan
-from gradtrace.core.catalog import make_model
+from gradtrace.core.bijections import to_constrained, to_unconstrained
+from gradtrace.core.catalog import MODELS, kind_of
 from gradtrace.core.losses import param_specs, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.errors import InputError
+from gradtrace.usercode import loss_of, model_of
 
 
 def explain_step(
@@ -29,6 +31,8 @@ def explain_step(
     x: np.ndarray | None,
     y: np.ndarray,
     step: int,
+    model: Any = None,
+    loss: Any = None,
 ) -> pd.DataFrame:
     """The rows of step ``step`` with their arithmetic, and a last row with the
     batch's total (``mean`` or ``sum``, as the loss reduces).
@@ -43,9 +47,8 @@ def explain_step(
         raise InputError(
             f"step {step} is not in the run: choose a step from 1 to {n_steps}."
         )
-    n_features = max(len(info["data"]["x"]), 1)
-    model = make_model(info["model"], n_features)
-    loss, reduction = info["loss"], info["reduction"]
+    model = model_of(info, model)
+    loss, reduction = loss_of(info, loss), info["reduction"]
     specs = [s for s in param_specs(model, loss) if s.name in info["initial"]]
     sch = info["schedule"]
     n_rows = int(info["data"]["n_rows"])
@@ -59,12 +62,21 @@ def explain_step(
     yb = np.asarray(y, np.float64)[rows]
 
     with jax.enable_x64(True):
-        p = {k: jnp.asarray(v, jnp.float64) for k, v in before.items()}
+        space = _space(info, specs)
+        p = {
+            k: to_unconstrained(jnp.asarray(v, jnp.float64), space.get(k, "real"))
+            for k, v in before.items()
+        }
         f = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
+
+        def user(params: Any) -> Any:
+            return {
+                k: to_constrained(v, space.get(k, "real")) for k, v in params.items()
+            }
 
         def one(params: Any, xi: Any, yi: Any) -> Any:
             xs = None if xi is None else xi[None]
-            return row_losses(model, loss, {**params, **f}, xs, yi[None])[0]
+            return row_losses(model, loss, {**user(params), **f}, xs, yi[None])[0]
 
         row_loss = np.asarray(
             jax.vmap(one, in_axes=(None, 0, 0))(
@@ -86,13 +98,15 @@ def explain_step(
                 None
                 if xb is None
                 else jnp.asarray(
-                    xb if model.name == "line" else xb.reshape(len(rows), -1)
+                    xb.reshape(len(rows), -1)
+                    if getattr(model, "x_matrix", False)
+                    else xb.reshape(len(rows))
                 )
             )
-            pred = np.asarray(model.predict({**p, **f}, xs))  # type: ignore[union-attr, arg-type]
+            pred = np.asarray(model.predict({**user(p), **f}, xs))  # type: ignore[union-attr, arg-type]
             out["prediction"] = pred
             out["residual"] = pred - yb
-        else:
+        elif model.name == "normal":
             out["residual"] = yb - np.asarray(before.get("loc", fixed.get("loc")))
         out["loss"] = row_loss
         for s in specs:
@@ -106,7 +120,13 @@ def explain_step(
         last["row"] = reduction
         table.index = [str(r) for r in rows]
         table.loc[reduction] = pd.Series(last)
-        table.attrs["update"] = _update_table(frame, info, specs, step)
+        table.attrs["update"] = _update_table(frame, info, specs, step, space)
+        if any(c != "real" for c in space.values()):
+            table.attrs["space"] = (
+                "the optimizer works on log(positive) and logit(probability) "
+                "values (--param-space unconstrained): gradients and updates are "
+                "in those coordinates"
+            )
     table.attrs["logged"], table.attrs["why"] = _logged(frame, info, step, len(rows))
     return table
 
@@ -120,8 +140,20 @@ def _params_at(frame: pd.DataFrame, specs: list[Any], row: int) -> dict[str, Any
     }
 
 
+def _space(info: dict[str, Any], specs: list[Any]) -> dict[str, str]:
+    """Each trained parameter's constraint when the run trained unconstrained values
+    (an empty map otherwise)."""
+    if info.get("param_space") != "unconstrained":
+        return {}
+    return {s.name: s.constraint for s in specs}
+
+
 def _update_table(
-    frame: pd.DataFrame, info: dict[str, Any], specs: list[Any], step: int
+    frame: pd.DataFrame,
+    info: dict[str, Any],
+    specs: list[Any],
+    step: int,
+    space: dict[str, str],
 ) -> pd.DataFrame:
     """Replay the optimizer on the recorded gradients up to ``step`` and show its
     state before and after that step."""
@@ -133,7 +165,10 @@ def _update_table(
 
     def tree(row: int, prefix: str = "") -> dict[str, Any]:
         values = (
-            _params_at(frame, specs, row)
+            {
+                k: np.asarray(to_unconstrained(v, space.get(k, "real")))
+                for k, v in _params_at(frame, specs, row).items()
+            }
             if not prefix
             else {
                 s.name: frame.loc[row, [f"{prefix}{c}" for c in s.columns()]]
@@ -284,13 +319,13 @@ def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
             "this run's data came from Python or standard input: call "
             "trace.explain on the Trace that gradtrace.fit returned."
         )
-    kind = "distribution" if info["model"] == "normal" else "regression"
+    kind = kind_of(info["model"]) if info["model"] in MODELS else "regression"
     x, y = validate.columns(
         frame, kind, info["data"]["x"], info["data"]["y"], str(source)
     )
     x, y, _ = validate.finite_rows(
         x, y, bool(info["config"]["drop_missing"]), str(source)
     )
-    if info["model"] == "line" and x is not None:
+    if x is not None and not getattr(model_of(info), "x_matrix", False):
         x = x[:, 0]
     return x, y

@@ -272,12 +272,13 @@ def _loss_fn(trace: Any) -> Any:
     import jax
     import jax.numpy as jnp
 
-    from gradtrace.core.catalog import make_model
     from gradtrace.core.losses import reduce, row_losses
+    from gradtrace.usercode import loss_of
 
     info = trace.info
     x, y = _run_data(trace)
-    model = make_model(info["model"], max(len(info["data"]["x"]), 1))
+    model = _model(trace)
+    loss = loss_of(info, getattr(trace, "loss", None))
     fixed = {k: np.asarray(v, np.float64) for k, v in info["fixed"].items()}
 
     def f(params: dict[str, Any]) -> Any:
@@ -285,7 +286,7 @@ def _loss_fn(trace: Any) -> Any:
             p = {k: jnp.asarray(v, jnp.float64) for k, v in {**params, **fixed}.items()}
             xs = None if x is None else jnp.asarray(x, jnp.float64)
             return reduce(
-                row_losses(model, info["loss"], p, xs, jnp.asarray(y, jnp.float64)),
+                row_losses(model, loss, p, xs, jnp.asarray(y, jnp.float64)),
                 None,
                 info["reduction"],
             )
@@ -295,75 +296,92 @@ def _loss_fn(trace: Any) -> Any:
 
 def fit_over_data(trace: Any) -> Figure:
     """The data with the fitted model, the initial one and the true one (when known):
-    points and lines for a regression on one x; for several x, y against the fitted
-    prediction; for a distribution, a histogram with the three densities."""
-    from scipy import stats
-
+    points and curves for a regression on one x; for several x, y against the fitted
+    prediction; for a distribution, a histogram (or, for counts, the share of each
+    value) with the three densities."""
     info = trace.info
     x, y = _run_data(trace)
-    final, start = trace.params, trace.initial
+    model = _model(trace)
     fixed = info["fixed"]
     truth = info.get("truth") or {}
     fig, ax = _figure(7.5, 4.5)
     colors = {"initial": "#9e9e9e", "fitted": "#3b528b", "truth": "#d62728"}
-    if info["model"] == "normal":
-        ax.hist(
-            y,
-            bins=min(60, max(10, int(np.sqrt(len(y))))),
-            density=True,
-            color="#c7e9c0",
-            edgecolor="white",
-            label=f"data ({len(y)} rows)",
-        )
-        grid = np.linspace(
-            np.min(y) - 0.5 * np.std(y), np.max(y) + 0.5 * np.std(y), 400
-        )
-        for name, p, style in (
-            ("initial", start, "--"),
-            ("fitted", final, "-"),
-            ("truth", truth, ":"),
-        ):
-            loc = p.get("loc", fixed.get("loc"))
-            scale = p.get("scale", fixed.get("scale"))
-            if loc is None or scale is None or (name == "truth" and not truth):
-                continue
-            ax.plot(
-                grid,
-                stats.norm.pdf(grid, loc, scale),
-                style,
-                lw=2,
-                color=colors[name],
-                label=f"{name}: loc={loc:.4g}, scale={scale:.4g}",
+    names = [s.name for s in _specs(trace, model)]
+    curves = []
+    for name, params, style in (
+        ("initial", trace.initial, "--"),
+        ("fitted", trace.params, "-"),
+        ("truth", truth, ":"),
+    ):
+        full = {**fixed, **params}
+        if name == "truth" and not truth:
+            continue
+        if not set(names) <= set(full):
+            continue
+        curves.append((name, full, style))
+    if model.kind == "distribution":
+        discrete = bool(getattr(model, "discrete", False))
+        if discrete:
+            values, counts = np.unique(y, return_counts=True)
+            ax.bar(
+                values,
+                counts / len(y),
+                width=0.8 if len(values) < 60 else 1.0,
+                color="#c7e9c0",
+                edgecolor="white",
+                label=f"data ({len(y)} rows)",
             )
+            grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
+        else:
+            ax.hist(
+                y,
+                bins=min(60, max(10, int(np.sqrt(len(y))))),
+                density=True,
+                color="#c7e9c0",
+                edgecolor="white",
+                label=f"data ({len(y)} rows)",
+            )
+            lo, hi = np.min(y) - 0.5 * np.std(y), np.max(y) + 0.5 * np.std(y)
+            support = getattr(model, "support", "real")
+            if support in ("positive", "nonnegative", "unit"):
+                lo = max(lo, 1e-9 * max(1.0, float(np.max(y))))
+            if support == "unit":
+                hi = min(hi, 1 - 1e-9)
+            grid = np.linspace(lo, hi, 400)
+        for name, full, style in curves:
+            density = np.exp(_evaluate(model, full, None, grid, "log_prob"))
+            label = f"{name}: " + _shown(full, names)
+            if discrete:
+                ax.plot(
+                    grid,
+                    density,
+                    style,
+                    marker="o",
+                    ms=3,
+                    lw=1.5,
+                    color=colors[name],
+                    label=label,
+                )
+            else:
+                ax.plot(grid, density, style, lw=2, color=colors[name], label=label)
         ax.set_xlabel(info["data"]["y"])
-        ax.set_ylabel("density")
-    elif info["model"] == "line":
-        assert x is not None
+        ax.set_ylabel("share of rows" if discrete else "density")
+    elif x is not None and np.ndim(x) == 1:
         ax.plot(x, y, ".", color="#5ec962", ms=5, label=f"data ({len(y)} rows)")
         grid = np.linspace(np.min(x), np.max(x), 200)
-        for name, p, style in (
-            ("initial", start, "--"),
-            ("fitted", final, "-"),
-            ("truth", truth, ":"),
-        ):
-            if not {"w", "b"} <= set(p) | set(fixed) or (name == "truth" and not truth):
-                continue
-            w = p.get("w", fixed.get("w"))
-            b = p.get("b", fixed.get("b"))
-            ax.plot(
-                grid,
-                w * grid + b,
-                style,
-                lw=2,
-                color=colors[name],
-                label=f"{name}: y = {w:.4g} x + {b:.4g}",
-            )
+        for name, full, style in curves:
+            pred = _evaluate(model, full, grid, None, "predict")
+            if info["model"] == "line":
+                label = f"{name}: y = {full['w']:.4g} x + {full['b']:.4g}"
+            else:
+                label = f"{name}: " + _shown(full, names)
+            ax.plot(grid, pred, style, lw=2, color=colors[name], label=label)
         ax.set_xlabel(info["data"]["x"][0])
         ax.set_ylabel(info["data"]["y"])
     else:
         assert x is not None
-        w = np.asarray(final["w"], float)
-        pred = x.reshape(len(y), -1) @ w + final["b"]
+        full = {**fixed, **trace.params}
+        pred = _evaluate(model, full, x.reshape(len(y), -1), None, "predict")
         ax.plot(pred, y, ".", color="#3b528b", ms=4, label="rows")
         lim = [min(pred.min(), y.min()), max(pred.max(), y.max())]
         ax.plot(lim, lim, ":", color="#d62728", label="y = prediction")
@@ -375,6 +393,50 @@ def fit_over_data(trace: Any) -> Figure:
     )
     ax.legend(fontsize=8)
     return fig
+
+
+def _model(trace: Any) -> Any:
+    from gradtrace.usercode import model_of
+
+    return model_of(trace.info, getattr(trace, "model", None))
+
+
+def _specs(trace: Any, model: Any) -> list[Any]:
+    from gradtrace.core.losses import param_specs
+    from gradtrace.usercode import loss_of
+
+    loss = loss_of(trace.info, getattr(trace, "loss", None))
+    return list(param_specs(model, loss))
+
+
+def _shown(params: dict[str, Any], names: list[str]) -> str:
+    """'loc=1.2, scale=0.5' (vectors shortened)."""
+    parts = []
+    for k in names:
+        v = np.asarray(params[k], float)
+        text = (
+            f"{float(v):.4g}"
+            if v.ndim == 0
+            else "["
+            + ", ".join(f"{e:.3g}" for e in v[:4])
+            + (", ...]" if v.size > 4 else "]")
+        )
+        parts.append(f"{k}={text}")
+    return ", ".join(parts)
+
+
+def _evaluate(
+    model: Any, params: dict[str, Any], x: Any, y: Any, what: str
+) -> np.ndarray:
+    """The model's prediction at x, or its log-density at y, in float64."""
+    import jax
+    import jax.numpy as jnp
+
+    with jax.enable_x64(True):
+        p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+        if what == "predict":
+            return np.asarray(model.predict(p, jnp.asarray(x, jnp.float64)))
+        return np.asarray(model.log_prob(p, jnp.asarray(y, jnp.float64)))
 
 
 def loss_curves(trace: Any) -> Figure:

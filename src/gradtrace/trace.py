@@ -161,7 +161,7 @@ class Trace:
         from gradtrace.explain import explain_step, run_data
 
         x, y = self._data if self._data is not None else run_data(self.info)
-        return explain_step(self._frame, self.info, x, y, step)
+        return explain_step(self._frame, self.info, x, y, step, self.model, self.loss)
 
     def plot(self, which: str = "loss") -> Any:
         """A matplotlib figure of the run: ``fit``, ``loss``, ``params``,

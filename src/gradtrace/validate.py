@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ import pandas as pd
 from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
 from gradtrace.core.custom import expression_loss, expression_model
 from gradtrace.core.distributions import SUPPORTS
+from gradtrace.core.expr import parse
 from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, param_specs
 from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import ParamSpec
@@ -408,8 +408,13 @@ def x_columns(
     if not cols:
         names = [str(c) for c in frame.columns]
         if model == "expr" and expr:
-            used = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)
-            cols = [c for c in dict.fromkeys(used) if c in names and c != y]
+            used = parse(expr, what="--model-expr").names
+            cols = [c for c in used if c in names and c != y]
+            if not cols:
+                raise InputError(
+                    f"--model-expr uses none of the data's columns ({', '.join(names)})"
+                    ": write the x column's name in it, or pass --x."
+                )
         elif model in ONE_COLUMN or (model not in MODELS and "x" in names):
             cols = ["x"]
         else:

@@ -14,6 +14,7 @@ import click
 from gradtrace.cli.data import data
 from gradtrace.cli.demo import demo
 from gradtrace.cli.fit import fit
+from gradtrace.cli.models import models
 from gradtrace.cli.runs import animate, export, ls_runs, plot, report, rerun, show
 from gradtrace.cli.sweep import lr_find, sweep
 from gradtrace.cli.understand import diagnose, explain
@@ -41,6 +42,7 @@ def cli() -> None:
     gradtrace ls [FOLDER]      a table of runs
     gradtrace rerun RUN        repeat a run and check the trace is identical
     gradtrace data line ...    synthetic data with known truth
+    gradtrace models           every built-in model and its parameters
     gradtrace demo [NAME]      the seeds' training loops, reproduced
     """
 
@@ -59,6 +61,7 @@ for command in (
     ls_runs,
     rerun,
     data,
+    models,
     demo,
 ):
     cli.add_command(command)

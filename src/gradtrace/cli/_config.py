@@ -48,6 +48,14 @@ KEYS: dict[str, str] = {
     "print_every": _INTEGER,
     "quiet": _BOOL,
     "plot": _BOOL,
+    "model_expr": _TEXT,
+    "model_file": _TEXT,
+    "degree": _INTEGER,
+    "standardize": _BOOL,
+    "loss_expr": _TEXT,
+    "delta": _NUMBER,
+    "metrics": _COLUMNS,
+    "param_space": _TEXT,
 }
 
 
@@ -68,6 +76,7 @@ def read_config(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
+        name = {"metric": "metrics"}.get(name, name)
         if name not in KEYS:
             close = difflib.get_close_matches(name, list(KEYS), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""

@@ -165,6 +165,26 @@ def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> Non
             f"{info['optimum_method']}; gap {shown}"
         )
     console.print(line)
+    frame = trace.to_pandas()
+    for metric in info.get("metrics", []):
+        console.print(
+            f"  {metric}: {fmt(float(frame[metric].iloc[-1]))} on all the data; "
+            f"{fmt(float(frame[f'running_{metric}'].iloc[-1]))} as Keras logs it "
+            "(running over the last epoch)"
+        )
+    units = info.get("original_units")
+    if units:
+        shown_units = ", ".join(
+            f"{k} = {fmt_any(v)}" for k, v in units["final"].items() if k in "wb"
+        )
+        console.print(f"  in x's own units (x was standardised): {shown_units}")
+    lik = info.get("likelihood")
+    if lik:
+        end = lik["final"]
+        console.print(
+            f"  log-likelihood {fmt(end['loglik'])}, AIC {fmt(end['aic'])}, BIC "
+            f"{fmt(end['bic'])} ({lik['n_params']} parameters, {lik['n_rows']} rows)"
+        )
     if info["model"] in ("line", "linear") and info["loss"] == "nll" and optimum:
         console.print(
             "  Maximising the Gaussian likelihood gives the least-squares w and b "

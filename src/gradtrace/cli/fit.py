@@ -33,15 +33,77 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             metavar="NAME",
             default="line",
             show_default=True,
-            help="line (y = w*x + b), linear (several --x columns: vector w, "
-            "scalar b) or normal (a distribution fitted to --y).",
+            help="A regression model (line, linear, poly, logistic, "
+            "poisson-regression, exp-decay) or a distribution fitted to --y (normal, "
+            "lognormal, exponential, gamma, beta, poisson, binomial, bernoulli, "
+            "student-t, laplace, cauchy, weibull, normal-mixture). `gradtrace "
+            "models` lists them with their parameters.",
+        ),
+        click.option(
+            "--model-expr",
+            metavar="TEXT",
+            default=None,
+            help='Your own model as an expression, such as "a*exp(-b*x) + c": '
+            "names that are not x columns are parameters (start 1; set with "
+            "--init). Numbers, + - * / **, parentheses and exp, log, sqrt, sin, "
+            "tanh, sigmoid, ... only.",
+        ),
+        click.option(
+            "--model-file",
+            metavar="PATH.py:NAME",
+            default=None,
+            help="Your own model in a Python file: NAME(x, a=1.0, b=0.5) with "
+            "jax.numpy, its keyword defaults the parameters (or a gradtrace.Model).",
+        ),
+        click.option(
+            "--degree",
+            type=int,
+            default=None,
+            help="The degree of --model poly (default 2).",
+        ),
+        click.option(
+            "--standardize",
+            is_flag=True,
+            help="--model linear: train on standardised x columns; the summary also "
+            "gives the slopes in x's own units.",
         ),
         click.option(
             "--loss",
             metavar="NAME",
             default=None,
-            help="mse or nll. Default: mse for regression, nll for distributions; "
-            "nll on a regression model adds the noise scale as a parameter.",
+            help="mse, mae, huber or nll. Default: nll for distributions, logistic "
+            "and poisson-regression, else mse; nll on a Gaussian regression model "
+            "adds the noise scale as a parameter.",
+        ),
+        click.option(
+            "--loss-expr",
+            metavar="TEXT",
+            default=None,
+            help="Your own loss per row as an expression of pred and y, such as "
+            '"abs(pred - y)**1.5".',
+        ),
+        click.option(
+            "--delta",
+            type=float,
+            default=None,
+            help="The Huber loss's delta (default 1).",
+        ),
+        click.option(
+            "--metric",
+            "metrics",
+            metavar="NAME",
+            multiple=True,
+            help="Record rmse, mae, r2, accuracy or loglik per step, as Keras logs "
+            "it (running_NAME) and on all the data (NAME). Repeatable.",
+        ),
+        click.option(
+            "--param-space",
+            type=click.Choice(["constrained", "unconstrained"]),
+            default="constrained",
+            show_default=True,
+            help="constrained: update positive and (0, 1) parameters as given, as "
+            "the frameworks do (a step out of bounds stops the run); "
+            "unconstrained: train their log or logit.",
         ),
         click.option(
             "--x",
@@ -261,6 +323,14 @@ def fit(**options: Any) -> None:
         eval_every=o["eval_every"],
         drop_missing=o["drop_missing"],
         exact=o["exact"],
+        degree=o["degree"],
+        standardize=o["standardize"],
+        delta=o["delta"],
+        model_expr=o["model_expr"],
+        model_file=o["model_file"],
+        loss_expr=o["loss_expr"],
+        param_space=o["param_space"],
+        metrics=list(o["metrics"] or []),
     )
     out = Path(o["out"]) if o["out"] else default_out(o["model"])
     writable(out, o["force"])
@@ -289,8 +359,8 @@ def _merge(options: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
         if name in ("opt", "init", "fix"):
             table = dict(config.get(name, {}))
             out[name] = {**table, **pairs(f"--{name}", value)} if given else table
-        elif name == "x":
-            from_file = config.get("x")
+        elif name in ("x", "metrics"):
+            from_file = config.get(name)
             if value:
                 out[name] = list(value)
             else:

@@ -45,7 +45,10 @@ def explain(run: Path, step: int) -> None:
     )
     update = table.attrs["update"]
     before = ", ".join(f"{p}={fmt(v)}" for p, v in update["before"].items())
-    console.print(f"Parameters before the step: {before}.\n")
+    console.print(f"Parameters before the step: {before}.")
+    if "space" in table.attrs:
+        console.print(f"Note: {table.attrs['space']}.")
+    console.print("")
     console.print(_frame_table(table, Table))
     reduction = info["reduction"]
     grads = ", ".join(f"{p} {fmt(v)}" for p, v in update["gradient"].items())

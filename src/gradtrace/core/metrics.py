@@ -115,7 +115,9 @@ def finalize(names: tuple[str, ...], sums: np.ndarray) -> dict[str, np.ndarray]:
                 out[name] = np.sqrt(s[..., 0] / s[..., 1])
             elif name == "r2":
                 sst = s[..., 2] - s[..., 1] ** 2 / s[..., 3]
-                out[name] = 1.0 - s[..., 0] / sst
+                raw = 1.0 - s[..., 0] / sst
+                # Keras's R2Score (and sklearn) give 0 where y is constant
+                out[name] = np.where(np.isinf(raw), 0.0, raw)
             else:
                 out[name] = s[..., 0] / s[..., 1]
     return out

@@ -1,0 +1,146 @@
+"""gradtrace's running metrics against what Keras 3 logs, from fixtures made by running
+``model.fit`` with metrics (``tools/fixtures/make_metric_fixtures.py``; Keras is not
+needed here).
+
+Keras hands its callbacks, after every batch, the loss and each metric accumulated over
+the epoch so far at the weights before each batch's update. gradtrace's
+``running_loss`` and ``running_<metric>`` columns claim to be those values: each fixture
+is replayed with ``gradtrace.fit(..., metrics=...)`` from the same start on the same
+data, and every step's logged values and weights must agree to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradtrace
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NAMES = sorted(p.stem for p in FIXTURES.glob("keras_metrics_*.json"))
+
+#: float32 rounding: Keras accumulates its metric sums in float32 variables
+RTOL, ATOL = 1e-5, 1e-6
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def _init(cfg: dict[str, Any]) -> dict[str, Any]:
+    """{"w[0]": a, "w[1]": b, "b": c} -> {"w": [a, b], "b": c}."""
+    init: dict[str, Any] = {}
+    for key, value in cfg["init"].items():
+        if "[" in key:
+            init.setdefault(key.split("[")[0], []).append(value)
+        else:
+            init[key] = value
+    return init
+
+
+def fit_like(fx: dict[str, Any]) -> pd.DataFrame:
+    """gradtrace.fit with the fixture's configuration and metrics, as a DataFrame."""
+    cfg, data = fx["config"], fx["data"]
+    xs = np.asarray(data["x"], np.float32).reshape(len(data["y"]), -1)
+    if xs.shape[1] == 1:
+        columns: dict[str, Any] = {"x": xs[:, 0]}
+    else:
+        columns = {f"x{i}": xs[:, i] for i in range(xs.shape[1])}
+    trace = gradtrace.fit(
+        {**columns, "y": np.asarray(data["y"], np.float32)},
+        model=cfg["model"],
+        loss=cfg["loss"],
+        x=list(columns),
+        y="y",
+        optimizer=cfg["optimizer"],
+        opt=cfg["hyper"],
+        epochs=cfg["epochs"],
+        batch_size=cfg["batch_size"],
+        shuffle=cfg["shuffle"],
+        init=_init(cfg),
+        reduction=cfg["reduction"],
+        dtype=cfg["dtype"],
+        exact=False,
+        metrics=list(fx["metrics"]),
+    )
+    return trace.to_pandas()
+
+
+_RUNS: dict[str, pd.DataFrame] = {}
+
+
+def ours(name: str) -> pd.DataFrame:
+    if name not in _RUNS:
+        _RUNS[name] = fit_like(load(name))
+    return _RUNS[name]
+
+
+def comparisons(name: str) -> list[tuple[str, str, str]]:
+    """(fixture, gradtrace column, where the fixture keeps Keras's value) to compare."""
+    fx = load(name)
+    out = [(name, p, f"trace/{p}") for p in fx["config"]["init"]]
+    out.append((name, "running_loss", "logs/loss"))
+    out += [(name, f"running_{m}", f"logs/{key}") for m, key in fx["metrics"].items()]
+    return out
+
+
+# Keras's R2Score.result() replaces an infinite score by 0.0 (ops.where(ops.isinf(
+# raw_scores), 0.0, raw_scores)): when the epoch's first batch has four equal y
+# values, its total sum of squares is exactly 0 and Keras logs r2_score 0.0 at steps
+# 1 and 5. gradtrace does the same (metrics.finalize); the fixture
+# keras_metrics_r2_constant_batch checks it.
+CASES = [pytest.param(*case) for name in NAMES for case in comparisons(name)]
+
+
+def keras_column(fx: dict[str, Any], where: str) -> np.ndarray:
+    part, key = where.split("/")
+    values = fx[part][key]
+    return np.array([np.nan if v is None else v for v in values], np.float64)
+
+
+def test_the_fixtures_are_there() -> None:
+    assert {"keras_metrics_line_sgd", "keras_metrics_logistic_adam"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_same_steps_in_the_same_epochs(name: str) -> None:
+    trace = load(name)["trace"]
+    df = ours(name)
+    assert df["step"].tolist() == trace["step"]
+    assert df["epoch"].tolist() == trace["epoch"]
+    assert df["batch"].tolist() == trace["batch"]
+
+
+@pytest.mark.parametrize(("name", "column", "where"), CASES)
+def test_every_step_equals_what_keras_logged(
+    name: str, column: str, where: str
+) -> None:
+    """Row 0 (the initial state) has no log; every later row is one batch's end."""
+    fx = load(name)
+    theirs = keras_column(fx, where)
+    got = ours(name)[column].to_numpy(np.float64)
+    assert len(got) == len(theirs)
+    if where.startswith("logs/"):
+        assert np.isnan(got[0]) and np.isnan(theirs[0])
+        got, theirs = got[1:], theirs[1:]
+    np.testing.assert_allclose(
+        got, theirs, rtol=RTOL, atol=ATOL, err_msg=f"{name}: {column} vs {where}"
+    )
+
+
+def test_r2_agrees_with_keras_where_the_total_sum_of_squares_is_not_zero() -> None:
+    """The constant-batch case: the first batch of each epoch (y = 2, 2, 2, 2) has a
+    total sum of squares of 0, where Keras logs 0; the other steps agree too."""
+    name = "keras_metrics_r2_constant_batch"
+    fx = load(name)
+    theirs = keras_column(fx, "logs/r2_score")
+    got = ours(name)["running_r2"].to_numpy(np.float64)
+    first = np.array(fx["trace"]["batch"]) == 1
+    np.testing.assert_allclose(theirs[first], 0.0)
+    np.testing.assert_allclose(got[first], 0.0)
+    np.testing.assert_allclose(got[~first][1:], theirs[~first][1:], RTOL, ATOL)

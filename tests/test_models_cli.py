@@ -1,0 +1,194 @@
+"""The new models from the command line: `gradtrace models`, fits with
+--model-expr, --model-file, --metric, --param-space and --degree, and their pictures,
+animation and explanation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.helpers import run_cli
+
+from gradtrace.core.catalog import MODELS
+
+
+def test_models_lists_every_model_with_its_parameters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run_cli(["models"], capsys)
+    assert code == 0
+    for name in MODELS:
+        assert name in out
+    assert "w[k]: real, 0" in out
+    assert "n: known, --fix" in out
+    assert "p: (0, 1), 0.5" in out
+    code, out, _ = run_cli(["models", "--kind", "distribution"], capsys)
+    assert "exp-decay" not in out and "weibull" in out
+
+
+@pytest.fixture
+def decay_csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 5, 120)
+    y = 3 * np.exp(-0.8 * x) + 0.5 + rng.normal(0, 0.05, len(x))
+    path = tmp_path / "decay.csv"
+    pd.DataFrame({"x": x, "y": y}).to_csv(path, index=False)
+    return path
+
+
+def test_model_expr_fit_plot_animate_explain(
+    decay_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    code, text, err = run_cli(
+        [
+            "fit",
+            str(decay_csv),
+            "--model-expr",
+            "a*exp(-b*x) + c",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--steps",
+            "1500",
+            "--metric",
+            "rmse",
+            "--metric",
+            "r2",
+            "--out",
+            str(out),
+            "-q",
+            "--plot",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "rmse:" in text and "r2:" in text
+    info = json.loads((out / "run.json").read_text())
+    assert info["model"] == "expr"
+    assert info["model_options"]["expr"] == "a*exp(-b*x) + c"
+    np.testing.assert_allclose(
+        [info["params"][k] for k in "abc"],
+        [info["optimum"][k] for k in "abc"],
+        rtol=1e-3,
+    )
+    assert {"fit.png", "loss.png", "params.png"} <= {p.name for p in out.iterdir()}
+    frame = pd.read_parquet(out / "trace.parquet")
+    assert {"rmse", "running_rmse", "r2", "running_r2"} <= set(frame.columns)
+    code, text, err = run_cli(["explain", str(out), "--step", "2"], capsys)
+    assert code == 0, err
+    assert "grad_a" in text
+    code, _, err = run_cli(
+        ["animate", str(out), "-o", str(tmp_path / "a.gif"), "--every", "500"], capsys
+    )
+    assert code == 0, err
+
+
+def test_model_file_and_loss_expr(
+    decay_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "mine.py"
+    source.write_text(
+        "import jax.numpy as jnp\n\n"
+        "def decay(x, a=1.0, b=1.0, c=0.0):\n"
+        "    return a * jnp.exp(-b * x) + c\n"
+    )
+    out = tmp_path / "run"
+    code, text, err = run_cli(
+        [
+            "fit",
+            str(decay_csv),
+            "--model-file",
+            f"{source}:decay",
+            "--loss-expr",
+            "(pred - y)**2",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--steps",
+            "300",
+            "--out",
+            str(out),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    info = json.loads((out / "run.json").read_text())
+    assert info["model"] == "decay" and info["loss"] == "expr"
+    code, _, err = run_cli(
+        ["rerun", str(out), "--out", str(tmp_path / "again")], capsys
+    )
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--model-expr", "__import__('os')"], "--model-expr"),
+        (["--model-expr", "x.real * a"], "attribute"),
+        (["--model-file", "nowhere.py:f"], "does not exist"),
+        (["--model", "poisson"], "whole numbers >= 0"),
+        (["--metric", "accurcy"], "Did you mean 'accuracy'?"),
+        (["--model", "normal", "--metric", "rmse"], "use --metric loglik"),
+        (["--degree", "3"], "--degree is for --model poly"),
+        (["--model", "binomial"], "--fix n="),
+        (["--param-space", "sideways"], "--param-space"),
+    ],
+)
+def test_bad_model_options_are_one_line_errors(
+    args: list[str],
+    words: str,
+    decay_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "run"
+    code, _, err = run_cli(["fit", str(decay_csv), *args, "--out", str(out)], capsys)
+    assert code == 2
+    assert words in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_distribution_run_draws_and_animates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "counts.csv"
+    rng = np.random.default_rng(3)
+    pd.DataFrame({"y": rng.poisson(4.0, 200)}).to_csv(path, index=False)
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        [
+            "fit",
+            str(path),
+            "--model",
+            "poisson",
+            "--lr",
+            "0.5",
+            "--steps",
+            "60",
+            "--metric",
+            "loglik",
+            "--out",
+            str(out),
+            "-q",
+            "--plot",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    info = json.loads((out / "run.json").read_text())
+    lik = info["likelihood"]["optimum"]
+    assert lik["aic"] == pytest.approx(2 * 1 - 2 * lik["loglik"])
+    assert (out / "fit.png").exists()
+    code, _, err = run_cli(
+        ["animate", str(out), "-o", str(tmp_path / "p.gif"), "--every", "20"], capsys
+    )
+    assert code == 0, err
