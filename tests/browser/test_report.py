@@ -104,3 +104,38 @@ def test_report_at_phone_width_and_for_a_distribution(page, tmp_path: Path) -> N
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # no sideways scrolling on a phone
     assert errors == [], errors
+
+
+def _blue_pixels(page) -> int:  # type: ignore[no-untyped-def]
+    """How many pixels of the fit canvas have the fitted curve's colour."""
+    return int(
+        page.evaluate(
+            """() => { const c = document.getElementById('fit');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let i = 0; i < d.length; i += 4)
+              if (Math.abs(d[i] - 59) < 12 && Math.abs(d[i + 1] - 82) < 12
+                  && Math.abs(d[i + 2] - 139) < 12) n++;
+            return n; }"""
+        )
+    )
+
+
+@pytest.mark.parametrize("case", ["poisson", "exp-decay"])
+def test_report_draws_any_models_curve(page, tmp_path: Path, case: str) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    if case == "poisson":
+        trace = gradtrace.fit({"y": rng.poisson(4.0, 300)}, "poisson", lr=0.5, steps=40)
+    else:
+        x = np.linspace(0, 5, 100)
+        y = 3 * np.exp(-0.8 * x) + 0.5 + rng.normal(0, 0.05, 100)
+        trace = gradtrace.fit(
+            {"x": x, "y": y}, "exp-decay", optimizer="adam", lr=0.05, steps=300
+        )
+    path = report(trace, tmp_path / f"{case}.html")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _, errors = _open(page, path)
+    _move(page, trace.steps)
+    assert _blue_pixels(page) > 100  # the fitted curve is drawn
+    assert errors == [], errors

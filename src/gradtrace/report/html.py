@@ -67,6 +67,12 @@ def payload(trace: Any) -> dict[str, Any]:
     }
     if x is not None and x.ndim == 1:
         data["x"] = [float(v) for v in x[keep_rows]]
+    curve = _curves(trace, x, y, [frame.iloc[s] for s in steps])
+    if curve is not None:
+        data["grid"] = curve["grid"]
+        data["discrete"] = curve["discrete"]
+        for f, values in zip(frames, curve["values"], strict=True):
+            f["curve"] = values
     landscape = None
     if len(cols) >= 2 and all(np.size(v) == 1 for v in trace.params.values()):
         landscape = _landscape(
@@ -92,6 +98,49 @@ def payload(trace: Any) -> dict[str, Any]:
         "frames": frames,
         "landscape": landscape,
     }
+
+
+def _curves(
+    trace: Any, x: Any, y: np.ndarray, rows: list[Any], size: int = 120
+) -> dict[str, Any] | None:
+    """The fitted curve at each frame, on one grid: the prediction over x for a model
+    of one x column, the density (or mass) over y for a distribution; None for
+    several x columns."""
+    from gradtrace.plot import _evaluate, _model, _specs
+
+    model = _model(trace)
+    fixed = trace.info["fixed"]
+    specs = _specs(trace, model)
+    discrete = bool(getattr(model, "discrete", False))
+    if model.kind == "distribution":
+        if discrete:
+            grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)[:400]
+        else:
+            pad = 0.05 * (np.ptp(y) or 1.0)
+            lo, hi = float(np.min(y)) - pad, float(np.max(y)) + pad
+            if getattr(model, "support", "real") in ("positive", "nonnegative", "unit"):
+                lo = max(lo, 1e-9 * max(1.0, float(np.max(y))))
+            if getattr(model, "support", "real") == "unit":
+                hi = min(hi, 1 - 1e-9)
+            grid = np.linspace(lo, hi, size)
+    elif x is not None and np.ndim(x) == 1:
+        grid = np.linspace(float(np.min(x)), float(np.max(x)), size)
+    else:
+        return None
+    values = []
+    for row in rows:
+        params: dict[str, Any] = dict(fixed)
+        for sp in specs:
+            cols = sp.columns()
+            if all(c in row.index for c in cols):
+                v = row[cols].to_numpy(np.float64)
+                params[sp.name] = v[0] if sp.size is None else v
+        if model.kind == "distribution":
+            out = np.exp(_evaluate(model, params, None, grid, "log_prob"))
+        else:
+            out = _evaluate(model, params, grid, None, "predict")
+        values.append([_num(v) for v in out])
+    return {"grid": [float(g) for g in grid], "discrete": discrete, "values": values}
 
 
 def _landscape(

@@ -47,7 +47,17 @@
   function drawFit(f) {
     fitX.clearRect(0, 0, fitC.width, fitC.height);
     const y = D.data.y, inBatch = new Set(f.rows);
-    if (D.model === "line" && D.data.x) {
+    const G = D.data.grid;
+    const trace = (ff, sx, sy, color, dash, top) => {
+      if (!ff.curve) return;
+      fitX.strokeStyle = color; fitX.setLineDash(dash); fitX.lineWidth = 2; fitX.beginPath();
+      let started = false;
+      G.forEach((g, i) => { const v = ff.curve[i];
+        if (v === null || !Number.isFinite(v)) { started = false; return; }
+        const c = top === undefined ? v : Math.min(v, top * 2);
+        if (started) fitX.lineTo(sx(g), sy(c)); else { fitX.moveTo(sx(g), sy(c)); started = true; } });
+      fitX.stroke(); fitX.setLineDash([]); };
+    if (G && D.data.x) {
       const x = D.data.x, xr = range(x), yr = range(y);
       const [sx, sy] = scales(fitC, xr, yr);
       axes(fitX, fitC, xr, yr, D.x_name, D.y_name);
@@ -55,30 +65,26 @@
         fitX.fillStyle = inBatch.has(row) ? "#d62728" : "#5ec962";
         fitX.beginPath(); fitX.arc(sx(x[i]), sy(y[i]), inBatch.has(row) ? 5 : 3, 0, 7); fitX.fill();
       });
-      const line = (ff, color, dash) => { const w = param(ff, "w"), b = param(ff, "b");
-        fitX.strokeStyle = color; fitX.setLineDash(dash); fitX.lineWidth = 2; fitX.beginPath();
-        fitX.moveTo(sx(xr[0]), sy(w * xr[0] + b)); fitX.lineTo(sx(xr[1]), sy(w * xr[1] + b));
-        fitX.stroke(); fitX.setLineDash([]); };
-      line(F[0], "#9e9e9e", [6, 4]); line(f, "#3b528b", []);
-    } else if (D.model === "normal") {
-      const yr = range(y), bins = Math.min(50, Math.max(10, Math.round(Math.sqrt(y.length))));
-      const counts = new Array(bins).fill(0), width = (yr[1] - yr[0]) / bins;
-      y.forEach((v) => { counts[Math.min(bins - 1, Math.floor((v - yr[0]) / width))] += 1; });
-      const dens = counts.map((c) => c / (y.length * width));
-      const pdf = (v, ff) => { const m = param(ff, "loc"), s = param(ff, "scale");
-        return Math.exp(-0.5 * ((v - m) / s) ** 2) / (s * Math.sqrt(2 * Math.PI)); };
-      const top = Math.max(...dens, pdf(param(f, "loc"), f) || 0) * 1.1;
+      trace(F[0], sx, sy, "#9e9e9e", [6, 4]); trace(f, sx, sy, "#3b528b", []);
+    } else if (G) {
+      const yr = D.data.discrete ? [G[0] - 0.5, G[G.length - 1] + 0.5] : [G[0], G[G.length - 1]];
+      let bars;
+      if (D.data.discrete) {
+        const counts = new Map(); y.forEach((v) => counts.set(v, (counts.get(v) || 0) + 1));
+        bars = G.map((g) => [g - 0.4, 0.8, (counts.get(g) || 0) / y.length]);
+      } else {
+        const nb = Math.min(50, Math.max(10, Math.round(Math.sqrt(y.length))));
+        const counts = new Array(nb).fill(0), width = (yr[1] - yr[0]) / nb;
+        y.forEach((v) => { counts[Math.max(0, Math.min(nb - 1, Math.floor((v - yr[0]) / width)))] += 1; });
+        bars = counts.map((c, i) => [yr[0] + i * width, width, c / (y.length * width)]);
+      }
+      const finite = (a) => (a || []).filter((v) => v !== null && Number.isFinite(v));
+      const top = Math.max(...bars.map((b) => b[2]), ...finite(f.curve)) * 1.1 || 1;
       const [sx, sy] = scales(fitC, yr, [0, top]);
-      axes(fitX, fitC, yr, [0, top], D.y_name, "density");
+      axes(fitX, fitC, yr, [0, top], D.y_name, D.data.discrete ? "share of rows" : "density");
       fitX.fillStyle = "#c7e9c0";
-      dens.forEach((d, i) => { const x0 = yr[0] + i * width;
-        fitX.fillRect(sx(x0), sy(d), sx(x0 + width) - sx(x0) - 1, sy(0) - sy(d)); });
-      const curve = (ff, color, dash) => { fitX.strokeStyle = color; fitX.setLineDash(dash);
-        fitX.lineWidth = 2; fitX.beginPath();
-        for (let i = 0; i <= 200; i++) { const v = yr[0] + (yr[1] - yr[0]) * i / 200;
-          const p = Math.min(pdf(v, ff), top * 2); i ? fitX.lineTo(sx(v), sy(p)) : fitX.moveTo(sx(v), sy(p)); }
-        fitX.stroke(); fitX.setLineDash([]); };
-      curve(F[0], "#9e9e9e", [6, 4]); curve(f, "#3b528b", []);
+      bars.forEach(([x0, wd, d]) => fitX.fillRect(sx(x0), sy(d), sx(x0 + wd) - sx(x0) - 1, sy(0) - sy(d)));
+      trace(F[0], sx, sy, "#9e9e9e", [6, 4], top); trace(f, sx, sy, "#3b528b", [], top);
       fitX.fillStyle = "#d62728";
       D.data.index.forEach((row, i) => { if (inBatch.has(row)) fitX.fillRect(sx(y[i]) - 1, sy(0) - 10, 2, 10); });
     } else {
