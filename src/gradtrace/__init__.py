@@ -19,7 +19,9 @@ __all__ = [
     "DATASETS",
     "GradtraceError",
     "InputError",
+    "Loss",
     "MODELS",
+    "Model",
     "OPTIMIZERS",
     "RunConfig",
     "RunFolderError",
@@ -34,6 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.api import RunConfig, fit, load
     from gradtrace.core.batches import batch_plan
     from gradtrace.core.catalog import MODELS
+    from gradtrace.core.custom import Model
+    from gradtrace.core.losses import Loss
     from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
     from gradtrace.data import DATASETS
     from gradtrace.errors import GradtraceError, InputError, RunFolderError
@@ -44,6 +48,8 @@ _LAZY = {
     "RunConfig": ("gradtrace.api", "RunConfig"),
     "batch_plan": ("gradtrace.core.batches", "batch_plan"),
     "MODELS": ("gradtrace.core.catalog", "MODELS"),
+    "Model": ("gradtrace.core.custom", "Model"),
+    "Loss": ("gradtrace.core.losses", "Loss"),
     "OPTIMIZERS": ("gradtrace.core.optimizers", "PRESETS"),
     "DATASETS": ("gradtrace.data", "DATASETS"),
     "GradtraceError": ("gradtrace.errors", "GradtraceError"),

@@ -148,8 +148,8 @@ class Linear(Regression):
         center = np.asarray(self.center, np.float64)
         spread = np.asarray(self.spread, np.float64)
         if isinstance(x, np.ndarray):
-            return (x - center) / spread
-        return (x - center.astype(x.dtype)) / spread.astype(x.dtype)
+            return (x - center[None, :]) / spread[None, :]
+        return (x - center.astype(x.dtype)[None, :]) / spread.astype(x.dtype)[None, :]
 
     def predict(self, params: Params, x: Array) -> Array:
         """x: [n, k] -> [n]."""

@@ -1,0 +1,448 @@
+"""Regression families, each against an independent reference: NumPy's polyfit and
+least squares, statsmodels (OLS, Logit, Poisson GLM, QuantReg), SciPy's curve_fit
+and minimize; the metrics recomputed by hand from the trace's parameters; and the
+refusals of bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import optimize
+
+import gradtrace
+
+N = 300
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _flat(params: dict[str, Any], names: list[str]) -> np.ndarray:
+    return np.concatenate([np.atleast_1d(np.asarray(params[k], float)) for k in names])
+
+
+# -- data ---------------------------------------------------------------------------
+
+
+def _cubic() -> tuple[np.ndarray, np.ndarray]:
+    rng = _rng(1)
+    x = rng.uniform(-2, 2, N)
+    y = 1.0 + 0.5 * x - 0.8 * x**2 + 0.3 * x**3 + rng.normal(0, 0.5, N)
+    return x, y
+
+
+def _binary() -> tuple[np.ndarray, np.ndarray]:
+    rng = _rng(2)
+    X = rng.normal(size=(N, 2))
+    eta = 0.5 + X @ np.array([1.0, -2.0])
+    y = (rng.uniform(size=N) < 1 / (1 + np.exp(-eta))).astype(float)
+    return X, y
+
+
+def _counts() -> tuple[np.ndarray, np.ndarray]:
+    rng = _rng(3)
+    X = 0.5 * rng.normal(size=(N, 2))
+    y = rng.poisson(np.exp(0.3 + X @ np.array([0.8, -0.5]))).astype(float)
+    return X, y
+
+
+def _decay() -> tuple[np.ndarray, np.ndarray]:
+    rng = _rng(4)
+    x = rng.uniform(0, 4, N)
+    y = 2.0 * np.exp(-1.3 * x) + 0.5 + rng.normal(0, 0.05, N)
+    return x, y
+
+
+def _two_columns(X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    return {"x1": X[:, 0], "x2": X[:, 1], "y": y}
+
+
+# -- poly ---------------------------------------------------------------------------
+
+
+def test_poly_optimum_equals_polyfit_and_errors_equal_ols() -> None:
+    x, y = _cubic()
+    t = gradtrace.fit(
+        {"x": x, "y": y}, model="poly", degree=3, dtype="float64", steps=5
+    )
+    opt = t.info["optimum"]
+    # polyfit gives the highest power first: [x^3, x^2, x, 1]
+    ref = np.polyfit(x, y, 3)
+    np.testing.assert_allclose(opt["w"], ref[:3][::-1], rtol=1e-6)
+    np.testing.assert_allclose(opt["b"], ref[3], rtol=1e-6)
+
+    ols = sm.OLS(y, np.column_stack([x, x**2, x**3, np.ones(N)])).fit()
+    np.testing.assert_allclose(opt["w"], ols.params[:3], rtol=1e-6)
+    se = t.info["stderr"]
+    np.testing.assert_allclose(se["w"], ols.bse[:3], rtol=1e-6)
+    np.testing.assert_allclose(se["b"], ols.bse[3], rtol=1e-6)
+    lo, hi = ols.conf_int(0.05).T
+    np.testing.assert_allclose(t.info["ci95"]["w"][0], lo[:3], rtol=1e-6)
+    np.testing.assert_allclose(t.info["ci95"]["b"][1], hi[3], rtol=1e-6)
+
+
+# -- linear, standardised ----------------------------------------------------------
+
+
+def _check_standardised_linear(seed: int, n: int, steps: int) -> None:
+    rng = _rng(seed)
+    # very different scales: unstandardised, adam would crawl along x3
+    X = rng.normal(loc=[10.0, -5.0, 100.0], scale=[2.0, 0.1, 30.0], size=(n, 3))
+    y = X @ np.array([0.5, 3.0, 0.02]) + 4.0 + rng.normal(0, 0.3, n)
+    data = {"x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 2], "y": y}
+    t = gradtrace.fit(
+        data,
+        model="linear",
+        x=["x1", "x2", "x3"],
+        standardize=True,
+        optimizer="adam",
+        lr=0.05,
+        steps=steps,
+        dtype="float64",
+    )
+    beta, *_ = np.linalg.lstsq(np.column_stack([X, np.ones(n)]), y, rcond=None)
+    units = t.info["original_units"]
+    np.testing.assert_allclose(units["optimum"]["w"], beta[:3], rtol=1e-8)
+    np.testing.assert_allclose(units["optimum"]["b"], beta[3], rtol=1e-8)
+    if steps >= 2000:
+        np.testing.assert_allclose(units["final"]["w"], beta[:3], rtol=1e-4)
+        np.testing.assert_allclose(units["final"]["b"], beta[3], rtol=1e-4)
+        # the trained parameters themselves are in standard units
+        np.testing.assert_allclose(t.params["w"], beta[:3] * X.std(axis=0), rtol=1e-4)
+
+
+def test_standardised_linear_reports_least_squares_in_original_units() -> None:
+    # under the suite's strict rank promotion (tests/conftest.py)
+    _check_standardised_linear(seed=5, n=N, steps=2000)
+
+
+# -- logistic -----------------------------------------------------------------------
+
+
+def test_logistic_optimum_errors_and_likelihood_equal_statsmodels_logit() -> None:
+    X, y = _binary()
+    t = gradtrace.fit(
+        _two_columns(X, y),
+        model="logistic",
+        x=["x1", "x2"],
+        optimizer="adam",
+        lr=0.05,
+        steps=2000,
+        dtype="float64",
+    )
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0)
+    opt, se = t.info["optimum"], t.info["stderr"]
+    np.testing.assert_allclose(_flat(opt, ["b", "w"]), ref.params, rtol=1e-5)
+    np.testing.assert_allclose(_flat(se, ["b", "w"]), ref.bse, rtol=1e-4)
+    like = t.info["likelihood"]
+    assert like["n_params"] == 3 and like["n_rows"] == N
+    np.testing.assert_allclose(like["optimum"]["loglik"], ref.llf, rtol=1e-9)
+    np.testing.assert_allclose(like["optimum"]["aic"], ref.aic, rtol=1e-9)
+    np.testing.assert_allclose(like["optimum"]["bic"], ref.bic, rtol=1e-9)
+    # the gradient fit reaches the optimum
+    np.testing.assert_allclose(
+        _flat(t.params, ["b", "w"]), ref.params, rtol=1e-3, atol=1e-3
+    )
+    np.testing.assert_allclose(like["final"]["loglik"], ref.llf, rtol=1e-6)
+
+
+# -- poisson regression ------------------------------------------------------------
+
+
+def test_poisson_regression_equals_statsmodels_glm() -> None:
+    X, y = _counts()
+    t = gradtrace.fit(
+        _two_columns(X, y),
+        model="poisson-regression",
+        x=["x1", "x2"],
+        optimizer="adam",
+        lr=0.05,
+        steps=10,
+        dtype="float64",
+    )
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson()).fit()
+    np.testing.assert_allclose(
+        _flat(t.info["optimum"], ["b", "w"]), ref.params, rtol=1e-5
+    )
+    np.testing.assert_allclose(_flat(t.info["stderr"], ["b", "w"]), ref.bse, rtol=1e-4)
+    like = t.info["likelihood"]["optimum"]
+    np.testing.assert_allclose(like["loglik"], ref.llf, rtol=1e-9)
+    np.testing.assert_allclose(like["aic"], ref.aic, rtol=1e-9)
+
+
+# -- exp-decay -----------------------------------------------------------------------
+
+
+def test_exp_decay_equals_curve_fit_and_adam_reaches_it() -> None:
+    x, y = _decay()
+    t = gradtrace.fit(
+        {"x": x, "y": y},
+        model="exp-decay",
+        optimizer="adam",
+        lr=0.05,
+        steps=3000,
+        dtype="float64",
+    )
+    popt, pcov = optimize.curve_fit(
+        lambda x, a, b, c: a * np.exp(-b * x) + c, x, y, p0=[1.0, 1.0, 0.0]
+    )
+    names = ["a", "b", "c"]
+    np.testing.assert_allclose(_flat(t.info["optimum"], names), popt, rtol=1e-5)
+    np.testing.assert_allclose(
+        _flat(t.info["stderr"], names), np.sqrt(np.diag(pcov)), rtol=1e-3
+    )
+    np.testing.assert_allclose(_flat(t.params, names), popt, rtol=1e-3, atol=1e-3)
+    gap = t.to_pandas()["gap"].to_numpy()
+    assert gap[-1] < 1e-8 and np.all(gap > -1e-12)
+
+
+# -- line with mae and huber ----------------------------------------------------------
+
+
+def test_line_with_mae_has_the_least_absolute_deviations_optimum() -> None:
+    rng = _rng(6)
+    x = rng.uniform(0, 4, N)
+    y = 1.5 * x - 0.7 + rng.standard_t(3, N)
+    t = gradtrace.fit(
+        {"x": x, "y": y}, model="line", loss="mae", dtype="float64", steps=5
+    )
+    ref = sm.QuantReg(y, sm.add_constant(x)).fit(q=0.5)
+    np.testing.assert_allclose(
+        [t.info["optimum"]["b"], t.info["optimum"]["w"]], ref.params, rtol=1e-4
+    )
+    # the linear program is exact: its loss is no larger than QuantReg's (iterative)
+    lad = np.mean(np.abs(y - ref.params[0] - ref.params[1] * x))
+    assert t.info["optimum_loss"] <= lad * (1 + 1e-12)
+    np.testing.assert_allclose(t.info["optimum_loss"], lad, rtol=1e-6)
+
+
+def _huber(r: np.ndarray, d: float) -> np.ndarray:
+    a = np.abs(r)
+    return np.where(a <= d, 0.5 * r**2, d * (a - 0.5 * d))
+
+
+@pytest.mark.parametrize("delta", [1.0, 0.5])
+def test_line_with_huber_decreases_and_reaches_the_scipy_minimum(delta: float) -> None:
+    rng = _rng(7)
+    x = rng.uniform(-2, 2, N)
+    y = 2.0 * x + 1.0 + rng.standard_t(2, N)
+    t = gradtrace.fit(
+        {"x": x, "y": y},
+        model="line",
+        loss="huber",
+        delta=delta,
+        optimizer="adam",
+        lr=0.05,
+        steps=1500,
+        dtype="float64",
+    )
+    res = optimize.minimize(
+        lambda p: np.mean(_huber(y - p[0] * x - p[1], delta)),
+        [0.0, 0.0],
+        method="BFGS",
+        options={"gtol": 1e-12},
+    )
+    loss = t.to_pandas()["loss"].to_numpy()
+    assert loss[-1] < loss[0]
+    assert np.all(np.diff(loss[:20]) < 0)  # adam from rest goes straight down at first
+    np.testing.assert_allclose(loss[-1], res.fun, rtol=1e-8)
+    np.testing.assert_allclose([t.params["w"], t.params["b"]], res.x, atol=1e-4)
+    opt = t.info["optimum"]
+    np.testing.assert_allclose([opt["w"], opt["b"]], res.x, atol=1e-6)
+    np.testing.assert_allclose(t.info["optimum_loss"], res.fun, rtol=1e-10)
+    # the trace's loss is the Huber loss at the trace's parameters
+    np.testing.assert_allclose(
+        loss[-1],
+        np.mean(_huber(y - t.params["w"] * x - t.params["b"], delta)),
+        rtol=1e-12,
+    )
+
+
+# -- metrics ------------------------------------------------------------------------
+
+
+def _epochs_and_batches(n: int, batch: int, steps: int) -> list[np.ndarray]:
+    """The rows of each step, without shuffling."""
+    starts = list(range(0, n, batch))
+    return [
+        np.arange(starts[s % len(starts)], min(starts[s % len(starts)] + batch, n))
+        for s in range(steps)
+    ]
+
+
+def test_metrics_follow_keras_running_semantics_and_the_full_data() -> None:
+    rng = _rng(8)
+    n, bs, steps = 10, 4, 8  # 3 batches per epoch (4, 4, 2); nearly three epochs
+    x = rng.uniform(-1, 1, n)
+    y = 3.0 * x - 1.0 + rng.normal(0, 0.3, n)
+    t = gradtrace.fit(
+        {"x": x, "y": y},
+        model="line",
+        optimizer="sgd",
+        lr=0.1,
+        steps=steps,
+        batch_size=bs,
+        shuffle=False,
+        metrics=["rmse", "mae", "r2"],
+        dtype="float64",
+        exact=False,
+    )
+    df = t.to_pandas()
+    for col in ("rmse", "mae", "r2", "running_rmse", "running_mae", "running_r2"):
+        assert col in df.columns
+    w, b = df["w"].to_numpy(), df["b"].to_numpy()
+    per_epoch = 3
+
+    # all the data, at the parameters after each step (row 0: the start)
+    for s in range(steps + 1):
+        err = w[s] * x + b[s] - y
+        sst = np.sum((y - y.mean()) ** 2)
+        assert df["rmse"][s] == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-12)
+        assert df["mae"][s] == pytest.approx(np.mean(np.abs(err)), rel=1e-12)
+        assert df["r2"][s] == pytest.approx(1 - np.sum(err**2) / sst, rel=1e-12)
+
+    # Keras's running values: sums over the batches of this epoch so far, each at
+    # the parameters before that batch's update (the row before)
+    assert np.isnan(df["running_rmse"][0])
+    sse = ae = cnt = sy = syy = 0.0
+    for s, rows in enumerate(_epochs_and_batches(n, bs, steps), start=1):
+        if (s - 1) % per_epoch == 0:
+            sse = ae = cnt = sy = syy = 0.0
+        err = w[s - 1] * x[rows] + b[s - 1] - y[rows]
+        sse += np.sum(err**2)
+        ae += np.sum(np.abs(err))
+        cnt += len(rows)
+        sy += np.sum(y[rows])
+        syy += np.sum(y[rows] ** 2)
+        assert df["epoch"][s] == (s - 1) // per_epoch + 1
+        assert df["running_rmse"][s] == pytest.approx(np.sqrt(sse / cnt), rel=1e-10)
+        assert df["running_mae"][s] == pytest.approx(ae / cnt, rel=1e-10)
+        r2 = 1 - sse / (syy - sy**2 / cnt)
+        assert df["running_r2"][s] == pytest.approx(r2, rel=1e-10)
+    # with mse, running rmse squared is the running loss
+    np.testing.assert_allclose(
+        df["running_rmse"][1:] ** 2, df["running_loss"][1:], rtol=1e-10
+    )
+
+
+def test_accuracy_of_a_logistic_fit() -> None:
+    X, y = _binary()
+    X, y = X[:40], y[:40]
+    t = gradtrace.fit(
+        _two_columns(X, y),
+        model="logistic",
+        x=["x1", "x2"],
+        optimizer="adam",
+        lr=0.1,
+        steps=6,
+        batch_size=16,
+        shuffle=False,
+        metrics="accuracy",
+        dtype="float64",
+        exact=False,
+    )
+    df = t.to_pandas()
+    w = df[["w[0]", "w[1]"]].to_numpy()
+    b = df["b"].to_numpy()
+    hits = 0.0
+    count = 0
+    batches = _epochs_and_batches(40, 16, 6)
+    for s in range(7):
+        pred = 1 / (1 + np.exp(-(X @ w[s] + b[s])))
+        assert df["accuracy"][s] == pytest.approx(np.mean((pred > 0.5) == y), abs=1e-12)
+        if s == 0:
+            continue
+        rows = batches[s - 1]
+        if (s - 1) % 3 == 0:
+            hits, count = 0.0, 0
+        p = 1 / (1 + np.exp(-(X[rows] @ w[s - 1] + b[s - 1])))
+        hits += np.sum((p > 0.5) == y[rows])
+        count += len(rows)
+        assert df["running_accuracy"][s] == pytest.approx(hits / count, abs=1e-12)
+    assert df["accuracy"].iloc[-1] > 0.6
+
+
+def test_loglik_of_a_normal_fit_is_the_mean_log_likelihood_per_row() -> None:
+    from scipy import stats
+
+    y = _rng(9).normal(2.0, 1.5, 50)
+    t = gradtrace.fit(
+        {"y": y},
+        model="normal",
+        optimizer="adam",
+        lr=0.1,
+        steps=20,
+        metrics=["loglik"],
+        dtype="float64",
+        exact=False,
+    )
+    df = t.to_pandas()
+    for s in range(21):
+        ref = np.mean(stats.norm.logpdf(y, df["loc"][s], df["scale"][s]))
+        assert df["loglik"][s] == pytest.approx(ref, rel=1e-10)
+    # full batch: the running value is the value at the parameters before the step
+    np.testing.assert_allclose(df["running_loglik"][1:], df["loglik"][:-1], rtol=1e-10)
+    # and it is minus the loss (the mean NLL)
+    np.testing.assert_allclose(df["loglik"], -df["loss"], rtol=1e-10)
+    final = t.info["likelihood"]["final"]["loglik"]
+    assert df["loglik"].iloc[-1] * len(y) == pytest.approx(final, rel=1e-10)
+
+
+# -- bad input ------------------------------------------------------------------------
+
+
+def _line_data() -> dict[str, np.ndarray]:
+    x = np.linspace(0, 1, 20)
+    return {"x": x, "y": 2 * x + 1}
+
+
+BAD: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
+    "degree 0": (_line_data(), {"model": "poly", "degree": 0}, "degree"),
+    "degree on line": (_line_data(), {"model": "line", "degree": 2}, "poly"),
+    "standardize on line": (
+        _line_data(),
+        {"model": "line", "standardize": True},
+        "linear",
+    ),
+    "delta without huber": (_line_data(), {"model": "line", "delta": 0.5}, "huber"),
+    "accuracy on normal": (
+        {"y": np.linspace(0, 1, 20)},
+        {"model": "normal", "metrics": ["accuracy"]},
+        "loglik",
+    ),
+    "loglik on line with mse": (
+        _line_data(),
+        {"model": "line", "loss": "mse", "metrics": ["loglik"]},
+        "nll",
+    ),
+    "unknown metric": (
+        _line_data(),
+        {"model": "line", "metrics": ["precision"]},
+        "rmse, mae, r2, accuracy, loglik",
+    ),
+    "logistic y = 2": (
+        {"x": np.arange(6.0), "y": np.array([0.0, 1.0, 2.0, 0.0, 1.0, 1.0])},
+        {"model": "logistic", "x": ["x"]},
+        "0 or 1",
+    ),
+    "poisson y = -1": (
+        {"x": np.arange(6.0), "y": np.array([0.0, 1.0, -1.0, 3.0, 1.0, 2.0])},
+        {"model": "poisson-regression", "x": ["x"]},
+        "whole numbers >= 0",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_refused_with_a_one_line_message(case: str) -> None:
+    data, kwargs, words = BAD[case]
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(pd.DataFrame(data), steps=2, **kwargs)
+    message = str(err.value)
+    assert words in message
+    assert "\n" not in message
