@@ -55,6 +55,37 @@ def test_rows_equal_separate_fits_and_divergence_stays_put() -> None:
     assert s.best["lr"] == 1e-4
 
 
+@pytest.mark.parametrize("space", ["constrained", "unconstrained"])
+def test_a_distribution_sweep_equals_separate_fits_in_either_space(space: str) -> None:
+    y = np.random.default_rng(4).exponential(0.5, 500)
+    lrs = [0.5, 5.0, 20.0]  # 20 takes the rate below 0 in one step (constrained)
+    s = sweep(
+        {"y": y},
+        "exponential",
+        lr=lrs,
+        init={"rate": 5.0},
+        steps=40,
+        param_space=space,
+        keep_every=1,
+    )  # type: ignore[arg-type]
+    for row in s.table.itertuples(index=False):
+        single = gradtrace.fit(
+            {"y": y},
+            "exponential",
+            lr=row.lr,
+            steps=40,
+            init={"rate": 5.0},
+            param_space=space,
+        )
+        assert bool(row.diverged) == single.diverged
+        if single.diverged:
+            assert row.diverged_step == single.diverged_step
+            continue
+        assert row.rate == pytest.approx(single.params["rate"], rel=1e-5)
+    if space == "constrained":
+        assert s.table.set_index("lr").loc[20.0, "diverged_step"] == 1
+
+
 def test_seeds_and_batch_sizes_and_hyper_parameters() -> None:
     s = sweep(
         "seed004_keras",

@@ -14,6 +14,68 @@ from click.core import ParameterSource
 
 from gradtrace.cli._options import pairs
 
+#: The options that choose a model and loss beyond their names (fit, diagnose,
+#: sweep and lr-find share them).
+MODEL_OPTIONS = [
+    click.option(
+        "--model-expr",
+        metavar="TEXT",
+        default=None,
+        help='Your own model as an expression, such as "a*exp(-b*x) + c": '
+        "names that are not x columns are parameters (start 1; set with "
+        "--init). Numbers, + - * / **, parentheses and exp, log, sqrt, sin, "
+        "tanh, sigmoid, ... only.",
+    ),
+    click.option(
+        "--model-file",
+        metavar="PATH.py:NAME",
+        default=None,
+        help="Your own model in a Python file: NAME(x, a=1.0, b=0.5) with "
+        "jax.numpy, its keyword defaults the parameters (or a gradtrace.Model).",
+    ),
+    click.option(
+        "--degree",
+        type=int,
+        default=None,
+        help="The degree of --model poly (default 2).",
+    ),
+    click.option(
+        "--standardize",
+        is_flag=True,
+        help="--model linear: train on standardised x columns; the summary also "
+        "gives the slopes in x's own units.",
+    ),
+    click.option(
+        "--loss-expr",
+        metavar="TEXT",
+        default=None,
+        help="Your own loss per row as an expression of pred and y, such as "
+        '"abs(pred - y)**1.5".',
+    ),
+    click.option(
+        "--delta",
+        type=float,
+        default=None,
+        help="The Huber loss's delta (default 1).",
+    ),
+    click.option(
+        "--param-space",
+        type=click.Choice(["constrained", "unconstrained"]),
+        default="constrained",
+        show_default=True,
+        help="constrained: update positive and (0, 1) parameters as given, as "
+        "the frameworks do (a step out of bounds stops the run); "
+        "unconstrained: train their log or logit.",
+    ),
+]
+
+
+def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``MODEL_OPTIONS`` to a command."""
+    for decorator in reversed(MODEL_OPTIONS):
+        f = decorator(f)
+    return f
+
 
 def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """DATA and the options that describe a run (shared by fit and diagnose)."""
@@ -40,34 +102,6 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "models` lists them with their parameters.",
         ),
         click.option(
-            "--model-expr",
-            metavar="TEXT",
-            default=None,
-            help='Your own model as an expression, such as "a*exp(-b*x) + c": '
-            "names that are not x columns are parameters (start 1; set with "
-            "--init). Numbers, + - * / **, parentheses and exp, log, sqrt, sin, "
-            "tanh, sigmoid, ... only.",
-        ),
-        click.option(
-            "--model-file",
-            metavar="PATH.py:NAME",
-            default=None,
-            help="Your own model in a Python file: NAME(x, a=1.0, b=0.5) with "
-            "jax.numpy, its keyword defaults the parameters (or a gradtrace.Model).",
-        ),
-        click.option(
-            "--degree",
-            type=int,
-            default=None,
-            help="The degree of --model poly (default 2).",
-        ),
-        click.option(
-            "--standardize",
-            is_flag=True,
-            help="--model linear: train on standardised x columns; the summary also "
-            "gives the slopes in x's own units.",
-        ),
-        click.option(
             "--loss",
             metavar="NAME",
             default=None,
@@ -76,34 +110,12 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "adds the noise scale as a parameter.",
         ),
         click.option(
-            "--loss-expr",
-            metavar="TEXT",
-            default=None,
-            help="Your own loss per row as an expression of pred and y, such as "
-            '"abs(pred - y)**1.5".',
-        ),
-        click.option(
-            "--delta",
-            type=float,
-            default=None,
-            help="The Huber loss's delta (default 1).",
-        ),
-        click.option(
             "--metric",
             "metrics",
             metavar="NAME",
             multiple=True,
             help="Record rmse, mae, r2, accuracy or loglik per step, as Keras logs "
             "it (running_NAME) and on all the data (NAME). Repeatable.",
-        ),
-        click.option(
-            "--param-space",
-            type=click.Choice(["constrained", "unconstrained"]),
-            default="constrained",
-            show_default=True,
-            help="constrained: update positive and (0, 1) parameters as given, as "
-            "the frameworks do (a step out of bounds stops the run); "
-            "unconstrained: train their log or logit.",
         ),
         click.option(
             "--x",
@@ -234,7 +246,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
-    return f
+    return model_options(f)
 
 
 @click.command(context_settings={"max_content_width": 100})

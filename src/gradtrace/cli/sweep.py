@@ -9,6 +9,7 @@ from typing import Any
 import click
 import numpy as np
 
+from gradtrace.cli.fit import model_options
 from gradtrace.errors import InputError
 
 
@@ -72,9 +73,11 @@ def _pairs(flag: str, items: tuple[str, ...]) -> dict[str, list[Any]]:
     default="line",
     show_default=True,
     metavar="NAME",
-    help="line, linear or normal (as for fit).",
+    help="Any of fit's models (gradtrace models lists them).",
 )
-@click.option("--loss", default=None, metavar="NAME", help="mse or nll (as for fit).")
+@click.option(
+    "--loss", default=None, metavar="NAME", help="mse, mae, huber or nll (as for fit)."
+)
 @click.option("--x", "x", multiple=True, metavar="COLUMN", help="x column(s).")
 @click.option("--y", default="y", show_default=True, metavar="COLUMN", help="y column.")
 @click.option(
@@ -157,6 +160,7 @@ def _pairs(flag: str, items: tuple[str, ...]) -> dict[str, list[Any]]:
     show_default=True,
     help="Write heatmap.png and losses.png.",
 )
+@model_options
 def sweep(
     data: str,
     model: str,
@@ -182,6 +186,7 @@ def sweep(
     out: Path | None,
     force: bool,
     plot: bool,
+    **model_extra: Any,
 ) -> None:
     """Run every combination of learning rates, hyper-parameters, starting values
     and seeds on DATA, vectorised (one compiled program per batch size), and write
@@ -238,6 +243,7 @@ def sweep(
         dtype=dtype,
         compute_dtype=compute_dtype,
         drop_missing=drop_missing,
+        **model_extra,
     )
     result.info["timings"]["total_s"] = time.perf_counter() - started
     result.save(out, force=force)
@@ -308,6 +314,7 @@ def _short(value: Any) -> str:
 @click.argument("data")
 @click.option("--model", default="line", show_default=True, metavar="NAME")
 @click.option("--loss", default=None, metavar="NAME")
+@model_options
 @click.option("--x", "x", multiple=True, metavar="COLUMN")
 @click.option("--y", default="y", show_default=True, metavar="COLUMN")
 @click.option("--optimizer", default="sgd", show_default=True, metavar="NAME")
@@ -366,6 +373,7 @@ def lr_find(
     fix: tuple[str, ...],
     reduction: str,
     out: Path,
+    **model_extra: Any,
 ) -> None:
     """The learning-rate range test: one run whose rate grows exponentially from
     --min to --max, the loss against the rate, and a suggested rate (where the
@@ -395,6 +403,7 @@ def lr_find(
         init=pairs("--init", init),
         fix=pairs("--fix", fix),
         reduction=reduction,
+        **model_extra,
     )
     plot.save(plot.lr_find(table, summary), out)
     console = _console()

@@ -68,6 +68,8 @@ def sweep_fn(
 
     def one(hyper, init, key, fixed, x, y, optimum, tol):  # type: ignore[no-untyped-def]
         tx = factory(**dict(structural), **hyper)
+        shown = init
+        init = problem.internal_params(init)
         order0 = batches.padded_order(key, 0, schedule.n_rows, bs, False)
         carry0 = (init, tx.init(init), order0, jnp.asarray(0), jnp.asarray(0))
 
@@ -91,6 +93,8 @@ def sweep_fn(
             updates, new_state = tx.update(grads, state, params)
             new = optax.apply_updates(params, updates)
             ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new)
+            if not problem.unconstrained:
+                ok = ok & problem.within(new)
             if schedule.full_batch:
                 # the loss after step t is this batch's loss: a single run stops at
                 # step t when it is not finite, so the sweep does too
@@ -106,7 +110,8 @@ def sweep_fn(
                 lambda n, o: jnp.where(keep, n, o), new_state, state
             )
             if optimum is not None:
-                within = active & ok & (_max_gap(params, optimum) < tol)
+                gap = _max_gap(problem.user_params(params), optimum)
+                within = active & ok & (gap < tol)
                 first = jnp.where((first == 0) & within, t + 1, first)
             return (params, state, order, diverged, first), None
 
@@ -114,7 +119,7 @@ def sweep_fn(
             ts = k * keep_every + jnp.arange(keep_every, dtype=jnp.int32)
             carry, _ = jax.lax.scan(step, carry, ts)
             full = problem.objective(carry[0], fixed, x, y)
-            return carry, (carry[0], full)
+            return carry, (problem.user_params(carry[0]), full)
 
         carry, (kept, kept_loss) = jax.lax.scan(
             block, carry0, jnp.arange(n_kept, dtype=jnp.int32)
@@ -126,10 +131,11 @@ def sweep_fn(
         carry = (*carry[:3], diverged, carry[4])
         initial_loss = problem.objective(init, fixed, x, y)
         kept = jax.tree_util.tree_map(
-            lambda a, b: jnp.concatenate([a[None], b]), init, kept
+            lambda a, b: jnp.concatenate([a[None], b]), shown, kept
         )
         kept_loss = jnp.concatenate([initial_loss[None], kept_loss])
-        return carry[0], final_loss, carry[3], carry[4], kept, kept_loss
+        final = problem.user_params(carry[0])
+        return final, final_loss, carry[3], carry[4], kept, kept_loss
 
     batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None))
     return batched
