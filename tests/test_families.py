@@ -287,3 +287,28 @@ def test_data_outside_the_support_is_refused(
 ) -> None:
     with pytest.raises(gradtrace.InputError, match=words):
         gradtrace.fit({"y": y}, model=model)
+
+
+def test_unconstrained_diagnosis_takes_the_curvature_in_log_coordinates() -> None:
+    y = CASES["gamma"][0]
+    trace = gradtrace.fit(
+        {"y": y}, model="gamma", lr=0.01, steps=5, param_space="unconstrained"
+    )
+    opt = trace.info["optimum"]
+
+    def nll(u: np.ndarray) -> float:
+        return -float(np.mean(stats.gamma.logpdf(y, np.exp(u[0]), scale=np.exp(-u[1]))))
+
+    u0 = np.log([opt["shape"], opt["rate"]])
+    h, e = np.zeros((2, 2)), 1e-4
+    for i in range(2):
+        for j in range(2):
+            di, dj = np.eye(2)[i] * e, np.eye(2)[j] * e
+            h[i, j] = (
+                nll(u0 + di + dj)
+                - nll(u0 + di - dj)
+                - nll(u0 - di + dj)
+                + nll(u0 - di - dj)
+            ) / (4 * e * e)
+    expected = 2 / np.linalg.eigvalsh(h)[-1]
+    assert trace.info["diagnosis"]["stable_lr"] == pytest.approx(expected, rel=1e-3)

@@ -434,6 +434,7 @@ def run(
             p.xs,
             p.ys,
             p.notices,
+            p.problem.constraints if p.problem.unconstrained else (),
         )
     if "optimum_loss" in reference:
         table["gap"] = table["loss"].astype(np.float64) - reference["optimum_loss"]
@@ -607,6 +608,7 @@ def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, 
         p.xs,
         p.ys,
         p.notices,
+        p.problem.constraints if p.problem.unconstrained else (),
     )
     out["notices"] = p.notices
     return out

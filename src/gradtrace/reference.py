@@ -10,6 +10,7 @@ import numpy as np
 
 from gradtrace import advice
 from gradtrace.core import diagnose, exact, loop
+from gradtrace.core.bijections import to_unconstrained
 from gradtrace.core.losses import LossLike
 
 
@@ -25,8 +26,12 @@ def compute(
     xs: np.ndarray | None,
     ys: np.ndarray,
     notices: list[str],
+    space: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Any]:
-    """The optimum, standard errors and the learning-rate diagnosis, for run.json."""
+    """The optimum, standard errors and the learning-rate diagnosis, for run.json.
+
+    ``space``: (name, constraint) of parameters the optimizer trains as log or logit
+    values; the diagnosis' curvature is then taken in those coordinates."""
     out: dict[str, Any] = {}
     try:
         with jax.enable_x64(True):
@@ -40,8 +45,10 @@ def compute(
                     k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in best.ci95.items()
                 },
             )
-            h0, flat = diagnose.hessian(m, loss, reduction, trainable, fixed, xs, ys)
-            h1, _ = diagnose.hessian(m, loss, reduction, best.params, fixed, xs, ys)
+            start = _internal(trainable, space)
+            end = _internal(best.params, space)
+            h0, flat = diagnose.hessian(m, loss, reduction, start, fixed, xs, ys, space)
+            h1, _ = diagnose.hessian(m, loss, reduction, end, fixed, xs, ys, space)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
         notices.append(f"no exact optimum ({err})")
         return out
@@ -76,8 +83,8 @@ def compute(
         h0,
         h1,
         flat,
-        _flat(trainable, names),
-        _flat(best.params, names),
+        _flat(start, names),
+        _flat(end, names),
         curvature_scale=scale,
     )
     x_mean = x_sd = None
@@ -103,3 +110,14 @@ def _flat(params: dict[str, Any], names: tuple[str, ...]) -> np.ndarray:
     return np.concatenate(
         [np.atleast_1d(np.asarray(params[k], np.float64)) for k in names]
     )
+
+
+def _internal(
+    params: dict[str, Any], space: tuple[tuple[str, str], ...]
+) -> dict[str, np.ndarray]:
+    """The optimizer's values (log or logit where ``space`` says so)."""
+    c = dict(space)
+    return {
+        k: np.asarray(to_unconstrained(np.asarray(v, np.float64), c.get(k, "real")))
+        for k, v in params.items()
+    }

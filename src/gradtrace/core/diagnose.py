@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gradtrace.core.bijections import to_constrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.losses import LossLike, reduce, row_losses
 
@@ -88,10 +89,13 @@ def hessian(
     fixed: dict[str, np.ndarray],
     x: Any,
     y: Any,
+    space: tuple[tuple[str, str], ...] = (),
 ) -> tuple[np.ndarray, list[str]]:
     """The Hessian of the reduced loss over all rows, in float64, and flat names.
 
-    Compiled once per model, loss and shapes (an eager Hessian costs a second)."""
+    With ``space``, ``params`` hold log/logit values of those parameters and the
+    Hessian is over them. Compiled once per model, loss and shapes (an eager
+    Hessian costs a second)."""
     layout = tuple((k, tuple(np.shape(v))) for k, v in params.items())
     flat = jnp.concatenate(
         [jnp.ravel(jnp.asarray(v, jnp.float64)) for v in params.values()]
@@ -99,7 +103,15 @@ def hessian(
     f64 = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
     xd = None if x is None else jnp.asarray(x, jnp.float64)
     h = _hessian(
-        model, loss, reduction, layout, flat, f64, xd, jnp.asarray(y, jnp.float64)
+        model,
+        loss,
+        reduction,
+        layout,
+        tuple(space),
+        flat,
+        f64,
+        xd,
+        jnp.asarray(y, jnp.float64),
     )
     names = []
     for k, shape in layout:
@@ -116,19 +128,24 @@ def _unflatten(layout: tuple[tuple[str, tuple[int, ...]], ...], flat: Any) -> di
     return out
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
 def _hessian(
     model: Model,
     loss: LossLike,
     reduction: str,
     layout: Any,
+    space: Any,
     flat: Any,
     fixed: Any,
     x: Any,
     y: Any,
 ) -> Any:
+    c = dict(space)
+
     def f(v: Any) -> Any:
-        params = {**_unflatten(layout, v), **fixed}
+        raw = _unflatten(layout, v)
+        shown = {k: to_constrained(u, c.get(k, "real")) for k, u in raw.items()}
+        params = {**shown, **fixed}
         return reduce(row_losses(model, loss, params, x, y), None, reduction)
 
     return jax.hessian(f)(flat)
