@@ -494,3 +494,95 @@ def test_a_run_stopped_before_its_first_chunk_is_readable() -> None:
     history = loop.assemble(prepared, [], init)
     table = trace_frame(history, Line().param_specs(), {"w": 0.5, "b": 0.0})
     assert len(table) == 1 and table["w"][0] == 0.5
+
+
+# -- checkpoints and resume ---------------------------------------------------------
+
+RESUMABLE = [
+    "fit",
+    "seed002_normal",
+    "--model",
+    "normal",
+    "--optimizer",
+    "adam",
+    "--lr",
+    "1e-3",
+    "--fix",
+    "scale=1",
+    "--steps",
+    "400000",
+    "-q",
+]
+
+
+def test_a_killed_checkpointed_run_resumes_to_the_uninterrupted_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc = _start(
+        [*RESUMABLE, "--checkpoint-every", "20000", "--out", "runs/c"], tmp_path
+    )
+    state = tmp_path / "runs" / "c" / "state.npz"
+    deadline = time.time() + 120
+    while not state.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate(timeout=30)
+    folder = tmp_path / "runs" / "c"
+    cut = gradtrace.load(folder)
+    assert cut.status == "running"
+    assert 0 < cut.steps < 400_000 and cut.steps % 20000 == 0
+    assert "gradtrace resume" in cut.message
+    code, out, err = run(["resume", str(folder)], capsys)
+    assert code == 0, err
+    assert f"resuming at step {cut.steps + 1}" in out
+    done = gradtrace.load(folder)
+    assert done.status == "completed" and not (folder / "state.npz").exists()
+    code, _, err = run([*RESUMABLE, "--out", str(tmp_path / "whole")], capsys)
+    assert code == 0, err
+    whole = gradtrace.load(tmp_path / "whole").to_pandas()
+    resumed = done.to_pandas()
+    assert resumed.drop(columns="gap").equals(whole.drop(columns="gap"))
+
+
+def test_an_interrupted_run_resumes_with_its_metrics_and_shuffled_batches(
+    tmp_path: Path,
+) -> None:
+    from gradtrace.api import RunConfig
+    from gradtrace.api import run as run_config
+    from gradtrace.sources import frame_of
+
+    config = RunConfig(
+        data="seed004_keras",
+        optimizer="keras.adam",
+        lr=0.05,
+        batch_size=5,
+        epochs=12,
+        checkpoint_every=7,
+        metrics=["rmse", "r2"],
+    )
+    frame, source = frame_of("seed004_keras")
+    whole = run_config(config, frame, source)
+    seen = []
+
+    def stop_at_the_second(trace: gradtrace.Trace) -> None:
+        seen.append(trace.steps)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    cut = run_config(config, frame, source, checkpoint=stop_at_the_second)
+    assert cut.status == "interrupted" and cut.steps == 14
+    cut.save(tmp_path / "cut")
+    from gradtrace.store import load_state
+
+    state = load_state(tmp_path / "cut")
+    resumed = run_config(config, frame, source, resume=state)
+    assert resumed.to_pandas().equals(whole.to_pandas())
+
+
+def test_only_an_unfinished_run_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(["fit", str(SEED004), *SEED004_ARGS, "--out", str(tmp_path / "r")], capsys)
+    code, _, err = run(["resume", str(tmp_path / "r")], capsys)
+    assert code == 2
+    assert "only an interrupted or checkpointed run can be resumed" in err

@@ -76,6 +76,7 @@ class RunConfig:
     loss_expr: str | None = None
     param_space: str = "constrained"
     metrics: list[str] = field(default_factory=list)
+    checkpoint_every: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -384,10 +385,36 @@ def run(
     started: float | None = None,
     model_obj: Any = None,
     loss_obj: Any = None,
+    checkpoint: Callable[[Trace], None] | None = None,
+    resume: Mapping[str, np.ndarray] | None = None,
 ) -> Trace:
-    """Run a validated-on-the-way configuration on a loaded table."""
+    """Run a validated-on-the-way configuration on a loaded table.
+
+    ``checkpoint`` is called with the trace so far (its ``state`` set, so it can be
+    saved and resumed) every ``config.checkpoint_every`` steps. ``resume`` is such a
+    state (``state.npz``): the run continues from it to the same final trace."""
     started = time.perf_counter() if started is None else started
     p = plan(config, frame, source, model_obj, loss_obj)
+    every = None
+    if config.checkpoint_every is not None:
+        every = validate.positive_int(
+            "--checkpoint-every", config.checkpoint_every, "--checkpoint-every"
+        )
+        p = p._replace(chunk=min(every, p.n_steps))
+    reference: dict[str, Any] | None = None
+
+    def finish(chunks: list[loop.Chunk], interrupted: bool, partial: bool) -> Trace:
+        nonlocal reference
+        history = loop.assemble(prepared, chunks, p.trainable)
+        if reference is None:
+            reference = _reference(config, p)
+        trace = _trace(config, p, history, reference, interrupted, started)
+        trace.model, trace.loss = p.m, p.loss
+        if partial and chunks and not history.diverged_step:
+            trace.state = loop.save_state(chunks)
+            if not interrupted:
+                trace.info["status"] = "running"
+        return trace
 
     interrupted = False
     with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
@@ -403,39 +430,65 @@ def run(
             chunk_steps=p.chunk,
         )
         chunks: list[loop.Chunk] = []
+        start = None
+        if resume is not None:
+            try:
+                start = loop.load_state(prepared, dict(resume))
+            except (ValueError, KeyError) as err:
+                raise InputError(
+                    f"cannot resume: {err}; rerun it with gradtrace rerun instead."
+                ) from None
+            chunks.append(start.done)
         try:
             if progress is not None and p.chunk < p.n_steps:
-                progress(0, p.n_steps)  # compiled; a long run starts
-            for c in loop.run_chunks(prepared, seed=int(p.seed)):
+                progress(0 if start is None else start.t0, p.n_steps)
+            for c in loop.run_chunks(prepared, seed=int(p.seed), resume=start):
                 chunks.append(c)
+                done = min(c.t0 + p.chunk, p.n_steps)
                 if progress is not None:
-                    progress(min(c.t0 + p.chunk, p.n_steps), p.n_steps)
+                    progress(done, p.n_steps)
+                if checkpoint is not None and every and done < p.n_steps:
+                    if not c.stopped:
+                        checkpoint(finish(chunks, False, True))
         except KeyboardInterrupt:
             interrupted = True
-        history = loop.assemble(prepared, chunks, p.trainable)
+        return finish(chunks, interrupted, interrupted)
 
+
+def _reference(config: RunConfig, p: Plan) -> dict[str, Any]:
+    if not config.exact:
+        return {}
+    return reference_compute(
+        p.m,
+        p.loss,
+        p.reduction,
+        p.names,
+        p.spec,
+        p.schedule,
+        p.trainable,
+        p.fixed,
+        p.xs,
+        p.ys,
+        p.notices,
+        p.problem.constraints if p.problem.unconstrained else (),
+    )
+
+
+def _trace(
+    config: RunConfig,
+    p: Plan,
+    history: Any,
+    reference: dict[str, Any],
+    interrupted: bool,
+    started: float,
+) -> Trace:
+    """The Trace of a run from its history and reference."""
     table = trace_frame(
         history,
         [s for s in p.specs if s.name in p.trainable],
         {k: v.tolist() for k, v in p.trainable.items()},
         p.problem.metrics,
     )
-    reference: dict[str, Any] = {}
-    if config.exact:
-        reference = reference_compute(
-            p.m,
-            p.loss,
-            p.reduction,
-            p.names,
-            p.spec,
-            p.schedule,
-            p.trainable,
-            p.fixed,
-            p.xs,
-            p.ys,
-            p.notices,
-            p.problem.constraints if p.problem.unconstrained else (),
-        )
     if "optimum_loss" in reference:
         table["gap"] = table["loss"].astype(np.float64) - reference["optimum_loss"]
     status = "completed"
@@ -500,7 +553,7 @@ def run(
         },
         "versions": versions(),
     }
-    trace = Trace(table, info, data=(p.xs, p.ys), model=p.m, loss=p.loss)
+    trace = Trace(table, info, data=(p.xs, p.ys))
     info["params"] = trace.params
     info["final_loss"] = trace.final_loss
     info.update(fit_statistics(p, history, reference))

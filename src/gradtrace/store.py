@@ -22,12 +22,20 @@ from gradtrace.errors import RunFolderError
 
 TRACE_FILE = "trace.parquet"
 INFO_FILE = "run.json"
+#: What continues an unfinished run (``gradtrace resume``): the optimizer's state
+#: and every step's raw outputs so far.
+STATE_FILE = "state.npz"
 
 
 def save_run(
-    frame: pd.DataFrame, info: dict[str, Any], folder: Path, force: bool = False
+    frame: pd.DataFrame,
+    info: dict[str, Any],
+    folder: Path,
+    force: bool = False,
+    state: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Write a run folder; refuses to replace an existing one unless ``force``."""
+    """Write a run folder; refuses to replace an existing one unless ``force``.
+    With ``state``, also ``state.npz``, so an unfinished run can be resumed."""
     folder = Path(folder)
     if folder.exists() and not force:
         raise RunFolderError(
@@ -48,6 +56,8 @@ def save_run(
     try:
         pq.write_table(_arrow(frame, info), tmp / TRACE_FILE)
         (tmp / INFO_FILE).write_text(to_json(info) + "\n")
+        if state is not None:
+            np.savez(tmp / STATE_FILE, **state)  # type: ignore[arg-type]
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -98,6 +108,21 @@ def load_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
             f"cannot read the run folder {str(folder)!r} ({err})."
         ) from None
     return frame, info
+
+
+def load_state(folder: str | Path) -> dict[str, np.ndarray]:
+    """The saved state of an unfinished run (``state.npz``)."""
+    path = Path(folder) / STATE_FILE
+    if not path.is_file():
+        raise RunFolderError(
+            f"{str(folder)!r} has no {STATE_FILE}: only a run that was interrupted "
+            "or checkpointed (--checkpoint-every) can be resumed."
+        )
+    try:
+        with np.load(path) as saved:
+            return {k: saved[k] for k in saved.files}
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"cannot read {path} ({err}).") from None
 
 
 def _decode(value: Any) -> Any:

@@ -44,6 +44,8 @@ class Trace:
         #: trace was loaded from a folder; views rebuild them from ``info``)
         self.model = model
         self.loss = loss
+        #: what continues an unfinished run (saved as state.npz), else None
+        self.state: dict[str, np.ndarray] | None = None
 
     # -- facts ------------------------------------------------------------------
     @property
@@ -109,7 +111,14 @@ class Trace:
         if self.status == "interrupted":
             return (
                 f"interrupted after {self.steps} of "
-                f"{self.info['schedule']['n_steps']} steps."
+                f"{self.info['schedule']['n_steps']} steps (gradtrace resume RUN "
+                "continues it)."
+            )
+        if self.status == "running":
+            return (
+                f"checkpointed after {self.steps} of "
+                f"{self.info['schedule']['n_steps']} steps: still running, or "
+                "stopped there (gradtrace resume RUN continues it)."
             )
         return f"completed {self.steps} step{'s' if self.steps != 1 else ''}."
 
@@ -181,7 +190,9 @@ class Trace:
         """Write ``trace.parquet`` and ``run.json`` into ``folder``, atomically."""
         from gradtrace.store import save_run
 
-        return save_run(self._frame, self.info, Path(folder), force=force)
+        return save_run(
+            self._frame, self.info, Path(folder), force=force, state=self.state
+        )
 
     def __repr__(self) -> str:
         i = self.info

@@ -15,7 +15,16 @@ from gradtrace.cli.data import data
 from gradtrace.cli.demo import demo
 from gradtrace.cli.fit import fit
 from gradtrace.cli.models import models
-from gradtrace.cli.runs import animate, export, ls_runs, plot, report, rerun, show
+from gradtrace.cli.runs import (
+    animate,
+    export,
+    ls_runs,
+    plot,
+    report,
+    rerun,
+    resume,
+    show,
+)
 from gradtrace.cli.sweep import lr_find, sweep
 from gradtrace.cli.understand import diagnose, explain
 from gradtrace.errors import GradtraceError
@@ -41,6 +50,7 @@ def cli() -> None:
     gradtrace export RUN --csv the trace as CSV or JSON
     gradtrace ls [FOLDER]      a table of runs
     gradtrace rerun RUN        repeat a run and check the trace is identical
+    gradtrace resume RUN       continue an interrupted or checkpointed run
     gradtrace data line ...    synthetic data with known truth
     gradtrace models           every built-in model and its parameters
     gradtrace demo [NAME]      the seeds' training loops, reproduced
@@ -60,6 +70,7 @@ for command in (
     export,
     ls_runs,
     rerun,
+    resume,
     data,
     models,
     demo,

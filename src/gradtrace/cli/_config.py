@@ -56,6 +56,7 @@ KEYS: dict[str, str] = {
     "delta": _NUMBER,
     "metrics": _COLUMNS,
     "param_space": _TEXT,
+    "checkpoint_every": _INTEGER,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from gradtrace.trace import Trace
 
 
-def run_with_progress(config: RunConfig) -> Trace:
+def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
     """Run ``config`` (data from its path or built-in name), with a progress bar on a
-    terminal when the run is long enough to be cut into chunks."""
+    terminal when the run is long enough to be cut into chunks. ``extra`` goes to
+    ``gradtrace.api.run`` (``checkpoint``, ``resume``)."""
     from gradtrace.api import run
     from gradtrace.sources import frame_of
 
@@ -43,7 +44,7 @@ def run_with_progress(config: RunConfig) -> Trace:
                 )
             bar.update(task, completed=done, total=total)
 
-        trace = run(config, frame, source, progress=progress)
+        trace = run(config, frame, source, progress=progress, **extra)
     for note in trace.info["notices"]:
         click.echo(f"note: {note}.", err=True)
     return trace

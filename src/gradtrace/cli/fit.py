@@ -268,6 +268,15 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.option(
+    "--checkpoint-every",
+    type=int,
+    default=None,
+    metavar="K",
+    help="Save the run folder (trace so far, optimizer state) every K steps, so a "
+    "killed run loses at most K steps: gradtrace resume RUN continues it to the "
+    "same final trace.",
+)
+@click.option(
     "--plot",
     "plot",
     is_flag=True,
@@ -343,10 +352,13 @@ def fit(**options: Any) -> None:
         loss_expr=o["loss_expr"],
         param_space=o["param_space"],
         metrics=list(o["metrics"] or []),
+        checkpoint_every=o["checkpoint_every"],
     )
     out = Path(o["out"]) if o["out"] else default_out(o["model"])
     writable(out, o["force"])
-    trace = _report.run_with_progress(config)
+    trace = _report.run_with_progress(
+        config, checkpoint=lambda t: t.save(out, force=True)
+    )
     trace.info["timings"]["total_s"] = time.perf_counter() - started
     trace.save(out, force=o["force"])
     _report.print_run(trace, out, o["print_every"], o["quiet"])

@@ -132,6 +132,41 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
+def resume(run: Path) -> None:
+    """Continue an interrupted or checkpointed run (--checkpoint-every) in its folder,
+    from its saved optimizer state, to the trace an uninterrupted run gives.
+
+    The data are read again from where the run read them (a changed file is
+    refused); the folder is replaced atomically at every checkpoint and at the end.
+    """
+    from gradtrace.api import load, rerun_config
+    from gradtrace.cli import _report
+    from gradtrace.errors import InputError
+    from gradtrace.store import load_state
+
+    old = load(run)
+    if old.info["status"] not in ("interrupted", "running"):
+        raise InputError(
+            f"run {str(run)!r} {old.info['status']}: only an interrupted or "
+            "checkpointed run can be resumed."
+        )
+    state = load_state(run)
+    config = rerun_config(old.info)
+    done = int(state["t0"])
+    click.echo(f"resuming at step {done + 1} of {old.info['schedule']['n_steps']}.")
+    trace = _report.run_with_progress(
+        config, resume=state, checkpoint=lambda t: t.save(run, force=True)
+    )
+    trace.save(run, force=True)
+    _report.print_run(trace, run, None, quiet=True)
+    if trace.diverged:
+        raise click.exceptions.Exit(1)
+    if trace.status == "interrupted":
+        raise click.exceptions.Exit(130)
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run", type=click.Path(path_type=Path))
 @click.option(
     "--params",
     "params",

@@ -331,15 +331,22 @@ class Chunk(NamedTuple):
     outputs: Any
     seconds: float
     stopped: bool
+    carry: Any = None
 
 
-def run_chunks(prepared: Prepared, seed: int = 0) -> Iterator[Chunk]:
-    """Run the compiled scan chunk by chunk; stops early once the run diverged."""
+def run_chunks(
+    prepared: Prepared, seed: int = 0, resume: Resume | None = None
+) -> Iterator[Chunk]:
+    """Run the compiled scan chunk by chunk; stops early once the run diverged.
+
+    With ``resume``, start from a saved state at its step instead of the start."""
     xd, yd, fixed = prepared.data
     key = jax.random.key(seed)
-    carry = prepared.carry
+    carry, first = prepared.carry, 0
+    if resume is not None:
+        carry, first = resume.carry, resume.t0
     n_steps, size = prepared.schedule.n_steps, prepared.chunk_steps
-    for t0 in range(0, n_steps, size):
+    for t0 in range(first, n_steps, size):
         start = time.perf_counter()
         carry, out = prepared.run_chunk(
             carry, jnp.asarray(t0, jnp.int32), xd, yd, fixed, key
@@ -347,9 +354,62 @@ def run_chunks(prepared: Prepared, seed: int = 0) -> Iterator[Chunk]:
         out = jax.device_get(out)
         seconds = time.perf_counter() - start
         stopped = bool(carry[3])
-        yield Chunk(t0, out, seconds, stopped)
+        yield Chunk(t0, out, seconds, stopped, carry)
         if stopped:
             return
+
+
+class Resume(NamedTuple):
+    """Where a run stopped: the scan's carry before step ``t0``, and the outputs of
+    the steps before it (one chunk)."""
+
+    carry: Any
+    t0: int
+    done: Chunk
+
+
+def save_state(chunks: list[Chunk]) -> dict[str, np.ndarray]:
+    """The state that continues a run after ``chunks``: the carry, the next step and
+    every output so far, as named NumPy arrays (for ``state.npz``)."""
+    last = chunks[-1]
+    out: dict[str, np.ndarray] = {
+        "t0": np.asarray(last.t0 + len(last.outputs[2])),
+        "seconds": np.asarray(sum(c.seconds for c in chunks)),
+    }
+    for i, leaf in enumerate(jax.tree_util.tree_leaves(jax.device_get(last.carry))):
+        out[f"carry_{i}"] = np.asarray(leaf)
+    joined = _join([c.outputs for c in chunks])
+    for i, leaf in enumerate(jax.tree_util.tree_leaves(joined)):
+        out[f"out_{i}"] = np.asarray(leaf)
+    return out
+
+
+def load_state(prepared: Prepared, state: dict[str, np.ndarray]) -> Resume:
+    """A :class:`Resume` from ``save_state``'s arrays, checked against the compiled
+    run's structure (a ValueError if they do not fit)."""
+    carry_tree, out_tree = prepared.run_chunk.out_tree.children()
+    n_carry, n_out = carry_tree.num_leaves, out_tree.num_leaves
+    names = [f"carry_{i}" for i in range(n_carry)] + [f"out_{i}" for i in range(n_out)]
+    missing = [k for k in names if k not in state]
+    if missing or f"carry_{n_carry}" in state or f"out_{n_out}" in state:
+        raise ValueError("the saved state does not fit this run's configuration")
+    template = jax.tree_util.tree_leaves(prepared.carry)
+    leaves = []
+    for i, like in enumerate(template):
+        arr = state[f"carry_{i}"]
+        if arr.shape != np.shape(like):
+            raise ValueError("the saved state does not fit this run's configuration")
+        if jax.dtypes.issubdtype(like.dtype, jax.dtypes.prng_key):
+            leaves.append(like)
+        else:
+            leaves.append(jnp.asarray(arr, like.dtype))
+    carry = jax.tree_util.tree_unflatten(carry_tree, leaves)
+    outputs = jax.tree_util.tree_unflatten(
+        out_tree, [state[f"out_{i}"] for i in range(n_out)]
+    )
+    t0 = int(state["t0"])
+    done = Chunk(0, tuple(outputs), float(state["seconds"]), bool(carry[3]), carry)
+    return Resume(carry, t0, done)
 
 
 def assemble(prepared: Prepared, chunks: list[Chunk], init: dict[str, Any]) -> History:
