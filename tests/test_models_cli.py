@@ -139,6 +139,8 @@ def test_model_file_and_loss_expr(
         (["--degree", "3"], "--degree is for --model poly"),
         (["--model", "binomial"], "--fix n="),
         (["--param-space", "sideways"], "--param-space"),
+        (["--metric", "accuracy"], "for y of 0s and 1s"),
+        (["--model-expr", "a*y + b"], "'y' is the target"),
     ],
 )
 def test_bad_model_options_are_one_line_errors(
@@ -192,3 +194,20 @@ def test_a_distribution_run_draws_and_animates(
         ["animate", str(out), "-o", str(tmp_path / "p.gif"), "--every", "20"], capsys
     )
     assert code == 0, err
+
+
+def test_a_bug_in_a_model_file_is_one_line_naming_the_line(
+    decay_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "buggy.py"
+    source.write_text(
+        "import jax.numpy as jnp\n\ndef f(x, a=1.0):\n    return a * jnp.exp(-cc * x)\n"
+    )
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        ["fit", str(decay_csv), "--model-file", f"{source}:f", "--out", str(out)],
+        capsys,
+    )
+    assert code == 2
+    assert "(buggy.py line 4): NameError: name 'cc' is not defined" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()

@@ -20,6 +20,7 @@ from gradtrace import validate
 from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
 from gradtrace.core.losses import log_likelihood_rows, loss_name
+from gradtrace.core.models import Custom
 from gradtrace.data import DATASETS
 from gradtrace.errors import InputError
 from gradtrace.reference import compute as reference_compute
@@ -298,6 +299,11 @@ def plan(
     if m.kind == "distribution" or loss == "nll":
         validate.support(m, ys, fixed, source)
     metric_names = validate.metrics(m, loss, config.metrics)
+    if "accuracy" in metric_names and not np.isin(ys, (0.0, 1.0)).all():
+        raise InputError(
+            "--metric accuracy counts (prediction > 0.5) == y, for y of 0s and 1s; "
+            f"{source} has other y values: use rmse, mae or r2."
+        )
     unconstrained = validate.param_space(config.param_space)
     spec = validate.optimizer(config.optimizer, config.lr, config.opt)
     n_rows = len(ys)
@@ -418,17 +424,22 @@ def run(
 
     interrupted = False
     with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
-        prepared = loop.prepare(
-            p.problem,
-            p.spec,
-            p.schedule,
-            p.trainable,
-            p.fixed,
-            p.xs,
-            p.ys,
-            seed=int(p.seed),
-            chunk_steps=p.chunk,
-        )
+        try:
+            prepared = loop.prepare(
+                p.problem,
+                p.spec,
+                p.schedule,
+                p.trainable,
+                p.fixed,
+                p.xs,
+                p.ys,
+                seed=int(p.seed),
+                chunk_steps=p.chunk,
+            )
+        except Exception as err:  # the user's own code raised while being traced
+            if not isinstance(p.m, Custom) and isinstance(p.loss, str):
+                raise
+            raise InputError(_user_code_error(p, err)) from None
         chunks: list[loop.Chunk] = []
         start = None
         if resume is not None:
@@ -453,6 +464,23 @@ def run(
         except KeyboardInterrupt:
             interrupted = True
         return finish(chunks, interrupted, interrupted)
+
+
+def _user_code_error(p: Plan, err: BaseException) -> str:
+    """One line on a failure inside the user's model or loss, with its place."""
+    import traceback
+
+    where = ""
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        if "site-packages" not in frame.filename and "gradtrace" not in frame.filename:
+            where = f" ({Path(frame.filename).name} line {frame.lineno})"
+            break
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    what = f"model {p.m.name!r}" if isinstance(p.m, Custom) else "the custom loss"
+    return (
+        f"{what} failed{where}: {type(err).__name__}: {text[:300]}: it must map "
+        "params and x (one value per row) to one prediction per row with jax.numpy."
+    )
 
 
 def _reference(config: RunConfig, p: Plan) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def load_model_file(spec: str) -> Any:
         )
     obj = getattr(module, name)
     if isinstance(obj, Custom):
-        return dataclasses.replace(obj, source={"file": str(spec)})
+        return dataclasses.replace(obj, source={"file": f"{path.resolve()}:{name}"})
     if not callable(obj):
         raise InputError(f"--model-file: {name!r} in {path} is not a function.")
     params = list(inspect.signature(obj).parameters.values())
@@ -67,7 +67,7 @@ def load_model_file(spec: str) -> Any:
         model = custom_model(lambda p, x: obj(x, **p), defaults, name=name)
     except (TypeError, ValueError) as err:
         raise InputError(f"--model-file {name}: {err}") from None
-    return dataclasses.replace(model, source={"file": str(spec)})
+    return dataclasses.replace(model, source={"file": f"{path.resolve()}:{name}"})
 
 
 def model_of(info: dict[str, Any], model: Any = None) -> Model:

@@ -411,9 +411,13 @@ def x_columns(
             used = parse(expr, what="--model-expr").names
             cols = [c for c in used if c in names and c != y]
             if not cols:
+                others = [c for c in names if c != y]
+                target = (
+                    f" ({y!r} is the target, --y)" if y in parse(expr).names else ""
+                )
                 raise InputError(
-                    f"--model-expr uses none of the data's columns ({', '.join(names)})"
-                    ": write the x column's name in it, or pass --x."
+                    f"--model-expr uses none of the x columns ({', '.join(others)})"
+                    f"{target}: write an x column's name in it, or pass --x."
                 )
         elif model in ONE_COLUMN or (model not in MODELS and "x" in names):
             cols = ["x"]

@@ -114,6 +114,13 @@ def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> Non
         f"  {info['model']} by {info['loss']} ({info['reduction']}) on "
         f"{data['source']} ({data['n_rows']} rows; {cols})"
     )
+    options = info.get("model_options") or {}
+    if "expr" in options:
+        console.print(f"  model: y = {options['expr']}")
+    if "file" in options:
+        console.print(f"  model: {options['file']}")
+    if (info.get("loss_options") or {}).get("expr"):
+        console.print(f"  loss per row: {info['loss_options']['expr']}")
     console.print(f"  {opt['name']}({hyper})")
     if sch["batch_size"] >= data["n_rows"]:
         batches = "full batch (every step sees all rows)"
@@ -181,11 +188,16 @@ def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> Non
         console.print(f"  in x's own units (x was standardised): {shown_units}")
     lik = info.get("likelihood")
     if lik:
-        end = lik["final"]
-        console.print(
-            f"  log-likelihood {fmt(end['loglik'])}, AIC {fmt(end['aic'])}, BIC "
-            f"{fmt(end['bic'])} ({lik['n_params']} parameters, {lik['n_rows']} rows)"
-        )
+        k = lik["n_params"]
+        for where in ("final", "optimum"):
+            at = lik.get(where)
+            if not at or not np.isfinite(at["loglik"]):
+                continue
+            console.print(
+                f"  at the {where} parameters: log-likelihood {fmt(at['loglik'])}, "
+                f"AIC {fmt(at['aic'])}, BIC {fmt(at['bic'])} ({k} "
+                f"parameter{'s' if k != 1 else ''}, {lik['n_rows']} rows)"
+            )
     if info["model"] in ("line", "linear") and info["loss"] == "nll" and optimum:
         console.print(
             "  Maximising the Gaussian likelihood gives the least-squares w and b "

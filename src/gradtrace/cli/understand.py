@@ -44,7 +44,8 @@ def explain(run: Path, step: int) -> None:
         f"({'all' if logged['batch_rows'] == n else ', '.join(rows)})."
     )
     update = table.attrs["update"]
-    before = ", ".join(f"{p}={fmt(v)}" for p, v in update["before"].items())
+    shown = trace.to_pandas().iloc[step - 1]
+    before = ", ".join(f"{p}={fmt(float(shown[p]))}" for p in update.index)
     console.print(f"Parameters before the step: {before}.")
     if "space" in table.attrs:
         console.print(f"Note: {table.attrs['space']}.")
