@@ -115,3 +115,34 @@ def test_diagnose_command_runs_before_training(
     assert "stable limit of plain gradient descent, 0.0002" in out
     assert "Predicted: 917 steps" in out
     assert not (tmp_path / "runs").exists()
+
+
+def test_momentum_contraction_is_the_heavy_ball_spectral_radius() -> None:
+    trace = gradtrace.fit(
+        "seed002_normal",
+        "normal",
+        optimizer="momentum",
+        lr=0.5,
+        steps=5,
+        fix={"scale": 1.0},
+    )
+    d = trace.info["diagnosis"]
+    lam = d["eigenvalues_optimum"][0]
+    m = trace.info["optimizer"]["momentum"]
+    # the error recurrence e' = (1 + m - lr*lam) e - m e_prev, as a matrix
+    step = np.array([[1 + m - 0.5 * lam, -m], [1.0, 0.0]])
+    expected = float(np.max(np.abs(np.linalg.eigvals(step))))
+    assert any(f"{expected:.6g}" in f for f in d["findings"]), d["findings"]
+    # the trace itself shrinks the error by that factor per step, on average
+    long = gradtrace.fit(
+        "seed002_normal",
+        "normal",
+        optimizer="momentum",
+        lr=0.5,
+        steps=200,
+        fix={"scale": 1.0},
+        dtype="float64",
+    )
+    err = np.abs(long.to_pandas()["loc"].to_numpy() - long.info["optimum"]["loc"])
+    measured = (err[150] / err[50]) ** (1 / 100)
+    assert measured == pytest.approx(expected, rel=0.05)

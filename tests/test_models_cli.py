@@ -141,6 +141,7 @@ def test_model_file_and_loss_expr(
         (["--param-space", "sideways"], "--param-space"),
         (["--metric", "accuracy"], "for y of 0s and 1s"),
         (["--model-expr", "a*y + b"], "'y' is the target"),
+        (["--model-expr", "log(x - a)*b"], "the loss at the starting parameters"),
     ],
 )
 def test_bad_model_options_are_one_line_errors(
@@ -211,3 +212,24 @@ def test_a_bug_in_a_model_file_is_one_line_naming_the_line(
     assert code == 2
     assert "(buggy.py line 4): NameError: name 'cc' is not defined" in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_a_run_that_ends_above_its_start_is_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(
+        [
+            "fit",
+            "seed004_keras",
+            "--lr",
+            "0.5",
+            "--steps",
+            "4",
+            "-q",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "warning: the loss ended above where it started" in out

@@ -440,6 +440,17 @@ def run(
             if not isinstance(p.m, Custom) and isinstance(p.loss, str):
                 raise
             raise InputError(_user_code_error(p, err)) from None
+        xd, yd, fixed_d = prepared.data
+        first_loss = float(prepared.evaluate(prepared.carry[0], fixed_d, xd, yd))
+        if not math.isfinite(first_loss):
+            start_at = ", ".join(
+                f"{k}={np.asarray(v).tolist()}" for k, v in p.trainable.items()
+            )
+            raise InputError(
+                f"the loss at the starting parameters ({start_at}) is {first_loss}: "
+                "the model gives those rows no likelihood or no number there; start "
+                "elsewhere with --init."
+            )
         chunks: list[loop.Chunk] = []
         start = None
         if resume is not None:

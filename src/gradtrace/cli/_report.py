@@ -173,6 +173,12 @@ def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> Non
             f"{info['optimum_method']}; gap {shown}"
         )
     console.print(line)
+    if trace.status == "completed" and trace.final_loss > first:
+        console.print(
+            f"  warning: the loss ended above where it started ({fmt(first)} -> "
+            f"{fmt(trace.final_loss)}): the rate is too large for this optimizer "
+            "and batch size; gradtrace lr-find or a smaller --lr will tell."
+        )
     frame = trace.to_pandas()
     for metric in info.get("metrics", []):
         console.print(

@@ -183,6 +183,8 @@ def diagnose(
     if family == "momentum" and big > 0:
         suggested = _round((1.0 - momentum) / big * 2.0)
     rates = np.abs(1.0 - learning_rate * lam)
+    if family == "momentum":
+        rates = heavy_ball_rates(learning_rate, momentum, lam)
     predicted: int | None = None
     if family == "adaptive":
         verdict = "adaptive"
@@ -210,6 +212,25 @@ def diagnose(
         tol=tol,
         curvature_scale=curvature_scale,
     )
+
+
+def heavy_ball_rates(lr: float, momentum: float, lam: np.ndarray) -> np.ndarray:
+    """The factor by which gradient descent with momentum shrinks the error along
+    each eigen-direction of curvature ``lam``: the spectral radius of its two-step
+    recurrence, the larger root of z^2 - (1 + m - lr*lam) z + m = 0 (Polyak's heavy
+    ball, which optax's, Keras's and PyTorch's momentum SGD all follow; Nesterov's
+    differs slightly).
+
+    Examples:
+        >>> heavy_ball_rates(0.1, 0.0, np.array([1.0])).round(6).tolist()
+        [0.9]
+        >>> round(float(heavy_ball_rates(1.0, 0.81, np.array([(1 + 0.9) ** 2]))[0]), 6)
+        0.9
+    """
+    b = 1.0 + momentum - lr * np.asarray(lam, np.float64)
+    disc = b.astype(complex) ** 2 - 4.0 * momentum
+    roots = np.stack([(b + np.sqrt(disc)) / 2.0, (b - np.sqrt(disc)) / 2.0])
+    return np.max(np.abs(roots), axis=0)
 
 
 def _steps_to(components: np.ndarray, rates: np.ndarray, tol: float) -> int | None:
