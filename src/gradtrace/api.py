@@ -78,6 +78,7 @@ class RunConfig:
     param_space: str = "constrained"
     metrics: list[str] = field(default_factory=list)
     checkpoint_every: int | None = None
+    devices: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +115,7 @@ def fit(
     loss_expr: str | None = None,
     param_space: str = "constrained",
     metrics: str | Sequence[str] | None = None,
+    devices: int = 1,
     progress: Progress | None = None,
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
@@ -162,6 +164,7 @@ def fit(
         metrics: ``rmse``, ``mae``, ``r2``, ``accuracy``, ``loglik`` (a list or
             comma-separated): columns ``running_<m>`` (as Keras logs it) and ``<m>``
             (all the data after the step).
+        devices: split the rows across this many devices (data-parallel).
         progress: called with (steps done, steps in all) after each chunk of steps,
             and with (0, steps in all) when a run of several chunks starts.
 
@@ -205,6 +208,7 @@ def fit(
         loss_expr=loss_expr,
         param_space=param_space,
         metrics=[metrics] if isinstance(metrics, str) else list(metrics or []),
+        devices=devices,
     )
     frame, source = frame_of(data)
     return run(
@@ -435,7 +439,10 @@ def run(
                 p.ys,
                 seed=int(p.seed),
                 chunk_steps=p.chunk,
+                devices=_devices(config.devices),
             )
+        except InputError:
+            raise
         except Exception as err:  # the user's own code raised while being traced
             if not isinstance(p.m, Custom) and isinstance(p.loss, str):
                 raise
@@ -475,6 +482,20 @@ def run(
         except KeyboardInterrupt:
             interrupted = True
         return finish(chunks, interrupted, interrupted)
+
+
+def _devices(value: Any) -> int:
+    """A checked ``--devices``: at most the devices JAX sees."""
+    n = validate.positive_int("--devices", value, "--devices")
+    visible = jax.devices()
+    if n > len(visible):
+        kind = visible[0].platform
+        raise InputError(
+            f"--devices {n}: JAX sees {len(visible)} {kind} device"
+            f"{'s' if len(visible) != 1 else ''}: give at most {len(visible)} "
+            "(on a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N makes N)."
+        )
+    return n
 
 
 def _user_code_error(p: Plan, err: BaseException) -> str:

@@ -57,6 +57,7 @@ KEYS: dict[str, str] = {
     "metrics": _COLUMNS,
     "param_space": _TEXT,
     "checkpoint_every": _INTEGER,
+    "devices": _INTEGER,
 }
 
 

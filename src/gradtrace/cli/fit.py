@@ -268,6 +268,16 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.option(
+    "--devices",
+    type=int,
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Split the rows across N devices (GPUs, or CPU devices made with "
+    "XLA_FLAGS=--xla_force_host_platform_device_count=N): data-parallel, the "
+    "gradients reduced across them.",
+)
+@click.option(
     "--checkpoint-every",
     type=int,
     default=None,
@@ -353,6 +363,7 @@ def fit(**options: Any) -> None:
         param_space=o["param_space"],
         metrics=list(o["metrics"] or []),
         checkpoint_every=o["checkpoint_every"],
+        devices=o["devices"],
     )
     out = Path(o["out"]) if o["out"] else default_out(o["model"])
     writable(out, o["force"])

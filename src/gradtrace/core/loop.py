@@ -198,7 +198,7 @@ def _chunk_fn(
     eval_each_step = not schedule.full_batch
     n_stats = metrics.n_stats(problem.metrics)
 
-    def chunk(carry, t0, x, y, fixed, key):  # type: ignore[no-untyped-def]
+    def chunk(carry, t0, x, y, fixed, key, rows):  # type: ignore[no-untyped-def]
         def step(carry, t):  # type: ignore[no-untyped-def]
             params, opt_state, order, stopped = carry
             active = (t < schedule.n_steps) & ~stopped
@@ -214,7 +214,7 @@ def _chunk_fn(
 
             def run(_):  # type: ignore[no-untyped-def]
                 if schedule.full_batch:
-                    xb, yb, mask = x, y, None
+                    xb, yb, mask = x, y, rows
                 else:
                     xb, yb, mask = batches.select(order, b, bs, x, y)
                 loss, grads = jax.value_and_grad(problem.objective)(
@@ -239,8 +239,8 @@ def _chunk_fn(
                     full, full_stats = jax.lax.cond(
                         due,
                         lambda: (
-                            problem.objective(new_params, fixed, x, y),
-                            problem.metric_stats(new_params, fixed, x, y)
+                            problem.objective(new_params, fixed, x, y, rows),
+                            problem.metric_stats(new_params, fixed, x, y, rows)
                             if n_stats
                             else no_stats,
                         ),
@@ -277,15 +277,19 @@ def prepare(
     y: Any,
     seed: int = 0,
     chunk_steps: int | None = None,
+    devices: int = 1,
 ) -> Prepared:
     """Place the data, build the scan and compile it (cached by configuration and
-    shapes, so a second identical run does not compile again)."""
+    shapes, so a second identical run does not compile again).
+
+    With ``devices`` > 1, the rows are split across that many devices (padded to a
+    multiple of it, the padding masked out): each step's batch is spread over them
+    and XLA reduces the gradients across devices."""
     pdtype, cdtype = jnp.dtype(problem.param_dtype), jnp.dtype(problem.compute_dtype)
     user = {k: jnp.asarray(init[k], pdtype) for k in problem.trainable}
     params = {k: v.astype(pdtype) for k, v in problem.internal_params(user).items()}
     fixed_p = {k: jnp.asarray(v, pdtype) for k, v in fixed.items()}
-    xd = None if x is None else jnp.asarray(x, cdtype)
-    yd = jnp.asarray(y, cdtype)
+    xd, yd, rows = place(x, y, cdtype, devices)
     key = jax.random.key(seed)
     chunk_steps = min(chunk_steps or schedule.n_steps, schedule.n_steps)
     tx = opt.build()
@@ -294,8 +298,8 @@ def prepare(
     )
     carry = (params, tx.init(params), order, jnp.asarray(False))
     start = time.perf_counter()
-    run_chunk = _compile(
-        ("chunk", problem, opt, schedule, chunk_steps),
+    compiled = _compile(
+        ("chunk", problem, opt, schedule, chunk_steps, devices),
         _chunk_fn(problem, opt, schedule, chunk_steps),
         carry,
         jnp.asarray(0, jnp.int32),
@@ -303,12 +307,34 @@ def prepare(
         yd,
         fixed_p,
         key,
+        rows,
     )
-    evaluate = _compile(("eval", problem), problem.objective, params, fixed_p, xd, yd)
+    run_chunk = WithRows(compiled, rows)
+    evaluate = WithRows(
+        _compile(
+            ("eval", problem, devices),
+            problem.objective,
+            params,
+            fixed_p,
+            xd,
+            yd,
+            rows,
+        ),
+        rows,
+    )
     evaluate_stats = None
     if problem.metrics:
-        evaluate_stats = _compile(
-            ("stats", problem), problem.metric_stats, params, fixed_p, xd, yd
+        evaluate_stats = WithRows(
+            _compile(
+                ("stats", problem, devices),
+                problem.metric_stats,
+                params,
+                fixed_p,
+                xd,
+                yd,
+                rows,
+            ),
+            rows,
         )
     compile_s = time.perf_counter() - start
     return Prepared(
@@ -322,6 +348,49 @@ def prepare(
         compile_s,
         evaluate_stats,
     )
+
+
+class WithRows:
+    """A compiled function of (..., data) called with the row mask appended."""
+
+    def __init__(self, compiled: Any, rows: Any) -> None:
+        self.compiled, self.rows = compiled, rows
+        self.out_tree = compiled.out_tree
+
+    def __call__(self, *args: Any) -> Any:
+        return self.compiled(*args, self.rows)
+
+
+def place(x: Any, y: Any, dtype: Any, devices: int) -> tuple[Any, Any, Any]:
+    """The data on the device(s): on one device as they are (no mask); split by rows
+    across ``devices`` devices, padded with zeros to a multiple of it, with a mask
+    of the real rows."""
+    xd = None if x is None else jnp.asarray(x, dtype)
+    yd = jnp.asarray(y, dtype)
+    if devices <= 1:
+        return xd, yd, None
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    from jax.sharding import AxisType
+
+    # Auto: XLA decides how a step's gathered batch and its reductions are split
+    mesh = jax.make_mesh(
+        (devices,),
+        ("rows",),
+        devices=jax.devices()[:devices],
+        axis_types=(AxisType.Auto,),
+    )
+    n = len(y)
+    pad = (-n) % devices
+
+    def put(a: Any) -> Any:
+        a = jnp.concatenate([a, jnp.zeros((pad, *a.shape[1:]), a.dtype)])
+        spec = P("rows", *([None] * (a.ndim - 1)))
+        return jax.device_put(a, NamedSharding(mesh, spec))
+
+    rows = put(jnp.ones(n, bool))
+    return (None if xd is None else put(xd)), put(yd), rows
 
 
 class Chunk(NamedTuple):

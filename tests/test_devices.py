@@ -1,0 +1,76 @@
+"""Data-parallel runs over several devices (--devices N), tested on the CPU with
+XLA_FLAGS=--xla_force_host_platform_device_count=4 in a fresh process (the flag
+must be set before JAX starts): the trace equals the single-device run's within
+float32 rounding, full batch and mini-batches, with a row count that does not divide
+by the devices."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.helpers import run_cli
+
+SCRIPT = """
+import json, sys
+import numpy as np
+import jax, gradtrace
+assert len(jax.devices()) == 4, jax.devices()
+out = {}
+cases = {
+    "full": dict(data="seed002_normal", model="normal", lr=0.01, steps=200),
+    "batches": dict(data="seed004_keras", optimizer="keras.adam", lr=0.05,
+                    batch_size=5, epochs=15, metrics=["rmse"]),
+    "linear": dict(data="seed003_linear", model="linear", optimizer="adam", lr=0.05,
+                   batch_size=7, epochs=5, shuffle=True, seed=3),
+}
+for name, kw in cases.items():
+    data = kw.pop("data")
+    one = gradtrace.fit(data, devices=1, **kw).to_pandas()
+    four = gradtrace.fit(data, devices=4, **kw).to_pandas()
+    worst = 0.0
+    for c in one.columns.drop("gap"):  # gap: the loss's rounding, magnified
+        scale = float(np.nanmax(np.abs(one[c]))) or 1.0
+        diff = float(np.nanmax(np.abs(one[c] - four[c]))) if len(one) else 0.0
+        worst = max(worst, diff / scale)
+    out[name] = {"rows": len(one), "same_rows": len(one) == len(four), "worst": worst}
+print(json.dumps(out))
+"""
+
+
+def test_four_cpu_devices_give_the_single_device_trace() -> None:
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+        "JAX_PLATFORMS": "cpu",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, r in result.items():
+        assert r["same_rows"] and r["rows"] > 10, (name, r)
+        assert r["worst"] < 1e-4, (name, r)
+
+
+def test_more_devices_than_visible_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(
+        ["fit", "seed004_keras", "--devices", "64", "--out", str(tmp_path / "r")],
+        capsys,
+    )
+    assert code == 2
+    assert "--devices 64: JAX sees" in err
+    assert "xla_force_host_platform_device_count" in err
+    assert not (tmp_path / "r").exists()
