@@ -217,3 +217,12 @@ def test_mp4_without_ffmpeg_says_so(
     with pytest.raises(gradtrace.InputError, match="needs ffmpeg"):
         anim.animate(trace, tmp_path / "fit.mp4")
     assert not (tmp_path / "fit.mp4").exists()
+
+
+def test_a_distributions_animation_keeps_one_scale_for_every_frame() -> None:
+    from gradtrace.animate import frame_figure
+
+    y = np.random.default_rng(0).lognormal(0.5, 0.5, 400)
+    trace = gradtrace.fit({"y": y}, "lognormal", optimizer="adam", lr=0.1, steps=30)
+    limits = {frame_figure(trace, s).axes[0].get_ylim() for s in (1, 10, 30)}
+    assert len(limits) == 1

@@ -183,6 +183,12 @@ def frame_figure(trace: Any, step: int) -> Any:
         )
         ax.set_xlabel(info["data"]["y"])
         ax.set_ylabel("share of rows" if discrete else "density")
+        # one scale for every frame: the data's and the final fit's heights
+        final = np.exp(_evaluate(model, values(frame.iloc[-1]), None, grid, "log_prob"))
+        heights = [np.max(p.get_height()) for p in ax.patches] or [0.0]
+        top = 1.3 * max(float(np.max(heights)), float(np.nanmax(final, initial=0.0)))
+        if np.isfinite(top) and top > 0:
+            ax.set_ylim(0, top)
     elif x is not None and np.ndim(x) == 1:
         ax.plot(x, y, ".", color="#5ec962", ms=6, label="data")
         if len(rows):
