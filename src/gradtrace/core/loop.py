@@ -176,11 +176,12 @@ def _signature(tree: Any) -> Any:
     return treedef, tuple((leaf.shape, str(leaf.dtype)) for leaf in leaves)
 
 
-def _compile(key: Any, fn: Any, *args: Any) -> Any:
+def _compile(key: Any, fn: Any, *args: Any, donate: tuple[int, ...] = ()) -> Any:
     x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
     full_key = (key, _signature(args), bool(x64))
     if full_key not in _COMPILED:
-        _COMPILED[full_key] = jax.jit(fn).lower(*args).compile()
+        jitted = jax.jit(fn, donate_argnums=donate)
+        _COMPILED[full_key] = jitted.lower(*args).compile()
     return _COMPILED[full_key]
 
 
@@ -308,6 +309,9 @@ def prepare(
         fixed_p,
         key,
         rows,
+        # the carry holds the epoch's row order, as long as the data: donated, it is
+        # updated in place instead of copied at every call
+        donate=(0,),
     )
     run_chunk = WithRows(compiled, rows)
     evaluate = WithRows(
@@ -369,10 +373,8 @@ def place(x: Any, y: Any, dtype: Any, devices: int) -> tuple[Any, Any, Any]:
     yd = jnp.asarray(y, dtype)
     if devices <= 1:
         return xd, yd, None
-    from jax.sharding import NamedSharding
+    from jax.sharding import AxisType, NamedSharding
     from jax.sharding import PartitionSpec as P
-
-    from jax.sharding import AxisType
 
     # Auto: XLA decides how a step's gathered batch and its reductions are split
     mesh = jax.make_mesh(
@@ -423,7 +425,9 @@ def run_chunks(
         out = jax.device_get(out)
         seconds = time.perf_counter() - start
         stopped = bool(carry[3])
-        yield Chunk(t0, out, seconds, stopped, carry)
+        # a copy on the host: the next call takes the device carry over (donated)
+        kept = jax.tree_util.tree_map(lambda a: np.array(a, copy=True), carry)
+        yield Chunk(t0, out, seconds, stopped, kept)
         if stopped:
             return
 
@@ -562,7 +566,9 @@ def _join(outputs: list[Any]) -> tuple[Any, ...]:
 
 def default_chunk_steps(n_steps: int, rows_per_step: int) -> int:
     """One call for a short run (up to ~1e7 row-steps, a fraction of a second);
-    about 100 calls for a longer one, for progress and a prompt Ctrl-C."""
+    for a longer one, at most about 100 calls (for progress and a prompt Ctrl-C) of at
+    least 2e8 row-steps each (a call costs a few milliseconds of its own)."""
     if n_steps * rows_per_step <= 10_000_000:
         return n_steps
-    return max(1, math.ceil(n_steps / 100))
+    at_least = math.ceil(200_000_000 / max(rows_per_step, 1))
+    return min(n_steps, max(1, math.ceil(n_steps / 100), at_least))

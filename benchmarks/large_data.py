@@ -1,0 +1,154 @@
+"""Benchmark: linear regression on 10 million rows, against the memory bandwidth.
+
+Three measurements in one process per case (so peak memory is the case's own):
+- gradtrace ``fit`` of a line (float32) by mini-batches of 4096 for one epoch, and by
+  full-batch gradient descent for 100 steps, every step recorded;
+- the same two loops in PyTorch, eager (optional: skipped when torch is missing);
+- NumPy's sum over the same x and y arrays: the memory bandwidth, from which the
+  rate a loop that reads every row once per step could reach follows.
+
+    python benchmarks/large_data.py [--rows 10000000] [--repeats 3]
+
+Prints JSON: seconds (medians), rows per second, the bandwidth-limited rows per
+second, their ratio, and each case's peak resident memory above the idle process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+CASE = r"""
+import json, resource, sys, time
+import numpy as np
+kind, n, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if kind.startswith("gradtrace"):
+    import jax, pandas as pd
+    from gradtrace.api import RunConfig, run
+else:
+    import torch
+idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # imported, no data yet
+rng = np.random.default_rng(0)
+x = rng.standard_normal(n, dtype=np.float32)
+y = 2.0 * x + np.float32(1.0) + rng.standard_normal(n, dtype=np.float32) / 2
+out = {}
+if kind.startswith("gradtrace"):
+    frame = pd.DataFrame({"x": x, "y": y}, copy=False)
+    batch = kind.endswith("sgd")
+    cfg = dict(batch_size=4096, epochs=1, shuffle=False) if batch else dict(steps=100)
+    times, train = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        t = run(RunConfig(data=None, lr=0.01, exact=False, **cfg), frame, "data")
+        times.append(time.perf_counter() - start)
+        train.append(t.info["timings"]["train_s"])
+    out.update(seconds=sorted(train)[len(train) // 2],
+               with_compile_s=sorted(times)[len(times) // 2],
+               steps=t.steps, final_w=t.params["w"])
+else:
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    batch = kind.endswith("sgd")
+    times = []
+    for _ in range(repeats):
+        w = torch.zeros((), requires_grad=True); b = torch.zeros((), requires_grad=True)
+        opt = torch.optim.SGD([w, b], lr=0.01)
+        trace = []
+        start = time.perf_counter()
+        if batch:
+            for i in range(0, n, 4096):
+                loss = torch.mean((w * xt[i:i + 4096] + b - yt[i:i + 4096]) ** 2)
+                loss.backward(); opt.step(); opt.zero_grad()
+                trace.append((w.item(), b.item(), loss.item()))
+        else:
+            for _ in range(100):
+                loss = torch.mean((w * xt + b - yt) ** 2)
+                loss.backward(); opt.step(); opt.zero_grad()
+                trace.append((w.item(), b.item(), loss.item()))
+        times.append(time.perf_counter() - start)
+    out.update(seconds=sorted(times)[len(times) // 2], steps=len(trace))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out["peak_mb_above_idle"] = (peak - idle) / 1024
+print(json.dumps(out))
+"""
+
+
+def bandwidth(n: int, repeats: int) -> dict[str, float]:
+    """Bytes per second of NumPy's sum over x and y (float32)."""
+    x = np.random.default_rng(0).normal(size=n).astype(np.float32)
+    y = x.copy()
+    times = []
+    for _ in range(max(5, repeats)):
+        start = time.perf_counter()
+        float(x.sum()) + float(y.sum())
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    return {"bytes_per_s": 2 * x.nbytes / seconds, "sum_s": seconds}
+
+
+def case(kind: str, n: int, repeats: int, python: str) -> dict[str, Any] | None:
+    done = subprocess.run(
+        [python, "-c", CASE, kind, str(n), str(repeats)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        if "No module named 'torch'" in done.stderr:
+            return None
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--torch-python",
+        default=sys.executable,
+        help="A Python with torch installed (default: this one).",
+    )
+    args = parser.parse_args()
+    n = args.rows
+    bw = bandwidth(n, args.repeats)
+    data_mb = 2 * 4 * n / 2**20
+    out: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": len(__import__("os").sched_getaffinity(0)),
+        },
+        "rows": n,
+        "data_mb": data_mb,
+        "bandwidth_gb_per_s": bw["bytes_per_s"] / 1e9,
+    }
+    # one pass over x and y per step is the least a step can read
+    per_row = 8.0
+    limit_rows_per_s = bw["bytes_per_s"] / per_row
+    for kind in ("gradtrace-sgd", "gradtrace-gd", "torch-sgd", "torch-gd"):
+        python = args.torch_python if kind.startswith("torch") else sys.executable
+        r = case(kind, n, args.repeats, python)
+        if r is None:
+            out[kind] = "skipped (torch is not installed)"
+            continue
+        rows = n if kind.endswith("sgd") else n * r["steps"]
+        r["rows_per_s"] = rows / r["seconds"]
+        r["share_of_bandwidth_limit"] = r["rows_per_s"] / limit_rows_per_s
+        r["peak_over_data"] = r["peak_mb_above_idle"] / data_mb
+        out[kind] = r
+    for loop in ("sgd", "gd"):
+        g, t = out[f"gradtrace-{loop}"], out[f"torch-{loop}"]
+        if isinstance(t, dict):
+            out[f"ratio_{loop}_torch_over_gradtrace"] = t["seconds"] / g["seconds"]
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
