@@ -6,9 +6,9 @@ Seed 002 (n = 10000, 10000 full-batch SGD steps, full trace recorded) in:
   the exact optimum, writing the run folder);
 - PyTorch: the seed's own eager loop;
 - TensorFlow: the same loop eagerly and inside one ``tf.function``;
-- NumPy: the loop with the analytic gradient.
-Seeds 001 (line, 30 steps) and 003 (10 steps) in gradtrace and TensorFlow eager.
-Medians of several repetitions; a missing peer is reported as skipped.
+- NumPy: the loop with the analytic gradient, and with a pass over the data.
+Medians of several repetitions; a missing peer is reported as skipped. (Seeds 001,
+003 and 004's Keras ``fit`` are not measured here yet.)
 
     python benchmarks/seed_loops.py [--gradtrace .venv/bin/gradtrace] [--repeats 5]
 """
