@@ -302,12 +302,7 @@ def plan(
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
     if m.kind == "distribution" or loss == "nll":
         validate.support(m, ys, fixed, source)
-    metric_names = validate.metrics(m, loss, config.metrics)
-    if "accuracy" in metric_names and not np.isin(ys, (0.0, 1.0)).all():
-        raise InputError(
-            "--metric accuracy counts (prediction > 0.5) == y, for y of 0s and 1s; "
-            f"{source} has other y values: use rmse, mae or r2."
-        )
+    metric_names = validate.metrics(m, loss, config.metrics, ys, source)
     unconstrained = validate.param_space(config.param_space)
     spec = validate.optimizer(config.optimizer, config.lr, config.opt)
     n_rows = len(ys)
@@ -516,8 +511,12 @@ def _user_code_error(p: Plan, err: BaseException) -> str:
 
 
 def _reference(config: RunConfig, p: Plan) -> dict[str, Any]:
-    if not config.exact:
-        return {}
+    return plan_reference(p) if config.exact else {}
+
+
+def plan_reference(p: Plan, notices: list[str] | None = None) -> dict[str, Any]:
+    """The optimum, standard errors and diagnosis of a planned run (its notices get
+    what could not be computed, or ``notices`` when given)."""
     return reference_compute(
         p.m,
         p.loss,
@@ -529,7 +528,7 @@ def _reference(config: RunConfig, p: Plan) -> dict[str, Any]:
         p.fixed,
         p.xs,
         p.ys,
-        p.notices,
+        p.notices if notices is None else notices,
         p.problem.constraints if p.problem.unconstrained else (),
     )
 
@@ -709,20 +708,7 @@ def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, 
     """The optimum, standard errors and learning-rate diagnosis of a configuration,
     before (and without) training: what ``gradtrace diagnose`` prints."""
     p = plan(config, frame, source)
-    out = reference_compute(
-        p.m,
-        p.loss,
-        p.reduction,
-        p.names,
-        p.spec,
-        p.schedule,
-        p.trainable,
-        p.fixed,
-        p.xs,
-        p.ys,
-        p.notices,
-        p.problem.constraints if p.problem.unconstrained else (),
-    )
+    out = plan_reference(p)
     out["notices"] = p.notices
     return out
 

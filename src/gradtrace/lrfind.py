@@ -11,7 +11,6 @@ the curvature's stable limit 2/L from ``diagnose``.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import jax
@@ -20,10 +19,9 @@ import numpy as np
 import optax
 import pandas as pd
 
-from gradtrace.api import RunConfig, plan
+from gradtrace.api import RunConfig, plan, plan_reference
 from gradtrace.core import batches
 from gradtrace.errors import InputError
-from gradtrace.reference import compute as reference_compute
 from gradtrace.sources import DataLike, frame_of, source_name
 
 
@@ -111,19 +109,7 @@ def lr_find(
             "smoothed": np.concatenate([smooth, np.full(steps - stop, np.nan)]),
         }
     )
-    reference = reference_compute(
-        p.m,
-        p.loss,
-        p.reduction,
-        p.names,
-        replace(p.spec),
-        p.schedule,
-        p.trainable,
-        p.fixed,
-        p.xs,
-        p.ys,
-        [],
-    )
+    reference = plan_reference(p, [])
     d = reference.get("diagnosis", {})
     summary = {
         "suggested_lr": suggested,

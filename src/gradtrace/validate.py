@@ -191,9 +191,13 @@ def learning_rate_like(flag: str, value: Any) -> float:
 
 
 def metrics(
-    m: Model, loss_value: LossLike, names: Sequence[str] | None
+    m: Model,
+    loss_value: LossLike,
+    names: Sequence[str] | None,
+    y: np.ndarray | None = None,
+    source: str = "the data",
 ) -> tuple[str, ...]:
-    """Checked metric names for this model and loss."""
+    """Checked metric names for this model, loss and target y."""
     out: list[str] = []
     for item in names or []:
         for name in str(item).split(","):
@@ -211,6 +215,11 @@ def metrics(
                 raise InputError(
                     "--metric loglik needs a likelihood: fit with --loss nll "
                     "(Gaussian noise with a fitted scale)."
+                )
+            if name == "accuracy" and y is not None and not np.isin(y, (0, 1)).all():
+                raise InputError(
+                    "--metric accuracy counts (prediction > 0.5) == y, for y of 0s "
+                    f"and 1s; {source} has other y values: use rmse, mae or r2."
                 )
             if name not in out:
                 out.append(name)
