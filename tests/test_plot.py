@@ -226,3 +226,18 @@ def test_a_distributions_animation_keeps_one_scale_for_every_frame() -> None:
     trace = gradtrace.fit({"y": y}, "lognormal", optimizer="adam", lr=0.1, steps=30)
     limits = {frame_figure(trace, s).axes[0].get_ylim() for s in (1, 10, 30)}
     assert len(limits) == 1
+
+
+def test_a_polynomial_on_line_data_draws_its_fit_without_the_lines_truth(
+    tmp_path: Path,
+) -> None:
+    from gradtrace.cli import main
+
+    data = tmp_path / "line.csv"
+    with pytest.raises(SystemExit):
+        main(["data", "line", "--n", "50", "-o", str(data)])
+    trace = gradtrace.fit(str(data), "poly", degree=2, optimizer="adam", steps=50)
+    fig = plot.fit_over_data(trace)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t.startswith("fitted") for t in labels)
+    assert not any(t.startswith("truth") for t in labels)

@@ -454,6 +454,8 @@ def fit_over_data(trace: Any) -> Figure:
             continue
         if not set(names) <= set(full):
             continue
+        if any(np.shape(full[k]) != np.shape(v) for k, v in trace.params.items()):
+            continue  # a truth of another model (a line's w for a polynomial)
         curves.append((name, full, style))
     if model.kind == "distribution":
         discrete = bool(getattr(model, "discrete", False))
