@@ -101,6 +101,7 @@ def test_drop_missing_drops_and_reports(
         (["--epochs", "2", "--steps", "3"], "not both"),
         (["--model", "lines"], "unknown model 'lines'"),
         (["--loss", "hinge"], "unknown loss 'hinge'"),
+        (["--seed", "9" * 30], "seed 999999999999999999999999999999 is out of range"),
         (["--optimizer", "adamw"], "unknown optimizer 'adamw'"),
         (["--init", "slope=1"], "no parameter 'slope'"),
         (["--fix", "scale=1"], "no parameter 'scale'"),

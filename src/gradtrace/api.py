@@ -338,6 +338,11 @@ def plan(
     seed = config.seed
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise InputError(f"seed must be a whole number, got {seed!r}.")
+    if not -(2**63) <= int(seed) < 2**63:
+        raise InputError(
+            f"seed {seed} is out of range: give a whole number of at most 18 digits "
+            "(any seed works; it only picks the shuffled order)."
+        )
 
     names = tuple(s.name for s in specs if s.name in trainable)
     constraints = tuple((s.name, s.constraint) for s in specs if s.name in trainable)
