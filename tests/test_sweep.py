@@ -51,6 +51,10 @@ def test_rows_equal_separate_fits_and_divergence_stays_put() -> None:
         np.testing.assert_allclose(
             kept["loc"], frame.loc[kept["step"], "loc"], rtol=1e-5, atol=1e-7
         )
+        # the loss over all the data at each kept step, step 0 and the last included
+        np.testing.assert_allclose(
+            kept["loss"], frame.loc[kept["step"], "loss"], rtol=1e-6
+        )
     assert s.table["diverged"].sum() == 2
     assert s.best["lr"] == 1e-4
 

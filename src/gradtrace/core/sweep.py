@@ -11,6 +11,7 @@ diverged at and the first step that came within ``tol`` of the optimum.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, NamedTuple
 
 import jax
@@ -113,11 +114,15 @@ def sweep_fn(
                 gap = _max_gap(problem.user_params(params), optimum)
                 within = active & ok & (gap < tol)
                 first = jnp.where((first == 0) & within, t + 1, first)
-            return (params, state, order, diverged, first), None
+            return (params, state, order, diverged, first), loss
 
         def block(carry, k):  # type: ignore[no-untyped-def]
             ts = k * keep_every + jnp.arange(keep_every, dtype=jnp.int32)
-            carry, _ = jax.lax.scan(step, carry, ts)
+            carry, losses = jax.lax.scan(step, carry, ts)
+            if schedule.full_batch:
+                # the loss over all the data at the kept point is the next block's
+                # first step's loss: no second pass over the data
+                return carry, (problem.user_params(carry[0]), losses[0])
             full = problem.objective(carry[0], fixed, x, y)
             return carry, (problem.user_params(carry[0]), full)
 
@@ -125,6 +130,17 @@ def sweep_fn(
             block, carry0, jnp.arange(n_kept, dtype=jnp.int32)
         )
         final_loss = problem.objective(carry[0], fixed, x, y)
+        if schedule.full_batch:
+            # kept_loss holds each block's loss before its steps: step 0's first
+            kept_loss = jnp.concatenate([kept_loss, final_loss[None]])
+            kept = jax.tree_util.tree_map(
+                lambda a, b: jnp.concatenate([a[None], b]), shown, kept
+            )
+            diverged = jnp.where(
+                (carry[3] == 0) & ~jnp.isfinite(final_loss), schedule.n_steps, carry[3]
+            )
+            final = problem.user_params(carry[0])
+            return final, final_loss, diverged, carry[4], kept, kept_loss
         diverged = jnp.where(
             (carry[3] == 0) & ~jnp.isfinite(final_loss), schedule.n_steps, carry[3]
         )
@@ -139,6 +155,26 @@ def sweep_fn(
 
     batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None))
     return batched
+
+
+#: Elements (configurations x rows) that one compiled call works on at a time. A
+#: vmapped step materialises a configurations x rows intermediate; while it fits in
+#: the processor's cache the sweep runs about twice as fast as with all configurations
+#: at once (1000 x 10000 rows: 0.45 s in chunks of 200 against 0.9 s at once).
+CHUNK_ELEMENTS = 2_000_000
+
+
+def chunk_size(n_conf: int, n_rows: int, x: Any) -> int:
+    """How many configurations one compiled call runs."""
+    width = 1 if x is None else max(1, int(np.prod(np.shape(x)[1:])))
+    return max(1, min(n_conf, CHUNK_ELEMENTS // max(1, n_rows * width)))
+
+
+def _take(tree: Any, start: int, size: int, total: int) -> Any:
+    """Configurations start..start+size of a batched tree; the last chunk is padded
+    with copies of the last configuration so every chunk has one shape."""
+    index = np.minimum(np.arange(start, start + size), total - 1)
+    return jax.tree_util.tree_map(lambda a: a[index], tree)
 
 
 def run_sweep(
@@ -157,7 +193,6 @@ def run_sweep(
     tol: float,
 ) -> SweepResult:
     """Run every configuration (one per row of ``traced``/``inits``/``seeds``)."""
-    import time
 
     pdtype, cdtype = jnp.dtype(problem.param_dtype), jnp.dtype(problem.compute_dtype)
     hyper = {k: jnp.asarray(v, pdtype) for k, v in traced.items()}
@@ -174,12 +209,19 @@ def run_sweep(
     fn = sweep_fn(
         problem, preset, tuple(sorted(structural.items())), schedule, keep_every
     )
-    args = (hyper, init, keys, fixed_p, xd, yd, opt, jnp.asarray(tol, pdtype))
+    n_conf = len(seeds)
+    size = chunk_size(n_conf, schedule.n_rows, x)
+    shared = (fixed_p, xd, yd, opt, jnp.asarray(tol, pdtype))
+    batched = (hyper, init, keys)
+    chunks = [_take(batched, start, size, n_conf) for start in range(0, n_conf, size)]
     start = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
+    compiled = jax.jit(fn).lower(*chunks[0], *shared).compile()
     compile_s = time.perf_counter() - start
     start = time.perf_counter()
-    out = jax.device_get(compiled(*args))
+    # dispatched one after another (JAX runs them asynchronously), fetched at the end
+    pending = [compiled(*chunk, *shared) for chunk in chunks]
+    parts = [jax.device_get(p) for p in pending]
+    out = jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:n_conf], *parts)
     train_s = time.perf_counter() - start
     final, final_loss, diverged, first, kept, kept_loss = out
     n_kept = kept_loss.shape[1] - 1  # after the initial row
