@@ -159,7 +159,15 @@ def sweep(
 
     with jax.enable_x64(True):
         best = exact.solve(
-            p.m, p.loss, p.reduction, p.names, p.fixed, p.xs, p.ys, p.trainable
+            p.m,
+            p.loss,
+            p.reduction,
+            p.names,
+            p.fixed,
+            p.xs,
+            p.ys,
+            p.trainable,
+            stderr=False,
         )
     n_steps = p.n_steps
     keep = keep_every or max(1, math.ceil(n_steps / 100))

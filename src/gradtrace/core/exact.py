@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
-from scipy import special
 
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import Model
@@ -64,11 +63,14 @@ def solve(
     x: np.ndarray | None,
     y: np.ndarray,
     start: dict[str, np.ndarray],
+    stderr: bool = True,
 ) -> Optimum:
     """The optimum over the trainable parameters, with the fixed ones held.
 
     Runs in float64 (the caller enables JAX's x64). Raises ValueError where no
-    exact answer is computed (an absolute error on a nonlinear model).
+    exact answer is computed (an absolute error on a nonlinear model). With
+    ``stderr=False`` the standard errors that cost a Hessian or a Jacobian are left
+    out (a sweep needs only the optimum and its loss).
     """
     x64 = None if x is None else np.asarray(x, np.float64)
     y64 = np.asarray(y, np.float64)
@@ -93,7 +95,7 @@ def solve(
             p = X.shape[1]
             sigma2 = ssr / (n - p) if n > p else np.nan
             se = m.coefficients(np.sqrt(np.diag(sigma2 * np.linalg.inv(X.T @ X))))
-            t = float(special.stdtrit(n - p, 0.975)) if n > p else np.nan
+            t = _t_quantile(n - p, 0.975) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), x64, y64)
             return Optimum(
                 params,
@@ -113,6 +115,7 @@ def solve(
                 x64,
                 y64,
                 "least squares with scale = sqrt(SSR / n), closed form",
+                stderr,
             )
     if design is not None and loss == "mae":
         beta = _least_absolute(design, y64)
@@ -139,6 +142,7 @@ def solve(
             x64,
             y64,
             "mean and population standard deviation, closed form",
+            stderr,
         )
     if model.name == "laplace" and names == {"loc", "scale"}:
         # the likelihood has a kink at each y: the median is exact, Newton is not
@@ -160,7 +164,7 @@ def solve(
         start = {k: np.asarray(guess.get(k, start[k]), np.float64) for k in trainable}
     if design is not None and m.family in ("bernoulli", "poisson"):
         start = {k: np.zeros_like(np.asarray(start[k], np.float64)) for k in trainable}
-    return _newton(model, loss, reduction, trainable, fixed64, x64, y64, start)
+    return _newton(model, loss, reduction, trainable, fixed64, x64, y64, start, stderr)
 
 
 def _least_absolute(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -189,6 +193,12 @@ def _jnp(params: dict[str, Any]) -> dict[str, Any]:
     return {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
 
 
+def _t_quantile(dof: float, q: float) -> float:
+    from scipy import special  # imported here: it is slow to import
+
+    return float(special.stdtrit(dof, q))
+
+
 def _intervals(
     params: dict[str, np.ndarray], se: dict[str, np.ndarray], q: float
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -204,17 +214,20 @@ def _finish(
     x: Any,
     y: Any,
     method: str,
+    stderr: bool = True,
 ) -> Optimum:
     """Loss at the optimum and standard errors: from the observed information (the
     Hessian of the summed NLL) for a likelihood; sigma^2 (J^T J)^-1 for least squares,
     as ``scipy.optimize.curve_fit`` reports them; none for other losses."""
     value = _loss64(model, loss, reduction, _jnp({**params, **fixed}), x, y)
+    if not stderr:
+        return Optimum(params, float(value), method, {}, {})
     if loss == "nll":
         se = observed_information_stderr(model, loss, params, fixed, x, y)
         return Optimum(params, float(value), method, se, _intervals(params, se, Z95))
     if loss == "mse":
         se, dof = gauss_newton_stderr(model, params, fixed, x, y)
-        t = float(special.stdtrit(dof, 0.975)) if dof > 0 else np.nan
+        t = _t_quantile(dof, 0.975) if dof > 0 else np.nan
         return Optimum(params, float(value), method, se, _intervals(params, se, t))
     return Optimum(params, float(value), method, {}, {})
 
@@ -283,6 +296,7 @@ def _newton(
     x: Any,
     y: Any,
     start: dict[str, np.ndarray],
+    stderr: bool = True,
 ) -> Optimum:
     """SciPy's trust-exact on the JAX loss, over log(positive parameters) and
     logit(parameters in (0, 1))."""
@@ -325,4 +339,5 @@ def _newton(
         x,
         y,
         "Newton: SciPy trust-exact on the JAX loss",
+        stderr,
     )

@@ -161,8 +161,9 @@ def sweep_fn(
 #: Elements (configurations x rows) that one compiled call works on at a time. A
 #: vmapped step materialises a configurations x rows intermediate; while it fits in
 #: the processor's cache the sweep runs about twice as fast as with all configurations
-#: at once (1000 x 10000 rows: 0.45 s in chunks of 200 against 0.9 s at once).
-CHUNK_ELEMENTS = 2_000_000
+#: at once (1000 x 10000 rows: 0.45 s in chunks of 100-200 against 0.9 s at once;
+#: 400 at a time, 16 MB, fell off the cliff: 1.5 s).
+CHUNK_ELEMENTS = 1_000_000
 
 
 def chunk_size(n_conf: int, n_rows: int, x: Any) -> int:
