@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from gradtrace.core.batches import batch_plan, n_batches, permutation
+from gradtrace.core.batches import (
+    batch_plan,
+    contiguous,
+    n_batches,
+    padded_order,
+    permutation,
+    select,
+)
 
 
 def test_last_partial_batch_is_padded() -> None:
@@ -89,3 +96,19 @@ def test_the_shuffle_looks_uniform() -> None:
     assert stats.kstest(orders[:, 0] / n, "uniform").pvalue > 1e-3
     # and consecutive rows do not stay together
     assert np.mean(np.abs(np.diff(orders[0])) == 1) < 0.01
+
+
+@given(n_rows=st.integers(1, 40), batch_size=st.integers(1, 40))
+def test_a_contiguous_batch_holds_the_rows_select_gives(
+    n_rows: int, batch_size: int
+) -> None:
+    batch_size = min(batch_size, n_rows)
+    x = np.arange(n_rows, dtype=np.float32) * 10
+    y = np.arange(n_rows, dtype=np.float32)
+    order = padded_order(jax.random.key(0), 0, n_rows, batch_size, shuffle=False)
+    for b in range(n_batches(n_rows, batch_size)):
+        xs, ys, ms = select(order, b, batch_size, x, y)
+        xc, yc, mc = contiguous(b, batch_size, n_rows, x, y)
+        assert int(np.sum(mc)) == int(np.sum(ms))
+        assert np.array_equal(np.asarray(yc)[np.asarray(mc)], np.asarray(ys)[ms])
+        assert np.array_equal(np.asarray(xc)[np.asarray(mc)], np.asarray(xs)[ms])

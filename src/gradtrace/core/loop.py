@@ -216,6 +216,8 @@ def _chunk_fn(
             def run(_):  # type: ignore[no-untyped-def]
                 if schedule.full_batch:
                     xb, yb, mask = x, y, rows
+                elif not schedule.shuffle and rows is None:
+                    xb, yb, mask = batches.contiguous(b, bs, schedule.n_rows, x, y)
                 else:
                     xb, yb, mask = batches.select(order, b, bs, x, y)
                 loss, grads = jax.value_and_grad(problem.objective)(
