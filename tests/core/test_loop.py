@@ -147,3 +147,45 @@ def test_float64_and_float32() -> None:
     assert t64.to_pandas()["w"].dtype == np.float64
     assert t32.to_pandas()["w"].dtype == np.float32
     assert t32.to_pandas()["loss"].dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        dict(model="line", reduction="mean", metrics=["rmse", "r2"]),
+        dict(model="normal", reduction="sum", y_only=True),
+        dict(model="poisson-regression", counts=True, optimizer="adam"),
+    ],
+    ids=["line", "normal", "poisson"],
+)
+def test_a_blocked_full_batch_step_equals_the_one_pass_step(
+    case: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10000 rows in blocks of 4096: three blocks, the last overlapping the second
+    from gradtrace.core import loop
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=10_000)
+    y = (
+        rng.poisson(np.exp(0.3 * x + 0.5)).astype(float)
+        if case.get("counts")
+        else 2 * x + 1 + rng.normal(size=10_000)
+    )
+    data = {"y": y} if case.get("y_only") else {"x": x, "y": y}
+    options = {k: v for k, v in case.items() if k not in ("y_only", "counts")}
+
+    def run() -> gradtrace.Trace:
+        monkeypatch.setattr(loop, "_COMPILED", {})
+        return gradtrace.fit(data, lr=1e-3, steps=30, dtype="float64", **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "BLOCK_ELEMENTS", 4096)
+    assert loop.block_rows(10_000, None) == 4096
+    blocked = run().to_pandas()
+    monkeypatch.setattr(loop, "BLOCK_ELEMENTS", 1 << 30)
+    assert loop.block_rows(10_000, None) == 0
+    plain = run().to_pandas()
+    assert list(blocked.columns) == list(plain.columns)
+    for column in plain.columns:
+        np.testing.assert_allclose(
+            blocked[column], plain[column], rtol=1e-10, atol=1e-12, err_msg=column
+        )

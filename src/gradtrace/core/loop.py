@@ -190,6 +190,73 @@ def _all_finite(tree: Any) -> Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
 
 
+#: Rows (times x's columns) in one block of a blocked full-batch step: its
+#: intermediates (residuals, their products) stay in the processor's cache.
+BLOCK_ELEMENTS = 1 << 19
+
+
+def block_rows(n_rows: int, x: Any) -> int:
+    """Rows per block for a full-batch step over ``n_rows`` rows, or 0 where the
+    data are too few for blocks to pay (under two blocks)."""
+    width = 1 if x is None else max(1, math.prod(x.shape[1:]))
+    size = max(4096, BLOCK_ELEMENTS // width)
+    return size if n_rows >= 2 * size else 0
+
+
+def blocked_step(
+    problem: Problem,
+    params: Params,
+    fixed: Params,
+    x: Array | None,
+    y: Array,
+    size: int,
+) -> tuple[Array, Params, Array]:
+    """The loss, its gradient and the metrics' statistics over all the rows, summed
+    block by block of ``size`` rows.
+
+    Differentiating the loss over all rows at once, XLA:CPU writes the residuals to
+    memory and reads the data and them again for each gradient component: 10
+    million rows of a line made five passes. Here a loop over blocks does all of a
+    block's work while it is in the cache, so each step reads the data about once
+    (100 full-batch steps of a line on 10 million rows: 1.3 s -> 0.6 s). The blocks
+    are slices; the last one ends at the last row and masks the rows that the one
+    before it already covered. Losses are per-row sums, so a mean is the sum over
+    n; the sum differs from a one-pass sum only by float rounding."""
+    n = y.shape[0]
+    count = -(-n // size)
+    n_stats = metrics.n_stats(problem.metrics)
+
+    def summed(p: Params, xb: Array | None, yb: Array, mask: Array) -> Array:
+        merged = problem._params(p, fixed)
+        return reduce(
+            row_losses(problem.model, problem.loss, merged, xb, yb), mask, "sum"
+        )
+
+    def body(i: Array, acc: Any) -> Any:
+        xb, yb, mask = batches.contiguous(i, size, n, x, y)
+        value, grad = jax.value_and_grad(summed)(params, xb, yb, mask)
+        stats = (
+            problem.metric_stats(params, fixed, xb, yb, mask)
+            if n_stats
+            else jnp.zeros(0, yb.dtype)
+        )
+        return jax.tree_util.tree_map(jnp.add, acc, (value, grad, stats))
+
+    dtype = jnp.dtype(problem.compute_dtype)
+    zero = (
+        jnp.zeros((), dtype),
+        jax.tree_util.tree_map(jnp.zeros_like, params),
+        jnp.zeros(n_stats, dtype),
+    )
+    total, grad, stats = jax.lax.fori_loop(0, count, body, zero)
+    if problem.reduction == "mean":
+        total = total / n
+        grad = jax.tree_util.tree_map(lambda g: g / jnp.asarray(n, g.dtype), grad)
+    if not n_stats:
+        stats = jnp.full((0,), jnp.nan, dtype)
+    return total, grad, stats
+
+
 def _chunk_fn(
     problem: Problem, opt: OptimizerSpec, schedule: Schedule, chunk_steps: int
 ) -> Any:
@@ -220,14 +287,20 @@ def _chunk_fn(
                     xb, yb, mask = batches.contiguous(b, bs, schedule.n_rows, x, y)
                 else:
                     xb, yb, mask = batches.select(order, b, bs, x, y)
-                loss, grads = jax.value_and_grad(problem.objective)(
-                    params, fixed, xb, yb, mask
-                )
-                stats = (
-                    problem.metric_stats(params, fixed, xb, yb, mask)
-                    if n_stats
-                    else no_stats
-                )
+                block = block_rows(schedule.n_rows, x)
+                if schedule.full_batch and rows is None and block:
+                    loss, grads, stats = blocked_step(
+                        problem, params, fixed, x, y, block
+                    )
+                else:
+                    loss, grads = jax.value_and_grad(problem.objective)(
+                        params, fixed, xb, yb, mask
+                    )
+                    stats = (
+                        problem.metric_stats(params, fixed, xb, yb, mask)
+                        if n_stats
+                        else no_stats
+                    )
                 updates, new_state = tx.update(grads, opt_state, params)
                 new_params = optax.apply_updates(params, updates)
                 shown = problem.user_params(new_params)
