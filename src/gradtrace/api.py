@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import os
 import time
@@ -27,6 +26,7 @@ from gradtrace.reference import compute as reference_compute
 from gradtrace.sources import (
     DataLike,
     data_file,
+    file_sha256,
     frame_of,
     source_name,
     truth_of,
@@ -699,7 +699,7 @@ def rerun_config(info: dict[str, Any]) -> RunConfig:
             f"the run's data file {source!r} is gone (it was at "
             f"{recorded!r}): put it back to rerun the run."
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     if info["data"].get("sha256") not in (None, digest):
         raise InputError(
             f"the data file {str(path)!r} changed since the run: the "

@@ -90,5 +90,11 @@ def data_file(source: str | None) -> dict[str, Any]:
         return {}
     return {
         "path": str(p.resolve()),
-        "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+        "sha256": file_sha256(p),
     }
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, read in pieces (a data file may be larger than memory)."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -458,7 +458,8 @@ def columns(
     source: str,
     dtype: str = "float64",
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """The x and y arrays, as float64, from named columns of ``frame``."""
+    """The x and y arrays, as float64 (float32 columns computed in float32 stay
+    float32), from named columns of ``frame``."""
     names = [str(c) for c in frame.columns]
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
     for col in wanted:
@@ -473,20 +474,35 @@ def columns(
             f"{source} has {len(frame)} row{'s' if len(frame) != 1 else ''}"
             ": a fit needs at least two rows of data."
         )
-    arrays = {c: _numeric(frame[c], c, source) for c in wanted}
+    arrays = {c: _numeric(frame[c], c, source, dtype) for c in wanted}
     limit = float(np.finfo(np.dtype(dtype)).max)
     for c, values in arrays.items():
-        big = np.isfinite(values) & (np.abs(values) > limit)
-        if big.any():
-            i = int(np.flatnonzero(big)[0])
+        if values.dtype.itemsize <= np.dtype(dtype).itemsize:
+            continue  # every finite value fits
+        i = _first_beyond(values, limit)
+        if i is not None:
             raise InputError(
                 f"column {c!r} of {source} has {values[i]:g} in {_row(i, source)}, "
                 f"beyond {dtype}: use --dtype float64, or rescale the data."
             )
     xs = None
     if kind != "distribution":
-        xs = np.stack([arrays[c] for c in (x or ["x"])], axis=1)
+        cols = [arrays[c] for c in (x or ["x"])]
+        # one column: a view of it, not a copy
+        xs = cols[0][:, None] if len(cols) == 1 else np.stack(cols, axis=1)
     return xs, arrays[y]
+
+
+def _first_beyond(values: np.ndarray, limit: float) -> int | None:
+    """The first finite value beyond +-limit, looked for in pieces of a million
+    (temporaries of the whole column would be as large as the data)."""
+    step = 1 << 20
+    for start in range(0, len(values), step):
+        part = values[start : start + step]
+        big = np.isfinite(part) & (np.abs(part) > limit)
+        if big.any():
+            return start + int(np.flatnonzero(big)[0])
+    return None
 
 
 def _row(i: int, source: str) -> str:
@@ -497,7 +513,13 @@ def _row(i: int, source: str) -> str:
     return f"data row {i + 1}"
 
 
-def _numeric(col: pd.Series, name: str, source: str) -> np.ndarray:
+def _numeric(
+    col: pd.Series, name: str, source: str, dtype: str = "float64"
+) -> np.ndarray:
+    """The column as float64; a float32 column that is computed in float32 is kept
+    as it is (no copy: 10 million rows are 40 MB a column)."""
+    if col.dtype == np.float32 and dtype == "float32":
+        return col.to_numpy()
     values = pd.to_numeric(col, errors="coerce")
     bad = values.isna() & col.notna()
     if bad.any():

@@ -26,6 +26,7 @@ import optax
 from jax import Array
 
 from gradtrace.core import batches, metrics
+from gradtrace.core.arrays import aligned_empty
 from gradtrace.core.bijections import to_constrained, to_unconstrained, within
 from gradtrace.core.catalog import Model
 from gradtrace.core.losses import LossLike, reduce, row_losses
@@ -369,8 +370,15 @@ def prepare(
     key = jax.random.key(seed)
     chunk_steps = min(chunk_steps or schedule.n_steps, schedule.n_steps)
     tx = opt.build()
-    order = batches.padded_order(
-        key, 0, schedule.n_rows, schedule.batch_size, shuffle=False
+    # the epoch's row order, as long as the data, is carried only where batches are
+    # gathered through it (shuffled, or split across devices); otherwise they are
+    # slices and it is empty
+    order = (
+        batches.padded_order(
+            key, 0, schedule.n_rows, schedule.batch_size, shuffle=False
+        )
+        if not schedule.full_batch and (schedule.shuffle or devices > 1)
+        else jnp.zeros(0, jnp.int32)
     )
     carry = (params, tx.init(params), order, jnp.asarray(False))
     start = time.perf_counter()
@@ -444,10 +452,10 @@ def place(x: Any, y: Any, dtype: Any, devices: int) -> tuple[Any, Any, Any]:
     """The data on the device(s): on one device as they are (no mask); split by rows
     across ``devices`` devices, padded with zeros to a multiple of it, with a mask
     of the real rows."""
+    if devices <= 1:
+        return (None if x is None else to_device(x, dtype)), to_device(y, dtype), None
     xd = None if x is None else jnp.asarray(x, dtype)
     yd = jnp.asarray(y, dtype)
-    if devices <= 1:
-        return xd, yd, None
     from jax.sharding import AxisType, NamedSharding
     from jax.sharding import PartitionSpec as P
 
@@ -468,6 +476,20 @@ def place(x: Any, y: Any, dtype: Any, devices: int) -> tuple[Any, Any, Any]:
 
     rows = put(jnp.ones(n, bool))
     return (None if xd is None else put(xd)), put(yd), rows
+
+
+def to_device(a: Any, dtype: Any) -> Array:
+    """A NumPy array on the default device, shared rather than copied where it can
+    be: on the CPU, JAX takes a C-contiguous array of the right dtype that starts on
+    a 64-byte boundary without copying it (Arrow's buffers do; NumPy's large arrays
+    start 16 bytes into a page). Anything else is copied once, into such an array."""
+    arr = np.asarray(a)
+    if jax.default_backend() == "cpu" and arr.size:
+        if arr.dtype != dtype or not arr.flags.c_contiguous or arr.ctypes.data % 64:
+            out = aligned_empty(arr.size, dtype).reshape(arr.shape)
+            out[...] = arr
+            arr = out
+    return jax.device_put(arr)
 
 
 class Chunk(NamedTuple):
