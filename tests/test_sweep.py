@@ -253,3 +253,20 @@ def test_lr_find_brackets_the_working_rates(
     assert done.value.code in (0, None)
     assert "suggested learning rate" in out and "stable limit" in out
     assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_the_heatmap_shows_the_final_gap_where_no_cell_reached_tolerance() -> None:
+    from gradtrace import plot
+
+    def colour_label(s: object) -> str:
+        fig = plot.sweep_heatmap(s)  # type: ignore[arg-type]
+        return str(fig.axes[-1].get_ylabel())
+
+    short = sweep("seed004_keras", "line", lr=[0.001, 0.01], steps=3, init={"w": 0.5})
+    assert short.table["steps_to_tol"].isna().all()
+    assert colour_label(short) == "final gap"
+    x = np.linspace(-1, 1, 50)
+    data = {"x": x, "y": 2 * x + 1}
+    long = sweep(data, "line", lr=[0.1, 0.3], steps=500, dtype="float64")
+    assert long.table["steps_to_tol"].notna().any()
+    assert colour_label(long) == "steps to tolerance"

@@ -186,8 +186,10 @@ def _second_axis(table: Any) -> str | None:
 def sweep_heatmap(sweep: Sweep) -> Figure:
     """Learning rate (x) against the second swept value (y): the steps each cell took
     to come within ``tol`` of the optimum (colour, log scale); grey where it never
-    did, a red cross where it diverged. Cells that several configurations share
-    (other swept values) show the median, and a cross if any diverged."""
+    did, a red cross where it diverged. Where no cell came within ``tol``, the
+    colour is the final gap to the optimum's loss instead. Cells that several
+    configurations share (other swept values) show the median, and a cross if any
+    diverged."""
     from matplotlib.colors import LogNorm
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -205,11 +207,21 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     diverged = div.to_numpy(bool)
     steps = med.to_numpy(dtype=float, copy=True)
     steps[diverged] = np.nan
+    # where no configuration came within tol, the colour is the final gap instead
+    by_gap = not np.isfinite(steps).any() and "gap" in table
+    if by_gap:
+        gap = keyed.assign(_g=keyed["gap"].astype(float).clip(lower=1e-300))
+        cells = gap.groupby(["_y", "lr"])["_g"].median().unstack("lr")
+        steps = cells.reindex(index=ys, columns=lrs).to_numpy(dtype=float, copy=True)
+        steps[diverged | ~np.isfinite(steps)] = np.nan
     fig, ax = _figure(8.5, 2.0 + 0.45 * len(ys), layout=None)
     ax.set_facecolor("#d9d9d9")  # never within tol
     finite = steps[np.isfinite(steps)]
+    low = finite.min() if len(finite) else 1.0
     norm = (
-        LogNorm(vmin=max(finite.min(), 1), vmax=max(finite.max(), 2))
+        LogNorm(vmin=low, vmax=max(finite.max(), low * 10))
+        if by_gap and len(finite)
+        else LogNorm(vmin=max(low, 1), vmax=max(finite.max(), 2))
         if len(finite)
         else None
     )
@@ -231,16 +243,19 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     ax.set_yticklabels([f"{v:g}" for v in ys] if ycol else [""])
     ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
     tol = sweep.info["tol"]
+    what = (
+        f"final loss - optimum's loss (none came within {tol:g})"
+        if by_gap
+        else f"steps to come within {tol:g} of the optimum"
+    )
     ax.set_title(
         f"{sweep.info['model']} by {sweep.info['loss']}, "
-        f"{sweep.info['optimizer']}: steps to come within {tol:g} of the "
-        f"optimum ({sweep.info['n_steps']} steps run)"
+        f"{sweep.info['optimizer']}: {what} ({sweep.info['n_steps']} steps run)"
     )
     bar = None
     if len(finite):
-        bar = fig.colorbar(
-            mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label="steps to tolerance"
-        )
+        label = "final gap" if by_gap else "steps to tolerance"
+        bar = fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label=label)
         _plain_log_labels(bar)
     _plain_log_labels(ax.xaxis)
     legend = fig.legend(
