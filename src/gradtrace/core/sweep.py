@@ -132,27 +132,19 @@ def sweep_fn(
         )
         final_loss = problem.objective(carry[0], fixed, x, y)
         if schedule.full_batch:
-            # kept_loss holds each block's loss before its steps: step 0's first
+            # each block's loss before its steps, step 0's first: the final one last
             kept_loss = jnp.concatenate([kept_loss, final_loss[None]])
-            kept = jax.tree_util.tree_map(
-                lambda a, b: jnp.concatenate([a[None], b]), shown, kept
-            )
-            diverged = jnp.where(
-                (carry[3] == 0) & ~jnp.isfinite(final_loss), schedule.n_steps, carry[3]
-            )
-            final = problem.user_params(carry[0])
-            return final, final_loss, diverged, carry[4], kept, kept_loss
+        else:
+            initial_loss = problem.objective(init, fixed, x, y)
+            kept_loss = jnp.concatenate([initial_loss[None], kept_loss])
         diverged = jnp.where(
             (carry[3] == 0) & ~jnp.isfinite(final_loss), schedule.n_steps, carry[3]
         )
-        carry = (*carry[:3], diverged, carry[4])
-        initial_loss = problem.objective(init, fixed, x, y)
         kept = jax.tree_util.tree_map(
             lambda a, b: jnp.concatenate([a[None], b]), shown, kept
         )
-        kept_loss = jnp.concatenate([initial_loss[None], kept_loss])
         final = problem.user_params(carry[0])
-        return final, final_loss, carry[3], carry[4], kept, kept_loss
+        return final, final_loss, diverged, carry[4], kept, kept_loss
 
     batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None))
     return batched
