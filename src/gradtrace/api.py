@@ -79,6 +79,10 @@ class RunConfig:
     metrics: list[str] = field(default_factory=list)
     checkpoint_every: int | None = None
     devices: int = 1
+    #: read a Parquet file a chunk at a time instead of whole (``--stream``)
+    stream: bool = False
+    chunk_rows: int | None = None
+    shuffle_window: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +120,9 @@ def fit(
     param_space: str = "constrained",
     metrics: str | Sequence[str] | None = None,
     devices: int = 1,
+    stream: bool = False,
+    chunk_rows: int | None = None,
+    shuffle_window: int | None = None,
     progress: Progress | None = None,
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
@@ -165,6 +172,10 @@ def fit(
             comma-separated): columns ``running_<m>`` (as Keras logs it) and ``<m>``
             (all the data after the step).
         devices: split the rows across this many devices (data-parallel).
+        stream: read ``data``, a Parquet file, ``chunk_rows`` rows at a time instead
+            of whole (data larger than memory): unshuffled, the same trace as in
+            memory; shuffled, rows are mixed within windows of ``shuffle_window``
+            rows. See ``gradtrace.streaming``.
         progress: called with (steps done, steps in all) after each chunk of steps,
             and with (0, steps in all) when a run of several chunks starts.
 
@@ -209,7 +220,19 @@ def fit(
         param_space=param_space,
         metrics=[metrics] if isinstance(metrics, str) else list(metrics or []),
         devices=devices,
+        stream=stream,
+        chunk_rows=chunk_rows,
+        shuffle_window=shuffle_window,
     )
+    if stream:
+        if model_obj is not None or loss_obj is not None:
+            raise InputError(
+                "stream=True takes a model and a loss by name, expression or "
+                "model_file; give those instead of Python objects."
+            )
+        from gradtrace.streaming import run_stream
+
+        return run_stream(config, progress=progress, started=started)
     frame, source = frame_of(data)
     return run(
         config,
@@ -258,11 +281,13 @@ def plan(
     source: str,
     model_obj: Any = None,
     loss_obj: Any = None,
+    n_rows: int | None = None,
 ) -> Plan:
     """Check ``config`` against the data and resolve every default (no training).
 
     ``model_obj`` and ``loss_obj`` are a model and a loss given as Python objects
-    (``gradtrace.Model``, ``gradtrace.Loss``) rather than by name."""
+    (``gradtrace.Model``, ``gradtrace.Loss``) rather than by name. ``n_rows``: the
+    data's rows when ``frame`` is only their first rows (a streamed run)."""
     notices: list[str] = []
     if model_obj is None and config.model_file:
         model_obj = load_model_file(config.model_file)
@@ -305,7 +330,7 @@ def plan(
     metric_names = validate.metrics(m, loss, config.metrics, ys, source)
     unconstrained = validate.param_space(config.param_space)
     spec = validate.optimizer(config.optimizer, config.lr, config.opt)
-    n_rows = len(ys)
+    n_rows = len(ys) if n_rows is None else n_rows
 
     batch_size = n_rows
     if config.batch_size is not None:
@@ -418,7 +443,7 @@ def run(
         history = loop.assemble(prepared, chunks, p.trainable)
         if reference is None:
             reference = _reference(config, p)
-        trace = _trace(config, p, history, reference, interrupted, started)
+        trace = build_trace(config, p, history, reference, interrupted, started)
         trace.model, trace.loss = p.m, p.loss
         if partial and chunks and not history.diverged_step:
             trace.state = loop.save_state(chunks)
@@ -538,15 +563,21 @@ def plan_reference(p: Plan, notices: list[str] | None = None) -> dict[str, Any]:
     )
 
 
-def _trace(
+def build_trace(
     config: RunConfig,
     p: Plan,
     history: Any,
     reference: dict[str, Any],
     interrupted: bool,
     started: float,
+    loglik: Callable[[dict[str, Any]], float] | None = None,
+    keep_data: bool = True,
+    schedule: Mapping[str, Any] | None = None,
 ) -> Trace:
-    """The Trace of a run from its history and reference."""
+    """The Trace of a run from its history and reference. ``loglik`` sums the
+    log-likelihood of all the rows at given parameters (default: over the plan's
+    data); without ``keep_data``, the trace's views read the data file again
+    instead of keeping the plan's data; ``schedule`` adds to run.json's schedule."""
     table = trace_frame(
         history,
         [s for s in p.specs if s.name in p.trainable],
@@ -588,6 +619,7 @@ def _trace(
             "shuffle": config.shuffle,
             "seed": int(p.seed),
             "eval_every": p.eval_every,
+            **(schedule or {}),
         },
         "params_spec": [
             {
@@ -617,17 +649,23 @@ def _trace(
         },
         "versions": versions(),
     }
-    trace = Trace(table, info, data=(p.xs, p.ys))
+    trace = Trace(table, info, data=(p.xs, p.ys) if keep_data else None)
     info["params"] = trace.params
     info["final_loss"] = trace.final_loss
-    info.update(fit_statistics(p, history, reference))
+    info.update(fit_statistics(p, history, reference, loglik))
     return trace
 
 
-def fit_statistics(p: Plan, history: Any, reference: dict[str, Any]) -> dict[str, Any]:
+def fit_statistics(
+    p: Plan,
+    history: Any,
+    reference: dict[str, Any],
+    loglik: Callable[[dict[str, Any]], float] | None = None,
+) -> dict[str, Any]:
     """Log-likelihood, AIC and BIC at the final parameters (and at the optimum) when
     the model has a likelihood; slopes in x's own units for a standardised linear
-    model."""
+    model. ``loglik`` sums the log-likelihood of every row at given parameters
+    (default: over the plan's data)."""
     out: dict[str, Any] = {}
     final = (
         {k: np.asarray(v[-1]) for k, v in history.params.items()}
@@ -650,7 +688,11 @@ def fit_statistics(p: Plan, history: Any, reference: dict[str, Any]) -> dict[str
     stats: dict[str, Any] = {"n_params": k, "n_rows": n}
     with jax.enable_x64(True):
         for where, params in points.items():
-            ll = log_likelihood(p.m, {**params, **p.fixed}, p.xs, p.ys)
+            merged = {**params, **p.fixed}
+            if loglik is None:
+                ll = log_likelihood(p.m, merged, p.xs, p.ys)
+            else:
+                ll = loglik(merged)
             stats[where] = {
                 "loglik": ll,
                 "aic": 2 * k - 2 * ll,

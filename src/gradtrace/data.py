@@ -293,3 +293,92 @@ def _parquet_frame(path: Path) -> pd.DataFrame:
             columns[f.name][at : at + size] = part
         at += size
     return pd.DataFrame(columns, copy=False)
+
+
+class ParquetRows:
+    """The rows of a Parquet file, read on demand a row group at a time: the source
+    of a streamed run (``gradtrace fit --stream``), which never holds the whole file.
+
+    ``read(start, stop)`` gives (x, y) in ``dtype``: x of shape (rows,) for one
+    column when ``flat_x``, else (rows, columns); None without x columns. A value
+    that is missing, infinite or not a number is refused with its row."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        x: Sequence[str],
+        y: str,
+        dtype: str,
+        flat_x: bool,
+        source: str,
+    ) -> None:
+        self.path, self.x, self.y = Path(path), list(x), y
+        self.dtype, self.flat_x, self.source = np.dtype(dtype), flat_x, source
+        self._file = pq.ParquetFile(self.path)
+        meta = self._file.metadata
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        self._starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        self._cached: tuple[int, dict[str, np.ndarray]] | None = None
+        names = set(self._file.schema_arrow.names)
+        for col in [*self.x, y]:
+            if col not in names:
+                raise InputError(
+                    f"column {col!r} not found in {source} (columns: "
+                    f"{', '.join(self._file.schema_arrow.names)}): pass "
+                    f"{'--y' if col == y else '--x'} with one of them."
+                )
+
+    @property
+    def n_rows(self) -> int:
+        return int(self._starts[-1])
+
+    def _group(self, i: int) -> dict[str, np.ndarray]:
+        if self._cached is None or self._cached[0] != i:
+            self._cached = None  # let the previous group go before reading the next
+            table = self._file.read_row_group(i, columns=[*self.x, self.y])
+            self._cached = (i, {c: self._column(table, c) for c in [*self.x, self.y]})
+        return self._cached[1]
+
+    def _column(self, table: pa.Table, name: str) -> np.ndarray:
+        col = table.column(name)
+        if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+            raise InputError(
+                f"column {name!r} of {self.source} holds {col.type}, not numbers: "
+                "give numeric columns with --x and --y."
+            )
+        return np.asarray(col.to_numpy(zero_copy_only=False), self.dtype)
+
+    def read(self, start: int, stop: int) -> tuple[np.ndarray | None, np.ndarray]:
+        first = int(np.searchsorted(self._starts, start, side="right")) - 1
+        parts: dict[str, list[np.ndarray]] = {c: [] for c in [*self.x, self.y]}
+        g = first
+        while g < len(self._starts) - 1 and self._starts[g] < stop:
+            lo = max(start, int(self._starts[g])) - int(self._starts[g])
+            hi = min(stop, int(self._starts[g + 1])) - int(self._starts[g])
+            for c, values in self._group(g).items():
+                parts[c].append(values[lo:hi])
+            g += 1
+        cols = {c: np.concatenate(v) if len(v) > 1 else v[0] for c, v in parts.items()}
+        for c, values in cols.items():
+            bad = ~np.isfinite(values)
+            if bad.any():
+                i = start + int(np.flatnonzero(bad)[0])
+                raise InputError(
+                    f"column {c!r} of {self.source} has a missing or non-finite value "
+                    f"in data row {i + 1}: --stream trains on clean rows only; drop "
+                    "such rows from the file first."
+                )
+        y = cols[self.y]
+        if not self.x:
+            return None, y
+        if self.flat_x and len(self.x) == 1:
+            return cols[self.x[0]], y
+        return np.stack([cols[c] for c in self.x], axis=1), y
+
+    def head(self, rows: int) -> pd.DataFrame:
+        """The first ``rows`` rows, every column, as a DataFrame."""
+        batches = self._file.iter_batches(batch_size=max(1, rows))
+        first = next(batches, None)
+        if first is None:
+            return pd.DataFrame({n: [] for n in self._file.schema_arrow.names})
+        return first.to_pandas()

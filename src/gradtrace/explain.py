@@ -50,11 +50,7 @@ def explain_step(
     model = model_of(info, model)
     loss, reduction = loss_of(info, loss), info["reduction"]
     specs = [s for s in param_specs(model, loss) if s.name in info["initial"]]
-    sch = info["schedule"]
-    n_rows = int(info["data"]["n_rows"])
-    shuffle = bool(sch["shuffle"]) and sch["batch_size"] < n_rows
-    rows = batch_plan(n_rows, sch["batch_size"], step, shuffle, sch["seed"])[step - 1]
-    rows = rows[rows >= 0]
+    rows = step_rows(info, step)
 
     before = _params_at(frame, specs, step - 1)
     fixed = {k: np.asarray(v, np.float64) for k, v in info["fixed"].items()}
@@ -294,6 +290,28 @@ def _logged(
         "val_loss on the training data would show."
     )
     return logged, why
+
+
+def step_rows(info: dict[str, Any], step: int) -> np.ndarray:
+    """The data rows (0-based) that step ``step`` (1-based) of a run trained on."""
+    sch = info["schedule"]
+    n_rows = int(info["data"]["n_rows"])
+    shuffle = bool(sch["shuffle"]) and sch["batch_size"] < n_rows
+    if sch.get("stream"):
+        from gradtrace.core.stream import Layout
+
+        chunks = sch["stream"]
+        layout = Layout(
+            n_rows,
+            sch["batch_size"],
+            chunks["chunk_rows"],
+            chunks["window_chunks"],
+            shuffle,
+            sch["seed"],
+        )
+        return layout.batch_rows(step - 1)
+    rows = batch_plan(n_rows, sch["batch_size"], step, shuffle, sch["seed"])[step - 1]
+    return rows[rows >= 0]
 
 
 def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:

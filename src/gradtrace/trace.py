@@ -146,20 +146,11 @@ class Trace:
 
     def rows(self, step: int) -> np.ndarray:
         """The data rows (0-based) that step ``step`` (1-based) trained on."""
-        from gradtrace.core.batches import batch_plan
+        from gradtrace.explain import step_rows
 
         if not 1 <= step <= self.steps:
             raise IndexError(f"step {step} is not in 1..{self.steps}")
-        sch = self.info["schedule"]
-        plan = batch_plan(
-            self.info["data"]["n_rows"],
-            sch["batch_size"],
-            step,
-            sch["shuffle"] and sch["batch_size"] < self.info["data"]["n_rows"],
-            sch["seed"],
-        )
-        rows = plan[step - 1]
-        return rows[rows >= 0]
+        return step_rows(self.info, step)
 
     def explain(self, step: int) -> pd.DataFrame:
         """The arithmetic of step ``step``: its rows with predictions, residuals, each

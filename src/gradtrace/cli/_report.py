@@ -24,7 +24,17 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
     from gradtrace.api import run
     from gradtrace.sources import frame_of
 
-    frame, source = frame_of(config.data or "")
+    if config.stream:
+        from gradtrace.errors import InputError
+        from gradtrace.streaming import run_stream
+
+        if extra.get("resume") is not None:
+            raise InputError(
+                "a streamed run cannot be resumed: rerun it (gradtrace rerun RUN)."
+            )
+        frame, source = None, ""
+    else:
+        frame, source = frame_of(config.data or "")
     console = Console(stderr=True)
     with Progress(
         TextColumn("training"),
@@ -44,7 +54,10 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
                 )
             bar.update(task, completed=done, total=total)
 
-        trace = run(config, frame, source, progress=progress, **extra)
+        if frame is None:
+            trace = run_stream(config, progress=progress)
+        else:
+            trace = run(config, frame, source, progress=progress, **extra)
     for note in trace.info["notices"]:
         click.echo(f"note: {note}.", err=True)
     return trace
@@ -135,6 +148,16 @@ def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> Non
     console.print(
         f"  {batches}; {info['dtype']} parameters, {info['compute_dtype']} loss"
     )
+    if sch.get("stream"):
+        chunks = sch["stream"]
+        mixed = ""
+        if sch["shuffle"] and sch["batch_size"] < data["n_rows"]:
+            window = chunks["window_chunks"] * chunks["chunk_rows"]
+            mixed = f", rows shuffled within windows of {window}"
+        console.print(
+            f"  streamed: read {chunks['chunk_rows']} rows at a time{mixed}; loss "
+            f"over all the data every {sch['eval_every']} steps"
+        )
     table = Table(box=None, header_style="bold", pad_edge=False)
     truth = info.get("truth") or {}
     optimum, stderr = info.get("optimum"), info.get("stderr") or {}

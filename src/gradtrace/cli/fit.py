@@ -287,6 +287,30 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     "same final trace.",
 )
 @click.option(
+    "--stream",
+    is_flag=True,
+    help="Read a Parquet DATA file a chunk at a time instead of whole, for data "
+    "larger than memory. Unshuffled, the trace is the in-memory run's; shuffled, "
+    "rows are mixed within windows of chunks (docs/scaling.md). The loss over all "
+    "the data is a pass over the file at each epoch's end (or --eval-every K).",
+)
+@click.option(
+    "--chunk-rows",
+    type=int,
+    default=None,
+    metavar="N",
+    help="With --stream: rows read at a time, rounded down to whole batches "
+    "(default 1048576).",
+)
+@click.option(
+    "--shuffle-window",
+    type=int,
+    default=None,
+    metavar="N",
+    help="With --stream and shuffling: rows mixed together, rounded up to whole "
+    "chunks (default 4 chunks).",
+)
+@click.option(
     "--plot",
     "plot",
     is_flag=True,
@@ -364,7 +388,16 @@ def fit(**options: Any) -> None:
         metrics=list(o["metrics"] or []),
         checkpoint_every=o["checkpoint_every"],
         devices=o["devices"],
+        stream=o["stream"],
+        chunk_rows=o["chunk_rows"],
+        shuffle_window=o["shuffle_window"],
     )
+    if not config.stream and (o["chunk_rows"] or o["shuffle_window"]):
+        raise InputError("--chunk-rows and --shuffle-window go with --stream.")
+    if config.stream:
+        from gradtrace.streaming import check
+
+        check(config)
     out = Path(o["out"]) if o["out"] else default_out(o["model"])
     writable(out, o["force"])
     trace = _report.run_with_progress(

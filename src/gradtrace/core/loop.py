@@ -177,7 +177,7 @@ def _signature(tree: Any) -> Any:
     return treedef, tuple((leaf.shape, str(leaf.dtype)) for leaf in leaves)
 
 
-def _compile(key: Any, fn: Any, *args: Any, donate: tuple[int, ...] = ()) -> Any:
+def compile_once(key: Any, fn: Any, *args: Any, donate: tuple[int, ...] = ()) -> Any:
     x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
     full_key = (key, _signature(args), bool(x64))
     if full_key not in _COMPILED:
@@ -258,6 +258,39 @@ def blocked_step(
     return total, grad, stats
 
 
+def batch_gradient(
+    problem: Problem,
+    params: Params,
+    fixed: Params,
+    x: Array | None,
+    y: Array,
+    mask: Array | None,
+) -> tuple[Array, Params, Array]:
+    """A batch's loss, its gradient and the metrics' statistics (an empty vector
+    when there are no metrics)."""
+    loss, grads = jax.value_and_grad(problem.objective)(params, fixed, x, y, mask)
+    if metrics.n_stats(problem.metrics):
+        stats = problem.metric_stats(params, fixed, x, y, mask)
+    else:
+        stats = jnp.full((0,), jnp.nan, problem.compute_dtype)
+    return loss, grads, stats
+
+
+def apply_update(
+    problem: Problem, tx: Any, params: Params, opt_state: Any, loss: Array, grads: Any
+) -> tuple[Params, Any, Params, Array]:
+    """One optimizer update: the new parameters and state, the parameters as the
+    user sees them, and whether the step is sound (loss, gradient and new values
+    finite, and the values within their constraints)."""
+    updates, new_state = tx.update(grads, opt_state, params)
+    new_params = optax.apply_updates(params, updates)
+    shown = problem.user_params(new_params)
+    ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_params)
+    if not problem.unconstrained:
+        ok = ok & problem.within(shown)
+    return new_params, new_state, shown, ok
+
+
 def _chunk_fn(
     problem: Problem, opt: OptimizerSpec, schedule: Schedule, chunk_steps: int
 ) -> Any:
@@ -294,20 +327,12 @@ def _chunk_fn(
                         problem, params, fixed, x, y, block
                     )
                 else:
-                    loss, grads = jax.value_and_grad(problem.objective)(
-                        params, fixed, xb, yb, mask
+                    loss, grads, stats = batch_gradient(
+                        problem, params, fixed, xb, yb, mask
                     )
-                    stats = (
-                        problem.metric_stats(params, fixed, xb, yb, mask)
-                        if n_stats
-                        else no_stats
-                    )
-                updates, new_state = tx.update(grads, opt_state, params)
-                new_params = optax.apply_updates(params, updates)
-                shown = problem.user_params(new_params)
-                ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_params)
-                if not problem.unconstrained:
-                    ok = ok & problem.within(shown)
+                new_params, new_state, shown, ok = apply_update(
+                    problem, tx, params, opt_state, loss, grads
+                )
                 full, full_stats = nan, no_stats
                 if eval_each_step:
                     due = ((t + 1) % schedule.eval_every == 0) | (
@@ -382,7 +407,7 @@ def prepare(
     )
     carry = (params, tx.init(params), order, jnp.asarray(False))
     start = time.perf_counter()
-    compiled = _compile(
+    compiled = compile_once(
         ("chunk", problem, opt, schedule, chunk_steps, devices),
         _chunk_fn(problem, opt, schedule, chunk_steps),
         carry,
@@ -398,7 +423,7 @@ def prepare(
     )
     run_chunk = WithRows(compiled, rows)
     evaluate = WithRows(
-        _compile(
+        compile_once(
             ("eval", problem, devices),
             problem.objective,
             params,
@@ -412,7 +437,7 @@ def prepare(
     evaluate_stats = None
     if problem.metrics:
         evaluate_stats = WithRows(
-            _compile(
+            compile_once(
                 ("stats", problem, devices),
                 problem.metric_stats,
                 params,

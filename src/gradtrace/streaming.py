@@ -1,0 +1,152 @@
+"""Streamed runs: ``gradtrace fit DATA.parquet --stream`` trains on a Parquet file
+read a chunk at a time (``gradtrace.core.stream``), so the data never need to fit
+in memory. What a streamed run cannot do, it refuses up front with what to do."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import pyarrow as pa
+
+from gradtrace import validate
+from gradtrace.api import Progress, RunConfig, build_trace, log_likelihood, plan
+from gradtrace.core import stream
+from gradtrace.data import ParquetRows
+from gradtrace.errors import InputError
+from gradtrace.trace import Trace
+
+#: rows read to check the columns and the model before the run starts
+SAMPLE_ROWS = 10_000
+
+
+def check(config: RunConfig) -> Path:
+    """The Parquet file of a streamed configuration, or a one-line refusal of what a
+    streamed run cannot do."""
+    source = str(config.data or "")
+    path = Path(source)
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        raise InputError(
+            f"--stream reads Parquet files, and {source!r} is not one: convert it "
+            "(pandas: pd.read_csv(f).to_parquet('data.parquet')) or drop --stream."
+        )
+    if not path.is_file():
+        raise InputError(f"data file {source!r} not found: check the path.")
+    refused = {
+        "--checkpoint-every": config.checkpoint_every is not None,
+        "--devices above 1": config.devices != 1,
+        "--drop-missing": config.drop_missing,
+        "--standardize": config.standardize,
+    }
+    for flag, given in refused.items():
+        if given:
+            raise InputError(
+                f"{flag} does not work with --stream yet: drop it, or drop --stream "
+                "to train on the data in memory."
+            )
+    for flag, value in (
+        ("--chunk-rows", config.chunk_rows),
+        ("--shuffle-window", config.shuffle_window),
+    ):
+        if value is not None:
+            validate.positive_int(flag, value, flag)
+    return path
+
+
+def run_stream(
+    config: RunConfig, progress: Progress | None = None, started: float | None = None
+) -> Trace:
+    """Run ``config`` on its Parquet file, a chunk at a time.
+
+    The trace is the in-memory run's when shuffling is off. Shuffling is the
+    chunk-and-window shuffle of ``gradtrace.core.stream``. The loss over all the
+    data is evaluated at the end of every epoch unless ``eval_every`` says
+    otherwise (each evaluation is a pass over the file). The exact optimum is not
+    computed (it needs the data in memory)."""
+    started = time.perf_counter() if started is None else started
+    path = check(config)
+    source = repr(str(path))
+    try:
+        first = ParquetRows(path, [], config.y, "float64", True, source)
+    except (OSError, ValueError, pa.ArrowException) as err:
+        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise InputError(
+            f"cannot read {source} as Parquet ({text}): give a Parquet file."
+        ) from None
+    n_rows = first.n_rows
+    p = plan(config, first.head(SAMPLE_ROWS), source, n_rows=n_rows)
+    shuffle = config.shuffle and p.batch_size < n_rows
+    layout = stream.Layout.make(
+        n_rows,
+        p.batch_size,
+        config.chunk_rows,
+        config.shuffle_window,
+        shuffle,
+        int(p.seed),
+    )
+    eval_every = p.eval_every
+    if config.eval_every is None:
+        eval_every = p.per_epoch  # a pass over the file at the end of each epoch
+    p = p._replace(eval_every=eval_every)
+    notices = p.notices
+    if config.exact:
+        notices.append(
+            "--stream: the exact optimum is not computed (it needs the data in "
+            "memory); the trace has no gap column"
+        )
+    flat = p.xs is not None and p.xs.ndim == 1
+    rows = ParquetRows(path, p.x_cols or [], config.y, p.cdtype, flat, source)
+    segments: list[stream.Segment] = []
+    interrupted = False
+    with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
+        streamed = stream.Streamed(
+            p.problem,
+            p.spec,
+            layout,
+            p.n_steps,
+            eval_every,
+            p.trainable,
+            p.fixed,
+            rows,
+        )
+        first_loss = float(streamed.initial()[0])
+        if first_loss != first_loss or abs(first_loss) == float("inf"):
+            raise InputError(
+                f"the loss at the starting parameters is {first_loss}: the model "
+                "gives some rows no likelihood or no number there; start elsewhere "
+                "with --init."
+            )
+        done = 0
+        try:
+            if progress is not None:
+                progress(0, p.n_steps)
+            for segment in streamed.segments():
+                segments.append(segment)
+                done += len(segment.batch_loss)
+                if progress is not None:
+                    progress(done, p.n_steps)
+        except KeyboardInterrupt:
+            interrupted = True
+        history = stream.history(streamed, segments)
+
+    def loglik(params: dict[str, Any]) -> float:
+        total = 0.0
+        for i in range(layout.n_chunks):
+            x, y = rows.read(*layout.chunk(i))
+            total += log_likelihood(p.m, params, x, y)
+        return total
+
+    info = {"stream": {"chunk_rows": layout.chunk_rows, "window_chunks": layout.window}}
+    return build_trace(
+        config,
+        p,
+        history,
+        {},
+        interrupted,
+        started,
+        loglik=loglik,
+        keep_data=False,
+        schedule=info,
+    )

@@ -1,0 +1,288 @@
+"""Streamed runs (``--stream``): a Parquet file read a chunk at a time gives the
+in-memory run's trace when unshuffled, and a chunk-and-window shuffle that visits
+every row once an epoch when shuffled."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.helpers import run_cli
+
+import gradtrace
+from gradtrace.api import RunConfig, run
+from gradtrace.core import stream
+from gradtrace.streaming import run_stream
+
+
+def _write(frame: pd.DataFrame, path: Path, row_group: int) -> Path:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path, row_group_size=row_group)
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    """517 rows (a prime: no batch or chunk size divides it) in row groups of 50,
+    which chunks of 64 rows straddle."""
+    rng = np.random.default_rng(1)
+    n = 517
+    frame = pd.DataFrame({"x": rng.uniform(0, 2, size=n)})
+    frame["y"] = rng.poisson(np.exp(0.5 + 0.7 * frame["x"])).astype(float)
+    frame["z"] = rng.normal(3, 2, size=n)
+    frame["x2"] = rng.normal(size=n)
+    path = tmp_path_factory.mktemp("stream") / "data.parquet"
+    return frame, _write(frame, path, row_group=50)
+
+
+def _pair(data: Any, **options: Any) -> tuple[gradtrace.Trace, gradtrace.Trace]:
+    frame, path = data
+    config = RunConfig(data=str(path), shuffle=False, exact=False, **options)
+    in_memory = run(config, frame, "the frame")
+    config.stream, config.chunk_rows = True, 64
+    return in_memory, run_stream(config)
+
+
+CASES = [
+    # mini-batch: the batches are the in-memory run's, so params, gradients and batch
+    # losses are equal; a partial last batch (517 = 16 x 32 + 5)
+    dict(model="line", batch_size=16, lr=0.05, epochs=3, eval_every=5),
+    dict(model="line", batch_size=16, lr=0.05, epochs=2, metrics=["rmse", "r2"]),
+    dict(model="poisson", batch_size=32, lr=0.01, epochs=3, eval_every=7),
+    dict(model="linear", x=["x", "x2"], batch_size=10, optimizer="adam", lr=0.1),
+    # full batch: a step sums the chunks' losses and gradients
+    dict(model="poisson", lr=0.01, epochs=5),
+    dict(model="normal", y="z", lr=0.1, epochs=5, dtype="float64"),
+    dict(model="line", lr=0.1, epochs=4, metrics=["mae"]),
+    # diverging: the same last step
+    dict(model="line", lr=5.0, epochs=20),
+    dict(model="line", batch_size=16, lr=3.0, epochs=20, eval_every=4),
+]
+
+
+@pytest.mark.parametrize("options", CASES, ids=lambda o: str(sorted(o.items())))
+def test_unshuffled_stream_equals_the_in_memory_run(
+    data: Any, options: dict[str, Any]
+) -> None:
+    options = {"eval_every": None, "batch_size": None, **options}
+    if options.get("batch_size") and options["eval_every"] is None:
+        options["eval_every"] = math.ceil(517 / options["batch_size"])
+    a, b = _pair(data, **options)
+    assert (a.status, a.steps, a.diverged_step) == (b.status, b.steps, b.diverged_step)
+    ta, tb = a.to_pandas(), b.to_pandas()
+    assert list(ta.columns) == list(tb.columns)
+    exact = ["batch_loss", "epoch", "batch"]
+    exact += [c for c in tb.columns if c in a.info["initial"] or c.startswith("grad_")]
+    # up to the first partial batch, the same arithmetic on the same rows; a partial
+    # batch's masked rows lie elsewhere in its slice, so its sum may round apart
+    whole = 1 + (math.ceil(517 / options["batch_size"]) if options["batch_size"] else 0)
+    for col in tb.columns:
+        x, y = ta[col].to_numpy(float), tb[col].to_numpy(float)
+        if col in exact:
+            np.testing.assert_array_equal(x[:whole], y[:whole], err_msg=col)
+        # sums over chunks (in float64) round differently
+        np.testing.assert_allclose(x, y, rtol=2e-6, atol=1e-7, err_msg=col)
+    if "likelihood" in a.info:
+        la, lb = a.info["likelihood"]["final"], b.info["likelihood"]["final"]
+        assert lb["loglik"] == pytest.approx(la["loglik"], rel=1e-9)
+
+
+def test_shuffled_stream_batches_are_the_rows_it_trained_on(data: Any) -> None:
+    frame, path = data
+    trace = gradtrace.fit(
+        str(path),
+        "line",
+        batch_size=16,
+        epochs=2,
+        lr=0.05,
+        seed=3,
+        stream=True,
+        chunk_rows=64,
+        shuffle_window=128,
+        exact=False,
+    )
+    table = trace.to_pandas()
+    assert trace.info["schedule"]["stream"] == {"chunk_rows": 64, "window_chunks": 2}
+    x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
+    per_epoch = math.ceil(517 / 16)
+    for epoch in (1, 2):
+        steps = range((epoch - 1) * per_epoch + 1, epoch * per_epoch + 1)
+        seen = np.concatenate([trace.rows(s) for s in steps])
+        assert sorted(seen.tolist()) == list(range(517))  # every row once an epoch
+    first = trace.rows(1)
+    assert first.tolist() != list(range(16))  # shuffled
+    # each step's batch loss is the MSE of its rows at the parameters before it
+    for step in (1, 2, 17, per_epoch + 5):
+        rows = trace.rows(step)
+        w, b = table.loc[step - 1, "w"], table.loc[step - 1, "b"]
+        mse = np.mean((w * x[rows] + b - y[rows]) ** 2)
+        assert table.loc[step, "batch_loss"] == pytest.approx(mse, rel=1e-5)
+        assert 0 < len(rows) <= 16
+    # a new seed, a new order
+    other = gradtrace.fit(
+        str(path),
+        "line",
+        batch_size=16,
+        epochs=1,
+        lr=0.05,
+        seed=4,
+        stream=True,
+        chunk_rows=64,
+        exact=False,
+    )
+    assert other.rows(1).tolist() != first.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(2, 400),
+    batch=st.integers(1, 50),
+    chunk=st.integers(1, 200),
+    window=st.integers(1, 500),
+    shuffle=st.booleans(),
+    epoch=st.integers(0, 3),
+)
+def test_an_epoch_visits_every_row_once_in_the_in_memory_number_of_batches(
+    n: int, batch: int, chunk: int, window: int, shuffle: bool, epoch: int
+) -> None:
+    layout = stream.Layout.make(n, batch, chunk, window, shuffle, seed=7)
+    per_epoch = math.ceil(n / batch)
+    assert layout.batches_per_epoch == per_epoch
+    if batch < n:
+        assert layout.chunk_rows % batch == 0
+    steps = range(epoch * per_epoch, (epoch + 1) * per_epoch)
+    parts = [layout.batch_rows(s) for s in steps]
+    assert sorted(np.concatenate(parts).tolist()) == list(range(n))
+    if batch < n:
+        # at most one batch an epoch is partial: the last of the short window
+        assert sum(len(p) < batch for p in parts) <= 1
+    if not shuffle:
+        assert np.concatenate(parts).tolist() == list(range(n))
+        # the in-memory run's batches
+        plan = gradtrace.batch_plan(n, min(batch, n), per_epoch, False, 0)
+        for p, q in zip(parts, plan, strict=True):
+            assert p.tolist() == q[q >= 0].tolist()
+
+
+class Recorded:
+    """Rows from memory that remember the largest read."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y, self.largest = x, y, 0
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.y)
+
+    def read(self, start: int, stop: int) -> tuple[np.ndarray | None, np.ndarray]:
+        self.largest = max(self.largest, stop - start)
+        return self.x[start:stop], self.y[start:stop]
+
+
+@pytest.mark.parametrize("batch", [8, 1000])
+def test_a_streamed_run_reads_a_chunk_at_a_time(batch: int) -> None:
+    from gradtrace.core.catalog import make_model
+    from gradtrace.core.loop import Problem
+    from gradtrace.core.optimizers import OptimizerSpec
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=1000).astype(np.float32)
+    y = (2 * x + 1).astype(np.float32)
+    rows = Recorded(x, y)
+    layout = stream.Layout.make(1000, batch, 100, None, True, 0)
+    problem = Problem(make_model("line"), "mse", "mean", ("w", "b"))
+    streamed = stream.Streamed(
+        problem,
+        OptimizerSpec.create("sgd", learning_rate=0.1),
+        layout,
+        250,
+        1000,
+        {"w": 0.0, "b": 0.0},
+        {},
+        rows,
+    )
+    history = stream.history(streamed, list(streamed.segments()))
+    assert len(history.batch_loss) == 250
+    assert rows.largest <= 100
+    assert history.loss[-1] < history.initial_loss
+
+
+def test_stream_refuses_what_it_cannot_do(
+    tmp_path: Path, data: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame, path = data
+    csv = tmp_path / "d.csv"
+    frame.to_csv(csv, index=False)
+    cases = [
+        ([str(csv), "--stream"], "--stream reads Parquet files"),
+        ([str(path), "--stream", "--devices", "2"], "--devices above 1"),
+        ([str(path), "--stream", "--checkpoint-every", "5"], "--checkpoint-every"),
+        ([str(path), "--chunk-rows", "10"], "go with --stream"),
+        ([str(path), "--stream", "--chunk-rows", "0"], "--chunk-rows"),
+        ([str(tmp_path / "none.parquet"), "--stream"], "not found"),
+    ]
+    for args, message in cases:
+        out = tmp_path / "run"
+        code, _, err = run_cli(["fit", *args, "--out", str(out)], capsys)
+        assert code == 2, args
+        assert message in err
+        assert len(err.strip().splitlines()) == 1
+        assert not out.exists()
+
+
+def test_stream_names_a_bad_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pd.DataFrame({"x": np.arange(300.0), "y": np.arange(300.0)})
+    frame.loc[211, "y"] = np.nan
+    path = _write(frame, tmp_path / "bad.parquet", row_group=64)
+    code, _, err = run_cli(
+        [
+            "fit",
+            str(path),
+            "--stream",
+            "--chunk-rows",
+            "50",
+            "--batch-size",
+            "10",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert "data row 212" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_stream_cli_writes_a_run_that_reruns_but_does_not_resume(
+    tmp_path: Path, data: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, path = data
+    out = tmp_path / "run"
+    args = ["fit", str(path), "--stream", "--chunk-rows", "64", "--batch-size", "16"]
+    code, stdout, err = run_cli([*args, "--epochs", "2", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "streamed: read 64 rows at a time, rows shuffled within windows of 256" in (
+        stdout
+    )
+    assert "exact optimum is not computed" in err
+    first = gradtrace.load(out)
+    assert first.steps == 2 * math.ceil(517 / 16)
+    assert first.info["config"]["stream"] is True
+    again = tmp_path / "again"
+    code, _, err = run_cli(["rerun", str(out), "--out", str(again)], capsys)
+    assert code == 0, err
+    second = gradtrace.load(again)
+    pd.testing.assert_frame_equal(first.to_pandas(), second.to_pandas())
+    code, _, err = run_cli(["resume", str(out)], capsys)
+    assert code == 2
+    assert "resumed" in err
