@@ -1,28 +1,48 @@
 """Benchmark: the seeds' training loops, gradtrace against the frameworks.
 
-Seed 002 (n = 10000, 10000 full-batch SGD steps, full trace recorded) in:
-- gradtrace: the compiled training alone (``train_s``), compilation apart
-  (``compile_s``), and the whole ``gradtrace fit`` process (imports, compilation,
-  the exact optimum, writing the run folder);
-- PyTorch: the seed's own eager loop;
-- TensorFlow: the same loop eagerly and inside one ``tf.function``;
-- NumPy: the loop with the analytic gradient, and with a pass over the data.
-Medians of several repetitions; a missing peer is reported as skipped. (Seeds 001,
-003 and 004's Keras ``fit`` are not measured here yet.)
+Every seed's loop, run the seed's own way and by ``gradtrace fit`` on the built-in
+data set with the options that reproduce it (``docs/seeds.md``, ``gradtrace demo``):
+
+- 001: TensorFlow custom loops, eager, as the seed writes them (a Keras ``Layer``
+  with ``add_weight``, ``tf.GradientTape``, ``assign_sub``): a line by MSE (n = 100,
+  lr 0.05, 30 epochs from w = 0.018, b = 0) and a Gaussian by summed NLL (n = 1000,
+  lr 0.0005, 50 epochs from 0.7 mean, 1.3 std);
+- 002: n = 10000, 10000 full-batch SGD steps, full trace: PyTorch's eager loop,
+  TensorFlow eagerly and inside one ``tf.function``, NumPy;
+- 003: TensorFlow's "custom training basics", eager (the seed has no
+  ``tf.function``): W, b from 5, 0, n = 1000, lr 0.1, 10 epochs;
+- 004: Keras 3 ``model.fit`` (RMSprop 0.05, batch size 3, one epoch, no shuffling,
+  w = 0.5, b = 0, RMSE metric, the data as validation data), in one call and as the
+  seed's answer does it, one ``fit`` per batch to read the weights after each step;
+  gradtrace with ``keras.rmsprop`` and ``--metric rmse`` (a row per batch).
+
+For gradtrace: the compiled training alone (``train_s``) and its compilation
+(``compile_s``), both from the run folder's ``run.json``, and the whole ``gradtrace
+fit`` process (``process_s``: imports, compilation, exact optimum, writing the run
+folder). For a peer: its loop's first run apart (``first_s``: one-time kernel set-up;
+for Keras the first ``fit`` of a fresh model, which traces its ``tf.function``s), the
+loop's median over the repetitions after it (``loop_s``), and the whole process
+(``process_s``: this script run with ``--peer NAME``, a fresh interpreter that imports
+the framework, loads the data and runs the loop once). Ratios are peer / gradtrace;
+``params`` compares the final parameters. Medians of ``--repeats``; a missing peer
+is reported as skipped.
 
     python benchmarks/seed_loops.py [--gradtrace .venv/bin/gradtrace] [--repeats 5]
+        [--only 001,004]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +51,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT / "src" / "gradtrace" / "datasets"
-STEPS, LR = 10_000, 1e-7
+SEEDS = ("001", "002", "003", "004")
+STEPS, LR = 10_000, 1e-7  # seed 002
+LINE_W0 = 0.018  # seed 001's random-normal start of m, as docs/seeds.md fixes it
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # here and in the peer processes
+
+# A peer's loop: one call runs it once and returns its final "params" and its timings
+# (``loop_s``, and for Keras more), measured inside so that set-up stays outside.
+Loop = Callable[[], dict[str, Any]]
 
 
 def median_time(fn: Callable[[], Any], repeats: int) -> float:
@@ -49,57 +76,365 @@ def load(name: str) -> np.ndarray:
     )
 
 
-def gradtrace_fit(exe: str, repeats: int) -> dict[str, float]:
-    args = [
-        "fit",
-        "seed002_normal",
-        "--model",
-        "normal",
-        "--optimizer",
-        "torch.sgd",
-        "--lr",
-        str(LR),
-        "--steps",
-        str(STEPS),
-        "--reduction",
-        "sum",
-        "--init",
-        "loc=1",
-        "--fix",
-        "scale=1",
-        "--dtype",
-        "float64",
-        "--compute-dtype",
-        "float32",
-        "--no-shuffle",
-        "-q",
-    ]
+def process(cmd: list[str], repeats: int) -> float:
+    return median_time(
+        lambda: subprocess.run(cmd, check=True, capture_output=True), repeats
+    )
+
+
+def import_tf() -> Any:
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+def available(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------ gradtrace
+
+
+def gradtrace_fit(exe: str, args: list[str], repeats: int) -> dict[str, Any]:
+    """Run ``gradtrace fit ARGS -q`` REPEATS times; medians, and the last run's end."""
     whole, train, compile_ = [], [], []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            subprocess.run(
-                [exe, *args, "--out", f"{tmp}/r"], check=True, capture_output=True
+            done = subprocess.run(
+                [exe, "fit", *args, "-q", "--out", f"{tmp}/r"], capture_output=True
             )
             whole.append(time.perf_counter() - start)
-            t = json.loads(Path(f"{tmp}/r/run.json").read_text())["timings"]
-            train.append(t["train_s"])
-            compile_.append(t["compile_s"])
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"gradtrace fit {' '.join(args)} exited {done.returncode}:\n"
+                    f"{done.stderr.decode()}{done.stdout.decode()}"
+                )
+            run = json.loads(Path(f"{tmp}/r/run.json").read_text())
+            train.append(run["timings"]["train_s"])
+            compile_.append(run["timings"]["compile_s"])
     return {
+        "command": "gradtrace fit " + " ".join(args) + " -q",
         "process_s": statistics.median(whole),
         "train_s": statistics.median(train),
         "compile_s": statistics.median(compile_),
+        "steps": run["steps"],
+        "params": run["params"],
+        "final_loss": run["final_loss"],
+        "versions": run["versions"],
     }
 
 
-def torch_loop(repeats: int) -> dict[str, float] | None:
-    try:
-        import torch
-    except ImportError:
-        return None
+SEED002_ARGS = [
+    "seed002_normal",
+    *("--model", "normal", "--optimizer", "torch.sgd", "--lr", str(LR)),
+    *("--steps", str(STEPS), "--reduction", "sum", "--init", "loc=1"),
+    *("--fix", "scale=1", "--dtype", "float64", "--compute-dtype", "float32"),
+    "--no-shuffle",
+]
+
+
+def gaussian_start() -> tuple[float, float]:
+    """Seed 001's start, 0.7 mean and 1.3 std of y, in float32 (as the demo)."""
+    y = load("seed001_gaussian")[:, 1]
+    loc0 = np.float32(0.7) * np.mean(y, dtype=np.float32)
+    scale0 = np.float32(1.3) * np.std(y, dtype=np.float32)
+    return float(loc0), float(scale0)
+
+
+def gradtrace_args() -> dict[str, list[str]]:
+    """``gradtrace fit`` arguments reproducing seeds 001, 003 and 004 (as the demos)."""
+    loc0, scale0 = gaussian_start()
+    line = ["--model", "line", "--loss", "mse", "--no-shuffle"]
+    return {
+        "001_line": [
+            "seed001_line",
+            *line,
+            *("--optimizer", "sgd", "--lr", "0.05", "--epochs", "30"),
+            *("--init", f"w={LINE_W0}", "--init", "b=0"),
+        ],
+        "001_gaussian": [
+            "seed001_gaussian",
+            *("--model", "normal", "--loss", "nll", "--reduction", "sum"),
+            *("--optimizer", "sgd", "--lr", "0.0005", "--epochs", "50"),
+            *("--init", f"loc={loc0!r}", "--init", f"scale={scale0!r}"),
+            "--no-shuffle",
+        ],
+        "003_linear": [
+            "seed003_linear",
+            *line,
+            *("--optimizer", "sgd", "--lr", "0.1", "--epochs", "10"),
+            *("--init", "w=5", "--init", "b=0"),
+        ],
+        "004_keras": [
+            "seed004_keras",
+            *line,
+            *("--optimizer", "keras.rmsprop", "--lr", "0.05", "--epochs", "1"),
+            *("--batch-size", "3", "--init", "w=0.5", "--init", "b=0"),
+            *("--metric", "rmse"),
+        ],
+    }
+
+
+# ------------------------------------------------------- the peers' loops, as seeded
+
+
+def tf_line() -> Loop:
+    """Seed 001, first part: its LinearRegressionLayer and eager loop, verbatim."""
+    tf = import_tf()
+    rows = load("seed001_line")
+    x_train, y_train = tf.constant(rows[:, 0]), tf.constant(rows[:, 1])
+
+    class LinearRegressionLayer(tf.keras.layers.Layer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.m = self.add_weight(shape=(1,), initializer="random_normal")
+            self.b = self.add_weight(shape=(1,), initializer="zeros")
+
+        def call(self, inputs: Any) -> Any:
+            return self.m * inputs + self.b
+
+    def mse(y_pred: Any, y_true: Any) -> Any:
+        return tf.reduce_mean(tf.square(y_pred - y_true))
+
+    def run() -> dict[str, Any]:
+        layer = LinearRegressionLayer()
+        layer.m.assign([LINE_W0])  # the seed's random start, fixed
+        learning_rate, epochs = 0.05, 30
+        start = time.perf_counter()
+        mse_loss = []
+        for _ in range(epochs):
+            with tf.GradientTape() as tape:
+                predictions = layer(x_train)
+                current_mse_loss = mse(predictions, y_train)
+            gradients = tape.gradient(current_mse_loss, layer.trainable_variables)
+            layer.m.assign_sub(learning_rate * gradients[0])
+            layer.b.assign_sub(learning_rate * gradients[1])
+            mse_loss.append(current_mse_loss)
+        loop_s = time.perf_counter() - start
+        params = {"w": float(layer.m.numpy()[0]), "b": float(layer.b.numpy()[0])}
+        return {"params": params, "loop_s": loop_s}
+
+    return run
+
+
+def tf_gaussian() -> Loop:
+    """Seed 001, second part: its GaussianFitLayer, LL and eager loop, verbatim."""
+    tf = import_tf()
+    y_train = tf.constant(load("seed001_gaussian")[:, 1])
+
+    class GaussianFitLayer(tf.keras.layers.Layer):
+        def __init__(self, ivs: list[Any]) -> None:
+            super().__init__()
+            constant = tf.keras.initializers.Constant
+            self.m = self.add_weight(shape=(1,), initializer=constant(ivs[0]))
+            self.s = self.add_weight(shape=(1,), initializer=constant(ivs[1]))
+
+    def nll(y_true: Any, params: list[Any]) -> Any:  # the seed's LL
+        n = len(y_true)
+        m, s = params
+        return (n / 2.0) * tf.math.log(2.0 * np.pi * s**2) + (
+            1.0 / (2.0 * s**2)
+        ) * tf.math.reduce_sum((y_true - m) ** 2)
+
+    def run() -> dict[str, Any]:
+        m0 = 0.7 * tf.reduce_mean(y_train)
+        s0 = 1.3 * tf.math.reduce_std(y_train)
+        layer = GaussianFitLayer([m0, s0])
+        learning_rate, epochs = 0.0005, 50
+        start = time.perf_counter()
+        nll_loss = []
+        for _ in range(epochs):
+            with tf.GradientTape() as tape:
+                current_nll_loss = nll(y_train, [layer.m, layer.s])
+            gradients = tape.gradient(current_nll_loss, layer.trainable_variables)
+            layer.m.assign_sub(learning_rate * gradients[0])
+            layer.s.assign_sub(learning_rate * gradients[1])
+            nll_loss.append(current_nll_loss)
+        loop_s = time.perf_counter() - start
+        params = {"loc": float(layer.m.numpy()[0]), "scale": float(layer.s.numpy()[0])}
+        return {"params": params, "loop_s": loop_s}
+
+    return run
+
+
+def tf_basics() -> Loop:
+    """Seed 003: "custom training basics", Model, loss, train and the epoch loop."""
+    tf = import_tf()
+    rows = load("seed003_linear")
+    inputs, outputs = tf.constant(rows[:, 0]), tf.constant(rows[:, 1])
+
+    class Model:
+        def __init__(self) -> None:
+            self.W = tf.Variable(5.0)
+            self.b = tf.Variable(0.0)
+
+        def __call__(self, x: Any) -> Any:
+            return self.W * x + self.b
+
+    def loss(predicted_y: Any, desired_y: Any) -> Any:
+        return tf.reduce_mean(tf.square(predicted_y - desired_y))
+
+    def train(model: Model, inputs: Any, outputs: Any, learning_rate: float) -> None:
+        with tf.GradientTape() as t:
+            current_loss = loss(model(inputs), outputs)
+        dw, db = t.gradient(current_loss, [model.W, model.b])
+        model.W.assign_sub(learning_rate * dw)
+        model.b.assign_sub(learning_rate * db)
+
+    def run() -> dict[str, Any]:
+        model = Model()
+        start = time.perf_counter()
+        ws, bs, printed = [], [], []
+        for epoch in range(10):
+            ws.append(model.W.numpy())
+            bs.append(model.b.numpy())
+            current_loss = loss(model(inputs), outputs)
+            train(model, inputs, outputs, learning_rate=0.1)
+            printed.append(  # the seed prints it; kept off this script's stdout
+                "Epoch %2d: W=%1.2f b=%1.2f, loss=%2.5f"  # noqa: UP031 (the seed's)
+                % (epoch, ws[-1], bs[-1], current_loss)
+            )
+        loop_s = time.perf_counter() - start
+        params = {"w": float(model.W.numpy()), "b": float(model.b.numpy())}
+        return {"params": params, "loop_s": loop_s, "last_line": printed[-1]}
+
+    return run
+
+
+def keras_seed004() -> tuple[Any, np.ndarray, np.ndarray, Callable[[], Any]]:
+    """Keras, seed 004's data (x as a column) and its ``build_model(0.05)``."""
+    import_tf()
+    import keras
+
+    rows = load("seed004_keras")
+    feature, label = rows[:, :1], rows[:, 1:]
+
+    def build_model(my_learning_rate: float = 0.05) -> Any:
+        model = keras.models.Sequential()
+        with warnings.catch_warnings():  # Keras 3 prefers an Input to input_shape
+            warnings.simplefilter("ignore")
+            model.add(
+                keras.layers.Dense(
+                    units=1,
+                    input_shape=(1,),
+                    kernel_initializer=keras.initializers.Constant(0.5),
+                )
+            )
+        model.compile(
+            optimizer=keras.optimizers.RMSprop(learning_rate=my_learning_rate),
+            loss="mean_squared_error",
+            metrics=[keras.metrics.RootMeanSquaredError()],
+        )
+        return model
+
+    return keras, feature, label, build_model
+
+
+def keras_fit() -> Loop:
+    """Seed 004: ``fit`` in batches of 3, in one call and one call per batch.
+
+    ``loop_s`` is a ``fit`` of the 12 rows in batches of 3 on a model whose train and
+    test functions are already traced (its weights put back to the start);
+    ``cold_fit_s`` the first ``fit`` of a fresh model (tracing included);
+    ``per_batch_*`` the seed's answer: one ``fit`` per batch of 3 rows, reading the
+    slope and intercept after each, cold and warm likewise.
+    """
+    _, feature, label, build_model = keras_seed004()
+    start_weights = [np.full((1, 1), 0.5, np.float32), np.zeros(1, np.float32)]
+    batch_size = 3
+
+    def fit(model: Any) -> Any:
+        return model.fit(
+            x=feature,
+            y=label,
+            batch_size=batch_size,
+            epochs=1,
+            shuffle=False,
+            validation_data=(feature, label),
+            verbose=0,
+        )
+
+    def per_batch(model: Any) -> list[tuple[float, float]]:
+        slopes = []
+        for idx in range(0, len(feature), batch_size):
+            model.fit(
+                x=feature[idx : idx + batch_size],
+                y=label[idx : idx + batch_size],
+                batch_size=1000,
+                epochs=1,
+                validation_data=(feature, label),
+                verbose=0,
+            )
+            w, b = model.get_weights()
+            slopes.append((float(w[0][0]), float(b[0])))
+        return slopes
+
+    def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+        start = time.perf_counter()
+        out = fn()
+        return out, time.perf_counter() - start
+
+    def run() -> dict[str, Any]:
+        model, build_s = timed(build_model)
+        history, cold_fit_s = timed(lambda: fit(model))
+        w, b = model.get_weights()
+        logs = {k: float(v[-1]) for k, v in history.history.items()}
+        model.set_weights(start_weights)
+        _, warm_fit_s = timed(lambda: fit(model))
+        model = build_model()
+        slopes, per_batch_cold_s = timed(lambda: per_batch(model))
+        model.set_weights(start_weights)
+        _, per_batch_warm_s = timed(lambda: per_batch(model))
+        return {
+            "params": {"w": float(w[0][0]), "b": float(b[0])},
+            "loop_s": warm_fit_s,
+            "build_s": build_s,
+            "cold_fit_s": cold_fit_s,
+            "per_batch_cold_s": per_batch_cold_s,
+            "per_batch_warm_s": per_batch_warm_s,
+            "per_batch_params": {"w": slopes[-1][0], "b": slopes[-1][1]},
+            "logs": logs,
+            "jit_compile": bool(model.jit_compile),
+        }
+
+    return run
+
+
+def keras_fit_once() -> Loop:
+    """Seed 004 as its script runs: build the model and ``fit`` once."""
+    _, feature, label, build_model = keras_seed004()
+
+    def run() -> dict[str, Any]:
+        model = build_model()
+        model.fit(
+            x=feature,
+            y=label,
+            batch_size=3,
+            epochs=1,
+            shuffle=False,
+            validation_data=(feature, label),
+            verbose=0,
+        )
+        w, b = model.get_weights()
+        return {"params": {"w": float(w[0][0]), "b": float(b[0])}}
+
+    return run
+
+
+def torch_normal() -> Loop:
+    """Seed 002: PyTorch's SGD on -sum(Normal(loc, 1).log_prob(data)), loc float64."""
+    import torch
+
     data = torch.tensor(load("seed002_normal"))
 
-    def run() -> list[float]:
+    def run() -> dict[str, Any]:
+        start = time.perf_counter()
         location = torch.tensor(1.0, requires_grad=True, dtype=torch.float64)
         opt = torch.optim.SGD([location], lr=LR)
         trace = []
@@ -110,19 +445,60 @@ def torch_loop(repeats: int) -> dict[str, float] | None:
             opt.step()
             opt.zero_grad()
             trace.append(location.item())
-        return trace
+        return {"params": {"loc": trace[-1]}, "loop_s": time.perf_counter() - start}
 
-    return {"train_s": median_time(run, repeats)}
+    return run
 
 
-def tf_loops(repeats: int) -> dict[str, float] | None:
-    try:
-        import os
+# name -> (the module it needs, its loop's set-up)
+PEERS: dict[str, tuple[str, Callable[[], Loop]]] = {
+    "001_line_tf": ("tensorflow", tf_line),
+    "001_gaussian_tf": ("tensorflow", tf_gaussian),
+    "002_torch": ("torch", torch_normal),
+    "003_tf": ("tensorflow", tf_basics),
+    "004_keras": ("keras", keras_fit_once),
+}
 
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
-    except ImportError:
+
+def run_peer(name: str) -> None:
+    """``--peer NAME``: the peer's whole script in this fresh process, run once."""
+    print(json.dumps(PEERS[name][1]()()["params"]))
+
+
+def peer(
+    name: str,
+    repeats: int,
+    loop: Callable[[], Loop] | None = None,
+    loop_repeats: int | None = None,
+) -> Any:
+    """Time a peer's loop (first run apart, then the median) and its process."""
+    module, setup = PEERS[name]
+    if not available(module):
+        print(f"{name}: skipped ({module} not installed)", file=sys.stderr)
         return None
+    run = (loop or setup)()
+    first = run()
+    runs = [run() for _ in range(loop_repeats or repeats)]
+    # the process's first run: one-time set-up (Keras: its first fit, traced)
+    out: dict[str, Any] = {"first_s": first.get("cold_fit_s", first["loop_s"])}
+    for key, value in runs[0].items():
+        if key.endswith("_s"):
+            out[key] = statistics.median(r[key] for r in runs)
+        elif key != "params":
+            out[key] = value
+    out["params"] = runs[-1]["params"]
+    out["process_s"] = process([sys.executable, __file__, "--peer", name], repeats)
+    return out
+
+
+# ------------------------------------------------------------- seed 002's others
+
+
+def tf_loops_seed002(repeats: int) -> dict[str, float] | None:
+    if not available("tensorflow"):
+        print("002 tensorflow: skipped (not installed)", file=sys.stderr)
+        return None
+    tf = import_tf()
     data = tf.constant(load("seed002_normal"))
 
     def eager() -> None:
@@ -143,9 +519,12 @@ def tf_loops(repeats: int) -> dict[str, float] | None:
             trace = trace.write(i, loc)
         return trace.stack()
 
+    start = time.perf_counter()
     compiled(tf.constant(1.0))  # trace and compile once
+    function_first_s = time.perf_counter() - start
     return {
         "eager_s": median_time(eager, max(1, repeats // 2)),
+        "function_first_s": function_first_s,
         "function_s": median_time(lambda: compiled(tf.constant(1.0)).numpy(), repeats),
     }
 
@@ -175,48 +554,110 @@ def numpy_loop(repeats: int) -> dict[str, float]:
     }
 
 
-def process(cmd: list[str], repeats: int) -> float:
-    return median_time(
-        lambda: subprocess.run(cmd, check=True, capture_output=True), repeats
+# ---------------------------------------------------------------------- the report
+
+
+def agreement(ours: dict[str, float], theirs: dict[str, float]) -> dict[str, float]:
+    """Largest absolute and relative gap between the two runs' final parameters."""
+    gaps = {k: abs(ours[k] - theirs[k]) for k in theirs}
+    return {
+        "max_abs_diff": max(gaps.values()),
+        "max_rel_diff": max(gaps[k] / max(abs(theirs[k]), 1e-30) for k in gaps),
+    }
+
+
+def compare(g: dict[str, Any], name: str, p: dict[str, Any] | None) -> dict[str, Any]:
+    """A peer's figures next to gradtrace's: ratios peer / gradtrace, parameters."""
+    if p is None:
+        return {"skipped": f"{name} not installed"}
+    p["ratio_loop_over_train"] = p["loop_s"] / g["train_s"]
+    p["ratio_first_over_compile_plus_train"] = p["first_s"] / (
+        g["compile_s"] + g["train_s"]
     )
+    p["ratio_process"] = p["process_s"] / g["process_s"]
+    p["params_vs_gradtrace"] = agreement(g["params"], p["params"])
+    return p
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "machine": platform.machine()}
+    for module in ("numpy", "torch", "tensorflow", "keras"):
+        if available(module):
+            out[module] = sys.modules[module].__version__
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gradtrace", default=str(ROOT / ".venv/bin/gradtrace"))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--only", default=",".join(SEEDS), help="seeds to run, e.g. 001,004"
+    )
+    parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    out: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "machine": platform.machine()}
-    }
-    out["gradtrace"] = gradtrace_fit(args.gradtrace, args.repeats)
-    out["torch"] = torch_loop(max(1, args.repeats // 2))
-    out["tensorflow"] = tf_loops(args.repeats)
-    out["numpy"] = numpy_loop(args.repeats)
-    if out["torch"]:
-        script = (
-            "import torch\nimport numpy as np\n"
-            f"d=torch.tensor(np.loadtxt('{DATASETS}/seed002_normal.csv',"
-            "skiprows=1,dtype=np.float32))\n"
-            "l=torch.tensor(1.0,requires_grad=True,dtype=torch.float64)\n"
-            f"o=torch.optim.SGD([l],lr={LR})\n"
-            f"for _ in range({STEPS}):\n"
-            " loss=-torch.sum(torch.distributions.Normal(l,1.0).log_prob(d))\n"
-            " loss.backward(); o.step(); o.zero_grad()\n"
-        )
-        out["torch"]["process_s"] = process([sys.executable, "-c", script], 3)
-        import torch
+    if args.peer:
+        run_peer(args.peer)
+        return
+    only = [s.strip() for s in args.only.split(",")]
+    if unknown := set(only) - set(SEEDS):
+        parser.error(f"--only: no seed {', '.join(sorted(unknown))}")
+    exe, repeats = args.gradtrace, args.repeats
+    fits = gradtrace_args()
+    out: dict[str, Any] = {"machine": {}, "repeats": repeats}
 
-        out["machine"]["torch"] = torch.__version__
-    g = out["gradtrace"]
-    if out["torch"]:
-        out["ratio_train_torch_over_gradtrace"] = out["torch"]["train_s"] / g["train_s"]
-        out["ratio_process_torch_over_gradtrace"] = (
-            out["torch"]["process_s"] / g["process_s"]
-        )
-    for name in ("torch", "tensorflow"):
-        if out[name] is None:
-            print(f"{name}: skipped (not installed)", file=sys.stderr)
+    def gradtrace(args: list[str]) -> dict[str, Any]:
+        g = gradtrace_fit(exe, args, repeats)
+        out["machine"]["gradtrace"] = g.pop("versions")  # its run.json's: jax, ...
+        return g
+
+    if "001" in only:
+        seed: dict[str, Any] = {}
+        for part, name in (("line", "001_line_tf"), ("gaussian", "001_gaussian_tf")):
+            g = gradtrace(fits[f"001_{part}"])
+            seed[part] = {
+                "gradtrace": g,
+                "tensorflow_eager": compare(g, "tensorflow", peer(name, repeats)),
+            }
+        out["001"] = seed
+
+    if "002" in only:
+        g = gradtrace(SEED002_ARGS)
+        torch = peer("002_torch", repeats, loop_repeats=max(1, repeats // 2))
+        tf_002 = tf_loops_seed002(repeats)
+        if tf_002 is not None:
+            tf_002["ratio_eager_over_train"] = tf_002["eager_s"] / g["train_s"]
+            tf_002["ratio_function_over_train"] = tf_002["function_s"] / g["train_s"]
+            tf_002["ratio_function_first_over_compile_plus_train"] = tf_002[
+                "function_first_s"
+            ] / (g["compile_s"] + g["train_s"])
+        out["002"] = {
+            "gradtrace": g,
+            "torch_eager": compare(g, "torch", torch),
+            "tensorflow": tf_002 or {"skipped": "tensorflow not installed"},
+            "numpy": numpy_loop(repeats),
+        }
+
+    if "003" in only:
+        g = gradtrace(fits["003_linear"])
+        out["003"] = {
+            "gradtrace": g,
+            "tensorflow_eager": compare(g, "tensorflow", peer("003_tf", repeats)),
+        }
+
+    if "004" in only:
+        g = gradtrace(fits["004_keras"])
+        keras = peer("004_keras", repeats, loop=keras_fit)
+        out["004"] = {"gradtrace": g, "keras_fit": compare(g, "keras", keras)}
+        if keras is not None:
+            keras["per_batch_params_vs_gradtrace"] = agreement(
+                g["params"], keras["per_batch_params"]
+            )
+            keras["ratio_per_batch_warm_over_train"] = (
+                keras["per_batch_warm_s"] / g["train_s"]
+            )
+
+    out["machine"].update(versions())
     print(json.dumps(out, indent=2))
 
 
