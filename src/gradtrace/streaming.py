@@ -118,7 +118,7 @@ def run_stream(
                 "gives some rows no likelihood or no number there; start elsewhere "
                 "with --init."
             )
-        done = 0
+        done, began = 0, time.perf_counter()
         try:
             if progress is not None:
                 progress(0, p.n_steps)
@@ -129,7 +129,9 @@ def run_stream(
                     progress(done, p.n_steps)
         except KeyboardInterrupt:
             interrupted = True
-        history = stream.history(streamed, segments)
+        # the training time includes reading the chunks, not only the compiled calls
+        seconds = time.perf_counter() - began
+        history = stream.history(streamed, segments)._replace(train_s=seconds)
 
     def loglik(params: dict[str, Any]) -> float:
         total = 0.0

@@ -111,19 +111,19 @@ class Layout:
         start = i * self.chunk_rows
         return start, min(start + self.chunk_rows, self.n_rows)
 
-    def windows(self, epoch: int) -> list[tuple[list[int], np.ndarray | None]]:
+    def windows(self, epoch: int) -> Iterator[tuple[list[int], np.ndarray | None]]:
         """The windows of an epoch (0-based) in visiting order: each its chunks and
-        the permutation of its rows (None when not shuffled: one chunk a window)."""
+        the permutation of its rows (None when not shuffled: one chunk a window).
+        Drawn one at a time, so only one window's permutation is held."""
         if not self.shuffle:
-            return [([i], None) for i in range(self.n_chunks)]
+            yield from (([i], None) for i in range(self.n_chunks))
+            return
         rng = np.random.default_rng([self.seed % 2**64, epoch])
         order = rng.permutation(self.n_chunks).tolist()
-        out: list[tuple[list[int], np.ndarray | None]] = []
         for w in range(0, len(order), self.window):
             ids = order[w : w + self.window]
             rows = sum(self.chunk(i)[1] - self.chunk(i)[0] for i in ids)
-            out.append((ids, rng.permutation(rows)))
-        return out
+            yield ids, rng.permutation(rows)
 
     def batch_rows(self, step: int) -> np.ndarray:
         """The data rows (0-based) of step ``step`` (0-based)."""
