@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import gradtrace
@@ -189,3 +190,29 @@ def test_a_blocked_full_batch_step_equals_the_one_pass_step(
         np.testing.assert_allclose(
             blocked[column], plain[column], rtol=1e-10, atol=1e-12, err_msg=column
         )
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+@pytest.mark.parametrize("lr", [0.05, 3.0], ids=["converging", "diverging"])
+def test_skipped_steps_under_a_conditional_or_computed_and_dropped_agree(
+    batch_size: int | None, lr: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small steps are computed even when skipped (past the end of the last chunk, or
+    # after divergence) and their results dropped; large ones sit under lax.cond
+    from gradtrace.core import loop
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=200)
+    data = {"x": x, "y": 2 * x + 1}
+    monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "7")  # the last chunk runs past the end
+
+    def run() -> gradtrace.Trace:
+        monkeypatch.setattr(loop, "_COMPILED", {})
+        return gradtrace.fit(data, lr=lr, steps=40, batch_size=batch_size, seed=1)
+
+    cheap = run()
+    monkeypatch.setattr(loop, "CHEAP_ROWS", 0)
+    guarded = run()
+    assert (cheap.status, cheap.steps) == (guarded.status, guarded.steps)
+    assert cheap.status == ("diverged" if lr > 1 else "completed")
+    pd.testing.assert_frame_equal(cheap.to_pandas(), guarded.to_pandas())

@@ -258,6 +258,11 @@ def blocked_step(
     return total, grad, stats
 
 
+#: Rows per step up to which a step is computed even when it is skipped (past the
+#: last step, or after divergence) rather than put under a conditional.
+CHEAP_ROWS = 1 << 16
+
+
 def batch_gradient(
     problem: Problem,
     params: Params,
@@ -299,6 +304,7 @@ def _chunk_fn(
     bs = schedule.batch_size
     eval_each_step = not schedule.full_batch
     n_stats = metrics.n_stats(problem.metrics)
+    cheap = min(schedule.batch_size, schedule.n_rows) <= CHEAP_ROWS
 
     def chunk(carry, t0, x, y, fixed, key, rows):  # type: ignore[no-untyped-def]
         def step(carry, t):  # type: ignore[no-untyped-def]
@@ -358,7 +364,15 @@ def _chunk_fn(
                 out = (shown, zeros, nan, nan, no_stats, no_stats)
                 return params, opt_state, out, jnp.asarray(False)
 
-            new_params, new_state, out, bad = jax.lax.cond(active, run, skip, None)
+            if cheap:
+                # a small step costs less than XLA:CPU's conditional around it
+                # (seed 002: 7.7 -> 7.0 us a step); a skipped step is computed and
+                # its results dropped
+                new_params, new_state, out, bad = jax.tree_util.tree_map(
+                    lambda a, b: jnp.where(active, a, b), run(None), skip(None)
+                )
+            else:
+                new_params, new_state, out, bad = jax.lax.cond(active, run, skip, None)
             carry = (new_params, new_state, order, stopped | bad)
             shown, grads, loss, full, stats, full_stats = out
             return carry, (shown, grads, loss, full, active, stats, full_stats)
