@@ -31,8 +31,8 @@ from gradtrace.sources import (
     source_name,
     truth_of,
 )
-from gradtrace.store import load_run
-from gradtrace.tables import trace_frame
+from gradtrace.store import TraceWriter, load_run
+from gradtrace.tables import TraceParts, nice_step, trace_frame
 from gradtrace.trace import Trace, versions
 from gradtrace.usercode import load_model_file
 
@@ -40,6 +40,11 @@ from gradtrace.usercode import load_model_file
 #: under this many row evaluations; beyond it, every k-th step (``eval_every``).
 EVAL_BUDGET = 100_000_000
 DEFAULT_EPOCHS = 100
+#: A run of more steps than this, given a folder to write to, writes its trace
+#: there a part of at most this many steps at a time instead of holding it.
+TRACE_PART_STEPS = 1 << 18
+#: About how many rows of such a trace stay in memory (every k-th step).
+KEEP_ROWS = 100_000
 
 Progress = Callable[[int, int], None]
 
@@ -422,14 +427,28 @@ def run(
     loss_obj: Any = None,
     checkpoint: Callable[[Trace], None] | None = None,
     resume: Mapping[str, np.ndarray] | None = None,
+    trace_to: Callable[[], TraceWriter] | None = None,
 ) -> Trace:
     """Run a validated-on-the-way configuration on a loaded table.
 
     ``checkpoint`` is called with the trace so far (its ``state`` set, so it can be
     saved and resumed) every ``config.checkpoint_every`` steps. ``resume`` is such a
-    state (``state.npz``): the run continues from it to the same final trace."""
+    state (``state.npz``): the run continues from it to the same final trace.
+
+    ``trace_to`` gives the run folder's writer: a run of more than
+    ``TRACE_PART_STEPS`` steps (without checkpoints) then writes its trace there a
+    part at a time as it goes, and the returned trace keeps every k-th step in
+    memory (``info["trace"]``); ``trace.save`` to that folder completes it."""
     started = time.perf_counter() if started is None else started
     p = plan(config, frame, source, model_obj, loss_obj)
+    streamed = (
+        trace_to is not None
+        and p.n_steps > TRACE_PART_STEPS
+        and config.checkpoint_every is None
+        and resume is None
+    )
+    if streamed:
+        p = p._replace(chunk=min(p.chunk, TRACE_PART_STEPS))
     every = None
     if config.checkpoint_every is not None:
         every = validate.positive_int(
@@ -483,6 +502,9 @@ def run(
                 "the model gives those rows no likelihood or no number there; start "
                 "elsewhere with --init."
             )
+        if streamed:
+            assert trace_to is not None
+            return _run_streamed(config, p, prepared, trace_to(), progress, started)
         chunks: list[loop.Chunk] = []
         start = None
         if resume is not None:
@@ -507,6 +529,79 @@ def run(
         except KeyboardInterrupt:
             interrupted = True
         return finish(chunks, interrupted, interrupted)
+
+
+def _run_streamed(
+    config: RunConfig,
+    p: Plan,
+    prepared: loop.Prepared,
+    writer: TraceWriter,
+    progress: Progress | None,
+    started: float,
+) -> Trace:
+    """Run ``prepared``, writing its trace a chunk at a time into ``writer``'s
+    folder; the returned trace holds every k-th row (about ``KEEP_ROWS``)."""
+    try:
+        reference = _reference(config, p)
+        specs = [s for s in p.specs if s.name in p.trainable]
+        initial = {k: v.tolist() for k, v in p.trainable.items()}
+        parts = TraceParts(specs, initial, p.problem.metrics)
+        at_start = loop.initial_state(prepared, p.trainable)
+        keep = nice_step(p.n_steps / KEEP_ROWS)
+        kept: list[pd.DataFrame] = []
+        last: list[Any] = []  # the newest part's history and last row
+
+        def emit(chunks: list[loop.Chunk], after: loop.Chunk | None) -> Any:
+            first = chunks[0].t0 if chunks else 0
+            history = loop.assemble(
+                prepared, chunks, p.trainable, first, after, at_start
+            )
+            part = parts.frame(history)
+            if "optimum_loss" in reference:
+                gap = part["loss"].astype(np.float64) - reference["optimum_loss"]
+                part["gap"] = gap
+            writer.write(part, diverged=history.diverged_step is not None)
+            kept.append(part[part["step"] % keep == 0])
+            last[:] = [history, part.iloc[-1:]]
+            return history
+
+        interrupted, seconds = False, 0.0
+        pending: loop.Chunk | None = None
+        try:
+            if progress is not None:
+                progress(0, p.n_steps)
+            for c in loop.run_chunks(prepared, seed=int(p.seed)):
+                seconds += c.seconds
+                if pending is not None and emit([pending], c).diverged_step:
+                    pending = None  # diverged at the end of the previous chunk
+                    break
+                pending = c
+                if progress is not None:
+                    progress(min(c.t0 + p.chunk, p.n_steps), p.n_steps)
+        except KeyboardInterrupt:
+            interrupted = True
+        if pending is not None or not parts.steps:
+            emit([] if pending is None else [pending], None)
+        history, tail = last
+        table = pd.concat([*kept, tail]).drop_duplicates("step", keep="last")
+        history = history._replace(train_s=seconds)
+        trace = build_trace(
+            config,
+            p,
+            history,
+            reference,
+            interrupted,
+            started,
+            table=table.reset_index(drop=True),
+            steps=parts.steps,
+        )
+        trace.info["trace"] = {"parts": writer.parts, "kept_every": keep}
+        trace.model, trace.loss = p.m, p.loss
+        trace.writer = writer
+        return trace
+    except BaseException:
+        writer.discard()
+        raise
 
 
 def _devices(value: Any) -> int:
@@ -573,19 +668,25 @@ def build_trace(
     loglik: Callable[[dict[str, Any]], float] | None = None,
     keep_data: bool = True,
     schedule: Mapping[str, Any] | None = None,
+    table: pd.DataFrame | None = None,
+    steps: int | None = None,
 ) -> Trace:
     """The Trace of a run from its history and reference. ``loglik`` sums the
     log-likelihood of all the rows at given parameters (default: over the plan's
     data); without ``keep_data``, the trace's views read the data file again
-    instead of keeping the plan's data; ``schedule`` adds to run.json's schedule."""
-    table = trace_frame(
-        history,
-        [s for s in p.specs if s.name in p.trainable],
-        {k: v.tolist() for k, v in p.trainable.items()},
-        p.problem.metrics,
-    )
-    if "optimum_loss" in reference:
-        table["gap"] = table["loss"].astype(np.float64) - reference["optimum_loss"]
+    instead of keeping the plan's data; ``schedule`` adds to run.json's schedule.
+    ``table`` and ``steps``: the trace table already made (with its gap column)
+    and the number of steps, where ``history`` is only the run's last part."""
+    if table is None:
+        table = trace_frame(
+            history,
+            [s for s in p.specs if s.name in p.trainable],
+            {k: v.tolist() for k, v in p.trainable.items()},
+            p.problem.metrics,
+        )
+        if "optimum_loss" in reference:
+            gap = table["loss"].astype(np.float64) - reference["optimum_loss"]
+            table["gap"] = gap
     status = "completed"
     if history.diverged_step is not None:
         status = "diverged"
@@ -635,7 +736,7 @@ def build_trace(
         "compute_dtype": p.cdtype,
         "initial": {k: v.tolist() for k, v in p.trainable.items()},
         "fixed": {k: v.tolist() for k, v in p.fixed.items()},
-        "steps": len(history.batch_loss),
+        "steps": len(history.batch_loss) if steps is None else steps,
         "status": status,
         "diverged": history.diverged_step is not None,
         "diverged_step": history.diverged_step,

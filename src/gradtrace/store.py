@@ -37,6 +37,19 @@ def save_run(
     """Write a run folder; refuses to replace an existing one unless ``force``.
     With ``state``, also ``state.npz``, so an unfinished run can be resumed."""
     folder = Path(folder)
+    tmp = _temporary(folder, force)
+    try:
+        pq.write_table(_arrow(frame, info), tmp / TRACE_FILE)
+        _finish(tmp, folder, info, state)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def _temporary(folder: Path, force: bool) -> Path:
+    """A new temporary folder beside ``folder``, after checking that ``folder`` may
+    be written (it does not exist, or ``force``)."""
     if folder.exists() and not force:
         raise RunFolderError(
             f"run folder {str(folder)!r} already exists: choose "
@@ -45,7 +58,7 @@ def save_run(
     parent = folder.parent if str(folder.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(
+        return Path(
             tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent)
         )
     except OSError as err:
@@ -53,23 +66,70 @@ def save_run(
             f"cannot write the run folder {str(folder)!r} "
             f"({err.strerror or err}): choose a writable --out."
         ) from None
-    try:
-        pq.write_table(_arrow(frame, info), tmp / TRACE_FILE)
-        (tmp / INFO_FILE).write_text(to_json(info) + "\n")
-        if state is not None:
-            np.savez(tmp / STATE_FILE, **state)  # type: ignore[arg-type]
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def _finish(
+    tmp: Path, folder: Path, info: dict[str, Any], state: dict[str, np.ndarray] | None
+) -> None:
+    """Write run.json (and state.npz) into ``tmp`` and rename it to ``folder``,
+    replacing what was there."""
+    (tmp / INFO_FILE).write_text(to_json(info) + "\n")
+    if state is not None:
+        np.savez(tmp / STATE_FILE, **state)  # type: ignore[arg-type]
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, folder)
+
+
+def save_info(folder: Path, info: dict[str, Any]) -> Path:
+    """Write a run folder's run.json again (atomically: a new file renamed over)."""
+    tmp = folder / f".{INFO_FILE}.tmp"
+    tmp.write_text(to_json(info) + "\n")
+    os.replace(tmp, folder / INFO_FILE)
     return folder
+
+
+class TraceWriter:
+    """A run folder written while its run goes, for a trace too long to hold:
+    ``trace.parquet`` is a folder of part files, one per part of the run, in step
+    order (pandas and pyarrow read such a folder as one table); ``run.json`` comes
+    at the end. Until ``finish``, it is all in a temporary folder beside the
+    destination, so a killed run never leaves a half-written run folder."""
+
+    def __init__(self, folder: str | Path, force: bool = False) -> None:
+        self.folder, self.force = Path(folder), force
+        self.tmp = _temporary(self.folder, force)
+        (self.tmp / TRACE_FILE).mkdir()
+        self.parts = 0
+        self.finished = False
+
+    def write(self, frame: pd.DataFrame, diverged: bool = False) -> None:
+        """Add the next part's rows (``diverged``: the last row is the diverging
+        step, whose NaNs are data, not missing values)."""
+        path = self.tmp / TRACE_FILE / f"part-{self.parts:06d}.parquet"
+        pq.write_table(_arrow(frame, {"diverged": diverged}), path)
+        self.parts += 1
+
+    def finish(
+        self, info: dict[str, Any], state: dict[str, np.ndarray] | None = None
+    ) -> Path:
+        """Write run.json and put the folder in place."""
+        try:
+            _finish(self.tmp, self.folder, info, state)
+        except BaseException:
+            self.discard()
+            raise
+        self.finished = True
+        return self.folder
+
+    def discard(self) -> None:
+        """Remove what was written (a run that failed)."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _arrow(frame: pd.DataFrame, info: dict[str, Any]) -> pa.Table:
@@ -93,7 +153,7 @@ def load_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a run folder written by ``Trace.save``: its trace table and run info."""
     folder = Path(folder)
     info_path, trace_path = folder / INFO_FILE, folder / TRACE_FILE
-    if not info_path.is_file() or not trace_path.is_file():
+    if not info_path.is_file() or not trace_path.exists():
         raise RunFolderError(
             f"{str(folder)!r} is not a run folder (it needs "
             f"{INFO_FILE} and {TRACE_FILE}): give a folder that "

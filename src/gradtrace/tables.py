@@ -33,45 +33,80 @@ def trace_frame(
     the data, after the step). Missing values (the initial row's gradient, skipped
     evaluations) are NaN.
     """
-    n = len(history.batch_loss)
-    cols: dict[str, Any] = {
-        "step": np.arange(n + 1, dtype=np.int64),
-        "epoch": np.concatenate([[0], history.epoch]).astype(np.int64),
-        "batch": np.concatenate([[0], history.batch]).astype(np.int64),
-    }
-    grads: dict[str, Any] = {}
-    for s in specs:
-        width = 1 if s.size is None else s.size
-        values = history.params[s.name].reshape(n, width)
-        start = np.asarray(initial[s.name], values.dtype).reshape(1, width)
-        both = np.concatenate([start, values])
-        g = history.grads[s.name].reshape(n, width)
-        g = np.concatenate([np.full((1, g.shape[1]), np.nan, g.dtype), g])
-        for i, name in enumerate(s.columns()):
-            cols[name] = both[:, i]
-            grads[f"grad_{name}"] = g[:, i]
-    cols.update(grads)
-    ldtype = history.batch_loss.dtype
-    nan = np.array([np.nan], ldtype)
-    cols["batch_loss"] = np.concatenate([nan, history.batch_loss])
-    running = keras_running_mean(history.batch_loss, history.batch_rows, history.epoch)
-    cols["running_loss"] = np.concatenate([nan, running.astype(ldtype)])
-    cols["loss"] = np.concatenate(
-        [np.array([history.initial_loss], ldtype), history.loss.astype(ldtype)]
-    )
-    if (
-        metric_names
-        and history.batch_stats is not None
-        and history.full_stats is not None
-        and history.initial_stats is not None
-    ):
-        run_m = metrics.running(metric_names, history.batch_stats, history.epoch)
-        full = metrics.finalize(metric_names, history.full_stats)
-        at_start = metrics.finalize(metric_names, history.initial_stats)
-        for name in metric_names:
-            cols[f"running_{name}"] = np.concatenate([[np.nan], run_m[name]])
-            cols[name] = np.concatenate([np.atleast_1d(at_start[name]), full[name]])
-    return pd.DataFrame(cols)
+    return TraceParts(specs, initial, metric_names).frame(history)
+
+
+class TraceParts:
+    """The trace table a part at a time: the rows of the steps of consecutive
+    Histories (the first with the initial row), the same rows, bit for bit, that
+    ``trace_frame`` gives for all the steps at once (Keras's running values carry
+    over from one part to the next). A long run writes its trace this way without
+    holding all of it."""
+
+    def __init__(
+        self,
+        specs: Sequence[ParamSpec],
+        initial: dict[str, Any],
+        metric_names: tuple[str, ...] = (),
+    ) -> None:
+        self.specs, self.initial, self.metric_names = specs, initial, metric_names
+        self.steps = 0
+        self._loss_sums: metrics.EpochSums | None = None
+        self._metric_sums: metrics.EpochSums | None = None
+
+    def frame(self, history: History) -> pd.DataFrame:
+        """The next part's rows (with the initial row if it is the first part)."""
+        first = self.steps == 0
+        lead = 1 if first else 0
+        n = len(history.batch_loss)
+        cols: dict[str, Any] = {
+            "step": np.arange(
+                self.steps + 1 - lead, self.steps + n + 1, dtype=np.int64
+            ),
+            "epoch": np.concatenate([[0] * lead, history.epoch]).astype(np.int64),
+            "batch": np.concatenate([[0] * lead, history.batch]).astype(np.int64),
+        }
+        grads: dict[str, Any] = {}
+        for s in self.specs:
+            width = 1 if s.size is None else s.size
+            values = history.params[s.name].reshape(n, width)
+            g = history.grads[s.name].reshape(n, width)
+            if first:
+                start = np.asarray(self.initial[s.name], values.dtype)
+                values = np.concatenate([start.reshape(1, width), values])
+                g = np.concatenate([np.full((1, g.shape[1]), np.nan, g.dtype), g])
+            for i, name in enumerate(s.columns()):
+                cols[name] = values[:, i]
+                grads[f"grad_{name}"] = g[:, i]
+        cols.update(grads)
+        ldtype = history.batch_loss.dtype
+        nan = np.full(lead, np.nan, ldtype)
+        cols["batch_loss"] = np.concatenate([nan, history.batch_loss])
+        running, self._loss_sums = keras_running_mean(
+            history.batch_loss, history.batch_rows, history.epoch, self._loss_sums
+        )
+        cols["running_loss"] = np.concatenate([nan, running.astype(ldtype)])
+        start_loss = np.array([history.initial_loss] * lead, ldtype)
+        cols["loss"] = np.concatenate([start_loss, history.loss.astype(ldtype)])
+        names = self.metric_names
+        if (
+            names
+            and history.batch_stats is not None
+            and history.full_stats is not None
+            and history.initial_stats is not None
+        ):
+            run_m, self._metric_sums = metrics.running(
+                names, history.batch_stats, history.epoch, self._metric_sums
+            )
+            full = metrics.finalize(names, history.full_stats)
+            at_start = metrics.finalize(names, history.initial_stats)
+            for name in names:
+                lead_run = np.full(lead, np.nan)
+                lead_full = np.atleast_1d(at_start[name])[:lead]
+                cols[f"running_{name}"] = np.concatenate([lead_run, run_m[name]])
+                cols[name] = np.concatenate([lead_full, full[name]])
+        self.steps += n
+        return pd.DataFrame(cols)
 
 
 def param_columns(frame: pd.DataFrame) -> list[str]:

@@ -46,6 +46,9 @@ class Trace:
         self.loss = loss
         #: what continues an unfinished run (saved as state.npz), else None
         self.state: dict[str, np.ndarray] | None = None
+        #: the run folder that a long run's trace was written into as it went
+        #: (``gradtrace.store.TraceWriter``); ``save`` to that folder completes it
+        self.writer: Any = None
 
     # -- facts ------------------------------------------------------------------
     @property
@@ -178,9 +181,22 @@ class Trace:
         return figures[which](self)
 
     def save(self, folder: str | Path, force: bool = False) -> Path:
-        """Write ``trace.parquet`` and ``run.json`` into ``folder``, atomically."""
-        from gradtrace.store import save_run
+        """Write ``trace.parquet`` and ``run.json`` into ``folder``, atomically.
 
+        A long run whose trace was written as it went (``info["trace"]``) is saved
+        into the folder it was written to: the first save puts the folder in
+        place, a later one writes its ``run.json`` again."""
+        from gradtrace.store import save_info, save_run
+
+        if self.writer is not None:
+            if Path(folder).resolve() != self.writer.folder.resolve():
+                raise ValueError(
+                    f"this trace was written into {str(self.writer.folder)!r} as the "
+                    "run went; copy that folder instead of saving it elsewhere."
+                )
+            if self.writer.finished:
+                return save_info(self.writer.folder, self.info)
+            return self.writer.finish(self.info, self.state)  # type: ignore[no-any-return]
         return save_run(
             self._frame, self.info, Path(folder), force=force, state=self.state
         )

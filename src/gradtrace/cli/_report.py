@@ -28,6 +28,7 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
         from gradtrace.errors import InputError
         from gradtrace.streaming import run_stream
 
+        extra.pop("trace_to", None)
         if extra.get("resume") is not None:
             raise InputError(
                 "a streamed run cannot be resumed: rerun it (gradtrace rerun RUN)."
@@ -90,8 +91,14 @@ def steps_table(trace: Trace, every: int | None) -> Table:
         cols.append("gap")
     for c in cols:
         table.add_column(c, justify="right")
+    position = {int(step): k for k, step in enumerate(frame["step"])}
+    kept = trace.info.get("trace", {}).get("kept_every", 1)
+    if every is not None and every % kept:
+        every = kept * max(1, round(every / kept))  # the rows a long run kept
     for i in print_rows(trace.steps, every):
-        row = frame.iloc[i]
+        if i not in position:
+            continue
+        row = frame.iloc[position[i]]
         table.add_row(
             *[
                 str(int(row[c]))

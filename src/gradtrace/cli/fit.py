@@ -400,8 +400,12 @@ def fit(**options: Any) -> None:
         check(config)
     out = Path(o["out"]) if o["out"] else default_out(o["model"])
     writable(out, o["force"])
+    from gradtrace.store import TraceWriter
+
     trace = _report.run_with_progress(
-        config, checkpoint=lambda t: t.save(out, force=True)
+        config,
+        checkpoint=lambda t: t.save(out, force=True),
+        trace_to=lambda: TraceWriter(out, force=o["force"]),
     )
     trace.info["timings"]["total_s"] = time.perf_counter() - started
     trace.save(out, force=o["force"])

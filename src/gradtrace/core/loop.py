@@ -621,19 +621,41 @@ def load_state(prepared: Prepared, state: dict[str, np.ndarray]) -> Resume:
     return Resume(carry, t0, done)
 
 
-def assemble(prepared: Prepared, chunks: list[Chunk], init: dict[str, Any]) -> History:
-    """Join chunks into a History that ends at the last step that ran."""
+def initial_state(prepared: Prepared, init: dict[str, Any]) -> tuple[float, np.ndarray]:
+    """The loss over all the data and the metrics' statistics at the start."""
+    problem = prepared.problem
+    xd, yd, fixed = prepared.data
+    pdtype = jnp.dtype(problem.param_dtype)
+    user0 = {k: jnp.asarray(init[k], pdtype) for k in problem.trainable}
+    init_p = {k: v.astype(pdtype) for k, v in problem.internal_params(user0).items()}
+    initial_loss = float(prepared.evaluate(init_p, fixed, xd, yd))
+    initial_stats = np.zeros(0)
+    if prepared.evaluate_stats is not None:
+        initial_stats = np.asarray(prepared.evaluate_stats(init_p, fixed, xd, yd))
+    return initial_loss, initial_stats
+
+
+def assemble(
+    prepared: Prepared,
+    chunks: list[Chunk],
+    init: dict[str, Any],
+    first_step: int = 0,
+    lookahead: Chunk | None = None,
+    initial: tuple[float, np.ndarray] | None = None,
+) -> History:
+    """Join chunks into a History that ends at the last step that ran.
+
+    For a part of a run (its trace written a part at a time): ``first_step`` is the
+    step (0-based) the chunks start at, ``lookahead`` the chunk after them, if any
+    (a full-batch step's loss over all the data is the next step's batch loss), and
+    ``initial`` the run's ``initial_state``."""
     problem, schedule = prepared.problem, prepared.schedule
     xd, yd, fixed = prepared.data
     pdtype = jnp.dtype(problem.param_dtype)
     names = problem.trainable
     user0 = {k: jnp.asarray(init[k], pdtype) for k in names}
-    init_p = {k: v.astype(pdtype) for k, v in problem.internal_params(user0).items()}
-    initial_loss = float(prepared.evaluate(init_p, fixed, xd, yd))
+    initial_loss, initial_stats = initial or initial_state(prepared, init)
     n_stats = metrics.n_stats(problem.metrics)
-    initial_stats = np.zeros(0)
-    if prepared.evaluate_stats is not None:
-        initial_stats = np.asarray(prepared.evaluate_stats(init_p, fixed, xd, yd))
 
     if chunks:
         params_o, grads_o, loss_o, full_o, active_o, stats_o, fstats_o = _join(
@@ -646,7 +668,7 @@ def assemble(prepared: Prepared, chunks: list[Chunk], init: dict[str, Any]) -> H
         active_o = np.zeros(0, bool)
         stats_o = fstats_o = np.zeros((0, n_stats), problem.compute_dtype)
     n_done = int(np.sum(active_o))
-    diverged = n_done if chunks and chunks[-1].stopped else None
+    diverged = first_step + n_done if chunks and chunks[-1].stopped else None
     loss = np.array(full_o[:n_done])
     batch_loss = np.asarray(loss_o[:n_done])
     batch_stats = np.asarray(stats_o[:n_done])
@@ -656,18 +678,25 @@ def assemble(prepared: Prepared, chunks: list[Chunk], init: dict[str, Any]) -> H
         # step t+1; only the last step needs an evaluation of its own.
         final_user = {k: jnp.asarray(params_o[k][n_done - 1]) for k in names}
         final = problem.internal_params(final_user)
-        loss = np.append(batch_loss[1:], prepared.evaluate(final, fixed, xd, yd))
-        loss = loss.astype(batch_loss.dtype)
-        if prepared.evaluate_stats is not None:
-            last = np.asarray(prepared.evaluate_stats(final, fixed, xd, yd))
+        if lookahead is not None:
+            after, after_stats = lookahead.outputs[2][0], lookahead.outputs[5][0]
+        else:
+            after = prepared.evaluate(final, fixed, xd, yd)
+            after_stats = None
+            if prepared.evaluate_stats is not None:
+                after_stats = prepared.evaluate_stats(final, fixed, xd, yd)
+        loss = np.append(batch_loss[1:], after).astype(batch_loss.dtype)
+        if after_stats is not None:
+            last = np.asarray(after_stats, batch_stats.dtype)
             full_stats = np.concatenate([batch_stats[1:], last[None]])
         blown = np.flatnonzero(~np.isfinite(loss))
         if blown.size:  # the run diverged when the loss after a step overflowed
-            diverged = n_done = int(blown[0]) + 1
+            n_done = int(blown[0]) + 1
+            diverged = first_step + n_done
             loss, batch_loss = loss[:n_done], batch_loss[:n_done]
             batch_stats, full_stats = batch_stats[:n_done], full_stats[:n_done]
 
-    steps = np.arange(n_done)
+    steps = first_step + np.arange(n_done)
     per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
     b = steps % per_epoch
     return History(

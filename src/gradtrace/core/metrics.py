@@ -11,36 +11,67 @@ running loss.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
 
+class EpochSums(NamedTuple):
+    """Where per-epoch running sums stand after some steps, so that the next steps'
+    sums continue them exactly: the cumulative sums over every step so far, those
+    from before the last step's epoch began, and that epoch."""
+
+    epoch: int
+    totals: np.ndarray
+    before: np.ndarray
+
+
+def epoch_sums(
+    values: np.ndarray, epoch: np.ndarray, carry: EpochSums | None = None
+) -> tuple[np.ndarray, EpochSums | None]:
+    """The sums of ``values`` ([steps, k]) over each step's epoch so far, and where
+    they stand after the last step. With ``carry`` (the previous steps' end), the
+    result is bit for bit what one call over all the steps gives: the cumulative
+    sums continue from the carried ones, added in the same order."""
+    values = np.asarray(values, np.float64)
+    epoch = np.asarray(epoch)
+    if len(values) == 0:
+        return values.copy(), carry
+    if carry is not None:
+        values = np.concatenate([carry.totals[None], values])
+        epoch = np.concatenate([[carry.epoch], epoch])
+    totals = np.cumsum(values, axis=0)
+    # index of each step's epoch start; subtract the sums from before it
+    starts = np.flatnonzero(np.r_[True, epoch[1:] != epoch[:-1]])
+    first = starts[np.searchsorted(starts, np.arange(len(values)), side="right") - 1]
+    before = np.where((first > 0)[:, None], totals[np.maximum(first - 1, 0)], 0.0)
+    if carry is not None:
+        before[first == 0] = carry.before
+        totals, before = totals[1:], before[1:]
+    end = EpochSums(int(epoch[-1]), totals[-1].copy(), before[-1].copy())
+    return totals - before, end
+
+
 def keras_running_mean(
-    values: np.ndarray, weights: np.ndarray, epoch: np.ndarray
-) -> np.ndarray:
-    """Running mean of ``values`` weighted by ``weights``, restarting at each epoch.
+    values: np.ndarray,
+    weights: np.ndarray,
+    epoch: np.ndarray,
+    carry: EpochSums | None = None,
+) -> tuple[np.ndarray, EpochSums | None]:
+    """Running mean of ``values`` weighted by ``weights``, restarting at each epoch,
+    and where its sums stand after the last step (``carry`` continues them).
 
     Examples:
         >>> keras_running_mean(np.array([1.0, 3.0, 5.0]), np.array([2, 2, 1]),
-        ...                    np.array([1, 1, 2])).tolist()
+        ...                    np.array([1, 1, 2]))[0].tolist()
         [1.0, 2.0, 5.0]
     """
     values = np.asarray(values, np.float64)
     weights = np.asarray(weights, np.float64)
-    epoch = np.asarray(epoch)
-    if len(values) == 0:
-        return values.copy()
-    totals = np.cumsum(values * weights)
-    counts = np.cumsum(weights)
-    # index of each step's epoch start; subtract the sums from before it
-    starts = np.flatnonzero(np.r_[True, epoch[1:] != epoch[:-1]])
-    first = starts[np.searchsorted(starts, np.arange(len(values)), side="right") - 1]
-    before_t = np.where(first > 0, totals[first - 1], 0.0)
-    before_c = np.where(first > 0, counts[first - 1], 0.0)
-    return (totals - before_t) / (counts - before_c)
+    sums, end = epoch_sums(np.stack([values * weights, weights], axis=1), epoch, carry)
+    return sums[:, 0] / sums[:, 1], end
 
 
 # Metrics: each step records a metric's sufficient statistics over the step's batch
@@ -124,16 +155,13 @@ def finalize(names: tuple[str, ...], sums: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def running(
-    names: tuple[str, ...], batch_sums: np.ndarray, epoch: np.ndarray
-) -> dict[str, np.ndarray]:
+    names: tuple[str, ...],
+    batch_sums: np.ndarray,
+    epoch: np.ndarray,
+    carry: EpochSums | None = None,
+) -> tuple[dict[str, np.ndarray], EpochSums | None]:
     """Keras's logged metric after each batch: the statistics summed over the epoch
-    so far (restarting at each epoch), then finalised."""
-    sums = np.asarray(batch_sums, np.float64)
-    if len(sums) == 0:
-        return finalize(names, sums)
-    totals = np.cumsum(sums, axis=0)
-    epoch = np.asarray(epoch)
-    starts = np.flatnonzero(np.r_[True, epoch[1:] != epoch[:-1]])
-    first = starts[np.searchsorted(starts, np.arange(len(sums)), side="right") - 1]
-    before = np.where((first > 0)[:, None], totals[np.maximum(first - 1, 0)], 0.0)
-    return finalize(names, totals - before)
+    so far (restarting at each epoch), then finalised; and where the sums stand
+    after the last step (``carry`` continues them)."""
+    sums, end = epoch_sums(batch_sums, epoch, carry)
+    return finalize(names, sums), end
