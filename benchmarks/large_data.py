@@ -3,7 +3,9 @@
 Three measurements in one process per case (so peak memory is the case's own):
 - gradtrace ``fit`` of a line (float32) by mini-batches of 4096 for one epoch (rows
   in order, and shuffled), and by full-batch gradient descent for 100 steps, every
-  step recorded;
+  step recorded; the mini-batch epoch also evaluates the loss over all the data
+  every 245 steps (its default: about 1e8 row evaluations in all), which PyTorch's
+  loop does not, so it is also timed with that loss only at the end (``eval-end``);
 - the same loops in PyTorch, eager (optional: skipped when torch is missing);
 - NumPy's sum over the same x and y arrays: the memory bandwidth, from which the
   rate a loop that reads every row once per step could reach follows.
@@ -50,15 +52,19 @@ if kind.startswith("gradtrace"):
     cfg = dict(steps=100)
     if batch:
         cfg = dict(batch_size=4096, epochs=1, shuffle=shuffled)
+        if kind.endswith("eval-end"):  # the loss over all the data only at the end
+            cfg["eval_every"] = 10**9
     times, train = [], []
     for _ in range(repeats):
         start = time.perf_counter()
         t = run(RunConfig(data=None, lr=0.01, exact=False, **cfg), frame, "data")
         times.append(time.perf_counter() - start)
         train.append(t.info["timings"]["train_s"])
+    # passes over all the data for the loss after a step (beyond the steps' own)
+    evals = int(t.to_pandas()["loss"].notna().sum()) - 1 if batch else 0
     out.update(seconds=sorted(train)[len(train) // 2],
                with_compile_s=sorted(times)[len(times) // 2],
-               steps=t.steps, final_w=t.params["w"])
+               steps=t.steps, final_w=t.params["w"], full_data_passes=evals)
 else:
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     batch, shuffled = "sgd" in kind, kind.endswith("shuffled")
@@ -144,20 +150,30 @@ def main() -> None:
     # one pass over x and y per step is the least a step can read
     per_row = 8.0
     limit_rows_per_s = bw["bytes_per_s"] / per_row
-    kinds = ("gradtrace-sgd", "gradtrace-sgd-shuffled", "gradtrace-gd")
+    kinds = (
+        "gradtrace-sgd",
+        "gradtrace-sgd-eval-end",
+        "gradtrace-sgd-shuffled",
+        "gradtrace-gd",
+    )
     for kind in (*kinds, "torch-sgd", "torch-sgd-shuffled", "torch-gd"):
         python = args.torch_python if kind.startswith("torch") else sys.executable
         r = case(kind, n, args.repeats, python)
         if r is None:
             out[kind] = "skipped (torch is not installed)"
             continue
-        rows = n if "sgd" in kind else n * r["steps"]
+        # every row read: the epoch's batches and each pass for the loss over all
+        # the data (a full-batch step is one pass)
+        rows = (
+            n * (1 + r.get("full_data_passes", 0)) if "sgd" in kind else n * r["steps"]
+        )
         r["rows_per_s"] = rows / r["seconds"]
         r["share_of_bandwidth_limit"] = r["rows_per_s"] / limit_rows_per_s
         r["peak_over_data"] = r["peak_mb_above_idle"] / data_mb
         out[kind] = r
-    for loop in ("sgd", "sgd-shuffled", "gd"):
-        g, t = out[f"gradtrace-{loop}"], out[f"torch-{loop}"]
+    for loop in ("sgd", "sgd-eval-end", "sgd-shuffled", "gd"):
+        # PyTorch's loop evaluates no loss over all the data
+        g, t = out[f"gradtrace-{loop}"], out[f"torch-{loop.removesuffix('-eval-end')}"]
         if isinstance(t, dict):
             out[f"ratio_{loop}_torch_over_gradtrace"] = t["seconds"] / g["seconds"]
     print(json.dumps(out, indent=2))
