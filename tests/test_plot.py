@@ -241,3 +241,34 @@ def test_a_polynomial_on_line_data_draws_its_fit_without_the_lines_truth(
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any(t.startswith("fitted") for t in labels)
     assert not any(t.startswith("truth") for t in labels)
+
+
+def test_a_landscape_is_evaluated_in_batches_of_grid_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    from gradtrace import plot
+
+    y = np.random.default_rng(0).normal(size=1000)
+
+    def loss(a: jax.Array, b: jax.Array) -> jax.Array:
+        return jnp.mean((jnp.asarray(y) - a - b * jnp.asarray(y)) ** 2)
+
+    A, B = np.meshgrid(np.linspace(-1, 1, 7), np.linspace(0, 2, 5))
+    with jax.enable_x64(True):
+        whole = np.asarray(jax.vmap(jax.vmap(loss))(jnp.asarray(A), jnp.asarray(B)))
+        monkeypatch.setattr(plot, "GRID_ELEMENTS", 3000)  # 3 points a batch
+        batched = plot.on_grid(loss, A, B, len(y))
+    np.testing.assert_allclose(batched, whole, rtol=1e-12)
+
+
+def test_the_mse_curve_is_the_mean_squared_residual(tmp_path: Path) -> None:
+    trace = gradtrace.fit("seed001_line", lr=0.05, epochs=3)
+    fig = gradtrace.plot.mse_and_likelihood(trace)
+    grid, mse = fig.axes[0].lines[0].get_data()
+    data = gradtrace.data.builtin("seed001_line")
+    resid = data["y"].to_numpy(float) - trace.params["w"] * data["x"].to_numpy(float)
+    direct = np.mean((resid[None, :] - np.asarray(grid)[:, None]) ** 2, axis=1)
+    np.testing.assert_allclose(mse, direct, rtol=1e-6)  # residuals in float32

@@ -74,7 +74,9 @@ def payload(trace: Any) -> dict[str, Any]:
         for f, values in zip(frames, curve["values"], strict=True):
             f["curve"] = values
     landscape = None
-    if len(cols) >= 2 and all(np.size(v) == 1 for v in trace.params.values()):
+    if len(cols) >= 2 and all(
+        not isinstance(v, list) for v in trace.params.values()
+    ):  # scalar parameters only
         landscape = _landscape(
             trace, cols[0], cols[1], frame, _loss_fn(trace), _flat_named
         )
@@ -147,7 +149,6 @@ def _landscape(
     trace: Any, a: str, b: str, frame: Any, loss: Any, flat: Any, size: int = 48
 ) -> dict[str, Any]:
     import jax
-    import jax.numpy as jnp
 
     pa, pb = frame[a].to_numpy(float), frame[b].to_numpy(float)
     ok = np.isfinite(pa) & np.isfinite(pb)
@@ -160,14 +161,12 @@ def _landscape(
     gb = np.linspace(
         ys.min() - 0.25 * (np.ptp(ys) or 1), ys.max() + 0.25 * (np.ptp(ys) or 1), size
     )
+    from gradtrace.plot import on_grid, trace_y
+
     final = {k: float(v) for k, v in trace.params.items()}
     with jax.enable_x64(True):
         A, B = np.meshgrid(ga, gb)
-        Z = np.asarray(
-            jax.vmap(jax.vmap(lambda u, v: loss({**final, a: u, b: v})))(
-                jnp.asarray(A), jnp.asarray(B)
-            )
-        )
+        Z = on_grid(lambda u, v: loss({**final, a: u, b: v}), A, B, len(trace_y(trace)))
     return {
         "a": a,
         "b": b,
