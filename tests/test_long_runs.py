@@ -124,3 +124,45 @@ def test_the_cli_writes_a_long_run_in_parts(
     )
     assert code == 0, err
     assert gradtrace.load(out).steps == 30
+
+
+def test_ctrl_c_while_a_finished_run_is_saved_keeps_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import signal
+
+    from gradtrace import store
+
+    save_run = store.save_run
+
+    def interrupted_save(*args: Any, **kwargs: Any) -> Path:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the writing
+        return save_run(*args, **kwargs)
+
+    monkeypatch.setattr(store, "save_run", interrupted_save)
+    out = tmp_path / "run"
+    code, _, err = run_cli(["fit", "seed001_line", "--out", str(out), "-q"], capsys)
+    assert code == 130
+    assert "was saved first" in err
+    assert gradtrace.load(out).status == "completed"
+
+
+def test_an_interrupted_run_without_a_state_says_to_rerun_it() -> None:
+    trace = gradtrace.fit("seed001_line", epochs=2)
+    trace.info["status"] = "interrupted"
+    assert "gradtrace rerun RUN" in trace.message
+    trace.info["resumable"] = True
+    assert "gradtrace resume RUN" in trace.message
+
+
+def test_a_summary_says_when_the_last_loss_was_not_evaluated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradtrace.cli._report import print_summary
+
+    trace = gradtrace.fit("seed001_line", batch_size=10, epochs=2, eval_every=7)
+    trace._frame.loc[trace._frame.index[-1], "loss"] = np.nan  # as if interrupted
+    print_summary(trace, tmp_path)
+    out = capsys.readouterr().out
+    assert "after step 14 (not evaluated after the last step, 20)" in out

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -466,6 +469,7 @@ def run(
         trace.model, trace.loss = p.m, p.loss
         if partial and chunks and not history.diverged_step:
             trace.state = loop.save_state(chunks)
+            trace.info["resumable"] = True
             if not interrupted:
                 trace.info["status"] = "running"
         return trace
@@ -528,7 +532,8 @@ def run(
                         checkpoint(finish(chunks, False, True))
         except KeyboardInterrupt:
             interrupted = True
-        return finish(chunks, interrupted, interrupted)
+        with held_interrupts():
+            return finish(chunks, interrupted, interrupted)
 
 
 def _run_streamed(
@@ -580,21 +585,22 @@ def _run_streamed(
                     progress(min(c.t0 + p.chunk, p.n_steps), p.n_steps)
         except KeyboardInterrupt:
             interrupted = True
-        if pending is not None or not parts.steps:
-            emit([] if pending is None else [pending], None)
-        history, tail = last
-        table = pd.concat([*kept, tail]).drop_duplicates("step", keep="last")
-        history = history._replace(train_s=seconds)
-        trace = build_trace(
-            config,
-            p,
-            history,
-            reference,
-            interrupted,
-            started,
-            table=table.reset_index(drop=True),
-            steps=parts.steps,
-        )
+        with held_interrupts():
+            if pending is not None or not parts.steps:
+                emit([] if pending is None else [pending], None)
+            history, tail = last
+            table = pd.concat([*kept, tail]).drop_duplicates("step", keep="last")
+            history = history._replace(train_s=seconds)
+            trace = build_trace(
+                config,
+                p,
+                history,
+                reference,
+                interrupted,
+                started,
+                table=table.reset_index(drop=True),
+                steps=parts.steps,
+            )
         trace.info["trace"] = {"parts": writer.parts, "kept_every": keep}
         trace.model, trace.loss = p.m, p.loss
         trace.writer = writer
@@ -602,6 +608,22 @@ def _run_streamed(
     except BaseException:
         writer.discard()
         raise
+
+
+@contextlib.contextmanager
+def held_interrupts() -> Iterator[list[int]]:
+    """Ctrl-C inside the block is noted in the list it gives instead of raised: the
+    steps are done and what remains (assembling, saving) is short and must not be
+    cut, or a finished run would be lost. Outside the main thread, nothing is held."""
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    previous = signal.signal(signal.SIGINT, lambda sig, _frame: got.append(sig))
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _devices(value: Any) -> int:

@@ -12,7 +12,14 @@ import jax
 import pyarrow as pa
 
 from gradtrace import validate
-from gradtrace.api import Progress, RunConfig, build_trace, log_likelihood, plan
+from gradtrace.api import (
+    Progress,
+    RunConfig,
+    build_trace,
+    held_interrupts,
+    log_likelihood,
+    plan,
+)
 from gradtrace.core import stream
 from gradtrace.data import ParquetRows
 from gradtrace.errors import InputError
@@ -27,6 +34,14 @@ def check(config: RunConfig) -> Path:
     streamed run cannot do."""
     source = str(config.data or "")
     path = Path(source)
+    if path.suffix.lower() not in (".parquet", ".pq") and not path.exists():
+        from gradtrace.data import DATASETS
+
+        if source in DATASETS:
+            raise InputError(
+                f"{source} is a built-in data set, small enough for memory: drop "
+                "--stream (it reads Parquet files larger than memory)."
+            )
     if path.suffix.lower() not in (".parquet", ".pq"):
         raise InputError(
             f"--stream reads Parquet files, and {source!r} is not one: convert it "
@@ -131,7 +146,8 @@ def run_stream(
             interrupted = True
         # the training time includes reading the chunks, not only the compiled calls
         seconds = time.perf_counter() - began
-        history = stream.history(streamed, segments)._replace(train_s=seconds)
+        with held_interrupts():
+            history = stream.history(streamed, segments)._replace(train_s=seconds)
 
     def loglik(params: dict[str, Any]) -> float:
         total = 0.0
@@ -141,14 +157,15 @@ def run_stream(
         return total
 
     info = {"stream": {"chunk_rows": layout.chunk_rows, "window_chunks": layout.window}}
-    return build_trace(
-        config,
-        p,
-        history,
-        {},
-        interrupted,
-        started,
-        loglik=loglik,
-        keep_data=False,
-        schedule=info,
-    )
+    with held_interrupts():
+        return build_trace(
+            config,
+            p,
+            history,
+            {},
+            interrupted,
+            started,
+            loglik=loglik,
+            keep_data=False,
+            schedule=info,
+        )

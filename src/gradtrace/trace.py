@@ -112,10 +112,14 @@ class Trace:
                 f"parameter stopped being finite; {hint}."
             )
         if self.status == "interrupted":
+            how = (
+                "gradtrace resume RUN continues it"
+                if self.state is not None or self.info.get("resumable")
+                else "gradtrace rerun RUN runs it again"
+            )
             return (
                 f"interrupted after {self.steps} of "
-                f"{self.info['schedule']['n_steps']} steps (gradtrace resume RUN "
-                "continues it)."
+                f"{self.info['schedule']['n_steps']} steps ({how})."
             )
         if self.status == "running":
             return (

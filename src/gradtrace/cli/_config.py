@@ -58,6 +58,9 @@ KEYS: dict[str, str] = {
     "param_space": _TEXT,
     "checkpoint_every": _INTEGER,
     "devices": _INTEGER,
+    "stream": _BOOL,
+    "chunk_rows": _INTEGER,
+    "shuffle_window": _INTEGER,
 }
 
 

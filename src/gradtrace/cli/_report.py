@@ -160,10 +160,16 @@ def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> Non
         mixed = ""
         if sch["shuffle"] and sch["batch_size"] < data["n_rows"]:
             window = chunks["window_chunks"] * chunks["chunk_rows"]
-            mixed = f", rows shuffled within windows of {window}"
+            mixed = (
+                ", every row shuffled (one window)"
+                if window >= data["n_rows"]
+                else f", rows shuffled within windows of {window}"
+            )
+        every = sch["eval_every"]
+        when = "after every step" if every == 1 else f"every {every} steps"
         console.print(
             f"  streamed: read {chunks['chunk_rows']} rows at a time{mixed}; loss "
-            f"over all the data every {sch['eval_every']} steps"
+            f"over all the data {when}"
         )
     table = Table(box=None, header_style="bold", pad_edge=False)
     truth = info.get("truth") or {}
@@ -193,7 +199,15 @@ def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> Non
     console.print(table)
     first = float(trace.to_pandas()["loss"].iloc[0])
     line = f"  loss {fmt(first)} -> {fmt(trace.final_loss)}"
-    if "optimum_loss" in info:
+    if math.isnan(trace.final_loss):
+        frame = trace.to_pandas()
+        seen = frame[frame["loss"].notna()]
+        step = int(seen["step"].iloc[-1])
+        line = (
+            f"  loss {fmt(first)} -> {fmt(float(seen['loss'].iloc[-1]))} after step "
+            f"{step} (not evaluated after the last step, {trace.steps})"
+        )
+    elif "optimum_loss" in info:
         gap = trace.final_loss - info["optimum_loss"]
         # float32 losses round at ~1e-7 of their size: a gap below that is zero
         noise = 1e-6 * max(abs(info["optimum_loss"]), 1e-30)

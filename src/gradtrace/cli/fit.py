@@ -407,9 +407,15 @@ def fit(**options: Any) -> None:
         checkpoint=lambda t: t.save(out, force=True),
         trace_to=lambda: TraceWriter(out, force=o["force"]),
     )
+    from gradtrace.api import held_interrupts
+
     trace.info["timings"]["total_s"] = time.perf_counter() - started
-    trace.save(out, force=o["force"])
+    with held_interrupts() as late:  # a finished run is saved whatever happens
+        trace.save(out, force=o["force"])
     _report.print_run(trace, out, o["print_every"], o["quiet"])
+    if late:
+        click.echo(f"interrupted while saving: {out} was saved first.", err=True)
+        raise click.exceptions.Exit(130)
     if o["plot"]:
         from gradtrace import plot as plots
 
