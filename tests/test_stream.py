@@ -286,3 +286,36 @@ def test_stream_cli_writes_a_run_that_reruns_but_does_not_resume(
     code, _, err = run_cli(["resume", str(out)], capsys)
     assert code == 2
     assert "resumed" in err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(batch_size=16, epochs=3, metrics=["rmse"], shuffle=True),
+        dict(steps=23, metrics=["mae"]),  # full batch: a pass over the file a step
+        dict(batch_size=16, epochs=20, lr=3.0),  # diverges
+    ],
+    ids=["mini-batch", "full-batch", "diverging"],
+)
+def test_a_long_streamed_run_writes_its_trace_in_parts(
+    data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
+) -> None:
+    from gradtrace import api
+    from gradtrace.store import TraceWriter
+
+    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
+    monkeypatch.setattr(api, "KEEP_ROWS", 10)
+    _, path = data
+    config = RunConfig(
+        data=str(path), stream=True, chunk_rows=64, exact=False, **options
+    )
+    whole = run_stream(config)
+    folder = tmp_path / "run"
+    parted = run_stream(config, trace_to=lambda: TraceWriter(folder))
+    assert parted.writer is not None
+    parted.save(folder)
+    loaded = gradtrace.load(folder)
+    assert len(list((folder / "trace.parquet").iterdir())) > 1
+    assert (loaded.status, loaded.steps) == (whole.status, whole.steps)
+    pd.testing.assert_frame_equal(loaded.to_pandas(), whole.to_pandas())
+    assert parted.params == whole.params

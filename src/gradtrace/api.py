@@ -548,27 +548,15 @@ def _run_streamed(
     folder; the returned trace holds every k-th row (about ``KEEP_ROWS``)."""
     try:
         reference = _reference(config, p)
-        specs = [s for s in p.specs if s.name in p.trainable]
-        initial = {k: v.tolist() for k, v in p.trainable.items()}
-        parts = TraceParts(specs, initial, p.problem.metrics)
+        parts = Parts(p, writer, reference)
         at_start = loop.initial_state(prepared, p.trainable)
-        keep = nice_step(p.n_steps / KEEP_ROWS)
-        kept: list[pd.DataFrame] = []
-        last: list[Any] = []  # the newest part's history and last row
 
         def emit(chunks: list[loop.Chunk], after: loop.Chunk | None) -> Any:
             first = chunks[0].t0 if chunks else 0
             history = loop.assemble(
                 prepared, chunks, p.trainable, first, after, at_start
             )
-            part = parts.frame(history)
-            if "optimum_loss" in reference:
-                gap = part["loss"].astype(np.float64) - reference["optimum_loss"]
-                part["gap"] = gap
-            writer.write(part, diverged=history.diverged_step is not None)
-            kept.append(part[part["step"] % keep == 0])
-            last[:] = [history, part.iloc[-1:]]
-            return history
+            return parts.write(history)
 
         interrupted, seconds = False, 0.0
         pending: loop.Chunk | None = None
@@ -588,26 +576,68 @@ def _run_streamed(
         with held_interrupts():
             if pending is not None or not parts.steps:
                 emit([] if pending is None else [pending], None)
-            history, tail = last
-            table = pd.concat([*kept, tail]).drop_duplicates("step", keep="last")
-            history = history._replace(train_s=seconds)
-            trace = build_trace(
-                config,
-                p,
-                history,
-                reference,
-                interrupted,
-                started,
-                table=table.reset_index(drop=True),
-                steps=parts.steps,
-            )
-        trace.info["trace"] = {"parts": writer.parts, "kept_every": keep}
+            trace = parts.trace(config, reference, interrupted, started, seconds)
         trace.model, trace.loss = p.m, p.loss
-        trace.writer = writer
         return trace
     except BaseException:
         writer.discard()
         raise
+
+
+class Parts:
+    """A run's trace written a part at a time into a run folder's writer, keeping
+    in memory every k-th row (about ``KEEP_ROWS``) and the newest part's History."""
+
+    def __init__(self, p: Plan, writer: TraceWriter, reference: dict[str, Any]):
+        self.p, self.writer = p, writer
+        self.optimum_loss = reference.get("optimum_loss")
+        specs = [s for s in p.specs if s.name in p.trainable]
+        initial = {k: v.tolist() for k, v in p.trainable.items()}
+        self.frames = TraceParts(specs, initial, p.problem.metrics)
+        self.keep = nice_step(p.n_steps / KEEP_ROWS)
+        self.kept: list[pd.DataFrame] = []
+        self.last: Any = None
+        self.tail: pd.DataFrame | None = None
+
+    @property
+    def steps(self) -> int:
+        return self.frames.steps
+
+    def write(self, history: Any) -> Any:
+        """Write the next part, from its History (returned)."""
+        part = self.frames.frame(history)
+        if self.optimum_loss is not None:
+            part["gap"] = part["loss"].astype(np.float64) - self.optimum_loss
+        self.writer.write(part, diverged=history.diverged_step is not None)
+        self.kept.append(part[part["step"] % self.keep == 0])
+        self.last, self.tail = history, part.iloc[-1:]
+        return history
+
+    def trace(
+        self,
+        config: RunConfig,
+        reference: dict[str, Any],
+        interrupted: bool,
+        started: float,
+        seconds: float,
+        **extra: Any,
+    ) -> Trace:
+        """The run's Trace: the kept rows, and the writer to complete on save."""
+        table = pd.concat([*self.kept, self.tail]).drop_duplicates("step", keep="last")
+        trace = build_trace(
+            config,
+            self.p,
+            self.last._replace(train_s=seconds),
+            reference,
+            interrupted,
+            started,
+            table=table.reset_index(drop=True),
+            steps=self.steps,
+            **extra,
+        )
+        trace.info["trace"] = {"parts": self.writer.parts, "kept_every": self.keep}
+        trace.writer = self.writer
+        return trace
 
 
 @contextlib.contextmanager

@@ -5,14 +5,16 @@ in memory. What a streamed run cannot do, it refuses up front with what to do.""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jax
 import pyarrow as pa
 
-from gradtrace import validate
+from gradtrace import api, validate
 from gradtrace.api import (
+    Parts,
     Progress,
     RunConfig,
     build_trace,
@@ -23,6 +25,7 @@ from gradtrace.api import (
 from gradtrace.core import stream
 from gradtrace.data import ParquetRows
 from gradtrace.errors import InputError
+from gradtrace.store import TraceWriter
 from gradtrace.trace import Trace
 
 #: rows read to check the columns and the model before the run starts
@@ -71,7 +74,10 @@ def check(config: RunConfig) -> Path:
 
 
 def run_stream(
-    config: RunConfig, progress: Progress | None = None, started: float | None = None
+    config: RunConfig,
+    progress: Progress | None = None,
+    started: float | None = None,
+    trace_to: Callable[[], TraceWriter] | None = None,
 ) -> Trace:
     """Run ``config`` on its Parquet file, a chunk at a time.
 
@@ -79,7 +85,8 @@ def run_stream(
     chunk-and-window shuffle of ``gradtrace.core.stream``. The loss over all the
     data is evaluated at the end of every epoch unless ``eval_every`` says
     otherwise (each evaluation is a pass over the file). The exact optimum is not
-    computed (it needs the data in memory)."""
+    computed (it needs the data in memory). ``trace_to``: as for
+    ``gradtrace.api.run``, a long run writes its trace there as it goes."""
     started = time.perf_counter() if started is None else started
     path = check(config)
     source = repr(str(path))
@@ -133,21 +140,38 @@ def run_stream(
                 "gives some rows no likelihood or no number there; start elsewhere "
                 "with --init."
             )
+        parts = None
+        if trace_to is not None and p.n_steps > api.TRACE_PART_STEPS:
+            parts = Parts(p, trace_to(), {})
         done, began = 0, time.perf_counter()
         try:
-            if progress is not None:
-                progress(0, p.n_steps)
-            for segment in streamed.segments():
-                segments.append(segment)
-                done += len(segment.batch_loss)
+            try:
                 if progress is not None:
-                    progress(done, p.n_steps)
-        except KeyboardInterrupt:
-            interrupted = True
-        # the training time includes reading the chunks, not only the compiled calls
-        seconds = time.perf_counter() - began
-        with held_interrupts():
-            history = stream.history(streamed, segments)._replace(train_s=seconds)
+                    progress(0, p.n_steps)
+                for segment in streamed.segments():
+                    segments.append(segment)
+                    done += len(segment.batch_loss)
+                    if progress is not None:
+                        progress(done, p.n_steps)
+                    held = done - (parts.steps if parts else 0)
+                    if parts is not None and held >= api.TRACE_PART_STEPS:
+                        parts.write(stream.history(streamed, segments, parts.steps))
+                        segments = []
+            except KeyboardInterrupt:
+                interrupted = True
+            # the training time includes reading the chunks, not only the compiled
+            # calls
+            seconds = time.perf_counter() - began
+            with held_interrupts():
+                if parts is None:
+                    history = stream.history(streamed, segments)
+                    history = history._replace(train_s=seconds)
+                elif segments or not parts.steps:
+                    parts.write(stream.history(streamed, segments, parts.steps))
+        except BaseException:
+            if parts is not None:
+                parts.writer.discard()
+            raise
 
     def loglik(params: dict[str, Any]) -> float:
         total = 0.0
@@ -158,6 +182,18 @@ def run_stream(
 
     info = {"stream": {"chunk_rows": layout.chunk_rows, "window_chunks": layout.window}}
     with held_interrupts():
+        if parts is not None:
+            trace = parts.trace(
+                config,
+                {},
+                interrupted,
+                started,
+                seconds,
+                loglik=loglik,
+                keep_data=False,
+                schedule=info,
+            )
+            return trace
         return build_trace(
             config,
             p,

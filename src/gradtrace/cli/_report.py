@@ -28,7 +28,6 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
         from gradtrace.errors import InputError
         from gradtrace.streaming import run_stream
 
-        extra.pop("trace_to", None)
         if extra.get("resume") is not None:
             raise InputError(
                 "a streamed run cannot be resumed: rerun it (gradtrace rerun RUN)."
@@ -56,7 +55,9 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
             bar.update(task, completed=done, total=total)
 
         if frame is None:
-            trace = run_stream(config, progress=progress)
+            trace = run_stream(
+                config, progress=progress, trace_to=extra.get("trace_to")
+            )
         else:
             trace = run(config, frame, source, progress=progress, **extra)
     for note in trace.info["notices"]:

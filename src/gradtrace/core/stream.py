@@ -481,8 +481,11 @@ class Streamed:
             yield previous
 
 
-def history(streamed: Streamed, segments: list[Segment]) -> History:
-    """Join segments into a History (``initial_loss`` from a pass over the data)."""
+def history(
+    streamed: Streamed, segments: list[Segment], first_step: int = 0
+) -> History:
+    """Join segments into a History (``initial_loss`` from a pass over the data);
+    ``first_step``: the step (0-based) the segments start at, for a part of a run."""
     problem, layout = streamed.problem, streamed.layout
     initial_loss, initial_stats = streamed.initial()
     names = problem.trainable
@@ -503,8 +506,9 @@ def history(streamed: Streamed, segments: list[Segment]) -> History:
         batch_loss = loss = np.zeros(0, streamed.cdtype)
         batch_stats = full_stats = np.zeros((0, streamed.n_stats), streamed.cdtype)
         rows = np.zeros(0, np.int64)
-    diverged = len(batch_loss) if segments and segments[-1].stopped else None
-    steps = np.arange(len(batch_loss))
+    stopped = segments and segments[-1].stopped
+    diverged = first_step + len(batch_loss) if stopped else None
+    steps = first_step + np.arange(len(batch_loss))
     per_epoch = layout.batches_per_epoch
     return History(
         params=params,
