@@ -228,6 +228,8 @@ def test_stream_refuses_what_it_cannot_do(
         ([str(path), "--chunk-rows", "10"], "go with --stream"),
         ([str(path), "--stream", "--chunk-rows", "0"], "--chunk-rows"),
         ([str(tmp_path / "none.parquet"), "--stream"], "not found"),
+        ([str(path), "--stream", "--no-shuffle", "--shuffle-window", "9"], "drop it"),
+        (["seed001_line", "--stream"], "built-in data set"),
     ]
     for args, message in cases:
         out = tmp_path / "run"

@@ -64,6 +64,11 @@ def check(config: RunConfig) -> Path:
                 f"{flag} does not work with --stream yet: drop it, or drop --stream "
                 "to train on the data in memory."
             )
+    if config.shuffle_window is not None and not config.shuffle:
+        raise InputError(
+            "--shuffle-window sets how rows are shuffled: drop it, or drop "
+            "--no-shuffle."
+        )
     for flag, value in (
         ("--chunk-rows", config.chunk_rows),
         ("--shuffle-window", config.shuffle_window),

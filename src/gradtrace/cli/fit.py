@@ -290,7 +290,8 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     "--stream",
     is_flag=True,
     help="Read a Parquet DATA file a chunk at a time instead of whole, for data "
-    "larger than memory. Unshuffled, the trace is the in-memory run's; shuffled, "
+    "larger than memory. Unshuffled, the trace is the in-memory run's (within float "
+    "rounding); shuffled, "
     "rows are mixed within windows of chunks (docs/scaling.md). The loss over all "
     "the data is a pass over the file at each epoch's end (or --eval-every K).",
 )
@@ -299,8 +300,8 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     type=int,
     default=None,
     metavar="N",
-    help="With --stream: rows read at a time, rounded down to whole batches "
-    "(default 1048576).",
+    help="With --stream: rows read at a time, rounded down to whole batches (at "
+    "least one batch; default 1048576).",
 )
 @click.option(
     "--shuffle-window",
