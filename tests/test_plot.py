@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -272,3 +273,21 @@ def test_the_mse_curve_is_the_mean_squared_residual(tmp_path: Path) -> None:
     resid = data["y"].to_numpy(float) - trace.params["w"] * data["x"].to_numpy(float)
     direct = np.mean((resid[None, :] - np.asarray(grid)[:, None]) ** 2, axis=1)
     np.testing.assert_allclose(mse, direct, rtol=1e-6)  # residuals in float32
+
+
+def test_a_loss_evaluated_every_kth_step_is_marked_where_evaluated() -> None:
+    dense = gradtrace.fit("seed001_line", batch_size=10, epochs=2)
+    sparse = gradtrace.fit("seed001_line", batch_size=10, epochs=2, eval_every=5)
+
+    def full_line(trace: gradtrace.Trace) -> Any:
+        fig = plot.loss_curves(trace)
+        return next(
+            line
+            for line in fig.axes[0].lines
+            if str(line.get_label()).startswith("loss over all data")
+        )
+
+    assert full_line(dense).get_marker() in (None, "None", "")
+    marked = full_line(sparse)
+    assert marked.get_marker() == "o"
+    assert len(marked.get_xdata()) == 1 + 20 // 5

@@ -638,12 +638,16 @@ def loss_curves(trace: Any) -> Figure:
         )
     full = frame["loss"].to_numpy(float)
     ok = np.isfinite(full)
+    sparse = ok.sum() < len(full) / 2  # evaluated every k-th step: mark where
     ax.plot(
         steps[ok],
         full[ok],
         color="#3b528b",
         lw=2,
-        label="loss over all data (after the step)",
+        marker="o" if sparse else None,
+        markersize=3,
+        label="loss over all data (after the step)"
+        + (", where evaluated" if sparse else ""),
     )
     if several:
         ends = frame[frame["batch"] == info["schedule"]["batches_per_epoch"]]
