@@ -496,16 +496,9 @@ def run(
                 raise
             raise InputError(_user_code_error(p, err)) from None
         xd, yd, fixed_d = prepared.data
-        first_loss = float(prepared.evaluate(prepared.carry[0], fixed_d, xd, yd))
-        if not math.isfinite(first_loss):
-            start_at = ", ".join(
-                f"{k}={np.asarray(v).tolist()}" for k, v in p.trainable.items()
-            )
-            raise InputError(
-                f"the loss at the starting parameters ({start_at}) is {first_loss}: "
-                "the model gives those rows no likelihood or no number there; start "
-                "elsewhere with --init."
-            )
+        check_first_loss(
+            p, float(prepared.evaluate(prepared.carry[0], fixed_d, xd, yd))
+        )
         if streamed:
             assert trace_to is not None
             return _run_streamed(config, p, prepared, trace_to(), progress, started)
@@ -534,6 +527,27 @@ def run(
             interrupted = True
         with held_interrupts():
             return finish(chunks, interrupted, interrupted)
+
+
+def check_first_loss(p: Plan, value: float) -> None:
+    """Refuse a run whose loss at the starting parameters is not a number."""
+    if not math.isfinite(value):
+        start_at = ", ".join(
+            f"{k}={np.asarray(v).tolist()}" for k, v in p.trainable.items()
+        )
+        raise InputError(
+            f"the loss at the starting parameters ({start_at}) is {value}: the "
+            "model gives some rows no likelihood or no number there; start "
+            "elsewhere with --init."
+        )
+
+
+def with_gap(table: pd.DataFrame, optimum_loss: float | None) -> pd.DataFrame:
+    """The trace table with its ``gap`` column (loss minus the optimum's loss), when
+    the optimum is known."""
+    if optimum_loss is not None:
+        table["gap"] = table["loss"].astype(np.float64) - optimum_loss
+    return table
 
 
 def _run_streamed(
@@ -605,9 +619,7 @@ class Parts:
 
     def write(self, history: Any) -> Any:
         """Write the next part, from its History (returned)."""
-        part = self.frames.frame(history)
-        if self.optimum_loss is not None:
-            part["gap"] = part["loss"].astype(np.float64) - self.optimum_loss
+        part = with_gap(self.frames.frame(history), self.optimum_loss)
         self.writer.write(part, diverged=history.diverged_step is not None)
         self.kept.append(part[part["step"] % self.keep == 0])
         self.last, self.tail = history, part.iloc[-1:]
@@ -730,15 +742,13 @@ def build_trace(
     ``table`` and ``steps``: the trace table already made (with its gap column)
     and the number of steps, where ``history`` is only the run's last part."""
     if table is None:
-        table = trace_frame(
+        frame = trace_frame(
             history,
             [s for s in p.specs if s.name in p.trainable],
             {k: v.tolist() for k, v in p.trainable.items()},
             p.problem.metrics,
         )
-        if "optimum_loss" in reference:
-            gap = table["loss"].astype(np.float64) - reference["optimum_loss"]
-            table["gap"] = gap
+        table = with_gap(frame, reference.get("optimum_loss"))
     status = "completed"
     if history.diverged_step is not None:
         status = "diverged"

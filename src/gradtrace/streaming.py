@@ -18,6 +18,7 @@ from gradtrace.api import (
     Progress,
     RunConfig,
     build_trace,
+    check_first_loss,
     held_interrupts,
     log_likelihood,
     plan,
@@ -138,13 +139,7 @@ def run_stream(
             p.fixed,
             rows,
         )
-        first_loss = float(streamed.initial()[0])
-        if first_loss != first_loss or abs(first_loss) == float("inf"):
-            raise InputError(
-                f"the loss at the starting parameters is {first_loss}: the model "
-                "gives some rows no likelihood or no number there; start elsewhere "
-                "with --init."
-            )
+        check_first_loss(p, float(streamed.initial()[0]))
         parts = None
         if trace_to is not None and p.n_steps > api.TRACE_PART_STEPS:
             parts = Parts(p, trace_to(), {})
@@ -186,27 +181,12 @@ def run_stream(
         return total
 
     info = {"stream": {"chunk_rows": layout.chunk_rows, "window_chunks": layout.window}}
+    extra: dict[str, Any] = {"loglik": loglik, "keep_data": False, "schedule": info}
     with held_interrupts():
-        if parts is not None:
-            trace = parts.trace(
-                config,
-                {},
-                interrupted,
-                started,
-                seconds,
-                loglik=loglik,
-                keep_data=False,
-                schedule=info,
-            )
-            return trace
-        return build_trace(
-            config,
-            p,
-            history,
-            {},
-            interrupted,
-            started,
-            loglik=loglik,
-            keep_data=False,
-            schedule=info,
-        )
+        if parts is None:
+            return build_trace(config, p, history, {}, interrupted, started, **extra)
+        try:
+            return parts.trace(config, {}, interrupted, started, seconds, **extra)
+        except BaseException:
+            parts.writer.discard()
+            raise

@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradtrace.core import metrics
+from gradtrace.core.batches import n_batches
 from gradtrace.core.loop import (
     History,
     Problem,
@@ -43,7 +44,6 @@ from gradtrace.core.loop import (
     batch_gradient,
     compile_once,
 )
-from gradtrace.core.losses import reduce, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
 
 #: rows per chunk unless asked otherwise: 2**20 (8 MB a float64 column)
@@ -87,7 +87,7 @@ class Layout:
         whose windows hold at least ``window_rows`` rows (whole chunks)."""
         wanted = chunk_rows or DEFAULT_CHUNK_ROWS
         if batch_size < n_rows:
-            batches = min(max(1, wanted // batch_size), math.ceil(n_rows / batch_size))
+            batches = min(max(1, wanted // batch_size), n_batches(n_rows, batch_size))
             chunk = batch_size * batches
         else:
             chunk = min(wanted, n_rows)
@@ -104,7 +104,7 @@ class Layout:
 
     @property
     def batches_per_epoch(self) -> int:
-        return math.ceil(self.n_rows / self.batch_size)
+        return n_batches(self.n_rows, self.batch_size)
 
     def chunk(self, i: int) -> tuple[int, int]:
         """The rows of chunk ``i``: (start, stop)."""
@@ -134,7 +134,7 @@ class Layout:
             rows = np.concatenate([np.arange(*self.chunk(i)) for i in ids])
             if perm is not None:
                 rows = rows[perm]
-            here = math.ceil(len(rows) / self.batch_size)
+            here = n_batches(len(rows), self.batch_size)
             if b < here:
                 return rows[b * self.batch_size : (b + 1) * self.batch_size]
             b -= here
@@ -235,9 +235,7 @@ class Streamed:
         """The summed loss and metric statistics of a chunk's real rows."""
         mask = jnp.arange(y.shape[0]) < n_real
         p = self.problem
-        total = reduce(
-            row_losses(p.model, p.loss, p._params(params, fixed), x, y), mask, "sum"
-        )
+        total = p.summed(params, fixed, x, y, mask)
         stats = (
             p.metric_stats(params, fixed, x, y, mask)
             if self.n_stats
