@@ -291,3 +291,11 @@ def test_a_loss_evaluated_every_kth_step_is_marked_where_evaluated() -> None:
     marked = full_line(sparse)
     assert marked.get_marker() == "o"
     assert len(marked.get_xdata()) == 1 + 20 // 5
+
+
+def test_a_long_run_has_a_logarithmic_step_axis() -> None:
+    short = gradtrace.fit("seed001_line", lr=0.05, steps=100)
+    long = gradtrace.fit("seed001_line", lr=0.05, steps=plot.LOG_STEPS)
+    for draw in (plot.loss_curves, plot.parameter_paths):
+        assert draw(short).axes[-1].get_xscale() == "linear"
+        assert draw(long).axes[-1].get_xscale() == "symlog"

@@ -667,7 +667,7 @@ def loss_curves(trace: Any) -> Figure:
     values = full[ok]
     if len(values) and values.min() > 0 and values.max() / values.min() > 100:
         ax.set_yscale("log")
-    ax.set_xlabel("step")
+    _step_axis(ax, trace.steps)
     ax.set_ylabel(f"{info['loss']} ({info['reduction']})")
     ax.set_title("loss per step")
     ax.legend(fontsize=8)
@@ -709,9 +709,25 @@ def parameter_paths(trace: Any) -> Figure:
             )
         ax.set_ylabel(col)
         ax.legend(fontsize=8, loc="best")
-    axes[-1].set_xlabel("step")
+    _step_axis(axes[-1], trace.steps)
     axes[0].set_title("parameters per step")
     return fig
+
+
+#: From this many steps on, the step axis is logarithmic
+LOG_STEPS = 10_000
+
+
+def _step_axis(ax: Any, steps: int) -> None:
+    """Label the step axis; a long run's (``LOG_STEPS`` or more) is logarithmic
+    (linear from 0 to 1), or its early steps, where most of the change happens,
+    would be squeezed against 0."""
+    if steps >= LOG_STEPS:
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlim(0, steps * 1.2)
+        ax.set_xlabel("step (log scale)")
+    else:
+        ax.set_xlabel("step")
 
 
 def _flat_named(values: dict[str, Any]) -> dict[str, float]:
