@@ -16,7 +16,7 @@ import numpy as np
 import optax
 import pandas as pd
 
-from gradtrace.core.batches import batch_plan
+from gradtrace.core.batches import epoch_batches, n_batches
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import MODELS, kind_of
 from gradtrace.core.losses import param_specs, row_losses
@@ -310,8 +310,9 @@ def step_rows(info: dict[str, Any], step: int) -> np.ndarray:
             sch["seed"],
         )
         return layout.batch_rows(step - 1)
-    rows = batch_plan(n_rows, sch["batch_size"], step, shuffle, sch["seed"])[step - 1]
-    return rows[rows >= 0]
+    epoch, batch = divmod(step - 1, n_batches(n_rows, sch["batch_size"]))
+    rows = epoch_batches(n_rows, sch["batch_size"], shuffle, sch["seed"], [epoch])
+    return rows[0, batch][rows[0, batch] >= 0]
 
 
 def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:

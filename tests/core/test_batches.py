@@ -11,6 +11,7 @@ from scipy import stats
 from gradtrace.core.batches import (
     batch_plan,
     contiguous,
+    epoch_batches,
     n_batches,
     padded_order,
     permutation,
@@ -34,6 +35,16 @@ def test_same_seed_same_plan_other_seed_other_plan() -> None:
     c = batch_plan(50, 7, 20, shuffle=True, seed=4)
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_one_epoch_drawn_alone_is_that_epoch_of_the_plan() -> None:
+    # explain and the report ask for one step's rows; they draw its epoch alone
+    plan = batch_plan(23, 5, 5 * 6, shuffle=True, seed=7)
+    for epoch in (0, 3, 5):
+        alone = epoch_batches(23, 5, True, 7, [epoch])[0]
+        assert np.array_equal(alone, plan[epoch * 5 : (epoch + 1) * 5])
+        eager = padded_order(jax.random.key(7), epoch, 23, 5, shuffle=True)
+        assert np.array_equal(alone.ravel(), np.asarray(eager))
 
 
 def test_epochs_are_reshuffled() -> None:

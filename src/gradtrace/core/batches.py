@@ -11,6 +11,7 @@ one a run used.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -90,16 +91,35 @@ def batch_plan(
         >>> batch_plan(5, 2, 4, shuffle=False, seed=0).tolist()
         [[0, 1], [2, 3], [4, -1], [0, 1]]
     """
-    key = jax.random.key(seed)
     per_epoch = n_batches(n_rows, batch_size)
     n_epochs = math.ceil(n_steps / per_epoch)
-    epochs = [
-        np.asarray(padded_order(key, e, n_rows, batch_size, shuffle)).reshape(
-            per_epoch, batch_size
-        )
-        for e in range(n_epochs)
-    ]
-    return np.concatenate(epochs)[:n_steps]
+    return epoch_batches(n_rows, batch_size, shuffle, seed, range(n_epochs)).reshape(
+        -1, batch_size
+    )[:n_steps]
+
+
+def epoch_batches(
+    n_rows: int, batch_size: int, shuffle: bool, seed: int, epochs: range | list[int]
+) -> np.ndarray:
+    """Row indices of every batch of the given epochs (0-based): int32
+    [len(epochs), n_batches, batch_size], -1 marking padding. One compiled program
+    per data shape draws them all, so asking for one step of a long run costs one
+    epoch's permutation, not a compilation per epoch."""
+    orders = _epoch_orders(
+        jax.random.key(seed),
+        jnp.asarray(list(epochs), jnp.int32),
+        n_rows,
+        batch_size,
+        shuffle,
+    )
+    return np.asarray(orders).reshape(len(epochs), -1, batch_size)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _epoch_orders(
+    key: Array, epochs: Array, n_rows: int, batch_size: int, shuffle: bool
+) -> Array:
+    return jax.vmap(lambda e: padded_order(key, e, n_rows, batch_size, shuffle))(epochs)
 
 
 def select(
