@@ -28,7 +28,7 @@ browser:
 	   >/dev/null) || echo "note: chromium could not be installed; the browser test is skipped")
 
 test: lint browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --maxprocesses 4
 
 # Benchmarks against the peers (needs torch: pip install .[bench]); see docs/benchmarks.md.
 bench: $(STAMP)
