@@ -88,8 +88,12 @@ def test_unshuffled_stream_equals_the_in_memory_run(
         x, y = ta[col].to_numpy(float), tb[col].to_numpy(float)
         if col in exact:
             np.testing.assert_array_equal(x[:whole], y[:whole], err_msg=col)
-        # sums over chunks (in float64) round differently
-        np.testing.assert_allclose(x, y, rtol=2e-6, atol=1e-7, err_msg=col)
+        # sums over chunks (in float64) round differently, and so do the partial
+        # batches' float32 sums: a few float32 ulps of the column's largest value
+        scale = float(np.max(np.abs(y[np.isfinite(y)]), initial=0.0))
+        np.testing.assert_allclose(
+            x, y, rtol=2e-6, atol=max(1e-7, 1e-6 * scale), err_msg=col
+        )
     if "likelihood" in a.info:
         la, lb = a.info["likelihood"]["final"], b.info["likelihood"]["final"]
         assert lb["loglik"] == pytest.approx(la["loglik"], rel=1e-9)

@@ -74,9 +74,7 @@ def lr_find(
                 config.shuffle and not sch.full_batch,
             )
             xb, yb, mask = batches.select(order, t % per_epoch, sch.batch_size, x, y)
-            value, grads = jax.value_and_grad(problem.objective)(
-                params, fixed, xb, yb, mask
-            )
+            value, grads = problem.value_and_grad(params, fixed, xb, yb, mask)
             updates, state = tx.update(grads, state, params)
             return (optax.apply_updates(params, updates), state), value
 

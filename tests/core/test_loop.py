@@ -216,3 +216,80 @@ def test_skipped_steps_under_a_conditional_or_computed_and_dropped_agree(
     assert (cheap.status, cheap.steps) == (guarded.status, guarded.steps)
     assert cheap.status == ("diverged" if lr > 1 else "completed")
     pd.testing.assert_frame_equal(cheap.to_pandas(), guarded.to_pandas())
+
+
+ONE_PASS_CASES = {
+    "line-mse": dict(model="line", loss="mse"),
+    "line-huber-sum": dict(model="line", loss="huber", reduction="sum"),
+    "linear-3": dict(model="linear", x=["x", "x2", "x3"]),
+    "poly-nll": dict(model="poly", degree=3, loss="nll"),
+    "logistic": dict(model="logistic", y="b01"),
+    "poisson-regression": dict(model="poisson-regression", y="count"),
+    "exp-decay": dict(model="exp-decay", init={"a": 2.0, "b": 0.1}),
+    "normal-unconstrained": dict(model="normal", x=None, param_space="unconstrained"),
+    "gamma": dict(model="gamma", x=None, y="pos", init={"shape": 2.0, "rate": 0.5}),
+    "expression": dict(model_expr="a * exp(b * x)", init={"a": 1.0, "b": 0.1}),
+    # more values than ONE_PASS_PARAMS: reverse mode, the very same numbers
+    "linear-20": dict(model="linear", x=[f"c{j}" for j in range(20)]),
+}
+
+
+@pytest.mark.parametrize("case", ONE_PASS_CASES, ids=list(ONE_PASS_CASES))
+@pytest.mark.parametrize("masked", [False, True], ids=["all-rows", "masked"])
+def test_one_pass_loss_and_gradient_equal_reverse_mode(case: str, masked: bool) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    from gradtrace.api import RunConfig, plan
+    from gradtrace.core.loop import ONE_PASS_PARAMS
+
+    rng = np.random.default_rng(3)
+    n = 301
+    x = rng.uniform(0.1, 2.0, n)
+    frame = pd.DataFrame(
+        {
+            "x": x,
+            "x2": x**2,
+            "x3": rng.normal(size=n),
+            "y": 1.5 * x + rng.normal(size=n),
+            "b01": (rng.uniform(size=n) < 0.4).astype(float),
+            "count": rng.poisson(2.0, n).astype(float),
+            "pos": rng.gamma(2.0, 1.0, n),
+            **{f"c{j}": rng.normal(size=n) for j in range(20)},
+        }
+    )
+    options = {"x": ["x"], "init": {}, **ONE_PASS_CASES[case]}
+    p = plan(RunConfig(data=None, exact=False, **options), frame, "data")
+    problem = p.problem
+    params = {k: jnp.asarray(v, p.pdtype) for k, v in p.trainable.items()}
+    params = jax.tree_util.tree_map(lambda v: v + 0.05, params)  # off the start
+    fixed = {k: jnp.asarray(v, p.pdtype) for k, v in p.fixed.items()}
+    xs = None if p.xs is None else jnp.asarray(p.xs, p.cdtype)
+    ys = jnp.asarray(p.ys, p.cdtype)
+    mask = jnp.arange(n) % 3 != 1 if masked else None
+    value, grads = problem.value_and_grad(params, fixed, xs, ys, mask)
+    ref_value, ref_grads = jax.value_and_grad(problem.objective)(
+        params, fixed, xs, ys, mask
+    )
+    assert value.dtype == ref_value.dtype
+    np.testing.assert_allclose(value, ref_value, rtol=2e-6)
+    n_values = sum(np.size(v) for v in params.values())
+    for k in params:
+        assert grads[k].dtype == ref_grads[k].dtype and grads[k].shape == np.shape(
+            ref_grads[k]
+        )
+        if n_values > ONE_PASS_PARAMS:
+            np.testing.assert_array_equal(grads[k], ref_grads[k])
+        else:
+            scale = float(np.max(np.abs(ref_grads[k]))) + 1.0
+            np.testing.assert_allclose(grads[k], ref_grads[k], atol=5e-6 * scale)
+    # and the sum whatever the problem's reduction
+    total, total_grads = problem.value_and_grad(params, fixed, xs, ys, mask, "sum")
+    ref_total = problem.summed(params, fixed, xs, ys, mask)
+    np.testing.assert_allclose(total, ref_total, rtol=2e-6)
+    ref_total_grads = jax.grad(problem.summed)(params, fixed, xs, ys, mask)
+    for k in params:
+        scale = float(np.max(np.abs(ref_total_grads[k]))) + 1.0
+        np.testing.assert_allclose(
+            total_grads[k], ref_total_grads[k], atol=5e-6 * scale
+        )

@@ -89,9 +89,7 @@ def sweep_fn(
                 xb, yb, mask = x, y, None
             else:
                 xb, yb, mask = batches.select(order, b, bs, x, y)
-            loss, grads = jax.value_and_grad(problem.objective)(
-                params, fixed, xb, yb, mask
-            )
+            loss, grads = problem.value_and_grad(params, fixed, xb, yb, mask)
             updates, new_state = tx.update(grads, state, params)
             new = optax.apply_updates(params, updates)
             ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new)
