@@ -117,7 +117,37 @@ def test_explain_a_distribution_and_a_saved_run(
     out, _ = capsys.readouterr()
     assert done.value.code in (0, None)
     assert "Keras logs" in out and "grad_loc" in out and "scale" in out
+    # a batch of 100 rows shows its first 20 (--rows), and all of them with --rows 0
+    first = [str(r) for r in a.index[:-1]]
+    assert "80 more rows not shown" in out
+    assert f"{', '.join(first[:20])}, ...)" in out
+
+    def data_lines(text: str) -> int:
+        return sum(
+            line.split()[:1] in ([r] for r in first) for line in text.splitlines()
+        )
+
+    assert data_lines(out) == 20
+    with pytest.raises(SystemExit) as done:
+        main(["explain", str(tmp_path / "r"), "--step", "4", "--rows", "0"])
+    out, _ = capsys.readouterr()
+    assert done.value.code in (0, None) and "not shown" not in out
+    assert data_lines(out) == 100
     with pytest.raises(SystemExit) as done:
         main(["explain", str(tmp_path / "r"), "--step", "99"])
     _, err = capsys.readouterr()
     assert done.value.code == 2 and "choose a step from 1 to 8" in err
+
+
+def test_the_optimizer_state_of_a_late_step_is_replayed_from_the_trace() -> None:
+    # step 700 of an Adam run: its state comes from the 699 recorded gradients
+    trace = gradtrace.fit(
+        "seed001_line", optimizer="adam", lr=0.01, batch_size=10, steps=700
+    )
+    update = trace.explain(700).attrs["update"]
+    frame = trace.to_pandas()
+    for p in ("w", "b"):
+        assert update.loc[p, "before"] == frame[p][699]
+        assert update.loc[p, "gradient"] == frame[f"grad_{p}"][700]
+        assert update.loc[p, "after"] == pytest.approx(frame[p][700], rel=1e-6)
+    assert update.attrs["count"]["count"] == 700

@@ -21,7 +21,15 @@ from gradtrace.cli.fit import run_options
     required=True,
     help="The step to explain (1 is the first update).",
 )
-def explain(run: Path, step: int) -> None:
+@click.option(
+    "--rows",
+    "max_rows",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Show the first N of the batch's rows (0: all of them).",
+)
+def explain(run: Path, step: int, max_rows: int) -> None:
     """Show the arithmetic of one step of RUN: the batch's rows, predictions,
     residuals, each row's loss and gradient and their mean, the optimizer's state
     before and after, the update and the new parameters, and the loss as Keras logs
@@ -38,10 +46,16 @@ def explain(run: Path, step: int) -> None:
     n = info["data"]["n_rows"]
     console = _console()
     rows = table.index[:-1]
+    hidden = len(rows) - max_rows if 0 < max_rows < len(rows) else 0
+    if logged["batch_rows"] == n:
+        which = "all"
+    elif hidden:
+        which = f"{', '.join(rows[:max_rows])}, ..."
+    else:
+        which = ", ".join(rows)
     console.print(
         f"Step {step} of {trace.steps} ({run}): epoch {logged['epoch']}, batch "
-        f"{logged['batch']}; {logged['batch_rows']} of {n} rows "
-        f"({'all' if logged['batch_rows'] == n else ', '.join(rows)})."
+        f"{logged['batch']}; {logged['batch_rows']} of {n} rows ({which})."
     )
     update = table.attrs["update"]
     shown = trace.to_pandas().iloc[step - 1]
@@ -50,7 +64,13 @@ def explain(run: Path, step: int) -> None:
     if "space" in table.attrs:
         console.print(f"Note: {table.attrs['space']}.")
     console.print("")
-    console.print(_frame_table(table, Table))
+    shown_rows = table.drop(index=rows[max_rows:]) if hidden else table
+    console.print(_frame_table(shown_rows, Table))
+    if hidden:
+        console.print(
+            f"({hidden} more row{'s' if hidden > 1 else ''} not shown: --rows 0 "
+            "shows them all; the last line is the whole batch's.)"
+        )
     reduction = info["reduction"]
     grads = ", ".join(f"{p} {fmt(v)}" for p, v in update["gradient"].items())
     console.print(
