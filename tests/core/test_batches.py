@@ -4,6 +4,7 @@ import math
 
 import jax
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -123,3 +124,15 @@ def test_a_contiguous_batch_holds_the_rows_select_gives(
         assert int(np.sum(mc)) == int(np.sum(ms))
         assert np.array_equal(np.asarray(yc)[np.asarray(mc)], np.asarray(ys)[ms])
         assert np.array_equal(np.asarray(xc)[np.asarray(mc)], np.asarray(xs)[ms])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.one_of(st.integers(0, 2**31 - 1), st.integers(0, 2**64 - 1)))
+@pytest.mark.parametrize("x64", [False, True])
+def test_a_seed_key_is_jax_random_key(x64: bool, seed: int) -> None:
+    from gradtrace.core.batches import seed_key
+
+    with jax.enable_x64(x64):
+        made, reference = seed_key(seed), jax.random.key(seed)
+        assert made.dtype == reference.dtype
+        assert np.array_equal(jax.random.key_data(made), jax.random.key_data(reference))

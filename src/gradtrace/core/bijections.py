@@ -23,13 +23,13 @@ def to_constrained(value: Any, constraint: str) -> Any:
 
 
 def to_unconstrained(value: Any, constraint: str) -> Any:
-    """log for ``positive``, logit for ``unit``, identity otherwise."""
-    v = jnp.asarray(value)
+    """log for ``positive``, logit for ``unit``, the value itself otherwise."""
     if constraint == "positive":
-        return jnp.log(v)
+        return jnp.log(jnp.asarray(value))
     if constraint == "unit":
+        v = jnp.asarray(value)
         return jnp.log(v) - jnp.log1p(-v)
-    return v
+    return value
 
 
 def within(value: Any, constraint: str) -> Any:

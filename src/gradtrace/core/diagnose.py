@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from gradtrace.core.bijections import to_constrained
@@ -97,11 +96,12 @@ def hessian(
     Hessian is over them. Compiled once per model, loss and shapes (an eager
     Hessian costs a second)."""
     layout = tuple((k, tuple(np.shape(v))) for k, v in params.items())
-    flat = jnp.concatenate(
-        [jnp.ravel(jnp.asarray(v, jnp.float64)) for v in params.values()]
+    # NumPy until the compiled call: each JAX operation run on its own compiles
+    flat = np.concatenate(
+        [np.ravel(np.asarray(v, np.float64)) for v in params.values()]
     )
-    f64 = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
-    xd = None if x is None else jnp.asarray(x, jnp.float64)
+    f64 = {k: np.asarray(v, np.float64) for k, v in fixed.items()}
+    xd = None if x is None else np.asarray(x, np.float64)
     h = _hessian(
         model,
         loss,
@@ -111,7 +111,7 @@ def hessian(
         flat,
         f64,
         xd,
-        jnp.asarray(y, jnp.float64),
+        np.asarray(y, np.float64),
     )
     names = []
     for k, shape in layout:

@@ -461,12 +461,16 @@ def prepare(
     With ``devices`` > 1, the rows are split across that many devices (padded to a
     multiple of it, the padding masked out): each step's batch is spread over them
     and XLA reduces the gradients across devices."""
+    # set up in NumPy and placed on the device as they are: a JAX operation run on
+    # its own compiles a program of its own (~10-30 ms each)
     pdtype, cdtype = jnp.dtype(problem.param_dtype), jnp.dtype(problem.compute_dtype)
-    user = {k: jnp.asarray(init[k], pdtype) for k in problem.trainable}
-    params = {k: v.astype(pdtype) for k, v in problem.internal_params(user).items()}
-    fixed_p = {k: jnp.asarray(v, pdtype) for k, v in fixed.items()}
+    user = {k: np.asarray(init[k], pdtype) for k in problem.trainable}
+    params = jax.device_put(
+        {k: np.asarray(v, pdtype) for k, v in problem.internal_params(user).items()}
+    )
+    fixed_p = jax.device_put({k: np.asarray(v, pdtype) for k, v in fixed.items()})
     xd, yd, rows = place(x, y, cdtype, devices)
-    key = jax.random.key(seed)
+    key = batches.seed_key(seed)
     chunk_steps = min(chunk_steps or schedule.n_steps, schedule.n_steps)
     tx = opt.build()
     # the epoch's row order, as long as the data, is carried only where batches are
@@ -477,15 +481,15 @@ def prepare(
             key, 0, schedule.n_rows, schedule.batch_size, shuffle=False
         )
         if not schedule.full_batch and (schedule.shuffle or devices > 1)
-        else jnp.zeros(0, jnp.int32)
+        else jax.device_put(np.zeros(0, np.int32))
     )
-    carry = (params, tx.init(params), order, jnp.asarray(False))
+    carry = (params, tx.init(params), order, jax.device_put(np.asarray(False)))
     start = time.perf_counter()
     compiled = compile_once(
         ("chunk", problem, opt, schedule, chunk_steps, devices),
         _chunk_fn(problem, opt, schedule, chunk_steps),
         carry,
-        jnp.asarray(0, jnp.int32),
+        np.int32(0),
         xd,
         yd,
         fixed_p,
@@ -608,16 +612,14 @@ def run_chunks(
 
     With ``resume``, start from a saved state at its step instead of the start."""
     xd, yd, fixed = prepared.data
-    key = jax.random.key(seed)
+    key = batches.seed_key(seed)
     carry, first = prepared.carry, 0
     if resume is not None:
         carry, first = resume.carry, resume.t0
     n_steps, size = prepared.schedule.n_steps, prepared.chunk_steps
     for t0 in range(first, n_steps, size):
         start = time.perf_counter()
-        carry, out = prepared.run_chunk(
-            carry, jnp.asarray(t0, jnp.int32), xd, yd, fixed, key
-        )
+        carry, out = prepared.run_chunk(carry, np.int32(t0), xd, yd, fixed, key)
         out = jax.device_get(out)
         seconds = time.perf_counter() - start
         stopped = bool(carry[3])
@@ -736,7 +738,7 @@ def assemble(
     if schedule.full_batch and n_done:
         # With all the data in every batch, the loss after step t is the batch loss of
         # step t+1; only the last step needs an evaluation of its own.
-        final_user = {k: jnp.asarray(params_o[k][n_done - 1]) for k in names}
+        final_user = {k: np.asarray(params_o[k][n_done - 1]) for k in names}
         final = problem.internal_params(final_user)
         if lookahead is not None:
             after, after_stats = lookahead.outputs[2][0], lookahead.outputs[5][0]
