@@ -28,9 +28,9 @@ def seed_key(seed: int) -> Array:
     is wrapped directly; other seeds (whose key depends on whether 64-bit integers
     are on) and other key kinds are made by ``key``.
     """
-    if jax.config.jax_default_prng_impl == "threefry2x32" and 0 <= seed < 1 << 31:
-        words = np.array([0, seed], np.uint32)
-        return jax.random.wrap_key_data(words)
+    impl = getattr(jax.config, "jax_default_prng_impl", None)
+    if impl == "threefry2x32" and 0 <= seed < 1 << 31:
+        return jax.random.wrap_key_data(jax.device_put(np.array([0, seed], np.uint32)))
     return jax.random.key(seed)
 
 
