@@ -325,3 +325,34 @@ def test_a_long_streamed_run_writes_its_trace_in_parts(
     assert (loaded.status, loaded.steps) == (whole.status, whole.steps)
     pd.testing.assert_frame_equal(loaded.to_pandas(), whole.to_pandas())
     assert parted.params == whole.params
+
+
+def test_explain_rebuilds_the_running_loss_of_a_shuffled_stream(tmp_path: Path) -> None:
+    # 10 rows in chunks of 4, batches of 4: each window ends in its own short batch,
+    # so a short batch can come first in an epoch
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=10)
+    path = _write(pd.DataFrame({"x": x, "y": 2 * x + 1}), tmp_path / "d.parquet", 4)
+    trace = gradtrace.fit(
+        str(path),
+        lr=0.05,
+        batch_size=4,
+        epochs=3,
+        stream=True,
+        chunk_rows=4,
+        shuffle_window=4,
+        seed=0,
+    )
+    sizes = [len(trace.rows(s)) for s in range(1, trace.steps + 1)]
+    # 3 batches an epoch: a short one comes before an epoch's end somewhere
+    assert any(sizes[3 * e + b] < 4 for e in range(3) for b in range(2))
+    for step in range(1, trace.steps + 1):
+        logged = trace.explain(step).attrs["logged"]
+        assert logged["batch_rows"] == sizes[step - 1]
+        before = logged["rows_before_in_epoch"]
+        assert before == sum(sizes[step - logged["batch"] : step - 1])
+        previous = logged["running_loss_before"] or 0.0
+        rebuilt = (previous * before + logged["batch_loss"] * logged["batch_rows"]) / (
+            before + logged["batch_rows"]
+        )
+        assert rebuilt == pytest.approx(logged["running_loss"], rel=1e-5)

@@ -280,6 +280,8 @@ def _logged(
     epoch, batch = int(row["epoch"]), int(row["batch"])
     bs, n = int(info["schedule"]["batch_size"]), int(info["data"]["n_rows"])
     rows_before = (batch - 1) * bs
+    if info["schedule"].get("stream"):
+        rows_before = _layout(info).rows_before(step - 1)
     logged = {
         "epoch": epoch,
         "batch": batch,
@@ -313,21 +315,25 @@ def step_rows(info: dict[str, Any], step: int) -> np.ndarray:
     n_rows = int(info["data"]["n_rows"])
     shuffle = bool(sch["shuffle"]) and sch["batch_size"] < n_rows
     if sch.get("stream"):
-        from gradtrace.core.stream import Layout
-
-        chunks = sch["stream"]
-        layout = Layout(
-            n_rows,
-            sch["batch_size"],
-            chunks["chunk_rows"],
-            chunks["window_chunks"],
-            shuffle,
-            sch["seed"],
-        )
-        return layout.batch_rows(step - 1)
+        return _layout(info).batch_rows(step - 1)
     epoch, batch = divmod(step - 1, n_batches(n_rows, sch["batch_size"]))
     rows = epoch_batches(n_rows, sch["batch_size"], shuffle, sch["seed"], [epoch])
     return rows[0, batch][rows[0, batch] >= 0]
+
+
+def _layout(info: dict[str, Any]) -> Any:
+    """How a streamed run read its file: chunks, windows and shuffling."""
+    from gradtrace.core.stream import Layout
+
+    sch, n_rows = info["schedule"], int(info["data"]["n_rows"])
+    return Layout(
+        n_rows,
+        sch["batch_size"],
+        sch["stream"]["chunk_rows"],
+        sch["stream"]["window_chunks"],
+        bool(sch["shuffle"]) and sch["batch_size"] < n_rows,
+        sch["seed"],
+    )
 
 
 def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:

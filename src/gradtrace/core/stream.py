@@ -140,6 +140,21 @@ class Layout:
             b -= here
         raise IndexError(step)  # pragma: no cover - b < batches per epoch
 
+    def rows_before(self, step: int) -> int:
+        """The rows of the epoch's batches before step ``step`` (0-based): each
+        window ends in its own short batch, so not (batch - 1) x batch size."""
+        if self.full_batch:
+            return 0
+        epoch, b = divmod(step, self.batches_per_epoch)
+        before = 0
+        for ids, _ in self.windows(epoch):
+            size = sum(self.chunk(i)[1] - self.chunk(i)[0] for i in ids)
+            here = n_batches(size, self.batch_size)
+            if b < here:
+                return before + b * self.batch_size
+            before, b = before + size, b - here
+        raise IndexError(step)  # pragma: no cover - b < batches per epoch
+
 
 class Segment(NamedTuple):
     """The steps that one compiled call ran, moved to NumPy; ``loss`` and
