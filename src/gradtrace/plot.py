@@ -599,11 +599,6 @@ def on_grid(fn: Any, A: np.ndarray, B: np.ndarray, rows: int) -> np.ndarray:
     return np.asarray(flat).reshape(A.shape)
 
 
-def trace_y(trace: Any) -> np.ndarray:
-    """The y values a trace's run trained on."""
-    return _run_data(trace)[1]
-
-
 def _evaluate(
     model: Any, params: dict[str, Any], x: Any, y: Any, what: str
 ) -> np.ndarray:
@@ -794,7 +789,7 @@ def loss_landscape(
 
     with jax.enable_x64(True):
         A, B = np.meshgrid(ga, gb)
-        Z = on_grid(at, A, B, len(trace_y(trace)))
+        Z = on_grid(at, A, B, int(trace.info["data"]["n_rows"]))
     fig, ax = _figure(7, 5.5)
     from matplotlib.colors import LogNorm
 

@@ -161,12 +161,17 @@ def _landscape(
     gb = np.linspace(
         ys.min() - 0.25 * (np.ptp(ys) or 1), ys.max() + 0.25 * (np.ptp(ys) or 1), size
     )
-    from gradtrace.plot import on_grid, trace_y
+    from gradtrace.plot import on_grid
 
     final = {k: float(v) for k, v in trace.params.items()}
     with jax.enable_x64(True):
         A, B = np.meshgrid(ga, gb)
-        Z = on_grid(lambda u, v: loss({**final, a: u, b: v}), A, B, len(trace_y(trace)))
+        Z = on_grid(
+            lambda u, v: loss({**final, a: u, b: v}),
+            A,
+            B,
+            int(trace.info["data"]["n_rows"]),
+        )
     return {
         "a": a,
         "b": b,
