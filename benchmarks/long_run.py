@@ -5,10 +5,11 @@ and 1e7 steps (``--steps``), each as a process of its own, every step recorded,
 and reports each process's peak resident memory, its wall time, and the size of the
 trace it wrote. A run of more than 262144 steps writes its trace in parts as it
 goes and keeps about 100000 rows in memory, so its peak should not grow with the
-number of steps.
+number of steps. With ``--checkpoint-every K`` every run also checkpoints (its
+folder and ``state.npz`` every K steps), which should not change that.
 
     python benchmarks/long_run.py [--gradtrace .venv/bin/gradtrace]
-        [--steps 1000,1000000,10000000]
+        [--steps 1000,1000000,10000000] [--checkpoint-every 1000000]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gradtrace", default=str(ROOT / ".venv/bin/gradtrace"))
     parser.add_argument("--steps", default="1000,1000000,10000000")
+    parser.add_argument("--checkpoint-every", type=int, default=None)
     args = parser.parse_args()
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,10 +60,12 @@ def main() -> None:
                 str(folder),
                 "-q",
             ]
+            if args.checkpoint_every:
+                cmd += ["--checkpoint-every", str(args.checkpoint_every)]
             peak, seconds = peak_of(cmd)
             info = json.loads((folder / "run.json").read_text())
             trace = folder / "trace.parquet"
-            files = list(trace.iterdir()) if trace.is_dir() else [trace]
+            files = sorted(trace.iterdir()) if trace.is_dir() else [trace]
             out[str(steps)] = {
                 "peak_mb": peak,
                 "process_s": seconds,

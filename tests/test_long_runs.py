@@ -73,22 +73,116 @@ def test_a_trace_written_in_parts_equals_the_trace_held_whole(
     assert parted.final_loss == pytest.approx(whole.final_loss, nan_ok=True)
 
 
-def test_a_short_run_or_a_checkpointed_one_is_held_whole(
-    tmp_path: Path, small_parts: None
-) -> None:
-    frame = _frame()
+def test_a_short_run_is_held_whole(tmp_path: Path, small_parts: None) -> None:
     made: list[Path] = []
 
     def writer() -> TraceWriter:
         made.append(tmp_path / "run")
         return TraceWriter(tmp_path / "run")
 
-    short = run(RunConfig(data=None, steps=7), frame, "f", trace_to=writer)
+    short = run(RunConfig(data=None, steps=7), _frame(), "f", trace_to=writer)
     assert short.writer is None and not made
-    checkpointed = RunConfig(data=None, steps=20, checkpoint_every=10)
-    held = run(checkpointed, frame, "f", trace_to=writer)
-    assert held.writer is None and not made
     assert not list(tmp_path.iterdir())
+
+
+class StopAfter(TraceWriter):
+    """A writer whose run is interrupted (Ctrl-C) right after its n-th checkpoint,
+    or killed there (the process dies: nothing more is written)."""
+
+    def __init__(self, folder: Path, n: int, kill: bool = False) -> None:
+        super().__init__(folder)
+        self.n, self.kill, self.seen = n, kill, 0
+
+    def checkpoint(self, info: dict[str, Any], state: dict[str, np.ndarray]) -> None:
+        super().checkpoint(info, state)
+        self.seen += 1
+        if self.seen == self.n:
+            raise (SystemExit if self.kill else KeyboardInterrupt)()
+
+
+RESUMED = [
+    # full batch: the loss after a part's last step is the next part's batch loss
+    dict(model="line", lr=0.1, steps=43, checkpoint_every=5, metrics=["rmse", "r2"]),
+    # Keras's running values restart at epochs and carry over the checkpoint;
+    # shuffled batches go on with the saved epoch order
+    dict(
+        model="line",
+        optimizer="keras.adam",
+        lr=0.05,
+        batch_size=16,
+        epochs=4,
+        shuffle=True,
+        seed=3,
+        checkpoint_every=6,
+        metrics=["mae"],
+    ),
+    # a checkpoint every 9 steps with parts of 7: the first part past each 9th step
+    dict(model="normal", lr=0.05, steps=40, dtype="float64", checkpoint_every=9),
+    # diverges after the resumption
+    dict(model="line", lr=2.6, steps=60, checkpoint_every=5),
+]
+
+
+@pytest.mark.parametrize("options", RESUMED, ids=lambda o: str(sorted(o.items())))
+@pytest.mark.parametrize("kill", [False, True], ids=["ctrl-c", "killed"])
+def test_a_checkpointed_run_in_parts_resumes_to_the_uninterrupted_trace(
+    options: dict[str, Any], kill: bool, tmp_path: Path, small_parts: None
+) -> None:
+    from gradtrace.store import load_state
+
+    frame = _frame()
+    config = RunConfig(data=None, **{"shuffle": False, **options})
+    whole = run(RunConfig(**{**config.to_dict(), "checkpoint_every": None}), frame, "f")
+    folder = tmp_path / "run"
+    writer = StopAfter(folder, 2, kill)
+    if kill:
+        with pytest.raises(SystemExit):
+            run(config, frame, "f", trace_to=lambda: writer)
+        # the process died after the checkpoint: the folder is that checkpoint
+        writer.write(pd.DataFrame({"step": [-1]}))  # as if a later part was cut off
+    else:
+        cut = run(config, frame, "f", trace_to=lambda: writer)
+        assert cut.status == "interrupted" and cut.info["resumable"]
+        cut.save(folder)
+    saved = gradtrace.load(folder)
+    assert saved.status == ("running" if kill else "interrupted")
+    assert 0 < saved.steps < whole.steps
+    # the folder reads as the trace up to there, whatever else it holds
+    pd.testing.assert_frame_equal(
+        saved.to_pandas(), whole.to_pandas().iloc[: saved.steps + 1]
+    )
+    state = load_state(folder)
+    assert int(state["t0"]) == saved.steps
+    with pytest.raises(gradtrace.InputError, match="gradtrace resume RUN"):
+        run(config, frame, "f", resume=state)
+    parts = int(state["parts"])
+    resumed = run(
+        config,
+        frame,
+        "f",
+        resume=state,
+        trace_to=lambda: TraceWriter.reopen(folder, parts),
+    )
+    resumed.save(folder)
+    done = gradtrace.load(folder)
+    assert (done.status, done.steps) == (whole.status, whole.steps)
+    assert not (folder / "state.npz").exists()
+    files = list((folder / "trace.parquet").iterdir())
+    assert len(files) == done.info["trace"]["parts"]
+    pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())
+    assert resumed.params == whole.params
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_run_with_checkpoints_replaces_an_old_folder_only_at_its_first(
+    tmp_path: Path, small_parts: None
+) -> None:
+    folder = tmp_path / "run"
+    run(RunConfig(data=None, steps=3), _frame(), "f").save(folder)
+    config = RunConfig(data=None, steps=30, checkpoint_every=10, init={"w": 1e30})
+    with pytest.raises(gradtrace.InputError):  # fails before any checkpoint
+        run(config, _frame(), "f", trace_to=lambda: TraceWriter(folder, force=True))
+    assert gradtrace.load(folder).steps == 3
 
 
 def test_a_failed_run_leaves_no_folder(tmp_path: Path, small_parts: None) -> None:

@@ -440,25 +440,33 @@ def run(
     state (``state.npz``): the run continues from it to the same final trace.
 
     ``trace_to`` gives the run folder's writer: a run of more than
-    ``TRACE_PART_STEPS`` steps (without checkpoints) then writes its trace there a
-    part at a time as it goes, and the returned trace keeps every k-th step in
-    memory (``info["trace"]``); ``trace.save`` to that folder completes it."""
+    ``TRACE_PART_STEPS`` steps, or one with checkpoints, then writes its trace there
+    a part at a time as it goes (each checkpoint puts the folder in place with its
+    ``state.npz``), and the returned trace keeps every k-th step in memory
+    (``info["trace"]``); ``trace.save`` to that folder completes it. A ``resume``
+    state of such a run needs the writer of its folder (``TraceWriter.reopen``)."""
     started = time.perf_counter() if started is None else started
     p = plan(config, frame, source, model_obj, loss_obj)
-    streamed = (
-        trace_to is not None
-        and p.n_steps > TRACE_PART_STEPS
-        and config.checkpoint_every is None
-        and resume is None
-    )
-    if streamed:
-        p = p._replace(chunk=min(p.chunk, TRACE_PART_STEPS))
     every = None
     if config.checkpoint_every is not None:
         every = validate.positive_int(
             "--checkpoint-every", config.checkpoint_every, "--checkpoint-every"
         )
-        p = p._replace(chunk=min(every, p.n_steps))
+    if resume is not None:
+        in_parts = "parts" in resume
+        if in_parts and trace_to is None:
+            raise InputError(
+                "this run's trace was written in parts into its folder: resume it "
+                "with gradtrace resume RUN."
+            )
+    else:
+        in_parts = trace_to is not None and (
+            p.n_steps > TRACE_PART_STEPS or every is not None
+        )
+    if every is not None and (not in_parts or every <= TRACE_PART_STEPS):
+        p = p._replace(chunk=min(every, p.n_steps))  # checkpoints at chunks' ends
+    elif in_parts:
+        p = p._replace(chunk=min(p.chunk, TRACE_PART_STEPS))
     reference: dict[str, Any] | None = None
 
     def finish(chunks: list[loop.Chunk], interrupted: bool, partial: bool) -> Trace:
@@ -500,18 +508,16 @@ def run(
         check_first_loss(
             p, float(prepared.evaluate(prepared.carry[0], fixed_d, xd, yd))
         )
-        if streamed:
+        if in_parts:
             assert trace_to is not None
-            return _run_streamed(config, p, prepared, trace_to(), progress, started)
+            return _run_in_parts(
+                config, p, prepared, trace_to(), progress, started, every, resume
+            )
         chunks: list[loop.Chunk] = []
         start = None
         if resume is not None:
-            try:
-                start = loop.load_state(prepared, dict(resume))
-            except (ValueError, KeyError) as err:
-                raise InputError(
-                    f"cannot resume: {err}; rerun it with gradtrace rerun instead."
-                ) from None
+            start = _resume_at(prepared, resume)
+            assert start.done is not None
             chunks.append(start.done)
         try:
             if progress is not None and p.chunk < p.n_steps:
@@ -551,47 +557,89 @@ def with_gap(table: pd.DataFrame, optimum_loss: float | None) -> pd.DataFrame:
     return table
 
 
-def _run_streamed(
+def _resume_at(prepared: loop.Prepared, state: Mapping[str, np.ndarray]) -> Any:
+    """The loop's Resume from a saved state, or a one-line refusal."""
+    try:
+        return loop.load_state(prepared, dict(state))
+    except (ValueError, KeyError) as err:
+        raise InputError(
+            f"cannot resume: {err}; rerun it with gradtrace rerun instead."
+        ) from None
+
+
+def _run_in_parts(
     config: RunConfig,
     p: Plan,
     prepared: loop.Prepared,
     writer: TraceWriter,
     progress: Progress | None,
     started: float,
+    every: int | None = None,
+    resume: Mapping[str, np.ndarray] | None = None,
 ) -> Trace:
     """Run ``prepared``, writing its trace a chunk at a time into ``writer``'s
-    folder; the returned trace holds every k-th row (about ``KEEP_ROWS``)."""
+    folder; the returned trace holds every k-th row (about ``KEEP_ROWS``).
+
+    With ``every``, the folder is made a checkpoint (its ``run.json`` and
+    ``state.npz``) at the end of the first part at or after every ``every``-th step;
+    an interrupted run keeps such a state too. ``resume``: a checkpoint's state, to
+    go on from (``writer`` then reopens its folder)."""
     try:
         reference = _reference(config, p)
         parts = Parts(p, writer, reference)
         at_start = loop.initial_state(prepared, p.trainable)
+        start, state, seconds = None, None, 0.0
+        if resume is not None:
+            start = _resume_at(prepared, resume)
+            parts.restore(resume)
+            state, seconds = dict(resume), float(resume["seconds"])
 
         def emit(chunks: list[loop.Chunk], after: loop.Chunk | None) -> Any:
-            first = chunks[0].t0 if chunks else 0
+            first = chunks[0].t0 if chunks else parts.steps
             history = loop.assemble(
                 prepared, chunks, p.trainable, first, after, at_start
             )
             return parts.write(history)
 
-        interrupted, seconds = False, 0.0
+        def state_after(chunk: loop.Chunk, spent: float) -> dict[str, np.ndarray]:
+            saved = loop.save_state([chunk], outputs=False)
+            saved.update(parts.state(), seconds=np.asarray(spent))
+            return saved
+
+        interrupted = False
         pending: loop.Chunk | None = None
+        marks = 0 if start is None else start.t0 // (every or 1)
         try:
             if progress is not None:
-                progress(0, p.n_steps)
-            for c in loop.run_chunks(prepared, seed=int(p.seed)):
+                progress(0 if start is None else start.t0, p.n_steps)
+            for c in loop.run_chunks(prepared, seed=int(p.seed), resume=start):
                 seconds += c.seconds
-                if pending is not None and emit([pending], c).diverged_step:
-                    pending = None  # diverged at the end of the previous chunk
-                    break
+                if pending is not None:
+                    written, pending = pending, None
+                    if emit([written], c).diverged_step:
+                        break  # diverged at the end of the previous chunk
+                    state = state_after(written, seconds - c.seconds)
+                    if every and parts.steps // every > marks:
+                        marks = parts.steps // every
+                        checkpoint = parts.trace(
+                            config, reference, False, started, seconds - c.seconds
+                        )
+                        checkpoint.info.update(status="running", resumable=True)
+                        writer.checkpoint(checkpoint.info, state)
                 pending = c
                 if progress is not None:
                     progress(min(c.t0 + p.chunk, p.n_steps), p.n_steps)
         except KeyboardInterrupt:
             interrupted = True
         with held_interrupts():
-            if pending is not None or not parts.steps:
+            if pending is not None or parts.last is None:
                 emit([] if pending is None else [pending], None)
+                if pending is not None and not pending.stopped:
+                    state = state_after(pending, seconds)
             trace = parts.trace(config, reference, interrupted, started, seconds)
+            if interrupted and state is not None and not trace.diverged:
+                trace.state = state
+                trace.info["resumable"] = True
         trace.model, trace.loss = p.m, p.loss
         return trace
     except BaseException:
@@ -619,12 +667,30 @@ class Parts:
         return self.frames.steps
 
     def write(self, history: Any) -> Any:
-        """Write the next part, from its History (returned)."""
+        """Write the next part, from its History (returned); a History of no steps
+        after the first part writes nothing."""
+        if self.steps and not len(history.batch_loss):
+            self.last = history
+            return history
         part = with_gap(self.frames.frame(history), self.optimum_loss)
         self.writer.write(part, diverged=history.diverged_step is not None)
         self.kept.append(part[part["step"] % self.keep == 0])
         self.last, self.tail = history, part.iloc[-1:]
         return history
+
+    def state(self) -> dict[str, np.ndarray]:
+        """What continues the trace after the parts written so far (for
+        ``state.npz``): their count and Keras's running sums."""
+        return {"parts": np.asarray(self.writer.parts), **self.frames.state()}
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        """Go on from a checkpoint's ``state``: its running sums, and the kept rows
+        read back from the parts its folder holds."""
+        self.frames.restore(state)
+        for i in range(int(state["parts"])):
+            part = pd.read_parquet(self.writer.part_path(i))
+            self.kept.append(part[part["step"] % self.keep == 0])
+            self.tail = part.iloc[-1:]
 
     def trace(
         self,

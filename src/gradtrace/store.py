@@ -88,9 +88,8 @@ def _finish(
 
 def save_info(folder: Path, info: dict[str, Any]) -> Path:
     """Write a run folder's run.json again (atomically: a new file renamed over)."""
-    tmp = folder / f".{INFO_FILE}.tmp"
-    tmp.write_text(to_json(info) + "\n")
-    os.replace(tmp, folder / INFO_FILE)
+    text = (to_json(info) + "\n").encode()
+    _replace_file(folder / INFO_FILE, lambda handle: handle.write(text))
     return folder
 
 
@@ -99,7 +98,12 @@ class TraceWriter:
     ``trace.parquet`` is a folder of part files, one per part of the run, in step
     order (pandas and pyarrow read such a folder as one table); ``run.json`` comes
     at the end. Until ``finish``, it is all in a temporary folder beside the
-    destination, so a killed run never leaves a half-written run folder."""
+    destination, so a killed run never leaves a half-written run folder.
+
+    A checkpoint (``checkpoint``) puts the folder in place with ``run.json`` and
+    ``state.npz`` saying how many parts it holds; from then on the parts are added
+    to it in place, each file written whole under a hidden name and renamed, so the
+    folder always reads as its last checkpoint or more."""
 
     def __init__(self, folder: str | Path, force: bool = False) -> None:
         self.folder, self.force = Path(folder), force
@@ -107,18 +111,63 @@ class TraceWriter:
         (self.tmp / TRACE_FILE).mkdir()
         self.parts = 0
         self.finished = False
+        self.in_place = False
+
+    @classmethod
+    def reopen(cls, folder: str | Path, parts: int) -> TraceWriter:
+        """The writer of a checkpointed run folder, to go on from its first
+        ``parts`` parts (the later ones, written after its last checkpoint, are
+        removed)."""
+        writer = cls.__new__(cls)
+        writer.folder = writer.tmp = Path(folder)
+        writer.force, writer.finished, writer.in_place = True, False, True
+        writer.parts = parts
+        writer._drop_parts_from(parts)
+        return writer
+
+    def part_path(self, i: int) -> Path:
+        """The file of part ``i``."""
+        return self.tmp / TRACE_FILE / f"part-{i:06d}.parquet"
+
+    def _drop_parts_from(self, first: int) -> None:
+        for path in (self.tmp / TRACE_FILE).glob("part-*.parquet"):
+            if int(path.stem.split("-")[1]) >= first:
+                path.unlink()
 
     def write(self, frame: pd.DataFrame, diverged: bool = False) -> None:
         """Add the next part's rows (``diverged``: the last row is the diverging
         step, whose NaNs are data, not missing values)."""
-        path = self.tmp / TRACE_FILE / f"part-{self.parts:06d}.parquet"
-        pq.write_table(_arrow(frame, {"diverged": diverged}), path)
+        path = self.part_path(self.parts)
+        hidden = path.with_name(f".{path.name}.tmp")  # readers skip hidden files
+        pq.write_table(_arrow(frame, {"diverged": diverged}), hidden)
+        os.replace(hidden, path)
         self.parts += 1
+
+    def checkpoint(self, info: dict[str, Any], state: dict[str, np.ndarray]) -> None:
+        """Make the folder, as it is now, the run's checkpoint: ``run.json`` and
+        ``state.npz`` (which continues the run), the folder put in place at the
+        first one."""
+        if not self.in_place:
+            _finish(self.tmp, self.folder, info, state)
+            self.tmp, self.in_place = self.folder, True
+            return
+        _save_state(self.folder, state)
+        save_info(self.folder, info)
 
     def finish(
         self, info: dict[str, Any], state: dict[str, np.ndarray] | None = None
     ) -> Path:
-        """Write run.json and put the folder in place."""
+        """Write run.json and put the folder in place (with ``state``, a run that
+        can be resumed; without it, a finished one)."""
+        if self.in_place:
+            self._drop_parts_from(self.parts)
+            if state is not None:
+                _save_state(self.folder, state)
+            save_info(self.folder, info)
+            if state is None:
+                (self.folder / STATE_FILE).unlink(missing_ok=True)
+            self.finished = True
+            return self.folder
         try:
             _finish(self.tmp, self.folder, info, state)
         except BaseException:
@@ -128,8 +177,25 @@ class TraceWriter:
         return self.folder
 
     def discard(self) -> None:
-        """Remove what was written (a run that failed)."""
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        """Remove what was written (a run that failed); a folder in place keeps its
+        last checkpoint."""
+        if not self.in_place:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _save_state(folder: Path, state: dict[str, np.ndarray]) -> None:
+    _replace_file(
+        folder / STATE_FILE,
+        lambda handle: np.savez(handle, **state),  # type: ignore[arg-type]
+    )
+
+
+def _replace_file(path: Path, write: Any) -> None:
+    """Write a file under a hidden name beside ``path``, then rename it over."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        write(handle)
+    os.replace(tmp, path)
 
 
 def _arrow(frame: pd.DataFrame, info: dict[str, Any]) -> pa.Table:
@@ -162,12 +228,22 @@ def load_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     try:
         info = json.loads(info_path.read_text(), parse_constant=float)
         info = _decode(info)
-        frame = pq.read_table(trace_path).to_pandas()
+        frame = _read_trace(trace_path, info).to_pandas()
     except (OSError, ValueError, pa.ArrowException) as err:
         raise RunFolderError(
             f"cannot read the run folder {str(folder)!r} ({err})."
         ) from None
     return frame, info
+
+
+def _read_trace(path: Path, info: dict[str, Any]) -> pa.Table:
+    """The trace table; of a trace written in parts, the parts run.json counts (a
+    run killed after its last checkpoint may have left later ones)."""
+    parts = info.get("trace", {}).get("parts") if path.is_dir() else None
+    if parts is None:
+        return pq.read_table(path)
+    files = [path / f"part-{i:06d}.parquet" for i in range(int(parts))]
+    return pa.concat_tables([pq.read_table(f) for f in files])
 
 
 def load_state(folder: str | Path) -> dict[str, np.ndarray]:

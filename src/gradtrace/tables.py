@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,32 @@ class TraceParts:
         self.steps = 0
         self._loss_sums: metrics.EpochSums | None = None
         self._metric_sums: metrics.EpochSums | None = None
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Where the table stands (its steps and Keras's running sums), as arrays
+        for a checkpoint's ``state.npz``."""
+        out = {"trace_steps": np.asarray(self.steps)}
+        for name, sums in (("loss", self._loss_sums), ("metric", self._metric_sums)):
+            if sums is not None:
+                out[f"{name}_sums_epoch"] = np.asarray(sums.epoch)
+                out[f"{name}_sums_totals"] = np.asarray(sums.totals)
+                out[f"{name}_sums_before"] = np.asarray(sums.before)
+        return out
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        """Go on from ``state`` (what ``state`` gave)."""
+        self.steps = int(state["trace_steps"])
+
+        def sums(name: str) -> metrics.EpochSums | None:
+            if f"{name}_sums_epoch" not in state:
+                return None
+            return metrics.EpochSums(
+                int(state[f"{name}_sums_epoch"]),
+                np.asarray(state[f"{name}_sums_totals"]),
+                np.asarray(state[f"{name}_sums_before"]),
+            )
+
+        self._loss_sums, self._metric_sums = sums("loss"), sums("metric")
 
     def frame(self, history: History) -> pd.DataFrame:
         """The next part's rows (with the initial row if it is the first part)."""

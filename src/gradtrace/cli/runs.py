@@ -137,12 +137,14 @@ def resume(run: Path) -> None:
     from its saved optimizer state, to the trace an uninterrupted run gives.
 
     The data are read again from where the run read them (a changed file is
-    refused); the folder is replaced atomically at every checkpoint and at the end.
+    refused). The trace goes on from the last checkpoint (parts written after it
+    are dropped); run.json and state.npz are replaced atomically at every
+    checkpoint and at the end.
     """
     from gradtrace.api import load, rerun_config
     from gradtrace.cli import _report
     from gradtrace.errors import InputError
-    from gradtrace.store import load_state
+    from gradtrace.store import TraceWriter, load_state
 
     old = load(run)
     if old.info["status"] not in ("interrupted", "running"):
@@ -154,8 +156,14 @@ def resume(run: Path) -> None:
     config = rerun_config(old.info)
     done = int(state["t0"])
     click.echo(f"resuming at step {done + 1} of {old.info['schedule']['n_steps']}.")
+    writer = None
+    if "parts" in state:  # the trace was written in parts: go on writing them
+        writer = lambda: TraceWriter.reopen(run, int(state["parts"]))  # noqa: E731
     trace = _report.run_with_progress(
-        config, resume=state, checkpoint=lambda t: t.save(run, force=True)
+        config,
+        resume=state,
+        checkpoint=lambda t: t.save(run, force=True),
+        trace_to=writer,
     )
     trace.save(run, force=True)
     _report.print_run(trace, run, None, quiet=True)

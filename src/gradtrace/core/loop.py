@@ -632,16 +632,18 @@ def run_chunks(
 
 class Resume(NamedTuple):
     """Where a run stopped: the scan's carry before step ``t0``, and the outputs of
-    the steps before it (one chunk)."""
+    the steps before it (one chunk; None for a run whose trace was written in
+    parts)."""
 
     carry: Any
     t0: int
-    done: Chunk
+    done: Chunk | None
 
 
-def save_state(chunks: list[Chunk]) -> dict[str, np.ndarray]:
+def save_state(chunks: list[Chunk], outputs: bool = True) -> dict[str, np.ndarray]:
     """The state that continues a run after ``chunks``: the carry, the next step and
-    every output so far, as named NumPy arrays (for ``state.npz``)."""
+    (with ``outputs``) every output so far, as named NumPy arrays (for
+    ``state.npz``)."""
     last = chunks[-1]
     out: dict[str, np.ndarray] = {
         "t0": np.asarray(last.t0 + len(last.outputs[2])),
@@ -649,9 +651,10 @@ def save_state(chunks: list[Chunk]) -> dict[str, np.ndarray]:
     }
     for i, leaf in enumerate(jax.tree_util.tree_leaves(jax.device_get(last.carry))):
         out[f"carry_{i}"] = np.asarray(leaf)
-    joined = _join([c.outputs for c in chunks])
-    for i, leaf in enumerate(jax.tree_util.tree_leaves(joined)):
-        out[f"out_{i}"] = np.asarray(leaf)
+    if outputs:
+        joined = _join([c.outputs for c in chunks])
+        for i, leaf in enumerate(jax.tree_util.tree_leaves(joined)):
+            out[f"out_{i}"] = np.asarray(leaf)
     return out
 
 
@@ -660,7 +663,10 @@ def load_state(prepared: Prepared, state: dict[str, np.ndarray]) -> Resume:
     run's structure (a ValueError if they do not fit)."""
     carry_tree, out_tree = prepared.run_chunk.out_tree.children()
     n_carry, n_out = carry_tree.num_leaves, out_tree.num_leaves
-    names = [f"carry_{i}" for i in range(n_carry)] + [f"out_{i}" for i in range(n_out)]
+    names = [f"carry_{i}" for i in range(n_carry)]
+    with_outputs = "out_0" in state
+    if with_outputs:
+        names += [f"out_{i}" for i in range(n_out)]
     missing = [k for k in names if k not in state]
     if missing or f"carry_{n_carry}" in state or f"out_{n_out}" in state:
         raise ValueError("the saved state does not fit this run's configuration")
@@ -675,10 +681,12 @@ def load_state(prepared: Prepared, state: dict[str, np.ndarray]) -> Resume:
         else:
             leaves.append(jnp.asarray(arr, like.dtype))
     carry = jax.tree_util.tree_unflatten(carry_tree, leaves)
+    t0 = int(state["t0"])
+    if not with_outputs:
+        return Resume(carry, t0, None)
     outputs = jax.tree_util.tree_unflatten(
         out_tree, [state[f"out_{i}"] for i in range(n_out)]
     )
-    t0 = int(state["t0"])
     done = Chunk(0, tuple(outputs), float(state["seconds"]), bool(carry[3]), carry)
     return Resume(carry, t0, done)
 
