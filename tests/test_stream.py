@@ -87,7 +87,11 @@ def test_unshuffled_stream_equals_the_in_memory_run(
     for col in tb.columns:
         x, y = ta[col].to_numpy(float), tb[col].to_numpy(float)
         if col in exact:
-            np.testing.assert_array_equal(x[:whole], y[:whole], err_msg=col)
+            # the same arithmetic, in two compiled programs: XLA may fuse (and so
+            # round) a multiply-add or an exp apart, by an ulp or two
+            np.testing.assert_array_max_ulp(
+                ta[col].to_numpy()[:whole], tb[col].to_numpy()[:whole], maxulp=4
+            )
         # sums over chunks (in float64) round differently, and so do the partial
         # batches' float32 sums: a few float32 ulps of the column's largest value
         scale = float(np.max(np.abs(y[np.isfinite(y)]), initial=0.0))

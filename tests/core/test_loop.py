@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradtrace
 
@@ -293,3 +295,67 @@ def test_one_pass_loss_and_gradient_equal_reverse_mode(case: str, masked: bool) 
         np.testing.assert_allclose(
             total_grads[k], ref_total_grads[k], atol=5e-6 * scale
         )
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    n=st.integers(5, 40),
+    batch_size=st.integers(1, 9),
+    steps=st.integers(1, 60),
+    eval_every=st.integers(1, 70),
+    chunk=st.integers(1, 30),
+    lr=st.sampled_from([0.01, 0.1]),
+)
+def test_the_loss_over_all_the_data_falls_where_it_is_due_in_groups_and_chunks(
+    n: int, batch_size: int, steps: int, eval_every: int, chunk: int, lr: float
+) -> None:
+    """A mini-batch run evaluates the loss over all the data once a group of steps
+    (``loop.group_steps``), the groups at multiples of their size from step 0 and
+    cut by chunks anywhere: it is there at every ``eval_every``-th step and the
+    last, is the MSE at that step's parameters, and nowhere else; the steps are
+    NumPy's (float64)."""
+    import os
+
+    rng = np.random.default_rng(n * 100 + batch_size)
+    x = rng.normal(size=n)
+    y = 2 * x + 1 + rng.normal(size=n) * 0.1
+    os.environ["GRADTRACE_CHUNK_STEPS"] = str(chunk)
+    try:
+        trace = gradtrace.fit(
+            {"x": x, "y": y},
+            lr=lr,
+            steps=steps,
+            batch_size=batch_size,
+            eval_every=eval_every,
+            shuffle=False,
+            dtype="float64",
+            exact=False,
+        )
+    finally:
+        del os.environ["GRADTRACE_CHUNK_STEPS"]
+    f = trace.to_pandas()
+    expected = _sgd_line_numpy(x, y, 0.0, 0.0, lr, batch_size, steps)
+    w, b = f["w"].to_numpy()[1:], f["b"].to_numpy()[1:]
+    np.testing.assert_allclose(w, expected[:, 0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b, expected[:, 1], rtol=1e-9, atol=1e-12)
+    loss = f["loss"].to_numpy()[1:]
+    due = [t for t in range(1, steps + 1) if t % eval_every == 0 or t == steps]
+    assert [t for t in range(1, steps + 1) if np.isfinite(loss[t - 1])] == due
+    np.testing.assert_allclose(
+        loss[np.array(due) - 1], expected[np.array(due) - 1, 5], rtol=1e-9
+    )
+
+
+def test_a_group_size_divides_eval_every_where_evaluations_fall_inside_the_run() -> (
+    None
+):
+    from gradtrace.core.loop import GROUP_STEPS, Schedule, group_steps
+
+    def schedule(**kw: int) -> Schedule:
+        return Schedule(**{"n_rows": 10**6, "batch_size": 100, "n_steps": 10**4, **kw})
+
+    assert group_steps(schedule(eval_every=245), 10**4) == 49
+    assert group_steps(schedule(eval_every=97), 10**4) == 1  # a prime above 64
+    assert group_steps(schedule(eval_every=10**9), 10**4) == GROUP_STEPS
+    assert group_steps(schedule(eval_every=10**9), 5) == 5
+    assert group_steps(schedule(batch_size=10**6, eval_every=1), 10**4) == 1
