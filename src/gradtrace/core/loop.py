@@ -137,14 +137,25 @@ class Problem:
         rows, tangents = jax.vmap(tangent, out_axes=(None, 0))(
             jnp.eye(flat.size, dtype=flat.dtype)
         )
-        stacked = jnp.concatenate([rows[None], tangents.astype(rows.dtype)])
+        parts = [rows[None], tangents.astype(rows.dtype)]
+        # the mean's count of rows in the same reduction (a second one cost 2 us of
+        # a 5 us step on 4096 rows), where the dtype counts that many rows exactly
+        exact_up_to = 2 ** (jnp.finfo(rows.dtype).nmant + 1)
+        counted = (
+            mask is not None and reduction == "mean" and rows.shape[0] <= exact_up_to
+        )
+        if counted:
+            parts.append(jnp.ones((1, rows.shape[0]), rows.dtype))
+        stacked = jnp.concatenate(parts)
         if mask is not None:
             stacked = jnp.where(mask, stacked, jnp.zeros_like(stacked))
         sums = jnp.sum(stacked, axis=1)
-        if reduction == "mean":
+        if counted:
+            sums = sums[:-1] / sums[-1]
+        elif reduction == "mean":
             count = y.shape[0] if mask is None else jnp.sum(mask)
             sums = sums / jnp.asarray(count, sums.dtype)
-        return sums[0], unravel(sums[1:].astype(flat.dtype))
+        return sums[0], unravel(sums[1 : 1 + flat.size].astype(flat.dtype))
 
     def summed(
         self,
