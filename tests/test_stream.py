@@ -360,3 +360,31 @@ def test_explain_rebuilds_the_running_loss_of_a_shuffled_stream(tmp_path: Path) 
             before + logged["batch_rows"]
         )
         assert rebuilt == pytest.approx(logged["running_loss"], rel=1e-5)
+
+
+def test_a_row_outside_the_models_support_past_the_first_rows_stops_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rows read before the run starts are checked then; every chunk read
+    after them is checked as it comes, and the refusal names the file's row."""
+    from gradtrace.streaming import SAMPLE_ROWS
+
+    n = SAMPLE_ROWS + 2000
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"y": rng.poisson(3.0, size=n).astype(float)})
+    frame.loc[SAMPLE_ROWS + 1234, "y"] = -1.0
+    path = _write(frame, tmp_path / "counts.parquet", row_group=1000)
+    out = tmp_path / "run"
+    args = ["fit", str(path), "--model", "poisson", "--stream", "--out", str(out)]
+    code, _, err = run_cli(
+        [*args, "--batch-size", "500", "--chunk-rows", "3000"], capsys
+    )
+    assert code == 2
+    assert f"data row {SAMPLE_ROWS + 1235}" in err and "counts" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_python_refuses_stream_options_without_stream() -> None:
+    with pytest.raises(gradtrace.InputError, match="go with stream=True"):
+        gradtrace.fit("seed001_line", chunk_rows=100)

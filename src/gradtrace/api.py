@@ -242,6 +242,10 @@ def fit(
         from gradtrace.streaming import run_stream
 
         return run_stream(config, progress=progress, started=started)
+    if chunk_rows is not None or shuffle_window is not None:
+        raise InputError(
+            "chunk_rows and shuffle_window go with stream=True: add it, or drop them."
+        )
     frame, source = frame_of(data)
     return run(
         config,

@@ -301,7 +301,8 @@ class ParquetRows:
 
     ``read(start, stop)`` gives (x, y) in ``dtype``: x of shape (rows,) for one
     column when ``flat_x``, else (rows, columns); None without x columns. A value
-    that is missing, infinite or not a number is refused with its row."""
+    that is missing, infinite or not a number is refused with its row, and so is
+    what ``check_y(y, start)`` refuses (the model's support, say)."""
 
     def __init__(
         self,
@@ -311,7 +312,9 @@ class ParquetRows:
         dtype: str,
         flat_x: bool,
         source: str,
+        check_y: Callable[[np.ndarray, int], None] | None = None,
     ) -> None:
+        self.check_y = check_y
         self.path, self.x, self.y = Path(path), list(x), y
         self.dtype, self.flat_x, self.source = np.dtype(dtype), flat_x, source
         self._file = pq.ParquetFile(self.path)
@@ -369,6 +372,8 @@ class ParquetRows:
                     "such rows from the file first."
                 )
         y = cols[self.y]
+        if self.check_y is not None:
+            self.check_y(y, start)
         if not self.x:
             return None, y
         if self.flat_x and len(self.x) == 1:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import numpy as np
 import pyarrow as pa
 
 from gradtrace import api, validate
@@ -125,7 +126,13 @@ def run_stream(
             "memory); the trace has no gap column"
         )
     flat = p.xs is not None and p.xs.ndim == 1
-    rows = ParquetRows(path, p.x_cols or [], config.y, p.cdtype, flat, source)
+    check_y = None
+    if p.m.kind == "distribution" or p.loss == "nll":  # the first rows were checked
+
+        def check_y(y: np.ndarray, start: int) -> None:
+            validate.support(p.m, y, p.fixed, source, start)
+
+    rows = ParquetRows(path, p.x_cols or [], config.y, p.cdtype, flat, source, check_y)
     segments: list[stream.Segment] = []
     interrupted = False
     with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):

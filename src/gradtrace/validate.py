@@ -231,9 +231,16 @@ def param_space(value: Any) -> bool:
     return choice("--param-space", str(value), PARAM_SPACES) == "unconstrained"
 
 
-def support(m: Model, y: np.ndarray, fixed: Mapping[str, Any], source: str) -> None:
+def support(
+    m: Model,
+    y: np.ndarray,
+    fixed: Mapping[str, Any],
+    source: str,
+    first_row: int = 0,
+) -> None:
     """The data lie where the model puts probability (counts for Poisson, 0/1 for
-    Bernoulli, ...)."""
+    Bernoulli, ...); ``first_row``: the row of the file ``y`` starts at (a chunk of
+    a streamed file)."""
     name = getattr(m, "support", None)
     fam = getattr(m, "family", None)
     if m.kind == "regression":
@@ -249,7 +256,7 @@ def support(m: Model, y: np.ndarray, fixed: Mapping[str, Any], source: str) -> N
         i = int(np.flatnonzero(~ok)[0])
         raise InputError(
             f"model {m.name!r} needs {words} in y, but {source} has {y[i]:g} in "
-            f"{_row(i, source)}: choose another model or clean the data."
+            f"{_row(first_row + i, source)}: choose another model or clean the data."
         )
 
 
