@@ -66,14 +66,15 @@ def lr_find(
         def step(carry: Any, t: Any) -> Any:
             params, state = carry
             per_epoch = sch.batches_per_epoch
-            order = batches.padded_order(
+            picked = batches.epoch_batch(
                 key,
                 t // per_epoch,
+                t % per_epoch,
                 sch.n_rows,
                 sch.batch_size,
                 config.shuffle and not sch.full_batch,
             )
-            xb, yb, mask = batches.select(order, t % per_epoch, sch.batch_size, x, y)
+            xb, yb, mask = batches.gather(picked, x, y)
             value, grads = problem.value_and_grad(params, fixed, xb, yb, mask)
             updates, state = tx.update(grads, state, params)
             return (optax.apply_updates(params, updates), state), value

@@ -12,6 +12,7 @@ from scipy import stats
 from gradtrace.core.batches import (
     batch_plan,
     contiguous,
+    epoch_batch,
     epoch_batches,
     n_batches,
     padded_order,
@@ -136,3 +137,25 @@ def test_a_seed_key_is_jax_random_key(x64: bool, seed: int) -> None:
         made, reference = seed_key(seed), jax.random.key(seed)
         assert made.dtype == reference.dtype
         assert np.array_equal(jax.random.key_data(made), jax.random.key_data(reference))
+
+
+@settings(max_examples=15, deadline=None)  # each shape compiles a program
+@given(
+    n_rows=st.one_of(st.integers(1, 3000), st.sampled_from([255, 256, 257, 4097])),
+    batch_size=st.integers(1, 700),
+    epoch=st.integers(0, 5),
+    shuffle=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_a_batch_drawn_alone_is_that_batch_of_the_epochs_order(
+    n_rows: int, batch_size: int, epoch: int, shuffle: bool, seed: int
+) -> None:
+    """The training loop draws each step's rows alone (``epoch_batch``): they are
+    the rows of the epoch's whole order that ``explain`` and ``trace.rows`` show."""
+    batch_size = min(batch_size, n_rows)
+    key = jax.random.key(seed)
+    whole = np.asarray(padded_order(key, epoch, n_rows, batch_size, shuffle))
+    drawn = jax.jit(lambda b: epoch_batch(key, epoch, b, n_rows, batch_size, shuffle))
+    for b in range(n_batches(n_rows, batch_size)):
+        expected = whole[b * batch_size : (b + 1) * batch_size]
+        np.testing.assert_array_equal(np.asarray(drawn(b)), expected)

@@ -411,12 +411,6 @@ def _chunk_fn(
             params, opt_state, order, stopped = carry
             active = (t >= t0) & (t < t_end) & ~stopped
             epoch, b = t // per_epoch, t % per_epoch
-            if schedule.shuffle and not schedule.full_batch:
-                order = jax.lax.cond(
-                    active & (b == 0),
-                    lambda: batches.padded_order(key, epoch, schedule.n_rows, bs, True),
-                    lambda: order,
-                )
 
             def run(_):  # type: ignore[no-untyped-def]
                 if schedule.full_batch:
@@ -424,7 +418,10 @@ def _chunk_fn(
                 elif not schedule.shuffle and rows is None:
                     xb, yb, mask = batches.contiguous(b, bs, schedule.n_rows, x, y)
                 else:
-                    xb, yb, mask = batches.select(order, b, bs, x, y)
+                    picked = batches.epoch_batch(
+                        key, epoch, b, schedule.n_rows, bs, schedule.shuffle
+                    )
+                    xb, yb, mask = batches.gather(picked, x, y)
                 block = block_rows(schedule.n_rows, x)
                 if schedule.full_batch and rows is None and block:
                     loss, grads, stats = blocked_step(
@@ -542,16 +539,9 @@ def prepare(
     key = batches.seed_key(seed)
     chunk_steps = min(chunk_steps or schedule.n_steps, schedule.n_steps)
     tx = opt.build()
-    # the epoch's row order, as long as the data, is carried only where batches are
-    # gathered through it (shuffled, or split across devices); otherwise they are
-    # slices and it is empty
-    order = (
-        batches.padded_order(
-            key, 0, schedule.n_rows, schedule.batch_size, shuffle=False
-        )
-        if not schedule.full_batch and (schedule.shuffle or devices > 1)
-        else jax.device_put(np.zeros(0, np.int32))
-    )
+    # each step draws its batch's rows itself (``batches.epoch_batch``): the slot
+    # that once carried the epoch's row order is empty
+    order = jax.device_put(np.zeros(0, np.int32))
     carry = (params, tx.init(params), order, jax.device_put(np.asarray(False)))
     start = time.perf_counter()
     group = group_steps(schedule, chunk_steps)
@@ -565,8 +555,7 @@ def prepare(
         fixed_p,
         key,
         rows,
-        # the carry holds the epoch's row order, as long as the data: donated, it is
-        # updated in place instead of copied at every call
+        # donated: the carry is updated in place instead of copied at every call
         donate=(0,),
     )
     run_chunk = WithRows(compiled, rows)

@@ -72,23 +72,19 @@ def sweep_fn(
         tx = factory(**dict(structural), **hyper)
         shown = init
         init = problem.internal_params(init)
-        order0 = batches.padded_order(key, 0, schedule.n_rows, bs, False)
-        carry0 = (init, tx.init(init), order0, jnp.asarray(0), jnp.asarray(0))
+        carry0 = (init, tx.init(init), jnp.asarray(0), jnp.asarray(0))
 
         def step(carry, t):  # type: ignore[no-untyped-def]
-            params, state, order, diverged, first = carry
+            params, state, diverged, first = carry
             active = (t < schedule.n_steps) & (diverged == 0)
             epoch, b = t // per_epoch, t % per_epoch
-            if schedule.shuffle and not schedule.full_batch:
-                order = jnp.where(
-                    b == 0,
-                    batches.padded_order(key, epoch, schedule.n_rows, bs, True),
-                    order,
-                )
             if schedule.full_batch:
                 xb, yb, mask = x, y, None
             else:
-                xb, yb, mask = batches.select(order, b, bs, x, y)
+                picked = batches.epoch_batch(
+                    key, epoch, b, schedule.n_rows, bs, schedule.shuffle
+                )
+                xb, yb, mask = batches.gather(picked, x, y)
             loss, grads = problem.value_and_grad(params, fixed, xb, yb, mask)
             updates, new_state = tx.update(grads, state, params)
             new = optax.apply_updates(params, updates)
@@ -113,7 +109,7 @@ def sweep_fn(
                 gap = _max_gap(problem.user_params(params), optimum)
                 within = active & ok & (gap < tol)
                 first = jnp.where((first == 0) & within, t + 1, first)
-            return (params, state, order, diverged, first), loss
+            return (params, state, diverged, first), loss
 
         def block(carry, k):  # type: ignore[no-untyped-def]
             ts = k * keep_every + jnp.arange(keep_every, dtype=jnp.int32)
@@ -136,13 +132,13 @@ def sweep_fn(
             initial_loss = problem.objective(init, fixed, x, y)
             kept_loss = jnp.concatenate([initial_loss[None], kept_loss])
         diverged = jnp.where(
-            (carry[3] == 0) & ~jnp.isfinite(final_loss), schedule.n_steps, carry[3]
+            (carry[2] == 0) & ~jnp.isfinite(final_loss), schedule.n_steps, carry[2]
         )
         kept = jax.tree_util.tree_map(
             lambda a, b: jnp.concatenate([a[None], b]), shown, kept
         )
         final = problem.user_params(carry[0])
-        return final, final_loss, diverged, carry[4], kept, kept_loss
+        return final, final_loss, diverged, carry[3], kept, kept_loss
 
     batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None))
     return batched
