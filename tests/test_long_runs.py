@@ -260,3 +260,36 @@ def test_a_summary_says_when_the_last_loss_was_not_evaluated(
     print_summary(trace, tmp_path)
     out = capsys.readouterr().out
     assert "after step 14 (not evaluated after the last step, 20)" in out
+
+
+def test_a_long_run_reruns_in_parts_and_compares_part_by_part(
+    tmp_path: Path, small_parts: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradtrace.store import same_traces
+
+    data = tmp_path / "d.csv"
+    _frame().to_csv(data, index=False)
+    first, again = tmp_path / "a", tmp_path / "b"
+    args = ["--batch-size", "16", "--epochs", "6", "--metric", "rmse", "-q"]
+    code, _, err = run_cli(["fit", str(data), *args, "--out", str(first)], capsys)
+    assert code == 0, err
+    code, out, err = run_cli(["rerun", str(first), "--out", str(again)], capsys)
+    assert code == 0, err
+    assert "identical to" in out
+    assert gradtrace.load(again).info["trace"]["parts"] > 1  # written in parts too
+    # one changed value anywhere is found; so is a missing row, and a whole trace
+    # (one file) against the same rows in parts
+    part = again / "trace.parquet" / "part-000003.parquet"
+    frame = pd.read_parquet(part)
+    frame.to_parquet(part, index=False)  # written again by pandas: the same rows
+    assert same_traces(first, again)
+    frame.loc[2, "grad_w"] = np.nextafter(frame.loc[2, "grad_w"], np.inf)
+    frame.to_parquet(part, index=False)
+    assert not same_traces(first, again)
+    whole = tmp_path / "whole"
+    gradtrace.load(first).save(whole)
+    assert (whole / "trace.parquet").is_file() and same_traces(first, whole)
+    gradtrace.fit(str(data), batch_size=16, epochs=5, metrics="rmse").save(
+        tmp_path / "short"
+    )
+    assert not same_traces(first, tmp_path / "short")

@@ -242,8 +242,55 @@ def _read_trace(path: Path, info: dict[str, Any]) -> pa.Table:
     parts = info.get("trace", {}).get("parts") if path.is_dir() else None
     if parts is None:
         return pq.read_table(path)
-    files = [path / f"part-{i:06d}.parquet" for i in range(int(parts))]
-    return pa.concat_tables([pq.read_table(f) for f in files])
+    return pa.concat_tables([pq.read_table(f) for f in _trace_files(path.parent, info)])
+
+
+def load_info(folder: str | Path) -> dict[str, Any]:
+    """A run folder's run.json alone (its trace is not read)."""
+    folder = Path(folder)
+    path = folder / INFO_FILE
+    if not path.is_file() or not (folder / TRACE_FILE).exists():
+        raise RunFolderError(
+            f"{str(folder)!r} is not a run folder (it needs "
+            f"{INFO_FILE} and {TRACE_FILE}): give a folder that "
+            "gradtrace fit wrote."
+        )
+    try:
+        return _decode(json.loads(path.read_text(), parse_constant=float))  # type: ignore[no-any-return]
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"cannot read {path} ({err}).") from None
+
+
+def _trace_files(folder: Path, info: dict[str, Any]) -> list[Path]:
+    path = folder / TRACE_FILE
+    parts = info.get("trace", {}).get("parts") if path.is_dir() else None
+    if parts is None:
+        return sorted(path.glob("part-*.parquet")) if path.is_dir() else [path]
+    return [path / f"part-{i:06d}.parquet" for i in range(int(parts))]
+
+
+def same_traces(a: str | Path, b: str | Path) -> bool:
+    """Whether two run folders hold the same trace table (values, NaNs and missing
+    values alike), compared a row group at a time: neither trace is held whole, so
+    a rerun of a run of ten million steps compares in bounded memory."""
+
+    def batches(folder: Path) -> Any:
+        for f in _trace_files(folder, load_info(folder)):
+            yield from pq.ParquetFile(f).iter_batches(batch_size=1 << 16)
+
+    left, right = batches(Path(a)), batches(Path(b))
+    x = y = None
+    while True:
+        x = next(left, None) if x is None or not len(x) else x
+        y = next(right, None) if y is None or not len(y) else y
+        if x is None or y is None:
+            return x is None and y is None
+        if x.schema.names != y.schema.names:
+            return False
+        k = min(len(x), len(y))
+        if not x.slice(0, k).to_pandas().equals(y.slice(0, k).to_pandas()):
+            return False
+        x, y = x.slice(k), y.slice(k)
 
 
 def load_state(folder: str | Path) -> dict[str, np.ndarray]:

@@ -111,17 +111,22 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     The data are read again from where the run read them; a data file that changed
     since (its SHA-256 differs) is refused.
     """
-    from gradtrace.api import load, rerun_config
+    from gradtrace.api import rerun_config
     from gradtrace.cli import _report
     from gradtrace.cli.fit import default_out, writable
+    from gradtrace.store import TraceWriter, load_info, same_traces
 
-    old = load(run)
-    config = rerun_config(old.info)
-    out = out or default_out(old.info["model"])
+    info = load_info(run)
+    config = rerun_config(info)
+    out = out or default_out(info["model"])
     writable(out, force)
-    new = _report.run_with_progress(config)
+    # a long run writes its trace in parts as it goes; the two traces are then
+    # compared a row group at a time, neither held whole
+    new = _report.run_with_progress(
+        config, trace_to=lambda: TraceWriter(out, force=force)
+    )
     new.save(out, force=force)
-    same = new.to_pandas().equals(old.to_pandas())
+    same = same_traces(run, out)
     _report.print_run(new, out, None, quiet=True)
     if same:
         click.echo(f"identical to {run}: {new.steps + 1} rows.")
