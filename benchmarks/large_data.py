@@ -61,6 +61,8 @@ if kind.startswith("gradtrace"):
     run(RunConfig(data=None, lr=1e-3, exact=False, **warm_cfg), small, "small")
     warm = maxrss()
     out["first_compile_mb"] = (warm - idle) / 1024
+    from gradtrace.trace import device
+    out["device"] = device()
 if kind.endswith("parquet"):  # read from a file, as `gradtrace fit data.parquet`
     from gradtrace.sources import frame_of
     frame, _ = frame_of(sys.argv[4])

@@ -127,6 +127,7 @@ def gradtrace_fit(exe: str, args: list[str], repeats: int) -> dict[str, Any]:
         "params": run["params"],
         "final_loss": run["final_loss"],
         "versions": run["versions"],
+        "device": run.get("device", "cpu"),
     }
 
 

@@ -91,6 +91,7 @@ def run_once(exe: str, plots: bool) -> dict[str, Any]:
         "train_s": info["timings"]["train_s"],
         "compile_s": info["timings"]["compile_s"],
         "versions": info["versions"],
+        "device": info.get("device", "cpu"),
     }
 
 
@@ -109,6 +110,7 @@ def time_gradtrace(exe: str, repeats: int) -> dict[str, dict[str, Any]]:
             "compile_s": statistics.median(r["compile_s"] for r in done),
             "peak_rss_mb": max(r["peak_rss_mb"] for r in done),
             "versions": done[-1]["versions"],
+            "device": done[-1]["device"],
         }
         for plots, done in runs.items()
     }

@@ -78,8 +78,10 @@ def test_contract_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         "diverged_step",
         "timings",
         "versions",
+        "device",
     ):
         assert key in info, key
+    assert info["device"] == "cpu"  # what the steps ran on (a GPU gives its name)
     assert info["optimizer"] == {
         "name": "keras.rmsprop",
         "learning_rate": 0.05,

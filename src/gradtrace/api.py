@@ -37,7 +37,7 @@ from gradtrace.sources import (
 )
 from gradtrace.store import TraceWriter, load_run
 from gradtrace.tables import TraceParts, nice_step, trace_frame
-from gradtrace.trace import Trace, versions
+from gradtrace.trace import Trace, device, versions
 from gradtrace.usercode import load_model_file
 
 #: Evaluate the loss over all the data after every step while rows x steps stays
@@ -882,6 +882,7 @@ def build_trace(
             "total_s": time.perf_counter() - started,
         },
         "versions": versions(),
+        "device": device(),
     }
     trace = Trace(table, info, data=(p.xs, p.ys) if keep_data else None)
     info["params"] = trace.params

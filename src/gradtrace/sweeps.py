@@ -23,7 +23,7 @@ from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
 from gradtrace.errors import InputError
 from gradtrace.sources import DataLike, frame_of, source_name
-from gradtrace.trace import versions
+from gradtrace.trace import device, versions
 
 
 class Sweep:
@@ -309,6 +309,7 @@ def sweep(
             "total_s": time.perf_counter() - started,
         },
         "versions": versions(),
+        "device": device(),
     }
     return Sweep(table, pd.concat(traces, ignore_index=True), info)
 

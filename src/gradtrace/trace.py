@@ -22,6 +22,18 @@ def versions() -> dict[str, str]:
     return out
 
 
+def device() -> str:
+    """What the run's compiled steps ran on: JAX's default device, such as ``cpu``
+    or ``gpu (NVIDIA H200)``, with the count of such devices."""
+    import jax
+
+    devices = jax.devices()
+    first = devices[0]
+    kind = f" ({first.device_kind})" if first.platform != "cpu" else ""
+    count = f", {len(devices)} devices" if len(devices) > 1 else ""
+    return f"{first.platform}{kind}{count}"
+
+
 class Trace:
     """Every step of a training run, and what ran.
 
