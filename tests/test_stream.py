@@ -232,7 +232,7 @@ def test_stream_refuses_what_it_cannot_do(
     cases = [
         ([str(csv), "--stream"], "--stream reads Parquet files"),
         ([str(path), "--stream", "--devices", "2"], "--devices above 1"),
-        ([str(path), "--stream", "--checkpoint-every", "5"], "--checkpoint-every"),
+        ([str(path), "--stream", "--checkpoint-every", "0"], "--checkpoint-every"),
         ([str(path), "--chunk-rows", "10"], "go with --stream"),
         ([str(path), "--stream", "--chunk-rows", "0"], "--chunk-rows"),
         ([str(tmp_path / "none.parquet"), "--stream"], "not found"),
@@ -273,7 +273,7 @@ def test_stream_names_a_bad_row(
     assert not (tmp_path / "run").exists()
 
 
-def test_stream_cli_writes_a_run_that_reruns_but_does_not_resume(
+def test_stream_cli_writes_a_run_that_reruns_and_resumes_only_unfinished(
     tmp_path: Path, data: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, path = data
@@ -388,3 +388,82 @@ def test_a_row_outside_the_models_support_past_the_first_rows_stops_the_run(
 def test_python_refuses_stream_options_without_stream() -> None:
     with pytest.raises(gradtrace.InputError, match="go with stream=True"):
         gradtrace.fit("seed001_line", chunk_rows=100)
+
+
+STREAM_RESUMED = [
+    # shuffled chunk-and-window batches, Keras's running metrics, a loss over all
+    # the data every 9 steps
+    dict(batch_size=16, epochs=4, eval_every=9, metrics=["rmse"], seed=2),
+    # in order, Adam
+    dict(batch_size=10, epochs=2, shuffle=False, optimizer="adam", lr=0.05),
+    # full batch: a step is a pass over the file
+    dict(epochs=20, lr=0.1),
+]
+
+
+@pytest.mark.parametrize(
+    "options", STREAM_RESUMED, ids=lambda o: str(sorted(o.items()))
+)
+@pytest.mark.parametrize("kill", [False, True], ids=["ctrl-c", "killed"])
+def test_a_checkpointed_stream_resumes_to_the_uninterrupted_trace(
+    data: Any, tmp_path: Path, options: dict[str, Any], kill: bool
+) -> None:
+    from tests.test_long_runs import StopAfter
+
+    from gradtrace.store import TraceWriter, load_state
+
+    _, path = data
+    base = dict(data=str(path), stream=True, chunk_rows=64, lr=0.05, exact=False)
+    config = RunConfig(**{**base, **options, "checkpoint_every": 7})
+    whole = run_stream(RunConfig(**{**base, **options}))
+    folder = tmp_path / "run"
+    writer = StopAfter(folder, 2, kill)
+    if kill:
+        with pytest.raises(SystemExit):
+            run_stream(config, trace_to=lambda: writer)
+    else:
+        cut = run_stream(config, trace_to=lambda: writer)
+        assert cut.status == "interrupted" and cut.info["resumable"]
+        cut.save(folder)
+    saved = gradtrace.load(folder)
+    assert 7 <= saved.steps < whole.steps
+    pd.testing.assert_frame_equal(
+        saved.to_pandas(), whole.to_pandas().iloc[: saved.steps + 1]
+    )
+    state = load_state(folder)
+    resumed = run_stream(
+        config,
+        trace_to=lambda: TraceWriter.reopen(folder, int(state["parts"])),
+        resume=state,
+    )
+    resumed.save(folder)
+    done = gradtrace.load(folder)
+    assert (done.status, done.steps) == (whole.status, whole.steps)
+    assert not (folder / "state.npz").exists()
+    pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())
+    assert done.info.get("likelihood") == whole.info.get("likelihood")
+
+
+def test_the_cli_resumes_a_killed_stream(
+    data: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A streamed run's folder at a checkpoint, as a killed process leaves it, goes
+    on with ``gradtrace resume``."""
+    from tests.test_long_runs import StopAfter
+
+    _, path = data
+    args = [str(path), "--stream", "--chunk-rows", "64", "--batch-size", "16"]
+    args += ["--epochs", "3", "--seed", "4"]
+    whole = tmp_path / "whole"
+    code, _, err = run_cli(["fit", *args, "--out", str(whole)], capsys)
+    assert code == 0, err
+    folder = tmp_path / "run"
+    config = gradtrace.api.rerun_config(gradtrace.load(whole).info)
+    config.checkpoint_every = 20
+    with pytest.raises(SystemExit):
+        run_stream(config, trace_to=lambda: StopAfter(folder, 1, kill=True))
+    code, out, err = run_cli(["resume", str(folder)], capsys)
+    assert code == 0, err
+    assert "resuming at step" in out
+    a, b = gradtrace.load(folder).to_pandas(), gradtrace.load(whole).to_pandas()
+    pd.testing.assert_frame_equal(a, b)

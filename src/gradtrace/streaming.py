@@ -5,7 +5,7 @@ in memory. What a streamed run cannot do, it refuses up front with what to do.""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ def check(config: RunConfig) -> Path:
     if not path.is_file():
         raise InputError(f"data file {source!r} not found: check the path.")
     refused = {
-        "--checkpoint-every": config.checkpoint_every is not None,
         "--devices above 1": config.devices != 1,
         "--drop-missing": config.drop_missing,
         "--standardize": config.standardize,
@@ -74,6 +73,7 @@ def check(config: RunConfig) -> Path:
     for flag, value in (
         ("--chunk-rows", config.chunk_rows),
         ("--shuffle-window", config.shuffle_window),
+        ("--checkpoint-every", config.checkpoint_every),
     ):
         if value is not None:
             validate.positive_int(flag, value, flag)
@@ -85,6 +85,7 @@ def run_stream(
     progress: Progress | None = None,
     started: float | None = None,
     trace_to: Callable[[], TraceWriter] | None = None,
+    resume: Mapping[str, np.ndarray] | None = None,
 ) -> Trace:
     """Run ``config`` on its Parquet file, a chunk at a time.
 
@@ -93,7 +94,11 @@ def run_stream(
     data is evaluated at the end of every epoch unless ``eval_every`` says
     otherwise (each evaluation is a pass over the file). The exact optimum is not
     computed (it needs the data in memory). ``trace_to``: as for
-    ``gradtrace.api.run``, a long run writes its trace there as it goes."""
+    ``gradtrace.api.run``, a long run, or one with checkpoints
+    (``config.checkpoint_every``), writes its trace there as it goes; a checkpoint
+    falls at the end of the first compiled call at or after every K-th step.
+    ``resume``: a checkpoint's ``state.npz``, to go on from (``trace_to`` then
+    reopens its folder)."""
     started = time.perf_counter() if started is None else started
     path = check(config)
     source = repr(str(path))
@@ -135,6 +140,16 @@ def run_stream(
     rows = ParquetRows(path, p.x_cols or [], config.y, p.cdtype, flat, source, check_y)
     segments: list[stream.Segment] = []
     interrupted = False
+
+    def loglik(params: dict[str, Any]) -> float:
+        total = 0.0
+        for i in range(layout.n_chunks):
+            x, y = rows.read(*layout.chunk(i))
+            total += log_likelihood(p.m, params, x, y)
+        return total
+
+    info = {"stream": {"chunk_rows": layout.chunk_rows, "window_chunks": layout.window}}
+    extra: dict[str, Any] = {"loglik": loglik, "keep_data": False, "schedule": info}
     with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
         streamed = stream.Streamed(
             p.problem,
@@ -147,53 +162,94 @@ def run_stream(
             rows,
         )
         check_first_loss(p, float(streamed.initial()[0]))
+        every = None
+        if config.checkpoint_every is not None:
+            every = validate.positive_int(
+                "--checkpoint-every", config.checkpoint_every, "--checkpoint-every"
+            )
+        if resume is not None and trace_to is None:
+            raise InputError(
+                "this run's trace was written in parts into its folder: resume it "
+                "with gradtrace resume RUN."
+            )
         parts = None
-        if trace_to is not None and p.n_steps > api.TRACE_PART_STEPS:
+        if trace_to is not None and (
+            p.n_steps > api.TRACE_PART_STEPS or every is not None or resume is not None
+        ):
             parts = Parts(p, trace_to(), {})
-        done, began = 0, time.perf_counter()
+        start, state, before = None, None, 0.0
+        if resume is not None:
+            assert parts is not None
+            try:
+                start = streamed.load_state(resume)
+            except (ValueError, KeyError) as err:
+                parts.writer.discard()
+                raise InputError(
+                    f"cannot resume: {err}; rerun it with gradtrace rerun instead."
+                ) from None
+            parts.restore(resume)
+            state, before = dict(resume), float(resume["seconds"])
+        done = 0 if start is None else start[1]
+        marks = done // (every or 1)
+        began = time.perf_counter()
+
+        def write(segments: list[stream.Segment]) -> None:
+            """The segments as the next part, and the state after them."""
+            nonlocal state
+            assert parts is not None
+            parts.write(stream.history(streamed, segments, parts.steps))
+            if segments and not segments[-1].stopped:
+                spent = before + time.perf_counter() - began
+                state = streamed.save_state(segments[-1], parts.steps)
+                state.update(parts.state(), seconds=np.asarray(spent))
+
         try:
             try:
                 if progress is not None:
-                    progress(0, p.n_steps)
-                for segment in streamed.segments():
+                    progress(done, p.n_steps)
+                for segment in streamed.segments(start):
                     segments.append(segment)
                     done += len(segment.batch_loss)
                     if progress is not None:
                         progress(done, p.n_steps)
-                    held = done - (parts.steps if parts else 0)
-                    if parts is not None and held >= api.TRACE_PART_STEPS:
-                        parts.write(stream.history(streamed, segments, parts.steps))
+                    if parts is None:
+                        continue
+                    due = every is not None and done // every > marks
+                    if done - parts.steps >= api.TRACE_PART_STEPS or due:
+                        write(segments)
                         segments = []
+                    if due and state is not None and not segment.stopped:
+                        assert every is not None
+                        marks = done // every
+                        spent = before + time.perf_counter() - began
+                        at = parts.trace(config, {}, False, started, spent, **extra)
+                        at.info.update(status="running", resumable=True)
+                        parts.writer.checkpoint(at.info, state)
             except KeyboardInterrupt:
                 interrupted = True
             # the training time includes reading the chunks, not only the compiled
             # calls
-            seconds = time.perf_counter() - began
+            seconds = before + time.perf_counter() - began
             with held_interrupts():
                 if parts is None:
                     history = stream.history(streamed, segments)
                     history = history._replace(train_s=seconds)
-                elif segments or not parts.steps:
-                    parts.write(stream.history(streamed, segments, parts.steps))
+                elif segments or parts.last is None:
+                    write(segments)
         except BaseException:
             if parts is not None:
                 parts.writer.discard()
             raise
 
-    def loglik(params: dict[str, Any]) -> float:
-        total = 0.0
-        for i in range(layout.n_chunks):
-            x, y = rows.read(*layout.chunk(i))
-            total += log_likelihood(p.m, params, x, y)
-        return total
-
-    info = {"stream": {"chunk_rows": layout.chunk_rows, "window_chunks": layout.window}}
-    extra: dict[str, Any] = {"loglik": loglik, "keep_data": False, "schedule": info}
     with held_interrupts():
         if parts is None:
             return build_trace(config, p, history, {}, interrupted, started, **extra)
         try:
-            return parts.trace(config, {}, interrupted, started, seconds, **extra)
+            trace = parts.trace(config, {}, interrupted, started, seconds, **extra)
         except BaseException:
             parts.writer.discard()
             raise
+        if interrupted and state is not None and not trace.diverged:
+            trace.state = state
+            trace.info["resumable"] = True
+        return trace

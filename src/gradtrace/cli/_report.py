@@ -25,13 +25,8 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
     from gradtrace.sources import frame_of
 
     if config.stream:
-        from gradtrace.errors import InputError
         from gradtrace.streaming import run_stream
 
-        if extra.get("resume") is not None:
-            raise InputError(
-                "a streamed run cannot be resumed: rerun it (gradtrace rerun RUN)."
-            )
         frame, source = None, ""
     else:
         frame, source = frame_of(config.data or "")
@@ -56,7 +51,10 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
 
         if frame is None:
             trace = run_stream(
-                config, progress=progress, trace_to=extra.get("trace_to")
+                config,
+                progress=progress,
+                trace_to=extra.get("trace_to"),
+                resume=extra.get("resume"),
             )
         else:
             trace = run(config, frame, source, progress=progress, **extra)

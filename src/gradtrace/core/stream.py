@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -169,6 +169,8 @@ class Segment(NamedTuple):
     full_stats: np.ndarray
     seconds: float
     stopped: bool
+    #: the optimizer's carry after the segment's last step, on the host
+    carry: Any = None
 
 
 class Streamed:
@@ -366,19 +368,50 @@ class Streamed:
             total /= self.layout.n_rows
         return np.asarray(total, self.cdtype), stats.astype(self.cdtype)
 
-    # -- runs ---------------------------------------------------------------------
-    def segments(self) -> Iterator[Segment]:
-        """Run every step, a compiled call at a time; stops once the run diverged."""
-        if self.layout.full_batch:
-            yield from self._full_batch()
-        else:
-            yield from self._mini_batch()
+    # -- saved states -------------------------------------------------------------
+    def save_state(self, segment: Segment, t0: int) -> dict[str, np.ndarray]:
+        """What continues the run after ``segment``, which ends before step ``t0``
+        (0-based): the carry's leaves and the step, for ``state.npz``."""
+        out = {"t0": np.asarray(t0)}
+        for i, leaf in enumerate(jax.tree_util.tree_leaves(segment.carry)):
+            out[f"carry_{i}"] = np.asarray(leaf)
+        return out
 
-    def _mini_batch(self) -> Iterator[Segment]:
+    def load_state(self, state: Mapping[str, np.ndarray]) -> tuple[Any, int]:
+        """(carry, t0) from ``save_state``'s arrays; a ValueError if they do not fit
+        this run."""
+        leaves, tree = jax.tree_util.tree_flatten(self.carry)
+        names = [f"carry_{i}" for i in range(len(leaves))]
+        misfit = ValueError("the saved state does not fit this run's configuration")
+        if any(k not in state for k in names) or f"carry_{len(leaves)}" in state:
+            raise misfit
+        restored = []
+        for name, like in zip(names, leaves, strict=True):
+            if np.shape(state[name]) != np.shape(like):
+                raise misfit
+            restored.append(jnp.asarray(state[name], like.dtype))
+        return jax.tree_util.tree_unflatten(tree, restored), int(state["t0"])
+
+    # -- runs ---------------------------------------------------------------------
+    def segments(self, start: tuple[Any, int] | None = None) -> Iterator[Segment]:
+        """Run every step, a compiled call at a time; stops once the run diverged.
+        ``start``: (carry, step) to go on from instead (a saved state)."""
+        carry, t0 = start if start is not None else (self.carry, 0)
+        if self.layout.full_batch:
+            yield from self._full_batch(carry, t0)
+        else:
+            yield from self._mini_batch(carry, t0)
+
+    def _mini_batch(self, carry: Any, t0: int) -> Iterator[Segment]:
         layout, bs = self.layout, self.layout.batch_size
-        carry, t = self.carry, 0
-        for epoch in range(math.ceil(self.n_steps / layout.batches_per_epoch)):
+        per_epoch, t = layout.batches_per_epoch, t0
+        for epoch in range(t0 // per_epoch, math.ceil(self.n_steps / per_epoch)):
+            at = epoch * per_epoch  # the step the next window starts at
             for ids, perm in layout.windows(epoch):
+                size = sum(layout.chunk(i)[1] - layout.chunk(i)[0] for i in ids)
+                at, begins = at + math.ceil(size / bs), at
+                if at <= t:  # a window that ran before the saved step: not read
+                    continue
                 parts = [self.rows.read(*layout.chunk(i)) for i in ids]
                 y = np.concatenate([p[1] for p in parts])
                 x = (
@@ -391,12 +424,16 @@ class Streamed:
                     x = None if x is None else x[perm]
                 del parts
                 for off in range(0, len(y), layout.chunk_rows):
+                    n_real = min(layout.chunk_rows, len(y) - off)
+                    batches = math.ceil(n_real / bs)
+                    first, begins = begins, begins + batches
+                    if begins <= t:  # this piece's batches ran before the saved step
+                        continue
                     xc, yc = self._pad(
                         None if x is None else x[off : off + layout.chunk_rows],
                         y[off : off + layout.chunk_rows],
                     )
-                    n_real = min(layout.chunk_rows, len(y) - off)
-                    batches, b = math.ceil(n_real / bs), 0
+                    b = t - first
                     while b < batches and t < self.n_steps:
                         to_eval = self.eval_every - t % self.eval_every
                         count = min(batches - b, self.n_steps - t, to_eval)
@@ -431,6 +468,7 @@ class Streamed:
                             full_stats,
                             seconds,
                             stopped,
+                            jax.device_get(carry),
                         )
                         if stopped:
                             return
@@ -438,11 +476,10 @@ class Streamed:
                 if t >= self.n_steps:
                     return
 
-    def _full_batch(self) -> Iterator[Segment]:
-        carry = self.carry
+    def _full_batch(self, carry: Any, t0: int) -> Iterator[Segment]:
         n, mean = self.layout.n_rows, self.problem.reduction == "mean"
         previous: Segment | None = None
-        for _ in range(self.n_steps):
+        for _ in range(t0, self.n_steps):
             start = time.perf_counter()
             total, grads, stats = 0.0, None, np.zeros(self.n_stats)
             for x, y, rows in self._chunks():
@@ -472,6 +509,7 @@ class Streamed:
                 np.full((1, self.n_stats), np.nan, self.cdtype),
                 time.perf_counter() - start,
                 stopped,
+                jax.device_get(carry),
             )
             if previous is not None:
                 # the loss after the previous step is this step's batch loss; where
