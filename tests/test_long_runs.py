@@ -293,3 +293,38 @@ def test_a_long_run_reruns_in_parts_and_compares_part_by_part(
         tmp_path / "short"
     )
     assert not same_traces(first, tmp_path / "short")
+
+
+def test_an_unfinished_run_reruns_to_its_prefix_and_damage_is_named(
+    tmp_path: Path, small_parts: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d.csv"
+    _frame().to_csv(data, index=False)
+    folder = tmp_path / "cut"
+    config = RunConfig(data=str(data), steps=40, lr=0.1, checkpoint_every=5)
+    frame = pd.read_csv(data)
+    with pytest.raises(SystemExit):  # killed after its second checkpoint
+        run(config, frame, str(data), trace_to=lambda: StopAfter(folder, 2, True))
+    code, out, err = run_cli(
+        ["rerun", str(folder), "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 0, err
+    assert "stopped after step 10: its 11 rows are the first of the new run's 41" in out
+    # what is missing or damaged is named, in one line, with what to do
+    cases = [
+        (tmp_path / "nowhere", "does not exist"),
+    ]
+    damaged = tmp_path / "damaged"
+    run(config, frame, str(data), trace_to=lambda: StopAfter(damaged, 2)).save(damaged)
+    (damaged / "state.npz").write_text("garbage")
+    cases.append((damaged, "is damaged"))
+    for folder_, message in cases:
+        code, _, err = run_cli(["resume", str(folder_)], capsys)
+        assert code == 2 and message in err, err
+        assert len(err.strip().splitlines()) == 1
+    (damaged / "state.npz").unlink()
+    code, _, err = run_cli(["resume", str(damaged)], capsys)
+    assert code == 2 and "gradtrace rerun RUN --out NEW" in err
+    (damaged / "trace.parquet" / "part-000001.parquet").unlink()
+    code, _, err = run_cli(["show", str(damaged)], capsys)
+    assert code == 2 and "lacks" in err and "part-000001.parquet" in err

@@ -992,13 +992,13 @@ def rerun_config(info: dict[str, Any]) -> RunConfig:
     if not path.is_file():
         raise InputError(
             f"the run's data file {source!r} is gone (it was at "
-            f"{recorded!r}): put it back to rerun the run."
+            f"{recorded!r}): put it back to run the run again."
         )
     digest = file_sha256(path)
     if info["data"].get("sha256") not in (None, digest):
         raise InputError(
-            f"the data file {str(path)!r} changed since the run: the "
-            "rerun would not be the same run."
+            f"the data file {str(path)!r} changed since the run (its SHA-256 "
+            "differs): put the original back, or fit the new data as a new run."
         )
     config.data = str(path)
     return config

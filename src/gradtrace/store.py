@@ -219,21 +219,35 @@ def load_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a run folder written by ``Trace.save``: its trace table and run info."""
     folder = Path(folder)
     info_path, trace_path = folder / INFO_FILE, folder / TRACE_FILE
+    _exists(folder)
     if not info_path.is_file() or not trace_path.exists():
         raise RunFolderError(
             f"{str(folder)!r} is not a run folder (it needs "
             f"{INFO_FILE} and {TRACE_FILE}): give a folder that "
             "gradtrace fit wrote."
         )
+    info = load_info(folder)
+    missing = [f for f in _trace_files(folder, info) if not f.is_file()]
+    if missing:
+        raise RunFolderError(
+            f"the run folder {str(folder)!r} lacks {missing[0].name}, a part of "
+            "its trace: run it again with gradtrace rerun RUN --out NEW."
+        )
     try:
-        info = json.loads(info_path.read_text(), parse_constant=float)
-        info = _decode(info)
         frame = _read_trace(trace_path, info).to_pandas()
     except (OSError, ValueError, pa.ArrowException) as err:
         raise RunFolderError(
             f"cannot read the run folder {str(folder)!r} ({err})."
         ) from None
     return frame, info
+
+
+def _exists(folder: Path) -> None:
+    if not folder.exists():
+        raise RunFolderError(
+            f"run folder {str(folder)!r} does not exist: give a folder that "
+            "gradtrace fit wrote (gradtrace ls lists them)."
+        )
 
 
 def _read_trace(path: Path, info: dict[str, Any]) -> pa.Table:
@@ -249,6 +263,7 @@ def load_info(folder: str | Path) -> dict[str, Any]:
     """A run folder's run.json alone (its trace is not read)."""
     folder = Path(folder)
     path = folder / INFO_FILE
+    _exists(folder)
     if not path.is_file() or not (folder / TRACE_FILE).exists():
         raise RunFolderError(
             f"{str(folder)!r} is not a run folder (it needs "
@@ -269,10 +284,12 @@ def _trace_files(folder: Path, info: dict[str, Any]) -> list[Path]:
     return [path / f"part-{i:06d}.parquet" for i in range(int(parts))]
 
 
-def same_traces(a: str | Path, b: str | Path) -> bool:
+def same_traces(a: str | Path, b: str | Path, prefix: bool = False) -> bool:
     """Whether two run folders hold the same trace table (values, NaNs and missing
     values alike), compared a row group at a time: neither trace is held whole, so
-    a rerun of a run of ten million steps compares in bounded memory."""
+    a rerun of a run of ten million steps compares in bounded memory. With
+    ``prefix``, whether ``a``'s rows are ``b``'s first rows (a run that stopped
+    early against one that went on)."""
 
     def batches(folder: Path) -> Any:
         for f in _trace_files(folder, load_info(folder)):
@@ -284,7 +301,7 @@ def same_traces(a: str | Path, b: str | Path) -> bool:
         x = next(left, None) if x is None or not len(x) else x
         y = next(right, None) if y is None or not len(y) else y
         if x is None or y is None:
-            return x is None and y is None
+            return x is None and (y is None or prefix)
         if x.schema.names != y.schema.names:
             return False
         k = min(len(x), len(y))
@@ -298,14 +315,17 @@ def load_state(folder: str | Path) -> dict[str, np.ndarray]:
     path = Path(folder) / STATE_FILE
     if not path.is_file():
         raise RunFolderError(
-            f"{str(folder)!r} has no {STATE_FILE}: only a run that was interrupted "
-            "or checkpointed (--checkpoint-every) can be resumed."
+            f"{str(folder)!r} has no {STATE_FILE}, the saved state a resumption "
+            "starts from: run it again with gradtrace rerun RUN --out NEW."
         )
     try:
         with np.load(path) as saved:
             return {k: saved[k] for k in saved.files}
-    except (OSError, ValueError) as err:
-        raise RunFolderError(f"cannot read {path} ({err}).") from None
+    except (OSError, ValueError, EOFError):
+        raise RunFolderError(
+            f"{path} is damaged (not the NumPy archive gradtrace wrote): run the "
+            "run again with gradtrace rerun RUN --out NEW."
+        ) from None
 
 
 def _decode(value: Any) -> Any:

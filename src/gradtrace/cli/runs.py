@@ -126,9 +126,15 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
         config, trace_to=lambda: TraceWriter(out, force=force)
     )
     new.save(out, force=force)
-    same = same_traces(run, out)
+    unfinished = info["status"] in ("interrupted", "running")
+    same = same_traces(run, out, prefix=unfinished)
     _report.print_run(new, out, None, quiet=True)
-    if same:
+    if same and unfinished and info["steps"] < new.steps:
+        click.echo(
+            f"{run} stopped after step {info['steps']}: its {info['steps'] + 1} rows "
+            f"are the first of the new run's {new.steps + 1}, identical."
+        )
+    elif same:
         click.echo(f"identical to {run}: {new.steps + 1} rows.")
     else:
         click.echo(f"error: the new trace differs from {run}.", err=True)
