@@ -537,6 +537,9 @@ def test_a_killed_checkpointed_run_resumes_to_the_uninterrupted_trace(
     assert f"resuming at step {cut.steps + 1}" in out
     done = gradtrace.load(folder)
     assert done.status == "completed" and not (folder / "state.npz").exists()
+    timings = done.info["timings"]  # both sessions' time
+    assert timings["sessions"] == 2
+    assert timings["total_s"] > cut.info["timings"]["total_s"] > 0
     code, _, err = run([*RESUMABLE, "--out", str(tmp_path / "whole")], capsys)
     assert code == 0, err
     whole = gradtrace.load(tmp_path / "whole").to_pandas()

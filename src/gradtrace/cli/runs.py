@@ -152,21 +152,21 @@ def resume(run: Path) -> None:
     are dropped); run.json and state.npz are replaced atomically at every
     checkpoint and at the end.
     """
-    from gradtrace.api import load, rerun_config
+    from gradtrace.api import rerun_config
     from gradtrace.cli import _report
     from gradtrace.errors import InputError
-    from gradtrace.store import TraceWriter, load_state
+    from gradtrace.store import TraceWriter, load_info, load_state
 
-    old = load(run)
-    if old.info["status"] not in ("interrupted", "running"):
+    info = load_info(run)  # the trace itself is not read: it may be millions of rows
+    if info["status"] not in ("interrupted", "running"):
         raise InputError(
-            f"run {str(run)!r} {old.info['status']}: only an interrupted or "
+            f"run {str(run)!r} {info['status']}: only an interrupted or "
             "checkpointed run can be resumed."
         )
     state = load_state(run)
-    config = rerun_config(old.info)
+    config = rerun_config(info)
     done = int(state["t0"])
-    click.echo(f"resuming at step {done + 1} of {old.info['schedule']['n_steps']}.")
+    click.echo(f"resuming at step {done + 1} of {info['schedule']['n_steps']}.")
     writer = None
     if "parts" in state:  # the trace was written in parts: go on writing them
         writer = lambda: TraceWriter.reopen(run, int(state["parts"]))  # noqa: E731
@@ -176,6 +176,12 @@ def resume(run: Path) -> None:
         checkpoint=lambda t: t.save(run, force=True),
         trace_to=writer,
     )
+    # the training time carries over in the state; compilation and the whole time
+    # add this session's to those the folder recorded at its checkpoint
+    timings, before = trace.info["timings"], info.get("timings", {})
+    for key in ("compile_s", "total_s"):
+        timings[key] = timings[key] + before.get(key, 0.0)
+    timings["sessions"] = before.get("sessions", 1) + 1
     trace.save(run, force=True)
     _report.print_run(trace, run, None, quiet=True)
     if trace.diverged:
