@@ -309,7 +309,10 @@ def test_an_unfinished_run_reruns_to_its_prefix_and_damage_is_named(
         ["rerun", str(folder), "--out", str(tmp_path / "r")], capsys
     )
     assert code == 0, err
-    assert "stopped after step 10: its 11 rows are the first of the new run's 41" in out
+    assert (
+        "stopped after step 10: its first 10 rows are the new run's first 10 of 41"
+        in out
+    )
     # what is missing or damaged is named, in one line, with what to do
     cases = [
         (tmp_path / "nowhere", "does not exist"),
@@ -328,3 +331,56 @@ def test_an_unfinished_run_reruns_to_its_prefix_and_damage_is_named(
     (damaged / "trace.parquet" / "part-000001.parquet").unlink()
     code, _, err = run_cli(["show", str(damaged)], capsys)
     assert code == 2 and "lacks" in err and "part-000001.parquet" in err
+
+
+class CtrlCWhileWriting(TraceWriter):
+    """A writer that gets a Ctrl-C (SIGINT to this process) while it writes its
+    n-th part: the part, its state and its checkpoint are finished first."""
+
+    def __init__(self, folder: Path, n: int) -> None:
+        super().__init__(folder)
+        self.n, self.written = n, 0
+
+    def write(self, frame: pd.DataFrame, diverged: bool = False) -> None:
+        import os
+        import signal
+
+        self.written += 1
+        if self.written == self.n:
+            os.kill(os.getpid(), signal.SIGINT)
+        super().write(frame, diverged)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(lr=0.1, steps=43, checkpoint_every=5, metrics=["rmse"]),  # full batch
+        dict(lr=0.05, batch_size=16, epochs=4, shuffle=True, checkpoint_every=6),
+    ],
+    ids=["full-batch", "shuffled"],
+)
+def test_a_ctrl_c_while_a_part_is_written_leaves_a_run_that_resumes_exactly(
+    options: dict[str, Any], tmp_path: Path, small_parts: None
+) -> None:
+    from gradtrace.store import load_state
+
+    frame = _frame()
+    config = RunConfig(data=None, **options)
+    whole = run(RunConfig(**{**config.to_dict(), "checkpoint_every": None}), frame, "f")
+    folder = tmp_path / "run"
+    cut = run(config, frame, "f", trace_to=lambda: CtrlCWhileWriting(folder, 3))
+    assert cut.status == "interrupted" and cut.info["resumable"]
+    cut.save(folder)
+    saved = gradtrace.load(folder).to_pandas()
+    assert saved["step"].is_unique and len(saved) == cut.steps + 1
+    state = load_state(folder)
+    assert int(state["t0"]) <= cut.steps
+    resumed = run(
+        config,
+        frame,
+        "f",
+        resume=state,
+        trace_to=lambda: TraceWriter.reopen(folder, int(state["parts"])),
+    )
+    resumed.save(folder)
+    pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())

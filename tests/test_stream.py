@@ -467,3 +467,31 @@ def test_the_cli_resumes_a_killed_stream(
     assert "resuming at step" in out
     a, b = gradtrace.load(folder).to_pandas(), gradtrace.load(whole).to_pandas()
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_ctrl_c_while_a_stream_part_is_written_leaves_a_run_that_resumes(
+    data: Any, tmp_path: Path
+) -> None:
+    from tests.test_long_runs import CtrlCWhileWriting
+
+    from gradtrace.store import TraceWriter, load_state
+
+    _, path = data
+    base = dict(data=str(path), stream=True, chunk_rows=64, lr=0.05, exact=False)
+    options = dict(batch_size=16, epochs=3, seed=1, metrics=["mae"])
+    whole = run_stream(RunConfig(**{**base, **options}))
+    config = RunConfig(**{**base, **options, "checkpoint_every": 5})
+    folder = tmp_path / "run"
+    cut = run_stream(config, trace_to=lambda: CtrlCWhileWriting(folder, 3))
+    assert cut.status == "interrupted" and cut.info["resumable"]
+    cut.save(folder)
+    saved = gradtrace.load(folder).to_pandas()
+    assert saved["step"].is_unique and len(saved) == cut.steps + 1
+    state = load_state(folder)
+    resumed = run_stream(
+        config,
+        trace_to=lambda: TraceWriter.reopen(folder, int(state["parts"])),
+        resume=state,
+    )
+    resumed.save(folder)
+    pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())

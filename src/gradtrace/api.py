@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from gradtrace import validate
 from gradtrace.core import loop
@@ -620,16 +621,26 @@ def _run_in_parts(
                 seconds += c.seconds
                 if pending is not None:
                     written, pending = pending, None
-                    if emit([written], c).diverged_step:
-                        break  # diverged at the end of the previous chunk
-                    state = state_after(written, seconds - c.seconds)
-                    if every and parts.steps // every > marks:
-                        marks = parts.steps // every
-                        checkpoint = parts.trace(
-                            config, reference, False, started, seconds - c.seconds
-                        )
-                        checkpoint.info.update(status="running", resumable=True)
-                        writer.checkpoint(checkpoint.info, state)
+                    # a part, its state and its checkpoint are written whole: a
+                    # Ctrl-C meanwhile is held until they are
+                    with held_interrupts() as late:
+                        if emit([written], c).diverged_step:
+                            break  # diverged at the end of the previous chunk
+                        state = state_after(written, seconds - c.seconds)
+                        if every and parts.steps // every > marks:
+                            marks = parts.steps // every
+                            checkpoint = parts.trace(
+                                config,
+                                reference,
+                                False,
+                                started,
+                                seconds - c.seconds,
+                                light=True,
+                            )
+                            checkpoint.info.update(status="running", resumable=True)
+                            writer.checkpoint(checkpoint.info, state)
+                    if late:
+                        raise KeyboardInterrupt
                 pending = c
                 if progress is not None:
                     progress(min(c.t0 + p.chunk, p.n_steps), p.n_steps)
@@ -638,8 +649,14 @@ def _run_in_parts(
         with held_interrupts():
             if pending is not None or parts.last is None:
                 emit([] if pending is None else [pending], None)
-                if pending is not None and not pending.stopped:
+                # a full-batch step's loss over all the data is the next step's
+                # batch loss; the last chunk's last one was evaluated on its own
+                # here and may round apart, so a resumption redoes that chunk
+                redo = p.schedule.full_batch and parts.steps < p.n_steps
+                if pending is not None and not pending.stopped and not redo:
                     state = state_after(pending, seconds)
+            if parts.steps >= p.n_steps:  # every step ran before the Ctrl-C
+                interrupted, state = False, None
             trace = parts.trace(config, reference, interrupted, started, seconds)
             if interrupted and state is not None and not trace.diverged:
                 trace.state = state
@@ -690,11 +707,19 @@ class Parts:
     def restore(self, state: Mapping[str, np.ndarray]) -> None:
         """Go on from a checkpoint's ``state``: its running sums, and the kept rows
         read back from the parts its folder holds."""
-        self.frames.restore(state)
-        for i in range(int(state["parts"])):
-            part = pd.read_parquet(self.writer.part_path(i))
-            self.kept.append(part[part["step"] % self.keep == 0])
-            self.tail = part.iloc[-1:]
+        try:
+            self.frames.restore(state)
+            for i in range(int(state["parts"])):
+                part = pd.read_parquet(self.writer.part_path(i))
+                self.kept.append(part[part["step"] % self.keep == 0])
+                self.tail = part.iloc[-1:]
+        except (OSError, ValueError, KeyError, pa.ArrowException) as err:
+            text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise InputError(
+                f"cannot resume: the run folder's trace or state is damaged "
+                f"({type(err).__name__}: {text[:200]}); run it again with "
+                "gradtrace rerun RUN --out NEW."
+            ) from None
 
     def trace(
         self,
@@ -703,10 +728,16 @@ class Parts:
         interrupted: bool,
         started: float,
         seconds: float,
+        light: bool = False,
         **extra: Any,
     ) -> Trace:
-        """The run's Trace: the kept rows, and the writer to complete on save."""
-        table = pd.concat([*self.kept, self.tail]).drop_duplicates("step", keep="last")
+        """The run's Trace: the kept rows, and the writer to complete on save.
+        ``light``: only the newest part's kept rows (for a checkpoint's run.json,
+        whose cost must not grow with the parts written)."""
+        if len(self.kept) > 1 and not light:
+            self.kept = [pd.concat(self.kept)]
+        kept = self.kept[-1:] if light else self.kept
+        table = pd.concat([*kept, self.tail]).drop_duplicates("step", keep="last")
         trace = build_trace(
             config,
             self.p,

@@ -227,12 +227,7 @@ def load_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
             "gradtrace fit wrote."
         )
     info = load_info(folder)
-    missing = [f for f in _trace_files(folder, info) if not f.is_file()]
-    if missing:
-        raise RunFolderError(
-            f"the run folder {str(folder)!r} lacks {missing[0].name}, a part of "
-            "its trace: run it again with gradtrace rerun RUN --out NEW."
-        )
+    check_parts(folder, info)
     try:
         frame = _read_trace(trace_path, info).to_pandas()
     except (OSError, ValueError, pa.ArrowException) as err:
@@ -240,6 +235,20 @@ def load_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
             f"cannot read the run folder {str(folder)!r} ({err})."
         ) from None
     return frame, info
+
+
+def check_parts(
+    folder: str | Path,
+    info: dict[str, Any],
+    remedy: str = "run it again with gradtrace rerun RUN --out NEW",
+) -> None:
+    """Refuse a run folder that lacks a file of its trace (``remedy``: what to do)."""
+    missing = [f for f in _trace_files(Path(folder), info) if not f.is_file()]
+    if missing:
+        raise RunFolderError(
+            f"the run folder {str(folder)!r} lacks {missing[0].name}, a part of "
+            f"its trace: {remedy}."
+        )
 
 
 def _exists(folder: Path) -> None:
@@ -284,27 +293,45 @@ def _trace_files(folder: Path, info: dict[str, Any]) -> list[Path]:
     return [path / f"part-{i:06d}.parquet" for i in range(int(parts))]
 
 
-def same_traces(a: str | Path, b: str | Path, prefix: bool = False) -> bool:
+def same_traces(
+    a: str | Path, b: str | Path, prefix: bool = False, rows: int | None = None
+) -> bool:
     """Whether two run folders hold the same trace table (values, NaNs and missing
     values alike), compared a row group at a time: neither trace is held whole, so
     a rerun of a run of ten million steps compares in bounded memory. With
     ``prefix``, whether ``a``'s rows are ``b``'s first rows (a run that stopped
-    early against one that went on)."""
+    early against one that went on). ``rows``: compare only the first ``rows``
+    rows of ``a`` (with ``prefix``). A damaged trace file is a RunFolderError."""
+    try:
+        return _same_traces(Path(a), Path(b), prefix, rows)
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise RunFolderError(
+            f"cannot read the traces of {str(a)!r} and {str(b)!r} ({err})."
+        ) from None
+
+
+def _same_traces(a: Path, b: Path, prefix: bool, rows: int | None) -> bool:
 
     def batches(folder: Path) -> Any:
         for f in _trace_files(folder, load_info(folder)):
             yield from pq.ParquetFile(f).iter_batches(batch_size=1 << 16)
 
-    left, right = batches(Path(a)), batches(Path(b))
+    for folder in (a, b):
+        check_parts(folder, load_info(folder))
+    left, right = batches(a), batches(b)
     x = y = None
+    left_over = rows
     while True:
         x = next(left, None) if x is None or not len(x) else x
         y = next(right, None) if y is None or not len(y) else y
+        if left_over is not None and left_over <= 0:
+            x = None
         if x is None or y is None:
             return x is None and (y is None or prefix)
         if x.schema.names != y.schema.names:
             return False
-        k = min(len(x), len(y))
+        k = min(len(x), len(y), left_over if left_over is not None else len(x))
+        left_over = None if left_over is None else left_over - k
         if not x.slice(0, k).to_pandas().equals(y.slice(0, k).to_pandas()):
             return False
         x, y = x.slice(k), y.slice(k)

@@ -215,16 +215,23 @@ def run_stream(
                     if parts is None:
                         continue
                     due = every is not None and done // every > marks
-                    if done - parts.steps >= api.TRACE_PART_STEPS or due:
-                        write(segments)
-                        segments = []
-                    if due and state is not None and not segment.stopped:
-                        assert every is not None
-                        marks = done // every
-                        spent = before + time.perf_counter() - began
-                        at = parts.trace(config, {}, False, started, spent, **extra)
-                        at.info.update(status="running", resumable=True)
-                        parts.writer.checkpoint(at.info, state)
+                    # a part, its state and its checkpoint are written whole: a
+                    # Ctrl-C meanwhile is held until they are
+                    with held_interrupts() as late:
+                        if done - parts.steps >= api.TRACE_PART_STEPS or due:
+                            batch, segments = segments, []
+                            write(batch)
+                        if due and state is not None and not segment.stopped:
+                            assert every is not None
+                            marks = done // every
+                            spent = before + time.perf_counter() - began
+                            at = parts.trace(
+                                config, {}, False, started, spent, light=True, **extra
+                            )
+                            at.info.update(status="running", resumable=True)
+                            parts.writer.checkpoint(at.info, state)
+                    if late:
+                        raise KeyboardInterrupt
             except KeyboardInterrupt:
                 interrupted = True
             # the training time includes reading the chunks, not only the compiled

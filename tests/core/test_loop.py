@@ -359,4 +359,7 @@ def test_a_group_size_divides_eval_every_where_evaluations_fall_inside_the_run()
     assert group_steps(schedule(eval_every=97), 10**4) == 1  # a prime above 64
     assert group_steps(schedule(eval_every=10**9), 10**4) == GROUP_STEPS
     assert group_steps(schedule(eval_every=10**9), 5) == 5
+    # short chunks (checkpoints every 100 steps) are tiled by whole groups
+    assert group_steps(schedule(eval_every=1000), 100) == 50
+    assert group_steps(schedule(eval_every=1000), 64) == 8
     assert group_steps(schedule(batch_size=10**6, eval_every=1), 10**4) == 1

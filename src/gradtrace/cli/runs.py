@@ -114,9 +114,11 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     from gradtrace.api import rerun_config
     from gradtrace.cli import _report
     from gradtrace.cli.fit import default_out, writable
-    from gradtrace.store import TraceWriter, load_info, same_traces
+    from gradtrace.store import TraceWriter, check_parts, load_info, same_traces
 
     info = load_info(run)
+    remedy = "there is nothing to compare a rerun with; fit its configuration anew"
+    check_parts(run, info, remedy)
     config = rerun_config(info)
     out = out or default_out(info["model"])
     writable(out, force)
@@ -127,12 +129,19 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     )
     new.save(out, force=force)
     unfinished = info["status"] in ("interrupted", "running")
-    same = same_traces(run, out, prefix=unfinished)
+    compared = None
+    if unfinished:
+        # a full-batch step's loss over all the data is the next step's batch
+        # loss; after the last step of a run that stopped it was evaluated on its
+        # own and may round apart, so that row is left out
+        full_batch = info["schedule"]["batch_size"] >= info["data"]["n_rows"]
+        compared = max(1, info["steps"] + (0 if full_batch else 1))
+    same = same_traces(run, out, prefix=unfinished, rows=compared)
     _report.print_run(new, out, None, quiet=True)
-    if same and unfinished and info["steps"] < new.steps:
+    if same and compared is not None and info["steps"] < new.steps:
         click.echo(
-            f"{run} stopped after step {info['steps']}: its {info['steps'] + 1} rows "
-            f"are the first of the new run's {new.steps + 1}, identical."
+            f"{run} stopped after step {info['steps']}: its first {compared} rows "
+            f"are the new run's first {compared} of {new.steps + 1}, identical."
         )
     elif same:
         click.echo(f"identical to {run}: {new.steps + 1} rows.")
@@ -155,9 +164,10 @@ def resume(run: Path) -> None:
     from gradtrace.api import rerun_config
     from gradtrace.cli import _report
     from gradtrace.errors import InputError
-    from gradtrace.store import TraceWriter, load_info, load_state
+    from gradtrace.store import TraceWriter, check_parts, load_info, load_state
 
     info = load_info(run)  # the trace itself is not read: it may be millions of rows
+    check_parts(run, info)
     if info["status"] not in ("interrupted", "running"):
         raise InputError(
             f"run {str(run)!r} {info['status']}: only an interrupted or "

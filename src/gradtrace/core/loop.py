@@ -381,9 +381,17 @@ def group_steps(schedule: Schedule, chunk_steps: int) -> int:
     if schedule.full_batch:
         return 1  # no evaluation of its own: the next step's batch loss is it
     every, n_steps = schedule.eval_every, schedule.n_steps
-    if every >= n_steps:
-        return min(GROUP_STEPS, chunk_steps)
-    return max(d for d in range(1, min(every, GROUP_STEPS) + 1) if every % d == 0)
+    sizes = [
+        d
+        for d in range(1, min(GROUP_STEPS, chunk_steps) + 1)
+        if every >= n_steps or every % d == 0
+    ]
+    if chunk_steps >= min(n_steps, 4096):
+        # one chunk, or long ones: a group cut by a chunk's start or end computes
+        # its steps outside the chunk and drops them, a few per cent at most
+        return max(sizes)
+    # short chunks (frequent checkpoints): groups that tile them exactly
+    return max(d for d in sizes if chunk_steps % d == 0)
 
 
 def _chunk_fn(
@@ -491,6 +499,25 @@ def _chunk_fn(
                 full_stats = jnp.full((group, n_stats), jnp.nan, full.dtype)
             return carry, (shown, grads, loss, full, active, stats, full_stats)
 
+        def idle_group(carry, g0):  # type: ignore[no-untyped-def]
+            """A group with no step to run (before the chunk, after it, or after
+            the run stopped): its rows, skipped, without computing its steps."""
+            params = carry[0]
+
+            def tiled(a: Array) -> Array:
+                return jnp.broadcast_to(a, (group, *jnp.shape(a)))
+
+            shown = jax.tree_util.tree_map(tiled, problem.user_params(params))
+            zeros = jax.tree_util.tree_map(lambda a: tiled(jnp.zeros_like(a)), params)
+            nans = jnp.full((group,), jnp.nan, problem.compute_dtype)
+            no_stats = jnp.full((group, n_stats), jnp.nan, problem.compute_dtype)
+            idle = jnp.zeros((group,), bool)
+            return carry, (shown, zeros, nans, nans, idle, no_stats, no_stats)
+
+        def group_or_idle(carry, g0):  # type: ignore[no-untyped-def]
+            runs = (g0 + group > t0) & (g0 < t_end) & ~carry[3]
+            return jax.lax.cond(runs, one_group, idle_group, carry, g0)
+
         if group == 1:
             carry, outs = jax.lax.scan(
                 one_group, carry, t0 + jnp.arange(chunk_steps, dtype=jnp.int32)
@@ -498,7 +525,7 @@ def _chunk_fn(
             return carry, jax.tree_util.tree_map(lambda a: a[:, 0], outs)
         base = t0 - t0 % group
         starts = base + group * jnp.arange(n_groups, dtype=jnp.int32)
-        carry, outs = jax.lax.scan(one_group, carry, starts)
+        carry, outs = jax.lax.scan(group_or_idle, carry, starts)
 
         def steps_of_chunk(a: Array) -> Array:
             a = a.reshape(n_groups * group, *a.shape[2:])
