@@ -384,3 +384,28 @@ def test_a_ctrl_c_while_a_part_is_written_leaves_a_run_that_resumes_exactly(
     )
     resumed.save(folder)
     pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())
+
+
+def test_a_killed_runs_temporary_folder_and_stray_files_are_cleared(
+    tmp_path: Path, small_parts: None
+) -> None:
+    import os
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    orphan = tmp_path / f".run.{gone.pid}.x1y2.tmp"  # a run killed before its end
+    alive = tmp_path / f".run.{os.getpid()}.a1b2.tmp"  # one still going
+    for folder in (orphan, alive):
+        (folder / "trace.parquet").mkdir(parents=True)
+    folder = tmp_path / "run"
+    config = RunConfig(data=None, steps=20, checkpoint_every=5)
+    cut = run(config, _frame(), "f", trace_to=lambda: StopAfter(folder, 2))
+    cut.save(folder)
+    assert not orphan.exists() and alive.exists()
+    # files half-written under hidden names when a process died go at a resumption
+    stray = folder / "trace.parquet" / ".part-000009.parquet.tmp"
+    stray.write_bytes(b"half")
+    (folder / ".state.npz.tmp").write_bytes(b"half")
+    TraceWriter.reopen(folder, 2)
+    assert not stray.exists() and not (folder / ".state.npz.tmp").exists()

@@ -58,14 +58,32 @@ def _temporary(folder: Path, force: bool) -> Path:
     parent = folder.parent if str(folder.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        _drop_orphans(parent, folder.name)
         return Path(
-            tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent)
+            tempfile.mkdtemp(
+                prefix=f".{folder.name}.{os.getpid()}.", suffix=".tmp", dir=parent
+            )
         )
     except OSError as err:
         raise RunFolderError(
             f"cannot write the run folder {str(folder)!r} "
             f"({err.strerror or err}): choose a writable --out."
         ) from None
+
+
+def _drop_orphans(parent: Path, name: str) -> None:
+    """Remove the temporary folders of runs into ``parent / name`` whose process is
+    gone (killed before the folder was put in place): their names carry the pid."""
+    for tmp in parent.glob(f".{name}.*.tmp"):
+        pid = tmp.name[len(name) + 2 :].split(".")[0]
+        if not pid.isdigit() or not tmp.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            pass  # alive, another user's: not ours to remove
 
 
 def _finish(
@@ -123,6 +141,10 @@ class TraceWriter:
         writer.force, writer.finished, writer.in_place = True, False, True
         writer.parts = parts
         writer._drop_parts_from(parts)
+        # files a killed process left half-written under their hidden names
+        for stray in [*writer.folder.glob(".*.tmp"), *writer.folder.glob("*/.*.tmp")]:
+            if stray.is_file():
+                stray.unlink()
         return writer
 
     def part_path(self, i: int) -> Path:
