@@ -409,3 +409,29 @@ def test_a_killed_runs_temporary_folder_and_stray_files_are_cleared(
     (folder / ".state.npz.tmp").write_bytes(b"half")
     TraceWriter.reopen(folder, 2)
     assert not stray.exists() and not (folder / ".state.npz.tmp").exists()
+
+
+def test_pictures_and_the_summary_of_a_long_run_read_its_rows_thinned(
+    tmp_path: Path, small_parts: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d.csv"
+    _frame().to_csv(data, index=False)
+    out = tmp_path / "run"
+    args = ["fit", str(data), "--batch-size", "16", "--epochs", "9", "-q"]
+    code, _, err = run_cli([*args, "--out", str(out)], capsys)
+    assert code == 0, err
+    whole = gradtrace.load(out).to_pandas()
+    thin = gradtrace.load(out, thin=True)
+    every = thin.info["trace"]["kept_every"]
+    assert every > 1
+    keep = (whole["step"] % every == 0) | (whole["step"] == thin.steps)
+    keep |= whole["batch"] == thin.info["schedule"]["batches_per_epoch"]
+    expected = whole[keep].reset_index(drop=True)
+    pd.testing.assert_frame_equal(thin.to_pandas(), expected)
+    assert len(expected) < len(whole)
+    code, stdout, err = run_cli(["plot", str(out)], capsys)
+    assert code == 0, err
+    assert (out / "loss.png").stat().st_size > 10_000
+    code, stdout, err = run_cli(["show", str(out)], capsys)
+    assert code == 0, err
+    assert f"{thin.steps} steps" in stdout

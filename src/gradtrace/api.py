@@ -1000,9 +1000,12 @@ def _log_likelihood_fn(m: Any) -> Any:
     return jax.jit(total)
 
 
-def load(folder: str | Path) -> Trace:
-    """Read a run folder that ``Trace.save`` or ``gradtrace fit`` wrote."""
-    frame, info = load_run(folder)
+def load(folder: str | Path, thin: bool = False) -> Trace:
+    """Read a run folder that ``Trace.save`` or ``gradtrace fit`` wrote. ``thin``:
+    of a long run written in parts, only every k-th step (``info["trace"]
+    ["kept_every"]``), the epochs' last batches and the last step, as the run
+    itself kept them in memory."""
+    frame, info = load_run(folder, thin)
     return Trace(frame, info)
 
 

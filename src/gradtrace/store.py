@@ -237,8 +237,14 @@ def _arrow(frame: pd.DataFrame, info: dict[str, Any]) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def load_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read a run folder written by ``Trace.save``: its trace table and run info."""
+def load_run(
+    folder: str | Path, thin: bool = False
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a run folder written by ``Trace.save``: its trace table and run info.
+    ``thin``: of a trace written in parts, only the rows the run kept in memory
+    (every ``kept_every``-th step, each epoch's last batch while there are at most
+    ``THIN_EPOCHS`` epochs, and the last step): what pictures and summaries need,
+    without holding millions of rows."""
     folder = Path(folder)
     info_path, trace_path = folder / INFO_FILE, folder / TRACE_FILE
     _exists(folder)
@@ -251,12 +257,27 @@ def load_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     info = load_info(folder)
     check_parts(folder, info)
     try:
-        frame = _read_trace(trace_path, info).to_pandas()
+        frame = _read_trace(trace_path, info, thin).to_pandas()
     except (OSError, ValueError, pa.ArrowException) as err:
         raise RunFolderError(
             f"cannot read the run folder {str(folder)!r} ({err})."
         ) from None
     return frame, info
+
+
+#: epochs up to which a thinned trace keeps every epoch's last batch
+THIN_EPOCHS = 100_000
+
+
+def _thinned(table: pa.Table, info: dict[str, Any]) -> pa.Table:
+    every = int(info.get("trace", {}).get("kept_every", 1))
+    step = table.column("step").to_numpy()
+    keep = (step % every == 0) | (step == info["steps"])
+    schedule = info["schedule"]
+    per_epoch = schedule["batches_per_epoch"]
+    if 1 < per_epoch and schedule["n_steps"] / per_epoch <= THIN_EPOCHS:
+        keep |= table.column("batch").to_numpy() == per_epoch
+    return table.filter(pa.array(keep))
 
 
 def check_parts(
@@ -281,13 +302,17 @@ def _exists(folder: Path) -> None:
         )
 
 
-def _read_trace(path: Path, info: dict[str, Any]) -> pa.Table:
+def _read_trace(path: Path, info: dict[str, Any], thin: bool = False) -> pa.Table:
     """The trace table; of a trace written in parts, the parts run.json counts (a
-    run killed after its last checkpoint may have left later ones)."""
+    run killed after its last checkpoint may have left later ones), each thinned
+    as it is read with ``thin``."""
     parts = info.get("trace", {}).get("parts") if path.is_dir() else None
     if parts is None:
         return pq.read_table(path)
-    return pa.concat_tables([pq.read_table(f) for f in _trace_files(path.parent, info)])
+    files = _trace_files(path.parent, info)
+    if thin:
+        return pa.concat_tables([_thinned(pq.read_table(f), info) for f in files])
+    return pa.concat_tables([pq.read_table(f) for f in files])
 
 
 def load_info(folder: str | Path) -> dict[str, Any]:

@@ -17,7 +17,7 @@ def show(run: Path) -> None:
     from gradtrace.api import load
     from gradtrace.cli._report import print_summary
 
-    print_summary(load(run), run, all_findings=True)
+    print_summary(load(run, thin=True), run, all_findings=True)
 
 
 @click.command(context_settings={"max_content_width": 100})
@@ -228,7 +228,7 @@ def plot(run: Path, params: str | None) -> None:
                 "write --params w,b."
             )
         pair = (names[0], names[1])
-    trace = load(run)
+    trace = load(run, thin=True)  # a long run: every k-th step, as the run kept
     for path in plots.plot_run(trace, run, pair):
         click.echo(f"wrote {path}")
 
