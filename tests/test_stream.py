@@ -390,6 +390,20 @@ def test_python_refuses_stream_options_without_stream() -> None:
         gradtrace.fit("seed001_line", chunk_rows=100)
 
 
+def _resume_stream(config: RunConfig, folder: Path) -> None:
+    """Resume the streamed run in ``folder`` from its state, as gradtrace resume
+    does, and save it there."""
+    from gradtrace.store import TraceWriter, load_state
+
+    state = load_state(folder)
+    resumed = run_stream(
+        config,
+        trace_to=lambda: TraceWriter.reopen(folder, int(state["parts"])),
+        resume=state,
+    )
+    resumed.save(folder)
+
+
 STREAM_RESUMED = [
     # shuffled chunk-and-window batches, Keras's running metrics, a loss over all
     # the data every 9 steps
@@ -410,8 +424,6 @@ def test_a_checkpointed_stream_resumes_to_the_uninterrupted_trace(
 ) -> None:
     from tests.test_long_runs import StopAfter
 
-    from gradtrace.store import TraceWriter, load_state
-
     _, path = data
     base = dict(data=str(path), stream=True, chunk_rows=64, lr=0.05, exact=False)
     config = RunConfig(**{**base, **options, "checkpoint_every": 7})
@@ -430,13 +442,7 @@ def test_a_checkpointed_stream_resumes_to_the_uninterrupted_trace(
     pd.testing.assert_frame_equal(
         saved.to_pandas(), whole.to_pandas().iloc[: saved.steps + 1]
     )
-    state = load_state(folder)
-    resumed = run_stream(
-        config,
-        trace_to=lambda: TraceWriter.reopen(folder, int(state["parts"])),
-        resume=state,
-    )
-    resumed.save(folder)
+    _resume_stream(config, folder)
     done = gradtrace.load(folder)
     assert (done.status, done.steps) == (whole.status, whole.steps)
     assert not (folder / "state.npz").exists()
@@ -474,8 +480,6 @@ def test_a_ctrl_c_while_a_stream_part_is_written_leaves_a_run_that_resumes(
 ) -> None:
     from tests.test_long_runs import CtrlCWhileWriting
 
-    from gradtrace.store import TraceWriter, load_state
-
     _, path = data
     base = dict(data=str(path), stream=True, chunk_rows=64, lr=0.05, exact=False)
     options = dict(batch_size=16, epochs=3, seed=1, metrics=["mae"])
@@ -487,11 +491,5 @@ def test_a_ctrl_c_while_a_stream_part_is_written_leaves_a_run_that_resumes(
     cut.save(folder)
     saved = gradtrace.load(folder).to_pandas()
     assert saved["step"].is_unique and len(saved) == cut.steps + 1
-    state = load_state(folder)
-    resumed = run_stream(
-        config,
-        trace_to=lambda: TraceWriter.reopen(folder, int(state["parts"])),
-        resume=state,
-    )
-    resumed.save(folder)
+    _resume_stream(config, folder)
     pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())
