@@ -22,6 +22,7 @@ def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs of more than 7 steps write their trace in parts of 5 steps."""
     monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
     monkeypatch.setattr(api, "KEEP_ROWS", 10)
+    monkeypatch.setattr(api, "KEEP_HEAD", 3)
     monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "5")
 
 
@@ -67,7 +68,8 @@ def test_a_trace_written_in_parts_equals_the_trace_held_whole(
     assert every > 1
     full = whole.to_pandas()
     assert kept["step"].iloc[-1] == whole.steps
-    expected = full[(full["step"] % every == 0) | (full["step"] == whole.steps)]
+    step = full["step"]
+    expected = full[(step % every == 0) | (step < 3) | (step == whole.steps)]
     pd.testing.assert_frame_equal(kept, expected.reset_index(drop=True))
     assert parted.params == whole.params
     assert parted.final_loss == pytest.approx(whole.final_loss, nan_ok=True)
@@ -425,6 +427,7 @@ def test_pictures_and_the_summary_of_a_long_run_read_its_rows_thinned(
     every = thin.info["trace"]["kept_every"]
     assert every > 1
     keep = (whole["step"] % every == 0) | (whole["step"] == thin.steps)
+    keep |= whole["step"] < thin.info["trace"]["kept_head"]
     keep |= whole["batch"] == thin.info["schedule"]["batches_per_epoch"]
     expected = whole[keep].reset_index(drop=True)
     pd.testing.assert_frame_equal(thin.to_pandas(), expected)

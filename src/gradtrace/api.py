@@ -50,6 +50,8 @@ DEFAULT_EPOCHS = 100
 TRACE_PART_STEPS = 1 << 18
 #: About how many rows of such a trace stay in memory (every k-th step).
 KEEP_ROWS = 100_000
+#: ... and every one of its first steps (pictures draw steps on a log scale)
+KEEP_HEAD = 1000
 
 Progress = Callable[[int, int], None]
 
@@ -678,7 +680,7 @@ class Parts:
         specs = [s for s in p.specs if s.name in p.trainable]
         initial = {k: v.tolist() for k, v in p.trainable.items()}
         self.frames = TraceParts(specs, initial, p.problem.metrics)
-        self.keep = nice_step(p.n_steps / KEEP_ROWS)
+        self.keep, self.head = nice_step(p.n_steps / KEEP_ROWS), KEEP_HEAD
         self.kept: list[pd.DataFrame] = []
         self.last: Any = None
         self.tail: pd.DataFrame | None = None
@@ -695,9 +697,13 @@ class Parts:
             return history
         part = with_gap(self.frames.frame(history), self.optimum_loss)
         self.writer.write(part, diverged=history.diverged_step is not None)
-        self.kept.append(part[part["step"] % self.keep == 0])
+        self.kept.append(self._kept(part))
         self.last, self.tail = history, part.iloc[-1:]
         return history
+
+    def _kept(self, part: pd.DataFrame) -> pd.DataFrame:
+        step = part["step"]
+        return part[(step % self.keep == 0) | (step < self.head)]
 
     def state(self) -> dict[str, np.ndarray]:
         """What continues the trace after the parts written so far (for
@@ -711,7 +717,7 @@ class Parts:
             self.frames.restore(state)
             for i in range(int(state["parts"])):
                 part = pd.read_parquet(self.writer.part_path(i))
-                self.kept.append(part[part["step"] % self.keep == 0])
+                self.kept.append(self._kept(part))
                 self.tail = part.iloc[-1:]
         except (OSError, ValueError, KeyError, pa.ArrowException) as err:
             text = str(err).strip().splitlines()[0] if str(err).strip() else ""
@@ -749,7 +755,11 @@ class Parts:
             steps=self.steps,
             **extra,
         )
-        trace.info["trace"] = {"parts": self.writer.parts, "kept_every": self.keep}
+        trace.info["trace"] = {
+            "parts": self.writer.parts,
+            "kept_every": self.keep,
+            "kept_head": self.head,
+        }
         trace.writer = self.writer
         return trace
 
@@ -1003,8 +1013,8 @@ def _log_likelihood_fn(m: Any) -> Any:
 def load(folder: str | Path, thin: bool = False) -> Trace:
     """Read a run folder that ``Trace.save`` or ``gradtrace fit`` wrote. ``thin``:
     of a long run written in parts, only every k-th step (``info["trace"]
-    ["kept_every"]``), the epochs' last batches and the last step, as the run
-    itself kept them in memory."""
+    ["kept_every"]``), its first steps (``kept_head``), the epochs' last batches
+    and the last step, as the run itself kept them in memory."""
     frame, info = load_run(folder, thin)
     return Trace(frame, info)
 

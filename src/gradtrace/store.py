@@ -242,9 +242,9 @@ def load_run(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a run folder written by ``Trace.save``: its trace table and run info.
     ``thin``: of a trace written in parts, only the rows the run kept in memory
-    (every ``kept_every``-th step, each epoch's last batch while there are at most
-    ``THIN_EPOCHS`` epochs, and the last step): what pictures and summaries need,
-    without holding millions of rows."""
+    (every ``kept_every``-th step, the first ``kept_head`` steps, each epoch's last
+    batch while there are at most ``THIN_EPOCHS`` epochs, and the last step): what
+    pictures and summaries need, without holding millions of rows."""
     folder = Path(folder)
     info_path, trace_path = folder / INFO_FILE, folder / TRACE_FILE
     _exists(folder)
@@ -271,8 +271,9 @@ THIN_EPOCHS = 100_000
 
 def _thinned(table: pa.Table, info: dict[str, Any]) -> pa.Table:
     every = int(info.get("trace", {}).get("kept_every", 1))
+    head = int(info.get("trace", {}).get("kept_head", 0))
     step = table.column("step").to_numpy()
-    keep = (step % every == 0) | (step == info["steps"])
+    keep = (step % every == 0) | (step < head) | (step == info["steps"])
     schedule = info["schedule"]
     per_epoch = schedule["batches_per_epoch"]
     if 1 < per_epoch and schedule["n_steps"] / per_epoch <= THIN_EPOCHS:
