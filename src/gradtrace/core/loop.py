@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -416,7 +416,7 @@ def _chunk_fn(
         t_end = jnp.minimum(t0 + chunk_steps, schedule.n_steps)
 
         def step(carry, t):  # type: ignore[no-untyped-def]
-            params, opt_state, order, stopped = carry
+            params, opt_state, stopped = carry
             active = (t >= t0) & (t < t_end) & ~stopped
             epoch, b = t // per_epoch, t % per_epoch
 
@@ -459,14 +459,14 @@ def _chunk_fn(
                 )
             else:
                 new_params, new_state, out, bad = jax.lax.cond(active, run, skip, None)
-            carry = (new_params, new_state, order, stopped | bad)
+            carry = (new_params, new_state, stopped | bad)
             shown, grads, loss, stats = out
             return carry, (shown, grads, loss, active, stats)
 
         def evaluate(carry, active, g0):  # type: ignore[no-untyped-def]
             """The loss over all the data after the group's last step that ran,
             where it is due there; a non-finite one stops the run."""
-            params, opt_state, order, stopped = carry
+            params, opt_state, stopped = carry
             last = group - 1 - jnp.argmax(active[::-1])
             t = g0 + last
             due = jnp.any(active) & (
@@ -486,7 +486,7 @@ def _chunk_fn(
             full = jnp.where(at, full, nan)
             full_stats = jnp.where(at[:, None], full_stats[None], no_stats[None])
             stopped = stopped | (due & ~jnp.isfinite(full[last]))
-            return (params, opt_state, order, stopped), full, full_stats
+            return (params, opt_state, stopped), full, full_stats
 
         def one_group(carry, g0):  # type: ignore[no-untyped-def]
             carry, (shown, grads, loss, active, stats) = jax.lax.scan(
@@ -515,7 +515,7 @@ def _chunk_fn(
             return carry, (shown, zeros, nans, nans, idle, no_stats, no_stats)
 
         def group_or_idle(carry, g0):  # type: ignore[no-untyped-def]
-            runs = (g0 + group > t0) & (g0 < t_end) & ~carry[3]
+            runs = (g0 + group > t0) & (g0 < t_end) & ~carry[2]
             return jax.lax.cond(runs, one_group, idle_group, carry, g0)
 
         if group == 1:
@@ -566,10 +566,9 @@ def prepare(
     key = batches.seed_key(seed)
     chunk_steps = min(chunk_steps or schedule.n_steps, schedule.n_steps)
     tx = opt.build()
-    # each step draws its batch's rows itself (``batches.epoch_batch``): the slot
-    # that once carried the epoch's row order is empty
-    order = jax.device_put(np.zeros(0, np.int32))
-    carry = (params, tx.init(params), order, jax.device_put(np.asarray(False)))
+    # (parameters, optimizer state, stopped); each step draws its batch's rows
+    # itself (``batches.epoch_batch``), so no row order is carried
+    carry = (params, tx.init(params), jax.device_put(np.asarray(False)))
     start = time.perf_counter()
     group = group_steps(schedule, chunk_steps)
     compiled = compile_once(
@@ -708,7 +707,7 @@ def run_chunks(
         carry, out = prepared.run_chunk(carry, np.int32(t0), xd, yd, fixed, key)
         out = jax.device_get(out)
         seconds = time.perf_counter() - start
-        stopped = bool(carry[3])
+        stopped = bool(carry[2])
         # a copy on the host: the next call takes the device carry over (donated)
         kept = jax.tree_util.tree_map(lambda a: np.array(a, copy=True), carry)
         yield Chunk(t0, out, seconds, stopped, kept)
@@ -726,6 +725,31 @@ class Resume(NamedTuple):
     done: Chunk | None
 
 
+def carry_arrays(carry: Any) -> dict[str, np.ndarray]:
+    """A scan carry's leaves as named arrays (``carry_0``, ...) for ``state.npz``."""
+    leaves = jax.tree_util.tree_leaves(jax.device_get(carry))
+    return {f"carry_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
+
+
+def carry_from(template: Any, state: Mapping[str, np.ndarray]) -> Any:
+    """The carry that ``carry_arrays`` saved, shaped and typed as ``template`` (a
+    ValueError if the saved arrays do not fit it); PRNG keys are the template's."""
+    leaves, tree = jax.tree_util.tree_flatten(template)
+    misfit = ValueError("the saved state does not fit this run's configuration")
+    names = [f"carry_{i}" for i in range(len(leaves))]
+    if any(k not in state for k in names) or f"carry_{len(leaves)}" in state:
+        raise misfit
+    restored = []
+    for name, like in zip(names, leaves, strict=True):
+        if np.shape(state[name]) != np.shape(like):
+            raise misfit
+        if jax.dtypes.issubdtype(like.dtype, jax.dtypes.prng_key):
+            restored.append(like)
+        else:
+            restored.append(jnp.asarray(state[name], like.dtype))
+    return jax.tree_util.tree_unflatten(tree, restored)
+
+
 def save_state(chunks: list[Chunk], outputs: bool = True) -> dict[str, np.ndarray]:
     """The state that continues a run after ``chunks``: the carry, the next step and
     (with ``outputs``) every output so far, as named NumPy arrays (for
@@ -734,9 +758,8 @@ def save_state(chunks: list[Chunk], outputs: bool = True) -> dict[str, np.ndarra
     out: dict[str, np.ndarray] = {
         "t0": np.asarray(last.t0 + len(last.outputs[2])),
         "seconds": np.asarray(sum(c.seconds for c in chunks)),
+        **carry_arrays(last.carry),
     }
-    for i, leaf in enumerate(jax.tree_util.tree_leaves(jax.device_get(last.carry))):
-        out[f"carry_{i}"] = np.asarray(leaf)
     if outputs:
         joined = _join([c.outputs for c in chunks])
         for i, leaf in enumerate(jax.tree_util.tree_leaves(joined)):
@@ -747,33 +770,18 @@ def save_state(chunks: list[Chunk], outputs: bool = True) -> dict[str, np.ndarra
 def load_state(prepared: Prepared, state: dict[str, np.ndarray]) -> Resume:
     """A :class:`Resume` from ``save_state``'s arrays, checked against the compiled
     run's structure (a ValueError if they do not fit)."""
-    carry_tree, out_tree = prepared.run_chunk.out_tree.children()
-    n_carry, n_out = carry_tree.num_leaves, out_tree.num_leaves
-    names = [f"carry_{i}" for i in range(n_carry)]
-    with_outputs = "out_0" in state
-    if with_outputs:
-        names += [f"out_{i}" for i in range(n_out)]
-    missing = [k for k in names if k not in state]
-    if missing or f"carry_{n_carry}" in state or f"out_{n_out}" in state:
-        raise ValueError("the saved state does not fit this run's configuration")
-    template = jax.tree_util.tree_leaves(prepared.carry)
-    leaves = []
-    for i, like in enumerate(template):
-        arr = state[f"carry_{i}"]
-        if arr.shape != np.shape(like):
-            raise ValueError("the saved state does not fit this run's configuration")
-        if jax.dtypes.issubdtype(like.dtype, jax.dtypes.prng_key):
-            leaves.append(like)
-        else:
-            leaves.append(jnp.asarray(arr, like.dtype))
-    carry = jax.tree_util.tree_unflatten(carry_tree, leaves)
+    carry = carry_from(prepared.carry, state)
     t0 = int(state["t0"])
-    if not with_outputs:
+    if "out_0" not in state:
         return Resume(carry, t0, None)
+    out_tree = prepared.run_chunk.out_tree.children()[1]
+    n_out = out_tree.num_leaves
+    if any(f"out_{i}" not in state for i in range(n_out)) or f"out_{n_out}" in state:
+        raise ValueError("the saved state does not fit this run's configuration")
     outputs = jax.tree_util.tree_unflatten(
         out_tree, [state[f"out_{i}"] for i in range(n_out)]
     )
-    done = Chunk(0, tuple(outputs), float(state["seconds"]), bool(carry[3]), carry)
+    done = Chunk(0, tuple(outputs), float(state["seconds"]), bool(carry[2]), carry)
     return Resume(carry, t0, done)
 
 

@@ -42,6 +42,8 @@ from gradtrace.core.loop import (
     Problem,
     apply_update,
     batch_gradient,
+    carry_arrays,
+    carry_from,
     compile_once,
 )
 from gradtrace.core.optimizers import OptimizerSpec
@@ -372,25 +374,12 @@ class Streamed:
     def save_state(self, segment: Segment, t0: int) -> dict[str, np.ndarray]:
         """What continues the run after ``segment``, which ends before step ``t0``
         (0-based): the carry's leaves and the step, for ``state.npz``."""
-        out = {"t0": np.asarray(t0)}
-        for i, leaf in enumerate(jax.tree_util.tree_leaves(segment.carry)):
-            out[f"carry_{i}"] = np.asarray(leaf)
-        return out
+        return {"t0": np.asarray(t0), **carry_arrays(segment.carry)}
 
     def load_state(self, state: Mapping[str, np.ndarray]) -> tuple[Any, int]:
         """(carry, t0) from ``save_state``'s arrays; a ValueError if they do not fit
         this run."""
-        leaves, tree = jax.tree_util.tree_flatten(self.carry)
-        names = [f"carry_{i}" for i in range(len(leaves))]
-        misfit = ValueError("the saved state does not fit this run's configuration")
-        if any(k not in state for k in names) or f"carry_{len(leaves)}" in state:
-            raise misfit
-        restored = []
-        for name, like in zip(names, leaves, strict=True):
-            if np.shape(state[name]) != np.shape(like):
-                raise misfit
-            restored.append(jnp.asarray(state[name], like.dtype))
-        return jax.tree_util.tree_unflatten(tree, restored), int(state["t0"])
+        return carry_from(self.carry, state), int(state["t0"])
 
     # -- runs ---------------------------------------------------------------------
     def segments(self, start: tuple[Any, int] | None = None) -> Iterator[Segment]:
