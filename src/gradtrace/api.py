@@ -36,7 +36,7 @@ from gradtrace.sources import (
     source_name,
     truth_of,
 )
-from gradtrace.store import TraceWriter, load_run
+from gradtrace.store import TraceWriter, kept_steps, load_run
 from gradtrace.tables import TraceParts, nice_step, trace_frame
 from gradtrace.trace import Trace, device, versions
 from gradtrace.usercode import load_model_file
@@ -459,13 +459,9 @@ def run(
         every = validate.positive_int(
             "--checkpoint-every", config.checkpoint_every, "--checkpoint-every"
         )
+    check_resume_folder(resume, trace_to)
     if resume is not None:
         in_parts = "parts" in resume
-        if in_parts and trace_to is None:
-            raise InputError(
-                "this run's trace was written in parts into its folder: resume it "
-                "with gradtrace resume RUN."
-            )
     else:
         in_parts = trace_to is not None and (
             p.n_steps > TRACE_PART_STEPS or every is not None
@@ -523,7 +519,7 @@ def run(
         chunks: list[loop.Chunk] = []
         start = None
         if resume is not None:
-            start = _resume_at(prepared, resume)
+            start = resume_from(functools.partial(loop.load_state, prepared), resume)
             assert start.done is not None
             chunks.append(start.done)
         try:
@@ -564,14 +560,24 @@ def with_gap(table: pd.DataFrame, optimum_loss: float | None) -> pd.DataFrame:
     return table
 
 
-def _resume_at(prepared: loop.Prepared, state: Mapping[str, np.ndarray]) -> Any:
-    """The loop's Resume from a saved state, or a one-line refusal."""
+def resume_from(load: Callable[[dict[str, np.ndarray]], Any], state: Any) -> Any:
+    """``load(state)`` (a loop's or a stream's reading of a saved state), or a
+    one-line refusal where the state does not fit the run."""
     try:
-        return loop.load_state(prepared, dict(state))
+        return load(dict(state))
     except (ValueError, KeyError) as err:
         raise InputError(
             f"cannot resume: {err}; rerun it with gradtrace rerun instead."
         ) from None
+
+
+def check_resume_folder(resume: Any, trace_to: Any) -> None:
+    """A saved state of a run written in parts goes on only into its folder."""
+    if resume is not None and "parts" in resume and trace_to is None:
+        raise InputError(
+            "this run's trace was written in parts into its folder: resume it "
+            "with gradtrace resume RUN."
+        )
 
 
 def _run_in_parts(
@@ -597,7 +603,7 @@ def _run_in_parts(
         at_start = loop.initial_state(prepared, p.trainable)
         start, state, seconds = None, None, 0.0
         if resume is not None:
-            start = _resume_at(prepared, resume)
+            start = resume_from(functools.partial(loop.load_state, prepared), resume)
             parts.restore(resume)
             state, seconds = dict(resume), float(resume["seconds"])
 
@@ -631,16 +637,8 @@ def _run_in_parts(
                         state = state_after(written, seconds - c.seconds)
                         if every and parts.steps // every > marks:
                             marks = parts.steps // every
-                            checkpoint = parts.trace(
-                                config,
-                                reference,
-                                False,
-                                started,
-                                seconds - c.seconds,
-                                light=True,
-                            )
-                            checkpoint.info.update(status="running", resumable=True)
-                            writer.checkpoint(checkpoint.info, state)
+                            spent = seconds - c.seconds
+                            parts.checkpoint(config, reference, started, spent, state)
                     if late:
                         raise KeyboardInterrupt
                 pending = c
@@ -660,9 +658,7 @@ def _run_in_parts(
             if parts.steps >= p.n_steps:  # every step ran before the Ctrl-C
                 interrupted, state = False, None
             trace = parts.trace(config, reference, interrupted, started, seconds)
-            if interrupted and state is not None and not trace.diverged:
-                trace.state = state
-                trace.info["resumable"] = True
+            resumable(trace, state)
         trace.model, trace.loss = p.m, p.loss
         return trace
     except BaseException:
@@ -702,8 +698,7 @@ class Parts:
         return history
 
     def _kept(self, part: pd.DataFrame) -> pd.DataFrame:
-        step = part["step"]
-        return part[(step % self.keep == 0) | (step < self.head)]
+        return part[kept_steps(part["step"].to_numpy(), self.keep, self.head)]
 
     def state(self) -> dict[str, np.ndarray]:
         """What continues the trace after the parts written so far (for
@@ -726,6 +721,22 @@ class Parts:
                 f"({type(err).__name__}: {text[:200]}); run it again with "
                 "gradtrace rerun RUN --out NEW."
             ) from None
+
+    def checkpoint(
+        self,
+        config: RunConfig,
+        reference: dict[str, Any],
+        started: float,
+        seconds: float,
+        state: dict[str, np.ndarray],
+        **extra: Any,
+    ) -> None:
+        """Make the run folder a checkpoint: the parts so far, a run.json marked
+        running (built from the newest part's rows alone, so its cost does not
+        grow with the parts written) and ``state``."""
+        at = self.trace(config, reference, False, started, seconds, True, **extra)
+        at.info.update(status="running", resumable=True)
+        self.writer.checkpoint(at.info, state)
 
     def trace(
         self,
@@ -762,6 +773,13 @@ class Parts:
         }
         trace.writer = self.writer
         return trace
+
+
+def resumable(trace: Trace, state: dict[str, np.ndarray] | None) -> None:
+    """Give an interrupted run in parts its state, so it can be resumed."""
+    if trace.status == "interrupted" and state is not None:
+        trace.state = state
+        trace.info["resumable"] = True
 
 
 @contextlib.contextmanager

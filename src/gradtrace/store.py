@@ -246,18 +246,10 @@ def load_run(
     batch while there are at most ``THIN_EPOCHS`` epochs, and the last step): what
     pictures and summaries need, without holding millions of rows."""
     folder = Path(folder)
-    info_path, trace_path = folder / INFO_FILE, folder / TRACE_FILE
-    _exists(folder)
-    if not info_path.is_file() or not trace_path.exists():
-        raise RunFolderError(
-            f"{str(folder)!r} is not a run folder (it needs "
-            f"{INFO_FILE} and {TRACE_FILE}): give a folder that "
-            "gradtrace fit wrote."
-        )
     info = load_info(folder)
     check_parts(folder, info)
     try:
-        frame = _read_trace(trace_path, info, thin).to_pandas()
+        frame = _read_trace(folder, info, thin).to_pandas()
     except (OSError, ValueError, pa.ArrowException) as err:
         raise RunFolderError(
             f"cannot read the run folder {str(folder)!r} ({err})."
@@ -269,11 +261,17 @@ def load_run(
 THIN_EPOCHS = 100_000
 
 
+def kept_steps(step: np.ndarray, every: int, head: int) -> np.ndarray:
+    """Which steps of a long run stay in memory: every ``every``-th, and all the
+    first ``head`` ones."""
+    return (step % every == 0) | (step < head)  # type: ignore[no-any-return]
+
+
 def _thinned(table: pa.Table, info: dict[str, Any]) -> pa.Table:
     every = int(info.get("trace", {}).get("kept_every", 1))
     head = int(info.get("trace", {}).get("kept_head", 0))
     step = table.column("step").to_numpy()
-    keep = (step % every == 0) | (step < head) | (step == info["steps"])
+    keep = kept_steps(step, every, head) | (step == info["steps"])
     schedule = info["schedule"]
     per_epoch = schedule["batches_per_epoch"]
     if 1 < per_epoch and schedule["n_steps"] / per_epoch <= THIN_EPOCHS:
@@ -303,17 +301,14 @@ def _exists(folder: Path) -> None:
         )
 
 
-def _read_trace(path: Path, info: dict[str, Any], thin: bool = False) -> pa.Table:
+def _read_trace(folder: Path, info: dict[str, Any], thin: bool = False) -> pa.Table:
     """The trace table; of a trace written in parts, the parts run.json counts (a
     run killed after its last checkpoint may have left later ones), each thinned
     as it is read with ``thin``."""
-    parts = info.get("trace", {}).get("parts") if path.is_dir() else None
-    if parts is None:
-        return pq.read_table(path)
-    files = _trace_files(path.parent, info)
-    if thin:
-        return pa.concat_tables([_thinned(pq.read_table(f), info) for f in files])
-    return pa.concat_tables([pq.read_table(f) for f in files])
+    if not (folder / TRACE_FILE).is_dir():
+        return pq.read_table(folder / TRACE_FILE)
+    tables = [pq.read_table(f) for f in _trace_files(folder, info)]
+    return pa.concat_tables([_thinned(t, info) for t in tables] if thin else tables)
 
 
 def load_info(folder: str | Path) -> dict[str, Any]:
@@ -359,13 +354,16 @@ def same_traces(
 
 
 def _same_traces(a: Path, b: Path, prefix: bool, rows: int | None) -> bool:
-
     def batches(folder: Path) -> Any:
-        for f in _trace_files(folder, load_info(folder)):
-            yield from pq.ParquetFile(f).iter_batches(batch_size=1 << 16)
+        info = load_info(folder)
+        check_parts(folder, info)
+        files = _trace_files(folder, info)
+        return (
+            batch
+            for f in files
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=1 << 16)
+        )
 
-    for folder in (a, b):
-        check_parts(folder, load_info(folder))
     left, right = batches(a), batches(b)
     x = y = None
     left_over = rows

@@ -20,9 +20,12 @@ from gradtrace.api import (
     RunConfig,
     build_trace,
     check_first_loss,
+    check_resume_folder,
     held_interrupts,
     log_likelihood,
     plan,
+    resumable,
+    resume_from,
 )
 from gradtrace.core import stream
 from gradtrace.data import ParquetRows
@@ -167,11 +170,7 @@ def run_stream(
             every = validate.positive_int(
                 "--checkpoint-every", config.checkpoint_every, "--checkpoint-every"
             )
-        if resume is not None and trace_to is None:
-            raise InputError(
-                "this run's trace was written in parts into its folder: resume it "
-                "with gradtrace resume RUN."
-            )
+        check_resume_folder(resume, trace_to)
         parts = None
         if trace_to is not None and (
             p.n_steps > api.TRACE_PART_STEPS or every is not None or resume is not None
@@ -180,13 +179,7 @@ def run_stream(
         start, state, before = None, None, 0.0
         if resume is not None:
             assert parts is not None
-            try:
-                start = streamed.load_state(resume)
-            except (ValueError, KeyError) as err:
-                parts.writer.discard()
-                raise InputError(
-                    f"cannot resume: {err}; rerun it with gradtrace rerun instead."
-                ) from None
+            start = resume_from(streamed.load_state, resume)
             parts.restore(resume)
             state, before = dict(resume), float(resume["seconds"])
         done = 0 if start is None else start[1]
@@ -225,11 +218,7 @@ def run_stream(
                             assert every is not None
                             marks = done // every
                             spent = before + time.perf_counter() - began
-                            at = parts.trace(
-                                config, {}, False, started, spent, light=True, **extra
-                            )
-                            at.info.update(status="running", resumable=True)
-                            parts.writer.checkpoint(at.info, state)
+                            parts.checkpoint(config, {}, started, spent, state, **extra)
                     if late:
                         raise KeyboardInterrupt
             except KeyboardInterrupt:
@@ -256,7 +245,5 @@ def run_stream(
         except BaseException:
             parts.writer.discard()
             raise
-        if interrupted and state is not None and not trace.diverged:
-            trace.state = state
-            trace.info["resumable"] = True
+        resumable(trace, state)
         return trace
