@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
     """Run ``config`` (data from its path or built-in name), with a progress bar on a
     terminal when the run is long enough to be cut into chunks. ``extra`` goes to
-    ``gradtrace.api.run`` (``checkpoint``, ``resume``)."""
+    ``gradtrace.api.run`` (``trace_to``, ``resume``)."""
     from gradtrace.api import run
     from gradtrace.sources import frame_of
 

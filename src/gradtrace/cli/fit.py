@@ -406,7 +406,6 @@ def fit(**options: Any) -> None:
 
     trace = _report.run_with_progress(
         config,
-        checkpoint=lambda t: t.save(out, force=True),
         trace_to=lambda: TraceWriter(out, force=o["force"]),
     )
     from gradtrace.api import held_interrupts

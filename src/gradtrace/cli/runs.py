@@ -183,7 +183,6 @@ def resume(run: Path) -> None:
     trace = _report.run_with_progress(
         config,
         resume=state,
-        checkpoint=lambda t: t.save(run, force=True),
         trace_to=writer,
     )
     # the training time carries over in the state; compilation and the whole time
