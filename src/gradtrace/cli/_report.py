@@ -34,20 +34,20 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
     with Progress(
         TextColumn("training"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} steps"),
+        TextColumn("{task.fields[steps]}"),
         TimeRemainingColumn(),
         console=console,
         transient=True,
         disable=not console.is_terminal,
     ) as bar:
-        task = bar.add_task("fit", total=None)
+        task = bar.add_task("fit", total=None, steps="preparing")
 
         def progress(done: int, total: int) -> None:
             if done == 0 and not console.is_terminal:  # a log gets one line
                 click.echo(
                     f"training {total} steps (Ctrl-C stops and saves)...", err=True
                 )
-            bar.update(task, completed=done, total=total)
+            bar.update(task, completed=done, total=total, steps=f"{done}/{total} steps")
 
         if frame is None:
             trace = run_stream(

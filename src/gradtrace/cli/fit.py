@@ -395,7 +395,10 @@ def fit(**options: Any) -> None:
         shuffle_window=o["shuffle_window"],
     )
     if not config.stream and (o["chunk_rows"] or o["shuffle_window"]):
-        raise InputError("--chunk-rows and --shuffle-window go with --stream.")
+        raise InputError(
+            "--chunk-rows and --shuffle-window go with --stream: add --stream (it "
+            "reads a Parquet file a chunk at a time), or drop them."
+        )
     if config.stream:
         from gradtrace.streaming import check
 

@@ -171,7 +171,8 @@ def resume(run: Path) -> None:
     if info["status"] not in ("interrupted", "running"):
         raise InputError(
             f"run {str(run)!r} {info['status']}: only an interrupted or "
-            "checkpointed run can be resumed."
+            "checkpointed run can be resumed (gradtrace rerun RUN --out NEW runs it "
+            "again)."
         )
     state = load_state(run)
     config = rerun_config(info)
