@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from gradtrace.cli import _cache
 from gradtrace.cli.data import data
 from gradtrace.cli.demo import demo
 from gradtrace.cli.fit import fit
@@ -54,6 +55,10 @@ def cli() -> None:
     gradtrace data line ...    synthetic data with known truth
     gradtrace models           every built-in model and its parameters
     gradtrace demo [NAME]      the seeds' training loops, reproduced
+
+    Compiled programs are kept in ~/.cache/gradtrace/jax, so a run repeated skips
+    compiling; GRADTRACE_CACHE_DIR=PATH moves that cache, GRADTRACE_CACHE_DIR=off
+    turns it off.
     """
 
 
@@ -83,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     # Ctrl-C stops a run at the current step even where the shell started us with
     # SIGINT ignored (a background job): the run then saves what it did.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    _cache.enable()
     try:
         code = cli.main(args=argv, prog_name="gradtrace", standalone_mode=False)
     except click.exceptions.Exit as done:
