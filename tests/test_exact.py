@@ -7,6 +7,7 @@ import pytest
 import statsmodels.api as sm
 
 import gradtrace
+from gradtrace import api
 
 
 def _data(seed: int, n: int, k: int) -> dict[str, np.ndarray]:
@@ -123,3 +124,26 @@ def test_gap_is_loss_minus_the_optimum() -> None:
 def test_no_exact_skips_it() -> None:
     trace = gradtrace.fit("seed001_line", lr=0.5, epochs=5, exact=False)
     assert "optimum" not in trace.info and "gap" not in trace.to_pandas()
+
+
+def test_the_exact_answer_is_the_same_computed_during_or_after_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A small run computes its reference in a thread while it compiles and trains;
+    the same run made to compute it afterwards records the same numbers."""
+    kwargs = dict(model="normal", optimizer="adam", lr=0.1, steps=30)
+    pool, used = api.ThreadPoolExecutor, []
+
+    def spy(**kw: object) -> object:
+        used.append(1)
+        return pool(**kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api, "ThreadPoolExecutor", spy)
+    during = gradtrace.fit("seed001_gaussian", **kwargs)
+    assert used == [1]
+    monkeypatch.setattr(api, "OVERLAP_VALUES", 0)
+    after = gradtrace.fit("seed001_gaussian", **kwargs)
+    assert used == [1]
+    for key in ("optimum", "optimum_loss", "stderr", "ci95", "diagnosis"):
+        assert during.info[key] == after.info[key], key
+    assert during.info["notices"] == after.info["notices"]
