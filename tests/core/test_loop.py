@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -243,7 +245,6 @@ def test_one_pass_loss_and_gradient_equal_reverse_mode(case: str, masked: bool) 
     import jax.numpy as jnp
 
     from gradtrace.api import RunConfig, plan
-    from gradtrace.core.loop import ONE_PASS_PARAMS
 
     rng = np.random.default_rng(3)
     n = 301
@@ -269,10 +270,32 @@ def test_one_pass_loss_and_gradient_equal_reverse_mode(case: str, masked: bool) 
     xs = None if p.xs is None else jnp.asarray(p.xs, p.cdtype)
     ys = jnp.asarray(p.ys, p.cdtype)
     mask = jnp.arange(n) % 3 != 1 if masked else None
-    value, grads = problem.value_and_grad(params, fixed, xs, ys, mask)
     ref_value, ref_grads = jax.value_and_grad(problem.objective)(
         params, fixed, xs, ys, mask
     )
+    # the point computed apart (in a program of its own, as a step computes the
+    # next step's after its update) gives the same within rounding
+    apart = jax.jit(problem.point)(params)
+    got = problem.value_and_grad(params, fixed, xs, ys, mask, at=apart)
+    for value, grads in (problem.value_and_grad(params, fixed, xs, ys, mask), got):
+        _close_to_reverse_mode(value, grads, ref_value, ref_grads, params)
+    # and the sum whatever the problem's reduction
+    total, total_grads = problem.value_and_grad(params, fixed, xs, ys, mask, "sum")
+    ref_total = problem.summed(params, fixed, xs, ys, mask)
+    np.testing.assert_allclose(total, ref_total, rtol=2e-6)
+    ref_total_grads = jax.grad(problem.summed)(params, fixed, xs, ys, mask)
+    for k in params:
+        scale = float(np.max(np.abs(ref_total_grads[k]))) + 1.0
+        np.testing.assert_allclose(
+            total_grads[k], ref_total_grads[k], atol=5e-6 * scale
+        )
+
+
+def _close_to_reverse_mode(
+    value: Any, grads: Any, ref_value: Any, ref_grads: Any, params: Any
+) -> None:
+    from gradtrace.core.loop import ONE_PASS_PARAMS
+
     assert value.dtype == ref_value.dtype
     np.testing.assert_allclose(value, ref_value, rtol=2e-6)
     n_values = sum(np.size(v) for v in params.values())
@@ -285,16 +308,37 @@ def test_one_pass_loss_and_gradient_equal_reverse_mode(case: str, masked: bool) 
         else:
             scale = float(np.max(np.abs(ref_grads[k]))) + 1.0
             np.testing.assert_allclose(grads[k], ref_grads[k], atol=5e-6 * scale)
-    # and the sum whatever the problem's reduction
-    total, total_grads = problem.value_and_grad(params, fixed, xs, ys, mask, "sum")
-    ref_total = problem.summed(params, fixed, xs, ys, mask)
-    np.testing.assert_allclose(total, ref_total, rtol=2e-6)
-    ref_total_grads = jax.grad(problem.summed)(params, fixed, xs, ys, mask)
-    for k in params:
-        scale = float(np.max(np.abs(ref_total_grads[k]))) + 1.0
-        np.testing.assert_allclose(
-            total_grads[k], ref_total_grads[k], atol=5e-6 * scale
+
+
+def test_a_float64_parameter_converted_apart_gives_the_same_bits() -> None:
+    """Seed 002's case: the step's float32 copy of the float64 parameter, made
+    after the update, changes no bit of the loss or the gradient."""
+    import jax
+    import jax.numpy as jnp
+
+    from gradtrace.api import RunConfig, plan
+
+    y = np.random.default_rng(5).normal(0.3, 1.0, 1000)
+    with jax.enable_x64(True):
+        config = RunConfig(
+            data=None,
+            model="normal",
+            exact=False,
+            dtype="float64",
+            compute_dtype="float32",
+            fix={"scale": 1.0},
         )
+        p = plan(config, pd.DataFrame({"y": y}), "data")
+        problem, ys = p.problem, jnp.asarray(p.ys, jnp.float32)
+        fixed = {k: jnp.asarray(v, jnp.float64) for k, v in p.fixed.items()}
+        at = jax.jit(problem.point)
+        vg = jax.jit(problem.value_and_grad)
+        for loc in np.random.default_rng(6).normal(0, 2, 50):
+            params = {"loc": jnp.asarray(loc, jnp.float64)}
+            a = vg(params, fixed, None, ys)
+            b = vg(params, fixed, None, ys, at=at(params))
+            assert a[0].tobytes() == b[0].tobytes()
+            assert a[1]["loc"].tobytes() == b[1]["loc"].tobytes()
 
 
 @settings(max_examples=15, deadline=None)

@@ -39,6 +39,15 @@ from gradtrace.core.optimizers import OptimizerSpec
 ONE_PASS_PARAMS = 16
 
 
+class Point(NamedTuple):
+    """``Problem.point``: the trainable parameters as the loss takes them, and
+    their tangents along each of the optimizer's values (stacked on a first axis;
+    None where the gradient is taken in reverse mode)."""
+
+    values: Params
+    directions: Params | None
+
+
 @dataclass(frozen=True)
 class Problem:
     """What is minimised: a model, a per-row loss and its reduction.
@@ -98,6 +107,30 @@ class Problem:
         rows = row_losses(self.model, self.loss, self._params(trainable, fixed), x, y)
         return reduce(rows, mask, self.reduction)
 
+    def point(self, trainable: Params) -> Point:
+        """The trainable parameters as the rows' loss takes them (the user's
+        values, in the compute dtype), and their derivatives with respect to each
+        of the optimizer's values: what ``value_and_grad`` needs of ``trainable``.
+
+        A training step computes it after its update, from the new values, for the
+        next step: XLA:CPU otherwise converts a float64 parameter to float32 (or
+        takes the exp of a log-scale) inside the loop over the rows, once per row
+        (seed 002: 4.9 -> 3.1 us a step). Differentiating through it gives the
+        same numbers as through the whole loss (the chain rule, in the same
+        operations)."""
+        flat, unravel = jax.flatten_util.ravel_pytree(trainable)
+
+        def compute(values: Array) -> Params:
+            return self._params(unravel(values), {})
+
+        if flat.size > ONE_PASS_PARAMS or flat.size == 0:
+            return Point(compute(flat), None)
+        return Point(
+            *jax.vmap(lambda d: jax.jvp(compute, (flat,), (d,)), out_axes=(None, 0))(
+                jnp.eye(flat.size, dtype=flat.dtype)
+            )
+        )
+
     def value_and_grad(
         self,
         trainable: Params,
@@ -106,6 +139,7 @@ class Problem:
         y: Array,
         mask: Array | None = None,
         reduction: str | None = None,
+        at: Point | None = None,
     ) -> tuple[Array, Params]:
         """``objective`` and its gradient, computed in one pass over the rows
         (``reduction`` overrides the problem's: "sum" gives ``summed``'s).
@@ -120,23 +154,24 @@ class Problem:
         the cache gains little.) The sum is taken before the mean's division, so
         the gradient can differ from reverse mode's by float rounding. Problems
         with more than ``ONE_PASS_PARAMS`` parameter values fall back to reverse
-        mode, whose cost does not grow with their number."""
+        mode, whose cost does not grow with their number. ``at``: ``point`` of
+        ``trainable``, computed already."""
         flat, unravel = jax.flatten_util.ravel_pytree(trainable)
         reduction = reduction or self.reduction
         if flat.size > ONE_PASS_PARAMS or flat.size == 0:
             whole = self.objective if reduction == self.reduction else self.summed
             return jax.value_and_grad(whole)(trainable, fixed, x, y, mask)
+        at = self.point(trainable) if at is None else at
+        assert at.directions is not None  # one tangent per value, up to the limit
+        held = self._params({}, fixed)
 
-        def rows_at(values: Array) -> Array:
-            params = self._params(unravel(values), fixed)
-            return row_losses(self.model, self.loss, params, x, y)
+        def rows_at(values: Params) -> Array:
+            return row_losses(self.model, self.loss, {**held, **values}, x, y)
 
-        def tangent(direction: Array) -> tuple[Array, Array]:
-            return jax.jvp(rows_at, (flat,), (direction,))
+        def tangent(direction: Params) -> tuple[Array, Array]:
+            return jax.jvp(rows_at, (at.values,), (direction,))
 
-        rows, tangents = jax.vmap(tangent, out_axes=(None, 0))(
-            jnp.eye(flat.size, dtype=flat.dtype)
-        )
+        rows, tangents = jax.vmap(tangent, out_axes=(None, 0))(at.directions)
         parts = [rows[None], tangents.astype(rows.dtype)]
         # the mean's count of rows in the same reduction (a second one cost 2 us of
         # a 5 us step on 4096 rows), where the dtype counts that many rows exactly
@@ -177,9 +212,14 @@ class Problem:
         x: Array | None,
         y: Array,
         mask: Array | None = None,
+        at: Point | None = None,
     ) -> Array:
-        """The metrics' sufficient statistics over rows (x, y), one vector."""
-        params = self._params(trainable, fixed)
+        """The metrics' sufficient statistics over rows (x, y), one vector
+        (``at``: as in ``value_and_grad``)."""
+        if at is None:
+            params = self._params(trainable, fixed)
+        else:
+            params = {**self._params({}, fixed), **at.values}
         return metrics.stats(self.metrics, self.model, params, x, y, mask)
 
 
@@ -288,9 +328,10 @@ def blocked_step(
     x: Array | None,
     y: Array,
     size: int,
+    at: Point | None = None,
 ) -> tuple[Array, Params, Array]:
     """The loss, its gradient and the metrics' statistics over all the rows, summed
-    block by block of ``size`` rows.
+    block by block of ``size`` rows (``at`` as in ``batch_gradient``).
 
     Differentiating the loss over all rows at once, XLA:CPU writes the residuals to
     memory and reads the data and them again for each gradient component: 10
@@ -306,9 +347,9 @@ def blocked_step(
 
     def body(i: Array, acc: Any) -> Any:
         xb, yb, mask = batches.contiguous(i, size, n, x, y)
-        value, grad = problem.value_and_grad(params, fixed, xb, yb, mask, "sum")
+        value, grad = problem.value_and_grad(params, fixed, xb, yb, mask, "sum", at)
         stats = (
-            problem.metric_stats(params, fixed, xb, yb, mask)
+            problem.metric_stats(params, fixed, xb, yb, mask, at)
             if n_stats
             else jnp.zeros(0, yb.dtype)
         )
@@ -341,12 +382,14 @@ def batch_gradient(
     x: Array | None,
     y: Array,
     mask: Array | None,
+    at: Point | None = None,
 ) -> tuple[Array, Params, Array]:
     """A batch's loss, its gradient and the metrics' statistics (an empty vector
-    when there are no metrics)."""
-    loss, grads = problem.value_and_grad(params, fixed, x, y, mask)
+    when there are no metrics); ``at``: ``problem.point(params)``, computed
+    already."""
+    loss, grads = problem.value_and_grad(params, fixed, x, y, mask, at=at)
     if metrics.n_stats(problem.metrics):
-        stats = problem.metric_stats(params, fixed, x, y, mask)
+        stats = problem.metric_stats(params, fixed, x, y, mask, at=at)
     else:
         stats = jnp.full((0,), jnp.nan, problem.compute_dtype)
     return loss, grads, stats
@@ -416,7 +459,7 @@ def _chunk_fn(
         t_end = jnp.minimum(t0 + chunk_steps, schedule.n_steps)
 
         def step(carry, t):  # type: ignore[no-untyped-def]
-            params, opt_state, stopped = carry
+            (params, opt_state, stopped), at = carry
             active = (t >= t0) & (t < t_end) & ~stopped
             epoch, b = t // per_epoch, t % per_epoch
 
@@ -433,40 +476,43 @@ def _chunk_fn(
                 block = block_rows(schedule.n_rows, x)
                 if schedule.full_batch and rows is None and block:
                     loss, grads, stats = blocked_step(
-                        problem, params, fixed, x, y, block
+                        problem, params, fixed, x, y, block, at
                     )
                 else:
                     loss, grads, stats = batch_gradient(
-                        problem, params, fixed, xb, yb, mask
+                        problem, params, fixed, xb, yb, mask, at
                     )
                 new_params, new_state, shown, ok = apply_update(
                     problem, tx, params, opt_state, loss, grads
                 )
-                return new_params, new_state, (shown, grads, loss, stats), ~ok
+                out = (shown, grads, loss, stats)
+                return new_params, new_state, problem.point(new_params), out, ~ok
 
             def skip(_):  # type: ignore[no-untyped-def]
                 zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
                 shown = problem.user_params(params)
                 out = (shown, zeros, nan, no_stats)
-                return params, opt_state, out, jnp.asarray(False)
+                return params, opt_state, at, out, jnp.asarray(False)
 
             if cheap:
                 # a small step costs less than XLA:CPU's conditional around it
                 # (seed 002: 7.7 -> 6.6 us a step); a skipped step is computed and
                 # its results dropped
-                new_params, new_state, out, bad = jax.tree_util.tree_map(
+                new_params, new_state, at, out, bad = jax.tree_util.tree_map(
                     lambda a, b: jnp.where(active, a, b), run(None), skip(None)
                 )
             else:
-                new_params, new_state, out, bad = jax.lax.cond(active, run, skip, None)
-            carry = (new_params, new_state, stopped | bad)
+                new_params, new_state, at, out, bad = jax.lax.cond(
+                    active, run, skip, None
+                )
+            carry = ((new_params, new_state, stopped | bad), at)
             shown, grads, loss, stats = out
             return carry, (shown, grads, loss, active, stats)
 
         def evaluate(carry, active, g0):  # type: ignore[no-untyped-def]
             """The loss over all the data after the group's last step that ran,
             where it is due there; a non-finite one stops the run."""
-            params, opt_state, stopped = carry
+            (params, opt_state, stopped), at = carry
             last = group - 1 - jnp.argmax(active[::-1])
             t = g0 + last
             due = jnp.any(active) & (
@@ -482,11 +528,11 @@ def _chunk_fn(
                 ),
                 lambda: (nan, no_stats),
             )
-            at = due & (jnp.arange(group) == last)
-            full = jnp.where(at, full, nan)
-            full_stats = jnp.where(at[:, None], full_stats[None], no_stats[None])
+            here = due & (jnp.arange(group) == last)
+            full = jnp.where(here, full, nan)
+            full_stats = jnp.where(here[:, None], full_stats[None], no_stats[None])
             stopped = stopped | (due & ~jnp.isfinite(full[last]))
-            return (params, opt_state, stopped), full, full_stats
+            return ((params, opt_state, stopped), at), full, full_stats
 
         def one_group(carry, g0):  # type: ignore[no-untyped-def]
             carry, (shown, grads, loss, active, stats) = jax.lax.scan(
@@ -502,7 +548,7 @@ def _chunk_fn(
         def idle_group(carry, g0):  # type: ignore[no-untyped-def]
             """A group with no step to run (before the chunk, after it, or after
             the run stopped): its rows, skipped, without computing its steps."""
-            params = carry[0]
+            params = carry[0][0]
 
             def tiled(a: Array) -> Array:
                 return jnp.broadcast_to(a, (group, *jnp.shape(a)))
@@ -515,14 +561,16 @@ def _chunk_fn(
             return carry, (shown, zeros, nans, nans, idle, no_stats, no_stats)
 
         def group_or_idle(carry, g0):  # type: ignore[no-untyped-def]
-            runs = (g0 + group > t0) & (g0 < t_end) & ~carry[2]
+            runs = (g0 + group > t0) & (g0 < t_end) & ~carry[0][2]
             return jax.lax.cond(runs, one_group, idle_group, carry, g0)
 
+        # the steps carry the next step's ``Problem.point`` along
+        carry = (carry, problem.point(carry[0]))
         if group == 1:
             carry, outs = jax.lax.scan(
                 one_group, carry, t0 + jnp.arange(chunk_steps, dtype=jnp.int32)
             )
-            return carry, jax.tree_util.tree_map(lambda a: a[:, 0], outs)
+            return carry[0], jax.tree_util.tree_map(lambda a: a[:, 0], outs)
         base = t0 - t0 % group
         starts = base + group * jnp.arange(n_groups, dtype=jnp.int32)
         carry, outs = jax.lax.scan(group_or_idle, carry, starts)
@@ -531,7 +579,7 @@ def _chunk_fn(
             a = a.reshape(n_groups * group, *a.shape[2:])
             return jax.lax.dynamic_slice_in_dim(a, t0 - base, chunk_steps, axis=0)
 
-        return carry, jax.tree_util.tree_map(steps_of_chunk, outs)
+        return carry[0], jax.tree_util.tree_map(steps_of_chunk, outs)
 
     return chunk
 

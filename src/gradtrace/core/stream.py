@@ -283,7 +283,7 @@ class Streamed:
 
         def segment(carry, x, y, fixed, n_real, b0, count):  # type: ignore[no-untyped-def]
             def step(carry, i):  # type: ignore[no-untyped-def]
-                params, opt_state, stopped = carry
+                (params, opt_state, stopped), at = carry
                 active = (i < count) & ~stopped
                 first = (b0 + i) * bs
 
@@ -296,13 +296,14 @@ class Streamed:
                     yb = jax.lax.dynamic_slice_in_dim(y, first, bs)
                     mask = first + jnp.arange(bs) < n_real
                     loss, grads, stats = batch_gradient(
-                        problem, params, fixed, xb, yb, mask
+                        problem, params, fixed, xb, yb, mask, at
                     )
                     new_params, new_state, shown, ok = apply_update(
                         problem, tx, params, opt_state, loss, grads
                     )
                     out = (shown, grads, loss, stats, jnp.sum(mask))
-                    return new_params, new_state, out, ~ok
+                    new_at = problem.point(new_params)
+                    return new_params, new_state, new_at, out, ~ok
 
                 def skip(_):  # type: ignore[no-untyped-def]
                     zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
@@ -315,12 +316,20 @@ class Streamed:
                         no_stats,
                         jnp.asarray(0, jnp.int32),
                     )
-                    return params, opt_state, out, jnp.asarray(False)
+                    return params, opt_state, at, out, jnp.asarray(False)
 
-                new_params, new_state, out, bad = jax.lax.cond(active, run, skip, None)
-                return (new_params, new_state, stopped | bad), (*out, active)
+                new_params, new_state, at, out, bad = jax.lax.cond(
+                    active, run, skip, None
+                )
+                return ((new_params, new_state, stopped | bad), at), (*out, active)
 
-            return jax.lax.scan(step, carry, jnp.arange(per_chunk, dtype=jnp.int32))
+            # the steps carry the next step's ``Problem.point`` (as loop's do)
+            carry, outs = jax.lax.scan(
+                step,
+                (carry, problem.point(carry[0])),
+                jnp.arange(per_chunk, dtype=jnp.int32),
+            )
+            return carry[0], outs
 
         return segment
 

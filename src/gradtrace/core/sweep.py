@@ -72,10 +72,17 @@ def sweep_fn(
         tx = factory(**dict(structural), **hyper)
         shown = init
         init = problem.internal_params(init)
-        carry0 = (init, tx.init(init), jnp.asarray(0), jnp.asarray(0))
+        # the steps carry the next step's ``Problem.point`` (as a single run's do)
+        carry0 = (
+            init,
+            tx.init(init),
+            jnp.asarray(0),
+            jnp.asarray(0),
+            problem.point(init),
+        )
 
         def step(carry, t):  # type: ignore[no-untyped-def]
-            params, state, diverged, first = carry
+            params, state, diverged, first, at = carry
             active = (t < schedule.n_steps) & (diverged == 0)
             epoch, b = t // per_epoch, t % per_epoch
             if schedule.full_batch:
@@ -85,7 +92,7 @@ def sweep_fn(
                     key, epoch, b, schedule.n_rows, bs, schedule.shuffle
                 )
                 xb, yb, mask = batches.gather(picked, x, y)
-            loss, grads = problem.value_and_grad(params, fixed, xb, yb, mask)
+            loss, grads = problem.value_and_grad(params, fixed, xb, yb, mask, at=at)
             updates, new_state = tx.update(grads, state, params)
             new = optax.apply_updates(params, updates)
             ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new)
@@ -105,11 +112,14 @@ def sweep_fn(
             state = jax.tree_util.tree_map(
                 lambda n, o: jnp.where(keep, n, o), new_state, state
             )
+            at = jax.tree_util.tree_map(
+                lambda n, o: jnp.where(keep, n, o), problem.point(new), at
+            )
             if optimum is not None:
                 gap = _max_gap(problem.user_params(params), optimum)
                 within = active & ok & (gap < tol)
                 first = jnp.where((first == 0) & within, t + 1, first)
-            return (params, state, diverged, first), loss
+            return (params, state, diverged, first, at), loss
 
         def block(carry, k):  # type: ignore[no-untyped-def]
             ts = k * keep_every + jnp.arange(keep_every, dtype=jnp.int32)
