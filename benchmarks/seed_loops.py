@@ -19,9 +19,11 @@ data set with the options that reproduce it (``docs/seeds.md``, ``gradtrace demo
 For gradtrace: the compiled training alone (``train_s``) and its compilation
 (``compile_s``), both from the run folder's ``run.json``, and the whole ``gradtrace
 fit`` process (``process_s``: imports, compilation, exact optimum, writing the run
-folder). For a peer: its loop's first run apart (``first_s``: one-time kernel set-up;
-for Keras the first ``fit`` of a fresh model, which traces its ``tf.function``s), the
-loop's median over the repetitions after it (``loop_s``), and the whole process
+folder), compiled afresh and, as ``process_warm_s``, run again with the command's
+compilation cache filled (``ratio_process_warm``). For a peer: its loop's first run
+apart (``first_s``: one-time kernel set-up; for Keras the first ``fit`` of a fresh
+model, which traces its ``tf.function``s), the loop's median over the repetitions
+after it (``loop_s``), and the whole process
 (``process_s``: this script run with ``--peer NAME``, a fresh interpreter that imports
 the framework, loads the data and runs the loop once). Ratios are peer / gradtrace;
 ``params`` compares the final parameters. Medians of ``--repeats``; a missing peer
@@ -101,28 +103,54 @@ def available(module: str) -> bool:
 
 
 def gradtrace_fit(exe: str, args: list[str], repeats: int) -> dict[str, Any]:
-    """Run ``gradtrace fit ARGS -q`` REPEATS times; medians, and the last run's end."""
-    whole, train, compile_ = [], [], []
-    for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            done = subprocess.run(
-                [exe, "fit", *args, "-q", "--out", f"{tmp}/r"], capture_output=True
-            )
-            whole.append(time.perf_counter() - start)
-            if done.returncode != 0:
-                raise RuntimeError(
-                    f"gradtrace fit {' '.join(args)} exited {done.returncode}:\n"
-                    f"{done.stderr.decode()}{done.stdout.decode()}"
+    """Run ``gradtrace fit ARGS -q`` REPEATS times without the compilation cache
+    (``process_s``, ``compile_s``: compiled afresh, as a first run) and, in turn
+    with those, REPEATS times with a cache that a first untimed run filled
+    (``process_warm_s``, ``compile_warm_s``: the same fit run again); medians, and
+    the last run's end."""
+    timed: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as cache:
+
+        def one(cached: bool) -> dict[str, Any]:
+            env = {**os.environ, "GRADTRACE_CACHE_DIR": cache if cached else "off"}
+            env.pop("JAX_COMPILATION_CACHE_DIR", None)
+            with tempfile.TemporaryDirectory() as tmp:
+                start = time.perf_counter()
+                done = subprocess.run(
+                    [exe, "fit", *args, "-q", "--out", f"{tmp}/r"],
+                    capture_output=True,
+                    env=env,
                 )
-            run = json.loads(Path(f"{tmp}/r/run.json").read_text())
-            train.append(run["timings"]["train_s"])
-            compile_.append(run["timings"]["compile_s"])
+                seconds = time.perf_counter() - start
+                if done.returncode != 0:
+                    raise RuntimeError(
+                        f"gradtrace fit {' '.join(args)} exited {done.returncode}:\n"
+                        f"{done.stderr.decode()}{done.stdout.decode()}"
+                    )
+                run = json.loads(Path(f"{tmp}/r/run.json").read_text())
+            warm = "_warm" if cached else ""
+            for key, value in (
+                (f"process{warm}_s", seconds),
+                (f"train{warm}_s", run["timings"]["train_s"]),
+                (f"compile{warm}_s", run["timings"]["compile_s"]),
+            ):
+                timed.setdefault(key, []).append(value)
+            return run
+
+        one(cached=True)  # fills the cache
+        timed.clear()
+        for _ in range(repeats):
+            one(cached=True)
+            run = one(cached=False)
+    medians = {k: statistics.median(v) for k, v in timed.items()}
     return {
         "command": "gradtrace fit " + " ".join(args) + " -q",
-        "process_s": statistics.median(whole),
-        "train_s": statistics.median(train),
-        "compile_s": statistics.median(compile_),
+        "process_s": medians["process_s"],
+        "process_warm_s": medians["process_warm_s"],
+        # the trace is the same either way; its training time from all 2R runs
+        "train_s": statistics.median(timed["train_s"] + timed["train_warm_s"]),
+        "compile_s": medians["compile_s"],
+        "compile_warm_s": medians["compile_warm_s"],
         "steps": run["steps"],
         "params": run["params"],
         "final_loss": run["final_loss"],
@@ -576,6 +604,7 @@ def compare(g: dict[str, Any], name: str, p: dict[str, Any] | None) -> dict[str,
         g["compile_s"] + g["train_s"]
     )
     p["ratio_process"] = p["process_s"] / g["process_s"]
+    p["ratio_process_warm"] = p["process_s"] / g["process_warm_s"]
     p["params_vs_gradtrace"] = agreement(g["params"], p["params"])
     return p
 
