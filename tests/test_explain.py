@@ -137,6 +137,19 @@ def test_explain_a_distribution_and_a_saved_run(
         main(["explain", str(tmp_path / "r"), "--step", "99"])
     _, err = capsys.readouterr()
     assert done.value.code == 2 and "choose a step from 1 to 8" in err
+    # the step after RUN is the same as --step; none, or two that differ, say so
+    with pytest.raises(SystemExit) as done:
+        main(["explain", str(tmp_path / "r"), "4", "--rows", "0"])
+    positional, _ = capsys.readouterr()
+    assert done.value.code in (0, None) and data_lines(positional) == 100
+    for args, said in (
+        ([], "which step? give it: gradtrace explain RUN --step N"),
+        (["4", "--step", "5"], "two steps given (4 and --step 5): give one"),
+    ):
+        with pytest.raises(SystemExit) as done:
+            main(["explain", str(tmp_path / "r"), *args])
+        _, err = capsys.readouterr()
+        assert done.value.code == 2 and said in err and len(err.splitlines()) == 1
 
 
 def test_the_optimizer_state_of_a_late_step_is_replayed_from_the_trace() -> None:

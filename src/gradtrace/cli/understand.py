@@ -14,12 +14,12 @@ from gradtrace.cli.fit import run_options
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
+@click.argument("step_given", metavar="[STEP]", type=int, required=False)
 @click.option(
     "--step",
     "step",
     type=int,
-    required=True,
-    help="The step to explain (1 is the first update).",
+    help="The step to explain (1 is the first update); or give it after RUN.",
 )
 @click.option(
     "--rows",
@@ -29,11 +29,19 @@ from gradtrace.cli.fit import run_options
     show_default=True,
     help="Show the first N of the batch's rows (0: all of them).",
 )
-def explain(run: Path, step: int, max_rows: int) -> None:
+def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) -> None:
     """Show the arithmetic of one step of RUN: the batch's rows, predictions,
     residuals, each row's loss and gradient and their mean, the optimizer's state
     before and after, the update and the new parameters, and the loss as Keras logs
     it next to the loss over all the data."""
+    if step is None and step_given is None:
+        raise click.UsageError("which step? give it: gradtrace explain RUN --step N")
+    if step is not None and step_given is not None and step != step_given:
+        raise click.UsageError(
+            f"two steps given ({step_given} and --step {step}): give one"
+        )
+    step = step if step is not None else step_given
+    assert step is not None
     from rich.table import Table
 
     from gradtrace.api import load
