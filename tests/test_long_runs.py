@@ -14,6 +14,7 @@ from tests.helpers import run_cli
 import gradtrace
 from gradtrace import api
 from gradtrace.api import RunConfig, run
+from gradtrace.errors import RunFolderError
 from gradtrace.store import TraceWriter
 
 
@@ -438,3 +439,101 @@ def test_pictures_and_the_summary_of_a_long_run_read_its_rows_thinned(
     code, stdout, err = run_cli(["show", str(out)], capsys)
     assert code == 0, err
     assert f"{thin.steps} steps" in stdout
+
+
+def test_a_folder_another_process_is_writing_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two processes never write one run folder: the second is told to wait or to
+    write elsewhere, and the folder is left as the first one has it."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "r"
+    code, _, err = run_cli(
+        [
+            "fit",
+            "seed001_line",
+            "--steps",
+            "20",
+            "--checkpoint-every",
+            "10",
+            "--out",
+            str(out),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    before = sorted(p.name for p in out.rglob("*"))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from gradtrace.store import writing; from pathlib "
+            "import Path; lock = writing(Path(sys.argv[1])); print('held', "
+            "flush=True); time.sleep(60)",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        for args in (
+            ["fit", "seed001_line", "--steps", "20", "--out", str(out), "--force"],
+            [
+                "fit",
+                "seed001_line",
+                "--steps",
+                "20",
+                "--checkpoint-every",
+                "5",
+                "--out",
+                str(out),
+                "--force",
+            ],
+        ):
+            code, _, err = run_cli([*args, "-q"], capsys)
+            assert code == 2, args
+            assert "is being written by another gradtrace process" in err
+            assert len(err.strip().splitlines()) == 1
+        with pytest.raises(RunFolderError, match="another gradtrace process"):
+            TraceWriter.reopen(out, 1)  # what resume writes with
+        assert sorted(p.name for p in out.rglob("*")) == before
+    finally:
+        holder.kill()
+        holder.communicate()
+    # the holder gone, the folder is free again; nothing was left beside it
+    code, _, err = run_cli(
+        ["fit", "seed001_line", "--steps", "20", "--out", str(out), "--force", "-q"],
+        capsys,
+    )
+    assert code == 0, err
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_old_lock_files_nobody_holds_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from filelock import FileLock
+
+    from gradtrace import store
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(store, "KEEP_LOCKS", 3)
+    locks = tmp_path / "cache" / "gradtrace" / "locks"
+    locks.mkdir(parents=True)
+    old = [locks / f"{i}.lock" for i in range(5)]
+    for path in old:
+        path.touch()
+        os.utime(path, (1e9, 1e9))
+    held = FileLock(old[0], timeout=0)  # a run still writing its folder
+    with held:
+        lock = store.writing(tmp_path / "runs" / "r")
+        assert lock is not None
+        left = sorted(p.name for p in locks.iterdir())
+    lock.release()
+    assert len(left) == 2 and "0.lock" in left  # the held one, and r's own

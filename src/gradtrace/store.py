@@ -6,10 +6,12 @@ place at the end, so a killed process never leaves a half-written run folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from gradtrace.errors import RunFolderError
 
@@ -37,14 +40,70 @@ def save_run(
     """Write a run folder; refuses to replace an existing one unless ``force``.
     With ``state``, also ``state.npz``, so an unfinished run can be resumed."""
     folder = Path(folder)
-    tmp = _temporary(folder, force)
+    lock = writing(folder)
     try:
-        pq.write_table(_arrow(frame, info), tmp / TRACE_FILE)
-        _finish(tmp, folder, info, state)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        tmp = _temporary(folder, force)
+        try:
+            pq.write_table(_arrow(frame, info), tmp / TRACE_FILE)
+            _finish(tmp, folder, info, state)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    finally:
+        _release(lock)
     return folder
+
+
+def writing(folder: Path) -> FileLock | None:
+    """Hold the right to write ``folder``; a folder another process is writing is
+    refused. The lock is the system's lock on a file named after the folder's full
+    path in ``~/.cache/gradtrace/locks`` (so run folders hold nothing but the run),
+    let go when the process ends however it ends. The same process may take it
+    again (a run's writer, then the save that completes it). None where no lock
+    can be had (no such folder can be made, or its file system has no locks): the
+    folder is then written without one."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32]
+    path = Path(base) / "gradtrace" / "locks" / f"{key}.lock"
+    lock = FileLock(path, timeout=0, is_singleton=True, fallback_to_soft=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Timeout:
+        raise RunFolderError(
+            f"the run folder {str(folder)!r} is being written by another gradtrace "
+            "process: wait for it to end, or write to another folder (--out)."
+        ) from None
+    except (OSError, NotImplementedError):
+        return None
+    _prune_locks(path.parent)
+    return lock
+
+
+#: Lock files kept before the old ones that nobody holds are removed.
+KEEP_LOCKS = 256
+
+
+def _prune_locks(folder: Path, older_than_s: float = 3600.0) -> None:
+    """Remove the lock files of folders no process has written for an hour, once
+    there are more than ``KEEP_LOCKS`` of them (each folder ever written leaves
+    one, empty)."""
+    files = list(folder.glob("*.lock"))
+    if len(files) <= KEEP_LOCKS:
+        return
+    cutoff = time.time() - older_than_s
+    for path in files:
+        try:
+            if path.stat().st_mtime < cutoff:
+                with FileLock(path, timeout=0, fallback_to_soft=False):
+                    path.unlink()
+        except (OSError, Timeout, NotImplementedError):
+            continue  # held by a run going on, or gone already
+
+
+def _release(lock: FileLock | None) -> None:
+    if lock is not None:
+        lock.release()
 
 
 def _temporary(folder: Path, force: bool) -> Path:
@@ -125,7 +184,12 @@ class TraceWriter:
 
     def __init__(self, folder: str | Path, force: bool = False) -> None:
         self.folder, self.force = Path(folder), force
-        self.tmp = _temporary(self.folder, force)
+        self.lock = writing(self.folder)  # until finish or discard
+        try:
+            self.tmp = _temporary(self.folder, force)
+        except BaseException:
+            _release(self.lock)
+            raise
         (self.tmp / TRACE_FILE).mkdir()
         self.parts = 0
         self.finished = False
@@ -138,6 +202,7 @@ class TraceWriter:
         removed)."""
         writer = cls.__new__(cls)
         writer.folder = writer.tmp = Path(folder)
+        writer.lock = writing(writer.folder)
         writer.force, writer.finished, writer.in_place = True, False, True
         writer.parts = parts
         writer._drop_parts_from(parts)
@@ -189,6 +254,7 @@ class TraceWriter:
             if state is None:
                 (self.folder / STATE_FILE).unlink(missing_ok=True)
             self.finished = True
+            _release(self.lock)
             return self.folder
         try:
             _finish(self.tmp, self.folder, info, state)
@@ -196,6 +262,7 @@ class TraceWriter:
             self.discard()
             raise
         self.finished = True
+        _release(self.lock)
         return self.folder
 
     def discard(self) -> None:
@@ -203,6 +270,7 @@ class TraceWriter:
         last checkpoint."""
         if not self.in_place:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        _release(self.lock)
 
 
 def _save_state(folder: Path, state: dict[str, np.ndarray]) -> None:
