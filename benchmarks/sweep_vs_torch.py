@@ -2,7 +2,8 @@
 
 Side by side, in one run on one machine:
 - gradtrace's whole ``sweep`` command (process start, imports, compilation, the
-  sweep, writing sweep.parquet and traces.parquet; with and without its plots);
+  sweep, writing sweep.parquet and traces.parquet; with and without its plots),
+  compiled afresh each time (the command's compilation cache off);
 - PyTorch running the seed's loop configuration by configuration: its first
   configuration (which carries PyTorch's one-time start-up, about a second) is timed
   on its own, then a sample of configurations is timed (median of --repeats rounds)
@@ -71,10 +72,14 @@ def run_once(exe: str, plots: bool) -> dict[str, Any]:
     """One whole ``gradtrace sweep`` process: wall time, peak memory, its timings."""
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
+        # compiled afresh each time, as a first run (not from the command's cache)
+        env = {**os.environ, "GRADTRACE_CACHE_DIR": "off"}
+        env.pop("JAX_COMPILATION_CACHE_DIR", None)
         proc = subprocess.Popen(
             gradtrace_command(exe, f"{tmp}/s", plots),
             stdout=subprocess.DEVNULL,
             stderr=err,
+            env=env,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start

@@ -4,16 +4,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import jax
 from hypothesis import HealthCheck, settings
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
-# commands the tests start in processes of their own keep compiled programs in a
-# cache of the test session's, not the user's
-os.environ.setdefault("GRADTRACE_CACHE_DIR", tempfile.mkdtemp(prefix="gradtrace-jax-"))
+# the tests' compiled programs (commands started in processes of their own) and
+# run-folder locks go to a cache folder of the test session's, not the user's
+_CACHE = tempfile.mkdtemp(prefix="gradtrace-tests-cache-")
+atexit.register(shutil.rmtree, _CACHE, True)
+os.environ["XDG_CACHE_HOME"] = _CACHE
+os.environ.pop("GRADTRACE_CACHE_DIR", None)
 
 settings.register_profile(
     "gradtrace",

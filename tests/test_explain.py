@@ -142,6 +142,7 @@ def test_explain_a_distribution_and_a_saved_run(
         main(["explain", str(tmp_path / "r"), "4", "--rows", "0"])
     positional, _ = capsys.readouterr()
     assert done.value.code in (0, None) and data_lines(positional) == 100
+    assert positional.startswith("Step 4 of 8 (")
     for args, said in (
         ([], "which step? give it: gradtrace explain RUN --step N"),
         (["4", "--step", "5"], "two steps given (4 and --step 5): give one"),

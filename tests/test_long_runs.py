@@ -37,6 +37,17 @@ CASES = [
     # full batch: the loss after a chunk's last step is the next chunk's batch loss
     dict(model="line", lr=0.1, steps=43, metrics=["rmse", "r2"]),
     dict(model="normal", y="y", lr=0.05, steps=40, dtype="float64"),
+    # float64 values trained in log space, the loss in float32: each step's
+    # converted point (Problem.point) carried across parts as within one
+    dict(
+        model="normal",
+        y="y",
+        lr=0.05,
+        steps=40,
+        dtype="float64",
+        compute_dtype="float32",
+        param_space="unconstrained",
+    ),
     # mini-batches: Keras's running values carry over parts and restart at epochs
     dict(model="line", lr=0.05, batch_size=16, epochs=4, metrics=["mae"]),
     dict(model="line", lr=0.05, batch_size=10, epochs=3, shuffle=True, seed=5),
@@ -537,3 +548,61 @@ def test_old_lock_files_nobody_holds_are_removed(
         left = sorted(p.name for p in locks.iterdir())
     lock.release()
     assert len(left) == 2 and "0.lock" in left  # the held one, and r's own
+
+
+def test_python_fit_checkpoints_into_out_and_resume_goes_on(
+    tmp_path: Path, small_parts: None
+) -> None:
+    """gradtrace.fit(out=..., checkpoint_every=K) writes the run folder as the CLI
+    does; a Ctrl-C (here raised from the progress callback) leaves it resumable,
+    and gradtrace.resume(out, data=...) ends at the uninterrupted trace."""
+    frame = _frame()
+    options = dict(model="normal", y="y", lr=0.05, steps=40, dtype="float64")
+    whole = gradtrace.fit(frame, **options)  # type: ignore[arg-type]
+    calls: list[int] = []
+
+    def ctrl_c_after_two(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    folder = tmp_path / "run"
+    cut = gradtrace.fit(
+        frame,
+        **options,  # type: ignore[arg-type]
+        out=folder,
+        checkpoint_every=9,
+        progress=ctrl_c_after_two,
+    )
+    assert cut.status == "interrupted" and 0 < cut.steps < 40
+    _free(folder)
+    assert gradtrace.load(folder).status == "interrupted"
+    with pytest.raises(gradtrace.InputError, match="the run had 103"):
+        gradtrace.resume(folder, data=frame.iloc[:50])
+    with pytest.raises(gradtrace.InputError, match="from Python"):
+        gradtrace.resume(folder)  # its data came from Python: give them again
+    _free(folder)  # a failed resume let the folder go
+    done = gradtrace.resume(folder, data=frame)
+    _free(folder)
+    assert done.status == whole.status and done.steps == 40
+    assert done.info["timings"]["sessions"] == 2
+    pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())
+    with pytest.raises(gradtrace.InputError, match="only an interrupted"):
+        gradtrace.resume(folder, data=frame)
+    with pytest.raises(gradtrace.InputError, match="give out="):
+        gradtrace.fit(frame, **options, checkpoint_every=9)  # type: ignore[arg-type]
+    # a short run with out= is simply saved there
+    short = gradtrace.fit(frame, "line", steps=5, out=tmp_path / "short")
+    pd.testing.assert_frame_equal(
+        gradtrace.load(tmp_path / "short").to_pandas(), short.to_pandas()
+    )
+
+
+def _free(folder: Path) -> None:
+    """No lock on ``folder`` is held any more: another process could take it."""
+    from filelock import FileLock
+
+    from gradtrace.store import lock_path
+
+    with FileLock(lock_path(folder), timeout=0):  # a handle of its own
+        pass

@@ -29,11 +29,12 @@ __all__ = [
     "batch_plan",
     "fit",
     "load",
+    "resume",
     "__version__",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gradtrace.api import RunConfig, fit, load
+    from gradtrace.api import RunConfig, fit, load, resume
     from gradtrace.core.batches import batch_plan
     from gradtrace.core.catalog import MODELS
     from gradtrace.core.custom import Model
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _LAZY = {
     "fit": ("gradtrace.api", "fit"),
+    "resume": ("gradtrace.api", "resume"),
     "RunConfig": ("gradtrace.api", "RunConfig"),
     "batch_plan": ("gradtrace.core.batches", "batch_plan"),
     "MODELS": ("gradtrace.core.catalog", "MODELS"),

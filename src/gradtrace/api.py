@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from gradtrace import validate
+from gradtrace import store, validate
 from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
 from gradtrace.core.losses import log_likelihood_rows, loss_name
@@ -37,7 +37,15 @@ from gradtrace.sources import (
     source_name,
     truth_of,
 )
-from gradtrace.store import TraceWriter, kept_steps, load_run
+from gradtrace.store import (
+    TraceWriter,
+    check_parts,
+    kept_steps,
+    load_info,
+    load_run,
+    load_state,
+    writable,
+)
 from gradtrace.tables import TraceParts, nice_step, trace_frame
 from gradtrace.trace import Trace, device, versions
 from gradtrace.usercode import load_model_file
@@ -137,6 +145,9 @@ def fit(
     chunk_rows: int | None = None,
     shuffle_window: int | None = None,
     progress: Progress | None = None,
+    out: str | Path | None = None,
+    force: bool = False,
+    checkpoint_every: int | None = None,
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
 
@@ -191,6 +202,13 @@ def fit(
             rows. See ``gradtrace.streaming``.
         progress: called with (steps done, steps in all) after each chunk of steps,
             and with (0, steps in all) when a run of several chunks starts.
+        out: a run folder to write, as ``gradtrace fit --out`` does: a long run
+            writes its trace there a part at a time as it goes (the returned trace
+            then holds every k-th step; ``gradtrace.load(out)`` reads it all).
+        force: replace ``out`` if it exists.
+        checkpoint_every: with ``out``, make the folder a checkpoint every K
+            steps (its optimizer state and the trace so far): a killed or
+            interrupted run goes on with ``gradtrace.resume(out)``.
 
     Returns:
         A :class:`Trace` of every step. A run that diverges is returned, not raised:
@@ -236,7 +254,17 @@ def fit(
         stream=stream,
         chunk_rows=chunk_rows,
         shuffle_window=shuffle_window,
+        checkpoint_every=checkpoint_every,
     )
+    if checkpoint_every is not None and out is None:
+        raise InputError(
+            "checkpoint_every saves the run into its folder: give out='runs/NAME' too."
+        )
+    trace_to = None
+    if out is not None:
+        folder = Path(out)
+        writable(folder, force)  # before any training
+        trace_to = functools.partial(TraceWriter, folder, force=force)
     if stream:
         if model_obj is not None or loss_obj is not None:
             raise InputError(
@@ -245,21 +273,146 @@ def fit(
             )
         from gradtrace.streaming import run_stream
 
-        return run_stream(config, progress=progress, started=started)
-    if chunk_rows is not None or shuffle_window is not None:
-        raise InputError(
-            "chunk_rows and shuffle_window go with stream=True: add it, or drop them."
+        trace = run_stream(
+            config, progress=progress, started=started, trace_to=trace_to
         )
-    frame, source = frame_of(data)
-    return run(
-        config,
-        frame,
-        source,
-        progress=progress,
-        started=started,
-        model_obj=model_obj,
-        loss_obj=loss_obj,
-    )
+    else:
+        if chunk_rows is not None or shuffle_window is not None:
+            raise InputError(
+                "chunk_rows and shuffle_window go with stream=True: add it, or "
+                "drop them."
+            )
+        frame, source = frame_of(data)
+        trace = run(
+            config,
+            frame,
+            source,
+            progress=progress,
+            started=started,
+            model_obj=model_obj,
+            loss_obj=loss_obj,
+            trace_to=trace_to,
+        )
+    if out is not None:
+        trace.info["timings"]["total_s"] = time.perf_counter() - started
+        _save_then_interrupt(trace, Path(out), force)
+    return trace
+
+
+def _save_then_interrupt(trace: Trace, folder: Path, force: bool) -> None:
+    """Save a run whatever happens; a Ctrl-C meanwhile comes after it."""
+    with held_interrupts() as late:
+        trace.save(folder, force=force)
+    if late:
+        raise KeyboardInterrupt
+
+
+def resume(
+    folder: str | Path,
+    data: DataLike | None = None,
+    model: Any = None,
+    loss: Any = None,
+    progress: Progress | None = None,
+    starting: Callable[[int, int], None] | None = None,
+) -> Trace:
+    """Continue an interrupted or checkpointed run in ``folder`` from its saved
+    optimizer state, to the trace an uninterrupted run gives, and save it there.
+
+    The data are read again from where the run read them, or from ``data`` (a
+    changed file is refused); a run fitted to data given in Python needs them
+    again as ``data`` (a different number of rows is refused), and one with a
+    model or loss of your own, those as ``model`` and ``loss``. The trace goes on
+    from the last checkpoint (parts written after it are dropped). ``starting``
+    is called with (the step it goes on from, steps in all) before the run."""
+    started = time.perf_counter()
+    folder = Path(folder)
+    # no other process may write the folder from its reading to its saving
+    lock = store.writing(folder)
+    try:
+        info = load_info(folder)  # not the trace: it may be millions of rows
+        check_parts(folder, info)
+        if info["status"] not in ("interrupted", "running"):
+            raise InputError(
+                f"run {str(folder)!r} {info['status']}: only an interrupted or "
+                "checkpointed run can be resumed (gradtrace rerun RUN --out NEW "
+                "runs it again)."
+            )
+        config = _resumed_config(info, data, model, loss)
+        state = load_state(folder)
+        if starting is not None:
+            starting(int(state["t0"]), int(info["schedule"]["n_steps"]))
+        writer = None
+        if "parts" in state:  # the trace was written in parts: go on writing them
+            writer = functools.partial(TraceWriter.reopen, folder, int(state["parts"]))
+        if config.stream:
+            from gradtrace.streaming import run_stream
+
+            trace = run_stream(
+                config,
+                progress=progress,
+                started=started,
+                trace_to=writer,
+                resume=state,
+            )
+        else:
+            frame, source = frame_of(data if data is not None else config.data or "")
+            if len(frame) != info["data"]["n_rows"]:
+                raise InputError(
+                    f"the data have {len(frame)} rows, the run had "
+                    f"{info['data']['n_rows']}: give the run's own data."
+                )
+            trace = run(
+                config,
+                frame,
+                source,
+                progress=progress,
+                started=started,
+                model_obj=model,
+                loss_obj=loss,
+                resume=state,
+                trace_to=writer,
+            )
+        # the training time carries over in the state; compilation and the whole
+        # time add this session's to those the folder recorded at its checkpoint
+        timings, before = trace.info["timings"], info.get("timings", {})
+        timings["total_s"] = time.perf_counter() - started
+        for key in ("compile_s", "total_s"):
+            timings[key] = timings[key] + before.get(key, 0.0)
+        timings["sessions"] = before.get("sessions", 1) + 1
+        _save_then_interrupt(trace, folder, force=True)
+        return trace
+    finally:
+        store.release(lock)
+
+
+def _resumed_config(
+    info: dict[str, Any], data: DataLike | None, model: Any, loss: Any
+) -> RunConfig:
+    """A saved run's configuration with its data: read from where the run read
+    them, or ``data`` (a path is checked as the run's own file is)."""
+    config = RunConfig(**info["config"])
+    if config.stream and (
+        model is not None
+        or loss is not None
+        or not isinstance(data, (str, Path, type(None)))
+    ):
+        raise InputError(
+            "a streamed run reads its Parquet file again: give its path as data "
+            "(or none), and no model or loss objects."
+        )
+    if isinstance(data, (str, Path)):
+        config.data = str(data)
+        info = {**info, "config": {**info["config"], "data": str(data)}}
+        info["data"] = {**info["data"], "path": str(data)}
+    elif data is not None:
+        config.data = None
+        return config
+    if config.data is None or config.data == "-":
+        raise InputError(
+            "this run read its data from Python or standard input: give them "
+            "again, gradtrace.resume(RUN, data=...) in Python."
+        )
+    return rerun_config(info)
 
 
 class Plan(NamedTuple):

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from gradtrace.errors import RunFolderError
+from gradtrace.errors import InputError, RunFolderError
 
 TRACE_FILE = "trace.parquet"
 INFO_FILE = "run.json"
@@ -50,8 +50,26 @@ def save_run(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     finally:
-        _release(lock)
+        release(lock)
     return folder
+
+
+def writable(out: Path, force: bool) -> None:
+    """Refuse, before any training, a run folder that exists (without ``force``)
+    or cannot be written."""
+    if out.exists() and not force:
+        raise InputError(
+            f"run folder {str(out)!r} already exists: choose another --out (out= "
+            "in Python), or pass --force (force=True) to replace it."
+        )
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot write the run folder {str(out)!r}: {str(parent)!r} "
+            "is not a writable folder; choose another --out."
+        )
 
 
 def writing(folder: Path) -> FileLock | None:
@@ -62,13 +80,14 @@ def writing(folder: Path) -> FileLock | None:
     again (a run's writer, then the save that completes it). None where no lock
     can be had (no such folder can be made, or its file system has no locks): the
     folder is then written without one."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32]
-    path = Path(base) / "gradtrace" / "locks" / f"{key}.lock"
-    lock = FileLock(path, timeout=0, is_singleton=True, fallback_to_soft=False)
+    path = lock_path(folder)
+    lock = FileLock(
+        path, timeout=0, is_singleton=True, thread_local=False, fallback_to_soft=False
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire()
+        os.utime(path)  # when its folder was last written (see _prune_locks)
     except Timeout:
         raise RunFolderError(
             f"the run folder {str(folder)!r} is being written by another gradtrace "
@@ -101,7 +120,14 @@ def _prune_locks(folder: Path, older_than_s: float = 3600.0) -> None:
             continue  # held by a run going on, or gone already
 
 
-def _release(lock: FileLock | None) -> None:
+def lock_path(folder: Path) -> Path:
+    """The file whose lock is the right to write ``folder`` (see ``writing``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32]
+    return Path(base) / "gradtrace" / "locks" / f"{key}.lock"
+
+
+def release(lock: FileLock | None) -> None:
     if lock is not None:
         lock.release()
 
@@ -188,7 +214,7 @@ class TraceWriter:
         try:
             self.tmp = _temporary(self.folder, force)
         except BaseException:
-            _release(self.lock)
+            self.let_go()
             raise
         (self.tmp / TRACE_FILE).mkdir()
         self.parts = 0
@@ -205,11 +231,16 @@ class TraceWriter:
         writer.lock = writing(writer.folder)
         writer.force, writer.finished, writer.in_place = True, False, True
         writer.parts = parts
-        writer._drop_parts_from(parts)
-        # files a killed process left half-written under their hidden names
-        for stray in [*writer.folder.glob(".*.tmp"), *writer.folder.glob("*/.*.tmp")]:
-            if stray.is_file():
-                stray.unlink()
+        try:
+            writer._drop_parts_from(parts)
+            # files a killed process left half-written under their hidden names
+            folder = writer.folder
+            for stray in [*folder.glob(".*.tmp"), *folder.glob("*/.*.tmp")]:
+                if stray.is_file():
+                    stray.unlink()
+        except BaseException:
+            writer.let_go()
+            raise
         return writer
 
     def part_path(self, i: int) -> Path:
@@ -247,14 +278,16 @@ class TraceWriter:
         """Write run.json and put the folder in place (with ``state``, a run that
         can be resumed; without it, a finished one)."""
         if self.in_place:
-            self._drop_parts_from(self.parts)
-            if state is not None:
-                _save_state(self.folder, state)
-            save_info(self.folder, info)
-            if state is None:
-                (self.folder / STATE_FILE).unlink(missing_ok=True)
+            try:
+                self._drop_parts_from(self.parts)
+                if state is not None:
+                    _save_state(self.folder, state)
+                save_info(self.folder, info)
+                if state is None:
+                    (self.folder / STATE_FILE).unlink(missing_ok=True)
+            finally:
+                self.let_go()
             self.finished = True
-            _release(self.lock)
             return self.folder
         try:
             _finish(self.tmp, self.folder, info, state)
@@ -262,7 +295,7 @@ class TraceWriter:
             self.discard()
             raise
         self.finished = True
-        _release(self.lock)
+        self.let_go()
         return self.folder
 
     def discard(self) -> None:
@@ -270,7 +303,12 @@ class TraceWriter:
         last checkpoint."""
         if not self.in_place:
             shutil.rmtree(self.tmp, ignore_errors=True)
-        _release(self.lock)
+        self.let_go()
+
+    def let_go(self) -> None:
+        """Give up the right to write the folder (once; see ``writing``)."""
+        release(self.lock)
+        self.lock = None
 
 
 def _save_state(folder: Path, state: dict[str, np.ndarray]) -> None:

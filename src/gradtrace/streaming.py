@@ -179,8 +179,12 @@ def run_stream(
         start, state, before = None, None, 0.0
         if resume is not None:
             assert parts is not None
-            start = resume_from(streamed.load_state, resume)
-            parts.restore(resume)
+            try:
+                start = resume_from(streamed.load_state, resume)
+                parts.restore(resume)
+            except BaseException:
+                parts.writer.let_go()  # the folder stays as its checkpoint left it
+                raise
             state, before = dict(resume), float(resume["seconds"])
         done = 0 if start is None else start[1]
         marks = done // (every or 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +28,23 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
     if config.stream:
         from gradtrace.streaming import run_stream
 
-        frame, source = None, ""
-    else:
-        frame, source = frame_of(config.data or "")
+        return with_progress(
+            lambda progress: run_stream(
+                config,
+                progress=progress,
+                trace_to=extra.get("trace_to"),
+                resume=extra.get("resume"),
+            )
+        )
+    frame, source = frame_of(config.data or "")
+    return with_progress(
+        lambda progress: run(config, frame, source, progress=progress, **extra)
+    )
+
+
+def with_progress(work: Callable[[Callable[[int, int], None]], Trace]) -> Trace:
+    """``work(progress)``, with a progress bar on a terminal while it runs (a
+    line on a log), then the run's notices."""
     console = Console(stderr=True)
     with Progress(
         TextColumn("training"),
@@ -49,15 +64,7 @@ def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
                 )
             bar.update(task, completed=done, total=total, steps=f"{done}/{total} steps")
 
-        if frame is None:
-            trace = run_stream(
-                config,
-                progress=progress,
-                trace_to=extra.get("trace_to"),
-                resume=extra.get("resume"),
-            )
-        else:
-            trace = run(config, frame, source, progress=progress, **extra)
+        trace = work(progress)
     for note in trace.info["notices"]:
         click.echo(f"note: {note}.", err=True)
     return trace

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -404,8 +403,9 @@ def fit(**options: Any) -> None:
 
         check(config)
     out = Path(o["out"]) if o["out"] else default_out(o["model"])
+    from gradtrace.store import TraceWriter, writable
+
     writable(out, o["force"])
-    from gradtrace.store import TraceWriter
 
     trace = _report.run_with_progress(
         config,
@@ -461,22 +461,3 @@ def default_out(model: str) -> Path:
         n += 1
         out = Path("runs") / f"{stamp}-{model}-{n}"
     return out
-
-
-def writable(out: Path, force: bool) -> None:
-    """Refuse, before any training, a run folder that exists or cannot be written."""
-    from gradtrace.errors import InputError
-
-    if out.exists() and not force:
-        raise InputError(
-            f"run folder {str(out)!r} already exists: choose another "
-            "--out, or pass --force to replace it."
-        )
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(
-            f"cannot write the run folder {str(out)!r}: {str(parent)!r} "
-            "is not a writable folder; choose another --out."
-        )

@@ -113,8 +113,14 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     """
     from gradtrace.api import rerun_config
     from gradtrace.cli import _report
-    from gradtrace.cli.fit import default_out, writable
-    from gradtrace.store import TraceWriter, check_parts, load_info, same_traces
+    from gradtrace.cli.fit import default_out
+    from gradtrace.store import (
+        TraceWriter,
+        check_parts,
+        load_info,
+        same_traces,
+        writable,
+    )
 
     info = load_info(run)
     remedy = "there is nothing to compare a rerun with; fit its configuration anew"
@@ -161,38 +167,15 @@ def resume(run: Path) -> None:
     are dropped); run.json and state.npz are replaced atomically at every
     checkpoint and at the end.
     """
-    from gradtrace.api import rerun_config
+    from gradtrace import api
     from gradtrace.cli import _report
-    from gradtrace.errors import InputError
-    from gradtrace.store import TraceWriter, check_parts, load_info, load_state
 
-    info = load_info(run)  # the trace itself is not read: it may be millions of rows
-    check_parts(run, info)
-    if info["status"] not in ("interrupted", "running"):
-        raise InputError(
-            f"run {str(run)!r} {info['status']}: only an interrupted or "
-            "checkpointed run can be resumed (gradtrace rerun RUN --out NEW runs it "
-            "again)."
-        )
-    state = load_state(run)
-    config = rerun_config(info)
-    done = int(state["t0"])
-    click.echo(f"resuming at step {done + 1} of {info['schedule']['n_steps']}.")
-    writer = None
-    if "parts" in state:  # the trace was written in parts: go on writing them
-        writer = lambda: TraceWriter.reopen(run, int(state["parts"]))  # noqa: E731
-    trace = _report.run_with_progress(
-        config,
-        resume=state,
-        trace_to=writer,
+    def starting(done: int, n_steps: int) -> None:
+        click.echo(f"resuming at step {done + 1} of {n_steps}.")
+
+    trace = _report.with_progress(
+        lambda progress: api.resume(run, progress=progress, starting=starting)
     )
-    # the training time carries over in the state; compilation and the whole time
-    # add this session's to those the folder recorded at its checkpoint
-    timings, before = trace.info["timings"], info.get("timings", {})
-    for key in ("compile_s", "total_s"):
-        timings[key] = timings[key] + before.get(key, 0.0)
-    timings["sessions"] = before.get("sessions", 1) + 1
-    trace.save(run, force=True)
     _report.print_run(trace, run, None, quiet=True)
     if trace.diverged:
         raise click.exceptions.Exit(1)

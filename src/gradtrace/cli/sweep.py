@@ -217,7 +217,8 @@ def sweep(
         started = time.perf_counter()
         from gradtrace.cli._options import pairs
         from gradtrace.cli._report import _console
-        from gradtrace.cli.fit import default_out, writable
+        from gradtrace.cli.fit import default_out
+        from gradtrace.store import writable
         from gradtrace.sweeps import sweep as run_sweep
 
         if keep_every is not None and keep_every < 1:
