@@ -581,11 +581,22 @@ def test_python_fit_checkpoints_into_out_and_resume_goes_on(
         gradtrace.resume(folder, data=frame.iloc[:50])
     with pytest.raises(gradtrace.InputError, match="from Python"):
         gradtrace.resume(folder)  # its data came from Python: give them again
+    # what the run was given again must be the run's own
+    changed = frame.assign(y=frame["y"] * 2)
+    for kwargs, said in (
+        (dict(data=changed), "these data differ from the run's"),
+        (dict(data=frame, loss="huber"), "drop loss="),
+        (dict(data=frame, model="normal"), "drop model="),
+    ):
+        with pytest.raises(gradtrace.InputError, match=said):
+            gradtrace.resume(folder, **kwargs)  # type: ignore[arg-type]
     _free(folder)  # a failed resume let the folder go
     done = gradtrace.resume(folder, data=frame)
     _free(folder)
     assert done.status == whole.status and done.steps == 40
     assert done.info["timings"]["sessions"] == 2
+    assert done.info["data"]["source"] == "python data"
+    assert done.info["data"]["values_sha256"] == whole.info["data"]["values_sha256"]
     pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())
     with pytest.raises(gradtrace.InputError, match="only an interrupted"):
         gradtrace.resume(folder, data=frame)
@@ -606,3 +617,101 @@ def _free(folder: Path) -> None:
 
     with FileLock(lock_path(folder), timeout=0):  # a handle of its own
         pass
+
+
+def test_resume_reads_a_file_given_again_and_asks_for_a_model_of_ones_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], small_parts: None
+) -> None:
+    """A run that read standard input resumes from --data FILE (its values
+    checked); a run with a model object of its own asks for it again."""
+    import io
+    import sys
+
+    csv = tmp_path / "d.csv"
+    _frame().to_csv(csv, index=False)
+    folder = tmp_path / "r"
+    calls: list[int] = []
+
+    def stop(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(sys, "stdin", io.StringIO(csv.read_text()))
+    try:
+        cut = gradtrace.fit(
+            "-",
+            "line",
+            lr=0.05,
+            steps=40,
+            out=folder,
+            checkpoint_every=9,
+            progress=stop,
+        )
+    finally:
+        monkey.undo()
+    assert cut.status == "interrupted"
+    code, _, err = run_cli(["resume", str(folder)], capsys)
+    assert code == 2 and "--data FILE" in err
+    other = tmp_path / "other.csv"
+    _frame(seed=1).to_csv(other, index=False)
+    code, _, err = run_cli(["resume", str(folder), "--data", str(other)], capsys)
+    assert code == 2 and "differ from the run's" in err
+    code, out, err = run_cli(["resume", str(folder), "--data", str(csv)], capsys)
+    assert code == 0, err
+    whole = gradtrace.fit(_frame(), "line", lr=0.05, steps=40)
+    pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())
+    assert gradtrace.load(folder).info["data"]["source"] == "standard input"
+
+    model = gradtrace.Model(
+        lambda p, x: p["a"] * x + p["b"], {"a": 0.0, "b": 0.0}, name="mine"
+    )
+    own = tmp_path / "own"
+    calls.clear()
+    gradtrace.fit(
+        _frame(),
+        model,
+        lr=0.05,
+        steps=40,
+        out=own,
+        checkpoint_every=9,
+        progress=stop,
+    )
+    with pytest.raises(gradtrace.InputError, match="a model of your own"):
+        gradtrace.resume(own, data=_frame())
+    done = gradtrace.resume(own, data=_frame(), model=model)
+    assert done.status == "completed"
+
+
+def test_a_run_folder_is_made_with_the_users_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        gradtrace.fit("seed001_line", steps=3, out=tmp_path / "r")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "r").stat().st_mode) == 0o755
+
+
+def test_a_fit_into_a_folder_being_written_is_refused_before_it_trains(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filelock import FileLock
+
+    from gradtrace.store import lock_path
+
+    def no_training(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("trained")
+
+    monkeypatch.setattr(api, "run", no_training)
+    out = tmp_path / "r"
+    out.parent.mkdir(exist_ok=True)
+    lock_path(out).parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(lock_path(out), timeout=0):  # as another process holds it
+        code, _, err = run_cli(["fit", "seed001_line", "--out", str(out)], capsys)
+        assert code == 2 and "is being written by another gradtrace process" in err
+        with pytest.raises(gradtrace.RunFolderError, match="another gradtrace"):
+            gradtrace.fit("seed001_line", out=out)

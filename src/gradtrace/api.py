@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import math
 import os
 import signal
@@ -24,7 +25,8 @@ import pyarrow as pa
 from gradtrace import store, validate
 from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
-from gradtrace.core.losses import log_likelihood_rows, loss_name
+from gradtrace.core.catalog import MODELS
+from gradtrace.core.losses import LOSSES, log_likelihood_rows, loss_name
 from gradtrace.core.models import Custom
 from gradtrace.data import DATASETS
 from gradtrace.errors import InputError
@@ -260,12 +262,33 @@ def fit(
         raise InputError(
             "checkpoint_every saves the run into its folder: give out='runs/NAME' too."
         )
-    trace_to = None
+    trace_to, lock = None, None
     if out is not None:
         folder = Path(out)
         writable(folder, force)  # before any training
+        lock = store.writing(folder)  # until it is saved: one writer a folder
         trace_to = functools.partial(TraceWriter, folder, force=force)
-    if stream:
+    try:
+        return _fit(
+            config, data, model_obj, loss_obj, trace_to, progress, started, out, force
+        )
+    finally:
+        store.release(lock)
+
+
+def _fit(
+    config: RunConfig,
+    data: DataLike,
+    model_obj: Any,
+    loss_obj: Any,
+    trace_to: Callable[[], TraceWriter] | None,
+    progress: Progress | None,
+    started: float,
+    out: str | Path | None,
+    force: bool,
+) -> Trace:
+    """``fit``'s run, in memory or streamed, saved into ``out`` when given."""
+    if config.stream:
         if model_obj is not None or loss_obj is not None:
             raise InputError(
                 "stream=True takes a model and a loss by name, expression or "
@@ -277,7 +300,7 @@ def fit(
             config, progress=progress, started=started, trace_to=trace_to
         )
     else:
-        if chunk_rows is not None or shuffle_window is not None:
+        if config.chunk_rows is not None or config.shuffle_window is not None:
             raise InputError(
                 "chunk_rows and shuffle_window go with stream=True: add it, or "
                 "drop them."
@@ -361,6 +384,13 @@ def resume(
                     f"the data have {len(frame)} rows, the run had "
                     f"{info['data']['n_rows']}: give the run's own data."
                 )
+            recorded = info["data"].get("values_sha256")
+            p = plan(config, frame, source, model, loss)
+            if recorded is not None and p.values != recorded:
+                raise InputError(
+                    "these data differ from the run's (the values it trained on "
+                    "do not match run.json's checksum): give the run's own data."
+                )
             trace = run(
                 config,
                 frame,
@@ -372,6 +402,9 @@ def resume(
                 resume=state,
                 trace_to=writer,
             )
+        # where the data came from stays as the run recorded it
+        trace.info["data"] = {**info["data"], **_fresh(trace.info["data"])}
+        trace.info["config"]["data"] = info["config"]["data"]
         # the training time carries over in the state; compilation and the whole
         # time add this session's to those the folder recorded at its checkpoint
         timings, before = trace.info["timings"], info.get("timings", {})
@@ -385,12 +418,58 @@ def resume(
         store.release(lock)
 
 
+def _fresh(data_info: dict[str, Any]) -> dict[str, Any]:
+    """What a resumed run's data record adds to the run's own (counts, checks)."""
+    return {k: v for k, v in data_info.items() if k not in ("source", "path", "sha256")}
+
+
+def values_sha256(xs: Any, ys: Any) -> str:
+    """A checksum of the values a run trains on (x then y, as the run holds them),
+    which ``resume`` compares with the data it is given again."""
+    digest = hashlib.sha256()
+    for a in (xs, ys):
+        if a is not None:
+            a = np.ascontiguousarray(a)
+            digest.update(f"{a.dtype.str}{a.shape}".encode())
+            digest.update(a.data)
+    return digest.hexdigest()
+
+
+def _check_resumed_objects(config: RunConfig, model: Any, loss: Any) -> None:
+    """``model`` and ``loss`` are the objects of a run that used its own, the
+    same by name; a run that used its own needs them again."""
+    for what, given, name, builtin, written in (
+        ("model", model, config.model, MODELS, config.model_expr or config.model_file),
+        ("loss", loss, config.loss, LOSSES, config.loss_expr),
+    ):
+        if given is None:
+            if name is not None and name not in builtin and not written:
+                raise InputError(
+                    f"this run used a {what} of your own ({name!r}): give it again, "
+                    f"gradtrace.resume(RUN, {what}=...) in Python."
+                )
+            continue
+        if isinstance(given, str):
+            raise InputError(
+                f"{what}= takes the {what} object of a run that used one of its "
+                f"own; this run's {what} is {name!r} and is read from run.json: "
+                f"drop {what}=."
+            )
+        mine = getattr(given, "name", "custom") if what == "model" else str(given)
+        if mine != name:
+            raise InputError(
+                f"the run's {what} was {name!r}, this one is {mine!r}: give the "
+                f"run's own {what}."
+            )
+
+
 def _resumed_config(
     info: dict[str, Any], data: DataLike | None, model: Any, loss: Any
 ) -> RunConfig:
     """A saved run's configuration with its data: read from where the run read
     them, or ``data`` (a path is checked as the run's own file is)."""
     config = RunConfig(**info["config"])
+    _check_resumed_objects(config, model, loss)
     if config.stream and (
         model is not None
         or loss is not None
@@ -410,7 +489,7 @@ def _resumed_config(
     if config.data is None or config.data == "-":
         raise InputError(
             "this run read its data from Python or standard input: give them "
-            "again, gradtrace.resume(RUN, data=...) in Python."
+            "again, gradtrace resume RUN --data FILE (data=... in Python)."
         )
     return rerun_config(info)
 
@@ -443,6 +522,8 @@ class Plan(NamedTuple):
     schedule: Any
     chunk: Any
     x_cols: Any
+    #: ``values_sha256`` of xs and ys, for ``resume`` to check the data given again
+    values: str = ""
 
 
 def plan(
@@ -579,6 +660,7 @@ def plan(
         schedule,
         chunk,
         x_cols,
+        values_sha256(xs, ys),
     )
 
 
@@ -1084,6 +1166,7 @@ def build_trace(
             "x": p.x_cols,
             "y": config.y,
             "dropped_rows": p.dropped,
+            **({"values_sha256": p.values} if p.values else {}),
             **data_file(config.data),
         },
         "schedule": {

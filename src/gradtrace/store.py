@@ -91,7 +91,7 @@ def writing(folder: Path) -> FileLock | None:
     except Timeout:
         raise RunFolderError(
             f"the run folder {str(folder)!r} is being written by another gradtrace "
-            "process: wait for it to end, or write to another folder (--out)."
+            "process: wait for it to end, or write to another folder."
         ) from None
     except (OSError, NotImplementedError):
         return None
@@ -144,11 +144,17 @@ def _temporary(folder: Path, force: bool) -> Path:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         _drop_orphans(parent, folder.name)
-        return Path(
+        tmp = Path(
             tempfile.mkdtemp(
                 prefix=f".{folder.name}.{os.getpid()}.", suffix=".tmp", dir=parent
             )
         )
+        # mkdtemp makes it private (0700); the run folder it becomes is made as
+        # any folder is, with the user's umask
+        mask = os.umask(0)
+        os.umask(mask)
+        tmp.chmod(0o777 & ~mask)
+        return tmp
     except OSError as err:
         raise RunFolderError(
             f"cannot write the run folder {str(folder)!r} "

@@ -158,14 +158,22 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
-def resume(run: Path) -> None:
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Read the data from this file (a run that read them from standard input, "
+    "or whose file moved); they must be the run's own.",
+)
+def resume(run: Path, data: Path | None) -> None:
     """Continue an interrupted or checkpointed run (--checkpoint-every) in its folder,
     from its saved optimizer state, to the trace an uninterrupted run gives.
 
-    The data are read again from where the run read them (a changed file is
-    refused). The trace goes on from the last checkpoint (parts written after it
-    are dropped); run.json and state.npz are replaced atomically at every
-    checkpoint and at the end.
+    The data are read again from where the run read them, or from --data (values
+    that differ from the run's are refused). The trace goes on from the last
+    checkpoint (parts written after it are dropped); run.json and state.npz are
+    replaced atomically at every checkpoint and at the end.
     """
     from gradtrace import api
     from gradtrace.cli import _report
@@ -174,7 +182,9 @@ def resume(run: Path) -> None:
         click.echo(f"resuming at step {done + 1} of {n_steps}.")
 
     trace = _report.with_progress(
-        lambda progress: api.resume(run, progress=progress, starting=starting)
+        lambda progress: api.resume(
+            run, data=data, progress=progress, starting=starting
+        )
     )
     _report.print_run(trace, run, None, quiet=True)
     if trace.diverged:
