@@ -531,7 +531,18 @@ def test_a_killed_checkpointed_run_resumes_to_the_uninterrupted_trace(
     cut = gradtrace.load(folder)
     assert cut.status == "running"
     assert 0 < cut.steps < 400_000 and cut.steps % 20000 == 0
+    # no process holds the folder's lock: it was killed, and show and ls say so
+    assert cut.writing is False and "(its process was killed)" in cut.message
     assert "gradtrace resume" in cut.message
+    code, out, _ = run(["ls", str(tmp_path / "runs")], capsys)
+    assert code == 0 and "stopped" in out and "running" not in out
+    from filelock import FileLock
+
+    from gradtrace.store import lock_path
+
+    with FileLock(lock_path(folder), timeout=0):  # as the run's process would
+        going = gradtrace.load(folder)
+        assert going.writing and going.message.startswith("running: checkpointed")
     code, out, err = run(["resume", str(folder)], capsys)
     assert code == 0, err
     assert f"resuming at step {cut.steps + 1}" in out

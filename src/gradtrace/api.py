@@ -1298,7 +1298,10 @@ def load(folder: str | Path, thin: bool = False) -> Trace:
     ["kept_every"]``), its first steps (``kept_head``), the epochs' last batches
     and the last step, as the run itself kept them in memory."""
     frame, info = load_run(folder, thin)
-    return Trace(frame, info)
+    trace = Trace(frame, info)
+    if info.get("status") == "running":  # a checkpoint: going on, or killed?
+        trace.writing = store.being_written(Path(folder))
+    return trace
 
 
 def rerun_config(info: dict[str, Any]) -> RunConfig:

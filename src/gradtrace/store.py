@@ -127,6 +127,19 @@ def lock_path(folder: Path) -> Path:
     return Path(base) / "gradtrace" / "locks" / f"{key}.lock"
 
 
+def being_written(folder: Path) -> bool | None:
+    """Whether a process holds ``folder``'s lock now (a checkpointed run still
+    going), False where none does (such a run was killed), None where it cannot
+    be told."""
+    try:
+        with FileLock(lock_path(folder), timeout=0, fallback_to_soft=False):
+            return False
+    except Timeout:
+        return True
+    except (OSError, NotImplementedError):
+        return None
+
+
 def release(lock: FileLock | None) -> None:
     if lock is not None:
         lock.release()

@@ -61,6 +61,9 @@ class Trace:
         #: the run folder that a long run's trace was written into as it went
         #: (``gradtrace.store.TraceWriter``); ``save`` to that folder completes it
         self.writer: Any = None
+        #: of a checkpointed run read from its folder: whether a process is
+        #: writing it now (False: it was killed), None where not known
+        self.writing: bool | None = None
 
     # -- facts ------------------------------------------------------------------
     @property
@@ -134,9 +137,16 @@ class Trace:
                 f"{self.info['schedule']['n_steps']} steps ({how})."
             )
         if self.status == "running":
+            n = self.info["schedule"]["n_steps"]
+            if self.writing is False:
+                return (
+                    f"stopped after {self.steps} of {n} steps without finishing "
+                    "(its process was killed): gradtrace resume RUN continues it."
+                )
+            if self.writing:
+                return f"running: checkpointed after {self.steps} of {n} steps."
             return (
-                f"checkpointed after {self.steps} of "
-                f"{self.info['schedule']['n_steps']} steps: still running, or "
+                f"checkpointed after {self.steps} of {n} steps: still running, or "
                 "stopped there (gradtrace resume RUN continues it)."
             )
         return f"completed {self.steps} step{'s' if self.steps != 1 else ''}."

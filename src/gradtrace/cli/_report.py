@@ -276,8 +276,11 @@ def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> Non
 
 
 def runs_table(folder: Path) -> None:
-    """A table of the run folders under ``folder``, oldest first."""
+    """A table of the run folders under ``folder``, oldest first (a checkpointed
+    run whose process is gone reads ``stopped``)."""
     import json
+
+    from gradtrace.store import being_written
 
     console = _console()
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -311,6 +314,9 @@ def runs_table(folder: Path) -> None:
         opt = info.get("optimizer", {})
         lr = opt.get("learning_rate", opt.get("lr", ""))
         final = info.get("final_loss", "")
+        status = info.get("status", "")
+        if status == "running" and being_written(run) is False:
+            status = "stopped"  # checkpointed, and its process is gone
         rows.append(
             (
                 str(run.relative_to(folder)),
@@ -320,7 +326,7 @@ def runs_table(folder: Path) -> None:
                 opt.get("name", ""),
                 f"{lr:g}" if isinstance(lr, float) else str(lr),
                 str(info.get("steps", "")),
-                info.get("status", ""),
+                status,
                 fmt(float(final))
                 if isinstance(final, (float, str)) and final != ""
                 else str(final),
