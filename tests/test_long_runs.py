@@ -596,6 +596,7 @@ def test_python_fit_checkpoints_into_out_and_resume_goes_on(
     assert done.status == whole.status and done.steps == 40
     assert done.info["timings"]["sessions"] == 2
     assert done.info["data"]["source"] == "python data"
+    assert done.info["created"] == cut.info["created"] <= done.info["resumed"]
     assert done.info["data"]["values_sha256"] == whole.info["data"]["values_sha256"]
     pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())
     with pytest.raises(gradtrace.InputError, match="only an interrupted"):

@@ -402,7 +402,9 @@ def resume(
                 resume=state,
                 trace_to=writer,
             )
-        # where the data came from stays as the run recorded it
+        # when the run began and where its data came from stay as it recorded them
+        trace.info["resumed"] = trace.info["created"]
+        trace.info["created"] = info.get("created", trace.info["created"])
         trace.info["data"] = {**info["data"], **_fresh(trace.info["data"])}
         trace.info["config"]["data"] = info["config"]["data"]
         # the training time carries over in the state; compilation and the whole
