@@ -145,7 +145,6 @@ def test_explain_a_distribution_and_a_saved_run(
     assert positional.startswith("Step 4 of 8 (")
     for args, said in (
         ([], "which step? give it: gradtrace explain RUN --step N"),
-        (["-1"], "choose a step from 1 to 8"),
         (["4", "--step", "5"], "two steps given (4 and --step 5): give one"),
     ):
         with pytest.raises(SystemExit) as done:

@@ -577,7 +577,7 @@ def test_python_fit_checkpoints_into_out_and_resume_goes_on(
     assert cut.status == "interrupted" and 0 < cut.steps < 40
     _free(folder)
     assert gradtrace.load(folder).status == "interrupted"
-    with pytest.raises(gradtrace.InputError, match="the run had 103"):
+    with pytest.raises(gradtrace.InputError, match="differ from the run's"):
         gradtrace.resume(folder, data=frame.iloc[:50])
     with pytest.raises(gradtrace.InputError, match="from Python"):
         gradtrace.resume(folder)  # its data came from Python: give them again
@@ -716,3 +716,57 @@ def test_a_fit_into_a_folder_being_written_is_refused_before_it_trains(
         assert code == 2 and "is being written by another gradtrace process" in err
         with pytest.raises(gradtrace.RunFolderError, match="another gradtrace"):
             gradtrace.fit("seed001_line", out=out)
+
+
+def test_resume_takes_names_in_any_case_dropped_rows_and_own_objects_by_name(
+    tmp_path: Path, small_parts: None
+) -> None:
+    """What the run accepted, resume accepts: a name typed in capitals, data whose
+    missing rows the run dropped; a model object of one's own named like a
+    built-in is asked for again, not replaced by the built-in."""
+    frame = _frame()
+    holes = frame.copy()
+    holes.loc[[3, 50], "y"] = np.nan
+
+    def interrupted(data: Any, model: Any, name: str, **options: Any) -> Path:
+        calls: list[int] = []
+
+        def stop(done: int, total: int) -> None:
+            calls.append(done)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+
+        folder = tmp_path / name
+        cut = gradtrace.fit(
+            data,
+            model,
+            lr=0.05,
+            steps=40,
+            out=folder,
+            checkpoint_every=9,
+            progress=stop,
+            **options,
+        )
+        assert cut.status == "interrupted"
+        return folder
+
+    for data, model, options in (
+        (frame, "Line", {"loss": "MSE"}),
+        (holes, "line", {"drop_missing": True}),
+    ):
+        folder = interrupted(
+            data, model, f"r{len(list(tmp_path.iterdir()))}", **options
+        )
+        done = gradtrace.resume(folder, data=data)
+        whole = gradtrace.fit(data, model, lr=0.05, steps=40, **options)
+        pd.testing.assert_frame_equal(
+            gradtrace.load(folder).to_pandas(), whole.to_pandas()
+        )
+        assert done.status == "completed"
+    mine = gradtrace.Model(
+        lambda p, x: p["a"] * x + p["c"], {"a": 0.0, "c": 0.0}, name="line"
+    )
+    folder = interrupted(frame, mine, "own")
+    with pytest.raises(gradtrace.InputError, match="given a model of your own"):
+        gradtrace.resume(folder, data=frame)
+    assert gradtrace.resume(folder, data=frame, model=mine).status == "completed"

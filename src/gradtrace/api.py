@@ -25,8 +25,7 @@ import pyarrow as pa
 from gradtrace import store, validate
 from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
-from gradtrace.core.catalog import MODELS
-from gradtrace.core.losses import LOSSES, log_likelihood_rows, loss_name
+from gradtrace.core.losses import log_likelihood_rows, loss_name
 from gradtrace.core.models import Custom
 from gradtrace.data import DATASETS
 from gradtrace.errors import InputError
@@ -362,14 +361,15 @@ def resume(
             )
         config = _resumed_config(info, data, model, loss)
         state = load_state(folder)
-        if starting is not None:
-            starting(int(state["t0"]), int(info["schedule"]["n_steps"]))
         writer = None
         if "parts" in state:  # the trace was written in parts: go on writing them
             writer = functools.partial(TraceWriter.reopen, folder, int(state["parts"]))
+        begin = (int(state["t0"]), int(info["schedule"]["n_steps"]))
         if config.stream:
             from gradtrace.streaming import run_stream
 
+            if starting is not None:
+                starting(*begin)
             trace = run_stream(
                 config,
                 progress=progress,
@@ -379,18 +379,9 @@ def resume(
             )
         else:
             frame, source = frame_of(data if data is not None else config.data or "")
-            if len(frame) != info["data"]["n_rows"]:
-                raise InputError(
-                    f"the data have {len(frame)} rows, the run had "
-                    f"{info['data']['n_rows']}: give the run's own data."
-                )
-            recorded = info["data"].get("values_sha256")
-            p = plan(config, frame, source, model, loss)
-            if recorded is not None and p.values != recorded:
-                raise InputError(
-                    "these data differ from the run's (the values it trained on "
-                    "do not match run.json's checksum): give the run's own data."
-                )
+            _check_resumed_values(info, plan(config, frame, source, model, loss))
+            if starting is not None:
+                starting(*begin)
             trace = run(
                 config,
                 frame,
@@ -420,6 +411,21 @@ def resume(
         store.release(lock)
 
 
+def _check_resumed_values(info: dict[str, Any], p: Plan) -> None:
+    """Refuse data other than the run's: the values it trained on (after dropped
+    rows), by their checksum, or by their count for a run without one."""
+    recorded, n = info["data"].get("values_sha256"), info["data"]["n_rows"]
+    if recorded is None and p.n_rows != n:
+        raise InputError(
+            f"the data have {p.n_rows} rows, the run had {n}: give the run's own data."
+        )
+    if recorded is not None and p.values != recorded:
+        raise InputError(
+            "these data differ from the run's (the values it trained on do not "
+            "match run.json's checksum): give the run's own data."
+        )
+
+
 def _fresh(data_info: dict[str, Any]) -> dict[str, Any]:
     """What a resumed run's data record adds to the run's own (counts, checks)."""
     return {k: v for k, v in data_info.items() if k not in ("source", "path", "sha256")}
@@ -437,27 +443,26 @@ def values_sha256(xs: Any, ys: Any) -> str:
     return digest.hexdigest()
 
 
-def _check_resumed_objects(config: RunConfig, model: Any, loss: Any) -> None:
-    """``model`` and ``loss`` are the objects of a run that used its own, the
-    same by name; a run that used its own needs them again."""
-    for what, given, name, builtin, written in (
-        ("model", model, config.model, MODELS, config.model_expr or config.model_file),
-        ("loss", loss, config.loss, LOSSES, config.loss_expr),
-    ):
+def _check_resumed_objects(info: dict[str, Any], model: Any, loss: Any) -> None:
+    """``model`` and ``loss`` are the objects of a run that was given its own, the
+    same by name; a run that was given its own needs them again."""
+    own = info.get("own_objects", [])
+    for what, given in (("model", model), ("loss", loss)):
+        name = info[what]
         if given is None:
-            if name is not None and name not in builtin and not written:
+            if what in own:
                 raise InputError(
-                    f"this run used a {what} of your own ({name!r}): give it again, "
-                    f"gradtrace.resume(RUN, {what}=...) in Python."
+                    f"this run was given a {what} of your own ({name!r}): give it "
+                    f"again, gradtrace.resume(RUN, {what}=...) in Python."
                 )
             continue
-        if isinstance(given, str):
+        if isinstance(given, str) or what not in own:
             raise InputError(
-                f"{what}= takes the {what} object of a run that used one of its "
-                f"own; this run's {what} is {name!r} and is read from run.json: "
-                f"drop {what}=."
+                f"{what}= takes the {what} object of a run that was given one of "
+                f"your own; this run's {what} is {name!r} and is read from "
+                f"run.json: drop {what}=."
             )
-        mine = getattr(given, "name", "custom") if what == "model" else str(given)
+        mine = getattr(given, "name", "custom") if what == "model" else loss_name(given)
         if mine != name:
             raise InputError(
                 f"the run's {what} was {name!r}, this one is {mine!r}: give the "
@@ -471,7 +476,7 @@ def _resumed_config(
     """A saved run's configuration with its data: read from where the run read
     them, or ``data`` (a path is checked as the run's own file is)."""
     config = RunConfig(**info["config"])
-    _check_resumed_objects(config, model, loss)
+    _check_resumed_objects(info, model, loss)
     if config.stream and (
         model is not None
         or loss is not None
@@ -526,6 +531,8 @@ class Plan(NamedTuple):
     x_cols: Any
     #: ``values_sha256`` of xs and ys, for ``resume`` to check the data given again
     values: str = ""
+    #: "model", "loss": given as Python objects (``resume`` needs them again)
+    own: tuple[str, ...] = ()
 
 
 def plan(
@@ -663,6 +670,11 @@ def plan(
         chunk,
         x_cols,
         values_sha256(xs, ys),
+        tuple(
+            what
+            for what, given in (("model", model_obj), ("loss", loss_obj))
+            if given is not None
+        ),
     )
 
 
@@ -1155,6 +1167,7 @@ def build_trace(
         "model_options": p.m.options(),
         "loss": loss_name(p.loss),
         "loss_options": {} if isinstance(p.loss, str) else dict(p.loss.source),
+        "own_objects": list(p.own),
         "reduction": p.reduction,
         "param_space": "unconstrained" if p.problem.unconstrained else "constrained",
         "metrics": list(p.problem.metrics),

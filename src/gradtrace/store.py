@@ -10,8 +10,8 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,13 @@ def writing(folder: Path) -> FileLock | None:
     can be had (no such folder can be made, or its file system has no locks): the
     folder is then written without one."""
     path = lock_path(folder)
+    # a moment's wait: ``being_written`` (show, ls) holds it for an instant
     lock = FileLock(
-        path, timeout=0, is_singleton=True, thread_local=False, fallback_to_soft=False
+        path,
+        timeout=0.5,
+        is_singleton=True,
+        thread_local=False,
+        fallback_to_soft=False,
     )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,17 +162,14 @@ def _temporary(folder: Path, force: bool) -> Path:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         _drop_orphans(parent, folder.name)
-        tmp = Path(
-            tempfile.mkdtemp(
-                prefix=f".{folder.name}.{os.getpid()}.", suffix=".tmp", dir=parent
-            )
-        )
-        # mkdtemp makes it private (0700); the run folder it becomes is made as
-        # any folder is, with the user's umask
-        mask = os.umask(0)
-        os.umask(mask)
-        tmp.chmod(0o777 & ~mask)
-        return tmp
+        # made as any folder is, with the user's umask (mkdtemp's are private)
+        while True:
+            tmp = parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+            try:
+                tmp.mkdir()
+                return tmp
+            except FileExistsError:
+                continue
     except OSError as err:
         raise RunFolderError(
             f"cannot write the run folder {str(folder)!r} "

@@ -141,7 +141,9 @@ class Trace:
             if self.writing is False:
                 return (
                     f"stopped after {self.steps} of {n} steps without finishing "
-                    "(its process was killed): gradtrace resume RUN continues it."
+                    "(no gradtrace process of yours is writing it: it was killed, "
+                    "unless it runs as another user or on another machine): "
+                    "gradtrace resume RUN continues it."
                 )
             if self.writing:
                 return f"running: checkpointed after {self.steps} of {n} steps."

@@ -118,8 +118,10 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
         TraceWriter,
         check_parts,
         load_info,
+        release,
         same_traces,
         writable,
+        writing,
     )
 
     info = load_info(run)
@@ -128,12 +130,16 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     config = rerun_config(info)
     out = out or default_out(info["model"])
     writable(out, force)
-    # a long run writes its trace in parts as it goes; the two traces are then
-    # compared a row group at a time, neither held whole
-    new = _report.run_with_progress(
-        config, trace_to=lambda: TraceWriter(out, force=force)
-    )
-    new.save(out, force=force)
+    lock = writing(out)  # from before the run to its saving: one writer a folder
+    try:
+        # a long run writes its trace in parts as it goes; the two traces are then
+        # compared a row group at a time, neither held whole
+        new = _report.run_with_progress(
+            config, trace_to=lambda: TraceWriter(out, force=force)
+        )
+        new.save(out, force=force)
+    finally:
+        release(lock)
     unfinished = info["status"] in ("interrupted", "running")
     compared = None
     if unfinished:

@@ -12,10 +12,7 @@ import click
 from gradtrace.cli.fit import run_options
 
 
-@click.command(
-    # a negative STEP (explain RUN -1) is a step, refused with its range
-    context_settings={"max_content_width": 100, "ignore_unknown_options": True}
-)
+@click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("step_given", metavar="[STEP]", type=int, required=False)
 @click.option(
