@@ -591,10 +591,18 @@ def test_python_fit_checkpoints_into_out_and_resume_goes_on(
         with pytest.raises(gradtrace.InputError, match=said):
             gradtrace.resume(folder, **kwargs)  # type: ignore[arg-type]
     _free(folder)  # a failed resume let the folder go
+    # a resumption stopped in its turn: its checkpoint keeps the run's record
+    calls.clear()
+    again = gradtrace.resume(folder, data=frame, progress=ctrl_c_after_two)
+    assert again.status == "interrupted" and cut.steps < again.steps < 40
+    saved = gradtrace.load(folder).info
+    assert saved["created"] == cut.info["created"] and "resumed" in saved
+    assert saved["timings"]["sessions"] == 2
+    assert saved["data"]["source"] == "python data"
     done = gradtrace.resume(folder, data=frame)
     _free(folder)
     assert done.status == whole.status and done.steps == 40
-    assert done.info["timings"]["sessions"] == 2
+    assert done.info["timings"]["sessions"] == 3
     assert done.info["data"]["source"] == "python data"
     assert done.info["created"] == cut.info["created"] <= done.info["resumed"]
     assert done.info["data"]["values_sha256"] == whole.info["data"]["values_sha256"]

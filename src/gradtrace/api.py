@@ -376,6 +376,7 @@ def resume(
                 started=started,
                 trace_to=writer,
                 resume=state,
+                resumed_from=info,
             )
         else:
             frame, source = frame_of(data if data is not None else config.data or "")
@@ -392,19 +393,11 @@ def resume(
                 loss_obj=loss,
                 resume=state,
                 trace_to=writer,
+                resumed_from=info,
             )
-        # when the run began and where its data came from stay as it recorded them
-        trace.info["resumed"] = trace.info["created"]
-        trace.info["created"] = info.get("created", trace.info["created"])
-        trace.info["data"] = {**info["data"], **_fresh(trace.info["data"])}
-        trace.info["config"]["data"] = info["config"]["data"]
-        # the training time carries over in the state; compilation and the whole
-        # time add this session's to those the folder recorded at its checkpoint
-        timings, before = trace.info["timings"], info.get("timings", {})
-        timings["total_s"] = time.perf_counter() - started
-        for key in ("compile_s", "total_s"):
-            timings[key] = timings[key] + before.get(key, 0.0)
-        timings["sessions"] = before.get("sessions", 1) + 1
+        if "resumed" not in trace.info:  # not written in parts: not done yet
+            trace.info["timings"]["total_s"] = time.perf_counter() - started
+            as_resumed(trace.info, info)
         _save_then_interrupt(trace, folder, force=True)
         return trace
     finally:
@@ -426,9 +419,23 @@ def _check_resumed_values(info: dict[str, Any], p: Plan) -> None:
         )
 
 
-def _fresh(data_info: dict[str, Any]) -> dict[str, Any]:
-    """What a resumed run's data record adds to the run's own (counts, checks)."""
-    return {k: v for k, v in data_info.items() if k not in ("source", "path", "sha256")}
+def as_resumed(info: dict[str, Any], before: Mapping[str, Any]) -> None:
+    """A resumed run's run.json (its checkpoints' too), from the run.json of the
+    run it continues (``before``): when the run began and where its data came from
+    stay as that recorded them (``resumed`` says when it went on); the training
+    time carries over in the state, and compilation and the whole time add this
+    session's to those before."""
+    info["resumed"] = info["created"]
+    info["created"] = before.get("created", info["created"])
+    fresh = {
+        k: v for k, v in info["data"].items() if k not in ("source", "path", "sha256")
+    }
+    info["data"] = {**before["data"], **fresh}
+    info["config"]["data"] = before["config"]["data"]
+    timings, was = info["timings"], before.get("timings", {})
+    for key in ("compile_s", "total_s"):
+        timings[key] = timings[key] + was.get(key, 0.0)
+    timings["sessions"] = was.get("sessions", 1) + 1
 
 
 def values_sha256(xs: Any, ys: Any) -> str:
@@ -689,6 +696,7 @@ def run(
     checkpoint: Callable[[Trace], None] | None = None,
     resume: Mapping[str, np.ndarray] | None = None,
     trace_to: Callable[[], TraceWriter] | None = None,
+    resumed_from: Mapping[str, Any] | None = None,
 ) -> Trace:
     """Run a validated-on-the-way configuration on a loaded table.
 
@@ -765,7 +773,15 @@ def run(
         if in_parts:
             assert trace_to is not None
             return _run_in_parts(
-                config, p, prepared, trace_to(), progress, started, every, resume
+                config,
+                p,
+                prepared,
+                trace_to(),
+                progress,
+                started,
+                every,
+                resume,
+                resumed_from,
             )
         chunks: list[loop.Chunk] = []
         start = None
@@ -840,9 +856,12 @@ def _run_in_parts(
     started: float,
     every: int | None = None,
     resume: Mapping[str, np.ndarray] | None = None,
+    resumed_from: Mapping[str, Any] | None = None,
 ) -> Trace:
     """Run ``prepared``, writing its trace a chunk at a time into ``writer``'s
     folder; the returned trace holds every k-th row (about ``KEEP_ROWS``).
+    ``resumed_from``: the run.json of the run a resumption continues (see
+    ``as_resumed``).
 
     With ``every``, the folder is made a checkpoint (its ``run.json`` and
     ``state.npz``) at the end of the first part at or after every ``every``-th step;
@@ -850,7 +869,7 @@ def _run_in_parts(
     go on from (``writer`` then reopens its folder)."""
     try:
         reference = _reference(config, p)
-        parts = Parts(p, writer, reference)
+        parts = Parts(p, writer, reference, resumed_from)
         at_start = loop.initial_state(prepared, p.trainable)
         start, state, seconds = None, None, 0.0
         if resume is not None:
@@ -921,8 +940,14 @@ class Parts:
     """A run's trace written a part at a time into a run folder's writer, keeping
     in memory every k-th row (about ``KEEP_ROWS``) and the newest part's History."""
 
-    def __init__(self, p: Plan, writer: TraceWriter, reference: dict[str, Any]):
-        self.p, self.writer = p, writer
+    def __init__(
+        self,
+        p: Plan,
+        writer: TraceWriter,
+        reference: dict[str, Any],
+        resumed_from: Mapping[str, Any] | None = None,
+    ):
+        self.p, self.writer, self.resumed_from = p, writer, resumed_from
         self.optimum_loss = reference.get("optimum_loss")
         specs = [s for s in p.specs if s.name in p.trainable]
         initial = {k: v.tolist() for k, v in p.trainable.items()}
@@ -1022,6 +1047,8 @@ class Parts:
             "kept_every": self.keep,
             "kept_head": self.head,
         }
+        if self.resumed_from is not None:  # its checkpoints too
+            as_resumed(trace.info, self.resumed_from)
         trace.writer = self.writer
         return trace
 

@@ -89,8 +89,10 @@ def run_stream(
     started: float | None = None,
     trace_to: Callable[[], TraceWriter] | None = None,
     resume: Mapping[str, np.ndarray] | None = None,
+    resumed_from: Mapping[str, Any] | None = None,
 ) -> Trace:
-    """Run ``config`` on its Parquet file, a chunk at a time.
+    """Run ``config`` on its Parquet file, a chunk at a time (``resumed_from``:
+    as ``gradtrace.api.run``'s).
 
     The trace is the in-memory run's when shuffling is off. Shuffling is the
     chunk-and-window shuffle of ``gradtrace.core.stream``. The loss over all the
@@ -176,7 +178,7 @@ def run_stream(
         if trace_to is not None and (
             p.n_steps > api.TRACE_PART_STEPS or every is not None or resume is not None
         ):
-            parts = Parts(p, trace_to(), {})
+            parts = Parts(p, trace_to(), {}, resumed_from)
         start, state, before = None, None, 0.0
         if resume is not None:
             assert parts is not None
