@@ -261,32 +261,64 @@ def fit(
         raise InputError(
             "checkpoint_every saves the run into its folder: give out='runs/NAME' too."
         )
-    trace_to, lock = None, None
-    if out is not None:
-        folder = Path(out)
-        writable(folder, force)  # before any training
-        lock = store.writing(folder)  # until it is saved: one writer a folder
-        trace_to = functools.partial(TraceWriter, folder, force=force)
+    if out is None:
+        return _run_config(config, data, model_obj, loss_obj, None, progress, started)
+    trace, late = run_into(
+        config, Path(out), force, data, model_obj, loss_obj, progress, started
+    )
+    if late:
+        raise KeyboardInterrupt  # a Ctrl-C while it was saved comes after
+    return trace
+
+
+def run_into(
+    config: RunConfig,
+    out: Path,
+    force: bool,
+    data: DataLike | None = None,
+    model_obj: Any = None,
+    loss_obj: Any = None,
+    progress: Progress | None = None,
+    started: float | None = None,
+) -> tuple[Trace, bool]:
+    """Run ``config`` into the run folder ``out``, as ``gradtrace fit --out`` and
+    ``fit(out=)`` do: the folder checked and locked before any training (one writer
+    a folder), a long run's trace written there in parts as it goes, and the run
+    saved whatever happens. Returns the trace, and whether a Ctrl-C came while it
+    was saved (held until it was). ``data``: as ``fit``'s (default: the file or
+    data set ``config.data`` names)."""
+    started = time.perf_counter() if started is None else started
+    writable(out, force)
+    lock = store.writing(out)
     try:
-        return _fit(
-            config, data, model_obj, loss_obj, trace_to, progress, started, out, force
+        trace = _run_config(
+            config,
+            data,
+            model_obj,
+            loss_obj,
+            functools.partial(TraceWriter, out, force=force),
+            progress,
+            started,
         )
+        trace.info["timings"]["total_s"] = time.perf_counter() - started
+        with held_interrupts() as late:
+            trace.save(out, force=force)
+        return trace, bool(late)
     finally:
         store.release(lock)
 
 
-def _fit(
+def _run_config(
     config: RunConfig,
-    data: DataLike,
+    data: DataLike | None,
     model_obj: Any,
     loss_obj: Any,
     trace_to: Callable[[], TraceWriter] | None,
     progress: Progress | None,
     started: float,
-    out: str | Path | None,
-    force: bool,
 ) -> Trace:
-    """``fit``'s run, in memory or streamed, saved into ``out`` when given."""
+    """A configuration's run, in memory or streamed (``trace_to``: its folder's
+    writer, for a run written as it goes)."""
     if config.stream:
         if model_obj is not None or loss_obj is not None:
             raise InputError(
@@ -295,30 +327,22 @@ def _fit(
             )
         from gradtrace.streaming import run_stream
 
-        trace = run_stream(
-            config, progress=progress, started=started, trace_to=trace_to
+        return run_stream(config, progress=progress, started=started, trace_to=trace_to)
+    if config.chunk_rows is not None or config.shuffle_window is not None:
+        raise InputError(
+            "chunk_rows and shuffle_window go with stream=True: add it, or drop them."
         )
-    else:
-        if config.chunk_rows is not None or config.shuffle_window is not None:
-            raise InputError(
-                "chunk_rows and shuffle_window go with stream=True: add it, or "
-                "drop them."
-            )
-        frame, source = frame_of(data)
-        trace = run(
-            config,
-            frame,
-            source,
-            progress=progress,
-            started=started,
-            model_obj=model_obj,
-            loss_obj=loss_obj,
-            trace_to=trace_to,
-        )
-    if out is not None:
-        trace.info["timings"]["total_s"] = time.perf_counter() - started
-        _save_then_interrupt(trace, Path(out), force)
-    return trace
+    frame, source = frame_of(data if data is not None else config.data or "")
+    return run(
+        config,
+        frame,
+        source,
+        progress=progress,
+        started=started,
+        model_obj=model_obj,
+        loss_obj=loss_obj,
+        trace_to=trace_to,
+    )
 
 
 def _save_then_interrupt(trace: Trace, folder: Path, force: bool) -> None:
@@ -340,10 +364,11 @@ def resume(
     """Continue an interrupted or checkpointed run in ``folder`` from its saved
     optimizer state, to the trace an uninterrupted run gives, and save it there.
 
-    The data are read again from where the run read them, or from ``data`` (a
-    changed file is refused); a run fitted to data given in Python needs them
-    again as ``data`` (a different number of rows is refused), and one with a
-    model or loss of your own, those as ``model`` and ``loss``. The trace goes on
+    The data are read again from where the run read them, or from ``data``; a
+    run fitted to data given in Python needs them again as ``data``, and one
+    given a model or loss of your own, those as ``model`` and ``loss``. Data whose
+    values differ from those the run trained on (run.json's ``values_sha256``)
+    are refused, as is a changed data file. The trace goes on
     from the last checkpoint (parts written after it are dropped). ``starting``
     is called with (the step it goes on from, steps in all) before the run."""
     started = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -18,28 +18,21 @@ if TYPE_CHECKING:
     from gradtrace.trace import Trace
 
 
-def run_with_progress(config: RunConfig, **extra: Any) -> Trace:
-    """Run ``config`` (data from its path or built-in name), with a progress bar on a
-    terminal when the run is long enough to be cut into chunks. ``extra`` goes to
-    ``gradtrace.api.run`` (``trace_to``, ``resume``)."""
-    from gradtrace.api import run
-    from gradtrace.sources import frame_of
+def run_into_with_progress(
+    config: RunConfig, out: Path, force: bool, started: float | None = None
+) -> tuple[Trace, bool]:
+    """``gradtrace.api.run_into`` (a run into its folder) with a progress bar: the
+    trace, and whether a Ctrl-C came while it was saved."""
+    from gradtrace.api import run_into
 
-    if config.stream:
-        from gradtrace.streaming import run_stream
+    late: list[bool] = []
 
-        return with_progress(
-            lambda progress: run_stream(
-                config,
-                progress=progress,
-                trace_to=extra.get("trace_to"),
-                resume=extra.get("resume"),
-            )
-        )
-    frame, source = frame_of(config.data or "")
-    return with_progress(
-        lambda progress: run(config, frame, source, progress=progress, **extra)
-    )
+    def work(progress: Callable[[int, int], None]) -> Trace:
+        trace, held = run_into(config, out, force, progress=progress, started=started)
+        late.append(held)
+        return trace
+
+    return with_progress(work), late[0]
 
 
 def with_progress(work: Callable[[Callable[[int, int], None]], Trace]) -> Trace:

@@ -403,22 +403,7 @@ def fit(**options: Any) -> None:
 
         check(config)
     out = Path(o["out"]) if o["out"] else default_out(o["model"])
-    from gradtrace.store import TraceWriter, release, writable, writing
-
-    writable(out, o["force"])
-    lock = writing(out)  # from before the run to its saving: one writer a folder
-    try:
-        trace = _report.run_with_progress(
-            config,
-            trace_to=lambda: TraceWriter(out, force=o["force"]),
-        )
-        from gradtrace.api import held_interrupts
-
-        trace.info["timings"]["total_s"] = time.perf_counter() - started
-        with held_interrupts() as late:  # a finished run is saved whatever happens
-            trace.save(out, force=o["force"])
-    finally:
-        release(lock)
+    trace, late = _report.run_into_with_progress(config, out, o["force"], started)
     _report.print_run(trace, out, o["print_every"], o["quiet"])
     if late:
         click.echo(f"interrupted while saving: {out} was saved first.", err=True)

@@ -114,32 +114,18 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     from gradtrace.api import rerun_config
     from gradtrace.cli import _report
     from gradtrace.cli.fit import default_out
-    from gradtrace.store import (
-        TraceWriter,
-        check_parts,
-        load_info,
-        release,
-        same_traces,
-        writable,
-        writing,
-    )
+    from gradtrace.store import check_parts, load_info, same_traces
 
     info = load_info(run)
     remedy = "there is nothing to compare a rerun with; fit its configuration anew"
     check_parts(run, info, remedy)
     config = rerun_config(info)
     out = out or default_out(info["model"])
-    writable(out, force)
-    lock = writing(out)  # from before the run to its saving: one writer a folder
-    try:
-        # a long run writes its trace in parts as it goes; the two traces are then
-        # compared a row group at a time, neither held whole
-        new = _report.run_with_progress(
-            config, trace_to=lambda: TraceWriter(out, force=force)
-        )
-        new.save(out, force=force)
-    finally:
-        release(lock)
+    # a long run writes its trace in parts as it goes; the two traces are then
+    # compared a row group at a time, neither held whole
+    new, late = _report.run_into_with_progress(config, out, force)
+    if late:
+        raise KeyboardInterrupt  # after the new run was saved
     unfinished = info["status"] in ("interrupted", "running")
     compared = None
     if unfinished:
