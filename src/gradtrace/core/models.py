@@ -58,8 +58,13 @@ SCALE = ParamSpec("scale", 1.0, "positive", doc="standard deviation of the noise
 
 def normal_log_prob(y: Array, loc: Array, scale: Array) -> Array:
     """-(y - loc)^2 / (2 scale^2) - log(scale) - log(sqrt(2 pi)), as PyTorch's
-    ``Normal.log_prob`` writes it."""
-    return -((y - loc) ** 2) / (2 * scale**2) - jnp.log(scale) - LOG_SQRT_2PI
+    ``Normal.log_prob`` writes it, except that each row's square is multiplied by
+    1 / (2 scale^2), computed once, rather than divided by 2 scale^2: a division
+    per row (and another in its derivative) cost 40% of seed 002's step on
+    XLA:CPU. Where 2 scale^2 is a power of two (seed 002's scale 1) the result is
+    the same to the bit; otherwise a row's term can differ by an ulp."""
+    inv_two_var = 1 / (2 * scale**2)
+    return -((y - loc) ** 2) * inv_two_var - jnp.log(scale) - LOG_SQRT_2PI
 
 
 def _slopes(n: int) -> ParamSpec:
