@@ -6,8 +6,11 @@ Exit codes: 0 done, 1 the run diverged (its trace is still written), 2 bad input
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import sys
+from typing import NoReturn
 
 import click
 
@@ -84,7 +87,23 @@ for command in (
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the command line; bad input ends in one line on stderr and exit code 2."""
+    """Run the command line; bad input ends in one line on stderr and exit code 2.
+
+    As the program (``argv`` None: the ``gradtrace`` script, ``python -m
+    gradtrace``) the process ends as soon as the command has, without Python's
+    teardown: freeing JAX's, pandas' and matplotlib's objects one by one took 0.15
+    s of a 1.3 s fit. Everything the command writes is closed by then (run folders
+    are renamed into place whole), and its output is flushed. Under a profiler or
+    a tracer (coverage), and when called with ``argv`` (tests, other programs), it
+    ends as Python does."""
+    code = _command(argv)
+    if argv is None and sys.getprofile() is None and sys.gettrace() is None:
+        _end_process(code)
+    sys.exit(code)
+
+
+def _command(argv: list[str] | None) -> int:
+    """The command's exit code: 0 done, 1 diverged, 2 bad input, 130 interrupted."""
     # Ctrl-C stops a run at the current step even where the shell started us with
     # SIGINT ignored (a background job): the run then saves what it did.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -92,26 +111,39 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="gradtrace", standalone_mode=False)
     except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
+        return int(done.exit_code)
     except click.Abort:
         click.echo("interrupted.", err=True)
-        sys.exit(130)
+        return 130
     except click.UsageError as err:
         path = err.ctx.command_path if err.ctx else "gradtrace"
         click.echo(
             f"error: {_one_line(err.format_message())} (see {path} --help)", err=True
         )
-        sys.exit(2)
+        return 2
     except click.ClickException as err:
         click.echo(f"error: {_one_line(err.format_message())}", err=True)
-        sys.exit(2)
+        return 2
     except GradtraceError as err:
         click.echo(f"error: {_one_line(str(err))}", err=True)
-        sys.exit(2)
+        return 2
     except KeyboardInterrupt:
         click.echo("interrupted.", err=True)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+def _end_process(code: int) -> NoReturn:
+    """Flush what was printed and logged, then end the process with ``code`` at
+    once (``os._exit``). A reader that closed the pipe early (``| head``) is no
+    error of the command's."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _one_line(message: str) -> str:
