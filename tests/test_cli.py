@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -281,3 +284,29 @@ def test_demo_list_and_unknown(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "keras-batches" in out
     code, _, err = run(["demo", "keras-batch"], capsys)
     assert code == 2 and "Did you mean 'keras-batches'?" in err
+
+
+def test_the_program_ends_with_its_output_and_exit_code(tmp_path: Path) -> None:
+    """As a program (no argv given) the command ends without Python's teardown:
+    what it printed still arrives whole, through a pipe, with its exit code."""
+
+    def program(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "GRADTRACE_CACHE_DIR": "off"}
+        return subprocess.run(
+            [sys.executable, "-m", "gradtrace", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = program("fit", "seed001_line", "--steps", "5", "--out", "r")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith("completed 5 steps.")
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["steps"] == 5
+    bad = program("fit", "missing.csv")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: ")
+    diverged = program("fit", "seed001_line", "--lr", "10", "--steps", "50", "-q")
+    assert diverged.returncode == 1
