@@ -13,8 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gradtrace import validate
-from gradtrace.core.arrays import aligned_empty
-from gradtrace.core.loop import to_device
+from gradtrace.core.arrays import aligned_empty, to_device
 from gradtrace.sources import frame_of
 
 

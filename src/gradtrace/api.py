@@ -24,9 +24,11 @@ import pyarrow as pa
 
 from gradtrace import store, validate
 from gradtrace.core import loop
+from gradtrace.core.arrays import to_device
 from gradtrace.core.batches import n_batches
-from gradtrace.core.losses import log_likelihood_rows, loss_name
+from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
+from gradtrace.core.rowsums import reduce_rows
 from gradtrace.data import DATASETS
 from gradtrace.errors import InputError
 from gradtrace.reference import compute as reference_compute
@@ -1343,18 +1345,20 @@ def log_likelihood_at(m: Any, x: Any, y: Any) -> Callable[[dict[str, Any]], floa
     def at(params: dict[str, Any]) -> float:
         with jax.enable_x64(True):
             p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
-            xd = None if x is None else np.asarray(x, np.float64)
-            return float(_log_likelihood_fn(m)(p64, xd, np.asarray(y, np.float64)))
+            xd = None if x is None else to_device(x, x.dtype)
+            return float(_log_likelihood_fn(m)(p64, xd, to_device(y, y.dtype)))
 
     return at
 
 
 @functools.lru_cache(maxsize=16)
 def _log_likelihood_fn(m: Any) -> Any:
-    import jax.numpy as jnp
+    def total(params: dict[str, Any], x: Any, y: Any) -> Any:
+        def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+            return reduce(log_likelihood_rows(m, params, xb, yb), mask, how)
 
-    def total(params: dict[str, Any], xd: Any, yd: Any) -> Any:
-        return jnp.sum(log_likelihood_rows(m, params, xd, yd))
+        # in float64 a block of rows at a time: no float64 copy of the data
+        return reduce_rows(block, x, y, "sum")
 
     return jax.jit(total)
 

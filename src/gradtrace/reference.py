@@ -9,7 +9,7 @@ import jax
 import numpy as np
 
 from gradtrace import advice
-from gradtrace.core import diagnose, exact, loop
+from gradtrace.core import diagnose, exact, loop, rowsums
 from gradtrace.core.bijections import to_unconstrained
 from gradtrace.core.losses import LossLike
 
@@ -89,7 +89,9 @@ def compute(
     )
     x_mean = x_sd = None
     if xs is not None and xs.ndim == 1:
-        x_mean, x_sd = float(np.mean(xs)), float(np.std(xs))
+        # in float64 a block at a time: np.std would hold a copy of x
+        x_mean = rowsums.mean64(xs)
+        x_sd = float(np.sqrt(rowsums.mean_square64(xs, x_mean)))
     out["diagnosis"] = {
         "family": d.family,
         "eigenvalues_start": d.eig_start.tolist(),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import numpy as np
+from jax import Array
 
 
 def aligned_empty(n: int, dtype: Any) -> np.ndarray:
@@ -15,3 +17,20 @@ def aligned_empty(n: int, dtype: Any) -> np.ndarray:
     raw = np.empty(n * itemsize + 64, np.uint8)
     offset = (-raw.ctypes.data) % 64
     return raw[offset : offset + n * itemsize].view(dtype)
+
+
+def to_device(a: Any, dtype: Any) -> Array:
+    """A NumPy array on the default device, shared rather than copied where it can
+    be: on the CPU, JAX takes a C-contiguous array of the right dtype that starts on
+    a 64-byte boundary without copying it (Arrow's buffers do; NumPy's large arrays
+    start 16 bytes into a page). Anything else is copied once, into such an array;
+    a JAX array of that dtype is returned as it is."""
+    if isinstance(a, jax.Array) and a.dtype == dtype:
+        return a
+    arr = np.asarray(a)
+    if jax.default_backend() == "cpu" and arr.size:
+        if arr.dtype != dtype or not arr.flags.c_contiguous or arr.ctypes.data % 64:
+            out = aligned_empty(arr.size, dtype).reshape(arr.shape)
+            out[...] = arr
+            arr = out
+    return jax.device_put(arr)

@@ -28,6 +28,7 @@ import numpy as np
 from gradtrace.core.bijections import to_constrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.losses import LossLike, reduce, row_losses
+from gradtrace.core.rowsums import reduce_rows
 
 #: Presets by how their step depends on curvature.
 FAMILIES = {
@@ -94,25 +95,15 @@ def hessian(
 
     With ``space``, ``params`` hold log/logit values of those parameters and the
     Hessian is over them. Compiled once per model, loss and shapes (an eager
-    Hessian costs a second)."""
+    Hessian costs a second); the rows are taken a block at a time in float64
+    (``rowsums``), so ``x`` and ``y`` are not copied."""
     layout = tuple((k, tuple(np.shape(v))) for k, v in params.items())
     # NumPy until the compiled call: each JAX operation run on its own compiles
     flat = np.concatenate(
         [np.ravel(np.asarray(v, np.float64)) for v in params.values()]
     )
     f64 = {k: np.asarray(v, np.float64) for k, v in fixed.items()}
-    xd = None if x is None else np.asarray(x, np.float64)
-    h = _hessian(
-        model,
-        loss,
-        reduction,
-        layout,
-        tuple(space),
-        flat,
-        f64,
-        xd,
-        np.asarray(y, np.float64),
-    )
+    h = _hessian(model, loss, reduction, layout, tuple(space), flat, f64, x, y)
     names = []
     for k, shape in layout:
         names += [k] if shape == () else [f"{k}[{i}]" for i in range(shape[0])]
@@ -142,13 +133,16 @@ def _hessian(
 ) -> Any:
     c = dict(space)
 
-    def f(v: Any) -> Any:
-        raw = _unflatten(layout, v)
-        shown = {k: to_constrained(u, c.get(k, "real")) for k, u in raw.items()}
-        params = {**shown, **fixed}
-        return reduce(row_losses(model, loss, params, x, y), None, reduction)
+    def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+        def f(v: Any) -> Any:
+            raw = _unflatten(layout, v)
+            shown = {k: to_constrained(u, c.get(k, "real")) for k, u in raw.items()}
+            params = {**shown, **fixed}
+            return reduce(row_losses(model, loss, params, xb, yb), mask, how)
 
-    return jax.hessian(f)(flat)
+        return jax.hessian(f)(flat)
+
+    return reduce_rows(block, x, y, reduction)
 
 
 def diagnose(

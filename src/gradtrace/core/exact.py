@@ -22,10 +22,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from gradtrace.core import rowsums
+from gradtrace.core.arrays import to_device
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.diagnose import hessian
 from gradtrace.core.losses import LossLike, param_specs, reduce, row_losses
+from gradtrace.core.rowsums import mean64, mean_square64, reduce_rows
 
 #: The 97.5% quantile of the standard normal.
 Z95 = 1.959963984540054
@@ -46,10 +49,14 @@ def _loss64(
     model: Model, loss: LossLike, reduction: str, params: dict[str, Any], x: Any, y: Any
 ) -> Any:
     """The loss at ``params``, as one compiled program (run eagerly, each operation of
-    the model and loss would compile a program of its own: ~20 ms each)."""
+    the model and loss would compile a program of its own: ~20 ms each), over the
+    rows a block at a time in float64."""
 
     def value(p: dict[str, Any], x: Any, y: Any) -> Any:
-        return reduce(row_losses(model, loss, p, x, y), None, reduction)
+        def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+            return reduce(row_losses(model, loss, p, xb, yb), mask, how)
+
+        return reduce_rows(block, x, y, reduction)
 
     return jax.jit(value)(params, x, y)
 
@@ -72,31 +79,32 @@ def solve(
     ``stderr=False`` the standard errors that cost a Hessian or a Jacobian are left
     out (a sweep needs only the optimum and its loss).
     """
-    x64 = None if x is None else np.asarray(x, np.float64)
-    y64 = np.asarray(y, np.float64)
+    # the data stay as they are (float32, say): what needs float64 converts a block
+    # of rows at a time (``rowsums``)
+    x = None if x is None else np.asarray(x)
+    y = np.asarray(y)
+    xd, yd = _shared(x), _shared(y)  # for JAX: the same memory where it can be
     fixed64 = {k: np.asarray(v, np.float64) for k, v in fixed.items()}
     names = set(trainable)
-    n = len(y64)
+    n = len(y)
     m: Any = model
-    design = None
-    if model.kind == "regression" and x64 is not None:
-        if {s.name for s in model.param_specs()} <= names:
-            design = m.design(x64)
+    linear = (
+        model.kind == "regression"
+        and x is not None
+        and {s.name for s in model.param_specs()} <= names
+        and m.design(np.asarray(x[:1], np.float64)) is not None
+    )
 
-    if design is not None and (
-        loss == "mse" or (loss == "nll" and m.family == "gaussian")
-    ):
-        X = design
-        beta, *_ = np.linalg.lstsq(X, y64, rcond=None)
-        resid = y64 - X @ beta
-        ssr = float(resid @ resid)
+    if linear and (loss == "mse" or (loss == "nll" and m.family == "gaussian")):
+        assert x is not None
+        beta, xtx, ssr = _least_squares(m, x, y)
         params = m.coefficients(beta)
         if loss == "mse":
-            p = X.shape[1]
+            p = len(beta)
             sigma2 = ssr / (n - p) if n > p else np.nan
-            se = m.coefficients(np.sqrt(np.diag(sigma2 * np.linalg.inv(X.T @ X))))
+            se = m.coefficients(np.sqrt(np.diag(sigma2 * np.linalg.inv(xtx))))
             t = _t_quantile(n - p, 0.975) if n > p else np.nan
-            value = _loss64(model, loss, reduction, _jnp(params), x64, y64)
+            value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
             return Optimum(
                 params,
                 float(value),
@@ -112,44 +120,49 @@ def solve(
                 reduction,
                 params,
                 fixed64,
-                x64,
-                y64,
+                xd,
+                yd,
                 "least squares with scale = sqrt(SSR / n), closed form",
                 stderr,
             )
-    if design is not None and loss == "mae":
-        beta = _least_absolute(design, y64)
+    if linear and loss == "mae":
+        assert x is not None
+        y64 = np.asarray(y, np.float64)
+        beta = _least_absolute(m.design(np.asarray(x, np.float64)), y64)
         params = m.coefficients(beta)
-        value = _loss64(model, loss, reduction, _jnp(params), x64, y64)
+        value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
         return Optimum(
             params, float(value), "least absolute deviations, linear program", {}, {}
         )
     if loss == "mae" and model.kind == "regression":
         raise ValueError("mae on a nonlinear model has no exact solver here")
     if model.kind == "distribution" and model.name == "normal":
-        loc = fixed64.get("loc", np.asarray(y64.mean()))
+        mean = mean64(y)
+        loc = fixed64.get("loc", np.asarray(mean))
         params = {}
         if "loc" in names:
-            params["loc"] = np.asarray(y64.mean())
+            params["loc"] = np.asarray(mean)
         if "scale" in names:
-            params["scale"] = np.asarray(np.sqrt(np.mean((y64 - loc) ** 2)))
+            params["scale"] = np.asarray(np.sqrt(mean_square64(y, float(loc))))
         return _finish(
             model,
             loss,
             reduction,
             params,
             fixed64,
-            x64,
-            y64,
+            xd,
+            yd,
             "mean and population standard deviation, closed form",
             stderr,
         )
     if model.name == "laplace" and names == {"loc", "scale"}:
         # the likelihood has a kink at each y: the median is exact, Newton is not
+        y64 = np.asarray(y, np.float64)
         med = np.asarray(np.median(y64))
         scale = np.asarray(np.mean(np.abs(y64 - med)))
+        del y64
         params = {"loc": med, "scale": scale}
-        value = _loss64(model, loss, reduction, _jnp(params), x64, y64)
+        value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
         se = {k: np.asarray(scale / np.sqrt(n)) for k in params}  # Fisher information
         return Optimum(
             params,
@@ -160,11 +173,51 @@ def solve(
         )
     if model.kind == "distribution":
         known = {k: float(v) for k, v in fixed64.items() if np.ndim(v) == 0}
-        guess = m.guess(y64, known)
+        guess = m.guess(np.asarray(y, np.float64), known)
         start = {k: np.asarray(guess.get(k, start[k]), np.float64) for k in trainable}
-    if design is not None and m.family in ("bernoulli", "poisson"):
+    if linear and m.family in ("bernoulli", "poisson"):
         start = {k: np.zeros_like(np.asarray(start[k], np.float64)) for k in trainable}
-    return _newton(model, loss, reduction, trainable, fixed64, x64, y64, start, stderr)
+    return _newton(model, loss, reduction, trainable, fixed64, xd, yd, start, stderr)
+
+
+def _least_squares(
+    m: Any, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Least squares of y on the model's design matrix X, in float64: the
+    coefficients, X^T X and the sum of squared residuals.
+
+    Up to ``rowsums.BLOCK_ROWS`` rows, NumPy's ``lstsq`` of the whole X. Longer
+    data never hold X: the R factor of the QR decomposition of [X | y] is updated a
+    block of rows at a time (R of [R; next block]), ``lstsq`` of its triangle gives
+    the same solution as of X (R has X's null space and conditioning), X^T X is
+    R^T R, and a second pass adds up the squared residuals."""
+    n = len(y)
+    if n <= rowsums.BLOCK_ROWS:
+        design = m.design(np.asarray(x, np.float64))
+        y64 = np.asarray(y, np.float64)
+        beta, *_ = np.linalg.lstsq(design, y64, rcond=None)
+        resid = y64 - design @ beta
+        return beta, design.T @ design, float(resid @ resid)
+    r: np.ndarray | None = None
+    for rows in rowsums.row_blocks(n):
+        both = np.column_stack(
+            [m.design(np.asarray(x[rows], np.float64)), np.asarray(y[rows], np.float64)]
+        )
+        r = np.asarray(
+            np.linalg.qr(both if r is None else np.vstack([r, both]), mode="r")
+        )
+    assert r is not None
+    p = r.shape[1] - 1
+    triangle = r[:p, :p]
+    beta, *_ = np.linalg.lstsq(triangle, r[:p, p], rcond=None)
+    ssr = 0.0
+    for rows in rowsums.row_blocks(n):
+        resid = (
+            np.asarray(y[rows], np.float64)
+            - m.design(np.asarray(x[rows], np.float64)) @ beta
+        )
+        ssr += float(resid @ resid)
+    return beta, triangle.T @ triangle, ssr
 
 
 def _least_absolute(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -245,19 +298,34 @@ def gauss_newton_stderr(
     fixed_j = _jnp(fixed)
     m: Any = model
 
-    def predict(v: Any) -> Any:
-        return m.predict({**unravel(v), **fixed_j}, x)
+    def sums(v: Any, x: Any, y: Any) -> Any:
+        def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+            def predict(w: Any) -> Any:
+                return m.predict({**unravel(w), **fixed_j}, xb)
 
-    jac = np.asarray(jax.jacfwd(predict)(flat), np.float64)
-    resid = np.asarray(y, np.float64) - np.asarray(predict(flat), np.float64)
-    dof = len(resid) - len(flat)
-    sigma2 = float(resid @ resid) / dof if dof > 0 else np.nan
+            jac = jax.jacfwd(predict)(v)
+            resid = yb - predict(v)
+            if mask is not None:
+                jac = jnp.where(mask[:, None], jac, 0.0)
+                resid = jnp.where(mask, resid, 0.0)
+            return jac.T @ jac, resid @ resid
+
+        return reduce_rows(block, x, y, "sum")
+
+    jtj, ssr = jax.jit(sums)(flat, _shared(x), _shared(y))
+    dof = len(y) - len(flat)
+    sigma2 = float(ssr) / dof if dof > 0 else np.nan
     try:
-        cov = sigma2 * np.linalg.inv(jac.T @ jac)
+        cov = sigma2 * np.linalg.inv(np.asarray(jtj, np.float64))
         se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
         se = np.full(len(flat), np.nan)
     return _unflat(params, se), dof
+
+
+def _shared(a: Any) -> Any:
+    """Data for JAX: the same memory where it can be (``to_device``), in its dtype."""
+    return None if a is None else to_device(a, a.dtype)
 
 
 def _unflat(params: dict[str, np.ndarray], flat: np.ndarray) -> dict[str, np.ndarray]:
@@ -314,16 +382,29 @@ def _newton(
         p = unravel(v)
         return {k: to_constrained(p[k], constraints[k]) for k in p}
 
-    def objective(v: Any) -> Any:
-        return jnp.sum(row_losses(model, loss, {**to_params(v), **fixed_j}, x, y))
+    def summed(derivative: Any) -> Any:
+        """``derivative`` (value_and_grad, hessian) of the summed loss, taken a
+        block of rows at a time, as a compiled function of (v, x, y)."""
 
-    f = jax.jit(jax.value_and_grad(objective))
-    hess = jax.jit(jax.hessian(objective))
+        def over_rows(v: Any, x: Any, y: Any) -> Any:
+            def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+                def objective(w: Any) -> Any:
+                    params = {**to_params(w), **fixed_j}
+                    return reduce(row_losses(model, loss, params, xb, yb), mask, how)
+
+                return derivative(objective)(v)
+
+            return reduce_rows(block, x, y, "sum")
+
+        return jax.jit(over_rows)
+
+    xd, yd = _shared(x), _shared(y)
+    f, hess = summed(jax.value_and_grad), summed(jax.hessian)
     result = optimize.minimize(
-        lambda v: tuple(np.asarray(a, np.float64) for a in f(jnp.asarray(v))),
+        lambda v: tuple(np.asarray(a, np.float64) for a in f(jnp.asarray(v), xd, yd)),
         np.asarray(flat0),
         jac=True,
-        hess=lambda v: np.asarray(hess(jnp.asarray(v))),
+        hess=lambda v: np.asarray(hess(jnp.asarray(v), xd, yd)),
         method="trust-exact",
         options={"gtol": 1e-10, "maxiter": 500},
     )

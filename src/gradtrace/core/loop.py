@@ -27,7 +27,7 @@ import optax
 from jax import Array
 
 from gradtrace.core import batches, metrics
-from gradtrace.core.arrays import aligned_empty
+from gradtrace.core.arrays import to_device
 from gradtrace.core.bijections import to_constrained, to_unconstrained, within
 from gradtrace.core.catalog import Model
 from gradtrace.core.losses import LossLike, reduce, row_losses
@@ -712,20 +712,6 @@ def place(x: Any, y: Any, dtype: Any, devices: int) -> tuple[Any, Any, Any]:
 
     rows = put(jnp.ones(n, bool))
     return (None if xd is None else put(xd)), put(yd), rows
-
-
-def to_device(a: Any, dtype: Any) -> Array:
-    """A NumPy array on the default device, shared rather than copied where it can
-    be: on the CPU, JAX takes a C-contiguous array of the right dtype that starts on
-    a 64-byte boundary without copying it (Arrow's buffers do; NumPy's large arrays
-    start 16 bytes into a page). Anything else is copied once, into such an array."""
-    arr = np.asarray(a)
-    if jax.default_backend() == "cpu" and arr.size:
-        if arr.dtype != dtype or not arr.flags.c_contiguous or arr.ctypes.data % 64:
-            out = aligned_empty(arr.size, dtype).reshape(arr.shape)
-            out[...] = arr
-            arr = out
-    return jax.device_put(arr)
 
 
 class Chunk(NamedTuple):

@@ -1,0 +1,154 @@
+"""Sums over the rows taken a block at a time (``rowsums``) equal those taken in one
+piece: the reduction itself, and the exact answer, standard errors, Hessian and
+log-likelihood built on it, computed with blocks of a few rows against the same
+computed whole (float64 rounding apart)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradtrace import api
+from gradtrace.core import diagnose, exact, rowsums
+from gradtrace.core.catalog import make_model
+from gradtrace.core.losses import reduce
+
+N = 1001  # rows: a shape no other test compiles for, blocks of 37 leave a tail
+
+
+@given(
+    n=st.integers(1, 200),
+    block=st.integers(1, 200),
+    reduction=st.sampled_from(["sum", "mean"]),
+    width=st.sampled_from([0, 1, 3]),
+)
+@settings(max_examples=25, deadline=None)
+def test_a_reduction_by_blocks_equals_the_whole(
+    n: int, block: int, reduction: str, width: int
+) -> None:
+    rng = np.random.default_rng(n * 7 + width)
+    y = rng.normal(size=n).astype(np.float32)
+    shape = (n,) if width == 1 else (n, width)
+    x = None if width == 0 else rng.normal(size=shape).astype(np.float32)
+
+    def fn(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+        rows = yb**2
+        if xb is not None:
+            rows = rows + jnp.sum(xb.reshape(len(yb), -1), axis=1)
+        return reduce(rows, mask, how), reduce(jnp.ones_like(yb), mask, how)
+
+    with jax.enable_x64(True):
+        got, count = jax.jit(
+            lambda x, y: rowsums.reduce_rows(fn, x, y, reduction, block)
+        )(x, y)
+        assert got.dtype == jnp.float64  # float32 data, summed in float64
+    rows = y.astype(np.float64) ** 2
+    if x is not None:
+        rows += x.astype(np.float64).reshape(n, -1).sum(axis=1)
+    want = rows.mean() if reduction == "mean" else rows.sum()
+    assert float(got) == pytest.approx(want, rel=1e-12, abs=1e-12)
+    # every row once: the tail block's rows already counted are masked out
+    assert float(count) == (1 if reduction == "mean" else n)
+
+
+def test_row_blocks_cover_the_rows_once() -> None:
+    blocks = rowsums.row_blocks(10, 4)
+    assert [(s.start, s.stop) for s in blocks] == [(0, 4), (4, 8), (8, 10)]
+
+
+def _whole_and_blocked(
+    compute: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, Any]:
+    jax.clear_caches()
+    api._log_likelihood_fn.cache_clear()
+    whole = compute()
+    jax.clear_caches()
+    api._log_likelihood_fn.cache_clear()
+    with monkeypatch.context() as m:
+        m.setattr(rowsums, "BLOCK_ROWS", 37)
+        blocked = compute()
+        jax.clear_caches()
+        api._log_likelihood_fn.cache_clear()
+    return whole, blocked
+
+
+def _line_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(2.0, 3.0, N).astype(np.float32)
+    y = (1.5 * x - 4.0 + rng.normal(0, 0.5, N)).astype(np.float32)
+    return x, y
+
+
+CASES = {
+    # closed forms: least squares, with scale by likelihood, mean and spread
+    "line mse": ("line", "mse", ("w", "b")),
+    "line nll": ("line", "nll", ("w", "b", "scale")),
+    "normal nll": ("normal", "nll", ("loc", "scale")),
+    # Newton on the JAX loss, and least-squares errors from the Jacobian
+    "logistic nll": ("logistic", "nll", ("w", "b")),
+    "exp-decay mse": ("exp-decay", "mse", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_exact_answer_by_blocks_equals_the_whole(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, loss, names = CASES[case]
+    model = make_model(name)
+    x, y = _line_data()
+    if name == "normal":
+        x = None  # type: ignore[assignment]
+    if name == "logistic":
+        x = x.reshape(-1, 1)
+        y = (y > np.median(y)).astype(np.float32)
+    if name == "exp-decay":
+        x = np.abs(x)
+        y = (3.0 * np.exp(-0.4 * x) + 0.05 * y / 10).astype(np.float32)
+    specs = model.param_specs()
+    if names is None:
+        names = tuple(s.name for s in specs)
+    start = {
+        s.name: np.full(() if s.size is None else s.size, s.default, np.float64)
+        for s in specs
+    }
+    start.setdefault("scale", np.asarray(1.0))
+    if name == "exp-decay":
+        start = {k: np.asarray(1.0) for k in names}
+
+    def solve() -> exact.Optimum:
+        with jax.enable_x64(True):
+            return exact.solve(model, loss, "mean", names, {}, x, y, start)
+
+    whole, blocked = _whole_and_blocked(solve, monkeypatch)
+    assert blocked.method == whole.method
+    for k in names:
+        np.testing.assert_allclose(blocked.params[k], whole.params[k], rtol=1e-8)
+        np.testing.assert_allclose(blocked.stderr[k], whole.stderr[k], rtol=1e-6)
+    assert blocked.loss == pytest.approx(whole.loss, rel=1e-10)
+
+
+def test_the_hessian_and_log_likelihood_by_blocks_equal_the_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = make_model("line")
+    x, y = _line_data(1)
+    params = {"w": np.asarray(1.4), "b": np.asarray(-3.0), "scale": np.asarray(0.6)}
+
+    def both() -> tuple[np.ndarray, np.ndarray, float]:
+        with jax.enable_x64(True):
+            mean, _ = diagnose.hessian(model, "nll", "mean", params, {}, x, y)
+            summed, _ = diagnose.hessian(model, "mse", "sum", params, {}, x, y)
+        return mean, summed, api.log_likelihood(model, params, x, y)
+
+    whole, blocked = _whole_and_blocked(both, monkeypatch)
+    np.testing.assert_allclose(blocked[0], whole[0], rtol=1e-10)
+    np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-10)
+    assert blocked[2] == pytest.approx(whole[2], rel=1e-12)
