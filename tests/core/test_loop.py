@@ -184,6 +184,7 @@ def test_a_blocked_full_batch_step_equals_the_one_pass_step(
         return gradtrace.fit(data, lr=1e-3, steps=30, dtype="float64", **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loop, "BLOCK_ELEMENTS", 4096)
+    monkeypatch.setattr(loop, "BLOCKED_FROM", 0)
     assert loop.block_rows(10_000, None) == 4096
     blocked = run().to_pandas()
     monkeypatch.setattr(loop, "BLOCK_ELEMENTS", 1 << 30)
