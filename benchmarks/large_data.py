@@ -15,6 +15,10 @@ Three measurements in one process per case (so peak memory is the case's own):
 The gradtrace cases also run from a Parquet file of the same rows (``-parquet``),
 which is read straight into arrays the device shares.
 
+And ``command_line``: the whole ``gradtrace fit data.parquet`` process as a user
+runs it (with the exact answer, which the cases above leave out), its peak memory
+above an idle process and above the same command on 10000 rows.
+
 Prints JSON: seconds (medians), rows per second, the bandwidth-limited rows per
 second, their ratio, and each case's peak resident memory above the idle process
 (the data, made in place, are part of it: 76 MB for 10 million rows); for
@@ -155,6 +159,63 @@ def case(
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+# One process and its peak resident memory (the largest of the children waited for,
+# so one runner process per measurement).
+PEAK = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - start
+if done.returncode != 0:
+    sys.exit(done.stderr[-2000:])
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": peak}))
+"""
+
+
+def process_peak(command: list[str]) -> dict[str, float]:
+    """Wall time and peak resident memory (MB) of one run of ``command``."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, *command], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def command_line(parquet: str, small: str, data_mb: float) -> dict[str, Any]:
+    """``gradtrace fit FILE.parquet`` as a user runs it (exact answer, standard
+    errors and diagnosis included, trace written): its whole process's peak memory
+    above a process that has only imported gradtrace (``idle``), and above the same
+    command on the file's first 10000 rows (``small``: imports, XLA's compiler and
+    the run's fixed costs), over the data's size; medians of 3 runs."""
+    exe = str(Path(sys.executable).with_name("gradtrace"))
+    idle = process_peak([sys.executable, "-c", "import gradtrace.api"])["peak_mb"]
+    out: dict[str, Any] = {"idle_peak_mb": idle}
+    for name, how in (
+        ("gd", ["--steps", "100"]),
+        ("sgd", ["--batch-size", "4096", "--epochs", "1", "--no-shuffle"]),
+    ):
+        runs: dict[str, list[dict[str, float]]] = {"big": [], "small": []}
+        with tempfile.TemporaryDirectory() as tmp:
+            for i in range(3):
+                for size, path in (("big", parquet), ("small", small)):
+                    folder = f"{tmp}/{size}{i}"
+                    command = [exe, "fit", path, *how, "--lr", "0.01", "-q"]
+                    runs[size].append(process_peak([*command, "--out", folder]))
+        big = {k: statistics.median(r[k] for r in runs["big"]) for k in runs["big"][0]}
+        small_peak = statistics.median(r["peak_mb"] for r in runs["small"])
+        out[name] = {
+            "command": f"gradtrace fit data.parquet {' '.join(how)} --lr 0.01",
+            "seconds": big["seconds"],
+            "peak_mb": big["peak_mb"],
+            "small_peak_mb": small_peak,
+            "above_idle_over_data": (big["peak_mb"] - idle) / data_mb,
+            "above_small_over_data": (big["peak_mb"] - small_peak) / data_mb,
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -196,7 +257,10 @@ def main() -> None:
     x = np.random.default_rng(0).standard_normal(n, dtype=np.float32)
     y = x * 2 + 1 + np.random.default_rng(1).standard_normal(n, dtype=np.float32) / 2
     pq.write_table(pa.table({"x": x, "y": y}), parquet, row_group_size=1 << 20)
+    small = str(Path(tmp.name) / "small.parquet")
+    pq.write_table(pa.table({"x": x[:10_000], "y": y[:10_000]}), small)
     del x, y
+    out["command_line"] = command_line(parquet, small, data_mb)
     for kind in (*kinds, "torch-sgd", "torch-sgd-shuffled", "torch-gd"):
         python = args.torch_python if kind.startswith("torch") else sys.executable
         r = case(kind, n, args.repeats, python, parquet)
