@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -173,10 +174,13 @@ print(json.dumps({"seconds": seconds, "peak_mb": peak}))
 """
 
 
-def process_peak(command: list[str]) -> dict[str, float]:
-    """Wall time and peak resident memory (MB) of one run of ``command``."""
+def process_peak(command: list[str], cache: str = "off") -> dict[str, float]:
+    """Wall time and peak resident memory (MB) of one run of ``command``, with the
+    command's compilation cache in folder ``cache`` (or off)."""
+    env = {**os.environ, "GRADTRACE_CACHE_DIR": cache}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
     done = subprocess.run(
-        [sys.executable, "-c", PEAK, *command], capture_output=True, text=True
+        [sys.executable, "-c", PEAK, *command], capture_output=True, text=True, env=env
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
@@ -188,7 +192,9 @@ def command_line(parquet: str, small: str, data_mb: float) -> dict[str, Any]:
     errors and diagnosis included, trace written): its whole process's peak memory
     above a process that has only imported gradtrace (``idle``), and above the same
     command on the file's first 10000 rows (``small``: imports, XLA's compiler and
-    the run's fixed costs), over the data's size; medians of 3 runs."""
+    the run's fixed costs), over the data's size; medians of 3 runs, compiling
+    afresh (the command's compilation cache off), and ``warm_*`` the same command
+    run again with its compilation cache filled (no compilation)."""
     exe = str(Path(sys.executable).with_name("gradtrace"))
     idle = process_peak([sys.executable, "-c", "import gradtrace.api"])["peak_mb"]
     out: dict[str, Any] = {"idle_peak_mb": idle}
@@ -196,22 +202,28 @@ def command_line(parquet: str, small: str, data_mb: float) -> dict[str, Any]:
         ("gd", ["--steps", "100"]),
         ("sgd", ["--batch-size", "4096", "--epochs", "1", "--no-shuffle"]),
     ):
-        runs: dict[str, list[dict[str, float]]] = {"big": [], "small": []}
+        runs: dict[str, list[dict[str, float]]] = {}
         with tempfile.TemporaryDirectory() as tmp:
-            for i in range(3):
+            for i in range(4):  # the first run fills the cache for the warm ones
                 for size, path in (("big", parquet), ("small", small)):
-                    folder = f"{tmp}/{size}{i}"
                     command = [exe, "fit", path, *how, "--lr", "0.01", "-q"]
-                    runs[size].append(process_peak([*command, "--out", folder]))
-        big = {k: statistics.median(r[k] for r in runs["big"]) for k in runs["big"][0]}
-        small_peak = statistics.median(r["peak_mb"] for r in runs["small"])
+                    for cache in ("off", f"{tmp}/cache"):
+                        folder = f"{tmp}/{size}{i}{len(cache)}"
+                        got = process_peak([*command, "--out", folder], cache)
+                        if i or cache == "off":
+                            key = size if cache == "off" else f"warm_{size}"
+                            runs.setdefault(key, []).append(got)
+        peak = {k: statistics.median(r["peak_mb"] for r in v) for k, v in runs.items()}
         out[name] = {
             "command": f"gradtrace fit data.parquet {' '.join(how)} --lr 0.01",
-            "seconds": big["seconds"],
-            "peak_mb": big["peak_mb"],
-            "small_peak_mb": small_peak,
-            "above_idle_over_data": (big["peak_mb"] - idle) / data_mb,
-            "above_small_over_data": (big["peak_mb"] - small_peak) / data_mb,
+            "seconds": statistics.median(r["seconds"] for r in runs["big"]),
+            "peak_mb": peak["big"],
+            "small_peak_mb": peak["small"],
+            "above_idle_over_data": (peak["big"] - idle) / data_mb,
+            "above_small_over_data": (peak["big"] - peak["small"]) / data_mb,
+            "warm_seconds": statistics.median(r["seconds"] for r in runs["warm_big"]),
+            "warm_peak_mb": peak["warm_big"],
+            "warm_above_idle_over_data": (peak["warm_big"] - idle) / data_mb,
         }
     return out
 
@@ -233,7 +245,7 @@ def main() -> None:
         "machine": {
             "python": platform.python_version(),
             "machine": platform.machine(),
-            "cpus": len(__import__("os").sched_getaffinity(0)),
+            "cpus": len(os.sched_getaffinity(0)),
         },
         "rows": n,
         "data_mb": data_mb,
