@@ -310,3 +310,40 @@ def test_the_program_ends_with_its_output_and_exit_code(tmp_path: Path) -> None:
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: ")
     diverged = program("fit", "seed001_line", "--lr", "10", "--steps", "50", "-q")
     assert diverged.returncode == 1
+
+
+def test_the_program_skips_teardown_but_waits_for_its_threads(tmp_path: Path) -> None:
+    """The program ends without Python's teardown (an atexit handler does not run),
+    but only after the threads Python would wait for (the exact answer's worker may
+    be writing into the compilation cache), with the command's exit code."""
+
+    def python(code: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "GRADTRACE_CACHE_DIR": "off"}
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    fit = "['fit', 'seed001_line', '--steps', '5', '-q', '--out', '{}']"
+    run = (
+        "import atexit, sys; atexit.register(print, 'teardown'); "
+        "from gradtrace.cli import main; sys.argv = ['gradtrace'] + {}; main({})"
+    )
+    program = python(run.format(fit.format("a"), ""))
+    assert program.returncode == 0, program.stderr
+    assert "teardown" not in program.stdout
+    assert (tmp_path / "a" / "run.json").exists()
+    called = python(run.format("[]", fit.format("b")))  # main(argv): as Python ends
+    assert called.returncode == 0, called.stderr
+    assert called.stdout.rstrip().endswith("\nteardown")
+    waits = python(
+        "import threading, time; from gradtrace.cli import _end_process; "
+        "threading.Thread(target=lambda: (time.sleep(0.3), "
+        "open('done', 'w').write('x'))).start(); _end_process(3)"
+    )
+    assert waits.returncode == 3, waits.stderr
+    assert (tmp_path / "done").read_text() == "x"

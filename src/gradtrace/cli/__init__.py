@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from typing import NoReturn
 
 import click
@@ -93,13 +94,24 @@ def main(argv: list[str] | None = None) -> None:
     gradtrace``) the process ends as soon as the command has, without Python's
     teardown: freeing JAX's, pandas' and matplotlib's objects one by one took 0.15
     s of a 1.3 s fit. Everything the command writes is closed by then (run folders
-    are renamed into place whole), and its output is flushed. Under a profiler or
-    a tracer (coverage), and when called with ``argv`` (tests, other programs), it
-    ends as Python does."""
+    are renamed into place whole), its threads are waited for and its output is
+    flushed. Under a profiler, a tracer or a monitoring tool (coverage), and when
+    called with ``argv`` (tests, other programs), it ends as Python does."""
     code = _command(argv)
-    if argv is None and sys.getprofile() is None and sys.gettrace() is None:
+    if argv is None and not _watched():
         _end_process(code)
     sys.exit(code)
+
+
+def _watched() -> bool:
+    """Whether a profiler, a tracer or a monitoring tool (coverage on Python 3.12
+    and later) watches this process: it writes what it saw as Python ends."""
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return True
+    monitoring = getattr(sys, "monitoring", None)
+    return monitoring is not None and any(
+        monitoring.get_tool(tool) is not None for tool in range(6)
+    )
 
 
 def _command(argv: list[str] | None) -> int:
@@ -134,9 +146,13 @@ def _command(argv: list[str] | None) -> int:
 
 
 def _end_process(code: int) -> NoReturn:
-    """Flush what was printed and logged, then end the process with ``code`` at
-    once (``os._exit``). A reader that closed the pipe early (``| head``) is no
-    error of the command's."""
+    """Wait for the threads Python would wait for (the exact answer's worker, which
+    may be writing a compiled program into the cache), flush what was printed and
+    logged, then end the process with ``code`` at once (``os._exit``). A reader
+    that closed the pipe early (``| head``) is no error of the command's."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:

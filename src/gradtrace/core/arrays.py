@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import numpy as np
-from jax import Array
 
 
 def aligned_empty(n: int, dtype: Any) -> np.ndarray:
@@ -19,12 +17,14 @@ def aligned_empty(n: int, dtype: Any) -> np.ndarray:
     return raw[offset : offset + n * itemsize].view(dtype)
 
 
-def to_device(a: Any, dtype: Any) -> Array:
+def to_device(a: Any, dtype: Any) -> Any:
     """A NumPy array on the default device, shared rather than copied where it can
     be: on the CPU, JAX takes a C-contiguous array of the right dtype that starts on
     a 64-byte boundary without copying it (Arrow's buffers do; NumPy's large arrays
     start 16 bytes into a page). Anything else is copied once, into such an array;
     a JAX array of that dtype is returned as it is."""
+    import jax  # here: reading data (``aligned_empty``) needs NumPy only
+
     if isinstance(a, jax.Array) and a.dtype == dtype:
         return a
     arr = np.asarray(a)

@@ -188,9 +188,10 @@ def _least_squares(
 
     Up to ``rowsums.BLOCK_ROWS`` rows, NumPy's ``lstsq`` of the whole X. Longer
     data never hold X: the R factor of the QR decomposition of [X | y] is updated a
-    block of rows at a time (R of [R; next block]), ``lstsq`` of its triangle gives
-    the same solution as of X (R has X's null space and conditioning), X^T X is
-    R^T R, and a second pass adds up the squared residuals."""
+    block of rows at a time (R of [R; next block]), ``lstsq`` of its triangle, with
+    the cutoff for small singular values that X's would have, gives the same
+    solution as of X (R = Q^T X has X's singular values), X^T X is R^T R, and a
+    second pass adds up the squared residuals."""
     n = len(y)
     if n <= rowsums.BLOCK_ROWS:
         design = m.design(np.asarray(x, np.float64))
@@ -209,7 +210,9 @@ def _least_squares(
     assert r is not None
     p = r.shape[1] - 1
     triangle = r[:p, :p]
-    beta, *_ = np.linalg.lstsq(triangle, r[:p, p], rcond=None)
+    # R's singular values are X's: the cutoff lstsq of the whole X would use
+    cutoff = np.finfo(np.float64).eps * max(n, p)
+    beta, *_ = np.linalg.lstsq(triangle, r[:p, p], rcond=cutoff)
     ssr = 0.0
     for rows in rowsums.row_blocks(n):
         resid = (
