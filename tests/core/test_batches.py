@@ -17,6 +17,8 @@ from gradtrace.core.batches import (
     n_batches,
     padded_order,
     permutation,
+    permuted,
+    seed_key,
     select,
 )
 
@@ -159,3 +161,27 @@ def test_a_batch_drawn_alone_is_that_batch_of_the_epochs_order(
     for b in range(n_batches(n_rows, batch_size)):
         expected = whole[b * batch_size : (b + 1) * batch_size]
         np.testing.assert_array_equal(np.asarray(drawn(b)), expected)
+
+
+def test_the_shuffled_order_is_the_one_recorded_runs_used() -> None:
+    """A seed's shuffled order stays what earlier versions drew (runs recorded
+    with them rerun and resume to the same trace): rows drawn by the code of
+    2026-12-02, before the walk's first passes were made without the loop's test."""
+    key = seed_key(0)
+    first = {
+        1000: [980, 258, 193, 599, 580, 337],
+        10_000_000: [3841595, 9466995, 2145387, 4001870, 9847133, 5175807],
+        1 << 20: [38024, 140493, 71609, 461133, 515674, 430898],
+    }
+    for n, rows in first.items():
+        positions = np.arange(min(n, 4096), dtype=np.int32)
+        assert np.asarray(permuted(key, positions, n))[:6].tolist() == rows
+    batch = epoch_batch(key, 3, 5, 10_000_000, 4096, True)
+    assert np.asarray(batch)[:6].tolist() == [
+        8067025,
+        9357781,
+        1064387,
+        6398840,
+        911120,
+        2616650,
+    ]

@@ -93,8 +93,18 @@ def permuted(key: Array, positions: Array, n: int) -> Array:
     def walk(v: Array) -> Array:
         return jnp.where(v >= limit, mix(v), v)
 
-    first = mix(positions.astype(jnp.uint32))
-    order = jax.lax.while_loop(lambda v: jnp.any(v >= limit), walk, first)
+    order = mix(positions.astype(jnp.uint32))
+    # The passes that some index almost surely still needs are made without
+    # asking (a pass leaves an index already below n as it is, so the order is the
+    # same); the loop, whose every turn costs a test over all the indices, takes
+    # the few left. A shuffled epoch of 10 million rows in batches of 4096: the
+    # indices 141 -> 83 ms.
+    beyond = 1 - n / (1 << bits)  # the share of indices a pass sends beyond n
+    if beyond > 0:
+        size = max(2, math.prod(positions.shape))
+        for _ in range(max(0, int(math.log(size) / -math.log(beyond)) - 1)):
+            order = walk(order)
+    order = jax.lax.while_loop(lambda v: jnp.any(v >= limit), walk, order)
     return order.astype(jnp.int32)
 
 
