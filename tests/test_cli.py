@@ -347,3 +347,31 @@ def test_the_program_skips_teardown_but_waits_for_its_threads(tmp_path: Path) ->
     )
     assert waits.returncode == 3, waits.stderr
     assert (tmp_path / "done").read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    "command", [["models"], ["fit", "seed001_line", "--steps", "5"]]
+)
+def test_a_reader_that_stops_reading_is_no_error(
+    command: list[str], tmp_path: Path
+) -> None:
+    """`gradtrace ... | head`: the command still does its work (the run is saved)
+    and exits 0, not 1 as rich would."""
+    env = {**os.environ, "GRADTRACE_CACHE_DIR": "off"}
+    if command[0] == "fit":
+        command = [*command, "--out", "r"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradtrace", *command],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    if command[0] == "fit":
+        assert json.loads((tmp_path / "r" / "run.json").read_text())["steps"] == 5

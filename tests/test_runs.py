@@ -356,7 +356,9 @@ def test_sigkill_leaves_no_run_folder(tmp_path: Path) -> None:
     assert all(p.name.startswith(".") for p in leftovers)
 
 
-def test_sigint_saves_the_steps_done_and_marks_the_run(tmp_path: Path) -> None:
+def test_sigint_saves_the_steps_done_and_marks_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     proc = _start([*LONG, "--out", "runs/i"], tmp_path)
     _wait_for_training(proc)
     proc.send_signal(signal.SIGINT)
@@ -369,6 +371,14 @@ def test_sigint_saves_the_steps_done_and_marks_the_run(tmp_path: Path) -> None:
     frame = trace.to_pandas()
     assert len(frame) == trace.steps + 1
     assert np.isfinite(frame["loc"]).all()
+    # resume says where it starts, and which recorded steps it computes again
+    code, out, err = run(["resume", str(tmp_path / "runs" / "i")], capsys)
+    assert code == 0, err
+    start = int(out.split("resuming at step ")[1].split(" ")[0])
+    assert 1 < start <= trace.steps + 1
+    if start <= trace.steps:
+        assert f"steps {start}-{trace.steps}, recorded when it stopped" in out
+    assert gradtrace.load(tmp_path / "runs" / "i").status == "completed"
 
 
 def test_semicolon_csv_and_spaced_header(

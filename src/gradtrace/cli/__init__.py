@@ -142,6 +142,11 @@ def _command(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted.", err=True)
         return 130
+    except BrokenPipeError:  # the reader stopped reading (| head): no error
+        from gradtrace.cli._report import silence
+
+        silence(sys.stdout)
+        return 0
     return code if isinstance(code, int) else 0
 
 

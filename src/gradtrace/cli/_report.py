@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 import numpy as np
-from rich.console import Console
+from rich.console import Console as _RichConsole
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -33,6 +34,29 @@ def run_into_with_progress(
         return trace
 
     return with_progress(work), late[0]
+
+
+class Console(_RichConsole):
+    """rich's console, except that a reader who stops reading (``| head``) ends
+    nothing: what is left to print goes nowhere, and the command finishes (its run
+    saved) with its own exit code, where rich would exit with 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        silence(self.file)
+
+
+def silence(stream: object) -> None:
+    """Send what is still written to ``stream`` (standard output, say) nowhere."""
+    fileno = getattr(stream, "fileno", None)
+    try:
+        target = fileno() if fileno is not None else None
+    except (OSError, ValueError):
+        target = None
+    if target is not None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, target)
+        os.close(devnull)
 
 
 def with_progress(work: Callable[[Callable[[int, int], None]], Trace]) -> Trace:

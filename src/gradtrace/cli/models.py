@@ -22,10 +22,10 @@ def models(kind: str) -> None:
     shown unless --init says otherwise. Your own model: --model-expr or --model-file
     (see gradtrace fit --help).
     """
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
+    from gradtrace.cli._report import Console
     from gradtrace.core.catalog import MODELS, kind_of, make_model
     from gradtrace.core.losses import LOSSES, SCALE
     from gradtrace.core.metrics import METRICS

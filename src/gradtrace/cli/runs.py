@@ -167,11 +167,20 @@ def resume(run: Path, data: Path | None) -> None:
     checkpoint (parts written after it are dropped); run.json and state.npz are
     replaced atomically at every checkpoint and at the end.
     """
-    from gradtrace import api
+    from gradtrace import api, store
     from gradtrace.cli import _report
 
+    recorded = store.load_info(run).get("steps")
+
     def starting(done: int, n_steps: int) -> None:
-        click.echo(f"resuming at step {done + 1} of {n_steps}.")
+        again = ""
+        if isinstance(recorded, int) and recorded > done:
+            # an interrupted run's trace goes past its last saved state
+            again = (
+                f" (its last saved state; steps {done + 1}-{recorded}, recorded "
+                "when it stopped, are computed again)"
+            )
+        click.echo(f"resuming at step {done + 1} of {n_steps}{again}.")
 
     trace = _report.with_progress(
         lambda progress: api.resume(
