@@ -269,6 +269,8 @@ def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     frame = pd.read_csv(io.StringIO(out))
     assert list(frame.columns)[:5] == ["step", "epoch", "batch", "w", "b"]
     assert len(frame) == 4
+    code, dashed, _ = run(["export", str(runs / "one"), "-o", "-"], capsys)
+    assert code == 0 and dashed == out  # -o -: standard output, as fit - reads it
     code, _, _ = run(
         ["export", str(runs / "one"), "--json", "-o", str(tmp_path / "t.json")], capsys
     )

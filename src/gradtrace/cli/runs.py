@@ -41,7 +41,7 @@ def show(run: Path) -> None:
     "out",
     type=click.Path(path_type=Path),
     default=None,
-    help="File to write (default: standard output).",
+    help="File to write (default, or -: standard output).",
 )
 def export(run: Path, fmt: str, out: Path | None) -> None:
     """Export a run's trace as CSV or JSON."""
@@ -63,7 +63,7 @@ def export(run: Path, fmt: str, out: Path | None) -> None:
             for record in frame.astype(object).to_dict(orient="records")
         ]
         text = to_json({"run": trace.info, "trace": rows}) + "\n"
-    if out is None:
+    if out is None or str(out) == "-":
         sys.stdout.write(text)
         return
     if out.is_dir():
