@@ -299,3 +299,25 @@ def test_a_long_run_has_a_logarithmic_step_axis() -> None:
     for draw in (plot.loss_curves, plot.parameter_paths):
         assert draw(short).axes[-1].get_xscale() == "linear"
         assert draw(long).axes[-1].get_xscale() == "symlog"
+
+
+def test_a_loss_near_its_optimum_reads_in_full_not_as_an_offset() -> None:
+    """Seed 002's loss moves in its last digits (14258.98 +- 0.01): the ticks read
+    the losses themselves, not '+1.42589e4' and a few hundredths."""
+    trace = gradtrace.fit(
+        "seed002_normal",
+        "normal",
+        reduction="sum",
+        fix={"scale": 1},
+        init={"loc": 0.0},
+        lr=1e-7,
+        steps=200,
+        exact=False,
+    )
+    fig = plot.loss_curves(trace)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert ax.get_yscale() == "linear"
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ticks and all(t.replace("\u2212", "-").startswith("1425") for t in ticks)

@@ -662,6 +662,10 @@ def loss_curves(trace: Any) -> Figure:
     values = full[ok]
     if len(values) and values.min() > 0 and values.max() / values.min() > 100:
         ax.set_yscale("log")
+    else:
+        # the losses in full (14258.976), not as an offset (+1.42589e4) and
+        # ticks of 0.076: a loss near its optimum varies in its last digits
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
     _step_axis(ax, trace.steps)
     ax.set_ylabel(f"{info['loss']} ({info['reduction']})")
     ax.set_title("loss per step")
