@@ -143,6 +143,17 @@ def test_explain_a_distribution_and_a_saved_run(
     positional, _ = capsys.readouterr()
     assert done.value.code in (0, None) and data_lines(positional) == 100
     assert positional.startswith("Step 4 of 8 (")
+    # counted from the end, as Python counts: -1 the last step, -5 the fourth
+    assert trace.explain(-5).equals(a) and trace.explain(-1).equals(trace.explain(8))
+    for args in (["-5"], ["--step", "-5"], ["--rows", "0", "-5"]):
+        with pytest.raises(SystemExit) as done:
+            main(["explain", str(tmp_path / "r"), *args])
+        out, _ = capsys.readouterr()
+        assert done.value.code in (0, None) and out.startswith("Step 4 of 8 (")
+    with pytest.raises(SystemExit) as done:
+        main(["explain", str(tmp_path / "r"), "-9"])
+    _, err = capsys.readouterr()
+    assert done.value.code == 2 and "(or -1 to -8, counted from the end)" in err
     for args, said in (
         ([], "which step? give it: gradtrace explain RUN --step N"),
         (["4", "--step", "5"], "two steps given (4 and --step 5): give one"),

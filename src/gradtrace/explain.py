@@ -25,6 +25,18 @@ from gradtrace.errors import InputError
 from gradtrace.usercode import loss_of, model_of
 
 
+def step_number(step: int, n_steps: int) -> int:
+    """Step ``step`` of a run of ``n_steps``: 1 is the first update, -1 the last."""
+    if -n_steps <= step <= -1:
+        step += n_steps + 1
+    if not 1 <= step <= n_steps:
+        raise InputError(
+            f"step {step} is not in the run: choose a step from 1 to {n_steps} "
+            f"(or -1 to -{n_steps}, counted from the end)."
+        )
+    return step
+
+
 def explain_step(
     frame: pd.DataFrame,
     info: dict[str, Any],
@@ -34,19 +46,15 @@ def explain_step(
     model: Any = None,
     loss: Any = None,
 ) -> pd.DataFrame:
-    """The rows of step ``step`` with their arithmetic, and a last row with the
-    batch's total (``mean`` or ``sum``, as the loss reduces).
+    """The rows of step ``step`` (-1: the last) with their arithmetic, and a last
+    row with the batch's total (``mean`` or ``sum``, as the loss reduces).
 
     ``result.attrs["update"]`` is a DataFrame, one row per parameter: its value
     before, the gradient, the optimizer's state before and after, the update and the
     value after. ``result.attrs["logged"]`` holds the losses as Keras logs them and
     as measured on all the data, and ``result.attrs["why"]`` says why they differ.
     """
-    n_steps = int(info["steps"])
-    if not 1 <= step <= n_steps:
-        raise InputError(
-            f"step {step} is not in the run: choose a step from 1 to {n_steps}."
-        )
+    step = step_number(step, int(info["steps"]))
     model = model_of(info, model)
     loss, reduction = loss_of(info, loss), info["reduction"]
     specs = [s for s in param_specs(model, loss) if s.name in info["initial"]]

@@ -4,6 +4,7 @@ curvature says about a learning rate before training."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,28 @@ import click
 from gradtrace.cli.fit import run_options
 
 
-@click.command(context_settings={"max_content_width": 100})
+class _StepFromTheEnd(click.Command):
+    """``explain RUN -1``: a negative number is a step counted from the end (click
+    would take it for an unknown option); other options are parsed as usual."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = []
+        for i, a in enumerate(args):
+            value_of = i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]
+            negative = re.fullmatch(r"-\d+", a) is not None
+            given.append(f"--step={a}" if negative and not value_of else a)
+        return super().parse_args(ctx, given)
+
+
+@click.command(cls=_StepFromTheEnd, context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("step_given", metavar="[STEP]", type=int, required=False)
 @click.option(
     "--step",
     "step",
     type=int,
-    help="The step to explain (1 is the first update); or give it after RUN.",
+    help="The step to explain (1 is the first update, -1 the last); or give it "
+    "after RUN.",
 )
 @click.option(
     "--rows",
@@ -46,8 +61,10 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
 
     from gradtrace.api import load
     from gradtrace.cli._report import _console, fmt
+    from gradtrace.explain import step_number
 
     trace = load(run)
+    step = step_number(step, trace.steps)
     table = trace.explain(step)
     info = trace.info
     logged = table.attrs["logged"]
