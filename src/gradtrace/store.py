@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from gradtrace.errors import InputError, RunFolderError
+from gradtrace.paths import cache_home
 
 TRACE_FILE = "trace.parquet"
 INFO_FILE = "run.json"
@@ -127,9 +128,8 @@ def _prune_locks(folder: Path, older_than_s: float = 3600.0) -> None:
 
 def lock_path(folder: Path) -> Path:
     """The file whose lock is the right to write ``folder`` (see ``writing``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32]
-    return Path(base) / "gradtrace" / "locks" / f"{key}.lock"
+    return cache_home() / "locks" / f"{key}.lock"
 
 
 def being_written(folder: Path) -> bool | None:

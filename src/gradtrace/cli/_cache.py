@@ -21,6 +21,8 @@ import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
+from gradtrace.paths import cache_home
+
 ENV = "GRADTRACE_CACHE_DIR"
 OFF = ("", "0", "off", "no", "none", "false")
 #: Most bytes the cache holds (an entry of a fit is 10-200 kB).
@@ -35,8 +37,7 @@ def cache_dir(environ: MutableMapping[str, str]) -> Path | None:
     value = environ.get(ENV)
     if value is not None:
         return None if value.strip().lower() in OFF else Path(value).expanduser()
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gradtrace" / "jax"
+    return cache_home(environ) / "jax"
 
 
 def settings(environ: MutableMapping[str, str]) -> dict[str, str]:
