@@ -1404,6 +1404,19 @@ def rerun_config(info: dict[str, Any]) -> RunConfig:
     return config
 
 
+def rerun_rows(info: dict[str, Any]) -> int | None:
+    """The rows of a saved run's trace that its rerun must repeat exactly: all of
+    them (None) for a finished run; for one that stopped, its steps so far, and
+    the row after its last step too unless every step saw all the data (a
+    full-batch step's loss over all the data is the next step's batch loss; after
+    the last step of a run that stopped it was evaluated on its own and may round
+    apart)."""
+    if info["status"] not in ("interrupted", "running"):
+        return None
+    full_batch = info["schedule"]["batch_size"] >= info["data"]["n_rows"]
+    return max(1, int(info["steps"]) + (0 if full_batch else 1))
+
+
 def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, Any]:
     """The optimum, standard errors and learning-rate diagnosis of a configuration,
     before (and without) training: what ``gradtrace diagnose`` prints."""

@@ -111,7 +111,7 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     The data are read again from where the run read them; a data file that changed
     since (its SHA-256 differs) is refused.
     """
-    from gradtrace.api import rerun_config
+    from gradtrace.api import rerun_config, rerun_rows
     from gradtrace.cli import _report
     from gradtrace.cli.fit import default_out
     from gradtrace.store import check_parts, load_info, same_traces
@@ -126,15 +126,8 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     new, late = _report.run_into_with_progress(config, out, force)
     if late:
         raise KeyboardInterrupt  # after the new run was saved
-    unfinished = info["status"] in ("interrupted", "running")
-    compared = None
-    if unfinished:
-        # a full-batch step's loss over all the data is the next step's batch
-        # loss; after the last step of a run that stopped it was evaluated on its
-        # own and may round apart, so that row is left out
-        full_batch = info["schedule"]["batch_size"] >= info["data"]["n_rows"]
-        compared = max(1, info["steps"] + (0 if full_batch else 1))
-    same = same_traces(run, out, prefix=unfinished, rows=compared)
+    compared = rerun_rows(info)
+    same = same_traces(run, out, prefix=compared is not None, rows=compared)
     _report.print_run(new, out, None, quiet=True)
     if same and compared is not None and info["steps"] < new.steps:
         click.echo(
