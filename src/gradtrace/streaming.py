@@ -168,11 +168,9 @@ def run_stream(
             rows,
         )
         check_first_loss(p, float(streamed.initial()[0]))
-        every = None
-        if config.checkpoint_every is not None:
-            every = validate.positive_int(
-                "--checkpoint-every", config.checkpoint_every, "--checkpoint-every"
-            )
+        # checked (a positive whole number) by ``check`` before the file was read
+        every = config.checkpoint_every
+        every = None if every is None else int(every)
         check_resume_folder(resume, trace_to)
         parts = None
         if trace_to is not None and (
