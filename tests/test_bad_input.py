@@ -376,3 +376,38 @@ def test_python_api_messages_name_the_python_argument() -> None:
         gradtrace.fit("seed004_keras", lr=-1)
     with pytest.raises(gradtrace.InputError, match=r"--init w=abc is not a number"):
         gradtrace.fit("seed004_keras", init={"w": "abc"})
+
+
+def test_python_callers_are_told_the_keyword_and_the_command_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A message written for the command line names the flag; from Python it also
+    names the keyword argument (fit, sweep, lr_find, resume), and only there."""
+    import gradtrace
+    from gradtrace.lrfind import lr_find
+    from gradtrace.sweeps import sweep
+
+    for call in (
+        lambda: gradtrace.fit("seed001_line", steps=3, batch_size=0),
+        lambda: sweep("seed001_line", lr=[0.1], steps=3, batch_size=0),
+        lambda: lr_find("seed001_line", batch_size=0),
+    ):
+        with pytest.raises(gradtrace.InputError) as err:
+            call()
+        assert "--batch-size" in str(err.value)
+        assert str(err.value).endswith("(in Python: batch_size=)")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], "y": [2.0, 4.0, 6.0]}), path)
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(path, steps=3, shuffle=False, shuffle_window=2, stream=True)
+    assert "--no-shuffle" in str(err.value)
+    assert str(err.value).endswith("(in Python: shuffle_window=, shuffle=False)")
+    # a message that names the keyword already is left as it is
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit("seed001_line", steps=3, lr=-1)
+    assert "(lr= in Python)" in str(err.value) and "(in Python:" not in str(err.value)
+    code, _, said = run(["fit", "seed001_line", "--batch-size", "0"], capsys)
+    assert code == 2 and "--batch-size" in said and "in Python" not in said

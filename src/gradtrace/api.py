@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import inspect
 import math
 import os
+import re
 import signal
 import threading
 import time
@@ -15,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import jax
 import numpy as np
@@ -30,7 +33,7 @@ from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
 from gradtrace.core.rowsums import reduce_rows
 from gradtrace.data import DATASETS
-from gradtrace.errors import InputError
+from gradtrace.errors import COMMAND_LINE, InputError
 from gradtrace.reference import compute as reference_compute
 from gradtrace.sources import (
     DataLike,
@@ -112,6 +115,50 @@ class RunConfig:
         return asdict(self)
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+#: Flags whose Python keyword is not their name with "_" for "-".
+_KEYWORD_OF_FLAG = {
+    "--no-shuffle": "shuffle=False",
+    "--metric": "metrics=",
+    "--min": "lr_min=",  # lr-find's range
+    "--max": "lr_max=",
+}
+
+
+def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function``, whose bad-input messages (written for the command line) also
+    name the keyword arguments of the flags they mention, for a Python caller:
+    "--batch-size must be at least 1, got 0 ... (in Python: batch_size=)"."""
+    parameters = inspect.signature(function).parameters
+    keywords = set(parameters)
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        keywords |= {f.name for f in dataclasses.fields(RunConfig)}  # **fit_options
+
+    @functools.wraps(function)
+    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return function(*args, **kwargs)
+        except InputError as err:
+            if COMMAND_LINE.get():
+                raise
+            message = str(err)
+            names = []
+            for flag in re.findall(r"--[a-z][a-z0-9-]*", message):
+                name = _KEYWORD_OF_FLAG.get(flag)
+                if name is None and flag[2:].replace("-", "_") in keywords:
+                    name = flag[2:].replace("-", "_") + "="
+                if name and name not in names and name.rstrip("=") + "=" not in message:
+                    names.append(name)
+            if not names:
+                raise
+            raise InputError(f"{message} (in Python: {', '.join(names)})") from None
+
+    return wrapped
+
+
+@python_names
 def fit(
     data: DataLike,
     model: Any = "line",
@@ -355,6 +402,7 @@ def _save_then_interrupt(trace: Trace, folder: Path, force: bool) -> None:
         raise KeyboardInterrupt
 
 
+@python_names
 def resume(
     folder: str | Path,
     data: DataLike | None = None,

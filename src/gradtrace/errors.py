@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
+#: True while the ``gradtrace`` command runs: its messages name flags alone (a
+#: Python caller's also name the keyword arguments, ``api.python_names``).
+COMMAND_LINE: ContextVar[bool] = ContextVar("command_line", default=False)
+
 
 class GradtraceError(Exception):
     """Base class of every error gradtrace raises on purpose."""

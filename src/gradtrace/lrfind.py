@@ -19,12 +19,13 @@ import numpy as np
 import optax
 import pandas as pd
 
-from gradtrace.api import RunConfig, plan, plan_reference
+from gradtrace.api import RunConfig, plan, plan_reference, python_names
 from gradtrace.core import batches
 from gradtrace.errors import InputError
 from gradtrace.sources import DataLike, frame_of, source_name
 
 
+@python_names
 def lr_find(
     data: DataLike,
     model: str = "line",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import validate
-from gradtrace.api import RunConfig, plan
+from gradtrace.api import RunConfig, plan, python_names
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
@@ -90,6 +90,7 @@ class Sweep:
         )
 
 
+@python_names
 def sweep(
     data: DataLike,
     model: str = "line",

@@ -32,7 +32,7 @@ from gradtrace.cli.runs import (
 )
 from gradtrace.cli.sweep import lr_find, sweep
 from gradtrace.cli.understand import diagnose, explain
-from gradtrace.errors import GradtraceError
+from gradtrace.errors import COMMAND_LINE, GradtraceError
 
 
 @click.group(
@@ -120,6 +120,7 @@ def _command(argv: list[str] | None) -> int:
     # SIGINT ignored (a background job): the run then saves what it did.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _cache.enable()
+    token = COMMAND_LINE.set(True)
     try:
         code = cli.main(args=argv, prog_name="gradtrace", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -147,6 +148,8 @@ def _command(argv: list[str] | None) -> int:
 
         silence(sys.stdout)
         return 0
+    finally:
+        COMMAND_LINE.reset(token)
     return code if isinstance(code, int) else 0
 
 
