@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import run_cli as run
+from helpers import start_program
 
 SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
 
@@ -291,15 +292,9 @@ def test_the_program_ends_with_its_output_and_exit_code(tmp_path: Path) -> None:
     what it printed still arrives whole, through a pipe, with its exit code."""
 
     def program(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "GRADTRACE_CACHE_DIR": "off"}
-        return subprocess.run(
-            [sys.executable, "-m", "gradtrace", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        proc = start_program(list(args), tmp_path, GRADTRACE_CACHE_DIR="off")
+        out, err = proc.communicate(timeout=120)
+        return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
     done = program("fit", "seed001_line", "--steps", "5", "--out", "r")
     assert done.returncode == 0, done.stderr
@@ -357,17 +352,9 @@ def test_a_reader_that_stops_reading_is_no_error(
 ) -> None:
     """`gradtrace ... | head`: the command still does its work (the run is saved)
     and exits 0, not 1 as rich would."""
-    env = {**os.environ, "GRADTRACE_CACHE_DIR": "off"}
     if command[0] == "fit":
         command = [*command, "--out", "r"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gradtrace", *command],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_program(command, tmp_path, GRADTRACE_CACHE_DIR="off")
     assert proc.stdout is not None
     proc.stdout.close()  # the reader is gone before the first line
     _, err = proc.communicate(timeout=120)

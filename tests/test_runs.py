@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 
 import gradtrace
 from helpers import run_cli as run
+from helpers import start_program
 
 SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
 EXPECTED_W = 1.0924618
@@ -325,15 +325,7 @@ LONG = [
 
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "GRADTRACE_CHUNK_STEPS": "20000", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "gradtrace", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_program(args, cwd, GRADTRACE_CHUNK_STEPS="20000", PYTHONUNBUFFERED="1")
 
 
 def _wait_for_training(proc: subprocess.Popen[str]) -> None:
