@@ -91,6 +91,8 @@ def test_loss_figure_log_scale_and_optimum() -> None:
         line for line in ax.get_lines() if line.get_label().startswith("optimum's loss")
     )
     assert optimum.get_ydata()[0] == pytest.approx(trace.info["optimum_loss"])
+    # as many digits as the losses carry (float32: 7), as the axis shows them
+    assert optimum.get_label() == f"optimum's loss {trace.info['optimum_loss']:.7g}"
     keras = demo_traces()["keras-batches"]
     labels = [line.get_label() for line in plot.loss_curves(keras).axes[0].get_lines()]
     assert "epoch mean, as Keras logs it" in labels

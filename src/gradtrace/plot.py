@@ -657,7 +657,7 @@ def loss_curves(trace: Any) -> Figure:
     best = info.get("optimum_loss")
     if best is not None:
         ax.axhline(
-            best, color="#d62728", ls="--", lw=1.2, label=f"optimum's loss {best:.6g}"
+            best, color="#d62728", ls="--", lw=1.2, label=f"optimum's loss {best:.7g}"
         )
     values = full[ok]
     if len(values) and values.min() > 0 and values.max() / values.min() > 100:
