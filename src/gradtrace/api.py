@@ -454,10 +454,13 @@ def resume(
                 resumed_from=info,
             )
         else:
+
+            def checked(p: Plan) -> None:
+                _check_resumed_values(info, p)
+                if starting is not None:
+                    starting(*begin)
+
             frame, source = frame_of(data if data is not None else config.data or "")
-            _check_resumed_values(info, plan(config, frame, source, model, loss))
-            if starting is not None:
-                starting(*begin)
             trace = run(
                 config,
                 frame,
@@ -469,6 +472,7 @@ def resume(
                 resume=state,
                 trace_to=writer,
                 resumed_from=info,
+                planned=checked,
             )
         if "resumed" not in trace.info:  # not written in parts: not done yet
             trace.info["timings"]["total_s"] = time.perf_counter() - started
@@ -772,8 +776,12 @@ def run(
     resume: Mapping[str, np.ndarray] | None = None,
     trace_to: Callable[[], TraceWriter] | None = None,
     resumed_from: Mapping[str, Any] | None = None,
+    planned: Callable[[Plan], None] | None = None,
 ) -> Trace:
     """Run a validated-on-the-way configuration on a loaded table.
+
+    ``planned`` is called with the checked plan before anything is compiled or
+    run (``resume`` checks there that the data are the run's own).
 
     ``checkpoint`` is called with the trace so far (its ``state`` set, so it can be
     saved and resumed) every ``config.checkpoint_every`` steps. ``resume`` is such a
@@ -787,6 +795,8 @@ def run(
     state of such a run needs the writer of its folder (``TraceWriter.reopen``)."""
     started = time.perf_counter() if started is None else started
     p = plan(config, frame, source, model_obj, loss_obj)
+    if planned is not None:
+        planned(p)
     every = None
     if config.checkpoint_every is not None:
         every = validate.positive_int(
