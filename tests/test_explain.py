@@ -157,6 +157,7 @@ def test_explain_a_distribution_and_a_saved_run(
     for args, said in (
         ([], "which step? give it: gradtrace explain RUN --step N"),
         (["4", "--step", "5"], "two steps given (4 and --step 5): give one"),
+        (["-4", "--step", "5"], "two steps given (-4 and --step): give one"),
     ):
         with pytest.raises(SystemExit) as done:
             main(["explain", str(tmp_path / "r"), *args])

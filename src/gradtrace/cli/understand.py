@@ -18,11 +18,19 @@ class _StepFromTheEnd(click.Command):
     would take it for an unknown option); other options are parsed as usual."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        given = []
+        given, negative = [], None
         for i, a in enumerate(args):
             value_of = i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]
-            negative = re.fullmatch(r"-\d+", a) is not None
-            given.append(f"--step={a}" if negative and not value_of else a)
+            if re.fullmatch(r"-\d+", a) and not value_of:
+                negative = a
+            else:
+                given.append(a)
+        if negative is not None:
+            if any(a == "--step" or a.startswith("--step=") for a in given):
+                raise click.UsageError(
+                    f"two steps given ({negative} and --step): give one", ctx
+                )
+            given.append(f"--step={negative}")
         return super().parse_args(ctx, given)
 
 
