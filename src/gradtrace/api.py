@@ -409,7 +409,7 @@ def resume(
     model: Any = None,
     loss: Any = None,
     progress: Progress | None = None,
-    starting: Callable[[int, int], None] | None = None,
+    starting: Callable[[int, int, int], None] | None = None,
 ) -> Trace:
     """Continue an interrupted or checkpointed run in ``folder`` from its saved
     optimizer state, to the trace an uninterrupted run gives, and save it there.
@@ -420,7 +420,9 @@ def resume(
     values differ from those the run trained on (run.json's ``values_sha256``)
     are refused, as is a changed data file. The trace goes on
     from the last checkpoint (parts written after it are dropped). ``starting``
-    is called with (the step it goes on from, steps in all) before the run."""
+    is called with (the steps done it goes on from, steps in all, steps the
+    run had recorded) before the run: an interrupted full-batch run recorded a
+    part more than its saved state holds, and those steps are computed again."""
     started = time.perf_counter()
     folder = Path(folder)
     # no other process may write the folder from its reading to its saving
@@ -439,7 +441,7 @@ def resume(
         writer = None
         if "parts" in state:  # the trace was written in parts: go on writing them
             writer = functools.partial(TraceWriter.reopen, folder, int(state["parts"]))
-        begin = (int(state["t0"]), int(info["schedule"]["n_steps"]))
+        begin = (int(state["t0"]), int(info["schedule"]["n_steps"]), int(info["steps"]))
         if config.stream:
             from gradtrace.streaming import run_stream
 

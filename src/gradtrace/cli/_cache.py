@@ -1,7 +1,7 @@
 """The command's compiled programs kept on disk between runs (JAX's persistent
 compilation cache), so running the same fit again skips XLA's compilation.
 
-Seed 002's ``gradtrace fit`` compiles for 0.4 s of its 2 s; run again, its
+Seed 002's ``gradtrace fit`` compiles for 0.4 s of its 1.3 s; run again, its
 programs are read back in a few milliseconds. The cache lives in
 ``$XDG_CACHE_HOME/gradtrace/jax`` (``~/.cache/gradtrace/jax``), holds at most
 ``MAX_BYTES`` (the least recently used programs go first), and is set only through

@@ -160,14 +160,12 @@ def resume(run: Path, data: Path | None) -> None:
     checkpoint (parts written after it are dropped); run.json and state.npz are
     replaced atomically at every checkpoint and at the end.
     """
-    from gradtrace import api, store
+    from gradtrace import api
     from gradtrace.cli import _report
 
-    recorded = store.load_info(run).get("steps")
-
-    def starting(done: int, n_steps: int) -> None:
+    def starting(done: int, n_steps: int, recorded: int) -> None:
         again = ""
-        if isinstance(recorded, int) and recorded > done:
+        if recorded > done:
             # an interrupted run's trace goes past its last saved state
             again = (
                 f" (its last saved state; steps {done + 1}-{recorded}, recorded "
