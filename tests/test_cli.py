@@ -244,7 +244,7 @@ def test_fit_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_print_every(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = run(
+    code, out, err = run(
         [
             "fit",
             str(SEED004),
@@ -261,6 +261,23 @@ def test_print_every(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     assert code == 0
     first_cols = [line.split()[0] for line in out.splitlines() if line.strip()]
     assert first_cols[:4] == ["step", "0", "5", "10"]
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_log_gets_one_line_of_progress_unless_quiet(
+    quiet: bool,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "4")  # progress after each 4 steps
+    args = ["fit", str(SEED004), "--epochs", "10", "--out", str(tmp_path / "r")]
+    code, out, err = run([*args, "-q"] if quiet else args, capsys)
+    assert code == 0 and "completed 10 steps" in out
+    if quiet:
+        assert err == "" and out.lstrip().startswith("run ")
+    else:
+        assert err == "training 10 steps (Ctrl-C stops and saves)...\n"
 
 
 @pytest.mark.parametrize(

@@ -20,10 +20,15 @@ if TYPE_CHECKING:
 
 
 def run_into_with_progress(
-    config: RunConfig, out: Path, force: bool, started: float | None = None
+    config: RunConfig,
+    out: Path,
+    force: bool,
+    started: float | None = None,
+    quiet: bool = False,
 ) -> tuple[Trace, bool]:
     """``gradtrace.api.run_into`` (a run into its folder) with a progress bar: the
-    trace, and whether a Ctrl-C came while it was saved."""
+    trace, and whether a Ctrl-C came while it was saved (``quiet`` as in
+    ``with_progress``)."""
     from gradtrace.api import run_into
 
     late: list[bool] = []
@@ -33,7 +38,7 @@ def run_into_with_progress(
         late.append(held)
         return trace
 
-    return with_progress(work), late[0]
+    return with_progress(work, quiet), late[0]
 
 
 class Console(_RichConsole):
@@ -59,9 +64,11 @@ def silence(stream: object) -> None:
         os.close(devnull)
 
 
-def with_progress(work: Callable[[Callable[[int, int], None]], Trace]) -> Trace:
+def with_progress(
+    work: Callable[[Callable[[int, int], None]], Trace], quiet: bool = False
+) -> Trace:
     """``work(progress)``, with a progress bar on a terminal while it runs (a
-    line on a log), then the run's notices."""
+    line on a log, unless ``quiet``), then the run's notices."""
     console = Console(stderr=True)
     with Progress(
         TextColumn("training"),
@@ -75,7 +82,7 @@ def with_progress(work: Callable[[Callable[[int, int], None]], Trace]) -> Trace:
         task = bar.add_task("fit", total=None, steps="preparing")
 
         def progress(done: int, total: int) -> None:
-            if done == 0 and not console.is_terminal:  # a log gets one line
+            if done == 0 and not (console.is_terminal or quiet):  # a log: one line
                 click.echo(
                     f"training {total} steps (Ctrl-C stops and saves)...", err=True
                 )

@@ -403,7 +403,9 @@ def fit(**options: Any) -> None:
 
         check(config)
     out = Path(o["out"]) if o["out"] else default_out(o["model"])
-    trace, late = _report.run_into_with_progress(config, out, o["force"], started)
+    trace, late = _report.run_into_with_progress(
+        config, out, o["force"], started, o["quiet"]
+    )
     _report.print_run(trace, out, o["print_every"], o["quiet"])
     if late:
         click.echo(f"interrupted while saving: {out} was saved first.", err=True)
