@@ -11,13 +11,16 @@ Three measurements in one process per case (so peak memory is the case's own):
   rate a loop that reads every row once per step could reach follows.
 
     python benchmarks/large_data.py [--rows 10000000] [--repeats 3]
+    python benchmarks/large_data.py --rows 40000000 --command-line-only
 
 The gradtrace cases also run from a Parquet file of the same rows (``-parquet``),
 which is read straight into arrays the device shares.
 
 And ``command_line``: the whole ``gradtrace fit data.parquet`` process as a user
 runs it (with the exact answer, which the cases above leave out), its peak memory
-above an idle process and above the same command on 10000 rows.
+above an idle process and above the same command on 10000 rows;
+``--command-line-only`` measures that alone (at several ``--rows``, it shows what
+of the peak is fixed and what grows with the data).
 
 Prints JSON: seconds (medians), rows per second, the bandwidth-limited rows per
 second, their ratio, and each case's peak resident memory above the idle process
@@ -237,6 +240,11 @@ def main() -> None:
         default=sys.executable,
         help="A Python with torch installed (default: this one).",
     )
+    parser.add_argument(
+        "--command-line-only",
+        action="store_true",
+        help="Measure the whole command's time and peak memory only.",
+    )
     args = parser.parse_args()
     n = args.rows
     bw = bandwidth(n, args.repeats)
@@ -254,7 +262,7 @@ def main() -> None:
     # one pass over x and y per step is the least a step can read
     per_row = 8.0
     limit_rows_per_s = bw["bytes_per_s"] / per_row
-    kinds = (
+    kinds: tuple[str, ...] = (
         "gradtrace-sgd",
         "gradtrace-sgd-eval-end",
         "gradtrace-sgd-shuffled",
@@ -263,6 +271,9 @@ def main() -> None:
         "gradtrace-sgd-parquet",
         "gradtrace-sgd-shuffled-parquet",
         "gradtrace-gd-parquet",
+        "torch-sgd",
+        "torch-sgd-shuffled",
+        "torch-gd",
     )
     tmp = tempfile.TemporaryDirectory()
     parquet = str(Path(tmp.name) / "line.parquet")
@@ -273,7 +284,7 @@ def main() -> None:
     pq.write_table(pa.table({"x": x[:10_000], "y": y[:10_000]}), small)
     del x, y
     out["command_line"] = command_line(parquet, small, data_mb)
-    for kind in (*kinds, "torch-sgd", "torch-sgd-shuffled", "torch-gd"):
+    for kind in () if args.command_line_only else kinds:
         python = args.torch_python if kind.startswith("torch") else sys.executable
         r = case(kind, n, args.repeats, python, parquet)
         if r is None:
@@ -291,7 +302,9 @@ def main() -> None:
             r["peak_above_warm_over_data"] = r["peak_mb_above_warm"] / data_mb
         out[kind] = r
     tmp.cleanup()
-    for loop in ("sgd", "sgd-eval-end", "sgd-shuffled", "gd"):
+    for loop in (
+        () if args.command_line_only else ("sgd", "sgd-eval-end", "sgd-shuffled", "gd")
+    ):
         # PyTorch's loop evaluates no loss over all the data
         g, t = out[f"gradtrace-{loop}"], out[f"torch-{loop.removesuffix('-eval-end')}"]
         if isinstance(t, dict):

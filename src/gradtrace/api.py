@@ -365,9 +365,15 @@ def _run_config(
     trace_to: Callable[[], TraceWriter] | None,
     progress: Progress | None,
     started: float,
+    resume: Mapping[str, np.ndarray] | None = None,
+    resumed_from: Mapping[str, Any] | None = None,
+    planned: Callable[[Plan | None], None] | None = None,
 ) -> Trace:
     """A configuration's run, in memory or streamed (``trace_to``: its folder's
-    writer, for a run written as it goes)."""
+    writer, for a run written as it goes; ``resume``, ``resumed_from`` as
+    ``run``'s). ``planned`` is called before anything is compiled: with the plan
+    of a run in memory, with None for a streamed one (which plans a chunk at a
+    time)."""
     if config.stream:
         if model_obj is not None or loss_obj is not None:
             raise InputError(
@@ -376,7 +382,16 @@ def _run_config(
             )
         from gradtrace.streaming import run_stream
 
-        return run_stream(config, progress=progress, started=started, trace_to=trace_to)
+        if planned is not None:
+            planned(None)
+        return run_stream(
+            config,
+            progress=progress,
+            started=started,
+            trace_to=trace_to,
+            resume=resume,
+            resumed_from=resumed_from,
+        )
     if config.chunk_rows is not None or config.shuffle_window is not None:
         raise InputError(
             "chunk_rows and shuffle_window go with stream=True: add it, or drop them."
@@ -390,7 +405,10 @@ def _run_config(
         started=started,
         model_obj=model_obj,
         loss_obj=loss_obj,
+        resume=resume,
         trace_to=trace_to,
+        resumed_from=resumed_from,
+        planned=planned,
     )
 
 
@@ -442,40 +460,25 @@ def resume(
         if "parts" in state:  # the trace was written in parts: go on writing them
             writer = functools.partial(TraceWriter.reopen, folder, int(state["parts"]))
         begin = (int(state["t0"]), int(info["schedule"]["n_steps"]), int(info["steps"]))
-        if config.stream:
-            from gradtrace.streaming import run_stream
 
+        def checked(p: Plan | None) -> None:
+            if p is not None:
+                _check_resumed_values(info, p)
             if starting is not None:
                 starting(*begin)
-            trace = run_stream(
-                config,
-                progress=progress,
-                started=started,
-                trace_to=writer,
-                resume=state,
-                resumed_from=info,
-            )
-        else:
 
-            def checked(p: Plan) -> None:
-                _check_resumed_values(info, p)
-                if starting is not None:
-                    starting(*begin)
-
-            frame, source = frame_of(data if data is not None else config.data or "")
-            trace = run(
-                config,
-                frame,
-                source,
-                progress=progress,
-                started=started,
-                model_obj=model,
-                loss_obj=loss,
-                resume=state,
-                trace_to=writer,
-                resumed_from=info,
-                planned=checked,
-            )
+        trace = _run_config(
+            config,
+            data,
+            model,
+            loss,
+            writer,
+            progress,
+            started,
+            resume=state,
+            resumed_from=info,
+            planned=checked,
+        )
         if "resumed" not in trace.info:  # not written in parts: not done yet
             trace.info["timings"]["total_s"] = time.perf_counter() - started
             as_resumed(trace.info, info)
