@@ -5,9 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special
 
 import gradtrace
 from gradtrace import api
+from gradtrace.core import exact
 
 
 def _data(seed: int, n: int, k: int) -> dict[str, np.ndarray]:
@@ -147,3 +151,18 @@ def test_the_exact_answer_is_the_same_computed_during_or_after_the_run(
     for key in ("optimum", "optimum_loss", "stderr", "ci95", "diagnosis"):
         assert during.info[key] == after.info[key], key
     assert during.info["notices"] == after.info["notices"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dof=st.floats(exact.T_EXPANSION_DOF, 1e12),
+    q=st.floats(1e-4, 1 - 1e-4),
+)
+def test_t_quantile_from_its_expansion_is_scipys(dof: float, q: float) -> None:
+    expected = float(special.stdtrit(dof, q))
+    assert exact.t_quantile(dof, q) == pytest.approx(expected, rel=1e-13, abs=1e-15)
+
+
+@pytest.mark.parametrize("dof", [1, 7, 30, exact.T_EXPANSION_DOF - 1])
+def test_t_quantile_of_few_degrees_of_freedom_is_scipys(dof: int) -> None:
+    assert exact.t_quantile(dof, 0.975) == float(special.stdtrit(dof, 0.975))

@@ -15,6 +15,7 @@ estimate +- 1.96 standard errors).
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import Any, NamedTuple
 
 import jax
@@ -103,7 +104,7 @@ def solve(
             p = len(beta)
             sigma2 = ssr / (n - p) if n > p else np.nan
             se = m.coefficients(np.sqrt(np.diag(sigma2 * np.linalg.inv(xtx))))
-            t = _t_quantile(n - p, 0.975) if n > p else np.nan
+            t = t_quantile(n - p, 0.975) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
             return Optimum(
                 params,
@@ -249,10 +250,30 @@ def _jnp(params: dict[str, Any]) -> dict[str, Any]:
     return {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
 
 
-def _t_quantile(dof: float, q: float) -> float:
-    from scipy import special  # imported here: it is slow to import
+#: Degrees of freedom from which Student's t quantile comes from its expansion
+#: about the normal's instead of from SciPy, whose import costs 0.15-0.4 s (a
+#: line fitted to 10 million rows needs nothing else of SciPy). From there, the
+#: 0.975 quantile is within 4e-15 of SciPy's ``stdtrit``, any in [0.0001, 0.9999]
+#: within 1e-13.
+T_EXPANSION_DOF = 1000
 
-    return float(special.stdtrit(dof, q))
+
+def t_quantile(dof: float, q: float) -> float:
+    """The ``q`` quantile of Student's t with ``dof`` degrees of freedom: SciPy's
+    ``stdtrit`` under ``T_EXPANSION_DOF``, else the Cornish-Fisher expansion of t
+    about the normal quantile z to the fourth power of 1/dof (Abramowitz and
+    Stegun 26.7.5, whose error falls as dof**-5)."""
+    if dof < T_EXPANSION_DOF:
+        from scipy import special  # imported here: it is slow to import
+
+        return float(special.stdtrit(dof, q))
+    z = NormalDist().inv_cdf(q)
+    z2 = z * z
+    g1 = (z2 + 1) * z / 4
+    g2 = ((5 * z2 + 16) * z2 + 3) * z / 96
+    g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384
+    g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160
+    return z + (g1 + (g2 + (g3 + g4 / dof) / dof) / dof) / dof
 
 
 def _intervals(
@@ -283,7 +304,7 @@ def _finish(
         return Optimum(params, float(value), method, se, _intervals(params, se, Z95))
     if loss == "mse":
         se, dof = gauss_newton_stderr(model, params, fixed, x, y)
-        t = _t_quantile(dof, 0.975) if dof > 0 else np.nan
+        t = t_quantile(dof, 0.975) if dof > 0 else np.nan
         return Optimum(params, float(value), method, se, _intervals(params, se, t))
     return Optimum(params, float(value), method, {}, {})
 
