@@ -213,6 +213,37 @@ def test_existing_run_folder_needs_force(
     assert run([*args, "--force"], capsys)[0] == 0
 
 
+def test_force_replaces_only_gradtrace_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data.csv"
+    data.write_bytes(SEED004.read_bytes())
+    runs = tmp_path / "runs"
+    (runs / "a").mkdir(parents=True)
+    (runs / "a" / "run.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    fit = ["fit", str(data), "--epochs", "2", "-q", "--force", "--out"]
+    for out, says in [
+        (data, "is a file, not a run folder"),
+        (runs, "is not a gradtrace run or sweep folder"),
+        (Path("."), "holds the current folder"),
+    ]:
+        code, _, err = run([*fit, str(out)], capsys)
+        assert code == 2 and says in err and len(err.splitlines()) == 1, err
+    code, _, err = run([*fit[:-2], "--out", str(data)], capsys)  # no --force
+    assert code == 2 and "is a file, not a run folder" in err
+    assert data.read_bytes() == SEED004.read_bytes()
+    assert (runs / "a" / "run.json").read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "runs"]
+    (tmp_path / "empty").mkdir()
+    for out in ("empty", "runs/a"):  # an empty folder, a run's
+        assert run([*fit, out], capsys)[0] == 0
+        assert (tmp_path / out / "run.json").is_file()
+    sweep = ["sweep", str(data), "--lr", "0.01,0.1", "--epochs", "2", "--no-plot"]
+    code, _, err = run([*sweep, "--force", "--out", str(runs)], capsys)
+    assert code == 2 and "not a gradtrace run or sweep folder" in err
+
+
 def test_fit_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["fit", "--help"], capsys)
     assert code == 0

@@ -603,3 +603,38 @@ def test_only_an_unfinished_run_resumes(
     code, _, err = run(["resume", str(tmp_path / "r")], capsys)
     assert code == 2
     assert "only an interrupted or checkpointed run can be resumed" in err
+
+
+def test_a_folder_claimed_by_another_command_is_not_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradtrace import store
+    from gradtrace.cli.fit import default_out
+
+    held, existing = tmp_path / "held", tmp_path / "existing"
+    existing.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from gradtrace.store import claim; from pathlib "
+            "import Path; print(claim(Path(sys.argv[1])), flush=True); time.sleep(60)",
+            str(held),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "True\n"
+        assert not store.claim(held) and not store.claim(existing)
+        assert store.claim(tmp_path / "free")
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert store.claim(held)  # let go with the process that held it
+    # the default folder goes on to the next name when one is taken
+    monkeypatch.chdir(tmp_path)
+    taken: list[Path] = []
+    monkeypatch.setattr(store, "claim", lambda p: bool(taken) or taken.append(p))
+    out = default_out("line")
+    assert out.name == f"{taken[0].name}-2" and out.parent.name == "runs"

@@ -270,3 +270,14 @@ def test_the_heatmap_shows_the_final_gap_where_no_cell_reached_tolerance() -> No
     long = sweep(data, "line", lr=[0.1, 0.3], steps=500, dtype="float64")
     assert long.table["steps_to_tol"].notna().any()
     assert colour_label(long) == "steps to tolerance"
+
+
+def test_a_sweep_replaces_only_gradtrace_folders(tmp_path: Path) -> None:
+    result = sweep("seed001_line", lr=[0.01, 0.1], steps=5)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(gradtrace.RunFolderError, match="not a gradtrace run or"):
+        result.save(tmp_path, force=True)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    result.save(tmp_path / "s")
+    result.save(tmp_path / "s", force=True)  # its own: replaced
+    assert (tmp_path / "s" / "sweep.json").is_file()

@@ -55,14 +55,48 @@ def save_run(
     return folder
 
 
-def writable(out: Path, force: bool) -> None:
-    """Refuse, before any training, a run folder that exists (without ``force``)
-    or cannot be written."""
-    if out.exists() and not force:
-        raise InputError(
-            f"run folder {str(out)!r} already exists: choose another --out (out= "
+#: The files that mark a folder as gradtrace's own (a run's, a sweep's): the only
+#: folders ``force`` replaces.
+OWN_FILES = (INFO_FILE, "sweep.json")
+
+
+def replaceable(folder: Path, force: bool, what: str = "run") -> None:
+    """Refuse to write ``what``'s folder ``folder`` over something: anything that
+    exists, without ``force``; with it, anything but an empty folder or one of
+    gradtrace's own (``OWN_FILES``): a file, a folder of other things (the runs
+    inside ``runs/``, say), the current folder or one holding it."""
+    if not (folder.exists() or folder.is_symlink()):
+        return
+    name = str(folder)
+    if not folder.is_dir() or folder.is_symlink():
+        raise RunFolderError(
+            f"{name!r} is a file, not a {what} folder: choose another --out (out= "
+            "in Python); --force replaces only gradtrace's own folders."
+        )
+    here = Path.cwd().resolve()
+    if folder.resolve() in (here, *here.parents):
+        raise RunFolderError(
+            f"{name!r} holds the current folder: name a folder of its own for the "
+            f"{what} with --out."
+        )
+    own = any((folder / f).is_file() for f in OWN_FILES)
+    if not own and any(folder.iterdir()):
+        raise RunFolderError(
+            f"{name!r} is not a gradtrace run or sweep folder (no run.json or "
+            "sweep.json in it): --force replaces only those; choose another --out."
+        )
+    if not force:
+        raise RunFolderError(
+            f"{what} folder {name!r} already exists: choose another --out (out= "
             "in Python), or pass --force (force=True) to replace it."
         )
+
+
+def writable(out: Path, force: bool) -> None:
+    """Refuse, before any training, a run folder that exists (without ``force``),
+    that ``force`` may not replace (``replaceable``), or that cannot be
+    written."""
+    replaceable(out, force)
     parent = out.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
@@ -150,14 +184,32 @@ def release(lock: FileLock | None) -> None:
         lock.release()
 
 
+#: The locks of the folders this process has claimed (``claim``), held until it
+#: ends.
+_CLAIMED: list[FileLock] = []
+
+
+def claim(folder: Path) -> bool:
+    """Take ``folder`` for a run this process is about to write, if it does not
+    exist and no other process holds it: two commands started in the same second
+    pick different default folders. The claim lasts as long as the process (the
+    run's own ``writing`` takes the same lock again)."""
+    try:
+        lock = writing(folder)
+    except RunFolderError:
+        return False
+    if folder.exists() or folder.is_symlink():
+        release(lock)
+        return False
+    if lock is not None:
+        _CLAIMED.append(lock)
+    return True
+
+
 def _temporary(folder: Path, force: bool) -> Path:
     """A new temporary folder beside ``folder``, after checking that ``folder`` may
     be written (it does not exist, or ``force``)."""
-    if folder.exists() and not force:
-        raise RunFolderError(
-            f"run folder {str(folder)!r} already exists: choose "
-            "another --out, or pass --force (force=True in Python) to replace it."
-        )
+    replaceable(folder, force)
     parent = folder.parent if str(folder.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -55,15 +55,10 @@ class Sweep:
         import shutil
         import tempfile
 
-        from gradtrace.errors import RunFolderError
-        from gradtrace.store import to_json
+        from gradtrace.store import replaceable, to_json
 
         folder = Path(folder)
-        if folder.exists() and not force:
-            raise RunFolderError(
-                f"sweep folder {str(folder)!r} already exists: choose "
-                "another --out, or pass --force (force=True in Python) to replace it."
-            )
+        replaceable(folder, force, "sweep")
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(
             tempfile.mkdtemp(

@@ -443,11 +443,14 @@ def _merge(options: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
 
 
 def default_out(model: str) -> Path:
-    """``runs/<date-time>-<model>``, with a suffix if that folder exists."""
+    """``runs/<date-time>-<model>``, with a suffix if that folder exists or
+    another command has claimed it (``store.claim``)."""
+    from gradtrace.store import claim
+
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path("runs") / f"{stamp}-{model}"
     n = 1
-    while out.exists():
+    while not claim(out):
         n += 1
         out = Path("runs") / f"{stamp}-{model}-{n}"
     return out
