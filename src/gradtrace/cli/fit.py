@@ -258,7 +258,12 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     help="Run folder to write (trace.parquet, run.json). Default: "
     "runs/<date-time>-<model>.",
 )
-@click.option("--force", is_flag=True, help="Replace an existing run folder.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing run folder: a run's, a sweep's or an empty "
+    "one, never a file or a folder of other things.",
+)
 @click.option(
     "--print-every",
     type=int,

@@ -104,7 +104,12 @@ def ls_runs(folder: Path) -> None:
     default=None,
     help="Run folder to write (default: runs/<date-time>-<model>).",
 )
-@click.option("--force", is_flag=True, help="Replace an existing run folder.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing run folder: a run's, a sweep's or an empty "
+    "one, never a file or a folder of other things.",
+)
 def rerun(run: Path, out: Path | None, force: bool) -> None:
     """Repeat a run from its run.json and check the new trace equals the old one.
 

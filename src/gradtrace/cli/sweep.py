@@ -153,7 +153,12 @@ def _pairs(flag: str, items: tuple[str, ...]) -> dict[str, list[Any]]:
     default=None,
     help="Sweep folder (default runs/<date-time>-sweep).",
 )
-@click.option("--force", is_flag=True, help="Replace an existing folder.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing sweep folder: a run's, a sweep's or an empty "
+    "one, never a file or a folder of other things.",
+)
 @click.option(
     "--plot/--no-plot",
     default=True,
