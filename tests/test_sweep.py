@@ -281,3 +281,25 @@ def test_a_sweep_replaces_only_gradtrace_folders(tmp_path: Path) -> None:
     result.save(tmp_path / "s")
     result.save(tmp_path / "s", force=True)  # its own: replaced
     assert (tmp_path / "s" / "sweep.json").is_file()
+
+
+def test_pictures_of_a_sweep_over_batch_sizes_run_over_epochs() -> None:
+    from gradtrace import plot
+
+    x = np.linspace(-1, 1, 40)
+    data = {"x": x, "y": 2 * x + 1}
+    s = sweep(
+        data, "line", lr=[0.01, 0.1], batch_size=[4, 10, 40], seed=[0, 1], epochs=3
+    )
+    per_config = s.traces.groupby("config")["step"].max()
+    assert sorted(per_config.unique()) == [3, 12, 30]  # 3 epochs of 1, 4, 10 steps
+    fig = plot.sweep_losses(s)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "epoch (batch sizes differ)"
+    lines = [seg for coll in ax.collections for seg in coll.get_segments()]
+    assert len(lines) == 12 and all(seg[-1, 0] == 3 for seg in lines)
+    title = plot.sweep_heatmap(s).axes[0].get_title()
+    assert "(3-30 steps run; median of 2 a cell, over seed)" in title
+    one = sweep(data, "line", lr=[0.01, 0.1], epochs=3, batch_size=10)
+    assert plot.sweep_losses(one).axes[0].get_xlabel() == "step"
+    assert plot.sweep_heatmap(one).axes[0].get_title().endswith("(12 steps run)")

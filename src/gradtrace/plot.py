@@ -171,16 +171,21 @@ def _plain_log_labels(*targets: Any) -> None:
                 )
 
 
+def _swept(table: Any) -> list[str]:
+    """The columns of a sweep's table that vary from configuration to
+    configuration (learning rate, batch size, seed, a start, ...)."""
+    skip = {"config", "loss", "gap", "steps_to_tol", "diverged", "diverged_step"}
+    finals = {c[len("init_") :] for c in table.columns if c.startswith("init_")}
+    return [
+        str(c)
+        for c in table.columns
+        if c not in skip and c not in finals and table[c].nunique() > 1
+    ]
+
+
 def _second_axis(table: Any) -> str | None:
     """The swept dimension shown on the heatmap's y axis, if any."""
-    skip = {"config", "lr", "loss", "gap", "steps_to_tol", "diverged", "diverged_step"}
-    finals = {c[len("init_") :] for c in table.columns if c.startswith("init_")}
-    for c in table.columns:
-        if c in skip or c in finals:
-            continue
-        if table[c].nunique() > 1:
-            return str(c)
-    return None
+    return next((c for c in _swept(table) if c != "lr"), None)
 
 
 def sweep_heatmap(sweep: Sweep) -> Figure:
@@ -248,9 +253,14 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         if by_gap
         else f"steps to come within {tol:g} of the optimum"
     )
+    runs = sweep.traces.groupby("config")["step"].max()
+    ran = f"{runs.max()}" if runs.min() == runs.max() else f"{runs.min()}-{runs.max()}"
+    shared = len(table) // max(1, len(ys) * len(lrs))
+    others = [c for c in _swept(table) if c not in ("lr", ycol)]
+    median = f"; median of {shared} a cell, over {', '.join(others)}" if others else ""
     ax.set_title(
         f"{sweep.info['model']} by {sweep.info['loss']}, "
-        f"{sweep.info['optimizer']}: {what} ({sweep.info['n_steps']} steps run)"
+        f"{sweep.info['optimizer']}: {what}\n({ran} steps run{median})"
     )
     bar = None
     if len(finite):
@@ -281,42 +291,58 @@ def _edges(values: np.ndarray, log: bool) -> np.ndarray:
     return 10**mids if log else mids
 
 
+def _by_epoch(sweep: Sweep) -> np.ndarray | None:
+    """Steps per epoch of each configuration, where batch sizes differ (their
+    losses are then drawn against epochs, which they share); else None."""
+    table = sweep.table
+    if "batch_size" not in table or table["batch_size"].nunique() < 2:
+        return None
+    n_rows = sweep.info["data"]["n_rows"]
+    return np.ceil(n_rows / table["batch_size"].to_numpy(float))
+
+
 def sweep_losses(sweep: Sweep) -> Figure:
     """Every configuration's gap to the optimum's loss over the steps (log scale),
-    coloured by learning rate; diverged configurations dashed, ending in a cross."""
+    coloured by learning rate; diverged configurations dashed, ending in a cross.
+    Where batch sizes differ, over epochs instead of steps."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
 
-    table, traces = sweep.table, sweep.traces
+    table = sweep.table
     best = sweep.info["optimum_loss"]
     lrs = table["lr"].to_numpy(float)
     norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
     cmap = _cmap()
     fig, ax = _figure(8.5, 4.8, layout=None)
     floor = 1e-7 * max(abs(best), 1.0)  # float32 rounding of the loss
-    # every configuration keeps the same steps: one row of a matrix each
-    ordered = traces.sort_values(["config", "step"])
-    steps = ordered["step"].to_numpy()[
-        : int((ordered["config"] == ordered["config"].iloc[0]).sum())
-    ]
-    gaps = ordered["loss"].to_numpy(float).reshape(len(table), len(steps)) - best
-    first = gaps[:, 0][np.isfinite(gaps[:, 0])]
+    per_epoch = _by_epoch(sweep)
+    traces = sweep.traces.sort_values(["config", "step"])
+    curves = dict(iter(traces.groupby("config", sort=True)))
+    raw, steps, gaps = [], [], []
+    for i, c in enumerate(table["config"]):
+        curve = curves[c]
+        raw.append(curve["step"].to_numpy(float))
+        steps.append(raw[-1] if per_epoch is None else raw[-1] / per_epoch[i])
+        gaps.append(curve["loss"].to_numpy(float) - best)
+    first = np.array([g[0] for g in gaps if len(g)])
+    first = first[np.isfinite(first)]
     ceiling = 1e6 * max(float(first.max()) if len(first) else 1.0, floor)
-    gaps = np.clip(gaps, floor, ceiling)
+    gaps = [np.clip(g, floor, ceiling) for g in gaps]
     diverged = table["diverged"].to_numpy(bool)
     dsteps = table["diverged_step"].fillna(0).to_numpy(float)
-    ok = ~diverged  # whole curves, as one array of segments
-    solid = np.stack([np.broadcast_to(steps, gaps[ok].shape), gaps[ok]], axis=-1)
-    dashed, dashed_lrs, crosses = [], [], []
-    for c in np.flatnonzero(diverged):
-        keep = steps < dsteps[c]
+    solid, dashed, dashed_lrs, crosses = [], [], [], []
+    for c in range(len(table)):
+        if not diverged[c]:
+            solid.append(np.column_stack([steps[c], gaps[c]]))
+            continue
+        keep = raw[c] < dsteps[c]
         if keep.any():
-            dashed.append(np.column_stack([steps[keep], gaps[c, keep]]))
+            dashed.append(np.column_stack([steps[c][keep], gaps[c][keep]]))
             dashed_lrs.append(lrs[c])
-            crosses.append((steps[keep][-1], gaps[c, keep][-1]))
+            crosses.append((steps[c][keep][-1], gaps[c][keep][-1]))
     groups: list[tuple[Any, np.ndarray, str, float]] = [
-        (solid, lrs[ok], "solid", 0.85),
+        (solid, lrs[~diverged], "solid", 0.85),
         (dashed, np.array(dashed_lrs), "dashed", 0.6),
     ]
     for lines, colours, style, alpha in groups:
@@ -333,10 +359,11 @@ def sweep_losses(sweep: Sweep) -> Figure:
             ax.add_collection(coll)
     if crosses:
         ax.plot(*np.array(crosses).T, "x", color="#d62728", linestyle="")
-    ax.set_xlim(steps.min(), steps.max() if steps.max() > steps.min() else 1)
+    ends = np.concatenate(steps)
+    ax.set_xlim(ends.min(), ends.max() if ends.max() > ends.min() else 1)
     ax.set_ylim(floor / 2, ceiling * 2)
     ax.set_yscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
     ax.set_ylabel("loss − optimum's loss")
     ax.set_title(
         f"{len(table)} configurations ({int(diverged.sum())} diverged: dashed, x)"
