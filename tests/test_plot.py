@@ -50,6 +50,11 @@ def test_fit_figure_shows_data_initial_fitted_and_truth() -> None:
     assert any(label.startswith("fitted:") for label in labels)
     assert any(label.startswith("truth: y = 1 x + 2") for label in labels)
     assert len(ax.get_lines()[0].get_xdata()) == 100
+    x = np.linspace(0, 1, 20)
+    falling = gradtrace.fit({"x": x, "y": 2 * x - 3}, lr=0.5, steps=300)
+    b = falling.params["b"]
+    labels = [line.get_label() for line in plot.fit_over_data(falling).axes[0].lines]
+    assert f"fitted: y = {falling.params['w']:.4g} x - {-b:.4g}" in labels, labels
 
 
 def test_landscape_path_is_the_trace() -> None:
@@ -275,6 +280,9 @@ def test_the_mse_curve_is_the_mean_squared_residual(tmp_path: Path) -> None:
     resid = data["y"].to_numpy(float) - trace.params["w"] * data["x"].to_numpy(float)
     direct = np.mean((resid[None, :] - np.asarray(grid)[:, None]) ** 2, axis=1)
     np.testing.assert_allclose(mse, direct, rtol=1e-6)  # residuals in float32
+    w = trace.params["w"]
+    assert fig.get_suptitle() == f"over b, with w held at the run's final w = {w:.5g}"
+    assert fig.axes[0].get_title() == "MSE: smallest at mean(y - w x)"
 
 
 def test_a_loss_evaluated_every_kth_step_is_marked_where_evaluated() -> None:

@@ -552,7 +552,9 @@ def fit_over_data(trace: Any) -> Figure:
         for name, full, style in curves:
             pred = _evaluate(model, full, grid, None, "predict")
             if info["model"] == "line":
-                label = f"{name}: y = {full['w']:.4g} x + {full['b']:.4g}"
+                b = float(full["b"])
+                sign = "-" if b < 0 else "+"
+                label = f"{name}: y = {full['w']:.4g} x {sign} {abs(b):.4g}"
             else:
                 label = f"{name}: " + _shown(full, names)
             ax.plot(grid, pred, style, lw=2, color=colors[name], label=label)
@@ -873,19 +875,23 @@ def loss_landscape(
 
 def mse_and_likelihood(trace: Any) -> Figure:
     """Seed 000's closing figure: over the location (loc, or the intercept b of a
-    line), the mean squared error and the Gaussian log-likelihood side by side; the
-    MSE's minimum and the likelihood's maximum fall at the same place."""
+    line, its slope w held at the run's final value), the mean squared error and
+    the Gaussian log-likelihood side by side; the MSE's minimum and the
+    likelihood's maximum fall at the same place."""
     info = trace.info
     x, y = _run_data(trace)
     final = trace.params
     if info["model"] == "normal":
         name, centre = "loc", float(final.get("loc", info["fixed"].get("loc", 0.0)))
         resid_base = y
+        mean_of, held = "mean(y)", ""
     elif info["model"] == "line":
         name, centre = "b", float(final.get("b", info["fixed"].get("b", 0.0)))
         w = float(final.get("w", info["fixed"].get("w", 0.0)))
         assert x is not None
         resid_base = y - w * x
+        mean_of = "mean(y - w x)"
+        held = f"over b, with w held at the run's final w = {w:.5g}"
     else:
         raise ValueError("this figure is for a normal distribution or a line")
     best = float(np.mean(resid_base))
@@ -908,7 +914,9 @@ def mse_and_likelihood(trace: Any) -> Figure:
         (left, "mean squared error"),
         (right, f"log-likelihood (sigma = {sigma:.3g})"),
     ):
-        ax.axvline(best, color="#d62728", ls="--", lw=1.2, label=f"{name} = {best:.5g}")
+        ax.axvline(
+            best, color="#d62728", ls="--", lw=1.2, label=f"{mean_of} = {best:.5g}"
+        )
         ax.axvline(
             centre,
             color="#9e9e9e",
@@ -919,8 +927,10 @@ def mse_and_likelihood(trace: Any) -> Figure:
         ax.set_xlabel(name)
         ax.set_ylabel(label)
         ax.legend(fontsize=8)
-    left.set_title("MSE: smallest at the mean residual")
+    left.set_title(f"MSE: smallest at {mean_of}")
     right.set_title("likelihood: largest at the same place")
+    if held:
+        fig.suptitle(held, fontsize=10)
     return fig
 
 
