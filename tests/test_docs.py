@@ -1,12 +1,18 @@
-"""Docs that cannot drift: the CLI reference and the public API's docstrings."""
+"""Docs that cannot drift: the CLI reference, the public API's docstrings, the
+README's example."""
 
 from __future__ import annotations
 
 import difflib
+import re
 import runpy
+import shlex
 from pathlib import Path
 
+import pytest
+
 import gradtrace
+from helpers import run_cli
 
 ROOT = Path(__file__).parents[1]
 
@@ -35,3 +41,22 @@ def test_readme_opens_with_the_two_commands() -> None:
     head = (ROOT / "README.md").read_text().splitlines()[:12]
     assert any(line.startswith("make demo") for line in head)
     assert any(line.startswith("make test") for line in head)
+
+
+def test_the_readme_shows_what_its_commands_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's 'Real use' commands, run, print its summary (timings aside)."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Real use") :]
+    commands = section[section.index("```sh") : section.index("```\n", 6)]
+    printed = section[section.index("```\nrun runs/adam:") + 4 :]
+    printed = printed[: printed.index("```")]
+    monkeypatch.chdir(tmp_path)
+    data, fit = (shlex.split(line)[1:] for line in commands.splitlines()[2:4])
+    assert run_cli(data[: data.index("#")], capsys)[0] == 0
+    code, out, _ = run_cli(fit, capsys)
+    assert code == 0
+    summary = out[out.index("run runs/adam:") :]
+    timing = re.compile(r"Compile .*")
+    assert timing.sub("", summary).split() == timing.sub("", printed).split()
