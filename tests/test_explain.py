@@ -64,10 +64,10 @@ def test_table_rebuilds_the_step(optimizer: str, step: int) -> None:
     np.testing.assert_allclose(rows["x"], data["x"].to_numpy()[rows["row"].astype(int)])
     # predictions, residuals and row losses from the parameters before the step
     np.testing.assert_allclose(rows["prediction"], w0 * rows["x"] + b0, rtol=1e-12)
-    np.testing.assert_allclose(rows["residual"], rows["prediction"] - rows["y"])
+    np.testing.assert_allclose(rows["residual"], rows["y"] - rows["prediction"])
     np.testing.assert_allclose(rows["loss"], rows["residual"] ** 2)
-    np.testing.assert_allclose(rows["grad_w"], 2 * rows["residual"] * rows["x"])
-    np.testing.assert_allclose(rows["grad_b"], 2 * rows["residual"])
+    np.testing.assert_allclose(rows["grad_w"], -2 * rows["residual"] * rows["x"])
+    np.testing.assert_allclose(rows["grad_b"], -2 * rows["residual"])
     # the mean over the batch's real rows is the gradient the trace recorded
     total = table.iloc[-1]
     assert total["row"] == "mean"

@@ -109,7 +109,7 @@ def explain_step(
             )
             pred = np.asarray(model.predict({**user(p), **f}, xs))  # type: ignore[union-attr, arg-type]
             out["prediction"] = pred
-            out["residual"] = pred - yb
+            out["residual"] = yb - pred  # as statistics has it: y - prediction
         elif model.name == "normal":
             out["residual"] = yb - np.asarray(before.get("loc", fixed.get("loc")))
         out["loss"] = row_loss

@@ -184,9 +184,10 @@ class Trace:
         return step_rows(self.info, step)
 
     def explain(self, step: int) -> pd.DataFrame:
-        """The arithmetic of step ``step``: its rows with predictions, residuals, each
-        row's loss and gradient and their mean; ``.attrs["update"]`` the optimizer's
-        state before and after, the update and the new parameters;
+        """The arithmetic of step ``step``: its rows with predictions, residuals (y -
+        prediction), each row's loss and gradient and their mean;
+        ``.attrs["update"]`` the optimizer's state before and after, the update and
+        the new parameters;
         ``.attrs["logged"]`` and ``.attrs["why"]`` the loss as Keras logs it against
         the loss over all the data. See ``gradtrace.explain.explain_step``."""
         from gradtrace.explain import explain_step, run_data

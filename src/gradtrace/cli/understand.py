@@ -54,9 +54,9 @@ class _StepFromTheEnd(click.Command):
 )
 def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) -> None:
     """Show the arithmetic of one step of RUN: the batch's rows, predictions,
-    residuals, each row's loss and gradient and their mean, the optimizer's state
-    before and after, the update and the new parameters, and the loss as Keras logs
-    it next to the loss over all the data."""
+    residuals (y - prediction), each row's loss and gradient and their mean, the
+    optimizer's state before and after, the update and the new parameters, and the
+    loss as Keras logs it next to the loss over all the data."""
     if step is None and step_given is None:
         raise click.UsageError("which step? give it: gradtrace explain RUN --step N")
     if step is not None and step_given is not None and step != step_given:
