@@ -94,7 +94,9 @@ def test_table_rebuilds_the_step(optimizer: str, step: int) -> None:
     ) / (logged["rows_before_in_epoch"] + logged["batch_rows"])
     assert rebuilt == pytest.approx(frame["running_loss"][step], rel=1e-6)
     assert logged["loss_all_data_after"] == frame["loss"][step]
-    assert "parameters before its own update" in table.attrs["why"]
+    first = logged["batch"] == 1
+    assert ("which is this batch's loss" in table.attrs["why"]) == first
+    assert ("parameters before its own update" in table.attrs["why"]) != first
 
 
 def test_explain_a_distribution_and_a_saved_run(

@@ -304,15 +304,20 @@ def _logged(
     if info["loss"] == "mse" and info["reduction"] == "mean":
         logged["running_rmse"] = float(np.sqrt(row["running_loss"]))
         logged["rmse_all_data_after"] = float(np.sqrt(row["loss"]))
-    prev_running = f"{logged['running_loss_before']:.7g}" if batch > 1 else "0"
+    if batch > 1:
+        mean = (
+            f"each batch's loss taken with the parameters before its own update "
+            f"(here ({logged['running_loss_before']:.7g} x {rows_before} + "
+            f"{logged['batch_loss']:.7g} x {batch_rows}) / {rows_before + batch_rows})"
+        )
+    else:
+        mean = "which is this batch's loss, taken with the parameters before the update"
     why = (
         f"Keras logs {logged['running_loss']:.7g}: the mean over this epoch's "
         f"{batch} batch{'es' if batch > 1 else ''} so far ({rows_before + batch_rows}"
-        f" rows), each batch's loss taken with the parameters before its own update "
-        f"(here ({prev_running} x {rows_before} + {logged['batch_loss']:.7g} x "
-        f"{batch_rows}) / {rows_before + batch_rows}). The loss over all {n} rows "
-        f"after this step's update is {logged['loss_all_data_after']:.7g}, what "
-        "val_loss on the training data would show."
+        f" rows), {mean}. The loss over all {n} rows after this step's update is "
+        f"{logged['loss_all_data_after']:.7g}, what val_loss on the training data "
+        "would show."
     )
     return logged, why
 
