@@ -138,6 +138,9 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
     assert (
         "diverged at step" in err and "stable limit is 0.0002: try --lr 0.0001" in err
     )
+    assert len(err.splitlines()) == 1  # what to try, said once: as the error
+    ending = out.splitlines()[-1]
+    assert ending.startswith("diverged at step") and "try" not in ending
     info = json.loads((tmp_path / "d" / "run.json").read_text())
     assert info["diverged"] is True and info["status"] == "diverged"
     frame = pd.read_parquet(tmp_path / "d" / "trace.parquet")

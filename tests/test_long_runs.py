@@ -260,8 +260,10 @@ def test_an_interrupted_run_without_a_state_says_to_rerun_it() -> None:
     trace = gradtrace.fit("seed001_line", epochs=2)
     trace.info["status"] = "interrupted"
     assert "gradtrace rerun RUN" in trace.message
+    assert "gradtrace rerun 'runs/my run' runs it again" in trace.ending("runs/my run")
     trace.info["resumable"] = True
     assert "gradtrace resume RUN" in trace.message
+    assert "(gradtrace resume runs/a continues it)" in trace.ending("runs/a")
 
 
 def test_a_summary_says_when_the_last_loss_was_not_evaluated(

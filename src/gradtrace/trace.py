@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shlex
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -103,34 +104,44 @@ class Trace:
     @property
     def message(self) -> str:
         """One line on how the run ended."""
+        return self.ending()
+
+    def ending(self, run: str = "RUN", hint: bool = True) -> str:
+        """``message``, its commands naming the run's folder ``run``; without
+        ``hint``, a divergence's line leaves out what to try (the command line
+        prints that once, as its error)."""
+        run = shlex.quote(run)
         if self.diverged:
+            n = self.info["schedule"]["n_steps"]
+            left = self._left_support()
+            if not hint:
+                took = f": the step took {left}" if left else ""
+                verb = "stopped" if left else "diverged"
+                return f"{verb} at step {self.diverged_step} of {n}{took}."
             opt = self.info["optimizer"]
             lr = opt.get("learning_rate", opt.get("lr"))
             d = self.info.get("diagnosis") or {}
             if d.get("family") in ("gd", "momentum") and d.get("suggested_lr"):
-                hint = (
+                to_try = (
                     f"the stable limit is {_fmt(d['stable_lr'])}: try --lr "
                     f"{_fmt(d['suggested_lr'])}"
                 )
             else:
-                hint = f"try a smaller learning rate (--lr {_fmt(lr / 10)} or lower)"
-            left = self._left_support()
+                to_try = f"try a smaller learning rate (--lr {_fmt(lr / 10)} or lower)"
             if left:
                 return (
-                    f"stopped at step {self.diverged_step} of "
-                    f"{self.info['schedule']['n_steps']}: the step took {left}; "
-                    f"{hint}, or train with --param-space unconstrained."
+                    f"stopped at step {self.diverged_step} of {n}: the step took "
+                    f"{left}; {to_try}, or train with --param-space unconstrained."
                 )
             return (
-                f"diverged at step {self.diverged_step} of "
-                f"{self.info['schedule']['n_steps']}: the loss, a gradient or a "
-                f"parameter stopped being finite; {hint}."
+                f"diverged at step {self.diverged_step} of {n}: the loss, a gradient "
+                f"or a parameter stopped being finite; {to_try}."
             )
         if self.status == "interrupted":
             how = (
-                "gradtrace resume RUN continues it"
+                f"gradtrace resume {run} continues it"
                 if self.state is not None or self.info.get("resumable")
-                else "gradtrace rerun RUN runs it again"
+                else f"gradtrace rerun {run} runs it again"
             )
             return (
                 f"interrupted after {self.steps} of "
@@ -143,13 +154,13 @@ class Trace:
                     f"stopped after {self.steps} of {n} steps without finishing "
                     "(no gradtrace process of yours is writing it: it was killed, "
                     "unless it runs as another user or on another machine): "
-                    "gradtrace resume RUN continues it."
+                    f"gradtrace resume {run} continues it."
                 )
             if self.writing:
                 return f"running: checkpointed after {self.steps} of {n} steps."
             return (
                 f"checkpointed after {self.steps} of {n} steps: still running, or "
-                "stopped there (gradtrace resume RUN continues it)."
+                f"stopped there (gradtrace resume {run} continues it)."
             )
         return f"completed {self.steps} step{'s' if self.steps != 1 else ''}."
 

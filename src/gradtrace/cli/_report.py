@@ -146,13 +146,16 @@ def print_run(trace: Trace, out: Path, every: int | None, quiet: bool) -> None:
     if not quiet:
         console.print(steps_table(trace, every))
         console.print()
-    print_summary(trace, out)
-    if trace.diverged:
-        click.echo(f"error: {trace.message}", err=True)
+    print_summary(trace, out, hint=False)
+    if trace.diverged:  # what to try, once: as the error
+        click.echo(f"error: {trace.ending(str(out))}", err=True)
 
 
-def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> None:
-    """What ran, where from, the parameters (initial, final, truth), how it ended."""
+def print_summary(
+    trace: Trace, folder: Path, all_findings: bool = False, hint: bool = True
+) -> None:
+    """What ran, where from, the parameters (initial, final, truth), how it ended
+    (``hint``: with what to try after a divergence)."""
     console = _console()
     info = trace.info
     opt = info["optimizer"]
@@ -294,7 +297,7 @@ def print_summary(trace: Trace, folder: Path, all_findings: bool = False) -> Non
             console.print(f"  {finding}")
     t = info["timings"]
     console.print(
-        f"{trace.message} Compile {t['compile_s']:.2f} s, train "
+        f"{trace.ending(str(folder), hint)} Compile {t['compile_s']:.2f} s, train "
         f"{t['train_s'] * 1e3:.1f} ms, total {t['total_s']:.2f} s."
     )
 
