@@ -413,3 +413,22 @@ def test_a_reader_that_stops_reading_is_no_error(
     assert "Traceback" not in err
     if command[0] == "fit":
         assert json.loads((tmp_path / "r" / "run.json").read_text())["steps"] == 5
+
+
+def test_a_vector_parameter_gets_a_row_per_element(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    frame = pd.DataFrame({"a": x[:, 0], "c": x[:, 1], "y": x @ [1.0, -2.0] + 0.5})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    args = ["fit", str(tmp_path / "d.csv"), "--model", "linear", "--x", "a,c"]
+    code, out, _ = run(
+        [*args, "--steps", "300", "-q", "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 0
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line}
+    assert rows["parameter"] == ["initial", "final", "optimum", "std.", "error"]
+    for name, optimum in (("w[0]", 1.0), ("w[1]", -2.0), ("b", 0.5)):
+        assert float(rows[name][2]) == pytest.approx(optimum, abs=1e-5), name
+        assert float(rows[name][0]) == 0 and float(rows[name][3]) < 1e-5

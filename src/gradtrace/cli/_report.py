@@ -6,7 +6,7 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -215,13 +215,19 @@ def print_summary(
     for c in cols:
         table.add_column(c, justify="left" if c == "parameter" else "right")
     for name, final in trace.params.items():
-        row = [name, fmt_any(info["initial"][name]), fmt_any(final)]
-        if optimum is not None:
-            row += [fmt_any(optimum[name]), fmt_any(stderr.get(name), 2)]
-        if truth:
-            same = np.shape(truth.get(name, 0)) == np.shape(final)
-            row.append(fmt_any(truth[name]) if name in truth and same else "")
-        table.add_row(*row)
+        same = np.shape(truth.get(name, 0)) == np.shape(final)
+        values = [
+            info["initial"][name],
+            final,
+            *([optimum[name], stderr.get(name)] if optimum is not None else []),
+            *([truth[name] if name in truth and same else None] if truth else []),
+        ]
+        for label, parts in _elements(name, values):
+            digits = [7] * len(parts)
+            if optimum is not None:
+                digits[3] = 2  # standard errors
+            cells = (fmt_any(v, d) for v, d in zip(parts, digits, strict=True))
+            table.add_row(label, *cells)
     for name, value in info.get("fixed", {}).items():
         row = [name, "fixed", fmt_any(value)]
         if optimum is not None:
@@ -365,6 +371,22 @@ def runs_table(folder: Path) -> None:
         console.print(f"no runs in {folder}")
         return
     console.print(table)
+
+
+def _elements(name: str, values: list[Any]) -> list[tuple[str, list[Any]]]:
+    """A parameter's rows of the summary: one per element of a vector (named as
+    the trace's columns, ``w[0]``, with a scalar among ``values`` repeated), else
+    one."""
+    sizes = {len(v) for v in values if isinstance(v, list)}
+    flat = all(
+        not isinstance(e, list) for v in values if isinstance(v, list) for e in v
+    )
+    if len(sizes) != 1 or not flat:
+        return [(name, values)]
+    return [
+        (f"{name}[{i}]", [v[i] if isinstance(v, list) else v for v in values])
+        for i in range(sizes.pop())
+    ]
 
 
 def fmt_any(value: object, digits: int = 7) -> str:
