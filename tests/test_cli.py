@@ -432,3 +432,18 @@ def test_a_vector_parameter_gets_a_row_per_element(
     for name, optimum in (("w[0]", 1.0), ("w[1]", -2.0), ("b", 0.5)):
         assert float(rows[name][2]) == pytest.approx(optimum, abs=1e-5), name
         assert float(rows[name][0]) == 0 and float(rows[name][3]) < 1e-5
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    import click
+
+    from gradtrace.cli import cli as group
+
+    assert isinstance(group, click.Group)
+    silent = [
+        f"{name} {param.opts[0]}"
+        for name, command in group.commands.items()
+        for param in command.params
+        if isinstance(param, click.Option) and not (param.help or "").strip()
+    ]
+    assert not silent, silent

@@ -122,15 +122,35 @@ def _pairs(flag: str, items: tuple[str, ...]) -> dict[str, list[Any]]:
 )
 @click.option("--epochs", type=int, default=None, help="Epochs (default 100).")
 @click.option("--steps", type=int, default=None, help="Steps instead of epochs.")
-@click.option("--shuffle/--no-shuffle", default=True, show_default=True)
+@click.option(
+    "--shuffle/--no-shuffle",
+    default=True,
+    show_default=True,
+    help="Shuffle the rows each epoch (each seed its own order).",
+)
 @click.option(
     "--fix", "fix", multiple=True, metavar="NAME=VALUE", help="Parameters held fixed."
 )
-@click.option("--reduction", default="mean", show_default=True, metavar="mean|sum")
 @click.option(
-    "--dtype", default="float32", show_default=True, metavar="float32|float64"
+    "--reduction",
+    default="mean",
+    show_default=True,
+    metavar="mean|sum",
+    help="A batch's loss: the mean or the sum of its rows' losses.",
 )
-@click.option("--compute-dtype", default=None, metavar="float32|float64")
+@click.option(
+    "--dtype",
+    default="float32",
+    show_default=True,
+    metavar="float32|float64",
+    help="The parameters' type.",
+)
+@click.option(
+    "--compute-dtype",
+    default=None,
+    metavar="float32|float64",
+    help="The loss's type (default: --dtype).",
+)
 @click.option("--drop-missing", is_flag=True, help="Drop rows with NaN or infinity.")
 @click.option(
     "--keep-every",
@@ -335,13 +355,33 @@ def _short(value: Any) -> str:
 
 @click.command(name="lr-find", context_settings={"max_content_width": 100})
 @click.argument("data")
-@click.option("--model", default="line", show_default=True, metavar="NAME")
-@click.option("--loss", default=None, metavar="NAME")
+@click.option(
+    "--model",
+    default="line",
+    show_default=True,
+    metavar="NAME",
+    help="Any of fit's models (gradtrace models lists them).",
+)
+@click.option(
+    "--loss", default=None, metavar="NAME", help="mse, mae, huber or nll (as for fit)."
+)
 @model_options
-@click.option("--x", "x", multiple=True, metavar="COLUMN")
-@click.option("--y", default="y", show_default=True, metavar="COLUMN")
-@click.option("--optimizer", default="sgd", show_default=True, metavar="NAME")
-@click.option("--opt", "opt", multiple=True, metavar="KEY=VALUE")
+@click.option("--x", "x", multiple=True, metavar="COLUMN", help="x column(s).")
+@click.option("--y", default="y", show_default=True, metavar="COLUMN", help="y column.")
+@click.option(
+    "--optimizer",
+    default="sgd",
+    show_default=True,
+    metavar="NAME",
+    help="Any of fit's optimizers.",
+)
+@click.option(
+    "--opt",
+    "opt",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A hyper-parameter of the optimizer other than the rate (rho=0.9).",
+)
 @click.option(
     "--min",
     "lr_min",
@@ -365,11 +405,25 @@ def _short(value: Any) -> str:
     show_default=True,
     help="Steps (one batch each) from --min to --max.",
 )
-@click.option("--batch-size", type=int, default=None)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--init", "init", multiple=True, metavar="NAME=VALUE")
-@click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE")
-@click.option("--reduction", default="mean", show_default=True, metavar="mean|sum")
+@click.option(
+    "--batch-size", type=int, default=None, help="Rows a step (default: all)."
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="The batches' shuffling."
+)
+@click.option(
+    "--init", "init", multiple=True, metavar="NAME=VALUE", help="A starting value."
+)
+@click.option(
+    "--fix", "fix", multiple=True, metavar="NAME=VALUE", help="A parameter held fixed."
+)
+@click.option(
+    "--reduction",
+    default="mean",
+    show_default=True,
+    metavar="mean|sum",
+    help="A batch's loss: the mean or the sum of its rows' losses.",
+)
 @click.option(
     "-o",
     "--out",
