@@ -277,6 +277,12 @@ def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     doc = json.loads((tmp_path / "t.json").read_text())
     assert doc["run"]["model"] == "line" and len(doc["trace"]) == 4
     assert doc["trace"][0]["grad_w"] is None
+    code, _, _ = run(
+        ["export", str(runs / "one"), "-o", str(tmp_path / "u.json")], capsys
+    )
+    assert json.loads((tmp_path / "u.json").read_text()) == doc  # named .json
+    code, _, err = run(["export", str(runs / "one"), "--csv", "--json"], capsys)
+    assert code == 2 and "give --csv or --json, not both" in err
     code, out, _ = run(["ls", str(runs)], capsys)
     assert code == 0 and "one" in out and "two" in out and "0.02" in out
     code, _, err = run(["show", str(tmp_path)], capsys)

@@ -24,15 +24,14 @@ def show(run: Path) -> None:
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option(
     "--csv",
-    "fmt",
-    flag_value="csv",
-    default=True,
-    help="The trace as CSV (the default).",
+    "as_csv",
+    is_flag=True,
+    help="The trace as CSV (the default, unless -o names a .json file).",
 )
 @click.option(
     "--json",
-    "fmt",
-    flag_value="json",
+    "as_json",
+    is_flag=True,
     help='The trace as JSON: {"run": run.json, "trace": [rows]}.',
 )
 @click.option(
@@ -43,12 +42,16 @@ def show(run: Path) -> None:
     default=None,
     help="File to write (default, or -: standard output).",
 )
-def export(run: Path, fmt: str, out: Path | None) -> None:
+def export(run: Path, as_csv: bool, as_json: bool, out: Path | None) -> None:
     """Export a run's trace as CSV or JSON."""
     from gradtrace.api import load
     from gradtrace.errors import InputError
     from gradtrace.store import to_json
 
+    if as_csv and as_json:
+        raise InputError("give --csv or --json, not both.")
+    named_json = out is not None and out.suffix.lower() == ".json"
+    fmt = "json" if as_json or (named_json and not as_csv) else "csv"
     trace = load(run)
     frame = trace.to_pandas()
     if fmt == "csv":
