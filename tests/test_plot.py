@@ -331,3 +331,22 @@ def test_a_loss_near_its_optimum_reads_in_full_not_as_an_offset() -> None:
     assert ax.yaxis.get_offset_text().get_text() == ""
     ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert ticks and all(t.replace("\u2212", "-").startswith("1425") for t in ticks)
+
+
+def test_a_scatter_of_many_rows_draws_a_random_subset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gradtrace.animate import frame_figure
+
+    monkeypatch.setattr(plot, "POINTS_SHOWN", 50)
+    x = np.linspace(0, 1, 200)
+    trace = gradtrace.fit({"x": x, "y": 3 * x}, lr=0.5, batch_size=20, epochs=1)
+    for ax in (plot.fit_over_data(trace).axes[0], frame_figure(trace, 3).axes[0]):
+        data = ax.get_lines()[0]
+        assert data.get_label() == "data (50 of 200 rows, at random)"
+        xs = np.asarray(data.get_xdata())
+        assert len(xs) == 50 and len(np.unique(xs)) == 50 and np.all(np.diff(xs) > 0)
+        np.testing.assert_array_equal(np.asarray(data.get_ydata()), 3 * xs)
+    shown = plot.points_shown(200)
+    assert isinstance(shown, np.ndarray)
+    np.testing.assert_array_equal(shown, plot.points_shown(200))  # the same rows

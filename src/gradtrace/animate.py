@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from gradtrace.errors import InputError
-from gradtrace.plot import _evaluate, _figure, _model, _run_data, _specs
+from gradtrace.plot import (
+    _evaluate,
+    _figure,
+    _model,
+    _run_data,
+    _specs,
+    data_label,
+    points_shown,
+)
 
 #: Frames a GIF gets by default: every k-th step so that about this many remain.
 DEFAULT_FRAMES = 120
@@ -46,7 +54,8 @@ def animate(
     if every is not None and every < 1:
         raise InputError(f"--every must be at least 1, got {every}.")
     steps = frame_steps(trace.steps, every)
-    images = [_render(trace, s) for s in steps]
+    data = _run_data(trace)  # read once for every frame
+    images = [_render(trace, s, data) for s in steps]
     tmp = out.with_name(f".{out.name}.tmp{suffix}")
     if suffix == ".gif":
         first, *rest = images
@@ -92,12 +101,12 @@ def _mp4(images: list[Any], path: Path, fps: int) -> None:
     subprocess.run(cmd, input=raw, check=True)
 
 
-def _render(trace: Any, step: int) -> Any:
+def _render(trace: Any, step: int, data: Any = None) -> Any:
     """One frame as a Pillow image."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    fig = frame_figure(trace, step)
+    fig = frame_figure(trace, step, data)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert(
@@ -105,13 +114,14 @@ def _render(trace: Any, step: int) -> Any:
     )
 
 
-def frame_figure(trace: Any, step: int) -> Any:
-    """The figure of one frame: the data, the fit at ``step`` (after it), the
+def frame_figure(trace: Any, step: int, data: Any = None) -> Any:
+    """The figure of one frame: the data (``data``: the run's (x, y), read from
+    where the run read them when None), the fit at ``step`` (after it), the
     initial fit faintly, the rows of the step's batch highlighted."""
     info = trace.info
     frame = trace.to_pandas()
     row = frame.iloc[step]
-    x, y = _run_data(trace)
+    x, y = _run_data(trace) if data is None else data
     rows = trace.rows(step) if step >= 1 else np.array([], int)
     fig, ax = _figure(7, 4.4)
     fixed = info["fixed"]
@@ -190,7 +200,10 @@ def frame_figure(trace: Any, step: int) -> Any:
         if np.isfinite(top) and top > 0:
             ax.set_ylim(0, top)
     elif x is not None and np.ndim(x) == 1:
-        ax.plot(x, y, ".", color="#5ec962", ms=6, label="data")
+        some = points_shown(len(y))
+        ax.plot(
+            x[some], y[some], ".", color="#5ec962", ms=6, label=data_label(len(y))
+        )
         if len(rows):
             ax.plot(
                 x[rows],
