@@ -179,3 +179,18 @@ def test_the_optimizer_state_of_a_late_step_is_replayed_from_the_trace() -> None
         assert update.loc[p, "gradient"] == frame[f"grad_{p}"][700]
         assert update.loc[p, "after"] == pytest.approx(frame[p][700], rel=1e-6)
     assert update.attrs["count"]["count"] == 700
+
+
+def test_the_rows_of_many_steps_are_the_batch_plans() -> None:
+    from gradtrace.core.batches import batch_plan
+    from gradtrace.explain import steps_rows
+
+    trace = gradtrace.fit("seed001_line", batch_size=30, epochs=4, seed=5)
+    n = trace.info["data"]["n_rows"]
+    plan = batch_plan(n, 30, trace.steps, shuffle=True, seed=5)
+    steps = [trace.steps, 1, 2, 5, 9, 4, 13]
+    got = steps_rows(trace.info, steps)
+    assert sorted(got) == sorted(steps)
+    for s in steps:
+        np.testing.assert_array_equal(got[s], plan[s - 1][plan[s - 1] >= 0])
+        np.testing.assert_array_equal(trace.rows(s), got[s])

@@ -20,6 +20,7 @@ from tests.helpers import run_cli
 import gradtrace
 from gradtrace.api import RunConfig, run
 from gradtrace.core import stream
+from gradtrace.explain import steps_rows
 from gradtrace.streaming import run_stream
 
 
@@ -127,6 +128,9 @@ def test_shuffled_stream_batches_are_the_rows_it_trained_on(data: Any) -> None:
         assert sorted(seen.tolist()) == list(range(517))  # every row once an epoch
     first = trace.rows(1)
     assert first.tolist() != list(range(16))  # shuffled
+    every = steps_rows(trace.info, range(trace.steps, 0, -1))  # epochs drawn once
+    for step in range(1, trace.steps + 1):
+        np.testing.assert_array_equal(every[step], trace.rows(step))
     # each step's batch loss is the MSE of its rows at the parameters before it
     for step in (1, 2, 17, per_epoch + 5):
         rows = trace.rows(step)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -53,9 +53,16 @@ def animate(
         )
     if every is not None and every < 1:
         raise InputError(f"--every must be at least 1, got {every}.")
+    from gradtrace.explain import steps_rows
+
     steps = frame_steps(trace.steps, every)
-    data = _run_data(trace)  # read once for every frame
-    images = [_render(trace, s, data) for s in steps]
+    # read, drawn and copied once for every frame
+    ready = _Ready(
+        _run_data(trace),
+        steps_rows(trace.info, [s for s in steps if s]),
+        trace.to_pandas(),
+    )
+    images = [_render(trace, s, ready) for s in steps]
     tmp = out.with_name(f".{out.name}.tmp{suffix}")
     if suffix == ".gif":
         first, *rest = images
@@ -101,12 +108,21 @@ def _mp4(images: list[Any], path: Path, fps: int) -> None:
     subprocess.run(cmd, input=raw, check=True)
 
 
-def _render(trace: Any, step: int, data: Any = None) -> Any:
+class _Ready(NamedTuple):
+    """What every frame of an animation draws from, made once: the run's (x, y),
+    each frame's batch rows, the step table."""
+
+    data: tuple[np.ndarray | None, np.ndarray]
+    rows: dict[int, np.ndarray]
+    table: Any
+
+
+def _render(trace: Any, step: int, ready: _Ready | None = None) -> Any:
     """One frame as a Pillow image."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    fig = frame_figure(trace, step, data)
+    fig = frame_figure(trace, step, ready)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert(
@@ -114,15 +130,17 @@ def _render(trace: Any, step: int, data: Any = None) -> Any:
     )
 
 
-def frame_figure(trace: Any, step: int, data: Any = None) -> Any:
-    """The figure of one frame: the data (``data``: the run's (x, y), read from
-    where the run read them when None), the fit at ``step`` (after it), the
-    initial fit faintly, the rows of the step's batch highlighted."""
+def frame_figure(trace: Any, step: int, ready: _Ready | None = None) -> Any:
+    """The figure of one frame: the data, the fit at ``step`` (after it), the
+    initial fit faintly, the rows of the step's batch highlighted (``ready``: what
+    every frame draws from, made once; None: made for this frame)."""
     info = trace.info
-    frame = trace.to_pandas()
+    frame = trace.to_pandas() if ready is None else ready.table
     row = frame.iloc[step]
-    x, y = _run_data(trace) if data is None else data
-    rows = trace.rows(step) if step >= 1 else np.array([], int)
+    x, y = _run_data(trace) if ready is None else ready.data
+    rows = np.array([], int)
+    if step >= 1:
+        rows = trace.rows(step) if ready is None else ready.rows[step]
     fig, ax = _figure(7, 4.4)
     fixed = info["fixed"]
 
@@ -201,9 +219,7 @@ def frame_figure(trace: Any, step: int, data: Any = None) -> Any:
             ax.set_ylim(0, top)
     elif x is not None and np.ndim(x) == 1:
         some = points_shown(len(y))
-        ax.plot(
-            x[some], y[some], ".", color="#5ec962", ms=6, label=data_label(len(y))
-        )
+        ax.plot(x[some], y[some], ".", color="#5ec962", ms=6, label=data_label(len(y)))
         if len(rows):
             ax.plot(
                 x[rows],

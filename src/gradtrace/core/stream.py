@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -129,18 +129,34 @@ class Layout:
 
     def batch_rows(self, step: int) -> np.ndarray:
         """The data rows (0-based) of step ``step`` (0-based)."""
-        if self.full_batch:
-            return np.arange(self.n_rows)
         epoch, b = divmod(step, self.batches_per_epoch)
+        return self.epoch_batches(epoch, [b])[b]
+
+    def epoch_batches(
+        self, epoch: int, wanted: Collection[int]
+    ) -> dict[int, np.ndarray]:
+        """The data rows (0-based) of the batches ``wanted`` (0-based, in epoch
+        ``epoch``), drawn a window at a time up to the last one wanted."""
+        if self.full_batch:
+            return {b: np.arange(self.n_rows) for b in wanted}
+        out: dict[int, np.ndarray] = {}
+        first = 0
         for ids, perm in self.windows(epoch):
-            rows = np.concatenate([np.arange(*self.chunk(i)) for i in ids])
-            if perm is not None:
-                rows = rows[perm]
-            here = n_batches(len(rows), self.batch_size)
-            if b < here:
-                return rows[b * self.batch_size : (b + 1) * self.batch_size]
-            b -= here
-        raise IndexError(step)  # pragma: no cover - b < batches per epoch
+            size = sum(self.chunk(i)[1] - self.chunk(i)[0] for i in ids)
+            here = n_batches(size, self.batch_size)
+            need = [b for b in wanted if first <= b < first + here]
+            if need:
+                rows = np.concatenate([np.arange(*self.chunk(i)) for i in ids])
+                for b in need:
+                    start = (b - first) * self.batch_size
+                    at = slice(start, start + self.batch_size)
+                    out[b] = rows[at] if perm is None else rows[perm[at]]
+                if len(out) == len(set(wanted)):
+                    break
+            first += here
+        if len(out) != len(set(wanted)):
+            raise IndexError(sorted(set(wanted) - set(out)))
+        return out
 
     def rows_before(self, step: int) -> int:
         """The rows of the epoch's batches before step ``step`` (0-based): each

@@ -43,10 +43,13 @@ def payload(trace: Any) -> dict[str, Any]:
     steps = list(range(0, trace.steps + 1, k))
     if steps[-1] != trace.steps:
         steps.append(trace.steps)
+    from gradtrace.explain import steps_rows
+
+    batches = steps_rows(info, [s for s in steps if s >= 1])
     frames = []
     for s in steps:
         row = frame.iloc[s]
-        rows = trace.rows(s) if s >= 1 else np.array([], int)
+        rows = batches.get(s, np.array([], int))
         frames.append(
             {
                 "step": s,
