@@ -146,3 +146,18 @@ def test_momentum_contraction_is_the_heavy_ball_spectral_radius() -> None:
     err = np.abs(long.to_pandas()["loc"].to_numpy() - long.info["optimum"]["loc"])
     measured = (err[150] / err[50]) ** (1 / 100)
     assert measured == pytest.approx(expected, rel=0.05)
+
+
+def test_mini_batches_qualify_the_prediction_and_adaptive_steps_have_no_limit() -> None:
+    sgd = gradtrace.fit("seed001_line", lr=0.01, batch_size=10, epochs=2)
+    said = " ".join(sgd.info["diagnosis"]["findings"])
+    assert "Predicted for full-batch steps:" in said and "scatter around it" in said
+    assert "stay somewhat below the limit" in said
+    full = gradtrace.fit("seed001_line", lr=0.01, epochs=2)
+    said = " ".join(full.info["diagnosis"]["findings"])
+    assert "Predicted: " in said and "scatter" not in said
+    adam = gradtrace.fit(
+        "seed001_line", "line", optimizer="adam", lr=0.01, batch_size=10
+    )
+    said = " ".join(adam.info["diagnosis"]["findings"])
+    assert "does not apply" in said and "below the limit" not in said
