@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+import gradtrace
 from helpers import run_cli as run
 from helpers import start_program
 
@@ -447,3 +448,49 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
         if isinstance(param, click.Option) and not (param.help or "").strip()
     ]
     assert not silent, silent
+
+
+def test_a_run_far_from_its_optimum_is_told_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    heights = np.random.default_rng(0).normal(170, 8, size=300)
+    pd.DataFrame({"h": heights}).to_csv(tmp_path / "h.csv", index=False)
+    fit = ["fit", str(tmp_path / "h.csv"), "--model", "normal", "--y", "h", "-q"]
+    code, out, _ = run(
+        [
+            *fit,
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.5",
+            "--steps",
+            "50",
+            "--out",
+            str(tmp_path / "far"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    (line,) = [x for x in out.splitlines() if "standard errors from its optimum" in x]
+    assert line.strip().startswith("loc ended") and "has not converged" in line
+    z = float(line.split("ended ")[1].split()[0])
+    se = heights.std() / np.sqrt(len(heights))
+    final = gradtrace.load(tmp_path / "far").params["loc"]
+    assert z == pytest.approx(abs(final - heights.mean()) / se, rel=0.02)
+    code, out, _ = run(
+        [
+            *fit,
+            "--init",
+            "loc=170",
+            "--init",
+            "scale=8",
+            "--lr",
+            "0.5",
+            "--steps",
+            "300",
+            "--out",
+            str(tmp_path / "near"),
+        ],
+        capsys,
+    )
+    assert code == 0 and "standard errors from its optimum" not in out

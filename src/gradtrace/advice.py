@@ -4,6 +4,7 @@ print, made from the numbers of ``core.diagnose``."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -150,3 +151,41 @@ def findings(
             text += "."
         lines.append(text)
     return lines
+
+
+#: Standard errors between a run's final parameter and its optimum beyond which a
+#: summary says the run has not converged (a fit's scatter is about one).
+FAR_STDERRS = 10.0
+
+
+def unconverged(
+    final: dict[str, Any], optimum: dict[str, Any], stderr: dict[str, Any]
+) -> str | None:
+    """A sentence on the parameter farthest from its optimum, when it is more than
+    ``FAR_STDERRS`` standard errors away; None where every one is closer (or none
+    has a standard error)."""
+    worst: tuple[float, str, float, float] | None = None
+    for name, value in final.items():
+        if name not in optimum or name not in stderr:
+            continue
+        f, o, s = (
+            np.ravel(np.asarray(v, np.float64))
+            for v in (value, optimum[name], stderr[name])
+        )
+        if not f.shape == o.shape == s.shape:
+            continue
+        for i in range(len(f)):
+            if not (s[i] > 0 and math.isfinite(s[i]) and math.isfinite(f[i] - o[i])):
+                continue
+            z = abs(f[i] - o[i]) / s[i]
+            if worst is None or z > worst[0]:
+                label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
+                worst = (z, label, float(f[i]), float(o[i]))
+    if worst is None or worst[0] <= FAR_STDERRS:
+        return None
+    z, label, f_i, o_i = worst
+    return (
+        f"{label} ended {g(z, 2)} standard errors from its optimum ({g(f_i, 6)} "
+        f"against {g(o_i, 6)}): the run has not converged; more steps, another "
+        "rate or a start nearer the optimum (--init) would get closer."
+    )

@@ -256,6 +256,13 @@ def print_summary(
             f"{info['optimum_method']}; gap {shown}"
         )
     console.print(line)
+    far = None
+    if trace.status == "completed" and optimum is not None:
+        from gradtrace.advice import unconverged
+
+        far = unconverged(trace.params, optimum, stderr)
+    if far:
+        console.print(f"  {far}")
     if trace.status == "completed" and trace.final_loss > first:
         console.print(
             f"  warning: the loss ended above where it started ({fmt(first)} -> "
