@@ -161,3 +161,14 @@ def test_mini_batches_qualify_the_prediction_and_adaptive_steps_have_no_limit() 
     )
     said = " ".join(adam.info["diagnosis"]["findings"])
     assert "does not apply" in said and "below the limit" not in said
+
+
+def test_unconverged_names_the_farthest_parameter_in_standard_errors() -> None:
+    from gradtrace.advice import unconverged
+
+    assert unconverged({"w": 1.0000001}, {"w": 1.0}, {"w": 1e-12}) is None  # rounding
+    assert unconverged({"w": 1.05}, {"w": 1.0}, {"w": 0.01}) is None  # 5 of them
+    said = unconverged({"w": 1.2, "b": 0.0}, {"w": 1.0, "b": 0.0}, {"w": 0.01})
+    assert said is not None and said.startswith("w ended 20 standard errors")
+    said = unconverged({"w": [1.0, 3.0]}, {"w": [1.0, 2.0]}, {"w": [0.1, 0.04]})
+    assert said is not None and said.startswith("w[1] ended 25 standard errors")

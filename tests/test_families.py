@@ -312,3 +312,18 @@ def test_unconstrained_diagnosis_takes_the_curvature_in_log_coordinates() -> Non
             ) / (4 * e * e)
     expected = 2 / np.linalg.eigvalsh(h)[-1]
     assert trace.info["diagnosis"]["stable_lr"] == pytest.approx(expected, rel=1e-3)
+
+
+def test_families_with_closed_form_estimates_use_them() -> None:
+    for name, expected in (
+        ("poisson", lambda y: {"rate": np.mean(y)}),
+        ("exponential", lambda y: {"rate": 1 / np.mean(y)}),
+        ("lognormal", lambda y: {"loc": np.log(y).mean(), "scale": np.log(y).std()}),
+    ):
+        y = CASES[name][0]
+        best = _optimum(name, y, {})
+        assert best.method.endswith("closed form"), (name, best.method)
+        for key, value in expected(y).items():
+            np.testing.assert_allclose(best.params[key], value, rtol=1e-12)
+    with_zeros = _optimum("poisson", np.zeros(10), {})  # the mean is 0: no closed form
+    assert "closed form" not in with_zeros.method

@@ -15,6 +15,7 @@ estimate +- 1.96 standard errors).
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 from typing import Any, NamedTuple
 
@@ -156,6 +157,12 @@ def solve(
             "mean and population standard deviation, closed form",
             stderr,
         )
+    closed = None
+    if model.kind == "distribution" and loss == "nll":
+        closed = _closed_form(model.name, names, y)
+    if closed is not None:
+        params, method = closed
+        return _finish(model, loss, reduction, params, fixed64, xd, yd, method, stderr)
     if model.name == "laplace" and names == {"loc", "scale"}:
         # the likelihood has a kink at each y: the median is exact, Newton is not
         y64 = np.asarray(y, np.float64)
@@ -179,6 +186,31 @@ def solve(
     if linear and m.family in ("bernoulli", "poisson"):
         start = {k: np.zeros_like(np.asarray(start[k], np.float64)) for k in trainable}
     return _newton(model, loss, reduction, trainable, fixed64, xd, yd, start, stderr)
+
+
+def _closed_form(
+    family: str, names: set[str], y: Any
+) -> tuple[dict[str, np.ndarray], str] | None:
+    """The maximum-likelihood estimates of the families that have them in closed
+    form (a Poisson's or an exponential's rate from the mean, a lognormal's
+    parameters from log y's mean and population standard deviation), where they
+    are inside the parameters' support; else None (Newton then)."""
+    if family in ("poisson", "exponential") and names == {"rate"}:
+        mean = mean64(y)
+        rate = mean if family == "poisson" else 1 / mean if mean > 0 else 0.0
+        if not (rate > 0 and math.isfinite(rate)):
+            return None
+        how = "mean" if family == "poisson" else "1 / mean"
+        return {"rate": np.asarray(rate)}, f"{how}, closed form"
+    if family == "lognormal" and names == {"loc", "scale"}:
+        logs = np.log(np.asarray(y, np.float64))
+        loc = float(np.mean(logs))
+        scale = float(np.sqrt(np.mean((logs - loc) ** 2)))
+        if not scale > 0:
+            return None
+        params = {"loc": np.asarray(loc), "scale": np.asarray(scale)}
+        return params, "mean and population standard deviation of log y, closed form"
+    return None
 
 
 def _least_squares(
