@@ -189,8 +189,19 @@ def test_the_rows_of_many_steps_are_the_batch_plans() -> None:
     n = trace.info["data"]["n_rows"]
     plan = batch_plan(n, 30, trace.steps, shuffle=True, seed=5)
     steps = [trace.steps, 1, 2, 5, 9, 4, 13]
-    got = steps_rows(trace.info, steps)
-    assert sorted(got) == sorted(steps)
+    pairs = list(steps_rows(trace.info, steps))
+    assert [s for s, _ in pairs] == steps  # in the order asked
+    got = dict(pairs)
     for s in steps:
         np.testing.assert_array_equal(got[s], plan[s - 1][plan[s - 1] >= 0])
         np.testing.assert_array_equal(trace.rows(s), got[s])
+
+
+def test_full_batch_steps_share_one_array_of_every_row() -> None:
+    from gradtrace.explain import steps_rows
+
+    trace = gradtrace.fit("seed001_line", steps=5)
+    pairs = list(steps_rows(trace.info, [1, 3, 5]))
+    n = trace.info["data"]["n_rows"]
+    np.testing.assert_array_equal(pairs[0][1], np.arange(n))
+    assert all(rows is pairs[0][1] for _, rows in pairs)

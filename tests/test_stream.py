@@ -128,9 +128,12 @@ def test_shuffled_stream_batches_are_the_rows_it_trained_on(data: Any) -> None:
         assert sorted(seen.tolist()) == list(range(517))  # every row once an epoch
     first = trace.rows(1)
     assert first.tolist() != list(range(16))  # shuffled
-    every = steps_rows(trace.info, range(trace.steps, 0, -1))  # epochs drawn once
-    for step in range(1, trace.steps + 1):
-        np.testing.assert_array_equal(every[step], trace.rows(step))
+    # every step's batch loss is the MSE of its rows (each epoch's order drawn once)
+    for step, rows in steps_rows(trace.info, range(1, trace.steps + 1)):
+        w, b = table.loc[step - 1, "w"], table.loc[step - 1, "b"]
+        mse = np.mean((w * x[rows] + b - y[rows]) ** 2)
+        assert table.loc[step, "batch_loss"] == pytest.approx(mse, rel=1e-5), step
+        np.testing.assert_array_equal(rows, trace.rows(step))
     # each step's batch loss is the MSE of its rows at the parameters before it
     for step in (1, 2, 17, per_epoch + 5):
         rows = trace.rows(step)

@@ -56,13 +56,10 @@ def animate(
     from gradtrace.explain import steps_rows
 
     steps = frame_steps(trace.steps, every)
-    # read, drawn and copied once for every frame
-    ready = _Ready(
-        _run_data(trace),
-        steps_rows(trace.info, [s for s in steps if s]),
-        trace.to_pandas(),
-    )
-    images = [_render(trace, s, ready) for s in steps]
+    ready = _Ready(_run_data(trace), trace.to_pandas())  # once for every frame
+    images = [_render(trace, 0, ready, np.array([], int))]
+    for step, rows in steps_rows(trace.info, steps[1:]):
+        images.append(_render(trace, step, ready, rows))
     tmp = out.with_name(f".{out.name}.tmp{suffix}")
     if suffix == ".gif":
         first, *rest = images
@@ -109,20 +106,19 @@ def _mp4(images: list[Any], path: Path, fps: int) -> None:
 
 
 class _Ready(NamedTuple):
-    """What every frame of an animation draws from, made once: the run's (x, y),
-    each frame's batch rows, the step table."""
+    """What every frame of an animation draws from, made once: the run's (x, y)
+    and the step table."""
 
     data: tuple[np.ndarray | None, np.ndarray]
-    rows: dict[int, np.ndarray]
     table: Any
 
 
-def _render(trace: Any, step: int, ready: _Ready | None = None) -> Any:
+def _render(trace: Any, step: int, ready: _Ready, rows: np.ndarray) -> Any:
     """One frame as a Pillow image."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    fig = frame_figure(trace, step, ready)
+    fig = frame_figure(trace, step, ready, rows)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert(
@@ -130,17 +126,22 @@ def _render(trace: Any, step: int, ready: _Ready | None = None) -> Any:
     )
 
 
-def frame_figure(trace: Any, step: int, ready: _Ready | None = None) -> Any:
+def frame_figure(
+    trace: Any, step: int, ready: _Ready | None = None, rows: np.ndarray | None = None
+) -> Any:
     """The figure of one frame: the data, the fit at ``step`` (after it), the
     initial fit faintly, the rows of the step's batch highlighted (``ready``: what
-    every frame draws from, made once; None: made for this frame)."""
+    every frame draws from, and ``rows`` the step's batch, made once for all the
+    frames; None: made for this one)."""
     info = trace.info
     frame = trace.to_pandas() if ready is None else ready.table
     row = frame.iloc[step]
     x, y = _run_data(trace) if ready is None else ready.data
-    rows = np.array([], int)
-    if step >= 1:
-        rows = trace.rows(step) if ready is None else ready.rows[step]
+    if rows is None:
+        rows = trace.rows(step) if step >= 1 else np.array([], int)
+    # a batch of many rows (all of them, full batch) is drawn as a scatter is
+    count = len(rows)
+    rows = rows[points_shown(count)]
     fig, ax = _figure(7, 4.4)
     fixed = info["fixed"]
 
@@ -188,7 +189,7 @@ def frame_figure(trace: Any, step: int, ready: _Ready | None = None) -> Any:
                 "|",
                 color="#d62728",
                 ms=18,
-                label=f"batch ({len(rows)} rows)",
+                label=f"batch ({count} rows)",
             )
         marker = "o" if discrete else None
         ax.plot(
@@ -229,7 +230,7 @@ def frame_figure(trace: Any, step: int, ready: _Ready | None = None) -> Any:
                 mec="#d62728",
                 ms=10,
                 mew=2,
-                label=f"batch ({len(rows)} rows)",
+                label=f"batch ({count} rows)",
             )
         pad = 0.05 * (np.ptp(x) or 1.0)
         grid = np.linspace(np.min(x) - pad, np.max(x) + pad, 200)

@@ -130,11 +130,9 @@ class Layout:
     def batch_rows(self, step: int) -> np.ndarray:
         """The data rows (0-based) of step ``step`` (0-based)."""
         epoch, b = divmod(step, self.batches_per_epoch)
-        return self.epoch_batches(epoch, [b])[b]
+        return self.batches_of(epoch, [b])[b]
 
-    def epoch_batches(
-        self, epoch: int, wanted: Collection[int]
-    ) -> dict[int, np.ndarray]:
+    def batches_of(self, epoch: int, wanted: Collection[int]) -> dict[int, np.ndarray]:
         """The data rows (0-based) of the batches ``wanted`` (0-based, in epoch
         ``epoch``), drawn a window at a time up to the last one wanted."""
         if self.full_batch:
@@ -150,7 +148,7 @@ class Layout:
                 for b in need:
                     start = (b - first) * self.batch_size
                     at = slice(start, start + self.batch_size)
-                    out[b] = rows[at] if perm is None else rows[perm[at]]
+                    out[b] = rows[at].copy() if perm is None else rows[perm[at]]
                 if len(out) == len(set(wanted)):
                     break
             first += here

@@ -45,11 +45,15 @@ def payload(trace: Any) -> dict[str, Any]:
         steps.append(trace.steps)
     from gradtrace.explain import steps_rows
 
-    batches = steps_rows(info, [s for s in steps if s >= 1])
+    # a frame keeps its batch's first rows and their count, not the whole batch
+    batches = {
+        s: (rows[:MAX_BATCH_ROWS].tolist(), len(rows))
+        for s, rows in steps_rows(info, [s for s in steps if s >= 1])
+    }
     frames = []
     for s in steps:
         row = frame.iloc[s]
-        rows = batches.get(s, np.array([], int))
+        shown, count = batches.get(s, ([], 0))
         frames.append(
             {
                 "step": s,
@@ -60,8 +64,8 @@ def payload(trace: Any) -> dict[str, Any]:
                 "batch_loss": _num(row["batch_loss"]),
                 "running_loss": _num(row["running_loss"]),
                 "loss": _num(row["loss"]),
-                "rows": [int(r) for r in rows[:MAX_BATCH_ROWS]],
-                "n_rows": int(len(rows)),
+                "rows": shown,
+                "n_rows": count,
             }
         )
     data: dict[str, Any] = {
