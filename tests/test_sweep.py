@@ -299,7 +299,22 @@ def test_pictures_of_a_sweep_over_batch_sizes_run_over_epochs() -> None:
     lines = [seg for coll in ax.collections for seg in coll.get_segments()]
     assert len(lines) == 12 and all(seg[-1, 0] == 3 for seg in lines)
     title = plot.sweep_heatmap(s).axes[0].get_title()
-    assert "(3-30 steps run; median of 2 a cell, over seed)" in title
+    assert (
+        "(3-30 steps run; each cell the median of 2 configurations, over seed)" in title
+    )
     one = sweep(data, "line", lr=[0.01, 0.1], epochs=3, batch_size=10)
     assert plot.sweep_losses(one).axes[0].get_xlabel() == "step"
     assert plot.sweep_heatmap(one).axes[0].get_title().endswith("(12 steps run)")
+
+
+def test_pictures_of_a_sweep_of_a_vector_parameter() -> None:
+    from gradtrace import plot
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    data = {"a": x[:, 0], "c": x[:, 1], "y": x @ [1.0, -2.0] + 0.5}
+    s = sweep(data, "linear", x=["a", "c"], lr=[0.01, 30.0], seed=[0, 1], batch_size=20)
+    assert s.table["diverged"].any() and not s.table["diverged"].all()
+    assert plot.sweep_heatmap(s).axes[0].get_ylabel() == "seed"
+    ax = plot.sweep_losses(s).axes[0]
+    assert ax.get_title() == "4 configurations (2 diverged: dashed, x)"

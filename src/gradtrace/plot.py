@@ -179,7 +179,8 @@ def _swept(table: Any) -> list[str]:
     return [
         str(c)
         for c in table.columns
-        if c not in skip and c not in finals and table[c].nunique() > 1
+        # a vector parameter's cells are lists, which nunique cannot hash
+        if c not in skip and c not in finals and table[c].map(repr).nunique() > 1
     ]
 
 
@@ -257,7 +258,11 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     ran = f"{runs.max()}" if runs.min() == runs.max() else f"{runs.min()}-{runs.max()}"
     shared = len(table) // max(1, len(ys) * len(lrs))
     others = [c for c in _swept(table) if c not in ("lr", ycol)]
-    median = f"; median of {shared} a cell, over {', '.join(others)}" if others else ""
+    median = (
+        f"; each cell the median of {shared} configurations, over {', '.join(others)}"
+        if others
+        else ""
+    )
     ax.set_title(
         f"{sweep.info['model']} by {sweep.info['loss']}, "
         f"{sweep.info['optimizer']}: {what}\n({ran} steps run{median})"
