@@ -159,11 +159,17 @@ FAR_STDERRS = 10.0
 
 
 def unconverged(
-    final: dict[str, Any], optimum: dict[str, Any], stderr: dict[str, Any]
+    final: dict[str, Any],
+    optimum: dict[str, Any],
+    stderr: dict[str, Any],
+    mini_batch: bool = False,
+    resolution: float = 1e-6,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away; None where every one is closer (or none
-    has a standard error that float32 parameters can resolve)."""
+    has a standard error above ``resolution`` of its value: float32's by default,
+    below which it measures rounding). ``mini_batch``: the run's steps saw
+    batches, whose noise keeps them scattered around the optimum."""
     worst: tuple[float, str, float, float] | None = None
     for name, value in final.items():
         if name not in optimum or name not in stderr:
@@ -179,7 +185,7 @@ def unconverged(
                 continue
             # a standard error below what float32 resolves (noise-free data, say)
             # measures rounding, not distance
-            if not s[i] > 1e-6 * max(abs(f[i]), abs(o[i])):
+            if not s[i] > resolution * max(abs(f[i]), abs(o[i])):
                 continue
             z = abs(f[i] - o[i]) / s[i]
             if worst is None or z > worst[0]:
@@ -188,8 +194,14 @@ def unconverged(
     if worst is None or worst[0] <= FAR_STDERRS:
         return None
     z, label, f_i, o_i = worst
+    closer = (
+        "more steps would get closer, and as mini-batch steps at a fixed rate "
+        "scatter around it, so would a lower rate late in the run or larger batches"
+        if mini_batch
+        else "more steps, another rate or a start nearer the optimum (--init) would "
+        "get closer"
+    )
     return (
         f"{label} ended {g(z, 2)} standard errors from its optimum ({g(f_i, 6)} "
-        f"against {g(o_i, 6)}): the run has not converged; more steps, another "
-        "rate or a start nearer the optimum (--init) would get closer."
+        f"against {g(o_i, 6)}): the run has not converged; {closer}."
     )

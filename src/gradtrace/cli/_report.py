@@ -260,7 +260,13 @@ def print_summary(
     if trace.status == "completed" and optimum is not None:
         from gradtrace.advice import unconverged
 
-        far = unconverged(trace.params, optimum, stderr)
+        far = unconverged(
+            trace.params,
+            optimum,
+            stderr,
+            mini_batch=sch["batch_size"] < data["n_rows"],
+            resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
+        )
     if far:
         console.print(f"  {far}")
     if trace.status == "completed" and trace.final_loss > first:
