@@ -225,20 +225,24 @@ def test_force_replaces_only_gradtrace_folders(
     runs = tmp_path / "runs"
     (runs / "a").mkdir(parents=True)
     (runs / "a" / "run.json").write_text("{}")
+    (tmp_path / "link").symlink_to(runs / "a")
     monkeypatch.chdir(tmp_path)
     fit = ["fit", str(data), "--epochs", "2", "-q", "--force", "--out"]
     for out, says in [
-        (data, "is a file, not a run folder"),
+        (data, "is a file or a link, not a run folder"),
+        (Path("link"), "is a file or a link, not a run folder"),
         (runs, "is not a gradtrace run or sweep folder"),
         (Path("."), "holds the current folder"),
+        (Path("..") / tmp_path.name, "holds the current folder"),
     ]:
         code, _, err = run([*fit, str(out)], capsys)
         assert code == 2 and says in err and len(err.splitlines()) == 1, err
     code, _, err = run([*fit[:-2], "--out", str(data)], capsys)  # no --force
-    assert code == 2 and "is a file, not a run folder" in err
+    assert code == 2 and "is a file or a link, not a run folder" in err
     assert data.read_bytes() == SEED004.read_bytes()
     assert (runs / "a" / "run.json").read_text() == "{}"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "runs"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "link", "runs"]
+    (tmp_path / "link").unlink()
     (tmp_path / "empty").mkdir()
     for out in ("empty", "runs/a"):  # an empty folder, a run's
         assert run([*fit, out], capsys)[0] == 0

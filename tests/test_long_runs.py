@@ -669,6 +669,11 @@ def test_resume_reads_a_file_given_again_and_asks_for_a_model_of_ones_own(
     _frame(seed=1).to_csv(other, index=False)
     code, _, err = run_cli(["resume", str(folder), "--data", str(other)], capsys)
     assert code == 2 and "differ from the run's" in err
+    with pytest.MonkeyPatch.context() as inside:
+        inside.chdir(folder)
+        code, _, err = run_cli(["resume", ".", "--data", str(csv)], capsys)
+    assert code == 2 and "from outside it (cd out of it first)" in err
+    assert gradtrace.load(folder).status == "interrupted"
     code, out, err = run_cli(["resume", str(folder), "--data", str(csv)], capsys)
     assert code == 0, err
     whole = gradtrace.fit(_frame(), "line", lr=0.05, steps=40)

@@ -70,8 +70,8 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
     name = str(folder)
     if not folder.is_dir() or folder.is_symlink():
         raise RunFolderError(
-            f"{name!r} is a file, not a {what} folder: choose another --out (out= "
-            "in Python); --force replaces only gradtrace's own folders."
+            f"{name!r} is a file or a link, not a {what} folder: choose another --out "
+            "(another folder in Python); --force replaces only gradtrace's own folders."
         )
     here = Path.cwd().resolve()
     if folder.resolve() in (here, *here.parents):
@@ -79,16 +79,22 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
             f"{name!r} holds the current folder: name a folder of its own for the "
             f"{what} with --out."
         )
-    own = any((folder / f).is_file() for f in OWN_FILES)
-    if not own and any(folder.iterdir()):
+    try:
+        own = any((folder / f).is_file() for f in OWN_FILES)
+        empty = not any(folder.iterdir())
+    except OSError as err:
+        raise RunFolderError(
+            f"cannot read {name!r} ({err.strerror or err}): choose another --out."
+        ) from None
+    if not own and not empty:
         raise RunFolderError(
             f"{name!r} is not a gradtrace run or sweep folder (no run.json or "
             "sweep.json in it): --force replaces only those; choose another --out."
         )
     if not force:
         raise RunFolderError(
-            f"{what} folder {name!r} already exists: choose another --out (out= "
-            "in Python), or pass --force (force=True) to replace it."
+            f"{what} folder {name!r} already exists: choose another --out (another "
+            "folder in Python), or pass --force (force=True) to replace it."
         )
 
 
