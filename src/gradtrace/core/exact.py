@@ -203,9 +203,8 @@ def _closed_form(
         how = "mean" if family == "poisson" else "1 / mean"
         return {"rate": np.asarray(rate)}, f"{how}, closed form"
     if family == "lognormal" and names == {"loc", "scale"}:
-        logs = np.log(np.asarray(y, np.float64))
-        loc = float(np.mean(logs))
-        scale = float(np.sqrt(np.mean((logs - loc) ** 2)))
+        loc = mean64(y, np.log)
+        scale = math.sqrt(mean_square64(y, loc, np.log))
         if not scale > 0:
             return None
         params = {"loc": np.asarray(loc), "scale": np.asarray(scale)}
@@ -286,7 +285,7 @@ def _jnp(params: dict[str, Any]) -> dict[str, Any]:
 #: about the normal's instead of from SciPy, whose import costs 0.15-0.4 s (a
 #: line fitted to 10 million rows needs nothing else of SciPy). From there, the
 #: 0.975 quantile is within 4e-15 of SciPy's ``stdtrit``, any in [0.0001, 0.9999]
-#: within 1e-13.
+#: within 1e-13 relative (3e-13 absolute).
 T_EXPANSION_DOF = 1000
 
 

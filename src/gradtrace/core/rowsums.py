@@ -72,21 +72,33 @@ def row_blocks(n: int, block: int | None = None) -> list[slice]:
     return [slice(start, min(start + block, n)) for start in range(0, n, block)]
 
 
-def mean64(y: np.ndarray) -> float:
-    """The mean of ``y`` in float64, without a float64 copy of more than a block."""
+def mean64(
+    y: np.ndarray, of: Callable[[np.ndarray], np.ndarray] | None = None
+) -> float:
+    """The mean of ``y`` (or of ``of(y)``, ``np.log`` say) in float64, without a
+    float64 copy of more than a block."""
+    if of is not None:
+        total = 0.0
+        for s in row_blocks(len(y)):
+            total += float(np.sum(of(np.asarray(y[s], np.float64))))
+        return total / len(y)
     if len(y) <= BLOCK_ROWS:
         return float(np.asarray(y, np.float64).mean())
     total = sum(float(np.sum(y[s], dtype=np.float64)) for s in row_blocks(len(y)))
     return total / len(y)
 
 
-def mean_square64(y: np.ndarray, center: float) -> float:
-    """The mean of (y - center)^2 in float64, a block at a time."""
-    if len(y) <= BLOCK_ROWS:
+def mean_square64(
+    y: np.ndarray, center: float, of: Callable[[np.ndarray], np.ndarray] | None = None
+) -> float:
+    """The mean of (y - center)^2 (or of (of(y) - center)^2) in float64, a block
+    at a time."""
+    if of is None and len(y) <= BLOCK_ROWS:
         return float(np.mean((np.asarray(y, np.float64) - center) ** 2))
     total = 0.0
     for s in row_blocks(len(y)):
-        d = np.asarray(y[s], np.float64) - center
+        block = np.asarray(y[s], np.float64)
+        d = (block if of is None else of(block)) - center
         total += float(d @ d)
     return total / len(y)
 
