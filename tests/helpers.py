@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,27 @@ def start_program(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[st
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@contextlib.contextmanager
+def held_elsewhere(how: str, folder: Path) -> Iterator[str]:
+    """While another process holds ``folder`` through ``gradtrace.store``'s
+    ``how`` ("writing" or "claim"): yields what that call printed (its result)."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import sys, time; from gradtrace.store import {how}; from pathlib "
+            f"import Path; held = {how}(Path(sys.argv[1])); print(bool(held), "
+            "flush=True); time.sleep(60)",
+            str(folder),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        yield holder.stdout.readline().strip()
+    finally:
+        holder.kill()
+        holder.communicate()

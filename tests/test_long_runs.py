@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tests.helpers import run_cli
+from tests.helpers import held_elsewhere, run_cli
 
 import gradtrace
 from gradtrace import api
@@ -459,8 +459,6 @@ def test_a_folder_another_process_is_writing_is_refused(
 ) -> None:
     """Two processes never write one run folder: the second is told to wait or to
     write elsewhere, and the folder is left as the first one has it."""
-    import subprocess
-    import sys
 
     out = tmp_path / "r"
     code, _, err = run_cli(
@@ -479,20 +477,8 @@ def test_a_folder_another_process_is_writing_is_refused(
     )
     assert code == 0, err
     before = sorted(p.name for p in out.rglob("*"))
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from gradtrace.store import writing; from pathlib "
-            "import Path; lock = writing(Path(sys.argv[1])); print('held', "
-            "flush=True); time.sleep(60)",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with held_elsewhere("writing", out) as said:
+        assert said == "True"
         for args in (
             ["fit", "seed001_line", "--steps", "20", "--out", str(out), "--force"],
             [
@@ -514,9 +500,6 @@ def test_a_folder_another_process_is_writing_is_refused(
         with pytest.raises(RunFolderError, match="another gradtrace process"):
             TraceWriter.reopen(out, 1)  # what resume writes with
         assert sorted(p.name for p in out.rglob("*")) == before
-    finally:
-        holder.kill()
-        holder.communicate()
     # the holder gone, the folder is free again; nothing was left beside it
     code, _, err = run_cli(
         ["fit", "seed001_line", "--steps", "20", "--out", str(out), "--force", "-q"],

@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import gradtrace
+from helpers import held_elsewhere, start_program
 from helpers import run_cli as run
-from helpers import start_program
 
 SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
 EXPECTED_W = 1.0924618
@@ -619,24 +619,10 @@ def test_a_folder_claimed_by_another_command_is_not_taken(
 
     held, existing = tmp_path / "held", tmp_path / "existing"
     existing.mkdir()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from gradtrace.store import claim; from pathlib "
-            "import Path; print(claim(Path(sys.argv[1])), flush=True); time.sleep(60)",
-            str(held),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "True\n"
+    with held_elsewhere("claim", held) as said:
+        assert said == "True"
         assert not store.claim(held) and not store.claim(existing)
         assert store.claim(tmp_path / "free")
-    finally:
-        holder.kill()
-        holder.communicate()
     assert store.claim(held)  # let go with the process that held it
     # the default folder goes on to the next name when one is taken
     monkeypatch.chdir(tmp_path)

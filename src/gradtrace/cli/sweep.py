@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,27 +67,62 @@ def _pairs(flag: str, items: tuple[str, ...]) -> dict[str, list[Any]]:
     return {k: parse_values(f"{flag} {k}", v) for k, v in pairs(flag, items).items()}
 
 
+_reduction = click.option(
+    "--reduction",
+    default="mean",
+    show_default=True,
+    metavar="mean|sum",
+    help="A batch's loss: the mean or the sum of its rows' losses.",
+)
+_fix = click.option(
+    "--fix", "fix", multiple=True, metavar="NAME=VALUE", help="Parameters held fixed."
+)
+
+
+def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options sweep and lr-find share with fit: model, loss, columns and
+    optimizer."""
+    for option in reversed(
+        [
+            click.option(
+                "--model",
+                default="line",
+                show_default=True,
+                metavar="NAME",
+                help="Any of fit's models (gradtrace models lists them).",
+            ),
+            click.option(
+                "--loss",
+                default=None,
+                metavar="NAME",
+                help="mse, mae, huber or nll (as for fit).",
+            ),
+            click.option(
+                "--x", "x", multiple=True, metavar="COLUMN", help="x column(s)."
+            ),
+            click.option(
+                "--y",
+                default="y",
+                show_default=True,
+                metavar="COLUMN",
+                help="y column.",
+            ),
+            click.option(
+                "--optimizer",
+                default="sgd",
+                show_default=True,
+                metavar="NAME",
+                help="Any of fit's optimizers.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("data")
-@click.option(
-    "--model",
-    default="line",
-    show_default=True,
-    metavar="NAME",
-    help="Any of fit's models (gradtrace models lists them).",
-)
-@click.option(
-    "--loss", default=None, metavar="NAME", help="mse, mae, huber or nll (as for fit)."
-)
-@click.option("--x", "x", multiple=True, metavar="COLUMN", help="x column(s).")
-@click.option("--y", default="y", show_default=True, metavar="COLUMN", help="y column.")
-@click.option(
-    "--optimizer",
-    default="sgd",
-    show_default=True,
-    metavar="NAME",
-    help="Any of fit's optimizers.",
-)
+@_problem_options
 @click.option(
     "--lr",
     default=None,
@@ -128,16 +164,8 @@ def _pairs(flag: str, items: tuple[str, ...]) -> dict[str, list[Any]]:
     show_default=True,
     help="Shuffle the rows each epoch (each seed its own order).",
 )
-@click.option(
-    "--fix", "fix", multiple=True, metavar="NAME=VALUE", help="Parameters held fixed."
-)
-@click.option(
-    "--reduction",
-    default="mean",
-    show_default=True,
-    metavar="mean|sum",
-    help="A batch's loss: the mean or the sum of its rows' losses.",
-)
+@_fix
+@_reduction
 @click.option(
     "--dtype",
     default="float32",
@@ -355,26 +383,8 @@ def _short(value: Any) -> str:
 
 @click.command(name="lr-find", context_settings={"max_content_width": 100})
 @click.argument("data")
-@click.option(
-    "--model",
-    default="line",
-    show_default=True,
-    metavar="NAME",
-    help="Any of fit's models (gradtrace models lists them).",
-)
-@click.option(
-    "--loss", default=None, metavar="NAME", help="mse, mae, huber or nll (as for fit)."
-)
+@_problem_options
 @model_options
-@click.option("--x", "x", multiple=True, metavar="COLUMN", help="x column(s).")
-@click.option("--y", default="y", show_default=True, metavar="COLUMN", help="y column.")
-@click.option(
-    "--optimizer",
-    default="sgd",
-    show_default=True,
-    metavar="NAME",
-    help="Any of fit's optimizers.",
-)
 @click.option(
     "--opt",
     "opt",
@@ -414,16 +424,8 @@ def _short(value: Any) -> str:
 @click.option(
     "--init", "init", multiple=True, metavar="NAME=VALUE", help="A starting value."
 )
-@click.option(
-    "--fix", "fix", multiple=True, metavar="NAME=VALUE", help="A parameter held fixed."
-)
-@click.option(
-    "--reduction",
-    default="mean",
-    show_default=True,
-    metavar="mean|sum",
-    help="A batch's loss: the mean or the sum of its rows' losses.",
-)
+@_fix
+@_reduction
 @click.option(
     "-o",
     "--out",
