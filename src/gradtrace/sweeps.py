@@ -165,8 +165,9 @@ def sweep(
             p.trainable,
             stderr=False,
         )
-    n_steps = p.n_steps
-    keep = keep_every or max(1, math.ceil(n_steps / 100))
+    # each batch size runs its own steps, and keeps about 100 of them
+    steps_of: dict[int, int] = {}
+    keeps: dict[int, int] = {}
     rows: list[dict[str, Any]] = []
     traces: list[pd.DataFrame] = []
     compile_s = train_s = 0.0
@@ -178,6 +179,9 @@ def sweep(
             if size == p.batch_size
             else plan(replace(base, batch_size=size), frame, source)
         )
+        keep = keep_every or max(1, math.ceil(size_plan.n_steps / 100))
+        steps_of[size_plan.batch_size] = size_plan.n_steps
+        keeps[size_plan.batch_size] = keep
         for combo in itertools.product(*[opts[k] for k in structural_keys]):
             structural = {
                 **p.spec.hyper,
@@ -286,8 +290,16 @@ def sweep(
         "reduction": p.reduction,
         "optimizer": p.spec.name,
         "data": {"source": source, "n_rows": p.n_rows},
-        "n_steps": n_steps,
-        "keep_every": keep,
+        # the most steps a configuration ran, and each batch size's own where
+        # they differ
+        "n_steps": max(steps_of.values()),
+        "keep_every": keep_every
+        or (next(iter(keeps.values())) if len(set(keeps.values())) == 1 else None),
+        **(
+            {"n_steps_by_batch_size": steps_of, "keep_every_by_batch_size": keeps}
+            if len(set(steps_of.values())) > 1
+            else {}
+        ),
         "tol": tol,
         "swept": {
             "lr": lrs,
