@@ -165,6 +165,8 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
         (["--epochs", "x"], "not a valid integer"),
         (["--model", "normal", "--x", "x"], "--x is for regression models"),
         (["--model", "normal", "--init", "scale=-1"], "scale must be positive"),
+        (["--epocs", "3"], "no such option --epocs: did you mean --epochs?"),
+        (["--zzz"], "no such option --zzz. (see gradtrace fit --help)"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(

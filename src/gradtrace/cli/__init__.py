@@ -128,6 +128,17 @@ def _command(argv: list[str] | None) -> int:
     except click.Abort:
         click.echo("interrupted.", err=True)
         return 130
+    except click.NoSuchOption as err:  # click lists its guesses alphabetically
+        import difflib
+
+        path = err.ctx.command_path if err.ctx else "gradtrace"
+        best = difflib.get_close_matches(err.option_name, err.possibilities or [], 1)
+        guess = f": did you mean {best[0]}?" if best else "."
+        click.echo(
+            f"error: no such option {err.option_name}{guess} (see {path} --help)",
+            err=True,
+        )
+        return 2
     except click.UsageError as err:
         path = err.ctx.command_path if err.ctx else "gradtrace"
         click.echo(
