@@ -657,8 +657,10 @@ def test_resume_reads_a_file_given_again_and_asks_for_a_model_of_ones_own(
         code, _, err = run_cli(["resume", ".", "--data", str(csv)], capsys)
     assert code == 2 and "from outside it (cd out of it first)" in err
     assert gradtrace.load(folder).status == "interrupted"
+    (folder / "loss.png").write_bytes(b"drawn before")  # as gradtrace plot would
     code, out, err = run_cli(["resume", str(folder), "--data", str(csv)], capsys)
     assert code == 0, err
+    assert f"note: loss.png in {folder} show the run before it resumed" in err
     whole = gradtrace.fit(_frame(), "line", lr=0.05, steps=40)
     pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())
     assert gradtrace.load(folder).info["data"]["source"] == "standard input"
@@ -768,3 +770,22 @@ def test_resume_takes_names_in_any_case_dropped_rows_and_own_objects_by_name(
     with pytest.raises(gradtrace.InputError, match="given a model of your own"):
         gradtrace.resume(folder, data=frame)
     assert gradtrace.resume(folder, data=frame, model=mine).status == "completed"
+
+
+def test_resuming_says_what_became_of_the_pictures_drawn_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "10")
+    folder = tmp_path / "run"
+
+    def stop(done: int, total: int) -> None:
+        if done >= 20:
+            raise KeyboardInterrupt
+
+    cut = gradtrace.fit("seed001_line", lr=0.05, steps=60, out=folder, progress=stop)
+    assert cut.status == "interrupted" and not (folder / "trace.parquet").is_dir()
+    (folder / "fit.png").write_bytes(b"drawn before")
+    code, _, err = run_cli(["resume", str(folder)], capsys)
+    assert code == 0, err
+    assert "note: fit.png went with the folder's old version" in err
+    assert gradtrace.load(folder).status == "completed"

@@ -181,16 +181,32 @@ def resume(run: Path, data: Path | None) -> None:
             )
         click.echo(f"resuming at step {done + 1} of {n_steps}{again}.")
 
+    drawn = _pictures(run)
     trace = _report.with_progress(
         lambda progress: api.resume(
             run, data=data, progress=progress, starting=starting
         )
     )
     _report.print_run(trace, run, None, quiet=True)
+    if drawn:
+        left = _pictures(run)
+        said = (
+            f"{', '.join(left)} in {run} show the run before it resumed"
+            if left
+            else f"{', '.join(drawn)} went with the folder's old version"
+        )
+        click.echo(f"note: {said}: gradtrace plot {run} draws them anew.", err=True)
     if trace.diverged:
         raise click.exceptions.Exit(1)
     if trace.status == "interrupted":
         raise click.exceptions.Exit(130)
+
+
+def _pictures(run: Path) -> list[str]:
+    """The pictures ``gradtrace plot`` drew into the run folder ``run``."""
+    from gradtrace.plot import RUN_FIGURES
+
+    return [name for name in RUN_FIGURES if (run / name).is_file()]
 
 
 @click.command(context_settings={"max_content_width": 100})
