@@ -92,7 +92,7 @@ def explain_step(
         row_grad = jax.vmap(jax.grad(one), in_axes=(None, 0, 0))(
             p, None if xb is None else jnp.asarray(xb), jnp.asarray(yb)
         )
-        out: dict[str, Any] = {"row": np.asarray(rows, dtype=object)}
+        out: dict[str, Any] = {"row": pd.array(rows, dtype="Int64")}
         if xb is not None:
             cols = info["data"]["x"] or ["x"]
             xm = xb.reshape(len(rows), -1)
@@ -123,7 +123,7 @@ def explain_step(
         total = table.drop(columns=["row"]).agg(reduction)
         keep = ["loss"] + [c for c in table.columns if c.startswith("grad_")]
         last = {c: (total[c] if c in keep else np.nan) for c in table.columns}
-        last["row"] = reduction
+        last["row"] = pd.NA  # the index says "mean" (or "sum")
         table.index = [str(r) for r in rows]
         table.loc[reduction] = pd.Series(last)
         table.attrs["update"] = _update_table(frame, info, specs, step, space)

@@ -98,7 +98,8 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
         console.print(f"Note: {table.attrs['space']}.")
     console.print("")
     shown_rows = table.drop(index=rows[max_rows:]) if hidden else table
-    console.print(_frame_table(shown_rows, Table))
+    # the rows' numbers, and "mean" (or "sum") on the whole batch's line
+    console.print(_frame_table(shown_rows.assign(row=shown_rows.index), Table))
     if hidden:
         console.print(
             f"({hidden} more row{'s' if hidden > 1 else ''} not shown: --rows 0 "
