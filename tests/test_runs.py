@@ -630,3 +630,41 @@ def test_a_folder_claimed_by_another_command_is_not_taken(
     monkeypatch.setattr(store, "claim", lambda p: bool(taken) or taken.append(p))
     out = default_out("line")
     assert out.name == f"{taken[0].name}-2" and out.parent.name == "runs"
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "model", "truth"),
+    [
+        (
+            "logistic",
+            ["--w", "1.5", "--b", "-0.5"],
+            "logistic",
+            {"w": [1.5], "b": -0.5},
+        ),
+        ("poisson", ["--rate", "3"], "poisson", {"rate": 3.0}),
+        ("exponential", ["--rate", "0.5"], "exponential", {"rate": 0.5}),
+    ],
+)
+def test_generated_likelihood_data_fit_back_to_their_truth(
+    kind: str,
+    args: list[str],
+    model: str,
+    truth: dict[str, object],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / f"{kind}.csv"
+    code, _, err = run(["data", kind, "--n", "4000", *args, "-o", str(path)], capsys)
+    assert code == 0, err
+    assert gradtrace.data.read_truth(path) == truth
+    fit = ["fit", str(path), "--model", model, "--loss", "nll", "--steps", "5"]
+    code, out, err = run([*fit, "-q", "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, err
+    info = gradtrace.load(tmp_path / "r").info
+    assert info["truth"] == truth and "truth" in out
+    for name, value in truth.items():  # the optimum within 4 standard errors
+        gap = np.ravel(info["optimum"][name]) - np.ravel(value)
+        assert np.all(np.abs(gap) < 4 * np.ravel(info["stderr"][name])), name
+    bad = ["--n", "1"] if kind == "logistic" else ["--rate", "-1"]
+    code, _, err = run(["data", kind, *bad, "-o", str(path), "--force"], capsys)
+    assert code == 2 and err.startswith("error: ")

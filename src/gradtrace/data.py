@@ -204,6 +204,9 @@ GENERATORS: dict[str, str] = {
     "line": "y = w*x + b + N(0, noise^2), x ~ U[0, 1) (seed 001's generator)",
     "linear": "y = x @ w + b + N(0, noise^2), columns x0, x1, ... ~ N(0, 1), one per w",
     "normal": "y ~ N(loc, scale^2)",
+    "logistic": "y ~ Bernoulli(sigmoid(w*x + b)), x ~ N(0, 1)",
+    "poisson": "y ~ Poisson(rate): counts",
+    "exponential": "y ~ Exponential(rate): waiting times, mean 1/rate",
 }
 
 
@@ -216,9 +219,11 @@ def generate(
     noise: float = 1.0,
     loc: float = 0.0,
     scale: float = 1.0,
+    rate: float = 1.0,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Synthetic data drawn with NumPy from ``seed``, and the truth behind it."""
+    """Synthetic data drawn with NumPy from ``seed``, and the truth behind it
+    (``GENERATORS`` says what each kind draws)."""
     rng = np.random.default_rng(seed)
     if kind == "line":
         x = rng.uniform(0.0, 1.0, n)
@@ -240,6 +245,18 @@ def generate(
     if kind == "normal":
         y = rng.normal(loc, scale, n)
         return pd.DataFrame({"y": y}), {"loc": float(loc), "scale": float(scale)}
+    if kind == "logistic":
+        x = rng.normal(0.0, 1.0, n)
+        chance = 1.0 / (1.0 + np.exp(-(w[0] * x + b)))
+        hits = (rng.uniform(0.0, 1.0, n) < chance).astype(np.int64)
+        # the logistic model's slopes are a vector, one per x column
+        return pd.DataFrame({"x": x, "y": hits}), {"w": [float(w[0])], "b": float(b)}
+    if kind == "poisson":
+        counts = rng.poisson(rate, n)
+        return pd.DataFrame({"y": counts}), {"rate": float(rate)}
+    if kind == "exponential":
+        y = rng.exponential(1.0 / rate, n)
+        return pd.DataFrame({"y": y}), {"rate": float(rate)}
     raise KeyError(kind)
 
 

@@ -44,6 +44,9 @@ def data() -> None:
     gradtrace data line   --n 100 --w 1 --b 2 --noise 0.15 --seed 0 -o line.csv
     gradtrace data linear --n 500 --w 1,-2,0.5 --b 1 --noise 0.1 -o lin.parquet
     gradtrace data normal --n 1000 --loc 2 --scale 1 -o normal.csv
+    gradtrace data logistic --n 500 --w 1.5 --b -0.5 -o clicks.csv
+    gradtrace data poisson --n 500 --rate 3 -o counts.csv
+    gradtrace data exponential --n 500 --rate 0.5 -o waits.csv
     """
 
 
@@ -106,6 +109,35 @@ def normal(n: int, seed: int, out: Path, force: bool, loc: float, scale: float) 
     _write("normal", n, seed, out, force, loc=loc, scale=scale)
 
 
+@data.command()
+@_common
+@click.option("--w", type=float, default=1.0, show_default=True, help="Slope.")
+@click.option("--b", type=float, default=0.0, show_default=True, help="Intercept.")
+def logistic(n: int, seed: int, out: Path, force: bool, w: float, b: float) -> None:
+    """y = 1 with chance sigmoid(w*x + b), else 0, with standard-normal x (for
+    --model logistic)."""
+    _write("logistic", n, seed, out, force, w=(w,), b=b)
+
+
+@data.command()
+@_common
+@click.option("--rate", type=float, default=3.0, show_default=True, help="Mean count.")
+def poisson(n: int, seed: int, out: Path, force: bool, rate: float) -> None:
+    """Counts y drawn from Poisson(rate) (for --model poisson)."""
+    _write("poisson", n, seed, out, force, rate=rate)
+
+
+@data.command()
+@_common
+@click.option(
+    "--rate", type=float, default=1.0, show_default=True, help="Events per unit of y."
+)
+def exponential(n: int, seed: int, out: Path, force: bool, rate: float) -> None:
+    """Waiting times y drawn from Exponential(rate), mean 1/rate (for --model
+    exponential)."""
+    _write("exponential", n, seed, out, force, rate=rate)
+
+
 def _write(
     kind: str, n: int, seed: int, out: Path, force: bool, **params: object
 ) -> None:
@@ -121,7 +153,7 @@ def _write(
     ]
     if not all(math.isfinite(float(v)) for v in values):  # type: ignore[arg-type]
         raise InputError("parameters must be finite numbers.")
-    for key in ("noise", "scale"):
+    for key in ("noise", "scale", "rate"):
         if key in params and float(params[key]) <= 0:  # type: ignore[arg-type]
             raise InputError(f"--{key} must be positive, got {params[key]}.")
     if out.suffix.lower() not in (".csv", ".tsv", ".tab", ".parquet", ".pq"):
