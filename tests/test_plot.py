@@ -128,6 +128,15 @@ def test_plot_command_writes_the_pictures(tmp_path: Path) -> None:
         assert (tmp_path / "r" / name).stat().st_size > 10_000, name
     code, _, _ = run_cli(["plot", str(tmp_path / "r"), "--params", "w,q"], Capsys())  # type: ignore[arg-type]
     assert code == 2
+    elsewhere = tmp_path / "pictures" / "r"
+    code, _, _ = run_cli(["plot", str(tmp_path / "r"), "-o", str(elsewhere)], Capsys())  # type: ignore[arg-type]
+    assert code == 0 and sorted(p.name for p in elsewhere.iterdir()) == sorted(
+        plot.RUN_FIGURES
+    )
+    code, _, _ = run_cli(
+        ["plot", str(tmp_path / "r"), "-o", str(elsewhere / "fit.png")], Capsys()
+    )  # type: ignore[arg-type]
+    assert code == 2
 
 
 def test_trace_plot_in_python() -> None:

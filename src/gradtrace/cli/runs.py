@@ -219,11 +219,19 @@ def _pictures(run: Path) -> list[str]:
     help="The two parameters of the loss landscape (default: the first "
     "two); the others are held at their final values.",
 )
-def plot(run: Path, params: str | None) -> None:
-    """Draw RUN's pictures into its folder: fit.png (the fit over the data),
-    loss.png (per step and per epoch), params.png (each parameter per step against
-    the optimum and the truth), landscape.png (loss contours with the path, a dot per
-    step) and mse_loglik.png (MSE and log-likelihood over the location)."""
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to draw into (default: RUN's own); made if missing.",
+)
+def plot(run: Path, params: str | None, out: Path | None) -> None:
+    """Draw RUN's pictures into its folder (or --out): fit.png (the fit over the
+    data), loss.png (per step and per epoch), params.png (each parameter per step
+    against the optimum and the truth), landscape.png (loss contours with the path,
+    a dot per step) and mse_loglik.png (MSE and log-likelihood over the location)."""
     from gradtrace import plot as plots
     from gradtrace.api import load
     from gradtrace.errors import InputError
@@ -238,7 +246,18 @@ def plot(run: Path, params: str | None) -> None:
             )
         pair = (names[0], names[1])
     trace = load(run, thin=True)  # a long run: every k-th step, as the run kept
-    for path in plots.plot_run(trace, run, pair):
+    folder = run if out is None else out
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{str(out)!r} is a file: give --out a folder.")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(
+                f"cannot make {str(out)!r} ({err.strerror or err}): choose another "
+                "--out."
+            ) from None
+    for path in plots.plot_run(trace, folder, pair):
         click.echo(f"wrote {path}")
 
 
