@@ -246,9 +246,15 @@ def test_force_replaces_only_gradtrace_folders(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "link", "runs"]
     (tmp_path / "link").unlink()
     (tmp_path / "empty").mkdir()
-    for out in ("empty", "runs/a"):  # an empty folder, a run's
+    assert run([*fit[:-2], "--out", "empty"], capsys)[0] == 0  # no --force needed
+    (runs / "a" / "notes.txt").write_text("mine")
+    (runs / "a" / "loss.png").write_text("drawn before")
+    for out in ("empty", "runs/a"):  # runs of gradtrace's, replaced
         assert run([*fit, out], capsys)[0] == 0
         assert (tmp_path / out / "run.json").is_file()
+    # what gradtrace did not write stays; what it drew from the old run goes
+    assert (runs / "a" / "notes.txt").read_text() == "mine"
+    assert not (runs / "a" / "loss.png").exists()
     sweep = ["sweep", str(data), "--lr", "0.01,0.1", "--epochs", "2", "--no-plot"]
     code, _, err = run([*sweep, "--force", "--out", str(runs)], capsys)
     assert code == 2 and "not a gradtrace run or sweep folder" in err

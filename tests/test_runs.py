@@ -668,3 +668,9 @@ def test_generated_likelihood_data_fit_back_to_their_truth(
     bad = ["--n", "1"] if kind == "logistic" else ["--rate", "-1"]
     code, _, err = run(["data", kind, *bad, "-o", str(path), "--force"], capsys)
     assert code == 2 and err.startswith("error: ")
+
+
+def test_the_files_gradtrace_writes_include_every_picture_of_a_run() -> None:
+    from gradtrace import plot, store
+
+    assert set(plot.RUN_FIGURES) <= set(store.WRITTEN)

@@ -279,8 +279,10 @@ def test_a_sweep_replaces_only_gradtrace_folders(tmp_path: Path) -> None:
         result.save(tmp_path, force=True)
     assert (tmp_path / "notes.txt").read_text() == "mine"
     result.save(tmp_path / "s")
-    result.save(tmp_path / "s", force=True)  # its own: replaced
+    (tmp_path / "s" / "notes.txt").write_text("mine")
+    result.save(tmp_path / "s", force=True)  # its own: replaced, notes kept
     assert (tmp_path / "s" / "sweep.json").is_file()
+    assert (tmp_path / "s" / "notes.txt").read_text() == "mine"
 
 
 def test_pictures_of_a_sweep_over_batch_sizes_run_over_epochs() -> None:

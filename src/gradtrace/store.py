@@ -59,19 +59,37 @@ def save_run(
 #: folders ``force`` replaces.
 OWN_FILES = (INFO_FILE, "sweep.json")
 
+#: Everything gradtrace writes into a run's or a sweep's folder, which ``force``
+#: replaces (``plot.RUN_FIGURES`` are the pictures); anything else there is kept.
+WRITTEN = (
+    *OWN_FILES,
+    TRACE_FILE,
+    STATE_FILE,
+    "sweep.parquet",
+    "traces.parquet",
+    "heatmap.png",
+    "losses.png",
+    "fit.png",
+    "loss.png",
+    "params.png",
+    "landscape.png",
+    "mse_loglik.png",
+)
+
 
 def replaceable(folder: Path, force: bool, what: str = "run") -> None:
-    """Refuse to write ``what``'s folder ``folder`` over something: anything that
-    exists, without ``force``; with it, anything but an empty folder or one of
-    gradtrace's own (``OWN_FILES``): a file, a folder of other things (the runs
-    inside ``runs/``, say), the current folder or one holding it."""
+    """Refuse to write ``what``'s folder ``folder`` over something. An empty folder
+    is written into; a folder of gradtrace's (``OWN_FILES``) is replaced with
+    ``force`` (what gradtrace did not write there stays: ``keep_others``); anything
+    else is refused: a file, a link, a folder of other things (the runs inside
+    ``runs/``, your data), the current folder or one holding it."""
     if not (folder.exists() or folder.is_symlink()):
         return
     name = str(folder)
     if not folder.is_dir() or folder.is_symlink():
         raise RunFolderError(
-            f"{name!r} is a file or a link, not a {what} folder: choose another --out "
-            "(another folder in Python); --force replaces only gradtrace's own folders."
+            f"{name!r} is a file or a link, not a {what} folder: choose another "
+            "--out (--force replaces only gradtrace's own folders)."
         )
     here = Path.cwd().resolve()
     if folder.resolve() in (here, *here.parents):
@@ -80,22 +98,32 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
             f"{what} with --out."
         )
     try:
-        own = any((folder / f).is_file() for f in OWN_FILES)
-        empty = not any(folder.iterdir())
+        names = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
     except OSError as err:
         raise RunFolderError(
             f"cannot read {name!r} ({err.strerror or err}): choose another --out."
         ) from None
-    if not own and not empty:
+    if not names:
+        return  # an empty folder: nothing to lose
+    if not any(f in names for f in OWN_FILES):
         raise RunFolderError(
             f"{name!r} is not a gradtrace run or sweep folder (no run.json or "
-            "sweep.json in it): --force replaces only those; choose another --out."
+            "sweep.json in it): choose another --out (--force replaces only those)."
         )
     if not force:
         raise RunFolderError(
-            f"{what} folder {name!r} already exists: choose another --out (another "
-            "folder in Python), or pass --force (force=True) to replace it."
+            f"{what} folder {name!r} already exists: choose another --out, or pass "
+            "--force to replace it."
         )
+
+
+def keep_others(folder: Path, new: Path) -> None:
+    """Move into ``new``, the folder about to replace ``folder``, what ``folder``
+    holds that gradtrace did not write there (``WRITTEN``): your data, notes, a
+    report or an animation saved there stay when a run is replaced."""
+    for path in folder.iterdir():
+        if path.name not in WRITTEN and not path.name.startswith("."):
+            os.replace(path, new / path.name)
 
 
 def writable(out: Path, force: bool) -> None:
@@ -259,6 +287,7 @@ def _finish(
     if state is not None:
         np.savez(tmp / STATE_FILE, **state)  # type: ignore[arg-type]
     if folder.exists():
+        keep_others(folder, tmp)
         old = folder.with_name(f".{folder.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         os.replace(folder, old)

@@ -55,7 +55,7 @@ class Sweep:
         import shutil
         import tempfile
 
-        from gradtrace.store import replaceable, to_json
+        from gradtrace.store import keep_others, replaceable, to_json
 
         folder = Path(folder)
         replaceable(folder, force, "sweep")
@@ -70,6 +70,7 @@ class Sweep:
             self.traces.to_parquet(tmp / "traces.parquet", index=False)
             (tmp / "sweep.json").write_text(to_json(self.info) + "\n")
             if folder.exists():
+                keep_others(folder, tmp)  # your own files there stay
                 shutil.rmtree(folder)
             os.replace(tmp, folder)
         except BaseException:
