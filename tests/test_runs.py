@@ -283,6 +283,14 @@ def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert json.loads((tmp_path / "u.json").read_text()) == doc  # named .json
     code, _, err = run(["export", str(runs / "one"), "--csv", "--json"], capsys)
     assert code == 2 and "give --csv or --json, not both" in err
+    mine = tmp_path / "mine.csv"
+    mine.write_text("my data\n")
+    code, _, err = run(["export", str(runs / "one"), "-o", str(mine)], capsys)
+    assert code == 2 and "already exists" in err and mine.read_text() == "my data\n"
+    code, _, err = run(["export", str(runs / "one"), "--json", "-o", str(mine)], capsys)
+    assert code == 2 and "names a CSV file but --json writes JSON" in err
+    code, _, _ = run(["export", str(runs / "one"), "-o", str(mine), "--force"], capsys)
+    assert code == 0 and pd.read_csv(mine).shape[0] == 4
     code, out, _ = run(["ls", str(runs)], capsys)
     assert code == 0 and "one" in out and "two" in out and "0.02" in out
     code, _, err = run(["show", str(tmp_path)], capsys)

@@ -42,7 +42,10 @@ def show(run: Path) -> None:
     default=None,
     help="File to write (default, or -: standard output).",
 )
-def export(run: Path, as_csv: bool, as_json: bool, out: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing -o file.")
+def export(
+    run: Path, as_csv: bool, as_json: bool, out: Path | None, force: bool
+) -> None:
     """Export a run's trace as CSV or JSON."""
     from gradtrace.api import load
     from gradtrace.errors import InputError
@@ -50,8 +53,18 @@ def export(run: Path, as_csv: bool, as_json: bool, out: Path | None) -> None:
 
     if as_csv and as_json:
         raise InputError("give --csv or --json, not both.")
-    named_json = out is not None and out.suffix.lower() == ".json"
-    fmt = "json" if as_json or (named_json and not as_csv) else "csv"
+    suffix = "" if out is None else out.suffix.lower()
+    fmt = "json" if as_json or (suffix == ".json" and not as_csv) else "csv"
+    if suffix in (".csv", ".json") and suffix != f".{fmt}":
+        raise InputError(
+            f"-o {str(out)!r} names a {suffix[1:].upper()} file but --{fmt} writes "
+            f"{fmt.upper()}: name it .{fmt}, or drop --{fmt}."
+        )
+    if out is not None and str(out) != "-" and out.is_file() and not force:
+        raise InputError(
+            f"{str(out)!r} already exists: choose another -o, or pass --force to "
+            "replace it."
+        )
     trace = load(run)
     frame = trace.to_pandas()
     if fmt == "csv":
