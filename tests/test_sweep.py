@@ -312,6 +312,9 @@ def test_pictures_of_a_sweep_over_batch_sizes_run_over_epochs() -> None:
     assert ax.get_xlabel() == "epoch (batch sizes differ)"
     lines = [seg for coll in ax.collections for seg in coll.get_segments()]
     assert len(lines) == 12 and all(seg[-1, 0] == 3 for seg in lines)
+    ys = np.concatenate([seg[:, 1] for seg in lines])
+    low, high = ax.get_ylim()  # the curves' own range, not the clipping's
+    assert low == pytest.approx(ys.min() / 2) and ys.max() <= high <= 20 * ys.max()
     title = plot.sweep_heatmap(s).axes[0].get_title()
     assert (
         "(3-30 steps run; each cell the median of 2 configurations, over seed)" in title

@@ -195,13 +195,14 @@ def unconverged(
         return None
     z, label, f_i, o_i = worst
     closer = (
-        "more steps would get closer, and as mini-batch steps at a fixed rate "
-        "scatter around it, so would a lower rate late in the run or larger batches"
+        "more steps would get closer, and mini-batch steps at a fixed rate scatter "
+        "around the optimum: a lower rate late in the run, or larger batches, "
+        "narrows the scatter"
         if mini_batch
         else "more steps, another rate or a start nearer the optimum (--init) would "
         "get closer"
     )
     return (
-        f"{label} ended {g(z, 2)} standard errors from its optimum ({g(f_i, 6)} "
+        f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
         f"against {g(o_i, 6)}): the run has not converged; {closer}."
     )

@@ -366,7 +366,10 @@ def sweep_losses(sweep: Sweep) -> Figure:
         ax.plot(*np.array(crosses).T, "x", color="#d62728", linestyle="")
     ends = np.concatenate(steps)
     ax.set_xlim(ends.min(), ends.max() if ends.max() > ends.min() else 1)
-    ax.set_ylim(floor / 2, ceiling * 2)
+    drawn = np.concatenate([np.empty(0)] + [line[:, 1] for line in [*solid, *dashed]])
+    drawn = drawn[np.isfinite(drawn)]
+    low, high = (drawn.min(), drawn.max()) if len(drawn) else (floor, ceiling)
+    ax.set_ylim(low / 2, max(high, low * 10) * 2)  # the curves' own range
     ax.set_yscale("log")
     ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
     ax.set_ylabel("loss − optimum's loss")
