@@ -60,3 +60,9 @@ def test_the_readme_shows_what_its_commands_print(
     summary = out[out.index("run runs/adam:") :]
     timing = re.compile(r"Compile .*")
     assert timing.sub("", summary).split() == timing.sub("", printed).split()
+
+
+def test_the_package_lists_its_public_names_not_its_helpers() -> None:
+    names = dir(gradtrace)
+    assert set(gradtrace.__all__) <= set(names)
+    assert not {"Any", "TYPE_CHECKING", "annotations"} & set(names)

@@ -75,5 +75,9 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    """The public names too, before first use (for tab completion)."""
-    return sorted(set(globals()) | set(__all__))
+    """The public names, before first use too, and the submodules imported so far
+    (for tab completion): not this file's own helpers (``Any``, ...)."""
+    import types
+
+    loaded = {k for k, v in globals().items() if isinstance(v, types.ModuleType)}
+    return sorted(set(__all__) | loaded)
