@@ -121,6 +121,10 @@ def test_explain_a_distribution_and_a_saved_run(
     out, _ = capsys.readouterr()
     assert done.value.code in (0, None)
     assert "Keras logs" in out and "grad_loc" in out and "scale" in out
+    # the sentence gives the table's mean (and the step's float32 sum if it differs)
+    mean_line = next(line for line in out.splitlines() if line.startswith("mean "))
+    said = out.split("the mean of the rows' losses, ")[1].split()[0].rstrip(";")
+    assert said in mean_line.split()
     # a batch of 100 rows shows its first 20 (--rows), and all of them with --rows 0
     first = [str(r) for r in a.index[:-1]]
     assert "80 more rows not shown" in out

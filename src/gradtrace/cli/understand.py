@@ -106,11 +106,23 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
             "shows them all; the last line is the whole batch's.)"
         )
     reduction = info["reduction"]
-    grads = ", ".join(f"{p} {fmt(v)}" for p, v in update["gradient"].items())
+    total = table.iloc[-1]
+
+    def both(recorded: float, column: str) -> str:
+        """The table's total, and the step's own where float32 rounding made them
+        differ in the digits shown."""
+        mine = total.get(column)
+        if mine is None or fmt(float(mine)) == fmt(recorded):
+            return fmt(recorded)
+        return f"{fmt(float(mine))} (the step, in float32: {fmt(recorded)})"
+
+    grads = ", ".join(
+        f"{p} {both(v, f'grad_{p}')}" for p, v in update["gradient"].items()
+    )
     console.print(
         f"\nThe batch loss is the {reduction} of the rows' losses, "
-        f"{fmt(logged['batch_loss'])}; the gradient the step used is the {reduction} "
-        f"of their gradients: {grads}.\n"
+        f"{both(logged['batch_loss'], 'loss')}; the gradient the step used is the "
+        f"{reduction} of their gradients: {grads}.\n"
     )
     console.print(
         f"{info['optimizer']['name']}: "
