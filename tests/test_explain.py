@@ -72,6 +72,8 @@ def test_table_rebuilds_the_step(optimizer: str, step: int) -> None:
     # the mean over the batch's real rows is the gradient the trace recorded
     total = table.iloc[-1]
     assert pd.isna(total["row"]) and table.index[-1] == "mean"
+    first = int(table["row"].iloc[0])
+    assert table.loc[first, "loss"] == table["loss"].iloc[0]  # rows by their number
     assert str(table["row"].dtype) == "Int64"  # row numbers, as pandas users want
     assert total["grad_w"] == pytest.approx(rows["grad_w"].mean())
     assert total["grad_w"] == pytest.approx(frame["grad_w"][step], rel=1e-5)

@@ -124,7 +124,7 @@ def explain_step(
         keep = ["loss"] + [c for c in table.columns if c.startswith("grad_")]
         last = {c: (total[c] if c in keep else np.nan) for c in table.columns}
         last["row"] = pd.NA  # the index says "mean" (or "sum")
-        table.index = [str(r) for r in rows]
+        table.index = pd.Index([int(r) for r in rows], dtype=object)  # .loc[row]
         table.loc[reduction] = pd.Series(last)
         table.attrs["update"] = _update_table(frame, info, specs, step, space)
         if any(c != "real" for c in space.values()):

@@ -78,7 +78,8 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
     logged = table.attrs["logged"]
     n = info["data"]["n_rows"]
     console = _console()
-    rows = table.index[:-1]
+    labels = list(table.index[:-1])  # the rows' numbers; the last line is "mean"
+    rows = [str(r) for r in labels]
     hidden = len(rows) - max_rows if 0 < max_rows < len(rows) else 0
     if logged["batch_rows"] == n:
         which = "all"
@@ -97,7 +98,7 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
     if "space" in table.attrs:
         console.print(f"Note: {table.attrs['space']}.")
     console.print("")
-    shown_rows = table.drop(index=rows[max_rows:]) if hidden else table
+    shown_rows = table.drop(index=labels[max_rows:]) if hidden else table
     # the rows' numbers, and "mean" (or "sum") on the whole batch's line
     console.print(_frame_table(shown_rows.assign(row=shown_rows.index), Table))
     if hidden:
