@@ -317,7 +317,8 @@ def print_summary(
     t = info["timings"]
     console.print(
         f"{trace.ending(str(folder), hint)} Compile {t['compile_s']:.2f} s, train "
-        f"{t['train_s'] * 1e3:.1f} ms, total {t['total_s']:.2f} s."
+        f"{t['train_s'] * 1e3:.1f} ms, total {t['total_s']:.2f} s"
+        + (f" over {t['sessions']} sessions." if t.get("sessions", 1) > 1 else ".")
     )
 
 
