@@ -785,8 +785,9 @@ def test_resuming_says_what_became_of_the_pictures_drawn_before(
     cut = gradtrace.fit("seed001_line", lr=0.05, steps=60, out=folder, progress=stop)
     assert cut.status == "interrupted" and not (folder / "trace.parquet").is_dir()
     (folder / "fit.png").write_bytes(b"drawn before")
-    code, out, err = run_cli(["resume", str(folder)], capsys)
+    code, out, err = run_cli(["resume", str(folder), "-q"], capsys)
     assert code == 0, err
     assert "note: fit.png went with the folder's old version" in err
+    assert "training" not in err and out.startswith("run ")  # -q: the summary
     assert out.rstrip().endswith("over 2 sessions.")  # the times add both
     assert gradtrace.load(folder).status == "completed"

@@ -172,7 +172,10 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     help="Read the data from this file (a run that read them from standard input, "
     "or whose file moved); they must be the run's own.",
 )
-def resume(run: Path, data: Path | None) -> None:
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print only the summary (and any error)."
+)
+def resume(run: Path, data: Path | None, quiet: bool) -> None:
     """Continue an interrupted or checkpointed run (--checkpoint-every) in its folder,
     from its saved optimizer state, to the trace an uninterrupted run gives.
 
@@ -192,13 +195,15 @@ def resume(run: Path, data: Path | None) -> None:
                 f" (its last saved state; steps {done + 1}-{recorded}, recorded "
                 "when it stopped, are computed again)"
             )
-        click.echo(f"resuming at step {done + 1} of {n_steps}{again}.")
+        if not quiet:
+            click.echo(f"resuming at step {done + 1} of {n_steps}{again}.")
 
     drawn = _pictures(run)
     trace = _report.with_progress(
         lambda progress: api.resume(
             run, data=data, progress=progress, starting=starting
-        )
+        ),
+        quiet,
     )
     _report.print_run(trace, run, None, quiet=True)
     if drawn:
