@@ -248,12 +248,17 @@ def test_force_replaces_only_gradtrace_folders(
     (tmp_path / "empty").mkdir()
     assert run([*fit[:-2], "--out", "empty"], capsys)[0] == 0  # no --force needed
     (runs / "a" / "notes.txt").write_text("mine")
+    (runs / "a" / ".git").mkdir()  # hidden things are yours too
     (runs / "a" / "loss.png").write_text("drawn before")
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    code, _, err = run([*fit, "repo"], capsys)  # not empty: it holds a .git
+    assert code == 2 and "not a gradtrace run or sweep folder" in err
     for out in ("empty", "runs/a"):  # runs of gradtrace's, replaced
         assert run([*fit, out], capsys)[0] == 0
         assert (tmp_path / out / "run.json").is_file()
     # what gradtrace did not write stays; what it drew from the old run goes
     assert (runs / "a" / "notes.txt").read_text() == "mine"
+    assert (runs / "a" / ".git").is_dir()
     assert not (runs / "a" / "loss.png").exists()
     sweep = ["sweep", str(data), "--lr", "0.01,0.1", "--epochs", "2", "--no-plot"]
     code, _, err = run([*sweep, "--force", "--out", str(runs)], capsys)

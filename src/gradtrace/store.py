@@ -98,7 +98,7 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
             f"{what} with --out."
         )
     try:
-        names = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
+        names = [p.name for p in folder.iterdir() if not _scratch(p.name)]
     except OSError as err:
         raise RunFolderError(
             f"cannot read {name!r} ({err.strerror or err}): choose another --out."
@@ -120,10 +120,16 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
 def keep_others(folder: Path, new: Path) -> None:
     """Move into ``new``, the folder about to replace ``folder``, what ``folder``
     holds that gradtrace did not write there (``WRITTEN``): your data, notes, a
-    report or an animation saved there stay when a run is replaced."""
+    report or an animation saved there (hidden files too: a ``.git``) stay when a
+    run is replaced."""
     for path in folder.iterdir():
-        if path.name not in WRITTEN and not path.name.startswith("."):
+        if path.name not in WRITTEN and not _scratch(path.name):
             os.replace(path, new / path.name)
+
+
+def _scratch(name: str) -> bool:
+    """A hidden file gradtrace writes for a moment before renaming it in place."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def writable(out: Path, force: bool) -> None:
