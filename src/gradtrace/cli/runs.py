@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,6 +20,19 @@ def show(run: Path) -> None:
     from gradtrace.cli._report import print_summary
 
     print_summary(load(run, thin=True), run, all_findings=True)
+
+
+def _out(help: str, required: bool = False) -> Callable[..., Any]:
+    """The -o/--out option of a command that writes a file or folder."""
+    return click.option(
+        "-o",
+        "--out",
+        "out",
+        type=click.Path(path_type=Path),
+        default=None,
+        required=required,
+        help=help,
+    )
 
 
 @click.command(context_settings={"max_content_width": 100})
@@ -34,14 +49,7 @@ def show(run: Path) -> None:
     is_flag=True,
     help='The trace as JSON: {"run": run.json, "trace": [rows]}.',
 )
-@click.option(
-    "-o",
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="File to write (default, or -: standard output).",
-)
+@_out("File to write (default, or -: standard output).")
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def export(
     run: Path, as_csv: bool, as_json: bool, out: Path | None, force: bool
@@ -237,14 +245,7 @@ def _pictures(run: Path) -> list[str]:
     help="The two parameters of the loss landscape (default: the first "
     "two); the others are held at their final values.",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder to draw into (default: RUN's own); made if missing.",
-)
+@_out("Folder to draw into (default: RUN's own); made if missing.")
 def plot(run: Path, params: str | None, out: Path | None) -> None:
     """Draw RUN's pictures into its folder (or --out): fit.png (the fit over the
     data), loss.png (per step and per epoch), params.png (each parameter per step
@@ -281,14 +282,7 @@ def plot(run: Path, params: str | None, out: Path | None) -> None:
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The animation: fit.gif (or fit.mp4 where ffmpeg is installed).",
-)
+@_out("The animation: fit.gif (or fit.mp4 where ffmpeg is installed).", required=True)
 @click.option(
     "--every",
     type=int,
@@ -313,14 +307,7 @@ def animate(run: Path, out: Path, every: int | None, fps: int) -> None:
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The HTML file (default: RUN/report.html).",
-)
+@_out("The HTML file (default: RUN/report.html).")
 def report(run: Path, out: Path | None) -> None:
     """Write a self-contained interactive HTML report of RUN: a slider and a play
     button over the steps, the fit over the data, the path on the loss landscape,
