@@ -676,9 +676,57 @@ def test_generated_likelihood_data_fit_back_to_their_truth(
     bad = ["--n", "1"] if kind == "logistic" else ["--rate", "-1"]
     code, _, err = run(["data", kind, *bad, "-o", str(path), "--force"], capsys)
     assert code == 2 and err.startswith("error: ")
+    if kind == "logistic":
+        with pytest.raises(ValueError, match="one slope"):
+            gradtrace.data.generate(kind, 10, w=[1.0, 2.0])
+    else:
+        huge = ["data", kind, "--rate", "1e300", "-o", str(path), "--force"]
+        code, _, err = run(huge, capsys)
+        assert code == 2 and "out of range" in err
 
 
 def test_the_files_gradtrace_writes_include_every_picture_of_a_run() -> None:
     from gradtrace import plot, store
 
     assert set(plot.RUN_FIGURES) <= set(store.WRITTEN)
+
+
+def test_a_folder_with_your_files_is_replaced_in_place_and_put_back_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    folder = tmp_path / "run"
+    first = gradtrace.fit("seed001_line", steps=3)
+    first.save(folder)
+    (folder / "mine.csv").write_text("my data")
+    (folder / "fit.png").write_text("old picture")
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    inode = folder.stat().st_ino
+    second = gradtrace.fit("seed001_line", steps=5)
+    real = os.replace
+    calls: list[str] = []
+
+    def failing(src: object, dst: object) -> None:
+        calls.append(str(dst))
+        if len(calls) == 4:  # two set aside, one new file in: then a failure
+            raise OSError(5, "Input/output error")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError):
+        second.save(folder, force=True)
+    monkeypatch.setattr(os, "replace", real)
+    after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    assert after == before  # every file back where it was, yours untouched
+    assert gradtrace.load(folder).steps == 3
+    assert not list(tmp_path.glob(".run*"))  # nothing left beside it
+    second.save(folder, force=True)
+    assert gradtrace.load(folder).steps == 5 and folder.stat().st_ino == inode
+    assert (folder / "mine.csv").read_text() == "my data"
+    assert not (folder / "fit.png").exists()  # the old run's picture went with it
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    empty.chmod(0o2770)
+    second.save(empty)  # written into, not swapped: its mode stays
+    assert (empty / "run.json").is_file() and empty.stat().st_mode & 0o7777 == 0o2770

@@ -225,6 +225,8 @@ def generate(
     """Synthetic data drawn with NumPy from ``seed``, and the truth behind it
     (``GENERATORS`` says what each kind draws)."""
     rng = np.random.default_rng(seed)
+    if kind in ("line", "logistic") and len(w) != 1:
+        raise ValueError(f"a {kind} has one slope, got {len(w)}")
     if kind == "line":
         x = rng.uniform(0.0, 1.0, n)
         y = w[0] * x + b + rng.normal(0.0, noise, n)
@@ -247,7 +249,7 @@ def generate(
         return pd.DataFrame({"y": y}), {"loc": float(loc), "scale": float(scale)}
     if kind == "logistic":
         x = rng.normal(0.0, 1.0, n)
-        chance = 1.0 / (1.0 + np.exp(-(w[0] * x + b)))
+        chance = 0.5 * (1.0 + np.tanh((w[0] * x + b) / 2))  # sigmoid, no overflow
         hits = (rng.uniform(0.0, 1.0, n) < chance).astype(np.int64)
         # the logistic model's slopes are a vector, one per x column
         return pd.DataFrame({"x": x, "y": hits}), {"w": [float(w[0])], "b": float(b)}

@@ -74,15 +74,16 @@ WRITTEN = (
     "params.png",
     "landscape.png",
     "mse_loglik.png",
+    "report.html",
 )
 
 
 def replaceable(folder: Path, force: bool, what: str = "run") -> None:
     """Refuse to write ``what``'s folder ``folder`` over something. An empty folder
     is written into; a folder of gradtrace's (``OWN_FILES``) is replaced with
-    ``force`` (what gradtrace did not write there stays: ``keep_others``); anything
-    else is refused: a file, a link, a folder of other things (the runs inside
-    ``runs/``, your data), the current folder or one holding it."""
+    ``force`` (what gradtrace did not write there stays: ``put_in_place``);
+    anything else is refused: a file, a link, a folder of other things (the runs
+    inside ``runs/``, your data), the current folder or one holding it."""
     if not (folder.exists() or folder.is_symlink()):
         return
     name = str(folder)
@@ -117,19 +118,52 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
         )
 
 
-def keep_others(folder: Path, new: Path) -> None:
-    """Move into ``new``, the folder about to replace ``folder``, what ``folder``
-    holds that gradtrace did not write there (``WRITTEN``): your data, notes, a
-    report or an animation saved there (hidden files too: a ``.git``) stay when a
-    run is replaced."""
-    for path in folder.iterdir():
-        if path.name not in WRITTEN and not _scratch(path.name):
-            os.replace(path, new / path.name)
+def put_in_place(tmp: Path, folder: Path) -> None:
+    """Put the folder ``tmp``, written whole, in the place of ``folder``.
+
+    A folder that does not exist, or holds nothing but what gradtrace writes
+    (``WRITTEN``), is swapped for ``tmp`` by renames. One that is empty, or that
+    also holds things of yours (your data, notes, a ``.git``), stays where it is,
+    with its owner, permissions and any mount: what gradtrace wrote there before
+    goes aside, the new files come in, and if a move fails every file goes back
+    where it was; yours are never moved."""
+    if not folder.exists():
+        os.replace(tmp, folder)
+        return
+    here = [p.name for p in folder.iterdir() if not _scratch(p.name)]
+    old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if here and set(here) <= set(WRITTEN):
+        os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    old.mkdir()
+    aside: list[str] = []
+    came: list[str] = []
+    try:
+        for name in here:
+            if name in WRITTEN:
+                os.replace(folder / name, old / name)
+                aside.append(name)
+        for path in tmp.iterdir():
+            os.replace(path, folder / path.name)
+            came.append(path.name)
+    except BaseException:
+        for name in came:
+            os.replace(folder / name, tmp / name)
+        for name in aside:
+            os.replace(old / name, folder / name)
+        shutil.rmtree(old, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    tmp.rmdir()
 
 
 def _scratch(name: str) -> bool:
-    """A hidden file gradtrace writes for a moment before renaming it in place."""
-    return name.startswith(".") and name.endswith(".tmp")
+    """A hidden file gradtrace writes for a moment before renaming it to one of
+    ``WRITTEN`` (``.run.json.tmp``, ``.fit.png.tmp.png``)."""
+    return name.startswith(".") and any(name[1:].startswith(f"{w}.") for w in WRITTEN)
 
 
 def writable(out: Path, force: bool) -> None:
@@ -271,8 +305,9 @@ def _temporary(folder: Path, force: bool) -> Path:
 
 def _drop_orphans(parent: Path, name: str) -> None:
     """Remove the temporary folders of runs into ``parent / name`` whose process is
-    gone (killed before the folder was put in place): their names carry the pid."""
-    for tmp in parent.glob(f".{name}.*.tmp"):
+    gone (killed before the folder was put in place, or while the old one's files
+    were set aside): their names carry the pid."""
+    for tmp in [*parent.glob(f".{name}.*.tmp"), *parent.glob(f".{name}.*.old")]:
         pid = tmp.name[len(name) + 2 :].split(".")[0]
         if not pid.isdigit() or not tmp.is_dir():
             continue
@@ -287,20 +322,12 @@ def _drop_orphans(parent: Path, name: str) -> None:
 def _finish(
     tmp: Path, folder: Path, info: dict[str, Any], state: dict[str, np.ndarray] | None
 ) -> None:
-    """Write run.json (and state.npz) into ``tmp`` and rename it to ``folder``,
-    replacing what was there."""
+    """Write run.json (and state.npz) into ``tmp`` and put it in the place of
+    ``folder`` (``put_in_place``)."""
     (tmp / INFO_FILE).write_text(to_json(info) + "\n")
     if state is not None:
         np.savez(tmp / STATE_FILE, **state)  # type: ignore[arg-type]
-    if folder.exists():
-        keep_others(folder, tmp)
-        old = folder.with_name(f".{folder.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(folder, old)
-        os.replace(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, folder)
+    put_in_place(tmp, folder)
 
 
 def save_info(folder: Path, info: dict[str, Any]) -> Path:
@@ -349,8 +376,10 @@ class TraceWriter:
             writer._drop_parts_from(parts)
             # files a killed process left half-written under their hidden names
             folder = writer.folder
-            for stray in [*folder.glob(".*.tmp"), *folder.glob("*/.*.tmp")]:
-                if stray.is_file():
+            strays = [*folder.glob(".*.tmp"), *(folder / TRACE_FILE).glob(".*.tmp")]
+            for stray in strays:
+                ours = stray.parent.name == TRACE_FILE or _scratch(stray.name)
+                if ours and stray.is_file():
                     stray.unlink()
         except BaseException:
             writer.let_go()

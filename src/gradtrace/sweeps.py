@@ -51,11 +51,10 @@ class Sweep:
 
     def save(self, folder: str | Path, force: bool = False) -> Path:
         """``sweep.parquet``, ``traces.parquet`` and ``sweep.json``, atomically."""
-        import os
         import shutil
         import tempfile
 
-        from gradtrace.store import keep_others, replaceable, to_json
+        from gradtrace.store import put_in_place, replaceable, to_json
 
         folder = Path(folder)
         replaceable(folder, force, "sweep")
@@ -69,10 +68,7 @@ class Sweep:
             self.table.to_parquet(tmp / "sweep.parquet", index=False)
             self.traces.to_parquet(tmp / "traces.parquet", index=False)
             (tmp / "sweep.json").write_text(to_json(self.info) + "\n")
-            if folder.exists():
-                keep_others(folder, tmp)  # your own files there stay
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
+            put_in_place(tmp, folder)  # your own files there stay
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -156,6 +156,10 @@ def _write(
     for key in ("noise", "scale", "rate"):
         if key in params and float(params[key]) <= 0:  # type: ignore[arg-type]
             raise InputError(f"--{key} must be positive, got {params[key]}.")
+    if "rate" in params and not 1e-12 <= float(params["rate"]) <= 1e12:  # type: ignore[arg-type]
+        raise InputError(
+            f"--rate {params['rate']} is out of range: give one between 1e-12 and 1e12."
+        )
     if out.suffix.lower() not in (".csv", ".tsv", ".tab", ".parquet", ".pq"):
         raise InputError(
             f"cannot tell the format of {str(out)!r}: end the name in "

@@ -261,8 +261,9 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--force",
     is_flag=True,
-    help="Replace an existing run folder: a run's, a sweep's or an empty "
-    "one, never a file or a folder of other things.",
+    help="Replace an existing run folder, a run's or a sweep's (files of "
+    "yours in it stay); never a file or a folder of other things. An empty "
+    "folder is written into without it.",
 )
 @click.option(
     "--print-every",

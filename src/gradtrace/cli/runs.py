@@ -131,8 +131,9 @@ def ls_runs(folder: Path) -> None:
 @click.option(
     "--force",
     is_flag=True,
-    help="Replace an existing run folder: a run's, a sweep's or an empty "
-    "one, never a file or a folder of other things.",
+    help="Replace an existing run folder, a run's or a sweep's (files of "
+    "yours in it stay); never a file or a folder of other things. An empty "
+    "folder is written into without it.",
 )
 def rerun(run: Path, out: Path | None, force: bool) -> None:
     """Repeat a run from its run.json and check the new trace equals the old one.
@@ -181,7 +182,7 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     "or whose file moved); they must be the run's own.",
 )
 @click.option(
-    "--quiet", "-q", is_flag=True, help="Print only the summary (and any error)."
+    "--quiet", "-q", is_flag=True, help="Print the summary (and notes and errors) only."
 )
 def resume(run: Path, data: Path | None, quiet: bool) -> None:
     """Continue an interrupted or checkpointed run (--checkpoint-every) in its folder,
