@@ -291,6 +291,10 @@ def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 2 and "names a CSV file but --json writes JSON" in err
     code, _, _ = run(["export", str(runs / "one"), "-o", str(mine), "--force"], capsys)
     assert code == 0 and pd.read_csv(mine).shape[0] == 4
+    link = tmp_path / "link.csv"  # a link is written through, not renamed over
+    link.symlink_to(mine)
+    code, _, _ = run(["export", str(runs / "one"), "-o", str(link), "--force"], capsys)
+    assert code == 0 and link.is_symlink() and pd.read_csv(mine).shape[0] == 4
     code, out, _ = run(["ls", str(runs)], capsys)
     assert code == 0 and "one" in out and "two" in out and "0.02" in out
     code, _, err = run(["show", str(tmp_path)], capsys)

@@ -296,13 +296,13 @@ def test_pictures_of_a_sweep_over_batch_sizes_run_over_epochs() -> None:
     per_config = s.traces.groupby("config")["step"].max()
     assert sorted(per_config.unique()) == [3, 12, 30]  # 3 epochs of 1, 4, 10 steps
     assert s.info["n_steps"] == 30 and s.info["n_steps_by_batch_size"] == {
-        4: 30,
-        10: 12,
-        40: 3,
+        "4": 30,
+        "10": 12,
+        "40": 3,
     }
     # each size keeps its own steps: a long one is thinned, a short one is not
     many = sweep(data, "line", lr=[0.01], batch_size=[1, 40], epochs=5)
-    assert many.info["keep_every_by_batch_size"] == {1: 2, 40: 1}
+    assert many.info["keep_every_by_batch_size"] == {"1": 2, "40": 1}
     kept = many.traces.groupby("config")["step"].apply(list)
     assert kept[0] == list(range(0, 201, 2))
     assert kept[1] == [0, 1, 2, 3, 4, 5]

@@ -293,7 +293,10 @@ def sweep(
         "keep_every": keep_every
         or (next(iter(keeps.values())) if len(set(keeps.values())) == 1 else None),
         **(
-            {"n_steps_by_batch_size": steps_of, "keep_every_by_batch_size": keeps}
+            {  # keyed by the size as text, as sweep.json keeps them
+                "n_steps_by_batch_size": {str(k): v for k, v in steps_of.items()},
+                "keep_every_by_batch_size": {str(k): v for k, v in keeps.items()},
+            }
             if len(set(steps_of.values())) > 1
             else {}
         ),

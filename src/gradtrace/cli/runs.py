@@ -68,7 +68,8 @@ def export(
             f"-o {str(out)!r} names a {suffix[1:].upper()} file but --{fmt} writes "
             f"{fmt.upper()}: name it .{fmt}, or drop --{fmt}."
         )
-    if out is not None and str(out) != "-" and out.is_file() and not force:
+    device = str(out).startswith("/dev/")  # /dev/stdout, say
+    if out is not None and str(out) != "-" and out.is_file() and not (force or device):
         raise InputError(
             f"{str(out)!r} already exists: choose another -o, or pass --force to "
             "replace it."
@@ -92,16 +93,24 @@ def export(
         return
     if out.is_dir():
         raise InputError(f"{str(out)!r} is a folder: give a file name to -o.")
+    # a link or a device (/dev/stdout) is written through, never renamed over
+    through = device or out.is_symlink() or (out.exists() and not out.is_file())
     tmp = out.with_name(f".{out.name}.tmp")
     try:
-        tmp.write_text(text)
-        tmp.replace(out)
+        if through:
+            with open(out, "w") as handle:
+                handle.write(text)
+        else:
+            tmp.write_text(text)
+            tmp.replace(out)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
+        if not through:
+            tmp.unlink(missing_ok=True)
         raise InputError(
             f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable -o."
         ) from None
-    click.echo(f"wrote {trace.steps + 1} rows to {out}", err=True)
+    if not device:
+        click.echo(f"wrote {trace.steps + 1} rows to {out}", err=True)
 
 
 @click.command(name="ls", context_settings={"max_content_width": 100})
