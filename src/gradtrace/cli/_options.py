@@ -1,10 +1,25 @@
-"""Parsing helpers shared by commands: KEY=VALUE pairs."""
+"""Helpers shared by commands: KEY=VALUE pairs, the --force flag."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import click
 
 from gradtrace.errors import InputError
+
+
+def force_option(what: str) -> Callable[..., Any]:
+    """The --force flag of a command that writes a ``what`` ("run", "sweep")
+    folder, as ``store.replaceable`` and ``store.put_in_place`` treat it."""
+    return click.option(
+        "--force",
+        is_flag=True,
+        help=f"Replace an existing {what} folder, a run's or a sweep's (files of "
+        "yours in it stay); never a file or a folder of other things. An empty "
+        "folder is written into without it.",
+    )
 
 
 def pairs(flag: str, items: Iterable[str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from gradtrace.cli._options import pairs
+from gradtrace.cli._options import force_option, pairs
 
 #: The options that choose a model and loss beyond their names (fit, diagnose,
 #: sweep and lr-find share them).
@@ -258,13 +258,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     help="Run folder to write (trace.parquet, run.json). Default: "
     "runs/<date-time>-<model>.",
 )
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Replace an existing run folder, a run's or a sweep's (files of "
-    "yours in it stay); never a file or a folder of other things. An empty "
-    "folder is written into without it.",
-)
+@force_option("run")
 @click.option(
     "--print-every",
     type=int,

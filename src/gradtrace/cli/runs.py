@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from gradtrace.cli._options import force_option
+
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
@@ -137,13 +139,7 @@ def ls_runs(folder: Path) -> None:
     default=None,
     help="Run folder to write (default: runs/<date-time>-<model>).",
 )
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Replace an existing run folder, a run's or a sweep's (files of "
-    "yours in it stay); never a file or a folder of other things. An empty "
-    "folder is written into without it.",
-)
+@force_option("run")
 def rerun(run: Path, out: Path | None, force: bool) -> None:
     """Repeat a run from its run.json and check the new trace equals the old one.
 

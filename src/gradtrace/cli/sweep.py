@@ -10,6 +10,7 @@ from typing import Any
 import click
 import numpy as np
 
+from gradtrace.cli._options import force_option
 from gradtrace.cli.fit import model_options
 from gradtrace.errors import InputError
 
@@ -201,13 +202,7 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     help="Sweep folder (default runs/<date-time>-sweep).",
 )
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Replace an existing sweep folder, a run's or a sweep's (files of "
-    "yours in it stay); never a file or a folder of other things. An empty "
-    "folder is written into without it.",
-)
+@force_option("sweep")
 @click.option(
     "--plot/--no-plot",
     default=True,
