@@ -443,8 +443,7 @@ def resume(
     part more than its saved state holds, and those steps are computed again."""
     started = time.perf_counter()
     folder = Path(folder)
-    here = Path.cwd().resolve()
-    if folder.resolve() in (here, *here.parents):
+    if store.holds_current(folder):
         raise InputError(
             f"resume {str(folder)!r} from outside it (cd out of it first): the "
             "run's folder is put in place anew when it is saved."

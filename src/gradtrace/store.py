@@ -92,8 +92,7 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
             f"{name!r} is a file or a link, not a {what} folder: choose another "
             "--out (--force replaces only gradtrace's own folders)."
         )
-    here = Path.cwd().resolve()
-    if folder.resolve() in (here, *here.parents):
+    if holds_current(folder):
         raise RunFolderError(
             f"{name!r} holds the current folder: name a folder of its own for the "
             f"{what} with --out."
@@ -116,6 +115,13 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
             f"{what} folder {name!r} already exists: choose another --out, or pass "
             "--force to replace it."
         )
+
+
+def holds_current(folder: Path) -> bool:
+    """Whether ``folder`` is the current folder or one that holds it: a folder no
+    command may put anew in its place."""
+    here = Path.cwd().resolve()
+    return folder.resolve() in (here, *here.parents)
 
 
 def put_in_place(tmp: Path, folder: Path) -> None:
@@ -282,7 +288,7 @@ def claim(folder: Path) -> bool:
 
 def _temporary(folder: Path, force: bool) -> Path:
     """A new temporary folder beside ``folder``, after checking that ``folder`` may
-    be written (it does not exist, or ``force``)."""
+    be written (``replaceable``)."""
     replaceable(folder, force)
     parent = folder.parent if str(folder.parent) else Path(".")
     try:
