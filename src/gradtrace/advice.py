@@ -112,20 +112,20 @@ def findings(
             f"the error by about sqrt(m) = {g(math.sqrt(d.momentum))} per step in "
             "every direction."
         )
-    if d.predicted_steps is not None and batch_note:
-        lines.append(
-            f"Predicted for full-batch steps: {d.predicted_steps} steps until every "
-            f"parameter is within {g(d.tol)} of the optimum (it starts "
-            f"{g(d.start_distance)} away). Mini-batch steps get there on average but "
-            "scatter around it by their gradients' noise, so at a fixed rate they "
-            "may never come that close: a lower rate late in the run, or larger "
-            "batches, narrows the scatter."
+    if d.predicted_steps is not None:
+        line = (
+            f"Predicted{' for full-batch steps' if batch_note else ''}: "
+            f"{d.predicted_steps} steps until every parameter is within {g(d.tol)} "
+            f"of the optimum (it starts {g(d.start_distance)} away)."
         )
-    elif d.predicted_steps is not None:
-        lines.append(
-            f"Predicted: {d.predicted_steps} steps until every parameter is within "
-            f"{g(d.tol)} of the optimum (it starts {g(d.start_distance)} away)."
-        )
+        if batch_note:
+            line += (
+                " Mini-batch steps get there on average but scatter around it by "
+                "their gradients' noise, so at a fixed rate they may never come that "
+                "close: a lower rate late in the run, or larger batches, narrows the "
+                "scatter."
+            )
+        lines.append(line)
     if len(d.names) > 1 and d.condition > 10:
         slow = direction(d)
         top = [

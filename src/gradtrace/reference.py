@@ -73,12 +73,9 @@ def compute(
                 if reduction == "sum"
                 else ""
             )
-            + (
-                "a batch's curvature varies around the full data's."
-                if family == "adaptive"
-                else "a batch's curvature varies around the full data's, so stay "
-                "somewhat below the limit."
-            )
+            + "a batch's curvature varies around the full data's"
+            # an adaptive optimizer has no limit to stay below
+            + ("." if family == "adaptive" else ", so stay somewhat below the limit.")
         )
     d = diagnose.diagnose(
         family,

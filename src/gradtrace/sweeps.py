@@ -82,6 +82,11 @@ class Sweep:
         )
 
 
+def _alone(values: set[int]) -> int | None:
+    """The one value in ``values``, or None where there are several."""
+    return next(iter(values)) if len(values) == 1 else None
+
+
 @python_names
 def sweep(
     data: DataLike,
@@ -290,8 +295,8 @@ def sweep(
         # the most steps a configuration ran, and each batch size's own where
         # they differ
         "n_steps": max(steps_of.values()),
-        "keep_every": keep_every
-        or (next(iter(keeps.values())) if len(set(keeps.values())) == 1 else None),
+        # every batch size's, where they all keep the same
+        "keep_every": keep_every or _alone(set(keeps.values())),
         **(
             {  # keyed by the size as text, as sweep.json keeps them
                 "n_steps_by_batch_size": {str(k): v for k, v in steps_of.items()},
