@@ -323,7 +323,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
     floor = 1e-7 * max(abs(best), 1.0)  # float32 rounding of the loss
     per_epoch = _by_epoch(sweep)
     traces = sweep.traces.sort_values(["config", "step"])
-    curves = dict(iter(traces.groupby("config", sort=True)))
+    curves = dict(list(traces.groupby("config", sort=True)))
     raw, steps, gaps = [], [], []
     for i, c in enumerate(table["config"]):
         curve = curves[c]
