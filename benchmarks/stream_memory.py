@@ -5,6 +5,8 @@ Writes Parquet files of a line's x and y (float32, row groups of 2**20 rows) wit
 case so that peak memory is the case's own:
 - ``stream-sgd``: ``--stream``, mini-batches of 4096 for one epoch, in order;
 - ``stream-sgd-shuffled``: the same, chunk-and-window shuffled;
+- ``stream-sgd-exact``: ``stream-sgd`` with the exact answer, standard errors and
+  diagnosis computed over the file first (the others leave them out);
 - ``stream-gd``: ``--stream``, full-batch gradient descent, 10 steps (each a pass
   over the file);
 - ``memory-sgd``: the same one epoch, the file read whole into memory.
@@ -40,7 +42,7 @@ idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 options = dict(batch_size=4096, epochs=1, shuffle=kind.endswith("shuffled"))
 if kind.split("-")[1] == "gd":
     options = dict(steps=10)
-config = RunConfig(data=path, lr=0.01, exact=False, **options)
+config = RunConfig(data=path, lr=0.01, exact=kind.endswith("exact"), **options)
 if kind.startswith("stream"):
     config.stream = True
     trace = run_stream(config)
@@ -54,11 +56,19 @@ print(json.dumps({
     "steps": trace.steps,
     "final_w": trace.params["w"],
     "peak_mb_above_idle": (peak - idle) / 1024,
+    "total_s": trace.info["timings"]["total_s"],
+    "optimum_w": trace.info.get("optimum", {}).get("w"),
 }))
 """
 
 
-KINDS = ("stream-sgd", "stream-sgd-shuffled", "stream-gd", "memory-sgd")
+KINDS = (
+    "stream-sgd",
+    "stream-sgd-shuffled",
+    "stream-sgd-exact",
+    "stream-gd",
+    "memory-sgd",
+)
 
 
 def write(path: Path, n: int) -> None:

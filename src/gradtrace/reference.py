@@ -24,7 +24,7 @@ def compute(
     trainable: dict[str, np.ndarray],
     fixed: dict[str, np.ndarray],
     xs: np.ndarray | None,
-    ys: np.ndarray,
+    ys: rowsums.Values,
     notices: list[str],
     space: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Any]:
@@ -89,10 +89,11 @@ def compute(
         curvature_scale=scale,
     )
     x_mean = x_sd = None
-    if xs is not None and xs.ndim == 1:
+    column = _x_column(xs, ys)
+    if column is not None:
         # in float64 a block at a time: np.std would hold a copy of x
-        x_mean = rowsums.mean64(xs)
-        x_sd = float(np.sqrt(rowsums.mean_square64(xs, x_mean)))
+        x_mean = rowsums.mean64(column)
+        x_sd = float(np.sqrt(rowsums.mean_square64(column, x_mean)))
     out["diagnosis"] = {
         "family": d.family,
         "eigenvalues_start": d.eig_start.tolist(),
@@ -107,6 +108,14 @@ def compute(
         "findings": advice.findings(d, spec.name, x_mean, x_sd, note),
     }
     return out
+
+
+def _x_column(xs: np.ndarray | None, ys: rowsums.Values) -> rowsums.Values | None:
+    """The x column of data with one (in memory, or read a chunk at a time)."""
+    if isinstance(ys, rowsums.Chunks):
+        head = ys.head()[0]
+        return ys.x_values() if head is not None and head.ndim == 1 else None
+    return xs if xs is not None and xs.ndim == 1 else None
 
 
 def _flat(params: dict[str, Any], names: tuple[str, ...]) -> np.ndarray:

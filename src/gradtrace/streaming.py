@@ -27,7 +27,7 @@ from gradtrace.api import (
     resumable,
     resume_from,
 )
-from gradtrace.core import stream
+from gradtrace.core import rowsums, stream
 from gradtrace.data import ParquetRows
 from gradtrace.errors import InputError
 from gradtrace.store import TraceWriter
@@ -97,8 +97,9 @@ def run_stream(
     The trace is the in-memory run's when shuffling is off. Shuffling is the
     chunk-and-window shuffle of ``gradtrace.core.stream``. The loss over all the
     data is evaluated at the end of every epoch unless ``eval_every`` says
-    otherwise (each evaluation is a pass over the file). The exact optimum is not
-    computed (it needs the data in memory). ``trace_to``: as for
+    otherwise (each evaluation is a pass over the file). The exact optimum, its
+    standard errors and the diagnosis are computed before the run, over the file a
+    chunk at a time (``exact_chunks``). ``trace_to``: as for
     ``gradtrace.api.run``, a long run, or one with checkpoints
     (``config.checkpoint_every``), writes its trace there as it goes; a checkpoint
     falls at the end of the first compiled call at or after every K-th step.
@@ -130,12 +131,6 @@ def run_stream(
         eval_every = p.per_epoch  # a pass over the file at the end of each epoch
     # the plan saw the first chunk's rows only: no checksum of all the values
     p = p._replace(eval_every=eval_every, values="")
-    notices = p.notices
-    if config.exact:
-        notices.append(
-            "--stream: the exact optimum is not computed (it needs the data in "
-            "memory); the trace has no gap column"
-        )
     flat = p.xs is not None and p.xs.ndim == 1
     check_y = None
     if p.m.kind == "distribution" or p.loss == "nll":  # the first rows were checked
@@ -143,7 +138,13 @@ def run_stream(
         def check_y(y: np.ndarray, start: int) -> None:
             validate.support(p.m, y, p.fixed, source, start)
 
-    rows = ParquetRows(path, p.x_cols or [], config.y, p.cdtype, flat, source, check_y)
+    columns = (path, p.x_cols or [], config.y)
+    rows = ParquetRows(*columns, p.cdtype, flat, source, check_y)
+    reference: dict[str, Any] = {}
+    if config.exact:
+        # the values as the file holds them, as the exact answer in memory has them
+        exact_rows = ParquetRows(*columns, "float64", flat, source, check_y)
+        reference = exact_chunks(p, exact_rows, layout)
     segments: list[stream.Segment] = []
     interrupted = False
 
@@ -176,7 +177,7 @@ def run_stream(
         if trace_to is not None and (
             p.n_steps > api.TRACE_PART_STEPS or every is not None or resume is not None
         ):
-            parts = Parts(p, trace_to(), {}, resumed_from)
+            parts = Parts(p, trace_to(), reference, resumed_from)
         start, state, before = None, None, 0.0
         if resume is not None:
             assert parts is not None
@@ -223,7 +224,9 @@ def run_stream(
                             assert every is not None
                             marks = done // every
                             spent = before + time.perf_counter() - began
-                            parts.checkpoint(config, {}, started, spent, state, **extra)
+                            parts.checkpoint(
+                                config, reference, started, spent, state, **extra
+                            )
                     if late:
                         raise KeyboardInterrupt
             except KeyboardInterrupt:
@@ -244,11 +247,28 @@ def run_stream(
 
     with held_interrupts():
         if parts is None:
-            return build_trace(config, p, history, {}, interrupted, started, **extra)
+            return build_trace(
+                config, p, history, reference, interrupted, started, **extra
+            )
         try:
-            trace = parts.trace(config, {}, interrupted, started, seconds, **extra)
+            trace = parts.trace(
+                config, reference, interrupted, started, seconds, **extra
+            )
         except BaseException:
             parts.writer.discard()
             raise
         resumable(trace, state)
         return trace
+
+
+def exact_chunks(
+    p: api.Plan, rows: ParquetRows, layout: stream.Layout
+) -> dict[str, Any]:
+    """The optimum, standard errors and diagnosis of a streamed run, over its file a
+    chunk at a time (``rowsums.Chunks``): a few passes for a closed form (least
+    squares, a mean and standard deviation), two an iteration for Newton's method.
+    What needs the rows in memory (a median, a linear program) is a notice."""
+    chunks = rowsums.Chunks(
+        layout.n_rows, layout.n_chunks, lambda i: rows.read(*layout.chunk(i))
+    )
+    return api.plan_reference(p._replace(xs=None, ys=chunks))

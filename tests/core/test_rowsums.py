@@ -1,7 +1,8 @@
 """Sums over the rows taken a block at a time (``rowsums``) equal those taken in one
 piece: the reduction itself, and the exact answer, standard errors, Hessian and
 log-likelihood built on it, computed with blocks of a few rows against the same
-computed whole (float64 rounding apart)."""
+computed whole (float64 rounding apart). So do those over data read a chunk at a
+time (``rowsums.Chunks``, a streamed run's file)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,49 @@ def test_a_reduction_by_blocks_equals_the_whole(
     assert float(got) == pytest.approx(want, rel=1e-12, abs=1e-12)
     # every row once: the tail block's rows already counted are masked out
     assert float(count) == pytest.approx(1 if reduction == "mean" else n, rel=1e-14)
+
+
+def _chunks(x: np.ndarray | None, y: np.ndarray, size: int) -> rowsums.Chunks:
+    """The arrays as chunks of ``size`` rows, read on demand as a file's would be."""
+
+    def read(i: int) -> tuple[np.ndarray | None, np.ndarray]:
+        rows = slice(i * size, (i + 1) * size)
+        return (None if x is None else x[rows].copy()), y[rows].copy()
+
+    return rowsums.Chunks(len(y), -(-len(y) // size), read)
+
+
+@given(
+    n=st.integers(1, 300),
+    size=st.integers(1, 120),
+    reduction=st.sampled_from(["sum", "mean"]),
+)
+@settings(max_examples=25, deadline=None)
+def test_sums_over_chunks_equal_those_over_the_arrays(
+    n: int, size: int, reduction: str
+) -> None:
+    rng = np.random.default_rng(n + 1000 * size)
+    y = rng.lognormal(size=n).astype(np.float32)
+    x = rng.normal(size=n).astype(np.float32)
+    chunks = _chunks(x, y, size)
+    assert len(chunks) == n and sum(len(c[1]) for c in chunks) == n
+
+    def fn(xb: Any, yb: Any, how: str) -> Any:
+        rows = np.asarray(yb, np.float64) * np.asarray(xb, np.float64)
+        return {"total": rows.sum() / (len(rows) if how == "mean" else 1)}
+
+    got = rowsums.total(fn, None, chunks, reduction)["total"]
+    assert got == pytest.approx(fn(x, y, reduction)["total"], rel=1e-12, abs=1e-12)
+    for of in (None, np.log):
+        mean = rowsums.mean64(chunks, of)
+        assert mean == pytest.approx(rowsums.mean64(y, of), rel=1e-12, abs=1e-14)
+        spread = rowsums.mean_square64(chunks, mean, of)
+        assert spread == pytest.approx(rowsums.mean_square64(y, mean, of), rel=1e-11)
+    assert rowsums.mean64(chunks.x_values()) == pytest.approx(
+        rowsums.mean64(x), rel=1e-12, abs=1e-14
+    )
+    blocks = list(rowsums.blocks(None, chunks))
+    np.testing.assert_array_equal(np.concatenate([b for _, b in blocks]), y)
 
 
 def test_row_blocks_cover_the_rows_once() -> None:
@@ -127,12 +171,31 @@ def test_the_exact_answer_by_blocks_equals_the_whole(
         with jax.enable_x64(True):
             return exact.solve(model, loss, "mean", names, {}, x, y, start)
 
+    def solve_chunks() -> exact.Optimum:
+        with jax.enable_x64(True):
+            chunks = _chunks(x, y, 300)  # 1001 rows: three chunks and a short one
+            return exact.solve(model, loss, "mean", names, {}, None, chunks, start)
+
     whole, blocked = _whole_and_blocked(solve, monkeypatch)
-    assert blocked.method == whole.method
-    for k in names:
-        np.testing.assert_allclose(blocked.params[k], whole.params[k], rtol=1e-8)
-        np.testing.assert_allclose(blocked.stderr[k], whole.stderr[k], rtol=1e-6)
-    assert blocked.loss == pytest.approx(whole.loss, rel=1e-10)
+    _, chunked = _whole_and_blocked(solve_chunks, monkeypatch)
+    for other in (blocked, chunked):
+        assert other.method == whole.method
+        for k in names:
+            np.testing.assert_allclose(other.params[k], whole.params[k], rtol=1e-8)
+            np.testing.assert_allclose(other.stderr[k], whole.stderr[k], rtol=1e-6)
+        assert other.loss == pytest.approx(whole.loss, rel=1e-10)
+
+
+def test_what_needs_the_rows_in_memory_is_refused_for_chunks() -> None:
+    x, y = _line_data(2)
+    for name, loss in (("laplace", "nll"), ("line", "mae")):
+        model = make_model(name)
+        xs = None if model.kind == "distribution" else x
+        names = tuple(s.name for s in model.param_specs())
+        start = {k: np.asarray(1.0) for k in names}
+        chunks = _chunks(xs, y, 300)
+        with jax.enable_x64(True), pytest.raises(ValueError, match="in memory"):
+            exact.solve(model, loss, "mean", names, {}, None, chunks, start)
 
 
 def test_the_hessian_and_log_likelihood_by_blocks_equal_the_whole(

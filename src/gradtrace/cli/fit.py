@@ -292,7 +292,8 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     "larger than memory. Unshuffled, the trace is the in-memory run's (within float "
     "rounding); shuffled, "
     "rows are mixed within windows of chunks (docs/scaling.md). The loss over all "
-    "the data is a pass over the file at each epoch's end (or --eval-every K).",
+    "the data is a pass over the file at each epoch's end (or --eval-every K); "
+    "the exact answer takes a few passes before training (--no-exact skips them).",
 )
 @click.option(
     "--chunk-rows",

@@ -28,7 +28,7 @@ import numpy as np
 from gradtrace.core.bijections import to_constrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.losses import LossLike, reduce, row_losses
-from gradtrace.core.rowsums import reduce_rows
+from gradtrace.core.rowsums import reduce_rows, total
 
 #: Presets by how their step depends on curvature.
 FAMILIES = {
@@ -96,14 +96,22 @@ def hessian(
     With ``space``, ``params`` hold log/logit values of those parameters and the
     Hessian is over them. Compiled once per model, loss and shapes (an eager
     Hessian costs a second); the rows are taken a block at a time in float64
-    (``rowsums``), so ``x`` and ``y`` are not copied."""
+    (``rowsums``), so ``x`` and ``y`` are not copied. ``y`` may be
+    ``rowsums.Chunks`` (x None): one pass over them."""
     layout = tuple((k, tuple(np.shape(v))) for k, v in params.items())
     # NumPy until the compiled call: each JAX operation run on its own compiles
     flat = np.concatenate(
         [np.ravel(np.asarray(v, np.float64)) for v in params.values()]
     )
     f64 = {k: np.asarray(v, np.float64) for k, v in fixed.items()}
-    h = _hessian(model, loss, reduction, layout, tuple(space), flat, f64, x, y)
+    h = total(
+        lambda xb, yb, how: _hessian(
+            model, loss, how, layout, tuple(space), flat, f64, xb, yb
+        ),
+        x,
+        y,
+        reduction,
+    )
     names = []
     for k, shape in layout:
         names += [k] if shape == () else [f"{k}[{i}]" for i in range(shape[0])]

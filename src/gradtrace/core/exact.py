@@ -30,7 +30,7 @@ from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.diagnose import hessian
 from gradtrace.core.losses import LossLike, param_specs, reduce, row_losses
-from gradtrace.core.rowsums import mean64, mean_square64, reduce_rows
+from gradtrace.core.rowsums import Chunks, Values, mean64, mean_square64, reduce_rows
 
 #: The 97.5% quantile of the standard normal.
 Z95 = 1.959963984540054
@@ -54,13 +54,22 @@ def _loss64(
     the model and loss would compile a program of its own: ~20 ms each), over the
     rows a block at a time in float64."""
 
-    def value(p: dict[str, Any], x: Any, y: Any) -> Any:
+    def value(p: dict[str, Any], x: Any, y: Any, how: str) -> Any:
         def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
             return reduce(row_losses(model, loss, p, xb, yb), mask, how)
 
-        return reduce_rows(block, x, y, reduction)
+        return reduce_rows(block, x, y, how)
 
-    return jax.jit(value)(params, x, y)
+    compiled = jax.jit(value, static_argnums=3)
+    return _over(lambda xb, yb, how: compiled(params, xb, yb, how), x, y, reduction)
+
+
+def _over(fn: Any, x: Any, y: Values, reduction: str) -> Any:
+    """``fn(x, y, how)``, a compiled reduction, over all the rows
+    (``rowsums.total``), each array shared with JAX where it can be."""
+    return rowsums.total(
+        lambda xb, yb, how: fn(_shared(xb), _shared(yb), how), x, y, reduction
+    )
 
 
 def solve(
@@ -70,7 +79,7 @@ def solve(
     trainable: tuple[str, ...],
     fixed: dict[str, np.ndarray],
     x: np.ndarray | None,
-    y: np.ndarray,
+    y: Values,
     start: dict[str, np.ndarray],
     stderr: bool = True,
 ) -> Optimum:
@@ -80,11 +89,19 @@ def solve(
     exact answer is computed (an absolute error on a nonlinear model). With
     ``stderr=False`` the standard errors that cost a Hessian or a Jacobian are left
     out (a sweep needs only the optimum and its loss).
+
+    ``y`` may be ``rowsums.Chunks`` (x then None): data read a chunk at a time,
+    each sum a pass over the chunks. Closed forms take one or two passes, Newton's
+    method two an iteration; a median or a linear program needs the rows in memory
+    and is refused.
     """
     # the data stay as they are (float32, say): what needs float64 converts a block
     # of rows at a time (``rowsums``)
-    x = None if x is None else np.asarray(x)
-    y = np.asarray(y)
+    chunked = isinstance(y, Chunks)
+    if not chunked:
+        x = None if x is None else np.asarray(x)
+        y = np.asarray(y)
+    x_head, y_head = y.head() if isinstance(y, Chunks) else (x, y)
     xd, yd = _shared(x), _shared(y)  # for JAX: the same memory where it can be
     fixed64 = {k: np.asarray(v, np.float64) for k, v in fixed.items()}
     names = set(trainable)
@@ -92,13 +109,13 @@ def solve(
     m: Any = model
     linear = (
         model.kind == "regression"
-        and x is not None
+        and x_head is not None
         and {s.name for s in model.param_specs()} <= names
-        and m.design(np.asarray(x[:1], np.float64)) is not None
+        and m.design(np.asarray(x_head[:1], np.float64)) is not None
     )
+    in_memory = "the data in memory: drop --stream to get it"
 
     if linear and (loss == "mse" or (loss == "nll" and m.family == "gaussian")):
-        assert x is not None
         beta, xtx, ssr = _least_squares(m, x, y)
         params = m.coefficients(beta)
         if loss == "mse":
@@ -128,7 +145,9 @@ def solve(
                 stderr,
             )
     if linear and loss == "mae":
-        assert x is not None
+        if chunked:
+            raise ValueError(f"least absolute deviations need {in_memory}")
+        assert x is not None and not isinstance(y, Chunks)
         y64 = np.asarray(y, np.float64)
         beta = _least_absolute(m.design(np.asarray(x, np.float64)), y64)
         params = m.coefficients(beta)
@@ -165,6 +184,8 @@ def solve(
         return _finish(model, loss, reduction, params, fixed64, xd, yd, method, stderr)
     if model.name == "laplace" and names == {"loc", "scale"}:
         # the likelihood has a kink at each y: the median is exact, Newton is not
+        if isinstance(y, Chunks):
+            raise ValueError(f"the median needs {in_memory}")
         y64 = np.asarray(y, np.float64)
         med = np.asarray(np.median(y64))
         scale = np.asarray(np.mean(np.abs(y64 - med)))
@@ -181,7 +202,8 @@ def solve(
         )
     if model.kind == "distribution":
         known = {k: float(v) for k, v in fixed64.items() if np.ndim(v) == 0}
-        guess = m.guess(np.asarray(y, np.float64), known)
+        # a streamed run's first chunk is a sample good enough to start from
+        guess = m.guess(np.asarray(y_head, np.float64), known)
         start = {k: np.asarray(guess.get(k, start[k]), np.float64) for k in trainable}
     if linear and m.family in ("bernoulli", "poisson"):
         start = {k: np.zeros_like(np.asarray(start[k], np.float64)) for k in trainable}
@@ -213,28 +235,28 @@ def _closed_form(
 
 
 def _least_squares(
-    m: Any, x: np.ndarray, y: np.ndarray
+    m: Any, x: np.ndarray | None, y: Values
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Least squares of y on the model's design matrix X, in float64: the
     coefficients, X^T X and the sum of squared residuals.
 
-    Up to ``rowsums.BLOCK_ROWS`` rows, NumPy's ``lstsq`` of the whole X. Longer
-    data never hold X: the R factor of the QR decomposition of [X | y] is updated a
-    block of rows at a time (R of [R; next block]), ``lstsq`` of its triangle, with
-    the cutoff for small singular values that X's would have, gives the same
-    solution as of X (R = Q^T X has X's singular values), X^T X is R^T R, and a
-    second pass adds up the squared residuals."""
+    Up to ``rowsums.BLOCK_ROWS`` rows in memory, NumPy's ``lstsq`` of the whole X.
+    Longer data (or ``Chunks``) never hold X: the R factor of the QR decomposition
+    of [X | y] is updated a block of rows at a time (R of [R; next block]),
+    ``lstsq`` of its triangle, with the cutoff for small singular values that X's
+    would have, gives the same solution as of X (R = Q^T X has X's singular
+    values), X^T X is R^T R, and a second pass adds up the squared residuals."""
     n = len(y)
-    if n <= rowsums.BLOCK_ROWS:
+    if n <= rowsums.BLOCK_ROWS and not isinstance(y, Chunks):
         design = m.design(np.asarray(x, np.float64))
         y64 = np.asarray(y, np.float64)
         beta, *_ = np.linalg.lstsq(design, y64, rcond=None)
         resid = y64 - design @ beta
         return beta, design.T @ design, float(resid @ resid)
     r: np.ndarray | None = None
-    for rows in rowsums.row_blocks(n):
+    for xb, yb in rowsums.blocks(x, y):
         both = np.column_stack(
-            [m.design(np.asarray(x[rows], np.float64)), np.asarray(y[rows], np.float64)]
+            [m.design(np.asarray(xb, np.float64)), np.asarray(yb, np.float64)]
         )
         r = np.asarray(
             np.linalg.qr(both if r is None else np.vstack([r, both]), mode="r")
@@ -246,11 +268,8 @@ def _least_squares(
     cutoff = np.finfo(np.float64).eps * max(n, p)
     beta, *_ = np.linalg.lstsq(triangle, r[:p, p], rcond=cutoff)
     ssr = 0.0
-    for rows in rowsums.row_blocks(n):
-        resid = (
-            np.asarray(y[rows], np.float64)
-            - m.design(np.asarray(x[rows], np.float64)) @ beta
-        )
+    for xb, yb in rowsums.blocks(x, y):
+        resid = np.asarray(yb, np.float64) - m.design(np.asarray(xb, np.float64)) @ beta
         ssr += float(resid @ resid)
     return beta, triangle.T @ triangle, ssr
 
@@ -367,7 +386,8 @@ def gauss_newton_stderr(
 
         return reduce_rows(block, x, y, "sum")
 
-    jtj, ssr = jax.jit(sums)(flat, _shared(x), _shared(y))
+    compiled = jax.jit(sums)
+    jtj, ssr = _over(lambda xb, yb, how: compiled(flat, xb, yb), x, y, "sum")
     dof = len(y) - len(flat)
     sigma2 = float(ssr) / dof if dof > 0 else np.nan
     try:
@@ -379,8 +399,11 @@ def gauss_newton_stderr(
 
 
 def _shared(a: Any) -> Any:
-    """Data for JAX: the same memory where it can be (``to_device``), in its dtype."""
-    return None if a is None else to_device(a, a.dtype)
+    """Data for JAX: the same memory where it can be (``to_device``), in its dtype
+    (``Chunks`` as they are: each chunk is shared as it is read)."""
+    if a is None or isinstance(a, Chunks):
+        return a
+    return to_device(a, a.dtype)
 
 
 def _unflat(params: dict[str, np.ndarray], flat: np.ndarray) -> dict[str, np.ndarray]:
@@ -438,8 +461,8 @@ def _newton(
         return {k: to_constrained(p[k], constraints[k]) for k in p}
 
     def summed(derivative: Any) -> Any:
-        """``derivative`` (value_and_grad, hessian) of the summed loss, taken a
-        block of rows at a time, as a compiled function of (v, x, y)."""
+        """``derivative`` (value_and_grad, hessian) of the summed loss over all the
+        rows, taken a block of rows at a time, as a function of v."""
 
         def over_rows(v: Any, x: Any, y: Any) -> Any:
             def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
@@ -451,15 +474,15 @@ def _newton(
 
             return reduce_rows(block, x, y, "sum")
 
-        return jax.jit(over_rows)
+        compiled = jax.jit(over_rows)
+        return lambda v: _over(lambda xb, yb, how: compiled(v, xb, yb), x, y, "sum")
 
-    xd, yd = _shared(x), _shared(y)
     f, hess = summed(jax.value_and_grad), summed(jax.hessian)
     result = optimize.minimize(
-        lambda v: tuple(np.asarray(a, np.float64) for a in f(jnp.asarray(v), xd, yd)),
+        lambda v: tuple(np.asarray(a, np.float64) for a in f(jnp.asarray(v))),
         np.asarray(flat0),
         jac=True,
-        hess=lambda v: np.asarray(hess(jnp.asarray(v), xd, yd)),
+        hess=lambda v: np.asarray(hess(jnp.asarray(v))),
         method="trust-exact",
         options={"gtol": 1e-10, "maxiter": 500},
     )

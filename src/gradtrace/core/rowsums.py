@@ -11,11 +11,14 @@ blocks' worth, whatever the number of rows.
 Data up to one block are reduced in one piece, as they always were; longer data are
 summed block by block (a mean divided by the count at the end), which can differ from
 the one-piece reduction by float64 rounding.
+
+Data larger than memory come as ``Chunks``: each reduction then reads the rows a
+chunk at a time and adds the chunks' sums up, so the memory stays one chunk's worth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
@@ -30,6 +33,70 @@ BLOCK_ROWS = 1 << 16
 #: ``fn(x_rows, y_rows, mask, reduction)``: a pytree, ``reduction`` ("sum" or
 #: "mean") over the rows that ``mask`` marks (all of them where it is None).
 BlockFn = Callable[[Any, Any, Any, str], Any]
+
+
+class Chunks:
+    """The rows of a data set read a chunk at a time (a Parquet file larger than
+    memory, say): ``read(i)`` gives chunk ``i``'s (x, y) as NumPy arrays, x None
+    without x columns. Every pass over the rows reads the chunks again."""
+
+    def __init__(
+        self,
+        n_rows: int,
+        n_chunks: int,
+        read: Callable[[int], tuple[np.ndarray | None, np.ndarray]],
+    ) -> None:
+        self.n_rows, self.n_chunks, self.read = n_rows, n_chunks, read
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
+        return (self.read(i) for i in range(self.n_chunks))
+
+    def head(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """The first chunk's rows: a sample, for shapes and starting guesses."""
+        return self.read(0)
+
+    def x_values(self) -> Chunks:
+        """The x column (one column) as the y of chunks of its own."""
+
+        def read(i: int) -> tuple[None, np.ndarray]:
+            x = self.read(i)[0]
+            if x is None:
+                raise ValueError("these rows have no x column")
+            return None, x
+
+        return Chunks(self.n_rows, self.n_chunks, read)
+
+
+#: Rows in memory (x or None, and y) or read a chunk at a time (``Chunks`` as y).
+Values = np.ndarray | Chunks
+
+
+def blocks(x: Any, y: Values) -> Iterator[tuple[Any, np.ndarray]]:
+    """(x, y) a block of at most ``BLOCK_ROWS`` rows at a time, as they are
+    stored (in memory: views; ``Chunks``: each chunk read in turn)."""
+    for xc, yc in y if isinstance(y, Chunks) else [(x, y)]:
+        for s in row_blocks(len(yc)):
+            yield (None if xc is None else xc[s]), yc[s]
+
+
+def total(fn: Callable[[Any, Any, str], Any], x: Any, y: Values, reduction: str) -> Any:
+    """``fn(x, y, how)`` (a compiled reduction of the rows, ``how`` "sum" or
+    "mean") over all the rows: of the arrays at once, or summed chunk by chunk
+    (``Chunks``) and divided by the number of rows for a mean."""
+    if not isinstance(y, Chunks):
+        return fn(x, y, reduction)
+    tree = jax.tree_util
+    acc = None
+    for xc, yc in y:
+        # in NumPy: each JAX operation run on its own would compile a program
+        part = tree.tree_map(lambda a: np.asarray(a, np.float64), fn(xc, yc, "sum"))
+        acc = part if acc is None else tree.tree_map(np.add, acc, part)
+    if reduction == "mean":
+        return tree.tree_map(lambda a: a / y.n_rows, acc)
+    return acc
 
 
 def _float64(a: Any) -> Any:
@@ -72,35 +139,43 @@ def row_blocks(n: int, block: int | None = None) -> list[slice]:
     return [slice(start, min(start + block, n)) for start in range(0, n, block)]
 
 
-def mean64(
-    y: np.ndarray, of: Callable[[np.ndarray], np.ndarray] | None = None
-) -> float:
+def mean64(y: Values, of: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
     """The mean of ``y`` (or of ``of(y)``, ``np.log`` say) in float64, without a
     float64 copy of more than a block."""
-    if of is not None:
-        total = 0.0
-        for s in row_blocks(len(y)):
-            total += float(np.sum(of(np.asarray(y[s], np.float64))))
-        return total / len(y)
-    if len(y) <= BLOCK_ROWS:
+    if of is None and not isinstance(y, Chunks) and len(y) <= BLOCK_ROWS:
         return float(np.asarray(y, np.float64).mean())
-    total = sum(float(np.sum(y[s], dtype=np.float64)) for s in row_blocks(len(y)))
-    return total / len(y)
+    acc = 0.0
+    for _, block in blocks(None, y):
+        if of is None:
+            acc += float(np.sum(block, dtype=np.float64))
+        else:
+            acc += float(np.sum(of(np.asarray(block, np.float64))))
+    return acc / len(y)
 
 
 def mean_square64(
-    y: np.ndarray, center: float, of: Callable[[np.ndarray], np.ndarray] | None = None
+    y: Values, center: float, of: Callable[[np.ndarray], np.ndarray] | None = None
 ) -> float:
     """The mean of (y - center)^2 (or of (of(y) - center)^2) in float64, a block
     at a time."""
-    if of is None and len(y) <= BLOCK_ROWS:
+    if of is None and not isinstance(y, Chunks) and len(y) <= BLOCK_ROWS:
         return float(np.mean((np.asarray(y, np.float64) - center) ** 2))
-    total = 0.0
-    for s in row_blocks(len(y)):
-        block = np.asarray(y[s], np.float64)
-        d = (block if of is None else of(block)) - center
-        total += float(d @ d)
-    return total / len(y)
+    acc = 0.0
+    for _, block in blocks(None, y):
+        b = np.asarray(block, np.float64)
+        d = (b if of is None else of(b)) - center
+        acc += float(d @ d)
+    return acc / len(y)
 
 
-__all__ = ["BLOCK_ROWS", "mean64", "mean_square64", "reduce_rows", "row_blocks"]
+__all__ = [
+    "BLOCK_ROWS",
+    "Chunks",
+    "Values",
+    "blocks",
+    "mean64",
+    "mean_square64",
+    "reduce_rows",
+    "row_blocks",
+    "total",
+]
