@@ -666,7 +666,7 @@ def test_generated_likelihood_data_fit_back_to_their_truth(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = tmp_path / f"{kind}.csv"
-    code, _, err = run(["data", kind, "--n", "4000", *args, "-o", str(path)], capsys)
+    code, _, err = run(["data", kind, "--rows", "4000", *args, "-o", str(path)], capsys)
     assert code == 0, err
     assert gradtrace.data.read_truth(path) == truth
     fit = ["fit", str(path), "--model", model, "--loss", "nll", "--steps", "5"]

@@ -8,7 +8,13 @@ import click
 
 _COMMON = [
     click.option(
-        "--n", "n", type=int, default=100, show_default=True, help="Number of rows."
+        "--n",
+        "--rows",
+        "n",
+        type=int,
+        default=100,
+        show_default=True,
+        help="Number of rows.",
     ),
     click.option(
         "--seed",
