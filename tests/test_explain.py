@@ -77,6 +77,11 @@ def test_table_rebuilds_the_step(optimizer: str, step: int) -> None:
     assert str(table["row"].dtype) == "Int64"  # row numbers, as pandas users want
     assert total["grad_w"] == pytest.approx(rows["grad_w"].mean())
     assert total["grad_w"] == pytest.approx(frame["grad_w"][step], rel=1e-5)
+    # the first rows only (a batch of millions): the same rows, the same total
+    head = trace.explain(step, rows=1)
+    assert list(head.index) == [first, "mean"]
+    pd.testing.assert_frame_equal(head.iloc[:1], table.iloc[:1])
+    pd.testing.assert_series_equal(head.iloc[-1], total)
     assert total["loss"] == pytest.approx(frame["batch_loss"][step], rel=1e-5)
     # the optimizer's arithmetic, from the update table alone
     update = table.attrs["update"]

@@ -77,6 +77,35 @@ def test_landscape_path_is_the_trace() -> None:
     assert ax.get_xlabel() == "w" and ax.get_ylabel() == "b"
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_landscape_of_many_rows_is_taken_over_a_sample_and_says_so(
+    reduction: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=4000)
+    data = {"x": x, "y": 2 * x + 1 + rng.normal(size=4000)}
+    lr = 0.1 if reduction == "mean" else 2e-5
+    trace = gradtrace.fit(data, lr=lr, steps=20, reduction=reduction)
+
+    def grid(fig: Any) -> tuple[np.ndarray, str]:
+        bar = fig.axes[1]
+        contours = next(c for c in fig.axes[0].collections if hasattr(c, "levels"))
+        return np.asarray(contours.levels), bar.get_ylabel()
+
+    whole, label = grid(plot.loss_landscape(trace))
+    assert label == "mse over all data"
+    monkeypatch.setattr(plot, "LANDSCAPE_ROWS", 1000)
+    sampled, label = grid(plot.loss_landscape(trace))
+    how = "a sum scaled up from" if reduction == "sum" else "over"
+    over = f"{how} a random 1000 of 4000 rows"
+    assert label == f"mse {over}"
+    # the same scale: a quarter of the rows estimate the loss of all of them
+    np.testing.assert_allclose(sampled[[0, -1]], whole[[0, -1]], rtol=0.15)
+    from gradtrace.report import html
+
+    assert html.payload(trace)["landscape"]["over"] == over
+
+
 def test_parameter_paths_have_optimum_and_truth_lines() -> None:
     trace = demo_traces()["linear-basics"]
     axes = [ax for ax in plot.parameter_paths(trace).axes]

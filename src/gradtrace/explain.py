@@ -47,9 +47,12 @@ def explain_step(
     step: int,
     model: Any = None,
     loss: Any = None,
+    rows_shown: int | None = None,
 ) -> pd.DataFrame:
     """The rows of step ``step`` (-1: the last) with their arithmetic, and a last
     row with the batch's total (``mean`` or ``sum``, as the loss reduces).
+    ``rows_shown``: only the batch's first so many rows (a full batch of millions
+    makes a table of millions); the last row's total still covers them all.
 
     ``result.attrs["update"]`` is a DataFrame, one row per parameter: its value
     before, the gradient, the optimizer's state before and after, the update and the
@@ -119,13 +122,22 @@ def explain_step(
             g = np.asarray(row_grad[s.name]).reshape(len(rows), -1)
             for i, c in enumerate(s.columns()):
                 out[f"grad_{c}"] = g[:, i]
-        table = pd.DataFrame(out)
-        total = table.drop(columns=["row"]).agg(reduction)
-        keep = ["loss"] + [c for c in table.columns if c.startswith("grad_")]
-        last = {c: (total[c] if c in keep else np.nan) for c in table.columns}
+        # the batch's total, of every row, whatever the rows shown
+        summed = ["loss"] + [c for c in out if c.startswith("grad_")]
+        reduce_ = np.mean if reduction == "mean" else np.sum
+        last: dict[str, Any] = {
+            c: (float(reduce_(out[c])) if c in summed else np.nan) for c in out
+        }
         last["row"] = pd.NA  # the index says "mean" (or "sum")
-        table.index = pd.Index([int(r) for r in rows], dtype=object)  # .loc[row]
-        table.loc[reduction] = pd.Series(last)
+        shown = slice(None) if rows_shown is None else slice(0, rows_shown)
+        body = pd.DataFrame({c: v[shown] for c, v in out.items()})
+        table = pd.concat(
+            [body, pd.DataFrame([last]).astype(body.dtypes.to_dict())],
+            ignore_index=True,
+        )
+        # .loc[row]: the rows' numbers, then the total's "mean" (or "sum")
+        labels: list[Any] = [*(int(r) for r in rows[shown]), reduction]
+        table.index = pd.Index(labels, dtype="object")
         table.attrs["update"] = _update_table(frame, info, specs, step, space)
         if any(c != "real" for c in space.values()):
             table.attrs["space"] = (

@@ -194,17 +194,20 @@ class Trace:
             raise IndexError(f"step {step} is not in 1..{self.steps}")
         return step_rows(self.info, step)
 
-    def explain(self, step: int) -> pd.DataFrame:
+    def explain(self, step: int, rows: int | None = None) -> pd.DataFrame:
         """The arithmetic of step ``step``: its rows with predictions, residuals (y -
         prediction), each row's loss and gradient and their mean;
         ``.attrs["update"]`` the optimizer's state before and after, the update and
         the new parameters;
         ``.attrs["logged"]`` and ``.attrs["why"]`` the loss as Keras logs it against
-        the loss over all the data. See ``gradtrace.explain.explain_step``."""
+        the loss over all the data. ``rows``: only the batch's first so many rows
+        (the mean still covers them all). See ``gradtrace.explain.explain_step``."""
         from gradtrace.explain import explain_step, run_data
 
         x, y = self._data if self._data is not None else run_data(self.info)
-        return explain_step(self._frame, self.info, x, y, step, self.model, self.loss)
+        return explain_step(
+            self._frame, self.info, x, y, step, self.model, self.loss, rows
+        )
 
     def plot(self, which: str = "loss") -> Any:
         """A matplotlib figure of the run: ``fit``, ``loss``, ``params``,

@@ -73,20 +73,17 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
 
     trace = load(run)
     step = step_number(step, trace.steps)
-    table = trace.explain(step)
+    table = trace.explain(step, rows=max_rows or None)
     info = trace.info
     logged = table.attrs["logged"]
     n = info["data"]["n_rows"]
     console = _console()
-    labels = list(table.index[:-1])  # the rows' numbers; the last line is "mean"
-    rows = [str(r) for r in labels]
-    hidden = len(rows) - max_rows if 0 < max_rows < len(rows) else 0
+    rows = [str(r) for r in table.index[:-1]]  # the last line is "mean"
+    hidden = logged["batch_rows"] - len(rows)
     if logged["batch_rows"] == n:
         which = "all"
-    elif hidden:
-        which = f"{', '.join(rows[:max_rows])}, ..."
     else:
-        which = ", ".join(rows)
+        which = ", ".join(rows) + (", ..." if hidden else "")
     console.print(
         f"Step {step} of {trace.steps} ({run}): epoch {logged['epoch']}, batch "
         f"{logged['batch']}; {logged['batch_rows']} of {n} rows ({which})."
@@ -98,9 +95,8 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
     if "space" in table.attrs:
         console.print(f"Note: {table.attrs['space']}.")
     console.print("")
-    shown_rows = table.drop(index=labels[max_rows:]) if hidden else table
     # the rows' numbers, and "mean" (or "sum") on the whole batch's line
-    console.print(_frame_table(shown_rows.assign(row=shown_rows.index), Table))
+    console.print(_frame_table(table.assign(row=table.index), Table))
     if hidden:
         console.print(
             f"({hidden} more row{'s' if hidden > 1 else ''} not shown: --rows 0 "

@@ -28,7 +28,7 @@ def _num(v: Any) -> float | None:
 
 def payload(trace: Any) -> dict[str, Any]:
     """Everything the page draws, as JSON-ready data."""
-    from gradtrace.plot import _flat_named, _loss_fn, _run_data
+    from gradtrace.plot import _flat_named, _loss_fn, _run_data, landscape_rows
     from gradtrace.tables import param_columns
 
     info = trace.info
@@ -84,9 +84,10 @@ def payload(trace: Any) -> dict[str, Any]:
     if len(cols) >= 2 and all(
         not isinstance(v, list) for v in trace.params.values()
     ):  # scalar parameters only
-        landscape = _landscape(
-            trace, cols[0], cols[1], frame, _loss_fn(trace), _flat_named
-        )
+        rows, over = landscape_rows(trace)
+        loss = _loss_fn(trace, rows)
+        landscape = _landscape(trace, cols[0], cols[1], frame, loss, _flat_named, rows)
+        landscape["over"] = over
     return {
         "title": f"{info['model']} by {info['loss']}, {info['optimizer']['name']}",
         "model": info["model"],
@@ -153,8 +154,16 @@ def _curves(
 
 
 def _landscape(
-    trace: Any, a: str, b: str, frame: Any, loss: Any, flat: Any, size: int = 48
+    trace: Any,
+    a: str,
+    b: str,
+    frame: Any,
+    loss: Any,
+    flat: Any,
+    rows: int,
+    size: int = 48,
 ) -> dict[str, Any]:
+    """The loss (``loss``, over ``rows`` rows) on a grid over ``a`` and ``b``."""
     import jax
 
     pa, pb = frame[a].to_numpy(float), frame[b].to_numpy(float)
@@ -177,7 +186,7 @@ def _landscape(
             lambda u, v: loss({**final, a: u, b: v}),
             A,
             B,
-            int(trace.info["data"]["n_rows"]),
+            rows,
         )
     return {
         "a": a,

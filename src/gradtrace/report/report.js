@@ -98,7 +98,7 @@
   let landImage = null;
   if (L) {
     document.getElementById("landscape-caption").textContent =
-      "the loss over " + L.a + " and " + L.b + " (log colour), the path and this step";
+      "the loss over " + L.a + " and " + L.b + " (log colour; " + L.over + "), the path and this step";
     const off = document.createElement("canvas"); off.width = landC.width; off.height = landC.height;
     const ox = off.getContext("2d"), z = L.z.flat().filter((v) => v !== null && v > 0);
     const lo = Math.log(Math.min(...z)), hi = Math.log(Math.max(...z));
