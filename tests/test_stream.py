@@ -156,6 +156,20 @@ def test_a_streamed_run_gets_the_in_memory_runs_exact_answer(
     np.testing.assert_allclose(gap[taken], expected, rtol=1e-5, atol=1e-6)
 
 
+def test_diagnose_stream_prints_what_diagnose_prints_of_the_data_in_memory(
+    data: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, path = data
+    args = ["diagnose", str(path), "--model", "poisson-regression", "--lr", "0.05"]
+    code, whole, err = run_cli(args, capsys)
+    assert code == 0, err
+    code, streamed, err = run_cli([*args, "--stream", "--chunk-rows", "64"], capsys)
+    assert code == 0, err
+    assert streamed == whole and "Newton" in whole and "stable limit" in whole
+    code, _, err = run_cli([*args, "--chunk-rows", "64"], capsys)
+    assert code == 2 and "--chunk-rows goes with --stream" in err
+
+
 def test_a_median_in_a_streamed_run_is_left_out_with_a_notice(data: Any) -> None:
     _, path = data
     trace = gradtrace.fit(

@@ -106,45 +106,13 @@ def run_stream(
     ``resume``: a checkpoint's ``state.npz``, to go on from (``trace_to`` then
     reopens its folder)."""
     started = time.perf_counter() if started is None else started
-    path = check(config)
-    source = repr(str(path))
-    try:
-        first = ParquetRows(path, [], config.y, "float64", True, source)
-    except (OSError, ValueError, pa.ArrowException) as err:
-        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise InputError(
-            f"cannot read {source} as Parquet ({text}): give a Parquet file."
-        ) from None
-    n_rows = first.n_rows
-    p = plan(config, first.head(SAMPLE_ROWS), source, n_rows=n_rows)
-    shuffle = config.shuffle and p.batch_size < n_rows
-    layout = stream.Layout.make(
-        n_rows,
-        p.batch_size,
-        config.chunk_rows,
-        config.shuffle_window,
-        shuffle,
-        int(p.seed),
-    )
+    p, layout, rows_in = _open(config)
     eval_every = p.eval_every
     if config.eval_every is None:
         eval_every = p.per_epoch  # a pass over the file at the end of each epoch
-    # the plan saw the first chunk's rows only: no checksum of all the values
-    p = p._replace(eval_every=eval_every, values="")
-    flat = p.xs is not None and p.xs.ndim == 1
-    check_y = None
-    if p.m.kind == "distribution" or p.loss == "nll":  # the first rows were checked
-
-        def check_y(y: np.ndarray, start: int) -> None:
-            validate.support(p.m, y, p.fixed, source, start)
-
-    columns = (path, p.x_cols or [], config.y)
-    rows = ParquetRows(*columns, p.cdtype, flat, source, check_y)
-    reference: dict[str, Any] = {}
-    if config.exact:
-        # the values as the file holds them, as the exact answer in memory has them
-        exact_rows = ParquetRows(*columns, "float64", flat, source, check_y)
-        reference = exact_chunks(p, exact_rows, layout)
+    p = p._replace(eval_every=eval_every)
+    rows = rows_in(p.cdtype)
+    reference = exact_chunks(p, rows_in, layout) if config.exact else {}
     segments: list[stream.Segment] = []
     interrupted = False
 
@@ -261,14 +229,66 @@ def run_stream(
         return trace
 
 
+def _open(
+    config: RunConfig,
+) -> tuple[api.Plan, stream.Layout, Callable[[str], ParquetRows]]:
+    """A streamed configuration's plan (from the file's first rows), its chunks, and
+    its rows in a given dtype; or a one-line refusal."""
+    path = check(config)
+    source = repr(str(path))
+    try:
+        first = ParquetRows(path, [], config.y, "float64", True, source)
+    except (OSError, ValueError, pa.ArrowException) as err:
+        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise InputError(
+            f"cannot read {source} as Parquet ({text}): give a Parquet file."
+        ) from None
+    n_rows = first.n_rows
+    p = plan(config, first.head(SAMPLE_ROWS), source, n_rows=n_rows)
+    # the plan saw the first chunk's rows only: no checksum of all the values
+    p = p._replace(values="")
+    layout = stream.Layout.make(
+        n_rows,
+        p.batch_size,
+        config.chunk_rows,
+        config.shuffle_window,
+        config.shuffle and p.batch_size < n_rows,
+        int(p.seed),
+    )
+    flat = p.xs is not None and p.xs.ndim == 1
+    check_y = None
+    if p.m.kind == "distribution" or p.loss == "nll":  # the first rows were checked
+
+        def check_y(y: np.ndarray, start: int) -> None:
+            validate.support(p.m, y, p.fixed, source, start)
+
+    def rows_in(dtype: str) -> ParquetRows:
+        return ParquetRows(path, p.x_cols or [], config.y, dtype, flat, source, check_y)
+
+    return p, layout, rows_in
+
+
 def exact_chunks(
-    p: api.Plan, rows: ParquetRows, layout: stream.Layout
+    p: api.Plan, rows_in: Callable[[str], ParquetRows], layout: stream.Layout
 ) -> dict[str, Any]:
     """The optimum, standard errors and diagnosis of a streamed run, over its file a
     chunk at a time (``rowsums.Chunks``): a few passes for a closed form (least
     squares, a mean and standard deviation), two an iteration for Newton's method.
-    What needs the rows in memory (a median, a linear program) is a notice."""
+    What needs the rows in memory (a median, a linear program) is a notice. The
+    rows are read as float64: the values as the file holds them, as the exact
+    answer in memory has them."""
+    rows = rows_in("float64")
     chunks = rowsums.Chunks(
         layout.n_rows, layout.n_chunks, lambda i: rows.read(*layout.chunk(i))
     )
     return api.plan_reference(p._replace(xs=None, ys=chunks))
+
+
+def reference(config: RunConfig) -> dict[str, Any]:
+    """``gradtrace.api.reference`` of a streamed configuration (``gradtrace
+    diagnose --stream``): its optimum, standard errors and diagnosis over its file
+    a chunk at a time, and the plan's notices."""
+    p, layout, rows_in = _open(config)
+    out = exact_chunks(p, rows_in, layout)
+    out["notices"] = p.notices
+    return out

@@ -76,6 +76,17 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+#: ``--chunk-rows`` (fit and diagnose)
+chunk_rows_option = click.option(
+    "--chunk-rows",
+    type=int,
+    default=None,
+    metavar="N",
+    help="With --stream: rows read at a time, rounded down to whole batches (at "
+    "least one batch; default 1048576).",
+)
+
+
 def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """DATA and the options that describe a run (shared by fit and diagnose)."""
     decorators = [
@@ -295,14 +306,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     "the data is a pass over the file at each epoch's end (or --eval-every K); "
     "the exact answer takes a few passes before training (--no-exact skips them).",
 )
-@click.option(
-    "--chunk-rows",
-    type=int,
-    default=None,
-    metavar="N",
-    help="With --stream: rows read at a time, rounded down to whole batches (at "
-    "least one batch; default 1048576).",
-)
+@chunk_rows_option
 @click.option(
     "--shuffle-window",
     type=int,

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gradtrace.cli.fit import run_options
+from gradtrace.cli.fit import chunk_rows_option, run_options
 
 
 class _StepFromTheEnd(click.Command):
@@ -161,11 +161,18 @@ def _frame_table(frame: Any, table_cls: Any) -> Any:
 
 @click.command(context_settings={"max_content_width": 100})
 @run_options
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Read a Parquet DATA file a chunk at a time instead of whole (data larger "
+    "than memory): each sum is a pass over the file.",
+)
+@chunk_rows_option
 def diagnose(**options: Any) -> None:
     """Before training: the curvature of the loss at the start and at the optimum,
     the largest stable learning rate (2/L for gradient descent), the condition
     number, the predicted steps to come within 1e-4 of the optimum, and a verdict on
-    the chosen rate. Takes the same DATA and options as fit."""
+    the chosen rate. Takes the same DATA and options as fit (--stream too)."""
     from gradtrace.api import RunConfig, reference
     from gradtrace.cli._config import read_config
     from gradtrace.cli._report import _console, fmt_any
@@ -179,8 +186,18 @@ def diagnose(**options: Any) -> None:
         raise InputError("no data: give DATA (a file or a built-in data set).")
     keys = set(RunConfig.__dataclass_fields__)
     config = RunConfig(**{k: v for k, v in o.items() if k in keys})
-    frame, source = frame_of(config.data or "")
-    ref = reference(config, frame, source)
+    if config.chunk_rows is not None and not config.stream:
+        raise InputError(
+            "--chunk-rows goes with --stream: add --stream (it reads a Parquet file "
+            "a chunk at a time), or drop it."
+        )
+    if config.stream:
+        from gradtrace import streaming
+
+        ref = streaming.reference(config)
+    else:
+        frame, source = frame_of(config.data or "")
+        ref = reference(config, frame, source)
     console = _console()
     for note in ref["notices"]:
         click.echo(f"note: {note}.", err=True)
