@@ -82,6 +82,9 @@ def test_table_rebuilds_the_step(optimizer: str, step: int) -> None:
     assert list(head.index) == [first, "mean"]
     pd.testing.assert_frame_equal(head.iloc[:1], table.iloc[:1])
     pd.testing.assert_series_equal(head.iloc[-1], total)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="1 or more"):
+            trace.explain(step, rows=bad)
     assert total["loss"] == pytest.approx(frame["batch_loss"][step], rel=1e-5)
     # the optimizer's arithmetic, from the update table alone
     update = table.attrs["update"]

@@ -96,8 +96,9 @@ def test_a_landscape_of_many_rows_is_taken_over_a_sample_and_says_so(
     assert label == "mse over all data"
     monkeypatch.setattr(plot, "LANDSCAPE_ROWS", 1000)
     sampled, label = grid(plot.loss_landscape(trace))
-    how = "a sum scaled up from" if reduction == "sum" else "over"
-    over = f"{how} a random 1000 of 4000 rows"
+    over = "over a random 1000 of 4000 rows"
+    if reduction == "sum":
+        over = "summed over a random 1000 of 4000 rows, scaled to all"
     assert label == f"mse {over}"
     # the same scale: a quarter of the rows estimate the loss of all of them
     np.testing.assert_allclose(sampled[[0, -1]], whole[[0, -1]], rtol=0.15)

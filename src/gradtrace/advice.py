@@ -27,9 +27,7 @@ def g(value: float | None, digits: int = 3) -> str:
 
 def direction(d: Diagnosis) -> str:
     """The slow direction as a combination of named parameters."""
-    v = d.slow_direction * (
-        1 if d.slow_direction[np.argmax(np.abs(d.slow_direction))] > 0 else -1
-    )
+    v = d.slow_direction  # its largest component positive
     terms = [
         f"{abs(c):.2f}*{n}" for c, n in zip(v, d.names, strict=True) if abs(c) >= 0.01
     ]

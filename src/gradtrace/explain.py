@@ -60,6 +60,11 @@ def explain_step(
     as measured on all the data, and ``result.attrs["why"]`` says why they differ.
     """
     step = step_number(step, int(info["steps"]))
+    if rows_shown is not None and rows_shown < 1:
+        raise InputError(
+            f"rows={rows_shown!r}: give how many of the batch's first rows to show "
+            "(1 or more), or None for all of them."
+        )
     model = model_of(info, model)
     loss, reduction = loss_of(info, loss), info["reduction"]
     specs = [s for s in param_specs(model, loss) if s.name in info["initial"]]

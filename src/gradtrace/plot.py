@@ -487,8 +487,10 @@ def landscape_rows(trace: Any) -> tuple[int, str]:
     n = int(trace.info["data"]["n_rows"])
     if n <= LANDSCAPE_ROWS:
         return n, "over all data"
-    how = "a sum scaled up from" if trace.info["reduction"] == "sum" else "over"
-    return LANDSCAPE_ROWS, f"{how} a random {LANDSCAPE_ROWS} of {n} rows"
+    sample = f"a random {LANDSCAPE_ROWS} of {n} rows"
+    if trace.info["reduction"] == "sum":
+        return LANDSCAPE_ROWS, f"summed over {sample}, scaled to all"
+    return LANDSCAPE_ROWS, f"over {sample}"
 
 
 def _loss_fn(trace: Any, sample: int | None = None) -> Any:

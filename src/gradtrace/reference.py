@@ -12,6 +12,7 @@ from gradtrace import advice
 from gradtrace.core import diagnose, exact, loop, rowsums
 from gradtrace.core.bijections import to_unconstrained
 from gradtrace.core.losses import LossLike
+from gradtrace.errors import InputError
 
 
 def compute(
@@ -49,6 +50,8 @@ def compute(
             end = _internal(best.params, space)
             h0, flat = diagnose.hessian(m, loss, reduction, start, fixed, xs, ys, space)
             h1, _ = diagnose.hessian(m, loss, reduction, end, fixed, xs, ys, space)
+    except InputError:
+        raise  # bad data (a streamed file's later rows): not a solver's failure
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
         notices.append(f"no exact optimum ({err})")
         return out

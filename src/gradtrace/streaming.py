@@ -117,9 +117,11 @@ def run_stream(
     interrupted = False
 
     def loglik(params: dict[str, Any]) -> float:
+        # the values as the file holds them, as in memory
+        values = rows_in("float64")
         total = 0.0
         for i in range(layout.n_chunks):
-            x, y = rows.read(*layout.chunk(i))
+            x, y = values.read(*layout.chunk(i))
             total += log_likelihood(p.m, params, x, y)
         return total
 
@@ -279,7 +281,10 @@ def exact_chunks(
     answer in memory has them."""
     rows = rows_in("float64")
     chunks = rowsums.Chunks(
-        layout.n_rows, layout.n_chunks, lambda i: rows.read(*layout.chunk(i))
+        layout.n_rows,
+        layout.n_chunks,
+        lambda i: rows.read(*layout.chunk(i)),
+        lambda: rows.read(0, min(layout.n_rows, SAMPLE_ROWS)),
     )
     return api.plan_reference(p._replace(xs=None, ys=chunks))
 

@@ -57,10 +57,11 @@ class Diagnosis:
 
     names: the flat parameter names (``w[0]``, ``b``, ...). eig_start, eig_optimum:
     Hessian eigenvalues, ascending. slow_direction: the unit eigenvector of the
-    smallest eigenvalue at the optimum. stable_lr: the largest stable rate per step
-    (nan for adaptive methods). verdict: ``diverges``, ``crawls``, ``ok`` or
-    ``adaptive``. predicted_steps: steps until every parameter is within ``tol`` of
-    the optimum (gradient descent; None if it never gets there).
+    smallest eigenvalue at the optimum, its largest component positive. stable_lr:
+    the largest stable rate per step (nan for adaptive methods). verdict:
+    ``diverges``, ``crawls``, ``ok`` or ``adaptive``. predicted_steps: steps until
+    every parameter is within ``tol`` of the optimum (gradient descent; None if it
+    never gets there).
     """
 
     learning_rate: float
@@ -203,7 +204,8 @@ def diagnose(
         names=tuple(names),
         eig_start=eig_s,
         eig_optimum=lam,
-        slow_direction=vec[:, 0],
+        # an eigenvector's sign is arbitrary: its largest component positive
+        slow_direction=vec[:, 0] * np.sign(vec[np.argmax(np.abs(vec[:, 0])), 0]),
         stable_lr=stable,
         condition=condition,
         suggested_lr=suggested,

@@ -433,6 +433,35 @@ def observed_information_stderr(
     return _unflat(params, se)
 
 
+def _one_pass(summed: Any) -> tuple[Any, Any]:
+    """(value and gradient, Hessian) functions for Newton's method over data read a
+    chunk at a time, where each sum is a pass over the file: one pass gives all
+    three, and the Hessian is kept for the call at the same point that follows
+    (SciPy's trust-exact asks for the value and gradient, then the Hessian)."""
+
+    def three(objective: Any) -> Any:
+        def at(v: Any) -> Any:
+            value, grad = jax.value_and_grad(objective)(v)
+            return value, grad, jax.hessian(objective)(v)
+
+        return at
+
+    every = summed(three)
+    kept: dict[str, Any] = {}
+
+    def f(v: Any) -> tuple[Any, Any]:
+        value, grad, h = every(v)
+        kept.update(v=np.asarray(v), h=h)
+        return value, grad
+
+    def hess(v: Any) -> Any:
+        if "v" in kept and np.array_equal(kept["v"], np.asarray(v)):
+            return kept["h"]
+        return every(v)[2]
+
+    return f, hess
+
+
 def _newton(
     model: Model,
     loss: LossLike,
@@ -478,6 +507,8 @@ def _newton(
         return lambda v: _over(lambda xb, yb, how: compiled(v, xb, yb), x, y, "sum")
 
     f, hess = summed(jax.value_and_grad), summed(jax.hessian)
+    if isinstance(y, Chunks):
+        f, hess = _one_pass(summed)
     result = optimize.minimize(
         lambda v: tuple(np.asarray(a, np.float64) for a in f(jnp.asarray(v))),
         np.asarray(flat0),

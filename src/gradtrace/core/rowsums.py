@@ -45,8 +45,10 @@ class Chunks:
         n_rows: int,
         n_chunks: int,
         read: Callable[[int], tuple[np.ndarray | None, np.ndarray]],
+        head: Callable[[], tuple[np.ndarray | None, np.ndarray]] | None = None,
     ) -> None:
         self.n_rows, self.n_chunks, self.read = n_rows, n_chunks, read
+        self._head = head
 
     def __len__(self) -> int:
         return self.n_rows
@@ -55,19 +57,24 @@ class Chunks:
         return (self.read(i) for i in range(self.n_chunks))
 
     def head(self) -> tuple[np.ndarray | None, np.ndarray]:
-        """The first chunk's rows: a sample, for shapes and starting guesses."""
-        return self.read(0)
+        """The first rows (``head()`` if given, else the first chunk's): a sample,
+        for shapes and starting guesses."""
+        return self._head() if self._head is not None else self.read(0)
 
     def x_values(self) -> Chunks:
         """The x column (one column) as the y of chunks of its own."""
 
-        def read(i: int) -> tuple[None, np.ndarray]:
-            x = self.read(i)[0]
-            if x is None:
+        def x_only(rows: tuple[Any, np.ndarray]) -> tuple[None, np.ndarray]:
+            if rows[0] is None:
                 raise ValueError("these rows have no x column")
-            return None, x
+            return None, rows[0]
 
-        return Chunks(self.n_rows, self.n_chunks, read)
+        return Chunks(
+            self.n_rows,
+            self.n_chunks,
+            lambda i: x_only(self.read(i)),
+            lambda: x_only(self.head()),
+        )
 
 
 #: Rows in memory (x or None, and y) or read a chunk at a time (``Chunks`` as y).
