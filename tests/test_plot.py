@@ -77,6 +77,26 @@ def test_landscape_path_is_the_trace() -> None:
     assert ax.get_xlabel() == "w" and ax.get_ylabel() == "b"
 
 
+def test_a_logistic_fit_is_drawn_over_its_x_and_many_x_columns_are_sampled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=300)
+    y = (rng.uniform(size=300) < 1 / (1 + np.exp(-2 * x))).astype(float)
+    trace = gradtrace.fit({"x": x, "y": y}, "logistic", lr=0.5, steps=30)
+    monkeypatch.setattr(plot, "POINTS_SHOWN", 50)
+    ax = plot.fit_over_data(trace).axes[0]
+    assert ax.get_xlabel() == "x"  # a curve of P(y = 1) over x, not y against it
+    points, fitted = ax.get_lines()[0], ax.get_lines()[2]
+    assert points.get_label() == "data (50 of 300 rows, at random)"
+    assert len(points.get_xdata()) == 50 and set(points.get_ydata()) <= {0.0, 1.0}
+    assert np.all(np.diff(fitted.get_ydata()) > 0)  # rising in x, as w > 0
+    two = gradtrace.fit({"a": x, "b": -x, "y": y}, "logistic", x=["a", "b"], steps=5)
+    ax = plot.fit_over_data(two).axes[0]
+    assert ax.get_xlabel() == "fitted prediction"
+    assert len(ax.get_lines()[0].get_xdata()) == 50
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_a_landscape_of_many_rows_is_taken_over_a_sample_and_says_so(
     reduction: str, monkeypatch: pytest.MonkeyPatch

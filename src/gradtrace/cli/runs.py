@@ -256,7 +256,7 @@ def plot(run: Path, params: str | None, out: Path | None) -> None:
     """Draw RUN's pictures into its folder (or --out): fit.png (the fit over the
     data), loss.png (per step and per epoch), params.png (each parameter per step
     against the optimum and the truth), landscape.png (loss contours with the path,
-    a dot per step; over a random 500000 rows of larger data) and mse_loglik.png
+    a dot per step; over a random 100000 rows of larger data) and mse_loglik.png
     (MSE and log-likelihood over the location). A scatter of the data shows a
     random 20000 of its rows at most."""
     from gradtrace import plot as plots
