@@ -221,3 +221,13 @@ def test_full_batch_steps_share_one_array_of_every_row() -> None:
     n = trace.info["data"]["n_rows"]
     np.testing.assert_array_equal(pairs[0][1], np.arange(n))
     assert all(rows is pairs[0][1] for _, rows in pairs)
+
+
+def test_a_step_whose_loss_over_all_rows_was_not_taken_says_so() -> None:
+    trace = gradtrace.fit(
+        "seed004_keras", lr=LR, batch_size=5, epochs=2, shuffle=False, eval_every=4
+    )
+    why = trace.explain(2).attrs["why"]
+    assert "was not taken after this step" in why and "every 4 steps" in why
+    assert "nan" not in why
+    assert "val_loss" in trace.explain(4).attrs["why"]

@@ -342,12 +342,13 @@ def test_stream_refuses_what_it_cannot_do(
         ([str(tmp_path / "none.parquet"), "--stream"], "not found"),
         ([str(path), "--stream", "--no-shuffle", "--shuffle-window", "9"], "drop it"),
         (["seed001_line", "--stream"], "built-in data set"),
+        ([str(path), "--stream", "--y", "Y"], "column 'Y' not found"),
     ]
     for args, message in cases:
         out = tmp_path / "run"
         code, _, err = run_cli(["fit", *args, "--out", str(out)], capsys)
         assert code == 2, args
-        assert message in err
+        assert message in err and "give a Parquet file" not in err
         assert len(err.strip().splitlines()) == 1
         assert not out.exists()
 

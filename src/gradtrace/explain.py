@@ -331,12 +331,21 @@ def _logged(
         )
     else:
         mean = "which is this batch's loss, taken with the parameters before the update"
+    after = (
+        f"The loss over all {n} rows after this step's update is "
+        f"{logged['loss_all_data_after']:.7g}, what val_loss on the training data "
+        "would show."
+    )
+    if np.isnan(row["loss"]) and np.isfinite(row["batch_loss"]):
+        every = info["schedule"].get("eval_every")
+        after = (
+            f"The loss over all {n} rows was not taken after this step: the run "
+            f"took it every {every} steps (--eval-every K sets how often)."
+        )
     why = (
         f"Keras logs {logged['running_loss']:.7g}: the mean over this epoch's "
         f"{batch} batch{'es' if batch > 1 else ''} so far ({rows_before + batch_rows}"
-        f" rows), {mean}. The loss over all {n} rows after this step's update is "
-        f"{logged['loss_all_data_after']:.7g}, what val_loss on the training data "
-        "would show."
+        f" rows), {mean}. {after}"
     )
     return logged, why
 

@@ -240,6 +240,8 @@ def _open(
     source = repr(str(path))
     try:
         first = ParquetRows(path, [], config.y, "float64", True, source)
+    except InputError:
+        raise  # a column not in the file, say: its own message
     except (OSError, ValueError, pa.ArrowException) as err:
         text = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise InputError(

@@ -134,10 +134,15 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
     console.print()
     console.print(table.attrs["why"])
     if "running_rmse" in logged:
+        rmse = logged["rmse_all_data_after"]
         console.print(
             f"RMSE as Keras logs it: sqrt({fmt(logged['running_loss'])}) = "
-            f"{fmt(logged['running_rmse'])}; over all the data after the step: "
-            f"{fmt(logged['rmse_all_data_after'])}."
+            f"{fmt(logged['running_rmse'])}"
+            + (
+                "."
+                if math.isnan(rmse)
+                else f"; over all the data after the step: {fmt(rmse)}."
+            )
         )
 
 
