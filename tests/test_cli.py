@@ -511,3 +511,18 @@ def test_a_run_far_from_its_optimum_is_told_so(
         capsys,
     )
     assert code == 0 and "standard errors from its optimum" not in out
+
+
+def test_the_printed_steps_are_those_whose_loss_over_all_rows_was_taken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["fit", "seed001_line", "--batch-size", "10", "--epochs", "30"]
+    code, out, err = run([*args, "--eval-every", "23", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    table = out.split("\n\n")[0].splitlines()
+    header = table[0].split()
+    steps = [int(line.split()[0]) for line in table[1:]]
+    assert all(s % 23 == 0 for s in steps[:-1]) and steps[-1] == 300
+    assert len(steps) > 10
+    for line in table[1:]:  # every row has its loss over all the data
+        assert len(line.split()) == len(header) - (line.split()[0] == "0") * 2

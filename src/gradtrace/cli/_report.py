@@ -111,7 +111,7 @@ def fmt(value: float) -> str:
 
 def steps_table(trace: Trace, every: int | None) -> Table:
     """A table of the initial row, every k-th step and the last."""
-    from gradtrace.tables import param_columns, print_rows
+    from gradtrace.tables import nice_step, param_columns, print_rows
 
     frame = trace.to_pandas()
     params = param_columns(frame)
@@ -122,6 +122,10 @@ def steps_table(trace: Trace, every: int | None) -> Table:
     for c in cols:
         table.add_column(c, justify="right")
     position = {int(step): k for k, step in enumerate(frame["step"])}
+    evaluated = int(trace.info["schedule"].get("eval_every") or 1)
+    if every is None and evaluated > 1:
+        # about 20 rows, at steps whose loss over all the data was taken
+        every = evaluated * nice_step(trace.steps / 20 / evaluated)
     kept = trace.info.get("trace", {}).get("kept_every", 1)
     if every is not None and every % kept:
         every = kept * max(1, round(every / kept))  # the rows a long run kept
