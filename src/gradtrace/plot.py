@@ -482,6 +482,28 @@ def _run_data(trace: Any) -> tuple[np.ndarray | None, np.ndarray]:
 LANDSCAPE_ROWS = 100_000
 
 
+def loss_of_two(trace: Any, loss: Any, a: str, b: str) -> Any:
+    """``loss`` (of a dict of parameters) as a function of the two parameters named
+    ``a`` and ``b`` (flat names: ``w[0]``, ``b``), the others at their final
+    values."""
+    import jax.numpy as jnp
+
+    final = _flat_named(dict(trace.params))
+    sizes = {k: np.size(v) for k, v in trace.params.items()}
+
+    def at(va: Any, vb: Any) -> Any:
+        flat = {**final, a: va, b: vb}
+        params = {}
+        for k, size in sizes.items():
+            if k in flat:  # a scalar
+                params[k] = flat[k]
+            else:
+                params[k] = jnp.stack([flat[f"{k}[{i}]"] for i in range(size)])
+        return loss(params)
+
+    return at
+
+
 def landscape_rows(trace: Any) -> tuple[int, str]:
     """The rows a landscape of ``trace`` is computed over, and what its colour scale
     says of them."""
@@ -847,7 +869,6 @@ def loss_landscape(
     step), the start, the end and the optimum. With more parameters, the others are
     held at their final values (a slice through the final point)."""
     import jax
-    import jax.numpy as jnp
 
     frame = trace.to_pandas()
     from gradtrace.tables import param_columns
@@ -877,21 +898,8 @@ def loss_landscape(
     pad_b = 0.25 * (np.ptp(ys) or 1.0)
     ga = np.linspace(xs.min() - pad_a, xs.max() + pad_a, grid)
     gb = np.linspace(ys.min() - pad_b, ys.max() + pad_b, grid)
-    final = _flat_named({k: v for k, v in trace.params.items()})
     rows, over = landscape_rows(trace)
-    loss = _loss_fn(trace, rows)
-    names = list(trace.params)
-    sizes = {k: (np.size(v)) for k, v in trace.params.items()}
-
-    def at(va: Any, vb: Any) -> Any:
-        flat = {**final, a: va, b: vb}
-        params_d = {}
-        for k in names:
-            if sizes[k] == 1 and k in flat:
-                params_d[k] = flat[k]
-            else:
-                params_d[k] = jnp.stack([flat[f"{k}[{i}]"] for i in range(sizes[k])])
-        return loss(params_d)
+    at = loss_of_two(trace, _loss_fn(trace, rows), a, b)
 
     with jax.enable_x64(True):
         A, B = np.meshgrid(ga, gb)

@@ -120,13 +120,17 @@ def _blue_pixels(page) -> int:  # type: ignore[no-untyped-def]
     )
 
 
-@pytest.mark.parametrize("case", ["poisson", "exp-decay"])
+@pytest.mark.parametrize("case", ["poisson", "exp-decay", "logistic"])
 def test_report_draws_any_models_curve(page, tmp_path: Path, case: str) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
     rng = np.random.default_rng(0)
     if case == "poisson":
         trace = gradtrace.fit({"y": rng.poisson(4.0, 300)}, "poisson", lr=0.5, steps=40)
+    elif case == "logistic":  # a vector w of one x column: a curve over x
+        x = rng.normal(size=300)
+        y = (rng.uniform(size=300) < 1 / (1 + np.exp(-2 * x))).astype(float)
+        trace = gradtrace.fit({"x": x, "y": y}, "logistic", lr=0.5, steps=40)
     else:
         x = np.linspace(0, 5, 100)
         y = 3 * np.exp(-0.8 * x) + 0.5 + rng.normal(0, 0.05, 100)
@@ -138,4 +142,8 @@ def test_report_draws_any_models_curve(page, tmp_path: Path, case: str) -> None:
     _, errors = _open(page, path)
     _move(page, trace.steps)
     assert _blue_pixels(page) > 100  # the fitted curve is drawn
+    caption = page.inner_text("#landscape-caption")
+    if case != "poisson":  # one parameter: no landscape
+        assert caption.startswith("the loss over") and "needs" not in caption
+    assert errors == [], errors
     assert errors == [], errors

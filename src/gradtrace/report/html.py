@@ -72,8 +72,8 @@ def payload(trace: Any) -> dict[str, Any]:
         "y": [float(v) for v in y[keep_rows]],
         "index": [int(i) for i in keep_rows],
     }
-    if x is not None and x.ndim == 1:
-        data["x"] = [float(v) for v in x[keep_rows]]
+    if x is not None and np.size(x) == n:  # one x column
+        data["x"] = [float(v) for v in np.reshape(x, n)[keep_rows]]
     curve = _curves(trace, x, y, [frame.iloc[s] for s in steps])
     if curve is not None:
         data["grid"] = curve["grid"]
@@ -81,9 +81,7 @@ def payload(trace: Any) -> dict[str, Any]:
         for f, values in zip(frames, curve["values"], strict=True):
             f["curve"] = values
     landscape = None
-    if len(cols) >= 2 and all(
-        not isinstance(v, list) for v in trace.params.values()
-    ):  # scalar parameters only
+    if len(cols) >= 2:
         rows, over = landscape_rows(trace)
         loss = _loss_fn(trace, rows)
         landscape = _landscape(trace, cols[0], cols[1], frame, loss, _flat_named, rows)
@@ -133,10 +131,12 @@ def _curves(
             if getattr(model, "support", "real") == "unit":
                 hi = min(hi, 1 - 1e-9)
             grid = np.linspace(lo, hi, size)
-    elif x is not None and np.ndim(x) == 1:
+    elif x is not None and np.size(x) == len(y):  # one x column
         grid = np.linspace(float(np.min(x)), float(np.max(x)), size)
     else:
         return None
+    # a model of an x matrix (logistic, say) takes the grid as one column
+    at = grid.reshape(-1, 1) if np.ndim(x) == 2 else grid
     values = []
     for row in rows:
         params: dict[str, Any] = dict(fixed)
@@ -148,7 +148,7 @@ def _curves(
         if model.kind == "distribution":
             out = np.exp(_evaluate(model, params, None, grid, "log_prob"))
         else:
-            out = _evaluate(model, params, grid, None, "predict")
+            out = _evaluate(model, params, at, None, "predict")
         values.append([_num(v) for v in out])
     return {"grid": [float(g) for g in grid], "discrete": discrete, "values": values}
 
@@ -177,17 +177,11 @@ def _landscape(
     gb = np.linspace(
         ys.min() - 0.25 * (np.ptp(ys) or 1), ys.max() + 0.25 * (np.ptp(ys) or 1), size
     )
-    from gradtrace.plot import on_grid
+    from gradtrace.plot import loss_of_two, on_grid
 
-    final = {k: float(v) for k, v in trace.params.items()}
     with jax.enable_x64(True):
         A, B = np.meshgrid(ga, gb)
-        Z = on_grid(
-            lambda u, v: loss({**final, a: u, b: v}),
-            A,
-            B,
-            rows,
-        )
+        Z = on_grid(loss_of_two(trace, loss, a, b), A, B, rows)
     return {
         "a": a,
         "b": b,

@@ -10,11 +10,14 @@
   document.getElementById("title").textContent = "gradtrace · " + D.title;
   const opt = Object.entries(D.optimizer).filter(([k]) => k !== "name")
     .map(([k, v]) => k + "=" + v).join(", ");
+  // the message says how the run ended ("completed 93 steps", "diverged at ...")
   document.getElementById("summary").textContent =
-    D.steps + " steps on " + D.n_rows + " rows, " + D.status + ". " +
-    D.optimizer.name + "(" + opt + "). " + D.message;
+    D.n_rows + " rows; " + D.optimizer.name + "(" + opt + "). " + D.message;
   const fmt = (v) => (v === null || v === undefined) ? "–" :
     (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-4 && v !== 0) ? v.toExponential(6) : v.toPrecision(7));
+  // an axis's ends: four digits are enough to read a picture by
+  const tick = (v) => (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0)) ?
+    v.toExponential(2) : String(Number(v.toPrecision(4)));
 
   function scales(canvas, xr, yr, pad) {
     pad = pad || 52;
@@ -30,12 +33,12 @@
     ctx.lineTo(w - 12, h - pad + 12); ctx.stroke();
     ctx.fillStyle = "#444"; ctx.font = "15px sans-serif";
     ctx.textAlign = "center"; ctx.fillText(xl, (w + pad) / 2, h - 4);
-    ctx.fillText(fmt(xr[0]), pad + 20, h - pad + 30); ctx.fillText(fmt(xr[1]), w - 50, h - pad + 30);
+    ctx.fillText(tick(xr[0]), pad + 20, h - pad + 30); ctx.fillText(tick(xr[1]), w - 50, h - pad + 30);
     ctx.save(); ctx.translate(12, (h - pad) / 2); ctx.rotate(-Math.PI / 2);
     ctx.fillText(yl, 0, 0); ctx.restore();
     ctx.textAlign = "left";
     const y0 = ylog ? Math.pow(10, yr[0]) : yr[0], y1 = ylog ? Math.pow(10, yr[1]) : yr[1];
-    ctx.fillText(fmt(y1), pad + 4, 26); ctx.fillText(fmt(y0), pad + 4, h - pad + 6);
+    ctx.fillText(tick(y1), pad + 4, 26); ctx.fillText(tick(y0), pad + 4, h - pad + 6);
   }
   const range = (a) => { const v = a.filter(Number.isFinite);
     let lo = Math.min(...v), hi = Math.max(...v);
@@ -119,7 +122,7 @@
       ox.font = "20px sans-serif"; ox.fillText("★", sx(D.optimum[L.a]) - 7, sy(D.optimum[L.b]) + 7); }
     landImage = { canvas: off, sx, sy };
   } else {
-    document.getElementById("landscape-caption").textContent = "the loss landscape needs two scalar parameters";
+    document.getElementById("landscape-caption").textContent = "the loss landscape needs two parameters";
   }
   function drawLandscape(f) {
     landX.clearRect(0, 0, landC.width, landC.height);
@@ -167,7 +170,8 @@
       document.querySelector("[data-grad='" + p + "']").textContent = fmt(f.grads[p]); });
     document.getElementById("losses").textContent = f.step === 0 ? "the start: loss over all data " + fmt(f.loss) :
       "batch loss " + fmt(f.batch_loss) + " (before the update) · running loss as Keras logs it " +
-      fmt(f.running_loss) + " · loss over all data after the step " + fmt(f.loss);
+      fmt(f.running_loss) + " · loss over all data after the step " +
+      (f.loss === null ? "not taken at this step (--eval-every)" : fmt(f.loss));
     document.getElementById("rows").textContent = f.step === 0 ? "" :
       f.n_rows === D.n_rows ? "this batch: every row (full-batch gradient descent)" :
       "rows in this batch (" + f.n_rows + "): " + f.rows.join(", ") + (f.n_rows > f.rows.length ? ", …" : "");
