@@ -171,7 +171,8 @@
     document.getElementById("losses").textContent = f.step === 0 ? "the start: loss over all data " + fmt(f.loss) :
       "batch loss " + fmt(f.batch_loss) + " (before the update) · running loss as Keras logs it " +
       fmt(f.running_loss) + " · loss over all data after the step " +
-      (f.loss === null ? "not taken at this step (--eval-every)" : fmt(f.loss));
+      (f.loss !== null ? fmt(f.loss) :
+        f.batch_loss === null ? "not finite" : "not taken at this step (--eval-every)");
     document.getElementById("rows").textContent = f.step === 0 ? "" :
       f.n_rows === D.n_rows ? "this batch: every row (full-batch gradient descent)" :
       "rows in this batch (" + f.n_rows + "): " + f.rows.join(", ") + (f.n_rows > f.rows.length ? ", …" : "");
