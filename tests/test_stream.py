@@ -192,6 +192,50 @@ def test_a_bad_value_only_the_exact_answer_reaches_is_an_error_not_a_notice(
     assert "data row 251" in err and "no exact optimum" not in err
 
 
+@pytest.mark.parametrize("batch_size", [16, None], ids=["mini-batch", "full-batch"])
+def test_explain_reads_only_a_streamed_steps_rows_and_gets_the_whole_files_table(
+    data: Any, batch_size: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradtrace.data import ParquetRows
+    from gradtrace.explain import explain_step, run_data
+
+    _, path = data
+    trace = gradtrace.fit(
+        str(path),
+        "line",
+        batch_size=batch_size,
+        epochs=2,
+        lr=0.05,
+        stream=True,
+        chunk_rows=64,
+        shuffle_window=128,
+        exact=False,
+    )
+    spans: list[int] = []
+    read = ParquetRows.read
+
+    def counted(self: Any, start: int, stop: int) -> Any:
+        spans.append(stop - start)
+        return read(self, start, stop)
+
+    monkeypatch.setattr(ParquetRows, "read", counted)
+    for step in sorted({1, min(7, trace.steps), trace.steps}):
+        spans.clear()
+        table = trace.explain(step, rows=5)
+        # a mini-batch: its window's span at most; a full batch: a chunk at a time
+        assert spans and max(spans) <= (128 if batch_size else 64)
+        whole = explain_step(
+            trace.to_pandas(), trace.info, *run_data(trace.info), step, rows_shown=5
+        )
+        pd.testing.assert_frame_equal(table.iloc[:-1], whole.iloc[:-1])
+        np.testing.assert_allclose(
+            table.iloc[-1, 1:].to_numpy(float),
+            whole.iloc[-1, 1:].to_numpy(float),
+            rtol=1e-12,
+        )
+        assert list(table["row"][:-1]) == list(trace.rows(step)[:5])
+
+
 def test_a_median_in_a_streamed_run_is_left_out_with_a_notice(data: Any) -> None:
     _, path = data
     trace = gradtrace.fit(

@@ -9,7 +9,7 @@ parameters; then the loss as Keras logs it next to the loss over all the data.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import jax
@@ -18,6 +18,7 @@ import numpy as np
 import optax
 import pandas as pd
 
+from gradtrace.core import rowsums
 from gradtrace.core.batches import epoch_batches, n_batches
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import MODELS, kind_of
@@ -39,20 +40,27 @@ def step_number(step: int, n_steps: int) -> int:
     return step
 
 
+#: (row numbers, their x, their y): a batch's rows, or a block of them
+Block = tuple[np.ndarray, np.ndarray | None, np.ndarray]
+
+
 def explain_step(
     frame: pd.DataFrame,
     info: dict[str, Any],
     x: np.ndarray | None,
-    y: np.ndarray,
+    y: np.ndarray | None,
     step: int,
     model: Any = None,
     loss: Any = None,
     rows_shown: int | None = None,
+    read: Callable[[np.ndarray], Iterable[Block]] | None = None,
 ) -> pd.DataFrame:
     """The rows of step ``step`` (-1: the last) with their arithmetic, and a last
     row with the batch's total (``mean`` or ``sum``, as the loss reduces).
     ``rows_shown``: only the batch's first so many rows (a full batch of millions
     makes a table of millions); the last row's total still covers them all.
+    ``read``: the batch's rows (row numbers) as blocks read from where the data
+    are (``file_blocks``), instead of taken from ``x`` and ``y``.
 
     ``result.attrs["update"]`` is a DataFrame, one row per parameter: its value
     before, the gradient, the optimizer's state before and after, the update and the
@@ -69,79 +77,49 @@ def explain_step(
     loss, reduction = loss_of(info, loss), info["reduction"]
     specs = [s for s in param_specs(model, loss) if s.name in info["initial"]]
     rows = step_rows(info, step)
+    if read is not None:
+        blocks = read(rows)
+    else:
+        assert y is not None
+        blocks = [(rows, None if x is None else np.asarray(x)[rows], y[rows])]
 
     before = _params_at(frame, specs, step - 1)
     fixed = {k: np.asarray(v, np.float64) for k, v in info["fixed"].items()}
-    xb = None if x is None else np.asarray(x, np.float64)[rows]
-    yb = np.asarray(y, np.float64)[rows]
-
+    limit = len(rows) if rows_shown is None else rows_shown
+    shown: dict[str, list[Any]] = {}
+    sums: dict[str, float] = {}
     with jax.enable_x64(True):
         space = _space(info, specs)
-        p = {
-            k: to_unconstrained(jnp.asarray(v, jnp.float64), space.get(k, "real"))
-            for k, v in before.items()
-        }
-        f = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
-
-        def user(params: Any) -> Any:
-            return {
-                k: to_constrained(v, space.get(k, "real")) for k, v in params.items()
-            }
-
-        def one(params: Any, xi: Any, yi: Any) -> Any:
-            xs = None if xi is None else xi[None]
-            return row_losses(model, loss, {**user(params), **f}, xs, yi[None])[0]
-
-        row_loss = np.asarray(
-            jax.vmap(one, in_axes=(None, 0, 0))(
-                p, None if xb is None else jnp.asarray(xb), jnp.asarray(yb)
-            )
+        arithmetic = _arithmetic(model, loss, specs, before, fixed, space, info)
+        taken = 0
+        # a block of rows at a time: a batch of millions holds no per-row
+        # intermediates of all of them (one compiled program for every block)
+        pieces = (
+            (r[s], None if xb is None else xb[s], yb[s])
+            for r, xb, yb in blocks
+            for s in rowsums.row_blocks(len(r))
         )
-        row_grad = jax.vmap(jax.grad(one), in_axes=(None, 0, 0))(
-            p, None if xb is None else jnp.asarray(xb), jnp.asarray(yb)
-        )
-        out: dict[str, Any] = {"row": pd.array(rows, dtype="Int64")}
-        if xb is not None:
-            cols = info["data"]["x"] or ["x"]
-            xm = xb.reshape(len(rows), -1)
-            for i, c in enumerate(cols):
-                out[c] = xm[:, i]
-        out[info["data"]["y"]] = yb
-        if model.kind == "regression":
-            xs = (
-                None
-                if xb is None
-                else jnp.asarray(
-                    xb.reshape(len(rows), -1)
-                    if getattr(model, "x_matrix", False)
-                    else xb.reshape(len(rows))
-                )
-            )
-            pred = np.asarray(model.predict({**user(p), **f}, xs))  # type: ignore[union-attr, arg-type]
-            out["prediction"] = pred
-            out["residual"] = yb - pred  # as statistics has it: y - prediction
-        elif model.name == "normal":
-            out["residual"] = yb - np.asarray(before.get("loc", fixed.get("loc")))
-        out["loss"] = row_loss
-        for s in specs:
-            g = np.asarray(row_grad[s.name]).reshape(len(rows), -1)
-            for i, c in enumerate(s.columns()):
-                out[f"grad_{c}"] = g[:, i]
-        # the batch's total, of every row, whatever the rows shown
-        summed = ["loss"] + [c for c in out if c.startswith("grad_")]
-        reduce_ = np.mean if reduction == "mean" else np.sum
+        for block_rows, xb, yb in pieces:
+            out = arithmetic(block_rows, xb, yb)
+            # the batch's total, of every row, whatever the rows shown
+            for c in ["loss"] + [c for c in out if c.startswith("grad_")]:
+                sums[c] = sums.get(c, 0.0) + float(np.sum(out[c]))
+            if taken < limit:
+                for c, v in out.items():
+                    shown.setdefault(c, []).append(v[: limit - taken])
+                taken += len(shown["row"][-1])
+        count = len(rows) if reduction == "mean" else 1
         last: dict[str, Any] = {
-            c: (float(reduce_(out[c])) if c in summed else np.nan) for c in out
+            c: sums[c] / count if c in sums else np.nan for c in shown
         }
         last["row"] = pd.NA  # the index says "mean" (or "sum")
-        shown = slice(None) if rows_shown is None else slice(0, rows_shown)
-        body = pd.DataFrame({c: v[shown] for c, v in out.items()})
+        body = pd.DataFrame({c: _joined(v) for c, v in shown.items()})
         table = pd.concat(
             [body, pd.DataFrame([last]).astype(body.dtypes.to_dict())],
             ignore_index=True,
         )
         # .loc[row]: the rows' numbers, then the total's "mean" (or "sum")
-        labels: list[Any] = [*(int(r) for r in rows[shown]), reduction]
+        labels: list[Any] = [*(int(r) for r in body["row"]), reduction]
         table.index = pd.Index(labels, dtype="object")
         table.attrs["update"] = _update_table(frame, info, specs, step, space)
         if any(c != "real" for c in space.values()):
@@ -152,6 +130,80 @@ def explain_step(
             )
     table.attrs["logged"], table.attrs["why"] = _logged(frame, info, step, len(rows))
     return table
+
+
+def _joined(parts: list[Any]) -> Any:
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], pd.api.extensions.ExtensionArray):
+        return pd.array(np.concatenate([np.asarray(v) for v in parts]), dtype="Int64")
+    return np.concatenate(parts)
+
+
+def _arithmetic(
+    model: Any,
+    loss: Any,
+    specs: list[Any],
+    before: dict[str, Any],
+    fixed: dict[str, np.ndarray],
+    space: dict[str, str],
+    info: dict[str, Any],
+) -> Callable[[np.ndarray, np.ndarray | None, np.ndarray], dict[str, Any]]:
+    """A function of a block of a batch's rows (row numbers, x, y) giving their
+    arithmetic at the parameters ``before`` a step, as columns: x and y, the
+    prediction and residual, each row's loss and gradient (in the optimizer's
+    coordinates, log or logit where ``space`` says so). Under float64."""
+    p = {
+        k: to_unconstrained(jnp.asarray(v, jnp.float64), space.get(k, "real"))
+        for k, v in before.items()
+    }
+    f = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
+
+    def user(params: Any) -> Any:
+        return {k: to_constrained(v, space.get(k, "real")) for k, v in params.items()}
+
+    def one(params: Any, xi: Any, yi: Any) -> Any:
+        xs = None if xi is None else xi[None]
+        return row_losses(model, loss, {**user(params), **f}, xs, yi[None])[0]
+
+    def predict(xj: Any) -> Any:
+        if xj is None:
+            return model.predict({**user(p), **f}, None)
+        matrix = getattr(model, "x_matrix", False)
+        return model.predict({**user(p), **f}, xj if matrix else xj.reshape(-1))
+
+    @jax.jit
+    def compiled(xj: Any, yj: Any) -> Any:
+        row_loss = jax.vmap(one, in_axes=(None, 0, 0))(p, xj, yj)
+        row_grad = jax.vmap(jax.grad(one), in_axes=(None, 0, 0))(p, xj, yj)
+        return row_loss, row_grad, predict(xj) if model.kind == "regression" else None
+
+    def block(rows: np.ndarray, x: np.ndarray | None, y: np.ndarray) -> dict[str, Any]:
+        xb = None if x is None else np.asarray(x, np.float64)
+        yb = np.asarray(y, np.float64)
+        if xb is not None and getattr(model, "x_matrix", False):
+            xb = xb.reshape(len(rows), -1)
+        row_loss, row_grad, pred = compiled(xb, yb)
+        out: dict[str, Any] = {"row": pd.array(rows, dtype="Int64")}
+        if xb is not None:
+            cols = info["data"]["x"] or ["x"]
+            xm = xb.reshape(len(rows), -1)
+            for i, c in enumerate(cols):
+                out[c] = xm[:, i]
+        out[info["data"]["y"]] = yb
+        if model.kind == "regression":
+            out["prediction"] = np.asarray(pred)
+            out["residual"] = yb - out["prediction"]  # y - prediction, as in statistics
+        elif model.name == "normal":
+            out["residual"] = yb - np.asarray(before.get("loc", fixed.get("loc")))
+        out["loss"] = np.asarray(row_loss)
+        for s in specs:
+            g = np.asarray(row_grad[s.name]).reshape(len(rows), -1)
+            for i, c in enumerate(s.columns()):
+                out[f"grad_{c}"] = g[:, i]
+        return out
+
+    return block
 
 
 def _params_at(frame: pd.DataFrame, specs: list[Any], row: int) -> dict[str, Any]:
@@ -398,9 +450,48 @@ def _layout(info: dict[str, Any]) -> Any:
     )
 
 
+def file_blocks(info: dict[str, Any]) -> Callable[[np.ndarray], Iterator[Block]]:
+    """A streamed run's batch rows (row numbers, in training order) read from its
+    Parquet file, holding no more than training did: a mini-batch's rows from
+    the span of its window, a full batch a chunk at a time."""
+    from gradtrace.data import ParquetRows
+
+    path = _data_file(info)
+    kind = kind_of(info["model"]) if info["model"] in MODELS else "regression"
+    columns = info["data"]["x"] or ([] if kind == "distribution" else ["x"])
+    flat = not getattr(model_of(info), "x_matrix", False)
+    reader = ParquetRows(path, columns, info["data"]["y"], "float64", flat, repr(path))
+    layout = _layout(info)
+
+    def read(rows: np.ndarray) -> Iterator[Block]:
+        if len(rows) == layout.n_rows:  # every row once, in order
+            for i in range(layout.n_chunks):
+                start, stop = layout.chunk(i)
+                x, y = reader.read(start, stop)
+                yield np.arange(start, stop), x, y
+            return
+        lo, hi = int(rows.min()), int(rows.max()) + 1
+        x, y = reader.read(lo, hi)
+        yield rows, (None if x is None else x[rows - lo]), y[rows - lo]
+
+    return read
+
+
+def _data_file(info: dict[str, Any]) -> str:
+    """The path of the file a saved run read its data from, or a one-line error."""
+    from pathlib import Path
+
+    path = info["data"].get("path") or info["config"]["data"]
+    if not Path(path).is_file():
+        raise InputError(
+            f"the run's data file {path!r} is gone: explain needs the rows; put the "
+            "file back."
+        )
+    return str(path)
+
+
 def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y a saved run trained on, read again from where it read them."""
-    from pathlib import Path
 
     from gradtrace import validate
     from gradtrace.data import DATASETS, builtin, read_table
@@ -409,13 +500,7 @@ def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
     if source in DATASETS:
         frame = builtin(source)
     elif source and source != "-":
-        path = info["data"].get("path") or source
-        if not Path(path).is_file():
-            raise InputError(
-                f"the run's data file {path!r} is gone: explain needs "
-                "the rows; put the file back."
-            )
-        frame = read_table(path)
+        frame = read_table(_data_file(info))
     else:
         raise InputError(
             "this run's data came from Python or standard input: call "

@@ -202,8 +202,22 @@ class Trace:
         ``.attrs["logged"]`` and ``.attrs["why"]`` the loss as Keras logs it against
         the loss over all the data. ``rows``: only the batch's first so many rows
         (the mean still covers them all). See ``gradtrace.explain.explain_step``."""
-        from gradtrace.explain import explain_step, run_data
+        from gradtrace.explain import explain_step, file_blocks, run_data
 
+        if self._data is None and self.info["schedule"].get("stream"):
+            # the rows the step trained on, read as training read them
+            read = file_blocks(self.info)
+            return explain_step(
+                self._frame,
+                self.info,
+                None,
+                None,
+                step,
+                self.model,
+                self.loss,
+                rows,
+                read,
+            )
         x, y = self._data if self._data is not None else run_data(self.info)
         return explain_step(
             self._frame, self.info, x, y, step, self.model, self.loss, rows
