@@ -48,8 +48,9 @@ def compute(
             )
             start = _internal(trainable, space)
             end = _internal(best.params, space)
-            h0, flat = diagnose.hessian(m, loss, reduction, start, fixed, xs, ys, space)
-            h1, _ = diagnose.hessian(m, loss, reduction, end, fixed, xs, ys, space)
+            (h0, h1), flat = diagnose.hessians(
+                m, loss, reduction, [start, end], fixed, xs, ys, space
+            )
     except InputError:
         raise  # bad data (a streamed file's later rows): not a solver's failure
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
@@ -95,8 +96,8 @@ def compute(
     column = _x_column(xs, ys)
     if column is not None:
         # in float64 a block at a time: np.std would hold a copy of x
-        x_mean = rowsums.mean64(column)
-        x_sd = float(np.sqrt(rowsums.mean_square64(column, x_mean)))
+        x_mean, spread = rowsums.mean_and_spread64(column)
+        x_sd = float(np.sqrt(spread))
     out["diagnosis"] = {
         "family": d.family,
         "eigenvalues_start": d.eig_start.tolist(),

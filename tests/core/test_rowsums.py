@@ -98,6 +98,11 @@ def test_sums_over_chunks_equal_those_over_the_arrays(
     assert rowsums.mean64(chunks.x_values()) == pytest.approx(
         rowsums.mean64(x), rel=1e-12, abs=1e-14
     )
+    # one pass for both moments, far from zero (no cancellation)
+    y64 = y.astype(np.float64) + 1e4
+    mean, spread = rowsums.mean_and_spread64(_chunks(None, y64, size))
+    assert mean == pytest.approx(float(np.mean(y64)), rel=1e-14)
+    assert spread == pytest.approx(float(np.var(y64)), rel=1e-9, abs=1e-12)
     blocks = list(rowsums.blocks(None, chunks))
     np.testing.assert_array_equal(np.concatenate([b for _, b in blocks]), y)
 

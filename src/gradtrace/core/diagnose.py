@@ -99,16 +99,34 @@ def hessian(
     Hessian costs a second); the rows are taken a block at a time in float64
     (``rowsums``), so ``x`` and ``y`` are not copied. ``y`` may be
     ``rowsums.Chunks`` (x None): one pass over them."""
-    layout = tuple((k, tuple(np.shape(v))) for k, v in params.items())
+    (h,), names = hessians(model, loss, reduction, [params], fixed, x, y, space)
+    return h, names
+
+
+def hessians(
+    model: Model,
+    loss: LossLike,
+    reduction: str,
+    points: list[dict[str, np.ndarray]],
+    fixed: dict[str, np.ndarray],
+    x: Any,
+    y: Any,
+    space: tuple[tuple[str, str], ...] = (),
+) -> tuple[list[np.ndarray], list[str]]:
+    """``hessian`` at each of ``points`` (parameters of the same shapes), in one
+    pass over the rows (for ``Chunks``, one reading of the file)."""
+    layout = tuple((k, tuple(np.shape(v))) for k, v in points[0].items())
     # NumPy until the compiled call: each JAX operation run on its own compiles
-    flat = np.concatenate(
-        [np.ravel(np.asarray(v, np.float64)) for v in params.values()]
-    )
+    flats = [
+        np.concatenate([np.ravel(np.asarray(v, np.float64)) for v in p.values()])
+        for p in points
+    ]
     f64 = {k: np.asarray(v, np.float64) for k, v in fixed.items()}
-    h = total(
-        lambda xb, yb, how: _hessian(
-            model, loss, how, layout, tuple(space), flat, f64, xb, yb
-        ),
+    found = total(
+        lambda xb, yb, how: [
+            _hessian(model, loss, how, layout, tuple(space), flat, f64, xb, yb)
+            for flat in flats
+        ],
         x,
         y,
         reduction,
@@ -116,7 +134,7 @@ def hessian(
     names = []
     for k, shape in layout:
         names += [k] if shape == () else [f"{k}[{i}]" for i in range(shape[0])]
-    return np.asarray(h, np.float64), names
+    return [np.asarray(h, np.float64) for h in found], names
 
 
 def _unflatten(layout: tuple[tuple[str, tuple[int, ...]], ...], flat: Any) -> dict:

@@ -160,6 +160,24 @@ def mean64(y: Values, of: Callable[[np.ndarray], np.ndarray] | None = None) -> f
     return acc / len(y)
 
 
+def mean_and_spread64(y: Values) -> tuple[float, float]:
+    """The mean of ``y`` and the mean of its squared deviations from it, in
+    float64, in one pass a block at a time: each block's mean and sum of squared
+    deviations, combined as Chan, Golub and LeVeque's pairwise update does (no
+    cancellation, unlike the mean of squares less the squared mean)."""
+    count, mean, m2 = 0, 0.0, 0.0
+    for _, block in blocks(None, y):
+        b = np.asarray(block, np.float64)
+        k, bm = len(b), float(b.mean())
+        d = b - bm
+        delta = bm - mean
+        total_count = count + k
+        mean += delta * k / total_count
+        m2 += float(d @ d) + delta * delta * count * k / total_count
+        count = total_count
+    return mean, m2 / count
+
+
 def mean_square64(
     y: Values, center: float, of: Callable[[np.ndarray], np.ndarray] | None = None
 ) -> float:
@@ -181,6 +199,7 @@ __all__ = [
     "Values",
     "blocks",
     "mean64",
+    "mean_and_spread64",
     "mean_square64",
     "reduce_rows",
     "row_blocks",
