@@ -277,7 +277,7 @@ def exact_chunks(
 ) -> dict[str, Any]:
     """The optimum, standard errors and diagnosis of a streamed run, over its file a
     chunk at a time (``rowsums.Chunks``): a few passes for a closed form (least
-    squares, a mean and standard deviation), two an iteration for Newton's method.
+    squares, a mean and standard deviation), one an iteration for Newton's method.
     What needs the rows in memory (a median, a linear program) is a notice. The
     rows are read as float64: the values as the file holds them, as the exact
     answer in memory has them."""

@@ -92,7 +92,7 @@ def solve(
 
     ``y`` may be ``rowsums.Chunks`` (x then None): data read a chunk at a time,
     each sum a pass over the chunks. Closed forms take one or two passes, Newton's
-    method two an iteration; a median or a linear program needs the rows in memory
+    method one an iteration; a median or a linear program needs the rows in memory
     and is refused.
     """
     # the data stay as they are (float32, say): what needs float64 converts a block
