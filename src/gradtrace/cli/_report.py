@@ -241,17 +241,19 @@ def print_summary(
         table.add_row(*row)
     console.print(table)
     first = float(trace.to_pandas()["loss"].iloc[0])
-    line = f"  loss {fmt(first)} -> {fmt(trace.final_loss)}"
-    if math.isnan(trace.final_loss):
+    last = trace.final_loss
+    line = f"  loss {fmt(first)} -> {fmt(last)}"
+    if math.isnan(last):
         frame = trace.to_pandas()
         seen = frame[frame["loss"].notna()]
         step = int(seen["step"].iloc[-1])
+        last = float(seen["loss"].iloc[-1])
         line = (
-            f"  loss {fmt(first)} -> {fmt(float(seen['loss'].iloc[-1]))} after step "
-            f"{step} (not evaluated after the last step, {trace.steps})"
+            f"  loss {fmt(first)} -> {fmt(last)} after step {step} (not evaluated "
+            f"after the last step, {trace.steps})"
         )
-    elif "optimum_loss" in info:
-        gap = trace.final_loss - info["optimum_loss"]
+    if "optimum_loss" in info:
+        gap = last - info["optimum_loss"]
         # float32 losses round at ~1e-7 of their size: a gap below that is zero
         noise = 1e-6 * max(abs(info["optimum_loss"]), 1e-30)
         shown = f"{gap:.3g}" if abs(gap) > noise else "0 (at float rounding)"
