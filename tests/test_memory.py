@@ -51,6 +51,22 @@ def test_a_float32_column_computed_in_float32_is_not_copied() -> None:
     assert xs64 is not None and xs64.dtype == np.float64
 
 
+def test_a_float64_column_is_not_copied_and_integers_are_converted_once() -> None:
+    # a float64 Parquet file (pandas' default) of 10 million rows peaked at 904 MB
+    # with a copy of each column, 531 MB without
+    x = np.linspace(0, 1, 10)
+    frame = pd.DataFrame({"x": x, "y": np.arange(10), "z": [True, False] * 5})
+    for dtype in ("float32", "float64"):
+        xs, ys = validate.columns(frame, "regression", ["x"], "y", "data", dtype)
+        assert xs is not None and np.shares_memory(xs, frame["x"].to_numpy())
+        assert ys.dtype == np.float64 and list(ys) == list(range(10))
+    _, flags = validate.columns(frame, "regression", ["x"], "z", "data")
+    assert list(flags[:2]) == [1.0, 0.0]
+    nullable = pd.DataFrame({"x": x, "y": pd.array([1] * 9 + [None], dtype="Int64")})
+    _, ys = validate.columns(nullable, "regression", ["x"], "y", "data")
+    assert ys.dtype == np.float64 and np.isnan(ys[-1])
+
+
 def test_the_device_shares_an_aligned_array_and_copies_others() -> None:
     aligned = aligned_empty(1000, np.float32)
     aligned[:] = np.arange(1000)

@@ -220,3 +220,18 @@ def test_the_hessian_and_log_likelihood_by_blocks_equal_the_whole(
     np.testing.assert_allclose(blocked[0], whole[0], rtol=1e-10)
     np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-10)
     assert blocked[2] == pytest.approx(whole[2], rel=1e-12)
+
+
+def test_hessians_at_several_points_are_each_points_hessian() -> None:
+    model = make_model("line")
+    x, y = _line_data(3)
+    start = {"w": np.asarray(0.0), "b": np.asarray(1.0), "scale": np.asarray(2.0)}
+    # the same names in another order, as the optimum's may come
+    end = {"scale": np.asarray(0.5), "b": np.asarray(-4.0), "w": np.asarray(1.5)}
+    with jax.enable_x64(True):
+        both, names = diagnose.hessians(model, "nll", "mean", [start, end], {}, x, y)
+        for point, h in zip((start, end), both, strict=True):
+            alone, alone_names = diagnose.hessian(model, "nll", "mean", point, {}, x, y)
+            assert names == ["w", "b", "scale"]
+            order = [alone_names.index(k) for k in names]
+            np.testing.assert_allclose(h, alone[np.ix_(order, order)], rtol=1e-12)

@@ -117,8 +117,9 @@ def hessians(
     pass over the rows (for ``Chunks``, one reading of the file)."""
     layout = tuple((k, tuple(np.shape(v))) for k, v in points[0].items())
     # NumPy until the compiled call: each JAX operation run on its own compiles
+    # every point's values in the first one's order (names may come in another)
     flats = [
-        np.concatenate([np.ravel(np.asarray(v, np.float64)) for v in p.values()])
+        np.concatenate([np.ravel(np.asarray(p[k], np.float64)) for k, _ in layout])
         for p in points
     ]
     f64 = {k: np.asarray(v, np.float64) for k, v in fixed.items()}
