@@ -231,3 +231,23 @@ def test_a_step_whose_loss_over_all_rows_was_not_taken_says_so() -> None:
     assert "was not taken after this step" in why and "every 4 steps" in why
     assert "nan" not in why
     assert "val_loss" in trace.explain(4).attrs["why"]
+
+
+def test_a_batch_explained_a_block_of_rows_at_a_time_is_the_same_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gradtrace.core import rowsums
+
+    trace = gradtrace.fit("seed001_line", lr=0.1, steps=3)  # full batch: 100 rows
+    whole = trace.explain(2)
+    monkeypatch.setattr(rowsums, "BLOCK_ROWS", 7)  # 15 blocks, the last of 2 rows
+    blocked = trace.explain(2)
+    pd.testing.assert_frame_equal(blocked.iloc[:-1], whole.iloc[:-1])
+    assert str(blocked["row"].dtype) == "Int64" and list(blocked.index[:3]) == [0, 1, 2]
+    np.testing.assert_allclose(
+        blocked.iloc[-1, 1:].to_numpy(float),
+        whole.iloc[-1, 1:].to_numpy(float),
+        rtol=1e-13,
+    )
+    head = trace.explain(2, rows=10)  # shown rows cross a block's end
+    pd.testing.assert_frame_equal(head.iloc[:-1], whole.iloc[:10])

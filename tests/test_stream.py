@@ -104,6 +104,22 @@ def test_unshuffled_stream_equals_the_in_memory_run(
         assert lb["loglik"] == pytest.approx(la["loglik"], rel=1e-9)
 
 
+def _streamed_line(path: Path, **options: Any) -> gradtrace.Trace:
+    """A line fitted for 2 epochs to the file read in chunks of 64 rows, shuffled
+    within windows of 128."""
+    return gradtrace.fit(
+        str(path),
+        "line",
+        epochs=2,
+        lr=0.05,
+        stream=True,
+        chunk_rows=64,
+        shuffle_window=128,
+        exact=False,
+        **options,
+    )
+
+
 REFERENCE_CASES = [
     # least squares: the QR factor updated chunk by chunk, against lstsq of all rows
     dict(model="line"),
@@ -200,17 +216,7 @@ def test_explain_reads_only_a_streamed_steps_rows_and_gets_the_whole_files_table
     from gradtrace.explain import explain_step, run_data
 
     _, path = data
-    trace = gradtrace.fit(
-        str(path),
-        "line",
-        batch_size=batch_size,
-        epochs=2,
-        lr=0.05,
-        stream=True,
-        chunk_rows=64,
-        shuffle_window=128,
-        exact=False,
-    )
+    trace = _streamed_line(path, batch_size=batch_size)
     spans: list[int] = []
     read = ParquetRows.read
 
@@ -247,18 +253,7 @@ def test_a_median_in_a_streamed_run_is_left_out_with_a_notice(data: Any) -> None
 
 def test_shuffled_stream_batches_are_the_rows_it_trained_on(data: Any) -> None:
     frame, path = data
-    trace = gradtrace.fit(
-        str(path),
-        "line",
-        batch_size=16,
-        epochs=2,
-        lr=0.05,
-        seed=3,
-        stream=True,
-        chunk_rows=64,
-        shuffle_window=128,
-        exact=False,
-    )
+    trace = _streamed_line(path, batch_size=16, seed=3)
     table = trace.to_pandas()
     assert trace.info["schedule"]["stream"] == {"chunk_rows": 64, "window_chunks": 2}
     x, y = frame["x"].to_numpy(), frame["y"].to_numpy()

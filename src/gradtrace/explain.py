@@ -133,10 +133,12 @@ def explain_step(
 
 
 def _joined(parts: list[Any]) -> Any:
+    """A column's blocks as one column (the row numbers stay Int64)."""
     if len(parts) == 1:
         return parts[0]
-    if isinstance(parts[0], pd.api.extensions.ExtensionArray):
-        return pd.array(np.concatenate([np.asarray(v) for v in parts]), dtype="Int64")
+    if isinstance(parts[0], pd.api.extensions.ExtensionArray):  # row numbers
+        whole = np.concatenate([v.to_numpy(dtype=np.int64) for v in parts])
+        return pd.array(whole, dtype="Int64")
     return np.concatenate(parts)
 
 
