@@ -251,3 +251,21 @@ def test_a_batch_explained_a_block_of_rows_at_a_time_is_the_same_table(
     )
     head = trace.explain(2, rows=10)  # shown rows cross a block's end
     pd.testing.assert_frame_equal(head.iloc[:-1], whole.iloc[:10])
+
+
+def test_a_loss_that_is_not_finite_is_not_called_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradtrace.cli._report import print_summary
+
+    y = np.random.default_rng(0).normal(3, 1, 300)
+    # the first step takes scale below zero: the loss after it is not finite
+    trace = gradtrace.fit(
+        {"y": y}, "normal", lr=1000, init={"loc": 3.0, "scale": 10.0}, steps=10
+    )
+    why = trace.explain(-1).attrs["why"]
+    assert "is not finite (nan)" in why and "not taken" not in why
+    print_summary(trace, tmp_path)
+    out = capsys.readouterr().out
+    assert "-> nan; optimum" in out and "gap" not in out
+    assert "not evaluated" not in out

@@ -795,3 +795,32 @@ def test_resuming_says_what_became_of_the_pictures_drawn_before(
     assert "training" not in err and out.startswith("run ")  # -q: the summary
     assert out.rstrip().endswith("over 2 sessions.")  # the times add both
     assert gradtrace.load(folder).status == "completed"
+
+
+def test_a_long_runs_printed_steps_are_kept_ones_whose_loss_was_taken(
+    tmp_path: Path,
+    small_parts: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gradtrace.cli._report import steps_table
+
+    monkeypatch.setattr(api, "KEEP_ROWS", 200)  # every 2nd step kept
+
+    data = tmp_path / "d.csv"
+    _frame(20).to_csv(data, index=False)
+    args = ["fit", str(data), "--batch-size", "5", "--no-shuffle", "--no-exact"]
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        [*args, "--steps", "400", "--eval-every", "7", "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    trace = gradtrace.load(out, thin=True)
+    kept = trace.info["trace"]["kept_every"]
+    assert kept > 1 and 7 % kept  # the two rules do not line up by themselves
+    table = steps_table(trace, None)
+    steps = [int(s) for s in table.columns[0]._cells]
+    losses = list(table.columns[-1]._cells)
+    assert len(steps) > 5
+    assert all(s % 7 == 0 and s % kept == 0 for s in steps[:-1])
+    assert all(cell for cell in losses)  # each printed row has its loss

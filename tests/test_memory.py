@@ -78,3 +78,18 @@ def test_the_device_shares_an_aligned_array_and_copies_others() -> None:
         copied = to_device(other, np.float32)
         assert copied.dtype == np.float32
         np.testing.assert_array_equal(np.asarray(copied), other.astype(np.float32))
+
+
+def test_a_data_frame_edited_after_fit_leaves_the_run_as_it_trained() -> None:
+    import gradtrace
+
+    frame = pd.DataFrame({"x": np.linspace(0, 1, 50), "y": np.linspace(0, 2, 50)})
+    trace = gradtrace.fit(frame, lr=0.1, steps=3)
+    before = trace.explain(1)
+    frame.loc[0, "x"] = 1000.0  # the caller's frame, edited in place
+    frame.iloc[1, 1] = -5.0
+    pd.testing.assert_frame_equal(trace.explain(1), before)
+    # the columns taken from a caller's frame are copies
+    read, _ = frame_of(frame)
+    xs, _ = validate.columns(read, "regression", ["x"], "y", "data")
+    assert xs is not None and not np.shares_memory(xs, frame["x"].to_numpy())

@@ -8,6 +8,7 @@ parameters; then the loss as Keras logs it next to the loss over all the data.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -160,32 +161,14 @@ def _arithmetic(
         for k, v in before.items()
     }
     f = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
-
-    def user(params: Any) -> Any:
-        return {k: to_constrained(v, space.get(k, "real")) for k, v in params.items()}
-
-    def one(params: Any, xi: Any, yi: Any) -> Any:
-        xs = None if xi is None else xi[None]
-        return row_losses(model, loss, {**user(params), **f}, xs, yi[None])[0]
-
-    def predict(xj: Any) -> Any:
-        if xj is None:
-            return model.predict({**user(p), **f}, None)
-        matrix = getattr(model, "x_matrix", False)
-        return model.predict({**user(p), **f}, xj if matrix else xj.reshape(-1))
-
-    @jax.jit
-    def compiled(xj: Any, yj: Any) -> Any:
-        row_loss = jax.vmap(one, in_axes=(None, 0, 0))(p, xj, yj)
-        row_grad = jax.vmap(jax.grad(one), in_axes=(None, 0, 0))(p, xj, yj)
-        return row_loss, row_grad, predict(xj) if model.kind == "regression" else None
+    compiled = _row_arithmetic(model, loss, tuple(sorted(space.items())))
 
     def block(rows: np.ndarray, x: np.ndarray | None, y: np.ndarray) -> dict[str, Any]:
         xb = None if x is None else np.asarray(x, np.float64)
         yb = np.asarray(y, np.float64)
         if xb is not None and getattr(model, "x_matrix", False):
             xb = xb.reshape(len(rows), -1)
-        row_loss, row_grad, pred = compiled(xb, yb)
+        row_loss, row_grad, pred = compiled(p, f, xb, yb)
         out: dict[str, Any] = {"row": pd.array(rows, dtype="Int64")}
         if xb is not None:
             cols = info["data"]["x"] or ["x"]
@@ -206,6 +189,38 @@ def _arithmetic(
         return out
 
     return block
+
+
+@functools.lru_cache(maxsize=16)
+def _row_arithmetic(model: Any, loss: Any, space: tuple[tuple[str, str], ...]) -> Any:
+    """Each row's loss, its gradient (in the optimizer's coordinates) and the
+    prediction, as one program of (params, fixed, x, y), compiled once per model,
+    loss and coordinates and kept (a notebook explaining step after step)."""
+    constraint = dict(space)
+
+    def user(params: Any) -> Any:
+        return {
+            k: to_constrained(v, constraint.get(k, "real")) for k, v in params.items()
+        }
+
+    def one(params: Any, f: Any, xi: Any, yi: Any) -> Any:
+        xs = None if xi is None else xi[None]
+        return row_losses(model, loss, {**user(params), **f}, xs, yi[None])[0]
+
+    def predict(p: Any, f: Any, xj: Any) -> Any:
+        if xj is None:
+            return model.predict({**user(p), **f}, None)
+        matrix = getattr(model, "x_matrix", False)
+        return model.predict({**user(p), **f}, xj if matrix else xj.reshape(-1))
+
+    @jax.jit
+    def compiled(p: Any, f: Any, xj: Any, yj: Any) -> Any:
+        row_loss = jax.vmap(one, in_axes=(None, None, 0, 0))(p, f, xj, yj)
+        row_grad = jax.vmap(jax.grad(one), in_axes=(None, None, 0, 0))(p, f, xj, yj)
+        regression = model.kind == "regression"
+        return row_loss, row_grad, predict(p, f, xj) if regression else None
+
+    return compiled
 
 
 def _params_at(frame: pd.DataFrame, specs: list[Any], row: int) -> dict[str, Any]:
@@ -390,7 +405,12 @@ def _logged(
         f"{logged['loss_all_data_after']:.7g}, what val_loss on the training data "
         "would show."
     )
-    if np.isnan(row["loss"]) and np.isfinite(row["batch_loss"]):
+    if not np.isfinite(row["loss"]):
+        after = (
+            f"The loss over all {n} rows after this step's update is not finite "
+            f"({row['loss']})."
+        )
+    if not loss_taken(info, step):
         every = info["schedule"].get("eval_every")
         after = (
             f"The loss over all {n} rows was not taken after this step: the run "
@@ -402,6 +422,14 @@ def _logged(
         f" rows), {mean}. {after}"
     )
     return logged, why
+
+
+def loss_taken(info: dict[str, Any], step: int) -> bool:
+    """Whether a run took the loss over all the data after ``step``: every
+    ``eval_every``-th step and the last (a NaN loss at such a step is not finite,
+    not missing)."""
+    every = int(info["schedule"].get("eval_every") or 1)
+    return step % every == 0 or step == int(info["schedule"]["n_steps"])
 
 
 def step_rows(info: dict[str, Any], step: int) -> np.ndarray:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gradtrace import validate
 from gradtrace.data import DATASETS, builtin, read_table, read_truth
 from gradtrace.errors import InputError
 
@@ -34,7 +35,10 @@ def source_name(data: DataLike) -> str | None:
 def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
     """A table from what ``fit`` was given, and how to name it in messages."""
     if isinstance(data, pd.DataFrame):
-        return data, "the data frame"
+        # a shallow copy to mark: the run takes copies of the columns it uses
+        borrowed = data.copy(deep=False)
+        borrowed.attrs[validate.BORROWED] = True
+        return borrowed, "the data frame"
     if isinstance(data, pd.Series):
         return pd.DataFrame({str(data.name or "y"): data.to_numpy()}), "the series"
     if isinstance(data, np.ndarray):

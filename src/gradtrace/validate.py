@@ -457,6 +457,12 @@ def x_columns(
     return cols
 
 
+#: In a frame's ``attrs``: its columns are the caller's own (a DataFrame handed
+#: to ``fit``), so the arrays taken from them are copies, which the caller's later
+#: edits leave as the run saw them.
+BORROWED = "gradtrace.borrowed"
+
+
 def columns(
     frame: pd.DataFrame,
     kind: str,
@@ -466,7 +472,8 @@ def columns(
     dtype: str = "float64",
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y arrays, as float64 (float32 columns computed in float32 stay
-    float32), from named columns of ``frame``."""
+    float32), from named columns of ``frame``: views of its columns where their
+    type is already right, unless the frame is marked ``BORROWED``."""
     names = [str(c) for c in frame.columns]
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
     for col in wanted:
@@ -482,6 +489,11 @@ def columns(
             ": a fit needs at least two rows of data."
         )
     arrays = {c: _numeric(frame[c], c, source, dtype) for c in wanted}
+    if frame.attrs.get(BORROWED):
+        arrays = {
+            c: v.copy() if np.shares_memory(v, frame[c].to_numpy()) else v
+            for c, v in arrays.items()
+        }
     limit = float(np.finfo(np.dtype(dtype)).max)
     for c, values in arrays.items():
         if values.dtype.itemsize <= np.dtype(dtype).itemsize:

@@ -122,11 +122,13 @@ def steps_table(trace: Trace, every: int | None) -> Table:
     for c in cols:
         table.add_column(c, justify="right")
     position = {int(step): k for k, step in enumerate(frame["step"])}
+    kept = int(trace.info.get("trace", {}).get("kept_every", 1))
     evaluated = int(trace.info["schedule"].get("eval_every") or 1)
     if every is None and evaluated > 1:
-        # about 20 rows, at steps whose loss over all the data was taken
-        every = evaluated * nice_step(trace.steps / 20 / evaluated)
-    kept = trace.info.get("trace", {}).get("kept_every", 1)
+        # about 20 rows, at steps whose loss over all the data was taken and
+        # that a long run kept
+        both = math.lcm(evaluated, kept)
+        every = both * nice_step(trace.steps / 20 / both)
     if every is not None and every % kept:
         every = kept * max(1, round(every / kept))  # the rows a long run kept
     for i in print_rows(trace.steps, every):
@@ -160,6 +162,8 @@ def print_summary(
 ) -> None:
     """What ran, where from, the parameters (initial, final, truth), how it ended
     (``hint``: with what to try after a divergence)."""
+    from gradtrace.explain import loss_taken
+
     console = _console()
     info = trace.info
     opt = info["optimizer"]
@@ -242,8 +246,8 @@ def print_summary(
     console.print(table)
     first = float(trace.to_pandas()["loss"].iloc[0])
     last = trace.final_loss
-    line = f"  loss {fmt(first)} -> {fmt(last)}"
-    if math.isnan(last):
+    line = f"  loss {fmt(first)} -> {fmt(last) if math.isfinite(last) else last}"
+    if math.isnan(last) and not loss_taken(info, trace.steps):
         frame = trace.to_pandas()
         seen = frame[frame["loss"].notna()]
         step = int(seen["step"].iloc[-1])
@@ -253,14 +257,13 @@ def print_summary(
             f"after the last step, {trace.steps})"
         )
     if "optimum_loss" in info:
+        line += f"; optimum {fmt(info['optimum_loss'])} by {info['optimum_method']}"
+    if "optimum_loss" in info and not math.isnan(last):
         gap = last - info["optimum_loss"]
         # float32 losses round at ~1e-7 of their size: a gap below that is zero
         noise = 1e-6 * max(abs(info["optimum_loss"]), 1e-30)
         shown = f"{gap:.3g}" if abs(gap) > noise else "0 (at float rounding)"
-        line += (
-            f"; optimum {fmt(info['optimum_loss'])} by "
-            f"{info['optimum_method']}; gap {shown}"
-        )
+        line += f"; gap {shown}"
     console.print(line)
     far = None
     if trace.status == "completed" and optimum is not None:

@@ -43,7 +43,7 @@ def payload(trace: Any) -> dict[str, Any]:
     steps = list(range(0, trace.steps + 1, k))
     if steps[-1] != trace.steps:
         steps.append(trace.steps)
-    from gradtrace.explain import steps_rows
+    from gradtrace.explain import loss_taken, steps_rows
 
     # a frame keeps its batch's first rows and their count, not the whole batch
     batches = {
@@ -64,6 +64,7 @@ def payload(trace: Any) -> dict[str, Any]:
                 "batch_loss": _num(row["batch_loss"]),
                 "running_loss": _num(row["running_loss"]),
                 "loss": _num(row["loss"]),
+                "loss_taken": loss_taken(info, s),
                 "rows": shown,
                 "n_rows": count,
             }

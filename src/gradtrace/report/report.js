@@ -172,7 +172,7 @@
       "batch loss " + fmt(f.batch_loss) + " (before the update) · running loss as Keras logs it " +
       fmt(f.running_loss) + " · loss over all data after the step " +
       (f.loss !== null ? fmt(f.loss) :
-        f.batch_loss === null ? "not finite" : "not taken at this step (--eval-every)");
+        f.loss_taken ? "not finite" : "not taken at this step (--eval-every)");
     document.getElementById("rows").textContent = f.step === 0 ? "" :
       f.n_rows === D.n_rows ? "this batch: every row (full-batch gradient descent)" :
       "rows in this batch (" + f.n_rows + "): " + f.rows.join(", ") + (f.n_rows > f.rows.length ? ", …" : "");
