@@ -272,7 +272,9 @@ def test_a_summary_says_when_the_last_loss_was_not_evaluated(
     from gradtrace.cli._report import print_summary
 
     trace = gradtrace.fit("seed001_line", batch_size=10, epochs=2, eval_every=7)
-    trace._frame.loc[trace._frame.index[-1], "loss"] = np.nan  # as if interrupted
+    # as if interrupted after step 20 of 30, between two evaluations
+    trace._frame.loc[trace._frame.index[-1], "loss"] = np.nan
+    trace.info["schedule"]["n_steps"], trace.info["status"] = 30, "interrupted"
     print_summary(trace, tmp_path)
     out = capsys.readouterr().out
     assert "after step 14 (not evaluated after the last step, 20)" in out
