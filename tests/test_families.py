@@ -312,6 +312,12 @@ def test_unconstrained_diagnosis_takes_the_curvature_in_log_coordinates() -> Non
             ) / (4 * e * e)
     expected = 2 / np.linalg.eigvalsh(h)[-1]
     assert trace.info["diagnosis"]["stable_lr"] == pytest.approx(expected, rel=1e-3)
+    # the slow direction names its parameters right (the optimum lists them in
+    # another order than the start: rate, shape)
+    slow = np.linalg.eigh(h)[1][:, 0]
+    slow *= np.sign(slow[np.argmax(np.abs(slow))])
+    found = trace.info["diagnosis"]["slow_direction"]
+    np.testing.assert_allclose([found["shape"], found["rate"]], slow, atol=1e-3)
 
 
 def test_families_with_closed_form_estimates_use_them() -> None:
