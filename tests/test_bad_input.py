@@ -372,7 +372,7 @@ def test_spreadsheets_and_binary_files(
 def test_python_api_messages_name_the_python_argument() -> None:
     import gradtrace
 
-    with pytest.raises(gradtrace.InputError, match=r"lr= in Python"):
+    with pytest.raises(gradtrace.InputError, match=r"\(in Python: lr=\)"):
         gradtrace.fit("seed004_keras", lr=-1)
     with pytest.raises(gradtrace.InputError, match=r"--init w=abc is not a number"):
         gradtrace.fit("seed004_keras", init={"w": "abc"})
@@ -405,9 +405,9 @@ def test_python_callers_are_told_the_keyword_and_the_command_the_flag(
         gradtrace.fit(path, steps=3, shuffle=False, shuffle_window=2, stream=True)
     assert "--no-shuffle" in str(err.value)
     assert str(err.value).endswith("(in Python: shuffle_window=, shuffle=False)")
-    # a message that names the keyword already is left as it is
     with pytest.raises(gradtrace.InputError) as err:
         gradtrace.fit("seed001_line", steps=3, lr=-1)
-    assert "(lr= in Python)" in str(err.value) and "(in Python:" not in str(err.value)
-    code, _, said = run(["fit", "seed001_line", "--batch-size", "0"], capsys)
-    assert code == 2 and "--batch-size" in said and "in Python" not in said
+    assert str(err.value).endswith("--lr, such as 0.01. (in Python: lr=)")
+    for args in (["--batch-size", "0"], ["--lr", "-1"]):
+        code, _, said = run(["fit", "seed001_line", *args], capsys)
+        assert code == 2 and args[0] in said and "in Python" not in said

@@ -74,12 +74,12 @@ def learning_rate(value: Any) -> float:
     except (TypeError, ValueError):
         raise InputError(
             f"learning rate must be a positive number, got {value!r}: "
-            "give a positive --lr (lr= in Python), such as 0.01."
+            "give a positive --lr, such as 0.01."
         ) from None
     if not math.isfinite(lr) or lr <= 0:
         raise InputError(
             f"learning rate must be a positive number, got {value!r}: "
-            "give a positive --lr (lr= in Python), such as 0.01."
+            "give a positive --lr, such as 0.01."
         )
     return lr
 
@@ -269,7 +269,7 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
         if key in ("lr", "learning_rate") and key != preset.lr_key:
             raise InputError(
                 f"optimizer {name!r} calls its learning rate {preset.lr_key!r}: "
-                "give it with --lr (lr= in Python)."
+                "give it with --lr."
             )
         if key not in preset.defaults:
             raise InputError(
