@@ -88,7 +88,7 @@ def test_a_logistic_fit_is_drawn_over_its_x_and_many_x_columns_are_sampled(
     ax = plot.fit_over_data(trace).axes[0]
     assert ax.get_xlabel() == "x"  # a curve of P(y = 1) over x, not y against it
     points, fitted = ax.get_lines()[0], ax.get_lines()[2]
-    assert points.get_label() == "data (50 of 300 rows, at random)"
+    assert points.get_label() == "data (a random 50 of 300 rows)"
     assert len(points.get_xdata()) == 50 and set(points.get_ydata()) <= {0.0, 1.0}
     assert np.all(np.diff(fitted.get_ydata()) > 0)  # rising in x, as w > 0
     two = gradtrace.fit({"a": x, "b": -x, "y": y}, "logistic", x=["a", "b"], steps=5)
@@ -402,7 +402,7 @@ def test_a_scatter_of_many_rows_draws_a_random_subset(
     trace = gradtrace.fit({"x": x, "y": 3 * x}, lr=0.5, batch_size=20, epochs=1)
     for ax in (plot.fit_over_data(trace).axes[0], frame_figure(trace, 3).axes[0]):
         data = ax.get_lines()[0]
-        assert data.get_label() == "data (50 of 200 rows, at random)"
+        assert data.get_label() == "data (a random 50 of 200 rows)"
         xs = np.asarray(data.get_xdata())
         assert len(xs) == 50 and len(np.unique(xs)) == 50 and np.all(np.diff(xs) > 0)
         np.testing.assert_array_equal(np.asarray(data.get_ydata()), 3 * xs)

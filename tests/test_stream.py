@@ -242,6 +242,60 @@ def test_explain_reads_only_a_streamed_steps_rows_and_gets_the_whole_files_table
         assert list(table["row"][:-1]) == list(trace.rows(step)[:5])
 
 
+def test_the_pictures_of_a_big_streamed_run_draw_a_sample_of_its_file(
+    data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradtrace import animate, plot
+    from gradtrace.data import ParquetRows
+    from gradtrace.explain import run_data
+    from gradtrace.report import html
+
+    monkeypatch.setattr(plot, "PICTURE_ROWS", 100)  # of 517 rows
+    frame, path = data
+    trace = _streamed_line(path, batch_size=16)
+    spans: list[int] = []
+    read = ParquetRows.read
+
+    def counted(self: Any, start: int, stop: int) -> Any:
+        spans.append(stop - start)
+        return read(self, start, stop)
+
+    monkeypatch.setattr(ParquetRows, "read", counted)
+    drawn = plot.plot_run(trace, tmp_path)
+    assert len(drawn) == 5 and max(spans) <= 64  # a chunk at a time, never whole
+    rows = plot.data_rows(trace)
+    assert rows is not None and len(rows) == 100 and np.all(np.diff(rows) > 0)
+    x, y = plot._run_data(trace)
+    whole_x, whole_y = run_data(trace.info)
+    np.testing.assert_array_equal(y, whole_y[rows])  # the sample's own rows
+    assert whole_x is not None and x is not None
+    np.testing.assert_array_equal(x, whole_x[rows])
+    # the MSE's minimum is over every row of the file, not over the sample
+    ax = plot.mse_and_likelihood(trace).axes[0]
+    best = next(line for line in ax.get_lines() if "mean(y - w x)" in line.get_label())
+    w = trace.params["w"]
+    assert best.get_xdata()[0] == pytest.approx(np.mean(whole_y - w * whole_x))
+    # labels say what is drawn
+    labels = [line.get_label() for line in plot.fit_over_data(trace).axes[0].lines]
+    assert "data (a random 100 of 517 rows)" in labels
+    bar = plot.loss_landscape(trace).axes[1].get_ylabel()
+    assert bar == "mse over a random 100 of 517 rows"
+    payload = html.payload(trace)
+    assert payload["n_rows"] == 517 and set(payload["data"]["index"]) <= set(rows)
+    # an animation frame rings the batch's rows that the sample holds
+    step = 5
+    batch = trace.rows(step)
+    figure = animate.frame_figure(trace, step)
+    ring = next(
+        line for line in figure.axes[0].lines if line.get_label().startswith("batch")
+    )
+    held = np.intersect1d(batch, rows)
+    assert (
+        ring.get_label() == f"batch (16 rows, {len(held)} of them among the data drawn)"
+    )
+    np.testing.assert_array_equal(np.sort(ring.get_ydata()), np.sort(whole_y[held]))
+
+
 def test_a_median_in_a_streamed_run_is_left_out_with_a_notice(data: Any) -> None:
     _, path = data
     trace = gradtrace.fit(

@@ -20,6 +20,7 @@ from gradtrace.plot import (
     _run_data,
     _specs,
     data_label,
+    data_rows,
     points_shown,
 )
 
@@ -137,11 +138,18 @@ def frame_figure(
     frame = trace.to_pandas() if ready is None else ready.table
     row = frame.iloc[step]
     x, y = _run_data(trace) if ready is None else ready.data
+    n = int(info["data"]["n_rows"])  # y may be a sample of them
     if rows is None:
         rows = trace.rows(step) if step >= 1 else np.array([], int)
     # a batch of many rows (all of them, full batch) is drawn as a scatter is
     count = len(rows)
     rows = rows[points_shown(count)]
+    batch = f"batch ({count} rows)"
+    sampled = data_rows(trace)
+    if sampled is not None and len(rows):  # the batch's rows among the sample
+        at = np.clip(np.searchsorted(sampled, rows), 0, len(sampled) - 1)
+        rows = at[sampled[at] == rows]
+        batch = f"batch ({count} rows, {len(rows)} of them among the data drawn)"
     fig, ax = _figure(7, 4.4)
     fixed = info["fixed"]
 
@@ -189,7 +197,7 @@ def frame_figure(
                 "|",
                 color="#d62728",
                 ms=18,
-                label=f"batch ({count} rows)",
+                label=batch,
             )
         marker = "o" if discrete else None
         ax.plot(
@@ -220,7 +228,10 @@ def frame_figure(
             ax.set_ylim(0, top)
     elif x is not None and np.ndim(x) == 1:
         some = points_shown(len(y))
-        ax.plot(x[some], y[some], ".", color="#5ec962", ms=6, label=data_label(len(y)))
+        drawn = len(y[some])
+        ax.plot(
+            x[some], y[some], ".", color="#5ec962", ms=6, label=data_label(n, drawn)
+        )
         if len(rows):
             ax.plot(
                 x[rows],
@@ -230,7 +241,7 @@ def frame_figure(
                 mec="#d62728",
                 ms=10,
                 mew=2,
-                label=f"batch ({count} rows)",
+                label=batch,
             )
         pad = 0.05 * (np.ptp(x) or 1.0)
         grid = np.linspace(np.min(x) - pad, np.max(x) + pad, 200)
@@ -259,8 +270,12 @@ def frame_figure(
             "data; for "
             f"model {info['model']!r} use gradtrace plot."
         )
+    from gradtrace.explain import loss_taken
+
     loss = row["loss"]
-    shown = f"{loss:.5g}" if np.isfinite(loss) else "not evaluated"
+    shown = f"{loss:.5g}" if np.isfinite(loss) else "not taken"
+    if not np.isfinite(loss) and loss_taken(info, step):
+        shown = f"not finite ({loss})"
     ax.set_title(
         f"step {step} of {trace.steps} · epoch {int(row['epoch'])}, batch "
         f"{int(row['batch'])} · loss over all data {shown}"

@@ -484,14 +484,7 @@ def file_blocks(info: dict[str, Any]) -> Callable[[np.ndarray], Iterator[Block]]
     """A streamed run's batch rows (row numbers, in training order) read from its
     Parquet file, holding no more than training did: a mini-batch's rows from
     the span of its window, a full batch a chunk at a time."""
-    from gradtrace.data import ParquetRows
-
-    path = _data_file(info)
-    kind = kind_of(info["model"]) if info["model"] in MODELS else "regression"
-    columns = info["data"]["x"] or ([] if kind == "distribution" else ["x"])
-    flat = not getattr(model_of(info), "x_matrix", False)
-    reader = ParquetRows(path, columns, info["data"]["y"], "float64", flat, repr(path))
-    layout = _layout(info)
+    reader, layout = _file_reader(info), _layout(info)
 
     def read(rows: np.ndarray) -> Iterator[Block]:
         if len(rows) == layout.n_rows:  # every row once, in order
@@ -505,6 +498,43 @@ def file_blocks(info: dict[str, Any]) -> Callable[[np.ndarray], Iterator[Block]]
         yield rows, (None if x is None else x[rows - lo]), y[rows - lo]
 
     return read
+
+
+def file_chunks(info: dict[str, Any]) -> rowsums.Chunks:
+    """A streamed run's rows as ``rowsums.Chunks`` of its file (float64)."""
+    reader, layout = _file_reader(info), _layout(info)
+    return rowsums.Chunks(
+        layout.n_rows, layout.n_chunks, lambda i: reader.read(*layout.chunk(i))
+    )
+
+
+def file_sample(info: dict[str, Any], rows: np.ndarray) -> Block:
+    """The given rows (sorted row numbers) of a streamed run's file, read in one
+    pass a chunk at a time: a sample of data larger than memory."""
+    chunks = file_chunks(info)
+    layout = _layout(info)
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for i in range(chunks.n_chunks):
+        start, stop = layout.chunk(i)
+        wanted = rows[(rows >= start) & (rows < stop)] - start
+        if len(wanted):
+            x, y = chunks.read(i)
+            if x is not None:
+                xs.append(x[wanted])
+            ys.append(y[wanted])
+    return rows, (np.concatenate(xs) if xs else None), np.concatenate(ys)
+
+
+def _file_reader(info: dict[str, Any]) -> Any:
+    """A streamed run's file, to read rows of in float64 (``ParquetRows``)."""
+    from gradtrace.data import ParquetRows
+
+    path = _data_file(info)
+    kind = kind_of(info["model"]) if info["model"] in MODELS else "regression"
+    columns = info["data"]["x"] or ([] if kind == "distribution" else ["x"])
+    flat = not getattr(model_of(info), "x_matrix", False)
+    return ParquetRows(path, columns, info["data"]["y"], "float64", flat, repr(path))
 
 
 def _data_file(info: dict[str, Any]) -> str:

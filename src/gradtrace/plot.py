@@ -462,17 +462,56 @@ def random_rows(n: int, k: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, k, replace=False))
 
 
-def data_label(n: int) -> str:
-    """The legend of a scatter of ``n`` rows of data (``points_shown``)."""
-    if n <= POINTS_SHOWN:
-        return f"data ({n} rows)"
-    return f"data ({POINTS_SHOWN} of {n} rows, at random)"
+def data_label(n: int, shown: int | None = None) -> str:
+    """The legend of data of ``n`` rows of which a picture draws ``shown`` (a
+    scatter: ``POINTS_SHOWN`` at most, ``points_shown``)."""
+    shown = min(n, POINTS_SHOWN) if shown is None else shown
+    return f"data ({n} rows)" if shown >= n else f"data (a random {shown} of {n} rows)"
+
+
+#: Rows the pictures of a streamed run read from its file: a fixed random sample
+#: of this many where it has more, read in one pass a chunk at a time (data larger
+#: than memory are never read whole; a scatter draws 20000 of them, a landscape
+#: 100000).
+PICTURE_ROWS = 1_000_000
 
 
 def _run_data(trace: Any) -> tuple[np.ndarray | None, np.ndarray]:
-    from gradtrace.explain import run_data
+    """The data a run's pictures draw: the run's own, read again from where it
+    read them, or of a streamed run of more than ``PICTURE_ROWS`` rows that many
+    of them at random (``data_rows``), read once and kept on the trace."""
+    from gradtrace.explain import file_sample, run_data
 
-    return trace._data if trace._data is not None else run_data(trace.info)
+    if trace._data is not None:
+        return trace._data
+    info = trace.info
+    if not _sampled(trace):
+        return run_data(info)
+    if trace._sample is None:
+        n = int(info["data"]["n_rows"])
+        trace._sample = file_sample(info, random_rows(n, PICTURE_ROWS))
+    _, x, y = trace._sample
+    return x, y
+
+
+def _sampled(trace: Any) -> bool:
+    """Whether a run's pictures draw a sample of its rows (``_run_data``)."""
+    info = trace.info
+    return (
+        trace._data is None
+        and bool(info["schedule"].get("stream"))
+        and int(info["data"]["n_rows"]) > PICTURE_ROWS
+    )
+
+
+def data_rows(trace: Any) -> np.ndarray | None:
+    """The row numbers of the rows ``_run_data`` gives: None for every row, in
+    order; a sorted sample of a streamed run's rows otherwise."""
+    if not _sampled(trace):
+        return None
+    _run_data(trace)  # the sample, read once
+    assert trace._sample is not None
+    return trace._sample[0]
 
 
 #: Rows a loss landscape is computed over: with more, a fixed random sample of
@@ -508,12 +547,14 @@ def landscape_rows(trace: Any) -> tuple[int, str]:
     """The rows a landscape of ``trace`` is computed over, and what its colour scale
     says of them."""
     n = int(trace.info["data"]["n_rows"])
-    if n <= LANDSCAPE_ROWS:
+    # a streamed run's pictures have a sample of its rows to take them from
+    rows = min(LANDSCAPE_ROWS, PICTURE_ROWS) if _sampled(trace) else LANDSCAPE_ROWS
+    if n <= rows:
         return n, "over all data"
-    sample = f"a random {LANDSCAPE_ROWS} of {n} rows"
+    sample = f"a random {rows} of {n} rows"
     if trace.info["reduction"] == "sum":
-        return LANDSCAPE_ROWS, f"summed over {sample}, scaled to all"
-    return LANDSCAPE_ROWS, f"over {sample}"
+        return rows, f"summed over {sample}, scaled to all"
+    return rows, f"over {sample}"
 
 
 def _loss_fn(trace: Any, sample: int | None = None) -> Any:
@@ -528,12 +569,12 @@ def _loss_fn(trace: Any, sample: int | None = None) -> Any:
 
     info = trace.info
     x, y = _run_data(trace)
-    scale = 1.0
     if sample is not None and len(y) > sample:
         rows = random_rows(len(y), sample)
-        if info["reduction"] == "sum":
-            scale = len(y) / sample
         x, y = (None if x is None else x[rows]), y[rows]
+    # a sum over some of the rows, scaled up to all of them
+    n = int(info["data"]["n_rows"])
+    scale = n / len(y) if info["reduction"] == "sum" else 1.0
     model = _model(trace)
     loss = loss_of(info, getattr(trace, "loss", None))
     fixed = {k: np.asarray(v, np.float64) for k, v in info["fixed"].items()}
@@ -559,6 +600,7 @@ def fit_over_data(trace: Any) -> Figure:
     value) with the three densities."""
     info = trace.info
     x, y = _run_data(trace)
+    n = int(info["data"]["n_rows"])  # y may be a sample of them
     model = _model(trace)
     fixed = info["fixed"]
     truth = info.get("truth") or {}
@@ -589,7 +631,7 @@ def fit_over_data(trace: Any) -> Figure:
                 width=0.8 if len(values) < 60 else 1.0,
                 color="#c7e9c0",
                 edgecolor="white",
-                label=f"data ({len(y)} rows)",
+                label=data_label(n, len(y)),
             )
             grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
         else:
@@ -599,7 +641,7 @@ def fit_over_data(trace: Any) -> Figure:
                 density=True,
                 color="#c7e9c0",
                 edgecolor="white",
-                label=f"data ({len(y)} rows)",
+                label=data_label(n, len(y)),
             )
             lo, hi = np.min(y) - 0.5 * np.std(y), np.max(y) + 0.5 * np.std(y)
             support = getattr(model, "support", "real")
@@ -635,7 +677,7 @@ def fit_over_data(trace: Any) -> Figure:
             ".",
             color="#5ec962",
             ms=5,
-            label=data_label(len(y)),
+            label=data_label(n, min(len(y), POINTS_SHOWN)),
         )
         grid = np.linspace(np.min(column), np.max(column), 200)
         # a model of an x matrix (logistic, say) takes the grid as one column
@@ -654,11 +696,11 @@ def fit_over_data(trace: Any) -> Figure:
     else:
         assert x is not None
         full = {**fixed, **trace.params}
-        n, shown = len(y), points_shown(len(y))
-        rows = x.reshape(n, -1)[shown]
+        shown = points_shown(len(y))
+        rows = x.reshape(len(y), -1)[shown]
         pred = _evaluate(model, full, rows, None, "predict")
         y = y[shown]
-        ax.plot(pred, y, ".", color="#3b528b", ms=4, label=data_label(n))
+        ax.plot(pred, y, ".", color="#3b528b", ms=4, label=data_label(n, len(y)))
         lim = [min(pred.min(), y.min()), max(pred.max(), y.max())]
         ax.plot(lim, lim, ":", color="#d62728", label="y = prediction")
         ax.set_xlabel("fitted prediction")
@@ -959,35 +1001,48 @@ def mse_and_likelihood(trace: Any) -> Figure:
     line, its slope w held at the run's final value), the mean squared error and
     the Gaussian log-likelihood side by side; the MSE's minimum and the
     likelihood's maximum fall at the same place."""
+    from gradtrace.core import rowsums
+    from gradtrace.explain import file_chunks
+
     info = trace.info
-    x, y = _run_data(trace)
     final = trace.params
     if info["model"] == "normal":
         name, centre = "loc", float(final.get("loc", info["fixed"].get("loc", 0.0)))
-        resid_base = y
         mean_of, held = "mean(y)", ""
+
+        def resid(x: Any, y: np.ndarray) -> np.ndarray:
+            return np.asarray(y, np.float64)
+
     elif info["model"] == "line":
         name, centre = "b", float(final.get("b", info["fixed"].get("b", 0.0)))
         w = float(final.get("w", info["fixed"].get("w", 0.0)))
-        assert x is not None
-        resid_base = y - w * x
         mean_of = "mean(y - w x)"
         held = f"over b, with w held at the run's final w = {w:.5g}"
+
+        def resid(x: Any, y: np.ndarray) -> np.ndarray:
+            return np.asarray(y, np.float64) - w * np.asarray(x, np.float64)
+
     else:
         raise ValueError("this figure is for a normal distribution or a line")
-    best = float(np.mean(resid_base))
-    spread = 3 * float(np.std(resid_base)) or 1.0
+    # over every row: a streamed run's file a chunk at a time, not its sample
+    values: rowsums.Values
+    if data_rows(trace) is None:
+        values = resid(*_run_data(trace))
+    else:
+        chunks = file_chunks(info)
+        values = rowsums.Chunks(
+            chunks.n_rows, chunks.n_chunks, lambda i: (None, resid(*chunks.read(i)))
+        )
+    # the MSE at g is mean((r - g)^2) = mean(d^2) + (best - g)^2, d = r - best:
+    # memory does not grow with rows x grid points
+    best, m2 = rowsums.mean_and_spread64(values)
+    n = int(info["data"]["n_rows"])
+    spread = 3 * float(np.sqrt(m2)) or 1.0
     grid = np.linspace(best - spread, best + spread, 300)
-    # mean((r - g)^2) from the residuals' moments about their mean, so that memory
-    # does not grow with rows x grid points: mean(d^2) + 2 (best - g) mean(d)
-    # + (best - g)^2 with d = r - best
-    d = np.asarray(resid_base, np.float64) - best
     shift = best - grid
-    mse = np.mean(d**2) + 2 * shift * np.mean(d) + shift**2
-    sigma = float(np.sqrt(np.mean(d**2))) or 1.0
-    loglik = -0.5 * len(y) * np.log(2 * np.pi * sigma**2) - len(y) * mse / (
-        2 * sigma**2
-    )
+    mse = m2 + shift**2
+    sigma = float(np.sqrt(m2)) or 1.0
+    loglik = -0.5 * n * np.log(2 * np.pi * sigma**2) - n * mse / (2 * sigma**2)
     fig, (left, right) = _figure(10, 4.2, 1, 2)
     left.plot(grid, mse, color="#3b528b", lw=2)
     right.plot(grid, loglik, color="#21918c", lw=2)

@@ -53,6 +53,9 @@ class Trace:
         self._frame = frame
         self.info = info
         self._data = data
+        #: (row numbers, x, y) of a sample of a streamed run's file that its
+        #: pictures drew, read once (``gradtrace.plot.PICTURE_ROWS``)
+        self._sample: tuple[np.ndarray, np.ndarray | None, np.ndarray] | None = None
         #: the model and loss objects of a run made in this session (None when the
         #: trace was loaded from a folder; views rebuild them from ``info``)
         self.model = model

@@ -28,12 +28,19 @@ def _num(v: Any) -> float | None:
 
 def payload(trace: Any) -> dict[str, Any]:
     """Everything the page draws, as JSON-ready data."""
-    from gradtrace.plot import _flat_named, _loss_fn, _run_data, landscape_rows
+    from gradtrace.plot import (
+        _flat_named,
+        _loss_fn,
+        _run_data,
+        data_rows,
+        landscape_rows,
+    )
     from gradtrace.tables import param_columns
 
     info = trace.info
     frame = trace.to_pandas()
     x, y = _run_data(trace)
+    sampled = data_rows(trace)
     cols = param_columns(frame)
     n = len(y)
     keep_rows = (
@@ -71,7 +78,10 @@ def payload(trace: Any) -> dict[str, Any]:
         )
     data: dict[str, Any] = {
         "y": [float(v) for v in y[keep_rows]],
-        "index": [int(i) for i in keep_rows],
+        # the rows' numbers (of a streamed run's sample, the sample's)
+        "index": [
+            int(i) for i in (keep_rows if sampled is None else sampled[keep_rows])
+        ],
     }
     if x is not None and np.size(x) == n:  # one x column
         data["x"] = [float(v) for v in np.reshape(x, n)[keep_rows]]
@@ -102,7 +112,7 @@ def payload(trace: Any) -> dict[str, Any]:
         "truth": _flat_named(info.get("truth") or {}),
         "x_name": (info["data"]["x"] or [""])[0],
         "y_name": info["data"]["y"],
-        "n_rows": n,
+        "n_rows": int(info["data"]["n_rows"]),
         "data": data,
         "frames": frames,
         "landscape": landscape,
