@@ -91,6 +91,10 @@ def test_a_logistic_fit_is_drawn_over_its_x_and_many_x_columns_are_sampled(
     assert points.get_label() == "data (a random 50 of 300 rows)"
     assert len(points.get_xdata()) == 50 and set(points.get_ydata()) <= {0.0, 1.0}
     assert np.all(np.diff(fitted.get_ydata()) > 0)  # rising in x, as w > 0
+    from gradtrace.animate import frame_figure
+
+    frame = frame_figure(trace, 3).axes[0]  # an animation frame draws it so too
+    assert frame.get_xlabel() == "x" and len(frame.get_lines()[0].get_xdata()) == 50
     two = gradtrace.fit({"a": x, "b": -x, "y": y}, "logistic", x=["a", "b"], steps=5)
     ax = plot.fit_over_data(two).axes[0]
     assert ax.get_xlabel() == "fitted prediction"

@@ -193,6 +193,7 @@ def test_diagnose_stream_prints_what_diagnose_prints_of_the_data_in_memory(
     code, streamed, err = run_cli([*args, "--stream", "--chunk-rows", "64"], capsys)
     assert code == 0, err
     assert streamed == whole and "Newton" in whole and "stable limit" in whole
+    assert "note: chunks of 64 rows" in err and "small chunks are slow" in err
     code, _, err = run_cli([*args, "--chunk-rows", "64"], capsys)
     assert code == 2 and "--chunk-rows goes with --stream" in err
 
@@ -291,7 +292,7 @@ def test_the_pictures_of_a_big_streamed_run_draw_a_sample_of_its_file(
     )
     held = np.intersect1d(batch, rows)
     assert (
-        ring.get_label() == f"batch (16 rows, {len(held)} of them among the data drawn)"
+        ring.get_label() == f"batch (16 rows; {len(held)} of them among the 100 read)"
     )
     np.testing.assert_array_equal(np.sort(ring.get_ydata()), np.sort(whole_y[held]))
 

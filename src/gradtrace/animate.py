@@ -149,7 +149,7 @@ def frame_figure(
     if sampled is not None and len(rows):  # the batch's rows among the sample
         at = np.clip(np.searchsorted(sampled, rows), 0, len(sampled) - 1)
         rows = at[sampled[at] == rows]
-        batch = f"batch ({count} rows, {len(rows)} of them among the data drawn)"
+        batch = f"batch ({count} rows; {len(rows)} of them among the {len(y)} read)"
     fig, ax = _figure(7, 4.4)
     fixed = info["fixed"]
 
@@ -171,7 +171,11 @@ def frame_figure(
         if discrete:
             uniq, counts = np.unique(y, return_counts=True)
             ax.bar(
-                uniq, counts / len(y), color="#c7e9c0", edgecolor="white", label="data"
+                uniq,
+                counts / len(y),
+                color="#c7e9c0",
+                edgecolor="white",
+                label=data_label(n, len(y)),
             )
             grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
         else:
@@ -181,7 +185,7 @@ def frame_figure(
                 density=True,
                 color="#c7e9c0",
                 edgecolor="white",
-                label="data",
+                label=data_label(n, len(y)),
             )
             lo, hi = np.min(y) - np.std(y), np.max(y) + np.std(y)
             support = getattr(model, "support", "real")
@@ -226,7 +230,9 @@ def frame_figure(
         top = 1.3 * max(float(np.max(heights)), float(np.nanmax(final, initial=0.0)))
         if np.isfinite(top) and top > 0:
             ax.set_ylim(0, top)
-    elif x is not None and np.ndim(x) == 1:
+    elif x is not None and np.size(x) == len(y):  # one x column
+        matrix = np.ndim(x) == 2  # a model of an x matrix (logistic, say)
+        x = np.reshape(x, len(y))
         some = points_shown(len(y))
         drawn = len(y[some])
         ax.plot(
@@ -245,16 +251,17 @@ def frame_figure(
             )
         pad = 0.05 * (np.ptp(x) or 1.0)
         grid = np.linspace(np.min(x) - pad, np.max(x) + pad, 200)
+        at = grid.reshape(-1, 1) if matrix else grid
         ax.plot(
             grid,
-            _evaluate(model, values(start), grid, None, "predict"),
+            _evaluate(model, values(start), at, None, "predict"),
             "--",
             color="#9e9e9e",
             label="initial",
         )
         ax.plot(
             grid,
-            _evaluate(model, values(row), grid, None, "predict"),
+            _evaluate(model, values(row), at, None, "predict"),
             color="#3b528b",
             lw=2,
             label="after this step",

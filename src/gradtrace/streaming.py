@@ -35,6 +35,9 @@ from gradtrace.trace import Trace
 
 #: rows read to check the columns and the model before the run starts
 SAMPLE_ROWS = 10_000
+#: chunks smaller than this are slow: a full-batch step of 3 million rows read 10
+#: rows at a time took 150 s
+SMALL_CHUNK_ROWS = 65_536
 
 
 def check(config: RunConfig) -> Path:
@@ -259,6 +262,12 @@ def _open(
         config.shuffle and p.batch_size < n_rows,
         int(p.seed),
     )
+    if layout.chunk_rows < min(SMALL_CHUNK_ROWS, n_rows):
+        p.notices.append(
+            f"chunks of {layout.chunk_rows} rows: each is a read of the file and a "
+            f"compiled call, so small chunks are slow; {SMALL_CHUNK_ROWS} rows or "
+            "more keep memory bounded and read fast (--chunk-rows)"
+        )
     flat = p.xs is not None and p.xs.ndim == 1
     check_y = None
     if p.m.kind == "distribution" or p.loss == "nll":  # the first rows were checked

@@ -121,8 +121,14 @@ def _blue_pixels(page) -> int:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("case", ["poisson", "exp-decay", "logistic"])
-def test_report_draws_any_models_curve(page, tmp_path: Path, case: str) -> None:  # type: ignore[no-untyped-def]
+def test_report_draws_any_models_curve(
+    page, tmp_path: Path, case: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
+
+    from gradtrace.report import html
+
+    monkeypatch.setattr(html, "MAX_ROWS", 120)  # of 300 rows: it says so
 
     rng = np.random.default_rng(0)
     if case == "poisson":
@@ -142,6 +148,13 @@ def test_report_draws_any_models_curve(page, tmp_path: Path, case: str) -> None:
     _, errors = _open(page, path)
     _move(page, trace.steps)
     assert _blue_pixels(page) > 100  # the fitted curve is drawn
+    rows = trace.info["data"]["n_rows"]
+    fit = page.inner_text("#fit-caption")
+    assert fit == (
+        f"the fit over 120 of the data's {rows} rows (the batch's among them in red)"
+        if rows > 120
+        else "the fit over the data (the batch in red)"
+    )
     caption = page.inner_text("#landscape-caption")
     if case != "poisson":  # one parameter: no landscape
         assert caption.startswith("the loss over") and "needs" not in caption

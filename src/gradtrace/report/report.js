@@ -45,7 +45,10 @@
     if (lo === hi) { lo -= 1; hi += 1; } const p = 0.05 * (hi - lo); return [lo - p, hi + p]; };
   const param = (f, name) => (name in f.params) ? f.params[name] : D.fixed[name];
 
-  // -- the fit over the data
+  // -- the fit over the data (of many rows, some of them: say how many)
+  if (D.data.index.length < D.n_rows)
+    document.getElementById("fit-caption").textContent = "the fit over " +
+      D.data.index.length + " of the data's " + D.n_rows + " rows (the batch's among them in red)";
   const fitC = document.getElementById("fit"), fitX = fitC.getContext("2d");
   function drawFit(f) {
     fitX.clearRect(0, 0, fitC.width, fitC.height);
