@@ -120,6 +120,21 @@ def _streamed_line(path: Path, **options: Any) -> gradtrace.Trace:
     )
 
 
+def _reads_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rows of each read of a Parquet file from now on (``ParquetRows.read``)."""
+    from gradtrace.data import ParquetRows
+
+    spans: list[int] = []
+    read = ParquetRows.read
+
+    def counted(self: Any, start: int, stop: int) -> Any:
+        spans.append(stop - start)
+        return read(self, start, stop)
+
+    monkeypatch.setattr(ParquetRows, "read", counted)
+    return spans
+
+
 REFERENCE_CASES = [
     # least squares: the QR factor updated chunk by chunk, against lstsq of all rows
     dict(model="line"),
@@ -213,19 +228,11 @@ def test_a_bad_value_only_the_exact_answer_reaches_is_an_error_not_a_notice(
 def test_explain_reads_only_a_streamed_steps_rows_and_gets_the_whole_files_table(
     data: Any, batch_size: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gradtrace.data import ParquetRows
     from gradtrace.explain import explain_step, run_data
 
     _, path = data
     trace = _streamed_line(path, batch_size=batch_size)
-    spans: list[int] = []
-    read = ParquetRows.read
-
-    def counted(self: Any, start: int, stop: int) -> Any:
-        spans.append(stop - start)
-        return read(self, start, stop)
-
-    monkeypatch.setattr(ParquetRows, "read", counted)
+    spans = _reads_counted(monkeypatch)
     for step in sorted({1, min(7, trace.steps), trace.steps}):
         spans.clear()
         table = trace.explain(step, rows=5)
@@ -247,21 +254,13 @@ def test_the_pictures_of_a_big_streamed_run_draw_a_sample_of_its_file(
     data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gradtrace import animate, plot
-    from gradtrace.data import ParquetRows
     from gradtrace.explain import run_data
     from gradtrace.report import html
 
     monkeypatch.setattr(plot, "PICTURE_ROWS", 100)  # of 517 rows
     frame, path = data
     trace = _streamed_line(path, batch_size=16)
-    spans: list[int] = []
-    read = ParquetRows.read
-
-    def counted(self: Any, start: int, stop: int) -> Any:
-        spans.append(stop - start)
-        return read(self, start, stop)
-
-    monkeypatch.setattr(ParquetRows, "read", counted)
+    spans = _reads_counted(monkeypatch)
     drawn = plot.plot_run(trace, tmp_path)
     assert len(drawn) == 5 and max(spans) <= 64  # a chunk at a time, never whole
     rows = plot.data_rows(trace)
