@@ -180,3 +180,27 @@ def test_unconverged_names_the_farthest_parameter_in_standard_errors() -> None:
     near = ({"w": 1.0 + 1e-9}, {"w": 1.0}, {"w": 1e-11})  # float64 resolves it
     assert unconverged(*near) is None
     assert "100 standard errors" in str(unconverged(*near, resolution=1e-14))
+
+
+def test_a_start_that_curves_more_than_the_optimum_is_said_to_overshoot() -> None:
+    y = np.random.default_rng(0).normal(3, 1.5, 2000)
+    # from loc 0 and scale 1 the NLL curves 30 times more than at the optimum:
+    # the limit there is lower than the optimum's
+    for lr, within, said in (
+        (0.5, True, "lr 0.5"),
+        (0.01, False, "the suggested rate"),
+    ):
+        trace = gradtrace.fit({"y": y}, "normal", lr=lr, steps=60)
+        d = trace.info["diagnosis"]
+        start_limit = 2 / d["eigenvalues_start"][-1]
+        assert d["eigenvalues_start"][-1] > 10 * d["eigenvalues_optimum"][-1]
+        assert (lr < d["stable_lr"]) and (lr > start_limit) == within
+        note = [f for f in d["findings"] if f.startswith("At the start")]
+        assert len(note) == 1 and said in note[0]
+        assert f"{start_limit:.3g}" in note[0]
+    # the scale overshoots in the first steps, as said, then settles
+    scale = gradtrace.fit({"y": y}, "normal", lr=0.5, steps=60).to_pandas()["scale"]
+    assert scale.max() > 3 * 1.5 and abs(scale.iloc[-1] - np.std(y)) < 1e-3
+    # a quadratic loss curves alike everywhere: nothing to say
+    line = gradtrace.fit("seed001_line", lr=0.5, steps=5).info["diagnosis"]
+    assert not any(f.startswith("At the start") for f in line["findings"])

@@ -104,6 +104,21 @@ def findings(
             f"({g(ratio, 2)} times lr); the slowest direction shrinks by a factor "
             f"{g(d.slow_contraction, 6)} per step."
         )
+    # the limit holds at the optimum; where the start curves more, it is lower there
+    factor = 2 * (1 + d.momentum) if d.family == "momentum" else 2.0
+    steepest = float(d.eig_start[-1])
+    if d.verdict != "diverges" and steepest > d.eig_optimum[-1] and steepest > 0:
+        start_limit = factor / steepest
+        for rate, whose in ((lr, "lr"), (d.suggested_lr, "the suggested rate")):
+            if rate > start_limit and (whose == "lr" or d.verdict == "crawls"):
+                lines.append(
+                    f"At the start the curvature is larger ({g(steepest)}): "
+                    f"{whose} {g(rate)} is above the limit there, {g(start_limit)}, "
+                    "so the first steps overshoot until the parameters reach "
+                    "flatter ground (a parameter that must stay positive may be "
+                    "thrown out of bounds: --param-space unconstrained avoids it)."
+                )
+                break
     if d.family == "momentum":
         lines.append(
             f"With momentum {g(d.momentum)}, the best rate for a quadratic shrinks "
