@@ -405,16 +405,16 @@ def _logged(
         f"{logged['loss_all_data_after']:.7g}, what val_loss on the training data "
         "would show."
     )
-    if not np.isfinite(row["loss"]):
-        after = (
-            f"The loss over all {n} rows after this step's update is not finite "
-            f"({row['loss']})."
-        )
     if not loss_taken(info, step):
         every = info["schedule"].get("eval_every")
         after = (
             f"The loss over all {n} rows was not taken after this step: the run "
             f"took it every {every} steps (--eval-every K sets how often)."
+        )
+    elif not np.isfinite(row["loss"]):
+        after = (
+            f"The loss over all {n} rows after this step's update is not finite "
+            f"({row['loss']})."
         )
     why = (
         f"Keras logs {logged['running_loss']:.7g}: the mean over this epoch's "
@@ -485,13 +485,12 @@ def file_blocks(info: dict[str, Any]) -> Callable[[np.ndarray], Iterator[Block]]
     Parquet file, holding no more than training did: a mini-batch's rows from
     the span of its window, a full batch a chunk at a time."""
     reader, layout = _file_reader(info), _layout(info)
+    chunks = layout.chunks(reader)
 
     def read(rows: np.ndarray) -> Iterator[Block]:
         if len(rows) == layout.n_rows:  # every row once, in order
-            for i in range(layout.n_chunks):
-                start, stop = layout.chunk(i)
-                x, y = reader.read(start, stop)
-                yield np.arange(start, stop), x, y
+            for i, (x, y) in enumerate(chunks):
+                yield np.arange(*layout.chunk(i)), x, y
             return
         lo, hi = int(rows.min()), int(rows.max()) + 1
         x, y = reader.read(lo, hi)
@@ -502,20 +501,18 @@ def file_blocks(info: dict[str, Any]) -> Callable[[np.ndarray], Iterator[Block]]
 
 def file_chunks(info: dict[str, Any]) -> rowsums.Chunks:
     """A streamed run's rows as ``rowsums.Chunks`` of its file (float64)."""
-    reader, layout = _file_reader(info), _layout(info)
-    return rowsums.Chunks(
-        layout.n_rows, layout.n_chunks, lambda i: reader.read(*layout.chunk(i))
-    )
+    return _layout(info).chunks(_file_reader(info))
 
 
 def file_sample(info: dict[str, Any], rows: np.ndarray) -> Block:
     """The given rows (sorted row numbers) of a streamed run's file, read in one
-    pass a chunk at a time: a sample of data larger than memory."""
-    chunks = file_chunks(info)
+    pass a chunk at a time (only the chunks that hold some): a sample of data
+    larger than memory."""
     layout = _layout(info)
+    chunks = layout.chunks(_file_reader(info))
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
-    for i in range(chunks.n_chunks):
+    for i in range(layout.n_chunks):
         start, stop = layout.chunk(i)
         wanted = rows[(rows >= start) & (rows < stop)] - start
         if len(wanted):

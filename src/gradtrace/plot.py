@@ -1029,10 +1029,7 @@ def mse_and_likelihood(trace: Any) -> Figure:
     if data_rows(trace) is None:
         values = resid(*_run_data(trace))
     else:
-        chunks = file_chunks(info)
-        values = rowsums.Chunks(
-            chunks.n_rows, chunks.n_chunks, lambda i: (None, resid(*chunks.read(i)))
-        )
+        values = file_chunks(info).map(resid)
     # the MSE at g is mean((r - g)^2) = mean(d^2) + (best - g)^2, d = r - best:
     # memory does not grow with rows x grid points
     best, m2 = rowsums.mean_and_spread64(values)

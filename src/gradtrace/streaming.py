@@ -27,7 +27,7 @@ from gradtrace.api import (
     resumable,
     resume_from,
 )
-from gradtrace.core import rowsums, stream
+from gradtrace.core import stream
 from gradtrace.data import ParquetRows
 from gradtrace.errors import InputError
 from gradtrace.store import TraceWriter
@@ -121,12 +121,8 @@ def run_stream(
 
     def loglik(params: dict[str, Any]) -> float:
         # the values as the file holds them, as in memory
-        values = rows_in("float64")
-        total = 0.0
-        for i in range(layout.n_chunks):
-            x, y = values.read(*layout.chunk(i))
-            total += log_likelihood(p.m, params, x, y)
-        return total
+        chunks = layout.chunks(rows_in("float64"))
+        return sum(log_likelihood(p.m, params, x, y) for x, y in chunks)
 
     info = {"stream": {"chunk_rows": layout.chunk_rows, "window_chunks": layout.window}}
     extra: dict[str, Any] = {"loglik": loglik, "keep_data": False, "schedule": info}
@@ -290,13 +286,7 @@ def exact_chunks(
     What needs the rows in memory (a median, a linear program) is a notice. The
     rows are read as float64: the values as the file holds them, as the exact
     answer in memory has them."""
-    rows = rows_in("float64")
-    chunks = rowsums.Chunks(
-        layout.n_rows,
-        layout.n_chunks,
-        lambda i: rows.read(*layout.chunk(i)),
-        lambda: rows.read(0, min(layout.n_rows, SAMPLE_ROWS)),
-    )
+    chunks = layout.chunks(rows_in("float64"), head_rows=SAMPLE_ROWS)
     return api.plan_reference(p._replace(xs=None, ys=chunks))
 
 

@@ -207,23 +207,13 @@ class Trace:
         (the mean still covers them all). See ``gradtrace.explain.explain_step``."""
         from gradtrace.explain import explain_step, file_blocks, run_data
 
+        x, y, read = None, None, None
         if self._data is None and self.info["schedule"].get("stream"):
-            # the rows the step trained on, read as training read them
-            read = file_blocks(self.info)
-            return explain_step(
-                self._frame,
-                self.info,
-                None,
-                None,
-                step,
-                self.model,
-                self.loss,
-                rows,
-                read,
-            )
-        x, y = self._data if self._data is not None else run_data(self.info)
+            read = file_blocks(self.info)  # the step's rows, as training read them
+        else:
+            x, y = self._data if self._data is not None else run_data(self.info)
         return explain_step(
-            self._frame, self.info, x, y, step, self.model, self.loss, rows
+            self._frame, self.info, x, y, step, self.model, self.loss, rows, read
         )
 
     def plot(self, which: str = "loss") -> Any:

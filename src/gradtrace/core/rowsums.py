@@ -61,20 +61,29 @@ class Chunks:
         for shapes and starting guesses."""
         return self._head() if self._head is not None else self.read(0)
 
-    def x_values(self) -> Chunks:
-        """The x column (one column) as the y of chunks of its own."""
+    def map(self, fn: Callable[[Any, np.ndarray], np.ndarray]) -> Chunks:
+        """``fn(x, y)`` of each chunk, as the y of chunks of its own (residuals,
+        say), read as these are."""
 
-        def x_only(rows: tuple[Any, np.ndarray]) -> tuple[None, np.ndarray]:
-            if rows[0] is None:
-                raise ValueError("these rows have no x column")
-            return None, rows[0]
+        def mapped(rows: tuple[Any, np.ndarray]) -> tuple[None, np.ndarray]:
+            return None, fn(*rows)
 
         return Chunks(
             self.n_rows,
             self.n_chunks,
-            lambda i: x_only(self.read(i)),
-            lambda: x_only(self.head()),
+            lambda i: mapped(self.read(i)),
+            lambda: mapped(self.head()),
         )
+
+    def x_values(self) -> Chunks:
+        """The x column (one column) as the y of chunks of its own."""
+
+        def x_only(x: Any, y: np.ndarray) -> np.ndarray:
+            if x is None:
+                raise ValueError("these rows have no x column")
+            return np.asarray(x)
+
+        return self.map(x_only)
 
 
 #: Rows in memory (x or None, and y) or read a chunk at a time (``Chunks`` as y).

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradtrace.core import metrics
+from gradtrace.core import metrics, rowsums
 from gradtrace.core.batches import n_batches
 from gradtrace.core.loop import (
     History,
@@ -112,6 +112,18 @@ class Layout:
         """The rows of chunk ``i``: (start, stop)."""
         start = i * self.chunk_rows
         return start, min(start + self.chunk_rows, self.n_rows)
+
+    def chunks(self, rows: Rows, head_rows: int | None = None) -> rowsums.Chunks:
+        """``rows`` in this layout's chunks, in order, as ``rowsums.Chunks`` (sums
+        over data larger than memory); ``head_rows``: their head is the first so
+        many rows instead of the first chunk."""
+
+        def head() -> tuple[np.ndarray | None, np.ndarray]:
+            return rows.read(0, min(self.n_rows, head_rows or self.chunk_rows))
+
+        return rowsums.Chunks(
+            self.n_rows, self.n_chunks, lambda i: rows.read(*self.chunk(i)), head
+        )
 
     def windows(self, epoch: int) -> Iterator[tuple[list[int], np.ndarray | None]]:
         """The windows of an epoch (0-based) in visiting order: each its chunks and
