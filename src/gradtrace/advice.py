@@ -105,10 +105,9 @@ def findings(
             f"{g(d.slow_contraction, 6)} per step."
         )
     # the limit holds at the optimum; where the start curves more, it is lower there
-    factor = 2 * (1 + d.momentum) if d.family == "momentum" else 2.0
     steepest = float(d.eig_start[-1])
-    if d.verdict != "diverges" and steepest > d.eig_optimum[-1] and steepest > 0:
-        start_limit = factor / steepest
+    if d.verdict != "diverges" and steepest > d.eig_optimum[-1] > 0:
+        start_limit = d.stable_lr * float(d.eig_optimum[-1]) / steepest
         for rate, whose in ((lr, "lr"), (d.suggested_lr, "the suggested rate")):
             if rate > start_limit and (whose == "lr" or d.verdict == "crawls"):
                 lines.append(
