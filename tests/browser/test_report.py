@@ -85,6 +85,10 @@ def test_report_in_chromium(page, tmp_path: Path) -> None:  # type: ignore[no-un
     page.click("#play")
     page.wait_for_timeout(1500)
     assert int(page.eval_on_selector("#step", "el => Number(el.value)")) > 0
+    for width in (700, 840, 1000):  # no sideways scrolling at any width
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert (tmp_path / "report.png").stat().st_size > 20_000
     assert requests == [path.as_uri()], requests  # nothing fetched
@@ -106,18 +110,57 @@ def test_report_at_phone_width_and_for_a_distribution(page, tmp_path: Path) -> N
     assert errors == [], errors
 
 
-def _blue_pixels(page) -> int:  # type: ignore[no-untyped-def]
-    """How many pixels of the fit canvas have the fitted curve's colour."""
+def _pixels(
+    page, canvas: str = "fit", rgb: tuple[int, int, int] = (59, 82, 139)
+) -> int:  # type: ignore[no-untyped-def]
+    """How many pixels of a canvas have a colour (by default the fitted curve's)."""
     return int(
         page.evaluate(
-            """() => { const c = document.getElementById('fit');
+            """([id, rgb]) => { const c = document.getElementById(id);
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             let n = 0; for (let i = 0; i < d.length; i += 4)
-              if (Math.abs(d[i] - 59) < 12 && Math.abs(d[i + 1] - 82) < 12
-                  && Math.abs(d[i + 2] - 139) < 12) n++;
-            return n; }"""
+              if (Math.abs(d[i] - rgb[0]) < 4 && Math.abs(d[i + 1] - rgb[1]) < 4
+                  && Math.abs(d[i + 2] - rgb[2]) < 4) n++;
+            return n; }""",
+            [canvas, list(rgb)],
         )
     )
+
+
+GREY = (158, 158, 158)  # the batch loss's colour
+
+
+def test_report_loss_panel_draws_each_batchs_loss(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = "seed001_gaussian"
+    batches = gradtrace.fit(data, "normal", lr=0.01, batch_size=100, epochs=3, seed=1)
+    sparse = gradtrace.fit(
+        data, "normal", lr=0.01, batch_size=100, epochs=3, seed=1, eval_every=10
+    )
+    whole = gradtrace.fit(data, "normal", lr=0.01, steps=30)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    seen = {}
+    for name, trace in (("batches", batches), ("sparse", sparse), ("whole", whole)):
+        _, errors = _open(page, report(trace, tmp_path / f"{name}.html"))
+        assert errors == [], errors
+        seen[name] = (page.inner_text("#loss-caption"), _pixels(page, "loss", GREY))
+        _move(page, 14)
+        lines = page.evaluate(  # of each number in the table
+            """() => [...document.querySelectorAll('#values td')].map((td) => {
+                const r = document.createRange(); r.selectNodeContents(td);
+                return r.getClientRects().length; })"""
+        )
+        assert lines and set(lines) == {1}, lines  # not broken across lines
+    caption, grey = seen["batches"]
+    assert caption == (
+        "each batch's loss before its step (grey) and the loss over all the data "
+        "after each step where it was taken (blue); the optimum's loss (red, dashed)"
+    )
+    assert grey > 200  # 30 noisy steps of a grey line
+    caption, grey = seen["sparse"]
+    assert "(blue, dots)" in caption and grey > 200
+    caption, grey = seen["whole"]  # full batch: the batch's loss is the data's
+    assert caption.startswith("the loss over all the data after each step")
+    assert grey < 10
 
 
 @pytest.mark.parametrize("case", ["poisson", "exp-decay", "logistic"])
@@ -147,7 +190,7 @@ def test_report_draws_any_models_curve(
     page.set_viewport_size({"width": 1280, "height": 900})
     _, errors = _open(page, path)
     _move(page, trace.steps)
-    assert _blue_pixels(page) > 100  # the fitted curve is drawn
+    assert _pixels(page) > 100  # the fitted curve is drawn
     rows = trace.info["data"]["n_rows"]
     fit = page.inner_text("#fit-caption")
     assert fit == (

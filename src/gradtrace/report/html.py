@@ -105,6 +105,8 @@ def payload(trace: Any) -> dict[str, Any]:
         "fixed": info["fixed"],
         "status": trace.status,
         "steps": trace.steps,
+        "batches_per_epoch": int(info["schedule"]["batches_per_epoch"]),
+        "frame_every": k,
         "message": trace.message,
         "optimizer": info["optimizer"],
         "optimum": _flat_named(info.get("optimum") or {}),

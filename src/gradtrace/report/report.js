@@ -137,28 +137,49 @@
     landX.beginPath(); landX.arc(landImage.sx(a), landImage.sy(b), 6, 0, 7); landX.fill(); landX.stroke();
   }
 
-  // -- the loss curve with a marker
+  // -- the loss curves with a marker: the loss over all the data after each step
+  // where it was taken; with several batches an epoch, each batch's loss before
+  // its step (grey), as loss.png draws them
   const lossC = document.getElementById("loss"), lossX = lossC.getContext("2d");
-  const pts = F.filter((f) => f.loss !== null && f.loss > 0 || (f.loss !== null && !isNaN(f.loss)));
-  const vals = pts.map((f) => f.loss).filter(Number.isFinite);
+  const pts = F.filter((f) => f.loss !== null && Number.isFinite(f.loss));
+  const batchPts = D.batches_per_epoch > 1 ?
+    F.filter((f) => f.step > 0 && f.batch_loss !== null && Number.isFinite(f.batch_loss)) : [];
+  const sparse = pts.length < F.length / 2;  // taken every k-th step: mark where
+  const best = (D.optimum_loss !== null && D.optimum_loss !== undefined) ? [D.optimum_loss] : [];
+  const vals = pts.map((f) => f.loss).concat(batchPts.map((f) => f.batch_loss), best);
   const useLog = vals.length && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 100;
   const tr = (v) => useLog ? Math.log10(v) : v;
   const lossR = [0, D.steps || 1], lossY = range(vals.map(tr));
+  document.getElementById("loss-caption").textContent = (batchPts.length ?
+    "each batch's loss before its step (grey" + (D.frame_every > 1 ? ", one step in " +
+      D.frame_every : "") + ") and the loss over all the data after" : "the loss over all the data after") +
+    " each step where it was taken (blue" + (sparse ? ", dots" : "") + ")" +
+    (D.optimum_loss !== null && D.optimum_loss !== undefined ? "; the optimum's loss (red, dashed)" : "");
+  function curve(points, key, sx, sy) {
+    lossX.beginPath();
+    points.forEach((p, k) => { const v = sy(tr(p[key]));
+      k ? lossX.lineTo(sx(p.step), v) : lossX.moveTo(sx(p.step), v); });
+    lossX.stroke();
+  }
   function drawLoss(f) {
     lossX.clearRect(0, 0, lossC.width, lossC.height);
     const [sx, sy] = scales(lossC, lossR, lossY);
     axes(lossX, lossC, lossR, lossY, "step", "loss" + (useLog ? " (log)" : ""), useLog);
-    lossX.strokeStyle = "#3b528b"; lossX.lineWidth = 2; lossX.beginPath();
-    pts.forEach((p, k) => { if (!Number.isFinite(p.loss)) return;
-      k ? lossX.lineTo(sx(p.step), sy(tr(p.loss))) : lossX.moveTo(sx(p.step), sy(tr(p.loss))); });
-    lossX.stroke();
+    lossX.strokeStyle = "#9e9e9e"; lossX.lineWidth = 1; curve(batchPts, "batch_loss", sx, sy);
+    lossX.strokeStyle = "#3b528b"; lossX.lineWidth = 2; curve(pts, "loss", sx, sy);
+    if (sparse) { lossX.fillStyle = "#3b528b"; pts.forEach((p) => {
+      lossX.beginPath(); lossX.arc(sx(p.step), sy(tr(p.loss)), 3, 0, 7); lossX.fill(); }); }
     if (D.optimum_loss !== null && D.optimum_loss !== undefined && (!useLog || D.optimum_loss > 0)) {
       lossX.strokeStyle = "#d62728"; lossX.setLineDash([5, 4]); lossX.beginPath();
       lossX.moveTo(sx(0), sy(tr(D.optimum_loss))); lossX.lineTo(sx(D.steps), sy(tr(D.optimum_loss)));
       lossX.stroke(); lossX.setLineDash([]);
     }
-    if (Number.isFinite(f.loss) && f.loss !== null) { lossX.fillStyle = "#fde725"; lossX.strokeStyle = "#000";
-      lossX.beginPath(); lossX.arc(sx(f.step), sy(tr(f.loss)), 6, 0, 7); lossX.fill(); lossX.stroke(); }
+    // this step: on the loss over all the data, or where that was not taken on
+    // its batch's loss
+    const here = f.loss !== null && Number.isFinite(f.loss) ? f.loss :
+      batchPts.length && f.step > 0 && f.batch_loss !== null ? f.batch_loss : null;
+    if (here !== null && (!useLog || here > 0)) { lossX.fillStyle = "#fde725"; lossX.strokeStyle = "#000";
+      lossX.beginPath(); lossX.arc(sx(f.step), sy(tr(here)), 6, 0, 7); lossX.fill(); lossX.stroke(); }
   }
 
   // -- the table and the batch
