@@ -7,6 +7,9 @@ Three measurements in one process per case (so peak memory is the case's own):
   every 245 steps (its default: about 1e8 row evaluations in all), which PyTorch's
   loop does not, so it is also timed with that loss only at the end (``eval-end``);
 - the same loops in PyTorch, eager (optional: skipped when torch is missing);
+- ``gathers``: a shuffled epoch's row indices and gathers of its random rows alone,
+  in both (the least a shuffled epoch can cost: each row a cache miss in x and one
+  in y);
 - NumPy's sum over the same x and y arrays: the memory bandwidth, from which the
   rate a loop that reads every row once per step could reach follows.
 
@@ -61,7 +64,7 @@ def maxrss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 idle = maxrss()  # imported, no data yet
 out = {}
-if kind.startswith("gradtrace"):
+if kind.startswith("gradtrace") and not kind.endswith("gathers"):
     # the fixed cost of XLA's compiler, whatever the data's size, apart: the same
     # run on 10000 rows first
     small = pd.DataFrame({"x": np.arange(1e4, dtype=np.float32), "y": 1.0}, copy=False)
@@ -79,7 +82,40 @@ else:
     x = rng.standard_normal(n, dtype=np.float32)
     y = rng.standard_normal(n, dtype=np.float32)  # y = 2x + 1 + noise / 2, in place
     y *= 0.5; y += x; y += x; y += 1
-if kind.startswith("gradtrace"):
+if kind.endswith("gathers"):
+    # a shuffled epoch's row indices and its gathers of x's and y's random rows,
+    # nothing else: the least a shuffled epoch costs either way
+    times = []
+    if kind.startswith("gradtrace"):
+        import jax.numpy as jnp
+        from gradtrace.core import batches
+        xj, yj = jnp.asarray(x), jnp.asarray(y)
+        steps = -(-n // 4096)
+        @jax.jit
+        def epoch(key, xj, yj):
+            def step(acc, b):
+                rows = batches.epoch_batch(key, 0, b, n, 4096, True)
+                xb, yb, _ = batches.gather(rows, xj, yj)
+                return acc + xb[0] + yb[-1], None  # keeps each gather
+            return jax.lax.scan(step, jnp.float32(0), jnp.arange(steps))[0]
+        for r in range(repeats + 1):  # the first call compiles
+            key = batches.seed_key(r)
+            start = time.perf_counter()
+            epoch(key, xj, yj).block_until_ready()
+            times.append(time.perf_counter() - start)
+        times = times[1:]
+    else:
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            perm, acc = torch.randperm(n), 0.0
+            for i in range(0, n, 4096):
+                idx = perm[i:i + 4096]
+                xb, yb = xt[idx], yt[idx]
+                acc += float(xb[0] + yb[-1])
+            times.append(time.perf_counter() - start)
+    out.update(seconds=sorted(times)[len(times) // 2], steps=-(-n // 4096))
+elif kind.startswith("gradtrace"):
     if not kind.endswith("parquet"):
         frame = pd.DataFrame({"x": x, "y": y}, copy=False)
     batch = "sgd" in kind
@@ -129,7 +165,7 @@ else:
     out.update(seconds=sorted(times)[len(times) // 2], steps=len(trace))
 peak = maxrss()
 out["peak_mb_above_idle"] = (peak - idle) / 1024
-if kind.startswith("gradtrace"):
+if kind.startswith("gradtrace") and not kind.endswith("gathers"):
     out["peak_mb_above_warm"] = (peak - warm) / 1024
 print(json.dumps(out))
 """
@@ -274,6 +310,9 @@ def main() -> None:
         "torch-sgd",
         "torch-sgd-shuffled",
         "torch-gd",
+        # the least a shuffled epoch costs: its row indices and gathers alone
+        "gradtrace-gathers",
+        "torch-gathers",
     )
     tmp = tempfile.TemporaryDirectory()
     parquet = str(Path(tmp.name) / "line.parquet")
@@ -293,7 +332,9 @@ def main() -> None:
         # every row read: the epoch's batches and each pass for the loss over all
         # the data (a full-batch step is one pass)
         rows = (
-            n * (1 + r.get("full_data_passes", 0)) if "sgd" in kind else n * r["steps"]
+            n * (1 + r.get("full_data_passes", 0))
+            if "sgd" in kind or "gathers" in kind
+            else n * r["steps"]
         )
         r["rows_per_s"] = rows / r["seconds"]
         r["share_of_bandwidth_limit"] = r["rows_per_s"] / limit_rows_per_s
@@ -303,7 +344,9 @@ def main() -> None:
         out[kind] = r
     tmp.cleanup()
     for loop in (
-        () if args.command_line_only else ("sgd", "sgd-eval-end", "sgd-shuffled", "gd")
+        ()
+        if args.command_line_only
+        else ("sgd", "sgd-eval-end", "sgd-shuffled", "gd", "gathers")
     ):
         # PyTorch's loop evaluates no loss over all the data
         g, t = out[f"gradtrace-{loop}"], out[f"torch-{loop.removesuffix('-eval-end')}"]

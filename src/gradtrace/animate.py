@@ -21,6 +21,8 @@ from gradtrace.plot import (
     _specs,
     data_label,
     data_rows,
+    model_grid,
+    one_x_column,
     points_shown,
 )
 
@@ -230,9 +232,8 @@ def frame_figure(
         top = 1.3 * max(float(np.max(heights)), float(np.nanmax(final, initial=0.0)))
         if np.isfinite(top) and top > 0:
             ax.set_ylim(0, top)
-    elif x is not None and np.size(x) == len(y):  # one x column
-        matrix = np.ndim(x) == 2  # a model of an x matrix (logistic, say)
-        x = np.reshape(x, len(y))
+    elif (column := one_x_column(x, len(y))) is not None:
+        given, x = x, column
         some = points_shown(len(y))
         drawn = len(y[some])
         ax.plot(
@@ -251,7 +252,7 @@ def frame_figure(
             )
         pad = 0.05 * (np.ptp(x) or 1.0)
         grid = np.linspace(np.min(x) - pad, np.max(x) + pad, 200)
-        at = grid.reshape(-1, 1) if matrix else grid
+        at = model_grid(given, grid)
         ax.plot(
             grid,
             _evaluate(model, values(start), at, None, "predict"),

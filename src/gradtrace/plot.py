@@ -504,6 +504,17 @@ def _sampled(trace: Any) -> bool:
     )
 
 
+def one_x_column(x: np.ndarray | None, n: int) -> np.ndarray | None:
+    """x's values as one column of ``n`` rows; None for several columns, or none."""
+    return None if x is None or np.size(x) != n else np.reshape(x, n)
+
+
+def model_grid(x: np.ndarray | None, grid: np.ndarray) -> np.ndarray:
+    """A grid over x's one column in the shape the model takes: a model of an x
+    matrix (logistic, say) takes it as a column."""
+    return grid.reshape(-1, 1) if x is not None and np.ndim(x) == 2 else grid
+
+
 def data_rows(trace: Any) -> np.ndarray | None:
     """The row numbers of the rows ``_run_data`` gives: None for every row, in
     order; a sorted sample of a streamed run's rows otherwise."""
@@ -668,8 +679,7 @@ def fit_over_data(trace: Any) -> Figure:
                 ax.plot(grid, density, style, lw=2, color=colors[name], label=label)
         ax.set_xlabel(info["data"]["y"])
         ax.set_ylabel("share of rows" if discrete else "density")
-    elif x is not None and np.size(x) == len(y):  # one x column
-        column = np.reshape(x, len(y))
+    elif (column := one_x_column(x, len(y))) is not None:
         shown = points_shown(len(y))
         ax.plot(
             column[shown],
@@ -680,8 +690,7 @@ def fit_over_data(trace: Any) -> Figure:
             label=data_label(n, min(len(y), POINTS_SHOWN)),
         )
         grid = np.linspace(np.min(column), np.max(column), 200)
-        # a model of an x matrix (logistic, say) takes the grid as one column
-        at = grid.reshape(-1, 1) if np.ndim(x) == 2 else grid
+        at = model_grid(x, grid)
         for name, full, style in curves:
             pred = _evaluate(model, full, at, None, "predict")
             if info["model"] == "line":

@@ -34,6 +34,7 @@ def payload(trace: Any) -> dict[str, Any]:
         _run_data,
         data_rows,
         landscape_rows,
+        one_x_column,
     )
     from gradtrace.tables import param_columns
 
@@ -83,8 +84,8 @@ def payload(trace: Any) -> dict[str, Any]:
             int(i) for i in (keep_rows if sampled is None else sampled[keep_rows])
         ],
     }
-    if x is not None and np.size(x) == n:  # one x column
-        data["x"] = [float(v) for v in np.reshape(x, n)[keep_rows]]
+    if (column := one_x_column(x, n)) is not None:
+        data["x"] = [float(v) for v in column[keep_rows]]
     curve = _curves(trace, x, y, [frame.iloc[s] for s in steps])
     if curve is not None:
         data["grid"] = curve["grid"]
@@ -127,7 +128,7 @@ def _curves(
     """The fitted curve at each frame, on one grid: the prediction over x for a model
     of one x column, the density (or mass) over y for a distribution; None for
     several x columns."""
-    from gradtrace.plot import _evaluate, _model, _specs
+    from gradtrace.plot import _evaluate, _model, _specs, model_grid, one_x_column
 
     model = _model(trace)
     fixed = trace.info["fixed"]
@@ -144,12 +145,11 @@ def _curves(
             if getattr(model, "support", "real") == "unit":
                 hi = min(hi, 1 - 1e-9)
             grid = np.linspace(lo, hi, size)
-    elif x is not None and np.size(x) == len(y):  # one x column
+    elif one_x_column(x, len(y)) is not None:
         grid = np.linspace(float(np.min(x)), float(np.max(x)), size)
     else:
         return None
-    # a model of an x matrix (logistic, say) takes the grid as one column
-    at = grid.reshape(-1, 1) if np.ndim(x) == 2 else grid
+    at = model_grid(x, grid)
     values = []
     for row in rows:
         params: dict[str, Any] = dict(fixed)
