@@ -173,6 +173,36 @@ def test_unwritable_output_folder(
     assert len(err.strip().splitlines()) == 1
 
 
+def test_pictures_into_a_missing_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = csv(tmp_path, GOOD)
+    code, _, err = run(["fit", data, "--out", str(tmp_path / "run"), "-q"], capsys)
+    assert code == 0, err
+    for args in (
+        ["lr-find", data, "-o", str(tmp_path / "nodir" / "x.png")],
+        ["animate", str(tmp_path / "run"), "-o", str(tmp_path / "nodir" / "a.gif")],
+    ):
+        code, _, err = run(args, capsys)
+        assert code == 2, err
+        assert err.startswith("error: cannot write") and "does not exist" in err
+        assert len(err.strip().splitlines()) == 1 and ".tmp" not in err
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_a_picture_that_cannot_be_written_leaves_nothing(tmp_path: Path) -> None:
+    from gradtrace.errors import InputError
+    from gradtrace.plot import written
+
+    def fail(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(InputError, match="No space left on device"):
+        written(tmp_path / "x.png", fail)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [

@@ -19,11 +19,13 @@ from gradtrace.plot import (
     _model,
     _run_data,
     _specs,
+    check_folder,
     data_label,
     data_rows,
     model_grid,
     one_x_column,
     points_shown,
+    written,
 )
 
 #: Frames a GIF gets by default: every k-th step so that about this many remain.
@@ -56,6 +58,7 @@ def animate(
         )
     if every is not None and every < 1:
         raise InputError(f"--every must be at least 1, got {every}.")
+    check_folder(out)  # before drawing every frame
     from gradtrace.explain import steps_rows
 
     steps = frame_steps(trace.steps, every)
@@ -63,21 +66,23 @@ def animate(
     images = [_render(trace, 0, ready, np.array([], int))]
     for step, rows in steps_rows(trace.info, steps[1:]):
         images.append(_render(trace, step, ready, rows))
-    tmp = out.with_name(f".{out.name}.tmp{suffix}")
-    if suffix == ".gif":
-        first, *rest = images
-        first.save(
-            tmp,
-            save_all=True,
-            append_images=rest,
-            duration=int(1000 / fps),
-            loop=0,
-            optimize=False,
-        )
-    else:
-        _mp4(images, tmp, fps)
-    tmp.replace(out)
-    return out
+
+    def write(tmp: Path) -> None:
+        if suffix == ".gif":
+            first, *rest = images
+            first.save(
+                tmp,
+                format="GIF",
+                save_all=True,
+                append_images=rest,
+                duration=int(1000 / fps),
+                loop=0,
+                optimize=False,
+            )
+        else:
+            _mp4(images, tmp, fps)
+
+    return written(out, write)
 
 
 def _mp4(images: list[Any], path: Path, fps: int) -> None:

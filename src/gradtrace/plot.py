@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from gradtrace.errors import InputError
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -92,17 +94,44 @@ def _cmap(name: str = "viridis") -> Any:
     return matplotlib.colormaps[name]
 
 
+def check_folder(path: Path) -> None:
+    """Raise :class:`InputError` unless the folder ``path`` goes into exists."""
+    if not path.parent.is_dir():
+        raise InputError(
+            f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not "
+            "exist; create it or choose another path."
+        )
+
+
+def written(path: Path, write: Any) -> Path:
+    """Write ``path`` by ``write(tmp)`` into a hidden file beside it, then rename it,
+    so that a failure leaves nothing half-written. A folder that does not exist, or
+    one that cannot be written, is the caller's to fix: an :class:`InputError`."""
+    check_folder(path)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise InputError(
+            f"cannot write {str(path)!r} ({err.strerror or err}): choose a writable "
+            "path."
+        ) from None
+    return path
+
+
 def save(fig: Figure, path: str | Path, *, quick: bool = False) -> Path:
     """Write a figure as PNG, atomically.
 
     ``quick`` (a sweep's pictures, written at the end of a timed command): faster,
     lighter PNG compression (files about 10% larger), and one drawing pass even for a
     figure with a layout engine, for which ``savefig`` draws twice (same pixels)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    if not quick:
-        fig.savefig(tmp, dpi=110)
-    else:
+
+    def write(tmp: Path) -> None:
+        if not quick:
+            fig.savefig(tmp, dpi=110, format="png")
+            return
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.image import imsave
 
@@ -117,8 +146,8 @@ def save(fig: Figure, path: str | Path, *, quick: bool = False) -> Path:
             dpi=110,
             pil_kwargs={"compress_level": 1},
         )
-    tmp.replace(path)
-    return path
+
+    return written(Path(path), write)
 
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
