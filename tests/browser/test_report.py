@@ -130,6 +130,35 @@ def _pixels(
 GREY = (158, 158, 158)  # the batch loss's colour
 
 
+def test_report_fit_panel_keeps_far_lines_in_view(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, 100)
+    y = 2 + x + rng.normal(0, 0.15, 100)  # far above the start's line y = 0
+    trace = gradtrace.fit(
+        {"x": x, "y": y}, optimizer="adam", lr=0.1, batch_size=16, epochs=5
+    )
+    _, errors = _open(page, report(trace, tmp_path / "far.html"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _move(page, 3)  # the line still far below the data: drawn in the axes
+    inside, outside = page.evaluate(
+        """() => { const c = document.getElementById('fit');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let inside = 0, outside = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (Math.abs(d[i] - 59) > 3 || Math.abs(d[i + 1] - 82) > 3
+              || Math.abs(d[i + 2] - 139) > 3) continue;
+          const px = (i / 4) % c.width, py = Math.floor(i / 4 / c.width);
+          if (px >= 52 && px < c.width - 12 && py >= 12 && py < c.height - 40) inside++;
+          else outside++;
+        }
+        return [inside, outside]; }"""
+    )
+    assert inside > 100 and outside < 20, (inside, outside)
+    assert errors == [], errors
+
+
 def test_report_loss_panel_draws_each_batchs_loss(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = "seed001_gaussian"
     batches = gradtrace.fit(data, "normal", lr=0.01, batch_size=100, epochs=3, seed=1)

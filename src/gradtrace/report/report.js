@@ -50,6 +50,16 @@
     document.getElementById("fit-caption").textContent = "the fit over " +
       D.data.index.length + " of the data's " + D.n_rows + " rows (the batch's among them in red)";
   const fitC = document.getElementById("fit"), fitX = fitC.getContext("2d");
+  // over x: the data's range of y, widened to the first and last fits (as fit.png
+  // draws them) but by at most three times the data's span each way, so that a
+  // run that blew up does not squash the data into a line
+  const fitRange = (() => {
+    const yr = range(D.data.y), span = yr[1] - yr[0];
+    const ends = [F[0], F[F.length - 1]].flatMap((f) => f.curve || [])
+      .filter((v) => v !== null && Number.isFinite(v))
+      .map((v) => Math.min(yr[1] + 3 * span, Math.max(yr[0] - 3 * span, v)));
+    return range(D.data.y.concat(ends));
+  })();
   function drawFit(f) {
     fitX.clearRect(0, 0, fitC.width, fitC.height);
     const y = D.data.y, inBatch = new Set(f.rows);
@@ -64,14 +74,26 @@
         if (started) fitX.lineTo(sx(g), sy(c)); else { fitX.moveTo(sx(g), sy(c)); started = true; } });
       fitX.stroke(); fitX.setLineDash([]); };
     if (G && D.data.x) {
-      const x = D.data.x, xr = range(x), yr = range(y);
+      const x = D.data.x, xr = range(x), yr = fitRange;
       const [sx, sy] = scales(fitC, xr, yr);
       axes(fitX, fitC, xr, yr, D.x_name, D.y_name);
       D.data.index.forEach((row, i) => {
         fitX.fillStyle = inBatch.has(row) ? "#d62728" : "#5ec962";
         fitX.beginPath(); fitX.arc(sx(x[i]), sy(y[i]), inBatch.has(row) ? 5 : 3, 0, 7); fitX.fill();
       });
+      // the lines within the axes; where one leaves them, a note says so
+      fitX.save(); fitX.beginPath();
+      fitX.rect(52, 12, fitC.width - 64, fitC.height - 52); fitX.clip();
       trace(F[0], sx, sy, "#9e9e9e", [6, 4]); trace(f, sx, sy, "#3b528b", []);
+      fitX.restore();
+      const out = (f.curve || []).filter((v) => v !== null && Number.isFinite(v));
+      const above = out.some((v) => v > yr[1]), below = out.some((v) => v < yr[0]);
+      if (above || below || (f.curve && !out.length)) {
+        fitX.fillStyle = "#3b528b"; fitX.font = "14px sans-serif"; fitX.textAlign = "right";
+        fitX.fillText("the fit " + (above && below ? "leaves the chart ↑↓" : above ? "runs above the chart ↑" :
+          below ? "runs below the chart ↓" : "is not finite"), fitC.width - 16, 30);
+        fitX.textAlign = "left";
+      }
     } else if (G) {
       const yr = D.data.discrete ? [G[0] - 0.5, G[G.length - 1] + 0.5] : [G[0], G[G.length - 1]];
       let bars;
@@ -94,7 +116,11 @@
       fitX.fillStyle = "#d62728";
       D.data.index.forEach((row, i) => { if (inBatch.has(row)) fitX.fillRect(sx(y[i]) - 1, sy(0) - 10, 2, 10); });
     } else {
-      fitX.fillStyle = "#444"; fitX.fillText("several x columns: see the table", 60, 60);
+      fitX.fillStyle = "#444"; fitX.font = "16px sans-serif";
+      ["Several x columns: no single axis to draw the fit over.",
+       "fit.png (gradtrace plot) draws y against the prediction;",
+       "the table beside gives each parameter at this step."]
+        .forEach((line, i) => fitX.fillText(line, 24, 60 + 26 * i));
     }
   }
 
