@@ -125,6 +125,32 @@ def test_gap_is_loss_minus_the_optimum() -> None:
     assert (frame["gap"] >= -1e-12).all()  # nothing beats the optimum
 
 
+@pytest.mark.parametrize(
+    ("data", "options", "names"),
+    [
+        ({"x": [1.0, 1, 1, 1], "y": [2.0, 3, 2.5, 4]}, {}, "w and b"),
+        (
+            {"x1": [1.0, 2, 3, 4, 5], "x2": [1.0] * 5, "y": [1.0, 3, 2, 5, 4]},
+            {"model": "linear"},
+            "w[1] and b",
+        ),
+        (  # x2 = 2 x1: w[0] and w[1] trade off, b does not
+            {"x1": [1.0, 2, 3, 4, 5], "x2": [2.0, 4, 6, 8, 10], "y": [1.0, 3, 2, 5, 4]},
+            {"model": "linear"},
+            "w[0] and w[1]",
+        ),
+    ],
+)
+def test_dependent_columns_are_named(
+    data: dict[str, list[float]], options: dict[str, str], names: str
+) -> None:
+    trace = gradtrace.fit(data, lr=0.01, steps=3, **options)  # type: ignore[arg-type]
+    assert "optimum" not in trace.info
+    (note,) = [n for n in trace.info["notices"] if "no exact optimum" in n]
+    assert f"({names} trade off exactly" in note, note
+    assert "Singular matrix" not in note
+
+
 def test_no_exact_skips_it() -> None:
     trace = gradtrace.fit("seed001_line", lr=0.5, epochs=5, exact=False)
     assert "optimum" not in trace.info and "gap" not in trace.to_pandas()

@@ -121,7 +121,11 @@ def solve(
         if loss == "mse":
             p = len(beta)
             sigma2 = ssr / (n - p) if n > p else np.nan
-            se = m.coefficients(np.sqrt(np.diag(sigma2 * np.linalg.inv(xtx))))
+            try:
+                cov = sigma2 * np.linalg.inv(xtx)
+            except np.linalg.LinAlgError:
+                raise np.linalg.LinAlgError(_dependent(m, xtx)) from None
+            se = m.coefficients(np.sqrt(np.diag(cov)))
             t = t_quantile(n - p, 0.975) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
             return Optimum(
@@ -232,6 +236,26 @@ def _closed_form(
         params = {"loc": np.asarray(loc), "scale": np.asarray(scale)}
         return params, "mean and population standard deviation of log y, closed form"
     return None
+
+
+def _dependent(m: Any, xtx: np.ndarray) -> str:
+    """Why X^T X is singular, in the parameters' names: those the direction of no
+    change in the loss (its null vector) moves."""
+    values, vectors = np.linalg.eigh(xtx)
+    null = vectors[:, 0]
+    named = m.coefficients(np.arange(len(null)))
+    names = [""] * len(null)
+    for k, v in named.items():
+        idx = np.ravel(v).astype(int)
+        for j, i in enumerate(idx):
+            names[i] = k if np.ndim(v) == 0 else f"{k}[{j}]"
+    moved = [names[i] for i in np.flatnonzero(np.abs(null) > 1e-6 * np.abs(null).max())]
+    together = " and ".join(moved) if len(moved) <= 2 else ", ".join(moved)
+    return (
+        f"{together} trade off exactly, so the loss has no single lowest point: an x "
+        "column is constant, copying the intercept, or a combination of the others; "
+        "drop it, or use x that varies"
+    )
 
 
 def _least_squares(
