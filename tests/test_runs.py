@@ -299,6 +299,17 @@ def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 0 and "one" in out and "two" in out and "0.02" in out
     code, _, err = run(["show", str(tmp_path)], capsys)
     assert code == 2 and "is not a run folder" in err
+    sweep = tmp_path / "sweep"
+    code, _, err = run(
+        ["sweep", "seed001_line", "--lr", "0.1,0.2", "--steps", "3", "--no-plot"]
+        + ["--out", str(sweep)],
+        capsys,
+    )
+    assert code == 0, err
+    for command in (["show"], ["export"], ["report"], ["explain", "--step", "1"]):
+        code, _, err = run([*command, str(sweep)], capsys)
+        assert code == 2 and "is a sweep's folder, not a run's" in err, err
+        assert "sweep.parquet" in err and len(err.strip().splitlines()) == 1
 
 
 def test_same_configuration_same_trace_values() -> None:
