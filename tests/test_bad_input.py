@@ -399,6 +399,17 @@ def test_spreadsheets_and_binary_files(
     )
 
 
+def test_python_data_rows_are_also_named_by_iloc() -> None:
+    import pandas as pd
+
+    import gradtrace
+    from gradtrace.errors import InputError
+
+    frame = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [1.0, 2, np.nan, 4]})
+    with pytest.raises(InputError, match=r"in data row 3 \(\.iloc\[2\]\)"):
+        gradtrace.fit(frame, lr=0.1, steps=2)
+
+
 def test_python_api_messages_name_the_python_argument() -> None:
     import gradtrace
 

@@ -529,6 +529,8 @@ def _row(i: int, source: str) -> str:
     text = source.rstrip("'").lower().endswith((".csv", ".tsv", ".tab", ".txt"))
     if text or source == "standard input":
         return f"data row {i + 1} (line {i + 2})"
+    if source.startswith("the "):  # Python's data (a frame, arrays): 0-based too
+        return f"data row {i + 1} (.iloc[{i}])"
     return f"data row {i + 1}"
 
 
