@@ -335,3 +335,29 @@ def test_pictures_of_a_sweep_of_a_vector_parameter() -> None:
     assert plot.sweep_heatmap(s).axes[0].get_ylabel() == "seed"
     ax = plot.sweep_losses(s).axes[0]
     assert ax.get_title() == "4 configurations (2 diverged: dashed, x)"
+
+
+def test_the_sweep_command_names_the_best_of_a_vector_parameter_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model with a vector parameter (its final values are lists in the table):
+    the best line is printed and the command succeeds."""
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "sweep",
+                "seed003_linear",
+                "--model",
+                "linear",
+                "--lr",
+                "0.01,0.1",
+                "--no-plot",
+                "--out",
+                str(tmp_path / "s"),
+            ]
+        )
+    out, err = capsys.readouterr()
+    assert done.value.code in (0, None), err
+    table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
+    best = table.sort_values("loss").iloc[0]
+    assert f"best: lr={best['lr']:.4g}:" in out

@@ -203,14 +203,9 @@ def _plain_log_labels(*targets: Any) -> None:
 def _swept(table: Any) -> list[str]:
     """The columns of a sweep's table that vary from configuration to
     configuration (learning rate, batch size, seed, a start, ...)."""
-    skip = {"config", "loss", "gap", "steps_to_tol", "diverged", "diverged_step"}
-    finals = {c[len("init_") :] for c in table.columns if c.startswith("init_")}
-    return [
-        str(c)
-        for c in table.columns
-        # a vector parameter's cells are lists, which nunique cannot hash
-        if c not in skip and c not in finals and table[c].map(repr).nunique() > 1
-    ]
+    from gradtrace.sweeps import swept_columns
+
+    return swept_columns(table)
 
 
 def _second_axis(table: Any) -> str | None:

@@ -82,6 +82,26 @@ class Sweep:
         )
 
 
+#: A sweep table's columns of results, not of configurations.
+RESULTS = ("config", "loss", "gap", "steps_to_tol", "diverged", "diverged_step")
+
+
+def swept_columns(table: pd.DataFrame) -> list[str]:
+    """The columns of a sweep's table that vary from configuration to configuration
+    (learning rate, batch size, seed, a start, another hyper-parameter), in the
+    table's order; a parameter's final values (``w`` beside ``init_w``) are results,
+    not settings."""
+    finals = {c[len("init_") :] for c in table.columns if c.startswith("init_")}
+    return [
+        str(c)
+        for c in table.columns
+        if c not in RESULTS
+        and c not in finals
+        # a vector parameter's cells are lists, which nunique cannot hash
+        and table[c].map(repr).nunique() > 1
+    ]
+
+
 def _alone(values: set[int]) -> int | None:
     """The one value in ``values``, or None where there are several."""
     return next(iter(values)) if len(values) == 1 else None

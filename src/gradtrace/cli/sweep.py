@@ -346,34 +346,18 @@ def sweep(
 
 
 def _swept_columns(table: Any) -> list[str]:
-    cols = ["lr", "batch_size", "seed"] + [
-        c for c in table.columns if c.startswith("init_")
-    ]
-    extra = [
-        c
-        for c in table.columns
-        if c not in cols
-        and c
-        not in ("config", "loss", "gap", "steps_to_tol", "diverged", "diverged_step")
-        and not c.startswith("init_")
-    ]
-    cols += [
-        c
-        for c in extra
-        if table[c].nunique() > 1
-        and c
-        not in [
-            s
-            for s in table.columns
-            if not s.startswith("init_") and f"init_{s}" in table.columns
-        ]
-    ]
-    return [c for c in cols if c in table.columns and table[c].nunique() > 1] or ["lr"]
+    """The swept columns the best line names: the learning rate first."""
+    from gradtrace.sweeps import swept_columns
+
+    swept = swept_columns(table)
+    return sorted(swept, key=lambda c: c != "lr") or ["lr"]
 
 
 def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_short(float(v)) for v in np.ravel(value)) + "]"
     return str(value)
 
 
