@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import gradtrace
+from gradtrace.advice import g
 from gradtrace.cli import main
 
 SEED002 = dict(
@@ -69,6 +70,38 @@ def test_seed001_names_the_slow_direction_and_suggests_centring() -> None:
     assert "a mix of slope and intercept" in text
     assert "x is not centred" in text and "Centring x, or a larger rate" in text
     assert d["predicted_steps"] > 30  # why 30 epochs leave b at 1.92, not 1.99
+
+
+def test_x_on_a_large_scale_is_offered_standardisation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    sqft = rng.uniform(500, 3000, 50)
+    data = {"x": sqft, "y": 100 * sqft + rng.normal(0, 2e4, 50)}
+    # Hessian of the mean squared error: 2 [[E x^2, E x], [E x, 1]]
+    hessian = 2 * np.array([[np.mean(sqft**2), np.mean(sqft)], [np.mean(sqft), 1.0]])
+    cond = np.linalg.cond(hessian)
+    assert cond > 1e6
+    trace = gradtrace.fit(data, lr=1e-7, steps=5)
+    d = trace.info["diagnosis"]
+    assert d["condition"] == pytest.approx(cond, rel=1e-6)
+    (line,) = [f for f in d["findings"] if "Standardising x" in f]
+    assert (
+        f"mean {g(float(np.mean(sqft)))}" in line
+        and "--model linear --standardize" in line
+    )
+    # standardised, the same fit is well conditioned and is offered nothing
+    fixed = gradtrace.fit(data, "linear", lr=0.5, steps=5, standardize=True)
+    assert fixed.info["diagnosis"]["condition"] < 10
+    assert not any("Standardising" in f for f in fixed.info["diagnosis"]["findings"])
+    # a summary of a diverging run on the command line shows it
+    csv = tmp_path / "houses.csv"
+    import pandas as pd
+
+    pd.DataFrame(data).to_csv(csv, index=False)
+    with pytest.raises(SystemExit):
+        main(["fit", str(csv), "--out", str(tmp_path / "run")])
+    assert "Standardising x brings it near 1" in capsys.readouterr().out
 
 
 def test_adaptive_optimizers_are_explained_in_words() -> None:

@@ -38,14 +38,21 @@ def direction(d: Diagnosis) -> str:
     return text
 
 
+#: A condition number beyond which the diagnosis offers to standardise x.
+ILL_CONDITIONED = 1000.0
+
+
 def findings(
     d: Diagnosis,
     optimizer: str,
     x_mean: float | None = None,
     x_sd: float | None = None,
     batch_note: str | None = None,
+    rescale: str | None = None,
 ) -> list[str]:
-    """Sentences on curvature, stability, speed and what to change."""
+    """Sentences on curvature, stability, speed and what to change. ``rescale``:
+    the options that would standardise x (for a model where they exist), offered
+    where x's scale makes the condition number large."""
     if np.allclose(d.eig_start, d.eig_optimum, rtol=1e-9):
         where = (
             f"{g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} everywhere (a "
@@ -118,6 +125,19 @@ def findings(
                     "thrown out of bounds: --param-space unconstrained avoids it)."
                 )
                 break
+    if (
+        rescale
+        and d.condition > ILL_CONDITIONED
+        and x_mean is not None
+        and x_sd is not None
+    ):
+        lines.append(
+            f"The condition number {g(d.condition)} comes from x's scale (mean "
+            f"{g(x_mean)}, sd {g(x_sd)}): at any stable rate, gradient descent needs "
+            f"on the order of {g(d.condition, 2)} steps along the slow direction. "
+            f"Standardising x brings it near 1: {rescale} (the summary also gives "
+            "the fit in x's own units)."
+        )
     if d.family == "momentum":
         lines.append(
             f"With momentum {g(d.momentum)}, the best rate for a quadratic shrinks "

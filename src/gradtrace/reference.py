@@ -109,7 +109,16 @@ def compute(
         "predicted_steps": d.predicted_steps,
         "tol": d.tol,
         "slow_direction": dict(zip(d.names, d.slow_direction.tolist(), strict=True)),
-        "findings": advice.findings(d, spec.name, x_mean, x_sd, note),
+        "findings": advice.findings(
+            d,
+            spec.name,
+            x_mean,
+            x_sd,
+            note,
+            rescale=(
+                "--model linear --standardize" if m.name in ("line", "linear") else None
+            ),
+        ),
     }
     return out
 

@@ -320,7 +320,9 @@ def print_summary(
         # a run's summary keeps to warnings; show and diagnose print everything
         if all_findings or (
             diagnosis.get("verdict") in ("diverges", "crawls")
-            and ("stable limit" in finding or "Predicted" in finding)
+            and any(
+                k in finding for k in ("stable limit", "Predicted", "Standardising")
+            )
         ):
             console.print(f"  {finding}")
     t = info["timings"]
