@@ -131,6 +131,35 @@ def test_a_landscape_of_many_rows_is_taken_over_a_sample_and_says_so(
     assert html.payload(trace)["landscape"]["over"] == over
 
 
+def test_report_predictions_of_several_x_columns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gradtrace
+    from gradtrace.report import html
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(900, 2))
+    y = x @ np.array([1.5, -2.0]) + 0.5 + rng.normal(0, 0.1, 900)
+    data = {"x1": x[:, 0], "x2": x[:, 1], "y": y}
+    trace = gradtrace.fit(data, "linear", lr=0.1, batch_size=64, epochs=2)
+    monkeypatch.setattr(html, "MAX_ROWS", 500)
+    monkeypatch.setattr(html, "PREDICTION_ROWS", 50)
+    monkeypatch.setattr(html, "PREDICTION_FRAMES", 7)
+    page = html.payload(trace)
+    pred = page["data"]["predictions"]
+    assert len(pred["rows"]) == 50 and len(pred["frames"]) == 7
+    assert pred["frames"][0] == 0 and pred["frames"][-1] == len(page["frames"]) - 1
+    frame = trace.to_pandas()
+    kept = np.linspace(0, 899, 500).astype(int)  # the page's rows
+    rows = kept[pred["rows"]]
+    assert [page["data"]["index"][i] for i in pred["rows"]] == rows.tolist()
+    for i, values in zip(pred["frames"], pred["values"], strict=True):
+        at = frame.iloc[page["frames"][i]["step"]]
+        expected = x[rows] @ at[["w[0]", "w[1]"]].to_numpy(float) + at["b"]
+        np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
+    assert "grid" not in page["data"]  # no curve over one axis
+
+
 def test_parameter_paths_have_optimum_and_truth_lines() -> None:
     trace = demo_traces()["linear-basics"]
     axes = [ax for ax in plot.parameter_paths(trace).axes]

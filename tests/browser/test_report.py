@@ -159,6 +159,28 @@ def test_report_fit_panel_keeps_far_lines_in_view(page, tmp_path: Path) -> None:
     assert errors == [], errors
 
 
+def test_report_draws_y_against_the_prediction_for_several_x(
+    page, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    y = x @ np.array([1.5, -2.0]) + 0.5 + rng.normal(0, 0.1, 300)
+    data = {"x1": x[:, 0], "x2": x[:, 1], "y": y}
+    trace = gradtrace.fit(data, "linear", lr=0.1, batch_size=32, epochs=3)
+    _, errors = _open(page, report(trace, tmp_path / "two.html"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert page.inner_text("#fit-caption").startswith("y against the fitted prediction")
+    drawn = {}
+    for k in (0, trace.steps):
+        _move(page, k)
+        # the rows (blue) and the batch's (red)
+        drawn[k] = _pixels(page) + _pixels(page, rgb=(214, 39, 40))
+    assert drawn[0] > 300 and drawn[trace.steps] > 300
+    assert errors == [], errors
+
+
 def test_report_loss_panel_draws_each_batchs_loss(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = "seed001_gaussian"
     batches = gradtrace.fit(data, "normal", lr=0.01, batch_size=100, epochs=3, seed=1)

@@ -19,6 +19,11 @@ from gradtrace.errors import InputError
 MAX_FRAMES = 1500
 MAX_ROWS = 4000
 MAX_BATCH_ROWS = 200
+#: A model of several x columns is drawn as y against its prediction: of at most
+#: this many rows, at this many frames (the nearest earlier one stands for those
+#: between), so that the page stays small.
+PREDICTION_ROWS = 400
+PREDICTION_FRAMES = 120
 
 
 def _num(v: Any) -> float | None:
@@ -87,6 +92,8 @@ def payload(trace: Any) -> dict[str, Any]:
     if (column := one_x_column(x, n)) is not None:
         data["x"] = [float(v) for v in column[keep_rows]]
     curve = _curves(trace, x, y, [frame.iloc[s] for s in steps])
+    if curve is None and x is not None:
+        data["predictions"] = _predictions(trace, x, keep_rows, frame, steps)
     if curve is not None:
         data["grid"] = curve["grid"]
         data["discrete"] = curve["discrete"]
@@ -152,18 +159,55 @@ def _curves(
     at = model_grid(x, grid)
     values = []
     for row in rows:
-        params: dict[str, Any] = dict(fixed)
-        for sp in specs:
-            cols = sp.columns()
-            if all(c in row.index for c in cols):
-                v = row[cols].to_numpy(np.float64)
-                params[sp.name] = v[0] if sp.size is None else v
+        params = _params_of(row, fixed, specs)
         if model.kind == "distribution":
             out = np.exp(_evaluate(model, params, None, grid, "log_prob"))
         else:
             out = _evaluate(model, params, at, None, "predict")
         values.append([_num(v) for v in out])
     return {"grid": [float(g) for g in grid], "discrete": discrete, "values": values}
+
+
+def _params_of(row: Any, fixed: dict[str, Any], specs: list[Any]) -> dict[str, Any]:
+    """A trace row's parameters (and the fixed ones) as the model takes them."""
+    params: dict[str, Any] = dict(fixed)
+    for sp in specs:
+        cols = sp.columns()
+        if all(c in row.index for c in cols):
+            v = row[cols].to_numpy(np.float64)
+            params[sp.name] = v[0] if sp.size is None else v
+    return params
+
+
+def _predictions(
+    trace: Any, x: np.ndarray, keep_rows: np.ndarray, frame: Any, steps: list[int]
+) -> dict[str, Any]:
+    """The model's prediction at some of the page's rows (``rows``: positions in
+    its data) after some of its frames (``frames``: positions in its frames)."""
+    from gradtrace.plot import _evaluate, _model, _specs
+
+    model = _model(trace)
+    fixed, specs = trace.info["fixed"], _specs(trace, model)
+    kept = len(keep_rows)
+    rows = np.unique(np.linspace(0, kept - 1, min(PREDICTION_ROWS, kept)).astype(int))
+    at = np.reshape(x, (len(x), -1))[keep_rows[rows]]
+    frames = np.unique(
+        np.linspace(0, len(steps) - 1, min(PREDICTION_FRAMES, len(steps))).astype(int)
+    )
+    values = [
+        [
+            _num(v)
+            for v in _evaluate(
+                model,
+                _params_of(frame.iloc[steps[i]], fixed, specs),
+                at,
+                None,
+                "predict",
+            )
+        ]
+        for i in frames
+    ]
+    return {"rows": rows.tolist(), "frames": frames.tolist(), "values": values}
 
 
 def _landscape(

@@ -50,6 +50,19 @@
     document.getElementById("fit-caption").textContent = "the fit over " +
       D.data.index.length + " of the data's " + D.n_rows + " rows (the batch's among them in red)";
   const fitC = document.getElementById("fit"), fitX = fitC.getContext("2d");
+  const P = D.data.predictions;
+  // y against the prediction: one range for both axes (the diagonal is y =
+  // prediction), the rows' y and the first and last predictions, capped as below
+  const predRange = P ? (() => {
+    const ys = P.rows.map((pos) => D.data.y[pos]), yr = range(ys), span = yr[1] - yr[0];
+    const ends = [P.values[0], P.values[P.values.length - 1]].flat()
+      .filter((v) => v !== null && Number.isFinite(v))
+      .map((v) => Math.min(yr[1] + 3 * span, Math.max(yr[0] - 3 * span, v)));
+    return range(ys.concat(ends));
+  })() : null;
+  if (P) document.getElementById("fit-caption").textContent = "y against the fitted " +
+    "prediction, " + P.rows.length + (P.rows.length < D.n_rows ? " of " + D.n_rows : "") +
+    " rows (the batch's in red); on the dashed line the prediction is exact";
   // over x: the data's range of y, widened to the first and last fits (as fit.png
   // draws them) but by at most three times the data's span each way, so that a
   // run that blew up does not squash the data into a line
@@ -60,7 +73,7 @@
       .map((v) => Math.min(yr[1] + 3 * span, Math.max(yr[0] - 3 * span, v)));
     return range(D.data.y.concat(ends));
   })();
-  function drawFit(f) {
+  function drawFit(f, k) {
     fitX.clearRect(0, 0, fitC.width, fitC.height);
     const y = D.data.y, inBatch = new Set(f.rows);
     const G = D.data.grid;
@@ -115,12 +128,28 @@
       trace(F[0], sx, sy, "#9e9e9e", [6, 4], top); trace(f, sx, sy, "#3b528b", [], top);
       fitX.fillStyle = "#d62728";
       D.data.index.forEach((row, i) => { if (inBatch.has(row)) fitX.fillRect(sx(y[i]) - 1, sy(0) - 10, 2, 10); });
+    } else if (P) {
+      // several x columns: y against the prediction after the nearest frame at or
+      // before this one that has predictions
+      let j = 0;
+      while (j + 1 < P.frames.length && P.frames[j + 1] <= k) j++;
+      const pred = P.values[j], r = predRange;
+      const [sx, sy] = scales(fitC, r, r);
+      axes(fitX, fitC, r, r, "fitted prediction" + (P.frames[j] !== k ?
+        " (at step " + F[P.frames[j]].step + ")" : ""), D.y_name);
+      fitX.save(); fitX.beginPath();
+      fitX.rect(52, 12, fitC.width - 64, fitC.height - 52); fitX.clip();
+      fitX.strokeStyle = "#d62728"; fitX.setLineDash([4, 4]); fitX.lineWidth = 1;
+      fitX.beginPath(); fitX.moveTo(sx(r[0]), sy(r[0])); fitX.lineTo(sx(r[1]), sy(r[1]));
+      fitX.stroke(); fitX.setLineDash([]);
+      P.rows.forEach((pos, i) => { const v = pred[i]; if (v === null) return;
+        const batch = inBatch.has(D.data.index[pos]);
+        fitX.fillStyle = batch ? "#d62728" : "#3b528b";
+        fitX.beginPath(); fitX.arc(sx(v), sy(y[pos]), batch ? 5 : 3, 0, 7); fitX.fill(); });
+      fitX.restore();
     } else {
       fitX.fillStyle = "#444"; fitX.font = "16px sans-serif";
-      ["Several x columns: no single axis to draw the fit over.",
-       "fit.png (gradtrace plot) draws y against the prediction;",
-       "the table beside gives each parameter at this step."]
-        .forEach((line, i) => fitX.fillText(line, 24, 60 + 26 * i));
+      fitX.fillText("no fitted curve to draw for this model", 24, 60);
     }
   }
 
@@ -232,7 +261,7 @@
     const f = F[k];
     slider.value = String(k);
     label.textContent = "step " + f.step + " of " + D.steps + (f.step ? " · epoch " + f.epoch + ", batch " + f.batch : "");
-    drawFit(f); drawLandscape(f); drawLoss(f); drawTable(f);
+    drawFit(f, k); drawLandscape(f); drawLoss(f); drawTable(f);
   }
   slider.addEventListener("input", () => show(Number(slider.value)));
   let timer = null;
