@@ -2,10 +2,12 @@
 against the rate, and a suggested rate.
 
 The rate grows from ``lr_min`` to ``lr_max`` over the steps (one batch each); the
-test stops once the loss passes four times its lowest value. The suggestion is the
-rate where the smoothed loss falls fastest against log(rate), the usual reading of
-the test; next to it stand the rate of the lowest loss and, for gradient descent,
-the curvature's stable limit 2/L from ``diagnose``.
+test stops once the loss passes four times its lowest so far (``_stop``). The loss
+is smoothed on a log scale, centred and resistant (``_smooth``); the suggestion is
+the rate where the smoothed loss falls fastest against log(rate), below the
+smoothed curve's lowest point, the usual reading of the test; next to it stand the
+rate of the lowest smoothed loss and, for gradient descent, the curvature's stable
+limit 2/L from ``diagnose``.
 """
 
 from __future__ import annotations
@@ -85,38 +87,19 @@ def lr_find(
         )
         losses = np.asarray(run(params), np.float64)
     rates = lr_min * (lr_max / lr_min) ** (np.arange(steps) / (steps - 1))
-    finite = np.isfinite(losses)
-    best = np.min(losses[finite]) if finite.any() else np.nan
-    stop = steps
-    blown = np.flatnonzero(~finite | (losses > 4 * best))
-    after_best = blown[blown > int(np.nanargmin(np.where(finite, losses, np.inf)))]
-    if after_best.size:
-        stop = int(after_best[0]) + 1
-    smooth = _smooth(np.where(finite, losses, np.nan)[:stop])
-    slope = np.gradient(smooth, np.log(rates[:stop]))
-    usable = np.isfinite(slope)
-    usable[: max(3, stop // 10)] = False  # the smoothing's first points are unsettled
-    suggested = (
-        float(rates[:stop][usable][np.argmin(slope[usable])])
-        if usable.any()
-        else math.nan
-    )
+    reading = read(losses, rates)
     table = pd.DataFrame(
         {
             "step": np.arange(1, steps + 1),
             "lr": rates,
             "batch_loss": losses,
-            "smoothed": np.concatenate([smooth, np.full(steps - stop, np.nan)]),
+            "smoothed": reading.pop("smoothed"),
         }
     )
     reference = plan_reference(p, [])
     d = reference.get("diagnosis", {})
     summary = {
-        "suggested_lr": suggested,
-        "min_loss_lr": float(
-            rates[int(np.nanargmin(np.where(finite, losses, np.inf)))]
-        ),
-        "stopped_at_step": stop,
+        **reading,
         "stable_lr": d.get("stable_lr"),
         "family": d.get("family"),
         "optimizer": p.spec.name,
@@ -126,12 +109,121 @@ def lr_find(
     return table, summary
 
 
-def _smooth(values: np.ndarray, beta: float = 0.8) -> np.ndarray:
-    """Exponential moving average with bias correction (as the range test's
-    usual implementations smooth the noisy batch losses)."""
-    out = np.empty_like(values)
-    avg = 0.0
-    for i, v in enumerate(values):
-        avg = beta * avg + (1 - beta) * (v if np.isfinite(v) else avg)
-        out[i] = avg / (1 - beta ** (i + 1))
+#: The test stops once the loss passes this many times its lowest so far (fastai's
+#: and Sylvain Gugger's rule; pytorch-lr-finder's is 5).
+BLOWN_UP = 4.0
+
+#: The smoothed curve's lowest point: the first rate where it comes within this
+#: share of its fall of its minimum (on a flat floor, the exact minimum is noise:
+#: the lowest of many equal losses, or the last step before the rate outgrew the
+#: curvature's limit and the loss had not yet had the steps to grow).
+FLOOR = 0.02
+
+#: A fall of the smoothed loss smaller than this (relative) is rounding, not a fall.
+NO_FALL = 1e-3
+
+
+def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
+    """The reading of a range test's batch losses at ``rates``: where it stopped,
+    the smoothed curve (NaN beyond), the suggested rate (the steepest fall of the
+    smoothed curve below its lowest point; NaN where it did not fall), the rate of
+    the lowest smoothed loss, and whether the steepest fall came at the first rates
+    (the range started too high) or the loss still fell at the last (it ended too
+    low)."""
+    steps = len(losses)
+    end, logged = _stop(losses)
+    smooth = np.full(steps, np.nan)
+    out: dict[str, Any] = {
+        "suggested_lr": math.nan,
+        "min_loss_lr": math.nan,
+        # the steps drawn: up to the one that blew up, or all
+        "stopped_at_step": min(end + 1, steps),
+        "blew_up": end < steps,
+        "fell_at_start": False,
+        "still_falling": False,
+    }
+    if end == 0:
+        out["smoothed"] = smooth
+        return out
+    values = losses[:end]
+    z = _smooth(np.log(values) if logged else values)
+    smooth[:end] = np.exp(z) if logged else z
+    out["smoothed"] = smooth
+    low = int(np.argmin(z))
+    fall = float(np.max(z[: low + 1]) - z[low])
+    if fall < (NO_FALL if logged else NO_FALL * max(abs(z[0]), abs(z[low]))):
+        return out
+    floor = int(np.flatnonzero(z <= z[low] + FLOOR * fall)[0])
+    out["min_loss_lr"] = float(rates[floor])
+    slope = np.gradient(z, np.log(rates[:end])) if end > 1 else np.zeros(1)
+    if floor > 0:
+        steepest = int(np.argmin(slope[:floor]))
+        if slope[steepest] < 0:
+            out["suggested_lr"] = float(rates[steepest])
+            # the fall began before the first rate: the range starts too high
+            out["fell_at_start"] = steepest < max(2, end // 20)
+    out["still_falling"] = low >= end - 2 and not out["blew_up"]
     return out
+
+
+def _stop(losses: np.ndarray) -> tuple[int, bool]:
+    """Where the test stopped: the losses to read (the first ``end``; the next one,
+    where there is one, was not finite or past ``BLOWN_UP`` times the lowest so
+    far), and whether the losses are read on a log scale (all positive).
+
+    The lowest so far, and the loss compared with it, are running medians of five
+    batches: one lucky batch does not make the lowest nor an unlucky one the end (a
+    median of a rising or falling run of losses is the loss itself, so it is as
+    sharp as the losses where they blow up)."""
+    from scipy.ndimage import median_filter
+
+    steps = len(losses)
+    finite = np.isfinite(losses)
+    n = steps if finite.all() else int(np.argmin(finite))
+    logged = bool(n and (losses[:n] > 0).all())
+    if n == 0:
+        return 0, logged
+    z = np.log(losses[:n]) if logged else losses[:n]
+    med = median_filter(z, size=5, mode="nearest")
+    lowest = np.minimum.accumulate(med)
+    if logged:
+        over = med > lowest + math.log(BLOWN_UP)
+    else:  # losses at or below zero (a likelihood's): a rise of (4 - 1)|lowest|,
+        # at least its fall from the start
+        over = med > lowest + np.maximum(
+            (BLOWN_UP - 1) * np.abs(lowest), med[0] - lowest
+        )
+    blown = np.flatnonzero(over)
+    return (int(blown[0]) if blown.size else n), logged
+
+
+def _smooth(values: np.ndarray) -> np.ndarray:
+    """The batch losses smoothed (given on a log scale where they are positive):
+    a running median of five, then Hanning twice (weights 1, 4, 6, 4, 1).
+
+    The range test's usual smoothing (Gugger's "How do you find a good learning
+    rate", fastai's ``AvgSmoothLoss``, pytorch-lr-finder) is an exponential moving
+    average of the raw losses, run as the test runs so that it can stop it. Read
+    after the run, that average misleads twice: it lags about beta / (1 - beta)
+    steps behind the losses, so the steepest fall and the lowest point show at
+    larger rates than the losses' own (fastai's advice to step back an order of
+    magnitude from the minimum makes up for it); and on a linear scale the first
+    losses, often orders of magnitude above the rest, hold it up for many steps.
+    The whole run is at hand here, so the smoother is centred (no lag), and
+    resistant, after Tukey's ("Exploratory Data Analysis", 1977; the running
+    medians and Hanning of his 3RSSH and 4253H smoothers, Velleman, JASA 1980): the
+    running median ignores a single lucky or unlucky batch and keeps a fall of
+    decades in two steps a fall (a median of a rising or falling run is the run
+    itself), Hanning smooths what is left. On the log of the loss, the scale the
+    test is read on: the fall measured as a ratio."""
+    from scipy.ndimage import median_filter
+
+    z = np.asarray(values, np.float64)
+    if len(z) < 3:
+        return z.copy()
+    z = median_filter(z, size=5, mode="nearest")
+    for _ in range(2):
+        # the ends extended along their own slope, so a trend runs on to them
+        ends = np.concatenate([[2 * z[0] - z[1]], z, [2 * z[-1] - z[-2]]])
+        z = (ends[:-2] + 2 * ends[1:-1] + ends[2:]) / 4
+    return z

@@ -424,20 +424,26 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
         ms=4,
         label="batch loss",
     )
-    ax.plot(shown["lr"], shown["smoothed"], color="#3b528b", lw=2, label="smoothed")
-    ax.axvline(
-        summary["suggested_lr"],
-        color="#21918c",
+    ax.plot(
+        shown["lr"],
+        shown["smoothed"],
+        color="#3b528b",
         lw=2,
-        label=f"suggested (steepest fall): {summary['suggested_lr']:.3g}",
+        label="smoothed (log scale, centred)",
     )
-    ax.axvline(
-        summary["min_loss_lr"],
-        color="#5ec962",
-        ls=":",
-        lw=2,
-        label=f"lowest loss: {summary['min_loss_lr']:.3g}",
-    )
+    for key, style, label in (
+        ("suggested_lr", "-", "suggested (steepest fall)"),
+        ("min_loss_lr", ":", "lowest smoothed loss"),
+    ):
+        rate = summary.get(key)
+        if rate is not None and np.isfinite(rate):
+            ax.axvline(
+                rate,
+                color="#21918c" if style == "-" else "#5ec962",
+                ls=style,
+                lw=2,
+                label=f"{label}: {rate:.3g}",
+            )
     stable = summary.get("stable_lr")
     if stable is not None and np.isfinite(stable):
         ax.axvline(

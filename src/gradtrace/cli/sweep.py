@@ -467,11 +467,34 @@ def lr_find(
     plot.save(plot.lr_find(table, summary), out)
     console = _console()
     stable = summary["stable_lr"]
-    console.print(
-        f"suggested learning rate: {summary['suggested_lr']:.3g} (steepest fall of "
-        f"the smoothed loss); lowest loss at {summary['min_loss_lr']:.3g}; the loss "
-        f"passed 4x its lowest at step {summary['stopped_at_step']}."
+    stopped = summary["stopped_at_step"]
+    end = (
+        f"the loss blew up (4x its lowest, or not finite) at step {stopped}"
+        if summary["blew_up"]
+        else f"the loss did not blow up by --max {lr_max:g}"
     )
+    if math.isfinite(summary["suggested_lr"]):
+        console.print(
+            f"suggested learning rate: {summary['suggested_lr']:.3g} (steepest fall "
+            f"of the smoothed loss); lowest smoothed loss at "
+            f"{summary['min_loss_lr']:.3g}; {end}."
+        )
+    else:
+        console.print(
+            f"no suggested learning rate: the smoothed loss did not fall between "
+            f"--min {lr_min:g} and where the test stopped; {end}. Start further from "
+            "the optimum (--init) or try a smaller --min."
+        )
+    if summary["fell_at_start"]:
+        console.print(
+            f"note: the loss fell fastest at the first rates: the fall began below "
+            f"--min {lr_min:g}; run again with a smaller --min."
+        )
+    if summary["still_falling"]:
+        console.print(
+            f"note: the loss was still falling at --max {lr_max:g}: a larger --max "
+            "shows where it stops."
+        )
     if stable is not None and math.isfinite(stable):
         console.print(
             f"the curvature's stable limit for {summary['optimizer']} is "

@@ -1,0 +1,152 @@
+"""The learning-rate range test's reading: a smoothed curve that follows the batch
+losses, a suggestion below the lowest point and the blow-up, a lowest point that
+is not one lucky batch."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gradtrace.data import generate
+from gradtrace.lrfind import lr_find, read
+from helpers import run_cli
+
+
+def line_data() -> pd.DataFrame:
+    """As `gradtrace data line --n 100 --w 1 --b 2 --noise 0.15 --seed 0`."""
+    return generate("line", 100, w=(1.0,), b=2.0, noise=0.15, seed=0)[0]
+
+
+def houses() -> dict[str, np.ndarray]:
+    """Prices in the 100,000s: the first losses are decades above the rest."""
+    rng = np.random.default_rng(1)
+    sqft = rng.uniform(500, 3000, 50).round()
+    return {"sqft": sqft, "price": (100 * sqft + rng.normal(0, 20000, 50)).round()}
+
+
+def shown(table: pd.DataFrame, summary: dict[str, object]) -> pd.DataFrame:
+    """The steps drawn and smoothed: up to the one that blew up."""
+    rows = table.iloc[: int(summary["stopped_at_step"])]  # type: ignore[call-overload]
+    return rows[rows["smoothed"].notna()]
+
+
+def log_gap(rows: pd.DataFrame) -> np.ndarray:
+    return np.abs(np.log(rows["smoothed"]) - np.log(rows["batch_loss"]))
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "within"),
+    [
+        (line_data(), {}, 1.5),
+        (line_data(), {"batch_size": 10}, 3.0),  # noisy batches
+        (houses(), {"x": ["sqft"], "y": "price", "lr_min": 1e-12}, 1.5),
+        # the range starts after most of the fall: 100x in two steps
+        (houses(), {"x": ["sqft"], "y": "price"}, 3.0),
+    ],
+)
+def test_the_smoothed_curve_follows_the_batch_losses(
+    data: object, options: dict[str, object], within: float
+) -> None:
+    table, summary = lr_find(data, **options)  # type: ignore[arg-type]
+    rows = shown(table, summary)
+    assert len(rows) >= 10
+    gap = log_gap(rows)
+    # every point within the factor (the old average of raw losses ran 10-100x
+    # above houses' batch losses and half a decade behind line's), most far closer
+    assert gap.max() < math.log(within), rows.iloc[int(np.argmax(gap))]
+    assert np.median(gap) < math.log(1.3)
+    rates = table["lr"].to_numpy()
+    stop = int(summary["stopped_at_step"])
+    assert (
+        summary["suggested_lr"] < summary["min_loss_lr"] < rates[stop - 1]
+    )  # below the lowest point, below where it blew up
+    assert summary["blew_up"] and stop < len(table)
+
+
+def test_the_suggestion_is_where_the_losses_fall_fastest() -> None:
+    """On full batches (no noise) the steepest fall of the batch losses themselves,
+    against log(rate), is known: the suggestion is within a step of it; the lowest
+    point is below the curvature's stable limit (the last dots before the blow-up
+    are lower still, only because the loss had not yet had the steps to grow)."""
+    table, summary = lr_find(line_data())
+    rates = table["lr"].to_numpy()
+    loss = table["batch_loss"].to_numpy()
+    fall = np.diff(np.log(loss[: summary["stopped_at_step"] - 1]))
+    steepest = rates[int(np.argmin(fall))]
+    step = rates[1] / rates[0]
+    assert steepest / step**1.5 <= summary["suggested_lr"] <= steepest * step**1.5
+    assert summary["min_loss_lr"] < summary["stable_lr"] == pytest.approx(0.756, 0.01)
+    assert not summary["fell_at_start"] and not summary["still_falling"]
+
+
+def test_a_lucky_batch_is_not_the_lowest_loss() -> None:
+    """A known curve (a fall of 6 in log(loss) centred on step 50, a floor, a
+    blow-up from step 80), with noise and one lucky batch on the floor 1000x low."""
+    steps = 100
+    rates = np.logspace(-7, 1, steps)
+    i = np.arange(steps, dtype=float)
+    z = -3 * np.tanh((i - 50) / 5) + 0.5 * np.maximum(i - 79, 0) ** 2
+    z += np.random.default_rng(0).normal(0, 0.1, steps)
+    z[75] -= math.log(1000)
+    reading = read(np.exp(z), rates)
+    # the fall's steepest point, its floor (within 2% of the fall: tanh > 0.96
+    # from step 60) and the blow-up (4x over the floor: 0.5 (i - 79)^2 > log 4)
+    assert rates[48] <= reading["suggested_lr"] <= rates[52]
+    assert rates[57] <= reading["min_loss_lr"] <= rates[66]
+    assert reading["stopped_at_step"] == 82 and reading["blew_up"]
+    smoothed = reading["smoothed"]
+    assert np.isnan(smoothed[81:]).all() and np.isfinite(smoothed[:81]).all()
+    # the lucky batch barely moves the curve
+    assert abs(np.log(smoothed[75]) - np.median(z[70:80])) < 0.2
+
+
+def test_losses_below_zero_are_read_on_their_own_scale() -> None:
+    steps = 60
+    rates = np.logspace(-4, 1, steps)
+    i = np.arange(steps, dtype=float)
+    loss = -1.5 * np.tanh((i - 30) / 4) + 0.5  # 2 -> -1
+    loss[50:] = 1e3 * (i[50:] - 49)  # blows up
+    reading = read(loss, rates)
+    assert rates[28] <= reading["suggested_lr"] <= rates[32]
+    assert reading["stopped_at_step"] == 51
+
+
+def test_no_fall_no_suggestion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run started at the optimum: the loss only rounds until it blows up."""
+    flat = read(np.r_[np.full(50, 14259.0), 1e6, 1e9], np.logspace(-9, -2, 52))
+    assert math.isnan(flat["suggested_lr"]) and math.isnan(flat["min_loss_lr"])
+    assert flat["stopped_at_step"] == 51
+    csv = tmp_path / "h.csv"
+    pd.DataFrame(houses()).to_csv(csv, index=False)
+    code, out, err = run_cli(
+        [
+            "lr-find",
+            str(csv),
+            "--x",
+            "sqft",
+            "--y",
+            "price",
+            "-o",
+            str(tmp_path / "h.png"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "suggested learning rate: 1e-07" in out
+    assert "run again with a smaller --min" in out
+
+
+def test_adam_lowest_loss_is_not_a_lucky_dot_of_its_oscillation() -> None:
+    table, summary = lr_find(line_data(), optimizer="adam")
+    loss = table["batch_loss"].to_numpy()
+    rates = table["lr"].to_numpy()
+    # the raw lowest dot lies after the loss first rose 4x (Adam's oscillation)
+    assert rates[int(np.argmin(loss))] > 1
+    assert summary["suggested_lr"] < summary["min_loss_lr"] < 1
+    assert summary["stopped_at_step"] < len(table)
