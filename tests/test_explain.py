@@ -269,3 +269,36 @@ def test_a_loss_that_is_not_finite_is_not_called_missing(
     out = capsys.readouterr().out
     assert "-> nan; optimum" in out and "gap" not in out
     assert "not evaluated" not in out
+
+
+def test_explain_text_tells_in_python_what_the_command_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = gradtrace.fit(
+        "seed004_keras",
+        optimizer="keras.rmsprop",
+        lr=0.05,
+        batch_size=3,
+        epochs=3,
+        shuffle=False,
+        init={"w": 0.5, "b": 0.0},
+        metrics=["rmse"],
+    )
+    trace.save(tmp_path / "run")
+    with pytest.raises(SystemExit):
+        main(["explain", str(tmp_path / "run"), "--step", "5"])
+    printed = capsys.readouterr().out
+    text = trace.explain_text(5)
+    sentences = [
+        line
+        for line in printed.splitlines()
+        if line.startswith(("Parameters", "The batch", "Keras logs", "RMSE", "keras"))
+    ]
+    assert len(sentences) == 5
+    for line in sentences:
+        assert line in text.splitlines()
+    assert text.startswith("Step 5 of 12 (this run): epoch 2, batch 1; 3 of 12 rows")
+    # the tables' numbers: the rows' losses and their mean, then the update
+    table = trace.explain(5)
+    for value in [*table["loss"], *table.attrs["update"]["after"]]:
+        assert f"{value:.7g}" in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -573,3 +574,105 @@ def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
     if x is not None and not getattr(model_of(info), "x_matrix", False):
         x = x[:, 0]
     return x, y
+
+
+def _fmt(value: float) -> str:
+    """Seven significant digits, as float32 carries them; empty for NaN."""
+    return "" if math.isnan(value) else f"{value:.7g}"
+
+
+def narration(
+    trace: Any, step: int, where: str, rows: int | None = None
+) -> list[str | pd.DataFrame]:
+    """Step ``step`` of ``trace`` told in order, as ``gradtrace explain`` prints it:
+    sentences, and tables (the batch's rows with their mean, the optimizer's
+    update). ``where``: the run's name in the first sentence; ``rows``: only the
+    batch's first so many rows in its table."""
+    table = trace.explain(step, rows=rows)
+    info = trace.info
+    logged = table.attrs["logged"]
+    n = info["data"]["n_rows"]
+    shown_rows = [str(r) for r in table.index[:-1]]  # the last line is "mean"
+    hidden = logged["batch_rows"] - len(shown_rows)
+    if logged["batch_rows"] == n:
+        which = "all"
+    else:
+        which = ", ".join(shown_rows) + (", ..." if hidden else "")
+    out: list[str | pd.DataFrame] = [
+        f"Step {step} of {trace.steps} ({where}): epoch {logged['epoch']}, batch "
+        f"{logged['batch']}; {logged['batch_rows']} of {n} rows ({which})."
+    ]
+    update = table.attrs["update"]
+    shown = trace.to_pandas().iloc[step - 1]
+    before = ", ".join(f"{p}={_fmt(float(shown[p]))}" for p in update.index)
+    out.append(f"Parameters before the step: {before}.")
+    if "space" in table.attrs:
+        out.append(f"Note: {table.attrs['space']}.")
+    out.append("")
+    # the rows' numbers, and "mean" (or "sum") on the whole batch's line
+    out.append(table.assign(row=table.index))
+    if hidden:
+        out.append(
+            f"({hidden} more row{'s' if hidden > 1 else ''} not shown: --rows 0 "
+            "shows them all; the last line is the whole batch's.)"
+        )
+    total = table.iloc[-1]
+
+    def both(recorded: float, column: str) -> str:
+        """The table's total, and the step's own where float32 rounding made them
+        differ in the digits shown."""
+        mine = total.get(column)
+        if mine is None or _fmt(float(mine)) == _fmt(recorded):
+            return _fmt(recorded)
+        return f"{_fmt(float(mine))} (the step, in float32: {_fmt(recorded)})"
+
+    grads = ", ".join(
+        f"{p} {both(v, f'grad_{p}')}" for p, v in update["gradient"].items()
+    )
+    reduction = info["reduction"]
+    out.append(
+        f"\nThe batch loss is the {reduction} of the rows' losses, "
+        f"{both(logged['batch_loss'], 'loss')}; the gradient the step used is the "
+        f"{reduction} of their gradients: {grads}.\n"
+    )
+    out.append(
+        f"{info['optimizer']['name']}: "
+        + ", ".join(f"{k}={v}" for k, v in info["optimizer"].items() if k != "name")
+    )
+    out.append(update.reset_index())
+    counters = update.attrs.get("count", {})
+    if counters:
+        out.append(
+            "step counter after: " + ", ".join(f"{k}={v}" for k, v in counters.items())
+        )
+    out.append("")
+    out.append(table.attrs["why"])
+    if "running_rmse" in logged:
+        rmse = logged["rmse_all_data_after"]
+        out.append(
+            f"RMSE as Keras logs it: sqrt({_fmt(logged['running_loss'])}) = "
+            f"{_fmt(logged['running_rmse'])}"
+            + (
+                "."
+                if math.isnan(rmse)
+                else f"; over all the data after the step: {_fmt(rmse)}."
+            )
+        )
+    return out
+
+
+def as_text(parts: list[str | pd.DataFrame]) -> str:
+    """``narration``'s parts as plain text, its tables with seven digits."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, str):
+            return v
+        return _fmt(float(v))
+
+    lines = []
+    for part in parts:
+        if isinstance(part, str):
+            lines.append(part)
+        else:
+            lines.append(part.map(cell).to_string(index=False))
+    return "\n".join(lines)

@@ -68,82 +68,17 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
     from rich.table import Table
 
     from gradtrace.api import load
-    from gradtrace.cli._report import _console, fmt
-    from gradtrace.explain import step_number
+    from gradtrace.cli._report import _console
+    from gradtrace.explain import narration, step_number
 
     trace = load(run)
     step = step_number(step, trace.steps)
-    table = trace.explain(step, rows=max_rows or None)
-    info = trace.info
-    logged = table.attrs["logged"]
-    n = info["data"]["n_rows"]
     console = _console()
-    rows = [str(r) for r in table.index[:-1]]  # the last line is "mean"
-    hidden = logged["batch_rows"] - len(rows)
-    if logged["batch_rows"] == n:
-        which = "all"
-    else:
-        which = ", ".join(rows) + (", ..." if hidden else "")
-    console.print(
-        f"Step {step} of {trace.steps} ({run}): epoch {logged['epoch']}, batch "
-        f"{logged['batch']}; {logged['batch_rows']} of {n} rows ({which})."
-    )
-    update = table.attrs["update"]
-    shown = trace.to_pandas().iloc[step - 1]
-    before = ", ".join(f"{p}={fmt(float(shown[p]))}" for p in update.index)
-    console.print(f"Parameters before the step: {before}.")
-    if "space" in table.attrs:
-        console.print(f"Note: {table.attrs['space']}.")
-    console.print("")
-    # the rows' numbers, and "mean" (or "sum") on the whole batch's line
-    console.print(_frame_table(table.assign(row=table.index), Table))
-    if hidden:
-        console.print(
-            f"({hidden} more row{'s' if hidden > 1 else ''} not shown: --rows 0 "
-            "shows them all; the last line is the whole batch's.)"
-        )
-    reduction = info["reduction"]
-    total = table.iloc[-1]
-
-    def both(recorded: float, column: str) -> str:
-        """The table's total, and the step's own where float32 rounding made them
-        differ in the digits shown."""
-        mine = total.get(column)
-        if mine is None or fmt(float(mine)) == fmt(recorded):
-            return fmt(recorded)
-        return f"{fmt(float(mine))} (the step, in float32: {fmt(recorded)})"
-
-    grads = ", ".join(
-        f"{p} {both(v, f'grad_{p}')}" for p, v in update["gradient"].items()
-    )
-    console.print(
-        f"\nThe batch loss is the {reduction} of the rows' losses, "
-        f"{both(logged['batch_loss'], 'loss')}; the gradient the step used is the "
-        f"{reduction} of their gradients: {grads}.\n"
-    )
-    console.print(
-        f"{info['optimizer']['name']}: "
-        + ", ".join(f"{k}={v}" for k, v in info["optimizer"].items() if k != "name")
-    )
-    console.print(_frame_table(update.reset_index(), Table))
-    counters = update.attrs.get("count", {})
-    if counters:
-        console.print(
-            "step counter after: " + ", ".join(f"{k}={v}" for k, v in counters.items())
-        )
-    console.print()
-    console.print(table.attrs["why"])
-    if "running_rmse" in logged:
-        rmse = logged["rmse_all_data_after"]
-        console.print(
-            f"RMSE as Keras logs it: sqrt({fmt(logged['running_loss'])}) = "
-            f"{fmt(logged['running_rmse'])}"
-            + (
-                "."
-                if math.isnan(rmse)
-                else f"; over all the data after the step: {fmt(rmse)}."
-            )
-        )
+    for part in narration(trace, step, str(run), max_rows or None):
+        if isinstance(part, str):
+            console.print(part)
+        else:
+            console.print(_frame_table(part, Table))
 
 
 def _frame_table(frame: Any, table_cls: Any) -> Any:
