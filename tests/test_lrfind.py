@@ -150,3 +150,31 @@ def test_adam_lowest_loss_is_not_a_lucky_dot_of_its_oscillation() -> None:
     assert rates[int(np.argmin(loss))] > 1
     assert summary["suggested_lr"] < summary["min_loss_lr"] < 1
     assert summary["stopped_at_step"] < len(table)
+
+
+def test_lr_find_takes_fits_data_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its error about missing values names --drop-missing, which it takes; and
+    --dtype and --compute-dtype, as fit does."""
+    data = tmp_path / "m.csv"
+    data.write_text("x,y\n0,1\n1,3\n2,5\n3,\n4,9\n5,11\n6,13\n")
+    picture = ["-o", str(tmp_path / "m.png")]
+    code, out, err = run_cli(["lr-find", str(data), *picture], capsys)
+    assert code == 2 and "--drop-missing" in err and "Traceback" not in err
+    more = ["--drop-missing", "--dtype", "float64", "--compute-dtype", "float64"]
+    code, out, err = run_cli(["lr-find", str(data), *picture, *more], capsys)
+    assert code == 0, err
+    assert "suggested learning rate" in out
+    code, out, err = run_cli(["lr-find", str(data), *picture, "--dtype", "f16"], capsys)
+    assert code == 2 and "dtype" in err
+    # the run is the one fit would make of the six whole rows, in float64
+    table, _ = lr_find(data, drop_missing=True, dtype="float64", shuffle=False)
+    x, y = np.array([0, 1, 2, 4, 5, 6.0]), np.array([1, 3, 5, 9, 11, 13.0])
+    lr = table["lr"][0]
+    w, b = lr * 2 * np.mean(x * y), lr * 2 * np.mean(y)  # one step from 0, 0
+    np.testing.assert_allclose(
+        table["batch_loss"][:2],
+        [np.mean(y**2), np.mean((w * x + b - y) ** 2)],
+        rtol=1e-13,  # float64: float32 is off in the eighth digit
+    )

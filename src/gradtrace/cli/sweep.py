@@ -80,6 +80,35 @@ _fix = click.option(
 )
 
 
+#: The options of the data's types and missing values, as fit's.
+DATA_OPTIONS = [
+    click.option(
+        "--dtype",
+        metavar="float32|float64",
+        default="float32",
+        show_default=True,
+        help="float32 or float64: the parameters' dtype (and the loss's).",
+    ),
+    click.option(
+        "--compute-dtype",
+        metavar="float32|float64",
+        default=None,
+        help="Compute the data and loss in this dtype instead (default: --dtype).",
+    ),
+    click.option(
+        "--drop-missing",
+        is_flag=True,
+        help="Drop rows with NaN or infinity instead of refusing the data.",
+    ),
+]
+
+
+def _data_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(DATA_OPTIONS):
+        command = option(command)
+    return command
+
+
 def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options sweep and lr-find share with fit: model, loss, columns and
     optimizer."""
@@ -167,20 +196,7 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
 )
 @_fix
 @_reduction
-@click.option(
-    "--dtype",
-    default="float32",
-    show_default=True,
-    metavar="float32|float64",
-    help="The parameters' type.",
-)
-@click.option(
-    "--compute-dtype",
-    default=None,
-    metavar="float32|float64",
-    help="The loss's type (default: --dtype).",
-)
-@click.option("--drop-missing", is_flag=True, help="Drop rows with NaN or infinity.")
+@_data_options
 @click.option(
     "--keep-every",
     type=int,
@@ -402,10 +418,17 @@ def _short(value: Any) -> str:
     "--seed", type=int, default=0, show_default=True, help="The batches' shuffling."
 )
 @click.option(
+    "--shuffle/--no-shuffle",
+    default=True,
+    show_default=True,
+    help="Shuffle the rows each epoch (with --batch-size).",
+)
+@click.option(
     "--init", "init", multiple=True, metavar="NAME=VALUE", help="A starting value."
 )
 @_fix
 @_reduction
+@_data_options
 @click.option(
     "-o",
     "--out",
@@ -428,15 +451,21 @@ def lr_find(
     steps: int,
     batch_size: int | None,
     seed: int,
+    shuffle: bool,
     init: tuple[str, ...],
     fix: tuple[str, ...],
     reduction: str,
+    dtype: str,
+    compute_dtype: str | None,
+    drop_missing: bool,
     out: Path,
     **model_extra: Any,
 ) -> None:
     """The learning-rate range test: one run whose rate grows exponentially from
-    --min to --max, the loss against the rate, and a suggested rate (where the
-    smoothed loss falls fastest), next to the curvature's stable limit 2/L."""
+    --min to --max (stopped where the loss passes 4x its lowest), the loss against
+    the rate, smoothed (on a log scale, centred), and a suggested rate (where the
+    smoothed loss falls fastest, below its lowest point), next to the curvature's
+    stable limit 2/L."""
     from gradtrace import plot
     from gradtrace.cli._options import pairs
     from gradtrace.cli._report import _console
@@ -459,9 +488,13 @@ def lr_find(
         opt=pairs("--opt", opt),
         batch_size=batch_size,
         seed=seed,
+        shuffle=shuffle,
         init=pairs("--init", init),
         fix=pairs("--fix", fix),
         reduction=reduction,
+        dtype=dtype,
+        compute_dtype=compute_dtype,
+        drop_missing=drop_missing,
         **model_extra,
     )
     plot.save(plot.lr_find(table, summary), out)
