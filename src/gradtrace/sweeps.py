@@ -40,10 +40,13 @@ class Sweep:
     @property
     def best(self) -> pd.Series:
         """The best configuration: the fewest steps to come within ``tol`` of the
-        optimum; if none did, the lowest final loss; diverged ones never."""
+        optimum; if none did, the lowest final loss; diverged ones never, nor one
+        whose loss ended above its start while another's did not."""
         ok = self.table[~self.table["diverged"]]
         if ok.empty:
             return self.table.iloc[0]
+        if "ended_above_start" in ok and not ok["ended_above_start"].all():
+            ok = ok[~ok["ended_above_start"]]
         reached = ok[ok["steps_to_tol"].notna()]
         if not reached.empty:
             return reached.sort_values(["steps_to_tol", "loss"]).iloc[0]
@@ -74,16 +77,34 @@ class Sweep:
             raise
         return folder
 
+    @property
+    def rose(self) -> pd.DataFrame:
+        """The configurations whose loss stayed finite but ended above where it
+        started (a rate too large that had not yet overflowed)."""
+        if "ended_above_start" not in self.table:  # a sweep saved before
+            return self.table.iloc[:0]
+        return self.table[self.table["ended_above_start"]]
+
     def __repr__(self) -> str:
         n, bad = len(self.table), int(self.table["diverged"].sum())
+        rose = f", {len(self.rose)} ended above its start" if len(self.rose) else ""
         return (
             f"<Sweep {self.info['model']}/{self.info['loss']} "
-            f"{self.info['optimizer']}: {n} configurations, {bad} diverged>"
+            f"{self.info['optimizer']}: {n} configurations, {bad} diverged{rose}>"
         )
 
 
 #: A sweep table's columns of results, not of configurations.
-RESULTS = ("config", "loss", "gap", "steps_to_tol", "diverged", "diverged_step")
+RESULTS = (
+    "config",
+    "start_loss",
+    "loss",
+    "gap",
+    "steps_to_tol",
+    "diverged",
+    "diverged_step",
+    "ended_above_start",
+)
 
 
 def swept_columns(table: pd.DataFrame) -> list[str]:
@@ -279,6 +300,8 @@ def sweep(
                     row[f"init_{k}"] = _scalar(init_arrays[k][i])
                 for k in p.names:
                     row[k] = _scalar(result.final_params[k][i])
+                # both over all the data: before the first step, after the last
+                row["start_loss"] = float(result.kept_loss[i, 0])
                 row["loss"] = float(result.final_loss[i])
                 row["gap"] = row["loss"] - best.loss
                 first = int(result.first_within[i])
@@ -286,6 +309,9 @@ def sweep(
                 dstep = int(result.diverged_step[i])
                 row["diverged"] = dstep > 0
                 row["diverged_step"] = dstep if dstep > 0 else None
+                row["ended_above_start"] = dstep == 0 and bool(
+                    row["loss"] > row["start_loss"]
+                )
                 rows.append(row)
             # the kept steps of the group's configurations, in long form at once
             n_conf, n_kept = result.kept_loss.shape

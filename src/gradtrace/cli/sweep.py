@@ -255,8 +255,9 @@ def sweep(
 ) -> None:
     """Run every combination of learning rates, hyper-parameters, starting values
     and seeds on DATA, vectorised (one compiled program per batch size), and write
-    sweep.parquet (one row per configuration: its values, final parameters and loss,
-    gap to the optimum, first step within --tol of it, diverged and where),
+    sweep.parquet (one row per configuration: its values, final parameters, its loss
+    at the start and the end, gap to the optimum, first step within --tol of it,
+    diverged and where, ended above its start),
     traces.parquet (every --keep-every step of every configuration) and plots.
 
     \b
@@ -338,12 +339,25 @@ def sweep(
         console = _console()
         table = result.table
         n, bad = len(table), int(table["diverged"].sum())
+        rose = result.rose
         t = result.info["timings"]
+        above = f", {len(rose)} ended above {_its(len(rose))} start" * bool(len(rose))
         console.print(
-            f"{n} configurations, {bad} diverged, in {t['train_s']:.2f} s of "
-            f"training ({t['compile_s']:.2f} s compiling, {t['total_s']:.2f} s "
-            f"in all). Sweep folder: {out}"
+            f"{n} configuration{'s' if n != 1 else ''}, {bad} diverged{above}, in "
+            f"{t['train_s']:.2f} s of training ({t['compile_s']:.2f} s compiling, "
+            f"{t['total_s']:.2f} s in all). Sweep folder: {out}"
         )
+        if len(rose):
+            columns = _swept_columns(table)
+            first = rose.iloc[0]
+            shown = ", ".join(f"{k}={_short(first[k])}" for k in columns)
+            others = f" and {len(rose) - 1} more" if len(rose) > 1 else ""
+            console.print(
+                f"warning: the loss ended above where it started ({shown}: "
+                f"{first['start_loss']:.7g} -> {first['loss']:.7g}{others}): the "
+                "rate is too large for this optimizer and batch size; gradtrace "
+                "lr-find or a smaller --lr will tell."
+            )
         best = result.best
         shown = ", ".join(f"{k}={_short(best[k])}" for k in _swept_columns(table))
         reached = best["steps_to_tol"]
@@ -354,6 +368,10 @@ def sweep(
             and str(reached) != "<NA>"
             else f"final loss {best['loss']:.7g}"
         )
+        if best.get("ended_above_start", False):
+            how += f", above its start {best['start_loss']:.7g}" + (
+                " (as every other's)" if n > 1 else ""
+            )
         console.print(f"best: {shown}: {how}.")
     finally:
         if collecting:
@@ -367,6 +385,10 @@ def _swept_columns(table: Any) -> list[str]:
 
     swept = swept_columns(table)
     return sorted(swept, key=lambda c: c != "lr") or ["lr"]
+
+
+def _its(n: int) -> str:
+    return "its" if n == 1 else "their"
 
 
 def _short(value: Any) -> str:

@@ -1,0 +1,59 @@
+"""A configuration whose loss exploded but stayed finite: counted, warned about,
+never the best while another ended below its start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gradtrace.data import generate
+from gradtrace.sweeps import Sweep, sweep
+from helpers import run_cli
+
+
+def line() -> pd.DataFrame:
+    return generate("line", 100, w=(1.0,), b=2.0, noise=0.15, seed=0)[0]
+
+
+def test_a_loss_that_ended_above_its_start_is_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = line()
+    s = sweep(data, lr=[0.1, 0.3, 1.0], epochs=50)
+    start = float(np.mean(data["y"] ** 2))  # w = b = 0: the loss is mean(y^2)
+    np.testing.assert_allclose(s.table["start_loss"], start, rtol=1e-6)
+    row = s.table.set_index("lr").loc[1.0]
+    # 1 is above 2/L = 0.756: the loss grows by |1 - lr L|^2 a step, finite still
+    assert not row["diverged"] and np.isfinite(row["loss"]) and row["loss"] > 1e10
+    assert s.table["ended_above_start"].tolist() == [False, False, True]
+    assert s.best["lr"] == 0.3 and "1 ended above its start" in repr(s)
+    csv = tmp_path / "line.csv"
+    data.to_csv(csv, index=False)
+    args = ["sweep", str(csv), "--lr", "0.001:1:log8", "--epochs", "50", "--no-plot"]
+    code, out, err = run_cli([*args, "--out", str(tmp_path / "s")], capsys)
+    assert code == 0, err
+    assert "8 configurations, 0 diverged, 1 ended above its start" in out
+    assert "warning: the loss ended above where it started (lr=1: 6.54" in out
+    assert "best: lr=0.3728" in out
+
+
+def test_the_best_never_rose_while_another_fell() -> None:
+    """The lowest final loss, but above its own start (a start near the optimum),
+    against a higher final loss that fell from its start."""
+    table = pd.DataFrame(
+        {
+            "config": [0, 1],
+            "lr": [0.8, 0.01],
+            "start_loss": [0.03, 1000.0],
+            "loss": [0.05, 50.0],
+            "steps_to_tol": pd.array([None, None], dtype="Int64"),
+            "diverged": [False, False],
+            "ended_above_start": [True, False],
+        }
+    )
+    assert Sweep(table, pd.DataFrame(), {}).best["config"] == 1
+    every = table.assign(ended_above_start=True)
+    assert Sweep(every, pd.DataFrame(), {}).best["config"] == 0  # the lowest then
