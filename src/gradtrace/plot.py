@@ -333,10 +333,13 @@ def _by_epoch(sweep: Sweep) -> np.ndarray | None:
 def sweep_losses(sweep: Sweep) -> Figure:
     """Every configuration's gap to the optimum's loss over the steps (log scale),
     coloured by learning rate; diverged configurations dashed, ending in a cross.
-    Where batch sizes differ, over epochs instead of steps."""
+    Where batch sizes differ, over epochs instead of steps. The chart reaches a
+    million times the largest starting gap: a curve that rises above it is cut at
+    the top, an arrow where it leaves, and the legend says how high it went."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
 
     table = sweep.table
     best = sweep.info["optimum_loss"]
@@ -357,21 +360,59 @@ def sweep_losses(sweep: Sweep) -> Figure:
     first = np.array([g[0] for g in gaps if len(g)])
     first = first[np.isfinite(first)]
     ceiling = 1e6 * max(float(first.max()) if len(first) else 1.0, floor)
-    gaps = [np.clip(g, floor, ceiling) for g in gaps]
+    gaps = [np.maximum(g, floor) for g in gaps]  # NaN stays NaN
+    exits: list[tuple[float, float]] = []  # where a curve leaves the chart
+    above: list[float] = []  # how high those went
+
+    def within(x: np.ndarray, g: np.ndarray) -> list[np.ndarray]:
+        """The parts of a curve below ``ceiling``: each that leaves the chart ends
+        at its top (where it crossed it, on the log scale), one that comes back
+        starts there."""
+        over = g > ceiling
+        if not over.any():
+            return [np.column_stack([x, g])]
+        above.append(float(np.nanmax(g)))
+        top = np.log(ceiling)
+
+        def crossing(i: int) -> tuple[float, float]:
+            a, b = np.log(g[i]), np.log(g[i + 1])
+            return (float(x[i] + (top - a) / (b - a) * (x[i + 1] - x[i])), ceiling)
+
+        parts: list[np.ndarray] = []
+        part: list[tuple[float, float]] = []
+        for i in range(len(x)):
+            if over[i]:
+                if part:
+                    part.append(crossing(i - 1))
+                    exits.append(part[-1])
+                    parts.append(np.array(part))
+                    part = []
+                continue
+            if i > 0 and over[i - 1]:
+                part.append(crossing(i - 1))
+            part.append((float(x[i]), float(g[i])))
+        if part:
+            parts.append(np.array(part))
+        return parts
+
     diverged = table["diverged"].to_numpy(bool)
     dsteps = table["diverged_step"].fillna(0).to_numpy(float)
-    solid, dashed, dashed_lrs, crosses = [], [], [], []
+    solid, solid_lrs, dashed, dashed_lrs, crosses = [], [], [], [], []
     for c in range(len(table)):
         if not diverged[c]:
-            solid.append(np.column_stack([steps[c], gaps[c]]))
+            parts = within(steps[c], gaps[c])
+            solid += parts
+            solid_lrs += [lrs[c]] * len(parts)
             continue
         keep = raw[c] < dsteps[c]
         if keep.any():
-            dashed.append(np.column_stack([steps[c][keep], gaps[c][keep]]))
-            dashed_lrs.append(lrs[c])
-            crosses.append((steps[c][keep][-1], gaps[c][keep][-1]))
+            parts = within(steps[c][keep], gaps[c][keep])
+            dashed += parts
+            dashed_lrs += [lrs[c]] * len(parts)
+            if gaps[c][keep][-1] <= ceiling:
+                crosses.append((steps[c][keep][-1], gaps[c][keep][-1]))
     groups: list[tuple[Any, np.ndarray, str, float]] = [
-        (solid, lrs[~diverged], "solid", 0.85),
+        (solid, np.array(solid_lrs), "solid", 0.85),
         (dashed, np.array(dashed_lrs), "dashed", 0.6),
     ]
     for lines, colours, style, alpha in groups:
@@ -393,8 +434,36 @@ def sweep_losses(sweep: Sweep) -> Figure:
     drawn = np.concatenate([np.empty(0)] + [line[:, 1] for line in [*solid, *dashed]])
     drawn = drawn[np.isfinite(drawn)]
     low, high = (drawn.min(), drawn.max()) if len(drawn) else (floor, ceiling)
-    ax.set_ylim(low / 2, max(high, low * 10) * 2)  # the curves' own range
+    # the curves' own range; up to the top exactly where one leaves it
+    ax.set_ylim(low / 2, ceiling if exits else max(high, low * 10) * 2)
     ax.set_yscale("log")
+    legend = None
+    if exits:
+        ax.plot(
+            *np.array(exits).T,
+            "^",
+            color="#d62728",
+            ms=8,
+            linestyle="",
+            clip_on=False,
+            zorder=4,
+        )
+        n_off = len(above)
+        legend = fig.legend(
+            handles=[
+                Line2D(
+                    [],
+                    [],
+                    marker="^",
+                    color="#d62728",
+                    linestyle="",
+                    label=f"off the chart: {n_off} curve{'s' * (n_off > 1)} rose "
+                    f"above {ceiling:.3g}, to {max(above):.3g} at most",
+                )
+            ],
+            loc="lower left",
+            frameon=False,
+        )
     ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
     ax.set_ylabel("loss − optimum's loss")
     ax.set_title(
@@ -405,7 +474,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
         sm, cax=fig.add_axes((0.92, 0.2, 0.02, 0.6)), label="learning rate"
     )
     _plain_log_labels(ax.yaxis, bar)
-    _place(fig, ax, bar.ax)
+    _place(fig, ax, bar.ax, legend)
     return fig
 
 
