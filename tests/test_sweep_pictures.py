@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import PathCollection
 
 from gradtrace import plot
 from gradtrace.data import generate
@@ -50,3 +51,48 @@ def test_no_mark_where_every_curve_stays_on_the_chart() -> None:
     fig = plot.sweep_losses(s)
     assert not fig.legends
     assert not [line for line in fig.axes[0].get_lines() if line.get_marker() == "^"]
+
+
+def legend_texts(fig: object) -> list[str]:
+    return [t.get_text() for leg in fig.legends for t in leg.get_texts()]  # type: ignore[attr-defined]
+
+
+def test_the_heatmap_names_its_measure_and_leaves_an_explosion_off_its_colours() -> (
+    None
+):
+    s = sweep(line(), lr=list(np.logspace(-3, 0, 8)), epochs=50)
+    assert s.table["steps_to_tol"].isna().all()
+    fig = plot.sweep_heatmap(s)
+    ax, bar = fig.axes[0], fig.axes[-1]
+    assert "final loss − optimum's loss" in ax.get_title()
+    assert (
+        "no configuration brought every parameter within 0.0001 of the optimum"
+        in ax.get_title()
+    )
+    assert bar.get_ylabel() == "final loss − optimum's loss"
+    # the colours span the cells whose loss fell, not lr 1's 2.9e22
+    fell = s.table[~s.table["ended_above_start"]]
+    assert len(fell) == 7
+    (mesh,) = ax.collections[:1]
+    assert mesh.norm.vmin == pytest.approx(fell["gap"].min())
+    assert mesh.norm.vmax == pytest.approx(fell["gap"].max())
+    colours = np.ma.getdata(mesh.get_array())[~np.ma.getmaskarray(mesh.get_array())]
+    np.testing.assert_allclose(np.sort(colours), np.sort(fell["gap"]))
+    # no grey cell: no grey swatch; the risen cell marked and named
+    texts = legend_texts(fig)
+    assert len(texts) == 1
+    assert texts[0].startswith("loss ended above its start (to 2.88e+22")
+    marks = [c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)]
+    np.testing.assert_allclose(np.concatenate(marks), [[1.0, 0.0]])  # lr 1's cell
+
+
+def test_the_heatmap_greys_only_cells_that_never_came_within_tol() -> None:
+    s = sweep(line(), lr=[0.01, 0.3, 1.0], epochs=200, dtype="float64")
+    reached = s.table["steps_to_tol"].notna().tolist()
+    assert reached == [False, True, False]  # 1.0 rose, 0.01 crawled
+    fig = plot.sweep_heatmap(s)
+    assert "steps until every parameter is within 0.0001" in fig.axes[0].get_title()
+    texts = legend_texts(fig)
+    assert texts[0] == "parameters never all within 0.0001 of the optimum"
+    assert texts[1].startswith("loss ended above its start")
+    assert len(texts) == 2  # nothing diverged

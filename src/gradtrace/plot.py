@@ -215,11 +215,13 @@ def _second_axis(table: Any) -> str | None:
 
 def sweep_heatmap(sweep: Sweep) -> Figure:
     """Learning rate (x) against the second swept value (y): the steps each cell took
-    to come within ``tol`` of the optimum (colour, log scale); grey where it never
-    did, a red cross where it diverged. Where no cell came within ``tol``, the
-    colour is the final gap to the optimum's loss instead. Cells that several
-    configurations share (other swept values) show the median, and a cross if any
-    diverged."""
+    to bring every parameter within ``tol`` of the optimum (colour, log scale); grey
+    where it never did, a red cross where it diverged, a red arrow where its loss
+    ended above its start though finite (left out of the colour scale, which one
+    loss of 1e22 would flatten). Where no cell came within ``tol``, the colour is
+    the final loss's gap to the optimum's loss instead. Cells that several
+    configurations share (other swept values) show the median, and a cross or an
+    arrow if any diverged or rose."""
     from matplotlib.colors import LogNorm
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -235,6 +237,11 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     med = med.reindex(index=ys, columns=lrs)
     div = div.reindex(index=ys, columns=lrs).fillna(False)
     diverged = div.to_numpy(bool)
+    rose = np.zeros_like(diverged)
+    if "ended_above_start" in table:
+        up = keyed.groupby(["_y", "lr"])["ended_above_start"].any().unstack("lr")
+        rose = up.reindex(index=ys, columns=lrs).fillna(False).to_numpy(bool)
+        rose = rose & ~diverged
     steps = med.to_numpy(dtype=float, copy=True)
     steps[diverged] = np.nan
     # where no configuration came within tol, the colour is the final gap instead
@@ -243,7 +250,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         gap = keyed.assign(_g=keyed["gap"].astype(float).clip(lower=1e-300))
         cells = gap.groupby(["_y", "lr"])["_g"].median().unstack("lr")
         steps = cells.reindex(index=ys, columns=lrs).to_numpy(dtype=float, copy=True)
-        steps[diverged | ~np.isfinite(steps)] = np.nan
+        steps[diverged | rose | ~np.isfinite(steps)] = np.nan
     fig, ax = _figure(8.5, 2.0 + 0.45 * len(ys), layout=None)
     ax.set_facecolor("#d9d9d9")  # never within tol
     finite = steps[np.isfinite(steps)]
@@ -267,6 +274,10 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     )
     jj, ii = np.nonzero(diverged.T)
     ax.scatter(lrs[jj], ii, marker="x", color="#d62728", s=40, linewidths=2, zorder=3)
+    jj, ii = np.nonzero(rose.T)
+    ax.scatter(lrs[jj], ii, marker="^", color="#d62728", s=50, zorder=3)
+    # grey: a cell without a colour, a cross or an arrow (never within tol)
+    grey = ~np.isfinite(steps) & ~diverged & ~rose
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_yticks(range(len(ys)))
@@ -274,9 +285,10 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
     tol = sweep.info["tol"]
     what = (
-        f"final loss - optimum's loss (none came within {tol:g})"
+        "final loss − optimum's loss\n(no configuration brought every parameter "
+        f"within {tol:g} of the optimum)"
         if by_gap
-        else f"steps to come within {tol:g} of the optimum"
+        else f"steps until every parameter is within {tol:g} of the optimum"
     )
     runs = sweep.traces.groupby("config")["step"].max()
     ran = f"{runs.max()}" if runs.min() == runs.max() else f"{runs.min()}-{runs.max()}"
@@ -293,18 +305,38 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     )
     bar = None
     if len(finite):
-        label = "final gap" if by_gap else "steps to tolerance"
+        label = "final loss − optimum's loss" if by_gap else "steps until within tol"
         bar = fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label=label)
         _plain_log_labels(bar)
     _plain_log_labels(ax.xaxis)
-    legend = fig.legend(
-        handles=[
-            Patch(facecolor="#d9d9d9", label=f"not within {tol:g}"),
-            Line2D([], [], marker="x", color="#d62728", linestyle="", label="diverged"),
-        ],
-        loc="lower left",
-        ncol=2,
-        frameon=False,
+    handles: list[Any] = []
+    if grey.any():
+        handles.append(
+            Patch(
+                facecolor="#d9d9d9",
+                label=f"parameters never all within {tol:g} of the optimum",
+            )
+        )
+    if diverged.any():
+        handles.append(
+            Line2D([], [], marker="x", color="#d62728", linestyle="", label="diverged")
+        )
+    if rose.any():
+        highest = float(keyed.loc[keyed["ended_above_start"], "loss"].max())
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="^",
+                color="#d62728",
+                linestyle="",
+                label=f"loss ended above its start (to {highest:.3g}; off the colours)",
+            )
+        )
+    legend = (
+        fig.legend(handles=handles, loc="lower left", ncol=len(handles), frameon=False)
+        if handles
+        else None
     )
     _place(fig, ax, bar.ax if bar else None, legend)
     return fig
