@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -163,10 +164,36 @@ def test_ranges(text: str, values: list[float]) -> None:
     np.testing.assert_allclose(parse_values("--lr", text), values)
 
 
-@pytest.mark.parametrize("text", ["a:b", "1:2:3:4", "0:1:log3", "", "5:2"])
-def test_bad_ranges(text: str) -> None:
-    with pytest.raises(InputError, match="range|log range|whole"):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a:b", "--lr 'a:b' is not a range or list: write 1e-7:1e-3:log20"),
+        ("1:2:3:4", "is not a range or list"),
+        ("", "is not a range or list"),
+        ("0:1:log3", "--lr 0:1:log3: a log range must start above 0"),
+        ("1:-1:log3", "--lr 1:-1:log3: a log range must end above 0"),
+        ("5:2", "--lr 5:2: the end is before the start; write 2:5."),
+        ("0:1:0", "--lr 0:1:0: 0 values is none; give a count of at least 1"),
+        ("0:1:100000000", "makes 100000000 values: at most a million"),
+    ],
+)
+def test_bad_ranges(text: str, message: str) -> None:
+    with pytest.raises(InputError) as err:
         parse_values("--lr", text)
+    assert message in str(err.value)
+
+
+def test_a_sweep_names_its_data_as_a_run_does(tmp_path: Path) -> None:
+    """sweep.json's data source: the file as given, not quoted for a message."""
+    data = tmp_path / "line.csv"
+    pd.DataFrame({"x": [0.0, 1, 2, 3], "y": [1.0, 3, 5, 7]}).to_csv(data, index=False)
+    folder = sweep(str(data), lr=[0.1], steps=2).save(tmp_path / "s")
+    info = json.loads((folder / "sweep.json").read_text())
+    assert info["data"]["source"] == str(data)
+    single = gradtrace.fit(str(data), lr=0.1, steps=2)
+    assert info["data"]["source"] == single.info["data"]["source"]
+    frame = sweep(pd.read_csv(data), lr=[0.1], steps=2)
+    assert frame.info["data"]["source"] == "python data"
 
 
 def test_sweep_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -337,7 +337,13 @@ def sweep(
         "loss": p.loss,
         "reduction": p.reduction,
         "optimizer": p.spec.name,
-        "data": {"source": source, "n_rows": p.n_rows},
+        # as a run's run.json names it: the file or data set as given
+        "data": {
+            "source": "standard input"
+            if base.data == "-"
+            else (base.data or "python data"),
+            "n_rows": p.n_rows,
+        },
         # the most steps a configuration ran, and each batch size's own where
         # they differ
         "n_steps": max(steps_of.values()),

@@ -14,46 +14,68 @@ from gradtrace.cli._options import force_option
 from gradtrace.cli.fit import model_options
 from gradtrace.errors import InputError
 
+#: The most values one range or list of a sweep may give.
+MOST_VALUES = 1_000_000
+
+
+def _at_most(given: str, n: int) -> None:
+    if n > MOST_VALUES:
+        raise InputError(f"{given} makes {n} values: at most a million; give fewer.")
+
 
 def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
     """``1e-7:1e-3:log20`` (20 log-spaced), ``0:1:5`` (5 evenly spaced), ``0:9``
     (whole numbers 0 to 9), ``a,b,c`` (a list) or one value."""
     text = str(text).strip()
+    given = f"{flag} {text}"
     try:
         if ":" in text:
             parts = text.split(":")
             if len(parts) == 2:
                 a, b = int(parts[0]), int(parts[1])
                 if b < a:
-                    raise ValueError
+                    raise InputError(
+                        f"{given}: the end is before the start; write {b}:{a}."
+                    )
+                _at_most(given, b - a + 1)
                 values: list[Any] = list(range(a, b + 1))
             elif len(parts) == 3:
                 a_f, b_f, spec = float(parts[0]), float(parts[1]), parts[2].strip()
-                if spec.lower().startswith("log"):
-                    n = int(spec[3:])
-                    if a_f <= 0 or b_f <= 0:
-                        raise InputError(
-                            f"{flag} {text}: a log range needs positive ends."
-                        )
-                    values = list(np.logspace(math.log10(a_f), math.log10(b_f), n))
-                else:
-                    values = list(np.linspace(a_f, b_f, int(spec)))
-                if len(values) < 1:
-                    raise ValueError
+                log = spec.lower().startswith("log")
+                n = int(spec[3:] if log else spec)
+                if n < 1:
+                    raise InputError(
+                        f"{given}: {n} values is none; give a count of at least 1 "
+                        f"({text.rsplit(':', 1)[0]}:{'log' * log}5)."
+                    )
+                _at_most(given, n)
+                if log and not (a_f > 0 and b_f > 0):
+                    end = "start" if not a_f > 0 else "end"
+                    raise InputError(
+                        f"{given}: a log range must {end} above 0 (its values are "
+                        "spaced evenly in log10); write, for example, 1e-7:1e-3:log20."
+                    )
+                values = (
+                    list(np.logspace(math.log10(a_f), math.log10(b_f), n))
+                    if log
+                    else list(np.linspace(a_f, b_f, n))
+                )
             else:
                 raise ValueError
         else:
             values = [float(v) for v in text.split(",") if v.strip()]
             if not values:
                 raise ValueError
+    except InputError:
+        raise
     except (ValueError, OverflowError):
         raise InputError(
             f"{flag} {text!r} is not a range or list: write 1e-7:1e-3:log20 (log "
             "spaced), 0:1:5 (evenly spaced), 0:9 (whole numbers) or 1,2,3."
         ) from None
-    if len(values) > 1_000_000:
+    if len(values) > MOST_VALUES:
         raise InputError(
-            f"{flag} {text!r} makes {len(values)} values: at most a million."
+            f"{given} makes {len(values)} values: at most a million; give fewer."
         )
     if integer:
         if any(float(v) != int(v) for v in values):
