@@ -200,17 +200,15 @@ def _plain_log_labels(*targets: Any) -> None:
                 )
 
 
-def _swept(table: Any) -> list[str]:
+def _swept(sweep: Sweep) -> list[str]:
     """The columns of a sweep's table that vary from configuration to
     configuration (learning rate, batch size, seed, a start, ...)."""
-    from gradtrace.sweeps import swept_columns
-
-    return swept_columns(table)
+    return sweep.swept
 
 
-def _second_axis(table: Any) -> str | None:
+def _second_axis(sweep: Sweep) -> str | None:
     """The swept dimension shown on the heatmap's y axis, if any."""
-    return next((c for c in _swept(table) if c != "lr"), None)
+    return next((c for c in _swept(sweep) if c != "lr"), None)
 
 
 def sweep_heatmap(sweep: Sweep) -> Figure:
@@ -227,7 +225,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     from matplotlib.patches import Patch
 
     table = sweep.table
-    ycol = _second_axis(table)
+    ycol = _second_axis(sweep)
     lrs = np.sort(table["lr"].unique())
     ys = np.sort(table[ycol].unique()) if ycol else np.array([0.0])
     keyed = table.assign(_y=table[ycol] if ycol else 0.0)
@@ -293,7 +291,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     runs = sweep.traces.groupby("config")["step"].max()
     ran = f"{runs.max()}" if runs.min() == runs.max() else f"{runs.min()}-{runs.max()}"
     shared = len(table) // max(1, len(ys) * len(lrs))
-    others = [c for c in _swept(table) if c not in ("lr", ycol)]
+    others = [c for c in _swept(sweep) if c not in ("lr", ycol)]
     median = (
         f"; each cell the median of {shared} configurations, over {', '.join(others)}"
         if others

@@ -78,6 +78,12 @@ class Sweep:
         return folder
 
     @property
+    def swept(self) -> list[str]:
+        """The columns of ``table`` that vary from configuration to configuration
+        (``swept_columns``)."""
+        return swept_columns(self.table)
+
+    @property
     def rose(self) -> pd.DataFrame:
         """The configurations whose loss stayed finite but ended above where it
         started (a rate too large that had not yet overflowed)."""
