@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import statsmodels.api as sm
@@ -125,29 +127,49 @@ def test_gap_is_loss_minus_the_optimum() -> None:
     assert (frame["gap"] >= -1e-12).all()  # nothing beats the optimum
 
 
+_RNG = np.random.default_rng(5)
+_X1 = _RNG.normal(size=40)
+_Y = _X1 + _RNG.normal(size=40)
+
+
+@pytest.mark.parametrize("loss", ["mse", "nll"])
 @pytest.mark.parametrize(
     ("data", "options", "names"),
     [
-        ({"x": [1.0, 1, 1, 1], "y": [2.0, 3, 2.5, 4]}, {}, "w and b"),
         (
-            {"x1": [1.0, 2, 3, 4, 5], "x2": [1.0] * 5, "y": [1.0, 3, 2, 5, 4]},
-            {"model": "linear"},
-            "w[1] and b",
+            {"x": [1.0, 1, 1, 1], "y": [2.0, 3, 2.5, 4]},
+            {},
+            "(w and b trade off exactly",
         ),
-        (  # x2 = 2 x1: w[0] and w[1] trade off, b does not
-            {"x1": [1.0, 2, 3, 4, 5], "x2": [2.0, 4, 6, 8, 10], "y": [1.0, 3, 2, 5, 4]},
+        (  # a constant column, not 1: rounding makes X^T X invertible
+            {"x1": _X1, "x2": np.full(40, 3.7), "y": _Y},
             {"model": "linear"},
-            "w[0] and w[1]",
+            "(w[1] and b trade off exactly",
+        ),
+        (  # x2 = 3 x1 in floats: w[0] and w[1] trade off, b does not
+            {"x1": _X1, "x2": 3 * _X1, "y": _Y},
+            {"model": "linear"},
+            "(w[0] and w[1] trade off exactly",
+        ),
+        (
+            {"x1": _X1, "x2": _X1**2, "x3": _X1 + _X1**2, "y": _Y},
+            {"model": "linear"},
+            "(w[0], w[1], w[2] trade off exactly",
+        ),
+        (
+            {"x1": [1.0, 2], "x2": [3.0, 1], "y": [1.0, 2]},
+            {"model": "linear"},
+            "(2 rows cannot determine 3 parameters",
         ),
     ],
 )
 def test_dependent_columns_are_named(
-    data: dict[str, list[float]], options: dict[str, str], names: str
+    data: dict[str, Any], options: dict[str, str], names: str, loss: str
 ) -> None:
-    trace = gradtrace.fit(data, lr=0.01, steps=3, **options)  # type: ignore[arg-type]
+    trace = gradtrace.fit(data, lr=0.01, steps=3, loss=loss, **options)  # type: ignore[arg-type]
     assert "optimum" not in trace.info
     (note,) = [n for n in trace.info["notices"] if "no exact optimum" in n]
-    assert f"({names} trade off exactly" in note, note
+    assert names in note, note
     assert "Singular matrix" not in note
 
 

@@ -121,11 +121,7 @@ def solve(
         if loss == "mse":
             p = len(beta)
             sigma2 = ssr / (n - p) if n > p else np.nan
-            try:
-                cov = sigma2 * np.linalg.inv(xtx)
-            except np.linalg.LinAlgError:
-                raise np.linalg.LinAlgError(_dependent(m, xtx)) from None
-            se = m.coefficients(np.sqrt(np.diag(cov)))
+            se = m.coefficients(np.sqrt(np.diag(sigma2 * np.linalg.inv(xtx))))
             t = t_quantile(n - p, 0.975) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
             return Optimum(
@@ -238,18 +234,24 @@ def _closed_form(
     return None
 
 
-def _dependent(m: Any, xtx: np.ndarray) -> str:
-    """Why X^T X is singular, in the parameters' names: those the direction of no
-    change in the loss (its null vector) moves."""
-    values, vectors = np.linalg.eigh(xtx)
-    null = vectors[:, 0]
-    named = m.coefficients(np.arange(len(null)))
-    names = [""] * len(null)
+def _dependent(m: Any, xtx: np.ndarray, rank: int, n: int) -> str:
+    """Why the design has rank ``rank`` below its p columns, in the parameters'
+    names: those the directions of no change in the loss (X^T X's null space) move.
+    Fewer rows than parameters is said as such."""
+    p = len(xtx)
+    if n < p:
+        return (
+            f"{n} rows cannot determine {p} parameters: the loss has no single "
+            "lowest point; give more rows, or a model with fewer parameters"
+        )
+    _, vectors = np.linalg.eigh(xtx)  # ascending: the null space comes first
+    null = np.abs(vectors[:, : p - rank])
+    named = m.coefficients(np.arange(p))
+    names = [""] * p
     for k, v in named.items():
-        idx = np.ravel(v).astype(int)
-        for j, i in enumerate(idx):
+        for j, i in enumerate(np.ravel(v).astype(int)):
             names[i] = k if np.ndim(v) == 0 else f"{k}[{j}]"
-    moved = [names[i] for i in np.flatnonzero(np.abs(null) > 1e-6 * np.abs(null).max())]
+    moved = [names[i] for i in np.flatnonzero(null.max(axis=1) > 1e-6 * null.max())]
     together = " and ".join(moved) if len(moved) <= 2 else ", ".join(moved)
     return (
         f"{together} trade off exactly, so the loss has no single lowest point: an x "
@@ -274,9 +276,12 @@ def _least_squares(
     if n <= rowsums.BLOCK_ROWS and not isinstance(y, Chunks):
         design = m.design(np.asarray(x, np.float64))
         y64 = np.asarray(y, np.float64)
-        beta, *_ = np.linalg.lstsq(design, y64, rcond=None)
+        beta, _, rank, _ = np.linalg.lstsq(design, y64, rcond=None)
+        xtx = design.T @ design
+        if rank < len(beta):
+            raise np.linalg.LinAlgError(_dependent(m, xtx, rank, n))
         resid = y64 - design @ beta
-        return beta, design.T @ design, float(resid @ resid)
+        return beta, xtx, float(resid @ resid)
     r: np.ndarray | None = None
     for xb, yb in rowsums.blocks(x, y):
         both = np.column_stack(
@@ -290,7 +295,9 @@ def _least_squares(
     triangle = r[:p, :p]
     # R's singular values are X's: the cutoff lstsq of the whole X would use
     cutoff = np.finfo(np.float64).eps * max(n, p)
-    beta, *_ = np.linalg.lstsq(triangle, r[:p, p], rcond=cutoff)
+    beta, _, rank, _ = np.linalg.lstsq(triangle, r[:p, p], rcond=cutoff)
+    if rank < p:
+        raise np.linalg.LinAlgError(_dependent(m, triangle.T @ triangle, rank, n))
     ssr = 0.0
     for xb, yb in rowsums.blocks(x, y):
         resid = np.asarray(yb, np.float64) - m.design(np.asarray(xb, np.float64)) @ beta
