@@ -90,6 +90,13 @@ def test_x_on_a_large_scale_is_offered_standardisation(
         f"mean {g(float(np.mean(sqft)))}" in line
         and "--model linear --standardize" in line
     )
+    assert f"about {g(cond / 2, 2)} steps" in line
+    # x already on a unit scale: an infinite condition (mae's zero curvature) is not
+    # blamed on it
+    rng2 = np.random.default_rng(1)
+    unit = {"x": rng2.normal(size=50), "y": rng2.normal(size=50)}
+    mae = gradtrace.fit(unit, loss="mae", lr=0.1, steps=5)
+    assert not any("Standardising" in f for f in mae.info["diagnosis"]["findings"])
     # standardised, the same fit is well conditioned and is offered nothing
     fixed = gradtrace.fit(data, "linear", lr=0.5, steps=5, standardize=True)
     assert fixed.info["diagnosis"]["condition"] < 10

@@ -42,6 +42,13 @@ def direction(d: Diagnosis) -> str:
 ILL_CONDITIONED = 1000.0
 
 
+def _scale_condition(mean: float, sd: float) -> float:
+    """The condition number a line's squared error owes to x's mean and spread:
+    that of its Hessian's [[mean^2 + sd^2, mean], [mean, 1]]."""
+    values = np.linalg.eigvalsh(np.array([[mean**2 + sd**2, mean], [mean, 1.0]]))
+    return float(values[-1] / values[0]) if values[0] > 0 else math.inf
+
+
 def findings(
     d: Diagnosis,
     optimizer: str,
@@ -127,16 +134,18 @@ def findings(
                 break
     if (
         rescale
+        and math.isfinite(d.condition)
         and d.condition > ILL_CONDITIONED
         and x_mean is not None
         and x_sd is not None
+        and _scale_condition(x_mean, x_sd) > ILL_CONDITIONED
     ):
         lines.append(
             f"The condition number {g(d.condition)} comes from x's scale (mean "
-            f"{g(x_mean)}, sd {g(x_sd)}): at any stable rate, gradient descent needs "
-            f"on the order of {g(d.condition, 2)} steps along the slow direction. "
-            f"Standardising x brings it near 1: {rescale} (the summary also gives "
-            "the fit in x's own units)."
+            f"{g(x_mean)}, sd {g(x_sd)}): even at the best stable rate, gradient "
+            f"descent takes about {g(d.condition / 2, 2)} steps to shrink the error "
+            "along the slow direction by a factor e. Standardising x brings it near "
+            f"1: {rescale} (the summary also gives the fit in x's own units)."
         )
     if d.family == "momentum":
         lines.append(

@@ -115,8 +115,11 @@ def compute(
             x_mean,
             x_sd,
             note,
+            # the squared error's curvature is x's: standardising x fixes it
             rescale=(
-                "--model linear --standardize" if m.name in ("line", "linear") else None
+                "--model linear --standardize"
+                if m.name in ("line", "linear") and (loss == "mse" or loss == "nll")
+                else None
             ),
         ),
     }
