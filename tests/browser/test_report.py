@@ -181,6 +181,53 @@ def test_report_draws_y_against_the_prediction_for_several_x(
     assert errors == [], errors
 
 
+def test_report_table_fits_its_card_with_long_numbers(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(500, 3000, size=(50, 2))
+    y = x @ np.array([100.0, 50.0]) + rng.normal(0, 2e4, 50)
+    data = {"x1": x[:, 0], "x2": x[:, 1], "y": y}
+    # blows up: parameters and gradients like -1.205875e+37
+    trace = gradtrace.fit(data, "linear", lr=1e-5, steps=12)
+    _, errors = _open(page, report(trace, tmp_path / "long.html"))
+    for width in (840, 1000, 1280, 1400):
+        page.set_viewport_size({"width": width, "height": 900})
+        for step in (1, trace.steps):
+            _move(page, step)
+            inner, outer = page.evaluate(
+                """() => { const f = document.getElementById('values').parentElement;
+                return [f.scrollWidth, f.clientWidth]; }"""
+            )
+            assert inner <= outer, (width, step, inner, outer)
+    assert errors == [], errors
+
+
+def test_report_loss_axis_is_the_losses_not_an_optimum_of_rounding(
+    page, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    data = {"x": np.linspace(0, 1, 50), "y": np.full(50, 3.0)}  # optimum's loss ~0
+    trace = gradtrace.fit(data, lr=0.5, steps=30)
+    assert trace.info["optimum_loss"] < 1e-20
+    _, errors = _open(page, report(trace, tmp_path / "flat.html"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    top, bottom, height = page.evaluate(
+        """() => { const c = document.getElementById('loss');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let top = c.height, bottom = 0;
+        for (let i = 0; i < d.length; i += 4)
+          if (Math.abs(d[i] - 59) < 4 && Math.abs(d[i + 1] - 82) < 4
+              && Math.abs(d[i + 2] - 139) < 4) {
+            const y = Math.floor(i / 4 / c.width);
+            top = Math.min(top, y); bottom = Math.max(bottom, y); }
+        return [top, bottom, c.height]; }"""
+    )
+    assert bottom - top > 0.6 * (height - 52), (top, bottom)  # the curve fills it
+    assert errors == [], errors
+
+
 def test_report_loss_panel_draws_each_batchs_loss(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = "seed001_gaussian"
     batches = gradtrace.fit(data, "normal", lr=0.01, batch_size=100, epochs=3, seed=1)

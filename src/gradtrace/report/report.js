@@ -142,11 +142,19 @@
       fitX.strokeStyle = "#d62728"; fitX.setLineDash([4, 4]); fitX.lineWidth = 1;
       fitX.beginPath(); fitX.moveTo(sx(r[0]), sy(r[0])); fitX.lineTo(sx(r[1]), sy(r[1]));
       fitX.stroke(); fitX.setLineDash([]);
+      let outside = 0, finite = 0;
       P.rows.forEach((pos, i) => { const v = pred[i]; if (v === null) return;
+        finite++; if (v < r[0] || v > r[1]) outside++;
         const batch = inBatch.has(D.data.index[pos]);
         fitX.fillStyle = batch ? "#d62728" : "#3b528b";
         fitX.beginPath(); fitX.arc(sx(v), sy(y[pos]), batch ? 5 : 3, 0, 7); fitX.fill(); });
       fitX.restore();
+      if (outside || !finite) {
+        fitX.fillStyle = "#3b528b"; fitX.font = "14px sans-serif"; fitX.textAlign = "right";
+        fitX.fillText(!finite ? "the predictions are not finite" : outside + " of " + finite +
+          " predictions leave the chart", fitC.width - 16, 30);
+        fitX.textAlign = "left";
+      }
     } else {
       fitX.fillStyle = "#444"; fitX.font = "16px sans-serif";
       fitX.fillText("no fitted curve to draw for this model", 24, 60);
@@ -200,11 +208,14 @@
   const batchPts = D.batches_per_epoch > 1 ?
     F.filter((f) => f.step > 0 && f.batch_loss !== null && Number.isFinite(f.batch_loss)) : [];
   const sparse = pts.length < F.length / 2;  // taken every k-th step: mark where
-  const best = (D.optimum_loss !== null && D.optimum_loss !== undefined) ? [D.optimum_loss] : [];
-  const vals = pts.map((f) => f.loss).concat(batchPts.map((f) => f.batch_loss), best);
+  const vals = pts.map((f) => f.loss).concat(batchPts.map((f) => f.batch_loss));
   const useLog = vals.length && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 100;
   const tr = (v) => useLog ? Math.log10(v) : v;
-  const lossR = [0, D.steps || 1], lossY = range(vals.map(tr));
+  // the optimum's loss joins the axis unless, on a log axis, it lies more than two
+  // decades below the losses (1e-30 of noise-free data): then a note says where
+  const hasBest = D.optimum_loss !== null && D.optimum_loss !== undefined;
+  const bestShown = hasBest && (!useLog || (D.optimum_loss > 0 && D.optimum_loss >= Math.min(...vals) / 100));
+  const lossR = [0, D.steps || 1], lossY = range(vals.concat(bestShown ? [D.optimum_loss] : []).map(tr));
   document.getElementById("loss-caption").textContent = (batchPts.length ?
     "each batch's loss before its step (grey" + (D.frame_every > 1 ? ", one step in " +
       D.frame_every : "") + ") and the loss over all the data after" : "the loss over all the data after") +
@@ -224,10 +235,15 @@
     lossX.strokeStyle = "#3b528b"; lossX.lineWidth = 2; curve(pts, "loss", sx, sy);
     if (sparse) { lossX.fillStyle = "#3b528b"; pts.forEach((p) => {
       lossX.beginPath(); lossX.arc(sx(p.step), sy(tr(p.loss)), 3, 0, 7); lossX.fill(); }); }
-    if (D.optimum_loss !== null && D.optimum_loss !== undefined && (!useLog || D.optimum_loss > 0)) {
+    if (bestShown) {
       lossX.strokeStyle = "#d62728"; lossX.setLineDash([5, 4]); lossX.beginPath();
       lossX.moveTo(sx(0), sy(tr(D.optimum_loss))); lossX.lineTo(sx(D.steps), sy(tr(D.optimum_loss)));
       lossX.stroke(); lossX.setLineDash([]);
+    } else if (hasBest) {
+      lossX.fillStyle = "#d62728"; lossX.font = "14px sans-serif"; lossX.textAlign = "right";
+      lossX.fillText("optimum's loss " + fmt(D.optimum_loss) + ": below this axis ↓",
+        lossC.width - 16, lossC.height - 48);
+      lossX.textAlign = "left";
     }
     // this step: on the loss over all the data, or where that was not taken on
     // its batch's loss
@@ -238,15 +254,17 @@
   }
 
   // -- the table and the batch
+  // a number in a cell may break before its exponent, nowhere else (a narrow card)
+  const cell = (v) => fmt(v).replace("e", "<wbr>e");
   const tbody = document.querySelector("#values tbody");
   D.params.forEach((p) => { const tr_ = document.createElement("tr");
     tr_.innerHTML = "<td>" + p + "</td><td data-param='" + p + "'></td><td data-grad='" + p +
-      "'></td><td>" + (p in D.optimum ? fmt(D.optimum[p]) : "–") + "</td>";
+      "'></td><td>" + (p in D.optimum ? cell(D.optimum[p]) : "–") + "</td>";
     tbody.appendChild(tr_); });
   function drawTable(f) {
     D.params.forEach((p) => {
-      document.querySelector("[data-param='" + p + "']").textContent = fmt(f.params[p]);
-      document.querySelector("[data-grad='" + p + "']").textContent = fmt(f.grads[p]); });
+      document.querySelector("[data-param='" + p + "']").innerHTML = cell(f.params[p]);
+      document.querySelector("[data-grad='" + p + "']").innerHTML = cell(f.grads[p]); });
     document.getElementById("losses").textContent = f.step === 0 ? "the start: loss over all data " + fmt(f.loss) :
       "batch loss " + fmt(f.batch_loss) + " (before the update) · running loss as Keras logs it " +
       fmt(f.running_loss) + " · loss over all data after the step " +
