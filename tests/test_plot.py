@@ -319,6 +319,39 @@ def test_mp4_without_ffmpeg_says_so(
     assert not (tmp_path / "fit.mp4").exists()
 
 
+def test_a_failing_ffmpeg_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import gradtrace.animate as anim
+
+    fake = tmp_path / "bin" / "ffmpeg"  # writes a little, then fails
+    fake.parent.mkdir()
+    fake.write_text(
+        '#!/bin/sh\nfor last; do :; done\necho partial > "$last"\n'
+        'echo "Unknown encoder libx264" >&2\nexit 1\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "out"
+    out.mkdir()
+    trace = gradtrace.fit("seed004_keras", lr=0.01, steps=2)
+    with pytest.raises(gradtrace.InputError, match=r"\(Unknown encoder libx264\)"):
+        anim.animate(trace, out / "fit.mp4")
+    assert list(out.iterdir()) == []  # neither the video nor its temporary file
+
+
+def test_an_interrupted_picture_leaves_nothing(tmp_path: Path) -> None:
+    def interrupted(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        plot.written(tmp_path / "x.png", interrupted)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_distributions_animation_keeps_one_scale_for_every_frame() -> None:
     from gradtrace.animate import frame_figure
 

@@ -110,7 +110,14 @@ def _mp4(images: list[Any], path: Path, fps: int) -> None:
         str(path),
     ]
     raw = b"".join(im.convert("RGB").crop((0, 0, w, h)).tobytes() for im in images)
-    subprocess.run(cmd, input=raw, check=True)
+    done = subprocess.run(cmd, input=raw, capture_output=True)
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip().splitlines()
+        why = said[-1] if said else f"exit code {done.returncode}"
+        raise InputError(
+            f"ffmpeg could not write the video ({why}): write a GIF instead "
+            "(-o fit.gif)."
+        )
 
 
 class _Ready(NamedTuple):

@@ -7,6 +7,7 @@ configurations are marked with a cross as well as a colour.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -103,10 +104,11 @@ def check_folder(path: Path) -> None:
         )
 
 
-def written(path: Path, write: Any) -> Path:
+def written(path: Path, write: Callable[[Path], None]) -> Path:
     """Write ``path`` by ``write(tmp)`` into a hidden file beside it, then rename it,
-    so that a failure leaves nothing half-written. A folder that does not exist, or
-    one that cannot be written, is the caller's to fix: an :class:`InputError`."""
+    so that a failure (any, an interruption included) leaves nothing half-written. A
+    folder that does not exist, or one that cannot be written, is the caller's to
+    fix: an :class:`InputError`."""
     check_folder(path)
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
@@ -118,6 +120,9 @@ def written(path: Path, write: Any) -> Path:
             f"cannot write {str(path)!r} ({err.strerror or err}): choose a writable "
             "path."
         ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -1219,9 +1224,7 @@ def plot_run(
     trace: Any, folder: str | Path, params: tuple[str, str] | None = None
 ) -> list[Path]:
     """Write every picture that applies to this run into ``folder``."""
-    from gradtrace.errors import InputError
-
-    written = []
+    drawn = []
     for name, draw in RUN_FIGURES.items():
         try:
             fig = draw(trace, params) if draw is loss_landscape else draw(trace)
@@ -1229,5 +1232,5 @@ def plot_run(
             raise
         except ValueError:
             continue  # the picture does not apply (one parameter; not a normal/line)
-        written.append(save(fig, Path(folder) / name))
-    return written
+        drawn.append(save(fig, Path(folder) / name))
+    return drawn
