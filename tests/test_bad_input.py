@@ -408,6 +408,13 @@ def test_python_data_rows_are_also_named_by_iloc() -> None:
     frame = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [1.0, 2, np.nan, 4]})
     with pytest.raises(InputError, match=r"in data row 3 \(\.iloc\[2\]\)"):
         gradtrace.fit(frame, lr=0.1, steps=2)
+    # after dropped rows, a later bad row is still named by its place in the data
+    counts = pd.DataFrame({"x": [1.0, np.nan, 2, 3, 4], "y": [1.0, 2, 3, -4, 5]})
+    with pytest.raises(InputError, match=r"-4 in data row 4 \(\.iloc\[3\]\)"):
+        gradtrace.fit(counts, "poisson-regression", lr=0.1, steps=2, drop_missing=True)
+    # arrays have no iloc
+    with pytest.raises(InputError, match=r"in data row 2 \(position 1 from 0\)"):
+        gradtrace.fit((np.array([1.0, 2, 3]), np.array([1.0, np.inf, 3])), lr=0.1)
 
 
 def test_python_api_messages_name_the_python_argument() -> None:

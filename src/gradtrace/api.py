@@ -660,6 +660,7 @@ def plan(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )
     xs, ys = validate.columns(frame, kind, x_cols, config.y, source, cdtype)
+    given = xs, ys  # to name a row by its place in the data, where rows are dropped
     xs, ys, dropped = validate.finite_rows(xs, ys, config.drop_missing, source)
     if dropped:
         notices.append(
@@ -682,7 +683,9 @@ def plan(
     specs = validate.specs_for(m, loss)
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
     if m.kind == "distribution" or loss == "nll":
-        validate.support(m, ys, fixed, source)
+        rows = validate.kept_rows(*given) if dropped else None
+        validate.support(m, ys, fixed, source, rows=rows)
+    del given  # the data before any drop: a copy's worth of memory where rows went
     metric_names = validate.metrics(m, loss, config.metrics, ys, source)
     unconstrained = validate.param_space(config.param_space)
     spec = validate.optimizer(config.optimizer, config.lr, config.opt)

@@ -237,10 +237,12 @@ def support(
     fixed: Mapping[str, Any],
     source: str,
     first_row: int = 0,
+    rows: np.ndarray | None = None,
 ) -> None:
     """The data lie where the model puts probability (counts for Poisson, 0/1 for
     Bernoulli, ...); ``first_row``: the row of the file ``y`` starts at (a chunk of
-    a streamed file)."""
+    a streamed file); ``rows``: the data's row of each of ``y``'s, where rows were
+    dropped (``kept_rows``)."""
     name = getattr(m, "support", None)
     fam = getattr(m, "family", None)
     if m.kind == "regression":
@@ -254,9 +256,10 @@ def support(
         words += f" up to n = {float(fixed['n']):g}"
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
+        row = first_row + (i if rows is None else int(rows[i]))
         raise InputError(
             f"model {m.name!r} needs {words} in y, but {source} has {y[i]:g} in "
-            f"{_row(first_row + i, source)}: choose another model or clean the data."
+            f"{_row(row, source)}: choose another model or clean the data."
         )
 
 
@@ -529,8 +532,10 @@ def _row(i: int, source: str) -> str:
     text = source.rstrip("'").lower().endswith((".csv", ".tsv", ".tab", ".txt"))
     if text or source == "standard input":
         return f"data row {i + 1} (line {i + 2})"
-    if source.startswith("the "):  # Python's data (a frame, arrays): 0-based too
+    if source in ("the data frame", "the series"):  # pandas: 0-based too
         return f"data row {i + 1} (.iloc[{i}])"
+    if source.startswith("the "):  # arrays, a dict of columns
+        return f"data row {i + 1} (position {i} from 0)"
     return f"data row {i + 1}"
 
 
@@ -553,6 +558,15 @@ def _numeric(
             f"{col.iloc[i]!r} in {_row(i, source)}: fix or remove it."
         )
     return values.to_numpy(dtype=np.float64)
+
+
+def kept_rows(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """The positions of the rows ``finite_rows`` keeps (to name a kept row by its
+    place in the data)."""
+    ok = np.isfinite(y)
+    if x is not None:
+        ok &= np.isfinite(x).all(axis=1)
+    return np.flatnonzero(ok)
 
 
 def finite_rows(
