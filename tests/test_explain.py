@@ -302,3 +302,10 @@ def test_explain_text_tells_in_python_what_the_command_prints(
     table = trace.explain(5)
     for value in [*table["loss"], *table.attrs["update"]["after"]]:
         assert f"{value:.7g}" in text
+
+
+def test_explain_text_shows_twenty_rows_and_says_how_to_see_all() -> None:
+    trace = gradtrace.fit("seed001_line", lr=0.1, steps=2)  # full batch: 100 rows
+    text = trace.explain_text(1)
+    assert "(80 more rows not shown: rows=None shows them all;" in text
+    assert "more rows not shown" not in trace.explain_text(1, rows=None)

@@ -27,6 +27,7 @@ from gradtrace.core.catalog import MODELS, kind_of
 from gradtrace.core.losses import param_specs, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.errors import InputError
+from gradtrace.text import fmt
 from gradtrace.usercode import loss_of, model_of
 
 
@@ -576,18 +577,22 @@ def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
     return x, y
 
 
-def _fmt(value: float) -> str:
-    """Seven significant digits, as float32 carries them; empty for NaN."""
-    return "" if math.isnan(value) else f"{value:.7g}"
+#: The batch's rows an explanation shows by default (the mean covers them all).
+SHOWN_ROWS = 20
 
 
 def narration(
-    trace: Any, step: int, where: str, rows: int | None = None
+    trace: Any,
+    step: int,
+    where: str,
+    rows: int | None = SHOWN_ROWS,
+    all_rows: str = "--rows 0",
 ) -> list[str | pd.DataFrame]:
     """Step ``step`` of ``trace`` told in order, as ``gradtrace explain`` prints it:
     sentences, and tables (the batch's rows with their mean, the optimizer's
     update). ``where``: the run's name in the first sentence; ``rows``: only the
-    batch's first so many rows in its table."""
+    batch's first so many rows in its table (None: all); ``all_rows``: how to ask
+    for them all, where some are left out."""
     table = trace.explain(step, rows=rows)
     info = trace.info
     logged = table.attrs["logged"]
@@ -604,7 +609,7 @@ def narration(
     ]
     update = table.attrs["update"]
     shown = trace.to_pandas().iloc[step - 1]
-    before = ", ".join(f"{p}={_fmt(float(shown[p]))}" for p in update.index)
+    before = ", ".join(f"{p}={fmt(float(shown[p]))}" for p in update.index)
     out.append(f"Parameters before the step: {before}.")
     if "space" in table.attrs:
         out.append(f"Note: {table.attrs['space']}.")
@@ -613,7 +618,7 @@ def narration(
     out.append(table.assign(row=table.index))
     if hidden:
         out.append(
-            f"({hidden} more row{'s' if hidden > 1 else ''} not shown: --rows 0 "
+            f"({hidden} more row{'s' if hidden > 1 else ''} not shown: {all_rows} "
             "shows them all; the last line is the whole batch's.)"
         )
     total = table.iloc[-1]
@@ -622,9 +627,9 @@ def narration(
         """The table's total, and the step's own where float32 rounding made them
         differ in the digits shown."""
         mine = total.get(column)
-        if mine is None or _fmt(float(mine)) == _fmt(recorded):
-            return _fmt(recorded)
-        return f"{_fmt(float(mine))} (the step, in float32: {_fmt(recorded)})"
+        if mine is None or fmt(float(mine)) == fmt(recorded):
+            return fmt(recorded)
+        return f"{fmt(float(mine))} (the step, in float32: {fmt(recorded)})"
 
     grads = ", ".join(
         f"{p} {both(v, f'grad_{p}')}" for p, v in update["gradient"].items()
@@ -650,12 +655,12 @@ def narration(
     if "running_rmse" in logged:
         rmse = logged["rmse_all_data_after"]
         out.append(
-            f"RMSE as Keras logs it: sqrt({_fmt(logged['running_loss'])}) = "
-            f"{_fmt(logged['running_rmse'])}"
+            f"RMSE as Keras logs it: sqrt({fmt(logged['running_loss'])}) = "
+            f"{fmt(logged['running_rmse'])}"
             + (
                 "."
                 if math.isnan(rmse)
-                else f"; over all the data after the step: {_fmt(rmse)}."
+                else f"; over all the data after the step: {fmt(rmse)}."
             )
         )
     return out
@@ -665,9 +670,7 @@ def as_text(parts: list[str | pd.DataFrame]) -> str:
     """``narration``'s parts as plain text, its tables with seven digits."""
 
     def cell(v: Any) -> str:
-        if isinstance(v, str):
-            return v
-        return _fmt(float(v))
+        return v if isinstance(v, str) else fmt(float(v))
 
     lines = []
     for part in parts:

@@ -216,14 +216,15 @@ class Trace:
             self._frame, self.info, x, y, step, self.model, self.loss, rows, read
         )
 
-    def explain_text(self, step: int, rows: int | None = None) -> str:
+    def explain_text(self, step: int, rows: int | None = 20) -> str:
         """Step ``step`` told in words and tables, as ``gradtrace explain`` prints
-        it: the batch's rows, each row's loss and gradient and their mean, the
-        gradient the step used, the optimizer's update, and the loss as Keras logs
-        it against the loss over all the data (``print`` it)."""
+        it: the batch's rows (the first ``rows``; None: all), each row's loss and
+        gradient and their mean, the gradient the step used, the optimizer's
+        update, and the loss as Keras logs it against the loss over all the data
+        (``print`` it)."""
         from gradtrace.explain import as_text, narration
 
-        return as_text(narration(self, step, "this run", rows))
+        return as_text(narration(self, step, "this run", rows, "rows=None"))
 
     def plot(self, which: str = "loss") -> Any:
         """A matplotlib figure of the run: ``fit``, ``loss``, ``params``,

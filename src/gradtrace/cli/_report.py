@@ -14,6 +14,8 @@ from rich.console import Console as _RichConsole
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gradtrace.text import fmt
+
 if TYPE_CHECKING:
     from gradtrace.api import RunConfig
     from gradtrace.trace import Trace
@@ -100,13 +102,6 @@ def _console() -> Console:
     return Console(
         highlight=False, soft_wrap=True, width=None if probe.is_terminal else 160
     )
-
-
-def fmt(value: float) -> str:
-    """Seven significant digits, as float32 carries them."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{value:.7g}"
 
 
 def steps_table(trace: Trace, every: int | None) -> Table:
