@@ -310,6 +310,7 @@ def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         code, _, err = run([*command, str(sweep)], capsys)
         assert code == 2 and "is a sweep's folder, not a run's" in err, err
         assert "sweep.parquet" in err and len(err.strip().splitlines()) == 1
+        assert "traces.parquet" in err and "heatmap.png" not in err  # --no-plot
 
 
 def test_same_configuration_same_trace_values() -> None:

@@ -572,11 +572,13 @@ def load_info(folder: str | Path) -> dict[str, Any]:
     path = folder / INFO_FILE
     _exists(folder)
     if not path.is_file() and (folder / "sweep.json").is_file():
+        pictures = [f for f in ("heatmap.png", "losses.png") if (folder / f).is_file()]
         raise RunFolderError(
             f"{str(folder)!r} is a sweep's folder, not a run's: its table is "
-            "sweep.parquet (pandas.read_parquet reads it) and its pictures "
-            "heatmap.png and losses.png; to follow one configuration step by step, "
-            "gradtrace fit it."
+            "sweep.parquet and each configuration's losses per step traces.parquet "
+            "(pandas.read_parquet reads them)"
+            + (f", its pictures {' and '.join(pictures)}" if pictures else "")
+            + "; to follow one configuration step by step, gradtrace fit it."
         )
     if not path.is_file() or not (folder / TRACE_FILE).exists():
         raise RunFolderError(

@@ -519,6 +519,9 @@ def lr_find(
         raise InputError(
             f"-o {str(out)!r}: the picture is a PNG; end the name in .png."
         )
+    from gradtrace.plot import check_folder
+
+    check_folder(out)  # before the test, not after it
     table, summary = run(
         data,
         model,
