@@ -24,6 +24,7 @@ from gradtrace.plot import (
     data_rows,
     model_grid,
     one_x_column,
+    params_of,
     points_shown,
     written,
 )
@@ -171,13 +172,7 @@ def frame_figure(
     names = list(_specs(trace, model))
 
     def values(r: Any) -> dict[str, Any]:
-        out: dict[str, Any] = dict(fixed)
-        for sp in names:
-            cols = sp.columns()
-            if all(c in r.index for c in cols):
-                v = r[cols].to_numpy(np.float64)
-                out[sp.name] = v[0] if sp.size is None else v
-        return out
+        return params_of(r, fixed, names)
 
     start = frame.iloc[0]
     if model.kind == "distribution":

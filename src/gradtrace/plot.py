@@ -870,6 +870,17 @@ def _specs(trace: Any, model: Any) -> list[Any]:
     return list(param_specs(model, loss))
 
 
+def params_of(row: Any, fixed: dict[str, Any], specs: list[Any]) -> dict[str, Any]:
+    """A trace row's parameters (and the fixed ones) as the model takes them."""
+    params: dict[str, Any] = dict(fixed)
+    for sp in specs:
+        cols = sp.columns()
+        if all(c in row.index for c in cols):
+            v = row[cols].to_numpy(np.float64)
+            params[sp.name] = v[0] if sp.size is None else v
+    return params
+
+
 def _shown(params: dict[str, Any], names: list[str]) -> str:
     """'loc=1.2, scale=0.5' (vectors shortened)."""
     parts = []

@@ -37,3 +37,26 @@ def pairs(flag: str, items: Iterable[str]) -> dict[str, str]:
             raise InputError(f"{flag} {key} is given twice: give it once.")
         out[key] = value.strip()
     return out
+
+
+#: The data's types and missing values: fit's, sweep's and lr-find's options.
+DTYPE_OPTION = click.option(
+    "--dtype",
+    metavar="float32|float64",
+    default="float32",
+    show_default=True,
+    help="float32 or float64: the parameters' dtype (and the loss's).",
+)
+COMPUTE_DTYPE_OPTION = click.option(
+    "--compute-dtype",
+    metavar="float32|float64",
+    default=None,
+    help="Compute the data and loss in this dtype instead (e.g. float32 with "
+    "--dtype float64, as PyTorch does for seed 002).",
+)
+DROP_MISSING_OPTION = click.option(
+    "--drop-missing",
+    is_flag=True,
+    help="Drop rows with NaN or infinity (and say how many) instead of refusing "
+    "the data.",
+)

@@ -11,7 +11,13 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from gradtrace.cli._options import force_option, pairs
+from gradtrace.cli._options import (
+    COMPUTE_DTYPE_OPTION,
+    DROP_MISSING_OPTION,
+    DTYPE_OPTION,
+    force_option,
+    pairs,
+)
 
 #: The options that choose a model and loss beyond their names (fit, diagnose,
 #: sweep and lr-find share them).
@@ -218,20 +224,8 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="mean or sum of the per-row losses in a batch.",
         ),
-        click.option(
-            "--dtype",
-            metavar="float32|float64",
-            default="float32",
-            show_default=True,
-            help="float32 or float64: the parameters' dtype (and the loss's).",
-        ),
-        click.option(
-            "--compute-dtype",
-            metavar="float32|float64",
-            default=None,
-            help="Compute the data and loss in this dtype instead (e.g. float32 with "
-            "--dtype float64, as PyTorch does for seed 002).",
-        ),
+        DTYPE_OPTION,
+        COMPUTE_DTYPE_OPTION,
         click.option(
             "--eval-every",
             type=int,
@@ -240,12 +234,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "after the last). Default: every step while rows x steps <= 1e8; "
             "beyond that, K = ceil(rows x steps / 1e8). Skipped rows are null.",
         ),
-        click.option(
-            "--drop-missing",
-            is_flag=True,
-            help="Drop rows with NaN or infinity (and say how many) instead of "
-            "refusing the data.",
-        ),
+        DROP_MISSING_OPTION,
         click.option(
             "--exact/--no-exact",
             default=True,

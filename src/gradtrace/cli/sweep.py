@@ -10,7 +10,12 @@ from typing import Any
 import click
 import numpy as np
 
-from gradtrace.cli._options import force_option
+from gradtrace.cli._options import (
+    COMPUTE_DTYPE_OPTION,
+    DROP_MISSING_OPTION,
+    DTYPE_OPTION,
+    force_option,
+)
 from gradtrace.cli.fit import model_options
 from gradtrace.errors import InputError
 
@@ -103,26 +108,7 @@ _fix = click.option(
 
 
 #: The options of the data's types and missing values, as fit's.
-DATA_OPTIONS = [
-    click.option(
-        "--dtype",
-        metavar="float32|float64",
-        default="float32",
-        show_default=True,
-        help="float32 or float64: the parameters' dtype (and the loss's).",
-    ),
-    click.option(
-        "--compute-dtype",
-        metavar="float32|float64",
-        default=None,
-        help="Compute the data and loss in this dtype instead (default: --dtype).",
-    ),
-    click.option(
-        "--drop-missing",
-        is_flag=True,
-        help="Drop rows with NaN or infinity instead of refusing the data.",
-    ),
-]
+DATA_OPTIONS = [DTYPE_OPTION, COMPUTE_DTYPE_OPTION, DROP_MISSING_OPTION]
 
 
 def _data_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -135,7 +135,14 @@ def _curves(
     """The fitted curve at each frame, on one grid: the prediction over x for a model
     of one x column, the density (or mass) over y for a distribution; None for
     several x columns."""
-    from gradtrace.plot import _evaluate, _model, _specs, model_grid, one_x_column
+    from gradtrace.plot import (
+        _evaluate,
+        _model,
+        _specs,
+        model_grid,
+        one_x_column,
+        params_of,
+    )
 
     model = _model(trace)
     fixed = trace.info["fixed"]
@@ -159,7 +166,7 @@ def _curves(
     at = model_grid(x, grid)
     values = []
     for row in rows:
-        params = _params_of(row, fixed, specs)
+        params = params_of(row, fixed, specs)
         if model.kind == "distribution":
             out = np.exp(_evaluate(model, params, None, grid, "log_prob"))
         else:
@@ -168,23 +175,12 @@ def _curves(
     return {"grid": [float(g) for g in grid], "discrete": discrete, "values": values}
 
 
-def _params_of(row: Any, fixed: dict[str, Any], specs: list[Any]) -> dict[str, Any]:
-    """A trace row's parameters (and the fixed ones) as the model takes them."""
-    params: dict[str, Any] = dict(fixed)
-    for sp in specs:
-        cols = sp.columns()
-        if all(c in row.index for c in cols):
-            v = row[cols].to_numpy(np.float64)
-            params[sp.name] = v[0] if sp.size is None else v
-    return params
-
-
 def _predictions(
     trace: Any, x: np.ndarray, keep_rows: np.ndarray, frame: Any, steps: list[int]
 ) -> dict[str, Any]:
     """The model's prediction at some of the page's rows (``rows``: positions in
     its data) after some of its frames (``frames``: positions in its frames)."""
-    from gradtrace.plot import _evaluate, _model, _specs
+    from gradtrace.plot import _evaluate, _model, _specs, params_of
 
     model = _model(trace)
     fixed, specs = trace.info["fixed"], _specs(trace, model)
@@ -199,7 +195,7 @@ def _predictions(
             _num(v)
             for v in _evaluate(
                 model,
-                _params_of(frame.iloc[steps[i]], fixed, specs),
+                params_of(frame.iloc[steps[i]], fixed, specs),
                 at,
                 None,
                 "predict",
