@@ -178,3 +178,34 @@ def test_lr_find_takes_fits_data_options(
         [np.mean(y**2), np.mean((w * x + b - y) ** 2)],
         rtol=1e-13,  # float64: float32 is off in the eighth digit
     )
+
+
+@pytest.mark.parametrize("steps", [10, 20])
+def test_a_short_test_keeps_its_fall_and_its_blow_up(steps: int) -> None:
+    """A short test's fall and rise span a step or two: flat, a fall of two
+    decades over the last third, then a rise of 34x at the last step (a median of
+    five read it as still falling, and its smoothed floor sat 50x above)."""
+    rates = 1e-7 * (1e8 ** (np.arange(steps) / (steps - 1)))
+    fall_from = steps - 1 - steps // 3
+    losses = np.full(steps, 6.0)
+    losses[fall_from:-1] = 6.0 * np.logspace(0, -2.6, steps - 1 - fall_from)
+    losses[-1] = losses[-2] * 34
+    reading = read(losses, rates)
+    assert reading["blew_up"] and not reading["still_falling"]
+    assert reading["stopped_at_step"] == steps
+    smooth = reading["smoothed"][: steps - 1]
+    low = int(np.argmin(losses))
+    assert smooth[low] < 3 * losses[low]  # the smoothed floor is the losses'
+    assert rates[fall_from - 1] <= reading["suggested_lr"] < reading["min_loss_lr"]
+
+
+def test_a_loss_not_finite_at_the_first_step_is_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        ["lr-find", "seed001_line", "--init", "w=1e30", "-o", str(tmp_path / "x.png")],
+        capsys,
+    )
+    assert code == 0, err
+    assert "the loss was not finite at the first step" in out
+    assert "Start further from the optimum" not in out

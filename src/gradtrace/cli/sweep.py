@@ -545,11 +545,21 @@ def lr_find(
             f"of the smoothed loss); lowest smoothed loss at "
             f"{summary['min_loss_lr']:.3g}; {end}."
         )
+    elif summary["blew_up"] and stopped == 1:
+        console.print(
+            "no suggested learning rate: the loss was not finite at the first step "
+            f"(--min {lr_min:g}): the start is too far out; check --init and the "
+            "data's scale."
+        )
     else:
+        advice = (
+            "Start further from the optimum (--init) or try a smaller --min."
+            if summary["blew_up"]
+            else "Try a larger --max, or start further from the optimum (--init)."
+        )
         console.print(
             f"no suggested learning rate: the smoothed loss did not fall between "
-            f"--min {lr_min:g} and where the test stopped; {end}. Start further from "
-            "the optimum (--init) or try a smaller --min."
+            f"--min {lr_min:g} and where the test stopped; {end}. {advice}"
         )
     if summary["fell_at_start"]:
         console.print(
