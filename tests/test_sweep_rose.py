@@ -57,3 +57,29 @@ def test_the_best_never_rose_while_another_fell() -> None:
     assert Sweep(table, pd.DataFrame(), {}).best["config"] == 1
     every = table.assign(ended_above_start=True)
     assert Sweep(every, pd.DataFrame(), {}).best["config"] == 0  # the lowest then
+
+
+def test_a_loss_that_did_not_move_has_not_risen() -> None:
+    """At lr 1e-12 the parameters do not move, but the start's loss (the step's
+    fused sum) and the end's (the objective) differ in their last bits: that is
+    not a rise, and the configuration at the optimum stays the best."""
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"y": 2 + 0.01 * rng.normal(size=500)})
+    s = sweep(
+        data,
+        "normal",
+        lr=[1e-12, 1e-9],
+        init={"loc": [2.0, 1.5], "scale": [0.01]},
+        steps=3,
+    )
+    assert not s.table["ended_above_start"].any()
+    assert s.best["init_loc"] == 2.0 and s.best["loss"] < 0
+
+
+def test_ended_above_needs_more_than_rounding() -> None:
+    from gradtrace.advice import ended_above
+
+    assert not ended_above(-3.172178507, -3.172178268)  # float32's last bits
+    assert not ended_above(0.02344819, 0.02344826)  # noise about the optimum
+    assert ended_above(6.54, 2.9e22) and ended_above(1.0, 1.01)
+    assert ended_above(-3.2, -3.1) and not ended_above(2.0, 1.0)

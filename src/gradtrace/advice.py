@@ -194,6 +194,18 @@ def findings(
     return lines
 
 
+#: A final loss above the start's by less than this share of the larger is not a
+#: rise: float rounding (a full batch's start is the step's fused sum, its end the
+#: objective's) or a mini-batch run's noise about an optimum it started at.
+ROSE_BY = 1e-3
+
+
+def ended_above(start: float, final: float) -> bool:
+    """Whether a run's loss ended above where it started, by more than rounding
+    and noise (``ROSE_BY``)."""
+    return bool(final - start > ROSE_BY * max(abs(start), abs(final)))
+
+
 #: Standard errors between a run's final parameter and its optimum beyond which a
 #: summary says the run has not converged (a fit's scatter is about one).
 FAR_STDERRS = 10.0

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import validate
+from gradtrace.advice import ended_above
 from gradtrace.api import RunConfig, plan, python_names
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
@@ -315,8 +316,8 @@ def sweep(
                 dstep = int(result.diverged_step[i])
                 row["diverged"] = dstep > 0
                 row["diverged_step"] = dstep if dstep > 0 else None
-                row["ended_above_start"] = dstep == 0 and bool(
-                    row["loss"] > row["start_loss"]
+                row["ended_above_start"] = dstep == 0 and ended_above(
+                    row["start_loss"], row["loss"]
                 )
                 rows.append(row)
             # the kept steps of the group's configurations, in long form at once

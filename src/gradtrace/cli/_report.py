@@ -261,9 +261,9 @@ def print_summary(
         line += f"; gap {shown}"
     console.print(line)
     far = None
-    if trace.status == "completed" and optimum is not None:
-        from gradtrace.advice import unconverged
+    from gradtrace.advice import ended_above, unconverged
 
+    if trace.status == "completed" and optimum is not None:
         far = unconverged(
             trace.params,
             optimum,
@@ -273,7 +273,7 @@ def print_summary(
         )
     if far:
         console.print(f"  {far}")
-    if trace.status == "completed" and trace.final_loss > first:
+    if trace.status == "completed" and ended_above(first, trace.final_loss):
         console.print(
             f"  warning: the loss ended above where it started ({fmt(first)} -> "
             f"{fmt(trace.final_loss)}): the rate is too large for this optimizer "
