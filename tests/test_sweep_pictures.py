@@ -96,3 +96,13 @@ def test_the_heatmap_greys_only_cells_that_never_came_within_tol() -> None:
     assert texts[0] == "parameters never all within 0.0001 of the optimum"
     assert texts[1].startswith("loss ended above its start")
     assert len(texts) == 2  # nothing diverged
+
+
+def test_a_curve_that_overflowed_is_said_to_and_its_height_is_finite() -> None:
+    s = sweep(line(), lr=[0.1, 3.0], batch_size=10, epochs=5)
+    assert s.table.set_index("lr").loc[3.0, "diverged"]
+    fig = plot.sweep_losses(s)
+    (text,) = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert text.endswith(", then overflowed") and "to inf" not in text
+    worst = s.traces["loss"][np.isfinite(s.traces["loss"])].max()
+    assert f"to {worst - s.info['optimum_loss']:.3g} at most" in text

@@ -83,3 +83,15 @@ def test_ended_above_needs_more_than_rounding() -> None:
     assert not ended_above(0.02344819, 0.02344826)  # noise about the optimum
     assert ended_above(6.54, 2.9e22) and ended_above(1.0, 1.01)
     assert ended_above(-3.2, -3.1) and not ended_above(2.0, 1.0)
+
+
+def test_no_best_where_every_configuration_diverged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "line.csv"
+    line().to_csv(csv, index=False)
+    args = ["sweep", str(csv), "--lr", "5,10,20", "--steps", "50", "--no-plot"]
+    code, out, err = run_cli([*args, "--out", str(tmp_path / "s")], capsys)
+    assert code == 0, err
+    assert "3 configurations, 3 diverged" in out
+    assert "no best: every configuration diverged" in out and "best: lr=" not in out

@@ -6,6 +6,7 @@ configurations are marked with a cross as well as a colour.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -397,7 +398,8 @@ def sweep_losses(sweep: Sweep) -> Figure:
     ceiling = 1e6 * max(float(first.max()) if len(first) else 1.0, floor)
     gaps = [np.maximum(g, floor) for g in gaps]  # NaN stays NaN
     exits: list[tuple[float, float]] = []  # where a curve leaves the chart
-    above: list[float] = []  # how high those went
+    above: list[float] = []  # how high those went, in finite values
+    overflowed: list[bool] = []  # and whether they went on to infinity
 
     def within(x: np.ndarray, g: np.ndarray) -> list[np.ndarray]:
         """The parts of a curve below ``ceiling``: each that leaves the chart ends
@@ -406,7 +408,9 @@ def sweep_losses(sweep: Sweep) -> Figure:
         over = g > ceiling
         if not over.any():
             return [np.column_stack([x, g])]
-        above.append(float(np.nanmax(g)))
+        finite = g[np.isfinite(g)]
+        above.append(float(finite.max()) if len(finite) else math.inf)
+        overflowed.append(bool(np.isinf(g).any()))
         top = np.log(ceiling)
 
         def crossing(i: int) -> tuple[float, float]:
@@ -493,7 +497,8 @@ def sweep_losses(sweep: Sweep) -> Figure:
                     color="#d62728",
                     linestyle="",
                     label=f"off the chart: {n_off} curve{'s' * (n_off > 1)} rose "
-                    f"above {ceiling:.3g}, to {max(above):.3g} at most",
+                    f"above {ceiling:.3g}, to {max(above):.3g} at most"
+                    + (", then overflowed" if any(overflowed) else ""),
                 )
             ],
             loc="lower left",

@@ -366,6 +366,12 @@ def sweep(
                 "rate is too large for this optimizer and batch size; gradtrace "
                 "lr-find or a smaller --lr will tell."
             )
+        if table["diverged"].all():
+            console.print(
+                "no best: every configuration diverged; try smaller rates (gradtrace "
+                "lr-find suggests one)."
+            )
+            return
         best = result.best
         shown = ", ".join(f"{k}={_short(best[k])}" for k in _swept_columns(table))
         reached = best["steps_to_tol"]
@@ -378,7 +384,7 @@ def sweep(
         )
         if best.get("ended_above_start", False):
             how += f", above its start {best['start_loss']:.7g}" + (
-                " (as every other's)" if n > 1 else ""
+                " (as every other's that did not diverge)" if n > 1 else ""
             )
         console.print(f"best: {shown}: {how}.")
     finally:
