@@ -166,6 +166,12 @@ def test_lr_find_takes_fits_data_options(
     code, out, err = run_cli(["lr-find", str(data), *picture, *more], capsys)
     assert code == 0, err
     assert "suggested learning rate" in out
+    assert "note: dropped 1 row with missing or infinite values." in err  # as fit
+    sweep = ["sweep", str(data), "--drop-missing", "--lr", "0.1", "--steps", "3"]
+    code, out, err = run_cli(
+        [*sweep, "--no-plot", "--out", str(tmp_path / "s")], capsys
+    )
+    assert code == 0 and "note: dropped 1 row with missing" in err
     code, out, err = run_cli(["lr-find", str(data), *picture, "--dtype", "f16"], capsys)
     assert code == 2 and "dtype" in err
     # the run is the one fit would make of the six whole rows, in float64

@@ -105,6 +105,8 @@ def lr_find(
         "optimizer": p.spec.name,
         "model": p.m.name,
         "loss": p.loss,
+        # what the plan had to say of the data (rows dropped, a batch size clamped)
+        "notices": list(p.notices),
     }
     return table, summary
 

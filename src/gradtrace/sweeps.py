@@ -365,6 +365,8 @@ def sweep(
             else {}
         ),
         "tol": tol,
+        # what the plan had to say of the data (rows dropped, a batch size clamped)
+        "notices": list(p.notices),
         "swept": {
             "lr": lrs,
             **{k: list(v) for k, v in opts.items()},

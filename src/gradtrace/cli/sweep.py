@@ -345,6 +345,8 @@ def sweep(
                 except (ValueError, OverflowError) as err:  # the results are saved
                     click.echo(f"note: could not draw {name} ({err}).", err=True)
         console = _console()
+        for note in result.info.get("notices", []):
+            click.echo(f"note: {note}.", err=True)
         table = result.table
         n, bad = len(table), int(table["diverged"].sum())
         rose = result.rose
@@ -538,6 +540,8 @@ def lr_find(
     )
     plot.save(plot.lr_find(table, summary), out)
     console = _console()
+    for note in summary["notices"]:
+        click.echo(f"note: {note}.", err=True)
     stable = summary["stable_lr"]
     stopped = summary["stopped_at_step"]
     end = (
