@@ -215,3 +215,22 @@ def test_a_loss_not_finite_at_the_first_step_is_said_so(
     assert code == 0, err
     assert "the loss was not finite at the first step" in out
     assert "Start further from the optimum" not in out
+
+
+def test_a_small_fall_is_said_to_mean_little(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "line.csv"
+    line_data().to_csv(data, index=False)
+    picture = ["-o", str(tmp_path / "x.png")]
+    code, out, err = run_cli(["lr-find", str(data), *picture], capsys)
+    assert code == 0 and "says little" not in out  # from 0, 0: a real fall
+    near = ["--init", "w=1", "--init", "b=2"]  # next to the optimum
+    code, out, err = run_cli(["lr-find", str(data), *picture, *near], capsys)
+    assert code == 0, err
+    table, summary = lr_find(data, init={"w": 1.0, "b": 2.0})
+    high, low = summary["fell_from"], summary["fell_to"]
+    assert 0 < (high - low) / high < 0.1
+    smooth = table["smoothed"].to_numpy()
+    assert high == np.nanmax(smooth[: int(np.nanargmin(smooth)) + 1])
+    assert f"fell only from {high:.4g} to {low:.4g}" in out and "says little" in out

@@ -143,6 +143,8 @@ def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
         "blew_up": end < steps,
         "fell_at_start": False,
         "still_falling": False,
+        "fell_from": math.nan,
+        "fell_to": math.nan,
     }
     if end == 0:
         out["smoothed"] = smooth
@@ -153,6 +155,9 @@ def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
     out["smoothed"] = smooth
     low = int(np.argmin(z))
     fall = float(np.max(z[: low + 1]) - z[low])
+    # the smoothed loss's fall, from its highest before its lowest point
+    out["fell_from"] = float(smooth[int(np.argmax(z[: low + 1]))])
+    out["fell_to"] = float(smooth[low])
     if fall < (NO_FALL if logged else NO_FALL * max(abs(z[0]), abs(z[low]))):
         return out
     floor = int(np.flatnonzero(z <= z[low] + FLOOR * fall)[0])

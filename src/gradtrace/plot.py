@@ -563,7 +563,14 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
             label=f"stable limit 2/L (curvature): {stable:.3g}",
         )
     ax.set_xscale("log")
-    values = shown["batch_loss"].to_numpy(float)[ok]
+    # the range of the losses read (not the blow-up's: one point at 30x would
+    # squash them flat along the bottom), and the smoothed curve's
+    read = shown["batch_loss"].to_numpy(float)[: summary["stopped_at_step"] - 1]
+    smooth = shown["smoothed"].to_numpy(float)
+    values = np.concatenate([read, smooth])
+    values = values[np.isfinite(values)]
+    if len(values) < 2:  # stopped at once: what there is
+        values = shown["batch_loss"].to_numpy(float)[ok]
     if len(values):
         low, high = float(values.min()), float(values.max())
         if low > 0 and high / low > 100:

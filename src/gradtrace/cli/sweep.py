@@ -395,6 +395,11 @@ def sweep(
             gc.enable()
 
 
+#: A fall of the smoothed loss smaller than this share of it makes lr-find say
+#: its suggestion means little (a start next to the optimum).
+SMALL_FALL = 0.1
+
+
 def _swept_columns(table: Any) -> list[str]:
     """The swept columns the best line names: the learning rate first."""
     from gradtrace.sweeps import swept_columns
@@ -570,6 +575,15 @@ def lr_find(
         console.print(
             f"no suggested learning rate: the smoothed loss did not fall between "
             f"--min {lr_min:g} and where the test stopped; {end}. {advice}"
+        )
+    high, low = summary["fell_from"], summary["fell_to"]
+    if math.isfinite(summary["suggested_lr"]) and abs(high - low) < SMALL_FALL * abs(
+        high
+    ):
+        console.print(
+            f"note: the smoothed loss fell only from {high:.4g} to {low:.4g}: the "
+            "start is close to the optimum, so the suggestion says little; start "
+            "further away (--init) to read the test."
         )
     if summary["fell_at_start"]:
         console.print(
