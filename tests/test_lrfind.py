@@ -234,3 +234,20 @@ def test_a_small_fall_is_said_to_mean_little(
     smooth = table["smoothed"].to_numpy()
     assert high == np.nanmax(smooth[: int(np.nanargmin(smooth)) + 1])
     assert f"fell only from {high:.4g} to {low:.4g}" in out and "says little" in out
+
+
+def test_an_exact_zero_loss_keeps_the_log_scale() -> None:
+    """Noise-free data fitted exactly reach a loss of 0: read as the same fall to
+    the smallest positive loss, not on a linear scale (which moved the suggestion
+    by more than a decade)."""
+    steps = 100
+    rates = 1e-7 * (1e8 ** (np.arange(steps) / (steps - 1)))
+    falls = np.concatenate([np.ones(40), np.logspace(0, -12, 40), np.full(20, 1e-12)])
+    falls[-3:] = [1.0, 10.0, 100.0]
+    zeros = falls.copy()
+    zeros[79:97] = 0.0
+    a, b = read(falls, rates), read(zeros, rates)
+    assert b["log_scale"] and b["suggested_lr"] == a["suggested_lr"]
+    assert b["blew_up"] and b["stopped_at_step"] == a["stopped_at_step"]
+    below = read(np.concatenate([[-1.0], -np.logspace(0, 2, 99)]), rates)
+    assert not below["log_scale"]  # a likelihood's losses below zero: linear

@@ -133,6 +133,7 @@ def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
     (the range started too high) or the loss still fell at the last (it ended too
     low)."""
     steps = len(losses)
+    losses = _floored(losses)
     end, logged = _stop(losses)
     smooth = np.full(steps, np.nan)
     out: dict[str, Any] = {
@@ -145,6 +146,7 @@ def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
         "still_falling": False,
         "fell_from": math.nan,
         "fell_to": math.nan,
+        "log_scale": False,
     }
     if end == 0:
         out["smoothed"] = smooth
@@ -170,7 +172,21 @@ def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
             # the fall began before the first rate: the range starts too high
             out["fell_at_start"] = steepest < max(2, end // 20)
     out["still_falling"] = low >= end - 2 and not out["blew_up"]
+    out["log_scale"] = logged
     return out
+
+
+def _floored(losses: np.ndarray) -> np.ndarray:
+    """Losses of zero among positive ones (noise-free data fitted exactly) raised
+    to the smallest positive one, so the test is still read on a log
+    scale: one exact zero would otherwise switch the whole reading to a linear
+    scale and change its answer. Losses below zero (a likelihood's) are left as
+    they are, and read on a linear scale."""
+    finite = losses[np.isfinite(losses)]
+    positive = finite[finite > 0]
+    if not len(positive) or (finite < 0).any() or not (finite == 0).any():
+        return losses
+    return np.where(losses == 0, positive.min(), losses)
 
 
 def _stop(losses: np.ndarray) -> tuple[int, bool]:

@@ -538,7 +538,9 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
         shown["smoothed"],
         color="#3b528b",
         lw=2,
-        label="smoothed (log scale, centred)",
+        label="smoothed ("
+        + ("log scale, " if summary.get("log_scale") else "")
+        + "centred)",
     )
     for key, style, label in (
         ("suggested_lr", "-", "suggested (steepest fall)"),
