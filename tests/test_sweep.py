@@ -175,6 +175,9 @@ def test_ranges(text: str, values: list[float]) -> None:
         ("5:2", "--lr 5:2: the end is before the start; write 2:5."),
         ("0:1:0", "--lr 0:1:0: 0 values is none; give a count of at least 1"),
         ("0:1:100000000", "makes 100000000 values: at most a million"),
+        ("0:1:log0", "--lr 0:1:log0: a log range must start above 0"),
+        ("1e400:1e401:log3", "--lr 1e400:1e401:log3: its ends must be finite"),
+        ("0.1,inf", "--lr 0.1,inf: its values must be finite numbers"),
     ],
 )
 def test_bad_ranges(text: str, message: str) -> None:

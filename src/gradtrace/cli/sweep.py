@@ -48,18 +48,20 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
                 a_f, b_f, spec = float(parts[0]), float(parts[1]), parts[2].strip()
                 log = spec.lower().startswith("log")
                 n = int(spec[3:] if log else spec)
-                if n < 1:
-                    raise InputError(
-                        f"{given}: {n} values is none; give a count of at least 1 "
-                        f"({text.rsplit(':', 1)[0]}:{'log' * log}5)."
-                    )
-                _at_most(given, n)
+                if not (math.isfinite(a_f) and math.isfinite(b_f)):
+                    raise InputError(f"{given}: its ends must be finite numbers.")
                 if log and not (a_f > 0 and b_f > 0):
                     end = "start" if not a_f > 0 else "end"
                     raise InputError(
                         f"{given}: a log range must {end} above 0 (its values are "
                         "spaced evenly in log10); write, for example, 1e-7:1e-3:log20."
                     )
+                if n < 1:
+                    raise InputError(
+                        f"{given}: {n} values is none; give a count of at least 1 "
+                        f"({text.rsplit(':', 1)[0]}:{'log' * log}5)."
+                    )
+                _at_most(given, n)
                 values = (
                     list(np.logspace(math.log10(a_f), math.log10(b_f), n))
                     if log
@@ -71,6 +73,8 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
             values = [float(v) for v in text.split(",") if v.strip()]
             if not values:
                 raise ValueError
+            if not all(math.isfinite(v) for v in values):
+                raise InputError(f"{given}: its values must be finite numbers.")
     except InputError:
         raise
     except (ValueError, OverflowError):
