@@ -206,6 +206,16 @@ def ended_above(start: float, final: float) -> bool:
     return bool(final - start > ROSE_BY * max(abs(start), abs(final)))
 
 
+def rose_warning(start: str, final: str, which: str = "") -> str:
+    """The warning for a loss that ended above its start (``ended_above``);
+    ``which``: the run it was, among several."""
+    return (
+        f"warning: the loss ended above where it started ({which}{start} -> "
+        f"{final}): the rate is too large for this optimizer and batch size; "
+        "gradtrace lr-find or a smaller --lr will tell."
+    )
+
+
 #: Standard errors between a run's final parameter and its optimum beyond which a
 #: summary says the run has not converged (a fit's scatter is about one).
 FAR_STDERRS = 10.0

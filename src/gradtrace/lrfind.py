@@ -124,6 +124,10 @@ FLOOR = 0.02
 #: A fall of the smoothed loss smaller than this (relative) is rounding, not a fall.
 NO_FALL = 1e-3
 
+#: A fall of the smoothed loss smaller than this share of it makes a suggestion
+#: that says little (a start next to the optimum).
+SMALL_FALL = 0.1
+
 
 def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
     """The reading of a range test's batch losses at ``rates``: where it stopped,
@@ -147,6 +151,7 @@ def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
         "fell_from": math.nan,
         "fell_to": math.nan,
         "log_scale": False,
+        "small_fall": False,
     }
     if end == 0:
         out["smoothed"] = smooth
@@ -173,6 +178,10 @@ def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
             out["fell_at_start"] = steepest < max(2, end // 20)
     out["still_falling"] = low >= end - 2 and not out["blew_up"]
     out["log_scale"] = logged
+    high, bottom = out["fell_from"], out["fell_to"]
+    out["small_fall"] = bool(
+        math.isfinite(out["suggested_lr"]) and high - bottom < SMALL_FALL * abs(high)
+    )
     return out
 
 

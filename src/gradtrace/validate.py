@@ -560,22 +560,25 @@ def _numeric(
     return values.to_numpy(dtype=np.float64)
 
 
-def kept_rows(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
-    """The positions of the rows ``finite_rows`` keeps (to name a kept row by its
-    place in the data)."""
+def _finite(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """The rows without NaN or infinity, as a mask."""
     ok = np.isfinite(y)
     if x is not None:
         ok &= np.isfinite(x).all(axis=1)
-    return np.flatnonzero(ok)
+    return ok
+
+
+def kept_rows(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """The positions of the rows ``finite_rows`` keeps (to name a kept row by its
+    place in the data)."""
+    return np.flatnonzero(_finite(x, y))
 
 
 def finite_rows(
     x: np.ndarray | None, y: np.ndarray, drop: bool, source: str
 ) -> tuple[np.ndarray | None, np.ndarray, int]:
     """Rows without NaN or infinity; with ``drop``, the others dropped and counted."""
-    ok = np.isfinite(y)
-    if x is not None:
-        ok &= np.isfinite(x).all(axis=1)
+    ok = _finite(x, y)
     n_bad = int((~ok).sum())
     if n_bad and not drop:
         i = int(np.flatnonzero(~ok)[0])

@@ -261,7 +261,7 @@ def print_summary(
         line += f"; gap {shown}"
     console.print(line)
     far = None
-    from gradtrace.advice import ended_above, unconverged
+    from gradtrace.advice import ended_above, rose_warning, unconverged
 
     if trace.status == "completed" and optimum is not None:
         far = unconverged(
@@ -274,11 +274,7 @@ def print_summary(
     if far:
         console.print(f"  {far}")
     if trace.status == "completed" and ended_above(first, trace.final_loss):
-        console.print(
-            f"  warning: the loss ended above where it started ({fmt(first)} -> "
-            f"{fmt(trace.final_loss)}): the rate is too large for this optimizer "
-            "and batch size; gradtrace lr-find or a smaller --lr will tell."
-        )
+        console.print("  " + rose_warning(fmt(first), fmt(trace.final_loss)))
     frame = trace.to_pandas()
     for metric in info.get("metrics", []):
         console.print(

@@ -362,15 +362,18 @@ def sweep(
             f"{t['total_s']:.2f} s in all). Sweep folder: {out}"
         )
         if len(rose):
+            from gradtrace.advice import rose_warning
+
             columns = _swept_columns(table)
             first = rose.iloc[0]
             shown = ", ".join(f"{k}={_short(first[k])}" for k in columns)
             others = f" and {len(rose) - 1} more" if len(rose) > 1 else ""
             console.print(
-                f"warning: the loss ended above where it started ({shown}: "
-                f"{first['start_loss']:.7g} -> {first['loss']:.7g}{others}): the "
-                "rate is too large for this optimizer and batch size; gradtrace "
-                "lr-find or a smaller --lr will tell."
+                rose_warning(
+                    f"{first['start_loss']:.7g}",
+                    f"{first['loss']:.7g}{others}",
+                    f"{shown}: ",
+                )
             )
         if table["diverged"].all():
             console.print(
@@ -397,11 +400,6 @@ def sweep(
         if collecting:
             gc.freeze()
             gc.enable()
-
-
-#: A fall of the smoothed loss smaller than this share of it makes lr-find say
-#: its suggestion means little (a start next to the optimum).
-SMALL_FALL = 0.1
 
 
 def _swept_columns(table: Any) -> list[str]:
@@ -581,9 +579,7 @@ def lr_find(
             f"--min {lr_min:g} and where the test stopped; {end}. {advice}"
         )
     high, low = summary["fell_from"], summary["fell_to"]
-    if math.isfinite(summary["suggested_lr"]) and abs(high - low) < SMALL_FALL * abs(
-        high
-    ):
+    if summary["small_fall"]:
         console.print(
             f"note: the smoothed loss fell only from {high:.4g} to {low:.4g}: the "
             "start is close to the optimum, so the suggestion says little; start "
