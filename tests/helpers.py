@@ -1,4 +1,4 @@
-"""Helpers shared by the command-line tests."""
+"""Helpers shared by the tests."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,20 @@ def held_elsewhere(how: str, folder: Path) -> Iterator[str]:
     finally:
         holder.kill()
         holder.communicate()
+
+
+def seed004_rmsprop(epochs: int = 3, **extra: Any) -> Any:
+    """Seed 004's Keras RMSprop run (lr 0.05, batches of 3 in order, from w = 0.5,
+    b = 0), the one docs/explain.md explains."""
+    import gradtrace
+
+    return gradtrace.fit(
+        "seed004_keras",
+        optimizer="keras.rmsprop",
+        lr=0.05,
+        batch_size=3,
+        epochs=epochs,
+        shuffle=False,
+        init={"w": 0.5, "b": 0.0},
+        **extra,
+    )

@@ -10,6 +10,7 @@ import pytest
 
 import gradtrace
 from gradtrace.cli import main
+from helpers import seed004_rmsprop
 
 LR = 0.05
 # seed004: 12 rows in batches of 5, 5 and 2: step 3 is a partial batch; steps 4-6
@@ -274,16 +275,7 @@ def test_a_loss_that_is_not_finite_is_not_called_missing(
 def test_explain_text_tells_in_python_what_the_command_prints(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    trace = gradtrace.fit(
-        "seed004_keras",
-        optimizer="keras.rmsprop",
-        lr=0.05,
-        batch_size=3,
-        epochs=3,
-        shuffle=False,
-        init={"w": 0.5, "b": 0.0},
-        metrics=["rmse"],
-    )
+    trace = seed004_rmsprop(metrics=["rmse"])
     trace.save(tmp_path / "run")
     with pytest.raises(SystemExit):
         main(["explain", str(tmp_path / "run"), "--step", "5"])

@@ -13,6 +13,7 @@ import pytest
 
 import gradtrace
 from gradtrace.report import report
+from helpers import seed004_rmsprop
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -59,15 +60,7 @@ def _move(page, k: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_report_in_chromium(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    trace = gradtrace.fit(
-        "seed004_keras",
-        optimizer="keras.rmsprop",
-        lr=0.05,
-        batch_size=3,
-        epochs=3,
-        shuffle=False,
-        init={"w": 0.5, "b": 0.0},
-    )
+    trace = seed004_rmsprop()
     path = report(trace, tmp_path / "report.html")
     requests, errors = _open(page, path)
     frame = trace.to_pandas()
