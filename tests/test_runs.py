@@ -349,7 +349,7 @@ LONG = [
     "--fix",
     "scale=1",
     "--steps",
-    "3000000",
+    "1000000",
 ]
 
 
@@ -361,7 +361,7 @@ def _wait_for_training(proc: subprocess.Popen[str]) -> None:
     """Until the command says training started (after imports and compilation)."""
     assert proc.stderr is not None
     line = proc.stderr.readline()
-    assert line.startswith("training 3000000 steps"), line
+    assert line.startswith("training 1000000 steps"), line
     time.sleep(1.0)
 
 
@@ -390,7 +390,7 @@ def test_sigint_saves_the_steps_done_and_marks_the_run(
     assert "Traceback" not in err
     trace = gradtrace.load(tmp_path / "runs" / "i")
     assert trace.status == "interrupted"
-    assert 0 < trace.steps < 3_000_000 and trace.steps % 20000 == 0
+    assert 0 < trace.steps < 1_000_000 and trace.steps % 20000 == 0
     frame = trace.to_pandas()
     assert len(frame) == trace.steps + 1
     assert np.isfinite(frame["loc"]).all()
@@ -543,7 +543,7 @@ RESUMABLE = [
     "--fix",
     "scale=1",
     "--steps",
-    "400000",
+    "160000",
     "-q",
 ]
 
@@ -563,7 +563,7 @@ def test_a_killed_checkpointed_run_resumes_to_the_uninterrupted_trace(
     folder = tmp_path / "runs" / "c"
     cut = gradtrace.load(folder)
     assert cut.status == "running"
-    assert 0 < cut.steps < 400_000 and cut.steps % 20000 == 0
+    assert 0 < cut.steps < 160_000 and cut.steps % 20000 == 0
     # no process holds the folder's lock: it was killed, and show and ls say so
     assert cut.writing is False and "it was killed" in cut.message
     assert "gradtrace resume" in cut.message
