@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import shlex
 from importlib import metadata
@@ -184,6 +185,117 @@ class Trace:
                     return f"{col} to {v:.4g}, outside its support ({rule})"
         return None
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the run's summary warns of, as sentences: a completed run that
+        ended far from the exact optimum or with its loss above where it started,
+        and the diagnosis's warnings of a rate that diverges or crawls. Empty for a
+        run that needs none."""
+        return self.convergence_warnings() + self.diagnosis_warnings()
+
+    def convergence_warnings(self) -> list[str]:
+        """Of ``warnings``: a completed run's parameters far from the optimum (in
+        standard errors), and a loss that ended above where it started."""
+        from gradtrace.advice import ended_above, rose_warning, unconverged
+        from gradtrace.text import fmt
+
+        if self.status != "completed":
+            return []
+        out = []
+        info = self.info
+        optimum = info.get("optimum")
+        if optimum is not None:
+            far = unconverged(
+                self.params,
+                optimum,
+                info.get("stderr") or {},
+                mini_batch=info["schedule"]["batch_size"] < info["data"]["n_rows"],
+                resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
+            )
+            if far:
+                out.append(far)
+        first = float(self._frame["loss"].iloc[0])
+        if ended_above(first, self.final_loss):
+            out.append(rose_warning(fmt(first), fmt(self.final_loss)))
+        return out
+
+    def diagnosis_warnings(self) -> list[str]:
+        """Of ``warnings``: the diagnosis's findings on a rate that diverges or
+        crawls (its stable limit, the steps it predicts, rescaling x)."""
+        diagnosis = self.info.get("diagnosis") or {}
+        if diagnosis.get("verdict") not in ("diverges", "crawls"):
+            return []
+        keys = ("stable limit", "Predicted", "Standardising")
+        return [f for f in diagnosis.get("findings", []) if any(k in f for k in keys)]
+
+    def summary(self) -> pd.DataFrame:
+        """The parameters in a table, one row each (one per element of a vector,
+        named as the trace's columns: ``w[0]``): ``initial``, ``final``, and where
+        the run has them the exact ``optimum``, its ``std_error`` and 95% interval
+        (``ci_low``, ``ci_high``: Student's t for least squares, -+ 1.96 standard
+        errors for a likelihood), the ``truth`` of generated data and ``fixed``
+        values (parameters held at their start). ``.attrs``: ``loss`` (initial,
+        final), ``optimum_loss``, ``gap`` (final - optimum), ``status`` and
+        ``warnings``; what ``gradtrace show`` prints, for pandas."""
+        info = self.info
+        optimum = info.get("optimum") or {}
+        stderr = info.get("stderr") or {}
+        truth = info.get("truth") or {}
+        columns: dict[str, dict[str, Any]] = {}
+
+        def put(column: str, name: str, value: Any) -> None:
+            if value is None:
+                return
+            flat = np.ravel(np.asarray(value, np.float64))
+            vector = np.ndim(value) > 0 or _is_vector(info, name)
+            for i, v in enumerate(flat):
+                label = f"{name}[{i}]" if vector else name
+                columns.setdefault(column, {})[label] = float(v)
+
+        names = list(self.params)
+        for name in names:
+            put("initial", name, self.initial[name])
+            put("final", name, self.params[name])
+            put("optimum", name, optimum.get(name))
+            put("std_error", name, stderr.get(name))
+            put("truth", name, truth.get(name))
+        for name, value in (info.get("fixed") or {}).items():
+            put("fixed", name, value)
+            put("truth", name, truth.get(name))
+        main = ("initial", "final", "optimum", "std_error")
+        frame = pd.DataFrame(
+            {c: pd.Series(columns[c], dtype=float) for c in main if c in columns}
+        )
+        labels = list(dict.fromkeys(k for c in columns.values() for k in c))
+        frame = frame.reindex(labels)
+        for name, (low, high) in (info.get("ci95") or {}).items():
+            put("ci_low", name, low)
+            put("ci_high", name, high)
+        for bound in ("ci_low", "ci_high"):
+            if bound in columns:
+                frame[bound] = pd.Series(columns[bound], dtype=float)
+        for extra in ("fixed", "truth"):
+            if extra in columns:
+                frame[extra] = pd.Series(columns[extra], dtype=float)
+        frame.index.name = "parameter"
+        loss = self._frame["loss"].to_numpy(float)
+        taken = loss[np.isfinite(loss)]
+        final = float(taken[-1]) if len(taken) else math.nan
+        frame.attrs["loss"] = {"initial": float(loss[0]), "final": final}
+        best = info.get("optimum_loss")
+        frame.attrs["optimum_loss"] = best
+        frame.attrs["gap"] = None if best is None else final - float(best)
+        frame.attrs["status"] = self.status
+        frame.attrs["warnings"] = self.warnings
+        return frame
+
+    def report(self, out: str | Path) -> Path:
+        """Write the run's interactive report (one self-contained HTML file, as
+        ``gradtrace report`` writes) to ``out``, and return its path."""
+        from gradtrace.report.html import report
+
+        return report(self, out)
+
     # -- views ------------------------------------------------------------------
     def to_pandas(self) -> pd.DataFrame:
         """The step table (a copy): see ``gradtrace.tables.trace_frame``."""
@@ -271,10 +383,12 @@ class Trace:
             f"<Trace {i['model']}/{i['loss']} {opt['name']} lr={_fmt(lr)}: "
             f"{self.steps} steps, {self.status}; loss {_fmt(first)} -> "
             f"{_fmt(self.final_loss)}; {params}>"
+            + "".join(f"\n  {w}" for w in self.warnings)
         )
 
     def _repr_html_(self) -> str:
-        """In Jupyter: the run in a line, a small loss curve, and the parameters."""
+        """In Jupyter: the run in a line, its warnings, a small loss curve, and the
+        parameters."""
         from html import escape
 
         rows = "".join(
@@ -282,11 +396,22 @@ class Trace:
             f"<td>{escape(_fmt(v))}</td></tr>"
             for k, v in self.params.items()
         )
+        line = repr(self).split("\n")[0][1:-1]
+        warnings = "".join(
+            f'<p style="color:#a15c00">{escape(w)}</p>' for w in self.warnings
+        )
         return (
-            f"<p><b>gradtrace</b> {escape(repr(self)[1:-1])}</p>"
+            f"<p><b>gradtrace</b> {escape(line)}</p>{warnings}"
             f"{_sparkline(self._frame['loss'].to_numpy(float))}<table>"
             f"<tr><th></th><th>initial</th><th>final</th></tr>{rows}</table>"
         )
+
+
+def _is_vector(info: dict[str, Any], name: str) -> bool:
+    return any(
+        p["name"] == name and p.get("size") is not None
+        for p in info.get("params_spec", [])
+    )
 
 
 def _by_param(info: dict[str, Any], value: Any) -> dict[str, Any]:

@@ -294,3 +294,19 @@ def test_report_draws_any_models_curve(
         assert caption.startswith("the loss over") and "needs" not in caption
     assert errors == [], errors
     assert errors == [], errors
+
+
+def test_report_lists_the_runs_warnings(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = {"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [2.0, 4.0, 6.0, 8.0, 10.5]}
+    rising = gradtrace.fit(data, lr=0.1, steps=30)
+    _, errors = _open(page, report(rising, tmp_path / "rising.html"))
+    assert page.is_visible("#warnings")
+    shown = page.eval_on_selector_all(
+        "#warnings li", "els => els.map(e => e.textContent)"
+    )
+    assert shown == rising.warnings and len(shown) >= 2
+    fine = gradtrace.fit(data, lr=0.02, steps=3000)
+    assert fine.warnings == []
+    _open(page, report(fine, tmp_path / "fine.html"))
+    assert not page.is_visible("#warnings")
+    assert errors == [], errors

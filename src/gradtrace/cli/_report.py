@@ -260,21 +260,8 @@ def print_summary(
         shown = f"{gap:.3g}" if abs(gap) > noise else "0 (at float rounding)"
         line += f"; gap {shown}"
     console.print(line)
-    far = None
-    from gradtrace.advice import ended_above, rose_warning, unconverged
-
-    if trace.status == "completed" and optimum is not None:
-        far = unconverged(
-            trace.params,
-            optimum,
-            stderr,
-            mini_batch=sch["batch_size"] < data["n_rows"],
-            resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
-        )
-    if far:
-        console.print(f"  {far}")
-    if trace.status == "completed" and ended_above(first, trace.final_loss):
-        console.print("  " + rose_warning(fmt(first), fmt(trace.final_loss)))
+    for warning in trace.convergence_warnings():
+        console.print(f"  {warning}")
     frame = trace.to_pandas()
     for metric in info.get("metrics", []):
         console.print(
@@ -306,16 +293,10 @@ def print_summary(
             "(the MSE / likelihood connection): the optimum's w, b are the least-"
             "squares solution, and scale = sqrt(SSR / n)."
         )
-    diagnosis = info.get("diagnosis") or {}
-    for finding in diagnosis.get("findings", []):
-        # a run's summary keeps to warnings; show and diagnose print everything
-        if all_findings or (
-            diagnosis.get("verdict") in ("diverges", "crawls")
-            and any(
-                k in finding for k in ("stable limit", "Predicted", "Standardising")
-            )
-        ):
-            console.print(f"  {finding}")
+    findings = (info.get("diagnosis") or {}).get("findings", [])
+    # a run's summary keeps to warnings; show and diagnose print everything
+    for finding in findings if all_findings else trace.diagnosis_warnings():
+        console.print(f"  {finding}")
     t = info["timings"]
     console.print(
         f"{trace.ending(str(folder), hint)} Compile {t['compile_s']:.2f} s, train "

@@ -116,6 +116,7 @@ def payload(trace: Any) -> dict[str, Any]:
         "batches_per_epoch": int(info["schedule"]["batches_per_epoch"]),
         "frame_every": k,
         "message": trace.message,
+        "warnings": trace.warnings,
         "optimizer": info["optimizer"],
         "optimum": _flat_named(info.get("optimum") or {}),
         "optimum_loss": info.get("optimum_loss"),

@@ -13,6 +13,14 @@
   // the message says how the run ended ("completed 93 steps", "diverged at ...")
   document.getElementById("summary").textContent =
     D.n_rows + " rows; " + D.optimizer.name + "(" + opt + "). " + D.message;
+  // what the run's summary warns of (far from the optimum, a rate that diverges)
+  const warned = document.getElementById("warnings");
+  for (const w of D.warnings || []) {
+    const li = document.createElement("li");
+    li.textContent = w;
+    warned.appendChild(li);
+  }
+  warned.hidden = !warned.children.length;
   const fmt = (v) => (v === null || v === undefined) ? "–" :
     (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-4 && v !== 0) ? v.toExponential(6) : v.toPrecision(7));
   // an axis's ends: four digits are enough to read a picture by

@@ -1,0 +1,126 @@
+"""A trace's summary table and warnings in Python: what ``gradtrace show`` prints,
+for pandas and notebooks, checked against least squares done here in NumPy."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradtrace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+X = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+Y = np.array([2.0, 4.0, 6.0, 8.0, 10.5])
+
+
+def _least_squares(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """w, b and their standard errors, sigma^2 = SSR / (n - 2)."""
+    design = np.column_stack([x, np.ones_like(x)])
+    coef, ssr, _, _ = np.linalg.lstsq(design, y, rcond=None)
+    sigma2 = float(ssr[0]) / (len(y) - 2)
+    cov = sigma2 * np.linalg.inv(design.T @ design)
+    return coef, np.sqrt(np.diag(cov))
+
+
+def test_a_diverging_run_warns_in_its_repr_summary_and_notebook_view() -> None:
+    trace = gradtrace.fit(pd.DataFrame({"x": X, "y": Y}), lr=0.1, steps=100)
+    assert trace.status == "completed"  # the loss grew, but stayed finite
+    warnings = trace.warnings
+    assert len(warnings) == 2
+    assert warnings[0].startswith("warning: the loss ended above where it started")
+    assert "above the stable limit" in warnings[1]
+    first, *rest = repr(trace).split("\n")
+    assert first.startswith("<Trace line/mse sgd lr=0.1: 100 steps, completed")
+    assert rest == [f"  {w}" for w in warnings]
+    html = trace._repr_html_()
+    assert "above the stable limit" in html and "ended above where it started" in html
+    table = trace.summary()
+    assert table.attrs["warnings"] == warnings
+    assert table.attrs["status"] == "completed"
+    assert table.attrs["gap"] == pytest.approx(
+        table.attrs["loss"]["final"] - table.attrs["optimum_loss"]
+    )
+
+
+def test_the_summary_is_the_optimum_its_errors_and_a_95_percent_interval() -> None:
+    trace = gradtrace.fit({"x": X, "y": Y}, lr=0.02, steps=5000, dtype="float64")
+    assert trace.warnings == [] and "\n" not in repr(trace)
+    table = trace.summary()
+    assert list(table.index) == ["w", "b"] and table.index.name == "parameter"
+    assert list(table.columns) == [
+        "initial",
+        "final",
+        "optimum",
+        "std_error",
+        "ci_low",
+        "ci_high",
+    ]
+    coef, se = _least_squares(X, Y)
+    np.testing.assert_allclose(table["optimum"], coef, rtol=1e-9)
+    np.testing.assert_allclose(table["std_error"], se, rtol=1e-6)
+    t = 3.1824463052837078  # Student's t, 97.5%, 3 degrees of freedom (n - 2)
+    np.testing.assert_allclose(table["ci_low"], coef - t * se, rtol=1e-6)
+    np.testing.assert_allclose(table["ci_high"], coef + t * se, rtol=1e-6)
+    np.testing.assert_allclose(table["final"], coef, rtol=1e-6)
+    assert table["initial"].tolist() == [0.0, 0.0]
+    residual = Y - (coef[0] * X + coef[1])
+    assert table.attrs["optimum_loss"] == pytest.approx(np.mean(residual**2))
+    assert table.attrs["loss"]["initial"] == pytest.approx(np.mean(Y**2))
+
+
+def test_vector_fixed_and_true_parameters_get_rows_of_their_own() -> None:
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(100, 2))
+    data = {"a": xs[:, 0], "c": xs[:, 1], "y": xs @ [1.0, -2.0] + 0.5}
+    table = gradtrace.fit(data, "linear", x=["a", "c"], lr=0.1, steps=20).summary()
+    assert list(table.index) == ["w[0]", "w[1]", "b"]
+    normal = gradtrace.fit(
+        "seed001_gaussian", "normal", fix={"scale": 1.5}, lr=0.1, steps=20
+    ).summary()
+    assert list(normal.index) == ["loc", "scale"]
+    assert normal.loc["scale", "fixed"] == 1.5 and np.isnan(normal.loc["loc", "fixed"])
+    assert np.isnan(normal.loc["scale", "final"])  # not trained
+    assert normal["truth"].tolist() == [2.0, 1.0]  # the data set's generating values
+    loc = normal.loc["loc"]  # a likelihood's interval: -+ 1.96 standard errors
+    assert loc["ci_high"] - loc["optimum"] == pytest.approx(1.959964 * loc["std_error"])
+    assert loc["optimum"] - loc["ci_low"] == pytest.approx(1.959964 * loc["std_error"])
+
+
+def test_a_trace_writes_its_report_with_the_warnings(tmp_path: Path) -> None:
+    trace = gradtrace.fit({"x": X, "y": Y}, lr=0.1, steps=30)
+    path = trace.report(tmp_path / "r.html")
+    text = path.read_text()
+    blob = re.search(r'<script id="data" type="application/json">(.*?)</script>', text)
+    assert blob is not None
+    payload = json.loads(blob.group(1).replace("<\\/", "</"))
+    assert payload["warnings"] == trace.warnings
+    assert any("above the stable limit" in w for w in trace.warnings)
+
+
+def test_the_readmes_python_quick_start_runs_and_prints_what_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), scope)  # noqa: S102
+    trace = scope["trace"]
+    assert isinstance(trace, gradtrace.Trace)
+    for line in block.splitlines():
+        code, _, said = line.partition("# ")
+        if code.strip() == "trace.params":
+            assert said.strip() == repr(trace.params)
+        if code.strip() == "trace.rows(2)":
+            assert said.strip().endswith(str(trace.rows(2)))
+        if code.strip() == "trace":
+            assert repr(trace).startswith(said.strip().removesuffix("...>"))
+        if said.strip().startswith("w ended"):
+            assert said.strip().removesuffix("...") in repr(trace)
+    assert (tmp_path / "k.html").exists() and (tmp_path / "runs" / "k").is_dir()
