@@ -301,3 +301,19 @@ def test_explain_text_shows_twenty_rows_and_says_how_to_see_all() -> None:
     text = trace.explain_text(1)
     assert "(80 more rows not shown: rows=None shows them all;" in text
     assert "more rows not shown" not in trace.explain_text(1, rows=None)
+
+
+def test_steps_count_from_the_end_and_other_numbers_are_one_line() -> None:
+    from gradtrace.errors import InputError
+
+    trace = seed004_rmsprop(epochs=1)
+    assert trace.steps == 4
+    text = trace.explain_text(-1)
+    assert text.startswith("Step 4 of 4 (this run): epoch 1, batch 4;")
+    assert text == trace.explain_text(4)
+    assert trace.rows(-1).tolist() == trace.rows(4).tolist() == [9, 10, 11]
+    for bad in (0, 5, -5, 2.5, "2", True):
+        with pytest.raises(InputError, match="choose a step from 1 to 4"):
+            trace.rows(bad)  # type: ignore[arg-type]
+        with pytest.raises(InputError, match="choose a step from 1 to 4"):
+            trace.explain(bad)  # type: ignore[arg-type]

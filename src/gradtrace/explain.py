@@ -33,6 +33,12 @@ from gradtrace.usercode import loss_of, model_of
 
 def step_number(step: int, n_steps: int) -> int:
     """Step ``step`` of a run of ``n_steps``: 1 is the first update, -1 the last."""
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+        raise InputError(
+            f"step {step!r} is not a whole number: choose a step from 1 to "
+            f"{n_steps} (or -1 to -{n_steps}, counted from the end)."
+        )
+    step = int(step)
     if -n_steps <= step <= -1:
         step += n_steps + 1
     if not 1 <= step <= n_steps:
@@ -593,6 +599,7 @@ def narration(
     update). ``where``: the run's name in the first sentence; ``rows``: only the
     batch's first so many rows in its table (None: all); ``all_rows``: how to ask
     for them all, where some are left out."""
+    step = step_number(step, trace.steps)
     table = trace.explain(step, rows=rows)
     info = trace.info
     logged = table.attrs["logged"]

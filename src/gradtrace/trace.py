@@ -302,12 +302,11 @@ class Trace:
         return self._frame.copy()
 
     def rows(self, step: int) -> np.ndarray:
-        """The data rows (0-based) that step ``step`` (1-based) trained on."""
-        from gradtrace.explain import step_rows
+        """The data rows (0-based) that step ``step`` trained on (1 is the first
+        step, -1 the last)."""
+        from gradtrace.explain import step_number, step_rows
 
-        if not 1 <= step <= self.steps:
-            raise IndexError(f"step {step} is not in 1..{self.steps}")
-        return step_rows(self.info, step)
+        return step_rows(self.info, step_number(step, self.steps))
 
     def explain(self, step: int, rows: int | None = None) -> pd.DataFrame:
         """The arithmetic of step ``step``: its rows with predictions, residuals (y -
