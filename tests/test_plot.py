@@ -475,3 +475,17 @@ def test_a_scatter_of_many_rows_draws_a_random_subset(
     shown = plot.points_shown(200)
     assert isinstance(shown, np.ndarray)
     np.testing.assert_array_equal(shown, plot.points_shown(200))  # the same rows
+
+
+def test_a_diverged_runs_loss_marks_the_step_and_an_optimum_off_the_chart() -> None:
+    trace = gradtrace.fit("seed001_line", lr=2.0, epochs=200)
+    assert trace.diverged and trace.diverged_step == trace.steps
+    ax = trace.plot("loss").axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    best = trace.info["optimum_loss"]
+    assert f"optimum's loss {best:.7g} (below the chart)" in labels
+    assert ax.get_ylim()[0] > best  # the losses' range, not squashed to the optimum
+    assert f"diverged at step {trace.steps} (not finite)" in labels
+    ok = gradtrace.fit("seed001_line", lr=0.1, steps=50).plot("loss").axes[0]
+    labels = [line.get_label() for line in ok.get_lines()]
+    assert not any("diverged" in label or "chart" in label for label in labels)

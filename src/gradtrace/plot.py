@@ -988,9 +988,18 @@ def loss_curves(trace: Any) -> Figure:
             label="epoch mean, as Keras logs it",
         )
     best = info.get("optimum_loss")
+    optimum = None
     if best is not None:
-        ax.axhline(
+        optimum = ax.axhline(
             best, color="#d62728", ls="--", lw=1.2, label=f"optimum's loss {best:.7g}"
+        )
+    if trace.diverged and trace.diverged_step is not None:
+        ax.axvline(
+            trace.diverged_step,
+            color="#d62728",
+            ls=":",
+            lw=1.2,
+            label=f"diverged at step {trace.diverged_step} (not finite)",
         )
     values = full[ok]
     if len(values) and values.min() > 0 and values.max() / values.min() > 100:
@@ -999,6 +1008,11 @@ def loss_curves(trace: Any) -> Figure:
         # the losses in full (14258.976), not as an offset (+1.42589e4) and
         # ticks of 0.076: a loss near its optimum varies in its last digits
         ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    low, high = ax.get_ylim()
+    if optimum is not None and not low <= best <= high:
+        # the losses' own range stays: an optimum far below them would squash them
+        side = "below" if best < low else "above"
+        optimum.set_label(f"optimum's loss {best:.7g} ({side} the chart)")
     _step_axis(ax, trace.steps)
     ax.set_ylabel(f"{info['loss']} ({info['reduction']})")
     ax.set_title("loss per step")
