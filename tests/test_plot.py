@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import gradtrace
 from gradtrace import plot
@@ -489,3 +491,48 @@ def test_a_diverged_runs_loss_marks_the_step_and_an_optimum_off_the_chart() -> N
     ok = gradtrace.fit("seed001_line", lr=0.1, steps=50).plot("loss").axes[0]
     labels = [line.get_label() for line in ok.get_lines()]
     assert not any("diverged" in label or "chart" in label for label in labels)
+
+
+def test_y_against_the_prediction_shows_binned_means_and_jitters_zero_one_data() -> (
+    None
+):
+    rng = np.random.default_rng(1)
+    xs = rng.normal(size=(600, 2))
+    p = 1 / (1 + np.exp(-(xs @ [1.5, -2.0] + 0.3)))
+    y = (rng.uniform(size=600) < p).astype(float)
+    trace = gradtrace.fit(
+        {"a": xs[:, 0], "c": xs[:, 1], "y": y}, "logistic", x=["a", "c"], lr=0.5
+    )
+    ax = trace.plot("fit").axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert "data (600 rows), jittered up and down" in lines
+    drawn = lines["data (600 rows), jittered up and down"].get_ydata()
+    assert np.all(np.abs(drawn - y) <= 0.04)  # each point near its own 0 or 1
+    means = lines["mean of y in 10 bins of the prediction"]
+    w, b = np.asarray(trace.params["w"]), trace.params["b"]
+    pred = 1 / (1 + np.exp(-(xs @ w + b)))
+    order = np.argsort(pred, kind="stable")
+    for k, part in enumerate(np.array_split(order, 10)):  # 60 rows each
+        assert means.get_xdata()[k] == pytest.approx(pred[part].mean(), rel=1e-5)
+        assert means.get_ydata()[k] == pytest.approx(y[part].mean())
+
+
+@given(
+    st.lists(st.floats(-1e6, 1e6), min_size=0, max_size=300),
+    st.integers(1, 20),
+)
+def test_binned_means_cover_every_row_once_in_the_predictions_order(
+    values: list[float], bins: int
+) -> None:
+    pred = np.asarray(values, np.float64)
+    y = np.arange(len(pred), dtype=np.float64)
+    got = plot.binned_means(pred, y, bins)
+    if min(bins, len(pred) // 10) < 2:
+        assert got is None
+        return
+    assert got is not None
+    xs, ys = got
+    assert len(xs) == min(bins, len(pred) // 10)
+    assert np.all(np.diff(xs) >= -1e-9 * np.abs(xs).max())  # by prediction
+    sizes = [len(p) for p in np.array_split(np.arange(len(pred)), len(xs))]
+    assert np.dot(ys, sizes) == pytest.approx(y.sum())  # every row once

@@ -605,6 +605,31 @@ def points_shown(n: int) -> slice | np.ndarray:
     return slice(None) if n <= POINTS_SHOWN else random_rows(n, POINTS_SHOWN)
 
 
+#: bins of a scatter of y against the prediction: its binned means show whether
+#: the predictions are right on average (for 0/1 data, whether the probabilities
+#: are calibrated)
+PREDICTION_BINS = 10
+
+
+def binned_means(
+    pred: np.ndarray, y: np.ndarray, bins: int = PREDICTION_BINS
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The mean prediction and the mean y in ``bins`` bins of equal counts of the
+    rows sorted by prediction (fewer bins for few rows: at least 10 rows each);
+    None under 20 rows."""
+    ok = np.isfinite(pred) & np.isfinite(y)
+    pred, y = pred[ok], y[ok]
+    bins = min(bins, len(y) // 10)
+    if bins < 2:
+        return None
+    order = np.argsort(pred, kind="stable")
+    parts = np.array_split(order, bins)
+    return (
+        np.array([pred[p].mean() for p in parts]),
+        np.array([y[p].mean() for p in parts]),
+    )
+
+
 def random_rows(n: int, k: int) -> np.ndarray:
     """``k`` of ``n`` rows drawn at random, the same ones every time, in order."""
     return np.sort(np.random.default_rng(0).choice(n, k, replace=False))
@@ -857,9 +882,27 @@ def fit_over_data(trace: Any) -> Figure:
         rows = x.reshape(len(y), -1)[shown]
         pred = _evaluate(model, full, rows, None, "predict")
         y = y[shown]
-        ax.plot(pred, y, ".", color="#3b528b", ms=4, label=data_label(n, len(y)))
+        label = data_label(n, len(y))
+        drawn = y
+        if len(np.unique(y)) <= 2:  # 0/1: jittered, or every point sits on two lines
+            drawn = y + np.random.default_rng(0).uniform(-0.04, 0.04, len(y))
+            label += ", jittered up and down"
+        ax.plot(
+            pred, drawn, ".", color="#3b528b", ms=4, alpha=0.5, label=label, zorder=1
+        )
         lim = [min(pred.min(), y.min()), max(pred.max(), y.max())]
         ax.plot(lim, lim, ":", color="#d62728", label="y = prediction")
+        means = binned_means(np.asarray(pred, np.float64), np.asarray(y, np.float64))
+        if means is not None:
+            ax.plot(
+                *means,
+                "D-",
+                color="#f28e2b",
+                ms=5,
+                lw=1.2,
+                zorder=3,
+                label=f"mean of y in {len(means[0])} bins of the prediction",
+            )
         ax.set_xlabel("fitted prediction")
         ax.set_ylabel(info["data"]["y"])
     ax.set_title(
