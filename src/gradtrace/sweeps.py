@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
@@ -26,10 +26,15 @@ from gradtrace.errors import InputError
 from gradtrace.sources import DataLike, frame_of, source_name
 from gradtrace.trace import device, versions
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 class Sweep:
-    """The result of a sweep: ``table`` (one row per configuration), ``traces`` (the
-    kept steps of every configuration, long form) and ``info`` (what ran)."""
+    """The result of a sweep: ``table`` (one row per configuration, a DataFrame; also
+    ``to_pandas()``), ``traces`` (the kept steps of every configuration, long form),
+    ``info`` (what ran), ``best`` (the best configuration's row) and ``plot()`` (the
+    command's two pictures). In Jupyter it shows as a small table."""
 
     def __init__(
         self, table: pd.DataFrame, traces: pd.DataFrame, info: dict[str, Any]
@@ -50,8 +55,9 @@ class Sweep:
             ok = ok[~ok["ended_above_start"]]
         reached = ok[ok["steps_to_tol"].notna()]
         if not reached.empty:
-            return reached.sort_values(["steps_to_tol", "loss"]).iloc[0]
-        return ok.sort_values("loss").iloc[0]
+            return reached.sort_values(["steps_to_tol", "loss"], kind="stable").iloc[0]
+        # stable: of equal losses (seeds of a full batch), the first configuration
+        return ok.sort_values("loss", kind="stable").iloc[0]
 
     def save(self, folder: str | Path, force: bool = False) -> Path:
         """``sweep.parquet``, ``traces.parquet`` and ``sweep.json``, atomically."""
@@ -92,12 +98,134 @@ class Sweep:
             return self.table.iloc[:0]
         return self.table[self.table["ended_above_start"]]
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per configuration (a copy of ``table``): its swept values (``lr``,
+        ``batch_size``, ``seed``, other hyper-parameters, ``init_<name>``), its final
+        parameters, ``start_loss`` and ``loss`` (over all the data, before the first
+        step and after the last), ``gap`` (to the optimum's loss), ``steps_to_tol``
+        (the first step within ``tol`` of the optimum; <NA>: never), ``diverged``,
+        ``diverged_step`` and ``ended_above_start``. ``traces`` holds the steps."""
+        return self.table.copy()
+
+    def plot(self, which: str = "losses") -> Figure:
+        """A matplotlib figure of the sweep, as the ``sweep`` command draws it:
+        ``losses`` (every configuration's gap to the optimum over the steps) or
+        ``heatmap`` (steps to within ``tol``, by learning rate and the second swept
+        value); ``gradtrace.plot.sweep_losses`` and ``sweep_heatmap``."""
+        from gradtrace import plot
+
+        figures = {"losses": plot.sweep_losses, "heatmap": plot.sweep_heatmap}
+        if which not in figures:
+            raise ValueError(
+                f"unknown figure {which!r}: choose one of {', '.join(figures)}."
+            )
+        return figures[which](self)
+
+    def best_text(self) -> str:
+        """The best configuration in words, as the ``sweep`` command's last line:
+        its swept values (the rate first), and how far it got: "lr=0.1: within
+        0.0001 of the optimum after 41 steps" or "lr=0.01: final loss 0.49"."""
+        table = self.table
+        if table.empty or table["diverged"].all():
+            return "no best: every configuration diverged; try smaller rates"
+        best = self.best
+        shown = ", ".join(f"{k}={_short(best[k])}" for k in self._shown_columns())
+        reached = best["steps_to_tol"]
+        tol = self.info.get("tol", "tol")
+        how = (
+            f"final loss {best['loss']:.7g}"
+            if pd.isna(reached)
+            else f"within {tol:g} of the optimum after {int(reached)} steps"
+        )
+        if best.get("ended_above_start", False):
+            how += f", above its start {best['start_loss']:.7g}" + (
+                " (as every other's that did not diverge)" if len(table) > 1 else ""
+            )
+        return f"{shown}: {how}"
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the ``sweep`` command warns of: configurations whose loss ended above
+        its start (the first named)."""
+        rose = self.rose
+        if not len(rose):
+            return []
+        from gradtrace.advice import rose_warning
+
+        first = rose.iloc[0]
+        shown = ", ".join(f"{k}={_short(first[k])}" for k in self._shown_columns())
+        others = f" and {len(rose) - 1} more" if len(rose) > 1 else ""
+        return [
+            rose_warning(
+                f"{first['start_loss']:.7g}",
+                f"{first['loss']:.7g}{others}",
+                f"{shown}: ",
+            )
+        ]
+
+    def _shown_columns(self) -> list[str]:
+        """The swept columns that name a configuration: the learning rate first."""
+        return sorted(self.swept, key=lambda c: c != "lr") or ["lr"]
+
+    def _headline(self) -> str:
+        i, table = self.info, self.table
+        n, bad = len(table), int(table["diverged"].sum())
+        k = len(self.rose)
+        rose = f", {k} ended above {'its' if k == 1 else 'their'} start" * bool(k)
+        what = f"{i.get('model', '?')}/{i.get('loss', '?')} {i.get('optimizer', '?')}"
+        return f"Sweep {what}: {n} configuration{'s' * (n != 1)}, {bad} diverged{rose}"
+
     def __repr__(self) -> str:
-        n, bad = len(self.table), int(self.table["diverged"].sum())
-        rose = f", {len(self.rose)} ended above its start" if len(self.rose) else ""
+        best = self.best_text()
+        best = best if best.startswith("no best") else f"best {best}"
+        return f"<{self._headline()}; {best}>" + "".join(
+            f"\n  {w}" for w in self.warnings
+        )
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the sweep in a line, and a small table: the configurations
+        (and what was swept), how many diverged or ended above their start, the best
+        configuration, its final loss and steps to ``tol``, and the optimum's loss."""
+        from html import escape
+
+        table = self.table
+        n = len(table)
+        swept = " × ".join(
+            f"{len(table[c].map(repr).unique())} {c}"
+            for c in self._shown_columns()
+            if c in self.swept
+        )
+        rows: list[tuple[str, str]] = [
+            ("configurations", f"{n}" + (f" ({swept})" if swept else "")),
+            ("diverged", str(int(table["diverged"].sum()))),
+        ]
+        if len(self.rose):
+            rows.append(("ended above their start", str(len(self.rose))))
+        if n and not table["diverged"].all():
+            best = self.best
+            shown = ", ".join(f"{k}={_short(best[k])}" for k in self._shown_columns())
+            reached = best["steps_to_tol"]
+            rows += [
+                ("best", shown),
+                ("its final loss", f"{best['loss']:.7g}"),
+                (
+                    f"its steps to within {self.info.get('tol', 'tol'):g}",
+                    "never" if pd.isna(reached) else str(int(reached)),
+                ),
+            ]
+        else:
+            rows.append(("best", "none: every configuration diverged"))
+        if self.info.get("optimum_loss") is not None:
+            rows.append(("optimum's loss", f"{self.info['optimum_loss']:.7g}"))
+        body = "".join(
+            f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows
+        )
+        warnings = "".join(
+            f'<p style="color:#a15c00">{escape(w)}</p>' for w in self.warnings
+        )
         return (
-            f"<Sweep {self.info['model']}/{self.info['loss']} "
-            f"{self.info['optimizer']}: {n} configurations, {bad} diverged{rose}>"
+            f"<p><b>gradtrace</b> {escape(self._headline())}</p>{warnings}"
+            f"<table>{body}</table>"
         )
 
 
@@ -150,7 +278,8 @@ def sweep(
     tol: float = 1e-4,
     **fit_options: Any,
 ) -> Sweep:
-    """Run every combination of the given values, vectorised.
+    """Run every combination of the given values, vectorised (one compiled program
+    per batch size), as ``gradtrace sweep`` does; return a ``Sweep``.
 
     Args:
         data, model, loss: as for ``fit``.
@@ -164,6 +293,17 @@ def sweep(
             within ``tol`` of the optimum.
         **fit_options: the rest of ``fit``'s options (optimizer, epochs or steps,
             shuffle, fix, reduction, dtype, x, y, ...).
+
+    Examples:
+        >>> import gradtrace
+        >>> s = gradtrace.sweep("seed001_line", lr=[0.01, 0.1, 0.5, 1.0], steps=200)
+        >>> s  # doctest: +NORMALIZE_WHITESPACE
+        <Sweep line/mse sgd: 4 configurations, 1 diverged; best lr=0.5: within
+        0.0001 of the optimum after 99 steps>
+        >>> float(s.best["lr"]), int(s.best["steps_to_tol"])
+        (0.5, 99)
+        >>> s.to_pandas()["diverged"].tolist()
+        [False, False, False, True]
     """
     started = time.perf_counter()
     frame, source = frame_of(data)
@@ -399,3 +539,12 @@ def _values(value: Any) -> list[Any]:
 def _scalar(value: Any) -> Any:
     arr = np.asarray(value)
     return float(arr) if arr.ndim == 0 else arr.tolist()
+
+
+def _short(value: Any) -> str:
+    """A swept value, short: 4 significant digits, a vector in brackets."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_short(float(v)) for v in np.ravel(value)) + "]"
+    return str(value)
