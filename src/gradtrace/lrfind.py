@@ -13,7 +13,7 @@ limit 2/L from ``diagnose``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +26,104 @@ from gradtrace.core import batches
 from gradtrace.errors import InputError
 from gradtrace.sources import DataLike, frame_of, source_name
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+class LRFind(NamedTuple):
+    """What ``lr_find`` returns, a pair that unpacks as ``table, summary``:
+    ``table`` (step, lr, batch_loss, smoothed: one row a step) and ``summary``
+    (``suggested_lr``, ``min_loss_lr``, the diagnosis' ``stable_lr``, where the test
+    stopped, and its notes); ``plot()`` draws what ``gradtrace lr-find`` draws."""
+
+    table: pd.DataFrame
+    summary: dict[str, Any]
+
+    @property
+    def suggested_lr(self) -> float:
+        """Where the smoothed loss fell fastest against log(rate), below its lowest
+        point (NaN where it did not fall)."""
+        return float(self.summary["suggested_lr"])
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The steps (a copy of ``table``): step, lr, batch_loss, smoothed (NaN
+        beyond where the test stopped)."""
+        return self.table.copy()
+
+    def plot(self) -> Figure:
+        """The batch loss and its smoothed curve against the rate, with the
+        suggested rate, the lowest smoothed loss's and the stable limit 2/L, as
+        ``gradtrace lr-find`` draws it (``gradtrace.plot.lr_find``)."""
+        from gradtrace import plot
+
+        return plot.lr_find(self.table, self.summary)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the reading warns of: a small fall, a fall that began below the
+        first rate, a loss still falling at the last."""
+        s, rates = self.summary, self.table["lr"]
+        out = []
+        if s["small_fall"]:
+            out.append(
+                f"the smoothed loss fell only from {s['fell_from']:.4g} to "
+                f"{s['fell_to']:.4g}: the start is close to the optimum, so the "
+                "suggestion says little; start further away (init=) to read the test"
+            )
+        if s["fell_at_start"]:
+            out.append(
+                "the loss fell fastest at the first rates: the fall began below "
+                f"lr_min={rates.iloc[0]:g}; run again with a smaller lr_min"
+            )
+        if s["still_falling"]:
+            out.append(
+                f"the loss was still falling at lr_max={rates.iloc[-1]:g}: a larger "
+                "lr_max shows where it stops"
+            )
+        return out
+
+    def _lines(self) -> tuple[str, list[str]]:
+        """The test in a line, and its readings."""
+        s, rates = self.summary, self.table["lr"]
+        head = (
+            f"LRFind {s['model']}/{s['loss']} {s['optimizer']}: {len(rates)} steps, "
+            f"lr {rates.iloc[0]:.3g} to {rates.iloc[-1]:.3g}"
+        )
+        end = (
+            f"the loss blew up at step {s['stopped_at_step']} "
+            f"(lr {rates.iloc[s['stopped_at_step'] - 1]:.3g})"
+            if s["blew_up"]
+            else "the loss did not blow up"
+        )
+        readings = [
+            f"suggested lr {s['suggested_lr']:.3g} (steepest fall)"
+            if math.isfinite(s["suggested_lr"])
+            else "no suggested lr (the smoothed loss did not fall)",
+        ]
+        if math.isfinite(s["min_loss_lr"]):
+            readings.append(f"lowest smoothed loss at {s['min_loss_lr']:.3g}")
+        stable = s.get("stable_lr")
+        if stable is not None and math.isfinite(stable):
+            readings.append(f"stable limit 2/L {stable:.3g}")
+        return head, [*readings, end]
+
+    def __repr__(self) -> str:
+        head, readings = self._lines()
+        return f"<{head}; {'; '.join(readings)}>" + "".join(
+            f"\n  note: {n}" for n in self.notes
+        )
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the test in a line, its readings and notes."""
+        from html import escape
+
+        head, readings = self._lines()
+        notes = "".join(
+            f'<p style="color:#a15c00">note: {escape(n)}</p>' for n in self.notes
+        )
+        items = "".join(f"<li>{escape(r)}</li>" for r in readings)
+        return f"<p><b>gradtrace</b> {escape(head)}</p>{notes}<ul>{items}</ul>"
+
 
 @python_names
 def lr_find(
@@ -37,9 +135,30 @@ def lr_find(
     lr_max: float = 10.0,
     steps: int = 100,
     **fit_options: Any,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run the range test; return (table of step, lr, batch_loss, smoothed) and a
-    summary with ``suggested_lr``, ``min_loss_lr`` and the diagnosis' ``stable_lr``."""
+) -> LRFind:
+    """Run the learning-rate range test: one run whose rate grows exponentially from
+    ``lr_min`` to ``lr_max`` over ``steps`` steps (one batch each), stopped where the
+    loss passes 4x its lowest.
+
+    Returns an ``LRFind``, which unpacks as ``table, summary``: the table of step,
+    lr, batch_loss and smoothed, and a summary with ``suggested_lr``,
+    ``min_loss_lr`` and the diagnosis' ``stable_lr``; ``plot()`` draws it.
+
+    Args:
+        data, model, loss: as for ``fit``.
+        lr_min, lr_max: the first and last rates. steps: the steps between them.
+        **fit_options: the rest of ``fit``'s options (optimizer, opt, batch_size,
+            seed, shuffle, init, fix, reduction, dtype, x, y, ...).
+
+    Examples:
+        >>> import gradtrace
+        >>> found = gradtrace.lr_find("seed001_line", steps=50)
+        >>> found  # doctest: +ELLIPSIS
+        <LRFind line/mse sgd: 50 steps, lr 1e-07 to 10; suggested lr ...>
+        >>> table, summary = found
+        >>> round(found.suggested_lr, 2), round(summary["stable_lr"], 2)
+        (0.23, 0.78)
+    """
     if not (0 < lr_min < lr_max) or not math.isfinite(lr_max):
         raise InputError(
             f"the range needs 0 < --min < --max, got {lr_min} and {lr_max}."
@@ -108,7 +227,7 @@ def lr_find(
         # what the plan had to say of the data (rows dropped, a batch size clamped)
         "notices": list(p.notices),
     }
-    return table, summary
+    return LRFind(table, summary)
 
 
 #: The test stops once the loss passes this many times its lowest so far (fastai's
