@@ -29,7 +29,9 @@ __all__ = [
     "batch_plan",
     "fit",
     "load",
+    "lr_find",
     "resume",
+    "sweep",
     "__version__",
 ]
 
@@ -42,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
     from gradtrace.data import DATASETS
     from gradtrace.errors import GradtraceError, InputError, RunFolderError
+    from gradtrace.lrfind import lr_find
+    from gradtrace.sweeps import sweep
     from gradtrace.trace import Trace
 
 _LAZY = {
@@ -58,6 +62,8 @@ _LAZY = {
     "InputError": ("gradtrace.errors", "InputError"),
     "RunFolderError": ("gradtrace.errors", "RunFolderError"),
     "load": ("gradtrace.api", "load"),
+    "sweep": ("gradtrace.sweeps", "sweep"),
+    "lr_find": ("gradtrace.lrfind", "lr_find"),
     "Trace": ("gradtrace.trace", "Trace"),
 }
 

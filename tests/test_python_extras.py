@@ -1,0 +1,151 @@
+"""Sweeps and the learning-rate range test from Python: exported from the package
+(lazily: ``import gradtrace`` still imports no JAX), and shown in a notebook (repr,
+HTML, DataFrame, pictures)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import gradtrace
+from gradtrace.lrfind import LRFind
+from gradtrace.sweeps import Sweep
+
+
+@pytest.fixture(scope="module")
+def small_sweep() -> Sweep:
+    """Four rates on seed 001's line, 200 full-batch steps: 0.5 reaches the optimum
+    in 99 steps, 1.0 diverges."""
+    return gradtrace.sweep("seed001_line", lr=[0.01, 0.1, 0.5, 1.0], steps=200)
+
+
+@pytest.fixture(scope="module")
+def found() -> LRFind:
+    return gradtrace.lr_find("seed001_line", steps=50)
+
+
+def test_sweep_and_lr_find_are_exported_lazily() -> None:
+    assert {"sweep", "lr_find"} <= set(gradtrace.__all__) <= set(dir(gradtrace))
+    from gradtrace.lrfind import lr_find
+    from gradtrace.sweeps import sweep
+
+    assert gradtrace.sweep is sweep and gradtrace.lr_find is lr_find
+    code = (
+        "import gradtrace, sys; gradtrace.__all__; dir(gradtrace); "
+        "print('jax' in sys.modules, 'gradtrace.sweeps' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_sweep_in_a_notebook(small_sweep: Sweep) -> None:
+    s = small_sweep
+    frame = s.to_pandas()
+    assert isinstance(frame, pd.DataFrame)
+    pd.testing.assert_frame_equal(frame, s.table)
+    assert frame is not s.table  # a copy, as Trace.to_pandas
+    assert frame["lr"].tolist() == [0.01, 0.1, 0.5, 1.0]
+    assert frame["diverged"].tolist() == [False, False, False, True]
+    assert repr(s) == (
+        "<Sweep line/mse sgd: 4 configurations, 1 diverged; best lr=0.5: within "
+        "0.0001 of the optimum after 99 steps>"
+    )
+    html = s._repr_html_()
+    for cell in (
+        "<th>configurations</th><td>4 (4 lr)</td>",
+        "diverged</th><td>1</td>",
+        "best</th><td>lr=0.5</td>",
+        f"its final loss</th><td>{frame['loss'][2]:.7g}</td>",
+        "its steps to within 0.0001</th><td>99</td>",
+    ):
+        assert cell in html, cell
+    assert "<script" not in html and "color:#a15c00" not in html  # no warning
+
+
+def test_a_sweep_draws_the_commands_pictures(small_sweep: Sweep) -> None:
+    losses, heatmap = small_sweep.plot(), small_sweep.plot("heatmap")
+    assert isinstance(losses, Figure) and isinstance(heatmap, Figure)
+    assert losses.axes[0].get_yscale() == "log"  # the gap to the optimum
+    assert "learning rate" in heatmap.axes[0].get_xlabel()
+    with pytest.raises(ValueError, match="choose one of losses, heatmap"):
+        small_sweep.plot("landscape")
+
+
+def test_a_sweep_whose_loss_rose_warns_and_names_its_first_tie() -> None:
+    """Two seeds of full batches give equal losses: the best is the first of them
+    (a stable sort), and the rates whose loss rose are named in a warning."""
+    s = gradtrace.sweep("seed001_line", lr=[0.1, 1.0], steps=50, seed=[0, 1])
+    assert s.best["config"] == 0
+    text = repr(s)
+    assert text.startswith(
+        "<Sweep line/mse sgd: 4 configurations, 0 diverged, 2 ended above their "
+        "start; best lr=0.1, seed=0: final loss "
+    )
+    assert "\n  warning: the loss ended above where it started (lr=1, seed=0: " in text
+    assert "and 1 more)" in text
+    html = s._repr_html_()
+    assert "4 (2 lr × 2 seed)" in html
+    assert "ended above their start</th><td>2<" in html
+    assert 'style="color:#a15c00">warning: the loss ended above' in html
+    assert "its steps to within 0.0001</th><td>never" in html
+
+
+def test_a_sweep_where_every_configuration_diverged() -> None:
+    s = gradtrace.sweep("seed001_line", lr=[2.0, 3.0], steps=200)
+    assert s.table["diverged"].all()
+    assert repr(s) == (
+        "<Sweep line/mse sgd: 2 configurations, 2 diverged; no best: every "
+        "configuration diverged; try smaller rates>"
+    )
+    assert "none: every configuration diverged" in s._repr_html_()
+
+
+def test_lr_find_in_a_notebook(found: LRFind) -> None:
+    table, summary = found  # still unpacks as before
+    assert table is found.table and summary is found.summary
+    assert found.suggested_lr == summary["suggested_lr"]
+    pd.testing.assert_frame_equal(found.to_pandas(), table)
+    assert list(table.columns) == ["step", "lr", "batch_loss", "smoothed"]
+    s = summary
+    assert repr(found) == (
+        f"<LRFind line/mse sgd: 50 steps, lr 1e-07 to 10; suggested lr "
+        f"{s['suggested_lr']:.3g} (steepest fall); lowest smoothed loss at "
+        f"{s['min_loss_lr']:.3g}; stable limit 2/L {s['stable_lr']:.3g}; the loss "
+        f"blew up at step {s['stopped_at_step']} "
+        f"(lr {table['lr'][s['stopped_at_step'] - 1]:.3g})>"
+    )
+    assert s["suggested_lr"] < s["min_loss_lr"] < s["stable_lr"]
+    assert round(s["stable_lr"], 2) == 0.78  # 2/L of seed 001's line
+    html = found._repr_html_()
+    assert f"<li>suggested lr {s['suggested_lr']:.3g} (steepest fall)</li>" in html
+    assert "<li>stable limit 2/L 0.78</li>" in html
+
+
+def test_lr_find_draws_the_commands_picture(found: LRFind) -> None:
+    fig = found.plot()
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    labels = ax.get_legend_handles_labels()[1]
+    assert f"suggested (steepest fall): {found.suggested_lr:.3g}" in labels
+    assert any(label.startswith("stable limit 2/L") for label in labels)
+
+
+def test_lr_find_notes_what_its_reading_warns_of() -> None:
+    rising = gradtrace.lr_find("seed001_line", steps=50, lr_max=0.01)
+    assert rising.notes == [
+        "the loss was still falling at lr_max=0.01: a larger lr_max shows where it "
+        "stops"
+    ]
+    assert "the loss did not blow up>\n  note: the loss was still falling" in repr(
+        rising
+    )
+    assert 'style="color:#a15c00">note: the loss was still falling' in (
+        rising._repr_html_()
+    )
