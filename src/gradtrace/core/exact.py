@@ -493,6 +493,13 @@ def _one_pass(summed: Any) -> tuple[Any, Any]:
     return f, hess
 
 
+#: The largest gradient of the summed loss, relative to the loss, at which a Newton
+#: solve that SciPy did not call a success is still taken as the optimum (a smooth
+#: fit stopped by rounding: 6e-9 for a Student-t fit of 1000 rows; a kinked custom
+#: loss: 0.2).
+STATIONARY = 1e-6
+
+
 def _newton(
     model: Model,
     loss: LossLike,
@@ -550,6 +557,15 @@ def _newton(
     )
     if not np.all(np.isfinite(result.x)):
         raise ValueError("the Newton solver did not converge")
+    steepest = float(np.max(np.abs(result.jac), initial=0.0))
+    if not result.success and not steepest <= STATIONARY * max(1.0, abs(result.fun)):
+        # stopped short (SciPy also says "failure to predict improvement" at an
+        # optimum it cannot refine further: there the gradient is ~0, and it stays)
+        raise ValueError(
+            f"the Newton solver stopped where the loss still slopes (gradient up to "
+            f"{steepest:.3g}): Newton's method needs a smooth loss, and an absolute "
+            "value or a kink has no curvature to follow"
+        )
     params = {k: np.asarray(v) for k, v in to_params(jnp.asarray(result.x)).items()}
     return _finish(
         model,
