@@ -46,6 +46,7 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
         ("x,y\n1,2\n2,abc\n3,4\n", "non-numeric value 'abc' in data row 2 (line 3)"),
         ("x,y\n1,2\n2,nan\n3,4\n", "missing or infinite value in data row 2"),
         ("x,y\n1,2\n2,inf\n3,4\n", "missing or infinite value in data row 2"),
+        ("y\n1\n2\n3\n", "has the y column 'y' alone, no x"),
     ],
 )
 def test_bad_data_files(
@@ -112,6 +113,17 @@ def test_drop_missing_drops_and_reports(
         (["--model", "normal", "--x", "x"], "--x is for regression models"),
         (["--optimizer", "adam", "--opt", "beta1=0.5"], "no hyper-parameter 'beta1'"),
         (["--optimizer", "adam", "--opt", "b1=fast"], "must be a number"),
+        (
+            ["--optimizer", "momentum", "--opt", "momentum=-0.5"],
+            "--opt momentum must be in [0, 1), got -0.5",
+        ),
+        (["--optimizer", "adam", "--opt", "b1=1"], "--opt b1 must be in [0, 1), got 1"),
+        (["--optimizer", "adam", "--opt", "eps=-1"], "--opt eps must be >= 0, got -1"),
+        (
+            ["--optimizer", "keras.rmsprop", "--opt", "rho=2"],
+            "must be in [0, 1), got 2",
+        ),
+        (["--optimizer", "adam", "--opt", "beta1=0.5"], "Did you mean 'b1'?"),
         (["--dtype", "float16"], "unknown dtype 'float16'"),
         (["--reduction", "max"], "unknown reduction 'max'"),
         (["--model", "normal", "--loss", "mse"], "use --loss nll"),
@@ -422,8 +434,30 @@ def test_python_api_messages_name_the_python_argument() -> None:
 
     with pytest.raises(gradtrace.InputError, match=r"\(in Python: lr=\)"):
         gradtrace.fit("seed004_keras", lr=-1)
-    with pytest.raises(gradtrace.InputError, match=r"--init w=abc is not a number"):
+    with pytest.raises(
+        gradtrace.InputError, match=r"init=\{'w': 'abc'\}: 'abc' is not"
+    ):
         gradtrace.fit("seed004_keras", init={"w": "abc"})
+
+
+def test_cli_messages_stay_in_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Python wording of a message (init={'w': 'a'}) is for Python callers;
+    the command line keeps naming its flags."""
+    line = one_line_error([csv(tmp_path, GOOD), "--init", "w=a"], tmp_path, capsys)
+    assert line == "error: --init w=a is not a number."
+    line = one_line_error(
+        [csv(tmp_path, GOOD), "--optimizer", "momentum", "--opt", "momentum=1.5"],
+        tmp_path,
+        capsys,
+    )
+    assert "--opt momentum must be in [0, 1), got 1.5" in line
+    assert "in Python" not in line
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    code, _, err = run(["fit", "seed001_line", "--out", str(tmp_path / "mine")], capsys)
+    assert code == 2 and "choose another --out" in err and "in Python" not in err
 
 
 def test_python_callers_are_told_the_keyword_and_the_command_the_flag(

@@ -33,7 +33,7 @@ from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
 from gradtrace.core.rowsums import reduce_rows
 from gradtrace.data import DATASETS
-from gradtrace.errors import COMMAND_LINE, InputError
+from gradtrace.errors import COMMAND_LINE, InputError, RunFolderError
 from gradtrace.reference import compute as reference_compute
 from gradtrace.sources import (
     DataLike,
@@ -124,6 +124,7 @@ _KEYWORD_OF_FLAG = {
     "--metric": "metrics=",
     "--min": "lr_min=",  # lr-find's range
     "--max": "lr_max=",
+    "--force": "force=True",
 }
 
 
@@ -140,20 +141,22 @@ def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
     def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return function(*args, **kwargs)
-        except InputError as err:
+        except (InputError, RunFolderError) as err:
             if COMMAND_LINE.get():
                 raise
             message = str(err)
             names = []
             for flag in re.findall(r"--[a-z][a-z0-9-]*", message):
                 name = _KEYWORD_OF_FLAG.get(flag)
-                if name is None and flag[2:].replace("-", "_") in keywords:
+                if name is not None and name.split("=")[0] not in keywords:
+                    name = None  # a keyword of another function (force=, lr_min=)
+                elif name is None and flag[2:].replace("-", "_") in keywords:
                     name = flag[2:].replace("-", "_") + "="
                 if name and name not in names and name.rstrip("=") + "=" not in message:
                     names.append(name)
             if not names:
                 raise
-            raise InputError(f"{message} (in Python: {', '.join(names)})") from None
+            raise type(err)(f"{message} (in Python: {', '.join(names)})") from None
 
     return wrapped
 
@@ -202,8 +205,9 @@ def fit(
     """Fit ``model`` to ``data`` by gradient steps and record every step.
 
     Args:
-        data: a DataFrame, a dict of columns, a CSV/Parquet path, or the name of a
-            built-in data set (``gradtrace.DATASETS``).
+        data: a DataFrame, a dict of columns, an (x, y) tuple of arrays ((None, y)
+            for a distribution), a CSV/Parquet path, or the name of a built-in data
+            set (``gradtrace.DATASETS``).
         model: a name from ``gradtrace.MODELS`` (``line``, ``poly``, ``logistic``,
             ``normal``, ``gamma``, ...), or your own ``gradtrace.Model``.
         loss: ``mse``, ``mae``, ``huber``, ``nll`` or your own ``gradtrace.Loss``;
@@ -270,6 +274,15 @@ def fit(
     started = time.perf_counter()
     model_obj = None if isinstance(model, str) else model
     loss_obj = None if loss is None or isinstance(loss, str) else loss
+    if validate.switch("stream", stream) and not isinstance(data, (str, Path)):
+        raise InputError(
+            "stream=True reads a Parquet file a chunk at a time: give its path as "
+            f"data, not a {type(data).__name__} (data in memory need no stream=True)."
+        )
+    force = validate.switch("force", force)
+    opt = validate.by_name("opt", opt)
+    init = validate.by_name("init", init)
+    fix = validate.by_name("fix", fix)
     config = RunConfig(
         data=source_name(data),
         model=model if model_obj is None else getattr(model, "name", "custom"),
@@ -278,14 +291,14 @@ def fit(
         y=y,
         optimizer=optimizer,
         lr=lr,
-        opt=dict(opt or {}),
+        opt=opt,
         epochs=epochs,
         steps=steps,
         batch_size=batch_size,
         shuffle=shuffle,
         seed=seed,
-        init=dict(init or {}),
-        fix=dict(fix or {}),
+        init=init,
+        fix=fix,
         reduction=reduction,
         dtype=dtype,
         compute_dtype=compute_dtype,
@@ -652,6 +665,8 @@ def plan(
         model_arg = "expr"
     elif config.model_expr:
         raise InputError("give --model or --model-expr, not both.")
+    for name in ("shuffle", "drop_missing", "exact", "standardize"):
+        validate.switch(name, getattr(config, name))
     model_name, kind = validate.model_name(model_obj or model_arg)
     reduction = validate.reduction(config.reduction)
     pdtype = validate.dtype(config.dtype)
@@ -682,6 +697,7 @@ def plan(
     loss = validate.loss(m, loss_obj or config.loss, config.delta, config.loss_expr)
     specs = validate.specs_for(m, loss)
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
+    validate.user_code(m, loss, {**trainable, **fixed}, xs, ys)
     if m.kind == "distribution" or loss == "nll":
         rows = validate.kept_rows(*given) if dropped else None
         validate.support(m, ys, fixed, source, rows=rows)
@@ -1190,19 +1206,13 @@ def _devices(value: Any) -> int:
 
 def _user_code_error(p: Plan, err: BaseException) -> str:
     """One line on a failure inside the user's model or loss, with its place."""
-    import traceback
-
-    where = ""
-    for frame in reversed(traceback.extract_tb(err.__traceback__)):
-        if "site-packages" not in frame.filename and "gradtrace" not in frame.filename:
-            where = f" ({Path(frame.filename).name} line {frame.lineno})"
-            break
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    what = f"model {p.m.name!r}" if isinstance(p.m, Custom) else "the custom loss"
-    return (
-        f"{what} failed{where}: {type(err).__name__}: {text[:300]}: it must map "
-        "params and x (one value per row) to one prediction per row with jax.numpy."
-    )
+    if not isinstance(p.m, Custom):
+        return validate.user_code_error("the custom loss", validate.LOSS_SHAPE, err)
+    what, hint = f"model {p.m.name!r}", validate.MODEL_SHAPE
+    if not isinstance(p.loss, str):
+        what += " or the custom loss"
+        hint += f"; {validate.LOSS_SHAPE}"
+    return validate.user_code_error(what, hint, err)
 
 
 def _reference(config: RunConfig, p: Plan) -> dict[str, Any]:

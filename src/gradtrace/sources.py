@@ -46,17 +46,7 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
 
         return array_frame(data), "the array"
     if isinstance(data, tuple) and len(data) == 2:
-        x, y = (np.asarray(v) for v in data)
-        if x.ndim == 1:
-            cols = {"x": x}
-        else:
-            cols = {f"x{i}": x[:, i] for i in range(x.shape[1])}
-        if len(x) != len(y):
-            raise InputError(
-                f"x and y have different lengths ({len(x)} and {len(y)})"
-                ": give one y per row of x."
-            )
-        return pd.DataFrame({**cols, "y": y}), "the (x, y) arrays"
+        return _pair_frame(*data), "the (x, y) arrays"
     if isinstance(data, Mapping):
         try:
             return pd.DataFrame({k: np.asarray(v) for k, v in data.items()}), "the data"
@@ -73,8 +63,38 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
         return read_table(data), repr(str(data))
     raise InputError(
         f"cannot use {type(data).__name__} as data: give a DataFrame, a dict of "
-        "columns, an (x, y) tuple of arrays, or a CSV or Parquet path."
+        "columns, an (x, y) tuple of arrays ((None, y) for a distribution), or a "
+        "CSV or Parquet path."
     )
+
+
+def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
+    """The table of an (x, y) tuple: x one column or [rows, columns], y one value
+    a row; (None, y) for a distribution, which reads y alone."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise InputError(
+            f"y of the (x, y) arrays must be one value per row, got an array of "
+            f"shape {y.shape}: give a 1-D array."
+        )
+    if x is None:
+        return pd.DataFrame({"y": y})
+    x = np.asarray(x)
+    if x.ndim == 1:
+        cols = {"x": x}
+    elif x.ndim == 2:
+        cols = {f"x{i}": x[:, i] for i in range(x.shape[1])}
+    else:
+        raise InputError(
+            f"x of the (x, y) arrays must be 1-D (one column) or 2-D (rows, "
+            f"columns), got an array of shape {x.shape}."
+        )
+    if len(x) != len(y):
+        raise InputError(
+            f"x and y have different lengths ({len(x)} and {len(y)})"
+            ": give one y per row of x."
+        )
+    return pd.DataFrame({**cols, "y": y})
 
 
 def truth_of(source: str | None) -> dict[str, Any]:

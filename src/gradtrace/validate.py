@@ -9,6 +9,7 @@ import dataclasses
 import difflib
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,13 +17,13 @@ import pandas as pd
 
 from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
 from gradtrace.core.custom import expression_loss, expression_model
-from gradtrace.core.distributions import SUPPORTS
+from gradtrace.core.distributions import SUPPORTS, Family
 from gradtrace.core.expr import parse
 from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, param_specs
 from gradtrace.core.metrics import METRICS
-from gradtrace.core.models import ParamSpec
-from gradtrace.core.optimizers import PRESETS, OptimizerSpec
-from gradtrace.errors import InputError
+from gradtrace.core.models import Custom, ParamSpec, Regression
+from gradtrace.core.optimizers import ALIASES, PRESETS, RANGES, OptimizerSpec
+from gradtrace.errors import COMMAND_LINE, InputError
 
 DTYPES = ("float32", "float64")
 PARAM_SPACES = ("constrained", "unconstrained")
@@ -87,7 +88,15 @@ def learning_rate(value: Any) -> float:
 def model_name(name: Any) -> tuple[str, str]:
     """The model's canonical name and kind (``regression`` or ``distribution``)."""
     if not isinstance(name, str):
-        return getattr(name, "name", "custom"), "regression"
+        if not isinstance(name, (Regression, Family)):
+            what = "a function" if callable(name) else type(name).__name__
+            raise InputError(
+                f"model must be a name (gradtrace.MODELS lists them) or "
+                f"gradtrace.Model(fn, params={{...}}), got {what}: wrap your "
+                "function as gradtrace.Model(fn, params={'w': 1.0}), one start per "
+                "parameter it reads."
+            )
+        return name.name, name.kind
     if name in ("expr", "file"):
         return name, "regression"
     name = choice("model", name, list(MODELS))
@@ -158,6 +167,13 @@ def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> Lo
             return expression_loss(expr)
         except ValueError as err:
             raise InputError(str(err)) from None
+    if value is not None and not isinstance(value, (str, Loss)):
+        what = "a function" if callable(value) else type(value).__name__
+        raise InputError(
+            f"loss must be a name ({', '.join(LOSSES)}) or gradtrace.Loss(fn), got "
+            f"{what}: wrap your function as gradtrace.Loss(fn), fn(pred, y) giving "
+            "one loss per row."
+        )
     if isinstance(value, Loss):
         if m.kind == "distribution":
             raise InputError("a custom loss is for regression models.")
@@ -177,6 +193,70 @@ def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> Lo
         d = learning_rate_like("--delta", delta)
         return huber(d)
     return value  # type: ignore[no-any-return]
+
+
+MODEL_SHAPE = (
+    "a model must map params and x (one value per row) to one prediction per row "
+    "with jax.numpy"
+)
+LOSS_SHAPE = "a loss must map (pred, y) to one loss per row with jax.numpy"
+
+
+def user_code(
+    m: Model, loss_value: LossLike, params: Mapping[str, Any], x: Any, y: np.ndarray
+) -> None:
+    """A model or a loss of the user's own, tried on the data's shapes alone
+    (nothing computed): the model gives one prediction per row, the loss one loss
+    per row."""
+    import jax
+
+    n = len(y)
+    f32 = np.float32
+    rows = jax.ShapeDtypeStruct((n,), f32)
+    if isinstance(m, Custom) and x is not None:
+        p = {k: jax.ShapeDtypeStruct(np.shape(v), f32) for k, v in params.items()}
+        xs = jax.ShapeDtypeStruct(np.shape(x), f32)
+        try:
+            out = jax.eval_shape(m.fn, p, xs)
+        except Exception as err:  # the user's own code: report whatever it raised
+            what = f"model {m.name!r}"
+            raise InputError(user_code_error(what, MODEL_SHAPE, err)) from None
+        if getattr(out, "shape", None) != (n,):
+            raise InputError(
+                f"model {m.name!r} returns {_shape_of(out)} for {n} rows: "
+                f"{MODEL_SHAPE} (a constant c as c * jnp.ones(len(x)))."
+            )
+    if isinstance(loss_value, Loss) and m.kind == "regression":
+        try:
+            out = jax.eval_shape(loss_value.fn, rows, rows)
+        except Exception as err:  # the user's own code
+            what = "the custom loss"
+            raise InputError(user_code_error(what, LOSS_SHAPE, err)) from None
+        if getattr(out, "shape", None) != (n,):
+            raise InputError(
+                f"the custom loss returns {_shape_of(out)} for {n} rows: {LOSS_SHAPE}"
+                " (not their mean or sum: that is --reduction)."
+            )
+
+
+def _shape_of(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return f"a {type(value).__name__}"
+    return "one number" if shape == () else f"an array of shape {tuple(shape)}"
+
+
+def user_code_error(what: str, hint: str, err: BaseException) -> str:
+    """One line on a failure inside the user's model or loss, with its place."""
+    import traceback
+
+    where = ""
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        if "site-packages" not in frame.filename and "gradtrace" not in frame.filename:
+            where = f" ({Path(frame.filename).name} line {frame.lineno})"
+            break
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{what} failed{where}: {type(err).__name__}: {text[:300]}: {hint}."
 
 
 def learning_rate_like(flag: str, value: Any) -> float:
@@ -277,7 +357,7 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
         if key not in preset.defaults:
             raise InputError(
                 f"optimizer {name!r} has no hyper-parameter {key!r}: "
-                f"{_suggest(key, list(preset.defaults))}"
+                f"{_suggest_hyper(key, list(preset.defaults))}"
             )
         default = preset.defaults[key]
         if isinstance(default, bool):
@@ -291,6 +371,13 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
                 ) from None
             if not math.isfinite(hyper[key]):
                 raise InputError(f"--opt {key} must be finite, got {value!r}.")
+            allowed = RANGES.get(key)
+            if allowed is not None and hyper[key] not in allowed:
+                raise InputError(
+                    f"--opt {key} must be {allowed}, got {hyper[key]:g} ({key} is "
+                    f"{allowed.why}): give a value in that range (optimizer "
+                    f"{name!r} defaults to {default:g})."
+                )
     if preset.lr_key in hyper and lr is not None:
         raise InputError(
             f"the learning rate is given twice (--lr and --opt "
@@ -301,6 +388,37 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
     elif preset.lr_key in hyper:
         hyper[preset.lr_key] = learning_rate(hyper[preset.lr_key])
     return OptimizerSpec.create(name, **hyper)
+
+
+def switch(name: str, value: Any) -> bool:
+    """A Python caller's True or False: a string such as "no" is refused, not read
+    as true."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InputError(f"{name} must be True or False, got {value!r}.")
+
+
+def by_name(name: str, value: Any) -> dict[str, Any]:
+    """A Python caller's dict of values by name (``opt``, ``init``, ``fix``)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError(
+            f"{name} must be a dict of values by name, such as {name}={{'w': 0.5}}, "
+            f"got {type(value).__name__}."
+        )
+    return dict(value)
+
+
+def _suggest_hyper(key: str, names: Sequence[str]) -> str:
+    """``_suggest``, knowing other frameworks' names of the same hyper-parameter
+    (``beta1`` is optax's ``b1``, Keras's ``beta_1``)."""
+    for group in ALIASES:
+        if key.lower() in group:
+            same = [n for n in names if n in group]
+            if same:
+                return f"choose one of: {', '.join(names)}. Did you mean {same[0]!r}?"
+    return _suggest(key, names)
 
 
 def _boolean(what: str, value: Any) -> bool:
@@ -370,7 +488,14 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
     try:
         arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(f"{flag} {spec.name}={shown} is not a number.") from None
+        if COMMAND_LINE.get():
+            raise InputError(f"{flag} {spec.name}={shown} is not a number.") from None
+        parts = given if isinstance(given, (list, tuple)) else [given]
+        bad = next((v for v in parts if not _is_number(v)), given)
+        raise InputError(
+            f"{flag.lstrip('-')}={{{spec.name!r}: {given!r}}}: {bad!r} is not a "
+            "number: give a number (or a list of numbers for a vector parameter)."
+        ) from None
     if spec.size is None:
         if arr.size != 1:
             raise InputError(f"{flag} {spec.name} takes one number, got {arr.size}.")
@@ -400,6 +525,14 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
             f"(it is the {spec.doc or 'count'})."
         )
     return arr
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 ONE_COLUMN = ("line", "poly", "exp-decay")
@@ -480,6 +613,12 @@ def columns(
     names = [str(c) for c in frame.columns]
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
     for col in wanted:
+        if col not in names and col != y and names == [y]:
+            raise InputError(
+                f"{source} has the y column {y!r} alone, no x: a regression model "
+                "needs x columns; give them, or fit a distribution to y (such as "
+                "--model normal)."
+            )
         if col not in names:
             flag = "--y" if col == y else "--x"
             raise InputError(
@@ -549,6 +688,12 @@ def _numeric(
         return col.to_numpy()
     if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iuf":
         return col.to_numpy(dtype=np.float64)
+    if getattr(col.dtype, "kind", None) in ("m", "M"):  # with a time zone too
+        raise InputError(
+            f"column {name!r} of {source} holds dates or times ({col.dtype}), not "
+            "numbers: convert it to a number first, such as days since its first "
+            "value (pandas: (d - d.min()).dt.total_seconds() / 86400)."
+        )
     values = pd.to_numeric(col, errors="coerce")
     bad = values.isna() & col.notna()
     if bad.any():

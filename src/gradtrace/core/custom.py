@@ -3,16 +3,19 @@ safe grammar (``core.expr``)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 from gradtrace.core.expr import parse
 from gradtrace.core.losses import Loss
 from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import Custom, Params, specs_from_defaults
+from gradtrace.errors import InputError
 
 #: Names a parameter cannot take: they are trace columns.
 RESERVED = {"step", "epoch", "batch", "loss", "gap", "batch_loss", *METRICS}
@@ -22,16 +25,18 @@ EXPR_DEFAULT = 1.0
 
 def Model(  # noqa: N802 - a factory that reads as the class it makes
     fn: Callable[[Params, Array], Array],
-    params: Mapping[str, Any],
+    params: Mapping[str, Any] | Sequence[str],
     *,
     positive: Sequence[str] = (),
     name: str = "custom",
 ) -> Custom:
     """A regression model of your own: ``fn(params, x)`` returns the prediction.
 
-    ``fn`` uses ``jax.numpy``; ``params`` maps each parameter's name to its default
-    start (a list for a vector); ``positive`` names parameters that must stay > 0.
-    ``x`` reaches ``fn`` as [n] for one x column and [n, k] for several.
+    ``fn`` uses ``jax.numpy`` and returns one prediction per row; ``params`` maps
+    each parameter's name to its default start (a list for a vector), or lists the
+    names alone to start each at 1, as an expression's parameters do; ``positive``
+    names parameters that must stay > 0. ``x`` reaches ``fn`` as [n] for one x
+    column and [n, k] for several.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -39,16 +44,83 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
         ...               params={"a": 1.0, "b": 0.5}, positive=["b"])
         >>> [s.name for s in decay.param_specs()]
         ['a', 'b']
+        >>> [s.default for s in Model(lambda p, x: p["a"] * x, ["a"]).param_specs()]
+        [1.0]
     """
-    check_names(params)
-    specs = specs_from_defaults(dict(params), tuple(positive))
+    if not callable(fn):
+        raise InputError(
+            f"a Model's fn must be a function fn(params, x), got "
+            f"{type(fn).__name__}: give it first, as Model(fn, params={{'a': 1.0}})."
+        )
+    defaults = _defaults(params)
+    check_names(defaults)
+    wanted = [positive] if isinstance(positive, str) else list(positive)
+    for key in wanted:
+        if key not in defaults:
+            close = difflib.get_close_matches(str(key), list(defaults), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise InputError(
+                f"positive= names {key!r}, which is not a parameter (the parameters: "
+                f"{', '.join(defaults)}): name parameters of params=.{hint}"
+            )
+        if np.any(np.asarray(defaults[key], np.float64) <= 0):
+            raise InputError(
+                f"parameter {key!r} must stay positive (positive=), but starts at "
+                f"{defaults[key]!r}: give it a start > 0 in params=."
+            )
+    try:
+        specs = specs_from_defaults(defaults, tuple(wanted))
+    except ValueError as err:
+        raise InputError(str(err)) from None
     return Custom(fn, specs, name, source={"python": getattr(fn, "__name__", "fn")})
+
+
+def _defaults(params: Any) -> dict[str, Any]:
+    """Each parameter's default start from ``params``: a mapping of name to start,
+    or a list of names (each starting at 1)."""
+    shape = (
+        "params= maps each parameter's name to its start, such as "
+        "params={'a': 1.0, 'b': 0.5} (or lists the names, ['a', 'b'], to start "
+        "each at 1)"
+    )
+    if isinstance(params, Mapping):
+        defaults = dict(params)
+    elif isinstance(params, (list, tuple)) and all(isinstance(k, str) for k in params):
+        defaults = dict.fromkeys(params, EXPR_DEFAULT)
+        if len(defaults) != len(params):
+            twice = next(k for k in params if params.count(k) > 1)
+            raise InputError(
+                f"params= names {twice!r} twice: name each parameter once."
+            )
+    else:
+        got = f"the string {params!r}" if isinstance(params, str) else repr(params)
+        raise InputError(f"{shape}; got {got[:80]}.")
+    if not defaults:
+        raise InputError(f"a model needs at least one parameter: {shape}.")
+    for key, value in defaults.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise InputError(
+                f"parameter names must be words such as 'a' or 'slope', got {key!r}: "
+                f"{shape}."
+            )
+        try:
+            ok = not isinstance(value, (str, bytes)) and bool(
+                np.all(np.isfinite(np.asarray(value, np.float64)))
+            )
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError(
+                f"parameter {key!r} starts at {value!r}, which is not a finite "
+                "number: give a number (or a list of equal numbers for a vector)."
+            )
+    return defaults
 
 
 def check_names(names: Any) -> None:
     for key in names:
         if key in RESERVED or str(key).startswith(("grad_", "running_")):
-            raise ValueError(
+            raise InputError(
                 f"a parameter cannot be called {key!r}: that is a trace column; "
                 "rename it."
             )

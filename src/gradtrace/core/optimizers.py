@@ -87,6 +87,56 @@ def _tf_keras_adam(
     return transforms.keras_adam(learning_rate, beta_1, beta_2, epsilon, legacy=True)
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a hyper-parameter may take: ``low`` <= v, and v < ``high`` (or
+    v <= ``high`` where ``closed``); ``why`` says what goes wrong outside."""
+
+    low: float
+    high: float = float("inf")
+    closed: bool = False
+    why: str = ""
+
+    def __contains__(self, value: float) -> bool:
+        if value < self.low:
+            return False
+        return value <= self.high if self.closed else value < self.high
+
+    def __str__(self) -> str:
+        if self.high == float("inf"):
+            return f">= {self.low:g}"
+        return f"in [{self.low:g}, {self.high:g}{']' if self.closed else ')'}"
+
+
+_AVERAGE = Range(0.0, 1.0, why="the weight of the past in a running average")
+_MOMENTUM = Range(0.0, 1.0, why="the share of the velocity kept at each step")
+_EPS = Range(0.0, why="a small number that keeps the denominator off 0")
+
+#: Each hyper-parameter's range, by the name presets give it (the learning rate is
+#: checked apart, > 0; booleans take true or false). PyTorch refuses momentum < 0,
+#: betas outside [0, 1) and eps < 0, Keras momentum outside [0, 1]; a beta or a
+#: decay of 1 divides by 0 in the bias correction, or never updates its average.
+RANGES: dict[str, Range] = {
+    "momentum": _MOMENTUM,
+    "dampening": Range(
+        0.0, 1.0, closed=True, why="the share of the gradient held back"
+    ),
+    **dict.fromkeys(("b1", "b2", "beta1", "beta2", "beta_1", "beta_2"), _AVERAGE),
+    **dict.fromkeys(("decay", "rho", "alpha"), _AVERAGE),
+    **dict.fromkeys(("eps", "epsilon"), _EPS),
+    "initial_accumulator_value": Range(
+        0.0, why="the starting sum of squared gradients"
+    ),
+}
+
+#: Other frameworks' names of a preset's hyper-parameters, for "did you mean".
+ALIASES: tuple[tuple[str, ...], ...] = (
+    ("b1", "beta1", "beta_1"),
+    ("b2", "beta2", "beta_2"),
+    ("eps", "epsilon"),
+    ("decay", "rho", "alpha"),
+)
+
 _RMS_KERAS = {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}
 _ADAM_KERAS = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 

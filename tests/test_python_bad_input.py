@@ -1,0 +1,283 @@
+"""Bad input from Python callers (a newcomer's trial of the API): one-line
+InputErrors that name the Python argument and what to do, never a traceback from
+deep inside, a NaN run or a silent misreading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradtrace
+from gradtrace import validate
+from gradtrace.core.optimizers import PRESETS, RANGES
+from gradtrace.errors import InputError, RunFolderError
+
+FRAME = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [2.0, 4, 6, 8.5]})
+
+
+def one_line(call: Any) -> str:
+    """The message of the InputError ``call()`` raises: one line."""
+    with pytest.raises(InputError) as err:
+        call()
+    message = str(err.value)
+    assert "\n" not in message and message
+    return message
+
+
+# -- optimizer hyper-parameters --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "opt", "message"),
+    [
+        ("momentum", {"momentum": -0.5}, "--opt momentum must be in [0, 1), got -0.5"),
+        ("momentum", {"momentum": 1.5}, "momentum must be in [0, 1), got 1.5"),
+        ("nesterov", {"momentum": 1}, "momentum must be in [0, 1), got 1"),
+        ("adam", {"b1": 1.0}, "b1 must be in [0, 1), got 1"),
+        ("adam", {"b2": -1}, "b2 must be in [0, 1), got -1"),
+        ("adam", {"eps": -1}, "eps must be >= 0, got -1"),
+        ("rmsprop", {"decay": 1.5}, "decay must be in [0, 1), got 1.5"),
+        ("rmsprop", {"momentum": -0.1}, "momentum must be in [0, 1), got -0.1"),
+        ("keras.rmsprop", {"rho": 2}, "rho must be in [0, 1), got 2"),
+        ("keras.sgd", {"momentum": -0.5}, "momentum must be in [0, 1), got -0.5"),
+        ("keras.adam", {"beta_2": 1.0}, "beta_2 must be in [0, 1), got 1"),
+        ("keras.adam", {"epsilon": -1e-7}, "epsilon must be >= 0, got -1e-07"),
+        ("tf_keras.adam", {"beta_1": -0.1}, "beta_1 must be in [0, 1), got -0.1"),
+        ("torch.sgd", {"momentum": -0.5}, "momentum must be in [0, 1), got -0.5"),
+        ("torch.sgd", {"dampening": 1.5}, "dampening must be in [0, 1], got 1.5"),
+        ("torch.rmsprop", {"alpha": 1.0}, "alpha must be in [0, 1), got 1"),
+        ("torch.adam", {"beta1": 1.0}, "beta1 must be in [0, 1), got 1"),
+        ("adagrad", {"initial_accumulator_value": -1}, "must be >= 0, got -1"),
+    ],
+)
+def test_optimizer_hyper_parameters_out_of_range(
+    optimizer: str, opt: dict[str, Any], message: str
+) -> None:
+    line = one_line(
+        lambda: gradtrace.fit(
+            "seed001_line", optimizer=optimizer, opt=opt, lr=0.01, epochs=5
+        )
+    )
+    assert message in line and "give a value in that range" in line
+    assert line.endswith("(in Python: opt=)")
+
+
+def test_every_preset_hyper_parameter_has_a_range_holding_its_default() -> None:
+    for name, preset in PRESETS.items():
+        for key, default in preset.defaults.items():
+            if key == preset.lr_key or isinstance(default, bool):
+                continue
+            assert key in RANGES, (name, key)
+            assert default in RANGES[key], (name, key, default)
+
+
+def test_the_ends_of_the_ranges_that_are_allowed() -> None:
+    for name, opt in [
+        ("momentum", {"momentum": 0}),
+        ("adam", {"b1": 0, "b2": 0.9999, "eps": 0}),
+        ("torch.sgd", {"momentum": 0.9, "dampening": 1}),
+        ("adagrad", {"initial_accumulator_value": 0}),
+    ]:
+        spec = validate.optimizer(name, None, opt)
+        assert all(spec.hyper[k] == v for k, v in opt.items())
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "key", "meant"),
+    [
+        ("adam", "beta1", "b1"),
+        ("adam", "beta_2", "b2"),
+        ("adam", "epsilon", "eps"),
+        ("torch.adam", "b1", "beta1"),
+        ("keras.adam", "beta1", "beta_1"),
+        ("rmsprop", "rho", "decay"),
+        ("torch.rmsprop", "decay", "alpha"),
+        ("keras.rmsprop", "alpha", "rho"),
+    ],
+)
+def test_other_frameworks_names_are_pointed_to_the_presets(
+    optimizer: str, key: str, meant: str
+) -> None:
+    line = one_line(
+        lambda: gradtrace.fit(FRAME, optimizer=optimizer, opt={key: 0.5}, steps=2)
+    )
+    assert f"has no hyper-parameter {key!r}" in line
+    assert f"Did you mean {meant!r}?" in line
+
+
+def test_opt_init_and_fix_must_be_dicts() -> None:
+    line = one_line(lambda: gradtrace.fit(FRAME, opt=[("momentum", 0.5)], steps=2))
+    assert line.startswith("opt must be a dict of values by name") and "list" in line
+    assert "init=" in one_line(lambda: gradtrace.fit(FRAME, init=[1.0], steps=2))
+
+
+# -- models and losses -------------------------------------------------------------
+
+
+def test_a_bare_function_as_the_model_is_told_to_wrap_it() -> None:
+    line = one_line(lambda: gradtrace.fit(FRAME, model=lambda p, x: p["w"] * x))
+    assert "model must be a name" in line and "gradtrace.Model(fn, params=" in line
+    assert "got a function" in line
+    line = one_line(lambda: gradtrace.fit(FRAME, model=3))
+    assert "model must be a name" in line and "got int" in line
+
+
+def test_a_bare_function_as_the_loss_is_told_to_wrap_it() -> None:
+    line = one_line(lambda: gradtrace.fit(FRAME, loss=lambda pred, y: pred - y))
+    assert "loss must be a name (mse, mae, huber, nll)" in line
+    assert "gradtrace.Loss(fn)" in line
+
+
+def test_model_params_as_a_list_of_names_start_at_one() -> None:
+    model = gradtrace.Model(lambda p, x: p["a"] * x + p["b"], params=["a", "b"])
+    assert [(s.name, s.default) for s in model.param_specs()] == [
+        ("a", 1.0),
+        ("b", 1.0),
+    ]
+    trace = gradtrace.fit(FRAME, model, lr=0.01, steps=3, exact=False)
+    assert trace.status == "completed"
+    a = trace.to_pandas()["a"]
+    assert a.iloc[0] == 1.0 and a.iloc[-1] != 1.0  # trained from 1
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("a", "params= maps each parameter's name to its start"),
+        (3, "params= maps each parameter's name to its start"),
+        ({}, "a model needs at least one parameter"),
+        (["a", "a"], "params= names 'a' twice"),
+        ({"a": "one"}, "parameter 'a' starts at 'one', which is not a finite number"),
+        ({"a": float("nan")}, "which is not a finite number"),
+        ({"a b": 1.0}, "parameter names must be words"),
+        ({"loss": 1.0}, "cannot be called 'loss'"),
+    ],
+)
+def test_model_params_that_are_not_a_mapping_of_starts(
+    params: Any, message: str
+) -> None:
+    assert message in one_line(lambda: gradtrace.Model(lambda p, x: x, params=params))
+
+
+def test_model_positive_must_name_parameters_that_start_positive() -> None:
+    def fn(p: Any, x: Any) -> Any:
+        return p["a"] * x
+
+    line = one_line(lambda: gradtrace.Model(fn, params={"a": 1.0}, positive=["z"]))
+    assert "positive= names 'z', which is not a parameter" in line
+    assert "(the parameters: a)" in line
+    line = one_line(lambda: gradtrace.Model(fn, params={"a": 0.0}, positive=["a"]))
+    assert "starts at 0.0: give it a start > 0" in line
+    assert "function fn(params, x)" in one_line(
+        lambda: gradtrace.Model({"a": 1.0}, params={"a": 1.0})  # type: ignore[arg-type]
+    )
+    # one name as a string is that name, not its letters
+    model = gradtrace.Model(fn, params={"a": 1.0}, positive="a")
+    assert model.param_specs()[0].constraint == "positive"
+
+
+def test_a_model_giving_one_number_instead_of_one_per_row() -> None:
+    scalar = gradtrace.Model(lambda p, x: p["a"], params={"a": 1.0})
+    line = one_line(lambda: gradtrace.fit(FRAME, scalar, steps=2))
+    assert "model 'custom' returns one number for 4 rows" in line
+    assert "one prediction per row" in line and "jnp.ones(len(x))" in line
+    column = gradtrace.Model(lambda p, x: p["a"] * x[:, None], params={"a": 1.0})
+    assert "returns an array of shape (4, 1) for 4 rows" in one_line(
+        lambda: gradtrace.fit(FRAME, column, steps=2)
+    )
+
+
+def test_a_custom_loss_of_the_wrong_signature_is_told_the_loss_shape() -> None:
+    line = one_line(
+        lambda: gradtrace.fit(FRAME, loss=gradtrace.Loss(lambda pred: pred**2))
+    )
+    assert line.startswith("the custom loss failed")
+    assert "a loss must map (pred, y) to one loss per row" in line
+    assert "prediction" not in line  # the model's text
+    mean = gradtrace.Loss(lambda pred, y: jnp.mean((pred - y) ** 2))
+    line = one_line(lambda: gradtrace.fit(FRAME, loss=mean, steps=2))
+    assert "the custom loss returns one number for 4 rows" in line
+    assert "not their mean or sum" in line
+
+
+def test_a_failing_model_is_told_the_model_shape() -> None:
+    broken = gradtrace.Model(lambda p, x: p["nope"] * x, params={"a": 1.0})
+    line = one_line(lambda: gradtrace.fit(FRAME, broken, steps=2))
+    assert line.startswith("model 'custom' failed") and "KeyError" in line
+    assert "a model must map params and x" in line
+
+
+# -- data ---------------------------------------------------------------------------
+
+
+def test_none_x_with_y_fits_a_distribution() -> None:
+    y = np.array([1.0, 2, 3, 4, 5])
+    trace = gradtrace.fit((None, y), "normal", lr=0.1, steps=5, exact=False)
+    assert trace.status == "completed"
+    line = one_line(lambda: gradtrace.fit((None, y), "line", steps=2))
+    assert "has the y column 'y' alone, no x" in line and "(in Python: model=)" in line
+    line = one_line(lambda: gradtrace.fit((None, y[:, None]), "normal", steps=2))
+    assert "y of the (x, y) arrays must be one value per row" in line
+    line = one_line(lambda: gradtrace.fit((np.zeros((5, 1, 1)), y), steps=2))
+    assert "x of the (x, y) arrays must be 1-D" in line
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.date_range("2020-01-01", periods=4),
+        pd.date_range("2020-01-01", periods=4, tz="UTC"),
+        pd.to_timedelta([1, 2, 3, 4], unit="D"),
+    ],
+)
+def test_dates_and_times_are_not_read_as_nanoseconds(values: Any) -> None:
+    frame = pd.DataFrame({"when": values, "y": [1.0, 2, 3, 4]})
+    line = one_line(lambda: gradtrace.fit(frame, x="when", steps=2))
+    assert "column 'when' of the data frame holds dates or times" in line
+    assert "not numbers: convert it" in line
+
+
+@pytest.mark.parametrize(
+    "keyword", ["shuffle", "drop_missing", "exact", "standardize", "stream", "force"]
+)
+def test_switches_take_booleans_not_words(keyword: str) -> None:
+    line = one_line(lambda: gradtrace.fit(FRAME, steps=2, **{keyword: "no"}))
+    assert line == f"{keyword} must be True or False, got 'no'."
+
+
+def test_stream_needs_a_parquet_path_as_data() -> None:
+    line = one_line(lambda: gradtrace.fit(FRAME, stream=True))
+    assert "stream=True reads a Parquet file" in line
+    assert "give its path as data, not a DataFrame" in line and "''" not in line
+
+
+# -- the Python way of saying it ---------------------------------------------------
+
+
+def test_init_not_a_number_is_worded_for_python() -> None:
+    line = one_line(lambda: gradtrace.fit(FRAME, init={"w": "a"}, steps=2))
+    assert line.startswith("init={'w': 'a'}: 'a' is not a number")
+    assert "--init" not in line
+    line = one_line(
+        lambda: gradtrace.fit(FRAME, "linear", init={"w": [1, "a"]}, steps=2)
+    )
+    assert line.startswith("init={'w': [1, 'a']}: 'a' is not a number")
+    line = one_line(lambda: gradtrace.fit(FRAME, fix={"b": "x"}, steps=2))
+    assert line.startswith("fix={'b': 'x'}: 'x' is not a number")
+
+
+def test_an_existing_out_folder_names_force_true(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(RunFolderError) as err:
+        gradtrace.fit(FRAME, steps=2, out=tmp_path / "mine")
+    assert str(err.value).endswith("(in Python: out=, force=True)")
+    gradtrace.fit(FRAME, steps=2, out=tmp_path / "run", exact=False)
+    with pytest.raises(RunFolderError) as err:
+        gradtrace.fit(FRAME, steps=2, out=tmp_path / "run")
+    assert "pass --force to replace it. (in Python: out=, force=True)" in str(err.value)
