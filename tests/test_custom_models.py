@@ -352,3 +352,32 @@ def test_a_kinked_custom_loss_gets_no_optimum_where_newton_stops_short() -> None
     smooth = gradtrace.fit(data, "line", loss=gradtrace.Loss(lambda p, t: (p - t) ** 2))
     coef = np.polyfit(x, y, 1)
     assert smooth.info["optimum"]["w"] == pytest.approx(coef[0], rel=1e-8)
+
+
+def test_models_md_examples_run_on_the_decay_data_they_generate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run_cli
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    shell = text.split("## Your own model", 1)[1].split("```bash\n", 1)[1]
+    generate, fit_line = shell.splitlines()[:2]
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(generate.split()[1:], capsys)
+    assert code == 0, err
+    assert "truth: a=3.0, b=0.4, c=1.0, scale=0.1" in out
+    frame = pd.read_csv(tmp_path / "decay.csv")
+    assert len(frame) == 200 and list(frame.columns) == ["x", "y"]
+    block = text.split("## Your own model", 1)[1].split("```python\n", 1)[1]
+    scope: dict[str, Any] = {}
+    exec(compile(block.split("```", 1)[0], "models.md", "exec"), scope)  # noqa: S102
+    trace = scope["trace"]  # the last line: the line by |pred - y|
+    assert trace.info["model"] == "line" and trace.status == "completed"
+    decay = gradtrace.fit(
+        "decay.csv", "exp-decay", optimizer="adam", lr=0.05, steps=2000
+    ).info
+    assert decay["truth"] == {"a": 3.0, "b": 0.4, "c": 1.0, "scale": 0.1}
+    for name in "abc":  # the optimum within three standard errors of the truth
+        gap = abs(decay["optimum"][name] - decay["truth"][name])
+        assert gap < 3 * decay["stderr"][name], name
+    assert "--model-expr" in fit_line

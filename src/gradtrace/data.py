@@ -207,6 +207,7 @@ GENERATORS: dict[str, str] = {
     "logistic": "y ~ Bernoulli(sigmoid(w*x + b)), x ~ N(0, 1)",
     "poisson": "y ~ Poisson(rate): counts",
     "exponential": "y ~ Exponential(rate): waiting times, mean 1/rate",
+    "exp-decay": "y = a*exp(-b*x) + c + N(0, noise^2), x ~ U[0, 10)",
 }
 
 
@@ -220,6 +221,8 @@ def generate(
     loc: float = 0.0,
     scale: float = 1.0,
     rate: float = 1.0,
+    a: float = 1.0,
+    c: float = 0.0,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Synthetic data drawn with NumPy from ``seed``, and the truth behind it
@@ -259,6 +262,15 @@ def generate(
     if kind == "exponential":
         y = rng.exponential(1.0 / rate, n)
         return pd.DataFrame({"y": y}), {"rate": float(rate)}
+    if kind == "exp-decay":  # b: the decay rate (the exp-decay model's names)
+        x = rng.uniform(0.0, 10.0, n)
+        y = a * np.exp(-b * x) + c + rng.normal(0.0, noise, n)
+        return pd.DataFrame({"x": x, "y": y}), {
+            "a": float(a),
+            "b": float(b),
+            "c": float(c),
+            "scale": float(noise),
+        }
     raise KeyError(kind)
 
 

@@ -53,6 +53,7 @@ def data() -> None:
     gradtrace data logistic --n 500 --w 1.5 --b -0.5 -o clicks.csv
     gradtrace data poisson --n 500 --rate 3 -o counts.csv
     gradtrace data exponential --n 500 --rate 0.5 -o waits.csv
+    gradtrace data exp-decay --n 200 --a 3 --b 0.4 --c 1 --noise 0.1 -o decay.csv
     """
 
 
@@ -142,6 +143,33 @@ def exponential(n: int, seed: int, out: Path, force: bool, rate: float) -> None:
     """Waiting times y drawn from Exponential(rate), mean 1/rate (for --model
     exponential)."""
     _write("exponential", n, seed, out, force, rate=rate)
+
+
+@data.command("exp-decay")
+@_common
+@click.option("--a", type=float, default=3.0, show_default=True, help="Amplitude.")
+@click.option("--b", type=float, default=0.4, show_default=True, help="Decay rate.")
+@click.option("--c", type=float, default=1.0, show_default=True, help="Floor.")
+@click.option(
+    "--noise",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Standard deviation of the Gaussian noise on y.",
+)
+def exp_decay(
+    n: int,
+    seed: int,
+    out: Path,
+    force: bool,
+    a: float,
+    b: float,
+    c: float,
+    noise: float,
+) -> None:
+    """y = a*exp(-b*x) + c + noise, with x uniform on [0, 10) (for --model
+    exp-decay, or a model of your own)."""
+    _write("exp-decay", n, seed, out, force, a=a, b=b, c=c, noise=noise)
 
 
 def _write(
