@@ -131,11 +131,11 @@ class Sweep:
         best = self.best
         shown = ", ".join(f"{k}={_short(best[k])}" for k in self._shown_columns())
         reached = best["steps_to_tol"]
-        tol = self.info.get("tol", "tol")
         how = (
             f"final loss {best['loss']:.7g}"
             if pd.isna(reached)
-            else f"within {tol:g} of the optimum after {int(reached)} steps"
+            else f"within {self._tol} of the optimum after {int(reached)} "
+            f"step{'s' * (int(reached) != 1)}"
         )
         if best.get("ended_above_start", False):
             how += f", above its start {best['start_loss']:.7g}" + (
@@ -162,6 +162,11 @@ class Sweep:
                 f"{shown}: ",
             )
         ]
+
+    @property
+    def _tol(self) -> str:
+        tol = self.info.get("tol")
+        return "tol" if tol is None else f"{tol:g}"
 
     def _shown_columns(self) -> list[str]:
         """The swept columns that name a configuration: the learning rate first."""
@@ -209,7 +214,7 @@ class Sweep:
                 ("best", shown),
                 ("its final loss", f"{best['loss']:.7g}"),
                 (
-                    f"its steps to within {self.info.get('tol', 'tol'):g}",
+                    f"its steps to within {self._tol}",
                     "never" if pd.isna(reached) else str(int(reached)),
                 ),
             ]
