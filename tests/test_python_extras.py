@@ -4,8 +4,11 @@ HTML, DataFrame, pictures)."""
 
 from __future__ import annotations
 
+import doctest
+import io
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -149,3 +152,27 @@ def test_lr_find_notes_what_its_reading_warns_of() -> None:
     assert 'style="color:#a15c00">note: the loss was still falling' in (
         rising._repr_html_()
     )
+
+
+def test_the_exercises_python_example_prints_what_it_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/exercises.md's "In Python", run as a doctest (in a folder of its own:
+    it writes two pictures and a report)."""
+    text = (Path(__file__).parents[1] / "docs" / "exercises.md").read_text()
+    section = text[text.index("## In Python") :]
+    block = section[section.index("```pycon\n") + 9 :]
+    block = block[: block.index("```")]
+    monkeypatch.chdir(tmp_path)
+    example = doctest.DocTestParser().get_doctest(
+        block, {}, "exercises.md", "docs/exercises.md", 0
+    )
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    out = io.StringIO()
+    result = runner.run(example, out=out.write)
+    assert result.failed == 0, out.getvalue()
+    assert result.attempted >= 10
+    for name in ("ex1_heatmap.png", "lr_find.png", "ex1.html"):
+        assert (tmp_path / name).stat().st_size > 0, name
