@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import gradtrace
 from gradtrace.cli import main
@@ -317,3 +319,40 @@ def test_steps_count_from_the_end_and_other_numbers_are_one_line() -> None:
             trace.rows(bad)  # type: ignore[arg-type]
         with pytest.raises(InputError, match="choose a step from 1 to 4"):
             trace.explain(bad)  # type: ignore[arg-type]
+
+
+def test_rows_are_named_by_their_place_in_the_data_given_after_drops() -> None:
+    frame = pd.DataFrame({"x": np.arange(8.0), "y": 2 * np.arange(8.0) + 1})
+    frame.loc[1, "y"] = np.nan
+    frame.loc[4, "x"] = np.inf
+    trace = gradtrace.fit(
+        frame, batch_size=2, epochs=1, shuffle=False, drop_missing=True, lr=0.01
+    )
+    assert trace.info["data"]["dropped_at"] == [1, 4]
+    assert [trace.rows(k).tolist() for k in (1, 2, 3)] == [[0, 2], [3, 5], [6, 7]]
+    table = trace.explain(2)
+    assert list(table.index[:-1]) == [3, 5]
+    np.testing.assert_array_equal(table["x"][:-1], frame["x"].iloc[[3, 5]])
+    np.testing.assert_array_equal(table["y"][:-1], frame["y"].iloc[[3, 5]])
+    assert "2 of 6 rows (3, 5)." in trace.explain_text(2).splitlines()[0]
+    kept = frame.drop(index=[1, 4]).reset_index(drop=True)
+    plain = gradtrace.fit(kept, batch_size=2, epochs=1, shuffle=False, lr=0.01)
+    assert "dropped_at" not in plain.info["data"]
+    assert plain.rows(2).tolist() == [2, 3]  # the same batch, in data with no drops
+    same = trace.to_pandas().drop(columns="gap")
+    assert same.equals(plain.to_pandas().drop(columns="gap"))
+
+
+@given(
+    n=st.integers(1, 60),
+    dropped=st.sets(st.integers(0, 59), max_size=30),
+)
+def test_given_rows_skip_exactly_the_dropped_positions(
+    n: int, dropped: set[int]
+) -> None:
+    from gradtrace.explain import given_rows
+
+    drop = sorted(d for d in dropped if d < n)
+    kept = np.array([i for i in range(n) if i not in drop], np.int64)
+    info = {"data": {"dropped_at": drop}}
+    np.testing.assert_array_equal(given_rows(info, np.arange(len(kept))), kept)

@@ -155,7 +155,9 @@ def frame_figure(
     x, y = _run_data(trace) if ready is None else ready.data
     n = int(info["data"]["n_rows"])  # y may be a sample of them
     if rows is None:
-        rows = trace.rows(step) if step >= 1 else np.array([], int)
+        from gradtrace.explain import step_rows
+
+        rows = step_rows(info, step) if step >= 1 else np.array([], int)
     # a batch of many rows (all of them, full batch) is drawn as a scatter is
     count = len(rows)
     rows = rows[points_shown(count)]

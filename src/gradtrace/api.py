@@ -642,6 +642,8 @@ class Plan(NamedTuple):
     values: str = ""
     #: "model", "loss": given as Python objects (``resume`` needs them again)
     own: tuple[str, ...] = ()
+    #: the positions in the data as given of the rows ``--drop-missing`` dropped
+    dropped_at: tuple[int, ...] = ()
 
 
 def plan(
@@ -701,6 +703,7 @@ def plan(
     if m.kind == "distribution" or loss == "nll":
         rows = validate.kept_rows(*given) if dropped else None
         validate.support(m, ys, fixed, source, rows=rows)
+    dropped_at = tuple(validate.missing_rows(*given).tolist()) if dropped else ()
     del given  # the data before any drop: a copy's worth of memory where rows went
     metric_names = validate.metrics(m, loss, config.metrics, ys, source)
     unconstrained = validate.param_space(config.param_space)
@@ -790,6 +793,7 @@ def plan(
             for what, given in (("model", model_obj), ("loss", loss_obj))
             if given is not None
         ),
+        dropped_at,
     )
 
 
@@ -1316,6 +1320,7 @@ def build_trace(
             "x": p.x_cols,
             "y": config.y,
             "dropped_rows": p.dropped,
+            **({"dropped_at": list(p.dropped_at)} if p.dropped_at else {}),
             **({"values_sha256": p.values} if p.values else {}),
             **data_file(config.data),
         },

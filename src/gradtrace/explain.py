@@ -177,7 +177,7 @@ def _arithmetic(
         if xb is not None and getattr(model, "x_matrix", False):
             xb = xb.reshape(len(rows), -1)
         row_loss, row_grad, pred = compiled(p, f, xb, yb)
-        out: dict[str, Any] = {"row": pd.array(rows, dtype="Int64")}
+        out: dict[str, Any] = {"row": pd.array(given_rows(info, rows), dtype="Int64")}
         if xb is not None:
             cols = info["data"]["x"] or ["x"]
             xm = xb.reshape(len(rows), -1)
@@ -438,6 +438,17 @@ def loss_taken(info: dict[str, Any], step: int) -> bool:
     not missing)."""
     every = int(info["schedule"].get("eval_every") or 1)
     return step % every == 0 or step == int(info["schedule"]["n_steps"])
+
+
+def given_rows(info: dict[str, Any], rows: np.ndarray) -> np.ndarray:
+    """Rows of the data a run trained on (positions after ``--drop-missing``) as
+    positions in the data as given (``.iloc``): each moved past the dropped rows
+    at or before it."""
+    dropped = np.asarray(info["data"].get("dropped_at") or [], np.int64)
+    if not len(dropped):
+        return rows
+    kept_before = dropped - np.arange(len(dropped))  # kept rows before each drop
+    return rows + np.searchsorted(kept_before, rows, side="right")
 
 
 def step_rows(info: dict[str, Any], step: int) -> np.ndarray:

@@ -302,11 +302,13 @@ class Trace:
         return self._frame.copy()
 
     def rows(self, step: int) -> np.ndarray:
-        """The data rows (0-based) that step ``step`` trained on (1 is the first
-        step, -1 the last)."""
-        from gradtrace.explain import step_number, step_rows
+        """The data rows that step ``step`` trained on (1 is the first step, -1 the
+        last), as 0-based positions in the data as given (``frame.iloc[rows]``;
+        rows that ``drop_missing`` dropped still count)."""
+        from gradtrace.explain import given_rows, step_number, step_rows
 
-        return step_rows(self.info, step_number(step, self.steps))
+        rows = step_rows(self.info, step_number(step, self.steps))
+        return given_rows(self.info, rows)
 
     def explain(self, step: int, rows: int | None = None) -> pd.DataFrame:
         """The arithmetic of step ``step``: its rows with predictions, residuals (y -

@@ -713,6 +713,12 @@ def _finite(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
     return ok
 
 
+def missing_rows(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """The positions of the rows ``finite_rows`` drops (a missing or infinite
+    value)."""
+    return np.flatnonzero(~_finite(x, y))
+
+
 def kept_rows(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
     """The positions of the rows ``finite_rows`` keeps (to name a kept row by its
     place in the data)."""

@@ -310,3 +310,20 @@ def test_report_lists_the_runs_warnings(page, tmp_path: Path) -> None:  # type: 
     _open(page, report(fine, tmp_path / "fine.html"))
     assert not page.is_visible("#warnings")
     assert errors == [], errors
+
+
+def test_report_names_rows_by_their_place_in_the_data_given(
+    page, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": np.arange(8.0), "y": 2 * np.arange(8.0) + 1})
+    frame.loc[1, "y"] = np.nan
+    trace = gradtrace.fit(
+        frame, batch_size=2, epochs=1, shuffle=False, drop_missing=True, lr=0.01
+    )
+    _, errors = _open(page, report(trace, tmp_path / "dropped.html"))
+    _move(page, 2)
+    assert "rows in this batch (2): 3, 4" in page.inner_text("#rows")
+    assert errors == [], errors

@@ -56,17 +56,18 @@ def payload(trace: Any) -> dict[str, Any]:
     steps = list(range(0, trace.steps + 1, k))
     if steps[-1] != trace.steps:
         steps.append(trace.steps)
-    from gradtrace.explain import loss_taken, steps_rows
+    from gradtrace.explain import given_rows, loss_taken, steps_rows
 
     # a frame keeps its batch's first rows and their count, not the whole batch
     batches = {
-        s: (rows[:MAX_BATCH_ROWS].tolist(), len(rows))
+        s: (rows[:MAX_BATCH_ROWS], len(rows))
         for s, rows in steps_rows(info, [s for s in steps if s >= 1])
     }
+    dropped = bool(info["data"].get("dropped_at"))
     frames = []
     for s in steps:
         row = frame.iloc[s]
-        shown, count = batches.get(s, ([], 0))
+        shown, count = batches.get(s, (np.zeros(0, np.int64), 0))
         frames.append(
             {
                 "step": s,
@@ -78,8 +79,11 @@ def payload(trace: Any) -> dict[str, Any]:
                 "running_loss": _num(row["running_loss"]),
                 "loss": _num(row["loss"]),
                 "loss_taken": loss_taken(info, s),
-                "rows": shown,
+                "rows": shown.tolist(),  # positions in the data drawn
                 "n_rows": count,
+                # the same rows by their place in the data as given, where
+                # --drop-missing dropped some
+                **({"labels": given_rows(info, shown).tolist()} if dropped else {}),
             }
         )
     data: dict[str, Any] = {

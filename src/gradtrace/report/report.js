@@ -280,7 +280,7 @@
         f.loss_taken ? "not finite" : "not taken at this step (--eval-every)");
     document.getElementById("rows").textContent = f.step === 0 ? "" :
       f.n_rows === D.n_rows ? "this batch: every row (full-batch gradient descent)" :
-      "rows in this batch (" + f.n_rows + "): " + f.rows.join(", ") + (f.n_rows > f.rows.length ? ", …" : "");
+      "rows in this batch (" + f.n_rows + "): " + (f.labels || f.rows).join(", ") + (f.n_rows > f.rows.length ? ", …" : "");
   }
 
   function show(k) {
