@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+#: how ``LRFind.notes`` names the options to change, in Python
+PYTHON_NAMES = {"init": "init=", "lr_min": "lr_min=", "lr_max": "lr_max="}
+
+
 class LRFind(NamedTuple):
     """What ``lr_find`` returns, a pair that unpacks as ``table, summary``:
     ``table`` (step, lr, batch_loss, smoothed: one row a step) and ``summary``
@@ -62,23 +66,31 @@ class LRFind(NamedTuple):
     def notes(self) -> list[str]:
         """What the reading warns of: a small fall, a fall that began below the
         first rate, a loss still falling at the last."""
+        return self.notes_naming(PYTHON_NAMES)
+
+    def notes_naming(self, names: dict[str, str]) -> list[str]:
+        """``notes``, naming the options to change as ``names`` does (``init``,
+        ``lr_min``, ``lr_max``: "init=", "lr_min=" in Python, "--init", "--min "
+        on the command line, the value following)."""
         s, rates = self.summary, self.table["lr"]
+        init, low, high = names["init"], names["lr_min"], names["lr_max"]
         out = []
         if s["small_fall"]:
             out.append(
                 f"the smoothed loss fell only from {s['fell_from']:.4g} to "
                 f"{s['fell_to']:.4g}: the start is close to the optimum, so the "
-                "suggestion says little; start further away (init=) to read the test"
+                f"suggestion says little; start further away ({init}) to read the "
+                "test"
             )
         if s["fell_at_start"]:
             out.append(
                 "the loss fell fastest at the first rates: the fall began below "
-                f"lr_min={rates.iloc[0]:g}; run again with a smaller lr_min"
+                f"{low}{rates.iloc[0]:g}; run again with a smaller {low.strip(' =')}"
             )
         if s["still_falling"]:
             out.append(
-                f"the loss was still falling at lr_max={rates.iloc[-1]:g}: a larger "
-                "lr_max shows where it stops"
+                f"the loss was still falling at {high}{rates.iloc[-1]:g}: a larger "
+                f"{high.strip(' =')} shows where it stops"
             )
         return out
 

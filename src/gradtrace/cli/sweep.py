@@ -361,65 +361,20 @@ def sweep(
             f"{t['train_s']:.2f} s of training ({t['compile_s']:.2f} s compiling, "
             f"{t['total_s']:.2f} s in all). Sweep folder: {out}"
         )
-        if len(rose):
-            from gradtrace.advice import rose_warning
-
-            columns = _swept_columns(table)
-            first = rose.iloc[0]
-            shown = ", ".join(f"{k}={_short(first[k])}" for k in columns)
-            others = f" and {len(rose) - 1} more" if len(rose) > 1 else ""
-            console.print(
-                rose_warning(
-                    f"{first['start_loss']:.7g}",
-                    f"{first['loss']:.7g}{others}",
-                    f"{shown}: ",
-                )
-            )
+        for warning in result.warnings:
+            console.print(warning)
         if table["diverged"].all():
-            console.print(
-                "no best: every configuration diverged; try smaller rates (gradtrace "
-                "lr-find suggests one)."
-            )
+            console.print(f"{result.best_text()} (gradtrace lr-find suggests one).")
             return
-        best = result.best
-        shown = ", ".join(f"{k}={_short(best[k])}" for k in _swept_columns(table))
-        reached = best["steps_to_tol"]
-        how = (
-            f"within {tol:g} of the optimum after {int(reached)} steps"
-            if reached is not None
-            and not (isinstance(reached, float) and math.isnan(reached))
-            and str(reached) != "<NA>"
-            else f"final loss {best['loss']:.7g}"
-        )
-        if best.get("ended_above_start", False):
-            how += f", above its start {best['start_loss']:.7g}" + (
-                " (as every other's that did not diverge)" if n > 1 else ""
-            )
-        console.print(f"best: {shown}: {how}.")
+        console.print(f"best: {result.best_text()}.")
     finally:
         if collecting:
             gc.freeze()
             gc.enable()
 
 
-def _swept_columns(table: Any) -> list[str]:
-    """The swept columns the best line names: the learning rate first."""
-    from gradtrace.sweeps import swept_columns
-
-    swept = swept_columns(table)
-    return sorted(swept, key=lambda c: c != "lr") or ["lr"]
-
-
 def _its(n: int) -> str:
     return "its" if n == 1 else "their"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return "[" + ", ".join(_short(float(v)) for v in np.ravel(value)) + "]"
-    return str(value)
 
 
 @click.command(name="lr-find", context_settings={"max_content_width": 100})
@@ -578,23 +533,11 @@ def lr_find(
             f"no suggested learning rate: the smoothed loss did not fall between "
             f"--min {lr_min:g} and where the test stopped; {end}. {advice}"
         )
-    high, low = summary["fell_from"], summary["fell_to"]
-    if summary["small_fall"]:
-        console.print(
-            f"note: the smoothed loss fell only from {high:.4g} to {low:.4g}: the "
-            "start is close to the optimum, so the suggestion says little; start "
-            "further away (--init) to read the test."
-        )
-    if summary["fell_at_start"]:
-        console.print(
-            f"note: the loss fell fastest at the first rates: the fall began below "
-            f"--min {lr_min:g}; run again with a smaller --min."
-        )
-    if summary["still_falling"]:
-        console.print(
-            f"note: the loss was still falling at --max {lr_max:g}: a larger --max "
-            "shows where it stops."
-        )
+    from gradtrace.lrfind import LRFind
+
+    flags = {"init": "--init", "lr_min": "--min ", "lr_max": "--max "}
+    for note in LRFind(table, summary).notes_naming(flags):
+        console.print(f"note: {note}.")
     if stable is not None and math.isfinite(stable):
         console.print(
             f"the curvature's stable limit for {summary['optimizer']} is "
