@@ -124,3 +124,31 @@ def test_the_readmes_python_quick_start_runs_and_prints_what_it_says(
         if said.strip().startswith("w ended"):
             assert said.strip().removesuffix("...") in repr(trace)
     assert (tmp_path / "k.html").exists() and (tmp_path / "runs" / "k").is_dir()
+
+
+def test_load_takes_python_data_again_for_explain_and_refuses_other_data(
+    tmp_path: Path,
+) -> None:
+    from gradtrace.errors import InputError
+
+    frame = pd.DataFrame({"x": np.arange(12.0), "y": 2 * np.arange(12.0) + 1})
+    frame.loc[3, "y"] = np.nan
+    fitted = gradtrace.fit(frame, batch_size=4, epochs=2, drop_missing=True, lr=0.01)
+    fitted.save(tmp_path / "r")
+    with pytest.raises(InputError, match=r"gradtrace.load\(RUN, data=\.\.\.\)"):
+        gradtrace.load(tmp_path / "r").explain(2)
+    loaded = gradtrace.load(tmp_path / "r", data=frame)
+    assert loaded.explain_text(2) == fitted.explain_text(2)
+    assert loaded.explain(2).equals(fitted.explain(2))
+    with pytest.raises(InputError, match="these data differ from the run's"):
+        gradtrace.load(tmp_path / "r", data=frame.assign(y=frame["y"] + 1))
+    own = gradtrace.Model(lambda p, x: p["a"] * x + p["c"], params={"a": 1.0, "c": 0})
+    gradtrace.fit(frame, own, drop_missing=True, lr=0.01, steps=5).save(tmp_path / "m")
+    with pytest.raises(InputError, match=r"gradtrace.load\(RUN, model=\.\.\.\)"):
+        gradtrace.load(tmp_path / "m", data=frame)
+    mine = gradtrace.load(tmp_path / "m", data=frame, model=own)
+    assert mine.explain_text(1).startswith("Step 1 of 5 (this run)")
+    # a run on a built-in data set reads them again by itself
+    seed = gradtrace.fit("seed004_keras", lr=0.05, batch_size=3, epochs=1)
+    seed.save(tmp_path / "s")
+    assert gradtrace.load(tmp_path / "s").explain_text(2) == seed.explain_text(2)

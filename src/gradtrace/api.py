@@ -552,9 +552,11 @@ def values_sha256(xs: Any, ys: Any) -> str:
     return digest.hexdigest()
 
 
-def _check_resumed_objects(info: dict[str, Any], model: Any, loss: Any) -> None:
+def _check_resumed_objects(
+    info: dict[str, Any], model: Any, loss: Any, call: str = "gradtrace.resume"
+) -> None:
     """``model`` and ``loss`` are the objects of a run that was given its own, the
-    same by name; a run that was given its own needs them again."""
+    same by name; a run that was given its own needs them again (in ``call``)."""
     own = info.get("own_objects", [])
     for what, given in (("model", model), ("loss", loss)):
         name = info[what]
@@ -562,7 +564,7 @@ def _check_resumed_objects(info: dict[str, Any], model: Any, loss: Any) -> None:
             if what in own:
                 raise InputError(
                     f"this run was given a {what} of your own ({name!r}): give it "
-                    f"again, gradtrace.resume(RUN, {what}=...) in Python."
+                    f"again, {call}(RUN, {what}=...) in Python."
                 )
             continue
         if isinstance(given, str) or what not in own:
@@ -1449,16 +1451,50 @@ def _log_likelihood_fn(m: Any) -> Any:
     return jax.jit(total)
 
 
-def load(folder: str | Path, thin: bool = False) -> Trace:
+def load(
+    folder: str | Path,
+    thin: bool = False,
+    data: DataLike | None = None,
+    model: Any = None,
+    loss: Any = None,
+) -> Trace:
     """Read a run folder that ``Trace.save`` or ``gradtrace fit`` wrote. ``thin``:
     of a long run written in parts, only every k-th step (``info["trace"]
     ["kept_every"]``), its first steps (``kept_head``), the epochs' last batches
-    and the last step, as the run itself kept them in memory."""
+    and the last step, as the run itself kept them in memory.
+
+    A run fitted to data given in Python (a DataFrame, arrays) keeps no copy of
+    them: give them again as ``data`` for ``explain``, ``plot`` and ``report``, and
+    a model or loss of your own as ``model`` and ``loss``. Data whose values
+    differ from those the run trained on (run.json's ``values_sha256``) are
+    refused, as ``resume`` refuses them."""
     frame, info = load_run(folder, thin)
     trace = Trace(frame, info)
     if info.get("status") == "running":  # a checkpoint: going on, or killed?
         trace.writing = store.being_written(Path(folder))
+    if data is None and model is None and loss is None:
+        return trace
+    _check_resumed_objects(info, model, loss, "gradtrace.load")
+    if info["config"].get("stream") and data is not None:
+        raise InputError(
+            "a streamed run reads its Parquet file again by itself: load it without "
+            "data."
+        )
+    config = RunConfig(**info["config"])
+    given, source = frame_of(data if data is not None else _data_source(info))
+    p = plan(config, given, source, model, loss)
+    _check_resumed_values(info, p)
+    trace._data = (p.xs, p.ys)
+    trace.model, trace.loss = p.m, p.loss
     return trace
+
+
+def _data_source(info: dict[str, Any]) -> str:
+    """Where a saved run read its data: a built-in set's name, or its file, checked
+    (``rerun_config``)."""
+    if info["config"]["data"] in DATASETS:
+        return str(info["config"]["data"])
+    return str(rerun_config(info).data)
 
 
 def rerun_config(info: dict[str, Any]) -> RunConfig:
