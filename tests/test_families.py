@@ -252,7 +252,8 @@ def test_a_step_out_of_the_support_stops_the_run_with_a_hint() -> None:
     assert trace.diverged
     assert trace.diverged_step == 1
     assert re.search(r"rate to -0\.\d+, outside its support \(> 0\)", trace.message)
-    assert "--param-space unconstrained" in trace.message
+    assert "param_space='unconstrained'" in trace.message  # Python's argument
+    assert "--param-space unconstrained" in trace.ending()  # the command line's
     same = gradtrace.fit(
         {"y": y},
         model="exponential",

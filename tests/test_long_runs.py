@@ -262,7 +262,7 @@ def test_an_interrupted_run_without_a_state_says_to_rerun_it() -> None:
     assert "gradtrace rerun RUN" in trace.message
     assert "gradtrace rerun 'runs/my run' runs it again" in trace.ending("runs/my run")
     trace.info["resumable"] = True
-    assert "gradtrace resume RUN" in trace.message
+    assert "gradtrace.resume(RUN) continues it" in trace.message
     assert "(gradtrace resume runs/a continues it)" in trace.ending("runs/a")
 
 

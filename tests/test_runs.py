@@ -566,7 +566,7 @@ def test_a_killed_checkpointed_run_resumes_to_the_uninterrupted_trace(
     assert 0 < cut.steps < 160_000 and cut.steps % 20000 == 0
     # no process holds the folder's lock: it was killed, and show and ls say so
     assert cut.writing is False and "it was killed" in cut.message
-    assert "gradtrace resume" in cut.message
+    assert "gradtrace.resume(RUN)" in cut.message
     code, out, _ = run(["ls", str(tmp_path / "runs")], capsys)
     assert code == 0 and "stopped" in out and "running" not in out
     from filelock import FileLock

@@ -152,3 +152,19 @@ def test_load_takes_python_data_again_for_explain_and_refuses_other_data(
     seed = gradtrace.fit("seed004_keras", lr=0.05, batch_size=3, epochs=1)
     seed.save(tmp_path / "s")
     assert gradtrace.load(tmp_path / "s").explain_text(2) == seed.explain_text(2)
+
+
+def test_a_diverged_runs_message_names_pythons_arguments_and_the_cli_its_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run_cli
+
+    trace = gradtrace.fit({"x": X, "y": Y}, lr=1.0, steps=100)
+    assert trace.diverged
+    assert "the stable limit is 0.0845" in trace.message
+    assert re.search(r"try lr=0\.04\d*\.$", trace.message)
+    assert "--lr" not in trace.message
+    pd.DataFrame({"x": X, "y": Y}).to_csv(tmp_path / "d.csv", index=False)
+    args = ["fit", str(tmp_path / "d.csv"), "--lr", "1", "--out", str(tmp_path / "r")]
+    code, _, err = run_cli(args, capsys)
+    assert code == 1 and re.search(r"try --lr 0\.04\d*\.$", err.strip()), err

@@ -107,14 +107,21 @@ class Trace:
 
     @property
     def message(self) -> str:
-        """One line on how the run ended."""
-        return self.ending()
+        """One line on how the run ended (what to try named as Python's arguments:
+        ``lr=``, ``gradtrace.resume``)."""
+        return self.ending(python=True)
 
-    def ending(self, run: str = "RUN", hint: bool = True) -> str:
+    def ending(self, run: str = "RUN", hint: bool = True, python: bool = False) -> str:
         """``message``, its commands naming the run's folder ``run``; without
         ``hint``, a divergence's line leaves out what to try (the command line
-        prints that once, as its error)."""
+        prints that once, as its error); ``python``: what to try named as Python's
+        arguments, not the command line's flags."""
         run = shlex.quote(run)
+        lr_is = "lr=" if python else "--lr "
+        resume = f"gradtrace.resume({run})" if python else f"gradtrace resume {run}"
+        space = (
+            "param_space='unconstrained'" if python else "--param-space unconstrained"
+        )
         if self.diverged:
             n = self.info["schedule"]["n_steps"]
             left = self._left_support()
@@ -127,15 +134,17 @@ class Trace:
             d = self.info.get("diagnosis") or {}
             if d.get("family") in ("gd", "momentum") and d.get("suggested_lr"):
                 to_try = (
-                    f"the stable limit is {_fmt(d['stable_lr'])}: try --lr "
+                    f"the stable limit is {_fmt(d['stable_lr'])}: try {lr_is}"
                     f"{_fmt(d['suggested_lr'])}"
                 )
             else:
-                to_try = f"try a smaller learning rate (--lr {_fmt(lr / 10)} or lower)"
+                to_try = (
+                    f"try a smaller learning rate ({lr_is}{_fmt(lr / 10)} or lower)"
+                )
             if left:
                 return (
                     f"stopped at step {self.diverged_step} of {n}: the step took "
-                    f"{left}; {to_try}, or train with --param-space unconstrained."
+                    f"{left}; {to_try}, or train with {space}."
                 )
             return (
                 f"diverged at step {self.diverged_step} of {n}: the loss, a gradient "
@@ -143,7 +152,7 @@ class Trace:
             )
         if self.status == "interrupted":
             how = (
-                f"gradtrace resume {run} continues it"
+                f"{resume} continues it"
                 if self.state is not None or self.info.get("resumable")
                 else f"gradtrace rerun {run} runs it again"
             )
@@ -158,13 +167,13 @@ class Trace:
                     f"stopped after {self.steps} of {n} steps without finishing "
                     "(no gradtrace process of yours is writing it: it was killed, "
                     "unless it runs as another user or on another machine): "
-                    f"gradtrace resume {run} continues it."
+                    f"{resume} continues it."
                 )
             if self.writing:
                 return f"running: checkpointed after {self.steps} of {n} steps."
             return (
                 f"checkpointed after {self.steps} of {n} steps: still running, or "
-                f"stopped there (gradtrace resume {run} continues it)."
+                f"stopped there ({resume} continues it)."
             )
         return f"completed {self.steps} step{'s' if self.steps != 1 else ''}."
 

@@ -119,7 +119,7 @@ def payload(trace: Any) -> dict[str, Any]:
         "steps": trace.steps,
         "batches_per_epoch": int(info["schedule"]["batches_per_epoch"]),
         "frame_every": k,
-        "message": trace.message,
+        "message": trace.ending(),
         "warnings": trace.warnings,
         "optimizer": info["optimizer"],
         "optimum": _flat_named(info.get("optimum") or {}),
