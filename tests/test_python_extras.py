@@ -176,3 +176,17 @@ def test_the_exercises_python_example_prints_what_it_shows(
     assert result.attempted >= 10
     for name in ("ex1_heatmap.png", "lr_find.png", "ex1.html"):
         assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_an_empty_list_to_sweep_is_one_line_not_a_default_run() -> None:
+    from gradtrace.errors import InputError
+
+    data = {"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]}
+    for kwargs, name in (
+        ({"lr": []}, "lr"),
+        ({"lr": [0.1], "opt": {"momentum": []}, "optimizer": "momentum"}, "opt"),
+        ({"lr": [0.1], "init": {"w": []}}, "init"),
+        ({"lr": [0.1], "batch_size": []}, "batch_size"),
+    ):
+        with pytest.raises(InputError, match=rf"^{name}\S*=\[\] gives no values"):
+            gradtrace.sweep(data, steps=5, **kwargs)  # type: ignore[arg-type]

@@ -312,11 +312,11 @@ def sweep(
     """
     started = time.perf_counter()
     frame, source = frame_of(data)
-    lrs = _values(lr)
-    opts = {k: _values(v) for k, v in (opt or {}).items()}
-    inits = {k: _values(v) for k, v in (init or {}).items()}
-    seeds = [int(s) for s in _values(seed)]
-    sizes = _values(batch_size)
+    lrs = _values(lr, "lr")
+    opts = {k: _values(v, f"opt[{k!r}]") for k, v in (opt or {}).items()}
+    inits = {k: _values(v, f"init[{k!r}]") for k, v in (init or {}).items()}
+    seeds = [int(s) for s in _values(seed, "seed")]
+    sizes = _values(batch_size, "batch_size")
     base = RunConfig(
         data=source_name(data),
         model=model,
@@ -533,12 +533,20 @@ def sweep(
     return Sweep(table, pd.concat(traces, ignore_index=True), info)
 
 
-def _values(value: Any) -> list[Any]:
+def _values(value: Any, name: str) -> list[Any]:
+    """A swept argument's values: a list of them, or one; none for None. An empty
+    list is refused (it would sweep nothing)."""
     if value is None:
         return []
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
         return [value]
-    return list(value)
+    values = list(value)
+    if not values:
+        raise InputError(
+            f"{name}=[] gives no values to sweep: give at least one (or leave it "
+            "out for its default)."
+        )
+    return values
 
 
 def _scalar(value: Any) -> Any:
