@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -57,17 +59,22 @@ def data() -> None:
     """
 
 
+def _noise(default: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The --noise option of a generator whose y has Gaussian noise."""
+    return click.option(
+        "--noise",
+        type=float,
+        default=default,
+        show_default=True,
+        help="Standard deviation of the Gaussian noise on y.",
+    )
+
+
 @data.command()
 @_common
 @click.option("--w", type=float, default=1.0, show_default=True, help="Slope.")
 @click.option("--b", type=float, default=0.0, show_default=True, help="Intercept.")
-@click.option(
-    "--noise",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Standard deviation of the Gaussian noise on y.",
-)
+@_noise(1.0)
 def line(
     n: int, seed: int, out: Path, force: bool, w: float, b: float, noise: float
 ) -> None:
@@ -85,13 +92,7 @@ def line(
     help="Slopes, comma-separated: one x column (x0, x1, ...) per slope.",
 )
 @click.option("--b", type=float, default=0.0, show_default=True, help="Intercept.")
-@click.option(
-    "--noise",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Standard deviation of the Gaussian noise on y.",
-)
+@_noise(1.0)
 def linear(
     n: int, seed: int, out: Path, force: bool, w: str, b: float, noise: float
 ) -> None:
@@ -150,13 +151,7 @@ def exponential(n: int, seed: int, out: Path, force: bool, rate: float) -> None:
 @click.option("--a", type=float, default=3.0, show_default=True, help="Amplitude.")
 @click.option("--b", type=float, default=0.4, show_default=True, help="Decay rate.")
 @click.option("--c", type=float, default=1.0, show_default=True, help="Floor.")
-@click.option(
-    "--noise",
-    type=float,
-    default=0.1,
-    show_default=True,
-    help="Standard deviation of the Gaussian noise on y.",
-)
+@_noise(0.1)
 def exp_decay(
     n: int,
     seed: int,
