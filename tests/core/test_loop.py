@@ -103,7 +103,7 @@ def test_divergence_stops_at_the_step_and_keeps_the_trace() -> None:
     assert np.isfinite(frame["w"][:step]).all()
     last = frame.iloc[-1][["w", "b", "grad_w", "grad_b", "batch_loss", "loss"]]
     assert not np.isfinite(last.to_numpy(float)).all()
-    assert "try --lr" in trace.message
+    assert "try lr=" in trace.message
 
 
 def test_same_seed_same_trace() -> None:
