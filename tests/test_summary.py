@@ -168,3 +168,39 @@ def test_a_diverged_runs_message_names_pythons_arguments_and_the_cli_its_flags(
     args = ["fit", str(tmp_path / "d.csv"), "--lr", "1", "--out", str(tmp_path / "r")]
     code, _, err = run_cli(args, capsys)
     assert code == 1 and re.search(r"try --lr 0\.04\d*\.$", err.strip()), err
+
+
+def test_the_truth_shows_only_where_it_is_this_models(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run_cli
+
+    path = tmp_path / "lin3.csv"
+    args = ["data", "linear", "--n", "100", "--w", "1,2,3", "-o", str(path)]
+    assert run_cli(args, capsys)[0] == 0
+    two = gradtrace.fit(str(path), "linear", x=["x0", "x1"], lr=0.1, steps=20)
+    assert two.truth == {"b": 0.0}  # three slopes are not this model's two
+    table = two.summary()
+    assert list(table.index) == ["w[0]", "w[1]", "b"]
+    assert table["truth"].isna().tolist() == [True, True, False]
+    decay = gradtrace.fit("seed001_line", "exp-decay", lr=0.01, steps=20)
+    assert decay.truth == {} and "truth" not in decay.summary()  # a line's b
+    poly = gradtrace.fit("seed001_line", "poly", lr=0.1, steps=20)
+    assert poly.truth == {"b": 2.0}
+    line = gradtrace.fit("seed001_line", lr=0.1, steps=20)
+    assert line.truth == {"w": 1.0, "b": 2.0}  # the noise's scale is no parameter
+    noisy = tmp_path / "line.csv"
+    args = ["data", "line", "--w", "1", "--b", "2", "--noise", "0.15", "-o", str(noisy)]
+    assert run_cli(args, capsys)[0] == 0
+    by_likelihood = gradtrace.fit(str(noisy), loss="nll", lr=0.1, steps=20)
+    assert by_likelihood.truth == {"w": 1.0, "b": 2.0, "scale": 0.15}
+    assert gradtrace.fit(str(noisy), lr=0.1, steps=20).truth == {"w": 1.0, "b": 2.0}
+    decay.save(tmp_path / "d")
+    code, out, _ = run_cli(["show", str(tmp_path / "d")], capsys)
+    header = next(line for line in out.splitlines() if line.startswith("parameter"))
+    assert code == 0 and "truth" not in header
+    two.save(tmp_path / "two")
+    code, out, _ = run_cli(["show", str(tmp_path / "two")], capsys)
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["b"][-1] == "0" and len(rows["w[0]"]) == len(rows["b"]) - 1

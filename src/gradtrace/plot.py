@@ -787,7 +787,7 @@ def fit_over_data(trace: Any) -> Figure:
     n = int(info["data"]["n_rows"])  # y may be a sample of them
     model = _model(trace)
     fixed = info["fixed"]
-    truth = info.get("truth") or {}
+    truth = trace.truth
     fig, ax = _figure(7.5, 4.5)
     colors = {"initial": "#9e9e9e", "fitted": "#3b528b", "truth": "#d62728"}
     names = [s.name for s in _specs(trace, model)]
@@ -801,9 +801,7 @@ def fit_over_data(trace: Any) -> Figure:
         if name == "truth" and not truth:
             continue
         if not set(names) <= set(full):
-            continue
-        if any(np.shape(full[k]) != np.shape(v) for k, v in trace.params.items()):
-            continue  # a truth of another model (a line's w for a polynomial)
+            continue  # a truth of some of the parameters (a line's w for a poly)
         curves.append((name, full, style))
     if model.kind == "distribution":
         discrete = bool(getattr(model, "discrete", False))
@@ -1076,7 +1074,7 @@ def parameter_paths(trace: Any) -> Figure:
     )
     axes = axes[:, 0]
     optimum = _flat_named(info.get("optimum") or {})
-    truth = _flat_named(info.get("truth") or {})
+    truth = _flat_named(trace.truth)
     palette = _cmap()(np.linspace(0.15, 0.85, max(len(cols), 1)))
     for ax, col, color in zip(axes, cols, palette, strict=True):
         ax.plot(frame["step"], frame[col], color=color, lw=2, label=col)

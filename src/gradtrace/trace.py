@@ -195,6 +195,13 @@ class Trace:
         return None
 
     @property
+    def truth(self) -> dict[str, Any]:
+        """The true parameters of generated data that apply to this run's model
+        (``matching_truth``): empty where the data came from another model."""
+        values = {**(self.info.get("fixed") or {}), **self.params}
+        return matching_truth(self.info.get("truth") or {}, values)
+
+    @property
     def warnings(self) -> list[str]:
         """What the run's summary warns of, as sentences: a completed run that
         ended far from the exact optimum or with its loss above where it started,
@@ -249,7 +256,7 @@ class Trace:
         info = self.info
         optimum = info.get("optimum") or {}
         stderr = info.get("stderr") or {}
-        truth = info.get("truth") or {}
+        truth = self.truth
         columns: dict[str, dict[str, Any]] = {}
 
         def put(column: str, name: str, value: Any) -> None:
@@ -415,6 +422,21 @@ class Trace:
             f"{_sparkline(self._frame['loss'].to_numpy(float))}<table>"
             f"<tr><th></th><th>initial</th><th>final</th></tr>{rows}</table>"
         )
+
+
+def matching_truth(truth: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``truth`` (a data set's generating parameters) that are
+    parameters among ``values`` (a run's, by name) of the same shape; none where a
+    generating parameter other than the noise's ``scale`` is not one of the run's
+    (a line's w and b against an exponential decay's a, b and c: its b is another
+    b)."""
+    if any(name not in values for name in truth if name != "scale"):
+        return {}
+    return {
+        name: value
+        for name, value in truth.items()
+        if name in values and np.shape(value) == np.shape(values[name])
+    }
 
 
 def _is_vector(info: dict[str, Any], name: str) -> bool:

@@ -208,7 +208,7 @@ def print_summary(
             f"over all the data {when}"
         )
     table = Table(box=None, header_style="bold", pad_edge=False)
-    truth = info.get("truth") or {}
+    truth = trace.truth
     optimum, stderr = info.get("optimum"), info.get("stderr") or {}
     cols = ["parameter", "initial", "final"]
     if optimum is not None:
@@ -218,12 +218,11 @@ def print_summary(
     for c in cols:
         table.add_column(c, justify="left" if c == "parameter" else "right")
     for name, final in trace.params.items():
-        same = np.shape(truth.get(name, 0)) == np.shape(final)
         values = [
             info["initial"][name],
             final,
             *([optimum[name], stderr.get(name)] if optimum is not None else []),
-            *([truth[name] if name in truth and same else None] if truth else []),
+            *([truth.get(name)] if truth else []),
         ]
         for label, parts in _elements(name, values):
             digits = [7] * len(parts)

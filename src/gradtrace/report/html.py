@@ -124,7 +124,7 @@ def payload(trace: Any) -> dict[str, Any]:
         "optimizer": info["optimizer"],
         "optimum": _flat_named(info.get("optimum") or {}),
         "optimum_loss": info.get("optimum_loss"),
-        "truth": _flat_named(info.get("truth") or {}),
+        "truth": _flat_named(trace.truth),
         "x_name": (info["data"]["x"] or [""])[0],
         "y_name": info["data"]["y"],
         "n_rows": int(info["data"]["n_rows"]),
