@@ -190,3 +190,16 @@ def test_an_empty_list_to_sweep_is_one_line_not_a_default_run() -> None:
     ):
         with pytest.raises(InputError, match=rf"^{name}\S*=\[\] gives no values"):
             gradtrace.sweep(data, steps=5, **kwargs)  # type: ignore[arg-type]
+
+
+def test_sweep_and_lr_find_take_opt_init_and_fix_as_dicts_only() -> None:
+    from gradtrace.errors import InputError
+
+    data = {"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]}
+    for call in (gradtrace.sweep, gradtrace.lr_find):
+        with pytest.raises(InputError, match=r"opt must be a dict .*'momentum': 0.9"):
+            call(data, opt="momentum", steps=20)  # type: ignore[operator]
+        with pytest.raises(InputError, match="init must be a dict of values by name"):
+            call(data, init=[1, 2], steps=20)  # type: ignore[operator]
+        with pytest.raises(InputError, match="fix must be a dict of values by name"):
+            call(data, "normal", fix=1.0, steps=20)  # type: ignore[operator]

@@ -661,6 +661,8 @@ def plan(
     ``model_obj`` and ``loss_obj`` are a model and a loss given as Python objects
     (``gradtrace.Model``, ``gradtrace.Loss``) rather than by name. ``n_rows``: the
     data's rows when ``frame`` is only their first rows (a streamed run)."""
+    for name in ("opt", "init", "fix"):  # from sweep and lr_find as they came
+        setattr(config, name, validate.by_name(name, getattr(config, name)))
     notices: list[str] = []
     if model_obj is None and config.model_file:
         model_obj = load_model_file(config.model_file)

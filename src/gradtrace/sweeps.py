@@ -313,8 +313,10 @@ def sweep(
     started = time.perf_counter()
     frame, source = frame_of(data)
     lrs = _values(lr, "lr")
-    opts = {k: _values(v, f"opt[{k!r}]") for k, v in (opt or {}).items()}
-    inits = {k: _values(v, f"init[{k!r}]") for k, v in (init or {}).items()}
+    opt_lists = validate.by_name("opt", opt)
+    init_lists = validate.by_name("init", init)
+    opts = {k: _values(v, f"opt[{k!r}]") for k, v in opt_lists.items()}
+    inits = {k: _values(v, f"init[{k!r}]") for k, v in init_lists.items()}
     seeds = [int(s) for s in _values(seed, "seed")]
     sizes = _values(batch_size, "batch_size")
     base = RunConfig(

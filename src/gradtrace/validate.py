@@ -403,8 +403,9 @@ def by_name(name: str, value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
+        example = "{'momentum': 0.9}" if name == "opt" else "{'w': 0.5}"
         raise InputError(
-            f"{name} must be a dict of values by name, such as {name}={{'w': 0.5}}, "
+            f"{name} must be a dict of values by name, such as {name}={example}, "
             f"got {type(value).__name__}."
         )
     return dict(value)
