@@ -356,3 +356,37 @@ def test_given_rows_skip_exactly_the_dropped_positions(
     kept = np.array([i for i in range(n) if i not in drop], np.int64)
     info = {"data": {"dropped_at": drop}}
     np.testing.assert_array_equal(given_rows(info, np.arange(len(kept))), kept)
+
+
+def test_rows_of_an_older_run_without_dropped_at_are_found_in_its_file(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    frame = pd.DataFrame({"x": np.arange(10.0), "y": 3 * np.arange(10.0)})
+    frame.loc[2, "x"] = np.nan
+    frame.loc[6, "y"] = np.inf
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    trace = gradtrace.fit(
+        str(tmp_path / "d.csv"),
+        batch_size=3,
+        epochs=1,
+        shuffle=False,
+        drop_missing=True,
+        lr=0.01,
+    )
+    assert trace.rows(2).tolist() == [4, 5, 7]
+    trace.save(tmp_path / "r")
+    written = json.loads((tmp_path / "r" / "run.json").read_text())
+    del written["data"]["dropped_at"]  # as a run saved before it was kept
+    (tmp_path / "r" / "run.json").write_text(json.dumps(written))
+    old = gradtrace.load(tmp_path / "r")
+    assert old.rows(2).tolist() == [4, 5, 7]
+    assert list(old.explain(2).index[:-1]) == [4, 5, 7]
+    # given again without the dropped rows, rows are named by their place in them
+    clean = frame.drop(index=[2, 6]).reset_index(drop=True)
+    again = gradtrace.load(tmp_path / "r", data=clean)
+    assert again.rows(2).tolist() == [3, 4, 5]
+    np.testing.assert_array_equal(
+        again.explain(2)["x"][:-1], clean["x"].iloc[[3, 4, 5]]
+    )

@@ -1488,6 +1488,9 @@ def load(
     _check_resumed_values(info, p)
     trace._data = (p.xs, p.ys)
     trace.model, trace.loss = p.m, p.loss
+    # rows are named by their place in these data (the same values, but maybe
+    # not the same rows dropped)
+    info["data"]["dropped_at"] = list(p.dropped_at)
     return trace
 
 

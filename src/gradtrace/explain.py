@@ -440,11 +440,27 @@ def loss_taken(info: dict[str, Any], step: int) -> bool:
     return step % every == 0 or step == int(info["schedule"]["n_steps"])
 
 
+def dropped_at(info: dict[str, Any]) -> list[int]:
+    """The positions in the data as given of the rows ``--drop-missing`` dropped:
+    run.json's ``data.dropped_at``, or, for a run saved before it was kept, found
+    again in the run's data file (and kept in ``info``); none where the data came
+    from Python (load the run with them: ``gradtrace.load(RUN, data=...)``)."""
+    data = info["data"]
+    if "dropped_at" not in data and data.get("dropped_rows"):
+        source = info["config"]["data"]
+        if source and source != "-" and not info["schedule"].get("stream"):
+            from gradtrace import validate
+
+            x, y = _read_columns(info)
+            data["dropped_at"] = validate.missing_rows(x, y).tolist()
+    return list(data.get("dropped_at") or [])
+
+
 def given_rows(info: dict[str, Any], rows: np.ndarray) -> np.ndarray:
     """Rows of the data a run trained on (positions after ``--drop-missing``) as
     positions in the data as given (``.iloc``): each moved past the dropped rows
     at or before it."""
-    dropped = np.asarray(info["data"].get("dropped_at") or [], np.int64)
+    dropped = np.asarray(dropped_at(info), np.int64)
     if not len(dropped):
         return rows
     kept_before = dropped - np.arange(len(dropped))  # kept rows before each drop
@@ -566,9 +582,9 @@ def _data_file(info: dict[str, Any]) -> str:
     return str(path)
 
 
-def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
-    """The x and y a saved run trained on, read again from where it read them."""
-
+def _read_columns(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
+    """The x and y columns of a saved run's data, read again from where it read
+    them, before any rows are dropped."""
     from gradtrace import validate
     from gradtrace.data import DATASETS, builtin, read_table
 
@@ -584,9 +600,18 @@ def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
             "gradtrace.fit returned."
         )
     kind = kind_of(info["model"]) if info["model"] in MODELS else "regression"
-    x, y = validate.columns(
+    return validate.columns(
         frame, kind, info["data"]["x"], info["data"]["y"], str(source)
     )
+
+
+def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
+    """The x and y a saved run trained on, read again from where it read them."""
+
+    from gradtrace import validate
+
+    source = info["config"]["data"]
+    x, y = _read_columns(info)
     x, y, _ = validate.finite_rows(
         x, y, bool(info["config"]["drop_missing"]), str(source)
     )
