@@ -99,7 +99,8 @@ def test_a_trace_writes_its_report_with_the_warnings(tmp_path: Path) -> None:
     blob = re.search(r'<script id="data" type="application/json">(.*?)</script>', text)
     assert blob is not None
     payload = json.loads(blob.group(1).replace("<\\/", "</"))
-    assert payload["warnings"] == trace.warnings
+    said = trace.convergence_warnings() + trace.diagnosis_warnings()
+    assert payload["warnings"] == said  # the command's words, as its message
     assert any("above the stable limit" in w for w in trace.warnings)
 
 
@@ -204,3 +205,17 @@ def test_the_truth_shows_only_where_it_is_this_models(
     assert code == 0
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     assert rows["b"][-1] == "0" and len(rows["w[0]"]) == len(rows["b"]) - 1
+
+
+def test_pythons_warnings_name_its_arguments_and_the_command_its_options() -> None:
+    from gradtrace.text import PYTHON_WORDS, for_python
+
+    far = gradtrace.fit("seed001_gaussian", "normal", lr=3.0, steps=30)
+    said = far.convergence_warnings() + far.diagnosis_warnings()
+    assert any("(--init)" in w for w in said)
+    assert any("a smaller --lr" in w and "gradtrace lr-find" in w for w in said)
+    assert far.warnings == [for_python(w) for w in said]
+    assert not any("--" in w for w in far.warnings)
+    assert any("(init=)" in w for w in far.warnings)
+    for flag, argument in PYTHON_WORDS:
+        assert for_python(f"try {flag} now") == f"try {argument} now"

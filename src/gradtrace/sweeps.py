@@ -146,7 +146,14 @@ class Sweep:
     @property
     def warnings(self) -> list[str]:
         """What the ``sweep`` command warns of: configurations whose loss ended above
-        its start (the first named)."""
+        its start (the first named), with what to change named as Python's
+        arguments."""
+        from gradtrace.text import for_python
+
+        return [for_python(w) for w in self.rose_warnings()]
+
+    def rose_warnings(self) -> list[str]:
+        """``warnings``, as the ``sweep`` command words them (its options)."""
         rose = self.rose
         if not len(rose):
             return []

@@ -1,5 +1,5 @@
-"""Numbers as gradtrace prints them (a module light enough for the command line's
-start)."""
+"""Numbers and sentences as gradtrace prints them (a module light enough for the
+command line's start)."""
 
 from __future__ import annotations
 
@@ -11,3 +11,22 @@ def fmt(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{value:.7g}"
+
+
+#: The command line's options in the sentences a run keeps and prints (run.json's
+#: diagnosis, the summary's warnings), and Python's names for them.
+PYTHON_WORDS = (
+    ("--model linear --standardize", "model='linear', standardize=True"),
+    ("--param-space unconstrained", "param_space='unconstrained'"),
+    ("gradtrace lr-find", "gradtrace.lr_find"),
+    ("a smaller --lr", "a smaller lr="),
+    ("(--init)", "(init=)"),
+)
+
+
+def for_python(sentence: str) -> str:
+    """``sentence`` with the command line's options named as Python's arguments
+    (``PYTHON_WORDS``), for what a notebook shows."""
+    for flag, argument in PYTHON_WORDS:
+        sentence = sentence.replace(flag, argument)
+    return sentence

@@ -205,9 +205,13 @@ class Trace:
     def warnings(self) -> list[str]:
         """What the run's summary warns of, as sentences: a completed run that
         ended far from the exact optimum or with its loss above where it started,
-        and the diagnosis's warnings of a rate that diverges or crawls. Empty for a
-        run that needs none."""
-        return self.convergence_warnings() + self.diagnosis_warnings()
+        and the diagnosis's warnings of a rate that diverges or crawls, with what
+        to change named as Python's arguments (``lr=``). Empty for a run that needs
+        none."""
+        from gradtrace.text import for_python
+
+        both = self.convergence_warnings() + self.diagnosis_warnings()
+        return [for_python(w) for w in both]
 
     def convergence_warnings(self) -> list[str]:
         """Of ``warnings``: a completed run's parameters far from the optimum (in

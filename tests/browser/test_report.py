@@ -304,7 +304,8 @@ def test_report_lists_the_runs_warnings(page, tmp_path: Path) -> None:  # type: 
     shown = page.eval_on_selector_all(
         "#warnings li", "els => els.map(e => e.textContent)"
     )
-    assert shown == rising.warnings and len(shown) >= 2
+    said = rising.convergence_warnings() + rising.diagnosis_warnings()
+    assert shown == said and len(shown) >= 2
     fine = gradtrace.fit(data, lr=0.02, steps=3000)
     assert fine.warnings == []
     _open(page, report(fine, tmp_path / "fine.html"))

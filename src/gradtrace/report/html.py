@@ -120,7 +120,8 @@ def payload(trace: Any) -> dict[str, Any]:
         "batches_per_epoch": int(info["schedule"]["batches_per_epoch"]),
         "frame_every": k,
         "message": trace.ending(),
-        "warnings": trace.warnings,
+        # as the message, in the command's words
+        "warnings": trace.convergence_warnings() + trace.diagnosis_warnings(),
         "optimizer": info["optimizer"],
         "optimum": _flat_named(info.get("optimum") or {}),
         "optimum_loss": info.get("optimum_loss"),
