@@ -42,6 +42,10 @@ def test_a_diverging_run_warns_in_its_repr_summary_and_notebook_view() -> None:
     assert "above the stable limit" in html and "ended above where it started" in html
     table = trace.summary()
     assert table.attrs["warnings"] == warnings
+    assert table.attrs["loss"]["final"] == trace.final_loss
+    diverged = gradtrace.fit({"x": X, "y": Y}, lr=1.0, steps=100)
+    assert diverged.diverged and not np.isfinite(diverged.final_loss)
+    assert not np.isfinite(diverged.summary().attrs["loss"]["final"])
     assert table.attrs["status"] == "completed"
     assert table.attrs["gap"] == pytest.approx(
         table.attrs["loss"]["final"] - table.attrs["optimum_loss"]

@@ -299,8 +299,10 @@ class Trace:
                 frame[extra] = pd.Series(columns[extra], dtype=float)
         frame.index.name = "parameter"
         loss = self._frame["loss"].to_numpy(float)
-        taken = loss[np.isfinite(loss)]
-        final = float(taken[-1]) if len(taken) else math.nan
+        final = self.final_loss  # inf or NaN where the run diverged
+        taken = loss[~np.isnan(loss)]
+        if math.isnan(final) and not self.diverged and len(taken):
+            final = float(taken[-1])  # not taken after the last step: the last taken
         frame.attrs["loss"] = {"initial": float(loss[0]), "final": final}
         best = info.get("optimum_loss")
         frame.attrs["optimum_loss"] = best
