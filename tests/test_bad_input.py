@@ -46,7 +46,7 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
         ("x,y\n1,2\n2,abc\n3,4\n", "non-numeric value 'abc' in data row 2 (line 3)"),
         ("x,y\n1,2\n2,nan\n3,4\n", "missing or infinite value in data row 2"),
         ("x,y\n1,2\n2,inf\n3,4\n", "missing or infinite value in data row 2"),
-        ("y\n1\n2\n3\n", "has the y column 'y' alone, no x"),
+        ("y\n1\n2\n3\n", "the y column 'y' is alone, with no x"),
     ],
 )
 def test_bad_data_files(

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import gradtrace
 from gradtrace.data import generate
 from gradtrace.lrfind import lr_find, read
 from helpers import run_cli
@@ -251,3 +252,14 @@ def test_an_exact_zero_loss_keeps_the_log_scale() -> None:
     assert b["blew_up"] and b["stopped_at_step"] == a["stopped_at_step"]
     below = read(np.concatenate([[-1.0], -np.logspace(0, 2, 99)]), rates)
     assert not below["log_scale"]  # a likelihood's losses below zero: linear
+
+
+def test_a_fall_cut_short_by_a_low_max_blames_the_range_not_the_start() -> None:
+    """From 6.4 to an optimum of 0.022 the loss had far to fall: a range that ends
+    at 0.01 sees a small fall that is the range's doing."""
+    found = gradtrace.lr_find("seed001_line", lr_max=0.01)
+    assert found.summary["still_falling"] and not found.summary["small_fall"]
+    assert found.notes == [
+        "the loss was still falling at lr_max=0.01: a larger lr_max shows where it "
+        "stops"
+    ]

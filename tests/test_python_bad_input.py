@@ -220,7 +220,9 @@ def test_none_x_with_y_fits_a_distribution() -> None:
     trace = gradtrace.fit((None, y), "normal", lr=0.1, steps=5, exact=False)
     assert trace.status == "completed"
     line = one_line(lambda: gradtrace.fit((None, y), "line", steps=2))
-    assert "has the y column 'y' alone, no x" in line and "(in Python: model=)" in line
+    assert (
+        "the y column 'y' is alone, with no x" in line and "(in Python: model=)" in line
+    )
     line = one_line(lambda: gradtrace.fit((None, y[:, None]), "normal", steps=2))
     assert "y of the (x, y) arrays must be one value per row" in line
     line = one_line(lambda: gradtrace.fit((np.zeros((5, 1, 1)), y), steps=2))

@@ -33,7 +33,10 @@ from gradtrace.usercode import loss_of, model_of
 
 def step_number(step: int, n_steps: int) -> int:
     """Step ``step`` of a run of ``n_steps``: 1 is the first update, -1 the last."""
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+    whole = isinstance(step, (int, np.integer)) or (
+        isinstance(step, (float, np.floating)) and float(step).is_integer()
+    )
+    if isinstance(step, bool) or not whole:
         raise InputError(
             f"step {step!r} is not a whole number: choose a step from 1 to "
             f"{n_steps} (or -1 to -{n_steps}, counted from the end)."
@@ -647,9 +650,11 @@ def narration(
         which = "all"
     else:
         which = ", ".join(shown_rows) + (", ..." if hidden else "")
+    dropped = int(info["data"].get("dropped_rows") or 0)
+    rows_of = f"the {n} rows left after dropping {dropped}" if dropped else f"{n} rows"
     out: list[str | pd.DataFrame] = [
         f"Step {step} of {trace.steps} ({where}): epoch {logged['epoch']}, batch "
-        f"{logged['batch']}; {logged['batch_rows']} of {n} rows ({which})."
+        f"{logged['batch']}; {logged['batch_rows']} of {rows_of} ({which})."
     ]
     update = table.attrs["update"]
     shown = trace.to_pandas().iloc[step - 1]

@@ -310,8 +310,12 @@ def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
     out["still_falling"] = low >= end - 2 and not out["blew_up"]
     out["log_scale"] = logged
     high, bottom = out["fell_from"], out["fell_to"]
+    # a small fall that was still going on at the last rate says the range ended
+    # too low (``still_falling``), not that the start was near the optimum
     out["small_fall"] = bool(
-        math.isfinite(out["suggested_lr"]) and high - bottom < SMALL_FALL * abs(high)
+        math.isfinite(out["suggested_lr"])
+        and high - bottom < SMALL_FALL * abs(high)
+        and not out["still_falling"]
     )
     return out
 

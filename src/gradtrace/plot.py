@@ -899,7 +899,8 @@ def fit_over_data(trace: Any) -> Figure:
                 ms=5,
                 lw=1.2,
                 zorder=3,
-                label=f"mean of y in {len(means[0])} bins of the prediction",
+                label=f"mean of y in {len(means[0])} bins of the prediction"
+                + (" (of the rows drawn)" if len(y) < n else ""),
             )
         ax.set_xlabel("fitted prediction")
         ax.set_ylabel(info["data"]["y"])

@@ -88,8 +88,9 @@ def model_of(info: dict[str, Any], model: Any = None) -> Model:
             options["spread"] = tuple(options["spread"])
         return make_model(name, n_features, **options)
     raise InputError(
-        f"this run's model {name!r} was defined in Python: load the run in the same "
-        "session, or pass the model object."
+        f"this run's model {name!r} was defined in Python: give it again, "
+        "gradtrace.load(RUN, model=...), or use the Trace that gradtrace.fit "
+        "returned."
     )
 
 

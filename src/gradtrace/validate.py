@@ -616,7 +616,7 @@ def columns(
     for col in wanted:
         if col not in names and col != y and names == [y]:
             raise InputError(
-                f"{source} has the y column {y!r} alone, no x: a regression model "
+                f"{source}: the y column {y!r} is alone, with no x: a regression model "
                 "needs x columns; give them, or fit a distribution to y (such as "
                 "--model normal)."
             )
