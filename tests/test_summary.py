@@ -147,6 +147,8 @@ def test_load_takes_python_data_again_for_explain_and_refuses_other_data(
     assert loaded.explain(2).equals(fitted.explain(2))
     with pytest.raises(InputError, match="these data differ from the run's"):
         gradtrace.load(tmp_path / "r", data=frame.assign(y=frame["y"] + 1))
+    with pytest.raises(InputError, match="^these data do not fit the run: .*no x"):
+        gradtrace.load(tmp_path / "r", data=np.zeros(3))
     own = gradtrace.Model(lambda p, x: p["a"] * x + p["c"], params={"a": 1.0, "c": 0})
     gradtrace.fit(frame, own, drop_missing=True, lr=0.01, steps=5).save(tmp_path / "m")
     with pytest.raises(InputError, match=r"gradtrace.load\(RUN, model=\.\.\.\)"):

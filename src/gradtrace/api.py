@@ -1453,6 +1453,7 @@ def _log_likelihood_fn(m: Any) -> Any:
     return jax.jit(total)
 
 
+@python_names
 def load(
     folder: str | Path,
     thin: bool = False,
@@ -1484,7 +1485,10 @@ def load(
         )
     config = RunConfig(**info["config"])
     given, source = frame_of(data if data is not None else _data_source(info))
-    p = plan(config, given, source, model, loss)
+    try:
+        p = plan(config, given, source, model, loss)
+    except InputError as err:
+        raise InputError(f"these data do not fit the run: {err}") from None
     _check_resumed_values(info, p)
     trace._data = (p.xs, p.ys)
     trace.model, trace.loss = p.m, p.loss
