@@ -283,3 +283,13 @@ def test_an_existing_out_folder_names_force_true(tmp_path: Path) -> None:
     with pytest.raises(RunFolderError) as err:
         gradtrace.fit(FRAME, steps=2, out=tmp_path / "run")
     assert "pass --force to replace it. (in Python: out=, force=True)" in str(err.value)
+
+
+def test_saving_over_a_run_says_force_true(tmp_path: Path) -> None:
+    trace = gradtrace.fit(FRAME, steps=2, exact=False)
+    trace.save(tmp_path / "k")
+    with pytest.raises(RunFolderError) as err:
+        trace.save(tmp_path / "k")  # a notebook's cell run twice
+    assert "choose another folder, or pass force=True to replace it." in str(err.value)
+    assert "--" not in str(err.value)
+    trace.save(tmp_path / "k", force=True)

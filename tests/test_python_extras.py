@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -203,3 +204,27 @@ def test_sweep_and_lr_find_take_opt_init_and_fix_as_dicts_only() -> None:
             call(data, init=[1, 2], steps=20)  # type: ignore[operator]
         with pytest.raises(InputError, match="fix must be a dict of values by name"):
             call(data, "normal", fix=1.0, steps=20)  # type: ignore[operator]
+
+
+def test_sweep_and_lr_find_take_a_model_of_your_own() -> None:
+    data = {"x": np.linspace(0.0, 3.0, 30), "y": 2.0 * np.linspace(0.0, 3.0, 30) + 1}
+    own = gradtrace.Model(lambda p, x: p["a"] * x + p["c"], params={"a": 0.0, "c": 0})
+    swept = gradtrace.sweep(data, own, lr=[0.01, 0.05], steps=40)
+    assert swept.info["model"] == "custom"
+    for lr in (0.01, 0.05):
+        alone = gradtrace.fit(data, own, lr=lr, steps=40)
+        row = swept.table[swept.table["lr"] == lr].iloc[0]
+        assert row["loss"] == pytest.approx(alone.final_loss, rel=1e-5)
+    found = gradtrace.lr_find(data, own, steps=30)
+    line = gradtrace.lr_find(data, "line", steps=30)  # the same model by name
+    np.testing.assert_allclose(found.table["batch_loss"], line.table["batch_loss"])
+
+
+def test_lr_find_says_it_sets_the_rate_and_counts_steps() -> None:
+    from gradtrace.errors import InputError
+
+    data = {"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]}
+    with pytest.raises(InputError, match="give those instead of lr="):
+        gradtrace.lr_find(data, lr=0.1)
+    with pytest.raises(InputError, match="give steps= instead of epochs="):
+        gradtrace.lr_find(data, epochs=3)

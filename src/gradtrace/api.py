@@ -128,6 +128,20 @@ _KEYWORD_OF_FLAG = {
 }
 
 
+def objects(model: Any, loss: Any) -> tuple[Any, Any, str, str | None]:
+    """A model and a loss given by name or as Python objects: (the model object or
+    None, the loss object or None, the model's name, the loss's name) as a run's
+    configuration records them."""
+    model_obj = None if isinstance(model, str) else model
+    loss_obj = None if loss is None or isinstance(loss, str) else loss
+    return (
+        model_obj,
+        loss_obj,
+        model if model_obj is None else getattr(model, "name", "custom"),
+        loss if loss_obj is None else str(loss),
+    )
+
+
 def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """``function``, whose bad-input messages (written for the command line) also
     name the keyword arguments of the flags they mention, for a Python caller:
@@ -272,8 +286,7 @@ def fit(
         InputError: for bad input, with a message that says what to do.
     """
     started = time.perf_counter()
-    model_obj = None if isinstance(model, str) else model
-    loss_obj = None if loss is None or isinstance(loss, str) else loss
+    model_obj, loss_obj, model, loss = objects(model, loss)
     if validate.switch("stream", stream) and not isinstance(data, (str, Path)):
         raise InputError(
             "stream=True reads a Parquet file a chunk at a time: give its path as "
@@ -285,8 +298,8 @@ def fit(
     fix = validate.by_name("fix", fix)
     config = RunConfig(
         data=source_name(data),
-        model=model if model_obj is None else getattr(model, "name", "custom"),
-        loss=loss if loss_obj is None else str(loss),
+        model=model,
+        loss=loss,
         x=[x] if isinstance(x, str) else (list(x) if x is not None else None),
         y=y,
         optimizer=optimizer,

@@ -21,7 +21,7 @@ import numpy as np
 import optax
 import pandas as pd
 
-from gradtrace.api import RunConfig, plan, plan_reference, python_names
+from gradtrace.api import RunConfig, objects, plan, plan_reference, python_names
 from gradtrace.core import batches
 from gradtrace.errors import InputError
 from gradtrace.sources import DataLike, frame_of, source_name
@@ -177,7 +177,18 @@ def lr_find(
         )
     if steps < 5:
         raise InputError(f"--steps must be at least 5, got {steps}.")
+    if "lr" in fit_options:
+        raise InputError(
+            "the range test sets the rate itself, growing from lr_min to lr_max: "
+            "give those instead of lr=."
+        )
+    if "epochs" in fit_options:
+        raise InputError(
+            "the range test runs steps= steps of one batch each: give steps= "
+            "instead of epochs=."
+        )
     frame, source = frame_of(data)
+    model_obj, loss_obj, model, loss = objects(model, loss)
     config = RunConfig(
         data=source_name(data),
         model=model,
@@ -186,7 +197,7 @@ def lr_find(
         lr=lr_min,
         **fit_options,
     )
-    p = plan(config, frame, source)
+    p = plan(config, frame, source, model_obj, loss_obj)
     tx = p.spec.build_range(lr_min, lr_max, steps)
     problem, sch = p.problem, p.schedule
     dtype = jnp.dtype(p.pdtype)

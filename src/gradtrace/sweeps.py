@@ -18,7 +18,7 @@ import pandas as pd
 
 from gradtrace import validate
 from gradtrace.advice import ended_above
-from gradtrace.api import RunConfig, plan, python_names
+from gradtrace.api import RunConfig, objects, plan, python_names
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
@@ -326,6 +326,7 @@ def sweep(
     inits = {k: _values(v, f"init[{k!r}]") for k, v in init_lists.items()}
     seeds = [int(s) for s in _values(seed, "seed")]
     sizes = _values(batch_size, "batch_size")
+    model_obj, loss_obj, model, loss = objects(model, loss)
     base = RunConfig(
         data=source_name(data),
         model=model,
@@ -339,7 +340,7 @@ def sweep(
     )
     if base.x is not None and isinstance(base.x, str):
         base = replace(base, x=[base.x])
-    p = plan(base, frame, source)
+    p = plan(base, frame, source, model_obj, loss_obj)
     preset = PRESETS[p.spec.name]
     for k, v in inits.items():
         if len(v) > 1 and np.ndim(p.trainable.get(k, 0)) > 0:

@@ -21,6 +21,11 @@ PYTHON_WORDS = (
     ("gradtrace lr-find", "gradtrace.lr_find"),
     ("a smaller --lr", "a smaller lr="),
     ("(--init)", "(init=)"),
+    (
+        "choose another --out, or pass --force",
+        "choose another folder, or pass force=True",
+    ),
+    ("choose another --out (--force", "choose another folder (force=True"),
 )
 
 
