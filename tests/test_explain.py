@@ -389,6 +389,7 @@ def test_rows_of_an_older_run_without_dropped_at_are_found_in_its_file(
     clean = frame.drop(index=[2, 6]).reset_index(drop=True)
     again = gradtrace.load(tmp_path / "r", data=clean)
     assert again.rows(2).tolist() == [3, 4, 5]
+    assert "3 of 8 rows (3, 4, 5)." in again.explain_text(2).splitlines()[0]
     np.testing.assert_array_equal(
         again.explain(2)["x"][:-1], clean["x"].iloc[[3, 4, 5]]
     )

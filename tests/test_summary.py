@@ -89,7 +89,8 @@ def test_vector_fixed_and_true_parameters_get_rows_of_their_own() -> None:
     ).summary()
     assert list(normal.index) == ["loc", "scale"]
     assert normal.loc["scale", "fixed"] == 1.5 and np.isnan(normal.loc["loc", "fixed"])
-    assert np.isnan(normal.loc["scale", "final"])  # not trained
+    assert normal.loc["scale", "initial"] == normal.loc["scale", "final"] == 1.5
+    assert np.isnan(normal.loc["scale", "std_error"])  # not estimated
     assert normal["truth"].tolist() == [2.0, 1.0]  # the data set's generating values
     loc = normal.loc["loc"]  # a likelihood's interval: -+ 1.96 standard errors
     assert loc["ci_high"] - loc["optimum"] == pytest.approx(1.959964 * loc["std_error"])
@@ -225,3 +226,15 @@ def test_pythons_warnings_name_its_arguments_and_the_command_its_options() -> No
     assert any("(init=)" in w for w in far.warnings)
     for flag, argument in PYTHON_WORDS:
         assert for_python(f"try {flag} now") == f"try {argument} now"
+
+
+def test_a_figure_that_does_not_apply_is_an_input_error() -> None:
+    from gradtrace.errors import InputError
+
+    trace = gradtrace.fit({"y": [0.5, 1.5, 2.0, 0.2]}, "exponential", steps=3)
+    with pytest.raises(InputError, match="unknown figure 'fits': choose one of fit"):
+        trace.plot("fits")
+    with pytest.raises(InputError, match=r"^plot\('landscape'\): .*two parameters"):
+        trace.plot("landscape")
+    with pytest.raises(InputError, match=r"^plot\('mse_loglik'\): .*normal"):
+        trace.plot("mse_loglik")

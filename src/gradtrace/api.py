@@ -1508,6 +1508,7 @@ def load(
     # rows are named by their place in these data (the same values, but maybe
     # not the same rows dropped)
     info["data"]["dropped_at"] = list(p.dropped_at)
+    info["data"]["dropped_rows"] = p.dropped
     return trace
 
 

@@ -280,6 +280,8 @@ class Trace:
             put("std_error", name, stderr.get(name))
             put("truth", name, truth.get(name))
         for name, value in (info.get("fixed") or {}).items():
+            put("initial", name, value)  # held there: it starts and ends there
+            put("final", name, value)
             put("fixed", name, value)
             put("truth", name, truth.get(name))
         main = ("initial", "final", "optimum", "std_error")
@@ -363,17 +365,25 @@ class Trace:
 
     def plot(self, which: str = "loss") -> Any:
         """A matplotlib figure of the run: ``fit``, ``loss``, ``params``,
-        ``landscape`` or ``mse_loglik`` (``gradtrace.plot`` has one function each)."""
+        ``landscape`` (two parameters or more) or ``mse_loglik`` (a normal
+        distribution or a line) (``gradtrace.plot`` has one function each)."""
         from gradtrace import plot
 
         figures = {
             name.removesuffix(".png"): draw for name, draw in plot.RUN_FIGURES.items()
         }
+        from gradtrace.errors import InputError
+
         if which not in figures:
-            raise ValueError(
+            raise InputError(
                 f"unknown figure {which!r}: choose one of {', '.join(figures)}."
             )
-        return figures[which](self)
+        try:
+            return figures[which](self)
+        except InputError:
+            raise
+        except ValueError as err:  # the figure does not apply to this run
+            raise InputError(f"plot({which!r}): {err}.") from None
 
     def save(self, folder: str | Path, force: bool = False) -> Path:
         """Write ``trace.parquet`` and ``run.json`` into ``folder``, atomically.
