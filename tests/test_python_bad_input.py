@@ -293,3 +293,18 @@ def test_saving_over_a_run_says_force_true(tmp_path: Path) -> None:
     assert "choose another folder, or pass force=True to replace it." in str(err.value)
     assert "--" not in str(err.value)
     trace.save(tmp_path / "k", force=True)
+
+
+def test_whole_floats_count_and_near_names_of_data_sets_are_suggested() -> None:
+    trace = gradtrace.fit(FRAME, steps=1e1, batch_size=2.0, exact=False)
+    assert trace.steps == 10 and trace.info["schedule"]["batch_size"] == 2
+    line = one_line(lambda: gradtrace.fit(FRAME, steps=2.5))
+    assert line.startswith("steps must be a whole number, got 2.5")
+    line = one_line(lambda: gradtrace.fit("seed001", steps=2))
+    assert line == (
+        "data file 'seed001' not found: check the path, or did you mean the "
+        "built-in data set 'seed001_line'?"
+    )
+    line = one_line(lambda: gradtrace.fit(FRAME, x=np.arange(5.0), steps=2))
+    assert line.startswith("x takes the names of x columns, such as x='x'")
+    assert len(line) < 200

@@ -676,6 +676,11 @@ def plan(
     data's rows when ``frame`` is only their first rows (a streamed run)."""
     for name in ("opt", "init", "fix"):  # from sweep and lr_find as they came
         setattr(config, name, validate.by_name(name, getattr(config, name)))
+    if config.x is not None and not all(isinstance(c, str) for c in config.x):
+        raise InputError(
+            "x takes the names of x columns, such as x='x' or x=['u', 'v'], not "
+            f"their values (got {len(config.x)} values): give the data as data."
+        )
     notices: list[str] = []
     if model_obj is None and config.model_file:
         model_obj = load_model_file(config.model_file)

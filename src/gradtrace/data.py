@@ -6,6 +6,7 @@ Built-in data sets are CSV files shipped in ``gradtrace/datasets`` and written b
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
@@ -96,7 +97,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return _guard("standard input", lambda: pd.read_csv(sys.stdin))
     p = Path(path)
     if not p.exists():
-        raise InputError(f"data file {str(p)!r} not found: check the path.")
+        near = difflib.get_close_matches(str(path), list(DATASETS), n=1, cutoff=0.6)
+        also = f", or did you mean the built-in data set {near[0]!r}?" if near else "."
+        raise InputError(f"data file {str(p)!r} not found: check the path{also}")
     if p.is_dir():
         raise InputError(
             f"{str(p)!r} is a folder, not a data file: give a CSV, TSV, Parquet, "

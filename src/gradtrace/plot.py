@@ -506,9 +506,9 @@ def sweep_losses(sweep: Sweep) -> Figure:
         )
     ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
     ax.set_ylabel("loss − optimum's loss")
-    ax.set_title(
-        f"{len(table)} configurations ({int(diverged.sum())} diverged: dashed, x)"
-    )
+    n_diverged = int(diverged.sum())
+    marked = f"{n_diverged} diverged: dashed, x" if n_diverged else "none diverged"
+    ax.set_title(f"{len(table)} configurations ({marked})")
     sm = ScalarMappable(norm=norm, cmap=cmap)
     bar = fig.colorbar(
         sm, cax=fig.add_axes((0.92, 0.2, 0.02, 0.6)), label="learning rate"

@@ -49,7 +49,9 @@ def choice(what: str, value: str, choices: Sequence[str]) -> str:
 
 
 def positive_int(what: str, value: Any, flag: str) -> int:
-    """A whole number >= 1."""
+    """A whole number >= 1 (a float of a whole value, 1e4 in Python, is one)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InputError(
             f"{what} must be a whole number, got {value!r}: pass {flag} "
