@@ -536,3 +536,27 @@ def test_binned_means_cover_every_row_once_in_the_predictions_order(
     assert np.all(np.diff(xs) >= -1e-9 * np.abs(xs).max())  # by prediction
     sizes = [len(p) for p in np.array_split(np.arange(len(pred)), len(xs))]
     assert np.dot(ys, sizes) == pytest.approx(y.sum())  # every row once
+
+
+def test_landscape_levels_resolve_the_valley_whatever_the_losss_floor() -> None:
+    rng = np.random.default_rng(0)
+    heights = {"height": rng.normal(170.0, 8.0, 200)}
+    trace = gradtrace.fit(
+        heights,
+        "normal",
+        y="height",
+        optimizer="adam",
+        lr=0.5,
+        steps=2000,
+        init={"loc": 150.0, "scale": 10.0},
+    )
+    fig = trace.plot("landscape")
+    contours = next(c for c in fig.axes[0].collections if hasattr(c, "levels"))
+    levels = np.asarray(contours.levels)
+    low, high = levels[0], levels[-1]
+    assert low > 3.0  # an NLL whose floor is far from 0
+    assert np.all(np.diff(levels) > 0)
+    # most levels lie near the floor, where the valley is: not evenly spaced
+    assert np.sum(levels < low + 0.1 * (high - low)) >= len(levels) // 2
+    flat, norm = plot.landscape_levels(np.array([1.0, 1.5, 2.0, 2.5]))
+    assert flat == 25 and norm is None  # a loss that varies little: even levels

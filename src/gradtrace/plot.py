@@ -1128,6 +1128,27 @@ def _flat_named(values: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def landscape_levels(values: np.ndarray, n: int = 25) -> tuple[Any, Any]:
+    """Contour levels for a loss over a grid: spaced geometrically in the loss
+    above its lowest value, so the valley keeps its shape whatever the loss's
+    floor (a likelihood's NLL that never goes below 3.2, a squared error that
+    spans decades); n even levels where the loss varies little. (levels, norm):
+    the norm gives each band its own colour."""
+    from matplotlib.colors import BoundaryNorm
+
+    if not len(values):
+        return n, None
+    low, span = float(values.min()), float(values.max() - values.min())
+    above = values[values > low] - low
+    if not len(above) or span <= 0:
+        return n, None
+    floor = max(float(np.quantile(above, 0.01)), span * 1e-9)
+    if span / floor <= 50:
+        return n, None
+    levels = low + np.concatenate([[0.0], np.geomspace(floor, span, n - 1)])
+    return levels, BoundaryNorm(levels, ncolors=256)
+
+
 def loss_landscape(
     trace: Any, params: tuple[str, str] | None = None, grid: int = 60
 ) -> Figure:
@@ -1171,15 +1192,11 @@ def loss_landscape(
         A, B = np.meshgrid(ga, gb)
         Z = on_grid(at, A, B, rows)
     fig, ax = _figure(7, 5.5)
-    from matplotlib.colors import LogNorm
-
-    positive = Z[np.isfinite(Z)]
-    norm = None
-    if len(positive) and positive.min() > 0 and positive.max() / positive.min() > 50:
-        norm = LogNorm(vmin=positive.min(), vmax=positive.max())
-    levels = np.geomspace(positive.min(), positive.max(), 25) if norm else 25
+    levels, norm = landscape_levels(Z[np.isfinite(Z)])
     cs = ax.contourf(A, B, Z, levels=levels, cmap=_cmap(), norm=norm, alpha=0.85)
-    fig.colorbar(cs, ax=ax, label=f"{trace.info['loss']} {over}", format="%.3g")
+    bar = fig.colorbar(cs, ax=ax, label=f"{trace.info['loss']} {over}", format="%.4g")
+    if norm is not None:
+        bar.set_ticks(levels[::4])
     ax.plot(path_a[finite], path_b[finite], "-", color="white", lw=1, alpha=0.9)
     ax.plot(
         path_a[finite],
