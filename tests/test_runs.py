@@ -75,6 +75,21 @@ def test_csv_on_standard_input(
     trace = gradtrace.load(tmp_path / "r")
     assert trace.info["data"]["source"] == "standard input"
     assert trace.params["w"] == pytest.approx(EXPECTED_W, rel=1e-6)
+    # the views read the data again from --data (checked to be the run's own)
+    run_folder = str(tmp_path / "r")
+    code, _, err = run(["explain", run_folder, "--step", "2"], capsys)
+    assert code == 2 and "--data FILE on the command line" in err
+    code, out, err = run(["explain", run_folder, "2", "--data", str(SEED004)], capsys)
+    assert code == 0, err
+    assert out.startswith("Step 2 of 4 (") and "rows (3, 4, 5)" in out
+    code, out, err = run(["report", run_folder, "--data", str(SEED004)], capsys)
+    assert code == 0 and (tmp_path / "r" / "report.html").exists(), err
+    code, out, err = run(["plot", run_folder, "--data", str(SEED004)], capsys)
+    assert code == 0 and (tmp_path / "r" / "fit.png").exists(), err
+    other = tmp_path / "other.csv"
+    pd.read_csv(SEED004).assign(y=lambda f: f["y"] + 1).to_csv(other, index=False)
+    code, _, err = run(["report", run_folder, "--data", str(other)], capsys)
+    assert code == 2 and "these data differ from the run's" in err
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])

@@ -141,7 +141,7 @@ def test_load_takes_python_data_again_for_explain_and_refuses_other_data(
     frame.loc[3, "y"] = np.nan
     fitted = gradtrace.fit(frame, batch_size=4, epochs=2, drop_missing=True, lr=0.01)
     fitted.save(tmp_path / "r")
-    with pytest.raises(InputError, match=r"gradtrace.load\(RUN, data=\.\.\.\)"):
+    with pytest.raises(InputError, match=r"gradtrace.load\(RUN, data=\.\.\.\) in"):
         gradtrace.load(tmp_path / "r").explain(2)
     loaded = gradtrace.load(tmp_path / "r", data=frame)
     assert loaded.explain_text(2) == fitted.explain_text(2)

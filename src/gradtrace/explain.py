@@ -598,9 +598,9 @@ def _read_columns(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
         frame = read_table(_data_file(info))
     else:
         raise InputError(
-            "this run's data came from Python or standard input: load the run "
-            "with them, gradtrace.load(RUN, data=...), or use the Trace that "
-            "gradtrace.fit returned."
+            "this run's data came from Python or standard input: give them again, "
+            "--data FILE on the command line, gradtrace.load(RUN, data=...) in "
+            "Python (or use the Trace that gradtrace.fit returned)."
         )
     kind = kind_of(info["model"]) if info["model"] in MODELS else "regression"
     return validate.columns(

@@ -1,8 +1,9 @@
-"""Helpers shared by commands: KEY=VALUE pairs, the --force flag."""
+"""Helpers shared by commands: KEY=VALUE pairs, the --force flag, a run's --data."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,6 +21,26 @@ def force_option(what: str) -> Callable[..., Any]:
         "yours in it stay); never a file or a folder of other things. An empty "
         "folder is written into without it.",
     )
+
+
+#: The --data option of the commands that read a run's data again (explain, plot,
+#: animate, report): for a run fitted to data from standard input or Python, or
+#: whose file moved.
+DATA_AGAIN = click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Read the run's data from this file (a run that read them from standard "
+    "input or Python, or whose file moved); they must be the run's own.",
+)
+
+
+def load_run(run: Path, data: Path | None = None, thin: bool = False) -> Any:
+    """``gradtrace.load`` of RUN, with its data read from ``data`` where given."""
+    from gradtrace.api import load
+
+    return load(run, thin=thin, data=None if data is None else str(data))
 
 
 def pairs(flag: str, items: Iterable[str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gradtrace.cli._options import force_option
+from gradtrace.cli._options import DATA_AGAIN, force_option, load_run
 
 
 @click.command(context_settings={"max_content_width": 100})
@@ -252,7 +252,8 @@ def _pictures(run: Path) -> list[str]:
     "two); the others are held at their final values.",
 )
 @_out("Folder to draw into (default: RUN's own); made if missing.")
-def plot(run: Path, params: str | None, out: Path | None) -> None:
+@DATA_AGAIN
+def plot(run: Path, params: str | None, out: Path | None, data: Path | None) -> None:
     """Draw RUN's pictures into its folder (or --out): fit.png (the fit over the
     data), loss.png (per step and per epoch), params.png (each parameter per step
     against the optimum and the truth), landscape.png (loss contours with the path,
@@ -260,7 +261,6 @@ def plot(run: Path, params: str | None, out: Path | None) -> None:
     (MSE and log-likelihood over the location). A scatter of the data shows a
     random 20000 of its rows at most."""
     from gradtrace import plot as plots
-    from gradtrace.api import load
     from gradtrace.errors import InputError
 
     pair = None
@@ -272,7 +272,7 @@ def plot(run: Path, params: str | None, out: Path | None) -> None:
                 "write --params w,b."
             )
         pair = (names[0], names[1])
-    trace = load(run, thin=True)  # a long run: every k-th step, as the run kept
+    trace = load_run(run, data, thin=True)  # a long run: every k-th step, as kept
     folder = run if out is None else out
     if out is not None:
         if out.exists() and not out.is_dir():
@@ -300,29 +300,31 @@ def plot(run: Path, params: str | None, out: Path | None) -> None:
 @click.option(
     "--fps", type=int, default=10, show_default=True, help="Frames per second."
 )
-def animate(run: Path, out: Path, every: int | None, fps: int) -> None:
+@DATA_AGAIN
+def animate(
+    run: Path, out: Path, every: int | None, fps: int, data: Path | None
+) -> None:
     """Animate RUN: the fit moving over the data, one frame per step (or every k-th),
     the step's batch highlighted, with step, epoch, batch and loss in the title."""
     from gradtrace.animate import animate as draw
-    from gradtrace.api import load
     from gradtrace.errors import InputError
 
     if fps < 1:
         raise InputError(f"--fps must be at least 1, got {fps}.")
-    path = draw(load(run), out, every=every, fps=fps)
+    path = draw(load_run(run, data), out, every=every, fps=fps)
     click.echo(f"wrote {path}")
 
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
 @_out("The HTML file (default: RUN/report.html).")
-def report(run: Path, out: Path | None) -> None:
+@DATA_AGAIN
+def report(run: Path, out: Path | None, data: Path | None) -> None:
     """Write a self-contained interactive HTML report of RUN: a slider and a play
     button over the steps, the fit over the data, the path on the loss landscape,
     the loss curve, the parameters and gradients, and the rows of each batch. It
     works offline: scripts, styles and data are inside the file."""
-    from gradtrace.api import load
     from gradtrace.report import report as write
 
-    path = write(load(run), out or run / "report.html")
+    path = write(load_run(run, data), out or run / "report.html")
     click.echo(f"wrote {path}")

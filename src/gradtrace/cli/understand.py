@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from gradtrace.cli._options import DATA_AGAIN, load_run
 from gradtrace.cli.fit import chunk_rows_option, run_options
 
 
@@ -52,7 +53,14 @@ class _StepFromTheEnd(click.Command):
     show_default=True,
     help="Show the first N of the batch's rows (0: all of them).",
 )
-def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) -> None:
+@DATA_AGAIN
+def explain(
+    run: Path,
+    step_given: int | None,
+    step: int | None,
+    max_rows: int,
+    data: Path | None,
+) -> None:
     """Show the arithmetic of one step of RUN: the batch's rows, predictions,
     residuals (y - prediction), each row's loss and gradient and their mean, the
     optimizer's state before and after, the update and the new parameters, and the
@@ -67,11 +75,10 @@ def explain(run: Path, step_given: int | None, step: int | None, max_rows: int) 
     assert step is not None
     from rich.table import Table
 
-    from gradtrace.api import load
     from gradtrace.cli._report import _console
     from gradtrace.explain import narration, step_number
 
-    trace = load(run)
+    trace = load_run(run, data)
     step = step_number(step, trace.steps)
     console = _console()
     for part in narration(trace, step, str(run), max_rows or None):
