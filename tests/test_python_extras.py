@@ -228,3 +228,11 @@ def test_lr_find_says_it_sets_the_rate_and_counts_steps() -> None:
         gradtrace.lr_find(data, lr=0.1)
     with pytest.raises(InputError, match="give steps= instead of epochs="):
         gradtrace.lr_find(data, epochs=3)
+
+
+def test_a_command_line_range_in_python_says_to_give_values() -> None:
+    from gradtrace.errors import InputError
+
+    data = {"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]}
+    with pytest.raises(InputError, match=r"np.logspace\(-3, -1, 5\)"):
+        gradtrace.sweep(data, lr="1e-3:1e-1:log5", steps=5)

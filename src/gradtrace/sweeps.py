@@ -548,6 +548,11 @@ def _values(value: Any, name: str) -> list[Any]:
     list is refused (it would sweep nothing)."""
     if value is None:
         return []
+    if isinstance(value, str) and ":" in value:
+        raise InputError(
+            f"{name}={value!r}: a range written as the command line writes it; in "
+            "Python give the values, such as np.logspace(-3, -1, 5)."
+        )
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
         return [value]
     values = list(value)
