@@ -63,8 +63,9 @@ def test_optimizer_hyper_parameters_out_of_range(
             "seed001_line", optimizer=optimizer, opt=opt, lr=0.01, epochs=5
         )
     )
-    assert message in line and "give a value in that range" in line
-    assert line.endswith("(in Python: opt=)")
+    key = next(iter(opt))  # named as Python names it: opt['momentum']
+    assert line.startswith(f"opt[{key!r}] {message[message.index('must') :]}")
+    assert "give a value in that range" in line and "--" not in line
 
 
 def test_every_preset_hyper_parameter_has_a_range_holding_its_default() -> None:
@@ -220,9 +221,8 @@ def test_none_x_with_y_fits_a_distribution() -> None:
     trace = gradtrace.fit((None, y), "normal", lr=0.1, steps=5, exact=False)
     assert trace.status == "completed"
     line = one_line(lambda: gradtrace.fit((None, y), "line", steps=2))
-    assert (
-        "the y column 'y' is alone, with no x" in line and "(in Python: model=)" in line
-    )
+    assert "the y column 'y' is alone, with no x" in line
+    assert "such as model='normal'" in line
     line = one_line(lambda: gradtrace.fit((None, y[:, None]), "normal", steps=2))
     assert "y of the (x, y) arrays must be one value per row" in line
     line = one_line(lambda: gradtrace.fit((np.zeros((5, 1, 1)), y), steps=2))
@@ -278,11 +278,15 @@ def test_an_existing_out_folder_names_force_true(tmp_path: Path) -> None:
     (tmp_path / "mine" / "notes.txt").write_text("mine")
     with pytest.raises(RunFolderError) as err:
         gradtrace.fit(FRAME, steps=2, out=tmp_path / "mine")
-    assert str(err.value).endswith("(in Python: out=, force=True)")
+    assert str(err.value).endswith(
+        "choose another out (force=True replaces only those)."
+    )
     gradtrace.fit(FRAME, steps=2, out=tmp_path / "run", exact=False)
     with pytest.raises(RunFolderError) as err:
         gradtrace.fit(FRAME, steps=2, out=tmp_path / "run")
-    assert "pass --force to replace it. (in Python: out=, force=True)" in str(err.value)
+    assert str(err.value).endswith(
+        "choose another out, or pass force=True to replace it."
+    )
 
 
 def test_saving_over_a_run_says_force_true(tmp_path: Path) -> None:
@@ -308,3 +312,43 @@ def test_whole_floats_count_and_near_names_of_data_sets_are_suggested() -> None:
     line = one_line(lambda: gradtrace.fit(FRAME, x=np.arange(5.0), steps=2))
     assert line.startswith("x takes the names of x columns, such as x='x'")
     assert len(line) < 200
+
+
+@pytest.mark.parametrize(
+    ("cli", "python"),
+    [
+        ("give a positive --lr, such as 0.01.", "give a positive lr, such as 0.01."),
+        ("try --lr 0.001 or lower.", "try lr=0.001 or lower."),
+        ("use --model linear for several.", "use model='linear' for several."),
+        (
+            "give --model or --model-expr, not both.",
+            "give model or model_expr, not both.",
+        ),
+        (
+            "or pass --drop-missing to drop them.",
+            "or pass drop_missing=True to drop them.",
+        ),
+        ("drop it, or drop --no-shuffle.", "drop it, or drop shuffle=False."),
+        ("give it with --fix n=VALUE.", "give it with fix={'n': VALUE}."),
+        ("--init slope: no parameter 'slope'", "init['slope']: no parameter 'slope'"),
+        ("--steps must be at least 5, got 3.", "steps must be at least 5, got 3."),
+        ("0 < --min < --max, got 1", "0 < --min < --max, got 1"),  # not fit's
+        ("--chunk-rows 100000", "--chunk-rows 100000"),  # not a keyword here
+    ],
+)
+def test_a_message_names_pythons_arguments_where_it_named_flags(
+    cli: str, python: str
+) -> None:
+    from gradtrace.api import in_python
+
+    keywords = {
+        "lr",
+        "model",
+        "model_expr",
+        "drop_missing",
+        "shuffle",
+        "fix",
+        "init",
+        "steps",
+    }
+    assert in_python(cli, keywords) == python

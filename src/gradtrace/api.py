@@ -142,10 +142,82 @@ def objects(model: Any, loss: Any) -> tuple[Any, Any, str, str | None]:
     )
 
 
+#: Switches, as Python writes them.
+_SWITCHES = {
+    "--drop-missing": "drop_missing=True",
+    "--standardize": "standardize=True",
+    "--stream": "stream=True",
+    "--no-exact": "exact=False",
+    "--shuffle": "shuffle=True",
+}
+
+#: Flags of a KEY=VALUE pair (Python's dict arguments).
+_PAIRS = ("--init", "--fix", "--opt")
+
+#: A flag, and what may follow it: a number, a name, or a KEY=VALUE pair.
+_FLAG = re.compile(
+    r"(--[a-z][a-z0-9-]*)"
+    r"(?: (-?\d[\d.e+-]*\d|-?\d|[A-Za-z_][\w.-]*(?:=[^\s,;)]*[^\s,;).])?))?"
+)
+
+
+def _names_of(flag: str) -> tuple[str, ...]:
+    """The names a flag's value may take where it names a choice (``--model
+    linear``), or none."""
+    from gradtrace.core.catalog import MODELS
+    from gradtrace.core.losses import LOSSES, REDUCTIONS
+    from gradtrace.core.metrics import METRICS
+    from gradtrace.core.optimizers import PRESETS
+
+    return {
+        "--model": tuple(MODELS),
+        "--optimizer": tuple(PRESETS),
+        "--loss": tuple(LOSSES),
+        "--reduction": tuple(REDUCTIONS),
+        "--metric": tuple(METRICS),
+        "--dtype": ("float32", "float64"),
+        "--compute-dtype": ("float32", "float64"),
+        "--param-space": ("constrained", "unconstrained"),
+    }.get(flag, ())
+
+
+def in_python(message: str, keywords: set[str]) -> str:
+    """A bad-input message written for the command line, its flags written as a
+    Python caller of a function taking ``keywords`` writes them: "--lr 0.01" as
+    "lr=0.01", "--model linear" as "model='linear'", "--drop-missing" as
+    "drop_missing=True", "--fix n=2" as "fix={'n': 2}", "--init w" as
+    "init['w']", and a flag alone as its name ("give a positive lr"). Flags of no
+    keyword of the function stay as they are."""
+
+    def one(match: re.Match[str]) -> str:
+        flag, value = match.group(1), match.group(2)
+        name = _KEYWORD_OF_FLAG.get(flag) or _SWITCHES.get(flag)
+        if name is None:
+            name = flag[2:].replace("-", "_") + "="
+        key, _, fixed = name.partition("=")
+        if key not in keywords:
+            return match.group(0)
+        after = f" {value}" if value else ""
+        if fixed:  # a switch: shuffle=False
+            return name + after
+        if flag in _PAIRS and value and "=" in value:
+            k, _, v = value.partition("=")
+            return f"{key}={{{k!r}: {v}}}"
+        if flag in _PAIRS and value and value.isidentifier():
+            return f"{key}[{value!r}]"
+        if value and value[0] in "-0123456789":
+            return f"{key}={value}"
+        if value and value in _names_of(flag):
+            return f"{key}={value!r}"
+        return key + after
+
+    return _FLAG.sub(one, message)
+
+
 def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``function``, whose bad-input messages (written for the command line) also
-    name the keyword arguments of the flags they mention, for a Python caller:
-    "--batch-size must be at least 1, got 0 ... (in Python: batch_size=)"."""
+    """``function``, whose bad-input messages (written for the command line) name
+    its keyword arguments instead of the flags, for a Python caller ("--batch-size
+    must be at least 1" as "batch_size must be at least 1": ``in_python``)."""
     parameters = inspect.signature(function).parameters
     keywords = set(parameters)
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
@@ -159,18 +231,10 @@ def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
             if COMMAND_LINE.get():
                 raise
             message = str(err)
-            names = []
-            for flag in re.findall(r"--[a-z][a-z0-9-]*", message):
-                name = _KEYWORD_OF_FLAG.get(flag)
-                if name is not None and name.split("=")[0] not in keywords:
-                    name = None  # a keyword of another function (force=, lr_min=)
-                elif name is None and flag[2:].replace("-", "_") in keywords:
-                    name = flag[2:].replace("-", "_") + "="
-                if name and name not in names and name.rstrip("=") + "=" not in message:
-                    names.append(name)
-            if not names:
+            rewritten = in_python(message, keywords)
+            if rewritten == message:
                 raise
-            raise type(err)(f"{message} (in Python: {', '.join(names)})") from None
+            raise type(err)(rewritten) from None
 
     return wrapped
 

@@ -107,6 +107,7 @@ def loss_of(info: dict[str, Any], loss: Any = None) -> LossLike:
     if name in LOSSES:
         return str(name)
     raise InputError(
-        f"this run's loss {name!r} was defined in Python: load the run in the same "
-        "session."
+        f"this run's loss {name!r} was defined in Python: give it again, "
+        "gradtrace.load(RUN, loss=...), or use the Trace that gradtrace.fit "
+        "returned."
     )
