@@ -264,8 +264,8 @@ def test_model_expression_refusals_reach_the_api_as_input_errors(
         gradtrace.fit(_line_data(), model_expr=text, x=x, steps=2)
     message = str(err.value)
     assert "\n" not in message and len(message) < 600, message
-    if x is not None:
-        assert message.startswith("--model-expr"), message
+    if x is not None:  # named as Python's argument
+        assert message.startswith("model_expr"), message
 
 
 def test_redundant_parentheses_are_not_nesting() -> None:

@@ -268,7 +268,7 @@ def test_a_step_out_of_the_support_stops_the_run_with_a_hint() -> None:
 
 def test_binomial_needs_its_number_of_trials() -> None:
     y = CASES["binomial"][0]
-    with pytest.raises(gradtrace.InputError, match="--fix n="):
+    with pytest.raises(gradtrace.InputError, match=r"fix=\{'n': VALUE\}"):
         gradtrace.fit({"y": y}, model="binomial")
     with pytest.raises(gradtrace.InputError, match="up to n = 5"):
         gradtrace.fit({"y": y}, model="binomial", fix={"n": 5})
