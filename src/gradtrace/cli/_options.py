@@ -23,9 +23,9 @@ def force_option(what: str) -> Callable[..., Any]:
     )
 
 
-#: The --data option of the commands that read a run's data again (explain, plot,
-#: animate, report): for a run fitted to data from standard input or Python, or
-#: whose file moved.
+#: The --data option of the commands that read a run's data again (resume,
+#: explain, plot, animate, report): for a run fitted to data from standard input
+#: or Python, or whose file moved.
 DATA_AGAIN = click.option(
     "--data",
     "data",

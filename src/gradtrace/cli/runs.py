@@ -178,14 +178,7 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option(
-    "--data",
-    "data",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Read the data from this file (a run that read them from standard input, "
-    "or whose file moved); they must be the run's own.",
-)
+@DATA_AGAIN
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print the summary (and notes and errors) only."
 )
