@@ -236,3 +236,12 @@ def test_a_command_line_range_in_python_says_to_give_values() -> None:
     data = {"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]}
     with pytest.raises(InputError, match=r"np.logspace\(-3, -1, 5\)"):
         gradtrace.sweep(data, lr="1e-3:1e-1:log5", steps=5)
+
+
+def test_an_unknown_sweep_figure_is_an_input_error() -> None:
+    from gradtrace.errors import InputError
+
+    data = {"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]}
+    swept = gradtrace.sweep(data, lr=[0.01, 0.1], steps=5)
+    with pytest.raises(InputError, match="unknown figure 'loss': choose one of"):
+        swept.plot("loss")

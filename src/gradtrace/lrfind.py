@@ -130,9 +130,9 @@ class LRFind(NamedTuple):
         from html import escape
 
         head, readings = self._lines()
-        notes = "".join(
-            f'<p style="color:#a15c00">note: {escape(n)}</p>' for n in self.notes
-        )
+        from gradtrace.text import warned
+
+        notes = warned(self.notes, "note: ")
         items = "".join(f"<li>{escape(r)}</li>" for r in readings)
         return f"<p><b>gradtrace</b> {escape(head)}</p>{notes}<ul>{items}</ul>"
 

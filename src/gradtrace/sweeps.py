@@ -116,7 +116,7 @@ class Sweep:
 
         figures = {"losses": plot.sweep_losses, "heatmap": plot.sweep_heatmap}
         if which not in figures:
-            raise ValueError(
+            raise InputError(
                 f"unknown figure {which!r}: choose one of {', '.join(figures)}."
             )
         return figures[which](self)
@@ -129,7 +129,7 @@ class Sweep:
         if table.empty or table["diverged"].all():
             return "no best: every configuration diverged; try smaller rates"
         best = self.best
-        shown = ", ".join(f"{k}={_short(best[k])}" for k in self._shown_columns())
+        shown = self._named(best)
         reached = best["steps_to_tol"]
         how = (
             f"final loss {best['loss']:.7g}"
@@ -160,7 +160,7 @@ class Sweep:
         from gradtrace.advice import rose_warning
 
         first = rose.iloc[0]
-        shown = ", ".join(f"{k}={_short(first[k])}" for k in self._shown_columns())
+        shown = self._named(first)
         others = f" and {len(rose) - 1} more" if len(rose) > 1 else ""
         return [
             rose_warning(
@@ -178,6 +178,10 @@ class Sweep:
     def _shown_columns(self) -> list[str]:
         """The swept columns that name a configuration: the learning rate first."""
         return sorted(self.swept, key=lambda c: c != "lr") or ["lr"]
+
+    def _named(self, row: pd.Series) -> str:
+        """A configuration by its swept values: "lr=0.1, seed=2"."""
+        return ", ".join(f"{k}={_short(row[k])}" for k in self._shown_columns())
 
     def _headline(self) -> str:
         i, table = self.info, self.table
@@ -215,7 +219,7 @@ class Sweep:
             rows.append(("ended above their start", str(len(self.rose))))
         if n and not table["diverged"].all():
             best = self.best
-            shown = ", ".join(f"{k}={_short(best[k])}" for k in self._shown_columns())
+            shown = self._named(best)
             reached = best["steps_to_tol"]
             rows += [
                 ("best", shown),
@@ -232,9 +236,9 @@ class Sweep:
         body = "".join(
             f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows
         )
-        warnings = "".join(
-            f'<p style="color:#a15c00">{escape(w)}</p>' for w in self.warnings
-        )
+        from gradtrace.text import warned
+
+        warnings = warned(self.warnings)
         return (
             f"<p><b>gradtrace</b> {escape(self._headline())}</p>{warnings}"
             f"<table>{body}</table>"

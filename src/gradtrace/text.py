@@ -35,3 +35,12 @@ def for_python(sentence: str) -> str:
     for flag, argument in PYTHON_WORDS:
         sentence = sentence.replace(flag, argument)
     return sentence
+
+
+def warned(lines: list[str], prefix: str = "") -> str:
+    """Warnings as a notebook view shows them: a paragraph each, in amber."""
+    from html import escape
+
+    return "".join(
+        f'<p style="color:#a15c00">{escape(prefix + line)}</p>' for line in lines
+    )

@@ -441,9 +441,9 @@ class Trace:
             for k, v in self.params.items()
         )
         line = repr(self).split("\n")[0][1:-1]
-        warnings = "".join(
-            f'<p style="color:#a15c00">{escape(w)}</p>' for w in self.warnings
-        )
+        from gradtrace.text import warned
+
+        warnings = warned(self.warnings)
         return (
             f"<p><b>gradtrace</b> {escape(line)}</p>{warnings}"
             f"{_sparkline(self._frame['loss'].to_numpy(float))}<table>"
