@@ -88,6 +88,46 @@ def test_drop_missing_drops_and_reports(
     assert "note: dropped 2 rows with missing or infinite values." in err
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(2, 40),
+    bad=st.lists(st.integers(0, 39), max_size=3),
+    in_x=st.booleans(),
+    value=st.sampled_from([np.nan, np.inf, -np.inf]),
+)
+def test_missing_values_are_found_in_any_block(
+    n: int, bad: list[int], in_x: bool, value: float
+) -> None:
+    """The check for missing values goes a block of rows at a time (10 million
+    rows whole made two 10 MB masks): a value in any block, the last partial one
+    included, is found, and the first such row is the one named."""
+    from gradtrace import validate
+    from gradtrace.errors import InputError
+
+    x, y = np.ones((n, 2)), np.ones(n)
+    rows = sorted({i for i in bad if i < n})
+    for i in rows:
+        if in_x:
+            x[i, 1] = value
+        else:
+            y[i] = value
+    old = validate._CHECK_ROWS
+    validate._CHECK_ROWS = 3
+    try:
+        if not rows:
+            kept_x, kept_y, dropped = validate.finite_rows(x, y, False, "data")
+            assert dropped == 0 and kept_x is x and kept_y is y
+            return
+        with pytest.raises(InputError, match=rf"data row {rows[0] + 1}\b"):
+            validate.finite_rows(x, y, False, "data")
+        if n - len(rows) >= 2:
+            kept_x, kept_y, dropped = validate.finite_rows(x, y, True, "data")
+            assert dropped == len(rows) and len(kept_y) == n - len(rows)
+            assert kept_x is not None and np.isfinite(kept_x).all()
+    finally:
+        validate._CHECK_ROWS = old
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
