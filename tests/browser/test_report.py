@@ -174,6 +174,43 @@ def test_report_draws_y_against_the_prediction_for_several_x(
     assert errors == [], errors
 
 
+ORANGE = (242, 142, 43)  # the binned means' colour, as fit.png's
+
+
+def test_report_several_x_draws_binned_means_and_jitters_0_1(
+    page, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Logistic regression on two columns: the 0/1 y are jittered (so the rows do
+    not sit on two lines) and the mean of y in bins of the prediction is drawn,
+    as in fit.png; a model whose y has many values draws its means too."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, 2))
+    p = 1 / (1 + np.exp(-(x @ np.array([2.0, -1.0]))))
+    data = {"x1": x[:, 0], "x2": x[:, 1], "y": (rng.uniform(size=400) < p) * 1.0}
+    trace = gradtrace.fit(data, "logistic", lr=0.5, steps=60)
+    _, errors = _open(page, report(trace, tmp_path / "logit.html"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    caption = page.inner_text("#fit-caption")
+    assert "y jittered up and down" in caption
+    assert "in orange the mean of y in 10 bins of the prediction" in caption
+    _move(page, trace.steps)
+    assert _pixels(page, rgb=ORANGE) > 100
+    # the rows' dots spread over many heights, not two lines
+    heights = page.evaluate(
+        """(rgb) => { const c = document.getElementById('fit');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const rows = new Set(); for (let i = 0; i < d.length; i += 4)
+          if (Math.abs(d[i] - rgb[0]) < 4 && Math.abs(d[i + 1] - rgb[1]) < 4
+              && Math.abs(d[i + 2] - rgb[2]) < 4) rows.add(Math.floor(i / 4 / c.width));
+        return rows.size; }""",
+        [59, 82, 139],
+    )
+    assert heights > 40, heights
+    assert errors == [], errors
+
+
 def test_report_table_fits_its_card_with_long_numbers(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 

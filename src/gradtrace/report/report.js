@@ -68,9 +68,34 @@
       .map((v) => Math.min(yr[1] + 3 * span, Math.max(yr[0] - 3 * span, v)));
     return range(ys.concat(ends));
   })() : null;
+  // y of two values (0/1) jittered up and down, or every point sits on two lines;
+  // the same small offset for a row at every step
+  const twoValued = P && new Set(P.rows.map((pos) => D.data.y[pos])).size <= 2;
+  const jitter = (pos) => twoValued ? 0.04 * (predRange[1] - predRange[0]) *
+    (2 * (Math.abs(Math.sin(pos * 12.9898 + 1) * 43758.5453) % 1) - 1) : 0;
+  // the rows sorted by prediction in bins of equal counts (at least 10 rows each),
+  // as fit.png draws them: whether the predictions are right on average (for 0/1
+  // data, whether the probabilities are calibrated)
+  const bins = P ? Math.min(10, Math.floor(P.rows.length / 10)) : 0;
+  function binnedMeans(pred) {
+    const pts = P.rows.map((pos, i) => [pred[i], D.data.y[pos]])
+      .filter(([v, t]) => v !== null && Number.isFinite(v) && Number.isFinite(t))
+      .sort((a, b) => a[0] - b[0]);
+    const nb = Math.min(bins, Math.floor(pts.length / 10));
+    if (nb < 2) return [];
+    const q = Math.floor(pts.length / nb), extra = pts.length % nb, means = [];
+    for (let b = 0, at = 0; b < nb; b++) {
+      const part = pts.slice(at, at + q + (b < extra ? 1 : 0)); at += part.length;
+      means.push([part.reduce((s, p) => s + p[0], 0) / part.length,
+        part.reduce((s, p) => s + p[1], 0) / part.length]);
+    }
+    return means;
+  }
   if (P) document.getElementById("fit-caption").textContent = "y against the fitted " +
     "prediction, " + P.rows.length + (P.rows.length < D.n_rows ? " of " + D.n_rows : "") +
-    " rows (the batch's in red); on the dashed line the prediction is exact";
+    " rows (the batch's in red" + (twoValued ? "; y jittered up and down" : "") +
+    "); on the dashed line the prediction is exact" + (bins >= 2 ? "; in orange the mean of y in " +
+    bins + " bins of the prediction" : "");
   // over x: the data's range of y, widened to the first and last fits (as fit.png
   // draws them) but by at most three times the data's span each way, so that a
   // run that blew up does not squash the data into a line
@@ -155,7 +180,16 @@
         finite++; if (v < r[0] || v > r[1]) outside++;
         const batch = inBatch.has(D.data.index[pos]);
         fitX.fillStyle = batch ? "#d62728" : "#3b528b";
-        fitX.beginPath(); fitX.arc(sx(v), sy(y[pos]), batch ? 5 : 3, 0, 7); fitX.fill(); });
+        fitX.beginPath(); fitX.arc(sx(v), sy(y[pos] + jitter(pos)), batch ? 5 : 3, 0, 7); fitX.fill(); });
+      const means = binnedMeans(pred);
+      if (means.length) {
+        fitX.strokeStyle = fitX.fillStyle = "#f28e2b"; fitX.lineWidth = 1.5; fitX.beginPath();
+        means.forEach(([mx, my], i) => i ? fitX.lineTo(sx(mx), sy(my)) : fitX.moveTo(sx(mx), sy(my)));
+        fitX.stroke();
+        means.forEach(([mx, my]) => { fitX.beginPath(); fitX.moveTo(sx(mx), sy(my) - 5);
+          fitX.lineTo(sx(mx) + 5, sy(my)); fitX.lineTo(sx(mx), sy(my) + 5); fitX.lineTo(sx(mx) - 5, sy(my));
+          fitX.fill(); });
+      }
       fitX.restore();
       if (outside || !finite) {
         fitX.fillStyle = "#3b528b"; fitX.font = "14px sans-serif"; fitX.textAlign = "right";
