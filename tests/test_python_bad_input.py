@@ -273,6 +273,64 @@ def test_init_not_a_number_is_worded_for_python() -> None:
     assert line.startswith("fix={'b': 'x'}: 'x' is not a number")
 
 
+def test_a_vector_starts_from_elements_named_as_the_trace_names_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """init={'w[1]': 3} (the trace's column) starts w[1] at 3 and w[0] at its
+    default, as init={'w': [0, 3]} does; the command line's --init w[1]=3 too."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 2))
+    data = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": x @ [1.0, 2.0] + 0.5})
+    by_element = gradtrace.fit(data, "linear", init={"w[1]": 3.0}, steps=3, lr=0.1)
+    whole = gradtrace.fit(data, "linear", init={"w": [0.0, 3.0]}, steps=3, lr=0.1)
+    cols = ["w[0]", "w[1]", "b"]
+    assert by_element.to_pandas().loc[0, cols].tolist() == [0.0, 3.0, 0.0]
+    pd.testing.assert_frame_equal(by_element.to_pandas()[cols], whole.to_pandas()[cols])
+    from helpers import run_cli
+
+    folder = tmp_path / "r"
+    data.to_csv(tmp_path / "d.csv", index=False)
+    code = run_cli(
+        [
+            "fit",
+            str(tmp_path / "d.csv"),
+            "--model",
+            "linear",
+            "--init",
+            "w[1]=3",
+            "--steps",
+            "3",
+            "--lr",
+            "0.1",
+            "-q",
+            "--out",
+            str(folder),
+        ],
+        capsys,
+    )[0]
+    assert code == 0
+    assert gradtrace.load(folder).to_pandas().loc[0, cols].tolist() == [0.0, 3.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("init", "message"),
+    [
+        ({"w[2]": 1}, "init['w[2]']: w has 2 elements, w[0] to w[1]."),
+        (
+            {"w": [1, 2], "w[0]": 1},
+            "init['w[0]'] and init['w']: give the vector whole or its elements",
+        ),
+        ({"b[0]": 1}, "init['b[0]']: the model has no parameter 'b[0]'"),
+        ({"w[0]": float("inf")}, "init['w[0]'] must be finite, got inf."),
+    ],
+)
+def test_vector_elements_that_cannot_start(init: dict[str, Any], message: str) -> None:
+    data = {"a": [1.0, 2, 3, 4], "b": [0.0, 1, 0, 1], "y": [1.0, 2, 3, 5]}
+    assert message in one_line(
+        lambda: gradtrace.fit(data, "linear", init=init, steps=2)
+    )
+
+
 def test_an_existing_out_folder_names_force_true(tmp_path: Path) -> None:
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("mine")

@@ -157,8 +157,13 @@ _PAIRS = ("--init", "--fix", "--opt")
 #: A flag, and what may follow it: a number, a name, or a KEY=VALUE pair.
 _FLAG = re.compile(
     r"(--[a-z][a-z0-9-]*)"
-    r"(?: (-?\d[\d.e+-]*\d|-?\d|[A-Za-z_][\w.-]*(?:=[^\s,;)]*[^\s,;).])?))?"
+    r"(?: (-?\d[\d.e+-]*\d|-?\d|[A-Za-z_][\w.-]*(?:\[\d+\])?"
+    r"(?:=[^\s,;)]*[^\s,;).])?))?"
 )
+
+
+#: A parameter's name, or one element's (``w[0]``).
+_NAME = re.compile(r"[A-Za-z_]\w*(?:\[\d+\])?")
 
 
 def _names_of(flag: str) -> tuple[str, ...]:
@@ -203,7 +208,7 @@ def in_python(message: str, keywords: set[str]) -> str:
         if flag in _PAIRS and value and "=" in value:
             k, _, v = value.partition("=")
             return f"{key}={{{k!r}: {v}}}"
-        if flag in _PAIRS and value and value.isidentifier():
+        if flag in _PAIRS and value and _NAME.fullmatch(value):
             return f"{key}[{value!r}]"
         if value and value[0] in "-0123456789":
             return f"{key}={value}"

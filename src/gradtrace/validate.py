@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -446,6 +447,7 @@ def param_values(
     """
     by_name = {s.name: s for s in specs}
     names = list(by_name)
+    init = _elements(by_name, init)
     for flag, given in (("--init", init), ("--fix", fix)):
         for key in given:
             if key not in by_name:
@@ -480,6 +482,38 @@ def param_values(
     trainable = {k: v for k, v in values.items() if k not in fix}
     fixed = {k: v for k, v in values.items() if k in fix}
     return trainable, fixed
+
+
+_ELEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*\[\s*(\d+)\s*\]\s*$")
+
+
+def _elements(
+    by_name: Mapping[str, ParamSpec], init: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``init`` with a vector's elements named as the trace names them (``w[0]``)
+    gathered into the vector, its other elements at their default."""
+    out = dict(init)
+    for key, raw in init.items():
+        match = _ELEMENT.match(key)
+        spec = by_name.get(match.group(1)) if match else None
+        if match is None or spec is None or spec.size is None:
+            continue  # not an element: named as it is, or refused as unknown
+        name, i = spec.name, int(match.group(2))
+        if name in init:
+            raise InputError(
+                f"--init {key} and --init {name}: give the vector whole or its "
+                "elements, not both."
+            )
+        if i >= spec.size:
+            raise InputError(
+                f"--init {key}: {name} has {spec.size} elements, {name}[0] to "
+                f"{name}[{spec.size - 1}]."
+            )
+        one = dataclasses.replace(spec, name=key, size=None)
+        vector = out.setdefault(name, _param_value(spec, spec.default, "--init"))
+        vector[i] = _param_value(one, raw, "--init")
+        del out[key]
+    return out
 
 
 def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
