@@ -312,6 +312,27 @@ def test_a_vector_starts_from_elements_named_as_the_trace_names_them(
     assert gradtrace.load(folder).to_pandas().loc[0, cols].tolist() == [0.0, 3.0, 0.0]
 
 
+def test_a_vector_of_a_model_of_your_own_starts_where_its_default_says() -> None:
+    """Model(params={'w': [1.0, 2.5]}) starts w at [1.0, 2.5] (it used to refuse
+    unequal elements, pointing to a command-line flag)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2))
+    data = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": x @ [1.0, 2.0]})
+    own = gradtrace.Model(lambda p, x: x @ p["w"], {"w": [1.0, 2.5]})
+    trace = gradtrace.fit(data, own, steps=2, lr=0.1)
+    assert trace.to_pandas().loc[0, ["w[0]", "w[1]"]].tolist() == [1.0, 2.5]
+    started = gradtrace.fit(data, own, steps=2, lr=0.1, init={"w[0]": 7})
+    assert started.to_pandas().loc[0, ["w[0]", "w[1]"]].tolist() == [7.0, 2.5]
+    assert "shape (1, 1)" in one_line(
+        lambda: gradtrace.Model(lambda p, x: x @ p["w"], {"w": [[1.0]]})
+    )
+
+
+def test_a_flag_followed_by_a_word_is_not_read_as_a_name() -> None:
+    line = one_line(lambda: gradtrace.fit(FRAME, fix={"w": 1}, init={"w": 2}))
+    assert line.startswith("parameter 'w' is given to both init and fix:"), line
+
+
 @pytest.mark.parametrize(
     ("init", "message"),
     [

@@ -162,6 +162,10 @@ _FLAG = re.compile(
 )
 
 
+#: Words that follow a flag of pairs in a sentence, not as the name it is given
+#: ("given to both --init and --fix").
+_WORDS = frozenset({"and", "or", "for", "to", "says", "is", "with", "the", "only"})
+
 #: A parameter's name, or one element's (``w[0]``).
 _NAME = re.compile(r"[A-Za-z_]\w*(?:\[\d+\])?")
 
@@ -208,6 +212,8 @@ def in_python(message: str, keywords: set[str]) -> str:
         if flag in _PAIRS and value and "=" in value:
             k, _, v = value.partition("=")
             return f"{key}={{{k!r}: {v}}}"
+        if flag in _PAIRS and value and value in _WORDS:  # "check --init and ..."
+            return f"{key} {value}"
         if flag in _PAIRS and value and _NAME.fullmatch(value):
             return f"{key}[{value!r}]"
         if value and value[0] in "-0123456789":

@@ -112,7 +112,7 @@ def _defaults(params: Any) -> dict[str, Any]:
         if not ok:
             raise InputError(
                 f"parameter {key!r} starts at {value!r}, which is not a finite "
-                "number: give a number (or a list of equal numbers for a vector)."
+                "number: give a number (or a list of numbers for a vector)."
             )
     return defaults
 

@@ -40,7 +40,8 @@ class ParamSpec:
     """
 
     name: str
-    default: float
+    #: one number, or one per element of a vector
+    default: float | tuple[float, ...]
     constraint: Constraint = "real"
     size: int | None = None
     doc: str = ""
@@ -307,12 +308,15 @@ def specs_from_defaults(
         constraint: Constraint = "positive" if name in positive else "real"
         if arr.ndim == 0:
             specs.append(ParamSpec(name, float(arr), constraint))
-        elif arr.ndim == 1 and np.all(arr == arr[0]):
+        elif arr.ndim == 1 and len(arr) and np.all(arr == arr[0]):
             specs.append(ParamSpec(name, float(arr[0]), constraint, size=len(arr)))
+        elif arr.ndim == 1 and len(arr):
+            default = tuple(float(v) for v in arr)
+            specs.append(ParamSpec(name, default, constraint, size=len(arr)))
         else:
             raise ValueError(
-                f"parameter {name!r}: give a number or a list of equal numbers as "
-                "its default, then --init for other starts."
+                f"parameter {name!r}: give a number or a list of numbers as its "
+                f"default start, not an array of shape {arr.shape}."
             )
     return tuple(specs)
 
