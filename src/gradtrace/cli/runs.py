@@ -25,15 +25,12 @@ def show(run: Path) -> None:
 
 
 def _out(help: str, required: bool = False) -> Callable[..., Any]:
-    """The -o/--out option of a command that writes a file or folder."""
+    """The -o/--out option of a command that writes a file or folder. A required
+    one has no default: click 8.5 takes an explicit ``default=None`` for a value
+    given, and lets a missing -o through as None."""
+    extra: dict[str, Any] = {"required": True} if required else {"default": None}
     return click.option(
-        "-o",
-        "--out",
-        "out",
-        type=click.Path(path_type=Path),
-        default=None,
-        required=required,
-        help=help,
+        "-o", "--out", "out", type=click.Path(path_type=Path), help=help, **extra
     )
 
 
