@@ -238,3 +238,31 @@ def test_a_figure_that_does_not_apply_is_an_input_error() -> None:
         trace.plot("landscape")
     with pytest.raises(InputError, match=r"^plot\('mse_loglik'\): .*normal"):
         trace.plot("mse_loglik")
+
+
+def test_a_run_that_did_not_complete_says_how_it_ended_first() -> None:
+    """The repr, Jupyter's view and ``warnings`` of a diverged run start with its
+    message (where it diverged and what to try), the stable limit said once; a
+    step that left a parameter's support is "stopped", not "diverged"."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 200)
+    data = pd.DataFrame(
+        {"x": x, "y": 3 * np.exp(-0.4 * x) + 1 + rng.normal(0, 0.1, 200)}
+    )
+    blew = gradtrace.fit(data, lr=1.0, epochs=50)
+    assert blew.status == "diverged"
+    assert blew.warnings[0] == blew.message
+    assert blew.message.startswith("diverged at step")
+    assert sum("stable limit" in w for w in blew.warnings) == 1
+    assert blew.message in repr(blew) and blew.message in blew._repr_html_()
+    decay = gradtrace.Model(
+        lambda p, x: p["a"] * jnp.exp(-p["b"] * x) + p["c"],
+        {"a": 1.0, "b": 0.05, "c": 0.0},
+        positive=["b"],
+    )
+    left = gradtrace.fit(data, decay, loss="nll", lr=0.5, steps=50)
+    assert ", stopped;" in repr(left) and "outside its support" in repr(left)
+    done = gradtrace.fit(data, lr=0.01, steps=3)
+    assert done.message not in done.warnings

@@ -211,7 +211,11 @@ class Trace:
         from gradtrace.text import for_python
 
         both = self.convergence_warnings() + self.diagnosis_warnings()
-        return [for_python(w) for w in both]
+        # a run that did not complete says first how it ended, and what to try
+        ended = [] if self.status == "completed" else [self.message]
+        if ended and "stable limit" in ended[0]:  # said once, in how it ended
+            both = [w for w in both if "stable limit" not in w]
+        return ended + [for_python(w) for w in both]
 
     def convergence_warnings(self) -> list[str]:
         """Of ``warnings``: a completed run's parameters far from the optimum (in
@@ -423,9 +427,12 @@ class Trace:
         lr = opt.get("learning_rate", opt.get("lr"))
         params = " ".join(f"{k}={_fmt(v)}" for k, v in self.params.items())
         first = float(self._frame["loss"].iloc[0])
+        # a step that left a parameter's support stopped the run: it did not
+        # diverge (its loss may have been falling)
+        status = "stopped" if self.diverged and self._left_support() else self.status
         return (
             f"<Trace {i['model']}/{i['loss']} {opt['name']} lr={_fmt(lr)}: "
-            f"{self.steps} steps, {self.status}; loss {_fmt(first)} -> "
+            f"{self.steps} steps, {status}; loss {_fmt(first)} -> "
             f"{_fmt(self.final_loss)}; {params}>"
             + "".join(f"\n  {w}" for w in self.warnings)
         )
