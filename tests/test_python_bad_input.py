@@ -431,3 +431,36 @@ def test_a_message_names_pythons_arguments_where_it_named_flags(
         "steps",
     }
     assert in_python(cli, keywords) == python
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: gradtrace.fit(FRAME, learning_rate=0.1),
+            "fit() has no argument 'learning_rate': did you mean lr?",
+        ),
+        (
+            lambda: gradtrace.fit(FRAME, bacth_size=2),
+            "fit() has no argument 'bacth_size': did you mean batch_size?",
+        ),
+        (
+            lambda: gradtrace.lr_find(FRAME, min_lr=1e-5),
+            "lr_find() has no argument 'min_lr': did you mean lr_min?",
+        ),
+        (
+            lambda: gradtrace.sweep(FRAME, lrs=[0.1]),
+            "sweep() has no argument 'lrs': did you mean lr?",
+        ),
+        (
+            lambda: gradtrace.fit(FRAME, colour="red"),
+            "fit() has no argument 'colour': see help(gradtrace.fit).",
+        ),
+    ],
+)
+def test_a_keyword_the_function_does_not_take_is_named_with_a_guess(
+    call: Any, message: str
+) -> None:
+    """Keras's and PyTorch's names (learning_rate, min_lr) and misspellings get
+    the function's own name for them, not a TypeError about RunConfig."""
+    assert one_line(call) == message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import difflib
 import functools
 import hashlib
 import inspect
@@ -225,6 +226,41 @@ def in_python(message: str, keywords: set[str]) -> str:
     return _FLAG.sub(one, message)
 
 
+#: Other libraries' names of an argument (Keras's, PyTorch's, scikit-learn's).
+_ARGUMENT_ALIASES = {
+    "learning_rate": "lr",
+    "lrs": "lr",
+    "min_lr": "lr_min",
+    "max_lr": "lr_max",
+    "start_lr": "lr_min",
+    "end_lr": "lr_max",
+    "epoch": "epochs",
+    "n_epochs": "epochs",
+    "num_epochs": "epochs",
+    "max_epochs": "epochs",
+    "n_steps": "steps",
+    "num_steps": "steps",
+    "max_iter": "steps",
+    "batchsize": "batch_size",
+    "optimiser": "optimizer",
+    "metric": "metrics",
+    "random_state": "seed",
+    "random_seed": "seed",
+    "initial": "init",
+    "fixed": "fix",
+}
+
+
+def _no_argument(function: str, key: str, keywords: set[str]) -> str:
+    """The message for a keyword argument ``function`` does not take."""
+    best = _ARGUMENT_ALIASES.get(key)
+    if best not in keywords:
+        close = difflib.get_close_matches(key, sorted(keywords), n=1, cutoff=0.6)
+        best = close[0] if close else None
+    hint = f"did you mean {best}?" if best else f"see help(gradtrace.{function})."
+    return f"{function}() has no argument {key!r}: {hint}"
+
+
 def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """``function``, whose bad-input messages (written for the command line) name
     its keyword arguments instead of the flags, for a Python caller ("--batch-size
@@ -236,6 +272,9 @@ def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(function)
     def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        for key in kwargs:
+            if key not in keywords:
+                raise InputError(_no_argument(function.__name__, key, keywords))
         try:
             return function(*args, **kwargs)
         except (InputError, RunFolderError) as err:
