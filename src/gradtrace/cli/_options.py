@@ -1,4 +1,5 @@
-"""Helpers shared by commands: KEY=VALUE pairs, the --force flag, a run's --data."""
+"""Helpers shared by commands: KEY=VALUE pairs, the --force flags, a run's --data, and
+the checks of an -o before any work."""
 
 from __future__ import annotations
 
@@ -41,6 +42,55 @@ def load_run(run: Path, data: Path | None = None, thin: bool = False) -> Any:
     from gradtrace.api import load
 
     return load(run, thin=thin, data=None if data is None else str(data))
+
+
+def file_above(path: Path) -> Path | None:
+    """The file that stands where a folder above ``path`` should be (``f.csv`` of
+    ``f.csv/x.html``), or None."""
+    up = path.parent
+    while not (up.exists() or up.is_symlink()) and up != up.parent:
+        up = up.parent
+    return up if up.exists() and not up.is_dir() else None
+
+
+def check_folder_of(path: Path, flag: str = "-o", made: bool = False) -> None:
+    """Refuse ``path``, named by ``flag``, when a folder above it is a file, or (a
+    file, not ``made``: a folder the command makes with its parents) when the
+    folder it goes into does not exist."""
+    blocking = file_above(path)
+    if blocking is not None:
+        raise InputError(
+            f"{str(blocking)!r} is a file, not a folder: {str(path)!r} cannot be "
+            f"written in it; choose another {flag}."
+        )
+    if not made and not path.parent.is_dir():
+        raise InputError(
+            f"folder {str(path.parent)!r} does not exist: create it or choose "
+            f"another {flag}."
+        )
+
+
+def already_exists(path: Path, flag: str = "-o") -> InputError:
+    """The refusal of an existing file ``path`` that --force would replace."""
+    return InputError(
+        f"{str(path)!r} already exists: choose another {flag}, or pass --force to "
+        "replace it."
+    )
+
+
+def check_out_file(path: Path, force: bool, flag: str = "-o") -> None:
+    """Refuse, before any work, an output file the user named that cannot be
+    written (its folder is missing or a file; it is a folder) or that exists,
+    unless ``force``."""
+    check_folder_of(path, flag)
+    if path.is_dir():
+        raise InputError(f"{str(path)!r} is a folder: give a file name to {flag}.")
+    if path.is_file() and not force:
+        raise already_exists(path, flag)
+
+
+#: The --force flag of report, animate and plot: files the user names with -o.
+FORCE_FILES = click.option("--force", is_flag=True, help="Replace existing files.")
 
 
 def pairs(flag: str, items: Iterable[str]) -> dict[str, str]:

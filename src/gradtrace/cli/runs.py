@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
-from gradtrace.cli._options import DATA_AGAIN, force_option, load_run
+from gradtrace.cli._options import (
+    DATA_AGAIN,
+    FORCE_FILES,
+    already_exists,
+    check_folder_of,
+    check_out_file,
+    force_option,
+    load_run,
+)
 
 
 @click.command(context_settings={"max_content_width": 100})
@@ -68,11 +76,8 @@ def export(
             f"{fmt.upper()}: name it .{fmt}, or drop --{fmt}."
         )
     device = str(out).startswith("/dev/")  # /dev/stdout, say
-    if out is not None and str(out) != "-" and out.is_file() and not (force or device):
-        raise InputError(
-            f"{str(out)!r} already exists: choose another -o, or pass --force to "
-            "replace it."
-        )
+    if out is not None and str(out) != "-":
+        check_out_file(out, force or device)
     trace = load(run)
     frame = trace.to_pandas()
     if fmt == "csv":
@@ -90,8 +95,6 @@ def export(
     if out is None or str(out) == "-":
         sys.stdout.write(text)
         return
-    if out.is_dir():
-        raise InputError(f"{str(out)!r} is a folder: give a file name to -o.")
     # a link or a device (/dev/stdout) is written through, never renamed over
     through = device or out.is_symlink() or (out.exists() and not out.is_file())
     tmp = out.with_name(f".{out.name}.tmp")
@@ -243,13 +246,17 @@ def _pictures(run: Path) -> list[str]:
 )
 @_out("Folder to draw into (default: RUN's own); made if missing.")
 @DATA_AGAIN
-def plot(run: Path, params: str | None, out: Path | None, data: Path | None) -> None:
+@FORCE_FILES
+def plot(
+    run: Path, params: str | None, out: Path | None, data: Path | None, force: bool
+) -> None:
     """Draw RUN's pictures into its folder (or --out): fit.png (the fit over the
     data), loss.png (per step and per epoch), params.png (each parameter per step
     against the optimum and the truth), landscape.png (loss contours with the path,
     a dot per step; over a random 100000 rows of larger data) and mse_loglik.png
     (MSE and log-likelihood over the location). A scatter of the data shows a
-    random 20000 of its rows at most."""
+    random 20000 of its rows at most. Pictures in RUN are drawn anew; those in an
+    --out folder are replaced with --force only."""
     from gradtrace import plot as plots
     from gradtrace.errors import InputError
 
@@ -262,11 +269,18 @@ def plot(run: Path, params: str | None, out: Path | None, data: Path | None) -> 
                 "write --params w,b."
             )
         pair = (names[0], names[1])
-    trace = load_run(run, data, thin=True)  # a long run: every k-th step, as kept
-    folder = run if out is None else out
+    if out is not None and _same(out, run):
+        out = None  # RUN's own folder: its pictures are drawn anew
     if out is not None:
         if out.exists() and not out.is_dir():
             raise InputError(f"{str(out)!r} is a file: give --out a folder.")
+        check_folder_of(out, "--out", made=True)
+        there = [out / name for name in plots.RUN_FIGURES if (out / name).exists()]
+        if there and not force:
+            raise already_exists(there[0], "--out")
+    trace = load_run(run, data, thin=True)  # a long run: every k-th step, as kept
+    folder = run if out is None else out
+    if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -291,8 +305,9 @@ def plot(run: Path, params: str | None, out: Path | None, data: Path | None) -> 
     "--fps", type=int, default=10, show_default=True, help="Frames per second."
 )
 @DATA_AGAIN
+@FORCE_FILES
 def animate(
-    run: Path, out: Path, every: int | None, fps: int, data: Path | None
+    run: Path, out: Path, every: int | None, fps: int, data: Path | None, force: bool
 ) -> None:
     """Animate RUN: the fit moving over the data, one frame per step (or every k-th),
     the step's batch highlighted, with step, epoch, batch and loss in the title."""
@@ -301,6 +316,7 @@ def animate(
 
     if fps < 1:
         raise InputError(f"--fps must be at least 1, got {fps}.")
+    check_out_file(out, force)
     path = draw(load_run(run, data), out, every=every, fps=fps)
     click.echo(f"wrote {path}")
 
@@ -309,12 +325,24 @@ def animate(
 @click.argument("run", type=click.Path(path_type=Path))
 @_out("The HTML file (default: RUN/report.html).")
 @DATA_AGAIN
-def report(run: Path, out: Path | None, data: Path | None) -> None:
+@FORCE_FILES
+def report(run: Path, out: Path | None, data: Path | None, force: bool) -> None:
     """Write a self-contained interactive HTML report of RUN: a slider and a play
     button over the steps, the fit over the data, the path on the loss landscape,
     the loss curve, the parameters and gradients, and the rows of each batch. It
-    works offline: scripts, styles and data are inside the file."""
+    works offline: scripts, styles and data are inside the file. RUN/report.html
+    is written anew; another -o file that exists is replaced with --force only."""
     from gradtrace.report import report as write
 
+    if out is not None and not _same(out, run / "report.html"):
+        check_out_file(out, force)
     path = write(load_run(run, data), out or run / "report.html")
     click.echo(f"wrote {path}")
+
+
+def _same(a: Path, b: Path) -> bool:
+    """Whether the paths ``a`` and ``b`` name the same place."""
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
