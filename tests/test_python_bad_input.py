@@ -464,3 +464,21 @@ def test_a_keyword_the_function_does_not_take_is_named_with_a_guess(
     """Keras's and PyTorch's names (learning_rate, min_lr) and misspellings get
     the function's own name for them, not a TypeError about RunConfig."""
     assert one_line(call) == message
+
+
+def test_x_and_y_as_scikit_learn_gives_them() -> None:
+    """(X, y) with X a data frame keeps its names; an (n, 1) X is the column x
+    that a line reads; several columns for a line are told to pick one or use
+    linear."""
+    rng = np.random.default_rng(0)
+    big_x = rng.normal(size=(50, 3))
+    y = big_x @ [1.0, 2.0, 3.0] + 1
+    named = pd.DataFrame(big_x, columns=["a", "b", "c"])
+    run = gradtrace.fit((named, y), "linear", x=["a", "b"], steps=2)
+    assert run.info["data"]["x"] == ["a", "b"]
+    assert gradtrace.fit((big_x[:, :1], y), steps=2).info["data"]["x"] == ["x"]
+    line = one_line(lambda: gradtrace.fit((big_x, y), "line", steps=2))
+    assert "model 'line' takes one x column and the data have 3 (x0, x1, x2)" in line
+    assert line.endswith("pass x with one of them, or use model='linear' for several.")
+    with_y = pd.DataFrame({"x": big_x[:, 0], "y": y})
+    assert "has a column named 'y'" in one_line(lambda: gradtrace.fit((with_y, y)))

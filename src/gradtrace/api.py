@@ -333,9 +333,12 @@ def fit(
     """Fit ``model`` to ``data`` by gradient steps and record every step.
 
     Args:
-        data: a DataFrame, a dict of columns, an (x, y) tuple of arrays ((None, y)
-            for a distribution), a CSV/Parquet path, or the name of a built-in data
-            set (``gradtrace.DATASETS``).
+        data: a DataFrame, a dict of columns, an (x, y) tuple of arrays (x one
+            column ``x``, or [rows, columns] named ``x0``, ``x1``, ..., or a
+            DataFrame whose names are kept; (None, y) for a distribution), a NumPy
+            array (its last column is y, the others x0, x1, ...; 1-D: y alone), a
+            CSV/Parquet path, or the name of a built-in data set
+            (``gradtrace.DATASETS``).
         model: a name from ``gradtrace.MODELS`` (``line``, ``poly``, ``logistic``,
             ``normal``, ``gamma``, ...), or your own ``gradtrace.Model``.
         loss: ``mse``, ``mae``, ``huber``, ``nll`` or your own ``gradtrace.Loss``;

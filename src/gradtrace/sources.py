@@ -70,7 +70,8 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
 
 def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
     """The table of an (x, y) tuple: x one column or [rows, columns], y one value
-    a row; (None, y) for a distribution, which reads y alone."""
+    a row; (None, y) for a distribution, which reads y alone. x's columns are
+    ``x`` (one) or ``x0``, ``x1``, ..., a data frame's its own names."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise InputError(
@@ -79,9 +80,21 @@ def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
         )
     if x is None:
         return pd.DataFrame({"y": y})
+    names = None
+    if isinstance(x, pd.DataFrame):  # scikit-learn's way: (X, y), X's names kept
+        names = [str(c) for c in x.columns]
+        if "y" in names:
+            raise InputError(
+                "x of the (x, y) arrays has a column named 'y' as well: rename "
+                "it, or pass one data frame with x and y as columns."
+            )
     x = np.asarray(x)
     if x.ndim == 1:
         cols = {"x": x}
+    elif x.ndim == 2 and names is not None:
+        cols = {name: x[:, i] for i, name in enumerate(names)}
+    elif x.ndim == 2 and x.shape[1] == 1:  # one column, as scikit-learn's X
+        cols = {"x": x[:, 0]}
     elif x.ndim == 2:
         cols = {f"x{i}": x[:, i] for i in range(x.shape[1])}
     else:

@@ -609,6 +609,13 @@ def x_columns(
                     f"{target}: write an x column's name in it, or pass --x."
                 )
         elif model in ONE_COLUMN or (model not in MODELS and "x" in names):
+            others = [c for c in names if c != y]
+            if model in ONE_COLUMN and "x" not in names and len(others) > 1:
+                raise InputError(
+                    f"model {model!r} takes one x column and the data have "
+                    f"{len(others)} ({', '.join(others)}) with none named 'x': pass "
+                    "--x with one of them, or use --model linear for several."
+                )
             cols = ["x"]
         else:
             cols = [c for c in names if c != y]
