@@ -482,3 +482,24 @@ def test_x_and_y_as_scikit_learn_gives_them() -> None:
     assert line.endswith("pass x with one of them, or use model='linear' for several.")
     with_y = pd.DataFrame({"x": big_x[:, 0], "y": y})
     assert "has a column named 'y'" in one_line(lambda: gradtrace.fit((with_y, y)))
+
+
+def test_types_from_numpy_jax_and_optax_are_read_or_refused_in_one_line() -> None:
+    """dtype=np.float64 is the name 'float64'; no data, complex numbers and an
+    optax transformation as the optimizer are refused, each in a line that says
+    what to give."""
+    import optax
+
+    run = gradtrace.fit(FRAME, dtype=np.float64, compute_dtype=jnp.float64, steps=2)
+    assert run.info["config"]["dtype"] == "float64"
+    assert "unknown dtype 'int32'" in one_line(
+        lambda: gradtrace.fit(FRAME, dtype=np.int32, steps=2)
+    )
+    assert one_line(lambda: gradtrace.fit(None)).startswith("no data given: give")
+    complex_x = (np.arange(4.0) + 1j, np.arange(4.0))
+    assert "column 'x' of the (x, y) arrays holds complex numbers" in one_line(
+        lambda: gradtrace.fit(complex_x, steps=2)
+    )
+    line = one_line(lambda: gradtrace.fit(FRAME, optimizer=optax.adam(0.1)))
+    assert "optimizer must be the name of a preset (sgd, " in line
+    assert "GradientTransformation" in line and "pass optimizer='adam'" in line

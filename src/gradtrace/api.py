@@ -112,6 +112,14 @@ class RunConfig:
     chunk_rows: int | None = None
     shuffle_window: int | None = None
 
+    def __post_init__(self) -> None:
+        # NumPy's and JAX's types by their names (np.float64 as "float64")
+        for name in ("dtype", "compute_dtype"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                with contextlib.suppress(TypeError):
+                    setattr(self, name, np.dtype(value).name)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -34,6 +34,11 @@ def source_name(data: DataLike) -> str | None:
 
 def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
     """A table from what ``fit`` was given, and how to name it in messages."""
+    if data is None or (isinstance(data, str) and not data.strip()):
+        raise InputError(
+            "no data given: give a DataFrame, a dict of columns, an (x, y) tuple "
+            "of arrays, or a CSV or Parquet path."
+        )
     if isinstance(data, pd.DataFrame):
         # a shallow copy to mark: the run takes copies of the columns it uses
         borrowed = data.copy(deep=False)

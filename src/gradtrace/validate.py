@@ -348,6 +348,12 @@ def support(
 
 def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec:
     """The optimizer spec, with ``--lr`` and ``--opt KEY=VALUE`` applied."""
+    if not isinstance(name, str):
+        raise InputError(
+            f"optimizer must be the name of a preset ({', '.join(list(PRESETS)[:5])}"
+            f", ...), not a {type(name).__name__}: pass optimizer='adam', its "
+            "rate as lr= and other hyper-parameters as opt={...}."
+        )
     name = choice("optimizer", name, list(PRESETS))
     preset = PRESETS[name]
     hyper: dict[str, Any] = {}
@@ -732,6 +738,11 @@ def _numeric(
         return col.to_numpy()
     if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iuf":
         return col.to_numpy(dtype=np.float64)
+    if getattr(col.dtype, "kind", None) == "c":
+        raise InputError(
+            f"column {name!r} of {source} holds complex numbers: give real numbers "
+            "(the real part, .real, if that is what you mean)."
+        )
     if getattr(col.dtype, "kind", None) in ("m", "M"):  # with a time zone too
         raise InputError(
             f"column {name!r} of {source} holds dates or times ({col.dtype}), not "
