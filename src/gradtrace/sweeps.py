@@ -60,25 +60,44 @@ class Sweep:
         return ok.sort_values("loss", kind="stable").iloc[0]
 
     def save(self, folder: str | Path, force: bool = False) -> Path:
-        """``sweep.parquet``, ``traces.parquet`` and ``sweep.json``, atomically."""
+        """``sweep.parquet``, ``traces.parquet`` and ``sweep.json``, atomically: all
+        of them written into a temporary folder beside ``folder``, then put in its
+        place. A folder that cannot be written raises ``RunFolderError`` and leaves
+        nothing behind."""
+        from gradtrace.errors import COMMAND_LINE, RunFolderError
+        from gradtrace.text import for_python
+
+        try:
+            return self._save(Path(folder), force)
+        except RunFolderError as err:
+            if COMMAND_LINE.get():
+                raise
+            raise RunFolderError(for_python(str(err))) from None  # for Python
+
+    def _save(self, folder: Path, force: bool) -> Path:
         import shutil
         import tempfile
 
         from gradtrace.store import put_in_place, replaceable, to_json
 
-        folder = Path(folder)
         replaceable(folder, force, "sweep")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(
-            tempfile.mkdtemp(
-                prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent
+                )
             )
-        )
+        except OSError as err:
+            raise _cannot_write(folder, err) from None
         try:
             self.table.to_parquet(tmp / "sweep.parquet", index=False)
             self.traces.to_parquet(tmp / "traces.parquet", index=False)
             (tmp / "sweep.json").write_text(to_json(self.info) + "\n")
             put_in_place(tmp, folder)  # your own files there stay
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise _cannot_write(folder, err) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -256,6 +275,42 @@ RESULTS = (
     "diverged_step",
     "ended_above_start",
 )
+
+
+def check_out(folder: Path, force: bool) -> None:
+    """Refuse, before a sweep runs, a folder it could not be saved into: one that
+    exists (without ``force``) or that ``force`` may not replace
+    (``store.replaceable``, in a sweep's words), one below a folder that cannot be
+    written (``store.writable``, as ``fit`` checks its folder), or one whose nearest
+    existing folder refuses a new folder when one is made there (and removed at
+    once): the system's permissions say yes to root where the file system says no
+    (``/sys``)."""
+    import tempfile
+
+    from gradtrace.store import replaceable, writable
+
+    replaceable(folder, force, "sweep")
+    writable(folder, force)
+    parent = folder.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        Path(
+            tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent)
+        ).rmdir()
+    except OSError as err:
+        raise _cannot_write(folder, err) from None
+
+
+def _cannot_write(folder: Path, err: OSError) -> Exception:
+    """The one-line error of a sweep folder that cannot be written."""
+    from gradtrace.errors import COMMAND_LINE, RunFolderError
+
+    where = "--out" if COMMAND_LINE.get() else "folder"
+    return RunFolderError(
+        f"cannot write the sweep folder {str(folder)!r} ({err.strerror or err}): "
+        f"choose a writable {where}."
+    )
 
 
 def swept_columns(table: pd.DataFrame) -> list[str]:

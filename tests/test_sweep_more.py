@@ -1,0 +1,95 @@
+"""A sweep's folder checked before it runs and written whole or not at all."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import gradtrace
+from gradtrace import sweeps
+from gradtrace.sweeps import sweep
+from helpers import run_cli
+
+SMALL = ["sweep", "seed001_line", "--lr", "0.01,0.1", "--steps", "5", "--no-plot"]
+
+
+def _refusing(monkeypatch: pytest.MonkeyPatch, below: Path) -> None:
+    """Folders made in ``below`` refused as /sys refuses them, even to root, whom
+    ``os.access`` tells it may write there."""
+    make = os.mkdir
+
+    def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path).parent == below:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        make(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_the_sweep_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ro").mkdir()
+    _refusing(monkeypatch, tmp_path / "ro")
+
+    def trained(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the sweep ran")
+
+    monkeypatch.setattr(sweeps, "sweep", trained)
+    code, out, err = run_cli([*SMALL, "--out", str(tmp_path / "ro" / "s")], capsys)
+    assert code == 2 and out == ""
+    assert err == (
+        f"error: cannot write the sweep folder {str(tmp_path / 'ro' / 's')!r} "
+        "(Operation not permitted): choose a writable --out.\n"
+    )
+    assert list((tmp_path / "ro").iterdir()) == []
+
+
+def test_a_failed_write_after_the_sweep_is_one_line_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    code, out, err = run_cli([*SMALL, "--out", str(tmp_path / "s")], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert err == (
+        f"error: cannot write the sweep folder {str(tmp_path / 's')!r} "
+        "(No space left on device): choose a writable --out.\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no folder, no hidden temporary one
+    # and from Python, in Python's words
+    s = sweep("seed001_line", lr=[0.01], steps=5)
+    with pytest.raises(gradtrace.RunFolderError) as caught:
+        s.save(tmp_path / "s")
+    assert str(caught.value) == (
+        f"cannot write the sweep folder {str(tmp_path / 's')!r} "
+        "(No space left on device): choose a writable folder."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_folder_is_called_a_sweep_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "s"
+    assert run_cli([*SMALL, "--out", str(folder)], capsys)[0] == 0
+    code, out, err = run_cli([*SMALL, "--out", str(folder)], capsys)
+    assert code == 2 and out == ""
+    assert err == (
+        f"error: sweep folder {str(folder)!r} already exists: choose another "
+        "--out, or pass --force to replace it.\n"
+    )
+    s = sweep("seed001_line", lr=[0.01], steps=5)
+    with pytest.raises(gradtrace.RunFolderError) as caught:
+        s.save(folder)
+    assert str(caught.value) == (
+        f"sweep folder {str(folder)!r} already exists: choose another folder, or "
+        "pass force=True to replace it."
+    )
