@@ -1,4 +1,5 @@
-"""A sweep's folder checked before it runs and written whole or not at all."""
+"""A sweep's folder checked before it runs and written whole or not at all, and its
+traces carrying the swept values."""
 
 from __future__ import annotations
 
@@ -93,3 +94,40 @@ def test_an_existing_folder_is_called_a_sweep_folder(
         f"sweep folder {str(folder)!r} already exists: choose another folder, or "
         "pass force=True to replace it."
     )
+
+
+def test_the_traces_carry_the_swept_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = sweep(
+        "seed001_line",
+        lr=[0.01, 0.1],
+        batch_size=[5, 10],
+        init={"w": [0.0, 1.0]},
+        steps=20,
+    )
+    traces = s.traces
+    assert list(traces.columns) == [
+        "config",
+        "lr",
+        "batch_size",
+        "init_w",
+        "step",
+        "w",
+        "b",
+        "loss",
+    ]
+    assert sorted(traces.groupby("lr").groups) == [0.01, 0.1]
+    # each step's values are its configuration's
+    merged = traces.merge(s.table, on="config", suffixes=("", "_table"))
+    for column in ("lr", "batch_size", "init_w"):
+        assert (merged[column] == merged[f"{column}_table"]).all()
+    # the learning rate even where it is all that was swept, or not swept at all
+    one = sweep("seed001_line", steps=5)
+    assert list(one.traces.columns) == ["config", "lr", "step", "w", "b", "loss"]
+    # and the command's traces.parquet holds them too
+    args = [*SMALL, "--batch-size", "5,10", "--out", str(tmp_path / "s")]
+    assert run_cli(args, capsys)[0] == 0
+    saved = pd.read_parquet(tmp_path / "s" / "traces.parquet")
+    assert {"lr", "batch_size"} <= set(saved.columns)
+    assert "seed" not in saved  # not swept

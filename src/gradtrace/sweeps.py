@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 class Sweep:
     """The result of a sweep: ``table`` (one row per configuration, a DataFrame; also
-    ``to_pandas()``), ``traces`` (the kept steps of every configuration, long form),
+    ``to_pandas()``), ``traces`` (the kept steps of every configuration, long form:
+    ``config``, its learning rate and other swept values as in ``table``, ``step``,
+    the parameters and ``loss``, so ``traces.groupby("lr")`` plots by rate),
     ``info`` (what ran), ``best`` (the best configuration's row) and ``plot()`` (the
     command's two pictures). In Jupyter it shows as a small table."""
 
@@ -599,7 +601,22 @@ def sweep(
         "versions": versions(),
         "device": device(),
     }
-    return Sweep(table, pd.concat(traces, ignore_index=True), info)
+    return Sweep(
+        table, _with_settings(pd.concat(traces, ignore_index=True), table), info
+    )
+
+
+def _with_settings(traces: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``traces`` with each configuration's learning rate and other swept values
+    (``swept_columns``) beside its ``config``, so that ``traces.groupby("lr")``
+    needs no merge with ``table``; a configuration's id is its row in ``table``."""
+    at = traces["config"].to_numpy()
+    columns = ["lr", *(c for c in swept_columns(table) if c != "lr")]
+    settings = {c: table[c].to_numpy()[at] for c in columns if c not in traces}
+    return pd.concat(
+        [traces[["config"]], pd.DataFrame(settings), traces.drop(columns="config")],
+        axis=1,
+    )
 
 
 def _values(value: Any, name: str) -> list[Any]:

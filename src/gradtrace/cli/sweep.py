@@ -270,7 +270,8 @@ def sweep(
     sweep.parquet (one row per configuration: its values, final parameters, its loss
     at the start and the end, gap to the optimum, first step within --tol of it,
     diverged and where, ended above its start),
-    traces.parquet (every --keep-every step of every configuration) and plots.
+    traces.parquet (every --keep-every step of every configuration, beside its
+    learning rate and other swept values) and plots.
 
     \b
     Seed 002's first exercise, 20 rates x 3 starts:
