@@ -560,3 +560,29 @@ def test_landscape_levels_resolve_the_valley_whatever_the_losss_floor() -> None:
     assert np.sum(levels < low + 0.1 * (high - low)) >= len(levels) // 2
     flat, norm = plot.landscape_levels(np.array([1.0, 1.5, 2.0, 2.5]))
     assert flat == 25 and norm is None  # a loss that varies little: even levels
+
+
+def test_trace_plot_landscape_over_the_two_parameters_asked_for() -> None:
+    """plot('landscape', params=('b', 'c')), as the command's --params b,c; a
+    vector's elements by their names; wrong names in one Python-worded line."""
+    import pandas as pd
+
+    import gradtrace
+    from gradtrace.errors import InputError
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 100)
+    data = pd.DataFrame({"x": x, "y": 3 * np.exp(-0.4 * x) + 1})
+    run = gradtrace.fit(data, "exp-decay", optimizer="adam", lr=0.05, steps=20)
+    fig = run.plot("landscape", params=("b", "c"))
+    assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == ("b", "c")
+    assert run.plot("landscape", params="a,c").axes[0].get_xlabel() == "a"
+    with pytest.raises(InputError, match=r"^params=\('b', 'zz'\): the run has no"):
+        run.plot("landscape", params=("b", "zz"))
+    with pytest.raises(InputError, match="drop it for plot\\('loss'\\)"):
+        run.plot("loss", params=("b", "c"))
+    cols = rng.normal(size=(40, 2))
+    vector = gradtrace.fit((cols, cols @ [1.0, 2.0]), "linear", steps=3)
+    assert vector.plot("landscape", params=("w[1]", "b")).axes[0].get_xlabel() == "w[1]"
+    with pytest.raises(InputError, match="w is a vector; name its elements, such as w"):
+        vector.plot("landscape", params=("w", "b"))

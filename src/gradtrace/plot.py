@@ -1172,6 +1172,12 @@ def loss_landscape(
         if p not in cols:
             from gradtrace.errors import InputError
 
+            elements = [c for c in cols if c.startswith(f"{p}[")]
+            if elements:  # a vector: its elements are the landscape's axes
+                raise InputError(
+                    f"--params {a},{b}: {p} is a vector; name its elements, such as "
+                    f"{elements[0]} (parameters: {', '.join(cols)})."
+                )
             raise InputError(
                 f"--params {a},{b}: the run has no parameter {p!r} "
                 f"(parameters: {', '.join(cols)})."

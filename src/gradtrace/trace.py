@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import platform
+import re
 import shlex
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -367,11 +369,15 @@ class Trace:
 
         return as_text(narration(self, step, "this run", rows, "rows=None"))
 
-    def plot(self, which: str = "loss") -> Any:
+    def plot(
+        self, which: str = "loss", params: Sequence[str] | str | None = None
+    ) -> Any:
         """A matplotlib figure of the run: ``fit``, ``loss``, ``params``,
-        ``landscape`` (two parameters or more) or ``mse_loglik`` (a normal
-        distribution or a line) (``gradtrace.plot`` has one function each)."""
+        ``landscape`` (two parameters or more; ``params=("b", "c")`` picks the two,
+        by default the first two) or ``mse_loglik`` (a normal distribution or a
+        line) (``gradtrace.plot`` has one function each)."""
         from gradtrace import plot
+        from gradtrace.text import for_python
 
         figures = {
             name.removesuffix(".png"): draw for name, draw in plot.RUN_FIGURES.items()
@@ -382,10 +388,27 @@ class Trace:
             raise InputError(
                 f"unknown figure {which!r}: choose one of {', '.join(figures)}."
             )
+        if params is not None and which != "landscape":
+            raise InputError(
+                f"params= picks the landscape's two parameters: drop it for "
+                f"plot({which!r}), or plot('landscape', params=...)."
+            )
+        names = params.split(",") if isinstance(params, str) else params
+        if names is not None and len(names) != 2:
+            raise InputError(
+                f"params= takes two parameters' names, such as params=('b', 'c'), "
+                f"got {params!r}."
+            )
         try:
+            if names is not None:
+                pair = (str(names[0]).strip(), str(names[1]).strip())
+                return plot.loss_landscape(self, pair)
             return figures[which](self)
-        except InputError:
-            raise
+        except InputError as err:
+            said = re.sub(
+                r"--params ([^,\s]+),([^:\s]+)", r"params=('\1', '\2')", str(err)
+            )
+            raise InputError(for_python(said)) from None
         except ValueError as err:  # the figure does not apply to this run
             raise InputError(f"plot({which!r}): {err}.") from None
 
