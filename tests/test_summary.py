@@ -266,3 +266,21 @@ def test_a_run_that_did_not_complete_says_how_it_ended_first() -> None:
     assert ", stopped;" in repr(left) and "outside its support" in repr(left)
     done = gradtrace.fit(data, lr=0.01, steps=3)
     assert done.message not in done.warnings
+
+
+def test_summary_of_a_standardised_run_gives_x_units_too() -> None:
+    """standardize=True trains on standardised x; the summary gives the slopes
+    and intercept in x's own units beside them, NumPy's least squares on the raw
+    columns."""
+    rng = np.random.default_rng(0)
+    big, small = rng.uniform(0, 1000, 200), rng.normal(size=200)
+    y = 0.003 * big + 2 * small + 5 + rng.normal(0, 0.1, 200)
+    data = pd.DataFrame({"big": big, "small": small, "y": y})
+    run = gradtrace.fit(data, "linear", standardize=True, lr=0.1, epochs=500)
+    table = run.summary()
+    design = np.column_stack([big, small, np.ones(200)])
+    exact = np.linalg.lstsq(design, y, rcond=None)[0]
+    np.testing.assert_allclose(table["optimum_in_x_units"], exact, rtol=1e-7)
+    np.testing.assert_allclose(table["final_in_x_units"], exact, rtol=1e-4)
+    plain = gradtrace.fit(data, "linear", lr=1e-7, steps=2).summary()
+    assert "final_in_x_units" not in plain.columns

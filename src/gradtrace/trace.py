@@ -260,7 +260,9 @@ class Trace:
         the run has them the exact ``optimum``, its ``std_error`` and 95% interval
         (``ci_low``, ``ci_high``: Student's t for least squares, -+ 1.96 standard
         errors for a likelihood), the ``truth`` of generated data and ``fixed``
-        values (parameters held at their start). ``.attrs``: ``loss`` (initial,
+        values (parameters held at their start); a run with ``standardize=True``
+        adds ``final_in_x_units`` and ``optimum_in_x_units``, the slopes and
+        intercept in x's own units. ``.attrs``: ``loss`` (initial,
         final), ``optimum_loss``, ``gap`` (final - optimum), ``status`` and
         ``warnings``; what ``gradtrace show`` prints, for pandas."""
         info = self.info
@@ -302,7 +304,12 @@ class Trace:
         for bound in ("ci_low", "ci_high"):
             if bound in columns:
                 frame[bound] = pd.Series(columns[bound], dtype=float)
-        for extra in ("fixed", "truth"):
+        # a run on standardised x: its slopes and intercept in x's own units
+        units = info.get("original_units") or {}
+        for which in ("final", "optimum"):
+            for name, value in (units.get(which) or {}).items():
+                put(f"{which}_in_x_units", name, value)
+        for extra in ("fixed", "truth", "final_in_x_units", "optimum_in_x_units"):
             if extra in columns:
                 frame[extra] = pd.Series(columns[extra], dtype=float)
         frame.index.name = "parameter"
