@@ -106,3 +106,28 @@ def test_a_curve_that_overflowed_is_said_to_and_its_height_is_finite() -> None:
     assert text.endswith(", then overflowed") and "to inf" not in text
     worst = s.traces["loss"][np.isfinite(s.traces["loss"])].max()
     assert f"to {worst - s.info['optimum_loss']:.3g} at most" in text
+
+
+def test_the_title_names_only_the_marks_drawn() -> None:
+    # every diverged curve leaves the chart: arrows at its top, no crosses
+    s = sweep(line(), lr=[0.1, 2.5, 3.0], batch_size=10, epochs=20)
+    assert s.table["diverged"].sum() == 2
+    ax = plot.sweep_losses(s).axes[0]
+    markers = {line.get_marker() for line in ax.get_lines()}
+    assert markers == {"^"}
+    assert ax.get_title() == "3 configurations (2 diverged: dashed, ▲ off the chart)"
+
+
+def test_other_swept_values_are_told_apart_by_line_style() -> None:
+    s = sweep(line(), lr=[0.01, 0.1], batch_size=[10, 50], epochs=5)
+    fig = plot.sweep_losses(s)
+    (lines,) = fig.axes[0].collections  # nothing diverged: one collection
+    # each curve's style is its batch size's; the rates' colours repeat
+    styles = [str(style) for style in lines.get_linestyles()]
+    assert len(styles) == 4 and styles[0] == styles[1] != styles[2] == styles[3]
+    assert legend_texts(fig) == ["batch_size=10", "batch_size=50"]
+    # seeds are repeats: overlaid in one style, no legend
+    seeds = sweep(line(), lr=[0.01, 0.1], seed=[0, 1], batch_size=10, epochs=2)
+    fig = plot.sweep_losses(seeds)
+    assert len({str(x) for x in fig.axes[0].collections[0].get_linestyles()}) == 1
+    assert not fig.legends

@@ -368,10 +368,13 @@ def _by_epoch(sweep: Sweep) -> np.ndarray | None:
 
 def sweep_losses(sweep: Sweep) -> Figure:
     """Every configuration's gap to the optimum's loss over the steps (log scale),
-    coloured by learning rate; diverged configurations dashed, ending in a cross.
-    Where batch sizes differ, over epochs instead of steps. The chart reaches a
-    million times the largest starting gap: a curve that rises above it is cut at
-    the top, an arrow where it leaves, and the legend says how high it went."""
+    coloured by learning rate; where the sweep varies more than the rate (a batch
+    size, a start, a hyper-parameter; seeds, being repeats, are overlaid), a line
+    style for each of those values, named in the legend; diverged configurations
+    dashed, ending in a cross. Where batch sizes differ, over epochs instead of
+    steps. The chart reaches a million times the largest starting gap: a curve that
+    rises above it is cut at the top, an arrow where it leaves, and the legend says
+    how high it went. The title names the marks drawn."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
@@ -436,12 +439,15 @@ def sweep_losses(sweep: Sweep) -> Figure:
 
     diverged = table["diverged"].to_numpy(bool)
     dsteps = table["diverged_step"].fillna(0).to_numpy(float)
-    solid, solid_lrs, dashed, dashed_lrs, crosses = [], [], [], [], []
+    kinds, kind_styles = _line_kinds(sweep)
+    solid, solid_lrs, styles, dashed, dashed_lrs, crosses = [], [], [], [], [], []
+    off = 0  # diverged curves that left the chart, ending at its top
     for c in range(len(table)):
         if not diverged[c]:
             parts = within(steps[c], gaps[c])
             solid += parts
             solid_lrs += [lrs[c]] * len(parts)
+            styles += [kind_styles.get(kinds[c], "solid")] * len(parts)
             continue
         keep = raw[c] < dsteps[c]
         if keep.any():
@@ -450,8 +456,10 @@ def sweep_losses(sweep: Sweep) -> Figure:
             dashed_lrs += [lrs[c]] * len(parts)
             if gaps[c][keep][-1] <= ceiling:
                 crosses.append((steps[c][keep][-1], gaps[c][keep][-1]))
-    groups: list[tuple[Any, np.ndarray, str, float]] = [
-        (solid, np.array(solid_lrs), "solid", 0.85),
+            else:
+                off += 1
+    groups: list[tuple[Any, np.ndarray, Any, float]] = [
+        (solid, np.array(solid_lrs), styles, 0.85),
         (dashed, np.array(dashed_lrs), "dashed", 0.6),
     ]
     for lines, colours, style, alpha in groups:
@@ -476,7 +484,10 @@ def sweep_losses(sweep: Sweep) -> Figure:
     # the curves' own range; up to the top exactly where one leaves it
     ax.set_ylim(low / 2, ceiling if exits else max(high, low * 10) * 2)
     ax.set_yscale("log")
-    legend = None
+    handles = [
+        Line2D([], [], color="#555555", linestyle=style, label=kind)
+        for kind, style in kind_styles.items()
+    ]
     if exits:
         ax.plot(
             *np.array(exits).T,
@@ -488,26 +499,31 @@ def sweep_losses(sweep: Sweep) -> Figure:
             zorder=4,
         )
         n_off = len(above)
-        legend = fig.legend(
-            handles=[
-                Line2D(
-                    [],
-                    [],
-                    marker="^",
-                    color="#d62728",
-                    linestyle="",
-                    label=f"off the chart: {n_off} curve{'s' * (n_off > 1)} rose "
-                    f"above {ceiling:.3g}, to {max(above):.3g} at most"
-                    + (", then overflowed" if any(overflowed) else ""),
-                )
-            ],
-            loc="lower left",
-            frameon=False,
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="^",
+                color="#d62728",
+                linestyle="",
+                label=f"off the chart: {n_off} curve{'s' * (n_off > 1)} rose "
+                f"above {ceiling:.3g}, to {max(above):.3g} at most"
+                + (", then overflowed" if any(overflowed) else ""),
+            )
         )
+    legend = None
+    if handles:
+        legend = fig.legend(handles=handles, loc="lower left", frameon=False)
     ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
     ax.set_ylabel("loss − optimum's loss")
     n_diverged = int(diverged.sum())
-    marked = f"{n_diverged} diverged: dashed, x" if n_diverged else "none diverged"
+    # the marks a diverged curve ends in: a cross, or the arrow where it left
+    endings = " or ".join(["x"] * bool(crosses) + ["▲ off the chart"] * bool(off))
+    marked = (
+        f"{n_diverged} diverged: dashed" + f", {endings}" * bool(endings)
+        if n_diverged
+        else "none diverged"
+    )
     ax.set_title(f"{len(table)} configurations ({marked})")
     sm = ScalarMappable(norm=norm, cmap=cmap)
     bar = fig.colorbar(
@@ -516,6 +532,33 @@ def sweep_losses(sweep: Sweep) -> Figure:
     _plain_log_labels(ax.yaxis, bar)
     _place(fig, ax, bar.ax, legend)
     return fig
+
+
+#: The line styles of a sweep's other swept values (dashed is a diverged curve's).
+KIND_STYLES: tuple[Any, ...] = ("solid", "dotted", "dashdot", (0, (5, 2, 1, 2, 1, 2)))
+
+
+def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
+    """Each configuration's values other than the rate and the seed ("batch_size=5,
+    init_w=1"), and the line style of each such kind, in the table's order: none
+    where the sweep varies only the rate (or seeds), or more kinds than
+    ``KIND_STYLES`` (all then solid, the legend saying how many are overlaid)."""
+    table = sweep.table
+    others = [c for c in sweep.swept if c not in ("lr", "seed")]
+    if not others:
+        return [""] * len(table), {}
+
+    def value(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+
+    kinds = [
+        ", ".join(f"{c}={value(v)}" for c, v in zip(others, row, strict=True))
+        for row in table[others].itertuples(index=False)
+    ]
+    order = list(dict.fromkeys(kinds))
+    if len(order) > len(KIND_STYLES):
+        return kinds, {f"{len(order)} values of {', '.join(others)}, overlaid": "solid"}
+    return kinds, dict(zip(order, KIND_STYLES, strict=False))
 
 
 def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
