@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
+import gradtrace
+from gradtrace import store
 from gradtrace.cli import main
+from gradtrace.store import to_json
 from helpers import run_cli as run
+
+SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +140,97 @@ def test_the_runs_own_pictures_and_report_are_drawn_anew(
             assert code == 0 and "wrote" in out, err
     code, _, err = run(["report", str(a_run), "-o", str(a_run / "report.html")], capsys)
     assert code == 0, err
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Runs of every shape export reads: short, diverged to infinities, and
+    checkpointed (its trace written in parts)."""
+    folder = tmp_path_factory.mktemp("shapes")
+    shapes = {
+        "short": ["seed001_line", "--steps", "300"],
+        "diverged": [str(SEED004), "--lr", "10", "--epochs", "50"],
+        "parts": ["seed001_line", "--steps", "300", "--checkpoint-every", "70"],
+    }
+    for name, args in shapes.items():
+        with pytest.raises(SystemExit) as done:
+            main(["fit", *args, "-q", "--out", str(folder / name)])
+        assert done.value.code in (0, 1, None), name
+    assert (folder / "parts" / "trace.parquet").is_dir()
+    return {name: folder / name for name in shapes}
+
+
+def exported_before(run_folder: Path) -> tuple[str, str]:
+    """The CSV and JSON text export wrote before it wrote in blocks: the whole
+    trace as one DataFrame, turned into one string."""
+    trace = gradtrace.load(run_folder)
+    frame = trace.to_pandas()
+    text = frame.to_csv(index=False, float_format="%.9g")
+    rows = [
+        {
+            k: (None if isinstance(v, float) and math.isnan(v) else v)
+            for k, v in r.items()
+        }
+        for r in frame.astype(object).to_dict(orient="records")
+    ]
+    return text, to_json({"run": trace.info, "trace": rows}) + "\n"
+
+
+@pytest.mark.parametrize("shape", ["short", "diverged", "parts"])
+@pytest.mark.parametrize("block", [7, 64, 100_000])
+def test_export_in_blocks_writes_what_it_wrote_whole(
+    shape: str,
+    block: int,
+    runs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(store, "BLOCK_ROWS", block)
+    csv, json_text = exported_before(runs[shape])
+    code, out, _ = run(["export", str(runs[shape])], capsys)
+    assert code == 0 and out == csv
+    code, out, _ = run(["export", str(runs[shape]), "--json"], capsys)
+    assert code == 0 and out == json_text
+    for name, text in (("t.csv", csv), ("t.json", json_text), ("t", csv)):
+        code, _, err = run(
+            ["export", str(runs[shape]), "-o", str(tmp_path / name)], capsys
+        )
+        assert code == 0, err
+        assert (tmp_path / name).read_text() == text
+    if shape == "diverged":
+        assert '"Infinity"' in json_text or '"-Infinity"' in json_text
+
+
+def test_export_writes_parquet_for_a_parquet_name(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for shape in ("diverged", "parts"):
+        out = tmp_path / f"{shape}.parquet"
+        code, _, err = run(["export", str(runs[shape]), "-o", str(out)], capsys)
+        assert code == 0, err
+        assert pq.ParquetFile(out).metadata.num_rows > 1  # a Parquet file
+        expected = gradtrace.load(runs[shape]).to_pandas()
+        pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
+
+
+@pytest.mark.parametrize("name", ["t.xlsx", "x.txt", "t.tsv"])
+def test_export_refuses_a_name_of_a_format_it_does_not_write(
+    name: str, runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / name
+    code, _, err = run(["export", str(runs["short"]), "-o", str(out)], capsys)
+    line = one_error(err)
+    assert code == 2 and ".csv, .json or .parquet" in line and not out.exists()
+    code, _, err = run(["export", str(runs["short"]), "--csv", "-o", str(out)], capsys)
+    assert code == 0 and out.read_text().startswith("step,")  # as --csv asks
+
+
+def test_export_refuses_a_parquet_name_with_csv_or_json(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "t.parquet"
+    for flag in ("--csv", "--json"):
+        code, _, err = run(["export", str(runs["short"]), flag, "-o", str(out)], capsys)
+        assert code == 2 and "names a PARQUET file but" in one_error(err)
+    assert not out.exists()

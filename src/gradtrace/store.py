@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -603,6 +604,87 @@ def _trace_files(folder: Path, info: dict[str, Any]) -> list[Path]:
     if parts is None:
         return sorted(path.glob("part-*.parquet")) if path.is_dir() else [path]
     return [path / f"part-{i:06d}.parquet" for i in range(int(parts))]
+
+
+#: rows of a trace that ``trace_batches`` reads at a time
+BLOCK_ROWS = 65_536
+
+
+def trace_batches(
+    folder: str | Path, info: dict[str, Any], rows: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The trace of the run folder ``folder`` (whose run.json is ``info``) as Arrow
+    record batches of at most ``rows`` (``BLOCK_ROWS``) rows, each read when it is
+    asked for: the rows ``load_run`` reads, never all held at once; one empty batch
+    where there are none."""
+    folder = Path(folder)
+    check_parts(folder, info)
+    schema, given = None, 0
+    for path in _trace_files(folder, info):
+        try:
+            reader = pq.ParquetFile(path)
+            schema = schema or reader.schema_arrow
+            batches = reader.iter_batches(batch_size=rows or BLOCK_ROWS)
+        except (OSError, ValueError, pa.ArrowException) as err:
+            raise _unreadable(folder, err) from None
+        while True:
+            try:  # the reading only: what the caller raises is the caller's
+                batch = next(batches, None)
+            except (OSError, ValueError, pa.ArrowException) as err:
+                raise _unreadable(folder, err) from None
+            if batch is None:
+                break
+            given += 1
+            yield batch
+    if not given and schema is not None:
+        yield pa.RecordBatch.from_pylist([], schema=schema)
+
+
+def _unreadable(folder: Path, err: BaseException) -> RunFolderError:
+    return RunFolderError(f"cannot read the run folder {str(folder)!r} ({err}).")
+
+
+def json_text(info: dict[str, Any], frames: Iterable[pd.DataFrame]) -> Iterator[str]:
+    """``to_json({"run": info, "trace": rows}) + "\n"``, where ``rows`` are the
+    records of ``frames`` one after another (a value that does not apply, NaN, is
+    null; infinities are "Infinity"), in pieces: a piece per frame, never the
+    whole text at once. The same characters as that one call writes."""
+    head = to_json({"run": info, "trace": []})
+    yield head[: -len("[]\n}")] + "["
+    # each row as json.dumps(indent=2) sets it three levels in, by the fast
+    # encoder (one without indent), with the indent put into its separators
+    item = ",\n      "
+    first = True
+    for frame in frames:
+        names = [str(name) for name in frame.columns]
+        columns = [_json_values(frame[name].to_numpy()) for name in frame.columns]
+        pieces = [
+            "    {\n      "
+            + json.dumps(dict(zip(names, row, strict=True)), separators=(item, ": "))[
+                1:-1
+            ]
+            + "\n    }"
+            for row in zip(*columns, strict=True)
+        ]
+        if pieces:
+            yield ("\n" if first else ",\n") + ",\n".join(pieces)
+            first = False
+    yield "]\n}\n" if first else "\n  ]\n}\n"
+
+
+def _json_values(values: np.ndarray) -> list[Any]:
+    """A column's values as ``to_json`` writes a row's: NaN as None (null),
+    infinities as "Infinity" and "-Infinity", NumPy scalars as Python's."""
+    if values.dtype.kind != "f":
+        return [
+            None if isinstance(v, float) and np.isnan(v) else _encode(v)
+            for v in values.tolist()
+        ]
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    out[np.isposinf(values)] = "Infinity"
+    out[np.isneginf(values)] = "-Infinity"
+    return out.tolist()  # type: ignore[no-any-return]
 
 
 def same_traces(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -42,13 +41,17 @@ def _out(help: str, required: bool = False) -> Callable[..., Any]:
     )
 
 
+#: export's formats by the suffix of -o: a name without one, and -, are CSV
+EXPORT_SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
+
+
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option(
     "--csv",
     "as_csv",
     is_flag=True,
-    help="The trace as CSV (the default, unless -o names a .json file).",
+    help="The trace as CSV (the default, unless -o names a .json or .parquet file).",
 )
 @click.option(
     "--json",
@@ -56,63 +59,105 @@ def _out(help: str, required: bool = False) -> Callable[..., Any]:
     is_flag=True,
     help='The trace as JSON: {"run": run.json, "trace": [rows]}.',
 )
-@_out("File to write (default, or -: standard output).")
+@_out(
+    "File to write: .csv, .json or .parquet, by its name (default, or -: CSV on "
+    "standard output)."
+)
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def export(
     run: Path, as_csv: bool, as_json: bool, out: Path | None, force: bool
 ) -> None:
-    """Export a run's trace as CSV or JSON."""
-    from gradtrace.api import load
+    """Export a run's trace as CSV, JSON or Parquet, a block of rows at a time."""
     from gradtrace.errors import InputError
-    from gradtrace.store import to_json
+    from gradtrace.store import load_info, trace_batches
 
     if as_csv and as_json:
         raise InputError("give --csv or --json, not both.")
-    suffix = "" if out is None else out.suffix.lower()
-    fmt = "json" if as_json or (suffix == ".json" and not as_csv) else "csv"
-    if suffix in (".csv", ".json") and suffix != f".{fmt}":
+    to_stdout = out is None or str(out) == "-"
+    suffix = "" if to_stdout or out is None else out.suffix.lower()
+    named = EXPORT_SUFFIXES.get(suffix, "csv" if suffix == "" else None)
+    fmt = "json" if as_json else "csv" if as_csv else named
+    if fmt is None:
+        raise InputError(
+            f"-o {str(out)!r}: export writes .csv, .json or .parquet files (CSV "
+            "also without a suffix, or to standard output with -o -): name the "
+            "file so, or give --csv or --json."
+        )
+    if suffix in EXPORT_SUFFIXES and named != fmt:
         raise InputError(
             f"-o {str(out)!r} names a {suffix[1:].upper()} file but --{fmt} writes "
             f"{fmt.upper()}: name it .{fmt}, or drop --{fmt}."
         )
     device = str(out).startswith("/dev/")  # /dev/stdout, say
-    if out is not None and str(out) != "-":
+    if out is not None and not to_stdout:
         check_out_file(out, force or device)
-    trace = load(run)
-    frame = trace.to_pandas()
-    if fmt == "csv":
-        text = frame.to_csv(index=False, float_format="%.9g")
-    else:
-        # null where a value does not apply; infinities as "Infinity", as in run.json
-        rows = [
-            {
-                k: (None if isinstance(v, float) and math.isnan(v) else v)
-                for k, v in record.items()
-            }
-            for record in frame.astype(object).to_dict(orient="records")
-        ]
-        text = to_json({"run": trace.info, "trace": rows}) + "\n"
-    if out is None or str(out) == "-":
-        sys.stdout.write(text)
+    info = load_info(run)
+    batches = trace_batches(run, info)
+    if to_stdout:
+        _write_trace(sys.stdout, fmt, info, batches)
         return
+    assert out is not None
     # a link or a device (/dev/stdout) is written through, never renamed over
     through = device or out.is_symlink() or (out.exists() and not out.is_file())
     tmp = out.with_name(f".{out.name}.tmp")
     try:
         if through:
-            with open(out, "w") as handle:
-                handle.write(text)
+            rows = _write_file(out, fmt, info, batches)
         else:
-            tmp.write_text(text)
+            rows = _write_file(tmp, fmt, info, batches)
             tmp.replace(out)
     except OSError as err:
-        if not through:
-            tmp.unlink(missing_ok=True)
         raise InputError(
             f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable -o."
         ) from None
+    finally:
+        if not through:
+            tmp.unlink(missing_ok=True)
     if not device:
-        click.echo(f"wrote {trace.steps + 1} rows to {out}", err=True)
+        click.echo(f"wrote {rows} rows to {out}", err=True)
+
+
+def _write_file(path: Path, fmt: str, info: dict[str, Any], batches: Any) -> int:
+    """Write the trace's ``batches`` to ``path`` as ``fmt``; the rows written."""
+    if fmt != "parquet":
+        with open(path, "w") as handle:
+            return _write_trace(handle, fmt, info, batches)
+    import pyarrow.parquet as pq
+
+    rows, writer = 0, None
+    try:
+        for batch in batches:
+            if writer is None:
+                writer = pq.ParquetWriter(path, batch.schema)
+            writer.write_batch(batch.cast(writer.schema))
+            rows += batch.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def _write_trace(handle: Any, fmt: str, info: dict[str, Any], batches: Any) -> int:
+    """Write the trace's ``batches`` to the text stream ``handle`` as CSV or JSON,
+    a block at a time: a reader that stops reading stops it at once, and no text
+    of the whole trace is ever held. The rows written."""
+    from gradtrace.store import json_text
+
+    rows = 0
+
+    def frames() -> Any:
+        nonlocal rows
+        for batch in batches:
+            rows += batch.num_rows
+            yield batch.to_pandas()
+
+    if fmt == "json":
+        for piece in json_text(info, frames()):
+            handle.write(piece)
+        return rows
+    for i, frame in enumerate(frames()):
+        handle.write(frame.to_csv(index=False, header=i == 0, float_format="%.9g"))
+    return rows
 
 
 @click.command(name="ls", context_settings={"max_content_width": 100})
