@@ -234,3 +234,13 @@ def test_export_refuses_a_parquet_name_with_csv_or_json(
         code, _, err = run(["export", str(runs["short"]), flag, "-o", str(out)], capsys)
         assert code == 2 and "names a PARQUET file but" in one_error(err)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("group", [[], ["data"]])
+def test_a_group_without_a_command_prints_its_help(
+    group: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(group, capsys)
+    _, helped, _ = run([*group, "--help"], capsys)
+    assert code == 0 and err == "" and out == helped
+    assert out.startswith("Usage: gradtrace") and len(out.splitlines()) > 10

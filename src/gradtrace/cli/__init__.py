@@ -1,7 +1,8 @@
 """The ``gradtrace`` command: one module per command group; errors translated here.
 
 Exit codes: 0 done, 1 the run diverged (its trace is still written), 2 bad input
-(one line on stderr, no traceback), 130 interrupted.
+(one line on stderr, no traceback), 130 interrupted. A group given no command
+(``gradtrace``, ``gradtrace data``) prints its help, as --help does, and exits 0.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def cli() -> None:
     gradtrace plot RUN         the fit, loss, parameters and loss landscape as PNGs
     gradtrace animate RUN -o fit.gif   the fit moving step by step
     gradtrace report RUN       a self-contained interactive HTML report
-    gradtrace export RUN --csv the trace as CSV or JSON
+    gradtrace export RUN --csv the trace as CSV, JSON or Parquet
     gradtrace ls [FOLDER]      a table of runs
     gradtrace rerun RUN        repeat a run and check the trace is identical
     gradtrace resume RUN       continue an interrupted or checkpointed run
@@ -139,6 +140,10 @@ def _command(argv: list[str] | None) -> int:
             err=True,
         )
         return 2
+    except click.exceptions.NoArgsIsHelpError as err:
+        # `gradtrace`, `gradtrace data`: what there is to do, as --help prints it
+        click.echo(err.ctx.get_help() if err.ctx else err.format_message())
+        return 0
     except click.UsageError as err:
         path = err.ctx.command_path if err.ctx else "gradtrace"
         click.echo(
