@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,7 @@ from gradtrace import store
 from gradtrace.cli import main
 from gradtrace.store import to_json
 from helpers import run_cli as run
+from helpers import start_program
 
 SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
 
@@ -244,3 +247,61 @@ def test_a_group_without_a_command_prints_its_help(
     _, helped, _ = run([*group, "--help"], capsys)
     assert code == 0 and err == "" and out == helped
     assert out.startswith("Usage: gradtrace") and len(out.splitlines()) > 10
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["demo", "keras-batches"], ["export", "{run}"], ["export", "{run}", "--json"]],
+)
+def test_a_reader_that_stops_reading_stops_no_command_with_an_error(
+    command: list[str], a_run: Path, tmp_path: Path
+) -> None:
+    """`gradtrace demo ... | head`: click.echo writes each line through to the pipe
+    (export a block at a time), so the closed pipe is met while the command runs:
+    exit 0 and no word, as fit, show and explain end."""
+    args = [a.format(run=a_run) for a in command]
+    proc = start_program(args, tmp_path, GRADTRACE_CACHE_DIR="off")
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and err == "", err
+
+
+class _ClosedAfter:
+    """Standard output whose reader goes away after the first ``n`` writes."""
+
+    def __init__(self, n: int) -> None:
+        self.writes, self.n = 0, n
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        if self.writes > self.n:
+            raise BrokenPipeError(32, "Broken pipe")
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_export_to_a_closed_pipe_stops_at_its_first_block(
+    as_json: bool,
+    runs: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(store, "BLOCK_ROWS", 10)
+    read: list[int] = []
+    batches = store.trace_batches
+
+    def counted(*args: object, **kwargs: object) -> Iterator[object]:
+        for batch in batches(*args, **kwargs):  # type: ignore[arg-type]
+            read.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(store, "trace_batches", counted)
+    stdout = _ClosedAfter(2)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    with pytest.raises(SystemExit) as done:
+        main(["export", str(runs["short"]), *(["--json"] if as_json else [])])
+    assert done.value.code in (0, None)
+    assert stdout.writes == 3 and len(read) <= 3  # of 31 blocks

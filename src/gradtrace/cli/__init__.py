@@ -36,8 +36,26 @@ from gradtrace.cli.understand import diagnose, explain
 from gradtrace.errors import COMMAND_LINE, GradtraceError
 
 
+class _ReaderGone(Exception):
+    """The reader of standard output stopped reading (``| head``)."""
+
+
+class _Commands(click.Group):
+    """The command group: a reader that stops reading while a command writes is
+    told apart here, as a ``_ReaderGone``. Click's ``main`` would take the
+    ``BrokenPipeError`` for itself and exit 1 with no word (``demo ... | head``,
+    ``export ... | head``: output larger than the pipe's buffer)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as err:
+            raise _ReaderGone() from err
+
+
 @click.group(
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(package_name="gradtrace")
 def cli() -> None:
@@ -159,7 +177,7 @@ def _command(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted.", err=True)
         return 130
-    except BrokenPipeError:  # the reader stopped reading (| head): no error
+    except (_ReaderGone, BrokenPipeError):  # the reader stopped (| head): no error
         from gradtrace.cli._report import silence
 
         silence(sys.stdout)
