@@ -503,3 +503,28 @@ def test_types_from_numpy_jax_and_optax_are_read_or_refused_in_one_line() -> Non
     line = one_line(lambda: gradtrace.fit(FRAME, optimizer=optax.adam(0.1)))
     assert "optimizer must be the name of a preset (sgd, " in line
     assert "GradientTransformation" in line and "pass optimizer='adam'" in line
+
+
+def test_pytorchs_betas_give_the_presets_two_averages(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """betas=(0.8, 0.99), PyTorch's own name, sets beta1 and beta2 (b1, b2 for
+    optax's adam); on the command line --opt betas=0.8,0.99."""
+    run = gradtrace.fit(FRAME, optimizer="torch.adam", opt={"betas": (0.8, 0.99)})
+    assert (run.info["optimizer"]["beta1"], run.info["optimizer"]["beta2"]) == (
+        0.8,
+        0.99,
+    )
+    run = gradtrace.fit(FRAME, optimizer="adam", opt={"betas": [0.8, 0.99]}, steps=2)
+    assert (run.info["optimizer"]["b1"], run.info["optimizer"]["b2"]) == (0.8, 0.99)
+    assert "takes two numbers" in one_line(
+        lambda: gradtrace.fit(FRAME, optimizer="adam", opt={"betas": 0.8})
+    )
+    assert "opt['betas'] and opt['b1'] give b1 twice: give it once." == one_line(
+        lambda: gradtrace.fit(
+            FRAME, optimizer="adam", opt={"betas": (0.8, 0.9), "b1": 0.5}
+        )
+    )
+    assert "has no hyper-parameter 'betas'" in one_line(
+        lambda: gradtrace.fit(FRAME, opt={"betas": (0.8, 0.9)})
+    )

@@ -346,6 +346,43 @@ def support(
         )
 
 
+def _betas(
+    name: str, keys: list[str], overrides: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """``overrides`` with PyTorch's ``betas=(b1, b2)`` given as the preset's two
+    averages' own names (``beta1``, ``beta2`` or ``b1``, ``b2``)."""
+    if "betas" not in overrides:
+        return overrides
+    pair = next(
+        (
+            p
+            for p in (("beta1", "beta2"), ("b1", "b2"), ("beta_1", "beta_2"))
+            if set(p) <= set(keys)
+        ),
+        None,
+    )
+    if pair is None:
+        raise InputError(
+            f"optimizer {name!r} has no hyper-parameter 'betas': "
+            f"choose one of: {', '.join(keys)}."
+        )
+    value = overrides["betas"]
+    parts = value.replace(";", ",").split(",") if isinstance(value, str) else value
+    try:
+        first, second = parts
+    except (TypeError, ValueError):
+        raise InputError(
+            f"--opt betas takes two numbers, as betas=0.9,0.999, got {value!r}."
+        ) from None
+    twice = [k for k in pair if k in overrides]
+    if twice:
+        raise InputError(
+            f"--opt betas and --opt {twice[0]} give {twice[0]} twice: give it once."
+        )
+    rest = {k: v for k, v in overrides.items() if k != "betas"}
+    return {**rest, pair[0]: first, pair[1]: second}
+
+
 def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec:
     """The optimizer spec, with ``--lr`` and ``--opt KEY=VALUE`` applied."""
     if not isinstance(name, str):
@@ -357,6 +394,7 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
     name = choice("optimizer", name, list(PRESETS))
     preset = PRESETS[name]
     hyper: dict[str, Any] = {}
+    overrides = _betas(name, list(preset.defaults), overrides)
     for key, value in overrides.items():
         if key in ("lr", "learning_rate") and key != preset.lr_key:
             raise InputError(
