@@ -535,3 +535,27 @@ def test_python_callers_are_told_the_keyword_and_the_command_the_flag(
     for args in (["--batch-size", "0"], ["--lr", "-1"]):
         code, _, said = run(["fit", "seed001_line", *args], capsys)
         assert code == 2 and args[0] in said and "in Python" not in said
+
+
+def test_a_csv_without_a_header_and_names_in_another_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first row of numbers is no header: say so; X and Y for x and y: name
+    them (as x='X' in Python)."""
+    import gradtrace
+    from gradtrace.errors import InputError
+
+    line = one_line_error([csv(tmp_path, "1,2\n2,4\n3,6.1\n")], tmp_path, capsys)
+    assert line == (
+        f"error: the first row of {str(tmp_path / 'd.csv')!r} is numbers (1, 2), not "
+        "column names: add a header line naming the columns, such as x,y."
+    )
+    upper = csv(tmp_path, "X,Y\n1,2\n2,4\n3,6.1\n", "u.csv")
+    assert one_line_error([upper], tmp_path, capsys).endswith(
+        "(columns: X, Y): did you mean --x X?"
+    )
+    assert one_line_error([upper, "--x", "X"], tmp_path, capsys).endswith(
+        "did you mean --y Y?"
+    )
+    with pytest.raises(InputError, match=r"did you mean x='X'\?$"):
+        gradtrace.fit({"X": [1.0, 2, 3], "Y": [1.0, 2, 3]})

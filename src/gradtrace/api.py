@@ -173,7 +173,10 @@ _FLAG = re.compile(
 
 #: Words that follow a flag of pairs in a sentence, not as the name it is given
 #: ("given to both --init and --fix").
-_WORDS = frozenset({"and", "or", "for", "to", "says", "is", "with", "the", "only"})
+_WORDS = frozenset(
+    {"and", "or", "for", "to", "says", "is", "with", "the", "only", "once", "alone"}
+    | {"repeated"}
+)
 
 #: A parameter's name, or one element's (``w[0]``).
 _NAME = re.compile(r"[A-Za-z_]\w*(?:\[\d+\])?")
@@ -227,8 +230,9 @@ def in_python(message: str, keywords: set[str]) -> str:
             return f"{key}[{value!r}]"
         if value and value[0] in "-0123456789":
             return f"{key}={value}"
-        if value and value in _names_of(flag):
-            return f"{key}={value!r}"
+        named = flag in ("--x", "--y") and value not in _WORDS
+        if value and (value in _names_of(flag) or named):
+            return f"{key}={value!r}"  # a choice, or a column's name
         return key + after
 
     return _FLAG.sub(one, message)

@@ -654,7 +654,12 @@ def x_columns(
                 )
         elif model in ONE_COLUMN or (model not in MODELS and "x" in names):
             others = [c for c in names if c != y]
-            if model in ONE_COLUMN and "x" not in names and len(others) > 1:
+            if (
+                model in ONE_COLUMN
+                and y in names
+                and "x" not in names
+                and len(others) > 1
+            ):
                 raise InputError(
                     f"model {model!r} takes one x column and the data have "
                     f"{len(others)} ({', '.join(others)}) with none named 'x': pass "
@@ -709,9 +714,21 @@ def columns(
             )
         if col not in names:
             flag = "--y" if col == y else "--x"
+            if names and all(_is_number(n) for n in names):
+                raise InputError(
+                    f"the first row of {source} is numbers ({', '.join(names[:4])}"
+                    f"{', ...' if len(names) > 4 else ''}), not column names: add a "
+                    f"header line naming the columns, such as {','.join(wanted)}."
+                )
+            same = [n for n in names if n.lower() == col.lower()]
+            tail = (
+                f"did you mean {flag} {same[0]}?"
+                if same
+                else f"pass {flag} with one of them."
+            )
             raise InputError(
                 f"column {col!r} not found in {source} (columns: "
-                f"{', '.join(names)}): pass {flag} with one of them."
+                f"{', '.join(names)}): {tail}"
             )
     if len(frame) < 2:
         raise InputError(
