@@ -218,6 +218,40 @@ def test_config_file_and_command_line_override(
     assert b.info["config"]["optimizer"] == "keras.rmsprop"
 
 
+def test_rerun_takes_the_data_again_from_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run fitted to standard input, or whose file moved, reruns on --data FILE:
+    the run's own values only."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(SEED004.read_text()))
+    piped = str(tmp_path / "piped")
+    code, _, err = run(["fit", "-", *SEED004_ARGS, "--out", piped], capsys)
+    assert code == 0, err
+    moved = tmp_path / "moved.csv"
+    moved.write_text(SEED004.read_text())
+    code, _, err = run(
+        ["fit", str(moved), *SEED004_ARGS, "--out", str(tmp_path / "m")], capsys
+    )
+    assert code == 0, err
+    moved.unlink()
+    for folder, said in ((piped, "from standard input"), (tmp_path / "m", "gone")):
+        code, _, err = run(["rerun", str(folder), "--out", str(tmp_path / "x")], capsys)
+        assert code == 2 and said in err and "--data FILE" in err, err
+        assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+        again = tmp_path / f"again-{Path(folder).name}"
+        code, out, err = run(
+            ["rerun", str(folder), "--data", str(SEED004), "--out", str(again)], capsys
+        )
+        assert code == 0 and f"identical to {folder}: 5 rows." in out, err
+    other = tmp_path / "other.csv"
+    pd.read_csv(SEED004).assign(y=lambda f: f["y"] + 1).to_csv(other, index=False)
+    code, _, err = run(
+        ["rerun", piped, "--data", str(other), "--out", str(tmp_path / "x")], capsys
+    )
+    assert code == 2 and "these data differ from the run's" in err
+    assert not (tmp_path / "x").exists()
+
+
 def test_rerun_reproduces_the_trace_exactly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -25,7 +25,7 @@ def force_option(what: str) -> Callable[..., Any]:
 
 
 #: The --data option of the commands that read a run's data again (resume,
-#: explain, plot, animate, report): for a run fitted to data from standard input
+#: rerun, explain, plot, animate, report): for a run fitted to data from standard input
 #: or Python, or whose file moved.
 DATA_AGAIN = click.option(
     "--data",

@@ -185,21 +185,36 @@ def ls_runs(folder: Path) -> None:
     help="Run folder to write (default: runs/<date-time>-<model>).",
 )
 @force_option("run")
-def rerun(run: Path, out: Path | None, force: bool) -> None:
+@DATA_AGAIN
+def rerun(run: Path, out: Path | None, force: bool, data: Path | None) -> None:
     """Repeat a run from its run.json and check the new trace equals the old one.
 
     The data are read again from where the run read them; a data file that changed
-    since (its SHA-256 differs) is refused.
+    since (its SHA-256 differs) is refused. A run that read its data from standard
+    input or Python, or whose file moved, reruns on --data FILE: the values must be
+    those the run trained on (run.json's checksum).
     """
-    from gradtrace.api import rerun_config, rerun_rows
+    from gradtrace.api import RunConfig, rerun_config, rerun_rows
     from gradtrace.cli import _report
     from gradtrace.cli.fit import default_out
+    from gradtrace.errors import InputError
     from gradtrace.store import check_parts, load_info, same_traces
 
     info = load_info(run)
     remedy = "there is nothing to compare a rerun with; fit its configuration anew"
     check_parts(run, info, remedy)
-    config = rerun_config(info)
+    if data is None:
+        _data_still_there(info)
+        config = rerun_config(info)
+    else:
+        if str(data) == "-":
+            raise InputError(
+                "rerun reads --data twice (to check them against the run's, then to "
+                "fit): give --data a file, not -."
+            )
+        load_run(run, data, thin=True)  # the values checked against the run's
+        config = RunConfig(**info["config"])
+        config.data = str(data)
     out = out or default_out(info["model"])
     # a long run writes its trace in parts as it goes; the two traces are then
     # compared a row group at a time, neither held whole
@@ -219,6 +234,29 @@ def rerun(run: Path, out: Path | None, force: bool) -> None:
     else:
         click.echo(f"error: the new trace differs from {run}.", err=True)
         raise click.exceptions.Exit(1)
+
+
+def _data_still_there(info: dict[str, Any]) -> None:
+    """Refuse to rerun, without --data, a run whose data cannot be read again: from
+    standard input or Python, or from a file that is gone."""
+    from gradtrace.data import DATASETS
+    from gradtrace.errors import InputError
+
+    source = info["config"].get("data")
+    if source is None or source == "-":
+        where = "standard input" if source == "-" else "Python"
+        raise InputError(
+            f"this run read its data from {where}: give them again with --data FILE "
+            "(the values the run trained on)."
+        )
+    recorded = info["data"].get("path")
+    if source not in DATASETS and not any(
+        p and Path(p).is_file() for p in (source, recorded)
+    ):
+        raise InputError(
+            f"the run's data file {source!r} is gone (it was at {recorded!r}): put "
+            "it back, or give it with --data FILE."
+        )
 
 
 @click.command(context_settings={"max_content_width": 100})
