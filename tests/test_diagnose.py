@@ -207,7 +207,10 @@ def test_unconverged_names_the_farthest_parameter_in_standard_errors() -> None:
     from gradtrace.advice import unconverged
 
     assert unconverged({"w": 1.0000001}, {"w": 1.0}, {"w": 1e-12}) is None  # rounding
-    assert unconverged({"w": 1.05}, {"w": 1.0}, {"w": 0.01}) is None  # 5 of them
+    assert unconverged({"w": 1.019}, {"w": 1.0}, {"w": 0.01}) is None  # in the CI
+    said = unconverged({"w": 1.05}, {"w": 1.0}, {"w": 0.01})  # outside the 95% CI
+    assert said is not None and said.startswith("w ended 5 standard errors")
+    assert unconverged({"w": 1.05}, {"w": 1.0}, {"w": 0.01}, mini_batch=True) is None
     said = unconverged({"w": 1.2, "b": 0.0}, {"w": 1.0, "b": 0.0}, {"w": 0.01})
     assert said is not None and said.startswith("w ended 20 standard errors")
     said = unconverged({"w": [1.0, 3.0]}, {"w": [1.0, 2.0]}, {"w": [0.1, 0.04]})
@@ -244,3 +247,10 @@ def test_a_start_that_curves_more_than_the_optimum_is_said_to_overshoot() -> Non
     # a quadratic loss curves alike everywhere: nothing to say
     line = gradtrace.fit("seed001_line", lr=0.5, steps=5).info["diagnosis"]
     assert not any(f.startswith("At the start") for f in line["findings"])
+
+
+def test_a_crawl_says_how_far_from_1_its_factor_is() -> None:
+    """lr 1e-8 on seed 001's line: the slowest direction shrinks by 1 - 1.3e-09 a
+    step, which six digits would print as 1."""
+    said = " ".join(gradtrace.fit("seed001_line", lr=1e-8, steps=3).warnings)
+    assert "shrinks by a factor 1 - 1.3e-09 per step" in said

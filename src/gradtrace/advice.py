@@ -110,13 +110,14 @@ def findings(
         lines.append(
             f"lr {g(lr)} is {g(ratio, 2)} times below the stable limit of {what}, "
             f"{g(d.stable_lr)}: it will crawl (the slowest direction shrinks by a "
-            f"factor {g(d.slow_contraction, 6)} per step). Try lr {g(d.suggested_lr)}."
+            f"factor {_factor(d.slow_contraction)} per step). Try lr "
+            f"{g(d.suggested_lr)}."
         )
     else:
         lines.append(
             f"lr {g(lr)} is within the stable limit of {what}, {g(d.stable_lr)} "
             f"({g(ratio, 2)} times lr); the slowest direction shrinks by a factor "
-            f"{g(d.slow_contraction, 6)} per step."
+            f"{_factor(d.slow_contraction)} per step."
         )
     # the limit holds at the optimum; where the start curves more, it is lower there
     steepest = float(d.eig_start[-1])
@@ -194,6 +195,15 @@ def findings(
     return lines
 
 
+def _factor(contraction: float) -> str:
+    """A contraction factor per step, its distance from 1 shown where six digits
+    would round it to 1 (a rate far below the limit: 1 - 2e-08, not 1)."""
+    shown = g(contraction, 6)
+    if shown == "1" and contraction != 1:
+        return f"1 - {g(1 - contraction, 2)}"
+    return shown
+
+
 #: A final loss above the start's by less than this share of the larger is not a
 #: rise: float rounding (a full batch's start is the step's fused sum, its end the
 #: objective's) or a mini-batch run's noise about an optimum it started at.
@@ -217,8 +227,12 @@ def rose_warning(start: str, final: str, which: str = "") -> str:
 
 
 #: Standard errors between a run's final parameter and its optimum beyond which a
-#: summary says the run has not converged (a fit's scatter is about one).
-FAR_STDERRS = 10.0
+#: summary says the run has not converged: a full-batch run's parameters outside
+#: the optimum's 95% interval would mislead whoever reads the interval; a
+#: mini-batch run's scatter around the optimum at a fixed rate is larger, so it is
+#: told only when far out.
+FAR_STDERRS = 1.96
+FAR_STDERRS_MINI_BATCH = 10.0
 
 
 def unconverged(
@@ -229,7 +243,8 @@ def unconverged(
     resolution: float = 1e-6,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
-    ``FAR_STDERRS`` standard errors away; None where every one is closer (or none
+    ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
+    mini-batch run); None where every one is closer (or none
     has a standard error above ``resolution`` of its value: float32's by default,
     below which it measures rounding). ``mini_batch``: the run's steps saw
     batches, whose noise keeps them scattered around the optimum."""
@@ -254,7 +269,9 @@ def unconverged(
             if worst is None or z > worst[0]:
                 label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
                 worst = (z, label, float(f[i]), float(o[i]))
-    if worst is None or worst[0] <= FAR_STDERRS:
+    if worst is None or worst[0] <= (
+        FAR_STDERRS_MINI_BATCH if mini_batch else FAR_STDERRS
+    ):
         return None
     z, label, f_i, o_i = worst
     closer = (
