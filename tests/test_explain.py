@@ -393,3 +393,14 @@ def test_rows_of_an_older_run_without_dropped_at_are_found_in_its_file(
     np.testing.assert_array_equal(
         again.explain(2)["x"][:-1], clean["x"].iloc[[3, 4, 5]]
     )
+
+
+def test_an_unconstrained_runs_step_names_its_coordinates_for_python() -> None:
+    """The note of a run trained on log(scale) says which parameter is in which
+    coordinates, and in Python names param_space=, not the flag."""
+    run = gradtrace.fit(
+        "seed001_gaussian", "normal", lr=0.05, steps=3, param_space="unconstrained"
+    )
+    text = run.explain_text(2)
+    assert "(param_space='unconstrained')" in text and "--param-space" not in text
+    assert "(scale as log(scale))" in text

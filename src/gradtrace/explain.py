@@ -135,10 +135,14 @@ def explain_step(
         table.index = pd.Index(labels, dtype="object")
         table.attrs["update"] = _update_table(frame, info, specs, step, space)
         if any(c != "real" for c in space.values()):
+            how = {"positive": "log({})", "unit": "logit({})"}
+            named = ", ".join(
+                f"{k} as {how[c].format(k)}" for k, c in space.items() if c in how
+            )
             table.attrs["space"] = (
                 "the optimizer works on log(positive) and logit(probability) "
-                "values (--param-space unconstrained): gradients and updates are "
-                "in those coordinates"
+                "values (--param-space unconstrained): gradients, grad_ columns "
+                f"and the update table are in those coordinates ({named})"
             )
     table.attrs["logged"], table.attrs["why"] = _logged(frame, info, step, len(rows))
     return table

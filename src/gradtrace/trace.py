@@ -373,8 +373,9 @@ class Trace:
         update, and the loss as Keras logs it against the loss over all the data
         (``print`` it)."""
         from gradtrace.explain import as_text, narration
+        from gradtrace.text import for_python
 
-        return as_text(narration(self, step, "this run", rows, "rows=None"))
+        return for_python(as_text(narration(self, step, "this run", rows, "rows=None")))
 
     def plot(
         self, which: str = "loss", params: Sequence[str] | str | None = None
