@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import sys
 from collections.abc import Iterator
@@ -305,3 +307,70 @@ def test_export_to_a_closed_pipe_stops_at_its_first_block(
         main(["export", str(runs["short"]), *(["--json"] if as_json else [])])
     assert done.value.code in (0, None)
     assert stdout.writes == 3 and len(read) <= 3  # of 31 blocks
+
+
+@pytest.fixture(scope="module")
+def listed(
+    runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """``runs``' folder with a sweep of 20 configurations added, 3 of them
+    diverged."""
+    sweep = next(iter(runs.values())).parent / "sweep"
+    with pytest.raises(SystemExit) as done:
+        main(
+            ["sweep", "seed001_line", "--lr", "0.001:5:log10", "--init", "w=0,5"]
+            + ["--steps", "30", "--no-plot", "--out", str(sweep)]
+        )
+    assert done.value.code in (0, None)
+    return {**runs, "sweep": sweep}
+
+
+def test_ls_csv_and_its_table_read_back_as_the_same_columns(
+    listed: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = listed["sweep"].parent
+    code, out, err = run(["ls", str(folder), "--csv"], capsys)
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(out)).set_index("folder")
+    assert list(table.columns) == [
+        "kind", "created", "model", "loss", "optimizer", "lr", "steps", "status",
+        "final_loss",
+    ]  # fmt: skip
+    assert sorted(table.index) == sorted(listed)
+    for name in runs_of(listed):
+        final = json.loads((listed[name] / "run.json").read_text())["final_loss"]
+        assert table.loc[name, "kind"] == "run"
+        assert table.loc[name, "final_loss"] == pytest.approx(float(final), rel=1e-12)
+    sweep = pd.read_parquet(listed["sweep"] / "sweep.parquet")
+    row = table.loc["sweep"]
+    assert row["kind"] == "sweep" and row["lr"] == "0.001..5" and row["steps"] == 30
+    assert row["status"] == "3_of_20_diverged"
+    assert row["final_loss"] == sweep.loc[~sweep["diverged"], "loss"].min()
+    code, out, err = run(["ls", str(folder)], capsys)
+    assert code == 0, err
+    plain = pd.read_csv(io.StringIO(out), sep=r"\s+").set_index("folder")
+    assert list(plain.columns) == list(table.columns)
+    assert list(plain.index) == list(table.index)  # oldest first, both
+    assert plain.loc["sweep", "status"] == "3_of_20_diverged"
+
+
+def runs_of(listed: dict[str, Path]) -> list[str]:
+    return [name for name in listed if name != "sweep"]
+
+
+def test_show_of_a_sweep_gives_its_lowest_final_losses(
+    listed: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = listed["sweep"]
+    code, out, err = run(["show", str(folder)], capsys)
+    assert code == 0, err
+    sweep = pd.read_parquet(folder / "sweep.parquet")
+    assert "20 configurations (lr, init_w swept), 3 diverged" in out
+    assert "the 10 lowest final losses, of the 17 that did not diverge:" in out
+    lines = out.split("did not diverge:\n")[1].splitlines()
+    assert lines[0].split() == ["config", "lr", "init_w", "loss", "gap", "steps_to_tol"]
+    shown = [int(line.split()[0]) for line in lines[1:11]]
+    best = sweep[~sweep["diverged"]].sort_values("loss", kind="stable")
+    assert shown == list(best["config"][:10])
+    assert "best: lr=" in out
+    assert "sweep.parquet" in out

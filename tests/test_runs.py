@@ -355,7 +355,9 @@ def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         capsys,
     )
     assert code == 0, err
-    for command in (["show"], ["export"], ["report"], ["explain", "--step", "1"]):
+    code, out, err = run(["show", str(sweep)], capsys)  # the sweep's best ones
+    assert code == 0 and "2 configurations (lr swept)" in out, err
+    for command in (["export"], ["report"], ["explain", "--step", "1"]):
         code, _, err = run([*command, str(sweep)], capsys)
         assert code == 2 and "is a sweep's folder, not a run's" in err, err
         assert "sweep.parquet" in err and len(err.strip().splitlines()) == 1

@@ -598,6 +598,32 @@ def load_info(folder: str | Path) -> dict[str, Any]:
         raise RunFolderError(f"cannot read {path} ({err}).") from None
 
 
+SWEEP_TABLE = "sweep.parquet"
+SWEEP_INFO = "sweep.json"
+
+
+def is_sweep(folder: str | Path) -> bool:
+    """Whether ``folder`` is a sweep's (its table, and no run.json)."""
+    folder = Path(folder)
+    return (folder / SWEEP_TABLE).is_file() and not (folder / INFO_FILE).exists()
+
+
+def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A sweep folder's table (one row per configuration) and its sweep.json
+    (empty where it lacks one)."""
+    folder = Path(folder)
+    try:
+        table = pd.read_parquet(folder / SWEEP_TABLE)
+        path = folder / SWEEP_INFO
+        text = path.read_text() if path.is_file() else "{}"
+        info = _decode(json.loads(text, parse_constant=float))
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise RunFolderError(
+            f"cannot read the sweep folder {str(folder)!r} ({err})."
+        ) from None
+    return table, info
+
+
 def _trace_files(folder: Path, info: dict[str, Any]) -> list[Path]:
     path = folder / TRACE_FILE
     parts = info.get("trace", {}).get("parts") if path.is_dir() else None

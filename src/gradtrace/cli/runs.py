@@ -24,11 +24,103 @@ from gradtrace.cli._options import (
 @click.argument("run", type=click.Path(path_type=Path))
 def show(run: Path) -> None:
     """Show a run: what ran, final parameters against the start and the truth, the
-    final loss, how it ended, and its timings."""
+    final loss, how it ended, and its timings. Of a sweep's folder: what was swept,
+    the best configuration, the 10 lowest final losses and how many diverged."""
     from gradtrace.api import load
     from gradtrace.cli._report import print_summary
+    from gradtrace.store import is_sweep
 
+    if is_sweep(run):
+        _show_sweep(run)
+        return
     print_summary(load(run, thin=True), run, all_findings=True)
+
+
+#: the configurations ``gradtrace show SWEEP`` lists
+SHOWN_CONFIGS = 10
+
+
+def _show_sweep(folder: Path) -> None:
+    """What ``gradtrace sweep`` did in ``folder``: the sweep in a line, the best
+    configuration, and a table of the lowest final losses."""
+    import pandas as pd
+
+    from gradtrace.cli._report import _console
+    from gradtrace.store import load_sweep
+    from gradtrace.sweeps import Sweep
+    from gradtrace.text import fmt
+
+    table, info = load_sweep(folder)
+    sweep = Sweep(table, pd.DataFrame(), info)
+    console = _console()
+    n, diverged = len(table), int(table["diverged"].sum())
+    data = info.get("data", {})
+    rows = f" ({data['n_rows']} rows)" if "n_rows" in data else ""
+    steps = f", {info['n_steps']} steps each" if "n_steps" in info else ""
+    rose = len(sweep.rose)
+    above = f", {rose} ended above {'its' if rose == 1 else 'their'} start" * (rose > 0)
+    console.print(
+        f"sweep {folder}: {info.get('model', '?')} by {info.get('loss', '?')}, "
+        f"{info.get('optimizer', '?')}, on {data.get('source', '?')}{rows}{steps}"
+    )
+    swept = ", ".join(sweep.swept) or "nothing"
+    console.print(
+        f"  {n} configuration{'s' * (n != 1)} ({swept} swept), {diverged} "
+        f"diverged{above}"
+    )
+    if info.get("optimum_loss") is not None:
+        console.print(f"  the optimum's loss {fmt(float(info['optimum_loss']))}")
+    for warning in sweep.rose_warnings():
+        console.print(f"  {warning}")
+    best = sweep.best_text()
+    console.print(best if best.startswith("no best") else f"best: {best}.")
+    ok = table[~table["diverged"]].sort_values("loss", kind="stable")
+    if not ok.empty:
+        top = ok.head(SHOWN_CONFIGS)
+        shown = [
+            c
+            for c in ("config", *sweep.swept, "loss", "gap", "steps_to_tol")
+            if c in top.columns
+        ]
+        console.print(
+            f"\nthe {len(top)} lowest final losses, of the {len(ok)} that did not "
+            "diverge:"
+            if len(ok) > len(top)
+            else f"\nthe {len(ok)} that did not diverge, by final loss:"
+        )
+        console.print(_table(top[shown]))
+    console.print(
+        f"\nevery configuration: {folder / 'sweep.parquet'}; their losses per step: "
+        f"{folder / 'traces.parquet'} (pandas.read_parquet reads them)."
+    )
+
+
+def _table(frame: Any) -> Any:
+    """A rich table of ``frame``: numbers to 7 digits, a missing value as -."""
+    from rich.table import Table
+
+    from gradtrace.cli._report import fmt_any
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in frame.columns:
+        table.add_column(str(name), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_cell(v, fmt_any) for v in row))
+    return table
+
+
+def _cell(value: Any, fmt_any: Callable[[Any], str]) -> str:
+    import pandas as pd
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return fmt_any(list(value))
+    if value is None or pd.isna(value):
+        return "-"
+    if isinstance(value, (bool, int)) or float(value).is_integer():
+        return str(int(value)) if not isinstance(value, bool) else str(value)
+    return fmt_any(value)
 
 
 def _out(help: str, required: bool = False) -> Callable[..., Any]:
@@ -160,11 +252,38 @@ def _write_trace(handle: Any, fmt: str, info: dict[str, Any], batches: Any) -> i
     return rows
 
 
+#: ``gradtrace ls``'s columns: single words, so a whitespace split reads them
+LS_COLUMNS = (
+    "folder",
+    "kind",
+    "created",
+    "model",
+    "loss",
+    "optimizer",
+    "lr",
+    "steps",
+    "status",
+    "final_loss",
+)
+
+
 @click.command(name="ls", context_settings={"max_content_width": 100})
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("runs"))
-def ls_runs(folder: Path) -> None:
-    """A table of the runs in FOLDER (default: runs)."""
-    from gradtrace.cli._report import runs_table
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="Write the table as CSV on standard output (a header row, one folder a "
+    "row; numbers in full).",
+)
+def ls_runs(folder: Path, as_csv: bool) -> None:
+    """A table of the runs and sweeps in FOLDER (default: runs), oldest first: kind
+    (run or sweep), model, loss, optimizer, learning rate (a sweep's lowest..highest),
+    steps, status (a sweep's: how many of its configurations diverged) and final
+    loss (a sweep's lowest that did not diverge). A checkpointed run whose process
+    is gone reads stopped."""
+    import csv
+
     from gradtrace.errors import InputError
 
     if not folder.is_dir():
@@ -172,7 +291,126 @@ def ls_runs(folder: Path) -> None:
             f"{str(folder)!r} is not a folder: give the folder that holds "
             "the run folders (default runs)."
         )
-    runs_table(folder)
+    rows = sorted(_listed(folder), key=lambda r: (str(r["created"]), r["folder"]))
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(LS_COLUMNS)
+        writer.writerows([r[c] for c in LS_COLUMNS] for r in rows)
+        return
+    from rich.table import Table
+
+    from gradtrace.cli._report import _console
+    from gradtrace.text import fmt
+
+    if not rows:
+        click.echo(f"no runs in {folder}")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    right = ("lr", "steps", "final_loss")
+    for c in LS_COLUMNS:
+        table.add_column(c, justify="right" if c in right else "left")
+    for r in rows:
+        shown = {**r, "lr": _lr_text(r["lr"])}
+        if isinstance(r["final_loss"], float):
+            shown["final_loss"] = fmt(r["final_loss"])
+        table.add_row(*(str(shown[c]) if shown[c] != "" else "-" for c in LS_COLUMNS))
+    _console().print(table)
+
+
+def _lr_text(lr: Any) -> str:
+    return f"{lr:g}" if isinstance(lr, float) else str(lr)
+
+
+def _listed(folder: Path) -> list[dict[str, Any]]:
+    """A row for every run folder (run.json) and sweep folder (sweep.parquet) under
+    ``folder``, hidden ones aside: its values as run.json or sweep.json keep them."""
+    import json
+
+    from gradtrace.store import being_written
+
+    def found(name: str) -> list[Path]:
+        return sorted(
+            p.parent
+            for p in folder.rglob(name)
+            if not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        )
+
+    rows = []
+    for run in found("run.json"):
+        row: dict[str, Any] = dict.fromkeys(LS_COLUMNS, "")
+        row.update(folder=str(run.relative_to(folder)), kind="run")
+        try:
+            info = json.loads((run / "run.json").read_text())
+        except (OSError, ValueError):
+            rows.append({**row, "status": "unreadable"})
+            continue
+        opt = info.get("optimizer", {})
+        status = info.get("status", "")
+        if status == "running" and being_written(run) is False:
+            status = "stopped"  # checkpointed, and its process is gone
+        final = info.get("final_loss", "")
+        row.update(
+            created=str(info.get("created", ""))[:19],
+            model=info.get("model", ""),
+            loss=info.get("loss", ""),
+            optimizer=opt.get("name", ""),
+            lr=opt.get("learning_rate", opt.get("lr", "")),
+            steps=info.get("steps", ""),
+            status=status,
+            final_loss=_number(final),
+        )
+        rows.append(row)
+    for sweep in found("sweep.parquet"):
+        if (sweep / "run.json").exists():
+            continue
+        rows.append(_sweep_row(folder, sweep))
+    return rows
+
+
+def _number(value: Any) -> Any:
+    """A loss as run.json keeps it ("Infinity", "NaN" as text) made a float."""
+    try:
+        return float(value) if isinstance(value, (int, float, str)) else value
+    except ValueError:
+        return value
+
+
+def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
+    """``gradtrace ls``'s row of a sweep folder."""
+    import datetime as dt
+
+    from gradtrace.errors import GradtraceError
+    from gradtrace.store import load_sweep
+
+    row: dict[str, Any] = dict.fromkeys(LS_COLUMNS, "")
+    row.update(folder=str(sweep.relative_to(folder)), kind="sweep")
+    try:
+        table, info = load_sweep(sweep)
+        when = (sweep / "sweep.parquet").stat().st_mtime
+    except (GradtraceError, OSError):
+        return {**row, "status": "unreadable"}
+    rates = sorted({float(v) for v in info.get("swept", {}).get("lr", [])})
+    lr: Any = rates[0] if len(rates) == 1 else ""
+    if len(rates) > 1:
+        lr = f"{rates[0]:g}..{rates[-1]:g}"
+    n = len(table)
+    bad = int(table["diverged"].sum()) if "diverged" in table else 0
+    ok = table.loc[~table["diverged"], "loss"] if bad else table["loss"]
+    status = "completed"  # a sweep is written whole
+    if bad:
+        status = "all_diverged" if bad == n else f"{bad}_of_{n}_diverged"
+    created = dt.datetime.fromtimestamp(when).astimezone()
+    row.update(
+        created=created.isoformat(timespec="seconds")[:19],
+        model=info.get("model", ""),
+        loss=info.get("loss", ""),
+        optimizer=info.get("optimizer", ""),
+        lr=lr,
+        steps=info.get("n_steps", ""),
+        status=status,
+        final_loss=float(ok.min()) if len(ok) else "",
+    )
+    return row
 
 
 @click.command(context_settings={"max_content_width": 100})
