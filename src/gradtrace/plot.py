@@ -1192,6 +1192,11 @@ def landscape_levels(values: np.ndarray, n: int = 25) -> tuple[Any, Any]:
     return levels, BoundaryNorm(levels, ncolors=256)
 
 
+#: A landscape frames the steps whose loss stayed within this many times the
+#: start's (a run that blew up).
+RAN_AWAY = 100.0
+
+
 def loss_landscape(
     trace: Any, params: tuple[str, str] | None = None, grid: int = 60
 ) -> Figure:
@@ -1227,9 +1232,19 @@ def loss_landscape(
             )
     path_a, path_b = frame[a].to_numpy(float), frame[b].to_numpy(float)
     finite = np.isfinite(path_a) & np.isfinite(path_b)
+    # a run that blew up is framed on its steps before the loss passed
+    # RAN_AWAY times its start: framed on all, the start and the optimum would
+    # share one pixel of a chart 1e17 wide
+    loss = frame["loss"].to_numpy(float)
+    away = ~(np.abs(loss) <= RAN_AWAY * max(abs(loss[0]), 1e-30))
+    framed = finite.copy()
+    cut = None
+    if away.any() and int(np.argmax(away)) >= 2:
+        cut = int(np.argmax(away))
+        framed[cut:] = False
     optimum = _flat_named(trace.info.get("optimum") or {})
-    xs = np.concatenate([path_a[finite], [optimum.get(a, path_a[finite][-1])]])
-    ys = np.concatenate([path_b[finite], [optimum.get(b, path_b[finite][-1])]])
+    xs = np.concatenate([path_a[framed], [optimum.get(a, path_a[framed][-1])]])
+    ys = np.concatenate([path_b[framed], [optimum.get(b, path_b[framed][-1])]])
     pad_a = 0.25 * (np.ptp(xs) or 1.0)
     pad_b = 0.25 * (np.ptp(ys) or 1.0)
     ga = np.linspace(xs.min() - pad_a, xs.max() + pad_a, grid)
@@ -1246,25 +1261,27 @@ def loss_landscape(
     bar = fig.colorbar(cs, ax=ax, label=f"{trace.info['loss']} {over}", format="%.4g")
     if norm is not None:
         bar.set_ticks(levels[::4])
-    ax.plot(path_a[finite], path_b[finite], "-", color="white", lw=1, alpha=0.9)
+    ax.set_xlim(ga[0], ga[-1])
+    ax.set_ylim(gb[0], gb[-1])
+    ax.plot(path_a[framed], path_b[framed], "-", color="white", lw=1, alpha=0.9)
     ax.plot(
-        path_a[finite],
-        path_b[finite],
+        path_a[framed],
+        path_b[framed],
         ".",
         color="#fde725",
         ms=4,
-        label=f"path, a dot per step ({int(finite.sum()) - 1} steps)",
+        label=f"path, a dot per step ({int(framed.sum()) - 1} steps)",
     )
+    if cut is not None and finite[cut]:  # the step that left, toward where it went
+        ax.plot(
+            path_a[cut - 1 : cut + 1],
+            path_b[cut - 1 : cut + 1],
+            "--",
+            color="#d62728",
+            lw=1.5,
+            label=f"step {cut}, off the chart",
+        )
     ax.plot(path_a[0], path_b[0], "o", color="white", mec="black", ms=8, label="start")
-    ax.plot(
-        path_a[finite][-1],
-        path_b[finite][-1],
-        "s",
-        color="#fde725",
-        mec="black",
-        ms=7,
-        label="end",
-    )
     if a in optimum and b in optimum:
         ax.plot(
             optimum[a],
@@ -1274,6 +1291,19 @@ def loss_landscape(
             mec="black",
             ms=14,
             label="optimum",
+            zorder=3,
+        )
+    if cut is None:  # over the star where the run reached the optimum: hollow
+        ax.plot(
+            path_a[finite][-1],
+            path_b[finite][-1],
+            "s",
+            mfc="none",
+            mec="black",
+            mew=1.5,
+            ms=9,
+            label="end",
+            zorder=4,
         )
     ax.set_xlabel(a)
     ax.set_ylabel(b)
@@ -1281,7 +1311,13 @@ def loss_landscape(
     held = (
         f" (others held at their final values: {', '.join(others)})" if others else ""
     )
-    ax.set_title(f"loss landscape over {a} and {b}{held}", fontsize=10)
+    away_note = (
+        f"\nframed on steps 0-{cut - 1}: at step {cut} the loss passed "
+        f"{RAN_AWAY:g}x its start"
+        if cut is not None
+        else ""
+    )
+    ax.set_title(f"loss landscape over {a} and {b}{held}{away_note}", fontsize=10)
     fig.legend(fontsize=8, loc="outside lower center", ncol=4, frameon=False)
     return fig
 
