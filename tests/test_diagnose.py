@@ -254,3 +254,22 @@ def test_a_crawl_says_how_far_from_1_its_factor_is() -> None:
     step, which six digits would print as 1."""
     said = " ".join(gradtrace.fit("seed001_line", lr=1e-8, steps=3).warnings)
     assert "shrinks by a factor 1 - 1.3e-09 per step" in said
+
+
+def test_a_parameter_frozen_by_an_overflowed_state_is_told() -> None:
+    """x of order 1e8, Adam at lr 1e5: at step 2 Adam's second moment of w
+    overflows float32 and w never moves again though its gradient is 5e21; the
+    summary says so, and what to do. A run that settles at its optimum (its
+    parameters stop moving in float32) is told nothing of it."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1e8, 2e8, 100)
+    data = pd.DataFrame({"x": x, "y": 3e-8 * x + 1 + rng.normal(0, 0.1, 100)})
+    run = gradtrace.fit(data, optimizer="adam", lr=1e5, steps=100)
+    said = [w for w in run.warnings if "has not moved" in w]
+    assert len(said) == 1 and said[0].startswith("w has not moved since step 1")
+    assert "(standardize=True)" in said[0] and "(dtype='float64')" in said[0]
+    assert "--standardize" in " ".join(run.convergence_warnings())  # the CLI's
+    settled = gradtrace.fit("seed001_line", lr=0.5, steps=3000)
+    assert not any("has not moved" in w for w in settled.warnings)

@@ -286,3 +286,37 @@ def unconverged(
         f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
         f"against {g(o_i, 6)}): the run has not converged; {closer}."
     )
+
+
+#: Steps at the end of a run in which a parameter that stays put while its
+#: gradient is not 0 is said to be stuck (and at least half of the run's).
+STUCK_STEPS = 10
+
+
+def stuck(frame: Any, names: list[str]) -> str | None:
+    """A sentence on the first parameter (a trace column) that has not moved in
+    the run's last ``STUCK_STEPS`` steps or more (half its steps at least) while
+    its gradient was finite and not 0: its update rounds to nothing, or the
+    optimizer's state overflowed (Adam's second moment of a gradient of 1e21 in
+    float32); None where every parameter moved."""
+    n = len(frame) - 1
+    if n < 2:
+        return None
+    for name in names:
+        values = frame[name].to_numpy(np.float64)
+        grads = frame[f"grad_{name}"].to_numpy(np.float64)
+        moved = np.flatnonzero(values[1:] != values[:-1])
+        since = int(moved[-1]) + 1 if len(moved) else 0  # the last step it moved at
+        still = n - since
+        if still < max(STUCK_STEPS, n // 2):
+            continue
+        tail = grads[since + 1 :]
+        if not (len(tail) and np.all(np.isfinite(tail)) and np.all(tail != 0)):
+            continue
+        return (
+            f"{name} has not moved since step {since} though its gradient is not 0 "
+            f"({g(float(tail[-1]), 3)} at the last step): its update rounds to "
+            "nothing, or the optimizer's state overflowed (explain shows it); "
+            "rescale x (--standardize) or train in float64 (--dtype float64)."
+        )
+    return None

@@ -21,6 +21,8 @@ PYTHON_WORDS = (
     ("gradtrace lr-find", "gradtrace.lr_find"),
     ("a smaller --lr", "a smaller lr="),
     ("(--init)", "(init=)"),
+    ("(--standardize)", "(standardize=True)"),
+    ("(--dtype float64)", "(dtype='float64')"),
     (
         "choose another --out, or pass --force",
         "choose another folder, or pass force=True",

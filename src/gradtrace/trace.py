@@ -222,7 +222,7 @@ class Trace:
     def convergence_warnings(self) -> list[str]:
         """Of ``warnings``: a completed run's parameters far from the optimum (in
         standard errors), and a loss that ended above where it started."""
-        from gradtrace.advice import ended_above, rose_warning, unconverged
+        from gradtrace.advice import ended_above, rose_warning, stuck, unconverged
         from gradtrace.text import fmt
 
         if self.status != "completed":
@@ -243,6 +243,13 @@ class Trace:
         first = float(self._frame["loss"].iloc[0])
         if ended_above(first, self.final_loss):
             out.append(rose_warning(fmt(first), fmt(self.final_loss)))
+        from gradtrace.tables import param_columns
+
+        # why, where it is a parameter that stopped moving (a run that settled at
+        # its optimum stops moving too: only asked of one that did not)
+        frozen = stuck(self._frame, param_columns(self._frame)) if out else None
+        if frozen:
+            out.append(frozen)
         return out
 
     def diagnosis_warnings(self) -> list[str]:
