@@ -183,8 +183,8 @@ def writable(out: Path, force: bool) -> None:
         parent = parent.parent
     if parent.exists() and not parent.is_dir():
         raise InputError(
-            f"{str(parent)!r} is a file, not a folder: the run folder {str(out)!r} "
-            "cannot be made in it; choose another --out."
+            f"cannot write the run folder {str(out)!r}: {str(parent)!r} is a file, "
+            "not a folder; choose another --out."
         )
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(

@@ -65,8 +65,8 @@ def check_folder_of(path: Path, flag: str = "-o", made: bool = False) -> None:
         )
     if not made and not path.parent.is_dir():
         raise InputError(
-            f"folder {str(path.parent)!r} does not exist: create it or choose "
-            f"another {flag}."
+            f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not "
+            f"exist; create it or choose another {flag}."
         )
 
 
