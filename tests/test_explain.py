@@ -404,3 +404,28 @@ def test_an_unconstrained_runs_step_names_its_coordinates_for_python() -> None:
     text = run.explain_text(2)
     assert "(param_space='unconstrained')" in text and "--param-space" not in text
     assert "(scale as log(scale))" in text
+
+
+def test_a_moved_data_file_points_to_data_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """explain and plot of a run whose data file moved say to put it back or give
+    it again with --data, and --data then works."""
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,2\n2,4.1\n3,5.9\n4,8.2\n")
+    with pytest.raises(SystemExit):
+        main(["fit", str(data), "--steps", "3", "-q", "--out", str(tmp_path / "r")])
+    moved = data.rename(tmp_path / "e.csv")
+    capsys.readouterr()
+    for command in (
+        ["explain", str(tmp_path / "r"), "--step", "1"],
+        ["plot", str(tmp_path / "r")],
+    ):
+        with pytest.raises(SystemExit) as done:
+            main(command)
+        err = capsys.readouterr().err
+        assert done.value.code == 2
+        assert "is gone: put it back, or give the data again (--data FILE" in err
+    with pytest.raises(SystemExit) as done:
+        main(["explain", str(tmp_path / "r"), "--step", "1", "--data", str(moved)])
+    assert done.value.code in (0, None)

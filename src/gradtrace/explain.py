@@ -583,8 +583,9 @@ def _data_file(info: dict[str, Any]) -> str:
     path = info["data"].get("path") or info["config"]["data"]
     if not Path(path).is_file():
         raise InputError(
-            f"the run's data file {path!r} is gone: explain needs the rows; put the "
-            "file back."
+            f"the run's data file {path!r} is gone: put it back, or give the "
+            "data again (--data FILE on the command line, "
+            "gradtrace.load(RUN, data=...) in Python)."
         )
     return str(path)
 
