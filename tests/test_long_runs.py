@@ -826,3 +826,17 @@ def test_a_long_runs_printed_steps_are_kept_ones_whose_loss_was_taken(
     assert len(steps) > 5
     assert all(s % 7 == 0 and s % kept == 0 for s in steps[:-1])
     assert all(cell for cell in losses)  # each printed row has its loss
+
+
+def test_resuming_a_run_of_data_not_on_disk_asks_for_them_again() -> None:
+    """A run fitted to a data frame or standard input is resumed with its data
+    given again: the message says so (gradtrace resume RUN --data FILE)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [2.0, 4, 6, 8.5]})
+    trace = gradtrace.fit(frame, epochs=2)
+    trace.info["status"], trace.info["resumable"] = "interrupted", True
+    assert "gradtrace.resume(RUN, data=...) continues it" in trace.message
+    assert "(gradtrace resume runs/a --data FILE continues it)" in trace.ending(
+        "runs/a"
+    )

@@ -121,6 +121,12 @@ class Trace:
         run = shlex.quote(run)
         lr_is = "lr=" if python else "--lr "
         resume = f"gradtrace.resume({run})" if python else f"gradtrace resume {run}"
+        if self.info["config"].get("data") in (None, "-"):  # the data are not on disk
+            resume = (
+                f"gradtrace.resume({run}, data=...)"
+                if python
+                else f"gradtrace resume {run} --data FILE"
+            )
         space = (
             "param_space='unconstrained'" if python else "--param-space unconstrained"
         )
