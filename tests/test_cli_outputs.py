@@ -374,3 +374,17 @@ def test_show_of_a_sweep_gives_its_lowest_final_losses(
     assert shown == list(best["config"][:10])
     assert "best: lr=" in out
     assert "sweep.parquet" in out
+
+
+def test_data_into_a_folder_that_is_a_file_or_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """gradtrace data -o names the file that blocks the way, as the other
+    commands do, or the missing folder."""
+    blocker = tmp_path / "f.csv"
+    blocker.write_text("mine\n")
+    code, _, err = run(["data", "line", "-o", str(blocker / "x.csv")], capsys)
+    assert code == 2 and f"{str(blocker)!r} is a file, not a folder" in err
+    code, _, err = run(["data", "line", "-o", str(tmp_path / "no" / "x.csv")], capsys)
+    assert code == 2 and "the folder" in err and "does not exist" in err
+    assert blocker.read_text() == "mine\n"

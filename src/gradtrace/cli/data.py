@@ -172,6 +172,7 @@ def _write(
 ) -> None:
     import math
 
+    from gradtrace.cli._options import check_out_file
     from gradtrace.data import generate, write_table
     from gradtrace.errors import InputError
 
@@ -194,16 +195,7 @@ def _write(
             f"cannot tell the format of {str(out)!r}: end the name in "
             ".csv, .tsv or .parquet."
         )
-    if out.exists() and not force:
-        raise InputError(
-            f"{str(out)!r} already exists: choose another -o, or pass "
-            "--force to replace it."
-        )
-    if not out.parent.is_dir():
-        raise InputError(
-            f"folder {str(out.parent)!r} does not exist: create it or "
-            "choose another -o."
-        )
+    check_out_file(out, force)
     frame, truth = generate(kind, n, seed=seed, **params)  # type: ignore[arg-type]
     write_table(frame, out, truth)
     shown = ", ".join(f"{k}={v}" for k, v in truth.items())
