@@ -559,3 +559,16 @@ def test_a_csv_without_a_header_and_names_in_another_case(
     )
     with pytest.raises(InputError, match=r"did you mean x='X'\?$"):
         gradtrace.fit({"X": [1.0, 2, 3], "Y": [1.0, 2, 3]})
+
+
+def test_whole_numbers_written_as_floats_count_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--steps 1e2 is 100 steps, as fit(steps=1e2) in Python; 1.5 is refused."""
+    data = csv(tmp_path, GOOD)
+    code, out, _ = run(
+        ["fit", data, "--steps", "1e2", "-q", "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 0 and "completed 100 steps" in out
+    line = one_line_error([data, "--steps", "1.5"], tmp_path, capsys)
+    assert "'1.5' is not a whole number" in line

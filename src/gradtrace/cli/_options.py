@@ -3,6 +3,7 @@ the checks of an -o before any work."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,32 @@ def check_out_file(path: Path, force: bool, flag: str = "-o") -> None:
         raise InputError(f"{str(path)!r} is a folder: give a file name to {flag}.")
     if path.is_file() and not force:
         raise already_exists(path, flag)
+
+
+class Whole(click.ParamType):
+    """A whole number, written as one (100) or as a float of a whole value (1e2,
+    100.0), as Python's ``fit(steps=1e4)`` takes it."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        text = str(value).strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+        self.fail(f"{value!r} is not a whole number.", param, ctx)
+
+
+WHOLE = Whole()
 
 
 #: The --force flag of report, animate and plot: files the user names with -o.

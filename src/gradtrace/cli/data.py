@@ -8,19 +8,21 @@ from typing import Any
 
 import click
 
+from gradtrace.cli._options import WHOLE
+
 _COMMON = [
     click.option(
         "--n",
         "--rows",
         "n",
-        type=int,
+        type=WHOLE,
         default=100,
         show_default=True,
         help="Number of rows.",
     ),
     click.option(
         "--seed",
-        type=int,
+        type=WHOLE,
         default=0,
         show_default=True,
         help="Seed of NumPy's generator.",

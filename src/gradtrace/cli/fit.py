@@ -15,6 +15,7 @@ from gradtrace.cli._options import (
     COMPUTE_DTYPE_OPTION,
     DROP_MISSING_OPTION,
     DTYPE_OPTION,
+    WHOLE,
     force_option,
     pairs,
 )
@@ -40,7 +41,7 @@ MODEL_OPTIONS = [
     ),
     click.option(
         "--degree",
-        type=int,
+        type=WHOLE,
         default=None,
         help="The degree of --model poly (default 2).",
     ),
@@ -85,7 +86,7 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
 #: ``--chunk-rows`` (fit and diagnose)
 chunk_rows_option = click.option(
     "--chunk-rows",
-    type=int,
+    type=WHOLE,
     default=None,
     metavar="N",
     help="With --stream: rows read at a time, rounded down to whole batches (at "
@@ -171,19 +172,19 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--epochs",
-            type=int,
+            type=WHOLE,
             default=None,
             help="Passes over the data (default 100 unless --steps).",
         ),
         click.option(
             "--steps",
-            type=int,
+            type=WHOLE,
             default=None,
             help="Optimizer steps instead of epochs, continuing through epochs.",
         ),
         click.option(
             "--batch-size",
-            type=int,
+            type=WHOLE,
             default=None,
             help="Rows per step. Default: all rows (full-batch gradient descent). "
             "A last partial batch is kept, its loss averaged over its real "
@@ -197,7 +198,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--seed",
-            type=int,
+            type=WHOLE,
             default=0,
             show_default=True,
             help="Seed of the shuffling.",
@@ -229,7 +230,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         COMPUTE_DTYPE_OPTION,
         click.option(
             "--eval-every",
-            type=int,
+            type=WHOLE,
             default=None,
             help="Evaluate the loss over all the data after every K-th step (and "
             "after the last). Default: every step while rows x steps <= 1e8; "
@@ -262,14 +263,14 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @force_option("run")
 @click.option(
     "--print-every",
-    type=int,
+    type=WHOLE,
     default=None,
     help="Print a table row every N steps (default: about 20 rows).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.option(
     "--devices",
-    type=int,
+    type=WHOLE,
     default=1,
     show_default=True,
     metavar="N",
@@ -279,7 +280,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option(
     "--checkpoint-every",
-    type=int,
+    type=WHOLE,
     default=None,
     metavar="K",
     help="Save the run folder (trace so far, optimizer state) every K steps, so a "
@@ -299,7 +300,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @chunk_rows_option
 @click.option(
     "--shuffle-window",
-    type=int,
+    type=WHOLE,
     default=None,
     metavar="N",
     help="With --stream and shuffling: rows mixed together, rounded up to whole "

@@ -12,6 +12,7 @@ import click
 from gradtrace.cli._options import (
     DATA_AGAIN,
     FORCE_FILES,
+    WHOLE,
     already_exists,
     check_folder_of,
     check_out_file,
@@ -618,12 +619,12 @@ def plot(
 @_out("The animation: fit.gif (or fit.mp4 where ffmpeg is installed).", required=True)
 @click.option(
     "--every",
-    type=int,
+    type=WHOLE,
     default=None,
     help="Draw every k-th step (default: about 120 frames).",
 )
 @click.option(
-    "--fps", type=int, default=10, show_default=True, help="Frames per second."
+    "--fps", type=WHOLE, default=10, show_default=True, help="Frames per second."
 )
 @DATA_AGAIN
 @FORCE_FILES

@@ -14,6 +14,7 @@ from gradtrace.cli._options import (
     COMPUTE_DTYPE_OPTION,
     DROP_MISSING_OPTION,
     DTYPE_OPTION,
+    WHOLE,
     force_option,
 )
 from gradtrace.cli.fit import model_options
@@ -198,8 +199,8 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     metavar="RANGE",
     help="Batch sizes (one compiled program per size); default all rows.",
 )
-@click.option("--epochs", type=int, default=None, help="Epochs (default 100).")
-@click.option("--steps", type=int, default=None, help="Steps instead of epochs.")
+@click.option("--epochs", type=WHOLE, default=None, help="Epochs (default 100).")
+@click.option("--steps", type=WHOLE, default=None, help="Steps instead of epochs.")
 @click.option(
     "--shuffle/--no-shuffle",
     default=True,
@@ -211,7 +212,7 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @_data_options
 @click.option(
     "--keep-every",
-    type=int,
+    type=WHOLE,
     default=None,
     help="Keep every k-th step of each configuration's trace (default: "
     "about 100 points each).",
@@ -407,16 +408,16 @@ def _its(n: int) -> str:
 )
 @click.option(
     "--steps",
-    type=int,
+    type=WHOLE,
     default=100,
     show_default=True,
     help="Steps (one batch each) from --min to --max.",
 )
 @click.option(
-    "--batch-size", type=int, default=None, help="Rows a step (default: all)."
+    "--batch-size", type=WHOLE, default=None, help="Rows a step (default: all)."
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="The batches' shuffling."
+    "--seed", type=WHOLE, default=0, show_default=True, help="The batches' shuffling."
 )
 @click.option(
     "--shuffle/--no-shuffle",

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gradtrace.cli._options import DATA_AGAIN, load_run
+from gradtrace.cli._options import DATA_AGAIN, WHOLE, load_run
 from gradtrace.cli.fit import chunk_rows_option, run_options
 
 
@@ -37,11 +37,11 @@ class _StepFromTheEnd(click.Command):
 
 @click.command(cls=_StepFromTheEnd, context_settings={"max_content_width": 100})
 @click.argument("run", type=click.Path(path_type=Path))
-@click.argument("step_given", metavar="[STEP]", type=int, required=False)
+@click.argument("step_given", metavar="[STEP]", type=WHOLE, required=False)
 @click.option(
     "--step",
     "step",
-    type=int,
+    type=WHOLE,
     help="The step to explain (1 is the first update, -1 the last); or give it "
     "after RUN.",
 )
