@@ -1369,18 +1369,29 @@ def mse_and_likelihood(trace: Any) -> Figure:
     fig, (left, right) = _figure(10, 4.2, 1, 2)
     left.plot(grid, mse, color="#3b528b", lw=2)
     right.plot(grid, loglik, color="#21918c", lw=2)
-    for ax, label in (
-        (left, "mean squared error"),
-        (right, f"log-likelihood (sigma = {sigma:.3g})"),
+    at_centre = m2 + (best - centre) ** 2
+    for ax, label, value in (
+        (left, "mean squared error", at_centre),
+        (
+            right,
+            f"log-likelihood (sigma = {sigma:.3g})",
+            -0.5 * n * np.log(2 * np.pi * sigma**2) - n * at_centre / (2 * sigma**2),
+        ),
     ):
         ax.axvline(
             best, color="#d62728", ls="--", lw=1.2, label=f"{mean_of} = {best:.5g}"
         )
-        ax.axvline(
+        # over the optimum's line where the run ended next to it: a dot on the
+        # curve marks it either way
+        ax.axvline(centre, color="#222222", ls=":", lw=1.5, zorder=3)
+        ax.plot(
             centre,
-            color="#9e9e9e",
+            value,
+            "o",
+            color="#222222",
+            ms=6,
+            zorder=4,
             ls=":",
-            lw=1.5,
             label=f"the run's final {name} = {centre:.5g}",
         )
         ax.set_xlabel(name)
