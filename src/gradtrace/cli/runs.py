@@ -587,8 +587,8 @@ def plot(
         names = [p.strip() for p in params.split(",") if p.strip()]
         if len(names) != 2:
             raise InputError(
-                f"--params takes two parameter names, got {params!r}: "
-                "write --params w,b."
+                f"--params takes two of the run's parameters, comma-separated "
+                f"(such as --params w,b, or w[0],b for a vector), got {params!r}."
             )
         pair = (names[0], names[1])
     if out is not None and _same(out, run):
