@@ -17,6 +17,7 @@ import pytest
 import gradtrace
 from gradtrace.core.custom import Model
 from gradtrace.core.losses import Loss
+from gradtrace.errors import InputError
 
 N = 60
 DECAY_INIT = {"a": 1.0, "b": 0.5, "c": 0.0}
@@ -381,3 +382,95 @@ def test_models_md_examples_run_on_the_decay_data_they_generate(
         gap = abs(decay["optimum"][name] - decay["truth"][name])
         assert gap < 3 * decay["stderr"][name], name
     assert "--model-expr" in fit_line
+
+
+# -- distributions of your own ---------------------------------------------------
+
+
+def _t5_and_laplace() -> tuple[Any, Any]:
+    import jax.scipy.stats as st
+
+    t5 = gradtrace.Distribution(
+        lambda p, y: st.t.logpdf(y, 5, p["loc"], p["scale"]),
+        {"loc": 0.0, "scale": 1.0},
+        positive=["scale"],
+    )
+    laplace = gradtrace.Distribution(
+        lambda p, y: st.laplace.logpdf(y, p["loc"], p["scale"]),
+        {"loc": 0.0, "scale": 1.0},
+        positive=["scale"],
+    )
+    return t5, laplace
+
+
+def test_a_distribution_of_your_own_is_fitted_as_scipy_fits_it(
+    tmp_path: Path,
+) -> None:
+    """Student's t with 5 degrees of freedom, written as a log-density: its
+    optimum is scipy.stats.t.fit's (df held at 5), with standard errors; a
+    Laplace written the same way, fitted in the same process, is its own (the
+    compiled programs of two distributions of one name are not shared): its
+    location is the median."""
+    import scipy.stats
+
+    y = np.random.default_rng(0).standard_t(5, 500) * 2 + 3
+    t5, laplace = _t5_and_laplace()
+    run = gradtrace.fit((None, y), t5, optimizer="adam", lr=0.05, steps=500)
+    _, loc, scale = scipy.stats.t.fit(y, f0=5)
+    table = run.summary()
+    np.testing.assert_allclose(table["optimum"], [loc, scale], rtol=2e-5)
+    assert table["std_error"].notna().all() and run.status == "completed"
+    other = gradtrace.fit((None, y), laplace, optimizer="adam", lr=0.05, steps=500)
+    assert other.summary()["optimum"]["loc"] == pytest.approx(np.median(y), abs=2e-3)
+    run.save(tmp_path / "t5")
+    loaded = gradtrace.load(tmp_path / "t5", model=t5, data=(None, y))
+    assert loaded.explain(1)["loss"].iloc[-1] == pytest.approx(
+        -np.mean(scipy.stats.t.logpdf(y, 5, 0.0, 1.0)), rel=1e-5
+    )
+    with pytest.raises(InputError, match="a model of your own"):
+        gradtrace.load(tmp_path / "t5", data=(None, y))
+
+
+@pytest.mark.parametrize(
+    ("make", "data", "message"),
+    [
+        (
+            lambda: gradtrace.Distribution(lambda p, y: jnp.sum(y), {"loc": 0.0}),
+            None,
+            "distribution 'custom' returns one number for 40 rows: a distribution's "
+            "log_prob must map params and y to one log-density per row",
+        ),
+        (
+            lambda: gradtrace.Distribution(lambda p, y: p["nope"] * y, {"loc": 0.0}),
+            None,
+            "KeyError: 'nope'",
+        ),
+        (
+            lambda: gradtrace.Distribution(lambda p, y: y, {"a": 1.0}, support="pos"),
+            None,
+            "support must be one of real, positive, nonnegative, unit, binary, count",
+        ),
+        (
+            lambda: gradtrace.Distribution({"loc": 0.0}, {"loc": 0.0}),  # type: ignore[arg-type]
+            None,
+            "a Distribution's log_prob must be a function log_prob(params, y)",
+        ),
+        (
+            lambda: gradtrace.Distribution(
+                lambda p, y: -p["rate"] + y * jnp.log(p["rate"]),
+                {"rate": 1.0},
+                positive=["rate"],
+                support="count",
+            ),
+            np.linspace(0.5, 3.5, 40),
+            "needs whole numbers >= 0 in y",
+        ),
+    ],
+)
+def test_a_distribution_of_your_own_that_cannot_be_fitted(
+    make: Any, data: Any, message: str
+) -> None:
+    y = np.linspace(-1.0, 1.0, 40) if data is None else data
+    with pytest.raises(InputError) as err:
+        gradtrace.fit((None, y), make(), steps=2)
+    assert message in str(err.value) and "\n" not in str(err.value)

@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DATASETS",
+    "Distribution",
     "GradtraceError",
     "InputError",
     "Loss",
@@ -39,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.api import RunConfig, fit, load, resume
     from gradtrace.core.batches import batch_plan
     from gradtrace.core.catalog import MODELS
-    from gradtrace.core.custom import Model
+    from gradtrace.core.custom import Distribution, Model
     from gradtrace.core.losses import Loss
     from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
     from gradtrace.data import DATASETS
@@ -55,6 +56,7 @@ _LAZY = {
     "batch_plan": ("gradtrace.core.batches", "batch_plan"),
     "MODELS": ("gradtrace.core.catalog", "MODELS"),
     "Model": ("gradtrace.core.custom", "Model"),
+    "Distribution": ("gradtrace.core.custom", "Distribution"),
     "Loss": ("gradtrace.core.losses", "Loss"),
     "OPTIMIZERS": ("gradtrace.core.optimizers", "PRESETS"),
     "DATASETS": ("gradtrace.data", "DATASETS"),

@@ -30,6 +30,7 @@ from gradtrace import store, validate
 from gradtrace.core import loop
 from gradtrace.core.arrays import to_device
 from gradtrace.core.batches import n_batches
+from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
 from gradtrace.core.rowsums import reduce_rows
@@ -1032,7 +1033,7 @@ def run(
         except InputError:
             raise
         except Exception as err:  # the user's own code raised while being traced
-            if not isinstance(p.m, Custom) and isinstance(p.loss, str):
+            if not isinstance(p.m, (Custom, CustomFamily)) and isinstance(p.loss, str):
                 raise
             raise InputError(_user_code_error(p, err)) from None
         xd, yd, fixed_d = prepared.data
@@ -1361,6 +1362,9 @@ def _devices(value: Any) -> int:
 
 def _user_code_error(p: Plan, err: BaseException) -> str:
     """One line on a failure inside the user's model or loss, with its place."""
+    if isinstance(p.m, CustomFamily):
+        what = f"distribution {p.m.name!r}"
+        return validate.user_code_error(what, validate.LOG_PROB_SHAPE, err)
     if not isinstance(p.m, Custom):
         return validate.user_code_error("the custom loss", validate.LOSS_SHAPE, err)
     what, hint = f"model {p.m.name!r}", validate.MODEL_SHAPE
@@ -1388,7 +1392,7 @@ def _reference_soon(config: RunConfig, p: Plan) -> Future[dict[str, Any]] | None
     width = 1 if p.xs is None else 1 + int(np.prod(np.shape(p.xs)[1:]))
     if (
         not config.exact
-        or isinstance(p.m, Custom)
+        or isinstance(p.m, (Custom, CustomFamily))
         or not isinstance(p.loss, str)
         or np.size(p.ys) * width > OVERLAP_VALUES
     ):

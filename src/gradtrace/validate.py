@@ -18,7 +18,7 @@ import pandas as pd
 
 from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
 from gradtrace.core.custom import expression_loss, expression_model
-from gradtrace.core.distributions import SUPPORTS, Family
+from gradtrace.core.distributions import SUPPORTS, CustomFamily, Family
 from gradtrace.core.expr import parse
 from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, param_specs
 from gradtrace.core.metrics import METRICS
@@ -203,6 +203,10 @@ MODEL_SHAPE = (
     "with jax.numpy"
 )
 LOSS_SHAPE = "a loss must map (pred, y) to one loss per row with jax.numpy"
+LOG_PROB_SHAPE = (
+    "a distribution's log_prob must map params and y to one log-density per row "
+    "with jax.numpy"
+)
 
 
 def user_code(
@@ -228,6 +232,17 @@ def user_code(
             raise InputError(
                 f"model {m.name!r} returns {_shape_of(out)} for {n} rows: "
                 f"{MODEL_SHAPE} (a constant c as c * jnp.ones(len(x)))."
+            )
+    if isinstance(m, CustomFamily):
+        p = {k: jax.ShapeDtypeStruct(np.shape(v), f32) for k, v in params.items()}
+        what = f"distribution {m.name!r}"
+        try:
+            out = jax.eval_shape(m.log_density, p, rows)
+        except Exception as err:  # the user's own code: report whatever it raised
+            raise InputError(user_code_error(what, LOG_PROB_SHAPE, err)) from None
+        if getattr(out, "shape", None) != (n,):
+            raise InputError(
+                f"{what} returns {_shape_of(out)} for {n} rows: {LOG_PROB_SHAPE}."
             )
     if isinstance(loss_value, Loss) and m.kind == "regression":
         try:

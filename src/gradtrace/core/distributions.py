@@ -68,6 +68,29 @@ class Family:
         return isinstance(other, Family) and other.name == self.name
 
 
+@dataclass(frozen=True, eq=False)
+class CustomFamily(Family):
+    """A distribution of the user's own (``gradtrace.Distribution``): its
+    ``log_density(params, y)`` written with ``jax.numpy``. Two are the same only
+    where their functions are (compiled programs are cached by model)."""
+
+    source: dict[str, Any] | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.log_density, self.specs, self.name, self.support))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, CustomFamily)
+            and other.log_density is self.log_density
+            and (other.specs, other.name, other.support)
+            == (self.specs, self.name, self.support)
+        )
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.source or {})
+
+
 def _p(name: str, default: float, constraint: Any = "real", doc: str = "") -> ParamSpec:
     return ParamSpec(name, default, constraint, doc=doc)
 
