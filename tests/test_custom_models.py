@@ -474,3 +474,42 @@ def test_a_distribution_of_your_own_that_cannot_be_fitted(
     with pytest.raises(InputError) as err:
         gradtrace.fit((None, y), make(), steps=2)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_distribution_of_your_own_in_a_model_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--model-file FILE.py:NAME of a gradtrace.Distribution (a zero-inflated
+    Poisson): fitted from a CSV of y alone, then explained, drawn and rerun from
+    run.json, which names the file."""
+    from helpers import run_cli
+
+    (tmp_path / "zipmod.py").write_text(
+        "import jax.numpy as jnp\n"
+        "from jax.scipy.special import gammaln\n"
+        "import gradtrace\n\n"
+        "def log_prob(p, y):\n"
+        "    poisson = -p['rate'] + y * jnp.log(p['rate']) - gammaln(y + 1)\n"
+        "    zero = jnp.log(p['pi'] + (1 - p['pi']) * jnp.exp(-p['rate']))\n"
+        "    return jnp.where(y == 0, zero, jnp.log1p(-p['pi']) + poisson)\n\n"
+        "zip_ = gradtrace.Distribution(log_prob, {'rate': 1.0, 'pi': 0.5},\n"
+        "                              positive=['rate'], support='count')\n"
+    )
+    rng = np.random.default_rng(0)
+    counts = np.where(rng.uniform(size=500) < 0.3, 0, rng.poisson(3.0, 500))
+    pd.DataFrame({"y": counts}).to_csv(tmp_path / "c.csv", index=False)
+    run = str(tmp_path / "r")
+    fit = ["fit", str(tmp_path / "c.csv"), "--model-file", f"{tmp_path}/zipmod.py:zip_"]
+    code, out, _ = run_cli(
+        [*fit, "--optimizer", "adam", "--lr", "0.05", "--steps", "300", "--out", run],
+        capsys,
+    )
+    assert code == 0 and "(500 rows; y)" in out
+    optimum = gradtrace.load(run).info["optimum"]
+    assert optimum["pi"] == pytest.approx(0.3, abs=0.06)
+    code, out, _ = run_cli(["explain", run, "--step", "2"], capsys)
+    assert code == 0 and out.startswith("Step 2 of 300")
+    code, out, _ = run_cli(["plot", run], capsys)
+    assert code == 0 and "fit.png" in out
+    code, out, _ = run_cli(["rerun", run, "--out", str(tmp_path / "again")], capsys)
+    assert code == 0 and "identical to" in out

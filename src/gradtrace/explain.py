@@ -570,10 +570,18 @@ def _file_reader(info: dict[str, Any]) -> Any:
     from gradtrace.data import ParquetRows
 
     path = _data_file(info)
-    kind = kind_of(info["model"]) if info["model"] in MODELS else "regression"
+    kind = run_kind(info)
     columns = info["data"]["x"] or ([] if kind == "distribution" else ["x"])
     flat = not getattr(model_of(info), "x_matrix", False)
     return ParquetRows(path, columns, info["data"]["y"], "float64", flat, repr(path))
+
+
+def run_kind(info: dict[str, Any]) -> str:
+    """``regression`` or ``distribution``: a built-in model's kind, else (a model
+    or distribution of the user's own) whether the run read x columns."""
+    if info["model"] in MODELS:
+        return kind_of(info["model"])
+    return "regression" if info["data"].get("x") else "distribution"
 
 
 def _data_file(info: dict[str, Any]) -> str:
@@ -607,7 +615,7 @@ def _read_columns(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
             "--data FILE on the command line, gradtrace.load(RUN, data=...) in "
             "Python (or use the Trace that gradtrace.fit returned)."
         )
-    kind = kind_of(info["model"]) if info["model"] in MODELS else "regression"
+    kind = run_kind(info)
     return validate.columns(
         frame, kind, info["data"]["x"], info["data"]["y"], str(source)
     )

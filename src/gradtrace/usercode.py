@@ -11,13 +11,15 @@ from typing import Any
 from gradtrace.core.catalog import MODELS, Model, make_model
 from gradtrace.core.custom import Model as custom_model
 from gradtrace.core.custom import expression_loss, expression_model
+from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.losses import LOSSES, LossLike, huber
 from gradtrace.core.models import Custom
 from gradtrace.errors import InputError
 
 
 def load_model_file(spec: str) -> Any:
-    """The model named by ``path.py:name``: a ``gradtrace.Model`` defined there, or a
+    """The model named by ``path.py:name``: a ``gradtrace.Model`` (or a
+    ``gradtrace.Distribution``) defined there, or a
     function ``name(x, a=1.0, b=0.5, ...)`` whose keyword defaults are its parameters
     (the file is the user's own code, imported as Python)."""
     import importlib.util
@@ -51,7 +53,7 @@ def load_model_file(spec: str) -> Any:
             + "."
         )
     obj = getattr(module, name)
-    if isinstance(obj, Custom):
+    if isinstance(obj, (Custom, CustomFamily)):  # gradtrace.Model, Distribution
         return dataclasses.replace(obj, source={"file": f"{path.resolve()}:{name}"})
     if not callable(obj):
         raise InputError(f"--model-file: {name!r} in {path} is not a function.")
