@@ -162,7 +162,7 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
         (["--init", "w=1", "--fix", "w=1"], "both --init and --fix"),
         (["--opt", "rhoo=0.5", "--optimizer", "keras.rmsprop"], "no hyper-parameter"),
         (["--x", "nope"], "column 'nope' not found"),
-        (["--epochs", "x"], "not a valid integer"),
+        (["--epochs", "x"], "is not a whole number"),
         (["--model", "normal", "--x", "x"], "--x is for regression models"),
         (["--model", "normal", "--init", "scale=-1"], "scale must be positive"),
         (["--epocs", "3"], "no such option --epocs: did you mean --epochs?"),
