@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -572,3 +573,35 @@ def test_whole_numbers_written_as_floats_count_on_the_command_line(
     assert code == 0 and "completed 100 steps" in out
     line = one_line_error([data, "--steps", "1.5"], tmp_path, capsys)
     assert "'1.5' is not a whole number" in line
+
+
+def test_a_run_folder_the_file_system_refuses_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where os.access says yes (root on /sys) but making a folder fails, fit
+    says so before it trains, as sweep does."""
+    import errno
+    import os
+
+    from gradtrace import api
+
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    make = os.mkdir
+
+    def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path).parent == locked:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        make(path, *args, **kwargs)
+
+    def trained(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the run trained")
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(api, "run", trained)
+    code, _, err = run(["fit", csv(tmp_path, GOOD), "--out", str(locked / "r")], capsys)
+    assert code == 2
+    assert err == (
+        f"error: cannot write the run folder {str(locked / 'r')!r} "
+        "(Operation not permitted): choose a writable --out.\n"
+    )

@@ -173,24 +173,37 @@ def _scratch(name: str) -> bool:
     return name.startswith(".") and any(name[1:].startswith(f"{w}.") for w in WRITTEN)
 
 
-def writable(out: Path, force: bool) -> None:
-    """Refuse, before any training, a run folder that exists (without ``force``),
-    that ``force`` may not replace (``replaceable``), or that cannot be
-    written."""
-    replaceable(out, force)
+def writable(out: Path, force: bool, what: str = "run") -> None:
+    """Refuse, before any training, a ``what`` folder that exists (without
+    ``force``), that ``force`` may not replace (``replaceable``), or that cannot
+    be written: a folder is made where it goes and removed at once, since the
+    system's permissions say yes to root where the file system says no
+    (``/sys``)."""
+    import tempfile
+
+    replaceable(out, force, what)
     parent = out.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if parent.exists() and not parent.is_dir():
         raise InputError(
-            f"cannot write the run folder {str(out)!r}: {str(parent)!r} is a file, "
-            "not a folder; choose another --out."
+            f"cannot write the {what} folder {str(out)!r}: {str(parent)!r} is a "
+            "file, not a folder; choose another --out."
         )
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(
-            f"cannot write the run folder {str(out)!r}: {str(parent)!r} "
+            f"cannot write the {what} folder {str(out)!r}: {str(parent)!r} "
             "is not a writable folder; choose another --out."
         )
+    try:
+        Path(
+            tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)
+        ).rmdir()
+    except OSError as err:
+        raise InputError(
+            f"cannot write the {what} folder {str(out)!r} "
+            f"({err.strerror or err}): choose a writable --out."
+        ) from None
 
 
 def writing(folder: Path) -> FileLock | None:

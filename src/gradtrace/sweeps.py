@@ -287,21 +287,9 @@ def check_out(folder: Path, force: bool) -> None:
     existing folder refuses a new folder when one is made there (and removed at
     once): the system's permissions say yes to root where the file system says no
     (``/sys``)."""
-    import tempfile
+    from gradtrace.store import writable
 
-    from gradtrace.store import replaceable, writable
-
-    replaceable(folder, force, "sweep")
-    writable(folder, force)
-    parent = folder.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    try:
-        Path(
-            tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent)
-        ).rmdir()
-    except OSError as err:
-        raise _cannot_write(folder, err) from None
+    writable(folder, force, "sweep")
 
 
 def _cannot_write(folder: Path, err: OSError) -> Exception:
