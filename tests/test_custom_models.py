@@ -505,6 +505,8 @@ def test_a_distribution_of_your_own_in_a_model_file(
         capsys,
     )
     assert code == 0 and "(500 rows; y)" in out
+    # read again from its file: resume needs no model=
+    assert gradtrace.load(run).info["own_objects"] == []
     optimum = gradtrace.load(run).info["optimum"]
     assert optimum["pi"] == pytest.approx(0.3, abs=0.06)
     code, out, _ = run_cli(["explain", run, "--step", "2"], capsys)
@@ -513,3 +515,12 @@ def test_a_distribution_of_your_own_in_a_model_file(
     assert code == 0 and "fit.png" in out
     code, out, _ = run_cli(["rerun", run, "--out", str(tmp_path / "again")], capsys)
     assert code == 0 and "identical to" in out
+
+
+def test_a_model_or_distribution_of_your_own_cannot_take_a_built_in_name() -> None:
+    """Named "normal", a distribution of your own would take the normal's closed
+    form as its optimum and be rebuilt as the built-in from run.json."""
+    with pytest.raises(InputError, match="name='normal' is a built-in model's"):
+        gradtrace.Distribution(lambda p, y: y, {"a": 1.0}, name="normal")
+    with pytest.raises(InputError, match="such as name='my_line'"):
+        gradtrace.Model(lambda p, x: p["a"] * x, {"a": 1.0}, name="line")

@@ -770,7 +770,7 @@ def test_resume_takes_names_in_any_case_dropped_rows_and_own_objects_by_name(
         )
         assert done.status == "completed"
     mine = gradtrace.Model(
-        lambda p, x: p["a"] * x + p["c"], {"a": 0.0, "c": 0.0}, name="line"
+        lambda p, x: p["a"] * x + p["c"], {"a": 0.0, "c": 0.0}, name="my_line"
     )
     folder = interrupted(frame, mine, "own")
     with pytest.raises(gradtrace.InputError, match="given a model of your own"):

@@ -812,6 +812,7 @@ def plan(
             f"their values (got {len(config.x)} values): give the data as data."
         )
     notices: list[str] = []
+    given_model = model_obj  # a Python object (a file's is read again from it)
     if model_obj is None and config.model_file:
         model_obj = load_model_file(config.model_file)
     model_arg = config.model
@@ -942,7 +943,7 @@ def plan(
         values_sha256(xs, ys),
         tuple(
             what
-            for what, given in (("model", model_obj), ("loss", loss_obj))
+            for what, given in (("model", given_model), ("loss", loss_obj))
             if given is not None
         ),
         dropped_at,

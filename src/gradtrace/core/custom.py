@@ -53,8 +53,23 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
             f"a Model's fn must be a function fn(params, x), got "
             f"{type(fn).__name__}: give it first, as Model(fn, params={{'a': 1.0}})."
         )
+    _own_name(name)
     specs = _starts(params, positive)
     return Custom(fn, specs, name, source={"python": getattr(fn, "__name__", "fn")})
+
+
+def _own_name(name: Any) -> None:
+    """A model's or distribution's own name: a word, not a built-in model's (whose
+    closed forms and run.json entry it would take)."""
+    from gradtrace.core.catalog import MODELS
+
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"name= must be a word, got {name!r}.")
+    if name in MODELS or name in ("expr", "file"):
+        raise InputError(
+            f"name={name!r} is a built-in model's: give yours a name of its own, "
+            f"such as name='my_{name.replace('-', '_')}'."
+        )
 
 
 def Distribution(  # noqa: N802 - a factory that reads as the class it makes
@@ -92,6 +107,7 @@ def Distribution(  # noqa: N802 - a factory that reads as the class it makes
             f"support must be one of {', '.join(SUPPORTS)}, got {support!r}: what "
             "the data y may be."
         )
+    _own_name(name)
     specs = _starts(params, positive)
     starts = {s.name: s.default for s in specs}
     return CustomFamily(
