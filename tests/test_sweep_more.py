@@ -131,3 +131,31 @@ def test_the_traces_carry_the_swept_values(
     saved = pd.read_parquet(tmp_path / "s" / "traces.parquet")
     assert {"lr", "batch_size"} <= set(saved.columns)
     assert "seed" not in saved  # not swept
+
+
+def test_a_sweep_refuses_what_it_would_ignore_or_misread(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An element's start (init w[1]) and PyTorch's betas pair are refused in one
+    line; before, the element was ignored (every configuration started at 0) and
+    betas split into a first number alone."""
+    import gradtrace
+
+    cols = {"a": [0.0, 1, 2, 3, 4], "b": [1.0, 0, 1, 0, 2], "y": [1.0, 2, 4, 5, 8]}
+    with pytest.raises(
+        gradtrace.InputError, match=r"^init\['w\[1\]'\]: a sweep starts"
+    ):
+        sweep(cols, "linear", lr=[0.1], steps=3, init={"w[1]": [3.0, 4.0]})
+    with pytest.raises(gradtrace.InputError, match="takes an Adam's two averages"):
+        sweep(
+            cols,
+            "linear",
+            optimizer="adam",
+            lr=[0.1],
+            steps=3,
+            opt={"betas": (0.8, 0.9)},
+        )
+    code, _, err = run_cli(
+        [*SMALL, "--optimizer", "adam", "--opt", "betas=0.8,0.99"], capsys
+    )
+    assert code == 2 and err.startswith("error: --opt betas: a sweep takes")

@@ -389,8 +389,22 @@ def sweep(
     )
     if base.x is not None and isinstance(base.x, str):
         base = replace(base, x=[base.x])
+    if "betas" in opts:
+        raise InputError(
+            "--opt betas: a sweep takes an Adam's two averages apart, by the "
+            "preset's names (b1 and b2 for adam, beta1 and beta2 for torch.adam, "
+            "beta_1 and beta_2 for keras.adam), each with its values."
+        )
     p = plan(base, frame, source, model_obj, loss_obj)
     preset = PRESETS[p.spec.name]
+    for k in inits:
+        if k not in p.names:  # an element, w[1]: a vector starts whole in a sweep
+            name = k.split("[")[0].strip()
+            raise InputError(
+                f"--init {k}: a sweep starts a vector whole, not an element by "
+                f"element: give {name} one start, its elements' values together, in "
+                "--init."
+            )
     for k, v in inits.items():
         if len(v) > 1 and np.ndim(p.trainable.get(k, 0)) > 0:
             raise InputError(

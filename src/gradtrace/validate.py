@@ -382,7 +382,8 @@ def _betas(
             f"choose one of: {', '.join(keys)}."
         )
     value = overrides["betas"]
-    parts = value.replace(";", ",").split(",") if isinstance(value, str) else value
+    text = str(value).strip().strip("()[]") if isinstance(value, str) else ""
+    parts = text.replace(";", ",").split(",") if isinstance(value, str) else value
     try:
         first, second = parts
     except (TypeError, ValueError):
