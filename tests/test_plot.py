@@ -590,23 +590,39 @@ def test_trace_plot_landscape_over_the_two_parameters_asked_for() -> None:
 
 def test_a_landscape_of_a_run_that_blew_up_frames_its_steps_before() -> None:
     """lr 0.03 on a line over x in [0, 10) runs away: the landscape is framed on
-    the steps before the loss passed 100x its start (not on parameters of 1e17),
-    the step that left drawn toward where it went, and the title says so."""
+    the steps before the loss rose past 100x its start's distance above the
+    optimum's (not on parameters of 1e17), the step that left drawn toward where
+    it went, and the title says so; one that blows up at its first step is
+    framed on its start. A run whose negative NLL falls is not framed."""
     import pandas as pd
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 10, 200)
     data = pd.DataFrame({"x": x, "y": 2 * x + 1 + rng.normal(0, 1, 200)})
     run = gradtrace.fit(data, lr=0.03, epochs=30)
-    loss = run.to_pandas()["loss"].to_numpy()
-    cut = int(np.argmax(loss > 100 * loss[0]))
+    rise = run.to_pandas()["loss"].to_numpy() - run.info["optimum_loss"]
+    cut = int(np.argmax(rise > 100 * rise[0]))
     fig = plot.loss_landscape(run)
     ax = fig.axes[0]
-    assert (
-        f"framed on steps 0-{cut - 1}: at step {cut} the loss passed" in ax.get_title()
+    assert f"framed on steps 0-{cut - 1}: at step {cut} the loss rose past" in (
+        ax.get_title()
     )
     frame = run.to_pandas()
     assert ax.get_xlim()[1] < 10 * abs(frame["w"][:cut]).max() + 10
     assert np.abs(frame["w"]).max() > 1e3  # what framing all would have shown
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert f"step {cut}, off the chart" in labels and "end" not in labels
+    first = plot.loss_landscape(gradtrace.fit("seed001_line", lr=5, steps=50))
+    assert "framed on the start: at step 1" in first.axes[0].get_title()
+    assert first.axes[0].get_xlim()[1] < 10
+    y = np.random.default_rng(0).normal(0, 0.01, 200)
+    falling = gradtrace.fit(
+        {"y": y},
+        "normal",
+        optimizer="adam",
+        lr=0.05,
+        steps=300,
+        init={"loc": 0.0, "scale": 0.4},
+    )
+    assert falling.to_pandas()["loss"].iloc[-1] < 0 < falling.to_pandas()["loss"][0]
+    assert "framed" not in plot.loss_landscape(falling).axes[0].get_title()

@@ -1193,7 +1193,7 @@ def landscape_levels(values: np.ndarray, n: int = 25) -> tuple[Any, Any]:
 
 
 #: A landscape frames the steps whose loss stayed within this many times the
-#: start's (a run that blew up).
+#: start's distance above the optimum's loss (a run that blew up).
 RAN_AWAY = 100.0
 
 
@@ -1235,12 +1235,18 @@ def loss_landscape(
     # a run that blew up is framed on its steps before the loss passed
     # RAN_AWAY times its start: framed on all, the start and the optimum would
     # share one pixel of a chart 1e17 wide
+    # above the optimum's loss (or the lowest the run reached): a run whose
+    # rise passed RAN_AWAY times its start's ran away
     loss = frame["loss"].to_numpy(float)
-    away = ~(np.abs(loss) <= RAN_AWAY * max(abs(loss[0]), 1e-30))
+    known = trace.info.get("optimum_loss")
+    taken = loss[np.isfinite(loss)]
+    base = float(known) if known is not None else float(taken.min(initial=loss[0]))
+    start = max(loss[0] - base, 1e-12 * max(1.0, abs(base)))
+    away = ~np.isfinite(loss[1:]) | (loss[1:] - base > RAN_AWAY * start)
     framed = finite.copy()
     cut = None
-    if away.any() and int(np.argmax(away)) >= 2:
-        cut = int(np.argmax(away))
+    if away.any():
+        cut = int(np.argmax(away)) + 1
         framed[cut:] = False
     optimum = _flat_named(trace.info.get("optimum") or {})
     xs = np.concatenate([path_a[framed], [optimum.get(a, path_a[framed][-1])]])
@@ -1311,9 +1317,10 @@ def loss_landscape(
     held = (
         f" (others held at their final values: {', '.join(others)})" if others else ""
     )
+    steps_framed = "the start" if cut == 1 else f"steps 0-{(cut or 1) - 1}"
     away_note = (
-        f"\nframed on steps 0-{cut - 1}: at step {cut} the loss passed "
-        f"{RAN_AWAY:g}x its start"
+        f"\nframed on {steps_framed}: at step {cut} the loss rose past "
+        f"{RAN_AWAY:g}x its start's distance to the optimum"
         if cut is not None
         else ""
     )
