@@ -273,3 +273,12 @@ def test_a_parameter_frozen_by_an_overflowed_state_is_told() -> None:
     assert "--standardize" in " ".join(run.convergence_warnings())  # the CLI's
     settled = gradtrace.fit("seed001_line", lr=0.5, steps=3000)
     assert not any("has not moved" in w for w in settled.warnings)
+    # loc starts at its optimum and stays there while scale crawls: loc is not
+    # the one to blame
+    optimum = gradtrace.fit("seed001_gaussian", "normal", steps=1).info["optimum"]
+    at = float(np.float32(optimum["loc"]))
+    crawl = gradtrace.fit(
+        "seed001_gaussian", "normal", lr=0.05, steps=100, init={"loc": at, "scale": 5.0}
+    )
+    assert any("scale ended" in w for w in crawl.warnings)
+    assert not any("has not moved" in w for w in crawl.warnings)

@@ -293,7 +293,25 @@ def unconverged(
 STUCK_STEPS = 10
 
 
-def stuck(frame: Any, names: list[str]) -> str | None:
+def _by_column(values: dict[str, Any]) -> dict[str, float]:
+    """{name: value} with a vector's elements as the trace names them (w[0])."""
+    out: dict[str, float] = {}
+    for name, value in values.items():
+        flat = np.ravel(np.asarray(value, np.float64))
+        if np.ndim(value) == 0:
+            out[name] = float(flat[0])
+        else:
+            out.update({f"{name}[{i}]": float(v) for i, v in enumerate(flat)})
+    return out
+
+
+def stuck(
+    frame: Any,
+    names: list[str],
+    optimum: dict[str, Any] | None = None,
+    stderr: dict[str, Any] | None = None,
+    regression: bool = True,
+) -> str | None:
     """A sentence on the first parameter (a trace column) that has not moved in
     the run's last ``STUCK_STEPS`` steps or more (half its steps at least) while
     its gradient was finite and not 0: its update rounds to nothing, or the
@@ -302,8 +320,13 @@ def stuck(frame: Any, names: list[str]) -> str | None:
     n = len(frame) - 1
     if n < 2:
         return None
+    best, spread = _by_column(optimum or {}), _by_column(stderr or {})
+    steps = frame["step"].to_numpy()
     for name in names:
         values = frame[name].to_numpy(np.float64)
+        if name in best and name in spread:  # sitting at its optimum: no matter
+            if abs(values[-1] - best[name]) <= FAR_STDERRS * spread[name]:
+                continue
         grads = frame[f"grad_{name}"].to_numpy(np.float64)
         moved = np.flatnonzero(values[1:] != values[:-1])
         since = int(moved[-1]) + 1 if len(moved) else 0  # the last step it moved at
@@ -313,10 +336,11 @@ def stuck(frame: Any, names: list[str]) -> str | None:
         tail = grads[since + 1 :]
         if not (len(tail) and np.all(np.isfinite(tail)) and np.all(tail != 0)):
             continue
+        rescale = "rescale x (--standardize)" if regression else "rescale y"
         return (
-            f"{name} has not moved since step {since} though its gradient is not 0 "
-            f"({g(float(tail[-1]), 3)} at the last step): its update rounds to "
-            "nothing, or the optimizer's state overflowed (explain shows it); "
-            "rescale x (--standardize) or train in float64 (--dtype float64)."
+            f"{name} has not moved since step {int(steps[since])} though its "
+            f"gradient is not 0 ({g(float(tail[-1]), 3)} at the last step): its "
+            "update rounds to nothing, or the optimizer's state overflowed (explain "
+            f"shows it); {rescale} or train in float64 (--dtype float64)."
         )
     return None

@@ -253,7 +253,15 @@ class Trace:
 
         # why, where it is a parameter that stopped moving (a run that settled at
         # its optimum stops moving too: only asked of one that did not)
-        frozen = stuck(self._frame, param_columns(self._frame)) if out else None
+        frozen = None
+        if out:
+            frozen = stuck(
+                self._frame,
+                param_columns(self._frame),
+                optimum,
+                info.get("stderr"),
+                regression=bool(info["data"].get("x")),
+            )
         if frozen:
             out.append(frozen)
         return out
