@@ -528,3 +528,16 @@ def test_pytorchs_betas_give_the_presets_two_averages(
     assert "has no hyper-parameter 'betas'" in one_line(
         lambda: gradtrace.fit(FRAME, opt={"betas": (0.8, 0.9)})
     )
+
+
+def test_numbered_columns_and_a_whole_float_seed() -> None:
+    """A data frame of numbered columns is told to name them (it has no header
+    line); seed=1.0 counts as 1, as steps=1e2 counts as 100."""
+    frame = pd.DataFrame(np.c_[np.arange(5.0), 2 * np.arange(5.0)])
+    assert one_line(lambda: gradtrace.fit(frame)).startswith(
+        "the columns of the data frame are numbered (0, 1), not named: name them"
+    )
+    one = gradtrace.fit(FRAME, seed=1.0, batch_size=2, epochs=2)
+    assert one.to_pandas().equals(
+        gradtrace.fit(FRAME, seed=1, batch_size=2, epochs=2).to_pandas()
+    )

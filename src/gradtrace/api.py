@@ -892,6 +892,8 @@ def plan(
     else:
         eval_every = max(1, math.ceil(n_rows * n_steps / EVAL_BUDGET))
     seed = config.seed
+    if isinstance(seed, (float, np.floating)) and float(seed).is_integer():
+        seed = int(seed)  # 1.0, as steps=1e4 counts
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise InputError(f"seed must be a whole number, got {seed!r}.")
     if not -(2**63) <= int(seed) < 2**63:

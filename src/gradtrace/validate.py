@@ -731,10 +731,17 @@ def columns(
         if col not in names:
             flag = "--y" if col == y else "--x"
             if names and all(_is_number(n) for n in names):
+                shown = f"{', '.join(names[:4])}{', ...' if len(names) > 4 else ''}"
+                if source.startswith("the "):  # a data frame or arrays: no header
+                    raise InputError(
+                        f"the columns of {source} are numbered ({shown}), not "
+                        f"named: name them, such as {', '.join(wanted)}, or pass "
+                        f"{flag} with one of them."
+                    )
                 raise InputError(
-                    f"the first row of {source} is numbers ({', '.join(names[:4])}"
-                    f"{', ...' if len(names) > 4 else ''}), not column names: add a "
-                    f"header line naming the columns, such as {','.join(wanted)}."
+                    f"the first row of {source} is numbers ({shown}), not column "
+                    "names: add a header line naming the columns, such as "
+                    f"{','.join(wanted)}."
                 )
             same = [n for n in names if n.lower() == col.lower()]
             tail = (
