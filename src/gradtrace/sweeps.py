@@ -66,15 +66,10 @@ class Sweep:
         of them written into a temporary folder beside ``folder``, then put in its
         place. A folder that cannot be written raises ``RunFolderError`` and leaves
         nothing behind."""
-        from gradtrace.errors import COMMAND_LINE, RunFolderError
-        from gradtrace.text import for_python
+        from gradtrace.text import saved_for_python
 
-        try:
+        with saved_for_python():
             return self._save(Path(folder), force)
-        except RunFolderError as err:
-            if COMMAND_LINE.get():
-                raise
-            raise RunFolderError(for_python(str(err))) from None  # for Python
 
     def _save(self, folder: Path, force: bool) -> Path:
         import shutil

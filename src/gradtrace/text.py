@@ -3,7 +3,9 @@ command line's start)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 
 def fmt(value: float | None) -> str:
@@ -37,6 +39,20 @@ def for_python(sentence: str) -> str:
     for flag, argument in PYTHON_WORDS:
         sentence = sentence.replace(flag, argument)
     return sentence
+
+
+@contextlib.contextmanager
+def saved_for_python() -> Iterator[None]:
+    """A ``RunFolderError`` raised inside (a save's), worded for a Python caller
+    (``for_python``: force=True, not --force) unless on the command line."""
+    from gradtrace.errors import COMMAND_LINE, RunFolderError
+
+    try:
+        yield
+    except RunFolderError as err:
+        if COMMAND_LINE.get():
+            raise
+        raise RunFolderError(for_python(str(err))) from None
 
 
 def warned(lines: list[str], prefix: str = "") -> str:

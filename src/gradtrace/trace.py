@@ -447,15 +447,10 @@ class Trace:
         A long run whose trace was written as it went (``info["trace"]``) is saved
         into the folder it was written to: the first save puts the folder in
         place, a later one writes its ``run.json`` again."""
-        from gradtrace.errors import COMMAND_LINE, RunFolderError
-        from gradtrace.text import for_python
+        from gradtrace.text import saved_for_python
 
-        try:
+        with saved_for_python():
             return self._save(Path(folder), force)
-        except RunFolderError as err:
-            if COMMAND_LINE.get():
-                raise
-            raise RunFolderError(for_python(str(err))) from None  # for Python
 
     def _save(self, folder: Path, force: bool) -> Path:
         from gradtrace.store import save_info, save_run
