@@ -747,11 +747,6 @@ def _resumed_config(
     elif data is not None:
         config.data = None
         return config
-    if config.data is None or config.data == "-":
-        raise InputError(
-            "this run read its data from Python or standard input: give them "
-            "again, gradtrace resume RUN --data FILE (data=... in Python)."
-        )
     return rerun_config(info)
 
 
@@ -1665,11 +1660,11 @@ def rerun_config(info: dict[str, Any]) -> RunConfig:
     """The configuration of a saved run, with its data file found and checked."""
     config = RunConfig(**info["config"])
     source = config.data
+    again = "(--data FILE on the command line, data=... in Python)"
     if source is None or source == "-":
+        where = "standard input" if source == "-" else "Python"
         raise InputError(
-            "this run read its data from Python or standard input, so it "
-            "cannot be rerun from the command line: call gradtrace.fit "
-            "with the same data."
+            f"this run read its data from {where}: give them again {again}."
         )
     if source in DATASETS:
         return config
@@ -1677,8 +1672,8 @@ def rerun_config(info: dict[str, Any]) -> RunConfig:
     path = Path(source) if Path(source).is_file() else Path(recorded or source)
     if not path.is_file():
         raise InputError(
-            f"the run's data file {source!r} is gone (it was at "
-            f"{recorded!r}): put it back to run the run again."
+            f"the run's data file {source!r} is gone (it was at {recorded!r}): "
+            f"put it back, or give it again {again}."
         )
     digest = file_sha256(path)
     if info["data"].get("sha256") not in (None, digest):

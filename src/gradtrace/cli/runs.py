@@ -443,7 +443,6 @@ def rerun(run: Path, out: Path | None, force: bool, data: Path | None) -> None:
     remedy = "there is nothing to compare a rerun with; fit its configuration anew"
     check_parts(run, info, remedy)
     if data is None:
-        _data_still_there(info)
         config = rerun_config(info)
     else:
         if str(data) == "-":
@@ -473,29 +472,6 @@ def rerun(run: Path, out: Path | None, force: bool, data: Path | None) -> None:
     else:
         click.echo(f"error: the new trace differs from {run}.", err=True)
         raise click.exceptions.Exit(1)
-
-
-def _data_still_there(info: dict[str, Any]) -> None:
-    """Refuse to rerun, without --data, a run whose data cannot be read again: from
-    standard input or Python, or from a file that is gone."""
-    from gradtrace.data import DATASETS
-    from gradtrace.errors import InputError
-
-    source = info["config"].get("data")
-    if source is None or source == "-":
-        where = "standard input" if source == "-" else "Python"
-        raise InputError(
-            f"this run read its data from {where}: give them again with --data FILE "
-            "(the values the run trained on)."
-        )
-    recorded = info["data"].get("path")
-    if source not in DATASETS and not any(
-        p and Path(p).is_file() for p in (source, recorded)
-    ):
-        raise InputError(
-            f"the run's data file {source!r} is gone (it was at {recorded!r}): put "
-            "it back, or give it with --data FILE."
-        )
 
 
 @click.command(context_settings={"max_content_width": 100})
