@@ -200,10 +200,15 @@ def writable(out: Path, force: bool, what: str = "run") -> None:
             tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)
         ).rmdir()
     except OSError as err:
-        raise InputError(
-            f"cannot write the {what} folder {str(out)!r} "
-            f"({err.strerror or err}): choose a writable --out."
-        ) from None
+        raise InputError(cannot_write(out, err, what)) from None
+
+
+def cannot_write(folder: Path, err: OSError, what: str = "run") -> str:
+    """The one line on a ``what`` folder that the system refused to write."""
+    return (
+        f"cannot write the {what} folder {str(folder)!r} ({err.strerror or err}): "
+        "choose a writable --out."
+    )
 
 
 def writing(folder: Path) -> FileLock | None:

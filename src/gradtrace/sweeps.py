@@ -274,27 +274,14 @@ RESULTS = (
 )
 
 
-def check_out(folder: Path, force: bool) -> None:
-    """Refuse, before a sweep runs, a folder it could not be saved into: one that
-    exists (without ``force``) or that ``force`` may not replace
-    (``store.replaceable``, in a sweep's words), one below a folder that cannot be
-    written (``store.writable``, as ``fit`` checks its folder), or one whose nearest
-    existing folder refuses a new folder when one is made there (and removed at
-    once): the system's permissions say yes to root where the file system says no
-    (``/sys``)."""
-    from gradtrace.store import writable
-
-    writable(folder, force, "sweep")
-
-
 def _cannot_write(folder: Path, err: OSError) -> Exception:
     """The one-line error of a sweep folder that cannot be written."""
     from gradtrace.errors import COMMAND_LINE, RunFolderError
+    from gradtrace.store import cannot_write
 
-    where = "--out" if COMMAND_LINE.get() else "folder"
+    said = cannot_write(folder, err, "sweep")
     return RunFolderError(
-        f"cannot write the sweep folder {str(folder)!r} ({err.strerror or err}): "
-        f"choose a writable {where}."
+        said if COMMAND_LINE.get() else said.replace("--out", "folder")
     )
 
 

@@ -298,7 +298,7 @@ def sweep(
         from gradtrace.cli._options import pairs
         from gradtrace.cli._report import _console
         from gradtrace.cli.fit import default_out
-        from gradtrace.sweeps import check_out
+        from gradtrace.store import writable
         from gradtrace.sweeps import sweep as run_sweep
 
         if keep_every is not None and keep_every < 1:
@@ -306,7 +306,7 @@ def sweep(
         if not (tol > 0 and math.isfinite(tol)):
             raise InputError(f"--tol must be a positive number, got {tol}.")
         out = out or default_out("sweep")
-        check_out(out, force)  # before the sweep runs, not after it
+        writable(out, force, "sweep")  # before the sweep runs, not after it
         if plot:  # import matplotlib while the sweep compiles and runs
             import threading
 
