@@ -174,10 +174,7 @@ _FLAG = re.compile(
 
 #: Words that follow a flag of pairs in a sentence, not as the name it is given
 #: ("given to both --init and --fix").
-_WORDS = frozenset(
-    {"and", "or", "for", "to", "says", "is", "with", "the", "only", "once", "alone"}
-    | {"repeated"}
-)
+_WORDS = frozenset("and or for to says is with the only once alone repeated".split())
 
 #: A parameter's name, or one element's (``w[0]``).
 _NAME = re.compile(r"[A-Za-z_]\w*(?:\[\d+\])?")
@@ -886,9 +883,7 @@ def plan(
         )
     else:
         eval_every = max(1, math.ceil(n_rows * n_steps / EVAL_BUDGET))
-    seed = config.seed
-    if isinstance(seed, (float, np.floating)) and float(seed).is_integer():
-        seed = int(seed)  # 1.0, as steps=1e4 counts
+    seed = validate.whole(config.seed)  # 1.0, as steps=1e4 counts
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise InputError(f"seed must be a whole number, got {seed!r}.")
     if not -(2**63) <= int(seed) < 2**63:

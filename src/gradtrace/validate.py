@@ -49,10 +49,16 @@ def choice(what: str, value: str, choices: Sequence[str]) -> str:
     raise InputError(f"unknown {what} {value!r}: {_suggest(str(value), choices)}")
 
 
+def whole(value: Any) -> Any:
+    """``value``, or the int of a float of a whole value (Python's 1e4, 1.0)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value
+
+
 def positive_int(what: str, value: Any, flag: str) -> int:
     """A whole number >= 1 (a float of a whole value, 1e4 in Python, is one)."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        value = int(value)
+    value = whole(value)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InputError(
             f"{what} must be a whole number, got {value!r}: pass {flag} "
@@ -382,8 +388,9 @@ def _betas(
             f"choose one of: {', '.join(keys)}."
         )
     value = overrides["betas"]
-    text = str(value).strip().strip("()[]") if isinstance(value, str) else ""
-    parts = text.replace(";", ",").split(",") if isinstance(value, str) else value
+    parts = value
+    if isinstance(value, str):  # the command line's 0.9,0.999 or (0.9, 0.999)
+        parts = value.strip().strip("()[]").replace(";", ",").split(",")
     try:
         first, second = parts
     except (TypeError, ValueError):
