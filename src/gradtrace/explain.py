@@ -33,12 +33,12 @@ from gradtrace.usercode import loss_of, model_of
 
 def step_number(step: int, n_steps: int) -> int:
     """Step ``step`` of a run of ``n_steps``: 1 is the first update, -1 the last."""
-    whole = isinstance(step, (int, np.integer)) or (
-        isinstance(step, (float, np.floating)) and float(step).is_integer()
-    )
-    if isinstance(step, bool) or not whole:
+    from gradtrace.validate import whole
+
+    given, step = step, whole(step)
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
         raise InputError(
-            f"step {step!r} is not a whole number: choose a step from 1 to "
+            f"step {given!r} is not a whole number: choose a step from 1 to "
             f"{n_steps} (or -1 to -{n_steps}, counted from the end)."
         )
     step = int(step)
