@@ -1232,11 +1232,10 @@ def loss_landscape(
             )
     path_a, path_b = frame[a].to_numpy(float), frame[b].to_numpy(float)
     finite = np.isfinite(path_a) & np.isfinite(path_b)
-    # a run that blew up is framed on its steps before the loss passed
-    # RAN_AWAY times its start: framed on all, the start and the optimum would
-    # share one pixel of a chart 1e17 wide
-    # above the optimum's loss (or the lowest the run reached): a run whose
-    # rise passed RAN_AWAY times its start's ran away
+    # a run that blew up is framed on its steps before its loss, above the
+    # optimum's (or the lowest the run reached), rose past RAN_AWAY times the
+    # start's: framed on all, the start and the optimum would share one pixel of
+    # a chart 1e17 wide
     loss = frame["loss"].to_numpy(float)
     known = trace.info.get("optimum_loss")
     taken = loss[np.isfinite(loss)]
