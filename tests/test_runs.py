@@ -798,3 +798,36 @@ def test_a_folder_with_your_files_is_replaced_in_place_and_put_back_on_failure(
     empty.chmod(0o2770)
     second.save(empty)  # written into, not swapped: its mode stays
     assert (empty / "run.json").is_file() and empty.stat().st_mode & 0o7777 == 0o2770
+
+
+def test_a_run_is_named_as_ls_lists_it_or_latest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["ls"], capsys)  # no runs folder yet: nothing to list
+    assert (
+        code == 0
+        and out == "no runs in runs yet: gradtrace fit DATA makes one there.\n"
+    )
+    code, _, err = run(["show", "latest"], capsys)
+    assert code == 2 and err.startswith(
+        "error: no run in 'runs', so none is the latest"
+    )
+    base = ["fit", "seed001_line", "--steps", "3", "--lr", "0.1", "-q"]
+    for name in ("b", "a"):  # "a" made last: latest by when, not by name
+        code, _, err = run([*base, "--out", f"runs/{name}"], capsys)
+        assert code == 0, err
+        time.sleep(1.1)  # run.json keeps when to the second
+    code, out, _ = run(["ls", "--csv"], capsys)
+    assert pd.read_csv(io.StringIO(out))["folder"].tolist() == ["b", "a"]
+    for given in ("latest", "a", "runs/a"):
+        code, out, err = run(["show", given], capsys)
+        assert code == 0 and out.startswith("run runs/a:"), err
+    code, out, err = run(["explain", "b", "-3.0"], capsys)  # a whole float from the end
+    assert code == 0 and out.startswith("Step 1 of 3 (runs/b)"), err
+    assert (
+        gradtrace.load("latest").info["created"]
+        == gradtrace.load("runs/a").info["created"]
+    )
+    code, _, err = run(["show", "c"], capsys)
+    assert code == 2 and "run folder 'c' does not exist" in err

@@ -1614,7 +1614,11 @@ def load(
     them: give them again as ``data`` for ``explain``, ``plot`` and ``report``, and
     a model or loss of your own as ``model`` and ``loss``. Data whose values
     differ from those the run trained on (run.json's ``values_sha256``) are
-    refused, as ``resume`` refuses them."""
+    refused, as ``resume`` refuses them.
+
+    ``folder`` may also be a name that ``gradtrace ls`` lists (a folder in runs),
+    or ``"latest"``: the run made last there."""
+    folder = store.find_run(folder)
     frame, info = load_run(folder, thin)
     trace = Trace(frame, info)
     if info.get("status") == "running":  # a checkpoint: going on, or killed?

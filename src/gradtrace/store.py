@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from gradtrace.errors import InputError, RunFolderError
-from gradtrace.paths import cache_home
+from gradtrace.paths import LATEST, RUNS, cache_home
 
 TRACE_FILE = "trace.parquet"
 INFO_FILE = "run.json"
@@ -570,6 +570,62 @@ def check_parts(
             f"the run folder {str(folder)!r} lacks {missing[0].name}, a part of "
             f"its trace: {remedy}."
         )
+
+
+def find_run(given: str | Path, parent: Path = RUNS) -> Path:
+    """The folder that ``given`` names: itself, where it exists; a name that
+    ``gradtrace ls`` lists, under ``parent``; ``latest``, the run or sweep made
+    last in ``parent`` (the last that ``gradtrace ls`` lists). Anything else comes
+    back as given, and reading it says that it does not exist."""
+    path = Path(given)
+    if path.exists() or path.is_symlink():
+        return path
+    if str(given) == LATEST:
+        made = [(made_at(f), str(f), f) for f in _folders(parent)]
+        if not made:
+            raise RunFolderError(
+                f"no run in {str(parent)!r}, so none is the latest: make one with "
+                "gradtrace fit, or give a run's folder."
+            )
+        return max(made)[2]
+    if not path.is_absolute() and (parent / path).exists():
+        return parent / path
+    return path
+
+
+def _folders(parent: Path) -> list[Path]:
+    """The run folders (run.json) and sweep folders (sweep.parquet) under
+    ``parent``, hidden ones aside."""
+    if not parent.is_dir():
+        return []
+    found = {
+        p.parent
+        for name in (INFO_FILE, SWEEP_TABLE)
+        for p in parent.rglob(name)
+        if not any(part.startswith(".") for part in p.relative_to(parent).parts)
+    }
+    return sorted(found)
+
+
+def made_at(folder: Path) -> str:
+    """When a run or sweep folder was made, as ``gradtrace ls`` orders them: a
+    run's ``created`` (local time, to the second), a sweep's table's modification
+    time; "" where unreadable."""
+    import datetime as dt
+
+    if (folder / INFO_FILE).is_file():
+        try:
+            info = json.loads((folder / INFO_FILE).read_text())
+        except (OSError, ValueError):
+            return ""
+        return str(info.get("created", ""))[:19] if isinstance(info, dict) else ""
+    try:
+        when = (folder / SWEEP_TABLE).stat().st_mtime
+    except OSError:
+        return ""
+    return (
+        dt.datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds")[:19]
+    )
 
 
 def _exists(folder: Path) -> None:

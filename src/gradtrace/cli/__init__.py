@@ -79,6 +79,9 @@ def cli() -> None:
     gradtrace models           every built-in model and its parameters
     gradtrace demo [NAME]      the seeds' training loops, reproduced
 
+    RUN is a run's folder, its name as gradtrace ls lists it, or latest (the run
+    made last in runs).
+
     Compiled programs are kept in ~/.cache/gradtrace/jax, so a run repeated skips
     compiling; GRADTRACE_CACHE_DIR=PATH moves that cache, GRADTRACE_CACHE_DIR=off
     turns it off.

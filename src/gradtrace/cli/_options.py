@@ -116,6 +116,21 @@ class Whole(click.ParamType):
 WHOLE = Whole()
 
 
+class RunFolder(click.ParamType):
+    """RUN: a run's (or a sweep's) folder, a name that ``gradtrace ls`` lists (a
+    folder in runs), or ``latest``, the run made last there."""
+
+    name = "run"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Path:
+        from gradtrace.store import find_run
+
+        return find_run(value)
+
+
+RUN_FOLDER = RunFolder()
+
+
 #: The --force flag of report, animate and plot: files the user names with -o.
 FORCE_FILES = click.option("--force", is_flag=True, help="Replace existing files.")
 

@@ -19,6 +19,7 @@ from gradtrace.cli._options import (
     force_option,
     pairs,
 )
+from gradtrace.paths import RUNS
 
 #: The options that choose a model and loss beyond their names (fit, diagnose,
 #: sweep and lr-find share them).
@@ -444,9 +445,9 @@ def default_out(model: str) -> Path:
     from gradtrace.store import claim
 
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path("runs") / f"{stamp}-{model}"
+    out = RUNS / f"{stamp}-{model}"
     n = 1
     while not claim(out):
         n += 1
-        out = Path("runs") / f"{stamp}-{model}-{n}"
+        out = RUNS / f"{stamp}-{model}-{n}"
     return out

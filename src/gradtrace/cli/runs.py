@@ -12,6 +12,7 @@ import click
 from gradtrace.cli._options import (
     DATA_AGAIN,
     FORCE_FILES,
+    RUN_FOLDER,
     WHOLE,
     already_exists,
     check_folder_of,
@@ -19,10 +20,11 @@ from gradtrace.cli._options import (
     force_option,
     load_run,
 )
+from gradtrace.paths import RUNS
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=RUN_FOLDER)
 def show(run: Path) -> None:
     """Show a run: what ran, final parameters against the start and the truth, the
     final loss, how it ended, and its timings. Of a sweep's folder: what was swept,
@@ -139,7 +141,7 @@ EXPORT_SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=RUN_FOLDER)
 @click.option(
     "--csv",
     "as_csv",
@@ -269,7 +271,7 @@ LS_COLUMNS = (
 
 
 @click.command(name="ls", context_settings={"max_content_width": 100})
-@click.argument("folder", type=click.Path(path_type=Path), default=Path("runs"))
+@click.argument("folder", type=click.Path(path_type=Path), default=RUNS)
 @click.option(
     "--csv",
     "as_csv",
@@ -287,12 +289,13 @@ def ls_runs(folder: Path, as_csv: bool) -> None:
 
     from gradtrace.errors import InputError
 
-    if not folder.is_dir():
+    if not folder.is_dir() and (folder != RUNS or folder.exists()):
         raise InputError(
             f"{str(folder)!r} is not a folder: give the folder that holds "
             "the run folders (default runs)."
         )
-    rows = sorted(_listed(folder), key=lambda r: (str(r["created"]), r["folder"]))
+    listed = _listed(folder) if folder.is_dir() else []
+    rows = sorted(listed, key=lambda r: (str(r["created"]), r["folder"]))
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(LS_COLUMNS)
@@ -304,7 +307,8 @@ def ls_runs(folder: Path, as_csv: bool) -> None:
     from gradtrace.text import fmt
 
     if not rows:
-        click.echo(f"no runs in {folder}")
+        hint = ": gradtrace fit DATA makes one there" if folder == RUNS else ""
+        click.echo(f"no runs in {folder} yet{hint}.")
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     right = ("lr", "steps", "final_loss")
@@ -327,7 +331,7 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
     ``folder``, hidden ones aside: its values as run.json or sweep.json keep them."""
     import json
 
-    from gradtrace.store import being_written
+    from gradtrace.store import being_written, made_at
 
     def found(name: str) -> list[Path]:
         return sorted(
@@ -351,7 +355,7 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
             status = "stopped"  # checkpointed, and its process is gone
         final = info.get("final_loss", "")
         row.update(
-            created=str(info.get("created", ""))[:19],
+            created=made_at(run),
             model=info.get("model", ""),
             loss=info.get("loss", ""),
             optimizer=opt.get("name", ""),
@@ -378,16 +382,13 @@ def _number(value: Any) -> Any:
 
 def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
     """``gradtrace ls``'s row of a sweep folder."""
-    import datetime as dt
-
     from gradtrace.errors import GradtraceError
-    from gradtrace.store import load_sweep
+    from gradtrace.store import load_sweep, made_at
 
     row: dict[str, Any] = dict.fromkeys(LS_COLUMNS, "")
     row.update(folder=str(sweep.relative_to(folder)), kind="sweep")
     try:
         table, info = load_sweep(sweep)
-        when = (sweep / "sweep.parquet").stat().st_mtime
     except (GradtraceError, OSError):
         return {**row, "status": "unreadable"}
     rates = sorted({float(v) for v in info.get("swept", {}).get("lr", [])})
@@ -400,9 +401,8 @@ def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
     status = "completed"  # a sweep is written whole
     if bad:
         status = "all_diverged" if bad == n else f"{bad}_of_{n}_diverged"
-    created = dt.datetime.fromtimestamp(when).astimezone()
     row.update(
-        created=created.isoformat(timespec="seconds")[:19],
+        created=made_at(sweep),
         model=info.get("model", ""),
         loss=info.get("loss", ""),
         optimizer=info.get("optimizer", ""),
@@ -415,7 +415,7 @@ def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=RUN_FOLDER)
 @click.option(
     "--out",
     "out",
@@ -475,7 +475,7 @@ def rerun(run: Path, out: Path | None, force: bool, data: Path | None) -> None:
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=RUN_FOLDER)
 @DATA_AGAIN
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print the summary (and notes and errors) only."
@@ -533,7 +533,7 @@ def _pictures(run: Path) -> list[str]:
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=RUN_FOLDER)
 @click.option(
     "--params",
     "params",
@@ -591,7 +591,7 @@ def plot(
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=RUN_FOLDER)
 @_out("The animation: fit.gif (or fit.mp4 where ffmpeg is installed).", required=True)
 @click.option(
     "--every",
@@ -620,7 +620,7 @@ def animate(
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=RUN_FOLDER)
 @_out("The HTML file (default: RUN/report.html).")
 @DATA_AGAIN
 @FORCE_FILES

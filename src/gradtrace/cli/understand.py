@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gradtrace.cli._options import DATA_AGAIN, WHOLE, load_run
+from gradtrace.cli._options import DATA_AGAIN, RUN_FOLDER, WHOLE, load_run
 from gradtrace.cli.fit import chunk_rows_option, run_options
 
 
@@ -22,7 +22,7 @@ class _StepFromTheEnd(click.Command):
         given, negative = [], None
         for i, a in enumerate(args):
             value_of = i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]
-            if re.fullmatch(r"-\d+", a) and not value_of:
+            if re.fullmatch(r"-\d+(\.0*)?", a) and not value_of:
                 negative = a
             else:
                 given.append(a)
@@ -36,7 +36,7 @@ class _StepFromTheEnd(click.Command):
 
 
 @click.command(cls=_StepFromTheEnd, context_settings={"max_content_width": 100})
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=RUN_FOLDER)
 @click.argument("step_given", metavar="[STEP]", type=WHOLE, required=False)
 @click.option(
     "--step",
