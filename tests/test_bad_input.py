@@ -475,6 +475,13 @@ def test_python_api_messages_name_the_python_argument() -> None:
 
     with pytest.raises(gradtrace.InputError, match=r"give a positive lr, such as"):
         gradtrace.fit("seed004_keras", lr=-1)
+    # True is no learning rate, nor a momentum, though float(True) is 1.0
+    with pytest.raises(gradtrace.InputError, match=r"got True: give a positive lr"):
+        gradtrace.fit("seed004_keras", lr=True)
+    with pytest.raises(
+        gradtrace.InputError, match=r"opt\['momentum'\] must be a number, got True"
+    ):
+        gradtrace.fit("seed004_keras", optimizer="momentum", opt={"momentum": True})
     with pytest.raises(
         gradtrace.InputError, match=r"init=\{'w': 'abc'\}: 'abc' is not"
     ):

@@ -77,10 +77,17 @@ def positive_int(what: str, value: Any, flag: str) -> int:
     return int(value)
 
 
+def _number(value: Any) -> float:
+    """``float(value)``, but not of True or False (whose floats are 1 and 0)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(value)
+    return float(value)
+
+
 def learning_rate(value: Any) -> float:
-    """A finite learning rate > 0."""
+    """A finite learning rate > 0 (a number, or its text as --opt gives it)."""
     try:
-        lr = float(value)
+        lr = _number(value)
     except (TypeError, ValueError):
         raise InputError(
             f"learning rate must be a positive number, got {value!r}: "
@@ -286,7 +293,7 @@ def user_code_error(what: str, hint: str, err: BaseException) -> str:
 def learning_rate_like(flag: str, value: Any) -> float:
     """A finite number > 0 given with ``flag``."""
     try:
-        v = float(value)
+        v = _number(value)
     except (TypeError, ValueError):
         raise InputError(f"{flag} must be a positive number, got {value!r}.") from None
     if not math.isfinite(v) or v <= 0:
@@ -434,7 +441,7 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
             hyper[key] = _boolean(f"--opt {key}", value)
         else:
             try:
-                hyper[key] = float(value)
+                hyper[key] = _number(value)
             except (TypeError, ValueError):
                 raise InputError(
                     f"--opt {key} must be a number, got {value!r}."
