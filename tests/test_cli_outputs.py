@@ -203,6 +203,12 @@ def test_export_in_blocks_writes_what_it_wrote_whole(
         )
         assert code == 0, err
         assert (tmp_path / name).read_text() == text
+    code, _, err = run(
+        ["export", str(runs[shape]), "-o", str(tmp_path / "t.tsv")], capsys
+    )
+    assert code == 0, err  # the same table, tab-separated
+    tsv = pd.read_csv(tmp_path / "t.tsv", sep="\t")
+    pd.testing.assert_frame_equal(tsv, pd.read_csv(io.StringIO(csv)))
     if shape == "diverged":
         assert '"Infinity"' in json_text or '"-Infinity"' in json_text
 
@@ -219,14 +225,14 @@ def test_export_writes_parquet_for_a_parquet_name(
         pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
 
 
-@pytest.mark.parametrize("name", ["t.xlsx", "x.txt", "t.tsv"])
+@pytest.mark.parametrize("name", ["t.xlsx", "x.txt", "t.tab"])
 def test_export_refuses_a_name_of_a_format_it_does_not_write(
     name: str, runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / name
     code, _, err = run(["export", str(runs["short"]), "-o", str(out)], capsys)
     line = one_error(err)
-    assert code == 2 and ".csv, .json or .parquet" in line and not out.exists()
+    assert code == 2 and ".csv, .tsv, .json or .parquet" in line and not out.exists()
     code, _, err = run(["export", str(runs["short"]), "--csv", "-o", str(out)], capsys)
     assert code == 0 and out.read_text().startswith("step,")  # as --csv asks
 

@@ -137,7 +137,12 @@ def _out(help: str, required: bool = False) -> Callable[..., Any]:
 
 
 #: export's formats by the suffix of -o: a name without one, and -, are CSV
-EXPORT_SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
+EXPORT_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".parquet": "parquet",
+}
 
 
 @click.command(context_settings={"max_content_width": 100})
@@ -146,7 +151,8 @@ EXPORT_SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
     "--csv",
     "as_csv",
     is_flag=True,
-    help="The trace as CSV (the default, unless -o names a .json or .parquet file).",
+    help="The trace as CSV (the default, unless -o names a .tsv, .json or .parquet "
+    "file).",
 )
 @click.option(
     "--json",
@@ -155,14 +161,15 @@ EXPORT_SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
     help='The trace as JSON: {"run": run.json, "trace": [rows]}.',
 )
 @_out(
-    "File to write: .csv, .json or .parquet, by its name (default, or -: CSV on "
-    "standard output)."
+    "File to write: .csv, .tsv (tab-separated), .json or .parquet, by its name "
+    "(default, or -: CSV on standard output)."
 )
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def export(
     run: Path, as_csv: bool, as_json: bool, out: Path | None, force: bool
 ) -> None:
-    """Export a run's trace as CSV, JSON or Parquet, a block of rows at a time."""
+    """Export a run's trace as CSV, TSV, JSON or Parquet, a block of rows at a
+    time."""
     from gradtrace.errors import InputError
     from gradtrace.store import load_info, trace_batches
 
@@ -174,7 +181,7 @@ def export(
     fmt = "json" if as_json else "csv" if as_csv else named
     if fmt is None:
         raise InputError(
-            f"-o {str(out)!r}: export writes .csv, .json or .parquet files (CSV "
+            f"-o {str(out)!r}: export writes .csv, .tsv, .json or .parquet files (CSV "
             "also without a suffix, or to standard output with -o -): name the "
             "file so, or give --csv or --json."
         )
@@ -233,7 +240,7 @@ def _write_file(path: Path, fmt: str, info: dict[str, Any], batches: Any) -> int
 
 
 def _write_trace(handle: Any, fmt: str, info: dict[str, Any], batches: Any) -> int:
-    """Write the trace's ``batches`` to the text stream ``handle`` as CSV or JSON,
+    """Write the trace's ``batches`` to the text stream ``handle`` as CSV, TSV or JSON,
     a block at a time: a reader that stops reading stops it at once, and no text
     of the whole trace is ever held. The rows written."""
     from gradtrace.store import json_text
@@ -250,8 +257,10 @@ def _write_trace(handle: Any, fmt: str, info: dict[str, Any], batches: Any) -> i
         for piece in json_text(info, frames()):
             handle.write(piece)
         return rows
+    sep = "\t" if fmt == "tsv" else ","
     for i, frame in enumerate(frames()):
-        handle.write(frame.to_csv(index=False, header=i == 0, float_format="%.9g"))
+        text = frame.to_csv(index=False, header=i == 0, sep=sep, float_format="%.9g")
+        handle.write(text)
     return rows
 
 
