@@ -445,7 +445,8 @@ def test_a_vector_parameter_gets_a_row_per_element(
         [*args, "--steps", "300", "-q", "--out", str(tmp_path / "r")], capsys
     )
     assert code == 0
-    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line}
+    table = [line for line in out.splitlines() if line and not line[0].isspace()]
+    rows = {line.split()[0]: line.split()[1:] for line in table}
     assert rows["parameter"] == ["initial", "final", "optimum", "std.", "error"]
     for name, optimum in (("w[0]", 1.0), ("w[1]", -2.0), ("b", 0.5)):
         assert float(rows[name][2]) == pytest.approx(optimum, abs=1e-5), name

@@ -223,6 +223,18 @@ def test_unconverged_names_the_farthest_parameter_in_standard_errors() -> None:
     near = ({"w": 1.0 + 1e-9}, {"w": 1.0}, {"w": 1e-11})  # float64 resolves it
     assert unconverged(*near) is None
     assert "100 standard errors" in str(unconverged(*near, resolution=1e-14))
+    # noise-free data: an error below float32's resolution, the run 1e-5 off
+    assert unconverged({"w": 1.00001}, {"w": 1.0}, {"w": 1e-16}) is None
+    # data on a scale of 1e-6: a tiny standard error hides no parameter far off
+    said = unconverged({"scale": 0.5}, {"scale": 9.4e-9}, {"scale": 2.1e-10})
+    assert said is not None and said.startswith("scale ended 2.38e+09 standard")
+
+
+def test_a_fit_far_off_on_data_of_a_tiny_scale_says_so() -> None:
+    y = np.random.default_rng(7).normal(1e-6, 1e-8, 1000)
+    trace = gradtrace.fit((None, y), "normal", optimizer="adam", lr=0.1, steps=300)
+    assert trace.status == "completed"
+    assert any("standard errors from its optimum" in w for w in trace.warnings)
 
 
 def test_a_start_that_curves_more_than_the_optimum_is_said_to_overshoot() -> None:

@@ -244,10 +244,10 @@ def unconverged(
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
-    mini-batch run); None where every one is closer (or none
-    has a standard error above ``resolution`` of its value: float32's by default,
-    below which it measures rounding). ``mini_batch``: the run's steps saw
-    batches, whose noise keeps them scattered around the optimum."""
+    mini-batch run); None where every one is closer, or within ``resolution`` of
+    its optimum's value (float32's rounding by default), or, where its standard
+    error is below that resolution (noise-free data), within its square root. ``mini_batch``: the run's steps saw batches,
+    whose noise keeps them scattered around the optimum."""
     worst: tuple[float, str, float, float] | None = None
     for name, value in final.items():
         if name not in optimum or name not in stderr:
@@ -259,11 +259,17 @@ def unconverged(
         if not f.shape == o.shape == s.shape:
             continue
         for i in range(len(f)):
-            if not (math.isfinite(s[i]) and math.isfinite(f[i] - o[i])):
+            if not (math.isfinite(s[i]) and s[i] > 0 and math.isfinite(f[i] - o[i])):
                 continue
-            # a standard error below what float32 resolves (noise-free data, say)
-            # measures rounding, not distance
-            if not s[i] > resolution * max(abs(f[i]), abs(o[i])):
+            # as close as the dtype resolves: rounding, not distance, whatever the
+            # standard error; but a tiny standard error does not hide a parameter
+            # far off (data on a scale of 1e-6)
+            scale, d = max(abs(f[i]), abs(o[i])), abs(f[i] - o[i])
+            if d <= resolution * scale:
+                continue
+            # a standard error the dtype cannot resolve: only a distance far beyond
+            # rounding counts (noise-free data's run, 1e-5 off, has converged)
+            if s[i] <= resolution * scale and d <= math.sqrt(resolution) * scale:
                 continue
             z = abs(f[i] - o[i]) / s[i]
             if worst is None or z > worst[0]:

@@ -236,7 +236,10 @@ class Trace:
         out = []
         info = self.info
         optimum = info.get("optimum")
-        if optimum is not None:
+        first = float(self._frame["loss"].iloc[0])
+        rose = ended_above(first, self.final_loss)
+        # a loss that rose is said so; "more steps would get closer" is not true
+        if optimum is not None and not rose:
             far = unconverged(
                 self.params,
                 optimum,
@@ -246,8 +249,7 @@ class Trace:
             )
             if far:
                 out.append(far)
-        first = float(self._frame["loss"].iloc[0])
-        if ended_above(first, self.final_loss):
+        if rose:
             out.append(rose_warning(fmt(first), fmt(self.final_loss)))
         from gradtrace.tables import param_columns
 
