@@ -403,6 +403,21 @@ def _t5_and_laplace() -> tuple[Any, Any]:
     return t5, laplace
 
 
+def test_a_distribution_with_a_vector_parameter_gets_its_exact_optimum() -> None:
+    """m = (location, log scale) as one vector: the optimum is the sample's mean
+    and the log of its population standard deviation."""
+    import jax.scipy.stats as st
+
+    y = np.random.default_rng(0).normal(2.0, 1.5, 500)
+    d = gradtrace.Distribution(
+        lambda p, y: st.norm.logpdf(y, p["m"][0], jnp.exp(p["m"][1])),
+        {"m": [0.0, 0.0]},
+    )
+    run = gradtrace.fit((None, y), d, optimizer="adam", lr=0.05, steps=50)
+    optimum = run.summary()["optimum"]
+    np.testing.assert_allclose(optimum, [y.mean(), np.log(y.std())], rtol=1e-6)
+
+
 def test_a_distribution_of_your_own_is_fitted_as_scipy_fits_it(
     tmp_path: Path,
 ) -> None:

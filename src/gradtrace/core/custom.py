@@ -109,7 +109,11 @@ def Distribution(  # noqa: N802 - a factory that reads as the class it makes
         )
     _own_name(name)
     specs = _starts(params, positive)
-    starts = {s.name: s.default for s in specs}
+    # the exact solver starts from these: a vector's start has its length
+    starts = {
+        s.name: s.default if s.size is None else np.broadcast_to(s.default, s.size)
+        for s in specs
+    }
     return CustomFamily(
         name,
         "your own distribution",
