@@ -165,7 +165,8 @@ def test_missing_values_are_found_in_any_block(
             "must be in [0, 1), got 2",
         ),
         (["--optimizer", "adam", "--opt", "beta1=0.5"], "Did you mean 'b1'?"),
-        (["--dtype", "float16"], "unknown dtype 'float16'"),
+        (["--dtype", "float16"], "dtype 'float16' is not supported: choose float32"),
+        (["--dtype", "flaot32"], "unknown dtype 'flaot32'"),
         (["--reduction", "max"], "unknown reduction 'max'"),
         (["--model", "normal", "--loss", "mse"], "use --loss nll"),
         (["--print-every", "0"], "--print-every must be at least 1"),
@@ -611,4 +612,152 @@ def test_a_run_folder_the_file_system_refuses_is_refused_before_training(
     assert err == (
         f"error: cannot write the run folder {str(locked / 'r')!r} "
         "(Operation not permitted): choose a writable --out.\n"
+    )
+
+
+# -- new users' wording trials -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loss", "told"),
+    [
+        ("binary_crossentropy", "use --loss nll, the negative log-likelihood"),
+        ("bce", "binary cross-entropy Keras calls binary_crossentropy"),
+        ("crossentropy", "for --model logistic (and the other likelihood models)"),
+        ("categorical_crossentropy", "no model of several classes"),
+        ("poisson", "--model poisson-regression with --loss nll"),
+        ("mean_squared_error", "gradtrace calls it mse; use --loss mse"),
+        ("hinge", "unknown loss 'hinge': choose one of: mse, mae, huber, nll."),
+    ],
+)
+def test_other_libraries_loss_names_say_what_they_are_here(
+    loss: str, told: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--loss binary_crossentropy is nll of a likelihood model, said so, not only
+    'unknown loss'."""
+    line = one_line_error([csv(tmp_path, GOOD), "--loss", loss], tmp_path, capsys)
+    assert line.startswith(f"error: unknown loss {loss!r}: ") and told in line
+
+
+def test_keras_loss_names_in_python_name_the_arguments() -> None:
+    import gradtrace
+
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit("seed001_line", loss="binary_crossentropy")
+    assert "for model='logistic'" in str(err.value) and "loss='nll'" in str(err.value)
+
+
+def test_column_names_with_spaces_are_quoted_and_near_misses_suggested(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A suggested column with a space is quoted to paste into a shell; a
+    misspelt one (exam scor) is suggested as a case mistake is."""
+    import gradtrace
+
+    data = csv(tmp_path, "hours studied,exam score\n1,2\n2,3\n3,5\n")
+    line = one_line_error([data, "--x", "Hours Studied"], tmp_path, capsys)
+    assert line.endswith("did you mean --x 'hours studied'?")
+    line = one_line_error(
+        [data, "--x", "hours studied", "--y", "exam scor"], tmp_path, capsys
+    )
+    assert line.endswith("did you mean --y 'exam score'?")
+    line = one_line_error(
+        [data, "--x", "hours studied", "--y", "zzz"], tmp_path, capsys
+    )
+    assert line.endswith("pass --y with one of them.")
+    frame = {"hours studied": [1.0, 2, 3], "exam score": [2.0, 3, 5]}
+    with pytest.raises(gradtrace.InputError, match=r"did you mean y='exam score'\?$"):
+        gradtrace.fit(frame, x="hours studied", y="exam scor")
+
+
+def test_decimal_commas_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    import gradtrace
+
+    data = csv(tmp_path, "x;y\n1;2,1\n2;3,5\n3;4,0\n")
+    line = one_line_error([data], tmp_path, capsys)
+    assert "non-numeric value '2,1' in data row 1 (line 2)" in line
+    assert (
+        "the file seems to use decimal commas (2,1 for 2.1): save it with decimal "
+        "points"
+    ) in line
+    line = one_line_error(
+        [csv(tmp_path, "x;y\n1;2\n2;1,234\n", "t.csv")], tmp_path, capsys
+    )
+    assert "decimal commas or thousands separators (1,234)" in line
+    frame = pd.DataFrame({"x": [1.0, 2, 3], "y": ["2,1", "3", "4"]})
+    with pytest.raises(gradtrace.InputError, match=r"df\['y'\]\.str\.replace"):
+        gradtrace.fit(frame)
+    # other text is still just "fix or remove it"
+    line = one_line_error(
+        [csv(tmp_path, "x,y\n1,2\n2,abc\n", "a.csv")], tmp_path, capsys
+    )
+    assert line.endswith("'abc' in data row 2 (line 3): fix or remove it.")
+
+
+@pytest.mark.parametrize("header", ["x,y,y", "x, y,y ", "y,x,y"])
+def test_a_column_named_twice_is_refused(
+    header: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandas renames a second y to y.1 and the first would be fitted, silently."""
+    data = csv(tmp_path, f"{header}\n1,2,3\n2,3,4\n3,5,6\n")
+    line = one_line_error([data], tmp_path, capsys)
+    assert line.startswith(f"error: {data!r} has two columns named 'y' (columns ")
+    assert line.endswith("of its header): rename one, or remove it.")
+
+
+def test_a_column_named_twice_on_standard_input_or_in_a_data_frame(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import pandas as pd
+
+    import gradtrace
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("x,y,y\n1,2,3\n2,3,4\n3,5,6\n"))
+    code, _, err = run(["fit", "-"], capsys)
+    assert code == 2 and err == (
+        "error: standard input has two columns named 'y' (columns 2 and 3 of its "
+        "header): rename one, or remove it.\n"
+    )
+    frame = pd.DataFrame([[1.0, 2, 3], [2, 3, 4], [3, 5, 6]], columns=["x", "y", "y"])
+    with pytest.raises(gradtrace.InputError, match="two columns named 'y'"):
+        gradtrace.fit(frame)
+
+
+def test_python_messages_read_as_python_and_as_english() -> None:
+    """init={'scale': -1.0}: not the garbled init={'scale': -1.0:}, and what to do;
+    "the (x, y) arrays have"; float16 is not supported, not float64 misspelt."""
+    import gradtrace
+
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit("seed002_normal", model="normal", init={"scale": -1.0})
+    assert str(err.value) == (
+        "init={'scale': -1.0}: scale must be positive (it is a standard deviation): "
+        "give a positive value, such as init={'scale': 1.0}."
+    )
+    with pytest.raises(gradtrace.InputError, match=r"^the \(x, y\) arrays have a "):
+        gradtrace.fit((np.array([1.0, 2, np.nan]), np.array([1.0, 2, 3])))
+    for keyword in ("dtype", "compute_dtype"):
+        with pytest.raises(gradtrace.InputError) as err:
+            gradtrace.fit("seed001_line", **{keyword: "float16"})
+        assert "'float16' is not supported: choose float32 or float64." in str(
+            err.value
+        )
+        assert "Did you mean" not in str(err.value)
+
+
+def test_a_parameter_out_of_bounds_says_what_to_give(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        ["fit", "seed002_normal", "--model", "normal", "--init", "scale=-1"], capsys
+    )
+    assert code == 2 and err == (
+        "error: --init scale=-1: scale must be positive (it is a standard "
+        "deviation): give a positive value, such as --init scale=1.\n"
     )

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from gradtrace.core.arrays import aligned_empty
 from gradtrace.errors import InputError
+from gradtrace.text import column_hint
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         InputError: the file is missing, empty or not a table.
     """
     if str(path) == "-":
-        return _guard("standard input", lambda: pd.read_csv(sys.stdin))
+        frame = _guard("standard input", lambda: pd.read_csv(sys.stdin))
+        _no_renamed_duplicates(frame, "standard input")
+        return frame
     p = Path(path)
     if not p.exists():
         near = difflib.get_close_matches(str(path), list(DATASETS), n=1, cutoff=0.6)
@@ -118,7 +121,48 @@ def read_table(path: str | Path) -> pd.DataFrame:
             "and give that file."
         )
     sep = "\t" if suffix in (".tsv", ".tab") else _separator(p)
+    _no_duplicates(_header(p, sep), repr(str(p)))
     return _guard(repr(str(p)), lambda: pd.read_csv(p, sep=sep, skipinitialspace=True))
+
+
+def _header(path: Path, sep: str) -> list[str]:
+    """The column names on a text table's first line, as ``_guard`` cleans them."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            line = fh.readline()
+    except OSError:
+        return []  # reading the table says what is wrong
+    row = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+    return [name.strip().lstrip("\ufeff") for name in row]
+
+
+def _no_duplicates(names: Sequence[str], source: str) -> None:
+    """Refuse a header that names a column twice: pandas would rename the second
+    (y.1) and the first would be fitted, silently."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name and name in seen:
+            raise InputError(
+                f"{source} has two columns named {name!r} (columns {seen[name] + 1} "
+                f"and {i + 1} of its header): rename one, or remove it."
+            )
+        seen.setdefault(name, i)
+
+
+def _no_renamed_duplicates(frame: pd.DataFrame, source: str) -> None:
+    """``_no_duplicates`` for a table read from a stream, whose header cannot be
+    read again: a column pandas renamed (y.1 beside y) names the duplicate."""
+    names = [str(c) for c in frame.columns]
+    for i, name in enumerate(names):
+        base, dot, number = name.rpartition(".")
+        if dot and number.isdigit() and base in names[:i]:
+            raise InputError(
+                f"{source} has two columns named {base!r} (columns "
+                f"{names.index(base) + 1} and {i + 1} of its header): rename one, "
+                "or remove it."
+            )
 
 
 def _separator(path: Path) -> str:
@@ -175,6 +219,7 @@ def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     if frame.columns.empty:
         raise InputError(f"data file {source} has no columns: it needs a header row.")
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    _no_duplicates(list(frame.columns), source)
     return frame
 
 
@@ -364,10 +409,11 @@ class ParquetRows:
         names = set(self._file.schema_arrow.names)
         for col in [*self.x, y]:
             if col not in names:
+                names = list(self._file.schema_arrow.names)
+                hint = column_hint(col, names, "--y" if col == y else "--x")
                 raise InputError(
                     f"column {col!r} not found in {source} (columns: "
-                    f"{', '.join(self._file.schema_arrow.names)}): pass "
-                    f"{'--y' if col == y else '--x'} with one of them."
+                    f"{', '.join(names)}): {hint}"
                 )
 
     @property

@@ -4,8 +4,9 @@ command line's start)."""
 from __future__ import annotations
 
 import contextlib
+import difflib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 
 def fmt(value: float | None) -> str:
@@ -13,6 +14,45 @@ def fmt(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{value:.7g}"
+
+
+def duration(seconds: float) -> str:
+    """A time as the summaries print it: milliseconds below a second ("3.3 ms"),
+    seconds from one on ("14.33 s")."""
+    if round(seconds * 1e3, 1) < 1000:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def close_name(name: str, names: Sequence[str]) -> str | None:
+    """The one of ``names`` that ``name`` most likely means: the same in another
+    case, the only one that starts with it, or a close spelling; None if none."""
+    folded = name.strip().lower()
+    for pick in (
+        [n for n in names if n.lower() == folded],
+        [n for n in names if folded and n.lower().startswith(folded)],
+    ):
+        if len(pick) == 1:
+            return pick[0]
+    by_fold = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(folded, list(by_fold), n=1, cutoff=0.6)
+    return by_fold[close[0]] if close else None
+
+
+def column_hint(column: str, names: Sequence[str], flag: str) -> str:
+    """What to do about a ``column`` not among the data's ``names``, given with
+    ``flag`` (--x or --y): the name meant, written to paste into a shell (quoted
+    where it has spaces) or as Python's argument, else to choose one of them."""
+    import shlex
+
+    from gradtrace.errors import COMMAND_LINE
+
+    meant = close_name(column, names)
+    if meant is None:
+        return f"pass {flag} with one of them."
+    if COMMAND_LINE.get():
+        return f"did you mean {flag} {shlex.quote(meant)}?"
+    return f"did you mean {flag.lstrip('-')}={meant!r}?"
 
 
 #: The command line's options in the sentences a run keeps and prints (run.json's

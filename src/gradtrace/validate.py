@@ -25,6 +25,7 @@ from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import ALIASES, PRESETS, RANGES, OptimizerSpec
 from gradtrace.errors import COMMAND_LINE, InputError
+from gradtrace.text import column_hint
 
 DTYPES = ("float32", "float64")
 PARAM_SPACES = ("constrained", "unconstrained")
@@ -197,7 +198,7 @@ def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> Lo
     if value is None:
         fam = getattr(m, "family", "gaussian")
         value = "nll" if m.kind == "distribution" or fam != "gaussian" else "mse"
-    value = choice("loss", value, list(LOSSES))
+    value = _loss_name(value)
     if m.kind == "distribution" and value != "nll":
         raise InputError(
             f"model {m.name!r} is a distribution, fitted by its likelihood: "
@@ -209,6 +210,96 @@ def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> Lo
         d = learning_rate_like("--delta", delta)
         return huber(d)
     return value  # type: ignore[no-any-return]
+
+
+#: Other libraries' names of gradtrace's losses (Keras's, PyTorch's, ...), as
+#: ``_loss_key`` writes them
+_LOSS_ALIASES = {
+    **dict.fromkeys(
+        ("meansquarederror", "squarederror", "squaredloss", "mseloss", "l2", "l2loss"),
+        "mse",
+    ),
+    **dict.fromkeys(
+        ("meanabsoluteerror", "absoluteerror", "absoluteloss", "l1", "l1loss"),
+        "mae",
+    ),
+    **dict.fromkeys(("huberloss", "smoothl1", "smoothl1loss"), "huber"),
+    **dict.fromkeys(
+        (
+            "negativeloglikelihood",
+            "nllloss",
+            "loglikelihood",
+            "loglik",
+            "likelihood",
+            "gaussiannll",
+            "gaussiannllloss",
+        ),
+        "nll",
+    ),
+}
+#: Names of a likelihood's loss in other libraries, and what it is here
+_LIKELIHOOD_LOSSES = {
+    **dict.fromkeys(
+        (
+            "binarycrossentropy",
+            "bce",
+            "bceloss",
+            "bcewithlogits",
+            "bcewithlogitsloss",
+            "crossentropy",
+            "crossentropyloss",
+            "logloss",
+            "logistic",
+            "logisticloss",
+            "sigmoidcrossentropy",
+        ),
+        "for --model logistic (and the other likelihood models) use --loss nll, "
+        "the negative log-likelihood: for y of 0s and 1s it is the binary "
+        "cross-entropy Keras calls binary_crossentropy",
+    ),
+    **dict.fromkeys(
+        (
+            "categoricalcrossentropy",
+            "sparsecategoricalcrossentropy",
+            "softmaxcrossentropy",
+        ),
+        "gradtrace has no model of several classes; for y of 0s and 1s, --model "
+        "logistic with --loss nll is the binary cross-entropy Keras calls "
+        "binary_crossentropy",
+    ),
+    **dict.fromkeys(
+        ("poisson", "poissonnll", "poissonnllloss", "poissonloss"),
+        "for counts use --model poisson-regression with --loss nll, which is the "
+        "loss Keras calls poisson, up to a term in y alone",
+    ),
+}
+
+
+def _loss_key(name: str) -> str:
+    """A loss's name as the alias tables hold it: lower case, letters and digits
+    only, its module left out (keras.losses.BinaryCrossentropy: binarycrossentropy)."""
+    return re.sub(r"[^a-z0-9]", "", name.strip().lower().rsplit(".", 1)[-1])
+
+
+def _loss_name(value: str) -> str:
+    """One of ``LOSSES`` (in any case); another library's name for a loss is
+    answered with what it is here."""
+    names = list(LOSSES)
+    if str(value).lower() in names:
+        return choice("loss", value, names)
+    key = _loss_key(str(value))
+    if key in _LIKELIHOOD_LOSSES:
+        raise InputError(
+            f"unknown loss {value!r}: {_LIKELIHOOD_LOSSES[key]} (the losses: "
+            f"{', '.join(names)})."
+        )
+    if key in _LOSS_ALIASES:
+        same = _LOSS_ALIASES[key]
+        raise InputError(
+            f"unknown loss {value!r}: gradtrace calls it {same}; use --loss {same} "
+            f"(the losses: {', '.join(names)})."
+        )
+    return choice("loss", value, names)
 
 
 MODEL_SHAPE = (
@@ -330,7 +421,8 @@ def metrics(
             if name == "accuracy" and y is not None and not np.isin(y, (0, 1)).all():
                 raise InputError(
                     "--metric accuracy counts (prediction > 0.5) == y, for y of 0s "
-                    f"and 1s; {source} has other y values: use rmse, mae or r2."
+                    f"and 1s; {source} {_has(source)} other y values: use rmse, mae "
+                    "or r2."
                 )
             if name not in out:
                 out.append(name)
@@ -369,8 +461,9 @@ def support(
         i = int(np.flatnonzero(~ok)[0])
         row = first_row + (i if rows is None else int(rows[i]))
         raise InputError(
-            f"model {m.name!r} needs {words} in y, but {source} has {y[i]:g} in "
-            f"{_row(row, source)}: choose another model or clean the data."
+            f"model {m.name!r} needs {words} in y, but {source} {_has(source)} "
+            f"{y[i]:g} in {_row(row, source)}: choose another model or clean the "
+            "data."
         )
 
 
@@ -620,22 +713,41 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
         )
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{flag} {spec.name} must be finite, got {shown}.")
+    given_as = _given(flag, spec.name, shown)
     if spec.constraint == "positive" and np.any(arr <= 0):
         raise InputError(
-            f"{flag} {spec.name}={shown}: {spec.name} must be positive "
-            f"(it is a {spec.doc or 'positive parameter'})."
+            f"{given_as}: {spec.name} must be positive (it is a "
+            f"{spec.doc or 'positive parameter'}): give a positive value, such as "
+            f"{_given(flag, spec.name, _example(spec, 1.0))}."
         )
     if spec.constraint == "unit" and np.any((arr <= 0) | (arr >= 1)):
         raise InputError(
-            f"{flag} {spec.name}={shown}: {spec.name} must lie strictly between 0 "
-            f"and 1 (it is a {spec.doc or 'probability'})."
+            f"{given_as}: {spec.name} must lie strictly between 0 and 1 (it is a "
+            f"{spec.doc or 'probability'}): give a value in between, such as "
+            f"{_given(flag, spec.name, _example(spec, 0.5))}."
         )
     if spec.constraint == "count" and np.any((arr < 1) | (arr != np.round(arr))):
         raise InputError(
-            f"{flag} {spec.name}={shown}: {spec.name} must be a whole number >= 1 "
-            f"(it is the {spec.doc or 'count'})."
+            f"{given_as}: {spec.name} must be a whole number >= 1 (it is the "
+            f"{spec.doc or 'count'}): give one, such as "
+            f"{_given(flag, spec.name, _example(spec, 10.0))}."
         )
     return arr
+
+
+def _given(flag: str, name: str, value: str) -> str:
+    """A parameter's value as the caller gives it: ``--init scale=1`` on the
+    command line, ``init={'scale': 1.0}`` in Python."""
+    if COMMAND_LINE.get():
+        return f"{flag} {name}={value}"
+    return f"{flag.lstrip('-')}={{{name!r}: {value}}}"
+
+
+def _example(spec: ParamSpec, fallback: float) -> str:
+    """A value to suggest for ``spec``: its default where that is one number,
+    else ``fallback``."""
+    value = spec.default if isinstance(spec.default, (int, float)) else fallback
+    return f"{value:g}" if COMMAND_LINE.get() else repr(float(value))
 
 
 def _is_number(value: Any) -> bool:
@@ -757,19 +869,19 @@ def columns(
                     "names: add a header line naming the columns, such as "
                     f"{','.join(wanted)}."
                 )
-            same = [n for n in names if n.lower() == col.lower()]
-            tail = (
-                f"did you mean {flag} {same[0]}?"
-                if same
-                else f"pass {flag} with one of them."
-            )
             raise InputError(
                 f"column {col!r} not found in {source} (columns: "
-                f"{', '.join(names)}): {tail}"
+                f"{', '.join(names)}): {column_hint(col, names, flag)}"
             )
+    twice = next((c for c in wanted if names.count(c) > 1), None)
+    if twice is not None:
+        raise InputError(
+            f"{source} {_has(source)} two columns named {twice!r}: rename one, or "
+            "remove it."
+        )
     if len(frame) < 2:
         raise InputError(
-            f"{source} has {len(frame)} row{'s' if len(frame) != 1 else ''}"
+            f"{source} {_has(source)} {len(frame)} row{'s' * (len(frame) != 1)}"
             ": a fit needs at least two rows of data."
         )
     arrays = {c: _numeric(frame[c], c, source, dtype) for c in wanted}
@@ -806,6 +918,11 @@ def _first_beyond(values: np.ndarray, limit: float) -> int | None:
         if big.any():
             return start + int(np.flatnonzero(big)[0])
     return None
+
+
+def _has(source: str) -> str:
+    """The verb after ``source``: has, or have after a plural (the (x, y) arrays)."""
+    return "have" if source.endswith("arrays") else "has"
 
 
 def _row(i: int, source: str) -> str:
@@ -845,11 +962,41 @@ def _numeric(
     bad = values.isna() & col.notna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
+        value = col.iloc[i]
+        todo = "fix or remove it."
+        written = value.strip() if isinstance(value, str) else ""
+        if _DECIMAL_COMMA.fullmatch(written) or _THOUSANDS.fullmatch(written):
+            todo = _decimal_commas(written, name, source)
         raise InputError(
             f"column {name!r} of {source} has a non-numeric value "
-            f"{col.iloc[i]!r} in {_row(i, source)}: fix or remove it."
+            f"{value!r} in {_row(i, source)}: {todo}"
         )
     return values.to_numpy(dtype=np.float64)
+
+
+#: A number written with a decimal comma (2,1 or -0,5), as spreadsheets in many
+#: languages save them
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
+
+
+def _decimal_commas(value: str, name: str, source: str) -> str:
+    """What to do about data whose numbers have decimal commas (``value``, in
+    column ``name``), or thousands separators (1,234: either, the value alone
+    cannot tell)."""
+    point = value.replace(",", ".")
+    seems = f"decimal commas ({value} for {point})"
+    if _THOUSANDS.fullmatch(value):
+        seems = f"decimal commas or thousands separators ({value})"
+    if source.startswith("the "):  # a data frame or arrays in Python
+        return (
+            f"the data seem to use {seems}: convert the column to numbers first, "
+            f"such as df[{name!r}].str.replace(',', '.').astype(float)."
+        )
+    return (
+        f"the file seems to use {seems}: save it with decimal points and no "
+        "thousands separators, or replace each decimal comma with a point."
+    )
 
 
 def _finite(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
@@ -898,7 +1045,8 @@ def finite_rows(
     if n_bad and not drop:
         i = int(np.flatnonzero(~ok)[0])
         raise InputError(
-            f"{source} has a missing or infinite value in {_row(i, source)}"
+            f"{source} {_has(source)} a missing or infinite value in "
+            f"{_row(i, source)}"
             f" ({n_bad} such row{'s' if n_bad > 1 else ''}): clean the "
             "data, or pass --drop-missing to drop them."
         )
@@ -907,13 +1055,24 @@ def finite_rows(
         y = y[ok]
         if len(y) < 2:
             raise InputError(
-                f"{source} has fewer than two rows left after dropping "
+                f"{source} {_has(source)} fewer than two rows left after dropping "
                 f"{n_bad} rows with missing values."
             )
     return x, y, n_bad
 
 
+#: Floating-point types gradtrace does not train in (too few digits for a loss,
+#: or more than JAX computes in)
+_OTHER_FLOATS = re.compile(r"(b?float|fp|f)(8\w*|16|128|96)|half|longdouble")
+
+
 def dtype(value: str, what: str = "dtype") -> str:
+    """``float32`` or ``float64`` (in any case); a half or quadruple precision is
+    refused as not supported, not taken for a misspelling."""
+    if _OTHER_FLOATS.fullmatch(str(value).strip().lower()):
+        raise InputError(
+            f"{what} {value!r} is not supported: choose float32 or float64."
+        )
     return choice(what, value, DTYPES)
 
 
