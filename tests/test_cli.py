@@ -527,3 +527,65 @@ def test_the_printed_steps_are_those_whose_loss_over_all_rows_was_taken(
     assert len(steps) > 10
     for line in table[1:]:  # every row has its loss over all the data
         assert len(line.split()) == len(header) - (line.split()[0] == "0") * 2
+
+
+@pytest.mark.parametrize(
+    ("command", "given", "meant"),
+    [
+        ("fit", "--learning-rate", "--lr"),
+        ("fit", "--learning_rate", "--lr"),
+        ("fit", "--batchsize", "--batch-size"),
+        ("fit", "--n-epochs", "--epochs"),
+        ("fit", "--random-state", "--seed"),
+        ("sweep", "--learning-rate", "--lr"),
+        ("diagnose", "--learning-rate", "--lr"),
+    ],
+)
+def test_other_libraries_option_names_suggest_ours(
+    command: str, given: str, meant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--learning-rate is Keras's learning_rate: --lr, as Python's fit() says of
+    learning_rate=."""
+    code, _, err = run([command, str(SEED004), given, "0.1"], capsys)
+    assert code == 2 and err == (
+        f"error: no such option {given}: did you mean {meant}? (see gradtrace "
+        f"{command} --help)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("learning_rate", "lr"),
+        ("learning-rate", "lr"),
+        ("batchsize", "batch-size"),
+        ("batch_sise", "batch_size"),
+        ("num_epochs", "epochs"),
+    ],
+)
+def test_a_config_files_other_names_suggest_ours(
+    key: str, meant: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "run.toml"
+    value = 0.001 if meant == "lr" else 3
+    config.write_text(f"{key} = {value}\n")
+    code, _, err = run(["fit", str(SEED004), "--config", str(config)], capsys)
+    assert code == 2 and err.endswith(
+        f"has an unknown key {key!r}: the keys are fit's options. Did you mean "
+        f"{meant!r}?\n"
+    )
+    # the key as given works
+    config.write_text(f"{meant} = {value}\n")
+    code, _, err = run(
+        [
+            "fit",
+            str(SEED004),
+            "--config",
+            str(config),
+            "-q",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0, err

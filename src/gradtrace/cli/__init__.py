@@ -151,11 +151,16 @@ def _command(argv: list[str] | None) -> int:
         click.echo("interrupted.", err=True)
         return 130
     except click.NoSuchOption as err:  # click lists its guesses alphabetically
-        import difflib
-
         path = err.ctx.command_path if err.ctx else "gradtrace"
-        best = difflib.get_close_matches(err.option_name, err.possibilities or [], 1)
-        guess = f": did you mean {best[0]}?" if best else "."
+        # the command's every option (the error's possibilities are click's guesses)
+        options = [
+            opt
+            for param in (err.ctx.command.params if err.ctx else [])
+            for opt in (*param.opts, *param.secondary_opts)
+            if opt.startswith("--")
+        ]
+        best = _meant_option(err.option_name, options or err.possibilities or [])
+        guess = f": did you mean {best}?" if best else "."
         click.echo(
             f"error: no such option {err.option_name}{guess} (see {path} --help)",
             err=True,
@@ -188,6 +193,22 @@ def _command(argv: list[str] | None) -> int:
     finally:
         COMMAND_LINE.reset(token)
     return code if isinstance(code, int) else 0
+
+
+def _meant_option(given: str, options: list[str]) -> str | None:
+    """The option that ``given`` most likely means: another library's name for it
+    (--learning-rate for --lr, as ``api._ARGUMENT_ALIASES`` has them for Python's
+    keywords), else the closest spelling."""
+    import difflib
+
+    from gradtrace.api import _ARGUMENT_ALIASES  # JAX's import: an error's path only
+
+    alias = _ARGUMENT_ALIASES.get(given.lstrip("-").replace("-", "_").lower())
+    flag = f"--{alias.replace('_', '-')}" if alias else None
+    if flag in options:
+        return flag
+    best = difflib.get_close_matches(given, options, 1)
+    return best[0] if best else None
 
 
 def _end_process(code: int) -> NoReturn:

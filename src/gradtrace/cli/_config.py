@@ -83,8 +83,8 @@ def read_config(path: Path) -> dict[str, Any]:
         name = key.replace("-", "_")
         name = {"metric": "metrics"}.get(name, name)
         if name not in KEYS:
-            close = difflib.get_close_matches(name, list(KEYS), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            meant = _meant_key(key)
+            hint = f" Did you mean {meant!r}?" if meant else ""
             raise InputError(
                 f"config file {str(path)!r} has an unknown key {key!r}: "
                 f"the keys are fit's options.{hint}"
@@ -96,6 +96,23 @@ def read_config(path: Path) -> dict[str, Any]:
             )
         out[name] = value
     return out
+
+
+def _meant_key(key: str) -> str | None:
+    """The key that ``key`` most likely means, written as its option (batch-size;
+    batch_size where ``key`` has underscores): another library's name for it
+    (learning_rate for lr, as ``api._ARGUMENT_ALIASES`` has them for Python's
+    keywords), else the closest spelling."""
+    from gradtrace.api import _ARGUMENT_ALIASES  # JAX's import: an error's path only
+
+    name = key.replace("-", "_").lower()
+    meant = _ARGUMENT_ALIASES.get(name)
+    if meant not in KEYS:
+        close = difflib.get_close_matches(name, list(KEYS), n=1)
+        meant = close[0] if close else None
+    if meant is None:
+        return None
+    return meant if "_" in key else meant.replace("_", "-")
 
 
 def _fits(kind: str, value: Any) -> bool:
