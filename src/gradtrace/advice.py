@@ -246,8 +246,9 @@ def unconverged(
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
     mini-batch run); None where every one is closer, or within ``resolution`` of
     its optimum's value (float32's rounding by default), or, where its standard
-    error is below that resolution (noise-free data), within its square root. ``mini_batch``: the run's steps saw batches,
-    whose noise keeps them scattered around the optimum."""
+    error is below that resolution (noise-free data), within its square root.
+    ``mini_batch``: the run's steps saw batches, whose noise keeps them scattered
+    around the optimum."""
     worst: tuple[float, str, float, float] | None = None
     for name, value in final.items():
         if name not in optimum or name not in stderr:
@@ -291,6 +292,22 @@ def unconverged(
     return (
         f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
         f"against {g(o_i, 6)}): the run has not converged; {closer}."
+    )
+
+
+def on_edge(name: str, optimum: Any, final: Any, constraint: str) -> str:
+    """A sentence on a parameter whose likelihood is largest at the edge of its
+    range (a probability of 1, a scale or rate of 0): no peak for steps to settle
+    at, and no standard error."""
+    o = float(np.max(np.asarray(optimum, float)))
+    edge = "1" if constraint == "unit" and o > 0.5 else "0"
+    where = {"positive": "above 0", "unit": "between 0 and 1"}.get(constraint, "")
+    ended = ", ".join(g(v, 6) for v in np.ravel(np.asarray(final, float)))
+    return (
+        f"{name}'s likelihood is largest at the edge of its range ({where}), at "
+        f"{name}={edge} (data all 0s or all 1s do this to a probability or a rate, "
+        "one value repeated to a scale): there is no peak for steps to settle at, "
+        f"and no standard error or interval; the run ended at {name}={ended}."
     )
 
 

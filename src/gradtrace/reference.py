@@ -46,6 +46,11 @@ def compute(
                     k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in best.ci95.items()
                 },
             )
+            if best.edge:
+                # no peak to converge to: the curvature there says nothing of a
+                # rate (the Hessian vanishes or blows up toward the edge)
+                out["optimum_edge"] = list(best.edge)
+                return out
             start = _internal(trainable, space)
             end = _internal(best.params, space)
             (h0, h1), flat = diagnose.hessians(

@@ -226,15 +226,28 @@ class Trace:
         return ended + [for_python(w) for w in both]
 
     def convergence_warnings(self) -> list[str]:
-        """Of ``warnings``: a completed run's parameters far from the optimum (in
-        standard errors), and a loss that ended above where it started."""
-        from gradtrace.advice import ended_above, rose_warning, stuck, unconverged
+        """Of ``warnings``: an optimum on the edge of a parameter's range (any run),
+        a completed run's parameters far from the optimum (in standard errors), and
+        a loss that ended above where it started."""
+        from gradtrace.advice import (
+            ended_above,
+            on_edge,
+            rose_warning,
+            stuck,
+            unconverged,
+        )
         from gradtrace.text import fmt
 
-        if self.status != "completed":
-            return []
-        out = []
         info = self.info
+        kinds = {s["name"]: s["constraint"] for s in info.get("params_spec", [])}
+        edge = [
+            on_edge(k, info["optimum"][k], self.params[k], kinds.get(k, ""))
+            for k in info.get("optimum_edge", [])
+            if k in self.params
+        ]
+        if self.status != "completed":
+            return edge
+        out = []
         optimum = info.get("optimum")
         first = float(self._frame["loss"].iloc[0])
         rose = ended_above(first, self.final_loss)
@@ -266,7 +279,7 @@ class Trace:
             )
         if frozen:
             out.append(frozen)
-        return out
+        return edge + out
 
     def diagnosis_warnings(self) -> list[str]:
         """Of ``warnings``: the diagnosis's findings on a rate that diverges or
@@ -282,10 +295,12 @@ class Trace:
         named as the trace's columns: ``w[0]``): ``initial``, ``final``, and where
         the run has them the exact ``optimum``, its ``std_error`` and 95% interval
         (``ci_low``, ``ci_high``: Student's t for least squares, -+ 1.96 standard
-        errors for a likelihood), the ``truth`` of generated data and ``fixed``
-        values (parameters held at their start); a run with ``standardize=True``
-        adds ``final_in_x_units`` and ``optimum_in_x_units``, the slopes and
-        intercept in x's own units. ``.attrs``: ``loss`` (initial,
+        errors for a likelihood; a positive parameter's on the log scale, one in
+        (0, 1) on the logit scale, so that it stays in range; NaN for one whose
+        optimum is on the edge of its range), the ``truth`` of generated data and
+        ``fixed`` values (parameters held at their start); a run with
+        ``standardize=True`` adds ``final_in_x_units`` and ``optimum_in_x_units``,
+        the slopes and intercept in x's own units. ``.attrs``: ``loss`` (initial,
         final), ``optimum_loss``, ``gap`` (final - optimum), ``status`` and
         ``warnings``; what ``gradtrace show`` prints, for pandas."""
         info = self.info

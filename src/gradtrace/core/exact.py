@@ -45,6 +45,9 @@ class Optimum(NamedTuple):
     method: str
     stderr: dict[str, np.ndarray]
     ci95: dict[str, tuple[np.ndarray, np.ndarray]]
+    #: parameters whose optimum lies on the edge of the values they may take (a
+    #: probability of 1, a scale of 0): no standard error or interval applies
+    edge: tuple[str, ...] = ()
 
 
 def _loss64(
@@ -124,13 +127,8 @@ def solve(
             se = m.coefficients(np.sqrt(np.diag(sigma2 * np.linalg.inv(xtx))))
             t = t_quantile(n - p, 0.975) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
-            return Optimum(
-                params,
-                float(value),
-                "least squares, closed form",
-                se,
-                _intervals(params, se, t),
-            )
+            method = "least squares, closed form"
+            return _with_errors(model, loss, params, float(value), method, se, t)
         if "scale" in names:
             params["scale"] = np.asarray(np.sqrt(ssr / n))
             return _finish(
@@ -193,13 +191,8 @@ def solve(
         params = {"loc": med, "scale": scale}
         value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
         se = {k: np.asarray(scale / np.sqrt(n)) for k in params}  # Fisher information
-        return Optimum(
-            params,
-            float(value),
-            "median and mean absolute deviation, closed form",
-            se,
-            _intervals(params, se, Z95),
-        )
+        method = "median and mean absolute deviation, closed form"
+        return _with_errors(model, loss, params, float(value), method, se, Z95)
     if model.kind == "distribution":
         known = {k: float(v) for k, v in fixed64.items() if np.ndim(v) == 0}
         # a streamed run's first chunk is a sample good enough to start from
@@ -357,10 +350,50 @@ def t_quantile(dof: float, q: float) -> float:
     return z + (g1 + (g2 + (g3 + g4 / dof) / dof) / dof) / dof
 
 
-def _intervals(
-    params: dict[str, np.ndarray], se: dict[str, np.ndarray], q: float
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {k: (params[k] - q * se[k], params[k] + q * se[k]) for k in params}
+#: A standard error this many times the parameter's distance to the edge of its
+#: range (on the log or logit scale: more than 1e6) says the likelihood is flat
+#: toward the edge: the optimum is there, not at a peak inside.
+FLAT = 1e6
+
+
+def _with_errors(
+    model: Model,
+    loss: LossLike,
+    params: dict[str, np.ndarray],
+    value: float,
+    method: str,
+    se: dict[str, np.ndarray],
+    q: float,
+) -> Optimum:
+    """The optimum with its standard errors ``se`` and 95% intervals (``q`` standard
+    errors each side). A positive parameter's interval is taken on the log scale,
+    one in (0, 1) on the logit scale (the delta method: exp(log v -+ q se / v)),
+    so that it stays in the parameter's range; one whose optimum lies on the edge
+    of its range (a probability of 1 when every y is 1, a scale of 0 when every y
+    is the same) has neither: they describe a peak inside the range."""
+    constraints = {s.name: s.constraint for s in param_specs(model, loss)}
+    errors, intervals, edge = {}, {}, []
+    for k, v in params.items():
+        v = np.asarray(v, np.float64)
+        e = np.asarray(se[k], np.float64)
+        kind = constraints.get(k, "real")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if kind == "real":
+                low, high = v - q * e, v + q * e
+            else:
+                # d(log v) = dv / v; d(logit v) = dv / (v (1 - v))
+                slope = v if kind == "positive" else v * (1 - v)
+                inner = np.log(v) if kind == "positive" else np.log(v) - np.log1p(-v)
+                wide = e / slope  # the standard error on that scale
+                at_edge = ~np.isfinite(inner) | ~np.isfinite(wide) | (wide > FLAT)
+                e = np.where(at_edge, np.nan, e)
+                ends = [inner - q * e / slope, inner + q * e / slope]
+                back = np.exp if kind == "positive" else lambda u: 1 / (1 + np.exp(-u))
+                low, high = (back(u) for u in ends)
+                if np.any(at_edge):
+                    edge.append(k)
+        errors[k], intervals[k] = e, (low, high)
+    return Optimum(params, value, method, errors, intervals, tuple(edge))
 
 
 def _finish(
@@ -382,11 +415,11 @@ def _finish(
         return Optimum(params, float(value), method, {}, {})
     if loss == "nll":
         se = observed_information_stderr(model, loss, params, fixed, x, y)
-        return Optimum(params, float(value), method, se, _intervals(params, se, Z95))
+        return _with_errors(model, loss, params, float(value), method, se, Z95)
     if loss == "mse":
         se, dof = gauss_newton_stderr(model, params, fixed, x, y)
         t = t_quantile(dof, 0.975) if dof > 0 else np.nan
-        return Optimum(params, float(value), method, se, _intervals(params, se, t))
+        return _with_errors(model, loss, params, float(value), method, se, t)
     return Optimum(params, float(value), method, {}, {})
 
 
