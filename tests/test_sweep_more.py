@@ -159,3 +159,57 @@ def test_a_sweep_refuses_what_it_would_ignore_or_misread(
         [*SMALL, "--optimizer", "adam", "--opt", "betas=0.8,0.99"], capsys
     )
     assert code == 2 and err.startswith("error: --opt betas: a sweep takes")
+
+
+def test_show_says_each_batch_sizes_own_steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Batch sizes 10 and 100 of 100 rows over 3 epochs ran 30 and 3 steps: show
+    said '30 steps each'; ls gives the fewest..most."""
+    out = tmp_path / "s"
+    code, _, err = run_cli(
+        [
+            "sweep",
+            "seed001_line",
+            "--lr",
+            "0.1",
+            "--batch-size",
+            "10,100",
+            "--epochs",
+            "3",
+            "--no-plot",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    code, said, _ = run_cli(["show", str(out)], capsys)
+    first = said.splitlines()[0]
+    assert code == 0 and first.endswith(", 30 steps at batch size 10, 3 at 100")
+    assert "steps each" not in first
+    code, listed, _ = run_cli(["ls", str(tmp_path)], capsys)
+    assert code == 0 and " 3..30 " in listed
+    code, _, _ = run_cli([*SMALL, "--out", str(tmp_path / "one")], capsys)
+    code, said, _ = run_cli(["show", str(tmp_path / "one")], capsys)
+    assert said.splitlines()[0].endswith(", 5 steps each")
+
+
+def test_a_sweep_takes_one_optimizer_and_says_how_to_compare_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(
+        [*SMALL, "--optimizer", "sgd,keras.adam", "--out", str(tmp_path / "s")], capsys
+    )
+    assert code == 2 and err == (
+        "error: a sweep takes one optimizer, got 'sgd,keras.adam': to compare "
+        "optimizers, run one sweep per optimizer (--optimizer sgd, then --optimizer "
+        "keras.adam, each with its own --out) and compare their best configurations "
+        "(gradtrace show FOLDER).\n"
+    )
+    assert not (tmp_path / "s").exists()
+    with pytest.raises(gradtrace.InputError) as said:
+        sweep("seed001_line", lr=[0.1], steps=3, optimizer=["sgd", "adam"])
+    assert "call gradtrace.sweep once per optimizer (optimizer='sgd', then " in str(
+        said.value
+    )

@@ -301,6 +301,36 @@ def swept_columns(table: pd.DataFrame) -> list[str]:
     ]
 
 
+def _one_optimizer(optimizer: Any) -> None:
+    """Refuse several optimizers (sgd,keras.adam, or a list): a sweep compiles one
+    optimizer's update for all its configurations; say how to compare them."""
+    if isinstance(optimizer, str):
+        names = [n.strip() for n in optimizer.split(",") if n.strip()]
+    elif isinstance(optimizer, (list, tuple)):
+        names = [str(n) for n in optimizer]
+    else:
+        return
+    if len(names) < 2:
+        return
+    from gradtrace.errors import COMMAND_LINE
+
+    if COMMAND_LINE.get():
+        each = ", then ".join(f"--optimizer {n}" for n in names)
+        how = (
+            f"run one sweep per optimizer ({each}, each with its own --out) and "
+            "compare their best configurations (gradtrace show FOLDER)"
+        )
+    else:
+        each = ", then ".join(f"optimizer={n!r}" for n in names)
+        how = (
+            f"call gradtrace.sweep once per optimizer ({each}) and compare their "
+            "best configurations (.best)"
+        )
+    raise InputError(
+        f"a sweep takes one optimizer, got {optimizer!r}: to compare optimizers, {how}."
+    )
+
+
 def _alone(values: set[int]) -> int | None:
     """The one value in ``values``, or None where there are several."""
     return next(iter(values)) if len(values) == 1 else None
@@ -349,6 +379,7 @@ def sweep(
         [False, False, False, True]
     """
     started = time.perf_counter()
+    _one_optimizer(fit_options.get("optimizer"))
     frame, source = frame_of(data)
     lrs = _values(lr, "lr")
     opt_lists = validate.by_name("opt", opt)

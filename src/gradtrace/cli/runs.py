@@ -59,7 +59,7 @@ def _show_sweep(folder: Path) -> None:
     n, diverged = len(table), int(table["diverged"].sum())
     data = info.get("data", {})
     rows = f" ({data['n_rows']} rows)" if "n_rows" in data else ""
-    steps = f", {info['n_steps']} steps each" if "n_steps" in info else ""
+    steps = _sweep_steps(info)
     rose = len(sweep.rose)
     above = f", {rose} ended above {'its' if rose == 1 else 'their'} start" * (rose > 0)
     console.print(
@@ -96,6 +96,28 @@ def _show_sweep(folder: Path) -> None:
         f"\nevery configuration: {folder / 'sweep.parquet'}; their losses per step: "
         f"{folder / 'traces.parquet'} (pandas.read_parquet reads them)."
     )
+
+
+def _steps_range(info: dict[str, Any]) -> Any:
+    """``ls``'s steps of a sweep: its configurations' fewest..most where batch
+    sizes ran their own, as its rates' lowest..highest."""
+    counts = sorted(set((info.get("n_steps_by_batch_size") or {}).values()))
+    if len(counts) > 1:
+        return f"{counts[0]}..{counts[-1]}"
+    return info.get("n_steps", "")
+
+
+def _sweep_steps(info: dict[str, Any]) -> str:
+    """The steps a sweep's configurations ran: ", 750 steps each", or where batch
+    sizes ran their own, each size's (", 750 steps at batch size 8, 210 at 32")."""
+    by_size = info.get("n_steps_by_batch_size") or {}
+    if len(set(by_size.values())) > 1:
+        sizes = sorted(by_size.items(), key=lambda kv: int(kv[0]))
+        return ", " + ", ".join(
+            f"{n} steps at batch size {size}" if i == 0 else f"{n} at {size}"
+            for i, (size, n) in enumerate(sizes)
+        )
+    return f", {info['n_steps']} steps each" if "n_steps" in info else ""
 
 
 def _table(frame: Any) -> Any:
@@ -291,8 +313,9 @@ LS_COLUMNS = (
 def ls_runs(folder: Path, as_csv: bool) -> None:
     """A table of the runs and sweeps in FOLDER (default: runs), oldest first: kind
     (run or sweep), model, loss, optimizer, learning rate (a sweep's lowest..highest),
-    steps, status (a sweep's: how many of its configurations diverged) and final
-    loss (a sweep's lowest that did not diverge). A checkpointed run whose process
+    steps (a sweep's fewest..most where its batch sizes ran their own), status (a
+    sweep's: how many of its configurations diverged) and final loss (a sweep's
+    lowest that did not diverge). A checkpointed run whose process
     is gone reads stopped."""
     import csv
 
@@ -416,7 +439,7 @@ def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
         loss=info.get("loss", ""),
         optimizer=info.get("optimizer", ""),
         lr=lr,
-        steps=info.get("n_steps", ""),
+        steps=_steps_range(info),
         status=status,
         final_loss=float(ok.min()) if len(ok) else "",
     )

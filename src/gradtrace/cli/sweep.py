@@ -155,7 +155,8 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 default="sgd",
                 show_default=True,
                 metavar="NAME",
-                help="Any of fit's optimizers.",
+                help="One of fit's optimizers (one at a time: to compare "
+                "optimizers, run one command each).",
             ),
         ]
     ):
