@@ -429,3 +429,40 @@ def test_a_moved_data_file_points_to_data_again(
     with pytest.raises(SystemExit) as done:
         main(["explain", str(tmp_path / "r"), "--step", "1", "--data", str(moved)])
     assert done.value.code in (0, None)
+
+
+def test_explain_says_its_row_numbers_count_from_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The trace's rows are 0-based while data errors count from 1 (data row 1,
+    line 2): explain says which, and where a row is in a CSV file (line row + 2),
+    on the command line and in Python alike."""
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,2\n2,4.1\n3,5.9\n4,8.2\n5,9.9\n")
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "fit",
+                str(data),
+                "--steps",
+                "3",
+                "--batch-size",
+                "2",
+                "--no-shuffle",
+                "-q",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["explain", str(tmp_path / "r"), "--step", "2"])
+    printed = capsys.readouterr().out.splitlines()
+    note = "row: 0-based position in the data (file line = row + 2)"
+    assert printed[printed.index(note) + 1].split()[:2] == ["row", "x"]
+    assert printed[printed.index(note) + 2].split()[:3] == ["2", "3", "5.9"]
+    assert note in gradtrace.load(tmp_path / "r").explain_text(2).splitlines()
+    frame = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [2.0, 4.1, 5.9, 8.2]})
+    text = gradtrace.fit(frame, steps=2, batch_size=2).explain_text(1)
+    assert "row: 0-based position in the data (as .iloc counts)" in text.splitlines()
+    assert "row: 0-based position in the data" in seed004_rmsprop(1).explain_text(1)

@@ -676,6 +676,7 @@ def narration(
     if "space" in table.attrs:
         out.append(f"Note: {table.attrs['space']}.")
     out.append("")
+    out.append(row_numbers(str(info["data"].get("source", ""))))
     # the rows' numbers, and "mean" (or "sum") on the whole batch's line
     out.append(table.assign(row=table.index))
     if hidden:
@@ -726,6 +727,21 @@ def narration(
             )
         )
     return out
+
+
+def row_numbers(source: str) -> str:
+    """What the row numbers of ``explain`` are, for data from ``source`` (run.json's
+    data source): 0-based positions in the data, as the trace records them (an
+    error message counts data rows from 1 instead), and where that is in a text
+    file with a header (line row + 2)."""
+    where = ""
+    if source.lower().endswith((".csv", ".tsv", ".tab", ".txt")):
+        where = " (file line = row + 2)"
+    elif source == "standard input":
+        where = " (input line = row + 2)"
+    elif source == "python data":
+        where = " (as .iloc counts)"
+    return f"row: 0-based position in the data{where}"
 
 
 def as_text(parts: list[str | pd.DataFrame]) -> str:
