@@ -589,3 +589,55 @@ def test_a_config_files_other_names_suggest_ours(
         capsys,
     )
     assert code == 0, err
+
+
+def test_diagnose_lists_only_options_that_change_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--exact, --epochs, ... change nothing diagnose says: not listed in its
+    --help (fit lists them), yet taken, so that a fit command line runs as is."""
+
+    def listed(command: str) -> list[str]:
+        code, shown, _ = run([command, "--help"], capsys)
+        lines = shown.split("\nOptions:\n")[1].splitlines()
+        return [line.split()[0] for line in lines if line.startswith("  -")]
+
+    hidden = {"--exact", "--epochs", "--steps", "--seed", "--eval-every"}
+    hidden |= {"--shuffle", "--metric"}
+    assert {"--lr", "--batch-size", "--model"} <= set(listed("diagnose"))
+    assert not hidden & set(listed("diagnose"))
+    assert hidden <= set(listed("fit"))
+    args = ["diagnose", "seed001_line", "--lr", "0.1"]
+    code, plain, _ = run(args, capsys)
+    code, given, _ = run(
+        [
+            *args,
+            "--steps",
+            "9",
+            "--no-shuffle",
+            "--seed",
+            "4",
+            "--eval-every",
+            "2",
+            "--no-exact",
+            "--metric",
+            "rmse",
+        ],
+        capsys,
+    )
+    assert code == 0 and given == plain
+
+
+def test_diagnose_predicts_at_least_one_step(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """keras.adam at lr 5 from 2 away: 'expect at least 1 step', not 0.4 steps."""
+    code, out, _ = run(
+        ["diagnose", "seed001_line", "--optimizer", "keras.adam", "--lr", "5"], capsys
+    )
+    assert code == 0 and "so expect at least 1 step, then steps of about lr" in out
+    code, out, _ = run(
+        ["diagnose", "seed001_line", "--optimizer", "keras.adam", "--lr", "0.5"],
+        capsys,
+    )
+    assert "so expect at least 4 steps, then" in out

@@ -80,13 +80,15 @@ def findings(
     if d.family == "adaptive":
         limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
         steps = d.start_distance / lr
+        # fewer than 10: whole steps, at least 1 (not "at least 0.4 steps")
+        steps = max(1, math.ceil(steps)) if steps < 10 else steps
         lines.append(
             f"{optimizer} divides each step by a running RMS of the gradient, so each "
             f"parameter moves by about lr = {g(lr)} per step whatever the curvature: "
             f"the 2/L limit of plain gradient descent ({g(limit)}) does not apply. "
             f"The start is {g(d.start_distance)} from the optimum, so expect at least "
-            f"{g(steps, 2)} steps, then steps of about lr around the optimum unless "
-            "the rate is lowered."
+            f"{g(steps, 2)} step{'s' * (steps != 1)}, then steps of about lr around "
+            "the optimum unless the rate is lowered."
         )
         return lines
     what = (

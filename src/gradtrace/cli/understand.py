@@ -119,7 +119,9 @@ def diagnose(**options: Any) -> None:
     """Before training: the curvature of the loss at the start and at the optimum,
     the largest stable learning rate (2/L for gradient descent), the condition
     number, the predicted steps to come within 1e-4 of the optimum, and a verdict on
-    the chosen rate. Takes the same DATA and options as fit (--stream too)."""
+    the chosen rate. Takes the same DATA and options as fit (--stream too); those
+    that change nothing here (--epochs, --steps, --shuffle, --seed, --eval-every,
+    --metric, --exact) are taken and not listed."""
     from gradtrace.api import RunConfig, reference
     from gradtrace.cli._config import read_config
     from gradtrace.cli._report import _console, fmt_any
@@ -160,3 +162,12 @@ def diagnose(**options: Any) -> None:
     )
     for finding in ref["diagnosis"]["findings"]:
         console.print(finding)
+
+
+#: fit's options that change nothing diagnose says (the diagnosis is of the
+#: optimum, the curvature and the rate, not of a run's length, order or records):
+#: taken, so that a fit command line runs as diagnose, but not listed in --help
+NOT_DIAGNOSED = ("epochs", "steps", "shuffle", "seed", "eval_every", "exact", "metrics")
+for _param in diagnose.params:
+    if isinstance(_param, click.Option) and _param.name in NOT_DIAGNOSED:
+        _param.hidden = True
