@@ -831,3 +831,62 @@ def test_a_run_is_named_as_ls_lists_it_or_latest(
     )
     code, _, err = run(["show", "c"], capsys)
     assert code == 2 and "run folder 'c' does not exist" in err
+
+
+def test_a_diverged_run_reruns_identically_without_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rerun of a run that diverged succeeded if it diverged again the same
+    way: it said "identical" after an error line and its exit code misled."""
+    code, _, _ = run(
+        [
+            "fit",
+            "seed001_line",
+            "--lr",
+            "5",
+            "--epochs",
+            "40",
+            "-q",
+            "--out",
+            str(tmp_path / "gd"),
+        ],
+        capsys,
+    )
+    assert code == 1 and gradtrace.load(tmp_path / "gd").diverged
+    step = gradtrace.load(tmp_path / "gd").diverged_step
+    code, out, err = run(
+        ["rerun", str(tmp_path / "gd"), "--out", str(tmp_path / "again")], capsys
+    )
+    assert code == 0 and err == ""
+    assert out.splitlines()[-1] == (
+        f"identical to {tmp_path / 'gd'}: {step + 1} rows (both diverged at step "
+        f"{step})."
+    )
+    assert "try --lr" in out  # what to try stays in the summary
+
+
+def test_times_of_a_second_or_more_are_in_seconds() -> None:
+    """train 14330.0 ms read as 14.33 s, as fit's compile and total times."""
+    from gradtrace.text import duration
+
+    assert duration(0.0033) == "3.3 ms"
+    assert duration(0.9999) == "999.9 ms"
+    assert duration(0.99996) == "1.00 s"
+    assert duration(14.33) == "14.33 s"
+
+
+def test_a_resumed_runs_summary_gives_a_long_training_in_seconds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json as js
+
+    from gradtrace.cli._report import print_summary
+
+    trace = gradtrace.fit("seed004_keras", lr=0.01, steps=3)
+    trace.save(tmp_path / "r")
+    info = js.loads((tmp_path / "r" / "run.json").read_text())
+    info["timings"].update(train_s=14.33, sessions=2)
+    (tmp_path / "r" / "run.json").write_text(js.dumps(info))
+    print_summary(gradtrace.load(tmp_path / "r"), tmp_path / "r")
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert ", train 14.33 s, total " in last and "ms" not in last

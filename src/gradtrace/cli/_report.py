@@ -14,7 +14,7 @@ from rich.console import Console as _RichConsole
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gradtrace.text import fmt
+from gradtrace.text import duration, fmt
 
 if TYPE_CHECKING:
     from gradtrace.api import RunConfig
@@ -141,14 +141,18 @@ def steps_table(trace: Trace, every: int | None) -> Table:
     return table
 
 
-def print_run(trace: Trace, out: Path, every: int | None, quiet: bool) -> None:
-    """The table of steps (unless quiet), then the run's summary."""
+def print_run(
+    trace: Trace, out: Path, every: int | None, quiet: bool, error: bool = True
+) -> None:
+    """The table of steps (unless quiet), then the run's summary; a divergence's
+    line of what to try as an error, unless not ``error`` (a rerun's, whose check
+    is what it reports)."""
     console = _console()
     if not quiet:
         console.print(steps_table(trace, every))
         console.print()
-    print_summary(trace, out, hint=False)
-    if trace.diverged:  # what to try, once: as the error
+    print_summary(trace, out, hint=not error)
+    if trace.diverged and error:  # what to try, once: as the error
         click.echo(f"error: {trace.ending(str(out))}", err=True)
 
 
@@ -299,7 +303,7 @@ def print_summary(
     t = info["timings"]
     console.print(
         f"{trace.ending(str(folder), hint)} Compile {t['compile_s']:.2f} s, train "
-        f"{t['train_s'] * 1e3:.1f} ms, total {t['total_s']:.2f} s"
+        f"{duration(t['train_s'])}, total {t['total_s']:.2f} s"
         + (f" over {t['sessions']} sessions." if t.get("sessions", 1) > 1 else ".")
     )
 

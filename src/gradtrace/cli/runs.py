@@ -464,6 +464,9 @@ def rerun(run: Path, out: Path | None, force: bool, data: Path | None) -> None:
     since (its SHA-256 differs) is refused. A run that read its data from standard
     input or Python, or whose file moved, reruns on --data FILE: the values must be
     those the run trained on (run.json's checksum).
+
+    Exit codes: 0 identical (a run that diverged too, if it diverged again at the
+    same step), 1 the traces differ, 2 bad input, 130 interrupted.
     """
     from gradtrace.api import RunConfig, rerun_config, rerun_rows
     from gradtrace.cli import _report
@@ -493,14 +496,20 @@ def rerun(run: Path, out: Path | None, force: bool, data: Path | None) -> None:
         raise KeyboardInterrupt  # after the new run was saved
     compared = rerun_rows(info)
     same = same_traces(run, out, prefix=compared is not None, rows=compared)
-    _report.print_run(new, out, None, quiet=True)
+    # a run that diverged reran as it should if it diverged again, identically:
+    # no error, the check is what a rerun reports
+    _report.print_run(new, out, None, quiet=True, error=not same)
     if same and compared is not None and info["steps"] < new.steps:
         click.echo(
             f"{run} stopped after step {info['steps']}: its first {compared} rows "
             f"are the new run's first {compared} of {new.steps + 1}, identical."
         )
     elif same:
-        click.echo(f"identical to {run}: {new.steps + 1} rows.")
+        both = ""
+        if new.diverged:
+            verb = new.ending(str(out), hint=False).split()[0]  # diverged, stopped
+            both = f" (both {verb} at step {new.diverged_step})"
+        click.echo(f"identical to {run}: {new.steps + 1} rows{both}.")
     else:
         click.echo(f"error: the new trace differs from {run}.", err=True)
         raise click.exceptions.Exit(1)
