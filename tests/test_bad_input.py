@@ -761,3 +761,20 @@ def test_a_parameter_out_of_bounds_says_what_to_give(
         "error: --init scale=-1: scale must be positive (it is a standard "
         "deviation): give a positive value, such as --init scale=1.\n"
     )
+
+
+def test_a_streamed_files_columns_are_suggested_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "d.parquet"
+    table = pa.table({"hours studied": [1.0, 2, 3, 4], "exam score": [2.0, 3, 5, 6]})
+    pq.write_table(table, path)
+    line = one_line_error(
+        [str(path), "--stream", "--x", "hours studied", "--y", "Exam Scor"],
+        tmp_path,
+        capsys,
+    )
+    assert line.endswith("did you mean --y 'exam score'?")

@@ -406,10 +406,9 @@ class ParquetRows:
         sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         self._starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
         self._cached: tuple[int, dict[str, np.ndarray]] | None = None
-        names = set(self._file.schema_arrow.names)
+        names = [str(n) for n in self._file.schema_arrow.names]
         for col in [*self.x, y]:
             if col not in names:
-                names = list(self._file.schema_arrow.names)
                 hint = column_hint(col, names, "--y" if col == y else "--x")
                 raise InputError(
                     f"column {col!r} not found in {source} (columns: "
