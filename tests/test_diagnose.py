@@ -192,7 +192,7 @@ def test_mini_batches_qualify_the_prediction_and_adaptive_steps_have_no_limit() 
     sgd = gradtrace.fit("seed001_line", lr=0.01, batch_size=10, epochs=2)
     said = " ".join(sgd.info["diagnosis"]["findings"])
     assert "Predicted for full-batch steps:" in said and "scatter around it" in said
-    assert "stay somewhat below the limit" in said
+    assert "these steps' limit" in said and "lower than the full data's" in said
     full = gradtrace.fit("seed001_line", lr=0.01, epochs=2)
     said = " ".join(full.info["diagnosis"]["findings"])
     assert "Predicted: " in said and "scatter" not in said
@@ -294,3 +294,44 @@ def test_a_parameter_frozen_by_an_overflowed_state_is_told() -> None:
     )
     assert any("scale ended" in w for w in crawl.warnings)
     assert not any("has not moved" in w for w in crawl.warnings)
+
+
+def _line_rows(n: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, n)
+    return x, 3 * x - 1 + rng.normal(0, 0.5, n)
+
+
+def test_the_batch_limit_is_the_mean_square_limit_of_the_batches_hessians() -> None:
+    """Single rows of a line by MSE: row i's Hessian is 2 [[x^2, x], [x, 1]]; the
+    limit is 2 / the largest eigenvalue of H^-1 S, H and S the means of H_i and
+    H_i^2, written out here in NumPy. One batch of every row: the full data's
+    2 / L."""
+    from gradtrace.core.catalog import make_model
+    from gradtrace.core.diagnose import batch_limit
+
+    x, y = _line_rows()
+    point = {"w": np.asarray(3.0), "b": np.asarray(-1.0)}
+    model = make_model("line")
+    each = 2 * np.stack([[[v * v, v], [v, 1.0]] for v in x])
+    h, s = each.mean(0), np.einsum("kij,kjl->il", each, each) / len(x)
+    expected = 2 / np.max(np.linalg.eigvals(np.linalg.solve(h, s)).real)
+    rows = np.arange(len(x))[:, None]
+    got = batch_limit(model, "mse", "mean", point, {}, x, y, rows)
+    assert got == pytest.approx(expected, rel=1e-9)
+    whole = batch_limit(model, "mse", "mean", point, {}, x, y, rows.T)
+    assert whole == pytest.approx(2 / np.linalg.eigvalsh(h)[-1], rel=1e-9)
+    assert got < whole
+
+
+def test_a_rate_within_the_full_data_limit_but_not_the_batches_is_told_so() -> None:
+    """lr 0.7 on single rows: within the full data's 2 / L (0.78) but above the
+    batches' limit (0.58), where such runs swing far from the optimum."""
+    x, y = _line_rows()
+    full = gradtrace.fit({"x": x, "y": y}, lr=0.7, steps=20)
+    single = gradtrace.fit({"x": x, "y": y}, lr=0.7, batch_size=1, epochs=1)
+    d_full, d_single = full.info["diagnosis"], single.info["diagnosis"]
+    assert d_full["verdict"] == "ok" and d_single["verdict"] == "diverges"
+    assert d_single["stable_lr"] < 0.7 < d_full["stable_lr"]
+    said = " ".join(d_single["findings"])
+    assert "on these batches" in said and "lower than the full data's 0.784" in said

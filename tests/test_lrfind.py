@@ -263,3 +263,20 @@ def test_a_fall_cut_short_by_a_low_max_blames_the_range_not_the_start() -> None:
         "the loss was still falling at lr_max=0.01: a larger lr_max shows where it "
         "stops"
     ]
+
+
+def test_a_suggestion_above_the_stable_limit_says_a_run_at_it_diverges() -> None:
+    """The range test's rate outgrows 2/L before the loss turns up, so its steepest
+    fall can lie above the limit: the note says so, and a run at it diverges."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, 200)
+    data = {"x": x, "y": 3 * x - 1 + rng.normal(0, 0.5, 200)}
+    found = lr_find(data)
+    s = found.summary
+    assert s["suggested_lr"] > s["stable_lr"]
+    said = [n for n in found.notes if "above the curvature's stable limit" in n]
+    assert len(said) == 1 and f"such as {s['stable_lr'] / 2:.2g}" in said[0]
+    run = gradtrace.fit(data, lr=s["suggested_lr"], steps=200)
+    assert run.diverged or run.final_loss > run.to_pandas()["loss"].iloc[0]
+    calm = gradtrace.fit(data, lr=s["stable_lr"] / 2, steps=200)
+    assert calm.final_loss < calm.to_pandas()["loss"].iloc[0]

@@ -97,12 +97,18 @@ def findings(
         else (f"gradient descent with momentum {g(d.momentum)} (limit 2(1+m)/L)")
     )
     ratio = d.stable_lr / lr
+    # the mini-batch steps' limit (``diagnose.batch_limit``), where it binds
+    batched = d.family == "gd" and d.stable_lr < d.full_batch_lr
+    if batched:
+        what = "plain gradient descent on these batches"
     if d.verdict == "diverges":
         quadratic = d.eig_start[-1] == d.eig_optimum[-1]
         fate = (
-            "it will diverge"
+            "its steps may throw the parameters far from the optimum, or diverge"
+            if batched
+            else "it will diverge"
             if quadratic
-            else ("it cannot settle there: it will oscillate or diverge")
+            else "it cannot settle there: it will oscillate or diverge"
         )
         lines.append(
             f"lr {g(lr)} is above the stable limit of {what} at the optimum, "

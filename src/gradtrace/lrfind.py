@@ -65,7 +65,8 @@ class LRFind(NamedTuple):
     @property
     def notes(self) -> list[str]:
         """What the reading warns of: a small fall, a fall that began below the
-        first rate, a loss still falling at the last."""
+        first rate, a suggestion above the stable limit, a loss still falling at the
+        last."""
         return self.notes_naming(PYTHON_NAMES)
 
     def notes_naming(self, names: dict[str, str]) -> list[str]:
@@ -86,6 +87,14 @@ class LRFind(NamedTuple):
             out.append(
                 "the loss fell fastest at the first rates: the fall began below "
                 f"{low}{rates.iloc[0]:g}; run again with a smaller {low.strip(' =')}"
+            )
+        stable = s.get("stable_lr")
+        if stable is not None and s["suggested_lr"] > stable:  # NaNs compare False
+            out.append(
+                f"the suggested rate {s['suggested_lr']:.3g} is above the "
+                f"curvature's stable limit, {stable:.3g}: the test's rate passed it "
+                "for a few steps only, and a whole run at it diverges; take a rate "
+                f"below the limit, such as {stable / 2:.2g}"
             )
         if s["still_falling"]:
             out.append(

@@ -70,8 +70,16 @@ def compute(
     family = diagnose.FAMILIES.get(spec.name, "adaptive")
     if family == "gd" and momentum > 0:
         family = "momentum"
-    scale, note = 1.0, None
-    if schedule.batch_size < schedule.n_rows:
+    scale, note, batch_lr = 1.0, None, np.nan
+    mini_batch = schedule.batch_size < schedule.n_rows
+    if mini_batch and family == "gd" and not isinstance(ys, rowsums.Chunks):
+        rows = diagnose.batch_rows(
+            schedule.n_rows, schedule.batch_size, schedule.shuffle
+        )
+        batch_lr = diagnose.batch_limit(
+            m, loss, reduction, end, fixed, xs, ys, rows, space
+        )
+    if mini_batch:
         if reduction == "sum":
             scale = schedule.batch_size / schedule.n_rows
         note = (
@@ -83,8 +91,6 @@ def compute(
                 else ""
             )
             + "a batch's curvature varies around the full data's"
-            # an adaptive optimizer has no limit to stay below
-            + ("." if family == "adaptive" else ", so stay somewhat below the limit.")
         )
     d = diagnose.diagnose(
         family,
@@ -96,7 +102,17 @@ def compute(
         _flat(start, names),
         _flat(end, names),
         curvature_scale=scale,
+        batch_lr=batch_lr,
     )
+    if note and d.stable_lr < d.full_batch_lr:
+        note += (
+            f", so these steps' limit (below which a step shrinks the error on "
+            f"average over the batches) is {advice.g(d.stable_lr)}, lower than the "
+            f"full data's {advice.g(d.full_batch_lr)}."
+        )
+    elif note:
+        # an adaptive optimizer has no limit to stay below
+        note += "." if family == "adaptive" else ", so stay somewhat below the limit."
     x_mean = x_sd = None
     column = _x_column(xs, ys)
     if column is not None:
@@ -108,6 +124,7 @@ def compute(
         "eigenvalues_start": d.eig_start.tolist(),
         "eigenvalues_optimum": d.eig_optimum.tolist(),
         "stable_lr": d.stable_lr,
+        "full_batch_lr": d.full_batch_lr,
         "condition": d.condition,
         "suggested_lr": d.suggested_lr,
         "verdict": d.verdict,
