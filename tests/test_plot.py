@@ -604,7 +604,7 @@ def test_a_landscape_of_a_run_that_blew_up_frames_its_steps_before() -> None:
     cut = int(np.argmax(rise > 100 * rise[0]))
     fig = plot.loss_landscape(run)
     ax = fig.axes[0]
-    assert f"framed on steps 0-{cut - 1}: at step {cut} the loss rose past" in (
+    assert f"showing steps 0-{cut - 1}; from step {cut} the run left the chart" in (
         ax.get_title()
     )
     frame = run.to_pandas()
@@ -613,7 +613,7 @@ def test_a_landscape_of_a_run_that_blew_up_frames_its_steps_before() -> None:
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert f"step {cut}, off the chart" in labels and "end" not in labels
     first = plot.loss_landscape(gradtrace.fit("seed001_line", lr=5, steps=50))
-    assert "framed on the start: at step 1" in first.axes[0].get_title()
+    assert "showing the start; from step 1 the run left" in first.axes[0].get_title()
     assert first.axes[0].get_xlim()[1] < 10
     y = np.random.default_rng(0).normal(0, 0.01, 200)
     falling = gradtrace.fit(
@@ -625,4 +625,4 @@ def test_a_landscape_of_a_run_that_blew_up_frames_its_steps_before() -> None:
         init={"loc": 0.0, "scale": 0.4},
     )
     assert falling.to_pandas()["loss"].iloc[-1] < 0 < falling.to_pandas()["loss"][0]
-    assert "framed" not in plot.loss_landscape(falling).axes[0].get_title()
+    assert "left the chart" not in plot.loss_landscape(falling).axes[0].get_title()

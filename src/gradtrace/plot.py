@@ -748,17 +748,30 @@ def data_rows(trace: Any) -> np.ndarray | None:
 LANDSCAPE_ROWS = 100_000
 
 
-def loss_of_two(trace: Any, loss: Any, a: str, b: str) -> Any:
+def held_values(trace: Any) -> tuple[dict[str, float], str]:
+    """Where a landscape over two parameters holds the others (flat names): at
+    the optimum where it is known, so that the contours' lowest point is the
+    optimum's star; at the run's final values otherwise. And the words for it."""
+    final = _flat_named(dict(trace.params))
+    optimum = _flat_named(trace.info.get("optimum") or {})
+    if set(final) <= set(optimum):
+        return {k: optimum[k] for k in final}, "optimum value"
+    return final, "final value"
+
+
+def loss_of_two(
+    trace: Any, loss: Any, a: str, b: str, held: dict[str, float] | None = None
+) -> Any:
     """``loss`` (of a dict of parameters) as a function of the two parameters named
-    ``a`` and ``b`` (flat names: ``w[0]``, ``b``), the others at their final
-    values."""
+    ``a`` and ``b`` (flat names: ``w[0]``, ``b``), the others at ``held`` (flat
+    names; by default ``held_values``)."""
     import jax.numpy as jnp
 
-    final = _flat_named(dict(trace.params))
+    base = held_values(trace)[0] if held is None else held
     sizes = {k: np.size(v) for k, v in trace.params.items()}
 
     def at(va: Any, vb: Any) -> Any:
-        flat = {**final, a: va, b: vb}
+        flat = {**base, a: va, b: vb}
         params = {}
         for k, size in sizes.items():
             if k in flat:  # a scalar
@@ -768,6 +781,25 @@ def loss_of_two(trace: Any, loss: Any, a: str, b: str) -> Any:
         return loss(params)
 
     return at
+
+
+def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
+    """How a picture names each parameter column: the slopes of a model of several
+    named x columns by their column (``w[Temp (C)]`` for ``w[0]``), others as
+    they are."""
+    from gradtrace.core.models import Custom
+
+    x_names = list(trace.info["data"].get("x") or [])
+    model = _model(trace)
+    labels = {c: c for c in cols}
+    # a model of one's own may name a "w" that is no slope per column; columns
+    # named x0, x1, ... (an array's) say no more than w[0], w[1]
+    unnamed = x_names == [f"x{i}" for i in range(len(x_names))]
+    if len(x_names) >= 2 and not unnamed and not isinstance(model, Custom):
+        for i, name in enumerate(x_names):
+            if f"w[{i}]" in labels:
+                labels[f"w[{i}]"] = f"w[{name}]"
+    return labels
 
 
 def landscape_rows(trace: Any) -> tuple[int, str]:
@@ -1197,12 +1229,36 @@ def landscape_levels(values: np.ndarray, n: int = 25) -> tuple[Any, Any]:
 RAN_AWAY = 100.0
 
 
+def ran_away(trace: Any, loss: np.ndarray | None = None) -> int | None:
+    """The first step whose loss (over all the data, ``loss`` by step; by default
+    the trace's) is not finite or, above the optimum's (or the lowest the run
+    reached), rose past ``RAN_AWAY`` times the start's: where a run that blew up
+    left any chart framed on its start and the optimum. None if none did."""
+    if loss is None:
+        loss = trace.to_pandas()["loss"].to_numpy(float)
+    known = trace.info.get("optimum_loss")
+    taken = loss[np.isfinite(loss)]
+    base = float(known) if known is not None else float(taken.min(initial=loss[0]))
+    start = max(loss[0] - base, 1e-12 * max(1.0, abs(base)))
+    away = ~np.isfinite(loss[1:]) | (loss[1:] - base > RAN_AWAY * start)
+    return int(np.argmax(away)) + 1 if away.any() else None
+
+
+def framed_words(cut: int) -> str:
+    """What a picture framed on the steps before ``cut`` (``ran_away``) says."""
+    shown = "the start" if cut == 1 else f"steps 0-{cut - 1}"
+    return f"showing {shown}; from step {cut} the run left the chart"
+
+
 def loss_landscape(
     trace: Any, params: tuple[str, str] | None = None, grid: int = 60
 ) -> Figure:
     """Contours of the loss over two parameters, with the optimizer's path (a dot per
-    step), the start, the end and the optimum. With more parameters, the others are
-    held at their final values (a slice through the final point)."""
+    step), the start, the end and the optimum. With more parameters, the contours
+    hold the others at the optimum (where it is known; else at their final values)
+    and the path is each step's two parameters: the title says so."""
+    import textwrap
+
     import jax
 
     frame = trace.to_pandas()
@@ -1232,20 +1288,11 @@ def loss_landscape(
             )
     path_a, path_b = frame[a].to_numpy(float), frame[b].to_numpy(float)
     finite = np.isfinite(path_a) & np.isfinite(path_b)
-    # a run that blew up is framed on its steps before its loss, above the
-    # optimum's (or the lowest the run reached), rose past RAN_AWAY times the
-    # start's: framed on all, the start and the optimum would share one pixel of
-    # a chart 1e17 wide
-    loss = frame["loss"].to_numpy(float)
-    known = trace.info.get("optimum_loss")
-    taken = loss[np.isfinite(loss)]
-    base = float(known) if known is not None else float(taken.min(initial=loss[0]))
-    start = max(loss[0] - base, 1e-12 * max(1.0, abs(base)))
-    away = ~np.isfinite(loss[1:]) | (loss[1:] - base > RAN_AWAY * start)
+    # a run that blew up is framed on its steps before it ran away: framed on all,
+    # the start and the optimum would share one pixel of a chart 1e17 wide
+    cut = ran_away(trace, frame["loss"].to_numpy(float))
     framed = finite.copy()
-    cut = None
-    if away.any():
-        cut = int(np.argmax(away)) + 1
+    if cut is not None:
         framed[cut:] = False
     optimum = _flat_named(trace.info.get("optimum") or {})
     xs = np.concatenate([path_a[framed], [optimum.get(a, path_a[framed][-1])]])
@@ -1255,7 +1302,8 @@ def loss_landscape(
     ga = np.linspace(xs.min() - pad_a, xs.max() + pad_a, grid)
     gb = np.linspace(ys.min() - pad_b, ys.max() + pad_b, grid)
     rows, over = landscape_rows(trace)
-    at = loss_of_two(trace, _loss_fn(trace, rows), a, b)
+    held, held_at = held_values(trace)
+    at = loss_of_two(trace, _loss_fn(trace, rows), a, b, held)
 
     with jax.enable_x64(True):
         A, B = np.meshgrid(ga, gb)
@@ -1269,13 +1317,14 @@ def loss_landscape(
     ax.set_xlim(ga[0], ga[-1])
     ax.set_ylim(gb[0], gb[-1])
     ax.plot(path_a[framed], path_b[framed], "-", color="white", lw=1, alpha=0.9)
+    n_path = int(framed.sum()) - 1
     ax.plot(
         path_a[framed],
         path_b[framed],
         ".",
         color="#fde725",
         ms=4,
-        label=f"path, a dot per step ({int(framed.sum()) - 1} steps)",
+        label=f"path, a dot per step ({n_path} step{'s' * (n_path != 1)})",
     )
     if cut is not None and finite[cut]:  # the step that left, toward where it went
         ax.plot(
@@ -1310,29 +1359,45 @@ def loss_landscape(
             label="end",
             zorder=4,
         )
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
+    names = param_labels(trace, cols)
+    ax.set_xlabel(names[a])
+    ax.set_ylabel(names[b])
+    lines = [f"loss landscape over {names[a]} and {names[b]}"]
     others = [c for c in cols if c not in params]
-    held = (
-        f" (others held at their final values: {', '.join(others)})" if others else ""
-    )
-    steps_framed = "the start" if cut == 1 else f"steps 0-{(cut or 1) - 1}"
-    away_note = (
-        f"\nframed on {steps_framed}: at step {cut} the loss rose past "
-        f"{RAN_AWAY:g}x its start's distance to the optimum"
-        if cut is not None
-        else ""
-    )
-    ax.set_title(f"loss landscape over {a} and {b}{held}{away_note}", fontsize=10)
+    if len(others) == 1:
+        (o,) = others
+        moved = frame[o].to_numpy(float)[framed]
+        lines.append(
+            f"{names[o]} held at its {held_at} {held[o]:.4g} "
+            f"(along the path: {moved[0]:.3g} to {moved[-1]:.3g})"
+        )
+    elif others:
+        lines.append(
+            f"{', '.join(names[o] for o in others)} held at their {held_at}s "
+            "(they change along the path too)"
+        )
+    if cut is not None:
+        lines.append(framed_words(cut))
+    # wrapped: a line wider than the axes runs off the figure's edge
+    title = "\n".join(textwrap.fill(line, 64) for line in lines)
+    ax.set_title(title, fontsize=10)
     fig.legend(fontsize=8, loc="outside lower center", ncol=4, frameon=False)
     return fig
+
+
+#: The location axis of mse_loglik.png reaches a run's final value that lies up
+#: to this many spreads (three standard deviations of the residuals) from the
+#: best; a value further off (a run that blew up) is marked off the chart.
+REACH = 20
 
 
 def mse_and_likelihood(trace: Any) -> Figure:
     """Seed 000's closing figure: over the location (loc, or the intercept b of a
     line, its slope w held at the run's final value), the mean squared error and
     the Gaussian log-likelihood side by side; the MSE's minimum and the
-    likelihood's maximum fall at the same place."""
+    likelihood's maximum fall at the same place. Of a run that blew up, w is held
+    at its optimum instead (at its final 1e17 the residuals are all w x), and a
+    final location far off is marked at the chart's edge."""
     from gradtrace.core import rowsums
     from gradtrace.explain import file_chunks
 
@@ -1348,8 +1413,15 @@ def mse_and_likelihood(trace: Any) -> Figure:
     elif info["model"] == "line":
         name, centre = "b", float(final.get("b", info["fixed"].get("b", 0.0)))
         w = float(final.get("w", info["fixed"].get("w", 0.0)))
-        mean_of = "mean(y - w x)"
         held = f"over b, with w held at the run's final w = {w:.5g}"
+        optimum = info.get("optimum") or {}
+        if "w" in optimum and ran_away(trace) is not None:
+            held = (
+                f"over b, with w held at its optimum {optimum['w']:.5g} "
+                f"(the run's final w, {w:.3g}, ran away)"
+            )
+            w = float(optimum["w"])
+        mean_of = "mean(y - w x)"
 
         def resid(x: Any, y: np.ndarray) -> np.ndarray:
             return np.asarray(y, np.float64) - w * np.asarray(x, np.float64)
@@ -1367,39 +1439,59 @@ def mse_and_likelihood(trace: Any) -> Figure:
     best, m2 = rowsums.mean_and_spread64(values)
     n = int(info["data"]["n_rows"])
     spread = 3 * float(np.sqrt(m2)) or 1.0
-    grid = np.linspace(best - spread, best + spread, 300)
+    lo, hi = best - spread, best + spread
+    on_chart = bool(abs(centre - best) <= REACH * spread)  # False for NaN
+    if on_chart:  # the curves reach the run's value
+        lo, hi = min(lo, centre - 0.1 * spread), max(hi, centre + 0.1 * spread)
+    grid = np.linspace(lo, hi, 300)
     shift = best - grid
     mse = m2 + shift**2
     sigma = float(np.sqrt(m2)) or 1.0
-    loglik = -0.5 * n * np.log(2 * np.pi * sigma**2) - n * mse / (2 * sigma**2)
+
+    def loglik(mse: Any) -> Any:
+        return -0.5 * n * np.log(2 * np.pi * sigma**2) - n * mse / (2 * sigma**2)
+
     fig, (left, right) = _figure(10, 4.2, 1, 2)
     left.plot(grid, mse, color="#3b528b", lw=2)
-    right.plot(grid, loglik, color="#21918c", lw=2)
+    right.plot(grid, loglik(mse), color="#21918c", lw=2)
     at_centre = m2 + (best - centre) ** 2
-    for ax, label, value in (
-        (left, "mean squared error", at_centre),
-        (
-            right,
-            f"log-likelihood (sigma = {sigma:.3g})",
-            -0.5 * n * np.log(2 * np.pi * sigma**2) - n * at_centre / (2 * sigma**2),
-        ),
+    for ax, label, value, curve in (
+        (left, "mean squared error", at_centre, mse),
+        (right, f"log-likelihood (sigma = {sigma:.3g})", loglik(at_centre), None),
     ):
         ax.axvline(
             best, color="#d62728", ls="--", lw=1.2, label=f"{mean_of} = {best:.5g}"
         )
-        # over the optimum's line where the run ended next to it: a dot on the
-        # curve marks it either way
-        ax.axvline(centre, color="#222222", ls=":", lw=1.5, zorder=3)
-        ax.plot(
-            centre,
-            value,
-            "o",
-            color="#222222",
-            ms=6,
-            zorder=4,
-            ls=":",
-            label=f"the run's final {name} = {centre:.5g}",
-        )
+        ends = loglik(mse) if curve is None else curve
+        if on_chart:
+            # over the optimum's line where the run ended next to it: a dot on the
+            # curve marks it either way
+            ax.axvline(centre, color="#222222", ls=":", lw=1.5, zorder=3)
+            ax.plot(
+                centre,
+                value,
+                "o",
+                color="#222222",
+                ms=6,
+                zorder=4,
+                ls=":",
+                label=f"the run's final {name} = {centre:.5g}",
+            )
+        elif np.isfinite(centre):  # where the curve goes on toward it
+            toward = 0 if centre < best else -1
+            ax.plot(
+                grid[toward],
+                ends[toward],
+                "<" if toward == 0 else ">",
+                color="#222222",
+                ms=9,
+                zorder=4,
+                clip_on=False,
+                label=f"the run's final {name} = {centre:.3g}: off the chart "
+                + ("←" if toward == 0 else "→"),
+            )
+        else:
+            ax.plot([], [], " ", label=f"the run's final {name} is not finite")
         ax.set_xlabel(name)
         ax.set_ylabel(label)
         ax.legend(fontsize=8)

@@ -1,0 +1,116 @@
+"""Pictures of runs that diverge, as a class on learning rates draws them: the
+teacher's line (200 rows, w 3, b -1, noise 0.5; stable limit 0.784) at lr 0.9
+(the loss grows for 50 steps) and lr 2 (overflows at step 30)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradtrace
+from gradtrace import plot
+from gradtrace.data import generate
+
+
+@cache
+def line() -> pd.DataFrame:
+    frame, _ = generate("line", 200, w=[3.0], b=-1.0, noise=0.5, seed=1)
+    return frame
+
+
+@cache
+def run(lr: float, batch_size: int | None = None) -> gradtrace.Trace:
+    return gradtrace.fit(line(), lr=lr, epochs=50, batch_size=batch_size)
+
+
+def test_the_landscapes_title_fits_the_picture_in_plain_words() -> None:
+    """The framing's words say what is shown ("showing steps 0-10; from step 11
+    the run left the chart"), every line inside the figure; one step is one."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    trace = run(0.9)
+    cut = plot.ran_away(trace)
+    assert cut is not None and cut > 2
+    fig = plot.loss_landscape(trace)
+    title = fig.axes[0].title
+    said = f"showing steps 0-{cut - 1}; from step {cut} the run left the chart"
+    assert said in title.get_text()
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    box = title.get_window_extent(renderer)
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width, (box, fig.bbox)
+    blown = plot.loss_landscape(run(2.0))
+    labels = [t.get_text() for t in blown.legends[0].get_texts()]
+    assert "path, a dot per step (1 step)" in labels, labels
+
+
+def test_a_landscape_over_two_of_three_parameters_holds_the_third_at_its_optimum() -> (
+    None
+):
+    """Two x columns (w[0], w[1], b), a run stopped short of the optimum: the
+    contours hold b at its optimum (not the run's final b), so their lowest band
+    holds the optimum's star; the title says where b is held, and the slopes are
+    named by their columns."""
+    from matplotlib.path import Path
+
+    rng = np.random.default_rng(3)
+    temp, humid = rng.uniform(0, 30, 150), rng.uniform(20, 90, 150)
+    data = pd.DataFrame(
+        {
+            "Temp (C)": temp,
+            "Humidity": humid,
+            "sales": 0.5 * temp - 0.1 * humid + 3 + rng.normal(0, 1, 150),
+        }
+    )
+    trace = gradtrace.fit(data, "linear", y="sales", lr=0.0002, epochs=200)
+    optimum = trace.info["optimum"]
+    assert abs(trace.params["b"] - optimum["b"]) > 1  # ended far from its b
+    fig = plot.loss_landscape(trace)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("w[Temp (C)]", "w[Humidity]")
+    assert f"b held at its optimum value {optimum['b']:.4g}" in ax.get_title()
+    bands = next(c for c in ax.collections if hasattr(c, "allsegs"))
+    lowest = [Path(seg) for seg in bands.allsegs[0]]
+    star = (optimum["w"][0], optimum["w"][1])
+    assert any(p.contains_point(star) for p in lowest)
+
+
+def test_the_mse_and_likelihood_of_a_diverged_run_hold_w_at_its_optimum() -> None:
+    """At lr 2, w ended at -6e17: the picture holds w at its optimum (so sigma is
+    the residuals' 0.45, not 1.6e17), says so, and marks the run's final b at
+    the chart's edge rather than stretching the axis to it."""
+    trace = run(2.0)
+    fig = plot.mse_and_likelihood(trace)
+    left, right = fig.axes
+    assert "w held at its optimum" in fig.get_suptitle()
+    assert "ran away" in fig.get_suptitle()
+    sigma = float(right.get_ylabel().split("sigma = ")[1].rstrip(")"))
+    assert 0.3 < sigma < 0.6
+    for ax in (left, right):
+        low, high = ax.get_xlim()
+        assert -5 < low < high < 5
+        labels = [ln.get_label() for ln in ax.get_lines()]
+        assert any("off the chart" in label for label in labels), labels
+    converged = gradtrace.fit(line(), lr=0.5, epochs=200)
+    assert "the run's final w" in plot.mse_and_likelihood(converged).get_suptitle()
+
+
+def test_a_run_far_from_its_best_b_has_its_curve_reach_the_final_b() -> None:
+    """A run stopped early, its b a few spreads from the best: the curves reach
+    the run's final b (its dot sits on them)."""
+    early = gradtrace.fit(line(), lr=0.01, steps=3, init={"w": 3.0, "b": 6.0})
+    fig = plot.mse_and_likelihood(early)
+    for ax in fig.axes:
+        curve = ax.get_lines()[0]
+        dot = next(ln for ln in ax.get_lines() if ln.get_marker() == "o")
+        b = float(dot.get_xdata()[0])
+        assert curve.get_xdata().min() <= b <= curve.get_xdata().max()
+
+
+@pytest.mark.parametrize("lr", [0.9, 2.0])
+def test_every_picture_of_a_diverging_run_draws(lr: float) -> None:
+    for name, draw in plot.RUN_FIGURES.items():
+        assert draw(run(lr)).axes, name
