@@ -12,6 +12,7 @@ import pytest
 
 import gradtrace
 from gradtrace import plot
+from gradtrace.animate import frame_figure
 from gradtrace.data import generate
 
 
@@ -24,6 +25,43 @@ def line() -> pd.DataFrame:
 @cache
 def run(lr: float, batch_size: int | None = None) -> gradtrace.Trace:
     return gradtrace.fit(line(), lr=lr, epochs=50, batch_size=batch_size)
+
+
+def _texts(fig: object) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]  # type: ignore[attr-defined]
+
+
+def test_an_animation_frame_says_where_a_diverging_fit_went() -> None:
+    """The line leaves the data's y range after a few steps: the frame stays
+    framed on the data and says where the line went, and the legend sits
+    outside the axes, where it hides neither."""
+    trace = run(0.9)
+    y = line()["y"].to_numpy()
+    for step in (12, 40):
+        fig = frame_figure(trace, step)
+        ax = fig.axes[0]
+        low, high = ax.get_ylim()
+        span = y.max() - y.min()
+        assert y.min() - span <= low and high <= y.max() + span
+        drawn = next(ln for ln in ax.get_lines() if ln.get_label() == "after this step")
+        where = "above" if np.max(drawn.get_ydata()) > high else "below"
+        assert np.all((drawn.get_ydata() > high) | (drawn.get_ydata() < low))
+        (said,) = _texts(fig)
+        assert said.startswith(f"the fit runs {where} the chart"), said
+        assert ax.get_legend() is None and fig.legends
+    assert _texts(frame_figure(trace, 2)) == []  # still on the chart: no note
+
+
+def test_a_full_batch_animation_rings_no_batch() -> None:
+    """Full batch: every row is in every batch, so no row is ringed and the data's
+    legend says so; batches of some rows are still ringed."""
+    fig = frame_figure(run(0.9), 5)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert not any(label.startswith("batch") for label in labels), labels
+    assert "data (200 rows) · full batch: every step uses all" in labels
+    some = frame_figure(run(0.1, batch_size=20), 5)
+    labels = [t.get_text() for t in some.legends[0].get_texts()]
+    assert "batch (20 rows)" in labels and "data (200 rows)" in labels
 
 
 def test_the_landscapes_title_fits_the_picture_in_plain_words() -> None:

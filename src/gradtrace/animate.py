@@ -158,10 +158,13 @@ def frame_figure(
         from gradtrace.explain import step_rows
 
         rows = step_rows(info, step) if step >= 1 else np.array([], int)
-    # a batch of many rows (all of them, full batch) is drawn as a scatter is
+    # a batch of many rows is drawn as a scatter is; a batch of every row (full
+    # batch) not at all: every point ringed says nothing, and hides the data
     count = len(rows)
-    rows = rows[points_shown(count)]
+    every_row = int(info["schedule"].get("batch_size") or 0) >= n  # every frame's
+    rows = rows[:0] if every_row else rows[points_shown(count)]
     batch = f"batch ({count} rows)"
+    full = " · full batch: every step uses all" if every_row else ""
     sampled = data_rows(trace)
     if sampled is not None and len(rows):  # the batch's rows among the sample
         at = np.clip(np.searchsorted(sampled, rows), 0, len(sampled) - 1)
@@ -186,7 +189,7 @@ def frame_figure(
                 counts / len(y),
                 color="#c7e9c0",
                 edgecolor="white",
-                label=data_label(n, len(y)),
+                label=data_label(n, len(y)) + full,
             )
             grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
         else:
@@ -196,7 +199,7 @@ def frame_figure(
                 density=True,
                 color="#c7e9c0",
                 edgecolor="white",
-                label=data_label(n, len(y)),
+                label=data_label(n, len(y)) + full,
             )
             lo, hi = np.min(y) - np.std(y), np.max(y) + np.std(y)
             support = getattr(model, "support", "real")
@@ -246,7 +249,12 @@ def frame_figure(
         some = points_shown(len(y))
         drawn = len(y[some])
         ax.plot(
-            x[some], y[some], ".", color="#5ec962", ms=6, label=data_label(n, drawn)
+            x[some],
+            y[some],
+            ".",
+            color="#5ec962",
+            ms=6,
+            label=data_label(n, drawn) + full,
         )
         if len(rows):
             ax.plot(
@@ -269,16 +277,13 @@ def frame_figure(
             color="#9e9e9e",
             label="initial",
         )
-        ax.plot(
-            grid,
-            _evaluate(model, values(row), at, None, "predict"),
-            color="#3b528b",
-            lw=2,
-            label="after this step",
-        )
+        line = _evaluate(model, values(row), at, None, "predict")
+        ax.plot(grid, line, color="#3b528b", lw=2, label="after this step")
+        # framed on the data in every frame; a line that leaves it is said to
         ylo, yhi = float(np.min(y)), float(np.max(y))
         span = yhi - ylo or 1.0
         ax.set_ylim(ylo - 0.3 * span, yhi + 0.3 * span)
+        _off_chart(ax, line)
         ax.set_xlabel(info["data"]["x"][0])
         ax.set_ylabel(info["data"]["y"])
     else:
@@ -297,5 +302,41 @@ def frame_figure(
         f"step {step} of {trace.steps} · epoch {int(row['epoch'])}, batch "
         f"{int(row['batch'])} · loss over all data {shown}"
     )
-    ax.legend(fontsize=8, loc="upper left")
+    # below the axes, where it hides neither the data nor the line
+    fig.legend(fontsize=8, loc="outside lower center", ncol=4, frameon=False)
     return fig
+
+
+def _off_chart(ax: Any, line: np.ndarray) -> None:
+    """Where the fitted ``line`` leaves the axes' y range (or is not finite), say
+    so in the chart, by the edge it left through: "the fit runs above the chart
+    ↑", and how far it went."""
+    low, high = ax.get_ylim()
+    finite = line[np.isfinite(line)]
+    above, below = bool(np.any(finite > high)), bool(np.any(finite < low))
+    if not len(finite):
+        text, top = "the fit is not finite", True
+    elif above and below:
+        far = finite[np.argmax(np.abs(finite))]
+        text, top = f"the fit leaves the chart ↑↓ (y reaches {far:.3g})", True
+    elif above:
+        text, top = f"the fit runs above the chart ↑ (y up to {finite.max():.3g})", True
+    elif below:
+        text, top = (
+            f"the fit runs below the chart ↓ (y down to {finite.min():.3g})",
+            False,
+        )
+    else:
+        return
+    ax.text(
+        0.98,
+        0.96 if top else 0.04,
+        text,
+        transform=ax.transAxes,
+        ha="right",
+        va="top" if top else "bottom",
+        color="#3b528b",
+        fontsize=10,
+        fontweight="bold",
+        bbox={"facecolor": "white", "edgecolor": "#3b528b", "alpha": 0.9},
+    )
