@@ -40,6 +40,11 @@ def test_a_diverging_run_warns_in_its_repr_summary_and_notebook_view() -> None:
     assert rest == [f"  {w}" for w in warnings]
     html = trace._repr_html_()
     assert "above the stable limit" in html and "ended above where it started" in html
+    # the numbers a statistician looks for, as the summary has them
+    row = trace.summary().loc["w"]
+    assert "<th>optimum</th><th>std. error</th><th>95% interval</th>" in html
+    assert f"<td>{row['std_error']:.4g}</td>" in html
+    assert f"<td>{row['ci_low']:.4g} to {row['ci_high']:.4g}</td>" in html
     table = trace.summary()
     assert table.attrs["warnings"] == warnings
     assert table.attrs["loss"]["final"] == trace.final_loss

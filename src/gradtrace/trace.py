@@ -503,22 +503,44 @@ class Trace:
 
     def _repr_html_(self) -> str:
         """In Jupyter: the run in a line, its warnings, a small loss curve, and the
-        parameters."""
+        parameters as ``summary()`` gives them: initial, final, and where the run
+        has them the optimum, its standard error and 95% interval, the truth."""
         from html import escape
 
-        rows = "".join(
-            f"<tr><th>{escape(k)}</th><td>{escape(_fmt(self.initial[k]))}</td>"
-            f"<td>{escape(_fmt(v))}</td></tr>"
-            for k, v in self.params.items()
-        )
-        line = repr(self).split("\n")[0][1:-1]
         from gradtrace.text import warned
 
+        table = self.summary()
+        shown = {
+            "initial": "initial",
+            "final": "final",
+            "optimum": "optimum",
+            "std_error": "std. error",
+            "ci_low": "95% interval",
+            "truth": "truth",
+            "fixed": "fixed",
+        }
+        columns = [c for c in shown if c in table]
+
+        def cell(row: Any, c: str) -> str:
+            if c == "ci_low":
+                low, high = row["ci_low"], row.get("ci_high", math.nan)
+                return "" if math.isnan(low) else f"{low:.4g} to {high:.4g}"
+            v = row[c]
+            return "" if math.isnan(v) else f"{v:.4g}" if c == "std_error" else _fmt(v)
+
+        rows = "".join(
+            f"<tr><th>{escape(str(name))}</th>"
+            + "".join(f"<td>{escape(cell(row, c))}</td>" for c in columns)
+            + "</tr>"
+            for name, row in table.iterrows()
+        )
+        head = "".join(f"<th>{shown[c]}</th>" for c in columns)
+        line = repr(self).split("\n")[0][1:-1]
         warnings = warned(self.warnings)
         return (
             f"<p><b>gradtrace</b> {escape(line)}</p>{warnings}"
             f"{_sparkline(self._frame['loss'].to_numpy(float))}<table>"
-            f"<tr><th></th><th>initial</th><th>final</th></tr>{rows}</table>"
+            f"<tr><th></th>{head}</tr>{rows}</table>"
         )
 
 
