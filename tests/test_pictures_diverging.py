@@ -14,6 +14,7 @@ import gradtrace
 from gradtrace import plot
 from gradtrace.animate import frame_figure
 from gradtrace.data import generate
+from gradtrace.report.html import payload
 
 
 @cache
@@ -146,6 +147,20 @@ def test_a_run_far_from_its_best_b_has_its_curve_reach_the_final_b() -> None:
         dot = next(ln for ln in ax.get_lines() if ln.get_marker() == "o")
         b = float(dot.get_xdata()[0])
         assert curve.get_xdata().min() <= b <= curve.get_xdata().max()
+
+
+def test_the_reports_landscape_is_framed_as_the_pngs() -> None:
+    """lr 2: the report's landscape covers the steps before the run ran away and
+    the optimum (a few units), not the 1e18 it reached; the page is told where
+    the run left."""
+    trace = run(2.0)
+    data = payload(trace)
+    cut = plot.ran_away(trace)
+    assert data["left_at"] == cut == 2
+    land = data["landscape"]
+    assert max(abs(v) for v in land["xs"] + land["ys"]) < 10
+    assert land["labels"] == ["w", "b"] and land["held"] == ""
+    assert payload(run(0.1, batch_size=20))["left_at"] is None
 
 
 @pytest.mark.parametrize("lr", [0.9, 2.0])

@@ -40,6 +40,7 @@ def payload(trace: Any) -> dict[str, Any]:
         data_rows,
         landscape_rows,
         one_x_column,
+        ran_away,
     )
     from gradtrace.tables import param_columns
 
@@ -103,11 +104,14 @@ def payload(trace: Any) -> dict[str, Any]:
         data["discrete"] = curve["discrete"]
         for f, values in zip(frames, curve["values"], strict=True):
             f["curve"] = values
+    # a run that blew up: the step from which its line and its point leave the
+    # charts framed on the steps before (as landscape.png is)
+    left_at = ran_away(trace, frame["loss"].to_numpy(float))
     landscape = None
     if len(cols) >= 2:
         rows, over = landscape_rows(trace)
         loss = _loss_fn(trace, rows)
-        landscape = _landscape(trace, cols[0], cols[1], frame, loss, _flat_named, rows)
+        landscape = _landscape(trace, cols[0], cols[1], frame, loss, left_at, rows)
         landscape["over"] = over
     return {
         "title": f"{info['model']} by {info['loss']}, {info['optimizer']['name']}",
@@ -117,6 +121,7 @@ def payload(trace: Any) -> dict[str, Any]:
         "fixed": info["fixed"],
         "status": trace.status,
         "steps": trace.steps,
+        "left_at": left_at,
         "batches_per_epoch": int(info["schedule"]["batches_per_epoch"]),
         "frame_every": k,
         "message": trace.ending(),
@@ -218,16 +223,29 @@ def _landscape(
     b: str,
     frame: Any,
     loss: Any,
-    flat: Any,
+    left_at: int | None,
     rows: int,
     size: int = 48,
 ) -> dict[str, Any]:
-    """The loss (``loss``, over ``rows`` rows) on a grid over ``a`` and ``b``."""
+    """The loss (``loss``, over ``rows`` rows) on a grid over ``a`` and ``b``, the
+    other parameters held as ``plot.held_values`` holds them; framed on the path
+    before ``left_at`` (the step from which the run ran away) and the optimum."""
     import jax
+
+    from gradtrace.plot import (
+        _flat_named,
+        held_values,
+        loss_of_two,
+        on_grid,
+        param_labels,
+    )
+    from gradtrace.tables import param_columns
 
     pa, pb = frame[a].to_numpy(float), frame[b].to_numpy(float)
     ok = np.isfinite(pa) & np.isfinite(pb)
-    optimum = flat(trace.info.get("optimum") or {})
+    if left_at is not None:
+        ok[left_at:] = False
+    optimum = _flat_named(trace.info.get("optimum") or {})
     xs = np.concatenate([pa[ok], [optimum.get(a, pa[ok][-1])]])
     ys = np.concatenate([pb[ok], [optimum.get(b, pb[ok][-1])]])
     ga = np.linspace(
@@ -236,14 +254,24 @@ def _landscape(
     gb = np.linspace(
         ys.min() - 0.25 * (np.ptp(ys) or 1), ys.max() + 0.25 * (np.ptp(ys) or 1), size
     )
-    from gradtrace.plot import loss_of_two, on_grid
-
+    held, held_at = held_values(trace)
+    cols = param_columns(frame)
+    names = param_labels(trace, cols)
+    others = [names[c] for c in cols if c not in (a, b)]
     with jax.enable_x64(True):
         A, B = np.meshgrid(ga, gb)
-        Z = on_grid(loss_of_two(trace, loss, a, b), A, B, rows)
+        Z = on_grid(loss_of_two(trace, loss, a, b, held), A, B, rows)
     return {
         "a": a,
         "b": b,
+        "labels": [names[a], names[b]],
+        # what the contours hold fixed, in words: "b held at its optimum value"
+        "held": (
+            f"{', '.join(others)} held at "
+            + (f"its {held_at}" if len(others) == 1 else f"their {held_at}s")
+            if others
+            else ""
+        ),
         "xs": ga.tolist(),
         "ys": gb.tolist(),
         "z": [[_num(v) for v in r] for r in Z],

@@ -23,30 +23,80 @@
   warned.hidden = !warned.children.length;
   const fmt = (v) => (v === null || v === undefined) ? "–" :
     (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-4 && v !== 0) ? v.toExponential(6) : v.toPrecision(7));
-  // an axis's ends: four digits are enough to read a picture by
+  // a tick's label: four digits are enough to read a picture by; large and tiny
+  // values as 2.5e17, short enough for the axis's margin
   const tick = (v) => (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0)) ?
-    v.toExponential(2) : String(Number(v.toPrecision(4)));
+    Number(v.toPrecision(3)).toExponential().replace("+", "") : String(Number(v.toPrecision(4)));
 
-  function scales(canvas, xr, yr, pad) {
-    pad = pad || 52;
-    const w = canvas.width, h = canvas.height;
-    const sx = (v) => pad + (v - xr[0]) / ((xr[1] - xr[0]) || 1) * (w - pad - 12);
-    const sy = (v) => h - pad + 12 - (v - yr[0]) / ((yr[1] - yr[0]) || 1) * (h - pad - 12);
+  // Each canvas is drawn in CSS pixels at the screen's resolution (c.W by c.H),
+  // so that its text is as large as the page's whatever the card's width (a
+  // 640-pixel canvas shown 400 wide made 15px text 9px); sized again on resize.
+  const FONT = "14px sans-serif";
+  function fitCanvas(c) {
+    const dpr = window.devicePixelRatio || 1, w = Math.max(240, c.clientWidth || 640);
+    c.W = w; c.H = Math.round(w * 0.75);
+    c.width = Math.round(c.W * dpr); c.height = Math.round(c.H * dpr);
+    c.getContext("2d").setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+  // the plot's area within a canvas: room on the left and below for the ticks'
+  // labels and the axes' names
+  const M = { l: 66, r: 14, t: 12, b: 46 };
+  function scales(canvas, xr, yr) {
+    const w = canvas.W - M.l - M.r, h = canvas.H - M.t - M.b;
+    const sx = (v) => M.l + (v - xr[0]) / ((xr[1] - xr[0]) || 1) * w;
+    const sy = (v) => M.t + h - (v - yr[0]) / ((yr[1] - yr[0]) || 1) * h;
     return [sx, sy];
   }
+  function clipToPlot(ctx, canvas) {
+    ctx.beginPath(); ctx.rect(M.l, M.t, canvas.W - M.l - M.r, canvas.H - M.t - M.b); ctx.clip();
+  }
+  // about n round values (1, 2 or 5 times a power of ten apart) within [lo, hi]
+  function ticks(lo, hi, n) {
+    const span = hi - lo;
+    if (!(span > 0) || !Number.isFinite(span)) return [lo];
+    const raw = span / n, mag = Math.pow(10, Math.floor(Math.log10(raw))), r = raw / mag;
+    const step = (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag, out = [];
+    for (let k = Math.ceil(lo / step); k * step <= hi + 1e-9 * step; k++) out.push(k * step);
+    return out;
+  }
+  // a log axis (yr in log10): its whole decades, or round values between where
+  // it spans fewer than two
+  const logTicks = (yr, n) => {
+    const decades = ticks(yr[0], yr[1], n).filter((v) => Number.isInteger(Math.round(v * 1e9) / 1e9));
+    return decades.length >= 2 ? decades.map((v) => Math.pow(10, Math.round(v))) :
+      ticks(Math.pow(10, yr[0]), Math.pow(10, yr[1]), n);
+  };
   function axes(ctx, canvas, xr, yr, xl, yl, ylog) {
-    const pad = 52, w = canvas.width, h = canvas.height;
+    const [sx, sy] = scales(canvas, xr, yr), w = canvas.W, h = canvas.H, bottom = h - M.b;
     ctx.strokeStyle = "#999"; ctx.lineWidth = 1;
-    ctx.beginPath(); ctx.moveTo(pad, 12); ctx.lineTo(pad, h - pad + 12);
-    ctx.lineTo(w - 12, h - pad + 12); ctx.stroke();
-    ctx.fillStyle = "#444"; ctx.font = "15px sans-serif";
-    ctx.textAlign = "center"; ctx.fillText(xl, (w + pad) / 2, h - 4);
-    ctx.fillText(tick(xr[0]), pad + 20, h - pad + 30); ctx.fillText(tick(xr[1]), w - 50, h - pad + 30);
-    ctx.save(); ctx.translate(12, (h - pad) / 2); ctx.rotate(-Math.PI / 2);
+    ctx.beginPath(); ctx.moveTo(M.l, M.t); ctx.lineTo(M.l, bottom); ctx.lineTo(w - M.r, bottom); ctx.stroke();
+    ctx.fillStyle = "#333"; ctx.font = FONT;
+    ctx.textAlign = "center"; ctx.textBaseline = "alphabetic";
+    ctx.fillText(xl, (w + M.l - M.r) / 2, h - 6);
+    ctx.beginPath();
+    for (const v of ticks(xr[0], xr[1], Math.max(2, Math.floor((w - M.l) / 90)))) {
+      ctx.moveTo(sx(v), bottom); ctx.lineTo(sx(v), bottom + 5); ctx.fillText(tick(v), sx(v), bottom + 19);
+    }
+    ctx.save(); ctx.translate(15, (M.t + bottom) / 2); ctx.rotate(-Math.PI / 2);
     ctx.fillText(yl, 0, 0); ctx.restore();
-    ctx.textAlign = "left";
-    const y0 = ylog ? Math.pow(10, yr[0]) : yr[0], y1 = ylog ? Math.pow(10, yr[1]) : yr[1];
-    ctx.fillText(tick(y1), pad + 4, 26); ctx.fillText(tick(y0), pad + 4, h - pad + 6);
+    ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    const n = Math.max(2, Math.floor((bottom - M.t) / 50));
+    for (const v of ylog ? logTicks(yr, n) : ticks(yr[0], yr[1], n)) {
+      const at = sy(ylog ? Math.log10(v) : v);
+      ctx.moveTo(M.l - 5, at); ctx.lineTo(M.l, at); ctx.fillText(tick(v), M.l - 7, at);
+    }
+    ctx.stroke();
+    ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
+  }
+  // a note at the top right of the plot (at its bottom, low), on white so that
+  // points under it do not hide it: where a line went off the chart
+  function note(ctx, canvas, text, low, color) {
+    ctx.font = "bold " + FONT; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    const x = canvas.W - M.r - 6, y = low ? canvas.H - M.b - 14 : M.t + 14;
+    const w = ctx.measureText(text).width;
+    ctx.fillStyle = "rgba(255,255,255,0.85)"; ctx.fillRect(x - w - 4, y - 10, w + 8, 20);
+    ctx.fillStyle = color || "#3b528b"; ctx.fillText(text, x, y);
+    ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
   }
   const range = (a) => { const v = a.filter(Number.isFinite);
     let lo = Math.min(...v), hi = Math.max(...v);
@@ -60,10 +110,10 @@
   const fitC = document.getElementById("fit"), fitX = fitC.getContext("2d");
   const P = D.data.predictions;
   // y against the prediction: one range for both axes (the diagonal is y =
-  // prediction), the rows' y and the first and last predictions, capped as below
+  // prediction), the rows' y and the first and last predictions, as below
   const predRange = P ? (() => {
     const ys = P.rows.map((pos) => D.data.y[pos]), yr = range(ys), span = yr[1] - yr[0];
-    const ends = [P.values[0], P.values[P.values.length - 1]].flat()
+    const ends = [P.values[0], D.left_at === null ? P.values[P.values.length - 1] : []].flat()
       .filter((v) => v !== null && Number.isFinite(v))
       .map((v) => Math.min(yr[1] + 3 * span, Math.max(yr[0] - 3 * span, v)));
     return range(ys.concat(ends));
@@ -97,17 +147,18 @@
     "); on the dashed line the prediction is exact" + (bins >= 2 ? "; in orange the mean of y in " +
     bins + " bins of the prediction" : "");
   // over x: the data's range of y, widened to the first and last fits (as fit.png
-  // draws them) but by at most three times the data's span each way, so that a
-  // run that blew up does not squash the data into a line
+  // draws them) but by at most three times the data's span each way; not to the
+  // last fit of a run that blew up (left_at), which would squash the data into a
+  // line: a note says where that fit went
   const fitRange = (() => {
     const yr = range(D.data.y), span = yr[1] - yr[0];
-    const ends = [F[0], F[F.length - 1]].flatMap((f) => f.curve || [])
+    const ends = [F[0], D.left_at === null ? F[F.length - 1] : {}].flatMap((f) => f.curve || [])
       .filter((v) => v !== null && Number.isFinite(v))
       .map((v) => Math.min(yr[1] + 3 * span, Math.max(yr[0] - 3 * span, v)));
     return range(D.data.y.concat(ends));
   })();
   function drawFit(f, k) {
-    fitX.clearRect(0, 0, fitC.width, fitC.height);
+    fitX.clearRect(0, 0, fitC.W, fitC.H);
     const y = D.data.y, inBatch = new Set(f.rows);
     const G = D.data.grid;
     const trace = (ff, sx, sy, color, dash, top) => {
@@ -128,18 +179,14 @@
         fitX.beginPath(); fitX.arc(sx(x[i]), sy(y[i]), inBatch.has(row) ? 5 : 3, 0, 7); fitX.fill();
       });
       // the lines within the axes; where one leaves them, a note says so
-      fitX.save(); fitX.beginPath();
-      fitX.rect(52, 12, fitC.width - 64, fitC.height - 52); fitX.clip();
+      fitX.save(); clipToPlot(fitX, fitC);
       trace(F[0], sx, sy, "#9e9e9e", [6, 4]); trace(f, sx, sy, "#3b528b", []);
       fitX.restore();
       const out = (f.curve || []).filter((v) => v !== null && Number.isFinite(v));
       const above = out.some((v) => v > yr[1]), below = out.some((v) => v < yr[0]);
-      if (above || below || (f.curve && !out.length)) {
-        fitX.fillStyle = "#3b528b"; fitX.font = "14px sans-serif"; fitX.textAlign = "right";
-        fitX.fillText("the fit " + (above && below ? "leaves the chart ↑↓" : above ? "runs above the chart ↑" :
-          below ? "runs below the chart ↓" : "is not finite"), fitC.width - 16, 30);
-        fitX.textAlign = "left";
-      }
+      if (above || below || (f.curve && !out.length))
+        note(fitX, fitC, "the fit " + (above && below ? "leaves the chart ↑↓" : above ? "runs above the chart ↑" :
+          below ? "runs below the chart ↓" : "is not finite"), below && !above);
     } else if (G) {
       const yr = D.data.discrete ? [G[0] - 0.5, G[G.length - 1] + 0.5] : [G[0], G[G.length - 1]];
       let bars;
@@ -170,8 +217,7 @@
       const [sx, sy] = scales(fitC, r, r);
       axes(fitX, fitC, r, r, "fitted prediction" + (P.frames[j] !== k ?
         " (at step " + F[P.frames[j]].step + ")" : ""), D.y_name);
-      fitX.save(); fitX.beginPath();
-      fitX.rect(52, 12, fitC.width - 64, fitC.height - 52); fitX.clip();
+      fitX.save(); clipToPlot(fitX, fitC);
       fitX.strokeStyle = "#d62728"; fitX.setLineDash([4, 4]); fitX.lineWidth = 1;
       fitX.beginPath(); fitX.moveTo(sx(r[0]), sy(r[0])); fitX.lineTo(sx(r[1]), sy(r[1]));
       fitX.stroke(); fitX.setLineDash([]);
@@ -191,29 +237,48 @@
           fitX.fill(); });
       }
       fitX.restore();
-      if (outside || !finite) {
-        fitX.fillStyle = "#3b528b"; fitX.font = "14px sans-serif"; fitX.textAlign = "right";
-        fitX.fillText(!finite ? "the predictions are not finite" : outside + " of " + finite +
-          " predictions leave the chart", fitC.width - 16, 30);
-        fitX.textAlign = "left";
-      }
+      if (outside || !finite)
+        note(fitX, fitC, !finite ? "the predictions are not finite" : outside + " of " + finite +
+          " predictions leave the chart");
     } else {
-      fitX.fillStyle = "#444"; fitX.font = "16px sans-serif";
+      fitX.fillStyle = "#444"; fitX.font = FONT;
       fitX.fillText("no fitted curve to draw for this model", 24, 60);
     }
   }
 
-  // -- the loss landscape with the path
+  // -- the loss landscape with the path, framed as landscape.png is: a run that
+  // blew up on its steps before it ran away (D.left_at) and the optimum
   const landC = document.getElementById("landscape"), landX = landC.getContext("2d");
-  const L = D.landscape;
+  const L = D.landscape, left = D.left_at;
   let landImage = null;
   if (L) {
     document.getElementById("landscape-caption").textContent =
-      "the loss over " + L.a + " and " + L.b + " (log colour; " + L.over + "), the path and this step";
-    const off = document.createElement("canvas"); off.width = landC.width; off.height = landC.height;
-    const ox = off.getContext("2d"), z = L.z.flat().filter((v) => v !== null && v > 0);
+      "the loss over " + L.labels[0] + " and " + L.labels[1] + " (log colour; " + L.over +
+      (L.held ? "; " + L.held : "") + "), the path and this step" + (left === null ? "" :
+        "; showing " + (left === 1 ? "the start" : "steps 0-" + (left - 1)) + ": from step " +
+        left + " the run left the chart");
+  } else {
+    document.getElementById("landscape-caption").textContent = "the loss landscape needs two parameters";
+  }
+  // where the segment from (x0, y0), inside the plot, toward (x1, y1) leaves it
+  function exitPoint(canvas, x0, y0, x1, y1) {
+    const l = M.l, r = canvas.W - M.r, t = M.t, b = canvas.H - M.b;
+    let s = 1;
+    if (x1 < l) s = Math.min(s, (l - x0) / (x1 - x0));
+    if (x1 > r) s = Math.min(s, (r - x0) / (x1 - x0));
+    if (y1 < t) s = Math.min(s, (t - y0) / (y1 - y0));
+    if (y1 > b) s = Math.min(s, (b - y0) / (y1 - y0));
+    return [x0 + s * (x1 - x0), y0 + s * (y1 - y0)];
+  }
+  function buildLandscape() {
+    const off = document.createElement("canvas");
+    off.width = landC.width; off.height = landC.height; off.W = landC.W; off.H = landC.H;
+    const ox = off.getContext("2d");
+    ox.setTransform(landC.width / landC.W, 0, 0, landC.height / landC.H, 0, 0);
+    const z = L.z.flat().filter((v) => v !== null && v > 0);
     const lo = Math.log(Math.min(...z)), hi = Math.log(Math.max(...z));
-    const [sx, sy] = scales(landC, [L.xs[0], L.xs[L.xs.length - 1]], [L.ys[0], L.ys[L.ys.length - 1]]);
+    const xr = [L.xs[0], L.xs[L.xs.length - 1]], yr = [L.ys[0], L.ys[L.ys.length - 1]];
+    const [sx, sy] = scales(landC, xr, yr);
     const viridis = (t) => { const c = [[68,1,84],[59,82,139],[33,145,140],[94,201,98],[253,231,37]];
       const p = Math.max(0, Math.min(1, t)) * 4, i = Math.min(3, Math.floor(p)), r = p - i;
       return "rgb(" + c[i].map((v, k) => Math.round(v + r * (c[i + 1][k] - v))).join(",") + ")"; };
@@ -221,25 +286,49 @@
       const v = L.z[j][i]; ox.fillStyle = v > 0 ? viridis((Math.log(v) - lo) / ((hi - lo) || 1)) : "#ddd";
       ox.fillRect(sx(L.xs[i]), sy(L.ys[j + 1]), sx(L.xs[i + 1]) - sx(L.xs[i]) + 1, sy(L.ys[j]) - sy(L.ys[j + 1]) + 1);
     }
-    axes(ox, off, [L.xs[0], L.xs[L.xs.length - 1]], [L.ys[0], L.ys[L.ys.length - 1]], L.a, L.b);
+    axes(ox, off, xr, yr, L.labels[0], L.labels[1]);
+    // the path up to where the run left the chart, then that step (dashed red)
+    // toward where it went, as far as the chart's edge
+    const at = (f) => (f.params[L.a] === null || f.params[L.b] === null) ? null :
+      [sx(f.params[L.a]), sy(f.params[L.b])];
+    const shown = F.filter((f) => left === null || f.step < left).map(at).filter((p) => p);
+    ox.save(); clipToPlot(ox, off);
     ox.strokeStyle = "rgba(255,255,255,0.9)"; ox.lineWidth = 1; ox.beginPath();
-    F.forEach((f, k) => { const a = f.params[L.a], b = f.params[L.b];
-      if (a === null || b === null) return; k ? ox.lineTo(sx(a), sy(b)) : ox.moveTo(sx(a), sy(b)); });
+    shown.forEach(([x, y], k) => k ? ox.lineTo(x, y) : ox.moveTo(x, y));
     ox.stroke();
+    const away = left === null ? null : F.find((f) => f.step >= left);
+    const to = away && at(away), from = shown[shown.length - 1];
+    if (to && from) {
+      const [ex, ey] = exitPoint(off, from[0], from[1], to[0], to[1]);
+      ox.strokeStyle = "#d62728"; ox.lineWidth = 2; ox.setLineDash([6, 4]);
+      ox.beginPath(); ox.moveTo(from[0], from[1]); ox.lineTo(ex, ey); ox.stroke(); ox.setLineDash([]);
+    }
+    ox.restore();
     if (L.a in D.optimum && L.b in D.optimum) { ox.fillStyle = "#d62728";
       ox.font = "20px sans-serif"; ox.fillText("★", sx(D.optimum[L.a]) - 7, sy(D.optimum[L.b]) + 7); }
-    landImage = { canvas: off, sx, sy };
-  } else {
-    document.getElementById("landscape-caption").textContent = "the loss landscape needs two parameters";
+    landImage = { canvas: off, sx, sy, xr, yr };
   }
+  const ARROWS = ["→", "↗", "↑", "↖", "←", "↙", "↓", "↘"];
   function drawLandscape(f) {
-    landX.clearRect(0, 0, landC.width, landC.height);
+    landX.clearRect(0, 0, landC.W, landC.H);
     if (!landImage) return;
-    landX.drawImage(landImage.canvas, 0, 0);
+    landX.drawImage(landImage.canvas, 0, 0, landC.W, landC.H);
     const a = f.params[L.a], b = f.params[L.b];
-    if (a === null || b === null) return;
+    if (a === null || b === null) { note(landX, landC, "this step is not finite"); return; }
+    const { sx, sy, xr, yr } = landImage, x = sx(a), y = sy(b);
     landX.fillStyle = "#fde725"; landX.strokeStyle = "#000"; landX.lineWidth = 1.5;
-    landX.beginPath(); landX.arc(landImage.sx(a), landImage.sy(b), 6, 0, 7); landX.fill(); landX.stroke();
+    if (a >= xr[0] && a <= xr[1] && b >= yr[0] && b <= yr[1]) {
+      landX.beginPath(); landX.arc(x, y, 6, 0, 7); landX.fill(); landX.stroke();
+      return;
+    }
+    // off the chart: an arrow at its edge, from the plot's middle toward the point
+    const cx = (M.l + landC.W - M.r) / 2, cy = (M.t + landC.H - M.b) / 2;
+    const [ex, ey] = exitPoint(landC, cx, cy, x, y), angle = Math.atan2(y - cy, x - cx);
+    landX.save(); landX.translate(ex, ey); landX.rotate(angle);
+    landX.beginPath(); landX.moveTo(0, 0); landX.lineTo(-16, -8); landX.lineTo(-16, 8); landX.closePath();
+    landX.fill(); landX.stroke(); landX.restore();
+    const octant = Math.round(-angle / (Math.PI / 4));
+    note(landX, landC, "this step is off the chart " + ARROWS[(octant + 8) % 8], ey < cy);
   }
 
   // -- the loss curves with a marker: the loss over all the data after each step
@@ -270,7 +359,7 @@
     lossX.stroke();
   }
   function drawLoss(f) {
-    lossX.clearRect(0, 0, lossC.width, lossC.height);
+    lossX.clearRect(0, 0, lossC.W, lossC.H);
     const [sx, sy] = scales(lossC, lossR, lossY);
     axes(lossX, lossC, lossR, lossY, "step", "loss" + (useLog ? " (log)" : ""), useLog);
     lossX.strokeStyle = "#9e9e9e"; lossX.lineWidth = 1; curve(batchPts, "batch_loss", sx, sy);
@@ -282,10 +371,7 @@
       lossX.moveTo(sx(0), sy(tr(D.optimum_loss))); lossX.lineTo(sx(D.steps), sy(tr(D.optimum_loss)));
       lossX.stroke(); lossX.setLineDash([]);
     } else if (hasBest) {
-      lossX.fillStyle = "#d62728"; lossX.font = "14px sans-serif"; lossX.textAlign = "right";
-      lossX.fillText("optimum's loss " + fmt(D.optimum_loss) + ": below this axis ↓",
-        lossC.width - 16, lossC.height - 48);
-      lossX.textAlign = "left";
+      note(lossX, lossC, "optimum's loss " + fmt(D.optimum_loss) + ": below this axis ↓", true, "#d62728");
     }
     // this step: on the loss over all the data, or where that was not taken on
     // its batch's loss
@@ -324,6 +410,16 @@
     drawFit(f, k); drawLandscape(f); drawLoss(f); drawTable(f);
   }
   slider.addEventListener("input", () => show(Number(slider.value)));
+  // the canvases sized to their cards, again when the window's width changes
+  function layout() {
+    [fitC, landC, lossC].forEach(fitCanvas);
+    if (L) buildLandscape();
+    show(Number(slider.value));
+  }
+  let resizing = null;
+  window.addEventListener("resize", () => {
+    if (resizing === null) resizing = requestAnimationFrame(() => { resizing = null; layout(); });
+  });
   let timer = null;
   play.addEventListener("click", () => {
     if (timer) { clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }
@@ -333,5 +429,5 @@
       if (k >= F.length) { clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }
       show(k); }, Math.max(30, Math.min(400, 8000 / F.length)));
   });
-  show(0);
+  layout();
 })();

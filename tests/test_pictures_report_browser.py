@@ -1,0 +1,137 @@
+"""The report's panels in Debian's Chromium (as tests/browser does): axes a class
+can read on a projector, and a run that blew up framed as the PNGs frame it.
+
+The page's canvas text is recorded as it is drawn (its font, where, on which
+canvas), since a canvas keeps no text to ask for afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gradtrace
+from gradtrace.data import generate
+from gradtrace.report import report
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
+)
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+RECORD = """
+window.__texts = [];
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, x, y) {
+  const m = this.getTransform(), c = this.canvas;
+  window.__texts.push({ canvas: c.id || "offscreen", text: String(text),
+    px: parseFloat(this.font.match(/([0-9.]+)px/)[1]) * Math.hypot(m.a, m.b),
+    x: m.a * x + m.e, y: m.d * y + m.f, rotated: m.b !== 0, width: c.width });
+  return fillText.apply(this, arguments);
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def page():  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.add_init_script(RECORD)
+        yield context.new_page()
+        browser.close()
+
+
+def _open(page, path: Path) -> tuple[list[str], list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    """The page's errors, and what it wrote on its canvases as it loaded (the
+    landscape's axes, drawn once offscreen, among them)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    page.wait_for_selector("#step-label")
+    return errors, list(page.evaluate("() => window.__texts"))
+
+
+def _texts_at(page, k: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """What the page writes on its canvases when the slider moves to frame k."""
+    page.evaluate("() => { window.__texts = []; }")
+    page.eval_on_selector(
+        "#step",
+        "(el, k) => { el.value = String(k); el.dispatchEvent(new Event('input')); }",
+        k,
+    )
+    return list(page.evaluate("() => window.__texts"))
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _diverged(lr: float) -> gradtrace.Trace:
+    frame, _ = generate("line", 200, w=[3.0], b=-1.0, noise=0.5, seed=1)
+    return gradtrace.fit(frame, lr=lr, epochs=50)
+
+
+def test_report_axes_read_on_a_projector(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every panel's text is at least 12 CSS pixels as shown (not a 640-pixel
+    canvas's 15 shown 400 wide, 9), and each axis has at least three ticks."""
+    _, loaded = _open(page, report(_diverged(0.9), tmp_path / "r.html"))
+    texts = loaded + _texts_at(page, 5)
+    shown = {
+        c: page.evaluate(f"() => document.getElementById('{c}').clientWidth")
+        for c in ("fit", "landscape", "loss")
+    }
+    for t in texts:
+        canvas = "landscape" if t["canvas"] == "offscreen" else t["canvas"]
+        size = t["px"] * shown[canvas] / t["width"]
+        assert size >= 12, (t, size)
+    for canvas in ("fit", "loss", "offscreen"):  # the landscape's drawn offscreen
+        ticks = [
+            t for t in texts if t["canvas"] == canvas and _number(t["text"].strip())
+        ]
+        along_x = Counter(round(t["y"]) for t in ticks).most_common(1)[0][1]
+        along_y = Counter(round(t["x"]) for t in ticks).most_common(1)[0][1]
+        assert along_x >= 3 and along_y >= 3, (canvas, ticks)
+
+
+def test_report_of_a_run_that_blew_up_is_framed_on_the_data_and_its_start(
+    page, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """lr 2 overflows at step 30: the fit panel is framed on the data (the points
+    fill its height) and says the line left; the landscape's ticks are the
+    start's and the optimum's few units (not 1e18), and this step, far off, is
+    said to be off the chart."""
+    trace = _diverged(2.0)
+    errors, loaded = _open(page, report(trace, tmp_path / "blown.html"))
+    said = [t["text"] for t in _texts_at(page, 20)]
+    assert any(s.startswith("the fit runs") and "the chart" in s for s in said), said
+    assert any(s.startswith("this step is off the chart") for s in said), said
+    land = [
+        t["text"] for t in loaded if t["canvas"] == "offscreen" and not t["rotated"]
+    ]
+    numbers = [float(s) for s in land if _number(s)]
+    assert numbers and max(abs(v) for v in numbers) < 10, land
+    assert "showing steps 0-1" in page.inner_text("#landscape-caption")
+    # the points (red: each in the full batch) span most of the plot's height
+    top, bottom, height = page.evaluate(
+        """() => { const c = document.getElementById('fit');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let top = c.height, bottom = 0;
+        for (let i = 0; i < d.length; i += 4)
+          if (Math.abs(d[i] - 214) < 4 && Math.abs(d[i + 1] - 39) < 4
+              && Math.abs(d[i + 2] - 40) < 4) {
+            const y = Math.floor(i / 4 / c.width);
+            top = Math.min(top, y); bottom = Math.max(bottom, y); }
+        return [top, bottom, c.height]; }"""
+    )
+    assert bottom - top > 0.6 * (height - 58), (top, bottom, height)
+    assert errors == [], errors
