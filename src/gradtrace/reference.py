@@ -72,7 +72,7 @@ def compute(
         family = "momentum"
     scale, note, batch_lr = 1.0, None, np.nan
     mini_batch = schedule.batch_size < schedule.n_rows
-    if mini_batch and family == "gd" and not isinstance(ys, rowsums.Chunks):
+    if mini_batch and family == "gd":
         rows = diagnose.batch_rows(
             schedule.n_rows, schedule.batch_size, schedule.shuffle
         )

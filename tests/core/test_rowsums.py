@@ -239,3 +239,30 @@ def test_hessians_at_several_points_are_each_points_hessian() -> None:
             assert names == ["w", "b", "scale"]
             order = [alone_names.index(k) for k in names]
             np.testing.assert_allclose(h, alone[np.ix_(order, order)], rtol=1e-12)
+
+
+@given(
+    n=st.integers(1, 200),
+    size=st.integers(1, 70),
+    columns=st.sampled_from([0, 1, 3]),
+    picks=st.integers(1, 40),
+)
+@settings(max_examples=40, deadline=None)
+def test_take_picks_the_same_rows_from_chunks_as_from_arrays(
+    n: int, size: int, columns: int, picks: int
+) -> None:
+    rng = np.random.default_rng(n * 1000 + size)
+    y = rng.normal(size=n).astype(np.float32)
+    x = None if columns == 0 else rng.normal(size=(n, columns)).astype(np.float32)
+    if columns == 1 and x is not None:
+        x = x[:, 0]
+    rows = rng.integers(0, n, size=(picks, 3))  # any shape, repeats allowed
+    want_x, want_y = rowsums.take(x, y, rows)
+    got_x, got_y = rowsums.take(None, _chunks(x, y, size), rows)
+    np.testing.assert_array_equal(got_y, want_y)
+    assert want_y.shape == rows.shape and want_y.dtype == np.float64
+    if x is None:
+        assert got_x is None and want_x is None
+    else:
+        np.testing.assert_array_equal(got_x, want_x)
+        assert got_x.shape == (*rows.shape, *x.shape[1:])

@@ -28,7 +28,7 @@ import numpy as np
 from gradtrace.core.bijections import to_constrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.losses import LossLike, reduce, row_losses
-from gradtrace.core.rowsums import reduce_rows, total
+from gradtrace.core.rowsums import Values, reduce_rows, take, total
 
 #: Presets by how their step depends on curvature.
 FAMILIES = {
@@ -204,7 +204,7 @@ def batch_limit(
     point: dict[str, np.ndarray],
     fixed: dict[str, np.ndarray],
     x: np.ndarray | None,
-    y: np.ndarray,
+    y: Values,
     rows: np.ndarray,
     space: tuple[tuple[str, str], ...] = (),
 ) -> float:
@@ -223,8 +223,7 @@ def batch_limit(
         [np.ravel(np.asarray(point[k], np.float64)) for k, _ in layout]
     )
     f64 = {k: np.asarray(v, np.float64) for k, v in fixed.items()}
-    xs = None if x is None else np.asarray(x, np.float64)[rows]
-    ys = np.asarray(y, np.float64)[rows]
+    xs, ys = take(x, y, rows)
     with jax.enable_x64(True):
         h = np.asarray(
             _batch_hessians(

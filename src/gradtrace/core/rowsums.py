@@ -98,6 +98,28 @@ def blocks(x: Any, y: Values) -> Iterator[tuple[Any, np.ndarray]]:
             yield (None if xc is None else xc[s]), yc[s]
 
 
+def take(x: Any, y: Values, rows: np.ndarray) -> tuple[Any, np.ndarray]:
+    """(x[rows], y[rows]) as float64 (``rows`` an index array of any shape): of
+    arrays in memory, or picked from each chunk in one pass (``Chunks``)."""
+    if not isinstance(y, Chunks):
+        xs = None if x is None else np.asarray(x, np.float64)[rows]
+        return xs, np.asarray(y, np.float64)[rows]
+    flat = np.ravel(rows)
+    xs, ys, at = None, np.empty(len(flat)), 0
+    for xc, yc in y:
+        here = (flat >= at) & (flat < at + len(yc))
+        ys[here] = yc[flat[here] - at]
+        if xc is not None:
+            if xs is None:
+                xs = np.empty((len(flat), *np.shape(xc)[1:]))
+            xs[here] = xc[flat[here] - at]
+        at += len(yc)
+    return (
+        None if xs is None else xs.reshape(*rows.shape, *xs.shape[1:]),
+        ys.reshape(rows.shape),
+    )
+
+
 def total(fn: Callable[[Any, Any, str], Any], x: Any, y: Values, reduction: str) -> Any:
     """``fn(x, y, how)`` (a compiled reduction of the rows, ``how`` "sum" or
     "mean") over all the rows: of the arrays at once, or summed chunk by chunk
