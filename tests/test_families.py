@@ -382,3 +382,19 @@ def test_an_optimum_on_the_edge_of_its_range_has_no_standard_error(
     assert trace.info["optimum_edge"] == [name] and "diagnosis" not in trace.info
     said = [w for w in trace.warnings if "edge of its range" in w]
     assert len(said) == 1 and f"at {name}={edge} " in said[0]
+
+
+def test_a_distribution_fitted_to_data_with_x_says_x_is_not_used() -> None:
+    rng = np.random.default_rng(0)
+    frame = {
+        "x": rng.normal(size=50),
+        "u": rng.normal(size=50),
+        "y": rng.normal(size=50),
+    }
+    notices = gradtrace.fit(frame, "normal", steps=3).info["notices"]
+    assert (
+        "normal, a distribution, is fitted to y alone: columns x, u are not used (a "
+        "regression model, such as line or linear, reads them)"
+    ) in notices
+    alone = gradtrace.fit((None, frame["y"]), "normal", steps=3).info["notices"]
+    assert not any("not used" in n for n in alone)

@@ -821,6 +821,14 @@ def plan(
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )
+    unused = [str(c) for c in frame.columns if kind == "distribution" and c != config.y]
+    if unused:
+        which = "column " if len(unused) == 1 else "columns "
+        notices.append(
+            f"{model_name}, a distribution, is fitted to {config.y} alone: "
+            f"{which}{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not "
+            "used (a regression model, such as line or linear, reads them)"
+        )
     xs, ys = validate.columns(frame, kind, x_cols, config.y, source, cdtype)
     given = xs, ys  # to name a row by its place in the data, where rows are dropped
     xs, ys, dropped = validate.finite_rows(xs, ys, config.drop_missing, source)
