@@ -539,3 +539,40 @@ def test_a_model_or_distribution_of_your_own_cannot_take_a_built_in_name() -> No
         gradtrace.Distribution(lambda p, y: y, {"a": 1.0}, name="normal")
     with pytest.raises(InputError, match="such as name='my_line'"):
         gradtrace.Model(lambda p, x: p["a"] * x, {"a": 1.0}, name="line")
+
+
+def test_a_regression_with_a_likelihood_of_its_own_is_fitted_by_it() -> None:
+    """A line with Student's t errors (df and scale trained, both positive): the
+    optimum and its loss are those of SciPy's BFGS on scipy.stats.t's NLL, and
+    loss="mse" is refused rather than the likelihood silently dropped."""
+    import jax.scipy.stats as jst
+    import scipy.stats
+    from scipy import optimize
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 400)
+    y = 1.5 + 0.8 * x + 0.7 * rng.standard_t(3, 400)
+    model = gradtrace.Model(
+        lambda p, x: p["a"] + p["b"] * x,
+        {"a": 0.0, "b": 0.0, "scale": 1.0, "df": 5.0},
+        positive=["scale", "df"],
+        log_prob=lambda p, y, pred: jst.t.logpdf(y, p["df"], pred, p["scale"]),
+    )
+    run = gradtrace.fit({"x": x, "y": y}, model, optimizer="adam", lr=0.05, steps=50)
+    assert run.info["loss"] == "nll" and "scale" in run.params  # no scale added
+
+    def nll(v: np.ndarray) -> float:
+        return float(
+            -scipy.stats.t.logpdf(y, np.exp(v[3]), v[0] + v[1] * x, np.exp(v[2])).mean()
+        )
+
+    best = optimize.minimize(
+        nll, [0, 0, 0, np.log(5)], method="BFGS", options={"gtol": 1e-10}
+    )
+    expected = [best.x[0], best.x[1], np.exp(best.x[2]), np.exp(best.x[3])]
+    table = run.summary()
+    np.testing.assert_allclose(table["optimum"], expected, rtol=1e-5)
+    assert run.info["optimum_loss"] == pytest.approx(best.fun, rel=1e-9)
+    assert table["std_error"].notna().all()
+    with pytest.raises(InputError, match=r"a likelihood of its own \(log_prob\)"):
+        gradtrace.fit({"x": x, "y": y}, model, loss="mse", steps=3)

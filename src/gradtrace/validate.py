@@ -199,6 +199,11 @@ def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> Lo
         fam = getattr(m, "family", "gaussian")
         value = "nll" if m.kind == "distribution" or fam != "gaussian" else "mse"
     value = _loss_name(value)
+    if getattr(m, "family", "") == "custom" and value != "nll":
+        raise InputError(
+            f"this model has a likelihood of its own (log_prob), fitted by it: use "
+            f"--loss nll, or drop log_prob to fit it by {value}."
+        )
     if m.kind == "distribution" and value != "nll":
         raise InputError(
             f"model {m.name!r} is a distribution, fitted by its likelihood: "

@@ -30,6 +30,7 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
     *,
     positive: Sequence[str] = (),
     name: str = "custom",
+    log_prob: Callable[[Params, Array, Array], Array] | None = None,
 ) -> Custom:
     """A regression model of your own: ``fn(params, x)`` returns the prediction.
 
@@ -38,6 +39,13 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
     names alone to start each at 1, as an expression's parameters do; ``positive``
     names parameters that must stay > 0. ``x`` reaches ``fn`` as [n] for one x
     column and [n, k] for several.
+
+    ``log_prob(params, y, prediction)``: each row's log-density of y given the
+    prediction, for a likelihood other than the Gaussian (Student's t errors, say:
+    ``jax.scipy.stats.t.logpdf(y, p["df"], prediction, p["scale"])``, with df and
+    scale among ``params``); the model is then fitted by it (``loss="nll"``).
+    Without it, ``loss="nll"`` is the Gaussian likelihood, with a ``scale``
+    parameter added.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -53,9 +61,17 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
             f"a Model's fn must be a function fn(params, x), got "
             f"{type(fn).__name__}: give it first, as Model(fn, params={{'a': 1.0}})."
         )
+    if log_prob is not None and not callable(log_prob):
+        raise InputError(
+            f"log_prob must be a function log_prob(params, y, prediction), got "
+            f"{type(log_prob).__name__}."
+        )
     _own_name(name)
     specs = _starts(params, positive)
-    return Custom(fn, specs, name, source={"python": getattr(fn, "__name__", "fn")})
+    source = {"python": getattr(fn, "__name__", "fn")}
+    if log_prob is not None:
+        source["log_prob"] = getattr(log_prob, "__name__", "log_prob")
+    return Custom(fn, specs, name, source=source, log_prob=log_prob)
 
 
 def _own_name(name: Any) -> None:

@@ -280,9 +280,16 @@ class Custom(Regression):
     name: str = "custom"  # type: ignore[misc]
     n_features: int = 1  # type: ignore[misc]
     source: dict[str, Any] | None = None
+    #: each row's log-density of y given the prediction, ``log_prob(params, y,
+    #: prediction)``, for ``nll`` (None: Gaussian, with ``scale`` added)
+    log_prob: Callable[[Params, Array, Array], Array] | None = None
 
     def __hash__(self) -> int:
-        return hash((self.fn, self.specs, self.name, self.n_features))
+        return hash((self.fn, self.specs, self.name, self.n_features, self.log_prob))
+
+    @property
+    def family(self) -> str:  # type: ignore[override]
+        return "gaussian" if self.log_prob is None else "custom"
 
     @property
     def x_matrix(self) -> bool:  # type: ignore[override]
