@@ -291,7 +291,7 @@ def test_report_loss_panel_draws_each_batchs_loss(page, tmp_path: Path) -> None:
     assert grey < 10
 
 
-@pytest.mark.parametrize("case", ["poisson", "exp-decay", "logistic"])
+@pytest.mark.parametrize("case", ["poisson", "exp-decay", "logistic", "batches"])
 def test_report_draws_any_models_curve(
     page, tmp_path: Path, case: str, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -304,6 +304,9 @@ def test_report_draws_any_models_curve(
     rng = np.random.default_rng(0)
     if case == "poisson":
         trace = gradtrace.fit({"y": rng.poisson(4.0, 300)}, "poisson", lr=0.5, steps=40)
+    elif case == "batches":  # mini-batches: the batch's rows in red
+        x = rng.normal(size=300)
+        trace = gradtrace.fit({"x": x, "y": 2 * x}, lr=0.1, batch_size=20, epochs=2)
     elif case == "logistic":  # a vector w of one x column: a curve over x
         x = rng.normal(size=300)
         y = (rng.uniform(size=300) < 1 / (1 + np.exp(-2 * x))).astype(float)
@@ -321,10 +324,14 @@ def test_report_draws_any_models_curve(
     assert _pixels(page) > 100  # the fitted curve is drawn
     rows = trace.info["data"]["n_rows"]
     fit = page.inner_text("#fit-caption")
+    full = trace.info["schedule"]["batch_size"] >= rows
+    marked = "full batch: every step uses every row"
     assert fit == (
-        f"the fit over 120 of the data's {rows} rows (the batch's among them in red)"
+        f"the fit over 120 of the data's {rows} rows ("
+        + (marked if full else "the batch's among them in red")
+        + ")"
         if rows > 120
-        else "the fit over the data (the batch in red)"
+        else "the fit over the data (" + (marked if full else "the batch in red") + ")"
     )
     caption = page.inner_text("#landscape-caption")
     if case != "poisson":  # one parameter: no landscape

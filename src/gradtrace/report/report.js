@@ -103,10 +103,16 @@
     if (lo === hi) { lo -= 1; hi += 1; } const p = 0.05 * (hi - lo); return [lo - p, hi + p]; };
   const param = (f, name) => (name in f.params) ? f.params[name] : D.fixed[name];
 
-  // -- the fit over the data (of many rows, some of them: say how many)
+  // -- the fit over the data (of many rows, some of them: say how many); a
+  // full-batch run's every step uses every row: no batch to mark
+  const fullBatch = F.length > 1 && F.slice(1).every((f) => f.n_rows === D.n_rows);
+  const marked = fullBatch ? "full batch: every step uses every row" : null;
   if (D.data.index.length < D.n_rows)
     document.getElementById("fit-caption").textContent = "the fit over " +
-      D.data.index.length + " of the data's " + D.n_rows + " rows (the batch's among them in red)";
+      D.data.index.length + " of the data's " + D.n_rows + " rows (" +
+      (marked || "the batch's among them in red") + ")";
+  else if (marked)
+    document.getElementById("fit-caption").textContent = "the fit over the data (" + marked + ")";
   const fitC = document.getElementById("fit"), fitX = fitC.getContext("2d");
   const P = D.data.predictions;
   // y against the prediction: one range for both axes (the diagonal is y =
@@ -143,7 +149,7 @@
   }
   if (P) document.getElementById("fit-caption").textContent = "y against the fitted " +
     "prediction, " + P.rows.length + (P.rows.length < D.n_rows ? " of " + D.n_rows : "") +
-    " rows (the batch's in red" + (twoValued ? "; y jittered up and down" : "") +
+    " rows (" + (marked || "the batch's in red") + (twoValued ? "; y jittered up and down" : "") +
     "); on the dashed line the prediction is exact" + (bins >= 2 ? "; in orange the mean of y in " +
     bins + " bins of the prediction" : "");
   // over x: the data's range of y, widened to the first and last fits (as fit.png
@@ -159,7 +165,7 @@
   })();
   function drawFit(f, k) {
     fitX.clearRect(0, 0, fitC.W, fitC.H);
-    const y = D.data.y, inBatch = new Set(f.rows);
+    const y = D.data.y, inBatch = new Set(fullBatch ? [] : f.rows);
     const G = D.data.grid;
     const trace = (ff, sx, sy, color, dash, top) => {
       if (!ff.curve) return;
