@@ -150,6 +150,29 @@ def _unflatten(layout: tuple[tuple[str, tuple[int, ...]], ...], flat: Any) -> di
     return out
 
 
+def _reduced(
+    model: Model,
+    loss: LossLike,
+    layout: Any,
+    space: Any,
+    fixed: Any,
+    xb: Any,
+    yb: Any,
+    mask: Any,
+    how: str,
+) -> Any:
+    """The loss of rows (xb, yb), reduced by ``how``, as a function of the flat
+    parameter vector (log/logit values of the parameters ``space`` names)."""
+    c = dict(space)
+
+    def f(v: Any) -> Any:
+        raw = _unflatten(layout, v)
+        shown = {k: to_constrained(u, c.get(k, "real")) for k, u in raw.items()}
+        return reduce(row_losses(model, loss, {**shown, **fixed}, xb, yb), mask, how)
+
+    return f
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
 def _hessian(
     model: Model,
@@ -162,15 +185,8 @@ def _hessian(
     x: Any,
     y: Any,
 ) -> Any:
-    c = dict(space)
-
     def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
-        def f(v: Any) -> Any:
-            raw = _unflatten(layout, v)
-            shown = {k: to_constrained(u, c.get(k, "real")) for k, u in raw.items()}
-            params = {**shown, **fixed}
-            return reduce(row_losses(model, loss, params, xb, yb), mask, how)
-
+        f = _reduced(model, loss, layout, space, fixed, xb, yb, mask, how)
         return jax.hessian(f)(flat)
 
     return reduce_rows(block, x, y, reduction)
@@ -253,15 +269,8 @@ def _batch_hessians(
     xs: Any,
     ys: Any,
 ) -> Any:
-    c = dict(space)
-
     def one(xb: Any, yb: Any) -> Any:
-        def f(v: Any) -> Any:
-            raw = _unflatten(layout, v)
-            shown = {k: to_constrained(u, c.get(k, "real")) for k, u in raw.items()}
-            params = {**shown, **fixed}
-            return reduce(row_losses(model, loss, params, xb, yb), None, reduction)
-
+        f = _reduced(model, loss, layout, space, fixed, xb, yb, None, reduction)
         return jax.hessian(f)(flat)
 
     if xs is None:
