@@ -581,7 +581,8 @@ def _pictures(run: Path) -> list[str]:
     default=None,
     metavar="A,B",
     help="The two parameters of the loss landscape (default: the first "
-    "two); the others are held at their final values.",
+    "two); the others are held at their optimum where it is known, else at their "
+    "final values.",
 )
 @_out("Folder to draw into (default: RUN's own); made if missing.")
 @DATA_AGAIN
