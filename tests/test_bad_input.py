@@ -481,6 +481,9 @@ def test_python_api_messages_name_the_python_argument() -> None:
 
     said = in_python("--init scale=-1.0: scale must be positive", {"init"})
     assert said == "init={'scale': -1.0}: scale must be positive"
+    from gradtrace import validate
+
+    assert (validate.dtype("f8"), validate.dtype("F4")) == ("float64", "float32")
     # True is no learning rate, nor a momentum, though float(True) is 1.0
     with pytest.raises(gradtrace.InputError, match=r"got True: give a positive lr"):
         gradtrace.fit("seed004_keras", lr=True)

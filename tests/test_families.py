@@ -6,6 +6,7 @@ of scipy.stats's own log-density)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -379,7 +380,8 @@ def test_an_optimum_on_the_edge_of_its_range_has_no_standard_error(
     trace = gradtrace.fit((None, y), model, lr=0.01, steps=20)
     row = trace.summary().loc[name]
     assert np.isnan(row["std_error"]) and np.isnan(row["ci_low"])
-    assert trace.info["optimum_edge"] == [name] and "diagnosis" not in trace.info
+    kind = "unit" if name == "p" else "positive"
+    assert trace.info["optimum_edge"] == {name: kind} and "diagnosis" not in trace.info
     said = [w for w in trace.warnings if "edge of its range" in w]
     assert len(said) == 1 and f"at {name}={edge} " in said[0]
 
@@ -398,3 +400,33 @@ def test_a_distribution_fitted_to_data_with_x_says_x_is_not_used() -> None:
     ) in notices
     alone = gradtrace.fit((None, frame["y"]), "normal", steps=3).info["notices"]
     assert not any("not used" in n for n in alone)
+
+
+def test_parameters_the_data_cannot_tell_apart_are_not_said_to_be_on_an_edge() -> None:
+    """a * c * x: only the product is fitted, the information is singular and the
+    errors NaN; a and c (both positive, at 1.4) are nowhere near 0."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 2, 100)
+    model = gradtrace.Model(
+        lambda p, x: p["a"] * p["c"] * x, {"a": 1.0, "c": 1.0}, positive=["a", "c"]
+    )
+    trace = gradtrace.fit(
+        {"x": x, "y": 2 * x + rng.normal(0, 0.1, 100)}, model, lr=0.05, steps=200
+    )
+    assert "optimum_edge" not in trace.info and "diagnosis" in trace.info
+    assert not any("edge of its range" in w for w in trace.warnings)
+
+
+def test_diagnose_of_an_optimum_on_the_edge_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run_cli
+
+    (tmp_path / "ones.csv").write_text("y\n1\n1\n1\n1\n1\n")
+    code, out, err = run_cli(
+        ["diagnose", str(tmp_path / "ones.csv"), "--model", "bernoulli"], capsys
+    )
+    assert code == 0, err
+    first, second = out.splitlines()[:2]
+    assert first.endswith(")") is False and "): p=1; loss " in first  # no ± of NaN
+    assert second.startswith("p's best fit lies at the edge of its range")

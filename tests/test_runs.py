@@ -818,8 +818,11 @@ def test_a_run_is_named_as_ls_lists_it_or_latest(
         code, _, err = run([*base, "--out", f"runs/{name}"], capsys)
         assert code == 0, err
         time.sleep(1.1)  # run.json keeps when to the second
+    sweep = ["sweep", "seed001_line", "--lr", "0.1,0.2", "--steps", "3", "--no-plot"]
+    code, _, err = run([*sweep, "--out", "runs/s"], capsys)  # made last: not a run
+    assert code == 0, err
     code, out, _ = run(["ls", "--csv"], capsys)
-    assert pd.read_csv(io.StringIO(out))["folder"].tolist() == ["b", "a"]
+    assert pd.read_csv(io.StringIO(out))["folder"].tolist() == ["b", "a", "s"]
     for given in ("latest", "a", "runs/a"):
         code, out, err = run(["show", given], capsys)
         assert code == 0 and out.startswith("run runs/a:"), err

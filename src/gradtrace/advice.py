@@ -303,19 +303,25 @@ def unconverged(
     )
 
 
-def on_edge(name: str, optimum: Any, final: Any, constraint: str) -> str:
-    """A sentence on a parameter whose likelihood is largest at the edge of its
-    range (a probability of 1, a scale or rate of 0): no peak for steps to settle
-    at, and no standard error."""
-    o = float(np.max(np.asarray(optimum, float)))
-    edge = "1" if constraint == "unit" and o > 0.5 else "0"
+def on_edge(name: str, optimum: Any, constraint: str, final: Any = None) -> str:
+    """A sentence on a parameter whose best fit lies at the edge of its range (a
+    probability of 0 or 1, a scale or rate of 0): no peak for steps to settle at,
+    and no standard error; with ``final``, where the run ended."""
+    values = np.ravel(np.asarray(optimum, float))
+    edges = sorted({"1" if constraint == "unit" and v > 0.5 else "0" for v in values})
     where = {"positive": "above 0", "unit": "between 0 and 1"}.get(constraint, "")
-    ended = ", ".join(g(v, 6) for v in np.ravel(np.asarray(final, float)))
+    cause = {
+        "unit": " (data all 0s or all 1s do this to a probability)",
+        "positive": " (data all 0s do this to a rate, one value repeated to a scale)",
+    }.get(constraint, "")
+    ended = ""
+    if final is not None:
+        shown = ", ".join(g(v, 6) for v in np.ravel(np.asarray(final, float)))
+        ended = f"; the run ended at {name}={shown}"
     return (
-        f"{name}'s likelihood is largest at the edge of its range ({where}), at "
-        f"{name}={edge} (data all 0s or all 1s do this to a probability or a rate, "
-        "one value repeated to a scale): there is no peak for steps to settle at, "
-        f"and no standard error or interval; the run ended at {name}={ended}."
+        f"{name}'s best fit lies at the edge of its range ({where}), at "
+        f"{name}={' or '.join(edges)}{cause}: there is no peak for steps to settle "
+        f"at, and no standard error or interval{ended}."
     )
 
 

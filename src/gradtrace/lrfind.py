@@ -93,7 +93,7 @@ class LRFind(NamedTuple):
             out.append(
                 f"the suggested rate {s['suggested_lr']:.3g} is above the "
                 f"curvature's stable limit, {stable:.3g}: the test's rate passed it "
-                "for a few steps only, and a whole run at it diverges; take a rate "
+                "for a few steps only, and a run at it may diverge; take a rate "
                 f"below the limit, such as {stable / 2:.2g}"
             )
         if s["still_falling"]:

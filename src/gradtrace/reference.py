@@ -11,7 +11,7 @@ import numpy as np
 from gradtrace import advice
 from gradtrace.core import diagnose, exact, loop, rowsums
 from gradtrace.core.bijections import to_unconstrained
-from gradtrace.core.losses import LossLike
+from gradtrace.core.losses import LossLike, param_specs
 from gradtrace.errors import InputError
 
 
@@ -49,7 +49,8 @@ def compute(
             if best.edge:
                 # no peak to converge to: the curvature there says nothing of a
                 # rate (the Hessian vanishes or blows up toward the edge)
-                out["optimum_edge"] = list(best.edge)
+                kinds = {s.name: s.constraint for s in param_specs(m, loss)}
+                out["optimum_edge"] = {k: kinds.get(k, "") for k in best.edge}
                 return out
             start = _internal(trainable, space)
             end = _internal(best.params, space)
@@ -72,16 +73,16 @@ def compute(
         family = "momentum"
     scale, note, batch_lr = 1.0, None, np.nan
     mini_batch = schedule.batch_size < schedule.n_rows
+    if mini_batch and reduction == "sum":  # a step's share of the curvature
+        scale = schedule.batch_size / schedule.n_rows
     if mini_batch and family == "gd":
         rows = diagnose.batch_rows(
             schedule.n_rows, schedule.batch_size, schedule.shuffle
         )
         batch_lr = diagnose.batch_limit(
-            m, loss, reduction, end, fixed, xs, ys, rows, space
+            m, loss, reduction, end, fixed, xs, ys, rows, space, full=h1 * scale
         )
     if mini_batch:
-        if reduction == "sum":
-            scale = schedule.batch_size / schedule.n_rows
         note = (
             f"Steps use batches of {schedule.batch_size} of {schedule.n_rows} rows: "
             + (

@@ -574,14 +574,14 @@ def check_parts(
 
 def find_run(given: str | Path, parent: Path = RUNS) -> Path:
     """The folder that ``given`` names: itself, where it exists; a name that
-    ``gradtrace ls`` lists, under ``parent``; ``latest``, the run or sweep made
-    last in ``parent`` (the last that ``gradtrace ls`` lists). Anything else comes
-    back as given, and reading it says that it does not exist."""
+    ``gradtrace ls`` lists, under ``parent``; ``latest``, the run made last in
+    ``parent`` (the last run that ``gradtrace ls`` lists; sweeps aside). Anything
+    else comes back as given, and reading it says that it does not exist."""
     path = Path(given)
     if path.exists() or path.is_symlink():
         return path
-    if str(given) == LATEST:
-        made = [(made_at(f), str(f), f) for f in _folders(parent)]
+    if str(given) == LATEST:  # a run's: what every command that takes RUN reads
+        made = [(made_at(f), str(f), f) for f in _folders(parent) if _is_run(f)]
         if not made:
             raise RunFolderError(
                 f"no run in {str(parent)!r}, so none is the latest: make one with "
@@ -591,6 +591,10 @@ def find_run(given: str | Path, parent: Path = RUNS) -> Path:
     if not path.is_absolute() and (parent / path).exists():
         return parent / path
     return path
+
+
+def _is_run(folder: Path) -> bool:
+    return (folder / INFO_FILE).is_file()
 
 
 def _folders(parent: Path) -> list[Path]:

@@ -239,10 +239,9 @@ class Trace:
         from gradtrace.text import fmt
 
         info = self.info
-        kinds = {s["name"]: s["constraint"] for s in info.get("params_spec", [])}
         edge = [
-            on_edge(k, info["optimum"][k], self.params[k], kinds.get(k, ""))
-            for k in info.get("optimum_edge", [])
+            on_edge(k, info["optimum"][k], kind, final=self.params[k])
+            for k, kind in (info.get("optimum_edge") or {}).items()
             if k in self.params
         ]
         if self.status != "completed":

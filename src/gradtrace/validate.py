@@ -191,6 +191,17 @@ def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> Lo
             f"{what}: wrap your function as gradtrace.Loss(fn), fn(pred, y) giving "
             "one loss per row."
         )
+    own = getattr(m, "family", "") == "custom"
+    if (
+        own
+        and value is not None
+        and (isinstance(value, Loss) or _loss_name(value) != "nll")
+    ):
+        what = "your own loss" if isinstance(value, Loss) else _loss_name(value)
+        raise InputError(
+            f"this model has a likelihood of its own (log_prob), fitted by it: use "
+            f"--loss nll, or drop log_prob to fit it by {what}."
+        )
     if isinstance(value, Loss):
         if m.kind == "distribution":
             raise InputError("a custom loss is for regression models.")
@@ -199,11 +210,6 @@ def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> Lo
         fam = getattr(m, "family", "gaussian")
         value = "nll" if m.kind == "distribution" or fam != "gaussian" else "mse"
     value = _loss_name(value)
-    if getattr(m, "family", "") == "custom" and value != "nll":
-        raise InputError(
-            f"this model has a likelihood of its own (log_prob), fitted by it: use "
-            f"--loss nll, or drop log_prob to fit it by {value}."
-        )
     if m.kind == "distribution" and value != "nll":
         raise InputError(
             f"model {m.name!r} is a distribution, fitted by its likelihood: "
@@ -1073,7 +1079,11 @@ _OTHER_FLOATS = re.compile(r"(b?float|fp|f)(8\w*|16|128|96)|half|longdouble")
 
 def dtype(value: str, what: str = "dtype") -> str:
     """``float32`` or ``float64`` (in any case); a half or quadruple precision is
-    refused as not supported, not taken for a misspelling."""
+    refused as not supported, not taken for a misspelling; NumPy's f4 and f8 are
+    float32 and float64."""
+    short = {"f4": "float32", "f8": "float64"}.get(str(value).strip().lower())
+    if short:
+        return short
     if _OTHER_FLOATS.fullmatch(str(value).strip().lower()):
         raise InputError(
             f"{what} {value!r} is not supported: choose float32 or float64."

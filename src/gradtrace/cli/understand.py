@@ -120,8 +120,10 @@ def diagnose(**options: Any) -> None:
     the largest stable learning rate (2/L for gradient descent), the condition
     number, the predicted steps to come within 1e-4 of the optimum, and a verdict on
     the chosen rate. Takes the same DATA and options as fit (--stream too); those
-    that change nothing here (--epochs, --steps, --shuffle, --seed, --eval-every,
-    --metric, --exact) are taken and not listed."""
+    that change nothing here (--epochs, --steps, --seed, --eval-every, --metric,
+    --exact) are taken and not listed."""
+    import numpy as np
+
     from gradtrace.api import RunConfig, reference
     from gradtrace.cli._config import read_config
     from gradtrace.cli._report import _console, fmt_any
@@ -155,11 +157,19 @@ def diagnose(**options: Any) -> None:
     console.print(
         f"optimum ({ref['optimum_method']}): "
         + ", ".join(
-            f"{k}={fmt_any(v)} ± {fmt_any(ref['stderr'].get(k), 2)}"
+            f"{k}={fmt_any(v)}"
+            + (f" ± {fmt_any(se, 2)}" if np.all(np.isfinite(np.asarray(se))) else "")
             for k, v in ref["optimum"].items()
+            for se in [ref["stderr"].get(k, math.nan)]
         )
         + f"; loss {fmt_any(ref['optimum_loss'])}"
     )
+    if "diagnosis" not in ref:  # an optimum on the edge: no curvature to read
+        from gradtrace.advice import on_edge
+
+        for name, kind in ref.get("optimum_edge", {}).items():
+            console.print(on_edge(name, ref["optimum"][name], kind))
+        return
     for finding in ref["diagnosis"]["findings"]:
         console.print(finding)
 
@@ -167,7 +177,7 @@ def diagnose(**options: Any) -> None:
 #: fit's options that change nothing diagnose says (the diagnosis is of the
 #: optimum, the curvature and the rate, not of a run's length, order or records):
 #: taken, so that a fit command line runs as diagnose, but not listed in --help
-NOT_DIAGNOSED = ("epochs", "steps", "shuffle", "seed", "eval_every", "exact", "metrics")
+NOT_DIAGNOSED = ("epochs", "steps", "seed", "eval_every", "exact", "metrics")
 for _param in diagnose.params:
     if isinstance(_param, click.Option) and _param.name in NOT_DIAGNOSED:
         _param.hidden = True

@@ -350,6 +350,9 @@ def t_quantile(dof: float, q: float) -> float:
     return z + (g1 + (g2 + (g3 + g4 / dof) / dof) / dof) / dof
 
 
+#: A positive parameter's optimum below this, its error not finite, is 0: Newton's
+#: method over log(v) stops short of it (a Poisson rate of all-0 data: 2e-12).
+TINY = 1e-9
 #: A standard error this many times the parameter's distance to the edge of its
 #: range (on the log or logit scale: more than 1e6) says the likelihood is flat
 #: toward the edge: the optimum is there, not at a peak inside.
@@ -385,7 +388,12 @@ def _with_errors(
                 slope = v if kind == "positive" else v * (1 - v)
                 inner = np.log(v) if kind == "positive" else np.log(v) - np.log1p(-v)
                 wide = e / slope  # the standard error on that scale
-                at_edge = ~np.isfinite(inner) | ~np.isfinite(wide) | (wide > FLAT)
+                # on the edge, or a finite error that says the likelihood is flat
+                # toward it; an error of NaN alone (parameters the data cannot
+                # tell apart, a singular information) says nothing of an edge
+                at_edge = ~np.isfinite(inner) | (np.isfinite(wide) & (wide > FLAT))
+                if kind == "positive":  # Newton over log v stopped near 0
+                    at_edge |= (v < TINY) & ~np.isfinite(wide)
                 e = np.where(at_edge, np.nan, e)
                 ends = [inner - q * e / slope, inner + q * e / slope]
                 back = np.exp if kind == "positive" else lambda u: 1 / (1 + np.exp(-u))

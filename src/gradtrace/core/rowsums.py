@@ -101,9 +101,9 @@ def blocks(x: Any, y: Values) -> Iterator[tuple[Any, np.ndarray]]:
 def take(x: Any, y: Values, rows: np.ndarray) -> tuple[Any, np.ndarray]:
     """(x[rows], y[rows]) as float64 (``rows`` an index array of any shape): of
     arrays in memory, or picked from each chunk in one pass (``Chunks``)."""
-    if not isinstance(y, Chunks):
-        xs = None if x is None else np.asarray(x, np.float64)[rows]
-        return xs, np.asarray(y, np.float64)[rows]
+    if not isinstance(y, Chunks):  # the rows first: no float64 copy of all of x
+        xs = None if x is None else np.asarray(np.asarray(x)[rows], np.float64)
+        return xs, np.asarray(np.asarray(y)[rows], np.float64)
     flat = np.ravel(rows)
     xs, ys, at = None, np.empty(len(flat)), 0
     for xc, yc in y:
