@@ -101,6 +101,9 @@ def findings(
     batched = d.family == "gd" and d.stable_lr < d.full_batch_lr
     if batched:
         what = "plain gradient descent on these batches"
+    # 1 / L, half the limit rounded down: a step along the steepest direction then
+    # lands on the optimum's value there (its factor 1 - lr L is 0)
+    why = " (half the limit, rounded down)" if d.family == "gd" else ""
     if d.verdict == "diverges":
         quadratic = d.eig_start[-1] == d.eig_optimum[-1]
         fate = (
@@ -112,14 +115,14 @@ def findings(
         )
         lines.append(
             f"lr {g(lr)} is above the stable limit of {what} at the optimum, "
-            f"{g(d.stable_lr)}: {fate}. Try lr {g(d.suggested_lr)}."
+            f"{g(d.stable_lr)}: {fate}. Try lr {g(d.suggested_lr)}{why}."
         )
     elif d.verdict == "crawls":
         lines.append(
             f"lr {g(lr)} is {g(ratio, 2)} times below the stable limit of {what}, "
             f"{g(d.stable_lr)}: it will crawl (the slowest direction shrinks by a "
             f"factor {_factor(d.slow_contraction)} per step). Try lr "
-            f"{g(d.suggested_lr)}."
+            f"{g(d.suggested_lr)}{why}."
         )
     else:
         lines.append(
