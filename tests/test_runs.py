@@ -685,6 +685,17 @@ def test_only_an_unfinished_run_resumes(
     code, _, err = run(["resume", str(tmp_path / "r")], capsys)
     assert code == 2
     assert "only an interrupted or checkpointed run can be resumed" in err
+    # how to train on from where it ended: its final values, as fit takes them
+    final = gradtrace.load(tmp_path / "r").params
+    ended = f"--init w={final['w']:.7g} --init b={final['b']:.7g}"
+    assert f"fit again with {ended} (the optimizer's state starts afresh)" in err
+    with pytest.raises(gradtrace.InputError, match=r"fit again with init=\{'w': "):
+        gradtrace.resume(tmp_path / "r")
+    base = [a for a in SEED004_ARGS if a not in ("--init", "w=0.5")]
+    on = ["fit", str(SEED004), *base, *ended.split(), "--out", str(tmp_path / "s")]
+    code, _, err = run(on, capsys)  # the hint's flags are fit's own
+    assert code == 0, err
+    assert gradtrace.load(tmp_path / "s").initial == pytest.approx(final, rel=1e-6)
 
 
 def test_a_folder_claimed_by_another_command_is_not_taken(

@@ -593,9 +593,10 @@ def resume(
     from the last checkpoint (parts written after it are dropped). ``starting``
     is called with (the steps done it goes on from, steps in all, steps the
     run had recorded) before the run: an interrupted full-batch run recorded a
-    part more than its saved state holds, and those steps are computed again."""
+    part more than its saved state holds, and those steps are computed again.
+    ``folder`` may be a name that ``gradtrace ls`` lists, or ``"latest"``."""
     started = time.perf_counter()
-    folder = Path(folder)
+    folder = store.find_run(folder)
     if store.holds_current(folder):
         raise InputError(
             f"resume {str(folder)!r} from outside it (cd out of it first): the "
@@ -606,6 +607,24 @@ def resume(
     try:
         info = load_info(folder)  # not the trace: it may be millions of rows
         check_parts(folder, info)
+        if info["status"] == "completed":
+            # training on from where it ended is a new run from those values
+            values = {
+                f"{k}[{i}]" if np.ndim(v) else k: float(e)
+                for k, v in (info.get("params") or {}).items()
+                for i, e in enumerate(np.ravel(v))
+            }
+            given = [f"{k!r}: {v:.7g}" for k, v in values.items()]
+            ended = (
+                " ".join(f"--init {k}={v:.7g}" for k, v in values.items())
+                if COMMAND_LINE.get()
+                else "init={" + ", ".join(given) + "}"
+            )
+            raise InputError(
+                f"run {str(folder)!r} completed: only an interrupted or checkpointed "
+                "run can be resumed; to train on from where it ended, fit again with "
+                f"{ended} (the optimizer's state starts afresh)."
+            )
         if info["status"] not in ("interrupted", "running"):
             raise InputError(
                 f"run {str(folder)!r} {info['status']}: only an interrupted or "
