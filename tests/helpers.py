@@ -77,3 +77,25 @@ def seed004_rmsprop(epochs: int = 3, **extra: Any) -> Any:
         init={"w": 0.5, "b": 0.0},
         **extra,
     )
+
+
+#: The first and last pixel rows of a canvas that hold a colour (each channel within
+#: 3), and the canvas's height: how far a drawn curve or the data spread.
+_COLOUR_ROWS = """([id, r, g, b]) => { const c = document.getElementById(id);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let top = c.height, bottom = 0;
+    for (let i = 0; i < d.length; i += 4)
+      if (Math.abs(d[i] - r) < 4 && Math.abs(d[i + 1] - g) < 4
+          && Math.abs(d[i + 2] - b) < 4) {
+        const y = Math.floor(i / 4 / c.width);
+        top = Math.min(top, y); bottom = Math.max(bottom, y); }
+    return [top, bottom, c.height]; }"""
+
+
+def colour_rows(
+    page: Any, canvas: str, rgb: tuple[int, int, int]
+) -> tuple[int, int, int]:
+    """(top, bottom, height): the pixel rows of canvas ``canvas`` (its id) where
+    colour ``rgb`` is drawn, first and last, and the canvas's height."""
+    top, bottom, height = page.evaluate(_COLOUR_ROWS, [canvas, *rgb])
+    return int(top), int(bottom), int(height)

@@ -17,6 +17,7 @@ import pytest
 import gradtrace
 from gradtrace.data import generate
 from gradtrace.report import report
+from helpers import colour_rows
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -122,16 +123,6 @@ def test_report_of_a_run_that_blew_up_is_framed_on_the_data_and_its_start(
     assert numbers and max(abs(v) for v in numbers) < 10, land
     assert "showing steps 0-1" in page.inner_text("#landscape-caption")
     # the points (green: a full batch marks none red) span most of the plot's height
-    top, bottom, height = page.evaluate(
-        """() => { const c = document.getElementById('fit');
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let top = c.height, bottom = 0;
-        for (let i = 0; i < d.length; i += 4)
-          if (Math.abs(d[i] - 94) < 4 && Math.abs(d[i + 1] - 201) < 4
-              && Math.abs(d[i + 2] - 98) < 4) {
-            const y = Math.floor(i / 4 / c.width);
-            top = Math.min(top, y); bottom = Math.max(bottom, y); }
-        return [top, bottom, c.height]; }"""
-    )
+    top, bottom, height = colour_rows(page, "fit", (94, 201, 98))
     assert bottom - top > 0.6 * (height - 58), (top, bottom, height)
     assert errors == [], errors

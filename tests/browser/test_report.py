@@ -13,7 +13,7 @@ import pytest
 
 import gradtrace
 from gradtrace.report import report
-from helpers import seed004_rmsprop
+from helpers import colour_rows, seed004_rmsprop
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -243,17 +243,7 @@ def test_report_loss_axis_is_the_losses_not_an_optimum_of_rounding(
     assert trace.info["optimum_loss"] < 1e-20
     _, errors = _open(page, report(trace, tmp_path / "flat.html"))
     page.set_viewport_size({"width": 1280, "height": 900})
-    top, bottom, height = page.evaluate(
-        """() => { const c = document.getElementById('loss');
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let top = c.height, bottom = 0;
-        for (let i = 0; i < d.length; i += 4)
-          if (Math.abs(d[i] - 59) < 4 && Math.abs(d[i + 1] - 82) < 4
-              && Math.abs(d[i + 2] - 139) < 4) {
-            const y = Math.floor(i / 4 / c.width);
-            top = Math.min(top, y); bottom = Math.max(bottom, y); }
-        return [top, bottom, c.height]; }"""
-    )
+    top, bottom, height = colour_rows(page, "loss", (59, 82, 139))
     assert bottom - top > 0.6 * (height - 52), (top, bottom)  # the curve fills it
     assert errors == [], errors
 
