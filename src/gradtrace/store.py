@@ -611,15 +611,16 @@ def _folders(parent: Path) -> list[Path]:
     return sorted(found)
 
 
-def made_at(folder: Path) -> str:
+def made_at(folder: Path, info: Any = None) -> str:
     """When a run or sweep folder was made, as ``gradtrace ls`` orders them: a
-    run's ``created`` (local time, to the second), a sweep's table's modification
-    time; "" where unreadable."""
+    run's ``created`` (local time, to the second; from ``info``, its run.json,
+    where the caller has read it), a sweep's table's modification time; "" where
+    unreadable."""
     import datetime as dt
 
-    if (folder / INFO_FILE).is_file():
+    if info is not None or (folder / INFO_FILE).is_file():
         try:
-            info = json.loads((folder / INFO_FILE).read_text())
+            info = info or json.loads((folder / INFO_FILE).read_text())
         except (OSError, ValueError):
             return ""
         return str(info.get("created", ""))[:19] if isinstance(info, dict) else ""

@@ -387,7 +387,7 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
             status = "stopped"  # checkpointed, and its process is gone
         final = info.get("final_loss", "")
         row.update(
-            created=made_at(run),
+            created=made_at(run, info),
             model=info.get("model", ""),
             loss=info.get("loss", ""),
             optimizer=opt.get("name", ""),
