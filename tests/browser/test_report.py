@@ -160,11 +160,17 @@ def test_report_draws_y_against_the_prediction_for_several_x(
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 2))
     y = x @ np.array([1.5, -2.0]) + 0.5 + rng.normal(0, 0.1, 300)
-    data = {"x1": x[:, 0], "x2": x[:, 1], "y": y}
+    # a column's name is shown as text, never read as HTML
+    data = {"x1": x[:, 0], "<b>x2</b>": x[:, 1], "y": y}
     trace = gradtrace.fit(data, "linear", lr=0.1, batch_size=32, epochs=3)
     _, errors = _open(page, report(trace, tmp_path / "two.html"))
     page.set_viewport_size({"width": 1280, "height": 900})
     assert page.inner_text("#fit-caption").startswith("y against the fitted prediction")
+    # the table names the slopes by their columns, as the pictures do
+    names = page.eval_on_selector_all(
+        "#values tbody tr", "rows => rows.map(r => r.firstChild.textContent)"
+    )
+    assert names == ["w[x1]", "w[<b>x2</b>]", "b"], names
     drawn = {}
     for k in (0, trace.steps):
         _move(page, k)

@@ -40,6 +40,7 @@ def payload(trace: Any) -> dict[str, Any]:
         data_rows,
         landscape_rows,
         one_x_column,
+        param_labels,
         ran_away,
     )
     from gradtrace.tables import param_columns
@@ -118,6 +119,7 @@ def payload(trace: Any) -> dict[str, Any]:
         "model": info["model"],
         "loss": info["loss"],
         "params": cols,
+        "param_labels": param_labels(trace, cols),
         "fixed": info["fixed"],
         "status": trace.status,
         "steps": trace.steps,

@@ -392,8 +392,11 @@
   const cell = (v) => fmt(v).replace("e", "<wbr>e");
   const tbody = document.querySelector("#values tbody");
   D.params.forEach((p) => { const tr_ = document.createElement("tr");
-    tr_.innerHTML = "<td>" + p + "</td><td data-param='" + p + "'></td><td data-grad='" + p +
+    tr_.innerHTML = "<td></td><td data-param='" + p + "'></td><td data-grad='" + p +
       "'></td><td>" + (p in D.optimum ? cell(D.optimum[p]) : "–") + "</td>";
+    // a slope by its x column's name, as the pictures name it (text: a column's
+    // name is the user's)
+    tr_.firstChild.textContent = (D.param_labels && D.param_labels[p]) || p;
     tbody.appendChild(tr_); });
   function drawTable(f) {
     D.params.forEach((p) => {
