@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradtrace
 from gradtrace.advice import g
@@ -228,6 +230,78 @@ def test_unconverged_names_the_farthest_parameter_in_standard_errors() -> None:
     # data on a scale of 1e-6: a tiny standard error hides no parameter far off
     said = unconverged({"scale": 0.5}, {"scale": 9.4e-9}, {"scale": 2.1e-10})
     assert said is not None and said.startswith("scale ended 2.38e+09 standard")
+
+
+def _frame(z: np.ndarray, offset: float = 0.0) -> object:
+    import pandas as pd
+
+    return pd.DataFrame({"step": np.arange(len(z)), "w": z + offset})
+
+
+def test_drifting_tells_a_steady_approach_from_scatter() -> None:
+    from gradtrace.advice import drifting
+
+    optimum, se = {"w": 0.0}, {"w": 1.0}
+    # a parameter still closing in: 12 -> 3 standard errors
+    approach = _frame(12.0 * np.exp(-np.linspace(0, 1.4, 400)))
+    said = drifting(approach, ["w"], optimum, se)
+    assert said is not None and said.startswith("w is still moving toward its optimum")
+    assert "more epochs would get closer" in said
+    # the same, arrived within the 95% interval: nothing to say
+    assert drifting(_frame(np.linspace(4.0, 1.5, 400)), ["w"], optimum, se) is None
+    # far, but scattered around a resting point rather than approaching
+    rest = np.random.default_rng(0).normal(3.0, 2.0, 400)
+    assert drifting(_frame(rest), ["w"], optimum, se) is None
+    # too few rows to tell; no standard error; a vector's element by its column
+    assert drifting(_frame(np.linspace(12, 3, 60)), ["w"], optimum, se) is None
+    assert drifting(approach, ["w"], optimum, {"w": float("nan")}) is None
+    vector = approach.rename(columns={"w": "w[1]"})
+    said = drifting(vector, ["w[1]"], {"w": [5.0, 0.0]}, {"w": [1.0, 1.0]})
+    assert said is not None and said.startswith("w[1] is still moving")
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    st.integers(0, 2**31 - 1),
+    st.floats(0.5, 20.0),
+    st.floats(-1.5, 1.5),
+    st.floats(0.0, 0.95),
+)
+def test_drifting_is_not_said_of_a_run_scattered_around_its_optimum(
+    seed: int, spread: float, bias: float, memory: float
+) -> None:
+    """Mini-batch steps resting at the optimum: autocorrelated scatter (AR(1),
+    ``memory`` its correlation from one kept row to the next) of any width,
+    centred within the 95% interval, is never taken for a drift."""
+    from gradtrace.advice import drifting
+
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0, spread * np.sqrt(1 - memory**2), 800)
+    z = np.empty(800)
+    z[0] = rng.normal(0, spread)
+    for i in range(1, 800):
+        z[i] = memory * z[i - 1] + noise[i]
+    frame = _frame(z, bias)
+    # all four quarters' means on one side, falling by a quarter, the last beyond
+    # 1.96: chance allows it only where the quarters' means scatter that far
+    # (their standard deviation, of 100 rows each)
+    quarters = spread * np.sqrt((1 + memory) / (1 - memory) / 100)
+    assert drifting(frame, ["w"], {"w": 0.0}, {"w": 1.0}) is None or quarters > 0.35
+
+
+def test_a_mini_batch_run_cut_short_is_told_it_is_still_moving() -> None:
+    """Within the mini-batch threshold of 10 standard errors, but still drifting
+    in: SGD at 0.01 for 5 epochs ends about 3.5 standard errors from the optimum;
+    50 epochs at 0.05 rest there and say nothing."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=1000)
+    data = {"x": x, "y": 2 * x + 1 + rng.normal(0, 1, 1000)}
+    short = gradtrace.fit(data, "line", lr=0.01, batch_size=32, epochs=5)
+    (said,) = [w for w in short.warnings if "still moving" in w]
+    assert said.startswith("w is still moving toward its optimum")
+    assert not any("ended" in w and "standard errors" in w for w in short.warnings)
+    done = gradtrace.fit(data, "line", lr=0.05, batch_size=32, epochs=50)
+    assert not any("still moving" in w for w in done.warnings)
 
 
 def test_a_fit_far_off_on_data_of_a_tiny_scale_says_so() -> None:

@@ -306,6 +306,61 @@ def unconverged(
     )
 
 
+#: Windows the second half of a mini-batch run is cut into to tell a drift toward
+#: the optimum from the batches' scatter around it, and the fewest trace rows
+#: the half must hold.
+DRIFT_WINDOWS = 4
+DRIFT_ROWS = 40
+#: The most the last quarter's mean distance may be of the first's for a drift:
+#: scatter's quarters differ by their noise, an approach shrinks the distance.
+DRIFT_FALL = 0.75
+
+
+def drifting(
+    frame: Any,
+    names: list[str],
+    optimum: dict[str, Any],
+    stderr: dict[str, Any],
+) -> str | None:
+    """A sentence on a mini-batch run still moving toward its optimum: a
+    parameter (a trace column) whose mean distance from its optimum, in standard
+    errors, falls from each quarter of the run's second half to the next, on the
+    same side, to at most ``DRIFT_FALL`` of the first quarter's, and is more than
+    ``FAR_STDERRS`` in the last quarter. Batches'
+    scatter around an optimum reached moves those means up and down; a run cut
+    short moves them steadily closer. None where no parameter drifts so, or the
+    trace has too few rows to tell."""
+    steps = frame["step"].to_numpy()
+    half = steps > steps[-1] / 2
+    if int(half.sum()) < DRIFT_ROWS:
+        return None
+    best, spread = _by_column(optimum), _by_column(stderr)
+    worst: tuple[float, str, list[float]] | None = None
+    for name in names:
+        s = spread.get(name, math.nan)
+        if name not in best or not (math.isfinite(s) and s > 0):
+            continue
+        z = (frame[name].to_numpy(np.float64)[half] - best[name]) / s
+        means = [float(np.mean(w)) for w in np.array_split(z, DRIFT_WINDOWS)]
+        if not all(math.isfinite(m) for m in means):
+            continue
+        same_side = all(m > 0 for m in means) or all(m < 0 for m in means)
+        far = [abs(m) for m in means]
+        falling = all(a > b for a, b in zip(far, far[1:], strict=False))
+        fell = far[-1] <= DRIFT_FALL * far[0]
+        if same_side and falling and fell and far[-1] > FAR_STDERRS:
+            if worst is None or far[-1] > worst[0]:
+                worst = (far[-1], name, far)
+    if worst is None:
+        return None
+    _, name, far = worst
+    return (
+        f"{name} is still moving toward its optimum: its mean distance fell from "
+        f"{g(far[0], 3)} to {g(far[-1], 3)} standard errors over the second half "
+        "of the run (quarter by quarter); more epochs would get closer."
+    )
+
+
 def on_edge(name: str, optimum: Any, constraint: str, final: Any = None) -> str:
     """A sentence on a parameter whose best fit lies at the edge of its range (a
     probability of 0 or 1, a scale or rate of 0): no peak for steps to settle at,

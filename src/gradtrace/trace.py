@@ -230,12 +230,14 @@ class Trace:
         a completed run's parameters far from the optimum (in standard errors), and
         a loss that ended above where it started."""
         from gradtrace.advice import (
+            drifting,
             ended_above,
             on_edge,
             rose_warning,
             stuck,
             unconverged,
         )
+        from gradtrace.tables import param_columns
         from gradtrace.text import fmt
 
         info = self.info
@@ -250,20 +252,30 @@ class Trace:
         optimum = info.get("optimum")
         first = float(self._frame["loss"].iloc[0])
         rose = ended_above(first, self.final_loss)
+        mini_batch = info["schedule"]["batch_size"] < info["data"]["n_rows"]
         # a loss that rose is said so; "more steps would get closer" is not true
         if optimum is not None and not rose:
             far = unconverged(
                 self.params,
                 optimum,
                 info.get("stderr") or {},
-                mini_batch=info["schedule"]["batch_size"] < info["data"]["n_rows"],
+                mini_batch=mini_batch,
                 resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
             )
             if far:
                 out.append(far)
+            elif mini_batch:
+                # within the batches' scatter, but still on its way there
+                moving = drifting(
+                    self._frame,
+                    param_columns(self._frame),
+                    optimum,
+                    info.get("stderr") or {},
+                )
+                if moving:
+                    out.append(moving)
         if rose:
             out.append(rose_warning(fmt(first), fmt(self.final_loss)))
-        from gradtrace.tables import param_columns
 
         # why, where it is a parameter that stopped moving (a run that settled at
         # its optimum stops moving too: only asked of one that did not)
