@@ -36,6 +36,13 @@ def _c(value: float, like: Array) -> Array:
     return jnp.asarray(value, dtype=like.dtype)
 
 
+def _via_float32(value: float, like: Array) -> Array:
+    """A hyper-parameter as Keras 3 casts it with ``ops.cast(self.beta_1, dtype)``:
+    its TensorFlow backend makes a float32 tensor of the Python float first, so a
+    float64 variable gets the float32 rounding (0.999 -> 0.9990000128746033)."""
+    return jnp.asarray(jnp.float32(value), dtype=like.dtype)
+
+
 class RMSpropState(NamedTuple):
     """State of the RMSprop variants.
 
@@ -249,9 +256,10 @@ def keras_adam(
         v \mathrel{+}= (g^2 - v)(1-\beta_2),\quad
         w \leftarrow w - \frac{\alpha_t m}{\sqrt{v} + \hat\epsilon}
 
-    Keras 3 computes :math:`1-\beta` in double precision and casts it; tf_keras's
-    legacy Adam (``legacy=True``, TensorFlow's ``ApplyAdam`` kernel) computes it in the
-    variable's dtype.
+    Keras 3 computes :math:`1-\beta` in double precision and casts it, and casts
+    the betas of the powers through float32 (a float64 run's differ from the exact
+    betas by float32's rounding); tf_keras's legacy Adam (``legacy=True``,
+    TensorFlow's ``ApplyAdam`` kernel) computes it in the variable's dtype.
     """
 
     def update(updates, state, params=None):  # type: ignore[no-untyped-def]
@@ -260,7 +268,10 @@ def keras_adam(
 
         def one(g, m, v):  # type: ignore[no-untyped-def]
             t = count.astype(g.dtype)
-            b1, b2 = _c(beta_1, g), _c(beta_2, g)
+            if legacy:
+                b1, b2 = _c(beta_1, g), _c(beta_2, g)
+            else:  # Keras 3 casts the betas of the powers, not those of 1 - beta
+                b1, b2 = _via_float32(beta_1, g), _via_float32(beta_2, g)
             beta_1_power, beta_2_power = jnp.power(b1, t), jnp.power(b2, t)
             one = _c(1.0, g)
             alpha = (
@@ -333,7 +344,8 @@ def keras_sgd(
 
     Without momentum :math:`w \leftarrow w - g\eta`. With momentum :math:`\mu`:
     :math:`m \leftarrow m\mu - g\eta`, then :math:`w \leftarrow w + m`, or with
-    Nesterov :math:`w \leftarrow w + (m\mu - g\eta)`.
+    Nesterov :math:`w \leftarrow w + (m\mu - g\eta)`. :math:`\mu` is cast
+    through float32, as Keras 3 casts it (float64 runs see its rounding).
     """
 
     def update(updates, state, params=None):  # type: ignore[no-untyped-def]
@@ -343,7 +355,7 @@ def keras_sgd(
             lr = _c(learning_rate, g)
             if momentum == 0:
                 return -(g * lr), m
-            mu = _c(momentum, g)
+            mu = _via_float32(momentum, g)  # ops.cast(self.momentum, dtype)
             m = m * mu - g * lr
             if nesterov:
                 return m * mu - g * lr, m
