@@ -170,7 +170,7 @@ def exported_before(run_folder: Path) -> tuple[str, str]:
     trace as one DataFrame, turned into one string."""
     trace = gradtrace.load(run_folder)
     frame = trace.to_pandas()
-    text = frame.to_csv(index=False, float_format="%.9g")
+    text = frame.to_csv(index=False)
     rows = [
         {
             k: (None if isinstance(v, float) and math.isnan(v) else v)

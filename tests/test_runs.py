@@ -295,6 +295,27 @@ def test_rerun_reproduces_the_trace_exactly(
     assert code == 2 and "changed since the run" in err
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_export_csv_reads_back_to_the_traces_own_values(
+    dtype: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every value of the CSV reads back to the trace's, in the run's dtype: a
+    float64 run's digits are all written (they were cut to 9), float32's as the
+    shortest text that is that float32."""
+    folder = tmp_path / dtype
+    args = ["fit", str(SEED004), "--optimizer", "adam", "--lr", "0.05"]
+    run([*args, "--epochs", "5", "--dtype", dtype, "-q", "--out", str(folder)], capsys)
+    code, out, _ = run(["export", str(folder), "--csv"], capsys)
+    assert code == 0
+    theirs = pd.read_parquet(folder / "trace.parquet")
+    back = pd.read_csv(io.StringIO(out))
+    for col in ("w", "b", "grad_w", "loss", "gap"):
+        expected = theirs[col].to_numpy()
+        assert np.array_equal(back[col].to_numpy(expected.dtype), expected, True), col
+    if dtype == "float32":  # w starts at 0, written 0.0 (not 0 in %g)
+        assert out.splitlines()[1].split(",")[3] == "0.0"
+
+
 def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = tmp_path / "runs"
     for name, lr in (("one", "0.01"), ("two", "0.02")):

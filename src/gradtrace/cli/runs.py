@@ -281,7 +281,9 @@ def _write_trace(handle: Any, fmt: str, info: dict[str, Any], batches: Any) -> i
         return rows
     sep = "\t" if fmt == "tsv" else ","
     for i, frame in enumerate(frames()):
-        text = frame.to_csv(index=False, header=i == 0, sep=sep, float_format="%.9g")
+        # each value as the shortest text that reads back to it in its own dtype
+        # (float32's 0.1 as 0.1, a float64 run's digits all kept)
+        text = frame.to_csv(index=False, header=i == 0, sep=sep)
         handle.write(text)
     return rows
 
