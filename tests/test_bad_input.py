@@ -144,7 +144,32 @@ def test_missing_values_are_found_in_any_block(
         (["--model", "lines"], "unknown model 'lines'"),
         (["--loss", "hinge"], "unknown loss 'hinge'"),
         (["--seed", "9" * 30], "seed 999999999999999999999999999999 is out of range"),
-        (["--optimizer", "adamw"], "unknown optimizer 'adamw'"),
+        (["--optimizer", "adamax"], "unknown optimizer 'adamax'"),
+        (
+            ["--optimizer", "adam", "--opt", "weight_decay=0.1"],
+            "optimizer 'adam' has no weight_decay: choose one that has, adamw,",
+        ),
+        (
+            ["--optimizer", "torch.adamw", "--opt", "weight_decay=-1"],
+            "--opt weight_decay must be >= 0, got -1",
+        ),
+        (
+            ["--optimizer", "torch.sgd", "--opt", "nesterov=true"],
+            "torch.sgd with nesterov needs a momentum above 0 and dampening 0",
+        ),
+        (
+            [
+                "--optimizer",
+                "torch.sgd",
+                "--opt",
+                "nesterov=true",
+                "--opt",
+                "momentum=0.9",
+                "--opt",
+                "dampening=0.5",
+            ],
+            "(got momentum 0.9, dampening 0.5)",
+        ),
         (["--init", "slope=1"], "no parameter 'slope'"),
         (["--fix", "scale=1"], "no parameter 'scale'"),
         (["--init", "w=1", "--fix", "w=2"], "both --init and --fix"),

@@ -152,7 +152,7 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
     ("args", "message"),
     [
         (["--model", "lin"], "unknown model 'lin'"),
-        (["--optimizer", "keras.adamw"], "unknown optimizer"),
+        (["--optimizer", "keras.nadam"], "unknown optimizer"),
         (["--loss", "hinge"], "unknown loss 'hinge'"),
         (["--lr", "-1"], "learning rate must be a positive number"),
         (["--lr", "abc"], "learning rate must be a positive number"),

@@ -252,6 +252,7 @@ def unconverged(
     stderr: dict[str, Any],
     mini_batch: bool = False,
     resolution: float = 1e-6,
+    weight_decay: float = 0.0,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -259,7 +260,8 @@ def unconverged(
     its optimum's value (float32's rounding by default), or, where its standard
     error is below that resolution (noise-free data), within its square root.
     ``mini_batch``: the run's steps saw batches, whose noise keeps them scattered
-    around the optimum."""
+    around the optimum. ``weight_decay``: the optimizer's, which holds the run
+    short of the loss's own optimum (said instead of "more steps")."""
     worst: tuple[float, str, float, float] | None = None
     for name, value in final.items():
         if name not in optimum or name not in stderr:
@@ -292,6 +294,13 @@ def unconverged(
     ):
         return None
     z, label, f_i, o_i = worst
+    if weight_decay > 0:
+        return (
+            f"{label} ended {g(z, 3)} standard errors from the loss's optimum "
+            f"({g(f_i, 6)} against {g(o_i, 6)}): weight decay ({g(weight_decay, 3)}) "
+            "pulls every parameter toward 0, so the run settles short of the "
+            "optimum of the loss alone; weight_decay=0 trains to it."
+        )
     closer = (
         "more steps would get closer, and mini-batch steps at a fixed rate scatter "
         "around the optimum: a lower rate late in the run, or larger batches, "

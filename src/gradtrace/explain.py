@@ -17,10 +17,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pandas as pd
 
-from gradtrace.core import rowsums
+from gradtrace.core import rowsums, transforms
 from gradtrace.core.batches import epoch_batches, n_batches
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import MODELS, kind_of
@@ -144,8 +143,62 @@ def explain_step(
                 "values (--param-space unconstrained): gradients, grad_ columns "
                 f"and the update table are in those coordinates ({named})"
             )
-    table.attrs["logged"], table.attrs["why"] = _logged(frame, info, step, len(rows))
+    logged, why = _logged(frame, info, step, len(rows))
+    epoch_y = None
+    if y is not None and not info["schedule"].get("stream"):
+        batch = int(frame.iloc[step]["batch"])
+        so_far = range(step - batch + 1, step + 1)
+        epoch_y = [np.asarray(y)[r] for _, r in steps_rows(info, so_far)]
+    left_out = _left_out(info, [yb for *_, yb in blocks], epoch_y)
+    if left_out is not None:
+        text, batch_off, running_off = left_out
+        logged["frameworks_batch_loss"] = logged["batch_loss"] - batch_off
+        why += f" {text}: they give this batch {logged['frameworks_batch_loss']:.7g}"
+        if running_off is not None:
+            logged["frameworks_running_loss"] = logged["running_loss"] - running_off
+            why += (
+                ", and Keras's own loss would log "
+                f"{logged['frameworks_running_loss']:.7g} for the epoch so far"
+            )
+        why += "."
+    table.attrs["logged"], table.attrs["why"] = logged, why
     return table
+
+
+def _left_out(
+    info: dict[str, Any], batch_y: list[Any], epoch_y: list[Any] | None
+) -> tuple[str, float, float | None] | None:
+    """What the frameworks' own losses leave out of gradtrace's NLL, or None:
+    Keras's poisson loss and PyTorch's PoissonNLLLoss drop log y!, PyTorch's
+    GaussianNLLLoss drops ½ log 2π. A sentence, the amount left out of this
+    batch's mean loss, and of the epoch's running mean so far (``epoch_y``: the y
+    of each of the epoch's batches so far; None where unknown)."""
+    if info["loss"] != "nll" or info["reduction"] != "mean":
+        return None
+    model = info["model"]
+    if model in ("poisson", "poisson-regression"):
+        from scipy.special import gammaln
+
+        def mean_log_factorial(ys: list[Any]) -> float:
+            values = [gammaln(np.asarray(v, np.float64) + 1) for v in ys]
+            total = float(sum(np.sum(v) for v in values))
+            return total / max(sum(np.size(v) for v in values), 1)
+
+        batch = mean_log_factorial(batch_y)
+        running = None if epoch_y is None else mean_log_factorial(epoch_y)
+        text = (
+            "Keras's poisson loss and PyTorch's PoissonNLLLoss leave out log y! "
+            f"(its mean over this batch's rows: {batch:.7g})"
+        )
+        return text, batch, running
+    if model in ("line", "linear", "poly") and "scale" in {
+        **info["initial"],
+        **info["fixed"],
+    }:
+        half_log_2pi = 0.5 * math.log(2 * math.pi)
+        text = "PyTorch's GaussianNLLLoss leaves out ½ log 2π (0.9189385 a row)"
+        return text, half_log_2pi, None
+    return None
 
 
 def _joined(parts: list[Any]) -> Any:
@@ -316,7 +369,8 @@ def _update_table(
         )
     before, grads = tree(step - 1), tree(step, "grad_")
     updates, after = tx.update(grads, state, before)
-    new = optax.apply_updates(before, updates)
+    new = transforms.apply_updates(before, updates)
+    updates = transforms.increments(before, updates)
 
     data: dict[str, list[Any]] = {"parameter": cols}
 
@@ -431,8 +485,14 @@ def _logged(
             f"The loss over all {n} rows after this step's update is not finite "
             f"({row['loss']})."
         )
+    # a PyTorch user's loop prints what it sums itself: what Keras would log
+    logs = (
+        "Keras would log"
+        if info["optimizer"]["name"].startswith("torch.")
+        else ("Keras logs")
+    )
     why = (
-        f"Keras logs {logged['running_loss']:.7g}: the mean over this epoch's "
+        f"{logs} {logged['running_loss']:.7g}: the mean over this epoch's "
         f"{batch} batch{'es' if batch > 1 else ''} so far ({rows_before + batch_rows}"
         f" rows), {mean}. {after}"
     )

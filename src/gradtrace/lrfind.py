@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pandas as pd
 
 from gradtrace.api import RunConfig, objects, plan, plan_reference, python_names
-from gradtrace.core import batches
+from gradtrace.core import batches, transforms
 from gradtrace.errors import InputError
 from gradtrace.sources import DataLike, frame_of, source_name
 
@@ -231,7 +230,7 @@ def lr_find(
             xb, yb, mask = batches.gather(picked, x, y)
             value, grads = problem.value_and_grad(params, fixed, xb, yb, mask)
             updates, state = tx.update(grads, state, params)
-            return (optax.apply_updates(params, updates), state), value
+            return (transforms.apply_updates(params, updates), state), value
 
         run = jax.jit(
             lambda p0: jax.lax.scan(step, (p0, tx.init(p0)), jnp.arange(steps))[1]

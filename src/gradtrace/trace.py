@@ -253,6 +253,7 @@ class Trace:
         first = float(self._frame["loss"].iloc[0])
         rose = ended_above(first, self.final_loss)
         mini_batch = info["schedule"]["batch_size"] < info["data"]["n_rows"]
+        decay = float(info["optimizer"].get("weight_decay") or 0.0)
         # a loss that rose is said so; "more steps would get closer" is not true
         if optimum is not None and not rose:
             far = unconverged(
@@ -261,10 +262,11 @@ class Trace:
                 info.get("stderr") or {},
                 mini_batch=mini_batch,
                 resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
+                weight_decay=decay,
             )
             if far:
                 out.append(far)
-            elif mini_batch:
+            elif mini_batch and not decay:
                 # within the batches' scatter, but still on its way there
                 moving = drifting(
                     self._frame,

@@ -535,6 +535,13 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
                 f"optimizer {name!r} calls its learning rate {preset.lr_key!r}: "
                 "give it with --lr."
             )
+        if key not in preset.defaults and key == "weight_decay":
+            having = [n for n, p in PRESETS.items() if key in p.defaults]
+            raise InputError(
+                f"optimizer {name!r} has no weight_decay: choose one that has, "
+                f"{', '.join(having)} (--optimizer torch.adamw --opt "
+                "weight_decay=0.01)."
+            )
         if key not in preset.defaults:
             raise InputError(
                 f"optimizer {name!r} has no hyper-parameter {key!r}: "
@@ -559,6 +566,16 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
                     f"{allowed.why}): give a value in that range (optimizer "
                     f"{name!r} defaults to {default:g})."
                 )
+    if name == "torch.sgd" and hyper.get("nesterov"):
+        momentum, dampening = hyper.get("momentum", 0.0), hyper.get("dampening", 0.0)
+        if momentum <= 0 or dampening != 0:
+            # torch.optim.SGD refuses it: "Nesterov momentum requires a momentum
+            # and zero dampening"
+            raise InputError(
+                "torch.sgd with nesterov needs a momentum above 0 and dampening 0 "
+                f"(got momentum {momentum:g}, dampening {dampening:g}), as "
+                "torch.optim.SGD does: give --opt momentum=0.9 and no dampening."
+            )
     if preset.lr_key in hyper and lr is not None:
         raise InputError(
             f"the learning rate is given twice (--lr and --opt "

@@ -150,11 +150,13 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             metavar="NAME",
             default="sgd",
             show_default=True,
-            help="sgd, momentum, nesterov, rmsprop, adam, adagrad (optax), or a "
-            "framework preset with its exact update rule and defaults: "
-            "keras.sgd, keras.rmsprop, keras.adam (Keras 3), tf_keras.rmsprop, "
-            "tf_keras.adam (Keras 2 legacy), torch.sgd, torch.rmsprop, "
-            "torch.adam.",
+            help="sgd, momentum, nesterov, rmsprop, adam, adamw, adagrad (optax), "
+            "or a framework preset with its exact update rule and defaults: "
+            "keras.sgd, keras.rmsprop, keras.adam, keras.adamw (Keras 3), "
+            "tf_keras.rmsprop, tf_keras.adam (Keras 2 legacy), torch.sgd, "
+            "torch.rmsprop, torch.adam, torch.adamw. Weight decay: --opt "
+            "weight_decay=W on the adamw presets (decoupled) and torch.sgd, "
+            "torch.adam (added to the gradient, as PyTorch does).",
         ),
         click.option(
             "--lr",

@@ -46,6 +46,9 @@ FAMILIES = {
     "tf_keras.adam": "adaptive",
     "torch.rmsprop": "adaptive",
     "torch.adam": "adaptive",
+    "adamw": "adaptive",
+    "keras.adamw": "adaptive",
+    "torch.adamw": "adaptive",
 }
 #: A rate this many times below the stable limit crawls.
 CRAWL_FACTOR = 100.0

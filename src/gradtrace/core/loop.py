@@ -23,10 +23,9 @@ import jax
 import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax import Array
 
-from gradtrace.core import batches, metrics
+from gradtrace.core import batches, metrics, transforms
 from gradtrace.core.arrays import to_device
 from gradtrace.core.bijections import to_constrained, to_unconstrained, within
 from gradtrace.core.catalog import Model
@@ -412,7 +411,7 @@ def apply_update(
     user sees them, and whether the step is sound (loss, gradient and new values
     finite, and the values within their constraints)."""
     updates, new_state = tx.update(grads, opt_state, params)
-    new_params = optax.apply_updates(params, updates)
+    new_params = transforms.apply_updates(params, updates)
     shown = problem.user_params(new_params)
     ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_params)
     if not problem.unconstrained:

@@ -81,6 +81,44 @@ def _optax_adagrad(
     )
 
 
+def _optax_adamw(
+    learning_rate: float, b1: float, b2: float, eps: float, weight_decay: float
+) -> optax.GradientTransformation:
+    return optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay)
+
+
+def _torch_sgd(
+    lr: float, momentum: float, dampening: float, nesterov: bool, weight_decay: float
+) -> optax.GradientTransformation:
+    inner = transforms.torch_sgd(lr, momentum, dampening, nesterov)
+    return transforms.torch_l2(inner, weight_decay)
+
+
+def _torch_adam(
+    lr: float, beta1: float, beta2: float, eps: float, weight_decay: float
+) -> optax.GradientTransformation:
+    inner = transforms.torch_adam(lr, beta1, beta2, eps)
+    return transforms.torch_l2(inner, weight_decay)
+
+
+def _torch_adamw(
+    lr: float, beta1: float, beta2: float, eps: float, weight_decay: float
+) -> optax.GradientTransformation:
+    inner = transforms.torch_adam(lr, beta1, beta2, eps)
+    return transforms.torch_decoupled(inner, lr, weight_decay)
+
+
+def _keras_adamw(
+    learning_rate: float,
+    weight_decay: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+) -> optax.GradientTransformation:
+    inner = transforms.keras_adam(learning_rate, beta_1, beta_2, epsilon)
+    return transforms.keras_decoupled(inner, learning_rate, weight_decay)
+
+
 def _tf_keras_adam(
     learning_rate: float, beta_1: float, beta_2: float, epsilon: float
 ) -> optax.GradientTransformation:
@@ -127,6 +165,7 @@ RANGES: dict[str, Range] = {
     "initial_accumulator_value": Range(
         0.0, why="the starting sum of squared gradients"
     ),
+    "weight_decay": Range(0.0, why="the pull of every weight toward 0"),
 }
 
 #: Other frameworks' names of a preset's hyper-parameters, for "did you mean".
@@ -186,6 +225,19 @@ PRESETS: dict[str, Preset] = {
             "optax.adam (eps after bias correction)",
         ),
         Preset(
+            "adamw",
+            _optax_adamw,
+            {
+                "learning_rate": 0.001,
+                "b1": 0.9,
+                "b2": 0.999,
+                "eps": 1e-8,
+                "weight_decay": 1e-4,
+            },
+            "learning_rate",
+            "optax.adamw: Adam with decoupled weight decay, w -= lr * wd * w",
+        ),
+        Preset(
             "adagrad",
             _optax_adagrad,
             {"learning_rate": 0.01, "initial_accumulator_value": 0.1, "eps": 1e-7},
@@ -214,6 +266,13 @@ PRESETS: dict[str, Preset] = {
             "Keras 3 Adam: the 'epsilon hat' form",
         ),
         Preset(
+            "keras.adamw",
+            _keras_adamw,
+            {"learning_rate": 0.001, "weight_decay": 0.004, **_ADAM_KERAS},
+            "learning_rate",
+            "Keras 3 AdamW: w -= w * wd * lr, then Keras's Adam step",
+        ),
+        Preset(
             "tf_keras.rmsprop",
             transforms.tf_keras_rmsprop,
             {"learning_rate": 0.001, **_RMS_KERAS},
@@ -229,10 +288,16 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "torch.sgd",
-            transforms.torch_sgd,
-            {"lr": 0.001, "momentum": 0.0, "dampening": 0.0, "nesterov": False},
+            _torch_sgd,
+            {
+                "lr": 0.001,
+                "momentum": 0.0,
+                "dampening": 0.0,
+                "nesterov": False,
+                "weight_decay": 0.0,
+            },
             "lr",
-            "PyTorch SGD, exact update rule",
+            "PyTorch SGD, exact update rule (weight_decay adds wd * w to g)",
         ),
         Preset(
             "torch.rmsprop",
@@ -249,13 +314,37 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "torch.adam",
-            transforms.torch_adam,
-            {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+            _torch_adam,
+            {
+                "lr": 0.001,
+                "beta1": 0.9,
+                "beta2": 0.999,
+                "eps": 1e-8,
+                "weight_decay": 0.0,
+            },
             "lr",
-            "PyTorch Adam: eps after bias correction",
+            "PyTorch Adam: eps after bias correction (weight_decay adds wd * w to g)",
+        ),
+        Preset(
+            "torch.adamw",
+            _torch_adamw,
+            {
+                "lr": 0.001,
+                "beta1": 0.9,
+                "beta2": 0.999,
+                "eps": 1e-8,
+                "weight_decay": 0.01,
+            },
+            "lr",
+            "PyTorch AdamW: w *= 1 - lr * wd, then PyTorch's Adam step",
         ),
     ]
 }
+
+
+#: Presets whose weight decay is decoupled (scaled by the learning rate apart
+#: from the gradient's step).
+DECOUPLED = frozenset({"adamw", "keras.adamw", "torch.adamw"})
 
 
 @dataclass(frozen=True)
@@ -305,14 +394,26 @@ class OptimizerSpec:
         updates scaled by a rate that grows exponentially from ``lr_min`` to
         ``lr_max`` over ``n_steps``. Exact for updates linear in the rate (SGD,
         PyTorch's momentum, RMSprop, Adam); Keras's momentum SGD, which folds the
-        rate into its buffer, is approximated."""
-        hyper = {**self.hyper, PRESETS[self.name].lr_key: 1.0}
+        rate into its buffer, is approximated. AdamW's presets, whose decay is
+        scaled by the rate, are built afresh at each step's rate (exact)."""
+        lr_key = PRESETS[self.name].lr_key
+        hyper = {**self.hyper, lr_key: 1.0}
         ratio = lr_max / lr_min
         span = max(n_steps - 1, 1)
 
         def rate(count: Any) -> Any:
             return lr_min * ratio ** (count / span)
 
+        if self.name in DECOUPLED:
+            # the decay is scaled by the rate too (w *= 1 - lr * wd): the preset
+            # is built at each step's rate, the other hyper-parameters as given
+            others = tuple(k for k in hyper if k != lr_key)
+            injected = optax.inject_hyperparams(
+                PRESETS[self.name].factory, static_args=others
+            )
+            return injected(
+                **{k: v for k, v in hyper.items() if k != lr_key}, **{lr_key: rate}
+            )
         return optax.chain(
             PRESETS[self.name].build(hyper), optax.scale_by_schedule(rate)
         )

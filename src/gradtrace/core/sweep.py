@@ -17,15 +17,16 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from gradtrace.core import batches
+from gradtrace.core import batches, transforms
 from gradtrace.core.loop import Problem, Schedule
 from gradtrace.core.optimizers import PRESETS
 
 #: Hyper-parameters that choose a code path (Python control flow in the update rule):
 #: a sweep over them compiles one program per value.
-STRUCTURAL = frozenset({"momentum", "nesterov", "centered", "eps_in_sqrt"})
+STRUCTURAL = frozenset(
+    {"momentum", "nesterov", "centered", "eps_in_sqrt", "weight_decay"}
+)
 
 
 class SweepResult(NamedTuple):
@@ -94,7 +95,7 @@ def sweep_fn(
                 xb, yb, mask = batches.gather(picked, x, y)
             loss, grads = problem.value_and_grad(params, fixed, xb, yb, mask, at=at)
             updates, new_state = tx.update(grads, state, params)
-            new = optax.apply_updates(params, updates)
+            new = transforms.apply_updates(params, updates)
             ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new)
             if not problem.unconstrained:
                 ok = ok & problem.within(new)

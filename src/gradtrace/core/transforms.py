@@ -13,7 +13,7 @@ float32 results agree to the last bits wherever the framework's kernels round al
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -395,3 +395,71 @@ def torch_sgd(
         return u, MomentumState(state.iterations + 1, m)
 
     return optax.GradientTransformation(_momentum_init, update)
+
+
+def torch_l2(
+    inner: optax.GradientTransformation, weight_decay: float
+) -> optax.GradientTransformation:
+    """PyTorch's ``weight_decay`` of SGD and Adam (coupled, an L2 penalty's
+    gradient): g + weight_decay * w goes to ``inner``. A decay of 0
+    leaves ``inner`` as it is (its state too)."""
+    if weight_decay == 0:
+        return inner
+    return optax.chain(optax.add_decayed_weights(weight_decay), inner)
+
+
+class NewValues(NamedTuple):
+    """Updates that are the parameters' new values, not increments: AdamW writes
+    its variable twice (the decayed weight, then the step), and no single
+    increment added to the old weight rounds as those two writes do."""
+
+    values: optax.Params
+
+
+def apply_updates(params: optax.Params, updates: Any) -> optax.Params:
+    """``optax.apply_updates``, or the new values themselves (:class:`NewValues`)."""
+    if isinstance(updates, NewValues):
+        return tree_map(lambda n, w: n.astype(w.dtype), updates.values, params)
+    return optax.apply_updates(params, updates)
+
+
+def increments(params: optax.Params, updates: Any) -> optax.Params:
+    """What an update adds to each parameter (new minus old for
+    :class:`NewValues`), for showing."""
+    if isinstance(updates, NewValues):
+        return tree_map(lambda n, w: n - w, updates.values, params)
+    return updates
+
+
+def _decoupled(
+    inner: optax.GradientTransformation, shrink: Any
+) -> optax.GradientTransformation:
+    """``inner``'s update applied to the weights shrunk first (``shrink(w)``), as
+    AdamW does; the updates are the new weights (:class:`NewValues`)."""
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        if params is None:
+            raise ValueError("weight decay needs the parameters")
+        u, state = inner.update(updates, state, params)
+        return NewValues(tree_map(lambda w, d: shrink(w) + d, params, u)), state
+
+    return optax.GradientTransformation(inner.init, update)
+
+
+def torch_decoupled(
+    inner: optax.GradientTransformation, lr: float, weight_decay: float
+) -> optax.GradientTransformation:
+    """``torch.optim.AdamW``'s decay: ``param.mul_(1 - lr * weight_decay)`` (the
+    factor a Python float, cast to the weight's dtype) before the Adam step."""
+    return _decoupled(inner, lambda w: w * _c(1 - lr * weight_decay, w))
+
+
+def keras_decoupled(
+    inner: optax.GradientTransformation, learning_rate: float, weight_decay: float
+) -> optax.GradientTransformation:
+    """Keras 3's ``weight_decay`` (``AdamW``): ``w - w * wd * lr`` before the
+    update, the decay cast through float32 as its TensorFlow backend casts it."""
+    return _decoupled(
+        inner,
+        lambda w: w - w * _via_float32(weight_decay, w) * _c(learning_rate, w),
+    )

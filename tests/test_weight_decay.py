@@ -1,0 +1,122 @@
+"""Weight decay: the lr-find range test, sweeps, explain and the summary's
+wording for presets that decay (their update rules are checked against PyTorch and
+Keras by the oracle fixtures)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gradtrace
+from gradtrace.core import transforms
+from gradtrace.core.optimizers import PRESETS, OptimizerSpec
+from gradtrace.lrfind import lr_find
+
+
+def line() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=200)
+    return {"x": x, "y": 2 * x + 1 + rng.normal(0, 0.5, 200)}
+
+
+@pytest.mark.parametrize("preset", ["torch.adamw", "keras.adamw", "adamw"])
+def test_the_range_test_decays_at_each_steps_rate(preset: str) -> None:
+    """The range test builds an AdamW preset at each step's rate, so the decay
+    (w *= 1 - lr * wd) is scaled as a run at that rate scales it: its steps equal
+    the preset's own, built at each rate in turn, on the same gradients."""
+    lr_key = PRESETS[preset].lr_key
+    spec = OptimizerSpec.create(preset, weight_decay=0.5)
+    lr_min, lr_max, n = 1e-3, 1.0, 12
+    ranged = spec.build_range(lr_min, lr_max, n)
+    grads = np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32)
+    params = {"w": jnp.float32(1.5), "b": jnp.float32(-0.5)}
+    ours, state = dict(params), ranged.init(params)
+    theirs, inner = dict(params), spec.build().init(params)
+    for t in range(n):
+        g = {"w": jnp.float32(grads[t, 0]), "b": jnp.float32(grads[t, 1])}
+        u, state = ranged.update(g, state, ours)
+        ours = transforms.apply_updates(ours, u)
+        rate = lr_min * (lr_max / lr_min) ** (t / (n - 1))
+        at_rate = OptimizerSpec.create(preset, weight_decay=0.5, **{lr_key: rate})
+        u, inner = at_rate.build().update(g, inner, theirs)
+        theirs = transforms.apply_updates(theirs, u)
+    for k in params:
+        assert float(ours[k]) == pytest.approx(float(theirs[k]), rel=1e-6)
+    # a decay not scaled by the rate would have shrunk w by 0.5 a step
+    assert abs(float(ours["w"])) > 0.05
+
+
+def test_lr_find_runs_an_adamw_preset() -> None:
+    table, summary = lr_find(
+        line(), "line", optimizer="torch.adamw", opt={"weight_decay": 0.1}, steps=60
+    )
+    assert len(table) == 60 and np.isfinite(table["batch_loss"].iloc[0])
+    assert summary["min_loss_lr"] is not None
+
+
+def test_a_decayed_run_is_told_why_it_stops_short_of_the_optimum() -> None:
+    trace = gradtrace.fit(
+        line(),
+        "line",
+        optimizer="torch.adamw",
+        lr=0.05,
+        opt={"weight_decay": 0.5},
+        steps=600,
+    )
+    (said,) = [w for w in trace.warnings if "standard errors" in w]
+    assert "weight decay (0.5) pulls every parameter toward 0" in said
+    assert "more steps" not in said
+    # the fixed point: the decay balances Adam's normalised step, short of 2
+    assert 0 < trace.params["w"] < trace.info["optimum"]["w"]
+    plain = gradtrace.fit(
+        line(),
+        "line",
+        optimizer="torch.adamw",
+        lr=0.05,
+        opt={"weight_decay": 0.0},
+        steps=600,
+    )
+    assert not any("standard errors" in w for w in plain.warnings)
+
+
+def test_explain_shows_what_the_decayed_step_added() -> None:
+    """AdamW writes the decayed weight, then the step: explain's "added" is the
+    new value minus the old, and its "after" is the trace's next value."""
+    trace = gradtrace.fit(
+        line(),
+        "line",
+        optimizer="keras.adamw",
+        lr=0.1,
+        opt={"weight_decay": 0.2},
+        steps=5,
+    )
+    table = trace.explain(3).attrs["update"]
+    frame = trace.to_pandas()
+    for name in ("w", "b"):
+        before, after = frame[name].iloc[2], frame[name].iloc[3]
+        assert table.loc[name, "after"] == pytest.approx(after, rel=1e-6)
+        assert table.loc[name, "added"] == pytest.approx(after - before, rel=1e-5)
+
+
+def test_a_sweep_over_weight_decay_runs_each_value() -> None:
+    sweep = gradtrace.sweep(
+        line(),
+        "line",
+        optimizer="torch.adamw",
+        lr=[0.05],
+        opt={"weight_decay": [0.0, 0.5]},
+        steps=300,
+    )
+    table = sweep.table.sort_values("weight_decay")
+    w = table["w"].to_numpy()
+    assert w[1] < w[0]  # the decay pulls w toward 0
+    single = gradtrace.fit(
+        line(),
+        "line",
+        optimizer="torch.adamw",
+        lr=0.05,
+        opt={"weight_decay": 0.5},
+        steps=300,
+    )
+    assert w[1] == pytest.approx(single.params["w"], rel=1e-5)
