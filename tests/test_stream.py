@@ -63,6 +63,22 @@ CASES = [
     dict(model="poisson", lr=0.01, epochs=5),
     dict(model="normal", y="z", lr=0.1, epochs=5, dtype="float64"),
     dict(model="line", lr=0.1, epochs=4, metrics=["mae"]),
+    # a learning-rate schedule: PyTorch's once an epoch, Keras's every step
+    dict(
+        model="line",
+        batch_size=32,
+        lr=0.1,
+        epochs=3,
+        optimizer="torch.sgd",
+        lr_schedule="torch.step:step_size=1,gamma=0.5",
+    ),
+    dict(
+        model="line",
+        lr=0.5,
+        epochs=6,
+        optimizer="keras.adam",
+        lr_schedule="keras.cosine:decay_steps=4",
+    ),
     # diverging: the same last step
     dict(model="line", lr=5.0, epochs=20),
     dict(model="line", batch_size=16, lr=3.0, epochs=20, eval_every=4),

@@ -24,6 +24,7 @@ __all__ = [
     "MODELS",
     "Model",
     "OPTIMIZERS",
+    "SCHEDULES",
     "RunConfig",
     "RunFolderError",
     "Trace",
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.core.custom import Distribution, Model
     from gradtrace.core.losses import Loss
     from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
+    from gradtrace.core.schedules import SCHEDULES
     from gradtrace.data import DATASETS
     from gradtrace.errors import GradtraceError, InputError, RunFolderError
     from gradtrace.lrfind import lr_find
@@ -59,6 +61,7 @@ _LAZY = {
     "Distribution": ("gradtrace.core.custom", "Distribution"),
     "Loss": ("gradtrace.core.losses", "Loss"),
     "OPTIMIZERS": ("gradtrace.core.optimizers", "PRESETS"),
+    "SCHEDULES": ("gradtrace.core.schedules", "SCHEDULES"),
     "DATASETS": ("gradtrace.data", "DATASETS"),
     "GradtraceError": ("gradtrace.errors", "GradtraceError"),
     "InputError": ("gradtrace.errors", "InputError"),

@@ -83,6 +83,9 @@ class RunConfig:
     x: list[str] | None = None
     y: str = "y"
     optimizer: str = "sgd"
+    #: a learning-rate schedule: "torch.step:step_size=10,gamma=0.5" or
+    #: {"name": "torch.step", "step_size": 10, "gamma": 0.5}
+    lr_schedule: str | dict[str, Any] | None = None
     lr: float | str | None = None
     opt: dict[str, Any] = field(default_factory=dict)
     epochs: int | None = None
@@ -310,6 +313,7 @@ def fit(
     optimizer: str = "sgd",
     lr: float | None = None,
     opt: Mapping[str, Any] | None = None,
+    lr_schedule: str | Mapping[str, Any] | None = None,
     epochs: int | None = None,
     steps: int | None = None,
     batch_size: int | None = None,
@@ -358,6 +362,11 @@ def fit(
         optimizer: a preset name (``gradtrace.OPTIMIZERS``), e.g. ``keras.rmsprop``.
         lr: the learning rate (default: the preset's).
         opt: other hyper-parameters under the preset's own names.
+        lr_schedule: a learning-rate schedule from ``lr`` (``gradtrace.SCHEDULES``),
+            as PyTorch's schedulers (once an epoch) or Keras's (every step) compute
+            it: ``"torch.step:step_size=10,gamma=0.5"``, or a dict
+            ``{"name": "keras.exponential", "decay_steps": 100, "decay_rate":
+            0.9}``. The trace gets an ``lr`` column, the rate each step used.
         epochs, steps: how long to train (give one; default 100 epochs). ``steps``
             counts optimizer steps, continuing through epochs.
         batch_size: rows per step; default all rows (full-batch gradient descent).
@@ -432,6 +441,9 @@ def fit(
         optimizer=optimizer,
         lr=lr,
         opt=opt,
+        lr_schedule=dict(lr_schedule)
+        if isinstance(lr_schedule, Mapping)
+        else lr_schedule,
         epochs=epochs,
         steps=steps,
         batch_size=batch_size,
@@ -933,6 +945,7 @@ def plan(
         metric_names,
     )
     schedule = loop.Schedule(n_rows, batch_size, n_steps, config.shuffle, eval_every)
+    spec = spec.scheduled(validate.lr_schedule(config.lr_schedule), per_epoch, n_steps)
     chunk = _chunk_steps(n_steps, batch_size)
     return Plan(
         notices,
@@ -1109,6 +1122,20 @@ def check_first_loss(p: Plan, value: float) -> None:
         )
 
 
+def with_lr(table: pd.DataFrame, p: Plan) -> pd.DataFrame:
+    """The trace table with its ``lr`` column after ``batch`` (the rate each step's
+    update used; none at step 0), where the run has a learning-rate schedule."""
+    schedule = p.spec.schedule
+    if schedule is not None:
+        steps = table["step"].to_numpy(np.int64)
+        rates = schedule.rates_at(
+            p.spec.learning_rate, np.maximum(steps - 1, 0), p.per_epoch, p.n_steps
+        )
+        at = list(table.columns).index("batch") + 1
+        table.insert(at, "lr", np.where(steps > 0, rates, np.nan))
+    return table
+
+
 def with_gap(table: pd.DataFrame, optimum_loss: float | None) -> pd.DataFrame:
     """The trace table with its ``gap`` column (loss minus the optimum's loss), when
     the optimum is known."""
@@ -1257,7 +1284,7 @@ class Parts:
         if self.steps and not len(history.batch_loss):
             self.last = history
             return history
-        part = with_gap(self.frames.frame(history), self.optimum_loss)
+        part = with_gap(with_lr(self.frames.frame(history), self.p), self.optimum_loss)
         self.writer.write(part, diverged=history.diverged_step is not None)
         self.kept.append(self._kept(part))
         self.last, self.tail = history, part.iloc[-1:]
@@ -1469,7 +1496,7 @@ def build_trace(
             {k: v.tolist() for k, v in p.trainable.items()},
             p.problem.metrics,
         )
-        table = with_gap(frame, reference.get("optimum_loss"))
+        table = with_gap(with_lr(frame, p), reference.get("optimum_loss"))
     status = "completed"
     if history.diverged_step is not None:
         status = "diverged"
@@ -1486,6 +1513,7 @@ def build_trace(
         "param_space": "unconstrained" if p.problem.unconstrained else "constrained",
         "metrics": list(p.problem.metrics),
         "optimizer": {"name": p.spec.name, **p.spec.hyper},
+        "lr_schedule": None if p.spec.schedule is None else p.spec.schedule.to_dict(),
         "config": config.to_dict(),
         "data": {
             "source": "standard input"

@@ -25,6 +25,7 @@ from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import MODELS, kind_of
 from gradtrace.core.losses import param_specs, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
+from gradtrace.core.schedules import LrSchedule
 from gradtrace.errors import InputError
 from gradtrace.text import fmt
 from gradtrace.usercode import loss_of, model_of
@@ -308,6 +309,22 @@ def _space(info: dict[str, Any], specs: list[Any]) -> dict[str, str]:
     return {s.name: s.constraint for s in specs}
 
 
+def run_spec(info: dict[str, Any]) -> OptimizerSpec:
+    """A saved run's optimizer, with its learning-rate schedule (run.json)."""
+    opt = dict(info["optimizer"])
+    spec = OptimizerSpec.create(opt.pop("name"), **opt)
+    schedule = info.get("lr_schedule")
+    if not schedule:
+        return spec
+    params = {k: v for k, v in schedule.items() if k != "name"}
+    sch = info["schedule"]
+    return spec.scheduled(
+        LrSchedule.create(schedule["name"], **params),
+        int(sch["batches_per_epoch"]),
+        int(sch["n_steps"]),
+    )
+
+
 def _update_table(
     frame: pd.DataFrame,
     info: dict[str, Any],
@@ -317,8 +334,7 @@ def _update_table(
 ) -> pd.DataFrame:
     """Replay the optimizer on the recorded gradients up to ``step`` and show its
     state before and after that step."""
-    opt = dict(info["optimizer"])
-    spec = OptimizerSpec.create(opt.pop("name"), **opt)
+    spec = run_spec(info)
     tx = spec.build()
     dtype = jnp.dtype(info["dtype"])
     cols = [c for s in specs for c in s.columns()]
@@ -763,9 +779,14 @@ def narration(
         f"{both(logged['batch_loss'], 'loss')}; the gradient the step used is the "
         f"{reduction} of their gradients: {grads}.\n"
     )
+    rate = ""
+    if info.get("lr_schedule") and "lr" in shown.index:
+        used = trace.to_pandas().iloc[step]["lr"]
+        rate = f"; this step's rate, from {info['lr_schedule']['name']}: {fmt(used)}"
     out.append(
         f"{info['optimizer']['name']}: "
         + ", ".join(f"{k}={v}" for k, v in info["optimizer"].items() if k != "name")
+        + rate
     )
     out.append(update.reset_index())
     counters = update.attrs.get("count", {})

@@ -195,6 +195,11 @@ def lr_find(
             "the range test runs steps= steps of one batch each: give steps= "
             "instead of epochs=."
         )
+    if fit_options.get("lr_schedule"):
+        raise InputError(
+            "the range test sets the rate itself, growing from lr_min to lr_max: "
+            "drop lr_schedule (find the starting rate, then schedule it in fit)."
+        )
     frame, source = frame_of(data)
     model_obj, loss_obj, model, loss = objects(model, loss)
     config = RunConfig(

@@ -522,6 +522,7 @@ def sweep(
                     keep,
                     best.params,
                     tol,
+                    p.spec.schedule,
                 )
             compile_s += result.compile_s
             train_s += result.train_s

@@ -138,6 +138,9 @@ class TraceParts:
 def param_columns(frame: pd.DataFrame) -> list[str]:
     """The parameter columns of a trace frame, in order."""
     skip = {"step", "epoch", "batch", "batch_loss", "loss", "gap", *METRICS}
+    # a scheduled run's rate, not a parameter named lr (which has its gradient)
+    if "grad_lr" not in frame.columns:
+        skip.add("lr")
     return [
         c
         for c in frame.columns

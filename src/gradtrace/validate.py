@@ -24,6 +24,8 @@ from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, par
 from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import ALIASES, PRESETS, RANGES, OptimizerSpec
+from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
+from gradtrace.core.schedules import SCHEDULES, LrSchedule
 from gradtrace.errors import COMMAND_LINE, InputError
 from gradtrace.text import column_hint
 
@@ -87,6 +89,12 @@ def _number(value: Any) -> float:
 
 def learning_rate(value: Any) -> float:
     """A finite learning rate > 0 (a number, or its text as --opt gives it)."""
+    if callable(value) or isinstance(value, Mapping):
+        raise InputError(
+            "the learning rate is one number; a rate that changes over the run "
+            "is a schedule: lr=0.1, lr_schedule='torch.step:step_size=10' "
+            "(--lr-schedule; gradtrace.SCHEDULES lists them)."
+        )
     try:
         lr = _number(value)
     except (TypeError, ValueError):
@@ -94,6 +102,11 @@ def learning_rate(value: Any) -> float:
             f"learning rate must be a positive number, got {value!r}: "
             "give a positive --lr, such as 0.01."
         ) from None
+    if math.isinf(lr) and lr > 0:
+        raise InputError(
+            f"learning rate must be finite, got {value!r}: give a positive --lr, "
+            "such as 0.01."
+        )
     if not math.isfinite(lr) or lr <= 0:
         raise InputError(
             f"learning rate must be a positive number, got {value!r}: "
@@ -1114,3 +1127,75 @@ def reduction(value: str) -> str:
 
 def specs_for(m: Model, loss: LossLike) -> tuple[ParamSpec, ...]:
     return param_specs(m, loss)
+
+
+def lr_schedule(value: Any) -> LrSchedule | None:
+    """A learning-rate schedule from its text, ``NAME`` or
+    ``NAME:KEY=VALUE,KEY=VALUE`` (``torch.step:step_size=10,gamma=0.5``), or a
+    dict with ``name`` and its parameters; None for none."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    if isinstance(value, LrSchedule):
+        return value
+    if isinstance(value, Mapping):
+        given = dict(value)
+        name = given.pop("name", None)
+        if not isinstance(name, str):
+            raise InputError(
+                "lr_schedule as a dict needs its 'name': {'name': 'torch.step', "
+                "'step_size': 10}."
+            )
+    elif isinstance(value, str):
+        name, _, rest = value.strip().partition(":")
+        given = {}
+        for part in filter(None, (p.strip() for p in rest.split(","))):
+            key, eq, text = part.partition("=")
+            if not eq or not key.strip():
+                raise InputError(
+                    f"--lr-schedule takes NAME:KEY=VALUE,KEY=VALUE, got {part!r} "
+                    "in it: such as torch.step:step_size=10,gamma=0.5."
+                )
+            given[key.strip()] = text.strip()
+    else:
+        raise InputError(
+            f"lr_schedule must be text such as 'torch.step:step_size=10' or a dict, "
+            f"not a {type(value).__name__}."
+        )
+    name = choice("learning-rate schedule", name.strip(), list(SCHEDULES))
+    preset = SCHEDULES[name]
+    params: dict[str, Any] = {}
+    for key, text in given.items():
+        if key not in preset.defaults:
+            raise InputError(
+                f"schedule {name!r} has no parameter {key!r}: "
+                f"{_suggest(key, list(preset.defaults))}"
+            )
+        default = preset.defaults[key]
+        if isinstance(default, bool):
+            params[key] = _boolean(f"{name} {key}", text)
+            continue
+        try:
+            number = _number(text)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"schedule {name!r}: {key} must be a number, got {text!r}."
+            ) from None
+        if not math.isfinite(number) or number < 0:
+            raise InputError(
+                f"schedule {name!r}: {key} must be a number >= 0, got {text!r}."
+            )
+        if key in SCHEDULE_COUNTS and (number < 1 or number != int(number)):
+            raise InputError(
+                f"schedule {name!r}: {key} counts "
+                f"{'epochs' if preset.per_epoch else 'steps'}: give a whole number "
+                f"of at least 1, got {text!r}."
+            )
+        params[key] = number
+    missing = [k for k, v in preset.defaults.items() if v is None and k not in params]
+    if missing:
+        example = ",".join(f"{k}=..." for k in missing)
+        raise InputError(
+            f"schedule {name!r} needs {', '.join(missing)}: --lr-schedule "
+            f"{name}:{example} (lr_schedule='{name}:{example}' in Python)."
+        )
+    return LrSchedule.create(name, **params)

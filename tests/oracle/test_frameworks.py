@@ -25,7 +25,8 @@ import pytest
 
 import gradtrace
 from gradtrace.core import transforms
-from gradtrace.core.optimizers import OptimizerSpec
+from gradtrace.core.optimizers import PRESETS, OptimizerSpec
+from gradtrace.core.schedules import LrSchedule
 from gradtrace.core.transforms import AdamState, MomentumState, RMSpropState
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -77,6 +78,7 @@ def fit_like(fx: dict[str, Any]) -> gradtrace.Trace:
         reduction=cfg["reduction"],
         dtype=cfg["dtype"],
         compute_dtype=cfg["compute_dtype"],
+        lr_schedule=cfg.get("lr_schedule"),
     )
 
 
@@ -176,6 +178,20 @@ STATEFUL = [
 ]
 
 
+def _scheduled_rates(fx: dict[str, Any]) -> np.ndarray | None:
+    """The rate of each step of a fixture run under a learning-rate schedule, as
+    gradtrace's schedule gives it (None without one)."""
+    cfg = fx["config"]
+    if not cfg.get("lr_schedule"):
+        return None
+    params = {k: v for k, v in cfg["lr_schedule"].items() if k != "name"}
+    schedule = LrSchedule.create(cfg["lr_schedule"]["name"], **params)
+    lr = float(cfg["hyper"][PRESETS[cfg["optimizer"]].lr_key])
+    n = len(fx["trace"]["step"]) - 1
+    per_epoch = n // int(cfg["epochs"])
+    return schedule.rates_at(lr, np.arange(n), per_epoch, n)
+
+
 @pytest.mark.parametrize("name", STATEFUL)
 def test_each_step_from_the_framework_state(name: str) -> None:
     fx = load(name)
@@ -183,9 +199,13 @@ def test_each_step_from_the_framework_state(name: str) -> None:
     cols = list(cfg["init"])
     spec = OptimizerSpec.create(cfg["optimizer"], **cfg["hyper"])
     tx = spec.build()
+    rates = _scheduled_rates(fx)
     for k in range(len(tr["step"]) - 1):
         params = {c: jnp.float32(tr[c][k]) for c in cols}
         grads = {c: jnp.float32(tr[f"grad_{c}"][k + 1]) for c in cols}
+        if rates is not None:  # the preset at the rate the schedule gives step k+1
+            at_rate = {**cfg["hyper"], PRESETS[spec.name].lr_key: rates[k]}
+            tx = OptimizerSpec.create(cfg["optimizer"], **at_rate).build()
         updates, _ = tx.update(grads, _state(fx, k, cols), params)
         new = transforms.apply_updates(params, updates)
         for c in cols:

@@ -111,9 +111,16 @@ def steps_table(trace: Trace, every: int | None) -> Table:
     frame = trace.to_pandas()
     params = param_columns(frame)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    cols = ["step", "epoch", "batch", *params, "batch_loss", "running_loss", "loss"]
+    rate = ["lr"] if "lr" in frame.columns and "lr" not in params else []
+    cols = ["step", "epoch", "batch", *rate, *params]
+    cols += ["batch_loss", "running_loss", "loss"]
     if "gap" in frame.columns:
         cols.append("gap")
+    # --metric's columns: as Keras logs it over the epoch, and on all the data
+    for running in [c for c in frame.columns if c.startswith("running_")]:
+        name = running.removeprefix("running_")
+        if name != "loss":
+            cols += [running] + ([name] if name in frame.columns else [])
     for c in cols:
         table.add_column(c, justify="right")
     position = {int(step): k for k, step in enumerate(frame["step"])}
@@ -182,6 +189,16 @@ def print_summary(
     if (info.get("loss_options") or {}).get("expr"):
         console.print(f"  loss per row: {info['loss_options']['expr']}")
     console.print(f"  {opt['name']}({hyper})")
+    schedule = info.get("lr_schedule")
+    if schedule:
+        shown = ", ".join(f"{k}={v}" for k, v in schedule.items() if k != "name")
+        rates = trace.to_pandas()["lr"].dropna()
+        span = (
+            f": {rates.iloc[0]:.6g} at step 1 to {rates.iloc[-1]:.6g} at the last"
+            if len(rates)
+            else ""
+        )
+        console.print(f"  learning rate {schedule['name']}({shown}){span}")
     if sch["batch_size"] >= data["n_rows"]:
         batches = "full batch (every step sees all rows)"
     else:

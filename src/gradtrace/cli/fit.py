@@ -174,6 +174,18 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "momentum, beta1, ...). Repeatable.",
         ),
         click.option(
+            "--lr-schedule",
+            metavar="NAME[:KEY=VALUE,...]",
+            default=None,
+            help="Change the rate over the run, from --lr, as PyTorch's schedulers "
+            "(once an epoch) or Keras's (every step) compute it: "
+            "torch.step:step_size=S,gamma=G, torch.exponential:gamma=G, "
+            "torch.cosine:T_max=E,eta_min=M, keras.exponential:decay_steps=S,"
+            "decay_rate=R[,staircase=true], keras.inverse_time:decay_steps=S,"
+            "decay_rate=R, keras.cosine:decay_steps=S,alpha=A. The trace gets an "
+            "lr column.",
+        ),
+        click.option(
             "--epochs",
             type=WHOLE,
             default=None,
@@ -365,6 +377,7 @@ def fit(**options: Any) -> None:
         optimizer=o["optimizer"],
         lr=o["lr"],
         opt=o["opt"],
+        lr_schedule=o["lr_schedule"],
         epochs=o["epochs"],
         steps=o["steps"],
         batch_size=o["batch_size"],

@@ -181,6 +181,13 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     help="Any other hyper-parameter, a range or list (rho=0.8,0.9,0.99).",
 )
 @click.option(
+    "--lr-schedule",
+    default=None,
+    metavar="NAME[:KEY=VALUE,...]",
+    help="A learning-rate schedule as fit's --lr-schedule, from each configuration's "
+    "own rate.",
+)
+@click.option(
     "--init",
     "init",
     multiple=True,
@@ -249,6 +256,7 @@ def sweep(
     optimizer: str,
     lr: str | None,
     opt: tuple[str, ...],
+    lr_schedule: str | None,
     init: tuple[str, ...],
     seed: str,
     batch_size: str | None,
@@ -320,6 +328,7 @@ def sweep(
             loss,
             lr=parse_values("--lr", lr) if lr is not None else None,
             opt=_pairs("--opt", opt),
+            lr_schedule=lr_schedule,
             init=_pairs("--init", init),
             seed=parse_values("--seed", seed, integer=True),
             batch_size=parse_values("--batch-size", batch_size, integer=True)

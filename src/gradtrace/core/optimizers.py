@@ -9,12 +9,15 @@ Hyper-parameters keep each framework's own names (``rho``/``epsilon`` for Keras,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import optax
 
 from gradtrace.core import transforms
+from gradtrace.core.schedules import LrSchedule
 
 Hyper = float | bool
 
@@ -359,6 +362,29 @@ class OptimizerSpec:
 
     name: str
     items: tuple[tuple[str, Hyper], ...] = field(default=())
+    #: a learning-rate schedule, and the run's batches per epoch and steps that
+    #: its rates depend on
+    schedule: LrSchedule | None = None
+    per_epoch: int = 1
+    n_steps: int = 1
+
+    def scheduled(
+        self, schedule: LrSchedule | None, per_epoch: int, n_steps: int
+    ) -> OptimizerSpec:
+        """This spec with ``schedule`` for a run of ``n_steps`` steps,
+        ``per_epoch`` a epoch."""
+        if schedule is None:
+            return replace(self, schedule=None, per_epoch=1, n_steps=1)
+        return replace(self, schedule=schedule, per_epoch=per_epoch, n_steps=n_steps)
+
+    def rate_fn(self, lr: Any) -> Any:
+        """The schedule's rate at each step count, from ``lr`` (a float, or a
+        sweep's traced rate)."""
+        assert self.schedule is not None
+        x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
+        # PyTorch's rates are Python floats, Keras's float32 tensors
+        dtype = jnp.float64 if x64 and self.schedule.per_epoch else jnp.float32
+        return self.schedule.rate_fn(lr, self.per_epoch, self.n_steps, dtype)
 
     @staticmethod
     def create(name: str, **overrides: Hyper) -> OptimizerSpec:
@@ -384,8 +410,11 @@ class OptimizerSpec:
         return float(self.hyper[PRESETS[self.name].lr_key])
 
     def build(self) -> optax.GradientTransformation:
-        """The optax transformation this spec describes."""
-        return PRESETS[self.name].build(self.hyper)
+        """The optax transformation this spec describes; with a schedule, the
+        preset built afresh at each step's rate (``optax.inject_hyperparams``)."""
+        if self.schedule is None:
+            return PRESETS[self.name].build(self.hyper)
+        return scheduled(PRESETS[self.name], self.hyper, self.rate_fn)
 
     def build_range(
         self, lr_min: float, lr_max: float, n_steps: int
@@ -407,13 +436,20 @@ class OptimizerSpec:
         if self.name in DECOUPLED:
             # the decay is scaled by the rate too (w *= 1 - lr * wd): the preset
             # is built at each step's rate, the other hyper-parameters as given
-            others = tuple(k for k in hyper if k != lr_key)
-            injected = optax.inject_hyperparams(
-                PRESETS[self.name].factory, static_args=others
-            )
-            return injected(
-                **{k: v for k, v in hyper.items() if k != lr_key}, **{lr_key: rate}
-            )
+            return scheduled(PRESETS[self.name], hyper, lambda _: rate)
         return optax.chain(
             PRESETS[self.name].build(hyper), optax.scale_by_schedule(rate)
         )
+
+
+def scheduled(
+    preset: Preset, hyper: dict[str, Any], rate_fn: Callable[[Any], Any]
+) -> optax.GradientTransformation:
+    """``preset`` at the rate ``rate_fn(lr)`` gives each step (the updates done
+    before it counted), its other hyper-parameters as in ``hyper``: Python values
+    stay static, traced ones (a sweep's) are passed as arrays."""
+    lr_key = preset.lr_key
+    others = {k: v for k, v in hyper.items() if k != lr_key}
+    static = tuple(k for k, v in others.items() if isinstance(v, (bool, int, float)))
+    injected = optax.inject_hyperparams(preset.factory, static_args=static)
+    return injected(**others, **{lr_key: rate_fn(hyper[lr_key])})

@@ -20,7 +20,8 @@ import numpy as np
 
 from gradtrace.core import batches, transforms
 from gradtrace.core.loop import Problem, Schedule
-from gradtrace.core.optimizers import PRESETS
+from gradtrace.core.optimizers import PRESETS, scheduled
+from gradtrace.core.schedules import LrSchedule
 
 #: Hyper-parameters that choose a code path (Python control flow in the update rule):
 #: a sweep over them compiles one program per value.
@@ -62,15 +63,29 @@ def sweep_fn(
     structural: tuple[tuple[str, Any], ...],
     schedule: Schedule,
     keep_every: int,
+    lr_schedule: LrSchedule | None = None,
 ) -> Any:
-    """The batched sweep: f(hyper, init, seeds, fixed, x, y, optimum, tol)."""
+    """The batched sweep: f(hyper, init, seeds, fixed, x, y, optimum, tol).
+    ``lr_schedule``: every configuration's rate follows it from its own lr."""
     factory = PRESETS[preset].factory
+
+    def optimizer(hyper: dict[str, Any]) -> Any:
+        if lr_schedule is None:
+            return factory(**hyper)
+        dtype = jnp.float32 if not lr_schedule.per_epoch else problem.param_dtype
+        per_epoch, n_steps = schedule.batches_per_epoch, schedule.n_steps
+
+        def rate_fn(lr: Any) -> Any:
+            return lr_schedule.rate_fn(lr, per_epoch, n_steps, dtype)
+
+        return scheduled(PRESETS[preset], hyper, rate_fn)
+
     per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
     n_kept = math.ceil(schedule.n_steps / keep_every)
 
     def one(hyper, init, seed, fixed, x, y, optimum, tol):  # type: ignore[no-untyped-def]
         key = jax.random.key(seed)
-        tx = factory(**dict(structural), **hyper)
+        tx = optimizer({**dict(structural), **hyper})
         shown = init
         init = problem.internal_params(init)
         # the steps carry the next step's ``Problem.point`` (as a single run's do)
@@ -190,6 +205,7 @@ def run_sweep(
     keep_every: int,
     optimum: dict[str, Any] | None,
     tol: float,
+    lr_schedule: LrSchedule | None = None,
 ) -> SweepResult:
     """Run every configuration (one per row of ``traced``/``inits``/``seeds``)."""
 
@@ -208,7 +224,12 @@ def run_sweep(
         else {k: np.asarray(optimum[k], pdtype) for k in problem.trainable}
     )
     fn = sweep_fn(
-        problem, preset, tuple(sorted(structural.items())), schedule, keep_every
+        problem,
+        preset,
+        tuple(sorted(structural.items())),
+        schedule,
+        keep_every,
+        lr_schedule,
     )
     n_conf = len(seeds)
     size = chunk_size(n_conf, schedule.n_rows, x)

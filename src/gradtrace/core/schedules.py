@@ -1,0 +1,238 @@
+"""Learning-rate schedules by name, each as its framework computes it.
+
+PyTorch's schedulers change the rate once an epoch (``scheduler.step()`` after each
+epoch, as the docs' loops do), each new rate computed from the last in Python floats
+(its "chainable" form, whose rounding the closed form does not share); gradtrace
+computes the same recursion in double precision and hands each epoch's rate to the
+optimizer, which casts it to the parameters' dtype as PyTorch's update does. Keras's
+schedules are functions of the optimizer's step count (``optimizer.iterations``,
+the updates done before this one), computed in float32 operation by operation as
+its ``LearningRateSchedule`` classes do.
+
+A schedule is stored as a :class:`LrSchedule`: its name and every parameter, so a
+saved run says exactly which rates it used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+Value = float | bool | int
+
+
+@dataclass(frozen=True)
+class SchedulePreset:
+    """A named schedule: its parameters' defaults (None: required), whether it
+    changes the rate once an epoch or every step, and a description."""
+
+    name: str
+    defaults: dict[str, Value | None]
+    per_epoch: bool
+    doc: str
+
+
+SCHEDULES: dict[str, SchedulePreset] = {
+    s.name: s
+    for s in [
+        SchedulePreset(
+            "torch.step",
+            {"step_size": None, "gamma": 0.1},
+            True,
+            "torch.optim.lr_scheduler.StepLR: the rate times gamma every "
+            "step_size epochs",
+        ),
+        SchedulePreset(
+            "torch.exponential",
+            {"gamma": None},
+            True,
+            "torch.optim.lr_scheduler.ExponentialLR: the rate times gamma every epoch",
+        ),
+        SchedulePreset(
+            "torch.cosine",
+            {"T_max": None, "eta_min": 0.0},
+            True,
+            "torch.optim.lr_scheduler.CosineAnnealingLR: half a cosine from the "
+            "rate down to eta_min over T_max epochs",
+        ),
+        SchedulePreset(
+            "keras.exponential",
+            {"decay_steps": None, "decay_rate": None, "staircase": False},
+            False,
+            "keras.optimizers.schedules.ExponentialDecay: "
+            "lr * decay_rate ** (step / decay_steps)",
+        ),
+        SchedulePreset(
+            "keras.inverse_time",
+            {"decay_steps": None, "decay_rate": None, "staircase": False},
+            False,
+            "keras.optimizers.schedules.InverseTimeDecay: "
+            "lr / (1 + decay_rate * step / decay_steps)",
+        ),
+        SchedulePreset(
+            "keras.cosine",
+            {"decay_steps": None, "alpha": 0.0},
+            False,
+            "keras.optimizers.schedules.CosineDecay: half a cosine from lr down to "
+            "alpha * lr over decay_steps steps",
+        ),
+    ]
+}
+
+#: Parameters that count (epochs or steps) and must be whole numbers of at least 1.
+COUNTS = frozenset({"step_size", "T_max", "decay_steps"})
+
+
+@dataclass(frozen=True)
+class LrSchedule:
+    """A schedule preset and every parameter as used; hashable.
+
+    Examples:
+        >>> s = LrSchedule.create("torch.step", step_size=2, gamma=0.5)
+        >>> s.rates_at(0.1, range(6), per_epoch=1, n_steps=6).tolist()
+        [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    """
+
+    name: str
+    items: tuple[tuple[str, Value], ...] = field(default=())
+
+    @staticmethod
+    def create(name: str, **given: Value) -> LrSchedule:
+        """The preset ``name`` with ``given`` over its defaults (callers validate
+        first: a KeyError for an unknown name or parameter)."""
+        preset = SCHEDULES[name]
+        params: dict[str, Value] = {}
+        for key, default in preset.defaults.items():
+            value = given.get(key, default)
+            if value is None:
+                raise KeyError(key)
+            if isinstance(default, bool):
+                params[key] = bool(value)
+            elif key in COUNTS:
+                params[key] = int(value)
+            else:
+                params[key] = float(value)
+        unknown = set(given) - set(preset.defaults)
+        if unknown:
+            raise KeyError(sorted(unknown)[0])
+        return LrSchedule(name, tuple(params.items()))
+
+    @property
+    def params(self) -> dict[str, Value]:
+        return dict(self.items)
+
+    @property
+    def per_epoch(self) -> bool:
+        return SCHEDULES[self.name].per_epoch
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.params}
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in self.items)
+        return f"{self.name}({shown})"
+
+    def epoch_rates(self, lr: float, n_epochs: int) -> list[float]:
+        """A PyTorch schedule's rate for each epoch 0..n_epochs-1, by its chainable
+        recursion in Python floats (as ``scheduler.step()`` computes them)."""
+        p = self.params
+        rates = [float(lr)]
+        for e in range(1, n_epochs):
+            last = rates[-1]
+            if self.name == "torch.step":
+                step_size = int(p["step_size"])
+                rates.append(last * float(p["gamma"]) if e % step_size == 0 else last)
+            elif self.name == "torch.exponential":
+                rates.append(last * float(p["gamma"]))
+            elif self.name == "torch.cosine":
+                t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
+                if (e - 1 - t_max) % (2 * t_max) == 0:
+                    rates.append(
+                        last + (lr - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
+                    )
+                else:
+                    rates.append(
+                        (1 + math.cos(math.pi * e / t_max))
+                        / (1 + math.cos(math.pi * (e - 1) / t_max))
+                        * (last - eta_min)
+                        + eta_min
+                    )
+            else:
+                raise ValueError(f"{self.name} is not a per-epoch schedule")
+        return rates
+
+    def closed_form(self, lr: Any, epoch: Any) -> Any:
+        """A PyTorch schedule's rate at ``epoch`` in closed form, for a rate that
+        is a traced array (a sweep's): the recursion's values up to rounding."""
+        p = self.params
+        if self.name == "torch.step":
+            return lr * float(p["gamma"]) ** (epoch // int(p["step_size"]))
+        if self.name == "torch.exponential":
+            return lr * float(p["gamma"]) ** epoch
+        t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
+        return eta_min + (lr - eta_min) * (1 + jnp.cos(jnp.pi * epoch / t_max)) / 2
+
+    def keras_rate(self, lr: Any, count: Any, dtype: Any) -> Any:
+        """A Keras schedule's rate at step count ``count`` (updates done before),
+        operation for operation in ``dtype`` as Keras computes it."""
+        p = self.params
+        initial = jnp.asarray(lr, dtype)
+        step = jnp.asarray(count).astype(dtype)
+        if self.name == "keras.cosine":
+            decay_steps = jnp.asarray(int(p["decay_steps"]), dtype)
+            fraction = jnp.minimum(step, decay_steps) / decay_steps
+            pi = jnp.asarray(math.pi, dtype)
+            cosine = jnp.asarray(0.5, dtype) * (
+                jnp.asarray(1.0, dtype) + jnp.cos(pi * fraction)
+            )
+            alpha = float(p["alpha"])
+            decayed = jnp.asarray(1 - alpha, dtype) * cosine + jnp.asarray(alpha, dtype)
+            return initial * decayed
+        decay_steps = jnp.asarray(int(p["decay_steps"]), dtype)
+        rate = jnp.asarray(float(p["decay_rate"]), dtype)
+        fraction = step / decay_steps
+        if p["staircase"]:
+            fraction = jnp.floor(fraction)
+        if self.name == "keras.exponential":
+            return initial * jnp.power(rate, fraction)
+        return initial / (jnp.asarray(1.0, dtype) + rate * fraction)
+
+    def rate_fn(
+        self, lr: Any, per_epoch: int, n_steps: int, dtype: Any
+    ) -> Callable[[Any], Any]:
+        """The rate of each update as a function of the optimizer's step count
+        (updates done before it), for ``optax.inject_hyperparams``. A Python
+        ``lr`` gets PyTorch's recursion exactly (a table of each epoch's rate);
+        a traced one (a sweep's), its closed form."""
+        if not self.per_epoch:
+            return lambda count: self.keras_rate(lr, count, dtype)
+        n_epochs = max(1, -(-n_steps // per_epoch))
+        if isinstance(lr, (int, float)):
+            table = jnp.asarray(np.asarray(self.epoch_rates(lr, n_epochs)), dtype)
+
+            def from_table(count: Any) -> Any:
+                return table[jnp.minimum(count // per_epoch, n_epochs - 1)]
+
+            return from_table
+        return lambda count: jnp.asarray(
+            self.closed_form(lr, count // per_epoch), dtype
+        )
+
+    def rates_at(
+        self, lr: float, counts: Any, per_epoch: int, n_steps: int
+    ) -> np.ndarray:
+        """The rate of the updates after ``counts`` updates (step ``count + 1``),
+        as float64, for the trace's ``lr`` column: PyTorch's Python floats, or
+        Keras's float32 values."""
+        counts = np.asarray(counts, np.int64)
+        if self.per_epoch:
+            n_epochs = max(1, -(-n_steps // per_epoch))
+            table = np.asarray(self.epoch_rates(lr, n_epochs), np.float64)
+            return table[np.minimum(counts // per_epoch, n_epochs - 1)]
+        values = self.keras_rate(lr, jnp.asarray(counts), jnp.float32)
+        return np.asarray(values, np.float64)
