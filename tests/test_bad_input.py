@@ -146,6 +146,12 @@ def test_missing_values_are_found_in_any_block(
         (["--seed", "9" * 30], "seed 999999999999999999999999999999 is out of range"),
         (["--optimizer", "adamax"], "unknown optimizer 'adamax'"),
         (
+            ["--shuffle", "false"],
+            "--shuffle is a switch and takes no value: write --shuffle or --no-shuffle",
+        ),
+        (["--opt", "momentum"], "write, for example, --opt momentum=0.9."),
+        (["--lr", "inf"], "learning rate must be finite, got inf"),
+        (
             ["--optimizer", "adam", "--opt", "weight_decay=0.1"],
             "optimizer 'adam' has no weight_decay: choose one that has, adamw,",
         ),

@@ -172,8 +172,17 @@ def _command(argv: list[str] | None) -> int:
         return 0
     except click.UsageError as err:
         path = err.ctx.command_path if err.ctx else "gradtrace"
+        options = [
+            opt
+            for param in (err.ctx.command.params if err.ctx else [])
+            for opt in (*param.opts, *param.secondary_opts)
+        ]
+        hint = _switch_given_a_value(
+            err.format_message(), sys.argv[1:] if argv is None else argv, options
+        )
         click.echo(
-            f"error: {_one_line(err.format_message())} (see {path} --help)", err=True
+            f"error: {_one_line(err.format_message())}{hint} (see {path} --help)",
+            err=True,
         )
         return 2
     except click.ClickException as err:
@@ -193,6 +202,23 @@ def _command(argv: list[str] | None) -> int:
     finally:
         COMMAND_LINE.reset(token)
     return code if isinstance(code, int) else 0
+
+
+def _switch_given_a_value(message: str, argv: list[str], options: list[str]) -> str:
+    """What to write instead, where an extra argument is a truth value after one
+    of ``options`` that is a switch (``--shuffle false``: switches take none)."""
+    words = ("true", "false", "yes", "no", "on", "off", "1", "0")
+    for i, word in enumerate(argv[1:], 1):
+        flag = argv[i - 1]
+        if word.lower() not in words or f"({word})" not in message:
+            continue
+        if flag not in options:
+            continue
+        on = f"--{flag[5:]}" if flag.startswith("--no-") else flag
+        off = f"--no-{on[2:]}"
+        either = f"{on} or {off}" if off in options else f"{on}, or leave it out"
+        return f": {flag} is a switch and takes no value: write {either}"
+    return ""
 
 
 def _meant_option(given: str, options: list[str]) -> str | None:

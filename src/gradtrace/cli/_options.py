@@ -142,9 +142,11 @@ def pairs(flag: str, items: Iterable[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key or not value.strip():
+            # a hyper-parameter's example for --opt, a parameter's otherwise
+            example = "momentum=0.9" if flag == "--opt" else "w=0.5"
             raise InputError(
                 f"{flag} takes NAME=VALUE, got {item!r}: write, for "
-                f"example, {flag} w=0.5."
+                f"example, {flag} {example}."
             )
         if key in out:
             raise InputError(f"{flag} {key} is given twice: give it once.")
