@@ -840,3 +840,21 @@ def test_resuming_a_run_of_data_not_on_disk_asks_for_them_again() -> None:
     assert "(gradtrace resume runs/a --data FILE continues it)" in trace.ending(
         "runs/a"
     )
+
+
+def test_history_of_a_run_in_parts_has_every_epoch(
+    tmp_path: Path, small_parts: None
+) -> None:
+    """A long run keeps every k-th row in memory; its history() reads each epoch's
+    end from the parts, as the whole trace has them."""
+    frame = _frame()
+    options = dict(model="line", lr=0.05, batch_size=10, epochs=6, metrics=["mae"])
+    whole = gradtrace.fit(frame, **options)  # type: ignore[arg-type]
+    parted = gradtrace.fit(frame, **options, out=tmp_path / "run")  # type: ignore[arg-type]
+    assert len(parted.to_pandas()) < len(whole.to_pandas())  # kept rows only
+    expected = whole.history()
+    assert len(expected) == 6 and expected["step"].tolist() == [
+        11 * e for e in range(1, 7)
+    ]
+    pd.testing.assert_frame_equal(parted.history(), expected)
+    pd.testing.assert_frame_equal(gradtrace.load(tmp_path / "run").history(), expected)

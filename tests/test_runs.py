@@ -925,3 +925,21 @@ def test_a_resumed_runs_summary_gives_a_long_training_in_seconds(
     print_summary(gradtrace.load(tmp_path / "r"), tmp_path / "r")
     last = capsys.readouterr().out.splitlines()[-1]
     assert ", train 14.33 s, total " in last and "ms" not in last
+
+
+def test_export_per_epoch_writes_the_fit_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "run"
+    args = ["fit", str(SEED004), "--batch-size", "3", "--epochs", "3", "--metric"]
+    run([*args, "rmse", "-q", "--out", str(folder)], capsys)
+    code, out, _ = run(["export", str(folder), "--per-epoch"], capsys)
+    assert code == 0
+    table = pd.read_csv(io.StringIO(out))
+    expected = gradtrace.load(folder).history()
+    assert list(table.columns) == list(expected.columns)
+    assert table["epoch"].tolist() == [1, 2, 3] and table["step"].tolist() == [4, 8, 12]
+    np.testing.assert_allclose(table["loss"], expected["loss"], rtol=1e-7)
+    steps = gradtrace.load(folder).to_pandas().set_index("step")
+    np.testing.assert_allclose(table["loss"], steps.loc[[4, 8, 12], "running_loss"])
+    np.testing.assert_allclose(table["rmse_all_data"], steps.loc[[4, 8, 12], "rmse"])

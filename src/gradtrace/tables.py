@@ -174,3 +174,39 @@ def nice_step(value: float) -> int:
         if m * magnitude >= value:
             return int(m * magnitude)
     return int(10 * magnitude)
+
+
+def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame:
+    """One row per epoch, as Keras's ``History.history`` has it: the epoch's last
+    step, ``loss`` (what Keras logs at the epoch's end: the running mean over its
+    batches), each ``--metric`` as Keras logs it (``rmse``, ...), ``loss_all_data``
+    (the loss over all the data after the epoch: what ``val_loss`` shows with the
+    training data as validation data; NaN where the run did not take it then),
+    each metric on all the data (``<metric>_all_data``), the rate where the run had
+    a schedule, and the parameters at the epoch's end. A run that stopped inside an
+    epoch ends with that epoch's steps so far."""
+    rows = frame[
+        (frame["step"] > 0)
+        & ((frame["batch"] == per_epoch) | (frame["step"] == last_step))
+    ]
+    out = pd.DataFrame(
+        {
+            "epoch": rows["epoch"].to_numpy(),
+            "step": rows["step"].to_numpy(),
+            "loss": rows["running_loss"].to_numpy(),
+        }
+    )
+    for running in [c for c in frame.columns if c.startswith("running_")]:
+        name = running.removeprefix("running_")
+        if name != "loss":
+            out[name] = rows[running].to_numpy()
+    out["loss_all_data"] = rows["loss"].to_numpy()
+    for running in [c for c in frame.columns if c.startswith("running_")]:
+        name = running.removeprefix("running_")
+        if name != "loss" and name in frame.columns:
+            out[f"{name}_all_data"] = rows[name].to_numpy()
+    if "lr" in frame.columns and "grad_lr" not in frame.columns:
+        out["lr"] = rows["lr"].to_numpy()
+    for name in param_columns(frame):
+        out[name] = rows[name].to_numpy()
+    return out.drop_duplicates("step").reset_index(drop=True)

@@ -389,6 +389,27 @@ class Trace:
         """The step table (a copy): see ``gradtrace.tables.trace_frame``."""
         return self._frame.copy()
 
+    def history(self) -> pd.DataFrame:
+        """One row per epoch, as Keras's ``model.fit(...).history`` has it:
+        ``loss`` and each metric as Keras logs them at the epoch's end (running
+        means over the epoch's batches), ``loss_all_data`` and ``<metric>_all_data``
+        after the epoch (Keras's ``val_*`` with the training data as validation
+        data), the rate (with a schedule) and the parameters; see
+        ``gradtrace.tables.history``."""
+        from gradtrace.store import load_run
+        from gradtrace.tables import history
+
+        per_epoch = int(self.info["schedule"]["batches_per_epoch"])
+        frame = self._frame
+        epochs = -(-self.steps // per_epoch)
+        ends = int(((frame["batch"] == per_epoch) & (frame["step"] > 0)).sum())
+        if ends < self.steps // per_epoch and self.writer is not None:
+            # a long run's kept rows: the epochs' ends are in its folder's parts
+            frame = load_run(self.writer.folder, thin=True)[0]
+        table = history(frame, per_epoch, self.steps)
+        table.attrs["epochs"] = epochs
+        return table
+
     def rows(self, step: int) -> np.ndarray:
         """The data rows that step ``step`` trained on (1 is the first step, -1 the
         last), as 0-based positions in the data as given (``frame.iloc[rows]``;

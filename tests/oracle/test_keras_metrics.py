@@ -172,3 +172,25 @@ def test_explain_gives_what_kerass_poisson_loss_logs() -> None:
         keras_batch = batch[step] - np.mean([math.lgamma(v + 1) for v in rows["y"]])
         assert ours["frameworks_batch_loss"] == pytest.approx(keras_batch, **near)
         assert "leave out log y!" in table.attrs["why"]
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "left_out" not in load(n)])
+def test_history_is_what_keras_fit_returned_per_epoch(name: str) -> None:
+    """trace.history(): Keras's History.history, one row per epoch, is its logs
+    at each epoch's last batch."""
+    fx = load(name)
+    table = fit_trace(fx).history()
+    trace = fx["trace"]
+    ends = [
+        i
+        for i in range(1, len(trace["step"]))
+        if i == len(trace["step"]) - 1 or trace["epoch"][i + 1] != trace["epoch"][i]
+    ]
+    assert table["epoch"].tolist() == [trace["epoch"][i] for i in ends]
+    logged = keras_column(fx, "logs/loss")[ends]
+    np.testing.assert_allclose(table["loss"], logged, rtol=RTOL, atol=ATOL)
+    for metric, key in fx["metrics"].items():
+        theirs = keras_column(fx, f"logs/{key}")[ends]
+        np.testing.assert_allclose(table[metric], theirs, rtol=RTOL, atol=ATOL)
+    full = keras_column(fx, "trace/loss")[ends]
+    np.testing.assert_allclose(table["loss_all_data"], full, rtol=RTOL, atol=ATOL)

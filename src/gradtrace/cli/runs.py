@@ -186,12 +186,24 @@ EXPORT_SUFFIXES = {
     "File to write: .csv, .tsv (tab-separated), .json or .parquet, by its name "
     "(default, or -: CSV on standard output)."
 )
+@click.option(
+    "--per-epoch",
+    is_flag=True,
+    help="One row per epoch instead of per step, as Keras's fit history has it: "
+    "loss and metrics as Keras logs them at each epoch's end, loss_all_data "
+    "after it, and the parameters.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def export(
-    run: Path, as_csv: bool, as_json: bool, out: Path | None, force: bool
+    run: Path,
+    as_csv: bool,
+    as_json: bool,
+    out: Path | None,
+    per_epoch: bool,
+    force: bool,
 ) -> None:
     """Export a run's trace as CSV, TSV, JSON or Parquet, a block of rows at a
-    time."""
+    time (--per-epoch: one row per epoch)."""
     from gradtrace.errors import InputError
     from gradtrace.store import load_info, trace_batches
 
@@ -216,7 +228,14 @@ def export(
     if out is not None and not to_stdout:
         check_out_file(out, force or device)
     info = load_info(run)
-    batches = trace_batches(run, info)
+    batches: Any = trace_batches(run, info)
+    if per_epoch:
+        import pyarrow as pa
+
+        from gradtrace.api import load
+
+        table = load(run, thin=True).history()
+        batches = [pa.RecordBatch.from_pandas(table, preserve_index=False)]
     if to_stdout:
         _write_trace(sys.stdout, fmt, info, batches)
         return
