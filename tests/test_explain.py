@@ -466,3 +466,28 @@ def test_explain_says_its_row_numbers_count_from_0(
     text = gradtrace.fit(frame, steps=2, batch_size=2).explain_text(1)
     assert "row: 0-based position in the data (as .iloc counts)" in text.splitlines()
     assert "row: 0-based position in the data" in seed004_rmsprop(1).explain_text(1)
+
+
+def test_explain_after_is_the_runs_own_value_and_the_next_steps_before() -> None:
+    """Each step's "after" is what the trace recorded (the next step goes on from
+    it), even where the update replayed on its own rounds an ulp apart."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(60, 2))
+    data = {"x0": x[:, 0], "x1": x[:, 1], "y": x @ [1.5, -2.0] + rng.normal(size=60)}
+    trace = gradtrace.fit(
+        data,
+        "linear",
+        optimizer="torch.adam",
+        lr=0.05,
+        batch_size=20,
+        epochs=4,
+        shuffle=False,
+    )
+    frame = trace.to_pandas()
+    cols = ["w[0]", "w[1]", "b"]
+    for step in range(1, trace.steps + 1):
+        update = trace.explain(step).attrs["update"]
+        assert update["after"].tolist() == frame.loc[step, cols].astype(float).tolist()
+        replayed = update.attrs.get("replayed_after", {})
+        for name, value in replayed.items():  # an ulp or so, never more
+            assert value == pytest.approx(frame.loc[step, name], rel=1e-6)

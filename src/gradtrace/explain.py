@@ -403,6 +403,23 @@ def _update_table(
     add("added", updates)
     add("after", new)
     out = pd.DataFrame(data).set_index("parameter")
+    # the run's own values after the step: replayed here, one update on its own
+    # can round apart by an ulp from the compiled run (XLA fuses a multiply and
+    # an add there); the trace, and the next step, go on from the run's
+    recorded = pd.Series(
+        [
+            float(v)
+            for s in specs
+            for v in np.atleast_1d(np.asarray(tree(step)[s.name]))
+        ],
+        index=out.index,
+    )
+    finite = np.isfinite(recorded.to_numpy())
+    if finite.all() and not np.array_equal(
+        recorded.to_numpy(), out["after"].to_numpy()
+    ):
+        out.attrs["replayed_after"] = out["after"].to_dict()
+        out["after"] = recorded
     counts = _counts(after)
     if counts:
         out.attrs["count"] = counts
@@ -789,6 +806,19 @@ def narration(
         + rate
     )
     out.append(update.reset_index())
+    replayed = update.attrs.get("replayed_after")
+    if replayed:
+        differ = ", ".join(
+            f"{k} {fmt(v)}"
+            for k, v in replayed.items()
+            if fmt(v) != fmt(float(update.loc[k, "after"]))
+        )
+        if differ:
+            out.append(
+                f"(after is the run's own value; this update replayed on its own "
+                f"rounds to {differ} in the last digit: the compiled run's "
+                "arithmetic rounds apart, as XLA may fuse a multiply and an add.)"
+            )
     counters = update.attrs.get("count", {})
     if counters:
         out.append(
