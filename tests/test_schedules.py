@@ -108,6 +108,64 @@ def test_a_parameter_named_lr_is_still_a_parameter() -> None:
     model = gradtrace.Model(lambda p, x: p["lr"] * x + p["b"], {"lr": 0.0, "b": 0.0})
     trace = gradtrace.fit(line(), model, lr=0.1, steps=20)
     assert param_columns(trace.to_pandas()) == ["lr", "b"]
+    # with a schedule, whose column it would share, it is refused in one line
+    with pytest.raises(gradtrace.InputError, match="parameter named lr and the run"):
+        gradtrace.fit(
+            line(), model, lr=0.1, steps=20, lr_schedule="torch.step:step_size=1"
+        )
+
+
+def test_a_schedule_given_as_its_object_reruns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schedule = LrSchedule.create("torch.step", step_size=2)
+    folder = tmp_path / "run"
+    frame = pd.DataFrame(line())
+    frame.to_csv(tmp_path / "line.csv", index=False)
+    gradtrace.fit(
+        str(tmp_path / "line.csv"),
+        "line",
+        lr=0.1,
+        epochs=4,
+        batch_size=30,
+        lr_schedule=schedule,
+        out=folder,
+    )
+    code, out, _ = run_cli(["rerun", str(folder)], capsys)
+    assert code == 0 and "identical" in out
+
+
+def test_a_schedule_that_keeps_the_rate_changes_nothing() -> None:
+    """float32 parameters computed in float64: the rate is cast to the parameters'
+    dtype, so a schedule that never changes it gives the run without one."""
+    options = dict(dtype="float32", compute_dtype="float64", batch_size=30, epochs=4)
+    for optimizer in ("sgd", "momentum", "adam", "torch.adam"):
+        plain = gradtrace.fit(line(), "line", optimizer=optimizer, lr=0.05, **options)
+        same = gradtrace.fit(
+            line(),
+            "line",
+            optimizer=optimizer,
+            lr=0.05,
+            lr_schedule="torch.step:step_size=100000",
+            **options,
+        )
+        assert same.params == plain.params, optimizer
+
+
+def test_a_rate_decayed_to_nothing_is_said_so_not_blamed_on_x() -> None:
+    trace = gradtrace.fit(
+        "seed001_line",
+        "line",
+        lr=0.9,
+        lr_schedule="torch.exponential:gamma=0.5",
+        epochs=50,
+        batch_size=32,
+    )
+    said = " ".join(trace.warnings)
+    assert "the schedule torch.exponential brought the rate down to" in said
+    assert "more steps would get closer" not in said and "--standardize" not in said
+    assert "has not moved since" not in said
+    assert "The schedule torch.exponential takes the rate from 0.9" in said
 
 
 def test_a_decayed_rate_lands_nearer_the_optimum_than_a_fixed_one() -> None:
@@ -243,7 +301,10 @@ def test_the_command_line_prints_the_rates(
     ("given", "said"),
     [
         ("torch.stp", "Did you mean 'torch.step'?"),
-        ("torch.step", "schedule 'torch.step' needs step_size: --lr-schedule"),
+        (
+            "torch.step",
+            "needs step_size: give it as torch.step:step_size=...",
+        ),
         ("torch.step:step_size=0", "step_size counts epochs: give a whole number"),
         ("keras.cosine:decay_steps=2.5", "decay_steps counts steps"),
         ("torch.step:stepsize=2", "Did you mean 'step_size'?"),

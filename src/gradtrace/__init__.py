@@ -25,6 +25,7 @@ __all__ = [
     "Model",
     "OPTIMIZERS",
     "SCHEDULES",
+    "CLIPS",
     "RunConfig",
     "RunFolderError",
     "Trace",
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.api import RunConfig, fit, load, resume
     from gradtrace.core.batches import batch_plan
     from gradtrace.core.catalog import MODELS
+    from gradtrace.core.clipping import CLIPS
     from gradtrace.core.custom import Distribution, Model
     from gradtrace.core.losses import Loss
     from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
@@ -62,6 +64,7 @@ _LAZY = {
     "Loss": ("gradtrace.core.losses", "Loss"),
     "OPTIMIZERS": ("gradtrace.core.optimizers", "PRESETS"),
     "SCHEDULES": ("gradtrace.core.schedules", "SCHEDULES"),
+    "CLIPS": ("gradtrace.core.clipping", "CLIPS"),
     "DATASETS": ("gradtrace.data", "DATASETS"),
     "GradtraceError": ("gradtrace.errors", "GradtraceError"),
     "InputError": ("gradtrace.errors", "InputError"),

@@ -253,6 +253,7 @@ def unconverged(
     mini_batch: bool = False,
     resolution: float = 1e-6,
     weight_decay: float = 0.0,
+    rate_fell: str | None = None,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -261,7 +262,8 @@ def unconverged(
     error is below that resolution (noise-free data), within its square root.
     ``mini_batch``: the run's steps saw batches, whose noise keeps them scattered
     around the optimum. ``weight_decay``: the optimizer's, which holds the run
-    short of the loss's own optimum (said instead of "more steps")."""
+    short of the loss's own optimum (said too). ``rate_fell``: what a schedule
+    left of the rate, said instead of "more steps" (they would barely move)."""
     worst: tuple[float, str, float, float] | None = None
     for name, value in final.items():
         if name not in optimum or name not in stderr:
@@ -294,12 +296,17 @@ def unconverged(
     ):
         return None
     z, label, f_i, o_i = worst
-    if weight_decay > 0:
+    if rate_fell is not None:
         return (
-            f"{label} ended {g(z, 3)} standard errors from the loss's optimum "
-            f"({g(f_i, 6)} against {g(o_i, 6)}): weight decay ({g(weight_decay, 3)}) "
-            "pulls every parameter toward 0, so the run settles short of the "
-            "optimum of the loss alone; weight_decay=0 trains to it."
+            f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
+            f"against {g(o_i, 6)}): the run has not converged, and {rate_fell}."
+        )
+    decay = ""
+    if weight_decay > 0:
+        decay = (
+            f"; weight decay ({g(weight_decay, 3)}) also pulls every parameter "
+            "toward 0, so even a long run settles short of the loss's own optimum "
+            "(weight_decay=0 trains to it)"
         )
     closer = (
         "more steps would get closer, and mini-batch steps at a fixed rate scatter "
@@ -311,7 +318,7 @@ def unconverged(
     )
     return (
         f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
-        f"against {g(o_i, 6)}): the run has not converged; {closer}."
+        f"against {g(o_i, 6)}): the run has not converged; {closer}{decay}."
     )
 
 

@@ -86,6 +86,8 @@ class RunConfig:
     #: a learning-rate schedule: "torch.step:step_size=10,gamma=0.5" or
     #: {"name": "torch.step", "step_size": 10, "gamma": 0.5}
     lr_schedule: str | dict[str, Any] | None = None
+    #: gradient clipping: "torch.norm=1.0" or {"name": "torch.norm", "max_norm": 1}
+    clip: str | dict[str, Any] | None = None
     lr: float | str | None = None
     opt: dict[str, Any] = field(default_factory=dict)
     epochs: int | None = None
@@ -117,6 +119,12 @@ class RunConfig:
     shuffle_window: int | None = None
 
     def __post_init__(self) -> None:
+        # a schedule or clipping given as gradtrace's object, as its dict (run.json
+        # keeps the config, and rerun reads it back)
+        for name in ("lr_schedule", "clip"):
+            value = getattr(self, name)
+            if hasattr(value, "to_dict"):
+                setattr(self, name, value.to_dict())
         # NumPy's and JAX's types by their names (np.float64 as "float64")
         for name in ("dtype", "compute_dtype"):
             value = getattr(self, name)
@@ -314,6 +322,7 @@ def fit(
     lr: float | None = None,
     opt: Mapping[str, Any] | None = None,
     lr_schedule: str | Mapping[str, Any] | None = None,
+    clip: str | Mapping[str, Any] | None = None,
     epochs: int | None = None,
     steps: int | None = None,
     batch_size: int | None = None,
@@ -367,6 +376,10 @@ def fit(
             it: ``"torch.step:step_size=10,gamma=0.5"``, or a dict
             ``{"name": "keras.exponential", "decay_steps": 100, "decay_rate":
             0.9}``. The trace gets an ``lr`` column, the rate each step used.
+        clip: clip the gradients before each update, as PyTorch's
+            ``clip_grad_norm_`` (``"torch.norm=1.0"``), Keras's ``clipnorm``
+            (``"keras.norm=1.0"``) or the others in ``gradtrace.CLIPS`` do; the
+            trace keeps the gradients before clipping.
         epochs, steps: how long to train (give one; default 100 epochs). ``steps``
             counts optimizer steps, continuing through epochs.
         batch_size: rows per step; default all rows (full-batch gradient descent).
@@ -444,6 +457,7 @@ def fit(
         lr_schedule=dict(lr_schedule)
         if isinstance(lr_schedule, Mapping)
         else lr_schedule,
+        clip=dict(clip) if isinstance(clip, Mapping) else clip,
         epochs=epochs,
         steps=steps,
         batch_size=batch_size,
@@ -945,7 +959,15 @@ def plan(
         metric_names,
     )
     schedule = loop.Schedule(n_rows, batch_size, n_steps, config.shuffle, eval_every)
-    spec = spec.scheduled(validate.lr_schedule(config.lr_schedule), per_epoch, n_steps)
+    lr_schedule = validate.lr_schedule(config.lr_schedule)
+    if lr_schedule is not None and "lr" in trainable:
+        raise InputError(
+            "the model has a parameter named lr and the run a learning-rate "
+            "schedule, whose rates the trace keeps in a column lr: rename the "
+            "parameter."
+        )
+    spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype)
+    spec = spec.clipped(validate.clip(config.clip))
     chunk = _chunk_steps(n_steps, batch_size)
     return Plan(
         notices,
@@ -1514,6 +1536,7 @@ def build_trace(
         "metrics": list(p.problem.metrics),
         "optimizer": {"name": p.spec.name, **p.spec.hyper},
         "lr_schedule": None if p.spec.schedule is None else p.spec.schedule.to_dict(),
+        "clip": None if p.spec.clip is None else p.spec.clip.to_dict(),
         "config": config.to_dict(),
         "data": {
             "source": "standard input"

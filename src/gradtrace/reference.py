@@ -120,6 +120,21 @@ def compute(
         # in float64 a block at a time: np.std would hold a copy of x
         x_mean, spread = rowsums.mean_and_spread64(column)
         x_sd = float(np.sqrt(spread))
+    findings = advice.findings(
+        d,
+        spec.name,
+        x_mean,
+        x_sd,
+        note,
+        # the squared error's curvature is x's: standardising x fixes it
+        rescale=(
+            "--model linear --standardize"
+            if m.name in ("line", "linear") and (loss == "mse" or loss == "nll")
+            else None
+        ),
+    )
+    if spec.schedule is not None and family != "adaptive":
+        findings.append(_scheduled_rate(spec, d.stable_lr))
     out["diagnosis"] = {
         "family": d.family,
         "eigenvalues_start": d.eig_start.tolist(),
@@ -132,21 +147,36 @@ def compute(
         "predicted_steps": d.predicted_steps,
         "tol": d.tol,
         "slow_direction": dict(zip(d.names, d.slow_direction.tolist(), strict=True)),
-        "findings": advice.findings(
-            d,
-            spec.name,
-            x_mean,
-            x_sd,
-            note,
-            # the squared error's curvature is x's: standardising x fixes it
-            rescale=(
-                "--model linear --standardize"
-                if m.name in ("line", "linear") and (loss == "mse" or loss == "nll")
-                else None
-            ),
-        ),
+        "findings": findings,
     }
     return out
+
+
+#: Steps at which a schedule's rate is looked at against the stable limit.
+RATE_SAMPLES = 100_000
+
+
+def _scheduled_rate(spec: Any, limit: float) -> str:
+    """A sentence on where a learning-rate schedule takes the rate against the
+    stable ``limit`` (the findings above judge the starting rate)."""
+    schedule = spec.schedule
+    n = spec.n_steps
+    counts = np.unique(np.linspace(0, n - 1, min(n, RATE_SAMPLES)).astype(np.int64))
+    rates = schedule.rates_at(spec.learning_rate, counts, spec.per_epoch, n)
+    said = (
+        f"The schedule {schedule.name} takes the rate from {advice.g(rates[0])} at "
+        f"step 1 to {advice.g(rates[-1])} at the last"
+    )
+    below = np.flatnonzero(rates < limit)
+    if rates[0] >= limit and len(below):
+        return (
+            f"{said}: below the stable limit {advice.g(limit)} from about step "
+            f"{int(counts[below[0]]) + 1} on, where the steps start to shrink the "
+            "error."
+        )
+    if not len(below):
+        return f"{said}: above the stable limit {advice.g(limit)} throughout."
+    return f"{said}."
 
 
 def _x_column(xs: np.ndarray | None, ys: rowsums.Values) -> rowsums.Values | None:

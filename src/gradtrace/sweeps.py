@@ -523,6 +523,7 @@ def sweep(
                     best.params,
                     tol,
                     p.spec.schedule,
+                    p.spec.clip,
                 )
             compile_s += result.compile_s
             train_s += result.train_s

@@ -254,6 +254,7 @@ class Trace:
         rose = ended_above(first, self.final_loss)
         mini_batch = info["schedule"]["batch_size"] < info["data"]["n_rows"]
         decay = float(info["optimizer"].get("weight_decay") or 0.0)
+        rate_fell = self._rate_fell()
         # a loss that rose is said so; "more steps would get closer" is not true
         if optimum is not None and not rose:
             far = unconverged(
@@ -263,10 +264,11 @@ class Trace:
                 mini_batch=mini_batch,
                 resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
                 weight_decay=decay,
+                rate_fell=rate_fell,
             )
             if far:
                 out.append(far)
-            elif mini_batch and not decay:
+            elif mini_batch and not decay and rate_fell is None:
                 # within the batches' scatter, but still on its way there
                 moving = drifting(
                     self._frame,
@@ -282,7 +284,7 @@ class Trace:
         # why, where it is a parameter that stopped moving (a run that settled at
         # its optimum stops moving too: only asked of one that did not)
         frozen = None
-        if out:
+        if out and rate_fell is None:  # a rate of almost 0 stops any parameter
             frozen = stuck(
                 self._frame,
                 param_columns(self._frame),
@@ -294,13 +296,29 @@ class Trace:
             out.append(frozen)
         return edge + out
 
+    def _rate_fell(self) -> str | None:
+        """Where a learning-rate schedule brought the rate below a hundredth of
+        its start, what it left: more steps at it would barely move."""
+        schedule = self.info.get("lr_schedule")
+        frame = self._frame
+        if not schedule or "lr" not in frame.columns or "grad_lr" in frame.columns:
+            return None
+        rates = frame["lr"].to_numpy(np.float64)[1:]
+        if not len(rates) or not rates[-1] < rates[0] / 100:
+            return None
+        return (
+            f"the schedule {schedule['name']} brought the rate down to "
+            f"{rates[-1]:.3g} (from {rates[0]:.3g}), so more steps at it would barely "
+            "move: a slower decay, or a schedule over more steps, would get closer"
+        )
+
     def diagnosis_warnings(self) -> list[str]:
         """Of ``warnings``: the diagnosis's findings on a rate that diverges or
         crawls (its stable limit, the steps it predicts, rescaling x)."""
         diagnosis = self.info.get("diagnosis") or {}
         if diagnosis.get("verdict") not in ("diverges", "crawls"):
             return []
-        keys = ("stable limit", "Predicted", "Standardising")
+        keys = ("stable limit", "Predicted", "Standardising", "The schedule")
         return [f for f in diagnosis.get("findings", []) if any(k in f for k in keys)]
 
     def summary(self) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
+from gradtrace.core.clipping import CLIPS, GradClip
 from gradtrace.core.custom import expression_loss, expression_model
 from gradtrace.core.distributions import SUPPORTS, CustomFamily, Family
 from gradtrace.core.expr import parse
@@ -1195,7 +1196,64 @@ def lr_schedule(value: Any) -> LrSchedule | None:
     if missing:
         example = ",".join(f"{k}=..." for k in missing)
         raise InputError(
-            f"schedule {name!r} needs {', '.join(missing)}: --lr-schedule "
-            f"{name}:{example} (lr_schedule='{name}:{example}' in Python)."
+            f"schedule {name!r} needs {', '.join(missing)}: give it as "
+            f"{name}:{example}."
         )
     return LrSchedule.create(name, **params)
+
+
+def clip(value: Any) -> GradClip | None:
+    """Gradient clipping from its text, ``NAME=VALUE`` or ``NAME:KEY=VALUE``
+    (``torch.norm=1.0``, ``keras.norm:clipnorm=1``), or a dict with ``name`` and
+    its one parameter; None for none."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    if isinstance(value, GradClip):
+        return value
+    if isinstance(value, Mapping):
+        given = dict(value)
+        name = given.pop("name", None)
+        if not isinstance(name, str):
+            raise InputError(
+                "clip as a dict needs its 'name': {'name': 'torch.norm', "
+                "'max_norm': 1.0}."
+            )
+    elif isinstance(value, str):
+        text = value.strip()
+        if ":" in text:
+            name, _, rest = text.partition(":")
+            key, eq, number = rest.partition("=")
+            given = {key.strip(): number.strip()} if eq else {rest.strip(): None}
+        else:
+            name, eq, number = text.partition("=")
+            given = {"": number.strip()} if eq else {}
+    else:
+        raise InputError(
+            f"clip must be text such as 'torch.norm=1.0' or a dict, not a "
+            f"{type(value).__name__}."
+        )
+    name = choice("gradient clipping", name.strip(), list(CLIPS))
+    param = CLIPS[name].param
+    if "" in given:  # NAME=VALUE: its one parameter
+        given = {param: given.pop("")}
+    if not given or any(v is None for v in given.values()):
+        raise InputError(
+            f"clipping {name!r} needs its {param}: give it as {name}=VALUE, such "
+            f"as {name}=1.0."
+        )
+    (key, number), *more = given.items()
+    if key != param or more:
+        raise InputError(
+            f"clipping {name!r} takes one parameter, {param}: give {name}=VALUE."
+        )
+    try:
+        amount = _number(number)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"clipping {name!r}: {param} must be a number, got {number!r}."
+        ) from None
+    if not (math.isfinite(amount) and amount > 0):
+        raise InputError(
+            f"clipping {name!r}: {param} must be a positive number, got {number!r}."
+        )
+    return GradClip.create(name, amount)

@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 
 import gradtrace
+from gradtrace import validate
 from gradtrace.core import transforms
 from gradtrace.core.optimizers import PRESETS, OptimizerSpec
 from gradtrace.core.schedules import LrSchedule
@@ -79,6 +80,7 @@ def fit_like(fx: dict[str, Any]) -> gradtrace.Trace:
         dtype=cfg["dtype"],
         compute_dtype=cfg["compute_dtype"],
         lr_schedule=cfg.get("lr_schedule"),
+        clip=cfg.get("clip"),
     )
 
 
@@ -108,6 +110,9 @@ def test_free_running_trace_equals_the_framework(name: str) -> None:
     # float64 runs agree to rounding: a hyper-parameter off by float32's rounding
     # (Keras's casts) shows at 1e-7 to 1e-5
     rtol = 1e-12 if fx["config"]["compute_dtype"] == "float64" else 1e-5
+    if "lr" in theirs:  # the rate each step used, as the framework computed it
+        ours_lr = ours["lr"].to_numpy(np.float64)[1:].astype(np.float32)
+        assert np.array_equal(ours_lr, _column(theirs["lr"])[1:].astype(np.float32))
     for col, values in theirs.items():
         if col in ("step", "epoch", "batch", "running_rmse"):
             continue
@@ -197,7 +202,8 @@ def test_each_step_from_the_framework_state(name: str) -> None:
     fx = load(name)
     cfg, tr = fx["config"], fx["trace"]
     cols = list(cfg["init"])
-    spec = OptimizerSpec.create(cfg["optimizer"], **cfg["hyper"])
+    clip = validate.clip(cfg.get("clip"))
+    spec = OptimizerSpec.create(cfg["optimizer"], **cfg["hyper"]).clipped(clip)
     tx = spec.build()
     rates = _scheduled_rates(fx)
     for k in range(len(tr["step"]) - 1):
@@ -205,8 +211,11 @@ def test_each_step_from_the_framework_state(name: str) -> None:
         grads = {c: jnp.float32(tr[f"grad_{c}"][k + 1]) for c in cols}
         if rates is not None:  # the preset at the rate the schedule gives step k+1
             at_rate = {**cfg["hyper"], PRESETS[spec.name].lr_key: rates[k]}
-            tx = OptimizerSpec.create(cfg["optimizer"], **at_rate).build()
-        updates, _ = tx.update(grads, _state(fx, k, cols), params)
+            tx = OptimizerSpec.create(cfg["optimizer"], **at_rate).clipped(clip).build()
+        state = _state(fx, k, cols)
+        if clip is not None:  # the clipping first, stateless
+            state = (optax.EmptyState(), state)
+        updates, _ = tx.update(grads, state, params)
         new = transforms.apply_updates(params, updates)
         for c in cols:
             # a weight that crosses zero keeps the rounding of the larger values

@@ -30,6 +30,8 @@ KEYS: dict[str, str] = {
     "optimizer": _TEXT,
     "lr": _NUMBER,
     "opt": _TABLE,
+    "lr_schedule": _TEXT,
+    "clip": _TEXT,
     "epochs": _INTEGER,
     "steps": _INTEGER,
     "batch_size": _INTEGER,

@@ -199,6 +199,12 @@ def print_summary(
             else ""
         )
         console.print(f"  learning rate {schedule['name']}({shown}){span}")
+    clip = info.get("clip")
+    if clip:
+        shown = ", ".join(f"{k}={v}" for k, v in clip.items() if k != "name")
+        console.print(
+            f"  gradients clipped by {clip['name']}({shown}) before each update"
+        )
     if sch["batch_size"] >= data["n_rows"]:
         batches = "full batch (every step sees all rows)"
     else:

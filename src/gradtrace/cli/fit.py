@@ -186,6 +186,16 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "lr column.",
         ),
         click.option(
+            "--clip",
+            metavar="NAME=VALUE",
+            default=None,
+            help="Clip the gradients before each update, as the framework does: "
+            "torch.norm=M (clip_grad_norm_), torch.value=V (clip_grad_value_), "
+            "keras.norm=M (clipnorm), keras.global_norm=M (global_clipnorm), "
+            "keras.value=V (clipvalue), global_norm=M, value=V (optax). The trace "
+            "keeps the gradients before clipping.",
+        ),
+        click.option(
             "--epochs",
             type=WHOLE,
             default=None,
@@ -378,6 +388,7 @@ def fit(**options: Any) -> None:
         lr=o["lr"],
         opt=o["opt"],
         lr_schedule=o["lr_schedule"],
+        clip=o["clip"],
         epochs=o["epochs"],
         steps=o["steps"],
         batch_size=o["batch_size"],

@@ -188,6 +188,12 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "own rate.",
 )
 @click.option(
+    "--clip",
+    default=None,
+    metavar="NAME=VALUE",
+    help="Gradient clipping as fit's --clip, for every configuration.",
+)
+@click.option(
     "--init",
     "init",
     multiple=True,
@@ -257,6 +263,7 @@ def sweep(
     lr: str | None,
     opt: tuple[str, ...],
     lr_schedule: str | None,
+    clip: str | None,
     init: tuple[str, ...],
     seed: str,
     batch_size: str | None,
@@ -329,6 +336,7 @@ def sweep(
             lr=parse_values("--lr", lr) if lr is not None else None,
             opt=_pairs("--opt", opt),
             lr_schedule=lr_schedule,
+            clip=clip,
             init=_pairs("--init", init),
             seed=parse_values("--seed", seed, integer=True),
             batch_size=parse_values("--batch-size", batch_size, integer=True)

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from gradtrace.core import transforms
+from gradtrace.core.clipping import GradClip
 from gradtrace.core.schedules import LrSchedule
 
 Hyper = float | bool
@@ -367,23 +368,44 @@ class OptimizerSpec:
     schedule: LrSchedule | None = None
     per_epoch: int = 1
     n_steps: int = 1
+    #: gradient clipping before the update
+    clip: GradClip | None = None
+
+    def clipped(self, clip: GradClip | None) -> OptimizerSpec:
+        """This spec with the gradients clipped by ``clip`` before each update."""
+        return replace(self, clip=clip)
+
+    #: the parameters' dtype, which a PyTorch schedule's rates are cast to
+    param_dtype: str = "float32"
 
     def scheduled(
-        self, schedule: LrSchedule | None, per_epoch: int, n_steps: int
+        self,
+        schedule: LrSchedule | None,
+        per_epoch: int,
+        n_steps: int,
+        param_dtype: Any = "float32",
     ) -> OptimizerSpec:
         """This spec with ``schedule`` for a run of ``n_steps`` steps,
-        ``per_epoch`` a epoch."""
+        ``per_epoch`` a epoch, of parameters of ``param_dtype``."""
         if schedule is None:
             return replace(self, schedule=None, per_epoch=1, n_steps=1)
-        return replace(self, schedule=schedule, per_epoch=per_epoch, n_steps=n_steps)
+        return replace(
+            self,
+            schedule=schedule,
+            per_epoch=per_epoch,
+            n_steps=n_steps,
+            param_dtype=str(jnp.dtype(param_dtype)),
+        )
 
     def rate_fn(self, lr: Any) -> Any:
         """The schedule's rate at each step count, from ``lr`` (a float, or a
         sweep's traced rate)."""
         assert self.schedule is not None
+        # PyTorch's rates are Python floats cast to the parameters' dtype as its
+        # update uses them; Keras's are float32 tensors
         x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
-        # PyTorch's rates are Python floats, Keras's float32 tensors
-        dtype = jnp.float64 if x64 and self.schedule.per_epoch else jnp.float32
+        wide = x64 and self.param_dtype == "float64"
+        dtype = jnp.float64 if wide and self.schedule.per_epoch else jnp.float32
         return self.schedule.rate_fn(lr, self.per_epoch, self.n_steps, dtype)
 
     @staticmethod
@@ -413,8 +435,10 @@ class OptimizerSpec:
         """The optax transformation this spec describes; with a schedule, the
         preset built afresh at each step's rate (``optax.inject_hyperparams``)."""
         if self.schedule is None:
-            return PRESETS[self.name].build(self.hyper)
-        return scheduled(PRESETS[self.name], self.hyper, self.rate_fn)
+            tx = PRESETS[self.name].build(self.hyper)
+        else:
+            tx = scheduled(PRESETS[self.name], self.hyper, self.rate_fn)
+        return with_clip(self.clip, tx)
 
     def build_range(
         self, lr_min: float, lr_max: float, n_steps: int
@@ -436,9 +460,12 @@ class OptimizerSpec:
         if self.name in DECOUPLED:
             # the decay is scaled by the rate too (w *= 1 - lr * wd): the preset
             # is built at each step's rate, the other hyper-parameters as given
-            return scheduled(PRESETS[self.name], hyper, lambda _: rate)
-        return optax.chain(
-            PRESETS[self.name].build(hyper), optax.scale_by_schedule(rate)
+            return with_clip(
+                self.clip, scheduled(PRESETS[self.name], hyper, lambda _: rate)
+            )
+        return with_clip(
+            self.clip,
+            optax.chain(PRESETS[self.name].build(hyper), optax.scale_by_schedule(rate)),
         )
 
 
@@ -453,3 +480,10 @@ def scheduled(
     static = tuple(k for k, v in others.items() if isinstance(v, (bool, int, float)))
     injected = optax.inject_hyperparams(preset.factory, static_args=static)
     return injected(**others, **{lr_key: rate_fn(hyper[lr_key])})
+
+
+def with_clip(
+    clip: GradClip | None, tx: optax.GradientTransformation
+) -> optax.GradientTransformation:
+    """``tx`` after ``clip``'s clipping of the gradients (``tx`` itself without)."""
+    return tx if clip is None else optax.chain(clip.transform(), tx)

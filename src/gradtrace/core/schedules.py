@@ -15,11 +15,13 @@ saved run says exactly which rates it used.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -84,6 +86,11 @@ SCHEDULES: dict[str, SchedulePreset] = {
     ]
 }
 
+#: Epochs up to which a PyTorch schedule's rates are its recursion's, a table of
+#: one rate an epoch in the compiled program; beyond (a long full-batch run, an
+#: epoch a step), its closed form, equal to rounding.
+TABLE_EPOCHS = 100_000
+
 #: Parameters that count (epochs or steps) and must be whole numbers of at least 1.
 COUNTS = frozenset({"step_size", "T_max", "decay_steps"})
 
@@ -140,6 +147,9 @@ class LrSchedule:
     def epoch_rates(self, lr: float, n_epochs: int) -> list[float]:
         """A PyTorch schedule's rate for each epoch 0..n_epochs-1, by its chainable
         recursion in Python floats (as ``scheduler.step()`` computes them)."""
+        return list(_epoch_rates(self, float(lr), int(n_epochs)))
+
+    def _recursion(self, lr: float, n_epochs: int) -> list[float]:
         p = self.params
         rates = [float(lr)]
         for e in range(1, n_epochs):
@@ -183,8 +193,13 @@ class LrSchedule:
         p = self.params
         initial = jnp.asarray(lr, dtype)
         step = jnp.asarray(count).astype(dtype)
+        # a true division, as TensorFlow's: XLA turns x / c, for a constant or a
+        # broadcast c, into x * (1/c), which rounds apart; behind the barrier the
+        # divisor is neither
+        decay_steps = jax.lax.optimization_barrier(
+            jnp.full_like(step, int(p["decay_steps"]))
+        )
         if self.name == "keras.cosine":
-            decay_steps = jnp.asarray(int(p["decay_steps"]), dtype)
             fraction = jnp.minimum(step, decay_steps) / decay_steps
             pi = jnp.asarray(math.pi, dtype)
             cosine = jnp.asarray(0.5, dtype) * (
@@ -193,7 +208,6 @@ class LrSchedule:
             alpha = float(p["alpha"])
             decayed = jnp.asarray(1 - alpha, dtype) * cosine + jnp.asarray(alpha, dtype)
             return initial * decayed
-        decay_steps = jnp.asarray(int(p["decay_steps"]), dtype)
         rate = jnp.asarray(float(p["decay_rate"]), dtype)
         fraction = step / decay_steps
         if p["staircase"]:
@@ -212,7 +226,7 @@ class LrSchedule:
         if not self.per_epoch:
             return lambda count: self.keras_rate(lr, count, dtype)
         n_epochs = max(1, -(-n_steps // per_epoch))
-        if isinstance(lr, (int, float)):
+        if isinstance(lr, (int, float)) and n_epochs <= TABLE_EPOCHS:
             table = jnp.asarray(np.asarray(self.epoch_rates(lr, n_epochs)), dtype)
 
             def from_table(count: Any) -> Any:
@@ -232,7 +246,17 @@ class LrSchedule:
         counts = np.asarray(counts, np.int64)
         if self.per_epoch:
             n_epochs = max(1, -(-n_steps // per_epoch))
+            epochs = np.minimum(counts // per_epoch, n_epochs - 1)
+            if n_epochs > TABLE_EPOCHS:  # as rate_fn: the closed form
+                return np.asarray(self.closed_form(lr, epochs), np.float64)
             table = np.asarray(self.epoch_rates(lr, n_epochs), np.float64)
-            return table[np.minimum(counts // per_epoch, n_epochs - 1)]
+            return table[epochs]
         values = self.keras_rate(lr, jnp.asarray(counts), jnp.float32)
         return np.asarray(values, np.float64)
+
+
+@functools.lru_cache(maxsize=16)
+def _epoch_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> tuple[float, ...]:
+    """``LrSchedule.epoch_rates``, computed once for a run (each part of a long
+    run's trace asks again)."""
+    return tuple(schedule._recursion(lr, n_epochs))

@@ -19,8 +19,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradtrace.core import batches, transforms
+from gradtrace.core.clipping import GradClip
 from gradtrace.core.loop import Problem, Schedule
-from gradtrace.core.optimizers import PRESETS, scheduled
+from gradtrace.core.optimizers import PRESETS, scheduled, with_clip
 from gradtrace.core.schedules import LrSchedule
 
 #: Hyper-parameters that choose a code path (Python control flow in the update rule):
@@ -64,12 +65,17 @@ def sweep_fn(
     schedule: Schedule,
     keep_every: int,
     lr_schedule: LrSchedule | None = None,
+    clip: GradClip | None = None,
 ) -> Any:
     """The batched sweep: f(hyper, init, seeds, fixed, x, y, optimum, tol).
-    ``lr_schedule``: every configuration's rate follows it from its own lr."""
+    ``lr_schedule``: every configuration's rate follows it from its own lr;
+    ``clip``: every configuration's gradients are clipped so."""
     factory = PRESETS[preset].factory
 
     def optimizer(hyper: dict[str, Any]) -> Any:
+        return with_clip(clip, rule(hyper))
+
+    def rule(hyper: dict[str, Any]) -> Any:
         if lr_schedule is None:
             return factory(**hyper)
         dtype = jnp.float32 if not lr_schedule.per_epoch else problem.param_dtype
@@ -206,6 +212,7 @@ def run_sweep(
     optimum: dict[str, Any] | None,
     tol: float,
     lr_schedule: LrSchedule | None = None,
+    clip: GradClip | None = None,
 ) -> SweepResult:
     """Run every configuration (one per row of ``traced``/``inits``/``seeds``)."""
 
@@ -230,6 +237,7 @@ def run_sweep(
         schedule,
         keep_every,
         lr_schedule,
+        clip,
     )
     n_conf = len(seeds)
     size = chunk_size(n_conf, schedule.n_rows, x)

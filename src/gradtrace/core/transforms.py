@@ -316,9 +316,14 @@ def torch_adam(
         # PyTorch computes these in Python floats (double precision). Without x64,
         # 1 - beta**t = -expm1(t log beta) keeps float32 within an ulp of the double
         # (a plain 1 - 0.999**t in float32 is off by 1e-5 relative).
-        t = count.astype(jnp.float64 if _x64() else jnp.float32)
-        bias_correction1 = -jnp.expm1(t * math.log(beta1))
-        bias_correction2_sqrt = jnp.sqrt(-jnp.expm1(t * math.log(beta2)))
+        if _x64():  # as PyTorch writes it: 1 - beta ** step, in doubles
+            t = count.astype(jnp.float64)
+            bias_correction1 = 1 - jnp.power(jnp.float64(beta1), t)
+            bias_correction2_sqrt = jnp.sqrt(1 - jnp.power(jnp.float64(beta2), t))
+        else:
+            t = count.astype(jnp.float32)
+            bias_correction1 = -jnp.expm1(t * math.log(beta1))
+            bias_correction2_sqrt = jnp.sqrt(-jnp.expm1(t * math.log(beta2)))
         step_size = lr / bias_correction1
 
         def one(g, m, v):  # type: ignore[no-untyped-def]
