@@ -78,6 +78,9 @@ def test_clipping_keeps_a_rate_above_the_limit_from_blowing_up() -> None:
     grads = np.hypot(frame["grad_w"], frame["grad_b"])[1:]
     assert float(grads.max()) > 1.5  # recorded as computed, before clipping
     assert kept.info["clip"] == {"name": "torch.norm", "max_norm": 1.0}
+    said = " ".join(kept.warnings)  # the diagnosis knows the steps are bounded
+    assert "unclipped, it would diverge" in said and "it will diverge" not in said
+    assert "Clipping (torch.norm(max_norm=1)) bounds each step" in said
 
 
 def test_a_sweep_clips_as_a_fit_does() -> None:

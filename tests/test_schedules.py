@@ -303,7 +303,7 @@ def test_the_command_line_prints_the_rates(
         ("torch.stp", "Did you mean 'torch.step'?"),
         (
             "torch.step",
-            "needs step_size: give it as torch.step:step_size=...",
+            "needs step_size: give it as torch.step:step_size=VALUE.",
         ),
         ("torch.step:step_size=0", "step_size counts epochs: give a whole number"),
         ("keras.cosine:decay_steps=2.5", "decay_steps counts steps"),

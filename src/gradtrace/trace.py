@@ -318,7 +318,13 @@ class Trace:
         diagnosis = self.info.get("diagnosis") or {}
         if diagnosis.get("verdict") not in ("diverges", "crawls"):
             return []
-        keys = ("stable limit", "Predicted", "Standardising", "The schedule")
+        keys = (
+            "stable limit",
+            "Predicted",
+            "Standardising",
+            "The schedule",
+            "Clipping",
+        )
         return [f for f in diagnosis.get("findings", []) if any(k in f for k in keys)]
 
     def summary(self) -> pd.DataFrame:

@@ -1194,7 +1194,7 @@ def lr_schedule(value: Any) -> LrSchedule | None:
         params[key] = number
     missing = [k for k, v in preset.defaults.items() if v is None and k not in params]
     if missing:
-        example = ",".join(f"{k}=..." for k in missing)
+        example = ",".join(f"{k}=VALUE" for k in missing)
         raise InputError(
             f"schedule {name!r} needs {', '.join(missing)}: give it as "
             f"{name}:{example}."

@@ -178,12 +178,12 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             metavar="NAME[:KEY=VALUE,...]",
             default=None,
             help="Change the rate over the run, from --lr, as PyTorch's schedulers "
-            "(once an epoch) or Keras's (every step) compute it: "
-            "torch.step:step_size=S,gamma=G, torch.exponential:gamma=G, "
-            "torch.cosine:T_max=E,eta_min=M, keras.exponential:decay_steps=S,"
-            "decay_rate=R[,staircase=true], keras.inverse_time:decay_steps=S,"
-            "decay_rate=R, keras.cosine:decay_steps=S,alpha=A. The trace gets an "
-            "lr column.",
+            "(once an epoch) or Keras's (every step) compute it: torch.step "
+            "(step_size, gamma), torch.exponential (gamma), torch.cosine (T_max, "
+            "eta_min), keras.exponential (decay_steps, decay_rate, staircase), "
+            "keras.inverse_time (the same), keras.cosine (decay_steps, alpha); "
+            "such as --lr-schedule torch.step:step_size=10,gamma=0.5. The trace "
+            "gets an lr column.",
         ),
         click.option(
             "--clip",
