@@ -6,7 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +99,16 @@ def colour_rows(
     colour ``rgb`` is drawn, first and last, and the canvas's height."""
     top, bottom, height = page.evaluate(_COLOUR_ROWS, [canvas, *rgb])
     return int(top), int(bottom), int(height)
+
+
+def ctrl_c_after(calls: int) -> Callable[[int, int], None]:
+    """A progress callback that raises KeyboardInterrupt at its ``calls``-th call,
+    as a Ctrl-C in the middle of a run would."""
+    seen: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(done)
+        if len(seen) == calls:
+            raise KeyboardInterrupt
+
+    return progress

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import gradtrace
 from gradtrace.core.schedules import LrSchedule
 from gradtrace.tables import param_columns
-from helpers import run_cli
+from helpers import ctrl_c_after, run_cli
 
 
 def line() -> dict[str, np.ndarray]:
@@ -246,13 +246,6 @@ def test_a_scheduled_run_resumes_to_the_uninterrupted_trace(tmp_path: Path) -> N
         shuffle=False,
     )
     whole = gradtrace.fit(frame, "line", **options)  # type: ignore[arg-type]
-    calls: list[int] = []
-
-    def ctrl_c(done: int, total: int) -> None:
-        calls.append(done)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-
     folder = tmp_path / "run"
     cut = gradtrace.fit(
         frame,
@@ -260,7 +253,7 @@ def test_a_scheduled_run_resumes_to_the_uninterrupted_trace(tmp_path: Path) -> N
         **options,  # type: ignore[arg-type]
         out=folder,
         checkpoint_every=4,
-        progress=ctrl_c,
+        progress=ctrl_c_after(3),
     )
     assert cut.status == "interrupted"
     done = gradtrace.resume(folder, data=frame)

@@ -1130,6 +1130,15 @@ def specs_for(m: Model, loss: LossLike) -> tuple[ParamSpec, ...]:
     return param_specs(m, loss)
 
 
+def _named(what: str, value: Mapping[str, Any], example: str) -> tuple[str, Any]:
+    """A dict's ``name`` and the rest of it (a schedule's or a clipping's)."""
+    given = dict(value)
+    name = given.pop("name", None)
+    if not isinstance(name, str):
+        raise InputError(f"{what} as a dict needs its 'name': {example}.")
+    return name, given
+
+
 def lr_schedule(value: Any) -> LrSchedule | None:
     """A learning-rate schedule from its text, ``NAME`` or
     ``NAME:KEY=VALUE,KEY=VALUE`` (``torch.step:step_size=10,gamma=0.5``), or a
@@ -1139,13 +1148,7 @@ def lr_schedule(value: Any) -> LrSchedule | None:
     if isinstance(value, LrSchedule):
         return value
     if isinstance(value, Mapping):
-        given = dict(value)
-        name = given.pop("name", None)
-        if not isinstance(name, str):
-            raise InputError(
-                "lr_schedule as a dict needs its 'name': {'name': 'torch.step', "
-                "'step_size': 10}."
-            )
+        name, given = _named("lr_schedule", value, "{'name': 'torch.step', ...}")
     elif isinstance(value, str):
         name, _, rest = value.strip().partition(":")
         given = {}
@@ -1211,13 +1214,7 @@ def clip(value: Any) -> GradClip | None:
     if isinstance(value, GradClip):
         return value
     if isinstance(value, Mapping):
-        given = dict(value)
-        name = given.pop("name", None)
-        if not isinstance(name, str):
-            raise InputError(
-                "clip as a dict needs its 'name': {'name': 'torch.norm', "
-                "'max_norm': 1.0}."
-            )
+        name, given = _named("clip", value, "{'name': 'torch.norm', 'max_norm': 1}")
     elif isinstance(value, str):
         text = value.strip()
         if ":" in text:
