@@ -302,6 +302,11 @@ def test_a_mini_batch_run_cut_short_is_told_it_is_still_moving() -> None:
     assert not any("ended" in w and "standard errors" in w for w in short.warnings)
     done = gradtrace.fit(data, "line", lr=0.05, batch_size=32, epochs=50)
     assert not any("still moving" in w for w in done.warnings)
+    # a small rate's crawl: seed 004's intercept, 2.7 standard errors off and
+    # closing in by 0.05 over the run's second half, far beyond its scatter
+    crawl = gradtrace.fit("seed004_keras", "line", lr=0.001, batch_size=3, epochs=30)
+    (said,) = [w for w in crawl.warnings if "still moving" in w]
+    assert said.startswith("b is still moving toward its optimum")
 
 
 def test_a_fit_far_off_on_data_of_a_tiny_scale_says_so() -> None:

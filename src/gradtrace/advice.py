@@ -341,8 +341,9 @@ def drifting(
     """A sentence on a mini-batch run still moving toward its optimum: a
     parameter (a trace column) whose mean distance from its optimum, in standard
     errors, falls from each quarter of the run's second half to the next, on the
-    same side, to at most ``DRIFT_FALL`` of the first quarter's, and is more than
-    ``FAR_STDERRS`` in the last quarter. Batches'
+    same side, to at most ``DRIFT_FALL`` of the first quarter's (or by more than
+    four times the scatter within a quarter: a small rate's crawl), and is more
+    than ``FAR_STDERRS`` in the last quarter. Batches'
     scatter around an optimum reached moves those means up and down; a run cut
     short moves them steadily closer. None where no parameter drifts so, or the
     trace has too few rows to tell."""
@@ -363,7 +364,10 @@ def drifting(
         same_side = all(m > 0 for m in means) or all(m < 0 for m in means)
         far = [abs(m) for m in means]
         falling = all(a > b for a, b in zip(far, far[1:], strict=False))
-        fell = far[-1] <= DRIFT_FALL * far[0]
+        # a fall by a quarter, or a slow crawl far larger than the scatter within
+        # each quarter (a small rate's steady approach)
+        scatter = max(float(np.std(w)) for w in np.array_split(z, DRIFT_WINDOWS))
+        fell = far[-1] <= DRIFT_FALL * far[0] or far[0] - far[-1] > 4 * scatter
         if same_side and falling and fell and far[-1] > FAR_STDERRS:
             if worst is None or far[-1] > worst[0]:
                 worst = (far[-1], name, far)
