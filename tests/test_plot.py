@@ -626,3 +626,25 @@ def test_a_landscape_of_a_run_that_blew_up_frames_its_steps_before() -> None:
     )
     assert falling.to_pandas()["loss"].iloc[-1] < 0 < falling.to_pandas()["loss"][0]
     assert "left the chart" not in plot.loss_landscape(falling).axes[0].get_title()
+
+
+def test_loss_figure_draws_a_scheduled_rate_on_its_own_axis() -> None:
+    trace = gradtrace.fit(
+        "seed001_line",
+        "line",
+        lr=0.1,
+        lr_schedule="torch.exponential:gamma=0.5",
+        batch_size=25,
+        epochs=12,
+    )
+    fig = trace.plot("loss")
+    rate = [a for a in fig.axes if a.get_ylabel() == "learning rate"]
+    assert len(rate) == 1 and rate[0].get_yscale() == "log"  # 0.1 -> 5e-5
+    (line,) = rate[0].get_lines()
+    np.testing.assert_allclose(line.get_ydata(), trace.to_pandas()["lr"].iloc[1:])
+    assert (
+        "learning rate (torch.exponential"
+        in fig.axes[0].get_legend().texts[-1].get_text()
+    )
+    plain = gradtrace.fit("seed001_line", "line", lr=0.1, batch_size=25, epochs=2)
+    assert len(plain.plot("loss").axes) == 1

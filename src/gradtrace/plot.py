@@ -1133,7 +1133,26 @@ def loss_curves(trace: Any) -> Figure:
     _step_axis(ax, trace.steps)
     ax.set_ylabel(f"{info['loss']} ({info['reduction']})")
     ax.set_title("loss per step")
-    ax.legend(fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    if info.get("lr_schedule") and "lr" in frame.columns and "grad_lr" not in frame:
+        # the scheduled rate on an axis of its own, on the right
+        rate = ax.twinx()
+        shown = frame["lr"].to_numpy(float)
+        (line,) = rate.plot(
+            steps[1:],
+            shown[1:],
+            color="#f28e2b",
+            lw=1.2,
+            ls="-.",
+            label=f"learning rate ({info['lr_schedule']['name']}, right axis)",
+        )
+        positive = shown[1:][np.isfinite(shown[1:]) & (shown[1:] > 0)]
+        if len(positive) and positive.max() / positive.min() > 100:
+            rate.set_yscale("log")
+        rate.set_ylabel("learning rate")
+        handles.append(line)
+        labels.append(line.get_label())
+    ax.legend(handles, labels, fontsize=8)
     return fig
 
 
