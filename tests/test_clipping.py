@@ -144,3 +144,24 @@ def test_bad_clipping_is_told_what_to_give(
     code, _, err = run_cli(["fit", "seed001_line", "--clip", given], capsys)
     assert code == 2 and said in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_gradient_clipped_by_value_from_infinity_takes_a_step() -> None:
+    """sqrt(a x) at a = 0 has an infinite gradient in a: clamped by value, as
+    PyTorch's clip_grad_value_ and Keras's clipvalue clamp it, the step is finite
+    and the run goes on; unclipped it stops there."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.5, 2.0, 80)
+    data = {"x": x, "y": np.sqrt(2.0 * x) + 0.5 + rng.normal(0, 0.05, 80)}
+    model = gradtrace.Model(
+        lambda p, x: jnp.sqrt(p["a"] * x) + p["b"], {"a": 0.0, "b": 0.5}
+    )
+    # b held: its gradient at a = 0 goes through sqrt's infinite slope too
+    options = dict(fix={"b": 0.5}, lr=0.1, steps=300)
+    clipped_run = gradtrace.fit(data, model, clip="torch.value=1", **options)
+    frame = clipped_run.to_pandas()
+    assert np.isinf(frame["grad_a"].iloc[1])  # recorded as computed
+    assert frame["a"].iloc[1] == pytest.approx(0.1)  # -lr * clamp(-inf, -1, 1)
+    assert clipped_run.status == "completed"
+    assert clipped_run.params["a"] == pytest.approx(2.0, rel=0.1)
+    assert gradtrace.fit(data, model, **options).status == "diverged"

@@ -321,3 +321,32 @@ def test_python_is_told_a_rate_is_one_number_and_lr_find_sets_its_own() -> None:
         gradtrace.fit(line(), "line", lr_schedule={"gamma": 0.5})
     with pytest.raises(gradtrace.InputError, match="drop lr_schedule"):
         gradtrace.lr_find(line(), "line", lr_schedule="torch.exponential:gamma=0.9")
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "torch.exponential:gamma=0.97",
+        "torch.step:step_size=3,gamma=0.7",
+        "torch.cosine:T_max=7,eta_min=0.001",
+    ],
+)
+def test_a_run_of_many_epochs_keeps_pytorchs_rates(
+    schedule: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond TABLE_EPOCHS epochs (here 50) the rates come from two tables of
+    powers, or a cosine's period: within two float32 ulps of PyTorch's recursion,
+    the trace's column is the rate the run used, and the run follows the one with
+    every epoch's rate in a table."""
+    from gradtrace.core import schedules
+
+    options = dict(optimizer="torch.sgd", lr=0.05, lr_schedule=schedule, steps=200)
+    tabled = gradtrace.fit(line(), "line", **options)  # type: ignore[arg-type]
+    monkeypatch.setattr(schedules, "TABLE_EPOCHS", 50)
+    long = gradtrace.fit(line(), "line", **options)  # type: ignore[arg-type]
+    ours = long.to_pandas()["lr"].to_numpy()[1:]
+    pytorch = tabled.to_pandas()["lr"].to_numpy()[1:]
+    ulps = np.abs(ours - pytorch) / np.spacing(pytorch.astype(np.float32))
+    assert ulps.max() <= 2.5 and (ours != pytorch).any()
+    for name in ("w", "b"):
+        assert long.params[name] == pytest.approx(tabled.params[name], rel=1e-5)

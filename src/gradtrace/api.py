@@ -1150,8 +1150,14 @@ def with_lr(table: pd.DataFrame, p: Plan) -> pd.DataFrame:
     schedule = p.spec.schedule
     if schedule is not None:
         steps = table["step"].to_numpy(np.int64)
+        with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):  # as the run's
+            dtype = p.spec.rate_dtype
         rates = schedule.rates_at(
-            p.spec.learning_rate, np.maximum(steps - 1, 0), p.per_epoch, p.n_steps
+            p.spec.learning_rate,
+            np.maximum(steps - 1, 0),
+            p.per_epoch,
+            p.n_steps,
+            dtype,
         )
         at = list(table.columns).index("batch") + 1
         table.insert(at, "lr", np.where(steps > 0, rates, np.nan))

@@ -328,6 +328,7 @@ def run_spec(info: dict[str, Any]) -> OptimizerSpec:
         LrSchedule.create(schedule["name"], **params),
         int(sch["batches_per_epoch"]),
         int(sch["n_steps"]),
+        info["dtype"],
     )
 
 
@@ -403,6 +404,8 @@ def _update_table(
 
     add("before", before)
     add("gradient", grads)
+    if spec.clip is not None:  # what the update was given
+        add("clipped", spec.clip.transform().update(grads, None)[0])
     for label, (b_leaf, a_leaf) in _state_leaves(state, after, [s.name for s in specs]):
         add(f"{label} before", b_leaf)
         add(f"{label} after", a_leaf)
@@ -801,9 +804,18 @@ def narration(
         f"{p} {both(v, f'grad_{p}')}" for p, v in update["gradient"].items()
     )
     reduction = info["reduction"]
+    used = "the gradient the step used"
+    if "clipped" in update.columns:
+        clip = info["clip"]
+        shown_clip = ", ".join(f"{k}={v}" for k, v in clip.items() if k != "name")
+        after_clip = ", ".join(f"{p} {fmt(v)}" for p, v in update["clipped"].items())
+        used = (
+            f"clipped by {clip['name']}({shown_clip}) the step used {after_clip}; "
+            "the gradient before clipping"
+        )
     out.append(
         f"\nThe batch loss is the {reduction} of the rows' losses, "
-        f"{both(logged['batch_loss'], 'loss')}; the gradient the step used is the "
+        f"{both(logged['batch_loss'], 'loss')}; {used} is the "
         f"{reduction} of their gradients: {grads}.\n"
     )
     rate = ""

@@ -195,6 +195,11 @@ def lr_find(
             "the range test runs steps= steps of one batch each: give steps= "
             "instead of epochs=."
         )
+    if fit_options.get("clip"):
+        raise InputError(
+            "the range test measures how the loss answers the rate unclipped: drop "
+            "clip (find the rate, then clip in fit)."
+        )
     if fit_options.get("lr_schedule"):
         raise InputError(
             "the range test sets the rate itself, growing from lr_min to lr_max: "

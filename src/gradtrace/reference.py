@@ -178,16 +178,25 @@ def _scheduled_rate(spec: Any, limit: float) -> str:
         f"The schedule {schedule.name} takes the rate from {advice.g(rates[0])} at "
         f"step 1 to {advice.g(rates[-1])} at the last"
     )
-    below = np.flatnonzero(rates < limit)
-    if rates[0] >= limit and len(below):
-        return (
-            f"{said}: below the stable limit {advice.g(limit)} from about step "
-            f"{int(counts[below[0]]) + 1} on, where the steps start to shrink the "
-            "error."
-        )
-    if not len(below):
+    above = rates >= limit
+    if above.all():
         return f"{said}: above the stable limit {advice.g(limit)} throughout."
-    return f"{said}."
+    if not above.any():
+        return f"{said}: within the stable limit {advice.g(limit)} throughout."
+    # where the rate crosses the limit, down or up (a cycling or growing schedule)
+    crossings = np.flatnonzero(above[1:] != above[:-1]) + 1
+    parts, been_above = [], bool(above[0])
+    for i in crossings[:3]:
+        step = int(counts[i]) + 1
+        if not above[i]:
+            parts.append(f"below it from about step {step}")
+            continue
+        again = " again" if been_above else ""
+        parts.append(f"above it{again} from about step {step}, where steps may diverge")
+        been_above = True
+    where = "; ".join(parts) + ("; and so on" if len(crossings) > 3 else "")
+    start = "starting above" if above[0] else "starting within"
+    return f"{said}, {start} the stable limit {advice.g(limit)}: {where}."
 
 
 def _x_column(xs: np.ndarray | None, ys: rowsums.Values) -> rowsums.Values | None:

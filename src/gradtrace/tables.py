@@ -26,7 +26,8 @@ def trace_frame(
     """The trace as a DataFrame: the initial state (step 0), then a row per step.
 
     Columns: ``step``, ``epoch``, ``batch``; each parameter's value after the step
-    (``w[0]``, ``w[1]``, ... for vectors); ``grad_<param>``, the gradient the step used;
+    (``w[0]``, ``w[1]``, ... for vectors); ``grad_<param>``, the gradient of the
+    step's batch (before any clipping);
     ``batch_loss`` (the batch's loss at the parameters before the update);
     ``running_loss`` (as Keras logs it); ``loss`` (all the data, after the step);
     for each metric, ``running_<metric>`` (as Keras logs it) and ``<metric>`` (all

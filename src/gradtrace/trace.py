@@ -254,7 +254,7 @@ class Trace:
         rose = ended_above(first, self.final_loss)
         mini_batch = info["schedule"]["batch_size"] < info["data"]["n_rows"]
         decay = float(info["optimizer"].get("weight_decay") or 0.0)
-        rate_fell = self._rate_fell()
+        rate_fell = self._rate_fell() or self._clipped_above_the_limit()
         # a loss that rose is said so; "more steps would get closer" is not true
         if optimum is not None and not rose:
             far = unconverged(
@@ -310,6 +310,19 @@ class Trace:
             f"the schedule {schedule['name']} brought the rate down to "
             f"{rates[-1]:.3g} (from {rates[0]:.3g}), so more steps at it would barely "
             "move: a slower decay, or a schedule over more steps, would get closer"
+        )
+
+    def _clipped_above_the_limit(self) -> str | None:
+        """Where clipping held a rate above the stable limit to bounded steps:
+        they hover around the optimum, and more of them would not get closer."""
+        clip = self.info.get("clip")
+        diagnosis = self.info.get("diagnosis") or {}
+        if not clip or diagnosis.get("verdict") != "diverges":
+            return None
+        return (
+            f"clipping ({clip['name']}) bounds the steps of a rate above the stable "
+            f"limit {diagnosis['stable_lr']:.3g}, so they hover around the optimum "
+            "instead of closing in: a rate below the limit would get closer"
         )
 
     def diagnosis_warnings(self) -> list[str]:

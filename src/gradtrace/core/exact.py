@@ -588,14 +588,17 @@ def _newton(
     f, hess = summed(jax.value_and_grad), summed(jax.hessian)
     if isinstance(y, Chunks):
         f, hess = _one_pass(summed)
-    result = optimize.minimize(
-        lambda v: tuple(np.asarray(a, np.float64) for a in f(jnp.asarray(v))),
-        np.asarray(flat0),
-        jac=True,
-        hess=lambda v: np.asarray(hess(jnp.asarray(v))),
-        method="trust-exact",
-        options={"gtol": 1e-10, "maxiter": 500},
-    )
+    # a start where the gradient or Hessian is not finite (sqrt(a x) at a = 0)
+    # is SciPy's to step away from or fail on, not a warning of the user's
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        result = optimize.minimize(
+            lambda v: tuple(np.asarray(a, np.float64) for a in f(jnp.asarray(v))),
+            np.asarray(flat0),
+            jac=True,
+            hess=lambda v: np.asarray(hess(jnp.asarray(v))),
+            method="trust-exact",
+            options={"gtol": 1e-10, "maxiter": 500},
+        )
     if not np.all(np.isfinite(result.x)):
         raise ValueError("the Newton solver did not converge")
     steepest = float(np.max(np.abs(result.jac), initial=0.0))

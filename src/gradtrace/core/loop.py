@@ -408,12 +408,15 @@ def apply_update(
     problem: Problem, tx: Any, params: Params, opt_state: Any, loss: Array, grads: Any
 ) -> tuple[Params, Any, Params, Array]:
     """One optimizer update: the new parameters and state, the parameters as the
-    user sees them, and whether the step is sound (loss, gradient and new values
-    finite, and the values within their constraints)."""
+    user sees them, and whether the step is sound (loss and new values finite, and
+    the values within their constraints). A gradient that is not finite makes the
+    new values so, except where clipping by value bounds it: PyTorch's
+    ``clip_grad_value_`` and Keras's ``clipvalue`` then take a finite step, and so
+    does the run."""
     updates, new_state = tx.update(grads, opt_state, params)
     new_params = transforms.apply_updates(params, updates)
     shown = problem.user_params(new_params)
-    ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_params)
+    ok = jnp.isfinite(loss) & _all_finite(new_params)
     if not problem.unconstrained:
         ok = ok & problem.within(shown)
     return new_params, new_state, shown, ok

@@ -14,6 +14,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from gradtrace.core import transforms
@@ -397,16 +398,20 @@ class OptimizerSpec:
             param_dtype=str(jnp.dtype(param_dtype)),
         )
 
+    @property
+    def rate_dtype(self) -> Any:
+        """The dtype of the schedule's rates in the run: PyTorch's Python floats
+        cast to the parameters' dtype as its update uses them; Keras's float32."""
+        x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
+        wide = x64 and self.param_dtype == "float64"
+        per_epoch = self.schedule is not None and self.schedule.per_epoch
+        return np.float64 if wide and per_epoch else np.float32
+
     def rate_fn(self, lr: Any) -> Any:
         """The schedule's rate at each step count, from ``lr`` (a float, or a
         sweep's traced rate)."""
         assert self.schedule is not None
-        # PyTorch's rates are Python floats cast to the parameters' dtype as its
-        # update uses them; Keras's are float32 tensors
-        x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
-        wide = x64 and self.param_dtype == "float64"
-        dtype = jnp.float64 if wide and self.schedule.per_epoch else jnp.float32
-        return self.schedule.rate_fn(lr, self.per_epoch, self.n_steps, dtype)
+        return self.schedule.rate_fn(lr, self.per_epoch, self.n_steps, self.rate_dtype)
 
     @staticmethod
     def create(name: str, **overrides: Hyper) -> OptimizerSpec:

@@ -226,29 +226,76 @@ class LrSchedule:
         if not self.per_epoch:
             return lambda count: self.keras_rate(lr, count, dtype)
         n_epochs = max(1, -(-n_steps // per_epoch))
-        if isinstance(lr, (int, float)) and n_epochs <= TABLE_EPOCHS:
+        if not isinstance(lr, (int, float)):
+            return lambda count: jnp.asarray(
+                self.closed_form(lr, count // per_epoch), dtype
+            )
+        if n_epochs <= TABLE_EPOCHS:
             table = jnp.asarray(np.asarray(self.epoch_rates(lr, n_epochs)), dtype)
 
             def from_table(count: Any) -> Any:
                 return table[jnp.minimum(count // per_epoch, n_epochs - 1)]
 
             return from_table
-        return lambda count: jnp.asarray(
-            self.closed_form(lr, count // per_epoch), dtype
+        long = self._long(lr, n_epochs, dtype)
+        return lambda count: long(jnp, jnp.minimum(count // per_epoch, n_epochs - 1))
+
+    def _long(self, lr: float, n_epochs: int, dtype: Any) -> Any:
+        """A run of more than ``TABLE_EPOCHS`` epochs: ``rate(xp, epoch)`` in
+        ``dtype``, by NumPy (``xp=np``, the trace's column) or JAX (the run) alike.
+        Step and exponential decay multiply two tables of powers taken in double
+        precision (gamma**(K i) and gamma**j, j < K), so the rate is within an ulp
+        or two of PyTorch's; a cosine repeats a table of its period of 2 T_max
+        epochs, computed in double precision."""
+        p = self.params
+        dt = np.dtype(dtype)
+        if self.name == "torch.cosine":
+            t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
+            # one period's rates in double precision: the cosine repeats
+            period = min(2 * t_max, n_epochs)
+            e = np.arange(period, dtype=np.float64)
+            one = eta_min + (lr - eta_min) * (1 + np.cos(np.pi * e / t_max)) / 2
+            cycle = one.astype(dt)
+
+            def cosine(xp: Any, epoch: Any) -> Any:
+                return xp.asarray(cycle)[epoch % period]
+
+            return cosine
+        gamma = float(p["gamma"])
+        size = int(p["step_size"]) if self.name == "torch.step" else 1
+        k_max = (n_epochs - 1) // size
+        width = max(1, math.isqrt(k_max) + 1)
+        high = np.asarray(
+            [lr * gamma ** (width * i) for i in range(k_max // width + 1)], dt
         )
+        low = np.asarray([gamma**j for j in range(width)], dt)
+
+        def powers(xp: Any, epoch: Any) -> Any:
+            k = epoch // size
+            return xp.asarray(high)[k // width] * xp.asarray(low)[k % width]
+
+        return powers
 
     def rates_at(
-        self, lr: float, counts: Any, per_epoch: int, n_steps: int
+        self,
+        lr: float,
+        counts: Any,
+        per_epoch: int,
+        n_steps: int,
+        dtype: Any = np.float32,
     ) -> np.ndarray:
         """The rate of the updates after ``counts`` updates (step ``count + 1``),
         as float64, for the trace's ``lr`` column: PyTorch's Python floats, or
-        Keras's float32 values."""
+        Keras's float32 values (``dtype``: the run's rates' beyond
+        ``TABLE_EPOCHS`` epochs)."""
         counts = np.asarray(counts, np.int64)
         if self.per_epoch:
             n_epochs = max(1, -(-n_steps // per_epoch))
             epochs = np.minimum(counts // per_epoch, n_epochs - 1)
-            if n_epochs > TABLE_EPOCHS:  # as rate_fn: the closed form
-                return np.asarray(self.closed_form(lr, epochs), np.float64)
+            if n_epochs > TABLE_EPOCHS:  # as rate_fn computes them
+                return np.asarray(
+                    self._long(lr, n_epochs, dtype)(np, epochs), np.float64
+                )
             table = np.asarray(self.epoch_rates(lr, n_epochs), np.float64)
             return table[epochs]
         values = self.keras_rate(lr, jnp.asarray(counts), jnp.float32)

@@ -117,7 +117,8 @@ def sweep_fn(
             loss, grads = problem.value_and_grad(params, fixed, xb, yb, mask, at=at)
             updates, new_state = tx.update(grads, state, params)
             new = transforms.apply_updates(params, updates)
-            ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new)
+            # as a single run's (loop.apply_update): the loss and the new values
+            ok = jnp.isfinite(loss) & _all_finite(new)
             if not problem.unconstrained:
                 ok = ok & problem.within(new)
             if schedule.full_batch:
