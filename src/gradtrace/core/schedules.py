@@ -265,10 +265,10 @@ class LrSchedule:
         size = int(p["step_size"]) if self.name == "torch.step" else 1
         k_max = (n_epochs - 1) // size
         width = max(1, math.isqrt(k_max) + 1)
-        high = np.asarray(
-            [lr * gamma ** (width * i) for i in range(k_max // width + 1)], dt
-        )
-        low = np.asarray([gamma**j for j in range(width)], dt)
+        with np.errstate(over="ignore", under="ignore"):  # a gamma above 1 grows
+            steps = np.arange(k_max // width + 1, dtype=np.float64) * width
+            high = (lr * np.power(gamma, steps)).astype(dt)
+            low = np.power(gamma, np.arange(width, dtype=np.float64)).astype(dt)
 
         def powers(xp: Any, epoch: Any) -> Any:
             k = epoch // size
