@@ -173,7 +173,9 @@ def _scheduled_rate(spec: Any, limit: float) -> str:
     schedule = spec.schedule
     n = spec.n_steps
     counts = np.unique(np.linspace(0, n - 1, min(n, RATE_SAMPLES)).astype(np.int64))
-    rates = schedule.rates_at(spec.learning_rate, counts, spec.per_epoch, n)
+    rates = schedule.rates_at(
+        spec.learning_rate, counts, spec.per_epoch, n, spec.rate_dtype
+    )
     said = (
         f"The schedule {schedule.name} takes the rate from {advice.g(rates[0])} at "
         f"step 1 to {advice.g(rates[-1])} at the last"

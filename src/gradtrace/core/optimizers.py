@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -369,15 +368,14 @@ class OptimizerSpec:
     schedule: LrSchedule | None = None
     per_epoch: int = 1
     n_steps: int = 1
+    #: the parameters' dtype, which a PyTorch schedule's rates are cast to
+    param_dtype: str = "float32"
     #: gradient clipping before the update
     clip: GradClip | None = None
 
     def clipped(self, clip: GradClip | None) -> OptimizerSpec:
         """This spec with the gradients clipped by ``clip`` before each update."""
         return replace(self, clip=clip)
-
-    #: the parameters' dtype, which a PyTorch schedule's rates are cast to
-    param_dtype: str = "float32"
 
     def scheduled(
         self,
@@ -400,12 +398,10 @@ class OptimizerSpec:
 
     @property
     def rate_dtype(self) -> Any:
-        """The dtype of the schedule's rates in the run: PyTorch's Python floats
-        cast to the parameters' dtype as its update uses them; Keras's float32."""
-        x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
-        wide = x64 and self.param_dtype == "float64"
-        per_epoch = self.schedule is not None and self.schedule.per_epoch
-        return np.float64 if wide and per_epoch else np.float32
+        """The dtype of the schedule's rates in the run (``LrSchedule.rate_dtype``)."""
+        if self.schedule is None:
+            return np.float32
+        return self.schedule.rate_dtype(self.param_dtype)
 
     def rate_fn(self, lr: Any) -> Any:
         """The schedule's rate at each step count, from ``lr`` (a float, or a
@@ -465,12 +461,9 @@ class OptimizerSpec:
         if self.name in DECOUPLED:
             # the decay is scaled by the rate too (w *= 1 - lr * wd): the preset
             # is built at each step's rate, the other hyper-parameters as given
-            return with_clip(
-                self.clip, scheduled(PRESETS[self.name], hyper, lambda _: rate)
-            )
-        return with_clip(
-            self.clip,
-            optax.chain(PRESETS[self.name].build(hyper), optax.scale_by_schedule(rate)),
+            return scheduled(PRESETS[self.name], hyper, lambda _: rate)
+        return optax.chain(
+            PRESETS[self.name].build(hyper), optax.scale_by_schedule(rate)
         )
 
 

@@ -176,17 +176,6 @@ class LrSchedule:
                 raise ValueError(f"{self.name} is not a per-epoch schedule")
         return rates
 
-    def closed_form(self, lr: Any, epoch: Any) -> Any:
-        """A PyTorch schedule's rate at ``epoch`` in closed form, for a rate that
-        is a traced array (a sweep's): the recursion's values up to rounding."""
-        p = self.params
-        if self.name == "torch.step":
-            return lr * float(p["gamma"]) ** (epoch // int(p["step_size"]))
-        if self.name == "torch.exponential":
-            return lr * float(p["gamma"]) ** epoch
-        t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
-        return eta_min + (lr - eta_min) * (1 + jnp.cos(jnp.pi * epoch / t_max)) / 2
-
     def keras_rate(self, lr: Any, count: Any, dtype: Any) -> Any:
         """A Keras schedule's rate at step count ``count`` (updates done before),
         operation for operation in ``dtype`` as Keras computes it."""
@@ -216,21 +205,26 @@ class LrSchedule:
             return initial * jnp.power(rate, fraction)
         return initial / (jnp.asarray(1.0, dtype) + rate * fraction)
 
+    def rate_dtype(self, param_dtype: Any) -> Any:
+        """The dtype of the rates a run hands its optimizer: PyTorch's Python
+        floats are cast to the parameters' dtype as its update uses them (float64
+        only where JAX computes in it); Keras's schedules are float32 tensors."""
+        x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
+        wide = x64 and np.dtype(param_dtype) == np.float64
+        return np.float64 if wide and self.per_epoch else np.float32
+
     def rate_fn(
         self, lr: Any, per_epoch: int, n_steps: int, dtype: Any
     ) -> Callable[[Any], Any]:
         """The rate of each update as a function of the optimizer's step count
         (updates done before it), for ``optax.inject_hyperparams``. A Python
-        ``lr`` gets PyTorch's recursion exactly (a table of each epoch's rate);
-        a traced one (a sweep's), its closed form."""
+        ``lr`` gets PyTorch's recursion exactly (a table of each epoch's rate, up
+        to ``TABLE_EPOCHS`` epochs); a traced one (a sweep's), or more epochs,
+        tables of its factors in double precision (``_long``)."""
         if not self.per_epoch:
             return lambda count: self.keras_rate(lr, count, dtype)
         n_epochs = max(1, -(-n_steps // per_epoch))
-        if not isinstance(lr, (int, float)):
-            return lambda count: jnp.asarray(
-                self.closed_form(lr, count // per_epoch), dtype
-            )
-        if n_epochs <= TABLE_EPOCHS:
+        if isinstance(lr, (int, float)) and n_epochs <= TABLE_EPOCHS:
             table = jnp.asarray(np.asarray(self.epoch_rates(lr, n_epochs)), dtype)
 
             def from_table(count: Any) -> Any:
@@ -240,39 +234,42 @@ class LrSchedule:
         long = self._long(lr, n_epochs, dtype)
         return lambda count: long(jnp, jnp.minimum(count // per_epoch, n_epochs - 1))
 
-    def _long(self, lr: float, n_epochs: int, dtype: Any) -> Any:
-        """A run of more than ``TABLE_EPOCHS`` epochs: ``rate(xp, epoch)`` in
-        ``dtype``, by NumPy (``xp=np``, the trace's column) or JAX (the run) alike.
-        Step and exponential decay multiply two tables of powers taken in double
-        precision (gamma**(K i) and gamma**j, j < K), so the rate is within an ulp
-        or two of PyTorch's; a cosine repeats a table of its period of 2 T_max
-        epochs, computed in double precision."""
+    def _long(self, lr: Any, n_epochs: int, dtype: Any) -> Any:
+        """``rate(xp, epoch)`` in ``dtype`` by NumPy (``xp=np``, the trace's
+        column) or JAX (the run) alike, from tables taken in double precision:
+        step and exponential decay multiply two tables of powers (gamma**(K i) and
+        gamma**j, j < K), within an ulp or two of PyTorch's recursion; a cosine
+        repeats its period of 2 T_max epochs. A traced ``lr`` (a sweep's) scales
+        the tables' factors."""
         p = self.params
         dt = np.dtype(dtype)
+        fixed = isinstance(lr, (int, float))
         if self.name == "torch.cosine":
             t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
-            # one period's rates in double precision: the cosine repeats
+            # one period in double precision: the cosine repeats
             period = min(2 * t_max, n_epochs)
             e = np.arange(period, dtype=np.float64)
-            one = eta_min + (lr - eta_min) * (1 + np.cos(np.pi * e / t_max)) / 2
-            cycle = one.astype(dt)
-
-            def cosine(xp: Any, epoch: Any) -> Any:
-                return xp.asarray(cycle)[epoch % period]
-
-            return cosine
+            half = (1 + np.cos(np.pi * e / t_max)) / 2
+            if fixed:
+                cycle = (eta_min + (lr - eta_min) * half).astype(dt)
+                return lambda xp, epoch: xp.asarray(cycle)[epoch % period]
+            halves = half.astype(dt)
+            return lambda xp, epoch: (
+                eta_min + (lr - eta_min) * xp.asarray(halves)[epoch % period]
+            )
         gamma = float(p["gamma"])
         size = int(p["step_size"]) if self.name == "torch.step" else 1
         k_max = (n_epochs - 1) // size
         width = max(1, math.isqrt(k_max) + 1)
         with np.errstate(over="ignore", under="ignore"):  # a gamma above 1 grows
             steps = np.arange(k_max // width + 1, dtype=np.float64) * width
-            high = (lr * np.power(gamma, steps)).astype(dt)
+            high = ((lr if fixed else 1.0) * np.power(gamma, steps)).astype(dt)
             low = np.power(gamma, np.arange(width, dtype=np.float64)).astype(dt)
 
         def powers(xp: Any, epoch: Any) -> Any:
             k = epoch // size
-            return xp.asarray(high)[k // width] * xp.asarray(low)[k % width]
+            factor = xp.asarray(high)[k // width] * xp.asarray(low)[k % width]
+            return factor if fixed else lr * factor
 
         return powers
 

@@ -78,7 +78,7 @@ def sweep_fn(
     def rule(hyper: dict[str, Any]) -> Any:
         if lr_schedule is None:
             return factory(**hyper)
-        dtype = jnp.float32 if not lr_schedule.per_epoch else problem.param_dtype
+        dtype = lr_schedule.rate_dtype(problem.param_dtype)
         per_epoch, n_steps = schedule.batches_per_epoch, schedule.n_steps
 
         def rate_fn(lr: Any) -> Any:
