@@ -56,10 +56,12 @@ def findings(
     x_sd: float | None = None,
     batch_note: str | None = None,
     rescale: str | None = None,
+    clip: str | None = None,
 ) -> list[str]:
     """Sentences on curvature, stability, speed and what to change. ``rescale``:
     the options that would standardise x (for a model where they exist), offered
-    where x's scale makes the condition number large."""
+    where x's scale makes the condition number large. ``clip``: the run's gradient
+    clipping, which bounds the steps of a rate above the limit."""
     if np.allclose(d.eig_start, d.eig_optimum, rtol=1e-9):
         where = (
             f"{g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} everywhere (a "
@@ -113,10 +115,18 @@ def findings(
             if quadratic
             else "it cannot settle there: it will oscillate or diverge"
         )
+        if clip is not None:
+            fate = "unclipped, " + fate.replace("will", "would")
         lines.append(
             f"lr {g(lr)} is above the stable limit of {what} at the optimum, "
             f"{g(d.stable_lr)}: {fate}. Try lr {g(d.suggested_lr)}{why}."
         )
+        if clip is not None:  # clipped steps are bounded: they hover, not blow up
+            lines.append(
+                f"Clipping ({clip}) bounds each step, so the run need not blow up "
+                "at this rate; but its steps no longer shrink the error near the "
+                "optimum, and it hovers around it instead."
+            )
     elif d.verdict == "crawls":
         lines.append(
             f"lr {g(lr)} is {g(ratio, 2)} times below the stable limit of {what}, "
@@ -253,7 +263,7 @@ def unconverged(
     mini_batch: bool = False,
     resolution: float = 1e-6,
     weight_decay: float = 0.0,
-    rate_fell: str | None = None,
+    instead: str | None = None,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -262,8 +272,9 @@ def unconverged(
     error is below that resolution (noise-free data), within its square root.
     ``mini_batch``: the run's steps saw batches, whose noise keeps them scattered
     around the optimum. ``weight_decay``: the optimizer's, which holds the run
-    short of the loss's own optimum (said too). ``rate_fell``: what a schedule
-    left of the rate, said instead of "more steps" (they would barely move)."""
+    short of the loss's own optimum (said too). ``instead``: why more steps would
+    not get closer (a schedule's rate fallen to almost 0, clipped steps hovering),
+    said in place of the advice."""
     worst: tuple[float, str, float, float] | None = None
     for name, value in final.items():
         if name not in optimum or name not in stderr:
@@ -296,10 +307,10 @@ def unconverged(
     ):
         return None
     z, label, f_i, o_i = worst
-    if rate_fell is not None:
+    if instead is not None:
         return (
             f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
-            f"against {g(o_i, 6)}): the run has not converged, and {rate_fell}."
+            f"against {g(o_i, 6)}): the run has not converged, and {instead}."
         )
     decay = ""
     if weight_decay > 0:

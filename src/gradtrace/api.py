@@ -85,9 +85,9 @@ class RunConfig:
     optimizer: str = "sgd"
     #: a learning-rate schedule: "torch.step:step_size=10,gamma=0.5" or
     #: {"name": "torch.step", "step_size": 10, "gamma": 0.5}
-    lr_schedule: str | dict[str, Any] | None = None
+    lr_schedule: str | Mapping[str, Any] | None = None
     #: gradient clipping: "torch.norm=1.0" or {"name": "torch.norm", "max_norm": 1}
-    clip: str | dict[str, Any] | None = None
+    clip: str | Mapping[str, Any] | None = None
     lr: float | str | None = None
     opt: dict[str, Any] = field(default_factory=dict)
     epochs: int | None = None
@@ -125,6 +125,8 @@ class RunConfig:
             value = getattr(self, name)
             if hasattr(value, "to_dict"):
                 setattr(self, name, value.to_dict())
+            elif isinstance(value, Mapping):
+                setattr(self, name, dict(value))
         # NumPy's and JAX's types by their names (np.float64 as "float64")
         for name in ("dtype", "compute_dtype"):
             value = getattr(self, name)
@@ -454,10 +456,8 @@ def fit(
         optimizer=optimizer,
         lr=lr,
         opt=opt,
-        lr_schedule=dict(lr_schedule)
-        if isinstance(lr_schedule, Mapping)
-        else lr_schedule,
-        clip=dict(clip) if isinstance(clip, Mapping) else clip,
+        lr_schedule=lr_schedule,
+        clip=clip,
         epochs=epochs,
         steps=steps,
         batch_size=batch_size,

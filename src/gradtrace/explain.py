@@ -23,10 +23,8 @@ from gradtrace.core import rowsums, transforms
 from gradtrace.core.batches import epoch_batches, n_batches
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import MODELS, kind_of
-from gradtrace.core.clipping import CLIPS, GradClip
 from gradtrace.core.losses import param_specs, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
-from gradtrace.core.schedules import LrSchedule
 from gradtrace.errors import InputError
 from gradtrace.text import fmt
 from gradtrace.usercode import loss_of, model_of
@@ -311,21 +309,16 @@ def _space(info: dict[str, Any], specs: list[Any]) -> dict[str, str]:
 
 
 def run_spec(info: dict[str, Any]) -> OptimizerSpec:
-    """A saved run's optimizer, with its learning-rate schedule (run.json)."""
+    """A saved run's optimizer, with its clipping and learning-rate schedule, as
+    run.json keeps them (read as ``fit`` reads them)."""
+    from gradtrace import validate
+
     opt = dict(info["optimizer"])
     spec = OptimizerSpec.create(opt.pop("name"), **opt)
-    clip = info.get("clip")
-    if clip:
-        spec = spec.clipped(
-            GradClip.create(clip["name"], clip[CLIPS[clip["name"]].param])
-        )
-    schedule = info.get("lr_schedule")
-    if not schedule:
-        return spec
-    params = {k: v for k, v in schedule.items() if k != "name"}
+    spec = spec.clipped(validate.clip(info.get("clip")))
     sch = info["schedule"]
     return spec.scheduled(
-        LrSchedule.create(schedule["name"], **params),
+        validate.lr_schedule(info.get("lr_schedule")),
         int(sch["batches_per_epoch"]),
         int(sch["n_steps"]),
         info["dtype"],
@@ -820,8 +813,8 @@ def narration(
     )
     rate = ""
     if info.get("lr_schedule") and "lr" in shown.index:
-        used = trace.to_pandas().iloc[step]["lr"]
-        rate = f"; this step's rate, from {info['lr_schedule']['name']}: {fmt(used)}"
+        this = trace.to_pandas()["lr"].iloc[step]
+        rate = f"; this step's rate, from {info['lr_schedule']['name']}: {fmt(this)}"
     out.append(
         f"{info['optimizer']['name']}: "
         + ", ".join(f"{k}={v}" for k, v in info["optimizer"].items() if k != "name")

@@ -132,20 +132,10 @@ def compute(
             if m.name in ("line", "linear") and (loss == "mse" or loss == "nll")
             else None
         ),
+        clip=None if spec.clip is None else str(spec.clip),
     )
     if spec.schedule is not None and family != "adaptive":
         findings.append(_scheduled_rate(spec, d.stable_lr))
-    if spec.clip is not None and family != "adaptive" and d.verdict == "diverges":
-        # clipped steps are bounded: above the limit they hover, not blow up
-        findings = [
-            f.replace("it will diverge", "unclipped, it would diverge")
-            for f in findings
-        ]
-        findings.append(
-            f"Clipping ({spec.clip}) bounds each step, so the run need not blow up "
-            "at this rate; but its steps no longer shrink the error near the "
-            "optimum, and it hovers around it instead."
-        )
     out["diagnosis"] = {
         "family": d.family,
         "eigenvalues_start": d.eig_start.tolist(),

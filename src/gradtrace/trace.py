@@ -254,7 +254,8 @@ class Trace:
         rose = ended_above(first, self.final_loss)
         mini_batch = info["schedule"]["batch_size"] < info["data"]["n_rows"]
         decay = float(info["optimizer"].get("weight_decay") or 0.0)
-        rate_fell = self._rate_fell() or self._clipped_above_the_limit()
+        # why more steps would not get closer, where something holds the run
+        instead = self._rate_fell() or self._clipped_above_the_limit()
         # a loss that rose is said so; "more steps would get closer" is not true
         if optimum is not None and not rose:
             far = unconverged(
@@ -264,11 +265,11 @@ class Trace:
                 mini_batch=mini_batch,
                 resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
                 weight_decay=decay,
-                rate_fell=rate_fell,
+                instead=instead,
             )
             if far:
                 out.append(far)
-            elif mini_batch and not decay and rate_fell is None:
+            elif mini_batch and not decay and instead is None:
                 # within the batches' scatter, but still on its way there
                 moving = drifting(
                     self._frame,
@@ -284,7 +285,7 @@ class Trace:
         # why, where it is a parameter that stopped moving (a run that settled at
         # its optimum stops moving too: only asked of one that did not)
         frozen = None
-        if out and rate_fell is None:  # a rate of almost 0 stops any parameter
+        if out and instead is None:  # a rate of almost 0 stops any parameter
             frozen = stuck(
                 self._frame,
                 param_columns(self._frame),
@@ -438,14 +439,11 @@ class Trace:
 
         per_epoch = int(self.info["schedule"]["batches_per_epoch"])
         frame = self._frame
-        epochs = -(-self.steps // per_epoch)
         ends = int(((frame["batch"] == per_epoch) & (frame["step"] > 0)).sum())
         if ends < self.steps // per_epoch and self.writer is not None:
             # a long run's kept rows: the epochs' ends are in its folder's parts
             frame = load_run(self.writer.folder, thin=True)[0]
-        table = history(frame, per_epoch, self.steps)
-        table.attrs["epochs"] = epochs
-        return table
+        return history(frame, per_epoch, self.steps)
 
     def rows(self, step: int) -> np.ndarray:
         """The data rows that step ``step`` trained on (1 is the first step, -1 the

@@ -2,7 +2,9 @@
 
 Each function returns an ``optax.GradientTransformation`` whose updates ``u`` make
 ``optax.apply_updates(p, u) == p + u`` equal, operation for operation, what the
-framework's optimizer writes into its variable. The formulas below are read from
+framework's optimizer writes into its variable; AdamW, which writes it twice,
+returns the new values themselves (:class:`NewValues`, applied by
+:func:`apply_updates`). The formulas below are read from
 each framework's source (Keras 3.15 ``keras/src/optimizers``, tf_keras 2.21
 ``optimizer_v2`` and TensorFlow's ``training_ops`` kernels, PyTorch 2.13
 ``torch/optim``). Hyper-parameters are cast to the parameter's dtype, as each
