@@ -710,7 +710,10 @@ def test_only_an_unfinished_run_resumes(
     final = gradtrace.load(tmp_path / "r").params
     ended = f"--init w={final['w']:.7g} --init b={final['b']:.7g}"
     assert f"fit again with {ended} (the optimizer's state starts afresh)" in err
-    with pytest.raises(gradtrace.InputError, match=r"fit again with init=\{'w': "):
+    # or the same run, longer
+    assert f"gradtrace rerun {tmp_path / 'r'} --epochs N (the same run" in err
+    longer = r"epochs=N .*, or with init=\{'w': "
+    with pytest.raises(gradtrace.InputError, match=longer):
         gradtrace.resume(tmp_path / "r")
     base = [a for a in SEED004_ARGS if a not in ("--init", "w=0.5")]
     on = ["fit", str(SEED004), *base, *ended.split(), "--out", str(tmp_path / "s")]

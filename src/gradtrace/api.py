@@ -12,6 +12,7 @@ import inspect
 import math
 import os
 import re
+import shlex
 import signal
 import threading
 import time
@@ -646,9 +647,15 @@ def resume(
                 if COMMAND_LINE.get()
                 else "init={" + ", ".join(given) + "}"
             )
+            longer = (
+                f"gradtrace rerun {shlex.quote(str(folder))} --epochs N (the same "
+                "run, longer: its optimizer's state carried on), or fit again with"
+                if COMMAND_LINE.get()
+                else "fit again with epochs=N (the same run, longer), or with"
+            )
             raise InputError(
                 f"run {str(folder)!r} completed: only an interrupted or checkpointed "
-                "run can be resumed; to train on from where it ended, fit again with "
+                f"run can be resumed; to train on from where it ended, {longer} "
                 f"{ended} (the optimizer's state starts afresh)."
             )
         if info["status"] not in ("interrupted", "running"):
@@ -1779,6 +1786,58 @@ def rerun_rows(info: dict[str, Any]) -> int | None:
         return None
     full_batch = info["schedule"]["batch_size"] >= info["data"]["n_rows"]
     return max(1, int(info["steps"]) + (0 if full_batch else 1))
+
+
+class Longer(NamedTuple):
+    """A saved run's configuration run for another length (``longer``), and the
+    rows the two traces share: the first ``rows`` rows of the trace of
+    ``"old"`` or ``"new"`` (``prefix_of``, the shorter) are the other's first."""
+
+    config: RunConfig
+    n_steps: int
+    prefix_of: str
+    rows: int | None
+
+
+def longer(
+    info: dict[str, Any],
+    config: RunConfig,
+    epochs: int | None = None,
+    steps: int | None = None,
+) -> Longer:
+    """``config`` (a saved run's, ``info`` its run.json) to run ``epochs`` epochs or
+    ``steps`` steps instead: the same run made longer or shorter. Each step the two
+    runs both take is the same step (the same seed, batches, rates and optimizer
+    state), so the longer run is the shorter one carried on, its optimizer's state
+    with it, as a second ``fit`` call in Keras goes on. The loss over all the data
+    keeps the run's cadence (its ``eval_every``, which by default grows with the
+    steps), and is compared where both traces have it: a run's last row has it
+    evaluated on its own (a full-batch run's, and a mini-batch run's off that
+    cadence), so that row is left out of the comparison."""
+    if (epochs is None) == (steps is None):
+        raise InputError("give --epochs or --steps, not both.")
+    schedule = info["schedule"]
+    if epochs is not None:
+        epochs = validate.positive_int("--epochs", epochs, "--epochs")
+        n_steps = epochs * int(schedule["batches_per_epoch"])
+    else:
+        n_steps = steps = validate.positive_int("--steps", steps, "--steps")
+    config = dataclasses.replace(config, epochs=epochs, steps=steps)
+    if config.eval_every is None:
+        config.eval_every = int(schedule["eval_every"])
+    recorded, status = int(info["steps"]), info["status"]
+    if status == "diverged" and n_steps >= recorded:
+        return Longer(config, n_steps, "old", None)  # diverges again at that step
+    if status in ("interrupted", "running") and n_steps >= recorded:
+        return Longer(config, n_steps, "old", rerun_rows(info))
+    full_batch = schedule["batch_size"] >= info["data"]["n_rows"]
+    short, prefix_of = min(recorded, n_steps), "old" if recorded <= n_steps else "new"
+    if short == recorded == n_steps:
+        return Longer(config, n_steps, "old", None)
+    on_cadence = short % config.eval_every == 0
+    return Longer(
+        config, n_steps, prefix_of, short + (0 if full_batch or not on_cadence else 1)
+    )
 
 
 def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, Any]:

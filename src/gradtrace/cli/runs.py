@@ -478,8 +478,34 @@ def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
 )
 @force_option("run")
 @DATA_AGAIN
-def rerun(run: Path, out: Path | None, force: bool, data: Path | None) -> None:
+@click.option(
+    "--epochs",
+    type=WHOLE,
+    default=None,
+    help="Run it for this many epochs instead: more to train on from where it "
+    "ended, its optimizer's state carried through (as a second fit() in Keras).",
+)
+@click.option(
+    "--steps",
+    type=WHOLE,
+    default=None,
+    help="Run it for this many optimizer steps instead.",
+)
+def rerun(
+    run: Path,
+    out: Path | None,
+    force: bool,
+    data: Path | None,
+    epochs: int | None,
+    steps: int | None,
+) -> None:
     """Repeat a run from its run.json and check the new trace equals the old one.
+
+    With --epochs or --steps, the same run for another length: the steps both
+    runs take must be identical (the same batches, rates and optimizer state), so
+    a longer one is the old run carried on, as if it had been given that length
+    from the start. The loss over all the data keeps the run's cadence
+    (--eval-every).
 
     The data are read again from where the run read them; a data file that changed
     since (its SHA-256 differs) is refused. A run that read its data from standard
@@ -489,7 +515,7 @@ def rerun(run: Path, out: Path | None, force: bool, data: Path | None) -> None:
     Exit codes: 0 identical (a run that diverged too, if it diverged again at the
     same step), 1 the traces differ, 2 bad input, 130 interrupted.
     """
-    from gradtrace.api import RunConfig, rerun_config, rerun_rows
+    from gradtrace.api import RunConfig, longer, rerun_config, rerun_rows
     from gradtrace.cli import _report
     from gradtrace.cli.fit import default_out
     from gradtrace.errors import InputError
@@ -509,18 +535,34 @@ def rerun(run: Path, out: Path | None, force: bool, data: Path | None) -> None:
         load_run(run, data, thin=True)  # the values checked against the run's
         config = RunConfig(**info["config"])
         config.data = str(data)
+    resized = None
+    if epochs is not None or steps is not None:
+        resized = longer(info, config, epochs, steps)
+        config = resized.config
     out = out or default_out(info["model"])
     # a long run writes its trace in parts as it goes; the two traces are then
     # compared a row group at a time, neither held whole
     new, late = _report.run_into_with_progress(config, out, force)
     if late:
         raise KeyboardInterrupt  # after the new run was saved
-    compared = rerun_rows(info)
-    same = same_traces(run, out, prefix=compared is not None, rows=compared)
+    if resized is not None:
+        first, then = (run, out) if resized.prefix_of == "old" else (out, run)
+        compared = resized.rows
+        same = same_traces(first, then, prefix=compared is not None, rows=compared)
+    else:
+        compared = rerun_rows(info)
+        same = same_traces(run, out, prefix=compared is not None, rows=compared)
     # a run that diverged reran as it should if it diverged again, identically:
     # no error, the check is what a rerun reports
     _report.print_run(new, out, None, quiet=True, error=not same)
-    if same and compared is not None and info["steps"] < new.steps:
+    if same and resized is not None and compared is not None:
+        if resized.prefix_of == "old":
+            said = f"{run} ran {info['steps']} steps; the new run goes on"
+            said += f" to {new.steps}"
+        else:
+            said = f"the new run stops at step {new.steps} of {run}'s {info['steps']}"
+        click.echo(f"{said}: their first {compared} rows are identical.")
+    elif same and compared is not None and info["steps"] < new.steps:
         click.echo(
             f"{run} stopped after step {info['steps']}: its first {compared} rows "
             f"are the new run's first {compared} of {new.steps + 1}, identical."
