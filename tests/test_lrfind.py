@@ -280,3 +280,14 @@ def test_a_suggestion_above_the_stable_limit_says_a_run_at_it_diverges() -> None
     assert run.diverged or run.final_loss > run.to_pandas()["loss"].iloc[0]
     calm = gradtrace.fit(data, lr=s["stable_lr"] / 2, steps=200)
     assert calm.final_loss < calm.to_pandas()["loss"].iloc[0]
+
+
+def test_one_x_column_is_taken_by_its_name_as_fit_takes_it() -> None:
+    """``x="dose"`` was read as the columns d, o, s and e."""
+    rng = np.random.default_rng(0)
+    dose = rng.normal(size=60)
+    frame = pd.DataFrame({"dose": dose, "died": (dose > 0.3).astype(float)})
+    named, _ = lr_find(frame, "logistic", x="dose", y="died", steps=20)
+    listed, _ = lr_find(frame, "logistic", x=["dose"], y="died", steps=20)
+    pd.testing.assert_frame_equal(named, listed)
+    assert np.isfinite(named["batch_loss"]).all()

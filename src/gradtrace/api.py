@@ -128,6 +128,11 @@ class RunConfig:
                 setattr(self, name, value.to_dict())
             elif isinstance(value, Mapping):
                 setattr(self, name, dict(value))
+        # one x column by its name, as fit, sweep and lr_find take it
+        if isinstance(self.x, str):
+            self.x = [self.x]
+        elif self.x is not None:
+            self.x = list(self.x)
         # NumPy's and JAX's types by their names (np.float64 as "float64")
         for name in ("dtype", "compute_dtype"):
             value = getattr(self, name)

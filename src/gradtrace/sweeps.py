@@ -400,8 +400,6 @@ def sweep(
         batch_size=sizes[0] if sizes else None,
         **fit_options,
     )
-    if base.x is not None and isinstance(base.x, str):
-        base = replace(base, x=[base.x])
     if "betas" in opts:
         raise InputError(
             "--opt betas: a sweep takes an Adam's two averages apart, by the "
