@@ -111,6 +111,15 @@ def test_other_frameworks_names_are_pointed_to_the_presets(
     assert f"Did you mean {meant!r}?" in line
 
 
+def test_a_hyper_parameter_of_other_presets_names_them() -> None:
+    """Plain sgd given momentum was told only "choose one of: learning_rate"."""
+    line = one_line(lambda: gradtrace.fit(FRAME, opt={"momentum": 0.9}, steps=2))
+    assert "'sgd' has no hyper-parameter 'momentum': it has learning_rate" in line
+    assert "the presets with momentum are momentum, nesterov, rmsprop" in line
+    assert "optimizer='momentum' opt={'momentum': 0.9}" in line  # Python's words
+    gradtrace.fit(FRAME, optimizer="momentum", opt={"momentum": 0.9}, steps=2)
+
+
 def test_opt_init_and_fix_must_be_dicts() -> None:
     line = one_line(lambda: gradtrace.fit(FRAME, opt=[("momentum", 0.5)], steps=2))
     assert line.startswith("opt must be a dict of values by name") and "list" in line

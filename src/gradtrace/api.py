@@ -364,12 +364,14 @@ def fit(
     """Fit ``model`` to ``data`` by gradient steps and record every step.
 
     Args:
-        data: a DataFrame, a dict of columns, an (x, y) tuple of arrays (x one
-            column ``x``, or [rows, columns] named ``x0``, ``x1``, ..., or a
-            DataFrame whose names are kept; (None, y) for a distribution), a NumPy
-            array (its last column is y, the others x0, x1, ...; 1-D: y alone), a
-            CSV/Parquet path, or the name of a built-in data set
-            (``gradtrace.DATASETS``).
+        data: a DataFrame (pandas, or anything with ``to_pandas()``: polars, an
+            Arrow table), a Series (y of a distribution), a dict of columns, an
+            (x, y) tuple of arrays (x one column ``x``, or [rows, columns] named
+            ``x0``, ``x1``, ..., or a DataFrame or named Series whose names are
+            kept; (None, y) for a distribution), a NumPy array (its last column is
+            y, the others x0, x1, ...; 1-D: y alone), a CSV/Parquet path, or the
+            name of a built-in data set (``gradtrace.DATASETS``). A one-x model
+            takes the one column besides y as x, whatever its name.
         model: a name from ``gradtrace.MODELS`` (``line``, ``poly``, ``logistic``,
             ``normal``, ``gamma``, ...), or your own ``gradtrace.Model``.
         loss: ``mse``, ``mae``, ``huber``, ``nll`` or your own ``gradtrace.Loss``;
@@ -875,6 +877,8 @@ def plan(
     reduction = validate.reduction(config.reduction)
     pdtype = validate.dtype(config.dtype)
     cdtype = validate.dtype(config.compute_dtype or pdtype, "compute dtype")
+    if kind == "distribution" and len(frame.columns) == 1:
+        config.y = str(frame.columns[0])  # one column (a named Series, say) is y
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )

@@ -66,8 +66,15 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
         return builtin(data), f"built-in data set {data!r}"
     if isinstance(data, (str, Path)):
         return read_table(data), repr(str(data))
+    if callable(getattr(data, "to_pandas", None)):  # polars, an Arrow table
+        frame = data.to_pandas()
+        if isinstance(frame, pd.DataFrame):
+            return (
+                frame,
+                f"the {type(data).__module__.split('.')[0]} {type(data).__name__}",
+            )
     raise InputError(
-        f"cannot use {type(data).__name__} as data: give a DataFrame, a dict of "
+        f"cannot use {type(data).__name__} as data: give a pandas DataFrame, a dict of "
         "columns, an (x, y) tuple of arrays ((None, y) for a distribution), or a "
         "CSV or Parquet path."
     )
@@ -76,7 +83,7 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
 def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
     """The table of an (x, y) tuple: x one column or [rows, columns], y one value
     a row; (None, y) for a distribution, which reads y alone. x's columns are
-    ``x`` (one) or ``x0``, ``x1``, ..., a data frame's its own names."""
+    ``x`` (one) or ``x0``, ``x1``, ..., a data frame's or a named series' own names."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise InputError(
@@ -88,6 +95,9 @@ def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
     names = None
     if isinstance(x, pd.DataFrame):  # scikit-learn's way: (X, y), X's names kept
         names = [str(c) for c in x.columns]
+    elif isinstance(x, pd.Series) and x.name is not None:
+        names = [str(x.name)]
+    if names is not None:
         if "y" in names:
             raise InputError(
                 "x of the (x, y) arrays has a column named 'y' as well: rename "
@@ -95,7 +105,7 @@ def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
             )
     x = np.asarray(x)
     if x.ndim == 1:
-        cols = {"x": x}
+        cols = {"x" if names is None else names[0]: x}
     elif x.ndim == 2 and names is not None:
         cols = {name: x[:, i] for i, name in enumerate(names)}
     elif x.ndim == 2 and x.shape[1] == 1:  # one column, as scikit-learn's X

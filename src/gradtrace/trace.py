@@ -225,6 +225,16 @@ class Trace:
             both = [w for w in both if "stable limit" not in w]
         return ended + [for_python(w) for w in both]
 
+    @property
+    def notes(self) -> list[str]:
+        """What the run noted of its data and settings, as sentences (what
+        ``gradtrace fit`` prints as ``note:`` lines): rows dropped, a batch size
+        clamped to the data, columns a distribution does not use, no exact optimum
+        and why, with options named as Python's arguments."""
+        from gradtrace.text import for_python
+
+        return [for_python(n) + "." for n in self.info.get("notices", [])]
+
     def convergence_warnings(self) -> list[str]:
         """Of ``warnings``: an optimum on the edge of a parameter's range (any run),
         a completed run's parameters far from the optimum (in standard errors), and
@@ -352,8 +362,8 @@ class Trace:
         ``fixed`` values (parameters held at their start); a run with
         ``standardize=True`` adds ``final_in_x_units`` and ``optimum_in_x_units``,
         the slopes and intercept in x's own units. ``.attrs``: ``loss`` (initial,
-        final), ``optimum_loss``, ``gap`` (final - optimum), ``status`` and
-        ``warnings``; what ``gradtrace show`` prints, for pandas."""
+        final), ``optimum_loss``, ``gap`` (final - optimum), ``status``,
+        ``warnings`` and ``notes``; what ``gradtrace show`` prints, for pandas."""
         info = self.info
         optimum = info.get("optimum") or {}
         stderr = info.get("stderr") or {}
@@ -413,6 +423,7 @@ class Trace:
         frame.attrs["gap"] = None if best is None else final - float(best)
         frame.attrs["status"] = self.status
         frame.attrs["warnings"] = self.warnings
+        frame.attrs["notes"] = self.notes
         return frame
 
     def report(self, out: str | Path) -> Path:
@@ -606,8 +617,11 @@ class Trace:
         head = "".join(f"<th>{shown[c]}</th>" for c in columns)
         line = repr(self).split("\n")[0][1:-1]
         warnings = warned(self.warnings)
+        notes = "".join(
+            f'<p style="color:#555">note: {escape(n)}</p>' for n in self.notes
+        )
         return (
-            f"<p><b>gradtrace</b> {escape(line)}</p>{warnings}"
+            f"<p><b>gradtrace</b> {escape(line)}</p>{warnings}{notes}"
             f"{_sparkline(self._frame['loss'].to_numpy(float))}<table>"
             f"<tr><th></th>{head}</tr>{rows}</table>"
         )

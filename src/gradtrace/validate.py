@@ -557,9 +557,21 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
                 "weight_decay=0.01)."
             )
         if key not in preset.defaults:
+            own = list(preset.defaults)
+            suggested = _suggest_hyper(key, own)
+            having = [n for n, p in PRESETS.items() if key in p.defaults]
+            if having and "Did you mean" not in suggested:
+                # such as momentum, which plain sgd has not
+                shown = next((n for n in having if PRESETS[n].defaults[key]), None)
+                example = shown or having[0]
+                value = PRESETS[example].defaults[key] if shown else "VALUE"
+                suggested = (
+                    f"it has {', '.join(own)}; the presets with {key} are "
+                    f"{', '.join(having)}: --optimizer {example} --opt "
+                    f"{key}={value}, say."
+                )
             raise InputError(
-                f"optimizer {name!r} has no hyper-parameter {key!r}: "
-                f"{_suggest_hyper(key, list(preset.defaults))}"
+                f"optimizer {name!r} has no hyper-parameter {key!r}: {suggested}"
             )
         default = preset.defaults[key]
         if isinstance(default, bool):
@@ -849,7 +861,9 @@ def x_columns(
                     f"{len(others)} ({', '.join(others)}) with none named 'x': pass "
                     "--x with one of them, or use --model linear for several."
                 )
-            cols = ["x"]
+            # the one column besides y is x, whatever its name
+            alone = model in ONE_COLUMN and y in names and len(others) == 1
+            cols = others if alone and "x" not in names else ["x"]
         else:
             cols = [c for c in names if c != y]
         if not cols:

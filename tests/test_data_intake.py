@@ -1,0 +1,71 @@
+"""What ``fit`` takes as data from Python: names kept, the one column besides y
+taken as x, a named Series as a distribution's y, tables with ``to_pandas``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import gradtrace
+
+RNG = np.random.default_rng(5)
+X = RNG.normal(size=40)
+Y = 2 * X + 1 + 0.1 * RNG.normal(size=40)
+
+
+def _params(data: object, **options: object) -> dict[str, float]:
+    trace = gradtrace.fit(data, epochs=3, lr=0.1, **options)  # type: ignore[arg-type]
+    return {k: float(v) for k, v in trace.params.items()}
+
+
+def test_the_one_column_besides_y_is_x_whatever_its_name() -> None:
+    reference = _params(pd.DataFrame({"x": X, "y": Y}))
+    cases = [
+        pd.DataFrame({"dose": X, "y": Y}),
+        (pd.DataFrame({"dose": X}), pd.Series(Y, name="resp")),  # scikit-learn's
+        (pd.Series(X, name="dose"), Y),
+    ]
+    for data in cases:
+        trace = gradtrace.fit(data, epochs=3, lr=0.1)  # type: ignore[arg-type]
+        assert trace.info["data"]["x"] == ["dose"]
+        assert {k: float(v) for k, v in trace.params.items()} == reference
+    # two candidates: still asked which
+    with pytest.raises(gradtrace.InputError, match="takes one x column and the data"):
+        gradtrace.fit(pd.DataFrame({"dose": X, "age": X, "y": Y}), epochs=1)
+
+
+def test_a_named_series_is_a_distributions_y() -> None:
+    named = _params(pd.Series(Y, name="height"), model="normal")
+    assert named == _params(pd.Series(Y), model="normal")
+    assert named == _params((None, Y), model="normal")
+
+
+def test_a_table_with_to_pandas_is_taken_as_its_data_frame() -> None:
+    arrow = pa.table({"x": X, "y": Y})
+    assert _params(arrow) == _params(pd.DataFrame({"x": X, "y": Y}))
+    with pytest.raises(
+        gradtrace.InputError, match="column 'q' not found in the pyarrow Table"
+    ):
+        gradtrace.fit(arrow, x="q", epochs=1)
+    with pytest.raises(
+        gradtrace.InputError, match="cannot use object as data: give a pandas"
+    ):
+        gradtrace.fit(object(), epochs=1)  # type: ignore[arg-type]
+
+
+def test_a_named_series_keeps_its_name_and_is_not_called_unused() -> None:
+    trace = gradtrace.fit(pd.Series(Y, name="height"), "normal", epochs=2, lr=0.1)
+    assert trace.info["data"]["y"] == "height"
+    assert trace.info["notices"] == []
+
+
+def test_the_runs_notes_reach_python() -> None:
+    """A constant x column: the command line printed "no exact optimum" as a
+    note; Python showed nothing of it."""
+    trace = gradtrace.fit(pd.DataFrame({"x": np.ones(40), "y": Y}), epochs=2, lr=0.1)
+    assert trace.notes and "no exact optimum" in trace.notes[0]
+    assert trace.notes == [f"{n}." for n in trace.info["notices"]]
+    assert trace.summary().attrs["notes"] == trace.notes
+    assert "note: no exact optimum" in trace._repr_html_()
