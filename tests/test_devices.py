@@ -30,10 +30,13 @@ cases = {
 }
 for name, kw in cases.items():
     data = kw.pop("data")
-    one = gradtrace.fit(data, devices=1, **kw).to_pandas()
-    four = gradtrace.fit(data, devices=4, **kw).to_pandas()
+    # the traces are compared: the exact optimum (computed on the host alike,
+    # whatever the devices) is left out, and with it the gap to it (the loss's
+    # rounding, magnified)
+    one = gradtrace.fit(data, devices=1, exact=False, **kw).to_pandas()
+    four = gradtrace.fit(data, devices=4, exact=False, **kw).to_pandas()
     worst = 0.0
-    for c in one.columns.drop("gap"):  # gap: the loss's rounding, magnified
+    for c in one.columns:
         scale = float(np.nanmax(np.abs(one[c]))) or 1.0
         diff = float(np.nanmax(np.abs(one[c] - four[c]))) if len(one) else 0.0
         worst = max(worst, diff / scale)
