@@ -51,8 +51,18 @@ def test_an_out_that_cannot_be_written_is_refused_before_the_sweep_runs(
     assert list((tmp_path / "ro").iterdir()) == []
 
 
+@pytest.fixture(scope="module")
+def one_rate() -> sweeps.Sweep:
+    """A sweep of one rate, run once for the tests that save it where it may not
+    go (a sweep compiles its program anew each time)."""
+    return sweep("seed001_line", lr=[0.01], steps=5)
+
+
 def test_a_failed_write_after_the_sweep_is_one_line_and_leaves_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    one_rate: sweeps.Sweep,
 ) -> None:
     def full(*args: Any, **kwargs: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -66,9 +76,8 @@ def test_a_failed_write_after_the_sweep_is_one_line_and_leaves_nothing(
     )
     assert list(tmp_path.iterdir()) == []  # no folder, no hidden temporary one
     # and from Python, in Python's words
-    s = sweep("seed001_line", lr=[0.01], steps=5)
     with pytest.raises(gradtrace.RunFolderError) as caught:
-        s.save(tmp_path / "s")
+        one_rate.save(tmp_path / "s")
     assert str(caught.value) == (
         f"cannot write the sweep folder {str(tmp_path / 's')!r} "
         "(No space left on device): choose a writable folder."
@@ -77,7 +86,7 @@ def test_a_failed_write_after_the_sweep_is_one_line_and_leaves_nothing(
 
 
 def test_an_existing_folder_is_called_a_sweep_folder(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], one_rate: sweeps.Sweep
 ) -> None:
     folder = tmp_path / "s"
     assert run_cli([*SMALL, "--out", str(folder)], capsys)[0] == 0
@@ -87,9 +96,8 @@ def test_an_existing_folder_is_called_a_sweep_folder(
         f"error: sweep folder {str(folder)!r} already exists: choose another "
         "--out, or pass --force to replace it.\n"
     )
-    s = sweep("seed001_line", lr=[0.01], steps=5)
     with pytest.raises(gradtrace.RunFolderError) as caught:
-        s.save(folder)
+        one_rate.save(folder)
     assert str(caught.value) == (
         f"sweep folder {str(folder)!r} already exists: choose another folder, or "
         "pass force=True to replace it."
