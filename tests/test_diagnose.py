@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 import gradtrace
 from gradtrace.advice import g
 from gradtrace.cli import main
+from helpers import run_cli
 
 SEED002 = dict(
     model="normal",
@@ -414,3 +416,19 @@ def test_a_rate_within_the_full_data_limit_but_not_the_batches_is_told_so() -> N
     assert d_single["stable_lr"] < 0.7 < d_full["stable_lr"]
     said = " ".join(d_single["findings"])
     assert "on these batches" in said and "lower than the full data's 0.784" in said
+
+
+def test_diagnose_says_separated_classes_have_no_optimum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    x = np.linspace(-2, 2, 40)
+    data = tmp_path / "sep.csv"
+    pd.DataFrame({"dose": x, "y": (x > 0.1).astype(float)}).to_csv(data, index=False)
+    code, out, err = run_cli(
+        ["diagnose", str(data), "--model", "logistic", "--lr", "1"], capsys
+    )
+    assert code == 0, err
+    assert " ".join(out.split()).startswith(
+        "the classes are perfectly separated by dose: a line puts every y=1"
+    )
+    assert "--optimizer adamw" in out  # the command line's words

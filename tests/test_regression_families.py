@@ -446,3 +446,58 @@ def test_bad_input_is_refused_with_a_one_line_message(case: str) -> None:
     message = str(err.value)
     assert words in message
     assert "\n" not in message
+
+
+def _separable(x: np.ndarray, y: np.ndarray) -> bool:
+    """SciPy's linear program: is there a line with every y=1 strictly on one side
+    and every y=0 on the other (complete separation)? Its margin t, maximised with
+    the coefficients in [-1, 1], is positive then."""
+    design = np.column_stack([x, np.ones(len(y))])
+    signs = 2 * y - 1
+    k = design.shape[1]
+    # variables (beta, t): maximise t subject to t - sign * (design @ beta) <= 0
+    a_ub = np.column_stack([-signs[:, None] * design, np.ones(len(y))])
+    done = optimize.linprog(
+        c=[0.0] * k + [-1.0],
+        A_ub=a_ub,
+        b_ub=np.zeros(len(y)),
+        bounds=[(-1, 1)] * k + [(None, 1)],
+    )
+    assert done.status == 0
+    return bool(-done.fun > 1e-9)
+
+
+@pytest.mark.parametrize("case", ["one x", "tilted", "one flipped", "random"])
+def test_separated_classes_have_no_optimum_as_a_linear_program_finds(
+    case: str,
+) -> None:
+    """Perfectly separated classes gave a made-up optimum (w = 970, standard error
+    2e6) and advice to take a rate of 1e11."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(80, 2))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0.2).astype(float)
+    if case == "one x":
+        x, y = x[:, :1], (x[:, 0] > 0.3).astype(float)
+    elif case == "one flipped":
+        y[np.argmax(x[:, 0] + 0.5 * x[:, 1])] = 0.0  # the surest 1 made a 0
+    elif case == "random":
+        y = (rng.random(80) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
+    frame = pd.DataFrame({**{f"x{i}": x[:, i] for i in range(x.shape[1])}, "y": y})
+    trace = gradtrace.fit(frame, "logistic", lr=0.5, steps=50)
+    separable = _separable(x, y)
+    assert separable == (case in ("one x", "tilted"))
+    assert bool(trace.info.get("separated")) == separable
+    if separable:
+        assert "optimum" not in trace.info and "diagnosis" not in trace.info
+        assert trace.warnings == [
+            "the classes are perfectly separated by "
+            + " and ".join(frame.columns[:-1])
+            + ": a line puts every y=1 on one side and every y=0 on the other, so "
+            "the likelihood keeps rising as the coefficients grow and has no "
+            "maximum: there is no optimum, standard error or rate advice, and more "
+            "steps only make the coefficients larger (weight decay, "
+            "optimizer='adamw', holds them finite)."
+        ]
+        assert "optimum" not in trace.summary().columns
+    else:
+        assert np.isfinite(trace.info["stderr"]["w"]).all()

@@ -414,6 +414,20 @@ def on_edge(name: str, optimum: Any, constraint: str, final: Any = None) -> str:
     )
 
 
+def separated(x: Any) -> str:
+    """A sentence on a logistic regression whose classes ``x`` (its columns' names)
+    separates perfectly: no maximum of the likelihood, so no optimum, standard
+    error or rate advice, and steps that grow the coefficients for ever."""
+    over = " and ".join(x) if x else "x"
+    return (
+        f"the classes are perfectly separated by {over}: a line puts every y=1 on "
+        "one side and every y=0 on the other, so the likelihood keeps rising as the "
+        "coefficients grow and has no maximum: there is no optimum, standard error "
+        "or rate advice, and more steps only make the coefficients larger (weight "
+        "decay, --optimizer adamw, holds them finite)."
+    )
+
+
 #: Steps at the end of a run in which a parameter that stays put while its
 #: gradient is not 0 is said to be stuck (and at least half of the run's).
 STUCK_STEPS = 10

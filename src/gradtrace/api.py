@@ -1854,7 +1854,7 @@ def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, 
     before (and without) training: what ``gradtrace diagnose`` prints."""
     p = plan(config, frame, source)
     out = plan_reference(p)
-    out["notices"] = p.notices
+    out["notices"], out["x"] = p.notices, p.x_cols
     return out
 
 

@@ -14,6 +14,12 @@ from gradtrace.core.bijections import to_unconstrained
 from gradtrace.core.losses import LossLike, param_specs
 from gradtrace.errors import InputError
 
+#: A logistic regression's loss per row at its solver's optimum below which the
+#: classes may be separated (the solver then stops where the gradient, about as
+#: small as the loss, passes its tolerance: 1e-11 on separated data), and are
+#: checked (``exact.separated``).
+SEPARATED_LOSS = 1e-4
+
 
 def compute(
     m: Any,
@@ -37,6 +43,15 @@ def compute(
     try:
         with jax.enable_x64(True):
             best = exact.solve(m, loss, reduction, names, fixed, xs, ys, trainable)
+            per_row = best.loss / (len(ys) if reduction == "sum" else 1)
+            if (
+                getattr(m, "name", None) == "logistic"
+                and loss == "nll"
+                and per_row < SEPARATED_LOSS  # checked only where it may be
+                and exact.separated(m, loss, {**best.params, **fixed}, xs, ys)
+            ):
+                # the solver stopped somewhere on the way to infinity
+                return {"separated": True}
             out.update(
                 optimum={k: v.tolist() for k, v in best.params.items()},
                 optimum_loss=best.loss,

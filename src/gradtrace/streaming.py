@@ -296,5 +296,5 @@ def reference(config: RunConfig) -> dict[str, Any]:
     a chunk at a time, and the plan's notices."""
     p, layout, rows_in = _open(config)
     out = exact_chunks(p, rows_in, layout)
-    out["notices"] = p.notices
+    out["notices"], out["x"] = p.notices, p.x_cols
     return out

@@ -65,6 +65,7 @@ PYTHON_WORDS = (
     ("(--init)", "(init=)"),
     ("(--standardize)", "(standardize=True)"),
     ("(--dtype float64)", "(dtype='float64')"),
+    ("(weight decay, --optimizer adamw,", "(weight decay, optimizer='adamw',"),
     (
         "choose another --out, or pass --force",
         "choose another folder, or pass force=True",

@@ -236,14 +236,16 @@ class Trace:
         return [for_python(n) + "." for n in self.info.get("notices", [])]
 
     def convergence_warnings(self) -> list[str]:
-        """Of ``warnings``: an optimum on the edge of a parameter's range (any run),
-        a completed run's parameters far from the optimum (in standard errors), and
+        """Of ``warnings``: classes that a logistic regression separates perfectly
+        (no optimum), an optimum on the edge of a parameter's range (any run), a
+        completed run's parameters far from the optimum (in standard errors), and
         a loss that ended above where it started."""
         from gradtrace.advice import (
             drifting,
             ended_above,
             on_edge,
             rose_warning,
+            separated,
             stuck,
             unconverged,
         )
@@ -251,6 +253,8 @@ class Trace:
         from gradtrace.text import fmt
 
         info = self.info
+        if info.get("separated"):
+            return [separated(info["data"].get("x"))]
         edge = [
             on_edge(k, info["optimum"][k], kind, final=self.params[k])
             for k, kind in (info.get("optimum_edge") or {}).items()

@@ -152,6 +152,11 @@ def diagnose(**options: Any) -> None:
     console = _console()
     for note in ref["notices"]:
         click.echo(f"note: {note}.", err=True)
+    if ref.get("separated"):  # no optimum to diagnose a rate against
+        from gradtrace.advice import separated
+
+        console.print(separated(ref.get("x")))
+        return
     if "optimum" not in ref:
         raise InputError("no exact optimum could be found for this problem.")
     console.print(

@@ -67,6 +67,30 @@ def _loss64(
     return _over(lambda xb, yb, how: compiled(params, xb, yb, how), x, y, reduction)
 
 
+def separated(
+    model: Model, loss: LossLike, params: dict[str, Any], x: Any, y: Values
+) -> bool:
+    """Whether a logistic regression's ``params`` put every row on its own class's
+    side (its y of 0 or 1 given a probability above 1/2, a row loss below log 2):
+    then a line through x separates the classes, and scaling the coefficients up
+    drives the loss toward 0 without end, so the likelihood has no maximum (a
+    solver stops somewhere along the way). A certificate, not a guess: no
+    separating point, no claim (quasi-complete separation, where rows sit on the
+    line, is not detected)."""
+
+    def misplaced(p: dict[str, Any], x: Any, y: Any, how: str) -> Any:
+        def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+            rows = row_losses(model, loss, p, xb, yb)
+            bad = (rows >= math.log(2.0)) | (yb * (1.0 - yb) != 0.0)
+            return reduce(bad.astype(rows.dtype), mask, "sum")
+
+        return reduce_rows(block, x, y, "sum")
+
+    compiled = jax.jit(misplaced, static_argnums=3)
+    wrong = _over(lambda xb, yb, how: compiled(params, xb, yb, how), x, y, "sum")
+    return float(wrong) == 0.0
+
+
 def _over(fn: Any, x: Any, y: Values, reduction: str) -> Any:
     """``fn(x, y, how)``, a compiled reduction, over all the rows
     (``rowsums.total``), each array shared with JAX where it can be."""
