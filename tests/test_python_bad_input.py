@@ -4,6 +4,7 @@ deep inside, a NaN run or a silent misreading."""
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -550,3 +551,19 @@ def test_numbered_columns_and_a_whole_float_seed() -> None:
     assert one.to_pandas().equals(
         gradtrace.fit(FRAME, seed=1, batch_size=2, epochs=2).to_pandas()
     )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"x": "nope"}, {"model": "linera"}, {"lr": -1}, {"metrics": ["r^3"]}],
+)
+def test_a_refusal_is_raised_from_the_callers_line(options: dict[str, Any]) -> None:
+    """A wrong column showed 7-9 frames of gradtrace's internals above the one
+    line that says what to do; now only the public function's."""
+    with pytest.raises(gradtrace.InputError) as refused:
+        gradtrace.fit(FRAME, steps=2, **options)
+    frames = traceback.extract_tb(refused.value.__traceback__)
+    package = str(Path(gradtrace.__file__).parent)
+    ours = [f for f in frames if f.filename.startswith(package)]
+    assert [f.name for f in ours] == ["wrapped"]
+    assert refused.value.__suppress_context__

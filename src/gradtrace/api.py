@@ -293,7 +293,8 @@ def _no_argument(function: str, key: str, keywords: set[str]) -> str:
 def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """``function``, whose bad-input messages (written for the command line) name
     its keyword arguments instead of the flags, for a Python caller ("--batch-size
-    must be at least 1" as "batch_size must be at least 1": ``in_python``)."""
+    must be at least 1" as "batch_size must be at least 1": ``in_python``), raised
+    from the caller's call with none of gradtrace's own frames."""
     parameters = inspect.signature(function).parameters
     keywords = set(parameters)
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
@@ -311,9 +312,11 @@ def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
                 raise
             message = str(err)
             rewritten = in_python(message, keywords)
-            if rewritten == message:
-                raise
-            raise type(err)(rewritten) from None
+            if rewritten != message:
+                err.args = (rewritten,)
+            # shown from the caller's line: the message says what to do, and the
+            # frames of the code that found the problem would only bury it
+            raise err.with_traceback(None) from None
 
     return wrapped
 
