@@ -45,8 +45,8 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
         ("x,y\n", "has 0 rows"),
         ("x,y\n1,2\n", "has 1 row"),
         ("x,y\n1,2\n2,abc\n3,4\n", "non-numeric value 'abc' in data row 2 (line 3)"),
-        ("x,y\n1,2\n2,nan\n3,4\n", "missing or infinite value in data row 2"),
-        ("x,y\n1,2\n2,inf\n3,4\n", "missing or infinite value in data row 2"),
+        ("x,y\n1,2\n2,nan\n3,4\n", "a missing value (NaN) in column 'y', data row 2"),
+        ("x,y\n1,2\ninf,4\n3,4\n", "an infinite value in column 'x', data row 2"),
         ("y\n1\n2\n3\n", "the y column 'y' is alone, with no x"),
     ],
 )
@@ -121,6 +121,11 @@ def test_missing_values_are_found_in_any_block(
             return
         with pytest.raises(InputError, match=rf"data row {rows[0] + 1}\b"):
             validate.finite_rows(x, y, False, "data")
+        # and with the columns' names, the one that holds it
+        column = "v" if in_x else "t"
+        at = rf"in column '{column}', data row {rows[0] + 1}\b"
+        with pytest.raises(InputError, match=at):
+            validate.finite_rows(x, y, False, "data", (["u", "v"], "t"))
         if n - len(rows) >= 2:
             kept_x, kept_y, dropped = validate.finite_rows(x, y, True, "data")
             assert dropped == len(rows) and len(kept_y) == n - len(rows)
@@ -491,14 +496,14 @@ def test_python_data_rows_are_also_named_by_iloc() -> None:
     from gradtrace.errors import InputError
 
     frame = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [1.0, 2, np.nan, 4]})
-    with pytest.raises(InputError, match=r"in data row 3 \(\.iloc\[2\]\)"):
+    with pytest.raises(InputError, match=r"'y', data row 3 \(\.iloc\[2\]\) \(1 "):
         gradtrace.fit(frame, lr=0.1, steps=2)
     # after dropped rows, a later bad row is still named by its place in the data
     counts = pd.DataFrame({"x": [1.0, np.nan, 2, 3, 4], "y": [1.0, 2, 3, -4, 5]})
     with pytest.raises(InputError, match=r"-4 in data row 4 \(\.iloc\[3\]\)"):
         gradtrace.fit(counts, "poisson-regression", lr=0.1, steps=2, drop_missing=True)
     # arrays have no iloc
-    with pytest.raises(InputError, match=r"in data row 2 \(position 1 from 0\)"):
+    with pytest.raises(InputError, match=r"'y', data row 2 \(position 1 from 0\)"):
         gradtrace.fit((np.array([1.0, 2, 3]), np.array([1.0, np.inf, 3])), lr=0.1)
 
 

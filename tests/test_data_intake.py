@@ -69,3 +69,15 @@ def test_the_runs_notes_reach_python() -> None:
     assert trace.notes == [f"{n}." for n in trace.info["notices"]]
     assert trace.summary().attrs["notes"] == trace.notes
     assert "note: no exact optimum" in trace._repr_html_()
+
+
+def test_a_missing_value_is_named_by_its_column_and_index_label() -> None:
+    frame = pd.DataFrame({"x": X[:4], "y": Y[:4]}, index=["a", "b", "c", "d"])
+    frame.loc["c", "x"] = np.nan
+    with pytest.raises(gradtrace.InputError) as refused:
+        gradtrace.fit(frame, epochs=1)
+    assert str(refused.value) == (
+        "the data frame has a missing value (NaN) in column 'x', data row 3 "
+        "(.iloc[2]), index 'c' (1 such row): clean the data, or pass "
+        "drop_missing=True to drop them."
+    )

@@ -895,7 +895,9 @@ def plan(
         )
     xs, ys = validate.columns(frame, kind, x_cols, config.y, source, cdtype)
     given = xs, ys  # to name a row by its place in the data, where rows are dropped
-    xs, ys, dropped = validate.finite_rows(xs, ys, config.drop_missing, source)
+    xs, ys, dropped = validate.finite_rows(
+        xs, ys, config.drop_missing, source, (x_cols, config.y), frame.index
+    )
     if dropped:
         notices.append(
             f"dropped {dropped} row{'s' if dropped > 1 else ''} with "

@@ -1091,18 +1091,34 @@ def kept_rows(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
 
 
 def finite_rows(
-    x: np.ndarray | None, y: np.ndarray, drop: bool, source: str
+    x: np.ndarray | None,
+    y: np.ndarray,
+    drop: bool,
+    source: str,
+    names: tuple[Sequence[str], str] | None = None,
+    index: pd.Index | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, int]:
-    """Rows without NaN or infinity; with ``drop``, the others dropped and counted."""
+    """Rows without NaN or infinity; with ``drop``, the others dropped and counted.
+    A refusal names the first such value's column (``names``: x's columns and y's)
+    and its row, by the data frame's own ``index`` label where that is not the
+    rows' positions."""
     if not _any_missing(x, y):
         return x, y, 0
     ok = _finite(x, y)
     n_bad = int((~ok).sum())
     if n_bad and not drop:
         i = int(np.flatnonzero(~ok)[0])
+        what, where = "a missing or infinite value", _row(i, source)
+        if names is not None:
+            row = [] if x is None else list(np.reshape(x[i], -1))
+            cells = dict(zip([*names[0], names[1]], [*row, y[i]], strict=True))
+            column, value = next((c, v) for c, v in cells.items() if not np.isfinite(v))
+            shown = "a missing value (NaN)" if np.isnan(value) else "an infinite value"
+            what = f"{shown} in column {column!r}"
+        if index is not None and not isinstance(index, pd.RangeIndex):
+            where += f", index {index[i]!r}"
         raise InputError(
-            f"{source} {_has(source)} a missing or infinite value in "
-            f"{_row(i, source)}"
+            f"{source} {_has(source)} {what}, {where}"
             f" ({n_bad} such row{'s' if n_bad > 1 else ''}): clean the "
             "data, or pass --drop-missing to drop them."
         )
