@@ -648,3 +648,25 @@ def test_loss_figure_draws_a_scheduled_rate_on_its_own_axis() -> None:
     )
     plain = gradtrace.fit("seed001_line", "line", lr=0.1, batch_size=25, epochs=2)
     assert len(plain.plot("loss").axes) == 1
+
+
+def test_figures_draw_on_axes_of_ones_own() -> None:
+    """trace.plot("loss", ax=ax) raised TypeError: a figure could not go into a
+    notebook's grid of subplots."""
+    from matplotlib.figure import Figure
+
+    trace = gradtrace.fit(
+        "seed004_keras", optimizer="adam", lr=0.1, batch_size=4, epochs=3
+    )
+    fig = Figure(figsize=(15, 4))
+    axes = fig.subplots(1, 3)
+    for ax, which in zip(axes, ["fit", "loss", "landscape"], strict=True):
+        assert trace.plot(which, ax=ax) is fig
+        assert ax.get_title() and (ax.lines or ax.collections)
+    assert "loss per step" == axes[1].get_title()
+    assert len(fig.axes) == 4  # the three, and the landscape's colorbar
+    assert not fig.legends  # each legend is its axes' own
+    with pytest.raises(gradtrace.InputError, match="draws several axes of its own"):
+        trace.plot("params", ax=axes[0])
+    with pytest.raises(gradtrace.InputError, match="ax= takes a matplotlib Axes"):
+        trace.plot("loss", ax=3)

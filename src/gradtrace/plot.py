@@ -38,12 +38,16 @@ def _figure(
     rows: int = 1,
     cols: int = 1,
     layout: Literal["constrained"] | None = "constrained",
+    ax: Any = None,
     **kwargs: Any,
 ) -> tuple[Figure, Any]:
     """A figure and its axes, outside pyplot (no global state, safe in threads);
-    ``layout=None`` for a figure that ``_place`` lays out."""
+    ``layout=None`` for a figure that ``_place`` lays out. ``ax``: the caller's own
+    matplotlib axes to draw on instead (its figure is theirs)."""
     from matplotlib.figure import Figure
 
+    if ax is not None:
+        return ax.figure, ax
     fig = Figure(figsize=(width, height), layout=layout)
     return fig, fig.subplots(rows, cols, **kwargs)
 
@@ -852,18 +856,19 @@ def _loss_fn(trace: Any, sample: int | None = None) -> Any:
     return f
 
 
-def fit_over_data(trace: Any) -> Figure:
+def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     """The data with the fitted model, the initial one and the true one (when known):
     points and curves for a regression on one x; for several x, y against the fitted
     prediction; for a distribution, a histogram (or, for counts, the share of each
-    value) with the three densities."""
+    value) with the three densities. ``ax``: a matplotlib axes of yours to draw
+    on (its figure is returned)."""
     info = trace.info
     x, y = _run_data(trace)
     n = int(info["data"]["n_rows"])  # y may be a sample of them
     model = _model(trace)
     fixed = info["fixed"]
     truth = trace.truth
-    fig, ax = _figure(7.5, 4.5)
+    fig, ax = _figure(7.5, 4.5, ax=ax)
     colors = {"initial": "#9e9e9e", "fitted": "#3b528b", "truth": "#d62728"}
     names = [s.name for s in _specs(trace, model)]
     curves = []
@@ -1063,13 +1068,14 @@ def _evaluate(
         return np.asarray(model.log_prob(p, jnp.asarray(y, jnp.float64)))
 
 
-def loss_curves(trace: Any) -> Figure:
+def loss_curves(trace: Any, ax: Any = None) -> Figure:
     """The loss per step: each batch's loss (before its update) and the loss over all
     the data (after it), the epoch means when an epoch has several batches, and the
-    optimum's loss as a line; log scale when it spans decades."""
+    optimum's loss as a line; log scale when it spans decades. ``ax``: a matplotlib
+    axes of yours to draw on (its figure is returned)."""
     frame = trace.to_pandas()
     info = trace.info
-    fig, ax = _figure(7.5, 4.5)
+    fig, ax = _figure(7.5, 4.5, ax=ax)
     steps = frame["step"].to_numpy()
     several = info["schedule"]["batches_per_epoch"] > 1
     if several:
@@ -1270,12 +1276,15 @@ def framed_words(cut: int) -> str:
 
 
 def loss_landscape(
-    trace: Any, params: tuple[str, str] | None = None, grid: int = 60
+    trace: Any, params: tuple[str, str] | None = None, grid: int = 60, ax: Any = None
 ) -> Figure:
     """Contours of the loss over two parameters, with the optimizer's path (a dot per
     step), the start, the end and the optimum. With more parameters, the contours
     hold the others at the optimum (where it is known; else at their final values)
-    and the path is each step's two parameters: the title says so."""
+    and the path is each step's two parameters: the title says so. ``ax``: a
+    matplotlib axes of yours to draw on (its figure is returned; the legend is
+    then the axes' own)."""
+    own = ax is not None
     import textwrap
 
     import jax
@@ -1327,7 +1336,7 @@ def loss_landscape(
     with jax.enable_x64(True):
         A, B = np.meshgrid(ga, gb)
         Z = on_grid(at, A, B, rows)
-    fig, ax = _figure(7, 5.5)
+    fig, ax = _figure(7, 5.5, ax=ax)
     levels, norm = landscape_levels(Z[np.isfinite(Z)])
     cs = ax.contourf(A, B, Z, levels=levels, cmap=_cmap(), norm=norm, alpha=0.85)
     bar = fig.colorbar(cs, ax=ax, label=f"{trace.info['loss']} {over}", format="%.4g")
@@ -1400,7 +1409,10 @@ def loss_landscape(
     # wrapped: a line wider than the axes runs off the figure's edge
     title = "\n".join(textwrap.fill(line, 64) for line in lines)
     ax.set_title(title, fontsize=10)
-    fig.legend(fontsize=8, loc="outside lower center", ncol=4, frameon=False)
+    if own:  # the figure is the caller's, perhaps of several axes
+        ax.legend(fontsize=7, loc="best")
+    else:
+        fig.legend(fontsize=8, loc="outside lower center", ncol=4, frameon=False)
     return fig
 
 

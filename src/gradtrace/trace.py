@@ -500,12 +500,17 @@ class Trace:
         return for_python(as_text(narration(self, step, "this run", rows, "rows=None")))
 
     def plot(
-        self, which: str = "loss", params: Sequence[str] | str | None = None
+        self,
+        which: str = "loss",
+        params: Sequence[str] | str | None = None,
+        ax: Any = None,
     ) -> Any:
         """A matplotlib figure of the run: ``fit``, ``loss``, ``params``,
         ``landscape`` (two parameters or more; ``params=("b", "c")`` picks the two,
         by default the first two) or ``mse_loglik`` (a normal distribution or a
-        line) (``gradtrace.plot`` has one function each)."""
+        line) (``gradtrace.plot`` has one function each). ``ax``: a matplotlib axes
+        of yours (a subplot of your grid) to draw ``fit``, ``loss`` or
+        ``landscape`` on; the figure returned is then that axes' figure."""
         from gradtrace import plot
         from gradtrace.text import for_python
 
@@ -523,6 +528,16 @@ class Trace:
                 f"params= picks the landscape's two parameters: drop it for "
                 f"plot({which!r}), or plot('landscape', params=...)."
             )
+        if ax is not None and which not in ("fit", "loss", "landscape"):
+            raise InputError(
+                f"plot({which!r}) draws several axes of its own: drop ax=, or "
+                "draw 'fit', 'loss' or 'landscape' on it."
+            )
+        if ax is not None and not hasattr(ax, "figure"):
+            raise InputError(
+                f"ax= takes a matplotlib Axes (fig, ax = plt.subplots()), got a "
+                f"{type(ax).__name__}."
+            )
         names = params.split(",") if isinstance(params, str) else params
         if names is not None and len(names) != 2:
             raise InputError(
@@ -530,9 +545,14 @@ class Trace:
                 f"got {params!r}."
             )
         try:
-            if names is not None:
-                pair = (str(names[0]).strip(), str(names[1]).strip())
-                return plot.loss_landscape(self, pair)
+            if which == "landscape":
+                pair = None
+                if names is not None:
+                    pair = (str(names[0]).strip(), str(names[1]).strip())
+                return plot.loss_landscape(self, pair, ax=ax)
+            if ax is not None:
+                on_axes = {"fit": plot.fit_over_data, "loss": plot.loss_curves}
+                return on_axes[which](self, ax=ax)
             return figures[which](self)
         except InputError as err:
             said = re.sub(
