@@ -84,6 +84,11 @@ def test_poly_optimum_equals_polyfit_and_errors_equal_ols() -> None:
     lo, hi = ols.conf_int(0.05).T
     np.testing.assert_allclose(t.info["ci95"]["w"][0], lo[:3], rtol=1e-6)
     np.testing.assert_allclose(t.info["ci95"]["b"][1], hi[3], rtol=1e-6)
+    # and its table's t statistics and p-values, as statsmodels' summary has them
+    table = t.summary()
+    assert "z" not in table
+    np.testing.assert_allclose(table["t"], ols.tvalues, rtol=1e-6)
+    np.testing.assert_allclose(table["p_value"], ols.pvalues, rtol=1e-5)
 
 
 # -- linear, standardised ----------------------------------------------------------
@@ -144,6 +149,9 @@ def test_logistic_optimum_errors_and_likelihood_equal_statsmodels_logit() -> Non
     np.testing.assert_allclose(like["optimum"]["loglik"], ref.llf, rtol=1e-9)
     np.testing.assert_allclose(like["optimum"]["aic"], ref.aic, rtol=1e-9)
     np.testing.assert_allclose(like["optimum"]["bic"], ref.bic, rtol=1e-9)
+    table = t.summary().loc[["b", "w[0]", "w[1]"]]
+    np.testing.assert_allclose(table["z"], ref.tvalues, rtol=1e-4)
+    np.testing.assert_allclose(table["p_value"], ref.pvalues, rtol=1e-3)
     # the gradient fit reaches the optimum
     np.testing.assert_allclose(
         _flat(t.params, ["b", "w"]), ref.params, rtol=1e-3, atol=1e-3

@@ -69,6 +69,8 @@ def test_the_summary_is_the_optimum_its_errors_and_a_95_percent_interval() -> No
         "std_error",
         "ci_low",
         "ci_high",
+        "t",
+        "p_value",
     ]
     coef, se = _least_squares(X, Y)
     np.testing.assert_allclose(table["optimum"], coef, rtol=1e-9)

@@ -362,7 +362,9 @@ class Trace:
         (``ci_low``, ``ci_high``: Student's t for least squares, -+ 1.96 standard
         errors for a likelihood; a positive parameter's on the log scale, one in
         (0, 1) on the logit scale, so that it stays in range; NaN for one whose
-        optimum is on the edge of its range), the ``truth`` of generated data and
+        optimum is on the edge of its range), ``t`` or ``z`` and ``p_value`` (each
+        real-valued parameter's optimum tested against 0, as statsmodels' tables
+        do: ``_tests``), the ``truth`` of generated data and
         ``fixed`` values (parameters held at their start); a run with
         ``standardize=True`` adds ``final_in_x_units`` and ``optimum_in_x_units``,
         the slopes and intercept in x's own units. ``.attrs``: ``loss`` (initial,
@@ -407,6 +409,7 @@ class Trace:
         for bound in ("ci_low", "ci_high"):
             if bound in columns:
                 frame[bound] = pd.Series(columns[bound], dtype=float)
+        self._tests(frame)
         # a run on standardised x: its slopes and intercept in x's own units
         units = info.get("original_units") or {}
         for which in ("final", "optimum"):
@@ -429,6 +432,35 @@ class Trace:
         frame.attrs["warnings"] = self.warnings
         frame.attrs["notes"] = self.notes
         return frame
+
+    def _tests(self, frame: pd.DataFrame) -> None:
+        """``summary``'s test of each real-valued parameter's optimum against 0,
+        as statsmodels' tables give it: ``t`` (least squares, Student's t with n - k
+        degrees of freedom) or ``z`` (a likelihood, the normal), and ``p_value``
+        (two-sided); none for positive or (0, 1) parameters, for which 0 is an
+        edge, not a value to test."""
+        info = self.info
+        if "std_error" not in frame or info["loss"] not in ("mse", "nll"):
+            return
+        real = [
+            label
+            for label in frame.index
+            for spec in info["params_spec"]
+            if spec["name"] == str(label).split("[")[0]
+            and spec.get("constraint", "real") == "real"
+        ]
+        if not real:
+            return
+        from scipy import special
+
+        statistic = frame.loc[real, "optimum"] / frame.loc[real, "std_error"]
+        if info["loss"] == "mse" and info["data"].get("x") is not None:
+            dof = int(info["data"]["n_rows"]) - int(frame["std_error"].notna().sum())
+            name, tail = "t", special.stdtr(max(dof, 1), -np.abs(statistic))
+        else:
+            name, tail = "z", special.ndtr(-np.abs(statistic))
+        frame[name] = statistic.reindex(frame.index).astype(float)
+        frame["p_value"] = pd.Series(2 * tail, index=real).reindex(frame.index)
 
     def report(self, out: str | Path) -> Path:
         """Write the run's interactive report (one self-contained HTML file, as
