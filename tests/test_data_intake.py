@@ -81,3 +81,21 @@ def test_a_missing_value_is_named_by_its_column_and_index_label() -> None:
         "(.iloc[2]), index 'c' (1 such row): clean the data, or pass "
         "drop_missing=True to drop them."
     )
+
+
+def test_slopes_are_named_by_their_columns_in_the_table_and_pictures() -> None:
+    from matplotlib.figure import Figure
+
+    X2 = np.column_stack([X, RNG.normal(size=40)])
+    frame = pd.DataFrame({"age": X2[:, 0], "income": X2[:, 1], "y": Y})
+    trace = gradtrace.fit(frame, "linear", x=["age", "income"], epochs=2, lr=0.1)
+    table = trace.summary()
+    assert list(table.index) == ["w[0]", "w[1]", "b"]  # the trace's own columns
+    assert table["x"].tolist()[:2] == ["age", "income"] and table["x"].isna().iloc[2]
+    # the landscape takes a slope by its column's name
+    by_name = trace.plot("landscape", params=("age", "b"))
+    assert isinstance(by_name, Figure) and "w[age]" in by_name.axes[0].get_xlabel()
+    labels = [ax.get_ylabel() for ax in trace.plot("params").axes]
+    assert labels == ["w[age]", "w[income]", "b"]
+    # one x column: nothing to tell apart
+    assert "x" not in gradtrace.fit(frame, x="age", epochs=1, lr=0.1).summary()

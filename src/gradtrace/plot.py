@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from gradtrace.errors import InputError
+from gradtrace.tables import param_labels
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -787,25 +788,6 @@ def loss_of_two(
     return at
 
 
-def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
-    """How a picture names each parameter column: the slopes of a model of several
-    named x columns by their column (``w[Temp (C)]`` for ``w[0]``), others as
-    they are."""
-    from gradtrace.core.models import Custom
-
-    x_names = list(trace.info["data"].get("x") or [])
-    model = _model(trace)
-    labels = {c: c for c in cols}
-    # a model of one's own may name a "w" that is no slope per column; columns
-    # named x0, x1, ... (an array's) say no more than w[0], w[1]
-    unnamed = x_names == [f"x{i}" for i in range(len(x_names))]
-    if len(x_names) >= 2 and not unnamed and not isinstance(model, Custom):
-        for i, name in enumerate(x_names):
-            if f"w[{i}]" in labels:
-                labels[f"w[{i}]"] = f"w[{name}]"
-    return labels
-
-
 def landscape_rows(trace: Any) -> tuple[int, str]:
     """The rows a landscape of ``trace`` is computed over, and what its colour scale
     says of them."""
@@ -1177,8 +1159,9 @@ def parameter_paths(trace: Any) -> Figure:
     optimum = _flat_named(info.get("optimum") or {})
     truth = _flat_named(trace.truth)
     palette = _cmap()(np.linspace(0.15, 0.85, max(len(cols), 1)))
+    labels = param_labels(trace, cols)
     for ax, col, color in zip(axes, cols, palette, strict=True):
-        ax.plot(frame["step"], frame[col], color=color, lw=2, label=col)
+        ax.plot(frame["step"], frame[col], color=color, lw=2, label=labels[col])
         if col in optimum:
             ax.axhline(
                 optimum[col],
@@ -1195,7 +1178,7 @@ def parameter_paths(trace: Any) -> Figure:
                 lw=1.5,
                 label=f"true {truth[col]:.5g}",
             )
-        ax.set_ylabel(col)
+        ax.set_ylabel(labels[col])
         ax.legend(fontsize=8, loc="best")
     _step_axis(axes[-1], trace.steps)
     axes[0].set_title("parameters per step")
@@ -1299,6 +1282,10 @@ def loss_landscape(
                 f"the landscape needs two parameters; this run trains {len(cols)}"
             )
         params = (cols[0], cols[1])
+    # a slope by its column's name as the pictures label it (w[age]), or the name
+    by_label = {v: k for k, v in param_labels(trace, cols).items()}
+    by_label.update({v[2:-1]: k for v, k in list(by_label.items()) if v != k})
+    params = (by_label.get(params[0], params[0]), by_label.get(params[1], params[1]))
     a, b = params
     for p in params:
         if p not in cols:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace.core import metrics
+from gradtrace.core.catalog import MODELS
 from gradtrace.core.loop import History
 from gradtrace.core.metrics import METRICS, keras_running_mean
 from gradtrace.core.models import ParamSpec
@@ -211,3 +212,21 @@ def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame
     for name in param_columns(frame):
         out[name] = rows[name].to_numpy()
     return out.drop_duplicates("step").reset_index(drop=True)
+
+
+def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
+    """How pictures, the report and ``summary()`` name each parameter column: the
+    slopes of a built-in model of several named x columns by their column
+    (``w[Temp (C)]`` for ``w[0]``), others as they are."""
+    info = trace.info
+    x_names = list(info["data"].get("x") or [])
+    labels = {c: c for c in cols}
+    # a model of one's own may name a "w" that is no slope per column; columns
+    # named x0, x1, ... (an array's) say no more than w[0], w[1]
+    own = info["model"] not in MODELS or "model" in info.get("own_objects", [])
+    unnamed = x_names == [f"x{i}" for i in range(len(x_names))]
+    if len(x_names) >= 2 and not unnamed and not own:
+        for i, name in enumerate(x_names):
+            if f"w[{i}]" in labels:
+                labels[f"w[{i}]"] = f"w[{name}]"
+    return labels

@@ -410,6 +410,13 @@ class Trace:
             if bound in columns:
                 frame[bound] = pd.Series(columns[bound], dtype=float)
         self._tests(frame)
+        # the x column each slope multiplies, where the model has several named
+        from gradtrace.tables import param_labels
+
+        named = param_labels(self, [str(k) for k in frame.index])
+        if any(k != v for k, v in named.items()):
+            of = [v[2:-1] if v != k else None for k, v in named.items()]
+            frame.insert(0, "x", of)
         # a run on standardised x: its slopes and intercept in x's own units
         units = info.get("original_units") or {}
         for which in ("final", "optimum"):

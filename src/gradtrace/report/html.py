@@ -40,10 +40,9 @@ def payload(trace: Any) -> dict[str, Any]:
         data_rows,
         landscape_rows,
         one_x_column,
-        param_labels,
         ran_away,
     )
-    from gradtrace.tables import param_columns
+    from gradtrace.tables import param_columns, param_labels
 
     info = trace.info
     frame = trace.to_pandas()
@@ -239,9 +238,8 @@ def _landscape(
         held_values,
         loss_of_two,
         on_grid,
-        param_labels,
     )
-    from gradtrace.tables import param_columns
+    from gradtrace.tables import param_columns, param_labels
 
     pa, pb = frame[a].to_numpy(float), frame[b].to_numpy(float)
     ok = np.isfinite(pa) & np.isfinite(pb)
