@@ -432,3 +432,18 @@ def test_diagnose_says_separated_classes_have_no_optimum(
         "the classes are perfectly separated by dose: a line puts every y=1"
     )
     assert "--optimizer adamw" in out  # the command line's words
+
+
+def test_a_logistic_regression_on_a_far_off_x_is_offered_standardize() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(1000.0, 1.0, 200)
+    y = (rng.random(200) < 1 / (1 + np.exp(-(x - 1000.0)))).astype(float)
+    trace = gradtrace.fit({"x": x, "y": y}, "logistic", lr=1e-6, steps=5)
+    (line,) = [f for f in trace.info["diagnosis"]["findings"] if "Standardising" in f]
+    assert line.endswith(
+        "1: --standardize (the summary also gives the fit in x's own units)."
+    )
+    fixed = gradtrace.fit(
+        {"x": x, "y": y}, "logistic", lr=0.5, steps=5, standardize=True
+    )
+    assert fixed.info["diagnosis"]["condition"] < 10

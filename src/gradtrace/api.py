@@ -411,8 +411,9 @@ def fit(
             diagnosis (``optimum``, ``stderr``, ``diagnosis`` in ``trace.info``, and a
             ``gap`` column).
         degree: the degree of ``poly`` (default 2).
-        standardize: for ``linear``: train on standardised x columns; run.json and
-            the summary also give the slopes in x's own units.
+        standardize: for ``linear``, ``logistic`` and ``poisson-regression``:
+            train on standardised x columns; run.json and the summary also give
+            the slopes in x's own units.
         delta: the Huber loss's delta (default 1).
         model_expr: a model as an expression, such as ``"a*exp(-b*x) + c"``: the
             names that are not x columns are parameters (default start 1).

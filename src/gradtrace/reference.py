@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from gradtrace import advice
+from gradtrace import advice, validate
 from gradtrace.core import diagnose, exact, loop, rowsums
 from gradtrace.core.bijections import to_unconstrained
 from gradtrace.core.losses import LossLike, param_specs
@@ -141,10 +141,13 @@ def compute(
         x_mean,
         x_sd,
         note,
-        # the squared error's curvature is x's: standardising x fixes it
+        # the curvature of a linear predictor's loss is x's: standardising x
+        # fixes it
         rescale=(
             "--model linear --standardize"
-            if m.name in ("line", "linear") and (loss == "mse" or loss == "nll")
+            if m.name == "line" and loss in ("mse", "nll")
+            else "--standardize"
+            if m.name in validate.STANDARDISED and loss in ("mse", "nll")
             else None
         ),
         clip=None if spec.clip is None else str(spec.clip),
@@ -207,10 +210,13 @@ def _scheduled_rate(spec: Any, limit: float) -> str:
 
 
 def _x_column(xs: np.ndarray | None, ys: rowsums.Values) -> rowsums.Values | None:
-    """The x column of data with one (in memory, or read a chunk at a time)."""
+    """The x column of data with one (in memory, or read a chunk at a time; in
+    memory also the one column of a model of x columns, such as logistic)."""
     if isinstance(ys, rowsums.Chunks):
         head = ys.head()[0]
         return ys.x_values() if head is not None and head.ndim == 1 else None
+    if xs is not None and xs.ndim == 2 and xs.shape[1] == 1:
+        return xs[:, 0]
     return xs if xs is not None and xs.ndim == 1 else None
 
 

@@ -148,9 +148,10 @@ def model(
     """The model object for a checked name, its options and the data's x columns."""
     if degree is not None and name != "poly":
         raise InputError("--degree is for --model poly: drop it, or use --model poly.")
-    if standardize and name != "linear":
+    if standardize and name not in STANDARDISED:
         raise InputError(
-            "--standardize is for --model linear: drop it, or use --model linear."
+            f"--standardize is for --model {', '.join(STANDARDISED[:-1])} or "
+            f"{STANDARDISED[-1]}: drop it, or use one of them."
         )
     if model_obj is not None:
         if model_obj.kind != "regression" or not hasattr(model_obj, "fn"):
@@ -813,6 +814,8 @@ def _is_number(value: Any) -> bool:
 
 
 ONE_COLUMN = ("line", "poly", "exp-decay")
+#: The models whose x columns --standardize standardises (a linear predictor)
+STANDARDISED = ("linear", "logistic", "poisson-regression")
 
 
 def x_columns(

@@ -49,8 +49,8 @@ MODEL_OPTIONS = [
     click.option(
         "--standardize",
         is_flag=True,
-        help="--model linear: train on standardised x columns; the summary also "
-        "gives the slopes in x's own units.",
+        help="--model linear, logistic or poisson-regression: train on standardised "
+        "x columns; the summary also gives the slopes in x's own units.",
     ),
     click.option(
         "--loss-expr",

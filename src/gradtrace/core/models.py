@@ -131,18 +131,18 @@ class Line(Regression):
 
 
 @dataclass(frozen=True)
-class Linear(Regression):
-    """A linear model on several columns, y = x @ w + b (vector w, scalar b).
+class _Columns(Regression):
+    """A model of several x columns through a linear predictor x @ w + b (vector w,
+    scalar b).
 
     With ``center`` and ``spread`` (``--standardize``), each column is standardised
     first, (x - center) / spread, and the slopes are in standard units;
-    ``original_units`` maps them back.
-    """
+    ``original_units`` maps them back (the predictor, and so the fit, is the
+    same)."""
 
     n_features: int = 1
     center: tuple[float, ...] | None = None
     spread: tuple[float, ...] | None = None
-    name = "linear"
     x_matrix = True
 
     def param_specs(self) -> tuple[ParamSpec, ...]:
@@ -157,16 +157,8 @@ class Linear(Regression):
             return (x - center[None, :]) / spread[None, :]
         return (x - center.astype(x.dtype)[None, :]) / spread.astype(x.dtype)[None, :]
 
-    def predict(self, params: Params, x: Array) -> Array:
-        """x: [n, k] -> [n]."""
+    def linear_predictor(self, params: Params, x: Array) -> Array:
         return self._x(x) @ params["w"] + params["b"]
-
-    def design(self, x: np.ndarray) -> np.ndarray:
-        xs = self._x(x.reshape(len(x), -1))
-        return np.column_stack([xs, np.ones(len(xs))])
-
-    def coefficients(self, beta: np.ndarray) -> dict[str, np.ndarray]:
-        return {"w": np.asarray(beta[:-1]), "b": np.asarray(beta[-1])}
 
     def original_units(self, params: dict[str, Any]) -> dict[str, Any]:
         """Slopes and intercept for x in its own units (unchanged when x was not
@@ -181,6 +173,25 @@ class Linear(Regression):
         if self.center is None:
             return {}
         return {"center": list(self.center), "spread": list(self.spread or ())}
+
+
+@dataclass(frozen=True)
+class Linear(_Columns):
+    """A linear model on several columns, y = x @ w + b (vector w, scalar b); see
+    ``_Columns`` for ``--standardize``."""
+
+    name = "linear"
+
+    def predict(self, params: Params, x: Array) -> Array:
+        """x: [n, k] -> [n]."""
+        return self.linear_predictor(params, x)
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        xs = self._x(x.reshape(len(x), -1))
+        return np.column_stack([xs, np.ones(len(xs))])
+
+    def coefficients(self, beta: np.ndarray) -> dict[str, np.ndarray]:
+        return {"w": np.asarray(beta[:-1]), "b": np.asarray(beta[-1])}
 
 
 @dataclass(frozen=True)
@@ -213,38 +224,22 @@ class Poly(Regression):
 
 
 @dataclass(frozen=True)
-class Logistic(Regression):
+class Logistic(_Columns):
     """Logistic regression: P(y = 1) = sigmoid(x @ w + b), fitted by Bernoulli NLL."""
 
-    n_features: int = 1
     name = "logistic"
     family = "bernoulli"
-    x_matrix = True
-
-    def param_specs(self) -> tuple[ParamSpec, ...]:
-        return (_slopes(self.n_features), INTERCEPT)
-
-    def linear_predictor(self, params: Params, x: Array) -> Array:
-        return x @ params["w"] + params["b"]
 
     def predict(self, params: Params, x: Array) -> Array:
         return 1 / (1 + jnp.exp(-self.linear_predictor(params, x)))
 
 
 @dataclass(frozen=True)
-class PoissonRegression(Regression):
+class PoissonRegression(_Columns):
     """Poisson regression with a log link: E[y] = exp(x @ w + b)."""
 
-    n_features: int = 1
     name = "poisson-regression"
     family = "poisson"
-    x_matrix = True
-
-    def param_specs(self) -> tuple[ParamSpec, ...]:
-        return (_slopes(self.n_features), INTERCEPT)
-
-    def linear_predictor(self, params: Params, x: Array) -> Array:
-        return x @ params["w"] + params["b"]
 
     def predict(self, params: Params, x: Array) -> Array:
         return jnp.exp(self.linear_predictor(params, x))
@@ -339,12 +334,13 @@ REGRESSIONS: dict[str, tuple[str, Callable[..., Regression]]] = {
         lambda n, **o: Poly(int(o.get("degree", 2))),
     ),
     "logistic": (
-        "P(y=1) = sigmoid(x @ w + b): 0/1 outcomes, Bernoulli likelihood",
-        lambda n, **o: Logistic(n),
+        "P(y=1) = sigmoid(x @ w + b): 0/1 outcomes, Bernoulli likelihood; "
+        "--standardize",
+        lambda n, **o: Logistic(n, o.get("center"), o.get("spread")),
     ),
     "poisson-regression": (
-        "E[y] = exp(x @ w + b): counts, Poisson likelihood",
-        lambda n, **o: PoissonRegression(n),
+        "E[y] = exp(x @ w + b): counts, Poisson likelihood; --standardize",
+        lambda n, **o: PoissonRegression(n, o.get("center"), o.get("spread")),
     ),
     "exp-decay": (
         "y = a*exp(-b*x) + c: one x column, nonlinear",
