@@ -117,7 +117,7 @@ def test_a_diverged_run_diverges_again_when_made_longer(
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["--epochs", "3", "--steps", "4"], "give --epochs or --steps, not both"),
+        (["--epochs", "3", "--steps", "4"], "give --epochs or --steps (one of them)"),
         (["--epochs", "0"], "--epochs must be at least 1"),
         (["--steps", "2.5"], "--steps"),
     ],

@@ -942,7 +942,7 @@ def plan(
             )
             batch_size = n_rows
     if config.epochs is not None and config.steps is not None:
-        raise InputError("give --epochs or --steps, not both.")
+        raise InputError("give --epochs or --steps (one of them), not both.")
     per_epoch = n_batches(n_rows, batch_size)
     if config.steps is not None:
         n_steps = validate.positive_int("steps", config.steps, "--steps")
@@ -1809,7 +1809,6 @@ class Longer(NamedTuple):
     ``"old"`` or ``"new"`` (``prefix_of``, the shorter) are the other's first."""
 
     config: RunConfig
-    n_steps: int
     prefix_of: str
     rows: int | None
 
@@ -1830,7 +1829,7 @@ def longer(
     evaluated on its own (a full-batch run's, and a mini-batch run's off that
     cadence), so that row is left out of the comparison."""
     if (epochs is None) == (steps is None):
-        raise InputError("give --epochs or --steps, not both.")
+        raise InputError("give --epochs or --steps (one of them), not both.")
     schedule = info["schedule"]
     if epochs is not None:
         epochs = validate.positive_int("--epochs", epochs, "--epochs")
@@ -1842,17 +1841,15 @@ def longer(
         config.eval_every = int(schedule["eval_every"])
     recorded, status = int(info["steps"]), info["status"]
     if status == "diverged" and n_steps >= recorded:
-        return Longer(config, n_steps, "old", None)  # diverges again at that step
+        return Longer(config, "old", None)  # diverges again at that step
     if status in ("interrupted", "running") and n_steps >= recorded:
-        return Longer(config, n_steps, "old", rerun_rows(info))
+        return Longer(config, "old", rerun_rows(info))
     full_batch = schedule["batch_size"] >= info["data"]["n_rows"]
     short, prefix_of = min(recorded, n_steps), "old" if recorded <= n_steps else "new"
     if short == recorded == n_steps:
-        return Longer(config, n_steps, "old", None)
+        return Longer(config, "old", None)
     on_cadence = short % config.eval_every == 0
-    return Longer(
-        config, n_steps, prefix_of, short + (0 if full_batch or not on_cadence else 1)
-    )
+    return Longer(config, prefix_of, short + (0 if full_batch or not on_cadence else 1))
 
 
 def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, Any]:
