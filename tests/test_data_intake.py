@@ -99,3 +99,23 @@ def test_slopes_are_named_by_their_columns_in_the_table_and_pictures() -> None:
     assert labels == ["w[age]", "w[income]", "b"]
     # one x column: nothing to tell apart
     assert "x" not in gradtrace.fit(frame, x="age", epochs=1, lr=0.1).summary()
+
+
+def test_a_given_y_is_not_swapped_for_the_one_column() -> None:
+    with pytest.raises(gradtrace.InputError, match="column 'zz' not found"):
+        gradtrace.fit(pd.DataFrame({"h": Y}), "normal", y="zz", epochs=1)
+
+
+def test_a_shifted_index_is_named_by_its_label() -> None:
+    frame = pd.DataFrame({"x": X[:6], "y": Y[:6]}).iloc[2:]
+    frame.loc[4, "x"] = np.nan
+    with pytest.raises(gradtrace.InputError, match=r"\(\.iloc\[2\]\), index 4 \("):
+        gradtrace.fit(frame, epochs=1)
+
+
+def test_a_parameters_own_name_comes_before_a_column_named_like_it() -> None:
+    frame = pd.DataFrame({"a": X, "b": RNG.normal(size=40), "y": Y})
+    trace = gradtrace.fit(frame, "linear", x=["a", "b"], epochs=2, lr=0.1)
+    figure = trace.plot("landscape", params=("a", "b"))
+    assert "w[a]" in figure.axes[0].get_xlabel()
+    assert figure.axes[0].get_ylabel().strip() == "b"  # the intercept, not w[b]

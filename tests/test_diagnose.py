@@ -429,7 +429,7 @@ def test_diagnose_says_separated_classes_have_no_optimum(
     )
     assert code == 0, err
     assert " ".join(out.split()).startswith(
-        "the classes are perfectly separated by dose: a line puts every y=1"
+        "the classes are perfectly separated by dose: a cut-off puts every y=1"
     )
     assert "--optimizer adamw" in out  # the command line's words
 

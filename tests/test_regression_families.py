@@ -499,8 +499,8 @@ def test_separated_classes_have_no_optimum_as_a_linear_program_finds(
         assert "optimum" not in trace.info and "diagnosis" not in trace.info
         assert trace.warnings == [
             "the classes are perfectly separated by "
-            + " and ".join(frame.columns[:-1])
-            + ": a line puts every y=1 on one side and every y=0 on the other, so "
+            + ("x0: a cut-off" if case == "one x" else "x0 and x1: a line")
+            + " puts every y=1 on one side and every y=0 on the other, so "
             "the likelihood keeps rising as the coefficients grow and has no "
             "maximum: there is no optimum, standard error or rate advice, and more "
             "steps only make the coefficients larger (weight decay, "
@@ -546,3 +546,19 @@ def test_a_glm_on_standardised_x_gives_statsmodels_slopes_in_x_units(
     )
     assert t.info["model_options"]["center"] == pytest.approx(X.mean(axis=0))
     assert t.warnings == []
+
+
+def test_a_held_coefficient_is_not_called_separated() -> None:
+    """With w held, only b moves: the loss has a finite minimum (SciPy's), and the
+    classes that w alone would separate are not said to be."""
+    x = np.linspace(-2, 2, 60)
+    frame = pd.DataFrame({"x": x, "y": (x > 0.1).astype(float)})
+    trace = gradtrace.fit(frame, "logistic", fix={"w": 3.0}, lr=0.5, steps=20)
+    assert "separated" not in trace.info
+
+    def loss(b: np.ndarray) -> float:
+        eta = 3.0 * x + b[0]
+        return float(np.mean(np.logaddexp(0, eta) - frame["y"] * eta))
+
+    best = optimize.minimize(loss, [0.0]).x[0]
+    np.testing.assert_allclose(trace.info["optimum"]["b"], best, rtol=1e-4)

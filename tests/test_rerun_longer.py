@@ -131,3 +131,26 @@ def test_a_bad_length_is_one_line(
     code, _, err = run_cli(["rerun", str(old), *args, "--out", str(new)], capsys)
     assert code == 2 and said in err and len(err.strip().splitlines()) == 1
     assert not new.exists()
+
+
+def test_a_pytorch_schedule_across_its_table_is_refused_with_why(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond TABLE_EPOCHS epochs PyTorch's rates come from other tables (within
+    two ulps): a rerun across it said only that the traces differ."""
+    schedule = ["--lr-schedule", "torch.exponential:gamma=0.9"]
+    old = _fit(tmp_path, "old", "--lr", "0.01", "--steps", "4", *schedule)
+    capsys.readouterr()
+    monkeypatch.setattr(api, "TABLE_EPOCHS", 5)
+    new = tmp_path / "new"
+    code, _, err = run_cli(
+        ["rerun", str(old), "--steps", "8", "--out", str(new)], capsys
+    )
+    assert code == 2 and "up to 5 epochs and from tables in double precision" in err
+    assert not new.exists()
+    code, _, err = run_cli(
+        ["rerun", str(old), "--steps", "5", "--out", str(new)], capsys
+    )
+    assert code == 0, err

@@ -418,9 +418,11 @@ def separated(x: Any) -> str:
     """A sentence on a logistic regression whose classes ``x`` (its columns' names)
     separates perfectly: no maximum of the likelihood, so no optimum, standard
     error or rate advice, and steps that grow the coefficients for ever."""
-    over = " and ".join(x) if x else "x"
+    names = list(x or ["x"])
+    over = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    cut = {1: "a cut-off", 2: "a line"}.get(len(names), "a plane")
     return (
-        f"the classes are perfectly separated by {over}: a line puts every y=1 on "
+        f"the classes are perfectly separated by {over}: {cut} puts every y=1 on "
         "one side and every y=0 on the other, so the likelihood keeps rising as the "
         "coefficients grow and has no maximum: there is no optimum, standard error "
         "or rate advice, and more steps only make the coefficients larger (weight "

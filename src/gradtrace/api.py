@@ -35,6 +35,7 @@ from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
 from gradtrace.core.rowsums import reduce_rows
+from gradtrace.core.schedules import TABLE_EPOCHS
 from gradtrace.data import DATASETS
 from gradtrace.errors import COMMAND_LINE, InputError, RunFolderError
 from gradtrace.reference import compute as reference_compute
@@ -881,7 +882,7 @@ def plan(
     reduction = validate.reduction(config.reduction)
     pdtype = validate.dtype(config.dtype)
     cdtype = validate.dtype(config.compute_dtype or pdtype, "compute dtype")
-    if kind == "distribution" and len(frame.columns) == 1:
+    if kind == "distribution" and len(frame.columns) == 1 and config.y == "y":
         config.y = str(frame.columns[0])  # one column (a named Series, say) is y
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
@@ -1836,6 +1837,19 @@ def longer(
         n_steps = epochs * int(schedule["batches_per_epoch"])
     else:
         n_steps = steps = validate.positive_int("--steps", steps, "--steps")
+    per_epoch = int(schedule["batches_per_epoch"])
+    sched = config.lr_schedule  # its dict, or its text
+    name = sched.get("name", "") if isinstance(sched, dict) else str(sched or "")
+    if str(name).startswith("torch."):
+        before = -(-int(schedule["n_steps"]) // per_epoch)
+        after = -(-n_steps // per_epoch)
+        if min(before, after) <= TABLE_EPOCHS < max(before, after):
+            raise InputError(
+                f"the run's PyTorch schedule takes its rates by PyTorch's recursion "
+                f"up to {TABLE_EPOCHS} epochs and from tables in double precision "
+                "beyond (within two ulps), so runs on either side of it differ in "
+                "their rates' last bits: fit the new length anew with gradtrace fit."
+            )
     config = dataclasses.replace(config, epochs=epochs, steps=steps)
     if config.eval_every is None:
         config.eval_every = int(schedule["eval_every"])

@@ -1285,6 +1285,7 @@ def loss_landscape(
     # a slope by its column's name as the pictures label it (w[age]), or the name
     by_label = {v: k for k, v in param_labels(trace, cols).items()}
     by_label.update({v[2:-1]: k for v, k in list(by_label.items()) if v != k})
+    by_label.update({c: c for c in cols})  # a parameter's own name comes first
     params = (by_label.get(params[0], params[0]), by_label.get(params[1], params[1]))
     a, b = params
     for p in params:

@@ -48,6 +48,7 @@ def compute(
                 getattr(m, "name", None) == "logistic"
                 and loss == "nll"
                 and per_row < SEPARATED_LOSS  # checked only where it may be
+                and not fixed  # held coefficients cannot all grow
                 and exact.separated(m, loss, {**best.params, **fixed}, xs, ys)
             ):
                 # the solver stopped somewhere on the way to infinity

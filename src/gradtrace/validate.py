@@ -1093,6 +1093,11 @@ def kept_rows(x: np.ndarray | None, y: np.ndarray) -> np.ndarray:
     return np.flatnonzero(_finite(x, y))
 
 
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as its Python value (an index label in a message)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def finite_rows(
     x: np.ndarray | None,
     y: np.ndarray,
@@ -1118,8 +1123,12 @@ def finite_rows(
             column, value = next((c, v) for c, v in cells.items() if not np.isfinite(v))
             shown = "a missing value (NaN)" if np.isnan(value) else "an infinite value"
             what = f"{shown} in column {column!r}"
-        if index is not None and not isinstance(index, pd.RangeIndex):
-            where += f", index {index[i]!r}"
+        if index is not None and not index.equals(pd.RangeIndex(len(index))):
+            label = index[i]
+            label = (
+                tuple(map(_plain, label)) if isinstance(label, tuple) else _plain(label)
+            )
+            where += f", index {label!r}"
         raise InputError(
             f"{source} {_has(source)} {what}, {where}"
             f" ({n_bad} such row{'s' if n_bad > 1 else ''}): clean the "
