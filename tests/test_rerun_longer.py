@@ -11,6 +11,7 @@ import pytest
 import gradtrace
 from gradtrace import api
 from gradtrace.cli import main
+from gradtrace.core import schedules
 from helpers import run_cli
 
 SEED004 = Path(__file__).parents[1] / "src/gradtrace/datasets/seed004_keras.csv"
@@ -143,7 +144,7 @@ def test_a_pytorch_schedule_across_its_table_is_refused_with_why(
     schedule = ["--lr-schedule", "torch.exponential:gamma=0.9"]
     old = _fit(tmp_path, "old", "--lr", "0.01", "--steps", "4", *schedule)
     capsys.readouterr()
-    monkeypatch.setattr(api, "TABLE_EPOCHS", 5)
+    monkeypatch.setattr(schedules, "TABLE_EPOCHS", 5)
     new = tmp_path / "new"
     code, _, err = run_cli(
         ["rerun", str(old), "--steps", "8", "--out", str(new)], capsys

@@ -28,14 +28,13 @@ import pandas as pd
 import pyarrow as pa
 
 from gradtrace import store, validate
-from gradtrace.core import loop
+from gradtrace.core import loop, schedules
 from gradtrace.core.arrays import to_device
 from gradtrace.core.batches import n_batches
 from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
 from gradtrace.core.rowsums import reduce_rows
-from gradtrace.core.schedules import TABLE_EPOCHS
 from gradtrace.data import DATASETS
 from gradtrace.errors import COMMAND_LINE, InputError, RunFolderError
 from gradtrace.reference import compute as reference_compute
@@ -1838,18 +1837,16 @@ def longer(
     else:
         n_steps = steps = validate.positive_int("--steps", steps, "--steps")
     per_epoch = int(schedule["batches_per_epoch"])
-    sched = config.lr_schedule  # its dict, or its text
-    name = sched.get("name", "") if isinstance(sched, dict) else str(sched or "")
-    if str(name).startswith("torch."):
-        before = -(-int(schedule["n_steps"]) // per_epoch)
-        after = -(-n_steps // per_epoch)
-        if min(before, after) <= TABLE_EPOCHS < max(before, after):
-            raise InputError(
-                f"the run's PyTorch schedule takes its rates by PyTorch's recursion "
-                f"up to {TABLE_EPOCHS} epochs and from tables in double precision "
-                "beyond (within two ulps), so runs on either side of it differ in "
-                "their rates' last bits: fit the new length anew with gradtrace fit."
-            )
+    sched = validate.lr_schedule(config.lr_schedule)
+    before = -(-int(schedule["n_steps"]) // per_epoch)
+    if sched is not None and not sched.same_rates(before, -(-n_steps // per_epoch)):
+        raise InputError(
+            "the run's PyTorch schedule takes its rates by PyTorch's recursion up "
+            f"to {schedules.TABLE_EPOCHS} epochs and from tables in double "
+            "precision beyond (within two ulps), so runs on either side of it "
+            "differ in their rates' last bits: fit the new length anew with "
+            "gradtrace fit."
+        )
     config = dataclasses.replace(config, epochs=epochs, steps=steps)
     if config.eval_every is None:
         config.eval_every = int(schedule["eval_every"])

@@ -213,6 +213,14 @@ class LrSchedule:
         wide = x64 and np.dtype(param_dtype) == np.float64
         return np.float64 if wide and self.per_epoch else np.float32
 
+    def same_rates(self, epochs: int, other: int) -> bool:
+        """Whether runs of ``epochs`` and ``other`` epochs take the same rates at the
+        epochs both have: not where one is within ``TABLE_EPOCHS`` (PyTorch's
+        recursion) and the other beyond (tables within two ulps of it)."""
+        if not self.per_epoch:
+            return True
+        return not min(epochs, other) <= TABLE_EPOCHS < max(epochs, other)
+
     def rate_fn(
         self, lr: Any, per_epoch: int, n_steps: int, dtype: Any
     ) -> Callable[[Any], Any]:
