@@ -511,6 +511,40 @@ def test_separated_classes_have_no_optimum_as_a_linear_program_finds(
         assert np.isfinite(trace.info["stderr"]["w"]).all()
 
 
+def test_a_sweep_on_separated_classes_measures_no_steps_to_an_optimum() -> None:
+    """A sweep stored the solver's stopping point on the way to infinity as the
+    optimum, and counted steps to come "within tol" of it. With the classes
+    separated (SciPy's linear program says so), it keeps no optimum, no
+    configuration reaches one, ``gap`` is the loss itself (its infimum is 0), and
+    the warning a fit gives is the sweep's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    x = np.linspace(-2.0, 2.0, 40)
+    y = (x > 0.3).astype(float)
+    assert _separable(x[:, None], y)
+    frame = pd.DataFrame({"dose": x, "y": y})
+    result = gradtrace.sweep(frame, "logistic", lr=[0.1, 1.0], steps=30)
+    assert result.info["separated"] is True
+    assert result.info["optimum"] is None and result.info["optimum_loss"] is None
+    assert result.table["steps_to_tol"].isna().all()
+    np.testing.assert_array_equal(result.table["gap"], result.table["loss"])
+    assert result.best["lr"] == 1.0  # the lower final loss
+    assert result.warnings[0].startswith(
+        "the classes are perfectly separated by dose: a cut-off puts every y=1"
+    )
+    assert "optimizer='adamw'" in result.warnings[0]
+    fig = result.plot("losses")
+    assert "separated" in fig.axes[0].get_ylabel()
+    # classes that overlap keep their optimum
+    y[np.argmax(x)] = 0.0
+    kept = gradtrace.sweep(
+        pd.DataFrame({"dose": x, "y": y}), "logistic", lr=[0.1, 1.0], steps=30
+    )
+    assert "separated" not in kept.info and kept.info["optimum_loss"] > 0
+    assert kept.warnings == []
+
+
 @pytest.mark.parametrize("model", ["logistic", "poisson-regression"])
 def test_a_glm_on_standardised_x_gives_statsmodels_slopes_in_x_units(
     model: str,

@@ -379,7 +379,9 @@ def sweep_losses(sweep: Sweep) -> Figure:
     dashed, ending in a cross. Where batch sizes differ, over epochs instead of
     steps. The chart reaches a million times the largest starting gap: a curve that
     rises above it is cut at the top, an arrow where it leaves, and the legend says
-    how high it went. The title names the marks drawn."""
+    how high it went. The title names the marks drawn. Where the classes of a
+    logistic regression are separated (no optimum), the loss itself: its infimum
+    is 0."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
@@ -387,6 +389,8 @@ def sweep_losses(sweep: Sweep) -> Figure:
 
     table = sweep.table
     best = sweep.info["optimum_loss"]
+    apart = best is None  # separated classes: no optimum, the infimum 0
+    best = 0.0 if apart else best
     lrs = table["lr"].to_numpy(float)
     norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
     cmap = _cmap()
@@ -520,7 +524,11 @@ def sweep_losses(sweep: Sweep) -> Figure:
     if handles:
         legend = fig.legend(handles=handles, loc="lower left", frameon=False)
     ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
-    ax.set_ylabel("loss − optimum's loss")
+    ax.set_ylabel(
+        "loss (no optimum: the classes are separated)"
+        if apart
+        else "loss − optimum's loss"
+    )
     n_diverged = int(diverged.sum())
     # the marks a diverged curve ends in: a cross, or the arrow where it left
     endings = " or ".join(["x"] * bool(crosses) + ["▲ off the chart"] * bool(off))

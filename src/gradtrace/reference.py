@@ -21,6 +21,29 @@ from gradtrace.errors import InputError
 SEPARATED_LOSS = 1e-4
 
 
+def separated(
+    m: Any,
+    loss: LossLike,
+    reduction: str,
+    best: exact.Optimum,
+    fixed: dict[str, np.ndarray],
+    xs: np.ndarray | None,
+    ys: rowsums.Values,
+) -> bool:
+    """Whether ``best``, a solver's answer, is a logistic regression's stopping
+    point on the way to infinity: its classes perfectly separated, so that the
+    likelihood has no maximum (``exact.separated``'s certificate, checked only where
+    the loss per row is small enough for it to hold)."""
+    per_row = best.loss / (len(ys) if reduction == "sum" else 1)
+    return (
+        getattr(m, "name", None) == "logistic"
+        and loss == "nll"
+        and per_row < SEPARATED_LOSS  # checked only where it may be
+        and not fixed  # held coefficients cannot all grow
+        and exact.separated(m, loss, {**best.params, **fixed}, xs, ys)
+    )
+
+
 def compute(
     m: Any,
     loss: LossLike,
@@ -43,14 +66,7 @@ def compute(
     try:
         with jax.enable_x64(True):
             best = exact.solve(m, loss, reduction, names, fixed, xs, ys, trainable)
-            per_row = best.loss / (len(ys) if reduction == "sum" else 1)
-            if (
-                getattr(m, "name", None) == "logistic"
-                and loss == "nll"
-                and per_row < SEPARATED_LOSS  # checked only where it may be
-                and not fixed  # held coefficients cannot all grow
-                and exact.separated(m, loss, {**best.params, **fixed}, xs, ys)
-            ):
+            if separated(m, loss, reduction, best, fixed, xs, ys):
                 # the solver stopped somewhere on the way to infinity
                 return {"separated": True}
             out.update(

@@ -16,8 +16,8 @@ import jax
 import numpy as np
 import pandas as pd
 
-from gradtrace import validate
-from gradtrace.advice import ended_above
+from gradtrace import reference, validate
+from gradtrace.advice import ended_above, separated
 from gradtrace.api import RunConfig, objects, plan, python_names
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
@@ -161,24 +161,27 @@ class Sweep:
 
     @property
     def warnings(self) -> list[str]:
-        """What the ``sweep`` command warns of: configurations whose loss ended above
-        its start (the first named), with what to change named as Python's
-        arguments."""
+        """What the ``sweep`` command warns of: classes perfectly separated (no
+        optimum: ``gap`` is then to the loss's infimum, 0), and configurations whose
+        loss ended above its start (the first named), with what to change named as
+        Python's arguments."""
         from gradtrace.text import for_python
 
-        return [for_python(w) for w in self.rose_warnings()]
+        return [for_python(w) for w in self.command_warnings()]
 
-    def rose_warnings(self) -> list[str]:
+    def command_warnings(self) -> list[str]:
         """``warnings``, as the ``sweep`` command words them (its options)."""
+        info = self.info
+        apart = [separated(info["data"].get("x"))] if info.get("separated") else []
         rose = self.rose
         if not len(rose):
-            return []
+            return apart
         from gradtrace.advice import rose_warning
 
         first = rose.iloc[0]
         shown = self._named(first)
         others = f" and {len(rose) - 1} more" if len(rose) > 1 else ""
-        return [
+        return apart + [
             rose_warning(
                 f"{first['start_loss']:.7g}",
                 f"{first['loss']:.7g}{others}",
@@ -444,6 +447,11 @@ def sweep(
             p.trainable,
             stderr=False,
         )
+        # perfectly separated classes: no optimum to measure steps against, and
+        # the loss's infimum, 0, to measure gaps from
+        apart = reference.separated(p.m, p.loss, p.reduction, best, p.fixed, p.xs, p.ys)
+    optimum = None if apart else best.params
+    optimum_loss = None if apart else best.loss
     # each batch size runs its own steps, and keeps about 100 of them
     steps_of: dict[int, int] = {}
     keeps: dict[int, int] = {}
@@ -518,7 +526,7 @@ def sweep(
                     p.ys,
                     schedule,
                     keep,
-                    best.params,
+                    optimum,
                     tol,
                     p.spec.schedule,
                     p.spec.clip,
@@ -541,7 +549,7 @@ def sweep(
                 # both over all the data: before the first step, after the last
                 row["start_loss"] = float(result.kept_loss[i, 0])
                 row["loss"] = float(result.final_loss[i])
-                row["gap"] = row["loss"] - best.loss
+                row["gap"] = row["loss"] - (optimum_loss or 0.0)
                 first = int(result.first_within[i])
                 row["steps_to_tol"] = first if first > 0 else None
                 dstep = int(result.diverged_step[i])
@@ -581,6 +589,7 @@ def sweep(
             if base.data == "-"
             else (base.data or "python data"),
             "n_rows": p.n_rows,
+            **({"x": list(p.x_cols)} if p.x_cols else {}),
         },
         # the most steps a configuration ran, and each batch size's own where
         # they differ
@@ -606,8 +615,11 @@ def sweep(
             "batch_size": sizes,
         },
         "config": json.loads(json.dumps(base.to_dict(), default=str)),
-        "optimum": {k: v.tolist() for k, v in best.params.items()},
-        "optimum_loss": best.loss,
+        "optimum": None
+        if optimum is None
+        else {k: v.tolist() for k, v in optimum.items()},
+        "optimum_loss": optimum_loss,
+        **({"separated": True} if apart else {}),
         "timings": {
             "compile_s": compile_s,
             "train_s": train_s,

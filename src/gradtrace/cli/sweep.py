@@ -381,7 +381,7 @@ def sweep(
             f"{t['train_s']:.2f} s of training ({t['compile_s']:.2f} s compiling, "
             f"{t['total_s']:.2f} s in all). Sweep folder: {out}"
         )
-        for warning in result.rose_warnings():
+        for warning in result.command_warnings():
             console.print(warning)
         if table["diverged"].all():
             console.print(f"{result.best_text()} (gradtrace lr-find suggests one).")
