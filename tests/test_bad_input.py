@@ -158,7 +158,10 @@ def test_missing_values_are_found_in_any_block(
         (["--lr", "inf"], "learning rate must be finite, got inf"),
         (
             ["--optimizer", "adam", "--opt", "weight_decay=0.1"],
-            "optimizer 'adam' has no weight_decay: choose one that has, adamw,",
+            "optimizer 'adam' has no hyper-parameter 'weight_decay': it has "
+            "learning_rate, b1, b2, eps; the presets with "
+            "weight_decay are adamw, keras.adamw, torch.sgd, torch.adam, torch.adamw: "
+            "--optimizer adamw --opt weight_decay=0.0001, say.",
         ),
         (
             ["--optimizer", "torch.adamw", "--opt", "weight_decay=-1"],

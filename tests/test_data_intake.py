@@ -55,8 +55,11 @@ def test_a_table_with_to_pandas_is_taken_as_its_data_frame() -> None:
         gradtrace.fit(object(), epochs=1)  # type: ignore[arg-type]
 
 
-def test_a_named_series_keeps_its_name_and_is_not_called_unused() -> None:
-    trace = gradtrace.fit(pd.Series(Y, name="height"), "normal", epochs=2, lr=0.1)
+@pytest.mark.parametrize("given", ["series", "(None, series)"])
+def test_a_named_series_keeps_its_name_and_is_not_called_unused(given: str) -> None:
+    series = pd.Series(Y, name="height")
+    data = series if given == "series" else (None, series)
+    trace = gradtrace.fit(data, "normal", epochs=2, lr=0.1)
     assert trace.info["data"]["y"] == "height"
     assert trace.info["notices"] == []
 

@@ -117,8 +117,29 @@ def test_a_hyper_parameter_of_other_presets_names_them() -> None:
     line = one_line(lambda: gradtrace.fit(FRAME, opt={"momentum": 0.9}, steps=2))
     assert "'sgd' has no hyper-parameter 'momentum': it has learning_rate" in line
     assert "the presets with momentum are momentum, nesterov, rmsprop" in line
-    assert "optimizer='momentum' opt={'momentum': 0.9}" in line  # Python's words
+    assert "optimizer='momentum', opt={'momentum': 0.9}, say" in line  # Python's
     gradtrace.fit(FRAME, optimizer="momentum", opt={"momentum": 0.9}, steps=2)
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        # a misspelling of another preset's hyper-parameter is named as it
+        (
+            "momentu",
+            "it has learning_rate. Did you mean 'momentum'? The presets with "
+            "momentum are momentum,",
+        ),
+        # a switch's example turns it on
+        ("nesterov", "optimizer='keras.sgd', opt={'nesterov': True}, say."),
+    ],
+)
+def test_a_near_name_or_a_switch_of_other_presets_names_them(
+    key: str, said: str
+) -> None:
+    line = one_line(lambda: gradtrace.fit(FRAME, opt={key: 0.9}, steps=2))
+    assert f"'sgd' has no hyper-parameter {key!r}: " in line
+    assert said in line
 
 
 def test_opt_init_and_fix_must_be_dicts() -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import gradtrace
-from gradtrace import api
+from gradtrace import api, store
 from gradtrace.cli import main
 from gradtrace.core import schedules
 from helpers import run_cli
@@ -95,10 +97,25 @@ def test_the_loss_over_all_the_data_keeps_the_runs_cadence(
     else:
         assert evaluated[:3] == [0, 4, 8] and evaluated[-1] == 30
         assert again[:9] == [*range(0, 33, 4)]
-    # the last row's loss over all the data was evaluated at the run's end, apart
-    assert "their first 30 rows are identical" in out
+    # the last row's loss over all the data was evaluated at the run's end, apart:
+    # its step is compared without it
+    assert (
+        "their first 30 rows are identical, and step 30's but for its loss over all "
+        "the data" in out
+    )
     pd.testing.assert_frame_equal(new.iloc[:30], first.iloc[:30])
+    own = [c for c in first.columns if c not in ("loss", "gap")]
+    pd.testing.assert_series_equal(new.loc[30, own], first.loc[30, own])
     assert gradtrace.load(tmp_path / "new").info["schedule"]["eval_every"] == 4
+    # a difference in that step's parameters is one
+    path = tmp_path / "new" / "trace.parquet"
+    table = pq.read_table(path).to_pandas()
+    table.loc[30, "w"] = float(table.loc[30, "w"]) + 1e-6
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path)
+    assert store.same_traces(old, tmp_path / "new", prefix=True, rows=30)
+    assert not store.same_traces(
+        old, tmp_path / "new", prefix=True, rows=30, then_step=True
+    )
 
 
 def test_a_diverged_run_diverges_again_when_made_longer(

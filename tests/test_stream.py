@@ -319,6 +319,9 @@ def test_a_median_in_a_streamed_run_is_left_out_with_a_notice(data: Any) -> None
     )
     assert "optimum" not in trace.info
     assert any("median needs the data in memory" in n for n in trace.info["notices"])
+    # in Python, the small chunks' note names Python's argument
+    small = [n for n in trace.notes if n.startswith("chunks of 64 rows")]
+    assert small and small[0].endswith("read fast (chunk_rows=).")
 
 
 def test_shuffled_stream_batches_are_the_rows_it_trained_on(data: Any) -> None:

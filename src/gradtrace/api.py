@@ -225,7 +225,9 @@ def in_python(message: str, keywords: set[str]) -> str:
     "lr=0.01", "--model linear" as "model='linear'", "--drop-missing" as
     "drop_missing=True", "--fix n=2" as "fix={'n': 2}", "--init w" as
     "init['w']", and a flag alone as its name ("give a positive lr"). Flags of no
-    keyword of the function stay as they are."""
+    keyword of the function stay as they are. Flags side by side are arguments
+    side by side: "--optimizer momentum --opt momentum=0.9" is "optimizer='momentum',
+    opt={'momentum': 0.9}"."""
 
     def one(match: re.Match[str]) -> str:
         flag, value = match.group(1), match.group(2)
@@ -252,7 +254,19 @@ def in_python(message: str, keywords: set[str]) -> str:
             return f"{key}={value!r}"  # a choice, or a column's name
         return key + after
 
-    return _FLAG.sub(one, message)
+    out: list[str] = []
+    end, given = 0, False  # where the last flag ended; whether it became key=value
+    for match in _FLAG.finditer(message):
+        written = one(match)
+        between = message[end : match.start()]
+        argument = written != match.group(0) and bool(_ARGUMENT.match(written))
+        out += [", " if given and argument and between == " " else between, written]
+        end, given = match.end(), argument
+    return "".join(out) + message[end:]
+
+
+#: An argument with its value, as ``in_python`` writes a flag given one.
+_ARGUMENT = re.compile(r"[a-z_]+=\S")
 
 
 #: Other libraries' names of an argument (Keras's, PyTorch's, scikit-learn's).
@@ -1806,11 +1820,14 @@ def rerun_rows(info: dict[str, Any]) -> int | None:
 class Longer(NamedTuple):
     """A saved run's configuration run for another length (``longer``), and the
     rows the two traces share: the first ``rows`` rows of the trace of
-    ``"old"`` or ``"new"`` (``prefix_of``, the shorter) are the other's first."""
+    ``"old"`` or ``"new"`` (``prefix_of``, the shorter) are the other's first;
+    ``then_step``: and the next row's step is the other's, all but its values over
+    all the data (the shorter run's last row, whose loss is taken on its own)."""
 
     config: RunConfig
     prefix_of: str
     rows: int | None
+    then_step: bool = False
 
 
 def longer(
@@ -1827,7 +1844,7 @@ def longer(
     keeps the run's cadence (its ``eval_every``, which by default grows with the
     steps), and is compared where both traces have it: a run's last row has it
     evaluated on its own (a full-batch run's, and a mini-batch run's off that
-    cadence), so that row is left out of the comparison."""
+    cadence), so that row's step is compared without it."""
     if (epochs is None) == (steps is None):
         raise InputError("give --epochs or --steps (one of them), not both.")
     schedule = info["schedule"]
@@ -1859,8 +1876,8 @@ def longer(
     short, prefix_of = min(recorded, n_steps), "old" if recorded <= n_steps else "new"
     if short == recorded == n_steps:
         return Longer(config, "old", None)
-    on_cadence = short % config.eval_every == 0
-    return Longer(config, prefix_of, short + (0 if full_batch or not on_cadence else 1))
+    whole = not full_batch and short % config.eval_every == 0
+    return Longer(config, prefix_of, short + whole, then_step=not whole)
 
 
 def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, Any]:

@@ -83,7 +83,9 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
 def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
     """The table of an (x, y) tuple: x one column or [rows, columns], y one value
     a row; (None, y) for a distribution, which reads y alone. x's columns are
-    ``x`` (one) or ``x0``, ``x1``, ..., a data frame's or a named series' own names."""
+    ``x`` (one) or ``x0``, ``x1``, ..., a data frame's or a named series' own names;
+    a distribution's y keeps its series' name."""
+    own = str(y.name) if isinstance(y, pd.Series) and y.name is not None else "y"
     y = np.asarray(y)
     if y.ndim != 1:
         raise InputError(
@@ -91,7 +93,7 @@ def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
             f"shape {y.shape}: give a 1-D array."
         )
     if x is None:
-        return pd.DataFrame({"y": y})
+        return pd.DataFrame({own: y})
     names = None
     if isinstance(x, pd.DataFrame):  # scikit-learn's way: (X, y), X's names kept
         names = [str(c) for c in x.columns]

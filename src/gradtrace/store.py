@@ -793,23 +793,31 @@ def _json_values(values: np.ndarray) -> list[Any]:
 
 
 def same_traces(
-    a: str | Path, b: str | Path, prefix: bool = False, rows: int | None = None
+    a: str | Path,
+    b: str | Path,
+    prefix: bool = False,
+    rows: int | None = None,
+    then_step: bool = False,
 ) -> bool:
     """Whether two run folders hold the same trace table (values, NaNs and missing
     values alike), compared a row group at a time: neither trace is held whole, so
     a rerun of a run of ten million steps compares in bounded memory. With
     ``prefix``, whether ``a``'s rows are ``b``'s first rows (a run that stopped
     early against one that went on). ``rows``: compare only the first ``rows``
-    rows of ``a`` (with ``prefix``). A damaged trace file is a RunFolderError."""
+    rows of ``a`` (with ``prefix``); ``then_step``: and the next row's step (all
+    but its values over all the data: ``loss``, ``gap`` and each metric's, which a
+    run's last row takes on its own). A damaged trace file is a RunFolderError."""
     try:
-        return _same_traces(Path(a), Path(b), prefix, rows)
+        return _same_traces(Path(a), Path(b), prefix, rows, then_step)
     except (OSError, ValueError, pa.ArrowException) as err:
         raise RunFolderError(
             f"cannot read the traces of {str(a)!r} and {str(b)!r} ({err})."
         ) from None
 
 
-def _same_traces(a: Path, b: Path, prefix: bool, rows: int | None) -> bool:
+def _same_traces(
+    a: Path, b: Path, prefix: bool, rows: int | None, then_step: bool
+) -> bool:
     def batches(folder: Path) -> Any:
         info = load_info(folder)
         check_parts(folder, info)
@@ -827,6 +835,8 @@ def _same_traces(a: Path, b: Path, prefix: bool, rows: int | None) -> bool:
         x = next(left, None) if x is None or not len(x) else x
         y = next(right, None) if y is None or not len(y) else y
         if left_over is not None and left_over <= 0:
+            if then_step and x is not None and y is not None and len(x) and len(y):
+                return _same_step(x.slice(0, 1), y.slice(0, 1))
             x = None
         if x is None or y is None:
             return x is None and (y is None or prefix)
@@ -837,6 +847,17 @@ def _same_traces(a: Path, b: Path, prefix: bool, rows: int | None) -> bool:
         if not x.slice(0, k).to_pandas().equals(y.slice(0, k).to_pandas()):
             return False
         x, y = x.slice(k), y.slice(k)
+
+
+def _same_step(x: pa.RecordBatch, y: pa.RecordBatch) -> bool:
+    """Whether two one-row batches hold the same step: their columns alike, and
+    equal but for the values over all the data."""
+    names = x.schema.names
+    if names != y.schema.names:
+        return False
+    metrics = {c.removeprefix("running_") for c in names if c.startswith("running_")}
+    own = [c for c in names if c not in {"loss", "gap", *metrics}]
+    return bool(x.select(own).to_pandas().equals(y.select(own).to_pandas()))
 
 
 def load_state(folder: str | Path) -> dict[str, np.ndarray]:

@@ -65,6 +65,7 @@ PYTHON_WORDS = (
     ("(--init)", "(init=)"),
     ("(--standardize)", "(standardize=True)"),
     ("(--dtype float64)", "(dtype='float64')"),
+    ("(--chunk-rows)", "(chunk_rows=)"),
     ("(weight decay, --optimizer adamw,", "(weight decay, optimizer='adamw',"),
     (
         "choose another --out, or pass --force",

@@ -28,7 +28,7 @@ from gradtrace.core.optimizers import ALIASES, PRESETS, RANGES, OptimizerSpec
 from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
 from gradtrace.core.schedules import SCHEDULES, LrSchedule
 from gradtrace.errors import COMMAND_LINE, InputError
-from gradtrace.text import column_hint
+from gradtrace.text import close_name, column_hint
 
 DTYPES = ("float32", "float64")
 PARAM_SPACES = ("constrained", "unconstrained")
@@ -550,27 +550,10 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
                 f"optimizer {name!r} calls its learning rate {preset.lr_key!r}: "
                 "give it with --lr."
             )
-        if key not in preset.defaults and key == "weight_decay":
-            having = [n for n, p in PRESETS.items() if key in p.defaults]
-            raise InputError(
-                f"optimizer {name!r} has no weight_decay: choose one that has, "
-                f"{', '.join(having)} (--optimizer torch.adamw --opt "
-                "weight_decay=0.01)."
-            )
         if key not in preset.defaults:
-            own = list(preset.defaults)
-            suggested = _suggest_hyper(key, own)
-            having = [n for n, p in PRESETS.items() if key in p.defaults]
-            if having and "Did you mean" not in suggested:
-                # such as momentum, which plain sgd has not
-                shown = next((n for n in having if PRESETS[n].defaults[key]), None)
-                example = shown or having[0]
-                value = PRESETS[example].defaults[key] if shown else "VALUE"
-                suggested = (
-                    f"it has {', '.join(own)}; the presets with {key} are "
-                    f"{', '.join(having)}: --optimizer {example} --opt "
-                    f"{key}={value}, say."
-                )
+            suggested = _suggest_hyper(key, list(preset.defaults))
+            if "Did you mean" not in suggested:
+                suggested = _other_presets(key, list(preset.defaults)) or suggested
             raise InputError(
                 f"optimizer {name!r} has no hyper-parameter {key!r}: {suggested}"
             )
@@ -634,6 +617,26 @@ def by_name(name: str, value: Any) -> dict[str, Any]:
             f"got {type(value).__name__}."
         )
     return dict(value)
+
+
+def _other_presets(key: str, own: list[str]) -> str | None:
+    """Where ``key`` (or the name it misspells) is another preset's hyper-parameter
+    but not this one's (momentum, which plain sgd has not): those presets, and how
+    to choose one; None where no preset has it."""
+    every = sorted({k for p in PRESETS.values() for k in p.defaults})
+    meant = key if key in every else close_name(key, every)
+    having = [n for n, p in PRESETS.items() if meant in p.defaults]
+    if meant is None or not having:
+        return None
+    # the example: a preset that sets it (not to 0 or False), with its default
+    shown = next((n for n in having if PRESETS[n].defaults[meant]), having[0])
+    value = PRESETS[shown].defaults[meant]
+    value = True if isinstance(value, bool) else value
+    did = f". Did you mean {meant!r}? The" if meant != key else "; the"
+    return (
+        f"it has {', '.join(own)}{did} presets with {meant} are "
+        f"{', '.join(having)}: --optimizer {shown} --opt {meant}={value}, say."
+    )
 
 
 def _suggest_hyper(key: str, names: Sequence[str]) -> str:

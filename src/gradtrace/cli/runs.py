@@ -73,7 +73,7 @@ def _show_sweep(folder: Path) -> None:
     )
     if info.get("optimum_loss") is not None:
         console.print(f"  the optimum's loss {fmt(float(info['optimum_loss']))}")
-    for warning in sweep.rose_warnings():
+    for warning in sweep.command_warnings():
         console.print(f"  {warning}")
     best = sweep.best_text()
     console.print(best if best.startswith("no best") else f"best: {best}.")
@@ -548,7 +548,13 @@ def rerun(
     if resized is not None:
         first, then = (run, out) if resized.prefix_of == "old" else (out, run)
         compared = resized.rows
-        same = same_traces(first, then, prefix=compared is not None, rows=compared)
+        same = same_traces(
+            first,
+            then,
+            prefix=compared is not None,
+            rows=compared,
+            then_step=resized.then_step,
+        )
     else:
         compared = rerun_rows(info)
         same = same_traces(run, out, prefix=compared is not None, rows=compared)
@@ -561,7 +567,14 @@ def rerun(
             said += f" to {new.steps}"
         else:
             said = f"the new run stops at step {new.steps} of {run}'s {info['steps']}"
-        click.echo(f"{said}: their first {compared} rows are identical.")
+        step = (
+            f", and step {compared}'s but for its loss over all the data (a run's "
+            "last row takes that on its own)"
+        )
+        click.echo(
+            f"{said}: their first {compared} rows are identical"
+            f"{step * resized.then_step}."
+        )
     elif same and compared is not None and info["steps"] < new.steps:
         click.echo(
             f"{run} stopped after step {info['steps']}: its first {compared} rows "
