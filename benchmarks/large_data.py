@@ -214,6 +214,13 @@ print(json.dumps({"seconds": seconds, "peak_mb": peak}))
 """
 
 
+#: A process that has imported gradtrace and compiled the least of programs.
+COMPILER_UP = (
+    "import gradtrace.api, jax, jax.numpy as jnp; "
+    "jax.jit(lambda a: a + 1)(jnp.ones(3)).block_until_ready()"
+)
+
+
 def process_peak(command: list[str], cache: str = "off") -> dict[str, float]:
     """Wall time and peak resident memory (MB) of one run of ``command``, with the
     command's compilation cache in folder ``cache`` (or off)."""
@@ -232,12 +239,20 @@ def command_line(parquet: str, small: str, data_mb: float) -> dict[str, Any]:
     errors and diagnosis included, trace written): its whole process's peak memory
     above a process that has only imported gradtrace (``idle``), and above the same
     command on the file's first 10000 rows (``small``: imports, XLA's compiler and
-    the run's fixed costs), over the data's size; medians of 3 runs, compiling
-    afresh (the command's compilation cache off), and ``warm_*`` the same command
-    run again with its compilation cache filled (no compilation)."""
+    the run's fixed costs) and above a process that has compiled the least of
+    programs (``compiler_up``: XLA's compiler started), over the data's size;
+    medians of 3 runs, compiling afresh (the command's compilation cache off),
+    and ``warm_*`` the same command run again with its compilation cache filled
+    (no compilation)."""
     exe = str(Path(sys.executable).with_name("gradtrace"))
     idle = process_peak([sys.executable, "-c", "import gradtrace.api"])["peak_mb"]
-    out: dict[str, Any] = {"idle_peak_mb": idle}
+    # XLA's compiler, up: the same imports and the compilation of a program that
+    # adds 1 to three numbers (what any program compiled first costs, its data
+    # and its own size aside)
+    floor = statistics.median(
+        process_peak([sys.executable, "-c", COMPILER_UP])["peak_mb"] for _ in range(3)
+    )
+    out: dict[str, Any] = {"idle_peak_mb": idle, "compiler_up_peak_mb": floor}
     for name, how in (
         ("gd", ["--steps", "100"]),
         ("sgd", ["--batch-size", "4096", "--epochs", "1", "--no-shuffle"]),
@@ -261,6 +276,7 @@ def command_line(parquet: str, small: str, data_mb: float) -> dict[str, Any]:
             "small_peak_mb": peak["small"],
             "above_idle_over_data": (peak["big"] - idle) / data_mb,
             "above_small_over_data": (peak["big"] - peak["small"]) / data_mb,
+            "above_compiler_up_over_data": (peak["big"] - floor) / data_mb,
             "warm_seconds": statistics.median(r["seconds"] for r in runs["warm_big"]),
             "warm_peak_mb": peak["warm_big"],
             "warm_above_idle_over_data": (peak["warm_big"] - idle) / data_mb,
