@@ -511,6 +511,71 @@ def test_separated_classes_have_no_optimum_as_a_linear_program_finds(
         assert np.isfinite(trace.info["stderr"]["w"]).all()
 
 
+def _on_the_cut(x: np.ndarray, y: np.ndarray) -> int | None:
+    """Quasi-complete separation by SciPy, row by row: row i can be pushed off the
+    cut when some coefficients keep every row on its class's side or on the cut
+    and row i at least 1 off it (a linear program each). The rows that cannot are
+    on the cut; None when none can (no separation)."""
+    design = np.column_stack([x.reshape(len(y), -1), np.ones(len(y))])
+    signed = (2 * y - 1)[:, None] * design
+    free = 0
+    for i in range(len(y)):
+        done = optimize.linprog(
+            c=np.zeros(design.shape[1]),
+            A_ub=-signed,
+            b_ub=np.where(np.arange(len(y)) == i, -1.0, 0.0),
+            bounds=[(None, None)] * design.shape[1],
+        )
+        free += done.status == 0
+    return None if free == 0 else len(y) - free
+
+
+@pytest.mark.parametrize("case", ["a category all ones", "two columns", "overlap"])
+def test_quasi_complete_separation_is_found_as_linear_programs_find_it(
+    case: str,
+) -> None:
+    """A category whose rows are all y=1 got a made-up optimum (w = 25.7, standard
+    error 120856, as statsmodels' Logit prints beside a convergence warning) and a
+    prediction of 7e12 steps."""
+    rng = np.random.default_rng(5)
+    if case == "a category all ones":
+        x = np.repeat([0.0, 1.0], 15)
+        y = np.concatenate([rng.permutation([0.0, 1.0] * 7 + [1.0]), np.ones(15)])
+    elif case == "two columns":  # an overlapping column, and a telling category
+        group = np.repeat([0.0, 1.0], [25, 15])
+        x = np.column_stack([rng.normal(size=40), group])
+        y = np.where(group == 1, 0.0, (rng.random(40) < 0.5).astype(float))
+    else:  # a wide x, classes overlapping in the middle: near-certain rows only
+        x = np.linspace(-60.0, 60.0, 40)
+        y = (x > 0).astype(float)
+        y[[18, 21]] = y[[21, 18]]
+    columns = x.reshape(len(y), -1).T
+    frame = pd.DataFrame({**{f"x{i}": c for i, c in enumerate(columns)}, "y": y})
+    trace = gradtrace.fit(frame, "logistic", lr=0.1, steps=5)
+    on_cut = _on_the_cut(x, y)
+    if case == "overlap":
+        assert on_cut is None and "separated" not in trace.info
+        assert np.isfinite(trace.info["stderr"]["w"]).all()
+        return
+    assert on_cut == {"a category all ones": 15, "two columns": 25}[case]
+    assert trace.info["separated"] is True and trace.info["on_cut"] == on_cut
+    assert "optimum" not in trace.info and "diagnosis" not in trace.info
+    assert trace.warnings[0].startswith(
+        "the classes are quasi-completely separated by "
+        + ("x0: a cut-off" if case == "a category all ones" else "x0 and x1: a line")
+        + " puts every y=1 on one side of it or on it and every y=0 on the other "
+        f"side or on it ({on_cut} rows on it), so the likelihood keeps rising"
+    )
+    # a sweep measures its gaps from the loss's infimum: the rows on the cut at
+    # their own best (for one category, the Bernoulli entropy of its share of 1s)
+    swept = gradtrace.sweep(frame, "logistic", lr=[0.5], steps=5)
+    assert swept.info["on_cut"] == on_cut
+    if case == "a category all ones":
+        share = y[:15].mean()
+        entropy = -(share * np.log(share) + (1 - share) * np.log(1 - share))
+        assert swept.info["loss_infimum"] == pytest.approx(entropy / 2, rel=1e-9)
+
+
 def test_a_sweep_on_separated_classes_measures_no_steps_to_an_optimum() -> None:
     """A sweep stored the solver's stopping point on the way to infinity as the
     optimum, and counted steps to come "within tol" of it. With the classes

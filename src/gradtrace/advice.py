@@ -414,16 +414,24 @@ def on_edge(name: str, optimum: Any, constraint: str, final: Any = None) -> str:
     )
 
 
-def separated(x: Any) -> str:
+def separated(x: Any, on_cut: int = 0) -> str:
     """A sentence on a logistic regression whose classes ``x`` (its columns' names)
-    separates perfectly: no maximum of the likelihood, so no optimum, standard
-    error or rate advice, and steps that grow the coefficients for ever."""
+    separates, perfectly or, with ``on_cut`` rows on the separating cut,
+    quasi-completely: no maximum of the likelihood, so no optimum, standard error
+    or rate advice, and steps that grow the coefficients for ever."""
     names = list(x or ["x"])
     over = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     cut = {1: "a cut-off", 2: "a line"}.get(len(names), "a plane")
+    how = (
+        f"quasi-completely separated by {over}: {cut} puts every y=1 on one side "
+        f"of it or on it and every y=0 on the other side or on it ({on_cut} "
+        f"row{'s' * (on_cut != 1)} on it)"
+        if on_cut
+        else f"perfectly separated by {over}: {cut} puts every y=1 on one side and "
+        "every y=0 on the other"
+    )
     return (
-        f"the classes are perfectly separated by {over}: {cut} puts every y=1 on "
-        "one side and every y=0 on the other, so the likelihood keeps rising as the "
+        f"the classes are {how}, so the likelihood keeps rising as the "
         "coefficients grow and has no maximum: there is no optimum, standard error "
         "or rate advice, and more steps only make the coefficients larger (weight "
         "decay, --optimizer adamw, holds them finite)."

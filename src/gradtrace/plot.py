@@ -380,8 +380,8 @@ def sweep_losses(sweep: Sweep) -> Figure:
     steps. The chart reaches a million times the largest starting gap: a curve that
     rises above it is cut at the top, an arrow where it leaves, and the legend says
     how high it went. The title names the marks drawn. Where the classes of a
-    logistic regression are separated (no optimum), the loss itself: its infimum
-    is 0."""
+    logistic regression are separated (no optimum), the gap to the loss's infimum
+    (``loss_infimum``: 0, or with rows on the cut what the solver came down to)."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
@@ -389,8 +389,8 @@ def sweep_losses(sweep: Sweep) -> Figure:
 
     table = sweep.table
     best = sweep.info["optimum_loss"]
-    apart = best is None  # separated classes: no optimum, the infimum 0
-    best = 0.0 if apart else best
+    apart = best is None  # separated classes: no optimum, the loss's infimum
+    best = sweep.info.get("loss_infimum", 0.0) if apart else best
     lrs = table["lr"].to_numpy(float)
     norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
     cmap = _cmap()
@@ -525,7 +525,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
         legend = fig.legend(handles=handles, loc="lower left", frameon=False)
     ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
     ax.set_ylabel(
-        "loss (no optimum: the classes are separated)"
+        "loss − its infimum (no optimum: the classes are separated)"
         if apart
         else "loss − optimum's loss"
     )

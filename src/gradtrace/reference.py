@@ -20,8 +20,12 @@ from gradtrace.errors import InputError
 #: checked (``exact.separated``).
 SEPARATED_LOSS = 1e-4
 
+#: A logistic regression's linear predictor beyond which (a fitted probability
+#: within 1e-7 of 0 or 1) its classes are checked for quasi-complete separation.
+SURE_LOGIT = 16.0
 
-def separated(
+
+def separation(
     m: Any,
     loss: LossLike,
     reduction: str,
@@ -29,19 +33,29 @@ def separated(
     fixed: dict[str, np.ndarray],
     xs: np.ndarray | None,
     ys: rowsums.Values,
-) -> bool:
+) -> int | None:
     """Whether ``best``, a solver's answer, is a logistic regression's stopping
-    point on the way to infinity: its classes perfectly separated, so that the
-    likelihood has no maximum (``exact.separated``'s certificate, checked only where
-    the loss per row is small enough for it to hold)."""
+    point on the way to infinity, its classes separated so that the likelihood has
+    no maximum: how many rows sit on the separating cut (0: perfectly separated),
+    or None. Perfect separation is ``exact.separated``'s certificate, checked where
+    the loss per row is small enough for it to hold; quasi-complete separation
+    (some rows on the cut, such as a category whose rows are all y=1), the linear
+    program of ``exact.separating_direction``, run where some row's fitted
+    probability is within 1e-7 of 0 or 1 and the rows are in memory (up to
+    ``exact.LP_ROWS``)."""
+    if getattr(m, "name", None) != "logistic" or loss != "nll" or fixed:
+        return None  # held coefficients cannot all grow
+    params = {**best.params, **fixed}
     per_row = best.loss / (len(ys) if reduction == "sum" else 1)
-    return (
-        getattr(m, "name", None) == "logistic"
-        and loss == "nll"
-        and per_row < SEPARATED_LOSS  # checked only where it may be
-        and not fixed  # held coefficients cannot all grow
-        and exact.separated(m, loss, {**best.params, **fixed}, xs, ys)
-    )
+    if per_row < SEPARATED_LOSS and exact.separated(m, loss, params, xs, ys):
+        return 0
+    if not isinstance(ys, np.ndarray) or xs is None or len(ys) > exact.LP_ROWS:
+        return None
+    design = m.predictor_columns(np.asarray(xs, np.float64))
+    beta = np.concatenate([np.ravel(params["w"]), np.ravel(params["b"])])
+    if np.abs(design @ beta).max() < SURE_LOGIT:
+        return None
+    return exact.separating_direction(m, xs, ys)
 
 
 def compute(
@@ -66,9 +80,10 @@ def compute(
     try:
         with jax.enable_x64(True):
             best = exact.solve(m, loss, reduction, names, fixed, xs, ys, trainable)
-            if separated(m, loss, reduction, best, fixed, xs, ys):
+            on_cut = separation(m, loss, reduction, best, fixed, xs, ys)
+            if on_cut is not None:
                 # the solver stopped somewhere on the way to infinity
-                return {"separated": True}
+                return {"separated": True, **({"on_cut": on_cut} if on_cut else {})}
             out.update(
                 optimum={k: v.tolist() for k, v in best.params.items()},
                 optimum_loss=best.loss,

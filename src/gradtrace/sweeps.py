@@ -118,7 +118,9 @@ class Sweep:
         """One row per configuration (a copy of ``table``): its swept values (``lr``,
         ``batch_size``, ``seed``, other hyper-parameters, ``init_<name>``), its final
         parameters, ``start_loss`` and ``loss`` (over all the data, before the first
-        step and after the last), ``gap`` (to the optimum's loss), ``steps_to_tol``
+        step and after the last), ``gap`` (to the optimum's loss; to the loss's
+        infimum where a logistic regression's classes are separated),
+        ``steps_to_tol``
         (the first step within ``tol`` of the optimum; <NA>: never), ``diverged``,
         ``diverged_step`` and ``ended_above_start``. ``traces`` holds the steps."""
         return self.table.copy()
@@ -161,8 +163,8 @@ class Sweep:
 
     @property
     def warnings(self) -> list[str]:
-        """What the ``sweep`` command warns of: classes perfectly separated (no
-        optimum: ``gap`` is then to the loss's infimum, 0), and configurations whose
+        """What the ``sweep`` command warns of: classes separated (no optimum:
+        ``gap`` is then to the loss's infimum), and configurations whose
         loss ended above its start (the first named), with what to change named as
         Python's arguments."""
         from gradtrace.text import for_python
@@ -172,7 +174,11 @@ class Sweep:
     def command_warnings(self) -> list[str]:
         """``warnings``, as the ``sweep`` command words them (its options)."""
         info = self.info
-        apart = [separated(info["data"].get("x"))] if info.get("separated") else []
+        apart = (
+            [separated(info["data"].get("x"), info.get("on_cut", 0))]
+            if info.get("separated")
+            else []
+        )
         rose = self.rose
         if not len(rose):
             return apart
@@ -447,11 +453,16 @@ def sweep(
             p.trainable,
             stderr=False,
         )
-        # perfectly separated classes: no optimum to measure steps against, and
-        # the loss's infimum, 0, to measure gaps from
-        apart = reference.separated(p.m, p.loss, p.reduction, best, p.fixed, p.xs, p.ys)
+        # separated classes: no optimum to measure steps against, and the loss's
+        # infimum to measure gaps from: 0 where they are perfectly separated,
+        # else (rows on the cut) what the solver came down to on its way out
+        on_cut = reference.separation(
+            p.m, p.loss, p.reduction, best, p.fixed, p.xs, p.ys
+        )
+    apart = on_cut is not None
     optimum = None if apart else best.params
     optimum_loss = None if apart else best.loss
+    floor = best.loss if on_cut else 0.0
     # each batch size runs its own steps, and keeps about 100 of them
     steps_of: dict[int, int] = {}
     keeps: dict[int, int] = {}
@@ -549,7 +560,7 @@ def sweep(
                 # both over all the data: before the first step, after the last
                 row["start_loss"] = float(result.kept_loss[i, 0])
                 row["loss"] = float(result.final_loss[i])
-                row["gap"] = row["loss"] - (optimum_loss or 0.0)
+                row["gap"] = row["loss"] - (floor if apart else best.loss)
                 first = int(result.first_within[i])
                 row["steps_to_tol"] = first if first > 0 else None
                 dstep = int(result.diverged_step[i])
@@ -619,7 +630,11 @@ def sweep(
         if optimum is None
         else {k: v.tolist() for k, v in optimum.items()},
         "optimum_loss": optimum_loss,
-        **({"separated": True} if apart else {}),
+        **(
+            {"separated": True, "on_cut": on_cut, "loss_infimum": floor}
+            if apart
+            else {}
+        ),
         "timings": {
             "compile_s": compile_s,
             "train_s": train_s,

@@ -254,7 +254,7 @@ class Trace:
 
         info = self.info
         if info.get("separated"):
-            return [separated(info["data"].get("x"))]
+            return [separated(info["data"].get("x"), info.get("on_cut", 0))]
         edge = [
             on_edge(k, info["optimum"][k], kind, final=self.params[k])
             for k, kind in (info.get("optimum_edge") or {}).items()

@@ -155,7 +155,7 @@ def diagnose(**options: Any) -> None:
     if ref.get("separated"):  # no optimum to diagnose a rate against
         from gradtrace.advice import separated
 
-        console.print(separated(ref.get("x")))
+        console.print(separated(ref.get("x"), ref.get("on_cut", 0)))
         return
     if "optimum" not in ref:
         raise InputError("no exact optimum could be found for this problem.")

@@ -76,7 +76,7 @@ def separated(
     drives the loss toward 0 without end, so the likelihood has no maximum (a
     solver stops somewhere along the way). A certificate, not a guess: no
     separating point, no claim (quasi-complete separation, where rows sit on the
-    line, is not detected)."""
+    line, is ``separating_direction``'s)."""
 
     def misplaced(p: dict[str, Any], x: Any, y: Any, how: str) -> Any:
         def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
@@ -89,6 +89,48 @@ def separated(
     compiled = jax.jit(misplaced, static_argnums=3)
     wrong = _over(lambda xb, yb, how: compiled(params, xb, yb, how), x, y, "sum")
     return float(wrong) == 0.0
+
+
+#: The rows up to which a logistic regression is searched for a direction of
+#: separation by a linear program (``separating_direction``).
+LP_ROWS = 250_000
+
+#: A row's margin, on columns scaled to at most 1 and coefficients within 1, that
+#: counts as 0: HiGHS's feasibility tolerance is 1e-7.
+MARGIN_TOL = 1e-9
+
+
+def separating_direction(model: Any, x: np.ndarray, y: np.ndarray) -> int | None:
+    """Whether a logistic regression's classes are separated, completely or
+    quasi-completely (Albert and Anderson, 1984): whether some coefficients put
+    every y=1 on one side of a cut or on it, every y=0 on the other side or on it,
+    and some row off it. Then the likelihood rises along those coefficients without
+    end, and has no maximum. A linear program (HiGHS) finds the coefficients that
+    push the rows furthest to their own sides; the answer is checked here row by
+    row. Returns how many rows sit on the cut (0: complete separation), or None
+    where there is no such cut (or y is not all 0 and 1)."""
+    from scipy import optimize  # imported here: it is slow to import
+
+    y = np.asarray(y, np.float64).reshape(-1)
+    if np.any(y * (1.0 - y) != 0.0):
+        return None
+    design = model.predictor_columns(np.asarray(x, np.float64))
+    scale = np.abs(design).max(axis=0)
+    signed = (2.0 * y - 1.0)[:, None] * (design / np.where(scale > 0, scale, 1.0))
+    # maximise the rows' summed margin, each margin at least 0
+    done = optimize.linprog(
+        -signed.sum(axis=0),
+        A_ub=-signed,
+        b_ub=np.zeros(len(signed)),
+        bounds=[(-1.0, 1.0)] * signed.shape[1],
+        method="highs",
+    )
+    if done.status != 0:
+        return None
+    margins = signed @ done.x
+    if margins.min() < -MARGIN_TOL or margins.max() <= MARGIN_TOL * 1e3:
+        return None
+    return int(np.count_nonzero(margins <= MARGIN_TOL))
 
 
 def _over(fn: Any, x: Any, y: Values, reduction: str) -> Any:

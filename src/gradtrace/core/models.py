@@ -160,6 +160,15 @@ class _Columns(Regression):
     def linear_predictor(self, params: Params, x: Array) -> Array:
         return self._x(x) @ params["w"] + params["b"]
 
+    def predictor_columns(self, x: np.ndarray) -> np.ndarray:
+        """The linear predictor's columns: x's (standardised where it is) and the
+        intercept's ones, in the order of ``coefficients``."""
+        xs = self._x(x.reshape(len(x), -1))
+        return np.column_stack([xs, np.ones(len(xs))])
+
+    def coefficients(self, beta: np.ndarray) -> dict[str, np.ndarray]:
+        return {"w": np.asarray(beta[:-1]), "b": np.asarray(beta[-1])}
+
     def original_units(self, params: dict[str, Any]) -> dict[str, Any]:
         """Slopes and intercept for x in its own units (unchanged when x was not
         standardised)."""
@@ -187,11 +196,7 @@ class Linear(_Columns):
         return self.linear_predictor(params, x)
 
     def design(self, x: np.ndarray) -> np.ndarray:
-        xs = self._x(x.reshape(len(x), -1))
-        return np.column_stack([xs, np.ones(len(xs))])
-
-    def coefficients(self, beta: np.ndarray) -> dict[str, np.ndarray]:
-        return {"w": np.asarray(beta[:-1]), "b": np.asarray(beta[-1])}
+        return self.predictor_columns(x)
 
 
 @dataclass(frozen=True)
