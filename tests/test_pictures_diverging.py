@@ -167,3 +167,19 @@ def test_the_reports_landscape_is_framed_as_the_pngs() -> None:
 def test_every_picture_of_a_diverging_run_draws(lr: float) -> None:
     for name, draw in plot.RUN_FIGURES.items():
         assert draw(run(lr)).axes, name
+
+
+def test_a_run_that_evaluates_its_loss_now_and_then_stays_on_its_chart() -> None:
+    """With --eval-every 5 the loss of four steps in five is NaN (not evaluated):
+    the landscape said "from step 1 the run left the chart" and drew no path, and
+    the report's landscape the same."""
+    trace = gradtrace.fit(line(), lr=0.1, epochs=5, batch_size=20, eval_every=5)
+    loss = trace.to_pandas()["loss"].to_numpy(float)
+    assert np.isnan(loss[1:5]).all() and np.isfinite(loss[::5]).all()
+    assert plot.ran_away(trace) is None and payload(trace)["left_at"] is None
+    fig = plot.loss_landscape(trace)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "path, a dot per step (50 steps)" in labels
+    assert "left the chart" not in fig.axes[0].get_title()
+    # a loss that is not a number at the end, which every run evaluates, is one
+    assert plot.ran_away(trace, np.append(loss, np.nan)) == len(loss)

@@ -1249,14 +1249,18 @@ def ran_away(trace: Any, loss: np.ndarray | None = None) -> int | None:
     """The first step whose loss (over all the data, ``loss`` by step; by default
     the trace's) is not finite or, above the optimum's (or the lowest the run
     reached), rose past ``RAN_AWAY`` times the start's: where a run that blew up
-    left any chart framed on its start and the optimum. None if none did."""
+    left any chart framed on its start and the optimum. None if none did. A step
+    whose loss the run did not evaluate (``--eval-every``) is NaN, and is not one:
+    NaN counts on the last row alone, which every run evaluates."""
     if loss is None:
         loss = trace.to_pandas()["loss"].to_numpy(float)
     known = trace.info.get("optimum_loss")
     taken = loss[np.isfinite(loss)]
     base = float(known) if known is not None else float(taken.min(initial=loss[0]))
     start = max(loss[0] - base, 1e-12 * max(1.0, abs(base)))
-    away = ~np.isfinite(loss[1:]) | (loss[1:] - base > RAN_AWAY * start)
+    later = loss[1:]
+    failed = np.isnan(later) & (np.arange(len(later)) == len(later) - 1)
+    away = np.isinf(later) | failed | (later - base > RAN_AWAY * start)
     return int(np.argmax(away)) + 1 if away.any() else None
 
 
@@ -1342,13 +1346,17 @@ def loss_landscape(
     ax.set_ylim(gb[0], gb[-1])
     ax.plot(path_a[framed], path_b[framed], "-", color="white", lw=1, alpha=0.9)
     n_path = int(framed.sum()) - 1
+    steps = frame["step"].to_numpy()
+    every = len(steps) == int(steps[-1] - steps[0]) + 1  # a long run's are thinned
     ax.plot(
         path_a[framed],
         path_b[framed],
         ".",
         color="#fde725",
         ms=4,
-        label=f"path, a dot per step ({n_path} step{'s' * (n_path != 1)})",
+        label=f"path, a dot per step ({n_path} step{'s' * (n_path != 1)})"
+        if every
+        else f"path, a dot per kept step ({n_path + 1} of {int(steps[-1]) + 1} rows)",
     )
     if cut is not None and finite[cut]:  # the step that left, toward where it went
         ax.plot(
@@ -1357,7 +1365,7 @@ def loss_landscape(
             "--",
             color="#d62728",
             lw=1.5,
-            label=f"step {cut}, off the chart",
+            label=f"step {int(steps[cut])}, off the chart",
         )
     ax.plot(path_a[0], path_b[0], "o", color="white", mec="black", ms=8, label="start")
     if a in optimum and b in optimum:
@@ -1401,7 +1409,7 @@ def loss_landscape(
             "(they change along the path too)"
         )
     if cut is not None:
-        lines.append(framed_words(cut))
+        lines.append(framed_words(int(steps[cut])))
     # wrapped: a line wider than the axes runs off the figure's edge
     title = "\n".join(textwrap.fill(line, 64) for line in lines)
     ax.set_title(title, fontsize=10)
