@@ -449,6 +449,14 @@ def test_pictures_and_the_summary_of_a_long_run_read_its_rows_thinned(
     keep = (whole["step"] % every == 0) | (whole["step"] == thin.steps)
     keep |= whole["step"] < thin.info["trace"]["kept_head"]
     keep |= whole["batch"] == thin.info["schedule"]["batches_per_epoch"]
+    # and each part's last row whose loss over all the data was evaluated: what a
+    # run cut short ends on
+    last_taken = [
+        int(part.loc[part["loss"].notna(), "step"].iloc[-1])
+        for part in map(pd.read_parquet, sorted((out / "trace.parquet").iterdir()))
+    ]
+    assert not set(last_taken) <= set(whole.loc[keep, "step"])  # not kept before
+    keep |= whole["step"].isin(last_taken)
     expected = whole[keep].reset_index(drop=True)
     pd.testing.assert_frame_equal(thin.to_pandas(), expected)
     assert len(expected) < len(whole)

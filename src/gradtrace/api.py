@@ -1355,7 +1355,8 @@ class Parts:
         return history
 
     def _kept(self, part: pd.DataFrame) -> pd.DataFrame:
-        return part[kept_steps(part["step"].to_numpy(), self.keep, self.head)]
+        steps, loss = part["step"].to_numpy(), part["loss"].to_numpy(float)
+        return part[kept_steps(steps, self.keep, self.head, loss)]
 
     def state(self) -> dict[str, np.ndarray]:
         """What continues the trace after the parts written so far (for

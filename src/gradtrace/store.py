@@ -540,17 +540,26 @@ def load_run(
 THIN_EPOCHS = 100_000
 
 
-def kept_steps(step: np.ndarray, every: int, head: int) -> np.ndarray:
-    """Which steps of a long run stay in memory: every ``every``-th, and all the
-    first ``head`` ones."""
-    return (step % every == 0) | (step < head)  # type: ignore[no-any-return]
+def kept_steps(
+    step: np.ndarray, every: int, head: int, loss: np.ndarray | None = None
+) -> np.ndarray:
+    """Which steps of a long run (a part of its trace) stay in memory: every
+    ``every``-th, all the first ``head`` ones, and the last whose ``loss`` over all
+    the data was evaluated (what a run cut short ends on)."""
+    keep = (step % every == 0) | (step < head)
+    if loss is not None:
+        evaluated = np.flatnonzero(~np.isnan(loss))
+        if len(evaluated):
+            keep[evaluated[-1]] = True
+    return keep  # type: ignore[no-any-return]
 
 
 def _thinned(table: pa.Table, info: dict[str, Any]) -> pa.Table:
     every = int(info.get("trace", {}).get("kept_every", 1))
     head = int(info.get("trace", {}).get("kept_head", 0))
     step = table.column("step").to_numpy()
-    keep = kept_steps(step, every, head) | (step == info["steps"])
+    loss = table.column("loss").to_numpy().astype(float)
+    keep = kept_steps(step, every, head, loss) | (step == info["steps"])
     schedule = info["schedule"]
     per_epoch = schedule["batches_per_epoch"]
     if 1 < per_epoch and schedule["n_steps"] / per_epoch <= THIN_EPOCHS:
