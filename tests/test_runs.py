@@ -142,6 +142,64 @@ def test_generated_data_round_trips_with_its_truth(
     assert trace.params["w"] == pytest.approx(1.0, abs=0.1)
 
 
+def test_a_truth_is_shown_only_for_the_file_and_model_it_was_drawn_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line.csv written over with a teacher's own data (w 3, b -2) kept its old
+    line.csv.truth.json, and the summary printed "truth w 1, b 2"; logistic data
+    fitted as a line printed the logistic's "truth b 0"."""
+    path = tmp_path / "line.csv"
+    code, _, err = run(
+        ["data", "line", "--w", "1", "--b", "2", "-o", str(path)], capsys
+    )
+    assert code == 0, err
+    record = json.loads((tmp_path / "line.csv.truth.json").read_text())
+    assert record["model"] == "line" and len(record["sha256"]) == 64
+    x = np.linspace(0.0, 1.0, 50)
+    pd.DataFrame({"x": x, "y": 3 * x - 2}).to_csv(path, index=False)
+    code, out, err = run(
+        ["fit", str(path), "--steps", "3", "--out", str(tmp_path / "a")], capsys
+    )
+    assert code == 0, err
+    assert not _truth_column(out) and gradtrace.load(tmp_path / "a").info["truth"] == {}
+    assert (
+        "note: line.csv.truth.json holds the truth of another line.csv (the file was "
+        "written over since gradtrace data wrote it, its checksum differs): its "
+        "true values are left out." in err
+    )
+    assert gradtrace.data.read_truth(path) == {}
+    # logistic data, with its truth in the Parquet file, fitted as a line
+    logit = tmp_path / "clicks.parquet"
+    code, _, err = run(["data", "logistic", "--b", "0", "-o", str(logit)], capsys)
+    assert code == 0, err
+    code, out, err = run(
+        ["fit", str(logit), "--steps", "3", "--out", str(tmp_path / "b")], capsys
+    )
+    assert code == 0, err
+    assert not _truth_column(out) and gradtrace.load(tmp_path / "b").info["truth"] == {}
+    code, out, err = run(
+        [
+            "fit",
+            str(logit),
+            "--model",
+            "logistic",
+            "--steps",
+            "3",
+            "--out",
+            str(tmp_path / "c"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert gradtrace.load(tmp_path / "c").info["truth"] == {"w": [1.0], "b": 0.0}
+    assert _truth_column(out)
+
+
+def _truth_column(summary: str) -> bool:
+    head = next(line for line in summary.splitlines() if line.startswith("parameter"))
+    return "truth" in head
+
+
 def test_generators(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         [

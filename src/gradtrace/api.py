@@ -1567,6 +1567,7 @@ def build_trace(
         status = "diverged"
     elif interrupted:
         status = "interrupted"
+    truth, note = truth_of(config.data, p.m.name)
     info: dict[str, Any] = {
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "model": p.m.name,
@@ -1620,8 +1621,8 @@ def build_trace(
         "status": status,
         "diverged": history.diverged_step is not None,
         "diverged_step": history.diverged_step,
-        "notices": p.notices,
-        "truth": truth_of(config.data),
+        "notices": p.notices + [note] * bool(note),
+        "truth": truth,
         **reference,
         "timings": {
             "compile_s": history.compile_s,

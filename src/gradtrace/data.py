@@ -7,6 +7,7 @@ Built-in data sets are CSV files shipped in ``gradtrace/datasets`` and written b
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import sys
@@ -182,18 +183,40 @@ def _separator(path: Path) -> str:
 
 
 def read_truth(path: str | Path) -> dict[str, Any]:
-    """True parameters recorded with a data file by ``gradtrace data``, if any."""
+    """True parameters recorded with a data file by ``gradtrace data``, if any and
+    if the file is still the one they were drawn for (``truth_record``)."""
+    record = truth_record(path)
+    return {} if record.get("stale") else dict(record.get("params", {}))
+
+
+def truth_record(path: str | Path) -> dict[str, Any]:
+    """What ``gradtrace data`` recorded with a data file: ``params`` (the true
+    parameters), ``model`` (the kind of data drawn), and for a CSV or TSV, whose
+    record is a file beside it, ``stale`` where the file's SHA-256 is no longer
+    the one recorded (the file was written over since). Empty where there is none
+    (a record of an older gradtrace holds the parameters alone)."""
     if str(path) == "-":
         return {}
     p = Path(path)
     try:
         if p.suffix.lower() in (".parquet", ".pq"):
             meta = pq.read_schema(p).metadata or {}
-            return dict(json.loads(meta[TRUTH_KEY])) if TRUTH_KEY in meta else {}
-        side = truth_path(p)
-        return dict(json.loads(side.read_text())) if side.is_file() else {}
+            raw = json.loads(meta[TRUTH_KEY]) if TRUTH_KEY in meta else {}
+        else:
+            side = truth_path(p)
+            raw = json.loads(side.read_text()) if side.is_file() else {}
     except (OSError, ValueError, pa.ArrowException):
         return {}
+    if not isinstance(raw, dict) or not raw:
+        return {}
+    if not isinstance(raw.get("params"), dict):
+        return {"params": raw}  # an older record: the parameters alone
+    record = {"params": raw["params"], "model": raw.get("model")}
+    digest = raw.get("sha256")
+    if digest is not None and p.is_file():
+        with p.open("rb") as f:
+            record["stale"] = hashlib.file_digest(f, "sha256").hexdigest() != digest
+    return record
 
 
 def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -322,24 +345,31 @@ def generate(
     raise KeyError(kind)
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, truth: dict[str, Any]) -> Path:
-    """Write a generated table (CSV, TSV or Parquet by extension) with its truth:
-    Parquet keeps it in the file's metadata, CSV and TSV in ``<file>.truth.json``.
-    Both files are written to temporary names and renamed, so none is half-written."""
+def write_table(
+    frame: pd.DataFrame, path: str | Path, truth: dict[str, Any], model: str
+) -> Path:
+    """Write a generated table (CSV, TSV or Parquet by extension) with its truth,
+    the parameters of ``model`` it was drawn from: Parquet keeps it in the file's
+    metadata, CSV and TSV in ``<file>.truth.json`` with the file's SHA-256 (a file
+    written over later is told apart). Both files are written to temporary names
+    and renamed, so none is half-written."""
     p = Path(path)
     suffix = p.suffix.lower()
     tmp = p.with_name(f".{p.name}.tmp")
+    record: dict[str, Any] = {"model": model, "params": truth}
     try:
         if suffix in (".parquet", ".pq"):
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            meta = {**(table.schema.metadata or {}), TRUTH_KEY: json.dumps(truth)}
+            meta = {**(table.schema.metadata or {}), TRUTH_KEY: json.dumps(record)}
             pq.write_table(table.replace_schema_metadata(meta), tmp)
         else:
             sep = "\t" if suffix in (".tsv", ".tab") else ","
             frame.to_csv(tmp, sep=sep, index=False, float_format="%.9g")
+            with tmp.open("rb") as f:
+                record["sha256"] = hashlib.file_digest(f, "sha256").hexdigest()
             side = truth_path(p)
             side_tmp = side.with_name(f".{side.name}.tmp")
-            side_tmp.write_text(json.dumps(truth, indent=2) + "\n")
+            side_tmp.write_text(json.dumps(record, indent=2) + "\n")
             os.replace(side_tmp, side)
         os.replace(tmp, p)
     except OSError as err:

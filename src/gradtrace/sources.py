@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import validate
-from gradtrace.data import DATASETS, builtin, read_table, read_truth
+from gradtrace.data import DATASETS, builtin, read_table, truth_path, truth_record
 from gradtrace.errors import InputError
 
 DataLike = (
@@ -127,12 +127,25 @@ def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
     return pd.DataFrame({**cols, "y": y})
 
 
-def truth_of(source: str | None) -> dict[str, Any]:
+def truth_of(source: str | None, model: str) -> tuple[dict[str, Any], str | None]:
+    """The true parameters behind the data ``source`` names, for a run of
+    ``model``: a built-in data set's, or what ``gradtrace data`` recorded with a
+    file, where it drew data of that model and the file is still the one it wrote;
+    and a note where the record no longer fits the file."""
     if source is None:
-        return {}
+        return {}, None
     if source in DATASETS:
-        return dict(DATASETS[source].truth)
-    return read_truth(source)
+        return dict(DATASETS[source].truth), None
+    record = truth_record(source)
+    if record.get("stale"):
+        return {}, (
+            f"{truth_path(source).name} holds the truth of another {Path(source).name} "
+            "(the file was written over since gradtrace data wrote it, its "
+            "checksum differs): its true values are left out"
+        )
+    if record.get("model") not in (None, model):
+        return {}, None  # another model's parameters (a logistic's b is not a line's)
+    return dict(record.get("params", {})), None
 
 
 def data_file(source: str | None) -> dict[str, Any]:

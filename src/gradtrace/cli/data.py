@@ -199,6 +199,6 @@ def _write(
         )
     check_out_file(out, force)
     frame, truth = generate(kind, n, seed=seed, **params)  # type: ignore[arg-type]
-    write_table(frame, out, truth)
+    write_table(frame, out, truth, kind)
     shown = ", ".join(f"{k}={v}" for k, v in truth.items())
     click.echo(f"wrote {n} rows to {out} ({', '.join(frame.columns)}); truth: {shown}")
