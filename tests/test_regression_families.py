@@ -594,9 +594,9 @@ def test_a_sweep_on_separated_classes_measures_no_steps_to_an_optimum() -> None:
     assert result.info["optimum"] is None and result.info["optimum_loss"] is None
     assert result.table["steps_to_tol"].isna().all()
     np.testing.assert_array_equal(result.table["gap"], result.table["loss"])
-    assert result.best["lr"] == 1.0  # the lower final loss
+    assert result.best["lr"] == 1.0  # the lower loss
     assert result.warnings[0].startswith(
-        "the classes are perfectly separated by dose: a cut-off puts every y=1"
+        "warning: the classes are perfectly separated by dose: a cut-off puts every y=1"
     )
     assert "optimizer='adamw'" in result.warnings[0]
     fig = result.plot("losses")

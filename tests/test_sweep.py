@@ -303,7 +303,7 @@ def test_the_heatmap_shows_the_final_gap_where_no_cell_reached_tolerance() -> No
 
     short = sweep("seed004_keras", "line", lr=[0.001, 0.01], steps=3, init={"w": 0.5})
     assert short.table["steps_to_tol"].isna().all()
-    assert colour_label(short) == "final loss − optimum's loss"
+    assert colour_label(short) == "tail loss − optimum's loss"
     x = np.linspace(-1, 1, 50)
     data = {"x": x, "y": 2 * x + 1}
     long = sweep(data, "line", lr=[0.1, 0.3], steps=500, dtype="float64")
@@ -401,5 +401,5 @@ def test_the_sweep_command_names_the_best_of_a_vector_parameter_model(
     out, err = capsys.readouterr()
     assert done.value.code in (0, None), err
     table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
-    best = table.sort_values("loss").iloc[0]
+    best = table.sort_values("tail_loss").iloc[0]
     assert f"best: lr={best['lr']:.4g}:" in out

@@ -95,3 +95,43 @@ def test_no_best_where_every_configuration_diverged(
     assert code == 0, err
     assert "3 configurations, 3 diverged" in out
     assert "no best: every configuration diverged" in out and "best: lr=" not in out
+
+
+def test_a_rate_that_jumps_about_and_ends_low_is_not_the_best() -> None:
+    """A teacher's sweep named lr 0.03, above the stable limit, the best: its loss
+    jumped to 3708 and back and its last step happened to land lowest. The best is
+    ranked on the mean loss over the last tenth of the steps, and the one that
+    ended lowest is told apart."""
+    table = pd.DataFrame(
+        {
+            "config": [0, 1],
+            "lr": [0.01, 0.03],
+            "start_loss": [240.0, 240.0],
+            "loss": [3.36, 3.31],
+            "tail_loss": [3.37, 10.7],
+            "steps_to_tol": pd.array([None, None], dtype="Int64"),
+            "diverged": [False, False],
+            "ended_above_start": [False, False],
+        }
+    )
+    s = Sweep(table, pd.DataFrame(), {})
+    assert s.best["lr"] == 0.01
+    assert s.warnings == [
+        "note: lr=0.03 ended on the lowest loss (3.31) but jumped about on the way: "
+        "over the last tenth of its steps its loss averaged 10.7, against 3.37 for "
+        "the best (lr=0.01), which is ranked on that average."
+    ]
+    # where the one that ended lowest also settled lowest, nothing to tell
+    settled = table.assign(tail_loss=[3.37, 3.32])
+    assert Sweep(settled, pd.DataFrame(), {}).best["lr"] == 0.03
+    assert Sweep(settled, pd.DataFrame(), {}).warnings == []
+
+
+def test_tail_loss_is_the_mean_of_the_kept_losses_of_the_last_tenth() -> None:
+    frame = pd.DataFrame({"x": np.linspace(0.0, 1.0, 40)})
+    frame["y"] = 2.0 * frame["x"] + 1.0 + np.sin(37.0 * frame["x"])
+    s = sweep(frame, lr=[0.3, 1.9], batch_size=4, epochs=10, keep_every=1)
+    for c, row in s.table.set_index("config").iterrows():
+        kept = s.traces[(s.traces["config"] == c) & (s.traces["step"] >= 90)]
+        assert len(kept) == 11  # after steps 90 to 100
+        assert row["tail_loss"] == pytest.approx(kept["loss"].mean(), rel=1e-6)

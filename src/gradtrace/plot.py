@@ -228,7 +228,8 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     where it never did, a red cross where it diverged, a red arrow where its loss
     ended above its start though finite (left out of the colour scale, which one
     loss of 1e22 would flatten). Where no cell came within ``tol``, the colour is
-    the final loss's gap to the optimum's loss instead. Cells that several
+    the gap to the optimum's loss of the mean loss over the last tenth of the steps
+    (``tail_loss``; the final loss in older sweeps) instead. Cells that several
     configurations share (other swept values) show the median, and a cross or an
     arrow if any diverged or rose."""
     from matplotlib.colors import LogNorm
@@ -255,8 +256,12 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     steps[diverged] = np.nan
     # where no configuration came within tol, the colour is the final gap instead
     by_gap = not np.isfinite(steps).any() and "gap" in table
+    tail = "tail_loss" in table
     if by_gap:
-        gap = keyed.assign(_g=keyed["gap"].astype(float).clip(lower=1e-300))
+        # the loss the gap is from: the optimum's, or the loss's infimum
+        floor = table["loss"].astype(float) - table["gap"].astype(float)
+        ended = table["tail_loss"].astype(float) if tail else table["loss"]
+        gap = keyed.assign(_g=(ended - floor).clip(lower=1e-300))
         cells = gap.groupby(["_y", "lr"])["_g"].median().unstack("lr")
         steps = cells.reindex(index=ys, columns=lrs).to_numpy(dtype=float, copy=True)
         steps[diverged | rose | ~np.isfinite(steps)] = np.nan
@@ -294,7 +299,12 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
     tol = sweep.info["tol"]
     what = (
-        "final loss − optimum's loss\n(no configuration brought every parameter "
+        (
+            "mean loss over the last tenth − optimum's"
+            if tail
+            else "final loss − optimum's"
+        )
+        + " loss\n(no configuration brought every parameter "
         f"within {tol:g} of the optimum)"
         if by_gap
         else f"steps until every parameter is within {tol:g} of the optimum"
@@ -314,7 +324,8 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     )
     bar = None
     if len(finite):
-        label = "final loss − optimum's loss" if by_gap else "steps until within tol"
+        gap_label = "tail loss − optimum's" if tail else "final loss − optimum's"
+        label = f"{gap_label} loss" if by_gap else "steps until within tol"
         bar = fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label=label)
         _plain_log_labels(bar)
     _plain_log_labels(ax.xaxis)

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+#: Where the steps ``tail_loss`` averages over begin, as a share of the run's
+#: steps: its last tenth.
+TAIL = 0.9
+
+
 class Sweep:
     """The result of a sweep: ``table`` (one row per configuration, a DataFrame; also
     ``to_pandas()``), ``traces`` (the kept steps of every configuration, long form:
@@ -48,8 +53,10 @@ class Sweep:
     @property
     def best(self) -> pd.Series:
         """The best configuration: the fewest steps to come within ``tol`` of the
-        optimum; if none did, the lowest final loss; diverged ones never, nor one
-        whose loss ended above its start while another's did not."""
+        optimum; if none did, the lowest mean loss over the last tenth of the steps
+        (``tail_loss``: a rate that jumps about and happens to end low is not the
+        best); diverged ones never, nor one whose loss ended above its start while
+        another's did not."""
         ok = self.table[~self.table["diverged"]]
         if ok.empty:
             return self.table.iloc[0]
@@ -59,7 +66,8 @@ class Sweep:
         if not reached.empty:
             return reached.sort_values(["steps_to_tol", "loss"], kind="stable").iloc[0]
         # stable: of equal losses (seeds of a full batch), the first configuration
-        return ok.sort_values("loss", kind="stable").iloc[0]
+        by = "tail_loss" if "tail_loss" in ok else "loss"  # older sweeps: the final
+        return ok.sort_values([by, "loss"], kind="stable").iloc[0]
 
     def save(self, folder: str | Path, force: bool = False) -> Path:
         """``sweep.parquet``, ``traces.parquet`` and ``sweep.json``, atomically: all
@@ -118,7 +126,8 @@ class Sweep:
         """One row per configuration (a copy of ``table``): its swept values (``lr``,
         ``batch_size``, ``seed``, other hyper-parameters, ``init_<name>``), its final
         parameters, ``start_loss`` and ``loss`` (over all the data, before the first
-        step and after the last), ``gap`` (to the optimum's loss; to the loss's
+        step and after the last), ``tail_loss`` (its mean over the kept steps of the
+        last tenth of the run), ``gap`` (to the optimum's loss; to the loss's
         infimum where a logistic regression's classes are separated),
         ``steps_to_tol``
         (the first step within ``tol`` of the optimum; <NA>: never), ``diverged``,
@@ -164,7 +173,8 @@ class Sweep:
     @property
     def warnings(self) -> list[str]:
         """What the ``sweep`` command warns of: classes separated (no optimum:
-        ``gap`` is then to the loss's infimum), and configurations whose
+        ``gap`` is then to the loss's infimum), the configuration that ended lowest
+        where its loss jumped about (not the best), and configurations whose
         loss ended above its start (the first named), with what to change named as
         Python's arguments."""
         from gradtrace.text import for_python
@@ -174,11 +184,13 @@ class Sweep:
     def command_warnings(self) -> list[str]:
         """``warnings``, as the ``sweep`` command words them (its options)."""
         info = self.info
+        jumpy = self._jumpy()
         apart = (
-            [separated(info["data"].get("x"), info.get("on_cut", 0))]
+            [f"warning: {separated(info['data'].get('x'), info.get('on_cut', 0))}"]
             if info.get("separated")
             else []
         )
+        apart += jumpy
         rose = self.rose
         if not len(rose):
             return apart
@@ -193,6 +205,27 @@ class Sweep:
                 f"{first['loss']:.7g}{others}",
                 f"{shown}: ",
             )
+        ]
+
+    def _jumpy(self) -> list[str]:
+        """A sentence on the configuration that ended on the lowest loss but is not
+        the best, its loss jumping about over the last tenth of its steps; none
+        where the best ended lowest."""
+        table = self.table
+        if "tail_loss" not in table or table.empty or table["diverged"].all():
+            return []
+        best = self.best
+        if not pd.isna(best["steps_to_tol"]):
+            return []
+        ok = table[~table["diverged"]]
+        low = ok.sort_values("loss", kind="stable").iloc[0]
+        if low["loss"] >= best["loss"] or low["tail_loss"] <= best["tail_loss"]:
+            return []
+        return [
+            f"note: {self._named(low)} ended on the lowest loss ({low['loss']:.7g}) "
+            "but jumped about on the way: over the last tenth of its steps its loss "
+            f"averaged {low['tail_loss']:.7g}, against {best['tail_loss']:.7g} for "
+            f"the best ({self._named(best)}), which is ranked on that average."
         ]
 
     @property
@@ -275,6 +308,7 @@ RESULTS = (
     "config",
     "start_loss",
     "loss",
+    "tail_loss",
     "gap",
     "steps_to_tol",
     "diverged",
@@ -544,6 +578,10 @@ def sweep(
                 )
             compile_s += result.compile_s
             train_s += result.train_s
+            # the kept steps in the last tenth of the run (the last at least): where
+            # a configuration settled, or jumps about
+            tail = result.kept_steps >= math.ceil(TAIL * size_plan.n_steps)
+            tail[-1] = True
             for i, (c, _, s) in enumerate(configs):
                 row: dict[str, Any] = {
                     "config": len(rows),
@@ -560,6 +598,7 @@ def sweep(
                 # both over all the data: before the first step, after the last
                 row["start_loss"] = float(result.kept_loss[i, 0])
                 row["loss"] = float(result.final_loss[i])
+                row["tail_loss"] = float(np.mean(result.kept_loss[i, tail]))
                 row["gap"] = row["loss"] - (floor if apart else best.loss)
                 first = int(result.first_within[i])
                 row["steps_to_tol"] = first if first > 0 else None

@@ -285,8 +285,9 @@ def sweep(
     """Run every combination of learning rates, hyper-parameters, starting values
     and seeds on DATA, vectorised (one compiled program per batch size), and write
     sweep.parquet (one row per configuration: its values, final parameters, its loss
-    at the start and the end, gap to the optimum, first step within --tol of it,
-    diverged and where, ended above its start),
+    at the start and the end and its mean over the last tenth of the steps, gap to
+    the optimum, first step within --tol of it, diverged and where, ended above its
+    start),
     traces.parquet (every --keep-every step of every configuration, beside its
     learning rate and other swept values) and plots.
 
