@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -670,3 +671,15 @@ def test_figures_draw_on_axes_of_ones_own() -> None:
         trace.plot("params", ax=axes[0])
     with pytest.raises(gradtrace.InputError, match="ax= takes a matplotlib Axes"):
         trace.plot("loss", ax=3)
+
+
+def test_a_loss_that_falls_fifty_fold_is_drawn_on_a_log_scale() -> None:
+    """A teacher's mini-batch run fell from 240 to about 3 (its first batches' losses
+    higher still): on a linear axis the rest of the run was a line on the floor."""
+    x = np.linspace(0.0, 10.0, 200)
+    frame = pd.DataFrame({"x": x, "y": 3.0 * x - 2.0 + 3.0 * np.sin(7.0 * x)})
+    trace = gradtrace.fit(frame, lr=0.005, epochs=5, batch_size=20, exact=False)
+    loss = trace.to_pandas()["loss"]
+    assert 20 < loss.iloc[0] / loss.min() < 100  # the full-data loss alone: < 100
+    ax = plot.loss_curves(trace).axes[0]
+    assert ax.get_yscale() == "log"

@@ -1069,10 +1069,16 @@ def _evaluate(
         return np.asarray(model.log_prob(p, jnp.asarray(y, jnp.float64)))
 
 
+#: How many times its lowest value the highest loss drawn must be for the loss
+#: chart to take a log scale (a fall from 240 to 3.3 flattened the run's end into
+#: the chart's floor on a linear one).
+LOG_SPAN = 20.0
+
+
 def loss_curves(trace: Any, ax: Any = None) -> Figure:
     """The loss per step: each batch's loss (before its update) and the loss over all
     the data (after it), the epoch means when an epoch has several batches, and the
-    optimum's loss as a line; log scale when it spans decades. ``ax``: a matplotlib
+    optimum's loss as a line; log scale when what it draws spans ``LOG_SPAN``. ``ax``: a matplotlib
     axes of yours to draw on (its figure is returned)."""
     frame = trace.to_pandas()
     info = trace.info
@@ -1126,7 +1132,10 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
             label=f"diverged at step {trace.diverged_step} (not finite)",
         )
     values = full[ok]
-    if len(values) and values.min() > 0 and values.max() / values.min() > 100:
+    if several:  # the batches' losses are drawn too: a first batch's spike counts
+        drawn = frame["batch_loss"].to_numpy(float)[1:]
+        values = np.concatenate([values, drawn[np.isfinite(drawn)]])
+    if len(values) and values.min() > 0 and values.max() / values.min() > LOG_SPAN:
         ax.set_yscale("log")
     else:
         # the losses in full (14258.976), not as an offset (+1.42589e4) and
