@@ -183,3 +183,23 @@ def test_a_run_that_evaluates_its_loss_now_and_then_stays_on_its_chart() -> None
     assert "left the chart" not in fig.axes[0].get_title()
     # a loss that is not a number at the end, which every run evaluates, is one
     assert plot.ran_away(trace, np.append(loss, np.nan)) == len(loss)
+
+
+def test_the_fit_of_a_run_whose_loss_rose_stays_on_the_data() -> None:
+    """lr 0.9 stays finite but its line ends far off: fit.png's y axis ran to 1e9,
+    flattening the data into a line, and its title said only "completed"."""
+    trace = run(0.9)
+    ax = plot.fit_over_data(trace).axes[0]
+    y = line()["y"].to_numpy()
+    low, high = ax.get_ylim()
+    span = y.max() - y.min()
+    assert low == pytest.approx(y.min() - 0.25 * span)
+    assert high == pytest.approx(y.max() + 0.25 * span)
+    labels = ax.get_legend_handles_labels()[1]
+    fitted = next(label for label in labels if label.startswith("fitted"))
+    assert "(off the chart: " in fitted
+    assert ax.get_title().endswith("50 steps, completed, its loss rose")
+    # a run that stays on the data is drawn as it was
+    calm = plot.fit_over_data(run(0.1)).axes[0]
+    assert not any("off the chart" in t for t in calm.get_legend_handles_labels()[1])
+    assert calm.get_title().endswith("completed")

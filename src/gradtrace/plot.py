@@ -943,6 +943,12 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         )
         grid = np.linspace(np.min(column), np.max(column), 200)
         at = model_grid(x, grid)
+        # a curve far outside the data's range (a run that ran away) is cut at the
+        # chart's edge, which stays on the data
+        low, high = float(np.min(y)), float(np.max(y))
+        span = (high - low) or 1.0
+        frame_lo, frame_hi = low - 0.25 * span, high + 0.25 * span
+        cut = False
         for name, full, style in curves:
             pred = _evaluate(model, full, at, None, "predict")
             if info["model"] == "line":
@@ -951,7 +957,18 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
                 label = f"{name}: y = {full['w']:.4g} x {sign} {abs(b):.4g}"
             else:
                 label = f"{name}: " + _shown(full, names)
+            finite = pred[np.isfinite(pred)]
+            if not len(finite) or (
+                finite.min() < low - 2 * span or finite.max() > high + 2 * span
+            ):
+                cut = True
+                if len(finite):
+                    label += (
+                        f" (off the chart: {finite.min():.3g} to {finite.max():.3g})"
+                    )
             ax.plot(grid, pred, style, lw=2, color=colors[name], label=label)
+        if cut:
+            ax.set_ylim(frame_lo, frame_hi)
         ax.set_xlabel(info["data"]["x"][0])
         ax.set_ylabel(info["data"]["y"])
     else:
@@ -985,9 +1002,16 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
             )
         ax.set_xlabel("fitted prediction")
         ax.set_ylabel(info["data"]["y"])
+    from gradtrace.advice import ended_above
+
+    loss = trace.to_pandas()["loss"]
+    rose = (
+        trace.status != "diverged"  # says it already
+        and ended_above(float(loss.iloc[0]), trace.final_loss)
+    ) * ", its loss rose"
     ax.set_title(
         f"{info['model']} by {info['loss']}, {info['optimizer']['name']}: "
-        f"{trace.steps} steps, {trace.status}"
+        f"{trace.steps} steps, {trace.status}{rose}"
     )
     ax.legend(fontsize=8)
     return fig
