@@ -10,7 +10,7 @@ from matplotlib.collections import PathCollection
 
 from gradtrace import plot
 from gradtrace.data import generate
-from gradtrace.sweeps import sweep
+from gradtrace.sweeps import Sweep, sweep
 
 
 def line() -> pd.DataFrame:
@@ -133,3 +133,44 @@ def test_other_swept_values_are_told_apart_by_line_style() -> None:
     fig = plot.sweep_losses(seeds)
     assert len({str(x) for x in fig.axes[0].collections[0].get_linestyles()}) == 1
     assert not fig.legends
+
+
+def test_a_curve_that_leaves_the_chart_twice_is_counted_once_with_its_exits() -> None:
+    """Three arrows stood over a legend that said "2 curves rose above": one of
+    them had left the chart twice."""
+    table = pd.DataFrame(
+        {
+            "config": [0, 1],
+            "lr": [0.01, 0.5],
+            "batch_size": [10, 10],
+            "seed": [0, 0],
+            "start_loss": [1.0, 1.0],
+            "loss": [0.1, 1.0],
+            "tail_loss": [0.1, 1.0],
+            "gap": [0.1, 1.0],
+            "steps_to_tol": pd.array([None, None], dtype="Int64"),
+            "diverged": [False, False],
+            "diverged_step": pd.array([None, None], dtype="Int64"),
+            "ended_above_start": [False, False],
+        }
+    )
+    traces = pd.DataFrame(
+        {
+            "config": [0] * 5 + [1] * 5,
+            "step": list(range(5)) * 2,
+            "loss": [1.0, 0.5, 0.3, 0.2, 0.1, 1.0, 1e8, 1.0, 1e8, 1.0],
+        }
+    )
+    info = {
+        "optimum_loss": 0.0,
+        "data": {"n_rows": 10},
+        "model": "line",
+        "loss": "mse",
+        "optimizer": "sgd",
+        "tol": 1e-4,
+        "n_steps": 4,
+    }
+    fig = plot.sweep_losses(Sweep(table, traces, info))
+    assert legend_texts(fig) == [
+        "off the chart: 1 curve rose above 1e+06 (2 times), to 1e+08 at most"
+    ]

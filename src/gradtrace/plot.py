@@ -222,6 +222,10 @@ def _second_axis(sweep: Sweep) -> str | None:
     return next((c for c in _swept(sweep) if c != "lr"), None)
 
 
+#: Learning rates up to which a heatmap names each column by its rate.
+HEATMAP_RATES_NAMED = 12
+
+
 def sweep_heatmap(sweep: Sweep) -> Figure:
     """Learning rate (x) against the second swept value (y): the steps each cell took
     to bring every parameter within ``tol`` of the optimum (colour, log scale); grey
@@ -265,7 +269,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         cells = gap.groupby(["_y", "lr"])["_g"].median().unstack("lr")
         steps = cells.reindex(index=ys, columns=lrs).to_numpy(dtype=float, copy=True)
         steps[diverged | rose | ~np.isfinite(steps)] = np.nan
-    fig, ax = _figure(8.5, 2.0 + 0.45 * len(ys), layout=None)
+    fig, ax = _figure(8.5, max(3.2, 2.0 + 0.45 * len(ys)), layout=None)
     ax.set_facecolor("#d9d9d9")  # never within tol
     finite = steps[np.isfinite(steps)]
     low = finite.min() if len(finite) else 1.0
@@ -294,8 +298,9 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     grey = ~np.isfinite(steps) & ~diverged & ~rose
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_yticks(range(len(ys)))
-    ax.set_yticklabels([f"{v:g}" for v in ys] if ycol else [""])
+    ax.set_yticks(range(len(ys)) if ycol else [])
+    if ycol:
+        ax.set_yticklabels([f"{v:g}" for v in ys])
     ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
     tol = sweep.info["tol"]
     what = (
@@ -329,6 +334,11 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         bar = fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label=label)
         _plain_log_labels(bar)
     _plain_log_labels(ax.xaxis)
+    if len(lrs) <= HEATMAP_RATES_NAMED:  # each column named by its rate
+        from matplotlib.ticker import NullLocator
+
+        ax.set_xticks(lrs, [f"{v:.3g}" for v in lrs], rotation=45 * (len(lrs) > 5))
+        ax.xaxis.set_minor_locator(NullLocator())
     handles: list[Any] = []
     if grey.any():
         handles.append(
@@ -518,7 +528,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
             clip_on=False,
             zorder=4,
         )
-        n_off = len(above)
+        n_off, n_exits = len(above), len(exits)
         handles.append(
             Line2D(
                 [],
@@ -527,7 +537,9 @@ def sweep_losses(sweep: Sweep) -> Figure:
                 color="#d62728",
                 linestyle="",
                 label=f"off the chart: {n_off} curve{'s' * (n_off > 1)} rose "
-                f"above {ceiling:.3g}, to {max(above):.3g} at most"
+                f"above {ceiling:.3g}"
+                + f" ({n_exits} times)" * (n_exits > n_off)
+                + f", to {max(above):.3g} at most"
                 + (", then overflowed" if any(overflowed) else ""),
             )
         )
@@ -1102,8 +1114,8 @@ LOG_SPAN = 20.0
 def loss_curves(trace: Any, ax: Any = None) -> Figure:
     """The loss per step: each batch's loss (before its update) and the loss over all
     the data (after it), the epoch means when an epoch has several batches, and the
-    optimum's loss as a line; log scale when what it draws spans ``LOG_SPAN``. ``ax``: a matplotlib
-    axes of yours to draw on (its figure is returned)."""
+    optimum's loss as a line; log scale when what it draws spans ``LOG_SPAN``.
+    ``ax``: a matplotlib axes of yours to draw on (its figure is returned)."""
     frame = trace.to_pandas()
     info = trace.info
     fig, ax = _figure(7.5, 4.5, ax=ax)

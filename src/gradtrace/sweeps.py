@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+#: How many times the best's gap (its ``tail_loss`` above the optimum's) the gap of
+#: the configuration that ended lowest must be for it to be said to jump about.
+JUMPY = 2.0
+
 #: Where the steps ``tail_loss`` averages over begin, as a share of the run's
 #: steps: its last tenth.
 TAIL = 0.9
@@ -158,8 +162,14 @@ class Sweep:
         best = self.best
         shown = self._named(best)
         reached = best["steps_to_tol"]
+        tail = best.get("tail_loss")
+        settled = (
+            f", mean {tail:.7g} over the last tenth of the steps"
+            if tail is not None and not math.isclose(tail, best["loss"], rel_tol=1e-6)
+            else ""
+        )
         how = (
-            f"final loss {best['loss']:.7g}"
+            f"final loss {best['loss']:.7g}{settled}"
             if pd.isna(reached)
             else f"within {self._tol} of the optimum after {int(reached)} "
             f"step{'s' * (int(reached) != 1)}"
@@ -219,8 +229,12 @@ class Sweep:
             return []
         ok = table[~table["diverged"]]
         low = ok.sort_values("loss", kind="stable").iloc[0]
-        if low["loss"] >= best["loss"] or low["tail_loss"] <= best["tail_loss"]:
-            return []
+        # the loss the gaps are from (the optimum's, or the infimum)
+        floor = float(best["loss"] - best["gap"]) if "gap" in table else 0.0
+        if low["loss"] >= best["loss"] or (
+            low["tail_loss"] - floor <= JUMPY * (best["tail_loss"] - floor)
+        ):
+            return []  # the batches' own noise, not a rate that jumps about
         return [
             f"note: {self._named(low)} ended on the lowest loss ({low['loss']:.7g}) "
             "but jumped about on the way: over the last tenth of its steps its loss "
