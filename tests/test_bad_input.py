@@ -150,6 +150,14 @@ def test_missing_values_are_found_in_any_block(
         (["--loss", "hinge"], "unknown loss 'hinge'"),
         (["--seed", "9" * 30], "seed 999999999999999999999999999999 is out of range"),
         (["--optimizer", "adamax"], "unknown optimizer 'adamax'"),
+        # Keras's name, the textbook's, a part of several names
+        (["--metric", "acc"], "loglik. Did you mean 'accuracy'?"),
+        (["--model", "gaussian"], "normal-mixture. Did you mean 'normal'?"),
+        (
+            ["--clip", "norm=1"],
+            "Did you mean one of torch.norm, keras.norm, keras.global_norm, "
+            "global_norm?",
+        ),
         (
             ["--shuffle", "false"],
             "--shuffle is a switch and takes no value: write --shuffle or --no-shuffle",

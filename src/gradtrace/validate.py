@@ -6,7 +6,6 @@ Each message names the problem, where it is, and what to do, in one line.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -36,9 +35,30 @@ PARAM_SPACES = ("constrained", "unconstrained")
 MAX_COUNT = 2**31 - 1
 
 
+#: Other names of a choice, as other tools and textbooks call it.
+CHOICE_ALIASES = {
+    "gaussian": "normal",
+    "logit": "logistic",
+    "acc": "accuracy",
+    "bernoulli-regression": "logistic",
+}
+
+
 def _suggest(value: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    """The choices, and the one ``value`` most likely means (a close spelling, the
+    only one it begins: Keras's "acc" for accuracy), or those it is a part of
+    ("norm": torch.norm, keras.norm, ...)."""
+    folded = value.strip().lower()
+    close = close_name(value, list(choices))
+    if CHOICE_ALIASES.get(folded) in choices:
+        close = CHOICE_ALIASES[folded]
+    parts = [c for c in choices if folded and folded in c.lower().split(".")[-1]]
+    if close is not None:
+        hint = f" Did you mean {close!r}?"
+    elif 1 < len(parts) < len(choices):
+        hint = f" Did you mean one of {', '.join(parts)}?"
+    else:
+        hint = ""
     return f"choose one of: {', '.join(choices)}.{hint}"
 
 

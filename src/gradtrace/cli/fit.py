@@ -100,15 +100,6 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
         click.argument("data", required=False),
         click.option(
-            "--config",
-            "config_file",
-            type=click.Path(path_type=Path),
-            default=None,
-            help='A TOML file of options (keys as the option names: model = "line", '
-            "batch-size = 3, [init] w = 0.5, ...); the command line overrides it. "
-            'DATA may be given there as data = "file.csv".',
-        ),
-        click.option(
             "--model",
             metavar="NAME",
             default="line",
@@ -127,6 +118,9 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "and poisson-regression, else mse; nll on a Gaussian regression model "
             "adds the noise scale as a parameter.",
         ),
+        # a model or loss of one's own, and the models' own options: after the
+        # model and the loss, which a newcomer looks for first
+        *MODEL_OPTIONS,
         click.option(
             "--metric",
             "metrics",
@@ -269,10 +263,19 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Also compute the exact optimum (closed form or Newton), standard "
             "errors, and the learning-rate diagnosis.",
         ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path),
+            default=None,
+            help='A TOML file of options (keys as the option names: model = "line", '
+            "batch-size = 3, [init] w = 0.5, ...); the command line overrides it. "
+            'DATA may be given there as data = "file.csv".',
+        ),
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
-    return model_options(f)
+    return f
 
 
 @click.command(context_settings={"max_content_width": 100})
