@@ -683,3 +683,15 @@ def test_a_loss_that_falls_fifty_fold_is_drawn_on_a_log_scale() -> None:
     assert 20 < loss.iloc[0] / loss.min() < 100  # the full-data loss alone: < 100
     ax = plot.loss_curves(trace).axes[0]
     assert ax.get_yscale() == "log"
+
+
+def test_a_long_animation_draws_its_first_steps_each() -> None:
+    """A 100-step run's GIF went from step 0 straight to step 5, past the steps
+    where a fit moves most."""
+    from gradtrace.animate import frame_steps
+
+    steps = frame_steps(500, None)
+    assert steps[:12] == [*range(11), 15] and steps[-1] == 500
+    assert len(steps) == len(set(steps)) == 109  # 0-10, and every 5th to 500
+    assert frame_steps(500, 100) == [0, 100, 200, 300, 400, 500]  # as asked
+    assert frame_steps(4, None) == [0, 1, 2, 3, 4]

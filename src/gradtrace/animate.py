@@ -33,13 +33,18 @@ from gradtrace.plot import (
 DEFAULT_FRAMES = 120
 
 
+#: Of a GIF that skips steps by default, the first steps all drawn: where a fit
+#: moves most (and a rate too large shows itself).
+HEAD_FRAMES = 10
+
+
 def frame_steps(n_steps: int, every: int | None) -> list[int]:
-    """The steps drawn: 0, every k-th, and the last."""
+    """The steps drawn: 0, every k-th (``every``; by default so that about
+    ``DEFAULT_FRAMES`` remain, the first ``HEAD_FRAMES`` steps all drawn too),
+    and the last."""
     k = every or max(1, math.ceil(n_steps / DEFAULT_FRAMES))
-    steps = list(range(0, n_steps + 1, k))
-    if steps[-1] != n_steps:
-        steps.append(n_steps)
-    return steps
+    head = range(min(HEAD_FRAMES, n_steps) + 1) if every is None else range(1)
+    return sorted({*head, *range(0, n_steps + 1, k), n_steps})
 
 
 def animate(
