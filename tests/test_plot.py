@@ -695,3 +695,24 @@ def test_a_long_animation_draws_its_first_steps_each() -> None:
     assert len(steps) == len(set(steps)) == 109  # 0-10, and every 5th to 500
     assert frame_steps(500, 100) == [0, 100, 200, 300, 400, 500]  # as asked
     assert frame_steps(4, None) == [0, 1, 2, 3, 4]
+
+
+def test_every_frame_of_an_animation_has_the_first_frames_size_and_layout() -> None:
+    """The frames are laid out once: a frame that took the first one's axes but not
+    its size in pixels left the first frame's edges showing in the GIF."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from gradtrace.animate import _Ready, frame_figure
+    from gradtrace.plot import _run_data
+
+    trace = gradtrace.fit("seed001_line", lr=0.1, batch_size=10, epochs=1)
+    ready = _Ready(_run_data(trace), trace.to_pandas(), {})
+    first = frame_figure(trace, 0, ready, np.array([], int))
+    later = frame_figure(trace, 3, ready, trace.rows(3))
+    shapes = []
+    for fig in (first, later):
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        shapes.append(np.asarray(canvas.buffer_rgba()).shape)
+    assert shapes[0] == shapes[1]
+    assert first.axes[0].get_position().bounds == later.axes[0].get_position().bounds

@@ -17,6 +17,7 @@ from gradtrace.plot import (
     _evaluate,
     _figure,
     _model,
+    _place,
     _run_data,
     _specs,
     check_folder,
@@ -68,7 +69,7 @@ def animate(
     from gradtrace.explain import steps_rows
 
     steps = frame_steps(trace.steps, every)
-    ready = _Ready(_run_data(trace), trace.to_pandas())  # once for every frame
+    ready = _Ready(_run_data(trace), trace.to_pandas(), {})  # once for every frame
     images = [_render(trace, 0, ready, np.array([], int))]
     for step, rows in steps_rows(trace.info, steps[1:]):
         images.append(_render(trace, step, ready, rows))
@@ -127,11 +128,13 @@ def _mp4(images: list[Any], path: Path, fps: int) -> None:
 
 
 class _Ready(NamedTuple):
-    """What every frame of an animation draws from, made once: the run's (x, y)
-    and the step table."""
+    """What every frame of an animation draws from, made once: the run's (x, y),
+    the step table, and where the first frame's layout put its axes (``placed``:
+    every frame has the same ticks, labels and legend, so the same place)."""
 
     data: tuple[np.ndarray | None, np.ndarray]
     table: Any
+    placed: dict[str, Any]
 
 
 def _render(trace: Any, step: int, ready: _Ready, rows: np.ndarray) -> Any:
@@ -175,7 +178,7 @@ def frame_figure(
         at = np.clip(np.searchsorted(sampled, rows), 0, len(sampled) - 1)
         rows = at[sampled[at] == rows]
         batch = f"batch ({count} rows; {len(rows)} of them among the {len(y)} read)"
-    fig, ax = _figure(7, 4.4)
+    fig, ax = _figure(7, 4.4, layout=None)  # laid out once, by _place
     fixed = info["fixed"]
 
     model = _model(trace)
@@ -308,7 +311,14 @@ def frame_figure(
         f"{int(row['batch'])} · loss over all data {shown}"
     )
     # below the axes, where it hides neither the data nor the line
-    fig.legend(fontsize=8, loc="outside lower center", ncol=4, frameon=False)
+    legend = fig.legend(fontsize=8, loc="lower center", ncol=4, frameon=False)
+    if ready is not None and "axes" in ready.placed:
+        fig.set_dpi(ready.placed["dpi"])  # the first frame's size in pixels
+        ax.set_position(ready.placed["axes"])
+    else:
+        _place(fig, ax, legend=legend)
+        if ready is not None:
+            ready.placed.update(axes=ax.get_position(), dpi=fig.dpi)
     return fig
 
 
