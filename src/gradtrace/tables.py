@@ -178,6 +178,57 @@ def nice_step(value: float) -> int:
     return int(10 * magnitude)
 
 
+#: gradtrace's metrics by the names Keras logs them under (its metric classes'
+#: names: RootMeanSquaredError, ...); loglik has none, and keeps its own.
+KERAS_METRICS = {
+    "rmse": "root_mean_squared_error",
+    "mae": "mean_absolute_error",
+    "r2": "r2_score",
+    "accuracy": "binary_accuracy",
+}
+
+
+def keras_value(value: float) -> str:
+    """A logged value as Keras's progress bar prints it: four decimals, or four
+    significant digits in e-notation at 1e-3 and below."""
+    return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
+
+
+def keras_log(
+    epochs: pd.DataFrame, per_epoch: int, n_epochs: int, validation: bool = True
+) -> list[str]:
+    """The lines ``model.fit(..., verbose=2)`` prints, from ``epochs`` (``history``'s
+    table): "Epoch k/N", then the batches done, the loss and each metric as Keras
+    logs them at the epoch's end, and with ``validation`` the same over all the
+    data after the epoch as ``val_`` (Keras's with the training data as
+    ``validation_data``; left out of an epoch whose loss over all the data was not
+    taken). Keras sorts each group of names; the time it took is left out."""
+    lines: list[str] = []
+    metrics = [
+        c for c in epochs.columns if f"{c}_all_data" in epochs.columns and c != "loss"
+    ]
+    for _, row in epochs.iterrows():
+        epoch = int(row["epoch"])
+        done = int(row["step"]) - (epoch - 1) * per_epoch
+        train = {"loss": row["loss"]}
+        train.update({KERAS_METRICS.get(m, m): row[m] for m in metrics})
+        logged = [f"{k}: {keras_value(float(v))}" for k, v in sorted(train.items())]
+        if validation and np.isfinite(row["loss_all_data"]):
+            val = {"val_loss": row["loss_all_data"]}
+            val.update(
+                {
+                    f"val_{KERAS_METRICS.get(m, m)}": row[f"{m}_all_data"]
+                    for m in metrics
+                }
+            )
+            logged += [f"{k}: {keras_value(float(v))}" for k, v in sorted(val.items())]
+        lines += [
+            f"Epoch {epoch}/{n_epochs}",
+            " - ".join([f"{done}/{per_epoch}", *logged]),
+        ]
+    return lines
+
+
 def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame:
     """One row per epoch, as Keras's ``History.history`` has it: the epoch's last
     step, ``loss`` (what Keras logs at the epoch's end: the running mean over its

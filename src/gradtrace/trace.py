@@ -499,6 +499,18 @@ class Trace:
             frame = load_run(self.writer.folder, thin=True)[0]
         return history(frame, per_epoch, self.steps)
 
+    def keras_log(self, validation: bool = True) -> str:
+        """The run's epochs as Keras's ``model.fit(..., verbose=2)`` prints them
+        (``tables.keras_log``): "Epoch 1/20", then "10/10 - loss: 3.2134 -
+        root_mean_squared_error: 1.7926 - val_loss: ...", with ``validation`` the
+        ``val_`` values of the training data given as ``validation_data``."""
+        from gradtrace.tables import keras_log
+
+        schedule = self.info["schedule"]
+        per_epoch = int(schedule["batches_per_epoch"])
+        n_epochs = -(-int(schedule["n_steps"]) // per_epoch)
+        return "\n".join(keras_log(self.history(), per_epoch, n_epochs, validation))
+
     def rows(self, step: int) -> np.ndarray:
         """The data rows that step ``step`` trained on (1 is the first step, -1 the
         last), as 0-based positions in the data as given (``frame.iloc[rows]``;

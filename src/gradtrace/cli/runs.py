@@ -25,7 +25,14 @@ from gradtrace.paths import RUNS
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=RUN_FOLDER)
-def show(run: Path) -> None:
+@click.option(
+    "--keras",
+    is_flag=True,
+    help="Print the run's epochs as Keras's model.fit(verbose=2) prints them: "
+    "loss and --metric values as Keras logs them, val_ ones over all the data (the "
+    "training data as validation_data), by Keras's metric names.",
+)
+def show(run: Path, keras: bool) -> None:
     """Show a run: what ran, final parameters against the start and the truth, the
     final loss, how it ended, and its timings. Of a sweep's folder: what was swept,
     the best configuration, the 10 lowest final losses and how many diverged."""
@@ -34,9 +41,20 @@ def show(run: Path) -> None:
     from gradtrace.store import is_sweep
 
     if is_sweep(run):
+        if keras:
+            from gradtrace.errors import InputError
+
+            raise InputError(
+                f"--keras shows a run's epochs; {str(run)!r} is a sweep's folder: "
+                "show it without --keras."
+            )
         _show_sweep(run)
         return
-    print_summary(load(run, thin=True), run, all_findings=True)
+    trace = load(run, thin=True)
+    if keras:
+        click.echo(trace.keras_log())
+        return
+    print_summary(trace, run, all_findings=True)
 
 
 #: the configurations ``gradtrace show SWEEP`` lists
