@@ -23,7 +23,7 @@ import pytest
 import gradtrace
 from gradtrace.tables import keras_value
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent / "fixtures" / "printed"
 NAMES = sorted(p.stem for p in FIXTURES.glob("keras_log_*.json"))
 
 #: Keras's time taken: " - 0s - 123ms/step"
