@@ -165,7 +165,8 @@ def test_a_truth_is_shown_only_for_the_file_and_model_it_was_drawn_for(
     assert (
         "note: line.csv.truth.json holds the truth of another line.csv (the file was "
         "written over since gradtrace data wrote it, its checksum differs): its "
-        "true values are left out." in err
+        "true values are left out; delete that file, or write the data again with "
+        "gradtrace data." in err
     )
     assert gradtrace.data.read_truth(path) == {}
     # logistic data, with its truth in the Parquet file, fitted as a line
@@ -193,6 +194,13 @@ def test_a_truth_is_shown_only_for_the_file_and_model_it_was_drawn_for(
     assert code == 0, err
     assert gradtrace.load(tmp_path / "c").info["truth"] == {"w": [1.0], "b": 0.0}
     assert _truth_column(out)
+    # a model of one's own is matched by its parameters' names, as docs/models.md
+    # fits exp-decay data with --model-expr
+    decay = tmp_path / "decay.csv"
+    args = ["data", "exp-decay", "--a", "3", "--b", "0.4", "--c", "1", "-o", str(decay)]
+    assert run(args, capsys)[0] == 0
+    own = gradtrace.fit(str(decay), model_expr="a*exp(-b*x) + c", steps=3, exact=False)
+    assert own.truth == {"a": 3.0, "b": 0.4, "c": 1.0}
 
 
 def _truth_column(summary: str) -> bool:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import validate
+from gradtrace.core.catalog import MODELS
 from gradtrace.data import DATASETS, builtin, read_table, truth_path, truth_record
 from gradtrace.errors import InputError
 
@@ -127,6 +128,11 @@ def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
     return pd.DataFrame({**cols, "y": y})
 
 
+#: Built-in models whose parameters of the same name mean the same in each: the
+#: Gaussian regressions with a linear mean (a line's b is a poly's b).
+SAME_MEAN = frozenset({"line", "linear", "poly"})
+
+
 def truth_of(source: str | None, model: str) -> tuple[dict[str, Any], str | None]:
     """The true parameters behind the data ``source`` names, for a run of
     ``model``: a built-in data set's, or what ``gradtrace data`` recorded with a
@@ -141,10 +147,15 @@ def truth_of(source: str | None, model: str) -> tuple[dict[str, Any], str | None
         return {}, (
             f"{truth_path(source).name} holds the truth of another {Path(source).name} "
             "(the file was written over since gradtrace data wrote it, its "
-            "checksum differs): its true values are left out"
+            "checksum differs): its true values are left out; delete that file, or "
+            "write the data again with gradtrace data"
         )
-    if record.get("model") not in (None, model):
-        return {}, None  # another model's parameters (a logistic's b is not a line's)
+    drawn = record.get("model")
+    if drawn is not None and drawn != model and model in MODELS:
+        if not {drawn, model} <= SAME_MEAN:
+            # another model's parameters (a logistic's b is not a line's); a model
+            # of one's own is matched by its parameters' names (matching_truth)
+            return {}, None
     return dict(record.get("params", {})), None
 
 
