@@ -364,7 +364,7 @@ def runs_of(listed: dict[str, Path]) -> list[str]:
     return [name for name in listed if name != "sweep"]
 
 
-def test_show_of_a_sweep_gives_its_lowest_final_losses(
+def test_show_of_a_sweep_gives_its_lowest_final_losses_where_full_batches_settle(
     listed: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = listed["sweep"]
@@ -372,7 +372,7 @@ def test_show_of_a_sweep_gives_its_lowest_final_losses(
     assert code == 0, err
     sweep = pd.read_parquet(folder / "sweep.parquet")
     assert "20 configurations (lr, init_w swept), 3 diverged" in out
-    assert "the 10 lowest final losses, of the 17 that did not diverge:" in out
+    assert "the 10 lowest by final loss, of the 17 that did not diverge:" in out
     lines = out.split("did not diverge:\n")[1].splitlines()
     assert lines[0].split() == ["config", "lr", "init_w", "loss", "gap", "steps_to_tol"]
     shown = [int(line.split()[0]) for line in lines[1:11]]

@@ -181,7 +181,10 @@ def test_a_run_that_evaluates_its_loss_now_and_then_stays_on_its_chart() -> None
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "path, a dot per step (50 steps)" in labels
     assert "left the chart" not in fig.axes[0].get_title()
-    # a loss that is not a number at the end, which every run evaluates, is one
+    # a loss that is not a number at the end is one where the run diverged, not
+    # where it was interrupted between two evaluations
+    assert plot.ran_away(trace, np.append(loss, np.nan)) is None
+    trace.info["diverged"] = True
     assert plot.ran_away(trace, np.append(loss, np.nan)) == len(loss)
 
 

@@ -131,7 +131,11 @@ def test_a_hyper_parameter_of_other_presets_names_them() -> None:
             "momentum are momentum,",
         ),
         # a switch's example turns it on
-        ("nesterov", "optimizer='keras.sgd', opt={'nesterov': True}, say."),
+        # with the momentum it needs (keras.sgd's is 0: nesterov alone does nothing)
+        (
+            "nesterov",
+            "optimizer='keras.sgd', opt={'momentum': 0.9, 'nesterov': True}, say.",
+        ),
     ],
 )
 def test_a_near_name_or_a_switch_of_other_presets_names_them(

@@ -576,6 +576,28 @@ def test_quasi_complete_separation_is_found_as_linear_programs_find_it(
         assert swept.info["loss_infimum"] == pytest.approx(entropy / 2, rel=1e-9)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_the_rows_on_the_cut_are_counted_as_per_row_programs_count_them(
+    seed: int,
+) -> None:
+    """The search itself (exact.separating_direction), where the solver's own
+    coefficients give no certificate: a program that maximised the rows' summed
+    margins stopped at a corner with 1-3 rows of perfectly separated data left at
+    margin 0, and called them on the cut."""
+    from gradtrace.core import exact
+    from gradtrace.core.models import Logistic
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(40, 2))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(float)
+    if seed % 2:  # a category of rows all y=0 at x1 = 1, the rest mixed
+        x[:, 1] = (np.arange(40) < 12).astype(float)
+        y = np.where(x[:, 1] == 1, 0.0, (rng.random(40) < 0.5).astype(float))
+    found = exact.separating_direction(Logistic(n_features=2), x, y)
+    assert found == _on_the_cut(x, y)
+    assert found == (0 if seed % 2 == 0 else 28)
+
+
 def test_a_sweep_on_separated_classes_measures_no_steps_to_an_optimum() -> None:
     """A sweep stored the solver's stopping point on the way to infinity as the
     optimum, and counted steps to come "within tol" of it. With the classes

@@ -303,7 +303,7 @@ def test_the_heatmap_shows_the_final_gap_where_no_cell_reached_tolerance() -> No
 
     short = sweep("seed004_keras", "line", lr=[0.001, 0.01], steps=3, init={"w": 0.5})
     assert short.table["steps_to_tol"].isna().all()
-    assert colour_label(short) == "tail loss − optimum's loss"
+    assert colour_label(short) == "settled loss − optimum's loss"
     x = np.linspace(-1, 1, 50)
     data = {"x": x, "y": 2 * x + 1}
     long = sweep(data, "line", lr=[0.1, 0.3], steps=500, dtype="float64")

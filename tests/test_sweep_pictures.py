@@ -64,17 +64,17 @@ def test_the_heatmap_names_its_measure_and_leaves_an_explosion_off_its_colours()
     assert s.table["steps_to_tol"].isna().all()
     fig = plot.sweep_heatmap(s)
     ax, bar = fig.axes[0], fig.axes[-1]
-    assert "mean loss over the last tenth − optimum's loss" in ax.get_title()
+    assert "settled loss − optimum's loss" in ax.get_title()
     assert (
         "no configuration brought every parameter within 0.0001 of the optimum"
         in ax.get_title()
     )
-    assert bar.get_ylabel() == "tail loss − optimum's loss"
+    assert bar.get_ylabel() == "settled loss − optimum's loss"
     # the colours span the cells whose loss fell, not lr 1's 2.9e22: each the gap
-    # of its mean loss over the last tenth of the steps
+    # of where it settled, a full batch's last loss
     fell = s.table[~s.table["ended_above_start"]]
-    assert len(fell) == 7
-    tail_gap = fell["tail_loss"] - s.info["optimum_loss"]
+    assert len(fell) == 7 and (fell["batch_size"] == s.info["data"]["n_rows"]).all()
+    tail_gap = fell["gap"]
     (mesh,) = ax.collections[:1]
     assert mesh.norm.vmin == pytest.approx(tail_gap.min())
     assert mesh.norm.vmax == pytest.approx(tail_gap.max())

@@ -106,6 +106,7 @@ def test_a_rate_that_jumps_about_and_ends_low_is_not_the_best() -> None:
         {
             "config": [0, 1],
             "lr": [0.01, 0.03],
+            "batch_size": [10, 10],
             "start_loss": [240.0, 240.0],
             "loss": [3.36, 3.31],
             "tail_loss": [3.37, 10.7],
@@ -115,12 +116,13 @@ def test_a_rate_that_jumps_about_and_ends_low_is_not_the_best() -> None:
             "ended_above_start": [False, False],
         }
     )
-    s = Sweep(table, pd.DataFrame(), {})
+    info = {"data": {"n_rows": 100}}
+    s = Sweep(table, pd.DataFrame(), info)
     assert s.best["lr"] == 0.01
     assert s.warnings == [
         "note: lr=0.03 ended on the lowest loss (3.31) but jumped about on the way: "
         "over the last tenth of its steps its loss averaged 10.7, against 3.37 for "
-        "the best (lr=0.01), which is ranked on that average."
+        "the best (lr=0.01), which is ranked where it settled."
     ]
     assert s.best_text() == (
         "lr=0.01: final loss 3.36, mean 3.37 over the last tenth of the steps"
@@ -132,8 +134,17 @@ def test_a_rate_that_jumps_about_and_ends_low_is_not_the_best() -> None:
     # nor where it settled a little higher: mini-batches' own noise (its gap 0.2
     # against the best's 0.17), though the best is still ranked on the average
     noisy = table.assign(tail_loss=[3.37, 3.4])
-    assert Sweep(noisy, pd.DataFrame(), {}).best["lr"] == 0.01
-    assert Sweep(noisy, pd.DataFrame(), {}).warnings == []
+    assert Sweep(noisy, pd.DataFrame(), info).best["lr"] == 0.01
+    assert Sweep(noisy, pd.DataFrame(), info).warnings == []
+    # nor in float32's last digits (over twice the best's gap of 1e-4, but 3e-4
+    # apart in 3.2)
+    close = table.assign(tail_loss=[3.2001, 3.2004])
+    assert Sweep(close, pd.DataFrame(), info).warnings == []
+    # a full batch's steps are not noisy: it settled where it ended, and is ranked
+    # so (as a run with momentum that descends steadily and ends lowest)
+    full = table.assign(batch_size=[100, 100])
+    assert Sweep(full, pd.DataFrame(), info).best["lr"] == 0.03
+    assert Sweep(full, pd.DataFrame(), info).warnings == []
 
 
 def test_a_heatmap_names_each_rate_and_a_single_row_has_no_row_tick() -> None:
@@ -155,3 +166,12 @@ def test_tail_loss_is_the_mean_of_the_kept_losses_of_the_last_tenth() -> None:
         kept = s.traces[(s.traces["config"] == c) & (s.traces["step"] >= 90)]
         assert len(kept) == 11  # after steps 90 to 100
         assert row["tail_loss"] == pytest.approx(kept["loss"].mean(), rel=1e-6)
+    # mini-batches: the heatmap colours where each settled, its tail's gap
+    from gradtrace import plot
+
+    assert s.table["steps_to_tol"].isna().all()
+    mesh = plot.sweep_heatmap(s).axes[0].collections[0]
+    colours = np.ma.getdata(mesh.get_array())[~np.ma.getmaskarray(mesh.get_array())]
+    ok = s.table[~s.table["diverged"]]  # lr 1.9 diverged: a cross, no colour
+    gaps = ok["tail_loss"] - s.info["optimum_loss"]
+    np.testing.assert_allclose(np.sort(colours), np.sort(gaps), rtol=1e-6)

@@ -260,7 +260,13 @@ def in_python(message: str, keywords: set[str]) -> str:
         written = one(match)
         between = message[end : match.start()]
         argument = written != match.group(0) and bool(_ARGUMENT.match(written))
-        out += [", " if given and argument and between == " " else between, written]
+        side_by_side = given and argument and between == " "
+        key = written.partition("=")[0]
+        if side_by_side and written.endswith("}") and out[-1].startswith(f"{key}={{"):
+            # a pair flag again (--opt a=1 --opt b=2): one dict, opt={'a': 1, 'b': 2}
+            out[-1] = f"{out[-1][:-1]}, {written[len(key) + 2 :]}"
+        else:
+            out += [", " if side_by_side else between, written]
         end, given = match.end(), argument
     return "".join(out) + message[end:]
 

@@ -232,8 +232,10 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     where it never did, a red cross where it diverged, a red arrow where its loss
     ended above its start though finite (left out of the colour scale, which one
     loss of 1e22 would flatten). Where no cell came within ``tol``, the colour is
-    the gap to the optimum's loss of the mean loss over the last tenth of the steps
-    (``tail_loss``; the final loss in older sweeps) instead. Cells that several
+    the gap to the optimum's loss of where each settled instead
+    (``tables.settled_loss``: a mini-batch run's mean over the last tenth of its
+    steps, a full-batch run's last loss; the final loss in older sweeps). Cells
+    that several
     configurations share (other swept values) show the median, and a cross or an
     arrow if any diverged or rose."""
     from matplotlib.colors import LogNorm
@@ -263,8 +265,10 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     tail = "tail_loss" in table
     if by_gap:
         # the loss the gap is from: the optimum's, or the loss's infimum
+        from gradtrace.tables import settled_loss
+
         floor = table["loss"].astype(float) - table["gap"].astype(float)
-        ended = table["tail_loss"].astype(float) if tail else table["loss"]
+        ended = settled_loss(table, sweep.info.get("data", {}).get("n_rows"))
         gap = keyed.assign(_g=(ended - floor).clip(lower=1e-300))
         cells = gap.groupby(["_y", "lr"])["_g"].median().unstack("lr")
         steps = cells.reindex(index=ys, columns=lrs).to_numpy(dtype=float, copy=True)
@@ -304,11 +308,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
     tol = sweep.info["tol"]
     what = (
-        (
-            "mean loss over the last tenth − optimum's"
-            if tail
-            else "final loss − optimum's"
-        )
+        ("settled loss − optimum's" if tail else "final loss − optimum's")
         + " loss\n(no configuration brought every parameter "
         f"within {tol:g} of the optimum)"
         if by_gap
@@ -329,7 +329,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     )
     bar = None
     if len(finite):
-        gap_label = "tail loss − optimum's" if tail else "final loss − optimum's"
+        gap_label = "settled loss − optimum's" if tail else "final loss − optimum's"
         label = f"{gap_label} loss" if by_gap else "steps until within tol"
         bar = fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label=label)
         _plain_log_labels(bar)
@@ -1307,7 +1307,8 @@ def ran_away(trace: Any, loss: np.ndarray | None = None) -> int | None:
     reached), rose past ``RAN_AWAY`` times the start's: where a run that blew up
     left any chart framed on its start and the optimum. None if none did. A step
     whose loss the run did not evaluate (``--eval-every``) is NaN, and is not one:
-    NaN counts on the last row alone, which every run evaluates."""
+    NaN counts on the last row of a run that diverged alone (an interrupted run's
+    last row may be one it did not evaluate)."""
     if loss is None:
         loss = trace.to_pandas()["loss"].to_numpy(float)
     known = trace.info.get("optimum_loss")
@@ -1315,7 +1316,11 @@ def ran_away(trace: Any, loss: np.ndarray | None = None) -> int | None:
     base = float(known) if known is not None else float(taken.min(initial=loss[0]))
     start = max(loss[0] - base, 1e-12 * max(1.0, abs(base)))
     later = loss[1:]
-    failed = np.isnan(later) & (np.arange(len(later)) == len(later) - 1)
+    failed = (
+        np.isnan(later)
+        & (np.arange(len(later)) == len(later) - 1)
+        & bool(trace.info.get("diverged"))
+    )
     away = np.isinf(later) | failed | (later - base > RAN_AWAY * start)
     return int(np.argmax(away)) + 1 if away.any() else None
 

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 #: the configuration that ended lowest must be for it to be said to jump about.
 JUMPY = 2.0
 
+#: And by how much of the best's settled loss at least (not float32's rounding).
+MATERIAL = 1e-3
+
 #: Where the steps ``tail_loss`` averages over begin, as a share of the run's
 #: steps: its last tenth.
 TAIL = 0.9
@@ -57,21 +60,30 @@ class Sweep:
     @property
     def best(self) -> pd.Series:
         """The best configuration: the fewest steps to come within ``tol`` of the
-        optimum; if none did, the lowest mean loss over the last tenth of the steps
-        (``tail_loss``: a rate that jumps about and happens to end low is not the
-        best); diverged ones never, nor one whose loss ended above its start while
-        another's did not."""
-        ok = self.table[~self.table["diverged"]]
+        optimum; if none did, the lowest loss where it settled (``settled``: a
+        mini-batch run's mean over the last tenth of its steps, so that a rate
+        that jumps about and happens to end low is not the best; a full-batch
+        run's last); diverged ones never, nor one whose loss ended above its start
+        while another's did not."""
+        ok = self.table.assign(_settled=self.settled)[~self.table["diverged"]]
         if ok.empty:
             return self.table.iloc[0]
         if "ended_above_start" in ok and not ok["ended_above_start"].all():
             ok = ok[~ok["ended_above_start"]]
         reached = ok[ok["steps_to_tol"].notna()]
         if not reached.empty:
-            return reached.sort_values(["steps_to_tol", "loss"], kind="stable").iloc[0]
+            best = reached.sort_values(["steps_to_tol", "loss"], kind="stable")
+            return best.iloc[0].drop("_settled")
         # stable: of equal losses (seeds of a full batch), the first configuration
-        by = "tail_loss" if "tail_loss" in ok else "loss"  # older sweeps: the final
-        return ok.sort_values([by, "loss"], kind="stable").iloc[0]
+        best = ok.sort_values(["_settled", "loss"], kind="stable")
+        return best.iloc[0].drop("_settled")
+
+    @property
+    def settled(self) -> pd.Series:
+        """Where each configuration settled (``tables.settled_loss``)."""
+        from gradtrace.tables import settled_loss
+
+        return settled_loss(self.table, self.info.get("data", {}).get("n_rows"))
 
     def save(self, folder: str | Path, force: bool = False) -> Path:
         """``sweep.parquet``, ``traces.parquet`` and ``sweep.json``, atomically: all
@@ -162,10 +174,10 @@ class Sweep:
         best = self.best
         shown = self._named(best)
         reached = best["steps_to_tol"]
-        tail = best.get("tail_loss")
+        tail = self.settled[best.name]
         settled = (
             f", mean {tail:.7g} over the last tenth of the steps"
-            if tail is not None and not math.isclose(tail, best["loss"], rel_tol=1e-6)
+            if not math.isclose(tail, best["loss"], rel_tol=1e-6)
             else ""
         )
         how = (
@@ -227,19 +239,24 @@ class Sweep:
         best = self.best
         if not pd.isna(best["steps_to_tol"]):
             return []
+        settled = self.settled
         ok = table[~table["diverged"]]
         low = ok.sort_values("loss", kind="stable").iloc[0]
+        low_at, best_at = settled[low.name], settled[best.name]
         # the loss the gaps are from (the optimum's, or the infimum)
         floor = float(best["loss"] - best["gap"]) if "gap" in table else 0.0
-        if low["loss"] >= best["loss"] or (
-            low["tail_loss"] - floor <= JUMPY * (best["tail_loss"] - floor)
+        if (
+            low["loss"] >= best["loss"]
+            or low_at == low["loss"]  # a full batch: it settled where it ended
+            or low_at - floor <= JUMPY * (best_at - floor)
+            or low_at - best_at <= MATERIAL * abs(best_at)
         ):
             return []  # the batches' own noise, not a rate that jumps about
         return [
             f"note: {self._named(low)} ended on the lowest loss ({low['loss']:.7g}) "
             "but jumped about on the way: over the last tenth of its steps its loss "
-            f"averaged {low['tail_loss']:.7g}, against {best['tail_loss']:.7g} for "
-            f"the best ({self._named(best)}), which is ranked on that average."
+            f"averaged {low_at:.7g}, against {best_at:.7g} for the best "
+            f"({self._named(best)}), which is ranked where it settled."
         ]
 
     @property

@@ -178,6 +178,20 @@ def nice_step(value: float) -> int:
     return int(10 * magnitude)
 
 
+def settled_loss(table: pd.DataFrame, n_rows: int | None) -> pd.Series:
+    """Where each configuration of a sweep's ``table`` settled: a mini-batch run's
+    mean loss over the last tenth of its steps (``tail_loss``: its batches' noise
+    makes its last loss a draw, and a rate that jumps about may end low by luck),
+    a full-batch run's last loss (its steps are not noisy). The final loss in a
+    sweep saved before ``tail_loss``."""
+    if "tail_loss" not in table:
+        return table["loss"].astype(float)
+    if n_rows is None or "batch_size" not in table:
+        return table["tail_loss"].astype(float)
+    mini = table["batch_size"].astype(float) < n_rows
+    return table["tail_loss"].where(mini, table["loss"]).astype(float)
+
+
 #: gradtrace's metrics by the names Keras logs them under (its metric classes'
 #: names: RootMeanSquaredError, ...); loglik has none, and keeps its own.
 KERAS_METRICS = {

@@ -653,9 +653,12 @@ def _other_presets(key: str, own: list[str]) -> str | None:
     value = PRESETS[shown].defaults[meant]
     value = True if isinstance(value, bool) else value
     did = f". Did you mean {meant!r}? The" if meant != key else "; the"
+    # a momentum's variant does nothing without a momentum (keras.sgd's is 0)
+    needs = PRESETS[shown].defaults.get("momentum") == 0 and meant != "momentum"
+    example = "--opt momentum=0.9 " * needs + f"--opt {meant}={value}"
     return (
         f"it has {', '.join(own)}{did} presets with {meant} are "
-        f"{', '.join(having)}: --optimizer {shown} --opt {meant}={value}, say."
+        f"{', '.join(having)}: --optimizer {shown} {example}, say."
     )
 
 

@@ -35,7 +35,9 @@ from gradtrace.paths import RUNS
 def show(run: Path, keras: bool) -> None:
     """Show a run: what ran, final parameters against the start and the truth, the
     final loss, how it ended, and its timings. Of a sweep's folder: what was swept,
-    the best configuration, the 10 lowest final losses and how many diverged."""
+    the best configuration, the 10 lowest where they settled (a mini-batch run's
+    mean loss over the last tenth of its steps, a full batch's last) and how many
+    diverged."""
     from gradtrace.api import load
     from gradtrace.cli._report import print_summary
     from gradtrace.store import is_sweep
@@ -63,7 +65,8 @@ SHOWN_CONFIGS = 10
 
 def _show_sweep(folder: Path) -> None:
     """What ``gradtrace sweep`` did in ``folder``: the sweep in a line, the best
-    configuration, and a table of the lowest final losses."""
+    configuration, and a table of the lowest where they settled, as the best is
+    ranked."""
     import pandas as pd
 
     from gradtrace.cli._report import _console
@@ -95,19 +98,23 @@ def _show_sweep(folder: Path) -> None:
         console.print(f"  {warning}")
     best = sweep.best_text()
     console.print(best if best.startswith("no best") else f"best: {best}.")
-    ok = table[~table["diverged"]].sort_values("loss", kind="stable")
+    # by where each settled, as the best is ranked
+    ranked = table.assign(settled=sweep.settled)
+    tail = "tail_loss" in table and not ranked["settled"].equals(table["loss"])
+    ok = ranked[~ranked["diverged"]].sort_values(["settled", "loss"], kind="stable")
     if not ok.empty:
         top = ok.head(SHOWN_CONFIGS)
         shown = [
             c
-            for c in ("config", *sweep.swept, "loss", "gap", "steps_to_tol")
+            for c in ("config", *sweep.swept, "loss", "tail_loss" * tail, "gap")
+            + ("steps_to_tol",)
             if c in top.columns
         ]
+        by = "where they settled" if tail else "final loss"
         console.print(
-            f"\nthe {len(top)} lowest final losses, of the {len(ok)} that did not "
-            "diverge:"
+            f"\nthe {len(top)} lowest by {by}, of the {len(ok)} that did not diverge:"
             if len(ok) > len(top)
-            else f"\nthe {len(ok)} that did not diverge, by final loss:"
+            else f"\nthe {len(ok)} that did not diverge, by {by}:"
         )
         console.print(_table(top[shown]))
     console.print(
