@@ -78,6 +78,10 @@ class Sweep:
         best = ok.sort_values(["_settled", "loss"], kind="stable")
         return best.iloc[0].drop("_settled")
 
+    def _settled_at(self, row: pd.Series) -> float:
+        """Where the configuration of ``row`` (a row of ``table``) settled."""
+        return float(self.settled.to_dict()[row.name])
+
     @property
     def settled(self) -> pd.Series:
         """Where each configuration settled (``tables.settled_loss``)."""
@@ -174,7 +178,7 @@ class Sweep:
         best = self.best
         shown = self._named(best)
         reached = best["steps_to_tol"]
-        tail = self.settled[best.name]
+        tail = self._settled_at(best)
         settled = (
             f", mean {tail:.7g} over the last tenth of the steps"
             if not math.isclose(tail, best["loss"], rel_tol=1e-6)
@@ -239,10 +243,9 @@ class Sweep:
         best = self.best
         if not pd.isna(best["steps_to_tol"]):
             return []
-        settled = self.settled
         ok = table[~table["diverged"]]
         low = ok.sort_values("loss", kind="stable").iloc[0]
-        low_at, best_at = settled[low.name], settled[best.name]
+        low_at, best_at = self._settled_at(low), self._settled_at(best)
         # the loss the gaps are from (the optimum's, or the infimum)
         floor = float(best["loss"] - best["gap"]) if "gap" in table else 0.0
         if (
