@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-#: How many times the best's gap (its ``tail_loss`` above the optimum's) the gap of
-#: the configuration that ended lowest must be for it to be said to jump about.
+#: How many times the best's gap (where it settled, above the optimum's loss) the
+#: gap of the configuration that ended lowest must be for it to be said to jump
+#: about.
 JUMPY = 2.0
 
 #: And by how much of the best's settled loss at least (not float32's rounding).
