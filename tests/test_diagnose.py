@@ -434,6 +434,29 @@ def test_diagnose_says_separated_classes_have_no_optimum(
     assert "--optimizer adamw" in out  # the command line's words
 
 
+def test_diagnose_lists_the_optimum_in_the_models_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A logistic regression's optimum came from Newton's solver sorted, b before w,
+    where fit's table has w first."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(60, 2))
+    y = (rng.random(60) < 1 / (1 + np.exp(-(x[:, 0] - x[:, 1])))).astype(float)
+    data = tmp_path / "logit.csv"
+    pd.DataFrame({"a": x[:, 0], "c": x[:, 1], "y": y}).to_csv(data, index=False)
+    args = ["diagnose", str(data), "--model", "logistic", "--x", "a", "--x", "c"]
+    code, out, err = run_cli([*args, "--lr", "0.1"], capsys)
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("optimum (Newton") and first.index("w=") < first.index("b=")
+    reference = gradtrace.api.reference(
+        gradtrace.api.RunConfig(data=str(data), model="logistic", x=["a", "c"]),
+        pd.read_csv(data),
+        "logit.csv",
+    )
+    assert list(reference["optimum"]) == list(reference["stderr"]) == ["w", "b"]
+
+
 def test_a_logistic_regression_on_a_far_off_x_is_offered_standardize() -> None:
     rng = np.random.default_rng(4)
     x = rng.normal(1000.0, 1.0, 200)
