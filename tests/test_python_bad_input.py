@@ -448,6 +448,14 @@ def test_whole_floats_count_and_near_names_of_data_sets_are_suggested() -> None:
         ("--steps must be at least 5, got 3.", "steps must be at least 5, got 3."),
         ("0 < --min < --max, got 1", "0 < --min < --max, got 1"),  # not fit's
         ("--chunk-rows 100000", "--chunk-rows 100000"),  # not a keyword here
+        # side by side: arguments with commas, a pair flag's pairs in one dict, a
+        # repeated flag's values in one list
+        ("try --model linear --lr 0.1.", "try model='linear', lr=0.1."),
+        (
+            "say --fix n=2 --fix p=0.5 then",
+            "say fix={'n': 2, 'p': 0.5} then",
+        ),
+        ("name --x age --x height here", "name x=['age', 'height'] here"),
     ],
 )
 def test_a_message_names_pythons_arguments_where_it_named_flags(
@@ -464,6 +472,7 @@ def test_a_message_names_pythons_arguments_where_it_named_flags(
         "fix",
         "init",
         "steps",
+        "x",
     }
     assert in_python(cli, keywords) == python
 

@@ -265,6 +265,11 @@ def in_python(message: str, keywords: set[str]) -> str:
         if side_by_side and written.endswith("}") and out[-1].startswith(f"{key}={{"):
             # a pair flag again (--opt a=1 --opt b=2): one dict, opt={'a': 1, 'b': 2}
             out[-1] = f"{out[-1][:-1]}, {written[len(key) + 2 :]}"
+        elif side_by_side and out[-1].startswith(f"{key}="):
+            # a flag repeated (--x age --x height): one list, x=['age', 'height']
+            before, value = out[-1][len(key) + 1 :], written[len(key) + 1 :]
+            items = before[1:-1] if before.startswith("[") else before
+            out[-1] = f"{key}=[{items}, {value}]"
         else:
             out += [", " if side_by_side else between, written]
         end, given = match.end(), argument
