@@ -84,18 +84,13 @@ def compute(
             if on_cut is not None:
                 # the solver stopped somewhere on the way to infinity
                 return {"separated": True, **({"on_cut": on_cut} if on_cut else {})}
-            # in the model's order of its parameters (a solver's may be sorted: b, w)
-            order = [k for k in names if k in best.params]
-            order += [k for k in best.params if k not in order]
             out.update(
-                optimum={k: best.params[k].tolist() for k in order},
+                optimum={k: v.tolist() for k, v in best.params.items()},
                 optimum_loss=best.loss,
                 optimum_method=best.method,
-                stderr={k: best.stderr[k].tolist() for k in order if k in best.stderr},
+                stderr={k: v.tolist() for k, v in best.stderr.items()},
                 ci95={
-                    k: [best.ci95[k][0].tolist(), best.ci95[k][1].tolist()]
-                    for k in order
-                    if k in best.ci95
+                    k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in best.ci95.items()
                 },
             )
             if best.edge:

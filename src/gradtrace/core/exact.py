@@ -171,6 +171,33 @@ def solve(
     start: dict[str, np.ndarray],
     stderr: bool = True,
 ) -> Optimum:
+    """The optimum over the trainable parameters (in their order: a solver's
+    flattening sorts them, b before w), with the fixed ones held; see ``_solve``."""
+    best = _solve(model, loss, reduction, trainable, fixed, x, y, start, stderr)
+    order = [k for k in trainable if k in best.params]
+    order += [k for k in best.params if k not in order]
+
+    def ordered(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: values[k] for k in order if k in values}
+
+    return best._replace(
+        params=ordered(best.params),
+        stderr=ordered(best.stderr),
+        ci95=ordered(best.ci95),
+    )
+
+
+def _solve(
+    model: Model,
+    loss: LossLike,
+    reduction: str,
+    trainable: tuple[str, ...],
+    fixed: dict[str, np.ndarray],
+    x: np.ndarray | None,
+    y: Values,
+    start: dict[str, np.ndarray],
+    stderr: bool = True,
+) -> Optimum:
     """The optimum over the trainable parameters, with the fixed ones held.
 
     Runs in float64 (the caller enables JAX's x64). Raises ValueError where no
