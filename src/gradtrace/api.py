@@ -35,13 +35,12 @@ from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
 from gradtrace.core.rowsums import reduce_rows
-from gradtrace.data import DATASETS
+from gradtrace.data import DATASETS, file_sha256
 from gradtrace.errors import COMMAND_LINE, InputError, RunFolderError
 from gradtrace.reference import compute as reference_compute
 from gradtrace.sources import (
     DataLike,
     data_file,
-    file_sha256,
     frame_of,
     source_name,
     truth_of,

@@ -214,9 +214,14 @@ def truth_record(path: str | Path) -> dict[str, Any]:
     record = {"params": raw["params"], "model": raw.get("model")}
     digest = raw.get("sha256")
     if digest is not None and p.is_file():
-        with p.open("rb") as f:
-            record["stale"] = hashlib.file_digest(f, "sha256").hexdigest() != digest
+        record["stale"] = file_sha256(p) != digest
     return record
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, read in pieces (a data file may be larger than memory)."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -365,8 +370,7 @@ def write_table(
         else:
             sep = "\t" if suffix in (".tsv", ".tab") else ","
             frame.to_csv(tmp, sep=sep, index=False, float_format="%.9g")
-            with tmp.open("rb") as f:
-                record["sha256"] = hashlib.file_digest(f, "sha256").hexdigest()
+            record["sha256"] = file_sha256(tmp)
             side = truth_path(p)
             side_tmp = side.with_name(f".{side.name}.tmp")
             side_tmp.write_text(json.dumps(record, indent=2) + "\n")

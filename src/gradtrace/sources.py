@@ -3,7 +3,6 @@ how to name them in messages; and what a data file records about itself."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,14 @@ import pandas as pd
 
 from gradtrace import validate
 from gradtrace.core.catalog import MODELS
-from gradtrace.data import DATASETS, builtin, read_table, truth_path, truth_record
+from gradtrace.data import (
+    DATASETS,
+    builtin,
+    file_sha256,
+    read_table,
+    truth_path,
+    truth_record,
+)
 from gradtrace.errors import InputError
 
 DataLike = (
@@ -170,9 +176,3 @@ def data_file(source: str | None) -> dict[str, Any]:
         "path": str(p.resolve()),
         "sha256": file_sha256(p),
     }
-
-
-def file_sha256(path: Path) -> str:
-    """The file's SHA-256, read in pieces (a data file may be larger than memory)."""
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()

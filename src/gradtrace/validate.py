@@ -36,12 +36,7 @@ MAX_COUNT = 2**31 - 1
 
 
 #: Other names of a choice, as other tools and textbooks call it.
-CHOICE_ALIASES = {
-    "gaussian": "normal",
-    "logit": "logistic",
-    "acc": "accuracy",
-    "bernoulli-regression": "logistic",
-}
+CHOICE_ALIASES = {"gaussian": "normal", "logit": "logistic"}
 
 
 def _suggest(value: str, choices: Sequence[str]) -> str:
