@@ -104,12 +104,8 @@ def _show_sweep(folder: Path) -> None:
     ok = ranked[~ranked["diverged"]].sort_values(["settled", "loss"], kind="stable")
     if not ok.empty:
         top = ok.head(SHOWN_CONFIGS)
-        shown = [
-            c
-            for c in ("config", *sweep.swept, "loss", "tail_loss" * tail, "gap")
-            + ("steps_to_tol",)
-            if c in top.columns
-        ]
+        wanted = ["config", *sweep.swept, "loss", *["tail_loss"] * tail, "gap"]
+        shown = [c for c in [*wanted, "steps_to_tol"] if c in top.columns]
         by = "where they settled" if tail else "final loss"
         console.print(
             f"\nthe {len(top)} lowest by {by}, of the {len(ok)} that did not diverge:"
