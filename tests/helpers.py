@@ -112,3 +112,20 @@ def ctrl_c_after(calls: int) -> Callable[[int, int], None]:
             raise KeyboardInterrupt
 
     return progress
+
+
+def fd_hessian(f: Callable[[Any], float], at: Any, eps: float = 1e-4) -> Any:
+    """The Hessian of ``f`` at the point ``at`` (a vector) by central differences,
+    computed apart from JAX's derivatives."""
+    import numpy as np
+
+    at = np.asarray(at, float)
+    n = len(at)
+    h = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            di, dj = np.eye(n)[i] * eps, np.eye(n)[j] * eps
+            h[i, j] = (
+                f(at + di + dj) - f(at + di - dj) - f(at - di + dj) + f(at - di - dj)
+            ) / (4 * eps * eps)
+    return h

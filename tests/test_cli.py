@@ -447,7 +447,10 @@ def test_a_vector_parameter_gets_a_row_per_element(
     assert code == 0
     table = [line for line in out.splitlines() if line and not line[0].isspace()]
     rows = {line.split()[0]: line.split()[1:] for line in table}
-    assert rows["parameter"] == ["initial", "final", "optimum", "std.", "error"]
+    assert rows["parameter"] == ["x", "initial", "final", "optimum", "std.", "error"]
+    # each slope's x column first: w[0] is a's, w[1] c's; b has none
+    assert rows["w[0]"][0] == "a" and rows["w[1]"][0] == "c"
+    rows = {k: v[1:] if k.startswith("w") else v for k, v in rows.items()}
     for name, optimum in (("w[0]", 1.0), ("w[1]", -2.0), ("b", 0.5)):
         assert float(rows[name][2]) == pytest.approx(optimum, abs=1e-5), name
         assert float(rows[name][0]) == 0 and float(rows[name][3]) < 1e-5

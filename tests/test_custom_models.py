@@ -6,9 +6,11 @@ reloaded and explained. (``tests/core/test_expr.py`` tests the parser itself.)""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -210,6 +212,29 @@ def test_model_file_errors_are_one_line_input_errors(
     assert "\n" not in message, message
     for word in words:
         assert word in message, message
+
+
+def test_a_misspelt_name_in_a_model_file_is_pointed_to_its_distribution(
+    tmp_path: Path,
+) -> None:
+    """The hint lists what the file defines that could be a model (its
+    Distribution, its own functions), not what it imports, and names the one
+    meant."""
+    own = _write(
+        tmp_path,
+        "zipmod.py",
+        "from jax.scipy.special import gammaln\n"
+        "import gradtrace\n\n"
+        "def zip_log_prob(p, y):\n"
+        "    return y * 0.0 - gammaln(y + 1) + p['lam']\n\n"
+        "zip_ = gradtrace.Distribution(zip_log_prob, {'lam': 1.0})\n",
+    )
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit((None, np.ones(5)), model_file=f"{own}:zip", steps=2)
+    assert str(err.value) == (
+        f"model_file: {own} has no 'zip': did you mean {own}:zip_? (it defines "
+        "zip_log_prob, zip_)."
+    )
 
 
 # -- losses ------------------------------------------------------------------------
@@ -576,3 +601,121 @@ def test_a_regression_with_a_likelihood_of_its_own_is_fitted_by_it() -> None:
     assert table["std_error"].notna().all()
     with pytest.raises(InputError, match=r"a likelihood of its own \(log_prob\)"):
         gradtrace.fit({"x": x, "y": y}, model, loss="mse", steps=3)
+
+
+def test_a_likelihood_with_no_maximum_is_said_to_fall_without_end() -> None:
+    """An exponential's log-density written without its support, on data below 0:
+    log(rate) - rate y rises without end as rate grows (SciPy's solver fails on
+    the infinities it meets). The note says so and names rate, not SciPy's
+    words."""
+    y = np.random.default_rng(0).exponential(1.0, 100) - 3
+    own = gradtrace.Distribution(
+        lambda p, y: jnp.log(p["rate"]) - p["rate"] * y,
+        {"rate": 1.0},
+        positive=["rate"],
+    )
+    trace = gradtrace.fit((None, y), own, optimizer="adam", lr=0.05, steps=30)
+    assert trace.to_pandas()["loss"].is_monotonic_decreasing
+    (note,) = [n for n in trace.notes if n.startswith("no exact optimum")]
+    assert "the loss falls without end: Newton's steps took rate to " in note
+    assert "the likelihood has no maximum" in note and "infs" not in note
+    # the same log-density on data inside its support has its closed-form optimum
+    inside = gradtrace.fit((None, y + 3), own, lr=0.1, steps=3)
+    np.testing.assert_allclose(inside.info["optimum"]["rate"], 1 / np.mean(y + 3))
+
+
+def test_a_probability_of_ones_own_stays_in_0_1() -> None:
+    """A zero-inflated Poisson with pi named by unit=: trained as logit(pi) it
+    reaches the optimum SciPy finds (its standard errors the inverse of a Hessian
+    by finite differences); stepped as it is, a step that takes pi below 0 stops
+    the run, as a built-in probability does."""
+    from jax.scipy.special import gammaln
+    from scipy import optimize, special
+
+    from helpers import fd_hessian
+
+    def zip_log_prob(p: Any, y: Any) -> Any:
+        zero = jnp.log(p["pi"] + (1 - p["pi"]) * jnp.exp(-p["lam"]))
+        more = jnp.log1p(-p["pi"]) + y * jnp.log(p["lam"]) - p["lam"] - gammaln(y + 1)
+        return jnp.where(y == 0, zero, more)
+
+    rng = np.random.default_rng(0)
+    y = np.where(rng.uniform(size=400) < 0.3, 0, rng.poisson(2.5, 400)).astype(float)
+    own = gradtrace.Distribution(
+        zip_log_prob,
+        {"lam": 1.0, "pi": 0.2},
+        positive=["lam"],
+        unit=["pi"],
+        support="count",
+    )
+    assert [s.constraint for s in own.param_specs()] == ["positive", "unit"]
+
+    def nll(v: np.ndarray) -> float:  # in float64 NumPy, apart from the JAX one
+        lam, pi = v
+        zero = np.log(pi + (1 - pi) * np.exp(-lam))
+        more = np.log1p(-pi) + y * np.log(lam) - lam - special.gammaln(y + 1)
+        return -float(np.sum(np.where(y == 0, zero, more)))
+
+    found = optimize.minimize(nll, [2.0, 0.3], method="Nelder-Mead", tol=1e-14).x
+    h = fd_hessian(nll, found)
+    run = gradtrace.fit(
+        (None, y),
+        own,
+        optimizer="adam",
+        lr=0.05,
+        steps=500,
+        param_space="unconstrained",
+    )
+    opt = run.info["optimum"]
+    np.testing.assert_allclose([opt["lam"], opt["pi"]], found, rtol=1e-6)
+    np.testing.assert_allclose(
+        [run.info["stderr"]["lam"], run.info["stderr"]["pi"]],
+        np.sqrt(np.diag(np.linalg.inv(h))),
+        rtol=1e-4,
+    )
+    np.testing.assert_allclose([run.params["lam"], run.params["pi"]], found, 1e-4)
+    stepped = gradtrace.fit((None, y), own, optimizer="adam", lr=0.05, steps=500)
+    assert stepped.diverged and "pi to -0.02" in stepped.message
+    assert "outside its support (strictly between 0 and 1)" in stepped.message
+
+
+@pytest.mark.parametrize(
+    ("params", "unit", "words"),
+    [
+        ({"p": 1.5}, ["p"], "must stay between 0 and 1 (unit=), but starts at 1.5"),
+        ({"p": 0.5}, ["q"], "unit= names 'q', which is not a parameter"),
+        ({"p": 0.5}, ["p", "p"], "named by both"),
+    ],
+)
+def test_unit_parameters_are_checked_as_positive_ones_are(
+    params: dict[str, float], unit: list[str], words: str
+) -> None:
+    positive = ["p"] if words == "named by both" else []
+    with pytest.raises(gradtrace.InputError, match=re.escape(words)):
+        gradtrace.Distribution(
+            lambda p, y: y * p["p"], params, positive=positive, unit=unit[:1]
+        )
+
+
+def test_least_squares_errors_follow_the_models_own_order_of_names() -> None:
+    """b before a: the errors and covariance stay with their names (a solver's
+    flattening sorts them), as curve_fit gives them."""
+    from scipy.optimize import curve_fit
+
+    from gradtrace.core import exact
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 5, 80)
+    y = 3 * np.exp(-0.4 * x) + rng.normal(0, 0.1, 80)
+    own = gradtrace.Model(
+        lambda p, x: p["b"] * jnp.exp(-p["a"] * x), {"b": 1, "a": 0.5}
+    )
+    found, cov = curve_fit(lambda x, b, a: b * np.exp(-a * x), x, y, p0=[1, 0.5])
+    at = {"b": np.asarray(found[0]), "a": np.asarray(found[1])}
+    with jax.enable_x64(True):  # as the solver calls it
+        se, _, _, mine = exact.gauss_newton_stderr(own, at, {}, x, y)
+    np.testing.assert_allclose([se["b"], se["a"]], np.sqrt(np.diag(cov)), rtol=1e-5)
+    np.testing.assert_allclose(mine, cov, rtol=1e-5)
+    run = gradtrace.fit({"x": x, "y": y}, own, steps=2)
+    assert list(run.info["stderr"]) == ["b", "a"]
+    np.testing.assert_allclose(run.info["covariance"], cov, rtol=1e-5)

@@ -122,3 +122,23 @@ def test_a_parameters_own_name_comes_before_a_column_named_like_it() -> None:
     figure = trace.plot("landscape", params=("a", "b"))
     assert "w[a]" in figure.axes[0].get_xlabel()
     assert figure.axes[0].get_ylabel().strip() == "b"  # the intercept, not w[b]
+
+
+def test_a_text_column_taken_as_x_by_default_is_said_to_be_left_out_by_x() -> None:
+    """logistic reads every column but y; an id column of text among them is
+    refused with the way to leave it out, and --x does; a text column named
+    with --x is refused without that way out."""
+    frame = pd.DataFrame(
+        {"id": [f"p{i}" for i in range(6)], "x": [0.1, 0.5, -0.3, 1.2, 0.2, -1.0]}
+    )
+    frame["y"] = [0, 1, 0, 1, 1, 0]
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(frame, "logistic", steps=2)
+    assert str(err.value) == (
+        "column 'id' of the data frame has a non-numeric value 'p0' in data row 1 "
+        "(.iloc[0]): fix or remove it, or name the x columns (x='x') to leave it "
+        "out: logistic reads every column but y unless told."
+    )
+    assert gradtrace.fit(frame, "logistic", x="x", steps=2).info["data"]["x"] == ["x"]
+    with pytest.raises(gradtrace.InputError, match=r"fix or remove it\.$"):
+        gradtrace.fit(frame, "logistic", x=["id", "x"], steps=2)

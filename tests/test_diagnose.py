@@ -334,6 +334,15 @@ def test_a_start_that_curves_more_than_the_optimum_is_said_to_overshoot() -> Non
         note = [f for f in d["findings"] if f.startswith("At the start")]
         assert len(note) == 1 and said in note[0]
         assert f"{start_limit:.3g}" in note[0]
+        assert note[0].endswith("--param-space unconstrained avoids it).")
+        (count,) = [f for f in d["findings"] if f.startswith("Predicted")]
+        assert ("the first steps' overshoot (above) comes on top" in count) == within
+    # trained as log(scale) it cannot leave its range: that way out is not offered
+    inside = gradtrace.fit(
+        {"y": y}, "normal", lr=0.5, steps=3, param_space="unconstrained"
+    ).info["diagnosis"]["findings"]
+    (note,) = [f for f in inside if f.startswith("At the start")]
+    assert note.endswith("reach flatter ground.") and "unconstrained" not in note
     # the scale overshoots in the first steps, as said, then settles
     scale = gradtrace.fit({"y": y}, "normal", lr=0.5, steps=60).to_pandas()["scale"]
     assert scale.max() > 3 * 1.5 and abs(scale.iloc[-1] - np.std(y)) < 1e-3
@@ -403,6 +412,26 @@ def test_the_batch_limit_is_the_mean_square_limit_of_the_batches_hessians() -> N
     whole = batch_limit(model, "mse", "mean", point, {}, x, y, rows.T)
     assert whole == pytest.approx(2 / np.linalg.eigvalsh(h)[-1], rel=1e-9)
     assert got < whole
+
+
+def test_a_shuffled_epoch_of_few_batches_is_taken_whole() -> None:
+    """Where an epoch has no more batches than are sampled, the sample is an
+    epoch's batches: every row once, so single rows give the limit over all rows
+    exactly (before, 50 random rows drawn with repeats gave 0.4% less here)."""
+    from gradtrace.core.diagnose import batch_rows
+
+    rows = batch_rows(50, 1, shuffle=True)
+    assert sorted(rows.ravel()) == list(range(50))
+    pairs = batch_rows(20, 4, shuffle=True)
+    assert pairs.shape == (5, 4) and sorted(pairs.ravel()) == list(range(20))
+    many = batch_rows(10000, 10, shuffle=True)  # 1000 batches: 64 of them
+    assert many.shape == (64, 10) and len(set(many.ravel())) == 640
+    x, y = _line_rows(50)
+    single = gradtrace.fit({"x": x, "y": y}, lr=0.1, batch_size=1, steps=2)
+    each = 2 * np.stack([[[v * v, v], [v, 1.0]] for v in x])
+    h, s = each.mean(0), np.einsum("kij,kjl->il", each, each) / len(x)
+    expected = 2 / np.max(np.linalg.eigvals(np.linalg.solve(h, s)).real)
+    assert single.info["diagnosis"]["stable_lr"] == pytest.approx(expected, 1e-9)
 
 
 def test_a_rate_within_the_full_data_limit_but_not_the_batches_is_told_so() -> None:

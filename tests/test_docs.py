@@ -62,6 +62,23 @@ def test_the_readme_shows_what_its_commands_print(
     assert timing.sub("", summary).split() == timing.sub("", printed).split()
 
 
+def test_explain_md_shows_what_its_commands_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/explain.md's fit and explain commands, run, print its step 2 (its
+    prose lines wrapped otherwise)."""
+    text = (ROOT / "docs" / "explain.md").read_text()
+    fit = text[text.index("gradtrace fit seed004_keras") :]
+    fit = fit[: fit.index("```")].replace("\\\n", " ")
+    printed = text[text.index("```\nStep 2 of 4 (runs/k)") + 4 :]
+    printed = printed[: printed.index("```")]
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(shlex.split(fit)[1:], capsys)[0] == 0
+    code, out, _ = run_cli(["explain", "runs/k", "--step", "2"], capsys)
+    assert code == 0
+    assert out.split() == printed.split()
+
+
 def test_the_package_lists_its_public_names_not_its_helpers() -> None:
     names = dir(gradtrace)
     assert set(gradtrace.__all__) <= set(names)

@@ -404,6 +404,23 @@ def test_an_unconstrained_runs_step_names_its_coordinates_for_python() -> None:
     text = run.explain_text(2)
     assert "(param_space='unconstrained')" in text and "--param-space" not in text
     assert "(scale as log(scale))" in text
+    # the update table's rows say what the optimizer holds, the line above it the
+    # parameters as they are
+    update = run.explain(2).attrs["update"]
+    assert list(update.index) == ["loc", "log(scale)"]
+    frame = run.to_pandas()
+    assert update.loc["log(scale)", "before"] == pytest.approx(
+        np.log(frame["scale"][1]), rel=1e-6
+    )
+    assert f"scale={frame['scale'][1]:.7g}" in text
+    # Adam's update of a parameter whose gradient is 0 is -0.0: shown as 0
+    idle = gradtrace.Model(lambda p, x: p["w"] * x + 0 * p["c"], {"w": 1.0, "c": 1.0})
+    data = {"x": np.arange(5.0), "y": np.arange(5.0) * 2}
+    held = gradtrace.fit(data, idle, optimizer="adam", lr=0.1, steps=2, exact=False)
+    assert held.to_pandas()["grad_c"][1] == 0
+    added = held.explain(1).attrs["update"].loc["c", "added"]
+    assert added == 0 and not np.signbit(added)
+    assert " -0 " not in held.explain_text(1)
 
 
 def test_a_moved_data_file_points_to_data_again(
@@ -491,3 +508,21 @@ def test_explain_after_is_the_runs_own_value_and_the_next_steps_before() -> None
         replayed = update.attrs.get("replayed_after", {})
         for name, value in replayed.items():  # an ulp or so, never more
             assert value == pytest.approx(frame.loc[step, name], rel=1e-6)
+
+
+def test_adams_update_is_replayed_in_the_runs_own_precision() -> None:
+    """A float32 Adam run's bias correction 1 - 0.999**t rounds in float32
+    (step 1 moves w by 0.09999933, not 0.1): the replay agrees with the trace to
+    the ulp, as the next step's "before" shows it, not only to 1e-6."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 5, 100)
+    data = {"x": x, "y": x + 2 + rng.normal(0, 0.15, 100)}
+    run = gradtrace.fit(data, optimizer="adam", lr=0.1, batch_size=16, epochs=3)
+    frame = run.to_pandas()
+    for step in (1, 9):
+        update = run.explain(step).attrs["update"]
+        assert "replayed_after" not in update.attrs
+        for p in ("w", "b"):
+            ulp = np.spacing(np.float32(frame[p][step]))
+            assert abs(update.loc[p, "after"] - frame[p][step]) <= ulp
+    assert frame["w"][1] != pytest.approx(0.1, abs=1e-7)

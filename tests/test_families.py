@@ -17,6 +17,7 @@ from scipy import optimize, stats
 import gradtrace
 from gradtrace.core.distributions import FAMILIES
 from gradtrace.core.exact import solve
+from helpers import fd_hessian
 
 N = 2000
 RNG = np.random.default_rng(7)
@@ -320,16 +321,7 @@ def test_unconstrained_diagnosis_takes_the_curvature_in_log_coordinates() -> Non
         return -float(np.mean(stats.gamma.logpdf(y, np.exp(u[0]), scale=np.exp(-u[1]))))
 
     u0 = np.log([opt["shape"], opt["rate"]])
-    h, e = np.zeros((2, 2)), 1e-4
-    for i in range(2):
-        for j in range(2):
-            di, dj = np.eye(2)[i] * e, np.eye(2)[j] * e
-            h[i, j] = (
-                nll(u0 + di + dj)
-                - nll(u0 + di - dj)
-                - nll(u0 - di + dj)
-                + nll(u0 - di - dj)
-            ) / (4 * e * e)
+    h = fd_hessian(nll, u0)
     expected = 2 / np.linalg.eigvalsh(h)[-1]
     assert trace.info["diagnosis"]["stable_lr"] == pytest.approx(expected, rel=1e-3)
     # the slow direction names its parameters right (the optimum lists them in
@@ -413,9 +405,10 @@ def test_a_distribution_fitted_to_data_with_x_says_x_is_not_used() -> None:
     assert not any("not used" in n for n in alone.info["notices"])
 
 
-def test_parameters_the_data_cannot_tell_apart_are_not_said_to_be_on_an_edge() -> None:
-    """a * c * x: only the product is fitted, the information is singular and the
-    errors NaN; a and c (both positive, at 1.4) are nowhere near 0."""
+def test_parameters_the_data_cannot_tell_apart_have_no_optimum_and_no_edge() -> None:
+    """a * c * x: only the product is fitted, J^T J is singular; a and c (both
+    positive, at 1.4) are nowhere near 0. The point the solver stopped at is one
+    of a curve of them: no optimum is given, and the note names the two."""
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 2, 100)
     model = gradtrace.Model(
@@ -424,8 +417,55 @@ def test_parameters_the_data_cannot_tell_apart_are_not_said_to_be_on_an_edge() -
     trace = gradtrace.fit(
         {"x": x, "y": 2 * x + rng.normal(0, 0.1, 100)}, model, lr=0.05, steps=200
     )
-    assert "optimum_edge" not in trace.info and "diagnosis" in trace.info
+    assert "optimum_edge" not in trace.info and "optimum" not in trace.info
     assert not any("edge of its range" in w for w in trace.warnings)
+    assert any(
+        n.startswith("no exact optimum (a and c trade off exactly") and "fix one" in n
+        for n in trace.notes
+    )
+
+
+def test_a_likelihood_of_a_sum_of_parameters_has_no_optimum() -> None:
+    """y ~ Normal(a + b, 1) by its own log-density: the Hessian is exactly [[n, n],
+    [n, n]], so Newton's stopping point (a, b) is one of a line of optima, and
+    errors from inverting it would be made up."""
+    own = gradtrace.Distribution(
+        lambda p, y: jax.scipy.stats.norm.logpdf(y, p["a"] + p["b"], 1.0),
+        {"a": 1.0, "b": 1.0},
+    )
+    y = np.random.default_rng(0).normal(3, 1, 200)
+    trace = gradtrace.fit((None, y), own, optimizer="adam", lr=0.05, steps=50)
+    assert "optimum" not in trace.info and "stderr" not in trace.info
+    assert "a and b trade off exactly" in " ".join(trace.notes)
+    # a and b told apart by fixing one: the closed-form mean, with its error
+    alone = gradtrace.fit((None, y), own, lr=0.1, steps=5, fix={"b": 1.0})
+    np.testing.assert_allclose(alone.info["optimum"]["a"], y.mean() - 1, rtol=1e-9)
+    np.testing.assert_allclose(alone.info["stderr"]["a"], 1 / np.sqrt(200), 1e-9)
+
+
+def test_a_step_past_the_edge_where_the_optimum_lies_has_no_likelihood() -> None:
+    """Poisson's y log(rate) - rate at y = 0 is -rate, a number even at a rate
+    below 0; there the recorded loss is not a number, and the stop does not ask
+    for a smaller rate, which would only reach the edge later."""
+    trace = gradtrace.fit(
+        (None, np.zeros(20)), "poisson", optimizer="adam", lr=0.05, steps=200
+    )
+    last = trace.to_pandas().iloc[-1]
+    assert trace.diverged and last["rate"] < 0 and np.isnan(last["loss"])
+    assert (trace.to_pandas()["loss"].dropna() >= 0).all()  # never above 1
+    assert "past the edge where its best fit lies" in trace.message
+    assert "smaller learning rate" not in trace.message
+    # SGD's step from 1 by 0.5 * (1 - 0/rate) lands on 0 itself: onto the edge
+    onto = gradtrace.fit((None, np.zeros(100)), "poisson", lr=0.5, steps=50)
+    assert onto.to_pandas()["rate"].iloc[-1] == 0
+    assert "the step took rate to 0, outside its support (> 0), onto the edge" in (
+        onto.message
+    )
+    # inside the range, and on its edge, the likelihood is the formula's
+    fam, ones = FAMILIES["bernoulli"], np.ones(3)
+    np.testing.assert_array_equal(fam.log_prob({"p": np.asarray(1.0)}, ones), 0.0)
+    assert np.isnan(fam.log_prob({"p": np.asarray(1.01)}, ones)).all()
+    assert np.isfinite(fam.log_prob({"p": np.asarray(0.3)}, ones)).all()
 
 
 def test_diagnose_of_an_optimum_on_the_edge_says_so(

@@ -133,6 +133,14 @@ def test_model_file_and_loss_expr(
         (["--model-expr", "__import__('os')"], "--model-expr"),
         (["--model-expr", "x.real * a"], "attribute"),
         (["--model-file", "nowhere.py:f"], "does not exist"),
+        (
+            ["--model", "exp-decay", "--model-file", "nowhere.py:f"],
+            "give --model or --model-file, not both",
+        ),
+        (
+            ["--model", "line", "--model-file", "nowhere.py:f"],
+            "give --model or --model-file, not both",
+        ),
         (["--model", "poisson"], "whole numbers >= 0"),
         (["--metric", "accurcy"], "Did you mean 'accuracy'?"),
         (["--model", "normal", "--metric", "rmse"], "use --metric loglik"),
@@ -141,7 +149,19 @@ def test_model_file_and_loss_expr(
         (["--param-space", "sideways"], "--param-space"),
         (["--metric", "accuracy"], "for y of 0s and 1s"),
         (["--model-expr", "a*y + b"], "'y' is the target"),
-        (["--model-expr", "log(x - a)*b"], "the loss at the starting parameters"),
+        (
+            ["--model-expr", "log(x - a)*b"],
+            "the loss at the starting parameters (a=1.0, b=1.0) is nan: the model "
+            "predicts no finite number for some rows there",
+        ),
+        (
+            ["--loss-expr", "log(pred - y)"],
+            "is nan: your loss gives some rows no number there",
+        ),
+        (
+            ["--model-expr", "log(x - a)*b", "--loss", "nll"],
+            "the model gives some rows no likelihood",
+        ),
     ],
 )
 def test_bad_model_options_are_one_line_errors(

@@ -100,7 +100,7 @@ def test_a_logistic_fit_is_drawn_over_its_x_and_many_x_columns_are_sampled(
     assert frame.get_xlabel() == "x" and len(frame.get_lines()[0].get_xdata()) == 50
     two = gradtrace.fit({"a": x, "b": -x, "y": y}, "logistic", x=["a", "b"], steps=5)
     ax = plot.fit_over_data(two).axes[0]
-    assert ax.get_xlabel() == "fitted prediction"
+    assert ax.get_xlabel() == "fitted probability P(y = 1)"
     assert len(ax.get_lines()[0].get_xdata()) == 50
 
 

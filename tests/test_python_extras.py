@@ -58,7 +58,7 @@ def test_a_sweep_in_a_notebook(small_sweep: Sweep) -> None:
     assert frame["diverged"].tolist() == [False, False, False, True]
     assert repr(s) == (
         "<Sweep line/mse sgd: 4 configurations, 1 diverged; best lr=0.5: within "
-        "0.0001 of the optimum after 99 steps>"
+        "0.0001 of the optimum for good after 99 steps>"
     )
     html = s._repr_html_()
     for cell in (
@@ -137,7 +137,8 @@ def test_lr_find_draws_the_commands_picture(found: LRFind) -> None:
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     labels = ax.get_legend_handles_labels()[1]
-    assert f"suggested (steepest fall): {found.suggested_lr:.3g}" in labels
+    assert f"suggested (steepest fall): lr {found.suggested_lr:.3g}" in labels
+    assert f"lowest smoothed loss at lr {found.summary['min_loss_lr']:.3g}" in labels
     assert any(label.startswith("stable limit 2/L") for label in labels)
 
 

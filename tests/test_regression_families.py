@@ -114,6 +114,10 @@ def _check_standardised_linear(seed: int, n: int, steps: int) -> None:
     units = t.info["original_units"]
     np.testing.assert_allclose(units["optimum"]["w"], beta[:3], rtol=1e-8)
     np.testing.assert_allclose(units["optimum"]["b"], beta[3], rtol=1e-8)
+    # statsmodels' OLS on x as it is gives the same errors
+    ols = sm.OLS(y, np.column_stack([X, np.ones(n)])).fit()
+    np.testing.assert_allclose(units["stderr"]["w"], ols.bse[:3], rtol=1e-7)
+    np.testing.assert_allclose(units["stderr"]["b"], ols.bse[3], rtol=1e-7)
     if steps >= 2000:
         np.testing.assert_allclose(units["final"]["w"], beta[:3], rtol=1e-4)
         np.testing.assert_allclose(units["final"]["b"], beta[3], rtol=1e-4)
@@ -144,6 +148,9 @@ def test_logistic_optimum_errors_and_likelihood_equal_statsmodels_logit() -> Non
     opt, se = t.info["optimum"], t.info["stderr"]
     np.testing.assert_allclose(_flat(opt, ["b", "w"]), ref.params, rtol=1e-5)
     np.testing.assert_allclose(_flat(se, ["b", "w"]), ref.bse, rtol=1e-4)
+    # the whole covariance, in the optimum's order (w[0], w[1], b)
+    theirs = np.asarray(ref.cov_params())[np.ix_([1, 2, 0], [1, 2, 0])]
+    np.testing.assert_allclose(t.info["covariance"], theirs, rtol=1e-4)
     like = t.info["likelihood"]
     assert like["n_params"] == 3 and like["n_rows"] == N
     np.testing.assert_allclose(like["optimum"]["loglik"], ref.llf, rtol=1e-9)
@@ -157,6 +164,75 @@ def test_logistic_optimum_errors_and_likelihood_equal_statsmodels_logit() -> Non
         _flat(t.params, ["b", "w"]), ref.params, rtol=1e-3, atol=1e-3
     )
     np.testing.assert_allclose(like["final"]["loglik"], ref.llf, rtol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["logistic", "poisson-regression"])
+def test_a_column_that_copies_another_gives_no_optimum(model: str) -> None:
+    """x2 = 2 x1: only w1 + 2 w2 is determined (statsmodels' design matrix has
+    rank 2 of 3), so the solver's stopping point is one of a line of optima; it
+    names the two coefficients as least squares does, and x that is merely
+    correlated keeps its optimum."""
+    X, y = _binary() if model == "logistic" else _counts()
+    copied = np.column_stack([X[:, 0], 2 * X[:, 0]])
+    assert np.linalg.matrix_rank(sm.add_constant(copied)) == 2
+    t = gradtrace.fit(
+        _two_columns(copied, y), model=model, x=["x1", "x2"], lr=0.05, steps=5
+    )
+    assert "optimum" not in t.info and "diagnosis" not in t.info
+    assert (
+        "no exact optimum (w[0] and w[1] trade off exactly, so the loss has no single "
+        "lowest point: an x column is constant, copying the intercept, or a "
+        "combination of the others; drop it, or use x that varies)."
+    ) in t.notes
+    near = np.column_stack([X[:, 0], 2 * X[:, 0] + 0.01 * X[:, 1]])
+    kept = gradtrace.fit(
+        _two_columns(near, y), model=model, x=["x1", "x2"], lr=0.05, steps=5
+    )
+    assert np.isfinite(kept.info["stderr"]["w"]).all()
+
+
+def test_a_standardised_fit_with_a_held_intercept_gives_x_units_and_errors() -> None:
+    """b held at 0 on standardised x is y = w . (x - mean) in x's own units: OLS on
+    centred x without a constant (statsmodels); x's own b = -w . mean moves with
+    w, so it has an error, while a held w gives its x-units values no error."""
+    rng = _rng(12)
+    X = rng.normal([50.0, 0.01], [10.0, 0.002], size=(300, 2))
+    y = X @ np.array([0.5, 100.0]) + 4 + rng.normal(0, 0.3, 300)
+    data = _two_columns(X, y)
+    t = gradtrace.fit(data, model="linear", standardize=True, steps=1, fix={"b": 0.0})
+    centre = X.mean(axis=0)
+    ols = sm.OLS(y, X - centre).fit()
+    units = t.info["original_units"]
+    np.testing.assert_allclose(units["optimum"]["w"], ols.params, rtol=1e-8)
+    np.testing.assert_allclose(units["optimum"]["b"], -ols.params @ centre, 1e-8)
+    np.testing.assert_allclose(units["stderr"]["w"], ols.bse, rtol=1e-7)
+    b_se = np.sqrt(centre @ np.asarray(ols.cov_params()) @ centre)
+    np.testing.assert_allclose(units["stderr"]["b"], b_se, rtol=1e-7)
+    held = gradtrace.fit(
+        data, model="linear", standardize=True, steps=1, fix={"w": [0.1, 0.2]}
+    )
+    assert list(held.info["original_units"]["stderr"]) == ["b"]
+
+
+def test_x_far_from_0_is_ill_conditioned_but_keeps_its_optimum() -> None:
+    """x 1e5 standard deviations from 0 (times of day as Unix seconds): the
+    information, scaled, has an eigenvalue of 5e-11, yet x and the intercept's
+    column have full rank, so the optimum and its errors stand (statsmodels' OLS
+    on the same columns; the likelihood's scale divides SSR by n, not n - 2)."""
+    rng = _rng(11)
+    x = rng.normal(1e5, 1, 500)
+    y = 2 * (x - 1e5) + 3 + rng.normal(0, 1, 500)
+    t = gradtrace.fit({"x": x, "y": y}, model="line", loss="nll", steps=1, lr=1e-12)
+    ols = sm.OLS(y, sm.add_constant(x)).fit()
+    opt, se = t.info["optimum"], t.info["stderr"]
+    np.testing.assert_allclose([opt["b"], opt["w"]], ols.params, rtol=1e-7)
+    np.testing.assert_allclose(
+        [se["b"], se["w"]], ols.bse * np.sqrt((500 - 2) / 500), rtol=1e-5
+    )
+    assert not any("trade off" in n for n in t.notes)
+    ones = (rng.uniform(size=500) < 1 / (1 + np.exp(-(x - 1e5)))).astype(float)
+    fitted = gradtrace.fit({"x": x, "y": ones}, model="logistic", steps=1, lr=1e-12)
+    assert np.isfinite(fitted.info["stderr"]["w"]).all()
 
 
 # -- poisson regression ------------------------------------------------------------
@@ -661,6 +737,12 @@ def test_a_glm_on_standardised_x_gives_statsmodels_slopes_in_x_units(
         _flat(units["optimum"], ["b", "w"]), ref.params, rtol=1e-7
     )
     np.testing.assert_allclose(_flat(units["final"], ["b", "w"]), ref.params, rtol=1e-4)
+    # their standard errors are statsmodels' on x as it is
+    np.testing.assert_allclose(_flat(units["stderr"], ["b", "w"]), ref.bse, rtol=1e-6)
+    table = t.summary()
+    np.testing.assert_allclose(
+        table.loc[["b", "w[0]", "w[1]"], "std_error_in_x_units"], ref.bse, rtol=1e-6
+    )
     # the trained slopes are in standard units
     np.testing.assert_allclose(
         t.info["optimum"]["w"], units["optimum"]["w"] * X.std(axis=0), rtol=1e-9

@@ -294,3 +294,39 @@ def test_summary_of_a_standardised_run_gives_x_units_too() -> None:
     np.testing.assert_allclose(table["final_in_x_units"], exact, rtol=1e-4)
     plain = gradtrace.fit(data, "linear", lr=1e-7, steps=2).summary()
     assert "final_in_x_units" not in plain.columns
+
+
+def test_the_command_lines_table_names_the_x_column_of_each_slope(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As summary() and the pictures do (w[big]); a one-column model's table has
+    no such column, and a held parameter's row stays aligned."""
+    from helpers import run_cli
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"big": rng.uniform(0, 10, 50), "small": rng.normal(size=50)})
+    frame["y"] = frame["big"] - frame["small"] + rng.normal(0, 0.1, 50)
+    frame.to_csv(tmp_path / "two.csv", index=False)
+    code, out, err = run_cli(
+        ["fit", str(tmp_path / "two.csv"), "--model", "linear", "--steps", "2",
+         "--fix", "b=0", "--out", str(tmp_path / "run")],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    lines = out.splitlines()
+    head = next(i for i, s in enumerate(lines) if s.startswith("parameter"))
+    assert lines[head].split()[:3] == ["parameter", "x", "initial"]
+    assert lines[head + 1].split()[:2] == ["w[0]", "big"]
+    assert lines[head + 2].split()[:2] == ["w[1]", "small"]
+    assert lines[head + 3].split()[:3] == ["b", "fixed", "0"]
+    # right-aligned under initial, not shifted into the x column
+    initial_ends = lines[head].index("initial") + len("initial")
+    assert lines[head + 3].index("fixed") + len("fixed") == initial_ends
+    assert gradtrace.load(tmp_path / "run").summary().loc["w[0]", "x"] == "big"
+    code, out, _ = run_cli(["show", str(tmp_path / "run")], capsys)
+    assert "w[1]       small" in out
+    code, out, _ = run_cli(
+        ["fit", "seed001_line", "--steps", "2", "--out", str(tmp_path / "one")], capsys
+    )
+    head = next(s for s in out.splitlines() if s.startswith("parameter"))
+    assert head.split()[:2] == ["parameter", "initial"]

@@ -308,7 +308,34 @@ def test_the_heatmap_shows_the_final_gap_where_no_cell_reached_tolerance() -> No
     data = {"x": x, "y": 2 * x + 1}
     long = sweep(data, "line", lr=[0.1, 0.3], steps=500, dtype="float64")
     assert long.table["steps_to_tol"].notna().any()
-    assert colour_label(long) == "steps until within tol"
+    assert colour_label(long) == "steps to stay within tol"
+    # counts of steps labelled as numbers (275), not 2.75×10²
+    fig = plot.sweep_heatmap(long)
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[-1].get_yticklabels() if t.get_text()]
+    assert ticks and all(t.replace(".", "").isdigit() for t in ticks), ticks
+
+
+def test_a_heatmap_legend_too_wide_for_a_row_goes_one_under_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Never-within, diverged and rose together: their labels (115 characters
+    here) would run past the figure's right edge in one row."""
+    from gradtrace import plot
+    from helpers import run_cli
+
+    path = str(tmp_path / "line.csv")
+    args = ["data", "line", "--n", "100", "--noise", "0.15", "--seed", "0", "-o", path]
+    assert run_cli([*args, "--w", "1", "--b", "2"], capsys)[0] == 0
+    rates = [0.01, 0.4715, 0.7632, 2.0]
+    found = sweep(path, lr=rates, epochs=300, init={"w": [0, 5]})
+    assert found.table["diverged"].any() and found.table["ended_above_start"].any()
+    fig = plot.sweep_heatmap(found)
+    fig.canvas.draw()
+    (legend,) = fig.legends
+    assert len(legend.get_texts()) == 3 and legend._ncols == 1  # noqa: SLF001
+    box = legend.get_window_extent()
+    assert box.x1 <= fig.bbox.x1  # within the picture
 
 
 def test_a_sweep_replaces_only_gradtrace_folders(tmp_path: Path) -> None:

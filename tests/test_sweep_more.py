@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -221,3 +222,30 @@ def test_a_sweep_takes_one_optimizer_and_says_how_to_compare_them(
     assert "call gradtrace.sweep once per optimizer (optimizer='sgd', then " in str(
         said.value
     )
+
+
+def test_steps_to_tol_counts_from_where_a_run_stays_within_it() -> None:
+    """Mini-batch steps pass within tol and out again; steps_to_tol is the step
+    from which every parameter stays within it, read here off single runs' whole
+    traces (a fit of each configuration): <NA> for one that ended outside."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 5, 100)
+    data = {"x": x, "y": x + 2 + rng.normal(0, 0.15, 100)}
+    rates, tol = [0.02, 0.1, 0.4], 0.01
+    found = gradtrace.sweep(data, lr=rates, batch_size=16, epochs=30, seed=1, tol=tol)
+    passed_early = []
+    for lr, steps in zip(rates, found.table["steps_to_tol"], strict=True):
+        run = gradtrace.fit(data, lr=lr, batch_size=16, epochs=30, seed=1)
+        frame, best = run.to_pandas(), run.info["optimum"]
+        gap = np.maximum(abs(frame["w"] - best["w"]), abs(frame["b"] - best["b"]))
+        outside = np.flatnonzero(gap.to_numpy() >= tol)
+        inside = np.flatnonzero(gap.to_numpy() < tol)
+        passed_early.append(len(inside) > 0 and (pd.isna(steps) or inside[0] < steps))
+        if outside[-1] == len(frame) - 1:
+            assert pd.isna(steps), lr
+        else:
+            assert steps == outside[-1] + 1, lr
+            assert (gap[:steps] >= tol).any() and (gap[steps:] < tol).all()
+    # at least one passed within tol before it stayed (or never stayed): the
+    # first step within, as counted before, would differ there
+    assert any(passed_early)

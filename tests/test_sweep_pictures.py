@@ -93,7 +93,7 @@ def test_the_heatmap_greys_only_cells_that_never_came_within_tol() -> None:
     reached = s.table["steps_to_tol"].notna().tolist()
     assert reached == [False, True, False]  # 1.0 rose, 0.01 crawled
     fig = plot.sweep_heatmap(s)
-    assert "steps until every parameter is within 0.0001" in fig.axes[0].get_title()
+    assert "steps until every parameter stays within 0.0001" in fig.axes[0].get_title()
     texts = legend_texts(fig)
     assert texts[0] == "parameters never all within 0.0001 of the optimum"
     assert texts[1].startswith("loss ended above its start")

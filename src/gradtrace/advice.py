@@ -57,11 +57,14 @@ def findings(
     batch_note: str | None = None,
     rescale: str | None = None,
     clip: str | None = None,
+    bounded: bool = False,
 ) -> list[str]:
     """Sentences on curvature, stability, speed and what to change. ``rescale``:
     the options that would standardise x (for a model where they exist), offered
     where x's scale makes the condition number large. ``clip``: the run's gradient
-    clipping, which bounds the steps of a rate above the limit."""
+    clipping, which bounds the steps of a rate above the limit. ``bounded``: the
+    steps move a parameter that must stay in a range (positive, or in (0, 1)) as
+    it is, not as its log or logit."""
     if np.allclose(d.eig_start, d.eig_optimum, rtol=1e-9):
         where = (
             f"{g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} everywhere (a "
@@ -142,6 +145,7 @@ def findings(
         )
     # the limit holds at the optimum; where the start curves more, it is lower there
     steepest = float(d.eig_start[-1])
+    overshoot = False
     if d.verdict != "diverges" and steepest > d.eig_optimum[-1] > 0:
         start_limit = d.stable_lr * float(d.eig_optimum[-1]) / steepest
         for rate, whose in ((lr, "lr"), (d.suggested_lr, "the suggested rate")):
@@ -150,9 +154,15 @@ def findings(
                     f"At the start the curvature is larger ({g(steepest)}): "
                     f"{whose} {g(rate)} is above the limit there, {g(start_limit)}, "
                     "so the first steps overshoot until the parameters reach "
-                    "flatter ground (a parameter that must stay positive may be "
-                    "thrown out of bounds: --param-space unconstrained avoids it)."
+                    "flatter ground"
+                    + (
+                        " (a parameter that must stay in its range may be thrown "
+                        "out of it: --param-space unconstrained avoids it)."
+                        if bounded
+                        else "."
+                    )
                 )
+                overshoot = whose == "lr"
                 break
     if (
         rescale
@@ -181,6 +191,11 @@ def findings(
             f"{d.predicted_steps} steps until every parameter is within {g(d.tol)} "
             f"of the optimum (it starts {g(d.start_distance)} away)."
         )
+        if overshoot:
+            line += (
+                " The count takes the optimum's curvature all the way: the first "
+                "steps' overshoot (above) comes on top of it."
+            )
         if batch_note:
             line += (
                 " Mini-batch steps get there on average but scatter around it by "

@@ -892,6 +892,12 @@ def plan(
         )
     notices: list[str] = []
     given_model = model_obj  # a Python object (a file's is read again from it)
+    if config.model_file and (model_obj is not None or config.model != "line"):
+        # "line" is --model's default: any other model was asked for as well
+        raise InputError(
+            "give --model or --model-file, not both: the file's model is the one "
+            "fitted."
+        )
     if model_obj is None and config.model_file:
         model_obj = load_model_file(config.model_file)
     model_arg = config.model
@@ -918,7 +924,8 @@ def plan(
             f"{which}{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not "
             "used (a regression model, such as line or linear, reads them)"
         )
-    xs, ys = validate.columns(frame, kind, x_cols, config.y, source, cdtype)
+    every = model_name if not config.x and len(x_cols) > 1 else None
+    xs, ys = validate.columns(frame, kind, x_cols, config.y, source, cdtype, every)
     given = xs, ys  # to name a row by its place in the data, where rows are dropped
     xs, ys, dropped = validate.finite_rows(
         xs, ys, config.drop_missing, source, (x_cols, config.y), frame.index
@@ -1183,10 +1190,25 @@ def check_first_loss(p: Plan, value: float) -> None:
         start_at = ", ".join(
             f"{k}={np.asarray(v).tolist()}" for k, v in p.trainable.items()
         )
+        if not isinstance(p.loss, str):  # a loss of the user's own
+            why = (
+                "your loss gives some rows no number there (a log or a square root "
+                "of a value below 0, a division by 0?): check it, or start "
+                "elsewhere with --init."
+            )
+        elif p.loss == "nll":
+            why = (
+                "the model gives some rows no likelihood or no number there; "
+                "start elsewhere with --init."
+            )
+        else:
+            why = (
+                "the model predicts no finite number for some rows there (a log "
+                "of 0, a division by 0?): check the model, or start elsewhere "
+                "with --init."
+            )
         raise InputError(
-            f"the loss at the starting parameters ({start_at}) is {value}: the "
-            "model gives some rows no likelihood or no number there; start "
-            "elsewhere with --init."
+            f"the loss at the starting parameters ({start_at}) is {value}: {why}"
         )
 
 
@@ -1666,9 +1688,19 @@ def fit_statistics(
         else dict(p.trainable)
     )
     if hasattr(p.m, "original_units") and p.m.center is not None:
-        units: dict[str, Any] = {"final": _listed(p.m.original_units(final))}
+        # a held slope or intercept takes part as it is held
+        held = {k: np.asarray(v) for k, v in p.fixed.items() if k in ("w", "b")}
+        units: dict[str, Any] = {
+            "final": _listed(p.m.original_units({**held, **final}))
+        }
         if "optimum" in reference:
-            units["optimum"] = _listed(p.m.original_units(reference["optimum"]))
+            units["optimum"] = _listed(
+                p.m.original_units({**held, **reference["optimum"]})
+            )
+        if "covariance" in reference:
+            units["stderr"] = _listed(
+                units_stderr(p.m, reference["optimum"], reference["covariance"], held)
+            )
         out["original_units"] = units
     has_likelihood = p.m.kind == "distribution" or p.loss == "nll"
     if not has_likelihood:
@@ -1691,6 +1723,45 @@ def fit_statistics(
             }
     out["likelihood"] = stats
     return out
+
+
+def units_stderr(
+    m: Any, optimum: dict[str, Any], cov: Any, held: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Standard errors of a standardised model's parameters in x's own units: x's
+    own slopes and intercept are an affine map A of the standardised ones
+    (``original_units``: w / spread, b - w . center / spread), so their covariance
+    is A cov A^T, exactly (the delta method, with no approximation for a linear
+    map). A is read off the map itself, a parameter at a time, with ``held``
+    values (a held w or b) as they are: they move nothing."""
+    held = held or {}
+    names = list(optimum)
+    shapes = [np.shape(optimum[k]) for k in names]
+    ends = np.cumsum([0, *(int(np.prod(s)) for s in shapes)])
+
+    def unflat(v: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            k: v[a:b].reshape(shape)
+            for k, shape, a, b in zip(names, shapes, ends[:-1], ends[1:], strict=True)
+        }
+
+    def moved(v: np.ndarray) -> dict[str, np.ndarray]:
+        """x's own units at the standardised values ``v`` (flat)."""
+        out = m.original_units({**held, **unflat(v)})
+        return {k: np.asarray(out[k], float) for k in out}
+
+    origin = moved(np.zeros(ends[-1]))
+    errors = {}
+    for k, at in origin.items():
+        # row i of A: how x's own value k[i] moves with each standardised value
+        rows = np.stack([np.ravel(moved(e)[k] - at) for e in np.eye(ends[-1])], axis=1)
+        if not rows.any():
+            continue  # held, and moved by nothing estimated: no error
+        variance = np.einsum("ij,jk,ik->i", rows, np.asarray(cov, float), rows)
+        errors[k] = np.sqrt(np.where(variance > 0, variance, np.nan)).reshape(
+            np.shape(at)
+        )
+    return errors
 
 
 def _listed(params: dict[str, Any]) -> dict[str, Any]:

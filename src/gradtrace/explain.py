@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -132,7 +133,12 @@ def explain_step(
         # .loc[row]: the rows' numbers, then the total's "mean" (or "sum")
         labels: list[Any] = [*(int(r) for r in body["row"]), reduction]
         table.index = pd.Index(labels, dtype="object")
+    # the optimizer replayed as the run ran it: in float32 for a float32 run (under
+    # x64 Adam's bias correction 1 - 0.999**t would round otherwise, 10 ulps apart)
+    wide = "float64" in (info["dtype"], info.get("compute_dtype"))
+    with jax.enable_x64(wide):
         table.attrs["update"] = _update_table(frame, info, specs, step, space)
+    with jax.enable_x64(True):
         if any(c != "real" for c in space.values()):
             how = {"positive": "log({})", "unit": "logit({})"}
             named = ", ".join(
@@ -337,7 +343,6 @@ def _update_table(
     spec = run_spec(info)
     tx = spec.build()
     dtype = jnp.dtype(info["dtype"])
-    cols = [c for s in specs for c in s.columns()]
 
     def tree(row: int, prefix: str = "") -> dict[str, Any]:
         values = (
@@ -388,11 +393,22 @@ def _update_table(
     new = transforms.apply_updates(before, updates)
     updates = transforms.increments(before, updates)
 
-    data: dict[str, list[Any]] = {"parameter": cols}
+    # what the optimizer holds: log(scale) where it trains log(scale)
+    inner = {"positive": "log({})", "unit": "logit({})"}
+    data: dict[str, list[Any]] = {
+        "parameter": [
+            inner.get(space.get(s.name, "real"), "{}").format(c)
+            for s in specs
+            for c in s.columns()
+        ]
+    }
 
     def add(label: str, t: Any) -> None:
         data[label] = [
-            float(v) for s in specs for v in np.atleast_1d(np.asarray(t[s.name]))
+            # + 0.0: an update of -0.0 (Adam's of a zero gradient) shows as 0
+            float(v) + 0.0
+            for s in specs
+            for v in np.atleast_1d(np.asarray(t[s.name]))
         ]
 
     add("before", before)
@@ -770,7 +786,10 @@ def narration(
     ]
     update = table.attrs["update"]
     shown = trace.to_pandas().iloc[step - 1]
-    before = ", ".join(f"{p}={fmt(float(shown[p]))}" for p in update.index)
+    # the parameters as the user sees them (the table's are log(scale), say, where
+    # the optimizer holds those)
+    names = [re.sub(r"^(log|logit)\((.*)\)$", r"\2", p) for p in update.index]
+    before = ", ".join(f"{p}={fmt(float(shown[p]))}" for p in names)
     out.append(f"Parameters before the step: {before}.")
     if "space" in table.attrs:
         out.append(f"Note: {table.attrs['space']}.")

@@ -189,7 +189,10 @@ def _plain_log_labels(*targets: Any) -> None:
 
     class PlainLog(LogFormatterSciNotation):
         def __call__(self, x: float, pos: int | None = None) -> str:
-            return _plain_label(super().__call__(x, pos))
+            label = _plain_label(super().__call__(x, pos))
+            if label and 1 <= abs(x) < 1e5:  # counts of steps: 275, not 2.75×10²
+                return f"{x:g}".replace("-", "−")
+            return label
 
     for target in targets:
         axis = getattr(target, "long_axis", target)  # a colorbar's: its ticks
@@ -312,7 +315,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         + " loss\n(no configuration brought every parameter "
         f"within {tol:g} of the optimum)"
         if by_gap
-        else f"steps until every parameter is within {tol:g} of the optimum"
+        else f"steps until every parameter stays within {tol:g} of the optimum"
     )
     runs = sweep.traces.groupby("config")["step"].max()
     ran = f"{runs.max()}" if runs.min() == runs.max() else f"{runs.min()}-{runs.max()}"
@@ -330,7 +333,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     bar = None
     if len(finite):
         gap_label = "settled loss − optimum's" if tail else "final loss − optimum's"
-        label = f"{gap_label} loss" if by_gap else "steps until within tol"
+        label = f"{gap_label} loss" if by_gap else "steps to stay within tol"
         bar = fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label=label)
         _plain_log_labels(bar)
     _plain_log_labels(ax.xaxis)
@@ -363,13 +366,24 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
                 label=f"loss ended above its start (to {highest:.3g}; off the colours)",
             )
         )
+    # one row where the labels fit the figure's width, else one under another
+    wide = sum(len(h.get_label()) for h in handles) > LEGEND_ROW_CHARS
     legend = (
-        fig.legend(handles=handles, loc="lower left", ncol=len(handles), frameon=False)
+        fig.legend(
+            handles=handles,
+            loc="lower left",
+            ncol=1 if wide else len(handles),
+            frameon=False,
+        )
         if handles
         else None
     )
     _place(fig, ax, bar.ax if bar else None, legend)
     return fig
+
+
+#: The most characters of legend labels a heatmap's 8.5-inch width holds in a row.
+LEGEND_ROW_CHARS = 100
 
 
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
@@ -622,8 +636,8 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
         + "centred)",
     )
     for key, style, label in (
-        ("suggested_lr", "-", "suggested (steepest fall)"),
-        ("min_loss_lr", ":", "lowest smoothed loss"),
+        ("suggested_lr", "-", "suggested (steepest fall): lr"),
+        ("min_loss_lr", ":", "lowest smoothed loss at lr"),
     ):
         rate = summary.get(key)
         if rate is not None and np.isfinite(rate):
@@ -632,7 +646,7 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
                 color="#21918c" if style == "-" else "#5ec962",
                 ls=style,
                 lw=2,
-                label=f"{label}: {rate:.3g}",
+                label=f"{label} {rate:.3g}",
             )
     stable = summary.get("stable_lr")
     if stable is not None and np.isfinite(stable):
@@ -641,7 +655,7 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
             color="#d62728",
             ls="--",
             lw=1.5,
-            label=f"stable limit 2/L (curvature): {stable:.3g}",
+            label=f"stable limit 2/L (curvature): lr {stable:.3g}",
         )
     ax.set_xscale("log")
     # the range of the losses read (not the blow-up's: one point at 30x would
@@ -1012,8 +1026,14 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
                 label=f"mean of y in {len(means[0])} bins of the prediction"
                 + (" (of the rows drawn)" if len(y) < n else ""),
             )
-        ax.set_xlabel("fitted prediction")
-        ax.set_ylabel(info["data"]["y"])
+        # a logistic regression predicts the probability of a 1
+        target = info["data"]["y"]
+        ax.set_xlabel(
+            f"fitted probability P({target} = 1)"
+            if info["model"] == "logistic"
+            else "fitted prediction"
+        )
+        ax.set_ylabel(target)
     from gradtrace.advice import ended_above
 
     loss = trace.to_pandas()["loss"]

@@ -58,6 +58,11 @@ def separation(
     return exact.separating_direction(m, xs, ys)
 
 
+#: run.json keeps the covariance of at most this many parameters (10000 numbers;
+#: a linear model of 2000 columns would write 4 million)
+COVARIANCE_PARAMS = 100
+
+
 def compute(
     m: Any,
     loss: LossLike,
@@ -93,6 +98,8 @@ def compute(
                     k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in best.ci95.items()
                 },
             )
+            if best.cov is not None and len(best.cov) <= COVARIANCE_PARAMS:
+                out["covariance"] = np.asarray(best.cov).tolist()
             if best.edge:
                 # no peak to converge to: the curvature there says nothing of a
                 # rate (the Hessian vanishes or blows up toward the edge)
@@ -183,6 +190,11 @@ def compute(
             else None
         ),
         clip=None if spec.clip is None else str(spec.clip),
+        bounded=not space
+        and any(
+            s.constraint in ("positive", "unit") and s.name in trainable
+            for s in param_specs(m, loss)
+        ),
     )
     if spec.schedule is not None and family != "adaptive":
         findings.append(_scheduled_rate(spec, d.stable_lr))

@@ -61,11 +61,11 @@ class Sweep:
     @property
     def best(self) -> pd.Series:
         """The best configuration: the fewest steps to come within ``tol`` of the
-        optimum; if none did, the lowest loss where it settled (``settled``: a
-        mini-batch run's mean over the last tenth of its steps, so that a rate
-        that jumps about and happens to end low is not the best; a full-batch
-        run's last); diverged ones never, nor one whose loss ended above its start
-        while another's did not."""
+        optimum and stay there; if none did, the lowest loss where it settled
+        (``settled``: a mini-batch run's mean over the last tenth of its steps, so
+        that a rate that jumps about and happens to end low is not the best; a
+        full-batch run's last); diverged ones never, nor one whose loss ended above
+        its start while another's did not."""
         ok = self.table.assign(_settled=self.settled)[~self.table["diverged"]]
         if ok.empty:
             return self.table.iloc[0]
@@ -151,7 +151,8 @@ class Sweep:
         last tenth of the run), ``gap`` (to the optimum's loss; to the loss's
         infimum where a logistic regression's classes are separated),
         ``steps_to_tol``
-        (the first step within ``tol`` of the optimum; <NA>: never), ``diverged``,
+        (the step from which every parameter stayed within ``tol`` of the optimum
+        to the end; <NA>: it ended outside), ``diverged``,
         ``diverged_step`` and ``ended_above_start``. ``traces`` holds the steps."""
         return self.table.copy()
 
@@ -172,7 +173,7 @@ class Sweep:
     def best_text(self) -> str:
         """The best configuration in words, as the ``sweep`` command's last line:
         its swept values (the rate first), and how far it got: "lr=0.1: within
-        0.0001 of the optimum after 41 steps" or "lr=0.01: final loss 0.49"."""
+        0.0001 of the optimum for good after 41 steps" or "lr=0.01: final loss 0.49"."""
         table = self.table
         if table.empty or table["diverged"].all():
             return "no best: every configuration diverged; try smaller rates"
@@ -188,7 +189,7 @@ class Sweep:
         how = (
             f"final loss {best['loss']:.7g}{settled}"
             if pd.isna(reached)
-            else f"within {self._tol} of the optimum after {int(reached)} "
+            else f"within {self._tol} of the optimum for good after {int(reached)} "
             f"step{'s' * (int(reached) != 1)}"
         )
         if best.get("ended_above_start", False):
@@ -440,8 +441,8 @@ def sweep(
         seed: shuffling seeds. batch_size: batch sizes (one program per size).
         keep_every: keep every k-th step of each configuration's trace (default: about
             100 kept points per configuration).
-        tol: a configuration converged at the first step that brings every parameter
-            within ``tol`` of the optimum.
+        tol: a configuration converged at the step from which every parameter
+            stays within ``tol`` of the optimum.
         **fit_options: the rest of ``fit``'s options (optimizer, epochs or steps,
             shuffle, fix, reduction, dtype, x, y, ...).
 
@@ -450,7 +451,7 @@ def sweep(
         >>> s = gradtrace.sweep("seed001_line", lr=[0.01, 0.1, 0.5, 1.0], steps=200)
         >>> s  # doctest: +NORMALIZE_WHITESPACE
         <Sweep line/mse sgd: 4 configurations, 1 diverged; best lr=0.5: within
-        0.0001 of the optimum after 99 steps>
+        0.0001 of the optimum for good after 99 steps>
         >>> float(s.best["lr"]), int(s.best["steps_to_tol"])
         (0.5, 99)
         >>> s.to_pandas()["diverged"].tolist()

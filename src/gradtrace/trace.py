@@ -149,6 +149,14 @@ class Trace:
                 to_try = (
                     f"try a smaller learning rate ({lr_is}{_fmt(lr / 10)} or lower)"
                 )
+            toward = self._toward_edge()
+            if left and toward:
+                # smaller steps would only reach the same edge later
+                return (
+                    f"stopped at step {self.diverged_step} of {n}: the step took "
+                    f"{left}, {toward} where its best fit lies; train with "
+                    f"{space} to approach that edge from inside."
+                )
             if left:
                 return (
                     f"stopped at step {self.diverged_step} of {n}: the step took "
@@ -200,6 +208,25 @@ class Trace:
                 bad = v <= 0 if spec["constraint"] == "positive" else not 0 < v < 1
                 if bad:
                     return f"{col} to {v:.4g}, outside its support ({rule})"
+        return None
+
+    def _toward_edge(self) -> str | None:
+        """ "onto the edge" or "past the edge" where the last step took a
+        parameter to or beyond the edge of its range on the side where its best
+        fit lies (``optimum_edge``: a rate of all-0 data at 0); None otherwise."""
+        edge = self.info.get("optimum_edge") or {}
+        optimum = self.info.get("optimum") or {}
+        last = self._frame.iloc[-1]
+        for name, kind in edge.items():
+            cols = [c for c in self._frame.columns if c.split("[")[0] == name]
+            best = np.ravel(np.asarray(optimum.get(name, np.nan), float))
+            for col, at in zip(cols, best, strict=False):
+                v = float(last[col])
+                side = 1.0 if kind == "unit" and at > 0.5 else 0.0
+                if v == side:
+                    return "onto the edge"
+                if (v < side) if side == 0.0 else (v > side):
+                    return "past the edge"
         return None
 
     @property
@@ -366,10 +393,12 @@ class Trace:
         real-valued parameter's optimum tested against 0, as statsmodels' tables
         do: ``_tests``), the ``truth`` of generated data and
         ``fixed`` values (parameters held at their start); a run with
-        ``standardize=True`` adds ``final_in_x_units`` and ``optimum_in_x_units``,
-        the slopes and intercept in x's own units. ``.attrs``: ``loss`` (initial,
-        final), ``optimum_loss``, ``gap`` (final - optimum), ``status``,
-        ``warnings`` and ``notes``; what ``gradtrace show`` prints, for pandas."""
+        ``standardize=True`` adds ``final_in_x_units``, ``optimum_in_x_units``
+        and ``std_error_in_x_units``, the slopes and intercept in x's own units
+        (their errors from the covariance, mapped as the slopes are). ``.attrs``:
+        ``loss`` (initial, final), ``optimum_loss``, ``gap`` (final - optimum),
+        ``status``, ``warnings`` and ``notes``; what ``gradtrace show`` prints,
+        for pandas."""
         info = self.info
         optimum = info.get("optimum") or {}
         stderr = info.get("stderr") or {}
@@ -422,7 +451,15 @@ class Trace:
         for which in ("final", "optimum"):
             for name, value in (units.get(which) or {}).items():
                 put(f"{which}_in_x_units", name, value)
-        for extra in ("fixed", "truth", "final_in_x_units", "optimum_in_x_units"):
+        for name, value in (units.get("stderr") or {}).items():
+            put("std_error_in_x_units", name, value)
+        for extra in (
+            "fixed",
+            "truth",
+            "final_in_x_units",
+            "optimum_in_x_units",
+            "std_error_in_x_units",
+        ):
             if extra in columns:
                 frame[extra] = pd.Series(columns[extra], dtype=float)
         frame.index.name = "parameter"

@@ -15,6 +15,7 @@ from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.losses import LOSSES, LossLike, huber
 from gradtrace.core.models import Custom
 from gradtrace.errors import InputError
+from gradtrace.text import close_name
 
 
 def load_model_file(spec: str) -> Any:
@@ -46,9 +47,21 @@ def load_model_file(spec: str) -> Any:
             f"--model-file: importing {path} failed with {type(err).__name__}: {err}"
         ) from None
     if not hasattr(module, name):
-        found = [n for n, v in vars(module).items() if callable(v) and n[0] != "_"]
+        # what the file itself defines that could be a model: its gradtrace.Model
+        # and Distribution objects, and its own functions (not those it imports)
+        found = [
+            n
+            for n, v in vars(module).items()
+            if n[0] != "_"
+            and (
+                isinstance(v, (Custom, CustomFamily))
+                or (inspect.isfunction(v) and v.__module__ == module.__name__)
+            )
+        ]
+        close = close_name(name, found)
         raise InputError(
             f"--model-file: {path} has no {name!r}"
+            + (f": did you mean {path_text}:{close}?" if close else "")
             + (f" (it defines {', '.join(found)})" if found else "")
             + "."
         )

@@ -921,10 +921,13 @@ def columns(
     y: str,
     source: str,
     dtype: str = "float64",
+    every_x: str | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y arrays, as float64 (float32 columns computed in float32 stay
     float32), from named columns of ``frame``: views of its columns where their
-    type is already right, unless the frame is marked ``BORROWED``."""
+    type is already right, unless the frame is marked ``BORROWED``. ``every_x``:
+    the model that took every column but y as x, none being named (a column of
+    text among them is then said to be one that --x can leave out)."""
     names = [str(c) for c in frame.columns]
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
     for col in wanted:
@@ -964,7 +967,18 @@ def columns(
             f"{source} {_has(source)} {len(frame)} row{'s' * (len(frame) != 1)}"
             ": a fit needs at least two rows of data."
         )
-    arrays = {c: _numeric(frame[c], c, source, dtype) for c in wanted}
+    arrays = {}
+    for c in wanted:
+        try:
+            arrays[c] = _numeric(frame[c], c, source, dtype)
+        except InputError as err:
+            if every_x is None or c == y:
+                raise
+            rest = [n for n in wanted if n not in (c, y)]
+            raise InputError(
+                f"{str(err)[:-1]}, or name the x columns (--x {','.join(rest)}) to "
+                f"leave it out: {every_x} reads every column but {y} unless told."
+            ) from None
     if frame.attrs.get(BORROWED):
         arrays = {
             c: v.copy() if np.shares_memory(v, frame[c].to_numpy()) else v

@@ -14,6 +14,7 @@ from rich.console import Console as _RichConsole
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gradtrace.tables import param_labels
 from gradtrace.text import duration, fmt
 
 if TYPE_CHECKING:
@@ -242,8 +243,7 @@ def print_summary(
         cols += ["optimum", "std. error"]
     if truth:
         cols.append("truth")
-    for c in cols:
-        table.add_column(c, justify="left" if c == "parameter" else "right")
+    rows: list[list[str]] = []
     for name, final in trace.params.items():
         values = [
             info["initial"][name],
@@ -256,9 +256,19 @@ def print_summary(
             if optimum is not None:
                 digits[3] = 2  # standard errors
             cells = (fmt_any(v, d) for v, d in zip(parts, digits, strict=True))
-            table.add_row(label, *cells)
+            rows.append([label, *cells])
+    # the x column each slope multiplies, as summary() and the pictures name it
+    named = param_labels(trace, [r[0] for r in rows])
+    of = [v[2:-1] if v != k else "" for k, v in named.items()]
+    if any(of):
+        cols.insert(1, "x")
+        rows = [[r[0], x, *r[1:]] for r, x in zip(rows, of, strict=True)]
+    for c in cols:
+        table.add_column(c, justify="left" if c in ("parameter", "x") else "right")
+    for r in rows:
+        table.add_row(*r)
     for name, value in info.get("fixed", {}).items():
-        row = [name, "fixed", fmt_any(value)]
+        row = [name, *[""] * any(of), "fixed", fmt_any(value)]
         if optimum is not None:
             row += ["", ""]
         if truth:
@@ -300,7 +310,19 @@ def print_summary(
         shown_units = ", ".join(
             f"{k} = {fmt_any(v)}" for k, v in units["final"].items() if k in "wb"
         )
-        console.print(f"  in x's own units (x was standardised): {shown_units}")
+        console.print(
+            "  x was standardised; the final parameters in x's own units: "
+            + shown_units
+        )
+        if units.get("optimum"):
+            errors = units.get("stderr") or {}
+            shown_optimum = ", ".join(
+                f"{k} = {fmt_any(v)}"
+                + (f" (standard error {fmt_any(errors[k])})" if k in errors else "")
+                for k, v in units["optimum"].items()
+                if k in "wb"
+            )
+            console.print(f"  the optimum in x's own units: {shown_optimum}")
     lik = info.get("likelihood")
     if lik:
         k = lik["n_params"]

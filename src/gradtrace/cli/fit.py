@@ -134,7 +134,11 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "x",
             metavar="COLUMN",
             multiple=True,
-            help="x column (default x); repeat it for linear. Not for distributions.",
+            help=(
+                "x column (default x), repeated for several; linear, logistic and "
+                "poisson-regression read every column but y unless told. Not for "
+                "distributions."
+            ),
         ),
         click.option(
             "--y", metavar="COLUMN", default="y", show_default=True, help="y column."
@@ -373,6 +377,15 @@ def fit(**options: Any) -> None:
         )
     if o["print_every"] is not None and o["print_every"] < 1:
         raise InputError(f"--print-every must be at least 1, got {o['print_every']}.")
+    source = click.get_current_context().get_parameter_source("model")
+    if o["model_file"] and (
+        source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+        or "model" in file_options
+    ):  # --model line too, which is also the default
+        raise InputError(
+            "give --model or --model-file, not both: the file's model is the one "
+            "fitted."
+        )
     if options["config_file"] and "data" in file_options and not options["data"]:
         beside = Path(options["config_file"]).parent / str(o["data"])
         if not Path(str(o["data"])).exists() and beside.exists():

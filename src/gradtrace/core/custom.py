@@ -29,6 +29,7 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
     params: Mapping[str, Any] | Sequence[str],
     *,
     positive: Sequence[str] = (),
+    unit: Sequence[str] = (),
     name: str = "custom",
     log_prob: Callable[[Params, Array, Array], Array] | None = None,
 ) -> Custom:
@@ -37,7 +38,8 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
     ``fn`` uses ``jax.numpy`` and returns one prediction per row; ``params`` maps
     each parameter's name to its default start (a list for a vector), or lists the
     names alone to start each at 1, as an expression's parameters do; ``positive``
-    names parameters that must stay > 0. ``x`` reaches ``fn`` as [n] for one x
+    names parameters that must stay > 0, ``unit`` those that must stay strictly
+    between 0 and 1 (a probability, a share). ``x`` reaches ``fn`` as [n] for one x
     column and [n, k] for several.
 
     ``log_prob(params, y, prediction)``: each row's log-density of y given the
@@ -67,7 +69,7 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
             f"{type(log_prob).__name__}."
         )
     _own_name(name)
-    specs = _starts(params, positive)
+    specs = _starts(params, positive, unit)
     source = {"python": getattr(fn, "__name__", "fn")}
     if log_prob is not None:
         source["log_prob"] = getattr(log_prob, "__name__", "log_prob")
@@ -93,6 +95,7 @@ def Distribution(  # noqa: N802 - a factory that reads as the class it makes
     params: Mapping[str, Any] | Sequence[str],
     *,
     positive: Sequence[str] = (),
+    unit: Sequence[str] = (),
     support: str = "real",
     name: str = "custom",
 ) -> CustomFamily:
@@ -100,7 +103,8 @@ def Distribution(  # noqa: N802 - a factory that reads as the class it makes
     ``log_prob(params, y)`` returns each y's log-density (or log-mass) with
     ``jax.numpy``.
 
-    ``params`` and ``positive`` as for ``Model``; ``support`` is what y must be:
+    ``params``, ``positive`` and ``unit`` as for ``Model``; ``support`` is what y
+    must be:
     ``real``, ``positive``, ``nonnegative``, ``unit``, ``binary`` or ``count``
     (checked before training). The exact optimum (Newton's method from the
     starts), standard errors and the pictures come as for a built-in family.
@@ -124,7 +128,7 @@ def Distribution(  # noqa: N802 - a factory that reads as the class it makes
             "the data y may be."
         )
     _own_name(name)
-    specs = _starts(params, positive)
+    specs = _starts(params, positive, unit)
     # the exact solver starts from these: a vector's start has its length
     starts = {
         s.name: s.default if s.size is None else np.broadcast_to(s.default, s.size)
@@ -142,27 +146,46 @@ def Distribution(  # noqa: N802 - a factory that reads as the class it makes
     )
 
 
-def _starts(params: Any, positive: Any) -> tuple[Any, ...]:
+def _starts(params: Any, positive: Any, unit: Any = ()) -> tuple[Any, ...]:
     """The specs of a model's or distribution's parameters from ``params`` (their
-    starts) and ``positive`` (the ones that stay > 0), or a one-line error."""
+    starts), ``positive`` (the ones that stay > 0) and ``unit`` (the ones that stay
+    in (0, 1)), or a one-line error."""
     defaults = _defaults(params)
     check_names(defaults)
-    wanted = [positive] if isinstance(positive, str) else list(positive)
-    for key in wanted:
-        if key not in defaults:
-            close = difflib.get_close_matches(str(key), list(defaults), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise InputError(
-                f"positive= names {key!r}, which is not a parameter (the parameters: "
-                f"{', '.join(defaults)}): name parameters of params=.{hint}"
-            )
-        if np.any(np.asarray(defaults[key], np.float64) <= 0):
-            raise InputError(
-                f"parameter {key!r} must stay positive (positive=), but starts at "
-                f"{defaults[key]!r}: give it a start > 0 in params=."
-            )
+    named = {}
+    for arg, given in (("positive", positive), ("unit", unit)):
+        for key in [given] if isinstance(given, str) else list(given):
+            if key not in defaults:
+                close = difflib.get_close_matches(str(key), list(defaults), n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise InputError(
+                    f"{arg}= names {key!r}, which is not a parameter (the "
+                    f"parameters: {', '.join(defaults)}): name parameters of "
+                    f"params=.{hint}"
+                )
+            if key in named:
+                raise InputError(
+                    f"{key!r} is named by both positive= and unit=: name it in one."
+                )
+            named[key] = arg
+            start = np.asarray(defaults[key], np.float64)
+            if arg == "positive" and np.any(start <= 0):
+                raise InputError(
+                    f"parameter {key!r} must stay positive (positive=), but starts "
+                    f"at {defaults[key]!r}: give it a start > 0 in params=."
+                )
+            if arg == "unit" and np.any((start <= 0) | (start >= 1)):
+                raise InputError(
+                    f"parameter {key!r} must stay between 0 and 1 (unit=), but "
+                    f"starts at {defaults[key]!r}: give it a start strictly between "
+                    "0 and 1 in params=, such as 0.5."
+                )
     try:
-        return specs_from_defaults(defaults, tuple(wanted))
+        return specs_from_defaults(
+            defaults,
+            tuple(k for k, a in named.items() if a == "positive"),
+            tuple(k for k, a in named.items() if a == "unit"),
+        )
     except ValueError as err:
         raise InputError(str(err)) from None
 

@@ -203,15 +203,15 @@ def batch_rows(
     n_rows: int, batch_size: int, shuffle: bool, k: int = SAMPLED_BATCHES
 ) -> np.ndarray:
     """Rows of up to ``k`` whole batches as a run's steps see them: int [k,
-    batch_size]; random rows (a shuffled epoch's batches are random subsets), or
-    batches in order spread evenly over the data."""
+    batch_size]; the first ``k`` batches of a shuffled epoch (random subsets that
+    share no row: where an epoch has ``k`` whole batches or fewer, each row of
+    them, all but the rows of a last partial batch), or batches in order spread
+    evenly over the data."""
     whole = n_rows // batch_size
     k = min(k, whole)
     if shuffle:
-        rng = np.random.default_rng(0)
-        return np.stack(
-            [rng.choice(n_rows, batch_size, replace=False) for _ in range(k)]
-        )
+        order = np.random.default_rng(0).permutation(n_rows)
+        return order[: k * batch_size].reshape(k, batch_size)
     first = np.linspace(0, whole - 1, k).round().astype(np.int64) * batch_size
     return first[:, None] + np.arange(batch_size)
 

@@ -54,8 +54,19 @@ class Family:
         return self.specs
 
     def log_prob(self, params: Params, y: Array) -> Array:
-        """The log-density (or log-mass) of each y: [n] -> [n]."""
-        return self.log_density(params, y)
+        """The log-density (or log-mass) of each y: [n] -> [n]; not a number where
+        a parameter lies outside its range and its closed edge (a rate below 0, a
+        probability above 1), where formulas such as Poisson's y log(rate) - rate
+        would still give a number (at y = 0: -rate, a likelihood above 1)."""
+        lp = self.log_density(params, y)
+        outside = [
+            jnp.any(~_closed(params[s.name], s.constraint))
+            for s in self.specs
+            if s.constraint in ("positive", "unit") and s.name in params
+        ]
+        if not outside:
+            return lp
+        return jnp.where(jnp.any(jnp.stack(outside)), jnp.nan, lp)
 
     def options(self) -> dict[str, Any]:
         """Nothing besides the name rebuilds a family."""
@@ -89,6 +100,15 @@ class CustomFamily(Family):
 
     def options(self) -> dict[str, Any]:
         return dict(self.source or {})
+
+
+def _closed(value: Any, constraint: str) -> Array:
+    """Whether ``value`` lies in its constraint's set or on its edge: >= 0, or in
+    [0, 1] (at the edge a likelihood has its limit, 0 or -inf)."""
+    v = jnp.asarray(value)
+    if constraint == "unit":
+        return (v >= 0) & (v <= 1)
+    return v >= 0
 
 
 def _p(name: str, default: float, constraint: Any = "real", doc: str = "") -> ParamSpec:

@@ -16,6 +16,7 @@ estimate +- 1.96 standard errors).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from statistics import NormalDist
 from typing import Any, NamedTuple
 
@@ -48,6 +49,9 @@ class Optimum(NamedTuple):
     #: parameters whose optimum lies on the edge of the values they may take (a
     #: probability of 1, a scale of 0): no standard error or interval applies
     edge: tuple[str, ...] = ()
+    #: the estimates' covariance (the standard errors squared on its diagonal),
+    #: over the parameters' values in ``params``' order, a vector's in turn
+    cov: np.ndarray | None = None
 
 
 def _loss64(
@@ -180,10 +184,20 @@ def solve(
     def ordered(values: dict[str, Any]) -> dict[str, Any]:
         return {k: values[k] for k in order if k in values}
 
+    cov = best.cov
+    if cov is not None:  # its rows and columns in the same order
+        ends = np.cumsum([0, *(int(np.size(v)) for v in best.params.values())])
+        at = {
+            k: range(a, b)
+            for k, a, b in zip(best.params, ends[:-1], ends[1:], strict=True)
+        }
+        moved = [i for k in order for i in at[k]]
+        cov = np.asarray(cov)[np.ix_(moved, moved)]
     return best._replace(
         params=ordered(best.params),
         stderr=ordered(best.stderr),
         ci95=ordered(best.ci95),
+        cov=cov,
     )
 
 
@@ -236,11 +250,16 @@ def _solve(
         if loss == "mse":
             p = len(beta)
             sigma2 = ssr / (n - p) if n > p else np.nan
-            se = m.coefficients(np.sqrt(np.diag(sigma2 * np.linalg.inv(xtx))))
+            cov = sigma2 * np.linalg.inv(xtx)
+            se = m.coefficients(np.sqrt(np.diag(cov)))
             t = t_quantile(n - p, 0.975) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
             method = "least squares, closed form"
-            return _with_errors(model, loss, params, float(value), method, se, t)
+            # X's columns in the parameters' order
+            at = m.coefficients(np.arange(p))
+            order = np.concatenate([np.ravel(at[k]) for k in params]).astype(int)
+            cov = cov[np.ix_(order, order)]
+            return _with_errors(model, loss, params, float(value), method, se, t, cov)
         if "scale" in names:
             params["scale"] = np.asarray(np.sqrt(ssr / n))
             return _finish(
@@ -479,13 +498,15 @@ def _with_errors(
     method: str,
     se: dict[str, np.ndarray],
     q: float,
+    cov: np.ndarray | None = None,
 ) -> Optimum:
     """The optimum with its standard errors ``se`` and 95% intervals (``q`` standard
     errors each side). A positive parameter's interval is taken on the log scale,
     one in (0, 1) on the logit scale (the delta method: exp(log v -+ q se / v)),
     so that it stays in the parameter's range; one whose optimum lies on the edge
     of its range (a probability of 1 when every y is 1, a scale of 0 when every y
-    is the same) has neither: they describe a peak inside the range."""
+    is the same) has neither: they describe a peak inside the range. ``cov``: the
+    covariance the errors come from, kept where no parameter is on an edge."""
     constraints = {s.name: s.constraint for s in param_specs(model, loss)}
     errors, intervals, edge = {}, {}, []
     for k, v in params.items():
@@ -513,7 +534,8 @@ def _with_errors(
                 if np.any(at_edge):
                     edge.append(k)
         errors[k], intervals[k] = e, (low, high)
-    return Optimum(params, value, method, errors, intervals, tuple(edge))
+    kept = None if edge or cov is None else np.asarray(cov, np.float64)
+    return Optimum(params, value, method, errors, intervals, tuple(edge), kept)
 
 
 def _finish(
@@ -534,13 +556,108 @@ def _finish(
     if not stderr:
         return Optimum(params, float(value), method, {}, {})
     if loss == "nll":
-        se = observed_information_stderr(model, loss, params, fixed, x, y)
-        return _with_errors(model, loss, params, float(value), method, se, Z95)
-    if loss == "mse":
-        se, dof = gauss_newton_stderr(model, params, fixed, x, y)
+        se, info, cov = observed_information_stderr(model, loss, params, fixed, x, y)
+        best = _with_errors(model, loss, params, float(value), method, se, Z95, cov)
+    elif loss == "mse":
+        se, dof, info, cov = gauss_newton_stderr(model, params, fixed, x, y)
         t = t_quantile(dof, 0.975) if dof > 0 else np.nan
-        return _with_errors(model, loss, params, float(value), method, se, t)
-    return Optimum(params, float(value), method, {}, {})
+        best = _with_errors(model, loss, params, float(value), method, se, t, cov)
+    else:
+        return Optimum(params, float(value), method, {}, {})
+    tied = [] if best.edge else tied_parameters(params, info)
+    columns = _columns(model, fixed)
+    if tied and columns is not None and _full_rank(columns, x, y):
+        tied = []  # x far off 0, say: ill-conditioned, yet one optimum
+    if tied:
+        order = [s.name for s in param_specs(model, loss)]
+        tied.sort(key=lambda n: order.index(n.split("[")[0]))
+        together = " and ".join(tied) if len(tied) <= 2 else ", ".join(tied)
+        # columns of x that tie, as least squares says so (``_dependent``)
+        what = (
+            "an x column is constant, copying the intercept, or a combination of "
+            "the others; drop it, or use x that varies"
+            if columns is not None
+            else "fix one of them, or write the model so that each parameter "
+            "changes the fit in a way of its own"
+        )
+        raise ValueError(
+            f"{together} trade off exactly, so the loss has no single lowest "
+            f"point: {what}"
+        )
+    return best
+
+
+def _columns(model: Model, fixed: dict[str, np.ndarray]) -> Any:
+    """The columns of a model linear in its coefficients (a line's, a
+    polynomial's) or in its linear predictor (a GLM's), as a function of x's rows;
+    None for another model, or where some coefficient is held."""
+    m: Any = model
+    if fixed and model.kind == "regression":
+        held = {s.name for s in model.param_specs()} & set(fixed)
+        if held:
+            return None
+    if hasattr(m, "predictor_columns"):
+        return m.predictor_columns
+    try:
+        if m.design(np.zeros((1, 1))) is not None:
+            return m.design
+    except (AttributeError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _full_rank(columns: Any, x: Any, y: Any) -> bool:
+    """Whether the columns of x's rows (``columns``) have full rank, by the cutoff
+    NumPy's ``lstsq`` takes (singular values above eps * max(n, p) times the
+    largest), from the R factor of their QR decomposition updated a block of rows
+    at a time (R has their singular values; ``_least_squares`` does the same)."""
+    r: np.ndarray | None = None
+    n = 0
+    for xb, _ in rowsums.blocks(x, y):
+        block = np.asarray(columns(np.asarray(xb, np.float64)), np.float64)
+        n += len(block)
+        r = np.asarray(
+            np.linalg.qr(block if r is None else np.vstack([r, block]), mode="r")
+        )
+    if r is None:
+        return False
+    p = r.shape[1]
+    values = np.linalg.svd(r, compute_uv=False)
+    cutoff = np.finfo(np.float64).eps * max(n, p) * values.max(initial=0.0)
+    return int(np.sum(values > cutoff)) == p
+
+
+#: Parameters tie where the information, scaled to a unit diagonal (their
+#: correlations), has an eigenvalue below this: exactly 0 where the loss depends
+#: on a + b alone, up to 5e-14 at a Newton solution (a c x, (a + c) x, a e^c x).
+#: A line of x whose mean is 1e5 standard deviations from 0 gives 5e-11: a model
+#: with columns (``_columns``) is then asked for their rank too, as least squares
+#: would be, so only a real tie among them counts.
+TIED = 1e-12
+
+
+def tied_parameters(params: dict[str, np.ndarray], info: np.ndarray) -> list[str]:
+    """The names (``w[1]`` for a vector's element) of the parameters that move
+    along a direction in which the loss does not change at the optimum: the
+    eigenvectors of ``info`` (the Hessian of the summed loss, or J^T J) scaled to
+    a unit diagonal whose eigenvalues are below ``TIED``. Parameters with no
+    curvature at all (a mixture's empty component) are left out: that is an
+    edge, not a tie. None tie: an empty list."""
+    info = np.asarray(info, np.float64)
+    if info.ndim != 2 or len(info) < 2 or not np.all(np.isfinite(info)):
+        return []
+    diag = np.diag(info)
+    live = np.flatnonzero(diag > 1e-12 * max(float(diag.max()), 0.0))
+    if len(live) < 2:
+        return []
+    scale = 1 / np.sqrt(diag[live])
+    values, vectors = np.linalg.eigh(info[np.ix_(live, live)] * np.outer(scale, scale))
+    null = np.abs(vectors[:, values < TIED])
+    if not null.size:
+        return []
+    names = list(_names(params))
+    moved = np.flatnonzero(null.max(axis=1) > 1e-6 * null.max())
+    return [names[live[i]] for i in moved]
 
 
 def gauss_newton_stderr(
@@ -549,10 +666,22 @@ def gauss_newton_stderr(
     fixed: dict[str, np.ndarray],
     x: Any,
     y: Any,
-) -> tuple[dict[str, np.ndarray], int]:
+) -> tuple[dict[str, np.ndarray], int, np.ndarray, np.ndarray | None]:
     """Least-squares standard errors sqrt(diag(sigma^2 (J^T J)^-1)), J the Jacobian
-    of the predictions, sigma^2 = SSR / (n - p); and n - p."""
-    flat, unravel = ravel_pytree(_jnp(params))
+    of the predictions, sigma^2 = SSR / (n - p); n - p; J^T J; and the covariance
+    sigma^2 (J^T J)^-1 (None where J^T J is singular)."""
+    # flat in ``params``' own order, as ``_unflat`` reads the errors back
+    # (``ravel_pytree`` would sort the names)
+    flat = jnp.concatenate([jnp.ravel(v) for v in _jnp(params).values()])
+    sizes = [int(np.size(v)) for v in params.values()]
+    starts = np.cumsum([0, *sizes])
+
+    def unravel(v: Any) -> dict[str, Any]:
+        return {
+            k: v[a:b].reshape(np.shape(params[k]))
+            for k, a, b in zip(params, starts[:-1], starts[1:], strict=True)
+        }
+
     fixed_j = _jnp(fixed)
     m: Any = model
 
@@ -572,14 +701,16 @@ def gauss_newton_stderr(
 
     compiled = jax.jit(sums)
     jtj, ssr = _over(lambda xb, yb, how: compiled(flat, xb, yb), x, y, "sum")
+    jtj = np.asarray(jtj, np.float64)
     dof = len(y) - len(flat)
     sigma2 = float(ssr) / dof if dof > 0 else np.nan
+    cov: np.ndarray | None = None
     try:
-        cov = sigma2 * np.linalg.inv(np.asarray(jtj, np.float64))
+        cov = sigma2 * np.linalg.inv(jtj)
         se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
         se = np.full(len(flat), np.nan)
-    return _unflat(params, se), dof
+    return _unflat(params, se), dof, jtj, cov
 
 
 def _shared(a: Any) -> Any:
@@ -606,15 +737,17 @@ def observed_information_stderr(
     fixed: dict[str, np.ndarray],
     x: Any,
     y: Any,
-) -> dict[str, np.ndarray]:
-    """sqrt(diag(H^-1)), H the Hessian of the summed loss over the parameters."""
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """sqrt(diag(H^-1)), H the Hessian of the summed loss over the parameters; H;
+    and H^-1, the covariance (None where H is singular)."""
     h, _ = hessian(model, loss, "sum", params, fixed, x, y)
+    cov: np.ndarray | None = None
     try:
         cov = np.linalg.inv(h)
         se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
         se = np.full(len(h), np.nan)
-    return _unflat(params, se)
+    return _unflat(params, se), h, cov
 
 
 def _one_pass(summed: Any) -> tuple[Any, Any]:
@@ -644,6 +777,43 @@ def _one_pass(summed: Any) -> tuple[Any, Any]:
         return every(v)[2]
 
     return f, hess
+
+
+def _endless(
+    lowest: list[tuple[np.ndarray, float]],
+    start: np.ndarray,
+    to_params: Callable[[Any], dict[str, Any]],
+) -> str | None:
+    """Why Newton's steps failed, where they ran off with the loss falling far
+    below where it began (a likelihood with no maximum: an exponential's rate on
+    data below 0): the parameter that went furthest and the loss there. None
+    where they did not (a solver that merely failed)."""
+    if len(lowest) < 2:
+        return None
+    v, value = lowest[-1]
+    first = lowest[0][1]
+    moved = np.abs(v - start)
+    if not (value < first - 100 * (1 + abs(first)) and moved.max() > 20):
+        return None
+    flat, unravel = ravel_pytree(to_params(jnp.asarray(v)))
+    names = list(_names(unravel(flat)))
+    far = int(np.argmax(moved))
+    return (
+        f"the loss falls without end: Newton's steps took {names[far]} to "
+        f"{float(flat[far]):.3g} and the loss summed over the rows from {first:.4g} "
+        f"to {value:.3g}, so "
+        "the likelihood has no maximum; check that the data lie where the model's "
+        "density is defined (its support), or fix that parameter"
+    )
+
+
+def _names(params: dict[str, Any]) -> Iterator[str]:
+    """Each parameter's name, and ``w[1]`` for a vector's elements, in order."""
+    for k, v in params.items():
+        if np.ndim(v) == 0:
+            yield k
+        else:
+            yield from (f"{k}[{i}]" for i in range(int(np.size(v))))
 
 
 #: The largest gradient of the summed loss, relative to the loss, at which a Newton
@@ -700,19 +870,33 @@ def _newton(
     f, hess = summed(jax.value_and_grad), summed(jax.hessian)
     if isinstance(y, Chunks):
         f, hess = _one_pass(summed)
+    lowest: list[tuple[np.ndarray, float]] = []  # the lowest finite loss met
+
+    def value_and_grad(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        value, grad = (np.asarray(a, np.float64) for a in f(jnp.asarray(v)))
+        if np.isfinite(value) and (not lowest or value < lowest[-1][1]):
+            lowest.append((np.array(v), float(value)))
+        return value, grad
+
     # a start where the gradient or Hessian is not finite (sqrt(a x) at a = 0)
     # is SciPy's to step away from or fail on, not a warning of the user's
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        result = optimize.minimize(
-            lambda v: tuple(np.asarray(a, np.float64) for a in f(jnp.asarray(v))),
-            np.asarray(flat0),
-            jac=True,
-            hess=lambda v: np.asarray(hess(jnp.asarray(v))),
-            method="trust-exact",
-            options={"gtol": 1e-10, "maxiter": 500},
+        try:
+            result = optimize.minimize(
+                value_and_grad,
+                np.asarray(flat0),
+                jac=True,
+                hess=lambda v: np.asarray(hess(jnp.asarray(v))),
+                method="trust-exact",
+                options={"gtol": 1e-10, "maxiter": 500},
+            )
+        except ValueError:  # SciPy met a loss or curvature that is not finite
+            result = None
+    if result is None or not np.all(np.isfinite(result.x)):
+        raise ValueError(
+            _endless(lowest, np.asarray(flat0), to_params)
+            or "the Newton solver did not converge"
         )
-    if not np.all(np.isfinite(result.x)):
-        raise ValueError("the Newton solver did not converge")
     steepest = float(np.max(np.abs(result.jac), initial=0.0))
     if not result.success and not steepest <= STATIONARY * max(1.0, abs(result.fun)):
         # stopped short (SciPy also says "failure to predict improvement" at an

@@ -306,13 +306,18 @@ class Custom(Regression):
 
 
 def specs_from_defaults(
-    defaults: dict[str, Any], positive: tuple[str, ...] = ()
+    defaults: dict[str, Any],
+    positive: tuple[str, ...] = (),
+    unit: tuple[str, ...] = (),
 ) -> tuple[ParamSpec, ...]:
-    """Parameter specs from ``{name: default}`` (a list default is a vector)."""
+    """Parameter specs from ``{name: default}`` (a list default is a vector);
+    ``positive`` and ``unit`` name the ones that stay > 0 and in (0, 1)."""
     specs = []
     for name, value in defaults.items():
         arr = np.asarray(value, np.float64)
-        constraint: Constraint = "positive" if name in positive else "real"
+        constraint: Constraint = (
+            "positive" if name in positive else "unit" if name in unit else "real"
+        )
         if arr.ndim == 0:
             specs.append(ParamSpec(name, float(arr), constraint))
         elif arr.ndim == 1 and len(arr) and np.all(arr == arr[0]):

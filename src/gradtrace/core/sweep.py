@@ -5,7 +5,7 @@ optimizer's structural settings (momentum on or off, Nesterov, centred); what di
 - learning rate and the other numeric hyper-parameters, initial values, shuffling
 seed - is a batched argument. Memory is bounded by what is kept: the scan runs
 ``keep_every`` steps between kept points and carries, per configuration, the step it
-diverged at and the first step that came within ``tol`` of the optimum.
+diverged at and the step from which it stayed within ``tol`` of the optimum.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ STRUCTURAL = frozenset(
 
 class SweepResult(NamedTuple):
     """Per configuration (leading axis C): final parameters and loss, the step it
-    diverged at (0 if it did not), the first step within ``tol`` of the optimum (0 if
-    none); and at the kept steps (axis K, step 0 first): parameters and the loss
-    over all the data."""
+    diverged at (0 if it did not), the step from which every parameter stayed within
+    ``tol`` of the optimum to the end (0 if it ended outside); and at the kept
+    steps (axis K, step 0 first): parameters and the loss over all the data."""
 
     final_params: dict[str, np.ndarray]
     final_loss: np.ndarray
@@ -139,9 +139,16 @@ def sweep_fn(
                 lambda n, o: jnp.where(keep, n, o), problem.point(new), at
             )
             if optimum is not None:
+                # the step from which every parameter stays within tol: a step
+                # outside starts the count again (mini-batches, momentum pass
+                # through the tolerance and out again)
                 gap = _max_gap(problem.user_params(params), optimum)
-                within = active & ok & (gap < tol)
-                first = jnp.where((first == 0) & within, t + 1, first)
+                inside = ok & (gap < tol)
+                first = jnp.where(
+                    active,
+                    jnp.where(inside, jnp.where(first == 0, t + 1, first), 0),
+                    first,
+                )
             return (params, state, diverged, first, at), loss
 
         def block(carry, k):  # type: ignore[no-untyped-def]
