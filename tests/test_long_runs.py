@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tests.helpers import held_elsewhere, run_cli
+from tests.helpers import ctrl_c_after, held_elsewhere, run_cli
 
 import gradtrace
 from gradtrace import api
@@ -402,6 +402,53 @@ def test_a_ctrl_c_while_a_part_is_written_leaves_a_run_that_resumes_exactly(
     cut.save(folder)
     saved = gradtrace.load(folder).to_pandas()
     assert saved["step"].is_unique and len(saved) == cut.steps + 1
+    state = load_state(folder)
+    assert int(state["t0"]) <= cut.steps
+    resumed = run(
+        config,
+        frame,
+        "f",
+        resume=state,
+        trace_to=lambda: TraceWriter.reopen(folder, int(state["parts"])),
+    )
+    resumed.save(folder)
+    pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())
+
+
+@pytest.mark.parametrize(
+    ("options", "calls"),
+    [
+        # full batch, stopped while its second chunk runs: the first chunk is
+        # written, and the state to go on from is the start (that chunk's last
+        # loss, evaluated on its own, is redone)
+        (dict(lr=0.1, steps=43, metrics=["rmse"]), 2),
+        (dict(lr=0.1, steps=43), 3),  # ... or the first chunk's end
+        (dict(lr=0.05, batch_size=16, epochs=4, shuffle=True), 2),
+    ],
+    ids=["full-batch-second-chunk", "full-batch-third-chunk", "shuffled"],
+)
+def test_a_ctrl_c_without_a_checkpoint_leaves_a_run_that_resumes_exactly(
+    options: dict[str, Any], calls: int, tmp_path: Path, small_parts: None
+) -> None:
+    from gradtrace.store import load_state
+
+    frame = _frame()
+    config = RunConfig(data=None, **options)
+    whole = run(config, frame, "f")
+    folder = tmp_path / "run"
+    cut = run(
+        config,
+        frame,
+        "f",
+        progress=ctrl_c_after(calls),
+        trace_to=lambda: TraceWriter(folder),
+    )
+    assert cut.status == "interrupted" and cut.info["resumable"], cut.info
+    assert 0 < cut.steps < whole.steps
+    cut.save(folder)
+    pd.testing.assert_frame_equal(
+        gradtrace.load(folder).to_pandas(), whole.to_pandas().iloc[: cut.steps + 1]
+    )
     state = load_state(folder)
     assert int(state["t0"]) <= cut.steps
     resumed = run(

@@ -1284,6 +1284,8 @@ def _run_in_parts(
         reference = _reference(config, p)
         parts = Parts(p, writer, reference, resumed_from)
         at_start = loop.initial_state(prepared, p.trainable)
+        # what a full-batch run stopped during its second chunk goes on from
+        at_zero = {**loop.start_state(prepared), **parts.state()}
         start, state, seconds = None, None, 0.0
         if resume is not None:
             start = resume_from(functools.partial(loop.load_state, prepared), resume)
@@ -1336,8 +1338,11 @@ def _run_in_parts(
                 # batch loss; the last chunk's last one was evaluated on its own
                 # here and may round apart, so a resumption redoes that chunk
                 redo = p.schedule.full_batch and parts.steps < p.n_steps
-                if pending is not None and not pending.stopped and not redo:
-                    state = state_after(pending, seconds)
+                if pending is not None and not pending.stopped:
+                    if not redo:
+                        state = state_after(pending, seconds)
+                    elif state is None:  # the first chunk: redone from the start
+                        state = at_zero
             if parts.steps >= p.n_steps:  # every step ran before the Ctrl-C
                 interrupted, state = False, None
             trace = parts.trace(config, reference, interrupted, started, seconds)

@@ -813,6 +813,16 @@ def save_state(chunks: list[Chunk], outputs: bool = True) -> dict[str, np.ndarra
     return out
 
 
+def start_state(prepared: Prepared) -> dict[str, np.ndarray]:
+    """``save_state``'s arrays before the first step (no outputs): a run to go on
+    from its start. Taken before ``run_chunks``, which gives the carry away."""
+    return {
+        "t0": np.asarray(0),
+        "seconds": np.asarray(0.0),
+        **carry_arrays(prepared.carry),
+    }
+
+
 def load_state(prepared: Prepared, state: dict[str, np.ndarray]) -> Resume:
     """A :class:`Resume` from ``save_state``'s arrays, checked against the compiled
     run's structure (a ValueError if they do not fit)."""
