@@ -174,6 +174,21 @@ def test_model_file_with_a_model_object(tmp_path: Path) -> None:
     )
 
 
+def test_a_model_given_beside_model_file_or_model_expr_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path, "models.py", DECAY_FILE)
+    data = _decay_data()
+    for given, said in (
+        (dict(model_file=f"{path}:decay"), "give model or model_file, not both"),
+        (dict(model_expr="a*exp(-b*x) + c"), "give model or model_expr, not both"),
+    ):
+        for model in ("line", "exp-decay"):  # "line" too, though it is the default
+            with pytest.raises(gradtrace.InputError, match=said):
+                gradtrace.fit(data, model, steps=2, **given)  # type: ignore[arg-type]
+        assert gradtrace.fit(data, steps=2, exact=False, **given).steps == 2  # type: ignore[arg-type]
+
+
 def _write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text)

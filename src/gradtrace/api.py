@@ -348,7 +348,7 @@ def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
 @python_names
 def fit(
     data: DataLike,
-    model: Any = "line",
+    model: Any = None,
     loss: Any = None,
     *,
     x: str | Sequence[str] | None = None,
@@ -400,7 +400,8 @@ def fit(
             name of a built-in data set (``gradtrace.DATASETS``). A one-x model
             takes the one column besides y as x, whatever its name.
         model: a name from ``gradtrace.MODELS`` (``line``, ``poly``, ``logistic``,
-            ``normal``, ``gamma``, ...), or your own ``gradtrace.Model``.
+            ``normal``, ``gamma``, ...), or your own ``gradtrace.Model``; default
+            ``line``, or the model of ``model_file`` or ``model_expr``.
         loss: ``mse``, ``mae``, ``huber``, ``nll`` or your own ``gradtrace.Loss``;
             default ``nll`` for distributions and GLMs, ``mse`` otherwise. ``nll`` on
             a Gaussian regression model adds a noise ``scale``.
@@ -473,7 +474,13 @@ def fit(
         InputError: for bad input, with a message that says what to do.
     """
     started = time.perf_counter()
-    model_obj, loss_obj, model, loss = objects(model, loss)
+    if model is not None and model_file is not None:
+        raise InputError(
+            "give model or model_file, not both: the file's model is the one fitted."
+        )
+    if model is not None and model_expr is not None:
+        raise InputError("give model or model_expr, not both.")
+    model_obj, loss_obj, model, loss = objects("line" if model is None else model, loss)
     if validate.switch("stream", stream) and not isinstance(data, (str, Path)):
         raise InputError(
             "stream=True reads a Parquet file a chunk at a time: give its path as "
