@@ -32,6 +32,7 @@ from gradtrace.core import loop, schedules
 from gradtrace.core.arrays import to_device
 from gradtrace.core.batches import n_batches
 from gradtrace.core.distributions import CustomFamily
+from gradtrace.core.flat import unflat
 from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
 from gradtrace.core.rowsums import reduce_rows
@@ -1747,26 +1748,18 @@ def units_stderr(
     map). A is read off the map itself, a parameter at a time, with ``held``
     values (a held w or b) as they are: they move nothing."""
     held = held or {}
-    names = list(optimum)
-    shapes = [np.shape(optimum[k]) for k in names]
-    ends = np.cumsum([0, *(int(np.prod(s)) for s in shapes)])
-
-    def unflat(v: np.ndarray) -> dict[str, np.ndarray]:
-        return {
-            k: v[a:b].reshape(shape)
-            for k, shape, a, b in zip(names, shapes, ends[:-1], ends[1:], strict=True)
-        }
+    size = sum(int(np.size(v)) for v in optimum.values())
 
     def moved(v: np.ndarray) -> dict[str, np.ndarray]:
         """x's own units at the standardised values ``v`` (flat)."""
-        out = m.original_units({**held, **unflat(v)})
+        out = m.original_units({**held, **unflat(optimum, v)})
         return {k: np.asarray(out[k], float) for k in out}
 
-    origin = moved(np.zeros(ends[-1]))
+    origin = moved(np.zeros(size))
     errors = {}
     for k, at in origin.items():
         # row i of A: how x's own value k[i] moves with each standardised value
-        rows = np.stack([np.ravel(moved(e)[k] - at) for e in np.eye(ends[-1])], axis=1)
+        rows = np.stack([np.ravel(moved(e)[k] - at) for e in np.eye(size)], axis=1)
         if not rows.any():
             continue  # held, and moved by nothing estimated: no error
         variance = np.einsum("ij,jk,ik->i", rows, np.asarray(cov, float), rows)

@@ -27,6 +27,8 @@ import numpy as np
 
 from gradtrace.core.bijections import to_constrained
 from gradtrace.core.catalog import Model
+from gradtrace.core.flat import layout as layout_of
+from gradtrace.core.flat import unflat
 from gradtrace.core.losses import LossLike, reduce, row_losses
 from gradtrace.core.rowsums import Values, reduce_rows, take, total
 
@@ -121,7 +123,7 @@ def hessians(
 ) -> tuple[list[np.ndarray], list[str]]:
     """``hessian`` at each of ``points`` (parameters of the same shapes), in one
     pass over the rows (for ``Chunks``, one reading of the file)."""
-    layout = tuple((k, tuple(np.shape(v))) for k, v in points[0].items())
+    layout = layout_of(points[0])
     # NumPy until the compiled call: each JAX operation run on its own compiles
     # every point's values in the first one's order (names may come in another)
     flats = [
@@ -144,15 +146,6 @@ def hessians(
     return [np.asarray(h, np.float64) for h in found], names
 
 
-def _unflatten(layout: tuple[tuple[str, tuple[int, ...]], ...], flat: Any) -> dict:
-    out, at = {}, 0
-    for k, shape in layout:
-        size = int(np.prod(shape)) if shape else 1
-        out[k] = flat[at : at + size].reshape(shape)
-        at += size
-    return out
-
-
 def _reduced(
     model: Model,
     loss: LossLike,
@@ -169,7 +162,7 @@ def _reduced(
     c = dict(space)
 
     def f(v: Any) -> Any:
-        raw = _unflatten(layout, v)
+        raw = unflat(layout, v)
         shown = {k: to_constrained(u, c.get(k, "real")) for k, u in raw.items()}
         return reduce(row_losses(model, loss, {**shown, **fixed}, xb, yb), mask, how)
 

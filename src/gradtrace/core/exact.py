@@ -30,6 +30,7 @@ from gradtrace.core.arrays import to_device
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.diagnose import hessian
+from gradtrace.core.flat import positions, unflat
 from gradtrace.core.losses import LossLike, param_specs, reduce, row_losses
 from gradtrace.core.rowsums import Chunks, Values, mean64, mean_square64, reduce_rows
 
@@ -186,12 +187,7 @@ def solve(
 
     cov = best.cov
     if cov is not None:  # its rows and columns in the same order
-        ends = np.cumsum([0, *(int(np.size(v)) for v in best.params.values())])
-        at = {
-            k: range(a, b)
-            for k, a, b in zip(best.params, ends[:-1], ends[1:], strict=True)
-        }
-        moved = [i for k in order for i in at[k]]
+        moved = positions(best.params, order)
         cov = np.asarray(cov)[np.ix_(moved, moved)]
     return best._replace(
         params=ordered(best.params),
@@ -670,25 +666,15 @@ def gauss_newton_stderr(
     """Least-squares standard errors sqrt(diag(sigma^2 (J^T J)^-1)), J the Jacobian
     of the predictions, sigma^2 = SSR / (n - p); n - p; J^T J; and the covariance
     sigma^2 (J^T J)^-1 (None where J^T J is singular)."""
-    # flat in ``params``' own order, as ``_unflat`` reads the errors back
-    # (``ravel_pytree`` would sort the names)
+    # flat in ``params``' own order, as the errors are read back
     flat = jnp.concatenate([jnp.ravel(v) for v in _jnp(params).values()])
-    sizes = [int(np.size(v)) for v in params.values()]
-    starts = np.cumsum([0, *sizes])
-
-    def unravel(v: Any) -> dict[str, Any]:
-        return {
-            k: v[a:b].reshape(np.shape(params[k]))
-            for k, a, b in zip(params, starts[:-1], starts[1:], strict=True)
-        }
-
     fixed_j = _jnp(fixed)
     m: Any = model
 
     def sums(v: Any, x: Any, y: Any) -> Any:
         def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
             def predict(w: Any) -> Any:
-                return m.predict({**unravel(w), **fixed_j}, xb)
+                return m.predict({**unflat(params, w), **fixed_j}, xb)
 
             jac = jax.jacfwd(predict)(v)
             resid = yb - predict(v)
@@ -710,7 +696,7 @@ def gauss_newton_stderr(
         se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
         se = np.full(len(flat), np.nan)
-    return _unflat(params, se), dof, jtj, cov
+    return unflat(params, se), dof, jtj, cov
 
 
 def _shared(a: Any) -> Any:
@@ -719,15 +705,6 @@ def _shared(a: Any) -> Any:
     if a is None or isinstance(a, Chunks):
         return a
     return to_device(a, a.dtype)
-
-
-def _unflat(params: dict[str, np.ndarray], flat: np.ndarray) -> dict[str, np.ndarray]:
-    out, at = {}, 0
-    for k, v in params.items():
-        size = int(np.size(v))
-        out[k] = flat[at : at + size].reshape(np.shape(v))
-        at += size
-    return out
 
 
 def observed_information_stderr(
@@ -747,7 +724,7 @@ def observed_information_stderr(
         se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
         se = np.full(len(h), np.nan)
-    return _unflat(params, se), h, cov
+    return unflat(params, se), h, cov
 
 
 def _one_pass(summed: Any) -> tuple[Any, Any]:
