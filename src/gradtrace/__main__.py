@@ -1,5 +1,5 @@
 """``python -m gradtrace``: the command line."""
 
-from gradtrace.cli import main
+from gradtrace._console import main
 
 main()

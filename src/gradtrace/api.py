@@ -37,7 +37,7 @@ from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
 from gradtrace.core.rowsums import reduce_rows
 from gradtrace.data import DATASETS, file_sha256
-from gradtrace.errors import COMMAND_LINE, InputError, RunFolderError
+from gradtrace.errors import COMMAND_LINE, INTERRUPTED, InputError, RunFolderError
 from gradtrace.reference import compute as reference_compute
 from gradtrace.sources import (
     DataLike,
@@ -1029,7 +1029,7 @@ def plan(
         )
     spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype)
     spec = spec.clipped(validate.clip(config.clip))
-    chunk = _chunk_steps(n_steps, batch_size)
+    chunk = _chunk_steps(schedule)
     return Plan(
         notices,
         m,
@@ -1176,16 +1176,18 @@ def run(
             assert start.done is not None
             chunks.append(start.done)
         try:
-            if progress is not None and p.chunk < p.n_steps:
-                progress(0 if start is None else start.t0, p.n_steps)
-            for c in loop.run_chunks(prepared, seed=int(p.seed), resume=start):
-                chunks.append(c)
-                done = min(c.t0 + p.chunk, p.n_steps)
-                if progress is not None:
-                    progress(done, p.n_steps)
-                if checkpoint is not None and every and done < p.n_steps:
-                    if not c.stopped:
-                        checkpoint(finish(chunks, False, True))
+            with between_calls() as stop:
+                if progress is not None and p.chunk < p.n_steps:
+                    progress(0 if start is None else start.t0, p.n_steps)
+                for c in loop.run_chunks(prepared, seed=int(p.seed), resume=start):
+                    chunks.append(c)
+                    done = min(c.t0 + p.chunk, p.n_steps)
+                    if progress is not None:
+                        progress(done, p.n_steps)
+                    if checkpoint is not None and every and done < p.n_steps:
+                        if not c.stopped:
+                            checkpoint(finish(chunks, False, True))
+                    stop()
         except KeyboardInterrupt:
             interrupted = True
         with held_interrupts():
@@ -1316,15 +1318,14 @@ def _run_in_parts(
         pending: loop.Chunk | None = None
         marks = 0 if start is None else start.t0 // (every or 1)
         try:
-            if progress is not None:
-                progress(0 if start is None else start.t0, p.n_steps)
-            for c in loop.run_chunks(prepared, seed=int(p.seed), resume=start):
-                seconds += c.seconds
-                if pending is not None:
-                    written, pending = pending, None
-                    # a part, its state and its checkpoint are written whole: a
-                    # Ctrl-C meanwhile is held until they are
-                    with held_interrupts() as late:
+            with between_calls() as stop:
+                if progress is not None:
+                    progress(0 if start is None else start.t0, p.n_steps)
+                for c in loop.run_chunks(prepared, seed=int(p.seed), resume=start):
+                    seconds += c.seconds
+                    if pending is not None:
+                        written, pending = pending, None
+                        # a part, its state and its checkpoint are written whole
                         if emit([written], c).diverged_step:
                             break  # diverged at the end of the previous chunk
                         state = state_after(written, seconds - c.seconds)
@@ -1332,11 +1333,10 @@ def _run_in_parts(
                             marks = parts.steps // every
                             spent = seconds - c.seconds
                             parts.checkpoint(config, reference, started, spent, state)
-                    if late:
-                        raise KeyboardInterrupt
-                pending = c
-                if progress is not None:
-                    progress(min(c.t0 + p.chunk, p.n_steps), p.n_steps)
+                    pending = c
+                    if progress is not None:
+                        progress(min(c.t0 + p.chunk, p.n_steps), p.n_steps)
+                    stop()
         except KeyboardInterrupt:
             interrupted = True
         with held_interrupts():
@@ -1501,6 +1501,24 @@ def held_interrupts() -> Iterator[list[int]]:
         yield got
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def between_calls() -> Iterator[Callable[[], None]]:
+    """Ctrl-C while a run trains stops it between two compiled calls, keeping the
+    steps done: inside the block a Ctrl-C is noted (``held_interrupts``), and the
+    function it gives raises KeyboardInterrupt when one was, or when the command's
+    handler saw one that Python dropped (``errors.INTERRUPTED``). A compiled call
+    cannot be stopped part way anyway, and a KeyboardInterrupt raised as it
+    returned would lose its steps."""
+    with held_interrupts() as got:
+
+        def stop() -> None:
+            if got or INTERRUPTED.is_set():
+                raise KeyboardInterrupt
+
+        stop()  # a Ctrl-C dropped while the run compiled
+        yield stop
 
 
 def _devices(value: Any) -> int:
@@ -1977,9 +1995,10 @@ def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, 
     return out
 
 
-def _chunk_steps(n_steps: int, batch_size: int) -> int:
-    """Steps per compiled call: ``GRADTRACE_CHUNK_STEPS`` if set, else one call for a
-    short run and about 100 for a long one (progress, and Ctrl-C between calls)."""
+def _chunk_steps(schedule: loop.Schedule) -> int:
+    """Steps per compiled call: ``GRADTRACE_CHUNK_STEPS`` if set, else
+    ``loop.default_chunk_steps`` (progress, and Ctrl-C, between calls)."""
+    n_steps = schedule.n_steps
     raw = os.environ.get("GRADTRACE_CHUNK_STEPS", "").strip()
     if raw:
         if not raw.isdigit() or int(raw) < 1:
@@ -1987,4 +2006,4 @@ def _chunk_steps(n_steps: int, batch_size: int) -> int:
                 f"GRADTRACE_CHUNK_STEPS must be a positive integer, got {raw!r}."
             )
         return min(int(raw), n_steps)
-    return loop.default_chunk_steps(n_steps, batch_size)
+    return loop.default_chunk_steps(schedule)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from contextvars import ContextVar
 
 #: True while the ``gradtrace`` command runs: its messages name flags alone (a
 #: Python caller's also name the keyword arguments, ``api.python_names``).
 COMMAND_LINE: ContextVar[bool] = ContextVar("command_line", default=False)
+
+#: Set by the command's Ctrl-C handler as it raises KeyboardInterrupt. Python drops
+#: an exception raised inside a garbage-collection callback (JAX has one; it prints
+#: "Exception ignored in ..."), so a run checks this between its compiled calls
+#: too, and a Ctrl-C that came at such a moment still stops it.
+INTERRUPTED = threading.Event()
 
 
 class GradtraceError(Exception):

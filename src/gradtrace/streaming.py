@@ -18,6 +18,7 @@ from gradtrace.api import (
     Parts,
     Progress,
     RunConfig,
+    between_calls,
     build_trace,
     check_first_loss,
     check_resume_folder,
@@ -173,31 +174,29 @@ def run_stream(
 
         try:
             try:
-                if progress is not None:
-                    progress(done, p.n_steps)
-                for segment in streamed.segments(start):
-                    segments.append(segment)
-                    done += len(segment.batch_loss)
+                with between_calls() as stop:
                     if progress is not None:
                         progress(done, p.n_steps)
-                    if parts is None:
-                        continue
-                    due = every is not None and done // every > marks
-                    # a part, its state and its checkpoint are written whole: a
-                    # Ctrl-C meanwhile is held until they are
-                    with held_interrupts() as late:
-                        if done - parts.steps >= api.TRACE_PART_STEPS or due:
+                    for segment in streamed.segments(start):
+                        segments.append(segment)
+                        done += len(segment.batch_loss)
+                        if progress is not None:
+                            progress(done, p.n_steps)
+                        due = every is not None and done // every > marks
+                        # a part, its state and its checkpoint are written whole
+                        if parts is not None and (
+                            done - parts.steps >= api.TRACE_PART_STEPS or due
+                        ):
                             batch, segments = segments, []
                             write(batch)
                         if due and state is not None and not segment.stopped:
-                            assert every is not None
+                            assert every is not None and parts is not None
                             marks = done // every
                             spent = before + time.perf_counter() - began
                             parts.checkpoint(
                                 config, reference, started, spent, state, **extra
                             )
-                    if late:
-                        raise KeyboardInterrupt
+                        stop()
             except KeyboardInterrupt:
                 interrupted = True
             # the training time includes reading the chunks, not only the compiled

@@ -427,3 +427,21 @@ def test_a_group_size_divides_eval_every_where_evaluations_fall_inside_the_run()
     assert group_steps(schedule(eval_every=1000), 100) == 50
     assert group_steps(schedule(eval_every=1000), 64) == 8
     assert group_steps(schedule(batch_size=10**6, eval_every=1), 10**4) == 1
+
+
+def test_a_short_run_is_one_compiled_call_and_a_long_one_short_calls() -> None:
+    from gradtrace.core.loop import CALL_ROWS, Schedule, default_chunk_steps
+
+    # seed 002: 10000 rows, full batch, 10000 steps (35 ms): one call
+    assert default_chunk_steps(Schedule(10000, 10000, 10000)) == 10000
+    # an epoch of 4096-row batches over 10 million rows, its loss over all the
+    # data every 244 steps: one call
+    assert default_chunk_steps(Schedule(10**7, 4096, 2442, eval_every=244)) == 2442
+    # 260000 steps of 8 rows over 400 (about 4 s): not one call, not thousands
+    steps = default_chunk_steps(Schedule(400, 8, 260000, eval_every=2))
+    assert 260000 / 100 <= steps < 260000
+    assert steps * (8 + 200 + 5000) >= CALL_ROWS
+    # 100 full-batch steps over 10 million rows: calls of 20 steps
+    assert default_chunk_steps(Schedule(10**7, 10**7, 100)) == 20
+    # ten million steps: at most about 100 calls
+    assert default_chunk_steps(Schedule(100, 100, 10**7)) == 10**5

@@ -33,7 +33,7 @@ from gradtrace.cli.runs import (
 )
 from gradtrace.cli.sweep import lr_find, sweep
 from gradtrace.cli.understand import diagnose, explain
-from gradtrace.errors import COMMAND_LINE, GradtraceError
+from gradtrace.errors import COMMAND_LINE, INTERRUPTED, GradtraceError
 
 
 class _ReaderGone(Exception):
@@ -138,9 +138,11 @@ def _watched() -> bool:
 
 def _command(argv: list[str] | None) -> int:
     """The command's exit code: 0 done, 1 diverged, 2 bad input, 130 interrupted."""
-    # Ctrl-C stops a run at the current step even where the shell started us with
-    # SIGINT ignored (a background job): the run then saves what it did.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Ctrl-C stops a run even where the shell started us with SIGINT ignored (a
+    # background job): the run then saves what it did.
+    INTERRUPTED.clear()
+    signal.signal(signal.SIGINT, _interrupt)
+    unraisable, sys.unraisablehook = sys.unraisablehook, _unraisable
     _cache.enable()
     token = COMMAND_LINE.set(True)
     try:
@@ -201,7 +203,23 @@ def _command(argv: list[str] | None) -> int:
         return 0
     finally:
         COMMAND_LINE.reset(token)
+        sys.unraisablehook = unraisable
     return code if isinstance(code, int) else 0
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    """Ctrl-C: KeyboardInterrupt, noted as well where Python may drop it
+    (``errors.INTERRUPTED``)."""
+    INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def _unraisable(info: sys.UnraisableHookArgs) -> None:
+    """Python's report of an exception it dropped, but not of a Ctrl-C's: the run
+    stops at its next compiled call all the same (``errors.INTERRUPTED``), and a
+    traceback would only alarm."""
+    if not isinstance(info.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(info)
 
 
 def _switch_given_a_value(message: str, argv: list[str], options: list[str]) -> str:

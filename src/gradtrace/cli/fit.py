@@ -353,7 +353,7 @@ def fit(**options: Any) -> None:
     The run folder gets trace.parquet (one row per step, after a row 0 with the
     initial state) and run.json (configuration, optimizer, final parameters, how it
     ended, timings). Ctrl-C stops at the end of the current compiled chunk of steps
-    (a long run's chunks are up to 262144 steps) and saves the run so far, marked
+    (a fraction of a second of work) and saves the run so far, marked
     interrupted. Exit codes: 0 done, 1 diverged (the run is still saved),
     2 bad input, 130 interrupted.
 

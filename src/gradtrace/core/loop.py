@@ -949,11 +949,27 @@ def _join(outputs: list[Any]) -> tuple[Any, ...]:
     return tuple(joined)
 
 
-def default_chunk_steps(n_steps: int, rows_per_step: int) -> int:
-    """One call for a short run (up to ~1e7 row-steps, a fraction of a second);
-    for a longer one, at most about 100 calls (for progress and a prompt Ctrl-C) of at
-    least 2e8 row-steps each (a call costs a few milliseconds of its own)."""
-    if n_steps * rows_per_step <= 10_000_000:
+#: A step's own cost, whatever its rows, in rows' worth of work (a step of a
+#: few rows takes 2-15 us: the update, the trace's outputs, the scan).
+STEP_ROWS = 5000
+
+#: Rows' worth of work in one compiled call: about 0.1-0.5 s here.
+CALL_ROWS = 200_000_000
+
+
+def default_chunk_steps(schedule: Schedule) -> int:
+    """Steps per compiled call: one call for a short run (up to ``CALL_ROWS`` of
+    work); for a longer one, calls of about that much work, and at most about 100 of
+    them. Progress shows, and Ctrl-C stops a run, between calls; a call costs a
+    few milliseconds of its own. A step's work counts its batch, the rows of the
+    loss over all the data it evaluates (every ``eval_every`` steps; a full
+    batch's is the next step's batch loss) and ``STEP_ROWS``: a run of 260000
+    steps of 8 rows each is no longer one call of 4 s."""
+    n_steps = schedule.n_steps
+    per_step = float(schedule.batch_size + STEP_ROWS)
+    if not schedule.full_batch:
+        per_step += schedule.n_rows / max(schedule.eval_every, 1)
+    if n_steps * per_step <= CALL_ROWS:
         return n_steps
-    at_least = math.ceil(200_000_000 / max(rows_per_step, 1))
+    at_least = math.ceil(CALL_ROWS / per_step)
     return min(n_steps, max(1, math.ceil(n_steps / 100), at_least))

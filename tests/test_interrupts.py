@@ -1,0 +1,128 @@
+"""Ctrl-C: a run stops between two compiled calls and keeps the steps done, even
+where Python dropped the KeyboardInterrupt; the command says "interrupted." and
+exits 130, with no traceback, whenever it comes."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import signal
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradtrace
+from gradtrace import _console, api
+from gradtrace.api import RunConfig, run
+from gradtrace.errors import INTERRUPTED
+from gradtrace.store import TraceWriter
+from gradtrace.streaming import run_stream
+
+
+@pytest.fixture(autouse=True)
+def chunks_of_five(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "5")
+    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=103)
+    return pd.DataFrame({"x": x, "y": 2 * x + 1 + rng.normal(size=103) * 0.3})
+
+
+def _ctrl_c(how: str, at_call: int, calls: list[int]) -> Callable[[int, int], None]:
+    """A progress callback that, at its ``at_call``-th call, sends this process a
+    SIGINT or marks a Ctrl-C that Python dropped; ``calls`` gets each call's steps,
+    and -1 where the code after the SIGINT ran (it was noted, not raised)."""
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == at_call:
+            if how == "signal":
+                os.kill(os.getpid(), signal.SIGINT)
+                calls.append(-1)
+            else:
+                INTERRUPTED.set()
+
+    return progress
+
+
+@pytest.mark.parametrize("how", ["signal", "dropped"])
+@pytest.mark.parametrize("where", ["held whole", "in parts"])
+def test_a_ctrl_c_while_a_run_trains_keeps_the_calls_done(
+    frame: pd.DataFrame, tmp_path: Path, how: str, where: str
+) -> None:
+    config = RunConfig(data=None, lr=0.05, batch_size=16, epochs=4)
+    whole = run(config, frame, "f")
+    trace_to = None
+    if where == "in parts":
+        trace_to = lambda: TraceWriter(tmp_path / "run")  # noqa: E731
+    calls: list[int] = []
+    try:
+        # the third call: after the second compiled call of five steps
+        progress = _ctrl_c(how, 3, calls)
+        cut = run(config, frame, "f", progress=progress, trace_to=trace_to)
+    finally:
+        INTERRUPTED.clear()
+    assert cut.status == "interrupted" and cut.steps == 10
+    assert calls == ([0, 5, 10, -1] if how == "signal" else [0, 5, 10])
+    if trace_to is not None:
+        cut.save(tmp_path / "run")
+        cut = gradtrace.load(tmp_path / "run")
+    pd.testing.assert_frame_equal(cut.to_pandas(), whole.to_pandas().iloc[:11])
+
+
+def test_a_streamed_run_stops_alike(tmp_path: Path, frame: pd.DataFrame) -> None:
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path)
+    config = RunConfig(
+        data=str(path), stream=True, chunk_rows=32, lr=0.05, batch_size=16, epochs=3
+    )
+    whole = run_stream(config)
+    try:
+        cut = run_stream(config, progress=_ctrl_c("dropped", 2, []))
+    finally:
+        INTERRUPTED.clear()
+    assert cut.status == "interrupted" and 0 < cut.steps < whole.steps
+    pd.testing.assert_frame_equal(
+        cut.to_pandas(), whole.to_pandas().iloc[: cut.steps + 1]
+    )
+
+
+def test_a_dropped_ctrl_c_is_not_reported_and_other_dropped_errors_are(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradtrace import cli
+
+    seen: list[Any] = []
+    monkeypatch.setattr("sys.__unraisablehook__", seen.append)
+    interrupt = types.SimpleNamespace(exc_value=KeyboardInterrupt())
+    other = types.SimpleNamespace(exc_value=ValueError("x"))
+    cli._unraisable(interrupt)  # type: ignore[arg-type]
+    cli._unraisable(other)  # type: ignore[arg-type]
+    assert seen == [other]
+    assert capsys.readouterr().err == ""
+
+
+def test_a_ctrl_c_while_the_command_is_imported_says_interrupted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = builtins.__import__
+
+    def slow_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "gradtrace.cli":
+            raise KeyboardInterrupt
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", slow_import)
+    with pytest.raises(SystemExit) as ended:
+        _console.main()
+    assert ended.value.code == 130
+    assert capsys.readouterr().err == "interrupted.\n"
