@@ -3,10 +3,13 @@ taken as x, a named Series as a distribution's y, tables with ``to_pandas``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from tests.helpers import run_cli
 
 import gradtrace
 
@@ -142,3 +145,42 @@ def test_a_text_column_taken_as_x_by_default_is_said_to_be_left_out_by_x() -> No
     assert gradtrace.fit(frame, "logistic", x="x", steps=2).info["data"]["x"] == ["x"]
     with pytest.raises(gradtrace.InputError, match=r"fix or remove it\.$"):
         gradtrace.fit(frame, "logistic", x=["id", "x"], steps=2)
+
+
+def test_a_category_of_text_is_said_to_want_0_1_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A text column of a few values, each repeated, is a category: the message
+    says how to give it (pandas' get_dummies in Python), and a list of the other
+    x columns, as Python writes one, leaves it out."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "u": rng.normal(size=40),
+            "v": rng.normal(size=40),
+            "g": pd.Categorical(rng.choice(["north", "south", "west"], 40)),
+        }
+    )
+    frame["y"] = rng.poisson(2, 40)
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(frame, "poisson-regression", steps=2)
+    message = str(err.value)
+    assert "it seems a category (3 values: 'north', 'south', 'west')" in message
+    assert "pd.get_dummies(df, columns=['g'], drop_first=True, dtype=float)" in message
+    assert "name the x columns (x=['u', 'v']) to leave it out" in message
+    # what it says to do works
+    dummies = pd.get_dummies(frame, columns=["g"], drop_first=True, dtype=float)
+    assert gradtrace.fit(dummies, "poisson-regression", steps=2).steps == 2
+    # a file says it in its own words
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    code, _, err_text = run_cli(
+        ["fit", str(tmp_path / "d.csv"), "--model", "poisson-regression"], capsys
+    )
+    assert code == 2 and "add a 0/1 column for each value but the first" in err_text
+    assert "(--x u --x v)" in err_text
+    # text of many values, or of values seen once each, is no category
+    names = frame.assign(g=[f"p{i}" for i in range(40)])
+    with pytest.raises(
+        gradtrace.InputError, match=r"'p0' in data row 1 \(\.iloc\[0\]\): fix"
+    ):
+        gradtrace.fit(names, "poisson-regression", steps=2)

@@ -976,7 +976,8 @@ def columns(
                 raise
             rest = [n for n in wanted if n not in (c, y)]
             raise InputError(
-                f"{str(err)[:-1]}, or name the x columns (--x {','.join(rest)}) to "
+                f"{str(err)[:-1]}, or name the x columns "
+                f"({' '.join(f'--x {n}' for n in rest)}) to "
                 f"leave it out: {every_x} reads every column but {y} unless told."
             ) from None
     if frame.attrs.get(BORROWED):
@@ -1061,11 +1062,35 @@ def _numeric(
         written = value.strip() if isinstance(value, str) else ""
         if _DECIMAL_COMMA.fullmatch(written) or _THOUSANDS.fullmatch(written):
             todo = _decimal_commas(written, name, source)
+        elif bad.sum() == col.notna().sum():
+            todo = _category(col, name, source) or todo
         raise InputError(
             f"column {name!r} of {source} has a non-numeric value "
             f"{value!r} in {_row(i, source)}: {todo}"
         )
     return values.to_numpy(dtype=np.float64)
+
+
+#: The most distinct values a text column may have to be taken for a category.
+CATEGORY_VALUES = 20
+
+
+def _category(col: pd.Series, name: str, source: str) -> str | None:
+    """What to do about a column of text that seems a category (a few distinct
+    values, each repeated): None where it does not."""
+    kinds = col.dropna().astype(str).unique()
+    if len(kinds) > CATEGORY_VALUES or 2 * len(kinds) > col.notna().sum():
+        return None
+    shown = ", ".join(repr(k) for k in sorted(kinds)[:3])
+    seems = f"it seems a category ({len(kinds)} values: {shown}"
+    seems += ", ...)" if len(kinds) > 3 else ")"
+    if source.startswith("the "):  # a data frame or arrays in Python
+        return (
+            f"{seems}: give it as 0/1 columns, one for each value but the first "
+            f"(pd.get_dummies(df, columns=[{name!r}], drop_first=True, "
+            "dtype=float)), or remove it."
+        )
+    return f"{seems}: add a 0/1 column for each value but the first, or remove it."
 
 
 #: A number written with a decimal comma (2,1 or -0,5), as spreadsheets in many
