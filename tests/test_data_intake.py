@@ -184,3 +184,31 @@ def test_a_category_of_text_is_said_to_want_0_1_columns(
         gradtrace.InputError, match=r"'p0' in data row 1 \(\.iloc\[0\]\): fix"
     ):
         gradtrace.fit(names, "poisson-regression", steps=2)
+
+
+def test_a_column_that_counts_the_rows_taken_as_x_by_default_is_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An id or index column among the columns read by default would be taken for a
+    predictor: the run notes it and how to leave it out."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"id": np.arange(1, 31), "u": rng.normal(size=30), "v": rng.normal(size=30)}
+    )
+    frame["y"] = rng.poisson(2, 30)
+    trace = gradtrace.fit(frame, "poisson-regression", steps=2)
+    assert trace.notes == [
+        "column id counts the rows (1, 2, 3, ...): if it is an id or an index, name "
+        "the x columns (x=['u', 'v']) to leave it out (x is every column but y "
+        "unless told)."
+    ]
+    assert gradtrace.fit(frame, "poisson-regression", x=["u", "v"], steps=2).notes == []
+    # a column of even numbers counts no rows
+    evens = frame.assign(id=np.arange(30) * 2.0)
+    assert gradtrace.fit(evens, "poisson-regression", steps=2).notes == []
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    code, out, err = run_cli(
+        ["fit", str(tmp_path / "d.csv"), "--model", "poisson-regression"], capsys
+    )
+    assert code == 0, err
+    assert "name the x columns (--x u --x v) to leave it out" in out + err

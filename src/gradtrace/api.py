@@ -934,6 +934,8 @@ def plan(
         )
     every = model_name if not config.x and len(x_cols) > 1 else None
     xs, ys = validate.columns(frame, kind, x_cols, config.y, source, cdtype, every)
+    if every is not None and xs is not None:
+        notices += _row_numbers(xs, x_cols, config.y)
     given = xs, ys  # to name a row by its place in the data, where rows are dropped
     xs, ys, dropped = validate.finite_rows(
         xs, ys, config.drop_missing, source, (x_cols, config.y), frame.index
@@ -1192,6 +1194,25 @@ def run(
             interrupted = True
         with held_interrupts():
             return finish(chunks, interrupted, interrupted)
+
+
+def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
+    """A notice for each x column, taken by default, that counts the rows (0, 1,
+    2, ... or 1, 2, 3, ...): an index or an id, most likely, which a fit would take
+    for a predictor."""
+    out = []
+    n = len(xs)
+    for j, name in enumerate(x_cols):
+        column = xs[:, j]
+        if n > 2 and column[0] in (0, 1) and np.all(np.diff(column) == 1):
+            rest = " ".join(f"--x {c}" for c in x_cols if c != name)
+            out.append(
+                f"column {name} counts the rows ({int(column[0])}, "
+                f"{int(column[0]) + 1}, {int(column[0]) + 2}, ...): if it is an id "
+                f"or an index, name the x columns ({rest}) to leave it out (x is "
+                f"every column but {y} unless told)"
+            )
+    return out
 
 
 def check_first_loss(p: Plan, value: float) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import math
+import re
 from collections.abc import Iterator, Sequence
 
 
@@ -77,10 +78,21 @@ PYTHON_WORDS = (
 
 def for_python(sentence: str) -> str:
     """``sentence`` with the command line's options named as Python's arguments
-    (``PYTHON_WORDS``), for what a notebook shows."""
+    (``PYTHON_WORDS``; x columns, ``--x a --x b``, as ``x=['a', 'b']``), for what a
+    notebook shows."""
     for flag, argument in PYTHON_WORDS:
         sentence = sentence.replace(flag, argument)
-    return sentence
+    return _X_FLAGS.sub(_x_argument, sentence)
+
+
+#: x columns named with --x, once or side by side.
+_X_FLAGS = re.compile(r"--x [^\s,;()]+(?: --x [^\s,;()]+)*")
+
+
+def _x_argument(match: re.Match[str]) -> str:
+    names = match.group(0).split(" --x ")
+    names[0] = names[0].removeprefix("--x ")
+    return f"x={names[0]!r}" if len(names) == 1 else f"x={names!r}"
 
 
 @contextlib.contextmanager
