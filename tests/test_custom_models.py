@@ -532,7 +532,7 @@ def test_a_distribution_of_your_own_that_cannot_be_fitted(
 
 
 def test_a_distribution_of_your_own_in_a_model_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--model-file FILE.py:NAME of a gradtrace.Distribution (a zero-inflated
     Poisson): fitted from a CSV of y alone, then explained, drawn and rerun from
@@ -570,6 +570,12 @@ def test_a_distribution_of_your_own_in_a_model_file(
     assert code == 0 and "fit.png" in out
     code, out, _ = run_cli(["rerun", run, "--out", str(tmp_path / "again")], capsys)
     assert code == 0 and "identical to" in out
+    # named as the file names it, its run folder too
+    assert gradtrace.load(run).info["model"] == "zip_"
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli([*fit, "--steps", "3"], capsys)
+    assert code == 0, err
+    assert [p.name.split("-", 2)[2] for p in (tmp_path / "runs").iterdir()] == ["zip_"]
 
 
 def test_a_model_or_distribution_of_your_own_cannot_take_a_built_in_name() -> None:

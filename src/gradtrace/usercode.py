@@ -67,7 +67,11 @@ def load_model_file(spec: str) -> Any:
         )
     obj = getattr(module, name)
     if isinstance(obj, (Custom, CustomFamily)):  # gradtrace.Model, Distribution
-        return dataclasses.replace(obj, source={"file": f"{path.resolve()}:{name}"})
+        # named as the file names it, unless it was given a name of its own
+        called = name if obj.name == "custom" else obj.name
+        return dataclasses.replace(
+            obj, name=called, source={"file": f"{path.resolve()}:{name}"}
+        )
     if not callable(obj):
         raise InputError(f"--model-file: {name!r} in {path} is not a function.")
     params = list(inspect.signature(obj).parameters.values())

@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -20,6 +20,9 @@ from gradtrace.cli._options import (
     pairs,
 )
 from gradtrace.paths import RUNS
+
+if TYPE_CHECKING:
+    from gradtrace.api import RunConfig
 
 #: The options that choose a model and loss beyond their names (fit, diagnose,
 #: sweep and lr-find share them).
@@ -441,7 +444,7 @@ def fit(**options: Any) -> None:
         from gradtrace.streaming import check
 
         check(config)
-    out = Path(o["out"]) if o["out"] else default_out(o["model"])
+    out = Path(o["out"]) if o["out"] else default_out(_model_label(config))
     trace, late = _report.run_into_with_progress(
         config, out, o["force"], started, o["quiet"]
     )
@@ -479,6 +482,14 @@ def _merge(options: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = value if given or name not in config else config[name]
     return out
+
+
+def _model_label(config: RunConfig) -> str:
+    """The model's name in a run folder's default name: a --model-file's by its
+    name in the file, a --model-expr's "expr"."""
+    if config.model_file:
+        return config.model_file.rpartition(":")[2] or "custom"
+    return "expr" if config.model_expr else config.model
 
 
 def default_out(model: str) -> Path:
