@@ -716,3 +716,35 @@ def test_every_frame_of_an_animation_has_the_first_frames_size_and_layout() -> N
         shapes.append(np.asarray(canvas.buffer_rgba()).shape)
     assert shapes[0] == shapes[1]
     assert first.axes[0].get_position().bounds == later.axes[0].get_position().bounds
+
+
+def test_a_fits_long_legend_goes_below_and_a_landscape_stays_in_range() -> None:
+    """A mixture's legend (each of five parameters with its value) would cover its
+    curves: it goes below the axes. A landscape over a probability and a positive
+    rate keeps inside 0-1 and above 0, where the loss has values."""
+    rng = np.random.default_rng(0)
+    y = np.concatenate([rng.normal(-2, 0.5, 150), rng.normal(1.5, 1.0, 350)])
+    mixture = gradtrace.fit(
+        pd.DataFrame({"y": y}), "normal-mixture", optimizer="adam", lr=0.05, steps=50
+    )
+    fig = plot.fit_over_data(mixture)
+    assert fig.axes[0].get_legend() is None and len(fig.legends) == 1
+    small = gradtrace.fit("seed001_line", steps=5)
+    assert plot.fit_over_data(small).axes[0].get_legend() is not None
+    import jax.numpy as jnp
+    from jax.scipy.special import gammaln
+
+    def zero_inflated(p: dict, y: Any) -> Any:
+        poisson = -p["rate"] + y * jnp.log(p["rate"]) - gammaln(y + 1)
+        zero = jnp.log(p["pi"] + (1 - p["pi"]) * jnp.exp(-p["rate"]))
+        return jnp.where(y == 0, zero, jnp.log1p(-p["pi"]) + poisson)
+
+    own = gradtrace.Distribution(
+        zero_inflated, {"rate": 1.0, "pi": 0.05}, positive=["rate"], unit=["pi"]
+    )
+    counts = np.where(rng.uniform(size=400) < 0.3, 0, rng.poisson(3.0, 400))
+    zip_fit = gradtrace.fit(
+        pd.DataFrame({"y": counts}), own, optimizer="adam", lr=0.05, steps=300
+    )
+    ax = plot.loss_landscape(zip_fit).axes[0]
+    assert ax.get_ylim()[0] > 0 and ax.get_xlim()[0] > 0

@@ -174,3 +174,21 @@ def test_a_curve_that_leaves_the_chart_twice_is_counted_once_with_its_exits() ->
     assert legend_texts(fig) == [
         "off the chart: 1 curve rose above 1e+06 (2 times), to 1e+08 at most"
     ]
+
+
+def test_the_loss_chart_shades_gaps_within_float_rounding_and_titles_fit() -> None:
+    """Gaps that float32 rounding of the loss leaves (the summary's "gap 0 (at
+    float rounding)") are shaded and named; a title longer than the figure is
+    wide is wrapped, not cut off at its edges."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 2))
+    frame = pd.DataFrame({"u": x[:, 0], "v": x[:, 1]})
+    frame["y"] = rng.poisson(np.exp(0.3 + x @ [0.4, -0.4]))
+    s = sweep(frame, model="poisson-regression", lr=[0.3, 1.0], steps=300)
+    fig = plot.sweep_losses(s)
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    noise = 1e-6 * abs(s.info["optimum_loss"])
+    assert f"float32 rounding of the loss: a gap below {noise:.2g} is 0" in labels
+    title = plot.sweep_heatmap(s).axes[0].get_title()
+    assert title.startswith("poisson-regression by nll, sgd: steps until every")
+    assert max(len(line) for line in title.split("\n")) <= plot.TITLE_CHARS

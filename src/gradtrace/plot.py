@@ -229,6 +229,18 @@ def _second_axis(sweep: Sweep) -> str | None:
 HEATMAP_RATES_NAMED = 12
 
 
+#: Characters in a line of a wide figure's title (8.5 inches, 12 points).
+TITLE_CHARS = 84
+
+
+def _filled(text: str, width: int) -> str:
+    """``text`` with each of its lines filled to ``width`` characters: a title line
+    wider than its figure runs off the figure's edges."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
 def sweep_heatmap(sweep: Sweep) -> Figure:
     """Learning rate (x) against the second swept value (y): the steps each cell took
     to bring every parameter within ``tol`` of the optimum (colour, log scale); grey
@@ -327,8 +339,11 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         else ""
     )
     ax.set_title(
-        f"{sweep.info['model']} by {sweep.info['loss']}, "
-        f"{sweep.info['optimizer']}: {what}\n({ran} steps run{median})"
+        _filled(
+            f"{sweep.info['model']} by {sweep.info['loss']}, "
+            f"{sweep.info['optimizer']}: {what}\n({ran} steps run{median})",
+            TITLE_CHARS,
+        )
     )
     bar = None
     if len(finite):
@@ -421,6 +436,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     table = sweep.table
     best = sweep.info["optimum_loss"]
@@ -528,10 +544,23 @@ def sweep_losses(sweep: Sweep) -> Figure:
     # the curves' own range; up to the top exactly where one leaves it
     ax.set_ylim(low / 2, ceiling if exits else max(high, low * 10) * 2)
     ax.set_yscale("log")
-    handles = [
+    handles: list[Any] = [
         Line2D([], [], color="#555555", linestyle=style, label=kind)
         for kind, style in kind_styles.items()
     ]
+    config = sweep.info.get("config", {})
+    dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
+    # the summary's "gap 0 (at float rounding)" below this: the loss's last digits
+    noise = (1e-6 if dtype == "float32" else 1e-15) * max(abs(best), 1e-30)
+    if not apart and low < noise:
+        ax.axhspan(low / 2, noise, color="#000000", alpha=0.07, lw=0, zorder=0)
+        handles.append(
+            Patch(
+                color="#000000",
+                alpha=0.07,
+                label=f"{dtype} rounding of the loss: a gap below {noise:.2g} is 0",
+            )
+        )
     if exits:
         ax.plot(
             *np.array(exits).T,
@@ -895,6 +924,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     model = _model(trace)
     fixed = info["fixed"]
     truth = trace.truth
+    given = ax is not None
     fig, ax = _figure(7.5, 4.5, ax=ax)
     colors = {"initial": "#9e9e9e", "fitted": "#3b528b", "truth": "#d62728"}
     names = [s.name for s in _specs(trace, model)]
@@ -1045,8 +1075,19 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         f"{info['model']} by {info['loss']}, {info['optimizer']['name']}: "
         f"{trace.steps} steps, {trace.status}{rose}"
     )
-    ax.legend(fontsize=8)
+    _, labels = ax.get_legend_handles_labels()
+    if not given and max(map(len, labels), default=0) > FIT_LEGEND_CHARS:
+        # labels that long, inside the axes, would cover the curves
+        fig.legend(fontsize=8, loc="outside lower center", frameon=False)
+    else:
+        ax.legend(fontsize=8)
     return fig
+
+
+#: The longest legend label (characters) drawn inside a fit's axes; with a longer
+#: one (a model of many parameters: each named with its value) the legend goes
+#: below them.
+FIT_LEGEND_CHARS = 48
 
 
 def _model(trace: Any) -> Any:
@@ -1351,6 +1392,19 @@ def framed_words(cut: int) -> str:
     return f"showing {shown}; from step {cut} the run left the chart"
 
 
+def _framed(values: np.ndarray, constraint: str) -> tuple[float, float]:
+    """A landscape axis's ends: the values, a quarter of their span beyond each
+    side, kept inside the parameter's range (a positive one above 0, a probability
+    inside 0-1), where the loss has no value to draw."""
+    pad = 0.25 * (np.ptp(values) or 1.0)
+    low, high = float(values.min() - pad), float(values.max() + pad)
+    if constraint in ("positive", "unit"):
+        low = max(low, float(values.min()) / 10)
+    if constraint == "unit":
+        high = min(high, 1 - (1 - float(values.max())) / 10)
+    return low, high
+
+
 def loss_landscape(
     trace: Any, params: tuple[str, str] | None = None, grid: int = 60, ax: Any = None
 ) -> Figure:
@@ -1361,7 +1415,6 @@ def loss_landscape(
     matplotlib axes of yours to draw on (its figure is returned; the legend is
     then the axes' own)."""
     own = ax is not None
-    import textwrap
 
     import jax
 
@@ -1406,10 +1459,9 @@ def loss_landscape(
     optimum = _flat_named(trace.info.get("optimum") or {})
     xs = np.concatenate([path_a[framed], [optimum.get(a, path_a[framed][-1])]])
     ys = np.concatenate([path_b[framed], [optimum.get(b, path_b[framed][-1])]])
-    pad_a = 0.25 * (np.ptp(xs) or 1.0)
-    pad_b = 0.25 * (np.ptp(ys) or 1.0)
-    ga = np.linspace(xs.min() - pad_a, xs.max() + pad_a, grid)
-    gb = np.linspace(ys.min() - pad_b, ys.max() + pad_b, grid)
+    ranges = {s.name: s.constraint for s in _specs(trace, _model(trace))}
+    ga = np.linspace(*_framed(xs, ranges.get(a.split("[")[0], "real")), grid)
+    gb = np.linspace(*_framed(ys, ranges.get(b.split("[")[0], "real")), grid)
     rows, over = landscape_rows(trace)
     held, held_at = held_values(trace)
     at = loss_of_two(trace, _loss_fn(trace, rows), a, b, held)
@@ -1480,9 +1532,13 @@ def loss_landscape(
     if len(others) == 1:
         (o,) = others
         moved = frame[o].to_numpy(float)[framed]
+        low, high = np.nanmin(moved), np.nanmax(moved)
+        span = ""
+        if min(moved[0], moved[-1]) > low or max(moved[0], moved[-1]) < high:
+            span = f", between {low:.3g} and {high:.3g}"  # it went beyond its ends
         lines.append(
             f"{names[o]} held at its {held_at} {held[o]:.4g} "
-            f"(along the path: {moved[0]:.3g} to {moved[-1]:.3g})"
+            f"(along the path: from {moved[0]:.3g} to {moved[-1]:.3g}{span})"
         )
     elif others:
         lines.append(
@@ -1492,7 +1548,7 @@ def loss_landscape(
     if cut is not None:
         lines.append(framed_words(int(steps[cut])))
     # wrapped: a line wider than the axes runs off the figure's edge
-    title = "\n".join(textwrap.fill(line, 64) for line in lines)
+    title = _filled("\n".join(lines), 64)
     ax.set_title(title, fontsize=10)
     if own:  # the figure is the caller's, perhaps of several axes
         ax.legend(fontsize=7, loc="best")
