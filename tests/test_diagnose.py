@@ -499,3 +499,16 @@ def test_a_logistic_regression_on_a_far_off_x_is_offered_standardize() -> None:
         {"x": x, "y": y}, "logistic", lr=0.5, steps=5, standardize=True
     )
     assert fixed.info["diagnosis"]["condition"] < 10
+
+
+@given(st.floats(min_value=1e-12, max_value=1e6))
+def test_a_suggested_rate_is_rounded_down_to_two_digits_and_at_most_a_tenth(
+    value: float,
+) -> None:
+    from gradtrace.core.diagnose import _round
+
+    rounded = _round(value)
+    assert 0.9 * value <= rounded <= value * (1 + 1e-9)
+    digits = f"{rounded:.6e}".split("e")[0].replace(".", "").rstrip("0")
+    assert len(digits) <= 2, rounded
+    assert _round(3.98 / 2) == 1.9 and _round(0.0002 / 2) == 0.0001

@@ -388,8 +388,12 @@ def _steps_to(components: np.ndarray, rates: np.ndarray, tol: float) -> int | No
 
 
 def _round(value: float) -> float:
-    """One significant digit, rounded down (a safe side of a limit)."""
+    """Two significant digits, rounded down (a safe side of a limit, at most 10%
+    below it; one digit took half of 1.99 to 1)."""
     if not math.isfinite(value) or value <= 0:
         return value
-    exp = math.floor(math.log10(value))
-    return math.floor(value / 10**exp) * 10**exp
+    unit = 10.0 ** (math.floor(math.log10(value)) - 1)
+    # a value a rounding below 0.0001 (2/L halved in floats) is 0.0001, not 9.9e-05
+    return round(
+        math.floor(value / unit * (1 + 1e-9)) * unit, 12 - int(math.log10(unit))
+    )
