@@ -201,8 +201,8 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
         ("missing file", ["does not exist"]),
         ("missing function", ["no 'decai'", "decay", "helper"]),
         ("no defaults", ["bare(x, a=1.0"]),
-        ("raises on import", ["RuntimeError", "boom"]),
-        ("syntax error", ["SyntaxError"]),
+        ("raises on import", ["failed at line 1 with RuntimeError", "boom", "fix"]),
+        ("syntax error", ["failed at line 2 with SyntaxError", "fix the file"]),
         ("no colon", ["path.py:name"]),
     ],
 )
@@ -740,3 +740,34 @@ def test_least_squares_errors_follow_the_models_own_order_of_names() -> None:
     run = gradtrace.fit({"x": x, "y": y}, own, steps=2)
     assert list(run.info["stderr"]) == ["b", "a"]
     np.testing.assert_allclose(run.info["covariance"], cov, rtol=1e-5)
+
+
+def test_a_missing_key_names_the_parameters_and_a_rate_gone_negative_positive() -> None:
+    """A log_prob that reads a parameter by a name it does not have is told the
+    names; one whose rate, of no declared range, went below 0 and took the loss
+    to NaN is told to declare it positive."""
+    import jax.numpy as jnp
+
+    counts = pd.DataFrame({"y": np.random.default_rng(0).poisson(2.0, 200)})
+
+    def misnamed(p: dict, y: Any) -> Any:
+        return -p["lam"] + y * jnp.log(p["lam"])
+
+    wrong = gradtrace.Distribution(misnamed, {"rate": 1.0}, positive=["rate"])
+    with pytest.raises(gradtrace.InputError, match="its parameters are 'rate'; "):
+        gradtrace.fit(counts, wrong, steps=2)
+    free = gradtrace.Distribution(
+        lambda p, y: -p["rate"] + y * jnp.log(p["rate"]), {"rate": 1.0}
+    )
+    run = gradtrace.fit(counts, free, lr=20, steps=50)
+    assert run.diverged
+    assert (
+        "(rate went below 0: if your model takes it above 0 only, declare it "
+        "with positive=['rate'])" in run.message
+    )
+    declared = gradtrace.Distribution(
+        lambda p, y: -p["rate"] + y * jnp.log(p["rate"]),
+        {"rate": 1.0},
+        positive=["rate"],
+    )
+    assert "declare" not in gradtrace.fit(counts, declared, lr=20, steps=50).message

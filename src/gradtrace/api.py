@@ -1558,16 +1558,17 @@ def _devices(value: Any) -> int:
 
 def _user_code_error(p: Plan, err: BaseException) -> str:
     """One line on a failure inside the user's model or loss, with its place."""
+    names = [s.name for s in p.specs]
     if isinstance(p.m, CustomFamily):
         what = f"distribution {p.m.name!r}"
-        return validate.user_code_error(what, validate.LOG_PROB_SHAPE, err)
+        return validate.user_code_error(what, validate.LOG_PROB_SHAPE, err, names)
     if not isinstance(p.m, Custom):
         return validate.user_code_error("the custom loss", validate.LOSS_SHAPE, err)
     what, hint = f"model {p.m.name!r}", validate.MODEL_SHAPE
     if not isinstance(p.loss, str):
         what += " or the custom loss"
         hint += f"; {validate.LOSS_SHAPE}"
-    return validate.user_code_error(what, hint, err)
+    return validate.user_code_error(what, hint, err, names)
 
 
 def _reference(config: RunConfig, p: Plan) -> dict[str, Any]:

@@ -162,6 +162,12 @@ class Trace:
                     f"stopped at step {self.diverged_step} of {n}: the step took "
                     f"{left}; {to_try}, or train with {space}."
                 )
+            below = self._own_below_zero()
+            if below:
+                to_try += (
+                    f" ({below} went below 0: if your model takes it above 0 only, "
+                    f"declare it with positive=[{below!r}])"
+                )
             return (
                 f"diverged at step {self.diverged_step} of {n}: the loss, a gradient "
                 f"or a parameter stopped being finite; {to_try}."
@@ -208,6 +214,25 @@ class Trace:
                 bad = v <= 0 if spec["constraint"] == "positive" else not 0 < v < 1
                 if bad:
                     return f"{col} to {v:.4g}, outside its support ({rule})"
+        return None
+
+    def _own_below_zero(self) -> str | None:
+        """The name of a parameter of the user's own model or distribution, of no
+        declared range, that started above 0 and that the last step took below it
+        (a rate whose log the loss takes: the likely cause of a loss of NaN)."""
+        info = self.info
+        own = "file" in (info.get("model_options") or {}) or "model" in info.get(
+            "own_objects", []
+        )
+        if not own:
+            return None
+        last, first = self._frame.iloc[-1], self._frame.iloc[0]
+        for spec in info.get("params_spec", []):
+            if spec.get("constraint", "real") != "real":
+                continue
+            for col in self._frame.columns:
+                if col.split("[")[0] == spec["name"] and first[col] > 0 > last[col]:
+                    return str(spec["name"])
         return None
 
     def _toward_edge(self) -> str | None:

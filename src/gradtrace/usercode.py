@@ -43,9 +43,7 @@ def load_model_file(spec: str) -> Any:
     try:
         module_spec.loader.exec_module(module)
     except Exception as err:  # the user's code: report whatever it raised
-        raise InputError(
-            f"--model-file: importing {path} failed with {type(err).__name__}: {err}"
-        ) from None
+        raise InputError(_import_failed(path, err)) from None
     if not hasattr(module, name):
         # what the file itself defines that could be a model: its gradtrace.Model
         # and Distribution objects, and its own functions (not those it imports)
@@ -87,6 +85,27 @@ def load_model_file(spec: str) -> Any:
     except (TypeError, ValueError) as err:
         raise InputError(f"--model-file {name}: {err}") from None
     return dataclasses.replace(model, source={"file": f"{path.resolve()}:{name}"})
+
+
+def _import_failed(path: Path, err: Exception) -> str:
+    """One line on a model file that failed to import: the error, its line in the
+    file, and to fix it there."""
+    import traceback
+
+    line = getattr(err, "lineno", None) if isinstance(err, SyntaxError) else None
+    text = err.msg if isinstance(err, SyntaxError) else str(err)
+    if line is None:
+        for frame in reversed(traceback.extract_tb(err.__traceback__)):
+            if Path(frame.filename).resolve() == path.resolve():
+                line = frame.lineno
+                break
+    where = f" at line {line}" if line else ""
+    text = text.strip().splitlines()[0] if text.strip() else ""
+    return (
+        f"--model-file: importing {path} failed{where} with "
+        f"{type(err).__name__}: {text[:300]}: fix the file there, then run the "
+        "command again."
+    )
 
 
 def model_of(info: dict[str, Any], model: Any = None) -> Model:

@@ -372,7 +372,9 @@ def user_code(
             out = jax.eval_shape(m.fn, p, xs)
         except Exception as err:  # the user's own code: report whatever it raised
             what = f"model {m.name!r}"
-            raise InputError(user_code_error(what, MODEL_SHAPE, err)) from None
+            raise InputError(
+                user_code_error(what, MODEL_SHAPE, err, list(params))
+            ) from None
         if getattr(out, "shape", None) != (n,):
             raise InputError(
                 f"model {m.name!r} returns {_shape_of(out)} for {n} rows: "
@@ -384,7 +386,9 @@ def user_code(
         try:
             out = jax.eval_shape(m.log_density, p, rows)
         except Exception as err:  # the user's own code: report whatever it raised
-            raise InputError(user_code_error(what, LOG_PROB_SHAPE, err)) from None
+            raise InputError(
+                user_code_error(what, LOG_PROB_SHAPE, err, list(params))
+            ) from None
         if getattr(out, "shape", None) != (n,):
             raise InputError(
                 f"{what} returns {_shape_of(out)} for {n} rows: {LOG_PROB_SHAPE}."
@@ -409,8 +413,11 @@ def _shape_of(value: Any) -> str:
     return "one number" if shape == () else f"an array of shape {tuple(shape)}"
 
 
-def user_code_error(what: str, hint: str, err: BaseException) -> str:
-    """One line on a failure inside the user's model or loss, with its place."""
+def user_code_error(
+    what: str, hint: str, err: BaseException, names: Sequence[str] = ()
+) -> str:
+    """One line on a failure inside the user's model or loss, with its place; a
+    KeyError names the parameters there are (``names``)."""
     import traceback
 
     where = ""
@@ -419,6 +426,8 @@ def user_code_error(what: str, hint: str, err: BaseException) -> str:
             where = f" ({Path(frame.filename).name} line {frame.lineno})"
             break
     text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    if isinstance(err, KeyError) and names:
+        hint = f"its parameters are {', '.join(map(repr, names))}; {hint}"
     return f"{what} failed{where}: {type(err).__name__}: {text[:300]}: {hint}."
 
 
