@@ -512,3 +512,69 @@ def test_a_suggested_rate_is_rounded_down_to_two_digits_and_at_most_a_tenth(
     digits = f"{rounded:.6e}".split("e")[0].replace(".", "").rstrip("0")
     assert len(digits) <= 2, rounded
     assert _round(3.98 / 2) == 1.9 and _round(0.0002 / 2) == 0.0001
+
+
+def test_python_diagnose_says_what_the_command_prints_and_names_its_parts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """gradtrace.diagnose: the command's text as str(), its figures as properties,
+    and no training; with Python objects, with stream=True, and for separated
+    classes."""
+    options = dict(
+        model="normal",
+        optimizer="torch.sgd",
+        lr=1e-6,
+        reduction="sum",
+        init={"loc": 1},
+        fix={"scale": 1},
+    )
+    found = gradtrace.diagnose("seed002_normal", **options)  # type: ignore[arg-type]
+    code, out, err = run_cli(
+        [
+            "diagnose",
+            "seed002_normal",
+            "--model",
+            "normal",
+            "--optimizer",
+            "torch.sgd",
+            "--lr",
+            "1e-6",
+            "--reduction",
+            "sum",
+            "--init",
+            "loc=1",
+            "--fix",
+            "scale=1",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert " ".join(str(found).split()) == " ".join(out.split())
+    assert found.verdict == "crawls" and found.predicted_steps == 917
+    assert found.stable_lr == pytest.approx(2e-4, rel=0.02)
+    assert found.suggested_lr == 1e-4
+    assert found.optimum["loc"] == pytest.approx(found.info["optimum"]["loc"])
+    assert set(found.stderr) == {"loc"} and found.condition == 1.0
+    assert repr(found).startswith("<Diagnosis normal torch.sgd: crawls; stable limit")
+    # a distribution of one's own, as a Python object
+    own = gradtrace.Distribution(lambda p, y: -0.5 * (y - p["loc"]) ** 2, {"loc": 0.0})
+    mine = gradtrace.diagnose("seed002_normal", own, lr=1e-6, reduction="sum")
+    assert mine.optimum["loc"] == pytest.approx(found.optimum["loc"], abs=1e-6)
+    assert mine.stable_lr == pytest.approx(found.stable_lr, rel=1e-6)
+    # a Parquet file read a chunk at a time gives the same optimum
+    path = tmp_path / "d.parquet"
+    from gradtrace.data import builtin
+
+    builtin("seed002_normal").to_parquet(path)
+    streamed = gradtrace.diagnose(str(path), stream=True, chunk_rows=1000, **options)  # type: ignore[arg-type]
+    assert streamed.optimum["loc"] == pytest.approx(found.optimum["loc"], rel=1e-9)
+    with pytest.raises(gradtrace.InputError, match="stream=True takes a model"):
+        gradtrace.diagnose(str(path), own, stream=True)
+    with pytest.raises(gradtrace.InputError, match="did you mean lr"):
+        gradtrace.diagnose("seed001_line", learning_rate=0.1)
+    x = np.linspace(-2, 2, 40)
+    apart = pd.DataFrame({"dose": x, "y": (x > 0.1).astype(float)})
+    split = gradtrace.diagnose(apart, "logistic", lr=1)
+    assert split.optimum == {} and split.verdict is None
+    assert repr(split) == "<Diagnosis logistic sgd: classes separated, no optimum>"
+    assert str(split).startswith("the classes are perfectly separated by dose")

@@ -30,6 +30,7 @@ __all__ = [
     "RunFolderError",
     "Trace",
     "batch_plan",
+    "diagnose",
     "fit",
     "load",
     "lr_find",
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
     from gradtrace.core.schedules import SCHEDULES
     from gradtrace.data import DATASETS
+    from gradtrace.diagnosing import diagnose
     from gradtrace.errors import GradtraceError, InputError, RunFolderError
     from gradtrace.lrfind import lr_find
     from gradtrace.sweeps import sweep
@@ -72,6 +74,7 @@ _LAZY = {
     "load": ("gradtrace.api", "load"),
     "sweep": ("gradtrace.sweeps", "sweep"),
     "lr_find": ("gradtrace.lrfind", "lr_find"),
+    "diagnose": ("gradtrace.diagnosing", "diagnose"),
     "Trace": ("gradtrace.trace", "Trace"),
 }
 

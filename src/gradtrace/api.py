@@ -2008,10 +2008,16 @@ def longer(
     return Longer(config, prefix_of, short + whole, then_step=not whole)
 
 
-def reference(config: RunConfig, frame: pd.DataFrame, source: str) -> dict[str, Any]:
+def reference(
+    config: RunConfig,
+    frame: pd.DataFrame,
+    source: str,
+    model_obj: Any = None,
+    loss_obj: Any = None,
+) -> dict[str, Any]:
     """The optimum, standard errors and learning-rate diagnosis of a configuration,
     before (and without) training: what ``gradtrace diagnose`` prints."""
-    p = plan(config, frame, source)
+    p = plan(config, frame, source, model_obj, loss_obj)
     out = plan_reference(p)
     out["notices"], out["x"] = p.notices, p.x_cols
     return out

@@ -122,14 +122,12 @@ def diagnose(**options: Any) -> None:
     the chosen rate. Takes the same DATA and options as fit (--stream too); those
     that change nothing here (--epochs, --steps, --seed, --eval-every, --metric,
     --exact) are taken and not listed."""
-    import numpy as np
-
-    from gradtrace.api import RunConfig, reference
+    from gradtrace.api import RunConfig
     from gradtrace.cli._config import read_config
-    from gradtrace.cli._report import _console, fmt_any
+    from gradtrace.cli._report import _console
     from gradtrace.cli.fit import _merge
+    from gradtrace.diagnosing import diagnosis_of
     from gradtrace.errors import InputError
-    from gradtrace.sources import frame_of
 
     file_options = read_config(options["config_file"]) if options["config_file"] else {}
     o = _merge(options, file_options)
@@ -142,41 +140,12 @@ def diagnose(**options: Any) -> None:
             "--chunk-rows goes with --stream: add --stream (it reads a Parquet file "
             "a chunk at a time), or drop it."
         )
-    if config.stream:
-        from gradtrace import streaming
-
-        ref = streaming.reference(config)
-    else:
-        frame, source = frame_of(config.data or "")
-        ref = reference(config, frame, source)
-    console = _console()
-    for note in ref["notices"]:
+    found = diagnosis_of(config, config.data or "")
+    for note in found.info["notices"]:
         click.echo(f"note: {note}.", err=True)
-    if ref.get("separated"):  # no optimum to diagnose a rate against
-        from gradtrace.advice import separated
-
-        console.print(separated(ref.get("x"), ref.get("on_cut", 0)))
-        return
-    if "optimum" not in ref:
-        raise InputError("no exact optimum could be found for this problem.")
-    console.print(
-        f"optimum ({ref['optimum_method']}): "
-        + ", ".join(
-            f"{k}={fmt_any(v)}"
-            + (f" ± {fmt_any(se, 2)}" if np.all(np.isfinite(np.asarray(se))) else "")
-            for k, v in ref["optimum"].items()
-            for se in [ref["stderr"].get(k, math.nan)]
-        )
-        + f"; loss {fmt_any(ref['optimum_loss'])}"
-    )
-    if "diagnosis" not in ref:  # an optimum on the edge: no curvature to read
-        from gradtrace.advice import on_edge
-
-        for name, kind in ref.get("optimum_edge", {}).items():
-            console.print(on_edge(name, ref["optimum"][name], kind))
-        return
-    for finding in ref["diagnosis"]["findings"]:
-        console.print(finding)
+    console = _console()
+    for line in found.lines():
+        console.print(line)
 
 
 #: fit's options that change nothing diagnose says (the diagnosis is of the

@@ -1,0 +1,179 @@
+"""``gradtrace.diagnose``: before (and without) training, the exact optimum, its
+standard errors, and what the loss's curvature says of a learning rate: what
+``gradtrace diagnose`` prints."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradtrace.advice import on_edge, separated
+from gradtrace.api import RunConfig, objects, python_names, reference
+from gradtrace.errors import InputError
+from gradtrace.sources import DataLike, frame_of, source_name
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What ``diagnose`` found: ``info`` holds it as ``run.json`` would (``optimum``,
+    ``stderr``, ``optimum_loss``, ``optimum_method``, ``diagnosis``, ``notices``);
+    the properties name its parts, ``str()`` is the text the command prints."""
+
+    info: dict[str, Any]
+    config: RunConfig
+
+    @property
+    def optimum(self) -> dict[str, Any]:
+        """The exact optimum (empty where there is none: classes separated)."""
+        return dict(self.info.get("optimum") or {})
+
+    @property
+    def stderr(self) -> dict[str, Any]:
+        """The optimum's standard errors."""
+        return dict(self.info.get("stderr") or {})
+
+    @property
+    def optimum_loss(self) -> float | None:
+        return self.info.get("optimum_loss")
+
+    @property
+    def _diagnosis(self) -> dict[str, Any]:
+        return dict(self.info.get("diagnosis") or {})
+
+    @property
+    def stable_lr(self) -> float | None:
+        """The largest learning rate whose steps settle at the optimum (2/L for
+        plain gradient descent); None for adaptive optimizers' or without one."""
+        value = self._diagnosis.get("stable_lr")
+        return None if value is None or not math.isfinite(value) else float(value)
+
+    @property
+    def suggested_lr(self) -> float | None:
+        """Half the stable limit, rounded down (None where there is none)."""
+        return self._diagnosis.get("suggested_lr")
+
+    @property
+    def verdict(self) -> str | None:
+        """``ok``, ``crawls``, ``diverges`` or ``adaptive``: of the rate given."""
+        return self._diagnosis.get("verdict")
+
+    @property
+    def predicted_steps(self) -> int | None:
+        """Steps until every parameter is within 1e-4 of the optimum (plain
+        gradient descent)."""
+        return self._diagnosis.get("predicted_steps")
+
+    @property
+    def condition(self) -> float | None:
+        """The Hessian's condition number at the optimum."""
+        return self._diagnosis.get("condition")
+
+    @property
+    def notes(self) -> list[str]:
+        """What was noted of the data and settings (as a run's notes)."""
+        from gradtrace.text import for_python
+
+        return [for_python(n) + "." for n in self.info.get("notices", [])]
+
+    def lines(self) -> list[str]:
+        """The text ``gradtrace diagnose`` prints, a line each."""
+        if self.info.get("separated"):  # no optimum to diagnose a rate against
+            return [separated(self.info.get("x"), self.info.get("on_cut", 0))]
+        shown = []
+        for k, v in self.optimum.items():
+            se = self.stderr.get(k, math.nan)
+            error = ""
+            if np.all(np.isfinite(np.asarray(se, float))):
+                error = f" ± {_fmt(se, 2)}"
+            shown.append(f"{k}={_fmt(v)}{error}")
+        head = (
+            f"optimum ({self.info['optimum_method']}): {', '.join(shown)}; "
+            f"loss {_fmt(self.optimum_loss)}"
+        )
+        if "diagnosis" not in self.info:  # an optimum on the edge: no curvature
+            return [head] + [
+                on_edge(name, self.optimum[name], kind)
+                for name, kind in self.info.get("optimum_edge", {}).items()
+            ]
+        return [head, *self._diagnosis.get("findings", [])]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def __repr__(self) -> str:
+        c = self.config
+        what = f"{self.info.get('model', c.model)} {c.optimizer}"
+        if self.info.get("separated"):
+            return f"<Diagnosis {what}: classes separated, no optimum>"
+        parts = [str(self.verdict or "no curvature at an optimum on an edge")]
+        if self.stable_lr is not None:
+            parts.append(f"stable limit {self.stable_lr:.4g}")
+        if self.suggested_lr is not None:
+            parts.append(f"suggested lr {self.suggested_lr:.4g}")
+        if self.predicted_steps is not None:
+            parts.append(f"{self.predicted_steps} steps to within 1e-4")
+        return f"<Diagnosis {what}: {'; '.join(parts)}>"
+
+
+def _fmt(value: Any, digits: int = 7) -> str:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_fmt(v, digits) for v in np.ravel(value)) + "]"
+    return "" if value is None else f"{float(value):.{digits}g}"
+
+
+@python_names
+def diagnose(
+    data: DataLike, model: Any = None, loss: Any = None, **fit_options: Any
+) -> Diagnosis:
+    """Before training: the exact optimum and its standard errors, the loss's
+    curvature at the start and at the optimum, the largest stable learning rate
+    (2/L for gradient descent), the condition number, the steps predicted to come
+    within 1e-4 of the optimum, and a verdict on the rate given.
+
+    Args:
+        data, model, loss: as for ``fit``.
+        **fit_options: the rest of ``fit``'s options (optimizer, lr, opt,
+            batch_size, init, fix, reduction, dtype, x, y, stream, ...); those of a
+            run's length or records (epochs, steps, seed) change nothing here.
+
+    Raises:
+        InputError: for bad input, or where no exact optimum can be found.
+
+    Examples:
+        >>> import gradtrace
+        >>> found = gradtrace.diagnose("seed001_line", lr=0.1)
+        >>> found.verdict, round(found.stable_lr, 3), found.suggested_lr
+        ('ok', 0.78, 0.39)
+    """
+    model_obj, loss_obj, name, loss_name = objects(
+        "line" if model is None else model, loss
+    )
+    config = RunConfig(
+        data=source_name(data), model=name, loss=loss_name, **fit_options
+    )
+    return diagnosis_of(config, data, model_obj, loss_obj)
+
+
+def diagnosis_of(
+    config: RunConfig, data: DataLike, model_obj: Any = None, loss_obj: Any = None
+) -> Diagnosis:
+    """``diagnose`` of a configuration (the command's, read from its flags): its
+    data in memory or, with ``stream``, read a chunk at a time."""
+    if config.stream:
+        if model_obj is not None or loss_obj is not None:
+            raise InputError(
+                "stream=True takes a model and a loss by name, expression or "
+                "model_file; give those instead of Python objects."
+            )
+        from gradtrace import streaming
+
+        found = streaming.reference(config)
+    else:
+        frame, source = frame_of(data)
+        found = reference(config, frame, source, model_obj, loss_obj)
+    if "optimum" not in found and not found.get("separated"):
+        raise InputError("no exact optimum could be found for this problem.")
+    return Diagnosis(found, config)
