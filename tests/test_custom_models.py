@@ -771,3 +771,35 @@ def test_a_missing_key_names_the_parameters_and_a_rate_gone_negative_positive() 
         positive=["rate"],
     )
     assert "declare" not in gradtrace.fit(counts, declared, lr=20, steps=50).message
+
+
+def test_the_exposure_example_of_models_md_fits_as_scipy_does() -> None:
+    """docs/models.md's Poisson regression with an exposure, run as written on
+    policies drawn here: its optimum is SciPy BFGS's on the same likelihood, its
+    standard errors a finite-difference Hessian's."""
+    from scipy import optimize, stats
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    block = text.split("**Counts over different exposures**", 1)[1]
+    code = block.split("```python\n", 1)[1].split("```", 1)[0]
+    rng = np.random.default_rng(0)
+    age, years = rng.uniform(20, 60, 500), rng.uniform(0.5, 5, 500)
+    count = rng.poisson(np.exp(-2 + 0.03 * age) * years)
+    policies = pd.DataFrame({"age": age, "years": years, "claims": count})
+    scope: dict[str, Any] = {"gradtrace": gradtrace, "policies": policies}
+    exec(compile(code, "models.md", "exec"), scope)  # noqa: S102
+    info = scope["claims"].info
+
+    def nll(v: np.ndarray) -> float:
+        return -float(
+            np.sum(stats.poisson.logpmf(count, np.exp(v[1] + v[0] * age) * years))
+        )
+
+    found = optimize.minimize(nll, [0.0, 0.0], method="BFGS", options={"gtol": 1e-9})
+    assert info["optimum"]["w"] == pytest.approx(found.x[0], rel=1e-4)
+    assert info["optimum"]["b"] == pytest.approx(found.x[1], rel=1e-4)
+    from helpers import fd_hessian
+
+    errors = np.sqrt(np.diag(np.linalg.inv(fd_hessian(nll, found.x, 1e-5))))
+    assert info["stderr"]["w"] == pytest.approx(errors[0], rel=1e-3)
+    assert info["stderr"]["b"] == pytest.approx(errors[1], rel=1e-3)

@@ -42,6 +42,21 @@ def _discrete(dist: Any, y: np.ndarray, bounds: dict[str, Any]) -> dict[str, flo
     return dict(zip(bounds, res.params, strict=False))
 
 
+def _negative_binomial_fit(y: np.ndarray) -> dict[str, float]:
+    """The maximum-likelihood mean and size of scipy.stats's nbinom (its n the
+    size, its p size / (size + mean)), by Nelder-Mead over their logs."""
+
+    def nll(v: np.ndarray) -> float:
+        mean, size = np.exp(v)
+        return -float(np.sum(stats.nbinom.logpmf(y, size, size / (size + mean))))
+
+    start = np.log([np.mean(y), 1.0])
+    options = {"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000}
+    found = optimize.minimize(nll, start, method="Nelder-Mead", options=options)
+    mean, size = np.exp(found.x)
+    return {"mean": float(mean), "size": float(size)}
+
+
 # name -> (sample, known fixed params, scipy reference fit, scipy logpdf of our params)
 CASES: dict[str, Any] = {
     "normal": (
@@ -85,6 +100,14 @@ CASES: dict[str, Any] = {
         {},
         lambda y: {"rate": _discrete(stats.poisson, y, {"mu": (0, 50)})["mu"]},
         lambda p, y: stats.poisson.logpmf(y, p["rate"]),
+    ),
+    "negative-binomial": (
+        RNG.negative_binomial(2.5, 2.5 / (2.5 + 4.0), N).astype(float),
+        {},
+        lambda y: _negative_binomial_fit(y),
+        lambda p, y: stats.nbinom.logpmf(
+            y, p["size"], p["size"] / (p["size"] + p["mean"])
+        ),
     ),
     "binomial": (
         RNG.binomial(12, 0.3, N).astype(float),

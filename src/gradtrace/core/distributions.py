@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 from jax.scipy import stats
-from jax.scipy.special import logsumexp
+from jax.scipy.special import gammaln, logsumexp
 
 from gradtrace.core.models import LOG_SQRT_2PI, Params, ParamSpec, normal_log_prob
 
@@ -181,6 +181,32 @@ def _guess_cauchy(y: np.ndarray, _: dict[str, float]) -> dict[str, float]:
     return {"loc": float(med), "scale": float(hi - lo) / 2 or 1.0}
 
 
+def _negative_binomial(p: Params, y: Array) -> Array:
+    """log P(y) of a negative binomial of mean ``mean`` and size ``size`` (R's
+    ``dnbinom(y, size, mu = mean)``; scipy's ``nbinom(size, size / (size + mean))``),
+    its logs taken apart so that a large size loses nothing to 1 - p."""
+    m, r = p["mean"], p["size"]
+    both = jnp.log(r + m)
+    return (
+        gammaln(y + r)
+        - gammaln(r)
+        - gammaln(y + 1)
+        + r * (jnp.log(r) - both)
+        + y * (jnp.log(m) - both)
+    )
+
+
+#: A negative binomial's size where the counts spread no more than a Poisson's
+#: (its likelihood then rises toward Poisson's as the size grows without end)
+POISSON_LIKE_SIZE = 1000.0
+
+
+def _guess_negative_binomial(y: np.ndarray, _: dict[str, float]) -> dict[str, float]:
+    mean, var = max(float(np.mean(y)), 1e-3), float(np.var(y))
+    size = mean**2 / (var - mean) if var > 1.01 * mean else POISSON_LIKE_SIZE
+    return {"mean": mean, "size": min(size, POISSON_LIKE_SIZE)}
+
+
 def _clip01(v: float) -> float:
     return float(np.clip(v, 1e-3, 1 - 1e-3))
 
@@ -247,6 +273,19 @@ FAMILIES: dict[str, Family] = {
             "count",
             lambda p, y: stats.poisson.logpmf(y, p["rate"]),
             lambda y, _: {"rate": max(float(np.mean(y)), 1e-3)},
+            discrete=True,
+        ),
+        Family(
+            "negative-binomial",
+            "y ~ NegativeBinomial(mean, size): counts more spread than Poisson's, "
+            "variance mean + mean^2/size",
+            (
+                _p("mean", 1.0, "positive", "mean count"),
+                _p("size", 1.0, "positive", "size (1/dispersion; R's size)"),
+            ),
+            "count",
+            _negative_binomial,
+            _guess_negative_binomial,
             discrete=True,
         ),
         Family(
