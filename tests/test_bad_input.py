@@ -524,7 +524,7 @@ def test_python_api_messages_name_the_python_argument() -> None:
     with pytest.raises(gradtrace.InputError, match=r"give a positive lr, such as"):
         gradtrace.fit("seed004_keras", lr=-1)
     # a flag's value followed by a colon: the colon is the sentence's, not the value's
-    from gradtrace.api import in_python
+    from gradtrace.arguments import in_python
 
     said = in_python("--init scale=-1.0: scale must be positive", {"init"})
     assert said == "init={'scale': -1.0}: scale must be positive"

@@ -241,13 +241,13 @@ def _switch_given_a_value(message: str, argv: list[str], options: list[str]) -> 
 
 def _meant_option(given: str, options: list[str]) -> str | None:
     """The option that ``given`` most likely means: another library's name for it
-    (--learning-rate for --lr, as ``api._ARGUMENT_ALIASES`` has them for Python's
+    (--learning-rate for --lr, as ``arguments.ARGUMENT_ALIASES`` has them for Python's
     keywords), else the closest spelling."""
     import difflib
 
-    from gradtrace.api import _ARGUMENT_ALIASES  # JAX's import: an error's path only
+    from gradtrace.arguments import ARGUMENT_ALIASES
 
-    alias = _ARGUMENT_ALIASES.get(given.lstrip("-").replace("-", "_").lower())
+    alias = ARGUMENT_ALIASES.get(given.lstrip("-").replace("-", "_").lower())
     flag = f"--{alias.replace('_', '-')}" if alias else None
     if flag in options:
         return flag

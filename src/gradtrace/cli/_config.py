@@ -103,12 +103,12 @@ def read_config(path: Path) -> dict[str, Any]:
 def _meant_key(key: str) -> str | None:
     """The key that ``key`` most likely means, written as its option (batch-size;
     batch_size where ``key`` has underscores): another library's name for it
-    (learning_rate for lr, as ``api._ARGUMENT_ALIASES`` has them for Python's
+    (learning_rate for lr, as ``arguments.ARGUMENT_ALIASES`` has them for Python's
     keywords), else the closest spelling."""
-    from gradtrace.api import _ARGUMENT_ALIASES  # JAX's import: an error's path only
+    from gradtrace.arguments import ARGUMENT_ALIASES
 
     name = key.replace("-", "_").lower()
-    meant = _ARGUMENT_ALIASES.get(name)
+    meant = ARGUMENT_ALIASES.get(name)
     if meant not in KEYS:
         close = difflib.get_close_matches(name, list(KEYS), n=1)
         meant = close[0] if close else None
