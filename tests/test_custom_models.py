@@ -186,6 +186,9 @@ def test_a_model_given_beside_model_file_or_model_expr_is_refused(
         for model in ("line", "exp-decay"):  # "line" too, though it is the default
             with pytest.raises(gradtrace.InputError, match=said):
                 gradtrace.fit(data, model, steps=2, **given)  # type: ignore[arg-type]
+        for call in (gradtrace.sweep, gradtrace.lr_find, gradtrace.diagnose):
+            with pytest.raises(gradtrace.InputError, match=said):
+                call(data, "line", **given)  # type: ignore[operator]
         assert gradtrace.fit(data, steps=2, exact=False, **given).steps == 2  # type: ignore[arg-type]
 
 

@@ -147,6 +147,21 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+def model_and_loss(
+    model: Any, loss: Any, options: Mapping[str, Any]
+) -> tuple[Any, Any, str, str | None]:
+    """``objects`` of a Python call's ``model`` and ``loss``: no model is a line,
+    unless ``options`` give ``model_file`` or ``model_expr``; a model given beside
+    either is refused (which one to fit?)."""
+    for other in ("model_file", "model_expr"):
+        if model is not None and options.get(other) is not None:
+            fitted = "the file's" if other == "model_file" else "the expression's"
+            raise InputError(
+                f"give model or {other}, not both: {fitted} model is the one fitted."
+            )
+    return objects("line" if model is None else model, loss)
+
+
 def objects(model: Any, loss: Any) -> tuple[Any, Any, str, str | None]:
     """A model and a loss given by name or as Python objects: (the model object or
     None, the loss object or None, the model's name, the loss's name) as a run's
@@ -321,13 +336,9 @@ def fit(
         InputError: for bad input, with a message that says what to do.
     """
     started = time.perf_counter()
-    if model is not None and model_file is not None:
-        raise InputError(
-            "give model or model_file, not both: the file's model is the one fitted."
-        )
-    if model is not None and model_expr is not None:
-        raise InputError("give model or model_expr, not both.")
-    model_obj, loss_obj, model, loss = objects("line" if model is None else model, loss)
+    model_obj, loss_obj, model, loss = model_and_loss(
+        model, loss, dict(model_file=model_file, model_expr=model_expr)
+    )
     if validate.switch("stream", stream) and not isinstance(data, (str, Path)):
         raise InputError(
             "stream=True reads a Parquet file a chunk at a time: give its path as "

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from gradtrace.advice import on_edge, separated
-from gradtrace.api import RunConfig, objects, python_names, reference
+from gradtrace.api import RunConfig, model_and_loss, python_names, reference
 from gradtrace.errors import InputError
 from gradtrace.sources import DataLike, frame_of, source_name
 
@@ -148,9 +148,7 @@ def diagnose(
         >>> found.verdict, round(found.stable_lr, 3), found.suggested_lr
         ('ok', 0.78, 0.39)
     """
-    model_obj, loss_obj, name, loss_name = objects(
-        "line" if model is None else model, loss
-    )
+    model_obj, loss_obj, name, loss_name = model_and_loss(model, loss, fit_options)
     config = RunConfig(
         data=source_name(data), model=name, loss=loss_name, **fit_options
     )

@@ -20,7 +20,13 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from gradtrace.api import RunConfig, objects, plan, plan_reference, python_names
+from gradtrace.api import (
+    RunConfig,
+    model_and_loss,
+    plan,
+    plan_reference,
+    python_names,
+)
 from gradtrace.core import batches, transforms
 from gradtrace.errors import InputError
 from gradtrace.sources import DataLike, frame_of, source_name
@@ -148,8 +154,8 @@ class LRFind(NamedTuple):
 @python_names
 def lr_find(
     data: DataLike,
-    model: str = "line",
-    loss: str | None = None,
+    model: Any = None,
+    loss: Any = None,
     *,
     lr_min: float = 1e-7,
     lr_max: float = 10.0,
@@ -206,7 +212,7 @@ def lr_find(
             "drop lr_schedule (find the starting rate, then schedule it in fit)."
         )
     frame, source = frame_of(data)
-    model_obj, loss_obj, model, loss = objects(model, loss)
+    model_obj, loss_obj, model, loss = model_and_loss(model, loss, fit_options)
     config = RunConfig(
         data=source_name(data),
         model=model,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gradtrace import reference, validate
 from gradtrace.advice import ended_above, separated
-from gradtrace.api import RunConfig, objects, plan, python_names
+from gradtrace.api import RunConfig, model_and_loss, plan, python_names
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
@@ -418,8 +418,8 @@ def _alone(values: set[int]) -> int | None:
 @python_names
 def sweep(
     data: DataLike,
-    model: str = "line",
-    loss: str | None = None,
+    model: Any = None,
+    loss: Any = None,
     *,
     lr: Sequence[float] | float | None = None,
     opt: Mapping[str, Sequence[Any] | Any] | None = None,
@@ -467,7 +467,7 @@ def sweep(
     inits = {k: _values(v, f"init[{k!r}]") for k, v in init_lists.items()}
     seeds = [int(s) for s in _values(seed, "seed")]
     sizes = _values(batch_size, "batch_size")
-    model_obj, loss_obj, model, loss = objects(model, loss)
+    model_obj, loss_obj, model, loss = model_and_loss(model, loss, fit_options)
     base = RunConfig(
         data=source_name(data),
         model=model,
