@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import Array
 
@@ -309,24 +310,38 @@ def torch_adam(
         w \leftarrow w - \frac{\eta}{1-\beta_1^t}\,
             \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
 
-    The bias corrections are Python floats (double precision), as in PyTorch.
+    The bias corrections are Python floats (double precision), as in PyTorch:
+    in a float32 run of a fixed rate, a table of PyTorch's step sizes and roots,
+    rounded to float32, for each step until they stop changing
+    (``torch_adam_tables``).
     """
+
+    # PyTorch computes the step size and the root of the second bias correction
+    # in Python floats (doubles), which a float32 step then takes rounded
+    tables = None
+    if isinstance(lr, (int, float)) and not _x64():
+        tables = torch_adam_tables(lr, beta1, beta2)
 
     def update(updates, state, params=None):  # type: ignore[no-untyped-def]
         del params
         count = state.iterations + 1
-        # PyTorch computes these in Python floats (double precision). Without x64,
-        # 1 - beta**t = -expm1(t log beta) keeps float32 within an ulp of the double
-        # (a plain 1 - 0.999**t in float32 is off by 1e-5 relative).
         if _x64():  # as PyTorch writes it: 1 - beta ** step, in doubles
             t = count.astype(jnp.float64)
             bias_correction1 = 1 - jnp.power(jnp.float64(beta1), t)
             bias_correction2_sqrt = jnp.sqrt(1 - jnp.power(jnp.float64(beta2), t))
+            step_size = lr / bias_correction1
+        elif tables is not None:  # PyTorch's doubles, rounded to float32
+            at = jnp.minimum(count, len(tables[0])) - 1
+            step_size = jnp.asarray(tables[0])[at]
+            bias_correction2_sqrt = jnp.asarray(tables[1])[at]
         else:
+            # a traced rate (a sweep's, a schedule's): 1 - beta**t as
+            # -expm1(t log beta), within an ulp of the double (a plain
+            # 1 - 0.999**t in float32 is off by 1e-5 relative)
             t = count.astype(jnp.float32)
             bias_correction1 = -jnp.expm1(t * math.log(beta1))
             bias_correction2_sqrt = jnp.sqrt(-jnp.expm1(t * math.log(beta2)))
-        step_size = lr / bias_correction1
+            step_size = lr / bias_correction1
 
         def one(g, m, v):  # type: ignore[no-untyped-def]
             m = m + _c(1 - beta1, g) * (g - m)  # lerp_ with weight < 0.5
@@ -338,6 +353,29 @@ def torch_adam(
         return u, AdamState(count, m, v)
 
     return optax.GradientTransformation(_adam_init, update)
+
+
+#: The most steps ``torch_adam_tables`` tabulates (two float32 numbers a step: 2 MB
+#: of constants in the compiled program); beta2 = 0.999 needs about 17000.
+TABLE_STEPS = 1 << 18
+
+
+def torch_adam_tables(
+    lr: float, beta1: float, beta2: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """PyTorch Adam's ``lr / (1 - beta1**t)`` and ``sqrt(1 - beta2**t)``, computed
+    in doubles as PyTorch computes them and rounded to float32 as a float32 step
+    takes them, for t = 1, 2, ... up to the step from which both stay at their
+    limits (float32 ``lr`` and 1); None where that is beyond ``TABLE_STEPS``."""
+    t = np.arange(1, TABLE_STEPS + 1, dtype=np.float64)
+    with np.errstate(under="ignore"):
+        sizes = (lr / (1 - beta1**t)).astype(np.float32)
+        roots = np.sqrt(1 - beta2**t).astype(np.float32)
+    moving = (sizes != np.float32(lr)) | (roots != np.float32(1))
+    if moving[-1]:
+        return None
+    last = int(np.flatnonzero(moving)[-1]) + 2 if moving.any() else 1
+    return sizes[:last], roots[:last]
 
 
 def _momentum_init(params: optax.Params) -> MomentumState:
