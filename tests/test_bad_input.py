@@ -168,7 +168,8 @@ def test_missing_values_are_found_in_any_block(
             ["--optimizer", "adam", "--opt", "weight_decay=0.1"],
             "optimizer 'adam' has no hyper-parameter 'weight_decay': it has "
             "learning_rate, b1, b2, eps; the presets with "
-            "weight_decay are adamw, keras.adamw, torch.sgd, torch.adam, torch.adamw: "
+            "weight_decay are adamw, keras.sgd, keras.rmsprop, keras.adam, "
+            "keras.adamw, torch.sgd, torch.adam, torch.adamw: "
             "--optimizer adamw --opt weight_decay=0.0001, say.",
         ),
         (

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 
 import gradtrace
+import gradtrace.text
 from gradtrace.core import transforms
 from gradtrace.core.optimizers import PRESETS, OptimizerSpec
 from gradtrace.lrfind import lr_find
@@ -119,3 +121,35 @@ def test_a_sweep_over_weight_decay_runs_each_value() -> None:
         steps=300,
     )
     assert w[1] == pytest.approx(single.params["w"], rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("preset", "hyper"),
+    [
+        ("keras.sgd", {"momentum": 0.9, "weight_decay": 0.1}),
+        ("keras.adam", {"weight_decay": 0.1}),
+        ("torch.sgd", {"momentum": 0.9, "weight_decay": 0.1}),
+    ],
+)
+def test_explain_says_what_the_weight_decay_took(preset: str, hyper: dict) -> None:
+    """Keras 3's weight_decay on any of its optimizers (decoupled): added is the
+    decay, -w wd lr, plus the optimizer's own step, and explain names the decay;
+    PyTorch's coupled form: the gradient the update took, g + wd w."""
+    trace = gradtrace.fit(line(), "line", optimizer=preset, lr=0.01, opt=hyper, steps=4)
+    text = trace.explain_text(3)
+    table = trace.explain(3).attrs["update"]
+    before = table["before"]
+    if preset.startswith("keras"):
+        assert "added includes the weight decay, -w * weight_decay * lr" in text
+        shares = {k: -v * 0.1 * 0.01 for k, v in before.items()}
+        assert f"w {gradtrace.text.fmt(shares['w'])}" in text
+        if preset == "keras.sgd":  # the momentum buffer is the rest of what was added
+            own = table["momentum after"] + pd.Series(shares)
+            np.testing.assert_allclose(table["added"], own, rtol=1e-5)
+    else:
+        pulled = table["gradient"] + 0.1 * before
+        assert "The update took the gradient plus weight_decay x w" in text
+        assert f"w {gradtrace.text.fmt(pulled['w'])}" in text
+    # a run without decay says nothing of one
+    plain = gradtrace.fit(line(), "line", optimizer=preset, lr=0.01, steps=4)
+    assert "weight decay" not in plain.explain_text(3)

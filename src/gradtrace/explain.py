@@ -331,6 +331,41 @@ def run_spec(info: dict[str, Any]) -> OptimizerSpec:
     )
 
 
+def _rate_of_step(trace: Any, info: dict[str, Any], step: int) -> float:
+    """The learning rate step ``step`` used (its schedule's, where it has one)."""
+    if info.get("lr_schedule"):
+        return float(trace.to_pandas()["lr"].iloc[step])
+    opt = info["optimizer"]
+    return float(opt.get("learning_rate", opt.get("lr", math.nan)))
+
+
+def _weight_decay(info: dict[str, Any], update: pd.DataFrame, rate_at: float) -> str:
+    """The sentence on a step's weight decay, where the run has one: decoupled (in
+    ``added``, -w wd lr of each weight) or coupled (in the gradient the update
+    took, g + wd w); empty without."""
+    from gradtrace.core.optimizers import DECOUPLED
+
+    opt = info["optimizer"]
+    wd = float(opt.get("weight_decay") or 0.0)
+    if not wd:
+        return ""
+    before = update["before"]
+    if opt["name"] in DECOUPLED:
+        shares = ", ".join(f"{k} {fmt(-v * wd * rate_at)}" for k, v in before.items())
+        return (
+            f"added includes the weight decay, -w * weight_decay * lr ({fmt(wd)} x "
+            f"{fmt(rate_at)}), taken before the optimizer's own step: {shares}."
+        )
+    pulled = ", ".join(
+        f"{k} {fmt(g + wd * v)}"
+        for (k, v), g in zip(before.items(), update["gradient"], strict=True)
+    )
+    return (
+        f"The update took the gradient plus weight_decay x w (an L2 penalty's "
+        f"gradient, {fmt(wd)} x w): {pulled}."
+    )
+
+
 def _update_table(
     frame: pd.DataFrame,
     info: dict[str, Any],
@@ -840,6 +875,9 @@ def narration(
         + rate
     )
     out.append(update.reset_index())
+    decay = _weight_decay(info, update, rate_at=_rate_of_step(trace, info, step))
+    if decay:
+        out.append(decay)
     replayed = update.attrs.get("replayed_after")
     if replayed:
         differ = ", ".join(

@@ -123,6 +123,47 @@ def _keras_adamw(
     return transforms.keras_decoupled(inner, learning_rate, weight_decay)
 
 
+def _keras_decay(
+    update: optax.GradientTransformation, learning_rate: Any, weight_decay: float
+) -> optax.GradientTransformation:
+    """Keras 3's ``weight_decay``, which every Keras 3 optimizer takes: ``w -= w *
+    wd * lr`` before its update (``keras_decoupled``); none (0, the default)
+    leaves the update as it is."""
+    if isinstance(weight_decay, (int, float)) and not weight_decay:
+        return update
+    return transforms.keras_decoupled(update, learning_rate, weight_decay)
+
+
+def _keras_sgd(
+    learning_rate: float, momentum: float, nesterov: bool, weight_decay: float
+) -> optax.GradientTransformation:
+    inner = transforms.keras_sgd(learning_rate, momentum, nesterov)
+    return _keras_decay(inner, learning_rate, weight_decay)
+
+
+def _keras_rmsprop(
+    learning_rate: float,
+    rho: float,
+    momentum: float,
+    epsilon: float,
+    centered: bool,
+    weight_decay: float,
+) -> optax.GradientTransformation:
+    inner = transforms.keras_rmsprop(learning_rate, rho, momentum, epsilon, centered)
+    return _keras_decay(inner, learning_rate, weight_decay)
+
+
+def _keras_adam(
+    learning_rate: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    weight_decay: float,
+) -> optax.GradientTransformation:
+    inner = transforms.keras_adam(learning_rate, beta_1, beta_2, epsilon)
+    return _keras_decay(inner, learning_rate, weight_decay)
+
+
 def _tf_keras_adam(
     learning_rate: float, beta_1: float, beta_2: float, epsilon: float
 ) -> optax.GradientTransformation:
@@ -250,24 +291,29 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras.sgd",
-            transforms.keras_sgd,
-            {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
+            _keras_sgd,
+            {
+                "learning_rate": 0.01,
+                "momentum": 0.0,
+                "nesterov": False,
+                "weight_decay": 0.0,
+            },
             "learning_rate",
-            "Keras 3 SGD, exact update rule",
+            "Keras 3 SGD, exact update rule (weight_decay: w -= w * wd * lr first)",
         ),
         Preset(
             "keras.rmsprop",
-            transforms.keras_rmsprop,
-            {"learning_rate": 0.001, **_RMS_KERAS},
+            _keras_rmsprop,
+            {"learning_rate": 0.001, **_RMS_KERAS, "weight_decay": 0.0},
             "learning_rate",
-            "Keras 3 RMSprop: eps inside the square root",
+            "Keras 3 RMSprop: eps inside the square root (weight_decay as SGD's)",
         ),
         Preset(
             "keras.adam",
-            transforms.keras_adam,
-            {"learning_rate": 0.001, **_ADAM_KERAS},
+            _keras_adam,
+            {"learning_rate": 0.001, **_ADAM_KERAS, "weight_decay": 0.0},
             "learning_rate",
-            "Keras 3 Adam: the 'epsilon hat' form",
+            "Keras 3 Adam: the 'epsilon hat' form (weight_decay as SGD's)",
         ),
         Preset(
             "keras.adamw",
@@ -348,7 +394,9 @@ PRESETS: dict[str, Preset] = {
 
 #: Presets whose weight decay is decoupled (scaled by the learning rate apart
 #: from the gradient's step).
-DECOUPLED = frozenset({"adamw", "keras.adamw", "torch.adamw"})
+DECOUPLED = frozenset(
+    {"adamw", "keras.adamw", "torch.adamw", "keras.sgd", "keras.rmsprop", "keras.adam"}
+)
 
 
 @dataclass(frozen=True)
@@ -458,7 +506,7 @@ class OptimizerSpec:
         def rate(count: Any) -> Any:
             return lr_min * ratio ** (count / span)
 
-        if self.name in DECOUPLED:
+        if self.name in DECOUPLED and self.hyper.get("weight_decay"):
             # the decay is scaled by the rate too (w *= 1 - lr * wd): the preset
             # is built at each step's rate, the other hyper-parameters as given
             return scheduled(PRESETS[self.name], hyper, lambda _: rate)
