@@ -129,31 +129,19 @@ def test_momentum_limit() -> None:
     assert d["stable_lr"] == pytest.approx(2 * 1.9 / d["eigenvalues_optimum"][-1])
 
 
+#: Seed 002's loop as diagnose's flags: PyTorch's SGD on the normal's mean
+SEED002_FLAGS = (
+    "seed002_normal --model normal --optimizer torch.sgd --lr 1e-6 --reduction sum "
+    "--init loc=1 --fix scale=1"
+).split()
+
+
 def test_diagnose_command_runs_before_training(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as done:
-        main(
-            [
-                "diagnose",
-                "seed002_normal",
-                "--model",
-                "normal",
-                "--optimizer",
-                "torch.sgd",
-                "--lr",
-                "1e-6",
-                "--reduction",
-                "sum",
-                "--init",
-                "loc=1",
-                "--fix",
-                "scale=1",
-                "--steps",
-                "10000",
-            ]
-        )
+        main(["diagnose", *SEED002_FLAGS, "--steps", "10000"])
     out, err = capsys.readouterr()
     assert done.value.code in (0, None), err
     assert "stable limit of plain gradient descent, 0.0002" in out
@@ -529,25 +517,7 @@ def test_python_diagnose_says_what_the_command_prints_and_names_its_parts(
         fix={"scale": 1},
     )
     found = gradtrace.diagnose("seed002_normal", **options)  # type: ignore[arg-type]
-    code, out, err = run_cli(
-        [
-            "diagnose",
-            "seed002_normal",
-            "--model",
-            "normal",
-            "--optimizer",
-            "torch.sgd",
-            "--lr",
-            "1e-6",
-            "--reduction",
-            "sum",
-            "--init",
-            "loc=1",
-            "--fix",
-            "scale=1",
-        ],
-        capsys,
-    )
+    code, out, err = run_cli(["diagnose", *SEED002_FLAGS], capsys)
     assert code == 0, err
     assert " ".join(str(found).split()) == " ".join(out.split())
     assert found.verdict == "crawls" and found.predicted_steps == 917

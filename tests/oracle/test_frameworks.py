@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -197,9 +198,9 @@ def _scheduled_rates(fx: dict[str, Any]) -> np.ndarray | None:
     return schedule.rates_at(lr, np.arange(n), per_epoch, n)
 
 
-@pytest.mark.parametrize("name", STATEFUL)
-def test_each_step_from_the_framework_state(name: str) -> None:
-    fx = load(name)
+def _steps_from_state(fx: dict[str, Any]) -> Iterator[tuple[int, str, float]]:
+    """Each step of a fixture replayed from the framework's own parameters, state
+    and gradient before it: (step, parameter, gradtrace's value after it)."""
     cfg, tr = fx["config"], fx["trace"]
     cols = list(cfg["init"])
     clip = validate.clip(cfg.get("clip"))
@@ -218,13 +219,20 @@ def test_each_step_from_the_framework_state(name: str) -> None:
         updates, _ = tx.update(grads, state, params)
         new = transforms.apply_updates(params, updates)
         for c in cols:
-            # a weight that crosses zero keeps the rounding of the larger values
-            # it was computed from (PyTorch's Adam step size is a double that
-            # float32 gets within an ulp of): two ulps of the weight before
-            ulps = 2 * float(np.spacing(np.float32(abs(tr[c][k]))))
-            assert float(new[c]) == pytest.approx(
-                tr[c][k + 1], rel=1e-6, abs=max(1e-9, ulps)
-            ), f"{name}: {c} at step {k + 1}"
+            yield k + 1, c, float(new[c])
+
+
+@pytest.mark.parametrize("name", STATEFUL)
+def test_each_step_from_the_framework_state(name: str) -> None:
+    fx = load(name)
+    tr = fx["trace"]
+    for step, c, ours in _steps_from_state(fx):
+        # a weight that crosses zero keeps the rounding of the larger values it
+        # was computed from: two ulps of the weight before
+        ulps = 2 * float(np.spacing(np.float32(abs(tr[c][step - 1]))))
+        assert ours == pytest.approx(tr[c][step], rel=1e-6, abs=max(1e-9, ulps)), (
+            f"{name}: {c} at step {step}"
+        )
 
 
 @pytest.mark.parametrize("lr", ["1e-7", "1e-6"])
@@ -262,20 +270,7 @@ def test_a_torch_adam_step_from_the_framework_state_is_pytorchs_to_the_bit(
     corrections, 2-5% of steps were an ulp off). The rest, at most 1.5%, are an
     ulp or two apart where PyTorch's C++ fuses a multiply-add that XLA does not."""
     fx = load(name)
-    cfg, tr = fx["config"], fx["trace"]
-    cols = list(cfg["init"])
-    clip = validate.clip(cfg.get("clip"))
-    tx = OptimizerSpec.create(cfg["optimizer"], **cfg["hyper"]).clipped(clip).build()
-    same = total = 0
-    for k in range(len(tr["step"]) - 1):
-        params = {c: jnp.float32(tr[c][k]) for c in cols}
-        grads = {c: jnp.float32(tr[f"grad_{c}"][k + 1]) for c in cols}
-        state = _state(fx, k, cols)
-        if clip is not None:  # the clipping first, stateless
-            state = (optax.EmptyState(), state)
-        updates, _ = tx.update(grads, state, params)
-        new = transforms.apply_updates(params, updates)
-        for c in cols:
-            same += float(new[c]) == np.float32(tr[c][k + 1])
-            total += 1
+    steps = list(_steps_from_state(fx))
+    same = sum(ours == np.float32(fx["trace"][c][k]) for k, c, ours in steps)
+    total = len(steps)
     assert same / total >= 0.985, f"{name}: {same} of {total} steps to the bit"
