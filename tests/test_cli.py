@@ -94,6 +94,7 @@ def test_contract_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         "momentum": 0.0,
         "epsilon": 1e-7,
         "centered": False,
+        "weight_decay": 0.0,
     }
     assert info["initial"] == {"w": 0.5, "b": 0.0}
     assert info["params"]["w"] == pytest.approx(1.0924618, rel=1e-6)
