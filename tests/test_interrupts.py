@@ -126,3 +126,26 @@ def test_a_ctrl_c_while_the_command_is_imported_says_interrupted(
         _console.main()
     assert ended.value.code == 130
     assert capsys.readouterr().err == "interrupted.\n"
+
+
+def test_a_ctrl_c_in_the_last_call_leaves_a_finished_run_and_the_command_its_handler(
+    frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C noted while the last compiled call ran: every step was done, so the
+    run is completed, not interrupted. The command puts the caller's Ctrl-C
+    handler back and forgets its Ctrl-C, so later runs in the process go on."""
+    from gradtrace.cli import main
+
+    config = RunConfig(data=None, lr=0.05, batch_size=16, epochs=4)
+    calls: list[int] = []
+    done = run(config, frame, "f", progress=_ctrl_c("dropped", 7, calls))
+    assert INTERRUPTED.is_set()  # noted at the last call, after its steps
+    INTERRUPTED.clear()
+    assert calls[-1] == 28 and done.status == "completed" and done.steps == 28
+    monkeypatch.chdir(tmp_path)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(SystemExit):
+        main(["fit", "seed001_line", "--steps", "3", "--quiet", "--no-exact"])
+    assert signal.getsignal(signal.SIGINT) is before
+    assert not INTERRUPTED.is_set()
+    assert gradtrace.fit("seed001_line", steps=5).status == "completed"

@@ -1046,7 +1046,8 @@ def run(
                     if checkpoint is not None and every and done < p.n_steps:
                         if not c.stopped:
                             checkpoint(finish(chunks, False, True))
-                    stop()
+                    if done < p.n_steps:  # a Ctrl-C in the last call: it finished
+                        stop()
         except KeyboardInterrupt:
             interrupted = True
         with held_interrupts():

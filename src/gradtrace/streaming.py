@@ -196,7 +196,8 @@ def run_stream(
                             parts.checkpoint(
                                 config, reference, started, spent, state, **extra
                             )
-                        stop()
+                        if done < p.n_steps:  # the last segment: it finished
+                            stop()
             except KeyboardInterrupt:
                 interrupted = True
             # the training time includes reading the chunks, not only the compiled

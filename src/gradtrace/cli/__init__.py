@@ -141,7 +141,7 @@ def _command(argv: list[str] | None) -> int:
     # Ctrl-C stops a run even where the shell started us with SIGINT ignored (a
     # background job): the run then saves what it did.
     INTERRUPTED.clear()
-    signal.signal(signal.SIGINT, _interrupt)
+    handler = signal.signal(signal.SIGINT, _interrupt)
     unraisable, sys.unraisablehook = sys.unraisablehook, _unraisable
     _cache.enable()
     token = COMMAND_LINE.set(True)
@@ -204,6 +204,9 @@ def _command(argv: list[str] | None) -> int:
     finally:
         COMMAND_LINE.reset(token)
         sys.unraisablehook = unraisable
+        if handler is not None:  # a caller's own, as it was
+            signal.signal(signal.SIGINT, handler)
+        INTERRUPTED.clear()
     return code if isinstance(code, int) else 0
 
 
