@@ -806,3 +806,17 @@ def test_the_exposure_example_of_models_md_fits_as_scipy_does() -> None:
     errors = np.sqrt(np.diag(np.linalg.inv(fd_hessian(nll, found.x, 1e-5))))
     assert info["stderr"]["w"] == pytest.approx(errors[0], rel=1e-3)
     assert info["stderr"]["b"] == pytest.approx(errors[1], rel=1e-3)
+
+
+def test_a_syntax_error_in_a_module_the_model_file_imports_names_that_module(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "helper_mod.py").write_text("def f(x, a=1.0):\n    return a *\n")
+    (tmp_path / "uses.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport helper_mod\n\n"
+        "def g(x, a=1.0):\n    return a * x\n"
+    )
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(_decay_data(), model_file=f"{tmp_path / 'uses.py'}:g", steps=2)
+    assert "failed at line 3 with SyntaxError" in str(err.value)
+    assert "(in helper_mod.py line 2)" in str(err.value)

@@ -92,8 +92,13 @@ def _import_failed(path: Path, err: Exception) -> str:
     file, and to fix it there."""
     import traceback
 
-    line = getattr(err, "lineno", None) if isinstance(err, SyntaxError) else None
+    line = None
     text = err.msg if isinstance(err, SyntaxError) else str(err)
+    if isinstance(err, SyntaxError) and err.filename:
+        if Path(err.filename).resolve() == path.resolve():
+            line = err.lineno
+        else:  # in a module the file imports: name it
+            text = f"{text} (in {Path(err.filename).name} line {err.lineno})"
     if line is None:
         for frame in reversed(traceback.extract_tb(err.__traceback__)):
             if Path(frame.filename).resolve() == path.resolve():
