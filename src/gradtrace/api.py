@@ -55,6 +55,7 @@ from gradtrace.store import (
     writable,
 )
 from gradtrace.tables import TraceParts, nice_step, trace_frame
+from gradtrace.text import x_flags
 from gradtrace.trace import Trace, device, versions
 from gradtrace.usercode import load_model_file
 
@@ -1063,7 +1064,7 @@ def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
     for j, name in enumerate(x_cols):
         column = xs[:, j]
         if n > 2 and column[0] in (0, 1) and np.all(np.diff(column) == 1):
-            rest = " ".join(f"--x {c}" for c in x_cols if c != name)
+            rest = x_flags([c for c in x_cols if c != name])
             out.append(
                 f"column {name} counts the rows ({int(column[0])}, "
                 f"{int(column[0]) + 1}, {int(column[0]) + 2}, ...): if it is an id "

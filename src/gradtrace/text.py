@@ -85,6 +85,12 @@ def for_python(sentence: str) -> str:
     return _X_FLAGS.sub(_x_argument, sentence)
 
 
+def x_flags(names: Sequence[str]) -> str:
+    """x columns as the command line names them, ``--x a --x b`` (``for_python``
+    writes them ``x=['a', 'b']``)."""
+    return " ".join(f"--x {n}" for n in names)
+
+
 #: x columns named with --x, once or side by side.
 _X_FLAGS = re.compile(r"--x [^\s,;()]+(?: --x [^\s,;()]+)*")
 

@@ -27,7 +27,7 @@ from gradtrace.core.optimizers import ALIASES, PRESETS, RANGES, OptimizerSpec
 from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
 from gradtrace.core.schedules import SCHEDULES, LrSchedule
 from gradtrace.errors import COMMAND_LINE, InputError
-from gradtrace.text import close_name, column_hint
+from gradtrace.text import close_name, column_hint, x_flags
 
 DTYPES = ("float32", "float64")
 PARAM_SPACES = ("constrained", "unconstrained")
@@ -986,7 +986,7 @@ def columns(
             rest = [n for n in wanted if n not in (c, y)]
             raise InputError(
                 f"{str(err)[:-1]}, or name the x columns "
-                f"({' '.join(f'--x {n}' for n in rest)}) to "
+                f"({x_flags(rest)}) to "
                 f"leave it out: {every_x} reads every column but {y} unless told."
             ) from None
     if frame.attrs.get(BORROWED):
