@@ -343,14 +343,14 @@ def _weight_decay(info: dict[str, Any], update: pd.DataFrame, rate_at: float) ->
     """The sentence on a step's weight decay, where the run has one: decoupled (in
     ``added``, -w wd lr of each weight) or coupled (in the gradient the update
     took, g + wd w); empty without."""
-    from gradtrace.core.optimizers import DECOUPLED
+    from gradtrace.core.optimizers import decoupled
 
     opt = info["optimizer"]
     wd = float(opt.get("weight_decay") or 0.0)
     if not wd:
         return ""
     before = update["before"]
-    if opt["name"] in DECOUPLED:
+    if decoupled(opt["name"], opt):
         shares = ", ".join(f"{k} {fmt(-v * wd * rate_at)}" for k, v in before.items())
         return (
             f"added includes the weight decay, -w * weight_decay * lr ({fmt(wd)} x "

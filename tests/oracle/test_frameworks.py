@@ -29,7 +29,14 @@ from gradtrace import validate
 from gradtrace.core import transforms
 from gradtrace.core.optimizers import PRESETS, OptimizerSpec
 from gradtrace.core.schedules import LrSchedule
-from gradtrace.core.transforms import AdamState, MomentumState, RMSpropState
+from gradtrace.core.transforms import (
+    AccumulatorState,
+    AdamaxState,
+    AdamState,
+    AmsgradState,
+    MomentumState,
+    RMSpropState,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DATASETS = Path(__file__).parents[2] / "src" / "gradtrace" / "datasets"
@@ -147,9 +154,18 @@ def _state(fx: dict[str, Any], k: int, cols: list[str]) -> Any:
     count = jnp.int32(it or 0)
     zeros = {c: jnp.float32(0.0) for c in cols}
     inner = _inner_state(fx, preset, count, tree, zeros, cols, k)
-    if fx["config"]["hyper"].get("weight_decay") and preset in (
+    hyper = fx["config"]["hyper"]
+    coupled = (
         "torch.sgd",
         "torch.adam",
+        "torch.adagrad",
+        "torch.adamax",
+        "torch.nadam",
+    )
+    if (
+        hyper.get("weight_decay")
+        and preset in coupled
+        and not hyper.get("decoupled_weight_decay")
     ):
         return (optax.EmptyState(), inner)  # the L2 gradient first, stateless
     return inner
@@ -174,8 +190,15 @@ def _inner_state(  # type: ignore[no-untyped-def]
         return MomentumState(jnp.int32(0 if first else 1), tree("momentum_buffer"))
     if preset == "torch.rmsprop":
         return RMSpropState(count, tree("square_avg"), tree("momentum_buffer"), zeros)
-    if preset in ("torch.adam", "torch.adamw"):
+    if preset in ("torch.adam", "torch.adamw") and fx["config"]["hyper"].get("amsgrad"):
+        m, v, v_max = tree("exp_avg"), tree("exp_avg_sq"), tree("max_exp_avg_sq")
+        return AmsgradState(count, m, v, v_max)
+    if preset in ("torch.adam", "torch.adamw", "torch.nadam"):
         return AdamState(count, tree("exp_avg"), tree("exp_avg_sq"))
+    if preset == "torch.adagrad":
+        return AccumulatorState(count, tree("sum"))
+    if preset == "torch.adamax":
+        return AdamaxState(count, tree("exp_avg"), tree("exp_inf"))
     raise AssertionError(preset)
 
 
@@ -251,10 +274,11 @@ def test_seed002_loc_follows_pytorch_at_every_step(lr: str) -> None:
     assert (gap[big] / np.abs(theirs[big])).max() < 1e-6
 
 
+TORCH_ADAPTIVE = ("torch.adam", "torch.adamw", "torch.adamax", "torch.nadam")
 TORCH_ADAM = [
     n
     for n in STATEFUL
-    if load(n)["config"]["optimizer"] in ("torch.adam", "torch.adamw")
+    if load(n)["config"]["optimizer"] in TORCH_ADAPTIVE + ("torch.adagrad",)
     and not load(n)["config"].get("lr_schedule")
 ]
 
@@ -268,7 +292,9 @@ def test_a_torch_adam_step_from_the_framework_state_is_pytorchs_to_the_bit(
     the framework's own state and gradient, gradtrace's float32 step is then
     PyTorch's to the bit at nearly every step (before, with float32 bias
     corrections, 2-5% of steps were an ulp off). The rest, at most 1.5%, are an
-    ulp or two apart where PyTorch's C++ fuses a multiply-add that XLA does not."""
+    ulp or two apart where PyTorch's C++ fuses a multiply-add that XLA does not.
+    Adamax (the same step size), NAdam (its two coefficients, doubles computed
+    from a float32 running product) and Adagrad (its decayed rate) likewise."""
     fx = load(name)
     steps = list(_steps_from_state(fx))
     same = sum(ours == np.float32(fx["trace"][c][k]) for k, c, ours in steps)

@@ -155,9 +155,11 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "or a framework preset with its exact update rule and defaults: "
             "keras.sgd, keras.rmsprop, keras.adam, keras.adamw (Keras 3), "
             "tf_keras.rmsprop, tf_keras.adam (Keras 2 legacy), torch.sgd, "
-            "torch.rmsprop, torch.adam, torch.adamw. Weight decay: --opt "
+            "torch.rmsprop, torch.adam, torch.adamw (--opt amsgrad=true), "
+            "torch.adagrad, torch.adamax, torch.nadam. Weight decay: --opt "
             "weight_decay=W on the adamw presets (decoupled) and torch.sgd, "
-            "torch.adam (added to the gradient, as PyTorch does).",
+            "torch.adam, torch.adagrad, torch.adamax, torch.nadam (added to the "
+            "gradient, as PyTorch does).",
         ),
         click.option(
             "--lr",

@@ -51,6 +51,9 @@ FAMILIES = {
     "adamw": "adaptive",
     "keras.adamw": "adaptive",
     "torch.adamw": "adaptive",
+    "torch.adagrad": "adaptive",
+    "torch.adamax": "adaptive",
+    "torch.nadam": "adaptive",
 }
 #: A rate this many times below the stable limit crawls.
 CRAWL_FACTOR = 100.0

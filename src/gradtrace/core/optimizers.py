@@ -99,17 +99,62 @@ def _torch_sgd(
 
 
 def _torch_adam(
-    lr: float, beta1: float, beta2: float, eps: float, weight_decay: float
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
 ) -> optax.GradientTransformation:
-    inner = transforms.torch_adam(lr, beta1, beta2, eps)
+    inner = transforms.torch_adam(lr, beta1, beta2, eps, amsgrad)
     return transforms.torch_l2(inner, weight_decay)
 
 
 def _torch_adamw(
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+) -> optax.GradientTransformation:
+    inner = transforms.torch_adam(lr, beta1, beta2, eps, amsgrad)
+    return transforms.torch_decoupled(inner, lr, weight_decay)
+
+
+def _torch_adagrad(
+    lr: float,
+    lr_decay: float,
+    weight_decay: float,
+    initial_accumulator_value: float,
+    eps: float,
+) -> optax.GradientTransformation:
+    inner = transforms.torch_adagrad(lr, lr_decay, initial_accumulator_value, eps)
+    return transforms.torch_l2(inner, weight_decay)
+
+
+def _torch_adamax(
     lr: float, beta1: float, beta2: float, eps: float, weight_decay: float
 ) -> optax.GradientTransformation:
-    inner = transforms.torch_adam(lr, beta1, beta2, eps)
-    return transforms.torch_decoupled(inner, lr, weight_decay)
+    inner = transforms.torch_adamax(lr, beta1, beta2, eps)
+    return transforms.torch_l2(inner, weight_decay)
+
+
+def _torch_nadam(
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    momentum_decay: float,
+    decoupled_weight_decay: bool,
+) -> optax.GradientTransformation:
+    if decoupled_weight_decay:  # param.mul_(1 - lr * weight_decay) first
+        return transforms.torch_nadam(
+            lr, beta1, beta2, eps, momentum_decay, weight_decay
+        )
+    inner = transforms.torch_nadam(lr, beta1, beta2, eps, momentum_decay)
+    return transforms.torch_l2(inner, weight_decay)
 
 
 def _keras_adamw(
@@ -211,6 +256,8 @@ RANGES: dict[str, Range] = {
         0.0, why="the starting sum of squared gradients"
     ),
     "weight_decay": Range(0.0, why="the pull of every weight toward 0"),
+    "lr_decay": Range(0.0, why="how fast the rate falls, lr / (1 + (t - 1) lr_decay)"),
+    "momentum_decay": Range(0.0, why="how fast NAdam's momentum grows to beta1"),
 }
 
 #: Other frameworks' names of a preset's hyper-parameters, for "did you mean".
@@ -371,6 +418,7 @@ PRESETS: dict[str, Preset] = {
                 "beta2": 0.999,
                 "eps": 1e-8,
                 "weight_decay": 0.0,
+                "amsgrad": False,
             },
             "lr",
             "PyTorch Adam: eps after bias correction (weight_decay adds wd * w to g)",
@@ -384,9 +432,51 @@ PRESETS: dict[str, Preset] = {
                 "beta2": 0.999,
                 "eps": 1e-8,
                 "weight_decay": 0.01,
+                "amsgrad": False,
             },
             "lr",
             "PyTorch AdamW: w *= 1 - lr * wd, then PyTorch's Adam step",
+        ),
+        Preset(
+            "torch.adagrad",
+            _torch_adagrad,
+            {
+                "lr": 0.01,
+                "lr_decay": 0.0,
+                "weight_decay": 0.0,
+                "initial_accumulator_value": 0.0,
+                "eps": 1e-10,
+            },
+            "lr",
+            "PyTorch Adagrad: s += g^2, w -= lr * g / (sqrt(s) + eps)",
+        ),
+        Preset(
+            "torch.adamax",
+            _torch_adamax,
+            {
+                "lr": 0.002,
+                "beta1": 0.9,
+                "beta2": 0.999,
+                "eps": 1e-8,
+                "weight_decay": 0.0,
+            },
+            "lr",
+            "PyTorch Adamax: Adam with the infinity norm, u = max(beta2 u, |g| + eps)",
+        ),
+        Preset(
+            "torch.nadam",
+            _torch_nadam,
+            {
+                "lr": 0.002,
+                "beta1": 0.9,
+                "beta2": 0.999,
+                "eps": 1e-8,
+                "weight_decay": 0.0,
+                "momentum_decay": 0.004,
+                "decoupled_weight_decay": False,
+            },
+            "lr",
+            "PyTorch NAdam: Adam with Nesterov momentum and its momentum schedule",
         ),
     ]
 }
@@ -397,6 +487,16 @@ PRESETS: dict[str, Preset] = {
 DECOUPLED = frozenset(
     {"adamw", "keras.adamw", "torch.adamw", "keras.sgd", "keras.rmsprop", "keras.adam"}
 )
+
+#: Presets whose update writes the weights more than once (NAdam's two
+#: ``addcdiv_``): their updates are new values, not increments.
+WRITES_TWICE = frozenset({"torch.nadam"})
+
+
+def decoupled(name: str, hyper: dict[str, Any]) -> bool:
+    """Whether the preset ``name`` with ``hyper`` decays its weights apart from
+    the gradient (scaled by the rate), not through it."""
+    return name in DECOUPLED or bool(hyper.get("decoupled_weight_decay"))
 
 
 @dataclass(frozen=True)
@@ -506,9 +606,11 @@ class OptimizerSpec:
         def rate(count: Any) -> Any:
             return lr_min * ratio ** (count / span)
 
-        if self.name in DECOUPLED and self.hyper.get("weight_decay"):
-            # the decay is scaled by the rate too (w *= 1 - lr * wd): the preset
-            # is built at each step's rate, the other hyper-parameters as given
+        decays = decoupled(self.name, self.hyper) and self.hyper.get("weight_decay")
+        if self.name in WRITES_TWICE or decays:
+            # the decay is scaled by the rate too (w *= 1 - lr * wd), or the
+            # update is new values: the preset is built at each step's rate, the
+            # other hyper-parameters as given
             return scheduled(PRESETS[self.name], hyper, lambda _: rate)
         return optax.chain(
             PRESETS[self.name].build(hyper), optax.scale_by_schedule(rate)

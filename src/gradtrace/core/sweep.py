@@ -24,10 +24,20 @@ from gradtrace.core.loop import Problem, Schedule
 from gradtrace.core.optimizers import PRESETS, scheduled, with_clip
 from gradtrace.core.schedules import LrSchedule
 
-#: Hyper-parameters that choose a code path (Python control flow in the update rule):
-#: a sweep over them compiles one program per value.
+#: Hyper-parameters that choose a code path (Python control flow in the update rule)
+#: or that a rule tabulates before compiling (NAdam's momentum_decay): a sweep over
+#: them compiles one program per value.
 STRUCTURAL = frozenset(
-    {"momentum", "nesterov", "centered", "eps_in_sqrt", "weight_decay"}
+    {
+        "momentum",
+        "nesterov",
+        "centered",
+        "eps_in_sqrt",
+        "weight_decay",
+        "amsgrad",
+        "decoupled_weight_decay",
+        "momentum_decay",
+    }
 )
 
 

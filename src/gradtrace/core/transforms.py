@@ -75,6 +75,33 @@ class MomentumState(NamedTuple):
     momentum: optax.Params
 
 
+class AmsgradState(NamedTuple):
+    """State of Adam with ``amsgrad``: as :class:`AdamState`, and the largest
+    second moment so far (PyTorch ``max_exp_avg_sq``)."""
+
+    iterations: Array
+    m: optax.Params
+    v: optax.Params
+    v_max: optax.Params
+
+
+class AdamaxState(NamedTuple):
+    """State of Adamax: step count, first moment and the decaying infinity norm
+    (PyTorch ``exp_avg`` and ``exp_inf``)."""
+
+    iterations: Array
+    m: optax.Params
+    u: optax.Params
+
+
+class AccumulatorState(NamedTuple):
+    """State of Adagrad: step count and the sum of squared gradients (PyTorch
+    ``sum``)."""
+
+    iterations: Array
+    sum: optax.Params
+
+
 def _split(updates: optax.Updates, out: optax.Params, k: int) -> list[optax.Params]:
     """Turn a tree of k-tuples (one per leaf of ``updates``) into k trees."""
     outer = jax.tree_util.tree_structure(updates)
@@ -301,6 +328,7 @@ def torch_adam(
     beta1: float = 0.9,
     beta2: float = 0.999,
     eps: float = 1e-8,
+    amsgrad: bool = False,
 ) -> optax.GradientTransformation:
     r"""PyTorch Adam (``torch.optim.Adam``, single-tensor path).
 
@@ -313,46 +341,76 @@ def torch_adam(
     The bias corrections are Python floats (double precision), as in PyTorch:
     in a float32 run of a fixed rate, a table of PyTorch's step sizes and roots,
     rounded to float32, for each step until they stop changing
-    (``torch_adam_tables``).
+    (``torch_adam_tables``). With ``amsgrad`` the root is of the largest
+    :math:`v` so far (:class:`AmsgradState`).
     """
+    step_sizes = _torch_step_sizes(lr, beta1, beta2)
 
-    # PyTorch computes the step size and the root of the second bias correction
-    # in Python floats (doubles), which a float32 step then takes rounded
-    tables = None
-    if isinstance(lr, (int, float)) and not _x64():
-        tables = torch_adam_tables(lr, beta1, beta2)
+    def init(params: optax.Params) -> AdamState | AmsgradState:
+        if amsgrad:
+            return AmsgradState(*_adam_init(params), _zeros(params))
+        return _adam_init(params)
 
     def update(updates, state, params=None):  # type: ignore[no-untyped-def]
         del params
         count = state.iterations + 1
+        step_size, bias_correction2_sqrt = step_sizes(count)
+
+        def one(g, m, v, v_max):  # type: ignore[no-untyped-def]
+            m = m + _c(1 - beta1, g) * (g - m)  # lerp_ with weight < 0.5
+            v = v * _c(beta2, g) + (_c(1 - beta2, g) * g) * g  # mul_, addcmul_
+            if amsgrad:
+                v_max = jnp.maximum(v_max, v)  # torch.maximum(..., out=)
+            root = jnp.sqrt(v_max if amsgrad else v)
+            denom = root / bias_correction2_sqrt.astype(g.dtype) + _c(eps, g)
+            return ((-step_size).astype(g.dtype) * m) / denom, m, v, v_max  # addcdiv_
+
+        v_max = state.v_max if amsgrad else state.v
+        u, m, v, v_max = _split(
+            updates, tree_map(one, updates, state.m, state.v, v_max), 4
+        )
+        if amsgrad:
+            return u, AmsgradState(count, m, v, v_max)
+        return u, AdamState(count, m, v)
+
+    return optax.GradientTransformation(init, update)
+
+
+def _torch_step_sizes(lr: Any, beta1: float, beta2: float) -> Any:
+    """PyTorch Adam's ``lr / (1 - beta1**t)`` and ``sqrt(1 - beta2**t)`` at a step
+    count: in doubles where the run is float64; from ``torch_adam_tables`` (PyTorch's
+    doubles rounded to float32) in a float32 run of a fixed rate; else (a traced
+    rate: a sweep's, a schedule's) in float32 within an ulp."""
+    tables = None
+    if isinstance(lr, (int, float)) and not _x64():
+        tables = torch_adam_tables(lr, beta1, beta2)
+
+    def at(count: Array) -> tuple[Array, Array]:
         if _x64():  # as PyTorch writes it: 1 - beta ** step, in doubles
             t = count.astype(jnp.float64)
             bias_correction1 = 1 - jnp.power(jnp.float64(beta1), t)
             bias_correction2_sqrt = jnp.sqrt(1 - jnp.power(jnp.float64(beta2), t))
             step_size = lr / bias_correction1
         elif tables is not None:  # PyTorch's doubles, rounded to float32
-            at = jnp.minimum(count, len(tables[0])) - 1
-            step_size = jnp.asarray(tables[0])[at]
-            bias_correction2_sqrt = jnp.asarray(tables[1])[at]
+            i = jnp.minimum(count, len(tables[0])) - 1
+            step_size = jnp.asarray(tables[0])[i]
+            bias_correction2_sqrt = jnp.asarray(tables[1])[i]
         else:
             # a traced rate (a sweep's, a schedule's): 1 - beta**t as
             # -expm1(t log beta), within an ulp of the double (a plain
             # 1 - 0.999**t in float32 is off by 1e-5 relative)
             t = count.astype(jnp.float32)
-            bias_correction1 = -jnp.expm1(t * math.log(beta1))
-            bias_correction2_sqrt = jnp.sqrt(-jnp.expm1(t * math.log(beta2)))
+            bias_correction1 = -jnp.expm1(t * _log(beta1))
+            bias_correction2_sqrt = jnp.sqrt(-jnp.expm1(t * _log(beta2)))
             step_size = lr / bias_correction1
+        return jnp.asarray(step_size), jnp.asarray(bias_correction2_sqrt)
 
-        def one(g, m, v):  # type: ignore[no-untyped-def]
-            m = m + _c(1 - beta1, g) * (g - m)  # lerp_ with weight < 0.5
-            v = v * _c(beta2, g) + (_c(1 - beta2, g) * g) * g  # mul_, addcmul_
-            denom = jnp.sqrt(v) / bias_correction2_sqrt.astype(g.dtype) + _c(eps, g)
-            return ((-step_size).astype(g.dtype) * m) / denom, m, v  # addcdiv_
+    return at
 
-        u, m, v = _split(updates, tree_map(one, updates, state.m, state.v), 3)
-        return u, AdamState(count, m, v)
 
-    return optax.GradientTransformation(_adam_init, update)
+def _log(beta: float) -> float:
+    """log(beta), -inf at 0 (a beta of 0 keeps no average: 1 - 0**t is 1)."""
+    return math.log(beta) if beta > 0 else -math.inf
 
 
 #: The most steps ``torch_adam_tables`` tabulates (two float32 numbers a step: 2 MB
@@ -376,6 +434,167 @@ def torch_adam_tables(
         return None
     last = int(np.flatnonzero(moving)[-1]) + 2 if moving.any() else 1
     return sizes[:last], roots[:last]
+
+
+def torch_adamax(
+    lr: float = 0.002, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+) -> optax.GradientTransformation:
+    r"""PyTorch Adamax (``torch.optim.Adamax``, single-tensor path).
+
+    .. math::
+        m \leftarrow \mathrm{lerp}(m, g, 1-\beta_1),\quad
+        u \leftarrow \max(\beta_2 u, |g| + \epsilon),\quad
+        w \leftarrow w - \frac{\eta}{1-\beta_1^t}\,\frac{m}{u}
+
+    The step size is a Python float (a double), as Adam's (``_torch_step_sizes``).
+    """
+    step_sizes = _torch_step_sizes(lr, beta1, 0.0)
+
+    def init(params: optax.Params) -> AdamaxState:
+        return AdamaxState(jnp.zeros([], jnp.int32), _zeros(params), _zeros(params))
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+        count = state.iterations + 1
+        step_size, _ = step_sizes(count)
+
+        def one(g, m, u):  # type: ignore[no-untyped-def]
+            m = m + _c(1 - beta1, g) * (g - m)  # lerp_ with weight < 0.5
+            u = jnp.maximum(u * _c(beta2, g), jnp.abs(g) + _c(eps, g))
+            return ((-step_size).astype(g.dtype) * m) / u, m, u  # addcdiv_
+
+        d, m, u = _split(updates, tree_map(one, updates, state.m, state.u), 3)
+        return d, AdamaxState(count, m, u)
+
+    return optax.GradientTransformation(init, update)
+
+
+def torch_adagrad(
+    lr: float = 0.01,
+    lr_decay: float = 0.0,
+    initial_accumulator_value: float = 0.0,
+    eps: float = 1e-10,
+) -> optax.GradientTransformation:
+    r"""PyTorch Adagrad (``torch.optim.Adagrad``, single-tensor path).
+
+    .. math::
+        s \leftarrow s + g^2,\quad
+        w \leftarrow w - \frac{\eta}{1 + (t-1)\,\text{lr\_decay}}\,
+            \frac{g}{\sqrt{s} + \epsilon}
+
+    :math:`s` starts at ``initial_accumulator_value``. PyTorch's decayed rate is a
+    double: here it is in the run's dtype (within an ulp; exact without decay).
+    """
+
+    def init(params: optax.Params) -> AccumulatorState:
+        start = tree_map(lambda w: jnp.full_like(w, initial_accumulator_value), params)
+        return AccumulatorState(jnp.zeros([], jnp.int32), start)
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+        count = state.iterations + 1
+
+        def one(g, s):  # type: ignore[no-untyped-def]
+            s = s + g * g  # addcmul_(value=1)
+            if isinstance(lr_decay, (int, float)) and lr_decay == 0:
+                rate = _c(-lr, g)
+            else:
+                steps = (count - 1).astype(g.dtype)
+                rate = _c(-1.0, g) * lr / (1 + steps * lr_decay)
+            return (rate.astype(g.dtype) * g) / (jnp.sqrt(s) + _c(eps, g)), s
+
+        d, s = _split(updates, tree_map(one, updates, state.sum), 2)
+        return d, AccumulatorState(count, s)
+
+    return optax.GradientTransformation(init, update)
+
+
+#: NAdam's tables end where its momentum has settled: the step from which every
+#: coefficient stays the same in the run's dtype, at most this many steps.
+NADAM_TABLE_STEPS = 1 << 18
+
+
+def torch_nadam_tables(
+    lr: float | None, beta1: float, beta2: float, momentum_decay: float, dtype: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PyTorch NAdam's per-step numbers in doubles, as its Python floats, then
+    cast to ``dtype``: the two coefficients of its two ``addcdiv_`` writes and the
+    second bias correction. ``mu_product`` is kept in ``dtype`` as PyTorch keeps it
+    (a tensor of the default dtype). With ``lr`` None the coefficients are
+    without the rate's factor ``-lr`` (a traced rate multiplies them)."""
+    t = np.arange(1, NADAM_TABLE_STEPS + 1, dtype=np.float64)
+    with np.errstate(under="ignore"):
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        # mu_product *= mu: the tensor times the Python float, in its dtype
+        product = np.multiply.accumulate(mu.astype(dtype), dtype=dtype)
+        product_next = product.astype(np.float64) * mu_next
+        scale = 1.0 if lr is None else -lr
+        first = (scale * (1.0 - mu)) / (1.0 - product.astype(np.float64))
+        second = (scale * mu_next) / (1.0 - product_next)
+        correction2 = 1.0 - beta2**t
+    tables = [a.astype(dtype) for a in (first, second, correction2)]
+    moving = np.zeros(len(t), bool)
+    for a in tables:
+        moving[:-1] |= a[1:] != a[:-1]
+    last = int(np.flatnonzero(moving)[-1]) + 2 if moving.any() else 1
+    first_t, second_t, correction_t = (a[:last] for a in tables)
+    return first_t, second_t, correction_t
+
+
+def torch_nadam(
+    lr: float = 0.002,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    momentum_decay: float = 0.004,
+    decoupled_weight_decay: float = 0.0,
+) -> optax.GradientTransformation:
+    r"""PyTorch NAdam (``torch.optim.NAdam``, single-tensor path).
+
+    .. math::
+        \mu_t = \beta_1 (1 - \tfrac12 0.96^{t\psi}),\quad
+        m \leftarrow \mathrm{lerp}(m, g, 1-\beta_1),\quad
+        v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
+        d = \sqrt{v / (1-\beta_2^t)} + \epsilon
+
+    then two writes, :math:`w \mathrel{+}= -\eta\frac{1-\mu_t}{1-\prod_{i\le
+    t}\mu_i} g / d` and :math:`w \mathrel{+}= -\eta\frac{\mu_{t+1}}{1-\prod_{i
+    \le t+1}\mu_i} m / d` (:class:`NewValues`), with :math:`\psi` the
+    ``momentum_decay``. The coefficients are PyTorch's doubles, rounded to the
+    run's dtype, from a table (``torch_nadam_tables``). A
+    ``decoupled_weight_decay`` wd shrinks the weights first, ``w *= 1 - lr wd``.
+    """
+    static = isinstance(lr, (int, float))
+    dtype = np.float64 if _x64() else np.float32
+    first_t, second_t, correction_t = torch_nadam_tables(
+        lr if static else None, beta1, beta2, momentum_decay, dtype
+    )
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        if params is None:
+            raise ValueError("NAdam's two writes need the parameters")
+        count = state.iterations + 1
+        i = jnp.minimum(count, len(first_t)) - 1
+        first, second = jnp.asarray(first_t)[i], jnp.asarray(second_t)[i]
+        if not static:
+            first, second = -lr * first, -lr * second
+        correction2 = jnp.asarray(correction_t)[i]
+        wd = decoupled_weight_decay
+
+        def one(g, m, v, w):  # type: ignore[no-untyped-def]
+            if not isinstance(wd, (int, float)) or wd:
+                w = w * (1 - lr * wd if static else _c(1.0, w) - lr * wd)  # mul_
+            m = m + _c(1 - beta1, g) * (g - m)  # lerp_ with weight < 0.5
+            v = v * _c(beta2, g) + (_c(1 - beta2, g) * g) * g  # mul_, addcmul_
+            d = jnp.sqrt(v / correction2.astype(g.dtype)) + _c(eps, g)
+            w = w + (first.astype(g.dtype) * g) / d  # addcdiv_(grad, denom)
+            return w + (second.astype(g.dtype) * m) / d, m, v  # addcdiv_(exp_avg)
+
+        new, m, v = _split(updates, tree_map(one, updates, state.m, state.v, params), 3)
+        return NewValues(new), AdamState(count, m, v)
+
+    return optax.GradientTransformation(_adam_init, update)
 
 
 def _momentum_init(params: optax.Params) -> MomentumState:

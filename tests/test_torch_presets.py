@@ -1,0 +1,161 @@
+"""PyTorch's Adagrad, Adamax, NAdam and Adam's amsgrad beyond the oracle fixtures
+(tests/oracle: each against PyTorch's own trace and state): the paths a fixture
+does not take (a swept or scheduled rate, the range test, float64), explain's
+table and what the presets refuse."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gradtrace
+from gradtrace.core import transforms
+from gradtrace.core.optimizers import OptimizerSpec
+from gradtrace.errors import InputError
+
+CASES = [
+    ("torch.adagrad", {"lr_decay": 0.01, "initial_accumulator_value": 0.1}),
+    ("torch.adamax", {"weight_decay": 0.1}),
+    ("torch.nadam", {}),
+    ("torch.nadam", {"weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("torch.adam", {"amsgrad": True}),
+    ("torch.adamw", {"amsgrad": True}),
+]
+
+
+def line() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=200)
+    return {"x": x, "y": 2 * x + 1 + rng.normal(0, 0.5, 200)}
+
+
+@pytest.mark.parametrize(("preset", "hyper"), CASES)
+def test_a_swept_rate_gives_the_fixed_rates_run(preset: str, hyper: dict) -> None:
+    """A sweep traces the rate, so the rate's factors are computed in float32 (a
+    fixed rate takes PyTorch's doubles from a table): within a few ulps."""
+    sweep = gradtrace.sweep(
+        line(), "line", optimizer=preset, lr=[0.02, 0.05], opt=hyper, steps=60
+    )
+    table = sweep.table.set_index("lr")
+    for lr in (0.02, 0.05):
+        single = gradtrace.fit(
+            line(), "line", optimizer=preset, lr=lr, opt=hyper, steps=60
+        )
+        for name in ("w", "b"):
+            assert table.loc[lr, name] == pytest.approx(single.params[name], rel=1e-5)
+
+
+@pytest.mark.parametrize(("preset", "hyper"), CASES)
+def test_float64_runs_agree_with_float32_runs(preset: str, hyper: dict) -> None:
+    def run(dtype: str) -> gradtrace.Trace:
+        return gradtrace.fit(
+            line(),
+            "line",
+            optimizer=preset,
+            lr=0.05,
+            opt=hyper,
+            steps=100,
+            dtype=dtype,
+            compute_dtype=dtype,
+        )
+
+    wide, narrow = run("float64"), run("float32")
+    for name in ("w", "b"):
+        assert wide.params[name] == pytest.approx(narrow.params[name], rel=2e-5)
+
+
+def test_the_range_test_builds_nadam_at_each_steps_rate() -> None:
+    """NAdam writes the weights twice (its updates are new values), so the range
+    test builds it afresh at each step's rate rather than scaling its updates."""
+    spec = OptimizerSpec.create("torch.nadam")
+    lr_min, lr_max, n = 1e-3, 1.0, 12
+    ranged = spec.build_range(lr_min, lr_max, n)
+    grads = np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32)
+    params = {"w": jnp.float32(1.5), "b": jnp.float32(-0.5)}
+    ours, state = dict(params), ranged.init(params)
+    theirs, inner = dict(params), spec.build().init(params)
+    for t in range(n):
+        g = {"w": jnp.float32(grads[t, 0]), "b": jnp.float32(grads[t, 1])}
+        u, state = ranged.update(g, state, ours)
+        ours = transforms.apply_updates(ours, u)
+        rate = lr_min * (lr_max / lr_min) ** (t / (n - 1))
+        u, inner = (
+            OptimizerSpec.create("torch.nadam", lr=rate)
+            .build()
+            .update(g, inner, theirs)
+        )
+        theirs = transforms.apply_updates(theirs, u)
+    for k in params:
+        assert float(ours[k]) == pytest.approx(float(theirs[k]), rel=1e-5)
+    table, _ = gradtrace.lr_find(line(), "line", optimizer="torch.nadam", steps=40)
+    assert np.isfinite(table["batch_loss"].to_numpy()).all()
+
+
+def test_nadams_tables_end_where_its_momentum_settles() -> None:
+    """The coefficients stop changing in float32 after about 10^5 steps (the
+    momentum schedule 0.96^(0.004 t) falls below float32's resolution); the
+    table ends there and later steps take its last entry."""
+    first, second, correction = transforms.torch_nadam_tables(
+        0.002, 0.9, 0.999, 0.004, np.float32
+    )
+    assert 50_000 < len(first) < transforms.NADAM_TABLE_STEPS
+    # the settled coefficients: -lr (1 - beta1) and -lr beta1, once the running
+    # product of the momenta has fallen to 0
+    assert first[-1] == np.float32(-0.002 * (1 - 0.9))
+    assert second[-1] == np.float32(-0.002 * 0.9)
+    assert correction[-1] == np.float32(1.0)
+
+
+@pytest.mark.parametrize(
+    ("preset", "hyper", "slots"),
+    [
+        ("torch.adagrad", {}, ["sum"]),
+        ("torch.adamax", {}, ["m", "u"]),
+        ("torch.nadam", {}, ["m", "v"]),
+        ("torch.adam", {"amsgrad": True}, ["m", "v", "v_max"]),
+    ],
+)
+def test_explain_shows_the_state_and_adds_up(
+    preset: str, hyper: dict, slots: list[str]
+) -> None:
+    trace = gradtrace.fit(line(), "line", optimizer=preset, lr=0.05, opt=hyper, steps=5)
+    table = trace.explain(3).attrs["update"]
+    frame = trace.to_pandas()
+    for slot in slots:
+        assert f"{slot} after" in table.columns
+    for name in ("w", "b"):
+        before, after = frame[name].iloc[2], frame[name].iloc[3]
+        assert table.loc[name, "after"] == pytest.approx(after, rel=1e-6)
+        assert table.loc[name, "added"] == pytest.approx(after - before, rel=1e-5)
+
+
+def test_nadams_decoupled_decay_is_explained_as_decoupled() -> None:
+    hyper = {"weight_decay": 0.1, "decoupled_weight_decay": True}
+    trace = gradtrace.fit(
+        line(), "line", optimizer="torch.nadam", lr=0.01, opt=hyper, steps=4
+    )
+    assert "added includes the weight decay" in trace.explain_text(3)
+    coupled = gradtrace.fit(
+        line(),
+        "line",
+        optimizer="torch.nadam",
+        lr=0.01,
+        opt={"weight_decay": 0.1},
+        steps=4,
+    )
+    assert "gradient plus weight_decay x w" in coupled.explain_text(3)
+
+
+@pytest.mark.parametrize(
+    ("opt", "said"),
+    [
+        ({"momentum_decay": -1.0}, "momentum_decay"),
+        ({"lr_decay": -0.5}, "lr_decay"),
+        ({"amsgrad": True}, "amsgrad"),
+    ],
+)
+def test_bad_hyper_parameters_are_refused(opt: dict, said: str) -> None:
+    preset = "torch.adagrad" if "lr_decay" in opt else "torch.nadam"
+    with pytest.raises(InputError, match=said):
+        gradtrace.fit(line(), "line", optimizer=preset, opt=opt, steps=3)
