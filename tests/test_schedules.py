@@ -50,6 +50,52 @@ def test_pytorch_cosine_recursion_follows_its_closed_form(
     np.testing.assert_allclose(rates, closed, rtol=1e-9, atol=1e-12)
 
 
+def test_pytorch_multistep_and_linear_rates() -> None:
+    """MultiStepLR multiplies by gamma at each milestone, a milestone given twice
+    twice; LinearLR starts at lr * start_factor (its constructor's step) and
+    reaches lr * end_factor after total_iters epochs, by its chainable recursion."""
+    multi = LrSchedule.create("torch.multistep", milestones=(2, 4, 4), gamma=0.5)
+    assert multi.epoch_rates(0.8, 6) == [0.8, 0.8, 0.4, 0.4, 0.1, 0.1]
+    linear = LrSchedule.create("torch.linear", start_factor=0.25, total_iters=3)
+    assert linear.epoch_rates(0.4, 5) == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.4])
+    # stepped after each batch: the rate changes within the epoch
+    by_batch = LrSchedule.create("torch.multistep", milestones=(3,), by_batch=True)
+    rates = by_batch.rates_at(1.0, np.arange(6), per_epoch=4, n_steps=6)
+    assert rates.tolist() == pytest.approx([1.0, 1.0, 1.0, 0.1, 0.1, 0.1])
+    assert "by_batch" not in str(multi) and "by_batch=True" in str(by_batch)
+    assert str(multi) == "torch.multistep(milestones=[2, 4, 4], gamma=0.5)"
+
+
+@given(
+    st.floats(0.01, 1.0),
+    st.floats(0.0, 1.0),
+    st.integers(1, 40),
+    st.integers(1, 60),
+)
+def test_pytorch_linear_recursion_follows_its_closed_form(
+    start: float, end: float, total: int, n_epochs: int
+) -> None:
+    schedule = LrSchedule.create(
+        "torch.linear", start_factor=start, end_factor=end, total_iters=total
+    )
+    rates = np.array(schedule.epoch_rates(0.1, n_epochs))
+    e = np.minimum(np.arange(n_epochs), total)
+    closed = 0.1 * (start + (end - start) * e / total)
+    np.testing.assert_allclose(rates, closed, rtol=1e-9, atol=1e-15)
+
+
+def test_keras_cosine_warms_up_then_decays_from_its_target() -> None:
+    """CosineDecay with warmup_steps: a line from lr to warmup_target over the
+    warm-up, then the cosine from the target over decay_steps, then alpha of
+    the target."""
+    cos = LrSchedule.create(
+        "keras.cosine", decay_steps=4, alpha=0.1, warmup_steps=2, warmup_target=1.0
+    )
+    got = cos.rates_at(0.2, np.arange(9), per_epoch=1, n_steps=9)
+    cosine = [1.0, 0.8681981, 0.55, 0.2318019, 0.1, 0.1, 0.1]
+    np.testing.assert_allclose(got, [0.2, 0.6, *cosine], rtol=1e-6)
+
+
 def test_keras_schedules_as_keras_computes_them() -> None:
     """Functions of the updates done before the step, in float32."""
     exp = LrSchedule.create("keras.exponential", decay_steps=4, decay_rate=0.5)
@@ -89,6 +135,7 @@ def test_the_trace_records_each_steps_rate() -> None:
         "name": "torch.step",
         "step_size": 2,
         "gamma": 0.5,
+        "by_batch": False,
     }
     # the same run as a dict; and no column without a schedule
     again = gradtrace.fit(
@@ -201,6 +248,10 @@ def test_a_decayed_rate_lands_nearer_the_optimum_than_a_fixed_one() -> None:
     [
         "torch.cosine:T_max=3,eta_min=0.01",
         "keras.exponential:decay_steps=5,decay_rate=0.3",
+        "torch.multistep:milestones=[1,3],gamma=0.5",
+        "torch.linear:start_factor=0.2,total_iters=3",
+        "torch.step:step_size=3,gamma=0.5,by_batch=true",
+        "keras.cosine:decay_steps=10,warmup_steps=3,warmup_target=0.3",
     ],
 )
 def test_a_sweep_gives_each_rate_the_schedule_a_fit_gives_it(schedule: str) -> None:
@@ -314,6 +365,13 @@ def test_the_command_line_prints_the_rates(
         ("torch.step:step_size", "takes NAME:KEY=VALUE,KEY=VALUE"),
         ("torch.exponential:gamma=fast", "gamma must be a number"),
         ("torch.exponential:gamma=-1", "gamma must be a number >= 0"),
+        ("torch.multistep:milestones=[0,3]", "milestones are epochs, whole numbers"),
+        ("torch.multistep:milestones=[2,x]", "milestones are epochs, whole numbers"),
+        ("torch.multistep:milestones=[]", "needs at least one epoch"),
+        ("torch.linear:start_factor=0", "start_factor is a share of the rate"),
+        ("torch.linear:end_factor=1.5", "end_factor is a share of the rate"),
+        ("keras.cosine:decay_steps=9,warmup_target=0.1", "give both"),
+        ("keras.cosine:decay_steps=9,warmup_steps=2.5", "warmup_steps counts steps"),
     ],
 )
 def test_bad_schedules_are_told_what_to_give(
@@ -339,6 +397,8 @@ def test_python_is_told_a_rate_is_one_number_and_lr_find_sets_its_own() -> None:
         "torch.exponential:gamma=0.97",
         "torch.step:step_size=3,gamma=0.7",
         "torch.cosine:T_max=7,eta_min=0.001",
+        "torch.multistep:milestones=[20,50,50,120],gamma=0.7",
+        "torch.linear:start_factor=0.3,total_iters=90",
     ],
 )
 def test_a_run_of_many_epochs_keeps_pytorchs_rates(

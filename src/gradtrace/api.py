@@ -1842,8 +1842,10 @@ def longer(
         n_steps = steps = validate.positive_int("--steps", steps, "--steps")
     per_epoch = int(schedule["batches_per_epoch"])
     sched = validate.lr_schedule(config.lr_schedule)
-    before = -(-int(schedule["n_steps"]) // per_epoch)
-    if sched is not None and not sched.same_rates(before, -(-n_steps // per_epoch)):
+    if sched is not None and not sched.same_rates(
+        sched.scheduler_steps(int(schedule["n_steps"]), per_epoch),
+        sched.scheduler_steps(n_steps, per_epoch),
+    ):
         raise InputError(
             "the run's PyTorch schedule takes its rates by PyTorch's recursion up "
             f"to {schedules.TABLE_EPOCHS} epochs and from tables in double "

@@ -25,7 +25,9 @@ from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import ALIASES, PRESETS, RANGES, OptimizerSpec
 from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
+from gradtrace.core.schedules import LISTS as SCHEDULE_LISTS
 from gradtrace.core.schedules import SCHEDULES, LrSchedule
+from gradtrace.core.schedules import WHOLE as SCHEDULE_WHOLE
 from gradtrace.errors import COMMAND_LINE, InputError
 from gradtrace.text import close_name, column_hint, x_flags
 
@@ -1263,7 +1265,7 @@ def lr_schedule(value: Any) -> LrSchedule | None:
     elif isinstance(value, str):
         name, _, rest = value.strip().partition(":")
         given = {}
-        for part in filter(None, (p.strip() for p in rest.split(","))):
+        for part in filter(None, (p.strip() for p in _top_level(rest))):
             key, eq, text = part.partition("=")
             if not eq or not key.strip():
                 raise InputError(
@@ -1289,6 +1291,9 @@ def lr_schedule(value: Any) -> LrSchedule | None:
         if isinstance(default, bool):
             params[key] = _boolean(f"{name} {key}", text)
             continue
+        if key in SCHEDULE_LISTS:
+            params[key] = _epoch_list(name, key, text)
+            continue
         try:
             number = _number(text)
         except (TypeError, ValueError):
@@ -1305,7 +1310,26 @@ def lr_schedule(value: Any) -> LrSchedule | None:
                 f"{'epochs' if preset.per_epoch else 'steps'}: give a whole number "
                 f"of at least 1, got {text!r}."
             )
+        if key in SCHEDULE_WHOLE and number != int(number):
+            raise InputError(
+                f"schedule {name!r}: {key} counts steps: give a whole number, "
+                f"got {text!r}."
+            )
         params[key] = number
+    if name == "torch.linear":
+        for key, low in (("start_factor", 0.0), ("end_factor", -1.0)):
+            factor = params.get(key, preset.defaults[key])
+            if not low < float(factor) <= 1:  # type: ignore[arg-type]
+                raise InputError(
+                    f"schedule 'torch.linear': {key} is a share of the rate, "
+                    f"{'above 0' if low == 0 else 'from 0'} up to 1 (as PyTorch "
+                    f"takes it), got {factor!r}."
+                )
+    if params.get("warmup_target") and not params.get("warmup_steps"):
+        raise InputError(
+            f"schedule {name!r}: warmup_target is where a warm-up of warmup_steps "
+            f"steps ends: give both, as {name}:warmup_steps=100,warmup_target=0.01."
+        )
     missing = [k for k, v in preset.defaults.items() if v is None and k not in params]
     if missing:
         example = ",".join(f"{k}=VALUE" for k in missing)
@@ -1314,6 +1338,46 @@ def lr_schedule(value: Any) -> LrSchedule | None:
             f"{name}:{example}."
         )
     return LrSchedule.create(name, **params)
+
+
+def _top_level(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets: ``milestones=[30,80],gamma=0.5``
+    is two parts."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
+def _epoch_list(name: str, key: str, value: Any) -> tuple[int, ...]:
+    """A list of epochs (``[30,80]``, ``30``, or a Python list): whole numbers of
+    at least 1."""
+    items: Any = value
+    if isinstance(value, str):
+        inner = value.strip().removeprefix("[").removesuffix("]")
+        items = [v for v in inner.split(",") if v.strip()]
+    elif not isinstance(value, (list, tuple, np.ndarray)):
+        items = [value]
+    epochs: list[int] = []
+    for item in items:
+        try:
+            number = _number(item)
+        except (TypeError, ValueError):
+            number = -1.0
+        if not math.isfinite(number) or number < 1 or number != int(number):
+            raise InputError(
+                f"schedule {name!r}: {key} are epochs, whole numbers of at least 1, "
+                f"as {key}=[30,80]; got {value!r}."
+            )
+        epochs.append(int(number))
+    if not epochs:
+        raise InputError(
+            f"schedule {name!r}: {key} needs at least one epoch, as {key}=[30,80]."
+        )
+    return tuple(epochs)
 
 
 def clip(value: Any) -> GradClip | None:

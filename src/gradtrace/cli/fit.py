@@ -181,12 +181,14 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             metavar="NAME[:KEY=VALUE,...]",
             default=None,
             help="Change the rate over the run, from --lr, as PyTorch's schedulers "
-            "(once an epoch) or Keras's (every step) compute it: torch.step "
-            "(step_size, gamma), torch.exponential (gamma), torch.cosine (T_max, "
-            "eta_min), keras.exponential (decay_steps, decay_rate, staircase), "
-            "keras.inverse_time (the same), keras.cosine (decay_steps, alpha); "
-            "such as --lr-schedule torch.step:step_size=10,gamma=0.5. The trace "
-            "gets an lr column.",
+            "(once an epoch; by_batch=true: every batch) or Keras's (every step) "
+            "compute it: torch.step (step_size, gamma), torch.exponential (gamma), "
+            "torch.cosine (T_max, eta_min), torch.multistep (milestones=[30,80], "
+            "gamma), torch.linear (start_factor, end_factor, total_iters), "
+            "keras.exponential (decay_steps, decay_rate, staircase), "
+            "keras.inverse_time (the same), keras.cosine (decay_steps, alpha, "
+            "warmup_steps, warmup_target); such as --lr-schedule "
+            "torch.step:step_size=10,gamma=0.5. The trace gets an lr column.",
         ),
         click.option(
             "--clip",

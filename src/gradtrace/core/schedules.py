@@ -1,7 +1,8 @@
 """Learning-rate schedules by name, each as its framework computes it.
 
 PyTorch's schedulers change the rate once an epoch (``scheduler.step()`` after each
-epoch, as the docs' loops do), each new rate computed from the last in Python floats
+epoch, as the docs' loops do; ``by_batch=True``: after each batch, as warm-ups and
+one-cycle loops do), each new rate computed from the last in Python floats
 (its "chainable" form, whose rounding the closed form does not share); gradtrace
 computes the same recursion in double precision and hands each epoch's rate to the
 optimizer, which casts it to the parameters' dtype as PyTorch's update does. Keras's
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,13 +27,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-Value = float | bool | int
+Value = float | bool | int | tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class SchedulePreset:
-    """A named schedule: its parameters' defaults (None: required), whether it
-    changes the rate once an epoch or every step, and a description."""
+    """A named schedule: its parameters' defaults (None: required), whether it is
+    PyTorch's (a recursion, stepped once an epoch or with ``by_batch`` once a
+    batch) or Keras's (a function of the step count), and a description."""
 
     name: str
     defaults: dict[str, Value | None]
@@ -44,23 +47,42 @@ SCHEDULES: dict[str, SchedulePreset] = {
     for s in [
         SchedulePreset(
             "torch.step",
-            {"step_size": None, "gamma": 0.1},
+            {"step_size": None, "gamma": 0.1, "by_batch": False},
             True,
             "torch.optim.lr_scheduler.StepLR: the rate times gamma every "
-            "step_size epochs",
+            "step_size epochs (or batches, by_batch=true)",
         ),
         SchedulePreset(
             "torch.exponential",
-            {"gamma": None},
+            {"gamma": None, "by_batch": False},
             True,
             "torch.optim.lr_scheduler.ExponentialLR: the rate times gamma every epoch",
         ),
         SchedulePreset(
             "torch.cosine",
-            {"T_max": None, "eta_min": 0.0},
+            {"T_max": None, "eta_min": 0.0, "by_batch": False},
             True,
             "torch.optim.lr_scheduler.CosineAnnealingLR: half a cosine from the "
             "rate down to eta_min over T_max epochs",
+        ),
+        SchedulePreset(
+            "torch.multistep",
+            {"milestones": None, "gamma": 0.1, "by_batch": False},
+            True,
+            "torch.optim.lr_scheduler.MultiStepLR: the rate times gamma at each "
+            "milestone epoch, milestones=[30,80]",
+        ),
+        SchedulePreset(
+            "torch.linear",
+            {
+                "start_factor": 1 / 3,
+                "end_factor": 1.0,
+                "total_iters": 5,
+                "by_batch": False,
+            },
+            True,
+            "torch.optim.lr_scheduler.LinearLR: the rate times start_factor, "
+            "growing linearly to end_factor over total_iters epochs (a warm-up)",
         ),
         SchedulePreset(
             "keras.exponential",
@@ -78,10 +100,16 @@ SCHEDULES: dict[str, SchedulePreset] = {
         ),
         SchedulePreset(
             "keras.cosine",
-            {"decay_steps": None, "alpha": 0.0},
+            {
+                "decay_steps": None,
+                "alpha": 0.0,
+                "warmup_steps": 0,
+                "warmup_target": 0.0,
+            },
             False,
             "keras.optimizers.schedules.CosineDecay: half a cosine from lr down to "
-            "alpha * lr over decay_steps steps",
+            "alpha * lr over decay_steps steps; with warmup_steps, first a line "
+            "from lr up to warmup_target, and the cosine from there",
         ),
     ]
 }
@@ -92,7 +120,13 @@ SCHEDULES: dict[str, SchedulePreset] = {
 TABLE_EPOCHS = 100_000
 
 #: Parameters that count (epochs or steps) and must be whole numbers of at least 1.
-COUNTS = frozenset({"step_size", "T_max", "decay_steps"})
+COUNTS = frozenset({"step_size", "T_max", "decay_steps", "total_iters"})
+
+#: Parameters that count and may be 0.
+WHOLE = frozenset({"warmup_steps"})
+
+#: Parameters that are lists of counts (epochs), each at least 1.
+LISTS = frozenset({"milestones"})
 
 
 @dataclass(frozen=True)
@@ -115,13 +149,15 @@ class LrSchedule:
         preset = SCHEDULES[name]
         params: dict[str, Value] = {}
         for key, default in preset.defaults.items():
-            value = given.get(key, default)
+            value: Any = given.get(key, default)
             if value is None:
                 raise KeyError(key)
             if isinstance(default, bool):
                 params[key] = bool(value)
-            elif key in COUNTS:
+            elif key in COUNTS or key in WHOLE:
                 params[key] = int(value)
+            elif key in LISTS:
+                params[key] = tuple(int(v) for v in value)
             else:
                 params[key] = float(value)
         unknown = set(given) - set(preset.defaults)
@@ -130,18 +166,34 @@ class LrSchedule:
         return LrSchedule(name, tuple(params.items()))
 
     @property
-    def params(self) -> dict[str, Value]:
+    def params(self) -> dict[str, Any]:
         return dict(self.items)
 
     @property
     def per_epoch(self) -> bool:
+        """Whether it is PyTorch's: a recursion stepped once an epoch, or once a
+        batch with ``by_batch`` (the name is the older of the two)."""
         return SCHEDULES[self.name].per_epoch
+
+    def unit(self, per_epoch: int) -> int:
+        """The optimizer steps between two of a PyTorch schedule's
+        ``scheduler.step()``: an epoch's batches, or 1 with ``by_batch``."""
+        return 1 if self.params.get("by_batch") else per_epoch
+
+    def scheduler_steps(self, n_steps: int, per_epoch: int) -> int:
+        """How many rates a run of ``n_steps`` takes from a PyTorch schedule."""
+        return max(1, -(-n_steps // self.unit(per_epoch)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, **self.params}
 
     def __str__(self) -> str:
-        shown = ", ".join(f"{k}={v}" for k, v in self.items)
+        # stepped once an epoch, PyTorch's usual way, goes without saying
+        shown = ", ".join(
+            f"{k}={list(v) if isinstance(v, tuple) else v}"
+            for k, v in self.items
+            if not (k == "by_batch" and not v)
+        )
         return f"{self.name}({shown})"
 
     def epoch_rates(self, lr: float, n_epochs: int) -> list[float]:
@@ -152,9 +204,27 @@ class LrSchedule:
     def _recursion(self, lr: float, n_epochs: int) -> list[float]:
         p = self.params
         rates = [float(lr)]
+        if self.name == "torch.linear":  # the constructor's step: lr * start_factor
+            rates = [float(lr) * float(p["start_factor"])]
+        hits = Counter(p.get("milestones", ()))
         for e in range(1, n_epochs):
             last = rates[-1]
-            if self.name == "torch.step":
+            if self.name == "torch.multistep":
+                rates.append(last * float(p["gamma"]) ** hits[e] if e in hits else last)
+            elif self.name == "torch.linear":
+                start, end = float(p["start_factor"]), float(p["end_factor"])
+                total = int(p["total_iters"])
+                if e > total:
+                    rates.append(last)
+                else:
+                    rates.append(
+                        last
+                        * (
+                            1.0
+                            + (end - start) / (total * start + (e - 1) * (end - start))
+                        )
+                    )
+            elif self.name == "torch.step":
                 step_size = int(p["step_size"])
                 rates.append(last * float(p["gamma"]) if e % step_size == 0 else last)
             elif self.name == "torch.exponential":
@@ -189,14 +259,17 @@ class LrSchedule:
             jnp.full_like(step, int(p["decay_steps"]))
         )
         if self.name == "keras.cosine":
-            fraction = jnp.minimum(step, decay_steps) / decay_steps
-            pi = jnp.asarray(math.pi, dtype)
-            cosine = jnp.asarray(0.5, dtype) * (
-                jnp.asarray(1.0, dtype) + jnp.cos(pi * fraction)
-            )
-            alpha = float(p["alpha"])
-            decayed = jnp.asarray(1 - alpha, dtype) * cosine + jnp.asarray(alpha, dtype)
-            return initial * decayed
+            warmup = int(p["warmup_steps"])
+            if not warmup:
+                fraction = jnp.minimum(step, decay_steps) / decay_steps
+                return initial * self._cosine(fraction, dtype)
+            # warm up from lr to warmup_target, then the cosine from the target
+            target = jnp.asarray(float(p["warmup_target"]), dtype)
+            warmup_steps = jax.lax.optimization_barrier(jnp.full_like(step, warmup))
+            step = jnp.minimum(step, decay_steps + warmup_steps)
+            rising = (target - initial) * (step / warmup_steps) + initial
+            falling = target * self._cosine((step - warmup_steps) / decay_steps, dtype)
+            return jnp.where(step < warmup_steps, rising, falling)
         rate = jnp.asarray(float(p["decay_rate"]), dtype)
         fraction = step / decay_steps
         if p["staircase"]:
@@ -204,6 +277,15 @@ class LrSchedule:
         if self.name == "keras.exponential":
             return initial * jnp.power(rate, fraction)
         return initial / (jnp.asarray(1.0, dtype) + rate * fraction)
+
+    def _cosine(self, fraction: Any, dtype: Any) -> Any:
+        """Keras's ``(1 - alpha) * 0.5 * (1 + cos(pi * fraction)) + alpha``."""
+        pi = jnp.asarray(math.pi, dtype)
+        cosine = jnp.asarray(0.5, dtype) * (
+            jnp.asarray(1.0, dtype) + jnp.cos(pi * fraction)
+        )
+        alpha = float(self.params["alpha"])
+        return jnp.asarray(1 - alpha, dtype) * cosine + jnp.asarray(alpha, dtype)
 
     def rate_dtype(self, param_dtype: Any) -> Any:
         """The dtype of the rates a run hands its optimizer: PyTorch's Python
@@ -214,9 +296,10 @@ class LrSchedule:
         return np.float64 if wide and self.per_epoch else np.float32
 
     def same_rates(self, epochs: int, other: int) -> bool:
-        """Whether runs of ``epochs`` and ``other`` epochs take the same rates at the
-        epochs both have: not where one is within ``TABLE_EPOCHS`` (PyTorch's
-        recursion) and the other beyond (tables within two ulps of it)."""
+        """Whether runs of ``epochs`` and ``other`` scheduler steps (epochs, or
+        batches with ``by_batch``) take the same rates at the ones both have: not
+        where one is within ``TABLE_EPOCHS`` (PyTorch's recursion) and the other
+        beyond (tables within two ulps of it)."""
         if not self.per_epoch:
             return True
         return not min(epochs, other) <= TABLE_EPOCHS < max(epochs, other)
@@ -231,6 +314,7 @@ class LrSchedule:
         tables of its factors in double precision (``_long``)."""
         if not self.per_epoch:
             return lambda count: self.keras_rate(lr, count, dtype)
+        per_epoch = self.unit(per_epoch)
         n_epochs = max(1, -(-n_steps // per_epoch))
         if isinstance(lr, (int, float)) and n_epochs <= TABLE_EPOCHS:
             table = jnp.asarray(np.asarray(self.epoch_rates(lr, n_epochs)), dtype)
@@ -252,6 +336,25 @@ class LrSchedule:
         p = self.params
         dt = np.dtype(dtype)
         fixed = isinstance(lr, (int, float))
+        if self.name in ("torch.multistep", "torch.linear"):
+            if self.name == "torch.multistep":  # gamma ** (milestones passed)
+                marks = np.sort(np.asarray(p["milestones"], np.int64))
+                factors = float(p["gamma"]) ** np.arange(len(marks) + 1.0)
+            else:  # start_factor + (end - start) * min(total, e) / total
+                start, end = float(p["start_factor"]), float(p["end_factor"])
+                total = int(p["total_iters"])
+                factors = start + (end - start) * np.arange(total + 1.0) / total
+            table = ((lr if fixed else 1.0) * factors).astype(dt)
+
+            def stepwise(xp: Any, epoch: Any) -> Any:
+                if self.name == "torch.multistep":
+                    at = (xp.asarray(epoch)[..., None] >= xp.asarray(marks)).sum(-1)
+                else:
+                    at = xp.minimum(epoch, total)
+                factor = xp.asarray(table)[at]
+                return factor if fixed else lr * factor
+
+            return stepwise
         if self.name == "torch.cosine":
             t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
             # one period in double precision: the cosine repeats
@@ -295,6 +398,7 @@ class LrSchedule:
         ``TABLE_EPOCHS`` epochs)."""
         counts = np.asarray(counts, np.int64)
         if self.per_epoch:
+            per_epoch = self.unit(per_epoch)
             n_epochs = max(1, -(-n_steps // per_epoch))
             epochs = np.minimum(counts // per_epoch, n_epochs - 1)
             if n_epochs > TABLE_EPOCHS:  # as rate_fn computes them
