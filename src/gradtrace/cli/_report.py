@@ -195,14 +195,14 @@ def print_summary(
         from gradtrace.core.schedules import LrSchedule
 
         params = {k: v for k, v in schedule.items() if k != "name"}
-        shown = LrSchedule.create(schedule["name"], **params)
+        rule = LrSchedule.create(schedule["name"], **params)
         rates = trace.to_pandas()["lr"].dropna()
         span = (
             f": {rates.iloc[0]:.6g} at step 1 to {rates.iloc[-1]:.6g} at the last"
             if len(rates)
             else ""
         )
-        console.print(f"  learning rate {shown}{span}")
+        console.print(f"  learning rate {rule}{span}")
     clip = info.get("clip")
     if clip:
         shown = ", ".join(f"{k}={v}" for k, v in clip.items() if k != "name")
