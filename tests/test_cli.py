@@ -153,7 +153,7 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
     ("args", "message"),
     [
         (["--model", "lin"], "unknown model 'lin'"),
-        (["--optimizer", "keras.nadam"], "unknown optimizer"),
+        (["--optimizer", "keras.lion"], "unknown optimizer"),
         (["--loss", "hinge"], "unknown loss 'hinge'"),
         (["--lr", "-1"], "learning rate must be a positive number"),
         (["--lr", "abc"], "learning rate must be a positive number"),

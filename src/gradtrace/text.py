@@ -36,8 +36,32 @@ def close_name(name: str, names: Sequence[str]) -> str | None:
         if len(pick) == 1:
             return pick[0]
     by_fold = {n.lower(): n for n in names}
+    # fewest typing slips first (keras.adma is keras.adam, not keras.adamax),
+    # then difflib's likeness
+    near = [(_slips(folded, n), n) for n in by_fold]
+    fewest = min((d for d, _ in near), default=None)
+    if fewest is not None and fewest <= max(1, len(folded) // 5):
+        tied = [n for d, n in near if d == fewest]
+        best = max(tied, key=lambda n: difflib.SequenceMatcher(None, folded, n).ratio())
+        return by_fold[best]
     close = difflib.get_close_matches(folded, list(by_fold), n=1, cutoff=0.6)
     return by_fold[close[0]] if close else None
+
+
+def _slips(a: str, b: str) -> int:
+    """Typing slips between ``a`` and ``b``: letters left out, added, changed or
+    two swapped (the optimal string alignment distance)."""
+    row2: list[int] = []
+    row1 = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(row1[j] + 1, row[j - 1] + 1, row1[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], row2[j - 2] + 1)
+        row2, row1 = row1, row
+    return row1[len(b)]
 
 
 def column_hint(column: str, names: Sequence[str], flag: str) -> str:

@@ -35,6 +35,7 @@ from gradtrace.core.transforms import (
     AdamState,
     AmsgradState,
     MomentumState,
+    NadamState,
     RMSpropState,
 )
 
@@ -182,6 +183,17 @@ def _inner_state(  # type: ignore[no-untyped-def]
         return RMSpropState(count, tree("rms"), tree("momentum"), zeros)
     if preset in ("keras.adam", "keras.adamw"):
         return AdamState(count, tree("momentum"), tree("velocity"))
+    if preset == "keras.adagrad":  # before Keras builds it: the initial value
+        start = fx["config"]["hyper"].get("initial_accumulator_value", 0.1)
+        first = fx["state"]["accumulator"][cols[0]][k] is None
+        sums = {c: jnp.float32(start) for c in cols} if first else tree("accumulator")
+        return AccumulatorState(count, sums)
+    if preset == "keras.adamax":
+        return AdamaxState(count, tree("m"), tree("u"))
+    if preset == "keras.nadam":
+        product = fx["state"]["u_product"][k]
+        product = jnp.float32(1.0 if product is None else product)
+        return NadamState(count, tree("momentum"), tree("velocity"), product)
     if preset == "tf_keras.adam":
         return AdamState(count, tree("m"), tree("v"))
     if preset == "torch.sgd":

@@ -153,11 +153,12 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="sgd, momentum, nesterov, rmsprop, adam, adamw, adagrad (optax), "
             "or a framework preset with its exact update rule and defaults: "
-            "keras.sgd, keras.rmsprop, keras.adam, keras.adamw (Keras 3), "
+            "keras.sgd, keras.rmsprop, keras.adam, keras.adamw, keras.adagrad, "
+            "keras.adamax, keras.nadam (Keras 3), "
             "tf_keras.rmsprop, tf_keras.adam (Keras 2 legacy), torch.sgd, "
             "torch.rmsprop, torch.adam, torch.adamw (--opt amsgrad=true), "
             "torch.adagrad, torch.adamax, torch.nadam. Weight decay: --opt "
-            "weight_decay=W on the adamw presets (decoupled) and torch.sgd, "
+            "weight_decay=W on the adamw and keras presets (decoupled) and torch.sgd, "
             "torch.adam, torch.adagrad, torch.adamax, torch.nadam (added to the "
             "gradient, as PyTorch does).",
         ),

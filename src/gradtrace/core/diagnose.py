@@ -52,6 +52,9 @@ FAMILIES = {
     "keras.adamw": "adaptive",
     "torch.adamw": "adaptive",
     "torch.adagrad": "adaptive",
+    "keras.adagrad": "adaptive",
+    "keras.adamax": "adaptive",
+    "keras.nadam": "adaptive",
     "torch.adamax": "adaptive",
     "torch.nadam": "adaptive",
 }

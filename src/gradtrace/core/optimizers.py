@@ -209,6 +209,38 @@ def _keras_adam(
     return _keras_decay(inner, learning_rate, weight_decay)
 
 
+def _keras_adagrad(
+    learning_rate: float,
+    initial_accumulator_value: float,
+    epsilon: float,
+    weight_decay: float,
+) -> optax.GradientTransformation:
+    inner = transforms.keras_adagrad(learning_rate, initial_accumulator_value, epsilon)
+    return _keras_decay(inner, learning_rate, weight_decay)
+
+
+def _keras_adamax(
+    learning_rate: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    weight_decay: float,
+) -> optax.GradientTransformation:
+    inner = transforms.keras_adamax(learning_rate, beta_1, beta_2, epsilon)
+    return _keras_decay(inner, learning_rate, weight_decay)
+
+
+def _keras_nadam(
+    learning_rate: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    weight_decay: float,
+) -> optax.GradientTransformation:
+    inner = transforms.keras_nadam(learning_rate, beta_1, beta_2, epsilon)
+    return _keras_decay(inner, learning_rate, weight_decay)
+
+
 def _tf_keras_adam(
     learning_rate: float, beta_1: float, beta_2: float, epsilon: float
 ) -> optax.GradientTransformation:
@@ -370,6 +402,32 @@ PRESETS: dict[str, Preset] = {
             "Keras 3 AdamW: w -= w * wd * lr, then Keras's Adam step",
         ),
         Preset(
+            "keras.adagrad",
+            _keras_adagrad,
+            {
+                "learning_rate": 0.001,
+                "initial_accumulator_value": 0.1,
+                "epsilon": 1e-7,
+                "weight_decay": 0.0,
+            },
+            "learning_rate",
+            "Keras 3 Adagrad: s += g^2, w -= lr * g / sqrt(s + eps)",
+        ),
+        Preset(
+            "keras.adamax",
+            _keras_adamax,
+            {"learning_rate": 0.001, **_ADAM_KERAS, "weight_decay": 0.0},
+            "learning_rate",
+            "Keras 3 Adamax: u = max(beta_2 u, |g|), w -= lr m / ((1 - b1^t)(u + eps))",
+        ),
+        Preset(
+            "keras.nadam",
+            _keras_nadam,
+            {"learning_rate": 0.001, **_ADAM_KERAS, "weight_decay": 0.0},
+            "learning_rate",
+            "Keras 3 Nadam: Adam with Nesterov momentum, Keras's 0.96^t schedule",
+        ),
+        Preset(
             "tf_keras.rmsprop",
             transforms.tf_keras_rmsprop,
             {"learning_rate": 0.001, **_RMS_KERAS},
@@ -485,7 +543,17 @@ PRESETS: dict[str, Preset] = {
 #: Presets whose weight decay is decoupled (scaled by the learning rate apart
 #: from the gradient's step).
 DECOUPLED = frozenset(
-    {"adamw", "keras.adamw", "torch.adamw", "keras.sgd", "keras.rmsprop", "keras.adam"}
+    {
+        "adamw",
+        "keras.adamw",
+        "torch.adamw",
+        "keras.sgd",
+        "keras.rmsprop",
+        "keras.adam",
+        "keras.adagrad",
+        "keras.adamax",
+        "keras.nadam",
+    }
 )
 
 #: Presets whose update writes the weights more than once (NAdam's two

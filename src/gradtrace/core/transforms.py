@@ -94,6 +94,16 @@ class AdamaxState(NamedTuple):
     u: optax.Params
 
 
+class NadamState(NamedTuple):
+    """State of Keras's Nadam: as :class:`AdamState`, and the running product of
+    its momentum schedule (Keras ``_u_product``, one number)."""
+
+    iterations: Array
+    m: optax.Params
+    v: optax.Params
+    u_product: Array
+
+
 class AccumulatorState(NamedTuple):
     """State of Adagrad: step count and the sum of squared gradients (PyTorch
     ``sum``)."""
@@ -321,6 +331,140 @@ def keras_adam(
         return u, AdamState(count, m, v)
 
     return optax.GradientTransformation(_adam_init, update)
+
+
+def keras_adagrad(
+    learning_rate: float = 0.001,
+    initial_accumulator_value: float = 0.1,
+    epsilon: float = 1e-7,
+) -> optax.GradientTransformation:
+    r"""Keras 3 Adagrad (``keras.optimizers.Adagrad``).
+
+    .. math::
+        s \leftarrow s + g^2,\quad w \leftarrow w - \frac{\eta g}{\sqrt{s + \epsilon}}
+
+    with :math:`s` starting at ``initial_accumulator_value`` and
+    :math:`\epsilon` inside the root (PyTorch's is outside).
+    """
+
+    def init(params: optax.Params) -> AccumulatorState:
+        start = tree_map(lambda w: jnp.full_like(w, initial_accumulator_value), params)
+        return AccumulatorState(jnp.zeros([], jnp.int32), start)
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+
+        def one(g, s):  # type: ignore[no-untyped-def]
+            s = s + jnp.square(g)
+            return -((_c(learning_rate, g) * g) / jnp.sqrt(s + _c(epsilon, g))), s
+
+        d, s = _split(updates, tree_map(one, updates, state.sum), 2)
+        return d, AccumulatorState(state.iterations + 1, s)
+
+    return optax.GradientTransformation(init, update)
+
+
+def keras_adamax(
+    learning_rate: float = 0.001,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-7,
+) -> optax.GradientTransformation:
+    r"""Keras 3 Adamax (``keras.optimizers.Adamax``).
+
+    .. math::
+        m \mathrel{+}= (g - m)(1-\beta_1),\quad
+        u \leftarrow \max(\beta_2 u, |g|),\quad
+        w \leftarrow w - \frac{\eta m}{(1-\beta_1^t)(u + \epsilon)}
+
+    (:math:`\epsilon` added to the norm, not to :math:`|g|` as PyTorch adds it).
+    """
+
+    def init(params: optax.Params) -> AdamaxState:
+        return AdamaxState(jnp.zeros([], jnp.int32), _zeros(params), _zeros(params))
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+        count = state.iterations + 1
+
+        def one(g, m, u):  # type: ignore[no-untyped-def]
+            t = count.astype(g.dtype)
+            beta_1_power = jnp.power(_via_float32(beta_1, g), t)
+            m = m + (g - m) * _c(1 - beta_1, g)
+            u = jnp.maximum(_c(beta_2, g) * u, jnp.abs(g))
+            step = (_c(learning_rate, g) * m) / (
+                (_c(1.0, g) - beta_1_power) * (u + _c(epsilon, g))
+            )
+            return -step, m, u
+
+        d, m, u = _split(updates, tree_map(one, updates, state.m, state.u), 3)
+        return d, AdamaxState(count, m, u)
+
+    return optax.GradientTransformation(init, update)
+
+
+def keras_nadam(
+    learning_rate: float = 0.001,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-7,
+) -> optax.GradientTransformation:
+    r"""Keras 3 Nadam (``keras.optimizers.Nadam``).
+
+    .. math::
+        u_t = \beta_1 (1 - \tfrac12 0.96^t),\quad
+        \Pi_t = \Pi_{t-1} u_t,\quad
+        \hat m = \frac{u_{t+1} m}{1 - \Pi_t u_{t+1}} + \frac{(1 - u_t) g}{1 - \Pi_t},
+        \quad w \leftarrow w - \frac{\hat m \eta}{\sqrt{v / (1-\beta_2^t)} +
+        \epsilon}
+
+    with :math:`m, v` updated as Keras's Adam updates them. Keras's schedule is
+    :math:`0.96^t` (PyTorch's NAdam :math:`0.96^{0.004 t}`); the running product
+    :math:`\Pi` is state (:class:`NadamState`, in the first parameter's dtype),
+    updated once a step before the weights.
+    """
+
+    def init(params: optax.Params) -> NadamState:
+        # Keras makes it of the first variable's dtype
+        leaves = jax.tree_util.tree_leaves(params)
+        one = jnp.ones([], leaves[0].dtype if leaves else jnp.float32)
+        return NadamState(jnp.zeros([], jnp.int32), _zeros(params), _zeros(params), one)
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+        count = state.iterations + 1
+        product = state.u_product
+        # _backend_update_step: u_product * beta_1 * (1 - 0.5 * 0.96 ** t)
+        # (its Python floats taken in the variable's dtype, not through float32)
+        t = count.astype(product.dtype)
+        power = jnp.power(_c(0.96, product), t)
+        product = (product * _c(beta_1, product)) * (
+            _c(1.0, product) - _c(0.5, product) * power
+        )
+
+        def one(g, m, v):  # type: ignore[no-untyped-def]
+            local, following = count.astype(g.dtype), (count + 1).astype(g.dtype)
+            decay = _via_float32(0.96, g)
+            b1, b2 = _via_float32(beta_1, g), _via_float32(beta_2, g)
+            one = _c(1.0, g)
+            u_t = b1 * (one - _c(0.5, g) * jnp.power(decay, local))
+            u_t_1 = b1 * (one - _c(0.5, g) * jnp.power(decay, following))
+            u_product_t = product.astype(g.dtype)
+            u_product_t_1 = u_product_t * u_t_1
+            beta_2_power = jnp.power(b2, local)
+            m = m + (g - m) * (one - b1)
+            v = v + (jnp.square(g) - v) * (one - b2)
+            m_hat = (u_t_1 * m) / (one - u_product_t_1) + ((one - u_t) * g) / (
+                one - u_product_t
+            )
+            v_hat = v / (one - beta_2_power)
+            step = (m_hat * _c(learning_rate, g)) / (jnp.sqrt(v_hat) + _c(epsilon, g))
+            return -step, m, v
+
+        d, m, v = _split(updates, tree_map(one, updates, state.m, state.v), 3)
+        return d, NadamState(count, m, v, product)
+
+    return optax.GradientTransformation(init, update)
 
 
 def torch_adam(

@@ -1,7 +1,7 @@
-"""PyTorch's Adagrad, Adamax, NAdam and Adam's amsgrad beyond the oracle fixtures
-(tests/oracle: each against PyTorch's own trace and state): the paths a fixture
-does not take (a swept or scheduled rate, the range test, float64), explain's
-table and what the presets refuse."""
+"""PyTorch's Adagrad, Adamax, NAdam and Adam's amsgrad, and Keras's Adagrad,
+Adamax and Nadam, beyond the oracle fixtures (tests/oracle: each against the
+framework's own trace and state): the paths a fixture does not take (a swept
+rate, the range test, float64), explain's table and what the presets refuse."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ CASES = [
     ("torch.nadam", {"weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("torch.adam", {"amsgrad": True}),
     ("torch.adamw", {"amsgrad": True}),
+    ("keras.adagrad", {"weight_decay": 0.1}),
+    ("keras.adamax", {}),
+    ("keras.nadam", {}),
 ]
 
 
@@ -114,6 +117,8 @@ def test_nadams_tables_end_where_its_momentum_settles() -> None:
         ("torch.adamax", {}, ["m", "u"]),
         ("torch.nadam", {}, ["m", "v"]),
         ("torch.adam", {"amsgrad": True}, ["m", "v", "v_max"]),
+        ("keras.adagrad", {}, ["sum"]),
+        ("keras.nadam", {}, ["m", "v"]),
     ],
 )
 def test_explain_shows_the_state_and_adds_up(
