@@ -548,3 +548,31 @@ def test_python_diagnose_says_what_the_command_prints_and_names_its_parts(
     assert split.optimum == {} and split.verdict is None
     assert repr(split) == "<Diagnosis logistic sgd: classes separated, no optimum>"
     assert str(split).startswith("the classes are perfectly separated by dose")
+
+
+def test_diagnose_with_no_optimum_keeps_what_its_notes_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A constant x column: the solver finds no optimum and the reference notes
+    why, beside the rows dropped. diagnose raised "no exact optimum could be found"
+    alone, losing both; its error now says them, in Python's words or the
+    command's."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=40)
+    y[3] = np.nan
+    frame = pd.DataFrame({"x": np.ones(40), "y": y})
+    why = "w and b trade off exactly, so the loss has no single lowest point"
+    with pytest.raises(gradtrace.InputError) as raised:
+        gradtrace.diagnose(frame, lr=0.1, drop_missing=True)
+    said = str(raised.value)
+    assert said.startswith(f"no exact optimum could be found for this problem: {why}")
+    assert said.endswith("Noted: dropped 1 row with missing or infinite values.")
+    # the same notes as a run's
+    trace = gradtrace.fit(frame, epochs=1, lr=0.1, drop_missing=True)
+    assert [n for n in trace.notes if why in n]
+    data = tmp_path / "constant.csv"
+    frame.to_csv(data, index=False)
+    code, out, err = run_cli(
+        ["diagnose", str(data), "--lr", "0.1", "--drop-missing"], capsys
+    )
+    assert code != 0 and why in err and "dropped 1 row" in err

@@ -12,7 +12,9 @@ from typing import Any
 import jax
 import numpy as np
 import pytest
-from scipy import optimize, stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import optimize, special, stats
 
 import gradtrace
 from gradtrace.core.distributions import FAMILIES
@@ -504,3 +506,263 @@ def test_diagnose_of_an_optimum_on_the_edge_says_so(
     first, second = out.splitlines()[:2]
     assert first.endswith(")") is False and "): p=1; loss " in first  # no ± of NaN
     assert second.startswith("p's best fit lies at the edge of its range")
+
+
+# The negative binomial's log-mass in float32, against a float64 reference written
+# another way: log Gamma(y + r) - log Gamma(r) - y log r as a sum of log1p(k / r),
+# its size derivative as sums of x - log1p(x), each small x by its series.
+
+
+def _x_minus_log1p(x: np.ndarray) -> np.ndarray:
+    """x - log1p(x) in float64, by its series x^2/2 - x^3/3 + ... near 0."""
+    x = np.asarray(x, np.float64)
+    near = np.abs(x) < 0.05
+    series = np.zeros_like(x)
+    for j in range(30, 1, -1):
+        series = series * -x + 1.0 / j
+    return np.where(near, x * x * series, x - np.log1p(np.where(near, 0.0, x)))
+
+
+def _nb_reference(y: int, mean: float, size: float) -> tuple[float, float, float]:
+    """log P(y) of a negative binomial of ``mean`` and ``size``, and its
+    derivatives in mean and size, in float64."""
+    k = np.arange(y, dtype=np.float64)
+    t = np.log1p(mean / size)
+    lp = float(
+        np.sum(np.log1p(k / size))
+        - special.gammaln(y + 1.0)
+        + (y * np.log(mean) if y else 0.0)
+        - (y + size) * t
+    )
+    by_mean = size * (y - mean) / (mean * (size + mean))
+    u = (y - mean) / (size + mean)
+    # digamma(y + r) - digamma(r) - log1p(m / r) + (m - y) / (r + m)
+    by_size = float(np.sum(_x_minus_log1p(1 / (size + k))) - _x_minus_log1p(u))
+    return lp, by_mean, by_size
+
+
+def _nb_size_scale(y: int, mean: float, size: float) -> float:
+    """The size of the terms the size derivative is a difference of."""
+    k = np.arange(y, dtype=np.float64)
+    u = (y - mean) / (size + mean)
+    return float(np.sum(_x_minus_log1p(1 / (size + k))) + _x_minus_log1p(u))
+
+
+def _nb32(mean: Any, size: Any, y: Any) -> Any:
+    fam = FAMILIES["negative-binomial"]
+    return fam.log_prob({"mean": mean, "size": size}, y)
+
+
+_NB32 = jax.jit(jax.vmap(_nb32))
+_NB32_GRAD = jax.jit(jax.vmap(jax.grad(lambda m, r, y: _nb32(m, r, y), (0, 1))))
+
+NB_SIZES = [1e-3, 0.1, 1.0, 2.9, 3.0, 10.0, 1e3, 1e5, 1e7, 1e8]
+NB_COUNTS = [0, 1, 2, 5, 10, 100, 1000, 10000]
+NB_MEANS = [1e-3, 0.5, 3.0, 50.0, 1e3, 1e5]
+
+
+def _nb_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every size, count and mean (each mean's float32 value: the reference takes
+    what float32 holds), and a mean at the count itself."""
+    rows = [
+        (m, r, y)
+        for r in NB_SIZES
+        for y in NB_COUNTS
+        for m in [*NB_MEANS, max(y, 1e-3)]
+    ]
+    m, r, y = (np.asarray(c, np.float32) for c in zip(*rows, strict=True))
+    return m, r, y
+
+
+def test_negative_binomial_reference_is_scipys() -> None:
+    """The float64 reference of the tests below agrees with scipy.stats's nbinom
+    (whose log Gamma difference loses up to 1e-9 at size 1e5)."""
+    for r in [1e-3, 1.0, 30.0, 1e5]:
+        for y in [0, 1, 7, 300]:
+            for m in [1e-2, 2.0, 400.0]:
+                lp, _, _ = _nb_reference(y, m, r)
+                want = stats.nbinom.logpmf(y, r, r / (r + m))
+                assert lp == pytest.approx(want, rel=1e-8, abs=1e-10)
+
+
+def test_negative_binomial_log_mass_in_float32_is_within_ulps_at_any_size() -> None:
+    """log Gamma(y + r) - log Gamma(r) in float32 lost 1e-3 at size 1000 and 0.1
+    at 1e5 (and the loss, with it, was noise as a fit's size grew): now each
+    log-mass is within 1e-6 of max(1, |log P|), about 8 float32 ulps, from size
+    1e-3 to 1e8 and counts up to 1e4."""
+    m, r, y = _nb_grid()
+    got = np.asarray(_NB32(m, r, y), np.float64)
+    want = np.array(
+        [
+            _nb_reference(int(c), float(a), float(b))[0]
+            for a, b, c in zip(m, r, y, strict=True)
+        ]
+    )
+    error = np.abs(got - want) / np.maximum(1.0, np.abs(want))
+    assert error.max() < 1e-6, (m[error.argmax()], r[error.argmax()], y[error.argmax()])
+
+
+def test_negative_binomial_gradient_in_float32_is_within_ulps_at_any_size() -> None:
+    """jax.grad in float32: the mean's derivative within 1e-6 of itself, the size's
+    within 1e-6 of the terms it is a difference of (it falls as 1/size^2, while
+    digamma(y + r) - digamma(r) and log1p(m / r) fall as 1/size)."""
+    m, r, y = _nb_grid()
+    by_mean, by_size = (np.asarray(g, np.float64) for g in _NB32_GRAD(m, r, y))
+    ref = [
+        _nb_reference(int(c), float(a), float(b))
+        for a, b, c in zip(m, r, y, strict=True)
+    ]
+    want_mean = np.array([g[1] for g in ref])
+    want_size = np.array([g[2] for g in ref])
+    scale = np.array(
+        [
+            _nb_size_scale(int(c), float(a), float(b))
+            for a, b, c in zip(m, r, y, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(by_mean, want_mean, rtol=1e-6, atol=0)
+    assert (np.abs(by_size - want_size) <= 1e-6 * scale).all()
+
+
+def test_negative_binomial_gradient_in_float64_and_its_hessian() -> None:
+    """The exact solver differentiates the log-mass twice in float64: its first
+    derivatives match the reference to 1e-12, and its Hessian finite differences
+    of them."""
+    with jax.enable_x64(True):
+        for m, r, y in [
+            (3.0, 2.5, 7.0),
+            (40.0, 1e4, 38.0),
+            (0.2, 1e-2, 0.0),
+            (5.0, 1e9, 4.0),
+        ]:
+            args = (np.float64(m), np.float64(r), np.float64(y))
+            grads = jax.grad(_nb32, (0, 1))(*args)
+            _, want_m, want_r = _nb_reference(int(y), m, r)
+            assert float(grads[0]) == pytest.approx(want_m, rel=1e-12, abs=1e-300)
+            scale = _nb_size_scale(int(y), m, r)
+            assert abs(float(grads[1]) - want_r) <= 1e-12 * scale
+            h = np.asarray(jax.hessian(_nb32, (0, 1))(*args), np.float64)
+            step = 1e-6
+            for i, dv in enumerate([(m * step, 0.0), (0.0, r * step)]):
+                up = jax.grad(_nb32, (0, 1))(m + dv[0], r + dv[1], args[2])
+                down = jax.grad(_nb32, (0, 1))(m - dv[0], r - dv[1], args[2])
+                width = 2 * max(dv)
+                fd = [
+                    (float(a) - float(b)) / width for a, b in zip(up, down, strict=True)
+                ]
+                np.testing.assert_allclose(
+                    [float(h[0][i]), float(h[1][i])], fd, rtol=1e-5, atol=1e-14
+                )
+
+
+@settings(max_examples=200)
+@given(
+    log_size=st.floats(-3, 8),
+    log_mean=st.floats(-3, 5),
+    y=st.integers(0, 10000),
+)
+def test_negative_binomial_float32_log_mass_is_its_float64_reference(
+    log_size: float, log_mean: float, y: int
+) -> None:
+    """Any size, mean and count: the float32 log-mass within 1e-6 of max(1,
+    |log P|), its derivatives within 1e-6 of the mean's and of the size's terms."""
+    m, r = np.float32(10.0**log_mean), np.float32(10.0**log_size)
+    args = (np.array([m]), np.array([r]), np.array([y], np.float32))
+    got = float(_NB32(*args)[0])
+    want, want_m, want_r = _nb_reference(y, float(m), float(r))
+    assert abs(got - want) <= 1e-6 * max(1.0, abs(want))
+    by_mean, by_size = (float(g[0]) for g in _NB32_GRAD(*args))
+    assert by_mean == pytest.approx(want_m, rel=1e-6, abs=0)
+    assert abs(by_size - want_r) <= 1e-6 * _nb_size_scale(y, float(m), float(r))
+
+
+def test_negative_binomial_tends_to_the_poisson_as_its_size_grows() -> None:
+    """At size 1e8 the float32 log-mass is the Poisson's but for its own
+    ((y - m)^2 - y) / (2 size); at size infinity it is the Poisson's."""
+    y = np.arange(0, 31, dtype=np.float32)
+    for m in (0.5, 3.0, 10.0):
+        poisson = stats.poisson.logpmf(y, np.float64(np.float32(m)))
+        allowed = 1e-6 * np.maximum(1.0, np.abs(poisson))
+        mean = np.float32(m)
+        at_inf = np.asarray(_nb32(mean, np.float32(np.inf), y), np.float64)
+        assert (np.abs(at_inf - poisson) <= allowed).all()
+        at_1e8 = np.asarray(_nb32(mean, np.float32(1e8), y), np.float64)
+        gap = np.abs((y - float(mean)) ** 2 - y) / 2e8
+        assert (np.abs(at_1e8 - poisson) <= allowed + gap).all()
+
+
+def _size_score(y: np.ndarray, size: float) -> float:
+    """The derivative of the summed log-likelihood in size at mean = y's mean."""
+    m = float(np.mean(y))
+    return float(
+        np.sum(special.digamma(y + size) - special.digamma(size))
+        - len(y) * np.log1p(m / size)
+    )
+
+
+def test_counts_no_more_spread_than_a_poissons_fit_the_poisson_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Binomial counts (variance below the mean): the negative binomial's
+    likelihood rises toward the Poisson's as its size grows without end. The exact
+    answer is that limit: mean = y's mean with the Poisson's standard error, size
+    infinite on the edge of its range, no standard error and no learning-rate
+    diagnosis (the solver used to stop at a size of 1e13 +- 1e18 and diagnose a
+    rate from it); the loss is the Poisson's at the mean."""
+    y = np.random.default_rng(0).binomial(10, 0.4, 500).astype(float)
+    assert y.var() < y.mean()
+    found = gradtrace.diagnose({"y": y}, "negative-binomial", lr=0.01)
+    assert found.optimum["size"] == np.inf
+    assert found.optimum["mean"] == pytest.approx(y.mean(), rel=1e-12)
+    assert found.stderr["mean"] == pytest.approx(np.sqrt(y.mean() / len(y)), rel=1e-12)
+    assert np.isnan(found.stderr["size"])
+    assert found.info["optimum_edge"] == {"size": "positive"}
+    assert "diagnosis" not in found.info and found.verdict is None
+    poisson = -np.mean(stats.poisson.logpmf(y, y.mean()))
+    assert found.optimum_loss == pytest.approx(poisson, rel=1e-12)
+    head, edge = str(found).splitlines()
+    assert "(the Poisson limit, closed form)" in head and "size=inf;" in head
+    assert "±" in head.split("size")[0] and "±" not in head.split("size")[1]
+    assert edge.startswith("size's best fit lies at the edge of its range")
+    assert "at size=infinity" in edge and "the Poisson of the counts' mean" in edge
+
+    trace = gradtrace.fit(
+        {"y": y},
+        "negative-binomial",
+        optimizer="adam",
+        lr=0.05,
+        steps=100,
+        param_space="unconstrained",
+    )
+    said = [w for w in trace.warnings if "edge of its range" in w]
+    assert len(said) == 1 and "at size=infinity" in said[0]
+    row = trace.summary().loc["size"]
+    assert row["optimum"] == np.inf and np.isnan(row["std_error"])
+    # the pictures and the report frame the path without the optimum at infinity
+    assert trace.plot("landscape") is not None
+    assert trace.plot("params") is not None
+    page = trace.report(tmp_path / "report.html").read_text()
+    assert "Infinity" not in page  # JSON.parse takes no infinity
+    # the command says so too
+    from helpers import run_cli
+
+    data = tmp_path / "counts.csv"
+    data.write_text("y\n" + "\n".join(str(int(v)) for v in y) + "\n")
+    code, out, err = run_cli(
+        ["diagnose", str(data), "--model", "negative-binomial"], capsys
+    )
+    assert code == 0, err
+    assert "size=inf;" in out.splitlines()[0]
+    assert "at size=infinity" in " ".join(out.split())
+
+
+def test_counts_a_little_more_spread_than_a_poissons_have_a_finite_size() -> None:
+    """Poisson counts whose sample variance is just above their mean: the size's
+    optimum is finite (the root of its score at the mean, found by bisection)."""
+    y = np.random.default_rng(2).poisson(5.0, 2000).astype(float)
+    assert 0 < y.var() - y.mean() < 0.1
+    best = _optimum("negative-binomial", y, {})
+    assert not best.edge and np.isfinite(best.stderr["size"])
+    root = optimize.brentq(lambda r: _size_score(y, r), 10.0, 1e6, xtol=1e-10)
+    assert best.params["size"] == pytest.approx(root, rel=1e-6)
+    assert best.params["mean"] == pytest.approx(y.mean(), rel=1e-10)

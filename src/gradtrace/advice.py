@@ -407,17 +407,33 @@ def drifting(
     )
 
 
+def edge_of(value: float, constraint: str) -> str:
+    """The edge of its range a parameter's best fit lies at: "0", "1" (a
+    probability) or "infinity" (a positive parameter's optimum above 1, such as a
+    negative binomial's size on counts no more spread than a Poisson's)."""
+    if constraint == "unit":
+        return "1" if value > 0.5 else "0"
+    return "infinity" if constraint == "positive" and value > 1 else "0"
+
+
 def on_edge(name: str, optimum: Any, constraint: str, final: Any = None) -> str:
     """A sentence on a parameter whose best fit lies at the edge of its range (a
-    probability of 0 or 1, a scale or rate of 0): no peak for steps to settle at,
-    and no standard error; with ``final``, where the run ended."""
+    probability of 0 or 1, a scale or rate of 0, a size of infinity): no peak for
+    steps to settle at, and no standard error; with ``final``, where the run
+    ended."""
     values = np.ravel(np.asarray(optimum, float))
-    edges = sorted({"1" if constraint == "unit" and v > 0.5 else "0" for v in values})
+    edges = sorted({edge_of(v, constraint) for v in values})
     where = {"positive": "above 0", "unit": "between 0 and 1"}.get(constraint, "")
     cause = {
         "unit": " (data all 0s or all 1s do this to a probability)",
         "positive": " (data all 0s do this to a rate, one value repeated to a scale)",
     }.get(constraint, "")
+    if edges == ["infinity"]:
+        cause = (
+            " (the fit keeps improving as it grows: counts that spread no more than "
+            "a Poisson's, variance at most the mean, do this to a negative "
+            "binomial's size, whose best fit is then the Poisson of the counts' mean)"
+        )
     ended = ""
     if final is not None:
         shown = ", ".join(g(v, 6) for v in np.ravel(np.asarray(final, float)))

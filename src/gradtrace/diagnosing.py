@@ -173,5 +173,21 @@ def diagnosis_of(
         frame, source = frame_of(data)
         found = reference(config, frame, source, model_obj, loss_obj)
     if "optimum" not in found and not found.get("separated"):
-        raise InputError("no exact optimum could be found for this problem.")
+        raise InputError(_no_optimum(found.get("notices") or []))
     return Diagnosis(found, config)
+
+
+#: How the reference notes a solver's failure: "no exact optimum (why)".
+NO_OPTIMUM = "no exact optimum ("
+
+
+def _no_optimum(notices: list[str]) -> str:
+    """The error of a diagnosis with no optimum, which keeps what the notes said:
+    why the solver found none, then the others (rows dropped, say)."""
+    why = [n[len(NO_OPTIMUM) : -1] for n in notices if n.startswith(NO_OPTIMUM)]
+    others = [n for n in notices if not n.startswith(NO_OPTIMUM)]
+    message = "no exact optimum could be found for this problem"
+    message += f": {'; '.join(why)}." if why else "."
+    if others:
+        message += " Noted: " + " ".join(f"{n}." for n in others)
+    return message

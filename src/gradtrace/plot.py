@@ -832,7 +832,7 @@ def held_values(trace: Any) -> tuple[dict[str, float], str]:
     the optimum where it is known, so that the contours' lowest point is the
     optimum's star; at the run's final values otherwise. And the words for it."""
     final = _flat_named(dict(trace.params))
-    optimum = _flat_named(trace.info.get("optimum") or {})
+    optimum = finite_optimum(trace.info)
     if set(final) <= set(optimum):
         return {k: optimum[k] for k in final}, "optimum value"
     return final, "final value"
@@ -1281,7 +1281,7 @@ def parameter_paths(trace: Any) -> Figure:
         7.5, 1.2 + 1.8 * len(cols), len(cols), 1, sharex=True, squeeze=False
     )
     axes = axes[:, 0]
-    optimum = _flat_named(info.get("optimum") or {})
+    optimum = finite_optimum(info)
     truth = _flat_named(trace.truth)
     palette = _cmap()(np.linspace(0.15, 0.85, max(len(cols), 1)))
     labels = param_labels(trace, cols)
@@ -1324,6 +1324,14 @@ def _step_axis(ax: Any, steps: int) -> None:
         ax.set_xlabel("step (log scale)")
     else:
         ax.set_xlabel("step")
+
+
+def finite_optimum(info: dict[str, Any]) -> dict[str, float]:
+    """A run's optimum by flat name (``w[0]``), values at infinity left out (a
+    negative binomial's size at the Poisson limit): no line, star or frame can
+    reach them."""
+    optimum = _flat_named(info.get("optimum") or {})
+    return {k: v for k, v in optimum.items() if np.isfinite(v)}
 
 
 def _flat_named(values: dict[str, Any]) -> dict[str, float]:
@@ -1456,7 +1464,7 @@ def loss_landscape(
     framed = finite.copy()
     if cut is not None:
         framed[cut:] = False
-    optimum = _flat_named(trace.info.get("optimum") or {})
+    optimum = finite_optimum(trace.info)
     xs = np.concatenate([path_a[framed], [optimum.get(a, path_a[framed][-1])]])
     ys = np.concatenate([path_b[framed], [optimum.get(b, path_b[framed][-1])]])
     ranges = {s.name: s.constraint for s in _specs(trace, _model(trace))}

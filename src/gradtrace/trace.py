@@ -238,7 +238,11 @@ class Trace:
     def _toward_edge(self) -> str | None:
         """ "onto the edge" or "past the edge" where the last step took a
         parameter to or beyond the edge of its range on the side where its best
-        fit lies (``optimum_edge``: a rate of all-0 data at 0); None otherwise."""
+        fit lies (``optimum_edge``: a rate of all-0 data at 0); None otherwise
+        (an edge at infinity, such as a negative binomial's size, is never
+        stepped onto)."""
+        from gradtrace.advice import edge_of
+
         edge = self.info.get("optimum_edge") or {}
         optimum = self.info.get("optimum") or {}
         last = self._frame.iloc[-1]
@@ -246,6 +250,8 @@ class Trace:
             cols = [c for c in self._frame.columns if c.split("[")[0] == name]
             best = np.ravel(np.asarray(optimum.get(name, np.nan), float))
             for col, at in zip(cols, best, strict=False):
+                if edge_of(at, kind) == "infinity":
+                    continue
                 v = float(last[col])
                 side = 1.0 if kind == "unit" and at > 0.5 else 0.0
                 if v == side:

@@ -307,6 +307,14 @@ def _solve(
     if closed is not None:
         params, method = closed
         return _finish(model, loss, reduction, params, fixed64, xd, yd, method, stderr)
+    if (
+        model.name == "negative-binomial"
+        and loss == "nll"
+        and names == {"mean", "size"}
+    ):
+        limit = _poisson_limit(model, loss, reduction, y, xd, yd, stderr)
+        if limit is not None:
+            return limit
     if model.name == "laplace" and names == {"loc", "scale"}:
         # the likelihood has a kink at each y: the median is exact, Newton is not
         if isinstance(y, Chunks):
@@ -352,6 +360,37 @@ def _closed_form(
         params = {"loc": np.asarray(loc), "scale": np.asarray(scale)}
         return params, "mean and population standard deviation of log y, closed form"
     return None
+
+
+#: How a negative binomial's optimum at the Poisson limit is named.
+POISSON_LIMIT = "the Poisson limit, closed form"
+
+
+def _poisson_limit(
+    model: Model,
+    loss: LossLike,
+    reduction: str,
+    y: Values,
+    x: Any,
+    yd: Any,
+    stderr: bool,
+) -> Optimum | None:
+    """A negative binomial's optimum where the counts spread no more than a
+    Poisson's (population variance <= mean, the mean above 0): its likelihood
+    then rises toward the Poisson's as the size grows without end, with its mean
+    at the counts' mean whatever the size (the size's estimate is finite only
+    where variance > mean: Anscombe, 1950; Aragon, Eberly and Eberly, 1992). The
+    size is infinite, on the edge of its range, with no standard error; the
+    mean's is the Poisson's, sqrt(mean / n). None where the counts spread more."""
+    mean = mean64(y)
+    if not (mean > 0 and mean_square64(y, mean) <= mean):
+        return None
+    params = {"mean": np.asarray(mean), "size": np.asarray(np.inf)}
+    value = float(_loss64(model, loss, reduction, _jnp(params), x, yd))
+    if not stderr:
+        return Optimum(params, value, POISSON_LIMIT, {}, {}, ("size",))
+    se = {"mean": np.asarray(math.sqrt(mean / len(y))), "size": np.asarray(np.nan)}
+    return _with_errors(model, loss, params, value, POISSON_LIMIT, se, Z95)
 
 
 def _dependent(m: Any, xtx: np.ndarray, rank: int, n: int) -> str:

@@ -38,6 +38,7 @@ def payload(trace: Any) -> dict[str, Any]:
         _loss_fn,
         _run_data,
         data_rows,
+        finite_optimum,
         landscape_rows,
         one_x_column,
         ran_away,
@@ -129,7 +130,7 @@ def payload(trace: Any) -> dict[str, Any]:
         # as the message, in the command's words
         "warnings": trace.convergence_warnings() + trace.diagnosis_warnings(),
         "optimizer": info["optimizer"],
-        "optimum": _flat_named(info.get("optimum") or {}),
+        "optimum": finite_optimum(info),
         "optimum_loss": info.get("optimum_loss"),
         "truth": _flat_named(trace.truth),
         "x_name": (info["data"]["x"] or [""])[0],
@@ -234,7 +235,7 @@ def _landscape(
     import jax
 
     from gradtrace.plot import (
-        _flat_named,
+        finite_optimum,
         held_values,
         loss_of_two,
         on_grid,
@@ -245,7 +246,7 @@ def _landscape(
     ok = np.isfinite(pa) & np.isfinite(pb)
     if left_at is not None:
         ok[left_at:] = False
-    optimum = _flat_named(trace.info.get("optimum") or {})
+    optimum = finite_optimum(trace.info)
     xs = np.concatenate([pa[ok], [optimum.get(a, pa[ok][-1])]])
     ys = np.concatenate([pb[ok], [optimum.get(b, pb[ok][-1])]])
     ga = np.linspace(
