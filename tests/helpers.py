@@ -129,3 +129,31 @@ def fd_hessian(f: Callable[[Any], float], at: Any, eps: float = 1e-4) -> Any:
                 f(at + di + dj) - f(at + di - dj) - f(at - di + dj) + f(at - di - dj)
             ) / (4 * eps * eps)
     return h
+
+
+def range_test_and_rebuilt(preset: str, n: int = 12, **hyper: Any) -> tuple[Any, Any]:
+    """The lr-find range test's parameters after ``n`` steps from 1e-3 to 1, and
+    those of the preset built afresh at each step's rate, on the same gradients."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from gradtrace.core import transforms
+    from gradtrace.core.optimizers import PRESETS, OptimizerSpec
+
+    lr_key = PRESETS[preset].lr_key
+    spec = OptimizerSpec.create(preset, **hyper)
+    lr_min, lr_max = 1e-3, 1.0
+    ranged = spec.build_range(lr_min, lr_max, n)
+    grads = np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32)
+    params = {"w": jnp.float32(1.5), "b": jnp.float32(-0.5)}
+    ours, state = dict(params), ranged.init(params)
+    theirs, inner = dict(params), spec.build().init(params)
+    for t in range(n):
+        g = {"w": jnp.float32(grads[t, 0]), "b": jnp.float32(grads[t, 1])}
+        u, state = ranged.update(g, state, ours)
+        ours = transforms.apply_updates(ours, u)
+        rate = lr_min * (lr_max / lr_min) ** (t / (n - 1))
+        at_rate = OptimizerSpec.create(preset, **hyper, **{lr_key: rate})
+        u, inner = at_rate.build().update(g, inner, theirs)
+        theirs = transforms.apply_updates(theirs, u)
+    return ours, theirs

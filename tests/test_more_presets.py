@@ -5,14 +5,13 @@ rate, the range test, float64), explain's table and what the presets refuse."""
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import gradtrace
 from gradtrace.core import transforms
-from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.errors import InputError
+from helpers import range_test_and_rebuilt
 
 CASES = [
     ("torch.adagrad", {"lr_decay": 0.01, "initial_accumulator_value": 0.1}),
@@ -71,25 +70,8 @@ def test_float64_runs_agree_with_float32_runs(preset: str, hyper: dict) -> None:
 def test_the_range_test_builds_nadam_at_each_steps_rate() -> None:
     """NAdam writes the weights twice (its updates are new values), so the range
     test builds it afresh at each step's rate rather than scaling its updates."""
-    spec = OptimizerSpec.create("torch.nadam")
-    lr_min, lr_max, n = 1e-3, 1.0, 12
-    ranged = spec.build_range(lr_min, lr_max, n)
-    grads = np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32)
-    params = {"w": jnp.float32(1.5), "b": jnp.float32(-0.5)}
-    ours, state = dict(params), ranged.init(params)
-    theirs, inner = dict(params), spec.build().init(params)
-    for t in range(n):
-        g = {"w": jnp.float32(grads[t, 0]), "b": jnp.float32(grads[t, 1])}
-        u, state = ranged.update(g, state, ours)
-        ours = transforms.apply_updates(ours, u)
-        rate = lr_min * (lr_max / lr_min) ** (t / (n - 1))
-        u, inner = (
-            OptimizerSpec.create("torch.nadam", lr=rate)
-            .build()
-            .update(g, inner, theirs)
-        )
-        theirs = transforms.apply_updates(theirs, u)
-    for k in params:
+    ours, theirs = range_test_and_rebuilt("torch.nadam")
+    for k in ("w", "b"):
         assert float(ours[k]) == pytest.approx(float(theirs[k]), rel=1e-5)
     table, _ = gradtrace.lr_find(line(), "line", optimizer="torch.nadam", steps=40)
     assert np.isfinite(table["batch_loss"].to_numpy()).all()

@@ -4,16 +4,14 @@ Keras by the oracle fixtures)."""
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
 
 import gradtrace
 import gradtrace.text
-from gradtrace.core import transforms
-from gradtrace.core.optimizers import PRESETS, OptimizerSpec
 from gradtrace.lrfind import lr_find
+from helpers import range_test_and_rebuilt
 
 
 def line() -> dict[str, np.ndarray]:
@@ -27,23 +25,8 @@ def test_the_range_test_decays_at_each_steps_rate(preset: str) -> None:
     """The range test builds an AdamW preset at each step's rate, so the decay
     (w *= 1 - lr * wd) is scaled as a run at that rate scales it: its steps equal
     the preset's own, built at each rate in turn, on the same gradients."""
-    lr_key = PRESETS[preset].lr_key
-    spec = OptimizerSpec.create(preset, weight_decay=0.5)
-    lr_min, lr_max, n = 1e-3, 1.0, 12
-    ranged = spec.build_range(lr_min, lr_max, n)
-    grads = np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32)
-    params = {"w": jnp.float32(1.5), "b": jnp.float32(-0.5)}
-    ours, state = dict(params), ranged.init(params)
-    theirs, inner = dict(params), spec.build().init(params)
-    for t in range(n):
-        g = {"w": jnp.float32(grads[t, 0]), "b": jnp.float32(grads[t, 1])}
-        u, state = ranged.update(g, state, ours)
-        ours = transforms.apply_updates(ours, u)
-        rate = lr_min * (lr_max / lr_min) ** (t / (n - 1))
-        at_rate = OptimizerSpec.create(preset, weight_decay=0.5, **{lr_key: rate})
-        u, inner = at_rate.build().update(g, inner, theirs)
-        theirs = transforms.apply_updates(theirs, u)
-    for k in params:
+    ours, theirs = range_test_and_rebuilt(preset, weight_decay=0.5)
+    for k in ("w", "b"):
         assert float(ours[k]) == pytest.approx(float(theirs[k]), rel=1e-6)
     # a decay not scaled by the rate would have shrunk w by 0.5 a step
     assert abs(float(ours["w"])) > 0.05

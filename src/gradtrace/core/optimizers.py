@@ -198,15 +198,23 @@ def _keras_rmsprop(
     return _keras_decay(inner, learning_rate, weight_decay)
 
 
-def _keras_adam(
-    learning_rate: float,
-    beta_1: float,
-    beta_2: float,
-    epsilon: float,
-    weight_decay: float,
-) -> optax.GradientTransformation:
-    inner = transforms.keras_adam(learning_rate, beta_1, beta_2, epsilon)
-    return _keras_decay(inner, learning_rate, weight_decay)
+def _keras_decayed(
+    rule: Callable[..., optax.GradientTransformation],
+) -> Callable[..., optax.GradientTransformation]:
+    """A Keras 3 rule of Adam's hyper-parameters (Adam, Adamax, Nadam) with
+    Keras's ``weight_decay``."""
+
+    def build(
+        learning_rate: float,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+        weight_decay: float,
+    ) -> optax.GradientTransformation:
+        inner = rule(learning_rate, beta_1, beta_2, epsilon)
+        return _keras_decay(inner, learning_rate, weight_decay)
+
+    return build
 
 
 def _keras_adagrad(
@@ -216,28 +224,6 @@ def _keras_adagrad(
     weight_decay: float,
 ) -> optax.GradientTransformation:
     inner = transforms.keras_adagrad(learning_rate, initial_accumulator_value, epsilon)
-    return _keras_decay(inner, learning_rate, weight_decay)
-
-
-def _keras_adamax(
-    learning_rate: float,
-    beta_1: float,
-    beta_2: float,
-    epsilon: float,
-    weight_decay: float,
-) -> optax.GradientTransformation:
-    inner = transforms.keras_adamax(learning_rate, beta_1, beta_2, epsilon)
-    return _keras_decay(inner, learning_rate, weight_decay)
-
-
-def _keras_nadam(
-    learning_rate: float,
-    beta_1: float,
-    beta_2: float,
-    epsilon: float,
-    weight_decay: float,
-) -> optax.GradientTransformation:
-    inner = transforms.keras_nadam(learning_rate, beta_1, beta_2, epsilon)
     return _keras_decay(inner, learning_rate, weight_decay)
 
 
@@ -389,7 +375,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras.adam",
-            _keras_adam,
+            _keras_decayed(transforms.keras_adam),
             {"learning_rate": 0.001, **_ADAM_KERAS, "weight_decay": 0.0},
             "learning_rate",
             "Keras 3 Adam: the 'epsilon hat' form (weight_decay as SGD's)",
@@ -415,14 +401,14 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras.adamax",
-            _keras_adamax,
+            _keras_decayed(transforms.keras_adamax),
             {"learning_rate": 0.001, **_ADAM_KERAS, "weight_decay": 0.0},
             "learning_rate",
             "Keras 3 Adamax: u = max(beta_2 u, |g|), w -= lr m / ((1 - b1^t)(u + eps))",
         ),
         Preset(
             "keras.nadam",
-            _keras_nadam,
+            _keras_decayed(transforms.keras_nadam),
             {"learning_rate": 0.001, **_ADAM_KERAS, "weight_decay": 0.0},
             "learning_rate",
             "Keras 3 Nadam: Adam with Nesterov momentum, Keras's 0.96^t schedule",
