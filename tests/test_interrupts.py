@@ -149,3 +149,37 @@ def test_a_ctrl_c_in_the_last_call_leaves_a_finished_run_and_the_command_its_han
     assert signal.getsignal(signal.SIGINT) is before
     assert not INTERRUPTED.is_set()
     assert gradtrace.fit("seed001_line", steps=5).status == "completed"
+
+
+def test_a_dropped_ctrl_c_stops_a_sweep_before_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C that Python dropped while the sweep's compiled calls ran (noted by
+    the command's handler) stops the sweep: "interrupted.", exit 130, nothing
+    written. Before, the sweep went on and wrote its table."""
+    from gradtrace import sweeps
+    from helpers import run_cli
+
+    real = sweeps.run_sweep
+
+    def dropped(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        INTERRUPTED.set()
+        return result
+
+    monkeypatch.setattr(sweeps, "run_sweep", dropped)
+    out = tmp_path / "sweep"
+    args = ["sweep", "seed001_line", "--lr", "0.01", "--lr", "0.1", "--steps", "20"]
+    code, _, err = run_cli([*args, "--out", str(out)], capsys)
+    assert code == 130 and "interrupted" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+    assert not INTERRUPTED.is_set()  # the command forgot it
+
+
+def test_a_dropped_ctrl_c_stops_the_range_test() -> None:
+    INTERRUPTED.set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            gradtrace.lr_find("seed001_line", steps=20)
+    finally:
+        INTERRUPTED.clear()

@@ -16,6 +16,14 @@ COMMAND_LINE: ContextVar[bool] = ContextVar("command_line", default=False)
 INTERRUPTED = threading.Event()
 
 
+def stop_if_interrupted() -> None:
+    """KeyboardInterrupt where the command's handler saw a Ctrl-C that Python
+    dropped (raised inside JAX's garbage-collection callback): a sweep or a
+    range test then stops before it writes, as it would have."""
+    if INTERRUPTED.is_set():
+        raise KeyboardInterrupt
+
+
 class GradtraceError(Exception):
     """Base class of every error gradtrace raises on purpose."""
 

@@ -28,7 +28,7 @@ from gradtrace.api import (
     python_names,
 )
 from gradtrace.core import batches, transforms
-from gradtrace.errors import InputError
+from gradtrace.errors import InputError, stop_if_interrupted
 from gradtrace.sources import DataLike, frame_of, source_name
 
 if TYPE_CHECKING:
@@ -252,6 +252,7 @@ def lr_find(
             lambda p0: jax.lax.scan(step, (p0, tx.init(p0)), jnp.arange(steps))[1]
         )
         losses = np.asarray(run(params), np.float64)
+    stop_if_interrupted()  # a Ctrl-C Python dropped while it ran
     rates = lr_min * (lr_max / lr_min) ** (np.arange(steps) / (steps - 1))
     reading = read(losses, rates)
     table = pd.DataFrame(

@@ -22,7 +22,7 @@ from gradtrace.api import RunConfig, model_and_loss, plan, python_names
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
-from gradtrace.errors import InputError
+from gradtrace.errors import InputError, stop_if_interrupted
 from gradtrace.sources import DataLike, frame_of, source_name
 from gradtrace.trace import device, versions
 
@@ -594,6 +594,7 @@ def sweep(
                 base.shuffle,
                 1,
             )
+            stop_if_interrupted()
             with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
                 result = run_sweep(
                     size_plan.problem,
@@ -612,6 +613,7 @@ def sweep(
                     p.spec.schedule,
                     p.spec.clip,
                 )
+            stop_if_interrupted()  # a Ctrl-C Python dropped while it ran
             compile_s += result.compile_s
             train_s += result.train_s
             # the kept steps in the last tenth of the run (the last at least): where
