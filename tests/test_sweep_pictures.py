@@ -192,3 +192,20 @@ def test_the_loss_chart_shades_gaps_within_float_rounding_and_titles_fit() -> No
     title = plot.sweep_heatmap(s).axes[0].get_title()
     assert title.startswith("poisson-regression by nll, sgd: steps until every")
     assert max(len(line) for line in title.split("\n")) <= plot.TITLE_CHARS
+
+
+def test_the_rounding_band_shows_under_a_small_optimum_loss() -> None:
+    """An optimum loss below 0.1 (a line fitted closely): gaps at float32's
+    rounding of it are shaded too (before, they were drawn at a floor of 1e-7,
+    above the band, which was then left out)."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=200)
+    frame = pd.DataFrame({"x": x, "y": 2 * x + 1 + rng.normal(size=200) * 0.05})
+    s = sweep(frame, lr=[0.3, 0.5], steps=400)
+    assert s.info["optimum_loss"] < 0.01
+    labels = [
+        t.get_text()
+        for legend in plot.sweep_losses(s).legends
+        for t in legend.get_texts()
+    ]
+    assert any(label.startswith("float32 rounding of the loss") for label in labels)

@@ -446,7 +446,14 @@ def sweep_losses(sweep: Sweep) -> Figure:
     norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
     cmap = _cmap()
     fig, ax = _figure(8.5, 4.8, layout=None)
-    floor = 1e-7 * max(abs(best), 1.0)  # float32 rounding of the loss
+    config = sweep.info.get("config", {})
+    dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
+    # the summary's "gap 0 (at float rounding)" below this: the loss's last digits
+    noise = (1e-6 if dtype == "float32" else 1e-15) * max(abs(best), 1e-30)
+    # gaps of 0 drawn at the floor: below the rounding band, so it shows
+    floor = 1e-7 * max(abs(best), 1.0)
+    if best:
+        floor = min(floor, noise / 2)
     per_epoch = _by_epoch(sweep)
     traces = sweep.traces.sort_values(["config", "step"])
     curves = dict(list(traces.groupby("config", sort=True)))
@@ -548,10 +555,6 @@ def sweep_losses(sweep: Sweep) -> Figure:
         Line2D([], [], color="#555555", linestyle=style, label=kind)
         for kind, style in kind_styles.items()
     ]
-    config = sweep.info.get("config", {})
-    dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
-    # the summary's "gap 0 (at float rounding)" below this: the loss's last digits
-    noise = (1e-6 if dtype == "float32" else 1e-15) * max(abs(best), 1e-30)
     if not apart and low < noise:
         ax.axhspan(low / 2, noise, color="#000000", alpha=0.07, lw=0, zorder=0)
         handles.append(
