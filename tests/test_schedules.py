@@ -223,6 +223,28 @@ def test_a_rate_decayed_to_nothing_is_said_so_not_blamed_on_x() -> None:
     assert "The schedule torch.exponential takes the rate from 0.9" in said
 
 
+def test_a_mini_batch_run_stalled_by_its_schedule_is_told_short_of_ten_errors() -> None:
+    """Mini-batch runs are told they are far off only beyond 10 standard errors
+    (a fixed rate's scatter); a schedule that took the rate down exactly a
+    hundredfold (0.1 -> 0.001) leaves no such scatter, so b, 6 errors off in a
+    long valley, is said to be there, with why."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 10, 500)
+    data = {"x": x, "y": 3 * x + 5 + rng.normal(0, 2, 500)}
+    trace = gradtrace.fit(
+        data,
+        "line",
+        optimizer="torch.nadam",
+        lr=0.1,
+        lr_schedule="torch.multistep:milestones=[10,20]",
+        epochs=30,
+        batch_size=32,
+    )
+    (said,) = [w for w in trace.warnings if "standard errors from its optimum" in w]
+    assert said.startswith("b ended 6.")
+    assert "the schedule torch.multistep brought the rate down to 0.001" in said
+
+
 def test_a_decayed_rate_lands_nearer_the_optimum_than_a_fixed_one() -> None:
     """The advice's "a lower rate late in the run narrows the scatter": SGD on
     batches of 1 at 0.1 scatters; the same rate decayed tenfold ends nearer."""

@@ -317,8 +317,11 @@ def unconverged(
             if worst is None or z > worst[0]:
                 label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
                 worst = (z, label, float(f[i]), float(o[i]))
+    # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
+    # (``instead``) scatters no more than full batches do
+    scattered = mini_batch and instead is None
     if worst is None or worst[0] <= (
-        FAR_STDERRS_MINI_BATCH if mini_batch else FAR_STDERRS
+        FAR_STDERRS_MINI_BATCH if scattered else FAR_STDERRS
     ):
         return None
     z, label, f_i, o_i = worst
