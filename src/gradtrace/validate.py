@@ -1316,15 +1316,16 @@ def lr_schedule(value: Any) -> LrSchedule | None:
                 f"got {text!r}."
             )
         params[key] = number
-    if name == "torch.linear":
-        for key, low in (("start_factor", 0.0), ("end_factor", -1.0)):
-            factor = params.get(key, preset.defaults[key])
-            if not low < float(factor) <= 1:  # type: ignore[arg-type]
-                raise InputError(
-                    f"schedule 'torch.linear': {key} is a share of the rate, "
-                    f"{'above 0' if low == 0 else 'from 0'} up to 1 (as PyTorch "
-                    f"takes it), got {factor!r}."
-                )
+    if name == "torch.linear":  # PyTorch's ranges (both are >= 0 by now)
+        start = float(params.get("start_factor", 1 / 3))
+        end = float(params.get("end_factor", 1.0))
+        share = "schedule 'torch.linear': {} is a share of the rate, {} up to 1 (as "
+        if not 0 < start <= 1:
+            said = share.format("start_factor", "above 0")
+            raise InputError(f"{said}PyTorch takes it), got {start:g}.")
+        if end > 1:
+            said = share.format("end_factor", "from 0")
+            raise InputError(f"{said}PyTorch takes it), got {end:g}.")
     if params.get("warmup_target") and not params.get("warmup_steps"):
         raise InputError(
             f"schedule {name!r}: warmup_target is where a warm-up of warmup_steps "
