@@ -887,7 +887,15 @@ def plan(
             "schedule, whose rates the trace keeps in a column lr: rename the "
             "parameter."
         )
+    if lr_schedule is not None:
+        validate.schedule_fits(lr_schedule, spec, n_steps, per_epoch)
     spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype)
+    if spec.cycled is not None and spec.cycled in trainable:
+        raise InputError(
+            f"the model has a parameter named {spec.cycled} and the run's schedule "
+            f"cycles the optimizer's {spec.cycled}, which the trace keeps in a "
+            f"column {spec.cycled}: rename the parameter."
+        )
     spec = spec.clipped(validate.clip(config.clip))
     chunk = _chunk_steps(schedule)
     return Plan(
@@ -1119,6 +1127,11 @@ def with_lr(table: pd.DataFrame, p: Plan) -> pd.DataFrame:
         )
         at = list(table.columns).index("batch") + 1
         table.insert(at, "lr", np.where(steps > 0, rates, np.nan))
+        if p.spec.cycled is not None:  # OneCycleLR's momentum: PyTorch's floats
+            counts = schedule.scheduler_steps(p.n_steps, p.per_epoch)
+            momenta = schedule.momenta(counts)
+            used = momenta[np.minimum(np.maximum(steps - 1, 0), counts - 1)]
+            table.insert(at + 1, p.spec.cycled, np.where(steps > 0, used, np.nan))
     return table
 
 
@@ -1846,6 +1859,12 @@ def longer(
         sched.scheduler_steps(int(schedule["n_steps"]), per_epoch),
         sched.scheduler_steps(n_steps, per_epoch),
     ):
+        if sched.name == "torch.onecycle":
+            raise InputError(
+                "the run's torch.onecycle spans its own steps (total_steps=0), so "
+                "at another length every rate differs: fit the new length anew "
+                "with gradtrace fit, or give total_steps from the start."
+            )
         raise InputError(
             "the run's PyTorch schedule takes its rates by PyTorch's recursion up "
             f"to {schedules.TABLE_EPOCHS} epochs and from tables in double "

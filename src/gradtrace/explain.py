@@ -27,6 +27,7 @@ from gradtrace.core.catalog import MODELS, kind_of
 from gradtrace.core.losses import param_specs, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.errors import InputError
+from gradtrace.tables import SCHEDULED
 from gradtrace.text import fmt
 from gradtrace.usercode import loss_of, model_of
 
@@ -865,13 +866,26 @@ def narration(
         f"{both(logged['batch_loss'], 'loss')}; {used} is the "
         f"{reduction} of their gradients: {grads}.\n"
     )
-    rate = ""
+    rate, cycled = "", None
     if info.get("lr_schedule") and "lr" in shown.index:
-        this = trace.to_pandas()["lr"].iloc[step]
-        rate = f"; this step's rate, from {info['lr_schedule']['name']}: {fmt(this)}"
+        frame = trace.to_pandas()
+        this, by = fmt(frame["lr"].iloc[step]), info["lr_schedule"]["name"]
+        rate = f"; this step's rate, from {by}: {this}"
+        # OneCycleLR's momentum (beta1), set at each step in place of the given
+        cycled = next(
+            (c for c in SCHEDULED[1:] if c in frame and f"grad_{c}" not in frame),
+            None,
+        )
+        if cycled is not None:
+            also = fmt(frame[cycled].iloc[step])
+            rate = f"; this step's rate and {cycled}, from {by}: {this} and {also}"
     out.append(
         f"{info['optimizer']['name']}: "
-        + ", ".join(f"{k}={v}" for k, v in info["optimizer"].items() if k != "name")
+        + ", ".join(
+            f"{k}={v}"
+            for k, v in info["optimizer"].items()
+            if k not in ("name", cycled)
+        )
         + rate
     )
     out.append(update.reset_index())

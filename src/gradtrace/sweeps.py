@@ -500,6 +500,12 @@ def sweep(
             raise InputError(
                 f"--init {k}: a vector parameter takes one starting value in a sweep."
             )
+    if p.spec.cycled is not None and p.spec.cycled in opts:
+        raise InputError(
+            f"{p.spec.cycled} is swept, but torch.onecycle sets it at each step "
+            "(cycle_momentum=true, PyTorch's default): drop it from the sweep, or "
+            "give torch.onecycle:cycle_momentum=false."
+        )
     # every value is validated as a single fit would validate it
     for value in lrs:
         validate.learning_rate(value)

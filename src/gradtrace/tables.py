@@ -137,12 +137,16 @@ class TraceParts:
         return pd.DataFrame(cols)
 
 
+#: The columns a schedule gives a trace: the rate each step used, and the
+#: momentum (beta1) where OneCycleLR cycles it.
+SCHEDULED = ("lr", "momentum", "beta1")
+
+
 def param_columns(frame: pd.DataFrame) -> list[str]:
     """The parameter columns of a trace frame, in order."""
     skip = {"step", "epoch", "batch", "batch_loss", "loss", "gap", *METRICS}
     # a scheduled run's rate, not a parameter named lr (which has its gradient)
-    if "grad_lr" not in frame.columns:
-        skip.add("lr")
+    skip.update(c for c in SCHEDULED if f"grad_{c}" not in frame.columns)
     return [
         c
         for c in frame.columns
@@ -250,8 +254,9 @@ def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame
     (the loss over all the data after the epoch: what ``val_loss`` shows with the
     training data as validation data; NaN where the run did not take it then),
     each metric on all the data (``<metric>_all_data``), the rate where the run had
-    a schedule, and the parameters at the epoch's end. A run that stopped inside an
-    epoch ends with that epoch's steps so far."""
+    a schedule (and the momentum where it cycled it), and the parameters at the
+    epoch's end. A run that stopped inside an epoch ends with that epoch's steps
+    so far."""
     rows = frame[
         (frame["step"] > 0)
         & ((frame["batch"] == per_epoch) | (frame["step"] == last_step))
@@ -272,8 +277,9 @@ def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame
         name = running.removeprefix("running_")
         if name != "loss" and name in frame.columns:
             out[f"{name}_all_data"] = rows[name].to_numpy()
-    if "lr" in frame.columns and "grad_lr" not in frame.columns:
-        out["lr"] = rows["lr"].to_numpy()
+    for c in SCHEDULED:
+        if c in frame.columns and f"grad_{c}" not in frame.columns:
+            out[c] = rows[c].to_numpy()
     for name in param_columns(frame):
         out[name] = rows[name].to_numpy()
     return out.drop_duplicates("step").reset_index(drop=True)

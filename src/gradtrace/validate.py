@@ -23,11 +23,12 @@ from gradtrace.core.expr import parse
 from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, param_specs
 from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
-from gradtrace.core.optimizers import ALIASES, PRESETS, RANGES, OptimizerSpec
+from gradtrace.core.optimizers import ALIASES, CYCLED, PRESETS, RANGES, OptimizerSpec
 from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
 from gradtrace.core.schedules import LISTS as SCHEDULE_LISTS
 from gradtrace.core.schedules import SCHEDULES, LrSchedule
 from gradtrace.core.schedules import WHOLE as SCHEDULE_WHOLE
+from gradtrace.core.schedules import WORDS as SCHEDULE_WORDS
 from gradtrace.errors import COMMAND_LINE, InputError
 from gradtrace.text import close_name, column_hint, x_flags
 
@@ -1294,6 +1295,10 @@ def lr_schedule(value: Any) -> LrSchedule | None:
         if key in SCHEDULE_LISTS:
             params[key] = _epoch_list(name, key, text)
             continue
+        if key in SCHEDULE_WORDS:
+            words = SCHEDULE_WORDS[key]
+            params[key] = choice(f"{name} {key}", str(text).strip(), words)
+            continue
         try:
             number = _number(text)
         except (TypeError, ValueError):
@@ -1326,6 +1331,18 @@ def lr_schedule(value: Any) -> LrSchedule | None:
         if end > 1:
             said = share.format("end_factor", "from 0")
             raise InputError(f"{said}PyTorch takes it), got {end:g}.")
+    if name == "torch.onecycle":
+        if float(params.get("pct_start", 0.3)) > 1:
+            raise InputError(
+                "schedule 'torch.onecycle': pct_start is the share of the steps "
+                f"the rate climbs for, from 0 to 1, got {params['pct_start']:g}."
+            )
+        for key in ("div_factor", "final_div_factor"):
+            if key in params and not params[key] > 0:
+                raise InputError(
+                    f"schedule 'torch.onecycle': {key} divides the rate: give a "
+                    "number above 0, such as 25."
+                )
     if params.get("warmup_target") and not params.get("warmup_steps"):
         raise InputError(
             f"schedule {name!r}: warmup_target is where a warm-up of warmup_steps "
@@ -1339,6 +1356,32 @@ def lr_schedule(value: Any) -> LrSchedule | None:
             f"{name}:{example}."
         )
     return LrSchedule.create(name, **params)
+
+
+def schedule_fits(
+    schedule: LrSchedule, spec: OptimizerSpec, n_steps: int, per_epoch: int
+) -> None:
+    """That ``schedule`` can run ``n_steps`` steps of ``per_epoch`` an epoch
+    with ``spec``'s optimizer as PyTorch would (OneCycleLR's total_steps and
+    phases, and the momentum it cycles)."""
+    try:
+        schedule.check(n_steps, per_epoch)
+    except ValueError as e:
+        raise InputError(f"{e}.") from None
+    if not schedule.cycles_momentum or spec.name in CYCLED:
+        return
+    if spec.name == "torch.adagrad":
+        raise InputError(
+            "torch.onecycle cycles the optimizer's momentum (cycle_momentum=true, "
+            "PyTorch's default) and torch.adagrad has none, as PyTorch says too: "
+            "give torch.onecycle:cycle_momentum=false."
+        )
+    cycled = ", ".join(CYCLED)
+    raise InputError(
+        f"torch.onecycle cycles the momentum (beta1) of {cycled} "
+        f"(cycle_momentum=true, PyTorch's default), not {spec.name}'s: give "
+        "torch.onecycle:cycle_momentum=false to schedule the rate alone."
+    )
 
 
 def _top_level(text: str) -> list[str]:

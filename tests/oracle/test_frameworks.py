@@ -27,7 +27,7 @@ import pytest
 import gradtrace
 from gradtrace import validate
 from gradtrace.core import transforms
-from gradtrace.core.optimizers import PRESETS, OptimizerSpec
+from gradtrace.core.optimizers import CYCLED, PRESETS, OptimizerSpec
 from gradtrace.core.schedules import LrSchedule
 from gradtrace.core.transforms import (
     AccumulatorState,
@@ -122,6 +122,9 @@ def test_free_running_trace_equals_the_framework(name: str) -> None:
     if "lr" in theirs:  # the rate each step used, as the framework computed it
         ours_lr = ours["lr"].to_numpy(np.float64)[1:].astype(np.float32)
         assert np.array_equal(ours_lr, _column(theirs["lr"])[1:].astype(np.float32))
+    for cycled in ("momentum", "beta1"):  # OneCycleLR's, to the bit of the double
+        if cycled in theirs:
+            assert np.array_equal(ours[cycled][1:], _column(theirs[cycled])[1:])
     for col, values in theirs.items():
         if col in ("step", "epoch", "batch", "running_rmse"):
             continue
@@ -219,18 +222,24 @@ STATEFUL = [
 ]
 
 
-def _scheduled_rates(fx: dict[str, Any]) -> np.ndarray | None:
-    """The rate of each step of a fixture run under a learning-rate schedule, as
-    gradtrace's schedule gives it (None without one)."""
+def _scheduled_hyper(fx: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The hyper-parameters of each step of a fixture run under a learning-rate
+    schedule, as gradtrace's schedule gives them: the rate, and the momentum
+    where OneCycleLR cycles it (None without a schedule)."""
     cfg = fx["config"]
     if not cfg.get("lr_schedule"):
         return None
     params = {k: v for k, v in cfg["lr_schedule"].items() if k != "name"}
     schedule = LrSchedule.create(cfg["lr_schedule"]["name"], **params)
-    lr = float(cfg["hyper"][PRESETS[cfg["optimizer"]].lr_key])
+    lr_key = PRESETS[cfg["optimizer"]].lr_key
     n = len(fx["trace"]["step"]) - 1
     per_epoch = n // int(cfg["epochs"])
-    return schedule.rates_at(lr, np.arange(n), per_epoch, n)
+    rates = schedule.rates_at(float(cfg["hyper"][lr_key]), np.arange(n), per_epoch, n)
+    steps = [{**cfg["hyper"], lr_key: rate} for rate in rates]
+    if schedule.cycles_momentum:
+        for hyper, momentum in zip(steps, schedule.momenta(n), strict=True):
+            hyper[CYCLED[cfg["optimizer"]]] = float(momentum)
+    return steps
 
 
 def _steps_from_state(fx: dict[str, Any]) -> Iterator[tuple[int, str, float]]:
@@ -241,13 +250,13 @@ def _steps_from_state(fx: dict[str, Any]) -> Iterator[tuple[int, str, float]]:
     clip = validate.clip(cfg.get("clip"))
     spec = OptimizerSpec.create(cfg["optimizer"], **cfg["hyper"]).clipped(clip)
     tx = spec.build()
-    rates = _scheduled_rates(fx)
+    scheduled = _scheduled_hyper(fx)
     for k in range(len(tr["step"]) - 1):
         params = {c: jnp.float32(tr[c][k]) for c in cols}
         grads = {c: jnp.float32(tr[f"grad_{c}"][k + 1]) for c in cols}
-        if rates is not None:  # the preset at the rate the schedule gives step k+1
-            at_rate = {**cfg["hyper"], PRESETS[spec.name].lr_key: rates[k]}
-            tx = OptimizerSpec.create(cfg["optimizer"], **at_rate).clipped(clip).build()
+        if scheduled is not None:  # the preset as the schedule gives step k+1
+            at_k = scheduled[k]
+            tx = OptimizerSpec.create(cfg["optimizer"], **at_k).clipped(clip).build()
         state = _state(fx, k, cols)
         if clip is not None:  # the clipping first, stateless
             state = (optax.EmptyState(), state)

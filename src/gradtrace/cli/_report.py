@@ -107,12 +107,12 @@ def _console() -> Console:
 
 def steps_table(trace: Trace, every: int | None) -> Table:
     """A table of the initial row, every k-th step and the last."""
-    from gradtrace.tables import nice_step, param_columns, print_rows
+    from gradtrace.tables import SCHEDULED, nice_step, param_columns, print_rows
 
     frame = trace.to_pandas()
     params = param_columns(frame)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    rate = ["lr"] if "lr" in frame.columns and "lr" not in params else []
+    rate = [c for c in SCHEDULED if c in frame.columns and c not in params]
     cols = ["step", "epoch", "batch", *rate, *params]
     cols += ["batch_loss", "running_loss", "loss"]
     if "gap" in frame.columns:
@@ -196,13 +196,26 @@ def print_summary(
 
         params = {k: v for k, v in schedule.items() if k != "name"}
         rule = LrSchedule.create(schedule["name"], **params)
-        rates = trace.to_pandas()["lr"].dropna()
-        span = (
-            f": {rates.iloc[0]:.6g} at step 1 to {rates.iloc[-1]:.6g} at the last"
-            if len(rates)
-            else ""
-        )
+        frame = trace.to_pandas()
+        rates = frame["lr"].dropna()
+        span = ""
+        if len(rates):
+            first, last, top = rates.iloc[0], rates.iloc[-1], rates.max()
+            peak = ""
+            if top > max(first, last):  # a warm-up and a decay (OneCycleLR)
+                at = int(frame["step"][rates.index].to_numpy()[rates.argmax()])
+                peak = f", {top:.6g} at its peak (step {at}),"
+            span = f": {first:.6g} at step 1{peak} to {last:.6g} at the last"
         console.print(f"  learning rate {rule}{span}")
+        for cycled in ("momentum", "beta1"):  # OneCycleLR's, in place of the given
+            if cycled in frame and f"grad_{cycled}" not in frame:
+                cycle = frame[cycled].dropna()
+                low = int(frame["step"][cycle.index].to_numpy()[cycle.argmin()])
+                console.print(
+                    f"  {cycled} cycled by it (in place of the optimizer's): "
+                    f"{cycle.iloc[0]:.6g} at step 1, {cycle.min():.6g} at its "
+                    f"lowest (step {low}), {cycle.iloc[-1]:.6g} at the last"
+                )
     clip = info.get("clip")
     if clip:
         shown = ", ".join(f"{k}={v}" for k, v in clip.items() if k != "name")

@@ -186,10 +186,16 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "compute it: torch.step (step_size, gamma), torch.exponential (gamma), "
             "torch.cosine (T_max, eta_min), torch.multistep (milestones=[30,80], "
             "gamma), torch.linear (start_factor, end_factor, total_iters), "
+            "torch.cosine_restarts (T_0, T_mult, eta_min), torch.onecycle (every "
+            "batch, --lr its max_lr: pct_start, anneal_strategy=cos|linear, "
+            "div_factor, final_div_factor, three_phase, total_steps; it cycles the "
+            "momentum or beta1 too, between base_momentum and max_momentum, unless "
+            "cycle_momentum=false), "
             "keras.exponential (decay_steps, decay_rate, staircase), "
             "keras.inverse_time (the same), keras.cosine (decay_steps, alpha, "
             "warmup_steps, warmup_target); such as --lr-schedule "
-            "torch.step:step_size=10,gamma=0.5. The trace gets an lr column.",
+            "torch.step:step_size=10,gamma=0.5. The trace gets an lr column (and "
+            "the cycled momentum's).",
         ),
         click.option(
             "--clip",

@@ -547,6 +547,17 @@ DECOUPLED = frozenset(
 WRITES_TWICE = frozenset({"torch.nadam"})
 
 
+#: The hyper-parameter OneCycleLR cycles (``cycle_momentum``) in each optimizer
+#: gradtrace cycles it in: PyTorch's ``momentum``, or the first of its ``betas``.
+CYCLED = {
+    "torch.sgd": "momentum",
+    "torch.rmsprop": "momentum",
+    "torch.adam": "beta1",
+    "torch.adamw": "beta1",
+    "torch.adamax": "beta1",
+}
+
+
 def decoupled(name: str, hyper: dict[str, Any]) -> bool:
     """Whether the preset ``name`` with ``hyper`` decays its weights apart from
     the gradient (scaled by the rate), not through it."""
@@ -611,6 +622,21 @@ class OptimizerSpec:
         assert self.schedule is not None
         return self.schedule.rate_fn(lr, self.per_epoch, self.n_steps, self.rate_dtype)
 
+    @property
+    def momentum_fn(self) -> Callable[[Any], Any] | None:
+        """The momentum (beta1) the schedule gives each step count, where it
+        cycles it (OneCycleLR); None where the optimizer's own holds."""
+        if self.schedule is None or not self.schedule.cycles_momentum:
+            return None
+        steps = self.schedule.scheduler_steps(self.n_steps, self.per_epoch)
+        return self.schedule.momentum_fn(steps, self.rate_dtype)
+
+    @property
+    def cycled(self) -> str | None:
+        """The hyper-parameter the schedule sets at each step (``momentum`` or
+        ``beta1``), or None."""
+        return CYCLED.get(self.name) if self.momentum_fn is not None else None
+
     @staticmethod
     def create(name: str, **overrides: Hyper) -> OptimizerSpec:
         """The preset ``name`` with its defaults, overridden by ``overrides``.
@@ -640,7 +666,9 @@ class OptimizerSpec:
         if self.schedule is None:
             tx = PRESETS[self.name].build(self.hyper)
         else:
-            tx = scheduled(PRESETS[self.name], self.hyper, self.rate_fn)
+            tx = scheduled(
+                PRESETS[self.name], self.hyper, self.rate_fn, self.momentum_fn
+            )
         return with_clip(self.clip, tx)
 
     def build_range(
@@ -672,16 +700,21 @@ class OptimizerSpec:
 
 
 def scheduled(
-    preset: Preset, hyper: dict[str, Any], rate_fn: Callable[[Any], Any]
+    preset: Preset,
+    hyper: dict[str, Any],
+    rate_fn: Callable[[Any], Any],
+    momentum_fn: Callable[[Any], Any] | None = None,
 ) -> optax.GradientTransformation:
     """``preset`` at the rate ``rate_fn(lr)`` gives each step (the updates done
-    before it counted), its other hyper-parameters as in ``hyper``: Python values
-    stay static, traced ones (a sweep's) are passed as arrays."""
+    before it counted), and with ``momentum_fn`` at that step's momentum (its
+    ``CYCLED`` hyper-parameter), its other hyper-parameters as in ``hyper``:
+    Python values stay static, traced ones (a sweep's) are passed as arrays."""
     lr_key = preset.lr_key
-    others = {k: v for k, v in hyper.items() if k != lr_key}
+    cycled = {} if momentum_fn is None else {CYCLED[preset.name]: momentum_fn}
+    others = {k: v for k, v in hyper.items() if k != lr_key and k not in cycled}
     static = tuple(k for k, v in others.items() if isinstance(v, (bool, int, float)))
     injected = optax.inject_hyperparams(preset.factory, static_args=static)
-    return injected(**others, **{lr_key: rate_fn(hyper[lr_key])})
+    return injected(**others, **cycled, **{lr_key: rate_fn(hyper[lr_key])})
 
 
 def with_clip(

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-Value = float | bool | int | tuple[int, ...]
+Value = float | bool | int | str | tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,34 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "growing linearly to end_factor over total_iters epochs (a warm-up)",
         ),
         SchedulePreset(
+            "torch.cosine_restarts",
+            {"T_0": None, "T_mult": 1, "eta_min": 0.0, "by_batch": False},
+            True,
+            "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts: half a cosine "
+            "from the rate down to eta_min over T_0 epochs, then again from the "
+            "rate, each cycle T_mult times longer",
+        ),
+        SchedulePreset(
+            "torch.onecycle",
+            {
+                "total_steps": 0,
+                "pct_start": 0.3,
+                "anneal_strategy": "cos",
+                "cycle_momentum": True,
+                "base_momentum": 0.85,
+                "max_momentum": 0.95,
+                "div_factor": 25.0,
+                "final_div_factor": 1e4,
+                "three_phase": False,
+            },
+            True,
+            "torch.optim.lr_scheduler.OneCycleLR, stepped after each batch: the "
+            "rate climbs from lr/div_factor to lr (its max_lr) over pct_start of "
+            "the steps and anneals to lr/div_factor/final_div_factor; the "
+            "momentum (beta1) cycles the other way, max_momentum to base_momentum "
+            "and back (cycle_momentum=false: left alone); total_steps: the run's",
+        ),
+        SchedulePreset(
             "keras.exponential",
             {"decay_steps": None, "decay_rate": None, "staircase": False},
             False,
@@ -120,10 +148,20 @@ SCHEDULES: dict[str, SchedulePreset] = {
 TABLE_EPOCHS = 100_000
 
 #: Parameters that count (epochs or steps) and must be whole numbers of at least 1.
-COUNTS = frozenset({"step_size", "T_max", "decay_steps", "total_iters"})
+COUNTS = frozenset(
+    {"step_size", "T_max", "decay_steps", "total_iters", "T_0", "T_mult"}
+)
 
-#: Parameters that count and may be 0.
-WHOLE = frozenset({"warmup_steps"})
+#: Parameters that count and may be 0 (``total_steps``: 0 for the run's steps).
+WHOLE = frozenset({"warmup_steps", "total_steps"})
+
+#: Parameters that are words, and the words each takes.
+WORDS = {"anneal_strategy": ("cos", "linear")}
+
+#: The most scheduler steps whose rates a closed-form PyTorch schedule
+#: (OneCycleLR, CosineAnnealingWarmRestarts growing its cycles) tabulates in a
+#: run: a float32 a step, 16 MB of constants.
+MOST_TABLED = 1 << 22
 
 #: Parameters that are lists of counts (epochs), each at least 1.
 LISTS = frozenset({"milestones"})
@@ -158,6 +196,8 @@ class LrSchedule:
                 params[key] = int(value)
             elif key in LISTS:
                 params[key] = tuple(int(v) for v in value)
+            elif key in WORDS:
+                params[key] = str(value)
             else:
                 params[key] = float(value)
         unknown = set(given) - set(preset.defaults)
@@ -178,7 +218,8 @@ class LrSchedule:
     def unit(self, per_epoch: int) -> int:
         """The optimizer steps between two of a PyTorch schedule's
         ``scheduler.step()``: an epoch's batches, or 1 with ``by_batch``."""
-        return 1 if self.params.get("by_batch") else per_epoch
+        every_batch = self.params.get("by_batch") or self.name == "torch.onecycle"
+        return 1 if every_batch else per_epoch
 
     def scheduler_steps(self, n_steps: int, per_epoch: int) -> int:
         """How many rates a run of ``n_steps`` takes from a PyTorch schedule."""
@@ -192,7 +233,7 @@ class LrSchedule:
         shown = ", ".join(
             f"{k}={list(v) if isinstance(v, tuple) else v}"
             for k, v in self.items
-            if not (k == "by_batch" and not v)
+            if not (k == "by_batch" and not v) and not (k == "total_steps" and not v)
         )
         return f"{self.name}({shown})"
 
@@ -203,6 +244,8 @@ class LrSchedule:
 
     def _recursion(self, lr: float, n_epochs: int) -> list[float]:
         p = self.params
+        if self.name in CLOSED_FORMS:  # each rate anew from the step, in doubles
+            return [float(r) for r in self._closed(float(lr), n_epochs, exact=True)]
         rates = [float(lr)]
         if self.name == "torch.linear":  # the constructor's step: lr * start_factor
             rates = [float(lr) * float(p["start_factor"])]
@@ -245,6 +288,126 @@ class LrSchedule:
             else:
                 raise ValueError(f"{self.name} is not a per-epoch schedule")
         return rates
+
+    def _closed(self, lr: float, n_epochs: int, exact: bool) -> np.ndarray:
+        """The rates of a schedule PyTorch computes from the step alone (no
+        recursion) at scheduler steps 0..n_epochs-1, in doubles: ``exact``, by
+        Python's ``math`` step by step as PyTorch's ``get_lr``; else by NumPy at
+        once (its cosine within an ulp of ``math.cos``)."""
+        if self.name == "torch.onecycle":
+            return self._onecycle(lr, n_epochs, exact)[0]
+        p = self.params
+        t_0, t_mult, eta_min = int(p["T_0"]), int(p["T_mult"]), float(p["eta_min"])
+        if exact:  # step(): T_cur + 1, and past T_i a restart, T_i * T_mult
+            out, t_cur, t_i = [], 0, t_0
+            for e in range(n_epochs):
+                if e:
+                    t_cur += 1
+                    if t_cur >= t_i:
+                        t_cur, t_i = t_cur % t_i, t_i * t_mult
+                cosine = 1 + math.cos(math.pi * t_cur / t_i)
+                out.append(eta_min + (lr - eta_min) * cosine / 2)
+            return np.asarray(out, np.float64)
+        cur, length = self._restart_positions(np.arange(n_epochs, dtype=np.int64))
+        return eta_min + (lr - eta_min) * (1 + np.cos(np.pi * cur / length)) / 2
+
+    def _restart_positions(self, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """CosineAnnealingWarmRestarts' ``T_cur`` and ``T_i`` at each epoch."""
+        p = self.params
+        t_0, t_mult = int(p["T_0"]), int(p["T_mult"])
+        if t_mult == 1:
+            return epochs % t_0, np.full_like(epochs, t_0)
+        starts, length, last = [0], t_0, int(epochs.max(initial=0))
+        while starts[-1] + length <= last:  # each cycle T_mult times the last
+            starts.append(starts[-1] + length)
+            length *= t_mult
+        k = np.searchsorted(np.asarray(starts), epochs, side="right") - 1
+        return epochs - np.asarray(starts)[k], t_0 * np.power(t_mult, k)
+
+    def _onecycle(
+        self, lr: float, n_steps: int, exact: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """OneCycleLR's rate and momentum at steps 0..n_steps-1 (``get_lr``: the
+        phase the step is in, annealed by cosine or linearly from its start to
+        its end), in doubles."""
+        p = self.params
+        total = int(p["total_steps"]) or n_steps
+        pct_start = float(p["pct_start"])
+        initial = lr / float(p["div_factor"])
+        low = initial / float(p["final_div_factor"])
+        high_m, base_m = float(p["max_momentum"]), float(p["base_momentum"])
+        phases = [(float(pct_start * total) - 1, initial, lr, high_m, base_m)]
+        if p["three_phase"]:
+            phases += [
+                (float(2 * pct_start * total) - 2, lr, initial, base_m, high_m),
+                (total - 1, initial, low, high_m, high_m),
+            ]
+        else:
+            phases.append((total - 1, lr, low, base_m, high_m))
+        cos = p["anneal_strategy"] == "cos"
+        steps = np.arange(n_steps, dtype=np.float64)
+        rates, momenta = np.empty(n_steps), np.empty(n_steps)
+        placed = np.zeros(n_steps, bool)
+        start_step = 0.0
+        for i, (end_step, lr0, lr1, m0, m1) in enumerate(phases):
+            here = ~placed if i == len(phases) - 1 else ~placed & (steps <= end_step)
+            if here.any() and end_step == start_step:
+                raise ValueError(
+                    f"{self.name}: pct_start={pct_start:g} of {total} steps leaves "
+                    "a phase of no length, where PyTorch divides by zero: change "
+                    "pct_start"
+                )
+            for out, a, b in ((rates, lr0, lr1), (momenta, m0, m1)):
+                if exact:
+                    out[here] = [
+                        _anneal(cos, a, b, (t - start_step) / (end_step - start_step))
+                        for t in steps[here]
+                    ]
+                else:
+                    pct = (steps[here] - start_step) / (end_step - start_step)
+                    out[here] = _anneal(cos, a, b, pct, np)
+            placed |= here
+            start_step = end_step
+        return rates, momenta
+
+    def check(self, n_steps: int, per_epoch: int) -> None:
+        """Raise ValueError where this schedule cannot run ``n_steps`` steps of
+        ``per_epoch`` a epoch as PyTorch would: OneCycleLR past its
+        ``total_steps``, or a phase of no length; too many steps to tabulate."""
+        count = self.scheduler_steps(n_steps, per_epoch)
+        if self.name == "torch.onecycle":
+            total = int(self.params["total_steps"])
+            if total and total < count:
+                raise ValueError(
+                    f"{self.name} ends at total_steps={total}, before the run's "
+                    f"{count} steps (PyTorch stops: 'Tried to step {total + 1} "
+                    f"times'): give total_steps of at least {count}, or 0 to span "
+                    "the run"
+                )
+            self._onecycle(1.0, count, exact=False)
+        tabled = self.name == "torch.onecycle" or (
+            self.name == "torch.cosine_restarts" and int(self.params["T_mult"]) > 1
+        )
+        if tabled and count > MOST_TABLED:
+            raise ValueError(
+                f"{self.name} takes its rates from a table of one a step, at "
+                f"most {MOST_TABLED}; this run takes {count}: run fewer steps"
+            )
+
+    @property
+    def cycles_momentum(self) -> bool:
+        """Whether it sets the optimizer's momentum (beta1) at each step too."""
+        return self.name == "torch.onecycle" and bool(self.params["cycle_momentum"])
+
+    def momentum_fn(self, n_steps: int, dtype: Any) -> Callable[[Any], Any]:
+        """OneCycleLR's momentum at each step count, for
+        ``optax.inject_hyperparams``: PyTorch's doubles cast to ``dtype``."""
+        table = jnp.asarray(self.momenta(n_steps), dtype)
+        return lambda count: table[jnp.minimum(count, n_steps - 1)]
+
+    def momenta(self, n_steps: int) -> np.ndarray:
+        """OneCycleLR's momentum (beta1) at steps 0..n_steps-1, in doubles."""
+        return _onecycle_momenta(self, max(1, int(n_steps)))
 
     def keras_rate(self, lr: Any, count: Any, dtype: Any) -> Any:
         """A Keras schedule's rate at step count ``count`` (updates done before),
@@ -302,6 +465,8 @@ class LrSchedule:
         beyond (tables within two ulps of it)."""
         if not self.per_epoch:
             return True
+        if self.name == "torch.onecycle" and not self.params["total_steps"]:
+            return epochs == other  # it spans the run: another length, other rates
         return not min(epochs, other) <= TABLE_EPOCHS < max(epochs, other)
 
     def rate_fn(
@@ -336,6 +501,22 @@ class LrSchedule:
         p = self.params
         dt = np.dtype(dtype)
         fixed = isinstance(lr, (int, float))
+        if self.name == "torch.onecycle":  # its rates are proportional to lr
+            rates = self._closed(lr if fixed else 1.0, n_epochs, exact=False)
+            onecycle = rates.astype(dt)
+            return lambda xp, epoch: xp.asarray(onecycle)[epoch] * (1 if fixed else lr)
+        if self.name == "torch.cosine_restarts":
+            eta_min = float(p["eta_min"])
+            span = n_epochs if int(p["T_mult"]) > 1 else min(int(p["T_0"]), n_epochs)
+            t_cur, t_i = self._restart_positions(np.arange(span, dtype=np.int64))
+            half = (1 + np.cos(np.pi * t_cur / t_i)) / 2
+            if fixed:
+                restarts = (eta_min + (lr - eta_min) * half).astype(dt)
+                return lambda xp, epoch: xp.asarray(restarts)[epoch % span]
+            halves = half.astype(dt)
+            return lambda xp, epoch: (
+                eta_min + (lr - eta_min) * xp.asarray(halves)[epoch % span]
+            )
         if self.name in ("torch.multistep", "torch.linear"):
             if self.name == "torch.multistep":  # gamma ** (milestones passed)
                 marks = np.sort(np.asarray(p["milestones"], np.int64))
@@ -409,6 +590,27 @@ class LrSchedule:
             return table[epochs]
         values = self.keras_rate(lr, jnp.asarray(counts), jnp.float32)
         return np.asarray(values, np.float64)
+
+
+#: PyTorch schedules whose ``get_lr`` computes each rate from the step alone.
+CLOSED_FORMS = frozenset({"torch.onecycle", "torch.cosine_restarts"})
+
+
+def _anneal(cos: bool, start: float, end: float, pct: Any, xp: Any = math) -> Any:
+    """OneCycleLR's ``_annealing_cos`` or ``_annealing_linear`` from ``start`` to
+    ``end`` at ``pct`` of the phase, operation for operation."""
+    if cos:
+        return end + (start - end) / 2.0 * (xp.cos(xp.pi * pct) + 1)
+    return (end - start) * pct + start
+
+
+@functools.lru_cache(maxsize=16)
+def _onecycle_momenta(schedule: LrSchedule, n_steps: int) -> np.ndarray:
+    """``LrSchedule.momenta``, computed once for a run."""
+    exact = n_steps <= TABLE_EPOCHS
+    momenta = schedule._onecycle(1.0, n_steps, exact)[1]
+    momenta.setflags(write=False)
+    return momenta
 
 
 @functools.lru_cache(maxsize=16)

@@ -34,6 +34,12 @@ def _x64() -> bool:
     return bool(jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64)
 
 
+def _off(value: Any) -> bool:
+    """Whether a hyper-parameter is a Python 0 (a traced one, a schedule's or a
+    sweep's, may be anything)."""
+    return isinstance(value, (int, float)) and value == 0
+
+
 def _c(value: float, like: Array) -> Array:
     """A hyper-parameter as the framework casts it: to the variable's dtype."""
     return jnp.asarray(value, dtype=like.dtype)
@@ -260,7 +266,7 @@ def torch_rmsprop(
                 avg = jnp.sqrt(v - a * a) + _c(eps, g)
             else:
                 avg = jnp.sqrt(v) + _c(eps, g)
-            if momentum > 0:
+            if not _off(momentum):  # PyTorch takes none below 0
                 m = m * _c(momentum, g) + g / avg  # mul_, addcdiv_
                 return _c(-lr, g) * m, v, m, a  # add_(buf, alpha=-lr)
             return (_c(-lr, g) * g) / avg, v, m, a  # addcdiv_(value=-lr)
@@ -526,7 +532,8 @@ def _torch_step_sizes(lr: Any, beta1: float, beta2: float) -> Any:
     doubles rounded to float32) in a float32 run of a fixed rate; else (a traced
     rate: a sweep's, a schedule's) in float32 within an ulp."""
     tables = None
-    if isinstance(lr, (int, float)) and not _x64():
+    fixed = all(isinstance(v, (int, float)) for v in (lr, beta1, beta2))
+    if fixed and not _x64():
         tables = torch_adam_tables(lr, beta1, beta2)
 
     def at(count: Array) -> tuple[Array, Array]:
@@ -540,9 +547,9 @@ def _torch_step_sizes(lr: Any, beta1: float, beta2: float) -> Any:
             step_size = jnp.asarray(tables[0])[i]
             bias_correction2_sqrt = jnp.asarray(tables[1])[i]
         else:
-            # a traced rate (a sweep's, a schedule's): 1 - beta**t as
-            # -expm1(t log beta), within an ulp of the double (a plain
-            # 1 - 0.999**t in float32 is off by 1e-5 relative)
+            # a traced rate (a sweep's, a schedule's) or beta1 (OneCycleLR's):
+            # 1 - beta**t as -expm1(t log beta), within an ulp of the double (a
+            # plain 1 - 0.999**t in float32 is off by 1e-5 relative)
             t = count.astype(jnp.float32)
             bias_correction1 = -jnp.expm1(t * _log(beta1))
             bias_correction2_sqrt = jnp.sqrt(-jnp.expm1(t * _log(beta2)))
@@ -552,8 +559,11 @@ def _torch_step_sizes(lr: Any, beta1: float, beta2: float) -> Any:
     return at
 
 
-def _log(beta: float) -> float:
-    """log(beta), -inf at 0 (a beta of 0 keeps no average: 1 - 0**t is 1)."""
+def _log(beta: Any) -> Any:
+    """log(beta), -inf at 0 (a beta of 0 keeps no average: 1 - 0**t is 1); a
+    traced beta (OneCycleLR's beta1) by JAX, whose log of 0 is -inf too."""
+    if not isinstance(beta, (int, float)):
+        return jnp.log(jnp.asarray(beta, jnp.float32))
     return math.log(beta) if beta > 0 else -math.inf
 
 
@@ -793,7 +803,7 @@ def torch_sgd(
         first = state.iterations == 0
 
         def one(g, b):  # type: ignore[no-untyped-def]
-            if momentum == 0:
+            if _off(momentum):
                 return _c(-lr, g) * g, b
             b = jnp.where(first, g, b * _c(momentum, g) + _c(1 - dampening, g) * g)
             d = g + _c(momentum, g) * b if nesterov else b
