@@ -394,3 +394,21 @@ def test_data_into_a_folder_that_is_a_file_or_missing(
     code, _, err = run(["data", "line", "-o", str(tmp_path / "no" / "x.csv")], capsys)
     assert code == 2 and "the folder" in err and "does not exist" in err
     assert blocker.read_text() == "mine\n"
+
+
+def test_a_float64_runs_gap_is_zero_only_at_float64s_rounding(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The summary calls a gap zero below ten epsilons of the loss in the run's
+    own dtype: float64's 2.2e-16, not float32's 1.2e-7 (a newcomer's float64 fit
+    printed "gap 0 (at float rounding)" with its parameters 3e-4 off)."""
+    monkeypatch.chdir(tmp_path)
+    base = ["fit", "seed001_line", "--lr", "0.5", "--dtype"]
+    code, out, _ = run([*base, "float64", "--steps", "150", "--out", "a"], capsys)
+    assert code == 0 and "closed form; gap 8.4" in out and "e-13" in out
+    code, out, _ = run([*base, "float64", "--steps", "250", "--out", "b"], capsys)
+    assert code == 0 and "gap 0 (at float rounding)" in out
+    code, out, _ = run([*base, "float32", "--steps", "150", "--out", "c"], capsys)
+    assert code == 0 and "gap 0 (at float rounding)" in out

@@ -448,6 +448,40 @@ def test_a_moved_data_file_points_to_data_again(
     assert done.value.code in (0, None)
 
 
+def test_a_changed_data_file_is_refused_not_explained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run's data file written over since the run (its SHA-256 differs) is
+    refused by explain, plot, report, animate and Python's explain alike, as rerun
+    refuses it: its rows are not those the run trained on."""
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,2\n2,4.1\n3,5.9\n4,8.2\n")
+    run = str(tmp_path / "r")
+    with pytest.raises(SystemExit):
+        main(["fit", str(data), "--steps", "3", "-q", "--out", run])
+    data.write_text("x,y\n0.5,9\n2,4.1\n3,5.9\n4,8.2\n")
+    capsys.readouterr()
+    for command in (
+        ["explain", run, "--step", "1"],
+        ["plot", run],
+        ["report", run],
+        ["animate", run, "--out", str(tmp_path / "a.gif")],
+    ):
+        with pytest.raises(SystemExit) as done:
+            main(command)
+        err = capsys.readouterr().err
+        assert done.value.code == 2, command
+        assert "changed since the run (its SHA-256 differs)" in err
+        assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [
+        "run.json",
+        "trace.parquet",
+    ]
+    assert not (tmp_path / "a.gif").exists()
+    with pytest.raises(gradtrace.InputError, match="put the original back"):
+        gradtrace.load(run).explain(1)
+
+
 def test_explain_says_its_row_numbers_count_from_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

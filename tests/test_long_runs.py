@@ -920,3 +920,33 @@ def test_history_of_a_run_in_parts_has_every_epoch(
     ]
     pd.testing.assert_frame_equal(parted.history(), expected)
     pd.testing.assert_frame_equal(gradtrace.load(tmp_path / "run").history(), expected)
+
+
+def test_a_run_of_more_epochs_than_a_thinned_load_keeps_exports_them_all(
+    tmp_path: Path,
+    small_parts: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Past THIN_EPOCHS epochs a thinned load keeps every k-th step only; export
+    --per-epoch, show --keras and a thinned trace's history() still read each
+    epoch's end from the parts (a newcomer's 230770 epochs came out as 4693)."""
+    from gradtrace import store
+    from gradtrace.cli import main
+
+    monkeypatch.setattr(store, "THIN_EPOCHS", 3)
+    frame = _frame()
+    options = dict(model="line", lr=0.05, batch_size=10, epochs=6)
+    expected = gradtrace.fit(frame, **options).history()  # type: ignore[arg-type]
+    gradtrace.fit(frame, **options, out=tmp_path / "run")  # type: ignore[arg-type]
+    thinned = gradtrace.load(tmp_path / "run", thin=True)
+    assert (thinned.to_pandas()["batch"] == 11).sum() < 6
+    pd.testing.assert_frame_equal(thinned.history(), expected)
+    out = tmp_path / "epochs.csv"
+    with pytest.raises(SystemExit):
+        main(["export", str(tmp_path / "run"), "--per-epoch", "-o", str(out)])
+    assert pd.read_csv(out)["step"].tolist() == expected["step"].tolist()
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["show", str(tmp_path / "run"), "--keras"])
+    assert capsys.readouterr().out.count("Epoch ") == 6

@@ -1741,6 +1741,7 @@ def load(
     folder = store.find_run(folder)
     frame, info = load_run(folder, thin)
     trace = Trace(frame, info)
+    trace.folder = Path(folder)
     if info.get("status") == "running":  # a checkpoint: going on, or killed?
         trace.writing = store.being_written(Path(folder))
     if data is None and model is None and loss is None:

@@ -736,15 +736,26 @@ def run_kind(info: dict[str, Any]) -> str:
 
 
 def _data_file(info: dict[str, Any]) -> str:
-    """The path of the file a saved run read its data from, or a one-line error."""
+    """The path of the file a saved run read its data from, or a one-line error:
+    where it is gone, or no longer holds what the run read (its SHA-256)."""
     from pathlib import Path
 
+    from gradtrace.data import file_sha256
+
     path = info["data"].get("path") or info["config"]["data"]
+    again = (
+        "(--data FILE on the command line, gradtrace.load(RUN, data=...) in Python)"
+    )
     if not Path(path).is_file():
         raise InputError(
             f"the run's data file {path!r} is gone: put it back, or give the "
-            "data again (--data FILE on the command line, "
-            "gradtrace.load(RUN, data=...) in Python)."
+            f"data again {again}."
+        )
+    if info["data"].get("sha256") not in (None, file_sha256(Path(path))):
+        raise InputError(
+            f"the run's data file {path!r} changed since the run (its SHA-256 "
+            "differs), so its rows are not those the run trained on: put the "
+            f"original back, or give the run's data again {again}."
         )
     return str(path)
 

@@ -449,7 +449,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
     config = sweep.info.get("config", {})
     dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
     # the summary's "gap 0 (at float rounding)" below this: the loss's last digits
-    noise = (1e-6 if dtype == "float32" else 1e-15) * max(abs(best), 1e-30)
+    noise = 10 * float(np.finfo(dtype).eps) * max(abs(best), 1e-30)
     # gaps of 0 drawn at the floor: below the rounding band, so it shows
     floor = 1e-7 * max(abs(best), 1.0)
     if best:

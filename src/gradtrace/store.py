@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
@@ -722,6 +723,23 @@ def _trace_files(folder: Path, info: dict[str, Any]) -> list[Path]:
 
 #: rows of a trace that ``trace_batches`` reads at a time
 BLOCK_ROWS = 65_536
+
+
+def epoch_rows(folder: str | Path, info: dict[str, Any]) -> pd.DataFrame:
+    """The rows of the run folder ``folder``'s trace (run.json ``info``) that end
+    an epoch, and the last step: what a per-epoch history needs, read part by
+    part however many rows the trace has (a thinned load keeps every epoch's end
+    only up to ``THIN_EPOCHS`` epochs)."""
+    per_epoch, last = int(info["schedule"]["batches_per_epoch"]), int(info["steps"])
+    kept = []
+    for batch in trace_batches(folder, info):
+        table = pa.Table.from_batches([batch])
+        ends = pc.or_(
+            pc.equal(table.column("batch"), per_epoch),
+            pc.equal(table.column("step"), last),
+        )
+        kept.append(table.filter(ends))
+    return pa.concat_tables(kept).to_pandas()
 
 
 def trace_batches(

@@ -68,6 +68,8 @@ class Trace:
         #: the run folder that a long run's trace was written into as it went
         #: (``gradtrace.store.TraceWriter``); ``save`` to that folder completes it
         self.writer: Any = None
+        #: the run folder a trace was read from (``gradtrace.load``), else None
+        self.folder: Path | None = None
         #: of a checkpointed run read from its folder: whether a process is
         #: writing it now (False: it was killed), None where not known
         self.writing: bool | None = None
@@ -557,15 +559,16 @@ class Trace:
         after the epoch (Keras's ``val_*`` with the training data as validation
         data), the rate (with a schedule) and the parameters; see
         ``gradtrace.tables.history``."""
-        from gradtrace.store import load_run
+        from gradtrace.store import epoch_rows
         from gradtrace.tables import history
 
         per_epoch = int(self.info["schedule"]["batches_per_epoch"])
         frame = self._frame
         ends = int(((frame["batch"] == per_epoch) & (frame["step"] > 0)).sum())
-        if ends < self.steps // per_epoch and self.writer is not None:
+        folder = self.writer.folder if self.writer is not None else self.folder
+        if ends < self.steps // per_epoch and folder is not None:
             # a long run's kept rows: the epochs' ends are in its folder's parts
-            frame = load_run(self.writer.folder, thin=True)[0]
+            frame = epoch_rows(folder, self.info)
         return history(frame, per_epoch, self.steps)
 
     def keras_log(self, validation: bool = True) -> str:

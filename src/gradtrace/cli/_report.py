@@ -307,8 +307,10 @@ def print_summary(
         line += f"; optimum {fmt(info['optimum_loss'])} by {info['optimum_method']}"
     if "optimum_loss" in info and not math.isnan(last):
         gap = last - info["optimum_loss"]
-        # float32 losses round at ~1e-7 of their size: a gap below that is zero
-        noise = 1e-6 * max(abs(info["optimum_loss"]), 1e-30)
+        # a loss rounds at its dtype's epsilon of its size (float32's 1.2e-7,
+        # float64's 2.2e-16): a gap below ten of those is zero
+        eps = float(np.finfo(info.get("compute_dtype") or "float32").eps)
+        noise = 10 * eps * max(abs(info["optimum_loss"]), 1e-30)
         shown = f"{gap:.3g}" if abs(gap) > noise else "0 (at float rounding)"
         line += f"; gap {shown}"
     console.print(line)
