@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import gradtrace
 from gradtrace import plot
+from gradtrace.data import builtin
 from gradtrace.demos import DEMOS
 
 TRACES: dict[str, gradtrace.Trace] = {}
@@ -195,6 +196,30 @@ def test_mse_and_likelihood_peak_together() -> None:
     mse, loglik = left.get_lines()[0], right.get_lines()[0]
     assert mse.get_xdata()[np.argmin(mse.get_ydata())] == pytest.approx(
         loglik.get_xdata()[np.argmax(loglik.get_ydata())]
+    )
+
+
+def test_mse_and_likelihood_of_a_line_held_at_b_is_over_w() -> None:
+    """A line fitted with b held fixed trained w alone: the figure is drawn over
+    w, the MSE least at sum(x (y - b)) / sum(x^2), the optimum the run reports,
+    the run's final w on the curve (a newcomer's was drawn over the fixed b)."""
+    trace = gradtrace.fit("seed001_line", fix={"b": 2.0}, lr=0.1, epochs=30)
+    fig = plot.mse_and_likelihood(trace)
+    assert fig.get_suptitle() == "over w, with b held fixed at 2"
+    left = fig.axes[0]
+    assert left.get_xlabel() == "w"
+    curve = left.get_lines()[0]
+    frame = builtin("seed001_line")
+    x, y = (frame[c].to_numpy(np.float64) for c in ("x", "y"))
+    best = float(x @ (y - 2) / (x @ x))
+    assert best == pytest.approx(trace.info["optimum"]["w"], rel=1e-6)
+    marked = [line for line in left.get_lines() if "Σx(y - b)/Σx²" in line.get_label()]
+    assert marked[0].get_xdata()[0] == pytest.approx(best, rel=1e-12)
+    w = trace.params["w"]
+    dot = next(line for line in left.get_lines() if "final w" in line.get_label())
+    assert dot.get_ydata()[0] == pytest.approx(np.mean((y - 2 - w * x) ** 2))
+    assert curve.get_xdata()[np.argmin(curve.get_ydata())] == pytest.approx(
+        best, abs=np.ptp(curve.get_xdata()) / 250
     )
 
 

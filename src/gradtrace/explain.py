@@ -743,9 +743,7 @@ def _data_file(info: dict[str, Any]) -> str:
     from gradtrace.data import file_sha256
 
     path = info["data"].get("path") or info["config"]["data"]
-    again = (
-        "(--data FILE on the command line, gradtrace.load(RUN, data=...) in Python)"
-    )
+    again = "(--data FILE on the command line, gradtrace.load(RUN, data=...) in Python)"
     if not Path(path).is_file():
         raise InputError(
             f"the run's data file {path!r} is gone: put it back, or give the "

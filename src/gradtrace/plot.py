@@ -1580,12 +1580,16 @@ def mse_and_likelihood(trace: Any) -> Figure:
     the Gaussian log-likelihood side by side; the MSE's minimum and the
     likelihood's maximum fall at the same place. Of a run that blew up, w is held
     at its optimum instead (at its final 1e17 the residuals are all w x), and a
-    final location far off is marked at the chart's edge."""
+    final location far off is marked at the chart's edge. A line whose b was held
+    fixed (``--fix b=...``) is drawn over its slope w instead, the one it
+    trained."""
     from gradtrace.core import rowsums
     from gradtrace.explain import file_chunks
 
     info = trace.info
     final = trace.params
+    if info["model"] == "line" and "b" in info["fixed"] and "w" not in info["fixed"]:
+        return _over_the_slope(trace)
     if info["model"] == "normal":
         name, centre = "loc", float(final.get("loc", info["fixed"].get("loc", 0.0)))
         mean_of, held = "mean(y)", ""
@@ -1620,15 +1624,65 @@ def mse_and_likelihood(trace: Any) -> Figure:
     # the MSE at g is mean((r - g)^2) = mean(d^2) + (best - g)^2, d = r - best:
     # memory does not grow with rows x grid points
     best, m2 = rowsums.mean_and_spread64(values)
+    return _mse_and_likelihood(trace, name, centre, best, m2, 1.0, mean_of, held)
+
+
+def _over_the_slope(trace: Any) -> Figure:
+    """``mse_and_likelihood`` of a line whose intercept b was held fixed: over w,
+    where the MSE is mean((r - w x)^2), r = y - b, smallest at
+    w* = sum(x r) / sum(x^2) and growing as mean(x^2) (w - w*)^2."""
+    from gradtrace.core import rowsums
+    from gradtrace.explain import file_chunks
+
+    info = trace.info
+    b = float(info["fixed"]["b"])
+    centre = float(trace.params["w"])
+    rows: rowsums.Values
+    x: Any
+    if data_rows(trace) is None:
+        x, rows = _run_data(trace)
+    else:
+        x, rows = None, file_chunks(info)
+    sxx = sxr = 0.0
+    for xc, yc in rowsums.blocks(x, rows):
+        xs = np.asarray(xc, np.float64).reshape(-1)
+        sxx += float(xs @ xs)
+        sxr += float(xs @ (np.asarray(yc, np.float64) - b))
     n = int(info["data"]["n_rows"])
-    spread = 3 * float(np.sqrt(m2)) or 1.0
+    best = sxr / sxx if sxx else 0.0
+    m2 = 0.0
+    for xc, yc in rowsums.blocks(x, rows):
+        xs = np.asarray(xc, np.float64).reshape(-1)
+        d = np.asarray(yc, np.float64) - b - best * xs
+        m2 += float(d @ d)
+    held = f"over w, with b held fixed at {b:.5g}"
+    return _mse_and_likelihood(
+        trace, "w", centre, best, m2 / n, sxx / n or 1.0, "Σx(y - b)/Σx²", held
+    )
+
+
+def _mse_and_likelihood(
+    trace: Any,
+    name: str,
+    centre: float,
+    best: float,
+    m2: float,
+    curvature: float,
+    mean_of: str,
+    held: str,
+) -> Figure:
+    """The two panels of ``mse_and_likelihood`` over ``name``: the MSE
+    ``m2 + curvature (best - g)^2`` and the log-likelihood at sigma sqrt(m2), the
+    run's final value ``centre`` marked."""
+    n = int(trace.info["data"]["n_rows"])
+    spread = 3 * float(np.sqrt(m2 / curvature)) or 1.0
     lo, hi = best - spread, best + spread
     on_chart = bool(abs(centre - best) <= REACH * spread)  # False for NaN
     if on_chart:  # the curves reach the run's value
         lo, hi = min(lo, centre - 0.1 * spread), max(hi, centre + 0.1 * spread)
     grid = np.linspace(lo, hi, 300)
     shift = best - grid
-    mse = m2 + shift**2
+    mse = m2 + curvature * shift**2
     sigma = float(np.sqrt(m2)) or 1.0
 
     def loglik(mse: Any) -> Any:
@@ -1637,7 +1691,7 @@ def mse_and_likelihood(trace: Any) -> Figure:
     fig, (left, right) = _figure(10, 4.2, 1, 2)
     left.plot(grid, mse, color="#3b528b", lw=2)
     right.plot(grid, loglik(mse), color="#21918c", lw=2)
-    at_centre = m2 + (best - centre) ** 2
+    at_centre = m2 + curvature * (best - centre) ** 2
     for ax, label, value, curve in (
         (left, "mean squared error", at_centre, mse),
         (right, f"log-likelihood (sigma = {sigma:.3g})", loglik(at_centre), None),
