@@ -645,3 +645,33 @@ def test_diagnose_predicts_at_least_one_step(
         capsys,
     )
     assert "so expect at least 4 steps, then" in out
+
+
+def test_every_command_that_writes_takes_o_for_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-o is --out in fit, rerun and sweep as in data, export, plot and the rest
+    (a newcomer's `fit data.csv -o runs/x` was refused)."""
+    folder = tmp_path / "a"
+    code, _, err = run(
+        ["fit", "seed001_line", "--steps", "2", "-q", "-o", str(folder)], capsys
+    )
+    assert code == 0, err
+    assert (folder / "run.json").is_file()
+    code, out, err = run(["rerun", str(folder), "-o", str(tmp_path / "b")], capsys)
+    assert code == 0 and "identical" in out, err
+    code, _, err = run(
+        [
+            "sweep",
+            "seed001_line",
+            "--lr",
+            "0.1,0.2",
+            "--steps",
+            "2",
+            "-o",
+            str(tmp_path / "s"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert (tmp_path / "s").is_dir()

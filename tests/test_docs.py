@@ -27,6 +27,26 @@ def test_cli_reference_is_current() -> None:
     )
 
 
+def test_the_help_and_readme_name_every_model_and_schedule() -> None:
+    """--model's and --lr-schedule's help and the README list what the catalogs
+    hold (a newcomer found negative-binomial in `gradtrace models` only)."""
+    from gradtrace.core.catalog import MODELS
+    from gradtrace.core.schedules import SCHEDULES
+
+    cli = (ROOT / "docs" / "cli.md").read_text()
+    fit = cli[cli.index("## gradtrace fit") :]
+    fit = fit[: fit.index("\n## ", 5)]
+    flat = " ".join(fit.split()).replace("- ", "-")  # words wrapped at a hyphen
+    model_help = flat[flat.index("--model NAME") : flat.index("--loss NAME")]
+    schedule_help = flat[flat.index("--lr-schedule") : flat.index("--clip")]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    for name in MODELS:
+        assert name in model_help, name
+        assert f"`{name}`" in readme, name
+    for name in SCHEDULES:
+        assert name in schedule_help, name
+
+
 def test_every_public_name_has_a_docstring() -> None:
     for name in gradtrace.__all__:
         if name == "__version__":

@@ -109,7 +109,8 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="A regression model (line, linear, poly, logistic, "
             "poisson-regression, exp-decay) or a distribution fitted to --y (normal, "
-            "lognormal, exponential, gamma, beta, poisson, binomial, bernoulli, "
+            "lognormal, exponential, gamma, beta, poisson, negative-binomial, "
+            "binomial, bernoulli, "
             "student-t, laplace, cauchy, weibull, normal-mixture). `gradtrace "
             "models` lists them with their parameters.",
         ),
@@ -299,6 +300,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.command(context_settings={"max_content_width": 100})
 @run_options
 @click.option(
+    "-o",
     "--out",
     "out",
     default=None,

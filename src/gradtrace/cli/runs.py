@@ -491,6 +491,7 @@ def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=RUN_FOLDER)
 @click.option(
+    "-o",
     "--out",
     "out",
     type=click.Path(path_type=Path),

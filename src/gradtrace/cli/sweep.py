@@ -239,6 +239,7 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     help="Converged: every parameter within tol of the exact optimum.",
 )
 @click.option(
+    "-o",
     "--out",
     "out",
     type=click.Path(path_type=Path),
