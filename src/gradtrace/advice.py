@@ -49,6 +49,17 @@ def _scale_condition(mean: float, sd: float) -> float:
     return float(values[-1] / values[0]) if values[0] > 0 else math.inf
 
 
+def standardised_condition(mean: np.ndarray, cov: np.ndarray) -> float:
+    """The condition number of a linear predictor's squared error with its x
+    columns standardised (each centred and of sd 1): that of the matrix of their
+    correlations beside the intercept's 1."""
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    if not np.all(sd > 0):
+        return math.inf
+    values = np.append(np.linalg.eigvalsh(cov / np.outer(sd, sd)), 1.0)
+    return float(values.max() / values.min()) if values.min() > 0 else math.inf
+
+
 def findings(
     d: Diagnosis,
     optimizer: str,
@@ -58,10 +69,12 @@ def findings(
     rescale: str | None = None,
     clip: str | None = None,
     bounded: bool = False,
+    x_columns: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[str]:
     """Sentences on curvature, stability, speed and what to change. ``rescale``:
     the options that would standardise x (for a model where they exist), offered
-    where x's scale makes the condition number large. ``clip``: the run's gradient
+    where x's scale makes the condition number large (of several x columns,
+    ``x_columns``: their means and covariance). ``clip``: the run's gradient
     clipping, which bounds the steps of a rate above the limit. ``bounded``: the
     steps move a parameter that must stay in a range (positive, or in (0, 1)) as
     it is, not as its log or logit."""
@@ -179,6 +192,27 @@ def findings(
             "along the slow direction by a factor e. Standardising x brings it near "
             f"1: {rescale} (the summary also gives the fit in x's own units)."
         )
+    scaled = None  # the condition number standardised x columns would have
+    if (
+        rescale
+        and x_columns is not None
+        and math.isfinite(d.condition)
+        and d.condition > ILL_CONDITIONED
+    ):
+        scaled = standardised_condition(*x_columns)
+        if not scaled < d.condition / 100:
+            scaled = None
+    if scaled is not None and x_columns is not None:
+        means, sds = x_columns[0], np.sqrt(np.diag(x_columns[1]))
+        lines.append(
+            f"The condition number {g(d.condition)} comes from the x columns' "
+            f"scales (sd {g(float(sds.min()))} to {g(float(sds.max()))}, means up "
+            f"to {g(float(np.abs(means).max()))} from 0): even at the best stable "
+            f"rate, gradient descent takes about {g(d.condition / 2, 2)} steps to "
+            "shrink the error along the slow direction by a factor e. "
+            f"Standardising them brings it to {g(scaled, 3)}: {rescale} (the "
+            "summary also gives the fit in x's own units)."
+        )
     if d.family == "momentum":
         lines.append(
             f"With momentum {g(d.momentum)}, the best rate for a quadratic shrinks "
@@ -223,6 +257,8 @@ def findings(
                 f": a mix of slope and intercept, because x is not centred "
                 f"(mean {g(x_mean)}, sd {g(x_sd)}). {faster} speeds it up."
             )
+        elif scaled is not None:
+            text += f"; {rescale} speeds it up most (above)."
         elif stable:
             text += "; a larger rate (within the limit) speeds it up."
         else:

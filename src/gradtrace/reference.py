@@ -195,6 +195,7 @@ def compute(
             s.constraint in ("positive", "unit") and s.name in trainable
             for s in param_specs(m, loss)
         ),
+        x_columns=_x_moments(xs, ys),
     )
     if spec.schedule is not None and family != "adaptive":
         findings.append(_scheduled_rate(spec, d.stable_lr))
@@ -262,6 +263,23 @@ def _x_column(xs: np.ndarray | None, ys: rowsums.Values) -> rowsums.Values | Non
     if xs is not None and xs.ndim == 2 and xs.shape[1] == 1:
         return xs[:, 0]
     return xs if xs is not None and xs.ndim == 1 else None
+
+
+def _x_moments(
+    xs: np.ndarray | None, ys: rowsums.Values
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The means and covariance of two or more x columns (in memory, or read a
+    chunk at a time), in float64 a block at a time; None for fewer."""
+    head = ys.head()[0] if isinstance(ys, rowsums.Chunks) else xs
+    if head is None or head.ndim != 2 or head.shape[1] < 2:
+        return None
+    k = head.shape[1]
+    n, sums, products = 0, np.zeros(k), np.zeros((k, k))
+    for block, _ in rowsums.blocks(xs, ys):
+        b = np.asarray(block, np.float64)
+        n, sums, products = n + len(b), sums + b.sum(0), products + b.T @ b
+    mean = sums / n
+    return mean, products / n - np.outer(mean, mean)
 
 
 def _flat(params: dict[str, Any], names: tuple[str, ...]) -> np.ndarray:
