@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +228,32 @@ def test_mini_batches_qualify_the_prediction_and_adaptive_steps_have_no_limit() 
     )
     said = " ".join(adam.info["diagnosis"]["findings"])
     assert "does not apply" in said and "below the limit" not in said
+
+
+def test_a_mini_batch_run_off_along_correlated_errors_is_told_jointly() -> None:
+    """Two estimates correlated at 0.999: a mini-batch run 5 standard errors off
+    each, in opposite directions, is 224 off jointly (Mahalanobis' distance) and
+    is told so; the same 5 each along the direction they vary together is 5
+    jointly, within the batches' scatter; without a covariance each alone
+    decides, as before."""
+    from gradtrace.advice import unconverged
+
+    se, rho = 0.1, 0.999
+    cov = (se**2 * np.array([[1, rho], [rho, 1]])).tolist()
+    optimum, stderr = {"w": 1.0, "b": 2.0}, {"w": se, "b": se}
+    across = {"w": 1.5, "b": 1.5}
+    said = unconverged(across, optimum, stderr, mini_batch=True, covariance=cov)
+    joint = math.sqrt(2 * 25 / (1 - rho))
+    assert said is not None and said.startswith(
+        f"the parameters ended {g(joint, 3)} standard errors from the optimum "
+        "jointly, though each alone is within 10 (w farthest, 5):"
+    )
+    along = {"w": 1.5, "b": 2.5}
+    assert unconverged(along, optimum, stderr, mini_batch=True, covariance=cov) is None
+    assert unconverged(across, optimum, stderr, mini_batch=True) is None
+    # full batches are told beyond 1.96 each alone, as before
+    full = unconverged(across, optimum, stderr, covariance=cov)
+    assert full is not None and full.startswith("w ended 5 standard errors")
 
 
 def test_unconverged_names_the_farthest_parameter_in_standard_errors() -> None:

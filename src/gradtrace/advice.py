@@ -315,6 +315,7 @@ def unconverged(
     resolution: float = 1e-6,
     weight_decay: float = 0.0,
     instead: str | None = None,
+    covariance: Any = None,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -325,8 +326,15 @@ def unconverged(
     around the optimum. ``weight_decay``: the optimizer's, which holds the run
     short of the loss's own optimum (said too). ``instead``: why more steps would
     not get closer (a schedule's rate fallen to almost 0, clipped steps hovering),
-    said in place of the advice."""
+    said in place of the advice. ``covariance``: the estimates' (``optimum``'s
+    order, a vector's values in turn), which measures a mini-batch run's distance
+    jointly too: correlated errors (x columns on different scales) leave each
+    parameter within its own limit while the run is far off along the direction
+    they vary together."""
     worst: tuple[float, str, float, float] | None = None
+    sizes = {k: int(np.size(v)) for k, v in optimum.items()}
+    offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
+    counted: list[tuple[int, float]] = []  # (position in covariance, final - best)
     for name, value in final.items():
         if name not in optimum or name not in stderr:
             continue
@@ -350,15 +358,23 @@ def unconverged(
             if s[i] <= resolution * scale and d <= math.sqrt(resolution) * scale:
                 continue
             z = abs(f[i] - o[i]) / s[i]
+            if name in offsets:
+                counted.append((int(offsets[name]) + i, float(f[i] - o[i])))
             if worst is None or z > worst[0]:
                 label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
                 worst = (z, label, float(f[i]), float(o[i]))
     # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
     # (``instead``) scatters no more than full batches do
     scattered = mini_batch and instead is None
-    if worst is None or worst[0] <= (
-        FAR_STDERRS_MINI_BATCH if scattered else FAR_STDERRS
-    ):
+    limit = FAR_STDERRS_MINI_BATCH if scattered else FAR_STDERRS
+    if worst is None:
+        return None
+    joint = None
+    if scattered and worst[0] <= limit:
+        joint = _joint_stderrs(counted, covariance, sum(sizes.values()))
+        if joint is None or joint <= limit:
+            return None
+    elif worst[0] <= limit:
         return None
     z, label, f_i, o_i = worst
     if instead is not None:
@@ -381,10 +397,39 @@ def unconverged(
         else "more steps, another rate or a start nearer the optimum (--init) would "
         "get closer"
     )
+    if joint is not None:
+        return (
+            f"the parameters ended {g(joint, 3)} standard errors from the optimum "
+            f"jointly, though each alone is within {g(FAR_STDERRS_MINI_BATCH)} "
+            f"({label} farthest, {g(z, 3)}): their errors are correlated, and the "
+            "run is off along the direction they vary together. It has not "
+            f"converged; {closer}{decay}."
+        )
     return (
         f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
         f"against {g(o_i, 6)}): the run has not converged; {closer}{decay}."
     )
+
+
+def _joint_stderrs(
+    counted: list[tuple[int, float]], covariance: Any, size: int
+) -> float | None:
+    """The distance of the final values from the optimum in standard errors
+    jointly (Mahalanobis', sqrt(d' C^-1 d)), over the values ``counted`` (their
+    positions in ``covariance`` and their distances); None without a covariance
+    of ``size`` values, or a singular one."""
+    if covariance is None or not counted:
+        return None
+    cov = np.asarray(covariance, np.float64)
+    if cov.shape != (size, size):
+        return None
+    at = [i for i, _ in counted]
+    d = np.array([v for _, v in counted])
+    try:
+        value = float(d @ np.linalg.solve(cov[np.ix_(at, at)], d))
+    except np.linalg.LinAlgError:
+        return None
+    return math.sqrt(value) if math.isfinite(value) and value >= 0 else None
 
 
 #: Windows the second half of a mini-batch run is cut into to tell a drift toward

@@ -340,6 +340,7 @@ class Trace:
                 resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
                 weight_decay=decay,
                 instead=instead,
+                covariance=info.get("covariance"),
             )
             if far:
                 out.append(far)
