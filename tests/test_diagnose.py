@@ -637,3 +637,25 @@ def test_diagnose_with_no_optimum_keeps_what_its_notes_said(
         ["diagnose", str(data), "--lr", "0.1", "--drop-missing"], capsys
     )
     assert code != 0 and why in err and "dropped 1 row" in err
+
+
+def test_a_diagnosis_is_a_table_for_pandas_and_for_jupyter() -> None:
+    """Diagnosis.to_pandas() gives the optimum as a fit's summary() does (a
+    vector's elements a row each), its findings in .attrs; in Jupyter it shows
+    its line, that table and the command's sentences."""
+    frame = {"a": [0.1, 1.2, 2.0, 3.3, 4.1], "c": [1.0, 0.2, 0.5, 0.9, 0.1]}
+    frame["y"] = [1.0, 3.1, 4.9, 7.2, 9.0]
+    options = dict(x=["a", "c"], lr=0.01)
+    d = gradtrace.diagnose(frame, "linear", **options)
+    table = d.to_pandas()
+    assert list(table.index) == ["w[0]", "w[1]", "b"]
+    summary = gradtrace.fit(frame, "linear", steps=2, **options).summary()
+    columns = ["optimum", "std_error", "ci_low", "ci_high"]
+    pd.testing.assert_frame_equal(
+        table[columns], summary[columns], check_names=False, rtol=1e-9
+    )
+    assert table.attrs["verdict"] == d.verdict and table.attrs["findings"]
+    assert table.attrs["stable_lr"] == d.stable_lr
+    html = d._repr_html_()
+    assert html.startswith("<p><code>&lt;Diagnosis linear sgd:")
+    assert "<table" in html and "w[1]" in html and "<li>Curvature:" in html

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from gradtrace.advice import on_edge, separated
 from gradtrace.api import RunConfig, model_and_loss, python_names, reference
@@ -102,6 +103,55 @@ class Diagnosis:
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The optimum in a table, one row per parameter (one per element of a
+        vector, ``w[0]``): ``optimum``, ``std_error`` and the 95% interval
+        (``ci_low``, ``ci_high``), as a run's ``summary()`` gives them. ``.attrs``:
+        ``optimum_loss``, ``optimum_method``, ``stable_lr``, ``suggested_lr``,
+        ``verdict``, ``predicted_steps``, ``condition`` and ``findings`` (the
+        command's sentences)."""
+        ci95 = self.info.get("ci95") or {}
+        rows: dict[str, dict[str, float]] = {}
+        for name, value in self.optimum.items():
+            columns = {
+                "optimum": value,
+                "std_error": self.stderr.get(name),
+                "ci_low": (ci95.get(name) or [None, None])[0],
+                "ci_high": (ci95.get(name) or [None, None])[1],
+            }
+            vector = np.ndim(value) > 0
+            for column, values in columns.items():
+                flat = np.ravel(np.asarray(np.nan if values is None else values, float))
+                for i, v in enumerate(np.broadcast_to(flat, np.shape(np.ravel(value)))):
+                    label = f"{name}[{i}]" if vector else name
+                    rows.setdefault(label, {})[column] = float(v)
+        table = pd.DataFrame.from_dict(
+            rows, orient="index", columns=["optimum", "std_error", "ci_low", "ci_high"]
+        )
+        table.index.name = "parameter"
+        table.attrs = {
+            "optimum_loss": self.optimum_loss,
+            "optimum_method": self.info.get("optimum_method"),
+            "stable_lr": self.stable_lr,
+            "suggested_lr": self.suggested_lr,
+            "verdict": self.verdict,
+            "predicted_steps": self.predicted_steps,
+            "condition": self.condition,
+            "findings": self.lines()[1:],
+        }
+        return table
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the diagnosis in a line, the optimum's table and the
+        command's sentences."""
+        from html import escape
+
+        table = self.to_pandas()
+        head = f"<p><code>{escape(repr(self))}</code></p>"
+        sentences = "".join(f"<li>{escape(line)}</li>" for line in self.lines()[1:])
+        shown = table.to_html(float_format=lambda v: f"{v:.6g}", na_rep="")
+        return head + shown + (f"<ul>{sentences}</ul>" if sentences else "")
 
     def __repr__(self) -> str:
         c = self.config
