@@ -39,6 +39,23 @@ def test_the_one_column_besides_y_is_x_whatever_its_name() -> None:
         gradtrace.fit(pd.DataFrame({"dose": X, "age": X, "y": Y}), epochs=1)
 
 
+def test_an_x_y_pairs_named_y_keeps_its_name() -> None:
+    """(X, y) with y a named Series: the run's y is that name, as X's columns keep
+    theirs (it was recorded as "y"); an unnamed y, or one named as an x column,
+    is y; a y given by name is looked up as before."""
+    frame = pd.DataFrame({"dose": X, "age": X**2})
+    trace = gradtrace.fit((frame, pd.Series(Y, name="resp")), "linear", steps=2)
+    assert trace.info["data"]["y"] == "resp" and trace.info["data"]["x"] == [
+        "dose",
+        "age",
+    ]
+    plain = gradtrace.fit((frame, pd.Series(Y)), "linear", steps=2)
+    assert plain.info["data"]["y"] == "y"
+    clash = gradtrace.fit((frame, pd.Series(Y, name="dose")), "linear", steps=2)
+    assert clash.info["data"]["y"] == "y"
+    assert trace.params["b"] == plain.params["b"] == clash.params["b"]
+
+
 def test_a_named_series_is_a_distributions_y() -> None:
     named = _params(pd.Series(Y, name="height"), model="normal")
     assert named == _params(pd.Series(Y), model="normal")

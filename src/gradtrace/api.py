@@ -779,6 +779,9 @@ def plan(
     cdtype = validate.dtype(config.compute_dtype or pdtype, "compute dtype")
     if kind == "distribution" and len(frame.columns) == 1 and config.y == "y":
         config.y = str(frame.columns[0])  # one column (a named Series, say) is y
+    own_y = frame.attrs.get("y")  # an (x, y) pair's named Series
+    if config.y == "y" and "y" not in frame.columns and own_y in frame.columns:
+        config.y = str(own_y)
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )

@@ -91,7 +91,7 @@ def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
     """The table of an (x, y) tuple: x one column or [rows, columns], y one value
     a row; (None, y) for a distribution, which reads y alone. x's columns are
     ``x`` (one) or ``x0``, ``x1``, ..., a data frame's or a named series' own names;
-    a distribution's y keeps its series' name."""
+    y keeps its series' name (``attrs["y"]``), unless an x column has it."""
     own = str(y.name) if isinstance(y, pd.Series) and y.name is not None else "y"
     y = np.asarray(y)
     if y.ndim != 1:
@@ -131,7 +131,11 @@ def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
             f"x and y have different lengths ({len(x)} and {len(y)})"
             ": give one y per row of x."
         )
-    return pd.DataFrame({**cols, "y": y})
+    if own == "y" or own in cols:  # unnamed, or named as an x column
+        return pd.DataFrame({**cols, "y": y})
+    frame = pd.DataFrame({**cols, own: y})
+    frame.attrs["y"] = own  # the run's y unless another is named
+    return frame
 
 
 #: Built-in models whose parameters of the same name mean the same in each: the
