@@ -184,6 +184,9 @@ def _inner_state(  # type: ignore[no-untyped-def]
         return RMSpropState(count, tree("velocity"), tree("momentum"), zeros)
     if preset == "tf_keras.rmsprop":
         return RMSpropState(count, tree("rms"), tree("momentum"), zeros)
+    if preset in ("keras.adam", "keras.adamw") and fx["config"]["hyper"].get("amsgrad"):
+        m, v, v_hat = tree("momentum"), tree("velocity"), tree("velocity_hat")
+        return AmsgradState(count, m, v, v_hat)
     if preset in ("keras.adam", "keras.adamw"):
         return AdamState(count, tree("momentum"), tree("velocity"))
     if preset == "keras.adagrad":  # before Keras builds it: the initial value

@@ -163,9 +163,26 @@ def _keras_adamw(
     beta_1: float,
     beta_2: float,
     epsilon: float,
+    amsgrad: bool,
 ) -> optax.GradientTransformation:
-    inner = transforms.keras_adam(learning_rate, beta_1, beta_2, epsilon)
+    inner = transforms.keras_adam(
+        learning_rate, beta_1, beta_2, epsilon, amsgrad=amsgrad
+    )
     return transforms.keras_decoupled(inner, learning_rate, weight_decay)
+
+
+def _keras_adam(
+    learning_rate: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    weight_decay: float,
+    amsgrad: bool,
+) -> optax.GradientTransformation:
+    inner = transforms.keras_adam(
+        learning_rate, beta_1, beta_2, epsilon, amsgrad=amsgrad
+    )
+    return _keras_decay(inner, learning_rate, weight_decay)
 
 
 def _keras_decay(
@@ -201,7 +218,7 @@ def _keras_rmsprop(
 def _keras_decayed(
     rule: Callable[..., optax.GradientTransformation],
 ) -> Callable[..., optax.GradientTransformation]:
-    """A Keras 3 rule of Adam's hyper-parameters (Adam, Adamax, Nadam) with
+    """A Keras 3 rule of Adam's hyper-parameters (Adamax, Nadam) with
     Keras's ``weight_decay``."""
 
     def build(
@@ -375,15 +392,26 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras.adam",
-            _keras_decayed(transforms.keras_adam),
-            {"learning_rate": 0.001, **_ADAM_KERAS, "weight_decay": 0.0},
+            _keras_adam,
+            {
+                "learning_rate": 0.001,
+                **_ADAM_KERAS,
+                "weight_decay": 0.0,
+                "amsgrad": False,
+            },
             "learning_rate",
-            "Keras 3 Adam: the 'epsilon hat' form (weight_decay as SGD's)",
+            "Keras 3 Adam: the 'epsilon hat' form (weight_decay as SGD's; "
+            "amsgrad=true: the root of the largest v so far)",
         ),
         Preset(
             "keras.adamw",
             _keras_adamw,
-            {"learning_rate": 0.001, "weight_decay": 0.004, **_ADAM_KERAS},
+            {
+                "learning_rate": 0.001,
+                "weight_decay": 0.004,
+                **_ADAM_KERAS,
+                "amsgrad": False,
+            },
             "learning_rate",
             "Keras 3 AdamW: w -= w * wd * lr, then Keras's Adam step",
         ),

@@ -293,6 +293,7 @@ def keras_adam(
     beta_2: float = 0.999,
     epsilon: float = 1e-7,
     legacy: bool = False,
+    amsgrad: bool = False,
 ) -> optax.GradientTransformation:
     r"""Keras Adam, the "epsilon hat" form that no optax option reproduces.
 
@@ -305,14 +306,21 @@ def keras_adam(
     Keras 3 computes :math:`1-\beta` in double precision and casts it, and casts
     the betas of the powers through float32 (a float64 run's differ from the exact
     betas by float32's rounding); tf_keras's legacy Adam (``legacy=True``,
-    TensorFlow's ``ApplyAdam`` kernel) computes it in the variable's dtype.
+    TensorFlow's ``ApplyAdam`` kernel) computes it in the variable's dtype. With
+    ``amsgrad`` (Keras 3) the root is of the largest :math:`v` so far, its
+    ``velocity_hat`` (:class:`AmsgradState`).
     """
+
+    def init(params: optax.Params) -> AdamState | AmsgradState:
+        if amsgrad:
+            return AmsgradState(*_adam_init(params), _zeros(params))
+        return _adam_init(params)
 
     def update(updates, state, params=None):  # type: ignore[no-untyped-def]
         del params
         count = state.iterations + 1
 
-        def one(g, m, v):  # type: ignore[no-untyped-def]
+        def one(g, m, v, v_hat):  # type: ignore[no-untyped-def]
             t = count.astype(g.dtype)
             if legacy:
                 b1, b2 = _c(beta_1, g), _c(beta_2, g)
@@ -331,12 +339,20 @@ def keras_adam(
                 one_minus_b1, one_minus_b2 = _c(1 - beta_1, g), _c(1 - beta_2, g)
             m = m + (g - m) * one_minus_b1
             v = v + (jnp.square(g) - v) * one_minus_b2
-            return -((m * alpha) / (jnp.sqrt(v) + _c(epsilon, g))), m, v
+            if amsgrad:  # v_hat.assign(maximum(v_hat, v)), then v = v_hat
+                v_hat = jnp.maximum(v_hat, v)
+            root = jnp.sqrt(v_hat if amsgrad else v)
+            return -((m * alpha) / (root + _c(epsilon, g))), m, v, v_hat
 
-        u, m, v = _split(updates, tree_map(one, updates, state.m, state.v), 3)
+        v_hat = state.v_max if amsgrad else state.v
+        u, m, v, v_hat = _split(
+            updates, tree_map(one, updates, state.m, state.v, v_hat), 4
+        )
+        if amsgrad:
+            return u, AmsgradState(count, m, v, v_hat)
         return u, AdamState(count, m, v)
 
-    return optax.GradientTransformation(_adam_init, update)
+    return optax.GradientTransformation(init, update)
 
 
 def keras_adagrad(
