@@ -187,7 +187,8 @@ def test_the_loss_chart_shades_gaps_within_float_rounding_and_titles_fit() -> No
     s = sweep(frame, model="poisson-regression", lr=[0.3, 1.0], steps=300)
     fig = plot.sweep_losses(s)
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
-    noise = 1e-6 * abs(s.info["optimum_loss"])
+    # ten of float32's epsilons (1.2e-7) of the loss
+    noise = 10 * float(np.finfo(np.float32).eps) * abs(s.info["optimum_loss"])
     assert f"float32 rounding of the loss: a gap below {noise:.2g} is 0" in labels
     title = plot.sweep_heatmap(s).axes[0].get_title()
     assert title.startswith("poisson-regression by nll, sgd: steps until every")
