@@ -773,3 +773,37 @@ def test_a_fits_long_legend_goes_below_and_a_landscape_stays_in_range() -> None:
     )
     ax = plot.loss_landscape(zip_fit).axes[0]
     assert ax.get_ylim()[0] > 0 and ax.get_xlim()[0] > 0
+
+
+def test_an_animations_frames_are_its_figures_drawn_whole(tmp_path: Path) -> None:
+    """animate draws what frames share once and each frame's fit, batch, title
+    and note over it (the axes' edges again over them): every frame is the
+    frame's figure drawn whole, pixel for pixel."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image, ImageSequence
+
+    from gradtrace.animate import _Ready, animate, frame_figure
+    from gradtrace.plot import _run_data
+
+    data = pd.DataFrame({"x": np.linspace(0, 1, 60)})
+    data["y"] = 3 * data["x"] - 1 + np.sin(np.arange(60))
+    runs = [
+        gradtrace.fit(data, lr=0.9, batch_size=25, epochs=4, shuffle=False),
+        gradtrace.fit("seed001_gaussian", "normal", lr=0.1, batch_size=300, epochs=2),
+    ]
+    for i, trace in enumerate(runs):
+        path = animate(trace, tmp_path / f"a{i}.gif", every=1)
+        with Image.open(path) as gif:
+            frames = [
+                np.asarray(f.convert("RGB"), int) for f in ImageSequence.Iterator(gif)
+            ]
+        assert len(frames) == trace.steps + 1
+        ready = _Ready(_run_data(trace), trace.to_pandas(), {})
+        for step in range(trace.steps + 1):
+            rows = trace.rows(step) if step else np.array([], int)
+            canvas = FigureCanvasAgg(frame_figure(trace, step, ready, rows))
+            canvas.draw()
+            whole = Image.fromarray(np.asarray(canvas.buffer_rgba()))
+            whole = whole.convert("P", palette=Image.Palette.ADAPTIVE).convert("RGB")
+            apart = np.abs(np.asarray(whole, int) - frames[step]).sum(-1) > 30
+            assert not apart.any(), (i, step, int(apart.sum()))

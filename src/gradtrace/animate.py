@@ -66,13 +66,9 @@ def animate(
     if every is not None and every < 1:
         raise InputError(f"--every must be at least 1, got {every}.")
     check_folder(out)  # before drawing every frame
-    from gradtrace.explain import steps_rows
-
     steps = frame_steps(trace.steps, every)
     ready = _Ready(_run_data(trace), trace.to_pandas(), {})  # once for every frame
-    images = [_render(trace, 0, ready, np.array([], int))]
-    for step, rows in steps_rows(trace.info, steps[1:]):
-        images.append(_render(trace, step, ready, rows))
+    images = _frames(trace, steps, ready)
 
     def write(tmp: Path) -> None:
         if suffix == ".gif":
@@ -137,17 +133,52 @@ class _Ready(NamedTuple):
     placed: dict[str, Any]
 
 
-def _render(trace: Any, step: int, ready: _Ready, rows: np.ndarray) -> Any:
-    """One frame as a Pillow image."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
+def _frames(trace: Any, steps: list[int], ready: _Ready) -> list[Any]:
+    """The animation's frames as Pillow images. A frame differs from the last only
+    in the fit, the batch's rows, the title and a note where the fit left the
+    chart: those are drawn over the rest, drawn once (a scene for each legend,
+    since the batch's label counts its rows), not the whole figure each time."""
+    from gradtrace.explain import steps_rows
 
-    fig = frame_figure(trace, step, ready, rows)
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert(
-        "P", palette=Image.Palette.ADAPTIVE
-    )
+    scenes: dict[str | None, _Scene] = {}
+
+    def image(step: int, rows: np.ndarray) -> Any:
+        batch, label = _batch(trace, rows, ready.data[1])
+        scene = scenes.get(label)
+        if scene is None:
+            scene = scenes[label] = _Scene(trace, ready, label)
+            scene.show(step, batch)
+            scene.keep_background()
+        else:
+            scene.show(step, batch)
+        return scene.image()
+
+    images = [image(0, np.array([], int))]
+    for step, rows in steps_rows(trace.info, steps[1:]):
+        images.append(image(step, rows))
+    return images
+
+
+def _batch(
+    trace: Any, rows: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, str | None]:
+    """The batch's rows a frame rings (positions among the data drawn: a sample's
+    where the run read one) and the legend's label for them; none and None where
+    the step has no batch (step 0) or every batch is every row (full batch: every
+    point ringed says nothing, and hides the data)."""
+    info = trace.info
+    n = int(info["data"]["n_rows"])
+    count = len(rows)
+    if not count or int(info["schedule"].get("batch_size") or 0) >= n:
+        return rows[:0], None
+    rows = rows[points_shown(count)]
+    label = f"batch ({count} rows)"
+    sampled = data_rows(trace)
+    if sampled is not None:  # the batch's rows among the sample
+        at = np.clip(np.searchsorted(sampled, rows), 0, len(sampled) - 1)
+        rows = at[sampled[at] == rows]
+        label = f"batch ({count} rows; {len(rows)} of them among the {len(y)} read)"
+    return rows, label
 
 
 def frame_figure(
@@ -157,201 +188,296 @@ def frame_figure(
     initial fit faintly, the rows of the step's batch highlighted (``ready``: what
     every frame draws from, and ``rows`` the step's batch, made once for all the
     frames; None: made for this one)."""
-    info = trace.info
-    frame = trace.to_pandas() if ready is None else ready.table
-    row = frame.iloc[step]
-    x, y = _run_data(trace) if ready is None else ready.data
-    n = int(info["data"]["n_rows"])  # y may be a sample of them
+    if ready is None:
+        ready = _Ready(_run_data(trace), trace.to_pandas(), {})
     if rows is None:
         from gradtrace.explain import step_rows
 
-        rows = step_rows(info, step) if step >= 1 else np.array([], int)
-    # a batch of many rows is drawn as a scatter is; a batch of every row (full
-    # batch) not at all: every point ringed says nothing, and hides the data
-    count = len(rows)
-    every_row = int(info["schedule"].get("batch_size") or 0) >= n  # every frame's
-    rows = rows[:0] if every_row else rows[points_shown(count)]
-    batch = f"batch ({count} rows)"
-    full = " · full batch: every step uses all" if every_row else ""
-    sampled = data_rows(trace)
-    if sampled is not None and len(rows):  # the batch's rows among the sample
-        at = np.clip(np.searchsorted(sampled, rows), 0, len(sampled) - 1)
-        rows = at[sampled[at] == rows]
-        batch = f"batch ({count} rows; {len(rows)} of them among the {len(y)} read)"
-    fig, ax = _figure(7, 4.4, layout=None)  # laid out once, by _place
-    fixed = info["fixed"]
+        rows = step_rows(trace.info, step) if step >= 1 else np.array([], int)
+    batch, label = _batch(trace, rows, ready.data[1])
+    scene = _Scene(trace, ready, label)
+    scene.show(step, batch)
+    return scene.fig
 
-    model = _model(trace)
-    names = list(_specs(trace, model))
 
-    def values(r: Any) -> dict[str, Any]:
-        return params_of(r, fixed, names)
+class _Scene:
+    """An animation frame's figure: what every frame shows alike (the data, the
+    initial fit, the axes, the legend: its batch ``label``, None for none) drawn
+    once, and what ``show`` changes from step to step (the fit, the batch's rows,
+    the title, a note where the fit left the chart)."""
 
-    start = frame.iloc[0]
-    if model.kind == "distribution":
-        discrete = bool(getattr(model, "discrete", False))
-        if discrete:
-            uniq, counts = np.unique(y, return_counts=True)
-            ax.bar(
-                uniq,
-                counts / len(y),
-                color="#c7e9c0",
-                edgecolor="white",
-                label=data_label(n, len(y)) + full,
+    def __init__(self, trace: Any, ready: _Ready, label: str | None) -> None:
+        self.trace, self.ready, self.label = trace, ready, label
+        info = trace.info
+        frame = ready.table
+        x, y = ready.data
+        n = int(info["data"]["n_rows"])  # y may be a sample of them
+        full = ""
+        if int(info["schedule"].get("batch_size") or 0) >= n:
+            full = " · full batch: every step uses all"
+        self.fig, ax = _figure(7, 4.4, layout=None)  # laid out once, by _place
+        self.ax = ax
+        self.model = _model(trace)
+        self.names = list(_specs(trace, self.model))
+        self.background: Any = None
+        self.canvas: Any = None
+        start = self._values(frame.iloc[0])
+        model = self.model
+        self.batch: Any = None
+        if model.kind == "distribution":
+            self.discrete = bool(getattr(model, "discrete", False))
+            if self.discrete:
+                uniq, counts = np.unique(y, return_counts=True)
+                ax.bar(
+                    uniq,
+                    counts / len(y),
+                    color="#c7e9c0",
+                    edgecolor="white",
+                    label=data_label(n, len(y)) + full,
+                )
+                grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
+            else:
+                ax.hist(
+                    y,
+                    bins=min(60, max(10, int(np.sqrt(len(y))))),
+                    density=True,
+                    color="#c7e9c0",
+                    edgecolor="white",
+                    label=data_label(n, len(y)) + full,
+                )
+                lo, hi = np.min(y) - np.std(y), np.max(y) + np.std(y)
+                support = getattr(model, "support", "real")
+                if support in ("positive", "nonnegative", "unit"):
+                    lo = max(lo, 1e-9 * max(1.0, float(np.max(y))))
+                if support == "unit":
+                    hi = min(hi, 1 - 1e-9)
+                grid = np.linspace(lo, hi, 300)
+            if label is not None:
+                (self.batch,) = ax.plot(
+                    [], [], "|", color="#d62728", ms=18, label=label
+                )
+            marker = "o" if self.discrete else None
+            (self.initial,) = ax.plot(
+                grid,
+                np.exp(_evaluate(model, start, None, grid, "log_prob")),
+                "--",
+                marker=marker,
+                ms=3,
+                color="#9e9e9e",
+                label="initial",
             )
-            grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
+            (self.fit,) = ax.plot(
+                grid,
+                np.full(len(grid), np.nan),
+                marker=marker,
+                ms=3,
+                color="#3b528b",
+                lw=2,
+                label="after this step",
+            )
+            self.grid, self.at = grid, None
+            ax.set_xlabel(info["data"]["y"])
+            ax.set_ylabel("share of rows" if self.discrete else "density")
+            # one scale for every frame: the data's and the final fit's heights
+            last = self._values(frame.iloc[-1])
+            final = np.exp(_evaluate(model, last, None, grid, "log_prob"))
+            heights = [np.max(p.get_height()) for p in ax.patches] or [0.0]
+            top = 1.3 * max(
+                float(np.max(heights)), float(np.nanmax(final, initial=0.0))
+            )
+            if np.isfinite(top) and top > 0:
+                ax.set_ylim(0, top)
+        elif (column := one_x_column(x, len(y))) is not None:
+            given = x
+            self.x, self.y = column, y
+            some = points_shown(len(y))
+            ax.plot(
+                column[some],
+                y[some],
+                ".",
+                color="#5ec962",
+                ms=6,
+                label=data_label(n, len(y[some])) + full,
+            )
+            if label is not None:
+                (self.batch,) = ax.plot(
+                    [],
+                    [],
+                    "o",
+                    mfc="none",
+                    mec="#d62728",
+                    ms=10,
+                    mew=2,
+                    label=label,
+                )
+            pad = 0.05 * (np.ptp(column) or 1.0)
+            grid = np.linspace(np.min(column) - pad, np.max(column) + pad, 200)
+            self.grid, self.at = grid, model_grid(given, grid)
+            (self.initial,) = ax.plot(
+                grid,
+                _evaluate(model, start, self.at, None, "predict"),
+                "--",
+                color="#9e9e9e",
+                label="initial",
+            )
+            (self.fit,) = ax.plot(
+                grid,
+                np.full(len(grid), np.nan),
+                color="#3b528b",
+                lw=2,
+                label="after this step",
+            )
+            # framed on the data in every frame; a line that leaves it is said to
+            ylo, yhi = float(np.min(y)), float(np.max(y))
+            span = yhi - ylo or 1.0
+            ax.set_ylim(ylo - 0.3 * span, yhi + 0.3 * span)
+            ax.set_xlabel(info["data"]["x"][0])
+            ax.set_ylabel(info["data"]["y"])
         else:
-            ax.hist(
-                y,
-                bins=min(60, max(10, int(np.sqrt(len(y))))),
-                density=True,
-                color="#c7e9c0",
-                edgecolor="white",
-                label=data_label(n, len(y)) + full,
+            raise InputError(
+                "animate draws a model of one x column or a distribution over its "
+                "data; for "
+                f"model {info['model']!r} use gradtrace plot."
             )
-            lo, hi = np.min(y) - np.std(y), np.max(y) + np.std(y)
-            support = getattr(model, "support", "real")
-            if support in ("positive", "nonnegative", "unit"):
-                lo = max(lo, 1e-9 * max(1.0, float(np.max(y))))
-            if support == "unit":
-                hi = min(hi, 1 - 1e-9)
-            grid = np.linspace(lo, hi, 300)
-        if len(rows):
-            ax.plot(
-                y[rows],
-                np.zeros(len(rows)),
-                "|",
-                color="#d62728",
-                ms=18,
-                label=batch,
-            )
-        marker = "o" if discrete else None
-        ax.plot(
-            grid,
-            np.exp(_evaluate(model, values(start), None, grid, "log_prob")),
-            "--",
-            marker=marker,
-            ms=3,
-            color="#9e9e9e",
-            label="initial",
-        )
-        ax.plot(
-            grid,
-            np.exp(_evaluate(model, values(row), None, grid, "log_prob")),
-            marker=marker,
-            ms=3,
-            color="#3b528b",
-            lw=2,
-            label="after this step",
-        )
-        ax.set_xlabel(info["data"]["y"])
-        ax.set_ylabel("share of rows" if discrete else "density")
-        # one scale for every frame: the data's and the final fit's heights
-        final = np.exp(_evaluate(model, values(frame.iloc[-1]), None, grid, "log_prob"))
-        heights = [np.max(p.get_height()) for p in ax.patches] or [0.0]
-        top = 1.3 * max(float(np.max(heights)), float(np.nanmax(final, initial=0.0)))
-        if np.isfinite(top) and top > 0:
-            ax.set_ylim(0, top)
-    elif (column := one_x_column(x, len(y))) is not None:
-        given, x = x, column
-        some = points_shown(len(y))
-        drawn = len(y[some])
-        ax.plot(
-            x[some],
-            y[some],
-            ".",
-            color="#5ec962",
-            ms=6,
-            label=data_label(n, drawn) + full,
-        )
-        if len(rows):
-            ax.plot(
-                x[rows],
-                y[rows],
-                "o",
-                mfc="none",
-                mec="#d62728",
-                ms=10,
-                mew=2,
-                label=batch,
-            )
-        pad = 0.05 * (np.ptp(x) or 1.0)
-        grid = np.linspace(np.min(x) - pad, np.max(x) + pad, 200)
-        at = model_grid(given, grid)
-        ax.plot(
-            grid,
-            _evaluate(model, values(start), at, None, "predict"),
-            "--",
-            color="#9e9e9e",
-            label="initial",
-        )
-        line = _evaluate(model, values(row), at, None, "predict")
-        ax.plot(grid, line, color="#3b528b", lw=2, label="after this step")
-        # framed on the data in every frame; a line that leaves it is said to
-        ylo, yhi = float(np.min(y)), float(np.max(y))
-        span = yhi - ylo or 1.0
-        ax.set_ylim(ylo - 0.3 * span, yhi + 0.3 * span)
-        _off_chart(ax, line)
-        ax.set_xlabel(info["data"]["x"][0])
-        ax.set_ylabel(info["data"]["y"])
-    else:
-        raise InputError(
-            "animate draws a model of one x column or a distribution over its "
-            "data; for "
-            f"model {info['model']!r} use gradtrace plot."
-        )
-    from gradtrace.explain import loss_taken
+        self.note: Any = None  # where the fit left the chart (_off_chart)
+        self.laid_out = False
 
-    loss = row["loss"]
-    shown = f"{loss:.5g}" if np.isfinite(loss) else "not taken"
-    if not np.isfinite(loss) and loss_taken(info, step):
-        shown = f"not finite ({loss})"
-    ax.set_title(
-        f"step {step} of {trace.steps} · epoch {int(row['epoch'])}, batch "
-        f"{int(row['batch'])} · loss over all data {shown}"
-    )
-    # below the axes, where it hides neither the data nor the line
-    legend = fig.legend(fontsize=8, loc="lower center", ncol=4, frameon=False)
-    if ready is not None and "axes" in ready.placed:
-        fig.set_dpi(ready.placed["dpi"])  # the first frame's size in pixels
-        ax.set_position(ready.placed["axes"])
-    else:
-        _place(fig, ax, legend=legend)
-        if ready is not None:
-            ready.placed.update(axes=ax.get_position(), dpi=fig.dpi)
-    return fig
+    def _values(self, row: Any) -> dict[str, Any]:
+        return params_of(row, self.trace.info["fixed"], self.names)
+
+    def show(self, step: int, rows: np.ndarray) -> None:
+        """The fit after ``step``, the batch's ``rows`` (positions among the data
+        drawn) ringed, the title, and a note where the fit left the chart."""
+        from gradtrace.explain import loss_taken
+
+        info, ax = self.trace.info, self.ax
+        row = self.ready.table.iloc[step]
+        values = self._values(row)
+        y = self.ready.data[1]
+        if self.model.kind == "distribution":
+            curve = np.exp(_evaluate(self.model, values, None, self.grid, "log_prob"))
+            if self.batch is not None:
+                self.batch.set_data(y[rows], np.zeros(len(rows)))
+        else:
+            curve = _evaluate(self.model, values, self.at, None, "predict")
+            if self.batch is not None:
+                self.batch.set_data(self.x[rows], self.y[rows])
+            said = _off_chart(ax, curve)
+            if said is not None and self.note is None:
+                self.note = _note(ax, *said)
+            elif said is not None:
+                _place_note(self.note, *said)
+            if self.note is not None:
+                self.note.set_visible(said is not None)
+        self.fit.set_ydata(curve)
+        loss = row["loss"]
+        shown = f"{loss:.5g}" if np.isfinite(loss) else "not taken"
+        if not np.isfinite(loss) and loss_taken(info, step):
+            shown = f"not finite ({loss})"
+        ax.set_title(
+            f"step {step} of {self.trace.steps} · epoch {int(row['epoch'])}, batch "
+            f"{int(row['batch'])} · loss over all data {shown}"
+        )
+        if self.laid_out:
+            return
+        # below the axes, where it hides neither the data nor the line
+        legend = self.fig.legend(fontsize=8, loc="lower center", ncol=4, frameon=False)
+        placed = self.ready.placed
+        if "axes" in placed:
+            self.fig.set_dpi(placed["dpi"])  # the first frame's size in pixels
+            ax.set_position(placed["axes"])
+        else:
+            _place(self.fig, ax, legend=legend)
+            placed.update(axes=ax.get_position(), dpi=self.fig.dpi)
+        self.laid_out = True
+
+    def _changing(self) -> list[Any]:
+        """The artists ``show`` changes, drawn over the kept background."""
+        # in the order a figure drawn whole has them: the batch's marks under the
+        # initial fit, both under the fit, and the axes' edges over all three
+        moving = [] if self.batch is None else [self.batch, self.initial]
+        moving += [self.fit, *self.ax.spines.values(), self.ax.title]
+        if self.note is not None:
+            moving.append(self.note)
+        return moving
+
+    def keep_background(self) -> None:
+        """Draw everything but what ``show`` changes, once, and keep the pixels."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.canvas = FigureCanvasAgg(self.fig)
+        title = self.ax.title
+        moving = [a for a in self._changing() if a is not title]
+        shown = [a.get_visible() for a in moving]
+        for artist in moving:
+            artist.set_visible(False)
+        # the title blank, not hidden: the axes place a hidden title elsewhere
+        words = title.get_text()
+        title.set_text("")
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        title.set_text(words)
+        for artist, visible in zip(moving, shown, strict=True):
+            artist.set_visible(visible)
+
+    def image(self) -> Any:
+        """This frame as a Pillow image: the kept background, and over it what
+        ``show`` set (the whole figure drawn where nothing was kept)."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from PIL import Image
+
+        if self.background is None:
+            canvas = FigureCanvasAgg(self.fig)
+            canvas.draw()
+        else:
+            canvas = self.canvas
+            canvas.restore_region(self.background)
+            for artist in self._changing():
+                if artist.get_visible():
+                    self.fig.draw_artist(artist)
+        return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert(
+            "P", palette=Image.Palette.ADAPTIVE
+        )
 
 
-def _off_chart(ax: Any, line: np.ndarray) -> None:
-    """Where the fitted ``line`` leaves the axes' y range (or is not finite), say
-    so in the chart, by the edge it left through: "the fit runs above the chart
-    ↑", and how far it went."""
+def _off_chart(ax: Any, line: np.ndarray) -> tuple[str, bool] | None:
+    """Where the fitted ``line`` leaves the axes' y range (or is not finite), what
+    to say in the chart, and whether by the top edge: "the fit runs above the
+    chart ↑", and how far it went; None where it stays on the chart."""
     low, high = ax.get_ylim()
     finite = line[np.isfinite(line)]
     above, below = bool(np.any(finite > high)), bool(np.any(finite < low))
     if not len(finite):
-        text, top = "the fit is not finite", True
-    elif above and below:
+        return "the fit is not finite", True
+    if above and below:
         far = finite[np.argmax(np.abs(finite))]
-        text, top = f"the fit leaves the chart ↑↓ (y reaches {far:.3g})", True
-    elif above:
-        text, top = f"the fit runs above the chart ↑ (y up to {finite.max():.3g})", True
-    elif below:
-        text, top = (
-            f"the fit runs below the chart ↓ (y down to {finite.min():.3g})",
-            False,
-        )
-    else:
-        return
-    ax.text(
+        return f"the fit leaves the chart ↑↓ (y reaches {far:.3g})", True
+    if above:
+        return f"the fit runs above the chart ↑ (y up to {finite.max():.3g})", True
+    if below:
+        return f"the fit runs below the chart ↓ (y down to {finite.min():.3g})", False
+    return None
+
+
+def _note(ax: Any, text: str, top: bool) -> Any:
+    """The note of ``_off_chart``, by the edge the fit left through."""
+    note = ax.text(
         0.98,
-        0.96 if top else 0.04,
+        0.96,
         text,
         transform=ax.transAxes,
         ha="right",
-        va="top" if top else "bottom",
+        va="top",
         color="#3b528b",
         fontsize=10,
         fontweight="bold",
         bbox={"facecolor": "white", "edgecolor": "#3b528b", "alpha": 0.9},
     )
+    _place_note(note, text, top)
+    return note
+
+
+def _place_note(note: Any, text: str, top: bool) -> None:
+    note.set_text(text)
+    note.set_y(0.96 if top else 0.04)
+    note.set_verticalalignment("top" if top else "bottom")
