@@ -616,8 +616,10 @@ def sweep_losses(sweep: Sweep) -> Figure:
     return fig
 
 
-#: The line styles of a sweep's other swept values (dashed is a diverged curve's).
-KIND_STYLES: tuple[Any, ...] = ("solid", "dotted", "dashdot", (0, (5, 2, 1, 2, 1, 2)))
+#: The line styles of a sweep's other swept values (dashed is a diverged curve's):
+#: solid, dotted, a long dash and dot, sparse dots (a dash-dot and a dash-dot-dot
+#: were hard to tell apart)
+KIND_STYLES: tuple[Any, ...] = ("solid", "dotted", (0, (8, 2, 1.5, 2)), (0, (1, 4)))
 
 
 def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
