@@ -274,6 +274,7 @@ def test_a_decayed_rate_lands_nearer_the_optimum_than_a_fixed_one() -> None:
         "torch.linear:start_factor=0.2,total_iters=3",
         "torch.step:step_size=3,gamma=0.5,by_batch=true",
         "keras.cosine:decay_steps=10,warmup_steps=3,warmup_target=0.3",
+        "keras.polynomial:decay_steps=5,power=2,cycle=true",
     ],
 )
 def test_a_sweep_gives_each_rate_the_schedule_a_fit_gives_it(schedule: str) -> None:
@@ -394,6 +395,19 @@ def test_the_command_line_prints_the_rates(
         ("torch.linear:end_factor=1.5", "end_factor is a share of the rate"),
         ("keras.cosine:decay_steps=9,warmup_target=0.1", "give both"),
         ("keras.cosine:decay_steps=9,warmup_steps=2.5", "warmup_steps counts steps"),
+        ("keras.piecewise:values=[0.1]", "needs boundaries"),
+        (
+            "keras.piecewise:boundaries=[10],values=[0.1]",
+            "one more than them: got 1 boundaries and 1 values",
+        ),
+        (
+            "keras.piecewise:boundaries=[10,5],values=[0.1,0.01,0.001]",
+            "boundaries are steps in rising order, got [10, 5]",
+        ),
+        ("keras.piecewise:boundaries=[2.5],values=[1,2]", "whole numbers from 0"),
+        ("keras.piecewise:boundaries=[2],values=[1,-2]", "rates, numbers >= 0"),
+        ("keras.piecewise:boundaries=[],values=[1]", "needs at least one"),
+        ("keras.polynomial", "needs decay_steps"),
     ],
 )
 def test_bad_schedules_are_told_what_to_give(
@@ -402,6 +416,28 @@ def test_bad_schedules_are_told_what_to_give(
     code, _, err = run_cli(["fit", "seed001_line", "--lr-schedule", given], capsys)
     assert code == 2 and said in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_keras_piecewise_gives_the_rates_itself() -> None:
+    """PiecewiseConstantDecay's values are the rates (Keras takes no initial
+    rate): the run starts at values[0] without --lr, a given rate must be that
+    one, and a sweep of rates is refused (they would all run alike). A rate
+    changes after the step count passes a boundary: boundaries=[2] keeps the
+    first value for steps 1-3 (counts 0-2)."""
+    schedule = "keras.piecewise:boundaries=[2,4],values=[0.2,0.1,0.05]"
+    options = dict(optimizer="keras.sgd", lr_schedule=schedule, steps=6, exact=False)
+    trace = gradtrace.fit(line(), "line", **options)  # type: ignore[arg-type]
+    assert trace.info["optimizer"]["learning_rate"] == 0.2
+    rates = trace.to_pandas()["lr"].to_numpy()[1:]
+    np.testing.assert_array_equal(rates, np.float32([0.2, 0.2, 0.2, 0.1, 0.1, 0.05]))
+    same = gradtrace.fit(line(), "line", lr=0.2, **options)  # type: ignore[arg-type]
+    assert same.params == trace.params
+    with pytest.raises(gradtrace.InputError, match="leave lr out, or give lr=0.2"):
+        gradtrace.fit(line(), "line", lr=0.1, **options)  # type: ignore[arg-type]
+    with pytest.raises(gradtrace.InputError, match="would all run alike"):
+        gradtrace.sweep(
+            line(), "line", lr=[0.2, 0.1], optimizer="keras.sgd", lr_schedule=schedule
+        )
 
 
 def test_python_is_told_a_rate_is_one_number_and_lr_find_sets_its_own() -> None:

@@ -34,7 +34,9 @@ from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
 from gradtrace.core.models import Custom
+from gradtrace.core.optimizers import PRESETS, OptimizerSpec
 from gradtrace.core.rowsums import reduce_rows
+from gradtrace.core.schedules import LrSchedule
 from gradtrace.data import DATASETS, file_sha256
 from gradtrace.errors import COMMAND_LINE, INTERRUPTED, InputError, RunFolderError
 from gradtrace.reference import compute as reference_compute
@@ -890,6 +892,8 @@ def plan(
             "schedule, whose rates the trace keeps in a column lr: rename the "
             "parameter."
         )
+    if lr_schedule is not None and lr_schedule.name == "keras.piecewise":
+        spec = _piecewise_rate(spec, lr_schedule, config)
     if lr_schedule is not None:
         validate.schedule_fits(lr_schedule, spec, n_steps, per_epoch)
     spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype)
@@ -1111,6 +1115,26 @@ def check_first_loss(p: Plan, value: float) -> None:
         raise InputError(
             f"the loss at the starting parameters ({start_at}) is {value}: {why}"
         )
+
+
+def _piecewise_rate(
+    spec: OptimizerSpec, schedule: LrSchedule, config: RunConfig
+) -> OptimizerSpec:
+    """The optimizer at the first of keras.piecewise's values, which are the rates
+    themselves (Keras's PiecewiseConstantDecay takes no initial rate): a rate
+    given as well must be that one."""
+    first = float(schedule.params["values"][0])
+    key = PRESETS[spec.name].lr_key
+    given = config.lr if config.lr is not None else (config.opt or {}).get(key)
+    if given is None:
+        return OptimizerSpec.create(spec.name, **{**spec.hyper, key: first})
+    if spec.learning_rate != first:
+        raise InputError(
+            f"keras.piecewise gives the rates itself, {first:g} first (its values); "
+            f"the run's rate is {spec.learning_rate:g}: leave --lr out, or give "
+            f"--lr {first:g}."
+        )
+    return spec
 
 
 def with_lr(table: pd.DataFrame, p: Plan) -> pd.DataFrame:

@@ -500,6 +500,13 @@ def sweep(
             raise InputError(
                 f"--init {k}: a vector parameter takes one starting value in a sweep."
             )
+    schedule = p.spec.schedule
+    if schedule is not None and schedule.name == "keras.piecewise" and len(lrs) > 1:
+        raise InputError(
+            "keras.piecewise gives every rate itself (its values), so the sweep's "
+            "rates would all run alike: sweep without lr, or with a schedule that "
+            "starts from lr."
+        )
     if p.spec.cycled is not None and p.spec.cycled in opts:
         raise InputError(
             f"{p.spec.cycled} is swept, but torch.onecycle sets it at each step "

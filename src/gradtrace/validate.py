@@ -26,7 +26,7 @@ from gradtrace.core.models import Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import ALIASES, CYCLED, PRESETS, RANGES, OptimizerSpec
 from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
 from gradtrace.core.schedules import LISTS as SCHEDULE_LISTS
-from gradtrace.core.schedules import SCHEDULES, LrSchedule
+from gradtrace.core.schedules import NUMBER_LISTS, SCHEDULES, STEP_LISTS, LrSchedule
 from gradtrace.core.schedules import WHOLE as SCHEDULE_WHOLE
 from gradtrace.core.schedules import WORDS as SCHEDULE_WORDS
 from gradtrace.errors import COMMAND_LINE, InputError
@@ -1295,6 +1295,9 @@ def lr_schedule(value: Any) -> LrSchedule | None:
         if key in SCHEDULE_LISTS:
             params[key] = _epoch_list(name, key, text)
             continue
+        if key in STEP_LISTS or key in NUMBER_LISTS:
+            params[key] = _number_list(name, key, text, whole=key in STEP_LISTS)
+            continue
         if key in SCHEDULE_WORDS:
             words = SCHEDULE_WORDS[key]
             params[key] = choice(f"{name} {key}", str(text).strip(), words)
@@ -1343,6 +1346,20 @@ def lr_schedule(value: Any) -> LrSchedule | None:
                     f"schedule 'torch.onecycle': {key} divides the rate: give a "
                     "number above 0, such as 25."
                 )
+    if name == "keras.piecewise" and "boundaries" in params and "values" in params:
+        bounds, values = params["boundaries"], params["values"]
+        if len(values) != len(bounds) + 1:
+            raise InputError(
+                f"schedule 'keras.piecewise': values are the rates before, between "
+                f"and after the boundaries, one more than them: got "
+                f"{len(bounds)} boundaries and {len(values)} values, as "
+                "boundaries=[100,200],values=[0.1,0.01,0.001]."
+            )
+        if any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
+            raise InputError(
+                f"schedule 'keras.piecewise': boundaries are steps in rising order, "
+                f"got {list(bounds)}."
+            )
     if params.get("warmup_target") and not params.get("warmup_steps"):
         raise InputError(
             f"schedule {name!r}: warmup_target is where a warm-up of warmup_steps "
@@ -1394,6 +1411,36 @@ def _top_level(text: str) -> list[str]:
             parts.append(text[start:i])
             start = i + 1
     return [*parts, text[start:]]
+
+
+def _number_list(name: str, key: str, value: Any, whole: bool) -> tuple[Any, ...]:
+    """A list of numbers >= 0 (``[100,200]``, ``0.1``, or a Python list):
+    ``whole``, step counts."""
+    items: Any = value
+    if isinstance(value, str):
+        inner = value.strip().removeprefix("[").removesuffix("]")
+        items = [v for v in inner.split(",") if v.strip()]
+    elif not isinstance(value, (list, tuple, np.ndarray)):
+        items = [value]
+    numbers: list[Any] = []
+    what = "step counts, whole numbers from 0" if whole else "rates, numbers >= 0"
+    example = "[100,200]" if whole else "[0.1,0.01,0.001]"
+    for item in items:
+        try:
+            number = _number(item)
+        except (TypeError, ValueError):
+            number = -1.0
+        if not math.isfinite(number) or number < 0 or whole and number != int(number):
+            raise InputError(
+                f"schedule {name!r}: {key} are {what}, as {key}={example}; got "
+                f"{value!r}."
+            )
+        numbers.append(int(number) if whole else number)
+    if not numbers:
+        raise InputError(
+            f"schedule {name!r}: {key} needs at least one, as {key}={example}."
+        )
+    return tuple(numbers)
 
 
 def _epoch_list(name: str, key: str, value: Any) -> tuple[int, ...]:

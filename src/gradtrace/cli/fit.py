@@ -194,7 +194,9 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "cycle_momentum=false), "
             "keras.exponential (decay_steps, decay_rate, staircase), "
             "keras.inverse_time (the same), keras.cosine (decay_steps, alpha, "
-            "warmup_steps, warmup_target); such as --lr-schedule "
+            "warmup_steps, warmup_target), keras.polynomial (decay_steps, "
+            "end_learning_rate, power, cycle), keras.piecewise (boundaries=[100,200],"
+            "values=[0.1,0.01,0.001]: the rates themselves); such as --lr-schedule "
             "torch.step:step_size=10,gamma=0.5. The trace gets an lr column (and "
             "the cycled momentum's).",
         ),

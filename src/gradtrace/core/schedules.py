@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-Value = float | bool | int | str | tuple[int, ...]
+Value = float | bool | int | str | tuple[int, ...] | tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,27 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "alpha * lr over decay_steps steps; with warmup_steps, first a line "
             "from lr up to warmup_target, and the cosine from there",
         ),
+        SchedulePreset(
+            "keras.polynomial",
+            {
+                "decay_steps": None,
+                "end_learning_rate": 0.0001,
+                "power": 1.0,
+                "cycle": False,
+            },
+            False,
+            "keras.optimizers.schedules.PolynomialDecay: from lr to "
+            "end_learning_rate over decay_steps steps, as (1 - step/decay_steps) "
+            "** power (a line at power 1); cycle: again over each multiple",
+        ),
+        SchedulePreset(
+            "keras.piecewise",
+            {"boundaries": None, "values": None},
+            False,
+            "keras.optimizers.schedules.PiecewiseConstantDecay: the rate values[0] "
+            "up to step boundaries[0], values[1] up to boundaries[1], ...: the "
+            "rates themselves (--lr is values[0])",
+        ),
     ]
 }
 
@@ -165,6 +186,12 @@ MOST_TABLED = 1 << 22
 
 #: Parameters that are lists of counts (epochs), each at least 1.
 LISTS = frozenset({"milestones"})
+
+#: Parameters that are lists of step counts, from 0, rising.
+STEP_LISTS = frozenset({"boundaries"})
+
+#: Parameters that are lists of numbers (rates).
+NUMBER_LISTS = frozenset({"values"})
 
 
 @dataclass(frozen=True)
@@ -194,8 +221,10 @@ class LrSchedule:
                 params[key] = bool(value)
             elif key in COUNTS or key in WHOLE:
                 params[key] = int(value)
-            elif key in LISTS:
+            elif key in LISTS or key in STEP_LISTS:
                 params[key] = tuple(int(v) for v in value)
+            elif key in NUMBER_LISTS:
+                params[key] = tuple(float(v) for v in value)
             elif key in WORDS:
                 params[key] = str(value)
             else:
@@ -413,6 +442,11 @@ class LrSchedule:
         """A Keras schedule's rate at step count ``count`` (updates done before),
         operation for operation in ``dtype`` as Keras computes it."""
         p = self.params
+        if self.name == "keras.piecewise":  # the step against each boundary
+            steps = jnp.asarray(count)
+            bounds = jnp.asarray(p["boundaries"]).reshape((1,) * steps.ndim + (-1,))
+            passed = steps[..., None] > bounds
+            return jnp.asarray(p["values"], dtype)[passed.sum(-1)]
         initial = jnp.asarray(lr, dtype)
         step = jnp.asarray(count).astype(dtype)
         # a true division, as TensorFlow's: XLA turns x / c, for a constant or a
@@ -421,6 +455,17 @@ class LrSchedule:
         decay_steps = jax.lax.optimization_barrier(
             jnp.full_like(step, int(p["decay_steps"]))
         )
+        if self.name == "keras.polynomial":
+            end = jnp.asarray(float(p["end_learning_rate"]), dtype)
+            if p["cycle"]:  # the first multiple of decay_steps above the step
+                times = jnp.where(step == 0, 1.0, jnp.ceil(step / decay_steps))
+                decay_steps = decay_steps * times.astype(dtype)
+            else:
+                step = jnp.minimum(step, decay_steps)
+            fraction = step / decay_steps
+            power = jnp.asarray(float(p["power"]), dtype)
+            one = jnp.asarray(1.0, dtype)
+            return (initial - end) * jnp.power(one - fraction, power) + end
         if self.name == "keras.cosine":
             warmup = int(p["warmup_steps"])
             if not warmup:
