@@ -106,6 +106,59 @@ def test_onecycle_by_numpy_is_its_python_recursion_to_rounding(
         assert exact[-1] == pytest.approx(low, rel=1e-9)
 
 
+def test_cyclic_rises_and_falls_between_base_lr_and_lr() -> None:
+    """CyclicLR, as its documentation states it: triangles from base_lr up to lr
+    (its max_lr) over step_size_up steps and down over step_size_down, the
+    momentum the other way between max_momentum and base_momentum;
+    triangular2 halves each cycle's height, exp_range scales it by
+    gamma**step."""
+    s = LrSchedule.create("torch.cyclic", base_lr=0.1, step_size_up=4)
+    rates = np.asarray(s.epoch_rates(0.5, 17))
+    expected = 0.1 + 0.4 * np.array([0, 1, 2, 3, 4, 3, 2, 1] * 2 + [0]) / 4
+    np.testing.assert_allclose(rates, expected, rtol=1e-14)
+    momenta = s.momenta(17)
+    np.testing.assert_allclose(momenta, 0.9 - 0.1 * (expected - 0.1) / 0.4)
+    halved = LrSchedule.create(
+        "torch.cyclic",
+        base_lr=0.0,
+        step_size_up=2,
+        step_size_down=1,
+        mode="triangular2",
+    )
+    peaks = np.asarray(halved.epoch_rates(1.0, 9))[[2, 5, 8]]
+    np.testing.assert_allclose(peaks, [1.0, 0.5, 0.25], rtol=1e-14)
+    ranged = LrSchedule.create(
+        "torch.cyclic", base_lr=0.0, step_size_up=3, mode="exp_range", gamma=0.9
+    )
+    at = np.asarray(ranged.epoch_rates(1.0, 10))
+    np.testing.assert_allclose(at[[3, 9]], [0.9**3, 0.9**9], rtol=1e-14)
+    assert s.unit(per_epoch=10) == 1  # stepped after each batch, as its docs do
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    up=st.integers(1, 50),
+    down=st.integers(0, 50),
+    mode=st.sampled_from(["triangular", "triangular2", "exp_range"]),
+    n=st.integers(1, 2000),
+)
+def test_cyclic_by_numpy_is_its_python_loop_to_rounding(
+    up: int, down: int, mode: str, n: int
+) -> None:
+    s = LrSchedule.create(
+        "torch.cyclic",
+        base_lr=0.01,
+        step_size_up=up,
+        step_size_down=down,
+        mode=mode,
+        gamma=0.999,
+    )
+    exact = s._cyclic(0.2, n, exact=True)
+    fast = s._cyclic(0.2, n, exact=False)
+    for a, b in zip(exact, fast, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-13, atol=1e-16)
+
+
 def test_warm_restarts_cycles_grow_by_t_mult() -> None:
     s = LrSchedule.create("torch.cosine_restarts", T_0=2, T_mult=3, eta_min=0.1)
     rates = np.asarray(s.epoch_rates(1.1, 9))
@@ -153,6 +206,7 @@ def test_a_parameter_named_as_the_cycled_momentum_is_refused() -> None:
         ("torch.adam", "torch.onecycle:pct_start=0.4"),
         ("torch.rmsprop", "torch.onecycle:base_momentum=0.5,max_momentum=0.8"),
         ("torch.sgd", "torch.cosine_restarts:T_0=3,T_mult=2,by_batch=true"),
+        ("torch.adamw", "torch.cyclic:base_lr=0.001,step_size_up=3,mode=triangular2"),
     ],
 )
 def test_a_sweep_cycles_each_run_as_a_fit_does(optimizer: str, schedule: str) -> None:
@@ -270,6 +324,7 @@ def test_a_longer_rerun_of_a_onecycle_needs_its_total_steps(
         "torch.onecycle:three_phase=true",
         "torch.cosine_restarts:T_0=7,T_mult=2,eta_min=0.001",
         "torch.cosine_restarts:T_0=30",
+        "torch.cyclic:base_lr=0.01,step_size_up=7,mode=exp_range,gamma=0.999",
     ],
 )
 def test_a_long_run_keeps_pytorchs_rates_and_momenta(
@@ -290,7 +345,7 @@ def test_a_long_run_keeps_pytorchs_rates_and_momenta(
         options["lr_schedule"] += ",by_batch=true"
     tabled = gradtrace.fit(line(), "line", **options)  # type: ignore[arg-type]
     monkeypatch.setattr(schedules, "TABLE_EPOCHS", 50)
-    schedules._onecycle_momenta.cache_clear()
+    schedules._cycled_momenta.cache_clear()
     long = gradtrace.fit(line(), "line", **options)  # type: ignore[arg-type]
     for column in ("lr", "momentum"):
         if column in tabled.to_pandas():
@@ -366,6 +421,12 @@ def test_the_command_line_shows_the_cycle(
         (["--lr-schedule", "torch.onecycle:total_steps=2.5"], "a whole number"),
         (["--lr-schedule", "torch.onecycle:by_batch=true"], "no parameter"),
         (["--lr-schedule", "torch.cosine_restarts"], "needs T_0"),
+        (["--lr-schedule", "torch.cyclic"], "needs base_lr"),
+        (["--lr-schedule", "torch.cyclic:base_lr=0.1,mode=triangle"], "'triangular'?"),
+        (
+            ["--optimizer", "torch.adagrad", "--lr-schedule", "torch.cyclic:base_lr=0"],
+            "give torch.cyclic:cycle_momentum=false.",
+        ),
         (["--lr-schedule", "torch.cosine_restarts:T_0=2,T_mult=0"], "T_mult counts"),
     ],
 )

@@ -509,9 +509,9 @@ def sweep(
         )
     if p.spec.cycled is not None and p.spec.cycled in opts:
         raise InputError(
-            f"{p.spec.cycled} is swept, but torch.onecycle sets it at each step "
+            f"{p.spec.cycled} is swept, but {schedule.name} sets it at each step "
             "(cycle_momentum=true, PyTorch's default): drop it from the sweep, or "
-            "give torch.onecycle:cycle_momentum=false."
+            f"give {schedule.name}:cycle_momentum=false."
         )
     # every value is validated as a single fit would validate it
     for value in lrs:

@@ -1387,17 +1387,18 @@ def schedule_fits(
         raise InputError(f"{e}.") from None
     if not schedule.cycles_momentum or spec.name in CYCLED:
         return
+    name = schedule.name
     if spec.name == "torch.adagrad":
         raise InputError(
-            "torch.onecycle cycles the optimizer's momentum (cycle_momentum=true, "
+            f"{name} cycles the optimizer's momentum (cycle_momentum=true, "
             "PyTorch's default) and torch.adagrad has none, as PyTorch says too: "
-            "give torch.onecycle:cycle_momentum=false."
+            f"give {name}:cycle_momentum=false."
         )
     cycled = ", ".join(CYCLED)
     raise InputError(
-        f"torch.onecycle cycles the momentum (beta1) of {cycled} "
+        f"{name} cycles the momentum (beta1) of {cycled} "
         f"(cycle_momentum=true, PyTorch's default), not {spec.name}'s: give "
-        "torch.onecycle:cycle_momentum=false to schedule the rate alone."
+        f"{name}:cycle_momentum=false to schedule the rate alone."
     )
 
 

@@ -113,6 +113,26 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "and back (cycle_momentum=false: left alone); total_steps: the run's",
         ),
         SchedulePreset(
+            "torch.cyclic",
+            {
+                "base_lr": None,
+                "step_size_up": 2000,
+                "step_size_down": 0,
+                "mode": "triangular",
+                "gamma": 1.0,
+                "cycle_momentum": True,
+                "base_momentum": 0.8,
+                "max_momentum": 0.9,
+            },
+            True,
+            "torch.optim.lr_scheduler.CyclicLR, stepped after each batch: the rate "
+            "climbs from base_lr to lr (its max_lr) over step_size_up steps and back "
+            "over step_size_down (0: as many), each cycle's height scaled by mode "
+            "(triangular: alike; triangular2: halved each cycle; exp_range: "
+            "gamma**step); the momentum (beta1) cycles the other way, unless "
+            "cycle_momentum=false",
+        ),
+        SchedulePreset(
             "keras.exponential",
             {"decay_steps": None, "decay_rate": None, "staircase": False},
             False,
@@ -173,11 +193,15 @@ COUNTS = frozenset(
     {"step_size", "T_max", "decay_steps", "total_iters", "T_0", "T_mult"}
 )
 
-#: Parameters that count and may be 0 (``total_steps``: 0 for the run's steps).
-WHOLE = frozenset({"warmup_steps", "total_steps"})
+#: Parameters that count and may be 0 (``total_steps``: 0 for the run's steps;
+#: ``step_size_down``: 0 for ``step_size_up``'s).
+WHOLE = frozenset({"warmup_steps", "total_steps", "step_size_down"})
 
 #: Parameters that are words, and the words each takes.
-WORDS = {"anneal_strategy": ("cos", "linear")}
+WORDS = {
+    "anneal_strategy": ("cos", "linear"),
+    "mode": ("triangular", "triangular2", "exp_range"),
+}
 
 #: The most scheduler steps whose rates a closed-form PyTorch schedule
 #: (OneCycleLR, CosineAnnealingWarmRestarts growing its cycles) tabulates in a
@@ -247,7 +271,7 @@ class LrSchedule:
     def unit(self, per_epoch: int) -> int:
         """The optimizer steps between two of a PyTorch schedule's
         ``scheduler.step()``: an epoch's batches, or 1 with ``by_batch``."""
-        every_batch = self.params.get("by_batch") or self.name == "torch.onecycle"
+        every_batch = self.params.get("by_batch") or self.name in CYCLING
         return 1 if every_batch else per_epoch
 
     def scheduler_steps(self, n_steps: int, per_epoch: int) -> int:
@@ -323,8 +347,8 @@ class LrSchedule:
         recursion) at scheduler steps 0..n_epochs-1, in doubles: ``exact``, by
         Python's ``math`` step by step as PyTorch's ``get_lr``; else by NumPy at
         once (its cosine within an ulp of ``math.cos``)."""
-        if self.name == "torch.onecycle":
-            return self._onecycle(lr, n_epochs, exact)[0]
+        if self.name in CYCLING:
+            return self._cycling(lr, n_epochs, exact)[0]
         p = self.params
         t_0, t_mult, eta_min = int(p["T_0"]), int(p["T_mult"]), float(p["eta_min"])
         if exact:  # step(): T_cur + 1, and past T_i a restart, T_i * T_mult
@@ -399,6 +423,57 @@ class LrSchedule:
             start_step = end_step
         return rates, momenta
 
+    def _cycling(
+        self, lr: float, n_steps: int, exact: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rate and momentum of OneCycleLR or CyclicLR at steps
+        0..n_steps-1, in doubles."""
+        if self.name == "torch.onecycle":
+            return self._onecycle(lr, n_steps, exact)
+        return self._cyclic(lr, n_steps, exact)
+
+    def _cyclic(
+        self, lr: float, n_steps: int, exact: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """CyclicLR's rate and momentum at steps 0..n_steps-1 (``get_lr``: where
+        the step is in its cycle, the cycle's height scaled by ``mode``), in
+        doubles: ``exact``, step by step in Python floats as PyTorch; else by
+        NumPy at once."""
+        p = self.params
+        up = float(p["step_size_up"])
+        down = float(p["step_size_down"]) or up
+        total = up + down
+        ratio = up / total
+        base, gamma, mode = float(p["base_lr"]), float(p["gamma"]), p["mode"]
+        high_m, base_m = float(p["max_momentum"]), float(p["base_momentum"])
+        if exact:
+            rates, momenta = [], []
+            for t in range(n_steps):
+                cycle = math.floor(1 + t / total)
+                x = 1.0 + t / total - cycle
+                factor = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+                if mode == "triangular":
+                    scale = 1.0
+                elif mode == "triangular2":
+                    scale = 1 / (2.0 ** (cycle - 1))
+                else:  # exp_range: by the step, not the cycle
+                    scale = gamma**t
+                rates.append(base + (lr - base) * factor * scale)
+                momenta.append(high_m - (high_m - base_m) * factor * scale)
+            return np.asarray(rates), np.asarray(momenta)
+        steps = np.arange(n_steps, dtype=np.float64)
+        cycles = np.floor(1 + steps / total)
+        at = 1.0 + steps / total - cycles
+        rise = np.where(at <= ratio, at / ratio, (at - 1) / (ratio - 1))
+        scales: np.ndarray = np.ones(n_steps)
+        if mode == "triangular2":
+            scales = 1 / (2.0 ** (cycles - 1))
+        elif mode == "exp_range":
+            with np.errstate(under="ignore"):
+                scales = np.power(gamma, steps)
+        share = rise * scales
+        return base + (lr - base) * share, high_m - (high_m - base_m) * share
+
     def check(self, n_steps: int, per_epoch: int) -> None:
         """Raise ValueError where this schedule cannot run ``n_steps`` steps of
         ``per_epoch`` a epoch as PyTorch would: OneCycleLR past its
@@ -414,7 +489,7 @@ class LrSchedule:
                     "the run"
                 )
             self._onecycle(1.0, count, exact=False)
-        tabled = self.name == "torch.onecycle" or (
+        tabled = self.name in CYCLING or (
             self.name == "torch.cosine_restarts" and int(self.params["T_mult"]) > 1
         )
         if tabled and count > MOST_TABLED:
@@ -426,17 +501,18 @@ class LrSchedule:
     @property
     def cycles_momentum(self) -> bool:
         """Whether it sets the optimizer's momentum (beta1) at each step too."""
-        return self.name == "torch.onecycle" and bool(self.params["cycle_momentum"])
+        return self.name in CYCLING and bool(self.params["cycle_momentum"])
 
     def momentum_fn(self, n_steps: int, dtype: Any) -> Callable[[Any], Any]:
-        """OneCycleLR's momentum at each step count, for
+        """OneCycleLR's or CyclicLR's momentum at each step count, for
         ``optax.inject_hyperparams``: PyTorch's doubles cast to ``dtype``."""
         table = jnp.asarray(self.momenta(n_steps), dtype)
         return lambda count: table[jnp.minimum(count, n_steps - 1)]
 
     def momenta(self, n_steps: int) -> np.ndarray:
-        """OneCycleLR's momentum (beta1) at steps 0..n_steps-1, in doubles."""
-        return _onecycle_momenta(self, max(1, int(n_steps)))
+        """OneCycleLR's or CyclicLR's momentum (beta1) at steps 0..n_steps-1, in
+        doubles."""
+        return _cycled_momenta(self, max(1, int(n_steps)))
 
     def keras_rate(self, lr: Any, count: Any, dtype: Any) -> Any:
         """A Keras schedule's rate at step count ``count`` (updates done before),
@@ -550,6 +626,13 @@ class LrSchedule:
             rates = self._closed(lr if fixed else 1.0, n_epochs, exact=False)
             onecycle = rates.astype(dt)
             return lambda xp, epoch: xp.asarray(onecycle)[epoch] * (1 if fixed else lr)
+        if self.name == "torch.cyclic":  # base_lr + (lr - base_lr) * its share
+            base = float(p["base_lr"])
+            if fixed:
+                cyclic = self._closed(lr, n_epochs, exact=False).astype(dt)
+                return lambda xp, epoch: xp.asarray(cyclic)[epoch]
+            share = (self._closed(1.0 + base, n_epochs, False) - base).astype(dt)
+            return lambda xp, epoch: base + (lr - base) * xp.asarray(share)[epoch]
         if self.name == "torch.cosine_restarts":
             eta_min = float(p["eta_min"])
             span = n_epochs if int(p["T_mult"]) > 1 else min(int(p["T_0"]), n_epochs)
@@ -638,7 +721,10 @@ class LrSchedule:
 
 
 #: PyTorch schedules whose ``get_lr`` computes each rate from the step alone.
-CLOSED_FORMS = frozenset({"torch.onecycle", "torch.cosine_restarts"})
+CLOSED_FORMS = frozenset({"torch.onecycle", "torch.cosine_restarts", "torch.cyclic"})
+
+#: PyTorch schedules stepped after each batch that cycle the momentum too.
+CYCLING = frozenset({"torch.onecycle", "torch.cyclic"})
 
 
 def _anneal(cos: bool, start: float, end: float, pct: Any, xp: Any = math) -> Any:
@@ -650,10 +736,10 @@ def _anneal(cos: bool, start: float, end: float, pct: Any, xp: Any = math) -> An
 
 
 @functools.lru_cache(maxsize=16)
-def _onecycle_momenta(schedule: LrSchedule, n_steps: int) -> np.ndarray:
+def _cycled_momenta(schedule: LrSchedule, n_steps: int) -> np.ndarray:
     """``LrSchedule.momenta``, computed once for a run."""
     exact = n_steps <= TABLE_EPOCHS
-    momenta = schedule._onecycle(1.0, n_steps, exact)[1]
+    momenta = schedule._cycling(1.0, n_steps, exact)[1]
     momenta.setflags(write=False)
     return momenta
 
