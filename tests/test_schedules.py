@@ -84,6 +84,19 @@ def test_pytorch_linear_recursion_follows_its_closed_form(
     np.testing.assert_allclose(rates, closed, rtol=1e-9, atol=1e-15)
 
 
+@given(st.floats(0.0, 3.0), st.integers(1, 40), st.integers(1, 60))
+def test_pytorch_polynomial_recursion_follows_its_closed_form(
+    power: float, total: int, n_epochs: int
+) -> None:
+    """PolynomialLR's chainable recursion is lr (1 - e/total_iters)**power, 0 from
+    total_iters epochs on (its tables beyond TABLE_EPOCHS are the closed form)."""
+    schedule = LrSchedule.create("torch.polynomial", total_iters=total, power=power)
+    rates = np.array(schedule.epoch_rates(0.1, n_epochs))
+    e = np.minimum(np.arange(n_epochs), total)
+    closed = 0.1 * (1.0 - e / total) ** power
+    np.testing.assert_allclose(rates, closed, rtol=1e-9, atol=1e-15)
+
+
 def test_keras_cosine_warms_up_then_decays_from_its_target() -> None:
     """CosineDecay with warmup_steps: a line from lr to warmup_target over the
     warm-up, then the cosine from the target over decay_steps, then alpha of
@@ -457,6 +470,7 @@ def test_python_is_told_a_rate_is_one_number_and_lr_find_sets_its_own() -> None:
         "torch.cosine:T_max=7,eta_min=0.001",
         "torch.multistep:milestones=[20,50,50,120],gamma=0.7",
         "torch.linear:start_factor=0.3,total_iters=90",
+        "torch.polynomial:total_iters=120,power=1.5",
     ],
 )
 def test_a_run_of_many_epochs_keeps_pytorchs_rates(

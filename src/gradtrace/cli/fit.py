@@ -187,6 +187,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "compute it: torch.step (step_size, gamma), torch.exponential (gamma), "
             "torch.cosine (T_max, eta_min), torch.multistep (milestones=[30,80], "
             "gamma), torch.linear (start_factor, end_factor, total_iters), "
+            "torch.polynomial (total_iters, power), "
             "torch.cosine_restarts (T_0, T_mult, eta_min), torch.onecycle (every "
             "batch, --lr its max_lr: pct_start, anneal_strategy=cos|linear, "
             "div_factor, final_div_factor, three_phase, total_steps; it cycles the "

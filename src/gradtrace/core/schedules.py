@@ -85,6 +85,13 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "growing linearly to end_factor over total_iters epochs (a warm-up)",
         ),
         SchedulePreset(
+            "torch.polynomial",
+            {"total_iters": 5, "power": 1.0, "by_batch": False},
+            True,
+            "torch.optim.lr_scheduler.PolynomialLR: the rate times "
+            "(1 - epoch/total_iters) ** power, 0 from total_iters epochs on",
+        ),
+        SchedulePreset(
             "torch.cosine_restarts",
             {"T_0": None, "T_mult": 1, "eta_min": 0.0, "by_batch": False},
             True,
@@ -319,6 +326,14 @@ class LrSchedule:
                             1.0
                             + (end - start) / (total * start + (e - 1) * (end - start))
                         )
+                    )
+            elif self.name == "torch.polynomial":
+                total, power = int(p["total_iters"]), float(p["power"])
+                if e > total:
+                    rates.append(last)
+                else:
+                    rates.append(
+                        last * ((1.0 - e / total) / (1.0 - (e - 1) / total)) ** power
                     )
             elif self.name == "torch.step":
                 step_size = int(p["step_size"])
@@ -645,10 +660,14 @@ class LrSchedule:
             return lambda xp, epoch: (
                 eta_min + (lr - eta_min) * xp.asarray(halves)[epoch % span]
             )
-        if self.name in ("torch.multistep", "torch.linear"):
+        if self.name in ("torch.multistep", "torch.linear", "torch.polynomial"):
             if self.name == "torch.multistep":  # gamma ** (milestones passed)
                 marks = np.sort(np.asarray(p["milestones"], np.int64))
                 factors = float(p["gamma"]) ** np.arange(len(marks) + 1.0)
+            elif self.name == "torch.polynomial":  # (1 - min(total, e)/total)**power
+                total = int(p["total_iters"])
+                steps = np.arange(total + 1.0)
+                factors = (1.0 - steps / total) ** float(p["power"])
             else:  # start_factor + (end - start) * min(total, e) / total
                 start, end = float(p["start_factor"]), float(p["end_factor"])
                 total = int(p["total_iters"])
