@@ -382,13 +382,15 @@ def unconverged(
             f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
             f"against {g(o_i, 6)}): the run has not converged, and {instead}."
         )
-    decay = ""
-    if weight_decay > 0:
-        decay = (
-            f"; weight decay ({g(weight_decay, 3)}) also pulls every parameter "
-            "toward 0, so even a long run settles short of the loss's own optimum "
-            "(weight_decay=0 trains to it)"
+    if weight_decay > 0:  # where the run settles, more steps or not
+        where = "" if joint is None else " jointly"
+        return (
+            f"{label} ended {g(z, 3)} standard errors from the loss's optimum "
+            f"({g(f_i, 6)} against {g(o_i, 6)}){where}: weight decay "
+            f"({g(weight_decay, 3)}) pulls every parameter toward 0, so even a long "
+            "run settles short of it (weight_decay=0 trains to it)."
         )
+    decay = ""
     closer = (
         "more steps would get closer, and mini-batch steps at a fixed rate scatter "
         "around the optimum: a lower rate late in the run, or larger batches, "

@@ -360,7 +360,9 @@ class Trace:
         # why, where it is a parameter that stopped moving (a run that settled at
         # its optimum stops moving too: only asked of one that did not)
         frozen = None
-        if out and instead is None:  # a rate of almost 0 stops any parameter
+        # a rate of almost 0 stops any parameter; a decay holds them where it
+        # balances the gradient
+        if out and instead is None and not decay:
             frozen = stuck(
                 self._frame,
                 param_columns(self._frame),
