@@ -289,6 +289,24 @@ def test_gradient_fit_of_a_gamma_reaches_the_optimum_and_shows_positive_values()
     assert (trace.to_pandas()[["shape", "rate"]] > 0).all().all()
 
 
+def test_an_unconstrained_step_rounded_to_the_edge_is_not_told_to_go_unconstrained() -> (
+    None
+):
+    """Trained as its log, a rate can still reach 0: exp of a log far below
+    float32's range rounds to 0. The run stops there, and is told of a smaller
+    rate, not of the --param-space unconstrained it already has (a docs check)."""
+    rng = np.random.default_rng(3)
+    waits = {"y": rng.exponential(2.0, 500)}
+    trace = gradtrace.fit(
+        waits, model="exponential", lr=10.0, epochs=50, param_space="unconstrained"
+    )
+    assert trace.diverged and trace.params["rate"] == 0
+    said = trace.message
+    assert "rate to 0, outside its support (> 0): trained as its log (or logit)" in said
+    assert "float32 rounds it back to the edge; the stable limit is" in said
+    assert "unconstrained" not in said
+
+
 def test_a_step_out_of_the_support_stops_the_run_with_a_hint() -> None:
     y = CASES["exponential"][0]
     trace = gradtrace.fit(

@@ -159,6 +159,13 @@ class Trace:
                     f"{left}, {toward} where its best fit lies; train with "
                     f"{space} to approach that edge from inside."
                 )
+            if left and self.info.get("param_space") == "unconstrained":
+                # trained as its log or logit: exp or the sigmoid rounded to the edge
+                return (
+                    f"stopped at step {self.diverged_step} of {n}: the step took "
+                    f"{left}: trained as its log (or logit), it went so far that "
+                    f"{self.info['dtype']} rounds it back to the edge; {to_try}."
+                )
             if left:
                 return (
                     f"stopped at step {self.diverged_step} of {n}: the step took "
