@@ -289,9 +289,7 @@ def test_gradient_fit_of_a_gamma_reaches_the_optimum_and_shows_positive_values()
     assert (trace.to_pandas()[["shape", "rate"]] > 0).all().all()
 
 
-def test_an_unconstrained_step_rounded_to_the_edge_is_not_told_to_go_unconstrained() -> (
-    None
-):
+def test_a_log_space_rate_rounded_to_0_is_not_told_to_go_unconstrained() -> None:
     """Trained as its log, a rate can still reach 0: exp of a log far below
     float32's range rounds to 0. The run stops there, and is told of a smaller
     rate, not of the --param-space unconstrained it already has (a docs check)."""
