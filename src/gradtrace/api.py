@@ -1767,6 +1767,10 @@ def load(
     or ``"latest"``: the run made last there."""
     folder = store.find_run(folder)
     frame, info = load_run(folder, thin)
+    if info.get("status") == "running" and not store.being_written(Path(folder)):
+        # its writer may have finished between the reading and the asking: read
+        # what it left, once more
+        frame, info = load_run(folder, thin)
     trace = Trace(frame, info)
     trace.folder = Path(folder)
     if info.get("status") == "running":  # a checkpoint: going on, or killed?

@@ -426,7 +426,14 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
         opt = info.get("optimizer", {})
         status = info.get("status", "")
         if status == "running" and being_written(run) is False:
-            status = "stopped"  # checkpointed, and its process is gone
+            # checkpointed, and its process is gone, unless it finished between
+            # the reading and the asking
+            try:
+                info = json.loads((run / "run.json").read_text())
+            except (OSError, ValueError):
+                pass
+            status = info.get("status", "")
+            status = "stopped" if status == "running" else status
         final = info.get("final_loss", "")
         row.update(
             created=made_at(run, info),
