@@ -357,6 +357,29 @@ def test_a_long_run_keeps_pytorchs_rates_and_momenta(
         assert long.params[name] == pytest.approx(tabled.params[name], rel=1e-5)
 
 
+def test_the_diagnosis_takes_the_cycled_momentum() -> None:
+    """Plain torch.sgd under OneCycleLR trains with momentum 0.85 to 0.95: the
+    diagnosis judges the rate against momentum's limit at the smallest, 2(1 +
+    0.85)/L, not plain gradient descent's 2/L (which called a rate that converges
+    one that diverges)."""
+    trace = gradtrace.fit(
+        "seed001_line",
+        optimizer="torch.sgd",
+        lr=1.2,
+        steps=200,
+        lr_schedule="torch.onecycle",
+    )
+    said = " ".join(trace.info["diagnosis"]["findings"])
+    assert "within the stable limit of gradient descent with momentum 0.85" in said
+    assert "diverge" not in said and trace.status == "completed"
+
+
+def test_a_schedule_too_long_to_tabulate_is_refused_before_it_is_built() -> None:
+    schedule = LrSchedule.create("torch.onecycle")
+    with pytest.raises(ValueError, match="at most 4194304"):
+        schedule.check(schedules.MOST_TABLED * 100, 1)  # at once, not after 1e9 rows
+
+
 def test_the_command_line_shows_the_cycle(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -399,11 +422,11 @@ def test_the_command_line_shows_the_cycle(
         ),
         (
             ["--optimizer", "torch.nadam", "--lr-schedule", "torch.onecycle"],
-            "not torch.nadam's: give torch.onecycle:cycle_momentum=false",
+            "does not cycle torch.nadam's: give torch.onecycle:cycle_momentum",
         ),
         (
             ["--optimizer", "keras.adam", "--lr-schedule", "torch.onecycle"],
-            "not keras.adam's",
+            "does not cycle keras.adam's",
         ),
         (
             ["--epochs", "3", "--lr-schedule", "torch.onecycle:total_steps=2"],
@@ -422,6 +445,18 @@ def test_the_command_line_shows_the_cycle(
         (["--lr-schedule", "torch.onecycle:by_batch=true"], "no parameter"),
         (["--lr-schedule", "torch.cosine_restarts"], "needs T_0"),
         (["--lr-schedule", "torch.cyclic"], "needs base_lr"),
+        (
+            ["--lr-schedule", "torch.cyclic:base_lr=0.1,step_size_up=0"],
+            "step_size_up counts epochs: give a whole number of at least 1",
+        ),
+        (
+            ["--epochs", "10", "--lr-schedule", "torch.onecycle:pct_start=1"],
+            "pct_start=1 of 10 steps leaves a phase of no length",
+        ),
+        (
+            ["--lr-schedule", "torch.onecycle:max_momentum=1"],
+            "max_momentum is a momentum (beta1), from 0 up to but not 1",
+        ),
         (["--lr-schedule", "torch.cyclic:base_lr=0.1,mode=triangle"], "'triangular'?"),
         (
             ["--optimizer", "torch.adagrad", "--lr-schedule", "torch.cyclic:base_lr=0"],

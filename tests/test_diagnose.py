@@ -254,6 +254,32 @@ def test_a_mini_batch_run_off_along_correlated_errors_is_told_jointly() -> None:
     # full batches are told beyond 1.96 each alone, as before
     full = unconverged(across, optimum, stderr, covariance=cov)
     assert full is not None and full.startswith("w ended 5 standard errors")
+    # settled with a weight decay: the joint distance is the one said
+    decayed = unconverged(
+        across,
+        optimum,
+        stderr,
+        mini_batch=True,
+        covariance=cov,
+        weight_decay=0.01,
+        settled=True,
+    )
+    assert decayed is not None and decayed.startswith(
+        f"the parameters ended {g(joint, 3)} standard errors from the loss's "
+        "optimum jointly (w farthest alone, 5): weight decay (0.01)"
+    )
+
+
+def test_x_columns_far_from_0_keep_their_spread() -> None:
+    """The x columns' covariance is summed about their mean, not about 0: a
+    column of mean 1e8 and spread 1 kept a variance of 18 (or none) before."""
+    from gradtrace.reference import _x_moments
+
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(1e8, 1, 5000), rng.normal(0, 1, 5000)])
+    mean, cov = _x_moments(x, x[:, 0])
+    np.testing.assert_allclose(mean, x.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(cov, np.cov(x.T, bias=True), rtol=1e-9, atol=1e-9)
 
 
 def test_unconverged_names_the_farthest_parameter_in_standard_errors() -> None:

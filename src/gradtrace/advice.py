@@ -316,6 +316,7 @@ def unconverged(
     weight_decay: float = 0.0,
     instead: str | None = None,
     covariance: Any = None,
+    settled: bool = False,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -330,7 +331,9 @@ def unconverged(
     order, a vector's values in turn), which measures a mini-batch run's distance
     jointly too: correlated errors (x columns on different scales) leave each
     parameter within its own limit while the run is far off along the direction
-    they vary together."""
+    they vary together. ``settled``: the parameters have stopped moving (with a
+    weight decay: where it balances the gradient, said in place of "more steps
+    would get closer")."""
     worst: tuple[float, str, float, float] | None = None
     sizes = {k: int(np.size(v)) for k, v in optimum.items()}
     offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
@@ -382,15 +385,28 @@ def unconverged(
             f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
             f"against {g(o_i, 6)}): the run has not converged, and {instead}."
         )
-    if weight_decay > 0:  # where the run settles, more steps or not
-        where = "" if joint is None else " jointly"
-        return (
+    if weight_decay > 0 and settled:  # where the decay holds it, more steps or not
+        far = (
             f"{label} ended {g(z, 3)} standard errors from the loss's optimum "
-            f"({g(f_i, 6)} against {g(o_i, 6)}){where}: weight decay "
-            f"({g(weight_decay, 3)}) pulls every parameter toward 0, so even a long "
-            "run settles short of it (weight_decay=0 trains to it)."
+            f"({g(f_i, 6)} against {g(o_i, 6)})"
+        )
+        if joint is not None:
+            far = (
+                f"the parameters ended {g(joint, 3)} standard errors from the "
+                f"loss's optimum jointly ({label} farthest alone, {g(z, 3)})"
+            )
+        return (
+            f"{far}: weight decay ({g(weight_decay, 3)}) pulls every parameter "
+            "toward 0, so even a long run settles short of it, as this one has "
+            "(weight_decay=0 trains to it)."
         )
     decay = ""
+    if weight_decay > 0:
+        decay = (
+            f"; weight decay ({g(weight_decay, 3)}) also pulls every parameter "
+            "toward 0, so even a long run settles short of the loss's own optimum "
+            "(weight_decay=0 trains to it)"
+        )
     closer = (
         "more steps would get closer, and mini-batch steps at a fixed rate scatter "
         "around the optimum: a lower rate late in the run, or larger batches, "
@@ -558,6 +574,26 @@ def separated(x: Any, on_cut: int = 0) -> str:
 #: Steps at the end of a run in which a parameter that stays put while its
 #: gradient is not 0 is said to be stuck (and at least half of the run's).
 STUCK_STEPS = 10
+
+
+def settled(frame: Any, names: list[str], optimum: dict[str, Any]) -> bool:
+    """Whether a run's parameters have stopped moving: each one's mean over the
+    last tenth of its steps moved from its mean over the tenth before by less than
+    a hundredth of its distance from ``optimum`` (a weight decay's balance, where
+    an adaptive step may still jitter, not a run still on its way)."""
+    n = len(frame) - 1
+    if n < 20:
+        return False
+    best = _by_column(optimum)
+    tenth = n // 10
+    before, last = frame.iloc[n - 2 * tenth + 1 : n - tenth + 1], frame.iloc[-tenth:]
+    for name in names:
+        if name not in best:
+            continue
+        moved = abs(float(last[name].mean()) - float(before[name].mean()))
+        if not moved <= 0.01 * abs(float(frame[name].iloc[-1]) - best[name]):
+            return False
+    return True
 
 
 def _by_column(values: dict[str, Any]) -> dict[str, float]:

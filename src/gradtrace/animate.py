@@ -123,6 +123,10 @@ def _mp4(images: list[Any], path: Path, fps: int) -> None:
         )
 
 
+#: Scenes (one a legend: its batch's label) an animation keeps drawn.
+KEPT_SCENES = 4
+
+
 class _Ready(NamedTuple):
     """What every frame of an animation draws from, made once: the run's (x, y),
     the step table, and where the first frame's layout put its axes (``placed``:
@@ -146,9 +150,13 @@ def _frames(trace: Any, steps: list[int], ready: _Ready) -> list[Any]:
         batch, label = _batch(trace, rows, ready.data[1])
         scene = scenes.get(label)
         if scene is None:
-            scene = scenes[label] = _Scene(trace, ready, label)
+            scene = _Scene(trace, ready, label)
             scene.show(step, batch)
-            scene.keep_background()
+            # a few legends kept (a last partial batch's); a streamed run's
+            # sample counts its batch's rows afresh each step: drawn whole
+            if len(scenes) < KEPT_SCENES:
+                scenes[label] = scene
+                scene.keep_background()
         else:
             scene.show(step, batch)
         return scene.image()

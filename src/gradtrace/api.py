@@ -1891,7 +1891,7 @@ def longer(
         sched.scheduler_steps(int(schedule["n_steps"]), per_epoch),
         sched.scheduler_steps(n_steps, per_epoch),
     ):
-        if sched.name == "torch.onecycle":
+        if sched.name == "torch.onecycle" and not sched.params["total_steps"]:
             raise InputError(
                 "the run's torch.onecycle spans its own steps (total_steps=0), so "
                 "at another length every rate differs: fit the new length anew "

@@ -122,6 +122,11 @@ def compute(
         if spec.name in ("momentum", "nesterov", "keras.sgd", "torch.sgd")
         else 0.0
     )
+    if spec.cycled == "momentum" and spec.schedule is not None:
+        # OneCycleLR's or CyclicLR's in place of the optimizer's: its smallest,
+        # where the rate peaks, is the one the limit is tightest at
+        steps = spec.schedule.scheduler_steps(spec.n_steps, spec.per_epoch)
+        momentum = float(np.min(spec.schedule.momenta(steps)))
     family = diagnose.FAMILIES.get(spec.name, "adaptive")
     if family == "gd" and momentum > 0:
         family = "momentum"
@@ -275,11 +280,14 @@ def _x_moments(
         return None
     k = head.shape[1]
     n, sums, products = 0, np.zeros(k), np.zeros((k, k))
+    # about the first rows' mean: the products of columns far from 0 (a mean of
+    # 1e8, a spread of 1) would cancel to nothing in a plain sum
+    shift = np.asarray(head, np.float64)[: rowsums.BLOCK_ROWS].mean(0)
     for block, _ in rowsums.blocks(xs, ys):
-        b = np.asarray(block, np.float64)
+        b = np.asarray(block, np.float64) - shift
         n, sums, products = n + len(b), sums + b.sum(0), products + b.T @ b
     mean = sums / n
-    return mean, products / n - np.outer(mean, mean)
+    return mean + shift, products / n - np.outer(mean, mean)
 
 
 def _flat(params: dict[str, Any], names: tuple[str, ...]) -> np.ndarray:

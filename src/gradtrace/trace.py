@@ -313,6 +313,7 @@ class Trace:
             on_edge,
             rose_warning,
             separated,
+            settled,
             stuck,
             unconverged,
         )
@@ -348,6 +349,8 @@ class Trace:
                 weight_decay=decay,
                 instead=instead,
                 covariance=info.get("covariance"),
+                settled=bool(decay)
+                and settled(self._frame, param_columns(self._frame), optimum),
             )
             if far:
                 out.append(far)

@@ -1334,6 +1334,13 @@ def lr_schedule(value: Any) -> LrSchedule | None:
         if end > 1:
             said = share.format("end_factor", "from 0")
             raise InputError(f"{said}PyTorch takes it), got {end:g}.")
+    for key in ("base_momentum", "max_momentum"):
+        if key in params and not params[key] < 1:
+            raise InputError(
+                f"schedule {name!r}: {key} is a momentum (beta1), from 0 up to but "
+                f"not 1 (at 1 it never forgets, and Adam divides by 0), got "
+                f"{params[key]:g}."
+            )
     if name == "torch.onecycle":
         if float(params.get("pct_start", 0.3)) > 1:
             raise InputError(
@@ -1397,8 +1404,9 @@ def schedule_fits(
     cycled = ", ".join(CYCLED)
     raise InputError(
         f"{name} cycles the momentum (beta1) of {cycled} "
-        f"(cycle_momentum=true, PyTorch's default), not {spec.name}'s: give "
-        f"{name}:cycle_momentum=false to schedule the rate alone."
+        f"(cycle_momentum=true, PyTorch's default); gradtrace does not cycle "
+        f"{spec.name}'s: give {name}:cycle_momentum=false to schedule the rate "
+        "alone."
     )
 
 

@@ -197,7 +197,15 @@ TABLE_EPOCHS = 100_000
 
 #: Parameters that count (epochs or steps) and must be whole numbers of at least 1.
 COUNTS = frozenset(
-    {"step_size", "T_max", "decay_steps", "total_iters", "T_0", "T_mult"}
+    {
+        "step_size",
+        "T_max",
+        "decay_steps",
+        "total_iters",
+        "T_0",
+        "T_mult",
+        "step_size_up",
+    }
 )
 
 #: Parameters that count and may be 0 (``total_steps``: 0 for the run's steps;
@@ -393,13 +401,14 @@ class LrSchedule:
         return epochs - np.asarray(starts)[k], t_0 * np.power(t_mult, k)
 
     def _onecycle(
-        self, lr: float, n_steps: int, exact: bool
+        self, lr: float, n_steps: int, exact: bool, total: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """OneCycleLR's rate and momentum at steps 0..n_steps-1 (``get_lr``: the
         phase the step is in, annealed by cosine or linearly from its start to
-        its end), in doubles."""
+        its end), in doubles; ``total``: its total_steps where the parameters
+        leave them to the run."""
         p = self.params
-        total = int(p["total_steps"]) or n_steps
+        total = int(p["total_steps"]) or total or n_steps
         pct_start = float(p["pct_start"])
         initial = lr / float(p["div_factor"])
         low = initial / float(p["final_div_factor"])
@@ -494,6 +503,14 @@ class LrSchedule:
         ``per_epoch`` a epoch as PyTorch would: OneCycleLR past its
         ``total_steps``, or a phase of no length; too many steps to tabulate."""
         count = self.scheduler_steps(n_steps, per_epoch)
+        tabled = self.name in CYCLING or (
+            self.name == "torch.cosine_restarts" and int(self.params["T_mult"]) > 1
+        )
+        if tabled and count > MOST_TABLED:
+            raise ValueError(
+                f"{self.name} takes its rates from a table of one a step, at "
+                f"most {MOST_TABLED}; this run takes {count}: run fewer steps"
+            )
         if self.name == "torch.onecycle":
             total = int(self.params["total_steps"])
             if total and total < count:
@@ -503,15 +520,10 @@ class LrSchedule:
                     f"times'): give total_steps of at least {count}, or 0 to span "
                     "the run"
                 )
-            self._onecycle(1.0, count, exact=False)
-        tabled = self.name in CYCLING or (
-            self.name == "torch.cosine_restarts" and int(self.params["T_mult"]) > 1
-        )
-        if tabled and count > MOST_TABLED:
-            raise ValueError(
-                f"{self.name} takes its rates from a table of one a step, at "
-                f"most {MOST_TABLED}; this run takes {count}: run fewer steps"
-            )
+            # the loop's scheduler.step() after the last batch computes step
+            # ``count`` too, where total_steps is the run's
+            total = total or count
+            self._onecycle(1.0, min(count + 1, total + 1), False, total)
 
     @property
     def cycles_momentum(self) -> bool:

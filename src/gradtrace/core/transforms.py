@@ -266,10 +266,17 @@ def torch_rmsprop(
                 avg = jnp.sqrt(v - a * a) + _c(eps, g)
             else:
                 avg = jnp.sqrt(v) + _c(eps, g)
-            if not _off(momentum):  # PyTorch takes none below 0
-                m = m * _c(momentum, g) + g / avg  # mul_, addcdiv_
-                return _c(-lr, g) * m, v, m, a  # add_(buf, alpha=-lr)
-            return (_c(-lr, g) * g) / avg, v, m, a  # addcdiv_(value=-lr)
+            plain = (_c(-lr, g) * g) / avg  # addcdiv_(value=-lr)
+            if _off(momentum):  # PyTorch takes none below 0
+                return plain, v, m, a
+            held = m * _c(momentum, g) + g / avg  # mul_, addcdiv_
+            step = _c(-lr, g) * held  # add_(buf, alpha=-lr)
+            if isinstance(momentum, (int, float)):
+                return step, v, held, a
+            # a cycled momentum at 0 (base_momentum=0): PyTorch's plain step, the
+            # buffer left as it was
+            zero = momentum == 0
+            return jnp.where(zero, plain, step), v, jnp.where(zero, m, held), a
 
         u, v, m, a = _split(
             updates,
@@ -821,9 +828,14 @@ def torch_sgd(
         def one(g, b):  # type: ignore[no-untyped-def]
             if _off(momentum):
                 return _c(-lr, g) * g, b
-            b = jnp.where(first, g, b * _c(momentum, g) + _c(1 - dampening, g) * g)
-            d = g + _c(momentum, g) * b if nesterov else b
-            return _c(-lr, g) * d, b
+            held = jnp.where(first, g, b * _c(momentum, g) + _c(1 - dampening, g) * g)
+            d = g + _c(momentum, g) * held if nesterov else held
+            if isinstance(momentum, (int, float)):
+                return _c(-lr, g) * d, held
+            # a cycled momentum at 0 (base_momentum=0): PyTorch's plain step, the
+            # buffer left as it was
+            zero = momentum == 0
+            return _c(-lr, g) * jnp.where(zero, g, d), jnp.where(zero, b, held)
 
         u, m = _split(updates, tree_map(one, updates, state.momentum), 2)
         return u, MomentumState(state.iterations + 1, m)
