@@ -1422,15 +1422,20 @@ def _top_level(text: str) -> list[str]:
     return [*parts, text[start:]]
 
 
+def _list_items(value: Any) -> list[Any]:
+    """The items of a list given as text (``[30,80]``, ``30``) or in Python."""
+    if isinstance(value, str):
+        inner = value.strip().removeprefix("[").removesuffix("]")
+        return [v for v in inner.split(",") if v.strip()]
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list(value)
+    return [value]
+
+
 def _number_list(name: str, key: str, value: Any, whole: bool) -> tuple[Any, ...]:
     """A list of numbers >= 0 (``[100,200]``, ``0.1``, or a Python list):
     ``whole``, step counts."""
-    items: Any = value
-    if isinstance(value, str):
-        inner = value.strip().removeprefix("[").removesuffix("]")
-        items = [v for v in inner.split(",") if v.strip()]
-    elif not isinstance(value, (list, tuple, np.ndarray)):
-        items = [value]
+    items = _list_items(value)
     numbers: list[Any] = []
     what = "step counts, whole numbers from 0" if whole else "rates, numbers >= 0"
     example = "[100,200]" if whole else "[0.1,0.01,0.001]"
@@ -1455,12 +1460,7 @@ def _number_list(name: str, key: str, value: Any, whole: bool) -> tuple[Any, ...
 def _epoch_list(name: str, key: str, value: Any) -> tuple[int, ...]:
     """A list of epochs (``[30,80]``, ``30``, or a Python list): whole numbers of
     at least 1."""
-    items: Any = value
-    if isinstance(value, str):
-        inner = value.strip().removeprefix("[").removesuffix("]")
-        items = [v for v in inner.split(",") if v.strip()]
-    elif not isinstance(value, (list, tuple, np.ndarray)):
-        items = [value]
+    items = _list_items(value)
     epochs: list[int] = []
     for item in items:
         try:

@@ -664,14 +664,7 @@ class LrSchedule:
             eta_min = float(p["eta_min"])
             span = n_epochs if int(p["T_mult"]) > 1 else min(int(p["T_0"]), n_epochs)
             t_cur, t_i = self._restart_positions(np.arange(span, dtype=np.int64))
-            half = (1 + np.cos(np.pi * t_cur / t_i)) / 2
-            if fixed:
-                restarts = (eta_min + (lr - eta_min) * half).astype(dt)
-                return lambda xp, epoch: xp.asarray(restarts)[epoch % span]
-            halves = half.astype(dt)
-            return lambda xp, epoch: (
-                eta_min + (lr - eta_min) * xp.asarray(halves)[epoch % span]
-            )
+            return _cosine_table(lr, eta_min, t_cur / t_i, dt)
         if self.name in ("torch.multistep", "torch.linear", "torch.polynomial"):
             if self.name == "torch.multistep":  # gamma ** (milestones passed)
                 marks = np.sort(np.asarray(p["milestones"], np.int64))
@@ -700,14 +693,7 @@ class LrSchedule:
             # one period in double precision: the cosine repeats
             period = min(2 * t_max, n_epochs)
             e = np.arange(period, dtype=np.float64)
-            half = (1 + np.cos(np.pi * e / t_max)) / 2
-            if fixed:
-                cycle = (eta_min + (lr - eta_min) * half).astype(dt)
-                return lambda xp, epoch: xp.asarray(cycle)[epoch % period]
-            halves = half.astype(dt)
-            return lambda xp, epoch: (
-                eta_min + (lr - eta_min) * xp.asarray(halves)[epoch % period]
-            )
+            return _cosine_table(lr, eta_min, e / t_max, dt)
         gamma = float(p["gamma"])
         size = int(p["step_size"]) if self.name == "torch.step" else 1
         k_max = (n_epochs - 1) // size
@@ -749,6 +735,20 @@ class LrSchedule:
             return table[epochs]
         values = self.keras_rate(lr, jnp.asarray(counts), jnp.float32)
         return np.asarray(values, np.float64)
+
+
+def _cosine_table(lr: Any, eta_min: float, where: np.ndarray, dt: Any) -> Any:
+    """``rate(xp, epoch)`` of a cosine from ``lr`` down to ``eta_min`` that
+    repeats a table of its epochs' places (``where``, a share of the half
+    period), in double precision: the rates themselves for a Python ``lr``, the
+    cosine's halves scaled by a traced one (a sweep's)."""
+    half = (1 + np.cos(np.pi * where)) / 2
+    span = len(half)
+    if isinstance(lr, (int, float)):
+        rates = (eta_min + (lr - eta_min) * half).astype(dt)
+        return lambda xp, epoch: xp.asarray(rates)[epoch % span]
+    halves = half.astype(dt)
+    return lambda xp, epoch: eta_min + (lr - eta_min) * xp.asarray(halves)[epoch % span]
 
 
 #: PyTorch schedules whose ``get_lr`` computes each rate from the step alone.
