@@ -136,7 +136,7 @@ def test_the_readmes_python_quick_start_runs_and_prints_what_it_says(
             assert repr(trace).startswith(said.strip().removesuffix("...>"))
         if said.strip().startswith("w ended"):
             assert said.strip().removesuffix("...") in repr(trace)
-    assert (tmp_path / "k.html").exists() and (tmp_path / "runs" / "k").is_dir()
+    assert (tmp_path / "k.html").exists() and (tmp_path / "runs" / "k-python").is_dir()
 
 
 def test_load_takes_python_data_again_for_explain_and_refuses_other_data(
