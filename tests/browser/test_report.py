@@ -368,3 +368,30 @@ def test_report_names_rows_by_their_place_in_the_data_given(
     _move(page, 2)
     assert "rows in this batch (2): 3, 4" in page.inner_text("#rows")
     assert errors == [], errors
+
+
+def test_report_says_each_steps_rate_and_cycled_momentum(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A scheduled run's step panel gives the rate the step used, and the momentum
+    where OneCycleLR or CyclicLR set it, as the trace's columns have them."""
+    trace = gradtrace.fit(
+        "seed001_line",
+        optimizer="torch.sgd",
+        lr=0.1,
+        batch_size=25,
+        epochs=3,
+        lr_schedule="torch.cyclic:base_lr=0.02,step_size_up=4",
+    )
+    frame = trace.to_pandas()
+    _, errors = _open(page, report(trace, tmp_path / "cyclic.html"))
+    _move(page, 3)
+    import re
+
+    said = page.inner_text("#losses")
+    found = re.search(r"this step's rate ([\d.e-]+), momentum ([\d.e-]+)$", said)
+    assert found is not None, said
+    rate, momentum = (float(v) for v in found.groups())
+    assert rate == pytest.approx(frame["lr"][3], rel=1e-6)
+    assert momentum == pytest.approx(frame["momentum"][3], rel=1e-6)
+    _move(page, 0)
+    assert "rate" not in page.inner_text("#losses")
+    assert errors == [], errors

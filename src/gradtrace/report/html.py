@@ -43,7 +43,7 @@ def payload(trace: Any) -> dict[str, Any]:
         one_x_column,
         ran_away,
     )
-    from gradtrace.tables import param_columns, param_labels
+    from gradtrace.tables import SCHEDULED, param_columns, param_labels
 
     info = trace.info
     frame = trace.to_pandas()
@@ -66,6 +66,11 @@ def payload(trace: Any) -> dict[str, Any]:
         for s, rows in steps_rows(info, [s for s in steps if s >= 1])
     }
     dropped = bool(info["data"].get("dropped_at"))
+    # a schedule's rate each step used, and the momentum OneCycleLR or CyclicLR
+    # set (not a parameter of that name, which has its gradient)
+    scheduled = [
+        c for c in SCHEDULED if c in frame.columns and f"grad_{c}" not in frame
+    ]
     frames = []
     for s in steps:
         row = frame.iloc[s]
@@ -81,6 +86,9 @@ def payload(trace: Any) -> dict[str, Any]:
                 "running_loss": _num(row["running_loss"]),
                 "loss": _num(row["loss"]),
                 "loss_taken": loss_taken(info, s),
+                **(
+                    {"rates": {c: _num(row[c]) for c in scheduled}} if scheduled else {}
+                ),
                 "rows": shown.tolist(),  # positions in the data drawn
                 "n_rows": count,
                 # the same rows by their place in the data as given, where

@@ -402,11 +402,14 @@
     D.params.forEach((p) => {
       document.querySelector("[data-param='" + p + "']").innerHTML = cell(f.params[p]);
       document.querySelector("[data-grad='" + p + "']").innerHTML = cell(f.grads[p]); });
+    // a schedule's rate (and a cycled momentum) the step used
+    const rates = f.rates && f.step > 0 ? " · this step's " + Object.keys(f.rates).map((k) =>
+      (k === "lr" ? "rate" : k) + " " + fmt(f.rates[k])).join(", ") : "";
     document.getElementById("losses").textContent = f.step === 0 ? "the start: loss over all data " + fmt(f.loss) :
       "batch loss " + fmt(f.batch_loss) + " (before the update) · running loss as Keras logs it " +
       fmt(f.running_loss) + " · loss over all data after the step " +
       (f.loss !== null ? fmt(f.loss) :
-        f.loss_taken ? "not finite" : "not taken at this step (--eval-every)");
+        f.loss_taken ? "not finite" : "not taken at this step (--eval-every)") + rates;
     document.getElementById("rows").textContent = f.step === 0 ? "" :
       f.n_rows === D.n_rows ? "this batch: every row (full-batch gradient descent)" :
       "rows in this batch (" + f.n_rows + "): " + (f.labels || f.rows).join(", ") + (f.n_rows > f.rows.length ? ", …" : "");
