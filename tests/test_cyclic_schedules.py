@@ -445,6 +445,10 @@ def test_the_command_line_shows_the_cycle(
         (["--lr-schedule", "torch.onecycle:by_batch=true"], "no parameter"),
         (["--lr-schedule", "torch.cosine_restarts"], "needs T_0"),
         (["--lr-schedule", "torch.cyclic"], "needs base_lr"),
+        (  # the default optimizer, optax's sgd: the PyTorch one offered
+            ["--lr-schedule", "torch.onecycle"],
+            "does not cycle sgd's: train with --optimizer torch.sgd (or another",
+        ),
         (
             ["--lr-schedule", "torch.cyclic:base_lr=0.1,step_size_up=0"],
             "step_size_up counts epochs: give a whole number of at least 1",

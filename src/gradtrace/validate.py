@@ -1402,11 +1402,17 @@ def schedule_fits(
             f"give {name}:cycle_momentum=false."
         )
     cycled = ", ".join(CYCLED)
+    # a PyTorch scheduler drives a PyTorch optimizer: offer the one that matches
+    instead = (
+        ""
+        if spec.name.startswith("torch.")
+        else "train with --optimizer torch.sgd (or another of those), or "
+    )
     raise InputError(
         f"{name} cycles the momentum (beta1) of {cycled} "
         f"(cycle_momentum=true, PyTorch's default); gradtrace does not cycle "
-        f"{spec.name}'s: give {name}:cycle_momentum=false to schedule the rate "
-        "alone."
+        f"{spec.name}'s: {instead}give {name}:cycle_momentum=false to schedule "
+        "the rate alone."
     )
 
 
