@@ -21,6 +21,7 @@ from gradtrace.plot import (
     _run_data,
     _specs,
     check_folder,
+    data_density,
     data_label,
     data_rows,
     model_grid,
@@ -234,32 +235,8 @@ class _Scene:
         self.batch: Any = None
         if model.kind == "distribution":
             self.discrete = bool(getattr(model, "discrete", False))
-            if self.discrete:
-                uniq, counts = np.unique(y, return_counts=True)
-                ax.bar(
-                    uniq,
-                    counts / len(y),
-                    color="#c7e9c0",
-                    edgecolor="white",
-                    label=data_label(n, len(y)) + full,
-                )
-                grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
-            else:
-                ax.hist(
-                    y,
-                    bins=min(60, max(10, int(np.sqrt(len(y))))),
-                    density=True,
-                    color="#c7e9c0",
-                    edgecolor="white",
-                    label=data_label(n, len(y)) + full,
-                )
-                lo, hi = np.min(y) - np.std(y), np.max(y) + np.std(y)
-                support = getattr(model, "support", "real")
-                if support in ("positive", "nonnegative", "unit"):
-                    lo = max(lo, 1e-9 * max(1.0, float(np.max(y))))
-                if support == "unit":
-                    hi = min(hi, 1 - 1e-9)
-                grid = np.linspace(lo, hi, 300)
+            # a standard deviation of room beyond the data: the fit moves there
+            grid = data_density(ax, y, model, data_label(n, len(y)) + full, 1.0, 300)
             if label is not None:
                 (self.batch,) = ax.plot(
                     [], [], "|", color="#d62728", ms=18, label=label

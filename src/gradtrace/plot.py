@@ -947,33 +947,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         curves.append((name, full, style))
     if model.kind == "distribution":
         discrete = bool(getattr(model, "discrete", False))
-        if discrete:
-            values, counts = np.unique(y, return_counts=True)
-            ax.bar(
-                values,
-                counts / len(y),
-                width=0.8 if len(values) < 60 else 1.0,
-                color="#c7e9c0",
-                edgecolor="white",
-                label=data_label(n, len(y)),
-            )
-            grid = np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
-        else:
-            ax.hist(
-                y,
-                bins=min(60, max(10, int(np.sqrt(len(y))))),
-                density=True,
-                color="#c7e9c0",
-                edgecolor="white",
-                label=data_label(n, len(y)),
-            )
-            lo, hi = np.min(y) - 0.5 * np.std(y), np.max(y) + 0.5 * np.std(y)
-            support = getattr(model, "support", "real")
-            if support in ("positive", "nonnegative", "unit"):
-                lo = max(lo, 1e-9 * max(1.0, float(np.max(y))))
-            if support == "unit":
-                hi = min(hi, 1 - 1e-9)
-            grid = np.linspace(lo, hi, 400)
+        grid = data_density(ax, y, model, data_label(n, len(y)), 0.5, 400)
         for name, full, style in curves:
             density = np.exp(_evaluate(model, full, None, grid, "log_prob"))
             label = f"{name}: " + _shown(full, names)
@@ -1574,6 +1548,41 @@ def loss_landscape(
 #: to this many spreads (three standard deviations of the residuals) from the
 #: best; a value further off (a run that blew up) is marked off the chart.
 REACH = 20
+
+
+def data_density(
+    ax: Any, y: np.ndarray, model: Any, label: str, pad: float, points: int
+) -> np.ndarray:
+    """A distribution's data drawn as its fit is drawn over them: a bar a value
+    (a discrete family's share of the rows) or a density histogram; and the grid
+    the fit's curve is taken on: the values between, or ``points`` from ``pad``
+    standard deviations beyond the data's ends, inside the family's support."""
+    if getattr(model, "discrete", False):
+        values, counts = np.unique(y, return_counts=True)
+        ax.bar(
+            values,
+            counts / len(y),
+            width=0.8 if len(values) < 60 else 1.0,
+            color="#c7e9c0",
+            edgecolor="white",
+            label=label,
+        )
+        return np.arange(np.floor(np.min(y)), np.ceil(np.max(y)) + 1)
+    ax.hist(
+        y,
+        bins=min(60, max(10, int(np.sqrt(len(y))))),
+        density=True,
+        color="#c7e9c0",
+        edgecolor="white",
+        label=label,
+    )
+    lo, hi = np.min(y) - pad * np.std(y), np.max(y) + pad * np.std(y)
+    support = getattr(model, "support", "real")
+    if support in ("positive", "nonnegative", "unit"):
+        lo = max(lo, 1e-9 * max(1.0, float(np.max(y))))
+    if support == "unit":
+        hi = min(hi, 1 - 1e-9)
+    return np.linspace(lo, hi, points)
 
 
 def mse_and_likelihood(trace: Any) -> Figure:
