@@ -886,23 +886,21 @@ def plan(
     )
     schedule = loop.Schedule(n_rows, batch_size, n_steps, config.shuffle, eval_every)
     lr_schedule = validate.lr_schedule(config.lr_schedule)
-    if lr_schedule is not None and "lr" in trainable:
-        raise InputError(
-            "the model has a parameter named lr and the run a learning-rate "
-            "schedule, whose rates the trace keeps in a column lr: rename the "
-            "parameter."
-        )
     if lr_schedule is not None and lr_schedule.name == "keras.piecewise":
         spec = _piecewise_rate(spec, lr_schedule, config)
     if lr_schedule is not None:
         validate.schedule_fits(lr_schedule, spec, n_steps, per_epoch)
     spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype)
-    if spec.cycled is not None and spec.cycled in trainable:
-        raise InputError(
-            f"the model has a parameter named {spec.cycled} and the run's schedule "
-            f"cycles the optimizer's {spec.cycled}, which the trace keeps in a "
-            f"column {spec.cycled}: rename the parameter."
-        )
+    # the columns a schedule gives the trace: the rate, and a cycled momentum
+    for column, what in (
+        ("lr", "a learning-rate schedule, whose rates"),
+        (spec.cycled, f"a schedule that cycles the optimizer's {spec.cycled}, which"),
+    ):
+        if lr_schedule is not None and column in trainable:
+            raise InputError(
+                f"the model has a parameter named {column} and the run {what} the "
+                f"trace keeps in a column {column}: rename the parameter."
+            )
     spec = spec.clipped(validate.clip(config.clip))
     chunk = _chunk_steps(schedule)
     return Plan(
