@@ -27,7 +27,7 @@ from gradtrace.core.catalog import MODELS, kind_of
 from gradtrace.core.losses import param_specs, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.errors import InputError
-from gradtrace.tables import SCHEDULED
+from gradtrace.tables import schedule_columns
 from gradtrace.text import fmt
 from gradtrace.usercode import loss_of, model_of
 
@@ -881,10 +881,7 @@ def narration(
         this, by = fmt(frame["lr"].iloc[step]), info["lr_schedule"]["name"]
         rate = f"; this step's rate, from {by}: {this}"
         # OneCycleLR's momentum (beta1), set at each step in place of the given
-        cycled = next(
-            (c for c in SCHEDULED[1:] if c in frame and f"grad_{c}" not in frame),
-            None,
-        )
+        cycled = next((c for c in schedule_columns(frame) if c != "lr"), None)
         if cycled is not None:
             also = fmt(frame[cycled].iloc[step])
             rate = f"; this step's rate and {cycled}, from {by}: {this} and {also}"

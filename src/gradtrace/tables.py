@@ -142,11 +142,17 @@ class TraceParts:
 SCHEDULED = ("lr", "momentum", "beta1")
 
 
+def schedule_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns a schedule gave a trace frame, of ``SCHEDULED``: a run's rate
+    and cycled momentum, not parameters of those names (which have gradients)."""
+    columns = frame.columns
+    return [c for c in SCHEDULED if c in columns and f"grad_{c}" not in columns]
+
+
 def param_columns(frame: pd.DataFrame) -> list[str]:
     """The parameter columns of a trace frame, in order."""
     skip = {"step", "epoch", "batch", "batch_loss", "loss", "gap", *METRICS}
-    # a scheduled run's rate, not a parameter named lr (which has its gradient)
-    skip.update(c for c in SCHEDULED if f"grad_{c}" not in frame.columns)
+    skip.update(schedule_columns(frame))
     return [
         c
         for c in frame.columns
@@ -277,9 +283,8 @@ def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame
         name = running.removeprefix("running_")
         if name != "loss" and name in frame.columns:
             out[f"{name}_all_data"] = rows[name].to_numpy()
-    for c in SCHEDULED:
-        if c in frame.columns and f"grad_{c}" not in frame.columns:
-            out[c] = rows[c].to_numpy()
+    for c in schedule_columns(frame):
+        out[c] = rows[c].to_numpy()
     for name in param_columns(frame):
         out[name] = rows[name].to_numpy()
     return out.drop_duplicates("step").reset_index(drop=True)

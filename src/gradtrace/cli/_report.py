@@ -107,12 +107,17 @@ def _console() -> Console:
 
 def steps_table(trace: Trace, every: int | None) -> Table:
     """A table of the initial row, every k-th step and the last."""
-    from gradtrace.tables import SCHEDULED, nice_step, param_columns, print_rows
+    from gradtrace.tables import (
+        nice_step,
+        param_columns,
+        print_rows,
+        schedule_columns,
+    )
 
     frame = trace.to_pandas()
     params = param_columns(frame)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    rate = [c for c in SCHEDULED if c in frame.columns and c not in params]
+    rate = schedule_columns(frame)
     cols = ["step", "epoch", "batch", *rate, *params]
     cols += ["batch_loss", "running_loss", "loss"]
     if "gap" in frame.columns:
@@ -207,8 +212,11 @@ def print_summary(
                 peak = f", {top:.6g} at its peak (step {at}),"
             span = f": {first:.6g} at step 1{peak} to {last:.6g} at the last"
         console.print(f"  learning rate {rule}{span}")
-        for cycled in ("momentum", "beta1"):  # OneCycleLR's, in place of the given
-            if cycled in frame and f"grad_{cycled}" not in frame:
+        from gradtrace.tables import schedule_columns
+
+        # OneCycleLR's or CyclicLR's momentum, in place of the optimizer's
+        for cycled in schedule_columns(frame):
+            if cycled != "lr":
                 cycle = frame[cycled].dropna()
                 low = int(frame["step"][cycle.index].to_numpy()[cycle.argmin()])
                 console.print(

@@ -43,7 +43,7 @@ def payload(trace: Any) -> dict[str, Any]:
         one_x_column,
         ran_away,
     )
-    from gradtrace.tables import SCHEDULED, param_columns, param_labels
+    from gradtrace.tables import param_columns, param_labels, schedule_columns
 
     info = trace.info
     frame = trace.to_pandas()
@@ -68,9 +68,7 @@ def payload(trace: Any) -> dict[str, Any]:
     dropped = bool(info["data"].get("dropped_at"))
     # a schedule's rate each step used, and the momentum OneCycleLR or CyclicLR
     # set (not a parameter of that name, which has its gradient)
-    scheduled = [
-        c for c in SCHEDULED if c in frame.columns and f"grad_{c}" not in frame
-    ]
+    scheduled = schedule_columns(frame)
     frames = []
     for s in steps:
         row = frame.iloc[s]
