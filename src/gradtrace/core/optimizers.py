@@ -654,16 +654,17 @@ class OptimizerSpec:
     def momentum_fn(self) -> Callable[[Any], Any] | None:
         """The momentum (beta1) the schedule gives each step count, where it
         cycles it (OneCycleLR); None where the optimizer's own holds."""
-        if self.schedule is None or not self.schedule.cycles_momentum:
+        if self.schedule is None:
             return None
-        steps = self.schedule.scheduler_steps(self.n_steps, self.per_epoch)
-        return self.schedule.momentum_fn(steps, self.rate_dtype)
+        return self.schedule.momentum_fn(self.n_steps, self.per_epoch, self.rate_dtype)
 
     @property
     def cycled(self) -> str | None:
         """The hyper-parameter the schedule sets at each step (``momentum`` or
         ``beta1``), or None."""
-        return CYCLED.get(self.name) if self.momentum_fn is not None else None
+        if self.schedule is None or not self.schedule.cycles_momentum:
+            return None
+        return CYCLED.get(self.name)
 
     @staticmethod
     def create(name: str, **overrides: Hyper) -> OptimizerSpec:

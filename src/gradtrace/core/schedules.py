@@ -530,9 +530,15 @@ class LrSchedule:
         """Whether it sets the optimizer's momentum (beta1) at each step too."""
         return self.name in CYCLING and bool(self.params["cycle_momentum"])
 
-    def momentum_fn(self, n_steps: int, dtype: Any) -> Callable[[Any], Any]:
-        """OneCycleLR's or CyclicLR's momentum at each step count, for
-        ``optax.inject_hyperparams``: PyTorch's doubles cast to ``dtype``."""
+    def momentum_fn(
+        self, n_steps: int, per_epoch: int, dtype: Any
+    ) -> Callable[[Any], Any] | None:
+        """OneCycleLR's or CyclicLR's momentum at each step count of a run of
+        ``n_steps`` steps, for ``optax.inject_hyperparams``: PyTorch's doubles
+        cast to ``dtype``; None where the schedule leaves the momentum alone."""
+        if not self.cycles_momentum:
+            return None
+        n_steps = self.scheduler_steps(n_steps, per_epoch)
         table = jnp.asarray(self.momenta(n_steps), dtype)
         return lambda count: table[jnp.minimum(count, n_steps - 1)]
 

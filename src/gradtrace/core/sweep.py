@@ -94,10 +94,7 @@ def sweep_fn(
         def rate_fn(lr: Any) -> Any:
             return lr_schedule.rate_fn(lr, per_epoch, n_steps, dtype)
 
-        momentum_fn = None
-        if lr_schedule.cycles_momentum:
-            steps = lr_schedule.scheduler_steps(n_steps, per_epoch)
-            momentum_fn = lr_schedule.momentum_fn(steps, dtype)
+        momentum_fn = lr_schedule.momentum_fn(n_steps, per_epoch, dtype)
         return scheduled(PRESETS[preset], hyper, rate_fn, momentum_fn)
 
     per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
