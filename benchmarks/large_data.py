@@ -15,6 +15,12 @@ Three measurements in one process per case (so peak memory is the case's own):
 
     python benchmarks/large_data.py [--rows 10000000] [--repeats 3]
     python benchmarks/large_data.py --rows 40000000 --command-line-only
+    python benchmarks/large_data.py --torch-device cuda --no-command-line  # a GPU
+
+On a GPU host gradtrace runs on the GPU (JAX's default device), PyTorch's loops on
+``--torch-device``, and the rates of the cases that ran on the GPU are set against
+its own memory's bandwidth (``device_bandwidth_gb_per_s``: a compiled sum over
+10^8 rows or more), their peak GPU memory as ``device_peak_mb``.
 
 The gradtrace cases also run from a Parquet file of the same rows (``-parquet``),
 which is read straight into arrays the device shares.
@@ -55,6 +61,7 @@ CASE = r"""
 import json, resource, sys, time
 import numpy as np
 kind, n, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch_device = sys.argv[5]
 if kind.startswith("gradtrace"):
     import jax, pandas as pd
     from gradtrace.api import RunConfig, run
@@ -72,6 +79,7 @@ if kind.startswith("gradtrace") and not kind.endswith("gathers"):
     run(RunConfig(data=None, lr=1e-3, exact=False, **warm_cfg), small, "small")
     warm = maxrss()
     out["first_compile_mb"] = (warm - idle) / 1024
+if kind.startswith("gradtrace"):
     from gradtrace.trace import device
     out["device"] = device()
 if kind.endswith("parquet"):  # read from a file, as `gradtrace fit data.parquet`
@@ -106,10 +114,11 @@ if kind.endswith("gathers"):
             times.append(time.perf_counter() - start)
         times = times[1:]
     else:
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        xt = torch.from_numpy(x).to(torch_device)
+        yt = torch.from_numpy(y).to(torch_device)
         for _ in range(repeats):
             start = time.perf_counter()
-            perm, acc = torch.randperm(n), 0.0
+            perm, acc = torch.randperm(n, device=torch_device), 0.0
             for i in range(0, n, 4096):
                 idx = perm[i:i + 4096]
                 xb, yb = xt[idx], yt[idx]
@@ -138,16 +147,19 @@ elif kind.startswith("gradtrace"):
                with_compile_s=sorted(times)[len(times) // 2],
                steps=t.steps, final_w=t.params["w"], full_data_passes=evals)
 else:
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    xt = torch.from_numpy(x).to(torch_device)
+    yt = torch.from_numpy(y).to(torch_device)
     batch, shuffled = "sgd" in kind, kind.endswith("shuffled")
     times = []
     for _ in range(repeats):
-        w = torch.zeros((), requires_grad=True); b = torch.zeros((), requires_grad=True)
+        w = torch.zeros((), requires_grad=True, device=torch_device)
+        b = torch.zeros((), requires_grad=True, device=torch_device)
         opt = torch.optim.SGD([w, b], lr=0.01)
         trace = []
         start = time.perf_counter()
         if batch:
-            perm = torch.randperm(n) if shuffled else None  # as a DataLoader does
+            # as a DataLoader does
+            perm = torch.randperm(n, device=torch_device) if shuffled else None
             for i in range(0, n, 4096):
                 if shuffled:
                     idx = perm[i:i + 4096]
@@ -166,6 +178,14 @@ else:
     out.update(seconds=sorted(times)[len(times) // 2], steps=len(trace))
 peak = maxrss()
 out["peak_mb_above_idle"] = (peak - idle) / 1024
+# on a GPU, the most of its memory the case held (the data and the run's arrays)
+if kind.startswith("gradtrace"):
+    stats = jax.devices()[0].memory_stats() or {}
+    if "peak_bytes_in_use" in stats:
+        out["device_peak_mb"] = stats["peak_bytes_in_use"] / 2**20
+elif torch_device != "cpu":
+    out["device"] = f"{torch_device} ({torch.cuda.get_device_name(0)})"
+    out["device_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
 if kind.startswith("gradtrace") and not kind.endswith("gathers"):
     out["peak_mb_above_warm"] = (peak - warm) / 1024
 print(json.dumps(out))
@@ -185,11 +205,52 @@ def bandwidth(n: int, repeats: int) -> dict[str, float]:
     return {"bytes_per_s": 2 * x.nbytes / seconds, "sum_s": seconds}
 
 
+def device_bandwidth(n: int, python: str) -> dict[str, Any] | None:
+    """Bytes per second of a compiled sum over x and y in JAX's default device's
+    memory, when that device is not the processor (a GPU): over at least 10^8 rows
+    of each (800 MB), so that the launch of the sum does not count."""
+    done = subprocess.run(
+        [python, "-c", DEVICE_SUM, str(max(n, 10**8))],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+DEVICE_SUM = r"""
+import json, statistics, sys, time
+import jax, jax.numpy as jnp
+n = int(sys.argv[1])
+if jax.default_backend() == "cpu":
+    print("null")
+    sys.exit()
+x = jax.random.normal(jax.random.key(0), (n,), jnp.float32)
+y = x + 1
+total = jax.jit(lambda a, b: a.sum() + b.sum())
+total(x, y).block_until_ready()
+times = []
+for _ in range(20):
+    start = time.perf_counter()
+    total(x, y).block_until_ready()
+    times.append(time.perf_counter() - start)
+seconds = statistics.median(times)
+print(json.dumps({"bytes_per_s": 2 * x.nbytes / seconds, "sum_s": seconds,
+                  "rows": n, "device": jax.devices()[0].device_kind}))
+"""
+
+
 def case(
-    kind: str, n: int, repeats: int, python: str, parquet: str = ""
+    kind: str,
+    n: int,
+    repeats: int,
+    python: str,
+    parquet: str = "",
+    torch_device: str = "cpu",
 ) -> dict[str, Any] | None:
     done = subprocess.run(
-        [python, "-c", CASE, kind, str(n), str(repeats), parquet],
+        [python, "-c", CASE, kind, str(n), str(repeats), parquet, torch_device],
         capture_output=True,
         text=True,
     )
@@ -298,9 +359,26 @@ def main() -> None:
         action="store_true",
         help="Measure the whole command's time and peak memory only.",
     )
+    parser.add_argument(
+        "--no-command-line",
+        action="store_true",
+        help="Leave out the whole command's time and peak memory.",
+    )
+    parser.add_argument(
+        "--torch-device",
+        default="cpu",
+        choices=("cpu", "cuda"),
+        help="Where PyTorch's loops run (default: cpu).",
+    )
+    parser.add_argument(
+        "--kinds",
+        default="",
+        help="Only these cases, comma-separated (default: all; see KINDS).",
+    )
     args = parser.parse_args()
     n = args.rows
     bw = bandwidth(n, args.repeats)
+    on_device = device_bandwidth(n, sys.executable)
     data_mb = 2 * 4 * n / 2**20
     out: dict[str, Any] = {
         "machine": {
@@ -312,9 +390,15 @@ def main() -> None:
         "data_mb": data_mb,
         "bandwidth_gb_per_s": bw["bytes_per_s"] / 1e9,
     }
+    if on_device is not None:
+        out["device_bandwidth_gb_per_s"] = on_device["bytes_per_s"] / 1e9
+        out["device_bandwidth"] = on_device
     # one pass over x and y per step is the least a step can read
     per_row = 8.0
     limit_rows_per_s = bw["bytes_per_s"] / per_row
+    device_limit_rows_per_s = (
+        limit_rows_per_s if on_device is None else on_device["bytes_per_s"] / per_row
+    )
     kinds: tuple[str, ...] = (
         "gradtrace-sgd",
         "gradtrace-sgd-eval-end",
@@ -331,18 +415,26 @@ def main() -> None:
         "gradtrace-gathers",
         "torch-gathers",
     )
+    if args.kinds:
+        chosen = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        if unknown := set(chosen) - set(kinds):
+            parser.error(f"--kinds: no case {', '.join(sorted(unknown))}")
+        kinds = tuple(k for k in kinds if k in chosen)
     tmp = tempfile.TemporaryDirectory()
     parquet = str(Path(tmp.name) / "line.parquet")
-    x = np.random.default_rng(0).standard_normal(n, dtype=np.float32)
-    y = x * 2 + 1 + np.random.default_rng(1).standard_normal(n, dtype=np.float32) / 2
-    pq.write_table(pa.table({"x": x, "y": y}), parquet, row_group_size=1 << 20)
     small = str(Path(tmp.name) / "small.parquet")
-    pq.write_table(pa.table({"x": x[:10_000], "y": y[:10_000]}), small)
-    del x, y
-    out["command_line"] = command_line(parquet, small, data_mb)
+    if not args.no_command_line or any(k.endswith("parquet") for k in kinds):
+        x = np.random.default_rng(0).standard_normal(n, dtype=np.float32)
+        y = x * 2 + 1
+        y += np.random.default_rng(1).standard_normal(n, dtype=np.float32) / 2
+        pq.write_table(pa.table({"x": x, "y": y}), parquet, row_group_size=1 << 20)
+        pq.write_table(pa.table({"x": x[:10_000], "y": y[:10_000]}), small)
+        del x, y
+    if not args.no_command_line:
+        out["command_line"] = command_line(parquet, small, data_mb)
     for kind in () if args.command_line_only else kinds:
         python = args.torch_python if kind.startswith("torch") else sys.executable
-        r = case(kind, n, args.repeats, python, parquet)
+        r = case(kind, n, args.repeats, python, parquet, args.torch_device)
         if r is None:
             out[kind] = "skipped (torch is not installed)"
             continue
@@ -354,7 +446,10 @@ def main() -> None:
             else n * r["steps"]
         )
         r["rows_per_s"] = rows / r["seconds"]
-        r["share_of_bandwidth_limit"] = r["rows_per_s"] / limit_rows_per_s
+        # against the bandwidth of the memory the case's data were in
+        on_gpu = not str(r.get("device", "cpu")).startswith("cpu")
+        limit = device_limit_rows_per_s if on_gpu else limit_rows_per_s
+        r["share_of_bandwidth_limit"] = r["rows_per_s"] / limit
         r["peak_over_data"] = r["peak_mb_above_idle"] / data_mb
         if "peak_mb_above_warm" in r:
             r["peak_above_warm_over_data"] = r["peak_mb_above_warm"] / data_mb
@@ -366,8 +461,9 @@ def main() -> None:
         else ("sgd", "sgd-eval-end", "sgd-shuffled", "gd", "gathers")
     ):
         # PyTorch's loop evaluates no loss over all the data
-        g, t = out[f"gradtrace-{loop}"], out[f"torch-{loop.removesuffix('-eval-end')}"]
-        if isinstance(t, dict):
+        g = out.get(f"gradtrace-{loop}")
+        t = out.get(f"torch-{loop.removesuffix('-eval-end')}")
+        if isinstance(g, dict) and isinstance(t, dict):
             out[f"ratio_{loop}_torch_over_gradtrace"] = t["seconds"] / g["seconds"]
     print(json.dumps(out, indent=2))
 

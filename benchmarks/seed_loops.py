@@ -30,7 +30,11 @@ the framework, loads the data and runs the loop once). Ratios are peer / gradtra
 is reported as skipped.
 
     python benchmarks/seed_loops.py [--gradtrace .venv/bin/gradtrace] [--repeats 5]
-        [--only 001,004]
+        [--only 001,004] [--torch-device cpu,cuda]
+
+On a GPU host gradtrace runs on the GPU (JAX's default device; ``JAX_PLATFORMS=cpu``
+keeps it on the processor), and ``--torch-device cpu,cuda`` times seed 002's PyTorch
+loop both ways (``torch_eager``, ``torch_eager_cuda``).
 """
 
 from __future__ import annotations
@@ -97,6 +101,15 @@ def available(module: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def cuda_available() -> bool:
+    """Whether PyTorch is installed and sees a CUDA device."""
+    if not available("torch"):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 # ------------------------------------------------------------------------ gradtrace
@@ -456,15 +469,19 @@ def keras_fit_once() -> Loop:
     return run
 
 
-def torch_normal() -> Loop:
-    """Seed 002: PyTorch's SGD on -sum(Normal(loc, 1).log_prob(data)), loc float64."""
+def torch_normal(device: str = "cpu") -> Loop:
+    """Seed 002: PyTorch's SGD on -sum(Normal(loc, 1).log_prob(data)), loc float64;
+    on a GPU (``cuda``) the data and the location live there, and each step's
+    ``item()`` waits for it, as the seed's trace of the location does."""
     import torch
 
-    data = torch.tensor(load("seed002_normal"))
+    data = torch.tensor(load("seed002_normal"), device=device)
 
     def run() -> dict[str, Any]:
         start = time.perf_counter()
-        location = torch.tensor(1.0, requires_grad=True, dtype=torch.float64)
+        location = torch.tensor(
+            1.0, requires_grad=True, dtype=torch.float64, device=device
+        )
         opt = torch.optim.SGD([location], lr=LR)
         trace = []
         for _ in range(STEPS):
@@ -484,6 +501,7 @@ PEERS: dict[str, tuple[str, Callable[[], Loop]]] = {
     "001_line_tf": ("tensorflow", tf_line),
     "001_gaussian_tf": ("tensorflow", tf_gaussian),
     "002_torch": ("torch", torch_normal),
+    "002_torch_cuda": ("torch", lambda: torch_normal("cuda")),
     "003_tf": ("tensorflow", tf_basics),
     "004_keras": ("keras", keras_fit_once),
 }
@@ -504,6 +522,9 @@ def peer(
     module, setup = PEERS[name]
     if not available(module):
         print(f"{name}: skipped ({module} not installed)", file=sys.stderr)
+        return None
+    if name.endswith("_cuda") and not cuda_available():
+        print(f"{name}: skipped (PyTorch sees no CUDA device)", file=sys.stderr)
         return None
     run = (loop or setup)()
     first = run()
@@ -598,7 +619,7 @@ def agreement(ours: dict[str, float], theirs: dict[str, float]) -> dict[str, flo
 def compare(g: dict[str, Any], name: str, p: dict[str, Any] | None) -> dict[str, Any]:
     """A peer's figures next to gradtrace's: ratios peer / gradtrace, parameters."""
     if p is None:
-        return {"skipped": f"{name} not installed"}
+        return {"skipped": f"{name} not available"}
     p["ratio_loop_over_train"] = p["loop_s"] / g["train_s"]
     p["ratio_first_over_compile_plus_train"] = p["first_s"] / (
         g["compile_s"] + g["train_s"]
@@ -614,6 +635,10 @@ def versions() -> dict[str, str]:
     for module in ("numpy", "torch", "tensorflow", "keras"):
         if available(module):
             out[module] = sys.modules[module].__version__
+    if cuda_available():
+        import torch
+
+        out["torch_cuda_device"] = torch.cuda.get_device_name(0)
     return out
 
 
@@ -624,12 +649,20 @@ def main() -> None:
     parser.add_argument(
         "--only", default=",".join(SEEDS), help="seeds to run, e.g. 001,004"
     )
+    parser.add_argument(
+        "--torch-device",
+        default="cpu",
+        help="where seed 002's PyTorch loop runs: cpu, cuda, or both (cpu,cuda)",
+    )
     parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
         run_peer(args.peer)
         return
     only = [s.strip() for s in args.only.split(",")]
+    torch_devices = [d.strip() for d in args.torch_device.split(",") if d.strip()]
+    if unknown := set(torch_devices) - {"cpu", "cuda"}:
+        parser.error(f"--torch-device: no device {', '.join(sorted(unknown))}")
     if unknown := set(only) - set(SEEDS):
         parser.error(f"--only: no seed {', '.join(sorted(unknown))}")
     exe, repeats = args.gradtrace, args.repeats
@@ -653,7 +686,14 @@ def main() -> None:
 
     if "002" in only:
         g = gradtrace(SEED002_ARGS)
-        torch = peer("002_torch", repeats, loop_repeats=max(1, repeats // 2))
+        torch_runs = {
+            device: peer(
+                "002_torch" + ("" if device == "cpu" else "_cuda"),
+                repeats,
+                loop_repeats=max(1, repeats // 2),
+            )
+            for device in torch_devices
+        }
         tf_002 = tf_loops_seed002(repeats)
         if tf_002 is not None:
             tf_002["ratio_eager_over_train"] = tf_002["eager_s"] / g["train_s"]
@@ -663,7 +703,12 @@ def main() -> None:
             ] / (g["compile_s"] + g["train_s"])
         out["002"] = {
             "gradtrace": g,
-            "torch_eager": compare(g, "torch", torch),
+            **{
+                "torch_eager" + ("" if device == "cpu" else "_cuda"): compare(
+                    g, "torch" if device == "cpu" else "torch on a CUDA device", run
+                )
+                for device, run in torch_runs.items()
+            },
             "tensorflow": tf_002 or {"skipped": "tensorflow not installed"},
             "numpy": numpy_loop(repeats),
         }

@@ -16,6 +16,7 @@ as skipped); gradtrace runs as a subprocess from the project's .venv:
 
     pip install torch==2.13.0            # or: pip install .[bench]
     python benchmarks/sweep_vs_torch.py [--gradtrace .venv/bin/gradtrace]
+        [--torch-device cuda]
 """
 
 from __future__ import annotations
@@ -121,15 +122,17 @@ def time_gradtrace(exe: str, repeats: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def time_torch_sequential(repeats: int) -> dict[str, Any] | None:
+def time_torch_sequential(repeats: int, device: str) -> dict[str, Any] | None:
     try:
         import torch
     except ImportError:
         return None
-    data = torch.tensor(np.loadtxt(DATA, skiprows=1, dtype=np.float32))
+    data = torch.tensor(np.loadtxt(DATA, skiprows=1, dtype=np.float32), device=device)
 
     def run(lr: float) -> None:  # the seed's loop, one configuration
-        location = torch.tensor(1.0, requires_grad=True, dtype=torch.float64)
+        location = torch.tensor(
+            1.0, requires_grad=True, dtype=torch.float64, device=device
+        )
         opt = torch.optim.SGD([location], lr=lr)
         for _ in range(N_STEPS):
             dist = torch.distributions.Normal(
@@ -139,6 +142,7 @@ def time_torch_sequential(repeats: int) -> dict[str, Any] | None:
             loss.backward()
             opt.step()
             opt.zero_grad()
+        location.item()  # waits for a GPU's queued steps
 
     start = time.perf_counter()
     run(float(LRS[0]))  # the first also pays PyTorch's one-time start-up
@@ -164,15 +168,15 @@ def time_torch_sequential(repeats: int) -> dict[str, Any] | None:
     }
 
 
-def time_torch_vectorised() -> dict[str, float] | None:
+def time_torch_vectorised(device: str) -> dict[str, float] | None:
     try:
         import torch
     except ImportError:
         return None
-    data = torch.tensor(np.loadtxt(DATA, skiprows=1, dtype=np.float32))
-    lrs = torch.tensor(LRS, dtype=torch.float64)
+    data = torch.tensor(np.loadtxt(DATA, skiprows=1, dtype=np.float32), device=device)
+    lrs = torch.tensor(LRS, dtype=torch.float64, device=device)
     start = time.perf_counter()
-    loc = torch.ones(N_CONFIGS, dtype=torch.float64, requires_grad=True)
+    loc = torch.ones(N_CONFIGS, dtype=torch.float64, requires_grad=True, device=device)
     for _ in range(N_STEPS):
         dist = torch.distributions.Normal(
             loc=loc[:, None], scale=1.0, validate_args=False
@@ -182,6 +186,7 @@ def time_torch_vectorised() -> dict[str, float] | None:
         with torch.no_grad():
             loc -= lrs * loc.grad
         loc.grad = None
+    loc.sum().item()  # waits for a GPU's queued steps
     return {"total_s": time.perf_counter() - start}
 
 
@@ -191,6 +196,12 @@ def main() -> None:
         "--gradtrace", default=str(ROOT / ".venv" / "bin" / "gradtrace")
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--torch-device",
+        default="cpu",
+        choices=("cpu", "cuda"),
+        help="Where PyTorch's loops run (default: cpu).",
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {
         "machine": {
@@ -199,13 +210,16 @@ def main() -> None:
             "cpus": len(os.sched_getaffinity(0)),
         },
         **time_gradtrace(args.gradtrace, args.repeats),
-        "torch_sequential": time_torch_sequential(args.repeats),
-        "torch_vectorised": time_torch_vectorised(),
+        "torch_sequential": time_torch_sequential(args.repeats, args.torch_device),
+        "torch_vectorised": time_torch_vectorised(args.torch_device),
     }
     try:
         import torch
 
         results["machine"]["torch"] = torch.__version__
+        results["machine"]["torch_device"] = args.torch_device
+        if args.torch_device == "cuda":
+            results["machine"]["torch_device"] += f" ({torch.cuda.get_device_name(0)})"
     except ImportError:
         pass
     seq, vec = results["torch_sequential"], results["torch_vectorised"]
