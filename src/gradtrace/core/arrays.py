@@ -28,9 +28,15 @@ def to_device(a: Any, dtype: Any) -> Any:
     if isinstance(a, jax.Array) and a.dtype == dtype:
         return a
     arr = np.asarray(a)
-    if jax.default_backend() == "cpu" and arr.size:
-        if arr.dtype != dtype or not arr.flags.c_contiguous or arr.ctypes.data % 64:
-            out = aligned_empty(arr.size, dtype).reshape(arr.shape)
-            out[...] = arr
-            arr = out
+    if jax.default_backend() != "cpu":
+        # copied to the device anyway: in the dtype asked for (JAX 0.11 on a GPU
+        # put a float64 array as a float64 buffer under a float32 type when x64
+        # was off, which the compiled steps then refused)
+        return jax.device_put(arr.astype(dtype, copy=False))
+    if arr.size and (
+        arr.dtype != dtype or not arr.flags.c_contiguous or arr.ctypes.data % 64
+    ):
+        out = aligned_empty(arr.size, dtype).reshape(arr.shape)
+        out[...] = arr
+        arr = out
     return jax.device_put(arr)

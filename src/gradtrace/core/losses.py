@@ -23,7 +23,13 @@ import optax
 from jax import Array
 
 from gradtrace.core.catalog import Model
-from gradtrace.core.models import SCALE, Params, ParamSpec, normal_log_prob
+from gradtrace.core.models import (
+    FULL_PRECISION,
+    SCALE,
+    Params,
+    ParamSpec,
+    normal_log_prob,
+)
 
 LOSSES: dict[str, str] = {
     "mse": "squared error (prediction - y)^2 per row; regression models",
@@ -80,7 +86,15 @@ def param_specs(model: Model, loss: LossLike) -> tuple[ParamSpec, ...]:
 def row_losses(
     model: Model, loss: LossLike, params: Params, x: Array | None, y: Array
 ) -> Array:
-    """The loss of each row: [n]."""
+    """The loss of each row: [n]. Its matrix products, a model of one's own's
+    too, are taken at float32's full precision (``FULL_PRECISION``)."""
+    with jax.default_matmul_precision(FULL_PRECISION):
+        return _row_losses(model, loss, params, x, y)
+
+
+def _row_losses(
+    model: Model, loss: LossLike, params: Params, x: Array | None, y: Array
+) -> Array:
     if model.kind == "distribution":
         return -model.log_prob(params, y)  # type: ignore[union-attr]
     m: Any = model
