@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import gradtrace
+from gradtrace import trace
 from helpers import run_cli as run
 from helpers import start_program
 
@@ -86,7 +87,8 @@ def test_contract_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         "device",
     ):
         assert key in info, key
-    assert info["device"] == "cpu"  # what the steps ran on (a GPU gives its name)
+    # what the steps ran on: "cpu", or a GPU's name ("gpu (NVIDIA H200)")
+    assert info["device"] == trace.device()
     assert info["optimizer"] == {
         "name": "keras.rmsprop",
         "learning_rate": 0.05,
