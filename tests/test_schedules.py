@@ -127,6 +127,50 @@ def test_keras_schedules_as_keras_computes_them() -> None:
     )
 
 
+def _sgdr(lr: float, step: int, first: int, t_mul: float, m_mul: float, alpha: float):
+    """Cosine decay with warm restarts, from the SGDR paper's definition in
+    doubles: walk the cycles (first, first*t_mul, ...) to the one the step is in."""
+    start, length, height = 0.0, float(first), 1.0
+    while step >= start + length:
+        start, length, height = start + length, length * t_mul, height * m_mul
+    cosine = 0.5 * height * (1 + math.cos(math.pi * (step - start) / length))
+    return lr * ((1 - alpha) * cosine + alpha)
+
+
+@given(
+    first=st.integers(1, 50),
+    t_mul=st.sampled_from([1.0, 1.5, 2.0, 3.0]),
+    m_mul=st.floats(0.0, 1.0),
+    alpha=st.floats(0.0, 0.5),
+)
+def test_keras_cosine_restarts_restart_where_the_cycles_end(
+    first: int, t_mul: float, m_mul: float, alpha: float
+) -> None:
+    """CosineDecayRestarts: each cycle t_mul times the last, from m_mul times the
+    last height, within float32 rounding of the walk over the cycles (Keras finds
+    the cycle by a logarithm, in float32; a step right at a restart may land in
+    either cycle by an ulp, so those are left out)."""
+    schedule = LrSchedule.create(
+        "keras.cosine_restarts",
+        first_decay_steps=first,
+        t_mul=t_mul,
+        m_mul=m_mul,
+        alpha=alpha,
+    )
+    steps = np.arange(400)
+    got = schedule.rates_at(0.3, steps, per_epoch=1, n_steps=400)
+    ends, length, edge = set(), float(first), 0.0
+    while edge < 400:
+        edge += length
+        length *= t_mul
+        ends.add(round(edge))
+    for step in steps:
+        if t_mul != 1.0 and (step in ends or step + 1 in ends or step - 1 in ends):
+            continue
+        want = _sgdr(0.3, int(step), first, t_mul, m_mul, alpha)
+        assert got[step] == pytest.approx(want, rel=2e-5, abs=1e-7), step
+
+
 def test_the_trace_records_each_steps_rate() -> None:
     trace = gradtrace.fit(
         line(),
@@ -288,6 +332,7 @@ def test_a_decayed_rate_lands_nearer_the_optimum_than_a_fixed_one() -> None:
         "torch.step:step_size=3,gamma=0.5,by_batch=true",
         "keras.cosine:decay_steps=10,warmup_steps=3,warmup_target=0.3",
         "keras.polynomial:decay_steps=5,power=2,cycle=true",
+        "keras.cosine_restarts:first_decay_steps=3,m_mul=0.5",
     ],
 )
 def test_a_sweep_gives_each_rate_the_schedule_a_fit_gives_it(schedule: str) -> None:
@@ -421,6 +466,12 @@ def test_the_command_line_prints_the_rates(
         ("keras.piecewise:boundaries=[2],values=[1,-2]", "rates, numbers >= 0"),
         ("keras.piecewise:boundaries=[],values=[1]", "needs at least one"),
         ("keras.polynomial", "needs decay_steps"),
+        ("keras.cosine_restarts", "needs first_decay_steps"),
+        (
+            "keras.cosine_restarts:first_decay_steps=5,t_mul=0.5",
+            "give 1 or more (below 1 the cycles shrink to nothing",
+        ),
+        ("keras.cosine_restarts:first_decay_steps=0", "counts steps"),
     ],
 )
 def test_bad_schedules_are_told_what_to_give(

@@ -1367,6 +1367,13 @@ def lr_schedule(value: Any) -> LrSchedule | None:
                 f"schedule 'keras.piecewise': boundaries are steps in rising order, "
                 f"got {list(bounds)}."
             )
+    if name == "keras.cosine_restarts" and float(params.get("t_mul", 2.0)) < 1:
+        raise InputError(
+            "schedule 'keras.cosine_restarts': t_mul is how many times longer each "
+            "cycle is than the one before: give 1 or more (below 1 the cycles "
+            "shrink to nothing, and Keras's rate is not a number after "
+            f"first_decay_steps / (1 - t_mul) steps), got {params['t_mul']:g}."
+        )
     if params.get("warmup_target") and not params.get("warmup_steps"):
         raise InputError(
             f"schedule {name!r}: warmup_target is where a warm-up of warmup_steps "

@@ -167,6 +167,14 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "from lr up to warmup_target, and the cosine from there",
         ),
         SchedulePreset(
+            "keras.cosine_restarts",
+            {"first_decay_steps": None, "t_mul": 2.0, "m_mul": 1.0, "alpha": 0.0},
+            False,
+            "keras.optimizers.schedules.CosineDecayRestarts: half a cosine from lr "
+            "down to alpha * lr over first_decay_steps steps, then again from "
+            "m_mul times the last height, each cycle t_mul times longer",
+        ),
+        SchedulePreset(
             "keras.polynomial",
             {
                 "decay_steps": None,
@@ -205,6 +213,7 @@ COUNTS = frozenset(
         "T_0",
         "T_mult",
         "step_size_up",
+        "first_decay_steps",
     }
 )
 
@@ -562,8 +571,10 @@ class LrSchedule:
         # broadcast c, into x * (1/c), which rounds apart; behind the barrier the
         # divisor is neither
         decay_steps = jax.lax.optimization_barrier(
-            jnp.full_like(step, int(p["decay_steps"]))
+            jnp.full_like(step, int(p.get("decay_steps") or p["first_decay_steps"]))
         )
+        if self.name == "keras.cosine_restarts":
+            return initial * self._restarted(step / decay_steps, dtype)
         if self.name == "keras.polynomial":
             end = jnp.asarray(float(p["end_learning_rate"]), dtype)
             if p["cycle"]:  # the first multiple of decay_steps above the step
@@ -594,6 +605,29 @@ class LrSchedule:
         if self.name == "keras.exponential":
             return initial * jnp.power(rate, fraction)
         return initial / (jnp.asarray(1.0, dtype) + rate * fraction)
+
+    def _restarted(self, fraction: Any, dtype: Any) -> Any:
+        """CosineDecayRestarts' factor at ``fraction`` of the first cycle's steps:
+        which cycle that falls in (each ``t_mul`` times longer than the last), how
+        far into it, and the cosine from that cycle's height (``m_mul`` to the
+        power of the cycles before) down to alpha, in Keras's operations."""
+        p = self.params
+        one = jnp.asarray(1.0, dtype)
+        t_mul = jnp.asarray(float(p["t_mul"]), dtype)
+        if float(p["t_mul"]) == 1.0:  # cycles alike
+            restarts = jnp.floor(fraction)
+            fraction = fraction - restarts
+        else:  # the cycles before sum to (1 - t_mul^i) / (1 - t_mul) first cycles
+            restarts = jnp.floor(
+                jnp.log(one - fraction * (one - t_mul)) / jnp.log(t_mul)
+            )
+            before = (one - jnp.power(t_mul, restarts)) / (one - t_mul)
+            fraction = (fraction - before) / jnp.power(t_mul, restarts)
+        height = jnp.power(jnp.asarray(float(p["m_mul"]), dtype), restarts)
+        pi = jnp.asarray(math.pi, dtype)
+        cosine = jnp.asarray(0.5, dtype) * height * (one + jnp.cos(pi * fraction))
+        alpha = float(p["alpha"])
+        return jnp.asarray(1 - alpha, dtype) * cosine + jnp.asarray(alpha, dtype)
 
     def _cosine(self, fraction: Any, dtype: Any) -> Any:
         """Keras's ``(1 - alpha) * 0.5 * (1 + cos(pi * fraction)) + alpha``."""
