@@ -171,6 +171,34 @@ def test_keras_cosine_restarts_restart_where_the_cycles_end(
         assert got[step] == pytest.approx(want, rel=2e-5, abs=1e-7), step
 
 
+def test_lambda_and_multiplicative_rates_are_pytorchs_python_floats() -> None:
+    """LambdaLR: base_lr * f(epoch); MultiplicativeLR: the last rate * f(epoch)
+    from epoch 1; each in Python floats, as the lambda a PyTorch user writes
+    for the same text computes them."""
+    warm = LrSchedule.create("torch.lambda", lr_lambda="minimum(1, (epoch + 1) / 5)")
+    got = warm.rates_at(0.1, np.arange(8), per_epoch=1, n_steps=8)
+    assert got.tolist() == [0.1 * min(1, (e + 1) / 5) for e in range(8)]
+    mult = LrSchedule.create("torch.multiplicative", lr_lambda="0.95**epoch")
+    got = mult.rates_at(0.1, np.arange(6) * 3, per_epoch=3, n_steps=18)
+    want = [0.1]
+    for e in range(1, 6):
+        want.append(want[-1] * 0.95**e)
+    assert got.tolist() == want
+
+
+@pytest.mark.parametrize(
+    "text", ["0.95**epoch", "minimum(1, (epoch + 1) / 7)", "1 / (1 + 0.01 * epoch)"]
+)
+@pytest.mark.parametrize("name", ["torch.lambda", "torch.multiplicative"])
+def test_lambda_tables_beyond_the_recursion_agree_with_it(name: str, text: str) -> None:
+    """Past ``TABLE_EPOCHS`` (or for a sweep's traced rate) the rates come from
+    NumPy's factors at once: within a few ulps of the Python floats."""
+    schedule = LrSchedule.create(name, lr_lambda=text)
+    exact = np.asarray(schedule.epoch_rates(0.1, 400))
+    table = schedule._long(0.1, 400, np.float64)(np, np.arange(400))
+    np.testing.assert_allclose(table, exact, rtol=1e-13, atol=0)
+
+
 def test_the_trace_records_each_steps_rate() -> None:
     trace = gradtrace.fit(
         line(),
@@ -333,6 +361,8 @@ def test_a_decayed_rate_lands_nearer_the_optimum_than_a_fixed_one() -> None:
         "keras.cosine:decay_steps=10,warmup_steps=3,warmup_target=0.3",
         "keras.polynomial:decay_steps=5,power=2,cycle=true",
         "keras.cosine_restarts:first_decay_steps=3,m_mul=0.5",
+        "torch.lambda:lr_lambda=minimum(1, (epoch + 1) / 3)",
+        "torch.multiplicative:lr_lambda=0.9**epoch,by_batch=true",
     ],
 )
 def test_a_sweep_gives_each_rate_the_schedule_a_fit_gives_it(schedule: str) -> None:
@@ -472,6 +502,12 @@ def test_the_command_line_prints_the_rates(
             "give 1 or more (below 1 the cycles shrink to nothing",
         ),
         ("keras.cosine_restarts:first_decay_steps=0", "counts steps"),
+        ("torch.lambda", "needs lr_lambda"),
+        ("torch.lambda:lr_lambda=0.9**x", "an expression in epoch"),
+        ("torch.lambda:lr_lambda=0.9**(epoch", "'(' was never closed"),
+        ("torch.lambda:lr_lambda=1-epoch/3", "gives -0.33333333333333326 at epoch 4"),
+        ("torch.multiplicative:lr_lambda=log(epoch)", "fails (math domain error)"),
+        ("torch.lambda:lr_lambda=exp(1000*epoch)", "fails (math range error) at"),
     ],
 )
 def test_bad_schedules_are_told_what_to_give(
@@ -511,6 +547,12 @@ def test_python_is_told_a_rate_is_one_number_and_lr_find_sets_its_own() -> None:
         gradtrace.fit(line(), "line", lr_schedule={"gamma": 0.5})
     with pytest.raises(gradtrace.InputError, match="drop lr_schedule"):
         gradtrace.lr_find(line(), "line", lr_schedule="torch.exponential:gamma=0.9")
+    with pytest.raises(gradtrace.InputError, match="is written as text, an expr"):
+        gradtrace.fit(
+            line(),
+            "line",
+            lr_schedule={"name": "torch.lambda", "lr_lambda": lambda e: 0.9**e},
+        )
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gradtrace.core import expr
 from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
 from gradtrace.core.clipping import CLIPS, GradClip
 from gradtrace.core.custom import expression_loss, expression_model
@@ -25,8 +26,14 @@ from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import ALIASES, CYCLED, PRESETS, RANGES, OptimizerSpec
 from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
+from gradtrace.core.schedules import (
+    EXPRESSIONS,
+    NUMBER_LISTS,
+    SCHEDULES,
+    STEP_LISTS,
+    LrSchedule,
+)
 from gradtrace.core.schedules import LISTS as SCHEDULE_LISTS
-from gradtrace.core.schedules import NUMBER_LISTS, SCHEDULES, STEP_LISTS, LrSchedule
 from gradtrace.core.schedules import WHOLE as SCHEDULE_WHOLE
 from gradtrace.core.schedules import WORDS as SCHEDULE_WORDS
 from gradtrace.errors import COMMAND_LINE, InputError
@@ -1298,6 +1305,9 @@ def lr_schedule(value: Any) -> LrSchedule | None:
         if key in STEP_LISTS or key in NUMBER_LISTS:
             params[key] = _number_list(name, key, text, whole=key in STEP_LISTS)
             continue
+        if key in EXPRESSIONS:
+            params[key] = _schedule_expression(name, key, text)
+            continue
         if key in SCHEDULE_WORDS:
             words = SCHEDULE_WORDS[key]
             params[key] = choice(f"{name} {key}", str(text).strip(), words)
@@ -1423,12 +1433,34 @@ def schedule_fits(
     )
 
 
+def _schedule_expression(name: str, key: str, value: Any) -> str:
+    """A schedule's expression in ``epoch`` (LambdaLR's ``lr_lambda``), as text
+    that parses, or a one-line InputError."""
+    if callable(value):
+        raise InputError(
+            f"schedule {name!r}: {key} is written as text, an expression in epoch "
+            "such as '0.95**epoch' (a Python function could not be saved with the "
+            "run)."
+        )
+    text = str(value).strip()
+    names, _ = expr.host(text, what=f"schedule {name!r} {key}")
+    others = [n for n in names if n != "epoch"]
+    if others:
+        raise InputError(
+            f"schedule {name!r}: {key} is an expression in epoch (the scheduler's "
+            f"count), got the name {others[0]!r}: write it with epoch alone, such "
+            "as 0.95**epoch."
+        )
+    return text
+
+
 def _top_level(text: str) -> list[str]:
-    """``text`` split at the commas outside brackets: ``milestones=[30,80],gamma=0.5``
-    is two parts."""
+    """``text`` split at the commas outside brackets and parentheses:
+    ``milestones=[30,80],gamma=0.5`` is two parts, and so is
+    ``lr_lambda=minimum(1, epoch / 5),by_batch=true``."""
     parts, depth, start = [], 0, 0
     for i, char in enumerate(text):
-        depth += {"[": 1, "]": -1}.get(char, 0)
+        depth += {"[": 1, "]": -1, "(": 1, ")": -1}.get(char, 0)
         if char == "," and depth == 0:
             parts.append(text[start:i])
             start = i + 1

@@ -23,12 +23,14 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import erf
 from jax.typing import ArrayLike
 
@@ -108,6 +110,80 @@ _BINARY: dict[type[ast.operator], tuple[Callable[..., jax.Array], str]] = {
 _Node = Callable[[Mapping[str, ArrayLike]], ArrayLike]
 
 
+@dataclass(frozen=True)
+class _Ops:
+    """The operations an expression is built from: JAX's (a model's, traced and
+    differentiated) or the host's (``host``: Python's floats and ``math``, NumPy
+    for arrays)."""
+
+    binary: Mapping[type[ast.operator], Callable[..., Any]]
+    negative: Callable[[Any], Any]
+    functions: Mapping[str, Callable[..., Any]]
+
+
+def _scalar_or_array(scalar: Callable[..., Any], array: Callable[..., Any]) -> Any:
+    """``scalar`` (``math``'s, as a Python function computes it) for Python
+    numbers, ``array`` (NumPy's) for arrays."""
+
+    def apply(*args: Any) -> Any:
+        if all(isinstance(a, int | float) for a in args):
+            return scalar(*args)
+        return array(*args)
+
+    return apply
+
+
+def _softplus(v: float) -> float:
+    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
+
+
+def _np_erf(v: Any) -> Any:
+    from scipy.special import erf as scipy_erf
+
+    return scipy_erf(v)
+
+
+_JAX = _Ops(
+    {op: row[0] for op, row in _BINARY.items()},
+    jnp.negative,
+    {name: row[0] for name, row in _TABLE.items()},
+)
+_HOST = _Ops(
+    {
+        ast.Add: operator.add,
+        ast.Sub: operator.sub,
+        ast.Mult: operator.mul,
+        ast.Div: operator.truediv,
+        ast.Pow: operator.pow,
+    },
+    operator.neg,
+    {
+        "exp": _scalar_or_array(math.exp, np.exp),
+        "log": _scalar_or_array(math.log, np.log),
+        "log1p": _scalar_or_array(math.log1p, np.log1p),
+        "expm1": _scalar_or_array(math.expm1, np.expm1),
+        "sqrt": _scalar_or_array(math.sqrt, np.sqrt),
+        "abs": _scalar_or_array(abs, np.abs),
+        "square": lambda v: v * v,
+        "sin": _scalar_or_array(math.sin, np.sin),
+        "cos": _scalar_or_array(math.cos, np.cos),
+        "tan": _scalar_or_array(math.tan, np.tan),
+        "arctan": _scalar_or_array(math.atan, np.arctan),
+        "atan": _scalar_or_array(math.atan, np.arctan),
+        "tanh": _scalar_or_array(math.tanh, np.tanh),
+        "sinh": _scalar_or_array(math.sinh, np.sinh),
+        "cosh": _scalar_or_array(math.cosh, np.cosh),
+        "sigmoid": _scalar_or_array(
+            lambda v: 1 / (1 + math.exp(-v)), lambda v: 1 / (1 + np.exp(-v))
+        ),
+        "softplus": _scalar_or_array(_softplus, lambda v: np.logaddexp(0.0, v)),
+        "erf": _scalar_or_array(math.erf, _np_erf),
+        "minimum": _scalar_or_array(min, np.minimum),
+        "maximum": _scalar_or_array(max, np.maximum),
+    },
+)
+
+
 class ExprError(InputError):
     """A refused expression: one line naming the problem, where it is (``column``,
     counted from 1, when known) and what to do."""
@@ -149,6 +225,35 @@ def parse(text: str, *, what: str = "expression") -> Expression:
 
     ``what`` names the text in messages, such as ``"--model-expr"``.
     """
+    tree, body, shift = _read(text, what)
+    builder = _Builder(body, shift, what)
+    evaluate = builder.build(tree.body, 1)
+    return Expression(text, tuple(builder.names), evaluate, what)
+
+
+def host(
+    text: str, *, what: str = "expression"
+) -> tuple[tuple[str, ...], Callable[[Mapping[str, Any]], Any]]:
+    """The names and the function of the expression written in ``text`` (the
+    same grammar and errors as ``parse``), computed on the host as Python would
+    compute the same text: Python's floats and operators and ``math``'s
+    functions for numbers (so that ``0.95**epoch`` is, to the bit, what a lambda
+    of that body gives), NumPy's for arrays.
+
+    Examples:
+        >>> names, f = host("minimum(1, (epoch + 1) / 5)")
+        >>> names, [f({"epoch": e}) for e in range(6)]
+        (('epoch',), [0.2, 0.4, 0.6, 0.8, 1.0, 1.0])
+    """
+    tree, body, shift = _read(text, what)
+    builder = _Builder(body, shift, what, _HOST)
+    evaluate = builder.build(tree.body, 1)
+    return tuple(builder.names), evaluate
+
+
+def _read(text: str, what: str) -> tuple[ast.Expression, str, int]:
+    """The parsed tree of ``text``, its body (one line, leading spaces off) and
+    the count of those spaces, or an ExprError."""
     if not isinstance(text, str):
         raise ExprError(
             f"{what}: expected text, got {type(text).__name__}: write the expression "
@@ -182,10 +287,7 @@ def parse(text: str, *, what: str = "expression") -> Expression:
                 f"{_ALLOWED}.",
                 index + 1,
             )
-    tree = _parse_tree(body, shift, what)
-    builder = _Builder(body, shift, what)
-    evaluate = builder.build(tree.body, 1)
-    return Expression(text, tuple(builder.names), evaluate, what)
+    return _parse_tree(body, shift, what), body, shift
 
 
 def _parse_tree(body: str, shift: int, what: str) -> ast.Expression:
@@ -235,7 +337,8 @@ class _Builder:
     """Walks a parsed tree, refusing anything outside the grammar, and builds the
     closure that evaluates it. Collects the variable names on the way."""
 
-    def __init__(self, body: str, shift: int, what: str) -> None:
+    def __init__(self, body: str, shift: int, what: str, ops: _Ops = _JAX) -> None:
+        self.ops = ops
         self.body = body
         self.encoded = body.encode("utf-8")
         self.shift = shift
@@ -405,12 +508,13 @@ class _Builder:
                     "use ** for a power, as in x**2",
                 )
             raise self.error(f"the operator '{symbol}' is not allowed", at, _ALLOWED)
-        fn = _BINARY[op][0]
+        fn = self.ops.binary[op]
         left = self.build(node.left, depth + 1)
         exponent = _integer(node.right) if op is ast.Pow else None
-        if exponent is not None and abs(exponent) <= _MAX_INT_EXPONENT:
-            power = exponent
-            return lambda env: jnp.power(left(env), power)
+        if self.ops is _JAX and exponent is not None:
+            if abs(exponent) <= _MAX_INT_EXPONENT:
+                power = exponent
+                return lambda env: jnp.power(left(env), power)
         right = self.build(node.right, depth + 1)
         return lambda env: fn(left(env), right(env))
 
@@ -430,7 +534,8 @@ class _Builder:
         operand = self.build(node.operand, depth + 1)
         if isinstance(node.op, ast.UAdd):
             return operand
-        return lambda env: jnp.negative(operand(env))
+        negative = self.ops.negative
+        return lambda env: negative(operand(env))
 
     def call(self, node: ast.Call, depth: int) -> _Node:
         func = node.func
@@ -460,7 +565,8 @@ class _Builder:
                 f"{', '.join(FUNCTIONS)}"
             )
             raise self.error(f"unknown function '{name}'", at, hint)
-        fn, arity, _ = _TABLE[name]
+        arity = _TABLE[name][1]
+        fn = self.ops.functions[name]
         usage = f"{name}(x)" if arity == 1 else f"{name}(a, b)"
         for keyword in node.keywords:
             kw_at = self.column(keyword.col_offset)

@@ -27,6 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gradtrace.core import expr
+
 Value = float | bool | int | str | tuple[int, ...] | tuple[float, ...]
 
 
@@ -98,6 +100,21 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts: half a cosine "
             "from the rate down to eta_min over T_0 epochs, then again from the "
             "rate, each cycle T_mult times longer",
+        ),
+        SchedulePreset(
+            "torch.lambda",
+            {"lr_lambda": None, "by_batch": False},
+            True,
+            "torch.optim.lr_scheduler.LambdaLR: the rate times lr_lambda, an "
+            "expression in epoch (the scheduler's count from 0), such as "
+            "0.95**epoch, or minimum(1, (epoch + 1) / 5) for a warm-up",
+        ),
+        SchedulePreset(
+            "torch.multiplicative",
+            {"lr_lambda": None, "by_batch": False},
+            True,
+            "torch.optim.lr_scheduler.MultiplicativeLR: each epoch's rate the "
+            "last one's times lr_lambda, an expression in epoch (from 1)",
         ),
         SchedulePreset(
             "torch.onecycle",
@@ -241,6 +258,12 @@ STEP_LISTS = frozenset({"boundaries"})
 #: Parameters that are lists of numbers (rates).
 NUMBER_LISTS = frozenset({"values"})
 
+#: Parameters that are expressions in ``epoch`` (``core.expr``'s grammar).
+EXPRESSIONS = frozenset({"lr_lambda"})
+
+#: PyTorch schedules of a factor that the user writes, an expression in epoch.
+LAMBDAS = frozenset({"torch.lambda", "torch.multiplicative"})
+
 
 @dataclass(frozen=True)
 class LrSchedule:
@@ -273,7 +296,7 @@ class LrSchedule:
                 params[key] = tuple(int(v) for v in value)
             elif key in NUMBER_LISTS:
                 params[key] = tuple(float(v) for v in value)
-            elif key in WORDS:
+            elif key in WORDS or key in EXPRESSIONS:
                 params[key] = str(value)
             else:
                 params[key] = float(value)
@@ -319,8 +342,49 @@ class LrSchedule:
         recursion in Python floats (as ``scheduler.step()`` computes them)."""
         return list(_epoch_rates(self, float(lr), int(n_epochs)))
 
+    def factors(self, epochs: Any) -> Any:
+        """LambdaLR's or MultiplicativeLR's ``lr_lambda`` at ``epochs``: a
+        range, in Python floats as the lambda computes them, or an array, by
+        NumPy at once. Raises ValueError where it is not a number >= 0."""
+        _, factor = expr.host(str(self.params["lr_lambda"]), what=self.name)
+        if isinstance(epochs, range):
+            out = []
+            for e in epochs:
+                try:
+                    value = factor({"epoch": e})
+                except (ArithmeticError, ValueError) as err:
+                    raise ValueError(self._bad_factor(e, f"fails ({err})")) from None
+                if not isinstance(value, int | float) or not value >= 0:
+                    raise ValueError(self._bad_factor(e, f"gives {value}"))
+                out.append(float(value))
+            return out
+        with np.errstate(all="ignore"):
+            values = np.asarray(
+                factor({"epoch": np.asarray(epochs, np.int64)}), np.float64
+            )
+        bad = ~(values >= 0) | ~np.isfinite(values)
+        if bad.any():
+            at = int(np.flatnonzero(bad)[0])
+            raise ValueError(self._bad_factor(int(epochs[at]), f"gives {values[at]}"))
+        return np.broadcast_to(values, np.shape(epochs))
+
+    def _bad_factor(self, epoch: int, what: str) -> str:
+        return (
+            f"{self.name}: lr_lambda={self.params['lr_lambda']} {what} at epoch "
+            f"{epoch}: it must give a number >= 0, the rate's factor, at every "
+            "epoch of the run"
+        )
+
     def _recursion(self, lr: float, n_epochs: int) -> list[float]:
         p = self.params
+        if self.name in LAMBDAS:  # base_lr * f(e), or the last rate * f(e)
+            factors = self.factors(range(n_epochs))
+            if self.name == "torch.lambda":
+                return [float(lr) * f for f in factors]
+            lambda_rates = [float(lr)]
+            for f in factors[1:]:
+                lambda_rates.append(lambda_rates[-1] * f)
+            return lambda_rates
         if self.name in CLOSED_FORMS:  # each rate anew from the step, in doubles
             return [float(r) for r in self._closed(float(lr), n_epochs, exact=True)]
         rates = [float(lr)]
@@ -512,8 +576,10 @@ class LrSchedule:
         ``per_epoch`` a epoch as PyTorch would: OneCycleLR past its
         ``total_steps``, or a phase of no length; too many steps to tabulate."""
         count = self.scheduler_steps(n_steps, per_epoch)
-        tabled = self.name in CYCLING or (
-            self.name == "torch.cosine_restarts" and int(self.params["T_mult"]) > 1
+        tabled = (
+            self.name in CYCLING
+            or self.name in LAMBDAS
+            or (self.name == "torch.cosine_restarts" and int(self.params["T_mult"]) > 1)
         )
         if tabled and count > MOST_TABLED:
             raise ValueError(
@@ -533,6 +599,8 @@ class LrSchedule:
             # ``count`` too, where total_steps is the run's
             total = total or count
             self._onecycle(1.0, min(count + 1, total + 1), False, total)
+        if self.name in LAMBDAS and count <= MOST_TABLED:
+            self.factors(range(count) if count <= TABLE_EPOCHS else np.arange(count))
 
     @property
     def cycles_momentum(self) -> bool:
@@ -700,6 +768,14 @@ class LrSchedule:
                 return lambda xp, epoch: xp.asarray(cyclic)[epoch]
             share = (self._closed(1.0 + base, n_epochs, False) - base).astype(dt)
             return lambda xp, epoch: base + (lr - base) * xp.asarray(share)[epoch]
+        if self.name in LAMBDAS:  # lr times each epoch's factor, or their product
+            factors = self.factors(np.arange(n_epochs))
+            if self.name == "torch.multiplicative":
+                factors = np.cumprod(np.concatenate([[1.0], factors[1:]]))
+            lambda_table = ((lr if fixed else 1.0) * factors).astype(dt)
+            return lambda xp, epoch: (
+                xp.asarray(lambda_table)[epoch] * (1 if fixed else lr)
+            )
         if self.name == "torch.cosine_restarts":
             eta_min = float(p["eta_min"])
             span = n_epochs if int(p["T_mult"]) > 1 else min(int(p["T_0"]), n_epochs)
