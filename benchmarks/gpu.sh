@@ -14,7 +14,11 @@ dir=${1:?usage: benchmarks/gpu.sh DIR [PYTHON]}
 py=${2:-python3}
 limit=${LIMIT:-240}
 root=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$dir"
+# absolute, since the benchmarks run from the repository's root
+dir=$(mkdir -p "$dir" && cd "$dir" && pwd) || exit 1
+case $py in
+*/*) py=$(cd "$(dirname "$py")" && pwd)/$(basename "$py") ;;
+esac
 # a gradtrace command for the benchmarks that start it as a program
 exe="$dir/gradtrace"
 printf '#!/bin/sh\nexec %s -m gradtrace "$@"\n' "$py" >"$exe"
@@ -42,6 +46,7 @@ if shutil.which("nvidia-smi"):
 EOF
 # the tool itself first: a run of seed 002 and where it ran
 smoke=$(mktemp -d)
+trap 'rm -rf "$smoke"' EXIT
 if ! "$exe" fit seed002_normal --model normal --fix scale=1 --steps 200 -q \
     --out "$smoke/r" >"$dir/smoke.log" 2>&1; then
     echo "gradtrace fit failed:"

@@ -54,6 +54,22 @@ def test_a_model_of_ones_own_is_traced_at_full_precision() -> None:
     assert found and set(found) == {"Precision.HIGHEST"}, found
 
 
+@pytest.mark.parametrize("custom", [False, True], ids=["linear", "own"])
+def test_a_models_prediction_alone_is_at_full_precision(custom: bool) -> None:
+    # metrics, explain and the exact answer's Jacobian call predict outside the
+    # loss: its products are at full precision there too
+    model = (
+        gradtrace.Model(lambda p, x: x @ p["w"] + p["b"], {"w": [1.0, 2.0], "b": 0.0})
+        if custom
+        else catalog.make_model("linear", n_features=2)
+    )
+    params = {"w": jnp.ones(2, jnp.float32), "b": jnp.zeros((), jnp.float32)}
+    x = jnp.ones((5, 2), jnp.float32)
+    text = str(jax.make_jaxpr(lambda p: model.predict(p, x))(params))
+    found = re.findall(r"precision=\(?([\w.]+)", text)
+    assert found and set(found) == {"Precision.HIGHEST"}, found
+
+
 @pytest.mark.parametrize("platform", ["cpu", "gpu"])
 def test_data_reach_the_device_in_the_runs_dtype(
     platform: str, monkeypatch: pytest.MonkeyPatch
@@ -62,8 +78,19 @@ def test_data_reach_the_device_in_the_runs_dtype(
     # type, which the compiled steps then refused: off the processor the data are
     # converted before they are put
     monkeypatch.setattr(jax, "default_backend", lambda: platform)
+    given: list[Any] = []
+    device_put = jax.device_put
+
+    def spy(a: Any, *args: Any, **kwargs: Any) -> Any:
+        given.append(a)
+        return device_put(a, *args, **kwargs)
+
+    monkeypatch.setattr(jax, "device_put", spy)
     data = np.arange(12, dtype=np.float64) / 7
     put = arrays.to_device(data, np.float32)
+    # what JAX is handed is float32 already (a float64 array was handed over
+    # before, and JAX 0.11 on a GPU kept it float64 under a float32 type)
+    assert [np.asarray(a).dtype for a in given] == [np.float32]
     assert put.dtype == np.float32
     np.testing.assert_array_equal(np.asarray(put), data.astype(np.float32))
     assert arrays.to_device(put, np.float32) is put

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
@@ -316,7 +317,10 @@ class Custom(Regression):
         return self.specs
 
     def predict(self, params: Params, x: Array) -> Array:
-        return jnp.broadcast_to(self.fn(params, x), x.shape[:1])
+        # the user's products at full precision wherever it is called (metrics,
+        # explain and the exact answer's Jacobian too, not the loss alone)
+        with jax.default_matmul_precision(FULL_PRECISION):
+            return jnp.broadcast_to(self.fn(params, x), x.shape[:1])
 
     def options(self) -> dict[str, Any]:
         return dict(self.source or {})

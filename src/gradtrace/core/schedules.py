@@ -682,7 +682,8 @@ class LrSchedule:
         p = self.params
         one = jnp.asarray(1.0, dtype)
         t_mul = jnp.asarray(float(p["t_mul"]), dtype)
-        if float(p["t_mul"]) == 1.0:  # cycles alike
+        # alike where t_mul is 1 in the schedule's dtype, as Keras tests it
+        if np.asarray(float(p["t_mul"]), dtype) == 1:  # cycles alike
             restarts = jnp.floor(fraction)
             fraction = fraction - restarts
         else:  # the cycles before sum to (1 - t_mul^i) / (1 - t_mul) first cycles
@@ -694,8 +695,9 @@ class LrSchedule:
         height = jnp.power(jnp.asarray(float(p["m_mul"]), dtype), restarts)
         pi = jnp.asarray(math.pi, dtype)
         cosine = jnp.asarray(0.5, dtype) * height * (one + jnp.cos(pi * fraction))
-        alpha = float(p["alpha"])
-        return jnp.asarray(1 - alpha, dtype) * cosine + jnp.asarray(alpha, dtype)
+        # 1 - alpha in the dtype (CosineDecay's is a Python float's, rounded once)
+        alpha = jnp.asarray(float(p["alpha"]), dtype)
+        return (one - alpha) * cosine + alpha
 
     def _cosine(self, fraction: Any, dtype: Any) -> Any:
         """Keras's ``(1 - alpha) * 0.5 * (1 + cos(pi * fraction)) + alpha``."""
