@@ -199,6 +199,19 @@ def test_lambda_tables_beyond_the_recursion_agree_with_it(name: str, text: str) 
     np.testing.assert_allclose(table, exact, rtol=1e-13, atol=0)
 
 
+def test_keras_cosine_restarts_t_mul_of_1_in_float32_cycles_alike() -> None:
+    """A t_mul that rounds to 1 in float32 takes Keras's branch of cycles alike
+    (its log would be 0, and every rate not a number)."""
+    near = LrSchedule.create(
+        "keras.cosine_restarts", first_decay_steps=5, t_mul=1.00000001
+    )
+    alike = LrSchedule.create("keras.cosine_restarts", first_decay_steps=5, t_mul=1)
+    steps = np.arange(23)
+    got = near.rates_at(0.1, steps, per_epoch=1, n_steps=23)
+    assert np.isfinite(got).all()
+    assert got.tolist() == alike.rates_at(0.1, steps, per_epoch=1, n_steps=23).tolist()
+
+
 def test_the_trace_records_each_steps_rate() -> None:
     trace = gradtrace.fit(
         line(),
