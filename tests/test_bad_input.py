@@ -617,14 +617,16 @@ def test_a_csv_without_a_header_and_names_in_another_case(
         "column names: add a header line naming the columns, such as x,y."
     )
     upper = csv(tmp_path, "X,Y\n1,2\n2,4\n3,6.1\n", "u.csv")
+    # y first (the one column besides it is then x): one fix, not two
     assert one_line_error([upper], tmp_path, capsys).endswith(
-        "(columns: X, Y): did you mean --x X?"
+        "(columns: X, Y): did you mean --y Y?"
     )
-    assert one_line_error([upper, "--x", "X"], tmp_path, capsys).endswith(
-        "did you mean --y Y?"
+    assert one_line_error([upper, "--x", "x"], tmp_path, capsys).endswith(
+        "did you mean --x X?"
     )
-    with pytest.raises(InputError, match=r"did you mean x='X'\?$"):
+    with pytest.raises(InputError, match=r"did you mean y='Y'\?$"):
         gradtrace.fit({"X": [1.0, 2, 3], "Y": [1.0, 2, 3]})
+    assert gradtrace.fit({"X": [1.0, 2, 3], "Y": [1.0, 2, 3]}, y="Y", steps=2).steps
 
 
 def test_whole_numbers_written_as_floats_count_on_the_command_line(
@@ -725,6 +727,22 @@ def test_column_names_with_spaces_are_quoted_and_near_misses_suggested(
     frame = {"hours studied": [1.0, 2, 3], "exam score": [2.0, 3, 5]}
     with pytest.raises(gradtrace.InputError, match=r"did you mean y='exam score'\?$"):
         gradtrace.fit(frame, x="hours studied", y="exam scor")
+
+
+def test_without_x_or_y_the_missing_y_is_asked_for_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --y the x column cannot be told (the one column besides y is x):
+    a file of other names is asked for its y first, and a one-letter name is not
+    taken for a slip of another (y is not a)."""
+    two = csv(tmp_path, "hours,score\n1,2\n2,4\n3,7\n")
+    line = one_line_error([two], tmp_path, capsys)
+    assert "column 'y' not found" in line and line.endswith(
+        "pass --y with one of them."
+    )
+    many = csv(tmp_path, "a,b,c,target\n1,2,3,4\n2,3,1,5\n3,1,2,6\n")
+    line = one_line_error([many], tmp_path, capsys)
+    assert "column 'y' not found" in line and "did you mean" not in line
 
 
 def test_decimal_commas_are_named(

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -412,3 +413,27 @@ def test_a_float64_runs_gap_is_zero_only_at_float64s_rounding(
     assert code == 0 and "gap 0 (at float rounding)" in out
     code, out, _ = run([*base, "float32", "--steps", "150", "--out", "c"], capsys)
     assert code == 0 and "gap 0 (at float rounding)" in out
+
+
+def test_a_narrow_terminal_gets_every_digit_of_the_tables() -> None:
+    """An 80-column terminal cut the step table's numbers to '0.15811…'; a table
+    wider than the terminal is printed at its own width instead (the terminal
+    wraps its lines), every digit kept."""
+    from rich.console import Console
+
+    from gradtrace.cli._report import print_whole, steps_table
+    from gradtrace.text import fmt
+
+    x = np.linspace(0, 1, 30)
+    trace = gradtrace.fit(
+        {"x": x, "y": 2 * x + 1}, lr=0.1, steps=5, exact=False, metrics=["rmse"]
+    )
+    out = io.StringIO()
+    console = Console(file=out, width=50, highlight=False, soft_wrap=True)
+    print_whole(console, steps_table(trace, None))
+    text = out.getvalue()
+    assert "…" not in text
+    frame = trace.to_pandas()
+    for column in ("w", "b", "loss", "running_rmse"):
+        for value in frame[column].iloc[1:]:
+            assert fmt(float(value)) in text, (column, value)

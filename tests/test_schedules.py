@@ -515,6 +515,8 @@ def test_the_command_line_prints_the_rates(
             "give 1 or more (below 1 the cycles shrink to nothing",
         ),
         ("keras.cosine_restarts:first_decay_steps=0", "counts steps"),
+        ("keras.cosine_restarts:first_decay_steps=-3", "of at least 1, got '-3'"),
+        ("keras.cosine:decay_steps=10,alpha=2", "a share of the rate from 0 to 1"),
         ("torch.lambda", "needs lr_lambda"),
         ("torch.lambda:lr_lambda=0.9**x", "an expression in epoch"),
         ("torch.lambda:lr_lambda=0.9**(epoch", "'(' was never closed"),

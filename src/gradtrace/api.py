@@ -796,7 +796,9 @@ def plan(
             "used (a regression model, such as line or linear, reads them)"
         )
     every = model_name if not config.x and len(x_cols) > 1 else None
-    xs, ys = validate.columns(frame, kind, x_cols, config.y, source, cdtype, every)
+    xs, ys = validate.columns(
+        frame, kind, x_cols, config.y, source, cdtype, every, x_given=bool(config.x)
+    )
     if every is not None and xs is not None:
         notices += _row_numbers(xs, x_cols, config.y)
     given = xs, ys  # to name a row by its place in the data, where rows are dropped

@@ -149,6 +149,53 @@ def schedule_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in SCHEDULED if c in columns and f"grad_{c}" not in columns]
 
 
+def rate_span(frame: pd.DataFrame) -> str:
+    """Where a schedule took the rate, from a trace frame's ``lr`` column: its
+    first and last rates, its peak where it rose above both (a warm-up), its
+    lowest where it fell below both, and the steps where it jumped back up (a
+    restart), such as ": 0.1 at step 1, 3.9e-05 at its lowest (step 70),
+    restarting at steps 11, 31 and 71, to 0.0121 at the last"; "" without
+    rates.
+
+    Examples:
+        >>> frame = pd.DataFrame({"step": range(5), "lr": [None, 1, 0.5, 1, 0.5]})
+        >>> rate_span(frame)
+        ': 1 at step 1, restarting at step 3, to 0.5 at the last'
+        >>> rate_span(pd.DataFrame({"step": range(3), "lr": [None, 0.2, 0.1]}))
+        ': 0.2 at step 1 to 0.1 at the last'
+    """
+    if "lr" not in schedule_columns(frame):
+        return ""
+    rates = frame["lr"].dropna()
+    if not len(rates):
+        return ""
+    steps = frame["step"][rates.index].to_numpy()
+    values = rates.to_numpy(np.float64)
+    first, last = values[0], values[-1]
+    parts = [f"{first:.6g} at step 1"]
+    top, low = values.argmax(), values.argmin()
+    if values[top] > max(first, last):
+        parts.append(f"{values[top]:.6g} at its peak (step {steps[top]})")
+    if values[low] < min(first, last):
+        parts.append(f"{values[low]:.6g} at its lowest (step {steps[low]})")
+    # a restart: the rate jumps back up after it fell (not a warm-up's stairs)
+    restarts, since = [], 0
+    for i in np.flatnonzero(np.diff(values) > 0) + 1:
+        if values[since:i].min() < values[since]:
+            restarts.append(str(int(steps[i])))
+        since = int(i)
+    if restarts:
+        more = ", ..." if len(restarts) > 5 else ""
+        shown = restarts[:5]
+        listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and "
+        listed += shown[-1] if len(shown) > 1 else ""
+        which = "step" if len(restarts) == 1 else "steps"
+        parts.append(f"restarting at {which} {listed}{more}")
+    # as "0.1 at step 1 to 0.01 at the last" where there is nothing between
+    between = ", " if len(parts) > 1 else " "
+    return ": " + ", ".join(parts) + f"{between}to {last:.6g} at the last"
+
+
 def param_columns(frame: pd.DataFrame) -> list[str]:
     """The parameter columns of a trace frame, in order."""
     skip = {"step", "epoch", "batch", "batch_loss", "loss", "gap", *METRICS}

@@ -40,7 +40,8 @@ def close_name(name: str, names: Sequence[str]) -> str | None:
     # then difflib's likeness
     near = [(_slips(folded, n), n) for n in by_fold]
     fewest = min((d for d, _ in near), default=None)
-    if fewest is not None and fewest <= max(1, len(folded) // 5):
+    # (a one-letter name is one slip from any other: y is not a)
+    if fewest is not None and len(folded) > 1 and fewest <= max(1, len(folded) // 5):
         tied = [n for d, n in near if d == fewest]
         best = max(tied, key=lambda n: difflib.SequenceMatcher(None, folded, n).ratio())
         return by_fold[best]

@@ -941,15 +941,19 @@ def columns(
     source: str,
     dtype: str = "float64",
     every_x: str | None = None,
+    x_given: bool = True,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y arrays, as float64 (float32 columns computed in float32 stay
     float32), from named columns of ``frame``: views of its columns where their
     type is already right, unless the frame is marked ``BORROWED``. ``every_x``:
     the model that took every column but y as x, none being named (a column of
-    text among them is then said to be one that --x can leave out)."""
+    text among them is then said to be one that --x can leave out); ``x_given``:
+    whether the user named the x columns (if not, a missing y is told first)."""
     names = [str(c) for c in frame.columns]
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
-    for col in wanted:
+    # x not given: y first, since without it x cannot be told (the one column
+    # besides y is x), so a missing y is what to fix first
+    for col in wanted if x_given else [y, *(c for c in wanted if c != y)]:
         if col not in names and col != y and names == [y]:
             raise InputError(
                 f"{source}: the y column {y!r} is alone, with no x: a regression model "
@@ -1318,11 +1322,13 @@ def lr_schedule(value: Any) -> LrSchedule | None:
             raise InputError(
                 f"schedule {name!r}: {key} must be a number, got {text!r}."
             ) from None
-        if not math.isfinite(number) or number < 0:
+        counts = key in SCHEDULE_COUNTS
+        if not counts and (not math.isfinite(number) or number < 0):
             raise InputError(
                 f"schedule {name!r}: {key} must be a number >= 0, got {text!r}."
             )
-        if key in SCHEDULE_COUNTS and (number < 1 or number != int(number)):
+        whole = math.isfinite(number) and number == int(number)
+        if counts and not (whole and number >= 1):
             raise InputError(
                 f"schedule {name!r}: {key} counts "
                 f"{'epochs' if preset.per_epoch else 'steps'}: give a whole number "
@@ -1377,6 +1383,12 @@ def lr_schedule(value: Any) -> LrSchedule | None:
                 f"schedule 'keras.piecewise': boundaries are steps in rising order, "
                 f"got {list(bounds)}."
             )
+    if float(params.get("alpha", 0.0)) > 1:
+        raise InputError(
+            f"schedule {name!r}: alpha is where the cosine ends, a share of the "
+            f"rate from 0 to 1 (above 1 the rate would climb), got "
+            f"{params['alpha']:g}."
+        )
     if name == "keras.cosine_restarts" and float(params.get("t_mul", 2.0)) < 1:
         raise InputError(
             "schedule 'keras.cosine_restarts': t_mul is how many times longer each "

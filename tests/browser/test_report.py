@@ -394,4 +394,8 @@ def test_report_says_each_steps_rate_and_cycled_momentum(page, tmp_path: Path) -
     assert momentum == pytest.approx(frame["momentum"][3], rel=1e-6)
     _move(page, 0)
     assert "rate" not in page.inner_text("#losses")
+    # the header names the schedule and where it took the rate, as the summary
+    header = page.inner_text("#summary")
+    assert "Learning rate torch.cyclic(base_lr=0.02, step_size_up=4" in header
+    assert f"{frame['lr'].iloc[1]:.6g} at step 1" in header
     assert errors == [], errors

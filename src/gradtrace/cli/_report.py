@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 from rich.console import Console as _RichConsole
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -105,6 +106,17 @@ def _console() -> Console:
     )
 
 
+def print_whole(console: _RichConsole, table: Table) -> None:
+    """``table`` with every number whole: where it is wider than the terminal,
+    at its own width (the terminal wraps its lines), not with its columns
+    squeezed and their digits cut to an ellipsis."""
+    wide = console.options.update(max_width=1 << 16)
+    need = Measurement.get(console, wide, table).maximum
+    if need > console.width:
+        table.width = need
+    console.print(table, crop=False)
+
+
 def steps_table(trace: Trace, every: int | None) -> Table:
     """A table of the initial row, every k-th step and the last."""
     from gradtrace.tables import (
@@ -162,7 +174,7 @@ def print_run(
     is what it reports)."""
     console = _console()
     if not quiet:
-        console.print(steps_table(trace, every))
+        print_whole(console, steps_table(trace, every))
         console.print()
     print_summary(trace, out, hint=not error)
     if trace.diverged and error:  # what to try, once: as the error
@@ -198,21 +210,12 @@ def print_summary(
     schedule = info.get("lr_schedule")
     if schedule:
         from gradtrace.core.schedules import LrSchedule
+        from gradtrace.tables import rate_span, schedule_columns
 
         params = {k: v for k, v in schedule.items() if k != "name"}
         rule = LrSchedule.create(schedule["name"], **params)
         frame = trace.to_pandas()
-        rates = frame["lr"].dropna()
-        span = ""
-        if len(rates):
-            first, last, top = rates.iloc[0], rates.iloc[-1], rates.max()
-            peak = ""
-            if top > max(first, last):  # a warm-up and a decay (OneCycleLR)
-                at = int(frame["step"][rates.index].to_numpy()[rates.argmax()])
-                peak = f", {top:.6g} at its peak (step {at}),"
-            span = f": {first:.6g} at step 1{peak} to {last:.6g} at the last"
-        console.print(f"  learning rate {rule}{span}")
-        from gradtrace.tables import schedule_columns
+        console.print(f"  learning rate {rule}{rate_span(frame)}")
 
         # OneCycleLR's or CyclicLR's momentum, in place of the optimizer's
         for cycled in schedule_columns(frame):
@@ -298,7 +301,7 @@ def print_summary(
         if truth:
             row.append(fmt_any(truth[name]) if name in truth else "")
         table.add_row(*row)
-    console.print(table)
+    print_whole(console, table)
     first = float(trace.to_pandas()["loss"].iloc[0])
     last = trace.final_loss
     line = f"  loss {fmt(first)} -> {fmt(last) if math.isfinite(last) else last}"

@@ -69,7 +69,7 @@ def _show_sweep(folder: Path) -> None:
     ranked."""
     import pandas as pd
 
-    from gradtrace.cli._report import _console
+    from gradtrace.cli._report import _console, print_whole
     from gradtrace.store import load_sweep
     from gradtrace.sweeps import Sweep
     from gradtrace.text import fmt
@@ -112,7 +112,7 @@ def _show_sweep(folder: Path) -> None:
             if len(ok) > len(top)
             else f"\nthe {len(ok)} that did not diverge, by {by}:"
         )
-        console.print(_table(top[shown]))
+        print_whole(console, _table(top[shown]))
     console.print(
         f"\nevery configuration: {folder / 'sweep.parquet'}; their losses per step: "
         f"{folder / 'traces.parquet'} (pandas.read_parquet reads them)."
@@ -377,7 +377,7 @@ def ls_runs(folder: Path, as_csv: bool) -> None:
         return
     from rich.table import Table
 
-    from gradtrace.cli._report import _console
+    from gradtrace.cli._report import _console, print_whole
     from gradtrace.text import fmt
 
     if not rows:
@@ -393,7 +393,7 @@ def ls_runs(folder: Path, as_csv: bool) -> None:
         if isinstance(r["final_loss"], float):
             shown["final_loss"] = fmt(r["final_loss"])
         table.add_row(*(str(shown[c]) if shown[c] != "" else "-" for c in LS_COLUMNS))
-    _console().print(table)
+    print_whole(_console(), table)
 
 
 def _lr_text(lr: Any) -> str:

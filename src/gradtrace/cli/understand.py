@@ -75,7 +75,7 @@ def explain(
     assert step is not None
     from rich.table import Table
 
-    from gradtrace.cli._report import _console
+    from gradtrace.cli._report import _console, print_whole
     from gradtrace.explain import narration, step_number
 
     trace = load_run(run, data)
@@ -85,7 +85,7 @@ def explain(
         if isinstance(part, str):
             console.print(part)
         else:
-            console.print(_frame_table(part, Table))
+            print_whole(console, _frame_table(part, Table))
 
 
 def _frame_table(frame: Any, table_cls: Any) -> Any:

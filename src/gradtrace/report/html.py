@@ -136,6 +136,7 @@ def payload(trace: Any) -> dict[str, Any]:
         # as the message, in the command's words
         "warnings": trace.convergence_warnings() + trace.diagnosis_warnings(),
         "optimizer": info["optimizer"],
+        "schedule": _schedule_line(info, frame),
         "optimum": finite_optimum(info),
         "optimum_loss": info.get("optimum_loss"),
         "truth": _flat_named(trace.truth),
@@ -315,3 +316,17 @@ def report(trace: Any, out: str | Path) -> Path:
             f"cannot write {str(out)!r} ({err.strerror or err})."
         ) from None
     return out
+
+
+def _schedule_line(info: dict[str, Any], frame: Any) -> str | None:
+    """The summary's line on a learning-rate schedule ("learning rate
+    keras.cosine_restarts(...): 0.1 at step 1, ..."), or None without one."""
+    schedule = info.get("lr_schedule")
+    if not schedule:
+        return None
+    from gradtrace.core.schedules import LrSchedule
+    from gradtrace.tables import rate_span
+
+    params = {k: v for k, v in schedule.items() if k != "name"}
+    rule = LrSchedule.create(schedule["name"], **params)
+    return f"learning rate {rule}{rate_span(frame)}"

@@ -12,7 +12,9 @@
     .map(([k, v]) => k + "=" + v).join(", ");
   // the message says how the run ended ("completed 93 steps", "diverged at ...")
   document.getElementById("summary").textContent =
-    D.n_rows + " rows; " + D.optimizer.name + "(" + opt + "). " + D.message;
+    D.n_rows + " rows; " + D.optimizer.name + "(" + opt + "). " +
+    (D.schedule ? D.schedule.charAt(0).toUpperCase() + D.schedule.slice(1) + ". " : "") +
+    D.message;
   // what the run's summary warns of (far from the optimum, a rate that diverges)
   const warned = document.getElementById("warnings");
   for (const w of D.warnings || []) {
