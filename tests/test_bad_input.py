@@ -139,7 +139,7 @@ def test_missing_values_are_found_in_any_block(
     [
         (["--batch-size", "0"], "batch size must be at least 1"),
         (["--batch-size", "-3"], "batch size must be at least 1"),
-        (["--lr", "0"], "learning rate must be a positive number"),
+        (["--lr", "0"], "learning rate 0 leaves every parameter where it starts"),
         (["--lr", "-0.1"], "learning rate must be a positive number"),
         (["--lr", "nan"], "learning rate must be a positive number"),
         (["--lr", "fast"], "learning rate must be a positive number"),

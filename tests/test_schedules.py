@@ -212,6 +212,31 @@ def test_keras_cosine_restarts_t_mul_of_1_in_float32_cycles_alike() -> None:
     assert got.tolist() == alike.rates_at(0.1, steps, per_epoch=1, n_steps=23).tolist()
 
 
+def test_a_keras_warm_up_starts_from_a_rate_of_0(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keras's docs warm CosineDecay up from an initial rate of 0: a run may
+    start at 0 there (and nowhere else); its diagnosis judges the rate the
+    warm-up reaches, and a run that diverges is told to lower that one."""
+    monkeypatch.chdir(tmp_path)
+    warm = "keras.cosine:decay_steps=100,warmup_steps=20,warmup_target={}"
+    options = dict(optimizer="keras.sgd", batch_size=25, epochs=30, lr=0.0)
+    trace = gradtrace.fit(line(), "line", lr_schedule=warm.format(0.5), **options)
+    rates = trace.to_pandas()["lr"].to_numpy()
+    assert rates[1] == 0 and np.nanmax(rates) == pytest.approx(0.5)
+    assert not trace.diverged
+    findings = trace.info["diagnosis"]["findings"]
+    assert any("warms it up: the rate judged here is the highest" in f for f in findings)
+    blown = gradtrace.fit(line(), "line", lr_schedule=warm.format(5), **options)
+    assert blown.diverged and "try warmup_target=" in blown.message
+    with pytest.raises(gradtrace.InputError, match="a warm-up from 0 is keras.cosine"):
+        gradtrace.fit(line(), "line", lr=0.0)
+    with pytest.raises(gradtrace.InputError, match="learning rate 0 leaves every"):
+        gradtrace.fit(line(), "line", lr=0.0, lr_schedule="torch.exponential:gamma=2")
+    code, _, err = run_cli(["fit", "seed001_line", "--lr", "0"], capsys)
+    assert code == 2 and "a warm-up from 0 is keras.cosine" in err
+
+
 def test_the_trace_records_each_steps_rate() -> None:
     trace = gradtrace.fit(
         line(),

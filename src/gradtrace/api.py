@@ -833,7 +833,9 @@ def plan(
     del given  # the data before any drop: a copy's worth of memory where rows went
     metric_names = validate.metrics(m, loss, config.metrics, ys, source)
     unconstrained = validate.param_space(config.param_space)
-    spec = validate.optimizer(config.optimizer, config.lr, config.opt)
+    # Keras's CosineDecay warms up from its initial rate, 0 in its docs' example
+    zero = validate.warms_up_from_zero(validate.lr_schedule(config.lr_schedule))
+    spec = validate.optimizer(config.optimizer, config.lr, config.opt, zero)
     n_rows = len(ys) if n_rows is None else n_rows
 
     batch_size = n_rows

@@ -154,7 +154,7 @@ def compute(
         )
     d = diagnose.diagnose(
         family,
-        spec.learning_rate,
+        _judged_rate(spec),
         momentum,
         h0,
         h1,
@@ -204,6 +204,12 @@ def compute(
     )
     if spec.schedule is not None and family != "adaptive":
         findings.append(_scheduled_rate(spec, d.stable_lr))
+    if d.learning_rate != spec.learning_rate:  # a warm-up from 0
+        findings.insert(
+            1,
+            f"The run's rate starts at 0 and {spec.schedule.name} warms it up: the "
+            f"rate judged here is the highest it reaches, {advice.g(d.learning_rate)}.",
+        )
     out["diagnosis"] = {
         "family": d.family,
         "eigenvalues_start": d.eig_start.tolist(),
@@ -225,15 +231,30 @@ def compute(
 RATE_SAMPLES = 100_000
 
 
+def _judged_rate(spec: Any) -> float:
+    """The rate the diagnosis judges: the run's, or where a schedule warms up
+    from 0, the highest rate it reaches (its findings say where it takes it)."""
+    if spec.learning_rate > 0 or spec.schedule is None:
+        return float(spec.learning_rate)
+    return float(np.max(_schedule_rates(spec)[1]))
+
+
+def _schedule_rates(spec: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Step counts sampled over the run (at most ``RATE_SAMPLES``) and the
+    schedule's rate after each."""
+    n = spec.n_steps
+    counts = np.unique(np.linspace(0, n - 1, min(n, RATE_SAMPLES)).astype(np.int64))
+    rates = spec.schedule.rates_at(
+        spec.learning_rate, counts, spec.per_epoch, n, spec.rate_dtype
+    )
+    return counts, rates
+
+
 def _scheduled_rate(spec: Any, limit: float) -> str:
     """A sentence on where a learning-rate schedule takes the rate against the
     stable ``limit`` (the findings above judge the starting rate)."""
     schedule = spec.schedule
-    n = spec.n_steps
-    counts = np.unique(np.linspace(0, n - 1, min(n, RATE_SAMPLES)).astype(np.int64))
-    rates = schedule.rates_at(
-        spec.learning_rate, counts, spec.per_epoch, n, spec.rate_dtype
-    )
+    counts, rates = _schedule_rates(spec)
     said = (
         f"The schedule {schedule.name} takes the rate from {advice.g(rates[0])} at "
         f"step 1 to {advice.g(rates[-1])} at the last"

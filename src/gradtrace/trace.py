@@ -141,6 +141,11 @@ class Trace:
                 return f"{verb} at step {self.diverged_step} of {n}{took}."
             opt = self.info["optimizer"]
             lr = opt.get("learning_rate", opt.get("lr"))
+            schedule = self.info.get("lr_schedule") or {}
+            if not lr and schedule.get("warmup_target"):
+                # warmed up from 0: the rate to lower is the one it climbs to
+                lr_is = "warmup_target="
+                lr = schedule["warmup_target"]
             d = self.info.get("diagnosis") or {}
             if d.get("family") in ("gd", "momentum") and d.get("suggested_lr"):
                 to_try = (

@@ -113,8 +113,9 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def learning_rate(value: Any) -> float:
-    """A finite learning rate > 0 (a number, or its text as --opt gives it)."""
+def learning_rate(value: Any, zero: bool = False) -> float:
+    """A finite learning rate > 0 (a number, or its text as --opt gives it);
+    ``zero``: 0 too, where a schedule warms the rate up from it."""
     if callable(value) or isinstance(value, Mapping):
         raise InputError(
             "the learning rate is one number; a rate that changes over the run "
@@ -133,12 +134,29 @@ def learning_rate(value: Any) -> float:
             f"learning rate must be finite, got {value!r}: give a positive --lr, "
             "such as 0.01."
         )
-    if not math.isfinite(lr) or lr <= 0:
+    if lr == 0 and zero:
+        return 0.0
+    if lr == 0:
+        raise InputError(
+            "learning rate 0 leaves every parameter where it starts: give a "
+            "positive --lr, such as 0.01 (a warm-up from 0 is keras.cosine with "
+            "warmup_steps and warmup_target, as Keras's docs write it)."
+        )
+    if not math.isfinite(lr) or lr < 0:
         raise InputError(
             f"learning rate must be a positive number, got {value!r}: "
             "give a positive --lr, such as 0.01."
         )
     return lr
+
+
+def warms_up_from_zero(schedule: LrSchedule | None) -> bool:
+    """Whether ``schedule`` climbs from the rate it is given to a rate of its
+    own (Keras's CosineDecay with a warm-up), so that the rate may be 0."""
+    if schedule is None or schedule.name != "keras.cosine":
+        return False
+    p = schedule.params
+    return int(p["warmup_steps"]) > 0 and float(p["warmup_target"]) > 0
 
 
 def model_name(name: Any) -> tuple[str, str]:
@@ -566,8 +584,11 @@ def _betas(
     return {**rest, pair[0]: first, pair[1]: second}
 
 
-def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec:
-    """The optimizer spec, with ``--lr`` and ``--opt KEY=VALUE`` applied."""
+def optimizer(
+    name: str, lr: Any, overrides: Mapping[str, Any], zero: bool = False
+) -> OptimizerSpec:
+    """The optimizer spec, with ``--lr`` and ``--opt KEY=VALUE`` applied;
+    ``zero``: a rate of 0 is allowed (``warms_up_from_zero``)."""
     if not isinstance(name, str):
         raise InputError(
             f"optimizer must be the name of a preset ({', '.join(list(PRESETS)[:5])}"
@@ -626,9 +647,9 @@ def optimizer(name: str, lr: Any, overrides: Mapping[str, Any]) -> OptimizerSpec
             f"{preset.lr_key}): give it once."
         )
     if lr is not None:
-        hyper[preset.lr_key] = learning_rate(lr)
+        hyper[preset.lr_key] = learning_rate(lr, zero)
     elif preset.lr_key in hyper:
-        hyper[preset.lr_key] = learning_rate(hyper[preset.lr_key])
+        hyper[preset.lr_key] = learning_rate(hyper[preset.lr_key], zero)
     return OptimizerSpec.create(name, **hyper)
 
 
