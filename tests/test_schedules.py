@@ -226,7 +226,9 @@ def test_a_keras_warm_up_starts_from_a_rate_of_0(
     assert rates[1] == 0 and np.nanmax(rates) == pytest.approx(0.5)
     assert not trace.diverged
     findings = trace.info["diagnosis"]["findings"]
-    assert any("warms it up: the rate judged here is the highest" in f for f in findings)
+    assert any(
+        "warms it up: the rate judged here is the highest" in f for f in findings
+    )
     blown = gradtrace.fit(line(), "line", lr_schedule=warm.format(5), **options)
     assert blown.diverged and "try warmup_target=" in blown.message
     with pytest.raises(gradtrace.InputError, match="a warm-up from 0 is keras.cosine"):
