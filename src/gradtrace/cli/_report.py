@@ -101,8 +101,13 @@ def with_progress(
 def _console() -> Console:
     """Standard output; wide enough for the tables when it is not a terminal."""
     probe = Console()
+    # no markup: a schedule's "[torch.linear(...), ...]" or a model's brackets
+    # are text, which rich would take for style tags and drop
     return Console(
-        highlight=False, soft_wrap=True, width=None if probe.is_terminal else 160
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+        width=None if probe.is_terminal else 160,
     )
 
 
