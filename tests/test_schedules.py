@@ -20,6 +20,9 @@ from gradtrace.core.schedules import LrSchedule
 from gradtrace.tables import param_columns
 from helpers import ctrl_c_after, run_cli
 
+WARM = "torch.linear(start_factor=0.1,total_iters=3)"
+COS = "torch.cosine(T_max=9)"
+
 
 def line() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(5)
@@ -403,6 +406,11 @@ def test_a_decayed_rate_lands_nearer_the_optimum_than_a_fixed_one() -> None:
         "keras.cosine_restarts:first_decay_steps=3,m_mul=0.5",
         "torch.lambda:lr_lambda=minimum(1, (epoch + 1) / 3)",
         "torch.multiplicative:lr_lambda=0.9**epoch,by_batch=true",
+        "torch.constant:factor=0.5,total_iters=2",
+        f"torch.sequential:schedulers=[{WARM},torch.cosine(T_max=3,eta_min=0.01)],"
+        "milestones=[2]",
+        "torch.chained:schedulers=[torch.constant(factor=0.5,total_iters=2),"
+        "torch.exponential(gamma=0.8)],by_batch=true",
     ],
 )
 def test_a_sweep_gives_each_rate_the_schedule_a_fit_gives_it(schedule: str) -> None:
@@ -550,6 +558,34 @@ def test_the_command_line_prints_the_rates(
         ("torch.lambda:lr_lambda=1-epoch/3", "gives -0.33333333333333326 at epoch 4"),
         ("torch.multiplicative:lr_lambda=log(epoch)", "fails (math domain error)"),
         ("torch.lambda:lr_lambda=exp(1000*epoch)", "fails (math range error) at"),
+        ("torch.constant:factor=0", "factor is a share of the rate, above 0 up to 1"),
+        ("torch.constant:factor=1.5", "divides by it at total_iters), got 1.5"),
+        ("torch.sequential:milestones=[3]", "needs schedulers"),
+        (f"torch.sequential:schedulers=[{WARM},{COS}]", "needs milestones"),
+        (
+            f"torch.sequential:schedulers=[{WARM},{COS}],milestones=[3,6]",
+            "one fewer than the schedules: got 2 schedules and 2 milestones",
+        ),
+        (
+            f"torch.sequential:schedulers=[{WARM},{COS},{WARM}],milestones=[6,3]",
+            "milestones are epochs in rising order, got [6, 3]",
+        ),
+        (f"torch.sequential:schedulers=[{WARM}],milestones=[3]", "two or more"),
+        ("torch.chained:schedulers=[]", "schedulers needs a schedule"),
+        (
+            f"torch.chained:schedulers=[torch.onecycle,{COS}]",
+            "not torch.onecycle (its counts are its own",
+        ),
+        (
+            f"torch.chained:schedulers=[{COS},torch.chained:schedulers=[{COS}]]",
+            "not torch.chained",
+        ),
+        (
+            "torch.chained:schedulers=[torch.exponential(gamma=0.9,by_batch=true)]",
+            "give by_batch=true to torch.chained itself",
+        ),
+        ("torch.chained:schedulers=[torch.cosine(T_max=4]", "closing parenthesis"),
+        ("torch.chained:schedulers=[torch.cosine(T_max=0)]", "T_max counts epochs"),
     ],
 )
 def test_bad_schedules_are_told_what_to_give(
@@ -629,3 +665,89 @@ def test_a_run_of_many_epochs_keeps_pytorchs_rates(
     assert ulps.max() <= 2.5 and (ours != pytorch).any()
     for name in ("w", "b"):
         assert long.params[name] == pytest.approx(tabled.params[name], rel=1e-5)
+
+
+CHAINABLE_TEXTS = [
+    "torch.linear:start_factor=0.25,end_factor=0.5,total_iters=4",
+    "torch.step:step_size=3,gamma=0.5",
+    "torch.multistep:milestones=[2,5,5],gamma=0.3",
+    "torch.exponential:gamma=0.9",
+    "torch.cosine:T_max=7,eta_min=0.001",
+    "torch.polynomial:total_iters=6,power=2",
+    "torch.lambda:lr_lambda=0.9**epoch",
+    "torch.multiplicative:lr_lambda=1 / (1 + 0.1 * epoch)",
+]
+
+
+@given(st.sampled_from(CHAINABLE_TEXTS), st.floats(1e-4, 2.0), st.integers(1, 40))
+def test_a_chain_of_one_schedule_is_that_schedule(
+    text: str, lr: float, epochs: int
+) -> None:
+    """ChainedScheduler([s]) steps s alone, so its rates are s's to the bit: the
+    composites' step-by-step arithmetic against each schedule's own recursion."""
+    from gradtrace.validate import lr_schedule
+
+    alone = lr_schedule(text)
+    assert alone is not None
+    name, _, rest = text.partition(":")
+    chained = lr_schedule(f"torch.chained:schedulers=[{name}({rest})]")
+    assert chained is not None
+    assert chained.epoch_rates(lr, epochs) == alone.epoch_rates(lr, epochs)
+
+
+@given(st.floats(1e-4, 2.0), st.integers(1, 30), st.integers(1, 12))
+def test_a_sequence_takes_each_schedule_from_the_rate_at_its_milestone(
+    lr: float, epochs: int, mark: int
+) -> None:
+    """After its milestone the second schedule's rates are its own from lr,
+    whatever the first did (a step decay's and a cosine's closed forms at 0 are
+    lr)."""
+    from gradtrace.validate import lr_schedule
+
+    seq = lr_schedule(
+        f"torch.sequential:schedulers=[{WARM},torch.exponential(gamma=0.8)],"
+        f"milestones=[{mark}]"
+    )
+    assert seq is not None
+    rates = seq.epoch_rates(lr, mark + epochs)
+    alone = lr_schedule("torch.exponential:gamma=0.8")
+    assert alone is not None
+    assert rates[mark:] == alone.epoch_rates(lr, epochs)
+    warm = lr_schedule(f"torch.linear:{WARM[len('torch.linear(') : -1]}")
+    assert warm is not None
+    assert rates[:mark] == warm.epoch_rates(lr, mark)
+
+
+def test_a_composite_traces_explains_and_resumes(tmp_path: Path) -> None:
+    """A warm-up and a cosine in sequence through the API: the trace's rates are
+    the schedule's, explain replays a step at its rate, and a run cut short
+    resumes to the uninterrupted trace."""
+    schedule = f"torch.sequential:schedulers=[{WARM},{COS}],milestones=[3]"
+    frame = pd.DataFrame(line())
+    options = dict(
+        optimizer="torch.sgd",
+        lr=0.05,
+        lr_schedule=schedule,
+        batch_size=30,
+        epochs=12,
+        shuffle=False,
+    )
+    whole = gradtrace.fit(frame, "line", **options)  # type: ignore[arg-type]
+    table = whole.to_pandas()
+    rule = LrSchedule.create(**whole.info["lr_schedule"])
+    want = rule.rates_at(0.05, np.arange(48), 4, 48)
+    assert table["lr"].to_numpy()[1:].tolist() == want.tolist()
+    assert want[0] == 0.05 * 0.1 and want[12] == 0.05  # PyTorch's Python floats
+    assert "this step's rate, from torch.sequential: 0.05" in whole.explain_text(13)
+    folder = tmp_path / "run"
+    cut = gradtrace.fit(
+        frame,
+        "line",
+        **options,  # type: ignore[arg-type]
+        out=folder,
+        checkpoint_every=8,
+        progress=ctrl_c_after(3),
+    )
+    assert cut.status == "interrupted"
+    done = gradtrace.resume(folder, data=frame)
+    pd.testing.assert_frame_equal(done.to_pandas(), table)

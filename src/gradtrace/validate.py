@@ -25,14 +25,16 @@ from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, par
 from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import ALIASES, CYCLED, PRESETS, RANGES, OptimizerSpec
-from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
 from gradtrace.core.schedules import (
+    CHAINABLE,
     EXPRESSIONS,
+    NESTED,
     NUMBER_LISTS,
     SCHEDULES,
     STEP_LISTS,
     LrSchedule,
 )
+from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
 from gradtrace.core.schedules import LISTS as SCHEDULE_LISTS
 from gradtrace.core.schedules import WHOLE as SCHEDULE_WHOLE
 from gradtrace.core.schedules import WORDS as SCHEDULE_WORDS
@@ -1324,6 +1326,9 @@ def lr_schedule(value: Any) -> LrSchedule | None:
         if isinstance(default, bool):
             params[key] = _boolean(f"{name} {key}", text)
             continue
+        if key in NESTED:
+            params[key] = _schedule_list(name, key, text)
+            continue
         if key in SCHEDULE_LISTS:
             params[key] = _epoch_list(name, key, text)
             continue
@@ -1371,6 +1376,14 @@ def lr_schedule(value: Any) -> LrSchedule | None:
         if end > 1:
             said = share.format("end_factor", "from 0")
             raise InputError(f"{said}PyTorch takes it), got {end:g}.")
+    if name == "torch.constant" and not 0 < float(params.get("factor", 1 / 3)) <= 1:
+        raise InputError(
+            "schedule 'torch.constant': factor is a share of the rate, above 0 up "
+            "to 1 (PyTorch takes 0 to 1, and divides by it at total_iters), got "
+            f"{params['factor']:g}."
+        )
+    if name == "torch.sequential" and "schedulers" in params:
+        _sequence_fits(params["schedulers"], params.get("milestones"))
     for key in ("base_momentum", "max_momentum"):
         if key in params and not params[key] < 1:
             raise InputError(
@@ -1485,6 +1498,79 @@ def _schedule_expression(name: str, key: str, value: Any) -> str:
             "as 0.95**epoch."
         )
     return text
+
+
+def _schedule_list(name: str, key: str, value: Any) -> tuple[LrSchedule, ...]:
+    """The schedules a composite holds: text, ``[torch.linear(start_factor=0.1,
+    total_iters=5),torch.cosine(T_max=95)]``, or a list of such texts, dicts or
+    schedules; each one that PyTorch's composite steps as gradtrace computes it,
+    stepped as the composite is (no ``by_batch`` of its own)."""
+    if isinstance(value, str):
+        inner = value.strip()
+        if inner.startswith("[") and inner.endswith("]"):
+            inner = inner[1:-1]
+        items: list[Any] = [v for v in _top_level(inner) if v.strip()]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        items = [value]
+    example = (
+        f"as {key}=[torch.linear(start_factor=0.1,total_iters=5),"
+        "torch.cosine(T_max=95)]"
+    )
+    if not items:
+        raise InputError(f"schedule {name!r}: {key} needs a schedule, {example}.")
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            text = item.strip()
+            called = re.match(r"([\w.]+)\s*\(", text)  # NAME(KEY=VALUE,...)
+            if called:
+                if not text.endswith(")"):
+                    raise InputError(
+                        f"schedule {name!r}: {key} has {text!r}, which misses its "
+                        f"closing parenthesis: {example}."
+                    )
+                text = f"{called.group(1)}:{text[called.end() : -1]}"
+            item = text
+        sub = lr_schedule(item)
+        if sub is None:
+            raise InputError(f"schedule {name!r}: {key} has an empty schedule.")
+        if sub.name not in CHAINABLE:
+            raise InputError(
+                f"schedule {name!r} holds {', '.join(sorted(CHAINABLE))}, not "
+                f"{sub.name} (its counts are its own, which gradtrace does not "
+                f"step inside another schedule): {example}."
+            )
+        if sub.params.get("by_batch"):
+            raise InputError(
+                f"schedule {name!r}: the schedules in it are stepped when it is: "
+                f"give by_batch=true to {name} itself, not to {sub.name}."
+            )
+        out.append(sub)
+    return tuple(out)
+
+
+def _sequence_fits(subs: tuple[LrSchedule, ...], milestones: Any) -> None:
+    """SequentialLR's milestones: one fewer than its schedules, rising."""
+    if milestones is None:
+        return  # told as a missing parameter
+    if len(subs) < 2:
+        raise InputError(
+            "schedule 'torch.sequential' takes two or more schedules, one after "
+            f"another; for {subs[0].name} alone, give it as the schedule."
+        )
+    if len(milestones) != len(subs) - 1:
+        raise InputError(
+            "schedule 'torch.sequential': milestones are the epochs where each "
+            "schedule after the first takes over, one fewer than the schedules: "
+            f"got {len(subs)} schedules and {len(milestones)} milestones."
+        )
+    if any(b <= a for a, b in zip(milestones, milestones[1:], strict=False)):
+        raise InputError(
+            "schedule 'torch.sequential': milestones are epochs in rising order, "
+            f"got {list(milestones)}."
+        )
 
 
 def _top_level(text: str) -> list[str]:

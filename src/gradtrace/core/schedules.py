@@ -16,6 +16,7 @@ saved run says exactly which rates it used.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections import Counter
@@ -29,7 +30,15 @@ import numpy as np
 
 from gradtrace.core import expr
 
-Value = float | bool | int | str | tuple[int, ...] | tuple[float, ...]
+Value = (
+    float
+    | bool
+    | int
+    | str
+    | tuple[int, ...]
+    | tuple[float, ...]
+    | tuple["LrSchedule", ...]
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,31 @@ SCHEDULES: dict[str, SchedulePreset] = {
             True,
             "torch.optim.lr_scheduler.MultiplicativeLR: each epoch's rate the "
             "last one's times lr_lambda, an expression in epoch (from 1)",
+        ),
+        SchedulePreset(
+            "torch.constant",
+            {"factor": 1 / 3, "total_iters": 5, "by_batch": False},
+            True,
+            "torch.optim.lr_scheduler.ConstantLR: the rate times factor for the "
+            "first total_iters epochs, then the rate",
+        ),
+        SchedulePreset(
+            "torch.sequential",
+            {"schedulers": None, "milestones": None, "by_batch": False},
+            True,
+            "torch.optim.lr_scheduler.SequentialLR: one schedule after another, "
+            "each from the rate anew at its milestone epoch, "
+            "schedulers=[torch.linear(start_factor=0.1,total_iters=5),"
+            "torch.cosine(T_max=95)],milestones=[5] for a warm-up and a cosine",
+        ),
+        SchedulePreset(
+            "torch.chained",
+            {"schedulers": None, "by_batch": False},
+            True,
+            "torch.optim.lr_scheduler.ChainedScheduler: every schedule stepped "
+            "each epoch, one after the other, each changing the rate the last "
+            "left, schedulers=[torch.constant(factor=0.1,total_iters=2),"
+            "torch.exponential(gamma=0.9)]",
         ),
         SchedulePreset(
             "torch.onecycle",
@@ -252,6 +286,30 @@ MOST_TABLED = 1 << 22
 #: Parameters that are lists of counts (epochs), each at least 1.
 LISTS = frozenset({"milestones"})
 
+#: Parameters that are lists of schedules (SequentialLR's and ChainedScheduler's).
+NESTED = frozenset({"schedulers"})
+
+#: PyTorch's schedulers that hold others, each stepping them as PyTorch does.
+COMPOSITES = frozenset({"torch.sequential", "torch.chained"})
+
+#: The schedules a composite takes: those whose steps change the rate the
+#: optimizer holds, as gradtrace computes them step by step (a cycling or
+#: restarting schedule keeps counts of its own, and a composite in a composite
+#: is left out).
+CHAINABLE = frozenset(
+    {
+        "torch.constant",
+        "torch.linear",
+        "torch.step",
+        "torch.multistep",
+        "torch.exponential",
+        "torch.cosine",
+        "torch.polynomial",
+        "torch.lambda",
+        "torch.multiplicative",
+    }
+)
+
 #: Parameters that are lists of step counts, from 0, rising.
 STEP_LISTS = frozenset({"boundaries"})
 
@@ -292,6 +350,10 @@ class LrSchedule:
                 params[key] = bool(value)
             elif key in COUNTS or key in WHOLE:
                 params[key] = int(value)
+            elif key in NESTED:
+                params[key] = tuple(
+                    v if isinstance(v, LrSchedule) else _from_dict(v) for v in value
+                )
             elif key in LISTS or key in STEP_LISTS:
                 params[key] = tuple(int(v) for v in value)
             elif key in NUMBER_LISTS:
@@ -326,16 +388,25 @@ class LrSchedule:
         return max(1, -(-n_steps // self.unit(per_epoch)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **self.params}
+        out: dict[str, Any] = {"name": self.name}
+        for key, value in self.items:
+            held: Any = value  # a composite's schedules, as their dicts
+            out[key] = [s.to_dict() for s in held] if key in NESTED else value
+        return out
 
     def __str__(self) -> str:
         # stepped once an epoch, PyTorch's usual way, goes without saying
-        shown = ", ".join(
-            f"{k}={list(v) if isinstance(v, tuple) else v}"
+        def shown(value: Any) -> str:
+            if isinstance(value, tuple):
+                return f"[{', '.join(str(v) for v in value)}]"
+            return str(value)
+
+        text = ", ".join(
+            f"{k}={shown(v)}"
             for k, v in self.items
             if not (k == "by_batch" and not v) and not (k == "total_steps" and not v)
         )
-        return f"{self.name}({shown})"
+        return f"{self.name}({text})"
 
     def epoch_rates(self, lr: float, n_epochs: int) -> list[float]:
         """A PyTorch schedule's rate for each epoch 0..n_epochs-1, by its chainable
@@ -377,6 +448,8 @@ class LrSchedule:
 
     def _recursion(self, lr: float, n_epochs: int) -> list[float]:
         p = self.params
+        if self.name in COMPOSITES or self.name == "torch.constant":
+            return _stepped_rates(self, float(lr), n_epochs)
         if self.name in LAMBDAS:  # base_lr * f(e), or the last rate * f(e)
             factors = self.factors(range(n_epochs))
             if self.name == "torch.lambda":
@@ -601,6 +674,14 @@ class LrSchedule:
             self._onecycle(1.0, min(count + 1, total + 1), False, total)
         if self.name in LAMBDAS and count <= MOST_TABLED:
             self.factors(range(count) if count <= TABLE_EPOCHS else np.arange(count))
+        if self.name in COMPOSITES:
+            if count > MOST_TABLED:
+                raise ValueError(
+                    f"{self.name} takes its rates from a table of one a scheduler "
+                    f"step, at most {MOST_TABLED}; this run takes {count}: run "
+                    "fewer steps"
+                )
+            _epoch_rates(self, 1.0, count)  # a lambda's factors, each checked
 
     @property
     def cycles_momentum(self) -> bool:
@@ -721,8 +802,8 @@ class LrSchedule:
         batches with ``by_batch``) take the same rates at the ones both have: not
         where one is within ``TABLE_EPOCHS`` (PyTorch's recursion) and the other
         beyond (tables within two ulps of it)."""
-        if not self.per_epoch:
-            return True
+        if not self.per_epoch or self.name in COMPOSITES:
+            return True  # Keras's, or the recursion's at any length
         if self.name == "torch.onecycle" and not self.params["total_steps"]:
             return epochs == other  # it spans the run: another length, other rates
         return not min(epochs, other) <= TABLE_EPOCHS < max(epochs, other)
@@ -759,6 +840,24 @@ class LrSchedule:
         p = self.params
         dt = np.dtype(dtype)
         fixed = isinstance(lr, (int, float))
+        if self.name in COMPOSITES or self.name == "torch.constant":
+            # the recursion itself (ConstantLR's: up to its one change), for a
+            # traced lr as a + b lr, the rates being affine in lr
+            span = n_epochs
+            if self.name == "torch.constant":
+                span = min(n_epochs, int(p["total_iters"]) + 1)
+            if fixed:
+                table = np.asarray(_epoch_rates(self, float(lr), span)).astype(dt)
+                return lambda xp, epoch: xp.asarray(table)[xp.minimum(epoch, span - 1)]
+            at_0 = np.asarray(_epoch_rates(self, 0.0, span))
+            per_lr = (np.asarray(_epoch_rates(self, 1.0, span)) - at_0).astype(dt)
+            offset = at_0.astype(dt)
+
+            def affine(xp: Any, epoch: Any) -> Any:
+                at = xp.minimum(epoch, span - 1)
+                return xp.asarray(offset)[at] + lr * xp.asarray(per_lr)[at]
+
+            return affine
         if self.name == "torch.onecycle":  # its rates are proportional to lr
             rates = self._closed(lr if fixed else 1.0, n_epochs, exact=False)
             onecycle = rates.astype(dt)
@@ -898,3 +997,134 @@ def _epoch_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> tuple[float,
     """``LrSchedule.epoch_rates``, computed once for a run (each part of a long
     run's trace asks again)."""
     return tuple(schedule._recursion(lr, n_epochs))
+
+
+class _Stepper:
+    """One of PyTorch's chainable schedulers (``CHAINABLE``) as it steps the rate
+    the optimizer holds: ``get_lr`` at its own count ``e`` (``initial``: the step
+    its constructor takes), and ``restart``, its closed form at count 0, which
+    SequentialLR takes at a milestone (``_update_lr(0)``; get_lr for the two
+    lambdas, which have none). Python floats, operation for operation."""
+
+    def __init__(self, schedule: LrSchedule, base: float, n_epochs: int) -> None:
+        self.name, self.p, self.base = schedule.name, schedule.params, base
+        self.factor: list[float] = []
+        if schedule.name in LAMBDAS:
+            self.factor = schedule.factors(range(max(1, n_epochs)))
+        self.hits = Counter(self.p.get("milestones", ()))
+
+    def get_lr(self, current: float, e: int, initial: bool = False) -> float:
+        name, p, base = self.name, self.p, self.base
+        if name == "torch.constant":
+            factor, total = float(p["factor"]), int(p["total_iters"])
+            if e == 0:
+                return current * factor
+            return current if e != total else current * (1.0 / factor)
+        if name == "torch.linear":
+            start, end = float(p["start_factor"]), float(p["end_factor"])
+            total = int(p["total_iters"])
+            if e == 0:
+                return current * start
+            if initial or e > total:
+                return current
+            return current * (
+                1.0 + (end - start) / (total * start + (e - 1) * (end - start))
+            )
+        if name == "torch.step":
+            if e == 0 or e % int(p["step_size"]) != 0:
+                return current
+            return current * float(p["gamma"])
+        if name == "torch.multistep":
+            if e not in self.hits:
+                return current
+            return current * float(p["gamma"]) ** self.hits[e]
+        if name == "torch.exponential":
+            return current if initial else current * float(p["gamma"])
+        if name == "torch.polynomial":
+            total, power = int(p["total_iters"]), float(p["power"])
+            if initial or e > total:
+                return current
+            return current * ((1.0 - e / total) / (1.0 - (e - 1) / total)) ** power
+        if name == "torch.cosine":
+            t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
+            if initial:
+                return current
+            if (e - 1 - t_max) % (2 * t_max) == 0:
+                return current + (base - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
+            return (1 + math.cos(math.pi * e / t_max)) / (
+                1 + math.cos(math.pi * (e - 1) / t_max)
+            ) * (current - eta_min) + eta_min
+        if name == "torch.lambda":
+            return base * self.factor[e]
+        if name == "torch.multiplicative":
+            return current if initial else current * self.factor[e]
+        raise ValueError(f"{name} does not step in a composite schedule")
+
+    def restart(self, current: float) -> float:
+        name, p, base = self.name, self.p, self.base
+        if name == "torch.constant":
+            factor, total = float(p["factor"]), int(p["total_iters"])
+            return base * (factor + (0 >= total) * (1 - factor))
+        if name == "torch.linear":
+            start, end = float(p["start_factor"]), float(p["end_factor"])
+            total = int(p["total_iters"])
+            return base * (start + (end - start) * min(total, 0) / total)
+        if name in ("torch.step", "torch.exponential"):
+            return base * float(p["gamma"]) ** 0
+        if name == "torch.multistep":
+            marks = sorted(self.hits.elements())
+            return base * float(p["gamma"]) ** bisect.bisect_right(marks, 0)
+        if name == "torch.polynomial":
+            total, power = int(p["total_iters"]), float(p["power"])
+            return base * (1.0 - min(total, 0) / total) ** power
+        if name == "torch.cosine":
+            t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
+            return eta_min + (base - eta_min) * (1 + math.cos(math.pi * 0 / t_max)) / 2
+        if name == "torch.lambda":
+            return base * self.factor[0]
+        return current * self.factor[0]  # MultiplicativeLR's get_lr
+
+
+def _stepped_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> list[float]:
+    """The rates of ConstantLR, SequentialLR or ChainedScheduler at scheduler
+    steps 0..n_epochs-1, as PyTorch steps them. SequentialLR sets the rate back
+    to lr, takes its first schedule's first step, and at each milestone the next
+    schedule's closed form at its count 0, then its steps from there;
+    ChainedScheduler takes each schedule's first step (their constructors'), then
+    each epoch every schedule's step in turn."""
+    n_epochs = max(1, n_epochs)
+    if schedule.name == "torch.constant":
+        only = _Stepper(schedule, lr, n_epochs)
+        rates = [only.get_lr(lr, 0, initial=True)]
+        for e in range(1, n_epochs):
+            rates.append(only.get_lr(rates[-1], e))
+        return rates
+    subs: tuple[LrSchedule, ...] = schedule.params["schedulers"]
+    if schedule.name == "torch.chained":
+        chain = [_Stepper(s, lr, n_epochs) for s in subs]
+        current = lr
+        for stepper in chain:
+            current = stepper.get_lr(current, 0, initial=True)
+        rates = [current]
+        for e in range(1, n_epochs):
+            for stepper in chain:
+                current = stepper.get_lr(current, e)
+            rates.append(current)
+        return rates
+    marks = list(schedule.params["milestones"])
+    starts = [0, *marks]
+    steps = [_Stepper(s, lr, n_epochs - a) for s, a in zip(subs, starts, strict=True)]
+    rates = [steps[0].get_lr(lr, 0, initial=True)]
+    for e in range(1, n_epochs):
+        at = bisect.bisect_right(marks, e)
+        if at and marks[at - 1] == e:
+            rates.append(steps[at].restart(rates[-1]))
+        else:
+            rates.append(steps[at].get_lr(rates[-1], e - starts[at]))
+    return rates
+
+
+def _from_dict(value: Any) -> LrSchedule:
+    """A schedule from its ``to_dict`` (a saved run's)."""
+    given = dict(value)
+    return LrSchedule.create(given.pop("name"), **given)

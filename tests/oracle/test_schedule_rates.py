@@ -1,0 +1,89 @@
+"""gradtrace's rates under PyTorch's composite schedulers (SequentialLR,
+ChainedScheduler) and ConstantLR, against the rates PyTorch's optimizer held,
+epoch by epoch (``tools/fixtures/make_schedule_rates.py``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gradtrace.core.schedules import LrSchedule
+from gradtrace.validate import lr_schedule
+
+FIXTURE = Path(__file__).parent / "fixtures" / "rates" / "torch_composites.json"
+CASES = json.loads(FIXTURE.read_text())["cases"]
+
+
+def schedule_of(case: dict) -> LrSchedule:
+    schedule = lr_schedule(case["schedule"])
+    assert schedule is not None
+    return schedule
+
+
+def test_the_fixture_covers_each_composite_and_every_schedule_they_hold() -> None:
+    names = {c["schedule"]["name"] for c in CASES}
+    held = {s["name"] for c in CASES for s in c["schedule"].get("schedulers", [])}
+    assert names == {"torch.sequential", "torch.chained", "torch.constant"}
+    assert len(held) == 9
+
+
+@pytest.mark.parametrize("at", range(0, len(CASES), 40))
+def test_composite_rates_are_pytorchs_to_the_bit(at: int) -> None:
+    for case in CASES[at : at + 40]:
+        schedule = schedule_of(case)
+        got = schedule.epoch_rates(case["lr"], len(case["rates"]))
+        assert got == case["rates"], str(schedule)
+
+
+def test_a_composite_written_as_text_is_the_same_schedule() -> None:
+    text = (
+        "torch.sequential:schedulers=[torch.linear(start_factor=0.1,total_iters=5),"
+        "torch.cosine(T_max=45,eta_min=0.001)],milestones=[5]"
+    )
+    as_dict = {
+        "name": "torch.sequential",
+        "schedulers": [
+            {"name": "torch.linear", "start_factor": 0.1, "total_iters": 5},
+            {"name": "torch.cosine", "T_max": 45, "eta_min": 0.001},
+        ],
+        "milestones": [5],
+    }
+    schedule = lr_schedule(text)
+    assert schedule == lr_schedule(as_dict)
+    assert schedule is not None
+    saved = schedule.to_dict()
+    assert LrSchedule.create(saved.pop("name"), **saved) == schedule
+    json.dumps(schedule.to_dict())  # a run's JSON holds it
+
+
+def test_swept_rates_are_the_recursions_within_float32_rounding() -> None:
+    """A sweep's traced rate scales the recursion's tables (the rates are affine
+    in lr): within 2.5 ulps of PyTorch's rate cast to float32."""
+    worst = 0.0
+    for case in CASES:
+        schedule = schedule_of(case)
+        n = len(case["rates"])
+        rate = schedule.rate_fn(jnp.float32(case["lr"]), 1, n, np.float32)
+        got = np.asarray([rate(jnp.int32(e)) for e in range(n)], np.float32)
+        want = np.asarray(case["rates"], np.float32)
+        # XLA flushes float32's subnormal numbers (under 1.2e-38) to zero
+        normal = want >= np.finfo(np.float32).tiny
+        ulps = np.abs(got.astype(np.float64) - want) / np.spacing(want)
+        worst = max(worst, float(ulps[normal].max(initial=0.0)))
+        assert np.all(got[~normal] < np.finfo(np.float32).tiny)
+    assert worst <= 2.5
+
+
+def test_long_runs_keep_the_recursions_rates() -> None:
+    """Beyond the epochs of the recursion's own table (``TABLE_EPOCHS``) a
+    composite's rates are still the recursion's: the same at every epoch both
+    have."""
+    case = next(c for c in CASES if c["schedule"]["name"] == "torch.sequential")
+    schedule = schedule_of(case)
+    assert schedule.same_rates(30, 200_000)
+    long = schedule.rates_at(case["lr"], np.arange(30), 1, 200_000)
+    assert long.tolist() == np.float32(case["rates"]).astype(np.float64).tolist()
