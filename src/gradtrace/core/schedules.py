@@ -817,6 +817,15 @@ class LrSchedule:
         to ``TABLE_EPOCHS`` epochs); a traced one (a sweep's), or more epochs,
         tables of its factors in double precision (``_long``)."""
         if not self.per_epoch:
+            if isinstance(lr, (int, float)) and n_steps <= MOST_TABLED:
+                # the rates Keras computes, operation by operation on the
+                # processor (compiled into the step, XLA would fuse them and
+                # round otherwise, and a GPU's cos, log and pow round otherwise
+                # again); a sweep's traced rate computes them in the step
+                keras = jnp.asarray(
+                    _keras_rates(self, float(lr), n_steps, np.dtype(dtype).name)
+                )
+                return lambda count: keras[jnp.minimum(count, n_steps - 1)]
             return lambda count: self.keras_rate(lr, count, dtype)
         per_epoch = self.unit(per_epoch)
         n_epochs = max(1, -(-n_steps // per_epoch))
@@ -950,6 +959,10 @@ class LrSchedule:
                 )
             table = np.asarray(self.epoch_rates(lr, n_epochs), np.float64)
             return table[epochs]
+        top = int(counts.max(initial=0)) + 1
+        if top <= MOST_TABLED:
+            table = _keras_rates(self, float(lr), top, np.dtype(dtype).name)
+            return table[counts].astype(np.float64)
         values = self.keras_rate(lr, jnp.asarray(counts), jnp.float32)
         return np.asarray(values, np.float64)
 
@@ -1128,3 +1141,18 @@ def _from_dict(value: Any) -> LrSchedule:
     """A schedule from its ``to_dict`` (a saved run's)."""
     given = dict(value)
     return LrSchedule.create(given.pop("name"), **given)
+
+
+@functools.lru_cache(maxsize=16)
+def _keras_rates(
+    schedule: LrSchedule, lr: float, n_steps: int, dtype: str
+) -> np.ndarray:
+    """A Keras schedule's rates at step counts 0..n_steps-1 as Keras computes
+    them: operation by operation (not compiled together, which XLA would fuse
+    and round otherwise), on the processor (whose float32 functions Keras's
+    fixtures agree with to the bit), whatever device the run is on."""
+    with jax.default_device(jax.devices("cpu")[0]):
+        counts = jnp.arange(n_steps, dtype=jnp.int32)
+        rates = np.asarray(schedule.keras_rate(lr, counts, np.dtype(dtype)))
+    rates.setflags(write=False)
+    return rates
