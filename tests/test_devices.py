@@ -77,3 +77,39 @@ def test_more_devices_than_visible_is_a_one_line_error(
     assert "--devices 64: JAX sees" in err
     assert "xla_force_host_platform_device_count" in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "then"),
+    [
+        (None, "--xla_gpu_deterministic_ops=true"),
+        (
+            "--xla_force_host_platform_device_count=2",
+            "--xla_force_host_platform_device_count=2 --xla_gpu_deterministic_ops=true",
+        ),
+        ("--xla_gpu_deterministic_ops=false", "--xla_gpu_deterministic_ops=false"),
+    ],
+)
+def test_gradtrace_asks_for_deterministic_gpu_sums_unless_told(
+    given: str | None, then: str
+) -> None:
+    """On a GPU, XLA's sums may add in the order threads finish: a run checkpointed
+    in chunks of 20000 steps left the uninterrupted trace in the last bits on an
+    H200 until gradtrace set XLA's deterministic reductions (which cost seed 002's
+    training nothing there). A flag the user set stays."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    if given is not None:
+        env["XLA_FLAGS"] = given
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, gradtrace, jax; jax.numpy.ones(2).sum(); "
+            "print(os.environ['XLA_FLAGS'])",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert done.stdout.strip() == then

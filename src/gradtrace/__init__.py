@@ -11,7 +11,23 @@ Examples:
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+
+def _deterministic_gpu_reductions() -> None:
+    """XLA's GPU sums may add in the order their threads finish (atomics), so the
+    same run twice, or cut into other chunks (a checkpointed or resumed run), can
+    differ in the last bits; a trace is meant to be reproducible, so gradtrace
+    asks for XLA's deterministic GPU reductions, unless ``XLA_FLAGS`` already
+    says (``--xla_gpu_deterministic_ops=false`` for the faster sums). Read when
+    JAX starts its first backend: no effect once it has, nor on a CPU."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
+
+
+_deterministic_gpu_reductions()
 
 __version__ = "0.1.0"
 
