@@ -338,6 +338,7 @@ def test_a_log_gets_one_line_of_progress_unless_quiet(
         assert err == "training 10 steps (Ctrl-C stops and saves)...\n"
 
 
+@pytest.mark.cpu_digits
 @pytest.mark.parametrize(
     "name",
     ["line-mse", "gaussian-mle", "normal-mean-sgd", "linear-basics", "keras-batches"],

@@ -63,6 +63,7 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert any(line.startswith("make test") for line in head)
 
 
+@pytest.mark.cpu_digits
 def test_the_readme_shows_what_its_commands_print(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -82,6 +83,7 @@ def test_the_readme_shows_what_its_commands_print(
     assert timing.sub("", summary).split() == timing.sub("", printed).split()
 
 
+@pytest.mark.cpu_digits
 def test_explain_md_shows_what_its_commands_print(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

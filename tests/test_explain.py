@@ -544,6 +544,7 @@ def test_explain_after_is_the_runs_own_value_and_the_next_steps_before() -> None
             assert value == pytest.approx(frame.loc[step, name], rel=1e-6)
 
 
+@pytest.mark.cpu_digits
 def test_adams_update_is_replayed_in_the_runs_own_precision() -> None:
     """A float32 Adam run's bias correction 1 - 0.999**t rounds in float32
     (step 1 moves w by 0.09999933, not 0.1): the replay agrees with the trace to

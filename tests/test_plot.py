@@ -505,6 +505,7 @@ def test_a_scatter_of_many_rows_draws_a_random_subset(
     np.testing.assert_array_equal(shown, plot.points_shown(200))  # the same rows
 
 
+@pytest.mark.cpu_digits
 def test_a_diverged_runs_loss_marks_the_step_and_an_optimum_off_the_chart() -> None:
     trace = gradtrace.fit("seed001_line", lr=2.0, epochs=200)
     assert trace.diverged and trace.diverged_step == trace.steps

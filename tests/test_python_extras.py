@@ -156,6 +156,7 @@ def test_lr_find_notes_what_its_reading_warns_of() -> None:
     )
 
 
+@pytest.mark.cpu_digits
 def test_the_exercises_python_example_prints_what_it_shows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

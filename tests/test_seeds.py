@@ -68,6 +68,7 @@ SEED002 = dict(
 )
 
 
+@pytest.mark.cpu_digits
 def test_seed002_printed_table_is_reproduced_with_lr_1e7() -> None:
     trace = gradtrace.fit("seed002_normal", lr=1e-7, **SEED002)  # type: ignore[arg-type]
     f = trace.to_pandas()

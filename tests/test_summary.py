@@ -116,6 +116,7 @@ def test_a_trace_writes_its_report_with_the_warnings(tmp_path: Path) -> None:
     assert any("above the stable limit" in w for w in trace.warnings)
 
 
+@pytest.mark.cpu_digits
 def test_the_readmes_python_quick_start_runs_and_prints_what_it_says(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -307,6 +307,7 @@ TORCH_ADAM = [
 ]
 
 
+@pytest.mark.cpu_digits
 @pytest.mark.parametrize("name", TORCH_ADAM)
 def test_a_torch_adam_step_from_the_framework_state_is_pytorchs_to_the_bit(
     name: str,
