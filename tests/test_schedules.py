@@ -556,7 +556,10 @@ def test_the_command_line_prints_the_rates(
         ("torch.lambda:lr_lambda=0.9**x", "an expression in epoch"),
         ("torch.lambda:lr_lambda=0.9**(epoch", "'(' was never closed"),
         ("torch.lambda:lr_lambda=1-epoch/3", "gives -0.33333333333333326 at epoch 4"),
-        ("torch.multiplicative:lr_lambda=log(epoch)", "fails (math domain error)"),
+        (
+            "torch.multiplicative:lr_lambda=log(epoch - 1)",
+            "fails (math domain error) at epoch 1",
+        ),
         ("torch.lambda:lr_lambda=exp(1000*epoch)", "fails (math range error) at"),
         ("torch.constant:factor=0", "factor is a share of the rate, above 0 up to 1"),
         ("torch.constant:factor=1.5", "divides by it at total_iters), got 1.5"),
@@ -585,6 +588,15 @@ def test_the_command_line_prints_the_rates(
             "give by_batch=true to torch.chained itself",
         ),
         ("torch.chained:schedulers=[torch.cosine(T_max=4]", "closing parenthesis"),
+        (
+            "torch.chained:schedulers=[torch.step:step_size=2,gamma=0.5]",
+            "has 'gamma=0.5' outside a schedule's parentheses",
+        ),
+        ("torch.chained:schedulers=[torch.cosine(T_max=4)", "misses a bracket"),
+        (
+            "torch.chained:schedulers=[torch.cosin(T_max=4)]",
+            "in its schedulers: unknown learning-rate schedule 'torch.cosin'",
+        ),
         ("torch.chained:schedulers=[torch.cosine(T_max=0)]", "T_max counts epochs"),
     ],
 )
@@ -751,3 +763,24 @@ def test_a_composite_traces_explains_and_resumes(tmp_path: Path) -> None:
     assert cut.status == "interrupted"
     done = gradtrace.resume(folder, data=frame)
     pd.testing.assert_frame_equal(done.to_pandas(), table)
+
+
+def test_keras_rates_come_from_one_table_for_the_whole_run() -> None:
+    """The lr column of a run written in parts takes each part's rates from the
+    one table the step reads (built once for the run's length, not once a part),
+    so the column is the rate each step used."""
+    import jax.numpy as jnp
+
+    from gradtrace.core.schedules import _keras_rates
+
+    schedule = LrSchedule.create("keras.cosine", decay_steps=50, alpha=0.1)
+    _keras_rates.cache_clear()
+    whole = schedule.rates_at(0.1, np.arange(100), 1, 100)
+    parts = [
+        schedule.rates_at(0.1, np.arange(a, a + 25), 1, 100) for a in (0, 25, 50, 75)
+    ]
+    assert np.concatenate(parts).tolist() == whole.tolist()
+    assert _keras_rates.cache_info().misses == 1
+    rate = schedule.rate_fn(0.1, 1, 100, np.float32)
+    assert [float(rate(jnp.int32(c))) for c in range(100)] == whole.tolist()
+    assert _keras_rates.cache_info().misses == 1

@@ -1505,19 +1505,24 @@ def _schedule_list(name: str, key: str, value: Any) -> tuple[LrSchedule, ...]:
     total_iters=5),torch.cosine(T_max=95)]``, or a list of such texts, dicts or
     schedules; each one that PyTorch's composite steps as gradtrace computes it,
     stepped as the composite is (no ``by_batch`` of its own)."""
+    example = (
+        f"as {key}=[torch.linear(start_factor=0.1,total_iters=5),"
+        "torch.cosine(T_max=95)]"
+    )
     if isinstance(value, str):
         inner = value.strip()
-        if inner.startswith("[") and inner.endswith("]"):
+        if inner.startswith("[") != inner.endswith("]"):
+            raise InputError(
+                f"schedule {name!r}: {key} misses a bracket in {inner!r}: {example} "
+                "(quoted for the shell)."
+            )
+        if inner.startswith("["):
             inner = inner[1:-1]
         items: list[Any] = [v for v in _top_level(inner) if v.strip()]
     elif isinstance(value, (list, tuple)):
         items = list(value)
     else:
         items = [value]
-    example = (
-        f"as {key}=[torch.linear(start_factor=0.1,total_iters=5),"
-        "torch.cosine(T_max=95)]"
-    )
     if not items:
         raise InputError(f"schedule {name!r}: {key} needs a schedule, {example}.")
     out = []
@@ -1532,8 +1537,20 @@ def _schedule_list(name: str, key: str, value: Any) -> tuple[LrSchedule, ...]:
                         f"closing parenthesis: {example}."
                     )
                 text = f"{called.group(1)}:{text[called.end() : -1]}"
+            elif "=" in text and ":" not in text:
+                raise InputError(
+                    f"schedule {name!r}: {key} has {text!r} outside a schedule's "
+                    "parentheses: write each schedule as NAME(KEY=VALUE,...), "
+                    f"{example}."
+                )
             item = text
-        sub = lr_schedule(item)
+        try:
+            sub = lr_schedule(item)
+        except InputError as e:
+            raise InputError(
+                f"schedule {name!r}, in its {key}: {str(e).rstrip('.')} (in the "
+                "brackets, each as NAME(KEY=VALUE,...))."
+            ) from None
         if sub is None:
             raise InputError(f"schedule {name!r}: {key} has an empty schedule.")
         if sub.name not in CHAINABLE:

@@ -80,10 +80,38 @@ def test_swept_rates_are_the_recursions_within_float32_rounding() -> None:
 
 def test_long_runs_keep_the_recursions_rates() -> None:
     """Beyond the epochs of the recursion's own table (``TABLE_EPOCHS``) a
-    composite's rates are still the recursion's: the same at every epoch both
-    have."""
-    case = next(c for c in CASES if c["schedule"]["name"] == "torch.sequential")
-    schedule = schedule_of(case)
-    assert schedule.same_rates(30, 200_000)
-    long = schedule.rates_at(case["lr"], np.arange(30), 1, 200_000)
-    assert long.tolist() == np.float32(case["rates"]).astype(np.float64).tolist()
+    composite's rates are still the recursion's, PyTorch's doubles in the lr
+    column, so a rerun for more epochs keeps them; ConstantLR's too."""
+    for name in ("torch.sequential", "torch.chained", "torch.constant"):
+        case = next(c for c in CASES if c["schedule"]["name"] == name)
+        schedule = schedule_of(case)
+        assert schedule.same_rates(30, 200_000)
+        long = schedule.rates_at(case["lr"], np.arange(30), 1, 200_000)
+        assert long.tolist() == case["rates"], name
+        # and the run's rates, cast to float32, are the same numbers
+        rate = schedule.rate_fn(case["lr"], 1, 200_000, np.float32)
+        used = [float(rate(jnp.int32(e))) for e in range(30)]
+        assert used == np.float32(case["rates"]).astype(np.float64).tolist()
+
+
+def test_a_lambda_is_called_only_where_pytorch_calls_it() -> None:
+    """MultiplicativeLR never calls its lambda at epoch 0 (its constructor's step
+    keeps the rate), so 1/epoch runs, alone and chained, as in PyTorch; a lambda
+    in a sequence whose milestone lies beyond the run is never called."""
+    alone = lr_schedule("torch.multiplicative:lr_lambda=1/epoch")
+    chained = lr_schedule(
+        "torch.chained:schedulers=[torch.multiplicative(lr_lambda=1/epoch)]"
+    )
+    assert alone is not None and chained is not None
+    want = [1.0, 1.0, 0.5, 0.5 / 3]
+    assert alone.epoch_rates(1.0, 4) == want == chained.epoch_rates(1.0, 4)
+    alone.check(4, 1)
+    later = lr_schedule(
+        "torch.sequential:schedulers=[torch.exponential(gamma=0.5),"
+        "torch.lambda(lr_lambda=log(epoch - 1))],milestones=[10]"
+    )
+    assert later is not None
+    later.check(5, 1)
+    assert later.epoch_rates(1.0, 5) == [1.0, 0.5, 0.25, 0.125, 0.0625]
+    with pytest.raises(ValueError, match="fails .math domain error. at epoch 0"):
+        later.check(12, 1)

@@ -417,18 +417,10 @@ class LrSchedule:
         """LambdaLR's or MultiplicativeLR's ``lr_lambda`` at ``epochs``: a
         range, in Python floats as the lambda computes them, or an array, by
         NumPy at once. Raises ValueError where it is not a number >= 0."""
-        _, factor = expr.host(str(self.params["lr_lambda"]), what=self.name)
         if isinstance(epochs, range):
-            out = []
-            for e in epochs:
-                try:
-                    value = factor({"epoch": e})
-                except (ArithmeticError, ValueError) as err:
-                    raise ValueError(self._bad_factor(e, f"fails ({err})")) from None
-                if not isinstance(value, int | float) or not value >= 0:
-                    raise ValueError(self._bad_factor(e, f"gives {value}"))
-                out.append(float(value))
-            return out
+            at_epoch = self.factor_fn()
+            return [at_epoch(e) for e in epochs]
+        _, factor = expr.host(str(self.params["lr_lambda"]), what=self.name)
         with np.errstate(all="ignore"):
             values = np.asarray(
                 factor({"epoch": np.asarray(epochs, np.int64)}), np.float64
@@ -438,6 +430,22 @@ class LrSchedule:
             at = int(np.flatnonzero(bad)[0])
             raise ValueError(self._bad_factor(int(epochs[at]), f"gives {values[at]}"))
         return np.broadcast_to(values, np.shape(epochs))
+
+    def factor_fn(self) -> Callable[[int], float]:
+        """``lr_lambda`` as a function of one epoch, in Python floats as the
+        lambda computes it; raises ValueError where it is not a number >= 0."""
+        _, factor = expr.host(str(self.params["lr_lambda"]), what=self.name)
+
+        def checked(e: int) -> float:
+            try:
+                value = factor({"epoch": e})
+            except (ArithmeticError, ValueError) as err:
+                raise ValueError(self._bad_factor(e, f"fails ({err})")) from None
+            if not isinstance(value, int | float) or not value >= 0:
+                raise ValueError(self._bad_factor(e, f"gives {value}"))
+            return float(value)
+
+        return checked
 
     def _bad_factor(self, epoch: int, what: str) -> str:
         return (
@@ -450,12 +458,11 @@ class LrSchedule:
         p = self.params
         if self.name in COMPOSITES or self.name == "torch.constant":
             return _stepped_rates(self, float(lr), n_epochs)
-        if self.name in LAMBDAS:  # base_lr * f(e), or the last rate * f(e)
-            factors = self.factors(range(n_epochs))
-            if self.name == "torch.lambda":
-                return [float(lr) * f for f in factors]
+        if self.name == "torch.lambda":  # base_lr * f(e)
+            return [float(lr) * f for f in self.factors(range(n_epochs))]
+        if self.name == "torch.multiplicative":  # the last rate * f(e), from 1
             lambda_rates = [float(lr)]
-            for f in factors[1:]:
+            for f in self.factors(range(1, n_epochs)):
                 lambda_rates.append(lambda_rates[-1] * f)
             return lambda_rates
         if self.name in CLOSED_FORMS:  # each rate anew from the step, in doubles
@@ -673,7 +680,9 @@ class LrSchedule:
             total = total or count
             self._onecycle(1.0, min(count + 1, total + 1), False, total)
         if self.name in LAMBDAS and count <= MOST_TABLED:
-            self.factors(range(count) if count <= TABLE_EPOCHS else np.arange(count))
+            first = 1 if self.name == "torch.multiplicative" else 0
+            every = range(first, count)
+            self.factors(every if count <= TABLE_EPOCHS else np.arange(first, count))
         if self.name in COMPOSITES:
             if count > MOST_TABLED:
                 raise ValueError(
@@ -802,7 +811,11 @@ class LrSchedule:
         batches with ``by_batch``) take the same rates at the ones both have: not
         where one is within ``TABLE_EPOCHS`` (PyTorch's recursion) and the other
         beyond (tables within two ulps of it)."""
-        if not self.per_epoch or self.name in COMPOSITES:
+        if (
+            not self.per_epoch
+            or self.name in COMPOSITES
+            or self.name == "torch.constant"
+        ):
             return True  # Keras's, or the recursion's at any length
         if self.name == "torch.onecycle" and not self.params["total_steps"]:
             return epochs == other  # it spans the run: another length, other rates
@@ -858,13 +871,21 @@ class LrSchedule:
             if fixed:
                 table = np.asarray(_epoch_rates(self, float(lr), span)).astype(dt)
                 return lambda xp, epoch: xp.asarray(table)[xp.minimum(epoch, span - 1)]
+            # in double precision where JAX computes in it (a float64 run): an
+            # eta_min above the rate cancels much of a + b lr, and in float32
+            # digits are lost (23 ulps at worst in the reviewed case)
+            wide = np.result_type(dt, jnp.asarray(0.0).dtype)
             at_0 = np.asarray(_epoch_rates(self, 0.0, span))
-            per_lr = (np.asarray(_epoch_rates(self, 1.0, span)) - at_0).astype(dt)
-            offset = at_0.astype(dt)
+            per_lr = (np.asarray(_epoch_rates(self, 1.0, span)) - at_0).astype(wide)
+            offset = at_0.astype(wide)
 
             def affine(xp: Any, epoch: Any) -> Any:
                 at = xp.minimum(epoch, span - 1)
-                return xp.asarray(offset)[at] + lr * xp.asarray(per_lr)[at]
+                rate = (
+                    xp.asarray(offset)[at]
+                    + xp.asarray(lr, wide) * xp.asarray(per_lr)[at]
+                )
+                return rate.astype(dt)
 
             return affine
         if self.name == "torch.onecycle":  # its rates are proportional to lr
@@ -879,9 +900,11 @@ class LrSchedule:
             share = (self._closed(1.0 + base, n_epochs, False) - base).astype(dt)
             return lambda xp, epoch: base + (lr - base) * xp.asarray(share)[epoch]
         if self.name in LAMBDAS:  # lr times each epoch's factor, or their product
-            factors = self.factors(np.arange(n_epochs))
-            if self.name == "torch.multiplicative":
-                factors = np.cumprod(np.concatenate([[1.0], factors[1:]]))
+            if self.name == "torch.multiplicative":  # its lambda from epoch 1
+                later = self.factors(np.arange(1, n_epochs))
+                factors = np.cumprod(np.concatenate([[1.0], later]))
+            else:
+                factors = self.factors(np.arange(n_epochs))
             lambda_table = ((lr if fixed else 1.0) * factors).astype(dt)
             return lambda xp, epoch: (
                 xp.asarray(lambda_table)[epoch] * (1 if fixed else lr)
@@ -953,16 +976,20 @@ class LrSchedule:
             per_epoch = self.unit(per_epoch)
             n_epochs = max(1, -(-n_steps // per_epoch))
             epochs = np.minimum(counts // per_epoch, n_epochs - 1)
-            if n_epochs > TABLE_EPOCHS:  # as rate_fn computes them
+            if self.name == "torch.constant":  # one change, at total_iters
+                span = min(n_epochs, int(self.params["total_iters"]) + 1)
+                constant = np.asarray(self.epoch_rates(lr, span), np.float64)
+                return constant[np.minimum(epochs, span - 1)]
+            if n_epochs > TABLE_EPOCHS and self.name not in COMPOSITES:
+                # as rate_fn computes them (a composite's: its recursion's)
                 return np.asarray(
                     self._long(lr, n_epochs, dtype)(np, epochs), np.float64
                 )
             table = np.asarray(self.epoch_rates(lr, n_epochs), np.float64)
             return table[epochs]
-        top = int(counts.max(initial=0)) + 1
-        if top <= MOST_TABLED:
-            table = _keras_rates(self, float(lr), top, np.dtype(dtype).name)
-            return table[counts].astype(np.float64)
+        if n_steps <= MOST_TABLED:  # the table rate_fn reads, the run's
+            table = _keras_rates(self, float(lr), max(1, n_steps), "float32")
+            return table[np.minimum(counts, len(table) - 1)].astype(np.float64)
         values = self.keras_rate(lr, jnp.asarray(counts), jnp.float32)
         return np.asarray(values, np.float64)
 
@@ -1019,11 +1046,12 @@ class _Stepper:
     SequentialLR takes at a milestone (``_update_lr(0)``; get_lr for the two
     lambdas, which have none). Python floats, operation for operation."""
 
-    def __init__(self, schedule: LrSchedule, base: float, n_epochs: int) -> None:
+    def __init__(self, schedule: LrSchedule, base: float) -> None:
         self.name, self.p, self.base = schedule.name, schedule.params, base
-        self.factor: list[float] = []
+        # a lambda's factor at an epoch, computed where PyTorch calls it
+        self.factor: Callable[[int], float] = lambda e: 1.0
         if schedule.name in LAMBDAS:
-            self.factor = schedule.factors(range(max(1, n_epochs)))
+            self.factor = functools.lru_cache(maxsize=None)(schedule.factor_fn())
         self.hits = Counter(self.p.get("milestones", ()))
 
     def get_lr(self, current: float, e: int, initial: bool = False) -> float:
@@ -1068,9 +1096,9 @@ class _Stepper:
                 1 + math.cos(math.pi * (e - 1) / t_max)
             ) * (current - eta_min) + eta_min
         if name == "torch.lambda":
-            return base * self.factor[e]
+            return base * self.factor(e)
         if name == "torch.multiplicative":
-            return current if initial else current * self.factor[e]
+            return current if initial else current * self.factor(e)
         raise ValueError(f"{name} does not step in a composite schedule")
 
     def restart(self, current: float) -> float:
@@ -1094,8 +1122,8 @@ class _Stepper:
             t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
             return eta_min + (base - eta_min) * (1 + math.cos(math.pi * 0 / t_max)) / 2
         if name == "torch.lambda":
-            return base * self.factor[0]
-        return current * self.factor[0]  # MultiplicativeLR's get_lr
+            return base * self.factor(0)
+        return current * self.factor(0)  # MultiplicativeLR's get_lr
 
 
 def _stepped_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> list[float]:
@@ -1107,14 +1135,14 @@ def _stepped_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> list[float
     each epoch every schedule's step in turn."""
     n_epochs = max(1, n_epochs)
     if schedule.name == "torch.constant":
-        only = _Stepper(schedule, lr, n_epochs)
+        only = _Stepper(schedule, lr)
         rates = [only.get_lr(lr, 0, initial=True)]
         for e in range(1, n_epochs):
             rates.append(only.get_lr(rates[-1], e))
         return rates
     subs: tuple[LrSchedule, ...] = schedule.params["schedulers"]
     if schedule.name == "torch.chained":
-        chain = [_Stepper(s, lr, n_epochs) for s in subs]
+        chain = [_Stepper(s, lr) for s in subs]
         current = lr
         for stepper in chain:
             current = stepper.get_lr(current, 0, initial=True)
@@ -1126,7 +1154,7 @@ def _stepped_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> list[float
         return rates
     marks = list(schedule.params["milestones"])
     starts = [0, *marks]
-    steps = [_Stepper(s, lr, n_epochs - a) for s, a in zip(subs, starts, strict=True)]
+    steps = [_Stepper(s, lr) for s in subs]
     rates = [steps[0].get_lr(lr, 0, initial=True)]
     for e in range(1, n_epochs):
         at = bisect.bisect_right(marks, e)
