@@ -253,3 +253,22 @@ def test_a_run_that_ends_above_its_start_is_flagged(
     )
     assert code == 0
     assert "warning: the loss ended above where it started" in out
+
+
+def test_schedules_lists_every_schedule_with_its_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gradtrace.core.schedules import SCHEDULES
+
+    code, out, _ = run_cli(["schedules"], capsys)
+    assert code == 0
+    for name in SCHEDULES:
+        assert name in out
+    assert "step_size: needed" in out and "gamma: 0.1" in out
+    assert "start_factor: 0.333333" in out and "by_batch: false" in out
+    assert "SequentialLR:" in out and "ChainedScheduler:" in out
+    assert "optimizer.iterations" in out
+    code, out, _ = run_cli(["schedules", "--framework", "keras"], capsys)
+    assert code == 0 and "keras.piecewise" in out and "torch.step" not in out
+    code, _, err = run_cli(["schedules", "--framework", "jax"], capsys)
+    assert code == 2 and "Invalid value for '--framework'" in err

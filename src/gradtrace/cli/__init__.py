@@ -31,6 +31,7 @@ from gradtrace.cli.runs import (
     resume,
     show,
 )
+from gradtrace.cli.schedules import schedules
 from gradtrace.cli.sweep import lr_find, sweep
 from gradtrace.cli.understand import diagnose, explain
 from gradtrace.errors import COMMAND_LINE, INTERRUPTED, GradtraceError
@@ -77,6 +78,7 @@ def cli() -> None:
     gradtrace resume RUN       continue an interrupted or checkpointed run
     gradtrace data line ...    synthetic data with known truth
     gradtrace models           every built-in model and its parameters
+    gradtrace schedules        every learning-rate schedule and its parameters
     gradtrace demo [NAME]      the seeds' training loops, reproduced
 
     RUN is a run's folder, its name as gradtrace ls lists it, or latest (the run
@@ -104,6 +106,7 @@ for command in (
     resume,
     data,
     models,
+    schedules,
     demo,
 ):
     cli.add_command(command)
