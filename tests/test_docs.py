@@ -31,7 +31,7 @@ def test_the_help_and_readme_name_every_model_and_schedule() -> None:
     """--model's and --lr-schedule's help and the README list what the catalogs
     hold (a newcomer found negative-binomial in `gradtrace models` only)."""
     from gradtrace.core.catalog import MODELS
-    from gradtrace.core.schedules import SCHEDULES
+    from gradtrace.core.presets import SCHEDULES
 
     cli = (ROOT / "docs" / "cli.md").read_text()
     fit = cli[cli.index("## gradtrace fit") :]

@@ -258,7 +258,7 @@ def test_a_run_that_ends_above_its_start_is_flagged(
 def test_schedules_lists_every_schedule_with_its_defaults(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from gradtrace.core.schedules import SCHEDULES
+    from gradtrace.core.presets import SCHEDULES
 
     code, out, _ = run_cli(["schedules"], capsys)
     assert code == 0

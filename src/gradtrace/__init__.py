@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.core.custom import Distribution, Model
     from gradtrace.core.losses import Loss
     from gradtrace.core.optimizers import PRESETS as OPTIMIZERS
-    from gradtrace.core.schedules import SCHEDULES
+    from gradtrace.core.presets import SCHEDULES
     from gradtrace.data import DATASETS
     from gradtrace.diagnosing import diagnose
     from gradtrace.errors import GradtraceError, InputError, RunFolderError
@@ -81,7 +81,7 @@ _LAZY = {
     "Distribution": ("gradtrace.core.custom", "Distribution"),
     "Loss": ("gradtrace.core.losses", "Loss"),
     "OPTIMIZERS": ("gradtrace.core.optimizers", "PRESETS"),
-    "SCHEDULES": ("gradtrace.core.schedules", "SCHEDULES"),
+    "SCHEDULES": ("gradtrace.core.presets", "SCHEDULES"),
     "CLIPS": ("gradtrace.core.clipping", "CLIPS"),
     "DATASETS": ("gradtrace.data", "DATASETS"),
     "GradtraceError": ("gradtrace.errors", "GradtraceError"),

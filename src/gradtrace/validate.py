@@ -25,12 +25,12 @@ from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, par
 from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import ALIASES, CYCLED, PRESETS, RANGES, OptimizerSpec
+from gradtrace.core.presets import SCHEDULES
 from gradtrace.core.schedules import (
     CHAINABLE,
     EXPRESSIONS,
     NESTED,
     NUMBER_LISTS,
-    SCHEDULES,
     STEP_LISTS,
     LrSchedule,
 )

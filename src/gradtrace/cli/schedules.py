@@ -28,7 +28,7 @@ def schedules(framework: str) -> None:
     from rich.table import Table
 
     from gradtrace.cli._report import Console
-    from gradtrace.core.schedules import SCHEDULES
+    from gradtrace.core.presets import SCHEDULES
 
     table = Table(title="gradtrace schedules", show_lines=False)
     table.add_column("schedule", no_wrap=True)

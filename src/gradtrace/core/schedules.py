@@ -16,7 +16,6 @@ saved run says exactly which rates it used.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import math
 from collections import Counter
@@ -29,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradtrace.core import expr
+from gradtrace.core.composites import stepped_rates
+from gradtrace.core.presets import SCHEDULES
 
 Value = (
     float
@@ -40,214 +41,6 @@ Value = (
     | tuple["LrSchedule", ...]
 )
 
-
-@dataclass(frozen=True)
-class SchedulePreset:
-    """A named schedule: its parameters' defaults (None: required), whether it is
-    PyTorch's (a recursion, stepped once an epoch or with ``by_batch`` once a
-    batch) or Keras's (a function of the step count), and a description."""
-
-    name: str
-    defaults: dict[str, Value | None]
-    per_epoch: bool
-    doc: str
-
-
-SCHEDULES: dict[str, SchedulePreset] = {
-    s.name: s
-    for s in [
-        SchedulePreset(
-            "torch.step",
-            {"step_size": None, "gamma": 0.1, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.StepLR: the rate times gamma every "
-            "step_size epochs (or batches, by_batch=true)",
-        ),
-        SchedulePreset(
-            "torch.exponential",
-            {"gamma": None, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.ExponentialLR: the rate times gamma every epoch",
-        ),
-        SchedulePreset(
-            "torch.cosine",
-            {"T_max": None, "eta_min": 0.0, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.CosineAnnealingLR: half a cosine from the "
-            "rate down to eta_min over T_max epochs",
-        ),
-        SchedulePreset(
-            "torch.multistep",
-            {"milestones": None, "gamma": 0.1, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.MultiStepLR: the rate times gamma at each "
-            "milestone epoch, milestones=[30,80]",
-        ),
-        SchedulePreset(
-            "torch.linear",
-            {
-                "start_factor": 1 / 3,
-                "end_factor": 1.0,
-                "total_iters": 5,
-                "by_batch": False,
-            },
-            True,
-            "torch.optim.lr_scheduler.LinearLR: the rate times start_factor, "
-            "growing linearly to end_factor over total_iters epochs (a warm-up)",
-        ),
-        SchedulePreset(
-            "torch.polynomial",
-            {"total_iters": 5, "power": 1.0, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.PolynomialLR: the rate times "
-            "(1 - epoch/total_iters) ** power, 0 from total_iters epochs on",
-        ),
-        SchedulePreset(
-            "torch.cosine_restarts",
-            {"T_0": None, "T_mult": 1, "eta_min": 0.0, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts: half a cosine "
-            "from the rate down to eta_min over T_0 epochs, then again from the "
-            "rate, each cycle T_mult times longer",
-        ),
-        SchedulePreset(
-            "torch.lambda",
-            {"lr_lambda": None, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.LambdaLR: the rate times lr_lambda, an "
-            "expression in epoch (the scheduler's count from 0), such as "
-            "0.95**epoch, or minimum(1, (epoch + 1) / 5) for a warm-up",
-        ),
-        SchedulePreset(
-            "torch.multiplicative",
-            {"lr_lambda": None, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.MultiplicativeLR: each epoch's rate the "
-            "last one's times lr_lambda, an expression in epoch (from 1)",
-        ),
-        SchedulePreset(
-            "torch.constant",
-            {"factor": 1 / 3, "total_iters": 5, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.ConstantLR: the rate times factor for the "
-            "first total_iters epochs, then the rate",
-        ),
-        SchedulePreset(
-            "torch.sequential",
-            {"schedulers": None, "milestones": None, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.SequentialLR: one schedule after another, "
-            "each from the rate anew at its milestone epoch, "
-            "schedulers=[torch.linear(start_factor=0.1,total_iters=5),"
-            "torch.cosine(T_max=95)],milestones=[5] for a warm-up and a cosine",
-        ),
-        SchedulePreset(
-            "torch.chained",
-            {"schedulers": None, "by_batch": False},
-            True,
-            "torch.optim.lr_scheduler.ChainedScheduler: every schedule stepped "
-            "each epoch, one after the other, each changing the rate the last "
-            "left, schedulers=[torch.constant(factor=0.1,total_iters=2),"
-            "torch.exponential(gamma=0.9)]",
-        ),
-        SchedulePreset(
-            "torch.onecycle",
-            {
-                "total_steps": 0,
-                "pct_start": 0.3,
-                "anneal_strategy": "cos",
-                "cycle_momentum": True,
-                "base_momentum": 0.85,
-                "max_momentum": 0.95,
-                "div_factor": 25.0,
-                "final_div_factor": 1e4,
-                "three_phase": False,
-            },
-            True,
-            "torch.optim.lr_scheduler.OneCycleLR, stepped after each batch: the "
-            "rate climbs from lr/div_factor to lr (its max_lr) over pct_start of "
-            "the steps and anneals to lr/div_factor/final_div_factor; the "
-            "momentum (beta1) cycles the other way, max_momentum to base_momentum "
-            "and back (cycle_momentum=false: left alone); total_steps: the run's",
-        ),
-        SchedulePreset(
-            "torch.cyclic",
-            {
-                "base_lr": None,
-                "step_size_up": 2000,
-                "step_size_down": 0,
-                "mode": "triangular",
-                "gamma": 1.0,
-                "cycle_momentum": True,
-                "base_momentum": 0.8,
-                "max_momentum": 0.9,
-            },
-            True,
-            "torch.optim.lr_scheduler.CyclicLR, stepped after each batch: the rate "
-            "climbs from base_lr to lr (its max_lr) over step_size_up steps and back "
-            "over step_size_down (0: as many), each cycle's height scaled by mode "
-            "(triangular: alike; triangular2: halved each cycle; exp_range: "
-            "gamma**step); the momentum (beta1) cycles the other way, unless "
-            "cycle_momentum=false",
-        ),
-        SchedulePreset(
-            "keras.exponential",
-            {"decay_steps": None, "decay_rate": None, "staircase": False},
-            False,
-            "keras.optimizers.schedules.ExponentialDecay: "
-            "lr * decay_rate ** (step / decay_steps)",
-        ),
-        SchedulePreset(
-            "keras.inverse_time",
-            {"decay_steps": None, "decay_rate": None, "staircase": False},
-            False,
-            "keras.optimizers.schedules.InverseTimeDecay: "
-            "lr / (1 + decay_rate * step / decay_steps)",
-        ),
-        SchedulePreset(
-            "keras.cosine",
-            {
-                "decay_steps": None,
-                "alpha": 0.0,
-                "warmup_steps": 0,
-                "warmup_target": 0.0,
-            },
-            False,
-            "keras.optimizers.schedules.CosineDecay: half a cosine from lr down to "
-            "alpha * lr over decay_steps steps; with warmup_steps, first a line "
-            "from lr up to warmup_target, and the cosine from there",
-        ),
-        SchedulePreset(
-            "keras.cosine_restarts",
-            {"first_decay_steps": None, "t_mul": 2.0, "m_mul": 1.0, "alpha": 0.0},
-            False,
-            "keras.optimizers.schedules.CosineDecayRestarts: half a cosine from lr "
-            "down to alpha * lr over first_decay_steps steps, then again from "
-            "m_mul times the last height, each cycle t_mul times longer",
-        ),
-        SchedulePreset(
-            "keras.polynomial",
-            {
-                "decay_steps": None,
-                "end_learning_rate": 0.0001,
-                "power": 1.0,
-                "cycle": False,
-            },
-            False,
-            "keras.optimizers.schedules.PolynomialDecay: from lr to "
-            "end_learning_rate over decay_steps steps, as (1 - step/decay_steps) "
-            "** power (a line at power 1); cycle: again over each multiple",
-        ),
-        SchedulePreset(
-            "keras.piecewise",
-            {"boundaries": None, "values": None},
-            False,
-            "keras.optimizers.schedules.PiecewiseConstantDecay: the rate values[0] "
-            "up to step boundaries[0], values[1] up to boundaries[1], ...: the "
-            "rates themselves (--lr is values[0])",
-        ),
-    ]
-}
 
 #: Epochs up to which a PyTorch schedule's rates are its recursion's, a table of
 #: one rate an epoch in the compiled program; beyond (a long full-batch run, an
@@ -457,7 +250,7 @@ class LrSchedule:
     def _recursion(self, lr: float, n_epochs: int) -> list[float]:
         p = self.params
         if self.name in COMPOSITES or self.name == "torch.constant":
-            return _stepped_rates(self, float(lr), n_epochs)
+            return stepped_rates(self, float(lr), n_epochs)
         if self.name == "torch.lambda":  # base_lr * f(e)
             return [float(lr) * f for f in self.factors(range(n_epochs))]
         if self.name == "torch.multiplicative":  # the last rate * f(e), from 1
@@ -1037,132 +830,6 @@ def _epoch_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> tuple[float,
     """``LrSchedule.epoch_rates``, computed once for a run (each part of a long
     run's trace asks again)."""
     return tuple(schedule._recursion(lr, n_epochs))
-
-
-class _Stepper:
-    """One of PyTorch's chainable schedulers (``CHAINABLE``) as it steps the rate
-    the optimizer holds: ``get_lr`` at its own count ``e`` (``initial``: the step
-    its constructor takes), and ``restart``, its closed form at count 0, which
-    SequentialLR takes at a milestone (``_update_lr(0)``; get_lr for the two
-    lambdas, which have none). Python floats, operation for operation."""
-
-    def __init__(self, schedule: LrSchedule, base: float) -> None:
-        self.name, self.p, self.base = schedule.name, schedule.params, base
-        # a lambda's factor at an epoch, computed where PyTorch calls it
-        self.factor: Callable[[int], float] = lambda e: 1.0
-        if schedule.name in LAMBDAS:
-            self.factor = functools.lru_cache(maxsize=None)(schedule.factor_fn())
-        self.hits = Counter(self.p.get("milestones", ()))
-
-    def get_lr(self, current: float, e: int, initial: bool = False) -> float:
-        name, p, base = self.name, self.p, self.base
-        if name == "torch.constant":
-            factor, total = float(p["factor"]), int(p["total_iters"])
-            if e == 0:
-                return current * factor
-            return current if e != total else current * (1.0 / factor)
-        if name == "torch.linear":
-            start, end = float(p["start_factor"]), float(p["end_factor"])
-            total = int(p["total_iters"])
-            if e == 0:
-                return current * start
-            if initial or e > total:
-                return current
-            return current * (
-                1.0 + (end - start) / (total * start + (e - 1) * (end - start))
-            )
-        if name == "torch.step":
-            if e == 0 or e % int(p["step_size"]) != 0:
-                return current
-            return current * float(p["gamma"])
-        if name == "torch.multistep":
-            if e not in self.hits:
-                return current
-            return current * float(p["gamma"]) ** self.hits[e]
-        if name == "torch.exponential":
-            return current if initial else current * float(p["gamma"])
-        if name == "torch.polynomial":
-            total, power = int(p["total_iters"]), float(p["power"])
-            if initial or e > total:
-                return current
-            return current * ((1.0 - e / total) / (1.0 - (e - 1) / total)) ** power
-        if name == "torch.cosine":
-            t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
-            if initial:
-                return current
-            if (e - 1 - t_max) % (2 * t_max) == 0:
-                return current + (base - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
-            return (1 + math.cos(math.pi * e / t_max)) / (
-                1 + math.cos(math.pi * (e - 1) / t_max)
-            ) * (current - eta_min) + eta_min
-        if name == "torch.lambda":
-            return base * self.factor(e)
-        if name == "torch.multiplicative":
-            return current if initial else current * self.factor(e)
-        raise ValueError(f"{name} does not step in a composite schedule")
-
-    def restart(self, current: float) -> float:
-        name, p, base = self.name, self.p, self.base
-        if name == "torch.constant":
-            factor, total = float(p["factor"]), int(p["total_iters"])
-            return base * (factor + (0 >= total) * (1 - factor))
-        if name == "torch.linear":
-            start, end = float(p["start_factor"]), float(p["end_factor"])
-            total = int(p["total_iters"])
-            return base * (start + (end - start) * min(total, 0) / total)
-        if name in ("torch.step", "torch.exponential"):
-            return base * float(p["gamma"]) ** 0
-        if name == "torch.multistep":
-            marks = sorted(self.hits.elements())
-            return base * float(p["gamma"]) ** bisect.bisect_right(marks, 0)
-        if name == "torch.polynomial":
-            total, power = int(p["total_iters"]), float(p["power"])
-            return base * (1.0 - min(total, 0) / total) ** power
-        if name == "torch.cosine":
-            t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
-            return eta_min + (base - eta_min) * (1 + math.cos(math.pi * 0 / t_max)) / 2
-        if name == "torch.lambda":
-            return base * self.factor(0)
-        return current * self.factor(0)  # MultiplicativeLR's get_lr
-
-
-def _stepped_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> list[float]:
-    """The rates of ConstantLR, SequentialLR or ChainedScheduler at scheduler
-    steps 0..n_epochs-1, as PyTorch steps them. SequentialLR sets the rate back
-    to lr, takes its first schedule's first step, and at each milestone the next
-    schedule's closed form at its count 0, then its steps from there;
-    ChainedScheduler takes each schedule's first step (their constructors'), then
-    each epoch every schedule's step in turn."""
-    n_epochs = max(1, n_epochs)
-    if schedule.name == "torch.constant":
-        only = _Stepper(schedule, lr)
-        rates = [only.get_lr(lr, 0, initial=True)]
-        for e in range(1, n_epochs):
-            rates.append(only.get_lr(rates[-1], e))
-        return rates
-    subs: tuple[LrSchedule, ...] = schedule.params["schedulers"]
-    if schedule.name == "torch.chained":
-        chain = [_Stepper(s, lr) for s in subs]
-        current = lr
-        for stepper in chain:
-            current = stepper.get_lr(current, 0, initial=True)
-        rates = [current]
-        for e in range(1, n_epochs):
-            for stepper in chain:
-                current = stepper.get_lr(current, e)
-            rates.append(current)
-        return rates
-    marks = list(schedule.params["milestones"])
-    starts = [0, *marks]
-    steps = [_Stepper(s, lr) for s in subs]
-    rates = [steps[0].get_lr(lr, 0, initial=True)]
-    for e in range(1, n_epochs):
-        at = bisect.bisect_right(marks, e)
-        if at and marks[at - 1] == e:
-            rates.append(steps[at].restart(rates[-1]))
-        else:
-            rates.append(steps[at].get_lr(rates[-1], e - starts[at]))
-    return rates
 
 
 def _from_dict(value: Any) -> LrSchedule:
