@@ -268,6 +268,8 @@ def test_schedules_lists_every_schedule_with_its_defaults(
     assert "start_factor: 0.333333" in out and "by_batch: false" in out
     assert "SequentialLR:" in out and "ChainedScheduler:" in out
     assert "optimizer.iterations" in out
+    # the examples whole, to copy (not folded in the table, brackets kept)
+    assert "  --lr-schedule 'torch.sequential:schedulers=[torch.linear(" in out
     code, out, _ = run_cli(["schedules", "--framework", "keras"], capsys)
     assert code == 0 and "keras.piecewise" in out and "torch.step" not in out
     code, _, err = run_cli(["schedules", "--framework", "jax"], capsys)

@@ -564,7 +564,11 @@ def test_the_command_line_prints_the_rates(
         ("torch.constant:factor=0", "factor is a share of the rate, above 0 up to 1"),
         ("torch.constant:factor=1.5", "divides by it at total_iters), got 1.5"),
         ("torch.sequential:milestones=[3]", "needs schedulers"),
-        (f"torch.sequential:schedulers=[{WARM},{COS}]", "needs milestones"),
+        (
+            f"torch.sequential:schedulers=[{WARM},{COS}]",
+            "needs milestones, the epochs where each schedule after the first takes "
+            "over (1 here): add ,milestones=[5] after",
+        ),
         (
             f"torch.sequential:schedulers=[{WARM},{COS}],milestones=[3,6]",
             "one fewer than the schedules: got 2 schedules and 2 milestones",
@@ -593,6 +597,14 @@ def test_the_command_line_prints_the_rates(
             "has 'gamma=0.5' outside a schedule's parentheses",
         ),
         ("torch.chained:schedulers=[torch.cosine(T_max=4)", "misses a bracket"),
+        (
+            f"torch.sequential:schedulers=[{WARM},{COS},milestones=[3]]",
+            "schedulers misses the ']' that closes it before milestones=",
+        ),
+        (
+            "torch.chained:schedulers=[torch.cosine()]",
+            "needs T_max: give it as torch.cosine(T_max=VALUE).",
+        ),
         (
             "torch.chained:schedulers=[torch.cosin(T_max=4)]",
             "in its schedulers: unknown learning-rate schedule 'torch.cosin'",
@@ -784,3 +796,25 @@ def test_keras_rates_come_from_one_table_for_the_whole_run() -> None:
     rate = schedule.rate_fn(0.1, 1, 100, np.float32)
     assert [float(rate(jnp.int32(c))) for c in range(100)] == whole.tolist()
     assert _keras_rates.cache_info().misses == 1
+
+
+def test_a_schedule_as_the_summary_prints_it_is_taken_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary prints NAME(KEY=VALUE, ...); pasted into --lr-schedule it is
+    the same schedule, and lr-find, which sets the rate itself, says so."""
+    from gradtrace.validate import lr_schedule
+
+    text = f"torch.sequential:schedulers=[{WARM},{COS}],milestones=[3]"
+    schedule = lr_schedule(text)
+    assert schedule is not None
+    assert lr_schedule(str(schedule)) == schedule
+    assert lr_schedule("torch.step(step_size=10, gamma=0.5)") == lr_schedule(
+        "torch.step:step_size=10,gamma=0.5"
+    )
+    with pytest.raises(gradtrace.InputError, match="goes in torch.sequential's"):
+        lr_schedule(["torch.step:step_size=2"])
+    code, _, err = run_cli(
+        ["lr-find", "seed001_line", "--lr-schedule", "torch.step:step_size=2"], capsys
+    )
+    assert code == 2 and "drop --lr-schedule" in err

@@ -1287,10 +1287,12 @@ def _named(what: str, value: Mapping[str, Any], example: str) -> tuple[str, Any]
     return name, given
 
 
-def lr_schedule(value: Any) -> LrSchedule | None:
-    """A learning-rate schedule from its text, ``NAME`` or
-    ``NAME:KEY=VALUE,KEY=VALUE`` (``torch.step:step_size=10,gamma=0.5``), or a
-    dict with ``name`` and its parameters; None for none."""
+def lr_schedule(value: Any, nested: bool = False) -> LrSchedule | None:
+    """A learning-rate schedule from its text, ``NAME``,
+    ``NAME:KEY=VALUE,KEY=VALUE`` (``torch.step:step_size=10,gamma=0.5``) or
+    ``NAME(KEY=VALUE,...)`` (as the run's summary prints it), or a dict with
+    ``name`` and its parameters; None for none. ``nested``: one a composite holds
+    (its examples are written ``NAME(KEY=VALUE)``)."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
     if isinstance(value, LrSchedule):
@@ -1298,7 +1300,11 @@ def lr_schedule(value: Any) -> LrSchedule | None:
     if isinstance(value, Mapping):
         name, given = _named("lr_schedule", value, "{'name': 'torch.step', ...}")
     elif isinstance(value, str):
-        name, _, rest = value.strip().partition(":")
+        text = value.strip()
+        called = re.fullmatch(r"([\w.]+)\s*\((.*)\)", text, re.DOTALL)
+        if called:  # NAME(KEY=VALUE,...), as the summary prints a schedule
+            text = f"{called.group(1)}:{called.group(2)}"
+        name, _, rest = text.partition(":")
         given = {}
         for part in filter(None, (p.strip() for p in _top_level(rest))):
             key, eq, text = part.partition("=")
@@ -1309,9 +1315,16 @@ def lr_schedule(value: Any) -> LrSchedule | None:
                 )
             given[key.strip()] = text.strip()
     else:
+        composite = (
+            " (a list of schedules goes in torch.sequential's or torch.chained's "
+            "schedulers: {'name': 'torch.sequential', 'schedulers': [...], "
+            "'milestones': [5]})"
+            if isinstance(value, (list, tuple))
+            else ""
+        )
         raise InputError(
             f"lr_schedule must be text such as 'torch.step:step_size=10' or a dict, "
-            f"not a {type(value).__name__}."
+            f"not a {type(value).__name__}{composite}."
         )
     name = choice("learning-rate schedule", name.strip(), list(SCHEDULES))
     preset = SCHEDULES[name]
@@ -1436,11 +1449,19 @@ def lr_schedule(value: Any) -> LrSchedule | None:
             f"steps ends: give both, as {name}:warmup_steps=100,warmup_target=0.01."
         )
     missing = [k for k, v in preset.defaults.items() if v is None and k not in params]
+    if missing == ["milestones"] and name == "torch.sequential":
+        count = len(params.get("schedulers", ())) - 1
+        raise InputError(
+            "schedule 'torch.sequential' needs milestones, the epochs where each "
+            f"schedule after the first takes over ({max(count, 1)} here): add "
+            f",milestones=[{','.join(str(5 * (i + 1)) for i in range(max(count, 1)))}]"
+            " after the schedulers' closing bracket."
+        )
     if missing:
         example = ",".join(f"{k}=VALUE" for k in missing)
+        shown = f"{name}({example})" if nested else f"{name}:{example}"
         raise InputError(
-            f"schedule {name!r} needs {', '.join(missing)}: give it as "
-            f"{name}:{example}."
+            f"schedule {name!r} needs {', '.join(missing)}: give it as {shown}."
         )
     return LrSchedule.create(name, **params)
 
@@ -1538,6 +1559,12 @@ def _schedule_list(name: str, key: str, value: Any) -> tuple[LrSchedule, ...]:
                     )
                 text = f"{called.group(1)}:{text[called.end() : -1]}"
             elif "=" in text and ":" not in text:
+                own = text.partition("=")[0].strip()
+                if own in SCHEDULES[name].defaults:
+                    raise InputError(
+                        f"schedule {name!r}: {key} misses the ']' that closes it "
+                        f"before {own}=: {example}."
+                    )
                 raise InputError(
                     f"schedule {name!r}: {key} has {text!r} outside a schedule's "
                     "parentheses: write each schedule as NAME(KEY=VALUE,...), "
@@ -1545,12 +1572,9 @@ def _schedule_list(name: str, key: str, value: Any) -> tuple[LrSchedule, ...]:
                 )
             item = text
         try:
-            sub = lr_schedule(item)
+            sub = lr_schedule(item, nested=True)
         except InputError as e:
-            raise InputError(
-                f"schedule {name!r}, in its {key}: {str(e).rstrip('.')} (in the "
-                "brackets, each as NAME(KEY=VALUE,...))."
-            ) from None
+            raise InputError(f"schedule {name!r}, in its {key}: {e}") from None
         if sub is None:
             raise InputError(f"schedule {name!r}: {key} has an empty schedule.")
         if sub.name not in CHAINABLE:

@@ -24,7 +24,6 @@ def schedules(framework: str) -> None:
     a composite's schedules as NAME(KEY=VALUE,...) in brackets. In Python,
     lr_schedule= takes the same text or a dict with "name".
     """
-    from rich.markup import escape
     from rich.table import Table
 
     from gradtrace.cli._report import Console
@@ -51,19 +50,35 @@ def schedules(framework: str) -> None:
         doc = preset.doc
         for prefix in ("torch.optim.lr_scheduler.", "keras.optimizers.schedules."):
             doc = doc.removeprefix(prefix)
-        table.add_row(name, when, escape("\n".join(params)), escape(doc))
-    console = Console(width=max(Console().width, 100))
+        table.add_row(name, when, "\n".join(params), doc)
+    # text as text (no markup: the brackets are the schedules' own)
+    console = Console(width=max(Console().width, 100), markup=False, soft_wrap=True)
     console.print(table)
     if framework != "keras":
         console.print(
             "* or each batch with by_batch=true, as PyTorch's scheduler.step() "
-            "after each batch."
+            "after each batch (the counts are then batches)."
         )
+        # whole lines, to copy: a table would fold them
+        console.print("A warm-up over 5 epochs, then a cosine over 95 (SequentialLR):")
+        console.print(f"  --lr-schedule '{WARM_COSINE}'")
+        console.print("A factor of 0.1 for 2 epochs and a decay (ChainedScheduler):")
+        console.print(f"  --lr-schedule '{CHAINED}'")
     if framework != "torch":
         console.print(
             "Keras's schedules are functions of the optimizer's step count "
             "(optimizer.iterations)."
         )
+
+
+WARM_COSINE = (
+    "torch.sequential:schedulers=[torch.linear(start_factor=0.1,total_iters=5),"
+    "torch.cosine(T_max=95)],milestones=[5]"
+)
+CHAINED = (
+    "torch.chained:schedulers=[torch.constant(factor=0.1,total_iters=2),"
+    "torch.exponential(gamma=0.9)]"
+)
 
 
 def _shown(value: object) -> str:

@@ -460,6 +460,7 @@ def _its(n: int) -> str:
     show_default=True,
     help="Picture to write (PNG).",
 )
+@click.option("--lr-schedule", "lr_schedule", default=None, hidden=True)
 def lr_find(
     data: str,
     model: str,
@@ -481,6 +482,7 @@ def lr_find(
     compute_dtype: str | None,
     drop_missing: bool,
     out: Path,
+    lr_schedule: str | None,
     **model_extra: Any,
 ) -> None:
     """The learning-rate range test: one run whose rate grows exponentially from
@@ -493,6 +495,11 @@ def lr_find(
     from gradtrace.cli._report import _console
     from gradtrace.lrfind import lr_find as run
 
+    if lr_schedule is not None:  # as fit takes it, but not here: say why
+        raise InputError(
+            "lr-find sets the rate itself, growing from --min to --max: drop "
+            "--lr-schedule (find the starting rate, then schedule it in fit)."
+        )
     if out.suffix.lower() != ".png":
         raise InputError(
             f"-o {str(out)!r}: the picture is a PNG; end the name in .png."

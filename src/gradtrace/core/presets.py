@@ -107,9 +107,8 @@ SCHEDULES: dict[str, SchedulePreset] = {
             {"schedulers": None, "milestones": None, "by_batch": False},
             True,
             "torch.optim.lr_scheduler.SequentialLR: one schedule after another, "
-            "each from the rate anew at its milestone epoch, "
-            "schedulers=[torch.linear(start_factor=0.1,total_iters=5),"
-            "torch.cosine(T_max=95)],milestones=[5] for a warm-up and a cosine",
+            "each from the rate anew at its milestone epoch (a warm-up, then a "
+            "cosine: see below)",
         ),
         SchedulePreset(
             "torch.chained",
@@ -117,8 +116,7 @@ SCHEDULES: dict[str, SchedulePreset] = {
             True,
             "torch.optim.lr_scheduler.ChainedScheduler: every schedule stepped "
             "each epoch, one after the other, each changing the rate the last "
-            "left, schedulers=[torch.constant(factor=0.1,total_iters=2),"
-            "torch.exponential(gamma=0.9)]",
+            "left (see below)",
         ),
         SchedulePreset(
             "torch.onecycle",
