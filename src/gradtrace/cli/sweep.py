@@ -460,7 +460,13 @@ def _its(n: int) -> str:
     show_default=True,
     help="Picture to write (PNG).",
 )
-@click.option("--lr-schedule", "lr_schedule", default=None, hidden=True)
+@click.option(
+    "--lr-schedule",
+    "lr_schedule",
+    default=None,
+    hidden=True,
+    help="Refused, saying why: the range test sets the rate itself.",
+)
 def lr_find(
     data: str,
     model: str,
