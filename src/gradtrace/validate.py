@@ -1301,9 +1301,14 @@ def lr_schedule(value: Any, nested: bool = False) -> LrSchedule | None:
         name, given = _named("lr_schedule", value, "{'name': 'torch.step', ...}")
     elif isinstance(value, str):
         text = value.strip()
-        called = re.fullmatch(r"([\w.]+)\s*\((.*)\)", text, re.DOTALL)
+        called = re.match(r"([\w.]+)\s*\(", text)
         if called:  # NAME(KEY=VALUE,...), as the summary prints a schedule
-            text = f"{called.group(1)}:{called.group(2)}"
+            if not text.endswith(")"):
+                raise InputError(
+                    f"schedule {text!r} misses its closing parenthesis: such as "
+                    "torch.cosine(T_max=95)."
+                )
+            text = f"{called.group(1)}:{text[called.end() : -1]}"
         name, _, rest = text.partition(":")
         given = {}
         for part in filter(None, (p.strip() for p in _top_level(rest))):
@@ -1550,15 +1555,7 @@ def _schedule_list(name: str, key: str, value: Any) -> tuple[LrSchedule, ...]:
     for item in items:
         if isinstance(item, str):
             text = item.strip()
-            called = re.match(r"([\w.]+)\s*\(", text)  # NAME(KEY=VALUE,...)
-            if called:
-                if not text.endswith(")"):
-                    raise InputError(
-                        f"schedule {name!r}: {key} has {text!r}, which misses its "
-                        f"closing parenthesis: {example}."
-                    )
-                text = f"{called.group(1)}:{text[called.end() : -1]}"
-            elif "=" in text and ":" not in text:
+            if "(" not in text and "=" in text and ":" not in text:
                 own = text.partition("=")[0].strip()
                 if own in SCHEDULES[name].defaults:
                     raise InputError(
@@ -1570,7 +1567,6 @@ def _schedule_list(name: str, key: str, value: Any) -> tuple[LrSchedule, ...]:
                     "parentheses: write each schedule as NAME(KEY=VALUE,...), "
                     f"{example}."
                 )
-            item = text
         try:
             sub = lr_schedule(item, nested=True)
         except InputError as e:

@@ -1,5 +1,6 @@
-"""PyTorch's schedulers that hold others, SequentialLR and ChainedScheduler (and
-ConstantLR, which steps the same way), stepped as PyTorch 2.14 steps them.
+"""PyTorch's schedulers that step the rate the optimizer holds (StepLR, LinearLR,
+CosineAnnealingLR, ... and ConstantLR), alone or held by SequentialLR and
+ChainedScheduler, stepped as PyTorch 2.14 steps them.
 
 Each held scheduler is a :class:`Stepper`: its ``get_lr``, which changes the rate
 the optimizer holds (``initial``: the step its constructor takes), and its closed
@@ -108,14 +109,16 @@ class Stepper:
 
 
 def stepped_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> list[float]:
-    """The rates of ConstantLR, SequentialLR or ChainedScheduler at scheduler
-    steps 0..n_epochs-1, as PyTorch steps them. SequentialLR sets the rate back
-    to lr, takes its first schedule's first step, and at each milestone the next
-    schedule's closed form at its count 0, then its steps from there;
-    ChainedScheduler takes each schedule's first step (their constructors'), then
-    each epoch every schedule's step in turn."""
+    """The rates of a PyTorch schedule that steps from the last rate (one of
+    ``CHAINABLE``, or SequentialLR or ChainedScheduler of them) at scheduler
+    steps 0..n_epochs-1, as PyTorch steps them: its constructor's first step, then
+    ``get_lr`` at each count. SequentialLR sets the rate back to lr, takes its
+    first schedule's first step, and at each milestone the next schedule's closed
+    form at its count 0, then its steps from there; ChainedScheduler takes each
+    schedule's first step (their constructors'), then each epoch every schedule's
+    step in turn."""
     n_epochs = max(1, n_epochs)
-    if schedule.name == "torch.constant":
+    if schedule.name not in ("torch.sequential", "torch.chained"):
         only = Stepper(schedule, lr)
         rates = [only.get_lr(lr, 0, initial=True)]
         for e in range(1, n_epochs):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -248,68 +247,10 @@ class LrSchedule:
         )
 
     def _recursion(self, lr: float, n_epochs: int) -> list[float]:
-        p = self.params
-        if self.name in COMPOSITES or self.name == "torch.constant":
-            return stepped_rates(self, float(lr), n_epochs)
-        if self.name == "torch.lambda":  # base_lr * f(e)
-            return [float(lr) * f for f in self.factors(range(n_epochs))]
-        if self.name == "torch.multiplicative":  # the last rate * f(e), from 1
-            lambda_rates = [float(lr)]
-            for f in self.factors(range(1, n_epochs)):
-                lambda_rates.append(lambda_rates[-1] * f)
-            return lambda_rates
         if self.name in CLOSED_FORMS:  # each rate anew from the step, in doubles
             return [float(r) for r in self._closed(float(lr), n_epochs, exact=True)]
-        rates = [float(lr)]
-        if self.name == "torch.linear":  # the constructor's step: lr * start_factor
-            rates = [float(lr) * float(p["start_factor"])]
-        hits = Counter(p.get("milestones", ()))
-        for e in range(1, n_epochs):
-            last = rates[-1]
-            if self.name == "torch.multistep":
-                rates.append(last * float(p["gamma"]) ** hits[e] if e in hits else last)
-            elif self.name == "torch.linear":
-                start, end = float(p["start_factor"]), float(p["end_factor"])
-                total = int(p["total_iters"])
-                if e > total:
-                    rates.append(last)
-                else:
-                    rates.append(
-                        last
-                        * (
-                            1.0
-                            + (end - start) / (total * start + (e - 1) * (end - start))
-                        )
-                    )
-            elif self.name == "torch.polynomial":
-                total, power = int(p["total_iters"]), float(p["power"])
-                if e > total:
-                    rates.append(last)
-                else:
-                    rates.append(
-                        last * ((1.0 - e / total) / (1.0 - (e - 1) / total)) ** power
-                    )
-            elif self.name == "torch.step":
-                step_size = int(p["step_size"])
-                rates.append(last * float(p["gamma"]) if e % step_size == 0 else last)
-            elif self.name == "torch.exponential":
-                rates.append(last * float(p["gamma"]))
-            elif self.name == "torch.cosine":
-                t_max, eta_min = int(p["T_max"]), float(p["eta_min"])
-                if (e - 1 - t_max) % (2 * t_max) == 0:
-                    rates.append(
-                        last + (lr - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
-                    )
-                else:
-                    rates.append(
-                        (1 + math.cos(math.pi * e / t_max))
-                        / (1 + math.cos(math.pi * (e - 1) / t_max))
-                        * (last - eta_min)
-                        + eta_min
-                    )
-            else:
-                raise ValueError(f"{self.name} is not a per-epoch schedule")
-        return rates
+        # each rate from the last, as scheduler.step() calls get_lr
+        return stepped_rates(self, float(lr), n_epochs)
 
     def _closed(self, lr: float, n_epochs: int, exact: bool) -> np.ndarray:
         """The rates of a schedule PyTorch computes from the step alone (no
