@@ -669,10 +669,12 @@ def test_loss_figure_draws_a_scheduled_rate_on_its_own_axis() -> None:
     assert len(rate) == 1 and rate[0].get_yscale() == "log"  # 0.1 -> 5e-5
     (line,) = rate[0].get_lines()
     np.testing.assert_allclose(line.get_ydata(), trace.to_pandas()["lr"].iloc[1:])
-    assert (
-        "learning rate (torch.exponential"
-        in fig.axes[0].get_legend().texts[-1].get_text()
-    )
+    # the legend below the axes, off the rate's curve (which starts at the top)
+    assert fig.axes[0].get_legend() is None
+    assert "learning rate (torch.exponential" in fig.legends[0].texts[-1].get_text()
+    fig.draw_without_rendering()  # its layout
+    below = fig.legends[0].get_window_extent().y1
+    assert below <= fig.axes[0].get_window_extent().y0
     plain = gradtrace.fit("seed001_line", "line", lr=0.1, batch_size=25, epochs=2)
     assert len(plain.plot("loss").axes) == 1
 

@@ -1158,6 +1158,7 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
     ``ax``: a matplotlib axes of yours to draw on (its figure is returned)."""
     frame = trace.to_pandas()
     info = trace.info
+    given = ax
     fig, ax = _figure(7.5, 4.5, ax=ax)
     steps = frame["step"].to_numpy()
     several = info["schedule"]["batches_per_epoch"] > 1
@@ -1244,6 +1245,18 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         rate.set_ylabel("learning rate")
         handles.append(line)
         labels.append(line.get_label())
+        if given is None:
+            # below the axes: inside, the legend would cover the rate's curve,
+            # which starts at its top
+            fig.legend(
+                handles,
+                labels,
+                fontsize=8,
+                loc="outside lower center",
+                ncol=2,
+                frameon=False,
+            )
+            return fig
     ax.legend(handles, labels, fontsize=8)
     return fig
 
