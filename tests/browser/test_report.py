@@ -399,3 +399,34 @@ def test_report_says_each_steps_rate_and_cycled_momentum(page, tmp_path: Path) -
     assert "Learning rate torch.cyclic(base_lr=0.02, step_size_up=4" in header
     assert f"{frame['lr'].iloc[1]:.6g} at step 1" in header
     assert errors == [], errors
+
+
+def test_report_draws_the_rate_a_plateau_took_on_its_own_axis(
+    page, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The loss panel draws each step's rate (orange) on a right axis of its own,
+    log where it spans over a hundredfold, as loss.png does: a plateau's cuts show
+    as steps down the panel; a run without a schedule draws none."""
+    trace = gradtrace.fit(
+        "seed001_line",
+        optimizer="torch.sgd",
+        lr=0.1,
+        batch_size=20,
+        epochs=30,
+        lr_schedule="torch.plateau:patience=0,factor=0.2,threshold=0.2",
+    )
+    rates = trace.to_pandas()["lr"].to_numpy()[1:]
+    assert rates.max() / rates.min() > 100  # cut several times: a log axis
+    _, errors = _open(page, report(trace, tmp_path / "plateau.html"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    orange = (242, 142, 43)
+    top, bottom, height = colour_rows(page, "loss", orange)
+    assert bottom - top > 0.5 * (height - 58), (top, bottom)  # from top to low
+    caption = page.inner_text("#loss-caption")
+    assert "the learning rate each step took (orange, right axis)" in caption
+    assert errors == [], errors
+    plain = gradtrace.fit("seed001_line", lr=0.1, batch_size=20, epochs=3)
+    _open(page, report(plain, tmp_path / "plain.html"))
+    top, bottom, _ = colour_rows(page, "loss", orange)
+    assert top > bottom  # none drawn
+    assert "learning rate" not in page.inner_text("#loss-caption")

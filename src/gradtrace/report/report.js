@@ -343,6 +343,16 @@
   // where it was taken; with several batches an epoch, each batch's loss before
   // its step (grey), as loss.png draws them
   const lossC = document.getElementById("loss"), lossX = lossC.getContext("2d");
+  // a schedule's rates, on an axis of their own at the right (log where they
+  // span over a hundredfold), as loss.png draws them
+  const ratePts = F.filter((f) => f.step > 0 && f.rates && f.rates.lr !== null &&
+    Number.isFinite(f.rates.lr));
+  const rateVals = ratePts.map((f) => f.rates.lr);
+  const rateLog = rateVals.length && Math.min(...rateVals) > 0 &&
+    Math.max(...rateVals) / Math.min(...rateVals) > 100;
+  const rtr = (v) => rateLog ? Math.log10(v) : v;
+  const rateY = rateVals.length ? range(rateVals.map(rtr)) : null;
+  const RIGHT = 66;  // the rate axis's margin
   const pts = F.filter((f) => f.loss !== null && Number.isFinite(f.loss));
   const batchPts = D.batches_per_epoch > 1 ?
     F.filter((f) => f.step > 0 && f.batch_loss !== null && Number.isFinite(f.batch_loss)) : [];
@@ -359,14 +369,45 @@
     "each batch's loss before its step (grey" + (D.frame_every > 1 ? ", one step in " +
       D.frame_every : "") + ") and the loss over all the data after" : "the loss over all the data after") +
     " each step where it was taken (blue" + (sparse ? ", dots" : "") + ")" +
-    (D.optimum_loss !== null && D.optimum_loss !== undefined ? "; the optimum's loss (red, dashed)" : "");
+    (D.optimum_loss !== null && D.optimum_loss !== undefined ? "; the optimum's loss (red, dashed)" : "") +
+    (ratePts.length ? "; the learning rate each step took (orange, right axis)" : "");
   function curve(points, key, sx, sy) {
     lossX.beginPath();
     points.forEach((p, k) => { const v = sy(tr(p[key]));
       k ? lossX.lineTo(sx(p.step), v) : lossX.moveTo(sx(p.step), v); });
     lossX.stroke();
   }
+  // the rate's axis at the right, its ticks and name, and its curve: each step's
+  // rate held until the next drawn step's
+  function drawRate() {
+    const [sx, sy] = scales(lossC, lossR, rateY), x0 = lossC.W - M.r, bottom = lossC.H - M.b;
+    lossX.strokeStyle = "#999"; lossX.lineWidth = 1; lossX.beginPath();
+    lossX.moveTo(x0, M.t); lossX.lineTo(x0, bottom);
+    lossX.fillStyle = "#333"; lossX.font = FONT; lossX.textAlign = "left"; lossX.textBaseline = "middle";
+    const n = Math.max(2, Math.floor((bottom - M.t) / 50));
+    for (const v of rateLog ? logTicks(rateY, n) : ticks(rateY[0], rateY[1], n)) {
+      const at = sy(rtr(v));
+      lossX.moveTo(x0, at); lossX.lineTo(x0 + 5, at); lossX.fillText(tick(v), x0 + 7, at);
+    }
+    lossX.stroke();
+    lossX.save(); lossX.translate(lossC.W - 10, (M.t + bottom) / 2); lossX.rotate(Math.PI / 2);
+    lossX.textAlign = "center"; lossX.fillText("learning rate" + (rateLog ? " (log)" : ""), 0, 0);
+    lossX.restore(); lossX.textAlign = "left"; lossX.textBaseline = "alphabetic";
+    lossX.save(); clipToPlot(lossX, lossC);
+    lossX.strokeStyle = "#f28e2b"; lossX.lineWidth = 1.5; lossX.setLineDash([6, 3, 2, 3]);
+    lossX.beginPath();
+    ratePts.forEach((p, k) => { const v = sy(rtr(p.rates.lr));
+      if (k) { lossX.lineTo(sx(p.step), sy(rtr(ratePts[k - 1].rates.lr))); lossX.lineTo(sx(p.step), v); }
+      else lossX.moveTo(sx(p.step), v); });
+    lossX.lineTo(sx(D.steps), sy(rtr(rateVals[rateVals.length - 1])));
+    lossX.stroke(); lossX.setLineDash([]); lossX.restore();
+  }
   function drawLoss(f) {
+    const right = M.r;
+    if (rateY) M.r = RIGHT;  // room for the rate's axis
+    try { drawLossIn(f); if (rateY) drawRate(); } finally { M.r = right; }
+  }
+  function drawLossIn(f) {
     lossX.clearRect(0, 0, lossC.W, lossC.H);
     const [sx, sy] = scales(lossC, lossR, lossY);
     axes(lossX, lossC, lossR, lossY, "step", "loss" + (useLog ? " (log)" : ""), useLog);
