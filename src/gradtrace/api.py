@@ -278,7 +278,9 @@ def fit(
             as PyTorch's schedulers (once an epoch) or Keras's (every step) compute
             it: ``"torch.step:step_size=10,gamma=0.5"``, or a dict
             ``{"name": "keras.exponential", "decay_steps": 100, "decay_rate":
-            0.9}``. The trace gets an ``lr`` column, the rate each step used.
+            0.9}``; ``"torch.plateau:patience=5"`` or ``"keras.plateau"`` cut it
+            when the epoch's loss stops falling (ReduceLROnPlateau). The trace
+            gets an ``lr`` column, the rate each step used.
         clip: clip the gradients before each update, as PyTorch's
             ``clip_grad_norm_`` (``"torch.norm=1.0"``), Keras's ``clipnorm``
             (``"keras.norm=1.0"``) or the others in ``gradtrace.CLIPS`` do; the
@@ -894,6 +896,7 @@ def plan(
         spec = _piecewise_rate(spec, lr_schedule, config)
     if lr_schedule is not None:
         validate.schedule_fits(lr_schedule, spec, n_steps, per_epoch)
+        notices += validate.schedule_notices(lr_schedule, n_steps, per_epoch)
     spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype)
     # the columns a schedule gives the trace: the rate, and a cycled momentum
     for column, what in (
@@ -1139,11 +1142,19 @@ def _piecewise_rate(
     return spec
 
 
-def with_lr(table: pd.DataFrame, p: Plan) -> pd.DataFrame:
+def with_lr(
+    table: pd.DataFrame, p: Plan, rates: np.ndarray | None = None
+) -> pd.DataFrame:
     """The trace table with its ``lr`` column after ``batch`` (the rate each step's
-    update used; none at step 0), where the run has a learning-rate schedule."""
+    update used; none at step 0), where the run has a learning-rate schedule.
+    ``rates``: those the run decided (a plateau's ``History.rates``), for the
+    table's last rows."""
     schedule = p.spec.schedule
-    if schedule is not None:
+    if schedule is not None and schedule.adaptive:
+        lead = np.full(len(table) - len(rates if rates is not None else ()), np.nan)
+        column = np.concatenate([lead, np.asarray(rates if rates is not None else ())])
+        table.insert(list(table.columns).index("batch") + 1, "lr", column)
+    elif schedule is not None:
         steps = table["step"].to_numpy(np.int64)
         with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):  # as the run's
             dtype = p.spec.rate_dtype
@@ -1315,7 +1326,10 @@ class Parts:
         if self.steps and not len(history.batch_loss):
             self.last = history
             return history
-        part = with_gap(with_lr(self.frames.frame(history), self.p), self.optimum_loss)
+        part = with_gap(
+            with_lr(self.frames.frame(history), self.p, history.rates),
+            self.optimum_loss,
+        )
         self.writer.write(part, diverged=history.diverged_step is not None)
         self.kept.append(self._kept(part))
         self.last, self.tail = history, part.iloc[-1:]
@@ -1547,7 +1561,9 @@ def build_trace(
             {k: v.tolist() for k, v in p.trainable.items()},
             p.problem.metrics,
         )
-        table = with_gap(with_lr(frame, p), reference.get("optimum_loss"))
+        table = with_gap(
+            with_lr(frame, p, history.rates), reference.get("optimum_loss")
+        )
     status = "completed"
     if history.diverged_step is not None:
         status = "diverged"

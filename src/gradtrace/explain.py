@@ -26,6 +26,7 @@ from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import MODELS, kind_of
 from gradtrace.core.losses import param_specs, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
+from gradtrace.core.plateau import PLATEAUS
 from gradtrace.errors import InputError
 from gradtrace.tables import schedule_columns
 from gradtrace.text import fmt
@@ -367,6 +368,23 @@ def _weight_decay(info: dict[str, Any], update: pd.DataFrame, rate_at: float) ->
     )
 
 
+def _plateau_cuts(frame: pd.DataFrame, step: int) -> str:
+    """Where a plateau cut the rate before ``step``: the epochs after which
+    the rate fell (the epoch's loss had stopped falling), or that it has not."""
+    rates = frame["lr"].to_numpy(np.float64)[1 : step + 1]
+    epochs = frame["epoch"].to_numpy()[1 : step + 1]
+    fell = np.flatnonzero(rates[1:] < rates[:-1]) + 1
+    if not len(fell):
+        return " (not cut yet: the epoch's loss kept falling)"
+    after = [str(int(epochs[i]) - 1) for i in fell]
+    shown = ", ".join(after[:-1]) + (" and " if len(after) > 1 else "") + after[-1]
+    times = {1: "once", 2: "twice"}.get(len(after), f"{len(after)} times")
+    return (
+        f" (cut {times}, after epoch{'s' if len(after) > 1 else ''} {shown}, "
+        "where the epoch's loss had stopped falling)"
+    )
+
+
 def _update_table(
     frame: pd.DataFrame,
     info: dict[str, Any],
@@ -377,7 +395,11 @@ def _update_table(
     """Replay the optimizer on the recorded gradients up to ``step`` and show its
     state before and after that step."""
     spec = run_spec(info)
-    tx = spec.build()
+    if spec.schedule is not None and spec.schedule.adaptive:
+        # a plateau's rates were the run's: its updates at the trace's
+        tx = spec.build_at(frame["lr"].to_numpy(np.float64)[1:])
+    else:
+        tx = spec.build()
     dtype = jnp.dtype(info["dtype"])
 
     def tree(row: int, prefix: str = "") -> dict[str, Any]:
@@ -880,6 +902,8 @@ def narration(
         frame = trace.to_pandas()
         this, by = fmt(frame["lr"].iloc[step]), info["lr_schedule"]["name"]
         rate = f"; this step's rate, from {by}: {this}"
+        if by in PLATEAUS:
+            rate += _plateau_cuts(frame, step)
         # OneCycleLR's momentum (beta1), set at each step in place of the given
         cycled = next((c for c in schedule_columns(frame) if c != "lr"), None)
         if cycled is not None:

@@ -254,6 +254,16 @@ def _scheduled_rate(spec: Any, limit: float) -> str:
     """A sentence on where a learning-rate schedule takes the rate against the
     stable ``limit`` (the findings above judge the starting rate)."""
     schedule = spec.schedule
+    if schedule.adaptive:  # only ever lower than the start, judged above
+        start = advice.g(spec.learning_rate)
+        where = "within" if spec.learning_rate < limit else "above"
+        return (
+            f"The schedule {schedule.name} lowers the rate from {start} (times "
+            f"{advice.g(schedule.params['factor'])}) each time the epoch's loss "
+            f"stops falling, so it starts {where} the stable limit "
+            f"{advice.g(limit)} and never climbs; the trace's lr column shows "
+            "where it cut."
+        )
     counts, rates = _schedule_rates(spec)
     said = (
         f"The schedule {schedule.name} takes the rate from {advice.g(rates[0])} at "

@@ -25,6 +25,7 @@ from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, par
 from gradtrace.core.metrics import METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import ALIASES, CYCLED, PRESETS, RANGES, OptimizerSpec
+from gradtrace.core.plateau import PLATEAUS
 from gradtrace.core.presets import SCHEDULES
 from gradtrace.core.schedules import (
     CHAINABLE,
@@ -1380,7 +1381,8 @@ def lr_schedule(value: Any, nested: bool = False) -> LrSchedule | None:
             )
         if key in SCHEDULE_WHOLE and number != int(number):
             raise InputError(
-                f"schedule {name!r}: {key} counts steps: give a whole number, "
+                f"schedule {name!r}: {key} counts "
+                f"{'epochs' if preset.per_epoch else 'steps'}: give a whole number, "
                 f"got {text!r}."
             )
         params[key] = number
@@ -1399,6 +1401,11 @@ def lr_schedule(value: Any, nested: bool = False) -> LrSchedule | None:
             "schedule 'torch.constant': factor is a share of the rate, above 0 up "
             "to 1 (PyTorch takes 0 to 1, and divides by it at total_iters), got "
             f"{params['factor']:g}."
+        )
+    if name in PLATEAUS and not float(params.get("factor", 0.1)) < 1:
+        raise InputError(
+            f"schedule {name!r}: factor multiplies the rate at each cut, from 0 up "
+            f"to but not 1 (as PyTorch and Keras take it), got {params['factor']:g}."
         )
     if name == "torch.sequential" and "schedulers" in params:
         _sequence_fits(params["schedulers"], params.get("milestones"))
@@ -1505,6 +1512,38 @@ def schedule_fits(
     )
 
 
+def schedule_notices(schedule: LrSchedule, n_steps: int, per_epoch: int) -> list[str]:
+    """What of ``schedule`` a run of ``n_steps`` steps of ``per_epoch`` an epoch
+    never reaches: a SequentialLR milestone past its end, a plateau whose patience
+    leaves no epoch to cut the rate in."""
+    count = schedule.scheduler_steps(n_steps, per_epoch)
+    by_batch = schedule.unit(per_epoch) == 1 and per_epoch > 1
+    unit = "batches" if by_batch else "epochs"
+    out = []
+    if schedule.name == "torch.sequential":
+        held = schedule.params["schedulers"]
+        for i, mark in enumerate(schedule.params["milestones"]):
+            if mark >= count:
+                out.append(
+                    f"torch.sequential's milestone {mark} lies past the run's "
+                    f"{count} {unit}: its schedule {held[i + 1].name} never takes "
+                    f"over (train for more than {mark} {unit}, or an earlier "
+                    "milestone)"
+                )
+    if schedule.adaptive:
+        patience = int(schedule.params["patience"])
+        # the first epoch always improves; PyTorch cuts after more than patience
+        # bad epochs, Keras after patience
+        first = patience + (2 if schedule.name == "torch.plateau" else 1)
+        if first >= count:
+            out.append(
+                f"{schedule.name} with patience={patience} cuts the rate after "
+                f"epoch {first} at the earliest, and the run has {count}: it keeps "
+                "the rate throughout (train more epochs, or lower patience)"
+            )
+    return out
+
+
 def _schedule_expression(name: str, key: str, value: Any) -> str:
     """A schedule's expression in ``epoch`` (LambdaLR's ``lr_lambda``), as text
     that parses, or a one-line InputError."""
@@ -1573,6 +1612,12 @@ def _schedule_list(name: str, key: str, value: Any) -> tuple[LrSchedule, ...]:
             raise InputError(f"schedule {name!r}, in its {key}: {e}") from None
         if sub is None:
             raise InputError(f"schedule {name!r}: {key} has an empty schedule.")
+        if sub.name in PLATEAUS:
+            raise InputError(
+                f"schedule {name!r} cannot hold {sub.name}: its rate follows the "
+                "epoch's loss, which a composite does not pass it (nor does "
+                f"PyTorch's): give {sub.name} as the run's schedule on its own."
+            )
         if sub.name not in CHAINABLE:
             raise InputError(
                 f"schedule {name!r} holds {', '.join(sorted(CHAINABLE))}, not "

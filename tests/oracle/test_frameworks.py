@@ -237,7 +237,11 @@ def _scheduled_hyper(fx: dict[str, Any]) -> list[dict[str, Any]] | None:
     lr_key = PRESETS[cfg["optimizer"]].lr_key
     n = len(fx["trace"]["step"]) - 1
     per_epoch = n // int(cfg["epochs"])
-    rates = schedule.rates_at(float(cfg["hyper"][lr_key]), np.arange(n), per_epoch, n)
+    if schedule.adaptive:  # a plateau's rates are the run's: the framework's own
+        rates = _column(fx["trace"]["lr"])[1:]
+    else:
+        lr = float(cfg["hyper"][lr_key])
+        rates = schedule.rates_at(lr, np.arange(n), per_epoch, n)
     steps = [{**cfg["hyper"], lr_key: rate} for rate in rates]
     if schedule.cycles_momentum:
         for hyper, momentum in zip(steps, schedule.momenta(n), strict=True):

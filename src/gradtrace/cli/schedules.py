@@ -27,6 +27,7 @@ def schedules(framework: str) -> None:
     from rich.table import Table
 
     from gradtrace.cli._report import Console
+    from gradtrace.core.plateau import PLATEAUS
     from gradtrace.core.presets import SCHEDULES
 
     table = Table(title="gradtrace schedules", show_lines=False)
@@ -45,10 +46,17 @@ def schedules(framework: str) -> None:
             when = "each step"
         elif name in ("torch.onecycle", "torch.cyclic"):
             when = "each batch"
+        elif name in PLATEAUS:
+            when = "each epoch (loss)"
         else:
             when = "each epoch*"
         doc = preset.doc
-        for prefix in ("torch.optim.lr_scheduler.", "keras.optimizers.schedules."):
+        prefixes = (
+            "torch.optim.lr_scheduler.",
+            "keras.optimizers.schedules.",
+            "keras.callbacks.",
+        )
+        for prefix in prefixes:
             doc = doc.removeprefix(prefix)
         table.add_row(name, when, "\n".join(params), doc)
     # text as text (no markup: the brackets are the schedules' own)

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from gradtrace.core import batches, metrics, transforms
+from gradtrace.core import batches, metrics, plateau, transforms
 from gradtrace.core.arrays import to_device
 from gradtrace.core.bijections import to_constrained, to_unconstrained, within
 from gradtrace.core.catalog import Model
@@ -269,6 +269,8 @@ class History(NamedTuple):
     batch_stats: np.ndarray | None = None
     full_stats: np.ndarray | None = None
     initial_stats: np.ndarray | None = None
+    #: the rate each step's update took, where the run decided it (a plateau's)
+    rates: np.ndarray | None = None
 
 
 class Prepared(NamedTuple):
@@ -415,15 +417,21 @@ def batch_gradient(
 
 
 def apply_update(
-    problem: Problem, tx: Any, params: Params, opt_state: Any, loss: Array, grads: Any
+    problem: Problem,
+    tx: Any,
+    params: Params,
+    opt_state: Any,
+    loss: Array,
+    grads: Any,
+    extra: Mapping[str, Any] | None = None,
 ) -> tuple[Params, Any, Params, Array]:
     """One optimizer update: the new parameters and state, the parameters as the
     user sees them, and whether the step is sound (loss and new values finite, and
     the values within their constraints). A gradient that is not finite makes the
     new values so, except where clipping by value bounds it: PyTorch's
     ``clip_grad_value_`` and Keras's ``clipvalue`` then take a finite step, and so
-    does the run."""
-    updates, new_state = tx.update(grads, opt_state, params)
+    does the run. ``extra``: what a plateau's update takes (``core.plateau``)."""
+    updates, new_state = tx.update(grads, opt_state, params, **(extra or {}))
     new_params = transforms.apply_updates(params, updates)
     shown = problem.user_params(new_params)
     ok = jnp.isfinite(loss) & _all_finite(new_params)
@@ -472,8 +480,19 @@ def _chunk_fn(
     eval_each_step = not schedule.full_batch
     n_stats = metrics.n_stats(problem.metrics)
     cheap = min(schedule.batch_size, schedule.n_rows) <= CHEAP_ROWS
+    # a plateau: its rates, and each step's is an output of its own
+    levels = opt.plateau
     # groups from the one holding t0 to the one holding the chunk's last step
     n_groups = -(-(group - 1 + chunk_steps) // group)
+
+    def rate_of(opt_state: Any) -> list[Array]:
+        """A plateau's rate for the step from ``opt_state`` (None: a skipped
+        step's, NaN), as a list of one; none for another schedule."""
+        if levels is None:
+            return []
+        if opt_state is None:
+            return [jnp.asarray(jnp.nan, levels[0].dtype)]
+        return [plateau.rate(opt_state, levels[0])]
 
     def chunk(carry, t0, x, y, fixed, key, rows):  # type: ignore[no-untyped-def]
         nan = jnp.asarray(jnp.nan, problem.compute_dtype)
@@ -504,16 +523,24 @@ def _chunk_fn(
                     loss, grads, stats = batch_gradient(
                         problem, params, fixed, xb, yb, mask, at
                     )
+                extra: dict[str, Any] = {}
+                if levels is not None:  # the epoch's loss, judged at its end
+                    rows_b = jnp.minimum(bs, schedule.n_rows - b * bs)
+                    extra = {
+                        "loss": loss,
+                        "rows": rows_b,
+                        "epoch_end": b == per_epoch - 1,
+                    }
                 new_params, new_state, shown, ok = apply_update(
-                    problem, tx, params, opt_state, loss, grads
+                    problem, tx, params, opt_state, loss, grads, extra
                 )
-                out = (shown, grads, loss, stats)
+                out = (shown, grads, loss, stats, *rate_of(opt_state))
                 return new_params, new_state, problem.point(new_params), out, ~ok
 
             def skip(_):  # type: ignore[no-untyped-def]
                 zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
                 shown = problem.user_params(params)
-                out = (shown, zeros, nan, no_stats)
+                out = (shown, zeros, nan, no_stats, *rate_of(None))
                 return params, opt_state, at, out, jnp.asarray(False)
 
             if cheap:
@@ -528,8 +555,8 @@ def _chunk_fn(
                     active, run, skip, None
                 )
             carry = ((new_params, new_state, stopped | bad), at)
-            shown, grads, loss, stats = out
-            return carry, (shown, grads, loss, active, stats)
+            shown, grads, loss, stats, *rate = out
+            return carry, (shown, grads, loss, active, stats, *rate)
 
         def evaluate(carry, active, g0):  # type: ignore[no-untyped-def]
             """The loss over all the data after the group's last step that ran,
@@ -557,7 +584,7 @@ def _chunk_fn(
             return ((params, opt_state, stopped), at), full, full_stats
 
         def one_group(carry, g0):  # type: ignore[no-untyped-def]
-            carry, (shown, grads, loss, active, stats) = jax.lax.scan(
+            carry, (shown, grads, loss, active, stats, *rate) = jax.lax.scan(
                 step, carry, g0 + jnp.arange(group, dtype=jnp.int32)
             )
             if eval_each_step:
@@ -565,7 +592,7 @@ def _chunk_fn(
             else:
                 full = jnp.full((group,), jnp.nan, problem.compute_dtype)
                 full_stats = jnp.full((group, n_stats), jnp.nan, full.dtype)
-            return carry, (shown, grads, loss, full, active, stats, full_stats)
+            return carry, (shown, grads, loss, full, active, stats, full_stats, *rate)
 
         def idle_group(carry, g0):  # type: ignore[no-untyped-def]
             """A group with no step to run (before the chunk, after it, or after
@@ -580,7 +607,8 @@ def _chunk_fn(
             nans = jnp.full((group,), jnp.nan, problem.compute_dtype)
             no_stats = jnp.full((group, n_stats), jnp.nan, problem.compute_dtype)
             idle = jnp.zeros((group,), bool)
-            return carry, (shown, zeros, nans, nans, idle, no_stats, no_stats)
+            rate = [] if levels is None else [nans.astype(levels[0].dtype)]
+            return carry, (shown, zeros, nans, nans, idle, no_stats, no_stats, *rate)
 
         def group_or_idle(carry, g0):  # type: ignore[no-untyped-def]
             runs = (g0 + group > t0) & (g0 < t_end) & ~carry[0][2]
@@ -887,16 +915,20 @@ def assemble(
     initial_loss, initial_stats = initial or initial_state(prepared, init)
     n_stats = metrics.n_stats(problem.metrics)
 
+    rates_o: np.ndarray | None = None
     if chunks:
-        params_o, grads_o, loss_o, full_o, active_o, stats_o, fstats_o = _join(
-            [c.outputs for c in chunks]
-        )
+        joined = _join([c.outputs for c in chunks])
+        params_o, grads_o, loss_o, full_o, active_o, stats_o, fstats_o = joined[:7]
+        if len(joined) > 7:  # a plateau's rates
+            rates_o = joined[7]
     else:  # stopped before the first chunk finished
         empty = {k: np.zeros((0, *np.shape(user0[k])), pdtype) for k in names}
         params_o, grads_o = empty, empty
         loss_o = full_o = np.zeros(0, problem.compute_dtype)
         active_o = np.zeros(0, bool)
         stats_o = fstats_o = np.zeros((0, n_stats), problem.compute_dtype)
+        if plateau.find(prepared.carry[1]) is not None:
+            rates_o = np.zeros(0)
     n_done = int(np.sum(active_o))
     diverged = first_step + n_done if chunks and chunks[-1].stopped else None
     loss = np.array(full_o[:n_done])
@@ -944,6 +976,7 @@ def assemble(
         batch_stats=batch_stats,
         full_stats=full_stats,
         initial_stats=initial_stats,
+        rates=None if rates_o is None else np.asarray(rates_o[:n_done], np.float64),
     )
 
 

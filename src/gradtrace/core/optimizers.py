@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gradtrace.core import transforms
+from gradtrace.core import plateau, transforms
 from gradtrace.core.clipping import GradClip
 from gradtrace.core.schedules import LrSchedule
 
@@ -689,15 +689,47 @@ class OptimizerSpec:
     def learning_rate(self) -> float:
         return float(self.hyper[PRESETS[self.name].lr_key])
 
+    @property
+    def plateau(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """A plateau schedule's rate after each number of cuts, and whether each
+        cut moves it (``LrSchedule.plateau_levels``); None for another."""
+        if self.schedule is None or not self.schedule.adaptive:
+            return None
+        return self.schedule.plateau_levels(
+            self.learning_rate, self.n_steps, self.per_epoch, self.rate_dtype
+        )
+
     def build(self) -> optax.GradientTransformation:
         """The optax transformation this spec describes; with a schedule, the
-        preset built afresh at each step's rate (``optax.inject_hyperparams``)."""
+        preset built afresh at each step's rate (``optax.inject_hyperparams``);
+        with a plateau, at the rate its state holds (``core.plateau``), its
+        ``update`` taking the batch's loss, rows and whether it ends an epoch."""
+        levels = self.plateau
         if self.schedule is None:
             tx = PRESETS[self.name].build(self.hyper)
+        elif levels is not None:
+            preset = PRESETS[self.name]
+            start = np.asarray(levels[0][0])  # a value: kept in the state
+            inner = scheduled(preset, self.hyper, lambda _: start)
+            tx = plateau.transform(
+                self.schedule.name, self.schedule.params, inner, preset.lr_key, *levels
+            )
         else:
             tx = scheduled(
                 PRESETS[self.name], self.hyper, self.rate_fn, self.momentum_fn
             )
+        return with_clip(self.clip, tx)
+
+    def build_at(self, rates: np.ndarray) -> optax.GradientTransformation:
+        """The optimizer at recorded rates: update ``i`` (0-based) takes
+        ``rates[i]`` (a plateau's, from its trace, to replay its updates)."""
+        table = np.asarray(rates, self.rate_dtype)
+        last = len(table) - 1
+
+        def rate(_: Any) -> Any:
+            return lambda count: jnp.asarray(table)[jnp.minimum(count, last)]
+
+        tx = scheduled(PRESETS[self.name], self.hyper, rate, None)
         return with_clip(self.clip, tx)
 
     def build_range(

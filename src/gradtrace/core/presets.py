@@ -207,6 +207,37 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "** power (a line at power 1); cycle: again over each multiple",
         ),
         SchedulePreset(
+            "torch.plateau",
+            {
+                "factor": 0.1,
+                "patience": 10,
+                "threshold": 1e-4,
+                "threshold_mode": "rel",
+                "cooldown": 0,
+                "min_lr": 0.0,
+                "eps": 1e-8,
+            },
+            True,
+            "torch.optim.lr_scheduler.ReduceLROnPlateau (mode=min): the rate times "
+            "factor once the epoch's loss has not fallen below best * (1 - "
+            "threshold) for more than patience epochs; scheduler.step(loss) after "
+            "each epoch, the loss averaged over its rows",
+        ),
+        SchedulePreset(
+            "keras.plateau",
+            {
+                "factor": 0.1,
+                "patience": 10,
+                "min_delta": 1e-4,
+                "cooldown": 0,
+                "min_lr": 0.0,
+            },
+            True,
+            "keras.callbacks.ReduceLROnPlateau(monitor='loss'): the rate times "
+            "factor once the epoch's logged loss has not fallen by min_delta below "
+            "its best for patience epochs",
+        ),
+        SchedulePreset(
             "keras.piecewise",
             {"boundaries": None, "values": None},
             False,

@@ -26,8 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradtrace.core import expr
+from gradtrace.core import expr, plateau
 from gradtrace.core.composites import stepped_rates
+from gradtrace.core.plateau import PLATEAUS
 from gradtrace.core.presets import SCHEDULES
 
 Value = (
@@ -62,12 +63,15 @@ COUNTS = frozenset(
 
 #: Parameters that count and may be 0 (``total_steps``: 0 for the run's steps;
 #: ``step_size_down``: 0 for ``step_size_up``'s).
-WHOLE = frozenset({"warmup_steps", "total_steps", "step_size_down"})
+WHOLE = frozenset(
+    {"warmup_steps", "total_steps", "step_size_down", "patience", "cooldown"}
+)
 
 #: Parameters that are words, and the words each takes.
 WORDS = {
     "anneal_strategy": ("cos", "linear"),
     "mode": ("triangular", "triangular2", "exp_range"),
+    "threshold_mode": ("rel", "abs"),
 }
 
 #: The most scheduler steps whose rates a closed-form PyTorch schedule
@@ -538,7 +542,22 @@ class LrSchedule:
         only where JAX computes in it); Keras's schedules are float32 tensors."""
         x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
         wide = x64 and np.dtype(param_dtype) == np.float64
-        return np.float64 if wide and self.per_epoch else np.float32
+        torch = self.per_epoch and self.name != "keras.plateau"
+        return np.float64 if wide and torch else np.float32
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether its rates depend on the run's losses (ReduceLROnPlateau's): the
+        run decides them (``core.plateau``), and the trace records them."""
+        return self.name in PLATEAUS
+
+    def plateau_levels(
+        self, lr: float, n_steps: int, per_epoch: int, dtype: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A plateau's rate after each number of cuts, and whether each cut
+        moves it (``core.plateau.levels``), for a run of ``n_steps`` steps."""
+        n_epochs = self.scheduler_steps(n_steps, per_epoch)
+        return _plateau_levels(self, float(lr), n_epochs, np.dtype(dtype).name)
 
     def same_rates(self, epochs: int, other: int) -> bool:
         """Whether runs of ``epochs`` and ``other`` scheduler steps (epochs, or
@@ -547,6 +566,7 @@ class LrSchedule:
         beyond (tables within two ulps of it)."""
         if (
             not self.per_epoch
+            or self.adaptive
             or self.name in COMPOSITES
             or self.name == "torch.constant"
         ):
@@ -563,6 +583,8 @@ class LrSchedule:
         ``lr`` gets PyTorch's recursion exactly (a table of each epoch's rate, up
         to ``TABLE_EPOCHS`` epochs); a traced one (a sweep's), or more epochs,
         tables of its factors in double precision (``_long``)."""
+        if self.adaptive:
+            raise ValueError(f"{self.name}'s rates are the run's (core.plateau)")
         if not self.per_epoch:
             if isinstance(lr, (int, float)) and n_steps <= MOST_TABLED:
                 # the rates Keras computes, operation by operation on the
@@ -704,7 +726,11 @@ class LrSchedule:
         """The rate of the updates after ``counts`` updates (step ``count + 1``),
         as float64, for the trace's ``lr`` column: PyTorch's Python floats, or
         Keras's float32 values (``dtype``: the run's rates' beyond
-        ``TABLE_EPOCHS`` epochs)."""
+        ``TABLE_EPOCHS`` epochs). A plateau's are the run's (``History.rates``):
+        here its starting rate, the one its first epoch takes."""
+        if self.adaptive:
+            start = self.plateau_levels(lr, 1, 1, np.dtype(dtype).name)[0][0]
+            return np.full(np.shape(counts), start, np.float64)
         counts = np.asarray(counts, np.int64)
         if self.per_epoch:
             per_epoch = self.unit(per_epoch)
@@ -771,6 +797,17 @@ def _epoch_rates(schedule: LrSchedule, lr: float, n_epochs: int) -> tuple[float,
     """``LrSchedule.epoch_rates``, computed once for a run (each part of a long
     run's trace asks again)."""
     return tuple(schedule._recursion(lr, n_epochs))
+
+
+@functools.lru_cache(maxsize=16)
+def _plateau_levels(
+    schedule: LrSchedule, lr: float, n_epochs: int, dtype: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``LrSchedule.plateau_levels``, computed once for a run."""
+    rates, cuts = plateau.levels(schedule.name, schedule.params, lr, n_epochs, dtype)
+    rates.setflags(write=False)
+    cuts.setflags(write=False)
+    return rates, cuts
 
 
 def _from_dict(value: Any) -> LrSchedule:

@@ -1,0 +1,343 @@
+"""ReduceLROnPlateau (``torch.plateau``, ``keras.plateau``): the rate the run
+decides from its epoch losses, against the frameworks' rules written out here in
+Python from their sources (PyTorch 2.14's ``ReduceLROnPlateau.step``, Keras
+3.15's ``ReduceLROnPlateau.on_epoch_end``); the fixtures made by running them are
+checked in ``tests/oracle/test_frameworks.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradtrace
+from gradtrace import api
+from gradtrace.core import plateau
+from gradtrace.core.schedules import LrSchedule
+from helpers import ctrl_c_after, run_cli
+
+
+def line() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=90)
+    return pd.DataFrame({"x": x, "y": 2 * x + 1 + rng.normal(0, 0.5, 90)})
+
+
+def torch_rule(losses: list[float], lr: float, p: dict[str, Any]) -> list[float]:
+    """The rate of each epoch by PyTorch's ReduceLROnPlateau.step (mode min)."""
+    best, bad, cool, rates = float("inf"), 0, 0, []
+    for current in losses:
+        rates.append(lr)
+        if p["threshold_mode"] == "rel":
+            better = current < best * (1.0 - p["threshold"])
+        else:
+            better = current < best - p["threshold"]
+        if better:
+            best, bad = current, 0
+        else:
+            bad += 1
+        if cool > 0:
+            cool, bad = cool - 1, 0
+        if bad > p["patience"]:
+            new = max(lr * p["factor"], p["min_lr"])
+            if lr - new > p["eps"]:
+                lr = new
+            cool, bad = p["cooldown"], 0
+    return rates
+
+
+def keras_rule(losses: list[float], lr: float, p: dict[str, Any]) -> list[float]:
+    """The rate of each epoch by Keras's ReduceLROnPlateau.on_epoch_end (a loss:
+    better by min_delta at least), the rate a float32 variable."""
+    best, wait, cool, rates = None, 0, 0, []
+    lr = float(np.float32(lr))
+    for current in losses:
+        rates.append(lr)
+        if cool > 0:
+            cool, wait = cool - 1, 0
+        if best is None or np.float32(current + p["min_delta"]) < np.float32(best):
+            best, wait = current, 0
+        elif cool <= 0:
+            wait += 1
+            if wait >= p["patience"] and lr > np.float32(p["min_lr"]):
+                lr = float(np.float32(max(lr * p["factor"], p["min_lr"])))
+                cool, wait = p["cooldown"], 0
+    return rates
+
+
+def epoch_losses(frame: pd.DataFrame) -> list[float]:
+    """Each epoch's loss as Keras logs it: the running loss after its last batch."""
+    ends = frame[frame["step"] > 0].groupby("epoch")["running_loss"].last()
+    return ends.astype(np.float64).tolist()
+
+
+def epoch_rates(frame: pd.DataFrame) -> list[float]:
+    return frame[frame["step"] > 0].groupby("epoch")["lr"].first().tolist()
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    framework=st.sampled_from(["torch", "keras"]),
+    factor=st.sampled_from([0.1, 0.5, 0.8]),
+    patience=st.integers(0, 3),
+    cooldown=st.integers(0, 2),
+    threshold=st.sampled_from([0.0, 1e-4, 1e-2]),
+    mode=st.sampled_from(["rel", "abs"]),
+    min_lr=st.sampled_from([0.0, 0.01]),
+)
+def test_the_rates_follow_the_frameworks_rule_on_the_epoch_losses(
+    framework: str,
+    factor: float,
+    patience: int,
+    cooldown: int,
+    threshold: float,
+    mode: str,
+    min_lr: float,
+) -> None:
+    params: dict[str, Any] = {
+        "factor": factor,
+        "patience": patience,
+        "cooldown": cooldown,
+        "min_lr": min_lr,
+    }
+    if framework == "torch":
+        params |= {"threshold": threshold, "threshold_mode": mode}
+    else:
+        params["min_delta"] = threshold
+    trace = gradtrace.fit(
+        line(),
+        "line",
+        optimizer=f"{framework}.sgd",
+        lr=0.2,
+        lr_schedule={"name": f"{framework}.plateau", **params},
+        batch_size=32,
+        epochs=25,
+        exact=False,
+    )
+    frame = trace.to_pandas()
+    losses = epoch_losses(frame)
+    full = LrSchedule.create(f"{framework}.plateau", **params).params
+    rule = torch_rule if framework == "torch" else keras_rule
+    want = rule(losses, 0.2, full)
+    # the rates as the run hands them to the optimizer (float32)
+    ours = np.asarray(epoch_rates(frame), np.float32)
+    assert ours.tolist() == np.asarray(want, np.float32).tolist()
+
+
+def test_the_levels_are_the_frameworks_cuts() -> None:
+    """PyTorch cuts in doubles until a cut would move the rate by eps or less;
+    Keras's rate is a float32 variable, cut while above min_lr."""
+    torch = LrSchedule.create("torch.plateau", factor=0.1, min_lr=1e-4)
+    rates, cuts = torch.plateau_levels(0.1, 100, 1, np.float64)
+    # 0.1 * 0.1 * 0.1 * 0.1 is a shade above min_lr, so PyTorch takes it; the
+    # cut after it would move the rate by less than eps
+    rates_by_hand = [0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1, 0.1 * 0.1 * 0.1 * 0.1]
+    assert rates_by_hand[-1] > 1e-4
+    assert rates.tolist() == rates_by_hand
+    assert cuts.tolist() == [True, True, True, False]
+    keras = LrSchedule.create("keras.plateau", factor=0.5, min_lr=0.02)
+    rates, cuts = keras.plateau_levels(0.1, 100, 1, np.float32)
+    assert rates.tolist() == np.asarray([0.1, 0.05, 0.025, 0.02], np.float32).tolist()
+    assert cuts.tolist() == [True, True, True, False]
+    # at most one cut an epoch: a 3-epoch run needs 4 levels at most
+    many = LrSchedule.create("keras.plateau", factor=0.5)
+    assert len(many.plateau_levels(1.0, 3, 1, np.float32)[0]) == 4
+
+
+def test_a_patience_beyond_the_run_keeps_the_rate() -> None:
+    trace = gradtrace.fit(
+        line(),
+        "line",
+        optimizer="torch.adam",
+        lr=0.05,
+        lr_schedule="torch.plateau:patience=40",
+        batch_size=30,
+        epochs=20,
+        exact=False,
+    )
+    rates = trace.to_pandas()["lr"].to_numpy()[1:]
+    assert (rates == np.float32(0.05)).all()
+
+
+def test_a_plateau_run_explains_resumes_and_writes_in_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lr column is the rate each update took, so explain replays a step
+    at it and says where the rate was cut; a run stopped mid-epoch resumes to
+    the uninterrupted trace (the plateau's state is in the checkpoint); a
+    trace written a part at a time has the same rates."""
+    options: dict[str, Any] = dict(
+        optimizer="torch.sgd",
+        opt={"momentum": 0.9},
+        lr=0.1,
+        lr_schedule="torch.plateau:patience=0,factor=0.5,threshold=0.2",
+        batch_size=20,
+        epochs=12,
+        shuffle=False,
+    )
+    frame = line()
+    whole = gradtrace.fit(frame, "line", **options)
+    table = whole.to_pandas()
+    rates = table["lr"].to_numpy()[1:]
+    assert rates[-1] < rates[0]  # it did cut
+    last = len(table) - 1
+    update = whole.explain(last).attrs["update"]
+    for name in ("w", "b"):
+        assert update.loc[name, "after"] == pytest.approx(
+            table[name].iloc[last], rel=1e-6
+        )
+    assert "where the epoch's loss had stopped falling" in whole.explain_text(last)
+    folder = tmp_path / "run"
+    cut = gradtrace.fit(
+        frame,
+        "line",
+        **options,
+        out=folder,
+        checkpoint_every=7,  # mid-epoch: 5 batches an epoch
+        progress=ctrl_c_after(3),
+    )
+    assert cut.status == "interrupted"
+    done = gradtrace.resume(folder, data=frame)
+    pd.testing.assert_frame_equal(done.to_pandas(), table)
+    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
+    parts = gradtrace.fit(frame, "line", **options, out=tmp_path / "parts")
+    pd.testing.assert_frame_equal(parts.to_pandas(), table)
+
+
+def test_the_diagnosis_says_a_plateau_only_lowers_the_rate() -> None:
+    trace = gradtrace.fit(
+        line(),
+        "line",
+        optimizer="keras.sgd",
+        lr=0.1,
+        lr_schedule="keras.plateau:patience=2",
+        batch_size=30,
+        epochs=6,
+    )
+    said = " ".join(trace.info["diagnosis"]["findings"])
+    assert "keras.plateau lowers the rate from 0.1" in said
+    assert "never climbs" in said
+
+
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (
+            ["--lr-schedule", "torch.plateau:factor=1"],
+            "factor multiplies the rate at each cut, from 0 up to but not 1",
+        ),
+        (
+            ["--lr-schedule", "keras.plateau:patience=2.5"],
+            "patience counts epochs: give a whole number",
+        ),
+        (
+            ["--lr-schedule", "torch.plateau:threshold_mode=relative"],
+            "choose one of: rel, abs",
+        ),
+        (
+            [
+                "--lr-schedule",
+                "torch.chained:schedulers=[torch.plateau(),torch.exponential(gamma=0.9)]",
+            ],
+            "cannot hold torch.plateau: its rate follows the epoch's loss",
+        ),
+    ],
+)
+def test_bad_plateaus_are_told_what_to_give(
+    args: list[str], told: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        ["fit", "seed001_line", "--epochs", "3", "--out", str(tmp_path / "r"), *args],
+        capsys,
+    )
+    assert code != 0 and told in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_sweep_and_a_stream_refuse_a_plateau(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(
+        [
+            "sweep",
+            "seed001_line",
+            "--lr",
+            "0.1,0.2",
+            "--epochs",
+            "2",
+            "--lr-schedule",
+            "torch.plateau",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        capsys,
+    )
+    assert code != 0 and "a sweep's runs" in err and "gradtrace fit" in err
+    data = tmp_path / "d.parquet"
+    line().to_parquet(data)
+    code, _, err = run_cli(
+        [
+            "fit",
+            str(data),
+            "--stream",
+            "--epochs",
+            "2",
+            "--lr-schedule",
+            "keras.plateau",
+            "--out",
+            str(tmp_path / "st"),
+        ],
+        capsys,
+    )
+    assert code != 0 and "keras.plateau with --stream is not supported" in err
+    assert not (tmp_path / "st").exists()
+
+
+def test_the_state_is_found_in_a_clipped_optimizers() -> None:
+    """With clipping, the optimizer is a chain: the plateau's state is found
+    inside it (the run reads its rate there)."""
+    trace = gradtrace.fit(
+        line(),
+        "line",
+        optimizer="torch.sgd",
+        lr=0.1,
+        clip="torch.norm=0.5",
+        lr_schedule="torch.plateau:patience=0,factor=0.5,threshold=0.2",
+        batch_size=45,
+        epochs=6,
+        exact=False,
+    )
+    rates = trace.to_pandas()["lr"].to_numpy()[1:]
+    assert rates.min() < rates[0]
+    assert plateau.find((1, plateau.PlateauState(*range(7)))) is not None
+
+
+def test_a_schedule_that_the_run_never_reaches_is_noticed() -> None:
+    """A plateau whose patience outlasts the run, and a SequentialLR milestone
+    past its end, are said before the run trains (they would change nothing)."""
+    short = gradtrace.fit(
+        line(), "line", lr=0.1, lr_schedule="keras.plateau:patience=4", epochs=5
+    )
+    said = " ".join(short.info["notices"])
+    assert "keras.plateau with patience=4 cuts the rate after epoch 5" in said
+    enough = gradtrace.fit(
+        line(), "line", lr=0.1, lr_schedule="keras.plateau:patience=4", epochs=6
+    )
+    assert not any("plateau" in n for n in enough.info["notices"])
+    late = gradtrace.fit(
+        line(),
+        "line",
+        lr=0.1,
+        lr_schedule="torch.sequential:schedulers=[torch.linear(),"
+        "torch.step(step_size=2)],milestones=[6]",
+        epochs=6,
+    )
+    said = " ".join(late.info["notices"])
+    assert "milestone 6 lies past the run's 6 epochs" in said
+    assert "torch.step never takes over" in said
