@@ -897,7 +897,7 @@ def plan(
     if lr_schedule is not None:
         validate.schedule_fits(lr_schedule, spec, n_steps, per_epoch)
         notices += validate.schedule_notices(lr_schedule, n_steps, per_epoch)
-    spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype)
+    spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype, n_rows)
     # the columns a schedule gives the trace: the rate, and a cycled momentum
     for column, what in (
         ("lr", "a learning-rate schedule, whose rates"),
@@ -1143,16 +1143,18 @@ def _piecewise_rate(
 
 
 def with_lr(
-    table: pd.DataFrame, p: Plan, rates: np.ndarray | None = None
+    table: pd.DataFrame, p: Plan, levels: np.ndarray | None = None
 ) -> pd.DataFrame:
     """The trace table with its ``lr`` column after ``batch`` (the rate each step's
     update used; none at step 0), where the run has a learning-rate schedule.
-    ``rates``: those the run decided (a plateau's ``History.rates``), for the
-    table's last rows."""
+    ``levels``: a plateau's at the table's last rows (``History.levels``), whose
+    rates the run decided."""
     schedule = p.spec.schedule
-    if schedule is not None and schedule.adaptive:
-        lead = np.full(len(table) - len(rates if rates is not None else ()), np.nan)
-        column = np.concatenate([lead, np.asarray(rates if rates is not None else ())])
+    plateau = p.spec.plateau
+    if plateau is not None:
+        cuts = np.asarray(levels if levels is not None else (), np.int64)
+        rates = np.where(cuts >= 0, plateau[0][np.maximum(cuts, 0)], np.nan)
+        column = np.concatenate([np.full(len(table) - len(cuts), np.nan), rates])
         table.insert(list(table.columns).index("batch") + 1, "lr", column)
     elif schedule is not None:
         steps = table["step"].to_numpy(np.int64)
@@ -1327,7 +1329,7 @@ class Parts:
             self.last = history
             return history
         part = with_gap(
-            with_lr(self.frames.frame(history), self.p, history.rates),
+            with_lr(self.frames.frame(history), self.p, history.levels),
             self.optimum_loss,
         )
         self.writer.write(part, diverged=history.diverged_step is not None)
@@ -1562,7 +1564,7 @@ def build_trace(
             p.problem.metrics,
         )
         table = with_gap(
-            with_lr(frame, p, history.rates), reference.get("optimum_loss")
+            with_lr(frame, p, history.levels), reference.get("optimum_loss")
         )
     status = "completed"
     if history.diverged_step is not None:

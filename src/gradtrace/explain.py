@@ -370,18 +370,18 @@ def _weight_decay(info: dict[str, Any], update: pd.DataFrame, rate_at: float) ->
 
 def _plateau_cuts(frame: pd.DataFrame, step: int) -> str:
     """Where a plateau cut the rate before ``step``: the epochs after which
-    the rate fell (the epoch's loss had stopped falling), or that it has not."""
+    it fell, or that it has not."""
     rates = frame["lr"].to_numpy(np.float64)[1 : step + 1]
     epochs = frame["epoch"].to_numpy()[1 : step + 1]
     fell = np.flatnonzero(rates[1:] < rates[:-1]) + 1
     if not len(fell):
-        return " (not cut yet: the epoch's loss kept falling)"
+        return " (not cut yet)"
     after = [str(int(epochs[i]) - 1) for i in fell]
     shown = ", ".join(after[:-1]) + (" and " if len(after) > 1 else "") + after[-1]
     times = {1: "once", 2: "twice"}.get(len(after), f"{len(after)} times")
     return (
         f" (cut {times}, after epoch{'s' if len(after) > 1 else ''} {shown}, "
-        "where the epoch's loss had stopped falling)"
+        "whose loss was no better than its best by the threshold for too long)"
     )
 
 

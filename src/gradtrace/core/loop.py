@@ -269,8 +269,9 @@ class History(NamedTuple):
     batch_stats: np.ndarray | None = None
     full_stats: np.ndarray | None = None
     initial_stats: np.ndarray | None = None
-    #: the rate each step's update took, where the run decided it (a plateau's)
-    rates: np.ndarray | None = None
+    #: a plateau's level at each step, the cuts made before it (its rate is
+    #: ``OptimizerSpec.plateau``'s at that level)
+    levels: np.ndarray | None = None
 
 
 class Prepared(NamedTuple):
@@ -480,19 +481,20 @@ def _chunk_fn(
     eval_each_step = not schedule.full_batch
     n_stats = metrics.n_stats(problem.metrics)
     cheap = min(schedule.batch_size, schedule.n_rows) <= CHEAP_ROWS
-    # a plateau: its rates, and each step's is an output of its own
+    # a plateau: each step's level (the cuts before it) is an output of its own
     levels = opt.plateau
     # groups from the one holding t0 to the one holding the chunk's last step
     n_groups = -(-(group - 1 + chunk_steps) // group)
 
     def rate_of(opt_state: Any) -> list[Array]:
-        """A plateau's rate for the step from ``opt_state`` (None: a skipped
-        step's, NaN), as a list of one; none for another schedule."""
+        """A plateau's level for the step, the cuts made before it, from
+        ``opt_state`` (None: a skipped step's, -1), as a list of one; none for
+        another schedule."""
         if levels is None:
             return []
         if opt_state is None:
-            return [jnp.asarray(jnp.nan, levels[0].dtype)]
-        return [plateau.rate(opt_state, levels[0])]
+            return [jnp.asarray(-1, jnp.int32)]
+        return [plateau.level(opt_state)]
 
     def chunk(carry, t0, x, y, fixed, key, rows):  # type: ignore[no-untyped-def]
         nan = jnp.asarray(jnp.nan, problem.compute_dtype)
@@ -607,7 +609,7 @@ def _chunk_fn(
             nans = jnp.full((group,), jnp.nan, problem.compute_dtype)
             no_stats = jnp.full((group, n_stats), jnp.nan, problem.compute_dtype)
             idle = jnp.zeros((group,), bool)
-            rate = [] if levels is None else [nans.astype(levels[0].dtype)]
+            rate = [] if levels is None else [jnp.full((group,), -1, jnp.int32)]
             return carry, (shown, zeros, nans, nans, idle, no_stats, no_stats, *rate)
 
         def group_or_idle(carry, g0):  # type: ignore[no-untyped-def]
@@ -915,12 +917,12 @@ def assemble(
     initial_loss, initial_stats = initial or initial_state(prepared, init)
     n_stats = metrics.n_stats(problem.metrics)
 
-    rates_o: np.ndarray | None = None
+    levels_o: np.ndarray | None = None
     if chunks:
         joined = _join([c.outputs for c in chunks])
         params_o, grads_o, loss_o, full_o, active_o, stats_o, fstats_o = joined[:7]
         if len(joined) > 7:  # a plateau's rates
-            rates_o = joined[7]
+            levels_o = joined[7]
     else:  # stopped before the first chunk finished
         empty = {k: np.zeros((0, *np.shape(user0[k])), pdtype) for k in names}
         params_o, grads_o = empty, empty
@@ -928,7 +930,7 @@ def assemble(
         active_o = np.zeros(0, bool)
         stats_o = fstats_o = np.zeros((0, n_stats), problem.compute_dtype)
         if plateau.find(prepared.carry[1]) is not None:
-            rates_o = np.zeros(0)
+            levels_o = np.zeros(0, np.int64)
     n_done = int(np.sum(active_o))
     diverged = first_step + n_done if chunks and chunks[-1].stopped else None
     loss = np.array(full_o[:n_done])
@@ -976,7 +978,7 @@ def assemble(
         batch_stats=batch_stats,
         full_stats=full_stats,
         initial_stats=initial_stats,
-        rates=None if rates_o is None else np.asarray(rates_o[:n_done], np.float64),
+        levels=None if levels_o is None else np.asarray(levels_o[:n_done], np.int64),
     )
 
 

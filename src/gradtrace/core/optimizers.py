@@ -611,6 +611,8 @@ class OptimizerSpec:
     n_steps: int = 1
     #: the parameters' dtype, which a PyTorch schedule's rates are cast to
     param_dtype: str = "float32"
+    #: the rows of an epoch (a plateau's loss is the epoch's mean over them)
+    n_rows: int = 0
     #: gradient clipping before the update
     clip: GradClip | None = None
 
@@ -624,9 +626,11 @@ class OptimizerSpec:
         per_epoch: int,
         n_steps: int,
         param_dtype: Any = "float32",
+        n_rows: int = 0,
     ) -> OptimizerSpec:
         """This spec with ``schedule`` for a run of ``n_steps`` steps,
-        ``per_epoch`` a epoch, of parameters of ``param_dtype``."""
+        ``per_epoch`` a epoch, of parameters of ``param_dtype``, on ``n_rows``
+        rows (a plateau's)."""
         if schedule is None:
             return replace(self, schedule=None, per_epoch=1, n_steps=1)
         return replace(
@@ -635,6 +639,7 @@ class OptimizerSpec:
             per_epoch=per_epoch,
             n_steps=n_steps,
             param_dtype=str(jnp.dtype(param_dtype)),
+            n_rows=n_rows if schedule.adaptive else 0,
         )
 
     @property
@@ -709,10 +714,16 @@ class OptimizerSpec:
             tx = PRESETS[self.name].build(self.hyper)
         elif levels is not None:
             preset = PRESETS[self.name]
-            start = np.asarray(levels[0][0])  # a value: kept in the state
+            start = np.asarray(levels[0][0], self.rate_dtype)  # kept in the state
             inner = scheduled(preset, self.hyper, lambda _: start)
             tx = plateau.transform(
-                self.schedule.name, self.schedule.params, inner, preset.lr_key, *levels
+                self.schedule.name,
+                self.schedule.params,
+                inner,
+                preset.lr_key,
+                *levels,
+                self.n_rows,
+                self.rate_dtype,
             )
         else:
             tx = scheduled(

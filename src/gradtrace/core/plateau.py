@@ -2,28 +2,34 @@
 ``factor`` once the epoch's loss has stopped falling for ``patience`` epochs.
 
 The rate depends on the losses, so unlike the other schedules it is decided in
-the run: the optimizer's state carries the plateau's (the epoch's loss summed so
-far, the best loss, the bad epochs, the cooldown, and how many times the rate was
-cut), and each epoch's last update applies the framework's rule. The rates
-themselves, the ``k``-th cut of the starting rate, are computed beforehand in
-Python floats as the framework computes them (``levels``), so a run's rates are
-the framework's to the bit; the epoch's loss and its test against the best one
-are computed in the run's float32 (Keras tests in float32 too; PyTorch in
-doubles, so an epoch whose loss lies within an ulp of the threshold may be judged
-otherwise).
+the run. The optimizer's state carries the plateau's: the epoch's loss summed so
+far, the best loss, the bad epochs, the cooldown, and how many times the rate
+was cut (its *level*). Each epoch's last update hands the epoch's sums to the
+framework's rule, run on the host in Python floats as the framework runs it
+(``jax.pure_callback``, once an epoch), so its decisions are the framework's:
 
-The loss watched is the epoch's loss as Keras logs it (``monitor="loss"``): each
-batch's loss, at the weights before its update, averaged over the epoch's rows
-(float32 sums of ``loss * rows`` and of ``rows``, as Keras's ``Mean`` keeps
-them). With PyTorch, that is ``running += loss.item() * len(xb)`` over the epoch,
-``scheduler.step(running / n)``.
+- PyTorch's loop sums ``loss.item() * len(xb)`` in doubles and calls
+  ``scheduler.step(running / n)``. A float32 run sums the same products, each
+  exact (the float32 loss and the row count split into halves of 12 bits), into
+  a pair of float32 numbers (Knuth's two-sum): 48 bits, against the doubles' 53,
+  so the epoch's loss is PyTorch's to about 1e-14 (equal where the sum needs no
+  more bits), and only an epoch that close to the threshold could be judged
+  otherwise. A float64 run sums in doubles, as PyTorch.
+- Keras logs the epoch's loss as its ``Mean`` metric keeps it: float32 sums of
+  ``loss * rows`` and of ``rows``, and their quotient.
+
+The rates themselves, the ``k``-th cut of the starting rate, are computed
+beforehand as the framework computes them (``levels``), so the trace's ``lr``
+column is the framework's to the bit.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -35,35 +41,46 @@ PLATEAUS = frozenset({"torch.plateau", "keras.plateau"})
 class PlateauState(NamedTuple):
     """The plateau's state, carried by the optimizer's."""
 
-    level: Any  # int32: the cuts made so far (the rate is levels[level])
-    best: Any  # the best epoch loss so far (none yet: nan for Keras, inf for PyTorch)
-    wait: Any  # int32: bad epochs since the best one (or the last cut)
-    cooldown: Any  # int32: epochs left of the cooldown after a cut
-    total: Any  # the epoch's loss times rows, summed so far
-    count: Any  # the epoch's rows so far
-    inner: Any  # the optimizer's own state (``optax.inject_hyperparams``')
+    #: uint32[5], what the rule keeps between epochs (one array: the rule's one
+    #: argument and result, a call to Python costing per array): the cuts made so
+    #: far (the rate is levels[level]), the best epoch loss's float64 bits (none
+    #: yet: NaN), the bad epochs since it (or the last cut), and the epochs left
+    #: of the cooldown after a cut
+    judged: Any
+    #: [2], the epoch's sums so far (PyTorch: a two-sum pair of loss * rows;
+    #: Keras: its Mean's total and count)
+    sums: Any
+    #: the optimizer's own state (``optax.inject_hyperparams``')
+    inner: Any
+
+
+def _packed(level: int, best: float, wait: int, cool: int) -> np.ndarray:
+    """``PlateauState.judged`` of these values."""
+    bits = np.asarray([best], np.float64).view(np.uint32)
+    return np.asarray([level, bits[0], bits[1], wait, cool], np.uint32)
 
 
 def levels(
     name: str, params: dict[str, Any], lr: float, n_epochs: int, dtype: Any
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The rate after each number of cuts (0, 1, ...; at most one cut an epoch, so
-    ``n_epochs`` of them), as the framework computes them in Python floats and
-    casts them to ``dtype``, and whether a cut at each level changes the rate
-    (Keras only cuts while the rate is above ``min_lr``; PyTorch's cut stays
-    where it would move the rate by ``eps`` or less, but counts as one)."""
+    """The rate after each number of cuts (0, 1, ...; at most one cut an epoch,
+    so ``n_epochs`` of them) as the framework holds it, in float64, and whether a
+    cut at each level moves it. PyTorch's ``param_group["lr"]`` is a Python
+    float; its cut stays where it would move the rate by ``eps`` or less (but
+    counts as one). Keras's rate is a variable of ``dtype`` (its floatx), cut in
+    doubles while above ``min_lr`` as float32."""
     factor, min_lr = float(params["factor"]), float(params["min_lr"])
     rates, cuts = [], []
-    if name == "keras.plateau":  # the rate is a float32 variable
-        rate = float(np.float32(lr))
+    if name == "keras.plateau":
+        rate = float(np.asarray(lr, dtype))
         for _ in range(n_epochs + 1):
             rates.append(rate)
             cut = rate > float(np.float32(min_lr))
             cuts.append(cut)
             if not cut:
                 break
-            rate = float(np.float32(max(rate * factor, min_lr)))
-    else:  # PyTorch's param_group["lr"], a Python float
+            rate = float(np.asarray(max(rate * factor, min_lr), dtype))
+    else:
         rate, eps = float(lr), float(params["eps"])
         for _ in range(n_epochs + 1):
             rates.append(rate)
@@ -73,7 +90,95 @@ def levels(
             if not cut:
                 break
             rate = new
-    return np.asarray(rates).astype(dtype), np.asarray(cuts)
+    return np.asarray(rates, np.float64), np.asarray(cuts)
+
+
+def judge(
+    name: str, params: dict[str, Any], cuts: np.ndarray, dtype: Any, n_rows: int
+) -> Callable[[Any, Any], np.ndarray]:
+    """The framework's rule at an epoch's end, in Python floats: from the
+    epoch's ``sums`` (PyTorch: the pair summing ``loss * rows`` over its
+    ``n_rows`` rows; Keras: its Mean) and the state (level, best's bits, bad
+    epochs, cooldown), the new state. ``dtype``: Keras's floatx, the dtype it
+    compares in (``ops.less`` of two Python floats)."""
+    patience, cooldown = int(params["patience"]), int(params["cooldown"])
+    top = len(cuts) - 1
+
+    def rule(sums: Any, judged: Any) -> np.ndarray:
+        judged = np.asarray(judged, np.uint32)
+        level, wait, cool = int(judged[0]), int(judged[3]), int(judged[4])
+        best = float(judged[1:3].copy().view(np.float64)[0])
+        sums = np.asarray(sums)
+        if name == "torch.plateau":  # ReduceLROnPlateau.step(running / n)
+            current = (float(sums[0]) + float(sums[1])) / n_rows
+            threshold = float(params["threshold"])
+            if math.isnan(best):
+                best = math.inf  # mode_worse
+            if params["threshold_mode"] == "rel":
+                better = current < best * (1.0 - threshold)
+            else:
+                better = current < best - threshold
+            if better:
+                best, wait = current, 0
+            else:
+                wait += 1
+            if cool > 0:
+                cool, wait = cool - 1, 0
+            if wait > patience:  # _reduce_lr, which may leave the rate as it is
+                if cuts[level]:
+                    level = min(level + 1, top)
+                cool, wait = cooldown, 0
+        else:  # ReduceLROnPlateau.on_epoch_end, monitor="loss", Keras 3
+            current = float(sums[0])  # its Mean, total / count in its dtype
+            if cool > 0:
+                cool, wait = cool - 1, 0
+            # min_delta made negative for a loss: current - min_delta
+            delta = abs(float(params["min_delta"]))
+            if math.isnan(best) or np.asarray(current + delta, dtype) < np.asarray(
+                best, dtype
+            ):
+                best, wait = current, 0
+            elif cool <= 0:
+                wait += 1
+                if wait >= patience and cuts[level]:
+                    level = min(level + 1, top)
+                    cool, wait = cooldown, 0
+        return _packed(level, best, wait, cool)
+
+    return rule
+
+
+def _halves(a: Any) -> tuple[Any, Any]:
+    """``a`` (float32) as the sum of two float32 numbers of 12 significant bits
+    each: its high part by masking the low 12 bits of its significand (no
+    arithmetic that a compiler could fuse), its low part the exact rest."""
+    bits = jax.lax.bitcast_convert_type(a, jnp.uint32)
+    high = jax.lax.bitcast_convert_type(bits & jnp.uint32(0xFFFFF000), jnp.float32)
+    return high, a - high
+
+
+def _two_sum(a: Any, b: Any) -> tuple[Any, Any]:
+    """``a + b`` and its rounding error, exactly (Knuth): adds only."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def exact_add(pair: Any, loss: Any, rows: Any) -> Any:
+    """The pair ``[hi, lo]`` (float32) plus ``loss * rows`` (a float32 loss, a
+    whole number of rows below 2^24), the product exact: each factor split into
+    halves of 12 bits, whose four products are exact in float32. The pair keeps
+    the sum to about 48 bits (exactly, where it needs no more)."""
+    lh, ll = _halves(loss)
+    rows = jnp.asarray(rows, jnp.float32)
+    rh = jnp.floor(rows / 4096.0) * 4096.0  # exact: a whole number below 2^24
+    rl = rows - rh
+    hi, lo = pair[0], pair[1]
+    for term in (lh * rh, lh * rl, ll * rh, ll * rl):
+        hi, err = _two_sum(hi, term)
+        lo = lo + err
+    hi, lo = _two_sum(hi, lo)
+    return jnp.stack([hi, lo])
 
 
 def transform(
@@ -83,23 +188,24 @@ def transform(
     lr_key: str,
     rates: np.ndarray,
     cuts: np.ndarray,
+    n_rows: int,
+    dtype: Any,
 ) -> optax.GradientTransformationExtraArgs:
     """``inner`` (built by ``optax.inject_hyperparams`` with ``lr_key`` a value it
     keeps in its state) at the plateau's rate: each update takes
-    ``rates[level]``; its ``update`` takes the batch's ``loss``, its ``rows``
-    and whether it ends an epoch (``epoch_end``) as keyword arguments."""
-    keras = name == "keras.plateau"
-    patience, cooldown = int(params["patience"]), int(params["cooldown"])
-    top = len(rates) - 1
+    ``rates[level]`` (cast to ``dtype``, the run's rates'); its ``update`` takes
+    the batch's ``loss``, its ``rows`` and whether it ends an epoch
+    (``epoch_end``) as keyword arguments, and the epoch's end the framework's
+    rule (``judge``) over the epoch's ``n_rows`` rows."""
+    torch = name == "torch.plateau"
+    table = np.asarray(rates).astype(dtype)
+    rule = judge(name, params, cuts, dtype, n_rows)
+    shape = jax.ShapeDtypeStruct((5,), jnp.uint32)
 
     def init(params_: Any) -> PlateauState:
         state = inner.init(params_)
-        # no best yet: Keras's None (nan: any loss is better), PyTorch's inf;
-        # each a buffer of its own (the run donates its state's)
-        best = jnp.asarray(jnp.nan if keras else jnp.inf, jnp.float32)
-        level, wait, cool = (jnp.zeros((), jnp.int32) for _ in range(3))
-        total, count = (jnp.zeros((), jnp.float32) for _ in range(2))
-        return PlateauState(level, best, wait, cool, total, count, state)
+        start = jnp.asarray(_packed(0, math.nan, 0, 0))
+        return PlateauState(start, jnp.zeros(2, dtype), state)
 
     def update(
         updates: Any,
@@ -112,79 +218,31 @@ def transform(
         **extra: Any,
     ) -> tuple[Any, PlateauState]:
         del extra
-        table = jnp.asarray(rates)
         inner_state = state.inner
         hyper = dict(inner_state.hyperparams)
-        hyper[lr_key] = table[state.level].astype(hyper[lr_key].dtype)
+        at = state.judged[0].astype(jnp.int32)
+        hyper[lr_key] = jnp.asarray(table)[at].astype(hyper[lr_key].dtype)
         inner_state = inner_state._replace(hyperparams=hyper)
         updates, inner_state = inner.update(updates, inner_state, params_)
-        # Keras's Mean: total += loss * rows, count += rows, in float32
-        rows32 = jnp.asarray(rows, jnp.float32)
-        total = state.total + jnp.asarray(loss, jnp.float32) * rows32
-        count = state.count + rows32
-        judged = _judge(
-            keras, params, patience, cooldown, cuts, top, state, total / count
-        )
-        level, best, wait, cool = (
-            jnp.where(epoch_end, new, old)
-            for new, old in zip(judged, state[:4], strict=True)
-        )
-        total = jnp.where(epoch_end, 0.0, total)
-        count = jnp.where(epoch_end, 0.0, count)
-        return updates, PlateauState(level, best, wait, cool, total, count, inner_state)
+        sums = state.sums
+        loss = jnp.asarray(loss, sums.dtype)
+        if not torch:  # Keras's Mean: total += loss * rows, count += rows
+            weight = jnp.asarray(rows, sums.dtype)
+            sums = jnp.stack([sums[0] + loss * weight, sums[1] + weight])
+        elif sums.dtype == jnp.float32:
+            sums = exact_add(sums, loss, rows)
+        else:  # doubles, as PyTorch's loop: exact products, one rounding a sum
+            sums = sums.at[0].add(loss * jnp.asarray(rows, sums.dtype))
+
+        def at_end() -> Any:
+            mean = sums if torch else jnp.stack([sums[0] / sums[1], sums[1]])
+            return jax.pure_callback(rule, shape, mean, state.judged)
+
+        judged = jax.lax.cond(epoch_end, at_end, lambda: state.judged)
+        sums = jnp.where(epoch_end, jnp.zeros_like(sums), sums)
+        return updates, PlateauState(judged, sums, inner_state)
 
     return optax.GradientTransformationExtraArgs(init, update)  # type: ignore[arg-type]
-
-
-def _judge(
-    keras: bool,
-    params: dict[str, Any],
-    patience: int,
-    cooldown: int,
-    cuts: np.ndarray,
-    top: int,
-    state: PlateauState,
-    current: Any,
-) -> tuple[Any, Any, Any, Any]:
-    """The framework's rule at an epoch's end, from ``state`` and the epoch's
-    loss ``current``: the new level, best loss, bad epochs and cooldown."""
-    level, best, wait, cool = state.level, state.best, state.wait, state.cooldown
-    can_cut = jnp.asarray(cuts)[level]
-    if keras:  # ReduceLROnPlateau.on_epoch_end, Keras 3
-        in_cooldown = cool > 0
-        cool = jnp.where(in_cooldown, cool - 1, cool)
-        wait = jnp.where(in_cooldown, 0, wait)
-        delta = jnp.float32(float(params["min_delta"]))
-        # Keras negates min_delta for a loss: better by min_delta at least
-        better = jnp.isnan(best) | (current + delta < best)
-        best = jnp.where(better, current, best)
-        counting = ~better & (cool <= 0)
-        wait = jnp.where(better, 0, jnp.where(counting, wait + 1, wait))
-        cut = counting & (wait >= patience) & can_cut
-        wait = jnp.where(cut, 0, wait)
-    else:  # ReduceLROnPlateau.step, PyTorch, mode="min"
-        threshold = float(params["threshold"])
-        if params["threshold_mode"] == "rel":
-            better = current < best * jnp.float32(1.0 - threshold)
-        else:
-            better = current < best - jnp.float32(threshold)
-        best = jnp.where(better, current, best)
-        wait = jnp.where(better, 0, wait + 1)
-        in_cooldown = cool > 0
-        cool = jnp.where(in_cooldown, cool - 1, cool)
-        wait = jnp.where(in_cooldown, 0, wait)
-        cut = wait > patience  # a cut that would not move the rate counts too
-        wait = jnp.where(cut, 0, wait)
-        cut_level = cut & can_cut
-        cool = jnp.where(cut, cooldown, cool)
-        return (
-            jnp.where(cut_level, jnp.minimum(level + 1, top), level),
-            best,
-            wait,
-            cool,
-        )
-    cool = jnp.where(cut, cooldown, cool)
-    return jnp.where(cut, jnp.minimum(level + 1, top), level), best, wait, cool
 
 
 def find(state: Any) -> PlateauState | None:
@@ -199,13 +257,9 @@ def find(state: Any) -> PlateauState | None:
     return None
 
 
-def rate(state: Any, rates: np.ndarray) -> Any:
-    """The rate the next update takes, from the optimizer's ``state``."""
+def level(state: Any) -> Any:
+    """The cuts made so far, which give the next update's rate, from the
+    optimizer's ``state``."""
     found = find(state)
     assert found is not None
-    return jnp.asarray(rates)[found.level]
-
-
-def epochs_needed(n_steps: int, per_epoch: int) -> int:
-    """The epochs a run of ``n_steps`` steps spans (its last possibly cut short)."""
-    return max(1, math.ceil(n_steps / max(per_epoch, 1)))
+    return found.judged[0].astype(jnp.int32)

@@ -542,8 +542,8 @@ class LrSchedule:
         only where JAX computes in it); Keras's schedules are float32 tensors."""
         x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
         wide = x64 and np.dtype(param_dtype) == np.float64
-        torch = self.per_epoch and self.name != "keras.plateau"
-        return np.float64 if wide and torch else np.float32
+        # (keras.plateau's rate is a variable of Keras's floatx, the run's dtype)
+        return np.float64 if wide and self.per_epoch else np.float32
 
     @property
     def adaptive(self) -> bool:
