@@ -163,6 +163,13 @@ def test_missing_values_are_found_in_any_block(
             "--shuffle is a switch and takes no value: write --shuffle or --no-shuffle",
         ),
         (["--opt", "momentum"], "write, for example, --opt momentum=0.9."),
+        # a space after a comma: the shell passed the rest as an argument
+        (
+            ["--lr-schedule", "torch.step:step_size=2,", "gamma=0.5"],
+            "the space after 'torch.step:step_size=2,' split --lr-schedule's value "
+            "in two; write it without spaces, or in quotes: --lr-schedule "
+            "'torch.step:step_size=2,gamma=0.5'",
+        ),
         (["--lr", "inf"], "learning rate must be finite, got inf"),
         (
             ["--optimizer", "adam", "--opt", "weight_decay=0.1"],

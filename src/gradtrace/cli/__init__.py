@@ -182,9 +182,10 @@ def _command(argv: list[str] | None) -> int:
             for param in (err.ctx.command.params if err.ctx else [])
             for opt in (*param.opts, *param.secondary_opts)
         ]
+        given = sys.argv[1:] if argv is None else argv
         hint = _switch_given_a_value(
-            err.format_message(), sys.argv[1:] if argv is None else argv, options
-        )
+            err.format_message(), given, options
+        ) or _value_split_by_a_space(err.format_message(), given)
         click.echo(
             f"error: {_one_line(err.format_message())}{hint} (see {path} --help)",
             err=True,
@@ -242,6 +243,24 @@ def _switch_given_a_value(message: str, argv: list[str], options: list[str]) -> 
         off = f"--no-{on[2:]}"
         either = f"{on} or {off}" if off in options else f"{on}, or leave it out"
         return f": {flag} is a switch and takes no value: write {either}"
+    return ""
+
+
+def _value_split_by_a_space(message: str, argv: list[str]) -> str:
+    """What to write instead, where an extra argument is the rest of an
+    option's value that a space split off (``--lr-schedule
+    torch.step:step_size=2, gamma=0.5``: the shell passed ``gamma=0.5`` on its
+    own)."""
+    for i, word in enumerate(argv[2:], 2):
+        value, flag = argv[i - 1], argv[i - 2]
+        if f"({word})" not in message or not flag.startswith("-"):
+            continue
+        if value.endswith(",") or value.endswith("=") or word.startswith(","):
+            whole = f"{value}{word}"
+            return (
+                f": the space after {value!r} split {flag}'s value in two; write "
+                f"it without spaces, or in quotes: {flag} '{whole}'"
+            )
     return ""
 
 
