@@ -284,6 +284,51 @@ def test_config_file_and_command_line_override(
     assert b.info["config"]["optimizer"] == "keras.rmsprop"
 
 
+def test_a_config_file_gives_a_schedule_as_a_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``[lr-schedule]`` with its name and parameters (a composite's schedulers
+    an array of tables) is the same schedule as its text; a table without a
+    name is told what it needs."""
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'data = "{SEED004}"\noptimizer = "torch.sgd"\nlr = 0.05\nepochs = 6\n'
+        "batch-size = 4\nquiet = true\n[lr-schedule]\n"
+        'name = "torch.sequential"\nmilestones = [2]\nschedulers = [\n'
+        '  {name = "torch.linear", start_factor = 0.5, total_iters = 2},\n'
+        '  {name = "torch.exponential", gamma = 0.5},\n]\n'
+    )
+    code, _, err = run(
+        ["fit", "--config", str(config), "--out", str(tmp_path / "t")], capsys
+    )
+    assert code == 0, err
+    text = (
+        "torch.sequential:schedulers=[torch.linear(start_factor=0.5,"
+        "total_iters=2),torch.exponential(gamma=0.5)],milestones=[2]"
+    )
+    code, _, err = run(
+        [
+            "fit",
+            "--config",
+            str(config),
+            "--lr-schedule",
+            text,
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    table = gradtrace.load(tmp_path / "t").to_pandas()["lr"]
+    pd.testing.assert_series_equal(
+        table, gradtrace.load(tmp_path / "s").to_pandas()["lr"]
+    )
+    config.write_text(f'data = "{SEED004}"\n[lr-schedule]\npatience = 3\n')
+    code, _, err = run(["fit", "--config", str(config)], capsys)
+    assert code == 2
+    assert "or a table with name = 'torch.step' and its parameters" in err
+
+
 def test_rerun_takes_the_data_again_from_data(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,8 +1,11 @@
 """``gradtrace fit --config run.toml``: every option is a TOML key.
 
 Keys are the option names (``batch-size`` or ``batch_size``); ``init``, ``fix`` and
-``opt`` are tables (``[init]`` then ``w = 0.5``); ``x`` is a string or a list. Options
-given on the command line override the file.
+``opt`` are tables (``[init]`` then ``w = 0.5``); ``x`` is a string or a list;
+``lr-schedule`` is its text or a table with its ``name`` and parameters
+(``[lr-schedule]`` then ``name = "torch.plateau"``, ``patience = 5``; a composite's
+``schedulers`` an array of such tables). Options given on the command line
+override the file.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ _TEXT = "a string"
 _BOOL = "true or false"
 _TABLE = "a table of NAME = value"
 _COLUMNS = "a string or a list of strings"
+_SCHEDULE = (
+    "a string such as 'torch.step:step_size=10', or a table with name = "
+    "'torch.step' and its parameters"
+)
 
 KEYS: dict[str, str] = {
     "data": _TEXT,
@@ -30,7 +37,7 @@ KEYS: dict[str, str] = {
     "optimizer": _TEXT,
     "lr": _NUMBER,
     "opt": _TABLE,
-    "lr_schedule": _TEXT,
+    "lr_schedule": _SCHEDULE,
     "clip": _TEXT,
     "epochs": _INTEGER,
     "steps": _INTEGER,
@@ -129,6 +136,10 @@ def _fits(kind: str, value: Any) -> bool:
     if kind == _COLUMNS:
         return isinstance(value, str) or (
             isinstance(value, list) and all(isinstance(v, str) for v in value)
+        )
+    if kind == _SCHEDULE:
+        return isinstance(value, str) or (
+            isinstance(value, dict) and isinstance(value.get("name"), str)
         )
     if kind == _TABLE:
         return isinstance(value, dict) and all(
