@@ -19,15 +19,14 @@ from gradtrace.api import (
     Progress,
     RunConfig,
     between_calls,
-    build_trace,
     check_first_loss,
     check_resume_folder,
     held_interrupts,
-    log_likelihood,
     plan,
     resumable,
     resume_from,
 )
+from gradtrace.assembly import build_trace, log_likelihood
 from gradtrace.core import stream
 from gradtrace.data import ParquetRows
 from gradtrace.errors import InputError

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradtrace import api
+from gradtrace import assembly
 from gradtrace.core import diagnose, exact, rowsums
 from gradtrace.core.catalog import make_model
 from gradtrace.core.losses import reduce
@@ -116,15 +116,15 @@ def _whole_and_blocked(
     compute: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Any, Any]:
     jax.clear_caches()
-    api._log_likelihood_fn.cache_clear()
+    assembly._log_likelihood_fn.cache_clear()
     whole = compute()
     jax.clear_caches()
-    api._log_likelihood_fn.cache_clear()
+    assembly._log_likelihood_fn.cache_clear()
     with monkeypatch.context() as m:
         m.setattr(rowsums, "BLOCK_ROWS", 37)
         blocked = compute()
         jax.clear_caches()
-        api._log_likelihood_fn.cache_clear()
+        assembly._log_likelihood_fn.cache_clear()
     return whole, blocked
 
 
@@ -186,7 +186,7 @@ def test_the_exact_answer_by_blocks_equals_the_whole(
         m.setattr(rowsums, "BLOCK_ROWS", 37)
         chunked = solve_chunks()
     jax.clear_caches()
-    api._log_likelihood_fn.cache_clear()
+    assembly._log_likelihood_fn.cache_clear()
     for other in (blocked, chunked):
         assert other.method == whole.method
         for k in names:
@@ -218,7 +218,7 @@ def test_the_hessian_and_log_likelihood_by_blocks_equal_the_whole(
         with jax.enable_x64(True):
             mean, _ = diagnose.hessian(model, "nll", "mean", params, {}, x, y)
             summed, _ = diagnose.hessian(model, "mse", "sum", params, {}, x, y)
-        return mean, summed, api.log_likelihood(model, params, x, y)
+        return mean, summed, assembly.log_likelihood(model, params, x, y)
 
     whole, blocked = _whole_and_blocked(both, monkeypatch)
     np.testing.assert_allclose(blocked[0], whole[0], rtol=1e-10)

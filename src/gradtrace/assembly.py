@@ -1,0 +1,298 @@
+"""The Trace of a run from what its compiled loop returned: the trace table
+(its ``lr`` and ``gap`` columns), ``run.json``'s information, and the fit's
+statistics (log-likelihood, information criteria, standard errors in the data's
+own units)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+from gradtrace.core.arrays import to_device
+from gradtrace.core.flat import unflat
+from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
+from gradtrace.core.rowsums import reduce_rows
+from gradtrace.sources import data_file, truth_of
+from gradtrace.tables import trace_frame
+from gradtrace.trace import Trace, device, versions
+
+if TYPE_CHECKING:
+    from gradtrace.api import Plan, RunConfig
+
+
+def with_lr(
+    table: pd.DataFrame, p: Plan, levels: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The trace table with its ``lr`` column after ``batch`` (the rate each step's
+    update used; none at step 0), where the run has a learning-rate schedule.
+    ``levels``: a plateau's at the table's last rows (``History.levels``), whose
+    rates the run decided."""
+    schedule = p.spec.schedule
+    plateau = p.spec.plateau
+    if plateau is not None:
+        cuts = np.asarray(levels if levels is not None else (), np.int64)
+        rates = np.where(cuts >= 0, plateau[0][np.maximum(cuts, 0)], np.nan)
+        column = np.concatenate([np.full(len(table) - len(cuts), np.nan), rates])
+        table.insert(list(table.columns).index("batch") + 1, "lr", column)
+    elif schedule is not None:
+        steps = table["step"].to_numpy(np.int64)
+        with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):  # as the run's
+            dtype = p.spec.rate_dtype
+        rates = schedule.rates_at(
+            p.spec.learning_rate,
+            np.maximum(steps - 1, 0),
+            p.per_epoch,
+            p.n_steps,
+            dtype,
+        )
+        at = list(table.columns).index("batch") + 1
+        table.insert(at, "lr", np.where(steps > 0, rates, np.nan))
+        if p.spec.cycled is not None:  # OneCycleLR's momentum: PyTorch's floats
+            counts = schedule.scheduler_steps(p.n_steps, p.per_epoch)
+            momenta = schedule.momenta(counts)
+            used = momenta[np.minimum(np.maximum(steps - 1, 0), counts - 1)]
+            table.insert(at + 1, p.spec.cycled, np.where(steps > 0, used, np.nan))
+    return table
+
+
+def with_gap(table: pd.DataFrame, optimum_loss: float | None) -> pd.DataFrame:
+    """The trace table with its ``gap`` column (loss minus the optimum's loss), when
+    the optimum is known."""
+    if optimum_loss is not None:
+        table["gap"] = table["loss"].astype(np.float64) - optimum_loss
+    return table
+
+
+def build_trace(
+    config: RunConfig,
+    p: Plan,
+    history: Any,
+    reference: dict[str, Any],
+    interrupted: bool,
+    started: float,
+    loglik: Callable[[dict[str, Any]], float] | None = None,
+    keep_data: bool = True,
+    schedule: Mapping[str, Any] | None = None,
+    table: pd.DataFrame | None = None,
+    steps: int | None = None,
+) -> Trace:
+    """The Trace of a run from its history and reference. ``loglik`` sums the
+    log-likelihood of all the rows at given parameters (default: over the plan's
+    data); without ``keep_data``, the trace's views read the data file again
+    instead of keeping the plan's data; ``schedule`` adds to run.json's schedule.
+    ``table`` and ``steps``: the trace table already made (with its gap column)
+    and the number of steps, where ``history`` is only the run's last part."""
+    if table is None:
+        frame = trace_frame(
+            history,
+            [s for s in p.specs if s.name in p.trainable],
+            {k: v.tolist() for k, v in p.trainable.items()},
+            p.problem.metrics,
+        )
+        table = with_gap(
+            with_lr(frame, p, history.levels), reference.get("optimum_loss")
+        )
+    status = "completed"
+    if history.diverged_step is not None:
+        status = "diverged"
+    elif interrupted:
+        status = "interrupted"
+    truth, note = truth_of(config.data, p.m.name)
+    info: dict[str, Any] = {
+        "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "model": p.m.name,
+        "model_options": p.m.options(),
+        "loss": loss_name(p.loss),
+        "loss_options": {} if isinstance(p.loss, str) else dict(p.loss.source),
+        "own_objects": list(p.own),
+        "reduction": p.reduction,
+        "param_space": "unconstrained" if p.problem.unconstrained else "constrained",
+        "metrics": list(p.problem.metrics),
+        "optimizer": {"name": p.spec.name, **p.spec.hyper},
+        "lr_schedule": None if p.spec.schedule is None else p.spec.schedule.to_dict(),
+        "clip": None if p.spec.clip is None else p.spec.clip.to_dict(),
+        "config": config.to_dict(),
+        "data": {
+            "source": "standard input"
+            if config.data == "-"
+            else (config.data or "python data"),
+            "n_rows": p.n_rows,
+            "x": p.x_cols,
+            "y": config.y,
+            "dropped_rows": p.dropped,
+            **({"dropped_at": list(p.dropped_at)} if p.dropped_at else {}),
+            **({"values_sha256": p.values} if p.values else {}),
+            **data_file(config.data),
+        },
+        "schedule": {
+            "batch_size": p.batch_size,
+            "batches_per_epoch": p.per_epoch,
+            "n_steps": p.n_steps,
+            "shuffle": config.shuffle,
+            "seed": int(p.seed),
+            "eval_every": p.eval_every,
+            **(schedule or {}),
+        },
+        "params_spec": [
+            {
+                "name": s.name,
+                "size": s.size,
+                "constraint": s.constraint,
+                "default": s.default,
+                "doc": s.doc,
+            }
+            for s in p.specs
+        ],
+        "dtype": p.pdtype,
+        "compute_dtype": p.cdtype,
+        "initial": {k: v.tolist() for k, v in p.trainable.items()},
+        "fixed": {k: v.tolist() for k, v in p.fixed.items()},
+        "steps": len(history.batch_loss) if steps is None else steps,
+        "status": status,
+        "diverged": history.diverged_step is not None,
+        "diverged_step": history.diverged_step,
+        "notices": p.notices + [note] * bool(note),
+        "truth": truth,
+        **reference,
+        "timings": {
+            "compile_s": history.compile_s,
+            "train_s": history.train_s,
+            "total_s": time.perf_counter() - started,
+        },
+        "versions": versions(),
+        "device": device(),
+    }
+    trace = Trace(table, info, data=(p.xs, p.ys) if keep_data else None)
+    info["params"] = trace.params
+    info["final_loss"] = trace.final_loss
+    info.update(fit_statistics(p, history, reference, loglik))
+    return trace
+
+
+def fit_statistics(
+    p: Plan,
+    history: Any,
+    reference: dict[str, Any],
+    loglik: Callable[[dict[str, Any]], float] | None = None,
+) -> dict[str, Any]:
+    """Log-likelihood, AIC and BIC at the final parameters (and at the optimum) when
+    the model has a likelihood; slopes in x's own units for a standardised linear
+    model. ``loglik`` sums the log-likelihood of every row at given parameters
+    (default: over the plan's data)."""
+    out: dict[str, Any] = {}
+    final = (
+        {k: np.asarray(v[-1]) for k, v in history.params.items()}
+        if len(history.batch_loss)
+        else dict(p.trainable)
+    )
+    if hasattr(p.m, "original_units") and p.m.center is not None:
+        # a held slope or intercept takes part as it is held
+        held = {k: np.asarray(v) for k, v in p.fixed.items() if k in ("w", "b")}
+        units: dict[str, Any] = {
+            "final": _listed(p.m.original_units({**held, **final}))
+        }
+        if "optimum" in reference:
+            units["optimum"] = _listed(
+                p.m.original_units({**held, **reference["optimum"]})
+            )
+        if "covariance" in reference:
+            units["stderr"] = _listed(
+                units_stderr(p.m, reference["optimum"], reference["covariance"], held)
+            )
+        out["original_units"] = units
+    has_likelihood = p.m.kind == "distribution" or p.loss == "nll"
+    if not has_likelihood:
+        return out
+    k = int(sum(np.size(v) for v in p.trainable.values()))
+    n = p.n_rows
+    points = {"final": final}
+    if "optimum" in reference:
+        points["optimum"] = reference["optimum"]
+    stats: dict[str, Any] = {"n_params": k, "n_rows": n}
+    with jax.enable_x64(True):
+        if loglik is None:
+            loglik = log_likelihood_at(p.m, p.xs, p.ys)
+        for where, params in points.items():
+            ll = loglik({**params, **p.fixed})
+            stats[where] = {
+                "loglik": ll,
+                "aic": 2 * k - 2 * ll,
+                "bic": k * math.log(n) - 2 * ll,
+            }
+    out["likelihood"] = stats
+    return out
+
+
+def units_stderr(
+    m: Any, optimum: dict[str, Any], cov: Any, held: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Standard errors of a standardised model's parameters in x's own units: x's
+    own slopes and intercept are an affine map A of the standardised ones
+    (``original_units``: w / spread, b - w . center / spread), so their covariance
+    is A cov A^T, exactly (the delta method, with no approximation for a linear
+    map). A is read off the map itself, a parameter at a time, with ``held``
+    values (a held w or b) as they are: they move nothing."""
+    held = held or {}
+    size = sum(int(np.size(v)) for v in optimum.values())
+
+    def moved(v: np.ndarray) -> dict[str, np.ndarray]:
+        """x's own units at the standardised values ``v`` (flat)."""
+        out = m.original_units({**held, **unflat(optimum, v)})
+        return {k: np.asarray(out[k], float) for k in out}
+
+    origin = moved(np.zeros(size))
+    errors = {}
+    for k, at in origin.items():
+        # row i of A: how x's own value k[i] moves with each standardised value
+        rows = np.stack([np.ravel(moved(e)[k] - at) for e in np.eye(size)], axis=1)
+        if not rows.any():
+            continue  # held, and moved by nothing estimated: no error
+        variance = np.einsum("ij,jk,ik->i", rows, np.asarray(cov, float), rows)
+        errors[k] = np.sqrt(np.where(variance > 0, variance, np.nan)).reshape(
+            np.shape(at)
+        )
+    return errors
+
+
+def _listed(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: np.asarray(v).tolist() for k, v in params.items()}
+
+
+def log_likelihood(m: Any, params: dict[str, Any], x: Any, y: Any) -> float:
+    """The summed log-likelihood of all rows, in float64."""
+    return log_likelihood_at(m, x, y)(params)
+
+
+def log_likelihood_at(m: Any, x: Any, y: Any) -> Callable[[dict[str, Any]], float]:
+    """The summed log-likelihood of all rows (float64) as a function of the
+    parameters. It is compiled once per model and data shape (run op by op, the
+    log-likelihood at the final parameters and at the optimum cost 0.3 s of small
+    compilations), so a streamed run's equal chunks share one program."""
+
+    def at(params: dict[str, Any]) -> float:
+        with jax.enable_x64(True):
+            p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
+            xd = None if x is None else to_device(x, x.dtype)
+            return float(_log_likelihood_fn(m)(p64, xd, to_device(y, y.dtype)))
+
+    return at
+
+
+@functools.lru_cache(maxsize=16)
+def _log_likelihood_fn(m: Any) -> Any:
+    def total(params: dict[str, Any], x: Any, y: Any) -> Any:
+        def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+            return reduce(log_likelihood_rows(m, params, xb, yb), mask, how)
+
+        # in float64 a block of rows at a time: no float64 copy of the data
+        return reduce_rows(block, x, y, "sum")
+
+    return jax.jit(total)
