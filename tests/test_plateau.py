@@ -443,3 +443,69 @@ def test_a_rate_at_its_floor_is_cut_no_more_as_each_framework_says() -> None:
         state = _epoch(keras, state, 1.0)
     level, _, wait, cool = state
     assert (int(level), int(wait), int(cool)) == (1, 0, 2)
+
+
+def test_keras_and_pytorch_arguments_that_change_nothing_are_taken() -> None:
+    """``monitor="loss"``, ``mode="min"`` and ``verbose`` as the framework's code
+    has them are taken (the same schedule); another monitor or mode is told
+    what is watched."""
+    from gradtrace import validate
+
+    plain = validate.lr_schedule({"name": "keras.plateau", "patience": 2})
+    written = validate.lr_schedule(
+        {
+            "name": "keras.plateau",
+            "monitor": "loss",
+            "mode": "min",
+            "verbose": 1,
+            "patience": 2,
+        }
+    )
+    assert written == plain
+    assert validate.lr_schedule("torch.plateau:mode=min,patience=2") == (
+        validate.lr_schedule("torch.plateau:patience=2")
+    )
+    with pytest.raises(gradtrace.InputError, match="not val_loss: gradtrace holds"):
+        validate.lr_schedule("keras.plateau:monitor=val_loss")
+    with pytest.raises(gradtrace.InputError, match="mode=max is not supported"):
+        validate.lr_schedule("torch.plateau:mode=max")
+
+
+def test_the_summary_says_after_which_epochs_the_rate_was_cut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        [
+            "fit",
+            "seed001_line",
+            "--optimizer",
+            "keras.adam",
+            "--lr",
+            "0.05",
+            "--batch-size",
+            "16",
+            "--epochs",
+            "60",
+            "--lr-schedule",
+            "keras.plateau:patience=3,factor=0.5",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    frame = gradtrace.load(tmp_path / "r").to_pandas()
+    rates = frame[frame["step"] > 0].groupby("epoch")["lr"].first()
+    cut = [str(e - 1) for e in rates.index[1:][np.diff(rates.to_numpy()) < 0]]
+    assert cut  # it did cut
+    which = "epoch" if len(cut) == 1 else "epochs"
+    listed = cut[0] if len(cut) == 1 else ", ".join(cut[:-1]) + " and " + cut[-1]
+    assert f"0.05 at step 1, cut after {which} {listed}, to " in out
+
+
+def test_a_floor_not_below_the_rate_is_noticed() -> None:
+    trace = gradtrace.fit(
+        line(), "line", lr=0.05, lr_schedule="torch.plateau:min_lr=1", epochs=3
+    )
+    said = " ".join(trace.info["notices"])
+    assert "min_lr=1 is not below the rate 0.05, so it never cuts it" in said

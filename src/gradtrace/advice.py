@@ -317,6 +317,7 @@ def unconverged(
     instead: str | None = None,
     covariance: Any = None,
     settled: bool = False,
+    schedule: str | None = None,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -333,7 +334,8 @@ def unconverged(
     parameter within its own limit while the run is far off along the direction
     they vary together. ``settled``: the parameters have stopped moving (with a
     weight decay: where it balances the gradient, said in place of "more steps
-    would get closer")."""
+    would get closer"). ``schedule``: the name of the run's learning-rate
+    schedule, whose rate the advice speaks of in place of a fixed one."""
     worst: tuple[float, str, float, float] | None = None
     sizes = {k: int(np.size(v)) for k, v in optimum.items()}
     offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
@@ -415,6 +417,17 @@ def unconverged(
         else "more steps, another rate or a start nearer the optimum (--init) would "
         "get closer"
     )
+    if mini_batch and schedule is not None:
+        lower = (
+            "a lower patience or a smaller factor cuts it sooner and further"
+            if schedule.endswith(".plateau")
+            else "a schedule that takes it lower"
+        )
+        closer = (
+            "more steps would get closer, and mini-batch steps scatter around the "
+            f"optimum at the rate the run ended at: {lower}, and larger batches "
+            "narrow the scatter"
+        )
     if joint is not None:
         return (
             f"the parameters ended {g(joint, 3)} standard errors from the optimum "

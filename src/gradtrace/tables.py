@@ -149,13 +149,14 @@ def schedule_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in SCHEDULED if c in columns and f"grad_{c}" not in columns]
 
 
-def rate_span(frame: pd.DataFrame) -> str:
+def rate_span(frame: pd.DataFrame, cuts: bool = False) -> str:
     """Where a schedule took the rate, from a trace frame's ``lr`` column: its
     first and last rates, its peak where it rose above both (a warm-up), its
     lowest where it fell below both, and the steps where it jumped back up (a
     restart), such as ": 0.1 at step 1, 3.9e-05 at its lowest (step 70),
     restarting at steps 11, 31 and 71, to 0.0121 at the last"; "" without
-    rates.
+    rates. ``cuts``: the rate a plateau's, which it cut after epochs the
+    summary names ("cut after epochs 7 and 12").
 
     Examples:
         >>> frame = pd.DataFrame({"step": range(5), "lr": [None, 1, 0.5, 1, 0.5]})
@@ -191,6 +192,17 @@ def rate_span(frame: pd.DataFrame) -> str:
         listed += shown[-1] if len(shown) > 1 else ""
         which = "step" if len(restarts) == 1 else "steps"
         parts.append(f"restarting at {which} {listed}{more}")
+    if cuts and "epoch" in frame.columns:
+        fell = np.flatnonzero(np.diff(values) < 0) + 1
+        epochs = frame["epoch"][rates.index].to_numpy()
+        after = [str(int(epochs[i]) - 1) for i in fell]
+        if after:
+            more = ", ..." if len(after) > 8 else ""
+            shown = after[:8]
+            listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and "
+            listed += shown[-1] if len(shown) > 1 else ""
+            which = "epoch" if len(after) == 1 else "epochs"
+            parts = [parts[0], f"cut after {which} {listed}{more}"]
     # as "0.1 at step 1 to 0.01 at the last" where there is nothing between
     between = ", " if len(parts) > 1 else " "
     return ": " + ", ".join(parts) + f"{between}to {last:.6g} at the last"

@@ -356,6 +356,7 @@ class Trace:
                 covariance=info.get("covariance"),
                 settled=bool(decay)
                 and settled(self._frame, param_columns(self._frame), optimum),
+                schedule=(info.get("lr_schedule") or {}).get("name"),
             )
             if far:
                 out.append(far)

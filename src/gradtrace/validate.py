@@ -1335,6 +1335,8 @@ def lr_schedule(value: Any, nested: bool = False) -> LrSchedule | None:
     name = choice("learning-rate schedule", name.strip(), list(SCHEDULES))
     preset = SCHEDULES[name]
     params: dict[str, Any] = {}
+    if name in PLATEAUS:
+        given = _plateau_as_written(name, given)
     for key, text in given.items():
         if key not in preset.defaults:
             raise InputError(
@@ -1512,10 +1514,41 @@ def schedule_fits(
     )
 
 
-def schedule_notices(schedule: LrSchedule, n_steps: int, per_epoch: int) -> list[str]:
+def _plateau_as_written(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """A plateau's parameters without those the framework's own code may carry
+    that change nothing here (``mode="min"``, Keras's ``monitor="loss"``,
+    ``verbose``); those it does not support are told so."""
+    out = {}
+    for key, value in given.items():
+        text = str(value).strip().strip("'\"")
+        if key == "verbose":
+            continue
+        if key == "mode":
+            if text != "min":
+                raise InputError(
+                    f"schedule {name!r}: mode={text} is not supported: it watches "
+                    "the epoch's training loss, which falls (mode=min); leave mode "
+                    "out."
+                )
+            continue
+        if key == "monitor":
+            if text != "loss":
+                raise InputError(
+                    f"schedule {name!r} watches the epoch's training loss as Keras "
+                    f"logs it (monitor='loss'), not {text}: gradtrace holds no "
+                    "validation data; give monitor=loss or leave it out."
+                )
+            continue
+        out[key] = value
+    return out
+
+
+def schedule_notices(
+    schedule: LrSchedule, n_steps: int, per_epoch: int, lr: float
+) -> list[str]:
     """What of ``schedule`` a run of ``n_steps`` steps of ``per_epoch`` an epoch
     never reaches: a SequentialLR milestone past its end, a plateau whose patience
-    leaves no epoch to cut the rate in."""
+    leaves no epoch to cut the rate in, or whose min_lr is not below ``lr``."""
     count = schedule.scheduler_steps(n_steps, per_epoch)
     by_batch = schedule.unit(per_epoch) == 1 and per_epoch > 1
     unit = "batches" if by_batch else "epochs"
@@ -1533,13 +1566,22 @@ def schedule_notices(schedule: LrSchedule, n_steps: int, per_epoch: int) -> list
     if schedule.adaptive:
         patience = int(schedule.params["patience"])
         # the first epoch always improves; PyTorch cuts after more than patience
-        # bad epochs, Keras after patience
+        # bad epochs, Keras after patience; a cut after the last whole epoch
+        # changes no step
         first = patience + (2 if schedule.name == "torch.plateau" else 1)
-        if first >= count:
+        whole = n_steps // per_epoch
+        floor = float(schedule.params["min_lr"])
+        if floor >= lr:
+            out.append(
+                f"{schedule.name}'s min_lr={floor:g} is not below the rate {lr:g}, "
+                "so it never cuts it (give a min_lr below the rate)"
+            )
+        elif first >= whole:
             out.append(
                 f"{schedule.name} with patience={patience} cuts the rate after "
-                f"epoch {first} at the earliest, and the run has {count}: it keeps "
-                "the rate throughout (train more epochs, or lower patience)"
+                f"epoch {first} at the earliest, and the run has {whole} whole "
+                f"epoch{'s' if whole != 1 else ''}: it keeps the rate throughout "
+                "(train more epochs, or lower patience)"
             )
     return out
 

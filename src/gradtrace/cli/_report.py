@@ -220,7 +220,8 @@ def print_summary(
         params = {k: v for k, v in schedule.items() if k != "name"}
         rule = LrSchedule.create(schedule["name"], **params)
         frame = trace.to_pandas()
-        console.print(f"  learning rate {rule}{rate_span(frame)}")
+        span = rate_span(frame, cuts=rule.adaptive)
+        console.print(f"  learning rate {rule}{span}")
 
         # OneCycleLR's or CyclicLR's momentum, in place of the optimizer's
         for cycled in schedule_columns(frame):

@@ -185,7 +185,8 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     metavar="NAME[:KEY=VALUE,...]",
     help="A learning-rate schedule as fit's --lr-schedule, from each configuration's "
-    "own rate.",
+    "own rate (not torch.plateau or keras.plateau, whose rate follows each run's "
+    "own losses: fit those one by one).",
 )
 @click.option(
     "--clip",

@@ -207,6 +207,14 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "** power (a line at power 1); cycle: again over each multiple",
         ),
         SchedulePreset(
+            "keras.piecewise",
+            {"boundaries": None, "values": None},
+            False,
+            "keras.optimizers.schedules.PiecewiseConstantDecay: the rate values[0] "
+            "up to step boundaries[0], values[1] up to boundaries[1], ...: the "
+            "rates themselves (--lr is values[0])",
+        ),
+        SchedulePreset(
             "torch.plateau",
             {
                 "factor": 0.1,
@@ -236,14 +244,6 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "keras.callbacks.ReduceLROnPlateau(monitor='loss'): the rate times "
             "factor once the epoch's logged loss has not fallen by min_delta below "
             "its best for patience epochs",
-        ),
-        SchedulePreset(
-            "keras.piecewise",
-            {"boundaries": None, "values": None},
-            False,
-            "keras.optimizers.schedules.PiecewiseConstantDecay: the rate values[0] "
-            "up to step boundaries[0], values[1] up to boundaries[1], ...: the "
-            "rates themselves (--lr is values[0])",
         ),
     ]
 }

@@ -329,4 +329,4 @@ def _schedule_line(info: dict[str, Any], frame: Any) -> str | None:
 
     params = {k: v for k, v in schedule.items() if k != "name"}
     rule = LrSchedule.create(schedule["name"], **params)
-    return f"learning rate {rule}{rate_span(frame)}"
+    return f"learning rate {rule}{rate_span(frame, cuts=rule.adaptive)}"
