@@ -509,3 +509,46 @@ def test_a_floor_not_below_the_rate_is_noticed() -> None:
     )
     said = " ".join(trace.info["notices"])
     assert "min_lr=1 is not below the rate 0.05, so it never cuts it" in said
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_explain_replays_the_plateaus_count_as_the_run_kept_it(framework: str) -> None:
+    """``plateau.replay`` over a trace's batch losses cuts where the run cut (so
+    what explain says of the plateau's count is what the run held), and explain
+    says it at a step: the epoch's loss, the best, the bad epochs."""
+    from gradtrace.core import plateau as rules
+
+    schedule = LrSchedule.create(
+        f"{framework}.plateau", patience=2, factor=0.5, cooldown=1
+    )
+    trace = gradtrace.fit(
+        line(),
+        "line",
+        optimizer=f"{framework}.sgd",
+        lr=0.2,
+        lr_schedule=schedule.to_dict(),
+        batch_size=32,
+        epochs=30,
+        exact=False,
+    )
+    frame = trace.to_pandas()
+    steps = frame[frame["step"] > 0]
+    rates, cuts = schedule.plateau_levels(0.2, 90, 3, np.float32)
+    rows = np.minimum(32, 90 - (steps["batch"].to_numpy() - 1) * 32)
+    judged = rules.replay(
+        schedule.name,
+        schedule.params,
+        cuts,
+        np.float32,
+        steps["batch_loss"].to_numpy(),
+        rows,
+        steps["epoch"].to_numpy(),
+    )
+    taken = steps.groupby("epoch")["lr"].first().to_numpy()
+    assert len(judged) == 30
+    assert [rates[j.level] for j in judged[:-1]] == taken[1:].tolist()
+    assert taken[-1] < taken[0]  # it cut
+    said = trace.explain_text(int(frame.index[-1]))
+    last = judged[-2]  # before the last epoch's end
+    assert "After epoch 29: its loss " in said
+    assert f"{last.wait} bad epoch" in said

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from gradtrace.core import rowsums, transforms
+from gradtrace.core import plateau, rowsums, transforms
 from gradtrace.core.batches import epoch_batches, n_batches
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import MODELS, kind_of
@@ -382,6 +382,42 @@ def _plateau_cuts(frame: pd.DataFrame, step: int) -> str:
     return (
         f" (cut {times}, after epoch{'s' if len(after) > 1 else ''} {shown}, "
         "whose loss was no better than its best by the threshold for too long)"
+    )
+
+
+def _plateau_state(frame: pd.DataFrame, info: dict[str, Any], step: int) -> str:
+    """What the plateau holds before the end of ``step``'s epoch, from the
+    trace's batch losses: the best epoch loss, the bad epochs counted against
+    its patience and the cooldown left, as the run's rule counted them."""
+    spec = run_spec(info)
+    schedule = spec.schedule
+    assert schedule is not None and spec.plateau is not None
+    epoch = int(frame["epoch"].iloc[step])
+    done = frame[(frame["step"] > 0) & (frame["epoch"] < epoch)]
+    if done.empty:
+        return ""
+    sch = info["schedule"]
+    bs, n = int(sch["batch_size"]), int(info["data"]["n_rows"])
+    batch = done["batch"].to_numpy(np.int64)
+    judged = plateau.replay(
+        schedule.name,
+        schedule.params,
+        spec.plateau[1],
+        spec.rate_dtype,
+        done["batch_loss"].to_numpy(),
+        np.minimum(bs, n - (batch - 1) * bs),
+        done["epoch"].to_numpy(np.int64),
+    )
+    if not judged:
+        return ""
+    last = judged[-1]
+    patience = int(schedule.params["patience"])
+    bad = f"{last.wait} bad epoch{'s' if last.wait != 1 else ''}"
+    limit = "more than " if schedule.name == "torch.plateau" else ""
+    cool = f"; {last.cooldown} epochs of cooldown left" if last.cooldown else ""
+    return (
+        f". After epoch {epoch - 1}: its loss {fmt(last.loss)}, the best "
+        f"{fmt(last.best)}, {bad} ({limit}{patience} cut the rate{cool})"
     )
 
 
@@ -903,7 +939,7 @@ def narration(
         this, by = fmt(frame["lr"].iloc[step]), info["lr_schedule"]["name"]
         rate = f"; this step's rate, from {by}: {this}"
         if by in PLATEAUS:
-            rate += _plateau_cuts(frame, step)
+            rate += _plateau_cuts(frame, step) + _plateau_state(frame, info, step)
         # OneCycleLR's momentum (beta1), set at each step in place of the given
         cycled = next((c for c in schedule_columns(frame) if c != "lr"), None)
         if cycled is not None:

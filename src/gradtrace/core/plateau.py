@@ -148,6 +148,60 @@ def judge(
     return rule
 
 
+class Judged(NamedTuple):
+    """The plateau's state after an epoch: its loss as the framework watched it,
+    the best so far, the bad epochs counted, the cooldown left, the cuts made."""
+
+    loss: float
+    best: float
+    wait: int
+    cooldown: int
+    level: int
+
+
+def replay(
+    name: str,
+    params: dict[str, Any],
+    cuts: np.ndarray,
+    dtype: Any,
+    losses: np.ndarray,
+    rows: np.ndarray,
+    epochs: np.ndarray,
+) -> list[Judged]:
+    """The rule over a trace's whole epochs, from its batch ``losses`` (each of
+    ``rows`` rows, in epoch ``epochs``): the state after each, as the run
+    decided it (the epoch's loss as the framework sums it, in doubles for
+    PyTorch, Keras's float32 ``Mean``)."""
+    n_rows = int(np.sum(rows[epochs == epochs[0]])) if len(epochs) else 0
+    rule = judge(name, params, cuts, dtype, n_rows)
+    judged = _packed(0, math.nan, 0, 0)
+    out = []
+    for epoch in np.unique(epochs):
+        here = epochs == epoch
+        if int(np.sum(rows[here])) != n_rows:
+            break  # a part of an epoch: not judged
+        if name == "torch.plateau":
+            running = 0.0
+            for loss, r in zip(losses[here], rows[here], strict=True):
+                running += float(loss) * int(r)
+            sums = np.asarray([running, 0.0])
+            current = running / n_rows
+        else:
+            total = count = np.asarray(0, dtype)
+            for loss, r in zip(losses[here], rows[here], strict=True):
+                weight = np.asarray(r, dtype)
+                total = np.asarray(total + np.asarray(loss, dtype) * weight, dtype)
+                count = np.asarray(count + weight, dtype)
+            mean = np.asarray(total / count, dtype)
+            sums, current = np.asarray([mean, count]), float(mean)
+        judged = rule(sums, judged)
+        best = float(judged[1:3].copy().view(np.float64)[0])
+        out.append(
+            Judged(current, best, int(judged[3]), int(judged[4]), int(judged[0]))
+        )
+    return out
+
+
 def _halves(a: Any) -> tuple[Any, Any]:
     """``a`` (float32) as the sum of two float32 numbers of 12 significant bits
     each: its high part by masking the low 12 bits of its significand (no
