@@ -278,14 +278,20 @@ def keras_value(value: float) -> str:
 
 
 def keras_log(
-    epochs: pd.DataFrame, per_epoch: int, n_epochs: int, validation: bool = True
+    epochs: pd.DataFrame,
+    per_epoch: int,
+    n_epochs: int,
+    validation: bool = True,
+    learning_rate: bool = False,
 ) -> list[str]:
     """The lines ``model.fit(..., verbose=2)`` prints, from ``epochs`` (``history``'s
     table): "Epoch k/N", then the batches done, the loss and each metric as Keras
     logs them at the epoch's end, and with ``validation`` the same over all the
     data after the epoch as ``val_`` (Keras's with the training data as
     ``validation_data``; left out of an epoch whose loss over all the data was not
-    taken). Keras sorts each group of names; the time it took is left out."""
+    taken). Keras sorts each group of names; the time it took is left out.
+    ``learning_rate``: the epoch's rate last, as Keras's ReduceLROnPlateau adds it
+    to the epoch's logs."""
     lines: list[str] = []
     metrics = [
         c for c in epochs.columns if f"{c}_all_data" in epochs.columns and c != "loss"
@@ -305,6 +311,8 @@ def keras_log(
                 }
             )
             logged += [f"{k}: {keras_value(float(v))}" for k, v in sorted(val.items())]
+        if learning_rate and "lr" in row:
+            logged.append(f"learning_rate: {keras_value(float(row['lr']))}")
         lines += [
             f"Epoch {epoch}/{n_epochs}",
             " - ".join([f"{done}/{per_epoch}", *logged]),

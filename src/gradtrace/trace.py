@@ -600,7 +600,10 @@ class Trace:
         schedule = self.info["schedule"]
         per_epoch = int(schedule["batches_per_epoch"])
         n_epochs = -(-int(schedule["n_steps"]) // per_epoch)
-        return "\n".join(keras_log(self.history(), per_epoch, n_epochs, validation))
+        # Keras's ReduceLROnPlateau adds the rate to the epoch's logs
+        plateau = (self.info.get("lr_schedule") or {}).get("name") == "keras.plateau"
+        lines = keras_log(self.history(), per_epoch, n_epochs, validation, plateau)
+        return "\n".join(lines)
 
     def rows(self, step: int) -> np.ndarray:
         """The data rows that step ``step`` trained on (1 is the first step, -1 the

@@ -49,6 +49,7 @@ def _fit(fx: dict[str, Any]) -> gradtrace.Trace:
         metrics=cfg["metrics"],
         shuffle=False,
         exact=False,
+        lr_schedule=cfg.get("lr_schedule"),
     )
 
 
