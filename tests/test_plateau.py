@@ -283,25 +283,9 @@ def test_bad_plateaus_are_told_what_to_give(
     assert not (tmp_path / "r").exists()
 
 
-def test_a_sweep_and_a_stream_refuse_a_plateau(
+def test_a_stream_refuses_a_plateau(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run_cli(
-        [
-            "sweep",
-            "seed001_line",
-            "--lr",
-            "0.1,0.2",
-            "--epochs",
-            "2",
-            "--lr-schedule",
-            "torch.plateau",
-            "--out",
-            str(tmp_path / "s"),
-        ],
-        capsys,
-    )
-    assert code != 0 and "a sweep's runs" in err and "gradtrace fit" in err
     data = tmp_path / "d.parquet"
     line().to_parquet(data)
     code, _, err = run_cli(
@@ -320,6 +304,34 @@ def test_a_sweep_and_a_stream_refuse_a_plateau(
     )
     assert code != 0 and "keras.plateau with --stream is not supported" in err
     assert not (tmp_path / "st").exists()
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "torch.plateau:patience=0,factor=0.5,threshold=0.2",
+        "keras.plateau:patience=1,factor=0.5,min_delta=0.01",
+    ],
+)
+def test_a_sweep_gives_each_rate_the_plateau_a_fit_gives_it(schedule: str) -> None:
+    """Each configuration of a sweep has its own plateau (its levels from its
+    own rate, its rule called for it at each epoch's end): its final values are
+    the single fit's."""
+    optimizer = schedule.split(".")[0] + ".sgd"
+    options: dict[str, Any] = dict(
+        optimizer=optimizer, batch_size=20, epochs=15, shuffle=False
+    )
+    sweep = gradtrace.sweep(
+        line(), "line", lr=[0.05, 0.2], lr_schedule=schedule, **options
+    )
+    table = sweep.table.sort_values("lr")
+    for lr, w in zip(table["lr"], table["w"], strict=True):
+        single = gradtrace.fit(
+            line(), "line", lr=lr, lr_schedule=schedule, exact=False, **options
+        )
+        rates = single.to_pandas()["lr"].dropna().to_numpy()
+        assert rates[-1] < rates[0]  # it cut
+        assert w == single.params["w"]
 
 
 def test_the_state_is_found_in_a_clipped_optimizers() -> None:
@@ -406,7 +418,13 @@ def test_the_epoch_sum_is_pytorchs_sum_in_doubles(
 def _rule(name: str, **given: Any) -> Any:
     schedule = LrSchedule.create(name, **given)
     _, cuts = schedule.plateau_levels(0.1, 50, 1, np.float64)
-    return plateau.judge(name, schedule.params, cuts, np.float32, 10), len(cuts)
+
+    def rule(sums: Any, judged: Any) -> Any:
+        return plateau.judge(name, schedule.params, np.float32, 10)(
+            sums, judged, cuts[int(judged[0])]
+        )
+
+    return rule, len(cuts)
 
 
 def _epoch(rule: Any, state: tuple[Any, ...], loss: float) -> tuple[Any, ...]:

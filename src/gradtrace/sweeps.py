@@ -501,12 +501,6 @@ def sweep(
                 f"--init {k}: a vector parameter takes one starting value in a sweep."
             )
     schedule = p.spec.schedule
-    if schedule is not None and schedule.adaptive:
-        raise InputError(
-            f"{schedule.name} cuts each run's rate when its own loss stops falling, "
-            "which a sweep's runs, computed together, do not do yet: fit each "
-            "configuration with gradtrace fit, or sweep with another schedule."
-        )
     if schedule is not None and schedule.name == "keras.piecewise" and len(lrs) > 1:
         raise InputError(
             "keras.piecewise gives every rate itself (its values), so the sweep's "

@@ -185,8 +185,8 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     metavar="NAME[:KEY=VALUE,...]",
     help="A learning-rate schedule as fit's --lr-schedule, from each configuration's "
-    "own rate (not torch.plateau or keras.plateau, whose rate follows each run's "
-    "own losses: fit those one by one).",
+    "own rate (torch.plateau and keras.plateau cut each configuration's on its "
+    "own losses).",
 )
 @click.option(
     "--clip",

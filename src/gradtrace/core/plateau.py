@@ -94,17 +94,17 @@ def levels(
 
 
 def judge(
-    name: str, params: dict[str, Any], cuts: np.ndarray, dtype: Any, n_rows: int
-) -> Callable[[Any, Any], np.ndarray]:
+    name: str, params: dict[str, Any], dtype: Any, n_rows: int
+) -> Callable[[Any, Any, Any], np.ndarray]:
     """The framework's rule at an epoch's end, in Python floats: from the
     epoch's ``sums`` (PyTorch: the pair summing ``loss * rows`` over its
     ``n_rows`` rows; Keras: its Mean) and the state (level, best's bits, bad
-    epochs, cooldown), the new state. ``dtype``: Keras's floatx, the dtype it
+    epochs, cooldown) and whether a cut at its level moves the rate
+    (``levels``), the new state. ``dtype``: Keras's floatx, the dtype it
     compares in (``ops.less`` of two Python floats)."""
     patience, cooldown = int(params["patience"]), int(params["cooldown"])
-    top = len(cuts) - 1
 
-    def rule(sums: Any, judged: Any) -> np.ndarray:
+    def rule(sums: Any, judged: Any, can_cut: Any) -> np.ndarray:
         judged = np.asarray(judged, np.uint32)
         level, wait, cool = int(judged[0]), int(judged[3]), int(judged[4])
         best = float(judged[1:3].copy().view(np.float64)[0])
@@ -125,8 +125,8 @@ def judge(
             if cool > 0:
                 cool, wait = cool - 1, 0
             if wait > patience:  # _reduce_lr, which may leave the rate as it is
-                if cuts[level]:
-                    level = min(level + 1, top)
+                if bool(can_cut):
+                    level += 1
                 cool, wait = cooldown, 0
         else:  # ReduceLROnPlateau.on_epoch_end, monitor="loss", Keras 3
             current = float(sums[0])  # its Mean, total / count in its dtype
@@ -140,8 +140,8 @@ def judge(
                 best, wait = current, 0
             elif cool <= 0:
                 wait += 1
-                if wait >= patience and cuts[level]:
-                    level = min(level + 1, top)
+                if wait >= patience and bool(can_cut):
+                    level += 1
                     cool, wait = cooldown, 0
         return _packed(level, best, wait, cool)
 
@@ -173,7 +173,7 @@ def replay(
     decided it (the epoch's loss as the framework sums it, in doubles for
     PyTorch, Keras's float32 ``Mean``)."""
     n_rows = int(np.sum(rows[epochs == epochs[0]])) if len(epochs) else 0
-    rule = judge(name, params, cuts, dtype, n_rows)
+    rule = judge(name, params, dtype, n_rows)
     judged = _packed(0, math.nan, 0, 0)
     out = []
     for epoch in np.unique(epochs):
@@ -194,7 +194,7 @@ def replay(
                 count = np.asarray(count + weight, dtype)
             mean = np.asarray(total / count, dtype)
             sums, current = np.asarray([mean, count]), float(mean)
-        judged = rule(sums, judged)
+        judged = rule(sums, judged, cuts[int(judged[0])])
         best = float(judged[1:3].copy().view(np.float64)[0])
         out.append(
             Judged(current, best, int(judged[3]), int(judged[4]), int(judged[0]))
@@ -240,8 +240,8 @@ def transform(
     params: dict[str, Any],
     inner: optax.GradientTransformation,
     lr_key: str,
-    rates: np.ndarray,
-    cuts: np.ndarray,
+    rates: Any,
+    cuts: Any,
     n_rows: int,
     dtype: Any,
 ) -> optax.GradientTransformationExtraArgs:
@@ -250,11 +250,30 @@ def transform(
     ``rates[level]`` (cast to ``dtype``, the run's rates'); its ``update`` takes
     the batch's ``loss``, its ``rows`` and whether it ends an epoch
     (``epoch_end``) as keyword arguments, and the epoch's end the framework's
-    rule (``judge``) over the epoch's ``n_rows`` rows."""
+    rule (``judge``) over the epoch's ``n_rows`` rows. ``rates`` and ``cuts``
+    (``levels``) may be traced: a sweep's, one configuration's each."""
     torch = name == "torch.plateau"
-    table = np.asarray(rates).astype(dtype)
-    rule = judge(name, params, cuts, dtype, n_rows)
+    rule = judge(name, params, dtype, n_rows)
     shape = jax.ShapeDtypeStruct((5,), jnp.uint32)
+
+    def each(sums: Any, judged: Any, can_cut: Any) -> np.ndarray:
+        """``rule`` of one run, or of a sweep's configurations (a leading axis
+        of each)."""
+        judged = np.asarray(judged)
+        if judged.ndim == 1:
+            return rule(sums, judged, can_cut)
+        sums, cut = np.asarray(sums), np.asarray(can_cut)
+        lead = judged.shape[:-1]
+        flat = [
+            rule(s, j, c)
+            for s, j, c in zip(
+                sums.reshape(-1, sums.shape[-1]),
+                judged.reshape(-1, 5),
+                cut.reshape(-1),
+                strict=True,
+            )
+        ]
+        return np.stack(flat).reshape(*lead, 5)
 
     def init(params_: Any) -> PlateauState:
         state = inner.init(params_)
@@ -275,7 +294,7 @@ def transform(
         inner_state = state.inner
         hyper = dict(inner_state.hyperparams)
         at = state.judged[0].astype(jnp.int32)
-        hyper[lr_key] = jnp.asarray(table)[at].astype(hyper[lr_key].dtype)
+        hyper[lr_key] = jnp.asarray(rates, dtype)[at].astype(hyper[lr_key].dtype)
         inner_state = inner_state._replace(hyperparams=hyper)
         updates, inner_state = inner.update(updates, inner_state, params_)
         sums = state.sums
@@ -290,7 +309,11 @@ def transform(
 
         def at_end() -> Any:
             mean = sums if torch else jnp.stack([sums[0] / sums[1], sums[1]])
-            return jax.pure_callback(rule, shape, mean, state.judged)
+            can_cut = jnp.asarray(cuts)[at]
+            # a sweep's configurations in one call, each judged in turn
+            return jax.pure_callback(
+                each, shape, mean, state.judged, can_cut, vmap_method="broadcast_all"
+            )
 
         judged = jax.lax.cond(epoch_end, at_end, lambda: state.judged)
         sums = jnp.where(epoch_end, jnp.zeros_like(sums), sums)

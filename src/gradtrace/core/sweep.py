@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradtrace.core import batches, transforms
+from gradtrace.core import batches, plateau, transforms
 from gradtrace.core.clipping import GradClip
 from gradtrace.core.loop import Problem, Schedule
 from gradtrace.core.optimizers import PRESETS, scheduled, with_clip
@@ -90,6 +90,20 @@ def sweep_fn(
             return factory(**hyper)
         dtype = lr_schedule.rate_dtype(problem.param_dtype)
         per_epoch, n_steps = schedule.batches_per_epoch, schedule.n_steps
+        if lr_schedule.adaptive:  # this configuration's rates, from its own lr
+            rates, cuts = hyper.pop(PLATEAU_RATES), hyper.pop(PLATEAU_CUTS)
+            preset_ = PRESETS[preset]
+            inner = scheduled(preset_, hyper, lambda lr: lr)
+            return plateau.transform(
+                lr_schedule.name,
+                lr_schedule.params,
+                inner,
+                preset_.lr_key,
+                rates,
+                cuts,
+                schedule.n_rows,
+                dtype,
+            )
 
         def rate_fn(lr: Any) -> Any:
             return lr_schedule.rate_fn(lr, per_epoch, n_steps, dtype)
@@ -99,6 +113,7 @@ def sweep_fn(
 
     per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
     n_kept = math.ceil(schedule.n_steps / keep_every)
+    adaptive = lr_schedule is not None and lr_schedule.adaptive
 
     def one(hyper, init, seed, fixed, x, y, optimum, tol):  # type: ignore[no-untyped-def]
         key = jax.random.key(seed)
@@ -126,7 +141,14 @@ def sweep_fn(
                 )
                 xb, yb, mask = batches.gather(picked, x, y)
             loss, grads = problem.value_and_grad(params, fixed, xb, yb, mask, at=at)
-            updates, new_state = tx.update(grads, state, params)
+            extra = {}
+            if adaptive:  # the epoch's loss, judged at its end (``core.plateau``)
+                extra = {
+                    "loss": loss,
+                    "rows": jnp.minimum(bs, schedule.n_rows - b * bs),
+                    "epoch_end": b == per_epoch - 1,
+                }
+            updates, new_state = tx.update(grads, state, params, **extra)
             new = transforms.apply_updates(params, updates)
             # as a single run's (loop.apply_update): the loss and the new values
             ok = jnp.isfinite(loss) & _all_finite(new)
@@ -203,6 +225,41 @@ def sweep_fn(
 CHUNK_ELEMENTS = 1_000_000
 
 
+#: A plateau's tables in a sweep's hyper-parameters: each configuration's rate
+#: after each number of cuts, and whether each cut moves it (``plateau.levels``)
+PLATEAU_RATES, PLATEAU_CUTS = "_plateau_rates", "_plateau_cuts"
+
+
+def _plateau_tables(
+    lr_schedule: LrSchedule,
+    preset: str,
+    structural: dict[str, Any],
+    traced: dict[str, np.ndarray],
+    schedule: Schedule,
+    n_conf: int,
+    dtype: Any,
+) -> dict[str, np.ndarray]:
+    """Each configuration's plateau levels from its own rate (as given, a
+    Python float: the framework's arithmetic) in the run's rates' ``dtype``,
+    padded to one length: the last rate repeated, no cut moving it."""
+    lr_key = PRESETS[preset].lr_key
+    given = traced.get(lr_key)
+    lrs = (
+        np.full(n_conf, float(structural[lr_key]))
+        if given is None
+        else np.asarray(given, np.float64)
+    )
+    per_epoch = schedule.batches_per_epoch
+    tables = [
+        lr_schedule.plateau_levels(float(lr), schedule.n_steps, per_epoch, np.float64)
+        for lr in lrs
+    ]
+    width = max(len(r) for r, _ in tables)
+    rates = np.stack([np.pad(r, (0, width - len(r)), mode="edge") for r, _ in tables])
+    cuts = np.stack([np.pad(c, (0, width - len(c))) for _, c in tables])
+    return {PLATEAU_RATES: rates.astype(dtype), PLATEAU_CUTS: cuts}
+
+
 def chunk_size(n_conf: int, n_rows: int, x: Any) -> int:
     """How many configurations one compiled call runs."""
     width = 1 if x is None else max(1, int(np.prod(np.shape(x)[1:])))
@@ -239,6 +296,14 @@ def run_sweep(
     # compiles a program of its own (~20 ms each)
     pdtype, cdtype = np.dtype(problem.param_dtype), np.dtype(problem.compute_dtype)
     hyper = {k: np.asarray(v, pdtype) for k, v in traced.items()}
+    n_conf = len(seeds)
+    if lr_schedule is not None and lr_schedule.adaptive:
+        dtype = lr_schedule.rate_dtype(problem.param_dtype)
+        hyper.update(
+            _plateau_tables(
+                lr_schedule, preset, structural, traced, schedule, n_conf, dtype
+            )
+        )
     init = {k: np.asarray(inits[k], pdtype) for k in problem.trainable}
     seeds32 = np.asarray(seeds, np.uint32)
     fixed_p = {k: np.asarray(v, pdtype) for k, v in fixed.items()}
@@ -258,7 +323,6 @@ def run_sweep(
         lr_schedule,
         clip,
     )
-    n_conf = len(seeds)
     size = chunk_size(n_conf, schedule.n_rows, x)
     shared = (fixed_p, xd, yd, opt, np.asarray(tol, pdtype))
     batched = (hyper, init, seeds32)
