@@ -110,12 +110,6 @@ def run_stream(
     reopens its folder)."""
     started = time.perf_counter() if started is None else started
     p, layout, rows_in = _open(config)
-    if p.spec.schedule is not None and p.spec.schedule.adaptive:
-        raise InputError(
-            f"{p.spec.schedule.name} with --stream is not supported yet (its rate "
-            "follows the epoch's loss, which a streamed run does not keep): fit the "
-            "file in memory, without --stream, or use another schedule."
-        )
     eval_every = p.eval_every
     if config.eval_every is None:
         eval_every = p.per_epoch  # a pass over the file at the end of each epoch

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradtrace.core import metrics, rowsums
+from gradtrace.core import metrics, plateau, rowsums
 from gradtrace.core.batches import n_batches
 from gradtrace.core.loop import (
     History,
@@ -199,6 +199,8 @@ class Segment(NamedTuple):
     stopped: bool
     #: the optimizer's carry after the segment's last step, on the host
     carry: Any = None
+    #: a plateau's level at each step, the cuts made before it (-1: none)
+    levels: np.ndarray | None = None
 
 
 class Streamed:
@@ -224,6 +226,8 @@ class Streamed:
         self.params = {k: v.astype(pdtype) for k, v in params.items()}
         self.fixed = {k: jnp.asarray(v, pdtype) for k, v in fixed.items()}
         self.tx = opt.build()
+        #: a plateau's rates and cuts (``OptimizerSpec.plateau``), or None
+        self.plateau = opt.plateau
         self.n_stats = metrics.n_stats(problem.metrics)
         start = time.perf_counter()
         x0, y0 = self._padded(0)
@@ -270,6 +274,7 @@ class Streamed:
                 n_real,
                 b0,
                 b0,
+                b0,
             )
         self.compile_s = time.perf_counter() - start
         self.first_chunk = (x0, y0)
@@ -297,17 +302,33 @@ class Streamed:
         (value, stats), grad = jax.value_and_grad(total, has_aux=True)(params)
         return value, grad, stats
 
+    def _level(self, opt_state: Any) -> Any:
+        """A plateau's level for a step from the optimizer's state before it
+        (-1 without a plateau)."""
+        if self.plateau is None:
+            return jnp.asarray(-1, jnp.int32)
+        return plateau.level(opt_state)
+
+    def _extra(self, loss: Any, rows: Any, epoch_end: Any) -> dict[str, Any] | None:
+        """What a plateau's update takes (``core.plateau``), or None."""
+        if self.plateau is None:
+            return None
+        return {"loss": loss, "rows": rows, "epoch_end": epoch_end}
+
     def _apply_fn(self, carry: Any, loss: Any, grads: Any) -> Any:
         params, opt_state, _ = carry
+        # a full-batch step is an epoch of its own
+        extra = self._extra(loss, self.layout.n_rows, jnp.asarray(True))
         new_params, new_state, shown, ok = apply_update(
-            self.problem, self.tx, params, opt_state, loss, grads
+            self.problem, self.tx, params, opt_state, loss, grads, extra
         )
-        return (new_params, new_state, ~ok), shown
+        return (new_params, new_state, ~ok), shown, self._level(opt_state)
 
     def _segment_fn(self, per_chunk: int) -> Any:
         problem, bs, tx = self.problem, self.layout.batch_size, self.tx
+        per_epoch = self.layout.batches_per_epoch
 
-        def segment(carry, x, y, fixed, n_real, b0, count):  # type: ignore[no-untyped-def]
+        def segment(carry, x, y, fixed, n_real, b0, count, t_first):  # type: ignore[no-untyped-def]
             def step(carry, i):  # type: ignore[no-untyped-def]
                 (params, opt_state, stopped), at = carry
                 active = (i < count) & ~stopped
@@ -324,10 +345,13 @@ class Streamed:
                     loss, grads, stats = batch_gradient(
                         problem, params, fixed, xb, yb, mask, at
                     )
+                    rows = jnp.sum(mask)
+                    epoch_end = (t_first + i + 1) % per_epoch == 0
+                    extra = self._extra(loss, rows, epoch_end)
                     new_params, new_state, shown, ok = apply_update(
-                        problem, tx, params, opt_state, loss, grads
+                        problem, tx, params, opt_state, loss, grads, extra
                     )
-                    out = (shown, grads, loss, stats, jnp.sum(mask))
+                    out = (shown, grads, loss, stats, rows, self._level(opt_state))
                     new_at = problem.point(new_params)
                     return new_params, new_state, new_at, out, ~ok
 
@@ -341,6 +365,7 @@ class Streamed:
                         nan,
                         no_stats,
                         jnp.asarray(0, jnp.int32),
+                        jnp.asarray(-1, jnp.int32),
                     )
                     return params, opt_state, at, out, jnp.asarray(False)
 
@@ -470,8 +495,10 @@ class Streamed:
                             jnp.asarray(n_real, jnp.int32),
                             jnp.asarray(b, jnp.int32),
                             jnp.asarray(count, jnp.int32),
+                            jnp.asarray(t, jnp.int32),
                         )
-                        shown, grads, loss, stats, rows, active = jax.device_get(out)
+                        got = jax.device_get(out)
+                        shown, grads, loss, stats, rows, levels, active = got
                         ran = int(np.sum(active))
                         stopped = bool(carry[2])
                         full = np.full(ran, np.nan, self.cdtype)
@@ -493,6 +520,7 @@ class Streamed:
                             seconds,
                             stopped,
                             jax.device_get(carry),
+                            levels[:ran],
                         )
                         if stopped:
                             return
@@ -521,7 +549,7 @@ class Streamed:
             assert grads is not None  # a layout has at least one chunk
             grads = {k: jnp.asarray(v, params[k].dtype) for k, v in grads.items()}
             loss = jnp.asarray(total, self.cdtype)
-            carry, shown = self._apply(carry, loss, grads)
+            carry, shown, level = self._apply(carry, loss, grads)
             stopped = bool(carry[2])
             segment = Segment(
                 {k: np.asarray(v)[None] for k, v in shown.items()},
@@ -534,6 +562,7 @@ class Streamed:
                 time.perf_counter() - start,
                 stopped,
                 jax.device_get(carry),
+                np.asarray(level)[None],
             )
             if previous is not None:
                 # the loss after the previous step is this step's batch loss; where
@@ -574,6 +603,11 @@ def history(
         batch_loss, loss = joined("batch_loss"), joined("loss")
         batch_stats, full_stats = joined("batch_stats"), joined("full_stats")
         rows = joined("batch_rows")
+        levels = (
+            None
+            if streamed.plateau is None
+            else np.concatenate([np.asarray(s.levels, np.int64) for s in segments])
+        )
     else:
         shapes = {k: np.shape(v) for k, v in streamed.params.items()}
         params = {k: np.zeros((0, *shapes[k])) for k in names}
@@ -581,6 +615,7 @@ def history(
         batch_loss = loss = np.zeros(0, streamed.cdtype)
         batch_stats = full_stats = np.zeros((0, streamed.n_stats), streamed.cdtype)
         rows = np.zeros(0, np.int64)
+        levels = None if streamed.plateau is None else np.zeros(0, np.int64)
     stopped = segments and segments[-1].stopped
     diverged = first_step + len(batch_loss) if stopped else None
     steps = first_step + np.arange(len(batch_loss))
@@ -600,4 +635,5 @@ def history(
         batch_stats=batch_stats,
         full_stats=full_stats,
         initial_stats=initial_stats,
+        levels=levels,
     )
