@@ -524,7 +524,12 @@ def test_the_command_line_prints_the_rates(
         ("torch.step:step_size", "takes NAME:KEY=VALUE,KEY=VALUE"),
         ("torch.exponential:gamma=fast", "gamma must be a number"),
         ("torch.exponential:gamma=-1", "gamma must be a number >= 0"),
-        ("torch.multistep:milestones=[0,3]", "milestones are epochs, whole numbers"),
+        ("torch.multistep:milestones=[-1,3]", "milestones are epochs, whole numbers"),
+        (
+            "torch.sequential:schedulers=[torch.linear(),torch.step(step_size=2)],"
+            "milestones=[0]",
+            "milestones are epochs, whole numbers of at least 1",
+        ),
         ("torch.multistep:milestones=[2,x]", "milestones are epochs, whole numbers"),
         ("torch.multistep:milestones=[]", "needs at least one epoch"),
         ("torch.linear:start_factor=0", "start_factor is a share of the rate"),

@@ -501,18 +501,20 @@ def _number_list(name: str, key: str, value: Any, whole: bool) -> tuple[Any, ...
 
 def _epoch_list(name: str, key: str, value: Any) -> tuple[int, ...]:
     """A list of epochs (``[30,80]``, ``30``, or a Python list): whole numbers of
-    at least 1."""
+    at least 1; MultiStepLR's from 0 (a milestone 0 applies gamma from the start,
+    as its constructor's first step does)."""
     items = _list_items(value)
     epochs: list[int] = []
+    least = 0 if name == "torch.multistep" else 1
     for item in items:
         try:
             number = _number(item)
         except (TypeError, ValueError):
             number = -1.0
-        if not math.isfinite(number) or number < 1 or number != int(number):
+        if not math.isfinite(number) or number < least or number != int(number):
             raise InputError(
-                f"schedule {name!r}: {key} are epochs, whole numbers of at least 1, "
-                f"as {key}=[30,80]; got {value!r}."
+                f"schedule {name!r}: {key} are epochs, whole numbers of at least "
+                f"{least}, as {key}=[30,80]; got {value!r}."
             )
         epochs.append(int(number))
     if not epochs:

@@ -115,3 +115,26 @@ def test_a_lambda_is_called_only_where_pytorch_calls_it() -> None:
     assert later.epoch_rates(1.0, 5) == [1.0, 0.5, 0.25, 0.125, 0.0625]
     with pytest.raises(ValueError, match="fails .math domain error. at epoch 0"):
         later.check(12, 1)
+
+
+#: MultiStepLR(SGD(lr=0.1), milestones=M, gamma=0.5) in PyTorch 2.14.1, the rate
+#: of epochs 0..6 (param_groups[0]["lr"] before each epoch's scheduler.step()):
+#: a milestone 0 applies gamma from the start (its constructor's first step),
+#: unsorted and repeated milestones count each time they come.
+PYTORCH_MULTISTEP = {
+    "[0,3]": [0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.025],
+    "[3,1]": [0.1, 0.05, 0.05, 0.025, 0.025, 0.025, 0.025],
+    "[2,2,4]": [0.1, 0.1, 0.025, 0.025, 0.0125, 0.0125, 0.0125],
+    "[0,0,5]": [0.025, 0.025, 0.025, 0.025, 0.025, 0.0125, 0.0125],
+}
+
+
+@pytest.mark.parametrize("milestones", list(PYTORCH_MULTISTEP))
+def test_multistep_milestones_as_pytorch_takes_them(milestones: str) -> None:
+    schedule = lr_schedule(f"torch.multistep:milestones={milestones},gamma=0.5")
+    assert schedule is not None
+    want = PYTORCH_MULTISTEP[milestones]
+    assert schedule.epoch_rates(0.1, 7) == want
+    # the tables of a run past TABLE_EPOCHS epochs
+    long = schedule._long(0.1, 200_000, np.float64)(np, np.arange(7))
+    assert long.tolist() == want
