@@ -28,7 +28,7 @@ from gradtrace.core.losses import param_specs, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.core.plateau import PLATEAUS
 from gradtrace.errors import InputError
-from gradtrace.tables import schedule_columns
+from gradtrace.tables import cut_epochs, listed, schedule_columns
 from gradtrace.text import fmt
 from gradtrace.usercode import loss_of, model_of
 
@@ -371,17 +371,14 @@ def _weight_decay(info: dict[str, Any], update: pd.DataFrame, rate_at: float) ->
 def _plateau_cuts(frame: pd.DataFrame, step: int) -> str:
     """Where a plateau cut the rate before ``step``: the epochs after which
     it fell, or that it has not."""
-    rates = frame["lr"].to_numpy(np.float64)[1 : step + 1]
-    epochs = frame["epoch"].to_numpy()[1 : step + 1]
-    fell = np.flatnonzero(rates[1:] < rates[:-1]) + 1
-    if not len(fell):
+    after = cut_epochs(frame.iloc[: step + 1])
+    if not after:
         return " (not cut yet)"
-    after = [str(int(epochs[i]) - 1) for i in fell]
-    shown = ", ".join(after[:-1]) + (" and " if len(after) > 1 else "") + after[-1]
     times = {1: "once", 2: "twice"}.get(len(after), f"{len(after)} times")
     return (
-        f" (cut {times}, after epoch{'s' if len(after) > 1 else ''} {shown}, "
-        "whose loss was no better than its best by the threshold for too long)"
+        f" (cut {times}, after epoch{'s' if len(after) > 1 else ''} "
+        f"{listed(after, len(after))}, whose loss was no better than its best by "
+        "the threshold for too long)"
     )
 
 

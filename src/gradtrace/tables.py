@@ -186,26 +186,38 @@ def rate_span(frame: pd.DataFrame, cuts: bool = False) -> str:
             restarts.append(str(int(steps[i])))
         since = int(i)
     if restarts:
-        more = ", ..." if len(restarts) > 5 else ""
-        shown = restarts[:5]
-        listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and "
-        listed += shown[-1] if len(shown) > 1 else ""
         which = "step" if len(restarts) == 1 else "steps"
-        parts.append(f"restarting at {which} {listed}{more}")
-    if cuts and "epoch" in frame.columns:
-        fell = np.flatnonzero(np.diff(values) < 0) + 1
-        epochs = frame["epoch"][rates.index].to_numpy()
-        after = [str(int(epochs[i]) - 1) for i in fell]
-        if after:
-            more = ", ..." if len(after) > 8 else ""
-            shown = after[:8]
-            listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and "
-            listed += shown[-1] if len(shown) > 1 else ""
-            which = "epoch" if len(after) == 1 else "epochs"
-            parts = [parts[0], f"cut after {which} {listed}{more}"]
+        parts.append(f"restarting at {which} {listed(restarts, 5)}")
+    after = cut_epochs(frame) if cuts else []
+    if after:
+        which = "epoch" if len(after) == 1 else "epochs"
+        parts = [parts[0], f"cut after {which} {listed(after, 8)}"]
     # as "0.1 at step 1 to 0.01 at the last" where there is nothing between
     between = ", " if len(parts) > 1 else " "
     return ": " + ", ".join(parts) + f"{between}to {last:.6g} at the last"
+
+
+def listed(items: Sequence[Any], most: int) -> str:
+    """``items`` as a sentence lists them, the first ``most`` of them.
+
+    Examples:
+        >>> listed([3], 5), listed([3, 7, 9], 5), listed(range(4), 2)
+        ('3', '3, 7 and 9', '0 and 1, ...')
+    """
+    shown = [str(v) for v in list(items)[:most]]
+    more = ", ..." if len(items) > most else ""
+    head = ", ".join(shown[:-1])
+    return (f"{head} and {shown[-1]}" if head else shown[-1]) + more
+
+
+def cut_epochs(frame: pd.DataFrame) -> list[int]:
+    """The epochs after which a trace frame's ``lr`` fell (a plateau's cuts)."""
+    if "lr" not in frame.columns or "epoch" not in frame.columns:
+        return []
+    rates = frame["lr"].dropna()
+    values = rates.to_numpy(np.float64)
+    epochs = frame["epoch"][rates.index].to_numpy()
+    return [int(epochs[i]) - 1 for i in np.flatnonzero(np.diff(values) < 0) + 1]
 
 
 def param_columns(frame: pd.DataFrame) -> list[str]:

@@ -726,11 +726,10 @@ class LrSchedule:
         """The rate of the updates after ``counts`` updates (step ``count + 1``),
         as float64, for the trace's ``lr`` column: PyTorch's Python floats, or
         Keras's float32 values (``dtype``: the run's rates' beyond
-        ``TABLE_EPOCHS`` epochs). A plateau's are the run's (``History.rates``):
-        here its starting rate, the one its first epoch takes."""
+        ``TABLE_EPOCHS`` epochs). A plateau's are the run's (``History.levels``),
+        not known beforehand: a ValueError."""
         if self.adaptive:
-            start = self.plateau_levels(lr, 1, 1, np.dtype(dtype).name)[0][0]
-            return np.full(np.shape(counts), start, np.float64)
+            raise ValueError(f"{self.name}'s rates are the run's (core.plateau)")
         counts = np.asarray(counts, np.int64)
         if self.per_epoch:
             per_epoch = self.unit(per_epoch)
