@@ -198,16 +198,18 @@ def rate_span(frame: pd.DataFrame, cuts: bool = False) -> str:
 
 
 def listed(items: Sequence[Any], most: int) -> str:
-    """``items`` as a sentence lists them, the first ``most`` of them.
+    """``items`` as a sentence lists them; past ``most`` of them, the first
+    ``most`` and how many in all.
 
     Examples:
         >>> listed([3], 5), listed([3, 7, 9], 5), listed(range(4), 2)
-        ('3', '3, 7 and 9', '0 and 1, ...')
+        ('3', '3, 7 and 9', '0, 1, ... (4 in all)')
     """
     shown = [str(v) for v in list(items)[:most]]
-    more = ", ..." if len(items) > most else ""
+    if len(items) > most:
+        return f"{', '.join(shown)}, ... ({len(items)} in all)"
     head = ", ".join(shown[:-1])
-    return (f"{head} and {shown[-1]}" if head else shown[-1]) + more
+    return f"{head} and {shown[-1]}" if head else shown[-1]
 
 
 def cut_epochs(frame: pd.DataFrame) -> list[int]:
