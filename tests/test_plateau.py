@@ -480,8 +480,9 @@ def test_a_rate_at_its_floor_is_cut_no_more_as_each_framework_says() -> None:
 
 def test_keras_and_pytorch_arguments_that_change_nothing_are_taken() -> None:
     """``monitor="loss"``, ``mode="min"`` and ``verbose`` as the framework's code
-    has them are taken (the same schedule); another monitor or mode is told
-    what is watched."""
+    has them are taken (the same schedule); ``monitor="val_loss"`` watches the
+    validation data's loss (``tests/test_validation.py``); another monitor or
+    mode is told what is watched."""
     from gradtrace import validate
 
     plain = validate.lr_schedule({"name": "keras.plateau", "patience": 2})
@@ -498,8 +499,10 @@ def test_keras_and_pytorch_arguments_that_change_nothing_are_taken() -> None:
     assert validate.lr_schedule("torch.plateau:mode=min,patience=2") == (
         validate.lr_schedule("torch.plateau:patience=2")
     )
-    with pytest.raises(gradtrace.InputError, match="not val_loss: gradtrace holds"):
-        validate.lr_schedule("keras.plateau:monitor=val_loss")
+    with pytest.raises(gradtrace.InputError, match="not val_mae: give one of those"):
+        validate.lr_schedule("keras.plateau:monitor=val_mae")
+    watching = validate.lr_schedule("keras.plateau:monitor=val_loss")
+    assert watching is not None and watching.params["monitor"] == "val_loss"
     with pytest.raises(gradtrace.InputError, match="mode=max is not supported"):
         validate.lr_schedule("torch.plateau:mode=max")
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from gradtrace import store, validate
+from gradtrace import held_out, store, validate
 from gradtrace.arguments import in_python, no_argument
 from gradtrace.assembly import build_trace, with_gap, with_lr
 from gradtrace.core import loop, schedules
@@ -115,6 +115,11 @@ class RunConfig:
     stream: bool = False
     chunk_rows: int | None = None
     shuffle_window: int | None = None
+    #: hold out the last fraction of the rows (Keras's ``validation_split``)
+    validation_split: float | None = None
+    #: validation data of their own: a file or a built-in data set's name (None
+    #: for data given in Python, which run.json names as such)
+    validation_data: str | None = None
 
     def __post_init__(self) -> None:
         # a schedule or clipping given as gradtrace's object, as its dict (run.json
@@ -247,6 +252,8 @@ def fit(
     out: str | Path | None = None,
     force: bool = False,
     checkpoint_every: int | None = None,
+    validation_split: float | None = None,
+    validation_data: DataLike | None = None,
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
 
@@ -327,6 +334,12 @@ def fit(
         checkpoint_every: with ``out``, make the folder a checkpoint every K
             steps (its optimizer state and the trace so far): a killed or
             interrupted run goes on with ``gradtrace.resume(out)``.
+        validation_split: hold out the last fraction of the rows (before any
+            shuffling, as Keras's ``fit(validation_split=0.2)``): the run trains
+            on the others and takes the loss and metrics over these after each
+            epoch (``val_loss``, ``val_<metric>`` columns).
+        validation_data: validation rows of their own, given as ``data`` is
+            (the same columns).
 
     Returns:
         A :class:`Trace` of every step. A run that diverges is returned, not raised:
@@ -385,15 +398,37 @@ def fit(
         chunk_rows=chunk_rows,
         shuffle_window=shuffle_window,
         checkpoint_every=checkpoint_every,
+        validation_split=validation_split,
+        validation_data=None
+        if validation_data is None
+        else source_name(validation_data),
     )
+    held = None if isinstance(validation_data, (str, Path)) else validation_data
     if checkpoint_every is not None and out is None:
         raise InputError(
             "checkpoint_every saves the run into its folder: give out='runs/NAME' too."
         )
     if out is None:
-        return _run_config(config, data, model_obj, loss_obj, None, progress, started)
+        return _run_config(
+            config,
+            data,
+            model_obj,
+            loss_obj,
+            None,
+            progress,
+            started,
+            validation=held,
+        )
     trace, late = run_into(
-        config, Path(out), force, data, model_obj, loss_obj, progress, started
+        config,
+        Path(out),
+        force,
+        data,
+        model_obj,
+        loss_obj,
+        progress,
+        started,
+        validation=held,
     )
     if late:
         raise KeyboardInterrupt  # a Ctrl-C while it was saved comes after
@@ -409,13 +444,15 @@ def run_into(
     loss_obj: Any = None,
     progress: Progress | None = None,
     started: float | None = None,
+    validation: DataLike | None = None,
 ) -> tuple[Trace, bool]:
     """Run ``config`` into the run folder ``out``, as ``gradtrace fit --out`` and
     ``fit(out=)`` do: the folder checked and locked before any training (one writer
     a folder), a long run's trace written there in parts as it goes, and the run
     saved whatever happens. Returns the trace, and whether a Ctrl-C came while it
-    was saved (held until it was). ``data``: as ``fit``'s (default: the file or
-    data set ``config.data`` names)."""
+    was saved (held until it was). ``data``, ``validation``: as ``fit``'s
+    ``data`` and ``validation_data`` (default: the files or data sets the
+    config names)."""
     started = time.perf_counter() if started is None else started
     writable(out, force)
     lock = store.writing(out)
@@ -428,6 +465,7 @@ def run_into(
             functools.partial(TraceWriter, out, force=force),
             progress,
             started,
+            validation=validation,
         )
         trace.info["timings"]["total_s"] = time.perf_counter() - started
         with held_interrupts() as late:
@@ -448,12 +486,23 @@ def _run_config(
     resume: Mapping[str, np.ndarray] | None = None,
     resumed_from: Mapping[str, Any] | None = None,
     planned: Callable[[Plan | None], None] | None = None,
+    validation: DataLike | None = None,
 ) -> Trace:
     """A configuration's run, in memory or streamed (``trace_to``: its folder's
     writer, for a run written as it goes; ``resume``, ``resumed_from`` as
     ``run``'s). ``planned`` is called before anything is compiled: with the plan
     of a run in memory, with None for a streamed one (which plans a chunk at a
-    time)."""
+    time). ``validation``: validation data given in Python."""
+    if config.stream and (
+        config.validation_split is not None
+        or config.validation_data is not None
+        or validation is not None
+    ):
+        raise InputError(
+            "a streamed run takes no validation data yet: hold the validation "
+            "rows in a file of their own and fit without stream=True (--stream), "
+            "or stream without validation."
+        )
     if config.stream:
         if model_obj is not None or loss_obj is not None:
             raise InputError(
@@ -489,6 +538,7 @@ def _run_config(
         trace_to=trace_to,
         resumed_from=resumed_from,
         planned=planned,
+        validation=None if validation is None else frame_of(validation),
     )
 
 
@@ -508,9 +558,12 @@ def resume(
     loss: Any = None,
     progress: Progress | None = None,
     starting: Callable[[int, int, int], None] | None = None,
+    validation_data: DataLike | None = None,
 ) -> Trace:
     """Continue an interrupted or checkpointed run in ``folder`` from its saved
     optimizer state, to the trace an uninterrupted run gives, and save it there.
+    A run given validation data in Python needs them again as
+    ``validation_data``.
 
     The data are read again from where the run read them, or from ``data``; a
     run fitted to data given in Python needs them again as ``data``, and one
@@ -564,7 +617,7 @@ def resume(
                 "checkpointed run can be resumed (gradtrace rerun RUN --out NEW "
                 "runs it again)."
             )
-        config = _resumed_config(info, data, model, loss)
+        config = _resumed_config(info, data, model, loss, validation_data)
         state = load_state(folder)
         writer = None
         if "parts" in state:  # the trace was written in parts: go on writing them
@@ -588,6 +641,7 @@ def resume(
             resume=state,
             resumed_from=info,
             planned=checked,
+            validation=validation_data,
         )
         if "resumed" not in trace.info:  # not written in parts: not done yet
             trace.info["timings"]["total_s"] = time.perf_counter() - started
@@ -674,11 +728,18 @@ def _check_resumed_objects(
 
 
 def _resumed_config(
-    info: dict[str, Any], data: DataLike | None, model: Any, loss: Any
+    info: dict[str, Any],
+    data: DataLike | None,
+    model: Any,
+    loss: Any,
+    validation: DataLike | None = None,
 ) -> RunConfig:
     """A saved run's configuration with its data: read from where the run read
-    them, or ``data`` (a path is checked as the run's own file is)."""
+    them, or ``data`` (a path is checked as the run's own file is); its
+    validation data likewise, or ``validation``."""
     config = RunConfig(**info["config"])
+    if validation is None:
+        _check_validation_file(info, config)
     _check_resumed_objects(info, model, loss)
     if config.stream and (
         model is not None
@@ -696,7 +757,9 @@ def _resumed_config(
     elif data is not None:
         config.data = None
         return config
-    return rerun_config(info)
+    found = rerun_config(info, validation_given=True)
+    found.validation_data = config.validation_data
+    return found
 
 
 class Plan(NamedTuple):
@@ -733,6 +796,8 @@ class Plan(NamedTuple):
     own: tuple[str, ...] = ()
     #: the positions in the data as given of the rows ``--drop-missing`` dropped
     dropped_at: tuple[int, ...] = ()
+    #: validation rows (``held_out.HeldOut``), or None
+    val: Any = None
 
 
 def plan(
@@ -742,12 +807,15 @@ def plan(
     model_obj: Any = None,
     loss_obj: Any = None,
     n_rows: int | None = None,
+    validation: tuple[pd.DataFrame, str] | None = None,
 ) -> Plan:
     """Check ``config`` against the data and resolve every default (no training).
 
     ``model_obj`` and ``loss_obj`` are a model and a loss given as Python objects
     (``gradtrace.Model``, ``gradtrace.Loss``) rather than by name. ``n_rows``: the
-    data's rows when ``frame`` is only their first rows (a streamed run)."""
+    data's rows when ``frame`` is only their first rows (a streamed run).
+    ``validation``: validation data given in Python, as a table and its name
+    (default: the file ``config.validation_data`` names, if any)."""
     for name in ("opt", "init", "fix"):  # from sweep and lr_find as they came
         setattr(config, name, validate.by_name(name, getattr(config, name)))
     if config.x is not None and not all(isinstance(c, str) for c in config.x):
@@ -807,6 +875,7 @@ def plan(
             f"dropped {dropped} row{'s' if dropped > 1 else ''} with "
             "missing or infinite values"
         )
+    xs, ys, val = _validation(config, validation, kind, x_cols, xs, ys, cdtype)
     m = validate.model(
         model_name,
         len(x_cols),
@@ -817,8 +886,11 @@ def plan(
         expr=config.model_expr,
         model_obj=model_obj,
     )
-    if m.kind == "regression" and not getattr(m, "x_matrix", False):
+    one_x = m.kind == "regression" and not getattr(m, "x_matrix", False)
+    if one_x:
         xs = None if xs is None else xs[:, 0]
+    if val is not None:
+        val = held_out.reshaped(val, one_x)
     loss = validate.loss(m, loss_obj or config.loss, config.delta, config.loss_expr)
     specs = validate.specs_for(m, loss)
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
@@ -826,6 +898,8 @@ def plan(
     if m.kind == "distribution" or loss == "nll":
         rows = validate.kept_rows(*given) if dropped else None
         validate.support(m, ys, fixed, source, rows=rows)
+        if val is not None:
+            validate.support(m, val.y, fixed, f"the validation data ({val.source})")
     dropped_at = tuple(validate.missing_rows(*given).tolist()) if dropped else ()
     del given  # the data before any drop: a copy's worth of memory where rows went
     metric_names = validate.metrics(m, loss, config.metrics, ys, source)
@@ -906,6 +980,13 @@ def plan(
                 f"trace keeps in a column {column}: rename the parameter."
             )
     spec = spec.clipped(validate.clip(config.clip))
+    if spec.watches_validation and val is None:
+        raise InputError(
+            f"{lr_schedule.name if lr_schedule else 'the schedule'}:monitor=val_loss "
+            "watches the validation data's loss: give them (--validation-split 0.2 "
+            "or --validation-data FILE; validation_split= or validation_data= in "
+            "Python), or watch the training loss (monitor=loss)."
+        )
     chunk = _chunk_steps(schedule)
     return Plan(
         notices,
@@ -939,7 +1020,48 @@ def plan(
             if given is not None
         ),
         dropped_at,
+        val,
     )
+
+
+def _validation(
+    config: RunConfig,
+    given: tuple[pd.DataFrame, str] | None,
+    kind: str,
+    x_cols: list[str],
+    xs: np.ndarray | None,
+    ys: np.ndarray,
+    dtype: str,
+) -> tuple[np.ndarray | None, np.ndarray, held_out.HeldOut | None]:
+    """The training rows and the validation rows of ``config``: the last
+    ``validation_split`` of the rows, or ``given`` (data in Python) or the file
+    ``validation_data`` names; None without either."""
+    share = held_out.fraction(config.validation_split)
+    config.validation_split = share
+    if given is None and config.validation_data is not None:
+        given = frame_of(config.validation_data)
+    if share is not None and given is not None:
+        raise InputError(
+            "give validation_split or validation_data (--validation-split or "
+            "--validation-data), not both: the split holds out the data's last "
+            "rows, the other rows of their own."
+        )
+    if share is not None:
+        return held_out.split(xs, ys, share, "the data")
+    if given is None:
+        return xs, ys, None
+    frame, source = given
+    named = source if source.startswith("'") else "(given in Python)"
+    val = held_out.rows(
+        frame,
+        f"the validation data {named}",
+        kind,
+        x_cols,
+        config.y,
+        dtype,
+        config.drop_missing,
+    )
+    return xs, ys, val._replace(source=config.validation_data or "Python data")
 
 
 def run(
@@ -955,6 +1077,7 @@ def run(
     trace_to: Callable[[], TraceWriter] | None = None,
     resumed_from: Mapping[str, Any] | None = None,
     planned: Callable[[Plan], None] | None = None,
+    validation: tuple[pd.DataFrame, str] | None = None,
 ) -> Trace:
     """Run a validated-on-the-way configuration on a loaded table.
 
@@ -972,7 +1095,7 @@ def run(
     (``info["trace"]``); ``trace.save`` to that folder completes it. A ``resume``
     state of such a run needs the writer of its folder (``TraceWriter.reopen``)."""
     started = time.perf_counter() if started is None else started
-    p = plan(config, frame, source, model_obj, loss_obj)
+    p = plan(config, frame, source, model_obj, loss_obj, validation=validation)
     if planned is not None:
         planned(p)
     every = None
@@ -1022,6 +1145,7 @@ def run(
                 seed=int(p.seed),
                 chunk_steps=p.chunk,
                 devices=_devices(config.devices),
+                validation=None if p.val is None else (p.val.x, p.val.y),
             )
         except InputError:
             raise
@@ -1554,9 +1678,12 @@ def _data_source(info: dict[str, Any]) -> str:
     return str(rerun_config(info).data)
 
 
-def rerun_config(info: dict[str, Any]) -> RunConfig:
-    """The configuration of a saved run, with its data file found and checked."""
+def rerun_config(info: dict[str, Any], validation_given: bool = False) -> RunConfig:
+    """The configuration of a saved run, with its data file found and checked
+    (and its validation data's, unless given again: ``validation_given``)."""
     config = RunConfig(**info["config"])
+    if not validation_given:
+        _check_validation_file(info, config)
     source = config.data
     again = "(--data FILE on the command line, data=... in Python)"
     if source is None or source == "-":
@@ -1581,6 +1708,34 @@ def rerun_config(info: dict[str, Any]) -> RunConfig:
         )
     config.data = str(path)
     return config
+
+
+def _check_validation_file(info: dict[str, Any], config: RunConfig) -> None:
+    """A saved run's validation data can be read again: a file unchanged since
+    the run, not data given in Python."""
+    held = info["data"].get("validation") or {}
+    if held.get("source") == "Python data":
+        raise InputError(
+            "this run's validation data were given in Python: give them again "
+            "(gradtrace.resume(RUN, validation_data=...), or fit anew with "
+            "validation_data=...)."
+        )
+    path = config.validation_data
+    if path is None or path in DATASETS:
+        return
+    recorded = held.get("path")
+    where = Path(path) if Path(path).is_file() else Path(recorded or path)
+    if not where.is_file():
+        raise InputError(
+            f"the run's validation data file {path!r} is gone (it was at "
+            f"{recorded!r}): put it back, or fit anew with --validation-data FILE."
+        )
+    if held.get("sha256") not in (None, file_sha256(where)):
+        raise InputError(
+            f"the validation data file {str(where)!r} changed since the run (its "
+            "SHA-256 differs): put the original back, or fit anew."
+        )
+    config.validation_data = str(where)
 
 
 def rerun_rows(info: dict[str, Any]) -> int | None:

@@ -16,6 +16,7 @@ import jax
 import numpy as np
 import pandas as pd
 
+from gradtrace import held_out
 from gradtrace.core.arrays import to_device
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
@@ -131,6 +132,16 @@ def build_trace(
             **({"dropped_at": list(p.dropped_at)} if p.dropped_at else {}),
             **({"values_sha256": p.values} if p.values else {}),
             **data_file(config.data),
+            **(
+                {
+                    "validation": {
+                        **held_out.info(p.val),
+                        **data_file(config.validation_data),
+                    }
+                }
+                if p.val is not None
+                else {}
+            ),
         },
         "schedule": {
             "batch_size": p.batch_size,

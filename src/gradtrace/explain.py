@@ -368,16 +368,16 @@ def _weight_decay(info: dict[str, Any], update: pd.DataFrame, rate_at: float) ->
     )
 
 
-def _plateau_cuts(frame: pd.DataFrame, step: int) -> str:
+def _plateau_cuts(frame: pd.DataFrame, step: int, which: str = "loss") -> str:
     """Where a plateau cut the rate before ``step``: the epochs after which
-    it fell, or that it has not."""
+    it fell, or that it has not (``which``: the loss it watched)."""
     after = cut_epochs(frame.iloc[: step + 1])
     if not after:
         return " (not cut yet)"
     times = {1: "once", 2: "twice"}.get(len(after), f"{len(after)} times")
     return (
         f" (cut {times}, after epoch{'s' if len(after) > 1 else ''} "
-        f"{listed(after, len(after))}, whose loss was no better than its best by "
+        f"{listed(after, len(after))}, whose {which} was no better than its best by "
         "the threshold for too long)"
     )
 
@@ -396,6 +396,11 @@ def _plateau_state(frame: pd.DataFrame, info: dict[str, Any], step: int) -> str:
     sch = info["schedule"]
     bs, n = int(sch["batch_size"]), int(info["data"]["n_rows"])
     batch = done["batch"].to_numpy(np.int64)
+    watched = None
+    if spec.watches_validation and "val_loss" in done.columns:
+        # the validation loss after each epoch, which the run judged
+        ends = done[done["val_loss"].notna()]
+        watched = ends["val_loss"].to_numpy(np.float64)
     judged = plateau.replay(
         schedule.name,
         schedule.params,
@@ -404,6 +409,7 @@ def _plateau_state(frame: pd.DataFrame, info: dict[str, Any], step: int) -> str:
         done["batch_loss"].to_numpy(),
         np.minimum(bs, n - (batch - 1) * bs),
         done["epoch"].to_numpy(np.int64),
+        watched,
     )
     if not judged:
         return ""
@@ -412,8 +418,9 @@ def _plateau_state(frame: pd.DataFrame, info: dict[str, Any], step: int) -> str:
     bad = f"{last.wait} bad epoch{'s' if last.wait != 1 else ''}"
     limit = "more than " if schedule.name == "torch.plateau" else ""
     cool = f"; {last.cooldown} epochs of cooldown left" if last.cooldown else ""
+    which = "validation loss" if watched is not None else "loss"
     return (
-        f". After epoch {epoch - 1}: its loss {fmt(last.loss)}, the best "
+        f". After epoch {epoch - 1}: its {which} {fmt(last.loss)}, the best "
         f"{fmt(last.best)}, {bad} ({limit}{patience} cut the rate{cool})"
     )
 
@@ -936,7 +943,10 @@ def narration(
         this, by = fmt(frame["lr"].iloc[step]), info["lr_schedule"]["name"]
         rate = f"; this step's rate, from {by}: {this}"
         if by in PLATEAUS:
-            rate += _plateau_cuts(frame, step) + _plateau_state(frame, info, step)
+            on_val = info["lr_schedule"].get("monitor") == "val_loss"
+            watched = "validation loss" if on_val else "loss"
+            rate += _plateau_cuts(frame, step, watched)
+            rate += _plateau_state(frame, info, step)
         # OneCycleLR's momentum (beta1), set at each step in place of the given
         cycled = next((c for c in schedule_columns(frame) if c != "lr"), None)
         if cycled is not None:

@@ -1153,7 +1153,8 @@ LOG_SPAN = 20.0
 
 def loss_curves(trace: Any, ax: Any = None) -> Figure:
     """The loss per step: each batch's loss (before its update) and the loss over all
-    the data (after it), the epoch means when an epoch has several batches, and the
+    the data (after it), the epoch means when an epoch has several batches, the
+    validation data's loss after each epoch where the run had them, and the
     optimum's loss as a line; log scale when what it draws spans ``LOG_SPAN``.
     ``ax``: a matplotlib axes of yours to draw on (its figure is returned)."""
     frame = trace.to_pandas()
@@ -1194,6 +1195,17 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
             ms=4,
             label="epoch mean, as Keras logs it",
         )
+    held = frame[frame["val_loss"].notna()] if "val_loss" in frame else None
+    if held is not None and not held.empty:
+        ax.plot(
+            held["step"],
+            held["val_loss"],
+            "s-",
+            color="#e377c2",
+            lw=1.2,
+            ms=3.5,
+            label="validation loss (after the epoch)",
+        )
     best = info.get("optimum_loss")
     optimum = None
     if best is not None:
@@ -1211,6 +1223,9 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
     values = full[ok]
     if several:  # the batches' losses are drawn too: a first batch's spike counts
         drawn = frame["batch_loss"].to_numpy(float)[1:]
+        values = np.concatenate([values, drawn[np.isfinite(drawn)]])
+    if held is not None and not held.empty:
+        drawn = held["val_loss"].to_numpy(float)
         values = np.concatenate([values, drawn[np.isfinite(drawn)]])
     if len(values) and values.min() > 0 and values.max() / values.min() > LOG_SPAN:
         ax.set_yscale("log")

@@ -270,8 +270,8 @@ def schedule_fits(
 
 def _plateau_as_written(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
     """A plateau's parameters without those the framework's own code may carry
-    that change nothing here (``mode="min"``, Keras's ``monitor="loss"``,
-    ``verbose``); those it does not support are told so."""
+    that change nothing here (``mode="min"``, ``verbose``); those it does not
+    support are told so."""
     out = {}
     for key, value in given.items():
         text = str(value).strip().strip("'\"")
@@ -281,18 +281,17 @@ def _plateau_as_written(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
             if text != "min":
                 raise InputError(
                     f"schedule {name!r}: mode={text} is not supported: it watches "
-                    "the epoch's training loss, which falls (mode=min); leave mode "
-                    "out."
+                    "a loss, which falls (mode=min); leave mode out."
                 )
             continue
         if key == "monitor":
-            if text != "loss":
+            if text not in ("loss", "val_loss"):
                 raise InputError(
                     f"schedule {name!r} watches the epoch's training loss as Keras "
-                    f"logs it (monitor='loss'), not {text}: gradtrace holds no "
-                    "validation data; give monitor=loss or leave it out."
+                    "logs it (monitor=loss) or the validation data's after the "
+                    f"epoch (monitor=val_loss), not {text}: give one of those."
                 )
-            continue
+            value = text
         out[key] = value
     return out
 

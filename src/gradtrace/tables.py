@@ -32,8 +32,9 @@ def trace_frame(
     ``batch_loss`` (the batch's loss at the parameters before the update);
     ``running_loss`` (as Keras logs it); ``loss`` (all the data, after the step);
     for each metric, ``running_<metric>`` (as Keras logs it) and ``<metric>`` (all
-    the data, after the step). Missing values (the initial row's gradient, skipped
-    evaluations) are NaN.
+    the data, after the step); with validation data, ``val_loss`` and
+    ``val_<metric>`` over them after each epoch (as Keras's). Missing values (the
+    initial row's gradient, skipped evaluations) are NaN.
     """
     return TraceParts(specs, initial, metric_names).frame(history)
 
@@ -133,6 +134,18 @@ class TraceParts:
                 lead_full = np.atleast_1d(at_start[name])[:lead]
                 cols[f"running_{name}"] = np.concatenate([lead_run, run_m[name]])
                 cols[name] = np.concatenate([lead_full, full[name]])
+        if history.val_loss is not None and history.initial_val is not None:
+            start_val, start_stats = history.initial_val
+            lead_val = np.array([start_val] * lead, ldtype)
+            cols["val_loss"] = np.concatenate(
+                [lead_val, history.val_loss.astype(ldtype)]
+            )
+            if names and history.val_stats is not None:
+                val = metrics.finalize(names, history.val_stats)
+                val_start = metrics.finalize(names, np.asarray(start_stats))
+                for name in names:
+                    lead_m = np.atleast_1d(val_start[name])[:lead]
+                    cols[f"val_{name}"] = np.concatenate([lead_m, val[name]])
         self.steps += n
         return pd.DataFrame(cols)
 
@@ -226,6 +239,7 @@ def param_columns(frame: pd.DataFrame) -> list[str]:
     """The parameter columns of a trace frame, in order."""
     skip = {"step", "epoch", "batch", "batch_loss", "loss", "gap", *METRICS}
     skip.update(schedule_columns(frame))
+    skip.update(validation_columns(frame))
     return [
         c
         for c in frame.columns
@@ -300,8 +314,9 @@ def keras_log(
 ) -> list[str]:
     """The lines ``model.fit(..., verbose=2)`` prints, from ``epochs`` (``history``'s
     table): "Epoch k/N", then the batches done, the loss and each metric as Keras
-    logs them at the epoch's end, and with ``validation`` the same over all the
-    data after the epoch as ``val_`` (Keras's with the training data as
+    logs them at the epoch's end, and with ``validation`` the same after the
+    epoch as ``val_``: over the run's validation data where it had them, else
+    over all the training data (Keras's with the training data as
     ``validation_data``; left out of an epoch whose loss over all the data was not
     taken). Keras sorts each group of names; the time it took is left out.
     ``learning_rate``: the epoch's rate last, as Keras's ReduceLROnPlateau adds it
@@ -316,11 +331,16 @@ def keras_log(
         train = {"loss": row["loss"]}
         train.update({KERAS_METRICS.get(m, m): row[m] for m in metrics})
         logged = [f"{k}: {keras_value(float(v))}" for k, v in sorted(train.items())]
-        if validation and np.isfinite(row["loss_all_data"]):
-            val = {"val_loss": row["loss_all_data"]}
+        # held-out rows where the run had them, else the training data's
+        held_out = "val_loss" in epochs.columns
+        loss_col = "val_loss" if held_out else "loss_all_data"
+        if validation and np.isfinite(row[loss_col]):
+            val = {"val_loss": row[loss_col]}
             val.update(
                 {
-                    f"val_{KERAS_METRICS.get(m, m)}": row[f"{m}_all_data"]
+                    f"val_{KERAS_METRICS.get(m, m)}": row[
+                        f"val_{m}" if held_out else f"{m}_all_data"
+                    ]
                     for m in metrics
                 }
             )
@@ -340,7 +360,8 @@ def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame
     batches), each ``--metric`` as Keras logs it (``rmse``, ...), ``loss_all_data``
     (the loss over all the data after the epoch: what ``val_loss`` shows with the
     training data as validation data; NaN where the run did not take it then),
-    each metric on all the data (``<metric>_all_data``), the rate where the run had
+    each metric on all the data (``<metric>_all_data``), with validation data
+    ``val_loss`` and ``val_<metric>`` over them, the rate where the run had
     a schedule (and the momentum where it cycled it), and the parameters at the
     epoch's end. A run that stopped inside an epoch ends with that epoch's steps
     so far."""
@@ -364,11 +385,51 @@ def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame
         name = running.removeprefix("running_")
         if name != "loss" and name in frame.columns:
             out[f"{name}_all_data"] = rows[name].to_numpy()
+    for c in validation_columns(frame):
+        out[c] = rows[c].to_numpy()
     for c in schedule_columns(frame):
         out[c] = rows[c].to_numpy()
     for name in param_columns(frame):
         out[name] = rows[name].to_numpy()
     return out.drop_duplicates("step").reset_index(drop=True)
+
+
+def validation_summary(frame: pd.DataFrame) -> dict[str, Any] | None:
+    """What a run with validation data ended with: ``val_loss`` after the last
+    epoch that took it, its lowest and the epoch after which it was lowest
+    (``best_epoch``), and each metric's ``val_<metric>`` at the end; None
+    without validation data, or before any epoch ended."""
+    if "val_loss" not in frame.columns:
+        return None
+    taken = frame[(frame["step"] > 0) & frame["val_loss"].notna()]
+    if taken.empty:
+        return None
+    values = taken["val_loss"].to_numpy(np.float64)
+    finite = np.isfinite(values)
+    out: dict[str, Any] = {
+        "val_loss": float(values[-1]),
+        "epoch": int(taken["epoch"].iloc[-1]),
+    }
+    if finite.any():
+        at = int(np.flatnonzero(finite)[np.argmin(values[finite])])
+        out["best"] = float(values[at])
+        out["best_epoch"] = int(taken["epoch"].iloc[at])
+    for c in validation_columns(frame)[1:]:
+        out[c] = float(taken[c].iloc[-1])
+    return out
+
+
+def validation_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of a run with validation data: ``val_loss`` and each metric's
+    ``val_<metric>``."""
+    if "val_loss" not in frame.columns:
+        return []
+    names = [
+        c.removeprefix("running_") for c in frame.columns if c.startswith("running_")
+    ]
+    return ["val_loss"] + [
+        f"val_{m}" for m in names if m != "loss" and f"val_{m}" in frame.columns
+    ]
 
 
 def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:

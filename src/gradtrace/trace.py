@@ -450,8 +450,10 @@ class Trace:
         and ``std_error_in_x_units``, the slopes and intercept in x's own units
         (their errors from the covariance, mapped as the slopes are). ``.attrs``:
         ``loss`` (initial, final), ``optimum_loss``, ``gap`` (final - optimum),
-        ``status``, ``warnings`` and ``notes``; what ``gradtrace show`` prints,
-        for pandas."""
+        ``validation`` (with validation data: the last ``val_loss``, its lowest
+        and after which epoch, each ``val_<metric>``; else None), ``status``,
+        ``warnings`` and ``notes``; what ``gradtrace show`` prints, for
+        pandas."""
         info = self.info
         optimum = info.get("optimum") or {}
         stderr = info.get("stderr") or {}
@@ -525,6 +527,9 @@ class Trace:
         best = info.get("optimum_loss")
         frame.attrs["optimum_loss"] = best
         frame.attrs["gap"] = None if best is None else final - float(best)
+        from gradtrace.tables import validation_summary
+
+        frame.attrs["validation"] = validation_summary(self._frame)
         frame.attrs["status"] = self.status
         frame.attrs["warnings"] = self.warnings
         frame.attrs["notes"] = self.notes

@@ -430,3 +430,37 @@ def test_report_draws_the_rate_a_plateau_took_on_its_own_axis(
     top, bottom, _ = colour_rows(page, "loss", orange)
     assert top > bottom  # none drawn
     assert "learning rate" not in page.inner_text("#loss-caption")
+
+
+def test_report_draws_the_validation_loss(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A run with validation data: the loss panel draws their loss after each
+    epoch (pink squares), the caption says so, and a step that ends an epoch
+    names it; a run without them draws none."""
+    trace = gradtrace.fit(
+        "seed003_linear",
+        lr=0.05,
+        batch_size=100,
+        epochs=6,
+        validation_split=0.25,
+    )
+    frame = trace.to_pandas()
+    _, errors = _open(page, report(trace, tmp_path / "held.html"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    pink = (227, 119, 194)
+    assert _pixels(page, "loss", pink) > 6 * 20  # six squares and their line
+    assert "the validation data's loss after each epoch" in page.inner_text(
+        "#loss-caption"
+    )
+    end = int(frame.loc[frame["val_loss"].notna(), "step"].iloc[1])  # epoch 1's
+    _move(page, end)
+    import re
+
+    said = page.inner_text("#losses")
+    found = re.search(r"validation loss after the epoch ([\d.e-]+)", said)
+    assert found is not None, said
+    assert float(found.group(1)) == pytest.approx(frame["val_loss"][end], rel=1e-5)
+    assert errors == [], errors
+    plain = gradtrace.fit("seed003_linear", lr=0.05, batch_size=100, epochs=2)
+    _open(page, report(plain, tmp_path / "plain.html"))
+    assert _pixels(page, "loss", pink) == 0
+    assert "validation" not in page.inner_text("#loss-caption")

@@ -70,6 +70,8 @@ KEYS: dict[str, str] = {
     "stream": _BOOL,
     "chunk_rows": _INTEGER,
     "shuffle_window": _INTEGER,
+    "validation_split": _NUMBER,
+    "validation_data": _TEXT,
 }
 
 

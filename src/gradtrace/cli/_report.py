@@ -200,9 +200,11 @@ def print_summary(
     data, sch = info["data"], info["schedule"]
     cols = ", ".join(data["x"]) + " -> " + data["y"] if data["x"] else data["y"]
     console.print(f"run {folder}:")
+    held = data.get("validation")
     console.print(
         f"  {info['model']} by {info['loss']} ({info['reduction']}) on "
         f"{data['source']} ({data['n_rows']} rows; {cols})"
+        + (f"; validation: {held['source']}" if held else "")
     )
     options = info.get("model_options") or {}
     if "expr" in options:
@@ -340,6 +342,7 @@ def print_summary(
             f"{fmt(float(frame[f'running_{metric}'].iloc[-1]))} as Keras logs it "
             "(running over the last epoch)"
         )
+    _validation_line(console, frame)
     units = info.get("original_units")
     if units:
         shown_units = ", ".join(
@@ -412,3 +415,18 @@ def fmt_any(value: object, digits: int = 7) -> str:
         return "[" + ", ".join(fmt_any(v, digits) for v in value) + "]"
     number = float(value)  # type: ignore[arg-type]
     return "" if math.isnan(number) else f"{number:.{digits}g}"
+
+
+def _validation_line(console: Any, frame: Any) -> None:
+    """With validation data: the loss over them after the last epoch, the
+    lowest and after which epoch, and each metric's there."""
+    from gradtrace.tables import validation_summary
+
+    held = validation_summary(frame)
+    if held is None:
+        return
+    line = f"  val_loss {fmt(held['val_loss'])} after epoch {held['epoch']}"
+    if "best_epoch" in held and held["best_epoch"] != held["epoch"]:
+        line += f"; lowest {fmt(held['best'])} after epoch {held['best_epoch']}"
+    metrics = [f"{k} {fmt(v)}" for k, v in held.items() if k.startswith("val_")]
+    console.print("; ".join([line, *metrics[1:]]))

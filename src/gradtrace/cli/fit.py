@@ -343,6 +343,22 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     "gradients reduced across them.",
 )
 @click.option(
+    "--validation-split",
+    type=float,
+    default=None,
+    metavar="F",
+    help="Hold out the last fraction F of the rows (before any shuffling, as "
+    "Keras's fit(validation_split=F)): the run trains on the others and takes "
+    "the loss and metrics over these after each epoch (val_loss, val_<metric>).",
+)
+@click.option(
+    "--validation-data",
+    default=None,
+    metavar="FILE",
+    help="Validation rows of their own (a CSV or Parquet file, or a built-in data "
+    "set, with DATA's columns), evaluated after each epoch as --validation-split's.",
+)
+@click.option(
     "--checkpoint-every",
     type=WHOLE,
     default=None,
@@ -463,6 +479,8 @@ def fit(**options: Any) -> None:
         stream=o["stream"],
         chunk_rows=o["chunk_rows"],
         shuffle_window=o["shuffle_window"],
+        validation_split=o["validation_split"],
+        validation_data=o["validation_data"],
     )
     if not config.stream and (o["chunk_rows"] or o["shuffle_window"]):
         raise InputError(

@@ -19,7 +19,17 @@ from gradtrace.core.models import Custom, Params, specs_from_defaults
 from gradtrace.errors import InputError
 
 #: Names a parameter cannot take: they are trace columns.
-RESERVED = {"step", "epoch", "batch", "loss", "gap", "batch_loss", *METRICS}
+RESERVED = {
+    "step",
+    "epoch",
+    "batch",
+    "loss",
+    "gap",
+    "batch_loss",
+    "val_loss",
+    *METRICS,
+    *(f"val_{m}" for m in METRICS),
+}
 #: The default start of an expression's parameters (0 would stall products).
 EXPR_DEFAULT = 1.0
 

@@ -272,6 +272,12 @@ class History(NamedTuple):
     #: a plateau's level at each step, the cuts made before it (its rate is
     #: ``OptimizerSpec.plateau``'s at that level)
     levels: np.ndarray | None = None
+    #: with validation data: the loss over them after each step that ends an
+    #: epoch or the run (NaN at the other steps), and the metrics' statistics
+    #: there; at the start, the loss and statistics over them
+    val_loss: np.ndarray | None = None
+    val_stats: np.ndarray | None = None
+    initial_val: tuple[float, np.ndarray] | None = None
 
 
 class Prepared(NamedTuple):
@@ -286,6 +292,8 @@ class Prepared(NamedTuple):
     data: tuple[Array | None, Array, Params]
     compile_s: float
     evaluate_stats: Any = None
+    #: validation data on the device, (x, y), or None
+    validation: Any = None
 
 
 _COMPILED: dict[Any, Any] = {}
@@ -479,6 +487,8 @@ def _chunk_fn(
     per_epoch = schedule.batches_per_epoch
     bs = schedule.batch_size
     eval_each_step = not schedule.full_batch
+    # a plateau that watches the validation loss takes it at each epoch's start
+    watch_val = opt.watches_validation
     n_stats = metrics.n_stats(problem.metrics)
     cheap = min(schedule.batch_size, schedule.n_rows) <= CHEAP_ROWS
     # a plateau: each step's level (the cuts before it) is an output of its own
@@ -496,7 +506,7 @@ def _chunk_fn(
             return [jnp.asarray(-1, jnp.int32)]
         return [plateau.level(opt_state)]
 
-    def chunk(carry, t0, x, y, fixed, key, rows):  # type: ignore[no-untyped-def]
+    def chunk(carry, t0, x, y, fixed, key, rows, val):  # type: ignore[no-untyped-def]
         nan = jnp.asarray(jnp.nan, problem.compute_dtype)
         no_stats = jnp.full((n_stats,), jnp.nan, problem.compute_dtype)
         t_end = jnp.minimum(t0 + chunk_steps, schedule.n_steps)
@@ -533,10 +543,21 @@ def _chunk_fn(
                         "rows": rows_b,
                         "epoch_end": b == per_epoch - 1,
                     }
+                if watch_val:  # the epoch before's validation loss, judged now
+                    starts = (b == 0) & (t > 0)
+                    extra["epoch_start"] = starts
+                    extra["val_loss"] = jax.lax.cond(
+                        starts,
+                        lambda: problem.objective(params, fixed, *val, None),
+                        lambda: nan,
+                    )
                 new_params, new_state, shown, ok = apply_update(
                     problem, tx, params, opt_state, loss, grads, extra
                 )
-                out = (shown, grads, loss, stats, *rate_of(opt_state))
+                # the level this step's update took: the state's before it, or
+                # after the judgment it made first
+                took = new_state if watch_val else opt_state
+                out = (shown, grads, loss, stats, *rate_of(took))
                 return new_params, new_state, problem.point(new_params), out, ~ok
 
             def skip(_):  # type: ignore[no-untyped-def]
@@ -647,13 +668,15 @@ def prepare(
     seed: int = 0,
     chunk_steps: int | None = None,
     devices: int = 1,
+    validation: tuple[Any, Any] | None = None,
 ) -> Prepared:
     """Place the data, build the scan and compile it (cached by configuration and
     shapes, so a second identical run does not compile again).
 
     With ``devices`` > 1, the rows are split across that many devices (padded to a
     multiple of it, the padding masked out): each step's batch is spread over them
-    and XLA reduces the gradients across devices."""
+    and XLA reduces the gradients across devices. ``validation``: rows (x, y)
+    held out of training, whose loss ``assemble`` takes after each epoch."""
     # set up in NumPy and placed on the device as they are: a JAX operation run on
     # its own compiles a program of its own (~10-30 ms each)
     pdtype, cdtype = jnp.dtype(problem.param_dtype), jnp.dtype(problem.compute_dtype)
@@ -669,6 +692,9 @@ def prepare(
     # (parameters, optimizer state, stopped); each step draws its batch's rows
     # itself (``batches.epoch_batch``), so no row order is carried
     carry = (params, tx.init(params), jax.device_put(np.asarray(False)))
+    held_out = None
+    if validation is not None:
+        held_out = place(*validation, cdtype, 1)[:2]
     start = time.perf_counter()
     group = group_steps(schedule, chunk_steps)
     compiled = compile_once(
@@ -681,10 +707,11 @@ def prepare(
         fixed_p,
         key,
         rows,
+        held_out,
         # donated: the carry is updated in place instead of copied at every call
         donate=(0,),
     )
-    run_chunk = WithRows(compiled, rows)
+    run_chunk = WithRows(compiled, rows, held_out)
     evaluate = WithRows(
         compile_once(
             ("eval", problem, devices),
@@ -722,18 +749,20 @@ def prepare(
         (xd, yd, fixed_p),
         compile_s,
         evaluate_stats,
+        held_out,
     )
 
 
 class WithRows:
-    """A compiled function of (..., data) called with the row mask appended."""
+    """A compiled function of (..., data) called with the row mask appended (and
+    ``more``: the validation data a run's steps take)."""
 
-    def __init__(self, compiled: Any, rows: Any) -> None:
-        self.compiled, self.rows = compiled, rows
+    def __init__(self, compiled: Any, rows: Any, *more: Any) -> None:
+        self.compiled, self.rows, self.more = compiled, rows, more
         self.out_tree = compiled.out_tree
 
     def __call__(self, *args: Any) -> Any:
-        return self.compiled(*args, self.rows)
+        return self.compiled(*args, self.rows, *self.more)
 
 
 def place(x: Any, y: Any, dtype: Any, devices: int) -> tuple[Any, Any, Any]:
@@ -963,6 +992,12 @@ def assemble(
     steps = first_step + np.arange(n_done)
     per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
     b = steps % per_epoch
+    val_loss = val_stats = initial_val = None
+    if prepared.validation is not None:
+        params_done = {k: np.asarray(params_o[k][:n_done]) for k in names}
+        ends = (b == per_epoch - 1) | (steps == schedule.n_steps - 1)
+        val_loss, val_stats = validation_losses(prepared, params_done, ends)
+        initial_val = validation_at(prepared, user0)
     return History(
         params={k: np.asarray(params_o[k][:n_done]) for k in names},
         grads={k: np.asarray(grads_o[k][:n_done]) for k in names},
@@ -979,7 +1014,85 @@ def assemble(
         full_stats=full_stats,
         initial_stats=initial_stats,
         levels=None if levels_o is None else np.asarray(levels_o[:n_done], np.int64),
+        val_loss=val_loss,
+        val_stats=val_stats,
+        initial_val=initial_val,
     )
+
+
+#: Parameter sets whose validation loss is taken in one compiled call (a
+#: multiple of it: the last call's are padded with the last set).
+VAL_BATCH = 64
+
+
+def _validation_fn(problem: Problem, n_stats: int) -> Any:
+    """The loss and the metrics' statistics over the validation rows at each of a
+    batch of parameter sets (as the user sees them), one set after another."""
+
+    def one(user: Params, fixed: Params, x: Any, y: Any) -> Any:
+        internal = problem.internal_params(user)
+        loss = problem.objective(internal, fixed, x, y, None)
+        if n_stats:
+            stats = problem.metric_stats(internal, fixed, x, y, None)
+        else:
+            stats = jnp.zeros(0, loss.dtype)
+        return loss, stats
+
+    def many(users: Params, fixed: Params, x: Any, y: Any) -> Any:
+        return jax.lax.map(lambda u: one(u, fixed, x, y), users)
+
+    return many
+
+
+def validation_losses(
+    prepared: Prepared, params: dict[str, np.ndarray], where: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The loss and the metrics' statistics over the validation rows after the
+    steps ``where`` marks (``params``: each step's values as the user sees
+    them), NaN at the others: as Keras's ``val_loss``, which it takes with the
+    weights at each epoch's end."""
+    problem = prepared.problem
+    n_stats = metrics.n_stats(problem.metrics)
+    xv, yv = prepared.validation
+    fixed = prepared.data[2]
+    n = len(where)
+    dtype = np.dtype(problem.compute_dtype)
+    loss = np.full(n, np.nan, dtype)
+    stats = np.full((n, n_stats), np.nan, dtype)
+    at = np.flatnonzero(where)
+    if not at.size:
+        return loss, stats
+    pdtype = np.dtype(problem.param_dtype)
+    pad = (-at.size) % VAL_BATCH
+    picked = np.concatenate([at, np.full(pad, at[-1])])
+    users = {k: np.asarray(v[picked], pdtype) for k, v in params.items()}
+    compiled = None
+    for i in range(0, picked.size, VAL_BATCH):
+        batch = {k: v[i : i + VAL_BATCH] for k, v in users.items()}
+        if compiled is None:
+            compiled = compile_once(
+                ("validation", problem),
+                _validation_fn(problem, n_stats),
+                batch,
+                fixed,
+                xv,
+                yv,
+            )
+        got_loss, got_stats = jax.device_get(compiled(batch, fixed, xv, yv))
+        end = min(i + VAL_BATCH, at.size)
+        loss[at[i:end]] = np.asarray(got_loss)[: end - i]
+        stats[at[i:end]] = np.asarray(got_stats).reshape(VAL_BATCH, n_stats)[: end - i]
+    return loss, stats
+
+
+def validation_at(
+    prepared: Prepared, user: Mapping[str, Any]
+) -> tuple[float, np.ndarray]:
+    """The loss and the metrics' statistics over the validation rows at the
+    values ``user`` (as the user sees them)."""
+    params = {k: np.asarray(v)[None] for k, v in user.items()}
+    loss, stats = validation_losses(prepared, params, np.ones(1, bool))
+    return float(loss[0]), stats[0]
 
 
 def _join(outputs: list[Any]) -> tuple[Any, ...]:

@@ -704,6 +704,15 @@ class OptimizerSpec:
             self.learning_rate, self.n_steps, self.per_epoch, self.rate_dtype
         )
 
+    @property
+    def watches_validation(self) -> bool:
+        """Whether a plateau schedule watches the validation loss."""
+        return (
+            self.plateau is not None
+            and self.schedule is not None
+            and (self.schedule.params.get("monitor") == "val_loss")
+        )
+
     def build(self) -> optax.GradientTransformation:
         """The optax transformation this spec describes; with a schedule, the
         preset built afresh at each step's rate (``optax.inject_hyperparams``);

@@ -18,6 +18,12 @@ framework's rule, run on the host in Python floats as the framework runs it
 - Keras logs the epoch's loss as its ``Mean`` metric keeps it: float32 sums of
   ``loss * rows`` and of ``rows``, and their quotient.
 
+With ``monitor="val_loss"`` the rule watches the validation data's loss after
+each epoch instead (Keras's ``val_loss``, PyTorch's ``scheduler.step(val_loss)``).
+The run takes it at the first update of the next epoch, from the parameters the
+epoch left, and judges before that update: the same rates, one step later in
+the program.
+
 The rates themselves, the ``k``-th cut of the starting rate, are computed
 beforehand as the framework computes them (``levels``), so the trace's ``lr``
 column is the framework's to the bit.
@@ -101,8 +107,10 @@ def judge(
     ``n_rows`` rows; Keras: its Mean) and the state (level, best's bits, bad
     epochs, cooldown) and whether a cut at its level moves the rate
     (``levels``), the new state. ``dtype``: Keras's floatx, the dtype it
-    compares in (``ops.less`` of two Python floats)."""
+    compares in (``ops.less`` of two Python floats). Watching the validation
+    loss (``monitor="val_loss"``), ``sums[0]`` is that loss."""
     patience, cooldown = int(params["patience"]), int(params["cooldown"])
+    watch_val = params.get("monitor") == "val_loss"
 
     def rule(sums: Any, judged: Any, can_cut: Any) -> np.ndarray:
         judged = np.asarray(judged, np.uint32)
@@ -110,7 +118,10 @@ def judge(
         best = float(judged[1:3].copy().view(np.float64)[0])
         sums = np.asarray(sums)
         if name == "torch.plateau":  # ReduceLROnPlateau.step(running / n)
-            current = (float(sums[0]) + float(sums[1])) / n_rows
+            if watch_val:  # .step(val_loss), a float32 loss's .item()
+                current = float(sums[0])
+            else:
+                current = (float(sums[0]) + float(sums[1])) / n_rows
             threshold = float(params["threshold"])
             if math.isnan(best):
                 best = math.inf  # mode_worse
@@ -130,6 +141,7 @@ def judge(
                 cool, wait = cooldown, 0
         else:  # ReduceLROnPlateau.on_epoch_end, monitor="loss", Keras 3
             current = float(sums[0])  # its Mean, total / count in its dtype
+            # (or the validation loss, val_loss)
             if cool > 0:
                 cool, wait = cool - 1, 0
             # min_delta made negative for a loss: current - min_delta
@@ -167,20 +179,25 @@ def replay(
     losses: np.ndarray,
     rows: np.ndarray,
     epochs: np.ndarray,
+    watched: np.ndarray | None = None,
 ) -> list[Judged]:
     """The rule over a trace's whole epochs, from its batch ``losses`` (each of
     ``rows`` rows, in epoch ``epochs``): the state after each, as the run
     decided it (the epoch's loss as the framework sums it, in doubles for
-    PyTorch, Keras's float32 ``Mean``)."""
+    PyTorch, Keras's float32 ``Mean``). ``watched``: the validation loss after
+    each whole epoch, for a plateau that watches it."""
     n_rows = int(np.sum(rows[epochs == epochs[0]])) if len(epochs) else 0
     rule = judge(name, params, dtype, n_rows)
     judged = _packed(0, math.nan, 0, 0)
     out = []
-    for epoch in np.unique(epochs):
+    for i, epoch in enumerate(np.unique(epochs)):
         here = epochs == epoch
         if int(np.sum(rows[here])) != n_rows:
             break  # a part of an epoch: not judged
-        if name == "torch.plateau":
+        if watched is not None:
+            current = float(watched[i])
+            sums = np.asarray([current, 0.0])
+        elif name == "torch.plateau":
             running = 0.0
             for loss, r in zip(losses[here], rows[here], strict=True):
                 running += float(loss) * int(r)
@@ -251,8 +268,15 @@ def transform(
     the batch's ``loss``, its ``rows`` and whether it ends an epoch
     (``epoch_end``) as keyword arguments, and the epoch's end the framework's
     rule (``judge``) over the epoch's ``n_rows`` rows. ``rates`` and ``cuts``
-    (``levels``) may be traced: a sweep's, one configuration's each."""
+    (``levels``) may be traced: a sweep's, one configuration's each.
+
+    Watching the validation loss (``params["monitor"] == "val_loss"``), its
+    ``update`` takes ``val_loss``, the loss over the validation data at the
+    parameters it is given, and whether the step starts an epoch after the
+    first (``epoch_start``): the rule judges the epoch before, then the update
+    goes at the rate it leaves."""
     torch = name == "torch.plateau"
+    watch_val = params.get("monitor") == "val_loss"
     rule = judge(name, params, dtype, n_rows)
     shape = jax.ShapeDtypeStruct((5,), jnp.uint32)
 
@@ -288,15 +312,33 @@ def transform(
         loss: Any,
         rows: Any,
         epoch_end: Any,
+        val_loss: Any = None,
+        epoch_start: Any = None,
         **extra: Any,
     ) -> tuple[Any, PlateauState]:
         del extra
+        if watch_val:
+            # the epoch before, judged by its validation loss before this update
+            before = state.judged
+
+            def at_start() -> Any:
+                current = jnp.stack([val_loss, jnp.zeros_like(val_loss)])
+                can_cut = jnp.asarray(cuts)[before[0].astype(jnp.int32)]
+                return jax.pure_callback(
+                    each, shape, current, before, can_cut, vmap_method="broadcast_all"
+                )
+
+            state = state._replace(
+                judged=jax.lax.cond(epoch_start, at_start, lambda: before)
+            )
         inner_state = state.inner
         hyper = dict(inner_state.hyperparams)
         at = state.judged[0].astype(jnp.int32)
         hyper[lr_key] = jnp.asarray(rates, dtype)[at].astype(hyper[lr_key].dtype)
         inner_state = inner_state._replace(hyperparams=hyper)
         updates, inner_state = inner.update(updates, inner_state, params_)
+        if watch_val:
+            return updates, PlateauState(state.judged, state.sums, inner_state)
         sums = state.sums
         loss = jnp.asarray(loss, sums.dtype)
         if not torch:  # Keras's Mean: total += loss * rows, count += rows

@@ -224,12 +224,14 @@ SCHEDULES: dict[str, SchedulePreset] = {
                 "cooldown": 0,
                 "min_lr": 0.0,
                 "eps": 1e-8,
+                "monitor": "loss",
             },
             True,
             "torch.optim.lr_scheduler.ReduceLROnPlateau (mode=min): the rate times "
             "factor once the epoch's loss has not fallen below best * (1 - "
             "threshold) for more than patience epochs; scheduler.step(loss) after "
-            "each epoch, the loss averaged over its rows",
+            "each epoch, the loss averaged over its rows (monitor=val_loss: "
+            "scheduler.step(val_loss), the validation data's loss after the epoch)",
         ),
         SchedulePreset(
             "keras.plateau",
@@ -239,11 +241,12 @@ SCHEDULES: dict[str, SchedulePreset] = {
                 "min_delta": 1e-4,
                 "cooldown": 0,
                 "min_lr": 0.0,
+                "monitor": "loss",
             },
             True,
             "keras.callbacks.ReduceLROnPlateau(monitor='loss'): the rate times "
-            "factor once the epoch's logged loss has not fallen by min_delta below "
-            "its best for patience epochs",
+            "factor once the epoch's logged loss (monitor=val_loss: the validation "
+            "data's) has not fallen by min_delta below its best for patience epochs",
         ),
     ]
 }

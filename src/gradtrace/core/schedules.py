@@ -72,6 +72,7 @@ WORDS = {
     "anneal_strategy": ("cos", "linear"),
     "mode": ("triangular", "triangular2", "exp_range"),
     "threshold_mode": ("rel", "abs"),
+    "monitor": ("loss", "val_loss"),
 }
 
 #: The most scheduler steps whose rates a closed-form PyTorch schedule

@@ -85,6 +85,11 @@ def payload(trace: Any) -> dict[str, Any]:
                 "loss": _num(row["loss"]),
                 "loss_taken": loss_taken(info, s),
                 **(
+                    {"val_loss": _num(row["val_loss"])}
+                    if "val_loss" in frame.columns
+                    else {}
+                ),
+                **(
                     {"rates": {c: _num(row[c]) for c in scheduled}} if scheduled else {}
                 ),
                 "rows": shown.tolist(),  # positions in the data drawn
@@ -139,6 +144,7 @@ def payload(trace: Any) -> dict[str, Any]:
         "schedule": _schedule_line(info, frame),
         "optimum": finite_optimum(info),
         "optimum_loss": info.get("optimum_loss"),
+        "validation": _validation_points(frame),
         "truth": _flat_named(trace.truth),
         "x_name": (info["data"]["x"] or [""])[0],
         "y_name": info["data"]["y"],
@@ -147,6 +153,25 @@ def payload(trace: Any) -> dict[str, Any]:
         "frames": frames,
         "landscape": landscape,
     }
+
+
+#: The most validation losses a report draws (evenly spaced epochs beyond).
+MAX_VAL_POINTS = 2000
+
+
+def _validation_points(frame: Any) -> list[list[float | None]] | None:
+    """[step, loss over the validation data] after each epoch where the run had
+    validation data (every k-th epoch of a long run, and the last); None
+    without them."""
+    if "val_loss" not in frame.columns:
+        return None
+    held = frame[frame["val_loss"].notna()]
+    if len(held) > MAX_VAL_POINTS:
+        keep = np.unique(np.linspace(0, len(held) - 1, MAX_VAL_POINTS).astype(int))
+        held = held.iloc[keep]
+    return [
+        [int(s), _num(v)] for s, v in zip(held["step"], held["val_loss"], strict=True)
+    ]
 
 
 def _curves(

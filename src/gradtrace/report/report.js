@@ -357,7 +357,11 @@
   const batchPts = D.batches_per_epoch > 1 ?
     F.filter((f) => f.step > 0 && f.batch_loss !== null && Number.isFinite(f.batch_loss)) : [];
   const sparse = pts.length < F.length / 2;  // taken every k-th step: mark where
-  const vals = pts.map((f) => f.loss).concat(batchPts.map((f) => f.batch_loss));
+  // the validation data's loss after each epoch, where the run had them (pink)
+  const valPts = (D.validation || []).filter((p) => p[1] !== null && Number.isFinite(p[1]))
+    .map((p) => ({ step: p[0], val_loss: p[1] }));
+  const vals = pts.map((f) => f.loss).concat(batchPts.map((f) => f.batch_loss))
+    .concat(valPts.map((p) => p.val_loss));
   const useLog = vals.length && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 100;
   const tr = (v) => useLog ? Math.log10(v) : v;
   // the optimum's loss joins the axis unless, on a log axis, it lies more than two
@@ -369,6 +373,7 @@
     "each batch's loss before its step (grey" + (D.frame_every > 1 ? ", one step in " +
       D.frame_every : "") + ") and the loss over all the data after" : "the loss over all the data after") +
     " each step where it was taken (blue" + (sparse ? ", dots" : "") + ")" +
+    (valPts.length ? "; the validation data's loss after each epoch (pink, squares)" : "") +
     (D.optimum_loss !== null && D.optimum_loss !== undefined ? "; the optimum's loss (red, dashed)" : "") +
     (ratePts.length ? "; the learning rate each step took (orange, right axis)" : "");
   function curve(points, key, sx, sy) {
@@ -415,6 +420,11 @@
     lossX.strokeStyle = "#3b528b"; lossX.lineWidth = 2; curve(pts, "loss", sx, sy);
     if (sparse) { lossX.fillStyle = "#3b528b"; pts.forEach((p) => {
       lossX.beginPath(); lossX.arc(sx(p.step), sy(tr(p.loss)), 3, 0, 7); lossX.fill(); }); }
+    if (valPts.length) {
+      lossX.strokeStyle = "#e377c2"; lossX.lineWidth = 1.5; curve(valPts, "val_loss", sx, sy);
+      lossX.fillStyle = "#e377c2";
+      valPts.forEach((p) => lossX.fillRect(sx(p.step) - 3, sy(tr(p.val_loss)) - 3, 6, 6));
+    }
     if (bestShown) {
       lossX.strokeStyle = "#d62728"; lossX.setLineDash([5, 4]); lossX.beginPath();
       lossX.moveTo(sx(0), sy(tr(D.optimum_loss))); lossX.lineTo(sx(D.steps), sy(tr(D.optimum_loss)));
@@ -452,7 +462,9 @@
       "batch loss " + fmt(f.batch_loss) + " (before the update) · running loss as Keras logs it " +
       fmt(f.running_loss) + " · loss over all data after the step " +
       (f.loss !== null ? fmt(f.loss) :
-        f.loss_taken ? "not finite" : "not taken at this step (--eval-every)") + rates;
+        f.loss_taken ? "not finite" : "not taken at this step (--eval-every)") +
+      (f.val_loss !== undefined && f.val_loss !== null ?
+        " · validation loss after the epoch " + fmt(f.val_loss) : "") + rates;
     document.getElementById("rows").textContent = f.step === 0 ? "" :
       f.n_rows === D.n_rows ? "this batch: every row (full-batch gradient descent)" :
       "rows in this batch (" + f.n_rows + "): " + (f.labels || f.rows).join(", ") + (f.n_rows > f.rows.length ? ", …" : "");

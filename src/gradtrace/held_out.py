@@ -1,0 +1,121 @@
+"""Validation data: rows held out of training whose loss a run takes after each
+epoch, as Keras's ``fit(validation_split=...)`` and ``fit(validation_data=...)``
+do and as a PyTorch loop's evaluation pass over a validation set does.
+
+``validation_split`` keeps Keras's rule: the *last* fraction of the rows, in
+the order given and before any shuffling, ``floor(n * (1 - split))`` rows
+training."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from gradtrace import validate
+from gradtrace.checks import _number
+from gradtrace.errors import InputError
+
+
+class HeldOut(NamedTuple):
+    """Validation rows, as the run holds its training rows."""
+
+    x: np.ndarray | None
+    y: np.ndarray
+    #: how run.json names them: "the last 20% of the rows", a file, "Python data"
+    source: str
+    #: the fraction split off (None: separate data)
+    split: float | None
+    #: rows with missing values dropped from them (``drop_missing``)
+    dropped: int = 0
+
+
+def fraction(value: Any) -> float | None:
+    """``validation_split`` checked: a number strictly between 0 and 1 (None or
+    0: no split, as Keras's default 0.0)."""
+    if value is None:
+        return None
+    try:
+        split = _number(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"validation split must be a number between 0 and 1, got {value!r}: "
+            "give the fraction of the rows to hold out, such as 0.2."
+        ) from None
+    if split == 0:
+        return None
+    if not 0 < split < 1:
+        raise InputError(
+            f"validation split must be between 0 and 1, got {value!r}: give the "
+            "fraction of the rows to hold out, such as 0.2."
+        )
+    return split
+
+
+def split(
+    xs: np.ndarray | None, ys: np.ndarray, share: float, source: str
+) -> tuple[np.ndarray | None, np.ndarray, HeldOut]:
+    """The first rows for training and the last ``share`` of them held out, as
+    Keras splits them."""
+    n = len(ys)
+    at = int(math.floor(n * (1.0 - share)))
+    if at in (0, n):
+        raise InputError(
+            f"{source}: validation split {share:g} of {n} rows leaves "
+            f"{'no rows to train on' if at == 0 else 'no rows to hold out'}: "
+            "give a split that leaves rows on both sides, or more data."
+        )
+    x_train = None if xs is None else xs[:at]
+    x_val = None if xs is None else xs[at:]
+    percent = f"{share * 100:.4g}%"
+    held = HeldOut(
+        x_val,
+        ys[at:],
+        f"the last {percent} of the rows ({n - at} of {n})",
+        share,
+    )
+    return x_train, ys[:at], held
+
+
+def rows(
+    frame: pd.DataFrame,
+    source: str,
+    kind: str,
+    x_cols: list[str],
+    y: str,
+    dtype: str,
+    drop_missing: bool,
+) -> HeldOut:
+    """Validation rows from their own table, read as the training data are: the
+    same x and y columns, rows with missing values refused (or dropped with
+    ``drop_missing``)."""
+    x = None if kind == "distribution" else x_cols
+    xs, ys = validate.columns(frame, kind, x, y, source, dtype)
+    xs, ys, dropped = validate.finite_rows(
+        xs, ys, drop_missing, source, (x_cols, y), frame.index
+    )
+    if not len(ys):
+        raise InputError(
+            f"{source}: the validation data have no rows: give a table of rows "
+            "like the training data's."
+        )
+    return HeldOut(xs, ys, source, None, dropped)
+
+
+def reshaped(held: HeldOut, one_x: bool) -> HeldOut:
+    """``held`` with x as the model takes it: one column as a vector."""
+    if one_x and held.x is not None:
+        return held._replace(x=held.x[:, 0])
+    return held
+
+
+def info(held: HeldOut) -> dict[str, Any]:
+    """What run.json keeps of them."""
+    out: dict[str, Any] = {"source": held.source, "n_rows": len(held.y)}
+    if held.split is not None:
+        out["split"] = held.split
+    if held.dropped:
+        out["dropped_rows"] = held.dropped
+    return out

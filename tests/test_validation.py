@@ -1,0 +1,280 @@
+"""Validation data (``validation_split``, ``validation_data``; ``--validation-split``,
+``--validation-data``): which rows are held out, the ``val_`` columns after each
+epoch, a plateau that watches ``val_loss``, and everything around a run (its
+folder, resume, rerun, explain, the summary, bad input). The values are checked
+against Keras and PyTorch in ``tests/oracle/test_validation.py``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradtrace
+from gradtrace import held_out
+from gradtrace.errors import InputError
+from helpers import ctrl_c_after, run_cli
+
+
+def line(n: int = 120, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"x": x, "y": 2 * x + 1 + rng.normal(0, 0.5, n)})
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 5000), share=st.floats(0.001, 0.999))
+def test_the_split_is_keras_rule(n: int, share: float) -> None:
+    """floor(n * (1 - share)) rows train, the rest in order are held out; a split
+    that leaves either side empty is refused, as Keras refuses it."""
+    ys = np.arange(n, dtype=np.float64)
+    xs = ys[:, None] * 2
+    at = int(math.floor(n * (1.0 - share)))
+    if at in (0, n):
+        with pytest.raises(InputError, match="leaves no rows"):
+            held_out.split(xs, ys, share, "the data")
+        return
+    x_train, y_train, held = held_out.split(xs, ys, share, "the data")
+    assert len(y_train) == at and len(held.y) == n - at
+    assert np.array_equal(np.concatenate([y_train, held.y]), ys)
+    assert x_train is not None and held.x is not None
+    assert np.array_equal(np.concatenate([x_train, held.x]), xs)
+
+
+def test_val_loss_is_the_loss_over_the_held_out_rows_after_each_epoch() -> None:
+    frame = line()
+    trace = gradtrace.fit(
+        frame, lr=0.1, batch_size=25, epochs=4, validation_split=0.25, metrics="rmse"
+    )
+    table = trace.to_pandas()
+    held = frame.iloc[90:]
+    ends = table[table["val_loss"].notna()]
+    # the start, then every epoch's last step (4 batches of 90 rows an epoch)
+    assert ends["step"].tolist() == [0, 4, 8, 12, 16]
+    for _, row in ends.iterrows():
+        residual = held["y"] - (row["w"] * held["x"] + row["b"])
+        assert row["val_loss"] == pytest.approx(np.mean(residual**2), rel=1e-5)
+        assert row["val_rmse"] == pytest.approx(np.sqrt(np.mean(residual**2)), rel=1e-5)
+    history = trace.history()
+    assert history["val_loss"].tolist() == ends["val_loss"].tolist()[1:]
+    assert trace.info["data"]["n_rows"] == 90
+    assert trace.info["data"]["validation"]["n_rows"] == 30
+    summary = trace.summary().attrs["validation"]
+    assert summary["val_loss"] == history["val_loss"].iloc[-1]
+    assert summary["best"] == history["val_loss"].min()
+    assert summary["val_rmse"] == history["val_rmse"].iloc[-1]
+
+
+def test_a_distribution_takes_validation_data_of_its_own() -> None:
+    rng = np.random.default_rng(1)
+    train, held = rng.normal(3, 2, 400), rng.normal(3, 2, 100)
+    trace = gradtrace.fit(
+        {"y": train},
+        "normal",
+        lr=0.05,
+        batch_size=100,
+        epochs=5,
+        validation_data={"y": held},
+    )
+    last = trace.to_pandas().iloc[-1]
+    loc, scale = last["loc"], last["scale"]
+    nll = np.mean(0.5 * ((held - loc) / scale) ** 2 + np.log(scale)) + 0.5 * np.log(
+        2 * np.pi
+    )
+    assert last["val_loss"] == pytest.approx(nll, rel=1e-5)
+    assert trace.info["data"]["validation"]["source"] == "Python data"
+
+
+def test_a_plateau_on_val_loss_explains_resumes_and_writes_in_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cuts follow the validation loss; a run stopped mid-epoch resumes to
+    the uninterrupted trace; a trace written a part at a time is the same;
+    explain names the validation loss it watched."""
+    from gradtrace import api
+
+    options: dict[str, Any] = dict(
+        optimizer="torch.sgd",
+        lr=0.3,
+        lr_schedule="torch.plateau:monitor=val_loss,patience=0,factor=0.5",
+        batch_size=20,
+        epochs=10,
+        shuffle=False,
+        validation_split=0.25,
+    )
+    frame = line()
+    whole = gradtrace.fit(frame, **options)
+    table = whole.to_pandas()
+    history = whole.history()
+    rates = history["lr"].to_numpy()
+    assert rates[-1] < rates[0]
+    # PyTorch's rule by hand on the validation losses: patience 0, rel 1e-4
+    best, expected, rate = math.inf, [], 0.3
+    for val in history["val_loss"]:
+        expected.append(rate)
+        if val < best * (1 - 1e-4):
+            best = val
+        else:
+            rate *= 0.5
+    assert rates.tolist() == expected
+    said = whole.explain_text(len(table) - 1)
+    assert "whose validation loss was no better" in said
+    assert "its validation loss" in said
+    folder = tmp_path / "run"
+    cut = gradtrace.fit(
+        frame, **options, out=folder, checkpoint_every=7, progress=ctrl_c_after(3)
+    )
+    assert cut.status == "interrupted"
+    done = gradtrace.resume(folder, data=frame)
+    pd.testing.assert_frame_equal(done.to_pandas(), table)
+    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
+    parts = gradtrace.fit(frame, **options, out=tmp_path / "parts")
+    pd.testing.assert_frame_equal(parts.to_pandas(), table)
+
+
+def test_keras_plateau_on_val_loss_and_a_full_batch_run() -> None:
+    """Full batch: every step ends an epoch, and the rule judges each."""
+    trace = gradtrace.fit(
+        line(),
+        optimizer="keras.sgd",
+        lr=0.5,
+        lr_schedule="keras.plateau:monitor=val_loss,patience=1,factor=0.5",
+        epochs=30,
+        validation_split=0.2,
+    )
+    history = trace.history()
+    assert history["val_loss"].notna().all()
+    assert history["lr"].iloc[-1] < 0.5
+
+
+def test_python_validation_data_are_needed_again_to_resume(tmp_path: Path) -> None:
+    frame = line()
+    options: dict[str, Any] = dict(lr=0.1, batch_size=20, epochs=6)
+    folder = tmp_path / "run"
+    cut = gradtrace.fit(
+        frame.iloc[:90],
+        **options,
+        validation_data=frame.iloc[90:],
+        out=folder,
+        checkpoint_every=4,
+        progress=ctrl_c_after(2),
+    )
+    assert cut.status == "interrupted"
+    with pytest.raises(InputError, match="validation data were given in Python"):
+        gradtrace.resume(folder, data=frame.iloc[:90])
+    done = gradtrace.resume(
+        folder, data=frame.iloc[:90], validation_data=frame.iloc[90:]
+    )
+    whole = gradtrace.fit(frame.iloc[:90], **options, validation_data=frame.iloc[90:])
+    pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())
+
+
+def test_the_cli_takes_a_validation_file_and_reruns_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = line()
+    frame.iloc[:90].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[90:].to_csv(tmp_path / "val.csv", index=False)
+    out = tmp_path / "run"
+    code, said, err = run_cli(
+        [
+            "fit",
+            str(tmp_path / "train.csv"),
+            "--validation-data",
+            str(tmp_path / "val.csv"),
+            "--batch-size",
+            "30",
+            "--epochs",
+            "5",
+            "--metric",
+            "rmse",
+            "--lr",
+            "0.1",
+            "--out",
+            str(out),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert f"validation: {tmp_path / 'val.csv'}" in said
+    assert "val_loss " in said and "after epoch 5" in said and "val_rmse" in said
+    info = json.loads((out / "run.json").read_text())
+    assert info["data"]["validation"]["n_rows"] == 30
+    assert len(info["data"]["validation"]["sha256"]) == 64
+    code, said, err = run_cli(["show", str(out), "--keras"], capsys)
+    assert code == 0 and "val_root_mean_squared_error" in said
+    code, said, err = run_cli(
+        ["rerun", str(out), "--out", str(tmp_path / "again")], capsys
+    )
+    assert code == 0, err
+    (tmp_path / "val.csv").write_text("x,y\n1,2\n")
+    code, said, err = run_cli(
+        ["rerun", str(out), "--out", str(tmp_path / "third")], capsys
+    )
+    assert code == 2 and "validation data file" in err and "changed" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_loss_picture_draws_the_validation_loss(tmp_path: Path) -> None:
+    trace = gradtrace.fit(
+        line(), lr=0.1, batch_size=30, epochs=4, validation_split=0.25
+    )
+    figure = trace.plot("loss")
+    labels = [line.get_label() for line in figure.axes[0].get_lines()]
+    assert "validation loss (after the epoch)" in labels
+
+
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (["--validation-split", "1.5"], "validation split must be between 0 and 1"),
+        (["--validation-split", "0.999"], "leaves no rows to train on"),
+        (
+            ["--validation-split", "0.2", "--validation-data", "seed001_line"],
+            "give validation_split or validation_data",
+        ),
+        (["--validation-data", "nowhere.csv"], "nowhere.csv"),
+        (
+            ["--lr-schedule", "torch.plateau:monitor=val_loss"],
+            "monitor=val_loss watches the validation data's loss: give them",
+        ),
+        (
+            ["--lr-schedule", "keras.plateau:monitor=val_rmse"],
+            "monitor=loss) or the validation data's",
+        ),
+    ],
+)
+def test_bad_validation_input_is_told_what_to_give(
+    args: list[str], told: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(
+        ["fit", "seed001_line", "--epochs", "2", "--out", str(tmp_path / "r"), *args],
+        capsys,
+    )
+    assert code != 0 and told in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_validation_data_need_the_training_columns() -> None:
+    with pytest.raises(InputError, match="the validation data"):
+        gradtrace.fit(line(), epochs=2, validation_data={"u": [1.0], "y": [2.0]})
+    with pytest.raises(InputError, match="missing"):
+        gradtrace.fit(
+            line(), epochs=2, validation_data={"x": [1.0, np.nan], "y": [2.0, 1.0]}
+        )
+
+
+def test_a_stream_refuses_validation_data(tmp_path: Path) -> None:
+    data = tmp_path / "d.parquet"
+    line().to_parquet(data)
+    with pytest.raises(InputError, match="takes no validation data yet"):
+        gradtrace.fit(str(data), stream=True, epochs=2, validation_split=0.2)
