@@ -588,3 +588,22 @@ def test_explain_replays_the_plateaus_count_as_the_run_kept_it(framework: str) -
     last = judged[-2]  # before the last epoch's end
     assert "After epoch 29: its loss " in said
     assert f"{last.wait} bad epoch" in said
+
+
+def test_the_advice_for_a_plateau_that_had_no_reason_to_cut() -> None:
+    """A mini-batch run still on its way: a lower patience would not help (the
+    loss was still falling); one that settled is told to cut sooner."""
+    from gradtrace.advice import unconverged
+
+    args: dict[str, Any] = dict(
+        final={"w": 1.0},
+        optimum={"w": 2.0},
+        stderr={"w": 0.01},
+        mini_batch=True,
+        schedule="torch.plateau",
+    )
+    moving = unconverged(**args, settled=False)
+    assert moving is not None and "once the loss stops falling" in moving
+    assert "lower patience" not in moving
+    still = unconverged(**args, settled=True)
+    assert still is not None and "a lower patience or a smaller factor" in still

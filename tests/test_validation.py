@@ -278,3 +278,75 @@ def test_a_stream_refuses_validation_data(tmp_path: Path) -> None:
     line().to_parquet(data)
     with pytest.raises(InputError, match="takes no validation data yet"):
         gradtrace.fit(str(data), stream=True, epochs=2, validation_split=0.2)
+
+
+def test_a_validation_file_without_the_columns_says_to_rename_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not "did you mean --x room?": the training data's columns are right."""
+    (tmp_path / "val.csv").write_text("x,why\n1,2\n")
+    code, _, err = run_cli(
+        [
+            "fit",
+            "seed001_line",
+            "--validation-data",
+            str(tmp_path / "val.csv"),
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "have no column 'y' (their columns: x, why)" in err
+    assert "rename theirs to match" in err and "--x" not in err
+
+
+def test_the_command_line_validation_stands_for_the_config_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('validation-data = "seed001_line"\nepochs = 3\n')
+    out = tmp_path / "r"
+    code, said, err = run_cli(
+        [
+            "fit",
+            "seed003_linear",
+            "--config",
+            str(config),
+            "--validation-split",
+            "0.1",
+            "--out",
+            str(out),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    info = json.loads((out / "run.json").read_text())
+    assert info["data"]["validation"]["split"] == 0.1
+
+
+def test_the_step_table_shows_val_loss_at_epochs_ends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, said, err = run_cli(
+        [
+            "fit",
+            "seed003_linear",
+            "--validation-split",
+            "0.2",
+            "--batch-size",
+            "100",
+            "--epochs",
+            "40",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    header, *rows = [r for r in said.splitlines() if r.strip()][:21]
+    assert header.split()[-1] == "val_loss"
+    steps = [int(r.split()[0]) for r in rows if r.split()[0].isdigit()]
+    assert steps[1:] and all(s % 8 == 0 for s in steps)  # 8 batches an epoch

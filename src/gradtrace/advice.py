@@ -334,7 +334,8 @@ def unconverged(
     parameter within its own limit while the run is far off along the direction
     they vary together. ``settled``: the parameters have stopped moving (with a
     weight decay: where it balances the gradient, said in place of "more steps
-    would get closer"). ``schedule``: the name of the run's learning-rate
+    would get closer"; with a plateau: whether it had a reason to cut the rate
+    yet). ``schedule``: the name of the run's learning-rate
     schedule, whose rate the advice speaks of in place of a fixed one."""
     worst: tuple[float, str, float, float] | None = None
     sizes = {k: int(np.size(v)) for k, v in optimum.items()}
@@ -420,9 +421,12 @@ def unconverged(
     if mini_batch and schedule is not None:
         lower = (
             "a lower patience or a smaller factor cuts it sooner and further"
-            if schedule.endswith(".plateau")
+            if schedule.endswith(".plateau") and settled
             else "a schedule that takes it lower"
         )
+        if schedule.endswith(".plateau") and not settled:
+            # still moving: the plateau had no reason to cut yet
+            lower = "once the loss stops falling the plateau cuts it"
         closer = (
             "more steps would get closer, and mini-batch steps scatter around the "
             f"optimum at the rate the run ended at: {lower}, and larger batches "

@@ -25,9 +25,10 @@ import pandas as pd
 import pyarrow as pa
 
 from gradtrace import held_out, store, validate
+from gradtrace import stopping as early_stop
 from gradtrace.arguments import in_python, no_argument
-from gradtrace.assembly import build_trace, with_gap, with_lr
-from gradtrace.core import loop, schedules
+from gradtrace.assembly import build_trace, fit_statistics, with_gap, with_lr
+from gradtrace.core import early_stopping, loop, schedules
 from gradtrace.core.batches import n_batches
 from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.losses import loss_name
@@ -52,6 +53,7 @@ from gradtrace.store import (
     writable,
 )
 from gradtrace.tables import TraceParts, nice_step
+from gradtrace.tables import history as history_table
 from gradtrace.text import x_flags
 from gradtrace.trace import Trace
 from gradtrace.usercode import load_model_file
@@ -120,11 +122,13 @@ class RunConfig:
     #: validation data of their own: a file or a built-in data set's name (None
     #: for data given in Python, which run.json names as such)
     validation_data: str | None = None
+    #: Keras's EarlyStopping: "patience=3,restore_best_weights=true" or a dict
+    early_stopping: str | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # a schedule or clipping given as gradtrace's object, as its dict (run.json
         # keeps the config, and rerun reads it back)
-        for name in ("lr_schedule", "clip"):
+        for name in ("lr_schedule", "clip", "early_stopping"):
             value = getattr(self, name)
             if hasattr(value, "to_dict"):
                 setattr(self, name, value.to_dict())
@@ -254,6 +258,7 @@ def fit(
     checkpoint_every: int | None = None,
     validation_split: float | None = None,
     validation_data: DataLike | None = None,
+    early_stopping: str | Mapping[str, Any] | None = None,
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
 
@@ -340,6 +345,13 @@ def fit(
             epoch (``val_loss``, ``val_<metric>`` columns).
         validation_data: validation rows of their own, given as ``data`` is
             (the same columns).
+        early_stopping: stop training as Keras's ``EarlyStopping`` callback
+            does, its arguments as a dict or text: ``{"patience": 3,
+            "restore_best_weights": True}`` (``monitor`` ``val_loss`` by default:
+            give validation data, or ``monitor="loss"``). The trace ends at the
+            epoch it stopped after; ``trace.params`` are the restored weights
+            where it restored them; ``trace.info["early_stopping"]`` says what
+            it decided.
 
     Returns:
         A :class:`Trace` of every step. A run that diverges is returned, not raised:
@@ -402,6 +414,7 @@ def fit(
         validation_data=None
         if validation_data is None
         else source_name(validation_data),
+        early_stopping=early_stopping,
     )
     held = None if isinstance(validation_data, (str, Path)) else validation_data
     if checkpoint_every is not None and out is None:
@@ -493,6 +506,11 @@ def _run_config(
     ``run``'s). ``planned`` is called before anything is compiled: with the plan
     of a run in memory, with None for a streamed one (which plans a chunk at a
     time). ``validation``: validation data given in Python."""
+    if config.stream and config.early_stopping:
+        raise InputError(
+            "a streamed run takes no early stopping yet: fit the data in memory "
+            "(without stream=True, --stream), or stream without it."
+        )
     if config.stream and (
         config.validation_split is not None
         or config.validation_data is not None
@@ -798,6 +816,8 @@ class Plan(NamedTuple):
     dropped_at: tuple[int, ...] = ()
     #: validation rows (``held_out.HeldOut``), or None
     val: Any = None
+    #: Keras's EarlyStopping (``core.early_stopping``), or None
+    stopping: Any = None
 
 
 def plan(
@@ -987,6 +1007,9 @@ def plan(
             "or --validation-data FILE; validation_split= or validation_data= in "
             "Python), or watch the training loss (monitor=loss)."
         )
+    stopping = early_stop.early_stopping(config.early_stopping)
+    if stopping is not None:
+        early_stop.check_fits(stopping, metric_names, val is not None)
     chunk = _chunk_steps(schedule)
     return Plan(
         notices,
@@ -1021,6 +1044,7 @@ def plan(
         ),
         dropped_at,
         val,
+        stopping,
     )
 
 
@@ -1110,6 +1134,12 @@ def run(
         in_parts = trace_to is not None and (
             p.n_steps > TRACE_PART_STEPS or every is not None
         )
+    if in_parts and p.stopping is not None:
+        raise InputError(
+            "early stopping is not taken yet by a run whose trace is written in "
+            f"parts (over {TRACE_PART_STEPS} steps with a folder, or with "
+            "--checkpoint-every): fit fewer steps, or without checkpoints."
+        )
     if every is not None and (not in_parts or every <= TRACE_PART_STEPS):
         p = p._replace(chunk=min(every, p.n_steps))  # checkpoints at chunks' ends
     elif in_parts:
@@ -1117,13 +1147,19 @@ def run(
     reference: dict[str, Any] | None = None
     soon = None if in_parts else _reference_soon(config, p)
 
+    stopped: early_stopping.Stopped | None = None
+
     def finish(chunks: list[loop.Chunk], interrupted: bool, partial: bool) -> Trace:
         nonlocal reference
         history = loop.assemble(prepared, chunks, p.trainable)
+        if stopped is not None and stopped.stopped_epoch is not None:
+            history = loop.upto(history, stopped.stopped_epoch * p.per_epoch)
         if reference is None:
             reference = soon.result() if soon else _reference(config, p)
         trace = build_trace(config, p, history, reference, interrupted, started)
         trace.model, trace.loss = p.m, p.loss
+        if p.stopping is not None and stopped is not None:
+            _stopped_early(trace, p, history, reference, stopped)
         if partial and chunks and not history.diverged_step:
             trace.state = loop.save_state(chunks)
             trace.info["resumable"] = True
@@ -1172,16 +1208,23 @@ def run(
             )
         chunks: list[loop.Chunk] = []
         start = None
+        watch = None if p.stopping is None else _Watch(p, prepared)
         if resume is not None:
             start = resume_from(functools.partial(loop.load_state, prepared), resume)
             assert start.done is not None
             chunks.append(start.done)
+            if watch is not None:
+                stopped = watch.add(start.done)
         try:
             with between_calls() as stop:
                 if progress is not None and p.chunk < p.n_steps:
                     progress(0 if start is None else start.t0, p.n_steps)
                 for c in loop.run_chunks(prepared, seed=int(p.seed), resume=start):
                     chunks.append(c)
+                    if watch is not None:
+                        stopped = watch.add(c)
+                        if stopped.stopped_epoch is not None:
+                            break  # the steps after it are not wanted
                     done = min(c.t0 + p.chunk, p.n_steps)
                     if progress is not None:
                         progress(done, p.n_steps)
@@ -1194,6 +1237,60 @@ def run(
             interrupted = True
         with held_interrupts():
             return finish(chunks, interrupted, interrupted)
+
+
+class _Watch:
+    """What early stopping watches, taken a chunk of steps at a time as the run
+    goes (Keras's running values carried from one chunk to the next), and the
+    rule's decision over the whole epochs so far."""
+
+    def __init__(self, p: Plan, prepared: loop.Prepared) -> None:
+        self.p, self.prepared = p, prepared
+        self.parts = TraceParts(
+            [s for s in p.specs if s.name in p.trainable],
+            {k: v.tolist() for k, v in p.trainable.items()},
+            p.problem.metrics,
+        )
+        self.initial = loop.initial_state(prepared, p.trainable)
+        self.values: list[float] = []
+
+    def add(self, chunk: loop.Chunk) -> early_stopping.Stopped:
+        p = self.p
+        history = loop.assemble(
+            self.prepared, [chunk], p.trainable, chunk.t0, initial=self.initial
+        )
+        frame = self.parts.frame(history)
+        ends = frame[(frame["step"] > 0) & (frame["batch"] == p.per_epoch)]
+        epochs = history_table(ends, p.per_epoch, int(frame["step"].iloc[-1]))
+        self.values += early_stop.watched(epochs, p.stopping).tolist()
+        return early_stopping.judge(p.stopping, self.values, p.cdtype)
+
+
+def _stopped_early(
+    trace: Trace,
+    p: Plan,
+    history: loop.History,
+    reference: dict[str, Any],
+    stopped: early_stopping.Stopped,
+) -> None:
+    """Say in ``trace.info`` what early stopping decided, and set the weights it
+    restored as the run's final ones (its statistics taken there)."""
+    info = trace.info
+    restored_step = None
+    if stopped.restored_epoch is not None:
+        restored_step = stopped.restored_epoch * p.per_epoch
+    info["early_stopping"] = {
+        **p.stopping.to_dict(),
+        "stopped_epoch": stopped.stopped_epoch,
+        "best_epoch": stopped.best_epoch,
+        "best": stopped.best,
+        "restored_epoch": stopped.restored_epoch,
+        "restored_step": restored_step,
+    }
+    if restored_step is not None and restored_step != trace.steps:
+        info["params"] = trace.params  # the restored ones
+        kept = loop.upto(history, restored_step)
+        info.update(fit_statistics(p, kept, reference))
 
 
 def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:

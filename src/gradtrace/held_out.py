@@ -92,6 +92,17 @@ def rows(
     same x and y columns, rows with missing values refused (or dropped with
     ``drop_missing``)."""
     x = None if kind == "distribution" else x_cols
+    wanted = [*(x or []), y]
+    have = [str(c) for c in frame.columns]
+    missing = [c for c in wanted if c not in have]
+    if missing:
+        which = "column" if len(missing) == 1 else "columns"
+        shown = ", ".join(repr(c) for c in missing)
+        raise InputError(
+            f"{source} have no {which} {shown} (their columns: "
+            f"{', '.join(have) or 'none'}): validation data need the training "
+            f"data's columns, {', '.join(wanted)}; rename theirs to match."
+        )
     xs, ys = validate.columns(frame, kind, x, y, source, dtype)
     xs, ys, dropped = validate.finite_rows(
         xs, ys, drop_missing, source, (x_cols, y), frame.index

@@ -1212,6 +1212,16 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         optimum = ax.axhline(
             best, color="#d62728", ls="--", lw=1.2, label=f"optimum's loss {best:.7g}"
         )
+    stopping = info.get("early_stopping") or {}
+    if stopping.get("restored_step") not in (None, trace.steps):
+        ax.axvline(
+            stopping["restored_step"],
+            color="#8c564b",
+            ls=":",
+            lw=1.2,
+            label=f"weights restored from here (epoch {stopping['restored_epoch']}, "
+            "early stopping)",
+        )
     if trace.diverged and trace.diverged_step is not None:
         ax.axvline(
             trace.diverged_step,

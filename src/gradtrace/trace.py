@@ -77,9 +77,21 @@ class Trace:
     # -- facts ------------------------------------------------------------------
     @property
     def params(self) -> dict[str, Any]:
-        """Final parameter values by name (a float, or a list for a vector)."""
-        last = self._frame.iloc[-1]
+        """Final parameter values by name (a float, or a list for a vector): the
+        last step's, or those early stopping restored (Keras's
+        ``restore_best_weights``: its best epoch's)."""
+        last = self._final_row()
         return _by_param(self.info, lambda col: float(last[col]))
+
+    def _final_row(self) -> pd.Series:
+        """The row of the final values: the last, or the one early stopping
+        restored."""
+        restored = (self.info.get("early_stopping") or {}).get("restored_step")
+        if restored is not None:
+            at = self._frame[self._frame["step"] == restored]
+            if len(at):
+                return at.iloc[0]
+        return self._frame.iloc[-1]
 
     @property
     def initial(self) -> dict[str, Any]:
@@ -106,8 +118,9 @@ class Trace:
 
     @property
     def final_loss(self) -> float:
-        """The loss over all the data after the last step."""
-        return float(self._frame["loss"].iloc[-1])
+        """The loss over all the data after the last step (at the weights early
+        stopping restored, where it restored them)."""
+        return float(self._final_row()["loss"])
 
     @property
     def message(self) -> str:
@@ -211,7 +224,23 @@ class Trace:
                 f"checkpointed after {self.steps} of {n} steps: still running, or "
                 f"stopped there ({resume} continues it)."
             )
-        return f"completed {self.steps} step{'s' if self.steps != 1 else ''}."
+        done = f"completed {self.steps} step{'s' if self.steps != 1 else ''}"
+        stopping = self.info.get("early_stopping") or {}
+        if stopping.get("stopped_epoch") is not None:
+            n = self.info["schedule"]["n_steps"]
+            done = (
+                f"stopped early after epoch {stopping['stopped_epoch']} ("
+                f"{self.steps} of {n} steps): {stopping['monitor']} had not "
+                f"improved on its best ({_fmt(stopping['best'])}, epoch "
+                f"{stopping['best_epoch']}) for {stopping['patience']} "
+                f"epoch{'s' if stopping['patience'] != 1 else ''}"
+            )
+        if stopping.get("restored_epoch") is not None:
+            done += (
+                f"; the weights are epoch {stopping['restored_epoch']}'s, "
+                "restored as its best"
+            )
+        return done + "."
 
     def _left_support(self) -> str | None:
         """'scale to -0.3, outside its support (> 0)' when the last step left a
@@ -343,6 +372,8 @@ class Trace:
         decay = float(info["optimizer"].get("weight_decay") or 0.0)
         # why more steps would not get closer, where something holds the run
         instead = self._rate_fell() or self._clipped_above_the_limit()
+        schedule = (info.get("lr_schedule") or {}).get("name")
+        plateau = bool(schedule) and str(schedule).endswith(".plateau")
         # a loss that rose is said so; "more steps would get closer" is not true
         if optimum is not None and not rose:
             far = unconverged(
@@ -354,9 +385,9 @@ class Trace:
                 weight_decay=decay,
                 instead=instead,
                 covariance=info.get("covariance"),
-                settled=bool(decay)
+                settled=(bool(decay) or plateau)
                 and settled(self._frame, param_columns(self._frame), optimum),
-                schedule=(info.get("lr_schedule") or {}).get("name"),
+                schedule=schedule,
             )
             if far:
                 out.append(far)

@@ -47,7 +47,7 @@ def replay(fx: dict[str, Any]) -> gradtrace.Trace:
 
 
 def test_the_fixtures_are_there() -> None:
-    assert len(NAMES) == 5
+    assert len(NAMES) == 8
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -63,6 +63,27 @@ def test_the_history_is_the_frameworks(name: str) -> None:
     if "lr_schedule" in fx["config"]:
         # a plateau's rates, as the framework held them, to the bit
         assert history["lr"].tolist() == expected["lr"].tolist()
+
+
+STOPPING = [n for n in NAMES if "early_stopping" in n]
+
+
+@pytest.mark.parametrize("name", STOPPING)
+def test_early_stopping_stops_and_restores_as_keras(name: str) -> None:
+    """Keras's EarlyStopping: the epochs it ran (the history above stops where
+    Keras's did), the best epoch, and the weights fit left the model with
+    (restored from the best epoch where it restores them)."""
+    fx = load(name)
+    trace = replay(fx)
+    said = trace.info["early_stopping"]
+    assert said["stopped_epoch"] == fx["stopped_epoch"]
+    assert said["best_epoch"] == fx["best_epoch"]
+    assert len(trace.history()) == len(fx["epochs"])
+    for k, v in fx["final"].items():
+        assert trace.params[k] == pytest.approx(v, rel=RTOL)
+    if fx["config"]["early_stopping"].get("restore_best_weights"):
+        assert said["restored_epoch"] == fx["best_epoch"]
+        assert "restored as its best" in trace.message
 
 
 def test_the_plateau_fixtures_cut_the_rate() -> None:

@@ -72,6 +72,7 @@ KEYS: dict[str, str] = {
     "shuffle_window": _INTEGER,
     "validation_split": _NUMBER,
     "validation_data": _TEXT,
+    "early_stopping": _TEXT,
 }
 
 

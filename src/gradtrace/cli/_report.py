@@ -129,6 +129,7 @@ def steps_table(trace: Trace, every: int | None) -> Table:
         param_columns,
         print_rows,
         schedule_columns,
+        validation_columns,
     )
 
     frame = trace.to_pandas()
@@ -144,12 +145,19 @@ def steps_table(trace: Trace, every: int | None) -> Table:
         name = running.removeprefix("running_")
         if name != "loss":
             cols += [running] + ([name] if name in frame.columns else [])
+    held = validation_columns(frame)  # taken after each epoch
+    cols += held
     for c in cols:
         table.add_column(c, justify="right")
     position = {int(step): k for k, step in enumerate(frame["step"])}
     kept = int(trace.info.get("trace", {}).get("kept_every", 1))
     evaluated = int(trace.info["schedule"].get("eval_every") or 1)
-    if every is None and evaluated > 1:
+    if every is None and held:
+        # about 20 rows, at epochs' ends, where the validation data's loss is
+        per_epoch = int(trace.info["schedule"]["batches_per_epoch"])
+        unit = math.lcm(per_epoch, evaluated, kept)
+        every = unit * nice_step(trace.steps / 20 / unit)
+    elif every is None and evaluated > 1:
         # about 20 rows, at steps whose loss over all the data was taken and
         # that a long run kept
         both = math.lcm(evaluated, kept)
@@ -322,6 +330,9 @@ def print_summary(
             f"  loss {fmt(first)} -> {fmt(last)} after step {step} (not evaluated "
             f"after the last step, {trace.steps})"
         )
+    stopping = info.get("early_stopping") or {}
+    if stopping.get("restored_step") not in (None, trace.steps):
+        line += f" (epoch {stopping['restored_epoch']}'s, restored)"
     if "optimum_loss" in info:
         line += f"; optimum {fmt(info['optimum_loss'])} by {info['optimum_method']}"
     if "optimum_loss" in info and not math.isnan(last):

@@ -359,6 +359,16 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     "set, with DATA's columns), evaluated after each epoch as --validation-split's.",
 )
 @click.option(
+    "--early-stopping",
+    default=None,
+    metavar="KEY=VALUE,...",
+    help="Stop training as Keras's EarlyStopping callback does, its arguments "
+    "as KEY=VALUE: monitor (val_loss, Keras's default: give validation data; "
+    "loss; a --metric or its val_ value), patience, min_delta, mode, baseline, "
+    "start_from_epoch, restore_best_weights (the final weights are then the "
+    "best epoch's). Such as --early-stopping patience=3,restore_best_weights=true.",
+)
+@click.option(
     "--checkpoint-every",
     type=WHOLE,
     default=None,
@@ -417,6 +427,13 @@ def fit(**options: Any) -> None:
     from gradtrace.errors import InputError
 
     file_options = read_config(options["config_file"]) if options["config_file"] else {}
+    # validation data given on the command line stand for the file's, either way
+    for given, other in (
+        ("validation_split", "validation_data"),
+        ("validation_data", "validation_split"),
+    ):
+        if options[given] is not None:
+            file_options.pop(other, None)
     o = _merge(options, file_options)
     if o["data"] is None:
         raise InputError(
@@ -481,6 +498,7 @@ def fit(**options: Any) -> None:
         shuffle_window=o["shuffle_window"],
         validation_split=o["validation_split"],
         validation_data=o["validation_data"],
+        early_stopping=o["early_stopping"],
     )
     if not config.stream and (o["chunk_rows"] or o["shuffle_window"]):
         raise InputError(

@@ -1020,6 +1020,33 @@ def assemble(
     )
 
 
+def upto(history: History, steps: int) -> History:
+    """``history`` up to its first ``steps`` steps (a run stopped early): the
+    steps after them are dropped, a divergence after them with them."""
+    if steps >= len(history.batch_loss):
+        return history
+
+    def cut(a: Any) -> Any:
+        return None if a is None else a[:steps]
+
+    diverged = history.diverged_step
+    return history._replace(
+        params={k: v[:steps] for k, v in history.params.items()},
+        grads={k: v[:steps] for k, v in history.grads.items()},
+        batch_loss=history.batch_loss[:steps],
+        loss=history.loss[:steps],
+        epoch=history.epoch[:steps],
+        batch=history.batch[:steps],
+        batch_rows=history.batch_rows[:steps],
+        diverged_step=diverged if diverged is not None and diverged <= steps else None,
+        batch_stats=cut(history.batch_stats),
+        full_stats=cut(history.full_stats),
+        levels=cut(history.levels),
+        val_loss=cut(history.val_loss),
+        val_stats=cut(history.val_stats),
+    )
+
+
 #: Parameter sets whose validation loss is taken in one compiled call (a
 #: multiple of it: the last call's are padded with the last set).
 VAL_BATCH = 64

@@ -1,0 +1,273 @@
+"""Early stopping (``early_stopping=``, ``--early-stopping``), Keras's
+``EarlyStopping`` callback: its rule against Keras 3.15's ``on_epoch_end``
+written out here from its source, a run stopped a chunk at a time, restored
+weights, and bad input. Checked against Keras's own runs in
+``tests/oracle/test_validation.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradtrace
+from gradtrace.core.early_stopping import EarlyStopping, judge
+from gradtrace.errors import InputError
+from helpers import ctrl_c_after, run_cli
+
+
+class KerasEarlyStopping:
+    """Keras 3.15's EarlyStopping.on_epoch_end and MonitorCallback, mode min or
+    max, as its source has them (weights: the epoch they are from)."""
+
+    def __init__(self, rule: EarlyStopping) -> None:
+        self.rule = rule
+        self.best = rule.baseline
+        self.min_delta = abs(rule.min_delta)
+        if not rule.rising:
+            self.min_delta *= -1
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self.best_weights: int | None = None
+
+    def improvement(self, value: float, reference: float | None) -> bool:
+        if reference is None:
+            return True
+        shifted = np.float32(value - self.min_delta)
+        if self.rule.rising:
+            return bool(shifted > np.float32(reference))
+        return bool(shifted < np.float32(reference))
+
+    def on_epoch_end(self, epoch: int, current: float) -> bool:
+        """Whether training stops."""
+        if epoch < self.rule.start_from_epoch:
+            return False
+        if self.rule.restore_best_weights and self.best_weights is None:
+            self.best_weights = epoch
+            self.best_epoch = epoch
+        self.wait += 1
+        if self.improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.rule.restore_best_weights:
+                self.best_weights = epoch
+            if self.rule.baseline is None or self.improvement(
+                current, self.rule.baseline
+            ):
+                self.wait = 0
+            return False
+        if self.wait >= self.rule.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.floats(0.5, 1.5, width=32) | st.sampled_from([1.0, 1.0001, 0.9999]),
+        min_size=1,
+        max_size=30,
+    ),
+    patience=st.integers(0, 4),
+    min_delta=st.sampled_from([0.0, 1e-4, 0.01, -0.01]),
+    mode=st.sampled_from(["auto", "min", "max"]),
+    baseline=st.none() | st.sampled_from([0.9, 1.0, 1.2]),
+    restore=st.booleans(),
+    start=st.integers(0, 3),
+)
+def test_the_rule_is_keras(
+    values: list[float],
+    patience: int,
+    min_delta: float,
+    mode: str,
+    baseline: float | None,
+    restore: bool,
+    start: int,
+) -> None:
+    rule = EarlyStopping(
+        "val_loss", min_delta, patience, mode, baseline, restore, start
+    )
+    keras = KerasEarlyStopping(rule)
+    stopped = None
+    for epoch, value in enumerate(values):
+        if keras.on_epoch_end(epoch, value):
+            stopped = epoch + 1
+            break
+    got = judge(rule, values, np.float32)
+    assert got.stopped_epoch == stopped
+    if restore:
+        kept = None if keras.best_weights is None else keras.best_weights + 1
+        assert got.restored_epoch == kept
+    else:
+        assert got.restored_epoch is None
+
+
+def line(n: int = 160, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"x": x, "y": 2 * x + 1 + rng.normal(0, 0.5, n)})
+
+
+OPTIONS: dict[str, Any] = dict(
+    lr=0.2,
+    batch_size=16,
+    epochs=60,
+    shuffle=False,
+    validation_split=0.25,
+    early_stopping={"patience": 2, "restore_best_weights": True},
+)
+
+
+def test_a_run_stops_and_restores_its_best_weights(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The trace ends after the epoch it stopped; the final values are the
+    best epoch's; a run in chunks stops at the same epoch, without running
+    the chunks after it."""
+    trace = gradtrace.fit(line(), **OPTIONS)
+    said = trace.info["early_stopping"]
+    history = trace.history()
+    assert said["stopped_epoch"] == len(history) < 60
+    best = int(history["val_loss"].to_numpy().argmin()) + 1
+    assert said["best_epoch"] == said["restored_epoch"] == best
+    row = history[history["epoch"] == best].iloc[0]
+    assert trace.params == {"w": row["w"], "b": row["b"]}
+    assert trace.info["params"] == trace.params
+    assert trace.final_loss == row["loss_all_data"]
+    assert "stopped early after epoch" in trace.message
+    monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "7")
+    chunked = gradtrace.fit(line(), **OPTIONS)
+    pd.testing.assert_frame_equal(chunked.to_pandas(), trace.to_pandas())
+    assert chunked.info["early_stopping"] == said
+
+
+def test_the_likelihood_statistics_are_the_restored_weights() -> None:
+    rng = np.random.default_rng(2)
+    data = {"y": rng.normal(1.0, 2.0, 300)}
+    trace = gradtrace.fit(
+        data,
+        "normal",
+        lr=0.3,
+        batch_size=30,
+        epochs=80,
+        shuffle=False,
+        validation_split=0.2,
+        early_stopping="patience=1,restore_best_weights=true",
+    )
+    said = trace.info["early_stopping"]
+    assert said["stopped_epoch"] is not None
+    restored = trace.to_pandas().set_index("step").loc[said["restored_step"]]
+    y = data["y"][:240]
+    loc, scale = restored["loc"], restored["scale"]
+    loglik = np.sum(
+        -0.5 * ((y - loc) / scale) ** 2 - np.log(scale) - 0.5 * np.log(2 * np.pi)
+    )
+    got = trace.info["likelihood"]["final"]["loglik"]
+    assert got == pytest.approx(loglik, rel=1e-5)
+
+
+def test_an_interrupted_run_resumes_to_the_same_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = gradtrace.fit(line(), **OPTIONS)
+    monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "9")
+    folder = tmp_path / "run"
+    cut = gradtrace.fit(line(), **OPTIONS, out=folder, progress=ctrl_c_after(3))
+    assert cut.status == "interrupted"
+    done = gradtrace.resume(folder, data=line())
+    pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())
+    assert done.info["early_stopping"] == whole.info["early_stopping"]
+
+
+def test_watching_the_training_loss_needs_no_validation_data() -> None:
+    trace = gradtrace.fit(
+        line(),
+        lr=0.2,
+        batch_size=16,
+        epochs=200,
+        early_stopping={"monitor": "loss", "min_delta": 1e-3, "patience": 1},
+    )
+    assert trace.info["early_stopping"]["stopped_epoch"] is not None
+    assert trace.steps < 200 * 10
+
+
+def test_the_cli_says_where_it_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    code, said, err = run_cli(
+        [
+            "fit",
+            "seed003_linear",
+            "--validation-split",
+            "0.2",
+            "--batch-size",
+            "32",
+            "--epochs",
+            "100",
+            "--lr",
+            "0.05",
+            "--metric",
+            "rmse",
+            "--early-stopping",
+            "monitor=val_root_mean_squared_error,patience=2,restore_best_weights=true",
+            "--out",
+            str(out),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "stopped early after epoch" in said and "restored as its best" in said
+    assert "(epoch " in said and "'s, restored)" in said
+    code, said, err = run_cli(["rerun", str(out), "--out", str(tmp_path / "b")], capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (["--early-stopping", "patience=2"], "early stopping watches val_loss"),
+        (
+            ["--early-stopping", "monitor=rmse"],
+            "early stopping watches rmse: add --metric rmse",
+        ),
+        (["--early-stopping", "patience=-1"], "counts epochs: give a whole number"),
+        (["--early-stopping", "patiense=2"], "has no argument 'patiense'"),
+        (["--early-stopping", "monitor=val_acc"], "not 'val_acc'"),
+        (["--early-stopping", "patience"], "takes KEY=VALUE"),
+        (
+            [
+                "--early-stopping",
+                "monitor=loss",
+                "--checkpoint-every",
+                "5",
+            ],
+            "not taken yet by a run whose trace is written in parts",
+        ),
+    ],
+)
+def test_bad_early_stopping_is_told_what_to_give(
+    args: list[str], told: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(
+        ["fit", "seed001_line", "--epochs", "3", "--out", str(tmp_path / "r"), *args],
+        capsys,
+    )
+    assert code != 0 and told in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_stream_refuses_early_stopping(tmp_path: Path) -> None:
+    data = tmp_path / "d.parquet"
+    line().to_parquet(data)
+    with pytest.raises(InputError, match="takes no early stopping yet"):
+        gradtrace.fit(
+            str(data), stream=True, epochs=2, early_stopping={"monitor": "loss"}
+        )
