@@ -350,3 +350,18 @@ def test_the_step_table_shows_val_loss_at_epochs_ends(
     assert header.split()[-1] == "val_loss"
     steps = [int(r.split()[0]) for r in rows if r.split()[0].isdigit()]
     assert steps[1:] and all(s % 8 == 0 for s in steps)  # 8 batches an epoch
+
+
+def test_a_saved_split_run_reads_back_only_its_training_rows(tmp_path: Path) -> None:
+    """Read again from its file, a run's data are the rows it trained on: a
+    full-batch step's explanation is the same from the folder."""
+    from gradtrace.plot import _run_data
+
+    trace = gradtrace.fit(
+        "seed003_linear", lr=0.1, epochs=3, validation_split=0.2, out=tmp_path / "r"
+    )
+    loaded = gradtrace.load(tmp_path / "r")
+    x, y = _run_data(loaded)
+    assert len(y) == trace.info["data"]["n_rows"] == 800
+    here, there = trace.explain(2), loaded.explain(2)
+    pd.testing.assert_frame_equal(here, there)

@@ -853,6 +853,10 @@ def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
     x, y, _ = validate.finite_rows(
         x, y, bool(info["config"]["drop_missing"]), str(source)
     )
+    if (info["data"].get("validation") or {}).get("split") is not None:
+        # the training rows: the first ones, the last held out
+        n = int(info["data"]["n_rows"])
+        x, y = (None if x is None else x[:n]), y[:n]
     if x is not None and not getattr(model_of(info), "x_matrix", False):
         x = x[:, 0]
     return x, y
