@@ -365,3 +365,126 @@ def test_a_saved_split_run_reads_back_only_its_training_rows(tmp_path: Path) -> 
     assert len(y) == trace.info["data"]["n_rows"] == 800
     here, there = trace.explain(2), loaded.explain(2)
     pd.testing.assert_frame_equal(here, there)
+
+
+@pytest.mark.parametrize("call", ["sweep", "lr_find", "diagnose"])
+def test_what_takes_no_validation_says_so(call: str) -> None:
+    """Not left silently unused (a sweep trained on the split's rows alone)."""
+    extra: dict[str, Any] = {"sweep": {"lr": [0.01, 0.1], "epochs": 2}}.get(call, {})
+    for given in (
+        {"validation_split": 0.2},
+        {"early_stopping": "monitor=loss"},
+        {"optimizer": "torch.sgd", "lr_schedule": "torch.plateau:monitor=val_loss"},
+    ):
+        told = "takes no|has no validation data|drop lr_schedule"
+        with pytest.raises(InputError, match=told):
+            getattr(gradtrace, call)("seed001_line", **extra, **given)
+
+
+def test_views_of_a_run_with_validation_data_need_none_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """load(RUN, data=...) reads no validation data (a relative path, data given
+    in Python) and checks nothing that needs them."""
+    frame = line()
+    frame.iloc[90:].to_csv(tmp_path / "val.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    gradtrace.fit(
+        frame.iloc[:90],
+        lr=0.1,
+        batch_size=30,
+        epochs=3,
+        optimizer="torch.sgd",
+        lr_schedule="torch.plateau:monitor=val_loss",
+        validation_data="val.csv",
+        out=tmp_path / "run",
+    )
+    monkeypatch.chdir("/")
+    loaded = gradtrace.load(tmp_path / "run", data=frame.iloc[:90])
+    assert loaded.explain(2).attrs["logged"]["batch_rows"] == 30
+
+
+def test_rerun_with_data_checks_the_validation_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = line()
+    frame.iloc[:90].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[90:].to_csv(tmp_path / "val.csv", index=False)
+    out = tmp_path / "run"
+    gradtrace.fit(
+        str(tmp_path / "train.csv"),
+        epochs=2,
+        validation_data=str(tmp_path / "val.csv"),
+        out=out,
+    )
+    (tmp_path / "val.csv").write_text("x,y\n1,2\n")
+    code, _, err = run_cli(
+        [
+            "rerun",
+            str(out),
+            "--data",
+            str(tmp_path / "train.csv"),
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "validation data file" in err and "changed" in err
+
+
+def test_a_config_files_validation_path_is_beside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    frame = line()
+    frame.iloc[:90].to_csv(folder / "train.csv", index=False)
+    frame.iloc[90:].to_csv(folder / "val.csv", index=False)
+    (folder / "run.toml").write_text(
+        'data = "train.csv"\nvalidation-data = "val.csv"\nepochs = 2\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    code, said, err = run_cli(
+        ["fit", "--config", "project/run.toml", "--out", "r", "-q"], capsys
+    )
+    assert code == 0, err
+    assert "validation: " in said and "val.csv" in said
+
+
+@pytest.mark.parametrize(
+    ("given", "told"),
+    [
+        ("-", "validation data cannot come from standard input"),
+        ("nowhere.csv", "validation data: data file 'nowhere.csv' not found"),
+    ],
+)
+def test_validation_files_that_cannot_be_read(given: str, told: str) -> None:
+    with pytest.raises(InputError, match=told):
+        gradtrace.fit(line(), epochs=2, validation_data=given)
+
+
+def test_one_validation_row_is_taken_and_a_partial_epoch_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Keras takes one validation row; a run that ends inside an epoch says its
+    last validation loss is after that step, not after a whole epoch."""
+    one = gradtrace.fit(line(), epochs=2, validation_data=line().iloc[:1])
+    assert one.info["data"]["validation"]["n_rows"] == 1
+    code, said, err = run_cli(
+        [
+            "fit",
+            "seed001_line",
+            "--validation-split",
+            "0.2",
+            "--batch-size",
+            "16",
+            "--steps",
+            "7",
+            "--out",
+            str(tmp_path / "r"),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "after step 7 (the run ended inside epoch 2)" in said

@@ -757,7 +757,7 @@ def _resumed_config(
     validation data likewise, or ``validation``."""
     config = RunConfig(**info["config"])
     if validation is None:
-        _check_validation_file(info, config)
+        check_validation_file(info, config)
     _check_resumed_objects(info, model, loss)
     if config.stream and (
         model is not None
@@ -828,6 +828,7 @@ def plan(
     loss_obj: Any = None,
     n_rows: int | None = None,
     validation: tuple[pd.DataFrame, str] | None = None,
+    for_views: bool = False,
 ) -> Plan:
     """Check ``config`` against the data and resolve every default (no training).
 
@@ -835,7 +836,9 @@ def plan(
     (``gradtrace.Model``, ``gradtrace.Loss``) rather than by name. ``n_rows``: the
     data's rows when ``frame`` is only their first rows (a streamed run).
     ``validation``: validation data given in Python, as a table and its name
-    (default: the file ``config.validation_data`` names, if any)."""
+    (default: the file ``config.validation_data`` names, if any). ``for_views``:
+    a saved run's plan for its views (``load`` with data), which read no
+    validation data and check nothing that needs them."""
     for name in ("opt", "init", "fix"):  # from sweep and lr_find as they came
         setattr(config, name, validate.by_name(name, getattr(config, name)))
     if config.x is not None and not all(isinstance(c, str) for c in config.x):
@@ -895,6 +898,8 @@ def plan(
             f"dropped {dropped} row{'s' if dropped > 1 else ''} with "
             "missing or infinite values"
         )
+    if for_views:  # the training rows alone: a split still takes its share
+        config = dataclasses.replace(config, validation_data=None)
     xs, ys, val = _validation(config, validation, kind, x_cols, xs, ys, cdtype)
     m = validate.model(
         model_name,
@@ -1000,7 +1005,7 @@ def plan(
                 f"trace keeps in a column {column}: rename the parameter."
             )
     spec = spec.clipped(validate.clip(config.clip))
-    if spec.watches_validation and val is None:
+    if spec.watches_validation and val is None and not for_views:
         raise InputError(
             f"{lr_schedule.name if lr_schedule else 'the schedule'}:monitor=val_loss "
             "watches the validation data's loss: give them (--validation-split 0.2 "
@@ -1008,7 +1013,7 @@ def plan(
             "Python), or watch the training loss (monitor=loss)."
         )
     stopping = early_stop.early_stopping(config.early_stopping)
-    if stopping is not None:
+    if stopping is not None and not for_views:
         early_stop.check_fits(stopping, metric_names, val is not None)
     chunk = _chunk_steps(schedule)
     return Plan(
@@ -1062,8 +1067,16 @@ def _validation(
     ``validation_data`` names; None without either."""
     share = held_out.fraction(config.validation_split)
     config.validation_split = share
+    if config.validation_data == "-":
+        raise InputError(
+            "validation data cannot come from standard input: give them a file "
+            "of their own (--validation-data FILE)."
+        )
     if given is None and config.validation_data is not None:
-        given = frame_of(config.validation_data)
+        try:
+            given = frame_of(config.validation_data)
+        except InputError as err:
+            raise InputError(f"validation data: {err}") from None
     if share is not None and given is not None:
         raise InputError(
             "give validation_split or validation_data (--validation-split or "
@@ -1754,7 +1767,7 @@ def load(
     config = RunConfig(**info["config"])
     given, source = frame_of(data if data is not None else _data_source(info))
     try:
-        p = plan(config, given, source, model, loss)
+        p = plan(config, given, source, model, loss, for_views=True)
     except InputError as err:
         raise InputError(f"these data do not fit the run: {err}") from None
     _check_resumed_values(info, p)
@@ -1780,7 +1793,7 @@ def rerun_config(info: dict[str, Any], validation_given: bool = False) -> RunCon
     (and its validation data's, unless given again: ``validation_given``)."""
     config = RunConfig(**info["config"])
     if not validation_given:
-        _check_validation_file(info, config)
+        check_validation_file(info, config)
     source = config.data
     again = "(--data FILE on the command line, data=... in Python)"
     if source is None or source == "-":
@@ -1807,9 +1820,10 @@ def rerun_config(info: dict[str, Any], validation_given: bool = False) -> RunCon
     return config
 
 
-def _check_validation_file(info: dict[str, Any], config: RunConfig) -> None:
+def check_validation_file(info: dict[str, Any], config: RunConfig) -> None:
     """A saved run's validation data can be read again: a file unchanged since
-    the run, not data given in Python."""
+    the run, not data given in Python (``config``'s path set to where the file
+    is found)."""
     held = info["data"].get("validation") or {}
     if held.get("source") == "Python data":
         raise InputError(

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gradtrace import held_out
 from gradtrace.advice import on_edge, separated
 from gradtrace.api import RunConfig, model_and_loss, python_names, reference
 from gradtrace.errors import InputError
@@ -198,6 +199,7 @@ def diagnose(
         >>> found.verdict, round(found.stable_lr, 3), found.suggested_lr
         ('ok', 0.78, 0.39)
     """
+    held_out.refuse("the diagnosis", fit_options)
     model_obj, loss_obj, name, loss_name = model_and_loss(model, loss, fit_options)
     config = RunConfig(
         data=source_name(data), model=name, loss=loss_name, **fit_options

@@ -9,6 +9,7 @@ training."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -30,6 +31,27 @@ class HeldOut(NamedTuple):
     split: float | None
     #: rows with missing values dropped from them (``drop_missing``)
     dropped: int = 0
+
+
+#: The options of a fit that hold out data or stop on them.
+OPTIONS = ("validation_split", "validation_data", "early_stopping")
+
+
+def refuse(what: str, options: Mapping[str, Any]) -> None:
+    """``what`` (a sweep, the range test, the diagnosis) takes none of
+    ``OPTIONS``: told in one line, not left silently unused."""
+    given = [k for k in OPTIONS if options.get(k) is not None]
+    if given:
+        raise InputError(
+            f"{what} takes no {given[0]} yet: drop it (fit one configuration "
+            "with it instead)."
+        )
+    schedule = validate.lr_schedule(options.get("lr_schedule"))
+    if schedule is not None and schedule.params.get("monitor") == "val_loss":
+        raise InputError(
+            f"{what} has no validation data for {schedule.name}:monitor=val_loss "
+            "to watch: watch the training loss (monitor=loss)."
+        )
 
 
 def fraction(value: Any) -> float | None:
@@ -103,7 +125,7 @@ def rows(
             f"{', '.join(have) or 'none'}): validation data need the training "
             f"data's columns, {', '.join(wanted)}; rename theirs to match."
         )
-    xs, ys = validate.columns(frame, kind, x, y, source, dtype)
+    xs, ys = validate.columns(frame, kind, x, y, source, dtype, least_rows=1)
     xs, ys, dropped = validate.finite_rows(
         xs, ys, drop_missing, source, (x_cols, y), frame.index
     )

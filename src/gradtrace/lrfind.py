@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from gradtrace import held_out
 from gradtrace.api import (
     RunConfig,
     model_and_loss,
@@ -211,6 +212,7 @@ def lr_find(
             "the range test sets the rate itself, growing from lr_min to lr_max: "
             "drop lr_schedule (find the starting rate, then schedule it in fit)."
         )
+    held_out.refuse("the range test", fit_options)
     frame, source = frame_of(data)
     model_obj, loss_obj, model, loss = model_and_loss(model, loss, fit_options)
     config = RunConfig(

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from gradtrace import reference, validate
+from gradtrace import held_out, reference, validate
 from gradtrace.advice import ended_above, separated
 from gradtrace.api import RunConfig, model_and_loss, plan, python_names
 from gradtrace.core import exact, loop
@@ -467,6 +467,7 @@ def sweep(
     inits = {k: _values(v, f"init[{k!r}]") for k, v in init_lists.items()}
     seeds = [int(s) for s in _values(seed, "seed")]
     sizes = _values(batch_size, "batch_size")
+    held_out.refuse("a sweep", fit_options)
     model_obj, loss_obj, model, loss = model_and_loss(model, loss, fit_options)
     base = RunConfig(
         data=source_name(data),

@@ -394,11 +394,15 @@ def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame
     return out.drop_duplicates("step").reset_index(drop=True)
 
 
-def validation_summary(frame: pd.DataFrame) -> dict[str, Any] | None:
+def validation_summary(
+    frame: pd.DataFrame, per_epoch: int | None = None
+) -> dict[str, Any] | None:
     """What a run with validation data ended with: ``val_loss`` after the last
-    epoch that took it, its lowest and the epoch after which it was lowest
-    (``best_epoch``), and each metric's ``val_<metric>`` at the end; None
-    without validation data, or before any epoch ended."""
+    epoch that took it (``step``, ``epoch``; with ``per_epoch``, ``whole``:
+    whether that step ended its epoch, not a run stopped inside it), its lowest
+    and the epoch after which it was lowest (``best_epoch``), and each metric's
+    ``val_<metric>`` at the end; None without validation data, or before any
+    epoch ended."""
     if "val_loss" not in frame.columns:
         return None
     taken = frame[(frame["step"] > 0) & frame["val_loss"].notna()]
@@ -408,8 +412,11 @@ def validation_summary(frame: pd.DataFrame) -> dict[str, Any] | None:
     finite = np.isfinite(values)
     out: dict[str, Any] = {
         "val_loss": float(values[-1]),
+        "step": int(taken["step"].iloc[-1]),
         "epoch": int(taken["epoch"].iloc[-1]),
     }
+    if per_epoch is not None:
+        out["whole"] = int(taken["batch"].iloc[-1]) == per_epoch
     if finite.any():
         at = int(np.flatnonzero(finite)[np.argmin(values[finite])])
         out["best"] = float(values[at])

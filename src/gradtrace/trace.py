@@ -560,7 +560,8 @@ class Trace:
         frame.attrs["gap"] = None if best is None else final - float(best)
         from gradtrace.tables import validation_summary
 
-        frame.attrs["validation"] = validation_summary(self._frame)
+        per_epoch = int(info["schedule"]["batches_per_epoch"])
+        frame.attrs["validation"] = validation_summary(self._frame, per_epoch)
         frame.attrs["status"] = self.status
         frame.attrs["warnings"] = self.warnings
         frame.attrs["notes"] = self.notes

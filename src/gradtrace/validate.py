@@ -872,6 +872,7 @@ def columns(
     dtype: str = "float64",
     every_x: str | None = None,
     x_given: bool = True,
+    least_rows: int = 2,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y arrays, as float64 (float32 columns computed in float32 stay
     float32), from named columns of ``frame``: views of its columns where their
@@ -915,10 +916,11 @@ def columns(
             f"{source} {_has(source)} two columns named {twice!r}: rename one, or "
             "remove it."
         )
-    if len(frame) < 2:
+    if len(frame) < least_rows:
+        need = "a fit needs at least two rows" if least_rows == 2 else "give rows"
         raise InputError(
             f"{source} {_has(source)} {len(frame)} row{'s' * (len(frame) != 1)}"
-            ": a fit needs at least two rows of data."
+            f": {need} of data."
         )
     arrays = {}
     for c in wanted:

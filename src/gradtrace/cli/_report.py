@@ -353,7 +353,7 @@ def print_summary(
             f"{fmt(float(frame[f'running_{metric}'].iloc[-1]))} as Keras logs it "
             "(running over the last epoch)"
         )
-    _validation_line(console, frame)
+    _validation_line(console, frame, int(sch["batches_per_epoch"]))
     units = info.get("original_units")
     if units:
         shown_units = ", ".join(
@@ -428,15 +428,20 @@ def fmt_any(value: object, digits: int = 7) -> str:
     return "" if math.isnan(number) else f"{number:.{digits}g}"
 
 
-def _validation_line(console: Any, frame: Any) -> None:
+def _validation_line(console: Any, frame: Any, per_epoch: int) -> None:
     """With validation data: the loss over them after the last epoch, the
     lowest and after which epoch, and each metric's there."""
     from gradtrace.tables import validation_summary
 
-    held = validation_summary(frame)
+    held = validation_summary(frame, per_epoch)
     if held is None:
         return
     line = f"  val_loss {fmt(held['val_loss'])} after epoch {held['epoch']}"
+    if not held["whole"]:
+        line = (
+            f"  val_loss {fmt(held['val_loss'])} after step {held['step']} (the "
+            f"run ended inside epoch {held['epoch']})"
+        )
     if "best_epoch" in held and held["best_epoch"] != held["epoch"]:
         line += f"; lowest {fmt(held['best'])} after epoch {held['best_epoch']}"
     metrics = [f"{k} {fmt(v)}" for k, v in held.items() if k.startswith("val_")]

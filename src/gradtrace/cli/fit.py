@@ -451,10 +451,11 @@ def fit(**options: Any) -> None:
             "give --model or --model-file, not both: the file's model is the one "
             "fitted."
         )
-    if options["config_file"] and "data" in file_options and not options["data"]:
-        beside = Path(options["config_file"]).parent / str(o["data"])
-        if not Path(str(o["data"])).exists() and beside.exists():
-            o["data"] = str(beside)  # a config file's data path is relative to it
+    for key in ("data", "validation_data"):
+        if options["config_file"] and key in file_options and not options[key]:
+            beside = Path(options["config_file"]).parent / str(o[key])
+            if not Path(str(o[key])).exists() and beside.exists():
+                o[key] = str(beside)  # a config file's data path is relative to it
     try:
         o["lr"] = float(o["lr"]) if o["lr"] is not None else None
     except ValueError:

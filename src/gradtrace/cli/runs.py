@@ -544,7 +544,13 @@ def rerun(
     Exit codes: 0 identical (a run that diverged too, if it diverged again at the
     same step), 1 the traces differ, 2 bad input, 130 interrupted.
     """
-    from gradtrace.api import RunConfig, longer, rerun_config, rerun_rows
+    from gradtrace.api import (
+        RunConfig,
+        check_validation_file,
+        longer,
+        rerun_config,
+        rerun_rows,
+    )
     from gradtrace.cli import _report
     from gradtrace.cli.fit import default_out
     from gradtrace.errors import InputError
@@ -564,6 +570,7 @@ def rerun(
         load_run(run, data, thin=True)  # the values checked against the run's
         config = RunConfig(**info["config"])
         config.data = str(data)
+        check_validation_file(info, config)
     resized = None
     if epochs is not None or steps is not None:
         resized = longer(info, config, epochs, steps)
