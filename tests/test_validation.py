@@ -371,14 +371,14 @@ def test_a_saved_split_run_reads_back_only_its_training_rows(tmp_path: Path) -> 
 def test_what_takes_no_validation_says_so(call: str) -> None:
     """Not left silently unused (a sweep trained on the split's rows alone)."""
     extra: dict[str, Any] = {"sweep": {"lr": [0.01, 0.1], "epochs": 2}}.get(call, {})
-    for given in (
+    for option in (
         {"validation_split": 0.2},
         {"early_stopping": "monitor=loss"},
         {"optimizer": "torch.sgd", "lr_schedule": "torch.plateau:monitor=val_loss"},
     ):
         told = "takes no|has no validation data|drop lr_schedule"
         with pytest.raises(InputError, match=told):
-            getattr(gradtrace, call)("seed001_line", **extra, **given)
+            getattr(gradtrace, call)("seed001_line", **extra, **option)
 
 
 def test_views_of_a_run_with_validation_data_need_none_of_them(
@@ -452,15 +452,15 @@ def test_a_config_files_validation_path_is_beside_it(
 
 
 @pytest.mark.parametrize(
-    ("given", "told"),
+    ("path", "told"),
     [
         ("-", "validation data cannot come from standard input"),
         ("nowhere.csv", "validation data: data file 'nowhere.csv' not found"),
     ],
 )
-def test_validation_files_that_cannot_be_read(given: str, told: str) -> None:
+def test_validation_files_that_cannot_be_read(path: str, told: str) -> None:
     with pytest.raises(InputError, match=told):
-        gradtrace.fit(line(), epochs=2, validation_data=given)
+        gradtrace.fit(line(), epochs=2, validation_data=path)
 
 
 def test_one_validation_row_is_taken_and_a_partial_epoch_said_so(
