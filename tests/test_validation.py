@@ -488,3 +488,22 @@ def test_one_validation_row_is_taken_and_a_partial_epoch_said_so(
     )
     assert code == 0, err
     assert "after step 7 (the run ended inside epoch 2)" in said
+
+
+def test_the_fit_picture_draws_the_held_out_rows(tmp_path: Path) -> None:
+    """In another colour, from a run of this session and from its folder, for a
+    split and for a file of their own."""
+    frame = line()
+    frame.iloc[90:].to_csv(tmp_path / "val.csv", index=False)
+    for options in (
+        {"validation_split": 0.25},
+        {"validation_data": str(tmp_path / "val.csv")},
+    ):
+        folder = tmp_path / f"run{len(options)}{next(iter(options))}"
+        data = "seed001_line" if "validation_split" in options else frame.iloc[:90]
+        trace = gradtrace.fit(data, epochs=2, **options, out=folder)
+        again = None if isinstance(data, str) else data
+        for shown in (trace, gradtrace.load(folder, data=again)):
+            figure = shown.plot("fit")
+            labels = [h.get_label() for h in figure.axes[0].get_lines()]
+            assert any(label.startswith("validation rows (") for label in labels)

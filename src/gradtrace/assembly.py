@@ -182,6 +182,8 @@ def build_trace(
         "device": device(),
     }
     trace = Trace(table, info, data=(p.xs, p.ys) if keep_data else None)
+    if keep_data and p.val is not None:
+        trace._val = (p.val.x, p.val.y)
     info["params"] = trace.params
     info["final_loss"] = trace.final_loss
     info.update(fit_statistics(p, history, reference, loglik))

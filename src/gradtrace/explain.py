@@ -13,6 +13,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -858,6 +859,50 @@ def run_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
         n = int(info["data"]["n_rows"])
         x, y = (None if x is None else x[:n]), y[:n]
     if x is not None and not getattr(model_of(info), "x_matrix", False):
+        x = x[:, 0]
+    return x, y
+
+
+def held_out_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray] | None:
+    """The validation rows of a saved run, read again: the last rows of its
+    data (a split) or its validation file; None without them, or where they
+    came from Python."""
+    from gradtrace import validate
+    from gradtrace.data import DATASETS, builtin, read_table
+
+    held = info["data"].get("validation") or {}
+    if not held:
+        return None
+    one_x = not getattr(model_of(info), "x_matrix", False)
+    if held.get("split") is not None:
+        source = info["config"]["data"]
+        x, y = _read_columns(info)
+        x, y, _ = validate.finite_rows(
+            x, y, bool(info["config"]["drop_missing"]), str(source)
+        )
+        n = int(info["data"]["n_rows"])
+        x, y = (None if x is None else x[n:]), y[n:]
+    else:
+        path = info["config"].get("validation_data")
+        if path is None:
+            return None
+        if path in DATASETS:
+            frame = builtin(path)
+        else:
+            found = Path(path) if Path(path).is_file() else Path(held.get("path", ""))
+            if not found.is_file():
+                return None
+            frame = read_table(found)
+        x, y = validate.columns(
+            frame,
+            run_kind(info),
+            info["data"]["x"],
+            info["data"]["y"],
+            path,
+            least_rows=1,
+        )
+        x, y, _ = validate.finite_rows(x, y, bool(info["config"]["drop_missing"]), path)
+    if x is not None and one_x:
         x = x[:, 0]
     return x, y
 

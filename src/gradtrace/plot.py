@@ -794,6 +794,19 @@ def _run_data(trace: Any) -> tuple[np.ndarray | None, np.ndarray]:
     return x, y
 
 
+def _held_out_rows(trace: Any) -> tuple[np.ndarray | None, np.ndarray] | None:
+    """The run's validation rows: kept by a run of this session, else read
+    again (None where they cannot be, or it had none)."""
+    if trace._val is not None:
+        return trace._val  # type: ignore[no-any-return]
+    from gradtrace.explain import held_out_data
+
+    try:
+        return held_out_data(trace.info)
+    except InputError:
+        return None
+
+
 def _sampled(trace: Any) -> bool:
     """Whether a run's pictures draw a sample of its rows (``_run_data``)."""
     info = trace.info
@@ -976,6 +989,18 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
             ms=5,
             label=data_label(n, min(len(y), POINTS_SHOWN)),
         )
+        held = _held_out_rows(trace)
+        if held is not None and held[0] is not None and np.ndim(held[0]) == 1:
+            hx, hy = held
+            seen = points_shown(len(hy))
+            ax.plot(
+                hx[seen],
+                hy[seen],
+                "x",
+                color="#e377c2",
+                ms=4,
+                label=f"validation rows ({len(hy)}, held out)",
+            )
         grid = np.linspace(np.min(column), np.max(column), 200)
         at = model_grid(x, grid)
         # a curve far outside the data's range (a run that ran away) is cut at the

@@ -56,6 +56,8 @@ class Trace:
         self._frame = frame
         self.info = info
         self._data = data
+        #: the validation rows (x, y) of a run made in this session, else None
+        self._val: tuple[np.ndarray | None, np.ndarray] | None = None
         #: (row numbers, x, y) of a sample of a streamed run's file that its
         #: pictures drew, read once (``gradtrace.plot.PICTURE_ROWS``)
         self._sample: tuple[np.ndarray, np.ndarray | None, np.ndarray] | None = None
