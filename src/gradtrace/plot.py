@@ -990,8 +990,8 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
             label=data_label(n, min(len(y), POINTS_SHOWN)),
         )
         held = _held_out_rows(trace)
-        if held is not None and held[0] is not None and np.ndim(held[0]) == 1:
-            hx, hy = held
+        hx, hy = held if held is not None else (None, np.zeros(0))
+        if hx is not None and np.ndim(hx) == 1:
             seen = points_shown(len(hy))
             ax.plot(
                 hx[seen],
