@@ -371,8 +371,9 @@ def test_a_saved_split_run_reads_back_only_its_training_rows(tmp_path: Path) -> 
 def test_what_takes_no_validation_says_so(call: str) -> None:
     """Not left silently unused (a sweep trained on the split's rows alone)."""
     extra: dict[str, Any] = {"sweep": {"lr": [0.01, 0.1], "epochs": 2}}.get(call, {})
+    held = [] if call == "sweep" else [{"validation_split": 0.2}]  # a sweep's own
     for option in (
-        {"validation_split": 0.2},
+        *held,
         {"early_stopping": "monitor=loss"},
         {"optimizer": "torch.sgd", "lr_schedule": "torch.plateau:monitor=val_loss"},
     ):
@@ -507,3 +508,54 @@ def test_the_fit_picture_draws_the_held_out_rows(tmp_path: Path) -> None:
             figure = shown.plot("fit")
             labels = [h.get_label() for h in figure.axes[0].get_lines()]
             assert any(label.startswith("validation rows (") for label in labels)
+
+
+def test_a_sweep_takes_each_configurations_validation_loss(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """val_loss at each configuration's final values is the single fit's; the
+    lowest is named beside the best."""
+    frame = line()
+    rates = [0.01, 0.1, 0.4]
+    swept = gradtrace.sweep(
+        frame, lr=rates, batch_size=20, epochs=3, shuffle=False, validation_split=0.25
+    )
+    for rate, got in zip(rates, swept.table["val_loss"], strict=True):
+        one = gradtrace.fit(
+            frame,
+            lr=rate,
+            batch_size=20,
+            epochs=3,
+            shuffle=False,
+            validation_split=0.25,
+        )
+        assert got == pytest.approx(one.history()["val_loss"].iloc[-1], rel=1e-5)
+    lowest = swept.table.loc[swept.table["val_loss"].idxmin()]
+    assert swept.best_validated is not None
+    assert swept.best_validated["lr"] == lowest["lr"]
+    assert "lowest val_loss" in swept.best_text()
+    assert swept.info["data"]["validation"]["n_rows"] == 30
+    held = gradtrace.sweep(
+        frame.iloc[:90], lr=rates, epochs=2, validation_data=frame.iloc[90:]
+    )
+    assert held.table["val_loss"].notna().all()
+    code, said, err = run_cli(
+        [
+            "sweep",
+            "seed001_line",
+            "--lr",
+            "0.01,0.1",
+            "--epochs",
+            "2",
+            "--validation-split",
+            "0.2",
+            "--no-plot",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "lowest val_loss lr=" in said
+    table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
+    assert table["val_loss"].notna().all()

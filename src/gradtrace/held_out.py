@@ -37,10 +37,13 @@ class HeldOut(NamedTuple):
 OPTIONS = ("validation_split", "validation_data", "early_stopping")
 
 
-def refuse(what: str, options: Mapping[str, Any]) -> None:
+def refuse(
+    what: str, options: Mapping[str, Any], allowed: tuple[str, ...] = ()
+) -> None:
     """``what`` (a sweep, the range test, the diagnosis) takes none of
-    ``OPTIONS``: told in one line, not left silently unused."""
-    given = [k for k in OPTIONS if options.get(k) is not None]
+    ``OPTIONS`` but those ``allowed``: told in one line, not left silently
+    unused."""
+    given = [k for k in OPTIONS if options.get(k) is not None and k not in allowed]
     if given:
         raise InputError(
             f"{what} takes no {given[0]} yet: drop it (fit one configuration "

@@ -79,6 +79,18 @@ class Sweep:
         best = ok.sort_values(["_settled", "loss"], kind="stable")
         return best.iloc[0].drop("_settled")
 
+    @property
+    def best_validated(self) -> pd.Series | None:
+        """With validation data: the configuration whose final values have the
+        lowest loss over them (``val_loss``), of those that did not diverge;
+        None without validation data, or where every one diverged."""
+        if "val_loss" not in self.table:
+            return None
+        ok = self.table[~self.table["diverged"] & self.table["val_loss"].notna()]
+        if ok.empty:
+            return None
+        return ok.sort_values("val_loss", kind="stable").iloc[0]
+
     def _settled_at(self, row: pd.Series) -> float:
         """Where the configuration of ``row`` (a row of ``table``) settled."""
         return float(self.settled.to_dict()[row.name])
@@ -196,6 +208,9 @@ class Sweep:
             how += f", above its start {best['start_loss']:.7g}" + (
                 " (as every other's that did not diverge)" if len(table) > 1 else ""
             )
+        held = self.best_validated
+        if held is not None:
+            how += f"; lowest val_loss {self._named(held)} ({held['val_loss']:.7g})"
         return f"{shown}: {how}"
 
     @property
@@ -350,6 +365,7 @@ RESULTS = (
     "diverged",
     "diverged_step",
     "ended_above_start",
+    "val_loss",
 )
 
 
@@ -467,7 +483,14 @@ def sweep(
     inits = {k: _values(v, f"init[{k!r}]") for k, v in init_lists.items()}
     seeds = [int(s) for s in _values(seed, "seed")]
     sizes = _values(batch_size, "batch_size")
-    held_out.refuse("a sweep", fit_options)
+    held_out.refuse("a sweep", fit_options, ("validation_split", "validation_data"))
+    # validation data given in Python, apart from a file's name
+    given_val = fit_options.pop("validation_data", None)
+    validation = None
+    if isinstance(given_val, (str, Path)):
+        fit_options["validation_data"] = str(given_val)
+    elif given_val is not None:
+        validation = frame_of(given_val)
     model_obj, loss_obj, model, loss = model_and_loss(model, loss, fit_options)
     base = RunConfig(
         data=source_name(data),
@@ -486,7 +509,7 @@ def sweep(
             "preset's names (b1 and b2 for adam, beta1 and beta2 for torch.adam, "
             "beta_1 and beta_2 for keras.adam), each with its values."
         )
-    p = plan(base, frame, source, model_obj, loss_obj)
+    p = plan(base, frame, source, model_obj, loss_obj, validation=validation)
     preset = PRESETS[p.spec.name]
     for k in inits:
         if k not in p.names:  # an element, w[1]: a vector starts whole in a sweep
@@ -559,7 +582,9 @@ def sweep(
         size_plan = (
             p
             if size == p.batch_size
-            else plan(replace(base, batch_size=size), frame, source)
+            else plan(
+                replace(base, batch_size=size), frame, source, validation=validation
+            )
         )
         keep = keep_every or max(1, math.ceil(size_plan.n_steps / 100))
         steps_of[size_plan.batch_size] = size_plan.n_steps
@@ -630,6 +655,7 @@ def sweep(
             stop_if_interrupted()  # a Ctrl-C Python dropped while it ran
             compile_s += result.compile_s
             train_s += result.train_s
+            val_loss = _held_out_losses(size_plan, result.final_params)
             # the kept steps in the last tenth of the run (the last at least): where
             # a configuration settled, or jumps about
             tail = result.kept_steps >= math.ceil(TAIL * size_plan.n_steps)
@@ -652,6 +678,8 @@ def sweep(
                 row["loss"] = float(result.final_loss[i])
                 row["tail_loss"] = float(np.mean(result.kept_loss[i, tail]))
                 row["gap"] = row["loss"] - (floor if apart else best.loss)
+                if val_loss is not None:
+                    row["val_loss"] = float(val_loss[i])
                 first = int(result.first_within[i])
                 row["steps_to_tol"] = first if first > 0 else None
                 dstep = int(result.diverged_step[i])
@@ -692,6 +720,7 @@ def sweep(
             else (base.data or "python data"),
             "n_rows": p.n_rows,
             **({"x": list(p.x_cols)} if p.x_cols else {}),
+            **({"validation": held_out.info(p.val)} if p.val is not None else {}),
         },
         # the most steps a configuration ran, and each batch size's own where
         # they differ
@@ -737,6 +766,20 @@ def sweep(
     return Sweep(
         table, _with_settings(pd.concat(traces, ignore_index=True), table), info
     )
+
+
+def _held_out_losses(p: Any, final: Mapping[str, Any]) -> np.ndarray | None:
+    """The loss over the plan's validation rows at each configuration's final
+    values (None without validation data)."""
+    if p.val is None:
+        return None
+    with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
+        held = loop.place(p.val.x, p.val.y, np.dtype(p.cdtype), 1)[:2]
+        fixed = {k: np.asarray(v, p.pdtype) for k, v in p.fixed.items()}
+        values = {k: np.asarray(final[k]) for k in p.names}
+        n = len(next(iter(values.values())))
+        loss, _ = loop.held_out_losses(p.problem, fixed, held, values, np.ones(n, bool))
+    return loss
 
 
 def _with_settings(traces: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:

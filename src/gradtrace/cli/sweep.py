@@ -226,6 +226,21 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @_reduction
 @_data_options
 @click.option(
+    "--validation-split",
+    type=float,
+    default=None,
+    metavar="F",
+    help="Hold out the last fraction F of the rows (as fit's): each "
+    "configuration trains on the others, and sweep.parquet gets val_loss, the "
+    "loss over the held-out rows at its final values.",
+)
+@click.option(
+    "--validation-data",
+    default=None,
+    metavar="FILE",
+    help="Validation rows of their own (as fit's), for val_loss.",
+)
+@click.option(
     "--keep-every",
     type=WHOLE,
     default=None,
@@ -277,6 +292,8 @@ def sweep(
     dtype: str,
     compute_dtype: str | None,
     drop_missing: bool,
+    validation_split: float | None,
+    validation_data: str | None,
     keep_every: int | None,
     tol: float,
     out: Path | None,
@@ -358,6 +375,8 @@ def sweep(
             dtype=dtype,
             compute_dtype=compute_dtype,
             drop_missing=drop_missing,
+            validation_split=validation_split,
+            validation_data=validation_data,
             **model_extra,
         )
         result.info["timings"]["total_s"] = time.perf_counter() - started

@@ -1078,10 +1078,24 @@ def validation_losses(
     steps ``where`` marks (``params``: each step's values as the user sees
     them), NaN at the others: as Keras's ``val_loss``, which it takes with the
     weights at each epoch's end."""
-    problem = prepared.problem
+    return held_out_losses(
+        prepared.problem, prepared.data[2], prepared.validation, params, where
+    )
+
+
+def held_out_losses(
+    problem: Problem,
+    fixed: Mapping[str, Any],
+    validation: tuple[Any, Any],
+    params: dict[str, np.ndarray],
+    where: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``validation_losses`` of ``problem`` over ``validation`` (x, y on the
+    device) at the sets of ``params`` (a leading axis, the user's values) that
+    ``where`` marks, NaN at the others: a run's epochs, or a sweep's
+    configurations."""
     n_stats = metrics.n_stats(problem.metrics)
-    xv, yv = prepared.validation
-    fixed = prepared.data[2]
+    xv, yv = validation
     n = len(where)
     dtype = np.dtype(problem.compute_dtype)
     loss = np.full(n, np.nan, dtype)
