@@ -810,3 +810,14 @@ def test_an_animations_frames_are_its_figures_drawn_whole(tmp_path: Path) -> Non
             whole = whole.convert("P", palette=Image.Palette.ADAPTIVE).convert("RGB")
             apart = np.abs(np.asarray(whole, int) - frames[step]).sum(-1) > 30
             assert not apart.any(), (i, step, int(apart.sum()))
+
+
+def test_params_png_says_its_slopes_are_on_standardised_x() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(50, 10, size=(200, 2))
+    data = {"u": x[:, 0], "v": x[:, 1], "y": x @ np.array([0.3, -0.2]) + 1}
+    trace = gradtrace.fit(data, "linear", lr=0.1, epochs=5, standardize=True)
+    title = trace.plot("params").axes[0].get_title()
+    assert "on standardised x" in title
+    plain = gradtrace.fit(data, "linear", lr=1e-4, epochs=2)
+    assert "standardised" not in plain.plot("params").axes[0].get_title()

@@ -1348,7 +1348,11 @@ def parameter_paths(trace: Any) -> Figure:
         ax.set_ylabel(labels[col])
         ax.legend(fontsize=8, loc="best")
     _step_axis(axes[-1], trace.steps)
-    axes[0].set_title("parameters per step")
+    title = "parameters per step"
+    if info.get("original_units"):
+        # trained on standardised x: the slopes are per standard deviation
+        title += " (on standardised x; the summary gives them in x's own units)"
+    axes[0].set_title(title)
     return fig
 
 
