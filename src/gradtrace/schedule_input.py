@@ -21,6 +21,8 @@ from gradtrace.core.presets import SCHEDULES
 from gradtrace.core.schedules import (
     CHAINABLE,
     EXPRESSIONS,
+    KERAS_SCHEDULER,
+    MOST_TABLED,
     NESTED,
     NUMBER_LISTS,
     STEP_LISTS,
@@ -242,6 +244,14 @@ def schedule_fits(
     phases, and the momentum it cycles)."""
     try:
         schedule.check(n_steps, per_epoch)
+        if schedule.name == KERAS_SCHEDULER:  # its rates, from the run's own
+            count = schedule.scheduler_steps(n_steps, per_epoch)
+            if count > MOST_TABLED:
+                raise ValueError(
+                    f"{schedule.name} takes a rate an epoch from a table, at most "
+                    f"{MOST_TABLED}; this run takes {count}: run fewer epochs"
+                )
+            schedule.scheduler_rates(spec.learning_rate, count, spec.rate_dtype)
     except ValueError as e:
         raise InputError(f"{e}.") from None
     if not schedule.cycles_momentum or spec.name in CYCLED:
@@ -350,6 +360,15 @@ def _schedule_expression(name: str, key: str, value: Any) -> str:
         )
     text = str(value).strip()
     names, _ = expr.host(text, what=f"schedule {name!r} {key}")
+    if name == KERAS_SCHEDULER:  # LearningRateScheduler's schedule(epoch, lr)
+        others = [n for n in names if n not in ("epoch", "lr")]
+        if others:
+            raise InputError(
+                f"schedule {name!r}: {key} is an expression in epoch (from 0) and "
+                f"lr (the rate before), got the name {others[0]!r}: such as "
+                "'lr if epoch < 10 else lr * exp(-0.1)'."
+            )
+        return text
     others = [n for n in names if n != "epoch"]
     if others:
         raise InputError(

@@ -21,6 +21,7 @@ from gradtrace.advice import ended_above, separated
 from gradtrace.api import RunConfig, model_and_loss, plan, python_names
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
+from gradtrace.core.schedules import KERAS_SCHEDULER
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
 from gradtrace.errors import InputError, stop_if_interrupted
 from gradtrace.sources import DataLike, frame_of, source_name
@@ -510,6 +511,12 @@ def sweep(
             "beta_1 and beta_2 for keras.adam), each with its values."
         )
     p = plan(base, frame, source, model_obj, loss_obj, validation=validation)
+    if p.spec.schedule is not None and p.spec.schedule.name == KERAS_SCHEDULER:
+        raise InputError(
+            f"a sweep cannot take {KERAS_SCHEDULER} yet: its rates follow lr "
+            "through its expression, one run at a time; fit each rate, or sweep "
+            "with a schedule of the rate's own (such as keras.exponential)."
+        )
     preset = PRESETS[p.spec.name]
     for k in inits:
         if k not in p.names:  # an element, w[1]: a vector starts whole in a sweep

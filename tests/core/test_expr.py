@@ -47,10 +47,10 @@ REFUSED = [
     ("{x: 1 for x in y}", "comprehensions"),
     ("(x for x in y)", "generator expressions"),
     ("x +", "ends too early"),
-    ("a if b else c", "conditional expressions"),
-    ("x > 1", "comparisons ('>')"),
-    ("0 < x <= 1", "comparisons ('<')"),
-    ("x == y", "comparisons ('==')"),
+    ("a if b else c", "the condition of '... if ... else ...' must be a comparison"),
+    ("0 < x <= 1", "chained comparisons are not allowed"),
+    ("x is y", "the comparison 'is' is not allowed"),
+    ("a if x in y else c", "the comparison 'in' is not allowed"),
     ("a and b", "boolean operators ('and')"),
     ("a or b", "boolean operators ('or')"),
     ("not x", "boolean operators ('not')"),
@@ -536,3 +536,28 @@ def test_parsed_text_computes_what_numpy_computes(
         got = f({name: env[name] for name in f.names})
     assert got.dtype == jnp.float64
     assert same(float(got), want, rtol=1e-6), (text, float(got), want)
+
+
+def test_a_comparison_chooses_and_counts() -> None:
+    """``A if COMPARISON else B`` chooses element by element (JAX's where, its
+    gradient the chosen side's); a comparison alone is 1 or 0; on the host,
+    Python's own conditional for numbers and NumPy's where for arrays."""
+    import jax
+
+    from gradtrace.core.expr import host
+
+    piecewise = parse("a*x if x < c else b*x")
+    values = piecewise({"a": 1.0, "x": jnp.array([1.0, 3.0]), "c": 2.0, "b": 5.0})
+    assert values.tolist() == [1.0, 15.0]
+    slope = jax.grad(lambda a: piecewise({"a": a, "x": 3.0, "c": 2.0, "b": 5.0}))
+    assert float(slope(1.0)) == 0.0  # the other side's
+    step = parse("0.1 ** (epoch >= 30)")
+    assert float(step({"epoch": 29.0})) == 1.0
+    assert float(step({"epoch": 30.0})) == pytest.approx(0.1)
+    _, rate = host("lr if epoch < 10 else lr * exp(-0.1)")
+    assert rate({"epoch": 9, "lr": 0.1}) == 0.1
+    assert rate({"epoch": 10, "lr": 0.1}) == 0.1 * math.exp(-0.1)  # to the bit
+    assert (
+        rate({"epoch": np.arange(12), "lr": 0.1}).tolist()[-2:]
+        == [0.1 * math.exp(-0.1)] * 2
+    )

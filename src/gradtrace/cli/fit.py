@@ -209,7 +209,10 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "warmup_steps, warmup_target), keras.cosine_restarts "
             "(first_decay_steps, t_mul, m_mul, alpha), keras.polynomial (decay_steps, "
             "end_learning_rate, power, cycle), keras.piecewise (boundaries=[100,200],"
-            "values=[0.1,0.01,0.001]: the rates themselves); such as --lr-schedule "
+            "values=[0.1,0.01,0.001]: the rates themselves), keras.scheduler "
+            "(LearningRateScheduler: schedule, an expression in epoch and lr, "
+            "set at each epoch's start: 'lr if epoch < 10 else lr * exp(-0.1)'); "
+            "such as --lr-schedule "
             "torch.step:step_size=10,gamma=0.5. `gradtrace schedules` lists them "
             "with their defaults. The trace gets an lr column (and the cycled "
             "momentum's).",

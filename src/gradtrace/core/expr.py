@@ -1,14 +1,16 @@
 """User-written arithmetic expressions, such as ``--model-expr "a*exp(-b*x) + c"``,
 made into JAX functions without running the user's text as code.
 
-The text is read by Python's own parser (``ast.parse(text, mode="eval")``), then the
-tree is walked with a strict whitelist: numbers, names, ``+ - * / **``, unary ``-``
-and ``+``, parentheses, the functions of ``FUNCTIONS`` and the constants of
-``CONSTANTS``. Everything else is refused with a one-line ``ExprError`` that names the
-problem, where it is and what to do. Each accepted node becomes a closure over
-``jax.numpy`` operations; nothing is ever passed to ``eval``, ``exec`` or
-``compile``. The result can be differentiated, jitted and vmapped like any JAX
-function.
+The text is read by Python's own parser (``ast.parse(text, mode="eval")``), then
+the tree is walked with a strict whitelist: numbers, names, ``+ - * / **``, unary
+``-`` and ``+``, parentheses, the functions of ``FUNCTIONS``, the constants of
+``CONSTANTS``, one comparison (``< <= > >= == !=``: 1 where it holds, else 0)
+and ``A if COMPARISON else B`` (``where`` in JAX: both sides computed, the
+gradient the chosen side's). Everything else is refused with a one-line
+``ExprError`` that names the problem, where it is and what to do. Each accepted
+node becomes a closure over ``jax.numpy`` operations; nothing is ever passed to
+``eval``, ``exec`` or ``compile``. The result can be differentiated, jitted and
+vmapped like any JAX function.
 
 Examples:
     >>> model = parse("a*exp(-b*x) + c", what="--model-expr")
@@ -119,6 +121,27 @@ class _Ops:
     binary: Mapping[type[ast.operator], Callable[..., Any]]
     negative: Callable[[Any], Any]
     functions: Mapping[str, Callable[..., Any]]
+    #: (condition, if true, if false) -> the chosen value, element by element
+    choose: Callable[[Any, Any, Any], Any] = jnp.where
+
+
+#: The comparisons an expression may make, and how.
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+
+
+def _host_choose(condition: Any, yes: Any, no: Any) -> Any:
+    """Python's ``yes if condition else no`` for a number, NumPy's ``where`` for
+    arrays."""
+    if isinstance(condition, bool | np.bool_) and np.ndim(condition) == 0:
+        return yes if condition else no
+    return np.where(condition, yes, no)
 
 
 def _scalar_or_array(scalar: Callable[..., Any], array: Callable[..., Any]) -> Any:
@@ -181,6 +204,7 @@ _HOST = _Ops(
         "minimum": _scalar_or_array(min, np.minimum),
         "maximum": _scalar_or_array(max, np.maximum),
     },
+    _host_choose,
 )
 
 
@@ -429,7 +453,47 @@ class _Builder:
             return self.unary(node, depth)
         if isinstance(node, ast.Call):
             return self.call(node, depth)
+        if isinstance(node, ast.Compare):
+            return self.compare(node, depth)
+        if isinstance(node, ast.IfExp):
+            return self.conditional(node, depth)
         raise self.refuse(node)
+
+    def compare(self, node: ast.Compare, depth: int) -> _Node:
+        """One comparison: a boolean (1 where it holds, 0 in arithmetic)."""
+        at = self.column(node.col_offset)
+        if len(node.ops) > 1:
+            raise self.error(
+                "chained comparisons are not allowed",
+                at,
+                "write one comparison, such as epoch < 10",
+            )
+        op = type(node.ops[0])
+        if op not in _COMPARE:
+            symbol = _COMPARISONS.get(op, "?")
+            raise self.error(
+                f"the comparison '{symbol}' is not allowed",
+                at,
+                "use one of < <= > >= == !=",
+            )
+        test = _COMPARE[op]
+        left = self.build(node.left, depth + 1)
+        right = self.build(node.comparators[0], depth + 1)
+        return lambda env: test(left(env), right(env))
+
+    def conditional(self, node: ast.IfExp, depth: int) -> _Node:
+        """``A if COMPARISON else B``, element by element."""
+        if not isinstance(node.test, ast.Compare):
+            raise self.error(
+                "the condition of '... if ... else ...' must be a comparison",
+                self.column(node.test.col_offset),
+                "write one, as in lr if epoch < 10 else lr * exp(-0.1)",
+            )
+        test = self.build(node.test, depth + 1)
+        yes = self.build(node.body, depth + 1)
+        no = self.build(node.orelse, depth + 1)
+        choose = self.ops.choose
+        return lambda env: choose(test(env), yes(env), no(env))
 
     def number(self, node: ast.Constant) -> _Node:
         value = node.value

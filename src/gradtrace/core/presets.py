@@ -96,6 +96,15 @@ SCHEDULES: dict[str, SchedulePreset] = {
             "last one's times lr_lambda, an expression in epoch (from 1)",
         ),
         SchedulePreset(
+            "keras.scheduler",
+            {"schedule": None},
+            True,
+            "keras.callbacks.LearningRateScheduler: at each epoch's start the "
+            "rate schedule(epoch, lr), an expression in epoch (from 0) and lr (the "
+            "rate before), such as 'lr if epoch < 10 else lr * exp(-0.1)', kept "
+            "in Keras's float32 variable",
+        ),
+        SchedulePreset(
             "torch.constant",
             {"factor": 1 / 3, "total_iters": 5, "by_batch": False},
             True,

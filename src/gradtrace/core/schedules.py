@@ -113,8 +113,13 @@ STEP_LISTS = frozenset({"boundaries"})
 #: Parameters that are lists of numbers (rates).
 NUMBER_LISTS = frozenset({"values"})
 
-#: Parameters that are expressions in ``epoch`` (``core.expr``'s grammar).
-EXPRESSIONS = frozenset({"lr_lambda"})
+#: Parameters that are expressions in ``epoch`` (``core.expr``'s grammar), and
+#: Keras's LearningRateScheduler's in ``epoch`` and ``lr``.
+EXPRESSIONS = frozenset({"lr_lambda", "schedule"})
+
+#: Keras's LearningRateScheduler callback: each epoch's rate an expression of
+#: the epoch and the rate before.
+KERAS_SCHEDULER = "keras.scheduler"
 
 #: PyTorch schedules of a factor that the user writes, an expression in epoch.
 LAMBDAS = frozenset({"torch.lambda", "torch.multiplicative"})
@@ -204,6 +209,14 @@ class LrSchedule:
             if not (k == "by_batch" and not v) and not (k == "total_steps" and not v)
         )
         return f"{self.name}({text})"
+
+    def scheduler_rates(self, lr: float, n_epochs: int, dtype: Any) -> np.ndarray:
+        """Keras's LearningRateScheduler's rate for each epoch 0..n_epochs-1:
+        at each epoch's start ``schedule(epoch, lr)`` in Python floats, ``lr``
+        the optimizer's variable (of ``dtype``, Keras's floatx) read as a
+        float, the result stored back in it. Raises ValueError where the
+        expression fails or gives no rate >= 0."""
+        return _scheduler_rates(self, float(lr), int(n_epochs), np.dtype(dtype).name)
 
     def epoch_rates(self, lr: float, n_epochs: int) -> list[float]:
         """A PyTorch schedule's rate for each epoch 0..n_epochs-1, by its chainable
@@ -569,7 +582,7 @@ class LrSchedule:
             not self.per_epoch
             or self.adaptive
             or self.name in COMPOSITES
-            or self.name == "torch.constant"
+            or self.name in ("torch.constant", KERAS_SCHEDULER)
         ):
             return True  # Keras's, or the recursion's at any length
         if self.name == "torch.onecycle" and not self.params["total_steps"]:
@@ -586,6 +599,17 @@ class LrSchedule:
         tables of its factors in double precision (``_long``)."""
         if self.adaptive:
             raise ValueError(f"{self.name}'s rates are the run's (core.plateau)")
+        if self.name == KERAS_SCHEDULER:
+            if not isinstance(lr, (int, float)):
+                raise ValueError(
+                    f"{self.name}'s rates follow lr through its expression, one "
+                    "run at a time: a sweep of rates cannot take it yet"
+                )
+            n_epochs = max(1, -(-n_steps // per_epoch))
+            scheduled = jnp.asarray(self.scheduler_rates(lr, n_epochs, dtype), dtype)
+            return lambda count: scheduled[
+                jnp.minimum(count // per_epoch, n_epochs - 1)
+            ]
         if not self.per_epoch:
             if isinstance(lr, (int, float)) and n_steps <= MOST_TABLED:
                 # the rates Keras computes, operation by operation on the
@@ -732,6 +756,10 @@ class LrSchedule:
         if self.adaptive:
             raise ValueError(f"{self.name}'s rates are the run's (core.plateau)")
         counts = np.asarray(counts, np.int64)
+        if self.name == KERAS_SCHEDULER:
+            n_epochs = max(1, -(-n_steps // per_epoch))
+            epochs = np.minimum(counts // per_epoch, n_epochs - 1)
+            return self.scheduler_rates(lr, n_epochs, dtype)[epochs]
         if self.per_epoch:
             per_epoch = self.unit(per_epoch)
             n_epochs = max(1, -(-n_steps // per_epoch))
@@ -752,6 +780,36 @@ class LrSchedule:
             return table[np.minimum(counts, len(table) - 1)].astype(np.float64)
         values = self.keras_rate(lr, jnp.asarray(counts), jnp.float32)
         return np.asarray(values, np.float64)
+
+
+@functools.lru_cache(maxsize=8)
+def _scheduler_rates(
+    schedule: LrSchedule, lr: float, n_epochs: int, dtype: str
+) -> np.ndarray:
+    """``LrSchedule.scheduler_rates``, computed once for a run (its rate
+    function and its trace's column read the same table)."""
+    text = str(schedule.params["schedule"])
+    _, fn = expr.host(text, what=schedule.name)
+    dt = np.dtype(dtype)
+    rate = float(np.asarray(lr, dt))
+    out = np.empty(n_epochs)
+    for epoch in range(n_epochs):
+        try:
+            value = float(fn({"epoch": epoch, "lr": rate}))
+        except (ArithmeticError, ValueError, TypeError) as err:
+            raise ValueError(
+                f"{schedule.name}: schedule={text} fails at epoch {epoch} with lr "
+                f"{rate:.6g} ({err}): write one that gives a rate >= 0"
+            ) from None
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(
+                f"{schedule.name}: schedule={text} gives {value} at epoch {epoch} "
+                f"with lr {rate:.6g}: a rate must be a finite number >= 0"
+            )
+        rate = float(np.asarray(value, dt))
+        out[epoch] = rate
+    out.setflags(write=False)
+    return out
 
 
 def _cosine_table(lr: Any, eta_min: float, where: np.ndarray, dt: Any) -> Any:
