@@ -25,6 +25,19 @@ def run_cli(
     return int(done.value.code or 0), out, err
 
 
+def fit_refused(
+    args: list[str], told: str, out: Path, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """``gradtrace fit ARGS --out OUT`` is refused as bad input is: a non-zero
+    exit, one line of error that says ``told``, no traceback, no folder left.
+    Returns the error."""
+    code, _, err = run_cli(["fit", *args, "--out", str(out)], capsys)
+    assert code != 0 and told in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+    return err
+
+
 def start_program(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
     """``python -m gradtrace ARGS`` as a program of its own in ``cwd``, with
     ``env`` added to the environment; its output and errors piped as text."""

@@ -13,7 +13,7 @@ import pytest
 
 import gradtrace
 from gradtrace.core.schedules import LrSchedule
-from helpers import run_cli
+from helpers import fit_refused, run_cli
 
 EXAMPLE = "lr if epoch < 10 else lr * exp(-0.1)"
 
@@ -74,22 +74,8 @@ def test_a_longer_rerun_keeps_its_rates(
 def test_bad_schedules_are_told_what_to_write(
     schedule: str, told: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run_cli(
-        [
-            "fit",
-            "seed001_line",
-            "--epochs",
-            "4",
-            "--lr-schedule",
-            schedule,
-            "--out",
-            str(tmp_path / "r"),
-        ],
-        capsys,
-    )
-    assert code == 2 and told in err, err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert not (tmp_path / "r").exists()
+    args = ["seed001_line", "--epochs", "4", "--lr-schedule", schedule]
+    fit_refused(args, told, tmp_path / "r", capsys)
 
 
 def test_a_sweep_says_it_cannot_take_it() -> None:
