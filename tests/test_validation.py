@@ -267,11 +267,40 @@ def test_validation_data_need_the_training_columns() -> None:
         )
 
 
-def test_a_stream_refuses_validation_data(tmp_path: Path) -> None:
+def test_a_stream_takes_a_validation_file(tmp_path: Path) -> None:
+    """Streamed in chunks, unshuffled, the validation columns are the in-memory
+    run's; a split (the file's last rows are streamed, not held) and a plateau
+    on val_loss are refused in one line."""
     data = tmp_path / "d.parquet"
-    line().to_parquet(data)
-    with pytest.raises(InputError, match="takes no validation data yet"):
+    frame = line().astype(np.float32)
+    frame.iloc[:90].to_parquet(data)
+    frame.iloc[90:].to_csv(tmp_path / "val.csv", index=False)
+    options: dict[str, Any] = dict(
+        lr=0.1,
+        batch_size=20,
+        epochs=4,
+        shuffle=False,
+        metrics="rmse",
+        exact=False,
+        validation_data=str(tmp_path / "val.csv"),
+    )
+    whole = gradtrace.fit(str(data), **options).to_pandas()
+    streamed = gradtrace.fit(str(data), stream=True, chunk_rows=40, **options)
+    columns = ["step", "val_loss", "val_rmse"]
+    pd.testing.assert_frame_equal(
+        streamed.to_pandas()[columns].dropna().reset_index(drop=True),
+        whole[columns].dropna().reset_index(drop=True),
+        rtol=1e-6,
+    )
+    with pytest.raises(InputError, match="not a split or data in Python"):
         gradtrace.fit(str(data), stream=True, epochs=2, validation_split=0.2)
+    with pytest.raises(InputError, match="cannot watch val_loss yet"):
+        gradtrace.fit(
+            str(data),
+            stream=True,
+            **{**options, "optimizer": "torch.sgd"},
+            lr_schedule="torch.plateau:monitor=val_loss",
+        )
 
 
 def test_a_validation_file_without_the_columns_says_to_rename_them(

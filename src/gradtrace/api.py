@@ -512,14 +512,12 @@ def _run_config(
             "(without stream=True, --stream), or stream without it."
         )
     if config.stream and (
-        config.validation_split is not None
-        or config.validation_data is not None
-        or validation is not None
+        config.validation_split is not None or validation is not None
     ):
         raise InputError(
-            "a streamed run takes no validation data yet: hold the validation "
-            "rows in a file of their own and fit without stream=True (--stream), "
-            "or stream without validation."
+            "a streamed run takes validation data from a file of their own "
+            "(--validation-data FILE, validation_data='FILE'), not a split or "
+            "data in Python: the file is streamed, its last rows are not held."
         )
     if config.stream:
         if model_obj is not None or loss_obj is not None:

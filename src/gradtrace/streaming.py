@@ -110,6 +110,11 @@ def run_stream(
     reopens its folder)."""
     started = time.perf_counter() if started is None else started
     p, layout, rows_in = _open(config)
+    if p.spec.watches_validation:
+        raise InputError(
+            "a streamed run's plateau cannot watch val_loss yet: watch the training "
+            "loss (monitor=loss), or fit in memory."
+        )
     eval_every = p.eval_every
     if config.eval_every is None:
         eval_every = p.per_epoch  # a pass over the file at the end of each epoch
@@ -136,6 +141,7 @@ def run_stream(
             p.trainable,
             p.fixed,
             rows,
+            None if p.val is None else _held_on_device(p),
         )
         check_first_loss(p, float(streamed.initial()[0]))
         # checked (a positive whole number) by ``check`` before the file was read
@@ -227,6 +233,13 @@ def run_stream(
             raise
         resumable(trace, state)
         return trace
+
+
+def _held_on_device(p: Any) -> tuple[Any, Any]:
+    """The plan's validation rows on the device, in the loss's dtype."""
+    from gradtrace.core.loop import place
+
+    return place(p.val.x, p.val.y, np.dtype(p.cdtype), 1)[:2]  # type: ignore[no-any-return]
 
 
 def _open(

@@ -45,6 +45,7 @@ from gradtrace.core.loop import (
     carry_arrays,
     carry_from,
     compile_once,
+    held_out_losses,
 )
 from gradtrace.core.optimizers import OptimizerSpec
 
@@ -216,12 +217,17 @@ class Streamed:
         init: dict[str, Any],
         fixed: dict[str, Any],
         rows: Rows,
+        validation: tuple[Any, Any] | None = None,
     ) -> None:
         self.problem, self.layout, self.rows = problem, layout, rows
+        #: validation rows (x, y) on the device, held whole, or None
+        self.validation = validation
         self.n_steps, self.eval_every = n_steps, eval_every
         pdtype = jnp.dtype(problem.param_dtype)
         self.cdtype = jnp.dtype(problem.compute_dtype)
         user = {k: jnp.asarray(init[k], pdtype) for k in problem.trainable}
+        #: the starting values as the user gave them
+        self.initial_user = user
         params = problem.internal_params(user)
         self.params = {k: v.astype(pdtype) for k, v in params.items()}
         self.fixed = {k: jnp.asarray(v, pdtype) for k, v in fixed.items()}
@@ -620,6 +626,17 @@ def history(
     diverged = first_step + len(batch_loss) if stopped else None
     steps = first_step + np.arange(len(batch_loss))
     per_epoch = layout.batches_per_epoch
+    val_loss = val_stats = initial_val = None
+    if streamed.validation is not None:  # after each epoch, as in memory
+        ends = (steps % per_epoch == per_epoch - 1) | (steps == streamed.n_steps - 1)
+        val_loss, val_stats = held_out_losses(
+            problem, streamed.fixed, streamed.validation, params, ends
+        )
+        start = {k: np.asarray(v)[None] for k, v in streamed.initial_user.items()}
+        at_start = held_out_losses(
+            problem, streamed.fixed, streamed.validation, start, np.ones(1, bool)
+        )
+        initial_val = (float(at_start[0][0]), at_start[1][0])
     return History(
         params=params,
         grads=grads,
@@ -636,4 +653,7 @@ def history(
         full_stats=full_stats,
         initial_stats=initial_stats,
         levels=levels,
+        val_loss=val_loss,
+        val_stats=val_stats,
+        initial_val=initial_val,
     )
