@@ -241,15 +241,6 @@ def test_the_cli_says_where_it_stopped(
         (["--early-stopping", "patiense=2"], "has no argument 'patiense'"),
         (["--early-stopping", "monitor=val_acc"], "not 'val_acc'"),
         (["--early-stopping", "patience"], "takes KEY=VALUE"),
-        (
-            [
-                "--early-stopping",
-                "monitor=loss",
-                "--checkpoint-every",
-                "5",
-            ],
-            "not taken yet by a run whose trace is written in parts",
-        ),
     ],
 )
 def test_bad_early_stopping_is_told_what_to_give(
@@ -265,3 +256,66 @@ def test_a_stream_refuses_early_stopping(tmp_path: Path) -> None:
         gradtrace.fit(
             str(data), stream=True, epochs=2, early_stopping={"monitor": "loss"}
         )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.floats(0.5, 1.5, width=32), min_size=1, max_size=25),
+    cut=st.integers(0, 25),
+    patience=st.integers(0, 3),
+    restore=st.booleans(),
+    baseline=st.none() | st.sampled_from([0.9, 1.2]),
+)
+def test_the_rule_goes_on_from_its_state(
+    values: list[float],
+    cut: int,
+    patience: int,
+    restore: bool,
+    baseline: float | None,
+) -> None:
+    """Judged in two goes, its state saved and restored between them (a run
+    resumed from a checkpoint), it decides as in one."""
+    from gradtrace.core.early_stopping import Judging
+
+    rule = EarlyStopping("val_loss", 0.0, patience, "auto", baseline, restore, 1)
+    whole = judge(rule, values, np.float32)
+    first = Judging(rule, np.float32)
+    first.add(values[:cut])
+    second = Judging(rule, np.float32)
+    second.restore(first.state())
+    assert second.add(values[cut:]) == whole
+
+
+@pytest.mark.parametrize("batch_size", [16, None])
+def test_a_run_written_in_parts_stops_as_in_memory(
+    batch_size: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long run (its trace written a part at a time, with checkpoints) stops at
+    the same epoch, keeps the same rows and restores the same weights; one
+    interrupted and resumed from its checkpoint does too (the rule's state
+    rides in the checkpoint)."""
+    from gradtrace import api
+
+    options: dict[str, Any] = {**OPTIONS, "batch_size": batch_size}
+    if batch_size is None:  # full batch: an epoch a step
+        options.update(lr=0.1, epochs=400)
+    whole = gradtrace.fit(line(), **options)
+    assert whole.info["early_stopping"]["stopped_epoch"] is not None
+    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
+    monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "5")
+    parts = gradtrace.fit(line(), **options, out=tmp_path / "parts")
+    assert parts.info["trace"]["parts"] > 1
+    loaded = gradtrace.load(tmp_path / "parts")
+    pd.testing.assert_frame_equal(loaded.to_pandas(), whole.to_pandas())
+    assert loaded.info["early_stopping"] == whole.info["early_stopping"]
+    assert parts.params == whole.params == loaded.params
+    folder = tmp_path / "cut"
+    cut = gradtrace.fit(
+        line(), **options, out=folder, checkpoint_every=6, progress=ctrl_c_after(4)
+    )
+    assert cut.status == "interrupted"
+    done = gradtrace.resume(folder, data=line())
+    again = gradtrace.load(folder)
+    pd.testing.assert_frame_equal(again.to_pandas(), whole.to_pandas())
+    assert done.info["early_stopping"] == whole.info["early_stopping"]
+    assert done.params == whole.params

@@ -1145,12 +1145,6 @@ def run(
         in_parts = trace_to is not None and (
             p.n_steps > TRACE_PART_STEPS or every is not None
         )
-    if in_parts and p.stopping is not None:
-        raise InputError(
-            "early stopping is not taken yet by a run whose trace is written in "
-            f"parts (over {TRACE_PART_STEPS} steps with a folder, or with "
-            "--checkpoint-every): fit fewer steps, or without checkpoints."
-        )
     if every is not None and (not in_parts or every <= TRACE_PART_STEPS):
         p = p._replace(chunk=min(every, p.n_steps))  # checkpoints at chunks' ends
     elif in_parts:
@@ -1263,7 +1257,7 @@ class _Watch:
             p.problem.metrics,
         )
         self.initial = loop.initial_state(prepared, p.trainable)
-        self.values: list[float] = []
+        self.judging = early_stopping.Judging(p.stopping, p.cdtype)
 
     def add(self, chunk: loop.Chunk) -> early_stopping.Stopped:
         p = self.p
@@ -1273,19 +1267,37 @@ class _Watch:
         frame = self.parts.frame(history)
         ends = frame[(frame["step"] > 0) & (frame["batch"] == p.per_epoch)]
         epochs = history_table(ends, p.per_epoch, int(frame["step"].iloc[-1]))
-        self.values += early_stop.watched(epochs, p.stopping).tolist()
-        return early_stopping.judge(p.stopping, self.values, p.cdtype)
+        return self.judging.add(early_stop.watched(epochs, p.stopping).tolist())
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Where it stands (Keras's running sums, the rule's state), for a
+        checkpoint's ``state.npz``."""
+        held = {f"stop_{k}": v for k, v in self.parts.state().items()}
+        return {**held, "stop_judging": self.judging.state()}
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        """Go on from a checkpoint's ``state``."""
+        self.parts.restore(
+            {
+                k.removeprefix("stop_"): v
+                for k, v in state.items()
+                if k.startswith("stop_")
+            }
+        )
+        self.judging.restore(state["stop_judging"])
 
 
 def _stopped_early(
     trace: Trace,
     p: Plan,
-    history: loop.History,
+    history: loop.History | None,
     reference: dict[str, Any],
     stopped: early_stopping.Stopped,
 ) -> None:
     """Say in ``trace.info`` what early stopping decided, and set the weights it
-    restored as the run's final ones (its statistics taken there)."""
+    restored as the run's final ones (its statistics taken there; ``history``:
+    the run's steps, or None for a run written in parts, whose trace holds the
+    restored step's row)."""
     info = trace.info
     restored_step = None
     if stopped.restored_epoch is not None:
@@ -1300,8 +1312,12 @@ def _stopped_early(
     }
     if restored_step is not None and restored_step != trace.steps:
         info["params"] = trace.params  # the restored ones
-        kept = loop.upto(history, restored_step)
-        info.update(fit_statistics(p, kept, reference))
+        if history is not None:
+            kept = loop.upto(history, restored_step)
+            info.update(fit_statistics(p, kept, reference))
+        else:
+            final = {k: np.asarray(v) for k, v in trace.params.items()}
+            info.update(fit_statistics(p, None, reference, final=final))
 
 
 def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
@@ -1415,12 +1431,19 @@ def _run_in_parts(
         reference = _reference(config, p)
         parts = Parts(p, writer, reference, resumed_from)
         at_start = loop.initial_state(prepared, p.trainable)
+        # early stopping: judged a chunk at a time, its state in the checkpoints
+        watch = None if p.stopping is None else _Watch(p, prepared)
+        stopped: early_stopping.Stopped | None = None
         # what a full-batch run stopped during its second chunk goes on from
         at_zero = {**loop.start_state(prepared), **parts.state()}
+        if watch is not None:
+            at_zero.update(watch.state())
         start, state, seconds = None, None, 0.0
         if resume is not None:
             start = resume_from(functools.partial(loop.load_state, prepared), resume)
             parts.restore(resume)
+            if watch is not None:
+                watch.restore(resume)
             state, seconds = dict(resume), float(resume["seconds"])
 
         def emit(chunks: list[loop.Chunk], after: loop.Chunk | None) -> Any:
@@ -1428,11 +1451,18 @@ def _run_in_parts(
             history = loop.assemble(
                 prepared, chunks, p.trainable, first, after, at_start
             )
+            if stopped is not None and stopped.stopped_epoch is not None:
+                # the steps after the epoch it stopped after are not kept
+                history = loop.upto(
+                    history, stopped.stopped_epoch * p.per_epoch - first
+                )
             return parts.write(history)
 
-        def state_after(chunk: loop.Chunk, spent: float) -> dict[str, np.ndarray]:
+        def state_after(
+            chunk: loop.Chunk, spent: float, watched: dict[str, np.ndarray]
+        ) -> dict[str, np.ndarray]:
             saved = loop.save_state([chunk], outputs=False)
-            saved.update(parts.state(), seconds=np.asarray(spent))
+            saved.update(parts.state(), seconds=np.asarray(spent), **watched)
             return saved
 
         interrupted = False
@@ -1444,12 +1474,16 @@ def _run_in_parts(
                     progress(0 if start is None else start.t0, p.n_steps)
                 for c in loop.run_chunks(prepared, seed=int(p.seed), resume=start):
                     seconds += c.seconds
+                    # the rule's state after the chunk before this one
+                    watched = {} if watch is None else watch.state()
+                    if watch is not None:
+                        stopped = watch.add(c)
                     if pending is not None:
                         written, pending = pending, None
                         # a part, its state and its checkpoint are written whole
                         if emit([written], c).diverged_step:
                             break  # diverged at the end of the previous chunk
-                        state = state_after(written, seconds - c.seconds)
+                        state = state_after(written, seconds - c.seconds, watched)
                         if every and parts.steps // every > marks:
                             marks = parts.steps // every
                             spent = seconds - c.seconds
@@ -1457,6 +1491,8 @@ def _run_in_parts(
                     pending = c
                     if progress is not None:
                         progress(min(c.t0 + p.chunk, p.n_steps), p.n_steps)
+                    if stopped is not None and stopped.stopped_epoch is not None:
+                        break  # early stopping: the chunks after it are not run
                     stop()
         except KeyboardInterrupt:
             interrupted = True
@@ -1469,12 +1505,19 @@ def _run_in_parts(
                 redo = p.schedule.full_batch and parts.steps < p.n_steps
                 if pending is not None and not pending.stopped:
                     if not redo:
-                        state = state_after(pending, seconds)
+                        watched = {} if watch is None else watch.state()
+                        state = state_after(pending, seconds, watched)
                     elif state is None:  # the first chunk: redone from the start
                         state = at_zero
-            if parts.steps >= p.n_steps:  # every step ran before the Ctrl-C
+            ended = stopped is not None and stopped.stopped_epoch is not None
+            if parts.steps >= p.n_steps or ended:  # every step ran, or it stopped
                 interrupted, state = False, None
             trace = parts.trace(config, reference, interrupted, started, seconds)
+            if stopped is not None and p.stopping is not None:
+                restored = stopped.restored_epoch
+                if restored is not None:
+                    parts.hold_row(trace, restored * p.per_epoch)
+                _stopped_early(trace, p, None, reference, stopped)
             resumable(trace, state)
         trace.model, trace.loss = p.m, p.loss
         return trace
@@ -1526,6 +1569,20 @@ class Parts:
     def _kept(self, part: pd.DataFrame) -> pd.DataFrame:
         steps, loss = part["step"].to_numpy(), part["loss"].to_numpy(float)
         return part[kept_steps(steps, self.keep, self.head, loss)]
+
+    def hold_row(self, trace: Trace, step: int) -> None:
+        """Put the row of ``step`` into ``trace``'s kept rows (the weights early
+        stopping restored), read back from the part that holds it."""
+        frame = trace._frame
+        if (frame["step"] == step).any():
+            return
+        for i in range(self.writer.parts):
+            part = pd.read_parquet(self.writer.part_path(i))
+            row = part[part["step"] == step]
+            if len(row):
+                joined = pd.concat([frame, row]).sort_values("step", kind="stable")
+                trace._frame = joined.reset_index(drop=True)
+                return
 
     def state(self) -> dict[str, np.ndarray]:
         """What continues the trace after the parts written so far (for

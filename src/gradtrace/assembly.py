@@ -195,17 +195,20 @@ def fit_statistics(
     history: Any,
     reference: dict[str, Any],
     loglik: Callable[[dict[str, Any]], float] | None = None,
+    final: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Log-likelihood, AIC and BIC at the final parameters (and at the optimum) when
     the model has a likelihood; slopes in x's own units for a standardised linear
     model. ``loglik`` sums the log-likelihood of every row at given parameters
-    (default: over the plan's data)."""
+    (default: over the plan's data). ``final``: the final values, where they are
+    not ``history``'s last (weights early stopping restored)."""
     out: dict[str, Any] = {}
-    final = (
-        {k: np.asarray(v[-1]) for k, v in history.params.items()}
-        if len(history.batch_loss)
-        else dict(p.trainable)
-    )
+    if final is None:
+        final = (
+            {k: np.asarray(v[-1]) for k, v in history.params.items()}
+            if len(history.batch_loss)
+            else dict(p.trainable)
+        )
     if hasattr(p.m, "original_units") and p.m.center is not None:
         # a held slope or intercept takes part as it is held
         held = {k: np.asarray(v) for k, v in p.fixed.items() if k in ("w", "b")}

@@ -82,6 +82,11 @@ class Trace:
         """Final parameter values by name (a float, or a list for a vector): the
         last step's, or those early stopping restored (Keras's
         ``restore_best_weights``: its best epoch's)."""
+        stopping = self.info.get("early_stopping") or {}
+        restored = stopping.get("restored_step")
+        if restored is not None and not (self._frame["step"] == restored).any():
+            # a long run read back thinned, without the restored step's row
+            return dict(self.info["params"])
         last = self._final_row()
         return _by_param(self.info, lambda col: float(last[col]))
 

@@ -23,6 +23,7 @@ the run without it: gradtrace runs its steps and keeps them up to that epoch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
@@ -76,43 +77,98 @@ class Stopped(NamedTuple):
     restored_epoch: int | None
 
 
-def judge(rule: EarlyStopping, values: Sequence[float], dtype: Any) -> Stopped:
-    """The rule over the watched ``values``, one after each whole epoch in
-    order, compared in ``dtype`` (Keras's floatx)."""
+class Judging:
+    """The rule over the watched values as they come, one after each whole
+    epoch (``add``), compared in ``dtype`` (Keras's floatx); what it holds
+    between epochs is a few numbers (``state``, ``restore``), so a run that
+    goes on from a checkpoint goes on judging."""
 
-    def better(current: float, reference: float | None) -> bool:
+    def __init__(self, rule: EarlyStopping, dtype: Any) -> None:
+        self.rule, self.dtype = rule, np.dtype(dtype)
+        self.epoch = 0  # the values seen (0-based epoch of the next)
+        self.best: float | None = rule.baseline
+        self.best_epoch: int | None = None
+        self.kept: int | None = None  # the epoch whose weights are kept
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+
+    def _better(self, current: float, reference: float | None) -> bool:
         if reference is None:
             return True
         # min_delta made negative for mode min: current + |min_delta| < best
-        delta = abs(rule.min_delta) * (1 if rule.rising else -1)
-        shifted = np.asarray(current - delta, dtype)
-        if rule.rising:
-            return bool(shifted > np.asarray(reference, dtype))
-        return bool(shifted < np.asarray(reference, dtype))
+        rising = self.rule.rising
+        delta = abs(self.rule.min_delta) * (1 if rising else -1)
+        shifted = np.asarray(current - delta, self.dtype)
+        if rising:
+            return bool(shifted > np.asarray(reference, self.dtype))
+        return bool(shifted < np.asarray(reference, self.dtype))
 
-    best: float | None = rule.baseline
-    best_epoch: int | None = None
-    kept: int | None = None  # the epoch whose weights are kept
-    wait = 0
-    for epoch, current in enumerate(float(v) for v in values):
-        if epoch < rule.start_from_epoch:
-            continue
-        if rule.restore_best_weights and kept is None:
-            kept = epoch
-            best_epoch = epoch
-        wait += 1
-        # a NaN is no improvement, unless it is the first value (Keras keeps it
-        # as the best, which nothing then beats)
-        if better(current, best):
-            best, best_epoch = current, epoch
-            if rule.restore_best_weights:
-                kept = epoch
-            if rule.baseline is None or better(current, rule.baseline):
-                wait = 0
-            continue
-        if wait >= rule.patience and epoch > 0:
-            return Stopped(epoch + 1, _one(best_epoch), best, _one(kept))
-    return Stopped(None, _one(best_epoch), best, _one(kept))
+    def add(self, values: Sequence[float]) -> Stopped:
+        """Judge the next epochs' ``values`` in order (none once stopped)."""
+        rule = self.rule
+        for current in (float(v) for v in values):
+            if self.stopped_epoch is not None:
+                break
+            epoch = self.epoch
+            self.epoch += 1
+            if epoch < rule.start_from_epoch:
+                continue
+            if rule.restore_best_weights and self.kept is None:
+                self.kept = self.best_epoch = epoch
+            self.wait += 1
+            # a NaN is no improvement, unless it is the first value (Keras
+            # keeps it as the best, which nothing then beats)
+            if self._better(current, self.best):
+                self.best, self.best_epoch = current, epoch
+                if rule.restore_best_weights:
+                    self.kept = epoch
+                if rule.baseline is None or self._better(current, rule.baseline):
+                    self.wait = 0
+                continue
+            if self.wait >= rule.patience and epoch > 0:
+                self.stopped_epoch = epoch + 1
+        return self.stopped
+
+    @property
+    def stopped(self) -> Stopped:
+        """What it has decided so far."""
+        return Stopped(
+            self.stopped_epoch, _one(self.best_epoch), self.best, _one(self.kept)
+        )
+
+    def state(self) -> np.ndarray:
+        """What it holds, as float64s: epoch, best (NaN: none), best epoch,
+        kept epoch (-1: none), wait, stopped epoch (-1: not stopped)."""
+        best = math.nan if self.best is None else self.best
+        return np.asarray(
+            [
+                self.epoch,
+                best,
+                float(self.best is not None),
+                -1 if self.best_epoch is None else self.best_epoch,
+                -1 if self.kept is None else self.kept,
+                self.wait,
+                -1 if self.stopped_epoch is None else self.stopped_epoch,
+            ],
+            np.float64,
+        )
+
+    def restore(self, state: np.ndarray) -> None:
+        """Go on from ``state`` (what ``state`` gave)."""
+        epoch, best, has_best, best_epoch, kept, wait, stopped = (
+            float(v) for v in np.asarray(state, np.float64)
+        )
+        self.epoch, self.wait = int(epoch), int(wait)
+        self.best = best if has_best else None
+        self.best_epoch = None if best_epoch < 0 else int(best_epoch)
+        self.kept = None if kept < 0 else int(kept)
+        self.stopped_epoch = None if stopped < 0 else int(stopped)
+
+
+def judge(rule: EarlyStopping, values: Sequence[float], dtype: Any) -> Stopped:
+    """The rule over the watched ``values``, one after each whole epoch in
+    order, compared in ``dtype`` (Keras's floatx)."""
+    return Judging(rule, dtype).add(values)
 
 
 def _one(epoch: int | None) -> int | None:
