@@ -27,7 +27,7 @@ class KerasEarlyStopping:
 
     def __init__(self, rule: EarlyStopping) -> None:
         self.rule = rule
-        self.best = rule.baseline
+        self.best = None  # on_train_begin's, whatever the baseline
         self.min_delta = abs(rule.min_delta)
         if not rule.rising:
             self.min_delta *= -1
@@ -319,3 +319,47 @@ def test_a_run_written_in_parts_stops_as_in_memory(
     pd.testing.assert_frame_equal(again.to_pandas(), whole.to_pandas())
     assert done.info["early_stopping"] == whole.info["early_stopping"]
     assert done.params == whole.params
+
+
+def test_restored_weights_not_evaluated_get_their_loss(tmp_path: Path) -> None:
+    """With --eval-every, the restored step's loss over all the data may not have
+    been taken: it is taken at the restored values, and run.json's final_loss is
+    it, not the last step's."""
+    import json
+
+    trace = gradtrace.fit(
+        line(), **OPTIONS, eval_every=7, exact=False, out=tmp_path / "r"
+    )
+    said = trace.info["early_stopping"]
+    assert said["restored_step"] != trace.steps
+    row = trace.to_pandas().set_index("step").loc[said["restored_step"]]
+    assert np.isnan(row["loss"]) and not np.isnan(trace.final_loss)
+    frame = line().iloc[:120]
+    residual = frame["y"] - (trace.params["w"] * frame["x"] + trace.params["b"])
+    assert trace.final_loss == pytest.approx(np.mean(residual**2), rel=1e-5)
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert info["final_loss"] == pytest.approx(trace.final_loss)
+
+
+def test_a_config_file_takes_early_stopping_as_a_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(
+        "validation-split = 0.2\nepochs = 100\nbatch-size = 32\nlr = 0.05\n"
+        "[early-stopping]\npatience = 2\nrestore_best_weights = true\n"
+    )
+    code, said, err = run_cli(
+        [
+            "fit",
+            "seed003_linear",
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "r"),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "stopped early after epoch" in said

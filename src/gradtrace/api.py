@@ -1164,7 +1164,7 @@ def run(
         trace = build_trace(config, p, history, reference, interrupted, started)
         trace.model, trace.loss = p.m, p.loss
         if p.stopping is not None and stopped is not None:
-            _stopped_early(trace, p, history, reference, stopped)
+            _stopped_early(trace, p, history, reference, stopped, _loss_at(p, prepared))
         if partial and chunks and not history.diverged_step:
             trace.state = loop.save_state(chunks)
             trace.info["resumable"] = True
@@ -1293,6 +1293,7 @@ def _stopped_early(
     history: loop.History | None,
     reference: dict[str, Any],
     stopped: early_stopping.Stopped,
+    evaluate: Callable[[dict[str, Any]], float] | None = None,
 ) -> None:
     """Say in ``trace.info`` what early stopping decided, and set the weights it
     restored as the run's final ones (its statistics taken there; ``history``:
@@ -1312,12 +1313,30 @@ def _stopped_early(
     }
     if restored_step is not None and restored_step != trace.steps:
         info["params"] = trace.params  # the restored ones
+        if math.isnan(trace.final_loss) and evaluate is not None:
+            # not taken at that step (--eval-every): taken now, at those values
+            info["early_stopping"]["restored_loss"] = evaluate(trace.params)
+        info["final_loss"] = trace.final_loss
         if history is not None:
             kept = loop.upto(history, restored_step)
             info.update(fit_statistics(p, kept, reference))
         else:
             final = {k: np.asarray(v) for k, v in trace.params.items()}
             info.update(fit_statistics(p, None, reference, final=final))
+
+
+def _loss_at(p: Plan, prepared: loop.Prepared) -> Callable[[dict[str, Any]], float]:
+    """The loss over all the training data at given values (the user's)."""
+
+    def loss(values: dict[str, Any]) -> float:
+        xd, yd, fixed = prepared.data
+        dtype = np.dtype(p.pdtype)
+        user = {k: np.asarray(values[k], dtype) for k in p.problem.trainable}
+        with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
+            internal = p.problem.internal_params(user)
+            return float(prepared.evaluate(internal, fixed, xd, yd))
+
+    return loss
 
 
 def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
@@ -1517,7 +1536,9 @@ def _run_in_parts(
                 restored = stopped.restored_epoch
                 if restored is not None:
                     parts.hold_row(trace, restored * p.per_epoch)
-                _stopped_early(trace, p, None, reference, stopped)
+                _stopped_early(
+                    trace, p, None, reference, stopped, _loss_at(p, prepared)
+                )
             resumable(trace, state)
         trace.model, trace.loss = p.m, p.loss
         return trace

@@ -127,6 +127,9 @@ class Trace:
     def final_loss(self) -> float:
         """The loss over all the data after the last step (at the weights early
         stopping restored, where it restored them)."""
+        stopping = self.info.get("early_stopping") or {}
+        if stopping.get("restored_loss") is not None:
+            return float(stopping["restored_loss"])  # not taken at its step
         return float(self._final_row()["loss"])
 
     @property

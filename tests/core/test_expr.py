@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -47,10 +48,12 @@ REFUSED = [
     ("{x: 1 for x in y}", "comprehensions"),
     ("(x for x in y)", "generator expressions"),
     ("x +", "ends too early"),
-    ("a if b else c", "the condition of '... if ... else ...' must be a comparison"),
-    ("0 < x <= 1", "chained comparisons are not allowed"),
-    ("x is y", "the comparison 'is' is not allowed"),
-    ("a if x in y else c", "the comparison 'in' is not allowed"),
+    (
+        "a if b < c else c",
+        "conditional expressions (... if ... else ...) are taken in a schedule's",
+    ),
+    ("x > 1", "comparisons are taken in a schedule's expression"),
+    ("0 < x <= 1", "comparisons are taken in a schedule's expression"),
     ("a and b", "boolean operators ('and')"),
     ("a or b", "boolean operators ('or')"),
     ("not x", "boolean operators ('not')"),
@@ -538,22 +541,13 @@ def test_parsed_text_computes_what_numpy_computes(
     assert same(float(got), want, rtol=1e-6), (text, float(got), want)
 
 
-def test_a_comparison_chooses_and_counts() -> None:
-    """``A if COMPARISON else B`` chooses element by element (JAX's where, its
-    gradient the chosen side's); a comparison alone is 1 or 0; on the host,
-    Python's own conditional for numbers and NumPy's where for arrays."""
-    import jax
-
+def test_a_comparison_chooses_and_counts_on_the_host() -> None:
+    """In a schedule's expression (computed on the host), ``A if COMPARISON else
+    B`` is Python's own conditional for numbers, NumPy's where for arrays, and a
+    comparison alone is 1 or 0; a model or a loss refuses both (JAX's where
+    would pass the side not taken its gradient, NaN where it is undefined)."""
     from gradtrace.core.expr import host
 
-    piecewise = parse("a*x if x < c else b*x")
-    values = piecewise({"a": 1.0, "x": jnp.array([1.0, 3.0]), "c": 2.0, "b": 5.0})
-    assert values.tolist() == [1.0, 15.0]
-    slope = jax.grad(lambda a: piecewise({"a": a, "x": 3.0, "c": 2.0, "b": 5.0}))
-    assert float(slope(1.0)) == 0.0  # the other side's
-    step = parse("0.1 ** (epoch >= 30)")
-    assert float(step({"epoch": 29.0})) == 1.0
-    assert float(step({"epoch": 30.0})) == pytest.approx(0.1)
     _, rate = host("lr if epoch < 10 else lr * exp(-0.1)")
     assert rate({"epoch": 9, "lr": 0.1}) == 0.1
     assert rate({"epoch": 10, "lr": 0.1}) == 0.1 * math.exp(-0.1)  # to the bit
@@ -561,3 +555,14 @@ def test_a_comparison_chooses_and_counts() -> None:
         rate({"epoch": np.arange(12), "lr": 0.1}).tolist()[-2:]
         == [0.1 * math.exp(-0.1)] * 2
     )
+    _, step = host("0.1 ** (epoch >= 30)")
+    assert step({"epoch": 29}) == 1.0 and step({"epoch": 30}) == 0.1
+    for bad, told in (
+        ("a if b else c", "the condition of '... if ... else ...' must be"),
+        ("0 < x <= 1", "chained comparisons are not allowed"),
+        ("x is y", "the comparison 'is' is not allowed"),
+    ):
+        with pytest.raises(expr.ExprError, match=re.escape(told)):
+            host(bad)
+    with pytest.raises(expr.ExprError, match="not in a model or a loss"):
+        parse("a*sqrt(x - c) if x > c else 0")

@@ -47,7 +47,7 @@ def replay(fx: dict[str, Any]) -> gradtrace.Trace:
 
 
 def test_the_fixtures_are_there() -> None:
-    assert len(NAMES) == 10
+    assert len(NAMES) == 11
 
 
 @pytest.mark.parametrize("name", NAMES)

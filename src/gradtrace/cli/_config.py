@@ -22,6 +22,7 @@ _INTEGER = "an integer"
 _TEXT = "a string"
 _BOOL = "true or false"
 _TABLE = "a table of NAME = value"
+_TABLE_OR_TEXT = "a string such as 'patience=3' or a table of NAME = value"
 _COLUMNS = "a string or a list of strings"
 _SCHEDULE = (
     "a string such as 'torch.step:step_size=10', or a table with name = "
@@ -72,7 +73,7 @@ KEYS: dict[str, str] = {
     "shuffle_window": _INTEGER,
     "validation_split": _NUMBER,
     "validation_data": _TEXT,
-    "early_stopping": _TEXT,
+    "early_stopping": _TABLE_OR_TEXT,
 }
 
 
@@ -144,6 +145,8 @@ def _fits(kind: str, value: Any) -> bool:
         return isinstance(value, str) or (
             isinstance(value, dict) and isinstance(value.get("name"), str)
         )
+    if kind == _TABLE_OR_TEXT:
+        return isinstance(value, str) or _fits(_TABLE, value)
     if kind == _TABLE:
         return isinstance(value, dict) and all(
             isinstance(v, (int, float, bool, str, list)) for v in value.values()

@@ -9,10 +9,10 @@ have it, after each epoch (0-based ``epoch``) from ``start_from_epoch`` on:
 - ``wait`` counts one more epoch;
 - an improvement is ``current - min_delta < best`` (mode min, ``min_delta``
   made negative) or ``current + min_delta > best`` (mode max), compared in
-  float32 as ``ops.less`` compares two Python floats; the first epoch is one,
-  unless a ``baseline`` stands as the best to beat. On an improvement the best
-  and (with ``restore_best_weights``) its weights are kept, and ``wait`` starts
-  again where it beats the baseline too;
+  float32 as ``ops.less`` compares two Python floats; the first epoch is one
+  (``on_train_begin`` sets the best to None, whatever the ``baseline``). On an
+  improvement the best and (with ``restore_best_weights``) its weights are
+  kept, and ``wait`` starts again only where it beats the ``baseline`` too;
 - otherwise training stops after the epoch where ``wait >= patience`` (never
   after the first).
 
@@ -86,7 +86,9 @@ class Judging:
     def __init__(self, rule: EarlyStopping, dtype: Any) -> None:
         self.rule, self.dtype = rule, np.dtype(dtype)
         self.epoch = 0  # the values seen (0-based epoch of the next)
-        self.best: float | None = rule.baseline
+        # Keras's on_train_begin sets best to None: the baseline only decides
+        # whether an improvement starts the wait again
+        self.best: float | None = None
         self.best_epoch: int | None = None
         self.kept: int | None = None  # the epoch whose weights are kept
         self.wait = 0

@@ -4,13 +4,15 @@ made into JAX functions without running the user's text as code.
 The text is read by Python's own parser (``ast.parse(text, mode="eval")``), then
 the tree is walked with a strict whitelist: numbers, names, ``+ - * / **``, unary
 ``-`` and ``+``, parentheses, the functions of ``FUNCTIONS``, the constants of
-``CONSTANTS``, one comparison (``< <= > >= == !=``: 1 where it holds, else 0)
-and ``A if COMPARISON else B`` (``where`` in JAX: both sides computed, the
-gradient the chosen side's). Everything else is refused with a one-line
-``ExprError`` that names the problem, where it is and what to do. Each accepted
-node becomes a closure over ``jax.numpy`` operations; nothing is ever passed to
-``eval``, ``exec`` or ``compile``. The result can be differentiated, jitted and
-vmapped like any JAX function.
+``CONSTANTS``; and, in expressions computed on the host (``host``: a schedule's
+``lr_lambda``, keras.scheduler's ``schedule``), one comparison (``< <= > >= ==
+!=``: 1 where it holds, else 0) and ``A if COMPARISON else B`` (a model's or a
+loss's would be differentiated through JAX's ``where``, whose gradient takes the
+side not chosen too: NaN where it is undefined). Everything else is refused
+with a one-line ``ExprError`` that names the problem, where it is and what to
+do. Each accepted node becomes a closure over ``jax.numpy`` operations; nothing
+is ever passed to ``eval``, ``exec`` or ``compile``. The result can be
+differentiated, jitted and vmapped like any JAX function.
 
 Examples:
     >>> model = parse("a*exp(-b*x) + c", what="--model-expr")
@@ -405,11 +407,21 @@ class _Builder:
             problem = "comprehensions are not allowed"
         elif isinstance(node, ast.GeneratorExp):
             problem = "generator expressions are not allowed"
-        elif isinstance(node, ast.IfExp):
-            problem = "conditional expressions (... if ... else ...) are not allowed"
-        elif isinstance(node, ast.Compare):
-            symbol = _COMPARISONS.get(type(node.ops[0]), "?")
-            problem = f"comparisons ('{symbol}') are not allowed"
+        elif isinstance(node, ast.IfExp | ast.Compare):
+            # a model's or a loss's: JAX's where would pass the gradient of the
+            # side not taken (NaN where it is undefined, sqrt(x - c) below c)
+            what = (
+                "comparisons"
+                if isinstance(node, ast.Compare)
+                else ("conditional expressions (... if ... else ...)")
+            )
+            return self.error(
+                f"{what} are taken in a schedule's expression (lr_lambda, "
+                "keras.scheduler's schedule), not in a model or a loss",
+                at,
+                "write a smooth form (minimum, maximum, abs, sigmoid), or a "
+                "model of your own in --model-file",
+            )
         elif isinstance(node, ast.BoolOp):
             symbol = "and" if isinstance(node.op, ast.And) else "or"
             problem = f"boolean operators ('{symbol}') are not allowed"
@@ -453,9 +465,9 @@ class _Builder:
             return self.unary(node, depth)
         if isinstance(node, ast.Call):
             return self.call(node, depth)
-        if isinstance(node, ast.Compare):
-            return self.compare(node, depth)
-        if isinstance(node, ast.IfExp):
+        if isinstance(node, ast.Compare | ast.IfExp) and self.ops is _HOST:
+            if isinstance(node, ast.Compare):
+                return self.compare(node, depth)
             return self.conditional(node, depth)
         raise self.refuse(node)
 

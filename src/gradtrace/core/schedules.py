@@ -801,12 +801,15 @@ def _scheduler_rates(
                 f"{schedule.name}: schedule={text} fails at epoch {epoch} with lr "
                 f"{rate:.6g} ({err}): write one that gives a rate >= 0"
             ) from None
-        if not (math.isfinite(value) and value >= 0):
+        with np.errstate(over="ignore"):
+            stored = float(np.asarray(value, dt))  # in Keras's variable
+        if not (math.isfinite(stored) and value >= 0):
             raise ValueError(
                 f"{schedule.name}: schedule={text} gives {value} at epoch {epoch} "
-                f"with lr {rate:.6g}: a rate must be a finite number >= 0"
+                f"with lr {rate:.6g}: a rate must be a finite number >= 0 (in "
+                f"{dt.name})"
             )
-        rate = float(np.asarray(value, dt))
+        rate = stored
         out[epoch] = rate
     out.setflags(write=False)
     return out
