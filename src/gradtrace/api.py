@@ -27,7 +27,7 @@ import pyarrow as pa
 from gradtrace import held_out, store, validate
 from gradtrace import stopping as early_stop
 from gradtrace.arguments import in_python, no_argument
-from gradtrace.assembly import build_trace, fit_statistics, with_gap, with_lr
+from gradtrace.assembly import build_trace, with_gap, with_lr
 from gradtrace.core import early_stopping, loop, schedules
 from gradtrace.core.batches import n_batches
 from gradtrace.core.distributions import CustomFamily
@@ -53,10 +53,10 @@ from gradtrace.store import (
     writable,
 )
 from gradtrace.tables import TraceParts, nice_step
-from gradtrace.tables import history as history_table
 from gradtrace.text import x_flags
 from gradtrace.trace import Trace
 from gradtrace.usercode import load_model_file
+from gradtrace.watching import Watch, loss_at, stopped_early
 
 #: Evaluate the loss over all the data after every step while rows x steps stays
 #: under this many row evaluations; beyond it, every k-th step (``eval_every``).
@@ -1164,7 +1164,7 @@ def run(
         trace = build_trace(config, p, history, reference, interrupted, started)
         trace.model, trace.loss = p.m, p.loss
         if p.stopping is not None and stopped is not None:
-            _stopped_early(trace, p, history, reference, stopped, _loss_at(p, prepared))
+            stopped_early(trace, p, history, reference, stopped, loss_at(p, prepared))
         if partial and chunks and not history.diverged_step:
             trace.state = loop.save_state(chunks)
             trace.info["resumable"] = True
@@ -1213,7 +1213,7 @@ def run(
             )
         chunks: list[loop.Chunk] = []
         start = None
-        watch = None if p.stopping is None else _Watch(p, prepared)
+        watch = None if p.stopping is None else Watch(p, prepared)
         if resume is not None:
             start = resume_from(functools.partial(loop.load_state, prepared), resume)
             assert start.done is not None
@@ -1242,101 +1242,6 @@ def run(
             interrupted = True
         with held_interrupts():
             return finish(chunks, interrupted, interrupted)
-
-
-class _Watch:
-    """What early stopping watches, taken a chunk of steps at a time as the run
-    goes (Keras's running values carried from one chunk to the next), and the
-    rule's decision over the whole epochs so far."""
-
-    def __init__(self, p: Plan, prepared: loop.Prepared) -> None:
-        self.p, self.prepared = p, prepared
-        self.parts = TraceParts(
-            [s for s in p.specs if s.name in p.trainable],
-            {k: v.tolist() for k, v in p.trainable.items()},
-            p.problem.metrics,
-        )
-        self.initial = loop.initial_state(prepared, p.trainable)
-        self.judging = early_stopping.Judging(p.stopping, p.cdtype)
-
-    def add(self, chunk: loop.Chunk) -> early_stopping.Stopped:
-        p = self.p
-        history = loop.assemble(
-            self.prepared, [chunk], p.trainable, chunk.t0, initial=self.initial
-        )
-        frame = self.parts.frame(history)
-        ends = frame[(frame["step"] > 0) & (frame["batch"] == p.per_epoch)]
-        epochs = history_table(ends, p.per_epoch, int(frame["step"].iloc[-1]))
-        return self.judging.add(early_stop.watched(epochs, p.stopping).tolist())
-
-    def state(self) -> dict[str, np.ndarray]:
-        """Where it stands (Keras's running sums, the rule's state), for a
-        checkpoint's ``state.npz``."""
-        held = {f"stop_{k}": v for k, v in self.parts.state().items()}
-        return {**held, "stop_judging": self.judging.state()}
-
-    def restore(self, state: Mapping[str, np.ndarray]) -> None:
-        """Go on from a checkpoint's ``state``."""
-        self.parts.restore(
-            {
-                k.removeprefix("stop_"): v
-                for k, v in state.items()
-                if k.startswith("stop_")
-            }
-        )
-        self.judging.restore(state["stop_judging"])
-
-
-def _stopped_early(
-    trace: Trace,
-    p: Plan,
-    history: loop.History | None,
-    reference: dict[str, Any],
-    stopped: early_stopping.Stopped,
-    evaluate: Callable[[dict[str, Any]], float] | None = None,
-) -> None:
-    """Say in ``trace.info`` what early stopping decided, and set the weights it
-    restored as the run's final ones (its statistics taken there; ``history``:
-    the run's steps, or None for a run written in parts, whose trace holds the
-    restored step's row)."""
-    info = trace.info
-    restored_step = None
-    if stopped.restored_epoch is not None:
-        restored_step = stopped.restored_epoch * p.per_epoch
-    info["early_stopping"] = {
-        **p.stopping.to_dict(),
-        "stopped_epoch": stopped.stopped_epoch,
-        "best_epoch": stopped.best_epoch,
-        "best": stopped.best,
-        "restored_epoch": stopped.restored_epoch,
-        "restored_step": restored_step,
-    }
-    if restored_step is not None and restored_step != trace.steps:
-        info["params"] = trace.params  # the restored ones
-        if math.isnan(trace.final_loss) and evaluate is not None:
-            # not taken at that step (--eval-every): taken now, at those values
-            info["early_stopping"]["restored_loss"] = evaluate(trace.params)
-        info["final_loss"] = trace.final_loss
-        if history is not None:
-            kept = loop.upto(history, restored_step)
-            info.update(fit_statistics(p, kept, reference))
-        else:
-            final = {k: np.asarray(v) for k, v in trace.params.items()}
-            info.update(fit_statistics(p, None, reference, final=final))
-
-
-def _loss_at(p: Plan, prepared: loop.Prepared) -> Callable[[dict[str, Any]], float]:
-    """The loss over all the training data at given values (the user's)."""
-
-    def loss(values: dict[str, Any]) -> float:
-        xd, yd, fixed = prepared.data
-        dtype = np.dtype(p.pdtype)
-        user = {k: np.asarray(values[k], dtype) for k in p.problem.trainable}
-        with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
-            internal = p.problem.internal_params(user)
-            return float(prepared.evaluate(internal, fixed, xd, yd))
-
-    return loss
 
 
 def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
@@ -1451,7 +1356,7 @@ def _run_in_parts(
         parts = Parts(p, writer, reference, resumed_from)
         at_start = loop.initial_state(prepared, p.trainable)
         # early stopping: judged a chunk at a time, its state in the checkpoints
-        watch = None if p.stopping is None else _Watch(p, prepared)
+        watch = None if p.stopping is None else Watch(p, prepared)
         stopped: early_stopping.Stopped | None = None
         # what a full-batch run stopped during its second chunk goes on from
         at_zero = {**loop.start_state(prepared), **parts.state()}
@@ -1536,9 +1441,7 @@ def _run_in_parts(
                 restored = stopped.restored_epoch
                 if restored is not None:
                     parts.hold_row(trace, restored * p.per_epoch)
-                _stopped_early(
-                    trace, p, None, reference, stopped, _loss_at(p, prepared)
-                )
+                stopped_early(trace, p, None, reference, stopped, loss_at(p, prepared))
             resumable(trace, state)
         trace.model, trace.loss = p.m, p.loss
         return trace
