@@ -363,3 +363,42 @@ def test_a_config_file_takes_early_stopping_as_a_table(
     )
     assert code == 0, err
     assert "stopped early after epoch" in said
+
+
+def test_what_is_shown_of_a_restored_run_is_the_restored_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary's metric lines, fit.png's title and landscape.png's marker
+    speak of the weights restored, not of the last epoch's."""
+    out = tmp_path / "r"
+    code, said, err = run_cli(
+        [
+            "fit",
+            "seed003_linear",
+            "--validation-split",
+            "0.2",
+            "--batch-size",
+            "32",
+            "--epochs",
+            "100",
+            "--lr",
+            "0.05",
+            "--metric",
+            "rmse",
+            "--early-stopping",
+            "patience=2,restore_best_weights=true",
+            "--out",
+            str(out),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    trace = gradtrace.load(out)
+    said_stop = trace.info["early_stopping"]
+    row = trace.to_pandas().set_index("step").loc[said_stop["restored_step"]]
+    assert f"rmse: {row['rmse']:.7g} on all the training data" in said
+    title = trace.plot("fit").axes[0].get_title()
+    assert f"epoch {said_stop['restored_epoch']}'s weights restored" in title
+    labels = [h.get_label() for h in trace.plot("landscape").axes[0].get_lines()]
+    assert f"restored (epoch {said_stop['restored_epoch']})" in labels

@@ -61,7 +61,10 @@ def test_a_longer_rerun_keeps_its_rates(
 @pytest.mark.parametrize(
     ("schedule", "told"),
     [
-        ("keras.scheduler:schedule=lr*x", "an expression in epoch (from 0) and lr"),
+        (
+            "keras.scheduler:schedule=lr*x",
+            "may use only the names epoch (from 0) and lr",
+        ),
         ("keras.scheduler:schedule=-lr", "a rate must be a finite number >= 0"),
         ("keras.scheduler:schedule=lr/(2-epoch)", "fails at epoch 2"),
         ("keras.scheduler", "needs schedule"),

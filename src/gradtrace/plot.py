@@ -1075,9 +1075,15 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         trace.status != "diverged"  # says it already
         and ended_above(float(loss.iloc[0]), trace.final_loss)
     ) * ", its loss rose"
+    stopping = info.get("early_stopping") or {}
+    status = trace.status
+    if stopping.get("stopped_epoch") is not None:
+        status = f"stopped early after epoch {stopping['stopped_epoch']}"
+    if stopping.get("restored_step") not in (None, trace.steps):
+        status += f", epoch {stopping['restored_epoch']}'s weights restored"
     ax.set_title(
         f"{info['model']} by {info['loss']}, {info['optimizer']['name']}: "
-        f"{trace.steps} steps, {trace.status}{rose}"
+        f"{trace.steps} steps, {status}{rose}"
     )
     _, labels = ax.get_legend_handles_labels()
     if not given and max(map(len, labels), default=0) > FIT_LEGEND_CHARS:
@@ -1578,6 +1584,21 @@ def loss_landscape(
             label="end",
             zorder=4,
         )
+        stopping = trace.info.get("early_stopping") or {}
+        if stopping.get("restored_step") not in (None, trace.steps):
+            final = _flat_named(dict(trace.params))
+            if a in final and b in final:
+                ax.plot(
+                    final[a],
+                    final[b],
+                    "D",
+                    mfc="none",
+                    mec="#8c564b",
+                    mew=1.5,
+                    ms=8,
+                    label=f"restored (epoch {stopping['restored_epoch']})",
+                    zorder=4,
+                )
     names = param_labels(trace, cols)
     ax.set_xlabel(names[a])
     ax.set_ylabel(names[b])

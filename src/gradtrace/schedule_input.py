@@ -364,9 +364,9 @@ def _schedule_expression(name: str, key: str, value: Any) -> str:
         others = [n for n in names if n not in ("epoch", "lr")]
         if others:
             raise InputError(
-                f"schedule {name!r}: {key} is an expression in epoch (from 0) and "
-                f"lr (the rate before), got the name {others[0]!r}: such as "
-                "'lr if epoch < 10 else lr * exp(-0.1)'."
+                f"schedule {name!r}: {key} may use only the names epoch (from 0) "
+                f"and lr (the rate before), not {others[0]!r}: write it with "
+                "those, such as 'lr if epoch < 10 else lr * exp(-0.1)'."
             )
         return text
     others = [n for n in names if n != "epoch"]

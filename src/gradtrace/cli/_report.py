@@ -347,11 +347,16 @@ def print_summary(
     for warning in trace.convergence_warnings():
         console.print(f"  {warning}")
     frame = trace.to_pandas()
+    # the final values' row: the last, or the one early stopping restored
+    restored = (info.get("early_stopping") or {}).get("restored_step")
+    at = frame[frame["step"] == restored] if restored is not None else frame
+    final_row = (at if len(at) else frame).iloc[-1]
+    over = "all the training data" if data.get("validation") else "all the data"
     for metric in info.get("metrics", []):
         console.print(
-            f"  {metric}: {fmt(float(frame[metric].iloc[-1]))} on all the data; "
-            f"{fmt(float(frame[f'running_{metric}'].iloc[-1]))} as Keras logs it "
-            "(running over the last epoch)"
+            f"  {metric}: {fmt(float(final_row[metric]))} on {over}; "
+            f"{fmt(float(final_row[f'running_{metric}']))} as Keras logs it "
+            "(running over the epoch)"
         )
     _validation_line(console, frame, int(sch["batches_per_epoch"]))
     units = info.get("original_units")
