@@ -331,3 +331,24 @@ def test_the_command_lines_table_names_the_x_column_of_each_slope(
     )
     head = next(s for s in out.splitlines() if s.startswith("parameter"))
     assert head.split()[:2] == ["parameter", "initial"]
+
+
+def test_an_unconverged_run_on_badly_scaled_x_is_told_to_standardise() -> None:
+    """A rate within the limit (the verdict "ok") on x far from 0 (condition
+    number 1720): b crawls; the advice names x's scale, not only the rate."""
+    rng = np.random.default_rng(0)
+    temp = rng.uniform(0, 35, 1500)
+    data = {"temp": temp, "sales": 3 * temp + 10 + rng.normal(0, 5, 1500)}
+    trace = gradtrace.fit(
+        data,
+        x="temp",
+        y="sales",
+        optimizer="keras.sgd",
+        lr=0.001,
+        batch_size=32,
+        epochs=30,
+    )
+    assert trace.info["diagnosis"]["verdict"] == "ok"
+    said = trace.convergence_warnings()
+    assert any("not converged" in w for w in said)
+    assert any("Standardising x brings it near 1" in w for w in said)

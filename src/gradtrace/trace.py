@@ -401,6 +401,7 @@ class Trace:
             )
             if far:
                 out.append(far)
+                out += self._scale_finding()
             elif mini_batch and not decay and instead is None:
                 # within the batches' scatter, but still on its way there
                 moving = drifting(
@@ -460,6 +461,15 @@ class Trace:
             f"limit {diagnosis['stable_lr']:.3g}, so they hover around the optimum "
             "instead of closing in: a rate below the limit would get closer"
         )
+
+    def _scale_finding(self) -> list[str]:
+        """The diagnosis's finding that x's scale makes the problem
+        ill-conditioned (standardising x is the cure), for a run that has not
+        converged; none where ``diagnosis_warnings`` says it already."""
+        diagnosis = self.info.get("diagnosis") or {}
+        if diagnosis.get("verdict") in ("diverges", "crawls"):
+            return []
+        return [f for f in diagnosis.get("findings", []) if "Standardising x" in f]
 
     def diagnosis_warnings(self) -> list[str]:
         """Of ``warnings``: the diagnosis's findings on a rate that diverges or

@@ -397,8 +397,11 @@ def print_summary(
         )
     findings = (info.get("diagnosis") or {}).get("findings", [])
     # a run's summary keeps to warnings; show and diagnose print everything
+    # (but what the warnings above said already)
+    said = set(trace.convergence_warnings())
     for finding in findings if all_findings else trace.diagnosis_warnings():
-        console.print(f"  {finding}")
+        if finding not in said:
+            console.print(f"  {finding}")
     t = info["timings"]
     console.print(
         f"{trace.ending(str(folder), hint)} Compile {t['compile_s']:.2f} s, train "
