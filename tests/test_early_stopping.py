@@ -196,10 +196,11 @@ def test_watching_the_training_loss_needs_no_validation_data() -> None:
     assert trace.steps < 200 * 10
 
 
-def test_the_cli_says_where_it_stopped(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "run"
+def stopped_on_seed003(
+    stopping: str, out: Path, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """``gradtrace fit`` of seed 003's line with a validation split, RMSE and
+    ``--early-stopping STOPPING`` into ``out``: what it printed."""
     code, said, err = run_cli(
         [
             "fit",
@@ -215,7 +216,7 @@ def test_the_cli_says_where_it_stopped(
             "--metric",
             "rmse",
             "--early-stopping",
-            "monitor=val_root_mean_squared_error,patience=2,restore_best_weights=true",
+            stopping,
             "--out",
             str(out),
             "-q",
@@ -223,6 +224,18 @@ def test_the_cli_says_where_it_stopped(
         capsys,
     )
     assert code == 0, err
+    return said
+
+
+def test_the_cli_says_where_it_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    said = stopped_on_seed003(
+        "monitor=val_root_mean_squared_error,patience=2,restore_best_weights=true",
+        out,
+        capsys,
+    )
     assert "stopped early after epoch" in said and "restored as its best" in said
     assert "(epoch " in said and "'s, restored)" in said
     code, said, err = run_cli(["rerun", str(out), "--out", str(tmp_path / "b")], capsys)
@@ -371,29 +384,7 @@ def test_what_is_shown_of_a_restored_run_is_the_restored_weights(
     """The summary's metric lines, fit.png's title and landscape.png's marker
     speak of the weights restored, not of the last epoch's."""
     out = tmp_path / "r"
-    code, said, err = run_cli(
-        [
-            "fit",
-            "seed003_linear",
-            "--validation-split",
-            "0.2",
-            "--batch-size",
-            "32",
-            "--epochs",
-            "100",
-            "--lr",
-            "0.05",
-            "--metric",
-            "rmse",
-            "--early-stopping",
-            "patience=2,restore_best_weights=true",
-            "--out",
-            str(out),
-            "-q",
-        ],
-        capsys,
-    )
-    assert code == 0, err
+    said = stopped_on_seed003("patience=2,restore_best_weights=true", out, capsys)
     trace = gradtrace.load(out)
     said_stop = trace.info["early_stopping"]
     row = trace.to_pandas().set_index("step").loc[said_stop["restored_step"]]

@@ -1079,8 +1079,8 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     status = trace.status
     if stopping.get("stopped_epoch") is not None:
         status = f"stopped early after epoch {stopping['stopped_epoch']}"
-    if stopping.get("restored_step") not in (None, trace.steps):
-        status += f", epoch {stopping['restored_epoch']}'s weights restored"
+    if trace.restored is not None:
+        status += f", epoch {trace.restored[0]}'s weights restored"
     ax.set_title(
         f"{info['model']} by {info['loss']}, {info['optimizer']['name']}: "
         f"{trace.steps} steps, {status}{rose}"
@@ -1243,14 +1243,14 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         optimum = ax.axhline(
             best, color="#d62728", ls="--", lw=1.2, label=f"optimum's loss {best:.7g}"
         )
-    stopping = info.get("early_stopping") or {}
-    if stopping.get("restored_step") not in (None, trace.steps):
+    if trace.restored is not None:
+        restored_epoch, restored_step = trace.restored
         ax.axvline(
-            stopping["restored_step"],
+            restored_step,
             color="#8c564b",
             ls=":",
             lw=1.2,
-            label=f"weights restored from here (epoch {stopping['restored_epoch']}, "
+            label=f"weights restored from here (epoch {restored_epoch}, "
             "early stopping)",
         )
     if trace.diverged and trace.diverged_step is not None:
@@ -1584,8 +1584,7 @@ def loss_landscape(
             label="end",
             zorder=4,
         )
-        stopping = trace.info.get("early_stopping") or {}
-        if stopping.get("restored_step") not in (None, trace.steps):
+        if trace.restored is not None:
             final = _flat_named(dict(trace.params))
             if a in final and b in final:
                 ax.plot(
@@ -1596,7 +1595,7 @@ def loss_landscape(
                     mec="#8c564b",
                     mew=1.5,
                     ms=8,
-                    label=f"restored (epoch {stopping['restored_epoch']})",
+                    label=f"restored (epoch {trace.restored[0]})",
                     zorder=4,
                 )
     names = param_labels(trace, cols)

@@ -87,15 +87,24 @@ class Trace:
         if restored is not None and not (self._frame["step"] == restored).any():
             # a long run read back thinned, without the restored step's row
             return dict(self.info["params"])
-        last = self._final_row()
+        last = self.final_row()
         return _by_param(self.info, lambda col: float(last[col]))
 
-    def _final_row(self) -> pd.Series:
-        """The row of the final values: the last, or the one early stopping
-        restored."""
-        restored = (self.info.get("early_stopping") or {}).get("restored_step")
-        if restored is not None:
-            at = self._frame[self._frame["step"] == restored]
+    @property
+    def restored(self) -> tuple[int, int] | None:
+        """(epoch, step) of the weights early stopping restored, where they are
+        not the last step's (``restore_best_weights``); None otherwise."""
+        stopping = self.info.get("early_stopping") or {}
+        step = stopping.get("restored_step")
+        if step is None or step == self.steps:
+            return None
+        return int(stopping["restored_epoch"]), int(step)
+
+    def final_row(self) -> pd.Series:
+        """The trace's row of the final values: the last, or the one early
+        stopping restored."""
+        if self.restored is not None:
+            at = self._frame[self._frame["step"] == self.restored[1]]
             if len(at):
                 return at.iloc[0]
         return self._frame.iloc[-1]
@@ -130,7 +139,7 @@ class Trace:
         stopping = self.info.get("early_stopping") or {}
         if stopping.get("restored_loss") is not None:
             return float(stopping["restored_loss"])  # not taken at its step
-        return float(self._final_row()["loss"])
+        return float(self.final_row()["loss"])
 
     @property
     def message(self) -> str:

@@ -31,6 +31,9 @@ class Watch:
 
     def __init__(self, p: Plan, prepared: loop.Prepared) -> None:
         self.p, self.prepared = p, prepared
+        if not p.stopping.monitor.startswith("val_"):
+            # the training loss or a metric: the held-out rows are not needed
+            self.prepared = prepared._replace(validation=None)
         self.parts = TraceParts(
             [s for s in p.specs if s.name in p.trainable],
             {k: v.tolist() for k, v in p.trainable.items()},
@@ -91,14 +94,14 @@ def stopped_early(
         "restored_epoch": stopped.restored_epoch,
         "restored_step": restored_step,
     }
-    if restored_step is not None and restored_step != trace.steps:
+    if trace.restored is not None:  # set just above
         info["params"] = trace.params  # the restored ones
         if math.isnan(trace.final_loss) and evaluate is not None:
             # not taken at that step (--eval-every): taken now, at those values
             info["early_stopping"]["restored_loss"] = evaluate(trace.params)
         info["final_loss"] = trace.final_loss
         if history is not None:
-            kept = loop.upto(history, restored_step)
+            kept = loop.upto(history, trace.restored[1])
             info.update(fit_statistics(p, kept, reference))
         else:
             final = {k: np.asarray(v) for k, v in trace.params.items()}

@@ -330,9 +330,8 @@ def print_summary(
             f"  loss {fmt(first)} -> {fmt(last)} after step {step} (not evaluated "
             f"after the last step, {trace.steps})"
         )
-    stopping = info.get("early_stopping") or {}
-    if stopping.get("restored_step") not in (None, trace.steps):
-        line += f" (epoch {stopping['restored_epoch']}'s, restored)"
+    if trace.restored is not None:
+        line += f" (epoch {trace.restored[0]}'s, restored)"
     if "optimum_loss" in info:
         line += f"; optimum {fmt(info['optimum_loss'])} by {info['optimum_method']}"
     if "optimum_loss" in info and not math.isnan(last):
@@ -347,10 +346,7 @@ def print_summary(
     for warning in trace.convergence_warnings():
         console.print(f"  {warning}")
     frame = trace.to_pandas()
-    # the final values' row: the last, or the one early stopping restored
-    restored = (info.get("early_stopping") or {}).get("restored_step")
-    at = frame[frame["step"] == restored] if restored is not None else frame
-    final_row = (at if len(at) else frame).iloc[-1]
+    final_row = trace.final_row()  # the last, or the one early stopping restored
     over = "all the training data" if data.get("validation") else "all the data"
     for metric in info.get("metrics", []):
         console.print(
