@@ -393,3 +393,6 @@ def test_what_is_shown_of_a_restored_run_is_the_restored_weights(
     assert f"epoch {said_stop['restored_epoch']}'s weights restored" in title
     labels = [h.get_label() for h in trace.plot("landscape").axes[0].get_lines()]
     assert f"restored (epoch {said_stop['restored_epoch']})" in labels
+    for ax in trace.plot("params").axes:
+        marks = [h.get_label() for h in ax.get_lines()]
+        assert f"restored (epoch {said_stop['restored_epoch']})" in marks

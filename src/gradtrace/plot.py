@@ -1082,8 +1082,12 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     if trace.restored is not None:
         status += f", epoch {trace.restored[0]}'s weights restored"
     ax.set_title(
-        f"{info['model']} by {info['loss']}, {info['optimizer']['name']}: "
-        f"{trace.steps} steps, {status}{rose}"
+        # filled: a run stopped early says more than fits on one line
+        _filled(
+            f"{info['model']} by {info['loss']}, {info['optimizer']['name']}: "
+            f"{trace.steps} steps, {status}{rose}",
+            80,
+        )
     )
     _, labels = ax.get_legend_handles_labels()
     if not given and max(map(len, labels), default=0) > FIT_LEGEND_CHARS:
@@ -1350,6 +1354,14 @@ def parameter_paths(trace: Any) -> Figure:
                 ls=":",
                 lw=1.5,
                 label=f"true {truth[col]:.5g}",
+            )
+        if trace.restored is not None:  # where early stopping took the weights
+            ax.axvline(
+                trace.restored[1],
+                color="#8c564b",
+                ls=":",
+                lw=1.2,
+                label=f"restored (epoch {trace.restored[0]})",
             )
         ax.set_ylabel(labels[col])
         ax.legend(fontsize=8, loc="best")
