@@ -389,7 +389,7 @@ def test_what_is_shown_of_a_restored_run_is_the_restored_weights(
     said_stop = trace.info["early_stopping"]
     row = trace.to_pandas().set_index("step").loc[said_stop["restored_step"]]
     assert f"rmse: {row['rmse']:.7g} on all the training data" in said
-    title = trace.plot("fit").axes[0].get_title()
+    title = trace.plot("fit").axes[0].get_title().replace("\n", " ")  # filled
     assert f"epoch {said_stop['restored_epoch']}'s weights restored" in title
     labels = [h.get_label() for h in trace.plot("landscape").axes[0].get_lines()]
     assert f"restored (epoch {said_stop['restored_epoch']})" in labels
