@@ -64,7 +64,8 @@ kind, n, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch_device = sys.argv[5]
 if kind.startswith("gradtrace"):
     import jax, pandas as pd
-    from gradtrace.api import RunConfig, run
+    from gradtrace.run_config import RunConfig
+    from gradtrace.api import run
 else:
     import torch
 def maxrss():

@@ -35,7 +35,8 @@ import pyarrow.parquet as pq
 CASE = r"""
 import json, resource, sys
 kind, path = sys.argv[1], sys.argv[2]
-from gradtrace.api import RunConfig, run
+from gradtrace.run_config import RunConfig
+from gradtrace.api import run
 from gradtrace.sources import frame_of
 from gradtrace.streaming import run_stream
 idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -553,8 +553,8 @@ def test_diagnose_lists_the_optimum_in_the_models_order(
     assert code == 0, err
     first = out.splitlines()[0]
     assert first.startswith("optimum (Newton") and first.index("w=") < first.index("b=")
-    reference = gradtrace.api.reference(
-        gradtrace.api.RunConfig(data=str(data), model="logistic", x=["a", "c"]),
+    reference = gradtrace.planning.reference(
+        gradtrace.run_config.RunConfig(data=str(data), model="logistic", x=["a", "c"]),
         pd.read_csv(data),
         "logit.csv",
     )

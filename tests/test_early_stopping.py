@@ -307,14 +307,14 @@ def test_a_run_written_in_parts_stops_as_in_memory(
     the same epoch, keeps the same rows and restores the same weights; one
     interrupted and resumed from its checkpoint does too (the rule's state
     rides in the checkpoint)."""
-    from gradtrace import api
+    from gradtrace import run_parts
 
     options: dict[str, Any] = {**OPTIONS, "batch_size": batch_size}
     if batch_size is None:  # full batch: an epoch a step
         options.update(lr=0.1, epochs=400)
     whole = gradtrace.fit(line(), **options)
     assert whole.info["early_stopping"]["stopped_epoch"] is not None
-    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 7)
     monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "5")
     parts = gradtrace.fit(line(), **options, out=tmp_path / "parts")
     assert parts.info["trace"]["parts"] > 1

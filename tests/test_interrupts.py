@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 
 import gradtrace
-from gradtrace import _console, api
-from gradtrace.api import RunConfig, run
+from gradtrace import _console, run_parts
+from gradtrace.api import run
 from gradtrace.errors import INTERRUPTED
+from gradtrace.run_config import RunConfig
 from gradtrace.store import TraceWriter
 from gradtrace.streaming import run_stream
 
@@ -27,7 +28,7 @@ from gradtrace.streaming import run_stream
 @pytest.fixture(autouse=True)
 def chunks_of_five(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "5")
-    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 7)
 
 
 @pytest.fixture

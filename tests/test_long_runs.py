@@ -12,18 +12,19 @@ import pytest
 from tests.helpers import ctrl_c_after, held_elsewhere, run_cli
 
 import gradtrace
-from gradtrace import api
-from gradtrace.api import RunConfig, run
+from gradtrace import api, run_parts
+from gradtrace.api import run
 from gradtrace.errors import RunFolderError
+from gradtrace.run_config import RunConfig
 from gradtrace.store import TraceWriter
 
 
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs of more than 7 steps write their trace in parts of 5 steps."""
-    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
-    monkeypatch.setattr(api, "KEEP_ROWS", 10)
-    monkeypatch.setattr(api, "KEEP_HEAD", 3)
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 7)
+    monkeypatch.setattr(run_parts, "KEEP_ROWS", 10)
+    monkeypatch.setattr(run_parts, "KEEP_HEAD", 3)
     monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "5")
 
 
@@ -869,7 +870,7 @@ def test_a_long_runs_printed_steps_are_kept_ones_whose_loss_was_taken(
 ) -> None:
     from gradtrace.cli._report import steps_table
 
-    monkeypatch.setattr(api, "KEEP_ROWS", 200)  # every 2nd step kept
+    monkeypatch.setattr(run_parts, "KEEP_ROWS", 200)  # every 2nd step kept
 
     data = tmp_path / "d.csv"
     _frame(20).to_csv(data, index=False)

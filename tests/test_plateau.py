@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradtrace
-from gradtrace import api
+from gradtrace import run_parts
 from gradtrace.core import plateau
 from gradtrace.core.schedules import LrSchedule
 from helpers import ctrl_c_after, run_cli
@@ -227,7 +227,7 @@ def test_a_plateau_run_explains_resumes_and_writes_in_parts(
     assert cut.status == "interrupted"
     done = gradtrace.resume(folder, data=frame)
     pd.testing.assert_frame_equal(done.to_pandas(), table)
-    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 7)
     parts = gradtrace.fit(frame, "line", **options, out=tmp_path / "parts")
     pd.testing.assert_frame_equal(parts.to_pandas(), table)
 

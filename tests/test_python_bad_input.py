@@ -461,7 +461,7 @@ def test_whole_floats_count_and_near_names_of_data_sets_are_suggested() -> None:
 def test_a_message_names_pythons_arguments_where_it_named_flags(
     cli: str, python: str
 ) -> None:
-    from gradtrace.api import in_python
+    from gradtrace.arguments import in_python
 
     keywords = {
         "lr",

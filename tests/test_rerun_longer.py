@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import gradtrace
-from gradtrace import api, store
+from gradtrace import planning, store
 from gradtrace.cli import main
 from gradtrace.core import schedules
 from helpers import run_cli
@@ -81,7 +81,7 @@ def test_the_loss_over_all_the_data_keeps_the_runs_cadence(
 ) -> None:
     # a small budget of row evaluations (12 rows): the default cadence is every
     # 4th step for the first run and would be every 10th for the longer one
-    monkeypatch.setattr(api, "EVAL_BUDGET", 12 * 30 // 4)
+    monkeypatch.setattr(planning, "EVAL_BUDGET", 12 * 30 // 4)
     how = [] if full_batch else ["--batch-size", "4", "--no-shuffle"]
     old = _fit(tmp_path, "old", "--lr", "0.01", *how, "--steps", "30")
     capsys.readouterr()

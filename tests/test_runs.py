@@ -793,8 +793,8 @@ def test_a_killed_checkpointed_run_resumes_to_the_uninterrupted_trace(
 def test_an_interrupted_run_resumes_with_its_metrics_and_shuffled_batches(
     tmp_path: Path,
 ) -> None:
-    from gradtrace.api import RunConfig
     from gradtrace.api import run as run_config
+    from gradtrace.run_config import RunConfig
     from gradtrace.sources import frame_of
 
     config = RunConfig(

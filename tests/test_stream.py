@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from tests.helpers import run_cli
 
 import gradtrace
-from gradtrace.api import RunConfig, run
+from gradtrace.api import run
 from gradtrace.core import stream
 from gradtrace.explain import steps_rows
+from gradtrace.run_config import RunConfig
 from gradtrace.streaming import run_stream
 
 
@@ -528,11 +529,11 @@ def test_stream_cli_writes_a_run_that_reruns_and_resumes_only_unfinished(
 def test_a_long_streamed_run_writes_its_trace_in_parts(
     data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
 ) -> None:
-    from gradtrace import api
+    from gradtrace import run_parts
     from gradtrace.store import TraceWriter
 
-    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
-    monkeypatch.setattr(api, "KEEP_ROWS", 10)
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 7)
+    monkeypatch.setattr(run_parts, "KEEP_ROWS", 10)
     _, path = data
     config = RunConfig(
         data=str(path), stream=True, chunk_rows=64, exact=False, **options
@@ -682,7 +683,7 @@ def test_the_cli_resumes_a_killed_stream(
     code, _, err = run_cli(["fit", *args, "--out", str(whole)], capsys)
     assert code == 0, err
     folder = tmp_path / "run"
-    config = gradtrace.api.rerun_config(gradtrace.load(whole).info)
+    config = gradtrace.saved_runs.rerun_config(gradtrace.load(whole).info)
     config.checkpoint_every = 20
     with pytest.raises(SystemExit):
         run_stream(config, trace_to=lambda: StopAfter(folder, 1, kill=True))

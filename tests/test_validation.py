@@ -98,7 +98,7 @@ def test_a_plateau_on_val_loss_explains_resumes_and_writes_in_parts(
     """The cuts follow the validation loss; a run stopped mid-epoch resumes to
     the uninterrupted trace; a trace written a part at a time is the same;
     explain names the validation loss it watched."""
-    from gradtrace import api
+    from gradtrace import run_parts
 
     options: dict[str, Any] = dict(
         optimizer="torch.sgd",
@@ -134,7 +134,7 @@ def test_a_plateau_on_val_loss_explains_resumes_and_writes_in_parts(
     assert cut.status == "interrupted"
     done = gradtrace.resume(folder, data=frame)
     pd.testing.assert_frame_equal(done.to_pandas(), table)
-    monkeypatch.setattr(api, "TRACE_PART_STEPS", 7)
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 7)
     parts = gradtrace.fit(frame, **options, out=tmp_path / "parts")
     pd.testing.assert_frame_equal(parts.to_pandas(), table)
 

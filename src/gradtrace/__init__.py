@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gradtrace.api import RunConfig, fit, load, resume
+    from gradtrace.api import fit, resume
     from gradtrace.core.batches import batch_plan
     from gradtrace.core.catalog import MODELS
     from gradtrace.core.clipping import CLIPS
@@ -68,13 +68,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.diagnosing import diagnose
     from gradtrace.errors import GradtraceError, InputError, RunFolderError
     from gradtrace.lrfind import lr_find
+    from gradtrace.run_config import RunConfig
+    from gradtrace.saved_runs import load
     from gradtrace.sweeps import sweep
     from gradtrace.trace import Trace
 
 _LAZY = {
     "fit": ("gradtrace.api", "fit"),
     "resume": ("gradtrace.api", "resume"),
-    "RunConfig": ("gradtrace.api", "RunConfig"),
+    "RunConfig": ("gradtrace.run_config", "RunConfig"),
     "batch_plan": ("gradtrace.core.batches", "batch_plan"),
     "MODELS": ("gradtrace.core.catalog", "MODELS"),
     "Model": ("gradtrace.core.custom", "Model"),
@@ -87,7 +89,7 @@ _LAZY = {
     "GradtraceError": ("gradtrace.errors", "GradtraceError"),
     "InputError": ("gradtrace.errors", "InputError"),
     "RunFolderError": ("gradtrace.errors", "RunFolderError"),
-    "load": ("gradtrace.api", "load"),
+    "load": ("gradtrace.saved_runs", "load"),
     "sweep": ("gradtrace.sweeps", "sweep"),
     "lr_find": ("gradtrace.lrfind", "lr_find"),
     "diagnose": ("gradtrace.diagnosing", "diagnose"),

@@ -26,7 +26,8 @@ from gradtrace.tables import trace_frame
 from gradtrace.trace import Trace, device, versions
 
 if TYPE_CHECKING:
-    from gradtrace.api import Plan, RunConfig
+    from gradtrace.planning import Plan
+    from gradtrace.run_config import RunConfig
 
 
 def with_lr(

@@ -13,8 +13,9 @@ import pandas as pd
 
 from gradtrace import held_out
 from gradtrace.advice import on_edge, separated
-from gradtrace.api import RunConfig, model_and_loss, python_names, reference
 from gradtrace.errors import InputError
+from gradtrace.planning import reference
+from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
 
 

@@ -6,7 +6,7 @@ import threading
 from contextvars import ContextVar
 
 #: True while the ``gradtrace`` command runs: its messages name flags alone (a
-#: Python caller's also name the keyword arguments, ``api.python_names``).
+#: Python caller's also name the keyword arguments, ``run_config.python_names``).
 COMMAND_LINE: ContextVar[bool] = ContextVar("command_line", default=False)
 
 #: Set by the command's Ctrl-C handler as it raises KeyboardInterrupt. Python drops

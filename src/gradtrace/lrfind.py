@@ -21,15 +21,10 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import held_out
-from gradtrace.api import (
-    RunConfig,
-    model_and_loss,
-    plan,
-    plan_reference,
-    python_names,
-)
 from gradtrace.core import batches, transforms
 from gradtrace.errors import InputError, stop_if_interrupted
+from gradtrace.planning import plan, plan_reference
+from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
 
 if TYPE_CHECKING:

@@ -13,23 +13,22 @@ import jax
 import numpy as np
 import pyarrow as pa
 
-from gradtrace import api, validate
-from gradtrace.api import (
-    Parts,
-    Progress,
-    RunConfig,
-    between_calls,
-    check_first_loss,
-    check_resume_folder,
-    held_interrupts,
-    plan,
-    resumable,
-    resume_from,
-)
+from gradtrace import planning, run_parts, validate
 from gradtrace.assembly import build_trace, log_likelihood
 from gradtrace.core import stream
 from gradtrace.data import ParquetRows
 from gradtrace.errors import InputError
+from gradtrace.planning import check_first_loss, plan
+from gradtrace.run_config import RunConfig
+from gradtrace.run_parts import (
+    Parts,
+    Progress,
+    between_calls,
+    check_resume_folder,
+    held_interrupts,
+    resumable,
+    resume_from,
+)
 from gradtrace.store import TraceWriter
 from gradtrace.trace import Trace
 
@@ -150,7 +149,9 @@ def run_stream(
         check_resume_folder(resume, trace_to)
         parts = None
         if trace_to is not None and (
-            p.n_steps > api.TRACE_PART_STEPS or every is not None or resume is not None
+            p.n_steps > run_parts.TRACE_PART_STEPS
+            or every is not None
+            or resume is not None
         ):
             parts = Parts(p, trace_to(), reference, resumed_from)
         start, state, before = None, None, 0.0
@@ -190,7 +191,7 @@ def run_stream(
                         due = every is not None and done // every > marks
                         # a part, its state and its checkpoint are written whole
                         if parts is not None and (
-                            done - parts.steps >= api.TRACE_PART_STEPS or due
+                            done - parts.steps >= run_parts.TRACE_PART_STEPS or due
                         ):
                             batch, segments = segments, []
                             write(batch)
@@ -244,7 +245,7 @@ def _held_on_device(p: Any) -> tuple[Any, Any]:
 
 def _open(
     config: RunConfig,
-) -> tuple[api.Plan, stream.Layout, Callable[[str], ParquetRows]]:
+) -> tuple[planning.Plan, stream.Layout, Callable[[str], ParquetRows]]:
     """A streamed configuration's plan (from the file's first rows), its chunks, and
     its rows in a given dtype; or a one-line refusal."""
     path = check(config)
@@ -290,7 +291,7 @@ def _open(
 
 
 def exact_chunks(
-    p: api.Plan, rows_in: Callable[[str], ParquetRows], layout: stream.Layout
+    p: planning.Plan, rows_in: Callable[[str], ParquetRows], layout: stream.Layout
 ) -> dict[str, Any]:
     """The optimum, standard errors and diagnosis of a streamed run, over its file a
     chunk at a time (``rowsums.Chunks``): a few passes for a closed form (least
@@ -299,11 +300,11 @@ def exact_chunks(
     rows are read as float64: the values as the file holds them, as the exact
     answer in memory has them."""
     chunks = layout.chunks(rows_in("float64"), head_rows=SAMPLE_ROWS)
-    return api.plan_reference(p._replace(xs=None, ys=chunks))
+    return planning.plan_reference(p._replace(xs=None, ys=chunks))
 
 
 def reference(config: RunConfig) -> dict[str, Any]:
-    """``gradtrace.api.reference`` of a streamed configuration (``gradtrace
+    """``gradtrace.planning.reference`` of a streamed configuration (``gradtrace
     diagnose --stream``): its optimum, standard errors and diagnosis over its file
     a chunk at a time, and the plan's notices."""
     p, layout, rows_in = _open(config)

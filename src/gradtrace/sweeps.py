@@ -18,12 +18,13 @@ import pandas as pd
 
 from gradtrace import held_out, reference, validate
 from gradtrace.advice import ended_above, separated
-from gradtrace.api import RunConfig, model_and_loss, plan, python_names
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.schedules import KERAS_SCHEDULER
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
 from gradtrace.errors import InputError, stop_if_interrupted
+from gradtrace.planning import plan
+from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
 from gradtrace.trace import device, versions
 

@@ -21,7 +21,7 @@ from gradtrace.tables import history as history_table
 from gradtrace.trace import Trace
 
 if TYPE_CHECKING:
-    from gradtrace.api import Plan
+    from gradtrace.planning import Plan
 
 
 class Watch:

@@ -282,7 +282,8 @@ def test_one_pass_loss_and_gradient_equal_reverse_mode(case: str, masked: bool) 
     import jax
     import jax.numpy as jnp
 
-    from gradtrace.api import RunConfig, plan
+    from gradtrace.planning import plan
+    from gradtrace.run_config import RunConfig
 
     rng = np.random.default_rng(3)
     n = 301
@@ -354,7 +355,8 @@ def test_a_float64_parameter_converted_apart_gives_the_same_bits() -> None:
     import jax
     import jax.numpy as jnp
 
-    from gradtrace.api import RunConfig, plan
+    from gradtrace.planning import plan
+    from gradtrace.run_config import RunConfig
 
     y = np.random.default_rng(5).normal(0.3, 1.0, 1000)
     with jax.enable_x64(True):

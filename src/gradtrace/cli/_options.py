@@ -40,7 +40,7 @@ DATA_AGAIN = click.option(
 
 def load_run(run: Path, data: Path | None = None, thin: bool = False) -> Any:
     """``gradtrace.load`` of RUN, with its data read from ``data`` where given."""
-    from gradtrace.api import load
+    from gradtrace.saved_runs import load
 
     return load(run, thin=thin, data=None if data is None else str(data))
 

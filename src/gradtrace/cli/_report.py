@@ -19,7 +19,7 @@ from gradtrace.tables import param_labels
 from gradtrace.text import duration, fmt
 
 if TYPE_CHECKING:
-    from gradtrace.api import RunConfig
+    from gradtrace.run_config import RunConfig
     from gradtrace.trace import Trace
 
 

@@ -22,7 +22,7 @@ from gradtrace.cli._options import (
 from gradtrace.paths import RUNS
 
 if TYPE_CHECKING:
-    from gradtrace.api import RunConfig
+    from gradtrace.run_config import RunConfig
 
 #: The options that choose a model and loss beyond their names (fit, diagnose,
 #: sweep and lr-find share them).
@@ -424,10 +424,10 @@ def fit(**options: Any) -> None:
         --lr 0.05 --epochs 1 --batch-size 3 --no-shuffle --init w=0.5 --init b=0
     """
     started = time.perf_counter()
-    from gradtrace.api import RunConfig
     from gradtrace.cli import _report
     from gradtrace.cli._config import read_config
     from gradtrace.errors import InputError
+    from gradtrace.run_config import RunConfig
 
     file_options = read_config(options["config_file"]) if options["config_file"] else {}
     # validation data given on the command line stand for the file's, either way

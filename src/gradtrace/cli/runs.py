@@ -38,8 +38,8 @@ def show(run: Path, keras: bool) -> None:
     the best configuration, the 10 lowest where they settled (a mini-batch run's
     mean loss over the last tenth of its steps, a full batch's last) and how many
     diverged."""
-    from gradtrace.api import load
     from gradtrace.cli._report import print_summary
+    from gradtrace.saved_runs import load
     from gradtrace.store import is_sweep
 
     if is_sweep(run):
@@ -253,7 +253,7 @@ def export(
     if per_epoch:
         import pyarrow as pa
 
-        from gradtrace.api import load
+        from gradtrace.saved_runs import load
 
         table = load(run, thin=True).history()
         batches = [pa.RecordBatch.from_pandas(table, preserve_index=False)]
@@ -544,16 +544,16 @@ def rerun(
     Exit codes: 0 identical (a run that diverged too, if it diverged again at the
     same step), 1 the traces differ, 2 bad input, 130 interrupted.
     """
-    from gradtrace.api import (
-        RunConfig,
+    from gradtrace.cli import _report
+    from gradtrace.cli.fit import default_out
+    from gradtrace.errors import InputError
+    from gradtrace.run_config import RunConfig
+    from gradtrace.saved_runs import (
         check_validation_file,
         longer,
         rerun_config,
         rerun_rows,
     )
-    from gradtrace.cli import _report
-    from gradtrace.cli.fit import default_out
-    from gradtrace.errors import InputError
     from gradtrace.store import check_parts, load_info, same_traces
 
     info = load_info(run)

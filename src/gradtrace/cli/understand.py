@@ -122,12 +122,12 @@ def diagnose(**options: Any) -> None:
     the chosen rate. Takes the same DATA and options as fit (--stream too); those
     that change nothing here (--epochs, --steps, --seed, --eval-every, --metric,
     --exact) are taken and not listed."""
-    from gradtrace.api import RunConfig
     from gradtrace.cli._config import read_config
     from gradtrace.cli._report import _console
     from gradtrace.cli.fit import _merge
     from gradtrace.diagnosing import diagnosis_of
     from gradtrace.errors import InputError
+    from gradtrace.run_config import RunConfig
 
     file_options = read_config(options["config_file"]) if options["config_file"] else {}
     o = _merge(options, file_options)

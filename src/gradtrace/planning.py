@@ -1,0 +1,521 @@
+"""A run planned before anything compiles: its data, model, loss, optimizer,
+schedule and held-out rows checked and put together (``plan``), and the exact
+answer of a plan."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import os
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+import pandas as pd
+
+from gradtrace import held_out, validate
+from gradtrace import stopping as early_stop
+from gradtrace.core import loop
+from gradtrace.core.batches import n_batches
+from gradtrace.core.distributions import CustomFamily
+from gradtrace.core.models import Custom
+from gradtrace.core.optimizers import PRESETS, OptimizerSpec
+from gradtrace.core.schedules import LrSchedule
+from gradtrace.errors import InputError
+from gradtrace.reference import compute as reference_compute
+from gradtrace.run_config import RunConfig
+from gradtrace.sources import (
+    frame_of,
+)
+from gradtrace.text import x_flags
+from gradtrace.usercode import load_model_file
+
+#: Evaluate the loss over all the data after every step while rows x steps stays
+#: under this many row evaluations; beyond it, every k-th step (``eval_every``).
+EVAL_BUDGET = 100_000_000
+
+
+DEFAULT_EPOCHS = 100
+
+
+class Plan(NamedTuple):
+    """A configuration checked and resolved against its data, ready to run: the
+    model and loss, data arrays, parameters, optimizer and schedule."""
+
+    notices: Any
+    m: Any
+    loss: Any
+    reduction: Any
+    pdtype: Any
+    cdtype: Any
+    xs: Any
+    ys: Any
+    dropped: Any
+    specs: Any
+    trainable: Any
+    fixed: Any
+    spec: Any
+    n_rows: Any
+    batch_size: Any
+    per_epoch: Any
+    n_steps: Any
+    eval_every: Any
+    seed: Any
+    names: Any
+    problem: Any
+    schedule: Any
+    chunk: Any
+    x_cols: Any
+    #: ``values_sha256`` of xs and ys, for ``resume`` to check the data given again
+    values: str = ""
+    #: "model", "loss": given as Python objects (``resume`` needs them again)
+    own: tuple[str, ...] = ()
+    #: the positions in the data as given of the rows ``--drop-missing`` dropped
+    dropped_at: tuple[int, ...] = ()
+    #: validation rows (``held_out.HeldOut``), or None
+    val: Any = None
+    #: Keras's EarlyStopping (``core.early_stopping``), or None
+    stopping: Any = None
+
+
+def plan(
+    config: RunConfig,
+    frame: pd.DataFrame,
+    source: str,
+    model_obj: Any = None,
+    loss_obj: Any = None,
+    n_rows: int | None = None,
+    validation: tuple[pd.DataFrame, str] | None = None,
+    for_views: bool = False,
+) -> Plan:
+    """Check ``config`` against the data and resolve every default (no training).
+
+    ``model_obj`` and ``loss_obj`` are a model and a loss given as Python objects
+    (``gradtrace.Model``, ``gradtrace.Loss``) rather than by name. ``n_rows``: the
+    data's rows when ``frame`` is only their first rows (a streamed run).
+    ``validation``: validation data given in Python, as a table and its name
+    (default: the file ``config.validation_data`` names, if any). ``for_views``:
+    a saved run's plan for its views (``load`` with data), which read no
+    validation data and check nothing that needs them."""
+    for name in ("opt", "init", "fix"):  # from sweep and lr_find as they came
+        setattr(config, name, validate.by_name(name, getattr(config, name)))
+    if config.x is not None and not all(isinstance(c, str) for c in config.x):
+        raise InputError(
+            "x takes the names of x columns, such as x='x' or x=['u', 'v'], not "
+            f"their values (got {len(config.x)} values): give the data as data."
+        )
+    notices: list[str] = []
+    given_model = model_obj  # a Python object (a file's is read again from it)
+    if config.model_file and (model_obj is not None or config.model != "line"):
+        # "line" is --model's default: any other model was asked for as well
+        raise InputError(
+            "give --model or --model-file, not both: the file's model is the one "
+            "fitted."
+        )
+    if model_obj is None and config.model_file:
+        model_obj = load_model_file(config.model_file)
+    model_arg = config.model
+    if config.model_expr and model_arg in ("line", "expr") and model_obj is None:
+        model_arg = "expr"
+    elif config.model_expr:
+        raise InputError("give --model or --model-expr, not both.")
+    for name in ("shuffle", "drop_missing", "exact", "standardize"):
+        validate.switch(name, getattr(config, name))
+    model_name, kind = validate.model_name(model_obj or model_arg)
+    reduction = validate.reduction(config.reduction)
+    pdtype = validate.dtype(config.dtype)
+    cdtype = validate.dtype(config.compute_dtype or pdtype, "compute dtype")
+    if kind == "distribution" and len(frame.columns) == 1 and config.y == "y":
+        config.y = str(frame.columns[0])  # one column (a named Series, say) is y
+    own_y = frame.attrs.get("y")  # an (x, y) pair's named Series
+    if config.y == "y" and "y" not in frame.columns and own_y in frame.columns:
+        config.y = str(own_y)
+    x_cols = validate.x_columns(
+        frame, model_name, kind, config.x, config.y, config.model_expr
+    )
+    unused = [str(c) for c in frame.columns if kind == "distribution" and c != config.y]
+    if unused:
+        which = "column " if len(unused) == 1 else "columns "
+        notices.append(
+            f"{model_name}, a distribution, is fitted to {config.y} alone: "
+            f"{which}{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not "
+            "used (a regression model, such as line or linear, reads them)"
+        )
+    every = model_name if not config.x and len(x_cols) > 1 else None
+    xs, ys = validate.columns(
+        frame, kind, x_cols, config.y, source, cdtype, every, x_given=bool(config.x)
+    )
+    if every is not None and xs is not None:
+        notices += _row_numbers(xs, x_cols, config.y)
+    given = xs, ys  # to name a row by its place in the data, where rows are dropped
+    xs, ys, dropped = validate.finite_rows(
+        xs, ys, config.drop_missing, source, (x_cols, config.y), frame.index
+    )
+    if dropped:
+        notices.append(
+            f"dropped {dropped} row{'s' if dropped > 1 else ''} with "
+            "missing or infinite values"
+        )
+    if for_views:  # the training rows alone: a split still takes its share
+        config = dataclasses.replace(config, validation_data=None)
+    xs, ys, val = _validation(config, validation, kind, x_cols, xs, ys, cdtype)
+    m = validate.model(
+        model_name,
+        len(x_cols),
+        x_cols=x_cols,
+        xs=xs,
+        degree=config.degree,
+        standardize=config.standardize,
+        expr=config.model_expr,
+        model_obj=model_obj,
+    )
+    one_x = m.kind == "regression" and not getattr(m, "x_matrix", False)
+    if one_x:
+        xs = None if xs is None else xs[:, 0]
+    if val is not None:
+        val = held_out.reshaped(val, one_x)
+    loss = validate.loss(m, loss_obj or config.loss, config.delta, config.loss_expr)
+    specs = validate.specs_for(m, loss)
+    trainable, fixed = validate.param_values(specs, config.init, config.fix)
+    validate.user_code(m, loss, {**trainable, **fixed}, xs, ys)
+    if m.kind == "distribution" or loss == "nll":
+        rows = validate.kept_rows(*given) if dropped else None
+        validate.support(m, ys, fixed, source, rows=rows)
+        if val is not None:
+            validate.support(m, val.y, fixed, f"the validation data ({val.source})")
+    dropped_at = tuple(validate.missing_rows(*given).tolist()) if dropped else ()
+    del given  # the data before any drop: a copy's worth of memory where rows went
+    metric_names = validate.metrics(m, loss, config.metrics, ys, source)
+    unconstrained = validate.param_space(config.param_space)
+    # Keras's CosineDecay warms up from its initial rate, 0 in its docs' example
+    zero = validate.warms_up_from_zero(validate.lr_schedule(config.lr_schedule))
+    spec = validate.optimizer(config.optimizer, config.lr, config.opt, zero)
+    n_rows = len(ys) if n_rows is None else n_rows
+
+    batch_size = n_rows
+    if config.batch_size is not None:
+        batch_size = validate.positive_int(
+            "batch size", config.batch_size, "--batch-size"
+        )
+        if batch_size > n_rows:
+            notices.append(
+                f"batch size {batch_size} is larger than the {n_rows} rows: "
+                f"using {n_rows} (one batch per epoch, as Keras does)"
+            )
+            batch_size = n_rows
+    if config.epochs is not None and config.steps is not None:
+        raise InputError("give --epochs or --steps (one of them), not both.")
+    per_epoch = n_batches(n_rows, batch_size)
+    if config.steps is not None:
+        n_steps = validate.positive_int("steps", config.steps, "--steps")
+    else:
+        epochs = config.epochs if config.epochs is not None else DEFAULT_EPOCHS
+        n_epochs = validate.positive_int("epochs", epochs, "--epochs")
+        n_steps = validate.positive_int(
+            "epochs x batches per epoch", n_epochs * per_epoch, "--epochs"
+        )
+    if config.eval_every is not None:
+        eval_every = validate.positive_int(
+            "--eval-every", config.eval_every, "--eval-every"
+        )
+    else:
+        eval_every = max(1, math.ceil(n_rows * n_steps / EVAL_BUDGET))
+    seed = validate.whole(config.seed)  # 1.0, as steps=1e4 counts
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InputError(f"seed must be a whole number, got {seed!r}.")
+    if not -(2**63) <= int(seed) < 2**63:
+        raise InputError(
+            f"seed {seed} is out of range: give a whole number of at most 18 digits "
+            "(any seed works; it only picks the shuffled order)."
+        )
+
+    names = tuple(s.name for s in specs if s.name in trainable)
+    constraints = tuple((s.name, s.constraint) for s in specs if s.name in trainable)
+    problem = loop.Problem(
+        m,
+        loss,
+        reduction,
+        names,
+        pdtype,
+        cdtype,
+        constraints,
+        unconstrained,
+        metric_names,
+    )
+    schedule = loop.Schedule(n_rows, batch_size, n_steps, config.shuffle, eval_every)
+    lr_schedule = validate.lr_schedule(config.lr_schedule)
+    if lr_schedule is not None and lr_schedule.name == "keras.piecewise":
+        spec = _piecewise_rate(spec, lr_schedule, config)
+    if lr_schedule is not None:
+        validate.schedule_fits(lr_schedule, spec, n_steps, per_epoch)
+        notices += validate.schedule_notices(
+            lr_schedule, n_steps, per_epoch, spec.learning_rate
+        )
+    spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype, n_rows)
+    # the columns a schedule gives the trace: the rate, and a cycled momentum
+    for column, what in (
+        ("lr", "a learning-rate schedule, whose rates"),
+        (spec.cycled, f"a schedule that cycles the optimizer's {spec.cycled}, which"),
+    ):
+        if lr_schedule is not None and column in trainable:
+            raise InputError(
+                f"the model has a parameter named {column} and the run {what} the "
+                f"trace keeps in a column {column}: rename the parameter."
+            )
+    spec = spec.clipped(validate.clip(config.clip))
+    if spec.watches_validation and val is None and not for_views:
+        raise InputError(
+            f"{lr_schedule.name if lr_schedule else 'the schedule'}:monitor=val_loss "
+            "watches the validation data's loss: give them (--validation-split 0.2 "
+            "or --validation-data FILE; validation_split= or validation_data= in "
+            "Python), or watch the training loss (monitor=loss)."
+        )
+    stopping = early_stop.early_stopping(config.early_stopping)
+    if stopping is not None and not for_views:
+        early_stop.check_fits(stopping, metric_names, val is not None)
+    chunk = _chunk_steps(schedule)
+    return Plan(
+        notices,
+        m,
+        loss,
+        reduction,
+        pdtype,
+        cdtype,
+        xs,
+        ys,
+        dropped,
+        specs,
+        trainable,
+        fixed,
+        spec,
+        n_rows,
+        batch_size,
+        per_epoch,
+        n_steps,
+        eval_every,
+        seed,
+        names,
+        problem,
+        schedule,
+        chunk,
+        x_cols,
+        values_sha256(xs, ys),
+        tuple(
+            what
+            for what, given in (("model", given_model), ("loss", loss_obj))
+            if given is not None
+        ),
+        dropped_at,
+        val,
+        stopping,
+    )
+
+
+def _validation(
+    config: RunConfig,
+    given: tuple[pd.DataFrame, str] | None,
+    kind: str,
+    x_cols: list[str],
+    xs: np.ndarray | None,
+    ys: np.ndarray,
+    dtype: str,
+) -> tuple[np.ndarray | None, np.ndarray, held_out.HeldOut | None]:
+    """The training rows and the validation rows of ``config``: the last
+    ``validation_split`` of the rows, or ``given`` (data in Python) or the file
+    ``validation_data`` names; None without either."""
+    share = held_out.fraction(config.validation_split)
+    config.validation_split = share
+    if config.validation_data == "-":
+        raise InputError(
+            "validation data cannot come from standard input: give them a file "
+            "of their own (--validation-data FILE)."
+        )
+    if given is None and config.validation_data is not None:
+        try:
+            given = frame_of(config.validation_data)
+        except InputError as err:
+            raise InputError(f"validation data: {err}") from None
+    if share is not None and given is not None:
+        raise InputError(
+            "give validation_split or validation_data (--validation-split or "
+            "--validation-data), not both: the split holds out the data's last "
+            "rows, the other rows of their own."
+        )
+    if share is not None:
+        return held_out.split(xs, ys, share, "the data")
+    if given is None:
+        return xs, ys, None
+    frame, source = given
+    named = source if source.startswith("'") else "(given in Python)"
+    val = held_out.rows(
+        frame,
+        f"the validation data {named}",
+        kind,
+        x_cols,
+        config.y,
+        dtype,
+        config.drop_missing,
+    )
+    return xs, ys, val._replace(source=config.validation_data or "Python data")
+
+
+def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
+    """A notice for each x column, taken by default, that counts the rows (0, 1,
+    2, ... or 1, 2, 3, ...): an index or an id, most likely, which a fit would take
+    for a predictor."""
+    out = []
+    n = len(xs)
+    for j, name in enumerate(x_cols):
+        column = xs[:, j]
+        if n > 2 and column[0] in (0, 1) and np.all(np.diff(column) == 1):
+            rest = x_flags([c for c in x_cols if c != name])
+            out.append(
+                f"column {name} counts the rows ({int(column[0])}, "
+                f"{int(column[0]) + 1}, {int(column[0]) + 2}, ...): if it is an id "
+                f"or an index, name the x columns ({rest}) to leave it out (x is "
+                f"every column but {y} unless told)"
+            )
+    return out
+
+
+def check_first_loss(p: Plan, value: float) -> None:
+    """Refuse a run whose loss at the starting parameters is not a number."""
+    if not math.isfinite(value):
+        start_at = ", ".join(
+            f"{k}={np.asarray(v).tolist()}" for k, v in p.trainable.items()
+        )
+        if not isinstance(p.loss, str):  # a loss of the user's own
+            why = (
+                "your loss gives some rows no number there (a log or a square root "
+                "of a value below 0, a division by 0?): check it, or start "
+                "elsewhere with --init."
+            )
+        elif p.loss == "nll":
+            why = (
+                "the model gives some rows no likelihood or no number there; "
+                "start elsewhere with --init."
+            )
+        else:
+            why = (
+                "the model predicts no finite number for some rows there (a log "
+                "of 0, a division by 0?): check the model, or start elsewhere "
+                "with --init."
+            )
+        raise InputError(
+            f"the loss at the starting parameters ({start_at}) is {value}: {why}"
+        )
+
+
+def _piecewise_rate(
+    spec: OptimizerSpec, schedule: LrSchedule, config: RunConfig
+) -> OptimizerSpec:
+    """The optimizer at the first of keras.piecewise's values, which are the rates
+    themselves (Keras's PiecewiseConstantDecay takes no initial rate): a rate
+    given as well must be that one."""
+    first = float(schedule.params["values"][0])
+    key = PRESETS[spec.name].lr_key
+    given = config.lr if config.lr is not None else (config.opt or {}).get(key)
+    if given is None:
+        return OptimizerSpec.create(spec.name, **{**spec.hyper, key: first})
+    if spec.learning_rate != first:
+        raise InputError(
+            f"keras.piecewise gives the rates itself, {first:g} first (its values); "
+            f"the run's rate is {spec.learning_rate:g}: leave --lr out, or give "
+            f"--lr {first:g}."
+        )
+    return spec
+
+
+def check_devices(value: Any) -> int:
+    """A checked ``--devices``: at most the devices JAX sees."""
+    n = validate.positive_int("--devices", value, "--devices")
+    visible = jax.devices()
+    if n > len(visible):
+        kind = visible[0].platform
+        raise InputError(
+            f"--devices {n}: JAX sees {len(visible)} {kind} device"
+            f"{'s' if len(visible) != 1 else ''}: give at most {len(visible)} "
+            "(on a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N makes N)."
+        )
+    return n
+
+
+def plan_code_error(p: Plan, err: BaseException) -> str:
+    """One line on a failure inside the user's model or loss, with its place."""
+    names = [s.name for s in p.specs]
+    if isinstance(p.m, CustomFamily):
+        what = f"distribution {p.m.name!r}"
+        return validate.user_code_error(what, validate.LOG_PROB_SHAPE, err, names)
+    if not isinstance(p.m, Custom):
+        return validate.user_code_error("the custom loss", validate.LOSS_SHAPE, err)
+    what, hint = f"model {p.m.name!r}", validate.MODEL_SHAPE
+    if not isinstance(p.loss, str):
+        what += " or the custom loss"
+        hint += f"; {validate.LOSS_SHAPE}"
+    return validate.user_code_error(what, hint, err, names)
+
+
+def plan_reference(p: Plan, notices: list[str] | None = None) -> dict[str, Any]:
+    """The optimum, standard errors and diagnosis of a planned run (its notices get
+    what could not be computed, or ``notices`` when given)."""
+    return reference_compute(
+        p.m,
+        p.loss,
+        p.reduction,
+        p.names,
+        p.spec,
+        p.schedule,
+        p.trainable,
+        p.fixed,
+        p.xs,
+        p.ys,
+        p.notices if notices is None else notices,
+        p.problem.constraints if p.problem.unconstrained else (),
+    )
+
+
+def reference(
+    config: RunConfig,
+    frame: pd.DataFrame,
+    source: str,
+    model_obj: Any = None,
+    loss_obj: Any = None,
+) -> dict[str, Any]:
+    """The optimum, standard errors and learning-rate diagnosis of a configuration,
+    before (and without) training: what ``gradtrace diagnose`` prints."""
+    p = plan(config, frame, source, model_obj, loss_obj)
+    out = plan_reference(p)
+    out["notices"], out["x"] = p.notices, p.x_cols
+    return out
+
+
+def _chunk_steps(schedule: loop.Schedule) -> int:
+    """Steps per compiled call: ``GRADTRACE_CHUNK_STEPS`` if set, else
+    ``loop.default_chunk_steps`` (progress, and Ctrl-C, between calls)."""
+    n_steps = schedule.n_steps
+    raw = os.environ.get("GRADTRACE_CHUNK_STEPS", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise InputError(
+                f"GRADTRACE_CHUNK_STEPS must be a positive integer, got {raw!r}."
+            )
+        return min(int(raw), n_steps)
+    return loop.default_chunk_steps(schedule)
+
+
+def values_sha256(xs: Any, ys: Any) -> str:
+    """A checksum of the values a run trains on (x then y, as the run holds them),
+    which ``resume`` compares with the data it is given again."""
+    digest = hashlib.sha256()
+    for a in (xs, ys):
+        if a is not None:
+            a = np.ascontiguousarray(a)
+            digest.update(f"{a.dtype.str}{a.shape}".encode())
+            digest.update(a.data)
+    return digest.hexdigest()
+
+
+def run_reference(config: RunConfig, p: Plan) -> dict[str, Any]:
+    """The exact answer of a planned run, if its configuration asks for it."""
+    return plan_reference(p) if config.exact else {}
