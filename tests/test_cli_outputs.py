@@ -415,6 +415,61 @@ def test_a_float64_runs_gap_is_zero_only_at_float64s_rounding(
     assert code == 0 and "gap 0 (at float rounding)" in out
 
 
+def test_data_without_a_finite_optimum_get_no_gap(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One value repeated: a normal's likelihood grows without end as its scale
+    goes to 0, so there is no optimum's loss to measure a gap from (a
+    statistician's try printed "gap 0 (at float rounding)" there)."""
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"y": [2.0, 2.0, 2.0, 2.0]}).to_csv("const.csv", index=False)
+    code, out, _ = run(["fit", "const.csv", "--model", "normal", "-q"], capsys)
+    assert code == 0, out
+    assert "no finite optimum (the loss falls without bound), so no gap" in out
+    assert "gap 0" not in out and "edge of its range" in out
+
+
+def test_a_model_that_fits_exactly_is_told_its_distance_not_in_standard_errors(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """y = x exactly: the standard errors are 0 but for rounding (2e-16), and the
+    distance in them (2.7e14) said nothing; the distance itself is said."""
+    monkeypatch.chdir(tmp_path)
+    x = [1.0, 2.0, 3.0, 4.0, 5.0]
+    pd.DataFrame({"x": x, "y": x}).to_csv("exact.csv", index=False)
+    code, out, _ = run(["fit", "exact.csv", "-q"], capsys)
+    assert code == 0, out
+    (line,) = [x for x in out.splitlines() if "has not converged" in x]
+    assert "standard errors from" not in line
+    assert "b ended 0.183 from its optimum" in line
+    assert "the data fit the model exactly" in line
+
+
+def test_a_normal_with_a_fixed_loc_names_its_closed_form(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With loc fixed the scale's optimum is the root mean square about it, not
+    the population standard deviation; with scale fixed, loc's is the mean."""
+    monkeypatch.chdir(tmp_path)
+    y = np.random.default_rng(1).normal(3, 2, 300)
+    pd.DataFrame({"y": y}).to_csv("normal.csv", index=False)
+    base = ["fit", "normal.csv", "--model", "normal", "-q", "--fix"]
+    code, out, _ = run([*base, "loc=3", "--out", "a"], capsys)
+    assert code == 0 and "by root mean square about the fixed loc" in out
+    info = json.loads(Path("a/run.json").read_text())
+    assert info["optimum"]["scale"] == pytest.approx(
+        math.sqrt(np.mean((y - 3.0) ** 2)), rel=1e-9
+    )
+    code, out, _ = run([*base, "scale=2", "--out", "b"], capsys)
+    assert code == 0 and "optimum's loss" in out and "by mean, closed form" in out
+
+
 def test_a_narrow_terminal_gets_every_digit_of_the_tables() -> None:
     """An 80-column terminal cut the step table's numbers to '0.15811…'; a table
     wider than the terminal is printed at its own width instead (the terminal

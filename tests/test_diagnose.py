@@ -215,6 +215,22 @@ def test_momentum_contraction_is_the_heavy_ball_spectral_radius() -> None:
     assert measured == pytest.approx(expected, rel=0.05)
 
 
+def test_two_limits_that_round_alike_are_written_apart() -> None:
+    """A newcomer read "these steps' limit ... is 0.0291, lower than the full
+    data's 0.0291" (0.029082 against 0.029090): the two are written with the
+    digits that tell them apart, and one within a percent is "just below"."""
+    from gradtrace.advice import apart
+
+    assert apart(0.029082, 0.029090) == ("0.02908", "0.02909")
+    assert apart(0.02, 0.03) == ("0.02", "0.03")
+    assert apart(1.0, 1.0) == ("1", "1")  # equal: no more digits than it can
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 10, 200)
+    frame = pd.DataFrame({"x": x, "y": 2.5 * x - 1 + rng.normal(0, 1.5, 200)})
+    said = str(gradtrace.diagnose(frame, "line", lr=0.05, batch_size=32))
+    assert "is 0.02908, just below the full data's 0.02909." in said, said
+
+
 def test_mini_batches_qualify_the_prediction_and_adaptive_steps_have_no_limit() -> None:
     sgd = gradtrace.fit("seed001_line", lr=0.01, batch_size=10, epochs=2)
     said = " ".join(sgd.info["diagnosis"]["findings"])

@@ -288,7 +288,7 @@ def test_a_summary_says_when_the_last_loss_was_not_evaluated(
     assert "after step 14 (not evaluated after the last step, 20)" in out
     # the gap of the last loss taken
     gap = trace.to_pandas()["loss"].iloc[14] - trace.info["optimum_loss"]
-    assert f"; optimum {trace.info['optimum_loss']:.7g}" in out
+    assert f"; optimum's loss {trace.info['optimum_loss']:.7g}" in out
     assert f"gap {gap:.3g}" in out
 
 

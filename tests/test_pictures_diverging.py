@@ -81,9 +81,16 @@ def test_the_landscapes_title_fits_the_picture_in_plain_words() -> None:
     fig.draw(renderer)
     box = title.get_window_extent(renderer)
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width, (box, fig.bbox)
-    blown = plot.loss_landscape(run(2.0))
-    labels = [t.get_text() for t in blown.legends[0].get_texts()]
-    assert "path, a dot per step (1 step)" in labels, labels
+    blown = run(2.0)
+    labels = [t.get_text() for t in plot.loss_landscape(blown).legends[0].get_texts()]
+    drawn = f"steps 0-{plot.ran_away(blown) - 1}"
+    assert f"path, a dot per step ({drawn}, before it left the chart)" in labels
+    # a run that left at its first step: its path is the start alone (the legend
+    # said "0 steps" of a run of 12)
+    assert plot.path_label(0, True, 12, 1) == (
+        "path, a dot per step (the start alone, before it left the chart)"
+    )
+    assert plot.path_label(3, True, 3, None) == "path, a dot per step (3 steps)"
 
 
 def test_a_landscape_over_two_of_three_parameters_holds_the_third_at_its_optimum() -> (

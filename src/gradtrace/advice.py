@@ -25,6 +25,14 @@ def g(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def apart(a: float, b: float, digits: int = 3) -> tuple[str, str]:
+    """``a`` and ``b`` as ``g`` writes them, with as many more digits (up to 8) as
+    it takes to tell them apart: "0.029082" and "0.02909", not "0.0291" twice."""
+    while g(a, digits) == g(b, digits) and digits < 8:
+        digits += 1
+    return g(a, digits), g(b, digits)
+
+
 def direction(d: Diagnosis) -> str:
     """The slow direction as a combination of named parameters."""
     v = d.slow_direction  # its largest component positive
@@ -337,7 +345,7 @@ def unconverged(
     would get closer"; with a plateau: whether it had a reason to cut the rate
     yet). ``schedule``: the name of the run's learning-rate
     schedule, whose rate the advice speaks of in place of a fixed one."""
-    worst: tuple[float, str, float, float] | None = None
+    worst: tuple[float, str, float, float, bool] | None = None
     sizes = {k: int(np.size(v)) for k, v in optimum.items()}
     offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
     counted: list[tuple[int, float]] = []  # (position in covariance, final - best)
@@ -368,7 +376,10 @@ def unconverged(
                 counted.append((int(offsets[name]) + i, float(f[i] - o[i])))
             if worst is None or z > worst[0]:
                 label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
-                worst = (z, label, float(f[i]), float(o[i]))
+                # data the model fits exactly: the standard error is 0 but for
+                # rounding, and a distance in such units says nothing
+                exact = s[i] <= resolution * scale
+                worst = (z, label, float(f[i]), float(o[i]), exact)
     # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
     # (``instead``) scatters no more than full batches do
     scattered = mini_batch and instead is None
@@ -382,17 +393,24 @@ def unconverged(
             return None
     elif worst[0] <= limit:
         return None
-    z, label, f_i, o_i = worst
-    if instead is not None:
+    z, label, f_i, o_i, exact = worst
+
+    def away(optimum: str = "its optimum") -> str:
+        if exact:
+            return (
+                f"{label} ended {g(abs(f_i - o_i), 3)} from {optimum} ({g(f_i, 6)} "
+                f"against {g(o_i, 6)}; the data fit the model exactly, so its "
+                "standard error is 0 but for rounding)"
+            )
         return (
-            f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
-            f"against {g(o_i, 6)}): the run has not converged, and {instead}."
+            f"{label} ended {g(z, 3)} standard errors from {optimum} ({g(f_i, 6)} "
+            f"against {g(o_i, 6)})"
         )
+
+    if instead is not None:
+        return f"{away()}: the run has not converged, and {instead}."
     if weight_decay > 0 and settled:  # where the decay holds it, more steps or not
-        far = (
-            f"{label} ended {g(z, 3)} standard errors from the loss's optimum "
-            f"({g(f_i, 6)} against {g(o_i, 6)})"
-        )
+        far = away("the loss's optimum")
         if joint is not None:
             far = (
                 f"the parameters ended {g(joint, 3)} standard errors from the "
@@ -440,10 +458,7 @@ def unconverged(
             "run is off along the direction they vary together. It has not "
             f"converged; {closer}{decay}."
         )
-    return (
-        f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
-        f"against {g(o_i, 6)}): the run has not converged; {closer}{decay}."
-    )
+    return f"{away()}: the run has not converged; {closer}{decay}."
 
 
 def _joint_stderrs(

@@ -1464,6 +1464,18 @@ def framed_words(cut: int) -> str:
     return f"showing {shown}; from step {cut} the run left the chart"
 
 
+def path_label(n_path: int, every: bool, last: int, cut: int | None) -> str:
+    """The legend's words for a landscape's path of ``n_path`` steps after the
+    start (``every``: a dot per step, not a long run's kept ones; ``last``: the
+    run's last step; ``cut``: where a run that blew up left the chart)."""
+    if cut is not None:
+        drawn = "the start alone" if cut == 1 else f"steps 0-{cut - 1}"
+        return f"path, a dot per step ({drawn}, before it left the chart)"
+    if every:
+        return f"path, a dot per step ({n_path} step{'s' * (n_path != 1)})"
+    return f"path, a dot per kept step ({n_path + 1} of {last + 1} rows)"
+
+
 def _framed(values: np.ndarray, constraint: str) -> tuple[float, float]:
     """A landscape axis's ends: the values, a quarter of their span beyond each
     side, kept inside the parameter's range (a positive one above 0, a probability
@@ -1559,9 +1571,7 @@ def loss_landscape(
         ".",
         color="#fde725",
         ms=4,
-        label=f"path, a dot per step ({n_path} step{'s' * (n_path != 1)})"
-        if every
-        else f"path, a dot per kept step ({n_path + 1} of {int(steps[-1]) + 1} rows)",
+        label=path_label(n_path, every, int(steps[-1]), cut),
     )
     if cut is not None and finite[cut]:  # the step that left, toward where it went
         ax.plot(

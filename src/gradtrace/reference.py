@@ -165,10 +165,12 @@ def compute(
         batch_lr=batch_lr,
     )
     if note and d.stable_lr < d.full_batch_lr:
+        stable, full = advice.apart(d.stable_lr, d.full_batch_lr)
         note += (
             f", so these steps' limit (below which a step shrinks the error on "
-            f"average over the batches) is {advice.g(d.stable_lr)}, lower than the "
-            f"full data's {advice.g(d.full_batch_lr)}."
+            f"average over the batches) is {stable}, "
+            f"{'just below' if d.stable_lr > 0.99 * d.full_batch_lr else 'lower than'}"
+            f" the full data's {full}."
         )
     elif note:
         # an adaptive optimizer has no limit to stay below

@@ -332,9 +332,15 @@ def print_summary(
         )
     if trace.restored is not None:
         line += f" (epoch {trace.restored[0]}'s, restored)"
-    if "optimum_loss" in info:
-        line += f"; optimum {fmt(info['optimum_loss'])} by {info['optimum_method']}"
-    if "optimum_loss" in info and not math.isnan(last):
+    bounded = "optimum_loss" in info and math.isfinite(info["optimum_loss"])
+    if bounded:
+        line += (
+            f"; optimum's loss {fmt(info['optimum_loss'])} by {info['optimum_method']}"
+        )
+    elif "optimum_loss" in info:
+        # one value repeated (a normal's scale to 0): the loss falls without end
+        line += "; no finite optimum (the loss falls without bound), so no gap"
+    if bounded and not math.isnan(last):
         gap = last - info["optimum_loss"]
         # a loss rounds at its dtype's epsilon of its size (float32's 1.2e-7,
         # float64's 2.2e-16): a gap below ten of those is zero

@@ -298,7 +298,7 @@ def _solve(
             fixed64,
             xd,
             yd,
-            "mean and population standard deviation, closed form",
+            _normal_method(names),
             stderr,
         )
     closed = None
@@ -336,6 +336,16 @@ def _solve(
     if linear and m.family in ("bernoulli", "poisson"):
         start = {k: np.zeros_like(np.asarray(start[k], np.float64)) for k in trainable}
     return _newton(model, loss, reduction, trainable, fixed64, xd, yd, start, stderr)
+
+
+def _normal_method(names: set[str]) -> str:
+    """How a normal's closed form was taken: with loc fixed, the scale is the
+    root mean square about it; with scale fixed, loc is the mean alone."""
+    if "loc" not in names:
+        return "root mean square about the fixed loc, closed form"
+    if "scale" not in names:
+        return "mean, closed form"
+    return "mean and population standard deviation, closed form"
 
 
 def _closed_form(
