@@ -253,6 +253,8 @@ def test_the_cli_says_where_it_stopped(
         (["--early-stopping", "patience=-1"], "counts epochs: give a whole number"),
         (["--early-stopping", "patiense=2"], "has no argument 'patiense'"),
         (["--early-stopping", "monitor=val_acc"], "not 'val_acc'"),
+        (["--early-stopping", "monitor=val_los"], "Did you mean 'val_loss'?"),
+        (["--early-stopping", "monitor=vall_loss"], "Did you mean 'val_loss'?"),
         (["--early-stopping", "patience"], "takes KEY=VALUE"),
     ],
 )
@@ -396,3 +398,48 @@ def test_what_is_shown_of_a_restored_run_is_the_restored_weights(
     for ax in trace.plot("params").axes:
         marks = [h.get_label() for h in ax.get_lines()]
         assert f"restored (epoch {said_stop['restored_epoch']})" in marks
+
+
+def test_a_stopped_run_says_so_and_its_values_are_the_restored_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newcomer's notebook: the repr said "completed", the summary's
+    validation figures were the last epoch's beside the restored weights, and a
+    warning said more epochs would get closer, against the stop. Now the repr
+    says it stopped and what it restored, ``attrs["validation"]`` and the
+    command's val_loss line are the restored weights', and a parameter far from
+    the training data's optimum is told why, not to train on."""
+    trace = gradtrace.fit(line(), **OPTIONS)
+    said = trace.info["early_stopping"]
+    assert said["restored_epoch"] < said["stopped_epoch"]
+    assert (
+        f"stopped early after epoch {said['stopped_epoch']}, epoch "
+        f"{said['restored_epoch']}'s weights restored;"
+    ) in repr(trace)
+    held = trace.summary().attrs["validation"]
+    history = trace.history().set_index("epoch")
+    assert held["epoch"] == said["restored_epoch"] and held["restored"]
+    assert held["val_loss"] == history.loc[said["restored_epoch"], "val_loss"]
+    assert held["last"] == {
+        "val_loss": history["val_loss"].iloc[-1],
+        "epoch": said["stopped_epoch"],
+    }
+    code, out, err = run_cli(
+        ["fit", "seed001_line", "--lr", "0.001", "--steps", "3000", "-q"]
+        + ["--validation-split", "0.2", "--early-stopping", "patience=2,min_delta=0.01"]
+        + ["--out", str(tmp_path / "slow")],
+        capsys,
+    )
+    assert code == 0, err
+    (far,) = [x for x in out.splitlines() if "from the training data's optimum" in x]
+    assert "early stopping ended the run after epoch" in far
+    assert "short of it by design" in far and "more steps" not in far
+    assert "moving toward its optimum" not in out
+
+
+def test_a_python_caller_is_told_pythons_names_for_validation_data() -> None:
+    """The message mixed the command line's flags with Python's arguments."""
+    with pytest.raises(InputError) as told:
+        gradtrace.fit(line(), early_stopping={"patience": 2})
+    assert "(validation_split=0.2 or validation_data=...)" in str(told.value)
+    assert "--" not in str(told.value)

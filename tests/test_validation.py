@@ -211,6 +211,7 @@ def test_the_cli_takes_a_validation_file_and_reruns_it(
     assert len(info["data"]["validation"]["sha256"]) == 64
     code, said, err = run_cli(["show", str(out), "--keras"], capsys)
     assert code == 0 and "val_root_mean_squared_error" in said
+    assert "held no rows out" not in err
     code, said, err = run_cli(
         ["rerun", str(out), "--out", str(tmp_path / "again")], capsys
     )

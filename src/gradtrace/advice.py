@@ -326,6 +326,7 @@ def unconverged(
     covariance: Any = None,
     settled: bool = False,
     schedule: str | None = None,
+    stopped_early: str | None = None,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -344,7 +345,9 @@ def unconverged(
     weight decay: where it balances the gradient, said in place of "more steps
     would get closer"; with a plateau: whether it had a reason to cut the rate
     yet). ``schedule``: the name of the run's learning-rate
-    schedule, whose rate the advice speaks of in place of a fixed one."""
+    schedule, whose rate the advice speaks of in place of a fixed one.
+    ``stopped_early``: how early stopping ended the run, said in place of the
+    advice (it stopped short of the training data's optimum on purpose)."""
     worst: tuple[float, str, float, float, bool] | None = None
     sizes = {k: int(np.size(v)) for k, v in optimum.items()}
     offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
@@ -407,6 +410,13 @@ def unconverged(
             f"against {g(o_i, 6)})"
         )
 
+    if stopped_early is not None:
+        return (
+            f"{away('the training data' + chr(39) + 's optimum')}: {stopped_early}, "
+            "short of it by design (stopping early keeps a fit from following the "
+            "training data further than the held-out loss rewards); a larger "
+            "patience, or no early stopping, trains closer to it."
+        )
     if instead is not None:
         return f"{away()}: the run has not converged, and {instead}."
     if weight_decay > 0 and settled:  # where the decay holds it, more steps or not

@@ -85,6 +85,8 @@ def in_python(message: str, keywords: set[str]) -> str:
         if key not in keywords:
             return match.group(0)
         after = f" {value}" if value else ""
+        if value == "FILE":  # "--data FILE": data=... (a file, or a DataFrame)
+            return f"{key}=..."
         if fixed:  # a switch: shuffle=False
             return name + after
         if flag in _PAIRS and value and "=" in value:

@@ -113,7 +113,8 @@ def _monitor(text: str) -> str:
     if name not in names:
         raise InputError(
             f"early stopping watches loss, val_loss, a metric or its val_ value "
-            f"(such as val_rmse), not {text!r}: {_suggest(name, names)}"
+            f"(such as val_rmse), not {text!r}: "
+            + _suggest(text, [*names, *(f"val_{n}" for n in names)])
         )
     return f"val_{name}" if val else name
 
@@ -125,9 +126,8 @@ def check_fits(rule: EarlyStopping, metrics: tuple[str, ...], validation: bool) 
     if rule.monitor.startswith("val_") and not validation:
         raise InputError(
             f"early stopping watches {rule.monitor} (Keras's default): give "
-            "validation data (--validation-split 0.2 or --validation-data FILE; "
-            "validation_split= in Python), or watch the training loss "
-            "(monitor=loss)."
+            "validation data (--validation-split 0.2 or --validation-data FILE), or "
+            "watch the training loss (monitor=loss)."
         )
     if name != "loss" and name not in metrics:
         raise InputError(

@@ -395,14 +395,16 @@ def history(frame: pd.DataFrame, per_epoch: int, last_step: int) -> pd.DataFrame
 
 
 def validation_summary(
-    frame: pd.DataFrame, per_epoch: int | None = None
+    frame: pd.DataFrame, per_epoch: int | None = None, restored: int | None = None
 ) -> dict[str, Any] | None:
     """What a run with validation data ended with: ``val_loss`` after the last
     epoch that took it (``step``, ``epoch``; with ``per_epoch``, ``whole``:
     whether that step ended its epoch, not a run stopped inside it), its lowest
     and the epoch after which it was lowest (``best_epoch``), and each metric's
     ``val_<metric>`` at the end; None without validation data, or before any
-    epoch ended."""
+    epoch ended. ``restored``: the step whose weights early stopping restored,
+    whose values they are then (``restored`` True), the last epoch's in
+    ``last`` (``val_loss``, ``epoch``)."""
     if "val_loss" not in frame.columns:
         return None
     taken = frame[(frame["step"] > 0) & frame["val_loss"].notna()]
@@ -410,19 +412,29 @@ def validation_summary(
         return None
     values = taken["val_loss"].to_numpy(np.float64)
     finite = np.isfinite(values)
+    at_end = len(taken) - 1
+    steps = taken["step"].to_numpy()
+    if restored is not None and (steps == restored).any():
+        at_end = int(np.flatnonzero(steps == restored)[0])
     out: dict[str, Any] = {
-        "val_loss": float(values[-1]),
-        "step": int(taken["step"].iloc[-1]),
-        "epoch": int(taken["epoch"].iloc[-1]),
+        "val_loss": float(values[at_end]),
+        "step": int(steps[at_end]),
+        "epoch": int(taken["epoch"].iloc[at_end]),
     }
+    if at_end != len(taken) - 1:
+        out["restored"] = True
+        out["last"] = {
+            "val_loss": float(values[-1]),
+            "epoch": int(taken["epoch"].iloc[-1]),
+        }
     if per_epoch is not None:
-        out["whole"] = int(taken["batch"].iloc[-1]) == per_epoch
+        out["whole"] = int(taken["batch"].iloc[at_end]) == per_epoch
     if finite.any():
         at = int(np.flatnonzero(finite)[np.argmin(values[finite])])
         out["best"] = float(values[at])
         out["best_epoch"] = int(taken["epoch"].iloc[at])
     for c in validation_columns(frame)[1:]:
-        out[c] = float(taken[c].iloc[-1])
+        out[c] = float(taken[c].iloc[at_end])
     return out
 
 

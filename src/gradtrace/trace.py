@@ -393,6 +393,7 @@ class Trace:
         instead = self._rate_fell() or self._clipped_above_the_limit()
         schedule = (info.get("lr_schedule") or {}).get("name")
         plateau = bool(schedule) and str(schedule).endswith(".plateau")
+        early = self._stopped_early()
         # a loss that rose is said so; "more steps would get closer" is not true
         if optimum is not None and not rose:
             far = unconverged(
@@ -407,11 +408,12 @@ class Trace:
                 settled=(bool(decay) or plateau)
                 and settled(self._frame, param_columns(self._frame), optimum),
                 schedule=schedule,
+                stopped_early=early,
             )
             if far:
                 out.append(far)
-                out += self._scale_finding()
-            elif mini_batch and not decay and instead is None:
+                out += [] if early else self._scale_finding()
+            elif mini_batch and not decay and instead is None and early is None:
                 # within the batches' scatter, but still on its way there
                 moving = drifting(
                     self._frame,
@@ -429,7 +431,7 @@ class Trace:
         frozen = None
         # a rate of almost 0 stops any parameter; a decay holds them where it
         # balances the gradient
-        if out and instead is None and not decay:
+        if out and instead is None and not decay and early is None:
             frozen = stuck(
                 self._frame,
                 param_columns(self._frame),
@@ -440,6 +442,23 @@ class Trace:
         if frozen:
             out.append(frozen)
         return edge + out
+
+    def _stopped_early(self) -> str | None:
+        """How early stopping ended the run ("early stopping ended it after epoch
+        11, when val_loss had not improved for 5 epochs, with epoch 6's weights
+        restored"); None for a run it did not stop."""
+        stopping = self.info.get("early_stopping") or {}
+        if stopping.get("stopped_epoch") is None:
+            return None
+        patience = int(stopping["patience"])
+        said = (
+            f"early stopping ended the run after epoch {stopping['stopped_epoch']}, "
+            f"when {stopping['monitor']} had not improved for {patience} "
+            f"epoch{'s' if patience != 1 else ''}"
+        )
+        if self.restored is not None:
+            said += f", and restored epoch {self.restored[0]}'s weights"
+        return said
 
     def _rate_fell(self) -> str | None:
         """Where a learning-rate schedule brought the rate below a hundredth of
@@ -590,7 +609,8 @@ class Trace:
         from gradtrace.tables import validation_summary
 
         per_epoch = int(info["schedule"]["batches_per_epoch"])
-        frame.attrs["validation"] = validation_summary(self._frame, per_epoch)
+        restored = None if self.restored is None else self.restored[1]
+        frame.attrs["validation"] = validation_summary(self._frame, per_epoch, restored)
         frame.attrs["status"] = self.status
         frame.attrs["warnings"] = self.warnings
         frame.attrs["notes"] = self.notes
@@ -809,6 +829,11 @@ class Trace:
         # a step that left a parameter's support stopped the run: it did not
         # diverge (its loss may have been falling)
         status = "stopped" if self.diverged and self._left_support() else self.status
+        stopping = i.get("early_stopping") or {}
+        if stopping.get("stopped_epoch") is not None:
+            status = f"stopped early after epoch {stopping['stopped_epoch']}"
+        if self.restored is not None:
+            status += f", epoch {self.restored[0]}'s weights restored"
         return (
             f"<Trace {i['model']}/{i['loss']} {opt['name']} lr={_fmt(lr)}: "
             f"{self.steps} steps, {status}; loss {_fmt(first)} -> "

@@ -94,6 +94,8 @@ def test_show_keras_prints_the_runs_log_and_refuses_a_sweep(
     assert out.splitlines()[0] == "Epoch 1/2"
     assert out.splitlines()[1].startswith("4/4 - loss: ")
     assert "root_mean_squared_error: " in out and "val_loss: " in out
+    # said apart from Keras's lines: those val_ values are the training data's
+    assert "held no rows out, so its val_ values are over the training data" in err
     sweep = tmp_path / "sweep"
     code, _, err = run_cli(
         ["sweep", "seed004_keras", "--lr", "0.01,0.1", "--steps", "3", "--no-plot"]

@@ -360,7 +360,7 @@ def print_summary(
             f"{fmt(float(final_row[f'running_{metric}']))} as Keras logs it "
             "(running over the epoch)"
         )
-    _validation_line(console, frame, int(sch["batches_per_epoch"]))
+    _validation_line(console, trace, int(sch["batches_per_epoch"]))
     units = info.get("original_units")
     if units:
         shown_units = ", ".join(
@@ -438,16 +438,26 @@ def fmt_any(value: object, digits: int = 7) -> str:
     return "" if math.isnan(number) else f"{number:.{digits}g}"
 
 
-def _validation_line(console: Any, frame: Any, per_epoch: int) -> None:
-    """With validation data: the loss over them after the last epoch, the
-    lowest and after which epoch, and each metric's there."""
+def _validation_line(console: Any, trace: Trace, per_epoch: int) -> None:
+    """With validation data: the loss over them after the last epoch (or with
+    the weights early stopping restored), the lowest and after which epoch, and
+    each metric's there."""
+    frame = trace.to_pandas()
     from gradtrace.tables import validation_summary
 
-    held = validation_summary(frame, per_epoch)
+    restored = None if trace.restored is None else trace.restored[1]
+    held = validation_summary(frame, per_epoch, restored)
     if held is None:
         return
     line = f"  val_loss {fmt(held['val_loss'])} after epoch {held['epoch']}"
-    if not held["whole"]:
+    if held.get("restored"):
+        last = held["last"]
+        line = (
+            f"  val_loss {fmt(held['val_loss'])} with epoch {held['epoch']}'s "
+            f"weights (restored; {fmt(last['val_loss'])} after epoch "
+            f"{last['epoch']})"
+        )
+    elif not held["whole"]:
         line = (
             f"  val_loss {fmt(held['val_loss'])} after step {held['step']} (the "
             f"run ended inside epoch {held['epoch']})"
