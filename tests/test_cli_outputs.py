@@ -492,3 +492,30 @@ def test_a_narrow_terminal_gets_every_digit_of_the_tables() -> None:
     for column in ("w", "b", "loss", "running_rmse"):
         for value in frame[column].iloc[1:]:
             assert fmt(float(value)) in text, (column, value)
+
+
+def test_an_expression_is_named_by_itself_in_titles(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A newcomer's titles read "expr by mse" (and "expr by expr"): a model or
+    loss given as an expression is named by it, a long one cut."""
+    from gradtrace.text import model_by_loss
+
+    monkeypatch.chdir(tmp_path)
+    t = np.linspace(0, 5, 40)
+    pd.DataFrame({"t": t, "y": 3 * np.exp(-0.7 * t) + 0.5}).to_csv("d.csv")
+    args = ["fit", "d.csv", "--x", "t", "--model-expr", "a*exp(-b*t) + c", "-q"]
+    code, out, err = run(
+        [*args, "--loss-expr", "abs(y - pred)", "--epochs", "3"], capsys
+    )
+    assert code == 0, err
+    assert "  a*exp(-b*t) + c by abs(y - pred) (mean) on d.csv" in out
+    trace = gradtrace.load("latest")
+    title = trace.plot("fit").axes[0].get_title().replace("\n", " ")
+    assert title.startswith("a*exp(-b*t) + c by abs(y - pred), sgd: 3")
+    long = {"model": "expr", "loss": "mse", "config": {"model_expr": "a*x + " * 9}}
+    said = model_by_loss(long)
+    assert said.endswith("… by mse") and len(said) == 40 + len(" by mse")
+    assert model_by_loss({"model": "line", "loss": "mse"}) == "line by mse"

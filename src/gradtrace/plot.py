@@ -16,6 +16,7 @@ import numpy as np
 
 from gradtrace.errors import InputError
 from gradtrace.tables import param_labels
+from gradtrace.text import model_by_loss
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -340,7 +341,7 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     )
     ax.set_title(
         _filled(
-            f"{sweep.info['model']} by {sweep.info['loss']}, "
+            f"{model_by_loss(sweep.info)}, "
             f"{sweep.info['optimizer']}: {what}\n({ran} steps run{median})",
             TITLE_CHARS,
         )
@@ -1084,7 +1085,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     ax.set_title(
         # filled: a run stopped early says more than fits on one line
         _filled(
-            f"{info['model']} by {info['loss']}, {info['optimizer']['name']}: "
+            f"{model_by_loss(info)}, {info['optimizer']['name']}: "
             f"{trace.steps} steps, {status}{rose}",
             80,
         )

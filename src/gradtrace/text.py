@@ -7,7 +7,8 @@ import contextlib
 import difflib
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 
 def fmt(value: float | None) -> str:
@@ -15,6 +16,23 @@ def fmt(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{value:.7g}"
+
+
+def model_by_loss(info: Mapping[str, Any], width: int = 40) -> str:
+    """ "a*exp(-b*t) + c by mse": the model and the loss a run (or a sweep) names in
+    its titles, a model or loss given as an expression by the expression (cut to
+    ``width`` characters) in place of "expr"."""
+    config = info.get("config") or {}
+
+    def named(kind: str) -> str:
+        name = str(info[kind])
+        expr = config.get(f"{kind}_expr") if name == "expr" else None
+        if not expr:
+            return name
+        expr = " ".join(str(expr).split())
+        return expr if len(expr) <= width else expr[: width - 1] + "…"
+
+    return f"{named('model')} by {named('loss')}"
 
 
 def duration(seconds: float) -> str:

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gradtrace.tables import param_labels
-from gradtrace.text import duration, fmt
+from gradtrace.text import duration, fmt, model_by_loss
 
 if TYPE_CHECKING:
     from gradtrace.run_config import RunConfig
@@ -210,7 +210,7 @@ def print_summary(
     console.print(f"run {folder}:")
     held = data.get("validation")
     console.print(
-        f"  {info['model']} by {info['loss']} ({info['reduction']}) on "
+        f"  {model_by_loss(info)} ({info['reduction']}) on "
         f"{data['source']} ({data['n_rows']} rows; {cols})"
         + (f"; validation: {held['source']}" if held else "")
     )

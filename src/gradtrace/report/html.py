@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradtrace.errors import InputError
+from gradtrace.text import model_by_loss
 
 #: At most this many steps (frames) and data rows go into the page.
 MAX_FRAMES = 1500
@@ -126,7 +127,7 @@ def payload(trace: Any) -> dict[str, Any]:
         landscape = _landscape(trace, cols[0], cols[1], frame, loss, left_at, rows)
         landscape["over"] = over
     return {
-        "title": f"{info['model']} by {info['loss']}, {info['optimizer']['name']}",
+        "title": f"{model_by_loss(info)}, {info['optimizer']['name']}",
         "model": info["model"],
         "loss": info["loss"],
         "params": cols,
