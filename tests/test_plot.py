@@ -199,6 +199,22 @@ def test_mse_and_likelihood_peak_together() -> None:
     )
 
 
+def test_mse_and_likelihood_of_an_unconverged_line_marks_the_optimums_b() -> None:
+    """Over b with w held at the run's final w, the curves' best is not the fit's
+    optimum (a statistician read it as the maximum-likelihood b): the optimum's
+    b is marked beside it, and not where the two coincide."""
+    far = gradtrace.fit("seed001_line", lr=0.01, epochs=3)
+    optimum = far.info["optimum"]
+    for ax in plot.mse_and_likelihood(far).axes:
+        lines = {ln.get_label(): ln for ln in ax.get_lines()}
+        label = f"the optimum's b = {optimum['b']:.5g} (its w = {optimum['w']:.5g})"
+        assert label in lines, list(lines)
+        assert lines[label].get_xdata()[0] == pytest.approx(optimum["b"])
+    near = gradtrace.fit("seed001_line", lr=0.5, epochs=300)
+    labels = [ln.get_label() for ln in plot.mse_and_likelihood(near).axes[0].lines]
+    assert not any(label.startswith("the optimum's b") for label in labels)
+
+
 def test_mse_and_likelihood_of_a_line_held_at_b_is_over_w() -> None:
     """A line fitted with b held fixed trained w alone: the figure is drawn over
     w, the MSE least at sum(x (y - b)) / sum(x^2), the optimum the run reports,

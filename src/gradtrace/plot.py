@@ -1745,7 +1745,20 @@ def mse_and_likelihood(trace: Any) -> Figure:
     # the MSE at g is mean((r - g)^2) = mean(d^2) + (best - g)^2, d = r - best:
     # memory does not grow with rows x grid points
     best, m2 = rowsums.mean_and_spread64(values)
-    return _mse_and_likelihood(trace, name, centre, best, m2, 1.0, mean_of, held)
+    # a line's b where w is at its optimum too: the fit's own, which the
+    # smallest with w held at the run's final value is not (a statistician read
+    # the one as the other)
+    optimum = info.get("optimum") or {}
+    joint = None
+    if name == "b" and "b" in optimum and "w" in optimum:
+        joint = (
+            float(optimum["b"]),
+            f"the optimum's b = {float(optimum['b']):.5g} (its w = "
+            f"{float(optimum['w']):.5g})",
+        )
+    return _mse_and_likelihood(
+        trace, name, centre, best, m2, 1.0, mean_of, held, joint=joint
+    )
 
 
 def _over_the_slope(trace: Any) -> Figure:
@@ -1791,10 +1804,13 @@ def _mse_and_likelihood(
     curvature: float,
     mean_of: str,
     held: str,
+    joint: tuple[float, str] | None = None,
 ) -> Figure:
     """The two panels of ``mse_and_likelihood`` over ``name``: the MSE
     ``m2 + curvature (best - g)^2`` and the log-likelihood at sigma sqrt(m2), the
-    run's final value ``centre`` marked."""
+    run's final value ``centre`` marked, and ``joint`` (the value at the optimum
+    of every parameter, and its label) where it is apart from ``best`` and on
+    the chart."""
     n = int(trace.info["data"]["n_rows"])
     spread = 3 * float(np.sqrt(m2 / curvature)) or 1.0
     lo, hi = best - spread, best + spread
@@ -1820,6 +1836,9 @@ def _mse_and_likelihood(
         ax.axvline(
             best, color="#d62728", ls="--", lw=1.2, label=f"{mean_of} = {best:.5g}"
         )
+        if joint is not None and lo <= joint[0] <= hi:
+            if abs(joint[0] - best) > 1e-3 * spread:
+                ax.axvline(joint[0], color="#2ca02c", ls="-.", lw=1.2, label=joint[1])
         ends = loglik(mse) if curve is None else curve
         if on_chart:
             # over the optimum's line where the run ended next to it: a dot on the
