@@ -231,6 +231,16 @@ def test_the_loss_picture_draws_the_validation_loss(tmp_path: Path) -> None:
     figure = trace.plot("loss")
     labels = [line.get_label() for line in figure.axes[0].get_lines()]
     assert "validation loss (after the epoch)" in labels
+    # the training rows' loss, not the data's (a newcomer read "all data" as
+    # every row, the held-out ones too)
+    assert "loss over all training rows (after the step)" in labels
+    landscape = trace.plot("landscape")
+    assert landscape.axes[1].get_ylabel() == "mse over all training rows"
+    from gradtrace.report.html import payload
+
+    assert payload(trace)["all_rows"] == "all the training rows"
+    whole = gradtrace.fit(line(), lr=0.1, batch_size=30, epochs=1)
+    assert payload(whole)["all_rows"] == "all the data"
 
 
 @pytest.mark.parametrize(

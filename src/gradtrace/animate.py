@@ -20,6 +20,7 @@ from gradtrace.plot import (
     _place,
     _run_data,
     _specs,
+    all_rows,
     check_folder,
     data_density,
     data_label,
@@ -361,7 +362,7 @@ class _Scene:
             shown = f"not finite ({loss})"
         ax.set_title(
             f"step {step} of {self.trace.steps} · epoch {int(row['epoch'])}, batch "
-            f"{int(row['batch'])} · loss over all data {shown}"
+            f"{int(row['batch'])} · loss over {all_rows(info)} {shown}"
         )
         if self.laid_out:
             return

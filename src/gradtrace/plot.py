@@ -881,6 +881,12 @@ def loss_of_two(
     return at
 
 
+def all_rows(info: dict[str, Any]) -> str:
+    """What "the loss over all data" is over: "all data", or "all training rows"
+    where the run held rows out (its loss and optimum are the training rows')."""
+    return "all training rows" if info["data"].get("validation") else "all data"
+
+
 def landscape_rows(trace: Any) -> tuple[int, str]:
     """The rows a landscape of ``trace`` is computed over, and what its colour scale
     says of them."""
@@ -888,7 +894,7 @@ def landscape_rows(trace: Any) -> tuple[int, str]:
     # a streamed run's pictures have a sample of its rows to take them from
     rows = min(LANDSCAPE_ROWS, PICTURE_ROWS) if _sampled(trace) else LANDSCAPE_ROWS
     if n <= rows:
-        return n, "over all data"
+        return n, f"over {all_rows(trace.info)}"
     sample = f"a random {rows} of {n} rows"
     if trace.info["reduction"] == "sum":
         return rows, f"summed over {sample}, scaled to all"
@@ -1218,7 +1224,7 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         lw=2,
         marker="o" if sparse else None,
         markersize=3,
-        label="loss over all data (after the step)"
+        label=f"loss over {all_rows(info)} (after the step)"
         + (", where evaluated" if sparse else ""),
     )
     if several:

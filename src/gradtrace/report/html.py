@@ -38,6 +38,7 @@ def payload(trace: Any) -> dict[str, Any]:
         _flat_named,
         _loss_fn,
         _run_data,
+        all_rows,
         data_rows,
         finite_optimum,
         landscape_rows,
@@ -145,6 +146,8 @@ def payload(trace: Any) -> dict[str, Any]:
         "schedule": _schedule_line(info, frame),
         "optimum": finite_optimum(info),
         "optimum_loss": info.get("optimum_loss"),
+        # "all the data", or "all the training rows" beside held-out ones
+        "all_rows": "all the " + all_rows(info).removeprefix("all "),
         "validation": _validation_points(frame),
         "truth": _flat_named(trace.truth),
         "x_name": (info["data"]["x"] or [""])[0],

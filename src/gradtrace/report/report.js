@@ -371,7 +371,7 @@
   const lossR = [0, D.steps || 1], lossY = range(vals.concat(bestShown ? [D.optimum_loss] : []).map(tr));
   document.getElementById("loss-caption").textContent = (batchPts.length ?
     "each batch's loss before its step (grey" + (D.frame_every > 1 ? ", one step in " +
-      D.frame_every : "") + ") and the loss over all the data after" : "the loss over all the data after") +
+      D.frame_every : "") + ") and the loss over " + D.all_rows + " after" : "the loss over " + D.all_rows + " after") +
     " each step where it was taken (blue" + (sparse ? ", dots" : "") + ")" +
     (valPts.length ? "; the validation data's loss after each epoch (pink, squares)" : "") +
     (D.optimum_loss !== null && D.optimum_loss !== undefined ? "; the optimum's loss (red, dashed)" : "") +
@@ -458,9 +458,9 @@
     // a schedule's rate (and a cycled momentum) the step used
     const rates = f.rates && f.step > 0 ? " · this step's " + Object.keys(f.rates).map((k) =>
       (k === "lr" ? "rate" : k) + " " + fmt(f.rates[k])).join(", ") : "";
-    document.getElementById("losses").textContent = f.step === 0 ? "the start: loss over all data " + fmt(f.loss) :
+    document.getElementById("losses").textContent = f.step === 0 ? "the start: loss over " + D.all_rows + " " + fmt(f.loss) :
       "batch loss " + fmt(f.batch_loss) + " (before the update) · running loss as Keras logs it " +
-      fmt(f.running_loss) + " · loss over all data after the step " +
+      fmt(f.running_loss) + " · loss over " + D.all_rows + " after the step " +
       (f.loss !== null ? fmt(f.loss) :
         f.loss_taken ? "not finite" : "not taken at this step (--eval-every)") +
       (f.val_loss !== undefined && f.val_loss !== null ?
