@@ -352,3 +352,89 @@ def test_an_unconverged_run_on_badly_scaled_x_is_told_to_standardise() -> None:
     said = trace.convergence_warnings()
     assert any("not converged" in w for w in said)
     assert any("Standardising x brings it near 1" in w for w in said)
+
+
+def test_the_estimates_table_is_the_summarys_numbers_as_a_statistician_reads_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gradtrace show`` and the report print each parameter's estimate, its
+    standard error, t (or z) and p-value, 95% interval, the run's final value and
+    how far it ended in standard errors (a statistician found them only in
+    run.json and ``summary()``); the cells are the summary's numbers."""
+    from gradtrace.estimates import estimates
+    from gradtrace.report.html import report
+    from helpers import run_cli
+
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        [
+            "fit",
+            "seed001_line",
+            "--lr",
+            "0.05",
+            "--epochs",
+            "5",
+            "-q",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    trace = gradtrace.load(out)
+    summary = trace.summary()
+    table = estimates(summary)
+    assert table is not None
+    assert list(table.columns) == [
+        "estimate",
+        "std. error",
+        "t",
+        "P>|t|",
+        "95% interval",
+        "final",
+        "final - estimate (s.e.)",
+        "truth",  # generated data
+    ]
+    for name, row in summary.iterrows():
+        shown = table.loc[name]
+        assert float(shown["estimate"]) == pytest.approx(row["optimum"], rel=1e-6)
+        assert float(shown["std. error"]) == pytest.approx(row["std_error"], rel=1e-3)
+        assert float(shown["t"]) == pytest.approx(row["t"], rel=1e-3)
+        low, high = (float(v) for v in shown["95% interval"].split(" to "))
+        assert (low, high) == pytest.approx((row["ci_low"], row["ci_high"]), rel=1e-3)
+        away = (row["final"] - row["optimum"]) / row["std_error"]
+        assert float(shown["final - estimate (s.e.)"]) == pytest.approx(away, abs=0.006)
+    code, said, err = run_cli(["show", str(out)], capsys)
+    assert code == 0, err
+    lines = said.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith("estimates (the exact"))
+    assert lines[at + 1].split() == [
+        "parameter", "estimate", "std.", "error", "t", "P>|t|", "95%", "interval",
+        "final", "final", "-", "estimate", "(s.e.)", "truth",
+    ]  # fmt: skip
+    assert lines[at + 2].split()[:3] == [
+        "w",
+        table.loc["w", "estimate"],
+        table.loc["w", "std. error"],
+    ]
+    page = report(trace, tmp_path / "r.html").read_text()
+    assert '<section id="estimates">' in page
+    assert f"<td>{table.loc['b', '95% interval']}</td>" in page
+
+
+def test_a_distributions_estimates_have_z_and_its_likelihood(tmp_path: Path) -> None:
+    """A likelihood's test is a z; a positive parameter (scale) has no test
+    against 0 but keeps its interval; the report adds the log-likelihood."""
+    from gradtrace.estimates import TINY_P, _p, estimates
+    from gradtrace.report.html import estimates_section
+
+    trace = gradtrace.fit("seed002_normal", model="normal", steps=50, lr=0.1)
+    table = estimates(trace.summary())
+    assert table is not None and "z" in table.columns and "P>|z|" in table.columns
+    assert (
+        table.loc["scale", "z"] == "" and " to " in table.loc["scale", "95% interval"]
+    )
+    assert "log-likelihood" in estimates_section(trace)
+    assert _p(0.0) == f"< {TINY_P:g}" and _p(0.0123456) == "0.0123"
+    bare = gradtrace.fit("seed002_normal", model="normal", steps=5, exact=False)
+    assert estimates(bare.summary()) is None and estimates_section(bare) == ""

@@ -122,6 +122,28 @@ def print_whole(console: _RichConsole, table: Table) -> None:
     console.print(table, crop=False)
 
 
+def print_estimates(trace: Trace) -> None:
+    """The run's estimates (``estimates.estimates``) as a table, under a line
+    that says what they are; nothing for a run without standard errors."""
+    from gradtrace.estimates import estimates
+
+    table = estimates(trace.summary())
+    if table is None:
+        return
+    console = _console()
+    console.print(
+        "estimates (the exact optimum; its test against 0 and 95% interval; the "
+        "run's final values, and how far in standard errors):"
+    )
+    shown = Table(box=None, header_style="bold", pad_edge=False)
+    shown.add_column("parameter", justify="left")
+    for c in table.columns:
+        shown.add_column(c, justify="right")
+    for name, row in table.iterrows():
+        shown.add_row(str(name), *row.tolist())
+    print_whole(console, shown)
+
+
 def steps_table(trace: Trace, every: int | None) -> Table:
     """A table of the initial row, every k-th step and the last."""
     from gradtrace.tables import (

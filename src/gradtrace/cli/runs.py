@@ -35,11 +35,14 @@ from gradtrace.paths import RUNS
 )
 def show(run: Path, keras: bool) -> None:
     """Show a run: what ran, final parameters against the start and the truth, the
-    final loss, how it ended, and its timings. Of a sweep's folder: what was swept,
-    the best configuration, the 10 lowest where they settled (a mini-batch run's
-    mean loss over the last tenth of its steps, a full batch's last) and how many
-    diverged."""
-    from gradtrace.cli._report import print_summary
+    final loss, how it ended, and its timings; where the run has standard errors,
+    its estimates as a statistician reads them: the exact optimum with its
+    standard error, t (or z) against 0, p-value and 95% interval, and how many
+    standard errors the run's final values are from it. Of a sweep's folder: what
+    was swept, the best configuration, the 10 lowest where they settled (a
+    mini-batch run's mean loss over the last tenth of its steps, a full batch's
+    last) and how many diverged."""
+    from gradtrace.cli._report import print_estimates, print_summary
     from gradtrace.saved_runs import load
     from gradtrace.store import is_sweep
 
@@ -67,6 +70,7 @@ def show(run: Path, keras: bool) -> None:
             )
         return
     print_summary(trace, run, all_findings=True)
+    print_estimates(trace)
 
 
 #: the configurations ``gradtrace show SWEEP`` lists

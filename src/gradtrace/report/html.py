@@ -315,6 +315,43 @@ def _landscape(
     }
 
 
+def estimates_section(trace: Any) -> str:
+    """The run's estimates (``estimates.estimates``) as a static table with a
+    caption, and its likelihood statistics where it has them; empty for a run
+    without standard errors."""
+    from html import escape
+
+    from gradtrace.estimates import estimates
+
+    table = estimates(trace.summary())
+    if table is None:
+        return ""
+    head = "".join(f"<th>{escape(c)}</th>" for c in ["parameter", *table.columns])
+    body = "".join(
+        f"<tr><th>{escape(str(name))}</th>"
+        + "".join(f"<td>{escape(v)}</td>" for v in row.tolist())
+        + "</tr>"
+        for name, row in table.iterrows()
+    )
+    lik = trace.info.get("likelihood") or {}
+    stats = ""
+    at = lik.get("optimum")
+    if at and math.isfinite(at["loglik"]):
+        k = lik["n_params"]
+        stats = (
+            f"<p>at the optimum: log-likelihood {at['loglik']:.7g}, AIC "
+            f"{at['aic']:.7g}, BIC {at['bic']:.7g} ({k} parameter"
+            f"{'s' if k != 1 else ''}, {lik['n_rows']} rows)</p>"
+        )
+    return (
+        '<section id="estimates"><h2>estimates</h2><p>the exact optimum with its '
+        "standard error, its test against 0 and 95% interval; the run's final "
+        "values, and how far they ended from it in standard errors</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"{stats}</section>"
+    )
+
+
 def report(trace: Any, out: str | Path) -> Path:
     """Write the report of ``trace`` to ``out`` (an .html file), atomically."""
     out = Path(out)
@@ -330,7 +367,9 @@ def report(trace: Any, out: str | Path) -> Path:
     style = (assets / "report.css").read_text()
     blob = json.dumps(payload(trace), separators=(",", ":")).replace("</", "<\\/")
     html = (
-        template.replace("/*STYLE*/", style)
+        # first: the data put in after it cannot hold a placeholder of its own
+        template.replace("<!--ESTIMATES-->", estimates_section(trace))
+        .replace("/*STYLE*/", style)
         .replace("/*SCRIPT*/", script)
         .replace("/*DATA*/", blob)
         .replace("<!--TITLE-->", f"gradtrace: {trace.info['model']} run")

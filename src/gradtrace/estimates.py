@@ -1,0 +1,74 @@
+"""The coefficient table a statistician reads: a run's exact optimum as the
+estimate, with its standard error, test against 0 and 95% interval, beside the
+values the run ended at (``gradtrace show RUN --estimates``, the HTML report)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+#: p-values below this underflow in double precision: printed as "< 1e-300".
+TINY_P = 1e-300
+
+
+def estimates(summary: pd.DataFrame) -> pd.DataFrame | None:
+    """``Trace.summary()``'s table as statsmodels prints a fit's coefficients,
+    one row a parameter (index ``parameter``) and each cell a string:
+    ``estimate`` (the exact optimum), ``std. error``, ``t`` or ``z`` and its
+    ``P>|t|`` / ``P>|z|`` (the optimum against 0), the ``95% interval``, the
+    run's ``final`` value and ``final - estimate`` in standard errors (how far
+    the training ended from the estimate, in the estimate's own uncertainty),
+    and ``truth`` where the data were generated. A parameter on the edge of its
+    range has no error, test or interval (blank). None for a run without
+    standard errors (no exact optimum, or one without its curvature)."""
+    if "std_error" not in summary.columns or summary["std_error"].isna().all():
+        return None
+    stat = "t" if "t" in summary.columns else "z" if "z" in summary.columns else None
+    rows = {}
+    for name, row in summary.iterrows():
+        se = _number(row.get("std_error"))
+        best, final = _number(row.get("optimum")), _number(row.get("final"))
+        cells = {
+            "estimate": _g(best, 7),
+            "std. error": _g(se, 4),
+        }
+        if stat is not None:
+            cells[stat] = _g(_number(row.get(stat)), 4)
+            cells[f"P>|{stat}|"] = _p(_number(row.get("p_value")))
+        low, high = _number(row.get("ci_low")), _number(row.get("ci_high"))
+        cells["95% interval"] = (
+            "" if math.isnan(low) else f"{_g(low, 4)} to {_g(high, 4)}"
+        )
+        cells["final"] = _g(final, 7)
+        away = (final - best) / se if se > 0 else math.nan
+        cells["final - estimate (s.e.)"] = (
+            "" if math.isnan(away) else "0.00" if abs(away) < 0.005 else f"{away:+.2f}"
+        )
+        if "truth" in summary.columns:
+            cells["truth"] = _g(_number(row.get("truth")), 7)
+        rows[name] = cells
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "parameter"
+    return table
+
+
+def _number(value: Any) -> float:
+    """A cell as a float; NaN for a missing one."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _g(value: float, digits: int) -> str:
+    return "" if math.isnan(value) else f"{value:.{digits}g}"
+
+
+def _p(value: float) -> str:
+    """A p-value as statsmodels' readers expect it: three significant digits,
+    and one that underflowed said as below what a double holds."""
+    if math.isnan(value):
+        return ""
+    return f"< {TINY_P:g}" if value < TINY_P else f"{value:.3g}"
