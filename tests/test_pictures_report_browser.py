@@ -126,3 +126,21 @@ def test_report_of_a_run_that_blew_up_is_framed_on_the_data_and_its_start(
     top, bottom, height = colour_rows(page, "fit", (94, 201, 98))
     assert bottom - top > 0.6 * (height - 58), (top, bottom, height)
     assert errors == [], errors
+
+
+def test_an_axis_over_a_narrow_span_labels_each_tick_apart(
+    page: Any, tmp_path: Path
+) -> None:
+    """A normal fitted from near its optimum: the loss falls from 1.42590 to
+    1.42585, and the loss panel's six ticks all read "1.426"; now the first is
+    written whole and the others as what they add to it ("+1e-5")."""
+    trace = gradtrace.fit("seed002_normal", model="normal", steps=200, lr=0.1)
+    errors, texts = _open(page, report(trace, tmp_path / "r.html"))
+    assert errors == [], errors
+    on_loss = [
+        t["text"]
+        for t in texts
+        if t["canvas"] == "loss" and not t["rotated"] and _number(t["text"])
+    ]
+    assert "1.42585" in on_loss and "+1e-5" in on_loss, on_loss
+    assert len(set(on_loss)) == len(on_loss), on_loss

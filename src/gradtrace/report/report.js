@@ -27,8 +27,24 @@
     (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-4 && v !== 0) ? v.toExponential(6) : v.toPrecision(7));
   // a tick's label: four digits are enough to read a picture by; large and tiny
   // values as 2.5e17, short enough for the axis's margin
-  const tick = (v) => (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0)) ?
-    Number(v.toPrecision(3)).toExponential().replace("+", "") : String(Number(v.toPrecision(4)));
+  const tick = (v, digits = 4) => (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0)) ?
+    Number(v.toPrecision(digits - 1)).toExponential().replace("+", "") :
+    String(Number(v.toPrecision(digits)));
+  // an axis's labels, told apart (a loss between 1.42585 and 1.4259 had six
+  // ticks all labelled 1.426): with a fifth digit if that does it, else the
+  // first tick whole and the others as what they add to it ("+2e-5"), short
+  // enough for the axis's margin
+  function tickTexts(values) {
+    const apart = (texts) => new Set(texts).size === texts.length;
+    const five = values.map((v) => tick(v, 5));
+    if (apart(values.map((v) => tick(v)))) return values.map((v) => tick(v));
+    if (apart(five)) return five;
+    for (let digits = 6; digits <= 12; digits++) {
+      const first = tick(values[0], digits), rest = values.slice(1).map((v) => "+" + tick(v - values[0], 3));
+      if (apart([first, ...rest]) && Number(first) !== Number(tick(values[1], digits))) return [first, ...rest];
+    }
+    return values.map(String);
+  }
 
   // Each canvas is drawn in CSS pixels at the screen's resolution (c.W by c.H),
   // so that its text is as large as the page's whatever the card's width (a
@@ -76,17 +92,19 @@
     ctx.textAlign = "center"; ctx.textBaseline = "alphabetic";
     ctx.fillText(xl, (w + M.l - M.r) / 2, h - 6);
     ctx.beginPath();
-    for (const v of ticks(xr[0], xr[1], Math.max(2, Math.floor((w - M.l) / 90)))) {
-      ctx.moveTo(sx(v), bottom); ctx.lineTo(sx(v), bottom + 5); ctx.fillText(tick(v), sx(v), bottom + 19);
-    }
+    const xs = ticks(xr[0], xr[1], Math.max(2, Math.floor((w - M.l) / 90))), xt = tickTexts(xs);
+    xs.forEach((v, i) => {
+      ctx.moveTo(sx(v), bottom); ctx.lineTo(sx(v), bottom + 5); ctx.fillText(xt[i], sx(v), bottom + 19);
+    });
     ctx.save(); ctx.translate(15, (M.t + bottom) / 2); ctx.rotate(-Math.PI / 2);
     ctx.fillText(yl, 0, 0); ctx.restore();
     ctx.textAlign = "right"; ctx.textBaseline = "middle";
     const n = Math.max(2, Math.floor((bottom - M.t) / 50));
-    for (const v of ylog ? logTicks(yr, n) : ticks(yr[0], yr[1], n)) {
+    const ys = ylog ? logTicks(yr, n) : ticks(yr[0], yr[1], n), yt = tickTexts(ys);
+    ys.forEach((v, i) => {
       const at = sy(ylog ? Math.log10(v) : v);
-      ctx.moveTo(M.l - 5, at); ctx.lineTo(M.l, at); ctx.fillText(tick(v), M.l - 7, at);
-    }
+      ctx.moveTo(M.l - 5, at); ctx.lineTo(M.l, at); ctx.fillText(yt[i], M.l - 7, at);
+    });
     ctx.stroke();
     ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
   }
@@ -390,10 +408,11 @@
     lossX.moveTo(x0, M.t); lossX.lineTo(x0, bottom);
     lossX.fillStyle = "#333"; lossX.font = FONT; lossX.textAlign = "left"; lossX.textBaseline = "middle";
     const n = Math.max(2, Math.floor((bottom - M.t) / 50));
-    for (const v of rateLog ? logTicks(rateY, n) : ticks(rateY[0], rateY[1], n)) {
+    const rs = rateLog ? logTicks(rateY, n) : ticks(rateY[0], rateY[1], n), rt = tickTexts(rs);
+    rs.forEach((v, i) => {
       const at = sy(rtr(v));
-      lossX.moveTo(x0, at); lossX.lineTo(x0 + 5, at); lossX.fillText(tick(v), x0 + 7, at);
-    }
+      lossX.moveTo(x0, at); lossX.lineTo(x0 + 5, at); lossX.fillText(rt[i], x0 + 7, at);
+    });
     lossX.stroke();
     lossX.save(); lossX.translate(lossC.W - 10, (M.t + bottom) / 2); lossX.rotate(Math.PI / 2);
     lossX.textAlign = "center"; lossX.fillText("learning rate" + (rateLog ? " (log)" : ""), 0, 0);
