@@ -106,6 +106,7 @@ def fit(
     validation_split: float | None = None,
     validation_data: DataLike | None = None,
     early_stopping: str | Mapping[str, Any] | None = None,
+    stderr: str | None = None,
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
 
@@ -199,6 +200,12 @@ def fit(
             epoch it stopped after; ``trace.params`` are the restored weights
             where it restored them; ``trace.info["early_stopping"]`` says what
             it decided.
+        stderr: the optimum's standard errors: ``"classical"`` (the default:
+            sigma^2 (J^T J)^-1 for least squares, the inverse observed
+            information for a likelihood), or robust to noise that varies from
+            row to row, statsmodels' ``cov_type`` of the same name: ``"hc0"``
+            (White's sandwich), ``"hc1"`` (times n / (n - p)), ``"hc3"`` (each
+            row's residual over 1 - its leverage; least squares only).
 
     Returns:
         A :class:`Trace` of every step. A run that diverges is returned, not raised:
@@ -262,6 +269,7 @@ def fit(
         if validation_data is None
         else source_name(validation_data),
         early_stopping=early_stopping,
+        stderr=stderr,
     )
     held = None if isinstance(validation_data, (str, Path)) else validation_data
     if checkpoint_every is not None and out is None:

@@ -13,7 +13,7 @@ import pandas as pd
 TINY_P = 1e-300
 
 
-def estimates(summary: pd.DataFrame) -> pd.DataFrame | None:
+def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | None:
     """``Trace.summary()``'s table as statsmodels prints a fit's coefficients,
     one row a parameter (index ``parameter``) and each cell a string:
     ``estimate`` (the exact optimum), ``std. error``, ``t`` or ``z`` and its
@@ -22,7 +22,8 @@ def estimates(summary: pd.DataFrame) -> pd.DataFrame | None:
     the training ended from the estimate, in the estimate's own uncertainty),
     and ``truth`` where the data were generated. A parameter on the edge of its
     range has no error, test or interval (blank). None for a run without
-    standard errors (no exact optimum, or one without its curvature)."""
+    standard errors (no exact optimum, or one without its curvature). ``kind``:
+    the robust standard errors' ("hc3"), named in their column's heading."""
     if "std_error" not in summary.columns or summary["std_error"].isna().all():
         return None
     stat = "t" if "t" in summary.columns else "z" if "z" in summary.columns else None
@@ -32,7 +33,7 @@ def estimates(summary: pd.DataFrame) -> pd.DataFrame | None:
         best, final = _number(row.get("optimum")), _number(row.get("final"))
         cells = {
             "estimate": _g(best, 7),
-            "std. error": _g(se, 4),
+            f"std. error{f' ({kind.upper()})' if kind else ''}": _g(se, 4),
         }
         if stat is not None:
             cells[stat] = _g(_number(row.get(stat)), 4)
@@ -52,6 +53,13 @@ def estimates(summary: pd.DataFrame) -> pd.DataFrame | None:
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "parameter"
     return table
+
+
+def robust_kind(info: dict[str, Any]) -> str | None:
+    """The robust standard errors' kind a run asked for ("hc3"); None for the
+    classical ones."""
+    kind = (info.get("config") or {}).get("stderr")
+    return None if kind in (None, "classical") else str(kind).lower()
 
 
 def _number(value: Any) -> float:

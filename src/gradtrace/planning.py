@@ -77,6 +77,8 @@ class Plan(NamedTuple):
     val: Any = None
     #: Keras's EarlyStopping (``core.early_stopping``), or None
     stopping: Any = None
+    #: robust standard errors' kind ("hc0", "hc1", "hc3"), or None: classical
+    stderr: str | None = None
 
 
 def plan(
@@ -176,6 +178,7 @@ def plan(
     if val is not None:
         val = held_out.reshaped(val, one_x)
     loss = validate.loss(m, loss_obj or config.loss, config.delta, config.loss_expr)
+    robust = validate.robust_stderr(config.stderr, loss)
     specs = validate.specs_for(m, loss)
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
     validate.user_code(m, loss, {**trainable, **fixed}, xs, ys)
@@ -309,6 +312,7 @@ def plan(
         dropped_at,
         val,
         stopping,
+        robust,
     )
 
 
@@ -472,6 +476,7 @@ def plan_reference(p: Plan, notices: list[str] | None = None) -> dict[str, Any]:
         p.ys,
         p.notices if notices is None else notices,
         p.problem.constraints if p.problem.unconstrained else (),
+        stderr=p.stderr or True,
     )
 
 

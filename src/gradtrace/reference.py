@@ -76,15 +76,20 @@ def compute(
     ys: rowsums.Values,
     notices: list[str],
     space: tuple[tuple[str, str], ...] = (),
+    stderr: bool | str = True,
 ) -> dict[str, Any]:
     """The optimum, standard errors and the learning-rate diagnosis, for run.json.
 
     ``space``: (name, constraint) of parameters the optimizer trains as log or logit
-    values; the diagnosis' curvature is then taken in those coordinates."""
+    values; the diagnosis' curvature is then taken in those coordinates.
+    ``stderr``: a robust kind ("hc0", "hc1", "hc3") in place of the classical
+    standard errors (``core.robust``)."""
     out: dict[str, Any] = {}
     try:
         with jax.enable_x64(True):
-            best = exact.solve(m, loss, reduction, names, fixed, xs, ys, trainable)
+            best = exact.solve(
+                m, loss, reduction, names, fixed, xs, ys, trainable, stderr
+            )
             on_cut = separation(m, loss, reduction, best, fixed, xs, ys)
             if on_cut is not None:
                 # the solver stopped somewhere on the way to infinity

@@ -68,6 +68,9 @@ class RunConfig:
     validation_data: str | None = None
     #: Keras's EarlyStopping: "patience=3,restore_best_weights=true" or a dict
     early_stopping: str | Mapping[str, Any] | None = None
+    #: the optimum's standard errors: "classical" (None), or robust ones,
+    #: "hc0", "hc1", "hc3" (``core.robust``)
+    stderr: str | None = None
 
     def __post_init__(self) -> None:
         # a schedule or clipping given as gradtrace's object, as its dict (run.json

@@ -150,6 +150,38 @@ def model(
     return make_model(name, max(n_x, 1), **options)
 
 
+#: --stderr's choices: the classical standard errors, or robust ones
+STDERR_KINDS = ("classical", "hc0", "hc1", "hc3")
+
+
+def robust_stderr(value: Any, loss: LossLike) -> str | None:
+    """``--stderr``: None for the classical standard errors, else the robust kind
+    (``core.robust``), which least squares (mse) and a likelihood (nll) take, and
+    of which hc3 (each row's leverage) is for least squares."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(
+            f"--stderr takes a name ({', '.join(STDERR_KINDS)}), got "
+            f"{type(value).__name__}."
+        )
+    kind = choice("--stderr", value.strip().lower(), STDERR_KINDS)
+    if kind == "classical":
+        return None
+    if loss not in ("mse", "nll"):
+        raise InputError(
+            f"--stderr {kind}: robust standard errors are for --loss mse (least "
+            "squares) and --loss nll (a likelihood); this loss has no standard "
+            "errors to make robust."
+        )
+    if kind == "hc3" and loss == "nll":
+        raise InputError(
+            "--stderr hc3 weighs each row by its leverage, a least-squares idea: a "
+            "likelihood takes --stderr hc0 or hc1."
+        )
+    return kind
+
+
 def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> LossLike:
     """The loss for model ``m``: the given one, or the model's default (``nll`` for
     distributions and GLMs, ``mse`` otherwise)."""

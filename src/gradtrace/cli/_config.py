@@ -74,6 +74,7 @@ KEYS: dict[str, str] = {
     "validation_split": _NUMBER,
     "validation_data": _TEXT,
     "early_stopping": _TABLE_OR_TEXT,
+    "stderr": _TEXT,
 }
 
 

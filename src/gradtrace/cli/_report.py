@@ -125,9 +125,9 @@ def print_whole(console: _RichConsole, table: Table) -> None:
 def print_estimates(trace: Trace) -> None:
     """The run's estimates (``estimates.estimates``) as a table, under a line
     that says what they are; nothing for a run without standard errors."""
-    from gradtrace.estimates import estimates
+    from gradtrace.estimates import estimates, robust_kind
 
-    table = estimates(trace.summary())
+    table = estimates(trace.summary(), robust_kind(trace.info))
     if table is None:
         return
     console = _console()

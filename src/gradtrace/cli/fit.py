@@ -302,6 +302,16 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "errors, and the learning-rate diagnosis.",
         ),
         click.option(
+            "--stderr",
+            metavar="KIND",
+            default=None,
+            help="The optimum's standard errors: classical (default: sigma^2 "
+            "(J'J)^-1 for least squares, the inverse observed information for a "
+            "likelihood), or robust to noise that varies from row to row, as "
+            "statsmodels' cov_type: hc0 (White's sandwich), hc1 (times n/(n-p)), "
+            "hc3 (each residual over 1 - its leverage; least squares only).",
+        ),
+        click.option(
             "--config",
             "config_file",
             type=click.Path(path_type=Path),
@@ -487,6 +497,7 @@ def fit(**options: Any) -> None:
         eval_every=o["eval_every"],
         drop_missing=o["drop_missing"],
         exact=o["exact"],
+        stderr=o["stderr"],
         degree=o["degree"],
         standardize=o["standardize"],
         delta=o["delta"],

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from gradtrace.core import rowsums
+from gradtrace.core import robust, rowsums
 from gradtrace.core.arrays import to_device
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import Model
@@ -174,7 +174,7 @@ def solve(
     x: np.ndarray | None,
     y: Values,
     start: dict[str, np.ndarray],
-    stderr: bool = True,
+    stderr: bool | str = True,
 ) -> Optimum:
     """The optimum over the trainable parameters (in their order: a solver's
     flattening sorts them, b before w), with the fixed ones held; see ``_solve``."""
@@ -206,14 +206,16 @@ def _solve(
     x: np.ndarray | None,
     y: Values,
     start: dict[str, np.ndarray],
-    stderr: bool = True,
+    stderr: bool | str = True,
 ) -> Optimum:
     """The optimum over the trainable parameters, with the fixed ones held.
 
     Runs in float64 (the caller enables JAX's x64). Raises ValueError where no
     exact answer is computed (an absolute error on a nonlinear model). With
     ``stderr=False`` the standard errors that cost a Hessian or a Jacobian are left
-    out (a sweep needs only the optimum and its loss).
+    out (a sweep needs only the optimum and its loss); ``stderr`` "hc0", "hc1" or
+    "hc3": robust (sandwich) ones in place of the classical (``robust``), said in
+    the method.
 
     ``y`` may be ``rowsums.Chunks`` (x then None): data read a chunk at a time,
     each sum a pass over the chunks. Closed forms take one or two passes, Newton's
@@ -255,6 +257,9 @@ def _solve(
             at = m.coefficients(np.arange(p))
             order = np.concatenate([np.ravel(at[k]) for k in params]).astype(int)
             cov = cov[np.ix_(order, order)]
+            if isinstance(stderr, str):
+                cov = robust.least_squares(stderr, model, params, fixed64, xd, yd)
+                se, method = _errors_of(params, cov), _robustly(method, stderr)
             return _with_errors(model, loss, params, float(value), method, se, t, cov)
         if "scale" in names:
             params["scale"] = np.asarray(np.sqrt(ssr / n))
@@ -327,6 +332,8 @@ def _solve(
         value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
         se = {k: np.asarray(scale / np.sqrt(n)) for k in params}  # Fisher information
         method = "median and mean absolute deviation, closed form"
+        if isinstance(stderr, str):  # its kink at every y: no row's curvature
+            method += "; classical standard errors (a robust one needs a smooth loss)"
         return _with_errors(model, loss, params, float(value), method, se, Z95)
     if model.kind == "distribution":
         known = {k: float(v) for k, v in fixed64.items() if np.ndim(v) == 0}
@@ -383,7 +390,7 @@ def _poisson_limit(
     y: Values,
     x: Any,
     yd: Any,
-    stderr: bool,
+    stderr: bool | str,
 ) -> Optimum | None:
     """A negative binomial's optimum where the counts spread no more than a
     Poisson's (population variance <= mean, the mean above 0): its likelihood
@@ -400,7 +407,10 @@ def _poisson_limit(
     if not stderr:
         return Optimum(params, value, POISSON_LIMIT, {}, {}, ("size",))
     se = {"mean": np.asarray(math.sqrt(mean / len(y))), "size": np.asarray(np.nan)}
-    return _with_errors(model, loss, params, value, POISSON_LIMIT, se, Z95)
+    method = POISSON_LIMIT
+    if isinstance(stderr, str):  # the size's edge leaves no sandwich to take
+        method += "; classical standard errors (the size is on its edge)"
+    return _with_errors(model, loss, params, value, method, se, Z95)
 
 
 def _dependent(m: Any, xtx: np.ndarray, rank: int, n: int) -> str:
@@ -592,7 +602,7 @@ def _finish(
     x: Any,
     y: Any,
     method: str,
-    stderr: bool = True,
+    stderr: bool | str = True,
 ) -> Optimum:
     """Loss at the optimum and standard errors: from the observed information (the
     Hessian of the summed NLL) for a likelihood; sigma^2 (J^T J)^-1 for least squares,
@@ -602,10 +612,16 @@ def _finish(
         return Optimum(params, float(value), method, {}, {})
     if loss == "nll":
         se, info, cov = observed_information_stderr(model, loss, params, fixed, x, y)
+        if isinstance(stderr, str) and cov is not None:
+            cov = robust.likelihood(stderr, model, loss, params, fixed, x, y, info)
+            se, method = _errors_of(params, cov), _robustly(method, stderr)
         best = _with_errors(model, loss, params, float(value), method, se, Z95, cov)
     elif loss == "mse":
         se, dof, info, cov = gauss_newton_stderr(model, params, fixed, x, y)
         t = t_quantile(dof, 0.975) if dof > 0 else np.nan
+        if isinstance(stderr, str) and cov is not None:
+            cov = robust.least_squares(stderr, model, params, fixed, x, y)
+            se, method = _errors_of(params, cov), _robustly(method, stderr)
         best = _with_errors(model, loss, params, float(value), method, se, t, cov)
     else:
         return Optimum(params, float(value), method, {}, {})
@@ -630,6 +646,17 @@ def _finish(
             f"point: {what}"
         )
     return best
+
+
+def _errors_of(params: dict[str, np.ndarray], cov: np.ndarray) -> dict[str, Any]:
+    """The standard errors on ``cov``'s diagonal, shaped as ``params``."""
+    variances = np.diag(cov)
+    return unflat(params, np.sqrt(np.where(variances > 0, variances, np.nan)))
+
+
+def _robustly(method: str, kind: str) -> str:
+    """The method, saying its standard errors are robust ones."""
+    return f"{method}; robust ({kind.upper()}) standard errors"
 
 
 def _columns(model: Model, fixed: dict[str, np.ndarray]) -> Any:
@@ -858,7 +885,7 @@ def _newton(
     x: Any,
     y: Any,
     start: dict[str, np.ndarray],
-    stderr: bool = True,
+    stderr: bool | str = True,
 ) -> Optimum:
     """SciPy's trust-exact on the JAX loss, over log(positive parameters) and
     logit(parameters in (0, 1))."""

@@ -321,9 +321,9 @@ def estimates_section(trace: Any) -> str:
     without standard errors."""
     from html import escape
 
-    from gradtrace.estimates import estimates
+    from gradtrace.estimates import estimates, robust_kind
 
-    table = estimates(trace.summary())
+    table = estimates(trace.summary(), robust_kind(trace.info))
     if table is None:
         return ""
     head = "".join(f"<th>{escape(c)}</th>" for c in ["parameter", *table.columns])

@@ -1,0 +1,142 @@
+"""Heteroscedasticity-robust ("sandwich") covariances of an optimum.
+
+The classical standard errors assume the model's noise: least squares' one
+variance for every row (sigma^2 (J^T J)^-1), a likelihood's own (the inverse
+observed information H^-1). Where the noise differs from row to row, those are
+wrong; the sandwich A^-1 M A^-1 is not, its meat M built from each row's own
+residual or score:
+
+- least squares, J the Jacobian of the predictions (X for a linear model),
+  e the residuals, A = J^T J: ``hc0`` M = sum e_i^2 j_i j_i^T (White's),
+  ``hc1`` that times n / (n - p), ``hc3`` with e_i / (1 - h_i) for e_i, h_i =
+  j_i A^-1 j_i^T the row's leverage (MacKinnon and White's, the one Long and
+  Ervin advise for small samples);
+- a likelihood, A = H the Hessian of the summed negative log-likelihood and
+  g_i each row's gradient of it: ``hc0`` M = sum g_i g_i^T (Huber's and
+  White's), ``hc1`` that times n / (n - p).
+
+These are statsmodels' ``cov_type="HC0"``, ``"HC1"`` and ``"HC3"`` (its GLMs
+give HC0 for each kind; HC1's n / (n - p) is applied to a likelihood's here as
+to least squares'). Each sum
+goes over the rows a block at a time in float64 (``rowsums``), so the data
+are not copied, and may be read a chunk at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gradtrace.core.catalog import Model
+from gradtrace.core.flat import unflat
+from gradtrace.core.losses import LossLike, row_losses
+from gradtrace.core.rowsums import total
+
+#: The robust covariances by name; ``hc3`` is for least squares only.
+KINDS = ("hc0", "hc1", "hc3")
+
+
+def least_squares(
+    kind: str,
+    model: Model,
+    params: dict[str, np.ndarray],
+    fixed: dict[str, np.ndarray],
+    x: Any,
+    y: Any,
+) -> np.ndarray:
+    """The ``kind`` sandwich covariance of a least-squares optimum ``params``
+    (``fixed`` held), over ``params``' values flattened in their order."""
+    layout = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    flat = np.concatenate([np.ravel(v) for v in layout.values()])
+    held = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
+    m: Any = model
+
+    def jacobian(v: Any, xb: Any, yb: Any, mask: Any) -> tuple[Any, Any]:
+        """Each row's derivatives of its prediction, and its residual (masked
+        rows zero)."""
+
+        def predict(w: Any) -> Any:
+            return m.predict({**unflat(layout, w), **held}, xb)
+
+        jac = jax.jacfwd(predict)(v).reshape(yb.shape[0], -1)
+        resid = yb - predict(v)
+        if mask is not None:
+            jac = jnp.where(mask[:, None], jac, 0.0)
+            resid = jnp.where(mask, resid, 0.0)
+        return jac, resid
+
+    def bread(v: Any, xb: Any, yb: Any, mask: Any, how: str) -> Any:
+        jac, _ = jacobian(v, xb, yb, mask)
+        return jac.T @ jac
+
+    a = np.asarray(_summed(bread, flat, x, y), np.float64)
+    a_inv = np.linalg.inv(a)
+
+    def meat(v: Any, xb: Any, yb: Any, mask: Any, how: str) -> Any:
+        jac, resid = jacobian(v, xb, yb, mask)
+        weight = resid**2
+        if kind == "hc3":
+            leverage = jnp.sum((jac @ a_inv) * jac, axis=1)
+            weight = (resid / (1.0 - leverage)) ** 2
+        return (jac * weight[:, None]).T @ jac
+
+    middle = np.asarray(_summed(meat, flat, x, y), np.float64)
+    return _scaled(kind, a_inv @ middle @ a_inv, len(y), len(flat))
+
+
+def likelihood(
+    kind: str,
+    model: Model,
+    loss: LossLike,
+    params: dict[str, np.ndarray],
+    fixed: dict[str, np.ndarray],
+    x: Any,
+    y: Any,
+    h: np.ndarray,
+) -> np.ndarray:
+    """The ``kind`` (``hc0``, ``hc1``) sandwich covariance H^-1 M H^-1 of a
+    likelihood's optimum ``params``, ``h`` the Hessian of the summed negative
+    log-likelihood there, over ``params``' values flattened in their order."""
+    if kind not in ("hc0", "hc1"):
+        raise ValueError(f"{kind} is for least squares; a likelihood takes hc0 or hc1")
+    layout = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    flat = np.concatenate([np.ravel(v) for v in layout.values()])
+    held = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
+
+    def meat(v: Any, xb: Any, yb: Any, mask: Any, how: str) -> Any:
+        def rows(w: Any) -> Any:
+            return row_losses(model, loss, {**unflat(layout, w), **held}, xb, yb)
+
+        scores = jax.jacrev(rows)(v).reshape(yb.shape[0], -1)
+        if mask is not None:
+            scores = jnp.where(mask[:, None], scores, 0.0)
+        return scores.T @ scores
+
+    middle = np.asarray(_summed(meat, flat, x, y), np.float64)
+    h_inv = np.linalg.inv(np.asarray(h, np.float64))
+    return _scaled(kind, h_inv @ middle @ h_inv, len(y), len(flat))
+
+
+def _summed(fn: Any, flat: np.ndarray, x: Any, y: Any) -> Any:
+    """``fn(flat, x_block, y_block, mask, how)`` summed over every row, compiled
+    once per shape, in float64."""
+    from gradtrace.core.rowsums import reduce_rows
+
+    compiled = jax.jit(
+        lambda v, xb, yb: reduce_rows(
+            lambda xs, ys, mask, how: fn(v, xs, ys, mask, how), xb, yb, "sum"
+        )
+    )
+    with jax.enable_x64(True):
+        v = jnp.asarray(flat, jnp.float64)
+        return total(lambda xb, yb, how: compiled(v, xb, yb), x, y, "sum")
+
+
+def _scaled(kind: str, cov: np.ndarray, n: int, p: int) -> np.ndarray:
+    """HC1's small-sample factor n / (n - p) on the HC0 covariance."""
+    if kind == "hc1":
+        return cov * (n / (n - p) if n > p else np.nan)
+    return cov

@@ -1,0 +1,183 @@
+"""Robust (sandwich) standard errors, ``stderr="hc0" | "hc1" | "hc3"``
+(``--stderr``): against statsmodels' ``cov_type`` of the same name, for least
+squares (a line, a linear model; a nonlinear model against the sandwich written
+out here in NumPy) and for likelihoods (Poisson and logistic regressions, a
+distribution); the same from a stream; bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+import gradtrace
+from gradtrace.errors import InputError
+from helpers import fit_refused, run_cli
+
+
+def hetero(n: int = 300, seed: int = 5) -> pd.DataFrame:
+    """A line whose noise grows with x: the classical errors are wrong there."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, n)
+    return pd.DataFrame({"x": x, "y": 0.7 * x + 1.4 + rng.normal(0, 0.2 + 0.3 * x)})
+
+
+@pytest.mark.parametrize("kind", ["hc0", "hc1", "hc3"])
+def test_a_lines_robust_errors_are_statsmodels(kind: str) -> None:
+    frame = hetero()
+    trace = gradtrace.fit(frame, lr=0.01, epochs=2, stderr=kind)
+    ols = sm.OLS(frame["y"], sm.add_constant(frame["x"])).fit(cov_type=kind.upper())
+    se = trace.info["stderr"]
+    assert se["w"] == pytest.approx(ols.bse["x"], rel=1e-9)
+    assert se["b"] == pytest.approx(ols.bse["const"], rel=1e-9)
+    assert f"robust ({kind.upper()}) standard errors" in trace.info["optimum_method"]
+    # the interval is the estimate -+ t(n - 2) of these errors, as the classical
+    # one's (Stata's regress, vce(robust); statsmodels' robust intervals take z)
+    q = stats.t.ppf(0.975, len(frame) - 2)
+    w, e = trace.info["optimum"]["w"], ols.bse["x"]
+    assert trace.info["ci95"]["w"] == pytest.approx([w - q * e, w + q * e], rel=1e-9)
+
+
+def test_a_linear_models_hc3_is_statsmodels_and_classical_is_unchanged() -> None:
+    rng = np.random.default_rng(1)
+    n = 200
+    u, v = rng.normal(size=n), rng.uniform(1, 3, n)
+    y = 1.0 + 2.0 * u - 0.5 * v + rng.normal(0, 0.3 * v**2)
+    frame = pd.DataFrame({"u": u, "v": v, "y": y})
+    design = sm.add_constant(frame[["u", "v"]])
+    robust = gradtrace.fit(frame, "linear", lr=0.01, epochs=2, stderr="hc3")
+    ols = sm.OLS(y, design).fit(cov_type="HC3")
+    assert robust.info["stderr"]["w"] == pytest.approx(ols.bse[["u", "v"]], rel=1e-9)
+    assert robust.info["stderr"]["b"] == pytest.approx(ols.bse["const"], rel=1e-9)
+    classical = gradtrace.fit(frame, "linear", lr=0.01, epochs=2)
+    plain = sm.OLS(y, design).fit()
+    assert classical.info["stderr"]["w"] == pytest.approx(plain.bse[["u", "v"]], 1e-9)
+    assert "robust" not in classical.info["optimum_method"]
+
+
+@pytest.mark.parametrize(
+    ("model", "family", "kind"),
+    [
+        ("poisson-regression", sm.families.Poisson(), "hc0"),
+        ("logistic", sm.families.Binomial(), "hc1"),
+    ],
+)
+def test_a_glms_sandwich_is_statsmodels(model: str, family: object, kind: str) -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    x = rng.normal(size=n)
+    eta = 0.3 + 0.8 * x
+    if model == "logistic":
+        y = (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(float)
+    else:  # overdispersed counts: the Poisson's own errors are too small
+        y = rng.poisson(np.exp(eta) * rng.gamma(2.0, 0.5, n)).astype(float)
+    frame = pd.DataFrame({"x": x, "y": y})
+    trace = gradtrace.fit(frame, model, lr=0.05, epochs=2, stderr=kind)
+    # statsmodels' GLM gives HC0 for each of its HC kinds: HC1 is HC0's
+    # covariance times n / (n - p), as least squares' is
+    glm = sm.GLM(y, sm.add_constant(x), family=family).fit(cov_type="HC0")
+    factor = np.sqrt(n / (n - 2)) if kind == "hc1" else 1.0
+    se = trace.info["stderr"]
+    assert se["w"] == pytest.approx([glm.bse[1] * factor], rel=1e-6)
+    assert se["b"] == pytest.approx(glm.bse[0] * factor, rel=1e-6)
+
+
+def test_a_nonlinear_models_sandwich_is_the_one_written_out() -> None:
+    """exp-decay by least squares: (J'J)^-1 J' diag(e^2) J (J'J)^-1, J the
+    predictions' derivatives at the optimum, written out here."""
+    rng = np.random.default_rng(2)
+    t = rng.uniform(0, 5, 150)
+    y = 3 * np.exp(-0.7 * t) + 0.5 + rng.normal(0, 0.02 + 0.05 * t)
+    frame = pd.DataFrame({"x": t, "y": y})
+    trace = gradtrace.fit(frame, "exp-decay", lr=0.05, epochs=2, stderr="hc0")
+    best = trace.info["optimum"]
+    a, b, c = best["a"], best["b"], best["c"]
+    e = np.exp(-b * t)
+    jac = np.column_stack([e, -a * t * e, np.ones_like(t)])
+    resid = y - (a * e + c)
+    bread = np.linalg.inv(jac.T @ jac)
+    cov = bread @ (jac.T * resid**2) @ jac @ bread
+    se = trace.info["stderr"]
+    assert [se["a"], se["b"], se["c"]] == pytest.approx(np.sqrt(np.diag(cov)), 1e-6)
+
+
+def test_a_distributions_sandwich_and_a_gaussian_lines() -> None:
+    """A normal's hc0 is its sandwich over loc and scale (written out); a line
+    by Gaussian likelihood has least squares' hc0 for w and b."""
+    rng = np.random.default_rng(4)
+    y = rng.standard_t(4, 500)  # heavier tails than the normal assumes
+    trace = gradtrace.fit(pd.DataFrame({"y": y}), "normal", steps=3, stderr="hc0")
+    mu, s = np.mean(y), np.std(y)
+    d = y - mu
+    scores = np.column_stack([-d / s**2, 1 / s - d**2 / s**3])  # of -log p
+    h = np.array([[len(y) / s**2, 0.0], [0.0, 2 * len(y) / s**2]])
+    hinv = np.linalg.inv(h)
+    cov = hinv @ (scores.T @ scores) @ hinv
+    se = trace.info["stderr"]
+    assert [se["loc"], se["scale"]] == pytest.approx(np.sqrt(np.diag(cov)), 1e-6)
+    frame = hetero()
+    line = gradtrace.fit(frame, loss="nll", lr=0.01, epochs=2, stderr="hc0")
+    ols = sm.OLS(frame["y"], sm.add_constant(frame["x"])).fit(cov_type="HC0")
+    assert line.info["stderr"]["w"] == pytest.approx(ols.bse["x"], rel=1e-9)
+
+
+def test_a_stream_gets_the_same_robust_errors(tmp_path: Path) -> None:
+    frame = hetero(n=2000)
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path)
+    whole = gradtrace.fit(str(path), lr=0.01, epochs=1, stderr="hc3")
+    streamed = gradtrace.fit(
+        str(path), lr=0.01, epochs=1, stderr="hc3", stream=True, chunk_rows=300
+    )
+    for k in ("w", "b"):
+        assert streamed.info["stderr"][k] == pytest.approx(
+            whole.info["stderr"][k], rel=1e-9
+        )
+
+
+def test_the_command_line_config_and_rerun_take_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "h.csv"
+    hetero().to_csv(data, index=False)
+    out = tmp_path / "run"
+    code, said, err = run_cli(
+        ["fit", str(data), "--stderr", "HC3", "-q", "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    assert "least squares, closed form; robust (HC3) standard errors" in said
+    code, said, err = run_cli(["show", str(out)], capsys)
+    assert code == 0 and "std. error (HC3)" in said
+    code, said, err = run_cli(["rerun", str(out), "--out", str(tmp_path / "b")], capsys)
+    assert code == 0, err
+    config = tmp_path / "c.toml"
+    config.write_text(f'data = "{data}"\nstderr = "hc1"\n')
+    code, said, err = run_cli(
+        ["fit", "--config", str(config), "-q", "--out", str(tmp_path / "c")], capsys
+    )
+    assert code == 0 and "robust (HC1)" in said, err
+    code, said, err = run_cli(["diagnose", str(data), "--stderr", "hc0"], capsys)
+    assert code == 0 and "robust (HC0) standard errors" in said, err
+
+
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (["--stderr", "hc9"], "unknown --stderr 'hc9': choose one of: classical"),
+        (["--stderr", "hc0", "--loss", "mae"], "robust standard errors are for"),
+        (["--model", "normal", "--stderr", "hc3"], "a likelihood takes --stderr hc0"),
+    ],
+)
+def test_bad_stderr_is_told_what_to_give(
+    args: list[str], told: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fit_refused(["seed001_line", "--epochs", "1", *args], told, tmp_path / "r", capsys)
+
+
+def test_a_python_caller_is_told_in_pythons_words() -> None:
+    with pytest.raises(InputError, match="stderr='hc0'|stderr hc0"):
+        gradtrace.fit("seed001_line", loss="mae", epochs=1, stderr="hc0")
