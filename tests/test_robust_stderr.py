@@ -181,3 +181,48 @@ def test_bad_stderr_is_told_what_to_give(
 def test_a_python_caller_is_told_in_pythons_words() -> None:
     with pytest.raises(InputError, match="stderr='hc0'|stderr hc0"):
         gradtrace.fit("seed001_line", loss="mae", epochs=1, stderr="hc0")
+
+
+@pytest.mark.parametrize("kind", ["hc0", "hc1", "hc3"])
+def test_no_more_rows_than_parameters_leave_no_robust_error(kind: str) -> None:
+    """Three rows, three parameters: no residual to build the meat from; hc0
+    gave rounding's 3e-16 as errors (t = -2e15), hc3 0/0 leverages."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": rng.normal(size=3)})
+    trace = gradtrace.fit(frame, "poly", degree=2, epochs=1, stderr=kind)
+    assert np.isnan(trace.info["stderr"]["w"]).all()
+    assert np.isnan(trace.info["stderr"]["b"])
+
+
+def test_the_estimates_name_the_errors_computed_not_those_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Laplace's kink leaves its classical errors: the column says so; a
+    linear model on standardised x shows x's own units beside, and its x."""
+    from gradtrace.estimates import estimates, robust_kind
+
+    y = np.random.default_rng(1).laplace(2.0, 1.5, 300)
+    laplace = gradtrace.fit(pd.DataFrame({"y": y}), "laplace", steps=5, stderr="hc0")
+    assert "classical standard errors" in laplace.info["optimum_method"]
+    assert robust_kind(laplace.info) is None
+    table = estimates(laplace.summary(), robust_kind(laplace.info))
+    assert table is not None and "std. error" in table.columns
+    rng = np.random.default_rng(1)
+    u, v = rng.normal(5, 3, 200), rng.uniform(1, 3, 200)
+    frame = pd.DataFrame(
+        {"u": u, "v": v, "y": 1 + 2 * u - 0.5 * v + rng.normal(0, 1, 200)}
+    )
+    trace = gradtrace.fit(
+        frame, "linear", standardize=True, epochs=2, lr=0.1, stderr="hc3"
+    )
+    assert robust_kind(trace.info) == "hc3"
+    shown = estimates(trace.summary(), "hc3")
+    assert shown is not None
+    assert list(shown["x"]) == ["u", "v", ""]
+    ols = sm.OLS(frame["y"], sm.add_constant(frame[["u", "v"]])).fit(cov_type="HC3")
+    assert float(shown.loc["w[0]", "estimate in x's units"]) == pytest.approx(
+        ols.params["u"], rel=1e-6
+    )
+    assert float(shown.loc["w[0]", "std. error in x's units"]) == pytest.approx(
+        ols.bse["u"], rel=1e-3
+    )

@@ -352,6 +352,12 @@ def unconverged(
     sizes = {k: int(np.size(v)) for k, v in optimum.items()}
     offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
     counted: list[tuple[int, float]] = []  # (position in covariance, final - best)
+    # the optimum's own size: a standard error far below it is rounding's, of
+    # data the model fits exactly
+    sizes_of = [np.abs(np.asarray(v, np.float64)) for v in optimum.values()]
+    size = max(
+        (float(np.max(s[np.isfinite(s)], initial=0.0)) for s in sizes_of), default=0.0
+    )
     for name, value in final.items():
         if name not in optimum or name not in stderr:
             continue
@@ -381,7 +387,7 @@ def unconverged(
                 label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
                 # data the model fits exactly: the standard error is 0 but for
                 # rounding, and a distance in such units says nothing
-                exact = s[i] <= resolution * scale
+                exact = s[i] <= resolution * size
                 worst = (z, label, float(f[i]), float(o[i]), exact)
     # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
     # (``instead``) scatters no more than full batches do

@@ -5,6 +5,7 @@ values the run ended at (``gradtrace show RUN --estimates``, the HTML report).""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -20,7 +21,9 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
     ``P>|t|`` / ``P>|z|`` (the optimum against 0), the ``95% interval``, the
     run's ``final`` value and ``final - estimate`` in standard errors (how far
     the training ended from the estimate, in the estimate's own uncertainty),
-    and ``truth`` where the data were generated. A parameter on the edge of its
+    and ``truth`` where the data were generated; ``x``, the column a slope
+    multiplies, where the summary names it, and a run on standardised x's
+    estimates and errors in x's own units beside. A parameter on the edge of its
     range has no error, test or interval (blank). None for a run without
     standard errors (no exact optimum, or one without its curvature). ``kind``:
     the robust standard errors' ("hc3"), named in their column's heading."""
@@ -31,7 +34,9 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
     for name, row in summary.iterrows():
         se = _number(row.get("std_error"))
         best, final = _number(row.get("optimum")), _number(row.get("final"))
-        cells = {
+        named = row.get("x")  # NaN for the intercept
+        cells = {"x": named if isinstance(named, str) else ""} if "x" in row else {}
+        cells |= {
             "estimate": _g(best, 7),
             f"std. error{f' ({kind.upper()})' if kind else ''}": _g(se, 4),
         }
@@ -47,6 +52,11 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
         cells["final - estimate (s.e.)"] = (
             "" if math.isnan(away) else "0.00" if abs(away) < 0.005 else f"{away:+.2f}"
         )
+        if "optimum_in_x_units" in summary.columns:  # fitted on standardised x
+            cells["estimate in x's units"] = _g(_number(row["optimum_in_x_units"]), 7)
+            cells["std. error in x's units"] = _g(
+                _number(row.get("std_error_in_x_units")), 4
+            )
         if "truth" in summary.columns:
             cells["truth"] = _g(_number(row.get("truth")), 7)
         rows[name] = cells
@@ -56,10 +66,13 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
 
 
 def robust_kind(info: dict[str, Any]) -> str | None:
-    """The robust standard errors' kind a run asked for ("hc3"); None for the
+    """The robust standard errors' kind a run's optimum has ("hc3", as its
+    method says: a Laplace's, asked for, are classical); None for the
     classical ones."""
-    kind = (info.get("config") or {}).get("stderr")
-    return None if kind in (None, "classical") else str(kind).lower()
+    found = re.search(
+        r"robust \((HC\d)\) standard errors", info.get("optimum_method") or ""
+    )
+    return found.group(1).lower() if found else None
 
 
 def _number(value: Any) -> float:

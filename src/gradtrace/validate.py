@@ -151,6 +151,7 @@ def model(
 
 
 #: --stderr's choices: the classical standard errors, or robust ones
+#: (``core.robust``)
 STDERR_KINDS = ("classical", "hc0", "hc1", "hc3")
 
 

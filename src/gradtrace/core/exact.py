@@ -253,13 +253,13 @@ def _solve(
             t = t_quantile(n - p, 0.975) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
             method = "least squares, closed form"
-            # X's columns in the parameters' order
-            at = m.coefficients(np.arange(p))
-            order = np.concatenate([np.ravel(at[k]) for k in params]).astype(int)
-            cov = cov[np.ix_(order, order)]
-            if isinstance(stderr, str):
+            if isinstance(stderr, str):  # in the parameters' order already
                 cov = robust.least_squares(stderr, model, params, fixed64, xd, yd)
                 se, method = _errors_of(params, cov), _robustly(method, stderr)
+            else:  # X's columns in the parameters' order
+                at = m.coefficients(np.arange(p))
+                order = np.concatenate([np.ravel(at[k]) for k in params]).astype(int)
+                cov = cov[np.ix_(order, order)]
             return _with_errors(model, loss, params, float(value), method, se, t, cov)
         if "scale" in names:
             params["scale"] = np.asarray(np.sqrt(ssr / n))

@@ -15,9 +15,11 @@ residual or score:
   g_i each row's gradient of it: ``hc0`` M = sum g_i g_i^T (Huber's and
   White's), ``hc1`` that times n / (n - p).
 
-These are statsmodels' ``cov_type="HC0"``, ``"HC1"`` and ``"HC3"`` (its GLMs
-give HC0 for each kind; HC1's n / (n - p) is applied to a likelihood's here as
-to least squares'). Each sum
+Least squares' are statsmodels' ``cov_type="HC0"``, ``"HC1"`` and ``"HC3"``, a
+likelihood's ``hc0`` its GLMs' ``"HC0"`` (they give HC0 for every kind; HC1's
+n / (n - p) is applied here as to least squares', p counting every parameter
+fitted, a scale too). With no more rows than parameters there is no residual
+to build the meat from: every variance is NaN, as the classical ones are. Each sum
 goes over the rows a block at a time in float64 (``rowsums``), so the data
 are not copied, and may be read a chunk at a time.
 """
@@ -33,10 +35,7 @@ import numpy as np
 from gradtrace.core.catalog import Model
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import LossLike, row_losses
-from gradtrace.core.rowsums import total
-
-#: The robust covariances by name; ``hc3`` is for least squares only.
-KINDS = ("hc0", "hc1", "hc3")
+from gradtrace.core.rowsums import reduce_rows, total
 
 
 def least_squares(
@@ -51,6 +50,8 @@ def least_squares(
     (``fixed`` held), over ``params``' values flattened in their order."""
     layout = {k: np.asarray(v, np.float64) for k, v in params.items()}
     flat = np.concatenate([np.ravel(v) for v in layout.values()])
+    if len(y) <= len(flat):
+        return np.full((len(flat), len(flat)), np.nan)
     held = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
     m: Any = model
 
@@ -68,14 +69,14 @@ def least_squares(
             resid = jnp.where(mask, resid, 0.0)
         return jac, resid
 
-    def bread(v: Any, xb: Any, yb: Any, mask: Any, how: str) -> Any:
+    def bread(v: Any, xb: Any, yb: Any, mask: Any) -> Any:
         jac, _ = jacobian(v, xb, yb, mask)
         return jac.T @ jac
 
     a = np.asarray(_summed(bread, flat, x, y), np.float64)
     a_inv = np.linalg.inv(a)
 
-    def meat(v: Any, xb: Any, yb: Any, mask: Any, how: str) -> Any:
+    def meat(v: Any, xb: Any, yb: Any, mask: Any) -> Any:
         jac, resid = jacobian(v, xb, yb, mask)
         weight = resid**2
         if kind == "hc3":
@@ -104,9 +105,11 @@ def likelihood(
         raise ValueError(f"{kind} is for least squares; a likelihood takes hc0 or hc1")
     layout = {k: np.asarray(v, np.float64) for k, v in params.items()}
     flat = np.concatenate([np.ravel(v) for v in layout.values()])
+    if len(y) <= len(flat):
+        return np.full((len(flat), len(flat)), np.nan)
     held = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
 
-    def meat(v: Any, xb: Any, yb: Any, mask: Any, how: str) -> Any:
+    def meat(v: Any, xb: Any, yb: Any, mask: Any) -> Any:
         def rows(w: Any) -> Any:
             return row_losses(model, loss, {**unflat(layout, w), **held}, xb, yb)
 
@@ -121,13 +124,11 @@ def likelihood(
 
 
 def _summed(fn: Any, flat: np.ndarray, x: Any, y: Any) -> Any:
-    """``fn(flat, x_block, y_block, mask, how)`` summed over every row, compiled
-    once per shape, in float64."""
-    from gradtrace.core.rowsums import reduce_rows
-
+    """``fn(flat, x_block, y_block, mask)`` summed over every row, compiled once
+    per shape, in float64."""
     compiled = jax.jit(
         lambda v, xb, yb: reduce_rows(
-            lambda xs, ys, mask, how: fn(v, xs, ys, mask, how), xb, yb, "sum"
+            lambda xs, ys, mask, how: fn(v, xs, ys, mask), xb, yb, "sum"
         )
     )
     with jax.enable_x64(True):
@@ -137,6 +138,4 @@ def _summed(fn: Any, flat: np.ndarray, x: Any, y: Any) -> Any:
 
 def _scaled(kind: str, cov: np.ndarray, n: int, p: int) -> np.ndarray:
     """HC1's small-sample factor n / (n - p) on the HC0 covariance."""
-    if kind == "hc1":
-        return cov * (n / (n - p) if n > p else np.nan)
-    return cov
+    return cov * (n / (n - p)) if kind == "hc1" else cov

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -319,8 +320,6 @@ def estimates_section(trace: Any) -> str:
     """The run's estimates (``estimates.estimates``) as a static table with a
     caption, and its likelihood statistics where it has them; empty for a run
     without standard errors."""
-    from html import escape
-
     from gradtrace.estimates import estimates, robust_kind
 
     table = estimates(trace.summary(), robust_kind(trace.info))
@@ -367,12 +366,12 @@ def report(trace: Any, out: str | Path) -> Path:
     style = (assets / "report.css").read_text()
     blob = json.dumps(payload(trace), separators=(",", ":")).replace("</", "<\\/")
     html = (
-        # first: the data put in after it cannot hold a placeholder of its own
+        # first: the data put in after them cannot hold a placeholder of their own
         template.replace("<!--ESTIMATES-->", estimates_section(trace))
+        .replace("<!--TITLE-->", escape(f"gradtrace: {model_by_loss(trace.info)}"))
         .replace("/*STYLE*/", style)
         .replace("/*SCRIPT*/", script)
         .replace("/*DATA*/", blob)
-        .replace("<!--TITLE-->", f"gradtrace: {trace.info['model']} run")
     )
     tmp = out.with_name(f".{out.name}.tmp")
     try:
