@@ -295,10 +295,10 @@ def test_lr_find_brackets_the_working_rates(
 
 
 def test_the_heatmap_shows_the_final_gap_where_no_cell_reached_tolerance() -> None:
-    from gradtrace import plot
+    from gradtrace import sweep_plots
 
     def colour_label(s: object) -> str:
-        fig = plot.sweep_heatmap(s)  # type: ignore[arg-type]
+        fig = sweep_plots.sweep_heatmap(s)  # type: ignore[arg-type]
         return str(fig.axes[-1].get_ylabel())
 
     short = sweep("seed004_keras", "line", lr=[0.001, 0.01], steps=3, init={"w": 0.5})
@@ -310,7 +310,7 @@ def test_the_heatmap_shows_the_final_gap_where_no_cell_reached_tolerance() -> No
     assert long.table["steps_to_tol"].notna().any()
     assert colour_label(long) == "steps to stay within tol"
     # counts of steps labelled as numbers (275), not 2.75×10²
-    fig = plot.sweep_heatmap(long)
+    fig = sweep_plots.sweep_heatmap(long)
     fig.canvas.draw()
     ticks = [t.get_text() for t in fig.axes[-1].get_yticklabels() if t.get_text()]
     assert ticks and all(t.replace(".", "").isdigit() for t in ticks), ticks
@@ -321,7 +321,7 @@ def test_a_heatmap_legend_too_wide_for_a_row_goes_one_under_another(
 ) -> None:
     """Never-within, diverged and rose together: their labels (115 characters
     here) would run past the figure's right edge in one row."""
-    from gradtrace import plot
+    from gradtrace import sweep_plots
     from helpers import run_cli
 
     path = str(tmp_path / "line.csv")
@@ -330,7 +330,7 @@ def test_a_heatmap_legend_too_wide_for_a_row_goes_one_under_another(
     rates = [0.01, 0.4715, 0.7632, 2.0]
     found = sweep(path, lr=rates, epochs=300, init={"w": [0, 5]})
     assert found.table["diverged"].any() and found.table["ended_above_start"].any()
-    fig = plot.sweep_heatmap(found)
+    fig = sweep_plots.sweep_heatmap(found)
     fig.canvas.draw()
     (legend,) = fig.legends
     assert len(legend.get_texts()) == 3 and legend._ncols == 1  # noqa: SLF001
@@ -352,7 +352,7 @@ def test_a_sweep_replaces_only_gradtrace_folders(tmp_path: Path) -> None:
 
 
 def test_pictures_of_a_sweep_over_batch_sizes_run_over_epochs() -> None:
-    from gradtrace import plot
+    from gradtrace import sweep_plots
 
     x = np.linspace(-1, 1, 40)
     data = {"x": x, "y": 2 * x + 1}
@@ -373,7 +373,7 @@ def test_pictures_of_a_sweep_over_batch_sizes_run_over_epochs() -> None:
     assert kept[0] == list(range(0, 201, 2))
     assert kept[1] == [0, 1, 2, 3, 4, 5]
     assert many.info["keep_every"] is None
-    fig = plot.sweep_losses(s)
+    fig = sweep_plots.sweep_losses(s)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "epoch (batch sizes differ)"
     lines = [seg for coll in ax.collections for seg in coll.get_segments()]
@@ -381,28 +381,28 @@ def test_pictures_of_a_sweep_over_batch_sizes_run_over_epochs() -> None:
     ys = np.concatenate([seg[:, 1] for seg in lines])
     low, high = ax.get_ylim()  # the curves' own range, not the clipping's
     assert low == pytest.approx(ys.min() / 2) and ys.max() <= high <= 20 * ys.max()
-    title = plot.sweep_heatmap(s).axes[0].get_title()
+    title = sweep_plots.sweep_heatmap(s).axes[0].get_title()
     assert (
         "(3-30 steps run; each cell the median of 2 configurations, over seed)" in title
     )
     one = sweep(data, "line", lr=[0.01, 0.1], epochs=3, batch_size=10)
-    assert plot.sweep_losses(one).axes[0].get_xlabel() == "step"
-    assert plot.sweep_heatmap(one).axes[0].get_title().endswith("(12 steps run)")
+    assert sweep_plots.sweep_losses(one).axes[0].get_xlabel() == "step"
+    assert sweep_plots.sweep_heatmap(one).axes[0].get_title().endswith("(12 steps run)")
 
 
 def test_pictures_of_a_sweep_of_a_vector_parameter() -> None:
-    from gradtrace import plot
+    from gradtrace import sweep_plots
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 2))
     data = {"a": x[:, 0], "c": x[:, 1], "y": x @ [1.0, -2.0] + 0.5}
     s = sweep(data, "linear", x=["a", "c"], lr=[0.01, 30.0], seed=[0, 1], batch_size=20)
     assert s.table["diverged"].any() and not s.table["diverged"].all()
-    assert plot.sweep_heatmap(s).axes[0].get_ylabel() == "seed"
-    ax = plot.sweep_losses(s).axes[0]
+    assert sweep_plots.sweep_heatmap(s).axes[0].get_ylabel() == "seed"
+    ax = sweep_plots.sweep_losses(s).axes[0]
     assert ax.get_title() == "4 configurations (2 diverged: dashed, ▲ off the chart)"
     calm = sweep(data, "linear", x=["a", "c"], lr=[0.01, 0.02], batch_size=20)
-    title = plot.sweep_losses(calm).axes[0].get_title()
+    title = sweep_plots.sweep_losses(calm).axes[0].get_title()
     assert title == "2 configurations (none diverged)"
 
 

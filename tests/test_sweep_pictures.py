@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 
-from gradtrace import plot
+from gradtrace import plot, sweep_plots
 from gradtrace.data import generate
 from gradtrace.sweeps import Sweep, sweep
 
@@ -24,7 +24,7 @@ def test_a_curve_that_leaves_the_loss_chart_is_marked_where_it_does() -> None:
     start = gaps[gaps["step"] == 0]["gap"].max()
     worst = gaps["gap"].max()  # lr 1: 2.9e22, finite
     assert worst > 1e20
-    fig = plot.sweep_losses(s)
+    fig = sweep_plots.sweep_losses(s)
     ax = fig.axes[0]
     top = 1e6 * start
     assert ax.get_ylim()[1] == pytest.approx(top)  # the chart's top, not the curve's
@@ -48,7 +48,7 @@ def test_a_curve_that_leaves_the_loss_chart_is_marked_where_it_does() -> None:
 
 def test_no_mark_where_every_curve_stays_on_the_chart() -> None:
     s = sweep(line(), lr=[0.1, 0.3], epochs=20)
-    fig = plot.sweep_losses(s)
+    fig = sweep_plots.sweep_losses(s)
     assert not fig.legends
     assert not [line for line in fig.axes[0].get_lines() if line.get_marker() == "^"]
 
@@ -62,7 +62,7 @@ def test_the_heatmap_names_its_measure_and_leaves_an_explosion_off_its_colours()
 ):
     s = sweep(line(), lr=list(np.logspace(-3, 0, 8)), epochs=50)
     assert s.table["steps_to_tol"].isna().all()
-    fig = plot.sweep_heatmap(s)
+    fig = sweep_plots.sweep_heatmap(s)
     ax, bar = fig.axes[0], fig.axes[-1]
     assert "settled loss − optimum's loss" in ax.get_title()
     assert (
@@ -92,7 +92,7 @@ def test_the_heatmap_greys_only_cells_that_never_came_within_tol() -> None:
     s = sweep(line(), lr=[0.01, 0.3, 1.0], epochs=200, dtype="float64")
     reached = s.table["steps_to_tol"].notna().tolist()
     assert reached == [False, True, False]  # 1.0 rose, 0.01 crawled
-    fig = plot.sweep_heatmap(s)
+    fig = sweep_plots.sweep_heatmap(s)
     assert "steps until every parameter stays within 0.0001" in fig.axes[0].get_title()
     texts = legend_texts(fig)
     assert texts[0] == "parameters never all within 0.0001 of the optimum"
@@ -103,7 +103,7 @@ def test_the_heatmap_greys_only_cells_that_never_came_within_tol() -> None:
 def test_a_curve_that_overflowed_is_said_to_and_its_height_is_finite() -> None:
     s = sweep(line(), lr=[0.1, 3.0], batch_size=10, epochs=5)
     assert s.table.set_index("lr").loc[3.0, "diverged"]
-    fig = plot.sweep_losses(s)
+    fig = sweep_plots.sweep_losses(s)
     (text,) = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
     assert text.endswith(", then overflowed") and "to inf" not in text
     worst = s.traces["loss"][np.isfinite(s.traces["loss"])].max()
@@ -114,7 +114,7 @@ def test_the_title_names_only_the_marks_drawn() -> None:
     # every diverged curve leaves the chart: arrows at its top, no crosses
     s = sweep(line(), lr=[0.1, 2.5, 3.0], batch_size=10, epochs=20)
     assert s.table["diverged"].sum() == 2
-    ax = plot.sweep_losses(s).axes[0]
+    ax = sweep_plots.sweep_losses(s).axes[0]
     markers = {line.get_marker() for line in ax.get_lines()}
     assert markers == {"^"}
     assert ax.get_title() == "3 configurations (2 diverged: dashed, ▲ off the chart)"
@@ -122,7 +122,7 @@ def test_the_title_names_only_the_marks_drawn() -> None:
 
 def test_other_swept_values_are_told_apart_by_line_style() -> None:
     s = sweep(line(), lr=[0.01, 0.1], batch_size=[10, 50], epochs=5)
-    fig = plot.sweep_losses(s)
+    fig = sweep_plots.sweep_losses(s)
     (lines,) = fig.axes[0].collections  # nothing diverged: one collection
     # each curve's style is its batch size's; the rates' colours repeat
     styles = [str(style) for style in lines.get_linestyles()]
@@ -130,7 +130,7 @@ def test_other_swept_values_are_told_apart_by_line_style() -> None:
     assert legend_texts(fig) == ["batch_size=10", "batch_size=50"]
     # seeds are repeats: overlaid in one style, no legend
     seeds = sweep(line(), lr=[0.01, 0.1], seed=[0, 1], batch_size=10, epochs=2)
-    fig = plot.sweep_losses(seeds)
+    fig = sweep_plots.sweep_losses(seeds)
     assert len({str(x) for x in fig.axes[0].collections[0].get_linestyles()}) == 1
     assert not fig.legends
 
@@ -170,7 +170,7 @@ def test_a_curve_that_leaves_the_chart_twice_is_counted_once_with_its_exits() ->
         "tol": 1e-4,
         "n_steps": 4,
     }
-    fig = plot.sweep_losses(Sweep(table, traces, info))
+    fig = sweep_plots.sweep_losses(Sweep(table, traces, info))
     assert legend_texts(fig) == [
         "off the chart: 1 curve rose above 1e+06 (2 times), to 1e+08 at most"
     ]
@@ -185,12 +185,12 @@ def test_the_loss_chart_shades_gaps_within_float_rounding_and_titles_fit() -> No
     frame = pd.DataFrame({"u": x[:, 0], "v": x[:, 1]})
     frame["y"] = rng.poisson(np.exp(0.3 + x @ [0.4, -0.4]))
     s = sweep(frame, model="poisson-regression", lr=[0.3, 1.0], steps=300)
-    fig = plot.sweep_losses(s)
+    fig = sweep_plots.sweep_losses(s)
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     # ten of float32's epsilons (1.2e-7) of the loss
     noise = 10 * float(np.finfo(np.float32).eps) * abs(s.info["optimum_loss"])
     assert f"float32 rounding of the loss: a gap below {noise:.2g} is 0" in labels
-    title = plot.sweep_heatmap(s).axes[0].get_title()
+    title = sweep_plots.sweep_heatmap(s).axes[0].get_title()
     assert title.startswith("poisson-regression by nll, sgd: steps until every")
     assert max(len(line) for line in title.split("\n")) <= plot.TITLE_CHARS
 
@@ -206,7 +206,7 @@ def test_the_rounding_band_shows_under_a_small_optimum_loss() -> None:
     assert s.info["optimum_loss"] < 0.01
     labels = [
         t.get_text()
-        for legend in plot.sweep_losses(s).legends
+        for legend in sweep_plots.sweep_losses(s).legends
         for t in legend.get_texts()
     ]
     assert any(label.startswith("float32 rounding of the loss") for label in labels)

@@ -148,11 +148,11 @@ def test_a_rate_that_jumps_about_and_ends_low_is_not_the_best() -> None:
 
 
 def test_a_heatmap_names_each_rate_and_a_single_row_has_no_row_tick() -> None:
-    from gradtrace import plot
+    from gradtrace import sweep_plots
 
     frame, _ = generate("line", 60, w=[2.0], b=1.0, noise=0.3, seed=2)
     rates = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
-    ax = plot.sweep_heatmap(sweep(frame, lr=rates, steps=20)).axes[0]
+    ax = sweep_plots.sweep_heatmap(sweep(frame, lr=rates, steps=20)).axes[0]
     ax.figure.canvas.draw()
     assert [t.get_text() for t in ax.get_xticklabels()] == [f"{r:.3g}" for r in rates]
     assert list(ax.get_yticks()) == []
@@ -167,10 +167,10 @@ def test_tail_loss_is_the_mean_of_the_kept_losses_of_the_last_tenth() -> None:
         assert len(kept) == 11  # after steps 90 to 100
         assert row["tail_loss"] == pytest.approx(kept["loss"].mean(), rel=1e-6)
     # mini-batches: the heatmap colours where each settled, its tail's gap
-    from gradtrace import plot
+    from gradtrace import sweep_plots
 
     assert s.table["steps_to_tol"].isna().all()
-    mesh = plot.sweep_heatmap(s).axes[0].collections[0]
+    mesh = sweep_plots.sweep_heatmap(s).axes[0].collections[0]
     colours = np.ma.getdata(mesh.get_array())[~np.ma.getmaskarray(mesh.get_array())]
     ok = s.table[~s.table["diverged"]]  # lr 1.9 diverged: a cross, no colour
     gaps = ok["tail_loss"] - s.info["optimum_loss"]

@@ -58,10 +58,10 @@ class LRFind(NamedTuple):
     def plot(self) -> Figure:
         """The batch loss and its smoothed curve against the rate, with the
         suggested rate, the lowest smoothed loss's and the stable limit 2/L, as
-        ``gradtrace lr-find`` draws it (``gradtrace.plot.lr_find``)."""
-        from gradtrace import plot
+        ``gradtrace lr-find`` draws it (``gradtrace.sweep_plots.lr_find``)."""
+        from gradtrace import sweep_plots
 
-        return plot.lr_find(self.table, self.summary)
+        return sweep_plots.lr_find(self.table, self.summary)
 
     @property
     def notes(self) -> list[str]:

@@ -174,10 +174,13 @@ class Sweep:
         """A matplotlib figure of the sweep, as the ``sweep`` command draws it:
         ``losses`` (every configuration's gap to the optimum over the steps) or
         ``heatmap`` (steps to within ``tol``, by learning rate and the second swept
-        value); ``gradtrace.plot.sweep_losses`` and ``sweep_heatmap``."""
-        from gradtrace import plot
+        value); ``gradtrace.sweep_plots.sweep_losses`` and ``sweep_heatmap``."""
+        from gradtrace import sweep_plots
 
-        figures = {"losses": plot.sweep_losses, "heatmap": plot.sweep_heatmap}
+        figures = {
+            "losses": sweep_plots.sweep_losses,
+            "heatmap": sweep_plots.sweep_heatmap,
+        }
         if which not in figures:
             raise InputError(
                 f"unknown figure {which!r}: choose one of {', '.join(figures)}."

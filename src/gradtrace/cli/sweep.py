@@ -382,9 +382,11 @@ def sweep(
         result.info["timings"]["total_s"] = time.perf_counter() - started
         result.save(out, force=force)
         if plot:
+            from gradtrace import sweep_plots
+
             for name, draw in (
-                ("heatmap.png", plots.sweep_heatmap),
-                ("losses.png", plots.sweep_losses),
+                ("heatmap.png", sweep_plots.sweep_heatmap),
+                ("losses.png", sweep_plots.sweep_losses),
             ):
                 try:
                     plots.save(draw(result), out / name, quick=True)
@@ -516,7 +518,7 @@ def lr_find(
     the rate, smoothed (on a log scale, centred), and a suggested rate (where the
     smoothed loss falls fastest, below its lowest point), next to the curvature's
     stable limit 2/L."""
-    from gradtrace import plot
+    from gradtrace import plot, sweep_plots
     from gradtrace.cli._options import pairs
     from gradtrace.cli._report import _console
     from gradtrace.lrfind import lr_find as run
@@ -555,7 +557,7 @@ def lr_find(
         drop_missing=drop_missing,
         **model_extra,
     )
-    plot.save(plot.lr_find(table, summary), out)
+    plot.save(sweep_plots.lr_find(table, summary), out)
     console = _console()
     for note in summary["notices"]:
         click.echo(f"note: {note}.", err=True)

@@ -1,0 +1,516 @@
+"""The pictures of a sweep (its heatmap and its loss curves) and of a
+learning-rate range test, in matplotlib."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gradtrace.plot import (
+    TITLE_CHARS,
+    _cmap,
+    _figure,
+    _filled,
+    _place,
+    _plain_log_labels,
+)
+from gradtrace.text import model_by_loss
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from gradtrace.sweeps import Sweep
+
+
+def _swept(sweep: Sweep) -> list[str]:
+    """The columns of a sweep's table that vary from configuration to
+    configuration (learning rate, batch size, seed, a start, ...)."""
+    return sweep.swept
+
+
+def _second_axis(sweep: Sweep) -> str | None:
+    """The swept dimension shown on the heatmap's y axis, if any."""
+    return next((c for c in _swept(sweep) if c != "lr"), None)
+
+
+#: Learning rates up to which a heatmap names each column by its rate.
+HEATMAP_RATES_NAMED = 12
+
+
+def sweep_heatmap(sweep: Sweep) -> Figure:
+    """Learning rate (x) against the second swept value (y): the steps each cell took
+    to bring every parameter within ``tol`` of the optimum (colour, log scale); grey
+    where it never did, a red cross where it diverged, a red arrow where its loss
+    ended above its start though finite (left out of the colour scale, which one
+    loss of 1e22 would flatten). Where no cell came within ``tol``, the colour is
+    the gap to the optimum's loss of where each settled instead
+    (``tables.settled_loss``: a mini-batch run's mean over the last tenth of its
+    steps, a full-batch run's last loss; the final loss in older sweeps). Cells
+    that several
+    configurations share (other swept values) show the median, and a cross or an
+    arrow if any diverged or rose."""
+    from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    table = sweep.table
+    ycol = _second_axis(sweep)
+    lrs = np.sort(table["lr"].unique())
+    ys = np.sort(table[ycol].unique()) if ycol else np.array([0.0])
+    keyed = table.assign(_y=table[ycol] if ycol else 0.0)
+    reached = keyed.assign(_s=keyed["steps_to_tol"].astype(float))  # NA: NaN
+    med = reached.groupby(["_y", "lr"])["_s"].median().unstack("lr")
+    div = keyed.groupby(["_y", "lr"])["diverged"].any().unstack("lr")
+    med = med.reindex(index=ys, columns=lrs)
+    div = div.reindex(index=ys, columns=lrs).fillna(False)
+    diverged = div.to_numpy(bool)
+    rose = np.zeros_like(diverged)
+    if "ended_above_start" in table:
+        up = keyed.groupby(["_y", "lr"])["ended_above_start"].any().unstack("lr")
+        rose = up.reindex(index=ys, columns=lrs).fillna(False).to_numpy(bool)
+        rose = rose & ~diverged
+    steps = med.to_numpy(dtype=float, copy=True)
+    steps[diverged] = np.nan
+    # where no configuration came within tol, the colour is the final gap instead
+    by_gap = not np.isfinite(steps).any() and "gap" in table
+    tail = "tail_loss" in table
+    if by_gap:
+        # the loss the gap is from: the optimum's, or the loss's infimum
+        from gradtrace.tables import settled_loss
+
+        floor = table["loss"].astype(float) - table["gap"].astype(float)
+        ended = settled_loss(table, sweep.info.get("data", {}).get("n_rows"))
+        gap = keyed.assign(_g=(ended - floor).clip(lower=1e-300))
+        cells = gap.groupby(["_y", "lr"])["_g"].median().unstack("lr")
+        steps = cells.reindex(index=ys, columns=lrs).to_numpy(dtype=float, copy=True)
+        steps[diverged | rose | ~np.isfinite(steps)] = np.nan
+    fig, ax = _figure(8.5, max(3.2, 2.0 + 0.45 * len(ys)), layout=None)
+    ax.set_facecolor("#d9d9d9")  # never within tol
+    finite = steps[np.isfinite(steps)]
+    low = finite.min() if len(finite) else 1.0
+    norm = (
+        LogNorm(vmin=low, vmax=max(finite.max(), low * 10))
+        if by_gap and len(finite)
+        else LogNorm(vmin=max(low, 1), vmax=max(finite.max(), 2))
+        if len(finite)
+        else None
+    )
+    edges_x = _edges(lrs, log=True)
+    edges_y = np.arange(len(ys) + 1) - 0.5
+    mesh = ax.pcolormesh(
+        edges_x,
+        edges_y,
+        np.ma.masked_invalid(steps),
+        cmap="viridis",
+        norm=norm,
+        shading="flat",
+    )
+    jj, ii = np.nonzero(diverged.T)
+    ax.scatter(lrs[jj], ii, marker="x", color="#d62728", s=40, linewidths=2, zorder=3)
+    jj, ii = np.nonzero(rose.T)
+    ax.scatter(lrs[jj], ii, marker="^", color="#d62728", s=50, zorder=3)
+    # grey: a cell without a colour, a cross or an arrow (never within tol)
+    grey = ~np.isfinite(steps) & ~diverged & ~rose
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_yticks(range(len(ys)) if ycol else [])
+    if ycol:
+        ax.set_yticklabels([f"{v:g}" for v in ys])
+    ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
+    tol = sweep.info["tol"]
+    what = (
+        ("settled loss − optimum's" if tail else "final loss − optimum's")
+        + " loss\n(no configuration brought every parameter "
+        f"within {tol:g} of the optimum)"
+        if by_gap
+        else f"steps until every parameter stays within {tol:g} of the optimum"
+    )
+    runs = sweep.traces.groupby("config")["step"].max()
+    ran = f"{runs.max()}" if runs.min() == runs.max() else f"{runs.min()}-{runs.max()}"
+    shared = len(table) // max(1, len(ys) * len(lrs))
+    others = [c for c in _swept(sweep) if c not in ("lr", ycol)]
+    median = (
+        f"; each cell the median of {shared} configurations, over {', '.join(others)}"
+        if others
+        else ""
+    )
+    ax.set_title(
+        _filled(
+            f"{model_by_loss(sweep.info)}, "
+            f"{sweep.info['optimizer']}: {what}\n({ran} steps run{median})",
+            TITLE_CHARS,
+        )
+    )
+    bar = None
+    if len(finite):
+        gap_label = "settled loss − optimum's" if tail else "final loss − optimum's"
+        label = f"{gap_label} loss" if by_gap else "steps to stay within tol"
+        bar = fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label=label)
+        _plain_log_labels(bar)
+    _plain_log_labels(ax.xaxis)
+    if len(lrs) <= HEATMAP_RATES_NAMED:  # each column named by its rate
+        from matplotlib.ticker import NullLocator
+
+        ax.set_xticks(lrs, [f"{v:.3g}" for v in lrs], rotation=45 * (len(lrs) > 5))
+        ax.xaxis.set_minor_locator(NullLocator())
+    handles: list[Any] = []
+    if grey.any():
+        handles.append(
+            Patch(
+                facecolor="#d9d9d9",
+                label=f"parameters never all within {tol:g} of the optimum",
+            )
+        )
+    if diverged.any():
+        handles.append(
+            Line2D([], [], marker="x", color="#d62728", linestyle="", label="diverged")
+        )
+    if rose.any():
+        highest = float(keyed.loc[keyed["ended_above_start"], "loss"].max())
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="^",
+                color="#d62728",
+                linestyle="",
+                label=f"loss ended above its start (to {highest:.3g}; off the colours)",
+            )
+        )
+    # one row where the labels fit the figure's width, else one under another
+    wide = sum(len(h.get_label()) for h in handles) > LEGEND_ROW_CHARS
+    legend = (
+        fig.legend(
+            handles=handles,
+            loc="lower left",
+            ncol=1 if wide else len(handles),
+            frameon=False,
+        )
+        if handles
+        else None
+    )
+    _place(fig, ax, bar.ax if bar else None, legend)
+    return fig
+
+
+#: The most characters of legend labels a heatmap's 8.5-inch width holds in a row.
+LEGEND_ROW_CHARS = 100
+
+
+def _edges(values: np.ndarray, log: bool) -> np.ndarray:
+    v = np.log10(values) if log else values.astype(float)
+    if len(v) == 1:
+        mids = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        inner = (v[1:] + v[:-1]) / 2
+        mids = np.concatenate([[2 * v[0] - inner[0]], inner, [2 * v[-1] - inner[-1]]])
+    return 10**mids if log else mids
+
+
+def _by_epoch(sweep: Sweep) -> np.ndarray | None:
+    """Steps per epoch of each configuration, where batch sizes differ (their
+    losses are then drawn against epochs, which they share); else None."""
+    table = sweep.table
+    if "batch_size" not in table or table["batch_size"].nunique() < 2:
+        return None
+    n_rows = sweep.info["data"]["n_rows"]
+    return np.ceil(n_rows / table["batch_size"].to_numpy(float))
+
+
+def sweep_losses(sweep: Sweep) -> Figure:
+    """Every configuration's gap to the optimum's loss over the steps (log scale),
+    coloured by learning rate; where the sweep varies more than the rate (a batch
+    size, a start, a hyper-parameter; seeds, being repeats, are overlaid), a line
+    style for each of those values, named in the legend; diverged configurations
+    dashed, ending in a cross. Where batch sizes differ, over epochs instead of
+    steps. The chart reaches a million times the largest starting gap: a curve that
+    rises above it is cut at the top, an arrow where it leaves, and the legend says
+    how high it went. The title names the marks drawn. Where the classes of a
+    logistic regression are separated (no optimum), the gap to the loss's infimum
+    (``loss_infimum``: 0, or with rows on the cut what the solver came down to)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    table = sweep.table
+    best = sweep.info["optimum_loss"]
+    apart = best is None  # separated classes: no optimum, the loss's infimum
+    best = sweep.info.get("loss_infimum", 0.0) if apart else best
+    lrs = table["lr"].to_numpy(float)
+    norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
+    cmap = _cmap()
+    fig, ax = _figure(8.5, 4.8, layout=None)
+    config = sweep.info.get("config", {})
+    dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
+    # the summary's "gap 0 (at float rounding)" below this: the loss's last digits
+    noise = 10 * float(np.finfo(dtype).eps) * max(abs(best), 1e-30)
+    # gaps of 0 drawn at the floor: below the rounding band, so it shows
+    floor = 1e-7 * max(abs(best), 1.0)
+    if best:
+        floor = min(floor, noise / 2)
+    per_epoch = _by_epoch(sweep)
+    traces = sweep.traces.sort_values(["config", "step"])
+    curves = dict(list(traces.groupby("config", sort=True)))
+    raw, steps, gaps = [], [], []
+    for i, c in enumerate(table["config"]):
+        curve = curves[c]
+        raw.append(curve["step"].to_numpy(float))
+        steps.append(raw[-1] if per_epoch is None else raw[-1] / per_epoch[i])
+        gaps.append(curve["loss"].to_numpy(float) - best)
+    first = np.array([g[0] for g in gaps if len(g)])
+    first = first[np.isfinite(first)]
+    ceiling = 1e6 * max(float(first.max()) if len(first) else 1.0, floor)
+    gaps = [np.maximum(g, floor) for g in gaps]  # NaN stays NaN
+    exits: list[tuple[float, float]] = []  # where a curve leaves the chart
+    above: list[float] = []  # how high those went, in finite values
+    overflowed: list[bool] = []  # and whether they went on to infinity
+
+    def within(x: np.ndarray, g: np.ndarray) -> list[np.ndarray]:
+        """The parts of a curve below ``ceiling``: each that leaves the chart ends
+        at its top (where it crossed it, on the log scale), one that comes back
+        starts there."""
+        over = g > ceiling
+        if not over.any():
+            return [np.column_stack([x, g])]
+        finite = g[np.isfinite(g)]
+        above.append(float(finite.max()) if len(finite) else math.inf)
+        overflowed.append(bool(np.isinf(g).any()))
+        top = np.log(ceiling)
+
+        def crossing(i: int) -> tuple[float, float]:
+            a, b = np.log(g[i]), np.log(g[i + 1])
+            return (float(x[i] + (top - a) / (b - a) * (x[i + 1] - x[i])), ceiling)
+
+        parts: list[np.ndarray] = []
+        part: list[tuple[float, float]] = []
+        for i in range(len(x)):
+            if over[i]:
+                if part:
+                    part.append(crossing(i - 1))
+                    exits.append(part[-1])
+                    parts.append(np.array(part))
+                    part = []
+                continue
+            if i > 0 and over[i - 1]:
+                part.append(crossing(i - 1))
+            part.append((float(x[i]), float(g[i])))
+        if part:
+            parts.append(np.array(part))
+        return parts
+
+    diverged = table["diverged"].to_numpy(bool)
+    dsteps = table["diverged_step"].fillna(0).to_numpy(float)
+    kinds, kind_styles = _line_kinds(sweep)
+    solid, solid_lrs, styles, dashed, dashed_lrs, crosses = [], [], [], [], [], []
+    off = 0  # diverged curves that left the chart, ending at its top
+    for c in range(len(table)):
+        if not diverged[c]:
+            parts = within(steps[c], gaps[c])
+            solid += parts
+            solid_lrs += [lrs[c]] * len(parts)
+            styles += [kind_styles.get(kinds[c], "solid")] * len(parts)
+            continue
+        keep = raw[c] < dsteps[c]
+        if keep.any():
+            parts = within(steps[c][keep], gaps[c][keep])
+            dashed += parts
+            dashed_lrs += [lrs[c]] * len(parts)
+            if gaps[c][keep][-1] <= ceiling:
+                crosses.append((steps[c][keep][-1], gaps[c][keep][-1]))
+            else:
+                off += 1
+    groups: list[tuple[Any, np.ndarray, Any, float]] = [
+        (solid, np.array(solid_lrs), styles, 0.85),
+        (dashed, np.array(dashed_lrs), "dashed", 0.6),
+    ]
+    for lines, colours, style, alpha in groups:
+        if len(lines):
+            coll = LineCollection(
+                lines,
+                linestyles=style,
+                cmap=cmap,
+                norm=norm,
+                alpha=alpha,
+                linewidths=1.1,
+            )
+            coll.set_array(colours)
+            ax.add_collection(coll)
+    if crosses:
+        ax.plot(*np.array(crosses).T, "x", color="#d62728", linestyle="")
+    ends = np.concatenate(steps)
+    ax.set_xlim(ends.min(), ends.max() if ends.max() > ends.min() else 1)
+    drawn = np.concatenate([np.empty(0)] + [line[:, 1] for line in [*solid, *dashed]])
+    drawn = drawn[np.isfinite(drawn)]
+    low, high = (drawn.min(), drawn.max()) if len(drawn) else (floor, ceiling)
+    # the curves' own range; up to the top exactly where one leaves it
+    ax.set_ylim(low / 2, ceiling if exits else max(high, low * 10) * 2)
+    ax.set_yscale("log")
+    handles: list[Any] = [
+        Line2D([], [], color="#555555", linestyle=style, label=kind)
+        for kind, style in kind_styles.items()
+    ]
+    if not apart and low < noise:
+        ax.axhspan(low / 2, noise, color="#000000", alpha=0.07, lw=0, zorder=0)
+        handles.append(
+            Patch(
+                color="#000000",
+                alpha=0.07,
+                label=f"{dtype} rounding of the loss: a gap below {noise:.2g} is 0",
+            )
+        )
+    if exits:
+        ax.plot(
+            *np.array(exits).T,
+            "^",
+            color="#d62728",
+            ms=8,
+            linestyle="",
+            clip_on=False,
+            zorder=4,
+        )
+        n_off, n_exits = len(above), len(exits)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="^",
+                color="#d62728",
+                linestyle="",
+                label=f"off the chart: {n_off} curve{'s' * (n_off > 1)} rose "
+                f"above {ceiling:.3g}"
+                + f" ({n_exits} times)" * (n_exits > n_off)
+                + f", to {max(above):.3g} at most"
+                + (", then overflowed" if any(overflowed) else ""),
+            )
+        )
+    legend = None
+    if handles:
+        legend = fig.legend(handles=handles, loc="lower left", frameon=False)
+    ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
+    ax.set_ylabel(
+        "loss − its infimum (no optimum: the classes are separated)"
+        if apart
+        else "loss − optimum's loss"
+    )
+    n_diverged = int(diverged.sum())
+    # the marks a diverged curve ends in: a cross, or the arrow where it left
+    endings = " or ".join(["x"] * bool(crosses) + ["▲ off the chart"] * bool(off))
+    marked = (
+        f"{n_diverged} diverged: dashed" + f", {endings}" * bool(endings)
+        if n_diverged
+        else "none diverged"
+    )
+    ax.set_title(f"{len(table)} configurations ({marked})")
+    sm = ScalarMappable(norm=norm, cmap=cmap)
+    bar = fig.colorbar(
+        sm, cax=fig.add_axes((0.92, 0.2, 0.02, 0.6)), label="learning rate"
+    )
+    _plain_log_labels(ax.yaxis, bar)
+    _place(fig, ax, bar.ax, legend)
+    return fig
+
+
+#: The line styles of a sweep's other swept values (dashed is a diverged curve's):
+#: solid, dotted, a long dash and dot, sparse dots (a dash-dot and a dash-dot-dot
+#: were hard to tell apart)
+KIND_STYLES: tuple[Any, ...] = ("solid", "dotted", (0, (8, 2, 1.5, 2)), (0, (1, 4)))
+
+
+def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
+    """Each configuration's values other than the rate and the seed ("batch_size=5,
+    init_w=1"), and the line style of each such kind, in the table's order: none
+    where the sweep varies only the rate (or seeds), or more kinds than
+    ``KIND_STYLES`` (all then solid, the legend saying how many are overlaid)."""
+    table = sweep.table
+    others = [c for c in sweep.swept if c not in ("lr", "seed")]
+    if not others:
+        return [""] * len(table), {}
+
+    def value(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+
+    kinds = [
+        ", ".join(f"{c}={value(v)}" for c, v in zip(others, row, strict=True))
+        for row in table[others].itertuples(index=False)
+    ]
+    order = list(dict.fromkeys(kinds))
+    if len(order) > len(KIND_STYLES):
+        return kinds, {f"{len(order)} values of {', '.join(others)}, overlaid": "solid"}
+    return kinds, dict(zip(order, KIND_STYLES, strict=False))
+
+
+def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
+    """The range test: batch loss (and its smoothed curve) against the learning rate,
+    up to where the loss blew up, with the suggested rate, the rate of the lowest
+    loss, and the curvature's stable limit 2/L where it applies."""
+    fig, ax = _figure(8, 4.5)
+    shown = table.iloc[: summary["stopped_at_step"]]
+    ok = np.isfinite(shown["batch_loss"].to_numpy(float))
+    ax.plot(
+        shown["lr"][ok],
+        shown["batch_loss"][ok],
+        ".",
+        color="#9e9e9e",
+        ms=4,
+        label="batch loss",
+    )
+    ax.plot(
+        shown["lr"],
+        shown["smoothed"],
+        color="#3b528b",
+        lw=2,
+        label="smoothed ("
+        + ("log scale, " if summary.get("log_scale") else "")
+        + "centred)",
+    )
+    for key, style, label in (
+        ("suggested_lr", "-", "suggested (steepest fall): lr"),
+        ("min_loss_lr", ":", "lowest smoothed loss at lr"),
+    ):
+        rate = summary.get(key)
+        if rate is not None and np.isfinite(rate):
+            ax.axvline(
+                rate,
+                color="#21918c" if style == "-" else "#5ec962",
+                ls=style,
+                lw=2,
+                label=f"{label} {rate:.3g}",
+            )
+    stable = summary.get("stable_lr")
+    if stable is not None and np.isfinite(stable):
+        ax.axvline(
+            stable,
+            color="#d62728",
+            ls="--",
+            lw=1.5,
+            label=f"stable limit 2/L (curvature): lr {stable:.3g}",
+        )
+    ax.set_xscale("log")
+    # the range of the losses read (not the blow-up's: one point at 30x would
+    # squash them flat along the bottom), and the smoothed curve's
+    read = shown["batch_loss"].to_numpy(float)[: summary["stopped_at_step"] - 1]
+    smooth = shown["smoothed"].to_numpy(float)
+    values = np.concatenate([read, smooth])
+    values = values[np.isfinite(values)]
+    if len(values) < 2:  # stopped at once: what there is
+        values = shown["batch_loss"].to_numpy(float)[ok]
+    if len(values):
+        low, high = float(values.min()), float(values.max())
+        if low > 0 and high / low > 100:
+            ax.set_yscale("log")
+            ax.set_ylim(low / 1.5, high * 1.5)
+        else:
+            pad = 0.05 * (high - low or 1.0)
+            ax.set_ylim(low - pad, high + pad)
+    ax.set_xlabel("learning rate (grows every step)")
+    ax.set_ylabel("batch loss")
+    ax.set_title(
+        f"learning-rate range test: {summary['model']} by {summary['loss']},"
+        f" {summary['optimizer']}"
+    )
+    ax.legend(fontsize=8, loc="best")
+    return fig
