@@ -341,13 +341,20 @@ def test_ls_csv_and_its_table_read_back_as_the_same_columns(
     table = pd.read_csv(io.StringIO(out)).set_index("folder")
     assert list(table.columns) == [
         "kind", "created", "model", "loss", "optimizer", "lr", "steps", "status",
-        "final_loss",
+        "final_loss", "gap",
     ]  # fmt: skip
     assert sorted(table.index) == sorted(listed)
     for name in runs_of(listed):
-        final = json.loads((listed[name] / "run.json").read_text())["final_loss"]
+        info = json.loads((listed[name] / "run.json").read_text())
+        final = info["final_loss"]
         assert table.loc[name, "kind"] == "run"
         assert table.loc[name, "final_loss"] == pytest.approx(float(final), rel=1e-12)
+        # how far from converged, at a glance (a statistician asked for it)
+        gap = float(final) - info["optimum_loss"]
+        if math.isfinite(gap):
+            assert table.loc[name, "gap"] == pytest.approx(gap, rel=1e-9, abs=1e-15)
+        else:  # a run that diverged has none
+            assert math.isnan(table.loc[name, "gap"])
     sweep = pd.read_parquet(listed["sweep"] / "sweep.parquet")
     row = table.loc["sweep"]
     assert row["kind"] == "sweep" and row["lr"] == "0.001..5" and row["steps"] == 30

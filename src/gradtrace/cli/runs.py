@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -354,6 +355,7 @@ LS_COLUMNS = (
     "steps",
     "status",
     "final_loss",
+    "gap",
 )
 
 
@@ -370,9 +372,10 @@ def ls_runs(folder: Path, as_csv: bool) -> None:
     """A table of the runs and sweeps in FOLDER (default: runs), oldest first: kind
     (run or sweep), model, loss, optimizer, learning rate (a sweep's lowest..highest),
     steps (a sweep's fewest..most where its batch sizes ran their own), status (a
-    sweep's: how many of its configurations diverged) and final loss (a sweep's
-    lowest that did not diverge). A checkpointed run whose process
-    is gone reads stopped."""
+    sweep's: how many of its configurations diverged), final loss (a sweep's
+    lowest that did not diverge) and gap (a run's final loss less its optimum's:
+    how far it is from converged). A checkpointed run whose process is gone
+    reads stopped."""
     import csv
 
     from gradtrace.errors import InputError
@@ -399,13 +402,15 @@ def ls_runs(folder: Path, as_csv: bool) -> None:
         click.echo(f"no runs in {folder} yet{hint}.")
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    right = ("lr", "steps", "final_loss")
+    right = ("lr", "steps", "final_loss", "gap")
     for c in LS_COLUMNS:
         table.add_column(c, justify="right" if c in right else "left")
     for r in rows:
         shown = {**r, "lr": _lr_text(r["lr"])}
         if isinstance(r["final_loss"], float):
             shown["final_loss"] = fmt(r["final_loss"])
+        if isinstance(r["gap"], float):
+            shown["gap"] = f"{r['gap']:.3g}"
         table.add_row(*(str(shown[c]) if shown[c] != "" else "-" for c in LS_COLUMNS))
     print_whole(_console(), table)
 
@@ -449,6 +454,11 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
             status = info.get("status", "")
             status = "stopped" if status == "running" else status
         final = info.get("final_loss", "")
+        best = info.get("optimum_loss")
+        gap: float | str = ""
+        if isinstance(final, (int, float)) and isinstance(best, (int, float)):
+            if math.isfinite(final) and math.isfinite(best):
+                gap = float(final) - float(best)
         row.update(
             created=made_at(run, info),
             model=info.get("model", ""),
@@ -458,6 +468,7 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
             steps=info.get("steps", ""),
             status=status,
             final_loss=_number(final),
+            gap=gap,
         )
         rows.append(row)
     for sweep in found("sweep.parquet"):
