@@ -146,3 +146,19 @@ def test_bad_hyper_parameters_are_refused(opt: dict, said: str) -> None:
     preset = "torch.adagrad" if "lr_decay" in opt else "torch.nadam"
     with pytest.raises(InputError, match=said):
         gradtrace.fit(line(), "line", optimizer=preset, opt=opt, steps=3)
+
+
+def test_an_optimizer_named_as_a_framework_names_it_is_told_which_it_got() -> None:
+    """"Adam" (Keras's and PyTorch's class name) is optax's adam, whose epsilon
+    and defaults differ from theirs: a note names the frameworks' presets."""
+    import gradtrace
+
+    said = gradtrace.fit("seed001_line", optimizer="Adam", epochs=1).notes
+    assert any(
+        "optimizer 'Adam' is taken as adam (optax's)" in n
+        and "keras.adam or torch.adam" in n
+        for n in said
+    ), said
+    for name in ("adam", "keras.adam", "MOMENTUM"):
+        notes = gradtrace.fit("seed001_line", optimizer=name, epochs=1).notes
+        assert not any("is taken as" in n for n in notes), (name, notes)

@@ -194,6 +194,7 @@ def plan(
     # Keras's CosineDecay warms up from its initial rate, 0 in its docs' example
     zero = validate.warms_up_from_zero(validate.lr_schedule(config.lr_schedule))
     spec = validate.optimizer(config.optimizer, config.lr, config.opt, zero)
+    notices += validate.framework_named(config.optimizer, spec.name)
     n_rows = len(ys) if n_rows is None else n_rows
 
     batch_size = n_rows

@@ -537,6 +537,22 @@ def _betas(
     return {**rest, pair[0]: first, pair[1]: second}
 
 
+def framework_named(given: Any, name: str) -> list[str]:
+    """A notice where an optimizer was named as a framework writes it ("Adam",
+    "SGD", "RMSprop": Keras's and PyTorch's class names) and taken as gradtrace's
+    own preset, whose defaults and update differ from theirs in places."""
+    if not isinstance(given, str) or given == name or "." in name:
+        return []
+    ours = [f"{k}.{name}" for k in ("keras", "torch") if f"{k}.{name}" in PRESETS]
+    if not ours:
+        return []
+    return [
+        f"optimizer {given!r} is taken as {name} (optax's); for a framework's own "
+        f"defaults and update give {' or '.join(ours)} "
+        "(gradtrace fit --help lists them)"
+    ]
+
+
 def optimizer(
     name: str, lr: Any, overrides: Mapping[str, Any], zero: bool = False
 ) -> OptimizerSpec:
