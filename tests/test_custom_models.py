@@ -820,3 +820,24 @@ def test_a_syntax_error_in_a_module_the_model_file_imports_names_that_module(
         gradtrace.fit(_decay_data(), model_file=f"{tmp_path / 'uses.py'}:g", steps=2)
     assert "failed at line 3 with SyntaxError" in str(err.value)
     assert "(in helper_mod.py line 2)" in str(err.value)
+
+
+def test_a_model_written_with_numpy_is_told_to_use_jax_numpy() -> None:
+    """NumPy's exp on JAX's traced values raised TracerArrayConversionError,
+    and the message led with JAX's own words; it now says what to write."""
+    frame = pd.DataFrame(_decay_data())
+    with_numpy = gradtrace.Model(
+        lambda p, x: p["a"] * np.exp(-p["b"] * x) + p["c"],
+        params={"a": 1.0, "b": 1.0, "c": 0.0},
+    )
+    with pytest.raises(InputError) as told:
+        gradtrace.fit(frame, with_numpy, epochs=1)
+    said = str(told.value)
+    assert said.startswith("model 'custom' used NumPy or a Python conversion")
+    assert "(TracerArrayConversionError): write it with jax.numpy" in said
+    branching = gradtrace.Model(
+        lambda p, x: p["a"] * x if float(p["b"]) > 0 else x,
+        params={"a": 1.0, "b": 1.0},
+    )
+    with pytest.raises(InputError, match=r"ConcretizationTypeError\): write it"):
+        gradtrace.fit(frame, branching, epochs=1)

@@ -149,7 +149,7 @@ def test_bad_hyper_parameters_are_refused(opt: dict, said: str) -> None:
 
 
 def test_an_optimizer_named_as_a_framework_names_it_is_told_which_it_got() -> None:
-    """"Adam" (Keras's and PyTorch's class name) is optax's adam, whose epsilon
+    """ "Adam" (Keras's and PyTorch's class name) is optax's adam, whose epsilon
     and defaults differ from theirs: a note names the frameworks' presets."""
     import gradtrace
 

@@ -409,7 +409,15 @@ def user_code_error(
     text = str(err).strip().splitlines()[0] if str(err).strip() else ""
     if isinstance(err, KeyError) and names:
         hint = f"its parameters are {', '.join(map(repr, names))}; {hint}"
-    return f"{what} failed{where}: {type(err).__name__}: {text[:300]}: {hint}."
+    kind = type(err).__name__
+    if kind in ("TracerArrayConversionError", "ConcretizationTypeError"):
+        # NumPy (or float(), if) on the values JAX traces: the fix, not JAX's essay
+        return (
+            f"{what} used NumPy or a Python conversion on the values JAX "
+            f"differentiates{where} ({kind}): write it with jax.numpy (import "
+            f"jax.numpy as jnp; jnp.exp, jnp.where in place of if); {hint}."
+        )
+    return f"{what} failed{where}: {kind}: {text[:300]}: {hint}."
 
 
 def learning_rate_like(flag: str, value: Any) -> float:
