@@ -226,3 +226,25 @@ def test_the_estimates_name_the_errors_computed_not_those_asked_for(
     assert float(shown.loc["w[0]", "std. error in x's units"]) == pytest.approx(
         ols.bse["u"], rel=1e-3
     )
+
+
+def test_noise_that_varies_with_x_is_noted_with_breusch_pagans_test() -> None:
+    """The classical errors' assumption is tested (Koenker's studentised
+    Breusch-Pagan, statsmodels' het_breuschpagan): noise growing with x gets a
+    note naming --stderr hc3; even noise, or robust errors asked for, none."""
+    from statsmodels.stats.diagnostic import het_breuschpagan
+
+    frame = hetero()
+    trace = gradtrace.fit(frame, lr=0.01, epochs=2)
+    design = sm.add_constant(frame["x"])
+    resid = sm.OLS(frame["y"], design).fit().resid
+    lm, p, _, _ = het_breuschpagan(resid, design)
+    (note,) = [n for n in trace.notes if "Breusch-Pagan" in n]
+    assert f"test: {lm:.4g} on 1 degree of freedom, p = {p:.2g})" in note
+    assert "stderr='hc3'" in note  # in Python's words
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 300)
+    even = pd.DataFrame({"x": x, "y": 0.7 * x + rng.normal(0, 1, 300)})
+    assert not any("Breusch" in n for n in gradtrace.fit(even, epochs=1).notes)
+    robust = gradtrace.fit(frame, lr=0.01, epochs=2, stderr="hc3")
+    assert not any("Breusch" in n for n in robust.notes)

@@ -9,7 +9,7 @@ import jax
 import numpy as np
 
 from gradtrace import advice, validate
-from gradtrace.core import diagnose, exact, loop, rowsums
+from gradtrace.core import diagnose, exact, loop, robust, rowsums
 from gradtrace.core.bijections import to_unconstrained
 from gradtrace.core.losses import LossLike, param_specs
 from gradtrace.errors import InputError
@@ -63,6 +63,27 @@ def separation(
 COVARIANCE_PARAMS = 100
 
 
+#: Breusch and Pagan's p-value below which a least-squares fit is told that
+#: its noise varies from row to row.
+UNEVEN_P = 0.01
+
+
+def _uneven_noise(m: Any, params: dict[str, Any], xs: Any, ys: Any) -> list[str]:
+    """A notice where the squared residuals of a least-squares fit follow its
+    x (``robust.breusch_pagan`` below ``UNEVEN_P``): the classical standard
+    errors assume one noise level."""
+    found = robust.breusch_pagan(m, params, xs, ys)
+    if found is None or not found[2] < UNEVEN_P:
+        return []
+    statistic, dof, p = found
+    return [
+        f"the residuals' spread varies with x (Breusch-Pagan test: {statistic:.4g} "
+        f"on {dof} degree{'s' if dof != 1 else ''} of freedom, p = {p:.2g}): the "
+        "classical standard errors assume one noise level for every row; "
+        "--stderr hc3 gives ones robust to it"
+    ]
+
+
 def compute(
     m: Any,
     loss: LossLike,
@@ -105,6 +126,8 @@ def compute(
             )
             if best.cov is not None and len(best.cov) <= COVARIANCE_PARAMS:
                 out["covariance"] = np.asarray(best.cov).tolist()
+            if loss == "mse" and stderr is True and not fixed:
+                notices += _uneven_noise(m, best.params, xs, ys)
             if best.edge:
                 # no peak to converge to: the curvature there says nothing of a
                 # rate (the Hessian vanishes or blows up toward the edge)

@@ -116,6 +116,7 @@ PYTHON_WORDS = (
         "choose another folder, or pass force=True",
     ),
     ("choose another --out (--force", "choose another folder (force=True"),
+    ("--stderr hc3 gives", "stderr='hc3' gives"),
 )
 
 

@@ -123,6 +123,45 @@ def likelihood(
     return _scaled(kind, h_inv @ middle @ h_inv, len(y), len(flat))
 
 
+#: Rows up to which a least-squares fit is tested for a noise that varies from
+#: row to row (``breusch_pagan``: the design held in float64 once more).
+TESTED_ROWS = 1_000_000
+
+
+def breusch_pagan(
+    model: Model, params: dict[str, np.ndarray], x: Any, y: Any
+) -> tuple[float, int, float] | None:
+    """Breusch and Pagan's test, in Koenker's studentised form (statsmodels'
+    ``het_breuschpagan``), of a least-squares fit's squared residuals against
+    its design's columns: n R^2 of that regression, its degrees of freedom (the
+    columns but the intercept), and its p-value (chi-squared). None for a model
+    not linear in its parameters, data read a chunk at a time, or more than
+    ``TESTED_ROWS`` rows."""
+    m: Any = model
+    if model.kind != "regression" or x is None or not hasattr(y, "__len__"):
+        return None
+    if len(y) > TESTED_ROWS or type(y).__name__ == "Chunks":
+        return None
+    design = m.design(np.asarray(x, np.float64))
+    if design is None or design.shape[1] < 2:
+        return None
+    with jax.enable_x64(True):
+        held = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+        fitted = np.asarray(m.predict(held, jnp.asarray(x, jnp.float64)))
+    squared = (np.asarray(y, np.float64) - fitted) ** 2
+    beta, *_ = np.linalg.lstsq(design, squared, rcond=None)
+    spread = squared - squared.mean()
+    total_ss = float(spread @ spread)
+    if not total_ss > 0:
+        return None
+    resid = squared - design @ beta
+    statistic = len(y) * (1.0 - float(resid @ resid) / total_ss)
+    dof = design.shape[1] - 1
+    with jax.enable_x64(True):
+        p = float(jax.scipy.special.gammaincc(dof / 2.0, statistic / 2.0))
+    return statistic, dof, p
+
+
 def _summed(fn: Any, flat: np.ndarray, x: Any, y: Any) -> Any:
     """``fn(flat, x_block, y_block, mask)`` summed over every row, compiled once
     per shape, in float64."""
