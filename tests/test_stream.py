@@ -279,7 +279,7 @@ def test_the_pictures_of_a_big_streamed_run_draw_a_sample_of_its_file(
     trace = _streamed_line(path, batch_size=16)
     spans = _reads_counted(monkeypatch)
     drawn = plot.plot_run(trace, tmp_path)
-    assert len(drawn) == 5 and max(spans) <= 64  # a chunk at a time, never whole
+    assert len(drawn) == 6 and max(spans) <= 64  # a chunk at a time, never whole
     rows = plot.data_rows(trace)
     assert rows is not None and len(rows) == 100 and np.all(np.diff(rows) > 0)
     x, y = plot._run_data(trace)
@@ -294,6 +294,8 @@ def test_the_pictures_of_a_big_streamed_run_draw_a_sample_of_its_file(
     assert best.get_xdata()[0] == pytest.approx(np.mean(whole_y - w * whole_x))
     # labels say what is drawn
     labels = [line.get_label() for line in plot.fit_over_data(trace).axes[0].lines]
+    assert "data (a random 100 of 517 rows)" in labels
+    labels = [line.get_label() for line in plot.residual_plot(trace).axes[0].lines]
     assert "data (a random 100 of 517 rows)" in labels
     bar = plot.loss_landscape(trace).axes[1].get_ylabel()
     assert bar == "mse over a random 100 of 517 rows"

@@ -1391,6 +1391,81 @@ def _mse_and_likelihood(
     return fig
 
 
+def binned_spread(
+    pred: np.ndarray, resid: np.ndarray, bins: int = PREDICTION_BINS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """In ``bins`` bins of equal counts of the rows sorted by prediction (at
+    least 10 rows each): the mean prediction, the mean residual and the
+    residuals' standard deviation; None under 20 rows."""
+    ok = np.isfinite(pred) & np.isfinite(resid)
+    pred, resid = pred[ok], resid[ok]
+    bins = min(bins, len(resid) // 10)
+    if bins < 2:
+        return None
+    parts = np.array_split(np.argsort(pred, kind="stable"), bins)
+    return (
+        np.array([pred[p].mean() for p in parts]),
+        np.array([resid[p].mean() for p in parts]),
+        np.array([resid[p].std() for p in parts]),
+    )
+
+
+def residual_plot(trace: Any, ax: Any = None) -> Figure:
+    """A regression's residuals (y less the prediction at the final values)
+    against the prediction: the rows (``POINTS_SHOWN`` at most), a line at 0,
+    and in bins of the prediction the residuals' mean and its -+ one standard
+    deviation band. Means that bend away from 0 say the model misses a shape of
+    the data; a band that widens says the noise varies from row to row (the
+    Breusch-Pagan note's case, where ``--stderr hc3`` gives honest errors).
+    ValueError for a distribution, which has no prediction."""
+    info = trace.info
+    model = _model(trace)
+    if model.kind != "regression":
+        raise ValueError("residuals are a regression model's")
+    x, y = _run_data(trace)
+    pred = _evaluate(model, {**info["fixed"], **trace.params}, x, y, "predict")
+    resid = np.asarray(y, np.float64) - pred
+    n = int(info["data"]["n_rows"])
+    shown = points_shown(len(resid))
+    fig, ax = _figure(7.5, 4.5, ax=ax)
+    ax.plot(
+        pred[shown],
+        resid[shown],
+        ".",
+        color="#5ec962",
+        ms=3,
+        alpha=0.6,
+        label=data_label(n, len(resid[shown])),
+    )
+    ax.axhline(0.0, color="#222222", lw=1)
+    binned = binned_spread(pred, resid)
+    if binned is not None:
+        centre, mean, sd = binned
+        ax.plot(
+            centre,
+            mean,
+            "-o",
+            color="#3b528b",
+            ms=4,
+            label="mean residual, by prediction",
+        )
+        ax.fill_between(
+            centre,
+            mean - sd,
+            mean + sd,
+            color="#3b528b",
+            alpha=0.15,
+            label="-+ one standard deviation",
+        )
+    ax.set_xlabel("prediction (at the final values)")
+    ax.set_ylabel("residual (y - prediction)")
+    uneven = [n for n in info.get("notices", []) if "Breusch-Pagan" in n]
+    said = "; the spread varies with x (see the note)" if uneven else ""
+    ax.set_title(_filled(f"residuals of {model_by_loss(info)}{said}", 80))
+    ax.legend(fontsize=8)
+    return fig
+
+
 #: The pictures ``gradtrace plot`` writes into a run folder.
 RUN_FIGURES = {
     "fit.png": fit_over_data,
@@ -1398,6 +1473,7 @@ RUN_FIGURES = {
     "params.png": parameter_paths,
     "landscape.png": loss_landscape,
     "mse_loglik.png": mse_and_likelihood,
+    "residuals.png": residual_plot,
 }
 
 

@@ -73,6 +73,7 @@ WRITTEN = (
     "losses.png",
     "fit.png",
     "loss.png",
+    "residuals.png",
     "params.png",
     "landscape.png",
     "mse_loglik.png",

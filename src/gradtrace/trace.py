@@ -738,10 +738,11 @@ class Trace:
     ) -> Any:
         """A matplotlib figure of the run: ``fit``, ``loss``, ``params``,
         ``landscape`` (two parameters or more; ``params=("b", "c")`` picks the two,
-        by default the first two) or ``mse_loglik`` (a normal distribution or a
-        line) (``gradtrace.plot`` has one function each). ``ax``: a matplotlib axes
-        of yours (a subplot of your grid) to draw ``fit``, ``loss`` or
-        ``landscape`` on; the figure returned is then that axes' figure."""
+        by default the first two), ``mse_loglik`` (a normal distribution or a
+        line) or ``residuals`` (a regression's, against its prediction)
+        (``gradtrace.plot`` has one function each). ``ax``: a matplotlib axes of
+        yours (a subplot of your grid) to draw ``fit``, ``loss``, ``landscape`` or
+        ``residuals`` on; the figure returned is then that axes' figure."""
         from gradtrace import plot
         from gradtrace.text import for_python
 
@@ -759,10 +760,10 @@ class Trace:
                 f"params= picks the landscape's two parameters: drop it for "
                 f"plot({which!r}), or plot('landscape', params=...)."
             )
-        if ax is not None and which not in ("fit", "loss", "landscape"):
+        if ax is not None and which not in ("fit", "loss", "landscape", "residuals"):
             raise InputError(
                 f"plot({which!r}) draws several axes of its own: drop ax=, or "
-                "draw 'fit', 'loss' or 'landscape' on it."
+                "draw 'fit', 'loss', 'landscape' or 'residuals' on it."
             )
         if ax is not None and not hasattr(ax, "figure"):
             raise InputError(
@@ -782,7 +783,11 @@ class Trace:
                     pair = (str(names[0]).strip(), str(names[1]).strip())
                 return plot.loss_landscape(self, pair, ax=ax)
             if ax is not None:
-                on_axes = {"fit": plot.fit_over_data, "loss": plot.loss_curves}
+                on_axes = {
+                    "fit": plot.fit_over_data,
+                    "loss": plot.loss_curves,
+                    "residuals": plot.residual_plot,
+                }
                 return on_axes[which](self, ax=ax)
             return figures[which](self)
         except InputError as err:

@@ -730,8 +730,10 @@ def plot(
     """Draw RUN's pictures into its folder (or --out): fit.png (the fit over the
     data), loss.png (per step and per epoch), params.png (each parameter per step
     against the optimum and the truth), landscape.png (loss contours with the path,
-    a dot per step; over a random 100000 rows of larger data) and mse_loglik.png
-    (MSE and log-likelihood over the location). A scatter of the data shows a
+    a dot per step; over a random 100000 rows of larger data), mse_loglik.png
+    (MSE and log-likelihood over the location) and residuals.png (a regression's
+    residuals against its prediction, their mean and spread by prediction). A
+    scatter of the data shows a
     random 20000 of its rows at most. Pictures in RUN are drawn anew; those in an
     --out folder are replaced with --force only."""
     from gradtrace import plot as plots
