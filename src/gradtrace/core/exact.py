@@ -648,8 +648,13 @@ def _finish(
     return best
 
 
-def _errors_of(params: dict[str, np.ndarray], cov: np.ndarray) -> dict[str, Any]:
-    """The standard errors on ``cov``'s diagonal, shaped as ``params``."""
+def _errors_of(params: dict[str, np.ndarray], cov: np.ndarray | None) -> dict[str, Any]:
+    """The standard errors on ``cov``'s diagonal, shaped as ``params`` (NaN where
+    a variance is not positive, and all of them without a covariance: a
+    singular information or J^T J)."""
+    if cov is None:
+        size = sum(int(np.size(v)) for v in params.values())
+        return unflat(params, np.full(size, np.nan))
     variances = np.diag(cov)
     return unflat(params, np.sqrt(np.where(variances > 0, variances, np.nan)))
 
@@ -766,13 +771,11 @@ def gauss_newton_stderr(
     jtj = np.asarray(jtj, np.float64)
     dof = len(y) - len(flat)
     sigma2 = float(ssr) / dof if dof > 0 else np.nan
-    cov: np.ndarray | None = None
     try:
-        cov = sigma2 * np.linalg.inv(jtj)
-        se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+        cov: np.ndarray | None = sigma2 * np.linalg.inv(jtj)
     except np.linalg.LinAlgError:
-        se = np.full(len(flat), np.nan)
-    return unflat(params, se), dof, jtj, cov
+        cov = None
+    return _errors_of(params, cov), dof, jtj, cov
 
 
 def _shared(a: Any) -> Any:
@@ -794,13 +797,11 @@ def observed_information_stderr(
     """sqrt(diag(H^-1)), H the Hessian of the summed loss over the parameters; H;
     and H^-1, the covariance (None where H is singular)."""
     h, _ = hessian(model, loss, "sum", params, fixed, x, y)
-    cov: np.ndarray | None = None
     try:
-        cov = np.linalg.inv(h)
-        se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+        cov: np.ndarray | None = np.linalg.inv(h)
     except np.linalg.LinAlgError:
-        se = np.full(len(h), np.nan)
-    return unflat(params, se), h, cov
+        cov = None
+    return _errors_of(params, cov), h, cov
 
 
 def _one_pass(summed: Any) -> tuple[Any, Any]:
