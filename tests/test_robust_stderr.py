@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import gradtrace
@@ -248,3 +250,18 @@ def test_noise_that_varies_with_x_is_noted_with_breusch_pagans_test() -> None:
     assert not any("Breusch" in n for n in gradtrace.fit(even, epochs=1).notes)
     robust = gradtrace.fit(frame, lr=0.01, epochs=2, stderr="hc3")
     assert not any("Breusch" in n for n in robust.notes)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    x=st.floats(min_value=1e-6, max_value=600.0),
+    dof=st.integers(min_value=1, max_value=30),
+)
+def test_the_chi_squared_tail_is_scipys(x: float, dof: int) -> None:
+    """Breusch-Pagan's p-value, from the gamma function's finite sums, against
+    SciPy's chi-squared survival function."""
+    from gradtrace.core.robust import chi2_sf
+
+    expected = stats.chi2.sf(x, dof)
+    if expected > 1e-290:
+        assert chi2_sf(x, dof) == pytest.approx(expected, rel=1e-10, abs=1e-300)

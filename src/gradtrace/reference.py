@@ -78,7 +78,8 @@ def _uneven_noise(m: Any, params: dict[str, Any], xs: Any, ys: Any) -> list[str]
     statistic, dof, p = found
     return [
         f"the residuals' spread varies with x (Breusch-Pagan test: {statistic:.4g} "
-        f"on {dof} degree{'s' if dof != 1 else ''} of freedom, p = {p:.2g}): the "
+        f"on {dof} degree{'s' if dof != 1 else ''} of freedom, "
+        f"{'p < 1e-300' if p < 1e-300 else f'p = {p:.2g}'}): the "
         "classical standard errors assume one noise level for every row; "
         "--stderr hc3 gives ones robust to it"
     ]

@@ -26,6 +26,7 @@ are not copied, and may be read a chunk at a time.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -145,10 +146,15 @@ def breusch_pagan(
     design = m.design(np.asarray(x, np.float64))
     if design is None or design.shape[1] < 2:
         return None
-    with jax.enable_x64(True):
-        held = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
-        fitted = np.asarray(m.predict(held, jnp.asarray(x, jnp.float64)))
-    squared = (np.asarray(y, np.float64) - fitted) ** 2
+    # the coefficients in the design's column order (NumPy alone: a JAX call
+    # here would compile for every fit)
+    at = m.coefficients(np.arange(design.shape[1]))
+    if set(at) != set(params):
+        return None
+    coef = np.empty(design.shape[1])
+    for k, where in at.items():
+        coef[np.ravel(where).astype(int)] = np.ravel(np.asarray(params[k], np.float64))
+    squared = (np.asarray(y, np.float64) - design @ coef) ** 2
     beta, *_ = np.linalg.lstsq(design, squared, rcond=None)
     spread = squared - squared.mean()
     total_ss = float(spread @ spread)
@@ -157,9 +163,30 @@ def breusch_pagan(
     resid = squared - design @ beta
     statistic = len(y) * (1.0 - float(resid @ resid) / total_ss)
     dof = design.shape[1] - 1
-    with jax.enable_x64(True):
-        p = float(jax.scipy.special.gammaincc(dof / 2.0, statistic / 2.0))
-    return statistic, dof, p
+    return statistic, dof, chi2_sf(statistic, dof)
+
+
+def chi2_sf(x: float, dof: int) -> float:
+    """P(X > x) for X chi-squared with a whole ``dof`` of degrees of freedom: the
+    regularised upper incomplete gamma Q(dof / 2, x / 2) by its finite sums
+    (Q(a + 1, h) = Q(a, h) + h^a e^-h / Gamma(a + 1), from Q(1, h) = e^-h or
+    Q(1/2, h) = erfc(sqrt h)), in Python floats (SciPy's import, or a JAX
+    call's compilation, would cost more than the test)."""
+    if not x > 0:
+        return 1.0
+    h = x / 2.0
+    if dof % 2 == 0:
+        term = total = math.exp(-h)
+        for i in range(1, dof // 2):
+            term *= h / i
+            total += term
+        return min(1.0, total)
+    total = math.erfc(math.sqrt(h))
+    term = math.exp(-h) * math.sqrt(h) / math.gamma(1.5)
+    for i in range((dof - 1) // 2):
+        total += term
+        term *= h / (i + 1.5)
+    return min(1.0, total)
 
 
 def _summed(fn: Any, flat: np.ndarray, x: Any, y: Any) -> Any:
