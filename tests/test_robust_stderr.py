@@ -265,3 +265,55 @@ def test_the_chi_squared_tail_is_scipys(x: float, dof: int) -> None:
     expected = stats.chi2.sf(x, dof)
     if expected > 1e-290:
         assert chi2_sf(x, dof) == pytest.approx(expected, rel=1e-10, abs=1e-300)
+
+
+def test_a_statisticians_second_look(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """show repeats the run's notes (Breusch-Pagan's was printed by fit alone);
+    fit's table heads its errors' kind; --stderr without the exact answer, and
+    a framework's optimizer name with no preset of gradtrace's own, are told."""
+    data = tmp_path / "h.csv"
+    hetero().to_csv(data, index=False)
+    out = tmp_path / "run"
+    code, said, err = run_cli(
+        ["fit", str(data), "--stderr", "hc3", "-q", "--out", str(out)], capsys
+    )
+    assert code == 0 and "std. error (HC3)" in said, err
+    code, said, err = run_cli(
+        ["fit", str(data), "-q", "--out", str(tmp_path / "c")], capsys
+    )
+    assert "Breusch-Pagan" in err
+    code, said, err = run_cli(["show", str(tmp_path / "c")], capsys)
+    assert code == 0 and "  note: the residuals' spread varies with x" in said
+    fit_refused(
+        [str(data), "--stderr", "hc3", "--no-exact"],
+        "--stderr hc3 chooses the exact optimum's standard errors",
+        tmp_path / "r",
+        capsys,
+    )
+    fit_refused(
+        [str(data), "--optimizer", "Nadam"],
+        "the frameworks' are keras.nadam and torch.nadam",
+        tmp_path / "r",
+        capsys,
+    )
+
+
+def test_a_glms_residuals_are_pearsons() -> None:
+    """A Poisson regression's raw residuals widen with the mean by design; the
+    picture draws (y - mu) / sqrt(mu), whose spread is even where it holds."""
+    from gradtrace import plot
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=2000)
+    y = rng.poisson(np.exp(0.3 + 0.8 * x)).astype(float)
+    trace = gradtrace.fit(
+        pd.DataFrame({"x": x, "y": y}), "poisson-regression", lr=0.05, epochs=30
+    )
+    ax = trace.plot("residuals").axes[0]
+    assert ax.get_ylabel() == "Pearson residual (y - mean) / sd"
+    mu = np.exp(trace.params["b"] + trace.params["w"][0] * x)
+    binned = plot.binned_spread(mu, (y - mu) / np.sqrt(mu))
+    assert binned is not None
+    assert np.all(np.abs(binned[2] - 1) < 0.35)  # even, near 1: the model holds

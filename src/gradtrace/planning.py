@@ -179,6 +179,11 @@ def plan(
         val = held_out.reshaped(val, one_x)
     loss = validate.loss(m, loss_obj or config.loss, config.delta, config.loss_expr)
     robust = validate.robust_stderr(config.stderr, loss)
+    if robust is not None and not config.exact:
+        raise InputError(
+            f"--stderr {robust} chooses the exact optimum's standard errors, which "
+            "--no-exact leaves out: drop one of them."
+        )
     specs = validate.specs_for(m, loss)
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
     validate.user_code(m, loss, {**trainable, **fixed}, xs, ys)

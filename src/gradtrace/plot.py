@@ -1413,10 +1413,12 @@ def binned_spread(
 def residual_plot(trace: Any, ax: Any = None) -> Figure:
     """A regression's residuals (y less the prediction at the final values)
     against the prediction: the rows (``POINTS_SHOWN`` at most), a line at 0,
-    and in bins of the prediction the residuals' mean and its -+ one standard
-    deviation band. Means that bend away from 0 say the model misses a shape of
-    the data; a band that widens says the noise varies from row to row (the
-    Breusch-Pagan note's case, where ``--stderr hc3`` gives honest errors).
+    and in bins of the prediction the residuals' mean and its ± one standard
+    deviation band; a logistic or Poisson regression's Pearson residuals, (y -
+    mean) / its standard deviation, whose spread is even where the model holds.
+    Means that bend away from 0 say the model misses a shape of the data; a band
+    that widens says the noise varies from row to row (the Breusch-Pagan note's
+    case, where ``--stderr hc3`` gives honest errors).
     ValueError for a distribution, which has no prediction."""
     info = trace.info
     model = _model(trace)
@@ -1425,6 +1427,14 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
     x, y = _run_data(trace)
     pred = _evaluate(model, {**info["fixed"], **trace.params}, x, y, "predict")
     resid = np.asarray(y, np.float64) - pred
+    # a GLM's variance follows its mean: Pearson's residuals, (y - mu) / sd(mu),
+    # have one spread where the model holds (raw ones widen by design)
+    family = getattr(model, "family", "gaussian") if info["loss"] == "nll" else ""
+    pearson = family in ("bernoulli", "poisson")
+    if pearson:
+        variance = pred * (1 - pred) if family == "bernoulli" else pred
+        with np.errstate(divide="ignore", invalid="ignore"):
+            resid = resid / np.sqrt(variance)
     n = int(info["data"]["n_rows"])
     shown = points_shown(len(resid))
     fig, ax = _figure(7.5, 4.5, ax=ax)
@@ -1455,10 +1465,12 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             mean + sd,
             color="#3b528b",
             alpha=0.15,
-            label="-+ one standard deviation",
+            label="± one standard deviation",
         )
     ax.set_xlabel("prediction (at the final values)")
-    ax.set_ylabel("residual (y - prediction)")
+    ax.set_ylabel(
+        "Pearson residual (y - mean) / sd" if pearson else "residual (y - prediction)"
+    )
     uneven = [n for n in info.get("notices", []) if "Breusch-Pagan" in n]
     said = "; the spread varies with x (see the note)" if uneven else ""
     ax.set_title(_filled(f"residuals of {model_by_loss(info)}{said}", 80))

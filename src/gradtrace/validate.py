@@ -572,6 +572,12 @@ def optimizer(
             f", ...), not a {type(name).__name__}: pass optimizer='adam', its "
             "rate as lr= and other hyper-parameters as opt={...}."
         )
+    framework = sorted(p for p in PRESETS if p.split(".")[-1] == name.lower())
+    if name.lower() not in PRESETS and framework:  # "Nadam": Keras's, PyTorch's
+        raise InputError(
+            f"optimizer {name!r}: gradtrace's own presets have no {name.lower()}; "
+            f"the frameworks' are {' and '.join(framework)}: give one of them."
+        )
     name = choice("optimizer", name, list(PRESETS))
     preset = PRESETS[name]
     hyper: dict[str, Any] = {}

@@ -122,6 +122,16 @@ def print_whole(console: _RichConsole, table: Table) -> None:
     console.print(table, crop=False)
 
 
+def rounded_gap(info: dict[str, Any], final: float) -> float:
+    """``final`` less the run's optimum's loss, 0 within rounding: a loss rounds
+    at its dtype's epsilon of its size (float32's 1.2e-7, float64's 2.2e-16), and
+    a gap below ten of those is zero."""
+    gap = final - float(info["optimum_loss"])
+    eps = float(np.finfo(info.get("compute_dtype") or "float32").eps)
+    noise = 10 * eps * max(abs(float(info["optimum_loss"])), 1e-30)
+    return gap if abs(gap) > noise else 0.0
+
+
 def print_estimates(trace: Trace) -> None:
     """The run's estimates (``estimates.estimates``) as a table, under a line
     that says what they are; nothing for a run without standard errors."""
@@ -305,7 +315,10 @@ def print_summary(
     optimum, stderr = info.get("optimum"), info.get("stderr") or {}
     cols = ["parameter", "initial", "final"]
     if optimum is not None:
-        cols += ["optimum", "std. error"]
+        from gradtrace.estimates import robust_kind
+
+        kind = robust_kind(info)
+        cols += ["optimum", f"std. error ({kind.upper()})" if kind else "std. error"]
     if truth:
         cols.append("truth")
     rows: list[list[str]] = []
@@ -363,13 +376,8 @@ def print_summary(
         # one value repeated (a normal's scale to 0): the loss falls without end
         line += "; no finite optimum (the loss falls without bound), so no gap"
     if bounded and not math.isnan(last):
-        gap = last - info["optimum_loss"]
-        # a loss rounds at its dtype's epsilon of its size (float32's 1.2e-7,
-        # float64's 2.2e-16): a gap below ten of those is zero
-        eps = float(np.finfo(info.get("compute_dtype") or "float32").eps)
-        noise = 10 * eps * max(abs(info["optimum_loss"]), 1e-30)
-        shown = f"{gap:.3g}" if abs(gap) > noise else "0 (at float rounding)"
-        line += f"; gap {shown}"
+        gap = rounded_gap(info, last)
+        line += f"; gap {f'{gap:.3g}' if gap else '0 (at float rounding)'}"
     console.print(line)
     for warning in trace.convergence_warnings():
         console.print(f"  {warning}")
@@ -426,6 +434,9 @@ def print_summary(
     for finding in findings if all_findings else trace.diagnosis_warnings():
         if finding not in said:
             console.print(f"  {finding}")
+    if all_findings:  # fit printed them as it ran, on standard error
+        for notice in info.get("notices", []):
+            console.print(f"  note: {notice}.")
     t = info["timings"]
     console.print(
         f"{trace.ending(str(folder), hint)} Compile {t['compile_s']:.2f} s, train "

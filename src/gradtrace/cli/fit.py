@@ -307,9 +307,10 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="The optimum's standard errors: classical (default: sigma^2 "
             "(J'J)^-1 for least squares, the inverse observed information for a "
-            "likelihood), or robust to noise that varies from row to row, as "
-            "statsmodels' cov_type: hc0 (White's sandwich), hc1 (times n/(n-p)), "
-            "hc3 (each residual over 1 - its leverage; least squares only).",
+            "likelihood), or robust to noise that varies from row to row (least "
+            "squares' as statsmodels' cov_type): hc0 (White's sandwich), hc1 "
+            "(times n/(n-p)), hc3 (each residual over 1 - its leverage; least "
+            "squares only).",
         ),
         click.option(
             "--config",

@@ -424,6 +424,7 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
     ``folder``, hidden ones aside: its values as run.json or sweep.json keep them."""
     import json
 
+    from gradtrace.cli._report import rounded_gap
     from gradtrace.store import being_written, made_at
 
     def found(name: str) -> list[Path]:
@@ -458,7 +459,7 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
         gap: float | str = ""
         if isinstance(final, (int, float)) and isinstance(best, (int, float)):
             if math.isfinite(final) and math.isfinite(best):
-                gap = float(final) - float(best)
+                gap = rounded_gap(info, float(final))  # as the summary says it
         row.update(
             created=made_at(run, info),
             model=info.get("model", ""),
