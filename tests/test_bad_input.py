@@ -149,7 +149,10 @@ def test_missing_values_are_found_in_any_block(
         (["--model", "lines"], "unknown model 'lines'"),
         (["--loss", "hinge"], "unknown loss 'hinge'"),
         (["--seed", "9" * 30], "seed 999999999999999999999999999999 is out of range"),
-        (["--optimizer", "adamax"], "unknown optimizer 'adamax'"),
+        (
+            ["--optimizer", "adamax"],
+            "the frameworks' are keras.adamax and torch.adamax",
+        ),
         # Keras's name, the textbook's, a part of several names
         (["--metric", "acc"], "loglik. Did you mean 'accuracy'?"),
         (["--model", "gaussian"], "normal-mixture. Did you mean 'normal'?"),
