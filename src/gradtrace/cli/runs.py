@@ -734,9 +734,8 @@ def plot(
     a dot per step; over a random 100000 rows of larger data), mse_loglik.png
     (MSE and log-likelihood over the location) and residuals.png (a regression's
     residuals against its prediction, their mean and spread by prediction). A
-    scatter of the data shows a
-    random 20000 of its rows at most. Pictures in RUN are drawn anew; those in an
-    --out folder are replaced with --force only."""
+    scatter of the data shows a random 20000 of its rows at most. Pictures in RUN
+    are drawn anew; those in an --out folder are replaced with --force only."""
     from gradtrace import plot as plots
     from gradtrace.errors import InputError
 

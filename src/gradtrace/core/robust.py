@@ -36,7 +36,7 @@ import numpy as np
 from gradtrace.core.catalog import Model
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import LossLike, row_losses
-from gradtrace.core.rowsums import reduce_rows, total
+from gradtrace.core.rowsums import Chunks, reduce_rows, total
 
 
 def least_squares(
@@ -139,9 +139,9 @@ def breusch_pagan(
     not linear in its parameters, data read a chunk at a time, or more than
     ``TESTED_ROWS`` rows."""
     m: Any = model
-    if model.kind != "regression" or x is None or not hasattr(y, "__len__"):
+    if model.kind != "regression" or x is None or isinstance(y, Chunks):
         return None
-    if len(y) > TESTED_ROWS or type(y).__name__ == "Chunks":
+    if len(y) > TESTED_ROWS:
         return None
     design = m.design(np.asarray(x, np.float64))
     if design is None or design.shape[1] < 2:
