@@ -317,3 +317,17 @@ def test_a_glms_residuals_are_pearsons() -> None:
     binned = plot.binned_spread(mu, (y - mu) / np.sqrt(mu))
     assert binned is not None
     assert np.all(np.abs(binned[2] - 1) < 0.35)  # even, near 1: the model holds
+
+
+def test_a_gaussian_likelihoods_line_is_tested_too_and_summary_names_the_kind() -> None:
+    """A line fitted by Gaussian likelihood assumes one noise level as least
+    squares does: the same Breusch-Pagan note; summary().attrs["stderr"] says
+    which standard errors the table holds."""
+    frame = hetero()
+    by_nll = gradtrace.fit(frame, loss="nll", lr=0.01, epochs=2)
+    by_mse = gradtrace.fit(frame, lr=0.01, epochs=2)
+    (note,) = [n for n in by_nll.notes if "Breusch-Pagan" in n]
+    assert note in by_mse.notes  # the same mean, the same residuals
+    assert by_mse.summary().attrs["stderr"] == "classical"
+    robust = gradtrace.fit(frame, lr=0.01, epochs=2, stderr="hc1")
+    assert robust.summary().attrs["stderr"] == "hc1"

@@ -127,8 +127,12 @@ def compute(
             )
             if best.cov is not None and len(best.cov) <= COVARIANCE_PARAMS:
                 out["covariance"] = np.asarray(best.cov).tolist()
-            if loss == "mse" and stderr is True and not fixed:
-                notices += _uneven_noise(m, best.params, xs, ys)
+            # least squares, or a Gaussian likelihood's mean (the same one
+            # noise level assumed, its scale)
+            gaussian = loss == "nll" and getattr(m, "family", "") == "gaussian"
+            if (loss == "mse" or gaussian) and stderr is True and not fixed:
+                mean = {k: v for k, v in best.params.items() if k != "scale"}
+                notices += _uneven_noise(m, mean, xs, ys)
             if best.edge:
                 # no peak to converge to: the curvature there says nothing of a
                 # rate (the Hessian vanishes or blows up toward the edge)

@@ -531,8 +531,9 @@ class Trace:
         ``loss`` (initial, final), ``optimum_loss``, ``gap`` (final - optimum),
         ``validation`` (with validation data: the last ``val_loss``, its lowest
         and after which epoch, each ``val_<metric>``; else None), ``status``,
-        ``warnings`` and ``notes``; what ``gradtrace show`` prints, for
-        pandas."""
+        ``stderr`` (the standard errors' kind: ``classical``, or the robust one,
+        ``hc3``), ``warnings`` and ``notes``; what ``gradtrace show`` prints,
+        for pandas."""
         info = self.info
         optimum = info.get("optimum") or {}
         stderr = info.get("stderr") or {}
@@ -612,6 +613,10 @@ class Trace:
         restored = None if self.restored is None else self.restored[1]
         frame.attrs["validation"] = validation_summary(self._frame, per_epoch, restored)
         frame.attrs["status"] = self.status
+        from gradtrace.estimates import robust_kind
+
+        # the standard errors' kind: "classical", or the robust one ("hc3")
+        frame.attrs["stderr"] = robust_kind(info) or "classical"
         frame.attrs["warnings"] = self.warnings
         frame.attrs["notes"] = self.notes
         return frame
