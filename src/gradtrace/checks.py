@@ -5,6 +5,7 @@ line that says what to give."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -82,6 +83,18 @@ def _number(value: Any) -> float:
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(value)
     return float(value)
+
+
+def finite_number(what: str, value: Any) -> float:
+    """``value`` as a finite float (not True or False), or a one-line refusal
+    that names ``what`` ("--opt momentum", "early stopping patience")."""
+    try:
+        number = _number(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number, got {value!r}.") from None
+    if not math.isfinite(number):
+        raise InputError(f"{what} must be finite, got {value!r}.")
+    return number
 
 
 def _boolean(what: str, value: Any) -> bool:

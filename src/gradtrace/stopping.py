@@ -5,14 +5,13 @@ table of epochs (``tables.history``)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gradtrace.checks import _boolean, _number, _suggest, choice, whole
+from gradtrace.checks import _boolean, _suggest, choice, finite_number, whole
 from gradtrace.core.early_stopping import EarlyStopping
 from gradtrace.core.metrics import METRICS
 from gradtrace.errors import InputError
@@ -71,7 +70,7 @@ def early_stopping(value: Any) -> EarlyStopping | None:
         elif key == "restore_best_weights":
             out[key] = _boolean("restore_best_weights", item)
         elif key in ("patience", "start_from_epoch"):
-            count = whole(_as_number(key, item))
+            count = whole(finite_number(f"early stopping {key}", item))
             if not isinstance(count, int) or count < 0:
                 raise InputError(
                     f"early stopping {key} counts epochs: give a whole number "
@@ -81,20 +80,8 @@ def early_stopping(value: Any) -> EarlyStopping | None:
         elif key == "baseline" and str(item).lower() in ("none", "null"):
             out[key] = None
         else:  # min_delta, baseline
-            out[key] = _as_number(key, item)
+            out[key] = finite_number(f"early stopping {key}", item)
     return EarlyStopping(**out)
-
-
-def _as_number(key: str, item: Any) -> float:
-    try:
-        number = _number(item)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"early stopping {key} must be a number, got {item!r}."
-        ) from None
-    if not math.isfinite(number):
-        raise InputError(f"early stopping {key} must be finite, got {item!r}.")
-    return number
 
 
 def _monitor(text: str) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace.checks import MAX_COUNT as MAX_COUNT
-from gradtrace.checks import _boolean, _named, _number, _suggest
+from gradtrace.checks import _boolean, _named, _number, _suggest, finite_number
 from gradtrace.checks import choice as choice
 from gradtrace.checks import positive_int as positive_int
 from gradtrace.checks import whole as whole
@@ -599,14 +599,7 @@ def optimizer(
         if isinstance(default, bool):
             hyper[key] = _boolean(f"--opt {key}", value)
         else:
-            try:
-                hyper[key] = _number(value)
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"--opt {key} must be a number, got {value!r}."
-                ) from None
-            if not math.isfinite(hyper[key]):
-                raise InputError(f"--opt {key} must be finite, got {value!r}.")
+            hyper[key] = finite_number(f"--opt {key}", value)
             allowed = RANGES.get(key)
             if allowed is not None and hyper[key] not in allowed:
                 raise InputError(

@@ -750,18 +750,10 @@ def gauss_newton_stderr(
     # flat in ``params``' own order, as the errors are read back
     flat = jnp.concatenate([jnp.ravel(v) for v in _jnp(params).values()])
     fixed_j = _jnp(fixed)
-    m: Any = model
 
     def sums(v: Any, x: Any, y: Any) -> Any:
         def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
-            def predict(w: Any) -> Any:
-                return m.predict({**unflat(params, w), **fixed_j}, xb)
-
-            jac = jax.jacfwd(predict)(v)
-            resid = yb - predict(v)
-            if mask is not None:
-                jac = jnp.where(mask[:, None], jac, 0.0)
-                resid = jnp.where(mask, resid, 0.0)
+            jac, resid = robust.prediction_rows(model, params, fixed_j, v, xb, yb, mask)
             return jac.T @ jac, resid @ resid
 
         return reduce_rows(block, x, y, "sum")

@@ -39,6 +39,31 @@ from gradtrace.core.losses import LossLike, row_losses
 from gradtrace.core.rowsums import Chunks, reduce_rows, total
 
 
+def prediction_rows(
+    model: Model,
+    layout: Any,
+    held: dict[str, Any],
+    v: Any,
+    xb: Any,
+    yb: Any,
+    mask: Any,
+) -> tuple[Any, Any]:
+    """Each row's derivatives of its prediction over the flat parameters ``v``
+    (shaped as ``layout``; ``held`` the fixed ones), and its residual; rows that
+    ``mask`` leaves out are zero (a block's padding, ``rowsums.reduce_rows``)."""
+    m: Any = model
+
+    def predict(w: Any) -> Any:
+        return m.predict({**unflat(layout, w), **held}, xb)
+
+    jac = jax.jacfwd(predict)(v).reshape(yb.shape[0], -1)
+    resid = yb - predict(v)
+    if mask is not None:
+        jac = jnp.where(mask[:, None], jac, 0.0)
+        resid = jnp.where(mask, resid, 0.0)
+    return jac, resid
+
+
 def least_squares(
     kind: str,
     model: Model,
@@ -54,31 +79,16 @@ def least_squares(
     if len(y) <= len(flat):
         return np.full((len(flat), len(flat)), np.nan)
     held = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
-    m: Any = model
-
-    def jacobian(v: Any, xb: Any, yb: Any, mask: Any) -> tuple[Any, Any]:
-        """Each row's derivatives of its prediction, and its residual (masked
-        rows zero)."""
-
-        def predict(w: Any) -> Any:
-            return m.predict({**unflat(layout, w), **held}, xb)
-
-        jac = jax.jacfwd(predict)(v).reshape(yb.shape[0], -1)
-        resid = yb - predict(v)
-        if mask is not None:
-            jac = jnp.where(mask[:, None], jac, 0.0)
-            resid = jnp.where(mask, resid, 0.0)
-        return jac, resid
 
     def bread(v: Any, xb: Any, yb: Any, mask: Any) -> Any:
-        jac, _ = jacobian(v, xb, yb, mask)
+        jac, _ = prediction_rows(model, layout, held, v, xb, yb, mask)
         return jac.T @ jac
 
     a = np.asarray(_summed(bread, flat, x, y), np.float64)
     a_inv = np.linalg.inv(a)
 
     def meat(v: Any, xb: Any, yb: Any, mask: Any) -> Any:
-        jac, resid = jacobian(v, xb, yb, mask)
+        jac, resid = prediction_rows(model, layout, held, v, xb, yb, mask)
         weight = resid**2
         if kind == "hc3":
             leverage = jnp.sum((jac @ a_inv) * jac, axis=1)
