@@ -213,3 +213,22 @@ def test_the_fit_of_a_run_whose_loss_rose_stays_on_the_data() -> None:
     calm = plot.fit_over_data(run(0.1)).axes[0]
     assert not any("off the chart" in t for t in calm.get_legend_handles_labels()[1])
     assert calm.get_title().endswith("completed")
+
+
+def test_a_blown_up_landscapes_legend_and_title_fit_the_figure() -> None:
+    """A line by Gaussian likelihood that left the chart at its first step: the
+    legend's long path label ran off the figure's right edge at four to a row,
+    and the held scale read "from 1 to 1"."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rng = np.random.default_rng(7)
+    x = rng.uniform(20, 70, 500)
+    frame = pd.DataFrame({"x": x, "y": 3 + 0.05 * x + rng.normal(0, 0.05 * x)})
+    trace = gradtrace.fit(frame, loss="nll", lr=0.01, epochs=20)
+    assert plot.ran_away(trace) == 1
+    fig = plot.loss_landscape(trace)
+    title = fig.axes[0].get_title().replace("\n", " ")
+    assert "(along the path: 1)" in title
+    fig.draw(FigureCanvasAgg(fig).get_renderer())
+    box = fig.legends[0].get_window_extent()
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width, (box, fig.bbox)

@@ -1145,9 +1145,11 @@ def loss_landscape(
         span = ""
         if min(moved[0], moved[-1]) > low or max(moved[0], moved[-1]) < high:
             span = f", between {low:.3g} and {high:.3g}"  # it went beyond its ends
+        path = f"from {moved[0]:.3g} to {moved[-1]:.3g}{span}"
+        if f"{moved[0]:.3g}" == f"{moved[-1]:.3g}" and not span:
+            path = f"{moved[0]:.3g}"  # the start alone, or a value it kept
         lines.append(
-            f"{names[o]} held at its {held_at} {held[o]:.4g} "
-            f"(along the path: from {moved[0]:.3g} to {moved[-1]:.3g}{span})"
+            f"{names[o]} held at its {held_at} {held[o]:.4g} (along the path: {path})"
         )
     elif others:
         lines.append(
@@ -1162,8 +1164,20 @@ def loss_landscape(
     if own:  # the figure is the caller's, perhaps of several axes
         ax.legend(fontsize=7, loc="best")
     else:
-        fig.legend(fontsize=8, loc="outside lower center", ncol=4, frameon=False)
+        # four to a row where they fit the figure's width, else two (a run that
+        # left the chart names its steps drawn, and ran off the figure's edge)
+        _, labels = ax.get_legend_handles_labels()
+        ncol = (
+            4
+            if sum(len(label) for label in labels[:4]) <= LANDSCAPE_LEGEND_CHARS
+            else 2
+        )
+        fig.legend(fontsize=8, loc="outside lower center", ncol=ncol, frameon=False)
     return fig
+
+
+#: Characters of a landscape's first four legend labels that fit one row
+LANDSCAPE_LEGEND_CHARS = 90
 
 
 #: The location axis of mse_loglik.png reaches a run's final value that lies up
