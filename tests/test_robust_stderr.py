@@ -1,4 +1,4 @@
-"""Robust (sandwich) standard errors, ``stderr="hc0" | "hc1" | "hc3"``
+"""Robust (sandwich) standard errors, ``stderr="hc0" | "hc1" | "hc2" | "hc3"``
 (``--stderr``): against statsmodels' ``cov_type`` of the same name, for least
 squares (a line, a linear model; a nonlinear model against the sandwich written
 out here in NumPy) and for likelihoods (Poisson and logistic regressions, a
@@ -28,7 +28,7 @@ def hetero(n: int = 300, seed: int = 5) -> pd.DataFrame:
     return pd.DataFrame({"x": x, "y": 0.7 * x + 1.4 + rng.normal(0, 0.2 + 0.3 * x)})
 
 
-@pytest.mark.parametrize("kind", ["hc0", "hc1", "hc3"])
+@pytest.mark.parametrize("kind", ["hc0", "hc1", "hc2", "hc3"])
 def test_a_lines_robust_errors_are_statsmodels(kind: str) -> None:
     frame = hetero()
     trace = gradtrace.fit(frame, lr=0.01, epochs=2, stderr=kind)
@@ -172,6 +172,7 @@ def test_the_command_line_config_and_rerun_take_it(
         (["--stderr", "hc9"], "unknown --stderr 'hc9': choose one of: classical"),
         (["--stderr", "hc0", "--loss", "mae"], "robust standard errors are for"),
         (["--model", "normal", "--stderr", "hc3"], "a likelihood takes --stderr hc0"),
+        (["--model", "poisson", "--stderr", "hc2"], "--stderr hc2 weighs each row"),
     ],
 )
 def test_bad_stderr_is_told_what_to_give(
@@ -185,7 +186,7 @@ def test_a_python_caller_is_told_in_pythons_words() -> None:
         gradtrace.fit("seed001_line", loss="mae", epochs=1, stderr="hc0")
 
 
-@pytest.mark.parametrize("kind", ["hc0", "hc1", "hc3"])
+@pytest.mark.parametrize("kind", ["hc0", "hc1", "hc2", "hc3"])
 def test_no_more_rows_than_parameters_leave_no_robust_error(kind: str) -> None:
     """Three rows, three parameters: no residual to build the meat from; hc0
     gave rounding's 3e-16 as errors (t = -2e15), hc3 0/0 leverages."""

@@ -204,8 +204,9 @@ def fit(
             sigma^2 (J^T J)^-1 for least squares, the inverse observed
             information for a likelihood), or robust to noise that varies from
             row to row, statsmodels' ``cov_type`` of the same name: ``"hc0"``
-            (White's sandwich), ``"hc1"`` (times n / (n - p)), ``"hc3"`` (each
-            row's residual over 1 - its leverage; least squares only).
+            (White's sandwich), ``"hc1"`` (times n / (n - p)), ``"hc2"`` (each
+            squared residual over 1 - its leverage), ``"hc3"`` (each residual
+            over 1 - its leverage; hc2 and hc3 least squares only).
 
     Returns:
         A :class:`Trace` of every step. A run that diverges is returned, not raised:

@@ -77,7 +77,7 @@ class Plan(NamedTuple):
     val: Any = None
     #: Keras's EarlyStopping (``core.early_stopping``), or None
     stopping: Any = None
-    #: robust standard errors' kind ("hc0", "hc1", "hc3"), or None: classical
+    #: robust standard errors' kind ("hc0", "hc1", "hc2", "hc3"), or None: classical
     stderr: str | None = None
 
 

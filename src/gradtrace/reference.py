@@ -104,7 +104,7 @@ def compute(
 
     ``space``: (name, constraint) of parameters the optimizer trains as log or logit
     values; the diagnosis' curvature is then taken in those coordinates.
-    ``stderr``: a robust kind ("hc0", "hc1", "hc3") in place of the classical
+    ``stderr``: a robust kind ("hc0", "hc1", "hc2", "hc3") in place of the classical
     standard errors (``core.robust``)."""
     out: dict[str, Any] = {}
     try:

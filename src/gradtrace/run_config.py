@@ -69,7 +69,7 @@ class RunConfig:
     #: Keras's EarlyStopping: "patience=3,restore_best_weights=true" or a dict
     early_stopping: str | Mapping[str, Any] | None = None
     #: the optimum's standard errors: "classical" (None), or robust ones,
-    #: "hc0", "hc1", "hc3" (``core.robust``)
+    #: "hc0", "hc1", "hc2", "hc3" (``core.robust``)
     stderr: str | None = None
 
     def __post_init__(self) -> None:

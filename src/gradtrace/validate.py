@@ -152,13 +152,13 @@ def model(
 
 #: --stderr's choices: the classical standard errors, or robust ones
 #: (``core.robust``)
-STDERR_KINDS = ("classical", "hc0", "hc1", "hc3")
+STDERR_KINDS = ("classical", "hc0", "hc1", "hc2", "hc3")
 
 
 def robust_stderr(value: Any, loss: LossLike) -> str | None:
     """``--stderr``: None for the classical standard errors, else the robust kind
     (``core.robust``), which least squares (mse) and a likelihood (nll) take, and
-    of which hc3 (each row's leverage) is for least squares."""
+    of which hc2 and hc3 (each row's leverage) are for least squares."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -175,9 +175,9 @@ def robust_stderr(value: Any, loss: LossLike) -> str | None:
             "squares) and --loss nll (a likelihood); this loss has no standard "
             "errors to make robust."
         )
-    if kind == "hc3" and loss == "nll":
+    if kind in ("hc2", "hc3") and loss == "nll":
         raise InputError(
-            "--stderr hc3 weighs each row by its leverage, a least-squares idea: a "
+            f"--stderr {kind} weighs each row by its leverage, a least-squares idea: a "
             "likelihood takes --stderr hc0 or hc1."
         )
     return kind

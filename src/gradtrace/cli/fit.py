@@ -309,8 +309,9 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "(J'J)^-1 for least squares, the inverse observed information for a "
             "likelihood), or robust to noise that varies from row to row (least "
             "squares' as statsmodels' cov_type): hc0 (White's sandwich), hc1 "
-            "(times n/(n-p)), hc3 (each residual over 1 - its leverage; least "
-            "squares only).",
+            "(times n/(n-p)), hc2 (each squared residual over 1 - its leverage), "
+            "hc3 (each residual over 1 - its leverage; hc2 and hc3 least squares "
+            "only).",
         ),
         click.option(
             "--config",

@@ -213,9 +213,9 @@ def _solve(
     Runs in float64 (the caller enables JAX's x64). Raises ValueError where no
     exact answer is computed (an absolute error on a nonlinear model). With
     ``stderr=False`` the standard errors that cost a Hessian or a Jacobian are left
-    out (a sweep needs only the optimum and its loss); ``stderr`` "hc0", "hc1" or
-    "hc3": robust (sandwich) ones in place of the classical (``robust``), said in
-    the method.
+    out (a sweep needs only the optimum and its loss); ``stderr`` "hc0", "hc1",
+    "hc2" or "hc3": robust (sandwich) ones in place of the classical
+    (``robust``), said in the method.
 
     ``y`` may be ``rowsums.Chunks`` (x then None): data read a chunk at a time,
     each sum a pass over the chunks. Closed forms take one or two passes, Newton's

@@ -8,14 +8,15 @@ residual or score:
 
 - least squares, J the Jacobian of the predictions (X for a linear model),
   e the residuals, A = J^T J: ``hc0`` M = sum e_i^2 j_i j_i^T (White's),
-  ``hc1`` that times n / (n - p), ``hc3`` with e_i / (1 - h_i) for e_i, h_i =
-  j_i A^-1 j_i^T the row's leverage (MacKinnon and White's, the one Long and
-  Ervin advise for small samples);
+  ``hc1`` that times n / (n - p), ``hc2`` with e_i^2 / (1 - h_i) for e_i^2,
+  h_i = j_i A^-1 j_i^T the row's leverage (unbiased when the noise is even),
+  ``hc3`` with e_i / (1 - h_i) for e_i (MacKinnon and White's, the one Long
+  and Ervin advise for small samples);
 - a likelihood, A = H the Hessian of the summed negative log-likelihood and
   g_i each row's gradient of it: ``hc0`` M = sum g_i g_i^T (Huber's and
   White's), ``hc1`` that times n / (n - p).
 
-Least squares' are statsmodels' ``cov_type="HC0"``, ``"HC1"`` and ``"HC3"``, a
+Least squares' are statsmodels' ``cov_type="HC0"`` to ``"HC3"``, a
 likelihood's ``hc0`` its GLMs' ``"HC0"`` (they give HC0 for every kind; HC1's
 n / (n - p) is applied here as to least squares', p counting every parameter
 fitted, a scale too). With no more rows than parameters there is no residual
@@ -90,9 +91,10 @@ def least_squares(
     def meat(v: Any, xb: Any, yb: Any, mask: Any) -> Any:
         jac, resid = prediction_rows(model, layout, held, v, xb, yb, mask)
         weight = resid**2
-        if kind == "hc3":
+        if kind in ("hc2", "hc3"):
             leverage = jnp.sum((jac @ a_inv) * jac, axis=1)
-            weight = (resid / (1.0 - leverage)) ** 2
+            power = 1.0 if kind == "hc2" else 2.0
+            weight = weight / (1.0 - leverage) ** power
         return (jac * weight[:, None]).T @ jac
 
     middle = np.asarray(_summed(meat, flat, x, y), np.float64)
