@@ -114,6 +114,26 @@ def test_a_trace_writes_its_report_with_the_warnings(tmp_path: Path) -> None:
     said = trace.convergence_warnings() + trace.diagnosis_warnings()
     assert payload["warnings"] == said  # the command's words, as its message
     assert any("above the stable limit" in w for w in trace.warnings)
+    assert payload["notes"] == []
+
+
+def test_a_report_lists_the_runs_notes(tmp_path: Path) -> None:
+    """What the command prints as "note:" lines (here: rows dropped for a missing
+    value, noise that grows with x) the report lists below its warnings."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 10, 400)
+    y = 0.5 * x + 1.0 + rng.normal(0, 0.05 + 0.4 * x)
+    y[7] = np.nan
+    trace = gradtrace.fit(
+        {"x": x, "y": y}, lr=0.01, epochs=2, batch_size=32, drop_missing=True
+    )
+    text = trace.report(tmp_path / "r.html").read_text()
+    blob = re.search(r'<script id="data" type="application/json">(.*?)</script>', text)
+    assert blob is not None
+    notes = json.loads(blob.group(1).replace("<\\/", "</"))["notes"]
+    assert notes == [f"{n}." for n in trace.info["notices"]]
+    assert any("dropped 1 row" in n for n in notes), notes
+    assert any("--stderr hc3" in n for n in notes), notes
 
 
 @pytest.mark.cpu_digits

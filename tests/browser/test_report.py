@@ -350,7 +350,18 @@ def test_report_lists_the_runs_warnings(page, tmp_path: Path) -> None:  # type: 
     assert fine.warnings == []
     _open(page, report(fine, tmp_path / "fine.html"))
     assert not page.is_visible("#warnings")
+    assert not page.is_visible("#notes")
     assert errors == [], errors
+
+
+def test_report_lists_the_runs_notes(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = {"x": [1.0, 2.0, None, 4.0, 5.0], "y": [2.0, 4.0, 6.0, 8.0, 10.5]}
+    trace = gradtrace.fit(data, lr=0.02, steps=3000, drop_missing=True)
+    _, errors = _open(page, report(trace, tmp_path / "noted.html"))
+    shown = page.eval_on_selector_all("#notes li", "els => els.map(e => e.textContent)")
+    assert shown == [f"note: {n}." for n in trace.info["notices"]]
+    assert any("dropped 1 row" in n for n in shown), shown
+    assert page.is_visible("#notes") and errors == [], errors
 
 
 def test_report_names_rows_by_their_place_in_the_data_given(

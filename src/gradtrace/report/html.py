@@ -143,6 +143,9 @@ def payload(trace: Any) -> dict[str, Any]:
         "message": trace.ending(),
         # as the message, in the command's words
         "warnings": trace.convergence_warnings() + trace.diagnosis_warnings(),
+        # what the run noted of its data and settings (rows dropped, uneven
+        # noise), as the command's "note:" lines
+        "notes": [f"{n}." for n in info.get("notices", [])],
         "optimizer": info["optimizer"],
         "schedule": _schedule_line(info, frame),
         "optimum": finite_optimum(info),

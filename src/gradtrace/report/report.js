@@ -23,6 +23,14 @@
     warned.appendChild(li);
   }
   warned.hidden = !warned.children.length;
+  // what it noted of its data and settings, below the warnings
+  const noted = document.getElementById("notes");
+  for (const n of D.notes || []) {
+    const li = document.createElement("li");
+    li.textContent = "note: " + n;
+    noted.appendChild(li);
+  }
+  noted.hidden = !noted.children.length;
   const fmt = (v) => (v === null || v === undefined) ? "–" :
     (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-4 && v !== 0) ? v.toExponential(6) : v.toPrecision(7));
   // a tick's label: four digits are enough to read a picture by; large and tiny
