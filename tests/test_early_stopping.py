@@ -264,13 +264,82 @@ def test_bad_early_stopping_is_told_what_to_give(
     fit_refused(["seed001_line", "--epochs", "3", *args], told, tmp_path / "r", capsys)
 
 
-def test_a_stream_refuses_early_stopping(tmp_path: Path) -> None:
-    data = tmp_path / "d.parquet"
-    line().to_parquet(data)
-    with pytest.raises(InputError, match="takes no early stopping yet"):
-        gradtrace.fit(
-            str(data), stream=True, epochs=2, early_stopping={"monitor": "loss"}
-        )
+def _files(tmp_path: Path) -> tuple[str, str]:
+    """A line's training rows and its validation rows, as Parquet files."""
+    train, held = tmp_path / "train.parquet", tmp_path / "held.parquet"
+    line().to_parquet(train)
+    line(48, seed=9).to_parquet(held)
+    return str(train), str(held)
+
+
+def _same_stop(a: gradtrace.Trace, b: gradtrace.Trace) -> None:
+    """Two runs that stopped at the same epoch with the same weights (the
+    streamed one's sums taken a chunk at a time in float64 round apart)."""
+    assert a.info["early_stopping"]["stopped_epoch"] is not None
+    assert a.info["early_stopping"] == pytest.approx(b.info["early_stopping"])
+    assert (a.status, a.steps) == (b.status, b.steps)
+    assert a.params == pytest.approx(b.params, rel=1e-5)
+    assert a.final_loss == pytest.approx(b.final_loss, rel=1e-5)
+    ta, tb = a.to_pandas(), b.to_pandas()
+    assert list(ta.columns) == list(tb.columns)
+    for col in ta.columns:
+        np.testing.assert_allclose(ta[col], tb[col], rtol=2e-5, atol=1e-6, err_msg=col)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        # mini-batches, watching the validation file's loss
+        {"validation": True},
+        # full batch: an epoch a step, read a chunk at a time
+        {"validation": True, "batch_size": None, "lr": 0.1, "epochs": 400},
+        # the training loss: Keras's running mean over the epoch's batches
+        {"early_stopping": {"monitor": "loss", "min_delta": 1e-3, "patience": 1}},
+    ],
+    ids=["val_loss", "full-batch", "loss"],
+)
+def test_a_stream_stops_as_in_memory(tmp_path: Path, options: dict[str, Any]) -> None:
+    """A streamed run (its file read 32 rows at a time, in order) stops after the
+    in-memory run's epoch and restores its weights (the loss over all the data
+    taken after each epoch, as a stream takes it)."""
+    train, held = _files(tmp_path)
+    settings = {**OPTIONS, "validation_split": None, "eval_every": 10, **options}
+    if "batch_size" in options:
+        settings["eval_every"] = 1
+    if settings.pop("validation", False):
+        settings["validation_data"] = held
+    in_memory = gradtrace.fit(train, **settings)
+    streamed = gradtrace.fit(train, **settings, stream=True, chunk_rows=32)
+    _same_stop(streamed, in_memory)
+    assert "stopped early after epoch" in streamed.message
+
+
+def test_a_long_stream_stops_as_in_memory_and_resumes_to_the_same_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A streamed run written in parts keeps the restored epoch's row; one
+    interrupted and resumed from its checkpoint stops where the whole run did
+    (the rule's state rides in the checkpoint)."""
+    from gradtrace import run_parts
+
+    train, held = _files(tmp_path)
+    settings = {**OPTIONS, "validation_split": None, "validation_data": held}
+    settings["eval_every"] = 10
+    streamed = {**settings, "stream": True, "chunk_rows": 32}
+    whole = gradtrace.fit(train, **settings)
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 7)
+    parts = gradtrace.fit(train, **streamed, out=tmp_path / "parts")
+    assert parts.info["trace"]["parts"] > 1
+    _same_stop(gradtrace.load(tmp_path / "parts"), whole)
+    folder = tmp_path / "cut"
+    cut = gradtrace.fit(
+        train, **streamed, out=folder, checkpoint_every=6, progress=ctrl_c_after(4)
+    )
+    assert cut.status == "interrupted"
+    done = gradtrace.resume(folder)
+    _same_stop(done, whole)
+    _same_stop(gradtrace.load(folder), whole)
+    assert not (folder / "state.npz").exists()
 
 
 @settings(max_examples=100, deadline=None)

@@ -362,11 +362,6 @@ def _run_config(
     ``run``'s). ``planned`` is called before anything is compiled: with the plan
     of a run in memory, with None for a streamed one (which plans a chunk at a
     time). ``validation``: validation data given in Python."""
-    if config.stream and config.early_stopping:
-        raise InputError(
-            "a streamed run takes no early stopping yet: fit the data in memory "
-            "(without stream=True, --stream), or stream without it."
-        )
     if config.stream and (
         config.validation_split is not None or validation is not None
     ):

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from gradtrace import planning, run_parts, validate
 from gradtrace.assembly import build_trace, log_likelihood
-from gradtrace.core import stream
+from gradtrace.core import early_stopping, stream
 from gradtrace.data import ParquetRows
 from gradtrace.errors import InputError
 from gradtrace.planning import check_first_loss, plan
@@ -31,6 +31,7 @@ from gradtrace.run_parts import (
 )
 from gradtrace.store import TraceWriter
 from gradtrace.trace import Trace
+from gradtrace.watching import Watch, stopped_early
 
 #: rows read to check the columns and the model before the run starts
 SAMPLE_ROWS = 10_000
@@ -101,7 +102,9 @@ def run_stream(
     data is evaluated at the end of every epoch unless ``eval_every`` says
     otherwise (each evaluation is a pass over the file). The exact optimum, its
     standard errors and the diagnosis are computed before the run, over the file a
-    chunk at a time (``exact_chunks``). ``trace_to``: as for
+    chunk at a time (``exact_chunks``). Early stopping judges each epoch as its
+    last compiled call ends (the segments never cross an epoch's end), and the
+    run stops there. ``trace_to``: as for
     ``gradtrace.api.run``, a long run, or one with checkpoints
     (``config.checkpoint_every``), writes its trace there as it goes; a checkpoint
     falls at the end of the first compiled call at or after every K-th step.
@@ -147,6 +150,9 @@ def run_stream(
         every = config.checkpoint_every
         every = None if every is None else int(every)
         check_resume_folder(resume, trace_to)
+        # early stopping: judged a segment at a time, its state in the checkpoints
+        watch = None if p.stopping is None else Watch(p, None)
+        stopped: early_stopping.Stopped | None = None
         parts = None
         if trace_to is not None and (
             p.n_steps > run_parts.TRACE_PART_STEPS
@@ -160,6 +166,8 @@ def run_stream(
             try:
                 start = resume_from(streamed.load_state, resume)
                 parts.restore(resume)
+                if watch is not None:
+                    watch.restore(resume)
             except BaseException:
                 parts.writer.let_go()  # the folder stays as its checkpoint left it
                 raise
@@ -177,6 +185,8 @@ def run_stream(
                 spent = before + time.perf_counter() - began
                 state = streamed.save_state(segments[-1], parts.steps)
                 state.update(parts.state(), seconds=np.asarray(spent))
+                if watch is not None:  # it has judged the same steps
+                    state.update(watch.state())
 
         try:
             try:
@@ -185,6 +195,9 @@ def run_stream(
                         progress(done, p.n_steps)
                     for segment in streamed.segments(start):
                         segments.append(segment)
+                        if watch is not None:
+                            steps = stream.history(streamed, [segment], done)
+                            stopped = watch.add_history(steps)
                         done += len(segment.batch_loss)
                         if progress is not None:
                             progress(done, p.n_steps)
@@ -202,6 +215,8 @@ def run_stream(
                             parts.checkpoint(
                                 config, reference, started, spent, state, **extra
                             )
+                        if ended(stopped):
+                            break  # early stopping: the segments after it not run
                         if done < p.n_steps:  # the last segment: it finished
                             stop()
             except KeyboardInterrupt:
@@ -220,20 +235,41 @@ def run_stream(
                 parts.writer.discard()
             raise
 
+    def evaluate(values: dict[str, Any]) -> float:
+        """The loss over the file at given values (the user's): a pass over it."""
+        with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):
+            dtype = np.dtype(p.pdtype)
+            user = {k: np.asarray(values[k], dtype) for k in p.problem.trainable}
+            return float(streamed.full(p.problem.internal_params(user))[0])
+
+    if ended(stopped):  # every step it was to run has run
+        interrupted, state = False, None
     with held_interrupts():
         if parts is None:
-            return build_trace(
+            trace = build_trace(
                 config, p, history, reference, interrupted, started, **extra
             )
+            if stopped is not None:
+                stopped_early(trace, p, history, reference, stopped, evaluate)
+            return trace
         try:
             trace = parts.trace(
                 config, reference, interrupted, started, seconds, **extra
             )
+            if stopped is not None:
+                if stopped.restored_epoch is not None:
+                    parts.hold_row(trace, stopped.restored_epoch * p.per_epoch)
+                stopped_early(trace, p, None, reference, stopped, evaluate)
         except BaseException:
             parts.writer.discard()
             raise
         resumable(trace, state)
         return trace
+
+
+def ended(stopped: early_stopping.Stopped | None) -> bool:
+    """Whether early stopping stopped the run."""
+    return stopped is not None and stopped.stopped_epoch is not None
 
 
 def _held_on_device(p: Any) -> tuple[Any, Any]:

@@ -29,9 +29,11 @@ class Watch:
     goes (Keras's running values carried from one chunk to the next), and the
     rule's decision over the whole epochs so far."""
 
-    def __init__(self, p: Plan, prepared: loop.Prepared) -> None:
+    def __init__(self, p: Plan, prepared: loop.Prepared | None) -> None:
+        """``prepared``: the run in memory whose chunks ``add`` takes; None for a
+        streamed run, whose steps come to ``add_history`` as Histories."""
         self.p, self.prepared = p, prepared
-        if not p.stopping.monitor.startswith("val_"):
+        if prepared is not None and not p.stopping.monitor.startswith("val_"):
             # the training loss or a metric: the held-out rows are not needed
             self.prepared = prepared._replace(validation=None)
         self.parts = TraceParts(
@@ -39,14 +41,23 @@ class Watch:
             {k: v.tolist() for k, v in p.trainable.items()},
             p.problem.metrics,
         )
-        self.initial = loop.initial_state(prepared, p.trainable)
+        self.initial = (
+            None if prepared is None else loop.initial_state(prepared, p.trainable)
+        )
         self.judging = early_stopping.Judging(p.stopping, p.cdtype)
 
     def add(self, chunk: loop.Chunk) -> early_stopping.Stopped:
-        p = self.p
+        """Judge the epochs that end in a compiled chunk of an in-memory run."""
+        assert self.prepared is not None  # an in-memory run's
         history = loop.assemble(
-            self.prepared, [chunk], p.trainable, chunk.t0, initial=self.initial
+            self.prepared, [chunk], self.p.trainable, chunk.t0, initial=self.initial
         )
+        return self.add_history(history)
+
+    def add_history(self, history: loop.History) -> early_stopping.Stopped:
+        """Judge the epochs that end in the next steps of the run, as a History
+        (a streamed run's segment)."""
+        p = self.p
         frame = self.parts.frame(history)
         ends = frame[(frame["step"] > 0) & (frame["batch"] == p.per_epoch)]
         epochs = history_table(ends, p.per_epoch, int(frame["step"].iloc[-1]))
