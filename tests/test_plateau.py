@@ -22,8 +22,8 @@ from gradtrace.core.schedules import LrSchedule
 from helpers import ctrl_c_after, run_cli
 
 
-def line() -> pd.DataFrame:
-    rng = np.random.default_rng(7)
+def line(seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
     x = rng.normal(size=90)
     return pd.DataFrame({"x": x, "y": 2 * x + 1 + rng.normal(0, 0.5, 90)})
 
@@ -289,6 +289,10 @@ def test_bad_plateaus_are_told_what_to_give(
         ("torch.plateau:patience=0,factor=0.5,threshold=0.2", 20),
         ("keras.plateau:patience=1,factor=0.5,min_delta=0.01", 20),
         ("torch.plateau:patience=0,factor=0.5,threshold=0.2", None),  # full batch
+        # watching a validation file's loss, judged at the next epoch's start
+        ("torch.plateau:monitor=val_loss,patience=0,factor=0.5,threshold=0.2", 20),
+        ("keras.plateau:monitor=val_loss,patience=1,factor=0.5,min_delta=0.01", 20),
+        ("keras.plateau:monitor=val_loss,patience=1,factor=0.5,min_delta=0.2", None),
     ],
 )
 def test_a_streamed_plateau_is_the_in_memory_one(
@@ -311,6 +315,10 @@ def test_a_streamed_plateau_is_the_in_memory_one(
     )
     if batch_size is not None:
         options["batch_size"] = batch_size
+    if "val_loss" in schedule:
+        held = tmp_path / "held.parquet"
+        line(seed=8).astype(np.float32).iloc[:30].to_parquet(held)
+        options["validation_data"] = str(held)
     whole = gradtrace.fit(str(data), "line", **options).to_pandas()
     streamed = gradtrace.fit(
         str(data), "line", stream=True, chunk_rows=40, **options

@@ -280,8 +280,8 @@ def test_validation_data_need_the_training_columns() -> None:
 
 def test_a_stream_takes_a_validation_file(tmp_path: Path) -> None:
     """Streamed in chunks, unshuffled, the validation columns are the in-memory
-    run's; a split (the file's last rows are streamed, not held) and a plateau
-    on val_loss are refused in one line."""
+    run's; a split (the file's last rows are streamed, not held) is refused in
+    one line."""
     data = tmp_path / "d.parquet"
     frame = line().astype(np.float32)
     frame.iloc[:90].to_parquet(data)
@@ -305,13 +305,6 @@ def test_a_stream_takes_a_validation_file(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="not a split or data in Python"):
         gradtrace.fit(str(data), stream=True, epochs=2, validation_split=0.2)
-    with pytest.raises(InputError, match="cannot watch val_loss yet"):
-        gradtrace.fit(
-            str(data),
-            stream=True,
-            **{**options, "optimizer": "torch.sgd"},
-            lr_schedule="torch.plateau:monitor=val_loss",
-        )
 
 
 def test_a_validation_file_without_the_columns_says_to_rename_them(

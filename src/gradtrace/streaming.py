@@ -112,11 +112,6 @@ def run_stream(
     reopens its folder)."""
     started = time.perf_counter() if started is None else started
     p, layout, rows_in = _open(config)
-    if p.spec.watches_validation:
-        raise InputError(
-            "a streamed run's plateau cannot watch val_loss yet: watch the training "
-            "loss (monitor=loss), or fit in memory."
-        )
     eval_every = p.eval_every
     if config.eval_every is None:
         eval_every = p.per_epoch  # a pass over the file at the end of each epoch

@@ -234,6 +234,11 @@ class Streamed:
         self.tx = opt.build()
         #: a plateau's rates and cuts (``OptimizerSpec.plateau``), or None
         self.plateau = opt.plateau
+        #: the validation rows a plateau that watches their loss takes, or None
+        self.watched = validation if opt.watches_validation else None
+        if opt.watches_validation and validation is None:
+            raise ValueError("a plateau that watches val_loss needs validation rows")
+        held = None if self.watched is None else [np.shape(a) for a in self.watched]
         self.n_stats = metrics.n_stats(problem.metrics)
         start = time.perf_counter()
         x0, y0 = self._padded(0)
@@ -261,17 +266,20 @@ class Streamed:
             )
             zero = jnp.zeros((), self.cdtype)
             self._apply = compile_once(
-                ("stream-apply", problem, opt),
+                ("stream-apply", problem, opt, str(held)),
                 self._apply_fn,
                 carry,
                 zero,
                 self.params,
+                self.watched,
+                jnp.asarray(0, jnp.int32),
             )
         else:
             per_chunk = layout.chunk_rows // layout.batch_size
             b0 = jnp.asarray(0, jnp.int32)
             self._segment = compile_once(
-                ("stream-segment", problem, opt, layout.batch_size, per_chunk),
+                ("stream-segment", problem, opt, layout.batch_size, per_chunk)
+                + (str(held),),
                 self._segment_fn(per_chunk),
                 carry,
                 x0,
@@ -281,6 +289,7 @@ class Streamed:
                 b0,
                 b0,
                 b0,
+                self.watched,
             )
         self.compile_s = time.perf_counter() - start
         self.first_chunk = (x0, y0)
@@ -308,33 +317,57 @@ class Streamed:
         (value, stats), grad = jax.value_and_grad(total, has_aux=True)(params)
         return value, grad, stats
 
-    def _level(self, opt_state: Any) -> Any:
-        """A plateau's level for a step from the optimizer's state before it
-        (-1 without a plateau)."""
+    def _level(self, opt_state: Any, new_state: Any) -> Any:
+        """A plateau's level for a step (-1 without a plateau): from the
+        optimizer's state before it, or after the judgment it made first where it
+        watches the validation loss (as ``loop``'s)."""
         if self.plateau is None:
             return jnp.asarray(-1, jnp.int32)
-        return plateau.level(opt_state)
+        return plateau.level(new_state if self.watched is not None else opt_state)
 
-    def _extra(self, loss: Any, rows: Any, epoch_end: Any) -> dict[str, Any] | None:
-        """What a plateau's update takes (``core.plateau``), or None."""
+    def _extra(
+        self,
+        loss: Any,
+        rows: Any,
+        epoch_end: Any,
+        params: Any = None,
+        fixed: Any = None,
+        val: Any = None,
+        starts: Any = None,
+    ) -> dict[str, Any] | None:
+        """What a plateau's update takes (``core.plateau``), or None; one that
+        watches the validation rows ``val`` takes their loss at ``params`` where
+        an epoch ``starts`` (the epoch before's, judged now, as in memory)."""
         if self.plateau is None:
             return None
-        return {"loss": loss, "rows": rows, "epoch_end": epoch_end}
+        extra = {"loss": loss, "rows": rows, "epoch_end": epoch_end}
+        if val is not None:
+            problem, nan = self.problem, jnp.asarray(jnp.nan, self.cdtype)
+            xv, yv = val
+            extra["epoch_start"] = starts
+            extra["val_loss"] = jax.lax.cond(
+                starts,
+                lambda: problem.objective(params, fixed, xv, yv, None),
+                lambda: nan,
+            )
+        return extra
 
-    def _apply_fn(self, carry: Any, loss: Any, grads: Any) -> Any:
+    def _apply_fn(self, carry: Any, loss: Any, grads: Any, val: Any, t: Any) -> Any:
         params, opt_state, _ = carry
-        # a full-batch step is an epoch of its own
-        extra = self._extra(loss, self.layout.n_rows, jnp.asarray(True))
+        # a full-batch step (``t``, 0-based) is an epoch of its own
+        extra = self._extra(
+            loss, self.layout.n_rows, jnp.asarray(True), params, self.fixed, val, t > 0
+        )
         new_params, new_state, shown, ok = apply_update(
             self.problem, self.tx, params, opt_state, loss, grads, extra
         )
-        return (new_params, new_state, ~ok), shown, self._level(opt_state)
+        return (new_params, new_state, ~ok), shown, self._level(opt_state, new_state)
 
     def _segment_fn(self, per_chunk: int) -> Any:
         problem, bs, tx = self.problem, self.layout.batch_size, self.tx
         per_epoch = self.layout.batches_per_epoch
 
-        def segment(carry, x, y, fixed, n_real, b0, count, t_first):  # type: ignore[no-untyped-def]
+        def segment(carry, x, y, fixed, n_real, b0, count, t_first, val):  # type: ignore[no-untyped-def]
             def step(carry, i):  # type: ignore[no-untyped-def]
                 (params, opt_state, stopped), at = carry
                 active = (i < count) & ~stopped
@@ -353,11 +386,15 @@ class Streamed:
                     )
                     rows = jnp.sum(mask)
                     epoch_end = (t_first + i + 1) % per_epoch == 0
-                    extra = self._extra(loss, rows, epoch_end)
+                    starts = ((t_first + i) % per_epoch == 0) & (t_first + i > 0)
+                    extra = self._extra(
+                        loss, rows, epoch_end, params, fixed, val, starts
+                    )
                     new_params, new_state, shown, ok = apply_update(
                         problem, tx, params, opt_state, loss, grads, extra
                     )
-                    out = (shown, grads, loss, stats, rows, self._level(opt_state))
+                    level = self._level(opt_state, new_state)
+                    out = (shown, grads, loss, stats, rows, level)
                     new_at = problem.point(new_params)
                     return new_params, new_state, new_at, out, ~ok
 
@@ -502,6 +539,7 @@ class Streamed:
                             jnp.asarray(b, jnp.int32),
                             jnp.asarray(count, jnp.int32),
                             jnp.asarray(t, jnp.int32),
+                            self.watched,
                         )
                         got = jax.device_get(out)
                         shown, grads, loss, stats, rows, levels, active = got
@@ -537,7 +575,7 @@ class Streamed:
     def _full_batch(self, carry: Any, t0: int) -> Iterator[Segment]:
         n, mean = self.layout.n_rows, self.problem.reduction == "mean"
         previous: Segment | None = None
-        for _ in range(t0, self.n_steps):
+        for t in range(t0, self.n_steps):
             start = time.perf_counter()
             total, grads, stats = 0.0, None, np.zeros(self.n_stats)
             for x, y, rows in self._chunks():
@@ -555,7 +593,8 @@ class Streamed:
             assert grads is not None  # a layout has at least one chunk
             grads = {k: jnp.asarray(v, params[k].dtype) for k, v in grads.items()}
             loss = jnp.asarray(total, self.cdtype)
-            carry, shown, level = self._apply(carry, loss, grads)
+            at = jnp.asarray(t, jnp.int32)
+            carry, shown, level = self._apply(carry, loss, grads, self.watched, at)
             stopped = bool(carry[2])
             segment = Segment(
                 {k: np.asarray(v)[None] for k, v in shown.items()},
