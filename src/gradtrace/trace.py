@@ -681,12 +681,18 @@ class Trace:
             frame = epoch_rows(folder, self.info)
         return history(frame, per_epoch, self.steps)
 
-    def keras_log(self, validation: bool = True) -> str:
+    def keras_log(self, validation: bool | None = None) -> str:
         """The run's epochs as Keras's ``model.fit(..., verbose=2)`` prints them
         (``tables.keras_log``): "Epoch 1/20", then "10/10 - loss: 3.2134 -
-        root_mean_squared_error: 1.7926 - val_loss: ...", with ``validation`` the
-        ``val_`` values of the training data given as ``validation_data``."""
+        root_mean_squared_error: 1.7926 - val_loss: ...". ``validation``: None
+        (the default) prints ``val_`` values where the run had validation data,
+        as ``model.fit`` does; True prints them of a run without, over the
+        training data (Keras's given them as ``validation_data=(x, y)``: the loss
+        after each epoch's last step); False leaves them out."""
         from gradtrace.tables import keras_log
+
+        if validation is None:
+            validation = "validation" in self.info["data"]
 
         schedule = self.info["schedule"]
         per_epoch = int(schedule["batches_per_epoch"])

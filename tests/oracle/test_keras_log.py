@@ -93,9 +93,15 @@ def test_show_keras_prints_the_runs_log_and_refuses_a_sweep(
     assert out.strip() == gradtrace.load(run).keras_log()
     assert out.splitlines()[0] == "Epoch 1/2"
     assert out.splitlines()[1].startswith("4/4 - loss: ")
-    assert "root_mean_squared_error: " in out and "val_loss: " in out
-    # said apart from Keras's lines: those val_ values are the training data's
-    assert "held no rows out, so its val_ values are over the training data" in err
+    assert "root_mean_squared_error: " in out and "val_loss: " not in out
+    # as model.fit(x, y) prints: no val_ values; said apart from Keras's lines
+    assert "held no rows out, so Keras prints no val_ values" in err
+    # given the training data as validation_data, Keras prints the loss after
+    # each epoch's last step as val_loss
+    loaded = gradtrace.load(run)
+    last = float(loaded.history()["loss_all_data"].iloc[-1])
+    said = loaded.keras_log(validation=True).splitlines()[-1]
+    assert f" - val_loss: {keras_value(last)} - " in said
     sweep = tmp_path / "sweep"
     code, _, err = run_cli(
         ["sweep", "seed004_keras", "--lr", "0.01,0.1", "--steps", "3", "--no-plot"]

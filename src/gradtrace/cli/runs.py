@@ -30,9 +30,9 @@ from gradtrace.paths import RUNS
     "--keras",
     is_flag=True,
     help="Print the run's epochs as Keras's model.fit(verbose=2) prints them: "
-    "loss and --metric values as Keras logs them, val_ ones over the rows the run "
-    "held out (or, where it held none, over the training data, as Keras given "
-    "them as validation_data), by Keras's metric names.",
+    "loss and --metric values as Keras logs them (running means over each epoch's "
+    "batches), and val_ ones over the rows the run held out, if it held some, by "
+    "Keras's metric names.",
 )
 def show(run: Path, keras: bool) -> None:
     """Show a run: what ran, final parameters against the start and the truth, the
@@ -60,13 +60,14 @@ def show(run: Path, keras: bool) -> None:
     trace = load(run, thin=True)
     if keras:
         click.echo(trace.keras_log())
-        if "val_loss" not in trace.to_pandas().columns:
+        if "validation" not in trace.info["data"]:
             # on standard error: standard output is the lines Keras prints
             click.echo(
-                "note: this run held no rows out, so its val_ values are over the "
-                "training data, as Keras prints them given validation_data=(x, y): "
-                "the loss after each epoch's last step (--validation-split holds "
-                "rows out).",
+                "note: this run held no rows out, so Keras prints no val_ values; "
+                "given validation_data=(x, y) it would print the loss over all the "
+                "data after each epoch's last step (Python: "
+                "trace.keras_log(validation=True); --validation-split holds rows "
+                "out).",
                 err=True,
             )
         return
