@@ -424,6 +424,16 @@ def test_the_estimates_table_is_the_summarys_numbers_as_a_statistician_reads_the
         assert (low, high) == pytest.approx((row["ci_low"], row["ci_high"]), rel=1e-3)
         away = (row["final"] - row["optimum"]) / row["std_error"]
         assert float(shown["final - estimate (s.e.)"]) == pytest.approx(away, abs=0.006)
+    # a run that blew up is 1e19 standard errors away, not twenty digits of it
+    blown = gradtrace.fit({"x": X, "y": Y}, lr=0.5, steps=40)
+    assert blown.diverged
+    shown = estimates(blown.summary())
+    assert shown is not None
+    for name, row in blown.summary().iterrows():
+        away = (row["final"] - row["optimum"]) / row["std_error"]
+        cell = shown.loc[name, "final - estimate (s.e.)"]
+        assert abs(away) > 1e6 and "e+" in cell and len(cell) <= 8, cell
+        assert float(cell) == pytest.approx(away, rel=0.05)
     code, said, err = run_cli(["show", str(out)], capsys)
     assert code == 0, err
     lines = said.splitlines()

@@ -49,9 +49,7 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
         )
         cells["final"] = _g(final, 7)
         away = (final - best) / se if se > 0 else math.nan
-        cells["final - estimate (s.e.)"] = (
-            "" if math.isnan(away) else "0.00" if abs(away) < 0.005 else f"{away:+.2f}"
-        )
+        cells["final - estimate (s.e.)"] = _away(away)
         if "optimum_in_x_units" in summary.columns:  # fitted on standardised x
             cells["estimate in x's units"] = _g(_number(row["optimum_in_x_units"]), 7)
             cells["std. error in x's units"] = _g(
@@ -81,6 +79,16 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def _away(value: float) -> str:
+    """A distance in standard errors: two decimals, "0.00" for one that rounds
+    to it, and one past a million (a run that blew up) as +1.8e+19."""
+    if math.isnan(value):
+        return ""
+    if abs(value) < 0.005:
+        return "0.00"
+    return f"{value:+.2f}" if abs(value) < 1e6 else f"{value:+.2g}"
 
 
 def _g(value: float, digits: int) -> str:
