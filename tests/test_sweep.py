@@ -400,7 +400,7 @@ def test_pictures_of_a_sweep_of_a_vector_parameter() -> None:
     assert s.table["diverged"].any() and not s.table["diverged"].all()
     assert sweep_plots.sweep_heatmap(s).axes[0].get_ylabel() == "seed"
     ax = sweep_plots.sweep_losses(s).axes[0]
-    assert ax.get_title() == "4 configurations (2 diverged: dashed, ▲ off the chart)"
+    assert ax.get_title() == "4 configurations (2 diverged, dashed; ▲ off the chart)"
     calm = sweep(data, "linear", x=["a", "c"], lr=[0.01, 0.02], batch_size=20)
     title = sweep_plots.sweep_losses(calm).axes[0].get_title()
     assert title == "2 configurations (none diverged)"

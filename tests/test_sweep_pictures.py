@@ -117,7 +117,26 @@ def test_the_title_names_only_the_marks_drawn() -> None:
     ax = sweep_plots.sweep_losses(s).axes[0]
     markers = {line.get_marker() for line in ax.get_lines()}
     assert markers == {"^"}
-    assert ax.get_title() == "3 configurations (2 diverged: dashed, ▲ off the chart)"
+    assert ax.get_title() == "3 configurations (2 diverged, dashed; ▲ off the chart)"
+
+
+def test_a_curve_that_blew_up_without_diverging_is_counted_apart() -> None:
+    """A teacher's sweep said "3 diverged" over four arrows, and that all four
+    overflowed: one blew up to 3e23 and ended there, finite. Its axis read
+    10⁸ above 10000 and 100."""
+    s = sweep(line(), lr=[0.1, 1.0, 3.0], epochs=50)
+    assert s.table["diverged"].tolist() == [False, False, True]
+    fig = sweep_plots.sweep_losses(s)
+    ax = fig.axes[0]
+    assert ax.get_title() == (
+        "3 configurations (1 diverged, dashed; 1 more blew up; ▲ off the chart)"
+    )
+    (text,) = legend_texts(fig)
+    assert text.startswith("off the chart: 2 curves rose above ")
+    assert text.endswith("; 1 then overflowed")
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(label.startswith("10") for label in labels), labels
 
 
 def test_other_swept_values_are_told_apart_by_line_style() -> None:
@@ -128,6 +147,14 @@ def test_other_swept_values_are_told_apart_by_line_style() -> None:
     styles = [str(style) for style in lines.get_linestyles()]
     assert len(styles) == 4 and styles[0] == styles[1] != styles[2] == styles[3]
     assert legend_texts(fig) == ["batch_size=10", "batch_size=50"]
+    # where line styles name batch sizes, a diverged curve keeps its own
+    blown = sweep(line(), lr=[0.01, 3.0], batch_size=[10, 50], epochs=5)
+    n = int(blown.table["diverged"].sum())
+    assert n
+    ax = sweep_plots.sweep_losses(blown).axes[0]
+    kept = {str(s) for c in ax.collections for s in c.get_linestyles()}
+    assert len(kept) == 2  # solid and dotted: no dashed
+    assert ax.get_title().startswith(f"4 configurations ({n} diverged, drawn fainter")
     # seeds are repeats: overlaid in one style, no legend
     seeds = sweep(line(), lr=[0.01, 0.1], seed=[0, 1], batch_size=10, epochs=2)
     fig = sweep_plots.sweep_losses(seeds)

@@ -186,13 +186,19 @@ def _plain_label(label: str) -> str:
 
 def _plain_log_labels(*targets: Any) -> None:
     """Label log-scaled axes (each an ``Axis`` or a ``Colorbar``) as matplotlib
-    would, in plain text rather than mathtext (``_plain_label``)."""
+    would, in plain text rather than mathtext (``_plain_label``); an axis whose
+    view lies within 1 to 100000 (counts of steps) in plain numbers, 275 rather
+    than 2.75×10², and one reaching beyond in powers of ten throughout (not 10⁸
+    above 10000 and 100)."""
     from matplotlib.ticker import LogFormatterMathtext, LogFormatterSciNotation
 
     class PlainLog(LogFormatterSciNotation):
         def __call__(self, x: float, pos: int | None = None) -> str:
             label = _plain_label(super().__call__(x, pos))
-            if label and 1 <= abs(x) < 1e5:  # counts of steps: 275, not 2.75×10²
+            axis = getattr(self, "axis", None)
+            low, high = (1.0, 1.0) if axis is None else axis.get_view_interval()
+            counts = 1 <= min(low, high) * 1.0001 and max(low, high) < 1e5 * 1.0001
+            if label and 1 <= abs(x) < 1e5 and counts:
                 return f"{x:g}".replace("-", "−")
             return label
 

@@ -224,7 +224,8 @@ def sweep_losses(sweep: Sweep) -> Figure:
     coloured by learning rate; where the sweep varies more than the rate (a batch
     size, a start, a hyper-parameter; seeds, being repeats, are overlaid), a line
     style for each of those values, named in the legend; diverged configurations
-    dashed, ending in a cross. Where batch sizes differ, over epochs instead of
+    fainter, ending in a cross (dashed too where the line styles name nothing
+    else). Where batch sizes differ, over epochs instead of
     steps. The chart reaches a million times the largest starting gap: a curve that
     rises above it is cut at the top, an arrow where it leaves, and the legend says
     how high it went. The title names the marks drawn. Where the classes of a
@@ -255,6 +256,9 @@ def sweep_losses(sweep: Sweep) -> Figure:
     per_epoch = _by_epoch(sweep)
     traces = sweep.traces.sort_values(["config", "step"])
     curves = dict(list(traces.groupby("config", sort=True)))
+    # where line styles name the other swept values, a diverged curve keeps its
+    # own, else it is dashed
+    kinds, kind_styles = _line_kinds(sweep)
     raw, steps, gaps = [], [], []
     for i, c in enumerate(table["config"]):
         curve = curves[c]
@@ -304,28 +308,36 @@ def sweep_losses(sweep: Sweep) -> Figure:
 
     diverged = table["diverged"].to_numpy(bool)
     dsteps = table["diverged_step"].fillna(0).to_numpy(float)
-    kinds, kind_styles = _line_kinds(sweep)
     solid, solid_lrs, styles, dashed, dashed_lrs, crosses = [], [], [], [], [], []
+    dashed_styles: list[Any] = []
     off = 0  # diverged curves that left the chart, ending at its top
+    rose = 0  # curves that did not diverge but rose off the chart
     for c in range(len(table)):
+        style = kind_styles.get(kinds[c], "solid")
         if not diverged[c]:
+            before = len(above)
             parts = within(steps[c], gaps[c])
+            rose += len(above) > before
             solid += parts
             solid_lrs += [lrs[c]] * len(parts)
-            styles += [kind_styles.get(kinds[c], "solid")] * len(parts)
+            styles += [style] * len(parts)
             continue
         keep = raw[c] < dsteps[c]
         if keep.any():
+            before = len(above)
             parts = within(steps[c][keep], gaps[c][keep])
+            if len(above) > before:  # it went on to overflow, after the cut
+                overflowed[-1] = True
             dashed += parts
             dashed_lrs += [lrs[c]] * len(parts)
+            dashed_styles += [style if kind_styles else "dashed"] * len(parts)
             if gaps[c][keep][-1] <= ceiling:
                 crosses.append((steps[c][keep][-1], gaps[c][keep][-1]))
             else:
                 off += 1
     groups: list[tuple[Any, np.ndarray, Any, float]] = [
         (solid, np.array(solid_lrs), styles, 0.85),
-        (dashed, np.array(dashed_lrs), "dashed", 0.6),
+        (dashed, np.array(dashed_lrs), dashed_styles, 0.6),
     ]
     for lines, colours, style, alpha in groups:
         if len(lines):
@@ -372,7 +384,14 @@ def sweep_losses(sweep: Sweep) -> Figure:
             clip_on=False,
             zorder=4,
         )
-        n_off, n_exits = len(above), len(exits)
+        n_off, n_exits, n_over = len(above), len(exits), sum(overflowed)
+        went_on = (
+            ""
+            if not n_over
+            else ", then overflowed"
+            if n_over == n_off
+            else f"; {n_over} then overflowed"
+        )
         handles.append(
             Line2D(
                 [],
@@ -384,7 +403,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
                 f"above {ceiling:.3g}"
                 + f" ({n_exits} times)" * (n_exits > n_off)
                 + f", to {max(above):.3g} at most"
-                + (", then overflowed" if any(overflowed) else ""),
+                + went_on,
             )
         )
     legend = None
@@ -398,12 +417,15 @@ def sweep_losses(sweep: Sweep) -> Figure:
     )
     n_diverged = int(diverged.sum())
     # the marks a diverged curve ends in: a cross, or the arrow where it left
-    endings = " or ".join(["x"] * bool(crosses) + ["▲ off the chart"] * bool(off))
-    marked = (
-        f"{n_diverged} diverged: dashed" + f", {endings}" * bool(endings)
-        if n_diverged
-        else "none diverged"
-    )
+    faint = "dashed" if not kind_styles else "drawn fainter"
+    said = [f"{n_diverged} diverged, {faint}" if n_diverged else "none diverged"]
+    if crosses:
+        said[0] += ", x where overflowed"
+    if rose:  # blew up without overflowing before the run's end
+        said.append(f"{rose} more blew up")
+    if exits:
+        said.append("▲ off the chart")
+    marked = "; ".join(said)
     ax.set_title(f"{len(table)} configurations ({marked})")
     sm = ScalarMappable(norm=norm, cmap=cmap)
     bar = fig.colorbar(
@@ -439,7 +461,9 @@ def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
     ]
     order = list(dict.fromkeys(kinds))
     if len(order) > len(KIND_STYLES):
-        return kinds, {f"{len(order)} values of {', '.join(others)}, overlaid": "solid"}
+        seeds = " and seeds" * ("seed" in sweep.swept)
+        named = f"{len(order)} values of {', '.join(others)}{seeds}, overlaid"
+        return kinds, {named: "solid"}
     return kinds, dict(zip(order, KIND_STYLES, strict=False))
 
 
