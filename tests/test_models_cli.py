@@ -127,6 +127,39 @@ def test_model_file_and_loss_expr(
     assert code == 0, err
 
 
+def test_sweep_and_lr_find_take_a_model_file_and_an_expression(
+    decay_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--model is line by default: a --model-file or --model-expr beside it was
+    refused as "give model or model_file, not both" (a researcher's sweep)."""
+    source = tmp_path / "mine.py"
+    source.write_text(
+        "import jax.numpy as jnp\n\n"
+        "def decay(x, a=1.0, b=1.0, c=0.0):\n"
+        "    return a * jnp.exp(-b * x) + c\n"
+    )
+    expr = "a*exp(-b*x) + c"
+    for own in (["--model-file", f"{source}:decay"], ["--model-expr", expr]):
+        out = tmp_path / f"sweep{len(own[1])}"
+        args = ["sweep", str(decay_csv), *own, "--lr", "0.01,0.05", "--steps", "20"]
+        code, said, err = run_cli([*args, "--no-plot", "--out", str(out)], capsys)
+        assert code == 0, err
+        assert "best: lr=" in said
+        assert set(pd.read_parquet(out / "sweep.parquet")["lr"]) == {0.01, 0.05}
+        picture = tmp_path / f"find{len(own[1])}.png"
+        args = ["lr-find", str(decay_csv), *own, "--steps", "30", "-o", str(picture)]
+        code, _, err = run_cli(args, capsys)
+        assert code == 0 and picture.exists(), err
+    code, _, err = run_cli(
+        ["sweep", str(decay_csv), "--model", "line", "--model-expr", expr], capsys
+    )
+    assert code == 2
+    assert err.strip() == (
+        "error: give --model or --model-expr, not both: --model-expr's model is "
+        "the one fitted."
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

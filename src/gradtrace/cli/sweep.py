@@ -351,7 +351,7 @@ def sweep(
             threading.Thread(target=plots.warm_up, daemon=True).start()
         result = run_sweep(
             data,
-            model,
+            _named_model(model, model_extra),
             loss,
             lr=parse_values("--lr", lr) if lr is not None else None,
             opt=_pairs("--opt", opt),
@@ -537,7 +537,7 @@ def lr_find(
     check_folder(out)  # before the test, not after it
     table, summary = run(
         data,
-        model,
+        _named_model(model, model_extra),
         loss,
         lr_min=lr_min,
         lr_max=lr_max,
@@ -601,3 +601,20 @@ def lr_find(
             f"{stable:.3g} (gradtrace diagnose)."
         )
     console.print(f"picture: {out}")
+
+
+def _named_model(model: str, extra: dict[str, Any]) -> str | None:
+    """--model, or None where --model-expr or --model-file names the model and
+    --model was left at its default (line); both given is a one-line error."""
+    from click.core import ParameterSource
+
+    own = next((k for k in ("model_expr", "model_file") if extra.get(k)), None)
+    if own is None:
+        return model
+    source = click.get_current_context().get_parameter_source("model")
+    if source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        flag = "--" + own.replace("_", "-")
+        raise InputError(
+            f"give --model or {flag}, not both: {flag}'s model is the one fitted."
+        )
+    return None
