@@ -841,3 +841,68 @@ def test_a_model_written_with_numpy_is_told_to_use_jax_numpy() -> None:
     )
     with pytest.raises(InputError, match=r"ConcretizationTypeError\): write it"):
         gradtrace.fit(frame, branching, epochs=1)
+
+
+def test_a_log_prob_given_x_fits_noise_that_varies_with_x() -> None:
+    """y ~ Normal(a + b x, exp(c + d x)): ``log_prob(params, y, prediction, x)``
+    is given the rows' x (a researcher could not write it with three
+    arguments); the optimum and standard errors are SciPy's minimum of the same
+    likelihood and the inverse of its Hessian (differences of its gradient)."""
+    from scipy import optimize
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    x = rng.uniform(0, 3, n)
+    y = 1 + 2 * x + rng.normal(0, np.exp(-1 + 0.5 * x))
+
+    def log_prob(p: Any, y: Any, pred: Any, x: Any) -> Any:
+        return jax.scipy.stats.norm.logpdf(y, pred, jnp.exp(p["c"] + p["d"] * x))
+
+    model = Model(
+        lambda p, x: p["a"] + p["b"] * x,
+        {"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0},
+        log_prob=log_prob,
+    )
+    trace = gradtrace.fit(
+        {"x": x, "y": y}, model, optimizer="adam", lr=0.05, batch_size=100, epochs=20
+    )
+
+    def nll(v: np.ndarray) -> float:
+        a, b, c, d = v
+        return float(-norm.logpdf(y, a + b * x, np.exp(c + d * x)).sum())
+
+    def grad(v: np.ndarray) -> np.ndarray:
+        a, b, c, d = v
+        r, s2 = y - a - b * x, np.exp(2 * (c + d * x))
+        return np.array(
+            [
+                -np.sum(r / s2),
+                -np.sum(r * x / s2),
+                np.sum(1 - r**2 / s2),
+                np.sum(x * (1 - r**2 / s2)),
+            ]
+        )
+
+    best = optimize.minimize(nll, np.zeros(4), jac=grad, method="BFGS", tol=1e-12).x
+    h = 1e-5
+    hessian = np.array(
+        [(grad(best + h * e) - grad(best - h * e)) / (2 * h) for e in np.eye(4)]
+    )
+    se = np.sqrt(np.diag(np.linalg.inv(hessian)))
+    names = ["a", "b", "c", "d"]
+    found = [trace.info["optimum"][k] for k in names]
+    np.testing.assert_allclose(found, best, rtol=1e-6, atol=1e-8)
+    errors = [trace.info["stderr"][k] for k in names]
+    np.testing.assert_allclose(errors, se, rtol=1e-5)
+    # the run got there (Adam's mini-batch scatter: within 5 standard errors),
+    # and a three-argument log_prob is still given no x
+    final = np.array([trace.params[k] for k in names])
+    assert np.all(np.abs(final - best) < 5 * se), (final - best) / se
+    plain = Model(
+        lambda p, x: p["a"] * x,
+        {"a": 1.0, "scale": 1.0},
+        positive=["scale"],
+        log_prob=lambda p, y, pred: jax.scipy.stats.norm.logpdf(y, pred, p["scale"]),
+    )
+    assert not plain.log_prob_x and model.log_prob_x

@@ -4,6 +4,7 @@ safe grammar (``core.expr``)."""
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -41,7 +42,7 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
     positive: Sequence[str] = (),
     unit: Sequence[str] = (),
     name: str = "custom",
-    log_prob: Callable[[Params, Array, Array], Array] | None = None,
+    log_prob: Callable[..., Array] | None = None,
 ) -> Custom:
     """A regression model of your own: ``fn(params, x)`` returns the prediction.
 
@@ -56,8 +57,10 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
     prediction, for a likelihood other than the Gaussian (Student's t errors, say:
     ``jax.scipy.stats.t.logpdf(y, p["df"], prediction, p["scale"])``, with df and
     scale among ``params``); the model is then fitted by it (``loss="nll"``).
-    Without it, ``loss="nll"`` is the Gaussian likelihood, with a ``scale``
-    parameter added.
+    ``log_prob(params, y, prediction, x)`` (a fourth argument) is given the rows'
+    x too, for noise that varies with x: ``jax.scipy.stats.norm.logpdf(y,
+    prediction, jnp.exp(p["c"] + p["d"] * x))``. Without it, ``loss="nll"`` is the
+    Gaussian likelihood, with a ``scale`` parameter added.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -78,12 +81,28 @@ def Model(  # noqa: N802 - a factory that reads as the class it makes
             f"log_prob must be a function log_prob(params, y, prediction), got "
             f"{type(log_prob).__name__}."
         )
+    takes_x = log_prob is not None and _takes_x(log_prob)
     _own_name(name)
     specs = _starts(params, positive, unit)
     source = {"python": getattr(fn, "__name__", "fn")}
     if log_prob is not None:
         source["log_prob"] = getattr(log_prob, "__name__", "log_prob")
-    return Custom(fn, specs, name, source=source, log_prob=log_prob)
+    return Custom(fn, specs, name, source=source, log_prob=log_prob, log_prob_x=takes_x)
+
+
+def _takes_x(log_prob: Callable[..., Any]) -> bool:
+    """Whether a model's ``log_prob`` takes the rows' x: a fourth positional
+    argument (``log_prob(params, y, prediction, x)``)."""
+    try:
+        signature = inspect.signature(log_prob)
+    except (TypeError, ValueError):  # a builtin without one: three arguments
+        return False
+    positional = (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
+    named = [p for p in signature.parameters.values() if p.kind in positional]
+    return len(named) >= 4
 
 
 def _own_name(name: Any) -> None:

@@ -101,7 +101,7 @@ def _row_losses(
     if loss == "nll":
         if m.family == "custom":  # the user's own likelihood of y given the prediction
             pred = m.predict(params, x)
-            return -jnp.broadcast_to(m.log_prob(params, y, pred), y.shape)
+            return -jnp.broadcast_to(m.row_log_prob(params, y, pred, x), y.shape)
         if m.family == "bernoulli":
             eta = m.linear_predictor(params, x)
             return -(y * jax.nn.log_sigmoid(eta) + (1 - y) * jax.nn.log_sigmoid(-eta))

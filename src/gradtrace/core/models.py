@@ -300,10 +300,30 @@ class Custom(Regression):
     source: dict[str, Any] | None = None
     #: each row's log-density of y given the prediction, ``log_prob(params, y,
     #: prediction)``, for ``nll`` (None: Gaussian, with ``scale`` added)
-    log_prob: Callable[[Params, Array, Array], Array] | None = None
+    log_prob: Callable[..., Array] | None = None
+    #: whether ``log_prob`` takes the rows' x too, ``log_prob(params, y,
+    #: prediction, x)``: a noise that varies with x
+    log_prob_x: bool = False
 
     def __hash__(self) -> int:
-        return hash((self.fn, self.specs, self.name, self.n_features, self.log_prob))
+        return hash(
+            (
+                self.fn,
+                self.specs,
+                self.name,
+                self.n_features,
+                self.log_prob,
+                self.log_prob_x,
+            )
+        )
+
+    def row_log_prob(self, params: Params, y: Array, pred: Array, x: Any) -> Array:
+        """Each row's log-density of y by ``log_prob``, given its prediction (and
+        its x, where ``log_prob`` takes it)."""
+        assert self.log_prob is not None
+        if self.log_prob_x:
+            return self.log_prob(params, y, pred, x)
+        return self.log_prob(params, y, pred)
 
     @property
     def family(self) -> str:  # type: ignore[override]
