@@ -701,3 +701,52 @@ def test_a_diagnosis_is_a_table_for_pandas_and_for_jupyter() -> None:
     html = d._repr_html_()
     assert html.startswith("<p><code>&lt;Diagnosis linear sgd:")
     assert "<table" in html and "w[1]" in html and "<li>Curvature:" in html
+
+
+def heights() -> dict[str, np.ndarray]:
+    """Heights near 170 cm: a normal's default start (0, 1) curves 3.6 million
+    times as much as its optimum."""
+    return {"y": np.random.default_rng(1).normal(170.0, 10.0, 500)}
+
+
+def test_a_start_far_steeper_than_the_optimum_is_told_to_start_nearer() -> None:
+    """A teacher was told "Try lr 41" for heights, the optimum's half limit,
+    where the start's limit is 2.3e-5: the rate that suits the optimum throws
+    the start away."""
+    d = gradtrace.diagnose(heights(), "normal", lr=0.1)
+    assert d.verdict == "crawls"
+    findings = d.info["diagnosis"]["findings"]
+    text = " ".join(findings)
+    assert f"Try lr {g(d.suggested_lr)} (half the limit, rounded down), from a " in text
+    steep = next(f for f in findings if f.startswith("At the start"))
+    assert f"lr 0.1 and the suggested rate {g(d.suggested_lr)} are above" in steep
+    assert "no one rate suits both: start nearer the optimum" in steep
+    # a start near the optimum curves as it does: no such advice
+    near = gradtrace.diagnose(
+        heights(), "normal", lr=0.1, init={"loc": 165, "scale": 8}
+    )
+    assert "no one rate suits both" not in str(near)
+    assert "from a start nearer" not in str(near)
+    assert "no one rate suits both" in str(d)
+
+
+@pytest.mark.parametrize("lr", [0.1, 41.0])
+def test_a_run_thrown_far_by_its_first_step_is_not_told_more_steps_would_help(
+    lr: float,
+) -> None:
+    """Its first step took scale from 1 to thousands, where the loss is so flat
+    that the run barely moves back: "more steps would get closer" was false."""
+    trace = gradtrace.fit(heights(), "normal", lr=lr, epochs=300)
+    (far,) = [w for w in trace.warnings if "standard errors from its optimum" in w]
+    first = float(trace.to_pandas().set_index("step").loc[1, "scale"])
+    assert f"its first step threw scale from 1 to {first:.4g}" in far
+    assert "is above the stable limit where the run started, 2.31e-05" in far
+    assert "a start nearer the optimum (init=), an adaptive optimizer" in far
+    assert "(optimizer='adam')" in far and "more steps would get closer" not in far
+    # nor is loc said to be stuck by rounding: scale's blow-up flattened it
+    assert not any("has not moved since" in w for w in trace.warnings)
+    # the same data from a start near the optimum: no such finding
+    calm = gradtrace.fit(
+        heights(), "normal", lr=0.1, epochs=300, init={"loc": 165, "scale": 8}
+    )
+    assert not any("first step threw" in w for w in calm.warnings)

@@ -107,6 +107,8 @@ PYTHON_WORDS = (
     ("gradtrace lr-find", "gradtrace.lr_find"),
     ("a smaller --lr", "a smaller lr="),
     ("(--init)", "(init=)"),
+    ("(--init NAME=VALUE,", "(init={'NAME': VALUE},"),
+    ("(--optimizer adam)", "(optimizer='adam')"),
     ("(--standardize)", "(standardize=True)"),
     ("(--dtype float64)", "(dtype='float64')"),
     ("(--chunk-rows)", "(chunk_rows=)"),

@@ -38,6 +38,12 @@ def device() -> str:
     return f"{first.platform}{kind}{count}"
 
 
+#: How many times as far from its optimum as it started the first step must
+#: throw a parameter (and a tenth of it the run must end) for the warnings to
+#: say the run was thrown, not that it has yet to converge
+THROWN = 100.0
+
+
 class Trace:
     """Every step of a training run, and what ran.
 
@@ -390,7 +396,7 @@ class Trace:
         mini_batch = info["schedule"]["batch_size"] < info["data"]["n_rows"]
         decay = float(info["optimizer"].get("weight_decay") or 0.0)
         # why more steps would not get closer, where something holds the run
-        instead = self._rate_fell() or self._clipped_above_the_limit()
+        instead = self._rate_fell() or self._clipped_above_the_limit() or self._thrown()
         schedule = (info.get("lr_schedule") or {}).get("name")
         plateau = bool(schedule) and str(schedule).endswith(".plateau")
         early = self._stopped_early()
@@ -475,6 +481,51 @@ class Trace:
             f"the schedule {schedule['name']} brought the rate down to "
             f"{rates[-1]:.3g} (from {rates[0]:.3g}), so more steps at it would barely "
             "move: a slower decay, or a schedule over more steps, would get closer"
+        )
+
+    def _thrown(self) -> str | None:
+        """Where the first step threw a parameter far from its optimum (a rate
+        above the stable limit where the run started, whose curvature is far
+        larger than the optimum's) and the run is still far: more steps barely
+        bring it back over the flat ground it landed on."""
+        optimum = self.info.get("optimum") or {}
+        frame = self._frame
+        at = frame.index[frame["step"] == 1]
+        if not len(at):
+            return None
+        worst: tuple[float, str, float, float] | None = None
+        for name, value in self.params.items():
+            if name not in optimum or name not in frame.columns or np.ndim(value):
+                continue
+            best = float(np.asarray(optimum[name], np.float64))
+            start = float(frame[name].iloc[0])
+            first = float(frame.loc[at[0], name])
+            # how many times as far as it started: after the first step, at the end
+            was = max(abs(start - best), 1e-12 * max(abs(best), 1.0))
+            thrown, left = abs(first - best) / was, abs(float(value) - best) / was
+            if thrown > THROWN and left > THROWN / 10:
+                if worst is None or left > worst[0]:
+                    worst = (left, name, start, first)
+        if worst is None:
+            return None
+        left, name, start, first = worst
+        said = (
+            f"its first step threw {name} from {start:.4g} to {first:.4g}, "
+            f"{left:.3g} times as far from its optimum as it started, onto ground so "
+            "flat that more steps barely bring it back"
+        )
+        diagnosis = self.info.get("diagnosis") or {}
+        steep = (diagnosis.get("eigenvalues_start") or [0.0])[-1]
+        top = (diagnosis.get("eigenvalues_optimum") or [0.0])[-1]
+        if diagnosis.get("family") == "gd" and steep > top > 0:
+            limit = float(diagnosis["stable_lr"]) * top / steep
+            said += (
+                f" (lr {self.info['optimizer']['learning_rate']:.3g} is above the "
+                f"stable limit where the run started, {limit:.3g})"
+            )
+        return (
+            said + ": a start nearer the optimum (--init), an adaptive optimizer "
+            "(--optimizer adam) or a rate below that limit would get there"
         )
 
     def _clipped_above_the_limit(self) -> str | None:
