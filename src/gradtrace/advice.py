@@ -137,8 +137,8 @@ def findings(
     # lands on the optimum's value there (its factor 1 - lr L is 0)
     why = " (half the limit, rounded down)" if d.family == "gd" else ""
     # a start that curves far more than the optimum: the rate suits the optimum
-    top = float(d.eig_optimum[-1])
-    if top > 0 and float(d.eig_start[-1]) / top > STEEP_START:
+    curves = float(d.eig_optimum[-1])
+    if curves > 0 and float(d.eig_start[-1]) / curves > STEEP_START:
         why += ", from a start nearer the optimum"
     if d.verdict == "diverges":
         quadratic = d.eig_start[-1] == d.eig_optimum[-1]
