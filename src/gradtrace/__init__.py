@@ -46,6 +46,7 @@ __all__ = [
     "RunFolderError",
     "Trace",
     "batch_plan",
+    "compare",
     "diagnose",
     "fit",
     "load",
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gradtrace.api import fit, resume
+    from gradtrace.api import compare, fit, resume
     from gradtrace.core.batches import batch_plan
     from gradtrace.core.catalog import MODELS
     from gradtrace.core.clipping import CLIPS
@@ -76,6 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _LAZY = {
     "fit": ("gradtrace.api", "fit"),
     "resume": ("gradtrace.api", "resume"),
+    "compare": ("gradtrace.api", "compare"),
     "RunConfig": ("gradtrace.run_config", "RunConfig"),
     "batch_plan": ("gradtrace.core.batches", "batch_plan"),
     "MODELS": ("gradtrace.core.catalog", "MODELS"),

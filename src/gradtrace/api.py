@@ -43,6 +43,7 @@ from gradtrace.saved_runs import (
     check_resumed_objects,
     check_resumed_values,
     check_validation_file,
+    load,
     rerun_config,
 )
 from gradtrace.sources import (
@@ -302,6 +303,35 @@ def fit(
     if late:
         raise KeyboardInterrupt  # a Ctrl-C while it was saved comes after
     return trace
+
+
+def compare(*runs: Trace | str | Path, labels: Sequence[str] | None = None) -> Any:
+    """A matplotlib figure of several runs side by side: each one's loss over
+    all the data after each step, over epochs (its gap to the optimum's loss, on
+    a log scale, where the runs fitted one model to the same data), and their
+    paths over one loss landscape of the first two parameters. ``runs``: traces,
+    or run folders (``gradtrace ls`` names, ``"latest"``); ``labels``: their
+    names in the legend, by default their optimizer and rate and whatever else
+    differs between them (batch size, momentum, start).
+
+    Examples:
+        >>> runs = [gradtrace.fit(data, optimizer=o, lr=0.05, batch_size=20,
+        ...                       epochs=10) for o in ("sgd", "momentum", "adam")]
+        >>> gradtrace.compare(*runs).savefig("optimizers.png")  # doctest: +SKIP
+    """
+    from gradtrace.compare_plots import compare_runs
+
+    traces = [r if isinstance(r, Trace) else load(r) for r in runs]
+    if labels is not None:
+        if isinstance(labels, str) or len(labels) != len(traces):
+            raise InputError(
+                f"labels= names each run: give {len(traces)} names, as a list."
+            )
+        labels = [str(x) for x in labels]
+    try:
+        return compare_runs(traces, labels)
+    except ValueError as err:
+        raise InputError(f"{err}.") from None
 
 
 def run_into(

@@ -487,11 +487,14 @@ class Trace:
         """Where the first step threw a parameter far from its optimum (a rate
         above the stable limit where the run started, whose curvature is far
         larger than the optimum's) and the run is still far: more steps barely
-        bring it back over the flat ground it landed on."""
+        bring it back over the flat ground it landed on. Of gradient descent's
+        steps, with or without momentum: an adaptive optimizer's first step
+        moves each parameter by about its rate whatever the curvature."""
         optimum = self.info.get("optimum") or {}
+        diagnosis = self.info.get("diagnosis") or {}
         frame = self._frame
         at = frame.index[frame["step"] == 1]
-        if not len(at):
+        if not len(at) or diagnosis.get("family") not in ("gd", "momentum"):
             return None
         worst: tuple[float, str, float, float] | None = None
         for name, value in self.params.items():
@@ -514,7 +517,6 @@ class Trace:
             f"{left:.3g} times as far from its optimum as it started, onto ground so "
             "flat that more steps barely bring it back"
         )
-        diagnosis = self.info.get("diagnosis") or {}
         steep = (diagnosis.get("eigenvalues_start") or [0.0])[-1]
         top = (diagnosis.get("eigenvalues_optimum") or [0.0])[-1]
         if diagnosis.get("family") == "gd" and steep > top > 0:

@@ -23,6 +23,7 @@ from gradtrace.cli.fit import fit
 from gradtrace.cli.models import models
 from gradtrace.cli.runs import (
     animate,
+    compare,
     export,
     ls_runs,
     plot,
@@ -70,6 +71,7 @@ def cli() -> None:
     gradtrace explain RUN --step N   one step's arithmetic, row by row
     gradtrace show RUN         what ran and how it ended
     gradtrace plot RUN         the fit, loss, parameters and loss landscape as PNGs
+    gradtrace compare RUN RUN... -o runs.png   runs' losses and paths side by side
     gradtrace animate RUN -o fit.gif   the fit moving step by step
     gradtrace report RUN       a self-contained interactive HTML report
     gradtrace export RUN --csv the trace as CSV, JSON or Parquet
@@ -98,6 +100,7 @@ for command in (
     explain,
     show,
     plot,
+    compare,
     animate,
     report,
     export,

@@ -773,6 +773,62 @@ def plot(
 
 
 @click.command(context_settings={"max_content_width": 100})
+@click.argument("runs", nargs=-1, required=True, type=RUN_FOLDER)
+@_out("The picture: a .png file.", required=True)
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="TEXT",
+    help="A run's name in the legend, once per run in RUNS' order (default: its "
+    "optimizer and rate, and whatever else differs between the runs: batch size, "
+    "momentum, schedule, start).",
+)
+@FORCE_FILES
+def compare(
+    runs: tuple[Path, ...], out: Path, labels: tuple[str, ...], force: bool
+) -> None:
+    """Draw two runs or more side by side into one picture: each one's loss over
+    all the data after each step, over epochs (its gap to the optimum's loss, on a
+    log scale, where they fitted one model to the same data), and, for such runs,
+    their paths over one loss landscape of the first two parameters, each in its
+    colour. SGD against momentum, RMSprop and Adam:
+
+    \b
+      for o in sgd momentum rmsprop adam; do
+        gradtrace fit data.csv --optimizer $o --lr 0.02 --batch-size 20 \\
+          --epochs 10 --out runs/$o -q
+      done
+      gradtrace compare runs/sgd runs/momentum runs/rmsprop runs/adam -o opt.png
+    """
+    from gradtrace import plot as plots
+    from gradtrace.compare_plots import compare_runs
+    from gradtrace.errors import InputError
+
+    if out.suffix.lower() != ".png":
+        raise InputError(
+            f"-o {str(out)!r}: the picture is a PNG; end the name in .png."
+        )
+    if len(runs) < 2:
+        raise InputError(
+            "compare takes two runs or more: give their folders, such as "
+            "gradtrace compare runs/sgd runs/adam -o both.png."
+        )
+    if labels and len(labels) != len(runs):
+        raise InputError(
+            f"--label names each run: give it {len(runs)} times, once per run "
+            f"(got {len(labels)})."
+        )
+    check_out_file(out, force)
+    traces = [load_run(run, thin=True) for run in runs]
+    try:
+        fig = compare_runs(traces, list(labels) if labels else None)
+    except ValueError as err:
+        raise InputError(f"{err}.") from None
+    click.echo(f"wrote {plots.save(fig, out)}")
+
+
+@click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=RUN_FOLDER)
 @_out("The animation: fit.gif (or fit.mp4 where ffmpeg is installed).", required=True)
 @click.option(

@@ -1,0 +1,293 @@
+"""Several runs in one figure: their losses over the epochs side by side, and,
+where they fitted the same model to the same data, their paths over one loss
+landscape (SGD against momentum, RMSprop and Adam, the lesson's picture)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from gradtrace.plot import (
+    _cmap,
+    _figure,
+    _filled,
+    _framed,
+    _model,
+    _specs,
+    finite_optimum,
+    held_values,
+    landscape_levels,
+    landscape_rows,
+    loss_of_two,
+    on_grid,
+    ran_away,
+)
+from gradtrace.tables import param_columns, param_labels
+from gradtrace.text import model_by_loss
+
+#: The most runs one figure tells apart by colour (matplotlib's tab10)
+MAX_RUNS = 10
+
+
+def run_labels(traces: Sequence[Any]) -> list[str]:
+    """Each run's name in the legend: its optimizer and rate, and of what else
+    the runs set apart (batch size, a schedule, the start), only what differs
+    between them; of an optimizer's own values (momentum, betas), those that
+    differ between runs of that optimizer."""
+    infos = [t.info for t in traces]
+
+    def varied(info: dict[str, Any], key: str) -> bool:
+        """Whether runs of this run's optimizer differ in its value ``key``."""
+        name = info["optimizer"]["name"]
+        values = {
+            repr(i["optimizer"].get(key))
+            for i in infos
+            if i["optimizer"]["name"] == name
+        }
+        return len(values) > 1
+
+    def optimizer(info: dict[str, Any]) -> str:
+        return str(info["optimizer"]["name"])
+
+    def lr(info: dict[str, Any]) -> str:
+        return f"lr={info['optimizer']['learning_rate']:.3g}"
+
+    def batch(info: dict[str, Any]) -> str:
+        size = int(info["schedule"]["batch_size"])
+        return "full batch" if size >= int(info["data"]["n_rows"]) else f"batch {size}"
+
+    def hyper(info: dict[str, Any]) -> str:
+        own = {
+            k: v
+            for k, v in info["optimizer"].items()
+            if k not in ("name", "learning_rate") and varied(info, k)
+        }
+        return ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in own.items()
+        )
+
+    def schedule(info: dict[str, Any]) -> str:
+        return str((info.get("lr_schedule") or {}).get("name") or "")
+
+    def start(info: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={v:.3g}" for k, v in _scalars(info["initial"]).items())
+
+    parts = [optimizer, lr, batch, hyper, schedule, start]
+    shown = [optimizer, lr] + [f for f in parts[2:] if len({f(i) for i in infos}) > 1]
+    labels = [", ".join(filter(None, (f(i) for f in shown))) for i in infos]
+    if len(set(labels)) < len(labels):  # the same settings: told apart by number
+        labels = [f"{k + 1}: {label}" for k, label in enumerate(labels)]
+    return labels
+
+
+def _scalars(values: dict[str, Any]) -> dict[str, float]:
+    """A run's parameter values by flat name (``w[0]``)."""
+    out: dict[str, float] = {}
+    for k, v in values.items():
+        flat = np.ravel(np.asarray(v, np.float64))
+        if flat.size == 1 and np.ndim(v) == 0:
+            out[k] = float(flat[0])
+        else:
+            out.update({f"{k}[{i}]": float(x) for i, x in enumerate(flat)})
+    return out
+
+
+def same_problem(traces: Sequence[Any]) -> bool:
+    """Whether the runs fitted one model by one loss to the same values, with
+    the same parameters trained: their losses share an optimum and their paths a
+    landscape."""
+    first = traces[0].info
+
+    def key(info: dict[str, Any]) -> tuple[Any, ...]:
+        data = info["data"]
+        return (
+            info["model"],
+            repr(info.get("model_options")),
+            info["loss"],
+            repr(info.get("loss_options")),
+            info["reduction"],
+            data.get("values_sha256") or data.get("sha256") or data.get("source"),
+            tuple(data.get("x") or ()),
+            data.get("y"),
+            repr(info.get("fixed")),
+            tuple(info["initial"]),
+        )
+
+    return all(key(t.info) == key(first) for t in traces[1:])
+
+
+def compare_runs(traces: Sequence[Any], labels: Sequence[str] | None = None) -> Figure:
+    """Runs side by side: each run's loss over all its data after each step,
+    over epochs (so that runs of different batch sizes line up), as its gap to
+    the optimum's loss on a log scale where they share one; and, where they
+    fitted the same model to the same data (``same_problem``) and train two
+    parameters or more, every run's path over the first run's loss landscape
+    of the first two (the others held at the optimum), each in its colour, with
+    its start and end, and the optimum's star. ``labels``: the runs' names in
+    the legend (by default ``run_labels``)."""
+    if len(traces) < 2:
+        raise ValueError("compare takes two runs or more")
+    if len(traces) > MAX_RUNS:
+        raise ValueError(
+            f"compare tells up to {MAX_RUNS} runs apart by colour, got {len(traces)}"
+        )
+    names = list(labels) if labels is not None else run_labels(traces)
+    if len(names) != len(traces):
+        raise ValueError(
+            f"{len(traces)} runs take {len(traces)} labels, got {len(names)}"
+        )
+    shared = same_problem(traces)
+    cols = param_columns(traces[0].to_pandas())
+    landscape = shared and len(cols) >= 2
+    fig, axes = _figure(13 if landscape else 7.5, 5.2, cols=2 if landscape else 1)
+    ax = axes[0] if landscape else axes
+    colours = [_cmap("tab10")(k % 10) for k in range(len(traces))]
+    best = traces[0].info.get("optimum_loss") if shared else None
+    _losses(ax, traces, names, colours, best)
+    if landscape:
+        _paths(axes[1], traces, names, colours, cols)
+    title = f"{len(traces)} runs"
+    if shared:
+        info = traces[0].info
+        source = str(info["data"]["source"])
+        title += f": {model_by_loss(info)}"
+        if source != "python data":  # a file by its name, a built-in data set
+            title += f" on {source.replace(chr(92), '/').rsplit('/', 1)[-1]}"
+    else:  # their losses are apart: no optimum nor landscape to share
+        title += " of different models, losses or data (no shared optimum)"
+    fig.suptitle(_filled(title, 100), fontsize=11)
+    handles, texts = ax.get_legend_handles_labels()
+    fig.legend(
+        handles,
+        texts,
+        loc="outside lower center",
+        ncol=min(4, len(texts)),
+        fontsize=8,
+        frameon=False,
+    )
+    return fig
+
+
+def _losses(
+    ax: Any,
+    traces: Sequence[Any],
+    names: Sequence[str],
+    colours: Sequence[Any],
+    best: float | None,
+) -> None:
+    """Each run's loss over all the data where taken, over epochs; its gap to
+    ``best`` on a log scale where the runs share an optimum. A run that diverged
+    ends in a cross, at the last step it had a finite loss."""
+    drawn: list[np.ndarray] = []
+    for trace, name, colour in zip(traces, names, colours, strict=True):
+        frame = trace.to_pandas()
+        per_epoch = int(trace.info["schedule"]["batches_per_epoch"])
+        epochs = frame["step"].to_numpy(float) / per_epoch
+        loss = frame["loss"].to_numpy(float)
+        shown = loss - best if best is not None else loss
+        if best is not None:  # at the optimum, to float rounding: the floor
+            shown = np.maximum(shown, 1e-12 * max(abs(best), 1.0))
+        ok = np.isfinite(shown)
+        sparse = ok.sum() < len(shown) / 2
+        ax.plot(
+            epochs[ok],
+            shown[ok],
+            color=colour,
+            lw=1.6,
+            marker="o" if sparse else None,
+            ms=3,
+            label=name + (" (diverged)" if trace.diverged else ""),
+        )
+        if trace.diverged and ok.any():
+            last = np.flatnonzero(ok)[-1]
+            ax.plot(epochs[last], shown[last], "x", color=colour, ms=9, mew=2)
+        drawn.append(shown[ok])
+    values = np.concatenate(drawn) if drawn else np.empty(0)
+    positive = values[values > 0]
+    if best is not None or (
+        len(positive) == len(values)
+        and len(values)
+        and values.max() > 100 * values.min()
+    ):
+        ax.set_yscale("log")
+    steps = {int(t.info["schedule"]["batches_per_epoch"]) for t in traces}
+    ax.set_xlabel("epoch" + (" (the batch sizes differ)" if len(steps) > 1 else ""))
+    ax.set_ylabel(
+        "loss − optimum's loss (over all the data)"
+        if best is not None
+        else "loss over all the data"
+    )
+    ax.set_title("the loss after each step", fontsize=10)
+
+
+def _paths(
+    ax: Any,
+    traces: Sequence[Any],
+    names: Sequence[str],
+    colours: Sequence[Any],
+    cols: list[str],
+) -> None:
+    """The runs' paths over the first two parameters on the first run's loss
+    landscape, framed on every path (up to where a run blew up) and the
+    optimum."""
+    import jax
+
+    first = traces[0]
+    a, b = cols[0], cols[1]
+    optimum = finite_optimum(first.info)
+    paths = []
+    for trace in traces:
+        frame = trace.to_pandas()
+        cut = ran_away(trace, frame["loss"].to_numpy(float))
+        pa, pb = frame[a].to_numpy(float), frame[b].to_numpy(float)
+        keep = np.isfinite(pa) & np.isfinite(pb)
+        if cut is not None:
+            keep[cut:] = False
+        paths.append((pa[keep], pb[keep], cut is not None))
+    xs = np.concatenate([p[0] for p in paths] + [[optimum[a]]] * (a in optimum))
+    ys = np.concatenate([p[1] for p in paths] + [[optimum[b]]] * (b in optimum))
+    ranges = {s.name: s.constraint for s in _specs(first, _model(first))}
+    ga = np.linspace(*_framed(xs, ranges.get(a.split("[")[0], "real")), 60)
+    gb = np.linspace(*_framed(ys, ranges.get(b.split("[")[0], "real")), 60)
+    rows, over = landscape_rows(first)
+    from gradtrace.plot import _loss_fn
+
+    held, held_at = held_values(first)
+    at = loss_of_two(first, _loss_fn(first, rows), a, b, held)
+    with jax.enable_x64(True):
+        A, B = np.meshgrid(ga, gb)
+        Z = on_grid(at, A, B, rows)
+    levels, norm = landscape_levels(Z[np.isfinite(Z)])
+    ax.contourf(A, B, Z, levels=levels, cmap=_cmap("Greys_r"), norm=norm, alpha=0.6)
+    for (pa, pb, left), colour in zip(paths, colours, strict=True):
+        ax.plot(pa, pb, "-", color=colour, lw=1.4, alpha=0.95)
+        ax.plot(pa, pb, ".", color=colour, ms=3)
+        ax.plot(pa[0], pb[0], "o", color="white", mec=colour, ms=7, mew=1.5)
+        if not left and len(pa):
+            ax.plot(pa[-1], pb[-1], "s", mfc="none", mec=colour, ms=8, mew=1.5)
+    if a in optimum and b in optimum:
+        ax.plot(
+            optimum[a], optimum[b], "*", color="#d62728", mec="black", ms=14, zorder=3
+        )
+    ax.set_xlim(ga[0], ga[-1])
+    ax.set_ylim(gb[0], gb[-1])
+    labels = param_labels(first, cols)
+    ax.set_xlabel(labels[a])
+    ax.set_ylabel(labels[b])
+    lines = [
+        f"the paths on the loss landscape ({over}; darker is lower)",
+        "○ start, □ end, ★ optimum",
+    ]
+    others = [c for c in cols if c not in (a, b)]
+    if others:
+        lines.append(
+            f"{', '.join(labels[o] for o in others)} held at {held_at}s "
+            "(the runs move them too)"
+        )
+    if any(left for _, _, left in paths):
+        lines.append("a run that blew up is drawn up to where it left the chart")
+    ax.set_title(_filled("\n".join(lines), 70), fontsize=10)

@@ -1,0 +1,136 @@
+"""``gradtrace.compare`` and ``gradtrace compare``: several runs in one
+picture, their losses over epochs and their paths over one landscape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradtrace
+from gradtrace.compare_plots import run_labels
+from gradtrace.errors import InputError
+from helpers import run_cli
+
+
+def line(n: int = 200, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 5, n)
+    return pd.DataFrame({"x": x, "y": 3 * x + 2 + rng.normal(0, 1, n)})
+
+
+OPTIMIZERS = (("sgd", 0.02), ("momentum", 0.02), ("rmsprop", 0.05), ("adam", 0.2))
+
+
+def runs() -> list[gradtrace.Trace]:
+    return [
+        gradtrace.fit(line(), optimizer=o, lr=lr, batch_size=20, epochs=5)
+        for o, lr in OPTIMIZERS
+    ]
+
+
+def test_four_optimizers_share_one_loss_chart_and_one_landscape() -> None:
+    traces = runs()
+    fig = gradtrace.compare(*traces)
+    losses, landscape = fig.axes[:2]
+    assert losses.get_yscale() == "log" and losses.get_xlabel() == "epoch"
+    # each run's line: its loss over all the data less the optimum's, per epoch
+    best = traces[0].info["optimum_loss"]
+    drawn = [line for line in losses.get_lines() if line.get_label()[0] != "_"]
+    labels = [line.get_label() for line in drawn]
+    assert labels == [
+        "sgd, lr=0.02",
+        "momentum, lr=0.02",
+        "rmsprop, lr=0.05",
+        "adam, lr=0.2",
+    ]
+    for trace, shown in zip(traces, drawn, strict=True):
+        frame = trace.to_pandas()
+        np.testing.assert_allclose(shown.get_xdata(), frame["step"] / 10)
+        gap = frame["loss"].to_numpy(float) - best
+        np.testing.assert_allclose(shown.get_ydata(), np.maximum(gap, 1e-12 * best))
+    # each run's path over (w, b), in its line's colour
+    paths = [line for line in landscape.get_lines() if line.get_linestyle() == "-"]
+    assert len(paths) == 4
+    for trace, path, shown in zip(traces, paths, drawn, strict=True):
+        frame = trace.to_pandas()
+        np.testing.assert_allclose(path.get_xdata(), frame["w"])
+        np.testing.assert_allclose(path.get_ydata(), frame["b"])
+        assert path.get_color() == shown.get_color()
+    (star,) = [line for line in landscape.get_lines() if line.get_marker() == "*"]
+    optimum = traces[0].info["optimum"]
+    np.testing.assert_allclose(star.get_xydata()[0], [optimum["w"], optimum["b"]])
+    assert landscape.get_xlabel() == "w" and landscape.get_ylabel() == "b"
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert legend == labels
+    assert fig.get_suptitle() == "4 runs: line by mse"
+
+
+def test_labels_name_only_what_differs() -> None:
+    data = line()
+    a = gradtrace.fit(data, lr=0.02, batch_size=20, epochs=2)
+    b = gradtrace.fit(data, lr=0.02, epochs=2)
+    c = gradtrace.fit(
+        data, optimizer="momentum", lr=0.02, opt={"momentum": 0.5}, epochs=2
+    )
+    d = gradtrace.fit(data, optimizer="momentum", lr=0.02, epochs=2)
+    assert run_labels([a, b]) == ["sgd, lr=0.02, batch 20", "sgd, lr=0.02, full batch"]
+    assert run_labels([c, d]) == [
+        "momentum, lr=0.02, momentum=0.5",
+        "momentum, lr=0.02, momentum=0.9",
+    ]
+    assert run_labels([b, b]) == ["1: sgd, lr=0.02", "2: sgd, lr=0.02"]
+    fig = gradtrace.compare(a, b, labels=["small batches", "whole data"])
+    assert fig.axes[0].get_xlabel() == "epoch (the batch sizes differ)"
+    texts = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert texts == ["small batches", "whole data"]
+
+
+def test_runs_of_other_data_share_no_landscape_nor_optimum() -> None:
+    a = gradtrace.fit(line(), lr=0.02, epochs=3)
+    b = gradtrace.fit(line(seed=2), lr=0.02, epochs=3)
+    fig = gradtrace.compare(a, b)
+    assert len(fig.axes) == 1
+    assert fig.axes[0].get_ylabel() == "loss over all the data"
+    assert "different models, losses or data" in fig.get_suptitle()
+
+
+def test_bad_comparisons_are_told_what_to_give() -> None:
+    a = gradtrace.fit(line(), lr=0.02, epochs=1)
+    with pytest.raises(InputError, match="compare takes two runs or more"):
+        gradtrace.compare(a)
+    with pytest.raises(InputError, match="labels= names each run: give 2 names"):
+        gradtrace.compare(a, a, labels=["one"])
+    with pytest.raises(InputError, match="labels= names each run"):
+        gradtrace.compare(a, a, labels="ab")
+
+
+def test_the_command_draws_run_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d.csv"
+    line().to_csv(data, index=False)
+    for name, lr in OPTIMIZERS[::3]:
+        args = ["fit", str(data), "--optimizer", name, "--lr", str(lr)]
+        args += ["--batch-size", "20", "--epochs", "3", "-q"]
+        code, _, err = run_cli([*args, "--out", str(tmp_path / name)], capsys)
+        assert code == 0, err
+    folders = [str(tmp_path / "sgd"), str(tmp_path / "adam")]
+    out = tmp_path / "both.png"
+    code, said, err = run_cli(["compare", *folders, "-o", str(out)], capsys)
+    assert code == 0 and said.strip() == f"wrote {out}", err
+    fig = gradtrace.compare(*folders)
+    assert fig.get_suptitle() == "2 runs: line by mse on d.csv"
+    assert out.read_bytes().startswith(b"\x89PNG")
+    for args, told in [
+        ([folders[0]], "compare takes two runs or more"),
+        ([*folders, "--label", "a"], "--label names each run: give it 2 times"),
+        ([*folders, "-o", str(tmp_path / "x.jpg")], "the picture is a PNG"),
+        ([*folders], "already exists"),
+    ]:
+        if "-o" not in args:
+            args = [*args, "-o", str(out)]
+        code, _, err = run_cli(["compare", *args], capsys)
+        assert code == 2 and told in err and len(err.strip().splitlines()) == 1, err
