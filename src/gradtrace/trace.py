@@ -806,7 +806,8 @@ class Trace:
         line) or ``residuals`` (a regression's, against its prediction)
         (``gradtrace.plot`` has one function each). ``ax``: a matplotlib axes of
         yours (a subplot of your grid) to draw ``fit``, ``loss``, ``landscape`` or
-        ``residuals`` on; the figure returned is then that axes' figure."""
+        ``residuals`` on; the figure returned is then that axes' figure. Several
+        runs in one figure, each in its colour: ``gradtrace.compare``."""
         from gradtrace import plot
         from gradtrace.text import for_python
 
