@@ -906,3 +906,34 @@ def test_a_log_prob_given_x_fits_noise_that_varies_with_x() -> None:
         log_prob=lambda p, y, pred: jax.scipy.stats.norm.logpdf(y, pred, p["scale"]),
     )
     assert not plain.log_prob_x and model.log_prob_x
+
+
+def test_a_model_and_a_distribution_say_what_they_are() -> None:
+    """Their reprs dumped the dataclass's fields (CustomFamily(name='custom',
+    specs=(ParamSpec(...": each now names its parameters, their starts and
+    ranges, and what it is fitted by."""
+    model = Model(
+        lambda p, x: p["a"] * x,
+        {"a": 0.0, "s": 1.0},
+        positive=["s"],
+        log_prob=lambda p, y, pred, x: -jnp.abs(y - pred) / (p["s"] * x),
+    )
+    assert repr(model) == (
+        "<gradtrace.Model 'custom': a=0, s=1 (> 0); fitted by its log_prob of y "
+        "given the prediction and x>"
+    )
+    assert repr(Model(lambda p, x: p["w"] @ x.T, {"w": [0.0, 1.0]})) == (
+        "<gradtrace.Model 'custom': w=[0, 1]>"
+    )
+    zip_ = gradtrace.Distribution(
+        lambda p, y: -p["rate"] * y,
+        {"rate": 1.0, "pi": 0.5},
+        positive=["rate"],
+        unit=["pi"],
+        support="count",
+        name="zip",
+    )
+    assert repr(zip_) == (
+        "<gradtrace.Distribution 'zip': rate=1 (> 0), pi=0.5 (in (0, 1)); "
+        "y: whole numbers >= 0>"
+    )

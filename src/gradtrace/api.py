@@ -315,9 +315,12 @@ def compare(*runs: Trace | str | Path, labels: Sequence[str] | None = None) -> A
     differs between them (batch size, momentum, start).
 
     Examples:
-        >>> runs = [gradtrace.fit(data, optimizer=o, lr=0.05, batch_size=20,
-        ...                       epochs=10) for o in ("sgd", "momentum", "adam")]
-        >>> gradtrace.compare(*runs).savefig("optimizers.png")  # doctest: +SKIP
+        >>> import gradtrace
+        >>> runs = [gradtrace.fit("seed001_line", optimizer=o, lr=0.05, batch_size=10,
+        ...                       epochs=2) for o in ("sgd", "momentum", "adam")]
+        >>> fig = gradtrace.compare(*runs)
+        >>> [t.get_text() for t in fig.legends[0].get_texts()]
+        ['sgd, lr=0.05', 'momentum, lr=0.05', 'adam, lr=0.05']
     """
     from gradtrace.compare_plots import compare_runs
 

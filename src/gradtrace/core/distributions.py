@@ -108,6 +108,11 @@ class CustomFamily(Family):
     def options(self) -> dict[str, Any]:
         return dict(self.source or {})
 
+    def __repr__(self) -> str:
+        starts = ", ".join(s.described() for s in self.specs)
+        words = SUPPORTS.get(self.support, (None, self.support))[1]
+        return f"<gradtrace.Distribution {self.name!r}: {starts}; y: {words}>"
+
 
 def _closed(value: Any, constraint: str) -> Array:
     """Whether ``value`` lies in its constraint's set or on its edge: >= 0, or in

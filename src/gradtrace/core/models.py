@@ -65,6 +65,19 @@ class ParamSpec:
     doc: str = ""
     known: bool = False
 
+    def described(self) -> str:
+        """``name=start`` and its range: ``b=1 (> 0)``, ``p=0.5 (in (0, 1))``."""
+        start = self.default
+        shown = (
+            f"[{', '.join(f'{v:g}' for v in start)}]"
+            if isinstance(start, tuple)
+            else f"{float(start):g}"
+        )
+        kept = {"positive": " (> 0)", "unit": " (in (0, 1))"}.get(
+            str(self.constraint), ""
+        )
+        return f"{self.name}={shown}{kept}"
+
     def columns(self) -> list[str]:
         """Column names: ``w`` for a scalar; ``w[0]``, ``w[1]``, ... for a vector."""
         if self.size is None:
@@ -316,6 +329,14 @@ class Custom(Regression):
                 self.log_prob_x,
             )
         )
+
+    def __repr__(self) -> str:
+        starts = ", ".join(s.described() for s in self.specs)
+        likelihood = ""
+        if self.log_prob is not None:
+            given = "prediction and x" if self.log_prob_x else "prediction"
+            likelihood = f"; fitted by its log_prob of y given the {given}"
+        return f"<gradtrace.Model {self.name!r}: {starts}{likelihood}>"
 
     def row_log_prob(self, params: Params, y: Array, pred: Array, x: Any) -> Array:
         """Each row's log-density of y by ``log_prob``, given its prediction (and
