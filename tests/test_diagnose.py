@@ -155,6 +155,10 @@ def test_adaptive_optimizers_are_explained_in_words() -> None:
     d = trace.info["diagnosis"]
     assert d["verdict"] == "adaptive" and d["predicted_steps"] is None
     assert "running RMS of the gradient" in " ".join(d["findings"])
+    # no rate suggested from gradient descent's limit, which does not apply (a
+    # researcher's Adam was suggested 0.6, half of it)
+    found = gradtrace.diagnose("seed001_line", optimizer="adam", lr=0.05)
+    assert found.suggested_lr is None and "suggested lr" not in repr(found)
 
 
 def test_momentum_limit() -> None:
@@ -750,3 +754,30 @@ def test_a_run_thrown_far_by_its_first_step_is_not_told_more_steps_would_help(
         heights(), "normal", lr=0.1, epochs=300, init={"loc": 165, "scale": 8}
     )
     assert not any("first step threw" in w for w in calm.warnings)
+
+
+def test_adam_at_a_large_fixed_rate_is_told_it_bounces_not_that_more_steps_help() -> (
+    None
+):
+    """A teacher's Adam at lr 5 ended 14 standard errors off and was told "more
+    steps would get closer": its steps are about 5 whatever the gradient."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 5, 200)
+    data = {"x": x, "y": 3 * x + 2 + rng.normal(0, 1, 200)}
+    trace = gradtrace.fit(data, optimizer="adam", lr=5, batch_size=20, epochs=30)
+    (far,) = [w for w in trace.warnings if "standard errors from the optimum" in w]
+    assert "adam moves each parameter by about its rate, 5, a step" in far
+    assert "(lr_schedule='torch.cosine:T_max=30') or a smaller lr= gets" in far
+    assert "more steps would get closer" not in far
+    cli = " ".join(trace.convergence_warnings())
+    assert "(--lr-schedule torch.cosine:T_max=30) or a smaller --lr gets" in cli
+    # a rate that falls already: the schedule's own advice, not this
+    falling = gradtrace.fit(
+        data,
+        optimizer="adam",
+        lr=5,
+        batch_size=20,
+        epochs=30,
+        lr_schedule="torch.step:step_size=10,gamma=0.5",
+    )
+    assert not any("a step whatever the gradient" in w for w in falling.warnings)

@@ -55,8 +55,10 @@ class Diagnosis:
 
     @property
     def suggested_lr(self) -> float | None:
-        """Half the stable limit, rounded down (None where there is none)."""
-        return self._diagnosis.get("suggested_lr")
+        """Half the stable limit, rounded down (None where there is none: an
+        adaptive optimizer's steps do not scale with the curvature)."""
+        value = self._diagnosis.get("suggested_lr")
+        return None if value is None or not math.isfinite(value) else float(value)
 
     @property
     def verdict(self) -> str | None:

@@ -129,7 +129,12 @@ def for_python(sentence: str) -> str:
     notebook shows."""
     for flag, argument in PYTHON_WORDS:
         sentence = sentence.replace(flag, argument)
+    sentence = _SCHEDULE_FLAG.sub(r"lr_schedule='\1'", sentence)
     return _X_FLAGS.sub(_x_argument, sentence)
+
+
+#: A schedule named as the command line gives it: --lr-schedule NAME:KEY=VALUE
+_SCHEDULE_FLAG = re.compile(r"--lr-schedule ([^\s()]+)")
 
 
 def x_flags(names: Sequence[str]) -> str:

@@ -415,6 +415,7 @@ class Trace:
                 and settled(self._frame, param_columns(self._frame), optimum),
                 schedule=schedule,
                 stopped_early=early,
+                hover=None if schedule else self._hovering(),
             )
             if far:
                 out.append(far)
@@ -481,6 +482,23 @@ class Trace:
             f"the schedule {schedule['name']} brought the rate down to "
             f"{rates[-1]:.3g} (from {rates[0]:.3g}), so more steps at it would barely "
             "move: a slower decay, or a schedule over more steps, would get closer"
+        )
+
+    def _hovering(self) -> tuple[float, str] | None:
+        """An adaptive optimizer's fixed rate, and why more steps at it would not
+        get closer: its steps are about the rate in size whatever the gradient."""
+        info = self.info
+        if (info.get("diagnosis") or {}).get("family") != "adaptive":
+            return None
+        lr = float(info["optimizer"]["learning_rate"])
+        schedule = info["schedule"]
+        epochs = -(-int(schedule["n_steps"]) // int(schedule["batches_per_epoch"]))
+        name = info["optimizer"]["name"]
+        return lr, (
+            f"{name} moves each parameter by about its rate, {lr:.3g}, a step "
+            "whatever the gradient, so at a fixed rate more steps only bounce "
+            "around the optimum: a rate that falls late in the run (--lr-schedule "
+            f"torch.cosine:T_max={epochs}) or a smaller --lr gets closer"
         )
 
     def _thrown(self) -> str | None:

@@ -326,6 +326,8 @@ def diagnose(
         stable, suggested = batch_lr, _round(batch_lr / 2)
     if family == "momentum" and big > 0:
         suggested = _round((1.0 - momentum) / big * 2.0)
+    if family == "adaptive":  # its steps are about lr whatever the curvature
+        suggested = math.nan
     rates = np.abs(1.0 - learning_rate * lam)
     if family == "momentum":
         rates = heavy_ball_rates(learning_rate, momentum, lam)
