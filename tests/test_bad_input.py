@@ -224,6 +224,10 @@ def test_missing_values_are_found_in_any_block(
             "must be in [0, 1), got 2",
         ),
         (["--optimizer", "adam", "--opt", "beta1=0.5"], "Did you mean 'b1'?"),
+        # momentum's factor as some courses write it (beta); not Adam's beta1
+        (["--optimizer", "momentum", "--opt", "beta=0.9"], "Did you mean 'momentum'?"),
+        # a decimal comma
+        (["--lr", "0,1"], "write its decimal point as a point, --lr 0.1."),
         (["--dtype", "float16"], "dtype 'float16' is not supported: choose float32"),
         (["--dtype", "flaot32"], "unknown dtype 'flaot32'"),
         (["--reduction", "max"], "unknown reduction 'max'"),

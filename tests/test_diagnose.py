@@ -54,6 +54,9 @@ def test_seed002_diverging_rate_is_called_out() -> None:
     d = trace.info["diagnosis"]
     assert trace.diverged and d["verdict"] == "diverges"
     assert "it will diverge" in " ".join(d["findings"])
+    # said before the run (run.json's diagnosis); its summary, after, in the past
+    said = " ".join(trace.diagnosis_warnings())  # what gradtrace show prints
+    assert ": it diverged. Try lr" in said and "it will diverge" not in said
 
 
 def test_a_good_rate_is_ok() -> None:

@@ -104,4 +104,5 @@ def test_explain_md_shows_what_its_commands_print(
 def test_the_package_lists_its_public_names_not_its_helpers() -> None:
     names = dir(gradtrace)
     assert set(gradtrace.__all__) <= set(names)
-    assert not {"Any", "TYPE_CHECKING", "annotations"} & set(names)
+    assert not {"Any", "TYPE_CHECKING", "annotations", "os"} & set(names)
+    assert not hasattr(gradtrace, "os")  # a teacher found gradtrace.os

@@ -28,6 +28,7 @@ def _deterministic_gpu_reductions() -> None:
 
 
 _deterministic_gpu_reductions()
+del os  # not gradtrace.os: the package's names are its own
 
 __version__ = "0.1.0"
 

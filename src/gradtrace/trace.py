@@ -583,7 +583,21 @@ class Trace:
             "The schedule",
             "Clipping",
         )
-        return [f for f in diagnosis.get("findings", []) if any(k in f for k in keys)]
+        return [f for f in self.findings() if any(k in f for k in keys)]
+
+    def findings(self) -> list[str]:
+        """Every finding of the diagnosis (run.json's, said before the run), as
+        told after it: a run that diverged is told it did, not that it will."""
+        found = list((self.info.get("diagnosis") or {}).get("findings", []))
+        if not self.diverged:
+            return found
+        return [
+            f.replace(": it will diverge.", ": it diverged.").replace(
+                "it cannot settle there: it will oscillate or diverge",
+                "it could not settle there, and diverged",
+            )
+            for f in found
+        ]
 
     def summary(self) -> pd.DataFrame:
         """The parameters in a table, one row each (one per element of a vector,

@@ -54,6 +54,12 @@ def learning_rate(value: Any, zero: bool = False) -> float:
     try:
         lr = _number(value)
     except (TypeError, ValueError):
+        pointed = str(value).replace(",", ".")
+        if isinstance(value, str) and value.count(",") == 1 and _is_number(pointed):
+            raise InputError(
+                f"learning rate must be a number, got {value!r}: write its decimal "
+                f"point as a point, --lr {pointed}."
+            ) from None
         raise InputError(
             f"learning rate must be a positive number, got {value!r}: "
             "give a positive --lr, such as 0.01."

@@ -427,7 +427,7 @@ def print_summary(
             "(the MSE / likelihood connection): the optimum's w, b are the least-"
             "squares solution, and scale = sqrt(SSR / n)."
         )
-    findings = (info.get("diagnosis") or {}).get("findings", [])
+    findings = trace.findings()
     # a run's summary keeps to warnings; show and diagnose print everything
     # (but what the warnings above said already)
     said = set(trace.convergence_warnings())

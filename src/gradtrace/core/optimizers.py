@@ -301,6 +301,8 @@ ALIASES: tuple[tuple[str, ...], ...] = (
     ("b2", "beta2", "beta_2"),
     ("eps", "epsilon"),
     ("decay", "rho", "alpha"),
+    # momentum's factor, written beta (Ng's course) or mu in some texts
+    ("momentum", "beta", "mu"),
 )
 
 _RMS_KERAS = {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}
