@@ -11,7 +11,6 @@ Examples:
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 
@@ -22,13 +21,14 @@ def _deterministic_gpu_reductions() -> None:
     asks for XLA's deterministic GPU reductions, unless ``XLA_FLAGS`` already
     says (``--xla_gpu_deterministic_ops=false`` for the faster sums). Read when
     JAX starts its first backend: no effect once it has, nor on a CPU."""
+    import os  # here: not gradtrace.os, the package's names are its own
+
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_gpu_deterministic_ops" not in flags:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
 
 
 _deterministic_gpu_reductions()
-del os  # not gradtrace.os: the package's names are its own
 
 __version__ = "0.1.0"
 
