@@ -523,8 +523,23 @@ def test_an_expression_is_named_by_itself_in_titles(
     assert "  a*exp(-b*t) + c by abs(y - pred) (mean) on d.csv" in out
     trace = gradtrace.load("latest")
     title = trace.plot("fit").axes[0].get_title().replace("\n", " ")
-    assert title.startswith("a*exp(-b*t) + c by abs(y - pred), sgd: 3")
+    assert title.startswith("a*exp(-b*t) + c by abs(y - pred), sgd, lr=0.01, full")
     long = {"model": "expr", "loss": "mse", "config": {"model_expr": "a*x + " * 9}}
     said = model_by_loss(long)
     assert said.endswith("… by mse") and len(said) == 40 + len(" by mse")
     assert model_by_loss({"model": "line", "loss": "mse"}) == "line by mse"
+
+
+def test_columns_a_regression_passes_over_are_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A text column beside x and y was dropped unseen by line (a distribution
+    said so of the columns it did not use); with --x chosen, nothing is said."""
+    data = tmp_path / "named.csv"
+    rows = ["x,name,y"] + [f"{i / 10},n{i},{2 * i / 10 + 1}" for i in range(30)]
+    data.write_text("\n".join(rows) + "\n")
+    code, _, err = run(["fit", str(data), "--epochs", "2", "-q"], capsys)
+    assert code == 0, err
+    assert "note: column name is not used: x is x (--x NAME chooses the x" in err
+    code, _, err = run(["fit", str(data), "--x", "x", "--epochs", "2"], capsys)
+    assert code == 0 and "is not used" not in err, err

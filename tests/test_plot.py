@@ -711,7 +711,7 @@ def test_figures_draw_on_axes_of_ones_own() -> None:
     for ax, which in zip(axes, ["fit", "loss", "landscape"], strict=True):
         assert trace.plot(which, ax=ax) is fig
         assert ax.get_title() and (ax.lines or ax.collections)
-    assert "loss per step" == axes[1].get_title()
+    assert axes[1].get_title().startswith("loss per step: ")
     assert len(fig.axes) == 4  # the three, and the landscape's colorbar
     assert not fig.legends  # each legend is its axes' own
     with pytest.raises(gradtrace.InputError, match="draws several axes of its own"):
@@ -870,3 +870,24 @@ def _residuals(trace: gradtrace.Trace, frame: pd.DataFrame) -> tuple[Any, Any]:
     x = frame["x"].to_numpy(np.float64)
     pred = trace.params["w"] * x + trace.params["b"]
     return pred, frame["y"].to_numpy(np.float64) - pred
+
+
+def test_each_picture_names_how_its_run_trained() -> None:
+    """A teacher's four optimizers' slides could not be told apart: loss.png,
+    params.png and landscape.png named no optimizer, rate or batch size."""
+    trace = gradtrace.fit(
+        "seed001_line", optimizer="torch.adam", lr=0.1, batch_size=20, epochs=2
+    )
+    said = "torch.adam, lr=0.1, batches of 20"
+    assert trace.plot("loss").axes[0].get_title() == f"loss per step: {said}"
+    assert trace.plot("params").axes[0].get_title() == f"parameters per step: {said}"
+    landscape = trace.plot("landscape").axes[0].get_title().splitlines()
+    assert landscape[1] == f"the path of {said}"
+    fit = trace.plot("fit").axes[0].get_title().replace("\n", " ")
+    assert fit.startswith(f"line by mse, {said}: ")
+    whole = gradtrace.fit(
+        "seed001_line", lr=0.05, steps=5, lr_schedule="torch.step:step_size=2"
+    )
+    assert whole.plot("loss").axes[0].get_title() == (
+        "loss per step: sgd, lr=0.05 (torch.step), full batch"
+    )

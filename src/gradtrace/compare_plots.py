@@ -26,7 +26,7 @@ from gradtrace.plot import (
     ran_away,
 )
 from gradtrace.tables import param_columns, param_labels
-from gradtrace.text import model_by_loss
+from gradtrace.text import learning_rate, model_by_loss
 
 #: The most runs one figure tells apart by colour (matplotlib's tab10)
 MAX_RUNS = 10
@@ -53,7 +53,7 @@ def run_labels(traces: Sequence[Any]) -> list[str]:
         return str(info["optimizer"]["name"])
 
     def lr(info: dict[str, Any]) -> str:
-        return f"lr={info['optimizer']['learning_rate']:.3g}"
+        return f"lr={learning_rate(info):.3g}"
 
     def batch(info: dict[str, Any]) -> str:
         size = int(info["schedule"]["batch_size"])
@@ -63,7 +63,7 @@ def run_labels(traces: Sequence[Any]) -> list[str]:
         own = {
             k: v
             for k, v in info["optimizer"].items()
-            if k not in ("name", "learning_rate") and varied(info, k)
+            if k not in ("name", "learning_rate", "lr") and varied(info, k)
         }
         return ", ".join(
             f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"

@@ -144,6 +144,16 @@ def plan(
             f"{which}{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not "
             "used (a regression model, such as line or linear, reads them)"
         )
+    left = [str(c) for c in frame.columns if c not in (*x_cols, config.y)]
+    if kind == "regression" and not config.x and x_cols and left:
+        # x chosen by default: the columns it passed over are said, not dropped
+        # unseen (a text column beside x and y)
+        which = "column " if len(left) == 1 else "columns "
+        notices.append(
+            f"{which}{', '.join(left)} {'is' if len(left) == 1 else 'are'} not "
+            f"used: x is {', '.join(map(str, x_cols))} (--x NAME chooses the x "
+            "columns)"
+        )
     every = model_name if not config.x and len(x_cols) > 1 else None
     xs, ys = validate.columns(
         frame, kind, x_cols, config.y, source, cdtype, every, x_given=bool(config.x)

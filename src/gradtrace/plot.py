@@ -15,7 +15,7 @@ import numpy as np
 
 from gradtrace.errors import InputError
 from gradtrace.tables import param_labels
-from gradtrace.text import model_by_loss
+from gradtrace.text import model_by_loss, run_setting
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -603,7 +603,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     ax.set_title(
         # filled: a run stopped early says more than fits on one line
         _filled(
-            f"{model_by_loss(info)}, {info['optimizer']['name']}: "
+            f"{model_by_loss(info)}, {run_setting(info)}: "
             f"{trace.steps} steps, {status}{rose}",
             80,
         )
@@ -804,7 +804,7 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         optimum.set_label(f"optimum's loss {best:.7g} ({side} the chart)")
     _step_axis(ax, trace.steps)
     ax.set_ylabel(f"{info['loss']} ({info['reduction']})")
-    ax.set_title("loss per step")
+    ax.set_title(_filled(f"loss per step: {run_setting(info)}", 70))
     handles, labels = ax.get_legend_handles_labels()
     if info.get("lr_schedule") and "lr" in frame.columns and "grad_lr" not in frame:
         # the scheduled rate on an axis of its own, on the right
@@ -885,7 +885,7 @@ def parameter_paths(trace: Any) -> Figure:
         ax.set_ylabel(labels[col])
         ax.legend(fontsize=8, loc="best")
     _step_axis(axes[-1], trace.steps)
-    title = "parameters per step"
+    title = f"parameters per step: {run_setting(info)}"
     if info.get("original_units"):
         # trained on standardised x: the slopes are per standard deviation
         title += " (on standardised x; the summary gives them in x's own units)"
@@ -1142,7 +1142,10 @@ def loss_landscape(
     names = param_labels(trace, cols)
     ax.set_xlabel(names[a])
     ax.set_ylabel(names[b])
-    lines = [f"loss landscape over {names[a]} and {names[b]}"]
+    lines = [
+        f"loss landscape over {names[a]} and {names[b]}",
+        f"the path of {run_setting(trace.info)}",
+    ]
     others = [c for c in cols if c not in params]
     if len(others) == 1:
         (o,) = others

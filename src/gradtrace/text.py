@@ -18,6 +18,25 @@ def fmt(value: float | None) -> str:
     return f"{value:.7g}"
 
 
+def learning_rate(info: Mapping[str, Any]) -> float:
+    """A run's learning rate, as its optimizer's settings name it
+    (``learning_rate``, or a PyTorch preset's ``lr``)."""
+    optimizer = info["optimizer"]
+    return float(optimizer.get("learning_rate", optimizer.get("lr")))
+
+
+def run_setting(info: Mapping[str, Any]) -> str:
+    """ "sgd, lr=0.05, batches of 20": how a run trained, as its pictures name it
+    (four optimizers' slides told apart), with its schedule where it has one."""
+    optimizer = info["optimizer"]
+    size, n = int(info["schedule"]["batch_size"]), int(info["data"]["n_rows"])
+    batches = "full batch" if size >= n else f"batches of {size}"
+    schedule = (info.get("lr_schedule") or {}).get("name")
+    rate = f"lr={learning_rate(info):.3g}"
+    rate += f" ({schedule})" if schedule else ""
+    return f"{optimizer['name']}, {rate}, {batches}"
+
+
 def model_by_loss(info: Mapping[str, Any], width: int = 40) -> str:
     """ "a*exp(-b*t) + c by mse": the model and the loss a run (or a sweep) names in
     its titles, a model or loss given as an expression by the expression (cut to

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gradtrace.text import learning_rate
+
 
 def versions() -> dict[str, str]:
     """Versions of Python and the packages a run depends on."""
@@ -486,11 +488,31 @@ class Trace:
 
     def _hovering(self) -> tuple[float, str] | None:
         """An adaptive optimizer's fixed rate, and why more steps at it would not
-        get closer: its steps are about the rate in size whatever the gradient."""
+        get closer: its steps are about the rate in size whatever the gradient.
+        None for a run still on its way (a parameter's mean distance from its
+        optimum over the last quarter of the steps under three quarters of the
+        quarter before's) or with a weight decay (said on its own)."""
         info = self.info
         if (info.get("diagnosis") or {}).get("family") != "adaptive":
             return None
-        lr = float(info["optimizer"]["learning_rate"])
+        if float(info["optimizer"].get("weight_decay") or 0.0) > 0:
+            return None
+        frame, optimum = self._frame, info.get("optimum") or {}
+        quarter = (len(frame) - 1) // 4
+        if quarter < 2:
+            return None
+        for name in self.params:
+            if (
+                name not in frame.columns
+                or name not in optimum
+                or np.ndim(optimum[name])
+            ):
+                continue
+            away = np.abs(frame[name].to_numpy(float) - float(optimum[name]))
+            third, last = away[-2 * quarter : -quarter], away[-quarter:]
+            if np.mean(last) < 0.75 * np.mean(third):
+                return None  # still closing in: more steps would get closer
+        lr = learning_rate(info)
         schedule = info["schedule"]
         epochs = -(-int(schedule["n_steps"]) // int(schedule["batches_per_epoch"]))
         name = info["optimizer"]["name"]
@@ -540,7 +562,7 @@ class Trace:
         if diagnosis.get("family") == "gd" and steep > top > 0:
             limit = float(diagnosis["stable_lr"]) * top / steep
             said += (
-                f" (lr {self.info['optimizer']['learning_rate']:.3g} is above the "
+                f" (lr {learning_rate(self.info):.3g} is above the "
                 f"stable limit where the run started, {limit:.3g})"
             )
         return (

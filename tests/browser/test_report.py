@@ -100,6 +100,13 @@ def test_report_at_phone_width_and_for_a_distribution(page, tmp_path: Path) -> N
     assert shown == pytest.approx(trace.to_pandas()["loc"][7], rel=1e-6)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # no sideways scrolling on a phone
+    # the estimates' numbers stay whole, one line a cell (they broke a digit a
+    # line: "6 2 . 1 8"); their section scrolls sideways instead
+    heights = page.eval_on_selector_all(
+        "#estimates tbody td",
+        "cells => cells.map(c => c.getBoundingClientRect().height)",
+    )
+    assert heights and max(heights) < 1.5 * min(heights), heights
     assert errors == [], errors
 
 
