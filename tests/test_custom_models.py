@@ -937,3 +937,19 @@ def test_a_model_and_a_distribution_say_what_they_are() -> None:
         "<gradtrace.Distribution 'zip': rate=1 (> 0), pi=0.5 (in (0, 1)); "
         "y: whole numbers >= 0>"
     )
+
+
+def test_a_start_whose_loss_is_not_a_number_names_the_first_row() -> None:
+    """log(x - c) with c above some x: "a log of 0?" named no row; the first
+    row whose own loss is not finite is named with its values."""
+    x = np.array([2.0, 1.5, 0.6, 3.0, 0.8])
+    data = {"x": x, "y": 1 + np.log(x)}
+    model = Model(
+        lambda p, x: p["a"] + p["b"] * jnp.log(x - p["c"]),
+        {"a": 0.0, "b": 1.0, "c": 1.0},
+    )
+    with pytest.raises(InputError) as err:
+        gradtrace.fit(data, model, steps=2)
+    said = str(err.value)
+    assert "is nan; data row 3 (x=0.6, y=0.489174) gives nan first, and 1 more" in said
+    assert "(a log or a square root of a value at or below 0" in said

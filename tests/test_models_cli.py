@@ -184,12 +184,13 @@ def test_sweep_and_lr_find_take_a_model_file_and_an_expression(
         (["--model-expr", "a*y + b"], "'y' is the target"),
         (
             ["--model-expr", "log(x - a)*b"],
-            "the loss at the starting parameters (a=1.0, b=1.0) is nan: the model "
-            "predicts no finite number for some rows there",
+            "the loss at the starting parameters (a=1.0, b=1.0) is nan; data row 1 "
+            "(x=0, y=3.50629) gives nan first, and 23 more: the model predicts",
         ),
         (
             ["--loss-expr", "log(pred - y)"],
-            "is nan: your loss gives some rows no number there",
+            "is nan; data row 1 (x=0, y=3.50629) gives nan first, and 11 more: "
+            "your loss gives some rows no number there",
         ),
         (
             ["--model-expr", "log(x - a)*b", "--loss", "nll"],
