@@ -189,7 +189,7 @@ def test_sweep_and_lr_find_take_a_model_file_and_an_expression(
         ),
         (
             ["--loss-expr", "log(pred - y)"],
-            "is nan; data row 1 (x=0, y=3.50629) gives nan first, and 11 more: "
+            "is nan; data row 1 (x=0, y=3.50629) gives nan first, and 119 more: "
             "your loss gives some rows no number there",
         ),
         (
