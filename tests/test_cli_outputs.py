@@ -248,6 +248,29 @@ def test_export_refuses_a_parquet_name_with_csv_or_json(
     assert not out.exists()
 
 
+def test_export_takes_a_flag_for_each_format(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--parquet and --tsv beside --csv and --json (a researcher's --parquet
+    was "no such option")."""
+    run_folder = str(runs["short"])
+    expected = gradtrace.load(runs["short"]).to_pandas()
+    out = tmp_path / "t.parquet"
+    code, _, err = run(["export", run_folder, "--parquet", "-o", str(out)], capsys)
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
+    code, said, err = run(["export", run_folder, "--tsv"], capsys)
+    assert code == 0 and said.startswith("step\tepoch\t"), err
+    code, _, err = run(["export", run_folder, "--parquet"], capsys)
+    assert code == 2 and "--parquet writes a file, not text: give -o" in one_error(err)
+    code, _, err = run(
+        ["export", run_folder, "--parquet", "-o", str(tmp_path / "t.csv")], capsys
+    )
+    assert code == 2 and "names a CSV file but --parquet writes" in one_error(err)
+    code, _, err = run(["export", run_folder, "--tsv", "--json", "--csv"], capsys)
+    assert code == 2 and "give one of --csv, --tsv, --json, not several" in err
+
+
 @pytest.mark.parametrize("group", [[], ["data"]])
 def test_a_group_without_a_command_prints_its_help(
     group: list[str], capsys: pytest.CaptureFixture[str]

@@ -891,3 +891,24 @@ def test_each_picture_names_how_its_run_trained() -> None:
     assert whole.plot("loss").axes[0].get_title() == (
         "loss per step: sgd, lr=0.05 (torch.step), full batch"
     )
+
+
+def test_the_parameters_picture_shades_each_optimums_interval() -> None:
+    """A researcher wanted the estimate's own uncertainty beside the path: each
+    parameter's 95% interval is a band around its optimum's line."""
+    trace = gradtrace.fit("seed001_line", lr=0.1, batch_size=20, epochs=3)
+    fig = trace.plot("params")
+    for ax, name in zip(fig.axes, ["w", "b"], strict=True):
+        low, high = trace.info["ci95"][name]
+        (band,) = [p for p in ax.patches if p.get_label().startswith("its 95%")]
+        if hasattr(band, "get_height"):  # a Rectangle (matplotlib 3.9 on)
+            ys = [band.get_y(), band.get_y() + band.get_height()]
+        else:  # a Polygon
+            ys = list(np.asarray(band.get_xy())[:, 1])
+        assert min(ys) == pytest.approx(low) and max(ys) == pytest.approx(high)
+        assert band.get_label() == f"its 95% interval, {low:.4g} to {high:.4g}"
+    # no standard errors, no band
+    bare = gradtrace.fit("seed001_line", lr=0.1, steps=3, exact=False)
+    assert not any(
+        p.get_label().startswith("its 95%") for p in bare.plot("params").axes[0].patches
+    )

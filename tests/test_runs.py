@@ -1072,3 +1072,20 @@ def test_export_per_epoch_writes_the_fit_history(
     steps = gradtrace.load(folder).to_pandas().set_index("step")
     np.testing.assert_allclose(table["loss"], steps.loc[[4, 8, 12], "running_loss"])
     np.testing.assert_allclose(table["rmse_all_data"], steps.loc[[4, 8, 12], "rmse"])
+
+
+def test_a_line_is_drawn_over_the_x_range_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A teacher's y = 3x + 2 on [0, 5) had to be made by hand: x was always
+    drawn from [0, 1)."""
+    out = tmp_path / "l.csv"
+    args = ["data", "line", "--w", "3", "--b", "2", "--x-range", "0,5", "-o", str(out)]
+    code, _, err = run([*args, "--n", "500"], capsys)
+    assert code == 0, err
+    x = pd.read_csv(out)["x"]
+    assert 0 <= x.min() < 0.1 and 4.9 < x.max() < 5
+    for bad, told in [("5,0", "the lower first"), ("0-5", "takes LOW,HIGH")]:
+        args[7] = bad
+        code, _, err = run([*args, "--force"], capsys)
+        assert code == 2 and told in err and len(err.strip().splitlines()) == 1

@@ -300,14 +300,16 @@ def generate(
     a: float = 1.0,
     c: float = 0.0,
     seed: int = 0,
+    x_range: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Synthetic data drawn with NumPy from ``seed``, and the truth behind it
-    (``GENERATORS`` says what each kind draws)."""
+    (``GENERATORS`` says what each kind draws); ``x_range``: where a line's x
+    are drawn uniformly (0 to 1 by default, seed 001's)."""
     rng = np.random.default_rng(seed)
     if kind in ("line", "logistic") and len(w) != 1:
         raise ValueError(f"a {kind} has one slope, got {len(w)}")
     if kind == "line":
-        x = rng.uniform(0.0, 1.0, n)
+        x = rng.uniform(*x_range, n)
         y = w[0] * x + b + rng.normal(0.0, noise, n)
         return pd.DataFrame({"x": x, "y": y}), {
             "w": float(w[0]),

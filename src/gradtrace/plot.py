@@ -841,11 +841,22 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
 
 
 def parameter_paths(trace: Any) -> Figure:
-    """Each parameter per step, with the optimum (dashed) and the truth (dotted) —
+    """Each parameter per step, with the optimum (dashed), its 95% interval (a
+    grey band, where the run has standard errors: how far a mini-batch run's
+    scatter strays in the estimate's own uncertainty) and the truth (dotted) —
     seed 003's figure of W and b per epoch against their true values."""
     frame = trace.to_pandas()
     info = trace.info
     from gradtrace.tables import param_columns
+
+    intervals: dict[str, tuple[float, float]] = {}
+    if info.get("ci95"):
+        summary = trace.summary()
+        if {"ci_low", "ci_high"} <= set(summary.columns):
+            for name, row in summary.iterrows():
+                low, high = float(row["ci_low"]), float(row["ci_high"])
+                if np.isfinite(low) and np.isfinite(high):
+                    intervals[str(name)] = (low, high)
 
     cols = param_columns(frame)
     fig, axes = _figure(
@@ -865,6 +876,16 @@ def parameter_paths(trace: Any) -> Figure:
                 ls="--",
                 lw=1,
                 label=f"optimum {optimum[col]:.5g}",
+            )
+        if col in intervals:
+            low, high = intervals[col]
+            ax.axhspan(
+                low,
+                high,
+                color="#444444",
+                alpha=0.12,
+                lw=0,
+                label=f"its 95% interval, {low:.4g} to {high:.4g}",
             )
         if col in truth:
             ax.axhline(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,11 +78,38 @@ def _noise(default: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]
 @click.option("--w", type=float, default=1.0, show_default=True, help="Slope.")
 @click.option("--b", type=float, default=0.0, show_default=True, help="Intercept.")
 @_noise(1.0)
+@click.option(
+    "--x-range",
+    default="0,1",
+    show_default=True,
+    metavar="LOW,HIGH",
+    help="Where x is drawn, uniformly.",
+)
 def line(
-    n: int, seed: int, out: Path, force: bool, w: float, b: float, noise: float
+    n: int,
+    seed: int,
+    out: Path,
+    force: bool,
+    w: float,
+    b: float,
+    noise: float,
+    x_range: str,
 ) -> None:
-    """y = w*x + b + noise, with x uniform on [0, 1) (seed 001's generator)."""
-    _write("line", n, seed, out, force, w=(w,), b=b, noise=noise)
+    """y = w*x + b + noise, with x uniform on [0, 1) (seed 001's generator), or
+    on --x-range."""
+    from gradtrace.errors import InputError
+
+    try:
+        low, high = (float(v) for v in x_range.split(","))
+    except ValueError:
+        raise InputError(
+            f"--x-range takes LOW,HIGH, such as --x-range 0,5, got {x_range!r}."
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise InputError(
+            f"--x-range takes two finite numbers, the lower first, got {x_range!r}."
+        )
+    _write("line", n, seed, out, force, w=(w,), b=b, noise=noise, x_range=(low, high))
 
 
 @data.command()

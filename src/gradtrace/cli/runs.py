@@ -213,11 +213,18 @@ EXPORT_SUFFIXES = {
     help="The trace as CSV (the default, unless -o names a .tsv, .json or .parquet "
     "file).",
 )
+@click.option("--tsv", "as_tsv", is_flag=True, help="The trace as TSV (tab-separated).")
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
     help='The trace as JSON: {"run": run.json, "trace": [rows]}.',
+)
+@click.option(
+    "--parquet",
+    "as_parquet",
+    is_flag=True,
+    help="The trace as Parquet (not text: with -o FILE.parquet).",
 )
 @_out(
     "File to write: .csv, .tsv (tab-separated), .json or .parquet, by its name "
@@ -234,7 +241,9 @@ EXPORT_SUFFIXES = {
 def export(
     run: Path,
     as_csv: bool,
+    as_tsv: bool,
     as_json: bool,
+    as_parquet: bool,
     out: Path | None,
     per_epoch: bool,
     force: bool,
@@ -244,17 +253,27 @@ def export(
     from gradtrace.errors import InputError
     from gradtrace.store import load_info, trace_batches
 
-    if as_csv and as_json:
-        raise InputError("give --csv or --json, not both.")
+    formats = ("csv", "tsv", "json", "parquet")
+    flags = (as_csv, as_tsv, as_json, as_parquet)
+    asked = [f for f, on in zip(formats, flags, strict=True) if on]
+    if len(asked) == 2:
+        raise InputError(f"give --{asked[0]} or --{asked[1]}, not both.")
+    if len(asked) > 2:
+        raise InputError(f"give one of --{', --'.join(asked)}, not several.")
     to_stdout = out is None or str(out) == "-"
+    if asked == ["parquet"] and to_stdout:
+        raise InputError(
+            "--parquet writes a file, not text: give -o FILE.parquet (or --csv "
+            "to standard output)."
+        )
     suffix = "" if to_stdout or out is None else out.suffix.lower()
     named = EXPORT_SUFFIXES.get(suffix, "csv" if suffix == "" else None)
-    fmt = "json" if as_json else "csv" if as_csv else named
+    fmt = asked[0] if asked else named
     if fmt is None:
         raise InputError(
             f"-o {str(out)!r}: export writes .csv, .tsv, .json or .parquet files (CSV "
             "also without a suffix, or to standard output with -o -): name the "
-            "file so, or give --csv or --json."
+            "file so, or give --csv, --tsv or --json."
         )
     if suffix in EXPORT_SUFFIXES and named != fmt:
         raise InputError(
