@@ -171,6 +171,29 @@ def test_momentum_limit() -> None:
     assert d["stable_lr"] == pytest.approx(2 * 1.9 / d["eigenvalues_optimum"][-1])
 
 
+def test_momentums_suggested_rate_is_explained_by_its_band() -> None:
+    """A teacher was told "Try lr 0.011" for momentum against a limit of 0.215,
+    with no reason: for a quadratic, every rate in (1 - sqrt(m))^2 / mu to
+    (1 + sqrt(m))^2 / L shrinks the error by sqrt(m) a step, and the
+    suggestion lies low in it."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 5, 200)
+    data = {"x": x, "y": 3 * x + 2 + rng.normal(0, 1, 200)}
+    d = gradtrace.diagnose(data, optimizer="momentum", lr=0.25)
+    small, large = d.info["diagnosis"]["eigenvalues_optimum"]
+    low, high = (1 - np.sqrt(0.9)) ** 2 / small, (1 + np.sqrt(0.9)) ** 2 / large
+    said = str(d)
+    assert f"(low in the band below, {g(low)} to {g(high)})" in said
+    assert f"any rate from {g(low)} to {g(high)} shrinks the error by" in said
+    assert low <= d.suggested_lr <= high
+    # the heavy ball's rate at both ends of the band, and inside it: sqrt(m)
+    from gradtrace.core.diagnose import heavy_ball_rates
+
+    for lr in (low * 1.001, d.suggested_lr, high * 0.999):
+        rates = heavy_ball_rates(lr, 0.9, np.array([small, large]))
+        np.testing.assert_allclose(rates, np.sqrt(0.9), rtol=1e-6)
+
+
 #: Seed 002's loop as diagnose's flags: PyTorch's SGD on the normal's mean
 SEED002_FLAGS = (
     "seed002_normal --model normal --optimizer torch.sgd --lr 1e-6 --reduction sum "

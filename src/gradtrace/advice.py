@@ -78,6 +78,22 @@ HOVER = 10.0
 STEEP_START = 1000.0
 
 
+def _momentum_band(d: Diagnosis) -> tuple[float, float] | None:
+    """The rates at which gradient descent with momentum m shrinks the error of
+    a quadratic by sqrt(m) per step in every direction (the heavy ball's fastest
+    at that m): lr from (1 - sqrt(m))^2 / mu to (1 + sqrt(m))^2 / L, mu and L the
+    optimum's smallest and largest curvature; None where there is none (a
+    condition number above ((1 + sqrt(m)) / (1 - sqrt(m)))^2)."""
+    if d.family != "momentum" or not 0 < d.momentum < 1:
+        return None
+    small, large = float(d.eig_optimum[0]), float(d.eig_optimum[-1])
+    if not 0 < small <= large:
+        return None
+    root = math.sqrt(d.momentum)
+    low, high = (1 - root) ** 2 / small, (1 + root) ** 2 / large
+    return (low, high) if low < high else None
+
+
 def findings(
     d: Diagnosis,
     optimizer: str,
@@ -140,6 +156,9 @@ def findings(
     # 1 / L, half the limit rounded down: a step along the steepest direction then
     # lands on the optimum's value there (its factor 1 - lr L is 0)
     why = " (half the limit, rounded down)" if d.family == "gd" else ""
+    band = _momentum_band(d)
+    if band is not None and band[0] <= d.suggested_lr <= band[1]:
+        why = f" (low in the band below, {g(band[0])} to {g(band[1])})"
     # a start that curves far more than the optimum: the rate suits the optimum
     curves = float(d.eig_optimum[-1])
     if curves > 0 and float(d.eig_start[-1]) / curves > STEEP_START:
@@ -245,7 +264,17 @@ def findings(
             f"Standardising them brings it to {g(scaled, 3)}: {rescale} (the "
             "summary also gives the fit in x's own units)."
         )
-    if d.family == "momentum":
+    if d.family == "momentum" and band is not None:
+        lines.append(
+            f"With momentum {g(d.momentum)}, any rate from {g(band[0])} to "
+            f"{g(band[1])} shrinks the error by about sqrt(m) = "
+            f"{g(math.sqrt(d.momentum))} per step in every direction of this "
+            "quadratic (below it the flattest direction crawls, above it the "
+            "steepest overshoots): no rate in it is faster than another, and a "
+            "low one keeps the noise of mini-batches, which momentum adds up, "
+            "smallest."
+        )
+    elif d.family == "momentum":
         lines.append(
             f"With momentum {g(d.momentum)}, the best rate for a quadratic shrinks "
             f"the error by about sqrt(m) = {g(math.sqrt(d.momentum))} per step in "
