@@ -342,6 +342,26 @@ def _rate_of_step(trace: Any, info: dict[str, Any], step: int) -> float:
     return float(opt.get("learning_rate", opt.get("lr", math.nan)))
 
 
+def _written_out(
+    trace: Any, info: dict[str, Any], update: pd.DataFrame, step: int
+) -> str:
+    """The first parameter's update written out with its numbers, by the rule
+    that gives the table's ``added`` (``update_rules``); empty where none does
+    (clipped steps, a variant not written out)."""
+    from gradtrace.update_rules import update_arithmetic
+
+    if "clipped" in update.columns or not len(update):
+        return ""
+    name = str(update.index[0])
+    row = {str(k): float(v) for k, v in update.iloc[0].items()}
+    rate = _rate_of_step(trace, info, step)
+    said = update_arithmetic(info["optimizer"], row, rate, step)
+    if said is None:
+        return ""
+    others = " (the others alike)" if len(update) > 1 else ""
+    return f"{name}'s update written out{others}: {said}."
+
+
 def _weight_decay(info: dict[str, Any], update: pd.DataFrame, rate_at: float) -> str:
     """The sentence on a step's weight decay, where the run has one: decoupled (in
     ``added``, -w wd lr of each weight) or coupled (in the gradient the update
@@ -1011,6 +1031,9 @@ def narration(
         + rate
     )
     out.append(update.reset_index())
+    written = _written_out(trace, info, update, step)
+    if written:
+        out.append(written)
     decay = _weight_decay(info, update, rate_at=_rate_of_step(trace, info, step))
     if decay:
         out.append(decay)

@@ -1,0 +1,205 @@
+"""One step's update written out with its numbers, as a textbook writes the
+rule: Adam's m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2 and the step they
+make; momentum's buffer; RMSprop's running square; plain gradient descent's
+-lr g. Each framework's own form (Keras folds Adam's bias corrections into the
+rate; PyTorch's momentum buffer has dampening; optax's RMSprop takes eps inside
+the square root), and a rule is only written where its arithmetic gives the
+update the step made: what ``explain`` shows is what ran."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+#: How close a rule's value must come to the update the step made (the table's
+#: values are float32's: a few of their ulps)
+AGREE = 2e-5
+
+Rule = tuple[str, Callable[[], float]]
+
+
+def update_arithmetic(
+    opt: Mapping[str, Any], row: Mapping[str, float], rate: float, t: int
+) -> str | None:
+    """The update of one parameter (``row``: its ``before``, ``gradient``, the
+    optimizer's state ``<name> before`` and ``<name> after``, ``added``) by its
+    optimizer (``opt``: run.json's, its name and hyper-parameters) at learning
+    rate ``rate`` on step ``t`` (1 the first), as "m = 0.9 x -8.07 + 0.1 x
+    -52.7 = -12.5; ...; added = ...", the rule that gives ``added``; None where
+    none of the rules written here does (a variant not written out: Nesterov's,
+    a centred RMSprop, AMSGrad, a weight decay, clipping)."""
+    g, added = float(row["gradient"]), float(row["added"])
+    for rule in _rules(str(opt["name"]), opt, row, rate, t, g):
+        text, value = rule
+        try:
+            got = value()
+        except (KeyError, ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if math.isfinite(got) and math.isclose(
+            got, added, rel_tol=AGREE, abs_tol=AGREE * abs(g * rate) + 1e-30
+        ):
+            return f"{text} = {_n(added)}"
+    return None
+
+
+def _n(value: float) -> str:
+    """A number as the tables print it, to 7 significant digits."""
+    return f"{value:.7g}"
+
+
+def _p(value: float) -> str:
+    """A number as an operand: a negative one in parentheses, -0.01 x (-67.9)."""
+    return f"({value:.7g})" if value < 0 else f"{value:.7g}"
+
+
+def _hyper(opt: Mapping[str, Any], *names: str) -> tuple[str, float]:
+    """The first of ``names`` the optimizer has (b1, beta1, beta_1): its name as
+    the framework writes it, and its value."""
+    for name in names:
+        if name in opt and opt[name] is not None:
+            return name, float(opt[name])
+    raise KeyError(names[0])
+
+
+def _state(row: Mapping[str, float], *labels: str) -> tuple[str, float, float]:
+    """A state's label, its value before and after, by the first of ``labels``
+    the table has."""
+    for label in labels:
+        if f"{label} before" in row:
+            return label, float(row[f"{label} before"]), float(row[f"{label} after"])
+    raise KeyError(labels[0])
+
+
+def _rules(
+    name: str,
+    opt: Mapping[str, Any],
+    row: Mapping[str, float],
+    rate: float,
+    t: int,
+    g: float,
+) -> list[Rule]:
+    """The rules this optimizer's update may be written as, most likely first."""
+    keras, n, p = name.startswith("keras."), _n, _p
+    if float(opt.get("weight_decay") or 0.0):
+        return []  # the decay's own sentence says what it adds
+    has = set(row)
+    lr = n(rate)
+    if any(k.endswith(" before") and k.split()[0] in ("m", "mu") for k in has):
+        return _adam(opt, row, rate, t, g, keras)
+    if "nu before" in has or ("velocity before" in has and "rmsprop" in name):
+        return _rmsprop(opt, row, rate, g, name)
+    if "trace before" in has:  # optax's momentum: trace = g + m trace
+        label, before, after = _state(row, "trace")
+        key, m = _hyper(opt, "momentum")
+        return [
+            (
+                f"{label} = gradient + {key} x {label} = {n(g)} + {n(m)} x "
+                f"{p(before)} = {n(after)}; added = -lr x {label} = -{lr} x "
+                f"{p(after)}",
+                lambda: -rate * (g + m * before),
+            )
+        ]
+    if "momentum before" in has:
+        label, before, after = _state(row, "momentum")
+        key, m = _hyper(opt, "momentum")
+        if keras:  # Keras keeps the step itself: v = m v - lr g
+            return [
+                (
+                    f"velocity = {key} x velocity - lr x gradient = {n(m)} x "
+                    f"{p(before)} - {lr} x {p(g)} = {n(after)}; added = velocity",
+                    lambda: m * before - rate * g,
+                )
+            ]
+        damp = float(opt.get("dampening") or 0.0)
+        if t == 1:  # PyTorch's buffer starts as the first gradient
+            buffer: Rule = (f"buffer = gradient = {n(g)}", lambda: g)
+        else:
+            buffer = (
+                f"buffer = {key} x buffer + (1 - dampening) x gradient = "
+                f"{n(m)} x {p(before)} + {n(1 - damp)} x {p(g)} = {n(after)}",
+                lambda: m * before + (1 - damp) * g,
+            )
+        return [
+            (
+                f"{buffer[0]}; added = -lr x buffer = -{lr} x {p(after)}",
+                lambda: -rate * buffer[1](),
+            )
+        ]
+    if not any(k.endswith(" before") for k in has):  # plain gradient descent
+        return [(f"added = -lr x gradient = -{lr} x {p(g)}", lambda: -rate * g)]
+    return []
+
+
+def _adam(
+    opt: Mapping[str, Any],
+    row: Mapping[str, float],
+    rate: float,
+    t: int,
+    g: float,
+    keras: bool,
+) -> list[Rule]:
+    n, p, lr = _n, _p, _n(rate)
+    first, m0, m1 = _state(row, "mu", "m")
+    second, v0, v1 = _state(row, "nu", "v")
+    k1, b1 = _hyper(opt, "b1", "beta1", "beta_1")
+    k2, b2 = _hyper(opt, "b2", "beta2", "beta_2")
+    ke, eps = _hyper(opt, "eps", "epsilon")
+    moments = (
+        f"{first} = {k1} x {first} + (1 - {k1}) x gradient = {n(b1)} x {p(m0)} + "
+        f"{n(1 - b1)} x {p(g)} = {n(m1)}; {second} = {k2} x {second} + (1 - {k2}) "
+        f"x gradient^2 = {n(b2)} x {p(v0)} + {n(1 - b2)} x {p(g)}^2 = {n(v1)}"
+    )
+    c1, c2 = 1 - b1**t, 1 - b2**t
+    if keras:  # Keras folds the corrections into the rate; eps outside the root
+        return [
+            (
+                f"{moments}; at step t = {t}, added = -lr x sqrt(1 - {k2}^t) / "
+                f"(1 - {k1}^t) x {first} / (sqrt({second}) + {ke}) = -{lr} x "
+                f"sqrt({n(c2)}) / {n(c1)} x {p(m1)} / (sqrt({n(v1)}) + {eps:g})",
+                lambda: -rate * math.sqrt(c2) / c1 * m1 / (math.sqrt(v1) + eps),
+            )
+        ]
+    return [
+        (
+            f"{moments}; at step t = {t}, added = -lr x ({first} / (1 - {k1}^t)) / "
+            f"(sqrt({second} / (1 - {k2}^t)) + {ke}) = -{lr} x ({n(m1)} / {n(c1)}) "
+            f"/ (sqrt({n(v1)} / {n(c2)}) + {eps:g})",
+            lambda: -rate * (m1 / c1) / (math.sqrt(v1 / c2) + eps),
+        )
+    ]
+
+
+def _rmsprop(
+    opt: Mapping[str, Any],
+    row: Mapping[str, float],
+    rate: float,
+    g: float,
+    name: str,
+) -> list[Rule]:
+    if opt.get("centered") or float(opt.get("momentum") or 0.0):
+        return []
+    n, p, lr = _n, _p, _n(rate)
+    label, v0, v1 = _state(row, "nu", "velocity")
+    key, rho = _hyper(opt, "decay", "alpha", "rho")
+    ke, eps = _hyper(opt, "eps", "epsilon")
+    square = (
+        f"{label} = {key} x {label} + (1 - {key}) x gradient^2 = {n(rho)} x "
+        f"{p(v0)} + {n(1 - rho)} x {p(g)}^2 = {n(v1)}"
+    )
+    inside: Rule = (
+        f"{square}; added = -lr x gradient / sqrt({label} + {ke}) = -{lr} x "
+        f"{p(g)} / sqrt({n(v1)} + {eps:g})",
+        lambda: -rate * g / math.sqrt(v1 + eps),
+    )
+    outside: Rule = (
+        f"{square}; added = -lr x gradient / (sqrt({label}) + {ke}) = -{lr} x "
+        f"{p(g)} / (sqrt({n(v1)}) + {eps:g})",
+        lambda: -rate * g / (math.sqrt(v1) + eps),
+    )
+    # eps inside the root: optax's unless told otherwise, and Keras 3's; outside:
+    # PyTorch's and Keras 2's legacy one (tf_keras)
+    inside_first = name == "keras.rmsprop" or (
+        name == "rmsprop" and bool(opt.get("eps_in_sqrt", True))
+    )
+    return [inside, outside] if inside_first else [outside, inside]

@@ -1,0 +1,108 @@
+"""A step's update written out with its numbers (``update_rules``): the rule of
+each framework's optimizer, written only where its arithmetic gives the update
+the step made."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradtrace
+from gradtrace.update_rules import update_arithmetic
+
+
+def line() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 5, 200)
+    return pd.DataFrame({"x": x, "y": 3 * x + 2 + rng.normal(0, 1, 200)})
+
+
+def written(trace: gradtrace.Trace, step: int) -> str | None:
+    found = [s for s in trace.explain_text(step).splitlines() if "written out" in s]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "opt", "starts"),
+    [
+        ("sgd", None, "added = -lr x gradient"),
+        ("momentum", None, "trace = gradient + momentum x trace"),
+        ("torch.sgd", {"momentum": 0.5}, "buffer = momentum x buffer"),
+        ("keras.sgd", {"momentum": 0.5}, "velocity = momentum x velocity - lr"),
+        ("adam", None, "mu = b1 x mu + (1 - b1) x gradient"),
+        ("torch.adam", None, "m = beta1 x m + (1 - beta1) x gradient"),
+        ("keras.adam", None, "m = beta_1 x m + (1 - beta_1) x gradient"),
+        ("rmsprop", None, "nu = decay x nu + (1 - decay) x gradient^2"),
+        ("torch.rmsprop", None, "velocity = alpha x velocity"),
+        ("keras.rmsprop", None, "velocity = rho x velocity"),
+        ("tf_keras.rmsprop", None, "velocity = rho x velocity"),
+    ],
+)
+def test_each_frameworks_rule_is_written_with_the_steps_numbers(
+    optimizer: str, opt: dict[str, float] | None, starts: str
+) -> None:
+    trace = gradtrace.fit(
+        line(), optimizer=optimizer, lr=0.01, batch_size=50, epochs=1, opt=opt
+    )
+    said = written(trace, 3)
+    assert (
+        said is not None
+        and f"w's update written out (the others alike): {starts}" in said
+    )
+    update = trace.explain(3).attrs["update"]
+    assert said.endswith(f" = {float(update.loc['w', 'added']):.7g}.")
+
+
+def test_adams_moments_are_the_ones_replayed_by_hand() -> None:
+    """m and v at step 3 from the trace's own gradients, in NumPy, and the
+    update they make: the numbers the line writes."""
+    trace = gradtrace.fit(
+        line(), optimizer="torch.adam", lr=0.01, batch_size=50, epochs=1
+    )
+    g = trace.to_pandas()["grad_w"].to_numpy(np.float64)[1:4]
+    m = v = 0.0
+    for gi in g:
+        m, v = 0.9 * m + 0.1 * gi, 0.999 * v + 0.001 * gi**2
+    said = written(trace, 3)
+    assert said is not None
+    assert f"= {m:.7g}; v = beta2 x v" in said and f"= {v:.7g}; at step t = 3" in said
+    step = -0.01 * (m / (1 - 0.9**3)) / (np.sqrt(v / (1 - 0.999**3)) + 1e-8)
+    assert said.endswith(f" = {step:.7g}.")
+
+
+def test_no_rule_is_written_where_none_gives_the_update() -> None:
+    """Nesterov's momentum, a centred RMSprop, clipped steps: not written out
+    (rather than a rule that did not run)."""
+    for options in (
+        dict(optimizer="torch.sgd", opt={"momentum": 0.9, "nesterov": True}),
+        dict(optimizer="keras.rmsprop", opt={"centered": True}),
+        dict(optimizer="sgd", clip="global_norm=1"),
+    ):
+        trace = gradtrace.fit(line(), lr=0.01, batch_size=50, epochs=1, **options)  # type: ignore[arg-type]
+        assert written(trace, 3) is None, options
+    # a row whose update no rule gives: None
+    row = {"before": 1.0, "gradient": 2.0, "added": 5.0}
+    assert update_arithmetic({"name": "sgd"}, row, 0.1, 1) is None
+    assert update_arithmetic({"name": "sgd"}, {**row, "added": -0.2}, 0.1, 1) == (
+        "added = -lr x gradient = -0.1 x 2 = -0.2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "eps"),
+    [
+        ("keras.rmsprop", "/ sqrt(velocity + epsilon)"),  # Keras 3: inside
+        ("tf_keras.rmsprop", "/ (sqrt(velocity) + epsilon)"),  # Keras 2: outside
+        ("torch.rmsprop", "/ (sqrt(velocity) + eps)"),
+        ("rmsprop", "/ sqrt(nu + eps)"),  # optax, eps_in_sqrt
+    ],
+)
+def test_rmsprops_eps_is_where_each_framework_puts_it(optimizer: str, eps: str) -> None:
+    """With gradients of 1e-4 (FRAMEWORKS.md's probe) eps inside or outside the
+    root moves the step by far more than rounding: the rule written is the one
+    that ran."""
+    tiny = line().assign(y=lambda f: f["y"] * 1e-4, x=lambda f: f["x"] * 1e-2)
+    trace = gradtrace.fit(tiny, optimizer=optimizer, lr=0.01, batch_size=50, epochs=1)
+    said = written(trace, 2)
+    assert said is not None and eps in said, said
