@@ -210,7 +210,10 @@ def test_mse_and_likelihood_of_an_unconverged_line_marks_the_optimums_b() -> Non
     optimum = far.info["optimum"]
     for ax in plot.mse_and_likelihood(far).axes:
         lines = {ln.get_label(): ln for ln in ax.get_lines()}
-        label = f"the optimum's b = {optimum['b']:.5g} (its w = {optimum['w']:.5g})"
+        label = (
+            f"the optimum's b = {optimum['b']:.5g}, where w = {optimum['w']:.5g} "
+            "(not this curve's w)"
+        )
         assert label in lines, list(lines)
         assert lines[label].get_xdata()[0] == pytest.approx(optimum["b"])
     near = gradtrace.fit("seed001_line", lr=0.5, epochs=300)
@@ -912,3 +915,23 @@ def test_the_parameters_picture_shades_each_optimums_interval() -> None:
     assert not any(
         p.get_label().startswith("its 95%") for p in bare.plot("params").axes[0].patches
     )
+
+
+def test_a_short_paths_steps_are_numbered_on_the_landscape() -> None:
+    """lr 0.2 on a line: its steps overshoot back and forth along one line, which
+    reads as a line; each step's number beside its dot shows the zig-zag. A
+    long path's hundreds of dots are not numbered."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 5, 200)
+    data = {"x": x, "y": 3 * x + 2 + rng.normal(0, 1, 200)}
+    blown = gradtrace.fit(data, lr=0.2, epochs=30)
+    ax = blown.plot("landscape").axes[0]
+    numbers = {t.get_text(): t.xy for t in ax.texts}
+    frame = blown.to_pandas().set_index("step")
+    assert set(numbers) == {"1", "2"}  # the steps drawn before it left the chart
+    for step, (w, b) in numbers.items():
+        assert (w, b) == pytest.approx(
+            (frame.loc[int(step), "w"], frame.loc[int(step), "b"])
+        )
+    long = gradtrace.fit(data, lr=0.05, epochs=30)
+    assert not long.plot("landscape").axes[0].texts

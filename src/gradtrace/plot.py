@@ -1110,9 +1110,22 @@ def loss_landscape(
         path_b[framed],
         ".",
         color="#fde725",
-        ms=4,
+        ms=4 if n_path >= NUMBERED_STEPS else 8,
         label=path_label(n_path, every, int(steps[-1]), cut),
     )
+    if 1 < int(framed.sum()) <= NUMBERED_STEPS:
+        # a short path's steps numbered: an overshoot back and forth along one
+        # line (a rate above the limit) reads as a line otherwise
+        for i in np.flatnonzero(framed)[1:]:
+            ax.annotate(
+                str(int(steps[i])),
+                (path_a[i], path_b[i]),
+                xytext=(5, 5),
+                textcoords="offset points",
+                fontsize=8,
+                color="black",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
+            )
     if cut is not None and finite[cut]:  # the step that left, toward where it went
         ax.plot(
             path_a[cut - 1 : cut + 1],
@@ -1205,6 +1218,9 @@ def loss_landscape(
         fig.legend(fontsize=8, loc="outside lower center", ncol=ncol, frameon=False)
     return fig
 
+
+#: The most steps a landscape's path numbers, each beside its dot
+NUMBERED_STEPS = 12
 
 #: Characters of a landscape's first four legend labels that fit one row
 LANDSCAPE_LEGEND_CHARS = 90
@@ -1309,8 +1325,8 @@ def mse_and_likelihood(trace: Any) -> Figure:
     if name == "b" and "b" in optimum and "w" in optimum:
         joint = (
             float(optimum["b"]),
-            f"the optimum's b = {float(optimum['b']):.5g} (its w = "
-            f"{float(optimum['w']):.5g})",
+            f"the optimum's b = {float(optimum['b']):.5g}, where w = "
+            f"{float(optimum['w']):.5g} (not this curve's w)",
         )
     return _mse_and_likelihood(
         trace, name, centre, best, m2, 1.0, mean_of, held, joint=joint
@@ -1427,7 +1443,16 @@ def _mse_and_likelihood(
             ax.plot([], [], " ", label=f"the run's final {name} is not finite")
         ax.set_xlabel(name)
         ax.set_ylabel(label)
-        ax.legend(fontsize=8)
+    # one legend for both panels, below them: inside, it covered the curves
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        fontsize=8,
+        loc="outside lower center",
+        ncol=min(3, len(labels)),
+        frameon=False,
+    )
     left.set_title(f"MSE: smallest at {mean_of}")
     right.set_title("likelihood: largest at the same place")
     if held:
