@@ -566,3 +566,40 @@ def test_columns_a_regression_passes_over_are_noted(
     assert "note: column name is not used: x is x (--x NAME chooses the x" in err
     code, _, err = run(["fit", str(data), "--x", "x", "--epochs", "2"], capsys)
     assert code == 0 and "is not used" not in err, err
+
+
+def test_each_steps_batch_rows_export_as_a_tidy_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A teacher could see a batch's rows one step at a time only (explain,
+    trace.rows(N)): batch_rows() and export --batch-rows give every step's,
+    one line per step and row, positions in the data as given."""
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 5, 50)
+    y = 3 * x + 2 + rng.normal(0, 1, 50)
+    y[4] = np.nan  # dropped: the rows after it keep their places in the data
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"x": x, "y": y}).to_csv(data, index=False)
+    out = tmp_path / "run"
+    args = ["fit", str(data), "--batch-size", "8", "--epochs", "3", "--drop-missing"]
+    code, _, err = run([*args, "-q", "--out", str(out)], capsys)
+    assert code == 0, err
+    trace = gradtrace.load(out)
+    table = trace.batch_rows()
+    assert list(table.columns) == ["step", "epoch", "batch", "row"]
+    for step in (1, 7, trace.steps):
+        shown = table[table["step"] == step]["row"].to_numpy()
+        np.testing.assert_array_equal(shown, trace.rows(step))
+    # an epoch visits every kept row once, never the dropped one
+    for _, epoch in table.groupby("epoch"):
+        assert sorted(epoch["row"]) == [i for i in range(50) if i != 4]
+    assert table["batch"].max() == 7 and table["epoch"].max() == 3
+    assert trace.batch_rows([-1])["step"].unique().tolist() == [trace.steps]
+    csv = tmp_path / "rows.csv"
+    code, _, err = run(["export", str(out), "--batch-rows", "-o", str(csv)], capsys)
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_csv(csv), table)
+    code, _, err = run(["export", str(out), "--batch-rows", "--per-epoch"], capsys)
+    assert code == 2 and "give --per-epoch or --batch-rows, not both" in err
+    whole = gradtrace.fit(pd.DataFrame({"x": x[:10], "y": x[:10]}), steps=2)
+    assert whole.batch_rows()["row"].tolist() == list(range(10)) * 2

@@ -818,6 +818,38 @@ class Trace:
         rows = step_rows(self.info, step_number(step, self.steps))
         return given_rows(self.info, rows)
 
+    def batch_rows(self, steps: Sequence[int] | None = None) -> pd.DataFrame:
+        """Which data rows each step trained on, one line per step and row (a
+        tidy table to merge with the data): ``step``, ``epoch``, ``batch`` and
+        ``row``, the row's 0-based position in the data as given
+        (``frame.iloc[row]``; rows ``drop_missing`` dropped still count). By
+        default every step; ``steps`` picks some (-1 the last). A full-batch
+        step lists every row."""
+        from gradtrace.explain import given_rows, step_number, steps_rows
+
+        n = self.steps
+        wanted = (
+            list(range(1, n + 1))
+            if steps is None
+            else [step_number(s, n) for s in steps]
+        )
+        per_epoch = int(self.info["schedule"]["batches_per_epoch"])
+        got = [
+            (step, given_rows(self.info, rows))
+            for step, rows in steps_rows(self.info, wanted)
+        ]
+        counts = np.array([len(rows) for _, rows in got], np.int64)
+        step_of = np.repeat(np.array([s for s, _ in got], np.int64), counts)
+        rows = np.concatenate([r for _, r in got]) if got else np.zeros(0, np.int64)
+        return pd.DataFrame(
+            {
+                "step": step_of,
+                "epoch": (step_of - 1) // per_epoch + 1,
+                "batch": (step_of - 1) % per_epoch + 1,
+                "row": rows.astype(np.int64),
+            }
+        )
+
     def explain(self, step: int, rows: int | None = None) -> pd.DataFrame:
         """The arithmetic of step ``step``: its rows with predictions, residuals (y -
         prediction), each row's loss and gradient and their mean;

@@ -237,6 +237,13 @@ EXPORT_SUFFIXES = {
     "loss and metrics as Keras logs them at each epoch's end, loss_all_data "
     "after it, and the parameters.",
 )
+@click.option(
+    "--batch-rows",
+    is_flag=True,
+    help="Which data rows each step trained on instead of the trace: one line per "
+    "step and row (step, epoch, batch, row: its 0-based position in the data), to "
+    "merge with the data.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def export(
     run: Path,
@@ -246,13 +253,17 @@ def export(
     as_parquet: bool,
     out: Path | None,
     per_epoch: bool,
+    batch_rows: bool,
     force: bool,
 ) -> None:
     """Export a run's trace as CSV, TSV, JSON or Parquet, a block of rows at a
-    time (--per-epoch: one row per epoch)."""
+    time (--per-epoch: one row per epoch; --batch-rows: the data rows of each
+    step's batch instead)."""
     from gradtrace.errors import InputError
     from gradtrace.store import load_info, trace_batches
 
+    if per_epoch and batch_rows:
+        raise InputError("give --per-epoch or --batch-rows, not both.")
     formats = ("csv", "tsv", "json", "parquet")
     flags = (as_csv, as_tsv, as_json, as_parquet)
     asked = [f for f, on in zip(formats, flags, strict=True) if on]
@@ -291,6 +302,13 @@ def export(
         from gradtrace.saved_runs import load
 
         table = load(run, thin=True).history()
+        batches = [pa.RecordBatch.from_pandas(table, preserve_index=False)]
+    if batch_rows:
+        import pyarrow as pa
+
+        from gradtrace.saved_runs import load
+
+        table = load(run, thin=True).batch_rows()
         batches = [pa.RecordBatch.from_pandas(table, preserve_index=False)]
     if to_stdout:
         _write_trace(sys.stdout, fmt, info, batches)
