@@ -430,3 +430,40 @@ def test_the_sweep_command_names_the_best_of_a_vector_parameter_model(
     table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
     best = table.sort_values("tail_loss").iloc[0]
     assert f"best: lr={best['lr']:.4g}:" in out
+
+
+def test_the_best_settings_over_seeds_and_starts_are_judged_by_their_median() -> None:
+    """A researcher's best was one lucky seed and start: the settings are also
+    ranked by the median of where their repeats settled, a diverged one
+    counted as infinitely bad."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 5, 200)
+    data = {"x": x, "y": 3 * x + 2 + rng.normal(0, 1, 200)}
+    s = sweep(
+        data,
+        lr=[0.001, 0.05, 0.3],
+        seed=[0, 1, 2],
+        init={"w": [0.0, 5.0]},
+        batch_size=20,
+        epochs=3,
+    )
+    found = s.best_over_repeats
+    assert found is not None
+    table = s.table.assign(settled=s.settled)
+    table.loc[table["diverged"], "settled"] = np.inf
+    medians = table.groupby("lr")["settled"].median()
+    assert found["lr"] == medians.idxmin()
+    assert found["median_settled"] == pytest.approx(medians.min())
+    assert found["runs"] == 6
+    assert found["diverged"] == int(table[table["lr"] == found["lr"]]["diverged"].sum())
+    said = s.best_over_repeats_text()
+    assert said is not None and said.startswith(
+        f"best over its 6 seeds and starts (the median of where each settled): "
+        f"lr={found['lr']:.4g}, median {found['median_settled']:.7g}"
+    )
+    # nothing repeated, or nothing but repeats: no such judgment
+    assert sweep(data, lr=[0.01, 0.05], steps=5).best_over_repeats is None
+    assert (
+        sweep(data, lr=0.01, seed=[0, 1], batch_size=20, steps=5).best_over_repeats
+        is None
+    )

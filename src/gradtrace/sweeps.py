@@ -82,6 +82,60 @@ class Sweep:
         return best.iloc[0].drop("_settled")
 
     @property
+    def best_over_repeats(self) -> pd.Series | None:
+        """The best settings (rate, batch size, other hyper-parameters) judged
+        over their repeats, the seeds and starting values swept with them: the
+        lowest median of where each repeat settled, a diverged one counted as
+        infinitely bad, so that one lucky seed does not pick it. The settings,
+        then ``median_settled``, ``diverged`` and ``runs`` (the repeats'); None
+        where the sweep repeats nothing or varies nothing else."""
+        repeats = [c for c in self.swept if c == "seed" or c.startswith("init_")]
+        settings = [c for c in self.swept if c not in repeats]
+        if not repeats or not settings:
+            return None
+        table = self.table.assign(_settled=self.settled)
+        table.loc[table["diverged"], "_settled"] = math.inf
+        groups = table.groupby(settings, sort=False)
+        summary = pd.DataFrame(
+            {
+                "median_settled": groups["_settled"].median(),
+                "diverged": groups["diverged"].sum().astype(int),
+                "runs": groups.size(),
+            }
+        )
+        if not np.isfinite(summary["median_settled"]).any():
+            return None
+        best = summary.sort_values(["median_settled", "diverged"], kind="stable")
+        key: Any = best.index[0]
+        keys = key if isinstance(key, tuple) else (key,)
+        values: dict[str, Any] = dict(zip(settings, keys, strict=True))
+        values.update({str(k): v for k, v in best.iloc[0].items()})
+        return pd.Series(values)
+
+    def best_over_repeats_text(self) -> str | None:
+        """``best_over_repeats`` in words, the ``sweep`` command's line after
+        the best: "over its 3 seeds and starts (median of where each settled):
+        lr=0.01, median 0.81, none diverged"."""
+        found = self.best_over_repeats
+        if found is None:
+            return None
+        repeats = [c for c in self.swept if c == "seed" or c.startswith("init_")]
+        named = ", ".join(
+            f"{k}={_short(found[k])}" for k in self.swept if k not in repeats
+        )
+        what = " and ".join(
+            ["seeds"] * ("seed" in repeats)
+            + ["starts"] * any(c != "seed" for c in repeats)
+        )
+        bad = int(found["diverged"])
+        return (
+            f"best over its {int(found['runs'])} {what} (the median of where each "
+            f"settled): {named}, median {found['median_settled']:.7g}, "
+            + ("none" if not bad else f"{bad} of them")
+            + " diverged"
+        )
+
+    @property
     def best_validated(self) -> pd.Series | None:
         """With validation data: the configuration whose final values have the
         lowest loss over them (``val_loss``), of those that did not diverge;

@@ -114,6 +114,9 @@ def _show_sweep(folder: Path) -> None:
         console.print(f"  {warning}")
     best = sweep.best_text()
     console.print(best if best.startswith("no best") else f"best: {best}.")
+    over = sweep.best_over_repeats_text()
+    if over is not None:
+        console.print(f"{over}.")
     # by where each settled, as the best is ranked
     ranked = table.assign(settled=sweep.settled)
     tail = "tail_loss" in table and not ranked["settled"].equals(table["loss"])

@@ -411,6 +411,9 @@ def sweep(
             console.print(f"{result.best_text()} (gradtrace lr-find suggests one).")
             return
         console.print(f"best: {result.best_text()}.")
+        over = result.best_over_repeats_text()
+        if over is not None:
+            console.print(f"{over}.")
     finally:
         if collecting:
             gc.freeze()
