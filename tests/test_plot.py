@@ -935,3 +935,23 @@ def test_a_short_paths_steps_are_numbered_on_the_landscape() -> None:
         )
     long = gradtrace.fit(data, lr=0.05, epochs=30)
     assert not long.plot("landscape").axes[0].texts
+
+
+def test_a_likelihood_of_ones_own_says_its_residuals_are_raw() -> None:
+    """A gamma regression's raw residuals widen with the mean by design; a
+    researcher read the band as misfit: the title says they are raw."""
+    import jax.numpy as jnp
+    import jax.scipy.stats as st
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 2, 300)
+    y = rng.gamma(4.0, np.exp(0.5 + 0.6 * x) / 4.0)
+    model = gradtrace.Model(
+        lambda p, x: jnp.exp(p["a"] + p["b"] * x),
+        {"a": 0.0, "b": 0.0, "shape": 1.0},
+        positive=["shape"],
+        log_prob=lambda p, y, mu: st.gamma.logpdf(y, p["shape"], scale=mu / p["shape"]),
+    )
+    trace = gradtrace.fit({"x": x, "y": y}, model, optimizer="adam", lr=0.05, steps=200)
+    title = trace.plot("residuals").axes[0].get_title().replace("\n", " ")
+    assert "raw residuals: under the model's own likelihood a spread" in title

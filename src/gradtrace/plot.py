@@ -1542,6 +1542,11 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
     )
     uneven = [n for n in info.get("notices", []) if "Breusch-Pagan" in n]
     said = "; the spread varies with x (see the note)" if uneven else ""
+    if family == "custom":  # the model's own likelihood may give each row its own
+        said = (
+            "; raw residuals: under the model's own likelihood a spread that "
+            "varies may be its noise, not a misfit"
+        )
     ax.set_title(_filled(f"residuals of {model_by_loss(info)}{said}", 80))
     ax.legend(fontsize=8)
     return fig
