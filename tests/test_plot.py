@@ -955,3 +955,22 @@ def test_a_likelihood_of_ones_own_says_its_residuals_are_raw() -> None:
     trace = gradtrace.fit({"x": x, "y": y}, model, optimizer="adam", lr=0.05, steps=200)
     title = trace.plot("residuals").axes[0].get_title().replace("\n", " ")
     assert "raw residuals: under the model's own likelihood a spread" in title
+
+
+def test_an_animations_density_scale_reaches_a_narrower_start() -> None:
+    """A teacher's Gaussian animation cut the initial density off at its peak
+    (0.08 under a scale topped at 0.065): a start up to three times the data's
+    height is on the scale; a far taller one would flatten the data."""
+    from gradtrace.animate import _Ready, frame_figure
+    from gradtrace.plot import _run_data
+
+    y = np.random.default_rng(0).normal(10.0, 4.0, 400)
+    for scale, reaches in ((2.0, True), (0.05, False)):
+        trace = gradtrace.fit(
+            {"y": y}, "normal", lr=0.05, steps=3, init={"loc": 10.0, "scale": scale}
+        )
+        ready = _Ready(_run_data(trace), trace.to_pandas(), {})
+        ax = frame_figure(trace, 0, ready, np.array([], int)).axes[0]
+        initial = next(line for line in ax.get_lines() if line.get_label() == "initial")
+        peak = float(np.max(initial.get_ydata()))
+        assert bool(ax.get_ylim()[1] > peak) is reaches, (scale, peak, ax.get_ylim())

@@ -264,13 +264,16 @@ class _Scene:
             self.grid, self.at = grid, None
             ax.set_xlabel(info["data"]["y"])
             ax.set_ylabel("share of rows" if self.discrete else "density")
-            # one scale for every frame: the data's and the final fit's heights
+            # one scale for every frame: the data's and the final fit's heights,
+            # and the initial density's where it is up to three times theirs (a
+            # narrower start was cut off at its peak; a far taller one would
+            # flatten the data)
             last = self._values(frame.iloc[-1])
             final = np.exp(_evaluate(model, last, None, grid, "log_prob"))
             heights = [np.max(p.get_height()) for p in ax.patches] or [0.0]
-            top = 1.3 * max(
-                float(np.max(heights)), float(np.nanmax(final, initial=0.0))
-            )
+            shown = max(float(np.max(heights)), float(np.nanmax(final, initial=0.0)))
+            first = float(np.nanmax(self.initial.get_ydata(), initial=0.0))
+            top = 1.3 * max(shown, first if first <= 3 * shown else 0.0)
             if np.isfinite(top) and top > 0:
                 ax.set_ylim(0, top)
         elif (column := one_x_column(x, len(y))) is not None:

@@ -530,8 +530,8 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
         else:
             pad = 0.05 * (high - low or 1.0)
             ax.set_ylim(low - pad, high + pad)
-    ax.set_xlabel("learning rate (grows every step)")
-    ax.set_ylabel("batch loss")
+    ax.set_xlabel("learning rate (grows every step, log scale)")
+    ax.set_ylabel("batch loss" + (" (log scale)" if ax.get_yscale() == "log" else ""))
     ax.set_title(
         f"learning-rate range test: {summary['model']} by {summary['loss']},"
         f" {summary['optimizer']}"
