@@ -93,8 +93,19 @@ def test_runs_of_other_data_share_no_landscape_nor_optimum() -> None:
     b = gradtrace.fit(line(seed=2), lr=0.02, epochs=3)
     fig = gradtrace.compare(a, b)
     assert len(fig.axes) == 1
-    assert fig.axes[0].get_ylabel() == "loss over all the data"
+    # each run's gap to its own optimum's loss
+    assert fig.axes[0].get_ylabel() == (
+        "loss − each run's own optimum's loss (over all the data)"
+    )
+    for trace, drawn in zip((a, b), fig.axes[0].get_lines(), strict=True):
+        gap = trace.to_pandas()["loss"].to_numpy(float) - trace.info["optimum_loss"]
+        np.testing.assert_allclose(
+            drawn.get_ydata(), np.maximum(gap, 1e-12 * trace.info["optimum_loss"])
+        )
     assert "different models, losses or data" in fig.get_suptitle()
+    # the labels say what differs: the data (of Python's: both unnamed), the
+    # order of the batches, a stream
+    assert run_labels([a, b]) == ["1: sgd, lr=0.02", "2: sgd, lr=0.02"]
 
 
 def test_bad_comparisons_are_told_what_to_give() -> None:
@@ -134,3 +145,30 @@ def test_the_command_draws_run_folders(
             args = [*args, "-o", str(out)]
         code, _, err = run_cli(["compare", *args], capsys)
         assert code == 2 and told in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_streamed_run_and_the_same_file_in_memory_share_their_landscape(
+    tmp_path: Path,
+) -> None:
+    """A streamed run keeps its file's checksum, not its values': compared with
+    the same file read whole, it was said to be of other data. Labels name
+    what differs: the file, the stream, the batches' order."""
+    path = tmp_path / "d.parquet"
+    line().to_parquet(path)
+    options = dict(lr=0.05, batch_size=50, epochs=2, shuffle=False)
+    whole = gradtrace.fit(str(path), **options)  # type: ignore[arg-type]
+    streamed = gradtrace.fit(str(path), **options, stream=True, chunk_rows=64)  # type: ignore[arg-type]
+    fig = gradtrace.compare([whole, streamed])  # a list, as one argument
+    assert len(fig.axes) >= 2 and "d.parquet" in fig.get_suptitle()
+    assert run_labels([whole, streamed]) == [
+        "sgd, lr=0.05, in memory",
+        "sgd, lr=0.05, streamed",
+    ]
+    other = tmp_path / "e.parquet"
+    line(seed=3).to_parquet(other)
+    shuffled = gradtrace.fit(str(other), lr=0.05, batch_size=50, epochs=2)
+    assert run_labels([whole, shuffled]) == [
+        "sgd, lr=0.05, on d.parquet, in order",
+        "sgd, lr=0.05, on e.parquet, shuffled, seed 0",
+    ]
+    assert whole.batch_rows(3).equals(whole.batch_rows([3]))  # one step as an int

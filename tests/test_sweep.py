@@ -458,7 +458,8 @@ def test_the_best_settings_over_seeds_and_starts_are_judged_by_their_median() ->
     assert found["diverged"] == int(table[table["lr"] == found["lr"]]["diverged"].sum())
     said = s.best_over_repeats_text()
     assert said is not None and said.startswith(
-        f"best over its 6 seeds and starts (the median of where each settled): "
+        f"best over its 6 runs (3 seeds x 2 starts; the median of where each "
+        f"settled): "
         f"lr={found['lr']:.4g}, median {found['median_settled']:.7g}"
     )
     # nothing repeated, or nothing but repeats: no such judgment

@@ -324,6 +324,8 @@ def compare(*runs: Trace | str | Path, labels: Sequence[str] | None = None) -> A
     """
     from gradtrace.compare_plots import compare_runs
 
+    if len(runs) == 1 and isinstance(runs[0], (list, tuple)):
+        runs = tuple(runs[0])  # compare([a, b]): the runs as one list
     traces = [r if isinstance(r, Trace) else load(r) for r in runs]
     if labels is not None:
         if isinstance(labels, str) or len(labels) != len(traces):

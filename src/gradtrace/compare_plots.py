@@ -4,6 +4,7 @@ landscape (SGD against momentum, RMSprop and Adam, the lesson's picture)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,8 +77,33 @@ def run_labels(traces: Sequence[Any]) -> list[str]:
     def start(info: dict[str, Any]) -> str:
         return ", ".join(f"{k}={v:.3g}" for k, v in _scalars(info["initial"]).items())
 
-    parts = [optimizer, lr, batch, hyper, schedule, start]
-    shown = [optimizer, lr] + [f for f in parts[2:] if len({f(i) for i in infos}) > 1]
+    def problem(info: dict[str, Any]) -> str:
+        return model_by_loss(info)
+
+    def data(info: dict[str, Any]) -> str:
+        source = str(info["data"]["source"])
+        return "on " + source.replace(chr(92), "/").rsplit("/", 1)[-1]
+
+    def order(info: dict[str, Any]) -> str:
+        schedule = info["schedule"]
+        if int(schedule["batch_size"]) >= int(info["data"]["n_rows"]):
+            return ""
+        shuffled = f"shuffled, seed {schedule.get('seed')}"
+        return shuffled if schedule.get("shuffle") else "in order"
+
+    def streamed(info: dict[str, Any]) -> str:
+        return "streamed" if info["schedule"].get("stream") else "in memory"
+
+    parts = [optimizer, lr, batch, hyper, schedule, start, problem, data, order]
+    parts.append(streamed)
+
+    def differs(f: Any) -> bool:
+        # the order of batches counts between mini-batch runs alone: a full
+        # batch has none
+        values = {f(i) for i in infos}
+        return len(values - {""} if f is order else values) > 1
+
+    shown = [optimizer, lr] + [f for f in parts[2:] if differs(f)]
     labels = [", ".join(filter(None, (f(i) for f in shown))) for i in infos]
     if len(set(labels)) < len(labels):  # the same settings: told apart by number
         labels = [f"{k + 1}: {label}" for k, label in enumerate(labels)]
@@ -110,14 +136,27 @@ def same_problem(traces: Sequence[Any]) -> bool:
             info["loss"],
             repr(info.get("loss_options")),
             info["reduction"],
-            data.get("values_sha256") or data.get("sha256") or data.get("source"),
+            int(data["n_rows"]),
             tuple(data.get("x") or ()),
             data.get("y"),
             repr(info.get("fixed")),
             tuple(info["initial"]),
         )
 
-    return all(key(t.info) == key(first) for t in traces[1:])
+    return all(
+        key(t.info) == key(first) and same_data(t.info["data"], first["data"])
+        for t in traces[1:]
+    )
+
+
+def same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two runs trained on the same values: by their checksum where both
+    have it, else by their file's (a streamed run keeps the file's alone), else
+    by where they came from."""
+    for key in ("values_sha256", "sha256"):
+        if a.get(key) and b.get(key):
+            return bool(a[key] == b[key])
+    return bool(a.get("source") == b.get("source") and a.get("path") == b.get("path"))
 
 
 def compare_runs(traces: Sequence[Any], labels: Sequence[str] | None = None) -> Figure:
@@ -146,8 +185,13 @@ def compare_runs(traces: Sequence[Any], labels: Sequence[str] | None = None) -> 
     fig, axes = _figure(13 if landscape else 7.5, 5.2, cols=2 if landscape else 1)
     ax = axes[0] if landscape else axes
     colours = [_cmap("tab10")(k % 10) for k in range(len(traces))]
-    best = traces[0].info.get("optimum_loss") if shared else None
-    _losses(ax, traces, names, colours, best)
+    # each run's gap to its own optimum's loss where every run has one (the
+    # same optimum where they share the problem)
+    optima = [t.info.get("optimum_loss") for t in traces]
+    floors = None
+    if all(o is not None and math.isfinite(float(o)) for o in optima):
+        floors = [float(o) for o in optima]  # type: ignore[arg-type]
+    _losses(ax, traces, names, colours, floors, shared)
     if landscape:
         _paths(axes[1], traces, names, colours, cols)
     title = f"{len(traces)} runs"
@@ -158,7 +202,7 @@ def compare_runs(traces: Sequence[Any], labels: Sequence[str] | None = None) -> 
         if source != "python data":  # a file by its name, a built-in data set
             title += f" on {source.replace(chr(92), '/').rsplit('/', 1)[-1]}"
     else:  # their losses are apart: no optimum nor landscape to share
-        title += " of different models, losses or data (no shared optimum)"
+        title += " of different models, losses or data (each its own optimum)"
     fig.suptitle(_filled(title, 100), fontsize=11)
     handles, texts = ax.get_legend_handles_labels()
     fig.legend(
@@ -177,13 +221,16 @@ def _losses(
     traces: Sequence[Any],
     names: Sequence[str],
     colours: Sequence[Any],
-    best: float | None,
+    floors: list[float] | None,
+    shared: bool,
 ) -> None:
     """Each run's loss over all the data where taken, over epochs; its gap to
-    ``best`` on a log scale where the runs share an optimum. A run that diverged
-    ends in a cross, at the last step it had a finite loss."""
+    its optimum's loss (``floors``, one a run: shared, or each run's own where
+    they fitted different problems) on a log scale where every run has one. A
+    run that diverged ends in a cross, at the last step it had a finite loss."""
     drawn: list[np.ndarray] = []
-    for trace, name, colour in zip(traces, names, colours, strict=True):
+    for k, (trace, name, colour) in enumerate(zip(traces, names, colours, strict=True)):
+        best = None if floors is None else floors[k]
         frame = trace.to_pandas()
         per_epoch = int(trace.info["schedule"]["batches_per_epoch"])
         epochs = frame["step"].to_numpy(float) / per_epoch
@@ -208,7 +255,7 @@ def _losses(
         drawn.append(shown[ok])
     values = np.concatenate(drawn) if drawn else np.empty(0)
     positive = values[values > 0]
-    if best is not None or (
+    if floors is not None or (
         len(positive) == len(values)
         and len(values)
         and values.max() > 100 * values.min()
@@ -216,12 +263,13 @@ def _losses(
         ax.set_yscale("log")
     steps = {int(t.info["schedule"]["batches_per_epoch"]) for t in traces}
     ax.set_xlabel("epoch" + (" (the batch sizes differ)" if len(steps) > 1 else ""))
-    ax.set_ylabel(
-        "loss − optimum's loss (over all the data)"
-        if best is not None
-        else "loss over all the data"
-    )
-    ax.set_title("the loss after each step", fontsize=10)
+    if floors is None:
+        ax.set_ylabel("loss over all the data")
+        ax.set_title("the loss after each step", fontsize=10)
+        return
+    whose = "the optimum's loss" if shared else "each run's own optimum's loss"
+    ax.set_ylabel(f"loss − {whose} (over all the data)")
+    ax.set_title(f"the loss's gap to {whose} after each step", fontsize=10)
 
 
 def _paths(
@@ -263,16 +311,17 @@ def _paths(
         Z = on_grid(at, A, B, rows)
     levels, norm = landscape_levels(Z[np.isfinite(Z)])
     ax.contourf(A, B, Z, levels=levels, cmap=_cmap("Greys_r"), norm=norm, alpha=0.6)
-    for (pa, pb, left), colour in zip(paths, colours, strict=True):
+    for (pa, pb, _), colour in zip(paths, colours, strict=True):
         ax.plot(pa, pb, "-", color=colour, lw=1.4, alpha=0.95)
         ax.plot(pa, pb, ".", color=colour, ms=3)
         ax.plot(pa[0], pb[0], "o", color="white", mec=colour, ms=7, mew=1.5)
-        if not left and len(pa):
-            ax.plot(pa[-1], pb[-1], "s", mfc="none", mec=colour, ms=8, mew=1.5)
-    if a in optimum and b in optimum:
+    if a in optimum and b in optimum:  # black: no run's colour
         ax.plot(
-            optimum[a], optimum[b], "*", color="#d62728", mec="black", ms=14, zorder=3
+            optimum[a], optimum[b], "*", color="black", mec="white", ms=14, zorder=3
         )
+    for (pa, pb, left), colour in zip(paths, colours, strict=True):
+        if not left and len(pa):  # over the paths and the star: each run's end
+            ax.plot(pa[-1], pb[-1], "s", mfc="none", mec=colour, ms=9, mew=2, zorder=4)
     ax.set_xlim(ga[0], ga[-1])
     ax.set_ylim(gb[0], gb[-1])
     labels = param_labels(first, cols)

@@ -123,14 +123,18 @@ class Sweep:
         named = ", ".join(
             f"{k}={_short(found[k])}" for k in self.swept if k not in repeats
         )
-        what = " and ".join(
-            ["seeds"] * ("seed" in repeats)
-            + ["starts"] * any(c != "seed" for c in repeats)
-        )
+        counts = []
+        if "seed" in repeats:
+            counts.append(f"{self.table['seed'].nunique()} seeds")
+        starts = [c for c in repeats if c != "seed"]
+        if starts:
+            n_starts = len(self.table[starts].astype(str).drop_duplicates())
+            counts.append(f"{n_starts} starts")
         bad = int(found["diverged"])
         return (
-            f"best over its {int(found['runs'])} {what} (the median of where each "
-            f"settled): {named}, median {found['median_settled']:.7g}, "
+            f"best over its {int(found['runs'])} runs ({' x '.join(counts)}; the "
+            f"median of where each settled): {named}, median "
+            f"{found['median_settled']:.7g}, "
             + ("none" if not bad else f"{bad} of them")
             + " diverged"
         )

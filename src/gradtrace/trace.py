@@ -818,7 +818,7 @@ class Trace:
         rows = step_rows(self.info, step_number(step, self.steps))
         return given_rows(self.info, rows)
 
-    def batch_rows(self, steps: Sequence[int] | None = None) -> pd.DataFrame:
+    def batch_rows(self, steps: Sequence[int] | int | None = None) -> pd.DataFrame:
         """Which data rows each step trained on, one line per step and row (a
         tidy table to merge with the data): ``step``, ``epoch``, ``batch`` and
         ``row``, the row's 0-based position in the data as given
@@ -828,6 +828,8 @@ class Trace:
         from gradtrace.explain import given_rows, step_number, steps_rows
 
         n = self.steps
+        if isinstance(steps, (int, np.integer)):
+            steps = [int(steps)]  # one step, as rows(3) and explain(3) take it
         wanted = (
             list(range(1, n + 1))
             if steps is None
