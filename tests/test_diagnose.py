@@ -750,7 +750,16 @@ def test_a_start_far_steeper_than_the_optimum_is_told_to_start_nearer() -> None:
     assert f"Try lr {g(d.suggested_lr)} (half the limit, rounded down), from a " in text
     steep = next(f for f in findings if f.startswith("At the start"))
     assert f"lr 0.1 and the suggested rate {g(d.suggested_lr)} are above" in steep
-    assert "no one rate suits both: start nearer the optimum" in steep
+    # said first, with a start near the optimum to two digits
+    assert findings.index(steep) == 1 and findings[2].startswith("lr 0.1 is ")
+    loc, scale = (float(f"{d.optimum[k]:.2g}") for k in ("loc", "scale"))
+    assert (
+        f"no one rate suits both: start nearer the optimum (--init loc={loc:g} "
+        f"--init scale={scale:g}), or let an adaptive optimizer" in steep
+    )
+    near = {"loc": loc, "scale": scale}
+    fitted = gradtrace.fit(heights(), "normal", lr=d.suggested_lr, init=near, steps=200)
+    assert fitted.params == pytest.approx(d.optimum, rel=1e-5)  # from there, it fits
     # a start near the optimum curves as it does: no such advice
     near = gradtrace.diagnose(
         heights(), "normal", lr=0.1, init={"loc": 165, "scale": 8}
@@ -775,6 +784,8 @@ def test_a_run_thrown_far_by_its_first_step_is_not_told_more_steps_would_help(
     assert "(optimizer='adam')" in far and "more steps would get closer" not in far
     # nor is loc said to be stuck by rounding: scale's blow-up flattened it
     assert not any("has not moved since" in w for w in trace.warnings)
+    # nor told it crawls at the optimum's curvature, or how many steps that takes
+    assert not any("crawl" in w or "Predicted" in w for w in trace.warnings)
     # the same data from a start near the optimum: no such finding
     calm = gradtrace.fit(
         heights(), "normal", lr=0.1, epochs=300, init={"loc": 165, "scale": 8}

@@ -104,6 +104,7 @@ def findings(
     clip: str | None = None,
     bounded: bool = False,
     x_columns: tuple[np.ndarray, np.ndarray] | None = None,
+    near: str | None = None,
 ) -> list[str]:
     """Sentences on curvature, stability, speed and what to change. ``rescale``:
     the options that would standardise x (for a model where they exist), offered
@@ -111,7 +112,9 @@ def findings(
     ``x_columns``: their means and covariance). ``clip``: the run's gradient
     clipping, which bounds the steps of a rate above the limit. ``bounded``: the
     steps move a parameter that must stay in a range (positive, or in (0, 1)) as
-    it is, not as its log or logit."""
+    it is, not as its log or logit. ``near``: a start near the optimum, as
+    --init flags, offered first where the start curves far more than the
+    optimum (``STEEP_START``)."""
     if np.allclose(d.eig_start, d.eig_optimum, rtol=1e-9):
         where = (
             f"{g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} everywhere (a "
@@ -128,6 +131,7 @@ def findings(
 
     if batch_note:
         lines.append(batch_note)
+    verdict_at = len(lines)  # where a start far steeper than the optimum goes
     lr = d.learning_rate
     if d.family == "adaptive":
         limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
@@ -220,13 +224,16 @@ def findings(
             )
             times = steepest / float(d.eig_optimum[-1])
             if times > STEEP_START:  # no one rate suits the start and the optimum
+                start = near or "--init NAME=VALUE"
                 line += (
                     f" The start curves {g(times, 2)} times as much as the "
-                    "optimum, so no one rate suits both: start nearer the optimum "
-                    "(--init NAME=VALUE, the optimum above being the target), or "
-                    "let an adaptive optimizer size the steps (--optimizer adam)."
+                    f"optimum, so no one rate suits both: start nearer the optimum "
+                    f"({start}), or let an adaptive optimizer size the steps "
+                    "(--optimizer adam)."
                 )
-            lines.append(line)
+                lines.insert(verdict_at, line)  # said first: the rate is second
+            else:
+                lines.append(line)
             overshoot = lr > start_limit
     if (
         rescale

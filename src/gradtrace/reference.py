@@ -236,6 +236,7 @@ def compute(
             for s in param_specs(m, loss)
         ),
         x_columns=_x_moments(xs, ys),
+        near=_rounded_start(best.params),
     )
     if spec.schedule is not None and family != "adaptive":
         findings.append(_scheduled_rate(spec, d.stable_lr))
@@ -371,3 +372,15 @@ def _internal(
         k: np.asarray(to_unconstrained(np.asarray(v, np.float64), c.get(k, "real")))
         for k, v in params.items()
     }
+
+
+def _rounded_start(optimum: dict[str, Any]) -> str | None:
+    """A start near ``optimum`` as --init flags, each value to two significant
+    digits (heights' loc=170, scale=9.1): where to start a run whose default
+    start curves far more than the optimum. None for a vector parameter."""
+    flags = []
+    for name, value in optimum.items():
+        if np.ndim(value):
+            return None
+        flags.append(f"--init {name}={float(f'{float(value):.2g}'):g}")
+    return " ".join(flags) or None

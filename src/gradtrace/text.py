@@ -126,7 +126,7 @@ PYTHON_WORDS = (
     ("gradtrace lr-find", "gradtrace.lr_find"),
     ("a smaller --lr", "a smaller lr="),
     ("(--init)", "(init=)"),
-    ("(--init NAME=VALUE,", "(init={'NAME': VALUE},"),
+    ("(--init NAME=VALUE)", "(init={'NAME': VALUE})"),
     ("(--optimizer adam)", "(optimizer='adam')"),
     ("(--standardize)", "(standardize=True)"),
     ("(--dtype float64)", "(dtype='float64')"),
@@ -149,7 +149,20 @@ def for_python(sentence: str) -> str:
     for flag, argument in PYTHON_WORDS:
         sentence = sentence.replace(flag, argument)
     sentence = _SCHEDULE_FLAG.sub(r"lr_schedule='\1'", sentence)
+    sentence = _INIT_FLAGS.sub(_init_argument, sentence)
     return _X_FLAGS.sub(_x_argument, sentence)
+
+
+#: Starting values as the command line gives them: --init a=1 --init b=2
+_INIT_FLAGS = re.compile(
+    r"--init [^\s=()]+=[^\s,;()]+(?: --init [^\s=()]+=[^\s,;()]+)*"
+)
+
+
+def _init_argument(found: re.Match[str]) -> str:
+    """--init a=1 --init b=2 as Python's init={'a': 1, 'b': 2}."""
+    pairs = [flag.split("=", 1) for flag in found.group(0).split("--init ")[1:]]
+    return "init={" + ", ".join(f"{k.strip()!r}: {v.strip()}" for k, v in pairs) + "}"
 
 
 #: A schedule named as the command line gives it: --lr-schedule NAME:KEY=VALUE

@@ -605,7 +605,13 @@ class Trace:
             "The schedule",
             "Clipping",
         )
-        return [f for f in self.findings() if any(k in f for k in keys)]
+        found = [f for f in self.findings() if any(k in f for k in keys)]
+        if self.status == "completed" and self._thrown():
+            # its first step threw it onto flat ground (said above): a crawl at
+            # the optimum's curvature, and the steps it predicts, are not this
+            # run's
+            found = [f for f in found if "crawl" not in f and "Predicted" not in f]
+        return found
 
     def findings(self) -> list[str]:
         """Every finding of the diagnosis (run.json's, said before the run), as
