@@ -237,3 +237,22 @@ def test_the_rounding_band_shows_under_a_small_optimum_loss() -> None:
         for t in legend.get_texts()
     ]
     assert any(label.startswith("float32 rounding of the loss") for label in labels)
+
+
+def test_a_few_rates_get_a_colour_each_and_the_bar_names_them() -> None:
+    """Three rates on a continuous colour bar ticked at 6x10^-3, 10^-2, ...
+    between them, the largest pale yellow on white: a few rates get a colour
+    each, the bar ticked at the rates swept; many keep the log scale."""
+    from matplotlib.colors import BoundaryNorm, LogNorm
+
+    s = sweep(line(), lr=[0.005, 0.02, 0.08], batch_size=10, epochs=3)
+    fig = sweep_plots.sweep_losses(s)
+    bar = fig.axes[-1]
+    assert [t.get_text() for t in bar.get_yticklabels()] == ["0.005", "0.02", "0.08"]
+    (curves,) = fig.axes[0].collections
+    assert isinstance(curves.norm, BoundaryNorm)
+    colours = {tuple(np.round(c, 6)) for c in curves.to_rgba(curves.get_array())}
+    assert len(colours) == 3
+    many = sweep(line(), lr=list(np.logspace(-3, -1, 12)), epochs=3)
+    (curves,) = sweep_plots.sweep_losses(many).axes[0].collections
+    assert isinstance(curves.norm, LogNorm)

@@ -233,7 +233,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
     (``loss_infimum``: 0, or with rows on the cut what the solver came down to)."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.collections import LineCollection
-    from matplotlib.colors import LogNorm
+    from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -242,8 +242,19 @@ def sweep_losses(sweep: Sweep) -> Figure:
     apart = best is None  # separated classes: no optimum, the loss's infimum
     best = sweep.info.get("loss_infimum", 0.0) if apart else best
     lrs = table["lr"].to_numpy(float)
-    norm = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
-    cmap = _cmap()
+    norm: Any = LogNorm(vmin=lrs.min(), vmax=max(lrs.max(), lrs.min() * 1.0001))
+    # viridis short of its pale yellow, which vanished on white
+    cmap: Any = ListedColormap(_cmap()(np.linspace(0.0, 0.88, 256)))
+    rates = np.unique(lrs)
+    if 1 < len(rates) <= DISCRETE_RATES:
+        # a few rates: a colour each, the bar ticked at the rates swept (not at
+        # 6x10^-3 between them)
+        cmap = ListedColormap(_cmap()(np.linspace(0.0, 0.88, len(rates))))
+        middles = np.sqrt(rates[1:] * rates[:-1])
+        bounds = np.concatenate(
+            [[rates[0] ** 2 / middles[0]], middles, [rates[-1] ** 2 / middles[-1]]]
+        )
+        norm = BoundaryNorm(bounds, cmap.N)
     fig, ax = _figure(8.5, 4.8, layout=None)
     config = sweep.info.get("config", {})
     dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
@@ -431,10 +442,17 @@ def sweep_losses(sweep: Sweep) -> Figure:
     bar = fig.colorbar(
         sm, cax=fig.add_axes((0.92, 0.2, 0.02, 0.6)), label="learning rate"
     )
+    if isinstance(norm, BoundaryNorm):  # a block a rate, named by its value
+        bar.set_ticks(rates.tolist(), labels=[f"{r:.3g}" for r in rates])
+        bar.ax.minorticks_off()
     _plain_log_labels(ax.yaxis, bar)
     _place(fig, ax, bar.ax, legend)
     return fig
 
+
+#: The most learning rates a sweep's loss picture gives a colour each, with the
+#: bar ticked at them (more: a continuous log scale)
+DISCRETE_RATES = 10
 
 #: The line styles of a sweep's other swept values (dashed is a diverged curve's):
 #: solid, dotted, a long dash and dot, sparse dots (a dash-dot and a dash-dot-dot
