@@ -15,15 +15,9 @@ from gradtrace.plot import (
     _cmap,
     _figure,
     _filled,
-    _framed,
-    _model,
-    _specs,
     finite_optimum,
-    held_values,
+    landscape_grid,
     landscape_levels,
-    landscape_rows,
-    loss_of_two,
-    on_grid,
     ran_away,
 )
 from gradtrace.tables import param_columns, param_labels
@@ -282,7 +276,6 @@ def _paths(
     """The runs' paths over the first two parameters on the first run's loss
     landscape, framed on every path (up to where a run blew up) and the
     optimum."""
-    import jax
 
     first = traces[0]
     a, b = cols[0], cols[1]
@@ -298,17 +291,8 @@ def _paths(
         paths.append((pa[keep], pb[keep], cut is not None))
     xs = np.concatenate([p[0] for p in paths] + [[optimum[a]]] * (a in optimum))
     ys = np.concatenate([p[1] for p in paths] + [[optimum[b]]] * (b in optimum))
-    ranges = {s.name: s.constraint for s in _specs(first, _model(first))}
-    ga = np.linspace(*_framed(xs, ranges.get(a.split("[")[0], "real")), 60)
-    gb = np.linspace(*_framed(ys, ranges.get(b.split("[")[0], "real")), 60)
-    rows, over = landscape_rows(first)
-    from gradtrace.plot import _loss_fn
-
-    held, held_at = held_values(first)
-    at = loss_of_two(first, _loss_fn(first, rows), a, b, held)
-    with jax.enable_x64(True):
-        A, B = np.meshgrid(ga, gb)
-        Z = on_grid(at, A, B, rows)
+    A, B, Z, over, held_at = landscape_grid(first, a, b, xs, ys)
+    ga, gb = A[0], B[:, 0]
     levels, norm = landscape_levels(Z[np.isfinite(Z)])
     ax.contourf(A, B, Z, levels=levels, cmap=_cmap("Greys_r"), norm=norm, alpha=0.6)
     for (pa, pb, _), colour in zip(paths, colours, strict=True):

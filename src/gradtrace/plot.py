@@ -1040,8 +1040,6 @@ def loss_landscape(
     then the axes' own)."""
     own = ax is not None
 
-    import jax
-
     frame = trace.to_pandas()
     from gradtrace.tables import param_columns
 
@@ -1083,16 +1081,9 @@ def loss_landscape(
     optimum = finite_optimum(trace.info)
     xs = np.concatenate([path_a[framed], [optimum.get(a, path_a[framed][-1])]])
     ys = np.concatenate([path_b[framed], [optimum.get(b, path_b[framed][-1])]])
-    ranges = {s.name: s.constraint for s in _specs(trace, _model(trace))}
-    ga = np.linspace(*_framed(xs, ranges.get(a.split("[")[0], "real")), grid)
-    gb = np.linspace(*_framed(ys, ranges.get(b.split("[")[0], "real")), grid)
-    rows, over = landscape_rows(trace)
-    held, held_at = held_values(trace)
-    at = loss_of_two(trace, _loss_fn(trace, rows), a, b, held)
-
-    with jax.enable_x64(True):
-        A, B = np.meshgrid(ga, gb)
-        Z = on_grid(at, A, B, rows)
+    A, B, Z, over, held_at = landscape_grid(trace, a, b, xs, ys, grid)
+    ga, gb = A[0], B[:, 0]
+    held = held_values(trace)[0]
     fig, ax = _figure(7, 5.5, ax=ax)
     levels, norm = landscape_levels(Z[np.isfinite(Z)])
     cs = ax.contourf(A, B, Z, levels=levels, cmap=_cmap(), norm=norm, alpha=0.85)
@@ -1217,6 +1208,28 @@ def loss_landscape(
         )
         fig.legend(fontsize=8, loc="outside lower center", ncol=ncol, frameon=False)
     return fig
+
+
+def landscape_grid(
+    trace: Any, a: str, b: str, xs: np.ndarray, ys: np.ndarray, grid: int = 60
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
+    """The loss of ``trace``'s data over a grid of its parameters ``a`` and
+    ``b`` (the others held at ``held_values``) framed on the values ``xs`` and
+    ``ys`` (a path, the optimum) within each parameter's range: the grid (A,
+    B), the loss Z, what its rows are (``landscape_rows``) and where the others
+    are held."""
+    import jax
+
+    ranges = {s.name: s.constraint for s in _specs(trace, _model(trace))}
+    ga = np.linspace(*_framed(xs, ranges.get(a.split("[")[0], "real")), grid)
+    gb = np.linspace(*_framed(ys, ranges.get(b.split("[")[0], "real")), grid)
+    rows, over = landscape_rows(trace)
+    held, held_at = held_values(trace)
+    at = loss_of_two(trace, _loss_fn(trace, rows), a, b, held)
+    with jax.enable_x64(True):
+        A, B = np.meshgrid(ga, gb)
+        Z = on_grid(at, A, B, rows)
+    return A, B, Z, over, held_at
 
 
 #: The most steps a landscape's path numbers, each beside its dot
