@@ -561,3 +561,16 @@ def test_adams_update_is_replayed_in_the_runs_own_precision() -> None:
             ulp = np.spacing(np.float32(frame[p][step]))
             assert abs(update.loc[p, "after"] - frame[p][step]) <= ulp
     assert frame["w"][1] != pytest.approx(0.1, abs=1e-7)
+
+
+def test_the_logged_loss_is_said_to_weigh_the_earlier_batches_mean() -> None:
+    """Step 3's "(here (99.6 x 40 + 39.9 x 20) / 60)" named no batch's loss in
+    99.6: it is the earlier batches' running mean, and is said to be."""
+    trace = seed004_rmsprop(epochs=1)
+    frame = trace.to_pandas().set_index("step")
+    before, batch = frame.loc[2, "running_loss"], frame.loc[3, "batch_loss"]
+    said = " ".join(trace.explain_text(3).split())
+    assert (
+        f"(here (the earlier batches' mean {before:.7g} x their 6 rows + this "
+        f"batch's {batch:.7g} x 3) / 9)"
+    ) in said

@@ -638,8 +638,9 @@ def _logged(
     if batch > 1:
         mean = (
             f"each batch's loss taken with the parameters before its own update "
-            f"(here ({logged['running_loss_before']:.7g} x {rows_before} + "
-            f"{logged['batch_loss']:.7g} x {batch_rows}) / {rows_before + batch_rows})"
+            f"(here (the earlier batches' mean {logged['running_loss_before']:.7g} "
+            f"x their {rows_before} rows + this batch's {logged['batch_loss']:.7g} x "
+            f"{batch_rows}) / {rows_before + batch_rows})"
         )
     else:
         mean = "which is this batch's loss, taken with the parameters before the update"
