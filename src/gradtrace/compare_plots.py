@@ -15,6 +15,7 @@ from gradtrace.plot import (
     _cmap,
     _figure,
     _filled,
+    _flat_named,
     finite_optimum,
     landscape_grid,
     landscape_levels,
@@ -69,7 +70,9 @@ def run_labels(traces: Sequence[Any]) -> list[str]:
         return str((info.get("lr_schedule") or {}).get("name") or "")
 
     def start(info: dict[str, Any]) -> str:
-        return ", ".join(f"{k}={v:.3g}" for k, v in _scalars(info["initial"]).items())
+        return ", ".join(
+            f"{k}={v:.3g}" for k, v in _flat_named(info["initial"]).items()
+        )
 
     def problem(info: dict[str, Any]) -> str:
         return model_by_loss(info)
@@ -102,18 +105,6 @@ def run_labels(traces: Sequence[Any]) -> list[str]:
     if len(set(labels)) < len(labels):  # the same settings: told apart by number
         labels = [f"{k + 1}: {label}" for k, label in enumerate(labels)]
     return labels
-
-
-def _scalars(values: dict[str, Any]) -> dict[str, float]:
-    """A run's parameter values by flat name (``w[0]``)."""
-    out: dict[str, float] = {}
-    for k, v in values.items():
-        flat = np.ravel(np.asarray(v, np.float64))
-        if flat.size == 1 and np.ndim(v) == 0:
-            out[k] = float(flat[0])
-        else:
-            out.update({f"{k}[{i}]": float(x) for i, x in enumerate(flat)})
-    return out
 
 
 def same_problem(traces: Sequence[Any]) -> bool:

@@ -30,7 +30,7 @@ from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.core.plateau import PLATEAUS
 from gradtrace.errors import InputError
 from gradtrace.tables import cut_epochs, listed, schedule_columns
-from gradtrace.text import fmt
+from gradtrace.text import fmt, learning_rate
 from gradtrace.usercode import loss_of, model_of
 
 
@@ -338,8 +338,7 @@ def _rate_of_step(trace: Any, info: dict[str, Any], step: int) -> float:
     """The learning rate step ``step`` used (its schedule's, where it has one)."""
     if info.get("lr_schedule"):
         return float(trace.to_pandas()["lr"].iloc[step])
-    opt = info["optimizer"]
-    return float(opt.get("learning_rate", opt.get("lr", math.nan)))
+    return learning_rate(info)
 
 
 def _written_out(

@@ -22,7 +22,8 @@ def learning_rate(info: Mapping[str, Any]) -> float:
     """A run's learning rate, as its optimizer's settings name it
     (``learning_rate``, or a PyTorch preset's ``lr``)."""
     optimizer = info["optimizer"]
-    return float(optimizer.get("learning_rate", optimizer.get("lr")))
+    value = optimizer.get("learning_rate", optimizer.get("lr"))
+    return math.nan if value is None else float(value)
 
 
 def run_setting(info: Mapping[str, Any]) -> str:

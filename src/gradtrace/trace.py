@@ -987,7 +987,7 @@ class Trace:
     def __repr__(self) -> str:
         i = self.info
         opt = i["optimizer"]
-        lr = opt.get("learning_rate", opt.get("lr"))
+        lr = learning_rate(i)
         params = " ".join(f"{k}={_fmt(v)}" for k, v in self.params.items())
         first = float(self._frame["loss"].iloc[0])
         # a step that left a parameter's support stopped the run: it did not
