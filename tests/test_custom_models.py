@@ -765,8 +765,9 @@ def test_a_missing_key_names_the_parameters_and_a_rate_gone_negative_positive() 
     run = gradtrace.fit(counts, free, lr=20, steps=50)
     assert run.diverged
     assert (
-        "(rate went below 0: if your model takes it above 0 only, declare it "
-        "with positive=['rate'])" in run.message
+        "as rate went from 6.081893 to -6.798613 (at its value before, every row "
+        "has one); if your model takes rate above 0 only, declare it with "
+        "positive=['rate']" in run.message
     )
     declared = gradtrace.Distribution(
         lambda p, y: -p["rate"] + y * jnp.log(p["rate"]),
@@ -774,6 +775,38 @@ def test_a_missing_key_names_the_parameters_and_a_rate_gone_negative_positive() 
         positive=["rate"],
     )
     assert "declare" not in gradtrace.fit(counts, declared, lr=20, steps=50).message
+
+
+def test_a_divergence_names_the_row_and_the_parameter_whose_step_broke_it() -> None:
+    """A shift c stepped past the smallest x of log(x - c) while b happened to
+    cross 0: the message names the first row without a loss (checked here by
+    numpy at the run's last values) and c, whose value before the step gives
+    every row a loss, not b."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 5, 200)
+    y = 2 + 0.3 * np.log(x - 0.5) + rng.normal(0, 0.1, 200)
+    shifted = gradtrace.Model(
+        lambda p, x: p["a"] + p["b"] * jnp.log(x - p["c"]),
+        {"a": 1.0, "b": 1.0, "c": 0.0},
+    )
+    run = gradtrace.fit({"x": x, "y": y}, shifted, lr=0.5, steps=200)
+    assert run.diverged
+    frame = run.to_pandas()
+    last, before = frame.iloc[-1], frame.iloc[-2]
+    with np.errstate(invalid="ignore"):
+        rows = last["a"] + last["b"] * np.log(x - last["c"])
+    bad = np.flatnonzero(np.isnan(rows))
+    assert len(bad) and np.all(x[bad] < last["c"])
+    assert np.all(x > before["c"])
+    assert before["b"] > 0 > last["b"]  # b crossed 0 too, and is not blamed
+    assert (
+        f"data row {bad[0] + 1} (x={x[bad[0]]:g}, y={y[bad[0]]:g}) gives nan first, "
+        f"and {len(bad) - 1} more, as c went from {before['c']:.7g} to "
+        f"{last['c']:.7g}" in run.message
+    )
+    assert "declare" not in run.message and "b went" not in run.message
 
 
 def test_the_exposure_example_of_models_md_fits_as_scipy_does() -> None:

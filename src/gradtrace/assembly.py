@@ -171,6 +171,7 @@ def build_trace(
         "status": status,
         "diverged": history.diverged_step is not None,
         "diverged_step": history.diverged_step,
+        **_diverged_cause(p, history),
         "notices": p.notices + [note] * bool(note),
         "truth": truth,
         **reference,
@@ -189,6 +190,90 @@ def build_trace(
     info["final_loss"] = trace.final_loss
     info.update(fit_statistics(p, history, reference, loglik))
     return trace
+
+
+def row_losses_at(p: Plan, values: Mapping[str, Any]) -> np.ndarray | None:
+    """Each data row's own loss at ``values`` (all the parameters, held ones
+    too), in float64; None where the rows are not in memory or the user's code
+    fails there."""
+    from gradtrace.core.losses import row_losses
+
+    if not isinstance(p.ys, np.ndarray):  # a stream's chunks: not read here
+        return None
+    try:
+        with jax.enable_x64(True):
+            params = {
+                k: jax.numpy.asarray(v, jax.numpy.float64) for k, v in values.items()
+            }
+            x = None if p.xs is None else jax.numpy.asarray(p.xs, jax.numpy.float64)
+            y = jax.numpy.asarray(p.ys, jax.numpy.float64)
+            return np.asarray(row_losses(p.m, p.loss, params, x, y))
+    except Exception:  # noqa: BLE001 - the user's code: the caller's message stands
+        return None
+
+
+def told_row(p: Plan, losses: np.ndarray) -> str:
+    """'data row 3 (x=0.2, y=0) gives nan first, and 4 more': the first row
+    whose loss is not finite; empty where each is."""
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if not len(bad):
+        return ""
+    i = int(bad[0])
+    shown = []
+    if p.xs is not None:
+        xi = np.ravel(np.asarray(p.xs)[i])
+        names = list(p.x_cols or ["x"])
+        shown += [f"{n}={v:g}" for n, v in zip(names, xi, strict=False)]
+    shown.append(f"y={float(p.ys[i]):g}")
+    kept = " of those kept" if p.dropped else ""
+    more = f", and {len(bad) - 1} more" if len(bad) > 1 else ""
+    return f"data row {i + 1}{kept} ({', '.join(shown)}) gives {losses[i]:g} first{more}"
+
+
+def diverged_cause(
+    p: Plan, last: Mapping[str, Any], before: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Why a run's last parameters, each finite, give a loss that is not: the
+    first row whose own loss is not finite there (``row``), and the one
+    parameter (``param``) whose value before the last step makes every row's
+    loss finite again, if one does (a shift c stepped past the smallest x of a
+    log(x - c)). None where a parameter is not finite (the step overflowed),
+    where every row is finite, or where the rows are not in memory."""
+    if not all(np.all(np.isfinite(np.asarray(v, float))) for v in last.values()):
+        return None
+    values = {**last, **p.fixed}
+    losses = row_losses_at(p, values)
+    if losses is None or np.all(np.isfinite(losses)):
+        return None
+    cause: dict[str, Any] = {
+        "row": told_row(p, losses),
+        "values": {k: np.asarray(v).tolist() for k, v in last.items()},
+    }
+    for name in last:
+        if np.array_equal(np.asarray(last[name]), np.asarray(before[name])):
+            continue
+        again = row_losses_at(p, {**values, name: before[name]})
+        if again is not None and np.all(np.isfinite(again)):
+            cause["param"] = name
+            cause["param_before"] = np.asarray(before[name]).tolist()
+            break
+    return cause
+
+
+def _diverged_cause(p: Plan, history: Any) -> dict[str, Any]:
+    """``{"diverged_cause": ...}`` where a diverged run's last parameters are
+    finite but some row's loss there is not (diverged_cause)."""
+    if history.diverged_step is None or not len(history.batch_loss):
+        return {}
+    last = {k: np.asarray(v[-1]) for k, v in history.params.items()}
+    if len(history.batch_loss) > 1:
+        before = {k: np.asarray(v[-2]) for k, v in history.params.items()}
+    elif history.diverged_step == 1:
+        before = dict(p.trainable)
+    else:  # the run's last part only: the step before is in an earlier one
+        before = last
+    cause = diverged_cause(p, last, before)
+    return {} if cause is None else {"diverged_cause": cause}
 
 
 def fit_statistics(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import held_out, validate
+from gradtrace.assembly import row_losses_at, told_row
 from gradtrace import stopping as early_stop
 from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
@@ -433,36 +434,11 @@ def _first_bad_row(p: Plan) -> str:
     is not finite at the start, by its place and values (", data row 3 (x=0.2,
     y=0) gives nan first"); empty where the rows are not in memory or each is
     finite (their sum overflowed)."""
-    from gradtrace.core.losses import row_losses
-
-    if not isinstance(p.ys, np.ndarray):  # a stream's chunks: not read here
+    losses = row_losses_at(p, {**p.trainable, **p.fixed})
+    if losses is None:
         return ""
-    try:
-        with jax.enable_x64(True):
-            values = {**p.trainable, **p.fixed}
-            params = {
-                k: jax.numpy.asarray(v, jax.numpy.float64) for k, v in values.items()
-            }
-            x = None if p.xs is None else jax.numpy.asarray(p.xs, jax.numpy.float64)
-            y = jax.numpy.asarray(p.ys, jax.numpy.float64)
-            losses = np.asarray(row_losses(p.m, p.loss, params, x, y))
-    except Exception:  # noqa: BLE001 - the user's code: the sum's message stands
-        return ""
-    bad = np.flatnonzero(~np.isfinite(losses))
-    if not len(bad):
-        return ""
-    i = int(bad[0])
-    shown = []
-    if p.xs is not None:
-        xi = np.ravel(np.asarray(p.xs)[i])
-        names = list(p.x_cols or ["x"])
-        shown += [f"{n}={v:g}" for n, v in zip(names, xi, strict=False)]
-    shown.append(f"y={float(p.ys[i]):g}")
-    kept = " of those kept" if p.dropped else ""
-    more = f", and {len(bad) - 1} more" if len(bad) > 1 else ""
-    return (
-        f"; data row {i + 1}{kept} ({', '.join(shown)}) gives {losses[i]:g} first{more}"
-    )
+    told = told_row(p, losses)
+    return f"; {told}" if told else ""
 
 
 def _piecewise_rate(

@@ -216,11 +216,12 @@ class Trace:
                     f"stopped at step {self.diverged_step} of {n}: the step took "
                     f"{left}; {to_try}, or train with {space}."
                 )
-            below = self._own_below_zero()
-            if below:
-                to_try += (
-                    f" ({below} went below 0: if your model takes it above 0 only, "
-                    f"declare it with positive=[{below!r}])"
+            cause = self.info.get("diverged_cause")
+            if cause:
+                return (
+                    f"diverged at step {self.diverged_step} of {n}: the loss at the "
+                    f"values the step gave ({', '.join(f'{k}={_fmt(v)}' for k, v in cause['values'].items())}) is not "
+                    f"finite: {cause['row']}{self._blamed(cause)}; {to_try}."
                 )
             return (
                 f"diverged at step {self.diverged_step} of {n}: the loss, a gradient "
@@ -286,24 +287,31 @@ class Trace:
                     return f"{col} to {v:.4g}, outside its support ({rule})"
         return None
 
-    def _own_below_zero(self) -> str | None:
-        """The name of a parameter of the user's own model or distribution, of no
-        declared range, that started above 0 and that the last step took below it
-        (a rate whose log the loss takes: the likely cause of a loss of NaN)."""
-        info = self.info
-        own = "file" in (info.get("model_options") or {}) or "model" in info.get(
-            "own_objects", []
+    def _blamed(self, cause: dict[str, Any]) -> str:
+        """', as c went from 0.656 to 1.29 (at 0.656 every row has a loss)', and
+        where that parameter of the user's own model, of no declared range,
+        went from above 0 to below it, how to keep it above."""
+        name = cause.get("param")
+        if name is None:
+            return ""
+        was, now = cause["param_before"], cause["values"][name]
+        text = (
+            f", as {name} went from {_fmt(was)} to {_fmt(now)} (at its value "
+            "before, every row has one)"
         )
-        if not own:
-            return None
-        last, first = self._frame.iloc[-1], self._frame.iloc[0]
-        for spec in info.get("params_spec", []):
-            if spec.get("constraint", "real") != "real":
-                continue
-            for col in self._frame.columns:
-                if col.split("[")[0] == spec["name"] and first[col] > 0 > last[col]:
-                    return str(spec["name"])
-        return None
+        own = "file" in (self.info.get("model_options") or {}) or "model" in (
+            self.info.get("own_objects", [])
+        )
+        spec = next(
+            (s for s in self.info.get("params_spec", []) if s["name"] == name), {}
+        )
+        crossed = np.all(np.asarray(was) > 0) and np.any(np.asarray(now) <= 0)
+        if own and spec.get("constraint", "real") == "real" and crossed:
+            text += (
+                f"; if your model takes {name} above 0 only, declare it with "
+                f"positive=[{name!r}]"
+            )
+        return text
 
     def _toward_edge(self) -> str | None:
         """ "onto the edge" or "past the edge" where the last step took a
