@@ -227,7 +227,8 @@ def told_row(p: Plan, losses: np.ndarray) -> str:
     shown.append(f"y={float(p.ys[i]):g}")
     kept = " of those kept" if p.dropped else ""
     more = f", and {len(bad) - 1} more" if len(bad) > 1 else ""
-    return f"data row {i + 1}{kept} ({', '.join(shown)}) gives {losses[i]:g} first{more}"
+    where = f"data row {i + 1}{kept} ({', '.join(shown)})"
+    return f"{where} gives {losses[i]:g} first{more}"
 
 
 def diverged_cause(

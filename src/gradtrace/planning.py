@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import held_out, validate
-from gradtrace.assembly import row_losses_at, told_row
 from gradtrace import stopping as early_stop
+from gradtrace.assembly import row_losses_at, told_row
 from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
 from gradtrace.core.distributions import CustomFamily

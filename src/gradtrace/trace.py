@@ -218,10 +218,11 @@ class Trace:
                 )
             cause = self.info.get("diverged_cause")
             if cause:
+                gave = ", ".join(f"{k}={_fmt(v)}" for k, v in cause["values"].items())
                 return (
                     f"diverged at step {self.diverged_step} of {n}: the loss at the "
-                    f"values the step gave ({', '.join(f'{k}={_fmt(v)}' for k, v in cause['values'].items())}) is not "
-                    f"finite: {cause['row']}{self._blamed(cause)}; {to_try}."
+                    f"values the step gave ({gave}) is not finite: {cause['row']}"
+                    f"{self._blamed(cause)}; {to_try}."
                 )
             return (
                 f"diverged at step {self.diverged_step} of {n}: the loss, a gradient "
@@ -302,7 +303,7 @@ class Trace:
         own = "file" in (self.info.get("model_options") or {}) or "model" in (
             self.info.get("own_objects", [])
         )
-        spec = next(
+        spec: dict[str, Any] = next(
             (s for s in self.info.get("params_spec", []) if s["name"] == name), {}
         )
         crossed = np.all(np.asarray(was) > 0) and np.any(np.asarray(now) <= 0)
