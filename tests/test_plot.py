@@ -64,6 +64,78 @@ def test_fit_figure_shows_data_initial_fitted_and_truth() -> None:
     assert f"fitted: y = {falling.params['w']:.4g} x - {-b:.4g}" in labels, labels
 
 
+def _band(ax: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The x, low and high edges of a fit's likelihood band, or None."""
+    for artist in ax.collections:
+        if "of y at each x" in str(artist.get_label()):
+            path = artist.get_paths()[
+                0
+            ].vertices  # along one edge, back along the other
+            at = np.unique(path[:, 0])
+            low = np.array([path[path[:, 0] == v, 1].min() for v in at])
+            high = np.array([path[path[:, 0] == v, 1].max() for v in at])
+            return at, low, high
+    return None
+
+
+def test_a_fit_by_likelihood_shades_where_it_puts_90_percent_of_y() -> None:
+    """A Gaussian line by nll: the fitted line +- 1.645 scale (scipy's quantile);
+    noise whose sd grows with x: a band that widens as exp(c + d x); Poisson
+    counts: scipy's 5% and 95% quantiles of each x's rate; a fit by MSE or of a
+    0/1 outcome: no band."""
+    import jax.numpy as jnp
+    import jax.scipy.stats as jst
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 3, 400)
+    y = 1 + 2 * x + rng.normal(0, 0.5, 400)
+    line = gradtrace.fit(
+        {"x": x, "y": y}, loss="nll", optimizer="adam", lr=0.1, steps=400
+    )
+    at, low, high = _band(plot.fit_over_data(line).axes[0])
+    p = line.params
+    mid = p["w"] * at + p["b"]
+    z = stats.norm.ppf(0.95)
+    step = 3 * (y.max() - y.min()) / 800  # the grid of y the quantiles come from
+    np.testing.assert_allclose(low, mid - z * p["scale"], atol=step)
+    np.testing.assert_allclose(high, mid + z * p["scale"], atol=step)
+
+    y = 1 + 2 * x + rng.normal(0, np.exp(-1 + 0.6 * x))
+    spread = gradtrace.Model(
+        lambda p, x: p["a"] + p["b"] * x,
+        {"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0},
+        log_prob=lambda p, y, pred, x: jst.norm.logpdf(
+            y, pred, jnp.exp(p["c"] + p["d"] * x)
+        ),
+    )
+    run = gradtrace.fit({"x": x, "y": y}, spread, optimizer="adam", lr=0.05, steps=300)
+    at, low, high = _band(plot.fit_over_data(run).axes[0])
+    p = run.params
+    sd = np.exp(p["c"] + p["d"] * at)
+    step = 3 * (y.max() - y.min()) / 800
+    np.testing.assert_allclose(high - low, 2 * z * sd, atol=2 * step)
+
+    x = rng.uniform(0, 2, 300)
+    counts = rng.poisson(np.exp(0.5 + 0.9 * x)).astype(float)
+    poisson = gradtrace.fit(
+        {"x": x, "y": counts},
+        "poisson-regression",
+        optimizer="adam",
+        lr=0.05,
+        steps=300,
+    )
+    at, low, high = _band(plot.fit_over_data(poisson).axes[0])
+    rate = np.exp(poisson.params["w"][0] * at + poisson.params["b"])
+    np.testing.assert_array_equal(low, stats.poisson.ppf(0.05, rate))
+    np.testing.assert_array_equal(high, stats.poisson.ppf(0.95, rate))
+
+    assert _band(plot.fit_over_data(demo_traces()["line-mse"]).axes[0]) is None
+    zero_one = (rng.uniform(size=300) < 1 / (1 + np.exp(-2 * x + 2))).astype(float)
+    logistic = gradtrace.fit({"x": x, "y": zero_one}, "logistic", steps=5)
+    assert _band(plot.fit_over_data(logistic).axes[0]) is None
+
+
 def test_landscape_path_is_the_trace() -> None:
     trace = gradtrace.fit(
         "seed004_keras",

@@ -499,6 +499,8 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         ax.set_xlabel(info["data"]["y"])
         ax.set_ylabel("share of rows" if discrete else "density")
     elif (column := one_x_column(x, len(y))) is not None:
+        # a likelihood of y given x: the band where it puts most of y
+        nll = info["loss"] == "nll" and getattr(model, "family", "") != "bernoulli"
         shown = points_shown(len(y))
         ax.plot(
             column[shown],
@@ -529,6 +531,16 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         frame_lo, frame_hi = low - 0.25 * span, high + 0.25 * span
         cut = False
         for name, full, style in curves:
+            band = _y_band(model, full, at, y) if name == "fitted" and nll else None
+            if band is not None:
+                ax.fill_between(
+                    grid,
+                    *band,
+                    color=colors[name],
+                    alpha=0.15,
+                    lw=0,
+                    label=f"fitted: the middle {BAND:.0%} of y at each x",
+                )
             pred = _evaluate(model, full, at, None, "predict")
             if info["model"] == "line":
                 b = float(full["b"])
@@ -697,6 +709,56 @@ def _evaluate(
         if what == "predict":
             return np.asarray(model.predict(p, jnp.asarray(x, jnp.float64)))
         return np.asarray(model.log_prob(p, jnp.asarray(y, jnp.float64)))
+
+
+#: The share of y's likelihood at each x that a regression's band spans.
+BAND = 0.9
+
+
+def _y_band(
+    model: Any, params: dict[str, Any], at: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The middle ``BAND`` of y at each x of ``at`` by the model's likelihood
+    (its 5% and 95% quantiles), from its density over a grid of y (whole numbers
+    for counts); None where that grid does not hold about all of it (a density
+    wider than three times y's range, or a likelihood that is not a density of
+    y, whose sum over y is not 1)."""
+    import jax
+    import jax.numpy as jnp
+
+    from gradtrace.core.losses import row_losses
+
+    low, high = float(np.min(y)), float(np.max(y))
+    span = (high - low) or 1.0
+    whole = bool(np.all(y == np.round(y))) and low >= 0
+    if whole:
+        ys = np.arange(max(0.0, np.floor(low - span)), np.ceil(high + span) + 1)
+        if len(ys) > 2000:
+            whole = False
+    if not whole:
+        ys = np.linspace(low - span, high + span, 801)
+    width = 1.0 if whole else float(ys[1] - ys[0])
+    xs = np.repeat(np.asarray(at, np.float64), len(ys), axis=0)
+    try:
+        with jax.enable_x64(True):
+            p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+            rows = row_losses(model, "nll", p, jnp.asarray(xs), jnp.tile(ys, len(at)))
+            density = np.exp(-np.asarray(rows)).reshape(len(at), len(ys))
+    except Exception:  # noqa: BLE001 - the user's likelihood: no band, the fit stands
+        return None
+    mass = density * width
+    total = mass.sum(axis=1)
+    if not np.all(np.isfinite(total)) or np.any(np.abs(total - 1) > 0.02):
+        return None
+    share = np.cumsum(mass, axis=1) / total[:, None]
+    tail = (1 - BAND) / 2
+    if whole:  # the smallest count whose share reaches each quantile
+        lo = ys[np.argmax(share >= tail, axis=1)]
+        hi = ys[np.argmax(share >= 1 - tail, axis=1)]
+        return lo, hi
+    lo = np.array([np.interp(tail, c, ys) for c in share])
+    hi = np.array([np.interp(1 - tail, c, ys) for c in share])
+    return lo, hi
 
 
 #: How many times its lowest value the highest loss drawn must be for the loss
