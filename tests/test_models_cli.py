@@ -127,6 +127,60 @@ def test_model_file_and_loss_expr(
     assert code == 0, err
 
 
+def test_a_saved_run_of_a_model_file_of_several_x_columns_is_drawn_and_explained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A gradtrace.Model in a file that reads x[:, 0] and x[:, 1]: the saved
+    run's views rebuild it with x in two columns, as the fit gave it (they
+    raised IndexError, x given as one), and explain's loss is the fit's."""
+    source = tmp_path / "mine.py"
+    source.write_text(
+        "import jax.numpy as jnp\nimport jax.scipy.stats as st\nimport gradtrace\n"
+        "counts = gradtrace.Model(\n"
+        "    lambda p, x: jnp.exp(p['b'] + p['u'] * x[:, 0] + p['v'] * x[:, 1]),\n"
+        "    {'b': 0.0, 'u': 0.0, 'v': 0.0},\n"
+        "    log_prob=lambda p, y, mu: st.poisson.logpmf(y, mu))\n"
+    )
+    rng = np.random.default_rng(2)
+    a, b = rng.uniform(0, 1, 300), rng.uniform(0, 1, 300)
+    y = rng.poisson(np.exp(0.5 + 0.9 * a - 0.3 * b))
+    data = tmp_path / "counts.csv"
+    pd.DataFrame({"a": a, "b": b, "y": y}).to_csv(data, index=False)
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        [
+            "fit",
+            str(data),
+            "--model-file",
+            f"{source}:counts",
+            "--x",
+            "a",
+            "--x",
+            "b",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--steps",
+            "30",
+            "-o",
+            str(out),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    for args in (["plot", str(out)], ["report", str(out)]):
+        code, _, err = run_cli(args, capsys)
+        assert code == 0, err
+    assert (out / "fit.png").is_file() and (out / "report.html").is_file()
+    code, text, err = run_cli(["explain", str(out), "--step", "3"], capsys)
+    assert code == 0, err
+    frame = pd.read_parquet(out / "trace.parquet")
+    after = frame.loc[frame["step"] == 3, "loss"].iloc[0]
+    assert f"after this step's update is {after:.7g}" in text
+
+
 def test_sweep_and_lr_find_take_a_model_file_and_an_expression(
     decay_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -124,7 +124,10 @@ def model_of(info: dict[str, Any], model: Any = None) -> Model:
     if "expr" in options:
         return expression_model(options["expr"], options["x"])
     if "file" in options:
-        return load_model_file(options["file"])
+        loaded = load_model_file(options["file"])
+        if isinstance(loaded, Custom):  # x as the run gave it: [n, k] for k columns
+            return dataclasses.replace(loaded, n_features=n_features)
+        return loaded
     if name in MODELS:
         if "center" in options:
             options["center"] = tuple(options["center"])
