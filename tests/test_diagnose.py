@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -192,6 +193,77 @@ def test_momentums_suggested_rate_is_explained_by_its_band() -> None:
     for lr in (low * 1.001, d.suggested_lr, high * 0.999):
         rates = heavy_ball_rates(lr, 0.9, np.array([small, large]))
         np.testing.assert_allclose(rates, np.sqrt(0.9), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "opt"),
+    [
+        ("torch.sgd", {"momentum": 0.9, "nesterov": True}),
+        ("keras.sgd", {"momentum": 0.9, "nesterov": True}),
+        ("nesterov", {"momentum": 0.9}),
+    ],
+)
+def test_nesterovs_stable_limit_is_its_own_and_the_runs_keep_to_it(
+    optimizer: str, opt: dict[str, Any]
+) -> None:
+    """A PyTorch user was told lr 1 was within Nesterov's limit, 1.48 (the heavy
+    ball's 2(1+m)/L), and the run diverged at step 34: Nesterov's limit is
+    2(1+m)/((1+2m)L), 0.53 here. Runs 2% below it settle, 2% above it diverge,
+    in each framework's form; its suggestion, 1/L, lands on the optimum fastest
+    of the band, whose ends each direction's rate is checked at."""
+    from gradtrace.core.diagnose import nesterov_rates
+
+    d = gradtrace.diagnose("seed001_line", optimizer=optimizer, opt=opt, lr=1.0).info[
+        "diagnosis"
+    ]
+    small, large = d["eigenvalues_optimum"]
+    assert d["nesterov"] and d["verdict"] == "diverges"
+    limit = 2 * 1.9 / (2.8 * large)
+    assert d["stable_lr"] == pytest.approx(limit)
+    assert d["suggested_lr"] == pytest.approx(1 / large, rel=0.1)
+    for lr, settles in ((0.98 * limit, True), (1.02 * limit, False)):
+        run = gradtrace.fit(
+            "seed001_line", optimizer=optimizer, opt=opt, lr=lr, steps=3000
+        )
+        assert run.diverged != settles, (lr, run.message)
+        if settles:
+            assert run.final_loss == pytest.approx(run.info["optimum_loss"], rel=1e-4)
+    lam = np.array([small, large])
+    low, high = ((0.1 / 1.9) ** 2) / small, 1 / large
+    for lr in (low * 1.001, high * 0.999):
+        assert np.all(nesterov_rates(lr, 0.9, lam) <= np.sqrt(0.9) + 1e-9)
+    assert np.any(nesterov_rates(low * 0.5, 0.9, lam) > np.sqrt(0.9))
+    # the recurrence's matrix itself: b' = m b + lam e, e' = e - lr (lam e + m b')
+    for lr in (0.3, 0.5, 0.6):
+        step = np.array([[1 - lr * large * 1.9, -lr * 0.81], [large, 0.9]])
+        radius = np.max(np.abs(np.linalg.eigvals(step)))
+        assert nesterov_rates(lr, 0.9, np.array([large]))[0] == pytest.approx(radius)
+
+
+def test_a_momentum_rate_in_its_band_is_not_said_to_crawl() -> None:
+    """lr 0.1 with momentum 0.9 lies in the band where every direction shrinks
+    by sqrt(m) a step: a PyTorch user was told it would crawl, 220 times below
+    the limit, and to try a rate that then did worse."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 2))
+    eta = x @ np.array([1.5, -1.0]) + 0.3
+    y = (rng.uniform(size=200) < 1 / (1 + np.exp(-eta))).astype(float)
+    data = {"a": x[:, 0], "b": x[:, 1], "y": y}
+    for nesterov in (False, True):
+        d = gradtrace.diagnose(
+            data,
+            "logistic",
+            x=["a", "b"],
+            optimizer="torch.sgd",
+            opt={"momentum": 0.9, "nesterov": nesterov},
+            lr=0.1,
+        )
+        info = d.info["diagnosis"]
+        # far below the limit (the heavy ball's crawl factor, 100), yet in the band
+        assert info["stable_lr"] > (50 if nesterov else 100) * 0.1
+        assert info["verdict"] == "ok", str(d)
+        verdict = next(line for line in str(d).splitlines() if "lr 0.1 is" in line)
+        assert "within the stable limit" in verdict and "crawl" not in verdict
 
 
 #: Seed 002's loop as diagnose's flags: PyTorch's SGD on the normal's mean

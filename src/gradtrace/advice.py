@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from gradtrace.core.diagnose import Diagnosis
+from gradtrace.core.diagnose import Diagnosis, momentum_band
 
 
 def g(value: float | None, digits: int = 3) -> str:
@@ -79,19 +79,14 @@ STEEP_START = 1000.0
 
 
 def _momentum_band(d: Diagnosis) -> tuple[float, float] | None:
-    """The rates at which gradient descent with momentum m shrinks the error of
-    a quadratic by sqrt(m) per step in every direction (the heavy ball's fastest
-    at that m): lr from (1 - sqrt(m))^2 / mu to (1 + sqrt(m))^2 / L, mu and L the
-    optimum's smallest and largest curvature; None where there is none (a
-    condition number above ((1 + sqrt(m)) / (1 - sqrt(m)))^2)."""
-    if d.family != "momentum" or not 0 < d.momentum < 1:
+    """The rates at which the run's momentum shrinks the error of a quadratic
+    by sqrt(m) per step or less in every direction (``momentum_band``), at the
+    optimum's curvature; None where there are none (a condition number above
+    ((1 + sqrt(m)) / (1 - sqrt(m)))^2 for the heavy ball)."""
+    if d.family != "momentum":
         return None
     small, large = float(d.eig_optimum[0]), float(d.eig_optimum[-1])
-    if not 0 < small <= large:
-        return None
-    root = math.sqrt(d.momentum)
-    low, high = (1 - root) ** 2 / small, (1 + root) ** 2 / large
-    return (low, high) if low < high else None
+    return momentum_band(d.momentum, small, large, d.nesterov)
 
 
 def findings(
@@ -150,7 +145,12 @@ def findings(
     what = (
         "plain gradient descent"
         if d.family == "gd"
-        else (f"gradient descent with momentum {g(d.momentum)} (limit 2(1+m)/L)")
+        else (
+            f"gradient descent with Nesterov momentum {g(d.momentum)} (limit "
+            "2(1+m)/((1+2m)L))"
+            if d.nesterov
+            else f"gradient descent with momentum {g(d.momentum)} (limit 2(1+m)/L)"
+        )
     )
     ratio = d.stable_lr / lr
     # the mini-batch steps' limit (``diagnose.batch_limit``), where it binds
@@ -162,7 +162,8 @@ def findings(
     why = " (half the limit, rounded down)" if d.family == "gd" else ""
     band = _momentum_band(d)
     if band is not None and band[0] <= d.suggested_lr <= band[1]:
-        why = f" (low in the band below, {g(band[0])} to {g(band[1])})"
+        where = "the top of" if d.nesterov else "low in"
+        why = f" ({where} the band below, {g(band[0])} to {g(band[1])})"
     # a start that curves far more than the optimum: the rate suits the optimum
     curves = float(d.eig_optimum[-1])
     if curves > 0 and float(d.eig_start[-1]) / curves > STEEP_START:
@@ -271,7 +272,17 @@ def findings(
             f"Standardising them brings it to {g(scaled, 3)}: {rescale} (the "
             "summary also gives the fit in x's own units)."
         )
-    if d.family == "momentum" and band is not None:
+    if d.family == "momentum" and band is not None and d.nesterov:
+        lines.append(
+            f"With Nesterov momentum {g(d.momentum)}, any rate from {g(band[0])} "
+            f"to {g(band[1])} shrinks the error by sqrt(m (1 - lr curvature)), at "
+            f"most sqrt(m) = {g(math.sqrt(d.momentum))}, per step in every "
+            "direction of this quadratic (below it the flattest direction crawls, "
+            "above it the steepest overshoots): the higher the rate in it, the "
+            "faster, though a low one keeps the noise of mini-batches, which "
+            "momentum adds up, smaller."
+        )
+    elif d.family == "momentum" and band is not None:
         lines.append(
             f"With momentum {g(d.momentum)}, any rate from {g(band[0])} to "
             f"{g(band[1])} shrinks the error by about sqrt(m) = "
@@ -281,7 +292,7 @@ def findings(
             "low one keeps the noise of mini-batches, which momentum adds up, "
             "smallest."
         )
-    elif d.family == "momentum":
+    elif d.family == "momentum" and not d.nesterov:
         lines.append(
             f"With momentum {g(d.momentum)}, the best rate for a quadratic shrinks "
             f"the error by about sqrt(m) = {g(math.sqrt(d.momentum))} per step in "

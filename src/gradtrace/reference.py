@@ -163,6 +163,9 @@ def compute(
     family = diagnose.FAMILIES.get(spec.name, "adaptive")
     if family == "gd" and momentum > 0:
         family = "momentum"
+    nesterov = family == "momentum" and (
+        spec.name == "nesterov" or bool(hyper.get("nesterov"))
+    )
     scale, note, batch_lr = 1.0, None, np.nan
     mini_batch = schedule.batch_size < schedule.n_rows
     if mini_batch and reduction == "sum":  # a step's share of the curvature
@@ -196,6 +199,7 @@ def compute(
         _flat(end, names),
         curvature_scale=scale,
         batch_lr=batch_lr,
+        nesterov=nesterov,
     )
     if note and d.stable_lr < d.full_batch_lr:
         stable, full = advice.apart(d.stable_lr, d.full_batch_lr)
@@ -248,6 +252,7 @@ def compute(
         )
     out["diagnosis"] = {
         "family": d.family,
+        **({"nesterov": True} if d.nesterov else {}),
         "eigenvalues_start": d.eig_start.tolist(),
         "eigenvalues_optimum": d.eig_optimum.tolist(),
         "stable_lr": d.stable_lr,

@@ -6,9 +6,10 @@ is stable only while lr < 2 / L (L the largest eigenvalue), the slowest directio
 the eigenvector of the smallest eigenvalue mu, the condition number L / mu says how
 unequal the directions are, and the steps to shrink a component c_i to ``tol`` are
 log(tol / |c_i|) / log|1 - lr * lambda_i|. Heavy-ball momentum m is stable while
-lr < 2 (1 + m) / L. Adaptive methods (RMSprop, Adam, Adagrad) divide each step by a
-running RMS of the gradient, so no such limit applies; their steps have a length of
-about lr per parameter.
+lr < 2 (1 + m) / L, Nesterov's while lr < 2 (1 + m) / ((1 + 2m) L). Adaptive
+methods (RMSprop, Adam, Adagrad) divide each step by a running RMS of the
+gradient, so no such limit applies; their steps have a length of about lr per
+parameter.
 
 The Hessian is that of the loss over all the data with the run's reduction, at the
 start and at the optimum. With ``sum`` and mini-batches, a step sees batch_size / n of
@@ -94,6 +95,8 @@ class Diagnosis:
     start_distance: float
     tol: float
     curvature_scale: float
+    #: momentum taken Nesterov's way (the gradient at the look-ahead point)
+    nesterov: bool = False
 
 
 def hessian(
@@ -301,13 +304,15 @@ def diagnose(
     curvature_scale: float = 1.0,
     tol: float = 1e-4,
     batch_lr: float = math.nan,
+    nesterov: bool = False,
 ) -> Diagnosis:
     """Diagnose ``learning_rate`` from the Hessians at the start and the optimum.
 
     ``start`` and ``optimum`` are flat parameter vectors in ``names`` order;
     ``curvature_scale`` is the share of the curvature one step sees; ``batch_lr``
     the mini-batch steps' limit (``batch_limit``), which replaces gradient
-    descent's 2 / L where it is lower.
+    descent's 2 / L where it is lower; ``nesterov``: momentum taken Nesterov's
+    way (family ``momentum``).
     """
     eig_s = np.linalg.eigvalsh(h_start * curvature_scale)
     lam, vec = np.linalg.eigh(h_opt * curvature_scale)
@@ -318,6 +323,8 @@ def diagnose(
         stable = math.nan
     elif family == "momentum":
         stable = 2.0 * (1.0 + momentum) / big
+        if nesterov:
+            stable /= 1.0 + 2.0 * momentum
     else:
         stable = 2.0 / big
     full = stable
@@ -325,19 +332,27 @@ def diagnose(
     if family == "gd" and batch_lr < stable:
         stable, suggested = batch_lr, _round(batch_lr / 2)
     if family == "momentum" and big > 0:
-        suggested = _round((1.0 - momentum) / big * 2.0)
+        # Nesterov's fastest for the steepest direction lands there in one step
+        suggested = _round(1.0 / big if nesterov else (1.0 - momentum) / big * 2.0)
     if family == "adaptive":  # its steps are about lr whatever the curvature
         suggested = math.nan
     rates = np.abs(1.0 - learning_rate * lam)
+    band = None
     if family == "momentum":
-        rates = heavy_ball_rates(learning_rate, momentum, lam)
+        rates = (nesterov_rates if nesterov else heavy_ball_rates)(
+            learning_rate, momentum, lam
+        )
+        band = momentum_band(momentum, small, big, nesterov)
     predicted: int | None = None
     if family == "adaptive":
         verdict = "adaptive"
     elif math.isfinite(stable) and learning_rate >= stable:
         verdict = "diverges"
     else:
-        verdict = "crawls" if learning_rate * CRAWL_FACTOR < stable else "ok"
+        # a rate in momentum's band shrinks each direction by sqrt(m) or less
+        banded = band is not None and band[0] <= learning_rate <= band[1]
+        crawls = learning_rate * CRAWL_FACTOR < stable and not banded
+        verdict = "crawls" if crawls else "ok"
         if family == "gd":
             predicted = _steps_to(vec.T @ e0, rates, tol)
     return Diagnosis(
@@ -359,7 +374,55 @@ def diagnose(
         start_distance=float(np.max(np.abs(e0))),
         tol=tol,
         curvature_scale=curvature_scale,
+        nesterov=nesterov,
     )
+
+
+def momentum_band(
+    momentum: float, small: float, large: float, nesterov: bool = False
+) -> tuple[float, float] | None:
+    """The rates at which momentum m shrinks a quadratic's error by sqrt(m) per
+    step or less in every direction, ``small`` and ``large`` its smallest and
+    largest curvature; None where there are none. The heavy ball's, from
+    (1 - sqrt(m))^2 / small to (1 + sqrt(m))^2 / large, shrink it by sqrt(m)
+    exactly (its recurrence's roots are complex, of modulus sqrt(m)); Nesterov's,
+    from ((1 - m) / (1 + m))^2 / small to 1 / large, by sqrt(m (1 - lr
+    lambda)), faster at higher rates.
+
+    Examples:
+        >>> [round(v, 6) for v in momentum_band(0.81, 1.0, 1.0)]
+        [0.01, 3.61]
+        >>> [round(v, 6) for v in momentum_band(0.9, 1.0, 2.0, nesterov=True)]
+        [0.00277, 0.5]
+    """
+    if not 0 < momentum < 1 or not 0 < small <= large:
+        return None
+    if nesterov:
+        low, high = ((1 - momentum) / (1 + momentum)) ** 2 / small, 1 / large
+    else:
+        root = math.sqrt(momentum)
+        low, high = (1 - root) ** 2 / small, (1 + root) ** 2 / large
+    return (low, high) if low < high else None
+
+
+def nesterov_rates(lr: float, momentum: float, lam: np.ndarray) -> np.ndarray:
+    """The factor by which Nesterov's momentum shrinks the error along each
+    eigen-direction of curvature ``lam``: the spectral radius of its recurrence,
+    the larger root of z^2 - (1 + m)(1 - lr*lam) z + m (1 - lr*lam) = 0 (PyTorch's
+    buffer b = m b + g, step g + m b; Keras's and optax's forms are the same
+    map). It reaches 1 at lr*lam = 2 (1 + m) / (1 + 2m).
+
+    Examples:
+        >>> nesterov_rates(0.1, 0.0, np.array([1.0])).round(6).tolist()
+        [0.9]
+        >>> nesterov_rates(1.0, 0.9, np.array([1.0])).round(6).tolist()
+        [0.0]
+    """
+    a = 1.0 - lr * np.asarray(lam, np.float64)
+    b, c = (1.0 + momentum) * a, momentum * a
+    disc = b.astype(complex) ** 2 - 4.0 * c
+    roots = np.stack([(b + np.sqrt(disc)) / 2.0, (b - np.sqrt(disc)) / 2.0])
+    return np.max(np.abs(roots), axis=0)
 
 
 def heavy_ball_rates(lr: float, momentum: float, lam: np.ndarray) -> np.ndarray:
@@ -367,7 +430,7 @@ def heavy_ball_rates(lr: float, momentum: float, lam: np.ndarray) -> np.ndarray:
     each eigen-direction of curvature ``lam``: the spectral radius of its two-step
     recurrence, the larger root of z^2 - (1 + m - lr*lam) z + m = 0 (Polyak's heavy
     ball, which optax's, Keras's and PyTorch's momentum SGD all follow; Nesterov's
-    differs slightly).
+    is ``nesterov_rates``).
 
     Examples:
         >>> heavy_ball_rates(0.1, 0.0, np.array([1.0])).round(6).tolist()
