@@ -136,6 +136,22 @@ def test_a_fit_by_likelihood_shades_where_it_puts_90_percent_of_y() -> None:
     assert _band(plot.fit_over_data(logistic).axes[0]) is None
 
 
+def test_y_against_a_prediction_spans_the_predictions_not_ys_tail() -> None:
+    """Of several x columns, y is drawn against the fitted prediction: a skewed
+    y (claims mostly 0, a few of thousands) far beyond the predictions kept the
+    x axis out to y's largest, squeezing every point into a sliver."""
+    rng = np.random.default_rng(4)
+    a, b = rng.uniform(0, 1, 500), rng.uniform(0, 1, 500)
+    y = np.where(rng.uniform(size=500) < 0.9, 0.0, rng.lognormal(6, 1.5, 500))
+    run = gradtrace.fit({"a": a, "b": b, "y": y}, "linear", x=["a", "b"], steps=3000)
+    ax = plot.fit_over_data(run).axes[0]
+    points = ax.get_lines()[0].get_xdata()
+    low, high = ax.get_xlim()
+    span = points.max() - points.min()
+    assert low >= points.min() - 0.1 * span and high <= points.max() + 0.1 * span
+    assert ax.get_ylim()[1] >= y.max()  # every y still drawn
+
+
 def test_landscape_path_is_the_trace() -> None:
     trace = gradtrace.fit(
         "seed004_keras",

@@ -577,7 +577,9 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         ax.plot(
             pred, drawn, ".", color="#3b528b", ms=4, alpha=0.5, label=label, zorder=1
         )
-        lim = [min(pred.min(), y.min()), max(pred.max(), y.max())]
+        # over the predictions only: y far beyond them (a skewed y, of claims
+        # mostly 0) squeezed every point into a sliver at the left
+        lim = [float(pred.min()), float(pred.max())]
         ax.plot(lim, lim, ":", color="#d62728", label="y = prediction")
         means = binned_means(np.asarray(pred, np.float64), np.asarray(y, np.float64))
         if means is not None:
