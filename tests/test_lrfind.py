@@ -36,7 +36,10 @@ def shown(table: pd.DataFrame, summary: dict[str, object]) -> pd.DataFrame:
 
 
 def log_gap(rows: pd.DataFrame) -> np.ndarray:
-    return np.abs(np.log(rows["smoothed"]) - np.log(rows["batch_loss"]))
+    """The smoothed curve against the losses it read: the loss over all rows
+    after each step with mini-batches, the batch loss otherwise."""
+    read = rows["loss"] if "loss" in rows else rows["batch_loss"]
+    return np.abs(np.log(rows["smoothed"]) - np.log(read))
 
 
 @pytest.mark.parametrize(
@@ -66,6 +69,67 @@ def test_the_smoothed_curve_follows_the_batch_losses(
         summary["suggested_lr"] < summary["min_loss_lr"] < rates[stop - 1]
     )  # below the lowest point, below where it blew up
     assert summary["blew_up"] and stop < len(table)
+
+
+def test_mini_batches_are_read_by_the_loss_over_all_rows_not_their_noise() -> None:
+    """Poisson counts, Adam, batches of 16: a PyTorch user was suggested 6.3e-4,
+    the steepest fall of batch-to-batch noise where the parameters had barely
+    moved (10 epochs there ended 1.3 above the optimum's loss, at 0.05
+    0.0036). The loss over all rows after each step is read instead: its first
+    value is the start's (numpy's Poisson NLL), it is flat where Adam's steps
+    are too small to matter, and the suggestion lies in its fall."""
+    from scipy import special
+
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=150), rng.normal(size=150)
+    y = rng.poisson(np.exp(0.5 + 0.6 * a - 0.4 * b)).astype(float)
+    data = {"a": a, "b": b, "y": y}
+    found = lr_find(
+        data, "poisson-regression", x=["a", "b"], optimizer="torch.adam", batch_size=16
+    )
+    table, summary = found
+    start = float(np.mean(1.0 + special.gammaln(y + 1)))  # rate exp(0) = 1
+    assert table["loss"].iloc[0] == pytest.approx(start, rel=1e-5)
+    assert summary["read"] == "loss over all rows after each step"
+    flat = table.loc[table["lr"] < 1e-4, "loss"]
+    assert np.ptp(flat) < 1e-3 * start  # while the batch losses scatter widely
+    assert np.ptp(table.loc[table["lr"] < 1e-4, "batch_loss"]) > 0.5 * start
+    assert 1e-2 < found.suggested_lr < 0.2
+    gaps = []
+    for lr in (found.suggested_lr, 6.28e-4):
+        run = gradtrace.fit(
+            data,
+            "poisson-regression",
+            x=["a", "b"],
+            optimizer="torch.adam",
+            batch_size=16,
+            epochs=10,
+            lr=lr,
+        )
+        gaps.append(run.final_loss - run.info["optimum_loss"])
+    assert gaps[0] < 0.01 < 1.0 < gaps[1]
+    labels = found.plot().axes[0].get_legend_handles_labels()[1]
+    assert "loss over all rows after each step" in labels
+
+
+def test_a_large_data_sets_test_reads_a_fixed_sample_of_its_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond READ_ROWS rows the loss after each step is over a fixed random
+    sample of them; a sum scaled to all the rows."""
+    from gradtrace import lrfind
+
+    monkeypatch.setattr(lrfind, "READ_ROWS", 40)
+    data = line_data()
+    for reduction, scale in (("mean", 1.0), ("sum", 100 / 40)):
+        table, summary = lr_find(data, batch_size=10, reduction=reduction, steps=20)
+        assert summary["read"] == "loss over a random 40 of the rows after each step"
+        rows = np.sort(np.random.default_rng(0).choice(100, 40, replace=False))
+        y = data["y"].to_numpy()[rows]
+        # the first step at lr 1e-7 barely moves the start, w = b = 0
+        first = np.sum(y**2) * scale if reduction == "sum" else np.mean(y**2)
+        assert table["loss"].iloc[0] == pytest.approx(first, rel=1e-4)
+        assert not np.allclose(first, np.mean(data["y"] ** 2))  # not all rows'
 
 
 def test_the_suggestion_is_where_the_losses_fall_fastest() -> None:
@@ -291,3 +355,26 @@ def test_one_x_column_is_taken_by_its_name_as_fit_takes_it() -> None:
     listed, _ = lr_find(frame, "logistic", x=["dose"], y="died", steps=20)
     pd.testing.assert_frame_equal(named, listed)
     assert np.isfinite(named["batch_loss"]).all()
+
+
+def test_out_may_name_a_folder_and_mini_batches_say_what_was_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-o runs/lrf (a folder, as fit's -o) writes lr_find.png in it, made once
+    the test ran; a picture of another kind is refused; a mini-batch test says
+    it read the loss over all rows."""
+    csv = tmp_path / "line.csv"
+    line_data().to_csv(csv, index=False)
+    folder = tmp_path / "runs" / "lrf"
+    (tmp_path / "runs").mkdir()
+    code, out, err = run_cli(
+        ["lr-find", str(csv), "--batch-size", "10", "-o", str(folder)], capsys
+    )
+    assert code == 0, err
+    assert (folder / "lr_find.png").is_file()
+    assert "steepest fall of the smoothed loss over all rows after each step" in out
+    code, _, err = run_cli(["lr-find", str(csv), "-o", str(tmp_path / "x.jpg")], capsys)
+    assert code == 2 and "the picture is a PNG" in err
+    gone = tmp_path / "nowhere" / "lrf"
+    code, _, err = run_cli(["lr-find", str(csv), "-o", str(gone)], capsys)
+    assert code == 2 and "does not exist" in err and not gone.exists()

@@ -8,6 +8,11 @@ the rate where the smoothed loss falls fastest against log(rate), below the
 smoothed curve's lowest point, the usual reading of the test; next to it stand the
 rate of the lowest smoothed loss and, for gradient descent, the curvature's stable
 limit 2/L from ``diagnose``.
+
+With mini-batches the test reads the loss over all the rows after each step
+(over a fixed random ``READ_ROWS`` of them in larger data), not the batches':
+which rows a batch drew moves its loss by more than the first rates move the
+parameters, and the steepest fall of that noise was read as the suggestion.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ PYTHON_NAMES = {"init": "init=", "lr_min": "lr_min=", "lr_max": "lr_max="}
 
 class LRFind(NamedTuple):
     """What ``lr_find`` returns, a pair that unpacks as ``table, summary``:
-    ``table`` (step, lr, batch_loss, smoothed: one row a step) and ``summary``
+    ``table`` (step, lr, batch_loss, with mini-batches the loss over all the
+    rows after the step, smoothed: one row a step) and ``summary``
     (``suggested_lr``, ``min_loss_lr``, the diagnosis' ``stable_lr``, where the test
     stopped, and its notes); ``plot()`` draws what ``gradtrace lr-find`` draws."""
 
@@ -51,8 +57,9 @@ class LRFind(NamedTuple):
         return float(self.summary["suggested_lr"])
 
     def to_pandas(self) -> pd.DataFrame:
-        """The steps (a copy of ``table``): step, lr, batch_loss, smoothed (NaN
-        beyond where the test stopped)."""
+        """The steps (a copy of ``table``): step, lr, batch_loss, loss (with
+        mini-batches: over all the rows, or ``READ_ROWS`` of them, after the
+        step), smoothed (NaN beyond where the test stopped)."""
         return self.table.copy()
 
     def plot(self) -> Figure:
@@ -228,6 +235,7 @@ def lr_find(
         x = None if p.xs is None else jnp.asarray(p.xs, p.cdtype)
         y = jnp.asarray(p.ys, p.cdtype)
         key = jax.random.key(int(config.seed))
+        read_x, read_y, read_scale = _read_rows(p, x, y, int(config.seed))
 
         def step(carry: Any, t: Any) -> Any:
             params, state = carry
@@ -243,23 +251,29 @@ def lr_find(
             xb, yb, mask = batches.gather(picked, x, y)
             value, grads = problem.value_and_grad(params, fixed, xb, yb, mask)
             updates, state = tx.update(grads, state, params)
-            return (transforms.apply_updates(params, updates), state), value
+            params = transforms.apply_updates(params, updates)
+            after = jnp.nan
+            if read_y is not None:  # the loss over all the rows after the step
+                after = problem.objective(params, fixed, read_x, read_y) * read_scale
+            return (params, state), (value, after)
 
         run = jax.jit(
             lambda p0: jax.lax.scan(step, (p0, tx.init(p0)), jnp.arange(steps))[1]
         )
-        losses = np.asarray(run(params), np.float64)
+        losses, afters = (np.asarray(v, np.float64) for v in run(params))
     stop_if_interrupted()  # a Ctrl-C Python dropped while it ran
     rates = lr_min * (lr_max / lr_min) ** (np.arange(steps) / (steps - 1))
-    reading = read(losses, rates)
-    table = pd.DataFrame(
-        {
-            "step": np.arange(1, steps + 1),
-            "lr": rates,
-            "batch_loss": losses,
-            "smoothed": reading.pop("smoothed"),
-        }
-    )
+    reading = read(losses if read_y is None else afters, rates)
+    columns = {"step": np.arange(1, steps + 1), "lr": rates, "batch_loss": losses}
+    if read_y is not None:
+        columns["loss"] = afters
+    table = pd.DataFrame({**columns, "smoothed": reading.pop("smoothed")})
+    if read_y is not None:
+        reading["read"] = (
+            "loss over all rows after each step"
+            if len(read_y) == p.n_rows
+            else f"loss over a random {len(read_y)} of the rows after each step"
+        )
     reference = plan_reference(p, [])
     d = reference.get("diagnosis", {})
     summary = {
@@ -273,6 +287,25 @@ def lr_find(
         "notices": list(p.notices),
     }
     return LRFind(table, summary)
+
+
+#: With mini-batches, the most rows the loss after each step is taken over (a
+#: fixed random sample of them in larger data).
+READ_ROWS = 65_536
+
+
+def _read_rows(p: Any, x: Any, y: Any, seed: int) -> tuple[Any, Any, float]:
+    """The rows whose loss a mini-batch test reads after each step, and what
+    scales it to the full data's (a sum over a sample of them); (None, None, 1)
+    for full-batch steps, whose batch loss is the full data's."""
+    if p.schedule.full_batch:
+        return None, None, 1.0
+    n = p.n_rows
+    if n <= READ_ROWS:
+        return x, y, 1.0
+    rows = np.sort(np.random.default_rng(seed).choice(n, READ_ROWS, replace=False))
+    scale = n / READ_ROWS if p.reduction == "sum" else 1.0
+    return None if x is None else x[rows], y[rows], scale
 
 
 #: The test stops once the loss passes this many times its lowest so far (fastai's

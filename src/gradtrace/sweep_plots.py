@@ -491,14 +491,26 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
     loss, and the curvature's stable limit 2/L where it applies."""
     fig, ax = _figure(8, 4.5)
     shown = table.iloc[: summary["stopped_at_step"]]
-    ok = np.isfinite(shown["batch_loss"].to_numpy(float))
+    # with mini-batches, the loss over all the rows after each step is read
+    column = "loss" if "loss" in table else "batch_loss"
+    ok = np.isfinite(shown[column].to_numpy(float))
+    if column == "loss":
+        noisy = np.isfinite(shown["batch_loss"].to_numpy(float))
+        ax.plot(
+            shown["lr"][noisy],
+            shown["batch_loss"][noisy],
+            ".",
+            color="#d9d9d9",
+            ms=3,
+            label="batch loss (before the step; not read: its batch's noise)",
+        )
     ax.plot(
         shown["lr"][ok],
-        shown["batch_loss"][ok],
+        shown[column][ok],
         ".",
-        color="#9e9e9e",
+        color="#7f7f7f",
         ms=4,
-        label="batch loss",
+        label=summary.get("read", "batch loss"),
     )
     ax.plot(
         shown["lr"],
@@ -534,12 +546,12 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
     ax.set_xscale("log")
     # the range of the losses read (not the blow-up's: one point at 30x would
     # squash them flat along the bottom), and the smoothed curve's
-    read = shown["batch_loss"].to_numpy(float)[: summary["stopped_at_step"] - 1]
+    read = shown[column].to_numpy(float)[: summary["stopped_at_step"] - 1]
     smooth = shown["smoothed"].to_numpy(float)
     values = np.concatenate([read, smooth])
     values = values[np.isfinite(values)]
     if len(values) < 2:  # stopped at once: what there is
-        values = shown["batch_loss"].to_numpy(float)[ok]
+        values = shown[column].to_numpy(float)[ok]
     if len(values):
         low, high = float(values.min()), float(values.max())
         if low > 0 and high / low > 100:
@@ -549,7 +561,10 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
             pad = 0.05 * (high - low or 1.0)
             ax.set_ylim(low - pad, high + pad)
     ax.set_xlabel("learning rate (grows every step, log scale)")
-    ax.set_ylabel("batch loss" + (" (log scale)" if ax.get_yscale() == "log" else ""))
+    ax.set_ylabel(
+        ("loss" if column == "loss" else "batch loss")
+        + (" (log scale)" if ax.get_yscale() == "log" else "")
+    )
     ax.set_title(
         f"learning-rate range test: {summary['model']} by {summary['loss']},"
         f" {summary['optimizer']}"

@@ -483,7 +483,7 @@ def _its(n: int) -> str:
     type=click.Path(path_type=Path),
     default=Path("lr_find.png"),
     show_default=True,
-    help="Picture to write (PNG).",
+    help="Picture to write (PNG), or a folder to write lr_find.png in.",
 )
 @click.option(
     "--lr-schedule",
@@ -520,7 +520,10 @@ def lr_find(
     --min to --max (stopped where the loss passes 4x its lowest), the loss against
     the rate, smoothed (on a log scale, centred), and a suggested rate (where the
     smoothed loss falls fastest, below its lowest point), next to the curvature's
-    stable limit 2/L."""
+    stable limit 2/L. With --batch-size, the loss read is the one over all the
+    rows after each step (a fixed random 65536 of larger data), not the batch's,
+    whose noise hid the fall. -o takes a PNG's name or a folder (lr_find.png in
+    it)."""
     from gradtrace import plot, sweep_plots
     from gradtrace.cli._options import pairs
     from gradtrace.cli._report import _console
@@ -531,13 +534,18 @@ def lr_find(
             "lr-find sets the rate itself, growing from --min to --max: drop "
             "--lr-schedule (find the starting rate, then schedule it in fit)."
         )
-    if out.suffix.lower() != ".png":
-        raise InputError(
-            f"-o {str(out)!r}: the picture is a PNG; end the name in .png."
-        )
     from gradtrace.plot import check_folder
 
-    check_folder(out)  # before the test, not after it
+    if out.is_dir() or not out.suffix:  # a folder, as fit's and sweep's -o
+        check_folder(out)  # made once the test ran, in a folder that exists
+        out = out / "lr_find.png"
+    elif out.suffix.lower() != ".png":
+        raise InputError(
+            f"-o {str(out)!r}: the picture is a PNG; end the name in .png, or "
+            "give a folder."
+        )
+    else:
+        check_folder(out)  # before the test, not after it
     table, summary = run(
         data,
         _named_model(model, model_extra),
@@ -560,6 +568,7 @@ def lr_find(
         drop_missing=drop_missing,
         **model_extra,
     )
+    out.parent.mkdir(exist_ok=True)  # a folder -o named, made once the test ran
     plot.save(sweep_plots.lr_find(table, summary), out)
     console = _console()
     for note in summary["notices"]:
@@ -572,9 +581,10 @@ def lr_find(
         else f"the loss did not blow up by --max {lr_max:g}"
     )
     if math.isfinite(summary["suggested_lr"]):
+        read = f" {summary['read']}" if summary.get("read") else ""
         console.print(
             f"suggested learning rate: {summary['suggested_lr']:.3g} (steepest fall "
-            f"of the smoothed loss); lowest smoothed loss at "
+            f"of the smoothed{read}); lowest smoothed loss at "
             f"{summary['min_loss_lr']:.3g}; {end}."
         )
     elif summary["blew_up"] and stopped == 1:
