@@ -468,6 +468,75 @@ def test_stream_refuses_what_it_cannot_do(
         assert not out.exists()
 
 
+def test_drop_missing_and_standardize_stream_as_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file with missing values in x and y past its first rows, standardised:
+    --stream leaves out the same rows (a first pass finds them all, the count is
+    the whole file's), standardises by every kept row's mean and spread (not the
+    first rows'), and trains to the in-memory trace; explain names each step's
+    rows by their places in the file, as in memory; the refusal without
+    --drop-missing counts only the rows it read."""
+    from gradtrace import streaming
+
+    monkeypatch.setattr(streaming, "SAMPLE_ROWS", 100)
+    rng = np.random.default_rng(7)
+    n = 517
+    frame = pd.DataFrame({"a": rng.uniform(18, 80, n), "b": rng.lognormal(10, 0.5, n)})
+    frame["y"] = 3 * frame["a"] + 0.002 * frame["b"] + rng.normal(0, 20, n)
+    frame.loc[[3, 150, 151, 400], "a"] = np.nan
+    frame.loc[[260, 516], "y"] = np.inf
+    path = _write(frame, tmp_path / "gaps.parquet", row_group=50)
+    options = dict(
+        model="linear",
+        x=["a", "b"],
+        batch_size=16,
+        epochs=2,
+        lr=0.05,
+        standardize=True,
+        drop_missing=True,
+        eval_every=33,
+    )
+    a, b = _pair((frame, path), **options)
+    assert a.info["data"]["dropped_rows"] == b.info["data"]["dropped_rows"] == 6
+    assert b.info["data"]["dropped_at"] == [3, 150, 151, 260, 400, 516]
+    assert b.info["data"]["n_rows"] == n - 6
+    kept = frame.dropna().replace(np.inf, np.nan).dropna()
+    xs = kept[["a", "b"]].to_numpy(np.float64)  # as the file holds them
+    for trace in (a, b):
+        options_ = trace.info["model_options"]
+        np.testing.assert_allclose(options_["center"], xs.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(options_["spread"], xs.std(axis=0), rtol=1e-10)
+    ta, tb = a.to_pandas(), b.to_pandas()
+    for col in ta.columns:
+        x, y = ta[col].to_numpy(float), tb[col].to_numpy(float)
+        scale = float(np.max(np.abs(y[np.isfinite(y)]), initial=0.0))
+        np.testing.assert_allclose(
+            x, y, rtol=2e-6, atol=max(1e-7, 1e-6 * scale), err_msg=col
+        )
+    for step in (1, 10, b.steps):
+        assert list(a.rows(step)) == list(b.rows(step))
+        pd.testing.assert_frame_equal(a.explain(step, rows=4), b.explain(step, rows=4))
+    code, _, err = run_cli(
+        [
+            "fit",
+            str(path),
+            "--stream",
+            "--model",
+            "linear",
+            "--x",
+            "a",
+            "--x",
+            "b",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "(1 such row in its first 100 of 517)" in err
+    assert "--drop-missing" in err
+
+
 def test_stream_names_a_bad_row(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -422,7 +422,11 @@ class ParquetRows:
     ``read(start, stop)`` gives (x, y) in ``dtype``: x of shape (rows,) for one
     column when ``flat_x``, else (rows, columns); None without x columns. A value
     that is missing, infinite or not a number is refused with its row, and so is
-    what ``check_y(y, start)`` refuses (the model's support, say)."""
+    what ``check_y(y, start)`` refuses (the model's support, say). With
+    ``drop_missing``, the rows holding one are left out instead: a first pass
+    over the file finds them (keeping only their places, ``dropped``), and the
+    rows are numbered as kept. ``gone`` (another reader's ``gone``) or
+    ``dropped_at`` (their places in the file) spare that pass."""
 
     def __init__(
         self,
@@ -433,6 +437,9 @@ class ParquetRows:
         flat_x: bool,
         source: str,
         check_y: Callable[[np.ndarray, int], None] | None = None,
+        drop_missing: bool = False,
+        gone: list[np.ndarray] | None = None,
+        dropped_at: Sequence[int] | None = None,
     ) -> None:
         self.check_y = check_y
         self.path, self.x, self.y = Path(path), list(x), y
@@ -450,16 +457,65 @@ class ParquetRows:
                     f"column {col!r} not found in {source} (columns: "
                     f"{', '.join(names)}): {hint}"
                 )
+        #: each row group's rows left out for a missing or infinite value (their
+        #: places in the group), where ``drop_missing``
+        if drop_missing and gone is None and dropped_at is not None:
+            # the places a run kept (run.json's dropped_at): no pass to find them
+            at = np.asarray(dropped_at, np.int64)
+            gone = [
+                at[(at >= lo) & (at < hi)] - lo
+                for lo, hi in zip(self._starts[:-1], self._starts[1:], strict=True)
+            ]
+        self._gone: list[np.ndarray] = [] if gone is None else gone
+        if drop_missing and gone is None:
+            for g in range(len(sizes)):
+                cols = self._group(g, keep_all=True).values()
+                ok = np.logical_and.reduce([np.isfinite(v) for v in cols])
+                self._gone.append(np.flatnonzero(~ok))
+        if drop_missing:
+            kept = np.asarray(sizes, np.int64) - [len(v) for v in self._gone]
+            self._starts = np.concatenate([[0], np.cumsum(kept, dtype=np.int64)])
+            self._cached = None
+
+    @property
+    def gone(self) -> list[np.ndarray]:
+        """Each row group's rows left out (``drop_missing``): given to another
+        reader of the same rows, it spares that one the first pass."""
+        return self._gone
+
+    @property
+    def dropped(self) -> int:
+        """How many rows ``drop_missing`` left out."""
+        return int(sum(len(v) for v in self._gone))
+
+    def dropped_rows(self, limit: int) -> list[int]:
+        """The first ``limit`` rows left out, by their places in the file."""
+        meta = self._file.metadata
+        out: list[int] = []
+        start = 0
+        for g, gone in enumerate(self._gone):
+            out += (start + gone[: limit - len(out)]).tolist()
+            start += meta.row_group(g).num_rows
+            if len(out) >= limit:
+                break
+        return out
 
     @property
     def n_rows(self) -> int:
         return int(self._starts[-1])
 
-    def _group(self, i: int) -> dict[str, np.ndarray]:
-        if self._cached is None or self._cached[0] != i:
+    def _group(self, i: int, keep_all: bool = False) -> dict[str, np.ndarray]:
+        """Row group ``i``'s columns, its dropped rows left out unless
+        ``keep_all`` (which reads it afresh, uncached)."""
+        if keep_all or self._cached is None or self._cached[0] != i:
             self._cached = None  # let the previous group go before reading the next
             table = self._file.read_row_group(i, columns=[*self.x, self.y])
-            self._cached = (i, {c: self._column(table, c) for c in [*self.x, self.y]})
+            cols = {c: self._column(table, c) for c in [*self.x, self.y]}
+            if keep_all:
+                return cols
+            if self._gone and len(self._gone[i]):
+                cols = {c: np.delete(v, self._gone[i]) for c, v in cols.items()}
+            self._cached = (i, cols)
         return self._cached[1]
 
     def _column(self, table: pa.Table, name: str) -> np.ndarray:
@@ -488,8 +544,8 @@ class ParquetRows:
                 i = start + int(np.flatnonzero(bad)[0])
                 raise InputError(
                     f"column {c!r} of {self.source} has a missing or non-finite value "
-                    f"in data row {i + 1}: --stream trains on clean rows only; drop "
-                    "such rows from the file first."
+                    f"in data row {i + 1}: pass --drop-missing to leave such rows "
+                    "out, or drop them from the file first."
                 )
         y = cols[self.y]
         if self.check_y is not None:

@@ -807,7 +807,17 @@ def _file_reader(info: dict[str, Any]) -> Any:
     kind = run_kind(info)
     columns = info["data"]["x"] or ([] if kind == "distribution" else ["x"])
     flat = not getattr(model_of(info), "x_matrix", False)
-    return ParquetRows(path, columns, info["data"]["y"], "float64", flat, repr(path))
+    dropped = info["data"].get("dropped_at") or None  # rows --drop-missing left
+    return ParquetRows(
+        path,
+        columns,
+        info["data"]["y"],
+        "float64",
+        flat,
+        repr(path),
+        drop_missing=dropped is not None,
+        dropped_at=dropped,
+    )
 
 
 def run_kind(info: dict[str, Any]) -> str:

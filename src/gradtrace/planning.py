@@ -162,8 +162,9 @@ def plan(
     if every is not None and xs is not None:
         notices += _row_numbers(xs, x_cols, config.y)
     given = xs, ys  # to name a row by its place in the data, where rows are dropped
+    head_of = n_rows if n_rows is not None and n_rows > len(ys) else None
     xs, ys, dropped = validate.finite_rows(
-        xs, ys, config.drop_missing, source, (x_cols, config.y), frame.index
+        xs, ys, config.drop_missing, source, (x_cols, config.y), frame.index, head_of
     )
     if dropped:
         notices.append(

@@ -4,6 +4,7 @@ in memory. What a streamed run cannot do, it refuses up front with what to do.""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -60,17 +61,11 @@ def check(config: RunConfig) -> Path:
         )
     if not path.is_file():
         raise InputError(f"data file {source!r} not found: check the path.")
-    refused = {
-        "--devices above 1": config.devices != 1,
-        "--drop-missing": config.drop_missing,
-        "--standardize": config.standardize,
-    }
-    for flag, given in refused.items():
-        if given:
-            raise InputError(
-                f"{flag} does not work with --stream yet: drop it, or drop --stream "
-                "to train on the data in memory."
-            )
+    if config.devices != 1:
+        raise InputError(
+            "--devices above 1 does not work with --stream yet: drop it, or drop "
+            "--stream to train on the data in memory."
+        )
     if config.shuffle_window is not None and not config.shuffle:
         raise InputError(
             "--shuffle-window sets how rows are shuffled: drop it, or drop "
@@ -291,9 +286,55 @@ def _open(
             f"cannot read {source} as Parquet ({text}): give a Parquet file."
         ) from None
     n_rows = first.n_rows
-    p = plan(config, first.head(SAMPLE_ROWS), source, n_rows=n_rows)
+    head = first.head(SAMPLE_ROWS)
+    p = plan(config, head, source, n_rows=n_rows)
+    flat = p.xs is not None and p.xs.ndim == 1
+    gone = None
+    if config.drop_missing:  # a first pass over the file finds the rows to leave
+        kept = ParquetRows(
+            path, p.x_cols or [], config.y, "float64", flat, source, None, True
+        )
+        gone, n_rows = kept.gone, kept.n_rows
+        if n_rows < 2:
+            raise InputError(
+                f"{source} has fewer than two rows left after dropping "
+                f"{kept.dropped} rows with missing values."
+            )
+        # planned again for the rows kept, and told how many the whole file lost
+        p = plan(config, head, source, n_rows=n_rows)
+        notices = [n for n in p.notices if not n.startswith("dropped ")]
+        if kept.dropped:
+            notices.append(
+                f"dropped {kept.dropped} row{'s' if kept.dropped > 1 else ''} with "
+                "missing or infinite values"
+            )
+        p = p._replace(
+            dropped=kept.dropped,
+            dropped_at=tuple(kept.dropped_rows(kept.dropped)),
+            notices=notices,
+        )
     # the plan saw the first chunk's rows only: no checksum of all the values
     p = p._replace(values="")
+
+    def rows_in(dtype: str) -> ParquetRows:
+        return ParquetRows(
+            path,
+            p.x_cols or [],
+            config.y,
+            dtype,
+            flat,
+            source,
+            check_y,
+            config.drop_missing,
+            gone,
+        )
+
+    check_y = None
+    if config.standardize and p.x_cols:
+        # each x column's mean and spread over every row kept, not the first
+        # chunk's: the in-memory run's, from the values as the file holds them
+        m = _standardised(p.m, rows_in("float64"), p.x_cols, source)
+        p = p._replace(m=m, problem=dataclasses.replace(p.problem, model=m))
     layout = stream.Layout.make(
         n_rows,
         p.batch_size,
@@ -308,17 +349,44 @@ def _open(
             f"compiled call, so small chunks are slow; {SMALL_CHUNK_ROWS} rows or "
             "more keep memory bounded and read fast (--chunk-rows)"
         )
-    flat = p.xs is not None and p.xs.ndim == 1
-    check_y = None
     if p.m.kind == "distribution" or p.loss == "nll":  # the first rows were checked
 
         def check_y(y: np.ndarray, start: int) -> None:
             validate.support(p.m, y, p.fixed, source, start)
 
-    def rows_in(dtype: str) -> ParquetRows:
-        return ParquetRows(path, p.x_cols or [], config.y, dtype, flat, source, check_y)
-
     return p, layout, rows_in
+
+
+def _standardised(m: Any, rows: ParquetRows, names: list[str], source: str) -> Any:
+    """``m`` with each x column centred on its mean and scaled by its
+    (population) standard deviation over all of ``rows``, summed in float64 a
+    row group at a time about the first rows' mean."""
+    shift = None
+    count, total, squares = 0, 0.0, 0.0
+    step = max(SAMPLE_ROWS, 1 << 20)
+    for start in range(0, rows.n_rows, step):
+        x, y = rows.read(start, min(start + step, rows.n_rows))
+        x = np.asarray(x, np.float64).reshape(len(y), -1)
+        if shift is None:
+            shift = x.mean(axis=0)
+        d = x - shift
+        count += len(d)
+        total = total + d.sum(axis=0)
+        squares = squares + (d * d).sum(axis=0)
+    assert shift is not None
+    mean = total / count
+    spread = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    if np.any(spread == 0):
+        col = names[int(np.flatnonzero(spread == 0)[0])]
+        raise InputError(
+            f"x column {col!r} is constant, so it cannot be standardised: drop it "
+            "from --x."
+        )
+    return dataclasses.replace(
+        m,
+        center=tuple(float(v) for v in shift + mean),
+        spread=tuple(float(v) for v in spread),
+    )
 
 
 def exact_chunks(

@@ -144,14 +144,15 @@ def model(
                 "numerically hopeless in float32 and float64 alike."
             )
     if standardize and xs is not None:
-        spread = xs.std(axis=0)
+        # summed in float64 (of float32 values too), as a streamed run sums its chunks
+        spread = xs.std(axis=0, dtype=np.float64)
         if np.any(spread == 0):
             col = x_cols[int(np.flatnonzero(spread == 0)[0])]
             raise InputError(
                 f"x column {col!r} is constant, so it cannot be standardised: "
                 "drop it from --x."
             )
-        options["center"] = tuple(float(v) for v in xs.mean(axis=0))
+        options["center"] = tuple(float(v) for v in xs.mean(axis=0, dtype=np.float64))
         options["spread"] = tuple(float(v) for v in spread)
     return make_model(name, max(n_x, 1), **options)
 
@@ -1182,11 +1183,13 @@ def finite_rows(
     source: str,
     names: tuple[Sequence[str], str] | None = None,
     index: pd.Index | None = None,
+    head_of: int | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, int]:
     """Rows without NaN or infinity; with ``drop``, the others dropped and counted.
     A refusal names the first such value's column (``names``: x's columns and y's)
     and its row, by the data frame's own ``index`` label where that is not the
-    rows' positions."""
+    rows' positions. ``head_of``: the rows are the first of a file of that many
+    (a streamed run's), so the count is of those only."""
     if not _any_missing(x, y):
         return x, y, 0
     ok = _finite(x, y)
@@ -1206,9 +1209,10 @@ def finite_rows(
                 tuple(map(_plain, label)) if isinstance(label, tuple) else _plain(label)
             )
             where += f", index {label!r}"
+        among = f" in its first {len(y)} of {head_of}" if head_of else ""
         raise InputError(
             f"{source} {_has(source)} {what}, {where}"
-            f" ({n_bad} such row{'s' if n_bad > 1 else ''}): clean the "
+            f" ({n_bad} such row{'s' if n_bad > 1 else ''}{among}): clean the "
             "data, or pass --drop-missing to drop them."
         )
     if n_bad:
