@@ -630,6 +630,14 @@ def test_a_csv_without_a_header_and_names_in_another_case(
         f"error: the first row of {str(tmp_path / 'd.csv')!r} is numbers (1, 2), not "
         "column names: add a header line naming the columns, such as x,y."
     )
+    four = csv(tmp_path, "23,13547.9,1,0\n41,9021.5,2,310.5\n", "four.csv")
+    line = one_line_error([four, "--y", "claim"], tmp_path, capsys)
+    assert line.endswith("such as x1,x2,x3,claim.")  # a name for each column
+    # a header of data whose values repeat: not "two columns named '0'"
+    repeats = csv(tmp_path, "23,0,north,1.5,0\n41,1,south,2.5,0\n", "rep.csv")
+    line = one_line_error([repeats], tmp_path, capsys)
+    assert "looks like a row of data, not column names ('0' in columns 2 and 5)" in line
+    assert line.endswith("such as x1,x2,x3,x4,y.")
     upper = csv(tmp_path, "X,Y\n1,2\n2,4\n3,6.1\n", "u.csv")
     # y first (the one column besides it is then x): one fix, not two
     assert one_line_error([upper], tmp_path, capsys).endswith(

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from gradtrace.core.arrays import aligned_empty
 from gradtrace.errors import InputError
-from gradtrace.text import column_hint
+from gradtrace.text import column_hint, header_example
 
 
 @dataclass(frozen=True)
@@ -145,11 +145,26 @@ def _no_duplicates(names: Sequence[str], source: str) -> None:
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name and name in seen:
+            if _a_number(name):  # a first line of data, no header: 0 twice
+                raise InputError(
+                    f"the first line of {source} looks like a row of data, not "
+                    f"column names ({name!r} in columns {seen[name] + 1} and "
+                    f"{i + 1}): add a header line naming the columns, such as "
+                    f"{header_example(len(names))}."
+                )
             raise InputError(
                 f"{source} has two columns named {name!r} (columns {seen[name] + 1} "
                 f"and {i + 1} of its header): rename one, or remove it."
             )
         seen.setdefault(name, i)
+
+
+def _a_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _no_renamed_duplicates(frame: pd.DataFrame, source: str) -> None:

@@ -63,6 +63,13 @@ def duration(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
+def header_example(columns: int, y: str = "y") -> str:
+    """A header line of ``columns`` names, y last: "x,y" for two, "x1,x2,y" for
+    three."""
+    xs = ["x"] if columns == 2 else [f"x{i + 1}" for i in range(columns - 1)]
+    return ",".join([*xs, y])
+
+
 def close_name(name: str, names: Sequence[str]) -> str | None:
     """The one of ``names`` that ``name`` most likely means: the same in another
     case, the only one that starts with it, or a close spelling; None if none."""

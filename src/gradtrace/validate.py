@@ -36,7 +36,7 @@ from gradtrace.schedule_input import lr_schedule as lr_schedule
 from gradtrace.schedule_input import schedule_fits as schedule_fits
 from gradtrace.schedule_input import schedule_notices as schedule_notices
 from gradtrace.schedule_input import warms_up_from_zero as warms_up_from_zero
-from gradtrace.text import close_name, column_hint, x_flags
+from gradtrace.text import close_name, column_hint, header_example, x_flags
 
 DTYPES = ("float32", "float64")
 PARAM_SPACES = ("constrained", "unconstrained")
@@ -967,7 +967,7 @@ def columns(
                 raise InputError(
                     f"the first row of {source} is numbers ({shown}), not column "
                     "names: add a header line naming the columns, such as "
-                    f"{','.join(wanted)}."
+                    f"{header_example(len(names), y)}."
                 )
             raise InputError(
                 f"column {col!r} not found in {source} (columns: "
