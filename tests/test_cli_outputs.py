@@ -9,6 +9,7 @@ import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -603,3 +604,30 @@ def test_each_steps_batch_rows_export_as_a_tidy_table(
     assert code == 2 and "give --per-epoch or --batch-rows, not both" in err
     whole = gradtrace.fit(pd.DataFrame({"x": x[:10], "y": x[:10]}), steps=2)
     assert whole.batch_rows()["row"].tolist() == list(range(10)) * 2
+
+
+def test_frameworks_md_gives_a_loader_the_runs_order_batch_for_batch() -> None:
+    """docs/frameworks.md's recipe for a shuffled loop of one's own: each
+    epoch's rows from batch_rows(), cut into batches of the run's size in that
+    order (as a DataLoader cuts its sampler's), are the run's batches; a
+    torch.* run that shuffles says so in a note, one that does not is silent."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 5, 45)
+    data = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(0, 1, 45)})
+    trace = gradtrace.fit(data, optimizer="torch.sgd", batch_size=8, epochs=3)
+    text = (Path(__file__).resolve().parents[1] / "docs" / "frameworks.md").read_text()
+    code = text.split("give it gradtrace's order", 1)[1].split("```python\n", 1)[1]
+    recipe = code.split("\n\n", 2)[1]  # the lines between the import and the class
+    scope: dict[str, Any] = {"trace": trace}
+    exec(recipe, scope)  # noqa: S102
+    step = 0
+    for rows in scope["epochs"]:
+        for start in range(0, len(rows), 8):
+            step += 1
+            assert rows[start : start + 8] == list(trace.rows(step)), step
+    assert step == trace.steps
+    assert any("not PyTorch's DataLoader's" in n for n in trace.info["notices"])
+    quiet = gradtrace.fit(
+        data, optimizer="torch.sgd", batch_size=8, epochs=1, shuffle=False
+    )
+    assert not any("shuffled" in n for n in quiet.info["notices"])

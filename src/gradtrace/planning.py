@@ -225,6 +225,15 @@ def plan(
                 f"using {n_rows} (one batch per epoch, as Keras does)"
             )
             batch_size = n_rows
+    framework = {"torch": "PyTorch's DataLoader", "keras": "Keras's fit"}.get(
+        spec.name.split(".")[0].removeprefix("tf_")
+    )
+    if framework and config.shuffle and batch_size < n_rows and not for_views:
+        notices.append(
+            f"the batches are shuffled in gradtrace's own order (--seed), not "
+            f"{framework}'s: --no-shuffle compares step by step, or give it this "
+            "run's order (trace.batch_rows(); docs/frameworks.md)"
+        )
     if config.epochs is not None and config.steps is not None:
         raise InputError("give --epochs or --steps (one of them), not both.")
     per_epoch = n_batches(n_rows, batch_size)
