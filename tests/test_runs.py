@@ -879,6 +879,12 @@ def test_a_folder_claimed_by_another_command_is_not_taken(
             {"w": [1.5], "b": -0.5},
         ),
         ("poisson", ["--rate", "3"], "poisson", {"rate": 3.0}),
+        (
+            "poisson-regression",
+            ["--w", "0.3", "--b", "1"],
+            "poisson-regression",
+            {"w": [0.3], "b": 1.0},
+        ),
         ("exponential", ["--rate", "0.5"], "exponential", {"rate": 0.5}),
     ],
 )
@@ -902,13 +908,13 @@ def test_generated_likelihood_data_fit_back_to_their_truth(
     for name, value in truth.items():  # the optimum within 4 standard errors
         gap = np.ravel(info["optimum"][name]) - np.ravel(value)
         assert np.all(np.abs(gap) < 4 * np.ravel(info["stderr"][name])), name
-    bad = ["--n", "1"] if kind == "logistic" else ["--rate", "-1"]
+    bad = ["--n", "1"] if "rate" not in truth else ["--rate", "-1"]
     code, _, err = run(["data", kind, *bad, "-o", str(path), "--force"], capsys)
     assert code == 2 and err.startswith("error: ")
-    if kind == "logistic":
+    if kind == "logistic":  # a line's one slope (logistic's may be several)
         with pytest.raises(ValueError, match="one slope"):
-            gradtrace.data.generate(kind, 10, w=[1.0, 2.0])
-    else:
+            gradtrace.data.generate("line", 10, w=[1.0, 2.0])
+    elif "rate" in truth:
         huge = ["data", kind, "--rate", "1e300", "-o", str(path), "--force"]
         code, _, err = run(huge, capsys)
         assert code == 2 and "out of range" in err
@@ -1089,3 +1095,76 @@ def test_a_line_is_drawn_over_the_x_range_asked_for(
         args[7] = bad
         code, _, err = run([*args, "--force"], capsys)
         assert code == 2 and told in err and len(err.strip().splitlines()) == 1
+
+
+def test_logistic_and_poisson_regression_data_take_several_slopes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A PyTorch user's --w 1.5,-1 for logistic data was 'not a valid float', and
+    Poisson counts came with no x: several slopes give columns x0, x1, ...; the
+    counts' mean follows exp(x @ w + b) (checked by statsmodels-free moments:
+    a Poisson GLM's score equations at the truth average 0 within noise), and
+    the fit's truth column is the slopes given."""
+    from scipy import optimize
+
+    path = tmp_path / "claims.csv"
+    code, out, err = run(
+        [
+            "data",
+            "poisson-regression",
+            "--n",
+            "4000",
+            "--w",
+            "0.7,-0.4",
+            "--b",
+            "0.5",
+            "-o",
+            str(path),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == ["x0", "x1", "y"]
+    x = frame[["x0", "x1"]].to_numpy()
+    y = frame["y"].to_numpy()
+    design = np.column_stack([x, np.ones(len(y))])
+
+    def nll(beta: np.ndarray) -> float:
+        eta = design @ beta
+        return float(np.sum(np.exp(eta) - y * eta))
+
+    beta = optimize.minimize(nll, np.zeros(3), method="BFGS").x
+    np.testing.assert_allclose(beta, [0.7, -0.4, 0.5], atol=0.05)
+    code, out, err = run(
+        [
+            "fit",
+            str(path),
+            "--model",
+            "poisson-regression",
+            "--x",
+            "x0",
+            "--x",
+            "x1",
+            "--steps",
+            "3",
+            "--out",
+            str(tmp_path / "p"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert gradtrace.load(tmp_path / "p").info["truth"] == {"w": [0.7, -0.4], "b": 0.5}
+    clicks = tmp_path / "clicks.csv"
+    code, out, err = run(
+        ["data", "logistic", "--n", "4000", "--w", "1.5,-1", "-o", str(clicks)], capsys
+    )
+    assert code == 0, err
+    frame = pd.read_csv(clicks)
+    assert list(frame.columns) == ["x0", "x1", "y"] and set(frame["y"]) == {0, 1}
+    # one slope still gives the column x
+    one = tmp_path / "one.csv"
+    code, out, err = run(["data", "logistic", "--w", "2", "-o", str(one)], capsys)
+    assert code == 0 and list(pd.read_csv(one).columns) == ["x", "y"]
+    code, _, err = run(["data", "logistic", "--w", "1.5;-1", "-o", str(one)], capsys)
+    assert code == 2 and "--w takes comma-separated numbers" in err

@@ -295,8 +295,11 @@ GENERATORS: dict[str, str] = {
     "line": "y = w*x + b + N(0, noise^2), x ~ U[0, 1) (seed 001's generator)",
     "linear": "y = x @ w + b + N(0, noise^2), columns x0, x1, ... ~ N(0, 1), one per w",
     "normal": "y ~ N(loc, scale^2)",
-    "logistic": "y ~ Bernoulli(sigmoid(w*x + b)), x ~ N(0, 1)",
+    "logistic": "y ~ Bernoulli(sigmoid(x @ w + b)), column x (x0, x1, ... for "
+    "several w) ~ N(0, 1)",
     "poisson": "y ~ Poisson(rate): counts",
+    "poisson-regression": "y ~ Poisson(exp(x @ w + b)): counts, column x (x0, x1, "
+    "... for several w) ~ N(0, 1)",
     "exponential": "y ~ Exponential(rate): waiting times, mean 1/rate",
     "exp-decay": "y = a*exp(-b*x) + c + N(0, noise^2), x ~ U[0, 10)",
 }
@@ -321,7 +324,7 @@ def generate(
     (``GENERATORS`` says what each kind draws); ``x_range``: where a line's x
     are drawn uniformly (0 to 1 by default, seed 001's)."""
     rng = np.random.default_rng(seed)
-    if kind in ("line", "logistic") and len(w) != 1:
+    if kind == "line" and len(w) != 1:
         raise ValueError(f"a {kind} has one slope, got {len(w)}")
     if kind == "line":
         x = rng.uniform(*x_range, n)
@@ -343,12 +346,22 @@ def generate(
     if kind == "normal":
         y = rng.normal(loc, scale, n)
         return pd.DataFrame({"y": y}), {"loc": float(loc), "scale": float(scale)}
-    if kind == "logistic":
-        x = rng.normal(0.0, 1.0, n)
-        chance = 0.5 * (1.0 + np.tanh((w[0] * x + b) / 2))  # sigmoid, no overflow
-        hits = (rng.uniform(0.0, 1.0, n) < chance).astype(np.int64)
-        # the logistic model's slopes are a vector, one per x column
-        return pd.DataFrame({"x": x, "y": hits}), {"w": [float(w[0])], "b": float(b)}
+    if kind in ("logistic", "poisson-regression"):
+        # one slope: one column x, drawn as before several were taken
+        xs = rng.normal(0.0, 1.0, (n, len(w)) if len(w) > 1 else n).reshape(n, -1)
+        eta = xs @ np.asarray(w, float) + b
+        if kind == "logistic":
+            chance = 0.5 * (1.0 + np.tanh(eta / 2))  # sigmoid, no overflow
+            y = (rng.uniform(0.0, 1.0, n) < chance).astype(np.int64)
+        else:
+            y = rng.poisson(np.exp(eta))
+        names = ["x"] if len(w) == 1 else [f"x{i}" for i in range(len(w))]
+        cols = {name: xs[:, i] for i, name in enumerate(names)}
+        # the models' slopes are a vector, one per x column
+        return pd.DataFrame({**cols, "y": y}), {
+            "w": [float(v) for v in w],
+            "b": float(b),
+        }
     if kind == "poisson":
         counts = rng.poisson(rate, n)
         return pd.DataFrame({"y": counts}), {"rate": float(rate)}

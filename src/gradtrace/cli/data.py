@@ -57,6 +57,7 @@ def data() -> None:
     gradtrace data normal --n 1000 --loc 2 --scale 1 -o normal.csv
     gradtrace data logistic --n 500 --w 1.5 --b -0.5 -o clicks.csv
     gradtrace data poisson --n 500 --rate 3 -o counts.csv
+    gradtrace data poisson-regression --n 500 --w 0.7,-0.4 --b 0.5 -o claims.csv
     gradtrace data exponential --n 500 --rate 0.5 -o waits.csv
     gradtrace data exp-decay --n 200 --a 3 --b 0.4 --c 1 --noise 0.1 -o decay.csv
     """
@@ -127,13 +128,7 @@ def linear(
     n: int, seed: int, out: Path, force: bool, w: str, b: float, noise: float
 ) -> None:
     """y = x @ w + b + noise, with standard-normal x columns."""
-    from gradtrace.errors import InputError
-
-    try:
-        slopes = tuple(float(v) for v in w.split(","))
-    except ValueError:
-        raise InputError(f"--w takes comma-separated numbers, got {w!r}.") from None
-    _write("linear", n, seed, out, force, w=slopes, b=b, noise=noise)
+    _write("linear", n, seed, out, force, w=_slopes(w), b=b, noise=noise)
 
 
 @data.command()
@@ -147,22 +142,56 @@ def normal(n: int, seed: int, out: Path, force: bool, loc: float, scale: float) 
     _write("normal", n, seed, out, force, loc=loc, scale=scale)
 
 
+def _slopes(w: str) -> tuple[float, ...]:
+    """--w's comma-separated slopes."""
+    from gradtrace.errors import InputError
+
+    try:
+        return tuple(float(v) for v in w.split(","))
+    except ValueError:
+        raise InputError(f"--w takes comma-separated numbers, got {w!r}.") from None
+
+
+def _slopes_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--w",
+        "w",
+        default=default,
+        show_default=True,
+        help="Slopes, comma-separated: one slope gives one column x, several "
+        "columns x0, x1, ...",
+    )
+
+
 @data.command()
 @_common
-@click.option("--w", type=float, default=1.0, show_default=True, help="Slope.")
+@_slopes_option("1")
 @click.option("--b", type=float, default=0.0, show_default=True, help="Intercept.")
-def logistic(n: int, seed: int, out: Path, force: bool, w: float, b: float) -> None:
-    """y = 1 with chance sigmoid(w*x + b), else 0, with standard-normal x (for
-    --model logistic)."""
-    _write("logistic", n, seed, out, force, w=(w,), b=b)
+def logistic(n: int, seed: int, out: Path, force: bool, w: str, b: float) -> None:
+    """y = 1 with chance sigmoid(x @ w + b), else 0, with standard-normal x
+    columns (for --model logistic)."""
+    _write("logistic", n, seed, out, force, w=_slopes(w), b=b)
 
 
 @data.command()
 @_common
 @click.option("--rate", type=float, default=3.0, show_default=True, help="Mean count.")
 def poisson(n: int, seed: int, out: Path, force: bool, rate: float) -> None:
-    """Counts y drawn from Poisson(rate) (for --model poisson)."""
+    """Counts y drawn from Poisson(rate), with no x (for --model poisson; counts
+    that depend on x: poisson-regression)."""
     _write("poisson", n, seed, out, force, rate=rate)
+
+
+@data.command("poisson-regression")
+@_common
+@_slopes_option("0.7")
+@click.option("--b", type=float, default=0.5, show_default=True, help="Intercept.")
+def poisson_regression(
+    n: int, seed: int, out: Path, force: bool, w: str, b: float
+) -> None:
+    """Counts y drawn from Poisson(exp(x @ w + b)), with standard-normal x
+    columns (for --model poisson-regression)."""
+    _write("poisson-regression", n, seed, out, force, w=_slopes(w), b=b)
 
 
 @data.command()
