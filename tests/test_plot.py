@@ -152,6 +152,18 @@ def test_y_against_a_prediction_spans_the_predictions_not_ys_tail() -> None:
     assert ax.get_ylim()[1] >= y.max()  # every y still drawn
 
 
+def test_a_landscapes_colour_bar_tells_close_levels_apart() -> None:
+    """Levels a few apart near a loss of 661800 were ticked "6.618e+05" twice: the
+    bar's format carries the digits that tell its levels apart, and four for
+    levels far apart."""
+    levels = np.linspace(661800.0, 661830.0, 7)
+    fmt = plot._bar_format(levels)
+    shown = [fmt % v for v in levels]
+    assert len(set(shown)) == len(shown), shown
+    assert plot._bar_format([0.1, 0.2, 0.4, 0.8]) == "%.4g"
+    assert plot._bar_format([1.0]) == "%.4g"
+
+
 def test_landscape_path_is_the_trace() -> None:
     trace = gradtrace.fit(
         "seed004_keras",

@@ -6,6 +6,7 @@ configurations are marked with a cross as well as a colour.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -763,6 +764,19 @@ def _y_band(
     return lo, hi
 
 
+def _bar_format(levels: Any) -> str:
+    """A colour bar's number format: four significant digits, or as many more as
+    tell its closest levels apart (a landscape near an optimum's loss of 661800,
+    its levels a few apart, was ticked "6.618e+05" twice)."""
+    values = np.unique(np.asarray(levels, np.float64)[np.isfinite(levels)])
+    gaps = np.diff(values)
+    if not len(gaps) or not np.any(gaps > 0):
+        return "%.4g"
+    largest = float(np.max(np.abs(values)))
+    digits = math.ceil(math.log10(largest / float(gaps[gaps > 0].min()))) + 1
+    return f"%.{min(max(4, digits), 12)}g"
+
+
 #: How many times its lowest value the highest loss drawn must be for the loss
 #: chart to take a log scale (a fall from 240 to 3.3 flattened the run's end into
 #: the chart's floor on a linear one).
@@ -974,7 +988,7 @@ def parameter_paths(trace: Any) -> Figure:
     if info.get("original_units"):
         # trained on standardised x: the slopes are per standard deviation
         title += " (on standardised x; the summary gives them in x's own units)"
-    axes[0].set_title(title)
+    axes[0].set_title(_filled(title, 70))  # a long one ran off both edges
     return fig
 
 
@@ -1151,7 +1165,9 @@ def loss_landscape(
     fig, ax = _figure(7, 5.5, ax=ax)
     levels, norm = landscape_levels(Z[np.isfinite(Z)])
     cs = ax.contourf(A, B, Z, levels=levels, cmap=_cmap(), norm=norm, alpha=0.85)
-    bar = fig.colorbar(cs, ax=ax, label=f"{trace.info['loss']} {over}", format="%.4g")
+    bar = fig.colorbar(
+        cs, ax=ax, label=f"{trace.info['loss']} {over}", format=_bar_format(levels)
+    )
     if norm is not None:
         bar.set_ticks(levels[::4])
     ax.set_xlim(ga[0], ga[-1])
