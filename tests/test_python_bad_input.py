@@ -246,6 +246,11 @@ def test_a_failing_model_is_told_the_model_shape() -> None:
     line = one_line(lambda: gradtrace.fit(FRAME, broken, steps=2))
     assert line.startswith("model 'custom' failed") and "KeyError" in line
     assert "a model must map params and x" in line
+    assert "x[:, 0]" not in line  # said of a column taken from a vector only
+    columns = gradtrace.Model(lambda p, x: p["a"] * x[:, 0], params={"a": 1.0})
+    line = one_line(lambda: gradtrace.fit(FRAME, columns, steps=2))
+    assert "IndexError" in line
+    assert "with one x column, x is a vector of shape [n]: write x where you " in line
 
 
 # -- data ---------------------------------------------------------------------------

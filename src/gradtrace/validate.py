@@ -360,9 +360,13 @@ def user_code(
             out = jax.eval_shape(m.fn, p, xs)
         except Exception as err:  # the user's own code: report whatever it raised
             what = f"model {m.name!r}"
-            raise InputError(
-                user_code_error(what, MODEL_SHAPE, err, list(params))
-            ) from None
+            shape = MODEL_SHAPE
+            if np.ndim(x) == 1 and isinstance(err, IndexError):
+                shape += (
+                    "; with one x column, x is a vector of shape [n]: write x "
+                    "where you wrote x[:, 0] (several x columns make it [n, k])"
+                )
+            raise InputError(user_code_error(what, shape, err, list(params))) from None
         if getattr(out, "shape", None) != (n,):
             raise InputError(
                 f"model {m.name!r} returns {_shape_of(out)} for {n} rows: "
