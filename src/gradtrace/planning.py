@@ -190,6 +190,8 @@ def plan(
     if val is not None:
         val = held_out.reshaped(val, one_x)
     loss = validate.loss(m, loss_obj or config.loss, config.delta, config.loss_expr)
+    if loss == "nll" and m.name in ("poisson", "poisson-regression") and not for_views:
+        notices += _log_factorials(ys, config.reduction)
     robust = validate.robust_stderr(config.stderr, loss)
     if robust is not None and not config.exact:
         raise InputError(
@@ -408,6 +410,26 @@ def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
                 f"every column but {y} unless told)"
             )
     return out
+
+
+def _log_factorials(ys: Any, reduction: str) -> list[str]:
+    """A Poisson loss's log y!, which the frameworks' own Poisson losses leave
+    out: a notice of how much more than theirs the loss is (none for a stream's
+    chunks, not read here)."""
+    from scipy.special import gammaln
+
+    if not isinstance(ys, np.ndarray) or not len(ys):
+        return []
+    logs = gammaln(np.asarray(ys, np.float64) + 1)
+    amount = float(np.mean(logs) if reduction == "mean" else np.sum(logs))
+    if amount == 0:  # counts of 0 and 1 only
+        return []
+    return [
+        f"the loss is the Poisson negative log-likelihood in full, log y! included "
+        f"({'its mean' if reduction == 'mean' else 'its sum'} over the rows: "
+        f"{amount:.7g}); Keras's poisson loss and PyTorch's PoissonNLLLoss leave it "
+        "out, so they log that much less (explain shows their numbers)"
+    ]
 
 
 def check_first_loss(p: Plan, value: float) -> None:
