@@ -110,12 +110,16 @@ def test_runs_of_other_data_share_no_landscape_nor_optimum() -> None:
 
 def test_bad_comparisons_are_told_what_to_give() -> None:
     a = gradtrace.fit(line(), lr=0.02, epochs=1)
+    b = gradtrace.fit(line(), lr=0.05, epochs=1)
     with pytest.raises(InputError, match="compare takes two runs or more"):
         gradtrace.compare(a)
     with pytest.raises(InputError, match="labels= names each run: give 2 names"):
-        gradtrace.compare(a, a, labels=["one"])
+        gradtrace.compare(a, b, labels=["one"])
     with pytest.raises(InputError, match="labels= names each run"):
-        gradtrace.compare(a, a, labels="ab")
+        gradtrace.compare(a, b, labels="ab")
+    # a run given twice drew one curve under the other, silently
+    with pytest.raises(InputError, match="^run 3 is run 1 again: give each run once"):
+        gradtrace.compare(a, b, a)
 
 
 def test_the_command_draws_run_folders(
@@ -140,6 +144,7 @@ def test_the_command_draws_run_folders(
         ([*folders, "--label", "a"], "--label names each run: give it 2 times"),
         ([*folders, "-o", str(tmp_path / "x.jpg")], "the picture is a PNG"),
         ([*folders], "already exists"),
+        ([folders[0], f"{folders[0]}/", "-o", str(tmp_path / "t.png")], "given twice"),
     ]:
         if "-o" not in args:
             args = [*args, "-o", str(out)]

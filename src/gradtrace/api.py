@@ -326,6 +326,14 @@ def compare(*runs: Trace | str | Path, labels: Sequence[str] | None = None) -> A
 
     if len(runs) == 1 and isinstance(runs[0], (list, tuple)):
         runs = tuple(runs[0])  # compare([a, b]): the runs as one list
+    # a run given twice: the same Trace, or the same folder
+    keys = [id(r) if isinstance(r, Trace) else Path(r).resolve() for r in runs]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            raise InputError(
+                f"run {i + 1} is run {keys.index(key) + 1} again: give each run "
+                "once (its curve would hide under itself)."
+            )
     traces = [r if isinstance(r, Trace) else load(r) for r in runs]
     if labels is not None:
         if isinstance(labels, str) or len(labels) != len(traces):

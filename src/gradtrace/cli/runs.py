@@ -859,6 +859,13 @@ def compare(
             f"--label names each run: give it {len(runs)} times, once per run "
             f"(got {len(labels)})."
         )
+    seen = [Path(run).resolve() for run in runs]
+    twice = next((run for i, run in enumerate(runs) if seen[i] in seen[:i]), None)
+    if twice is not None:
+        raise InputError(
+            f"run {str(twice)!r} is given twice: give each run once (its curve "
+            "would hide under itself)."
+        )
     check_out_file(out, force)
     traces = [load_run(run, thin=True) for run in runs]
     try:
