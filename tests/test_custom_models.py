@@ -777,6 +777,39 @@ def test_a_missing_key_names_the_parameters_and_a_rate_gone_negative_positive() 
     assert "declare" not in gradtrace.fit(counts, declared, lr=20, steps=50).message
 
 
+def test_a_weight_matrix_is_told_to_be_flattened_and_trains_so() -> None:
+    """A PyTorch user's 2-3-1 network: W1 of shape (2, 3) is refused with the
+    way to give it (flattened, reshaped in the model); so given, the first
+    step's gradient is numpy's central difference of the mean squared error."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(40, 2))
+    y = np.tanh(x @ np.array([[1.0, -0.5, 0.3], [0.2, 0.8, -1.0]])).sum(axis=1)
+    w1 = rng.normal(0, 0.5, (2, 3))
+    with pytest.raises(gradtrace.InputError, match=r"reshape it in the model, "):
+        gradtrace.Model(lambda p, x: x[:, 0], {"W1": w1})
+    net = gradtrace.Model(
+        lambda p, x: jnp.tanh(x @ p["W1"].reshape(2, 3)) @ p["w2"] + p["b"],
+        {"W1": w1.ravel().tolist(), "w2": [0.5, -0.5, 0.2], "b": 0.0},
+    )
+    data = {"a": x[:, 0], "b_": x[:, 1], "y": y}
+    run = gradtrace.fit(data, net, x=["a", "b_"], lr=0.1, steps=1, dtype="float64")
+    start = np.concatenate([w1.ravel(), [0.5, -0.5, 0.2], [0.0]])
+
+    def mse(v: np.ndarray) -> float:
+        pred = np.tanh(x @ v[:6].reshape(2, 3)) @ v[6:9] + v[9]
+        return float(np.mean((pred - y) ** 2))
+
+    h = 1e-6
+    numeric = [(mse(start + h * e) - mse(start - h * e)) / (2 * h) for e in np.eye(10)]
+    row = run.to_pandas().iloc[1]
+    names = [f"W1[{i}]" for i in range(6)] + [f"w2[{i}]" for i in range(3)] + ["b"]
+    np.testing.assert_allclose(
+        [row[f"grad_{n}"] for n in names], numeric, rtol=1e-6, atol=1e-9
+    )
+
+
 def test_a_divergence_names_the_row_and_the_parameter_whose_step_broke_it() -> None:
     """A shift c stepped past the smallest x of log(x - c) while b happened to
     cross 0: the message names the first row without a loss (checked here by

@@ -387,6 +387,14 @@ def specs_from_defaults(
         elif arr.ndim == 1 and len(arr):
             default = tuple(float(v) for v in arr)
             specs.append(ParamSpec(name, default, constraint, size=len(arr)))
+        elif arr.ndim > 1 and arr.size:  # a weight matrix: a vector, reshaped
+            shape = ", ".join(map(str, arr.shape))
+            raise ValueError(
+                f"parameter {name!r}: give a number or a list of numbers as its "
+                f"default start, not an array of shape {arr.shape}: give it "
+                f"flattened ({name!r}: start.ravel()) and reshape it in the model, "
+                f"p[{name!r}].reshape({shape})."
+            )
         else:
             raise ValueError(
                 f"parameter {name!r}: give a number or a list of numbers as its "
