@@ -87,6 +87,7 @@ def fit(
     compute_dtype: str | None = None,
     eval_every: int | None = None,
     drop_missing: bool = False,
+    drop_last: bool = False,
     exact: bool = True,
     degree: int | None = None,
     standardize: bool = False,
@@ -146,6 +147,9 @@ def fit(
         batch_size: rows per step; default all rows (full-batch gradient descent).
             Larger than the data is clamped to the data, as Keras does.
         shuffle: reshuffle the rows every epoch, from ``seed``.
+        drop_last: leave out each epoch's last partial batch, as PyTorch's
+            ``DataLoader(drop_last=True)`` (the rows left over sit that epoch
+            out; shuffled, other rows each epoch).
         init: initial values by parameter name (default: each parameter's default).
         fix: parameters held at a value and not trained.
         reduction: ``mean`` or ``sum`` of the per-row losses of a batch.
@@ -244,6 +248,7 @@ def fit(
         steps=steps,
         batch_size=batch_size,
         shuffle=shuffle,
+        drop_last=validate.switch("drop_last", drop_last),
         seed=seed,
         init=init,
         fix=fix,

@@ -21,6 +21,7 @@ _KEYWORD_OF_FLAG = {
 #: Switches, as Python writes them.
 _SWITCHES = {
     "--drop-missing": "drop_missing=True",
+    "--drop-last": "drop_last=True",
     "--standardize": "standardize=True",
     "--stream": "stream=True",
     "--no-exact": "exact=False",

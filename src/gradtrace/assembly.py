@@ -149,6 +149,7 @@ def build_trace(
             "batches_per_epoch": p.per_epoch,
             "n_steps": p.n_steps,
             "shuffle": config.shuffle,
+            **({"drop_last": True} if p.schedule.drop_last else {}),
             "seed": int(p.seed),
             "eval_every": p.eval_every,
             **(schedule or {}),

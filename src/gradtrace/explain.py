@@ -728,7 +728,10 @@ def steps_rows(
         every = np.arange(n_rows)
         yield from ((step, every) for step in steps)
         return
-    per_epoch = layout.batches_per_epoch if layout else n_batches(n_rows, size)
+    drop_last = bool(sch.get("drop_last"))
+    per_epoch = (
+        layout.batches_per_epoch if layout else n_batches(n_rows, size, drop_last)
+    )
     for epoch, group in itertools.groupby(steps, lambda s: (s - 1) // per_epoch):
         here = list(group)
         wanted = [(step - 1) % per_epoch for step in here]

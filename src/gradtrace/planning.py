@@ -238,7 +238,8 @@ def plan(
         )
     if config.epochs is not None and config.steps is not None:
         raise InputError("give --epochs or --steps (one of them), not both.")
-    per_epoch = n_batches(n_rows, batch_size)
+    drop_last = bool(config.drop_last) and batch_size < n_rows
+    per_epoch = n_batches(n_rows, batch_size, drop_last)
     if config.steps is not None:
         n_steps = validate.positive_int("steps", config.steps, "--steps")
     else:
@@ -275,7 +276,9 @@ def plan(
         unconstrained,
         metric_names,
     )
-    schedule = loop.Schedule(n_rows, batch_size, n_steps, config.shuffle, eval_every)
+    schedule = loop.Schedule(
+        n_rows, batch_size, n_steps, config.shuffle, eval_every, drop_last
+    )
     lr_schedule = validate.lr_schedule(config.lr_schedule)
     if lr_schedule is not None and lr_schedule.name == "keras.piecewise":
         spec = _piecewise_rate(spec, lr_schedule, config)

@@ -38,6 +38,8 @@ class RunConfig:
     steps: int | None = None
     batch_size: int | None = None
     shuffle: bool = True
+    #: leave out each epoch's last partial batch (PyTorch's drop_last)
+    drop_last: bool = False
     seed: int = 0
     init: dict[str, Any] = field(default_factory=dict)
     fix: dict[str, Any] = field(default_factory=dict)

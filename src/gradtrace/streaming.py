@@ -61,11 +61,15 @@ def check(config: RunConfig) -> Path:
         )
     if not path.is_file():
         raise InputError(f"data file {source!r} not found: check the path.")
-    if config.devices != 1:
-        raise InputError(
-            "--devices above 1 does not work with --stream yet: drop it, or drop "
-            "--stream to train on the data in memory."
-        )
+    for flag, given in (
+        ("--devices above 1", config.devices != 1),
+        ("--drop-last", config.drop_last),
+    ):
+        if given:
+            raise InputError(
+                f"{flag} does not work with --stream yet: drop it, or drop "
+                "--stream to train on the data in memory."
+            )
     if config.shuffle_window is not None and not config.shuffle:
         raise InputError(
             "--shuffle-window sets how rows are shuffled: drop it, or drop "

@@ -701,6 +701,7 @@ def sweep(
                 size_plan.n_steps,
                 base.shuffle,
                 1,
+                size_plan.schedule.drop_last,
             )
             stop_if_interrupted()
             with jax.enable_x64("float64" in (p.pdtype, p.cdtype)):

@@ -254,6 +254,13 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Reshuffle the rows at every epoch (from --seed).",
         ),
         click.option(
+            "--drop-last",
+            is_flag=True,
+            default=False,
+            help="Leave out each epoch's last partial batch, as PyTorch's "
+            "DataLoader(drop_last=True) (the rows left over sit that epoch out).",
+        ),
+        click.option(
             "--seed",
             type=WHOLE,
             default=0,
@@ -490,6 +497,7 @@ def fit(**options: Any) -> None:
         steps=o["steps"],
         batch_size=o["batch_size"],
         shuffle=o["shuffle"],
+        drop_last=o["drop_last"],
         seed=o["seed"],
         init=o["init"],
         fix=o["fix"],

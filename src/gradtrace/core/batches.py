@@ -34,8 +34,17 @@ def seed_key(seed: int) -> Array:
     return jax.random.key(seed)
 
 
-def n_batches(n_rows: int, batch_size: int) -> int:
-    """Batches per epoch, the last one possibly partial."""
+def n_batches(n_rows: int, batch_size: int, drop_last: bool = False) -> int:
+    """Batches per epoch, the last one possibly partial; with ``drop_last``, whole
+    batches only (PyTorch's ``DataLoader(drop_last=True)``: the rows left over
+    sit the epoch out), at least one.
+
+    Examples:
+        >>> n_batches(10, 3), n_batches(10, 3, drop_last=True)
+        (4, 3)
+    """
+    if drop_last:
+        return max(1, n_rows // batch_size)
     return math.ceil(n_rows / batch_size)
 
 
@@ -135,19 +144,26 @@ def batch_rows(order: Array, batch: Array | int, batch_size: int) -> Array:
 
 
 def batch_plan(
-    n_rows: int, batch_size: int, n_steps: int, shuffle: bool, seed: int
+    n_rows: int,
+    batch_size: int,
+    n_steps: int,
+    shuffle: bool,
+    seed: int,
+    drop_last: bool = False,
 ) -> np.ndarray:
-    """Row indices of every step: int32 [n_steps, batch_size], -1 marking padding.
+    """Row indices of every step: int32 [n_steps, batch_size], -1 marking padding
+    (``drop_last``: an epoch's last partial batch left out).
 
     Examples:
         >>> batch_plan(5, 2, 4, shuffle=False, seed=0).tolist()
         [[0, 1], [2, 3], [4, -1], [0, 1]]
+        >>> batch_plan(5, 2, 4, shuffle=False, seed=0, drop_last=True).tolist()
+        [[0, 1], [2, 3], [0, 1], [2, 3]]
     """
-    per_epoch = n_batches(n_rows, batch_size)
+    per_epoch = n_batches(n_rows, batch_size, drop_last)
     n_epochs = math.ceil(n_steps / per_epoch)
-    return epoch_batches(n_rows, batch_size, shuffle, seed, range(n_epochs)).reshape(
-        -1, batch_size
-    )[:n_steps]
+    table = epoch_batches(n_rows, batch_size, shuffle, seed, range(n_epochs))
+    return table[:, :per_epoch].reshape(-1, batch_size)[:n_steps]
 
 
 def epoch_batches(

@@ -233,10 +233,12 @@ class Schedule:
     n_steps: int
     shuffle: bool = False
     eval_every: int = 1
+    #: an epoch's last partial batch left out (PyTorch's drop_last)
+    drop_last: bool = False
 
     @property
     def batches_per_epoch(self) -> int:
-        return batches.n_batches(self.n_rows, self.batch_size)
+        return batches.n_batches(self.n_rows, self.batch_size, self.drop_last)
 
     @property
     def full_batch(self) -> bool:
