@@ -253,6 +253,39 @@ def test_noise_that_varies_with_x_is_noted_with_breusch_pagans_test() -> None:
     assert not any("Breusch" in n for n in robust.notes)
 
 
+def test_breusch_pagan_tests_nonlinear_models_and_held_parameters() -> None:
+    """An expression model and a line with its intercept held (--fix) were not
+    tested: their squared residuals at the optimum are regressed on x and an
+    intercept, as statsmodels' het_breuschpagan does given those columns."""
+    from statsmodels.stats.diagnostic import het_breuschpagan
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 6, 400)
+    y = 3 * np.exp(-0.4 * x) + 1 + rng.normal(0, 0.02 + 0.05 * x)
+    frame = pd.DataFrame({"x": x, "y": y})
+    decay = gradtrace.fit(
+        frame,
+        model_expr="a*exp(-b*x) + c",
+        init={"b": 0.5},
+        optimizer="adam",
+        lr=0.05,
+        steps=5,
+    )
+    best = decay.info["optimum"]
+    resid = y - (best["a"] * np.exp(-best["b"] * x) + best["c"])
+    lm, p, _, _ = het_breuschpagan(resid, sm.add_constant(x))
+    (note,) = [n for n in decay.notes if "Breusch-Pagan" in n]
+    assert f"test: {lm:.4g} on 1 degree of freedom, p" in note
+    frame = hetero()
+    held = gradtrace.fit(frame, lr=0.01, epochs=2, fix={"b": 1.4})
+    w = held.info["optimum"]["w"]
+    lm, p, _, _ = het_breuschpagan(
+        frame["y"] - w * frame["x"] - 1.4, sm.add_constant(frame["x"])
+    )
+    (note,) = [n for n in held.notes if "Breusch-Pagan" in n]
+    assert f"test: {lm:.4g} on 1 degree of freedom, p = {p:.2g})" in note
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     x=st.floats(min_value=1e-6, max_value=600.0),

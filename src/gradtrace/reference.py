@@ -68,11 +68,13 @@ COVARIANCE_PARAMS = 100
 UNEVEN_P = 0.01
 
 
-def _uneven_noise(m: Any, params: dict[str, Any], xs: Any, ys: Any) -> list[str]:
+def _uneven_noise(
+    m: Any, params: dict[str, Any], xs: Any, ys: Any, fixed: dict[str, Any]
+) -> list[str]:
     """A notice where the squared residuals of a least-squares fit follow its
     x (``robust.breusch_pagan`` below ``UNEVEN_P``): the classical standard
     errors assume one noise level."""
-    found = robust.breusch_pagan(m, params, xs, ys)
+    found = robust.breusch_pagan(m, params, xs, ys, fixed)
     if found is None or not found[2] < UNEVEN_P:
         return []
     statistic, dof, p = found
@@ -130,9 +132,10 @@ def compute(
             # least squares, or a Gaussian likelihood's mean (the same one
             # noise level assumed, its scale)
             gaussian = loss == "nll" and getattr(m, "family", "") == "gaussian"
-            if (loss == "mse" or gaussian) and stderr is True and not fixed:
+            if (loss == "mse" or gaussian) and stderr is True:
                 mean = {k: v for k, v in best.params.items() if k != "scale"}
-                notices += _uneven_noise(m, mean, xs, ys)
+                held = {k: v for k, v in fixed.items() if k != "scale"}
+                notices += _uneven_noise(m, mean, xs, ys, held)
             if best.edge:
                 # no peak to converge to: the curvature there says nothing of a
                 # rate (the Hessian vanishes or blows up toward the edge)

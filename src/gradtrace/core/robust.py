@@ -142,31 +142,47 @@ TESTED_ROWS = 1_000_000
 
 
 def breusch_pagan(
-    model: Model, params: dict[str, np.ndarray], x: Any, y: Any
+    model: Model,
+    params: dict[str, np.ndarray],
+    x: Any,
+    y: Any,
+    fixed: dict[str, np.ndarray] | None = None,
 ) -> tuple[float, int, float] | None:
     """Breusch and Pagan's test, in Koenker's studentised form (statsmodels'
     ``het_breuschpagan``), of a least-squares fit's squared residuals against
-    its design's columns: n R^2 of that regression, its degrees of freedom (the
-    columns but the intercept), and its p-value (chi-squared). None for a model
-    not linear in its parameters, data read a chunk at a time, or more than
+    its design's columns (a model not linear in its parameters, or with some
+    held by ``fixed``: x's columns and an intercept): n R^2 of that regression,
+    its degrees of freedom (the columns but the intercept), and its p-value
+    (chi-squared). None for data read a chunk at a time, or more than
     ``TESTED_ROWS`` rows."""
     m: Any = model
     if model.kind != "regression" or x is None or isinstance(y, Chunks):
         return None
     if len(y) > TESTED_ROWS:
         return None
-    design = m.design(np.asarray(x, np.float64))
-    if design is None or design.shape[1] < 2:
+    x64 = np.asarray(x, np.float64)
+    design = m.design(x64)
+    at = None if design is None else m.coefficients(np.arange(design.shape[1]))
+    if design is not None and at is not None and set(at) == set(params):
+        # the coefficients in the design's column order (NumPy alone: a JAX
+        # call here would compile for every fit)
+        coef = np.empty(design.shape[1])
+        for k, where in at.items():
+            values = np.ravel(np.asarray(params[k], np.float64))
+            coef[np.ravel(where).astype(int)] = values
+        fitted = design @ coef
+    else:
+        if design is None:
+            design = np.column_stack([x64.reshape(len(x64), -1), np.ones(len(x64))])
+        with jax.enable_x64(True):
+            at_optimum = {
+                k: jnp.asarray(v, jnp.float64)
+                for k, v in {**(fixed or {}), **params}.items()
+            }
+            fitted = np.asarray(m.predict(at_optimum, jnp.asarray(x64)), np.float64)
+    if design.shape[1] < 2:
         return None
-    # the coefficients in the design's column order (NumPy alone: a JAX call
-    # here would compile for every fit)
-    at = m.coefficients(np.arange(design.shape[1]))
-    if set(at) != set(params):
-        return None
-    coef = np.empty(design.shape[1])
-    for k, where in at.items():
-        coef[np.ravel(where).astype(int)] = np.ravel(np.asarray(params[k], np.float64))
-    squared = (np.asarray(y, np.float64) - design @ coef) ** 2
+    squared = (np.asarray(y, np.float64) - fitted) ** 2
     beta, *_ = np.linalg.lstsq(design, squared, rcond=None)
     spread = squared - squared.mean()
     total_ss = float(spread @ spread)
