@@ -30,6 +30,17 @@ def written(trace: gradtrace.Trace, step: int) -> str | None:
         ("momentum", None, "trace = gradient + momentum x trace"),
         ("torch.sgd", {"momentum": 0.5}, "buffer = momentum x buffer"),
         ("keras.sgd", {"momentum": 0.5}, "velocity = momentum x velocity - lr"),
+        ("nesterov", None, "trace = gradient + momentum x trace"),
+        (
+            "torch.sgd",
+            {"momentum": 0.5, "nesterov": True},
+            "buffer = momentum x buffer",
+        ),
+        (
+            "keras.sgd",
+            {"momentum": 0.5, "nesterov": True},
+            "velocity = momentum x velocity - lr",
+        ),
         ("adam", None, "mu = b1 x mu + (1 - b1) x gradient"),
         ("torch.adam", None, "m = beta1 x m + (1 - beta1) x gradient"),
         ("keras.adam", None, "m = beta_1 x m + (1 - beta_1) x gradient"),
@@ -71,11 +82,44 @@ def test_adams_moments_are_the_ones_replayed_by_hand() -> None:
     assert said.endswith(f" = {step:.7g}.")
 
 
+def test_nesterovs_look_ahead_is_replayed_by_hand() -> None:
+    """PyTorch's Nesterov step at step 3, from the trace's own gradients in
+    NumPy: the buffer b = m b + g (the first gradient at step 1) and the step
+    -lr (g + m b), the numbers the line writes; Keras's and optax's forms make
+    the same update."""
+    options = dict(lr=0.01, batch_size=50, epochs=1, shuffle=False)
+    torch = gradtrace.fit(
+        line(),
+        optimizer="torch.sgd",
+        opt={"momentum": 0.9, "nesterov": True},
+        **options,
+    )
+    g = torch.to_pandas()["grad_w"].to_numpy(np.float64)[1:4]
+    buffer = g[0]
+    for gi in g[1:]:
+        buffer = 0.9 * buffer + gi
+    step = -0.01 * (g[-1] + 0.9 * buffer)
+    said = written(torch, 3)
+    assert said is not None and "added = -lr x (gradient + momentum x buffer)" in said
+    assert f"= {buffer:.7g}; added" in said and said.endswith(f" = {step:.7g}.")
+    keras = gradtrace.fit(
+        line(),
+        optimizer="keras.sgd",
+        opt={"momentum": 0.9, "nesterov": True},
+        **options,
+    )
+    optax = gradtrace.fit(
+        line(), optimizer="nesterov", opt={"momentum": 0.9}, **options
+    )
+    for other in (keras, optax):
+        added = float(other.explain(3).attrs["update"].loc["w", "added"])
+        assert added == pytest.approx(step, rel=1e-5)
+
+
 def test_no_rule_is_written_where_none_gives_the_update() -> None:
-    """Nesterov's momentum, a centred RMSprop, clipped steps: not written out
-    (rather than a rule that did not run)."""
+    """A centred RMSprop, clipped steps: not written out (rather than a rule
+    that did not run)."""
     for options in (
-        dict(optimizer="torch.sgd", opt={"momentum": 0.9, "nesterov": True}),
         dict(optimizer="keras.rmsprop", opt={"centered": True}),
         dict(optimizer="sgd", clip="global_norm=1"),
     ):

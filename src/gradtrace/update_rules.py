@@ -27,8 +27,8 @@ def update_arithmetic(
     optimizer (``opt``: run.json's, its name and hyper-parameters) at learning
     rate ``rate`` on step ``t`` (1 the first), as "m = 0.9 x -8.07 + 0.1 x
     -52.7 = -12.5; ...; added = ...", the rule that gives ``added``; None where
-    none of the rules written here does (a variant not written out: Nesterov's,
-    a centred RMSprop, AMSGrad, a weight decay, clipping)."""
+    none of the rules written here does (a variant not written out: a centred
+    RMSprop, AMSGrad, a weight decay, clipping)."""
     g, added = float(row["gradient"]), float(row["added"])
     for rule in _rules(str(opt["name"]), opt, row, rate, t, g):
         text, value = rule
@@ -89,9 +89,19 @@ def _rules(
         return _adam(opt, row, rate, t, g, keras)
     if "nu before" in has or ("velocity before" in has and "rmsprop" in name):
         return _rmsprop(opt, row, rate, g, name)
+    nesterov = name == "nesterov" or bool(opt.get("nesterov"))
     if "trace before" in has:  # optax's momentum: trace = g + m trace
         label, before, after = _state(row, "trace")
         key, m = _hyper(opt, "momentum")
+        if nesterov:  # the step looks ahead: g + m trace, of the new trace
+            return [
+                (
+                    f"{label} = gradient + {key} x {label} = {n(g)} + {n(m)} x "
+                    f"{p(before)} = {n(after)}; added = -lr x (gradient + {key} x "
+                    f"{label}) = -{lr} x ({n(g)} + {n(m)} x {p(after)})",
+                    lambda: -rate * (g + m * (g + m * before)),
+                )
+            ]
         return [
             (
                 f"{label} = gradient + {key} x {label} = {n(g)} + {n(m)} x "
@@ -103,6 +113,15 @@ def _rules(
     if "momentum before" in has:
         label, before, after = _state(row, "momentum")
         key, m = _hyper(opt, "momentum")
+        if keras and nesterov:  # the step looks ahead: m v - lr g, of the new v
+            return [
+                (
+                    f"velocity = {key} x velocity - lr x gradient = {n(m)} x "
+                    f"{p(before)} - {lr} x {p(g)} = {n(after)}; added = {key} x "
+                    f"velocity - lr x gradient = {n(m)} x {p(after)} - {lr} x {p(g)}",
+                    lambda: m * (m * before - rate * g) - rate * g,
+                )
+            ]
         if keras:  # Keras keeps the step itself: v = m v - lr g
             return [
                 (
@@ -120,6 +139,14 @@ def _rules(
                 f"{n(m)} x {p(before)} + {n(1 - damp)} x {p(g)} = {n(after)}",
                 lambda: m * before + (1 - damp) * g,
             )
+        if nesterov:  # PyTorch's look-ahead: the step is g + m buffer
+            return [
+                (
+                    f"{buffer[0]}; added = -lr x (gradient + {key} x buffer) = "
+                    f"-{lr} x ({n(g)} + {n(m)} x {p(after)})",
+                    lambda: -rate * (g + m * buffer[1]()),
+                )
+            ]
         return [
             (
                 f"{buffer[0]}; added = -lr x buffer = -{lr} x {p(after)}",
