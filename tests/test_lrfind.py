@@ -299,6 +299,13 @@ def test_a_small_fall_is_said_to_mean_little(
     smooth = table["smoothed"].to_numpy()
     assert high == np.nanmax(smooth[: int(np.nanargmin(smooth)) + 1])
     assert f"fell only from {high:.4g} to {low:.4g}" in out and "says little" in out
+    # how far it could fall at all: the least-squares optimum's loss, numpy's
+    x, y = line_data()["x"].to_numpy(), line_data()["y"].to_numpy()
+    design = np.column_stack([x, np.ones_like(x)])
+    beta = np.linalg.lstsq(design, y, rcond=None)[0]
+    best = float(np.mean((design @ beta - y) ** 2))
+    assert summary["optimum_loss"] == pytest.approx(best, rel=1e-6)
+    assert f"and the optimum's loss is {best:.4g}: there is little to fall by" in out
 
 
 def test_an_exact_zero_loss_keeps_the_log_scale() -> None:

@@ -84,7 +84,17 @@ class LRFind(NamedTuple):
         s, rates = self.summary, self.table["lr"]
         init, low, high = names["init"], names["lr_min"], names["lr_max"]
         out = []
-        if s["small_fall"]:
+        best = s.get("optimum_loss")
+        if s["small_fall"] and best is not None and math.isfinite(best):
+            # how far the loss could fall at all: the optimum's, not the start
+            out.append(
+                f"the smoothed loss fell only from {s['fell_from']:.4g} to "
+                f"{s['fell_to']:.4g}, and the optimum's loss is {best:.4g}: there "
+                "is little to fall by (the rest is noise the model does not fit, "
+                "or the start is near the optimum), so the suggestion says little; "
+                f"start further away ({init}) to read the test"
+            )
+        elif s["small_fall"]:
             out.append(
                 f"the smoothed loss fell only from {s['fell_from']:.4g} to "
                 f"{s['fell_to']:.4g}: the start is close to the optimum, so the "
@@ -279,6 +289,7 @@ def lr_find(
     summary = {
         **reading,
         "stable_lr": d.get("stable_lr"),
+        "optimum_loss": reference.get("optimum_loss"),
         "family": d.get("family"),
         "optimizer": p.spec.name,
         "model": p.m.name,
