@@ -154,6 +154,35 @@ def test_keras_plateau_on_val_loss_and_a_full_batch_run() -> None:
     assert history["lr"].iloc[-1] < 0.5
 
 
+def test_keras_plateau_watches_val_loss_where_there_are_validation_data() -> None:
+    """Keras's ReduceLROnPlateau() watches val_loss by default: so does
+    keras.plateau where the run holds out rows (a Keras user's run cut its rate
+    after other epochs, watching the training loss unasked); monitor=loss still
+    watches that, and without validation data the training loss is watched."""
+    options: dict[str, Any] = dict(
+        optimizer="keras.sgd", lr=0.5, batch_size=10, epochs=25, validation_split=0.2
+    )
+    plain = gradtrace.fit(
+        line(), lr_schedule="keras.plateau:patience=1,factor=0.5", **options
+    )
+    val = gradtrace.fit(
+        line(),
+        lr_schedule="keras.plateau:patience=1,factor=0.5,monitor=val_loss",
+        **options,
+    )
+    loss = gradtrace.fit(
+        line(),
+        lr_schedule="keras.plateau:patience=1,factor=0.5,monitor=loss",
+        **options,
+    )
+    assert plain.info["lr_schedule"]["monitor"] == "val_loss"
+    pd.testing.assert_series_equal(plain.history()["lr"], val.history()["lr"])
+    assert not plain.history()["lr"].equals(loss.history()["lr"])
+    options.pop("validation_split")
+    alone = gradtrace.fit(line(), lr_schedule="keras.plateau:patience=1", **options)
+    assert alone.info["lr_schedule"]["monitor"] == "loss"
+
+
 def test_python_validation_data_are_needed_again_to_resume(tmp_path: Path) -> None:
     frame = line()
     options: dict[str, Any] = dict(lr=0.1, batch_size=20, epochs=6)

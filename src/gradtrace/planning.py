@@ -171,6 +171,8 @@ def plan(
             f"dropped {dropped} row{'s' if dropped > 1 else ''} with "
             "missing or infinite values"
         )
+    # the run had validation data (a view's plan leaves a file of them unread)
+    validated = bool(config.validation_split or config.validation_data)
     if for_views:  # the training rows alone: a split still takes its share
         config = dataclasses.replace(config, validation_data=None)
     xs, ys, val = _validation(config, validation, kind, x_cols, xs, ys, cdtype)
@@ -280,6 +282,16 @@ def plan(
         n_rows, batch_size, n_steps, config.shuffle, eval_every, drop_last
     )
     lr_schedule = validate.lr_schedule(config.lr_schedule)
+    if (
+        lr_schedule is not None
+        and lr_schedule.name == "keras.plateau"
+        and (val is not None or validated)
+        and not _names_monitor(config.lr_schedule)
+    ):
+        # Keras's ReduceLROnPlateau watches val_loss unless told otherwise
+        lr_schedule = LrSchedule.create(
+            "keras.plateau", **{**lr_schedule.params, "monitor": "val_loss"}
+        )
     if lr_schedule is not None and lr_schedule.name == "keras.piecewise":
         spec = _piecewise_rate(spec, lr_schedule, config)
     if lr_schedule is not None:
@@ -474,6 +486,14 @@ def _first_bad_row(p: Plan) -> str:
         return ""
     told = told_row(p, losses)
     return f"; {told}" if told else ""
+
+
+def _names_monitor(given: Any) -> bool:
+    """Whether a schedule as the user gave it (text or a mapping) names what it
+    watches."""
+    if isinstance(given, str):
+        return "monitor" in given
+    return isinstance(given, dict) and "monitor" in given
 
 
 def _piecewise_rate(

@@ -253,9 +253,10 @@ SCHEDULES: dict[str, SchedulePreset] = {
                 "monitor": "loss",
             },
             True,
-            "keras.callbacks.ReduceLROnPlateau(monitor='loss'): the rate times "
-            "factor once the epoch's logged loss (monitor=val_loss: the validation "
-            "data's) has not fallen by min_delta below its best for patience epochs",
+            "keras.callbacks.ReduceLROnPlateau: the rate times factor once the "
+            "loss watched has not fallen by min_delta below its best for patience "
+            "epochs: the validation data's where the run has them (Keras's "
+            "monitor=val_loss), else the epoch's logged loss (monitor=loss)",
         ),
     ]
 }
