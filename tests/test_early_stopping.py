@@ -512,3 +512,37 @@ def test_a_python_caller_is_told_pythons_names_for_validation_data() -> None:
         gradtrace.fit(line(), early_stopping={"patience": 2})
     assert "(validation_split=0.2 or validation_data=...)" in str(told.value)
     assert "--" not in str(told.value)
+
+
+def test_a_stop_decided_by_float_rounding_is_said_so() -> None:
+    """A Keras user's run stopped an epoch apart from Keras's: its val_loss had
+    settled to within a bit of its best, where the order of a sum decides. The
+    run says which call was that close, with the values history() holds; a
+    stop by a clear margin says nothing."""
+    from gradtrace.core.early_stopping import EarlyStopping, close_calls
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 2, 50)
+    frame = pd.DataFrame({"x": x, "y": 1.7 * x - 0.8 + rng.normal(0, 0.5, 50)})
+    options: dict[str, Any] = dict(
+        optimizer="keras.sgd",
+        lr=0.3,
+        batch_size=40,
+        epochs=300,
+        shuffle=False,
+        validation_split=0.2,
+        init={"w": 0.5, "b": 0.0},
+    )
+    settled = gradtrace.fit(
+        frame, early_stopping="patience=5,restore_best_weights=true", **options
+    )
+    (note,) = [n for n in settled.info["notices"] if "float rounding" in n]
+    values = settled.history()["val_loss"].to_numpy(np.float64)
+    calls = close_calls(EarlyStopping(patience=5), values, "float32")
+    epoch, value, best = calls[0]
+    assert f"call at epoch {epoch} (and {len(calls) - 1} more)" in note
+    assert f"val_loss {value:.9g} against the best so far, {best:.9g}" in note
+    assert abs(value - best) <= 4 * np.finfo(np.float32).eps * best
+    clear = gradtrace.fit(frame, early_stopping="patience=2,min_delta=0.01", **options)
+    assert clear.info["early_stopping"]["stopped_epoch"] is not None
+    assert not any("float rounding" in n for n in clear.info["notices"])

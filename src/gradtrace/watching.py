@@ -105,6 +105,9 @@ def stopped_early(
         "restored_epoch": stopped.restored_epoch,
         "restored_step": restored_step,
     }
+    close = _close_calls(trace, p)
+    if close:
+        info["notices"] = [*info.get("notices", []), close]
     if trace.restored is not None:  # set just above
         info["params"] = trace.params  # the restored ones
         if math.isnan(trace.final_loss) and evaluate is not None:
@@ -117,6 +120,30 @@ def stopped_early(
         else:
             final = {k: np.asarray(v) for k, v in trace.params.items()}
             info.update(fit_statistics(p, None, reference, final=final))
+
+
+def _close_calls(trace: Trace, p: Plan) -> str | None:
+    """A notice where early stopping decided an epoch by a few ulps
+    (``early_stopping.close_calls``): another framework may stop elsewhere."""
+    rule = p.stopping
+    try:
+        epochs = trace.history()
+    except Exception:  # noqa: BLE001 - a view that needs the data: no notice
+        return None
+    if rule is None or rule.monitor not in epochs:
+        return None
+    values = epochs[rule.monitor].to_numpy(np.float64)
+    close = early_stopping.close_calls(rule, values, p.pdtype)
+    if not close:
+        return None
+    epoch, value, best = close[0]
+    more = f" (and {len(close) - 1} more)" if len(close) > 1 else ""
+    return (
+        f"early stopping's call at epoch {epoch}{more} turned on float rounding: "
+        f"{rule.monitor} {value:.9g} against the best so far, {best:.9g}, "
+        f"{abs(value - best):.2g} apart; a framework that sums in another order "
+        "(Keras) may call it the other way, and stop or restore an epoch apart"
+    )
 
 
 def loss_at(p: Plan, prepared: loop.Prepared) -> Callable[[dict[str, Any]], float]:

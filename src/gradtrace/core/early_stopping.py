@@ -167,6 +167,43 @@ class Judging:
         self.stopped_epoch = None if stopped < 0 else int(stopped)
 
 
+#: How many of the dtype's ulps an improvement may win or lose by and count as
+#: a close call: sums taken in another order (another framework's) round a
+#: value by about that much.
+CLOSE_ULPS = 4
+
+
+def close_calls(
+    rule: EarlyStopping, values: Sequence[float], dtype: Any
+) -> list[tuple[int, float, float]]:
+    """The epochs (1-based) whose improvement, or its absence, the rule decided
+    by ``CLOSE_ULPS`` ulps of ``dtype`` or less, with their value and the best
+    they were held against: where a framework's own rounding may decide the
+    other way (a Keras user's run stopped an epoch later than Keras's, its
+    val_loss one bit below the best where Keras's was one bit above).
+
+    Examples:
+        >>> rule = EarlyStopping(patience=2)
+        >>> close_calls(rule, [1.0, 0.5, 0.5000001, 0.6], "float32")
+        [(3, 0.5000001, 0.5)]
+    """
+    judging = Judging(rule, dtype)
+    tiny = float(np.finfo(np.dtype(dtype)).eps) * CLOSE_ULPS
+    delta = abs(rule.min_delta) * (1 if rule.rising else -1)
+    out = []
+    for epoch, current in enumerate(float(v) for v in values):
+        best = judging.best
+        if judging.stopped_epoch is not None:
+            break
+        judged = epoch >= rule.start_from_epoch
+        if judged and best is not None and math.isfinite(current + best):
+            gap = abs((current - delta) - best)
+            if gap <= tiny * max(abs(current), abs(best)):
+                out.append((epoch + 1, current, best))
+        judging.add([current])
+    return out
+
+
 def judge(rule: EarlyStopping, values: Sequence[float], dtype: Any) -> Stopped:
     """The rule over the watched ``values``, one after each whole epoch in
     order, compared in ``dtype`` (Keras's floatx)."""
