@@ -655,3 +655,22 @@ def test_a_poisson_run_says_how_much_more_its_loss_is_than_the_frameworks() -> N
     )
     normal = gradtrace.fit({"y": y}, "normal", steps=3)
     assert not any("log y!" in n for n in normal.info["notices"])
+
+
+def test_the_summary_sets_the_loss_keras_printed_beside_the_loss_over_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Keras user's question, why the printed loss is not the loss after
+    training: the summary gives both, the logged one being the last epoch's
+    batch losses (before each update) averaged over its rows, as numpy takes
+    them from the trace (100 rows in batches of 16: the last of 4 rows)."""
+    out = tmp_path / "run"
+    args = ["fit", "seed001_line", "--batch-size", "16", "--epochs", "5", "--lr", "0.1"]
+    code, said, err = run([*args, "--out", str(out)], capsys)
+    assert code == 0, err
+    frame = gradtrace.load(out).to_pandas()
+    last = frame[frame["epoch"] == 5]
+    sizes = np.array([16] * 6 + [4], float)
+    logged = float(np.sum(last["batch_loss"].to_numpy(float) * sizes) / 100)
+    assert f"  Keras logs {logged:.7g} for the last epoch: its batches' losses" in said
+    assert f"-> {frame['loss'].iloc[-1]:.7g}; optimum's loss" in said

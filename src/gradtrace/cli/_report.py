@@ -379,6 +379,14 @@ def print_summary(
         gap = rounded_gap(info, last)
         line += f"; gap {f'{gap:.3g}' if gap else '0 (at float rounding)'}"
     console.print(line)
+    logged = trace.to_pandas()["running_loss"].iloc[-1]
+    if trace.steps and math.isfinite(logged) and math.isfinite(last):
+        # what the user's own Keras loop printed: another number, said why
+        console.print(
+            f"  Keras logs {fmt(float(logged))} for the last epoch: its batches' "
+            "losses, each before its update, averaged (the loss above is over all "
+            "the data after the last step)"
+        )
     for warning in trace.convergence_warnings():
         console.print(f"  {warning}")
     frame = trace.to_pandas()
