@@ -247,3 +247,37 @@ def test_an_unknown_sweep_figure_is_an_input_error() -> None:
     swept = gradtrace.sweep(data, lr=[0.01, 0.1], steps=5)
     with pytest.raises(InputError, match="unknown figure 'loss': choose one of"):
         swept.plot("loss")
+
+
+def test_kerass_metric_names_are_taken_and_given_back() -> None:
+    """A Keras user's metrics=['root_mean_squared_error'] was refused (early
+    stopping took the name): each Keras name is its metric; history() gives
+    them back under Keras's keys, the rate as learning_rate."""
+    keras = gradtrace.fit(
+        "seed001_line",
+        lr=0.1,
+        batch_size=10,
+        epochs=2,
+        validation_split=0.2,
+        metrics=["root_mean_squared_error", "MeanAbsoluteError"],
+        lr_schedule="keras.exponential:decay_steps=10,decay_rate=0.9",
+    )
+    ours = gradtrace.fit(
+        "seed001_line",
+        lr=0.1,
+        batch_size=10,
+        epochs=2,
+        validation_split=0.2,
+        metrics=["rmse", "mae"],
+        lr_schedule="keras.exponential:decay_steps=10,decay_rate=0.9",
+    )
+    assert keras.info["metrics"] == ["rmse", "mae"]
+    named = keras.history(keras_names=True)
+    plain = ours.history()
+    for theirs, mine in (
+        ("root_mean_squared_error", "rmse"),
+        ("val_mean_absolute_error", "val_mae"),
+        ("learning_rate", "lr"),
+    ):
+        np.testing.assert_array_equal(named[theirs], plain[mine])
+    assert "rmse" not in named and "lr" not in named

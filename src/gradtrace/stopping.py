@@ -15,6 +15,7 @@ from gradtrace.checks import _boolean, _suggest, choice, finite_number, whole
 from gradtrace.core.early_stopping import EarlyStopping
 from gradtrace.core.metrics import METRICS
 from gradtrace.errors import InputError
+from gradtrace.validate import KERAS_METRIC_NAMES
 
 EXAMPLE = "such as --early-stopping patience=3,restore_best_weights=true"
 
@@ -87,15 +88,9 @@ def early_stopping(value: Any) -> EarlyStopping | None:
 def _monitor(text: str) -> str:
     """``loss``, ``val_loss``, a metric or its ``val_`` value (Keras's names
     taken too: ``root_mean_squared_error``)."""
-    keras = {
-        "root_mean_squared_error": "rmse",
-        "mean_absolute_error": "mae",
-        "r2_score": "r2",
-        "binary_accuracy": "accuracy",
-    }
     val = text.startswith("val_")
     name = text.removeprefix("val_")
-    name = keras.get(name, name)
+    name = KERAS_METRIC_NAMES.get(name.lower(), name)
     names = ["loss", *METRICS]
     if name not in names:
         raise InputError(

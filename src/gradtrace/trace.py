@@ -784,15 +784,18 @@ class Trace:
         """The step table (a copy): see ``gradtrace.tables.trace_frame``."""
         return self._frame.copy()
 
-    def history(self) -> pd.DataFrame:
+    def history(self, keras_names: bool = False) -> pd.DataFrame:
         """One row per epoch, as Keras's ``model.fit(...).history`` has it:
         ``loss`` and each metric as Keras logs them at the epoch's end (running
         means over the epoch's batches), ``loss_all_data`` and ``<metric>_all_data``
         after the epoch (Keras's ``val_*`` with the training data as validation
         data), the rate (with a schedule) and the parameters; see
-        ``gradtrace.tables.history``."""
+        ``gradtrace.tables.history``. ``keras_names``: the metrics and the rate
+        under the keys Keras's ``History.history`` gives them
+        (``root_mean_squared_error``, ``val_root_mean_squared_error``,
+        ``learning_rate``), to set beside it column for column."""
         from gradtrace.store import epoch_rows
-        from gradtrace.tables import history
+        from gradtrace.tables import KERAS_METRICS, history
 
         per_epoch = int(self.info["schedule"]["batches_per_epoch"])
         frame = self._frame
@@ -801,7 +804,14 @@ class Trace:
         if ends < self.steps // per_epoch and folder is not None:
             # a long run's kept rows: the epochs' ends are in its folder's parts
             frame = epoch_rows(folder, self.info)
-        return history(frame, per_epoch, self.steps)
+        table = history(frame, per_epoch, self.steps)
+        if keras_names:
+            names = {"lr": "learning_rate"}
+            for ours, theirs in KERAS_METRICS.items():
+                for prefix in ("", "val_"):
+                    names[f"{prefix}{ours}"] = f"{prefix}{theirs}"
+            table = table.rename(columns=names)
+        return table
 
     def keras_log(self, validation: bool | None = None) -> str:
         """The run's epochs as Keras's ``model.fit(..., verbose=2)`` prints them

@@ -442,6 +442,19 @@ def learning_rate_like(flag: str, value: Any) -> float:
     return v
 
 
+#: Keras's names of gradtrace's metrics, taken for them by --metric
+KERAS_METRIC_NAMES = {
+    "root_mean_squared_error": "rmse",
+    "rootmeansquarederror": "rmse",
+    "mean_absolute_error": "mae",
+    "meanabsoluteerror": "mae",
+    "r2_score": "r2",
+    "r2score": "r2",
+    "binary_accuracy": "accuracy",
+    "binaryaccuracy": "accuracy",
+}
+
+
 def metrics(
     m: Model,
     loss_value: LossLike,
@@ -456,6 +469,8 @@ def metrics(
             name = name.strip()
             if not name:
                 continue
+            # Keras's names for them (its metric classes' and History's keys)
+            name = KERAS_METRIC_NAMES.get(name.lower(), name)
             name = choice("metric", name, list(METRICS))
             if name != "loglik" and m.kind == "distribution":
                 raise InputError(

@@ -189,8 +189,11 @@ def test_history_is_what_keras_fit_returned_per_epoch(name: str) -> None:
     assert table["epoch"].tolist() == [trace["epoch"][i] for i in ends]
     logged = keras_column(fx, "logs/loss")[ends]
     np.testing.assert_allclose(table["loss"], logged, rtol=RTOL, atol=ATOL)
+    # under Keras's own keys: History.history's, column for column
+    named = fit_trace(fx).history(keras_names=True)
     for metric, key in fx["metrics"].items():
         theirs = keras_column(fx, f"logs/{key}")[ends]
         np.testing.assert_allclose(table[metric], theirs, rtol=RTOL, atol=ATOL)
+        np.testing.assert_array_equal(named[key], table[metric])
     full = keras_column(fx, "trace/loss")[ends]
     np.testing.assert_allclose(table["loss_all_data"], full, rtol=RTOL, atol=ATOL)
