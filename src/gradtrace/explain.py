@@ -437,7 +437,11 @@ def _plateau_state(frame: pd.DataFrame, info: dict[str, Any], step: int) -> str:
     patience = int(schedule.params["patience"])
     bad = f"{last.wait} bad epoch{'s' if last.wait != 1 else ''}"
     limit = "more than " if schedule.name == "torch.plateau" else ""
-    cool = f"; {last.cooldown} epochs of cooldown left" if last.cooldown else ""
+    cool = (
+        f"; {last.cooldown} epoch{'s' if last.cooldown != 1 else ''} of cooldown left"
+        if last.cooldown
+        else ""
+    )
     which = "validation loss" if watched is not None else "loss"
     return (
         f". After epoch {epoch - 1}: its {which} {fmt(last.loss)}, the best "
@@ -643,10 +647,17 @@ def _logged(
         )
     else:
         mean = "which is this batch's loss, taken with the parameters before the update"
+    # Keras's val_loss with the training rows as validation data: a run that
+    # held out rows of its own has a val_loss of theirs, another number
+    shows = (
+        "what Keras's val_loss would show given the training rows as validation "
+        "data (the run's own val_loss is over its held-out rows)"
+        if info["data"].get("validation")
+        else "what val_loss on the training data would show"
+    )
     after = (
         f"The loss over all {n} rows after this step's update is "
-        f"{logged['loss_all_data_after']:.7g}, what val_loss on the training data "
-        "would show."
+        f"{logged['loss_all_data_after']:.7g}, {shows}."
     )
     if not loss_taken(info, step):
         every = info["schedule"].get("eval_every")
