@@ -658,8 +658,10 @@ def _read_trace(folder: Path, info: dict[str, Any], thin: bool = False) -> pa.Ta
     as it is read with ``thin``."""
     if not (folder / TRACE_FILE).is_dir():
         return pq.read_table(folder / TRACE_FILE)
-    tables = [pq.read_table(f) for f in _trace_files(folder, info)]
-    return pa.concat_tables([_thinned(t, info) for t in tables] if thin else tables)
+    files = _trace_files(folder, info)
+    if thin:  # each part thinned before the next is read: never all at once
+        return pa.concat_tables([_thinned(pq.read_table(f), info) for f in files])
+    return pa.concat_tables([pq.read_table(f) for f in files])
 
 
 def load_info(folder: str | Path) -> dict[str, Any]:
