@@ -162,6 +162,9 @@ def test_a_landscapes_colour_bar_tells_close_levels_apart() -> None:
     assert len(set(shown)) == len(shown), shown
     assert plot._bar_format([0.1, 0.2, 0.4, 0.8]) == "%.4g"
     assert plot._bar_format([1.0]) == "%.4g"
+    # a log scale's levels, 5% apart from 0.5 to 3: one format for them all
+    logged = 0.5 * 1.05 ** np.arange(37)
+    assert plot._bar_format(logged) == "%.4g"
 
 
 def test_landscape_path_is_the_trace() -> None:

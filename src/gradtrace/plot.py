@@ -770,10 +770,15 @@ def _bar_format(levels: Any) -> str:
     its levels a few apart, was ticked "6.618e+05" twice)."""
     values = np.unique(np.asarray(levels, np.float64)[np.isfinite(levels)])
     gaps = np.diff(values)
-    if not len(gaps) or not np.any(gaps > 0):
+    if not len(gaps):
         return "%.4g"
-    largest = float(np.max(np.abs(values)))
-    digits = math.ceil(math.log10(largest / float(gaps[gaps > 0].min()))) + 1
+    # each gap against its levels' own size: a log scale's levels, evenly
+    # spaced in ratio, need as many digits at 0.5 as at 3
+    sizes = np.maximum(np.abs(values[:-1]), np.abs(values[1:]))
+    relative = gaps[sizes > 0] / sizes[sizes > 0]
+    if not len(relative) or not np.any(relative > 0):
+        return "%.4g"
+    digits = math.ceil(-math.log10(float(relative[relative > 0].min()))) + 1
     return f"%.{min(max(4, digits), 12)}g"
 
 
