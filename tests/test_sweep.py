@@ -468,3 +468,18 @@ def test_the_best_settings_over_seeds_and_starts_are_judged_by_their_median() ->
         sweep(data, lr=0.01, seed=[0, 1], batch_size=20, steps=5).best_over_repeats
         is None
     )
+
+
+def test_a_sweep_folder_is_made_with_the_users_umask(tmp_path: Path) -> None:
+    """A research engineer's team could not read each other's sweeps: their
+    folders were private (mkdtemp's 0700) where run folders follow the umask."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        folder = sweep("seed001_line", lr=[0.1], steps=2).save(tmp_path / "s")
+        gradtrace.fit("seed001_line", steps=2, out=tmp_path / "r")
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "r").stat().st_mode & 0o777 == 0o755

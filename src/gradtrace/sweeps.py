@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -186,6 +187,11 @@ class Sweep:
                     prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent
                 )
             )
+            # as any folder is made, with the user's umask: mkdtemp's is private,
+            # and a team sharing runs/ could not read each other's sweeps
+            mask = os.umask(0)
+            os.umask(mask)
+            tmp.chmod(0o777 & ~mask)
         except OSError as err:
             raise _cannot_write(folder, err) from None
         try:
