@@ -564,7 +564,7 @@ def test_columns_a_regression_passes_over_are_noted(
     data.write_text("\n".join(rows) + "\n")
     code, _, err = run(["fit", str(data), "--epochs", "2", "-q"], capsys)
     assert code == 0, err
-    assert "note: column name is not used: x is x (--x NAME chooses the x" in err
+    assert "note: column 'name' is not used: x is 'x' (--x NAME chooses the x" in err
     code, _, err = run(["fit", str(data), "--x", "x", "--epochs", "2"], capsys)
     assert code == 0 and "is not used" not in err, err
 

@@ -150,9 +150,11 @@ def plan(
         # x chosen by default: the columns it passed over are said, not dropped
         # unseen (a text column beside x and y)
         which = "column " if len(left) == 1 else "columns "
+        # quoted: a column called name read "column name is not used"
         notices.append(
-            f"{which}{', '.join(left)} {'is' if len(left) == 1 else 'are'} not "
-            f"used: x is {', '.join(map(str, x_cols))} (--x NAME chooses the x "
+            f"{which}{', '.join(map(repr, left))} "
+            f"{'is' if len(left) == 1 else 'are'} not used: x is "
+            f"{', '.join(map(repr, map(str, x_cols)))} (--x NAME chooses the x "
             "columns)"
         )
     every = model_name if not config.x and len(x_cols) > 1 else None
