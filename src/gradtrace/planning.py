@@ -194,8 +194,6 @@ def plan(
     if val is not None:
         val = held_out.reshaped(val, one_x)
     loss = validate.loss(m, loss_obj or config.loss, config.delta, config.loss_expr)
-    if loss == "nll" and m.name in ("poisson", "poisson-regression") and not for_views:
-        notices += _log_factorials(ys, config.reduction)
     robust = validate.robust_stderr(config.stderr, loss)
     if robust is not None and not config.exact:
         raise InputError(
@@ -218,6 +216,10 @@ def plan(
     zero = validate.warms_up_from_zero(validate.lr_schedule(config.lr_schedule))
     spec = validate.optimizer(config.optimizer, config.lr, config.opt, zero)
     notices += validate.framework_named(config.optimizer, spec.name)
+    poisson = loss == "nll" and m.name in ("poisson", "poisson-regression")
+    if poisson and spec.name.startswith(FRAMEWORKS) and not for_views:
+        # a framework's user sets its logged loss beside this one
+        notices += _log_factorials(ys, config.reduction)
     n_rows = len(ys) if n_rows is None else n_rows
 
     batch_size = n_rows
@@ -427,6 +429,10 @@ def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
                 f"every column but {y} unless told)"
             )
     return out
+
+
+#: The presets named after a framework, whose users compare its numbers
+FRAMEWORKS = ("torch.", "keras.", "tf_keras.")
 
 
 def _log_factorials(ys: Any, reduction: str) -> list[str]:
