@@ -349,36 +349,47 @@ def sweep(
             from gradtrace import plot as plots
 
             threading.Thread(target=plots.warm_up, daemon=True).start()
-        result = run_sweep(
-            data,
-            _named_model(model, model_extra),
-            loss,
-            lr=parse_values("--lr", lr) if lr is not None else None,
-            opt=_pairs("--opt", opt),
-            lr_schedule=lr_schedule,
-            clip=clip,
-            init=_pairs("--init", init),
-            seed=parse_values("--seed", seed, integer=True),
-            batch_size=parse_values("--batch-size", batch_size, integer=True)
-            if batch_size
-            else None,
-            keep_every=keep_every,
-            tol=tol,
-            x=list(x) or None,
-            y=y,
-            optimizer=optimizer,
-            epochs=epochs,
-            steps=steps,
-            shuffle=shuffle,
-            fix=pairs("--fix", fix),
-            reduction=reduction,
-            dtype=dtype,
-            compute_dtype=compute_dtype,
-            drop_missing=drop_missing,
-            validation_split=validation_split,
-            validation_data=validation_data,
-            **model_extra,
-        )
+        try:
+            result = run_sweep(
+                data,
+                _named_model(model, model_extra),
+                loss,
+                lr=parse_values("--lr", lr) if lr is not None else None,
+                opt=_pairs("--opt", opt),
+                lr_schedule=lr_schedule,
+                clip=clip,
+                init=_pairs("--init", init),
+                seed=parse_values("--seed", seed, integer=True),
+                batch_size=parse_values("--batch-size", batch_size, integer=True)
+                if batch_size
+                else None,
+                keep_every=keep_every,
+                tol=tol,
+                x=list(x) or None,
+                y=y,
+                optimizer=optimizer,
+                epochs=epochs,
+                steps=steps,
+                shuffle=shuffle,
+                fix=pairs("--fix", fix),
+                reduction=reduction,
+                dtype=dtype,
+                compute_dtype=compute_dtype,
+                drop_missing=drop_missing,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                **model_extra,
+            )
+        except KeyboardInterrupt:
+            # no run of it to keep: its configurations step together, in one
+            # compiled program a batch size
+            click.echo(
+                "interrupted: a sweep's configurations run together, one compiled "
+                "program a batch size, so none was kept; sweep fewer of them, or "
+                "fewer steps, at a time.",
+                err=True,
+            )
+            raise click.exceptions.Exit(130) from None
         result.info["timings"]["total_s"] = time.perf_counter() - started
         result.save(out, force=force)
         if plot:
