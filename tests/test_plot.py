@@ -1077,3 +1077,46 @@ def test_an_animations_density_scale_reaches_a_narrower_start() -> None:
         initial = next(line for line in ax.get_lines() if line.get_label() == "initial")
         peak = float(np.max(initial.get_ydata()))
         assert bool(ax.get_ylim()[1] > peak) is reaches, (scale, peak, ax.get_ylim())
+
+
+def test_a_logistic_fit_marks_its_held_out_rows_and_names_one_slope_plainly() -> None:
+    """A Keras user's logistic fit.png left its 12 validation rows unmarked (a
+    line's were drawn) and named its one slope w=[1.46]."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=60)
+    y = (rng.uniform(size=60) < 1 / (1 + np.exp(-2 * x))).astype(float)
+    trace = gradtrace.fit(
+        {"x": x, "y": y}, "logistic", lr=0.5, steps=30, validation_split=0.2
+    )
+    ax = plot.fit_over_data(trace).axes[0]
+    held = next(
+        line for line in ax.get_lines() if line.get_label().startswith("validation")
+    )
+    np.testing.assert_allclose(held.get_xdata(), x[48:])
+    w = trace.params["w"]
+    fitted = next(line for line in ax.get_lines() if line.get_label().startswith("fit"))
+    assert fitted.get_label().startswith(f"fitted: w={float(np.ravel(w)[0]):.4g}, b=")
+
+
+def test_mse_loglik_names_restored_weights_as_restored() -> None:
+    """After early stopping restored an epoch's weights, mse_loglik.png called
+    them 'the run's final b'."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 2, 60)
+    frame = pd.DataFrame({"x": x, "y": 1.7 * x - 0.8 + rng.normal(0, 0.5, 60)})
+    trace = gradtrace.fit(
+        frame,
+        lr=0.05,
+        batch_size=8,
+        epochs=40,
+        validation_split=0.2,
+        early_stopping="patience=2,restore_best_weights=true",
+    )
+    assert trace.restored is not None
+    fig = plot.mse_and_likelihood(trace)
+    epoch = trace.restored[0]
+    assert f"held at the run's restored (epoch {epoch}) w = " in fig.get_suptitle()
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    labels += fig.axes[0].get_legend_handles_labels()[1]
+    b = float(trace.params["b"])
+    assert any(f"the run's restored (epoch {epoch}) b = {b:.5g}" in t for t in labels)

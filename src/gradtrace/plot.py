@@ -513,7 +513,9 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         )
         held = _held_out_rows(trace)
         hx, hy = held if held is not None else (None, np.zeros(0))
-        if hx is not None and np.ndim(hx) == 1:
+        # one x column, flat or as a logistic model's matrix of one column
+        hx = one_x_column(hx, len(hy))
+        if hx is not None:
             seen = points_shown(len(hy))
             ax.plot(
                 hx[seen],
@@ -669,8 +671,8 @@ def _shown(params: dict[str, Any], names: list[str]) -> str:
     for k in names:
         v = np.asarray(params[k], float)
         text = (
-            f"{float(v):.4g}"
-            if v.ndim == 0
+            f"{float(v.reshape(())):.4g}"
+            if v.size == 1  # a one-column model's slope: w=1.46, not w=[1.46]
             else "["
             + ", ".join(f"{e:.3g}" for e in v[:4])
             + (", ...]" if v.size > 4 else "]")
@@ -1379,6 +1381,7 @@ def mse_and_likelihood(trace: Any) -> Figure:
 
     info = trace.info
     final = trace.params
+    whose = _whose(trace)
     if info["model"] == "line" and "b" in info["fixed"] and "w" not in info["fixed"]:
         return _over_the_slope(trace)
     if info["model"] == "normal":
@@ -1391,12 +1394,12 @@ def mse_and_likelihood(trace: Any) -> Figure:
     elif info["model"] == "line":
         name, centre = "b", float(final.get("b", info["fixed"].get("b", 0.0)))
         w = float(final.get("w", info["fixed"].get("w", 0.0)))
-        held = f"over b, with w held at the run's final w = {w:.5g}"
+        held = f"over b, with w held at {whose} w = {w:.5g}"
         optimum = info.get("optimum") or {}
         if "w" in optimum and ran_away(trace) is not None:
             held = (
                 f"over b, with w held at its optimum {optimum['w']:.5g} "
-                f"(the run's final w, {w:.3g}, ran away)"
+                f"({whose} w, {w:.3g}, ran away)"
             )
             w = float(optimum["w"])
         mean_of = "mean(y - w x)"
@@ -1429,6 +1432,14 @@ def mse_and_likelihood(trace: Any) -> Figure:
     return _mse_and_likelihood(
         trace, name, centre, best, m2, 1.0, mean_of, held, joint=joint
     )
+
+
+def _whose(trace: Any) -> str:
+    """Whose values a picture marks: the run's final ones, or the weights early
+    stopping restored (the run's, but not its last)."""
+    if trace.restored is None:
+        return "the run's final"
+    return f"the run's restored (epoch {trace.restored[0]})"
 
 
 def _over_the_slope(trace: Any) -> Figure:
@@ -1482,6 +1493,7 @@ def _mse_and_likelihood(
     of every parameter, and its label) where it is apart from ``best`` and on
     the chart."""
     n = int(trace.info["data"]["n_rows"])
+    whose = _whose(trace)
     spread = 3 * float(np.sqrt(m2 / curvature)) or 1.0
     lo, hi = best - spread, best + spread
     on_chart = bool(abs(centre - best) <= REACH * spread)  # False for NaN
@@ -1522,7 +1534,7 @@ def _mse_and_likelihood(
                 ms=6,
                 zorder=4,
                 ls=":",
-                label=f"the run's final {name} = {centre:.5g}",
+                label=f"{whose} {name} = {centre:.5g}",
             )
         elif np.isfinite(centre):  # where the curve goes on toward it
             toward = 0 if centre < best else -1
@@ -1534,11 +1546,11 @@ def _mse_and_likelihood(
                 ms=9,
                 zorder=4,
                 clip_on=False,
-                label=f"the run's final {name} = {centre:.3g}: off the chart "
+                label=f"{whose} {name} = {centre:.3g}: off the chart "
                 + ("←" if toward == 0 else "→"),
             )
         else:
-            ax.plot([], [], " ", label=f"the run's final {name} is not finite")
+            ax.plot([], [], " ", label=f"{whose} {name} is not finite")
         ax.set_xlabel(name)
         ax.set_ylabel(label)
     # one legend for both panels, below them: inside, it covered the curves
