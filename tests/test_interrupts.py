@@ -188,3 +188,27 @@ def test_a_dropped_ctrl_c_stops_the_range_test() -> None:
             gradtrace.lr_find("seed001_line", steps=20)
     finally:
         INTERRUPTED.clear()
+
+
+def test_a_streamed_run_stopped_by_ctrl_c_resumes_to_the_whole_trace(
+    tmp_path: Path, frame: pd.DataFrame
+) -> None:
+    """A streamed run into a folder kept no state at a Ctrl-C unless it had
+    checkpoints, so it could only be run again from the start (each full-batch
+    step a pass over the file): it keeps it now, and resume gives the trace of
+    the run uninterrupted."""
+    from helpers import ctrl_c_after
+
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path)
+    options: dict[str, Any] = dict(
+        stream=True, chunk_rows=32, lr=0.05, steps=40, exact=False
+    )
+    whole = gradtrace.fit(str(path), **options)
+    cut = gradtrace.fit(
+        str(path), **options, out=tmp_path / "run", progress=ctrl_c_after(3)
+    )
+    assert cut.status == "interrupted" and 0 < cut.steps < 40
+    assert (tmp_path / "run" / "state.npz").is_file()
+    done = gradtrace.resume(tmp_path / "run")
+    pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())

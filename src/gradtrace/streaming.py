@@ -148,11 +148,10 @@ def run_stream(
         watch = None if p.stopping is None else Watch(p, None)
         stopped: early_stopping.Stopped | None = None
         parts = None
-        if trace_to is not None and (
-            p.n_steps > run_parts.TRACE_PART_STEPS
-            or every is not None
-            or resume is not None
-        ):
+        if trace_to is not None:
+            # into a folder, always in parts: a Ctrl-C keeps the state that
+            # resume continues (each step of a stream may be a pass over a file
+            # larger than memory: rerunning from the start costs most)
             parts = Parts(p, trace_to(), reference, resumed_from)
         start, state, before = None, None, 0.0
         if resume is not None:
