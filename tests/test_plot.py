@@ -1120,3 +1120,18 @@ def test_mse_loglik_names_restored_weights_as_restored() -> None:
     labels += fig.axes[0].get_legend_handles_labels()[1]
     b = float(trace.params["b"])
     assert any(f"the run's restored (epoch {epoch}) b = {b:.5g}" in t for t in labels)
+
+
+def test_the_residuals_spread_is_drawn_over_the_points() -> None:
+    """The ± one standard deviation band lay under 20000 points: its edges are
+    drawn over them, at the binned mean ± sd."""
+    trace = demo_traces()["line-mse"]
+    ax = plot.residual_plot(trace).axes[0]
+    edges = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(edges) == 2 and all(line.get_zorder() > 2 for line in edges)
+    x, y = plot._run_data(trace)
+    w, b = trace.params["w"], trace.params["b"]
+    pred = w * np.ravel(x) + b
+    centre, mean, sd = plot.binned_spread(pred, y - pred)
+    np.testing.assert_allclose(edges[0].get_ydata(), mean - sd, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(edges[1].get_ydata(), mean + sd, rtol=1e-5, atol=1e-7)

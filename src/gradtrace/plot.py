@@ -1646,6 +1646,9 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             alpha=0.15,
             label="± one standard deviation",
         )
+        # its edges over the points: under 20000 of them the band was hidden
+        for edge in (mean - sd, mean + sd):
+            ax.plot(centre, edge, "--", color="#3b528b", lw=1.2, zorder=3)
     ax.set_xlabel("prediction (at the final values)")
     ax.set_ylabel(
         "Pearson residual (y - mean) / sd" if pearson else "residual (y - prediction)"
