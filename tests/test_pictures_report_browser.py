@@ -144,3 +144,32 @@ def test_an_axis_over_a_narrow_span_labels_each_tick_apart(
     ]
     assert "1.42585" in on_loss and "+1e-5" in on_loss, on_loss
     assert len(set(on_loss)) == len(on_loss), on_loss
+
+
+def test_a_long_runs_loss_panel_reads_its_steps_on_a_log_scale(
+    page, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """20000 steps: on a linear axis the descent was one line at step 0; as
+    loss.png's, the axis is a log's, ticked 0, 1, 10, ... 10000, each decade
+    the same width apart."""
+    trace = gradtrace.fit("seed001_line", lr=0.05, steps=20000)
+    errors, texts = _open(page, report(trace, tmp_path / "long.html"))
+    assert not errors
+    loss = [t for t in texts if t["canvas"] == "loss"]
+    assert any(t["text"] == "step (log scale)" for t in loss)
+    row = next(t["y"] for t in loss if t["text"] == "10000")  # the step axis's
+    ticks = {
+        t["text"]: t["x"]
+        for t in loss
+        if t["text"] in ("1", "10", "100", "1000") and abs(t["y"] - row) < 1
+    }
+    assert set(ticks) == {"1", "10", "100", "1000"}
+    gaps = [
+        ticks["10"] - ticks["1"],
+        ticks["100"] - ticks["10"],
+        ticks["1000"] - ticks["100"],
+    ]
+    assert max(gaps) - min(gaps) < 1.0
+    short = gradtrace.fit("seed001_line", lr=0.05, steps=200)
+    _, texts = _open(page, report(short, tmp_path / "short.html"))
+    assert any(t["text"] == "step" and t["canvas"] == "loss" for t in texts)

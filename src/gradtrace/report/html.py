@@ -36,6 +36,7 @@ def _num(v: Any) -> float | None:
 def payload(trace: Any) -> dict[str, Any]:
     """Everything the page draws, as JSON-ready data."""
     from gradtrace.plot import (
+        LOG_STEPS,
         _flat_named,
         _loss_fn,
         _run_data,
@@ -137,6 +138,8 @@ def payload(trace: Any) -> dict[str, Any]:
         "fixed": info["fixed"],
         "status": trace.status,
         "steps": trace.steps,
+        # as loss.png's: a long run's steps on a log scale
+        "log_steps": trace.steps >= LOG_STEPS,
         "left_at": left_at,
         "batches_per_epoch": int(info["schedule"]["batches_per_epoch"]),
         "frame_every": k,

@@ -92,7 +92,7 @@
     return decades.length >= 2 ? decades.map((v) => Math.pow(10, Math.round(v))) :
       ticks(Math.pow(10, yr[0]), Math.pow(10, yr[1]), n);
   };
-  function axes(ctx, canvas, xr, yr, xl, yl, ylog) {
+  function axes(ctx, canvas, xr, yr, xl, yl, ylog, xlog) {
     const [sx, sy] = scales(canvas, xr, yr), w = canvas.W, h = canvas.H, bottom = h - M.b;
     ctx.strokeStyle = "#999"; ctx.lineWidth = 1;
     ctx.beginPath(); ctx.moveTo(M.l, M.t); ctx.lineTo(M.l, bottom); ctx.lineTo(w - M.r, bottom); ctx.stroke();
@@ -100,9 +100,13 @@
     ctx.textAlign = "center"; ctx.textBaseline = "alphabetic";
     ctx.fillText(xl, (w + M.l - M.r) / 2, h - 6);
     ctx.beginPath();
-    const xs = ticks(xr[0], xr[1], Math.max(2, Math.floor((w - M.l) / 90))), xt = tickTexts(xs);
+    // a long run's steps on a log scale (xlog maps a step to its place): 0, 1,
+    // 10, 100, ...
+    const xs = xlog ? [0].concat(Array.from({ length: Math.floor(xr[1]) }, (_, i) => 10 ** i))
+      : ticks(xr[0], xr[1], Math.max(2, Math.floor((w - M.l) / 90)));
+    const xt = tickTexts(xs), at = (v) => sx(xlog ? xlog(v) : v);
     xs.forEach((v, i) => {
-      ctx.moveTo(sx(v), bottom); ctx.lineTo(sx(v), bottom + 5); ctx.fillText(xt[i], sx(v), bottom + 19);
+      ctx.moveTo(at(v), bottom); ctx.lineTo(at(v), bottom + 5); ctx.fillText(xt[i], at(v), bottom + 19);
     });
     ctx.save(); ctx.translate(15, (M.t + bottom) / 2); ctx.rotate(-Math.PI / 2);
     ctx.fillText(yl, 0, 0); ctx.restore();
@@ -394,7 +398,14 @@
   // decades below the losses (1e-30 of noise-free data): then a note says where
   const hasBest = D.optimum_loss !== null && D.optimum_loss !== undefined;
   const bestShown = hasBest && (!useLog || (D.optimum_loss > 0 && D.optimum_loss >= Math.min(...vals) / 100));
-  const lossR = [0, D.steps || 1], lossY = range(vals.concat(bestShown ? [D.optimum_loss] : []).map(tr));
+  // a long run's steps on a log scale (linear from 0 to 1), as loss.png's: on a
+  // linear one its whole descent was a line at step 0
+  const stepAt = D.log_steps ? ((s) => s <= 1 ? s : 1 + Math.log10(s)) : null;
+  const lossR = [0, stepAt ? stepAt(D.steps || 1) : D.steps || 1];
+  const lossY = range(vals.concat(bestShown ? [D.optimum_loss] : []).map(tr));
+  // the loss panel's scales: a step placed by stepAt where the axis is a log's
+  const lossScales = (yr) => { const [sx, sy] = scales(lossC, lossR, yr);
+    return [stepAt ? ((s) => sx(stepAt(s))) : sx, sy]; };
   document.getElementById("loss-caption").textContent = (batchPts.length ?
     "each batch's loss before its step (grey" + (D.frame_every > 1 ? ", one step in " +
       D.frame_every : "") + ") and the loss over " + D.all_rows + " after" : "the loss over " + D.all_rows + " after") +
@@ -411,7 +422,7 @@
   // the rate's axis at the right, its ticks and name, and its curve: each step's
   // rate held until the next drawn step's
   function drawRate() {
-    const [sx, sy] = scales(lossC, lossR, rateY), x0 = lossC.W - M.r, bottom = lossC.H - M.b;
+    const [sx, sy] = lossScales(rateY), x0 = lossC.W - M.r, bottom = lossC.H - M.b;
     lossX.strokeStyle = "#999"; lossX.lineWidth = 1; lossX.beginPath();
     lossX.moveTo(x0, M.t); lossX.lineTo(x0, bottom);
     lossX.fillStyle = "#333"; lossX.font = FONT; lossX.textAlign = "left"; lossX.textBaseline = "middle";
@@ -441,8 +452,9 @@
   }
   function drawLossIn(f) {
     lossX.clearRect(0, 0, lossC.W, lossC.H);
-    const [sx, sy] = scales(lossC, lossR, lossY);
-    axes(lossX, lossC, lossR, lossY, "step", "loss" + (useLog ? " (log)" : ""), useLog);
+    const [sx, sy] = lossScales(lossY);
+    axes(lossX, lossC, lossR, lossY, stepAt ? "step (log scale)" : "step",
+      "loss" + (useLog ? " (log)" : ""), useLog, stepAt);
     lossX.strokeStyle = "#9e9e9e"; lossX.lineWidth = 1; curve(batchPts, "batch_loss", sx, sy);
     lossX.strokeStyle = "#3b528b"; lossX.lineWidth = 2; curve(pts, "loss", sx, sy);
     if (sparse) { lossX.fillStyle = "#3b528b"; pts.forEach((p) => {
