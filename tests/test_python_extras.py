@@ -9,6 +9,7 @@ import io
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -253,24 +254,19 @@ def test_kerass_metric_names_are_taken_and_given_back() -> None:
     """A Keras user's metrics=['root_mean_squared_error'] was refused (early
     stopping took the name): each Keras name is its metric; history() gives
     them back under Keras's keys, the rate as learning_rate."""
+    options: dict[str, Any] = dict(
+        lr=0.1,
+        batch_size=10,
+        epochs=2,
+        validation_split=0.2,
+        lr_schedule="keras.exponential:decay_steps=10,decay_rate=0.9",
+    )
     keras = gradtrace.fit(
         "seed001_line",
-        lr=0.1,
-        batch_size=10,
-        epochs=2,
-        validation_split=0.2,
         metrics=["root_mean_squared_error", "MeanAbsoluteError"],
-        lr_schedule="keras.exponential:decay_steps=10,decay_rate=0.9",
+        **options,
     )
-    ours = gradtrace.fit(
-        "seed001_line",
-        lr=0.1,
-        batch_size=10,
-        epochs=2,
-        validation_split=0.2,
-        metrics=["rmse", "mae"],
-        lr_schedule="keras.exponential:decay_steps=10,decay_rate=0.9",
-    )
+    ours = gradtrace.fit("seed001_line", metrics=["rmse", "mae"], **options)
     assert keras.info["metrics"] == ["rmse", "mae"]
     named = keras.history(keras_names=True)
     plain = ours.history()
