@@ -133,3 +133,26 @@ def test_a_sweep_leaves_out_the_last_batch_as_fit_does() -> None:
         assert alone.steps == 6
         assert row["w"] == pytest.approx(alone.params["w"], rel=1e-5)
         assert row["loss"] == pytest.approx(alone.final_loss, rel=1e-5)
+
+
+def test_the_summary_says_how_many_rows_sit_each_epoch_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said 'batches of 16 (the last of 20)' for whole batches of 16; and
+    compare's axis said the batch sizes differed where only the number of
+    batches an epoch did."""
+    data = tmp_path / "d.csv"
+    _data().to_csv(data, index=False)
+    args = ["fit", str(data), "--batch-size", "16", "--epochs", "2"]
+    code, said, err = run_cli(
+        [*args, "--drop-last", "--out", str(tmp_path / "a")], capsys
+    )
+    assert code == 0, err
+    assert (
+        "batches of 16 (the 2 rows left over sit each epoch out, --drop-last), 3 per "
+        "epoch" in said
+    )
+    code, said, err = run_cli([*args, "--out", str(tmp_path / "b")], capsys)
+    assert code == 0 and "batches of 16 (the last of 2), 4 per epoch" in said
+    fig = gradtrace.compare(tmp_path / "a", tmp_path / "b")
+    assert fig.axes[0].get_xlabel() == "epoch"

@@ -246,8 +246,8 @@ def _losses(
         and values.max() > 100 * values.min()
     ):
         ax.set_yscale("log")
-    steps = {int(t.info["schedule"]["batches_per_epoch"]) for t in traces}
-    ax.set_xlabel("epoch" + (" (the batch sizes differ)" if len(steps) > 1 else ""))
+    sizes = {int(t.info["schedule"]["batch_size"]) for t in traces}
+    ax.set_xlabel("epoch" + (" (the batch sizes differ)" if len(sizes) > 1 else ""))
     if floors is None:
         ax.set_ylabel("loss over all the data")
         ax.set_title("the loss after each step", fontsize=10)

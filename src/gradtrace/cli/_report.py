@@ -287,6 +287,13 @@ def print_summary(
         order = f"shuffled (seed {sch['seed']})" if sch["shuffle"] else "in order"
         last = data["n_rows"] - (sch["batches_per_epoch"] - 1) * sch["batch_size"]
         partial = f" (the last of {last})" if last != sch["batch_size"] else ""
+        if sch.get("drop_last"):  # whole batches only: the rest sit the epoch out
+            left = data["n_rows"] - sch["batches_per_epoch"] * sch["batch_size"]
+            partial = (
+                f" (the {left} rows left over sit each epoch out, --drop-last)"
+                if left
+                else ""
+            )
         batches = (
             f"batches of {sch['batch_size']}{partial}, {sch['batches_per_epoch']} "
             f"per epoch, {order}"
