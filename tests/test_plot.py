@@ -1135,3 +1135,27 @@ def test_the_residuals_spread_is_drawn_over_the_points() -> None:
     centre, mean, sd = plot.binned_spread(pred, y - pred)
     np.testing.assert_allclose(edges[0].get_ydata(), mean - sd, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(edges[1].get_ydata(), mean + sd, rtol=1e-5, atol=1e-7)
+
+
+def test_a_band_wider_than_the_data_is_drawn_and_cut_at_the_charts_edge(
+    tmp_path: Path,
+) -> None:
+    """A Gaussian line whose scale is still 20 over y's range of a few: its 90%
+    band vanished without a word (the grid of y was y's range); it is drawn,
+    cut at the chart's edge, which stays on the data, and says so."""
+    from scipy import stats
+
+    data = builtin("seed001_line")
+    run = gradtrace.fit(
+        data, loss="nll", lr=1e-4, steps=2, init={"scale": 20.0}, exact=False
+    )
+    ax = plot.fit_over_data(run).axes[0]
+    (band,) = [c for c in ax.collections if "of y at each x" in str(c.get_label())]
+    assert "(beyond the chart)" in str(band.get_label())
+    at, low, high = _band(ax)
+    p = run.params
+    z = stats.norm.ppf(0.95)
+    np.testing.assert_allclose(high - low, 2 * z * p["scale"], rtol=0.02)
+    y = data["y"].to_numpy()
+    span = y.max() - y.min()
+    assert ax.get_ylim()[1] <= y.max() + 0.3 * span

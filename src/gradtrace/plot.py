@@ -536,13 +536,18 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         for name, full, style in curves:
             band = _y_band(model, full, at, y) if name == "fitted" and nll else None
             if band is not None:
+                # a band far wider than the data (a scale still far from its
+                # fit) is cut at the chart's edge, which stays on the data
+                wide = bool(np.min(band[0]) < frame_lo or np.max(band[1]) > frame_hi)
+                cut = cut or wide
                 ax.fill_between(
                     grid,
                     *band,
                     color=colors[name],
                     alpha=0.15,
                     lw=0,
-                    label=f"fitted: the middle {BAND:.0%} of y at each x",
+                    label=f"fitted: the middle {BAND:.0%} of y at each x"
+                    + (" (beyond the chart)" if wide else ""),
                 )
             pred = _evaluate(model, full, at, None, "predict")
             if info["model"] == "line":
@@ -725,39 +730,45 @@ def _y_band(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The middle ``BAND`` of y at each x of ``at`` by the model's likelihood
     (its 5% and 95% quantiles), from its density over a grid of y (whole numbers
-    for counts); None where that grid does not hold about all of it (a density
-    wider than three times y's range, or a likelihood that is not a density of
-    y, whose sum over y is not 1)."""
+    for counts) around y's range, widened until it holds about all of it; None
+    where none does (a density wider than 129 times y's range, or a likelihood
+    that is not a density of y, whose sum over y is not 1)."""
     import jax
     import jax.numpy as jnp
 
     from gradtrace.core.losses import row_losses
 
     low, high = float(np.min(y)), float(np.max(y))
-    span = (high - low) or 1.0
     whole = bool(np.all(y == np.round(y))) and low >= 0
-    if whole:
-        ys = np.arange(max(0.0, np.floor(low - span)), np.ceil(high + span) + 1)
-        if len(ys) > 2000:
-            whole = False
-    if not whole:
-        ys = np.linspace(low - span, high + span, 801)
-    width = 1.0 if whole else float(ys[1] - ys[0])
-    xs = np.repeat(np.asarray(at, np.float64), len(ys), axis=0)
-    try:
-        with jax.enable_x64(True):
-            p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
-            rows = row_losses(model, "nll", p, jnp.asarray(xs), jnp.tile(ys, len(at)))
-            density = np.exp(-np.asarray(rows)).reshape(len(at), len(ys))
-    except Exception:  # noqa: BLE001 - the user's likelihood: no band, the fit stands
-        return None
-    mass = density * width
-    total = mass.sum(axis=1)
-    if not np.all(np.isfinite(total)) or np.any(np.abs(total - 1) > 0.02):
+    # y's range, then wider: a run still far from its fit (a scale of 20 over
+    # y's 4) spreads its likelihood beyond the data
+    for span in ((high - low) or 1.0) * np.array([1.0, 8.0, 64.0]):
+        counts = whole
+        if counts:
+            ys = np.arange(max(0.0, np.floor(low - span)), np.ceil(high + span) + 1)
+            counts = len(ys) <= 4000
+        if not counts:
+            ys = np.linspace(low - span, high + span, 801)
+        width = 1.0 if counts else float(ys[1] - ys[0])
+        xs = np.repeat(np.asarray(at, np.float64), len(ys), axis=0)
+        try:
+            with jax.enable_x64(True):
+                p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+                rows = row_losses(
+                    model, "nll", p, jnp.asarray(xs), jnp.tile(ys, len(at))
+                )
+                density = np.exp(-np.asarray(rows)).reshape(len(at), len(ys))
+        except Exception:  # noqa: BLE001 - the user's likelihood: no band, the fit stands
+            return None
+        mass = density * width
+        total = mass.sum(axis=1)
+        if np.all(np.isfinite(total)) and np.all(np.abs(total - 1) <= 0.02):
+            break
+    else:
         return None
     share = np.cumsum(mass, axis=1) / total[:, None]
     tail = (1 - BAND) / 2
-    if whole:  # the smallest count whose share reaches each quantile
+    if counts:  # the smallest count whose share reaches each quantile
         lo = ys[np.argmax(share >= tail, axis=1)]
         hi = ys[np.argmax(share >= 1 - tail, axis=1)]
         return lo, hi
