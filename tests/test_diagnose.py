@@ -184,7 +184,10 @@ def test_momentums_suggested_rate_is_explained_by_its_band() -> None:
     small, large = d.info["diagnosis"]["eigenvalues_optimum"]
     low, high = (1 - np.sqrt(0.9)) ** 2 / small, (1 + np.sqrt(0.9)) ** 2 / large
     said = str(d)
-    assert f"(low in the band below, {g(low)} to {g(high)})" in said
+    assert (
+        f"(low in the band of rates, {g(low)} to {g(high)}, where every direction "
+        "shrinks by sqrt(m) a step)" in said
+    )
     assert f"any rate from {g(low)} to {g(high)} shrinks the error by" in said
     assert low <= d.suggested_lr <= high
     # the heavy ball's rate at both ends of the band, and inside it: sqrt(m)

@@ -162,8 +162,13 @@ def findings(
     why = " (half the limit, rounded down)" if d.family == "gd" else ""
     band = _momentum_band(d)
     if band is not None and band[0] <= d.suggested_lr <= band[1]:
+        # the band's own line is printed by diagnose and show, not always by fit
         where = "the top of" if d.nesterov else "low in"
-        why = f" ({where} the band below, {g(band[0])} to {g(band[1])})"
+        shrink = "or less " if d.nesterov else ""
+        why = (
+            f" ({where} the band of rates, {g(band[0])} to {g(band[1])}, where "
+            f"every direction shrinks by sqrt(m) {shrink}a step)"
+        )
     # a start that curves far more than the optimum: the rate suits the optimum
     curves = float(d.eig_optimum[-1])
     if curves > 0 and float(d.eig_start[-1]) / curves > STEEP_START:
