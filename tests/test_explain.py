@@ -574,3 +574,25 @@ def test_the_logged_loss_is_said_to_weigh_the_earlier_batches_mean() -> None:
         f"(here (the earlier batches' mean {before:.7g} x their 6 rows + this "
         f"batch's {batch:.7g} x 3) / 9)"
     ) in said
+
+
+def test_a_standardised_runs_step_says_its_x_were_standardised() -> None:
+    """A newcomer could not check a standardised run's step by hand: the table
+    shows the data's x, the prediction is of the standardised ones; the text
+    says which, with the mean and sd the model took (numpy's, of the rows)."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {"a": rng.uniform(20, 80, 200), "b": rng.normal(5e4, 1e4, 200)}
+    )
+    frame["y"] = 0.3 * frame["a"] + 1e-4 * frame["b"] + rng.normal(0, 1, 200)
+    run = gradtrace.fit(
+        frame, "linear", x=["a", "b"], standardize=True, batch_size=50, epochs=1
+    )
+    text = run.explain_text(2)
+    means, sds = frame[["a", "b"]].mean(), frame[["a", "b"]].std(ddof=0)
+    assert (
+        f"the model takes (a - {means['a']:.7g}) / {sds['a']:.7g}, "
+        f"(b - {means['b']:.7g}) / {sds['b']:.7g}" in text
+    )
+    plain = gradtrace.fit(frame, "linear", x=["a", "b"], batch_size=50, epochs=1)
+    assert "standardised" not in plain.explain_text(2)

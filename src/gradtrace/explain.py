@@ -993,6 +993,20 @@ def narration(
     out.append(f"Parameters before the step: {before}.")
     if "space" in table.attrs:
         out.append(f"Note: {table.attrs['space']}.")
+    options = info.get("model_options") or {}
+    if options.get("center") is not None:
+        # the table's x are the data's; the model takes them standardised
+        names_x = info["data"]["x"] or ["x"]
+        scaled = ", ".join(
+            f"({c} - {fmt(float(m))}) / {fmt(float(sd))}"
+            for c, m, sd in zip(
+                names_x, options["center"], options["spread"], strict=False
+            )
+        )
+        out.append(
+            f"Note: x was standardised (--standardize): the model takes {scaled}, "
+            "so the prediction and the gradients are of those, not of the x shown."
+        )
     out.append("")
     out.append(row_numbers(str(info["data"].get("source", ""))))
     # the rows' numbers, and "mean" (or "sum") on the whole batch's line
