@@ -13,9 +13,8 @@ import pandas as pd
 
 from gradtrace.checks import _boolean, _suggest, choice, finite_number, whole
 from gradtrace.core.early_stopping import EarlyStopping
-from gradtrace.core.metrics import METRICS
+from gradtrace.core.metrics import KERAS_METRIC_NAMES, METRICS
 from gradtrace.errors import InputError
-from gradtrace.validate import KERAS_METRIC_NAMES
 
 EXAMPLE = "such as --early-stopping patience=3,restore_best_weights=true"
 

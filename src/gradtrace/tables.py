@@ -11,7 +11,7 @@ import pandas as pd
 from gradtrace.core import metrics
 from gradtrace.core.catalog import MODELS
 from gradtrace.core.loop import History
-from gradtrace.core.metrics import METRICS, keras_running_mean
+from gradtrace.core.metrics import KERAS_METRICS, METRICS, keras_running_mean
 from gradtrace.core.models import ParamSpec
 
 #: Columns that hold no value in the initial row (step 0).
@@ -287,16 +287,6 @@ def settled_loss(table: pd.DataFrame, n_rows: int | None) -> pd.Series:
         return table["tail_loss"].astype(float)
     mini = table["batch_size"].astype(float) < n_rows
     return table["tail_loss"].where(mini, table["loss"]).astype(float)
-
-
-#: gradtrace's metrics by the names Keras logs them under (its metric classes'
-#: names: RootMeanSquaredError, ...); loglik has none, and keeps its own.
-KERAS_METRICS = {
-    "rmse": "root_mean_squared_error",
-    "mae": "mean_absolute_error",
-    "r2": "r2_score",
-    "accuracy": "binary_accuracy",
-}
 
 
 def keras_value(value: float) -> str:

@@ -794,8 +794,9 @@ class Trace:
         under the keys Keras's ``History.history`` gives them
         (``root_mean_squared_error``, ``val_root_mean_squared_error``,
         ``learning_rate``), to set beside it column for column."""
+        from gradtrace.core.metrics import KERAS_METRICS
         from gradtrace.store import epoch_rows
-        from gradtrace.tables import KERAS_METRICS, history
+        from gradtrace.tables import history
 
         per_epoch = int(self.info["schedule"]["batches_per_epoch"])
         frame = self._frame

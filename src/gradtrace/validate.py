@@ -28,7 +28,7 @@ from gradtrace.core.custom import expression_loss, expression_model
 from gradtrace.core.distributions import SUPPORTS, CustomFamily, Family
 from gradtrace.core.expr import parse
 from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, param_specs
-from gradtrace.core.metrics import METRICS
+from gradtrace.core.metrics import KERAS_METRIC_NAMES, METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import ALIASES, PRESETS, RANGES, OptimizerSpec
 from gradtrace.errors import COMMAND_LINE, InputError
@@ -440,19 +440,6 @@ def learning_rate_like(flag: str, value: Any) -> float:
     if not math.isfinite(v) or v <= 0:
         raise InputError(f"{flag} must be a positive number, got {value!r}.")
     return v
-
-
-#: Keras's names of gradtrace's metrics, taken for them by --metric
-KERAS_METRIC_NAMES = {
-    "root_mean_squared_error": "rmse",
-    "rootmeansquarederror": "rmse",
-    "mean_absolute_error": "mae",
-    "meanabsoluteerror": "mae",
-    "r2_score": "r2",
-    "r2score": "r2",
-    "binary_accuracy": "accuracy",
-    "binaryaccuracy": "accuracy",
-}
 
 
 def metrics(

@@ -88,6 +88,23 @@ METRICS: dict[str, tuple[int, str]] = {
 }
 
 
+#: gradtrace's metrics by the names Keras logs them under (its metric classes'
+#: names: RootMeanSquaredError, ...); loglik has none, and keeps its own.
+KERAS_METRICS = {
+    "rmse": "root_mean_squared_error",
+    "mae": "mean_absolute_error",
+    "r2": "r2_score",
+    "accuracy": "binary_accuracy",
+}
+
+#: The metrics by Keras's names for them, as History's keys have them and as
+#: its classes' names read in lower case (rootmeansquarederror)
+KERAS_METRIC_NAMES = {
+    **{theirs: ours for ours, theirs in KERAS_METRICS.items()},
+    **{theirs.replace("_", ""): ours for ours, theirs in KERAS_METRICS.items()},
+}
+
+
 def n_stats(names: tuple[str, ...]) -> int:
     """How many statistics the metrics ``names`` record per step."""
     return sum(METRICS[n][0] for n in names)
