@@ -216,8 +216,9 @@ def plan(
     zero = validate.warms_up_from_zero(validate.lr_schedule(config.lr_schedule))
     spec = validate.optimizer(config.optimizer, config.lr, config.opt, zero)
     notices += validate.framework_named(config.optimizer, spec.name)
+    framework = FRAMEWORKS.get(spec.name.split(".")[0])
     poisson = loss == "nll" and m.name in ("poisson", "poisson-regression")
-    if poisson and spec.name.startswith(FRAMEWORKS) and not for_views:
+    if poisson and framework and not for_views:
         # a framework's user sets its logged loss beside this one
         notices += _log_factorials(ys, config.reduction)
     n_rows = len(ys) if n_rows is None else n_rows
@@ -233,9 +234,6 @@ def plan(
                 f"using {n_rows} (one batch per epoch, as Keras does)"
             )
             batch_size = n_rows
-    framework = {"torch": "PyTorch's DataLoader", "keras": "Keras's fit"}.get(
-        spec.name.split(".")[0].removeprefix("tf_")
-    )
     if framework and config.shuffle and batch_size < n_rows and not for_views:
         notices.append(
             f"the batches are shuffled in gradtrace's own order (--seed), not "
@@ -431,8 +429,13 @@ def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
     return out
 
 
-#: The presets named after a framework, whose users compare its numbers
-FRAMEWORKS = ("torch.", "keras.", "tf_keras.")
+#: The presets named after a framework (their names' prefixes), whose users
+#: compare its numbers, and what draws that framework's batches
+FRAMEWORKS = {
+    "torch": "PyTorch's DataLoader",
+    "keras": "Keras's fit",
+    "tf_keras": "Keras's fit",
+}
 
 
 def _log_factorials(ys: Any, reduction: str) -> list[str]:
