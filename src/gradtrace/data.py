@@ -516,17 +516,14 @@ class ParquetRows:
         """How many rows ``drop_missing`` left out."""
         return int(sum(len(v) for v in self._gone))
 
-    def dropped_rows(self, limit: int) -> list[int]:
-        """The first ``limit`` rows left out, by their places in the file."""
+    def dropped_rows(self) -> list[int]:
+        """The rows left out, by their places in the file."""
         meta = self._file.metadata
-        out: list[int] = []
-        start = 0
-        for g, gone in enumerate(self._gone):
-            out += (start + gone[: limit - len(out)]).tolist()
-            start += meta.row_group(g).num_rows
-            if len(out) >= limit:
-                break
-        return out
+        starts = np.cumsum(
+            [0] + [meta.row_group(g).num_rows for g in range(len(self._gone))]
+        )
+        pairs = zip(starts[:-1], self._gone, strict=True)
+        return [int(s + i) for s, gone in pairs for i in gone]
 
     @property
     def n_rows(self) -> int:

@@ -169,10 +169,7 @@ def plan(
         xs, ys, config.drop_missing, source, (x_cols, config.y), frame.index, head_of
     )
     if dropped:
-        notices.append(
-            f"dropped {dropped} row{'s' if dropped > 1 else ''} with "
-            "missing or infinite values"
-        )
+        notices.append(dropped_notice(dropped))
     # the run had validation data (a view's plan leaves a file of them unread)
     validated = bool(config.validation_split or config.validation_data)
     if for_views:  # the training rows alone: a split still takes its share
@@ -427,6 +424,14 @@ def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
                 f"every column but {y} unless told)"
             )
     return out
+
+
+def dropped_notice(dropped: int) -> str:
+    """What a run says of the rows --drop-missing left out."""
+    return (
+        f"dropped {dropped} row{'s' if dropped != 1 else ''} with missing or "
+        "infinite values"
+    )
 
 
 #: The presets named after a framework (their names' prefixes), whose users

@@ -295,7 +295,7 @@ def _open(
     gone = None
     if config.drop_missing:  # a first pass over the file finds the rows to leave
         kept = ParquetRows(
-            path, p.x_cols or [], config.y, "float64", flat, source, None, True
+            path, p.x_cols or [], config.y, "float64", flat, source, drop_missing=True
         )
         gone, n_rows = kept.gone, kept.n_rows
         if n_rows < 2:
@@ -305,15 +305,12 @@ def _open(
             )
         # planned again for the rows kept, and told how many the whole file lost
         p = plan(config, head, source, n_rows=n_rows)
-        notices = [n for n in p.notices if not n.startswith("dropped ")]
-        if kept.dropped:
-            notices.append(
-                f"dropped {kept.dropped} row{'s' if kept.dropped > 1 else ''} with "
-                "missing or infinite values"
-            )
+        said = planning.dropped_notice(p.dropped)  # the first rows' count
+        notices = [n for n in p.notices if n != said]
+        notices += [planning.dropped_notice(kept.dropped)] * bool(kept.dropped)
         p = p._replace(
             dropped=kept.dropped,
-            dropped_at=tuple(kept.dropped_rows(kept.dropped)),
+            dropped_at=tuple(kept.dropped_rows()),
             notices=notices,
         )
     # the plan saw the first chunk's rows only: no checksum of all the values
