@@ -97,8 +97,15 @@ def test_unshuffled_stream_equals_the_in_memory_run(
     assert (a.status, a.steps, a.diverged_step) == (b.status, b.steps, b.diverged_step)
     ta, tb = a.to_pandas(), b.to_pandas()
     assert list(ta.columns) == list(tb.columns)
-    exact = ["batch_loss", "epoch", "batch"]
-    exact += [c for c in tb.columns if c in a.info["initial"] or c.startswith("grad_")]
+    exact = ["epoch", "batch"]
+    if len(options.get("x") or ()) < 2:
+        # a gradient over x of several columns is taken in reverse mode, whose
+        # products with x XLA computes by the batch's shape and place (a library's
+        # matrix product or a fused sum), rounding apart: the closeness below holds
+        exact.append("batch_loss")
+        exact += [
+            c for c in tb.columns if c in a.info["initial"] or c.startswith("grad_")
+        ]
     # up to the first partial batch, the same arithmetic on the same rows; a partial
     # batch's masked rows lie elsewhere in its slice, so its sum may round apart
     whole = 1 + (math.ceil(517 / options["batch_size"]) if options["batch_size"] else 0)
