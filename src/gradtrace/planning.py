@@ -91,6 +91,7 @@ def plan(
     n_rows: int | None = None,
     validation: tuple[pd.DataFrame, str] | None = None,
     for_views: bool = False,
+    release: bool = False,
 ) -> Plan:
     """Check ``config`` against the data and resolve every default (no training).
 
@@ -100,7 +101,8 @@ def plan(
     ``validation``: validation data given in Python, as a table and its name
     (default: the file ``config.validation_data`` names, if any). ``for_views``:
     a saved run's plan for its views (``load`` with data), which read no
-    validation data and check nothing that needs them."""
+    validation data and check nothing that needs them. ``release``: ``frame`` is
+    this plan's alone (``validate.columns``)."""
     for name in ("opt", "init", "fix"):  # from sweep and lr_find as they came
         setattr(config, name, validate.by_name(name, getattr(config, name)))
     if config.x is not None and not all(isinstance(c, str) for c in config.x):
@@ -159,7 +161,15 @@ def plan(
         )
     every = model_name if not config.x and len(x_cols) > 1 else None
     xs, ys = validate.columns(
-        frame, kind, x_cols, config.y, source, cdtype, every, x_given=bool(config.x)
+        frame,
+        kind,
+        x_cols,
+        config.y,
+        source,
+        cdtype,
+        every,
+        x_given=bool(config.x),
+        release=release,
     )
     if every is not None and xs is not None:
         notices += _row_numbers(xs, x_cols, config.y)

@@ -357,7 +357,7 @@ def _x_moments(
     n, sums, products = 0, np.zeros(k), np.zeros((k, k))
     # about the first rows' mean: the products of columns far from 0 (a mean of
     # 1e8, a spread of 1) would cancel to nothing in a plain sum
-    shift = np.asarray(head, np.float64)[: rowsums.BLOCK_ROWS].mean(0)
+    shift = np.asarray(head[: rowsums.BLOCK_ROWS], np.float64).mean(0)
     for block, _ in rowsums.blocks(xs, ys):
         b = np.asarray(block, np.float64) - shift
         n, sums, products = n + len(b), sums + b.sum(0), products + b.T @ b

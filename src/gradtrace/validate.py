@@ -22,6 +22,7 @@ from gradtrace.checks import _boolean, _named, _number, _suggest, finite_number
 from gradtrace.checks import choice as choice
 from gradtrace.checks import positive_int as positive_int
 from gradtrace.checks import whole as whole
+from gradtrace.core.arrays import aligned_empty
 from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
 from gradtrace.core.clipping import CLIPS, GradClip
 from gradtrace.core.custom import expression_loss, expression_model
@@ -942,13 +943,17 @@ def columns(
     every_x: str | None = None,
     x_given: bool = True,
     least_rows: int = 2,
+    release: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y arrays, as float64 (float32 columns computed in float32 stay
     float32), from named columns of ``frame``: views of its columns where their
     type is already right, unless the frame is marked ``BORROWED``. ``every_x``:
     the model that took every column but y as x, none being named (a column of
     text among them is then said to be one that --x can leave out); ``x_given``:
-    whether the user named the x columns (if not, a missing y is told first)."""
+    whether the user named the x columns (if not, a missing y is told first);
+    ``release``: ``frame`` is the caller's to spend, so each x column is dropped
+    from it once copied into the x matrix of several columns (the data are then
+    held about once, not twice)."""
     names = [str(c) for c in frame.columns]
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
     # x not given: y first, since without it x cannot be told (the one column
@@ -1021,9 +1026,18 @@ def columns(
             )
     xs = None
     if kind != "distribution":
-        cols = [arrays[c] for c in (x or ["x"])]
-        # one column: a view of it, not a copy
-        xs = cols[0][:, None] if len(cols) == 1 else np.stack(cols, axis=1)
+        x_names = list(x or ["x"])
+        if len(x_names) == 1:
+            xs = arrays[x_names[0]][:, None]  # a view of it, not a copy
+        else:
+            # filled where the device shares it rather than copying it again
+            n = len(arrays[y])
+            kind_of_x = np.result_type(*(arrays[c] for c in x_names))
+            xs = aligned_empty(n * len(x_names), kind_of_x).reshape(n, -1)
+            for j, name in enumerate(x_names):
+                xs[:, j] = arrays[name] if name == y else arrays.pop(name)
+                if release and name != y:
+                    del frame[name]
     return xs, arrays[y]
 
 
