@@ -170,8 +170,12 @@ def test_float64_and_float32() -> None:
         dict(model="line", reduction="mean", metrics=["rmse", "r2"]),
         dict(model="normal", reduction="sum", y_only=True),
         dict(model="poisson-regression", counts=True, optimizer="adam"),
+        # x's few columns summed in whole blocks, the last one apart
+        dict(model="linear", columns=3, metrics=["rmse"]),
+        dict(model="logistic", columns=2, flags=True),
+        dict(model="linear", columns=8),  # a matrix product in masked blocks
     ],
-    ids=["line", "normal", "poisson"],
+    ids=["line", "normal", "poisson", "linear3", "logistic2", "linear8"],
 )
 def test_a_blocked_full_batch_step_equals_the_one_pass_step(
     case: dict[str, object], monkeypatch: pytest.MonkeyPatch
@@ -187,7 +191,16 @@ def test_a_blocked_full_batch_step_equals_the_one_pass_step(
         else 2 * x + 1 + rng.normal(size=10_000)
     )
     data = {"y": y} if case.get("y_only") else {"x": x, "y": y}
-    options = {k: v for k, v in case.items() if k not in ("y_only", "counts")}
+    if case.get("columns"):
+        k = int(case["columns"])  # type: ignore[call-overload]
+        xs = rng.normal(size=(10_000, k))
+        eta = xs @ np.linspace(-1, 1, k) + 0.5
+        flags = rng.uniform(size=10_000) < 1 / (1 + np.exp(-eta))
+        y = flags.astype(float) if case.get("flags") else eta + rng.normal(size=10_000)
+        data = {**{f"x{i}": xs[:, i] for i in range(k)}, "y": y}
+        case = {**case, "x": [f"x{i}" for i in range(k)]}
+    drop = ("y_only", "counts", "columns", "flags")
+    options = {k: v for k, v in case.items() if k not in drop}
 
     def run() -> gradtrace.Trace:
         monkeypatch.setattr(loop, "_COMPILED", {})
