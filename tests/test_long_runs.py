@@ -3,6 +3,7 @@ whole, and the run keeps every k-th step in memory."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -984,3 +985,41 @@ def test_a_run_that_finishes_while_it_is_read_is_not_called_killed(
         main(["ls", str(tmp_path)])
     listed = capsys.readouterr().out
     assert "completed" in listed and "stopped" not in listed
+
+
+@pytest.mark.parametrize(
+    "how", [["--batch-size", "16", "--epochs", "10"], ["--lr", "2.6", "--steps", "60"]]
+)
+def test_the_report_of_a_long_run_reads_its_rows_thinned(
+    tmp_path: Path,
+    small_parts: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    how: list[str],
+) -> None:
+    # the page draws at most MAX_FRAMES steps: the kept ones are enough (a run of
+    # 3 million steps read whole took about 1 GB)
+    from gradtrace.report import html
+
+    data = tmp_path / "d.csv"
+    _frame().to_csv(data, index=False)
+    out = tmp_path / "run"
+    code, _, err = run_cli(["fit", str(data), *how, "-q", "--out", str(out)], capsys)
+    assert code == (1 if "--steps" in how else 0), err  # 1: it diverged
+    whole, thin = gradtrace.load(out), gradtrace.load(out, thin=True)
+    every = thin.info["trace"]["kept_every"]
+    assert len(thin.to_pandas()) < len(whole.to_pandas()) and every > 1
+    # as many frames as the whole trace gives every kept-th step
+    monkeypatch.setattr(html, "MAX_FRAMES", math.ceil(whole.steps / every))
+    a, b = html.payload(thin), html.payload(whole)
+    assert a["frame_every"] == b["frame_every"] == every
+    assert [f["step"] for f in a["frames"]] == [f["step"] for f in b["frames"]]
+    for key in b:
+        if key != "landscape":  # framed on the path: the kept steps' may be shorter
+            assert a[key] == b[key], key
+    assert a["landscape"]["z"] and a["landscape"]["labels"] == b["landscape"]["labels"]
+    if "--steps" in how:
+        assert a["left_at"] is not None and a["left_at"] == b["left_at"]
+    code, _, err = run_cli(["report", str(out)], capsys)
+    assert code == 0, err
+    assert (out / "report.html").stat().st_size > 10_000

@@ -919,7 +919,8 @@ def report(run: Path, out: Path | None, data: Path | None, force: bool) -> None:
 
     if out is not None and not _same(out, run / "report.html"):
         check_out_file(out, force)
-    path = write(load_run(run, data), out or run / "report.html")
+    # a long run's every kept-th step: the page draws at most MAX_FRAMES of them
+    path = write(load_run(run, data, thin=True), out or run / "report.html")
     click.echo(f"wrote {path}")
 
 

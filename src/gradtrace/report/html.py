@@ -51,6 +51,9 @@ def payload(trace: Any) -> dict[str, Any]:
 
     info = trace.info
     frame = trace.to_pandas()
+    # a long run read thinned (every kept-th step, ``load(thin=True)``): its rows
+    # are found by step; a whole trace's row s is step s
+    position = {int(s): i for i, s in enumerate(frame["step"].to_numpy())}
     x, y = _run_data(trace)
     sampled = data_rows(trace)
     cols = param_columns(frame)
@@ -59,6 +62,9 @@ def payload(trace: Any) -> dict[str, Any]:
         np.arange(n) if n <= MAX_ROWS else np.linspace(0, n - 1, MAX_ROWS).astype(int)
     )
     k = max(1, math.ceil(trace.steps / MAX_FRAMES))
+    if len(frame) < trace.steps + 1:  # every kept-th step is there
+        kept = int(info.get("trace", {}).get("kept_every", 1))
+        k = kept * math.ceil(k / kept)
     steps = list(range(0, trace.steps + 1, k))
     if steps[-1] != trace.steps:
         steps.append(trace.steps)
@@ -74,8 +80,8 @@ def payload(trace: Any) -> dict[str, Any]:
     # set (not a parameter of that name, which has its gradient)
     scheduled = schedule_columns(frame)
     frames = []
-    for s in steps:
-        row = frame.iloc[s]
+    at = [frame.iloc[position[s]] for s in steps]
+    for s, row in zip(steps, at, strict=True):
         shown, count = batches.get(s, (np.zeros(0, np.int64), 0))
         frames.append(
             {
@@ -112,9 +118,9 @@ def payload(trace: Any) -> dict[str, Any]:
     }
     if (column := one_x_column(x, n)) is not None:
         data["x"] = [float(v) for v in column[keep_rows]]
-    curve = _curves(trace, x, y, [frame.iloc[s] for s in steps])
+    curve = _curves(trace, x, y, at)
     if curve is None and x is not None:
-        data["predictions"] = _predictions(trace, x, keep_rows, frame, steps)
+        data["predictions"] = _predictions(trace, x, keep_rows, at)
     if curve is not None:
         data["grid"] = curve["grid"]
         data["discrete"] = curve["discrete"]
@@ -122,12 +128,13 @@ def payload(trace: Any) -> dict[str, Any]:
             f["curve"] = values
     # a run that blew up: the step from which its line and its point leave the
     # charts framed on the steps before (as landscape.png is)
-    left_at = ran_away(trace, frame["loss"].to_numpy(float))
+    cut = ran_away(trace, frame["loss"].to_numpy(float))  # a row's position
+    left_at = None if cut is None else int(frame["step"].iloc[cut])
     landscape = None
     if len(cols) >= 2:
         rows, over = landscape_rows(trace)
         loss = _loss_fn(trace, rows)
-        landscape = _landscape(trace, cols[0], cols[1], frame, loss, left_at, rows)
+        landscape = _landscape(trace, cols[0], cols[1], frame, loss, cut, rows)
         landscape["over"] = over
     return {
         "title": f"{model_by_loss(info)}, {info['optimizer']['name']}",
@@ -232,10 +239,11 @@ def _curves(
 
 
 def _predictions(
-    trace: Any, x: np.ndarray, keep_rows: np.ndarray, frame: Any, steps: list[int]
+    trace: Any, x: np.ndarray, keep_rows: np.ndarray, at: list[Any]
 ) -> dict[str, Any]:
     """The model's prediction at some of the page's rows (``rows``: positions in
-    its data) after some of its frames (``frames``: positions in its frames)."""
+    its data) after some of its frames (``frames``: positions in its frames;
+    ``at``: the trace's row of each frame)."""
     from gradtrace.plot import _evaluate, _model, _specs, params_of
 
     model = _model(trace)
@@ -244,14 +252,14 @@ def _predictions(
     rows = np.unique(np.linspace(0, kept - 1, min(PREDICTION_ROWS, kept)).astype(int))
     at = np.reshape(x, (len(x), -1))[keep_rows[rows]]
     frames = np.unique(
-        np.linspace(0, len(steps) - 1, min(PREDICTION_FRAMES, len(steps))).astype(int)
+        np.linspace(0, len(at) - 1, min(PREDICTION_FRAMES, len(at))).astype(int)
     )
     values = [
         [
             _num(v)
             for v in _evaluate(
                 model,
-                params_of(frame.iloc[steps[i]], fixed, specs),
+                params_of(at[i], fixed, specs),
                 at,
                 None,
                 "predict",
@@ -274,7 +282,8 @@ def _landscape(
 ) -> dict[str, Any]:
     """The loss (``loss``, over ``rows`` rows) on a grid over ``a`` and ``b``, the
     other parameters held as ``plot.held_values`` holds them; framed on the path
-    before ``left_at`` (the step from which the run ran away) and the optimum."""
+    before ``left_at`` (the position in ``frame`` of the step from which the run
+    ran away) and the optimum."""
     import jax
 
     from gradtrace.plot import (
