@@ -1023,3 +1023,37 @@ def test_the_report_of_a_long_run_reads_its_rows_thinned(
     code, _, err = run_cli(["report", str(out)], capsys)
     assert code == 0, err
     assert (out / "report.html").stat().st_size > 10_000
+
+
+def test_the_animation_of_a_long_run_draws_its_kept_steps(
+    tmp_path: Path, small_parts: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    from gradtrace.animate import _frames, _Ready, frame_steps
+    from gradtrace.plot import _run_data
+
+    data = tmp_path / "d.csv"
+    _frame().to_csv(data, index=False)
+    out = tmp_path / "run"
+    how = ["--batch-size", "16", "--epochs", "10", "-q"]
+    code, _, err = run_cli(["fit", str(data), *how, "--out", str(out)], capsys)
+    assert code == 0, err
+    whole, thin = gradtrace.load(out), gradtrace.load(out, thin=True)
+    every = thin.info["trace"]["kept_every"]
+    kept = set(thin.to_pandas()["step"])
+    steps = [s for s in frame_steps(thin.steps, None, every) if s in kept]
+    assert steps[-1] == thin.steps and every in steps and len(steps) < thin.steps
+    # the same pictures as the whole trace's at those steps
+    drawn = [
+        np.asarray(image)
+        for t in (thin, whole)
+        for image in _frames(t, steps, _Ready(_run_data(t), t.to_pandas(), {}))
+    ]
+    for a, b in zip(drawn[: len(steps)], drawn[len(steps) :], strict=True):
+        np.testing.assert_array_equal(a, b)
+    gif = tmp_path / "fit.gif"
+    code, _, err = run_cli(["animate", str(out), "-o", str(gif)], capsys)
+    assert code == 0, err
+    with Image.open(gif) as image:
+        assert image.n_frames == len(steps)

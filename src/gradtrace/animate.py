@@ -41,11 +41,12 @@ DEFAULT_FRAMES = 120
 HEAD_FRAMES = 10
 
 
-def frame_steps(n_steps: int, every: int | None) -> list[int]:
+def frame_steps(n_steps: int, every: int | None, kept: int = 1) -> list[int]:
     """The steps drawn: 0, every k-th (``every``; by default so that about
-    ``DEFAULT_FRAMES`` remain, the first ``HEAD_FRAMES`` steps all drawn too),
-    and the last."""
-    k = every or max(1, math.ceil(n_steps / DEFAULT_FRAMES))
+    ``DEFAULT_FRAMES`` remain, a multiple of ``kept``, the steps a long run read
+    thinned keeps, and the first ``HEAD_FRAMES`` steps all drawn too), and the
+    last."""
+    k = every or kept * math.ceil(max(1, math.ceil(n_steps / DEFAULT_FRAMES)) / kept)
     head = range(min(HEAD_FRAMES, n_steps) + 1) if every is None else range(1)
     return sorted({*head, *range(0, n_steps + 1, k), n_steps})
 
@@ -68,8 +69,12 @@ def animate(
     if every is not None and every < 1:
         raise InputError(f"--every must be at least 1, got {every}.")
     check_folder(out)  # before drawing every frame
-    steps = frame_steps(trace.steps, every)
     ready = _Ready(_run_data(trace), trace.to_pandas(), {})  # once for every frame
+    steps = frame_steps(trace.steps, every)
+    if len(ready.table) < trace.steps + 1:  # a long run read thinned
+        kept = int(trace.info.get("trace", {}).get("kept_every", 1))
+        present = set(ready.table["step"].tolist())
+        steps = [s for s in frame_steps(trace.steps, every, kept) if s in present]
     images = _frames(trace, steps, ready)
 
     def write(tmp: Path) -> None:
@@ -340,7 +345,11 @@ class _Scene:
         from gradtrace.explain import loss_taken
 
         info, ax = self.trace.info, self.ax
-        row = self.ready.table.iloc[step]
+        table = self.ready.table
+        if len(table) > self.trace.steps:  # the whole trace: row s is step s
+            row = table.iloc[step]
+        else:  # a long run's kept steps
+            row = table.loc[table["step"].to_numpy() == step].iloc[0]
         values = self._values(row)
         y = self.ready.data[1]
         if self.model.kind == "distribution":

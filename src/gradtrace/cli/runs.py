@@ -900,7 +900,8 @@ def animate(
     if fps < 1:
         raise InputError(f"--fps must be at least 1, got {fps}.")
     check_out_file(out, force)
-    path = draw(load_run(run, data), out, every=every, fps=fps)
+    # by default from a long run's kept steps; --every may ask for any step
+    path = draw(load_run(run, data, thin=every is None), out, every=every, fps=fps)
     click.echo(f"wrote {path}")
 
 
