@@ -239,11 +239,11 @@ def _curves(
 
 
 def _predictions(
-    trace: Any, x: np.ndarray, keep_rows: np.ndarray, at: list[Any]
+    trace: Any, x: np.ndarray, keep_rows: np.ndarray, frame_rows: list[Any]
 ) -> dict[str, Any]:
     """The model's prediction at some of the page's rows (``rows``: positions in
     its data) after some of its frames (``frames``: positions in its frames;
-    ``at``: the trace's row of each frame)."""
+    ``frame_rows``: the trace's row of each frame)."""
     from gradtrace.plot import _evaluate, _model, _specs, params_of
 
     model = _model(trace)
@@ -251,15 +251,16 @@ def _predictions(
     kept = len(keep_rows)
     rows = np.unique(np.linspace(0, kept - 1, min(PREDICTION_ROWS, kept)).astype(int))
     at = np.reshape(x, (len(x), -1))[keep_rows[rows]]
+    count = len(frame_rows)
     frames = np.unique(
-        np.linspace(0, len(at) - 1, min(PREDICTION_FRAMES, len(at))).astype(int)
+        np.linspace(0, count - 1, min(PREDICTION_FRAMES, count)).astype(int)
     )
     values = [
         [
             _num(v)
             for v in _evaluate(
                 model,
-                params_of(at[i], fixed, specs),
+                params_of(frame_rows[i], fixed, specs),
                 at,
                 None,
                 "predict",
