@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).parent))
+from large_data import process_peak, script_json  # noqa: E402
 
 CASE = r"""
 import json, resource, sys, time
@@ -97,42 +99,6 @@ print(json.dumps(out))
 """
 
 
-def run_case(
-    kind: str, n: int, k: int, repeats: int, python: str
-) -> dict[str, Any] | None:
-    done = subprocess.run(
-        [python, "-c", CASE, kind, str(n), str(k), str(repeats)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        if "No module named 'torch'" in done.stderr:
-            return None
-        raise RuntimeError(done.stderr[-2000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
-PEAK = r"""
-import json, resource, subprocess, sys
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-if done.returncode != 0:
-    sys.exit(done.stderr[-2000:])
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"peak_mb": peak / 1024}))
-"""
-
-
-def peak_mb(command: list[str]) -> float:
-    """Peak resident memory (MB) of one run of ``command``, compiling afresh."""
-    env = {**os.environ, "GRADTRACE_CACHE_DIR": "off"}
-    done = subprocess.run(
-        [sys.executable, "-c", PEAK, *command], capture_output=True, text=True, env=env
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return float(json.loads(done.stdout)["peak_mb"])
-
-
 def bandwidth(n: int, k: int) -> float:
     """Bytes per second of NumPy's sum over x ([n, k]) and y (float32)."""
     x = np.ones((n, k), np.float32)
@@ -171,7 +137,7 @@ def main() -> None:
         "rows": n,
     }
     exe = str(Path(sys.executable).with_name("gradtrace"))
-    idle = peak_mb([sys.executable, "-c", "import gradtrace.api"])
+    idle = process_peak([sys.executable, "-c", "import gradtrace.api"])["peak_mb"]
     for k in (int(c) for c in args.columns.split(",")):
         data_mb = 4 * n * (k + 1) / 2**20
         bytes_per_s = bandwidth(n, k)
@@ -182,7 +148,7 @@ def main() -> None:
         }
         for kind in ("gradtrace-gd", "torch-gd", "gradtrace-sgd", "torch-sgd"):
             python = args.torch_python if kind.startswith("torch") else sys.executable
-            r = run_case(kind, n, k, args.repeats, python)
+            r = script_json(python, CASE, [kind, str(n), str(k), str(args.repeats)])
             if r is None:
                 row[kind] = "skipped (torch is not installed)"
                 continue
@@ -211,7 +177,10 @@ def main() -> None:
                 model = ["--model", "linear"] if k > 1 else []
                 command = [exe, "fit", path, *model, *xs, "--steps", "100"]
                 command += ["--lr", "0.01", "-q", "--out"]
-                peaks = [peak_mb([*command, f"{tmp}/run{i}"]) for i in range(3)]
+                peaks = [
+                    process_peak([*command, f"{tmp}/run{i}"])["peak_mb"]
+                    for i in range(3)
+                ]
                 row["command_peak_mb"] = statistics.median(peaks)
                 row["command_peak_over_data"] = (
                     row["command_peak_mb"] - idle

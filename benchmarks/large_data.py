@@ -250,11 +250,15 @@ def case(
     parquet: str = "",
     torch_device: str = "cpu",
 ) -> dict[str, Any] | None:
-    done = subprocess.run(
-        [python, "-c", CASE, kind, str(n), str(repeats), parquet, torch_device],
-        capture_output=True,
-        text=True,
+    return script_json(
+        python, CASE, [kind, str(n), str(repeats), parquet, torch_device]
     )
+
+
+def script_json(python: str, script: str, args: list[str]) -> dict[str, Any] | None:
+    """The JSON that ``script`` (run by ``python`` with ``args``, in a process of its
+    own) prints last; None where it needs torch and ``python`` lacks it."""
+    done = subprocess.run([python, "-c", script, *args], capture_output=True, text=True)
     if done.returncode != 0:
         if "No module named 'torch'" in done.stderr:
             return None
