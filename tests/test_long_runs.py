@@ -489,15 +489,26 @@ def test_a_killed_runs_temporary_folder_and_stray_files_are_cleared(
     assert not stray.exists() and not (folder / ".state.npz.tmp").exists()
 
 
-def test_pictures_and_the_summary_of_a_long_run_read_its_rows_thinned(
-    tmp_path: Path, small_parts: None, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _fitted_from_a_file(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    how: list[str],
+    exit_code: int = 0,
+) -> Path:
+    """The run folder of ``gradtrace fit`` of ``_frame()`` written to a CSV file,
+    with the options ``how`` (``exit_code``: 1 where the run diverges)."""
     data = tmp_path / "d.csv"
     _frame().to_csv(data, index=False)
     out = tmp_path / "run"
-    args = ["fit", str(data), "--batch-size", "16", "--epochs", "9", "-q"]
-    code, _, err = run_cli([*args, "--out", str(out)], capsys)
-    assert code == 0, err
+    code, _, err = run_cli(["fit", str(data), *how, "-q", "--out", str(out)], capsys)
+    assert code == exit_code, err
+    return out
+
+
+def test_pictures_and_the_summary_of_a_long_run_read_its_rows_thinned(
+    tmp_path: Path, small_parts: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _fitted_from_a_file(tmp_path, capsys, ["--batch-size", "16", "--epochs", "9"])
     whole = gradtrace.load(out).to_pandas()
     thin = gradtrace.load(out, thin=True)
     every = thin.info["trace"]["kept_every"]
@@ -1001,11 +1012,7 @@ def test_the_report_of_a_long_run_reads_its_rows_thinned(
     # 3 million steps read whole took about 1 GB)
     from gradtrace.report import html
 
-    data = tmp_path / "d.csv"
-    _frame().to_csv(data, index=False)
-    out = tmp_path / "run"
-    code, _, err = run_cli(["fit", str(data), *how, "-q", "--out", str(out)], capsys)
-    assert code == (1 if "--steps" in how else 0), err  # 1: it diverged
+    out = _fitted_from_a_file(tmp_path, capsys, how, 1 if "--steps" in how else 0)
     whole, thin = gradtrace.load(out), gradtrace.load(out, thin=True)
     every = thin.info["trace"]["kept_every"]
     assert len(thin.to_pandas()) < len(whole.to_pandas()) and every > 1
@@ -1033,12 +1040,9 @@ def test_the_animation_of_a_long_run_draws_its_kept_steps(
     from gradtrace.animate import _frames, _Ready, frame_steps
     from gradtrace.plot import _run_data
 
-    data = tmp_path / "d.csv"
-    _frame().to_csv(data, index=False)
-    out = tmp_path / "run"
-    how = ["--batch-size", "16", "--epochs", "10", "-q"]
-    code, _, err = run_cli(["fit", str(data), *how, "--out", str(out)], capsys)
-    assert code == 0, err
+    out = _fitted_from_a_file(
+        tmp_path, capsys, ["--batch-size", "16", "--epochs", "10"]
+    )
     whole, thin = gradtrace.load(out), gradtrace.load(out, thin=True)
     every = thin.info["trace"]["kept_every"]
     kept = set(thin.to_pandas()["step"])
