@@ -40,7 +40,9 @@ FULL_PRECISION = "highest"
 #: gradient's sums. A full-batch step (by blocks) of a linear model on 4 million
 #: float32 rows: two columns 11.9 -> 9.2 ms, four 25.1 -> 16.2 ms, six 30.8 ->
 #: 21.7 ms; but eight 22.5 -> 31.6 ms and sixteen 42 -> 199 ms. On gathered
-#: mini-batches it was 7-9 times slower (the gather is repeated for each column).
+#: mini-batches it was 7-9 times slower (the gather is repeated for each column),
+#: and so were losses dearer than squared or absolute error
+#: (``loop.SUMMED_LOSSES``).
 UNROLLED_COLUMNS = 6
 
 _column_sums: ContextVar[bool] = ContextVar("column_sums", default=False)
