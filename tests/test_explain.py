@@ -234,6 +234,12 @@ def test_a_step_whose_loss_over_all_rows_was_not_taken_says_so() -> None:
     assert "was not taken after this step" in why and "every 4 steps" in why
     assert "nan" not in why
     assert "val_loss" in trace.explain(4).attrs["why"]
+    # a full-batch run has it after every step (the next step's batch loss),
+    # whatever --eval-every says
+    full = gradtrace.fit("seed001_line", lr=0.1, steps=10, eval_every=5)
+    why = full.explain(3).attrs["why"]
+    loss = float(full.to_pandas()["loss"].iloc[3])
+    assert "not taken" not in why and f"after this step's update is {loss:.7g}" in why
 
 
 def test_a_batch_explained_a_block_of_rows_at_a_time_is_the_same_table(

@@ -686,10 +686,14 @@ def _logged(
 
 def loss_taken(info: dict[str, Any], step: int) -> bool:
     """Whether a run took the loss over all the data after ``step``: every
-    ``eval_every``-th step and the last (a NaN loss at such a step is not finite,
-    not missing)."""
-    every = int(info["schedule"].get("eval_every") or 1)
-    return step % every == 0 or step == int(info["schedule"]["n_steps"])
+    ``eval_every``-th step and the last, and every step of a full-batch run (the
+    next step's batch loss; ``--eval-every`` changes nothing there). A NaN loss at
+    such a step is not finite, not missing."""
+    schedule = info["schedule"]
+    if int(schedule["batch_size"]) >= int(info["data"]["n_rows"]):
+        return True
+    every = int(schedule.get("eval_every") or 1)
+    return step % every == 0 or step == int(schedule["n_steps"])
 
 
 def dropped_at(info: dict[str, Any]) -> list[int]:
