@@ -1061,3 +1061,33 @@ def test_the_animation_of_a_long_run_draws_its_kept_steps(
     assert code == 0, err
     with Image.open(gif) as image:
         assert image.n_frames == len(steps)
+
+
+def test_the_report_of_a_long_run_draws_its_descent(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # every k-th step of 2 million was step 1340 first: the descent had no frame
+    from gradtrace.plot import LOG_STEPS
+    from gradtrace.report import html
+
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 1000)
+    monkeypatch.setattr(run_parts, "KEEP_ROWS", 1000)
+    monkeypatch.setattr(run_parts, "KEEP_HEAD", 100)
+    out = _fitted_from_a_file(
+        tmp_path, capsys, ["--steps", str(LOG_STEPS + 10), "--lr", "0.05"]
+    )
+    thin = gradtrace.load(out, thin=True)
+    assert len(thin.to_pandas()) < 2000  # every kept-th step past the first 100
+    for trace in (gradtrace.load(out), thin):
+        page = html.payload(trace)
+        steps = [f["step"] for f in page["frames"]]
+        assert steps == sorted(set(steps)) and steps[-1] == trace.steps
+        early = [s for s in steps if s < 200]
+        assert early[:4] == [0, 1, 2, 3] and len(early) > 50, early
+        # each frame its own step's values
+        frame = trace.to_pandas().set_index("step")
+        for f in page["frames"][:200:17]:
+            assert f["params"]["w"] == pytest.approx(float(frame.loc[f["step"], "w"]))
+        assert page["early_frames"]

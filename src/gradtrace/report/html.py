@@ -62,12 +62,18 @@ def payload(trace: Any) -> dict[str, Any]:
         np.arange(n) if n <= MAX_ROWS else np.linspace(0, n - 1, MAX_ROWS).astype(int)
     )
     k = max(1, math.ceil(trace.steps / MAX_FRAMES))
+    kept = 1
     if len(frame) < trace.steps + 1:  # every kept-th step is there
         kept = int(info.get("trace", {}).get("kept_every", 1))
         k = kept * math.ceil(k / kept)
     steps = list(range(0, trace.steps + 1, k))
     if steps[-1] != trace.steps:
         steps.append(trace.steps)
+    early = _early_steps(
+        trace.steps, kept, int(info.get("trace", {}).get("kept_head", 0))
+    )
+    if trace.steps >= LOG_STEPS:  # the descent, where every k-th step misses it
+        steps = sorted({*steps, *(s for s in early if s in position)})
     from gradtrace.explain import given_rows, loss_taken, steps_rows
 
     # a frame keeps its batch's first rows and their count, not the whole batch
@@ -150,6 +156,8 @@ def payload(trace: Any) -> dict[str, Any]:
         "left_at": left_at,
         "batches_per_epoch": int(info["schedule"]["batches_per_epoch"]),
         "frame_every": k,
+        # frames at log-spaced steps before the every-k-th ones (a long run)
+        "early_frames": trace.steps >= LOG_STEPS,
         "message": trace.ending(),
         # as the message, in the command's words
         "warnings": trace.convergence_warnings() + trace.diagnosis_warnings(),
@@ -171,6 +179,24 @@ def payload(trace: Any) -> dict[str, Any]:
         "frames": frames,
         "landscape": landscape,
     }
+
+
+#: Frames a long run's page adds at log-spaced steps (``LOG_STEPS`` or more), so
+#: that its descent is drawn: every k-th step of 2 million is step 1340 first.
+EARLY_FRAMES = 300
+
+
+def _early_steps(n_steps: int, kept: int, head: int) -> list[int]:
+    """About ``EARLY_FRAMES`` steps spaced evenly on a log scale from 1 to
+    ``n_steps``; past a thinned run's first ``head`` steps, the nearest kept ones
+    (multiples of ``kept``)."""
+    spaced = np.unique(np.geomspace(1, n_steps, EARLY_FRAMES).astype(np.int64))
+    return sorted(
+        {
+            int(s) if s < head or kept == 1 else kept * round(int(s) / kept)
+            for s in spaced
+        }
+    )
 
 
 #: The most validation losses a report draws (evenly spaced epochs beyond).

@@ -408,7 +408,8 @@
     return [stepAt ? ((s) => sx(stepAt(s))) : sx, sy]; };
   document.getElementById("loss-caption").textContent = (batchPts.length ?
     "each batch's loss before its step (grey" + (D.frame_every > 1 ? ", one step in " +
-      D.frame_every : "") + ") and the loss over " + D.all_rows + " after" : "the loss over " + D.all_rows + " after") +
+      D.frame_every + (D.early_frames ? " and more at the start" : "") : "") +
+      ") and the loss over " + D.all_rows + " after" : "the loss over " + D.all_rows + " after") +
     " each step where it was taken (blue" + (sparse ? ", dots" : "") + ")" +
     (valPts.length ? "; the validation data's loss after each epoch (pink, squares)" : "") +
     (D.optimum_loss !== null && D.optimum_loss !== undefined ? "; the optimum's loss (red, dashed)" : "") +
