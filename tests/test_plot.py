@@ -406,6 +406,9 @@ def test_animation_frames_and_titles(tmp_path: Path) -> None:
     long = gradtrace.fit("seed001_line", lr=0.5, epochs=400)
     with Image.open(animate(long, tmp_path / "long.gif", every=100)) as im:
         assert im.n_frames == 5  # steps 0, 100, 200, 300, 400
+    # a full-batch step is an epoch of one batch: the title says the step alone
+    title = frame_figure(long, 300).axes[0].get_title()
+    assert title.startswith("step 300 of 400 · loss over all data ")
     with pytest.raises(gradtrace.InputError, match="gif"):
         animate(trace, tmp_path / "fit.avi")
 

@@ -32,6 +32,9 @@ from gradtrace.plot import (
     written,
 )
 
+#: Characters up to which a frame's title keeps its size (a 7.7-inch frame).
+TITLE_CHARS = 72
+
 #: Frames a GIF gets by default: every k-th step so that about this many remain.
 DEFAULT_FRAMES = 120
 
@@ -372,10 +375,18 @@ class _Scene:
         shown = f"{loss:.5g}" if np.isfinite(loss) else "not taken"
         if not np.isfinite(loss) and loss_taken(info, step):
             shown = f"not finite ({loss})"
-        ax.set_title(
-            f"step {step} of {self.trace.steps} · epoch {int(row['epoch'])}, batch "
-            f"{int(row['batch'])} · loss over {all_rows(info)} {shown}"
+        # a full-batch step is an epoch of one batch: said once, not three times
+        where = (
+            ""
+            if int(info["schedule"]["batches_per_epoch"]) == 1
+            else f" · epoch {int(row['epoch'])}, batch {int(row['batch'])}"
         )
+        title = (
+            f"step {step} of {self.trace.steps}{where} · loss over {all_rows(info)} "
+            f"{shown}"
+        )
+        # smaller where it would run past the frame (a long run's numbers)
+        ax.set_title(title, fontsize=None if len(title) <= TITLE_CHARS else "medium")
         if self.laid_out:
             return
         # below the axes, where it hides neither the data nor the line
