@@ -1138,6 +1138,17 @@ def test_the_residuals_spread_is_drawn_over_the_points() -> None:
     centre, mean, sd = plot.binned_spread(pred, y - pred)
     np.testing.assert_allclose(edges[0].get_ydata(), mean - sd, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(edges[1].get_ydata(), mean + sd, rtol=1e-5, atol=1e-7)
+    # the legend's entry for the band draws its shade and its dashed edge
+    from matplotlib.lines import Line2D
+
+    legend = ax.get_legend()
+    assert "± one standard deviation" in [t.get_text() for t in legend.get_texts()]
+    drawn = [
+        a
+        for a in legend.findobj(Line2D)
+        if a.get_linestyle() == "--" and a.get_color() == edges[0].get_color()
+    ]
+    assert drawn
 
 
 def test_a_band_wider_than_the_data_is_drawn_and_cut_at_the_charts_edge(

@@ -1639,6 +1639,7 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
     )
     ax.axhline(0.0, color="#222222", lw=1)
     binned = binned_spread(pred, resid)
+    band: dict[Any, Any] = {}  # the band's legend entry: its shade and its edge
     if binned is not None:
         centre, mean, sd = binned
         ax.plot(
@@ -1649,7 +1650,7 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             ms=4,
             label="mean residual, by prediction",
         )
-        ax.fill_between(
+        shade = ax.fill_between(
             centre,
             mean - sd,
             mean + sd,
@@ -1659,7 +1660,8 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
         )
         # its edges over the points: under 20000 of them the band was hidden
         for edge in (mean - sd, mean + sd):
-            ax.plot(centre, edge, "--", color="#3b528b", lw=1.2, zorder=3)
+            (line,) = ax.plot(centre, edge, "--", color="#3b528b", lw=1.2, zorder=3)
+        band[shade] = (shade, line)
     ax.set_xlabel("prediction (at the final values)")
     ax.set_ylabel(
         "Pearson residual (y - mean) / sd" if pearson else "residual (y - prediction)"
@@ -1672,7 +1674,8 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             "varies may be its noise, not a misfit"
         )
     ax.set_title(_filled(f"residuals of {model_by_loss(info)}{said}", 80))
-    ax.legend(fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend([band.get(h, h) for h in handles], labels, fontsize=8)
     return fig
 
 
