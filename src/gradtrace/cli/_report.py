@@ -204,11 +204,18 @@ def steps_table(trace: Trace, every: int | None) -> Table:
             *[
                 str(int(row[c]))
                 if c in ("step", "epoch", "batch")
-                else fmt(float(row[c]))
+                else fmt(_gap(trace.info, row) if c == "gap" else float(row[c]))
                 for c in cols
             ]
         )
     return table
+
+
+def _gap(info: dict[str, Any], row: Any) -> float:
+    """A row's loss less the optimum's, 0 within rounding (``rounded_gap``): a
+    float32 loss at the optimum rounds a few ulps below the float64 optimum's."""
+    loss = float(row["loss"])
+    return rounded_gap(info, loss) if math.isfinite(loss) else float(row["gap"])
 
 
 def print_run(
