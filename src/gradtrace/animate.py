@@ -31,6 +31,7 @@ from gradtrace.plot import (
     points_shown,
     written,
 )
+from gradtrace.text import full_batch
 
 #: Characters up to which a frame's title keeps its size (a 7.7-inch frame).
 TITLE_CHARS = 72
@@ -185,9 +186,8 @@ def _batch(
     the step has no batch (step 0) or every batch is every row (full batch: every
     point ringed says nothing, and hides the data)."""
     info = trace.info
-    n = int(info["data"]["n_rows"])
     count = len(rows)
-    if not count or int(info["schedule"].get("batch_size") or 0) >= n:
+    if not count or full_batch(info):
         return rows[:0], None
     rows = rows[points_shown(count)]
     label = f"batch ({count} rows)"
@@ -231,7 +231,7 @@ class _Scene:
         x, y = ready.data
         n = int(info["data"]["n_rows"])  # y may be a sample of them
         full = ""
-        if int(info["schedule"].get("batch_size") or 0) >= n:
+        if full_batch(info):
             full = " · full batch: every step uses all"
         self.fig, ax = _figure(7, 4.4, layout=None)  # laid out once, by _place
         self.ax = ax

@@ -22,7 +22,7 @@ from gradtrace.plot import (
     ran_away,
 )
 from gradtrace.tables import param_columns, param_labels
-from gradtrace.text import learning_rate, model_by_loss
+from gradtrace.text import full_batch, learning_rate, model_by_loss
 
 #: The most runs one figure tells apart by colour (matplotlib's tab10)
 MAX_RUNS = 10
@@ -83,7 +83,7 @@ def run_labels(traces: Sequence[Any]) -> list[str]:
 
     def order(info: dict[str, Any]) -> str:
         schedule = info["schedule"]
-        if int(schedule["batch_size"]) >= int(info["data"]["n_rows"]):
+        if full_batch(info):
             return ""
         shuffled = f"shuffled, seed {schedule.get('seed')}"
         return shuffled if schedule.get("shuffle") else "in order"

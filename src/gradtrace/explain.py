@@ -30,7 +30,7 @@ from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.core.plateau import PLATEAUS
 from gradtrace.errors import InputError
 from gradtrace.tables import cut_epochs, listed, schedule_columns
-from gradtrace.text import fmt, learning_rate
+from gradtrace.text import fmt, full_batch, learning_rate
 from gradtrace.usercode import loss_of, model_of
 
 
@@ -689,9 +689,9 @@ def loss_taken(info: dict[str, Any], step: int) -> bool:
     ``eval_every``-th step and the last, and every step of a full-batch run (the
     next step's batch loss; ``--eval-every`` changes nothing there). A NaN loss at
     such a step is not finite, not missing."""
-    schedule = info["schedule"]
-    if int(schedule["batch_size"]) >= int(info["data"]["n_rows"]):
+    if full_batch(info):
         return True
+    schedule = info["schedule"]
     every = int(schedule.get("eval_every") or 1)
     return step % every == 0 or step == int(schedule["n_steps"])
 

@@ -21,6 +21,7 @@ from gradtrace.sources import (
 from gradtrace.store import (
     load_run,
 )
+from gradtrace.text import full_batch
 from gradtrace.trace import Trace
 
 
@@ -201,8 +202,7 @@ def rerun_rows(info: dict[str, Any]) -> int | None:
     apart)."""
     if info["status"] not in ("interrupted", "running"):
         return None
-    full_batch = info["schedule"]["batch_size"] >= info["data"]["n_rows"]
-    return max(1, int(info["steps"]) + (0 if full_batch else 1))
+    return max(1, int(info["steps"]) + (0 if full_batch(info) else 1))
 
 
 class Longer(NamedTuple):
@@ -268,9 +268,8 @@ def longer(
         return Longer(config, "old", None)  # diverges again at that step
     if status in ("interrupted", "running") and n_steps >= recorded:
         return Longer(config, "old", rerun_rows(info))
-    full_batch = schedule["batch_size"] >= info["data"]["n_rows"]
     short, prefix_of = min(recorded, n_steps), "old" if recorded <= n_steps else "new"
     if short == recorded == n_steps:
         return Longer(config, "old", None)
-    whole = not full_batch and short % config.eval_every == 0
+    whole = not full_batch(info) and short % config.eval_every == 0
     return Longer(config, prefix_of, short + whole, then_step=not whole)

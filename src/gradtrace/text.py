@@ -26,6 +26,11 @@ def learning_rate(info: Mapping[str, Any]) -> float:
     return math.nan if value is None else float(value)
 
 
+def full_batch(info: Mapping[str, Any]) -> bool:
+    """Whether a run (its run.json ``info``) took every row at every step."""
+    return int(info["schedule"].get("batch_size") or 0) >= int(info["data"]["n_rows"])
+
+
 def run_setting(info: Mapping[str, Any]) -> str:
     """ "sgd, lr=0.05, batches of 20": how a run trained, as its pictures name it
     (four optimizers' slides told apart), with its schedule where it has one."""

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gradtrace.tables import param_labels
-from gradtrace.text import duration, fmt, model_by_loss
+from gradtrace.text import duration, fmt, full_batch, model_by_loss
 
 if TYPE_CHECKING:
     from gradtrace.run_config import RunConfig
@@ -288,7 +288,7 @@ def print_summary(
         console.print(
             f"  gradients clipped by {clip['name']}({shown}) before each update"
         )
-    if sch["batch_size"] >= data["n_rows"]:
+    if full_batch(info):
         batches = "full batch (every step sees all rows)"
     else:
         order = f"shuffled (seed {sch['seed']})" if sch["shuffle"] else "in order"
