@@ -466,12 +466,11 @@ def blocked_step(
     n_stats = metrics.n_stats(problem.metrics)
 
     def block(i: Array, acc: Any, masked: bool) -> Any:
-        xb, yb, mask = batches.contiguous(i, size, n, x, y)
-        value, grad = problem.value_and_grad(
-            params, fixed, xb, yb, mask if masked else None, "sum", at
-        )
+        xb, yb, overlap = batches.contiguous(i, size, n, x, y)
+        mask = overlap if masked else None
+        value, grad = problem.value_and_grad(params, fixed, xb, yb, mask, "sum", at)
         stats = (
-            problem.metric_stats(params, fixed, xb, yb, mask if masked else None, at)
+            problem.metric_stats(params, fixed, xb, yb, mask, at)
             if n_stats
             else jnp.zeros(0, yb.dtype)
         )
