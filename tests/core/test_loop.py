@@ -51,6 +51,59 @@ def test_partial_last_batch_is_averaged_over_its_real_rows() -> None:
     assert frame["epoch"].tolist() == [1] * 3 + [2] * 3 + [3] * 3
 
 
+@pytest.mark.parametrize(
+    "optimizer", ["sgd", "momentum", "adam", "keras.rmsprop", "torch.adamw"]
+)
+def test_another_learning_rate_runs_the_same_compiled_program(
+    optimizer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the rate is an input of the scan, not a constant: a second run at another
+    # rate compiles nothing, and its steps are that rate's
+    from gradtrace.core import loop
+
+    monkeypatch.setattr(loop, "_COMPILED", {})
+
+    def run(lr: float) -> pd.DataFrame:
+        trace = gradtrace.fit(
+            {"x": X, "y": Y},
+            "line",
+            optimizer=optimizer,
+            lr=lr,
+            batch_size=2,
+            epochs=3,
+            shuffle=False,
+            dtype="float64",
+            exact=False,
+        )
+        return trace.to_pandas()
+
+    run(0.01)
+    chunks = [k for k in loop._COMPILED if k[0][0] == "chunk"]
+    assert len(chunks) == 1
+    again = run(0.002)
+    assert [k for k in loop._COMPILED if k[0][0] == "chunk"] == chunks
+    monkeypatch.setattr(loop, "_COMPILED", {})
+    fresh = run(0.002)
+    pd.testing.assert_frame_equal(again, fresh)
+    if optimizer == "sgd":  # and the rate's arithmetic, step by step
+        expected = _sgd_line_numpy(X, Y, 0.0, 0.0, 0.002, 2, 9)
+        got = again.iloc[1:][["w", "b", "grad_w", "grad_b", "batch_loss", "loss"]]
+        np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-12)
+
+
+def test_a_scheduled_rate_stays_a_constant_of_its_program() -> None:
+    # a schedule's rates are tabled from the Python value (PyTorch's recursion,
+    # Keras's operations), so a run with one compiles for its rate
+    from gradtrace.core.optimizers import OptimizerSpec
+    from gradtrace.core.schedules import LrSchedule
+
+    spec = OptimizerSpec.create("sgd", learning_rate=0.1)
+    assert spec.rate_as_input
+    assert spec.any_rate() == OptimizerSpec.create("sgd", learning_rate=0.7).any_rate()
+    scheduled = spec.scheduled(LrSchedule.create("torch.step", step_size=2), 3, 9)
+    assert not scheduled.rate_as_input
+
+
 def test_initial_row_holds_the_start() -> None:
     trace = gradtrace.fit({"x": X, "y": Y}, lr=0.01, epochs=2, init={"w": 0.5})
     row = trace.to_pandas().iloc[0]

@@ -586,7 +586,6 @@ def _chunk_fn(
     chunk_steps: int,
     group: int,
 ) -> Any:
-    tx = opt.build()
     per_epoch = schedule.batches_per_epoch
     bs = schedule.batch_size
     eval_each_step = not schedule.full_batch
@@ -609,7 +608,10 @@ def _chunk_fn(
             return [jnp.asarray(-1, jnp.int32)]
         return [plateau.level(opt_state)]
 
-    def chunk(carry, t0, x, y, fixed, key, rows, val):  # type: ignore[no-untyped-def]
+    def chunk(carry, t0, x, y, fixed, key, rows, val, lr):  # type: ignore[no-untyped-def]
+        # the learning rate an input (None: a constant of the program), so that
+        # a run at another rate runs the same compiled program
+        tx = opt.build(lr)
         nan = jnp.asarray(jnp.nan, problem.compute_dtype)
         no_stats = jnp.full((n_stats,), jnp.nan, problem.compute_dtype)
         t_end = jnp.minimum(t0 + chunk_steps, schedule.n_steps)
@@ -800,9 +802,13 @@ def prepare(
         held_out = place(*validation, cdtype, 1)[:2]
     start = time.perf_counter()
     group = group_steps(schedule, chunk_steps)
+    # the rate in the parameters' dtype, as the update rules cast it: another
+    # --lr then runs the same program, compiled or found in the cache
+    lr = np.asarray(opt.learning_rate, pdtype) if opt.rate_as_input else None
+    cached_opt = opt.any_rate() if opt.rate_as_input else opt
     compiled = compile_once(
-        ("chunk", problem, opt, schedule, chunk_steps, group, devices),
-        _chunk_fn(problem, opt, schedule, chunk_steps, group),
+        ("chunk", problem, cached_opt, schedule, chunk_steps, group, devices),
+        _chunk_fn(problem, cached_opt, schedule, chunk_steps, group),
         carry,
         np.int32(0),
         xd,
@@ -811,10 +817,11 @@ def prepare(
         key,
         rows,
         held_out,
+        lr,
         # donated: the carry is updated in place instead of copied at every call
         donate=(0,),
     )
-    run_chunk = WithRows(compiled, rows, held_out)
+    run_chunk = WithRows(compiled, rows, held_out, lr)
     evaluate = WithRows(
         compile_once(
             ("eval", problem, devices),

@@ -715,14 +715,33 @@ class OptimizerSpec:
             and (self.schedule.params.get("monitor") == "val_loss")
         )
 
-    def build(self) -> optax.GradientTransformation:
+    @property
+    def rate_as_input(self) -> bool:
+        """Whether a compiled run takes the learning rate as an input rather than
+        a constant (``build(lr)``), so that another rate runs the same program:
+        without a schedule, whose rates are tabled from the Python value."""
+        return self.schedule is None
+
+    def any_rate(self) -> OptimizerSpec:
+        """This spec with its learning rate left out (0): what a compiled run
+        that takes the rate as an input is cached by."""
+        lr_key = PRESETS[self.name].lr_key
+        items = tuple((k, 0.0 if k == lr_key else v) for k, v in self.items)
+        return replace(self, items=items)
+
+    def build(self, lr: Any = None) -> optax.GradientTransformation:
         """The optax transformation this spec describes; with a schedule, the
         preset built afresh at each step's rate (``optax.inject_hyperparams``);
         with a plateau, at the rate its state holds (``core.plateau``), its
-        ``update`` taking the batch's loss, rows and whether it ends an epoch."""
+        ``update`` taking the batch's loss, rows and whether it ends an epoch.
+        ``lr``: the learning rate as a traced array in place of the spec's
+        (``rate_as_input``)."""
         levels = self.plateau
         if self.schedule is None:
-            tx = PRESETS[self.name].build(self.hyper)
+            hyper = self.hyper
+            if lr is not None:
+                hyper = {**hyper, PRESETS[self.name].lr_key: lr}
+            tx = PRESETS[self.name].build(hyper)
         elif levels is not None:
             preset = PRESETS[self.name]
             start = np.asarray(levels[0][0], self.rate_dtype)  # kept in the state
