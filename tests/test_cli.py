@@ -454,7 +454,8 @@ def test_a_vector_parameter_gets_a_row_per_element(
     assert code == 0
     table = [line for line in out.splitlines() if line and not line[0].isspace()]
     rows = {line.split()[0]: line.split()[1:] for line in table}
-    assert rows["parameter"] == ["x", "initial", "final", "optimum", "std.", "error"]
+    heading = ["x", "initial", "final", "optimum", "std.", "error"]
+    assert rows["parameter"] == [*heading, "final", "-", "optimum", "(s.e.)"]
     # each slope's x column first: w[0] is a's, w[1] c's; b has none
     assert rows["w[0]"][0] == "a" and rows["w[1]"][0] == "c"
     rows = {k: v[1:] if k.startswith("w") else v for k, v in rows.items()}

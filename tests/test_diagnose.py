@@ -403,6 +403,45 @@ def test_x_columns_far_from_0_keep_their_spread() -> None:
     np.testing.assert_allclose(cov, np.cov(x.T, bias=True), rtol=1e-9, atol=1e-9)
 
 
+def test_a_mini_batch_run_outside_the_interval_is_told_it_is_the_scatter() -> None:
+    # 2-10 standard errors off: not unfinished (``unconverged`` says nothing),
+    # but outside the 95% interval a reader takes the final values by
+    from gradtrace.advice import scattered, unconverged
+
+    final, optimum = {"w": [1.0, 1.034], "b": 0.49}, {"w": [1.0, 1.0], "b": 0.5}
+    stderr = {"w": [0.01, 0.01], "b": 0.01}
+    assert unconverged(final, optimum, stderr, mini_batch=True) is None
+    said = scattered(final, optimum, stderr)
+    assert said is not None and said.startswith(
+        "w[1] ended 3.4 standard errors from its optimum (1.034 against 1), "
+        "outside its 95% interval: mini-batch steps at a fixed rate scatter"
+    )
+    assert scattered({"w": 1.019}, {"w": 1.0}, {"w": 0.01}) is None  # inside it
+    assert scattered({"w": 1.0000001}, {"w": 1.0}, {"w": 1e-9}) is None  # rounding
+
+
+def test_a_mini_batch_runs_summary_tells_the_scatter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run_cli
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20000, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 1 + rng.normal(size=20000)
+    frame = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2], "y": y})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    args = ["fit", str(tmp_path / "d.csv"), "--model", "linear", "--optimizer"]
+    args += ["adam", "--lr", "0.01", "--batch-size", "64", "--epochs", "2"]
+    code, out, _ = run_cli([*args, "--out", str(tmp_path / "r"), "-q"], capsys)
+    assert code == 0
+    # the table's distance column, and the sentence on the farthest
+    assert "final - optimum (s.e.)" in out and "+3.80" in out
+    assert "w[0] ended 3.8 standard errors from its optimum" in out
+    assert "outside its 95% interval" in out
+    trace = gradtrace.load(tmp_path / "r")
+    assert any("outside its 95% interval" in w for w in trace.warnings)
+
+
 def test_unconverged_names_the_farthest_parameter_in_standard_errors() -> None:
     from gradtrace.advice import unconverged
 

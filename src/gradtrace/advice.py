@@ -429,47 +429,7 @@ def unconverged(
     it, said in place of the advice where the parameter is within ``HOVER``
     rates of its optimum (Adam at lr 5 bounces by about 5 whatever the number of
     steps)."""
-    worst: tuple[float, str, float, float, bool] | None = None
-    sizes = {k: int(np.size(v)) for k, v in optimum.items()}
-    offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
-    counted: list[tuple[int, float]] = []  # (position in covariance, final - best)
-    # the optimum's own size: a standard error far below it is rounding's, of
-    # data the model fits exactly
-    sizes_of = [np.abs(np.asarray(v, np.float64)) for v in optimum.values()]
-    size = max(
-        (float(np.max(s[np.isfinite(s)], initial=0.0)) for s in sizes_of), default=0.0
-    )
-    for name, value in final.items():
-        if name not in optimum or name not in stderr:
-            continue
-        f, o, s = (
-            np.ravel(np.asarray(v, np.float64))
-            for v in (value, optimum[name], stderr[name])
-        )
-        if not f.shape == o.shape == s.shape:
-            continue
-        for i in range(len(f)):
-            if not (math.isfinite(s[i]) and s[i] > 0 and math.isfinite(f[i] - o[i])):
-                continue
-            # as close as the dtype resolves: rounding, not distance, whatever the
-            # standard error; but a tiny standard error does not hide a parameter
-            # far off (data on a scale of 1e-6)
-            scale, d = max(abs(f[i]), abs(o[i])), abs(f[i] - o[i])
-            if d <= resolution * scale:
-                continue
-            # a standard error the dtype cannot resolve: only a distance far beyond
-            # rounding counts (noise-free data's run, 1e-5 off, has converged)
-            if s[i] <= resolution * scale and d <= math.sqrt(resolution) * scale:
-                continue
-            z = abs(f[i] - o[i]) / s[i]
-            if name in offsets:
-                counted.append((int(offsets[name]) + i, float(f[i] - o[i])))
-            if worst is None or z > worst[0]:
-                label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
-                # data the model fits exactly: the standard error is 0 but for
-                # rounding, and a distance in such units says nothing
-                exact = s[i] <= resolution * size
-                worst = (z, label, float(f[i]), float(o[i]), exact)
+    worst, counted, sizes = _farthest(final, optimum, stderr, resolution)
     # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
     # (``instead``) scatters no more than full batches do
     scattered = mini_batch and instead is None
@@ -558,6 +518,94 @@ def unconverged(
             f"converged; {closer}{decay}."
         )
     return f"{away()}: the run has not converged; {closer}{decay}."
+
+
+def scattered(
+    final: dict[str, Any],
+    optimum: dict[str, Any],
+    stderr: dict[str, Any],
+    resolution: float = 1e-6,
+) -> str | None:
+    """A sentence on a mini-batch run whose parameter ended outside its optimum's
+    95% interval (beyond ``FAR_STDERRS``) but within the batches' scatter
+    (``FAR_STDERRS_MINI_BATCH``, which ``unconverged`` says of): not an unfinished
+    run, but final values that are one draw of that scatter, which a reader of
+    the interval should know; None where every one is inside it."""
+    worst = _farthest(final, optimum, stderr, resolution)[0]
+    if worst is None or worst[4] or not FAR_STDERRS < worst[0]:
+        return None
+    z, label, f_i, o_i, _ = worst
+    return (
+        f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
+        f"against {g(o_i, 6)}), outside its 95% interval: mini-batch steps at a "
+        "fixed rate scatter around the optimum, and the final values are where the "
+        "last batches left them; a lower rate late in the run, or larger batches, "
+        "narrows the scatter."
+    )
+
+
+#: What ``_farthest`` finds: the parameter farthest from its optimum (standard
+#: errors away, its label, final value, optimum, whether the data fit exactly),
+#: each value's (position, distance), and the optimum's sizes.
+Farthest = tuple[
+    tuple[float, str, float, float, bool] | None,
+    list[tuple[int, float]],
+    dict[str, int],
+]
+
+
+def _farthest(
+    final: dict[str, Any],
+    optimum: dict[str, Any],
+    stderr: dict[str, Any],
+    resolution: float,
+) -> Farthest:
+    """The value farthest from its optimum in standard errors, as ``unconverged``
+    counts them: one within ``resolution`` of its optimum (the dtype's rounding)
+    is not counted, nor, where its standard error is below that resolution, one
+    within its square root."""
+    worst: tuple[float, str, float, float, bool] | None = None
+    sizes = {k: int(np.size(v)) for k, v in optimum.items()}
+    offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
+    counted: list[tuple[int, float]] = []  # (position in covariance, final - best)
+    # the optimum's own size: a standard error far below it is rounding's, of
+    # data the model fits exactly
+    sizes_of = [np.abs(np.asarray(v, np.float64)) for v in optimum.values()]
+    size = max(
+        (float(np.max(s[np.isfinite(s)], initial=0.0)) for s in sizes_of), default=0.0
+    )
+    for name, value in final.items():
+        if name not in optimum or name not in stderr:
+            continue
+        f, o, s = (
+            np.ravel(np.asarray(v, np.float64))
+            for v in (value, optimum[name], stderr[name])
+        )
+        if not f.shape == o.shape == s.shape:
+            continue
+        for i in range(len(f)):
+            if not (math.isfinite(s[i]) and s[i] > 0 and math.isfinite(f[i] - o[i])):
+                continue
+            # as close as the dtype resolves: rounding, not distance, whatever the
+            # standard error; but a tiny standard error does not hide a parameter
+            # far off (data on a scale of 1e-6)
+            scale, d = max(abs(f[i]), abs(o[i])), abs(f[i] - o[i])
+            if d <= resolution * scale:
+                continue
+            # a standard error the dtype cannot resolve: only a distance far beyond
+            # rounding counts (noise-free data's run, 1e-5 off, has converged)
+            if s[i] <= resolution * scale and d <= math.sqrt(resolution) * scale:
+                continue
+            z = abs(f[i] - o[i]) / s[i]
+            if name in offsets:
+                counted.append((int(offsets[name]) + i, float(f[i] - o[i])))
+            if worst is None or z > worst[0]:
+                label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
+                # data the model fits exactly: the standard error is 0 but for
+                # rounding, and a distance in such units says nothing
+                exact = s[i] <= resolution * size
+                worst = (z, label, float(f[i]), float(o[i]), exact)
+    return worst, counted, sizes
 
 
 def _joint_stderrs(

@@ -48,8 +48,8 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
             "" if math.isnan(low) else f"{_g(low, 4)} to {_g(high, 4)}"
         )
         cells["final"] = _g(final, 7)
-        away = (final - best) / se if se > 0 else math.nan
-        cells["final - estimate (s.e.)"] = _away(away)
+        off = (final - best) / se if se > 0 else math.nan
+        cells["final - estimate (s.e.)"] = away(off)
         if "optimum_in_x_units" in summary.columns:  # fitted on standardised x
             cells["estimate in x's units"] = _g(_number(row["optimum_in_x_units"]), 7)
             cells["std. error in x's units"] = _g(
@@ -81,7 +81,7 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-def _away(value: float) -> str:
+def away(value: float) -> str:
     """A distance in standard errors: two decimals, "0.00" for one that rounds
     to it, and one past a million (a run that blew up) as +1.8e+19."""
     if math.isnan(value):

@@ -382,6 +382,7 @@ class Trace:
             ended_above,
             on_edge,
             rose_warning,
+            scattered,
             separated,
             settled,
             stuck,
@@ -441,6 +442,14 @@ class Trace:
                 )
                 if moving:
                     out.append(moving)
+                else:  # outside the 95% interval, by the batches' scatter
+                    off = scattered(
+                        self.params,
+                        optimum,
+                        info.get("stderr") or {},
+                        resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
+                    )
+                    out += [off] if off else []
         if rose:
             out.append(rose_warning(fmt(first), fmt(self.final_loss)))
 

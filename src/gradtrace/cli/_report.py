@@ -15,6 +15,7 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gradtrace.estimates import away
 from gradtrace.tables import param_labels
 from gradtrace.text import duration, fmt, full_batch, model_by_loss
 
@@ -333,21 +334,27 @@ def print_summary(
 
         kind = robust_kind(info)
         cols += ["optimum", f"std. error ({kind.upper()})" if kind else "std. error"]
+        cols.append(OFF)
     if truth:
         cols.append("truth")
     rows: list[list[str]] = []
     for name, final in trace.params.items():
+        at_optimum: list[Any] = []
+        if optimum is not None:
+            best, error = optimum[name], stderr.get(name)
+            resolution = 1e-6 if info["dtype"] == "float32" else 1e-14
+            at_optimum = [best, error, _off(final, best, error, resolution)]
         values = [
             info["initial"][name],
             final,
-            *([optimum[name], stderr.get(name)] if optimum is not None else []),
+            *at_optimum,
             *([truth.get(name)] if truth else []),
         ]
         for label, parts in _elements(name, values):
-            digits = [7] * len(parts)
+            cells = [fmt_any(v) for v in parts]
             if optimum is not None:
-                digits[3] = 2  # standard errors
-            cells = (fmt_any(v, d) for v, d in zip(parts, digits, strict=True))
+                cells[3] = fmt_any(parts[3], 2)  # standard errors
+                cells[4] = away(math.nan if parts[4] is None else float(parts[4]))
             rows.append([label, *cells])
     # the x column each slope multiplies, as summary() and the pictures name it
     named = param_labels(trace, [r[0] for r in rows])
@@ -362,7 +369,7 @@ def print_summary(
     for name, value in info.get("fixed", {}).items():
         row = [name, *[""] * any(of), "fixed", fmt_any(value)]
         if optimum is not None:
-            row += ["", ""]
+            row += ["", "", ""]
         if truth:
             row.append(fmt_any(truth[name]) if name in truth else "")
         table.add_row(*row)
@@ -465,6 +472,27 @@ def print_summary(
         f"{duration(t['train_s'])}, total {t['total_s']:.2f} s"
         + (f" over {t['sessions']} sessions." if t.get("sessions", 1) > 1 else ".")
     )
+
+
+#: The summary's column of each final value's distance from its optimum, in the
+#: optimum's standard errors (``show --estimates``: final - estimate).
+OFF = "final - optimum (s.e.)"
+
+
+def _off(final: Any, best: Any, error: Any, resolution: float) -> Any:
+    """(final - best) / error, element by element, as ``final`` is shaped (a float
+    or a list); 0 where the two agree to the dtype's ``resolution`` (data the
+    model fits exactly: an error of 0 but for rounding, as ``advice.unconverged``
+    counts it); NaN without an error; None where the shapes differ."""
+    if error is None or best is None:
+        return None
+    f, b, s = (np.asarray(v, np.float64) for v in (final, best, error))
+    if not f.shape == b.shape == s.shape:
+        return None
+    with np.errstate(all="ignore"):
+        z = np.where(s > 0, (f - b) / s, np.nan)
+        close = np.abs(f - b) <= resolution * np.maximum(np.abs(f), np.abs(b))
+    return np.where(close & np.isfinite(z), 0.0, z).tolist()
 
 
 def _elements(name: str, values: list[Any]) -> list[tuple[str, list[Any]]]:
