@@ -385,3 +385,26 @@ def test_out_may_name_a_folder_and_mini_batches_say_what_was_read(
     gone = tmp_path / "nowhere" / "lrf"
     code, _, err = run_cli(["lr-find", str(csv), "-o", str(gone)], capsys)
     assert code == 2 and "does not exist" in err and not gone.exists()
+
+
+def test_the_picture_frames_the_fall_not_the_blow_up() -> None:
+    # a blow-up to 4x the lowest loss set the axis before, and squashed a fall
+    # from 0.69 to 0.53 into the bottom tenth of the picture
+    import matplotlib.pyplot as plt
+
+    from gradtrace.sweep_plots import lr_find as picture
+
+    data = generate("logistic", 2000, w=(1.5,), b=-0.5, seed=0)[0]
+    table, summary = lr_find(data, model="logistic", optimizer="sgd", lr_max=1000)
+    assert summary["blew_up"]
+    rows = shown(table, summary)
+    smooth = rows["smoothed"].to_numpy(float)
+    lowest = int(np.argmin(smooth))
+    start, bottom = float(smooth[: lowest + 1].max()), float(smooth.min())
+    climbed = float(smooth.max())
+    assert climbed > start + (start - bottom)  # a blow-up past the start
+    fig = picture(table, summary)
+    low, high = fig.axes[0].get_ylim()
+    plt.close(fig)
+    assert low <= bottom and start <= high < climbed
+    assert high - low <= 2 * (start - bottom)

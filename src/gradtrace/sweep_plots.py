@@ -554,6 +554,14 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
         values = shown[column].to_numpy(float)[ok]
     if len(values):
         low, high = float(values.min()), float(values.max())
+        # the fall framed, not the climb after it: a blow-up to 4x the lowest
+        # loss would squash a fall from 0.69 to 0.53 into the bottom tenth; the
+        # curve leaves the top where it climbs past half the fall again
+        lowest = int(np.nanargmin(smooth)) if np.isfinite(smooth).any() else -1
+        fell = np.concatenate([read[: lowest + 1], smooth[: lowest + 1]])
+        fell = fell[np.isfinite(fell)]
+        if lowest > 0 and len(fell) and float(fell.max()) > low:
+            high = min(high, float(fell.max()) + 0.5 * (float(fell.max()) - low))
         if low > 0 and high / low > 100:
             ax.set_yscale("log")
             ax.set_ylim(low / 1.5, high * 1.5)

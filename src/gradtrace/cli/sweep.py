@@ -592,10 +592,10 @@ def lr_find(
         else f"the loss did not blow up by --max {lr_max:g}"
     )
     if math.isfinite(summary["suggested_lr"]):
-        read = f" {summary['read']}" if summary.get("read") else ""
+        read = summary.get("read") or "loss"
         console.print(
             f"suggested learning rate: {summary['suggested_lr']:.3g} (steepest fall "
-            f"of the smoothed{read}); lowest smoothed loss at "
+            f"of the smoothed {read}); lowest smoothed loss at "
             f"{summary['min_loss_lr']:.3g}; {end}."
         )
     elif summary["blew_up"] and stopped == 1:
