@@ -440,8 +440,16 @@ def test_a_distribution_fitted_to_data_with_x_says_x_is_not_used() -> None:
     notices = gradtrace.fit(frame, "normal", steps=3, exact=False).info["notices"]
     assert (
         "normal, a distribution, is fitted to y alone: columns x, u are not used (a "
-        "regression model, such as line or linear, reads them)"
+        "regression model, linear, whose y is normal given them, reads them)"
     ) in notices
+    counts = {"x": frame["x"], "y": rng.poisson(3.0, size=50)}
+    said = gradtrace.fit(counts, "poisson", steps=3, exact=False).info["notices"]
+    assert "(a regression model, poisson-regression, whose y is poisson given" in (
+        " ".join(said)
+    )
+    waits = {"x": frame["x"], "y": rng.exponential(size=50)}
+    said = gradtrace.fit(waits, "exponential", steps=3, exact=False).info["notices"]
+    assert "(a regression model, such as line or linear, reads them)" in " ".join(said)
     alone = gradtrace.fit((None, frame["y"]), "normal", steps=3, exact=False)
     assert not any("not used" in n for n in alone.info["notices"])
 

@@ -39,6 +39,14 @@ EVAL_BUDGET = 100_000_000
 
 DEFAULT_EPOCHS = 100
 
+#: The regression whose y given x follows a distribution: what a notice that x
+#: is not used names (a Poisson fit to counts beside their x: poisson-regression).
+_REGRESSION_OF = {
+    "poisson": "poisson-regression",
+    "bernoulli": "logistic",
+    "normal": "linear",
+}
+
 
 class Plan(NamedTuple):
     """A configuration checked and resolved against its data, ready to run: the
@@ -142,10 +150,16 @@ def plan(
     unused = [str(c) for c in frame.columns if kind == "distribution" and c != config.y]
     if unused:
         which = "column " if len(unused) == 1 else "columns "
+        regression = _REGRESSION_OF.get(model_name)
+        such = (
+            f"{regression}, whose {config.y} is {model_name} given them,"
+            if regression
+            else "such as line or linear,"
+        )
         notices.append(
             f"{model_name}, a distribution, is fitted to {config.y} alone: "
             f"{which}{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not "
-            "used (a regression model, such as line or linear, reads them)"
+            f"used (a regression model, {such} reads them)"
         )
     left = [str(c) for c in frame.columns if c not in (*x_cols, config.y)]
     if kind == "regression" and not config.x and x_cols and left:
