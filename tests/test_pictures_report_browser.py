@@ -173,3 +173,28 @@ def test_a_long_runs_loss_panel_reads_its_steps_on_a_log_scale(
     short = gradtrace.fit("seed001_line", lr=0.05, steps=200)
     _, texts = _open(page, report(short, tmp_path / "short.html"))
     assert any(t["text"] == "step" and t["canvas"] == "loss" for t in texts)
+
+
+def test_the_fit_panel_says_how_many_of_the_batchs_rows_it_shows(
+    page, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Of 20000 rows the page draws 400: a batch of 32 mostly has none among
+    them, and the caption says so (it promised red rows before); the binned
+    means are over every row, as fit.png's."""
+    data = generate("logistic", 20000, w=(1.0, -0.25, 0.8), b=-0.4, seed=1)[0]
+    trace = gradtrace.fit(
+        data, "logistic", optimizer="adam", lr=0.01, batch_size=32, epochs=1
+    )
+    errors, _ = _open(page, report(trace, tmp_path / "logistic.html"))
+    frames = int(page.eval_on_selector("#step", "(el) => el.max"))
+    said = []
+    for k in (1, frames // 2, frames):
+        _texts_at(page, k)
+        said.append(page.inner_text("#fit-caption"))
+    for caption in said:
+        assert "400 of 20000 rows" in caption, caption
+        assert "over all the rows" in caption, caption
+        assert "none of this batch's 32 rows among them" in caption or (
+            "of this batch's 32 rows" in caption and "in red" in caption
+        ), caption
+    assert errors == [], errors

@@ -267,6 +267,13 @@ def test_report_predictions_of_several_x_columns(
         at = frame.iloc[page["frames"][i]["step"]]
         expected = x[rows] @ at[["w[0]", "w[1]"]].to_numpy(float) + at["b"]
         np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
+    # the binned means over every row (as fit.png's), not over the 50 drawn
+    assert pred["bin_rows"] == 900 and len(pred["bins"]) == 7
+    for i, bins in zip(pred["frames"], pred["bins"], strict=True):
+        at = frame.iloc[page["frames"][i]["step"]]
+        every = x @ at[["w[0]", "w[1]"]].to_numpy(float) + at["b"]
+        means = np.column_stack(plot.binned_means(every, y))
+        np.testing.assert_allclose(bins, means, rtol=1e-5, atol=1e-6)
     assert "grid" not in page["data"]  # no curve over one axis
 
 

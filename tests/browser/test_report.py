@@ -329,9 +329,17 @@ def test_report_draws_any_models_curve(
     fit = page.inner_text("#fit-caption")
     full = trace.info["schedule"]["batch_size"] >= rows
     marked = "full batch: every step uses every row"
+    # of a batch's rows, those among the rows drawn are red, and counted
+    from gradtrace.report.html import payload
+
+    shown = payload(trace)
+    last = shown["frames"][-1]
+    drawn = len(set(last["rows"]) & set(shown["data"]["index"]))
+    assert 0 < drawn < last["n_rows"] or full or rows <= 120
+    red = f"in red {drawn} of this batch's {last['n_rows']} rows"
     assert fit == (
         f"the fit over 120 of the data's {rows} rows ("
-        + (marked if full else "the batch's among them in red")
+        + (marked if full else red)
         + ")"
         if rows > 120
         else "the fit over the data (" + (marked if full else "the batch in red") + ")"

@@ -126,7 +126,7 @@ def payload(trace: Any) -> dict[str, Any]:
         data["x"] = [float(v) for v in column[keep_rows]]
     curve = _curves(trace, x, y, at)
     if curve is None and x is not None:
-        data["predictions"] = _predictions(trace, x, keep_rows, at)
+        data["predictions"] = _predictions(trace, x, y, keep_rows, at)
     if curve is not None:
         data["grid"] = curve["grid"]
         data["discrete"] = curve["discrete"]
@@ -265,12 +265,27 @@ def _curves(
 
 
 def _predictions(
-    trace: Any, x: np.ndarray, keep_rows: np.ndarray, frame_rows: list[Any]
+    trace: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    keep_rows: np.ndarray,
+    frame_rows: list[Any],
 ) -> dict[str, Any]:
     """The model's prediction at some of the page's rows (``rows``: positions in
     its data) after some of its frames (``frames``: positions in its frames;
-    ``frame_rows``: the trace's row of each frame)."""
-    from gradtrace.plot import _evaluate, _model, _specs, params_of
+    ``frame_rows``: the trace's row of each frame), and after each of those
+    frames the mean prediction and mean y in bins of the prediction (``bins``:
+    [[prediction, y], ...]) over the rows fit.png draws (``bin_rows`` of them:
+    all, or a fixed random 20000), not over the page's few: over 400 rows the
+    bins' means zigzag."""
+    from gradtrace.plot import (
+        _evaluate,
+        _model,
+        _specs,
+        binned_means,
+        params_of,
+        points_shown,
+    )
 
     model = _model(trace)
     fixed, specs = trace.info["fixed"], _specs(trace, model)
@@ -294,7 +309,25 @@ def _predictions(
         ]
         for i in frames
     ]
-    return {"rows": rows.tolist(), "frames": frames.tolist(), "values": values}
+    shown = points_shown(len(y))
+    wide = np.reshape(x, (len(x), -1))[shown]
+    truth = np.asarray(y, np.float64)[shown]
+    bins = []
+    for i in frames:
+        pred = _evaluate(
+            model, params_of(frame_rows[i], fixed, specs), wide, None, "predict"
+        )
+        pred = np.asarray(pred, np.float64)
+        ok = np.isfinite(pred)
+        means = binned_means(pred[ok], truth[ok])
+        bins.append([] if means is None else np.column_stack(means).tolist())
+    return {
+        "rows": rows.tolist(),
+        "frames": frames.tolist(),
+        "values": values,
+        "bins": bins,
+        "bin_rows": len(truth),
+    }
 
 
 def _landscape(

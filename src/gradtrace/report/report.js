@@ -179,11 +179,30 @@
     }
     return means;
   }
-  if (P) document.getElementById("fit-caption").textContent = "y against the fitted " +
-    "prediction, " + P.rows.length + (P.rows.length < D.n_rows ? " of " + D.n_rows : "") +
-    " rows (" + (marked || "the batch's in red") + (twoValued ? "; y jittered up and down" : "") +
-    "); on the dashed line the prediction is exact" + (bins >= 2 ? "; in orange the mean of y in " +
-    bins + " bins of the prediction" : "");
+  // the batch's rows among those drawn, in red: how many of them there are
+  // (of a large data set's few drawn rows, often none of a small batch's)
+  function batchShown(f, drawn) {
+    if (marked) return marked;
+    if (!f.n_rows || drawn >= f.n_rows) return "the batch's in red";
+    return drawn ? "in red " + drawn + " of this batch's " + f.n_rows + " rows" :
+      "none of this batch's " + f.n_rows + " rows among them";
+  }
+  const binRows = P && P.bins ? P.bin_rows : (P ? P.rows.length : 0);
+  function predCaption(f, drawn) {
+    const nb = P.bins ? Math.max(0, ...P.bins.map((b) => b.length)) : bins;
+    document.getElementById("fit-caption").textContent = "y against the fitted " +
+      "prediction, " + P.rows.length + (P.rows.length < D.n_rows ? " of " + D.n_rows : "") +
+      " rows (" + batchShown(f, drawn) + (twoValued ? "; y jittered up and down" : "") +
+      "); on the dashed line the prediction is exact" + (nb >= 2 ? "; in orange the mean of y in " +
+      nb + " bins of the prediction, over " + (binRows < D.n_rows ? binRows + " of the rows" :
+      "all the rows") : "");
+  }
+  function rowsCaption(f, drawn) {
+    if (D.data.index.length < D.n_rows)
+      document.getElementById("fit-caption").textContent = "the fit over " +
+        D.data.index.length + " of the data's " + D.n_rows + " rows (" +
+        batchShown(f, drawn) + ")";
+  }
   // over x: the data's range of y, widened to the first and last fits (as fit.png
   // draws them) but by at most three times the data's span each way; not to the
   // last fit of a run that blew up (left_at), which would squash the data into a
@@ -212,6 +231,7 @@
       const x = D.data.x, xr = range(x), yr = fitRange;
       const [sx, sy] = scales(fitC, xr, yr);
       axes(fitX, fitC, xr, yr, D.x_name, D.y_name);
+      rowsCaption(f, D.data.index.filter((row) => inBatch.has(row)).length);
       D.data.index.forEach((row, i) => {
         fitX.fillStyle = inBatch.has(row) ? "#d62728" : "#5ec962";
         fitX.beginPath(); fitX.arc(sx(x[i]), sy(y[i]), inBatch.has(row) ? 5 : 3, 0, 7); fitX.fill();
@@ -245,6 +265,7 @@
       bars.forEach(([x0, wd, d]) => fitX.fillRect(sx(x0), sy(d), sx(x0 + wd) - sx(x0) - 1, sy(0) - sy(d)));
       trace(F[0], sx, sy, "#9e9e9e", [6, 4], top); trace(f, sx, sy, "#3b528b", [], top);
       fitX.fillStyle = "#d62728";
+      rowsCaption(f, D.data.index.filter((row) => inBatch.has(row)).length);
       D.data.index.forEach((row, i) => { if (inBatch.has(row)) fitX.fillRect(sx(y[i]) - 1, sy(0) - 10, 2, 10); });
     } else if (P) {
       // several x columns: y against the prediction after the nearest frame at or
@@ -260,12 +281,13 @@
       fitX.beginPath(); fitX.moveTo(sx(r[0]), sy(r[0])); fitX.lineTo(sx(r[1]), sy(r[1]));
       fitX.stroke(); fitX.setLineDash([]);
       let outside = 0, finite = 0;
+      predCaption(f, P.rows.filter((pos) => inBatch.has(D.data.index[pos])).length);
       P.rows.forEach((pos, i) => { const v = pred[i]; if (v === null) return;
         finite++; if (v < r[0] || v > r[1]) outside++;
         const batch = inBatch.has(D.data.index[pos]);
         fitX.fillStyle = batch ? "#d62728" : "#3b528b";
         fitX.beginPath(); fitX.arc(sx(v), sy(y[pos] + jitter(pos)), batch ? 5 : 3, 0, 7); fitX.fill(); });
-      const means = binnedMeans(pred);
+      const means = P.bins ? P.bins[j] : binnedMeans(pred);
       if (means.length) {
         fitX.strokeStyle = fitX.fillStyle = "#f28e2b"; fitX.lineWidth = 1.5; fitX.beginPath();
         means.forEach(([mx, my], i) => i ? fitX.lineTo(sx(mx), sy(my)) : fitX.moveTo(sx(mx), sy(my)));
