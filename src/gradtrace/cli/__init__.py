@@ -86,9 +86,9 @@ def cli() -> None:
     RUN is a run's folder, its name as gradtrace ls lists it, or latest (the run
     made last in runs).
 
-    Compiled programs are kept in ~/.cache/gradtrace/jax, so a run repeated skips
-    compiling; GRADTRACE_CACHE_DIR=PATH moves that cache, GRADTRACE_CACHE_DIR=off
-    turns it off.
+    Compiled programs are kept in ~/.cache/gradtrace/jax, so a run repeated, or at
+    another --lr, skips compiling; GRADTRACE_CACHE_DIR=PATH moves that cache,
+    GRADTRACE_CACHE_DIR=off turns it off.
     """
 
 
