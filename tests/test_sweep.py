@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -388,6 +389,43 @@ def test_pictures_of_a_sweep_over_batch_sizes_run_over_epochs() -> None:
     one = sweep(data, "line", lr=[0.01, 0.1], epochs=3, batch_size=10)
     assert sweep_plots.sweep_losses(one).axes[0].get_xlabel() == "step"
     assert sweep_plots.sweep_heatmap(one).axes[0].get_title().endswith("(12 steps run)")
+
+
+def test_a_few_rates_curves_are_named_where_they_end() -> None:
+    # neighbouring colours of the bar (1.33 and 3) looked alike: each curve's
+    # rate is written where it ends, in its colour, and no two names overlap
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    from gradtrace import sweep_plots
+
+    rates = [0.001, 0.002, 0.004, 0.008, 0.016, 0.032]
+    s = sweep("seed001_line", lr=rates, steps=40)
+    fig = sweep_plots.sweep_losses(s)
+    ax = fig.axes[0]
+    names = {t.get_text(): t for t in ax.texts}
+    assert sorted(names) == sorted(f"lr {r:g}" for r in rates)
+    lines = {
+        round(float(lr), 6): seg
+        for coll in ax.collections
+        for seg, lr in zip(coll.get_segments(), coll.get_array(), strict=True)
+    }
+    fig.canvas.draw()
+    boxes = []
+    for r in rates:
+        text = names[f"lr {r:g}"]
+        colour = lines[round(r, 6)]
+        coll = next(c for c in ax.collections if len(c.get_segments()))
+        assert to_rgba(text.get_color()) == to_rgba(coll.cmap(coll.norm(r)))
+        assert text.xy[0] == pytest.approx(1 / (1 + sweep_plots.END_ROOM), abs=0.01)
+        assert colour[-1, 0] == 40
+        boxes.append(text.get_window_extent())
+    boxes.sort(key=lambda b: b.y0)
+    assert all(a.y1 <= b.y0 + 1 for a, b in itertools.pairwise(boxes))  # apart
+    plt.close(fig)
+    # several curves a rate (seeds): the bar alone, no names
+    seeds = sweep("seed001_line", lr=rates[:2], seed=[0, 1], batch_size=2, steps=8)
+    assert not sweep_plots.sweep_losses(seeds).axes[0].texts
 
 
 def test_pictures_of_a_sweep_of_a_vector_parameter() -> None:

@@ -365,13 +365,27 @@ def sweep_losses(sweep: Sweep) -> Figure:
     if crosses:
         ax.plot(*np.array(crosses).T, "x", color="#d62728", linestyle="")
     ends = np.concatenate(steps)
-    ax.set_xlim(ends.min(), ends.max() if ends.max() > ends.min() else 1)
+    first_x, last_x = ends.min(), ends.max() if ends.max() > ends.min() else 1
+    # a few rates, one curve each: each curve's rate written where it ends, in
+    # its colour (neighbouring colours of the bar, 1.33 and 3, looked alike)
+    named = 1 < len(rates) <= DISCRETE_RATES and len(rates) == len(table)
+    if named:  # room on the right for the names
+        ax.set_xlim(first_x, last_x + END_ROOM * (last_x - first_x))
+    else:
+        ax.set_xlim(first_x, last_x)
     drawn = np.concatenate([np.empty(0)] + [line[:, 1] for line in [*solid, *dashed]])
     drawn = drawn[np.isfinite(drawn)]
     low, high = (drawn.min(), drawn.max()) if len(drawn) else (floor, ceiling)
     # the curves' own range; up to the top exactly where one leaves it
     ax.set_ylim(low / 2, ceiling if exits else max(high, low * 10) * 2)
     ax.set_yscale("log")
+    if named:
+        finished = [
+            (float(line[-1, 0]), float(line[-1, 1]), float(lr))
+            for line, lr in zip(solid, solid_lrs, strict=True)
+            if line[-1, 1] < ceiling and line[-1, 0] >= last_x
+        ]
+        _end_labels(fig, ax, finished, cmap, norm)
     handles: list[Any] = [
         Line2D([], [], color="#555555", linestyle=style, label=kind)
         for kind, style in kind_styles.items()
@@ -453,6 +467,47 @@ def sweep_losses(sweep: Sweep) -> Figure:
 #: The most learning rates a sweep's loss picture gives a colour each, with the
 #: bar ticked at them (more: a continuous log scale)
 DISCRETE_RATES = 10
+#: The share of the steps' width left on the right of a sweep's loss picture for
+#: the curves' rates, written where they end.
+END_ROOM = 0.12
+
+
+def _end_labels(
+    fig: Figure, ax: Any, ends: list[tuple[float, float, float]], cmap: Any, norm: Any
+) -> None:
+    """Each curve's rate ("lr 0.3") just right of where it ends (``ends``: its
+    last step, gap and rate), in its colour; names that would overlap moved
+    apart up and down, a line to where each curve ends."""
+    if not ends:
+        return
+    low, high = (math.log10(v) for v in ax.get_ylim())
+    box = ax.get_position()
+    height_px = box.height * fig.get_figheight() * fig.dpi
+    gap = 11 / height_px  # a name's height, as a share of the axes' height
+    order = sorted(ends, key=lambda e: e[1])
+    wanted = [(math.log10(g) - low) / (high - low) for _, g, _ in order]
+    placed: list[float] = []
+    for want in wanted:  # upward, each at least a name's height above the last
+        placed.append(max(want, placed[-1] + gap) if placed else want)
+    overshoot = placed[-1] - (1 - gap / 2)
+    if overshoot > 0:  # pushed out of the top: all moved down, none below 0
+        placed = [max(p - overshoot, gap / 2 * (i + 1)) for i, p in enumerate(placed)]
+    left, right = ax.get_xlim()
+    for (x, g, lr), y in zip(order, placed, strict=True):
+        at = (x - left) / (right - left)
+        ax.annotate(
+            f"lr {lr:.3g}",
+            xy=(at, (math.log10(g) - low) / (high - low)),
+            xycoords="axes fraction",
+            xytext=(at + 0.015, y),
+            textcoords="axes fraction",
+            color=cmap(norm(lr)),
+            fontsize=9,
+            fontweight="bold",
+            va="center",
+            arrowprops={"arrowstyle": "-", "color": cmap(norm(lr)), "lw": 0.6},
+        )
+
 
 #: The line styles of a sweep's other swept values (dashed is a diverged curve's):
 #: solid, dotted, a long dash and dot, sparse dots (a dash-dot and a dash-dot-dot
