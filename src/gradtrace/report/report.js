@@ -312,8 +312,12 @@
   const L = D.landscape, left = D.left_at;
   let landImage = null;
   if (L) {
+    // the colour scale in words: the loss the darkest and the brightest cells hold
+    const z = L.z.flat().filter((v) => v !== null && v > 0);
+    const shade = z.length ? "log colour, dark " + Number(Math.min(...z).toPrecision(4)) +
+      " to yellow " + Number(Math.max(...z).toPrecision(4)) : "log colour";
     document.getElementById("landscape-caption").textContent =
-      "the loss over " + L.labels[0] + " and " + L.labels[1] + " (log colour; " + L.over +
+      "the loss over " + L.labels[0] + " and " + L.labels[1] + " (" + shade + "; " + L.over +
       (L.held ? "; " + L.held : "") + "), the path and this step" + (left === null ? "" :
         "; showing " + (left === 1 ? "the start" : "steps 0-" + (left - 1)) + ": from step " +
         left + " the run left the chart");
