@@ -982,6 +982,32 @@ def test_the_residual_plot_shows_the_noise_that_widens() -> None:
         gradtrace.fit("seed002_normal", model="normal", steps=2).plot("residuals")
 
 
+def test_the_residual_bins_of_many_rows_are_a_fixed_random_samples(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 10 million rows' predictions, residuals and their order took 400 MB and
+    # 2.5 s, for ten points: beyond BIN_ROWS the bins are a sample's, said so
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 10, 3000)
+    frame = pd.DataFrame({"x": x, "y": 0.7 * x + 1.4 + rng.normal(0, 1, 3000)})
+    trace = gradtrace.fit(frame, lr=0.01, epochs=3)
+    monkeypatch.setattr(plot, "BIN_ROWS", 1000)
+    ax = plot.residual_plot(trace).axes[0]
+    means = next(line for line in ax.lines if line.get_marker() == "o")
+    assert means.get_label() == "mean residual, by prediction (of a random 1000 rows)"
+    rows = plot.random_rows(3000, 1000)
+    pred, resid = _residuals(trace, frame.iloc[rows])
+    centre, mean, _ = plot.binned_spread(pred, resid)
+    np.testing.assert_allclose(means.get_xdata(), centre, rtol=1e-6)
+    np.testing.assert_allclose(means.get_ydata(), mean, rtol=1e-6, atol=1e-9)
+    assert ax.lines[0].get_label() == "data (a random 1000 of 3000 rows)"
+    monkeypatch.setattr(plot, "BIN_ROWS", 3000)  # all of them: said as before
+    ax = plot.residual_plot(trace).axes[0]
+    labels = [line.get_label() for line in ax.lines]
+    assert "mean residual, by prediction" in labels
+    assert "data (3000 rows)" in labels
+
+
 def _residuals(trace: gradtrace.Trace, frame: pd.DataFrame) -> tuple[Any, Any]:
     x = frame["x"].to_numpy(np.float64)
     pred = trace.params["w"] * x + trace.params["b"]
