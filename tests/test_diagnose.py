@@ -416,6 +416,13 @@ def test_a_mini_batch_run_outside_the_interval_is_told_it_is_the_scatter() -> No
         "w[1] ended 3.4 standard errors from its optimum (1.034 against 1), "
         "outside its 95% interval: mini-batch steps at a fixed rate scatter"
     )
+    # too few steps to tell a drift toward it from the scatter: either, said so
+    short = scattered(final, optimum, stderr, told=False)
+    assert short is not None and short.endswith(
+        "outside its 95% interval: too few steps to tell a run still on its way "
+        "from mini-batch steps scattering around the optimum at a fixed rate; more "
+        "epochs tell, and get closer if it is on its way."
+    )
     assert scattered({"w": 1.019}, {"w": 1.0}, {"w": 0.01}) is None  # inside it
     assert scattered({"w": 1.0000001}, {"w": 1.0}, {"w": 1e-9}) is None  # rounding
 
@@ -440,6 +447,15 @@ def test_a_mini_batch_runs_summary_tells_the_scatter(
     assert "outside its 95% interval" in out
     trace = gradtrace.load(tmp_path / "r")
     assert any("outside its 95% interval" in w for w in trace.warnings)
+    # 40 steps, w still rising toward its optimum: too few to call it scatter
+    from gradtrace.data import generate
+
+    data = generate("line", 8, w=(2.0,), b=1.0, noise=0.5, x_range=(0, 4), seed=1)[0]
+    short = gradtrace.fit(
+        data, optimizer="keras.rmsprop", lr=0.05, batch_size=4, epochs=20
+    )
+    said = [w for w in short.warnings if "outside its 95% interval" in w]
+    assert len(said) == 1 and "too few steps to tell" in said[0], short.warnings
 
 
 def test_unconverged_names_the_farthest_parameter_in_standard_errors() -> None:

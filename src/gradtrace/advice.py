@@ -525,22 +525,34 @@ def scattered(
     optimum: dict[str, Any],
     stderr: dict[str, Any],
     resolution: float = 1e-6,
+    told: bool = True,
 ) -> str | None:
     """A sentence on a mini-batch run whose parameter ended outside its optimum's
     95% interval (beyond ``FAR_STDERRS``) but within the batches' scatter
-    (``FAR_STDERRS_MINI_BATCH``, which ``unconverged`` says of): not an unfinished
-    run, but final values that are one draw of that scatter, which a reader of
-    the interval should know; None where every one is inside it."""
+    (``FAR_STDERRS_MINI_BATCH``, which ``unconverged`` says of), and was not
+    found still moving toward it (``drifting``): final values that are one draw
+    of that scatter, which a reader of the interval should know. ``told``:
+    whether the trace had steps enough to tell a drift (``drift_told``); where
+    not, the sentence says either may be so. None where every one is inside the
+    interval."""
     worst = _farthest(final, optimum, stderr, resolution)[0]
     if worst is None or worst[4] or not FAR_STDERRS < worst[0]:
         return None
     z, label, f_i, o_i, _ = worst
-    return (
+    off = (
         f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
-        f"against {g(o_i, 6)}), outside its 95% interval: mini-batch steps at a "
-        "fixed rate scatter around the optimum, and the final values are where the "
-        "last batches left them; a lower rate late in the run, or larger batches, "
-        "narrows the scatter."
+        f"against {g(o_i, 6)}), outside its 95% interval"
+    )
+    if not told:
+        return (
+            f"{off}: too few steps to tell a run still on its way from mini-batch "
+            "steps scattering around the optimum at a fixed rate; more epochs "
+            "tell, and get closer if it is on its way."
+        )
+    return (
+        f"{off}: mini-batch steps at a fixed rate scatter around the optimum, and "
+        "the final values are where the last batches left them; a lower rate late "
+        "in the run, or larger batches, narrows the scatter."
     )
 
 
@@ -639,6 +651,14 @@ DRIFT_ROWS = 40
 DRIFT_FALL = 0.75
 
 
+def drift_told(frame: Any) -> bool:
+    """Whether a trace has rows enough to tell a drift toward the optimum from
+    the batches' scatter around it (``drifting``): ``DRIFT_ROWS`` in its second
+    half."""
+    steps = frame["step"].to_numpy()
+    return int((steps > steps[-1] / 2).sum()) >= DRIFT_ROWS
+
+
 def drifting(
     frame: Any,
     names: list[str],
@@ -654,10 +674,10 @@ def drifting(
     scatter around an optimum reached moves those means up and down; a run cut
     short moves them steadily closer. None where no parameter drifts so, or the
     trace has too few rows to tell."""
+    if not drift_told(frame):
+        return None
     steps = frame["step"].to_numpy()
     half = steps > steps[-1] / 2
-    if int(half.sum()) < DRIFT_ROWS:
-        return None
     best, spread = _by_column(optimum), _by_column(stderr)
     worst: tuple[float, str, list[float]] | None = None
     for name in names:

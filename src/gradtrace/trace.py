@@ -378,6 +378,7 @@ class Trace:
         completed run's parameters far from the optimum (in standard errors), and
         a loss that ended above where it started."""
         from gradtrace.advice import (
+            drift_told,
             drifting,
             ended_above,
             on_edge,
@@ -448,6 +449,7 @@ class Trace:
                         optimum,
                         info.get("stderr") or {},
                         resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
+                        told=drift_told(self._frame),
                     )
                     out += [off] if off else []
         if rose:
