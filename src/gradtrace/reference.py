@@ -174,11 +174,26 @@ def compute(
     if mini_batch and reduction == "sum":  # a step's share of the curvature
         scale = schedule.batch_size / schedule.n_rows
     if mini_batch and family == "gd":
-        rows = diagnose.batch_rows(
-            schedule.n_rows, schedule.batch_size, schedule.shuffle
+        # shuffled: batches drawn afresh each epoch, over every batch of random
+        # rows; in order: the batches the run steps on
+        drawn = schedule.batch_size if schedule.shuffle else 0
+        rows = (
+            diagnose.sampled_rows(schedule.n_rows)
+            if drawn
+            else diagnose.batch_rows(schedule.n_rows, schedule.batch_size)
         )
         batch_lr = diagnose.batch_limit(
-            m, loss, reduction, end, fixed, xs, ys, rows, space, full=h1 * scale
+            m,
+            loss,
+            reduction,
+            end,
+            fixed,
+            xs,
+            ys,
+            rows,
+            space,
+            full=h1 * scale,
+            drawn=drawn,
         )
     if mini_batch:
         note = (
