@@ -204,7 +204,7 @@ def findings(
     else:
         lines.append(
             f"lr {g(lr)} is within the stable limit of {what}, {g(d.stable_lr)} "
-            f"({g(ratio, 2)} times lr); the slowest direction shrinks by a factor "
+            f"({g(ratio, 3)} times lr); the slowest direction shrinks by a factor "
             f"{_factor(d.slow_contraction)} per step."
         )
     # the limit holds at the optimum; where the start curves more, it is lower there
@@ -334,13 +334,19 @@ def findings(
             and x_sd is not None
             and abs(x_mean) > 0.1 * (x_sd or 1.0)
         )
-        stable = d.verdict != "diverges"
+        # a larger rate speeds the slow direction, but not within momentum's band,
+        # where every rate shrinks the error alike (said above)
+        band = _momentum_band(d)
+        banded = band is not None and band[0] <= d.learning_rate <= band[1]
+        stable = d.verdict != "diverges" and not banded
         if mixed and off_centre:
             faster = "Centring x, or a larger rate," if stable else "Centring x"
             text += (
                 f": a mix of slope and intercept, because x is not centred "
-                f"(mean {g(x_mean)}, sd {g(x_sd)}). {faster} speeds it up."
+                f"(mean {g(x_mean)}, sd {g(x_sd)})."
             )
+            # in momentum's band the slow direction shrinks as fast as the others
+            text += "" if banded else f" {faster} speeds it up."
         elif scaled is not None:
             text += f"; {rescale} speeds it up most (above)."
         elif stable:
