@@ -971,3 +971,18 @@ def test_adam_at_a_large_fixed_rate_is_told_it_bounces_not_that_more_steps_help(
         lr_schedule="torch.step:step_size=10,gamma=0.5",
     )
     assert not any("a step whatever the gradient" in w for w in falling.warnings)
+
+
+def test_within_momentums_band_a_larger_rate_is_not_said_to_speed_it_up() -> None:
+    # a teacher read "no rate in [0.00731, 0.262] is faster than another" and
+    # then "Centring x, or a larger rate, speeds it up"
+    from gradtrace.data import generate
+
+    data = generate("line", 8, w=(2.0,), b=1.0, noise=0.5, x_range=(0, 4), seed=1)[0]
+    inside = str(gradtrace.diagnose(data, "line", optimizer="momentum", lr=0.05))
+    assert "no rate in it is faster than another" in inside
+    slow = inside.splitlines()[-1]
+    assert slow.startswith("The slow direction is") and "larger rate" not in slow
+    below = str(gradtrace.diagnose(data, "line", optimizer="momentum", lr=0.001))
+    faster = "Centring x, or a larger rate, speeds it up."
+    assert below.splitlines()[-1].endswith(faster)
