@@ -55,7 +55,8 @@ def line_mse() -> DemoResult:
         "",
         f"initial MSE: {frame['loss'][0]:.6f}",
         "",
-        f"{'epoch':>5} {'MSE (before the step)':>22} {'w':>10} {'b':>10}",
+        # the seed's loop prints the loss it stepped on beside the values after
+        f"{'epoch':>5} {'MSE (before the step)':>22} {'w after':>10} {'b after':>10}",
     ]
     for e in range(1, 31):
         if e in (1, 2, 3, 5, 10, 15, 20, 25, 30):
@@ -101,12 +102,13 @@ def gaussian_mle() -> DemoResult:
         f"starting off on purpose at loc = 0.7 * mean = {loc0:.6f}, "
         f"scale = 1.3 * std = {scale0:.6f}.",
         "",
-        f"{'epoch':>5} {'NLL (before the step)':>22} {'loc':>10} {'scale':>10}",
+        f"{'epoch':>5} {'NLL (before the step)':>22} {'loc after':>10} "
+        f"{'scale after':>11}",
     ]
     for e in (1, 2, 3, 5, 10, 20, 30, 40, 50):
         row = frame.iloc[e]
         out.lines.append(
-            f"{e:5d} {row['batch_loss']:22.4f} {row['loc']:10.6f} {row['scale']:10.6f}"
+            f"{e:5d} {row['batch_loss']:22.4f} {row['loc']:10.6f} {row['scale']:11.6f}"
         )
     p = t.params
     out.lines += [
