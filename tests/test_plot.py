@@ -1006,6 +1006,10 @@ def test_the_residual_bins_of_many_rows_are_a_fixed_random_samples(
     labels = [line.get_label() for line in ax.lines]
     assert "mean residual, by prediction" in labels
     assert "data (3000 rows)" in labels
+    # 3000 points small; a few hundred larger, to be seen on a projector
+    assert ax.lines[0].get_markersize() == 3
+    few = gradtrace.fit(frame.iloc[:300], lr=0.01, epochs=3)
+    assert plot.residual_plot(few).axes[0].lines[0].get_markersize() == 6
 
 
 def _residuals(trace: gradtrace.Trace, frame: pd.DataFrame) -> tuple[Any, Any]:

@@ -1607,6 +1607,9 @@ def binned_spread(
     )
 
 
+#: Points up to which a residual picture draws each larger and darker.
+FEW_POINTS = 2000
+
 #: Rows beyond which a residual picture's binned means and spreads are taken
 #: over a fixed random sample of this many: 10 million rows' predictions,
 #: residuals and their order took 400 MB and 2.5 s, for ten points.
@@ -1646,13 +1649,16 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             resid = resid / np.sqrt(variance)
     shown = points_shown(len(resid))
     fig, ax = _figure(7.5, 4.5, ax=ax)
+    # a few rows drawn larger and darker: 3-point light green dots of 100 rows
+    # were hard to see on a projector
+    few = len(resid[shown]) <= FEW_POINTS
     ax.plot(
         pred[shown],
         resid[shown],
         ".",
-        color="#5ec962",
-        ms=3,
-        alpha=0.6,
+        color="#2a9d8f" if few else "#5ec962",
+        ms=6 if few else 3,
+        alpha=0.8 if few else 0.6,
         label=data_label(n, len(resid[shown])),
     )
     ax.axhline(0.0, color="#222222", lw=1)
