@@ -59,6 +59,13 @@ def test_four_optimizers_share_one_loss_chart_and_one_landscape() -> None:
         np.testing.assert_allclose(path.get_xdata(), frame["w"])
         np.testing.assert_allclose(path.get_ydata(), frame["b"])
         assert path.get_color() == shown.get_color()
+    # the first run widest, each later one narrower over it: a path that shares
+    # a stretch with a later one shows around it (SGD's hid under momentum's)
+    widths = [path.get_linewidth() for path in paths]
+    assert widths == sorted(widths, reverse=True) and widths[0] > 2 * widths[-1]
+    ends = [line for line in landscape.get_lines() if line.get_marker() == "s"]
+    sizes = [end.get_markersize() for end in ends]
+    assert len(set(sizes)) == 4 and sizes == sorted(sizes, reverse=True)
     (star,) = [line for line in landscape.get_lines() if line.get_marker() == "*"]
     optimum = traces[0].info["optimum"]
     np.testing.assert_allclose(star.get_xydata()[0], [optimum["w"], optimum["b"]])

@@ -286,17 +286,30 @@ def _paths(
     ga, gb = A[0], B[:, 0]
     levels, norm = landscape_levels(Z[np.isfinite(Z)])
     ax.contourf(A, B, Z, levels=levels, cmap=_cmap("Greys_r"), norm=norm, alpha=0.6)
-    for (pa, pb, _), colour in zip(paths, colours, strict=True):
-        ax.plot(pa, pb, "-", color=colour, lw=1.4, alpha=0.95)
-        ax.plot(pa, pb, ".", color=colour, ms=3)
-        ax.plot(pa[0], pb[0], "o", color="white", mec=colour, ms=7, mew=1.5)
+    # the first run widest, each later one narrower over it: paths that share a
+    # stretch (SGD and momentum set off alike) show each colour, and starts and
+    # ends at one place are rings of their own
+    wider = [(len(paths) - 1 - i) / max(len(paths) - 1, 1) for i in range(len(paths))]
+    for (pa, pb, _), colour, w in zip(paths, colours, wider, strict=True):
+        ax.plot(pa, pb, "-", color=colour, lw=1.4 + 2.6 * w, alpha=0.95)
+        ax.plot(pa, pb, ".", color=colour, ms=3 + 3 * w)
+        ax.plot(pa[0], pb[0], "o", color="white", mec=colour, ms=7 + 6 * w, mew=1.5)
     if a in optimum and b in optimum:  # black: no run's colour
         ax.plot(
             optimum[a], optimum[b], "*", color="black", mec="white", ms=14, zorder=3
         )
-    for (pa, pb, left), colour in zip(paths, colours, strict=True):
+    for (pa, pb, left), colour, w in zip(paths, colours, wider, strict=True):
         if not left and len(pa):  # over the paths and the star: each run's end
-            ax.plot(pa[-1], pb[-1], "s", mfc="none", mec=colour, ms=9, mew=2, zorder=4)
+            ax.plot(
+                pa[-1],
+                pb[-1],
+                "s",
+                mfc="none",
+                mec=colour,
+                ms=9 + 8 * w,
+                mew=2,
+                zorder=4,
+            )
     ax.set_xlim(ga[0], ga[-1])
     ax.set_ylim(gb[0], gb[-1])
     labels = param_labels(first, cols)
