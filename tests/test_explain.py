@@ -602,3 +602,14 @@ def test_a_standardised_runs_step_says_its_x_were_standardised() -> None:
     )
     plain = gradtrace.fit(frame, "linear", x=["a", "b"], batch_size=50, epochs=1)
     assert "standardised" not in plain.explain_text(2)
+
+
+@pytest.mark.cpu_digits
+def test_a_pytorch_runs_explanation_words_keras_log_as_the_summary_does() -> None:
+    # "Keras would log" then "RMSE as Keras logs it" in one explanation, and
+    # "Keras logs" in fit's summary: one wording throughout
+    trace = gradtrace.fit(
+        "seed001_line", optimizer="torch.sgd", lr=0.05, batch_size=20, epochs=1
+    )
+    said = trace.explain(2).attrs["why"]
+    assert said.startswith("Keras logs 5.622205: the mean over this epoch's 2")

@@ -670,14 +670,10 @@ def _logged(
             f"The loss over all {n} rows after this step's update is not finite "
             f"({row['loss']})."
         )
-    # a PyTorch user's loop prints what it sums itself: what Keras would log
-    logs = (
-        "Keras would log"
-        if info["optimizer"]["name"].startswith("torch.")
-        else ("Keras logs")
-    )
+    # what Keras logs of any run's batches, as fit's summary and the RMSE line
+    # below say it (a PyTorch user's loop prints what it sums itself)
     why = (
-        f"{logs} {logged['running_loss']:.7g}: the mean over this epoch's "
+        f"Keras logs {logged['running_loss']:.7g}: the mean over this epoch's "
         f"{batch} batch{'es' if batch > 1 else ''} so far ({rows_before + batch_rows}"
         f" rows), {mean}. {after}"
     )
