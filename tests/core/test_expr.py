@@ -57,7 +57,9 @@ REFUSED = [
     ("a and b", "boolean operators ('and')"),
     ("a or b", "boolean operators ('or')"),
     ("not x", "boolean operators ('not')"),
-    ("'abc'", "strings"),
+    # the help's example in quotes, copied with them into the option's value
+    ("'abc'", "the expression is in quotes ('abc'): write it without them (abc)"),
+    ("a + 'b'", "strings (\"'b'\") are not allowed"),
     ("f'{x}'", "strings (f-strings)"),
     ("b'x'", "bytes"),
     ("exp(*x)", "starred arguments"),

@@ -513,6 +513,14 @@ class _Builder:
         if isinstance(value, bool) or value is None:
             raise self.error(f"{self.segment(node)!r} is not a number", at, _ALLOWED)
         if isinstance(value, str):
+            whole = (ast.get_source_segment(self.body, node) or "").strip()
+            if whole == self.body.strip():  # the expression itself in quotes
+                raise self.error(
+                    f"the expression is in quotes ({self.segment(node)})",
+                    at,
+                    f"write it without them ({value.strip()}), and quote the "
+                    "whole option for the shell instead",
+                )
             raise self.error(
                 f"strings ({self.segment(node)!r}) are not allowed", at, _ALLOWED
             )
