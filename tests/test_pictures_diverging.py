@@ -232,3 +232,18 @@ def test_a_blown_up_landscapes_legend_and_title_fit_the_figure() -> None:
     fig.draw(FigureCanvasAgg(fig).get_renderer())
     box = fig.legends[0].get_window_extent()
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width, (box, fig.bbox)
+
+
+def test_an_animation_frames_the_initial_line_near_the_data() -> None:
+    """A start at w = b = 0 under data from 2 to 9 drew its line below the
+    frame: a teacher never saw the legend's "initial". Within two spans of the
+    data it is framed, as fit.png frames it; far off (the diverging test above)
+    the frame stays on the data."""
+
+    data = generate("line", 8, w=(2.0,), b=1.0, noise=0.5, x_range=(0, 4), seed=1)[0]
+    trace = gradtrace.fit(data, lr=0.05, batch_size=2, epochs=5)
+    ax = frame_figure(trace, 1).axes[0]
+    low, high = ax.get_ylim()
+    initial = next(ln for ln in ax.get_lines() if ln.get_label() == "initial")
+    assert low < np.min(initial.get_ydata()) <= np.max(initial.get_ydata()) < high
+    assert low < float(data["y"].min()) and float(data["y"].max()) < high

@@ -324,10 +324,22 @@ class _Scene:
                 lw=2,
                 label="after this step",
             )
-            # framed on the data in every frame; a line that leaves it is said to
+            # framed on the data in every frame, widened to the initial line
+            # where it lies within two spans of them (as fit.png: a start at 0
+            # below data from 1 to 9 was never seen); a line that leaves it is
+            # said to
             ylo, yhi = float(np.min(y)), float(np.max(y))
             span = yhi - ylo or 1.0
-            ax.set_ylim(ylo - 0.3 * span, yhi + 0.3 * span)
+            low, high = ylo - 0.3 * span, yhi + 0.3 * span
+            start_line = np.asarray(self.initial.get_ydata(), np.float64)
+            start_line = start_line[np.isfinite(start_line)]
+            if len(start_line):
+                lowest, highest = float(start_line.min()), float(start_line.max())
+                if lowest >= ylo - 2 * span:
+                    low = min(low, lowest - 0.05 * span)
+                if highest <= yhi + 2 * span:
+                    high = max(high, highest + 0.05 * span)
+            ax.set_ylim(low, high)
             ax.set_xlabel(info["data"]["x"][0])
             ax.set_ylabel(info["data"]["y"])
         else:
