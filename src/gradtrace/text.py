@@ -31,6 +31,12 @@ def full_batch(info: Mapping[str, Any]) -> bool:
     return int(info["schedule"].get("batch_size") or 0) >= int(info["data"]["n_rows"])
 
 
+def resolution(info: Mapping[str, Any]) -> float:
+    """The relative distance below which a run's parameter and its optimum are
+    one value but for its dtype's rounding (float32's, or float64's)."""
+    return 1e-6 if info["dtype"] == "float32" else 1e-14
+
+
 def run_setting(info: Mapping[str, Any]) -> str:
     """ "sgd, lr=0.05, batches of 20": how a run trained, as its pictures name it
     (four optimizers' slides told apart), with its schedule where it has one."""

@@ -390,7 +390,7 @@ class Trace:
             unconverged,
         )
         from gradtrace.tables import param_columns
-        from gradtrace.text import fmt
+        from gradtrace.text import fmt, resolution
 
         info = self.info
         if info.get("separated"):
@@ -420,7 +420,7 @@ class Trace:
                 optimum,
                 info.get("stderr") or {},
                 mini_batch=mini_batch,
-                resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
+                resolution=resolution(info),
                 weight_decay=decay,
                 instead=instead,
                 covariance=info.get("covariance"),
@@ -448,7 +448,7 @@ class Trace:
                         self.params,
                         optimum,
                         info.get("stderr") or {},
-                        resolution=1e-6 if info["dtype"] == "float32" else 1e-14,
+                        resolution=resolution(info),
                         told=drift_told(self._frame),
                     )
                     out += [off] if off else []

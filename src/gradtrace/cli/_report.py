@@ -17,7 +17,7 @@ from rich.table import Table
 
 from gradtrace.estimates import away
 from gradtrace.tables import param_labels
-from gradtrace.text import duration, fmt, full_batch, model_by_loss
+from gradtrace.text import duration, fmt, full_batch, model_by_loss, resolution
 
 if TYPE_CHECKING:
     from gradtrace.run_config import RunConfig
@@ -342,8 +342,7 @@ def print_summary(
         at_optimum: list[Any] = []
         if optimum is not None:
             best, error = optimum[name], stderr.get(name)
-            resolution = 1e-6 if info["dtype"] == "float32" else 1e-14
-            at_optimum = [best, error, _off(final, best, error, resolution)]
+            at_optimum = [best, error, _off(final, best, error, resolution(info))]
         values = [
             info["initial"][name],
             final,
@@ -479,9 +478,9 @@ def print_summary(
 OFF = "final - optimum (s.e.)"
 
 
-def _off(final: Any, best: Any, error: Any, resolution: float) -> Any:
+def _off(final: Any, best: Any, error: Any, rounding: float) -> Any:
     """(final - best) / error, element by element, as ``final`` is shaped (a float
-    or a list); 0 where the two agree to the dtype's ``resolution`` (data the
+    or a list); 0 where the two agree to the dtype's ``rounding`` (data the
     model fits exactly: an error of 0 but for rounding, as ``advice.unconverged``
     counts it); NaN without an error; None where the shapes differ."""
     if error is None or best is None:
@@ -491,7 +490,7 @@ def _off(final: Any, best: Any, error: Any, resolution: float) -> Any:
         return None
     with np.errstate(all="ignore"):
         z = np.where(s > 0, (f - b) / s, np.nan)
-        close = np.abs(f - b) <= resolution * np.maximum(np.abs(f), np.abs(b))
+        close = np.abs(f - b) <= rounding * np.maximum(np.abs(f), np.abs(b))
     return np.where(close & np.isfinite(z), 0.0, z).tolist()
 
 
