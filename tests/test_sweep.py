@@ -521,3 +521,32 @@ def test_a_sweep_folder_is_made_with_the_users_umask(tmp_path: Path) -> None:
         os.umask(old)
     assert folder.stat().st_mode & 0o777 == 0o755
     assert (tmp_path / "r").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_tolerance_finer_than_the_data_tell_is_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a newcomer's Poisson sweep: --tol 1e-4 was a fiftieth of the smallest
+    # standard error, and no mini-batch configuration ever stayed within it
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2000, 2))
+    y = rng.poisson(np.exp(x @ [0.3, -0.7] + 0.5))
+    data = {"a": x[:, 0], "c": x[:, 1], "y": y}
+    common = dict(x=["a", "c"], optimizer="adam", batch_size=64, epochs=2)
+    s = sweep(data, "poisson-regression", lr=[0.003, 0.01], **common)
+    assert s.table["steps_to_tol"].isna().all()
+    fit = gradtrace.fit(data, "poisson-regression", lr=0.01, **common)
+    for k, v in fit.info["stderr"].items():
+        np.testing.assert_allclose(s.info["stderr"][k], v, rtol=1e-5)
+    errors = np.concatenate([np.ravel(v) for v in fit.info["stderr"].values()])
+    said = s.tol_note()
+    assert said is not None and said.startswith(
+        "note: no configuration stayed within --tol 0.0001 of the optimum, a "
+        f"tolerance {errors.min() / 1e-4:.2g} times finer than its smallest"
+    )
+    assert f"--tol {0.1 * errors.min():.2g}, a tenth of the smallest" in said
+    # a tolerance a configuration met, or one coarse enough: nothing to say
+    met = sweep("seed001_line", lr=[0.1, 0.5], steps=200)
+    assert met.table["steps_to_tol"].notna().any() and met.tol_note() is None
+    coarse = sweep(data, "poisson-regression", lr=[0.003], tol=0.01, **common)
+    assert coarse.tol_note() is None

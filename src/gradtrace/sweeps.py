@@ -348,6 +348,29 @@ class Sweep:
             f"({self._named(best)}), which is ranked where it settled."
         ]
 
+    def tol_note(self) -> str | None:
+        """Where no configuration stayed within ``tol`` of the optimum and ``tol``
+        is below a tenth of the optimum's smallest standard error: a sentence
+        saying so, with a tolerance that still asks for the optimum as closely
+        as the data tell it. None otherwise."""
+        errors = [
+            float(v)
+            for values in (self.info.get("stderr") or {}).values()
+            for v in np.ravel(np.asarray(values, np.float64))
+            if math.isfinite(v) and v > 0
+        ]
+        tol = self.info.get("tol")
+        if not errors or tol is None or tol >= 0.1 * min(errors):
+            return None
+        low, high = min(errors), max(errors)
+        spread = f"{low:.2g}" if high <= 1.01 * low else f"{low:.2g} to {high:.2g}"
+        return (
+            f"note: no configuration stayed within --tol {tol:g} of the optimum, a "
+            f"tolerance {low / tol:.2g} times finer than its smallest standard error "
+            f"(the errors are {spread}); --tol {0.1 * low:.2g}, a tenth of the "
+            "smallest, still asks for the optimum as closely as the data tell it."
+        )
+
     @property
     def _tol(self) -> str:
         tol = self.info.get("tol")
@@ -784,6 +807,14 @@ def sweep(
     table = pd.DataFrame(rows)
     table["steps_to_tol"] = table["steps_to_tol"].astype("Int64")
     table["diverged_step"] = table["diverged_step"].astype("Int64")
+    errors = None
+    if not apart and table["steps_to_tol"].isna().all() and not table["diverged"].all():
+        # none stayed within tol: the optimum's standard errors say what tol asked
+        # (1e-4 was a fiftieth of one, which no mini-batch rate reaches)
+        with jax.enable_x64(True):
+            errors = exact.solve(
+                p.m, p.loss, p.reduction, p.names, p.fixed, p.xs, p.ys, p.trainable
+            ).stderr
     info = {
         "model": p.m.name,
         "loss": p.loss,
@@ -812,6 +843,11 @@ def sweep(
             else {}
         ),
         "tol": tol,
+        **(
+            {"stderr": {k: np.asarray(v).tolist() for k, v in errors.items()}}
+            if errors
+            else {}
+        ),
         # what the plan had to say of the data (rows dropped, a batch size clamped)
         "notices": list(p.notices),
         "swept": {

@@ -425,6 +425,9 @@ def sweep(
         over = result.best_over_repeats_text()
         if over is not None:
             console.print(f"{over}.")
+        finer = result.tol_note()
+        if finer is not None:
+            console.print(finer)
     finally:
         if collecting:
             gc.freeze()
