@@ -252,7 +252,8 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     type=float,
     default=1e-4,
     show_default=True,
-    help="Converged: every parameter within tol of the exact optimum.",
+    help="Converged: every parameter within tol of the exact optimum (where none "
+    "stays within it, a note compares it with the optimum's standard errors).",
 )
 @click.option(
     "-o",
