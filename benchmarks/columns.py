@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
-from large_data import process_peak, script_json  # noqa: E402
+from large_data import process_peak, script_json, torch_python_option  # noqa: E402
 
 CASE = r"""
 import json, resource, sys, time
@@ -116,11 +116,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=4_000_000)
     parser.add_argument("--columns", default="1,2,4,8")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--torch-python",
-        default=sys.executable,
-        help="A Python with torch installed (default: this one).",
-    )
+    torch_python_option(parser)
     parser.add_argument(
         "--no-command-line",
         action="store_true",

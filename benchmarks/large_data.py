@@ -255,6 +255,16 @@ def case(
     )
 
 
+def torch_python_option(parser: argparse.ArgumentParser) -> None:
+    """``--torch-python``: the Python whose torch runs PyTorch's loops, as every
+    benchmark that runs them takes it."""
+    parser.add_argument(
+        "--torch-python",
+        default=sys.executable,
+        help="A Python with torch installed (default: this one).",
+    )
+
+
 def script_json(python: str, script: str, args: list[str]) -> dict[str, Any] | None:
     """The JSON that ``script`` (run by ``python`` with ``args``, in a process of its
     own) prints last; None where it needs torch and ``python`` lacks it."""
@@ -354,11 +364,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--torch-python",
-        default=sys.executable,
-        help="A Python with torch installed (default: this one).",
-    )
+    torch_python_option(parser)
     parser.add_argument(
         "--command-line-only",
         action="store_true",

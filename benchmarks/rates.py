@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from large_data import process_peak, script_json  # noqa: E402
+from large_data import process_peak, script_json, torch_python_option  # noqa: E402
 
 SESSION = r"""
 import json, sys, time
@@ -77,11 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--rates", default="0.05,0.037,0.021,0.013,0.0077")
-    parser.add_argument(
-        "--torch-python",
-        default=sys.executable,
-        help="A Python with torch installed (default: this one).",
-    )
+    torch_python_option(parser)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.rows, 3))
