@@ -1019,3 +1019,16 @@ def test_a_start_whose_loss_is_not_a_number_names_the_first_row() -> None:
     said = str(err.value)
     assert "is nan; data row 3 (x=0.6, y=0.489174) gives nan first, and 1 more" in said
     assert "(a log or a square root of a value at or below 0" in said
+
+
+def test_an_expression_with_x_for_a_column_named_otherwise_is_told_in_python() -> None:
+    frame = pd.DataFrame({"t": [0.0, 1, 2, 3], "signal": [5, 3.1, 1.9, 1.2]})
+    with pytest.raises(InputError) as err:
+        gradtrace.fit(frame, model_expr="a*exp(-b*x) + x**2", y="signal", steps=2)
+    assert str(err.value) == (
+        "model_expr uses none of the x columns (t): x is not a column here; write t "
+        "in its place: a*exp(-b*t) + t**2"
+    )
+    # a name that is no column at all, where x is not written either
+    with pytest.raises(InputError, match=r"\(t\): write t in it\.$"):
+        gradtrace.fit(frame, model_expr="a*exp(-b*z)", y="signal", steps=2)

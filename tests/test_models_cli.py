@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.helpers import run_cli
+from tests.helpers import fit_refused, run_cli
 
 from gradtrace.core.catalog import MODELS
 
@@ -362,3 +362,30 @@ def test_schedules_lists_every_schedule_with_its_defaults(
     assert code == 0 and "keras.piecewise" in out and "torch.step" not in out
     code, _, err = run_cli(["schedules", "--framework", "jax"], capsys)
     assert code == 2 and "Invalid value for '--framework'" in err
+
+
+@pytest.mark.parametrize(
+    ("more", "told"),
+    [
+        # the docs write x; these data call it t: the fix is the expression itself
+        (
+            ["--y", "signal"],
+            "uses none of the x columns (t): x is not a column here; write t in its "
+            "place: a*exp(-b*t) + c",
+        ),
+        (["--x", "t", "--y", "signal"], "write t in its place: a*exp(-b*t) + c"),
+        # no column is y either: both are said, and neither is called an x column
+        ([], "of the data's columns (t, signal): x is not a column here"),
+        ([], "And pass --y: no column is named 'y'."),
+    ],
+)
+def test_an_expression_written_with_x_for_a_column_of_another_name_is_told_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], more: list[str], told: str
+) -> None:
+    path = tmp_path / "decay.csv"
+    pd.DataFrame({"t": [0.0, 1, 2, 3], "signal": [5, 3.1, 1.9, 1.2]}).to_csv(
+        path, index=False
+    )
+    args = [str(path), "--model-expr", "a*exp(-b*x) + c", *more]
+    err = fit_refused(args, told, tmp_path / "run", capsys)
+    assert "pass --x" not in err  # --x alone cannot mend it

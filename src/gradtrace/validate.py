@@ -25,7 +25,7 @@ from gradtrace.checks import whole as whole
 from gradtrace.core.arrays import aligned_empty
 from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
 from gradtrace.core.clipping import CLIPS, GradClip
-from gradtrace.core.custom import expression_loss, expression_model
+from gradtrace.core.custom import expression_loss, expression_model, no_x_column
 from gradtrace.core.distributions import SUPPORTS, CustomFamily, Family
 from gradtrace.core.expr import parse
 from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, param_specs
@@ -883,14 +883,19 @@ def x_columns(
             used = parse(expr, what="--model-expr").names
             cols = [c for c in used if c in names and c != y]
             if not cols:
+                if y not in names:  # then no column is known to be y
+                    raise InputError(
+                        no_x_column(expr, names, "data's columns")
+                        + f" And pass --y: no column is named {y!r}."
+                    )
                 others = [c for c in names if c != y]
-                target = (
-                    f" ({y!r} is the target, --y)" if y in parse(expr).names else ""
-                )
-                raise InputError(
-                    f"--model-expr uses none of the x columns ({', '.join(others)})"
-                    f"{target}: write an x column's name in it, or pass --x."
-                )
+                if y in parse(expr).names:
+                    raise InputError(
+                        f"--model-expr uses the target {y!r} (--y) and none of the "
+                        f"x columns ({', '.join(others)}): write an x column's "
+                        "name in it."
+                    )
+                raise InputError(no_x_column(expr, others))
         elif model in ONE_COLUMN or (model not in MODELS and "x" in names):
             others = [c for c in names if c != y]
             if (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -270,16 +271,29 @@ def check_names(names: Any) -> None:
             )
 
 
+def no_x_column(text: str, x_names: Sequence[str], columns: str = "x columns") -> str:
+    """The message for an expression that names none of the x columns
+    ``x_names``: where it writes ``x`` and there is one x column, the expression
+    with that column's name in its place (the docs' examples write x)."""
+    head = f"--model-expr uses none of the {columns} ({', '.join(x_names)})"
+    if "x" not in parse(text).names:
+        if len(x_names) == 1:
+            return f"{head}: write {x_names[0]} in it."
+        return f"{head}: write the x columns' names in it."
+    if len(x_names) == 1:
+        column = x_names[0]
+        fixed = re.sub(r"(?<![\w.])x(?![\w(])", column, text)
+        return f"{head}: x is not a column here; write {column} in its place: {fixed}"
+    return f"{head}: x is not a column here; write a column's name in its place."
+
+
 def expression_model(text: str, x_names: Sequence[str]) -> Custom:
     """A model from an expression such as ``a*exp(-b*x) + c``: ``x_names`` are the
     data's x columns; every other name is a parameter (default start 1)."""
     expr = parse(text, what="--model-expr")
     data = [n for n in expr.names if n in x_names]
     if not data:
-        raise ValueError(
-            f"--model-expr uses none of the x columns ({', '.join(x_names)}): "
-            "write the x column's name in the expression, or pass --x."
-        )
+        raise ValueError(no_x_column(text, x_names))
     params = [n for n in expr.names if n not in x_names]
     if not params:
         raise ValueError("--model-expr has no parameters to fit: add some, as a*x + b.")
