@@ -742,10 +742,11 @@ def test_column_names_with_spaces_are_quoted_and_near_misses_suggested(
         [data, "--x", "hours studied", "--y", "exam scor"], tmp_path, capsys
     )
     assert line.endswith("did you mean --y 'exam score'?")
+    # no near name: the one column that --x leaves
     line = one_line_error(
         [data, "--x", "hours studied", "--y", "zzz"], tmp_path, capsys
     )
-    assert line.endswith("pass --y with one of them.")
+    assert line.endswith("pass --y 'exam score', the one column besides x.")
     frame = {"hours studied": [1.0, 2, 3], "exam score": [2.0, 3, 5]}
     with pytest.raises(gradtrace.InputError, match=r"did you mean y='exam score'\?$"):
         gradtrace.fit(frame, x="hours studied", y="exam scor")
@@ -757,6 +758,11 @@ def test_without_x_or_y_the_missing_y_is_asked_for_first(
     """Without --y the x column cannot be told (the one column besides y is x):
     a file of other names is asked for its y first, and a one-letter name is not
     taken for a slip of another (y is not a)."""
+    import pandas as pd
+
+    import gradtrace
+    from gradtrace.errors import InputError
+
     two = csv(tmp_path, "hours,score\n1,2\n2,4\n3,7\n")
     line = one_line_error([two], tmp_path, capsys)
     assert "column 'y' not found" in line and line.endswith(
@@ -765,6 +771,13 @@ def test_without_x_or_y_the_missing_y_is_asked_for_first(
     many = csv(tmp_path, "a,b,c,target\n1,2,3,4\n2,3,1,5\n3,1,2,6\n")
     line = one_line_error([many], tmp_path, capsys)
     assert "column 'y' not found" in line and "did you mean" not in line
+    # a column x and one other: that other is y, and is named so
+    counts = csv(tmp_path, "x,counts\n1,2\n2,4\n3,7\n")
+    line = one_line_error([counts], tmp_path, capsys)
+    assert line.endswith("pass --y counts, the one column besides x.")
+    for model in ("poisson-regression", "linear"):
+        with pytest.raises(InputError, match=r"pass y='counts', the one column"):
+            gradtrace.fit(pd.read_csv(counts), model=model, steps=2)
 
 
 def test_decimal_commas_are_named(

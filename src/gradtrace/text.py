@@ -121,20 +121,28 @@ def _slips(a: str, b: str) -> int:
     return row1[len(b)]
 
 
-def column_hint(column: str, names: Sequence[str], flag: str) -> str:
+def column_hint(
+    column: str, names: Sequence[str], flag: str, left: Sequence[str] = ()
+) -> str:
     """What to do about a ``column`` not among the data's ``names``, given with
     ``flag`` (--x or --y): the name meant, written to paste into a shell (quoted
-    where it has spaces) or as Python's argument, else to choose one of them."""
+    where it has spaces) or as Python's argument, else the one column ``left`` (no
+    other role takes it), else to choose one of them."""
     import shlex
 
     from gradtrace.errors import COMMAND_LINE
 
     meant = close_name(column, names)
-    if meant is None:
+    if meant is None and len(left) != 1:
         return f"pass {flag} with one of them."
+    name = meant or left[0]
     if COMMAND_LINE.get():
-        return f"did you mean {flag} {shlex.quote(meant)}?"
-    return f"did you mean {flag.lstrip('-')}={meant!r}?"
+        given = f"{flag} {shlex.quote(name)}"
+    else:
+        given = f"{flag.lstrip('-')}={name!r}"
+    if meant is None:
+        return f"pass {given}, the one column besides x."
+    return f"did you mean {given}?"
 
 
 #: The command line's options in the sentences a run keeps and prints (run.json's

@@ -985,9 +985,12 @@ def columns(
                     "names: add a header line naming the columns, such as "
                     f"{header_example(len(names), y)}."
                 )
+            # the one column that no x takes: the x columns given, else x
+            taken = wanted if x_given and not every_x else ["x"]
+            left = [n for n in names if n not in taken] if col == y else []
             raise InputError(
                 f"column {col!r} not found in {source} (columns: "
-                f"{', '.join(names)}): {column_hint(col, names, flag)}"
+                f"{', '.join(names)}): {column_hint(col, names, flag, left)}"
             )
     twice = next((c for c in wanted if names.count(c) > 1), None)
     if twice is not None:
