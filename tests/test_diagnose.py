@@ -427,6 +427,23 @@ def test_a_mini_batch_run_outside_the_interval_is_told_it_is_the_scatter() -> No
     assert scattered({"w": 1.0000001}, {"w": 1.0}, {"w": 1e-9}) is None  # rounding
 
 
+def test_a_short_mini_batch_run_far_off_is_told_more_steps_alone() -> None:
+    # 20 standard errors off after a few batches (README's seed 004 example, four
+    # steps): the way there is more steps; of scatter the trace cannot tell yet
+    from gradtrace.advice import unconverged
+
+    final, optimum, stderr = {"w": 1.2}, {"w": 1.0}, {"w": 0.01}
+    long = unconverged(final, optimum, stderr, mini_batch=True)
+    assert long is not None and "narrows the scatter" in long
+    short = unconverged(final, optimum, stderr, mini_batch=True, told=False)
+    assert short == (
+        "w ended 20 standard errors from its optimum (1.2 against 1): the run has "
+        "not converged; more steps (more epochs) would get closer."
+    )
+    full = unconverged(final, optimum, stderr, told=False)  # full batches: as ever
+    assert full is not None and "another rate or a start nearer" in full
+
+
 def test_a_mini_batch_runs_summary_tells_the_scatter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

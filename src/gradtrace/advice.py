@@ -410,6 +410,7 @@ def unconverged(
     schedule: str | None = None,
     stopped_early: str | None = None,
     hover: tuple[float, str] | None = None,
+    told: bool = True,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -434,7 +435,9 @@ def unconverged(
     ``hover``: an adaptive optimizer's rate at a fixed value, and what to say of
     it, said in place of the advice where the parameter is within ``HOVER``
     rates of its optimum (Adam at lr 5 bounces by about 5 whatever the number of
-    steps)."""
+    steps). ``told``: whether a mini-batch trace has steps enough to tell
+    scatter from a run on its way (``drift_told``); where not, the advice is more
+    steps alone (a few batches' scatter is no cause to act on)."""
     worst, counted, sizes = _farthest(final, optimum, stderr, resolution)
     # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
     # (``instead``) scatters no more than full batches do
@@ -499,6 +502,8 @@ def unconverged(
         else "more steps, another rate or a start nearer the optimum (--init) would "
         "get closer"
     )
+    if mini_batch and not told:
+        closer = "more steps (more epochs) would get closer"
     if hover is not None and abs(f_i - o_i) <= HOVER * hover[0]:
         closer = hover[1]
     elif mini_batch and schedule is not None:

@@ -429,6 +429,7 @@ class Trace:
                 schedule=schedule,
                 stopped_early=early,
                 hover=None if schedule else self._hovering(),
+                told=drift_told(self._frame),
             )
             if far:
                 out.append(far)
