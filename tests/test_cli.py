@@ -471,10 +471,13 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
     from gradtrace.cli import cli as group
 
     assert isinstance(group, click.Group)
+    ctx = click.Context(group)
+    commands = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+    assert len(commands) == 18 and all(commands.values())
     silent = [
         f"{name} {param.opts[0]}"
-        for name, command in group.commands.items()
-        for param in command.params
+        for name, command in commands.items()
+        for param in command.params  # type: ignore[union-attr]
         if isinstance(param, click.Option) and not (param.help or "").strip()
     ]
     assert not silent, silent

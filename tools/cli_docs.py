@@ -41,9 +41,11 @@ def render() -> str:
         "```\n" + _help(cli, "gradtrace", None) + "\n```\n",
     ]
     assert isinstance(cli, click.Group)
-    for name in sorted(cli.commands):
+    for name in sorted(cli.list_commands(root)):
+        command = cli.get_command(root, name)
+        assert command is not None
         parts.append(f"## gradtrace {name}\n")
-        parts.append("```\n" + _help(cli.commands[name], name, root) + "\n```\n")
+        parts.append("```\n" + _help(command, name, root) + "\n```\n")
     return "\n".join(parts)
 
 
