@@ -698,3 +698,39 @@ def test_the_steps_tables_gap_is_0_within_rounding() -> None:
     gaps = [float(line.split()[-1]) for line in lines[1:] if line.strip()]
     assert len(gaps) == 31 and min(gaps) == 0 and all(g >= 0 for g in gaps)
     assert gaps[0] == pytest.approx(float(frame["gap"].iloc[0]), rel=1e-6)
+
+
+def test_dpi_scales_every_picture_and_animation_frame_alike(
+    a_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dpi 55, half the default 110: each picture half as wide and tall in
+    pixels, its layout the same (the figure's fractions); outside 50-400 refused."""
+    from PIL import Image
+
+    def size(path: Path) -> tuple[int, int]:
+        with Image.open(path) as image:
+            return image.size
+
+    other = tmp_path / "other"
+    fit = ["fit", "seed001_line", "--steps", "5", "--lr", "0.01", "-q"]
+    assert run([*fit, "--out", str(other)], capsys)[0] == 0
+    for dpi, folder in ((None, tmp_path / "default"), ("55", tmp_path / "half")):
+        more = [] if dpi is None else ["--dpi", dpi]
+        for args in (
+            ["plot", str(a_run), "-o", str(folder)],
+            ["compare", str(a_run), str(other), "-o", f"{folder}/compare.png"],
+            ["animate", str(a_run), "-o", f"{folder}/a.gif", "--every", "10"],
+        ):
+            code, _, err = run([*args, *more], capsys)
+            assert code == 0, err
+    pictures = sorted(p.name for p in (tmp_path / "default").glob("*.png"))
+    assert {"fit.png", "compare.png"} <= set(pictures)
+    for name in [*pictures, "a.gif"]:
+        (w, h), (w2, h2) = (
+            size(tmp_path / "default" / name),
+            size(tmp_path / "half" / name),
+        )
+        assert abs(w2 - w / 2) <= 1 and abs(h2 - h / 2) <= 1, (name, w, h, w2, h2)
+    assert size(tmp_path / "default" / "fit.png") == (825, 495)
+    code, _, err = run(["plot", str(a_run), "--dpi", "1000"], capsys)
+    assert code == 2 and "1000 is not in the range 50<=x<=400" in one_error(err)

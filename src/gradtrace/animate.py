@@ -14,6 +14,7 @@ import numpy as np
 
 from gradtrace.errors import InputError
 from gradtrace.plot import (
+    DPI,
     _evaluate,
     _figure,
     _model,
@@ -56,9 +57,14 @@ def frame_steps(n_steps: int, every: int | None, kept: int = 1) -> list[int]:
 
 
 def animate(
-    trace: Any, out: str | Path, every: int | None = None, fps: int = 10
+    trace: Any,
+    out: str | Path,
+    every: int | None = None,
+    fps: int = 10,
+    dpi: float = DPI,
 ) -> Path:
-    """Write the animation of ``trace`` to ``out`` (.gif, or .mp4 with ffmpeg)."""
+    """Write the animation of ``trace`` to ``out`` (.gif, or .mp4 with ffmpeg), its
+    frames ``dpi`` pixels per inch (7 x 4.4 inches)."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4"):
@@ -73,7 +79,7 @@ def animate(
     if every is not None and every < 1:
         raise InputError(f"--every must be at least 1, got {every}.")
     check_folder(out)  # before drawing every frame
-    ready = _Ready(_run_data(trace), trace.to_pandas(), {})  # once for every frame
+    ready = _Ready(_run_data(trace), trace.to_pandas(), {}, dpi)  # for every frame
     steps = frame_steps(trace.steps, every)
     if len(ready.table) < trace.steps + 1:  # a long run read thinned
         kept = int(trace.info.get("trace", {}).get("kept_every", 1))
@@ -146,6 +152,8 @@ class _Ready(NamedTuple):
     data: tuple[np.ndarray | None, np.ndarray]
     table: Any
     placed: dict[str, Any]
+    #: pixels per inch of the frames
+    dpi: float = DPI
 
 
 def _frames(trace: Any, steps: list[int], ready: _Ready) -> list[Any]:
@@ -409,6 +417,7 @@ class _Scene:
             ax.set_position(placed["axes"])
         else:
             _place(self.fig, ax, legend=legend)
+            self.fig.set_dpi(self.ready.dpi)  # the layout's fractions hold at any
             placed.update(axes=ax.get_position(), dpi=self.fig.dpi)
         self.laid_out = True
 
