@@ -613,3 +613,22 @@ def test_a_pytorch_runs_explanation_words_keras_log_as_the_summary_does() -> Non
     )
     said = trace.explain(2).attrs["why"]
     assert said.startswith("Keras logs 5.622205: the mean over this epoch's 2")
+
+
+def test_the_step_count_is_named_as_each_framework_names_it() -> None:
+    import gradtrace
+    from gradtrace.explain import _counter_line
+
+    assert _counter_line("keras.rmsprop", {"iterations": 2}) == (
+        "step counter after: iterations=2"
+    )
+    assert _counter_line("torch.adam", {"iterations": 2}) == (
+        "step counter after: step=2 (PyTorch's state['step'])"
+    )
+    assert _counter_line("adam", {"count": 2}) == "step counter after: count=2"
+    trace = gradtrace.fit(
+        "seed003_linear", model="line", optimizer="torch.sgd", lr=0.1, steps=2
+    )
+    assert "steps taken: 2 (PyTorch's SGD keeps no count of its own)" in (
+        trace.explain_text(2)
+    )

@@ -594,6 +594,18 @@ def _state_leaves(before: Any, after: Any, names: list[str]) -> list[tuple[str, 
     return found
 
 
+def _counter_line(optimizer: str, counters: dict[str, int]) -> str:
+    """The optimizer's step count after the step, by the name its framework gives
+    it: Keras's ``iterations``, PyTorch's ``state['step']`` (its SGD keeps none:
+    the count is gradtrace's alone), optax's ``count``."""
+    if optimizer.startswith("torch.") and set(counters) == {"iterations"}:
+        n = counters["iterations"]
+        if optimizer == "torch.sgd":
+            return f"steps taken: {n} (PyTorch's SGD keeps no count of its own)"
+        return f"step counter after: step={n} (PyTorch's state['step'])"
+    return "step counter after: " + ", ".join(f"{k}={v}" for k, v in counters.items())
+
+
 def _counts(state: Any) -> dict[str, int]:
     out: dict[str, int] = {}
 
@@ -1090,9 +1102,7 @@ def narration(
             )
     counters = update.attrs.get("count", {})
     if counters:
-        out.append(
-            "step counter after: " + ", ".join(f"{k}={v}" for k, v in counters.items())
-        )
+        out.append(_counter_line(info["optimizer"]["name"], counters))
     out.append("")
     out.append(table.attrs["why"])
     if "running_rmse" in logged:
