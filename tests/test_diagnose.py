@@ -1003,3 +1003,48 @@ def test_within_momentums_band_a_larger_rate_is_not_said_to_speed_it_up() -> Non
     below = str(gradtrace.diagnose(data, "line", optimizer="momentum", lr=0.001))
     faster = "Centring x, or a larger rate, speeds it up."
     assert below.splitlines()[-1].endswith(faster)
+
+
+def test_the_fastest_full_batch_rate_is_two_over_the_curvatures_sum_and_keeps_its_count(
+    tmp_path: Path,
+) -> None:
+    """2 / (mu + L) shrinks the flattest and the steepest direction alike, the
+    least any rate gets of the slowest; rounded down, its predicted steps are
+    the steps a float64 run at it takes to come within 1e-4 of the optimum, and
+    fewer than at half the limit (the advice on a rate that diverges)."""
+    from gradtrace.core.diagnose import diagnose
+
+    h = np.array([[4.0, 1.0], [1.0, 0.5]])
+    lam = np.linalg.eigvalsh(h)
+    d = diagnose("gd", 0.01, 0.0, h, h, ["w", "b"], np.zeros(2), np.array([3.0, 1.0]))
+    exact = 2 / (lam[0] + lam[-1])
+    assert d.fastest_lr <= exact < d.fastest_lr * 1.1
+    assert abs(1 - exact * lam[0]) == pytest.approx(abs(1 - exact * lam[-1]))
+    # momentum, adaptive steps: none
+    assert math.isnan(
+        diagnose("adaptive", 0.01, 0.0, h, h, ["w", "b"], *[np.zeros(2)] * 2).fastest_lr
+    )
+    assert math.isnan(
+        diagnose("momentum", 0.01, 0.9, h, h, ["w", "b"], *[np.zeros(2)] * 2).fastest_lr
+    )
+
+    path = tmp_path / "line.csv"
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 10, 200)
+    pd.DataFrame({"x": x, "y": 3 * x - 1 + rng.normal(0, 0.5, 200)}).to_csv(
+        path, index=False
+    )
+    common = dict(model="line", dtype="float64", shuffle=False)
+    told = gradtrace.diagnose(str(path), lr=0.001, **common)  # type: ignore[arg-type]
+    info = told.info["diagnosis"]
+    fastest, steps = info["fastest_lr"], info["fastest_steps"]
+    assert fastest < info["stable_lr"] and steps < info["predicted_steps"]
+    line = next(f for f in info["findings"] if f.startswith("Predicted"))
+    assert line.endswith(f"rounded down to {g(fastest)}, takes {steps}.")
+    run = gradtrace.fit(str(path), lr=fastest, steps=2 * steps, **common)  # type: ignore[arg-type]
+    table, best = run.to_pandas(), run.info["optimum"]
+    within = np.maximum(abs(table["w"] - best["w"]), abs(table["b"] - best["b"])) < 1e-4
+    seen = int(np.argmax(within.to_numpy()))
+    assert 0.9 * steps <= seen <= 1.1 * steps
+    half = gradtrace.diagnose(str(path), lr=info["suggested_lr"], **common)  # type: ignore[arg-type]
+    assert steps < half.predicted_steps

@@ -321,6 +321,8 @@ def findings(
                 "close: a lower rate late in the run, or larger batches, narrows the "
                 "scatter."
             )
+        elif d.fastest_steps is not None and d.fastest_steps < d.predicted_steps:
+            line += f" {_fastest(d)}"
         lines.append(line)
     if len(d.names) > 1 and d.condition > 10:
         slow = direction(d)
@@ -355,6 +357,20 @@ def findings(
             text += "."
         lines.append(text)
     return lines
+
+
+def _fastest(d: Any) -> str:
+    """Full-batch gradient descent's fastest rate, how it is had from the
+    curvature, and its steps (``Diagnosis.fastest_lr``)."""
+    small, big = float(d.eig_optimum[0]), float(d.eig_optimum[-1])
+    if math.isclose(small, big, rel_tol=1e-9):  # one curvature: one step lands
+        how, exact = f"1 / curvature = 1 / {g(small, 3)}", 1.0 / small
+    else:
+        how = f"2 / (smallest + largest curvature) = 2 / ({g(small, 3)} + {g(big, 3)})"
+        exact = 2.0 / (small + big)
+    value = g(d.fastest_lr)
+    told = f" = {value}" if g(exact) == value else f", rounded down to {value}"
+    return f"The fastest rate, {how}{told}, takes {d.fastest_steps}."
 
 
 def _factor(contraction: float) -> str:

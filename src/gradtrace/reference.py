@@ -3,6 +3,7 @@ records them (``optimum``, ``stderr``, ``ci95``, ``diagnosis``)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -277,6 +278,11 @@ def compute(
         "full_batch_lr": d.full_batch_lr,
         "condition": d.condition,
         "suggested_lr": d.suggested_lr,
+        **(
+            {"fastest_lr": d.fastest_lr, "fastest_steps": d.fastest_steps}
+            if math.isfinite(d.fastest_lr)
+            else {}
+        ),
         "verdict": d.verdict,
         "predicted_steps": d.predicted_steps,
         "tol": d.tol,

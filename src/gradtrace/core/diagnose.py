@@ -97,6 +97,13 @@ class Diagnosis:
     curvature_scale: float
     #: momentum taken Nesterov's way (the gradient at the look-ahead point)
     nesterov: bool = False
+    #: full-batch gradient descent's fastest rate, 2 / (smallest + largest
+    #: eigenvalue) rounded down: every direction shrinks alike, by (L - mu) / (L +
+    #: mu), the least any rate gets of the slowest (nan where it does not apply:
+    #: momentum, adaptive, a mini-batch limit below 2 / L, a flat direction)
+    fastest_lr: float = math.nan
+    #: steps to ``tol`` at ``fastest_lr``
+    fastest_steps: int | None = None
 
 
 def hessian(
@@ -376,6 +383,10 @@ def diagnose(
         verdict = "crawls" if crawls else "ok"
         if family == "gd":
             predicted = _steps_to(vec.T @ e0, rates, tol)
+    fastest, fastest_steps = math.nan, None
+    if family == "gd" and stable == full and small > 0:
+        fastest = _round(2.0 / (small + big))
+        fastest_steps = _steps_to(vec.T @ e0, np.abs(1.0 - fastest * lam), tol)
     return Diagnosis(
         learning_rate=learning_rate,
         family=family,
@@ -396,6 +407,8 @@ def diagnose(
         tol=tol,
         curvature_scale=curvature_scale,
         nesterov=nesterov,
+        fastest_lr=fastest,
+        fastest_steps=fastest_steps,
     )
 
 
