@@ -408,3 +408,41 @@ def test_the_picture_frames_the_fall_not_the_blow_up() -> None:
     plt.close(fig)
     assert low <= bottom and start <= high < climbed
     assert high - low <= 2 * (start - bottom)
+
+
+def test_a_floor_past_the_stable_limit_is_told_and_the_curvatures_rates_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line on x in 0-10: the smoothed loss reaches its floor (not its lowest
+    point, said so) at a rate above 2/L, which the notes say; the command names
+    the stable limit and the fastest full-batch rate beside the range test's
+    rule of thumb."""
+    from gradtrace.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 200)
+    path = tmp_path / "line.csv"
+    pd.DataFrame({"x": x, "y": 3 * x - 1 + rng.normal(0, 0.5, 200)}).to_csv(
+        path, index=False
+    )
+    found = gradtrace.lr_find(str(path), model="line")
+    s = found.summary
+    assert s["suggested_lr"] < s["fastest_lr"] < s["stable_lr"] < s["min_loss_lr"]
+    assert (
+        s["fastest_lr"]
+        == gradtrace.diagnose(str(path), lr=0.01).info["diagnosis"]["fastest_lr"]
+    )
+    assert found.notes == [
+        f"the floor of the smoothed loss begins at {s['min_loss_lr']:.3g}, above the "
+        f"curvature's stable limit, {s['stable_lr']:.3g}: the test's rate passed the "
+        "limit a few steps before the loss had the steps to grow; a run at that rate "
+        "diverges"
+    ]
+    with pytest.raises(SystemExit):
+        main(["lr-find", str(path), "-o", str(tmp_path / "f.png")])
+    out = capsys.readouterr().out
+    assert f"floor of the smoothed loss from {s['min_loss_lr']:.3g}" in out
+    assert (
+        f"stable limit for sgd is {s['stable_lr']:.3g}, and its fastest full-batch "
+        f"rate 2/(mu + L) {s['fastest_lr']:.3g}"
+    ) in out

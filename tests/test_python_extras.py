@@ -120,8 +120,9 @@ def test_lr_find_in_a_notebook(found: LRFind) -> None:
     s = summary
     assert repr(found) == (
         f"<LRFind line/mse sgd: 50 steps, lr 1e-07 to 10; suggested lr "
-        f"{s['suggested_lr']:.3g} (steepest fall); lowest smoothed loss at "
-        f"{s['min_loss_lr']:.3g}; stable limit 2/L {s['stable_lr']:.3g}; the loss "
+        f"{s['suggested_lr']:.3g} (steepest fall); floor of the smoothed loss from "
+        f"{s['min_loss_lr']:.3g}; stable limit 2/L {s['stable_lr']:.3g}; fastest "
+        f"full-batch rate 2/(mu + L) {s['fastest_lr']:.3g}; the loss "
         f"blew up at step {s['stopped_at_step']} "
         f"(lr {table['lr'][s['stopped_at_step'] - 1]:.3g})>"
     )
@@ -139,7 +140,8 @@ def test_lr_find_draws_the_commands_picture(found: LRFind) -> None:
     assert ax.get_xscale() == "log"
     labels = ax.get_legend_handles_labels()[1]
     assert f"suggested (steepest fall): lr {found.suggested_lr:.3g}" in labels
-    assert f"lowest smoothed loss at lr {found.summary['min_loss_lr']:.3g}" in labels
+    floor = found.summary["min_loss_lr"]
+    assert f"floor of the smoothed loss from lr {floor:.3g}" in labels
     assert any(label.startswith("stable limit 2/L") for label in labels)
 
 

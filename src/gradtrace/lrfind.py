@@ -6,8 +6,9 @@ test stops once the loss passes four times its lowest so far (``_stop``). The lo
 is smoothed on a log scale, centred and resistant (``_smooth``); the suggestion is
 the rate where the smoothed loss falls fastest against log(rate), below the
 smoothed curve's lowest point, the usual reading of the test; next to it stand the
-rate of the lowest smoothed loss and, for gradient descent, the curvature's stable
-limit 2/L from ``diagnose``.
+rate where the smoothed loss reaches its floor (within 2% of its fall of its
+lowest) and, for gradient descent, the curvature's stable limit 2/L and fastest
+full-batch rate 2/(mu + L) from ``diagnose``.
 
 With mini-batches the test reads the loss over all the rows after each step
 (over a fixed random ``READ_ROWS`` of them in larger data), not the batches':
@@ -64,7 +65,7 @@ class LRFind(NamedTuple):
 
     def plot(self) -> Figure:
         """The batch loss and its smoothed curve against the rate, with the
-        suggested rate, the lowest smoothed loss's and the stable limit 2/L, as
+        suggested rate, the smoothed loss's floor and the stable limit 2/L, as
         ``gradtrace lr-find`` draws it (``gradtrace.sweep_plots.lr_find``)."""
         from gradtrace import sweep_plots
 
@@ -114,6 +115,14 @@ class LRFind(NamedTuple):
                 "for a few steps only, and a run at it may diverge; take a rate "
                 f"below the limit, such as {stable / 2:.2g}"
             )
+        floor = s["min_loss_lr"]
+        if stable is not None and floor > stable and not s["suggested_lr"] > stable:
+            out.append(
+                f"the floor of the smoothed loss begins at {floor:.3g}, above the "
+                f"curvature's stable limit, {stable:.3g}: the test's rate passed the "
+                "limit a few steps before the loss had the steps to grow; a run at "
+                "that rate diverges"
+            )
         if s["still_falling"]:
             out.append(
                 f"the loss was still falling at {high}{rates.iloc[-1]:g}: a larger "
@@ -140,10 +149,13 @@ class LRFind(NamedTuple):
             else "no suggested lr (the smoothed loss did not fall)",
         ]
         if math.isfinite(s["min_loss_lr"]):
-            readings.append(f"lowest smoothed loss at {s['min_loss_lr']:.3g}")
+            readings.append(f"floor of the smoothed loss from {s['min_loss_lr']:.3g}")
         stable = s.get("stable_lr")
         if stable is not None and math.isfinite(stable):
             readings.append(f"stable limit 2/L {stable:.3g}")
+        fastest = s.get("fastest_lr")
+        if fastest is not None and math.isfinite(fastest):
+            readings.append(f"fastest full-batch rate 2/(mu + L) {fastest:.3g}")
         return head, [*readings, end]
 
     def __repr__(self) -> str:
@@ -181,7 +193,8 @@ def lr_find(
 
     Returns an ``LRFind``, which unpacks as ``table, summary``: the table of step,
     lr, batch_loss and smoothed, and a summary with ``suggested_lr``,
-    ``min_loss_lr`` and the diagnosis' ``stable_lr``; ``plot()`` draws it.
+    ``min_loss_lr`` (where the smoothed loss reaches its floor) and the diagnosis'
+    ``stable_lr`` and ``fastest_lr``; ``plot()`` draws it.
 
     Args:
         data, model, loss: as for ``fit``.
@@ -289,6 +302,7 @@ def lr_find(
     summary = {
         **reading,
         "stable_lr": d.get("stable_lr"),
+        "fastest_lr": d.get("fastest_lr"),
         "optimum_loss": reference.get("optimum_loss"),
         "family": d.get("family"),
         "optimizer": p.spec.name,
@@ -341,7 +355,7 @@ def read(losses: np.ndarray, rates: np.ndarray) -> dict[str, Any]:
     """The reading of a range test's batch losses at ``rates``: where it stopped,
     the smoothed curve (NaN beyond), the suggested rate (the steepest fall of the
     smoothed curve below its lowest point; NaN where it did not fall), the rate of
-    the lowest smoothed loss, and whether the steepest fall came at the first rates
+    the smoothed loss's floor, and whether the steepest fall came at the first rates
     (the range started too high) or the loss still fell at the last (it ended too
     low)."""
     steps = len(losses)

@@ -578,7 +578,7 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
     )
     for key, style, label in (
         ("suggested_lr", "-", "suggested (steepest fall): lr"),
-        ("min_loss_lr", ":", "lowest smoothed loss at lr"),
+        ("min_loss_lr", ":", "floor of the smoothed loss from lr"),
     ):
         rate = summary.get(key)
         if rate is not None and np.isfinite(rate):

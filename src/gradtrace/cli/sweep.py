@@ -599,7 +599,7 @@ def lr_find(
         read = summary.get("read") or "loss"
         console.print(
             f"suggested learning rate: {summary['suggested_lr']:.3g} (steepest fall "
-            f"of the smoothed {read}); lowest smoothed loss at "
+            f"of the smoothed {read}); floor of the smoothed loss from "
             f"{summary['min_loss_lr']:.3g}; {end}."
         )
     elif summary["blew_up"] and stopped == 1:
@@ -624,9 +624,15 @@ def lr_find(
     for note in LRFind(table, summary).notes_naming(flags):
         console.print(f"note: {note}.")
     if stable is not None and math.isfinite(stable):
+        fastest = summary.get("fastest_lr")
+        faster = ""
+        if fastest is not None and math.isfinite(fastest):
+            faster = f", and its fastest full-batch rate 2/(mu + L) {fastest:.3g}"
         console.print(
             f"the curvature's stable limit for {summary['optimizer']} is "
-            f"{stable:.3g} (gradtrace diagnose)."
+            f"{stable:.3g}{faster} (gradtrace diagnose --lr R predicts the steps "
+            "at a rate R); the range test's suggestion is a rule of thumb for when "
+            "the curvature is not known."
         )
     console.print(f"picture: {out}")
 
