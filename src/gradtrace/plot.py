@@ -1204,9 +1204,13 @@ def loss_landscape(
     ax.plot(
         path_a[framed],
         path_b[framed],
-        ".",
+        "o",
         color="#fde725",
-        ms=4 if n_path >= NUMBERED_STEPS else 8,
+        # a thin dark rim: the yellow dots stay seen on the colour map's yellow
+        # (high loss) edge, where a large rate's first steps go
+        mec="#404040",
+        mew=0.3,
+        ms=3.2 if n_path >= NUMBERED_STEPS else 5,
         label=path_label(n_path, every, int(steps[-1]), cut),
     )
     if 1 < int(framed.sum()) <= NUMBERED_STEPS:
