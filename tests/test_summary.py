@@ -468,3 +468,14 @@ def test_a_distributions_estimates_have_z_and_its_likelihood(tmp_path: Path) -> 
     assert _p(0.0) == f"< {TINY_P:g}" and _p(0.0123456) == "0.0123"
     bare = gradtrace.fit("seed002_normal", model="normal", steps=5, exact=False)
     assert estimates(bare.summary()) is None and estimates_section(bare) == ""
+
+
+def test_as_many_parameters_as_rows_is_why_there_are_no_standard_errors() -> None:
+    two = gradtrace.fit({"x": [1.0, 2.0], "y": [2.0, 3.5]}, steps=5)
+    assert np.isnan(two.summary()["std_error"]).all()
+    assert (
+        "no standard errors: 2 rows and 2 parameters leave no row over to measure "
+        "the noise by (the fit is exact); more rows than parameters give them."
+    ) in two.notes
+    three = gradtrace.fit({"x": [1.0, 2.0, 3.0], "y": [2.0, 3.5, 4.1]}, steps=5)
+    assert not any("standard errors" in n for n in three.notes)

@@ -130,6 +130,7 @@ def compute(
             )
             if best.cov is not None and len(best.cov) <= COVARIANCE_PARAMS:
                 out["covariance"] = np.asarray(best.cov).tolist()
+            notices += _no_stderr(best.stderr, len(ys))
             # least squares, or a Gaussian likelihood's mean (the same one
             # noise level assumed, its scale)
             gaussian = loss == "nll" and getattr(m, "family", "") == "gaussian"
@@ -290,6 +291,20 @@ def compute(
         "findings": findings,
     }
     return out
+
+
+def _no_stderr(stderr: dict[str, Any], n_rows: int) -> list[str]:
+    """Why the optimum has no standard errors where as many parameters as rows
+    fit the data exactly: no row is left over to measure the noise by."""
+    values = np.concatenate([np.ravel(v) for v in stderr.values()] or [[0.0]])
+    k = sum(np.size(v) for v in stderr.values())
+    if k < n_rows or not np.all(np.isnan(values)):
+        return []
+    return [
+        f"no standard errors: {n_rows} row{'s' * (n_rows != 1)} and {k} "
+        "parameters leave no row over to measure the noise by (the fit is "
+        "exact); more rows than parameters give them"
+    ]
 
 
 #: Steps at which a schedule's rate is looked at against the stable limit.
