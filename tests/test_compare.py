@@ -40,9 +40,10 @@ def test_four_optimizers_share_one_loss_chart_and_one_landscape() -> None:
     best = traces[0].info["optimum_loss"]
     drawn = [line for line in losses.get_lines() if line.get_label()[0] != "_"]
     labels = [line.get_label() for line in drawn]
+    # beside plain SGD, momentum's own value is named (RMSprop's 0 is not)
     assert labels == [
         "sgd, lr=0.02",
-        "momentum, lr=0.02",
+        "momentum, lr=0.02, momentum=0.9",
         "rmsprop, lr=0.05",
         "adam, lr=0.2",
     ]

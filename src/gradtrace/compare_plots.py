@@ -55,11 +55,16 @@ def run_labels(traces: Sequence[Any]) -> list[str]:
         size = int(info["schedule"]["batch_size"])
         return "full batch" if size >= int(info["data"]["n_rows"]) else f"batch {size}"
 
+    # beside a run with no momentum, a run's momentum is named whatever its
+    # optimizer (plain SGD against momentum 0.9)
+    bare = any(not i["optimizer"].get("momentum") for i in infos)
+
     def hyper(info: dict[str, Any]) -> str:
         own = {
             k: v
             for k, v in info["optimizer"].items()
-            if k not in ("name", "learning_rate", "lr") and varied(info, k)
+            if k not in ("name", "learning_rate", "lr")
+            and (varied(info, k) or (k == "momentum" and bool(v) and bare))
         }
         return ", ".join(
             f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
@@ -195,7 +200,7 @@ def compare_runs(traces: Sequence[Any], labels: Sequence[str] | None = None) -> 
         texts,
         loc="outside lower center",
         ncol=min(4, len(texts)),
-        fontsize=8,
+        fontsize=9,
         frameon=False,
     )
     return fig
