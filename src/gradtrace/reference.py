@@ -296,9 +296,10 @@ def compute(
 def _no_stderr(stderr: dict[str, Any], n_rows: int) -> list[str]:
     """Why the optimum has no standard errors where as many parameters as rows
     fit the data exactly: no row is left over to measure the noise by."""
-    values = np.concatenate([np.ravel(v) for v in stderr.values()] or [[0.0]])
     k = sum(np.size(v) for v in stderr.values())
-    if k < n_rows or not np.all(np.isnan(values)):
+    if not k or k < n_rows:
+        return []
+    if not all(np.all(np.isnan(np.asarray(v, float))) for v in stderr.values()):
         return []
     return [
         f"no standard errors: {n_rows} row{'s' * (n_rows != 1)} and {k} "
