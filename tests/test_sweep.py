@@ -317,6 +317,27 @@ def test_the_heatmap_shows_the_final_gap_where_no_cell_reached_tolerance() -> No
     assert ticks and all(t.replace(".", "").isdigit() for t in ticks), ticks
 
 
+def test_where_few_cells_came_within_tol_the_heatmap_colours_the_gap_left() -> None:
+    """Three of fifteen cells within tol: the colour is every cell's settled loss
+    above the optimum's (how the rate matters, where grey would hide it), and
+    the three that came within it carry their steps, written in them."""
+    from gradtrace import sweep_plots
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 200)
+    data = {"x": x, "y": 3 * x - 1 + rng.normal(0, 0.5, 200)}
+    rates = [1e-4, 1e-3, 3e-3, 1e-2, 1.6e-2]
+    found = sweep(data, "line", lr=rates, steps=2000, init={"w": [-5, 0, 5]})
+    reached = found.table["steps_to_tol"].notna()
+    assert 0 < reached.sum() < len(reached) / 2
+    fig = sweep_plots.sweep_heatmap(found)
+    ax = fig.axes[0]
+    assert fig.axes[-1].get_ylabel() == "settled loss − optimum's loss"
+    assert f"{reached.sum()} of 15 cells came within 0.0001" in ax.get_title()
+    written = sorted(int(t.get_text()) for t in ax.texts)
+    assert written == sorted(found.table.loc[reached, "steps_to_tol"].astype(int))
+
+
 def test_a_heatmap_legend_too_wide_for_a_row_goes_one_under_another(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -47,7 +47,9 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     loss of 1e22 would flatten). Where no cell came within ``tol``, the colour is
     the gap to the optimum's loss of where each settled instead
     (``tables.settled_loss``: a mini-batch run's mean over the last tenth of its
-    steps, a full-batch run's last loss; the final loss in older sweeps). Cells
+    steps, a full-batch run's last loss; the final loss in older sweeps), and so
+    where fewer than half the cells that did not diverge or rise came within it,
+    those that did with their steps written in them. Cells
     that several
     configurations share (other swept values) show the median, and a cross or an
     arrow if any diverged or rose."""
@@ -73,8 +75,12 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         rose = rose & ~diverged
     steps = med.to_numpy(dtype=float, copy=True)
     steps[diverged] = np.nan
-    # where no configuration came within tol, the colour is the final gap instead
-    by_gap = not np.isfinite(steps).any() and "gap" in table
+    # where fewer than half the cells that settled came within tol, the colour
+    # is the gap left instead (the cells that came within it say their steps):
+    # grey all but a corner says little of how the rate matters
+    within = np.isfinite(steps)
+    settled = int((~diverged & ~rose).sum())
+    by_gap = "gap" in table and 2 * int(within.sum()) < settled
     tail = "tail_loss" in table
     if by_gap:
         # the loss the gap is from: the optimum's, or the loss's infimum
@@ -107,6 +113,18 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         norm=norm,
         shading="flat",
     )
+    if by_gap:  # the cells that came within tol: their steps, written in them
+        for i, j in zip(*np.nonzero(within & np.isfinite(steps)), strict=True):
+            ax.text(
+                lrs[j],
+                i,
+                f"{med.iloc[i, j]:.0f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
+                zorder=3,
+            )
     jj, ii = np.nonzero(diverged.T)
     ax.scatter(lrs[jj], ii, marker="x", color="#d62728", s=40, linewidths=2, zorder=3)
     jj, ii = np.nonzero(rose.T)
@@ -120,10 +138,15 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         ax.set_yticklabels([f"{v:g}" for v in ys])
     ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
     tol = sweep.info["tol"]
+    came = (
+        f"{int(within.sum())} of {within.size} cells came within {tol:g} of the "
+        "optimum: their steps in them"
+        if within.any()
+        else f"no configuration brought every parameter within {tol:g} of the optimum"
+    )
     what = (
         ("settled loss − optimum's" if tail else "final loss − optimum's")
-        + " loss\n(no configuration brought every parameter "
-        f"within {tol:g} of the optimum)"
+        + f" loss\n({came})"
         if by_gap
         else f"steps until every parameter stays within {tol:g} of the optimum"
     )
