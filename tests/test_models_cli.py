@@ -235,7 +235,10 @@ def test_sweep_and_lr_find_take_a_model_file_and_an_expression(
         (["--model", "binomial"], "--fix n="),
         (["--param-space", "sideways"], "--param-space"),
         (["--metric", "accuracy"], "for y of 0s and 1s"),
-        (["--model-expr", "a*y + b"], "'y' is the target"),
+        (
+            ["--model-expr", "a*y + b"],
+            "uses the target 'y' (--y) and none of the x columns (x)",
+        ),
         (
             ["--model-expr", "log(x - a)*b"],
             "the loss at the starting parameters (a=1.0, b=1.0) is nan; data row 1 "
