@@ -786,7 +786,7 @@ def prepare(
     held out of training, whose loss ``assemble`` takes after each epoch.
     ``overlap``: compile the full-data loss and the optimizer's first state on a
     second thread while this one compiles the scan (XLA releases the interpreter
-    while it compiles; seed 002: 70 ms of 1.2 s), for small data with no user
+    while it compiles; seed 002: 40 ms of 1.25 s), for small data with no user
     code to trace (compilations side by side add up their memory)."""
     # set up in NumPy and placed on the device as they are: a JAX operation run on
     # its own compiles a program of its own (~10-30 ms each)
