@@ -778,6 +778,12 @@ def test_without_x_or_y_the_missing_y_is_asked_for_first(
     for model in ("poisson-regression", "linear"):
         with pytest.raises(InputError, match=r"pass y='counts', the one column"):
             gradtrace.fit(pd.read_csv(counts), model=model, steps=2)
+    # a distribution has no x: its one column is named as the data's one
+    one = csv(tmp_path, "value\n1\n2\n3\n")
+    line = one_line_error(
+        [one, "--model", "poisson", "--y", "counts"], tmp_path, capsys
+    )
+    assert line.endswith("pass --y value, the data's one column.")
 
 
 def test_decimal_commas_are_named(

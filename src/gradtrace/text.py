@@ -122,12 +122,16 @@ def _slips(a: str, b: str) -> int:
 
 
 def column_hint(
-    column: str, names: Sequence[str], flag: str, left: Sequence[str] = ()
+    column: str,
+    names: Sequence[str],
+    flag: str,
+    left: Sequence[str] = (),
+    besides: str = "the one column besides x",
 ) -> str:
     """What to do about a ``column`` not among the data's ``names``, given with
     ``flag`` (--x or --y): the name meant, written to paste into a shell (quoted
     where it has spaces) or as Python's argument, else the one column ``left`` (no
-    other role takes it), else to choose one of them."""
+    other role takes it; ``besides`` says so), else to choose one of them."""
     import shlex
 
     from gradtrace.errors import COMMAND_LINE
@@ -141,7 +145,7 @@ def column_hint(
     else:
         given = f"{flag.lstrip('-')}={name!r}"
     if meant is None:
-        return f"pass {given}, the one column besides x."
+        return f"pass {given}, {besides}."
     return f"did you mean {given}?"
 
 

@@ -985,12 +985,19 @@ def columns(
                     "names: add a header line naming the columns, such as "
                     f"{header_example(len(names), y)}."
                 )
-            # the one column that no x takes: the x columns given, else x
-            taken = wanted if x_given and not every_x else ["x"]
+            # the one column that no x takes: the x columns given, else x (a
+            # distribution has none)
+            taken = [] if kind == "distribution" else ["x"]
+            if x_given and not every_x and kind != "distribution":
+                taken = wanted
             left = [n for n in names if n not in taken] if col == y else []
+            besides = (
+                "the data's one column" if not taken else "the one column besides x"
+            )
+            hint = column_hint(col, names, flag, left, besides)
             raise InputError(
                 f"column {col!r} not found in {source} (columns: "
-                f"{', '.join(names)}): {column_hint(col, names, flag, left)}"
+                f"{', '.join(names)}): {hint}"
             )
     twice = next((c for c in wanted if names.count(c) > 1), None)
     if twice is not None:
