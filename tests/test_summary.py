@@ -479,3 +479,26 @@ def test_as_many_parameters_as_rows_is_why_there_are_no_standard_errors() -> Non
     ) in two.notes
     three = gradtrace.fit({"x": [1.0, 2.0, 3.0], "y": [2.0, 3.5, 4.1]}, steps=5)
     assert not any("standard errors" in n for n in three.notes)
+
+
+def test_the_notebook_loss_curve_keeps_a_pixel_columns_extremes_not_every_step() -> (
+    None
+):
+    """A long run's curve in a 320-pixel picture: each pixel column's lowest and
+    highest point (a spike stays), not 300001 points (3 MB in a notebook cell);
+    a short run's curve keeps every step."""
+    from gradtrace.trace import _sparkline
+
+    def points(svg: str) -> list[tuple[float, float]]:
+        raw = svg.split('points="')[1].split('"')[0].split()
+        return [(float(p.split(",")[0]), float(p.split(",")[1])) for p in raw]
+
+    loss = np.exp(-np.linspace(0, 5, 300_001))
+    loss[150_000] = 50.0  # one step's spike, the curve's highest point
+    drawn = points(_sparkline(loss))
+    assert len(drawn) <= 2 * 313 and len(_sparkline(loss)) < 10_000
+    assert min(y for _, y in drawn) == 4.0  # the spike, at the top edge
+    xs = [x for x, _ in drawn]
+    assert xs == sorted(xs) and xs[0] == 4.0 and xs[-1] == 316.0
+    short = np.linspace(3, 1, 200)
+    assert len(points(_sparkline(short))) == 200

@@ -1125,6 +1125,23 @@ def _fmt(value: Any) -> str:
     return f"{float(value):.7g}"
 
 
+def _envelope(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The points of a line (``xs`` ascending, in pixels) that draw it at that
+    width: in each pixel's column its lowest and highest point, in order, and the
+    line's ends. A million steps' loss curve is then some 600 points, its spikes
+    kept (every point, 60 characters each, made a notebook cell megabytes)."""
+    columns = np.floor(xs).astype(np.int64)
+    if len(xs) <= 2 * (columns[-1] - columns[0] + 1):
+        return np.arange(len(xs))
+    starts = np.flatnonzero(np.r_[True, columns[1:] != columns[:-1]])
+    ends = np.r_[starts[1:], len(xs)]
+    kept = {0, len(xs) - 1}
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        part = ys[a:b]
+        kept.update((a + int(np.argmin(part)), a + int(np.argmax(part))))
+    return np.array(sorted(kept))
+
+
 def _sparkline(loss: np.ndarray, width: int = 320, height: int = 80) -> str:
     """The loss over the steps as a small inline SVG (log scale when it spans
     decades)."""
@@ -1138,7 +1155,10 @@ def _sparkline(loss: np.ndarray, width: int = 320, height: int = 80) -> str:
     span = (hi - lo) or 1.0
     xs = 4 + (steps - steps[0]) / max(steps[-1] - steps[0], 1) * (width - 8)
     ys = 4 + (hi - values) / span * (height - 8)
-    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    kept = _envelope(xs, ys)
+    points = " ".join(
+        f"{x:.1f},{y:.1f}" for x, y in zip(xs[kept], ys[kept], strict=True)
+    )
     return (
         f'<svg width="{width}" height="{height}" role="img" aria-label="loss per '
         f'step"><polyline fill="none" stroke="#3b528b" stroke-width="2" '
