@@ -1210,3 +1210,21 @@ def test_a_band_wider_than_the_data_is_drawn_and_cut_at_the_charts_edge(
     y = data["y"].to_numpy()
     span = y.max() - y.min()
     assert ax.get_ylim()[1] <= y.max() + 0.3 * span
+
+
+def test_a_full_batch_reports_frames_carry_no_row_list_and_curves_five_digits() -> None:
+    """A 3000-step full-batch fit of a normal (1501 frames): no frame lists its
+    batch's rows (every row; the page says so), each frame's density has five
+    significant digits, and the page is 2 MB, not 5."""
+    import json
+
+    from gradtrace.report.html import payload
+
+    trace = gradtrace.fit("seed001_gaussian", model="normal", lr=0.001, steps=3000)
+    page = payload(trace)
+    frames = page["frames"]
+    assert len(frames) == 1501 and not any("rows" in f for f in frames[1:])
+    assert all(f["n_rows"] == page["n_rows"] for f in frames[1:])
+    values = [v for f in frames for v in f["curve"] if v is not None]
+    assert all(float(f"{v:.5g}") == v for v in values)
+    assert len(json.dumps(page, separators=(",", ":"))) < 2_500_000

@@ -33,6 +33,14 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _drawn(v: Any) -> float | None:
+    """A value only drawn (a curve's point on a canvas a few hundred pixels
+    high): five significant digits, not seventeen (a 1500-frame report's curves
+    were 3 of its 5 MB)."""
+    f = _num(v)
+    return None if f is None else float(f"{f:.5g}")
+
+
 def payload(trace: Any) -> dict[str, Any]:
     """Everything the page draws, as JSON-ready data."""
     from gradtrace.plot import (
@@ -82,6 +90,7 @@ def payload(trace: Any) -> dict[str, Any]:
         for s, rows in steps_rows(info, [s for s in steps if s >= 1])
     }
     dropped = bool(info["data"].get("dropped_at"))
+    n_rows = int(info["data"]["n_rows"])
     # a schedule's rate each step used, and the momentum OneCycleLR or CyclicLR
     # set (not a parameter of that name, which has its gradient)
     scheduled = schedule_columns(frame)
@@ -108,11 +117,22 @@ def payload(trace: Any) -> dict[str, Any]:
                 **(
                     {"rates": {c: _num(row[c]) for c in scheduled}} if scheduled else {}
                 ),
-                "rows": shown.tolist(),  # positions in the data drawn
                 "n_rows": count,
-                # the same rows by their place in the data as given, where
-                # --drop-missing dropped some
-                **({"labels": given_rows(info, shown).tolist()} if dropped else {}),
+                # positions in the data drawn, and the same rows by their place
+                # in the data as given where --drop-missing dropped some; none
+                # for a batch of every row (the page says so)
+                **(
+                    {}
+                    if count == n_rows
+                    else {
+                        "rows": shown.tolist(),
+                        **(
+                            {"labels": given_rows(info, shown).tolist()}
+                            if dropped
+                            else {}
+                        ),
+                    }
+                ),
             }
         )
     data: dict[str, Any] = {
@@ -260,7 +280,7 @@ def _curves(
             out = np.exp(_evaluate(model, params, None, grid, "log_prob"))
         else:
             out = _evaluate(model, params, at, None, "predict")
-        values.append([_num(v) for v in out])
+        values.append([_drawn(v) for v in out])
     return {"grid": [float(g) for g in grid], "discrete": discrete, "values": values}
 
 
