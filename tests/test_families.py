@@ -11,6 +11,7 @@ from typing import Any
 
 import jax
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -790,3 +791,32 @@ def test_counts_a_little_more_spread_than_a_poissons_have_a_finite_size() -> Non
     root = optimize.brentq(lambda r: _size_score(y, r), 10.0, 1e6, xtol=1e-10)
     assert best.params["size"] == pytest.approx(root, rel=1e-6)
     assert best.params["mean"] == pytest.approx(y.mean(), rel=1e-10)
+
+
+def test_a_run_trained_unconstrained_says_so_in_its_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """fit and show name the coordinates the optimizer held: the grad_ columns
+    and the stable limit are of log(shape), not of shape; a fixed parameter is
+    not among them, and a constrained run says nothing."""
+    from helpers import run_cli
+
+    path = tmp_path / "g.csv"
+    y = np.random.default_rng(0).gamma(2.0, 1.5, 300)
+    pd.DataFrame({"y": y}).to_csv(path, index=False)
+    args = ["fit", str(path), "--model", "gamma", "--steps", "20", "-q"]
+    said = "(--param-space unconstrained): the grad_ columns and the stable limit"
+    code, out, _ = run_cli(
+        [*args, "--param-space", "unconstrained", "--out", str(tmp_path / "u")], capsys
+    )
+    assert code == 0 and f"trained as log(shape), log(rate) {said}" in out
+    code, out, _ = run_cli(["show", str(tmp_path / "u")], capsys)
+    assert f"trained as log(shape), log(rate) {said}" in out
+    code, out, _ = run_cli(
+        [*args, "--param-space", "unconstrained", "--fix", "shape=2"]
+        + ["--out", str(tmp_path / "f")],
+        capsys,
+    )
+    assert f"trained as log(rate) {said}" in out
+    code, out, _ = run_cli([*args, "--out", str(tmp_path / "c")], capsys)
+    assert code == 0 and "trained as" not in out

@@ -112,6 +112,20 @@ def _console() -> Console:
     )
 
 
+def unconstrained_names(info: dict[str, Any]) -> list[str]:
+    """A run trained in unconstrained coordinates: each constrained trained
+    parameter as the optimizer held it (log(shape), logit(p)); empty otherwise."""
+    if info.get("param_space") != "unconstrained":
+        return []
+    how = {"positive": "log({})", "unit": "logit({})"}
+    trained = info.get("initial") or {}
+    return [
+        how[p["constraint"]].format(p["name"])
+        for p in info.get("params_spec", [])
+        if p.get("constraint") in how and p["name"] in trained
+    ]
+
+
 def print_whole(console: _RichConsole, table: Table) -> None:
     """``table`` with every number whole: where it is wider than the terminal,
     at its own width (the terminal wraps its lines), not with its columns
@@ -309,6 +323,12 @@ def print_summary(
     console.print(
         f"  {batches}; {info['dtype']} parameters, {info['compute_dtype']} loss"
     )
+    space = unconstrained_names(info)
+    if space:
+        console.print(
+            f"  trained as {', '.join(space)} (--param-space unconstrained): the "
+            "grad_ columns and the stable limit are in those coordinates"
+        )
     if sch.get("stream"):
         chunks = sch["stream"]
         mixed = ""
