@@ -805,28 +805,14 @@ def prepare(
         held_out = place(*validation, cdtype, 1)[:2]
     start = time.perf_counter()
     side = _Side(overlap)
-    evaluated = side.run(
-        compile_once,
-        ("eval", problem, devices),
-        problem.objective,
-        params,
-        fixed_p,
-        xd,
-        yd,
-        rows,
-    )
-    stats = None
-    if problem.metrics:
-        stats = side.run(
-            compile_once,
-            ("stats", problem, devices),
-            problem.metric_stats,
-            params,
-            fixed_p,
-            xd,
-            yd,
-            rows,
-        )
+
+    def over_all_rows(key: str, fn: Any) -> Future[Any]:
+        """``fn`` of (parameters, fixed, x, y, rows) over all the data, compiled."""
+        args = (params, fixed_p, xd, yd, rows)
+        return side.run(compile_once, (key, problem, devices), fn, *args)
+
+    evaluated = over_all_rows("eval", problem.objective)
+    stats = over_all_rows("stats", problem.metric_stats) if problem.metrics else None
     # the optimizer's first state, run eagerly, compiles a program per operation
     # (~10 ms each); the scan compiles against its shapes meanwhile
     state = side.run(jax.jit(tx.init), params)
