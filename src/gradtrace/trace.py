@@ -1129,7 +1129,7 @@ def _envelope(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """The points of a line (``xs`` ascending, in pixels) that draw it at that
     width: in each pixel's column its lowest and highest point, in order, and the
     line's ends. A million steps' loss curve is then some 600 points, its spikes
-    kept (every point, 60 characters each, made a notebook cell megabytes)."""
+    kept (every point, some 10 characters each, made a notebook cell megabytes)."""
     columns = np.floor(xs).astype(np.int64)
     if len(xs) <= 2 * (columns[-1] - columns[0] + 1):
         return np.arange(len(xs))
