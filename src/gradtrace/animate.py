@@ -417,7 +417,7 @@ class _Scene:
             ax.set_position(placed["axes"])
         else:
             _place(self.fig, ax, legend=legend)
-            self.fig.set_dpi(self.ready.dpi)  # the layout's fractions hold at any
+            self.fig.set_dpi(self.ready.dpi)  # the layout's fractions hold at any dpi
             placed.update(axes=ax.get_position(), dpi=self.fig.dpi)
         self.laid_out = True
 
