@@ -229,6 +229,7 @@ def test_lr_find_takes_fits_data_options(
     assert code == 2 and "--drop-missing" in err and "Traceback" not in err
     more = ["--drop-missing", "--dtype", "float64", "--compute-dtype", "float64"]
     code, out, err = run_cli(["lr-find", str(data), *picture, *more], capsys)
+    picture.append("--force")  # the picture is there now: replaced
     assert code == 0, err
     assert "suggested learning rate" in out
     assert "note: dropped 1 row with missing or infinite values." in err  # as fit
@@ -292,6 +293,8 @@ def test_a_small_fall_is_said_to_mean_little(
     assert code == 0 and "says little" not in out  # from 0, 0: a real fall
     near = ["--init", "w=1", "--init", "b=2"]  # next to the optimum
     code, out, err = run_cli(["lr-find", str(data), *picture, *near], capsys)
+    assert code == 2 and "already exists" in err and "--force" in err  # kept
+    code, out, err = run_cli(["lr-find", str(data), *picture, *near, "--force"], capsys)
     assert code == 0, err
     table, summary = lr_find(data, init={"w": 1.0, "b": 2.0})
     high, low = summary["fell_from"], summary["fell_to"]

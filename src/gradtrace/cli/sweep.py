@@ -14,6 +14,7 @@ from gradtrace.cli._options import (
     COMPUTE_DTYPE_OPTION,
     DROP_MISSING_OPTION,
     DTYPE_OPTION,
+    FORCE_FILES,
     WHOLE,
     force_option,
 )
@@ -507,6 +508,7 @@ def _its(n: int) -> str:
     hidden=True,
     help="Refused, saying why: the range test sets the rate itself.",
 )
+@FORCE_FILES
 def lr_find(
     data: str,
     model: str,
@@ -529,6 +531,7 @@ def lr_find(
     drop_missing: bool,
     out: Path,
     lr_schedule: str | None,
+    force: bool,
     **model_extra: Any,
 ) -> None:
     """The learning-rate range test: one run whose rate grows exponentially from
@@ -538,9 +541,9 @@ def lr_find(
     stable limit 2/L. With --batch-size, the loss read is the one over all the
     rows after each step (a fixed random 65536 of larger data), not the batch's,
     whose noise hid the fall. -o takes a PNG's name or a folder (lr_find.png in
-    it)."""
+    it); a picture there already is replaced with --force only."""
     from gradtrace import plot, sweep_plots
-    from gradtrace.cli._options import pairs
+    from gradtrace.cli._options import already_exists, pairs
     from gradtrace.cli._report import _console
     from gradtrace.lrfind import lr_find as run
 
@@ -561,6 +564,8 @@ def lr_find(
         )
     else:
         check_folder(out)  # before the test, not after it
+    if out.is_file() and not force:
+        raise already_exists(out)
     table, summary = run(
         data,
         _named_model(model, model_extra),
