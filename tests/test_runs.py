@@ -1060,6 +1060,15 @@ def test_a_resumed_runs_summary_gives_a_long_training_in_seconds(
     print_summary(gradtrace.load(tmp_path / "r"), tmp_path / "r")
     last = capsys.readouterr().out.splitlines()[-1]
     assert ", train 14.33 s, total " in last and "ms" not in last
+    # a run whose other work outlasted compiling and training says what it was
+    info["timings"].update(compile_s=1.35, train_s=3.55, total_s=9.45, sessions=1)
+    (tmp_path / "r" / "run.json").write_text(js.dumps(info))
+    print_summary(gradtrace.load(tmp_path / "r"), tmp_path / "r")
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith(
+        "Compile 1.35 s, train 3.55 s, total 9.45 s (4.55 s of it reading the data, "
+        "the exact answer and writing the trace)."
+    )
 
 
 def test_export_per_epoch_writes_the_fit_history(

@@ -486,9 +486,18 @@ def print_summary(
         for notice in info.get("notices", []):
             console.print(f"  note: {notice}.")
     t = info["timings"]
+    rest = t["total_s"] - t["compile_s"] - t["train_s"]
+    # a long run's other work (its trace's rows fetched and written in parts) can
+    # outlast its training: said, where a reader would wonder where it went
+    other = (
+        f" ({rest:.2f} s of it reading the data, the exact answer and writing the "
+        "trace)"
+        if rest > max(1.0, 0.3 * t["total_s"])
+        else ""
+    )
     console.print(
         f"{trace.ending(str(folder), hint)} Compile {t['compile_s']:.2f} s, train "
-        f"{duration(t['train_s'])}, total {t['total_s']:.2f} s"
+        f"{duration(t['train_s'])}, total {t['total_s']:.2f} s{other}"
         + (f" over {t['sessions']} sessions." if t.get("sessions", 1) > 1 else ".")
     )
 
