@@ -349,7 +349,7 @@ def test_demo(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     expected = {
         # the loss a step took beside the values after it, each headed so
         "line-mse": "epoch  MSE (before the step)    w after    b after",
-        "gaussian-mle": "NLL (before the step)  loc after scale after",
+        "gaussian-mle": "NLL (before the step)   loc after   scale after",
         "normal-mean-sgd": "16102.989         0.60579         0.60729",
         "linear-basics": "Epoch  0: W=5.00 b=0.00, loss=",
         "keras-batches": "   1        [1,2,3]  0.6581139  0.1581139",

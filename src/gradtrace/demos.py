@@ -102,13 +102,13 @@ def gaussian_mle() -> DemoResult:
         f"starting off on purpose at loc = 0.7 * mean = {loc0:.6f}, "
         f"scale = 1.3 * std = {scale0:.6f}.",
         "",
-        f"{'epoch':>5} {'NLL (before the step)':>22} {'loc after':>10} "
-        f"{'scale after':>11}",
+        f"{'epoch':>5} {'NLL (before the step)':>22} {'loc after':>11} "
+        f"{'scale after':>13}",
     ]
     for e in (1, 2, 3, 5, 10, 20, 30, 40, 50):
         row = frame.iloc[e]
         out.lines.append(
-            f"{e:5d} {row['batch_loss']:22.4f} {row['loc']:10.6f} {row['scale']:11.6f}"
+            f"{e:5d} {row['batch_loss']:22.4f} {row['loc']:11.6f} {row['scale']:13.6f}"
         )
     p = t.params
     out.lines += [
