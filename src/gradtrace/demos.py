@@ -153,6 +153,7 @@ def normal_mean_sgd() -> DemoResult:
         f"Here: gradient {g1:.4f},",
         f"loc after step 1 = {frame['loc'][1]:.7f}.",
         f"Empirical mean (mean of training data): {mean:.5f}",
+        "(the seed's table: diff. target is |estimate - that mean|)",
         "",
         f"{'step':>5} {'loss':>24} {'estimate':>15} {'diff. target':>15}",
     ]
