@@ -325,7 +325,7 @@ def compare(*runs: Trace | str | Path, labels: Sequence[str] | None = None) -> A
         ...                       epochs=2) for o in ("sgd", "momentum", "adam")]
         >>> fig = gradtrace.compare(*runs)
         >>> [t.get_text() for t in fig.legends[0].get_texts()]
-        ['sgd, lr=0.05', 'momentum, lr=0.05', 'adam, lr=0.05']
+        ['sgd, lr=0.05', 'momentum, lr=0.05, momentum=0.9', 'adam, lr=0.05']
     """
     from gradtrace.compare_plots import compare_runs
 
