@@ -766,8 +766,10 @@ def test_without_x_or_y_the_missing_y_is_asked_for_first(
     two = csv(tmp_path, "hours,score\n1,2\n2,4\n3,7\n")
     line = one_line_error([two], tmp_path, capsys)
     assert "column 'y' not found" in line and line.endswith(
-        "pass --y with one of them."
+        "pass --y with the target, hours or score (the other is then x)."
     )
+    line = one_line_error([two, "--model", "normal"], tmp_path, capsys)
+    assert line.endswith("pass --y with the column to fit, hours or score.")
     many = csv(tmp_path, "a,b,c,target\n1,2,3,4\n2,3,1,5\n3,1,2,6\n")
     line = one_line_error([many], tmp_path, capsys)
     assert "column 'y' not found" in line and "did you mean" not in line

@@ -127,18 +127,19 @@ def column_hint(
     flag: str,
     left: Sequence[str] = (),
     besides: str = "the one column besides x",
+    choose: str = "one of them",
 ) -> str:
     """What to do about a ``column`` not among the data's ``names``, given with
     ``flag`` (--x or --y): the name meant, written to paste into a shell (quoted
     where it has spaces) or as Python's argument, else the one column ``left`` (no
-    other role takes it; ``besides`` says so), else to choose one of them."""
+    other role takes it; ``besides`` says so), else to choose ``choose``."""
     import shlex
 
     from gradtrace.errors import COMMAND_LINE
 
     meant = close_name(column, names)
     if meant is None and len(left) != 1:
-        return f"pass {flag} with one of them."
+        return f"pass {flag} with {choose}."
     name = meant or left[0]
     if COMMAND_LINE.get():
         given = f"{flag} {shlex.quote(name)}"

@@ -994,7 +994,13 @@ def columns(
             besides = (
                 "the data's one column" if not taken else "the one column besides x"
             )
-            hint = column_hint(col, names, flag, left, besides)
+            choose = "one of them"
+            if len(left) == 2 and kind != "distribution" and not x_given:
+                # two columns, neither named y nor x: one is y, the other x
+                choose = f"the target, {left[0]} or {left[1]} (the other is then x)"
+            elif len(left) == 2 and kind == "distribution":
+                choose = f"the column to fit, {left[0]} or {left[1]}"
+            hint = column_hint(col, names, flag, left, besides, choose)
             raise InputError(
                 f"column {col!r} not found in {source} (columns: "
                 f"{', '.join(names)}): {hint}"
