@@ -810,10 +810,11 @@ def sweep(
     errors = None
     if not apart and table["steps_to_tol"].isna().all() and not table["diverged"].all():
         # none stayed within tol: the optimum's standard errors say what tol asked
-        # (1e-4 was a fiftieth of one, which no mini-batch rate reaches)
+        # (1e-4 was a fiftieth of one, which no mini-batch rate reaches); solved
+        # again with them, from the optimum found above (a solver starts there)
         with jax.enable_x64(True):
             errors = exact.solve(
-                p.m, p.loss, p.reduction, p.names, p.fixed, p.xs, p.ys, p.trainable
+                p.m, p.loss, p.reduction, p.names, p.fixed, p.xs, p.ys, best.params
             ).stderr
     info = {
         "model": p.m.name,
