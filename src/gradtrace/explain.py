@@ -30,7 +30,7 @@ from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.core.plateau import PLATEAUS
 from gradtrace.errors import InputError
 from gradtrace.tables import cut_epochs, listed, schedule_columns
-from gradtrace.text import fmt, full_batch, learning_rate
+from gradtrace.text import UNCONSTRAINED_AS, fmt, full_batch, learning_rate
 from gradtrace.usercode import loss_of, model_of
 
 
@@ -143,9 +143,10 @@ def explain_step(
         table.attrs["update"] = _update_table(frame, info, specs, step, space)
     with jax.enable_x64(True):
         if any(c != "real" for c in space.values()):
-            how = {"positive": "log({})", "unit": "logit({})"}
             named = ", ".join(
-                f"{k} as {how[c].format(k)}" for k, c in space.items() if c in how
+                f"{k} as {UNCONSTRAINED_AS[c].format(k)}"
+                for k, c in space.items()
+                if c in UNCONSTRAINED_AS
             )
             table.attrs["space"] = (
                 "the optimizer works on log(positive) and logit(probability) "

@@ -240,3 +240,20 @@ def warned(lines: list[str], prefix: str = "") -> str:
     return "".join(
         f'<p style="color:#a15c00">{escape(prefix + line)}</p>' for line in lines
     )
+
+
+#: A constrained parameter as --param-space unconstrained trains it.
+UNCONSTRAINED_AS = {"positive": "log({})", "unit": "logit({})"}
+
+
+def unconstrained_names(info: dict[str, Any]) -> list[str]:
+    """A run trained in unconstrained coordinates: each constrained trained
+    parameter as the optimizer held it (log(shape), logit(p)); empty otherwise."""
+    if info.get("param_space") != "unconstrained":
+        return []
+    trained = info.get("initial") or {}
+    return [
+        UNCONSTRAINED_AS[p["constraint"]].format(p["name"])
+        for p in info.get("params_spec", [])
+        if p.get("constraint") in UNCONSTRAINED_AS and p["name"] in trained
+    ]

@@ -17,7 +17,14 @@ from rich.table import Table
 
 from gradtrace.estimates import away
 from gradtrace.tables import param_labels
-from gradtrace.text import duration, fmt, full_batch, model_by_loss, resolution
+from gradtrace.text import (
+    duration,
+    fmt,
+    full_batch,
+    model_by_loss,
+    resolution,
+    unconstrained_names,
+)
 
 if TYPE_CHECKING:
     from gradtrace.run_config import RunConfig
@@ -110,20 +117,6 @@ def _console() -> Console:
         soft_wrap=True,
         width=None if probe.is_terminal else 160,
     )
-
-
-def unconstrained_names(info: dict[str, Any]) -> list[str]:
-    """A run trained in unconstrained coordinates: each constrained trained
-    parameter as the optimizer held it (log(shape), logit(p)); empty otherwise."""
-    if info.get("param_space") != "unconstrained":
-        return []
-    how = {"positive": "log({})", "unit": "logit({})"}
-    trained = info.get("initial") or {}
-    return [
-        how[p["constraint"]].format(p["name"])
-        for p in info.get("params_spec", [])
-        if p.get("constraint") in how and p["name"] in trained
-    ]
 
 
 def print_whole(console: _RichConsole, table: Table) -> None:
