@@ -6,10 +6,14 @@ and reports each process's peak resident memory, its wall time, and the size of 
 trace it wrote. A run of more than 262144 steps writes its trace in parts as it
 goes and keeps about 100000 rows in memory, so its peak should not grow with the
 number of steps. With ``--checkpoint-every K`` every run also checkpoints (its
-folder and ``state.npz`` every K steps), which should not change that.
+folder and ``state.npz`` every K steps), which should not change that. Each run's
+last step is then explained (``gradtrace explain RUN --step -1``: its rows read from
+the trace's parts, the optimizer replayed a part at a time), whose peak should not
+grow with the steps either. ``--optimizer adam`` gives the replay a state to carry.
 
     python benchmarks/long_run.py [--gradtrace .venv/bin/gradtrace]
         [--steps 1000,1000000,10000000] [--checkpoint-every 1000000]
+        [--optimizer sgd]
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ def main() -> None:
     parser.add_argument("--gradtrace", default=str(ROOT / ".venv/bin/gradtrace"))
     parser.add_argument("--steps", default="1000,1000000,10000000")
     parser.add_argument("--checkpoint-every", type=int, default=None)
+    parser.add_argument("--optimizer", default="sgd")
     args = parser.parse_args()
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,8 +57,10 @@ def main() -> None:
                 args.gradtrace,
                 "fit",
                 "seed001_line",
+                "--optimizer",
+                args.optimizer,
                 "--lr",
-                "0.05",
+                "0.05" if args.optimizer == "sgd" else "0.001",
                 "--steps",
                 str(steps),
                 "--out",
@@ -66,6 +73,8 @@ def main() -> None:
             info = json.loads((folder / "run.json").read_text())
             trace = folder / "trace.parquet"
             files = sorted(trace.iterdir()) if trace.is_dir() else [trace]
+            explain = [args.gradtrace, "explain", str(folder), "--step", "-1"]
+            explain_peak, explain_s = peak_of(explain)
             out[str(steps)] = {
                 "peak_mb": peak,
                 "process_s": seconds,
@@ -73,6 +82,8 @@ def main() -> None:
                 "trace_mb_on_disk": sum(f.stat().st_size for f in files) / 2**20,
                 "trace_parts": len(files),
                 "kept_every": info.get("trace", {}).get("kept_every", 1),
+                "explain_last_peak_mb": explain_peak,
+                "explain_last_s": explain_s,
             }
     print(json.dumps(out, indent=2))
 

@@ -1091,3 +1091,71 @@ def test_the_report_of_a_long_run_draws_its_descent(
         for f in page["frames"][:200:17]:
             assert f["params"]["w"] == pytest.approx(float(frame.loc[f["step"], "w"]))
         assert page["early_frames"]
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        dict(optimizer="adam", lr=0.05, batch_size=10, epochs=6),
+        dict(
+            optimizer="torch.sgd",
+            opt={"momentum": 0.9},
+            lr=0.05,
+            lr_schedule="torch.plateau:patience=0,factor=0.5,threshold=0.2",
+            batch_size=20,
+            epochs=12,
+        ),
+    ],
+    ids=["adam", "plateau"],
+)
+def test_explain_of_a_long_run_reads_the_steps_it_needs_from_the_parts(
+    tmp_path: Path,
+    small_parts: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    how: dict[str, Any],
+) -> None:
+    """A long run kept thinned (in the session that ran it, or loaded thinned, as
+    ``gradtrace explain`` loads it) explains any step as the whole trace does: its
+    rows and the optimizer's replay come from the parts, a part at a time."""
+    import pyarrow.parquet as pq
+
+    frame = _frame()
+    whole = gradtrace.fit(frame, "line", **how)  # type: ignore[arg-type]
+    parted = gradtrace.fit(frame, "line", **how, out=tmp_path / "run")  # type: ignore[arg-type]
+    thin = gradtrace.load(tmp_path / "run", thin=True, data=frame)
+    assert len(thin.to_pandas()) < whole.steps + 1  # kept rows only
+    reads: list[int] = []
+    original = pq.ParquetFile.read
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        table = original(self, *args, **kwargs)
+        reads.append(table.num_rows)
+        return table
+
+    monkeypatch.setattr(pq.ParquetFile, "read", counted)
+    for step in sorted({1, 2, 7, 8, 9, 33, whole.steps - 1, whole.steps}):
+        expected = whole.explain(step)
+        for trace in (parted, thin):
+            reads.clear()
+            got = trace.explain(step)
+            pd.testing.assert_frame_equal(got, expected)
+            pd.testing.assert_frame_equal(got.attrs["update"], expected.attrs["update"])
+            assert got.attrs["why"] == expected.attrs["why"]
+            assert reads and max(reads) <= 7  # a part's rows at a time, never all
+            assert trace.explain_text(step) == whole.explain_text(step)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    again = ["--data", str(tmp_path / "d.csv"), "-1"]
+    code, stdout, err = run_cli(["explain", str(tmp_path / "run"), *again], capsys)
+    assert code == 0, err
+    assert f"Step {whole.steps} of {whole.steps}" in stdout
+    assert stdout.count("\n") > 10
+
+
+def test_a_trace_of_some_steps_without_its_folder_is_told_to_load_it() -> None:
+    from gradtrace.trace import Trace
+
+    whole = gradtrace.fit(_frame(), "line", optimizer="adam", lr=0.05, batch_size=10)
+    some = Trace(whole.to_pandas().iloc[::2].reset_index(drop=True), whole.info)
+    with pytest.raises(gradtrace.InputError, match="load the run from its folder"):
+        some.explain(3)

@@ -59,8 +59,63 @@ def step_number(step: int, n_steps: int) -> int:
 Block = tuple[np.ndarray, np.ndarray | None, np.ndarray]
 
 
+class StepRows:
+    """The rows of a trace that explaining a step reads, by step number: from the
+    frame where it holds every step, else (a long run kept thinned in memory, or
+    loaded thinned) from its run folder's parts, a part at a time. Explaining step
+    9,999,999 of a ten-million-step run then never holds its trace."""
+
+    def __init__(self, frame: pd.DataFrame, info: dict[str, Any], folder: Any) -> None:
+        self.frame, self.info, self.folder = frame, info, folder
+        #: whether the frame holds every step, row i being step i
+        self.whole = len(frame) == int(info["steps"]) + 1
+        if not self.whole and folder is None:
+            raise InputError(
+                "this trace holds only some of its steps (a long run's kept rows) "
+                "and no run folder to read the others from: load the run from its "
+                "folder (gradtrace.load(folder)) to explain a step."
+            )
+        self.columns = list(frame.columns)
+
+    def at(self, *steps: int) -> pd.DataFrame:
+        """The rows of ``steps``, indexed by step."""
+        if self.whole:
+            return self.frame.iloc[list(steps)].set_axis(list(steps))
+        from gradtrace.store import trace_steps
+
+        return trace_steps(self.folder, self.info, steps)
+
+    def row(self, step: int) -> pd.Series:
+        """The row of ``step``."""
+        row: pd.Series = self.at(step).iloc[0]
+        return row
+
+    def blocks(self, columns: list[str], last: int) -> Iterator[pd.DataFrame]:
+        """Rows 0 to ``last`` of ``columns`` (and ``step``), in blocks indexed by
+        step: the whole frame's one block, or a block per part read."""
+        wanted = list(dict.fromkeys(["step", *columns]))
+        if self.whole:
+            yield self.frame.iloc[: last + 1][wanted]
+            return
+        from gradtrace.store import trace_batches
+
+        for batch in trace_batches(self.folder, self.info, columns=wanted):
+            block = batch.to_pandas()
+            block = block[block["step"] <= last]
+            if len(block):
+                yield block.set_axis(block["step"].to_numpy(np.int64))
+            if len(batch) and batch.column("step")[-1].as_py() >= last:
+                return
+
+    def upto(self, columns: list[str], last: int) -> pd.DataFrame:
+        """Rows 0 to ``last`` of those of ``columns`` the trace has, at once (a
+        plateau's epochs, judged from every batch before)."""
+        had = [c for c in columns if c in self.columns]
+        return pd.concat(list(self.blocks(had, last)))
+
+
 def explain_step(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | StepRows,
     info: dict[str, Any],
     x: np.ndarray | None,
     y: np.ndarray | None,
@@ -72,6 +127,7 @@ def explain_step(
 ) -> pd.DataFrame:
     """The rows of step ``step`` (-1: the last) with their arithmetic, and a last
     row with the batch's total (``mean`` or ``sum``, as the loss reduces).
+    ``frame``: the trace's every step, or the ``StepRows`` that read them.
     ``rows_shown``: only the batch's first so many rows (a full batch of millions
     makes a table of millions); the last row's total still covers them all.
     ``read``: the batch's rows (row numbers) as blocks read from where the data
@@ -83,6 +139,7 @@ def explain_step(
     as measured on all the data, and ``result.attrs["why"]`` says why they differ.
     """
     step = step_number(step, int(info["steps"]))
+    trace_rows = frame if isinstance(frame, StepRows) else StepRows(frame, info, None)
     if rows_shown is not None and rows_shown < 1:
         raise InputError(
             f"rows={rows_shown!r}: give how many of the batch's first rows to show "
@@ -98,7 +155,7 @@ def explain_step(
         assert y is not None
         blocks = [(rows, None if x is None else np.asarray(x)[rows], y[rows])]
 
-    before = _params_at(frame, specs, step - 1)
+    before = _params_at(trace_rows.row(step - 1), specs)
     fixed = {k: np.asarray(v, np.float64) for k, v in info["fixed"].items()}
     limit = len(rows) if rows_shown is None else rows_shown
     shown: dict[str, list[Any]] = {}
@@ -140,7 +197,7 @@ def explain_step(
     # x64 Adam's bias correction 1 - 0.999**t would round otherwise, 10 ulps apart)
     wide = "float64" in (info["dtype"], info.get("compute_dtype"))
     with jax.enable_x64(wide):
-        table.attrs["update"] = _update_table(frame, info, specs, step, space)
+        table.attrs["update"] = _update_table(trace_rows, info, specs, step, space)
     with jax.enable_x64(True):
         if any(c != "real" for c in space.values()):
             named = ", ".join(
@@ -153,10 +210,11 @@ def explain_step(
                 "values (--param-space unconstrained): gradients, grad_ columns "
                 f"and the update table are in those coordinates ({named})"
             )
-    logged, why = _logged(frame, info, step, len(rows))
+    this, previous = trace_rows.row(step), trace_rows.row(step - 1)
+    logged, why = _logged(this, previous, info, step, len(rows))
     epoch_y = None
     if y is not None and not info["schedule"].get("stream"):
-        batch = int(frame.iloc[step]["batch"])
+        batch = int(this["batch"])
         so_far = range(step - batch + 1, step + 1)
         epoch_y = [np.asarray(y)[r] for _, r in steps_rows(info, so_far)]
     left_out = _left_out(info, [yb for *_, yb in blocks], epoch_y)
@@ -301,9 +359,10 @@ def _row_arithmetic(model: Any, loss: Any, space: tuple[tuple[str, str], ...]) -
     return compiled
 
 
-def _params_at(frame: pd.DataFrame, specs: list[Any], row: int) -> dict[str, Any]:
+def _params_at(row: pd.Series, specs: list[Any], prefix: str = "") -> dict[str, Any]:
+    """Each parameter's values in a trace row (``prefix``: ``grad_``, its gradient)."""
     return {
-        s.name: frame.loc[row, s.columns()]
+        s.name: row[[f"{prefix}{c}" for c in s.columns()]]
         .to_numpy(np.float64)
         .reshape(() if s.size is None else (s.size,))
         for s in specs
@@ -335,15 +394,16 @@ def run_spec(info: dict[str, Any]) -> OptimizerSpec:
     )
 
 
-def _rate_of_step(trace: Any, info: dict[str, Any], step: int) -> float:
-    """The learning rate step ``step`` used (its schedule's, where it has one)."""
+def _rate_of_step(this: pd.Series, info: dict[str, Any]) -> float:
+    """The learning rate of the step whose trace row is ``this`` (its schedule's,
+    where it has one)."""
     if info.get("lr_schedule"):
-        return float(trace.to_pandas()["lr"].iloc[step])
+        return float(this["lr"])
     return learning_rate(info)
 
 
 def _written_out(
-    trace: Any, info: dict[str, Any], update: pd.DataFrame, step: int
+    this: pd.Series, info: dict[str, Any], update: pd.DataFrame, step: int
 ) -> str:
     """The first parameter's update written out with its numbers, by the rule
     that gives the table's ``added`` (``update_rules``); empty where none does
@@ -354,7 +414,7 @@ def _written_out(
         return ""
     name = str(update.index[0])
     row = {str(k): float(v) for k, v in update.iloc[0].items()}
-    rate = _rate_of_step(trace, info, step)
+    rate = _rate_of_step(this, info)
     said = update_arithmetic(info["optimizer"], row, rate, step)
     if said is None:
         return ""
@@ -389,10 +449,10 @@ def _weight_decay(info: dict[str, Any], update: pd.DataFrame, rate_at: float) ->
     )
 
 
-def _plateau_cuts(frame: pd.DataFrame, step: int, which: str = "loss") -> str:
-    """Where a plateau cut the rate before ``step``: the epochs after which
-    it fell, or that it has not (``which``: the loss it watched)."""
-    after = cut_epochs(frame.iloc[: step + 1])
+def _plateau_cuts(frame: pd.DataFrame, which: str = "loss") -> str:
+    """Where a plateau cut the rate up to the last step of ``frame``: the epochs
+    after which it fell, or that it has not (``which``: the loss it watched)."""
+    after = cut_epochs(frame)
     if not after:
         return " (not cut yet)"
     times = {1: "once", 2: "twice"}.get(len(after), f"{len(after)} times")
@@ -403,14 +463,15 @@ def _plateau_cuts(frame: pd.DataFrame, step: int, which: str = "loss") -> str:
     )
 
 
-def _plateau_state(frame: pd.DataFrame, info: dict[str, Any], step: int) -> str:
-    """What the plateau holds before the end of ``step``'s epoch, from the
-    trace's batch losses: the best epoch loss, the bad epochs counted against
-    its patience and the cooldown left, as the run's rule counted them."""
+def _plateau_state(frame: pd.DataFrame, info: dict[str, Any]) -> str:
+    """What the plateau holds before the end of the epoch of ``frame``'s last
+    step, from the trace's batch losses: the best epoch loss, the bad epochs
+    counted against its patience and the cooldown left, as the run's rule
+    counted them."""
     spec = run_spec(info)
     schedule = spec.schedule
     assert schedule is not None and spec.plateau is not None
-    epoch = int(frame["epoch"].iloc[step])
+    epoch = int(frame["epoch"].iloc[-1])
     done = frame[(frame["step"] > 0) & (frame["epoch"] < epoch)]
     if done.empty:
         return ""
@@ -451,7 +512,7 @@ def _plateau_state(frame: pd.DataFrame, info: dict[str, Any], step: int) -> str:
 
 
 def _update_table(
-    frame: pd.DataFrame,
+    rows: StepRows,
     info: dict[str, Any],
     specs: list[Any],
     step: int,
@@ -462,55 +523,25 @@ def _update_table(
     spec = run_spec(info)
     if spec.schedule is not None and spec.schedule.adaptive:
         # a plateau's rates were the run's: its updates at the trace's
-        tx = spec.build_at(frame["lr"].to_numpy(np.float64)[1:])
+        rates = rows.upto(["lr"], int(info["steps"]))["lr"]
+        tx = spec.build_at(rates.to_numpy(np.float64)[1:])
     else:
         tx = spec.build()
     dtype = jnp.dtype(info["dtype"])
+    around = {r: rows.row(r) for r in {0, step - 1, step}}
 
     def tree(row: int, prefix: str = "") -> dict[str, Any]:
-        values = (
-            {
+        values = _params_at(around[row], specs, prefix)
+        if not prefix:
+            values = {
                 k: np.asarray(to_unconstrained(v, space.get(k, "real")))
-                for k, v in _params_at(frame, specs, row).items()
+                for k, v in values.items()
             }
-            if not prefix
-            else {
-                s.name: frame.loc[row, [f"{prefix}{c}" for c in s.columns()]]
-                .to_numpy(np.float64)
-                .reshape(() if s.size is None else (s.size,))
-                for s in specs
-            }
-        )
         return {k: jnp.asarray(v, dtype) for k, v in values.items()}
 
     state = tx.init(tree(0))
     if step > 1:
-        # every earlier step's parameters and gradient, a column at a time (a
-        # Python loop over the rows took 36 s for step 8000)
-        def column_block(first: int, last: int, prefix: str) -> dict[str, Any]:
-            out = {}
-            for s in specs:
-                names = [f"{prefix}{c}" for c in s.columns()]
-                block = frame.loc[first:last, names].to_numpy(np.float64)
-                block = block.reshape(
-                    (len(block),) + (() if s.size is None else (s.size,))
-                )
-                if not prefix:
-                    block = np.asarray(
-                        to_unconstrained(jnp.asarray(block), space.get(s.name, "real"))
-                    )
-                out[s.name] = jnp.asarray(block, dtype)
-            return out
-
-        params_seq = column_block(0, step - 2, "")
-        grads_seq = column_block(1, step - 1, "grad_")
-
-        def body(st: Any, pg: Any) -> tuple[Any, None]:
-            return tx.update(pg[1], st, pg[0])[1], None
-
-        state, _ = jax.jit(lambda s0, seq: jax.lax.scan(body, s0, seq))(
-            state, (params_seq, grads_seq)
-        )
+        state = _replayed(tx, state, rows, specs, step, space, dtype)
     before, grads = tree(step - 1), tree(step, "grad_")
     updates, after = tx.update(grads, state, before)
     new = transforms.apply_updates(before, updates)
@@ -571,6 +602,73 @@ def _update_table(
     return out
 
 
+def _replayed(
+    tx: Any,
+    state: Any,
+    rows: StepRows,
+    specs: list[Any],
+    step: int,
+    space: dict[str, str],
+    dtype: Any,
+) -> Any:
+    """The optimizer's state after steps 1 to ``step - 1``, replayed on their
+    recorded parameters and gradients a block of rows at a time (a column at a
+    time: a Python loop over the rows took 36 s for step 8000), so a step late in
+    a long run never holds the trace's millions of rows."""
+    names = [c for s in specs for c in s.columns()]
+    grads = [f"grad_{c}" for c in names]
+
+    def column_block(block: pd.DataFrame, prefix: str) -> dict[str, Any]:
+        out = {}
+        for s in specs:
+            values = block[[f"{prefix}{c}" for c in s.columns()]].to_numpy(np.float64)
+            values = values.reshape(
+                (len(values),) + (() if s.size is None else (s.size,))
+            )
+            if not prefix:
+                values = np.asarray(
+                    to_unconstrained(jnp.asarray(values), space.get(s.name, "real"))
+                )
+            out[s.name] = jnp.asarray(values, dtype)
+        return out
+
+    def body(st: Any, pgr: Any) -> tuple[Any, None]:
+        params, grads, real = pgr
+        new = tx.update(grads, st, params)[1]
+        return jax.tree.map(lambda a, b: jnp.where(real, a, b), new, st), None
+
+    # each block padded to a multiple of REPLAY_ROWS steps, the padding's updates
+    # discarded: XLA compiles a loop of one step otherwise (and rounds an ulp
+    # apart), so the state would depend on where the blocks begin
+    scan = jax.jit(lambda s0, seq: jax.lax.scan(body, s0, seq)[0])
+
+    def padded(tree: dict[str, Any], to: int) -> dict[str, Any]:
+        return {
+            k: jnp.concatenate([v, jnp.zeros((to - len(v), *v.shape[1:]), v.dtype)])
+            for k, v in tree.items()
+        }
+
+    above = None  # the row above a block (of the parameters): None for row 0's
+    for block in rows.blocks([*names, *grads], step - 1):
+        # step k's update took the parameters of row k - 1 and the gradient of row
+        # k; row 0 holds the initial values, and no update
+        if above is None:
+            params, taken = block[names].iloc[:-1], block.iloc[1:]
+        else:
+            params, taken = pd.concat([above, block[names].iloc[:-1]]), block
+        above = block[names].iloc[-1:]
+        if len(taken):
+            to = -(-len(taken) // REPLAY_ROWS) * REPLAY_ROWS
+            real = jnp.arange(to) < len(taken)
+            seq = (column_block(params, ""), column_block(taken, "grad_"))
+            state = scan(state, (padded(seq[0], to), padded(seq[1], to), real))
+    return state
+
+
+#: the optimizer's replay goes in blocks of a multiple of this many steps
+REPLAY_ROWS = 64
+
+
 def _state_leaves(before: Any, after: Any, names: list[str]) -> list[tuple[str, Any]]:
     """The parts of an optimizer state that hold one value per parameter, labelled by
     their field names (velocity, m, v, mu, nu, momentum, ...)."""
@@ -627,11 +725,11 @@ def _counts(state: Any) -> dict[str, int]:
 
 
 def _logged(
-    frame: pd.DataFrame, info: dict[str, Any], step: int, batch_rows: int
+    row: pd.Series, prev: pd.Series, info: dict[str, Any], step: int, batch_rows: int
 ) -> tuple[dict[str, Any], str]:
-    """Keras's logged loss for this step, rebuilt from the previous one, next to the
-    loss over all the data after the update."""
-    row, prev = frame.iloc[step], frame.iloc[step - 1]
+    """Keras's logged loss for step ``step`` (its trace row ``row``), rebuilt from
+    the previous one (``prev``), next to the loss over all the data after the
+    update."""
     epoch, batch = int(row["epoch"]), int(row["batch"])
     bs, n = int(info["schedule"]["batch_size"]), int(info["data"]["n_rows"])
     rows_before = (batch - 1) * bs
@@ -983,6 +1081,7 @@ def narration(
     step = step_number(step, trace.steps)
     table = trace.explain(step, rows=rows)
     info = trace.info
+    this, shown = (trace_rows := trace._step_rows()).row(step), trace_rows.row(step - 1)
     logged = table.attrs["logged"]
     n = info["data"]["n_rows"]
     shown_rows = [str(r) for r in table.index[:-1]]  # the last line is "mean"
@@ -998,7 +1097,6 @@ def narration(
         f"{logged['batch']}; {logged['batch_rows']} of {rows_of} ({which})."
     ]
     update = table.attrs["update"]
-    shown = trace.to_pandas().iloc[step - 1]
     # the parameters as the user sees them (the table's are log(scale), say, where
     # the optimizer holds those)
     names = [re.sub(r"^(log|logit)\((.*)\)$", r"\2", p) for p in update.index]
@@ -1059,19 +1157,22 @@ def narration(
     )
     rate, cycled = "", None
     if info.get("lr_schedule") and "lr" in shown.index:
-        frame = trace.to_pandas()
-        this, by = fmt(frame["lr"].iloc[step]), info["lr_schedule"]["name"]
-        rate = f"; this step's rate, from {by}: {this}"
+        at, by = fmt(this["lr"]), info["lr_schedule"]["name"]
+        rate = f"; this step's rate, from {by}: {at}"
         if by in PLATEAUS:
             on_val = info["lr_schedule"].get("monitor") == "val_loss"
             watched = "validation loss" if on_val else "loss"
-            rate += _plateau_cuts(frame, step, watched)
-            rate += _plateau_state(frame, info, step)
+            so_far = trace_rows.upto(
+                ["epoch", "batch", "lr", "batch_loss", "val_loss"], step
+            )
+            rate += _plateau_cuts(so_far, watched)
+            rate += _plateau_state(so_far, info)
         # OneCycleLR's momentum (beta1), set at each step in place of the given
-        cycled = next((c for c in schedule_columns(frame) if c != "lr"), None)
+        given = schedule_columns(pd.DataFrame(columns=this.index))
+        cycled = next((c for c in given if c != "lr"), None)
         if cycled is not None:
-            also = fmt(frame[cycled].iloc[step])
-            rate = f"; this step's rate and {cycled}, from {by}: {this} and {also}"
+            also = fmt(this[cycled])
+            rate = f"; this step's rate and {cycled}, from {by}: {at} and {also}"
     out.append(
         f"{info['optimizer']['name']}: "
         + ", ".join(
@@ -1082,10 +1183,10 @@ def narration(
         + rate
     )
     out.append(update.reset_index())
-    written = _written_out(trace, info, update, step)
+    written = _written_out(this, info, update, step)
     if written:
         out.append(written)
-    decay = _weight_decay(info, update, rate_at=_rate_of_step(trace, info, step))
+    decay = _weight_decay(info, update, rate_at=_rate_of_step(this, info))
     if decay:
         out.append(decay)
     replayed = update.attrs.get("replayed_after")

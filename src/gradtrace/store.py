@@ -746,20 +746,31 @@ def epoch_rows(folder: str | Path, info: dict[str, Any]) -> pd.DataFrame:
 
 
 def trace_batches(
-    folder: str | Path, info: dict[str, Any], rows: int | None = None
+    folder: str | Path,
+    info: dict[str, Any],
+    rows: int | None = None,
+    columns: list[str] | None = None,
+    first: int = 0,
 ) -> Iterator[pa.RecordBatch]:
     """The trace of the run folder ``folder`` (whose run.json is ``info``) as Arrow
     record batches of at most ``rows`` (``BLOCK_ROWS``) rows, each read when it is
     asked for: the rows ``load_run`` reads, never all held at once; one empty batch
-    where there are none."""
+    where there are none. ``columns``: only these (and ``step``); ``first``: parts
+    whose steps all come before it are not read (a batch may still begin earlier:
+    filter on ``step``)."""
     folder = Path(folder)
     check_parts(folder, info)
     schema, given = None, 0
+    wanted = None if columns is None else list(dict.fromkeys(["step", *columns]))
     for path in _trace_files(folder, info):
         try:
             reader = pq.ParquetFile(path)
+            if first > 0 and _step_span(reader)[1] < first:
+                continue
             schema = schema or reader.schema_arrow
-            batches = reader.iter_batches(batch_size=rows or BLOCK_ROWS)
+            if wanted is not None:
+                schema = pa.schema([schema.field(c) for c in wanted])
+            batches = reader.iter_batches(batch_size=rows or BLOCK_ROWS, columns=wanted)
         except (OSError, ValueError, pa.ArrowException) as err:
             raise _unreadable(folder, err) from None
         while True:
@@ -773,6 +784,47 @@ def trace_batches(
             yield batch
     if not given and schema is not None:
         yield pa.RecordBatch.from_pylist([], schema=schema)
+
+
+def trace_steps(
+    folder: str | Path, info: dict[str, Any], steps: Iterable[int]
+) -> pd.DataFrame:
+    """The rows of ``steps`` (each once, in order) of the run folder ``folder``'s
+    trace, indexed by step: only the parts that hold them are read, so a row of a
+    ten-million-step run costs a part's reading, not the trace's."""
+    folder = Path(folder)
+    check_parts(folder, info)
+    wanted = np.array(sorted(set(int(s) for s in steps)), np.int64)
+    kept = []
+    for path in _trace_files(folder, info):
+        try:
+            reader = pq.ParquetFile(path)
+            low, high = _step_span(reader)
+            if not np.any((wanted >= low) & (wanted <= high)):
+                continue
+            table = reader.read()
+        except (OSError, ValueError, pa.ArrowException) as err:
+            raise _unreadable(folder, err) from None
+        hit = np.isin(table.column("step").to_numpy(), wanted)
+        kept.append(table.filter(pa.array(hit)))
+    if not kept:
+        return pd.DataFrame()
+    frame = pa.concat_tables(kept).to_pandas()
+    return frame.set_axis(frame["step"].to_numpy(np.int64))
+
+
+def _step_span(reader: pq.ParquetFile) -> tuple[float, float]:
+    """The smallest and largest step of a trace file, from its row groups'
+    statistics (minus and plus infinity where they do not say)."""
+    meta = reader.metadata
+    at = meta.schema.names.index("step")
+    low, high = np.inf, -np.inf
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(at).statistics
+        if stats is None or not stats.has_min_max:
+            return -np.inf, np.inf
+        low, high = min(low, float(stats.min)), max(high, float(stats.max))
+    return float(low), float(high)
 
 
 def _unreadable(folder: Path, err: BaseException) -> RunFolderError:

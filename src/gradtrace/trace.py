@@ -813,7 +813,7 @@ class Trace:
         per_epoch = int(self.info["schedule"]["batches_per_epoch"])
         frame = self._frame
         ends = int(((frame["batch"] == per_epoch) & (frame["step"] > 0)).sum())
-        folder = self.writer.folder if self.writer is not None else self.folder
+        folder = self._own_folder()
         if ends < self.steps // per_epoch and folder is not None:
             # a long run's kept rows: the epochs' ends are in its folder's parts
             frame = epoch_rows(folder, self.info)
@@ -900,14 +900,26 @@ class Trace:
         (the mean still covers them all). See ``gradtrace.explain.explain_step``."""
         from gradtrace.explain import explain_step, file_blocks, run_data
 
+        rows_of_steps = self._step_rows()  # refused before the data are read
         x, y, read = None, None, None
         if self._data is None and self.info["schedule"].get("stream"):
             read = file_blocks(self.info)  # the step's rows, as training read them
         else:
             x, y = self._data if self._data is not None else run_data(self.info)
         return explain_step(
-            self._frame, self.info, x, y, step, self.model, self.loss, rows, read
+            rows_of_steps, self.info, x, y, step, self.model, self.loss, rows, read
         )
+
+    def _own_folder(self) -> Path | None:
+        """The run folder this trace was written into as it ran, or read from."""
+        return self.writer.folder if self.writer is not None else self.folder
+
+    def _step_rows(self) -> Any:
+        """The trace's rows by step, as ``explain`` reads them: from the frame, or
+        of a long run kept thinned, from its folder (``gradtrace.explain.StepRows``)."""
+        from gradtrace.explain import StepRows
+
+        return StepRows(self._frame, self.info, self._own_folder())
 
     def explain_text(self, step: int, rows: int | None = 20) -> str:
         """Step ``step`` told in words and tables, as ``gradtrace explain`` prints

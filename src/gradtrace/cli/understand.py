@@ -78,7 +78,8 @@ def explain(
     from gradtrace.cli._report import _console, print_whole
     from gradtrace.explain import narration, step_number
 
-    trace = load_run(run, data)
+    # a long run's kept rows: the step's own are read from its parts
+    trace = load_run(run, data, thin=True)
     step = step_number(step, trace.steps)
     console = _console()
     for part in narration(trace, step, str(run), max_rows or None):
