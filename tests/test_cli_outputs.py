@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -732,5 +733,16 @@ def test_dpi_scales_every_picture_and_animation_frame_alike(
         )
         assert abs(w2 - w / 2) <= 1 and abs(h2 - h / 2) <= 1, (name, w, h, w2, h2)
     assert size(tmp_path / "default" / "fit.png") == (825, 495)
+    from gradtrace import plot
+    from gradtrace.cli import cli
+
+    # the command line's default (kept there: the CLI imports no matplotlib to
+    # start) is the pictures' own
+    with click.Context(cli) as ctx:
+        for name in ("plot", "compare", "animate"):
+            command = cli.get_command(ctx, name)
+            assert command is not None
+            dpi = next(p for p in command.params if p.name == "dpi")
+            assert dpi.default == plot.DPI, name
     code, _, err = run(["plot", str(a_run), "--dpi", "1000"], capsys)
     assert code == 2 and "1000 is not in the range 50<=x<=400" in one_error(err)
