@@ -150,3 +150,29 @@ def test_rmsprops_eps_is_where_each_framework_puts_it(optimizer: str, eps: str) 
     trace = gradtrace.fit(tiny, optimizer=optimizer, lr=0.01, batch_size=50, epochs=1)
     said = written(trace, 2)
     assert said is not None and eps in said, said
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "correction"),
+    [("adam", "0.0009999871"), ("keras.adam", "0.0009999871"), ("torch.adam", "0.001")],
+)
+def test_adams_bias_corrections_are_written_as_the_framework_took_them(
+    optimizer: str, correction: str
+) -> None:
+    """optax and Keras take 1 - b2^t in the parameters' float32 (1 - 0.999 is
+    0.0009999871 there), PyTorch in Python's floats: the written numbers, worked
+    by hand, give the update the line ends with (a student's check came out 0.5
+    against 0.4999966 where 0.001 was written)."""
+    import re
+
+    trace = gradtrace.fit(line(), optimizer=optimizer, lr=0.5, steps=2)
+    said = written(trace, 1)
+    assert said is not None and f"{correction}" in said
+    numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", said)]
+    *_, lr, m, c1, v, c2, eps, added = numbers[-7:]
+    if optimizer == "keras.adam":  # -lr x sqrt(c2) / c1 x m / (sqrt(v) + eps)
+        *_, lr, c2, c1, m, v, eps, added = numbers[-7:]
+        by_hand = lr * np.sqrt(c2) / c1 * m / (np.sqrt(v) + eps)
+    else:  # -lr x (m / c1) / (sqrt(v / c2) + eps)
+        by_hand = lr * (m / c1) / (np.sqrt(v / c2) + eps)
+    assert by_hand == pytest.approx(added, rel=5e-7)  # lr read as -0.5: -lr x ...

@@ -415,7 +415,7 @@ def _written_out(
     name = str(update.index[0])
     row = {str(k): float(v) for k, v in update.iloc[0].items()}
     rate = _rate_of_step(this, info)
-    said = update_arithmetic(info["optimizer"], row, rate, step)
+    said = update_arithmetic(info["optimizer"], row, rate, step, info["dtype"])
     if said is None:
         return ""
     others = " (the others alike)" if len(update) > 1 else ""

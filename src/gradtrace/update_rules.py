@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 #: How close a rule's value must come to the update the step made (the table's
 #: values are float32's: a few of their ulps)
 AGREE = 2e-5
@@ -20,7 +22,11 @@ Rule = tuple[str, Callable[[], float]]
 
 
 def update_arithmetic(
-    opt: Mapping[str, Any], row: Mapping[str, float], rate: float, t: int
+    opt: Mapping[str, Any],
+    row: Mapping[str, float],
+    rate: float,
+    t: int,
+    dtype: str = "float64",
 ) -> str | None:
     """The update of one parameter (``row``: its ``before``, ``gradient``, the
     optimizer's state ``<name> before`` and ``<name> after``, ``added``) by its
@@ -28,9 +34,12 @@ def update_arithmetic(
     rate ``rate`` on step ``t`` (1 the first), as "m = 0.9 x -8.07 + 0.1 x
     -52.7 = -12.5; ...; added = ...", the rule that gives ``added``; None where
     none of the rules written here does (a variant not written out: a centred
-    RMSprop, AMSGrad, a weight decay, clipping)."""
+    RMSprop, AMSGrad, a weight decay, clipping). ``dtype``: the parameters',
+    in which optax and Keras take Adam's bias corrections (PyTorch takes them
+    in Python's floats): 1 - 0.999 is 0.0009999871 in float32, and the written
+    numbers must give the update by hand."""
     g, added = float(row["gradient"]), float(row["added"])
-    for rule in _rules(str(opt["name"]), opt, row, rate, t, g):
+    for rule in _rules(str(opt["name"]), opt, row, rate, t, g, dtype):
         text, value = rule
         try:
             got = value()
@@ -78,6 +87,7 @@ def _rules(
     rate: float,
     t: int,
     g: float,
+    dtype: str = "float64",
 ) -> list[Rule]:
     """The rules this optimizer's update may be written as, most likely first."""
     keras, n, p = name.startswith("keras."), _n, _p
@@ -86,7 +96,8 @@ def _rules(
     has = set(row)
     lr = n(rate)
     if any(k.endswith(" before") and k.split()[0] in ("m", "mu") for k in has):
-        return _adam(opt, row, rate, t, g, keras)
+        own = "float64" if name.startswith("torch.") else dtype
+        return _adam(opt, row, rate, t, g, keras, own)
     if "nu before" in has or ("velocity before" in has and "rmsprop" in name):
         return _rmsprop(opt, row, rate, g, name)
     nesterov = name == "nesterov" or bool(opt.get("nesterov"))
@@ -165,7 +176,9 @@ def _adam(
     t: int,
     g: float,
     keras: bool,
+    dtype: str = "float64",
 ) -> list[Rule]:
+    """Adam's rule; its bias corrections 1 - b^t taken in ``dtype``."""
     n, p, lr = _n, _p, _n(rate)
     first, m0, m1 = _state(row, "mu", "m")
     second, v0, v1 = _state(row, "nu", "v")
@@ -177,7 +190,7 @@ def _adam(
         f"{n(1 - b1)} x {p(g)} = {n(m1)}; {second} = {k2} x {second} + (1 - {k2}) "
         f"x gradient^2 = {n(b2)} x {p(v0)} + {n(1 - b2)} x {p(g)}^2 = {n(v1)}"
     )
-    c1, c2 = 1 - b1**t, 1 - b2**t
+    c1, c2 = (_corrected(b, t, dtype) for b in (b1, b2))
     if keras:  # Keras folds the corrections into the rate; eps outside the root
         return [
             (
@@ -195,6 +208,12 @@ def _adam(
             lambda: -rate * (m1 / c1) / (math.sqrt(v1 / c2) + eps),
         )
     ]
+
+
+def _corrected(b: float, t: int, dtype: str) -> float:
+    """Adam's bias correction 1 - b^t, taken in ``dtype``."""
+    one = np.dtype(dtype).type
+    return float(one(1) - one(b) ** one(t))
 
 
 def _rmsprop(
