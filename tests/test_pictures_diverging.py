@@ -247,3 +247,21 @@ def test_an_animation_frames_the_initial_line_near_the_data() -> None:
     initial = next(ln for ln in ax.get_lines() if ln.get_label() == "initial")
     assert low < np.min(initial.get_ydata()) <= np.max(initial.get_ydata()) < high
     assert low < float(data["y"].min()) and float(data["y"].max()) < high
+
+
+def test_a_distribution_fitted_far_from_its_data_is_said_to_be_off_the_chart() -> None:
+    """A normal fitted by Adam from 0 toward heights near 170 ends at loc 30: its
+    density is a flat line at 0 under the histogram, and the legend said only
+    "fitted: loc=29.6" (a student looked for the curve)."""
+    rng = np.random.default_rng(0)
+    heights = pd.DataFrame({"h": rng.normal(170, 8, 200)})
+    far = gradtrace.fit(heights, "normal", optimizer="adam", lr=1.0, steps=30)
+    labels = plot.fit_over_data(far).axes[0].get_legend_handles_labels()[1]
+    fitted = next(label for label in labels if label.startswith("fitted"))
+    initial = next(label for label in labels if label.startswith("initial"))
+    assert fitted.endswith("(off the chart: under 1% of it lies over these data)")
+    assert "off the chart" in initial
+    near = gradtrace.fit(heights, "normal", optimizer="adam", lr=1.0, steps=3000)
+    labels = plot.fit_over_data(near).axes[0].get_legend_handles_labels()[1]
+    fitted = next(label for label in labels if label.startswith("fitted"))
+    assert "off the chart" not in fitted

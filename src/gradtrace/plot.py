@@ -490,7 +490,9 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         grid = data_density(ax, y, model, data_label(n, len(y)), 0.5, 400)
         for name, full, style in curves:
             density = np.exp(_evaluate(model, full, None, grid, "log_prob"))
-            label = f"{name}: " + _shown(full, names)
+            label = (
+                f"{name}: " + _shown(full, names) + _off_chart(density, grid, discrete)
+            )
             if discrete:
                 ax.plot(
                     grid,
@@ -1352,6 +1354,19 @@ LANDSCAPE_LEGEND_CHARS = 90
 #: to this many spreads (three standard deviations of the residuals) from the
 #: best; a value further off (a run that blew up) is marked off the chart.
 REACH = 20
+
+
+def _off_chart(density: np.ndarray, grid: np.ndarray, discrete: bool) -> str:
+    """What a legend adds of a density whose mass lies mostly beyond the chart
+    (the data's range): a fit still far from the data draws a flat line at 0,
+    which the reader cannot find."""
+    finite = np.where(np.isfinite(density), density, 0.0)
+    mass = float(np.sum(finite) if discrete else np.trapezoid(finite, grid))
+    if mass >= 0.5:
+        return ""
+    if mass < 0.01:
+        return " (off the chart: under 1% of it lies over these data)"
+    return f" (mostly off the chart: {mass:.0%} of it lies over these data)"
 
 
 def data_density(
