@@ -736,6 +736,17 @@ def test_a_rate_within_the_full_data_limit_but_not_the_batches_is_told_so() -> N
     assert d_single["stable_lr"] < 0.7 < d_full["stable_lr"]
     said = " ".join(d_single["findings"])
     assert "on these batches" in said and "lower than the full data's 0.784" in said
+    # whose limit it is: shuffled batches' (the expectation over every batch)
+    # or the run's batches in order, which differ (a student compared the one
+    # with the other)
+    n = len(x)
+    assert f"Steps use shuffled batches of 1 of {n} rows: " in said
+    in_order = gradtrace.diagnose(
+        {"x": x, "y": y}, lr=0.7, batch_size=1, shuffle=False
+    ).info["diagnosis"]
+    assert f"Steps use batches of 1 of {n} rows, in order: " in " ".join(
+        in_order["findings"]
+    )
 
 
 def test_diagnose_says_separated_classes_have_no_optimum(

@@ -199,7 +199,10 @@ def compute(
         )
     if mini_batch:
         note = (
-            f"Steps use batches of {schedule.batch_size} of {schedule.n_rows} rows: "
+            f"Steps use {'shuffled ' if schedule.shuffle else ''}batches of "
+            f"{schedule.batch_size} of {schedule.n_rows} rows"
+            + ("" if schedule.shuffle else ", in order")
+            + ": "
             + (
                 f"with reduction sum a step sees {scale:.3g} of the full-data "
                 "curvature; "
