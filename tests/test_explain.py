@@ -175,6 +175,9 @@ def test_explain_a_distribution_and_a_saved_run(
         main(["explain", str(tmp_path / "r"), "-9"])
     _, err = capsys.readouterr()
     assert done.value.code == 2 and "(or -1 to -8, counted from the end)" in err
+    # step 0 is the trace's row of the initial values, which no update made
+    with pytest.raises(gradtrace.InputError, match="step 0 is the trace's first row"):
+        trace.explain(0)
     for args, said in (
         ([], "which step? give it: gradtrace explain RUN --step N"),
         (["4", "--step", "5"], "two steps given (4 and --step 5): give one"),

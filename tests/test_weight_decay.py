@@ -145,7 +145,7 @@ def test_explain_says_what_the_weight_decay_took(preset: str, hyper: dict) -> No
         shares = {k: -v * 0.1 * 0.01 for k, v in before.items()}
         assert f"w {gradtrace.text.fmt(shares['w'])}" in text
         if preset == "keras.sgd":  # the momentum buffer is the rest of what was added
-            own = table["momentum after"] + pd.Series(shares)
+            own = table["velocity after"] + pd.Series(shares)
             np.testing.assert_allclose(table["added"], own, rtol=1e-5)
     else:
         pulled = table["gradient"] + 0.1 * before

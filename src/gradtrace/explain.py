@@ -47,6 +47,12 @@ def step_number(step: int, n_steps: int) -> int:
     step = int(step)
     if -n_steps <= step <= -1:
         step += n_steps + 1
+    if step == 0:
+        raise InputError(
+            f"step 0 is the trace's first row, the initial values, before any "
+            f"update: choose a step from 1 to {n_steps} (or -1 to -{n_steps}, "
+            "counted from the end); step 1 explains the first update, from them."
+        )
     if not 1 <= step <= n_steps:
         raise InputError(
             f"step {step} is not in the run: choose a step from 1 to {n_steps} "
@@ -570,6 +576,7 @@ def _update_table(
     if spec.clip is not None:  # what the update was given
         add("clipped", spec.clip.transform().update(grads, None)[0])
     for label, (b_leaf, a_leaf) in _state_leaves(state, after, [s.name for s in specs]):
+        label = STATE_NAMES.get((str(info["optimizer"]["name"]), label), label)
         add(f"{label} before", b_leaf)
         add(f"{label} after", a_leaf)
     add("added", updates)
@@ -600,6 +607,15 @@ def _update_table(
     if counts:
         out.attrs["count"] = counts
     return out
+
+
+#: A state's name in the update table where its framework names it otherwise than
+#: gradtrace's optimizer does: PyTorch's momentum_buffer, Keras's velocity (its
+#: documentation's, and the rule ``update_rules`` writes out)
+STATE_NAMES = {
+    ("torch.sgd", "momentum"): "buffer",
+    ("keras.sgd", "momentum"): "velocity",
+}
 
 
 def _replayed(

@@ -121,8 +121,8 @@ def _rules(
                 lambda: -rate * (g + m * before),
             )
         ]
-    if "momentum before" in has:
-        label, before, after = _state(row, "momentum")
+    if has & {"momentum before", "buffer before", "velocity before"}:
+        label, before, after = _state(row, "momentum", "buffer", "velocity")
         key, m = _hyper(opt, "momentum")
         if keras and nesterov:  # the step looks ahead: m v - lr g, of the new v
             return [
