@@ -580,7 +580,8 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
             ".",
             color="#d9d9d9",
             ms=3,
-            label="batch loss (before the step; not read: its batch's noise)",
+            label="each batch's own loss, before its step (noisy: the test reads "
+            "the darker points)",
         )
     ax.plot(
         shown["lr"][ok],
