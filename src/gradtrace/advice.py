@@ -454,7 +454,7 @@ def unconverged(
     steps). ``told``: whether a mini-batch trace has steps enough to tell
     scatter from a run on its way (``drift_told``); where not, the advice is more
     steps alone (a few batches' scatter is no cause to act on)."""
-    worst, counted, sizes = _farthest(final, optimum, stderr, resolution)
+    worst, counted, sizes, each = _farthest(final, optimum, stderr, resolution)
     # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
     # (``instead``) scatters no more than full batches do
     scattered = mini_batch and instead is None
@@ -469,6 +469,19 @@ def unconverged(
     elif worst[0] <= limit:
         return None
     z, label, f_i, o_i, exact = worst
+    # the others as far off, by how far: one sentence names them all
+    also = sorted((o for o in each if o[0] > limit and o[1] != label), reverse=True)
+    others = ""
+    if also and not exact:
+        named = [f"{n} {g(d, 3)}" for d, n in also[:4]]
+        if len(also) > 4:
+            named.append(f"{len(also) - 4} more")
+        listed_ = (
+            named[0]
+            if len(named) == 1
+            else (f"{', '.join(named[:-1])} and {named[-1]}")
+        )
+        others = f"; {listed_} standard errors off too"
 
     def away(optimum: str = "its optimum") -> str:
         if exact:
@@ -479,7 +492,7 @@ def unconverged(
             )
         return (
             f"{label} ended {g(z, 3)} standard errors from {optimum} ({g(f_i, 6)} "
-            f"against {g(o_i, 6)})"
+            f"against {g(o_i, 6)}{others})"
         )
 
     if stopped_early is not None:
@@ -585,11 +598,13 @@ def scattered(
 
 #: What ``_farthest`` finds: the parameter farthest from its optimum (standard
 #: errors away, its label, final value, optimum, whether the data fit exactly),
-#: each value's (position, distance), and the optimum's sizes.
+#: each value's (position, distance), the optimum's sizes, and each counted
+#: value's (standard errors away, label).
 Farthest = tuple[
     tuple[float, str, float, float, bool] | None,
     list[tuple[int, float]],
     dict[str, int],
+    list[tuple[float, str]],
 ]
 
 
@@ -607,6 +622,7 @@ def _farthest(
     sizes = {k: int(np.size(v)) for k, v in optimum.items()}
     offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
     counted: list[tuple[int, float]] = []  # (position in covariance, final - best)
+    away: list[tuple[float, str]] = []  # (standard errors, label)
     # the optimum's own size: a standard error far below it is rounding's, of
     # data the model fits exactly
     sizes_of = [np.abs(np.asarray(v, np.float64)) for v in optimum.values()]
@@ -638,13 +654,14 @@ def _farthest(
             z = abs(f[i] - o[i]) / s[i]
             if name in offsets:
                 counted.append((int(offsets[name]) + i, float(f[i] - o[i])))
+            label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
+            away.append((z, label))
             if worst is None or z > worst[0]:
-                label = name if len(f) == 1 and np.ndim(value) == 0 else f"{name}[{i}]"
                 # data the model fits exactly: the standard error is 0 but for
                 # rounding, and a distance in such units says nothing
                 exact = s[i] <= resolution * size
                 worst = (z, label, float(f[i]), float(o[i]), exact)
-    return worst, counted, sizes
+    return worst, counted, sizes, away
 
 
 def _joint_stderrs(
