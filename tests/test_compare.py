@@ -64,6 +64,13 @@ def test_four_optimizers_share_one_loss_chart_and_one_landscape() -> None:
     # a stretch with a later one shows around it (SGD's hid under momentum's)
     widths = [path.get_linewidth() for path in paths]
     assert widths == sorted(widths, reverse=True) and widths[0] > 2 * widths[-1]
+    # but thin enough for a mini-batch zigzag (4 points wide hid SGD's order),
+    # each step's point marked where a path has few enough to tell apart
+    from gradtrace.compare_plots import DOTTED_STEPS
+
+    assert widths[0] <= 3
+    dots = [line for line in landscape.get_lines() if line.get_marker() == "."]
+    assert len(dots) == sum(len(p.get_xdata()) <= DOTTED_STEPS for p in paths) > 0
     ends = [line for line in landscape.get_lines() if line.get_marker() == "s"]
     sizes = [end.get_markersize() for end in ends]
     assert len(set(sizes)) == 4 and sizes == sorted(sizes, reverse=True)

@@ -28,6 +28,10 @@ from gradtrace.text import full_batch, learning_rate, model_by_loss
 MAX_RUNS = 10
 
 
+#: Paths of at most this many points mark each step's point on compare.png
+DOTTED_STEPS = 200
+
+
 def run_labels(traces: Sequence[Any]) -> list[str]:
     """Each run's name in the legend: its optimizer and rate, and of what else
     the runs set apart (batch size, a schedule, the start), only what differs
@@ -295,9 +299,12 @@ def _paths(
     # stretch (SGD and momentum set off alike) show each colour, and starts and
     # ends at one place are rings of their own
     wider = [(len(paths) - 1 - i) / max(len(paths) - 1, 1) for i in range(len(paths))]
+    # but no wider than a mini-batch path's zigzag can take: at 4 points wide
+    # SGD's 60 steps to and fro were one blue block hiding their order
     for (pa, pb, _), colour, w in zip(paths, colours, wider, strict=True):
-        ax.plot(pa, pb, "-", color=colour, lw=1.4 + 2.6 * w, alpha=0.95)
-        ax.plot(pa, pb, ".", color=colour, ms=3 + 3 * w)
+        ax.plot(pa, pb, "-", color=colour, lw=1.2 + 1.6 * w, alpha=0.9)
+        if len(pa) <= DOTTED_STEPS:  # each step's point, where they can be told
+            ax.plot(pa, pb, ".", color=colour, ms=2.5 + 2 * w)
         ax.plot(pa[0], pb[0], "o", color="white", mec=colour, ms=7 + 6 * w, mew=1.5)
     if a in optimum and b in optimum:  # black: no run's colour
         ax.plot(
