@@ -566,7 +566,17 @@ def test_cli_messages_stay_in_flags(
     """The Python wording of a message (init={'w': 'a'}) is for Python callers;
     the command line keeps naming its flags."""
     line = one_line_error([csv(tmp_path, GOOD), "--init", "w=a"], tmp_path, capsys)
-    assert line == "error: --init w=a is not a number."
+    assert line == "error: --init w=a is not a number: give one, such as --init w=0.5."
+    # a vector: a number for each element
+    two = tmp_path / "two.csv"
+    two.write_text("a,b,y\n1,2,3\n2,1,4\n3,3,7\n4,1,6\n")
+    line = one_line_error(
+        [str(two), "--model", "linear", "--init", "w=a"], tmp_path, capsys
+    )
+    assert line == (
+        "error: --init w=a is not a number: give numbers (one for each of its 2), "
+        "such as --init w=0.5,0.5."
+    )
     line = one_line_error(
         [csv(tmp_path, GOOD), "--optimizer", "momentum", "--opt", "momentum=1.5"],
         tmp_path,

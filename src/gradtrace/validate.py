@@ -788,7 +788,15 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
         arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
         if COMMAND_LINE.get():
-            raise InputError(f"{flag} {spec.name}={shown} is not a number.") from None
+            example = ",".join(["0.5"] * (spec.size or 1))
+            each = f" (one for each of its {spec.size})" if spec.size else ""
+            raise InputError(
+                f"{flag} {spec.name}={shown} is not a number: give numbers{each}, "
+                f"such as {flag} {spec.name}={example}."
+                if spec.size
+                else f"{flag} {spec.name}={shown} is not a number: give one, such "
+                f"as {flag} {spec.name}={example}."
+            ) from None
         parts = given if isinstance(given, (list, tuple)) else [given]
         bad = next((v for v in parts if not _is_number(v)), given)
         raise InputError(
