@@ -820,3 +820,33 @@ def test_a_run_trained_unconstrained_says_so_in_its_summary(
     assert f"trained as log(rate) {said}" in out
     code, out, _ = run_cli([*args, "--out", str(tmp_path / "c")], capsys)
     assert code == 0 and "trained as" not in out
+
+
+def test_fits_table_shows_an_optimum_on_the_edge_as_the_edge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """All-0 counts: the rate's best fit is 0, where Newton stops at 1.5e-11; the
+    table printed that number beside a note saying 0 (a reader took 1.5e-11 for
+    the estimate)."""
+    from helpers import run_cli
+
+    (tmp_path / "zeros.csv").write_text("y\n0\n0\n0\n0\n0\n")
+    code, out, err = run_cli(
+        [
+            "fit",
+            str(tmp_path / "zeros.csv"),
+            "--model",
+            "poisson",
+            "--param-space",
+            "unconstrained",
+            "--steps",
+            "50",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    (row,) = [line for line in out.splitlines() if line.startswith("rate ")]
+    assert row.split()[3:5] == ["0", "(edge)"]
+    assert "at rate=0" in out

@@ -15,6 +15,7 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gradtrace.advice import edge_of
 from gradtrace.estimates import away
 from gradtrace.tables import param_labels
 from gradtrace.text import (
@@ -362,11 +363,14 @@ def print_summary(
             *at_optimum,
             *([truth.get(name)] if truth else []),
         ]
+        edge = (info.get("optimum_edge") or {}).get(name)
         for label, parts in _elements(name, values):
             cells = [fmt_any(v) for v in parts]
             if optimum is not None:
                 cells[3] = fmt_any(parts[3], 2)  # standard errors
                 cells[4] = away(math.nan if parts[4] is None else float(parts[4]))
+                if edge is not None:  # where the solver stopped, 1.5e-11, is 0's
+                    cells[2] = f"{edge_of(float(parts[2]), edge)} (edge)"
             rows.append([label, *cells])
     # the x column each slope multiplies, as summary() and the pictures name it
     named = param_labels(trace, [r[0] for r in rows])
