@@ -365,3 +365,43 @@ def test_a_gaussian_likelihoods_line_is_tested_too_and_summary_names_the_kind() 
     assert by_mse.summary().attrs["stderr"] == "classical"
     robust = gradtrace.fit(frame, lr=0.01, epochs=2, stderr="hc1")
     assert robust.summary().attrs["stderr"] == "hc1"
+
+
+def test_a_likelihoods_row_scores_grow_with_the_rows_not_their_square() -> None:
+    """Each row's score, for a block of 4096 rows: no value in the program holds
+    rows x rows (the Jacobian by jacrev took a pass per row, and hc0 on 50000
+    rows of a Poisson regression peaked at 20 GB); the scores are each row's own
+    gradient."""
+    import jax
+
+    from gradtrace.core.robust import row_scores
+
+    rng = np.random.default_rng(0)
+    n, rows = 300, 4096
+    frame = pd.DataFrame({"u": rng.normal(size=n), "v": rng.normal(size=n)})
+    frame["y"] = rng.poisson(np.exp(0.5 + 0.3 * frame["u"])).astype(float)
+    trace = gradtrace.fit(frame, "poisson-regression", steps=1)
+    layout = {k: np.asarray(v, np.float64) for k, v in trace.params.items()}
+    flat = np.concatenate([np.ravel(v) for v in layout.values()])
+    scores = row_scores(trace.model, trace.loss, layout, {})
+    x = rng.normal(size=(rows, 2))
+    y = rng.poisson(2.0, rows).astype(float)
+    with jax.enable_x64(True):
+        program = jax.make_jaxpr(scores)(flat, x, y)
+
+        def sizes(jaxpr: object) -> list[int]:
+            found = []
+            for eqn in jaxpr.eqns:  # type: ignore[attr-defined]
+                found += [int(np.prod(v.aval.shape)) for v in eqn.outvars]
+                for p in eqn.params.values():
+                    inner = getattr(p, "jaxpr", None)
+                    if inner is not None:
+                        found += sizes(getattr(inner, "jaxpr", inner))
+            return found
+
+        assert max(sizes(program.jaxpr)) <= rows * len(flat)
+        got = np.asarray(scores(flat, x[:5], y[:5]))
+    w, b = flat[:2], flat[2]
+    mean = np.exp(x[:5] @ w + b)
+    expected = np.column_stack([x[:5] * (mean - y[:5])[:, None], mean - y[:5]])
+    np.testing.assert_allclose(got, expected, rtol=1e-10)

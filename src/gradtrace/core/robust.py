@@ -122,11 +122,10 @@ def likelihood(
         return np.full((len(flat), len(flat)), np.nan)
     held = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
 
-    def meat(v: Any, xb: Any, yb: Any, mask: Any) -> Any:
-        def rows(w: Any) -> Any:
-            return row_losses(model, loss, {**unflat(layout, w), **held}, xb, yb)
+    scores_of = row_scores(model, loss, layout, held)
 
-        scores = jax.jacrev(rows)(v).reshape(yb.shape[0], -1)
+    def meat(v: Any, xb: Any, yb: Any, mask: Any) -> Any:
+        scores = scores_of(v, xb, yb)
         if mask is not None:
             scores = jnp.where(mask[:, None], scores, 0.0)
         return scores.T @ scores
@@ -134,6 +133,27 @@ def likelihood(
     middle = np.asarray(_summed(meat, flat, x, y), np.float64)
     h_inv = np.linalg.inv(np.asarray(h, np.float64))
     return _scaled(kind, h_inv @ middle @ h_inv, len(y), len(flat))
+
+
+def row_scores(
+    model: Model, loss: LossLike, layout: dict[str, Any], held: dict[str, Any]
+) -> Any:
+    """``(v, x_block, y_block) -> scores``: each row's gradient of its loss over
+    the flat parameters ``v`` (shaped as ``layout``; ``held`` the fixed ones),
+    [rows, parameters]. Each row's on its own, in reverse mode vectorised over
+    the rows: the Jacobian of the block's losses by ``jax.jacrev`` took a pass
+    over the block per row, its memory growing as the rows squared (20 GB for
+    50000 rows of a Poisson regression)."""
+
+    def one(w: Any, xi: Any, yi: Any) -> Any:
+        xs = None if xi is None else xi[None]
+        return row_losses(model, loss, {**unflat(layout, w), **held}, xs, yi[None])[0]
+
+    def scores(v: Any, xb: Any, yb: Any) -> Any:
+        axes = (None, None if xb is None else 0, 0)
+        return jax.vmap(jax.grad(one), in_axes=axes)(v, xb, yb).reshape(yb.shape[0], -1)
+
+    return scores
 
 
 #: Rows up to which a least-squares fit is tested for a noise that varies from
