@@ -1076,3 +1076,23 @@ def test_every_parameter_far_from_its_optimum_is_named_in_the_one_sentence() -> 
     assert off["w"] > off["b"] > 30
     assert said.startswith(f"w ended {off['w']:.3g} standard errors from its optimum")
     assert f"; b {off['b']:.3g} standard errors off too)" in said
+
+
+def test_a_fastest_rate_above_the_starts_limit_is_said_to_overshoot_from_it() -> None:
+    """A gamma whose start curves more than its optimum (2.37 against 1.05): the
+    fastest rate 2 / (mu + L), 1.8, is above the start's limit 2 / 2.37 = 0.84,
+    and a researcher's run at it left shape's range at the second step."""
+    y = np.random.default_rng(0).gamma(1.5, 0.3, 5000)
+    told = gradtrace.diagnose({"y": y}, "gamma", lr=0.1)
+    info = told.info["diagnosis"]
+    line = next(f for f in info["findings"] if f.startswith("Predicted"))
+    steepest = float(info["eigenvalues_start"][-1])
+    assert info["fastest_lr"] > 2 / steepest
+    assert (
+        f"takes {info['fastest_steps']} near the optimum; from this start it is "
+        f"above the limit there, {g(2 / steepest)} (the start curves more, "
+        f"{g(steepest)}), so its first steps overshoot and may throw a parameter "
+        "out of its range (--param-space unconstrained avoids it)."
+    ) in line
+    run = gradtrace.fit({"y": y}, "gamma", lr=info["fastest_lr"], steps=5)
+    assert run.status != "completed"  # as said: out of its range

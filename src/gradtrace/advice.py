@@ -322,7 +322,7 @@ def findings(
                 "scatter."
             )
         elif d.fastest_steps is not None and d.fastest_steps < d.predicted_steps:
-            line += f" {_fastest(d)}"
+            line += f" {_fastest(d, bounded)}"
         lines.append(line)
     if len(d.names) > 1 and d.condition > 10:
         slow = direction(d)
@@ -359,9 +359,13 @@ def findings(
     return lines
 
 
-def _fastest(d: Any) -> str:
+def _fastest(d: Any, bounded: bool = False) -> str:
     """Full-batch gradient descent's fastest rate, how it is had from the
-    curvature, and its steps (``Diagnosis.fastest_lr``)."""
+    curvature, and its steps (``Diagnosis.fastest_lr``); where the start curves
+    more than the optimum, whether the rate is above the limit there (a
+    researcher's gamma fit at the fastest rate, 1.7, left shape's range at its
+    second step: the start's limit was 0.84). ``bounded``: a parameter must stay
+    in its range."""
     small, big = float(d.eig_optimum[0]), float(d.eig_optimum[-1])
     if math.isclose(small, big, rel_tol=1e-9):  # one curvature: one step lands
         how, exact = f"1 / curvature = 1 / {g(small, 3)}", 1.0 / small
@@ -370,7 +374,21 @@ def _fastest(d: Any) -> str:
         exact = 2.0 / (small + big)
     value = g(d.fastest_lr)
     told = f" = {value}" if g(exact) == value else f", rounded down to {value}"
-    return f"The fastest rate, {how}{told}, takes {d.fastest_steps}."
+    text = f"The fastest rate, {how}{told}, takes {d.fastest_steps}"
+    steepest = float(d.eig_start[-1])
+    if steepest > 0 and d.fastest_lr >= 2.0 / steepest:
+        return (
+            f"{text} near the optimum; from this start it is above the limit "
+            f"there, {g(2.0 / steepest)} (the start curves more, {g(steepest)}), so "
+            "its first steps overshoot"
+            + (
+                " and may throw a parameter out of its range (--param-space "
+                "unconstrained avoids it)."
+                if bounded
+                else "."
+            )
+        )
+    return f"{text}."
 
 
 def _factor(contraction: float) -> str:
