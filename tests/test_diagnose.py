@@ -989,6 +989,17 @@ def test_adam_at_a_large_fixed_rate_is_told_it_bounces_not_that_more_steps_help(
     assert "more steps would get closer" not in far
     cli = " ".join(trace.convergence_warnings())
     assert "(--lr-schedule torch.cosine:T_max=30) or a smaller --lr gets" in cli
+    # of a few epochs, a cosine stepped after each batch: stepped each epoch, a
+    # one-epoch run never lowered its rate (a researcher's came out the same)
+    short = gradtrace.fit(data, optimizer="adam", lr=5, batch_size=1, epochs=1)
+    (said,) = [w for w in short.warnings if "moves each parameter" in w]
+    advised = "torch.cosine:T_max=200,by_batch=true"
+    assert f"(lr_schedule='{advised}')" in said
+    followed = gradtrace.fit(
+        data, optimizer="adam", lr=5, batch_size=1, epochs=1, lr_schedule=advised
+    )
+    rates = followed.to_pandas()["lr"].to_numpy()[1:]
+    assert rates[0] == 5 and rates[-1] < 0.2 and np.all(np.diff(rates) <= 0)
     # a rate that falls already: the schedule's own advice, not this
     falling = gradtrace.fit(
         data,

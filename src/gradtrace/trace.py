@@ -46,6 +46,11 @@ def device() -> str:
 THROWN = 100.0
 
 
+#: Epochs below which a schedule suggested for a run steps after each batch: a
+#: cosine stepped each epoch over 3 epochs takes 3 steps down
+FEW_EPOCHS = 10
+
+
 class Trace:
     """Every step of a training run, and what ran.
 
@@ -535,13 +540,21 @@ class Trace:
                 return None  # still closing in: more steps would get closer
         lr = learning_rate(info)
         schedule = info["schedule"]
-        epochs = -(-int(schedule["n_steps"]) // int(schedule["batches_per_epoch"]))
+        steps = int(schedule["n_steps"])
+        epochs = -(-steps // int(schedule["batches_per_epoch"]))
+        # stepped each epoch, a run of a few epochs would barely lower its rate
+        # (of one epoch, never: a researcher's run came out the same)
+        falling = (
+            f"torch.cosine:T_max={epochs}"
+            if epochs >= FEW_EPOCHS
+            else f"torch.cosine:T_max={steps},by_batch=true"
+        )
         name = info["optimizer"]["name"]
         return lr, (
             f"{name} moves each parameter by about its rate, {lr:.3g}, a step "
             "whatever the gradient, so at a fixed rate more steps only bounce "
             "around the optimum: a rate that falls late in the run (--lr-schedule "
-            f"torch.cosine:T_max={epochs}) or a smaller --lr gets closer"
+            f"{falling}) or a smaller --lr gets closer"
         )
 
     def _thrown(self) -> str | None:
