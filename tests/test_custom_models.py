@@ -765,8 +765,8 @@ def test_a_missing_key_names_the_parameters_and_a_rate_gone_negative_positive() 
     run = gradtrace.fit(counts, free, lr=20, steps=50)
     assert run.diverged
     assert (
-        "as rate went from 6.081893 to -6.798613 (at its value before, every row "
-        "has one); if your model takes rate above 0 only, declare it with "
+        "as rate went from 6.081893 to -6.798613 (at 6.081893 every row's loss is "
+        "finite); if your model takes rate above 0 only, declare it with "
         "positive=['rate']" in run.message
     )
     declared = gradtrace.Distribution(
@@ -836,7 +836,7 @@ def test_a_divergence_names_the_row_and_the_parameter_whose_step_broke_it() -> N
     assert before["b"] > 0 > last["b"]  # b crossed 0 too, and is not blamed
     assert (
         f"data row {bad[0] + 1} (x={x[bad[0]]:g}, y={y[bad[0]]:g}) gives nan first, "
-        f"and {len(bad) - 1} more, as c went from {before['c']:.7g} to "
+        f"and {len(bad) - 1} more rows do, as c went from {before['c']:.7g} to "
         f"{last['c']:.7g}" in run.message
     )
     assert "declare" not in run.message and "b went" not in run.message
@@ -1017,7 +1017,10 @@ def test_a_start_whose_loss_is_not_a_number_names_the_first_row() -> None:
     with pytest.raises(InputError) as err:
         gradtrace.fit(data, model, steps=2)
     said = str(err.value)
-    assert "is nan; data row 3 (x=0.6, y=0.489174) gives nan first, and 1 more" in said
+    assert (
+        "is nan; data row 3 (x=0.6, y=0.489174) gives nan first, and 1 more row does"
+        in said
+    )
     assert "(a log or a square root of a value at or below 0" in said
 
 

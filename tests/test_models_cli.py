@@ -242,11 +242,12 @@ def test_sweep_and_lr_find_take_a_model_file_and_an_expression(
         (
             ["--model-expr", "log(x - a)*b"],
             "the loss at the starting parameters (a=1.0, b=1.0) is nan; data row 1 "
-            "(x=0, y=3.50629) gives nan first, and 23 more: the model predicts",
+            "(x=0, y=3.50629) gives nan first, and 23 more rows do: the model predicts",
         ),
         (
             ["--loss-expr", "log(pred - y)"],
-            "is nan; data row 1 (x=0, y=3.50629) gives nan first, and 119 more: "
+            "is nan; data row 1 (x=0, y=3.50629) gives nan first, and 119 more "
+            "rows do: "
             "your loss gives some rows no number there",
         ),
         (

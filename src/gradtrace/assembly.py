@@ -214,7 +214,7 @@ def row_losses_at(p: Plan, values: Mapping[str, Any]) -> np.ndarray | None:
 
 
 def told_row(p: Plan, losses: np.ndarray) -> str:
-    """'data row 3 (x=0.2, y=0) gives nan first, and 4 more': the first row
+    """'data row 3 (x=0.2, y=0) gives nan first, and 4 more rows do': the first row
     whose loss is not finite; empty where each is."""
     bad = np.flatnonzero(~np.isfinite(losses))
     if not len(bad):
@@ -227,7 +227,10 @@ def told_row(p: Plan, losses: np.ndarray) -> str:
         shown += [f"{n}={v:g}" for n, v in zip(names, xi, strict=False)]
     shown.append(f"y={float(p.ys[i]):g}")
     kept = " of those kept" if p.dropped else ""
-    more = f", and {len(bad) - 1} more" if len(bad) > 1 else ""
+    others = len(bad) - 1
+    more = (
+        f", and {others} more row{'s do' if others > 1 else ' does'}" if others else ""
+    )
     where = f"data row {i + 1}{kept} ({', '.join(shown)})"
     return f"{where} gives {losses[i]:g} first{more}"
 

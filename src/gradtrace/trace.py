@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gradtrace.advice import g
 from gradtrace.text import learning_rate
 
 
@@ -194,7 +195,7 @@ class Trace:
             d = self.info.get("diagnosis") or {}
             if d.get("family") in ("gd", "momentum") and d.get("suggested_lr"):
                 to_try = (
-                    f"the stable limit is {_fmt(d['stable_lr'])}: try {lr_is}"
+                    f"the stable limit is {g(d['stable_lr'])}: try {lr_is}"
                     f"{_fmt(d['suggested_lr'])}"
                 )
             else:
@@ -302,8 +303,8 @@ class Trace:
             return ""
         was, now = cause["param_before"], cause["values"][name]
         text = (
-            f", as {name} went from {_fmt(was)} to {_fmt(now)} (at its value "
-            "before, every row has one)"
+            f", as {name} went from {_fmt(was)} to {_fmt(now)} (at {_fmt(was)} "
+            "every row's loss is finite)"
         )
         own = "file" in (self.info.get("model_options") or {}) or "model" in (
             self.info.get("own_objects", [])
