@@ -302,7 +302,16 @@ def print_summary(
     else:
         order = f"shuffled (seed {sch['seed']})" if sch["shuffle"] else "in order"
         last = data["n_rows"] - (sch["batches_per_epoch"] - 1) * sch["batch_size"]
-        partial = f" (the last of {last})" if last != sch["batch_size"] else ""
+        stream = sch.get("stream")
+        windows = bool(
+            stream
+            and sch["shuffle"]
+            and stream["window_chunks"] * stream["chunk_rows"] < data["n_rows"]
+        )
+        # shuffled in windows, the short batch ends the window that holds the
+        # file's short last chunk, wherever that window falls in the epoch
+        which = "one" if windows else "the last"
+        partial = f" ({which} of {last})" if last != sch["batch_size"] else ""
         if sch.get("drop_last"):  # whole batches only: the rest sit the epoch out
             left = data["n_rows"] - sch["batches_per_epoch"] * sch["batch_size"]
             partial = (
