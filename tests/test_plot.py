@@ -125,10 +125,21 @@ def test_a_fit_by_likelihood_shades_where_it_puts_90_percent_of_y() -> None:
         lr=0.05,
         steps=300,
     )
-    at, low, high = _band(plot.fit_over_data(poisson).axes[0])
+    ax = plot.fit_over_data(poisson).axes[0]
+    at, low, high = _band(ax)
     rate = np.exp(poisson.params["w"][0] * at + poisson.params["b"])
     np.testing.assert_array_equal(low, stats.poisson.ppf(0.05, rate))
     np.testing.assert_array_equal(high, stats.poisson.ppf(0.95, rate))
+    # shade and edges over the data's points: under 20000 points the shade alone
+    # was lost
+    (points,) = [line for line in ax.get_lines() if line.get_marker() == "."]
+    edges = [
+        line
+        for line in ax.get_lines()
+        if line.get_zorder() > points.get_zorder() and line.get_linestyle() == "-"
+    ]
+    drawn = sorted((tuple(e.get_ydata()) for e in edges), key=lambda v: v[0])
+    np.testing.assert_array_equal(drawn, [tuple(low), tuple(high)])
 
     assert _band(plot.fit_over_data(demo_traces()["line-mse"]).axes[0]) is None
     zero_one = (rng.uniform(size=300) < 1 / (1 + np.exp(-2 * x + 2))).astype(float)
