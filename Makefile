@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# bytecode, as a wheel's install has it (an editable install under
+	# PYTHONDONTWRITEBYTECODE=1 compiles every module at every start otherwise)
+	$(BIN)/python -m compileall -q src/gradtrace
 	touch $(STAMP)
 
 demo: $(STAMP)
