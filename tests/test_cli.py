@@ -173,6 +173,14 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
         (["--model", "normal", "--init", "scale=-1"], "scale must be positive"),
         (["--epocs", "3"], "no such option --epocs: did you mean --epochs?"),
         (["--zzz"], "no such option --zzz. (see gradtrace fit --help)"),
+        # a framework's keyword: where it goes here, with the value given
+        (
+            ["--momentum", "0.9"],
+            "no such option --momentum: an optimizer's momentum goes in --opt, as "
+            "--opt momentum=0.9 (repeat --opt for more)",
+        ),
+        (["--beta_2=0.99"], "goes in --opt, as --opt beta_2=0.99"),
+        (["--nesterov"], "goes in --opt, as --opt nesterov=VALUE"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(

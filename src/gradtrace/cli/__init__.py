@@ -45,6 +45,27 @@ COMMANDS = {
 }
 
 
+#: Optimizers' settings by their frameworks' keywords, given as options of their
+#: own (--momentum 0.9) where gradtrace takes them in --opt
+HYPER_PARAMETERS = frozenset(
+    (
+        "momentum nesterov dampening beta1 beta2 beta_1 beta_2 b1 b2 eps epsilon "
+        "rho alpha decay centered amsgrad weight_decay initial_accumulator_value"
+    ).split()
+)
+
+
+def _value_of(option: str, given: list[str]) -> str:
+    """The value given after ``option`` (or with it, ``--momentum=0.9``), else
+    ``VALUE``."""
+    for i, word in enumerate(given):
+        if word.startswith(f"{option}="):
+            return word.split("=", 1)[1] or "VALUE"
+        if word == option and i + 1 < len(given) and not given[i + 1].startswith("-"):
+            return given[i + 1]
+    return "VALUE"
+
+
 class _ReaderGone(Exception):
     """The reader of standard output stopped reading (``| head``)."""
 
@@ -164,6 +185,14 @@ def _command(argv: list[str] | None) -> int:
         ]
         best = _meant_option(err.option_name, options or err.possibilities or [])
         guess = f": did you mean {best}?" if best else "."
+        name = err.option_name.lstrip("-").replace("-", "_")
+        if name in HYPER_PARAMETERS and "--opt" in options:
+            # --momentum 0.9: a framework's keyword, which goes in --opt here
+            value = _value_of(err.option_name, sys.argv[1:] if argv is None else argv)
+            guess = (
+                f": an optimizer's {name} goes in --opt, as --opt {name}={value} "
+                "(repeat --opt for more)"
+            )
         click.echo(
             f"error: no such option {err.option_name}{guess} (see {path} --help)",
             err=True,
