@@ -3,6 +3,7 @@ never the best while another ended below its start."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,8 @@ def test_a_loss_that_ended_above_its_start_is_counted(
     code, out, err = run_cli([*args, "--out", str(tmp_path / "s")], capsys)
     assert code == 0, err
     assert "8 configurations, 0 diverged, 1 ended above its start" in out
+    # a few milliseconds of training in milliseconds, not "0.00 s"
+    assert re.search(r"start, in \d+\.\d ms of training \(", out), out
     assert "warning: the loss ended above where it started (lr=1: 6.54" in out
     assert "best: lr=0.3728" in out
 

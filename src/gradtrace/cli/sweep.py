@@ -20,6 +20,7 @@ from gradtrace.cli._options import (
 )
 from gradtrace.cli.fit import model_options
 from gradtrace.errors import InputError
+from gradtrace.text import duration
 
 #: The most values one range or list of a sweep may give.
 MOST_VALUES = 1_000_000
@@ -415,7 +416,7 @@ def sweep(
         above = f", {len(rose)} ended above {_its(len(rose))} start" * bool(len(rose))
         console.print(
             f"{n} configuration{'s' if n != 1 else ''}, {bad} diverged{above}, in "
-            f"{t['train_s']:.2f} s of training ({t['compile_s']:.2f} s compiling, "
+            f"{duration(t['train_s'])} of training ({t['compile_s']:.2f} s compiling, "
             f"{t['total_s']:.2f} s in all). Sweep folder: {out}"
         )
         for warning in result.command_warnings():
