@@ -51,7 +51,11 @@ def test_four_optimizers_share_one_loss_chart_and_one_landscape() -> None:
         frame = trace.to_pandas()
         np.testing.assert_allclose(shown.get_xdata(), frame["step"] / 10)
         gap = frame["loss"].to_numpy(float) - best
-        np.testing.assert_allclose(shown.get_ydata(), np.maximum(gap, 1e-12 * best))
+        # within ten float32 epsilons of the optimum's loss: rounding, drawn flat
+        floor = 10 * float(np.finfo(np.float32).eps) * abs(best)
+        np.testing.assert_allclose(
+            shown.get_ydata(), np.where(gap <= floor, floor, gap)
+        )
     # each run's path over (w, b), in its line's colour
     paths = [line for line in landscape.get_lines() if line.get_linestyle() == "-"]
     assert len(paths) == 4
@@ -192,3 +196,28 @@ def test_a_streamed_run_and_the_same_file_in_memory_share_their_landscape(
         "sgd, lr=0.05, on e.parquet, shuffled, seed 0",
     ]
     assert whole.batch_rows(3).equals(whole.batch_rows([3]))  # one step as an int
+
+
+def test_runs_at_their_optimum_sit_flat_on_the_rounding_floor() -> None:
+    """Two normal fits that reach the optimum: their gap is float rounding, drawn
+    flat at ten float32 epsilons of the optimum's loss with a line that says so
+    (it swung between 1e-12 and 2e-7, and a class read Adam as still bouncing);
+    full batches of data sets of their own sizes are not "batch sizes that
+    differ"."""
+    sgd = gradtrace.fit("seed001_gaussian", model="normal", lr=0.5, steps=300)
+    adam = gradtrace.fit(
+        "seed001_gaussian", model="normal", optimizer="adam", lr=0.1, steps=300
+    )
+    losses = gradtrace.compare(sgd, adam).axes[0]
+    floor = 10 * float(np.finfo(np.float32).eps) * abs(sgd.info["optimum_loss"])
+    (rounding,) = [
+        line for line in losses.get_lines() if "float rounding" in line.get_label()
+    ]
+    assert rounding.get_ydata()[0] == pytest.approx(floor)
+    for line in losses.get_lines()[:2]:
+        values = np.asarray(line.get_ydata(), float)
+        assert values.min() == pytest.approx(floor) and values[-1] == values.min()
+        assert np.all(values[-100:] == values[-1])  # flat, not swinging
+    small = pd.DataFrame({"y": np.random.default_rng(0).normal(size=50)})
+    other = gradtrace.fit(small, "normal", lr=0.5, steps=30)
+    assert gradtrace.compare(sgd, other).axes[0].get_xlabel() == "epoch"

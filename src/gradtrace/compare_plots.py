@@ -223,6 +223,7 @@ def _losses(
     they fitted different problems) on a log scale where every run has one. A
     run that diverged ends in a cross, at the last step it had a finite loss."""
     drawn: list[np.ndarray] = []
+    rounding = 0.0  # the highest floor a run's curve touched
     for k, (trace, name, colour) in enumerate(zip(traces, names, colours, strict=True)):
         best = None if floors is None else floors[k]
         frame = trace.to_pandas()
@@ -231,7 +232,15 @@ def _losses(
         loss = frame["loss"].to_numpy(float)
         shown = loss - best if best is not None else loss
         if best is not None:  # at the optimum, to float rounding: the floor
-            shown = np.maximum(shown, 1e-12 * max(abs(best), 1.0))
+            # within ten of the loss's epsilons of the optimum's loss the gap is
+            # rounding: drawn flat there (it swung between 1e-12 and 2e-7, and a
+            # class read Adam as still bouncing), as the summary's "gap 0"
+            eps = float(np.finfo(trace.info.get("compute_dtype") or "float32").eps)
+            floor = 10 * eps * max(abs(best), 1e-30)
+            touched = np.isfinite(shown) & (shown <= floor)
+            shown = np.where(touched, floor, shown)
+            if touched.any():
+                rounding = max(rounding, floor)
         ok = np.isfinite(shown)
         sparse = ok.sum() < len(shown) / 2
         ax.plot(
@@ -247,6 +256,14 @@ def _losses(
             last = np.flatnonzero(ok)[-1]
             ax.plot(epochs[last], shown[last], "x", color=colour, ms=9, mew=2)
         drawn.append(shown[ok])
+    if rounding > 0:
+        ax.axhline(
+            rounding,
+            color="0.55",
+            ls=":",
+            lw=1,
+            label="float rounding of the loss: a gap at or below it is 0",
+        )
     values = np.concatenate(drawn) if drawn else np.empty(0)
     positive = values[values > 0]
     if floors is not None or (
@@ -255,7 +272,11 @@ def _losses(
         and values.max() > 100 * values.min()
     ):
         ax.set_yscale("log")
-    sizes = {int(t.info["schedule"]["batch_size"]) for t in traces}
+    # full batches are alike whatever the rows (two data sets of their own)
+    sizes = {
+        "full" if full_batch(t.info) else int(t.info["schedule"]["batch_size"])
+        for t in traces
+    }
     ax.set_xlabel("epoch" + (" (the batch sizes differ)" if len(sizes) > 1 else ""))
     if floors is None:
         ax.set_ylabel("loss over all the data")
