@@ -739,10 +739,25 @@ def test_dpi_scales_every_picture_and_animation_frame_alike(
     # the command line's default (kept there: the CLI imports no matplotlib to
     # start) is the pictures' own
     with click.Context(cli) as ctx:
-        for name in ("plot", "compare", "animate"):
+        for name in ("plot", "compare", "animate", "fit", "sweep", "lr-find"):
             command = cli.get_command(ctx, name)
             assert command is not None
             dpi = next(p for p in command.params if p.name == "dpi")
             assert dpi.default == plot.DPI, name
+    # fit --plot, sweep's and lr-find's pictures take it too (a teacher's
+    # projector)
+    for dpi, folder in ((None, tmp_path / "d2"), ("55", tmp_path / "h2")):
+        more = [] if dpi is None else ["--dpi", dpi]
+        data = ["seed001_line", "--lr", "0.01"]
+        for args in (
+            ["fit", *data, "--steps", "5", "-q", "--plot", "--out", f"{folder}/r"],
+            ["sweep", *data, "--steps", "5", "--out", f"{folder}/s"],
+            ["lr-find", "seed001_line", "--steps", "30", "-o", f"{folder}/lr.png"],
+        ):
+            code, _, err = run([*args, *more], capsys)
+            assert code == 0, err
+    for name in ("r/fit.png", "s/heatmap.png", "s/losses.png", "lr.png"):
+        (w, h), (w2, h2) = size(tmp_path / "d2" / name), size(tmp_path / "h2" / name)
+        assert abs(w2 - w / 2) <= 1 and abs(h2 - h / 2) <= 1, (name, w, h, w2, h2)
     code, _, err = run(["plot", str(a_run), "--dpi", "1000"], capsys)
     assert code == 2 and "1000 is not in the range 50<=x<=400" in one_error(err)

@@ -13,6 +13,20 @@ import click
 from gradtrace.errors import InputError
 
 
+def dpi_option(what: str) -> Callable[..., Any]:
+    """The --dpi option of a command that draws ``what`` (its default is
+    ``gradtrace.plot.DPI``'s, kept a literal here: the command line starts
+    without matplotlib)."""
+    return click.option(
+        "--dpi",
+        type=click.IntRange(50, 400),
+        default=110,
+        show_default=True,
+        help=f"Pixels per inch of {what}; 220 doubles the default's width and "
+        "height in pixels, for a projector or print (50 to 400).",
+    )
+
+
 def force_option(what: str) -> Callable[..., Any]:
     """The --force flag of a command that writes a ``what`` ("run", "sweep")
     folder, as ``store.replaceable`` and ``store.put_in_place`` treat it."""

@@ -18,6 +18,7 @@ from gradtrace.cli._options import (
     already_exists,
     check_folder_of,
     check_out_file,
+    dpi_option,
     force_option,
     load_run,
 )
@@ -195,18 +196,6 @@ def _out(help: str, required: bool = False) -> Callable[..., Any]:
     extra: dict[str, Any] = {"required": True} if required else {"default": None}
     return click.option(
         "-o", "--out", "out", type=click.Path(path_type=Path), help=help, **extra
-    )
-
-
-def _dpi(what: str) -> Callable[..., Any]:
-    """The --dpi option of a command that draws ``what``."""
-    return click.option(
-        "--dpi",
-        type=click.IntRange(50, 400),
-        default=110,
-        show_default=True,
-        help=f"Pixels per inch of {what}; 220 doubles the default's width and "
-        "height in pixels, for a projector or print (50 to 400).",
     )
 
 
@@ -776,7 +765,7 @@ def _pictures(run: Path) -> list[str]:
     "final values.",
 )
 @_out("Folder to draw into (default: RUN's own); made if missing.")
-@_dpi("the pictures (825 x 495 pixels for fit.png at 110)")
+@dpi_option("the pictures (825 x 495 pixels for fit.png at 110)")
 @DATA_AGAIN
 @FORCE_FILES
 def plot(
@@ -842,7 +831,7 @@ def plot(
     "optimizer and rate, and whatever else differs between the runs: batch size, "
     "momentum, schedule, start).",
 )
-@_dpi("the picture")
+@dpi_option("the picture")
 @FORCE_FILES
 def compare(
     runs: tuple[Path, ...], out: Path, labels: tuple[str, ...], dpi: int, force: bool
@@ -906,7 +895,7 @@ def compare(
 @click.option(
     "--fps", type=WHOLE, default=10, show_default=True, help="Frames per second."
 )
-@_dpi("the frames (770 x 484 pixels at 110)")
+@dpi_option("the frames (770 x 484 pixels at 110)")
 @DATA_AGAIN
 @FORCE_FILES
 def animate(

@@ -16,6 +16,7 @@ from gradtrace.cli._options import (
     DTYPE_OPTION,
     FORCE_FILES,
     WHOLE,
+    dpi_option,
     force_option,
 )
 from gradtrace.cli.fit import model_options
@@ -272,6 +273,7 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="Write heatmap.png and losses.png.",
 )
+@dpi_option("heatmap.png and losses.png")
 @model_options
 def sweep(
     data: str,
@@ -302,6 +304,7 @@ def sweep(
     out: Path | None,
     force: bool,
     plot: bool,
+    dpi: int,
     **model_extra: Any,
 ) -> None:
     """Run every combination of learning rates, hyper-parameters, starting values
@@ -403,7 +406,7 @@ def sweep(
                 ("losses.png", sweep_plots.sweep_losses),
             ):
                 try:
-                    plots.save(draw(result), out / name, quick=True)
+                    plots.save(draw(result), out / name, quick=True, dpi=dpi)
                 except (ValueError, OverflowError) as err:  # the results are saved
                     click.echo(f"note: could not draw {name} ({err}).", err=True)
         console = _console()
@@ -510,6 +513,7 @@ def _its(n: int) -> str:
     help="Refused, saying why: the range test sets the rate itself.",
 )
 @FORCE_FILES
+@dpi_option("the picture")
 def lr_find(
     data: str,
     model: str,
@@ -533,6 +537,7 @@ def lr_find(
     out: Path,
     lr_schedule: str | None,
     force: bool,
+    dpi: int,
     **model_extra: Any,
 ) -> None:
     """The learning-rate range test: one run whose rate grows exponentially from
@@ -590,7 +595,7 @@ def lr_find(
         **model_extra,
     )
     out.parent.mkdir(exist_ok=True)  # a folder -o named, made once the test ran
-    plot.save(sweep_plots.lr_find(table, summary), out)
+    plot.save(sweep_plots.lr_find(table, summary), out, dpi=dpi)
     console = _console()
     for note in summary["notices"]:
         click.echo(f"note: {note}.", err=True)
