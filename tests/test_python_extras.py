@@ -279,3 +279,19 @@ def test_kerass_metric_names_are_taken_and_given_back() -> None:
     ):
         np.testing.assert_array_equal(named[theirs], plain[mine])
     assert "rmse" not in named and "lr" not in named
+
+
+def test_a_notebook_animates_a_run_as_the_command_does(tmp_path: Path) -> None:
+    """trace.animate writes the GIF gradtrace animate draws (a teacher looked for
+    it in a notebook); its errors name Python's arguments."""
+    from PIL import Image
+
+    trace = gradtrace.fit("seed001_line", lr=0.05, steps=20)
+    path = trace.animate(tmp_path / "fit.gif", every=5, dpi=55)
+    with Image.open(path) as image:
+        assert image.n_frames == 5 and image.size == (385, 242)
+    with pytest.raises(gradtrace.InputError, match=r"^out='.*x\.png': write a \.gif"):
+        trace.animate(tmp_path / "x.png")
+    with pytest.raises(gradtrace.InputError, match="^every must be at least 1"):
+        trace.animate(tmp_path / "y.gif", every=0)
+    assert not (tmp_path / "y.gif").exists()

@@ -805,6 +805,30 @@ class Trace:
 
         return report(self, out)
 
+    def animate(
+        self,
+        out: str | Path,
+        every: int | None = None,
+        fps: int = 10,
+        dpi: float = 110,
+    ) -> Path:
+        """Write the run's animation to ``out``, as ``gradtrace animate`` draws it:
+        the fit moving over the data, a frame per step (or every ``every``-th;
+        a long run's kept steps), ``fps`` frames a second, ``dpi`` pixels per
+        inch (220 for a projector); a .gif, or an .mp4 where ffmpeg is
+        installed. Returns its path; in a notebook
+        ``IPython.display.Image(path)`` shows a GIF."""
+        from gradtrace.animate import animate
+        from gradtrace.errors import COMMAND_LINE, InputError
+
+        try:
+            return animate(self, out, every=every, fps=fps, dpi=dpi)
+        except InputError as err:
+            if COMMAND_LINE.get():
+                raise
+            said = str(err).replace("-o ", "out=").replace("(-o ", "(out=")
+            raise InputError(said.replace("--every", "every")) from None
+
     # -- views ------------------------------------------------------------------
     def to_pandas(self) -> pd.DataFrame:
         """The step table (a copy): see ``gradtrace.tables.trace_frame``."""
