@@ -191,10 +191,14 @@ def _adam(
         f"x gradient^2 = {n(b2)} x {p(v0)} + {n(1 - b2)} x {p(g)}^2 = {n(v1)}"
     )
     c1, c2 = (_corrected(b, t, dtype) for b in (b1, b2))
+    # float32's corrections end in odd digits (0.1900001, 0.001998961): say why
+    at = f"at step t = {t}" + (
+        f" (1 - b^t in {dtype}, as the run took it)" if dtype != "float64" else ""
+    )
     if keras:  # Keras folds the corrections into the rate; eps outside the root
         return [
             (
-                f"{moments}; at step t = {t}, added = -lr x sqrt(1 - {k2}^t) / "
+                f"{moments}; {at}, added = -lr x sqrt(1 - {k2}^t) / "
                 f"(1 - {k1}^t) x {first} / (sqrt({second}) + {ke}) = -{lr} x "
                 f"sqrt({n(c2)}) / {n(c1)} x {p(m1)} / (sqrt({n(v1)}) + {eps:g})",
                 lambda: -rate * math.sqrt(c2) / c1 * m1 / (math.sqrt(v1) + eps),
@@ -202,7 +206,7 @@ def _adam(
         ]
     return [
         (
-            f"{moments}; at step t = {t}, added = -lr x ({first} / (1 - {k1}^t)) / "
+            f"{moments}; {at}, added = -lr x ({first} / (1 - {k1}^t)) / "
             f"(sqrt({second} / (1 - {k2}^t)) + {ke}) = -{lr} x ({n(m1)} / {n(c1)}) "
             f"/ (sqrt({n(v1)} / {n(c2)}) + {eps:g})",
             lambda: -rate * (m1 / c1) / (math.sqrt(v1 / c2) + eps),
