@@ -201,7 +201,7 @@ def test_the_fit_panel_says_how_many_of_the_batchs_rows_it_shows(
     from gradtrace.report.html import payload
 
     z = [v for row in payload(trace)["landscape"]["z"] for v in row if v]
-    shade = f"log colour, dark {float(f'{min(z):.4g}'):g} to yellow "
+    shade = f"log colour above the lowest, dark {float(f'{min(z):.4g}'):g} to yellow "
     land = page.inner_text("#landscape-caption")
     assert shade + f"{float(f'{max(z):.4g}'):g};" in land, land
     assert errors == [], errors

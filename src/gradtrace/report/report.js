@@ -313,9 +313,10 @@
   let landImage = null;
   if (L) {
     // the colour scale in words: the loss the darkest and the brightest cells hold
-    const z = L.z.flat().filter((v) => v !== null && v > 0);
-    const shade = z.length ? "log colour, dark " + Number(Math.min(...z).toPrecision(4)) +
-      " to yellow " + Number(Math.max(...z).toPrecision(4)) : "log colour";
+    const z = L.z.flat().filter((v) => v !== null && Number.isFinite(v));
+    const shade = z.length ? "log colour above the lowest, dark " +
+      Number(Math.min(...z).toPrecision(4)) + " to yellow " +
+      Number(Math.max(...z).toPrecision(4)) : "log colour";
     document.getElementById("landscape-caption").textContent =
       "the loss over " + L.labels[0] + " and " + L.labels[1] + " (" + shade + "; " + L.over +
       (L.held ? "; " + L.held : "") + "), the path and this step" + (left === null ? "" :
@@ -339,15 +340,23 @@
     off.width = landC.width; off.height = landC.height; off.W = landC.W; off.H = landC.H;
     const ox = off.getContext("2d");
     ox.setTransform(landC.width / landC.W, 0, 0, landC.height / landC.H, 0, 0);
-    const z = L.z.flat().filter((v) => v !== null && v > 0);
-    const lo = Math.log(Math.min(...z)), hi = Math.log(Math.max(...z));
+    // colour by the log of the loss above its lowest, as landscape.png's levels:
+    // log(loss) itself left a likelihood's bowl (1.4 at the bottom, 40 at the
+    // edge) one purple without rings; the floor is the 1% quantile above it
+    const z = L.z.flat().filter((v) => v !== null && Number.isFinite(v));
+    const zmin = Math.min(...z), zmax = Math.max(...z);
+    const above = z.map((v) => v - zmin).filter((d) => d > 0).sort((p, q) => p - q);
+    const floor = Math.max(above.length ? above[Math.floor(0.01 * (above.length - 1))] : 1,
+      (zmax - zmin) * 1e-9) || 1;
+    const lo = Math.log(floor), hi = Math.log(zmax - zmin + floor);
+    const level = (v) => (Math.log(v - zmin + floor) - lo) / ((hi - lo) || 1);
     const xr = [L.xs[0], L.xs[L.xs.length - 1]], yr = [L.ys[0], L.ys[L.ys.length - 1]];
     const [sx, sy] = scales(landC, xr, yr);
     const viridis = (t) => { const c = [[68,1,84],[59,82,139],[33,145,140],[94,201,98],[253,231,37]];
       const p = Math.max(0, Math.min(1, t)) * 4, i = Math.min(3, Math.floor(p)), r = p - i;
       return "rgb(" + c[i].map((v, k) => Math.round(v + r * (c[i + 1][k] - v))).join(",") + ")"; };
     for (let j = 0; j < L.ys.length - 1; j++) for (let i = 0; i < L.xs.length - 1; i++) {
-      const v = L.z[j][i]; ox.fillStyle = v > 0 ? viridis((Math.log(v) - lo) / ((hi - lo) || 1)) : "#ddd";
+      const v = L.z[j][i]; ox.fillStyle = v !== null && Number.isFinite(v) ? viridis(level(v)) : "#ddd";
       ox.fillRect(sx(L.xs[i]), sy(L.ys[j + 1]), sx(L.xs[i + 1]) - sx(L.xs[i]) + 1, sy(L.ys[j]) - sy(L.ys[j + 1]) + 1);
     }
     axes(ox, off, xr, yr, L.labels[0], L.labels[1]);
