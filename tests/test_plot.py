@@ -1239,3 +1239,21 @@ def test_a_full_batch_reports_frames_carry_no_row_list_and_curves_five_digits() 
     values = [v for f in frames for v in f["curve"] if v is not None]
     assert all(float(f"{v:.5g}") == v for v in values)
     assert len(json.dumps(page, separators=(",", ":"))) < 2_500_000
+
+
+def test_a_long_runs_path_is_counted_in_steps_not_rows() -> None:
+    """'61053 of 3000001 rows' read as the data's rows: the path's kept steps
+    are counted against the run's steps."""
+    assert plot.path_label(61052, False, 3_000_000, None) == (
+        "path, a dot per kept step (61052 of its 3000000 steps)"
+    )
+    assert plot.path_label(20, True, 20, None) == "path, a dot per step (20 steps)"
+
+
+def test_a_short_runs_step_axis_has_whole_steps() -> None:
+    """A 3-step run's loss and parameter charts had ticks at steps 0.5 and 1.5."""
+    trace = gradtrace.fit("seed001_line", lr=0.05, steps=3)
+    for which in ("loss", "params"):
+        for ax in trace.plot(which).axes:
+            ticks = np.asarray(ax.get_xticks(), float)
+            assert len(ticks) and np.all(ticks == np.round(ticks)), (which, ticks)

@@ -1037,7 +1037,11 @@ def _step_axis(ax: Any, steps: int) -> None:
         ax.set_xlim(0, steps * 1.2)
         ax.set_xlabel("step (log scale)")
     else:
+        from matplotlib.ticker import MaxNLocator
+
         ax.set_xlabel("step")
+        # steps are whole: a 3-step run's axis had ticks at 0.5 and 1.5
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def finite_optimum(info: dict[str, Any]) -> dict[str, float]:
@@ -1123,7 +1127,8 @@ def path_label(n_path: int, every: bool, last: int, cut: int | None) -> str:
         return f"path, a dot per step ({drawn}, before it left the chart)"
     if every:
         return f"path, a dot per step ({n_path} step{'s' * (n_path != 1)})"
-    return f"path, a dot per kept step ({n_path + 1} of {last + 1} rows)"
+    # steps, not rows: a reader took the trace's rows for the data's
+    return f"path, a dot per kept step ({n_path} of its {last} steps)"
 
 
 def _framed(values: np.ndarray, constraint: str) -> tuple[float, float]:
