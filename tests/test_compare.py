@@ -220,4 +220,8 @@ def test_runs_at_their_optimum_sit_flat_on_the_rounding_floor() -> None:
         assert np.all(values[-100:] == values[-1])  # flat, not swinging
     small = pd.DataFrame({"y": np.random.default_rng(0).normal(size=50)})
     other = gradtrace.fit(small, "normal", lr=0.5, steps=30)
-    assert gradtrace.compare(sgd, other).axes[0].get_xlabel() == "epoch"
+    apart = gradtrace.compare(sgd, other)
+    assert apart.axes[0].get_xlabel() == "epoch"
+    # its long labels in as many columns as fit (the last ran off the edge)
+    (legend,) = apart.legends
+    assert legend._ncols == 2

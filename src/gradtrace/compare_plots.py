@@ -199,11 +199,14 @@ def compare_runs(traces: Sequence[Any], labels: Sequence[str] | None = None) -> 
         title += " of different models, losses or data (each its own optimum)"
     fig.suptitle(_filled(title, 100), fontsize=11)
     handles, texts = ax.get_legend_handles_labels()
+    # as many columns as fit the figure's width (about 150 characters at 9
+    # points): long labels of runs on different data ran off its right edge
+    widest = max((len(t) for t in texts), default=1)
     fig.legend(
         handles,
         texts,
         loc="outside lower center",
-        ncol=min(4, len(texts)),
+        ncol=max(1, min(4, len(texts), 150 // (widest + 6))),
         fontsize=9,
         frameon=False,
     )
