@@ -1041,7 +1041,7 @@ def _step_axis(ax: Any, steps: int) -> None:
 
         ax.set_xlabel("step")
         # steps are whole: a 3-step run's axis had ticks at 0.5 and 1.5
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
 
 
 def finite_optimum(info: dict[str, Any]) -> dict[str, float]:
