@@ -1736,7 +1736,8 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
         )
     ax.set_title(_filled(f"residuals of {model_by_loss(info)}{said}", 80))
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend([band.get(h, h) for h in handles], labels, fontsize=8)
+    # where it covers the fewest points (top left covered a teacher's)
+    ax.legend([band.get(h, h) for h in handles], labels, fontsize=8, loc="best")
     return fig
 
 
