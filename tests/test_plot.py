@@ -1257,3 +1257,15 @@ def test_a_short_runs_step_axis_has_whole_steps() -> None:
         for ax in trace.plot(which).axes:
             ticks = np.asarray(ax.get_xticks(), float)
             assert len(ticks) and np.all(ticks == np.round(ticks)), (which, ticks)
+
+
+def test_a_landscapes_colour_bar_ticks_round_numbers_above_its_lowest() -> None:
+    """The bar's geometric levels read 0.03397, 0.06789: its ticks are the lowest
+    loss and round numbers spread along it, or the levels to three digits where
+    too few round numbers fall in its range."""
+    mse = 0.02199 + np.concatenate([[0.0], np.geomspace(1e-4, 9.9, 24)])
+    assert plot.bar_ticks(mse) == [0.02199, 0.05, 0.2, 1.0]
+    nll = 1.3987 + np.concatenate([[0.0], np.geomspace(1e-3, 4.04, 24)])
+    ticks = plot.bar_ticks(nll)
+    assert ticks[0] == 1.3987 and all(t == float(f"{t:.3g}") for t in ticks[1:])
+    assert ticks == sorted(ticks) and len(ticks) == 7

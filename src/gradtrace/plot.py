@@ -791,6 +791,38 @@ def _y_band(
     return lo, hi
 
 
+def bar_ticks(levels: Any, apart: float = 0.12) -> list[float]:
+    """A geometric colour bar's ticks: its lowest level (the lowest loss), then
+    round numbers (1, 2 or 5 times a power of ten) at least ``apart`` of the
+    bar from each other and from it; where fewer than two round numbers fit, its
+    every fourth level to three digits (the levels themselves read 0.03397,
+    0.06789)."""
+    levels = np.asarray(levels, np.float64)
+    low, high = float(levels[0]), float(levels[-1])
+    where = np.arange(len(levels)) / max(len(levels) - 1, 1)
+
+    def position(v: float) -> float:
+        return float(np.interp(v, levels, where))
+
+    size = max(abs(low), abs(high), 1e-300)
+    round_numbers = sorted(
+        sign * m * 10.0**k
+        for k in range(
+            int(math.floor(math.log10(size))) - 12, int(math.log10(size)) + 2
+        )
+        for m in (1, 2, 5)
+        for sign in (-1, 1)
+        if low < sign * m * 10.0**k < high
+    )
+    ticks = [low]
+    for v in round_numbers:
+        if position(v) - position(ticks[-1]) >= apart and 1 - position(v) >= apart / 2:
+            ticks.append(v)
+    if len(ticks) < 3:  # every fourth level, to three digits but the lowest
+        return [low] + [float(f"{v:.3g}") for v in levels[4::4]]
+    return ticks
+
+
 def _bar_format(levels: Any) -> str:
     """A colour bar's number format: four significant digits, or as many more as
     tell its closest levels apart (a landscape near an optimum's loss of 661800,
@@ -1206,7 +1238,7 @@ def loss_landscape(
         cs, ax=ax, label=f"{trace.info['loss']} {over}", format=_bar_format(levels)
     )
     if norm is not None:
-        bar.set_ticks(levels[::4])
+        bar.set_ticks(bar_ticks(levels))
     ax.set_xlim(ga[0], ga[-1])
     ax.set_ylim(gb[0], gb[-1])
     ax.plot(path_a[framed], path_b[framed], "-", color="white", lw=1, alpha=0.9)
