@@ -705,11 +705,7 @@ def run(
                 chunk_steps=p.chunk,
                 devices=check_devices(config.devices),
                 validation=None if p.val is None else (p.val.x, p.val.y),
-                # off: the full-data programs compiled on a second thread beside
-                # the scan's (40 ms of seed 002's 1.25 s) coincided with XLA:CPU
-                # aborting or crashing mid-compile in 3 of 4 test-suite runs
-                # (twenty-seventh session); the exact answer's thread stays
-                overlap=False,
+                overlap=_overlaps(p),
             )
         except InputError:
             raise
