@@ -15,13 +15,21 @@ from hypothesis import HealthCheck, settings
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 # many tests compile the same programs (the same model on the same data): JAX's
-# persistent cache, in a folder the session's workers share (made by the first
-# process, which xdist's workers inherit it from), compiles each once; the whole
-# suite took 6 min 19 s with it, 7 min 1 s without, on 2 cores
+# persistent cache, in a folder of the test session's (made by the first process,
+# which xdist's workers inherit it from), compiles each once; the whole suite
+# took 6 min 19 s with it, 7 min 1 s without, on 2 cores
 if "GRADTRACE_TESTS_JAX_CACHE" not in os.environ:
     os.environ["GRADTRACE_TESTS_JAX_CACHE"] = tempfile.mkdtemp(prefix="gradtrace-jax-")
     atexit.register(shutil.rmtree, os.environ["GRADTRACE_TESTS_JAX_CACHE"], True)
-jax.config.update("jax_compilation_cache_dir", os.environ["GRADTRACE_TESTS_JAX_CACHE"])
+# a folder per xdist worker: JAX writes an entry without a lock when the cache has
+# no size limit, so a worker could read another's entry half written (three of
+# five full runs in the twenty-seventh session lost a worker to XLA crashing
+# mid-compile, each time late in the run)
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+jax.config.update(
+    "jax_compilation_cache_dir",
+    os.path.join(os.environ["GRADTRACE_TESTS_JAX_CACHE"], _WORKER),
+)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 # the tests' compiled programs (commands started in processes of their own) and
