@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from gradtrace.core.diagnose import Diagnosis, momentum_band
+from gradtrace.text import listed
 
 
 def g(value: float | None, digits: int = 3) -> str:
@@ -491,15 +492,8 @@ def unconverged(
     also = sorted((o for o in each if o[0] > limit and o[1] != label), reverse=True)
     others = ""
     if also and not exact:
-        named = [f"{n} {g(d, 3)}" for d, n in also[:4]]
-        if len(also) > 4:
-            named.append(f"{len(also) - 4} more")
-        listed_ = (
-            named[0]
-            if len(named) == 1
-            else (f"{', '.join(named[:-1])} and {named[-1]}")
-        )
-        others = f"; {listed_} standard errors off too"
+        named = listed([f"{n} {g(d, 3)}" for d, n in also], 4)
+        others = f"; {named} standard errors off too"
 
     def away(optimum: str = "its optimum") -> str:
         if exact:

@@ -29,8 +29,8 @@ from gradtrace.core.losses import param_specs, row_losses
 from gradtrace.core.optimizers import OptimizerSpec
 from gradtrace.core.plateau import PLATEAUS
 from gradtrace.errors import InputError
-from gradtrace.tables import cut_epochs, listed, schedule_columns
-from gradtrace.text import UNCONSTRAINED_AS, fmt, full_batch, learning_rate
+from gradtrace.tables import cut_epochs, schedule_columns
+from gradtrace.text import UNCONSTRAINED_AS, fmt, full_batch, learning_rate, listed
 from gradtrace.usercode import loss_of, model_of
 
 

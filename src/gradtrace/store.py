@@ -750,14 +750,11 @@ def trace_batches(
     info: dict[str, Any],
     rows: int | None = None,
     columns: list[str] | None = None,
-    first: int = 0,
 ) -> Iterator[pa.RecordBatch]:
     """The trace of the run folder ``folder`` (whose run.json is ``info``) as Arrow
     record batches of at most ``rows`` (``BLOCK_ROWS``) rows, each read when it is
     asked for: the rows ``load_run`` reads, never all held at once; one empty batch
-    where there are none. ``columns``: only these (and ``step``); ``first``: parts
-    whose steps all come before it are not read (a batch may still begin earlier:
-    filter on ``step``)."""
+    where there are none. ``columns``: only these (and ``step``)."""
     folder = Path(folder)
     check_parts(folder, info)
     schema, given = None, 0
@@ -765,8 +762,6 @@ def trace_batches(
     for path in _trace_files(folder, info):
         try:
             reader = pq.ParquetFile(path)
-            if first > 0 and _step_span(reader)[1] < first:
-                continue
             schema = schema or reader.schema_arrow
             if wanted is not None:
                 schema = pa.schema([schema.field(c) for c in wanted])

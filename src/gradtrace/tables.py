@@ -13,6 +13,7 @@ from gradtrace.core.catalog import MODELS
 from gradtrace.core.loop import History
 from gradtrace.core.metrics import KERAS_METRICS, METRICS, keras_running_mean
 from gradtrace.core.models import ParamSpec
+from gradtrace.text import listed
 
 #: Columns that hold no value in the initial row (step 0).
 STEP_ONLY = ("batch_loss", "running_loss")
@@ -208,21 +209,6 @@ def rate_span(frame: pd.DataFrame, cuts: bool = False) -> str:
     # as "0.1 at step 1 to 0.01 at the last" where there is nothing between
     between = ", " if len(parts) > 1 else " "
     return ": " + ", ".join(parts) + f"{between}to {last:.6g} at the last"
-
-
-def listed(items: Sequence[Any], most: int) -> str:
-    """``items`` as a sentence lists them; past ``most`` of them, the first
-    ``most`` and how many in all.
-
-    Examples:
-        >>> listed([3], 5), listed([3, 7, 9], 5), listed(range(4), 2)
-        ('3', '3, 7 and 9', '0, 1, ... (4 in all)')
-    """
-    shown = [str(v) for v in list(items)[:most]]
-    if len(items) > most:
-        return f"{', '.join(shown)}, ... ({len(items)} in all)"
-    head = ", ".join(shown[:-1])
-    return f"{head} and {shown[-1]}" if head else shown[-1]
 
 
 def cut_epochs(frame: pd.DataFrame) -> list[int]:

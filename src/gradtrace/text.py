@@ -257,3 +257,18 @@ def unconstrained_names(info: dict[str, Any]) -> list[str]:
         for p in info.get("params_spec", [])
         if p.get("constraint") in UNCONSTRAINED_AS and p["name"] in trained
     ]
+
+
+def listed(items: Sequence[Any], most: int) -> str:
+    """``items`` as a sentence lists them; past ``most`` of them, the first
+    ``most`` and how many in all.
+
+    Examples:
+        >>> listed([3], 5), listed([3, 7, 9], 5), listed(range(4), 2)
+        ('3', '3, 7 and 9', '0, 1, ... (4 in all)')
+    """
+    shown = [str(v) for v in list(items)[:most]]
+    if len(items) > most:
+        return f"{', '.join(shown)}, ... ({len(items)} in all)"
+    head = ", ".join(shown[:-1])
+    return f"{head} and {shown[-1]}" if head else shown[-1]
