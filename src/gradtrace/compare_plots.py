@@ -22,7 +22,7 @@ from gradtrace.plot import (
     ran_away,
 )
 from gradtrace.tables import param_columns, param_labels
-from gradtrace.text import full_batch, learning_rate, model_by_loss
+from gradtrace.text import full_batch, learning_rate, loss_rounding, model_by_loss
 
 #: The most runs one figure tells apart by colour (matplotlib's tab10)
 MAX_RUNS = 10
@@ -238,8 +238,7 @@ def _losses(
             # within ten of the loss's epsilons of the optimum's loss the gap is
             # rounding: drawn flat there (it swung between 1e-12 and 2e-7, and a
             # class read Adam as still bouncing), as the summary's "gap 0"
-            eps = float(np.finfo(trace.info.get("compute_dtype") or "float32").eps)
-            floor = 10 * eps * max(abs(best), 1e-30)
+            floor = loss_rounding(trace.info, best)
             touched = np.isfinite(shown) & (shown <= floor)
             shown = np.where(touched, floor, shown)
             if touched.any():

@@ -272,3 +272,13 @@ def listed(items: Sequence[Any], most: int) -> str:
         return f"{', '.join(shown)}, ... ({len(items)} in all)"
     head = ", ".join(shown[:-1])
     return f"{head} and {shown[-1]}" if head else shown[-1]
+
+
+def loss_rounding(info: Mapping[str, Any], best: float) -> float:
+    """How far a run's loss (run.json ``info``) may lie from ``best``, the
+    optimum's loss, by rounding alone: ten of its dtype's epsilons of that size
+    (float32's 1.2e-7, float64's 2.2e-16). A gap within it is 0."""
+    import numpy as np
+
+    eps = float(np.finfo(info.get("compute_dtype") or "float32").eps)
+    return 10 * eps * max(abs(float(best)), 1e-30)

@@ -826,8 +826,8 @@ class Trace:
         except InputError as err:
             if COMMAND_LINE.get():
                 raise
-            said = str(err).replace("-o ", "out=").replace("(-o ", "(out=")
-            raise InputError(said.replace("--every", "every")) from None
+            said = str(err).replace("-o ", "out=").replace("--every", "every")
+            raise InputError(said) from None
 
     # -- views ------------------------------------------------------------------
     def to_pandas(self) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from gradtrace.text import (
     duration,
     fmt,
     full_batch,
+    loss_rounding,
     model_by_loss,
     resolution,
     unconstrained_names,
@@ -136,8 +137,7 @@ def rounded_gap(info: dict[str, Any], final: float) -> float:
     at its dtype's epsilon of its size (float32's 1.2e-7, float64's 2.2e-16), and
     a gap below ten of those is zero."""
     gap = final - float(info["optimum_loss"])
-    eps = float(np.finfo(info.get("compute_dtype") or "float32").eps)
-    noise = 10 * eps * max(abs(float(info["optimum_loss"])), 1e-30)
+    noise = loss_rounding(info, float(info["optimum_loss"]))
     return gap if abs(gap) > noise else 0.0
 
 
