@@ -8,6 +8,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 
 import jax
 import pytest
@@ -62,3 +63,16 @@ def pytest_collection_modifyitems(
     for item in items:
         if "cpu_digits" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _compiled_programs_released() -> Iterator[None]:
+    """Each test module's compiled programs released after it: a worker keeps
+    the code of every program it compiled mapped in memory, and a whole suite's
+    passed the kernel's 65530 maps (vm.max_map_count), where XLA crashed
+    mid-compile late in the run (the twenty-seventh session's fresh clones)."""
+    yield
+    from gradtrace.core import loop
+
+    loop._COMPILED.clear()
+    jax.clear_caches()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -349,7 +350,12 @@ class Prepared(NamedTuple):
     validation: Any = None
 
 
-_COMPILED: dict[Any, Any] = {}
+#: Compiled programs kept for runs of the same configuration, the most recently
+#: used first out of ``COMPILED_KEPT``: kept without end, a long session (the
+#: test suite's workers) held every program's code mapped, and past the
+#: kernel's 65530 memory maps XLA crashed mid-compile
+_COMPILED: OrderedDict[Any, Any] = OrderedDict()
+COMPILED_KEPT = 64
 
 
 def _signature(tree: Any) -> Any:
@@ -360,9 +366,13 @@ def _signature(tree: Any) -> Any:
 def compile_once(key: Any, fn: Any, *args: Any, donate: tuple[int, ...] = ()) -> Any:
     x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
     full_key = (key, _signature(args), bool(x64))
-    if full_key not in _COMPILED:
+    if full_key in _COMPILED:
+        _COMPILED.move_to_end(full_key)
+    else:
         jitted = jax.jit(fn, donate_argnums=donate)
         _COMPILED[full_key] = jitted.lower(*args).compile()
+        while len(_COMPILED) > COMPILED_KEPT:
+            _COMPILED.popitem(last=False)
     return _COMPILED[full_key]
 
 
