@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,7 @@ def test_another_learning_rate_runs_the_same_compiled_program(
     # rate compiles nothing, and its steps are that rate's
     from gradtrace.core import loop
 
-    monkeypatch.setattr(loop, "_COMPILED", {})
+    monkeypatch.setattr(loop, "_COMPILED", OrderedDict())
 
     def run(lr: float) -> pd.DataFrame:
         trace = gradtrace.fit(
@@ -82,7 +83,7 @@ def test_another_learning_rate_runs_the_same_compiled_program(
     assert len(chunks) == 1
     again = run(0.002)
     assert [k for k in loop._COMPILED if k[0][0] == "chunk"] == chunks
-    monkeypatch.setattr(loop, "_COMPILED", {})
+    monkeypatch.setattr(loop, "_COMPILED", OrderedDict())
     fresh = run(0.002)
     pd.testing.assert_frame_equal(again, fresh)
     if optimizer == "sgd":  # and the rate's arithmetic, step by step
@@ -249,7 +250,7 @@ def test_a_blocked_full_batch_step_equals_the_one_pass_step(
     options = {k: v for k, v in case.items() if k not in drop}
 
     def run() -> gradtrace.Trace:
-        monkeypatch.setattr(loop, "_COMPILED", {})
+        monkeypatch.setattr(loop, "_COMPILED", OrderedDict())
         return gradtrace.fit(  # the steps are compared, not the optimum
             data,
             lr=1e-3,
@@ -322,7 +323,7 @@ def test_skipped_steps_under_a_conditional_or_computed_and_dropped_agree(
     monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "7")  # the last chunk runs past the end
 
     def run() -> gradtrace.Trace:
-        monkeypatch.setattr(loop, "_COMPILED", {})
+        monkeypatch.setattr(loop, "_COMPILED", OrderedDict())
         return gradtrace.fit(
             data, lr=lr, steps=40, batch_size=batch_size, seed=1, exact=False
         )
