@@ -529,6 +529,41 @@ def test_the_best_settings_over_seeds_and_starts_are_judged_by_their_median() ->
     )
 
 
+def test_settings_whose_repeats_all_settle_alike_are_judged_by_steps_to_tol() -> None:
+    """Seed 002's sweep, 20 rates x 3 starts: every rate that converged settled
+    on the same float32 loss, and the median picked the slowest rate, 1e-7,
+    whose far start never arrived. Where repeats come within tol, the settings
+    with the fewest that did not win, then the fewest median steps."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, 100)
+    data = {"x": x, "y": 2 * x + 1 + rng.normal(0, 0.1, 100)}
+    s = sweep(
+        data,
+        lr=[0.01, 0.1, 0.5, 1.5],
+        init={"w": [0.0, 10.0], "b": 0.0},
+        steps=300,
+        tol=1e-3,
+    )
+    table = s.table
+    found = s.best_over_repeats
+    assert found is not None
+    # 0.01 is too slow from w=10 (never within 1e-3) though both settle alike
+    slow = table[table["lr"] == 0.01]
+    assert slow["steps_to_tol"].isna().sum() >= 1
+    ok = table[~table["diverged"]].groupby("lr")
+    everyone = ok["steps_to_tol"].apply(lambda v: v.notna().all())
+    medians = ok["steps_to_tol"].median()[everyone]
+    assert found["lr"] == medians.idxmin() != 0.01
+    assert found["reached"] == found["runs"] == 2
+    assert found["median_steps_to_tol"] == medians.min()
+    said = s.best_over_repeats_text()
+    assert said == (
+        "best over its 2 runs (2 starts; the most within 0.001 of the optimum, "
+        f"then their median steps): lr={found['lr']:.4g}, both within it after "
+        f"a median of {int(medians.min())} steps, none diverged"
+    )
+
+
 def test_a_sweep_folder_is_made_with_the_users_umask(tmp_path: Path) -> None:
     """A research engineer's team could not read each other's sweeps: their
     folders were private (mkdtemp's 0700) where run folders follow the umask."""

@@ -85,28 +85,45 @@ class Sweep:
     @property
     def best_over_repeats(self) -> pd.Series | None:
         """The best settings (rate, batch size, other hyper-parameters) judged
-        over their repeats, the seeds and starting values swept with them: the
-        lowest median of where each repeat settled, a diverged one counted as
-        infinitely bad, so that one lucky seed does not pick it. The settings,
-        then ``median_settled``, ``diverged`` and ``runs`` (the repeats'); None
-        where the sweep repeats nothing or varies nothing else."""
+        over their repeats, the seeds and starting values swept with them, so
+        that one lucky seed or start does not pick them. Where any repeat came
+        within ``tol`` of the optimum for good: the fewest repeats that did not
+        (a diverged one counts as not), then the median of their steps to it.
+        Otherwise: the lowest median of where each repeat settled, a diverged
+        one counted as infinitely bad. The settings, then ``median_settled``,
+        ``median_steps_to_tol`` (infinite where most repeats missed it),
+        ``reached``, ``diverged`` and ``runs`` (the repeats'); None where the
+        sweep repeats nothing or varies nothing else."""
         repeats = [c for c in self.swept if c == "seed" or c.startswith("init_")]
         settings = [c for c in self.swept if c not in repeats]
         if not repeats or not settings:
             return None
         table = self.table.assign(_settled=self.settled)
         table.loc[table["diverged"], "_settled"] = math.inf
+        missed = table["diverged"] | table["steps_to_tol"].isna()
+        steps = table["steps_to_tol"].astype(float)
+        table = table.assign(_reached=~missed, _steps=steps.where(~missed, math.inf))
         groups = table.groupby(settings, sort=False)
         summary = pd.DataFrame(
             {
                 "median_settled": groups["_settled"].median(),
+                "median_steps_to_tol": groups["_steps"].median(),
+                "reached": groups["_reached"].sum().astype(int),
                 "diverged": groups["diverged"].sum().astype(int),
                 "runs": groups.size(),
             }
         )
         if not np.isfinite(summary["median_settled"]).any():
             return None
-        best = summary.sort_values(["median_settled", "diverged"], kind="stable")
+        if summary["reached"].any():
+            # several rates settle on the same loss (to float rounding): how
+            # fast and how surely they got there tells them apart
+            order = summary.assign(_missed=summary["runs"] - summary["reached"])
+            best = order.sort_values(
+                ["_missed", "median_steps_to_tol", "median_settled"], kind="stable"
+            ).drop(columns="_missed")
+        else:
+            best = summary.sort_values(["median_settled", "diverged"], kind="stable")
         key: Any = best.index[0]
         keys = key if isinstance(key, tuple) else (key,)
         values: dict[str, Any] = dict(zip(settings, keys, strict=True))
@@ -115,8 +132,11 @@ class Sweep:
 
     def best_over_repeats_text(self) -> str | None:
         """``best_over_repeats`` in words, the ``sweep`` command's line after
-        the best: "over its 3 seeds and starts (median of where each settled):
-        lr=0.01, median 0.81, none diverged"."""
+        the best: "best over its 6 runs (3 seeds x 2 starts; the median of where
+        each settled): lr=0.01, median 0.81, none diverged", or where repeats
+        came within ``tol``: "... (3 starts; the most within 0.0001 of the
+        optimum, then their median steps): lr=0.05, all 3 within it after a
+        median of 12 steps, none diverged"."""
         found = self.best_over_repeats
         if found is None:
             return None
@@ -131,13 +151,30 @@ class Sweep:
         if starts:
             n_starts = len(self.table[starts].astype(str).drop_duplicates())
             counts.append(f"{n_starts} starts")
+        runs, reached = int(found["runs"]), int(found["reached"])
         bad = int(found["diverged"])
+        diverged = ("none" if not bad else f"{bad} of them") + " diverged"
+        if not self.table["steps_to_tol"].notna().any():
+            return (
+                f"best over its {runs} runs ({' x '.join(counts)}; the median of "
+                f"where each settled): {named}, median "
+                f"{found['median_settled']:.7g}, {diverged}"
+            )
+        steps = found["median_steps_to_tol"]
+        how = (
+            f"{reached} of {runs}"
+            if reached != runs
+            else ("both" if runs == 2 else f"all {runs}")
+        )
+        after = (
+            f" after a median of {int(steps)} step{'s' * (int(steps) != 1)}"
+            if math.isfinite(steps)
+            else ""
+        )
         return (
-            f"best over its {int(found['runs'])} runs ({' x '.join(counts)}; the "
-            f"median of where each settled): {named}, median "
-            f"{found['median_settled']:.7g}, "
-            + ("none" if not bad else f"{bad} of them")
-            + " diverged"
+            f"best over its {runs} runs ({' x '.join(counts)}; the most within "
+            f"{self._tol} of the optimum, then their median steps): {named}, "
+            f"{how} within it{after}, {diverged}"
         )
 
     @property
