@@ -35,6 +35,11 @@ def test_a_diverging_run_warns_in_its_repr_summary_and_notebook_view() -> None:
     assert len(warnings) == 2
     assert warnings[0].startswith("warning: the loss ended above where it started")
     assert "above the stable limit" in warnings[1]
+    # its last line says so too, not just "completed": a newcomer read that as fine
+    start, final = trace.to_pandas()["loss"].iloc[0], trace.final_loss
+    assert trace.message == (
+        f"completed 100 steps, but its loss rose ({start:.7g} -> {final:.7g})."
+    )
     first, *rest = repr(trace).split("\n")
     assert first.startswith("<Trace line/mse sgd lr=0.1: 100 steps, completed")
     assert rest == [f"  {w}" for w in warnings]

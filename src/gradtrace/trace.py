@@ -275,7 +275,16 @@ class Trace:
                 f"; the weights are epoch {stopping['restored_epoch']}'s, "
                 "restored as its best"
             )
+        elif self._rose():  # finite, but no better than diverging
+            first = float(self._frame["loss"].iloc[0])
+            done += f", but its loss rose ({_fmt(first)} -> {_fmt(self.final_loss)})"
         return done + "."
+
+    def _rose(self) -> bool:
+        """Whether the loss ended above where it started (``advice.ended_above``)."""
+        from gradtrace.advice import ended_above
+
+        return ended_above(float(self._frame["loss"].iloc[0]), self.final_loss)
 
     def _left_support(self) -> str | None:
         """'scale to -0.3, outside its support (> 0)' when the last step left a
@@ -386,7 +395,6 @@ class Trace:
         from gradtrace.advice import (
             drift_told,
             drifting,
-            ended_above,
             on_edge,
             rose_warning,
             scattered,
@@ -411,7 +419,7 @@ class Trace:
         out = []
         optimum = info.get("optimum")
         first = float(self._frame["loss"].iloc[0])
-        rose = ended_above(first, self.final_loss)
+        rose = self._rose()
         mini_batch = info["schedule"]["batch_size"] < info["data"]["n_rows"]
         decay = float(info["optimizer"].get("weight_decay") or 0.0)
         # why more steps would not get closer, where something holds the run
