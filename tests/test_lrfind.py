@@ -108,8 +108,18 @@ def test_mini_batches_are_read_by_the_loss_over_all_rows_not_their_noise() -> No
         )
         gaps.append(run.final_loss - run.info["optimum_loss"])
     assert gaps[0] < 0.01 < 1.0 < gaps[1]
-    labels = found.plot().axes[0].get_legend_handles_labels()[1]
+    ax = found.plot().axes[0]
+    labels = ax.get_legend_handles_labels()[1]
     assert "loss over all rows after each step" in labels
+    # the frame is the darker points'; the batch losses it cuts off are counted
+    low, high = ax.get_ylim()
+    batch = table["batch_loss"].to_numpy(float)[: found.summary["stopped_at_step"]]
+    above, below = int((batch > high).sum()), int((batch < low).sum())
+    assert above + below > 0  # the batches scatter widely (above)
+    said = " and ".join(
+        f"{n} {where}" for n, where in ((above, "above"), (below, "below")) if n
+    )
+    assert labels[0].endswith(f";\n{said} the frame)")
 
 
 def test_a_large_data_sets_test_reads_a_fixed_sample_of_its_rows(

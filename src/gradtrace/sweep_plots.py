@@ -563,6 +563,20 @@ def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
     return kinds, dict(zip(order, KIND_STYLES, strict=False))
 
 
+def _cut_off(ax: Any, batch: np.ndarray) -> None:
+    """Where batch losses lie outside the frame, the label of their points says
+    how many, above and below it."""
+    low, high = ax.get_ylim()
+    batch = batch[np.isfinite(batch)]
+    above, below = int((batch > high).sum()), int((batch < low).sum())
+    if not above and not below:
+        return
+    parts = [f"{n} {where}" for n, where in ((above, "above"), (below, "below")) if n]
+    line = ax.get_lines()[0]
+    said = str(line.get_label())
+    line.set_label(f"{said.removesuffix(')')};\n{' and '.join(parts)} the frame)")
+
+
 def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
     """The range test: batch loss (and its smoothed curve) against the learning rate,
     up to where the loss blew up, with the suggested rate, the rate of the lowest
@@ -647,6 +661,8 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
         else:
             pad = 0.05 * (high - low or 1.0)
             ax.set_ylim(low - pad, high + pad)
+    if column == "loss":  # the frame is the darker points': say what it cut off
+        _cut_off(ax, shown["batch_loss"].to_numpy(float))
     ax.set_xlabel("learning rate (grows every step, log scale)")
     ax.set_ylabel(
         ("loss" if column == "loss" else "batch loss")
