@@ -200,6 +200,16 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_every_optimizers_setting_given_as_an_option_is_sent_to_opt() -> None:
+    """The command line's list of the optimizers' keywords (kept apart, so that
+    an error needs no optax) names every preset's, but the rate."""
+    from gradtrace.cli import HYPER_PARAMETERS
+    from gradtrace.core.optimizers import PRESETS
+
+    keywords = {k for p in PRESETS.values() for k in p.defaults if k != p.lr_key}
+    assert keywords <= HYPER_PARAMETERS
+
+
 def test_unknown_optimizer_suggests_the_closest(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -46,11 +46,14 @@ COMMANDS = {
 
 
 #: Optimizers' settings by their frameworks' keywords, given as options of their
-#: own (--momentum 0.9) where gradtrace takes them in --opt
+#: own (--momentum 0.9) where gradtrace takes them in --opt: every preset's but
+#: the rate (written here so that an error need not import optax; a test holds it
+#: to ``core.optimizers.PRESETS``)
 HYPER_PARAMETERS = frozenset(
     (
         "momentum nesterov dampening beta1 beta2 beta_1 beta_2 b1 b2 eps epsilon "
-        "rho alpha decay centered amsgrad weight_decay initial_accumulator_value"
+        "rho alpha decay centered amsgrad weight_decay initial_accumulator_value "
+        "lr_decay momentum_decay decoupled_weight_decay eps_in_sqrt"
     ).split()
 )
 
