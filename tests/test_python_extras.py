@@ -290,6 +290,10 @@ def test_a_notebook_animates_a_run_as_the_command_does(tmp_path: Path) -> None:
     path = trace.animate(tmp_path / "fit.gif", every=5, dpi=55)
     with Image.open(path) as image:
         assert image.n_frames == 5 and image.size == (385, 242)
+    from gradtrace.animate import DPI  # the command's default, without dpi
+
+    with Image.open(trace.animate(tmp_path / "big.gif", every=10)) as image:
+        assert image.size == (round(7 * DPI), round(4.4 * DPI))
     with pytest.raises(gradtrace.InputError, match=r"^out='.*x\.png': write a \.gif"):
         trace.animate(tmp_path / "x.png")
     with pytest.raises(gradtrace.InputError, match="^every must be at least 1"):

@@ -818,19 +818,20 @@ class Trace:
         out: str | Path,
         every: int | None = None,
         fps: int = 10,
-        dpi: float = 110,
+        dpi: float | None = None,
     ) -> Path:
         """Write the run's animation to ``out``, as ``gradtrace animate`` draws it:
         the fit moving over the data, a frame per step (or every ``every``-th;
         a long run's kept steps), ``fps`` frames a second, ``dpi`` pixels per
-        inch (220 for a projector); a .gif, or an .mp4 where ffmpeg is
-        installed. Returns its path; in a notebook
+        inch (the command's default, or 220 for a projector); a .gif, or an
+        .mp4 where ffmpeg is installed. Returns its path; in a notebook
         ``IPython.display.Image(path)`` shows a GIF."""
         from gradtrace.animate import animate
         from gradtrace.errors import COMMAND_LINE, InputError
 
         try:
-            return animate(self, out, every=every, fps=fps, dpi=dpi)
+            sized = {} if dpi is None else {"dpi": dpi}
+            return animate(self, out, every=every, fps=fps, **sized)
         except InputError as err:
             if COMMAND_LINE.get():
                 raise
