@@ -1223,22 +1223,47 @@ def test_a_band_wider_than_the_data_is_drawn_and_cut_at_the_charts_edge(
     assert ax.get_ylim()[1] <= y.max() + 0.3 * span
 
 
-def test_a_full_batch_reports_frames_carry_no_row_list_and_curves_five_digits() -> None:
+def test_a_full_batch_reports_frames_carry_no_row_list_and_packed_curves() -> None:
     """A 3000-step full-batch fit of a normal (1501 frames): no frame lists its
-    batch's rows (every row; the page says so), each frame's density has five
-    significant digits, and the page is 2 MB, not 5."""
+    batch's rows (every row; the page says so), each frame's density comes as
+    whole steps of a ten-thousandth of its span, and the page is 1.5 MB, not 5
+    (17 digits a point) or 2.1 (five)."""
     import json
 
-    from gradtrace.report.html import payload
+    from scipy import stats
+
+    from gradtrace.report.html import CURVE_STEPS, payload, unpacked_curve
 
     trace = gradtrace.fit("seed001_gaussian", model="normal", lr=0.001, steps=3000)
     page = payload(trace)
     frames = page["frames"]
     assert len(frames) == 1501 and not any("rows" in f for f in frames[1:])
     assert all(f["n_rows"] == page["n_rows"] for f in frames[1:])
-    values = [v for f in frames for v in f["curve"] if v is not None]
-    assert all(float(f"{v:.5g}") == v for v in values)
-    assert len(json.dumps(page, separators=(",", ":"))) < 2_500_000
+    grid = np.asarray(page["data"]["grid"])
+    table = trace.to_pandas()
+    for f in (frames[0], frames[700], frames[-1]):
+        assert all(
+            isinstance(k, int) and 0 <= k <= CURVE_STEPS for k in f["curve"]["steps"]
+        )
+        row = table[table["step"] == f["step"]].iloc[0]
+        density = stats.norm.pdf(grid, row["loc"], row["scale"])
+        span = np.ptp(density)
+        np.testing.assert_allclose(
+            unpacked_curve(f["curve"]), density, rtol=0, atol=span / CURVE_STEPS
+        )
+    assert len(json.dumps(page, separators=(",", ":"))) < 1_600_000
+
+
+def test_a_curve_packs_what_is_not_finite_and_a_flat_curve() -> None:
+    from gradtrace.report.html import packed_curve, unpacked_curve
+
+    packed = packed_curve([1.0, np.inf, 3.0, np.nan, 2.0])
+    assert packed == {"at": [1.0, 2.0 / 9999], "steps": [0, None, 9999, None, 5000]}
+    assert unpacked_curve(packed)[:3] == [1.0, None, 3.0]
+    assert unpacked_curve(packed_curve([4.0, 4.0])) == [4.0, 4.0]
+    assert unpacked_curve(packed_curve([np.nan])) == [None]
+    # a span past the largest float (a fit that blew up): the values as they are
+    assert unpacked_curve(packed_curve([-1e308, 1e308])) == [-1e308, 1e308]
 
 
 def test_a_long_runs_path_is_counted_in_steps_not_rows() -> None:

@@ -34,9 +34,8 @@ def _num(v: Any) -> float | None:
 
 
 def _drawn(v: Any) -> float | None:
-    """A value only drawn (a curve's point on a canvas a few hundred pixels
-    high): five significant digits, not seventeen (a 1500-frame report's curves
-    were 3 of its 5 MB)."""
+    """A value only drawn (a point on a canvas a few hundred pixels high): five
+    significant digits, not seventeen."""
     f = _num(v)
     return None if f is None else float(f"{f:.5g}")
 
@@ -280,8 +279,40 @@ def _curves(
             out = np.exp(_evaluate(model, params, None, grid, "log_prob"))
         else:
             out = _evaluate(model, params, at, None, "predict")
-        values.append([_drawn(v) for v in out])
+        values.append(packed_curve(out))
     return {"grid": [float(g) for g in grid], "discrete": discrete, "values": values}
+
+
+#: The steps a frame's curve is drawn in, from its lowest point to its highest:
+#: a ten-thousandth of its span, under a pixel of any canvas the page draws.
+CURVE_STEPS = 9999
+
+
+def packed_curve(values: Any) -> dict[str, Any]:
+    """A frame's curve as the page reads it: ``at`` (its lowest value and the
+    size of a step) and ``steps`` (each point's whole number of steps above the
+    lowest; None where not finite), the point ``at[0] + steps * at[1]``. Half
+    the size of the values written out (a long run's report is mostly its
+    frames' curves), and within ``1 / CURVE_STEPS`` of the span of each."""
+    v = np.asarray(values, np.float64)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return {"at": [0.0, 0.0], "steps": [None] * len(v)}
+    lo, hi = float(v[ok].min()), float(v[ok].max())
+    step = (hi - lo) / CURVE_STEPS
+    if not math.isfinite(step):  # a span beyond the largest float: as given
+        return {"at": [0.0, 1.0], "steps": [_drawn(x) for x in v]}
+    steps = np.rint((v - lo) / step) if step > 0 else np.zeros_like(v)
+    return {
+        "at": [lo, step],
+        "steps": [int(k) if good else None for k, good in zip(steps, ok, strict=True)],
+    }
+
+
+def unpacked_curve(curve: dict[str, Any]) -> list[float | None]:
+    """The points of a ``packed_curve`` (as the page's script reads them)."""
+    lo, step = curve["at"]
+    return [None if k is None else lo + k * step for k in curve["steps"]]
 
 
 def _predictions(

@@ -3,6 +3,9 @@
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
   const F = D.frames;
+  // each frame's curve comes as whole steps above its lowest point (html.packed_curve)
+  F.forEach((f) => { if (f.curve) f.curve = f.curve.steps.map((k) =>
+    k === null ? null : f.curve.at[0] + k * f.curve.at[1]); });
   const slider = document.getElementById("step");
   const label = document.getElementById("step-label");
   const play = document.getElementById("play");
