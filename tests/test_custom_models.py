@@ -1035,3 +1035,43 @@ def test_an_expression_with_x_for_a_column_named_otherwise_is_told_in_python() -
     # a name that is no column at all, where x is not written either
     with pytest.raises(InputError, match=r"\(t\): write t in it\.$"):
         gradtrace.fit(frame, model_expr="a*exp(-b*z)", y="signal", steps=2)
+
+
+def test_a_gradient_that_overflows_while_the_loss_is_finite_is_named_so() -> None:
+    """A newcomer's growth curve K/(1+exp(-r*(t-t0))) at lr 0.2, below the
+    stable limit: r leapt to 29, exp(-r*(t-t0)) overflowed float32, the loss
+    stayed finite (the fraction rounds to 0) and its gradient did not (inf /
+    inf). The run said 'the loss, a gradient or a parameter' and 'the stable
+    limit is 0.216: try lr 0.1' as if 0.2 were above it."""
+    rng = np.random.default_rng(1)
+    t = np.linspace(0, 20, 60)
+    y = 10 / (1 + np.exp(-0.6 * (t - 8))) + rng.normal(0, 0.4, 60)
+    data = pd.DataFrame({"t": t, "y": y})
+    run = gradtrace.fit(data, model_expr="K/(1+exp(-r*(t-t0)))", lr=0.2, steps=300)
+    assert run.diverged
+    table = run.to_pandas()
+    last, before = table.iloc[-1], table.iloc[-2]
+    assert np.isfinite(last["batch_loss"]) and not np.isfinite(last["grad_r"])
+    stable = run.info["diagnosis"]["stable_lr"]
+    assert 0.2 < stable
+    at = ", ".join(f"{k}={before[k]:.4g}" for k in ("K", "r", "t0"))
+    assert run.message == (
+        f"diverged at step {run.diverged_step} of 300: the loss was finite but its "
+        f"gradient was not, at {at}: the model's derivative overflowed float32 "
+        "(exp of a large value: sigmoid(z) in place of 1/(1+exp(-z)) does not "
+        f"overflow); lr 0.2 is within the stable limit at the optimum "
+        f"({stable:.3g}), not on the way from this start: try lr=0.1."
+    )
+    # explain writes the step's gradient out as nan, not blank, and says why
+    told = run.explain_text(run.diverged_step)
+    assert "K -0.5539299 (the step, in float32: nan)" in told
+    assert re.search(r"\n\s+K\s+6\.753098\s+nan\s+nan\s+nan\n", told)
+    assert (
+        "The step's float32 gradient of K, r and t0 was not finite, though the "
+        "rows' above, in float64, are finite: a value inside the derivative "
+        "overflowed float32 (an exp of a large value, say, making inf / inf); K, "
+        "r and t0 after the step are not finite." in told
+    )
+    # written without the overflow, the same rate does not diverge
+    safe = gradtrace.fit(data, model_expr="K*sigmoid(r*(t-t0))", lr=0.2, steps=300)
+    assert not safe.diverged

@@ -1151,7 +1151,7 @@ def narration(
         mine = total.get(column)
         if mine is None or fmt(float(mine)) == fmt(recorded):
             return fmt(recorded)
-        return f"{fmt(float(mine))} (the step, in float32: {fmt(recorded)})"
+        return f"{fmt(float(mine))} (the step, in float32: {_number(recorded)})"
 
     grads = ", ".join(
         f"{p} {both(v, f'grad_{p}')}" for p, v in update["gradient"].items()
@@ -1198,7 +1198,32 @@ def narration(
         )
         + rate
     )
-    out.append(update.reset_index())
+    lost = [p for p, v in update["gradient"].items() if not math.isfinite(float(v))]
+    # a gradient that was not finite is written out, not left blank
+    out.append(update.reset_index().map(_number_cell))
+    if lost:
+        dtype = info.get("compute_dtype") or info["dtype"]
+        rows_finite = all(
+            math.isfinite(float(total.get(f"grad_{p}", math.nan))) for p in lost
+        )
+        why = (
+            f", though the rows' above, in float64, are finite: a value inside the "
+            f"derivative overflowed {dtype} (an exp of a large value, say, making "
+            "inf / inf)"
+            if rows_finite and dtype != "float64"
+            else ""
+        )
+        gone = [p for p, v in update["after"].items() if not math.isfinite(float(v))]
+        out.append(
+            f"The step's {dtype} gradient of {listed(lost, len(lost))} was not "
+            f"finite{why}"
+            + (
+                f"; {listed(gone, len(gone))} after the step "
+                f"{'is' if len(gone) == 1 else 'are'} not finite."
+                if gone
+                else "."
+            )
+        )
     written = _written_out(this, info, update, step)
     if written:
         out.append(written)
@@ -1250,6 +1275,20 @@ def row_numbers(source: str) -> str:
     elif source == "python data":
         where = " (as .iloc counts)"
     return f"row: 0-based position in the data{where}"
+
+
+def _number(value: float) -> str:
+    """``fmt``, but a value that is not finite as Python writes it (nan, inf),
+    not left blank."""
+    value = float(value)
+    return fmt(value) if math.isfinite(value) else str(value)
+
+
+def _number_cell(value: Any) -> Any:
+    """A cell of a table of numbers: NaN and infinities as text (``_number``)."""
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return str(float(value))
+    return value
 
 
 def as_text(parts: list[str | pd.DataFrame]) -> str:

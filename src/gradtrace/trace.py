@@ -198,6 +198,13 @@ class Trace:
                     f"the stable limit is {g(d['stable_lr'])}: try {lr_is}"
                     f"{_fmt(d['suggested_lr'])}"
                 )
+                if lr and float(lr) <= float(d["stable_lr"]):
+                    # the limit is the optimum's curvature; the path met steeper
+                    to_try = (
+                        f"lr {_fmt(lr)} is within the stable limit at the optimum "
+                        f"({g(d['stable_lr'])}), not on the way from this start: "
+                        f"try {lr_is}{_fmt(d['suggested_lr'])}"
+                    )
             else:
                 to_try = (
                     f"try a smaller learning rate ({lr_is}{_fmt(lr / 10)} or lower)"
@@ -221,6 +228,18 @@ class Trace:
                 return (
                     f"stopped at step {self.diverged_step} of {n}: the step took "
                     f"{left}; {to_try}, or train with {space}."
+                )
+            overflowed = self._gradient_overflowed()
+            if overflowed:
+                # float64 only moves the overflow further: a path that reached
+                # it stalls there (the gradient of a saturated exp is 0)
+                dtype = self.info.get("compute_dtype") or self.info["dtype"]
+                return (
+                    f"diverged at step {self.diverged_step} of {n}: the loss was "
+                    f"finite but its gradient was not, at {overflowed}: the "
+                    f"model's derivative overflowed {dtype}"
+                    + self._overflow_hint()
+                    + f"; {to_try}."
                 )
             cause = self.info.get("diverged_cause")
             if cause:
@@ -302,6 +321,37 @@ class Trace:
                 if bad:
                     return f"{col} to {v:.4g}, outside its support ({rule})"
         return None
+
+    def _gradient_overflowed(self) -> str | None:
+        """Where a run diverged with its batch's loss finite and its gradient
+        not (the derivative of an exp of a large value, where the value itself
+        rounds to 0 or 1): the parameters the step began from ("K=6.753,
+        r=29.29"); None otherwise."""
+        frame = self._frame
+        if len(frame) < 2 or "batch_loss" not in frame:
+            return None
+        last = frame.iloc[-1]
+        grads = [c for c in frame.columns if c.startswith("grad_")]
+        if not grads or not np.isfinite(float(last["batch_loss"])):
+            return None
+        if np.all(np.isfinite(last[grads].to_numpy(float))):
+            return None
+        before = frame.iloc[-2]
+        names = [c.removeprefix("grad_") for c in grads]
+        return ", ".join(
+            f"{c}={float(before[c]):.4g}" for c in names if c in frame.columns
+        )
+
+    def _overflow_hint(self) -> str:
+        """For a model expression with an exp: how to write it without the
+        overflow."""
+        expr = str((self.info.get("model_options") or {}).get("expr", ""))
+        if "exp(" not in expr.replace(" ", ""):
+            return ""
+        return (
+            " (exp of a large value: sigmoid(z) in place of 1/(1+exp(-z)) does not "
+            "overflow)"
+        )
 
     def _blamed(self, cause: dict[str, Any]) -> str:
         """', as c went from 0.656 to 1.29 (at 0.656 every row has a loss)', and
