@@ -1107,3 +1107,28 @@ def test_a_fastest_rate_above_the_starts_limit_is_said_to_overshoot_from_it() ->
     ) in line
     run = gradtrace.fit({"y": y}, "gamma", lr=info["fastest_lr"], steps=5)
     assert run.status != "completed"  # as said: out of its range
+
+
+def test_a_prediction_from_a_start_that_curves_otherwise_is_a_guide() -> None:
+    """A newcomer's growth curve: diagnose predicted 131 steps at lr 0.2, within
+    the optimum's stable limit, and the run diverged from its start (the loss
+    curves 0.001 to 1.79 there, 0.43 to 9.25 at the optimum). A line by squared
+    error curves alike everywhere: its prediction is not hedged."""
+    rng = np.random.default_rng(1)
+    t = np.linspace(0, 20, 60)
+    y = 10 / (1 + np.exp(-0.6 * (t - 8))) + rng.normal(0, 0.4, 60)
+    data = pd.DataFrame({"t": t, "y": y})
+    d = gradtrace.diagnose(data, model_expr="K/(1+exp(-r*(t-t0)))", lr=0.2)
+    found = d.info["diagnosis"]
+    start, optimum = found["eigenvalues_start"], found["eigenvalues_optimum"]
+    said = " ".join(found["findings"])
+    assert d.predicted_steps is not None and optimum[-1] > 4 * start[-1]
+    assert (
+        "The count takes the optimum's curvature all the way, and the loss curves "
+        f"otherwise on the way (at the start {g(start[0], 3)} to {g(start[-1], 3)}, "
+        f"at the optimum {g(optimum[0], 3)} to {g(optimum[-1], 3)}): from this "
+        "start it is a guide, not a promise" in said
+    )
+    line = gradtrace.diagnose("seed001_line", lr=0.1)
+    assert line.predicted_steps is not None
+    assert "a guide, not a promise" not in " ".join(line.info["diagnosis"]["findings"])

@@ -315,6 +315,14 @@ def findings(
                 " The count takes the optimum's curvature all the way: the first "
                 "steps' overshoot (above) comes on top of it."
             )
+        elif _curves_otherwise(d):
+            line += (
+                " The count takes the optimum's curvature all the way, and the loss "
+                f"curves otherwise on the way (at the start {_curvatures(d.eig_start)}"
+                f", at the optimum {_curvatures(d.eig_optimum)}): from this start it "
+                "is a guide, not a promise; a sweep of rates (gradtrace sweep --lr) "
+                "tells."
+            )
         if batch_note:
             line += (
                 " Mini-batch steps get there on average but scatter around it by "
@@ -358,6 +366,32 @@ def findings(
             text += "."
         lines.append(text)
     return lines
+
+
+#: How far (a share) the start's largest or smallest curvature may lie from the
+#: optimum's before a prediction from the optimum's is told to be only a guide
+CURVES_OTHERWISE = 0.25
+
+
+def _curves_otherwise(d: Any) -> bool:
+    """Whether the loss curves otherwise at the start than at the optimum (not
+    a quadratic, and the start far enough for it to show): by more than
+    ``CURVES_OTHERWISE`` of the optimum's largest curvature, or of its smallest."""
+    start, optimum = np.asarray(d.eig_start, float), np.asarray(d.eig_optimum, float)
+    if start.shape != optimum.shape or not len(optimum):
+        return False
+    if not (np.isfinite(start).all() and np.isfinite(optimum).all()):
+        return False
+    ends = ((start[-1], optimum[-1]), (start[0], optimum[0]))
+    return any(abs(a - b) > CURVES_OTHERWISE * abs(b) for a, b in ends)
+
+
+def _curvatures(values: Any) -> str:
+    """The smallest to the largest curvature, or the one."""
+    low, high = float(values[0]), float(values[-1])
+    if g(low, 3) == g(high, 3):
+        return g(low, 3)
+    return f"{g(low, 3)} to {g(high, 3)}"
 
 
 def _fastest(d: Any, bounded: bool = False) -> str:
