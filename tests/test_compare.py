@@ -225,3 +225,26 @@ def test_runs_at_their_optimum_sit_flat_on_the_rounding_floor() -> None:
     # its long labels in as many columns as fit (the last ran off the edge)
     (legend,) = apart.legends
     assert legend._ncols == 2
+
+
+def test_a_legend_of_long_labels_stays_within_the_figure() -> None:
+    """Two runs of a model expression on other data: their labels ran off both
+    edges of the one-chart figure. The legend takes as many columns as its
+    width holds, measured, and wraps a label too long for one."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    a = gradtrace.fit(line(), lr=0.02, epochs=3)
+    b = gradtrace.fit(line(seed=2), lr=0.02, epochs=3)
+    for labels in (
+        ["a" * 40, "b" * 40],  # two columns fit beside each other
+        ["adam, lr=0.05, K=8, r=0.5, t0=7, K/(1+exp(-r*(t-t0))) by mse " * 3] * 2,
+    ):
+        fig = gradtrace.compare(a, b, labels=labels)
+        (legend,) = fig.legends
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        box = legend.get_window_extent(renderer)
+        assert 0 <= box.x0 and box.x1 <= fig.bbox.width
+    assert legend._ncols == 1
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert "\n" in texts[0] and texts[0].replace("\n", " ") == labels[0].strip()

@@ -199,18 +199,42 @@ def compare_runs(traces: Sequence[Any], labels: Sequence[str] | None = None) -> 
         title += " of different models, losses or data (each its own optimum)"
     fig.suptitle(_filled(title, 100), fontsize=11)
     handles, texts = ax.get_legend_handles_labels()
-    # as many columns as fit the figure's width (about 150 characters at 9
-    # points): long labels of runs on different data ran off its right edge
-    widest = max((len(t) for t in texts), default=1)
-    fig.legend(
-        handles,
-        texts,
-        loc="outside lower center",
-        ncol=max(1, min(4, len(texts), 150 // (widest + 6))),
-        fontsize=9,
-        frameon=False,
-    )
+    _fitted_legend(fig, handles, texts)
     return fig
+
+
+def _fitted_legend(fig: Figure, handles: list[Any], texts: list[str]) -> None:
+    """The figure's legend below its charts in as many columns (up to four) as
+    its width holds, measured; a label too wide for one column wrapped. Long
+    labels of runs on different data ran off both edges of a one-chart figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # as plot._place measures
+    width = fig.bbox.width
+
+    def placed(ncol: int, labels: list[str]) -> Any:
+        legend = fig.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            ncol=ncol,
+            fontsize=9,
+            frameon=False,
+        )
+        if legend.get_window_extent(renderer).width <= width or ncol == 1:
+            return legend
+        legend.remove()
+        return None
+
+    for ncol in range(min(4, len(texts)), 0, -1):
+        legend = placed(ncol, texts)
+        if legend is not None:
+            break
+    chars = max(len(t) for t in texts)
+    while legend.get_window_extent(renderer).width > width and chars > 20:
+        chars = int(chars * 0.85)
+        legend.remove()
+        legend = placed(1, [_filled(t, chars) for t in texts])
 
 
 def _losses(
