@@ -162,6 +162,49 @@ def test_other_swept_values_are_told_apart_by_line_style() -> None:
     assert not fig.legends
 
 
+def test_more_kinds_than_styles_keep_batch_sizes_apart_and_count_the_rest() -> None:
+    """3 batch sizes x 2 starts x 3 seeds: every line was solid, so batch sizes
+    could not be told apart, and the legend's "6 values of batch_size, init_w
+    and seeds, overlaid" read as each colour holding 6 curves (18 do)."""
+    s = sweep(
+        line(),
+        lr=[0.01, 0.1],
+        batch_size=[10, 25, 50],
+        seed=[0, 1, 2],
+        init={"w": [0.0, 5.0]},
+        epochs=2,
+    )
+    fig = sweep_plots.sweep_losses(s)
+    assert legend_texts(fig)[:4] == [
+        "batch_size=10",
+        "batch_size=25",
+        "batch_size=50",
+        "each line overlays 6 curves of a rate and batch_size: 2 values of init_w "
+        "x 3 seeds",
+    ]
+    (lines,) = fig.axes[0].collections
+    styles = [str(style) for style in lines.get_linestyles()]
+    table = s.table
+    by_size = {
+        b: {styles[i] for i in np.flatnonzero(table["batch_size"] == b)}
+        for b in (10, 25, 50)
+    }
+    assert all(len(v) == 1 for v in by_size.values())
+    assert len(set().union(*by_size.values())) == 3
+    # no value with as few as four: all solid, the count said
+    many = sweep(
+        line(),
+        lr=[0.01],
+        batch_size=[5, 10, 20, 25, 50],
+        init={"w": [0.0, 1.0, 2.0, 3.0, 5.0]},
+        epochs=1,
+    )
+    assert legend_texts(sweep_plots.sweep_losses(many))[-1] == (
+        "each rate's colour overlays its 25 curves: 5 values of batch_size x 5 "
+        "values of init_w"
+    )
+
+
 def test_a_curve_that_leaves_the_chart_twice_is_counted_once_with_its_exits() -> None:
     """Three arrows stood over a legend that said "2 curves rose above": one of
     them had left the chart twice."""

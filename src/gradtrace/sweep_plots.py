@@ -541,8 +541,11 @@ KIND_STYLES: tuple[Any, ...] = ("solid", "dotted", (0, (8, 2, 1.5, 2)), (0, (1, 
 def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
     """Each configuration's values other than the rate and the seed ("batch_size=5,
     init_w=1"), and the line style of each such kind, in the table's order: none
-    where the sweep varies only the rate (or seeds), or more kinds than
-    ``KIND_STYLES`` (all then solid, the legend saying how many are overlaid)."""
+    where the sweep varies only the rate (or seeds). Where they make more kinds
+    than ``KIND_STYLES``, the styles name one swept value alone (the batch size
+    first) and a last entry, drawn as no line, says how many curves each line
+    overlays, and of what; where no value has so few, every line is solid and
+    that entry says so."""
     table = sweep.table
     others = [c for c in sweep.swept if c not in ("lr", "seed")]
     if not others:
@@ -551,16 +554,35 @@ def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
     def value(v: Any) -> str:
         return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
 
-    kinds = [
-        ", ".join(f"{c}={value(v)}" for c, v in zip(others, row, strict=True))
-        for row in table[others].itertuples(index=False)
-    ]
+    def kinds_of(columns: list[str]) -> list[str]:
+        return [
+            ", ".join(f"{c}={value(v)}" for c, v in zip(columns, row, strict=True))
+            for row in table[columns].itertuples(index=False)
+        ]
+
+    kinds = kinds_of(others)
     order = list(dict.fromkeys(kinds))
-    if len(order) > len(KIND_STYLES):
-        seeds = " and seeds" * ("seed" in sweep.swept)
-        named = f"{len(order)} values of {', '.join(others)}{seeds}, overlaid"
-        return kinds, {named: "solid"}
-    return kinds, dict(zip(order, KIND_STYLES, strict=False))
+    if len(order) <= len(KIND_STYLES):
+        return kinds, dict(zip(order, KIND_STYLES, strict=False))
+    few = [c for c in others if table[c].nunique() <= len(KIND_STYLES)]
+    styled = ["batch_size"] if "batch_size" in few else few[:1]
+    overlaid = [c for c in others if c not in styled]
+    overlaid += ["seed"] * ("seed" in sweep.swept)
+    counts = [int(table[c].nunique()) for c in overlaid]
+    parts = [
+        f"{n} seeds" if c == "seed" else f"{n} values of {c}"
+        for c, n in zip(overlaid, counts, strict=True)
+    ]
+    said = (
+        f"each line overlays {math.prod(counts)} curves of a rate and {styled[0]}"
+        if styled
+        else f"each rate's colour overlays its {math.prod(counts)} curves"
+    ) + f": {' x '.join(parts)}"
+    if not styled:
+        return kinds, {said: "solid"}
+    kinds = kinds_of(styled)
+    order = list(dict.fromkeys(kinds))
+    return kinds, {**dict(zip(order, KIND_STYLES, strict=False)), said: "none"}
 
 
 def _cut_off(ax: Any, batch: np.ndarray) -> None:
