@@ -417,6 +417,37 @@ def test_show_of_a_sweep_gives_its_lowest_final_losses_where_full_batches_settle
     assert "sweep.parquet" in out
 
 
+def test_show_of_a_sweep_with_validation_data_has_their_loss_in_its_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its best line quoted the lowest val_loss, its table had none."""
+    folder = tmp_path / "s"
+    code, _, err = run(
+        [
+            "sweep",
+            "seed001_line",
+            "--lr",
+            "0.01,0.1",
+            "--steps",
+            "20",
+            "--validation-split",
+            "0.2",
+            "--no-plot",
+            "--out",
+            str(folder),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    code, out, err = run(["show", str(folder)], capsys)
+    assert code == 0, err
+    header = out.split("did not diverge, by final loss:\n")[1].splitlines()[0]
+    assert header.split()[-1] == "val_loss"
+    table = pd.read_parquet(folder / "sweep.parquet").sort_values("loss")
+    first = out.split("did not diverge, by final loss:\n")[1].splitlines()[1]
+    assert first.split()[-1] == f"{table['val_loss'].iloc[0]:.7g}"
+
+
 def test_data_into_a_folder_that_is_a_file_or_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

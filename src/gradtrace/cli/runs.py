@@ -125,7 +125,7 @@ def _show_sweep(folder: Path) -> None:
     if not ok.empty:
         top = ok.head(SHOWN_CONFIGS)
         wanted = ["config", *sweep.swept, "loss", *["tail_loss"] * tail, "gap"]
-        shown = [c for c in [*wanted, "steps_to_tol"] if c in top.columns]
+        shown = [c for c in [*wanted, "steps_to_tol", "val_loss"] if c in top.columns]
         by = "where they settled" if tail else "final loss"
         console.print(
             f"\nthe {len(top)} lowest by {by}, of the {len(ok)} that did not diverge:"
