@@ -1005,7 +1005,9 @@ def test_the_residual_bins_of_many_rows_are_a_fixed_random_samples(
     monkeypatch.setattr(plot, "BIN_ROWS", 1000)
     ax = plot.residual_plot(trace).axes[0]
     means = next(line for line in ax.lines if line.get_marker() == "o")
-    assert means.get_label() == "mean residual, by prediction (of a random 1000 rows)"
+    assert means.get_label() == (
+        "mean residual in 10 bins of the prediction (of a random 1000 rows)"
+    )
     rows = plot.random_rows(3000, 1000)
     pred, resid = _residuals(trace, frame.iloc[rows])
     centre, mean, _ = plot.binned_spread(pred, resid)
@@ -1015,7 +1017,18 @@ def test_the_residual_bins_of_many_rows_are_a_fixed_random_samples(
     monkeypatch.setattr(plot, "BIN_ROWS", 3000)  # all of them: said as before
     ax = plot.residual_plot(trace).axes[0]
     labels = [line.get_label() for line in ax.lines]
-    assert "mean residual, by prediction" in labels
+    assert "mean residual in 10 bins of the prediction (300+ rows each)" in labels
+    # 60 rows: 6 bins of 10, as the legend says (a newcomer counted them)
+    few = gradtrace.fit(frame.iloc[:60], lr=0.01, epochs=3)
+    means = next(
+        line
+        for line in plot.residual_plot(few).axes[0].lines
+        if line.get_marker() == "o"
+    )
+    assert len(means.get_xdata()) == 6
+    assert (
+        means.get_label() == "mean residual in 6 bins of the prediction (10+ rows each)"
+    )
     assert "data (3000 rows)" in labels
     # 3000 points small; a few hundred larger, to be seen on a projector
     assert ax.lines[0].get_markersize() == 3

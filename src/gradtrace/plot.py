@@ -1740,8 +1740,12 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             "-o",
             color="#3b528b",
             ms=4,
-            label="mean residual, by prediction"
-            + (f" (of a random {len(y)} rows)" if sampled else ""),
+            label=f"mean residual in {len(centre)} bins of the prediction"
+            + (
+                f" (of a random {len(y)} rows)"
+                if sampled
+                else f" ({len(resid) // len(centre)}+ rows each)"
+            ),
         )
         shade = ax.fill_between(
             centre,
