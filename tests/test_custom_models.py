@@ -1075,3 +1075,50 @@ def test_a_gradient_that_overflows_while_the_loss_is_finite_is_named_so() -> Non
     # written without the overflow, the same rate does not diverge
     safe = gradtrace.fit(data, model_expr="K*sigmoid(r*(t-t0))", lr=0.2, steps=300)
     assert not safe.diverged
+
+
+def test_the_command_line_refuses_a_python_model_at_once_naming_all_it_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run of a gradtrace.Model on a DataFrame: report said to give the data
+    (--data FILE), and with them, that the model was needed too, from Python.
+    Now one error names both; compare, which needs neither, still draws it."""
+    from helpers import run_cli
+
+    data = _decay_data()
+    run = tmp_path / "mine"
+    model = Model(_decay_fn, params=DECAY_INIT, positive=["b"])
+    gradtrace.fit(data, model=model, steps=20, **ADAM).save(run)
+    gradtrace.fit(data, model=model, steps=30, **ADAM).save(tmp_path / "other")
+    pd.DataFrame(data).to_csv(tmp_path / "d.csv", index=False)
+    said = (
+        "error: this run was given a model of your own ('custom') in Python, which "
+        "the command line cannot rebuild: in Python, gradtrace.load(RUN, model=..."
+    )
+    for command in (
+        ["report", str(run)],
+        ["plot", str(run)],
+        ["explain", str(run), "--step", "2"],
+        ["animate", str(run), "-o", str(tmp_path / "a.gif")],
+    ):
+        code, _, err = run_cli(command, capsys)
+        assert code == 2 and err.startswith(said + ", data=...) gives its Trace")
+    code, _, err = run_cli(
+        ["report", str(run), "--data", str(tmp_path / "d.csv")], capsys
+    )
+    assert code == 2 and err.startswith(said + ") gives its Trace")
+    code, _, err = run_cli(["rerun", str(run)], capsys)
+    assert code == 2 and "fit it again in Python, gradtrace.fit" in err
+    assert sorted(p.name for p in run.iterdir()) == ["run.json", "trace.parquet"]
+    code, out, err = run_cli(
+        ["compare", str(run), str(tmp_path / "other"), "-o", str(tmp_path / "c.png")],
+        capsys,
+    )
+    assert code == 0, err
+    # the losses alone: the landscape needs the model, which Python gives
+    loaded = [gradtrace.load(r) for r in (run, tmp_path / "other")]
+    assert len(gradtrace.compare(*loaded).axes) == 1
+    again = [
+        gradtrace.load(r, model=model, data=data) for r in (run, tmp_path / "other")
+    ]
+    assert len(gradtrace.compare(*again).axes) == 2

@@ -153,6 +153,21 @@ def same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return bool(a.get("source") == b.get("source") and a.get("path") == b.get("path"))
 
 
+def _rebuilt(trace: Any) -> bool:
+    """Whether a run's model can be had for its landscape: not a saved run's
+    model of the user's own, loaded without it (its losses are drawn all the
+    same)."""
+    from gradtrace.errors import InputError
+    from gradtrace.usercode import loss_of, model_of
+
+    try:
+        model_of(trace.info, trace.model)
+        loss_of(trace.info, trace.loss)
+    except InputError:
+        return False
+    return True
+
+
 def compare_runs(traces: Sequence[Any], labels: Sequence[str] | None = None) -> Figure:
     """Runs side by side: each run's loss over all its data after each step,
     over epochs (so that runs of different batch sizes line up), as its gap to
@@ -175,7 +190,7 @@ def compare_runs(traces: Sequence[Any], labels: Sequence[str] | None = None) -> 
         )
     shared = same_problem(traces)
     cols = param_columns(traces[0].to_pandas())
-    landscape = shared and len(cols) >= 2
+    landscape = shared and len(cols) >= 2 and _rebuilt(traces[0])
     fig, axes = _figure(13 if landscape else 7.5, 5.2, cols=2 if landscape else 1)
     ax = axes[0] if landscape else axes
     colours = [_cmap("tab10")(k % 10) for k in range(len(traces))]

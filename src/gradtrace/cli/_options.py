@@ -52,11 +52,49 @@ DATA_AGAIN = click.option(
 )
 
 
-def load_run(run: Path, data: Path | None = None, thin: bool = False) -> Any:
-    """``gradtrace.load`` of RUN, with its data read from ``data`` where given."""
+def load_run(
+    run: Path, data: Path | None = None, thin: bool = False, rebuilt: bool = True
+) -> Any:
+    """``gradtrace.load`` of RUN, with its data read from ``data`` where given.
+    ``rebuilt``: the command rebuilds the run's model and reads its data (plot,
+    report, explain...): a model or loss of the user's own, which only Python
+    can give again, is refused at once, with the data to give beside it."""
     from gradtrace.saved_runs import load
 
+    if rebuilt:
+        python_objects(run, data)
     return load(run, thin=thin, data=None if data is None else str(data))
+
+
+def python_objects(run: Path, data: Path | None, rerun: bool = False) -> None:
+    """Refuse a run given a model or loss of the user's own in Python, naming
+    all that ``gradtrace.load`` needs again (its data too, where they came from
+    Python): they came one error at a time, the data's first. ``rerun``: for
+    the command that fits the run again, whose Python is ``gradtrace.fit``."""
+    from gradtrace.errors import InputError
+    from gradtrace.store import find_run, load_info
+
+    info = load_info(find_run(run))
+    own = [what for what in ("model", "loss") if what in info.get("own_objects", [])]
+    if not own:
+        return
+    named = " and ".join(f"a {what} of your own ({info[what]!r})" for what in own)
+    source = info["config"].get("data")
+    again = [f"{what}=..." for what in own]
+    if data is None and source in (None, "-"):
+        again.append("data=...")
+    if rerun:
+        raise InputError(
+            f"this run was given {named} in Python, which the command line cannot "
+            "rebuild: fit it again in Python, gradtrace.fit with the same "
+            "settings (run.json's config)."
+        )
+    raise InputError(
+        f"this run was given {named} in Python, which the command line cannot "
+        f"rebuild: in Python, gradtrace.load(RUN, {', '.join(again)}) gives its "
+        "Trace, to plot, report or explain (or use the Trace that gradtrace.fit "
+        "returned)."
+    )
 
 
 def file_above(path: Path) -> Path | None:

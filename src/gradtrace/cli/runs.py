@@ -21,6 +21,7 @@ from gradtrace.cli._options import (
     dpi_option,
     force_option,
     load_run,
+    python_objects,
 )
 from gradtrace.paths import RUNS
 
@@ -625,6 +626,7 @@ def rerun(
     from gradtrace.store import check_parts, load_info, same_traces
 
     info = load_info(run)
+    python_objects(run, data, rerun=True)  # before its data: no flag gives them
     remedy = "there is nothing to compare a rerun with; fit its configuration anew"
     check_parts(run, info, remedy)
     if data is None:
@@ -875,9 +877,11 @@ def compare(
             "would hide under itself)."
         )
     check_out_file(out, force)
-    traces = [load_run(run, thin=True) for run in runs]
+    traces = [load_run(run, thin=True, rebuilt=False) for run in runs]
     try:
         fig = compare_runs(traces, list(labels) if labels else None)
+    except InputError:
+        raise
     except ValueError as err:
         raise InputError(f"{err}.") from None
     click.echo(f"wrote {plots.save(fig, out, dpi=dpi)}")
