@@ -452,6 +452,7 @@ def test_the_estimates_table_is_the_summarys_numbers_as_a_statistician_reads_the
         table.loc["w", "estimate"],
         table.loc["w", "std. error"],
     ]
+    assert "an edge of" not in said  # a line's w and b have no range to speak of
     page = report(trace, tmp_path / "r.html").read_text()
     assert '<section id="estimates">' in page
     assert f"<td>{table.loc['b', '95% interval']}</td>" in page
@@ -507,3 +508,34 @@ def test_the_notebook_loss_curve_keeps_a_pixel_columns_extremes_not_every_step()
     assert xs == sorted(xs) and xs[0] == 4.0 and xs[-1] == 316.0
     short = np.linspace(3, 1, 200)
     assert len(points(_sparkline(short))) == 200
+
+
+def test_show_says_why_a_positive_parameter_has_no_test_against_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A curve_fit user's K and r, declared positive, lost their t and p values
+    without a word (0 is an edge of their range, not a value to test)."""
+    import jax.numpy as jnp
+
+    from helpers import run_cli
+
+    rng = np.random.default_rng(1)
+    t = np.linspace(0, 20, 60)
+    y = 10 / (1 + np.exp(-0.6 * (t - 8))) + rng.normal(0, 0.4, 60)
+    model = gradtrace.Model(
+        lambda p, x: p["K"] / (1 + jnp.exp(-p["r"] * (x - p["t0"]))),
+        params={"K": 8.0, "r": 0.5, "t0": 7.0},
+        positive=["K", "r"],
+    )
+    run = gradtrace.fit(
+        {"x": t, "y": y}, model=model, optimizer="adam", lr=0.05, steps=300
+    )
+    summary = run.summary()
+    assert summary[["t", "p_value"]].isna().sum().tolist() == [2, 2]
+    run.save(tmp_path / "r")
+    code, said, err = run_cli(["show", str(tmp_path / "r")], capsys)
+    assert code == 0, err
+    assert said.rstrip().endswith(
+        "\n  K and r are positive: 0 is an edge of their range, not a value to "
+        "test; their intervals are on the log scale, so they stay in it."
+    )
