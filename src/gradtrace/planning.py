@@ -14,7 +14,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from gradtrace import held_out, validate
+from gradtrace import held_out, programs, validate
 from gradtrace import stopping as early_stop
 from gradtrace.assembly import row_losses_at, told_row
 from gradtrace.core import loop
@@ -111,6 +111,7 @@ def plan(
     a saved run's plan for its views (``load`` with data), which read no
     validation data and check nothing that needs them. ``release``: ``frame`` is
     this plan's alone (``validate.columns``)."""
+    programs.release_if_crowded()  # a long session's compiled code: below the limit
     for name in ("opt", "init", "fix"):  # from sweep and lr_find as they came
         setattr(config, name, validate.by_name(name, getattr(config, name)))
     if config.x is not None and not all(isinstance(c, str) for c in config.x):
