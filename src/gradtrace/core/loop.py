@@ -13,6 +13,7 @@ skipped (``lax.cond``), and the history ends with it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import OrderedDict
@@ -366,14 +367,19 @@ def _signature(tree: Any) -> Any:
 def compile_once(key: Any, fn: Any, *args: Any, donate: tuple[int, ...] = ()) -> Any:
     x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
     full_key = (key, _signature(args), bool(x64))
-    if full_key in _COMPILED:
-        _COMPILED.move_to_end(full_key)
-    else:
-        jitted = jax.jit(fn, donate_argnums=donate)
-        _COMPILED[full_key] = jitted.lower(*args).compile()
-        while len(_COMPILED) > COMPILED_KEPT:
+    # held here, not read back: another thread may empty the cache meanwhile
+    # (a plan that releases the programs, another run's eviction)
+    compiled = _COMPILED.get(full_key)
+    if compiled is not None:
+        with contextlib.suppress(KeyError):
+            _COMPILED.move_to_end(full_key)
+        return compiled
+    compiled = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
+    _COMPILED[full_key] = compiled
+    while len(_COMPILED) > COMPILED_KEPT:
+        with contextlib.suppress(KeyError):
             _COMPILED.popitem(last=False)
-    return _COMPILED[full_key]
+    return compiled
 
 
 def _all_finite(tree: Any) -> Array:
