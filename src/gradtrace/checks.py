@@ -51,7 +51,17 @@ def choice(what: str, value: str, choices: Sequence[str]) -> str:
 
 
 def whole(value: Any) -> Any:
-    """``value``, or the int of a float of a whole value (Python's 1e4, 1.0)."""
+    """``value``, or the int of a float of a whole value (Python's 1e4, 1.0), or
+    of its text ("10", "1e4": read from a configuration file, as a learning
+    rate's "0.01" is)."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+        return value
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return int(value)
     return value

@@ -250,6 +250,7 @@ def plan(
         batch_size = validate.positive_int(
             "batch size", config.batch_size, "--batch-size"
         )
+        config.batch_size = batch_size  # as run.json keeps it: 2, not "2" or 2.0
         if batch_size > n_rows:
             notices.append(
                 f"batch size {batch_size} is larger than the {n_rows} rows: "
@@ -268,9 +269,12 @@ def plan(
     per_epoch = n_batches(n_rows, batch_size, drop_last)
     if config.steps is not None:
         n_steps = validate.positive_int("steps", config.steps, "--steps")
+        config.steps = n_steps
     else:
         epochs = config.epochs if config.epochs is not None else DEFAULT_EPOCHS
         n_epochs = validate.positive_int("epochs", epochs, "--epochs")
+        if config.epochs is not None:
+            config.epochs = n_epochs
         n_steps = validate.positive_int(
             "epochs x batches per epoch", n_epochs * per_epoch, "--epochs"
         )
@@ -288,6 +292,7 @@ def plan(
             f"seed {seed} is out of range: give a whole number of at most 18 digits "
             "(any seed works; it only picks the shuffled order)."
         )
+    config.seed = int(seed)
 
     names = tuple(s.name for s in specs if s.name in trainable)
     constraints = tuple((s.name, s.constraint) for s in specs if s.name in trainable)
