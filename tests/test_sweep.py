@@ -517,8 +517,8 @@ def test_the_best_settings_over_seeds_and_starts_are_judged_by_their_median() ->
     assert found["diverged"] == int(table[table["lr"] == found["lr"]]["diverged"].sum())
     said = s.best_over_repeats_text()
     assert said is not None and said.startswith(
-        f"best over its 6 runs (3 seeds x 2 starts; the median of where each "
-        f"settled): "
+        f"best settings over their 6 runs (3 seeds x 2 starts; the median of where "
+        f"each settled): "
         f"lr={found['lr']:.4g}, median {found['median_settled']:.7g}"
     )
     # nothing repeated, or nothing but repeats: no such judgment
@@ -558,9 +558,9 @@ def test_settings_whose_repeats_all_settle_alike_are_judged_by_steps_to_tol() ->
     assert found["median_steps_to_tol"] == medians.min()
     said = s.best_over_repeats_text()
     assert said == (
-        "best over its 2 runs (2 starts; the most within 0.001 of the optimum, "
-        f"then their median steps): lr={found['lr']:.4g}, both within it after "
-        f"a median of {int(medians.min())} steps, none diverged"
+        "best settings over their 2 runs (2 starts; the most within 0.001 of the "
+        f"optimum, then their median steps): lr={found['lr']:.4g}, both within it "
+        f"after a median of {int(medians.min())} steps, none diverged"
     )
 
 

@@ -132,11 +132,11 @@ class Sweep:
 
     def best_over_repeats_text(self) -> str | None:
         """``best_over_repeats`` in words, the ``sweep`` command's line after
-        the best: "best over its 6 runs (3 seeds x 2 starts; the median of where
-        each settled): lr=0.01, median 0.81, none diverged", or where repeats
-        came within ``tol``: "... (3 starts; the most within 0.0001 of the
-        optimum, then their median steps): lr=0.05, all 3 within it after a
-        median of 12 steps, none diverged"."""
+        the best: "best settings over their 6 runs (3 seeds x 2 starts; the
+        median of where each settled): lr=0.01, median 0.81, none diverged", or
+        where repeats came within ``tol``: "... (3 starts; the most within 0.0001
+        of the optimum, then their median steps): lr=0.05, all 3 within it after
+        a median of 12 steps, none diverged"."""
         found = self.best_over_repeats
         if found is None:
             return None
@@ -156,8 +156,8 @@ class Sweep:
         diverged = ("none" if not bad else f"{bad} of them") + " diverged"
         if not self.table["steps_to_tol"].notna().any():
             return (
-                f"best over its {runs} runs ({' x '.join(counts)}; the median of "
-                f"where each settled): {named}, median "
+                f"best settings over their {runs} runs ({' x '.join(counts)}; the "
+                f"median of where each settled): {named}, median "
                 f"{found['median_settled']:.7g}, {diverged}"
             )
         steps = found["median_steps_to_tol"]
@@ -172,8 +172,8 @@ class Sweep:
             else ""
         )
         return (
-            f"best over its {runs} runs ({' x '.join(counts)}; the most within "
-            f"{self._tol} of the optimum, then their median steps): {named}, "
+            f"best settings over their {runs} runs ({' x '.join(counts)}; the most "
+            f"within {self._tol} of the optimum, then their median steps): {named}, "
             f"{how} within it{after}, {diverged}"
         )
 
