@@ -1132,3 +1132,11 @@ def test_a_prediction_from_a_start_that_curves_otherwise_is_a_guide() -> None:
     line = gradtrace.diagnose("seed001_line", lr=0.1)
     assert line.predicted_steps is not None
     assert "a guide, not a promise" not in " ".join(line.info["diagnosis"]["findings"])
+
+
+def test_half_the_limit_is_said_rounded_down_only_where_it_was() -> None:
+    """Seed 002's limit is 0.0002: its half, 0.0001, was not rounded down."""
+    d = gradtrace.diagnose("seed002_normal", lr=1e-6, **SEED002)  # type: ignore[arg-type]
+    text = " ".join(d.info["diagnosis"]["findings"])
+    assert "Try lr 0.0001 (half the limit)." in text
+    assert "rounded down" not in text.split("Predicted")[0]

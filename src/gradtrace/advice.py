@@ -160,7 +160,11 @@ def findings(
         what = "plain gradient descent on these batches"
     # 1 / L, half the limit rounded down: a step along the steepest direction then
     # lands on the optimum's value there (its factor 1 - lr L is 0)
-    why = " (half the limit, rounded down)" if d.family == "gd" else ""
+    why = ""
+    if d.family == "gd":
+        half = d.stable_lr / 2
+        exact = math.isclose(d.suggested_lr, half, rel_tol=1e-9)
+        why = " (half the limit)" if exact else " (half the limit, rounded down)"
     band = _momentum_band(d)
     if band is not None and band[0] <= d.suggested_lr <= band[1]:
         # the band's own line is printed by diagnose and show, not always by fit
