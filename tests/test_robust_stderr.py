@@ -286,6 +286,71 @@ def test_breusch_pagan_tests_nonlinear_models_and_held_parameters() -> None:
     assert f"test: {lm:.4g} on 1 degree of freedom, p = {p:.2g})" in note
 
 
+def test_a_model_that_misses_a_shape_is_noted_with_ramseys_reset() -> None:
+    """A teacher's line through exponential decay: the only note blamed the
+    noise (Breusch-Pagan, use --stderr hc3) while the residuals bent from +0.33
+    to -0.37 and up to +0.67. RESET (statsmodels' linear_reset, the fitted
+    values' square and cube) names the missed shape first, and the spread's
+    note says to mend the model before its errors; a line through a line, and
+    the decay's own model, get neither."""
+    from statsmodels.stats.diagnostic import linear_reset
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 5, 100)
+    y = 3 * np.exp(-0.7 * x) + 0.5 + rng.normal(0, 0.1, 100)
+    frame = pd.DataFrame({"x": x, "y": y})
+    line = gradtrace.fit(frame, lr=0.02, epochs=5)
+    ols = sm.OLS(y, sm.add_constant(x)).fit()
+    test = linear_reset(ols, power=3, test_type="fitted", use_f=True)
+    assert test.df_num == 2 and test.df_denom == 96
+    (note,) = [n for n in line.notes if "RESET" in n]
+    assert note.startswith(
+        f"the residuals bend with the prediction (RESET test: F = {test.fvalue:.4g} "
+        f"on 2 and 96 degrees of freedom, p = {test.pvalue:.2g}; the bend is "
+    )
+    share = (
+        1
+        - sm.OLS(
+            ols.resid,
+            np.column_stack(
+                [sm.add_constant(x), ols.fittedvalues**2, ols.fittedvalues**3]
+            ),
+        )
+        .fit()
+        .ssr
+        / ols.ssr
+    )
+    assert f"the bend is {share:.0%} of their sum of squares): the model misses" in note
+    assert line.notes.index(note) < len(line.notes) - 1  # before the spread's
+    spread = line.notes[line.notes.index(note) + 1]
+    assert "Breusch-Pagan" in spread and spread.endswith("mend the model first.")
+    title = line.plot("residuals").axes[0].get_title()
+    assert "the model misses a shape of the data" in title.replace("\n", " ")
+    straight = pd.DataFrame({"x": x, "y": 0.7 * x + rng.normal(0, 0.1, 100)})
+    assert not any("RESET" in n for n in gradtrace.fit(straight, epochs=2).notes)
+    decay = gradtrace.fit(
+        frame,
+        model_expr="a*exp(-b*x) + c",
+        init={"a": 3.0, "b": 0.5},
+        optimizer="adam",
+        lr=0.05,
+        steps=5,
+    )
+    assert not any("RESET" in n for n in decay.notes)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    f=st.floats(min_value=0.0, max_value=1e4),
+    dof=st.integers(min_value=1, max_value=2000),
+)
+def test_the_f_tail_of_two_degrees_is_scipys(f: float, dof: int) -> None:
+    """RESET's p-value, in closed form, against SciPy's F(2, d)."""
+    from gradtrace.core.robust import f2_sf
+
+    assert f2_sf(f, dof) == pytest.approx(stats.f.sf(f, 2, dof), rel=1e-6, abs=1e-300)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     x=st.floats(min_value=1e-6, max_value=600.0),

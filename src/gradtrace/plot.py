@@ -1763,8 +1763,11 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
     ax.set_ylabel(
         "Pearson residual (y - mean) / sd" if pearson else "residual (y - prediction)"
     )
-    uneven = [n for n in info.get("notices", []) if "Breusch-Pagan" in n]
+    notices = info.get("notices", [])
+    uneven = [n for n in notices if "Breusch-Pagan" in n]
     said = "; the spread varies with x (see the note)" if uneven else ""
+    if any("RESET test" in n for n in notices):
+        said = "; they bend: the model misses a shape of the data (see the note)"
     if family == "custom":  # the model's own likelihood may give each row its own
         said = (
             "; raw residuals: under the model's own likelihood a spread that "

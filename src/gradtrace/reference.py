@@ -69,22 +69,63 @@ COVARIANCE_PARAMS = 100
 UNEVEN_P = 0.01
 
 
-def _uneven_noise(
+#: RESET's p-value, and the share of the residuals' sum of squares its bend
+#: takes, beyond which a least-squares fit is told it misses a shape of the data
+#: (the share: of a million rows, a bend too slight to matter tests significant).
+BENT_P = 0.01
+BENT_SHARE = 0.01
+
+
+def _p_value(p: float) -> str:
+    return "p < 1e-300" if p < 1e-300 else f"p = {p:.2g}"
+
+
+def _missed_shape(
     m: Any, params: dict[str, Any], xs: Any, ys: Any, fixed: dict[str, Any]
+) -> list[str]:
+    """A notice where a least-squares fit's residuals bend with its prediction
+    (``robust.reset`` below ``BENT_P``, the bend ``BENT_SHARE`` of their sum of
+    squares or more): the model misses a shape of the data, and its standard
+    errors and tests assume it does not."""
+    found = robust.reset(m, params, xs, ys, fixed)
+    if found is None or not (found[2] < BENT_P and found[3] >= BENT_SHARE):
+        return []
+    statistic, dof, p, share = found
+    return [
+        f"the residuals bend with the prediction (RESET test: F = {statistic:.4g} "
+        f"on 2 and {dof} degrees of freedom, {_p_value(p)}; the bend is "
+        f"{share:.0%} of their sum of squares): the model misses a shape of the "
+        "data, which the residual plot shows, and its standard errors assume it "
+        "does not; another model may fit (gradtrace models lists them)"
+    ]
+
+
+def _uneven_noise(
+    m: Any,
+    params: dict[str, Any],
+    xs: Any,
+    ys: Any,
+    fixed: dict[str, Any],
+    bent: bool = False,
 ) -> list[str]:
     """A notice where the squared residuals of a least-squares fit follow its
     x (``robust.breusch_pagan`` below ``UNEVEN_P``): the classical standard
-    errors assume one noise level."""
+    errors assume one noise level. ``bent``: the residuals bend too
+    (``_missed_shape``), whose shape shows in their squares as well."""
     found = robust.breusch_pagan(m, params, xs, ys, fixed)
     if found is None or not found[2] < UNEVEN_P:
         return []
     statistic, dof, p = found
+    remedy = (
+        "a shape the model misses shows so too: mend the model first"
+        if bent
+        else "the classical standard errors assume one noise level for every row; "
+        "--stderr hc3 gives ones robust to it"
+    )
     return [
         f"the residuals' spread varies with x (Breusch-Pagan test: {statistic:.4g} "
-        f"on {dof} degree{'s' if dof != 1 else ''} of freedom, "
-        f"{'p < 1e-300' if p < 1e-300 else f'p = {p:.2g}'}): the "
-        "classical standard errors assume one noise level for every row; "
-        "--stderr hc3 gives ones robust to it"
+        f"on {dof} degree{'s' if dof != 1 else ''} of freedom, {_p_value(p)}): "
+        + remedy
     ]
 
 
@@ -137,7 +178,8 @@ def compute(
             if (loss == "mse" or gaussian) and stderr is True:
                 mean = {k: v for k, v in best.params.items() if k != "scale"}
                 held = {k: v for k, v in fixed.items() if k != "scale"}
-                notices += _uneven_noise(m, mean, xs, ys, held)
+                bent = _missed_shape(m, mean, xs, ys, held)
+                notices += bent + _uneven_noise(m, mean, xs, ys, held, bool(bent))
             if best.edge:
                 # no peak to converge to: the curvature there says nothing of a
                 # rate (the Hessian vanishes or blows up toward the edge)

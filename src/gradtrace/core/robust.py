@@ -161,19 +161,16 @@ def row_scores(
 TESTED_ROWS = 1_000_000
 
 
-def breusch_pagan(
+def _fitted(
     model: Model,
     params: dict[str, np.ndarray],
     x: Any,
     y: Any,
     fixed: dict[str, np.ndarray] | None = None,
-) -> tuple[float, int, float] | None:
-    """Breusch and Pagan's test, in Koenker's studentised form (statsmodels'
-    ``het_breuschpagan``), of a least-squares fit's squared residuals against
-    its design's columns (a model not linear in its parameters, or with some
-    held by ``fixed``: x's columns and an intercept): n R^2 of that regression,
-    its degrees of freedom (the columns but the intercept), and its p-value
-    (chi-squared). None for data read a chunk at a time, or more than
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A least-squares fit's fitted values and its design's columns (a model not
+    linear in its parameters, or with some held by ``fixed``: x's columns and an
+    intercept), in float64; None for data read a chunk at a time, or more than
     ``TESTED_ROWS`` rows."""
     m: Any = model
     if model.kind != "regression" or x is None or isinstance(y, Chunks):
@@ -200,6 +197,73 @@ def breusch_pagan(
                 for k, v in {**(fixed or {}), **params}.items()
             }
             fitted = np.asarray(m.predict(at_optimum, jnp.asarray(x64)), np.float64)
+    return fitted, design
+
+
+def reset(
+    model: Model,
+    params: dict[str, np.ndarray],
+    x: Any,
+    y: Any,
+    fixed: dict[str, np.ndarray] | None = None,
+) -> tuple[float, int, float, float] | None:
+    """Ramsey's RESET test of a least-squares fit's form: the residuals
+    regressed on the design's columns, then on those and the fitted values'
+    square and cube (standardised); F of the two added columns, its
+    denominator's degrees of freedom (rows less the columns), its p-value
+    (``f2_sf``) and the share of the residuals' sum of squares the two
+    columns take. A model that misses a shape of the data (a line through a
+    curve) leaves a bend in its residuals that powers of its prediction
+    follow. None where ``_fitted`` gives none, or the residuals are 0."""
+    found = _fitted(model, params, x, y, fixed)
+    if found is None:
+        return None
+    fitted, design = found
+    n, k = design.shape
+    dof = n - k - 2
+    spread = fitted.std()
+    if dof < 1 or not spread > 0:
+        return None
+    resid = np.asarray(y, np.float64) - fitted
+    z = (fitted - fitted.mean()) / spread
+    wider = np.column_stack([design, z**2, z**3])
+
+    def left(columns: np.ndarray) -> float:
+        beta, *_ = np.linalg.lstsq(columns, resid, rcond=None)
+        rest = resid - columns @ beta
+        return float(rest @ rest)
+
+    before, after = left(design), left(wider)
+    if not before > 0 or not after > 0:
+        return None
+    statistic = max((before - after) / 2.0, 0.0) / (after / dof)
+    return statistic, dof, f2_sf(statistic, dof), (before - after) / before
+
+
+def f2_sf(f: float, dof: int) -> float:
+    """P(F > f) for F with 2 and ``dof`` degrees of freedom: (1 + 2 f /
+    dof)^(-dof / 2), in closed form (no SciPy import for one number)."""
+    return float((1.0 + 2.0 * max(f, 0.0) / dof) ** (-dof / 2.0))
+
+
+def breusch_pagan(
+    model: Model,
+    params: dict[str, np.ndarray],
+    x: Any,
+    y: Any,
+    fixed: dict[str, np.ndarray] | None = None,
+) -> tuple[float, int, float] | None:
+    """Breusch and Pagan's test, in Koenker's studentised form (statsmodels'
+    ``het_breuschpagan``), of a least-squares fit's squared residuals against
+    its design's columns (a model not linear in its parameters, or with some
+    held by ``fixed``: x's columns and an intercept): n R^2 of that regression,
+    its degrees of freedom (the columns but the intercept), and its p-value
+    (chi-squared). None for data read a chunk at a time, or more than
+    ``TESTED_ROWS`` rows."""
+    found = _fitted(model, params, x, y, fixed)
+    if found is None:
+        return None
+    fitted, design = found
     if design.shape[1] < 2:
         return None
     squared = (np.asarray(y, np.float64) - fitted) ** 2
