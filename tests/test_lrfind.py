@@ -400,6 +400,32 @@ def test_out_may_name_a_folder_and_mini_batches_say_what_was_read(
     assert code == 2 and "does not exist" in err and not gone.exists()
 
 
+def test_without_out_a_second_test_keeps_the_firsts_picture(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class's second range test (another optimizer) stopped on 'lr_find.png
+    already exists': without -o, each takes the first free of lr_find.png,
+    lr_find-2.png...; a name given with -o is still refused, and --force
+    replaces lr_find.png itself."""
+    monkeypatch.chdir(tmp_path)
+    base = ["lr-find", "seed001_line", "--steps", "30"]
+    for name in ("lr_find.png", "lr_find-2.png", "lr_find-3.png"):
+        code, out, err = run_cli(base, capsys)
+        assert code == 0, err
+        assert out.rstrip().endswith(f"picture: {name}")
+    first = (tmp_path / "lr_find.png").read_bytes()
+    code, _, err = run_cli([*base, "-o", "lr_find-2.png"], capsys)
+    assert code == 2 and "'lr_find-2.png' already exists" in err
+    code, out, _ = run_cli([*base, "--optimizer", "adam", "--force"], capsys)
+    assert code == 0 and out.rstrip().endswith("picture: lr_find.png")
+    assert (tmp_path / "lr_find.png").read_bytes() != first
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "lr_find-2.png",
+        "lr_find-3.png",
+        "lr_find.png",
+    ]
+
+
 def test_the_picture_frames_the_fall_not_the_blow_up() -> None:
     # a blow-up to 4x the lowest loss set the axis before, and squashed a fall
     # from 0.69 to 0.53 into the bottom tenth of the picture

@@ -444,6 +444,17 @@ def _its(n: int) -> str:
     return "its" if n == 1 else "their"
 
 
+def _free_name(path: Path, force: bool) -> Path:
+    """``path``, or where it is taken (and not to be replaced: ``force``) the
+    first of its numbered names (lr_find-2.png, lr_find-3.png...) not taken."""
+    if force or not path.exists():
+        return path
+    k = 2
+    while (numbered := path.with_name(f"{path.stem}-{k}{path.suffix}")).exists():
+        k += 1
+    return numbered
+
+
 @click.command(name="lr-find", context_settings={"max_content_width": 100})
 @click.argument("data")
 @_problem_options
@@ -501,9 +512,9 @@ def _its(n: int) -> str:
     "--out",
     "out",
     type=click.Path(path_type=Path),
-    default=Path("lr_find.png"),
-    show_default=True,
-    help="Picture to write (PNG), or a folder to write lr_find.png in.",
+    default=None,
+    help="Picture to write (PNG), or a folder to write lr_find.png in. Default: "
+    "lr_find.png here, or lr_find-2.png, -3... where the earlier tests' are.",
 )
 @click.option(
     "--lr-schedule",
@@ -534,7 +545,7 @@ def lr_find(
     dtype: str,
     compute_dtype: str | None,
     drop_missing: bool,
-    out: Path,
+    out: Path | None,
     lr_schedule: str | None,
     force: bool,
     dpi: int,
@@ -547,7 +558,9 @@ def lr_find(
     stable limit 2/L. With --batch-size, the loss read is the one over all the
     rows after each step (a fixed random 65536 of larger data), not the batch's,
     whose noise hid the fall. -o takes a PNG's name or a folder (lr_find.png in
-    it); a picture there already is replaced with --force only."""
+    it); a picture there already is replaced with --force only. Without -o,
+    the picture is lr_find.png, or the first of lr_find-2.png, lr_find-3.png...
+    not taken, so a class's second test keeps the first's."""
     from gradtrace import plot, sweep_plots
     from gradtrace.cli._options import already_exists, pairs
     from gradtrace.cli._report import _console
@@ -560,6 +573,8 @@ def lr_find(
         )
     from gradtrace.plot import check_folder
 
+    if out is None:  # a name of its own: the tests before keep theirs
+        out = _free_name(Path("lr_find.png"), force)
     if out.is_dir() or not out.suffix:  # a folder, as fit's and sweep's -o
         check_folder(out)  # made once the test ran, in a folder that exists
         out = out / "lr_find.png"
