@@ -395,6 +395,40 @@ def test_ls_csv_and_its_table_read_back_as_the_same_columns(
     assert plain.loc["sweep", "status"] == "3_of_20_diverged"
 
 
+def test_ls_tells_a_run_whose_loss_rose_from_one_that_converged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A teacher's lr 0.8 run (loss 6.54 -> 3.76e6, finite) read "completed" in
+    ls, as the good runs beside it did."""
+    for name, lr in (("rose", "0.8"), ("fine", "0.1")):
+        code, _, err = run(
+            [
+                "fit",
+                "seed001_line",
+                "--lr",
+                lr,
+                "--steps",
+                "20",
+                "-q",
+                "--out",
+                str(tmp_path / name),
+            ],
+            capsys,
+        )
+        assert code == 0, err
+    info = json.loads((tmp_path / "rose" / "run.json").read_text())
+    assert info["status"] == "completed" and info["final_loss"] > info["initial_loss"]
+    code, out, err = run(["ls", str(tmp_path), "--csv"], capsys)
+    table = pd.read_csv(io.StringIO(out)).set_index("folder")
+    assert table["status"].to_dict() == {"rose": "loss_rose", "fine": "completed"}
+    # a run saved before run.json kept its first loss: as it was
+    del info["initial_loss"]
+    (tmp_path / "rose" / "run.json").write_text(to_json(info))
+    code, out, err = run(["ls", str(tmp_path), "--csv"], capsys)
+    table = pd.read_csv(io.StringIO(out)).set_index("folder")
+    assert table.loc["rose", "status"] == "completed"
+
+
 def runs_of(listed: dict[str, Path]) -> list[str]:
     return [name for name in listed if name != "sweep"]
 

@@ -188,6 +188,8 @@ def build_trace(
     if keep_data and p.val is not None:
         trace._val = (p.val.x, p.val.y)
     info["params"] = trace.params
+    if len(table) and int(table["step"].iloc[0]) == 0:  # for ls: did it rise?
+        info["initial_loss"] = float(table["loss"].iloc[0])
     info["final_loss"] = trace.final_loss
     info.update(fit_statistics(p, history, reference, loglik))
     return trace

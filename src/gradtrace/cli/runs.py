@@ -415,7 +415,8 @@ def ls_runs(folder: Path, as_csv: bool) -> None:
     """A table of the runs and sweeps in FOLDER (default: runs), oldest first: kind
     (run or sweep), model, loss, optimizer, learning rate (a sweep's lowest..highest),
     steps (a sweep's fewest..most where its batch sizes ran their own), status (a
-    sweep's: how many of its configurations diverged), final loss (a sweep's
+    sweep's: how many of its configurations diverged; loss_rose, a run that
+    completed with its loss above its start), final loss (a sweep's
     lowest that did not diverge) and gap (a run's final loss less its optimum's:
     how far it is from converged). A checkpointed run whose process is gone
     reads stopped."""
@@ -498,6 +499,9 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
             status = info.get("status", "")
             status = "stopped" if status == "running" else status
         final = info.get("final_loss", "")
+        first = info.get("initial_loss")
+        if status == "completed" and _rose(first, final):
+            status = "loss_rose"  # finite, but no better than diverging
         best = info.get("optimum_loss")
         gap: float | str = ""
         if isinstance(final, (int, float)) and isinstance(best, (int, float)):
@@ -520,6 +524,17 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
             continue
         rows.append(_sweep_row(folder, sweep))
     return rows
+
+
+def _rose(first: Any, final: Any) -> bool:
+    """Whether a run's loss ended above where it started (``ended_above``), of
+    the numbers run.json keeps (a run saved before it kept its first: no)."""
+    from gradtrace.advice import ended_above
+
+    a, b = _number(first), _number(final)
+    if not isinstance(a, float) or not isinstance(b, float):
+        return False
+    return math.isfinite(a) and math.isfinite(b) and ended_above(a, b)
 
 
 def _number(value: Any) -> Any:
