@@ -1064,7 +1064,7 @@ def test_a_gradient_that_overflows_while_the_loss_is_finite_is_named_so() -> Non
     )
     # explain writes the step's gradient out as nan, not blank, and says why
     told = run.explain_text(run.diverged_step)
-    assert "K -0.5539299 (the step, in float32: nan)" in told
+    assert re.search(r"K -0\.55392\d+ \(the step, in float32: nan\)", told)
     assert re.search(r"\n\s+K\s+6\.753098\s+nan\s+nan\s+nan\n", told)
     assert (
         "The step's float32 gradient of K, r and t0 was not finite, though the "

@@ -324,7 +324,8 @@ def test_steps_count_from_the_end_and_other_numbers_are_one_line() -> None:
     assert text == trace.explain_text(4)
     assert trace.rows(-1).tolist() == trace.rows(4).tolist() == [9, 10, 11]
     assert trace.rows(2.0).tolist() == trace.rows(np.int64(2)).tolist()
-    for bad in (0, 5, -5, 2.5, "2", True, float("nan")):
+    assert trace.rows("2").tolist() == trace.rows(2).tolist()  # as steps="10" counts
+    for bad in (0, 5, -5, 2.5, "2.5", "two", True, float("nan")):
         with pytest.raises(InputError, match="choose a step from 1 to 4"):
             trace.rows(bad)  # type: ignore[arg-type]
         with pytest.raises(InputError, match="choose a step from 1 to 4"):
@@ -634,4 +635,31 @@ def test_the_step_count_is_named_as_each_framework_names_it() -> None:
     )
     assert "steps taken: 2 (PyTorch's SGD keeps no count of its own)" in (
         trace.explain_text(2)
+    )
+
+
+def test_a_float32_runs_rows_are_the_data_as_it_took_them() -> None:
+    """A teacher's table said 2.642224 and the step 2.642223: the table's
+    float64 arithmetic used the file's values, the run their float32 roundings.
+    Now the rows are the values the run read (float32), summed in float64."""
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, 3, 50)
+    frame = pd.DataFrame({"x": x, "y": 1.3 * x + 0.7 + rng.normal(0, 0.5, 50)})
+    trace = gradtrace.fit(frame, optimizer="momentum", lr=0.05, steps=5)
+    table = trace.explain(3)
+    x32 = frame["x"].to_numpy(np.float32).astype(np.float64)
+    y32 = frame["y"].to_numpy(np.float32).astype(np.float64)
+    rows = table.drop(index="mean")
+    np.testing.assert_array_equal(rows["x"].to_numpy(float), x32[: len(rows)])
+    np.testing.assert_array_equal(rows["y"].to_numpy(float), y32[: len(rows)])
+    before = trace.to_pandas().iloc[2]
+    w, b = float(before["w"]), float(before["b"])
+    assert table.loc["mean", "loss"] == pytest.approx(
+        np.mean((w * x32 + b - y32) ** 2), rel=1e-13
+    )
+    # a float64 run reads them as given
+    wide = gradtrace.fit(frame, optimizer="momentum", lr=0.05, steps=5, dtype="float64")
+    np.testing.assert_array_equal(
+        wide.explain(3).drop(index="mean")["y"].to_numpy(float),
+        frame["y"].to_numpy()[: len(rows)],
     )

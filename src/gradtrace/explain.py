@@ -305,9 +305,13 @@ def _arithmetic(
     f = {k: jnp.asarray(v, jnp.float64) for k, v in fixed.items()}
     compiled = _row_arithmetic(model, loss, tuple(sorted(space.items())))
 
+    # the data as the run took them (a float32 run's x and y rounded to float32),
+    # then the arithmetic in float64: the step's own sums but for their rounding
+    taken = np.dtype(info.get("compute_dtype") or info["dtype"])
+
     def block(rows: np.ndarray, x: np.ndarray | None, y: np.ndarray) -> dict[str, Any]:
-        xb = None if x is None else np.asarray(x, np.float64)
-        yb = np.asarray(y, np.float64)
+        xb = None if x is None else np.asarray(x, taken).astype(np.float64)
+        yb = np.asarray(y, taken).astype(np.float64)
         if xb is not None and getattr(model, "x_matrix", False):
             xb = xb.reshape(len(rows), -1)
         row_loss, row_grad, pred = compiled(p, f, xb, yb)
