@@ -611,12 +611,18 @@ def test_a_standardised_runs_step_says_its_x_were_standardised() -> None:
 @pytest.mark.cpu_digits
 def test_a_pytorch_runs_explanation_words_keras_log_as_the_summary_does() -> None:
     # "Keras would log" then "RMSE as Keras logs it" in one explanation, and
-    # "Keras logs" in fit's summary: one wording throughout
+    # "Keras logs" in fit's summary: one wording throughout; and first what a
+    # PyTorch loop prints (a teacher's torch.sgd run read in Keras's terms only)
     trace = gradtrace.fit(
         "seed001_line", optimizer="torch.sgd", lr=0.05, batch_size=20, epochs=1
     )
     said = trace.explain(2).attrs["why"]
-    assert said.startswith("Keras logs 5.622205: the mean over this epoch's 2")
+    batch = trace.to_pandas()["batch_loss"].iloc[2]
+    assert said.startswith(
+        "A PyTorch loop prints what it sums itself: this batch's loss.item() is "
+        f"{batch:.7g}; Keras logs 5.622205: the mean over this epoch's 2"
+    )
+    assert "would log" not in trace.explain_text(2)
 
 
 def test_the_step_count_is_named_as_each_framework_names_it() -> None:

@@ -803,8 +803,16 @@ def _logged(
         )
     # what Keras logs of any run's batches, as fit's summary and the RMSE line
     # below say it (a PyTorch user's loop prints what it sums itself)
+    torch = str(info["optimizer"]["name"]).startswith("torch.")
     why = (
-        f"Keras logs {logged['running_loss']:.7g}: the mean over this epoch's "
+        (
+            f"A PyTorch loop prints what it sums itself: this batch's loss.item() "
+            f"is {logged['batch_loss']:.7g}; Keras logs "
+        )
+        if torch
+        else "Keras logs "
+    ) + (
+        f"{logged['running_loss']:.7g}: the mean over this epoch's "
         f"{batch} batch{'es' if batch > 1 else ''} so far ({rows_before + batch_rows}"
         f" rows), {mean}. {after}"
     )
