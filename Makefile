@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint browser fixtures bench clean
+.PHONY: demo test lint browser fixtures bench doc-images clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: $(STAMP)
 # Regenerate the oracle fixtures: needs the real frameworks (see tools/fixtures/README.md).
 fixtures:
 	$(FIXTURE_PYTHON) tools/fixtures/make_fixtures.py
+
+# The pictures in docs/img, drawn again by the commands the docs print beside them.
+doc-images: $(STAMP)
+	$(BIN)/python tools/doc_images.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

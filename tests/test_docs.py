@@ -27,6 +27,26 @@ def test_cli_reference_is_current() -> None:
     )
 
 
+def test_the_pictures_tool_runs_the_commands_the_docs_print() -> None:
+    """tools/doc_images.py (make doc-images) draws docs/img by the README's and
+    docs/exercises.md's own commands, so that a picture drawn again is the one
+    the docs describe; and every picture the docs show is one it draws."""
+    tool = runpy.run_path(str(ROOT / "tools" / "doc_images.py"))
+    text = (ROOT / "README.md").read_text() + (
+        ROOT / "docs" / "exercises.md"
+    ).read_text()
+    commands = [c for c, _, _ in tool["PICTURES"] if c]
+    for command in commands:
+        assert tool["documented"](command) in text, command
+    assert tool["COMMON"] in " ".join(text.replace("\\\n", " ").split())
+    drawn = {name for _, _, name in tool["PICTURES"] if name}
+    shown = set(re.findall(r"img/([\w-]+\.png)", text))
+    assert shown == drawn
+    words = tool["runnable"](commands[-1], "/venv/gradtrace")
+    assert words[:3] == ["/venv/gradtrace", "sweep", "n100.csv"]
+    assert "--compute-dtype" in words and "$common" not in words
+
+
 def test_the_help_and_readme_name_every_model_and_schedule() -> None:
     """--model's and --lr-schedule's help and the README list what the catalogs
     hold (a newcomer found negative-binomial in `gradtrace models` only)."""
