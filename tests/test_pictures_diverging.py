@@ -265,3 +265,21 @@ def test_a_distribution_fitted_far_from_its_data_is_said_to_be_off_the_chart() -
     labels = plot.fit_over_data(near).axes[0].get_legend_handles_labels()[1]
     fitted = next(label for label in labels if label.startswith("fitted"))
     assert "off the chart" not in fitted
+
+
+def test_a_start_outside_the_framed_chart_is_said_off_it() -> None:
+    """A teacher's diverged run on data from 1.4 to 3.5: the chart, framed on
+    the data, left the start y = 0 x + 0 out, and its legend entry read as if it
+    were drawn."""
+    x = np.linspace(0, 1, 50)
+    y = 1.5 + 1.8 * x + np.random.default_rng(0).normal(0, 0.1, 50)
+    trace = gradtrace.fit({"x": x, "y": y}, lr=2.0, steps=30)
+    assert trace.diverged
+    ax = plot.fit_over_data(trace).axes[0]
+    assert ax.get_ylim()[0] > 0
+    labels = ax.get_legend_handles_labels()[1]
+    assert "initial: y = 0 x + 0 (off the chart: at 0)" in labels
+    # a start within the frame keeps its plain entry
+    near = gradtrace.fit({"x": x, "y": y}, lr=2.0, steps=30, init={"b": 2.0})
+    labels = plot.fit_over_data(near).axes[0].get_legend_handles_labels()[1]
+    assert "initial: y = 0 x + 2" in labels

@@ -542,6 +542,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         span = (high - low) or 1.0
         frame_lo, frame_hi = low - 0.25 * span, high + 0.25 * span
         cut = False
+        lines: list[tuple[np.ndarray, str, str, str, bool]] = []
         for name, full, style in curves:
             band = _y_band(model, full, at, y) if name == "fitted" and nll else None
             if band is not None:
@@ -571,14 +572,22 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
             else:
                 label = f"{name}: " + _shown(full, names)
             finite = pred[np.isfinite(pred)]
-            if not len(finite) or (
+            off = not len(finite) or (
                 finite.min() < low - 2 * span or finite.max() > high + 2 * span
-            ):
-                cut = True
-                if len(finite):
-                    label += (
-                        f" (off the chart: {finite.min():.3g} to {finite.max():.3g})"
-                    )
+            )
+            cut = cut or off
+            lines.append((pred, style, name, label, off))
+        for pred, style, name, label, off in lines:
+            finite = pred[np.isfinite(pred)]
+            # once the chart is framed on the data, a line wholly outside it
+            # (the start y = 0 under data from 1.4 to 3.5) is said off it too
+            outside = cut and (
+                bool(np.all(finite < frame_lo)) or bool(np.all(finite > frame_hi))
+            )
+            if len(finite) and (off or outside):
+                lo_, hi_ = f"{finite.min():.3g}", f"{finite.max():.3g}"
+                at = f"at {lo_}" if lo_ == hi_ else f"{lo_} to {hi_}"
+                label += f" (off the chart: {at})"
             ax.plot(grid, pred, style, lw=2, color=colors[name], label=label)
         if cut:
             ax.set_ylim(frame_lo, frame_hi)
