@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import gradtrace
@@ -86,6 +87,39 @@ def test_report_in_chromium(page, tmp_path: Path) -> None:  # type: ignore[no-un
     assert (tmp_path / "report.png").stat().st_size > 20_000
     assert requests == [path.as_uri()], requests  # nothing fetched
     assert errors == [], errors
+
+
+def test_a_step_is_linked_to_and_its_numbers_read_as_pythons(  # type: ignore[no-untyped-def]
+    page, tmp_path: Path
+) -> None:
+    """A teacher had to inject a script to screenshot step 8: report.html#step=8
+    opens there, the address follows the slider, and the values read as the
+    terminal's tables print them (-2.09413, not -2.094130)."""
+    trace = seed004_rmsprop()
+    path = report(trace, tmp_path / "report.html")
+    page.goto(path.as_uri() + "#step=8")
+    page.wait_for_selector("#step-label")
+    assert page.inner_text("#step-label").startswith("step 8 of 12")
+    frame = trace.to_pandas()
+    for p in ("w", "b"):
+        assert page.inner_text(f"[data-param='{p}']") == f"{frame[p][8]:.7g}"
+    _move(page, 5)
+    assert page.evaluate("location.hash") == "#step=5"
+    for p in ("w", "b"):
+        assert page.inner_text(f"[data-param='{p}']") == f"{frame[p][5]:.7g}"
+    # large and small values in exponent form, as Python writes them
+    x = np.linspace(0, 1, 20)
+    blown = gradtrace.fit({"x": x, "y": 3 * x + 1}, lr=3.0, steps=12)
+    tiny = gradtrace.fit({"x": x, "y": 1e-6 * x}, lr=0.5, steps=12, init={"w": 0.0})
+    for run, name in ((blown, "blown"), (tiny, "tiny")):
+        values = run.to_pandas()
+        last = int(values["step"].iloc[-1])
+        if not np.isfinite(values["w"].iloc[-1]):
+            last -= 1
+        page.goto(report(run, tmp_path / f"{name}.html").as_uri() + f"#step={last}")
+        page.wait_for_selector("#step-label")
+        w = float(values.loc[values["step"] == last, "w"].iloc[0])
+        assert page.inner_text("[data-param='w']") == f"{w:.7g}", name
 
 
 def test_report_at_phone_width_and_for_a_distribution(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

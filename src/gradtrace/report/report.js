@@ -34,8 +34,17 @@
     noted.appendChild(li);
   }
   noted.hidden = !noted.children.length;
-  const fmt = (v) => (v === null || v === undefined) ? "–" :
-    (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-4 && v !== 0) ? v.toExponential(6) : v.toPrecision(7));
+  // seven significant digits as Python's .7g writes them, as the terminal's
+  // tables do: -2.09413, not -2.094130; 1.2345e+07
+  const fmt = (v) => {
+    if (v === null || v === undefined) return "–";
+    if (!Number.isFinite(v)) return String(v).replace("Infinity", "inf").replace("NaN", "nan");
+    const exp = v !== 0 && (Math.abs(v) >= 1e7 || Math.abs(v) < 1e-4);
+    if (!exp) return String(Number(v.toPrecision(7)));
+    const [m, e] = v.toExponential(6).split("e");
+    return m.replace(/\.?0+$/, "") + "e" + (e[0] === "-" ? "-" : "+") +
+      e.replace(/^[+-]/, "").padStart(2, "0");
+  };
   // a tick's label: four digits are enough to read a picture by; large and tiny
   // values as 2.5e17, short enough for the axis's margin
   const tick = (v, digits = 4) => (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0)) ?
@@ -554,7 +563,19 @@
     label.textContent = "step " + f.step + " of " + D.steps + (f.step ? " · epoch " + f.epoch + ", batch " + f.batch : "");
     drawFit(f, k); drawLandscape(f); drawLoss(f); drawTable(f);
   }
-  slider.addEventListener("input", () => show(Number(slider.value)));
+  // report.html#step=8 opens at step 8 (or the nearest frame kept), and the
+  // address follows the slider, so a step can be linked to and screenshotted
+  const frameOf = (step) => {
+    let best = 0;
+    F.forEach((f, i) => { if (Math.abs(f.step - step) < Math.abs(F[best].step - step)) best = i; });
+    return best;
+  };
+  const asked = /(?:^#|&)step=(\d+)/.exec(location.hash);
+  if (asked) slider.value = String(frameOf(Number(asked[1])));
+  const follow = () => {
+    try { history.replaceState(null, "", "#step=" + F[Number(slider.value)].step); } catch (e) { /* a page that may not */ }
+  };
+  slider.addEventListener("input", () => { show(Number(slider.value)); follow(); });
   // the canvases sized to their cards, again when the window's width changes
   function layout() {
     [fitC, landC, lossC].forEach(fitCanvas);
