@@ -586,8 +586,8 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
             )
             if len(finite) and (off or outside):
                 lo_, hi_ = f"{finite.min():.3g}", f"{finite.max():.3g}"
-                at = f"at {lo_}" if lo_ == hi_ else f"{lo_} to {hi_}"
-                label += f" (off the chart: {at})"
+                where = f"at {lo_}" if lo_ == hi_ else f"{lo_} to {hi_}"
+                label += f" (off the chart: {where})"
             ax.plot(grid, pred, style, lw=2, color=colors[name], label=label)
         if cut:
             ax.set_ylim(frame_lo, frame_hi)
@@ -1159,6 +1159,10 @@ def framed_words(cut: int) -> str:
     return f"showing {shown}; from step {cut} the run left the chart"
 
 
+#: The arrow toward where a run that ran away went, as a share of the chart.
+EXIT_ARROW = 0.12
+
+
 def path_label(n_path: int, every: bool, last: int, cut: int | None) -> str:
     """The legend's words for a landscape's path of ``n_path`` steps after the
     start (``every``: a dot per step, not a long run's kept ones; ``last``: the
@@ -1280,14 +1284,33 @@ def loss_landscape(
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
             )
     if cut is not None and finite[cut]:  # the step that left, toward where it went
-        ax.plot(
-            path_a[cut - 1 : cut + 1],
-            path_b[cut - 1 : cut + 1],
-            "--",
-            color="#d62728",
-            lw=1.5,
-            label=f"step {int(steps[cut])}, off the chart",
-        )
+        # an arrow of a tenth of the chart from the last step shown: a line to
+        # where it went crossed the whole chart, over the zig-zag before it
+        span_a, span_b = ga[-1] - ga[0], gb[-1] - gb[0]
+        da = (path_a[cut] - path_a[cut - 1]) / span_a
+        db = (path_b[cut] - path_b[cut - 1]) / span_b
+        length = math.hypot(da, db)
+        if length > 0:
+            reach = min(1.0, EXIT_ARROW / length)
+            ax.annotate(
+                "",
+                xy=(
+                    path_a[cut - 1] + da * reach * span_a,
+                    path_b[cut - 1] + db * reach * span_b,
+                ),
+                xytext=(path_a[cut - 1], path_b[cut - 1]),
+                arrowprops={"arrowstyle": "-|>", "color": "#d62728", "lw": 2},
+                zorder=5,
+            )
+            ax.plot(
+                [],
+                [],
+                marker=r"$\rightarrow$",
+                ls="none",
+                ms=12,
+                color="#d62728",
+                label=f"step {int(steps[cut])}, off the chart that way",
+            )
     ax.plot(path_a[0], path_b[0], "o", color="white", mec="black", ms=8, label="start")
     if a in optimum and b in optimum:
         ax.plot(
