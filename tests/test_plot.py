@@ -1104,7 +1104,8 @@ def test_a_short_paths_steps_are_numbered_on_the_landscape() -> None:
     data = {"x": x, "y": 3 * x + 2 + rng.normal(0, 1, 200)}
     blown = gradtrace.fit(data, lr=0.2, epochs=30)
     ax = blown.plot("landscape").axes[0]
-    numbers = {t.get_text(): t.xy for t in ax.texts}
+    # the step numbers (the arrow toward where it went has no text)
+    numbers = {t.get_text(): t.xy for t in ax.texts if t.get_text()}
     frame = blown.to_pandas().set_index("step")
     assert set(numbers) == {"1", "2"}  # the steps drawn before it left the chart
     for step, (w, b) in numbers.items():
@@ -1213,7 +1214,14 @@ def test_the_residuals_spread_is_drawn_over_the_points() -> None:
     # the legend's entry for the band draws its shade and its dashed edge
     from matplotlib.lines import Line2D
 
-    legend = ax.get_legend()
+    (legend,) = ax.figure.legends  # below the chart, off the points
+    assert ax.get_legend() is None
+    import matplotlib.pyplot as plt
+
+    _, mine = plt.subplots()  # on the caller's axes: theirs, where it fits best
+    plot.residual_plot(trace, ax=mine)
+    assert mine.get_legend() is not None and not mine.figure.legends
+    plt.close(mine.figure)
     assert "± one standard deviation" in [t.get_text() for t in legend.get_texts()]
     drawn = [
         a

@@ -143,6 +143,8 @@ def test_lr_find_draws_the_commands_picture(found: LRFind) -> None:
     floor = found.summary["min_loss_lr"]
     assert f"floor of the smoothed loss from lr {floor:.3g}" in labels
     assert any(label.startswith("stable limit 2/L") for label in labels)
+    # the legend below the chart, off the fall and the rise after it
+    assert ax.get_legend() is None and len(fig.legends) == 1
 
 
 def test_lr_find_notes_what_its_reading_warns_of() -> None:

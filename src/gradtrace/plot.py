@@ -1748,7 +1748,8 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
         with np.errstate(divide="ignore", invalid="ignore"):
             resid = resid / np.sqrt(variance)
     shown = points_shown(len(resid))
-    fig, ax = _figure(7.5, 4.5, ax=ax)
+    own = ax is None
+    fig, ax = _figure(7.5, 5.0, ax=ax)
     # a few rows drawn larger and darker: 3-point light green dots of 100 rows
     # were hard to see on a projector
     few = len(resid[shown]) <= FEW_POINTS
@@ -1807,8 +1808,11 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
         )
     ax.set_title(_filled(f"residuals of {model_by_loss(info)}{said}", 80))
     handles, labels = ax.get_legend_handles_labels()
-    # where it covers the fewest points (top left covered a teacher's)
-    ax.legend([band.get(h, h) for h in handles], labels, fontsize=8, loc="best")
+    handles = [band.get(h, h) for h in handles]
+    if own:  # below the chart: inside, wherever it went, it covered points
+        fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncol=2)
+    else:  # the caller's axes: where it covers the fewest points
+        ax.legend(handles, labels, fontsize=8, loc="best")
     return fig
 
 

@@ -603,7 +603,7 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
     """The range test: batch loss (and its smoothed curve) against the learning rate,
     up to where the loss blew up, with the suggested rate, the rate of the lowest
     loss, and the curvature's stable limit 2/L where it applies."""
-    fig, ax = _figure(8, 4.5)
+    fig, ax = _figure(8, 5.2)
     shown = table.iloc[: summary["stopped_at_step"]]
     # with mini-batches, the loss over all the rows after each step is read
     column = "loss" if "loss" in table else "batch_loss"
@@ -694,5 +694,7 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
         f"learning-rate range test: {summary['model']} by {summary['loss']},"
         f" {summary['optimizer']}"
     )
-    ax.legend(fontsize=8, loc="best")
+    # below the chart: inside, wherever it went, it covered the fall or the
+    # rise after it (a teacher's slide)
+    fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
     return fig
