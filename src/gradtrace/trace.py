@@ -323,16 +323,20 @@ class Trace:
         return None
 
     def _gradient_overflowed(self) -> str | None:
-        """Where a run diverged with its batch's loss finite and its gradient
-        not (the derivative of an exp of a large value, where the value itself
-        rounds to 0 or 1): the parameters the step began from ("K=6.753,
-        r=29.29"); None otherwise."""
+        """Where a run diverged with its batch's loss finite, and no higher than
+        it started, and its gradient not (the derivative of an exp of a large
+        value, where the value itself rounds to 0 or 1): the parameters the
+        step began from ("K=6.753, r=29.29"); None otherwise (a loss that rose
+        on its way out is a rate too large, told as such)."""
         frame = self._frame
         if len(frame) < 2 or "batch_loss" not in frame:
             return None
         last = frame.iloc[-1]
         grads = [c for c in frame.columns if c.startswith("grad_")]
-        if not grads or not np.isfinite(float(last["batch_loss"])):
+        loss = float(last["batch_loss"])
+        if not grads or not np.isfinite(loss):
+            return None
+        if not loss <= float(frame["loss"].iloc[0]):
             return None
         if np.all(np.isfinite(last[grads].to_numpy(float))):
             return None
