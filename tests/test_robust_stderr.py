@@ -326,6 +326,10 @@ def test_a_model_that_misses_a_shape_is_noted_with_ramseys_reset() -> None:
     assert "Breusch-Pagan" in spread and spread.endswith("mend the model first.")
     title = line.plot("residuals").axes[0].get_title()
     assert "the model misses a shape of the data" in title.replace("\n", " ")
+    # robust errors do not mend a missed shape: still said
+    robust = gradtrace.fit(frame, lr=0.02, epochs=5, stderr="hc3")
+    assert [n for n in robust.notes if "RESET" in n] == [note]
+    assert not any("Breusch" in n for n in robust.notes)
     straight = pd.DataFrame({"x": x, "y": 0.7 * x + rng.normal(0, 0.1, 100)})
     assert not any("RESET" in n for n in gradtrace.fit(straight, epochs=2).notes)
     decay = gradtrace.fit(

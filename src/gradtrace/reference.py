@@ -175,11 +175,15 @@ def compute(
             # least squares, or a Gaussian likelihood's mean (the same one
             # noise level assumed, its scale)
             gaussian = loss == "nll" and getattr(m, "family", "") == "gaussian"
-            if (loss == "mse" or gaussian) and stderr is True:
+            if loss == "mse" or gaussian:
                 mean = {k: v for k, v in best.params.items() if k != "scale"}
                 held = {k: v for k, v in fixed.items() if k != "scale"}
+                # a shape missed, whatever the errors; an uneven noise, where
+                # the classical errors assume an even one
                 bent = _missed_shape(m, mean, xs, ys, held)
-                notices += bent + _uneven_noise(m, mean, xs, ys, held, bool(bent))
+                notices += bent
+                if stderr is True:
+                    notices += _uneven_noise(m, mean, xs, ys, held, bool(bent))
             if best.edge:
                 # no peak to converge to: the curvature there says nothing of a
                 # rate (the Hessian vanishes or blows up toward the edge)
