@@ -38,7 +38,7 @@
   // tables do: -2.09413, not -2.094130; 1.2345e+07
   const fmt = (v) => {
     if (v === null || v === undefined) return "–";
-    if (!Number.isFinite(v)) return String(v).replace("Infinity", "inf").replace("NaN", "nan");
+    if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : (v > 0 ? "inf" : "-inf");
     const exp = v !== 0 && (Math.abs(v) >= 1e7 || Math.abs(v) < 1e-4);
     if (!exp) return String(Number(v.toPrecision(7)));
     const [m, e] = v.toExponential(6).split("e");
