@@ -224,6 +224,8 @@ def _fitted_legend(fig: Figure, handles: list[Any], texts: list[str]) -> None:
     labels of runs on different data ran off both edges of a one-chart figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    if not texts:
+        return
     renderer = FigureCanvasAgg(fig).get_renderer()  # as plot._place measures
     width = fig.bbox.width
 
@@ -241,10 +243,12 @@ def _fitted_legend(fig: Figure, handles: list[Any], texts: list[str]) -> None:
         legend.remove()
         return None
 
+    legend = None
     for ncol in range(min(4, len(texts)), 0, -1):
         legend = placed(ncol, texts)
         if legend is not None:
             break
+    assert legend is not None  # one column is always placed
     chars = max(len(t) for t in texts)
     while legend.get_window_extent(renderer).width > width and chars > 20:
         chars = int(chars * 0.85)
