@@ -72,7 +72,6 @@ def _compiled_programs_released() -> Iterator[None]:
     passed the kernel's 65530 maps (vm.max_map_count), where XLA crashed
     mid-compile late in the run (the twenty-seventh session's fresh clones)."""
     yield
-    from gradtrace.core import loop
+    from gradtrace import programs
 
-    loop._COMPILED.clear()
-    jax.clear_caches()
+    programs.release()  # as a long session's plans do, past half the limit

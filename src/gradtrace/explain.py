@@ -1290,10 +1290,9 @@ def row_numbers(source: str) -> str:
 
 
 def _number(value: float) -> str:
-    """``fmt``, but a value that is not finite as Python writes it (nan, inf),
-    not left blank."""
-    value = float(value)
-    return fmt(value) if math.isfinite(value) else str(value)
+    """Seven digits as ``fmt`` writes them, but nan and inf written out, not
+    left blank."""
+    return f"{float(value):.7g}"
 
 
 def _number_cell(value: Any) -> Any:
