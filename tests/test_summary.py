@@ -52,6 +52,7 @@ def test_a_diverging_run_warns_in_its_repr_summary_and_notebook_view() -> None:
     assert f"<td>{row['ci_low']:.4g} to {row['ci_high']:.4g}</td>" in html
     table = trace.summary()
     assert table.attrs["warnings"] == warnings
+    assert table.attrs["ranged"] is None  # a line's w and b have no range
     assert table.attrs["loss"]["final"] == trace.final_loss
     diverged = gradtrace.fit({"x": X, "y": Y}, lr=1.0, steps=100)
     assert diverged.diverged and not np.isfinite(diverged.final_loss)
@@ -532,6 +533,11 @@ def test_show_says_why_a_positive_parameter_has_no_test_against_0(
     )
     summary = run.summary()
     assert summary[["t", "p_value"]].isna().sum().tolist() == [2, 2]
+    # a notebook's table says it too, as show does
+    assert summary.attrs["ranged"] == (
+        "K and r are positive: 0 is an edge of their range, not a value to "
+        "test; their intervals are on the log scale, so they stay in it."
+    )
     run.save(tmp_path / "r")
     code, said, err = run_cli(["show", str(tmp_path / "r")], capsys)
     assert code == 0, err

@@ -443,3 +443,28 @@ def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
             if f"w[{i}]" in labels:
                 labels[f"w[{i}]"] = f"w[{name}]"
     return labels
+
+
+def ranged_parameters(info: dict[str, Any]) -> str | None:
+    """Why some estimates have no test against 0: the parameters of a range
+    ("K and r are positive: 0 is an edge of their range, not a value to test;
+    their intervals are on the log scale, so they stay in it"); None where none
+    has one."""
+    scales = {"positive": ("positive", "log"), "unit": ("in (0, 1)", "logit")}
+    said = []
+    for constraint, (what, scale) in scales.items():
+        names = [
+            s["name"]
+            for s in info.get("params_spec", [])
+            if s.get("constraint") == constraint
+            and s["name"] in (info.get("optimum") or {})
+        ]
+        if names:
+            one = len(names) == 1
+            said.append(
+                f"{listed(names, len(names))} {'is' if one else 'are'} {what}: 0 is "
+                f"an edge of {'its' if one else 'their'} range, not a value to test; "
+                f"{'its interval is' if one else 'their intervals are'} on the "
+                f"{scale} scale, so {'it stays' if one else 'they stay'} in it"
+            )
+    return "; ".join(said) + "." if said else None

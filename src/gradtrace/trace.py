@@ -742,7 +742,8 @@ class Trace:
         ``validation`` (with validation data: the last ``val_loss``, its lowest
         and after which epoch, each ``val_<metric>``; else None), ``status``,
         ``stderr`` (the standard errors' kind: ``classical``, or the robust one,
-        ``hc3``), ``warnings`` and ``notes``; what ``gradtrace show`` prints,
+        ``hc3``), ``warnings``, ``notes`` and ``ranged`` (why positive or (0, 1)
+        parameters have no test against 0, or None); what ``gradtrace show`` prints,
         for pandas."""
         info = self.info
         optimum = info.get("optimum") or {}
@@ -829,6 +830,10 @@ class Trace:
         frame.attrs["stderr"] = robust_kind(info) or "classical"
         frame.attrs["warnings"] = self.warnings
         frame.attrs["notes"] = self.notes
+        from gradtrace.tables import ranged_parameters
+
+        # why positive or (0, 1) parameters have no t or z (as show says it)
+        frame.attrs["ranged"] = ranged_parameters(info)
         return frame
 
     def _tests(self, frame: pd.DataFrame) -> None:

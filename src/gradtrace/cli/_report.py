@@ -161,36 +161,11 @@ def print_estimates(trace: Trace) -> None:
     for name, row in table.iterrows():
         shown.add_row(str(name), *row.tolist())
     print_whole(console, shown)
+    from gradtrace.tables import ranged_parameters
+
     ranged = ranged_parameters(trace.info)
     if ranged and any(col in table.columns for col in ("t", "z")):
         console.print(f"  {ranged}")
-
-
-def ranged_parameters(info: dict[str, Any]) -> str | None:
-    """Why some estimates have no test against 0: the parameters of a range
-    ("K and r are positive: 0 is an edge of their range, not a value to test;
-    their intervals are on the log scale, so they stay in it"); None where none
-    has one."""
-    from gradtrace.text import listed
-
-    scales = {"positive": ("positive", "log"), "unit": ("in (0, 1)", "logit")}
-    said = []
-    for constraint, (what, scale) in scales.items():
-        names = [
-            s["name"]
-            for s in info.get("params_spec", [])
-            if s.get("constraint") == constraint
-            and s["name"] in (info.get("optimum") or {})
-        ]
-        if names:
-            one = len(names) == 1
-            said.append(
-                f"{listed(names, len(names))} {'is' if one else 'are'} {what}: 0 is "
-                f"an edge of {'its' if one else 'their'} range, not a value to test; "
-                f"{'its interval is' if one else 'their intervals are'} on the "
-                f"{scale} scale, so {'it stays' if one else 'they stay'} in it"
-            )
-    return "; ".join(said) + "." if said else None
 
 
 def steps_table(trace: Trace, every: int | None) -> Table:
