@@ -208,6 +208,9 @@ def test_missing_values_are_found_in_any_block(
         (["--fix", "scale=1"], "no parameter 'scale'"),
         (["--init", "w=1", "--fix", "w=2"], "both --init and --fix"),
         (["--init", "w"], "--init takes NAME=VALUE"),
+        (["--opt", "w"], "--opt takes NAME=VALUE"),
+        # the optimizer's name where its hyper-parameters go
+        (["--opt", "Adam"], "to train with adam, write --optimizer adam."),
         (["--init", "w=abc"], "is not a number"),
         (["--model", "normal", "--init", "scale=-1"], "scale must be positive"),
         (["--model", "normal", "--x", "x"], "--x is for regression models"),

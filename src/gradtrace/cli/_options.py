@@ -196,6 +196,17 @@ def pairs(flag: str, items: Iterable[str]) -> dict[str, str]:
         if not sep or not key or not value.strip():
             # a hyper-parameter's example for --opt, a parameter's otherwise
             example = "momentum=0.9" if flag == "--opt" else "w=0.5"
+            from gradtrace.core.optimizers import PRESETS
+
+            name = item.strip().lower()
+            # an optimizer's name where its hyper-parameters go (momentum and
+            # nesterov name both)
+            both = ("momentum", "nesterov")
+            if flag == "--opt" and not sep and name in PRESETS and name not in both:
+                raise InputError(
+                    f"--opt sets one of the optimizer's hyper-parameters "
+                    f"(NAME=VALUE): to train with {name}, write --optimizer {name}."
+                )
             raise InputError(
                 f"{flag} takes NAME=VALUE, got {item!r}: write, for "
                 f"example, {flag} {example}."
