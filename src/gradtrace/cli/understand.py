@@ -35,6 +35,10 @@ class _StepFromTheEnd(click.Command):
         return super().parse_args(ctx, given)
 
 
+#: The widest line of explain's sentences (its tables are as wide as they need).
+PROSE_WIDTH = 100
+
+
 @click.command(cls=_StepFromTheEnd, context_settings={"max_content_width": 100})
 @click.argument("run", type=RUN_FOLDER)
 @click.argument("step_given", metavar="[STEP]", type=WHOLE, required=False)
@@ -82,11 +86,36 @@ def explain(
     trace = load_run(run, data, thin=True)
     step = step_number(step, trace.steps)
     console = _console()
+    # sentences wrapped at words to the terminal, and to PROSE_WIDTH at most (in
+    # a file too): the tables keep their own width
+    prose = min(console.width, PROSE_WIDTH)
     for part in narration(trace, step, str(run), max_rows or None):
         if isinstance(part, str):
-            console.print(part)
+            console.print(_wrapped(part, prose))
         else:
             print_whole(console, _frame_table(part, Table))
+
+
+def _wrapped(text: str, width: int) -> str:
+    """``text``'s lines broken at spaces to ``width`` columns, an indented line's
+    continuations indented alike."""
+    import textwrap
+
+    out = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        out.append(
+            textwrap.fill(
+                line,
+                width,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            if line.strip()
+            else line
+        )
+    return "\n".join(out)
 
 
 def _frame_table(frame: Any, table_cls: Any) -> Any:
