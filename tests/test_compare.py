@@ -248,3 +248,28 @@ def test_a_legend_of_long_labels_stays_within_the_figure() -> None:
     assert legend._ncols == 1
     texts = [t.get_text() for t in legend.get_texts()]
     assert "\n" in texts[0] and texts[0].replace("\n", " ") == labels[0].strip()
+
+
+def test_a_run_repeated_is_dashed_over_the_one_it_repeats() -> None:
+    """Two runs that took the same steps drew one line: the later one, on top,
+    hid the first. It is dashed over it, and its label names the run it repeats;
+    a run that differs anywhere is drawn as it is."""
+    from gradtrace.compare_plots import same_runs
+
+    data = line()
+    a = gradtrace.fit(data, lr=0.02, epochs=3, batch_size=50)
+    b = gradtrace.fit(data, lr=0.02, epochs=3, batch_size=50)
+    c = gradtrace.fit(data, lr=0.021, epochs=3, batch_size=50)
+    d = gradtrace.fit(data, lr=0.02, epochs=3, batch_size=50, seed=7)
+    assert same_runs([a, b, c, d, b]) == [None, 0, None, None, 0]
+    fig = gradtrace.compare(a, c, b, labels=["first", "faster", "again"])
+    shown = {
+        line.get_label(): line.get_linestyle()
+        for line in fig.axes[0].get_lines()
+        if line.get_label()[0] != "_"
+    }
+    assert shown == {
+        "first": "-",
+        "faster": "-",
+        "again (the same run as first)": "--",
+    }

@@ -256,6 +256,38 @@ def _fitted_legend(fig: Figure, handles: list[Any], texts: list[str]) -> None:
         legend = placed(1, [_filled(t, chars) for t in texts])
 
 
+def same_runs(traces: Sequence[Any]) -> list[int | None]:
+    """For each run, the first earlier one it repeats (the same losses and
+    parameters at the same epochs, to a millionth), else None: drawn alike, one
+    would hide the other."""
+    seen: list[tuple[np.ndarray, ...]] = []
+    out: list[int | None] = []
+    for trace in traces:
+        frame = trace.to_pandas()
+        per_epoch = int(trace.info["schedule"]["batches_per_epoch"])
+        cols = ["loss", *param_columns(frame)]
+        these = (
+            frame["step"].to_numpy(float) / per_epoch,
+            *(frame[c].to_numpy(float) for c in cols),
+        )
+        twin = next(
+            (
+                j
+                for j, those in enumerate(seen)
+                if len(those) == len(these)
+                and all(
+                    a.shape == b.shape
+                    and np.allclose(a, b, rtol=1e-6, atol=0, equal_nan=True)
+                    for a, b in zip(these, those, strict=True)
+                )
+            ),
+            None,
+        )
+        seen.append(these)
+        out.append(twin)
+    return out
+
+
 def _losses(
     ax: Any,
     traces: Sequence[Any],
@@ -270,6 +302,7 @@ def _losses(
     run that diverged ends in a cross, at the last step it had a finite loss."""
     drawn: list[np.ndarray] = []
     rounding = 0.0  # the highest floor a run's curve touched
+    twins = same_runs(traces)
     for k, (trace, name, colour) in enumerate(zip(traces, names, colours, strict=True)):
         best = None if floors is None else floors[k]
         frame = trace.to_pandas()
@@ -288,14 +321,19 @@ def _losses(
                 rounding = max(rounding, floor)
         ok = np.isfinite(shown)
         sparse = ok.sum() < len(shown) / 2
+        label = name + (" (diverged)" if trace.diverged else "")
+        twin = twins[k]
+        if twin is not None:  # dashed over the run it repeats, which shows between
+            label += f" (the same run as {names[twin]})"
         ax.plot(
             epochs[ok],
             shown[ok],
             color=colour,
             lw=1.6,
+            ls="-" if twin is None else (0, (4, 4)),
             marker="o" if sparse else None,
             ms=3,
-            label=name + (" (diverged)" if trace.diverged else ""),
+            label=label,
         )
         if trace.diverged and ok.any():
             last = np.flatnonzero(ok)[-1]
