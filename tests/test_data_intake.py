@@ -229,3 +229,74 @@ def test_a_column_that_counts_the_rows_taken_as_x_by_default_is_noted(
     )
     assert code == 0, err
     assert "name the x columns (--x u --x v) to leave it out" in out + err
+
+
+def test_a_data_frame_of_numbered_columns_takes_x_and_y_by_number() -> None:
+    """pd.DataFrame(array) has columns 0, 1, 2: x=0 and y=2 (or "2") name them,
+    as pandas does; x=[0, 1] is two columns, not two values."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(60, 3))
+    a[:, 2] = 2 * a[:, 0] - a[:, 1] + 1
+    frame = pd.DataFrame(a)
+    one = gradtrace.fit(frame, "line", x=0, y=2, steps=3, lr=0.1)
+    assert one.info["data"]["x"] == ["0"] and one.info["data"]["y"] == "2"
+    both = [
+        gradtrace.fit(frame, "linear", steps=3, lr=0.1, **options).params
+        for options in ({"x": [0, 1], "y": 2}, {"y": 2}, {"y": "2"})
+    ]
+    for params in both[1:]:
+        np.testing.assert_array_equal(params["w"], both[0]["w"])
+    assert list(frame.columns) == [0, 1, 2]  # the caller's frame as it was
+
+
+@pytest.mark.parametrize("values", [pd.Series(Y), Y])
+def test_y_given_as_values_is_refused_in_a_line(values: object) -> None:
+    """scikit-learn's fit(X, y) habit: y=the values crashed on 'the truth value
+    of a Series is ambiguous'."""
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(pd.DataFrame({"x": X}), "line", y=values, steps=2)
+    assert str(err.value).startswith(
+        "y takes the name of the y column, such as y='y', not its values"
+    )
+    assert "fit((X, y), ...)" in str(err.value)
+
+
+def test_text_y_of_two_values_is_said_to_want_0_and_1() -> None:
+    """get_dummies, the advice for an x category, would drop y itself."""
+    frame = pd.DataFrame({"x": X, "yy": np.where(Y > 1, "yes", "no")})
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(frame, "logistic", y="yy", steps=2)
+    assert str(err.value).endswith(
+        "it seems a category (2 values: 'no', 'yes'): y is fitted as numbers; "
+        "write it as 0 for 'no' and 1 for 'yes', such as (df['yy'] == "
+        "'yes').astype(int), or the other way round."
+    )
+    # as it says
+    frame["yy"] = (frame["yy"] == "yes").astype(int)
+    assert gradtrace.fit(frame, "logistic", y="yy", steps=2).steps == 2
+
+
+def test_the_way_out_of_a_text_x_names_no_other_text_column() -> None:
+    """Two category columns: leaving out the first by naming the x columns must
+    not name the second, which would fail in turn."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"age": rng.normal(size=40), "region": rng.choice(["a", "b", "c"], 40)}
+    )
+    frame["region_cat"] = frame["region"].astype("category")
+    frame["spend"] = rng.normal(size=40)
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(frame, "linear", y="spend", steps=2)
+    assert "name the x columns (x='age') to leave it out" in str(err.value)
+
+
+def test_an_arrays_column_names_are_said_to_be_gradtraces() -> None:
+    """A NumPy array's columns are x0, x1, ..., y: a name of the user's own is
+    not 'did you mean x0'."""
+    a = np.random.default_rng(2).normal(size=(30, 3))
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(a, "linear", x=["x1", "x2"], y="y", steps=2)
+    assert str(err.value).endswith(
+        "an array's columns are named x0, x1 and y, its last: use those names, or "
+        "pass a DataFrame to name them."
+    )

@@ -237,7 +237,7 @@ def fit(
         data=source_name(data),
         model=model,
         loss=loss,
-        x=[x] if isinstance(x, str) else (list(x) if x is not None else None),
+        x=x,  # type: ignore[arg-type]  # a name or names: RunConfig makes a list
         y=y,
         optimizer=optimizer,
         lr=lr,

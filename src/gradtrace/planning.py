@@ -90,6 +90,31 @@ class Plan(NamedTuple):
     stderr: str | None = None
 
 
+def _column_names(config: RunConfig, frame: pd.DataFrame) -> None:
+    """x and y as the names of ``frame``'s columns: a numbered column (a data frame
+    made from an array has 0, 1, 2, named "0", "1", "2" for the run) taken by its
+    number; y given as values, not a name, refused."""
+    names = {str(c) for c in frame.columns}
+
+    def numbered(c: Any) -> bool:
+        return (
+            isinstance(c, (int, np.integer))
+            and not isinstance(c, (bool, np.bool_))
+            and str(c) in names
+        )
+
+    if config.x is not None and all(numbered(c) for c in config.x):
+        config.x = [str(c) for c in config.x]
+    if numbered(config.y):
+        config.y = str(config.y)
+    if not isinstance(config.y, str):
+        raise InputError(
+            "y takes the name of the y column, such as y='y', not its values (got "
+            f"{type(config.y).__name__}): give the values as data, such as "
+            "fit((X, y), ...), or as a column of the data frame."
+        )
+
+
 def plan(
     config: RunConfig,
     frame: pd.DataFrame,
@@ -114,6 +139,7 @@ def plan(
     programs.release_if_crowded()  # a long session's compiled code: below the limit
     for name in ("opt", "init", "fix"):  # from sweep and lr_find as they came
         setattr(config, name, validate.by_name(name, getattr(config, name)))
+    _column_names(config, frame)
     if config.x is not None and not all(isinstance(c, str) for c in config.x):
         raise InputError(
             "x takes the names of x columns, such as x='x' or x=['u', 'v'], not "

@@ -83,9 +83,9 @@ class RunConfig:
                 setattr(self, name, value.to_dict())
             elif isinstance(value, Mapping):
                 setattr(self, name, dict(value))
-        # one x column by its name, as fit, sweep and lr_find take it
-        if isinstance(self.x, str):
-            self.x = [self.x]
+        # one x column by its name (or its number), as fit, sweep and lr_find take it
+        if isinstance(self.x, (str, int, np.integer)):
+            self.x = [self.x]  # type: ignore[list-item]
         elif self.x is not None:
             self.x = list(self.x)
         # NumPy's and JAX's types by their names (np.float64 as "float64")

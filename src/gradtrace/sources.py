@@ -50,6 +50,9 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
         # a shallow copy to mark: the run takes copies of the columns it uses
         borrowed = data.copy(deep=False)
         borrowed.attrs[validate.BORROWED] = True
+        if not all(isinstance(c, str) for c in borrowed.columns):
+            # pd.DataFrame(array)'s 0, 1, 2: named "0", "1", "2" (x=0 finds "0")
+            borrowed.columns = [str(c) for c in borrowed.columns]
         return borrowed, "the data frame"
     if isinstance(data, pd.Series):
         return pd.DataFrame({str(data.name or "y"): data.to_numpy()}), "the series"

@@ -1009,6 +1009,11 @@ def columns(
             elif len(left) == 2 and kind == "distribution":
                 choose = f"the column to fit, {left[0]} or {left[1]}"
             hint = column_hint(col, names, flag, left, besides, choose)
+            if source == "the array":  # names of gradtrace's, not the user's
+                hint = (
+                    f"an array's columns are named {', '.join(names[:-1])} and y, "
+                    "its last: use those names, or pass a DataFrame to name them."
+                )
             raise InputError(
                 f"column {col!r} not found in {source} (columns: "
                 f"{', '.join(names)}): {hint}"
@@ -1026,13 +1031,17 @@ def columns(
             f": {need} of data."
         )
     arrays = {}
+    names_of = {str(c): c for c in frame.columns}
     for c in wanted:
         try:
-            arrays[c] = _numeric(frame[c], c, source, dtype)
+            arrays[c] = _numeric(frame[c], c, source, dtype, is_y=c == y)
         except InputError as err:
             if every_x is None or c == y:
                 raise
-            rest = [n for n in wanted if n not in (c, y)]
+            # the columns that can be x (another of text would fail in turn)
+            rest = [
+                n for n in wanted if n not in (c, y) and _numbers_in(frame[names_of[n]])
+            ]
             raise InputError(
                 f"{str(err)[:-1]}, or name the x columns "
                 f"({x_flags(rest)}) to "
@@ -1100,11 +1109,12 @@ def _row(i: int, source: str) -> str:
 
 
 def _numeric(
-    col: pd.Series, name: str, source: str, dtype: str = "float64"
+    col: pd.Series, name: str, source: str, dtype: str = "float64", is_y: bool = False
 ) -> np.ndarray:
     """The column as float64; a float32 column that is computed in float32 is kept
     as it is. A float64 column is kept as it is too, and a column of integers is
-    converted once: no copies (10 million rows are 80 MB a float64 column)."""
+    converted once: no copies (10 million rows are 80 MB a float64 column).
+    ``is_y``: the column is y (text there is made numbers, not 0/1 columns)."""
     if col.dtype == np.float64 or (col.dtype == np.float32 and dtype == "float32"):
         return col.to_numpy()
     if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iuf":
@@ -1130,7 +1140,7 @@ def _numeric(
         if _DECIMAL_COMMA.fullmatch(written) or _THOUSANDS.fullmatch(written):
             todo = _decimal_commas(written, name, source)
         elif bad.sum() == col.notna().sum():
-            todo = _category(col, name, source) or todo
+            todo = _category(col, name, source, is_y) or todo
         raise InputError(
             f"column {name!r} of {source} has a non-numeric value "
             f"{value!r} in {_row(i, source)}: {todo}"
@@ -1138,19 +1148,44 @@ def _numeric(
     return values.to_numpy(dtype=np.float64)
 
 
+def _numbers_in(col: pd.Series) -> bool:
+    """Whether a column is numbers, or text that reads as numbers throughout."""
+    if pd.api.types.is_numeric_dtype(col) and getattr(col.dtype, "kind", "") != "c":
+        return True
+    if col.dtype != object:
+        return False
+    return bool((pd.to_numeric(col, errors="coerce").notna() | col.isna()).all())
+
+
 #: The most distinct values a text column may have to be taken for a category.
 CATEGORY_VALUES = 20
 
 
-def _category(col: pd.Series, name: str, source: str) -> str | None:
+def _category(col: pd.Series, name: str, source: str, is_y: bool = False) -> str | None:
     """What to do about a column of text that seems a category (a few distinct
-    values, each repeated): None where it does not."""
+    values, each repeated): None where it does not. y's (``is_y``) values are
+    written as numbers in it (0 and 1 for two), not spread over columns."""
     kinds = col.dropna().astype(str).unique()
     if len(kinds) > CATEGORY_VALUES or 2 * len(kinds) > col.notna().sum():
         return None
     shown = ", ".join(repr(k) for k in sorted(kinds)[:3])
     seems = f"it seems a category ({len(kinds)} values: {shown}"
     seems += ", ...)" if len(kinds) > 3 else ")"
+    if is_y:
+        first, second = sorted(kinds)[:2] if len(kinds) > 1 else (kinds[0], "")
+        if len(kinds) != 2:
+            return f"{seems}: y is fitted as numbers; write its values as numbers."
+        if source.startswith("the "):
+            of = "s" if source == "the series" else f"df[{name!r}]"
+            return (
+                f"{seems}: y is fitted as numbers; write it as 0 for {first!r} and 1 "
+                f"for {second!r}, such as ({of} == {second!r}).astype(int), or the "
+                "other way round."
+            )
+        return (
+            f"{seems}: y is fitted as numbers; write it as 0 for {first!r} and 1 "
+            f"for {second!r}, or the other way round."
+        )
     if source.startswith("the "):  # a data frame or arrays in Python
         return (
             f"{seems}: give it as 0/1 columns, one for each value but the first "
