@@ -109,6 +109,13 @@ def test_x_on_a_large_scale_is_offered_standardisation(
     # standardised, the same fit is well conditioned and is offered nothing
     fixed = gradtrace.fit(data, "linear", lr=0.5, steps=5, standardize=True)
     assert fixed.info["diagnosis"]["condition"] < 10
+    # and its parameters, shown in a line, say they are per standard deviation
+    assert "(on standardised x; summary() gives x's own units)>" in repr(fixed)
+    # diagnose in Python names Python's argument, not the command's flag
+    found = gradtrace.diagnose(data, lr=1e-7)
+    for said in (str(found), found._repr_html_(), *found.to_pandas().attrs["findings"]):
+        assert "--standardize" not in said
+    assert "model='linear', standardize=True" in str(found)
     assert not any("Standardising" in f for f in fixed.info["diagnosis"]["findings"])
     # a summary of a diverging run on the command line shows it
     csv = tmp_path / "houses.csv"

@@ -1326,3 +1326,14 @@ def test_a_landscapes_colour_bar_ticks_round_numbers_above_its_lowest() -> None:
     ticks = plot.bar_ticks(nll)
     assert ticks[0] == 1.3987 and all(t == float(f"{t:.3g}") for t in ticks[1:])
     assert ticks == sorted(ticks) and len(ticks) == 7
+
+
+def test_a_figure_saved_in_python_has_the_commands_size(tmp_path: Path) -> None:
+    """The README's 825 x 495 pixels for fit.png: fig.savefig in a notebook gave
+    750 x 450 (matplotlib's 100 pixels per inch, not the command's 110)."""
+    from PIL import Image
+
+    trace = gradtrace.fit("seed001_line", lr=0.1, steps=5)
+    trace.plot("fit").savefig(tmp_path / "fit.png")
+    with Image.open(tmp_path / "fit.png") as image:
+        assert image.size == (825, 495)

@@ -106,7 +106,14 @@ class Diagnosis:
         return [head, *self._diagnosis.get("findings", [])]
 
     def __str__(self) -> str:
-        return "\n".join(self.lines())
+        return "\n".join(self._said())
+
+    def _said(self) -> list[str]:
+        """``lines`` as Python takes the options they name (standardize=True, not
+        --standardize)."""
+        from gradtrace.text import for_python
+
+        return [for_python(line) for line in self.lines()]
 
     def to_pandas(self) -> pd.DataFrame:
         """The optimum in a table, one row per parameter (one per element of a
@@ -142,7 +149,7 @@ class Diagnosis:
             "verdict": self.verdict,
             "predicted_steps": self.predicted_steps,
             "condition": self.condition,
-            "findings": self.lines()[1:],
+            "findings": self._said()[1:],
         }
         return table
 
@@ -153,7 +160,7 @@ class Diagnosis:
 
         table = self.to_pandas()
         head = f"<p><code>{escape(repr(self))}</code></p>"
-        sentences = "".join(f"<li>{escape(line)}</li>" for line in self.lines()[1:])
+        sentences = "".join(f"<li>{escape(line)}</li>" for line in self._said()[1:])
         shown = table.to_html(float_format=lambda v: f"{v:.6g}", na_rep="")
         return head + shown + (f"<ul>{sentences}</ul>" if sentences else "")
 

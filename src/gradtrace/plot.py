@@ -48,7 +48,8 @@ def _figure(
 
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=(width, height), layout=layout)
+    # at the pixels per inch the command writes: fig.savefig gives its sizes
+    fig = Figure(figsize=(width, height), layout=layout, dpi=DPI)
     return fig, fig.subplots(rows, cols, **kwargs)
 
 

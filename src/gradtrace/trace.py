@@ -1139,6 +1139,8 @@ class Trace:
         opt = i["optimizer"]
         lr = learning_rate(i)
         params = " ".join(f"{k}={_fmt(v)}" for k, v in self.params.items())
+        if i.get("original_units"):  # slopes per standard deviation of x
+            params += " (on standardised x; summary() gives x's own units)"
         first = float(self._frame["loss"].iloc[0])
         # a step that left a parameter's support stopped the run: it did not
         # diverge (its loss may have been falling)
