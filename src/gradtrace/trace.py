@@ -1027,6 +1027,56 @@ class Trace:
 
         return StepRows(self._frame, self.info, self._own_folder())
 
+    def predict(self, data: Any, step: int | None = None) -> np.ndarray:
+        """The model's prediction at each row of ``data``: the mean of y it gives
+        there (a logistic regression's probability, a Poisson regression's mean
+        count), with the final parameters (``params``) or those after ``step``,
+        in float64.
+
+        ``data``: a DataFrame, a dict of columns or a table with ``to_pandas``
+        that holds the run's x columns by name (others are left alone), or x as
+        an array: one column's values, or a matrix of a column per x. x is in its
+        own units: a run on standardised x standardises it as the run did.
+
+        Raises:
+            InputError: a distribution (no x), an x column missing or not
+                numbers, or a step the trace does not hold."""
+        import jax
+        import jax.numpy as jnp
+
+        from gradtrace.errors import InputError
+        from gradtrace.usercode import model_of
+
+        model = model_of(self.info, self.model)
+        if getattr(model, "kind", "regression") == "distribution":
+            raise InputError(
+                f"predict is for regression models: {self.info['model']} is a "
+                "distribution of y, with no x to predict at (its parameters: "
+                "trace.params)."
+            )
+        x = _x_of(data, [str(c) for c in self.info["data"]["x"]] or ["x"])
+        if step is None:
+            params = self.params
+        else:
+            at = self._frame[self._frame["step"] == step]
+            if not len(at):
+                some = len(self._frame) < self.steps + 1  # a long run, thinned
+                raise InputError(
+                    f"the trace holds no step {step}: choose one from 0 to "
+                    f"{self.steps}"
+                    + (" that it holds (to_pandas()['step'])." if some else ".")
+                )
+            row = at.iloc[0]
+            params = _by_param(self.info, lambda col: float(row[col]))
+        params = {**(self.info.get("fixed") or {}), **params}
+        matrix = getattr(model, "x_matrix", False) or x.shape[1] > 1
+        with jax.enable_x64(True):
+            p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+            values = model.predict(  # type: ignore[union-attr]  # a regression
+                p, jnp.asarray(x if matrix else x[:, 0])
+            )
+            return np.broadcast_to(np.asarray(values, np.float64).ravel(), len(x))
+
     def explain_text(self, step: int, rows: int | None = 20) -> str:
         """Step ``step`` told in words and tables, as ``gradtrace explain`` prints
         it: the batch's rows (the first ``rows``; None: all), each row's loss and
@@ -1222,6 +1272,54 @@ def _is_vector(info: dict[str, Any], name: str) -> bool:
     return any(
         p["name"] == name and p.get("size") is not None
         for p in info.get("params_spec", [])
+    )
+
+
+def _x_of(data: Any, names: list[str]) -> np.ndarray:
+    """``predict``'s x, [rows, columns] in float64: the columns ``names`` of a
+    table, or an array of x."""
+    from collections.abc import Mapping
+
+    from gradtrace.errors import InputError
+
+    if callable(getattr(data, "to_pandas", None)) and not isinstance(
+        data, pd.DataFrame
+    ):
+        data = data.to_pandas()
+    if isinstance(data, (pd.DataFrame, Mapping)):
+        frame = pd.DataFrame(data) if isinstance(data, Mapping) else data
+        given = {str(c): c for c in frame.columns}
+        missing = [n for n in names if n not in given]
+        if missing:
+            raise InputError(
+                f"column {missing[0]!r} not found in the data (columns: "
+                f"{', '.join(given) or 'none'}): predict takes the run's x "
+                f"column{'s' * (len(names) > 1)}, {', '.join(names)}."
+            )
+        columns = []
+        for n in names:
+            values = pd.to_numeric(frame[given[n]], errors="coerce")
+            if (values.isna() & frame[given[n]].notna()).any():
+                raise InputError(
+                    f"column {n!r} holds values that are not numbers: predict "
+                    "takes numbers, as the run did."
+                )
+            columns.append(values.to_numpy(np.float64))
+        return np.column_stack(columns) if columns else np.empty((0, len(names)))
+    try:
+        x = np.asarray(data, np.float64)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"predict takes a DataFrame or an array of x, got {type(data).__name__}."
+        ) from None
+    if x.ndim == 1 and len(names) == 1:
+        return x[:, None]
+    if x.ndim == 2 and x.shape[1] == len(names):
+        return x
+    raise InputError(
+        f"x of shape {x.shape} does not fit the run's {len(names)} x "
+        f"column{'s' * (len(names) > 1)} ({', '.join(names)}): give "
+        + ("one value per row." if len(names) == 1 else f"[rows, {len(names)}].")
     )
 
 

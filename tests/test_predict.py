@@ -1,0 +1,115 @@
+"""``Trace.predict``: a fitted model's prediction at new rows, as statsmodels'
+and scikit-learn's ``predict`` give it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradtrace
+
+RNG = np.random.default_rng(3)
+FRAME = pd.DataFrame({"a": RNG.normal(size=200) * 100, "b": RNG.normal(size=200)})
+FRAME["y"] = 0.02 * FRAME["a"] - FRAME["b"] + 1 + RNG.normal(0, 0.1, 200)
+NEW = pd.DataFrame({"b": [0.5, -1.0, 2.0], "a": [10.0, -250.0, 0.0], "z": 1})
+
+
+def test_a_linear_model_on_standardised_x_predicts_in_xs_own_units() -> None:
+    """New rows in x's own units; the slopes the run trained are per standard
+    deviation, so predict standardises as the run did: the result is the fit's
+    own in x's units (final_in_x_units), by hand."""
+    trace = gradtrace.fit(FRAME, "linear", standardize=True, steps=400, lr=0.3)
+    table = trace.summary()
+    w = table["final_in_x_units"].to_numpy()
+    by_hand = NEW[["a", "b"]].to_numpy() @ w[:2] + w[2]
+    np.testing.assert_allclose(trace.predict(NEW), by_hand, rtol=1e-5)
+    # an array of a column per x, in the run's order, is the same
+    np.testing.assert_array_equal(
+        trace.predict(NEW[["a", "b"]].to_numpy()), trace.predict(NEW)
+    )
+    assert trace.predict(NEW).dtype == np.float64
+
+
+def test_a_line_predicts_with_its_final_or_any_steps_parameters(tmp_path: Path) -> None:
+    trace = gradtrace.fit({"x": FRAME["b"], "y": FRAME["y"]}, lr=0.2, steps=30)
+    x = np.array([-1.0, 0.0, 3.0])
+    w, b = trace.params["w"], trace.params["b"]
+    np.testing.assert_allclose(trace.predict(x), w * x + b, rtol=1e-7)
+    row = trace.to_pandas().set_index("step").loc[7]
+    np.testing.assert_allclose(
+        trace.predict({"x": x}, step=7), row["w"] * x + row["b"], rtol=1e-7
+    )
+    np.testing.assert_array_equal(trace.predict(x, step=0), 0.0)  # the start
+    trace.save(tmp_path / "r")
+    np.testing.assert_array_equal(
+        gradtrace.load(tmp_path / "r").predict(x), trace.predict(x)
+    )
+
+
+def test_a_logistic_regression_predicts_probabilities() -> None:
+    x = FRAME["b"].to_numpy()
+    y = (x + RNG.normal(0, 0.5, 200) > 0).astype(int)
+    trace = gradtrace.fit({"x": x, "y": y}, "logistic", lr=0.5, steps=100)
+    at = np.array([-2.0, 0.0, 2.0])
+    w, b = trace.params["w"], trace.params["b"]
+    w = float(np.ravel(w)[0])
+    np.testing.assert_allclose(
+        trace.predict(at), 1 / (1 + np.exp(-(w * at + b))), rtol=1e-6
+    )
+
+
+def test_a_model_of_ones_own_predicts_with_its_function() -> None:
+    import jax.numpy as jnp
+
+    t = np.linspace(0, 5, 80)
+    model = gradtrace.Model(
+        lambda p, x: p["a"] * jnp.exp(-p["k"] * x), params={"a": 1.0, "k": 0.5}
+    )
+    trace = gradtrace.fit(
+        {"x": t, "y": 3 * np.exp(-0.7 * t)},
+        model=model,
+        optimizer="adam",
+        lr=0.05,
+        steps=200,
+    )
+    p = trace.params
+    np.testing.assert_allclose(
+        trace.predict(t[:5]), p["a"] * np.exp(-p["k"] * t[:5]), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            NEW[["a"]],
+            "column 'b' not found in the data (columns: a): predict takes "
+            "the run's x columns, a, b.",
+        ),
+        (
+            np.zeros(3),
+            "x of shape (3,) does not fit the run's 2 x columns (a, b): "
+            "give [rows, 2].",
+        ),
+        (NEW.assign(b=["p", "q", "r"]), "column 'b' holds values that are not numbers"),
+    ],
+)
+def test_x_that_does_not_fit_the_run_is_refused(data: object, message: str) -> None:
+    trace = gradtrace.fit(FRAME, "linear", steps=3, lr=1e-5)
+    with pytest.raises(gradtrace.InputError) as err:
+        trace.predict(data)
+    assert str(err.value).startswith(message)
+
+
+def test_a_distribution_or_a_missing_step_has_nothing_to_predict() -> None:
+    normal = gradtrace.fit(FRAME["y"], "normal", steps=3)
+    with pytest.raises(gradtrace.InputError, match="predict is for regression"):
+        normal.predict(NEW)
+    line = gradtrace.fit({"x": FRAME["b"], "y": FRAME["y"]}, steps=3)
+    with pytest.raises(
+        gradtrace.InputError, match="no step 9: choose one from 0 to 3."
+    ):
+        line.predict([1.0], step=9)
