@@ -1147,3 +1147,41 @@ def test_half_the_limit_is_said_rounded_down_only_where_it_was() -> None:
     text = " ".join(d.info["diagnosis"]["findings"])
     assert "Try lr 0.0001 (half the limit)." in text
     assert "rounded down" not in text.split("Predicted")[0]
+
+
+def test_weight_decay_adds_to_the_curvature_gradient_descent_sees() -> None:
+    """torch.sgd's weight_decay=5 adds 5 I to the Hessian a step sees: the limit
+    is 2 / (L + 5), not 2 / L. The diagnosis had called lr 0.1 stable (2/L =
+    0.106) for a run that diverged; a rate just above the new limit diverges,
+    just below it settles."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 3, 200)
+    data = {"x": x, "y": 2 * x + 1 + rng.normal(0, 0.3, 200)}
+    hessian = 2 * np.array([[np.mean(x**2), np.mean(x)], [np.mean(x), 1.0]])
+    top = float(np.linalg.eigvalsh(hessian)[-1])
+    for optimizer in ("torch.sgd", "keras.sgd"):
+        found = gradtrace.diagnose(
+            data, optimizer=optimizer, opt={"weight_decay": 5}, lr=0.01
+        )
+        assert found.stable_lr == pytest.approx(2 / (top + 5), rel=1e-6)
+        assert found.predicted_steps is None  # it settles short of the optimum
+        said = str(found)
+        assert "the loss's plus weight decay's 5 (what a step sees)" in said
+        assert "no step count to the optimum is predicted" in said
+    limit = 2 / (top + 5)
+    assert limit < 2 / top
+    runs = {
+        lr: gradtrace.fit(
+            data, optimizer="torch.sgd", opt={"weight_decay": 5}, lr=lr, steps=400
+        )
+        for lr in (0.98 * limit, 1.02 * limit)
+    }
+    below, above = runs.values()
+    assert below.final_loss < below.to_pandas()["loss"].iloc[0]
+    assert not above.final_loss < above.to_pandas()["loss"].iloc[0]
+    # mini-batches: each batch's Hessian shifted alike, the limit at most the full's
+    batched = gradtrace.diagnose(
+        data, optimizer="torch.sgd", opt={"weight_decay": 5}, lr=0.01, batch_size=10
+    )
+    assert batched.stable_lr <= limit * (1 + 1e-9)
+    assert batched.stable_lr > 0.5 * limit

@@ -121,8 +121,14 @@ def findings(
             f"{g(d.eig_start[0])} to {g(d.eig_start[-1])} at the start, "
             f"{g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} at the optimum"
         )
+    decayed = ""
+    if d.weight_decay:  # in every eigenvalue: the steps see H + weight_decay I
+        decayed = (
+            f", the loss's plus weight decay's {g(d.weight_decay)} (what a step sees)"
+        )
     lines = [
-        f"Curvature: Hessian eigenvalues {where}; condition number {g(d.condition)}."
+        f"Curvature: Hessian eigenvalues {where}{decayed}; condition number "
+        f"{g(d.condition)}."
     ]
 
     if batch_note:
@@ -307,6 +313,12 @@ def findings(
             f"With momentum {g(d.momentum)}, the best rate for a quadratic shrinks "
             f"the error by about sqrt(m) = {g(math.sqrt(d.momentum))} per step in "
             "every direction."
+        )
+    if d.weight_decay and d.family != "adaptive":
+        lines.append(
+            f"Weight decay ({g(d.weight_decay)}) pulls every parameter toward 0 "
+            "too, so the run settles where that pull balances the gradient, short "
+            "of the optimum: no step count to the optimum is predicted."
         )
     if d.predicted_steps is not None:
         line = (

@@ -218,6 +218,8 @@ def compute(
         spec.name == "nesterov" or bool(hyper.get("nesterov"))
     )
     scale, note, batch_lr = 1.0, None, np.nan
+    # gradient descent's weight decay adds to every curvature its steps see
+    decay = float(hyper.get("weight_decay", 0.0)) if family != "adaptive" else 0.0
     mini_batch = schedule.batch_size < schedule.n_rows
     if mini_batch and reduction == "sum":  # a step's share of the curvature
         scale = schedule.batch_size / schedule.n_rows
@@ -242,6 +244,7 @@ def compute(
             space,
             full=h1 * scale,
             drawn=drawn,
+            weight_decay=decay,
         )
     if mini_batch:
         note = (
@@ -269,6 +272,7 @@ def compute(
         curvature_scale=scale,
         batch_lr=batch_lr,
         nesterov=nesterov,
+        weight_decay=decay,
     )
     if note and d.stable_lr < d.full_batch_lr:
         stable, full = advice.apart(d.stable_lr, d.full_batch_lr)
@@ -322,6 +326,7 @@ def compute(
     out["diagnosis"] = {
         "family": d.family,
         **({"nesterov": True} if d.nesterov else {}),
+        **({"weight_decay": d.weight_decay} if d.weight_decay else {}),
         "eigenvalues_start": d.eig_start.tolist(),
         "eigenvalues_optimum": d.eig_optimum.tolist(),
         "stable_lr": d.stable_lr,

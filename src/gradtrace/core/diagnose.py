@@ -104,6 +104,9 @@ class Diagnosis:
     fastest_lr: float = math.nan
     #: steps to ``tol`` at ``fastest_lr``
     fastest_steps: int | None = None
+    #: the optimizer's weight decay (gradient descent's, with or without
+    #: momentum), added to every eigenvalue: a step sees H + weight_decay I
+    weight_decay: float = 0.0
 
 
 def hessian(
@@ -242,6 +245,7 @@ def batch_limit(
     space: tuple[tuple[str, str], ...] = (),
     full: np.ndarray | None = None,
     drawn: int = 0,
+    weight_decay: float = 0.0,
 ) -> float:
     """The largest rate at which a gradient-descent step on one of the batches
     ``rows`` shrinks the error near ``point`` (the optimum) on average over them.
@@ -263,7 +267,8 @@ def batch_limit(
     curvatures, E = B h and E[(sum)^2] = B m + B (B - 1) (n h^2 - m) / (n - 1)
     (pairs of distinct rows), scaled by 1/B for a mean. A shuffled run's batches
     differ each epoch, so a few of one epoch's were a poor sample: 4 batches of 8
-    rows gave 0.089 where the expectation is 0.104.
+    rows gave 0.089 where the expectation is 0.104. ``weight_decay``: added to
+    each batch's Hessian (and to ``full``), as a step with weight decay sees it.
     In float64; NaN where H is not positive definite."""
     layout = tuple((k, tuple(np.shape(v))) for k, v in point.items())
     flat = np.concatenate(
@@ -285,6 +290,11 @@ def batch_limit(
         scale = 1.0 / b if reduction == "mean" else 1.0
         spread = scale**2 * (b * spread + b * (b - 1) * pairs)
         mean = scale * b * mean
+    if weight_decay:  # each batch's H_B + wd I: its mean and its square's mean
+        eye = np.eye(len(mean))
+        spread = spread + 2 * weight_decay * mean + weight_decay**2 * eye
+        mean = mean + weight_decay * eye
+        full = None if full is None else full + weight_decay * eye
     try:
         low = np.linalg.cholesky(mean)
     except np.linalg.LinAlgError:
@@ -333,6 +343,7 @@ def diagnose(
     tol: float = 1e-4,
     batch_lr: float = math.nan,
     nesterov: bool = False,
+    weight_decay: float = 0.0,
 ) -> Diagnosis:
     """Diagnose ``learning_rate`` from the Hessians at the start and the optimum.
 
@@ -340,10 +351,14 @@ def diagnose(
     ``curvature_scale`` is the share of the curvature one step sees; ``batch_lr``
     the mini-batch steps' limit (``batch_limit``), which replaces gradient
     descent's 2 / L where it is lower; ``nesterov``: momentum taken Nesterov's
-    way (family ``momentum``).
+    way (family ``momentum``); ``weight_decay``: gradient descent's (PyTorch's
+    added to the gradient, Keras's taken off the parameters, alike for a plain
+    step), which adds to every curvature a step sees, and holds the run short of
+    the optimum (no step count to it is predicted).
     """
-    eig_s = np.linalg.eigvalsh(h_start * curvature_scale)
-    lam, vec = np.linalg.eigh(h_opt * curvature_scale)
+    shift = weight_decay * np.eye(len(np.atleast_2d(h_opt)))
+    eig_s = np.linalg.eigvalsh(h_start * curvature_scale + shift)
+    lam, vec = np.linalg.eigh(h_opt * curvature_scale + shift)
     big, small = float(lam[-1]), float(lam[0])
     e0 = np.asarray(start, np.float64) - np.asarray(optimum, np.float64)
     condition = big / small if small > 0 else math.inf
@@ -381,12 +396,13 @@ def diagnose(
         banded = band is not None and band[0] <= learning_rate <= band[1]
         crawls = learning_rate * CRAWL_FACTOR < stable and not banded
         verdict = "crawls" if crawls else "ok"
-        if family == "gd":
+        if family == "gd" and not weight_decay:
             predicted = _steps_to(vec.T @ e0, rates, tol)
     fastest, fastest_steps = math.nan, None
     if family == "gd" and stable == full and small > 0:
         fastest = _round(2.0 / (small + big))
-        fastest_steps = _steps_to(vec.T @ e0, np.abs(1.0 - fastest * lam), tol)
+        if not weight_decay:
+            fastest_steps = _steps_to(vec.T @ e0, np.abs(1.0 - fastest * lam), tol)
     return Diagnosis(
         learning_rate=learning_rate,
         family=family,
@@ -409,6 +425,7 @@ def diagnose(
         nesterov=nesterov,
         fastest_lr=fastest,
         fastest_steps=fastest_steps,
+        weight_decay=weight_decay,
     )
 
 
