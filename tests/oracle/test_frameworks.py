@@ -166,6 +166,7 @@ def _state(fx: dict[str, Any], k: int, cols: list[str]) -> Any:
     hyper = fx["config"]["hyper"]
     coupled = (
         "torch.sgd",
+        "torch.rmsprop",
         "torch.adam",
         "torch.adagrad",
         "torch.adamax",

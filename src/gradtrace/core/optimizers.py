@@ -110,6 +110,18 @@ def _torch_adam(
     return transforms.torch_l2(inner, weight_decay)
 
 
+def _torch_rmsprop(
+    lr: float,
+    alpha: float,
+    eps: float,
+    momentum: float,
+    centered: bool,
+    weight_decay: float,
+) -> optax.GradientTransformation:
+    inner = transforms.torch_rmsprop(lr, alpha, eps, momentum, centered)
+    return transforms.torch_l2(inner, weight_decay)
+
+
 def _torch_adamw(
     lr: float,
     beta1: float,
@@ -472,16 +484,18 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "torch.rmsprop",
-            transforms.torch_rmsprop,
+            _torch_rmsprop,
             {
                 "lr": 0.01,
                 "alpha": 0.99,
                 "eps": 1e-8,
                 "momentum": 0.0,
                 "centered": False,
+                "weight_decay": 0.0,
             },
             "lr",
-            "PyTorch RMSprop: alpha 0.99, eps outside the square root",
+            "PyTorch RMSprop: alpha 0.99, eps outside the square root (weight_decay "
+            "adds wd * w to g)",
         ),
         Preset(
             "torch.adam",
