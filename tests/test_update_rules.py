@@ -179,3 +179,41 @@ def test_adams_bias_corrections_are_written_as_the_framework_took_them(
     else:  # -lr x (m / c1) / (sqrt(v / c2) + eps)
         by_hand = lr * (m / c1) / (np.sqrt(v / c2) + eps)
     assert by_hand == pytest.approx(added, rel=5e-7)  # lr read as -0.5: -lr x ...
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "starts"),
+    [
+        ("torch.sgd", "gradient = "),
+        ("torch.rmsprop", "gradient = "),
+        ("torch.adam", "gradient = "),
+        ("torch.adamw", "m = beta1 x m"),
+        ("keras.adamw", "m = beta_1 x m"),
+        ("keras.sgd", "added = -lr x gradient"),
+        ("adamw", "mu = b1 x mu"),
+    ],
+)
+def test_a_weight_decay_is_written_into_the_update(optimizer: str, starts: str) -> None:
+    """The line was left out wherever a run had weight decay, where it helps most.
+    Coupled (PyTorch's L2): the gradient the optimizer took, g + wd w, first;
+    decoupled: the optimizer's own step, then the decay's -w wd lr added."""
+    trace = gradtrace.fit(
+        line(),
+        optimizer=optimizer,
+        lr=0.01,
+        batch_size=50,
+        epochs=1,
+        opt={"weight_decay": 0.1},
+    )
+    said = written(trace, 3)
+    assert said is not None
+    assert f"w's update written out (the others alike): {starts}" in said
+    update = trace.explain(3).attrs["update"]
+    w, g, added = (float(update.loc["w", c]) for c in ("before", "gradient", "added"))
+    assert said.endswith(f" = {added:.7g}.")
+    if starts == "gradient = ":
+        assert said.split(": ", 1)[1].startswith(
+            f"gradient = {g:.7g} + 0.1 x {w:.7g} = {g + 0.1 * w:.7g} "
+        )
+    else:
+        assert f"- {w:.7g} x 0.1 x 0.01 = {added:.7g}." in said

@@ -422,14 +422,42 @@ def _written_out(
 
     if "clipped" in update.columns or not len(update):
         return ""
+    from gradtrace.core.optimizers import decoupled
+
     name = str(update.index[0])
     row = {str(k): float(v) for k, v in update.iloc[0].items()}
     rate = _rate_of_step(this, info)
-    said = update_arithmetic(info["optimizer"], row, rate, step, info["dtype"])
+    opt = dict(info["optimizer"])
+    wd = float(opt.pop("weight_decay", 0.0) or 0.0)
+    first, last = "", ""
+    if wd and decoupled(str(opt["name"]), info["optimizer"]):
+        # the decay's share, -w wd lr, apart: the optimizer's own step is the rest
+        decay = -row["before"] * wd * rate
+        own = row["added"] - decay
+        row["added"] = own
+        w = _operand(row["before"])
+        last = (
+            f"; with the weight decay, added = {_operand(own)} - {w} x {fmt(wd)} x "
+            f"{fmt(rate)} = {fmt(own + decay)}"
+        )
+    elif wd:  # the gradient the optimizer took: g + wd w
+        pulled = row["gradient"] + wd * row["before"]
+        first = (
+            f"gradient = {fmt(row['gradient'])} + {fmt(wd)} x "
+            f"{_operand(row['before'])} = {fmt(pulled)} (the weight decay's "
+            "pull added); "
+        )
+        row["gradient"] = pulled
+    said = update_arithmetic(opt, row, rate, step, info["dtype"])
     if said is None:
         return ""
     others = " (the others alike)" if len(update) > 1 else ""
-    return f"{name}'s update written out{others}: {said}."
+    return f"{name}'s update written out{others}: {first}{said}{last}."
+
+
+def _operand(value: float) -> str:
+    """A number as an operand: a negative one in parentheses."""
+    return f"({fmt(value)})" if value < 0 else fmt(value)
 
 
 def _weight_decay(info: dict[str, Any], update: pd.DataFrame, rate_at: float) -> str:
