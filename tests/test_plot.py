@@ -1337,3 +1337,22 @@ def test_a_figure_saved_in_python_has_the_commands_size(tmp_path: Path) -> None:
     trace.plot("fit").savefig(tmp_path / "fit.png")
     with Image.open(tmp_path / "fit.png") as image:
         assert image.size == (825, 495)
+
+
+def test_a_pictures_title_names_the_optimizer_values_the_run_set() -> None:
+    """torch.sgd with momentum 0.9 was titled as plain torch.sgd."""
+    from gradtrace.text import run_setting
+
+    trace = gradtrace.fit(
+        "seed001_line",
+        optimizer="torch.sgd",
+        opt={"momentum": 0.9, "nesterov": True},
+        lr=0.05,
+        steps=5,
+    )
+    said = run_setting(trace.info)
+    assert said == "torch.sgd (momentum=0.9, nesterov=True), lr=0.05, full batch"
+    title = trace.plot("loss").axes[0].get_title().replace("\n", " ")
+    assert "torch.sgd (momentum=0.9, nesterov=True)" in title
+    plain = gradtrace.fit("seed001_line", optimizer="torch.sgd", lr=0.05, steps=5)
+    assert run_setting(plain.info).startswith("torch.sgd, lr=0.05")

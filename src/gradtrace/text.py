@@ -46,7 +46,23 @@ def run_setting(info: Mapping[str, Any]) -> str:
     schedule = (info.get("lr_schedule") or {}).get("name")
     rate = f"lr={learning_rate(info):.3g}"
     rate += f" ({schedule})" if schedule else ""
-    return f"{optimizer['name']}, {rate}, {batches}"
+    # the optimizer's values the user set (torch.sgd's momentum 0.9 told apart
+    # from plain SGD), as the run took them
+    given = (info.get("config") or {}).get("opt") or {}
+    own = [
+        f"{k}={_short(optimizer[k])}"
+        for k in given
+        if k in optimizer and k not in ("learning_rate", "lr")
+    ]
+    name = f"{optimizer['name']} ({', '.join(own)})" if own else optimizer["name"]
+    return f"{name}, {rate}, {batches}"
+
+
+def _short(value: Any) -> str:
+    """A hyper-parameter as a title names it: 0.9, 1e-07, True."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
 
 
 def model_by_loss(info: Mapping[str, Any], width: int = 40) -> str:
