@@ -48,6 +48,11 @@ def written(trace: gradtrace.Trace, step: int) -> str | None:
         ("torch.rmsprop", None, "velocity = alpha x velocity"),
         ("keras.rmsprop", None, "velocity = rho x velocity"),
         ("tf_keras.rmsprop", None, "velocity = rho x velocity"),
+        # RMSprop with momentum, each framework's buffer
+        ("torch.rmsprop", {"momentum": 0.5}, "velocity = alpha x velocity"),
+        ("keras.rmsprop", {"momentum": 0.5}, "velocity = rho x velocity"),
+        ("tf_keras.rmsprop", {"momentum": 0.5}, "velocity = rho x velocity"),
+        ("rmsprop", {"momentum": 0.5}, "nu = decay x nu"),
     ],
 )
 def test_each_frameworks_rule_is_written_with_the_steps_numbers(

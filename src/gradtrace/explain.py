@@ -646,6 +646,7 @@ def _update_table(
 #: documentation's, and the rule ``update_rules`` writes out)
 STATE_NAMES = {
     ("torch.sgd", "momentum"): "buffer",
+    ("torch.rmsprop", "momentum"): "buffer",  # beside its hyper-parameter momentum
     ("keras.sgd", "momentum"): "velocity",
 }
 

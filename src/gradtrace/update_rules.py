@@ -34,7 +34,8 @@ def update_arithmetic(
     rate ``rate`` on step ``t`` (1 the first), as "m = 0.9 x -8.07 + 0.1 x
     -52.7 = -12.5; ...; added = ...", the rule that gives ``added``; None where
     none of the rules written here does (a variant not written out: a centred
-    RMSprop, AMSGrad, a weight decay, clipping). ``dtype``: the parameters',
+    RMSprop, AMSGrad, clipping; a weight decay is the caller's to take out,
+    ``explain._written_out``). ``dtype``: the parameters',
     in which optax and Keras take Adam's bias corrections (PyTorch takes them
     in Python's floats): 1 - 0.999 is 0.0009999871 in float32, and the written
     numbers must give the update by hand."""
@@ -220,6 +221,53 @@ def _corrected(b: float, t: int, dtype: str) -> float:
     return float(one(1) - one(b) ** one(t))
 
 
+def _rmsprop_momentum(
+    row: Mapping[str, float],
+    rate: float,
+    g: float,
+    name: str,
+    square: str,
+    m: float,
+    velocity: tuple[str, float],
+    eps: float,
+) -> list[Rule]:
+    """RMSprop with momentum, each framework's way: PyTorch's buffer of g / (sqrt(v)
+    + eps), then -lr buffer; Keras's momentum of lr g / sqrt(v + epsilon), taken
+    off; optax's trace of -lr g / sqrt(nu + eps), added."""
+    n, p, lr = _n, _p, _n(rate)
+    label, v1 = velocity
+    try:
+        state, b0, b1 = _state(row, "buffer", "momentum", "trace")
+    except KeyError:
+        return []
+    if name == "torch.rmsprop":
+        return [
+            (
+                f"{square}; {state} = momentum x {state} + gradient / (sqrt({label}) "
+                f"+ eps) = {n(m)} x {p(b0)} + {p(g)} / (sqrt({n(v1)}) + {eps:g}) = "
+                f"{n(b1)}; added = -lr x {state} = -{lr} x {p(b1)}",
+                lambda: -rate * (m * b0 + g / (math.sqrt(v1) + eps)),
+            )
+        ]
+    if name in ("keras.rmsprop", "tf_keras.rmsprop"):
+        return [
+            (
+                f"{square}; {state} = {n(m)} x {state} + lr x gradient / sqrt({label} "
+                f"+ epsilon) = {n(m)} x {p(b0)} + {lr} x {p(g)} / sqrt({n(v1)} + "
+                f"{eps:g}) = {n(b1)}; added = -{state}",
+                lambda: -(m * b0 + rate * g / math.sqrt(v1 + eps)),
+            )
+        ]
+    return [
+        (
+            f"{square}; {state} = {n(m)} x {state} - lr x gradient / sqrt({label} + "
+            f"eps) = {n(m)} x {p(b0)} - {lr} x {p(g)} / sqrt({n(v1)} + {eps:g}) = "
+            f"{n(b1)}; added = {state}",
+            lambda: m * b0 - rate * g / math.sqrt(v1 + eps),
+        )
+    ]
+
+
 def _rmsprop(
     opt: Mapping[str, Any],
     row: Mapping[str, float],
@@ -227,7 +275,7 @@ def _rmsprop(
     g: float,
     name: str,
 ) -> list[Rule]:
-    if opt.get("centered") or float(opt.get("momentum") or 0.0):
+    if opt.get("centered"):
         return []
     n, p, lr = _n, _p, _n(rate)
     label, v0, v1 = _state(row, "nu", "velocity")
@@ -237,6 +285,9 @@ def _rmsprop(
         f"{label} = {key} x {label} + (1 - {key}) x gradient^2 = {n(rho)} x "
         f"{p(v0)} + {n(1 - rho)} x {p(g)}^2 = {n(v1)}"
     )
+    m = float(opt.get("momentum") or 0.0)
+    if m:
+        return _rmsprop_momentum(row, rate, g, name, square, m, (label, v1), eps)
     inside: Rule = (
         f"{square}; added = -lr x gradient / sqrt({label} + {ke}) = -{lr} x "
         f"{p(g)} / sqrt({n(v1)} + {eps:g})",
