@@ -625,7 +625,12 @@ def test_a_pytorch_runs_explanation_words_keras_log_as_the_summary_does() -> Non
     batch = trace.to_pandas()["batch_loss"].iloc[2]
     assert said.startswith(
         "A PyTorch loop prints what it sums itself: this batch's loss.item() is "
-        f"{batch:.7g}; Keras logs 5.622205: the mean over this epoch's 2"
+        f"{batch:.7g}, and the epoch's running mean, sum(loss.item() x len(xb)) / "
+        "rows (what Keras logs), is 5.622205: the mean over this epoch's 2"
+    )
+    # the RMSE line in the same terms, Keras's second
+    assert "RMSE of the epoch's batches so far (as Keras logs it): sqrt(" in (
+        trace.explain_text(2)
     )
     assert "would log" not in trace.explain_text(2)
 

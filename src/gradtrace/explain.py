@@ -836,7 +836,8 @@ def _logged(
     why = (
         (
             f"A PyTorch loop prints what it sums itself: this batch's loss.item() "
-            f"is {logged['batch_loss']:.7g}; Keras logs "
+            f"is {logged['batch_loss']:.7g}, and the epoch's running mean, "
+            "sum(loss.item() x len(xb)) / rows (what Keras logs), is "
         )
         if torch
         else "Keras logs "
@@ -1291,9 +1292,14 @@ def narration(
     out.append(table.attrs["why"])
     if "running_rmse" in logged:
         rmse = logged["rmse_all_data_after"]
+        torch = str(info["optimizer"]["name"]).startswith("torch.")
         out.append(
-            f"RMSE as Keras logs it: sqrt({fmt(logged['running_loss'])}) = "
-            f"{fmt(logged['running_rmse'])}"
+            (
+                "RMSE of the epoch's batches so far (as Keras logs it): "
+                if torch
+                else "RMSE as Keras logs it: "
+            )
+            + f"sqrt({fmt(logged['running_loss'])}) = {fmt(logged['running_rmse'])}"
             + (
                 "."
                 if math.isnan(rmse)
