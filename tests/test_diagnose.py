@@ -1185,3 +1185,20 @@ def test_weight_decay_adds_to_the_curvature_gradient_descent_sees() -> None:
     )
     assert batched.stable_lr <= limit * (1 + 1e-9)
     assert batched.stable_lr > 0.5 * limit
+
+
+def test_a_rate_suggested_for_a_diverging_one_is_checked_against_the_start() -> None:
+    """A normal's (0, 1) start for data of scale near 1.9 curves 40 times as much
+    as the optimum: lr 5 is above the optimum's limit, and the 1.7 offered in
+    its place is above the start's (a newcomer's run of it threw scale to 19).
+    The diagnosis says so, as it does for a rate that crawls."""
+    rng = np.random.default_rng(2)
+    y = rng.normal(2.0, 1.9, 500)
+    found = gradtrace.diagnose({"y": y}, "normal", lr=5.0)
+    assert found.verdict == "diverges"
+    lines = str(found).splitlines()
+    (start,) = [line for line in lines if line.startswith("At the start")]
+    assert f"the suggested rate {found.suggested_lr:.4g} is above the limit there" in (
+        start
+    )
+    assert "lr 5 is above the limit there" not in start  # said once, above

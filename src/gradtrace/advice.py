@@ -221,10 +221,14 @@ def findings(
     # the limit holds at the optimum; where the start curves more, it is lower there
     steepest = float(d.eig_start[-1])
     overshoot = False
-    if d.verdict != "diverges" and steepest > d.eig_optimum[-1] > 0:
+    if steepest > d.eig_optimum[-1] > 0:
         start_limit = d.stable_lr * float(d.eig_optimum[-1]) / steepest
-        above = [f"lr {g(lr)}"] * (lr > start_limit)
-        if d.verdict == "crawls" and d.suggested_lr > start_limit:
+        # a rate above the optimum's limit is told so already: the rate
+        # suggested in its place may be above the start's (a normal's loc 0,
+        # scale 1 start for a scale near 1.9: 0.09 against 3.5)
+        diverges = d.verdict == "diverges"
+        above = [f"lr {g(lr)}"] * (lr > start_limit and not diverges)
+        if d.verdict in ("crawls", "diverges") and d.suggested_lr > start_limit:
             above.append(f"the suggested rate {g(d.suggested_lr)}")
         if above:
             line = (
@@ -251,7 +255,7 @@ def findings(
                 lines.insert(verdict_at, line)  # said first: the rate is second
             else:
                 lines.append(line)
-            overshoot = lr > start_limit
+            overshoot = lr > start_limit and not diverges
     if (
         rescale
         and math.isfinite(d.condition)
