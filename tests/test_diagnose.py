@@ -1202,3 +1202,31 @@ def test_a_rate_suggested_for_a_diverging_one_is_checked_against_the_start() -> 
         start
     )
     assert "lr 5 is above the limit there" not in start  # said once, above
+
+
+def test_a_run_still_moving_names_the_others_outside_their_intervals() -> None:
+    """A logistic regression on raw-scale x: the intercept still drifting was the
+    only one named, while a slope ended 6.5 standard errors off with the other
+    sign than its optimum's."""
+    rng = np.random.default_rng(0)
+    n = 600
+    age, bmi = rng.uniform(20, 80, n), rng.normal(27, 4, n)
+    eta = -8 + 0.08 * age + 0.1 * bmi
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    data = {"age": age, "bmi": bmi, "y": y}
+    trace = gradtrace.fit(
+        data, "logistic", optimizer="adam", lr=0.01, epochs=50, batch_size=32
+    )
+    table = trace.summary()
+    z = (table["final"] - table["optimum"]).abs() / table["std_error"]
+    assert (
+        z["w[1]"] > 1.96
+        and table.loc["w[1]", "final"] * table.loc["w[1]", "optimum"] < 0
+    )
+    (said,) = [w for w in trace.warnings if "still moving" in w]
+    assert said.startswith("b is still moving toward its optimum")
+    assert "w[1] and w[0] also ended outside their 95% intervals: w[1] " in said
+    assert f"{z['w[1]']:.3g} standard errors from its optimum" in said
+    assert ", the other sign)" in said and said.endswith(
+        "more epochs would get closer."
+    )

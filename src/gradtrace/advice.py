@@ -774,6 +774,7 @@ def drifting(
     names: list[str],
     optimum: dict[str, Any],
     stderr: dict[str, Any],
+    final: dict[str, Any] | None = None,
 ) -> str | None:
     """A sentence on a mini-batch run still moving toward its optimum: a
     parameter (a trace column) whose mean distance from its optimum, in standard
@@ -783,7 +784,9 @@ def drifting(
     than ``FAR_STDERRS`` in the last quarter. Batches'
     scatter around an optimum reached moves those means up and down; a run cut
     short moves them steadily closer. None where no parameter drifts so, or the
-    trace has too few rows to tell."""
+    trace has too few rows to tell. ``final``: the run's final values, whose
+    others outside their 95% interval are named too (a slope left with the
+    other sign than its optimum's, 6 standard errors off, went unsaid)."""
     if not drift_told(frame):
         return None
     steps = frame["step"].to_numpy()
@@ -811,10 +814,46 @@ def drifting(
     if worst is None:
         return None
     _, name, far = worst
+    others = _outside(final, best, spread, skip=name) if final is not None else ""
     return (
         f"{name} is still moving toward its optimum: its mean distance fell from "
         f"{g(far[0], 3)} to {g(far[-1], 3)} standard errors over the second half "
-        "of the run (quarter by quarter); more epochs would get closer."
+        f"of the run (quarter by quarter){others}; more epochs would get closer."
+    )
+
+
+def _outside(
+    final: dict[str, Any], best: dict[str, float], spread: dict[str, float], skip: str
+) -> str:
+    """The parameters (``skip`` aside) that ended outside their optimum's 95%
+    interval, farthest first (three at most), as "; w[1] also ended outside its
+    95% interval: 6.03 standard errors from its optimum (-0.0545 against 0.0979,
+    the other sign)"; "" for none."""
+    ended = _by_column(final)
+    far = []
+    for name, value in ended.items():
+        s = spread.get(name, math.nan)
+        if name == skip or name not in best or not (math.isfinite(s) and s > 0):
+            continue
+        z = abs(value - best[name]) / s
+        if math.isfinite(z) and z > FAR_STDERRS:
+            # a sign apart from a clear one: the reading of the slope flips
+            flipped = value * best[name] < 0 and abs(best[name]) > FAR_STDERRS * s
+            far.append((z, name, value, flipped))
+    if not far:
+        return ""
+    far.sort(reverse=True)
+    one = len(far) == 1
+    said = [
+        ("" if one else f"{name} ")
+        + f"{g(z, 3)} standard errors from its optimum ({g(value)} against "
+        f"{g(best[name])}{', the other sign' if flipped else ''})"
+        for z, name, value, flipped in far[:3]
+    ]
+    names = listed([name for _, name, _, _ in far], 3)
+    return (
+        f"; {names} also ended outside {'its' if one else 'their'} 95% "
+        f"interval{'' if one else 's'}: {', '.join(said)}"
     )
 
 

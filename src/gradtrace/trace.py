@@ -509,6 +509,7 @@ class Trace:
                     param_columns(self._frame),
                     optimum,
                     info.get("stderr") or {},
+                    final=self.params,
                 )
                 if moving:
                     out.append(moving)
