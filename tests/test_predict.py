@@ -113,3 +113,89 @@ def test_a_distribution_or_a_missing_step_has_nothing_to_predict() -> None:
         gradtrace.InputError, match="no step 9: choose one from 0 to 3."
     ):
         line.predict([1.0], step=9)
+
+
+def test_the_command_writes_the_datas_columns_and_the_prediction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run_cli
+
+    FRAME.to_csv(tmp_path / "train.csv", index=False)
+    code, _, err = run_cli(
+        [
+            "fit",
+            str(tmp_path / "train.csv"),
+            "--model",
+            "linear",
+            "--x",
+            "a",
+            "--x",
+            "b",
+            "--standardize",
+            "--steps",
+            "200",
+            "--lr",
+            "0.3",
+            "--out",
+            str(tmp_path / "run"),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    NEW.to_csv(tmp_path / "new.csv", index=False)
+    trace = gradtrace.load(tmp_path / "run")
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv")], capsys
+    )
+    assert code == 0, err
+    import io
+
+    printed = pd.read_csv(io.StringIO(out))
+    assert list(printed.columns) == ["b", "a", "z", "prediction"]
+    np.testing.assert_allclose(printed["prediction"], trace.predict(NEW), rtol=1e-8)
+    # to a file, Parquet by its name; at the start, every prediction 0
+    code, _, err = run_cli(
+        [
+            "predict",
+            str(tmp_path / "run"),
+            str(tmp_path / "new.csv"),
+            "--step",
+            "0",
+            "-o",
+            str(tmp_path / "p.parquet"),
+        ],
+        capsys,
+    )
+    assert code == 0 and "wrote 3 predictions to" in err
+    np.testing.assert_array_equal(
+        pd.read_parquet(tmp_path / "p.parquet")["prediction"], 0.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["other.csv"], "column 'a' not found in the data (columns: z)"),
+        (["new.csv", "-o", "p.txt"], "predict writes .csv, .tsv or .parquet files"),
+        (["new.csv", "--step", "99"], "the trace holds no step 99"),
+        (["taken.csv"], "has a column named 'prediction' already: rename it"),
+    ],
+)
+def test_the_command_refuses_in_one_line(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run_cli
+
+    trace = gradtrace.fit(FRAME, "linear", steps=3, lr=1e-5)
+    trace.save(tmp_path / "run")
+    NEW.to_csv(tmp_path / "new.csv", index=False)
+    pd.DataFrame({"z": [1.0]}).to_csv(tmp_path / "other.csv", index=False)
+    NEW.assign(prediction=1.0).to_csv(tmp_path / "taken.csv", index=False)
+    first, *rest = args
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "run"), str(tmp_path / first), *rest], capsys
+    )
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "p.txt").exists()

@@ -29,6 +29,7 @@ COMMANDS = {
     "lr-find": ("sweep", "lr_find"),
     "diagnose": ("understand", "diagnose"),
     "explain": ("understand", "explain"),
+    "predict": ("predict", "predict"),
     "show": ("runs", "show"),
     "plot": ("runs", "plot"),
     "compare": ("runs", "compare"),
@@ -111,6 +112,7 @@ def cli() -> None:
     gradtrace lr-find DATA     the learning-rate range test
     gradtrace diagnose DATA .. curvature, stable learning rate, predicted steps
     gradtrace explain RUN --step N   one step's arithmetic, row by row
+    gradtrace predict RUN DATA the fitted model at new rows
     gradtrace show RUN         what ran and how it ended
     gradtrace plot RUN         the fit, loss, parameters and loss landscape as PNGs
     gradtrace compare RUN RUN... -o runs.png   runs' losses and paths side by side

@@ -1,0 +1,100 @@
+"""``gradtrace predict``: a run's fitted model at the rows of a data file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gradtrace.cli._options import (
+    RUN_FOLDER,
+    check_out_file,
+    load_run,
+    python_objects,
+)
+
+#: the column the predictions are written to, after DATA's own
+COLUMN = "prediction"
+
+#: formats by the suffix of -o: a name without one, and -, are CSV
+SUFFIXES = {".csv": ",", ".tsv": "\t", ".parquet": None}
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run", type=RUN_FOLDER)
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--step",
+    type=int,
+    default=None,
+    help="Predict with the parameters after this step (default: the run's final "
+    "ones; 0 is the start).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="File to write: .csv, .tsv or .parquet, by its name (default, or -: CSV "
+    "on standard output).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing -o file.")
+def predict(
+    run: Path, data: Path, step: int | None, out: Path | None, force: bool
+) -> None:
+    """Predict with RUN's fitted model at each row of DATA (a CSV, TSV, Parquet,
+    .npy or .npz file, or - for standard input, holding the run's x columns by
+    name): DATA's columns and a column prediction, the mean of y the model gives
+    there (a logistic regression's probability, a Poisson regression's mean
+    count). x is in its own units: a run on standardised x standardises it as it
+    did.
+
+      gradtrace fit houses.csv --model linear --x sqft --x rooms --y price \\
+        --out runs/houses -q
+      gradtrace predict runs/houses new_houses.csv -o priced.csv
+    """
+    from gradtrace.errors import InputError
+    from gradtrace.sources import frame_of
+
+    to_stdout = out is None or str(out) == "-"
+    suffix = "" if to_stdout or out is None else out.suffix.lower()
+    if suffix not in SUFFIXES and suffix != "":
+        raise InputError(
+            f"-o {str(out)!r}: predict writes .csv, .tsv or .parquet files (CSV also "
+            "without a suffix, or to standard output with -o -): name the file so."
+        )
+    if not to_stdout:
+        assert out is not None
+        check_out_file(out, force)
+    # the model rebuilt (one of the user's own Python is refused at once); DATA
+    # are new rows, not the run's data
+    python_objects(run, data)
+    trace = load_run(run, None, thin=True, rebuilt=False)
+    frame, _ = frame_of(str(data))
+    if COLUMN in frame.columns:
+        raise InputError(
+            f"{str(data)!r} has a column named {COLUMN!r} already: rename it, so "
+            "that the predictions do not overwrite it."
+        )
+    frame[COLUMN] = trace.predict(frame, step=step)
+    if to_stdout:
+        frame.to_csv(sys.stdout, index=False, float_format="%.9g")
+        return
+    assert out is not None
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        if suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            sep = SUFFIXES.get(suffix) or ","
+            frame.to_csv(tmp, sep=sep, index=False, float_format="%.9g")
+        tmp.replace(out)
+    except OSError as err:
+        raise InputError(
+            f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable -o."
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(f"wrote {len(frame)} predictions to {out}", err=True)
