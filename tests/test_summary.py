@@ -545,3 +545,33 @@ def test_show_says_why_a_positive_parameter_has_no_test_against_0(
         "\n  K and r are positive: 0 is an edge of their range, not a value to "
         "test; their intervals are on the log scale, so they stay in it."
     )
+
+
+def test_an_estimate_far_larger_than_its_error_keeps_the_errors_digits() -> None:
+    """A normal's mean near 1e6 known to 0.19 printed as 1000000, its interval as
+    1e+06 to 1e+06; both now reach a tenth of the standard error. And a float32
+    run there is told that its standard error is below float32's rounding, not
+    that the data fit the model exactly."""
+    from gradtrace.estimates import estimates
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(1e6, 2, 100)
+    trace = gradtrace.fit(
+        {"y": y},
+        "normal",
+        optimizer="adam",
+        lr=0.01,
+        steps=20,
+        init={"loc": 1e6, "scale": 2.0},
+    )
+    table = estimates(trace.summary())
+    assert table is not None
+    loc = float(np.mean(y))
+    assert table.loc["loc", "estimate"] == f"{loc:.9g}"
+    low, high = table.loc["loc", "95% interval"].split(" to ")
+    assert float(high) - float(low) == pytest.approx(2 * 1.96 * 2 / 10, rel=0.1)
+    # far off in float32: said in its units, and why
+    far = gradtrace.fit({"y": y}, "normal", optimizer="adam", lr=0.05, steps=50)
+    (said,) = [w for w in far.warnings if "from its optimum" in w]
+    assert "below float32's rounding at the optimum's size" in said
+    assert "fit the model exactly" not in said

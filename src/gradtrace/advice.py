@@ -483,6 +483,9 @@ def rose_warning(start: str, final: str, which: str = "") -> str:
 #: mini-batch run's scatter around the optimum at a fixed rate is larger, so it is
 #: told only when far out.
 FAR_STDERRS = 1.96
+#: A standard error below this share of the optimum's size is float64's rounding:
+#: the data fit the model exactly (y = x gives 2e-16)
+EXACT_FIT = 1e-10
 FAR_STDERRS_MINI_BATCH = 10.0
 
 
@@ -551,10 +554,20 @@ def unconverged(
 
     def away(optimum: str = "its optimum") -> str:
         if exact:
+            # below the dtype's rounding at the optimum's size: in float32 that
+            # is also a real standard error at a large size (a mean of 1e6 known
+            # to 0.19), so only float64's is said to be an exact fit
+            why = (
+                "the data fit the model exactly, so its standard error is 0 but "
+                "for rounding"
+                if exact == "fit"
+                else "its standard error is below float32's rounding at the "
+                "optimum's size, so it is no unit to count in: --dtype float64 "
+                "resolves it"
+            )
             return (
                 f"{label} ended {g(abs(f_i - o_i), 3)} from {optimum} ({g(f_i, 6)} "
-                f"against {g(o_i, 6)}; the data fit the model exactly, so its "
-                "standard error is 0 but for rounding)"
+                f"against {g(o_i, 6)}; {why})"
             )
         return (
             f"{label} ended {g(z, 3)} standard errors from {optimum} ({g(f_i, 6)} "
@@ -663,11 +676,12 @@ def scattered(
 
 
 #: What ``_farthest`` finds: the parameter farthest from its optimum (standard
-#: errors away, its label, final value, optimum, whether the data fit exactly),
-#: each value's (position, distance), the optimum's sizes, and each counted
-#: value's (standard errors away, label).
+#: errors away, its label, final value, optimum, and "fit" where the data fit
+#: exactly, "dtype" where float32 cannot resolve the standard error at its size,
+#: else ""), each value's (position, distance), the optimum's sizes, and each
+#: counted value's (standard errors away, label).
 Farthest = tuple[
-    tuple[float, str, float, float, bool] | None,
+    tuple[float, str, float, float, str] | None,
     list[tuple[int, float]],
     dict[str, int],
     list[tuple[float, str]],
@@ -684,7 +698,7 @@ def _farthest(
     counts them: one within ``resolution`` of its optimum (the dtype's rounding)
     is not counted, nor, where its standard error is below that resolution, one
     within its square root."""
-    worst: tuple[float, str, float, float, bool] | None = None
+    worst: tuple[float, str, float, float, str] | None = None
     sizes = {k: int(np.size(v)) for k, v in optimum.items()}
     offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1], strict=True))
     counted: list[tuple[int, float]] = []  # (position in covariance, final - best)
@@ -725,7 +739,11 @@ def _farthest(
             if worst is None or z > worst[0]:
                 # data the model fits exactly: the standard error is 0 but for
                 # rounding, and a distance in such units says nothing
-                exact = s[i] <= resolution * size
+                # ("fit"), or, in float32, a real one below its rounding at a
+                # large size (a mean of 1e6 known to 0.19: "dtype")
+                exact = ""
+                if s[i] <= resolution * size:
+                    exact = "fit" if s[i] <= EXACT_FIT * size else "dtype"
                 worst = (z, label, float(f[i]), float(o[i]), exact)
     return worst, counted, sizes, away
 

@@ -36,8 +36,11 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
         best, final = _number(row.get("optimum")), _number(row.get("final"))
         named = row.get("x")  # NaN for the intercept
         cells = {"x": named if isinstance(named, str) else ""} if "x" in row else {}
+        # digits to the standard error's tenth at least (a mean of 1e6 known to
+        # 0.19 printed 1000000, and its interval 1e+06 to 1e+06)
+        more = _digits(best, se)
         cells |= {
-            "estimate": _g(best, 7),
+            "estimate": _g(best, max(7, more)),
             f"std. error{f' ({kind.upper()})' if kind else ''}": _g(se, 4),
         }
         if stat is not None:
@@ -45,7 +48,9 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
             cells[f"P>|{stat}|"] = _p(_number(row.get("p_value")))
         low, high = _number(row.get("ci_low")), _number(row.get("ci_high"))
         cells["95% interval"] = (
-            "" if math.isnan(low) else f"{_g(low, 4)} to {_g(high, 4)}"
+            ""
+            if math.isnan(low)
+            else f"{_g(low, max(4, more))} to {_g(high, max(4, more))}"
         )
         cells["final"] = _g(final, 7)
         off = (final - best) / se if se > 0 else math.nan
@@ -61,6 +66,15 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "parameter"
     return table
+
+
+def _digits(value: float, se: float) -> int:
+    """The significant digits that show ``value`` down to a tenth of its standard
+    error ``se`` (0 where either is not a finite nonzero number; 15 at most)."""
+    if not (math.isfinite(value) and math.isfinite(se)) or value == 0 or se <= 0:
+        return 0
+    wanted = math.floor(math.log10(abs(value))) - math.floor(math.log10(se)) + 2
+    return min(15, wanted)
 
 
 def robust_kind(info: dict[str, Any]) -> str | None:
