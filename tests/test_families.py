@@ -850,3 +850,14 @@ def test_fits_table_shows_an_optimum_on_the_edge_as_the_edge(
     (row,) = [line for line in out.splitlines() if line.startswith("rate ")]
     assert row.split()[3:5] == ["0", "(edge)"]
     assert "at rate=0" in out
+
+
+def test_a_weibull_refuses_a_zero_whose_likelihood_has_no_best_fit() -> None:
+    """Its support was y >= 0, but a y of 0 makes the likelihood infinite for any
+    shape below 1 (a newcomer's fit gave nan at shape 1, inf at 2, -inf at 0.5,
+    each told to start elsewhere)."""
+    from scipy import stats
+
+    assert stats.weibull_min.logpdf(0.0, 0.5) == np.inf
+    with pytest.raises(gradtrace.InputError, match="needs positive numbers in y"):
+        gradtrace.fit({"y": [0.0, 1.2, 0.5, 2.3]}, "weibull", steps=2)

@@ -573,7 +573,9 @@ FAMILIES: dict[str, Family] = {
                 _p("shape", 1.0, "positive", "shape k"),
                 _p("scale", 1.0, "positive", "scale lambda"),
             ),
-            "nonnegative",
+            # not >= 0: a y of 0 makes the likelihood infinite for every shape
+            # below 1, so no best fit exists with one
+            "positive",
             _weibull,
             _guess_weibull,
         ),
