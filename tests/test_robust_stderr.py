@@ -251,6 +251,13 @@ def test_noise_that_varies_with_x_is_noted_with_breusch_pagans_test() -> None:
     assert not any("Breusch" in n for n in gradtrace.fit(even, epochs=1).notes)
     robust = gradtrace.fit(frame, lr=0.01, epochs=2, stderr="hc3")
     assert not any("Breusch" in n for n in robust.notes)
+    # a Gaussian likelihood's fit is offered what it takes: hc1, not hc3 (which
+    # it refuses as least squares' own)
+    nll = gradtrace.fit(frame, loss="nll", lr=0.01, epochs=2)
+    (note,) = [n for n in nll.notes if "Breusch-Pagan" in n]
+    assert "stderr='hc1'" in note
+    taken = gradtrace.fit(frame, loss="nll", lr=0.01, epochs=2, stderr="hc1")
+    assert not any("Breusch" in n for n in taken.notes)
 
 
 def test_breusch_pagan_tests_nonlinear_models_and_held_parameters() -> None:

@@ -107,11 +107,13 @@ def _uneven_noise(
     ys: Any,
     fixed: dict[str, Any],
     bent: bool = False,
+    kind: str = "hc3",
 ) -> list[str]:
     """A notice where the squared residuals of a least-squares fit follow its
     x (``robust.breusch_pagan`` below ``UNEVEN_P``): the classical standard
     errors assume one noise level. ``bent``: the residuals bend too
-    (``_missed_shape``), whose shape shows in their squares as well."""
+    (``_missed_shape``), whose shape shows in their squares as well. ``kind``:
+    the robust standard errors offered (a likelihood's: hc1)."""
     found = robust.breusch_pagan(m, params, xs, ys, fixed)
     if found is None or not found[2] < UNEVEN_P:
         return []
@@ -120,7 +122,7 @@ def _uneven_noise(
         "a shape the model misses shows so too: mend the model first"
         if bent
         else "the classical standard errors assume one noise level for every row; "
-        "--stderr hc3 gives ones robust to it"
+        f"--stderr {kind} gives ones robust to it"
     )
     return [
         f"the residuals' spread varies with x (Breusch-Pagan test: {statistic:.4g} "
@@ -183,7 +185,9 @@ def compute(
                 bent = _missed_shape(m, mean, xs, ys, held)
                 notices += bent
                 if stderr is True:
-                    notices += _uneven_noise(m, mean, xs, ys, held, bool(bent))
+                    # hc3 is least squares' (a likelihood takes hc0 or hc1)
+                    kind = "hc1" if gaussian else "hc3"
+                    notices += _uneven_noise(m, mean, xs, ys, held, bool(bent), kind)
             if best.edge:
                 # no peak to converge to: the curvature there says nothing of a
                 # rate (the Hessian vanishes or blows up toward the edge)
