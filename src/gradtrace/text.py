@@ -186,6 +186,7 @@ PYTHON_WORDS = (
     ),
     ("choose another --out (--force", "choose another folder (force=True"),
     ("--stderr hc3 gives", "stderr='hc3' gives"),
+    ("--stderr hc1 gives", "stderr='hc1' gives"),
     ("(gradtrace fit --help lists them)", "(gradtrace.OPTIMIZERS lists them)"),
     # last: the forms above say more
     ("--standardize", "standardize=True"),
