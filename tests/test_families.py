@@ -182,12 +182,13 @@ SMOOTH = [n for n in CASES if n != "laplace"]
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_optimum_agrees_with_scipy_stats_fit_and_its_errors_with_the_fisher_information(
+def test_optimum_agrees_with_scipy_stats_fit_and_its_errors_with_the_observed_information(
     name: str,
 ) -> None:
     """One solve of each family checked twice: its optimum against scipy.stats's
     fit, and (where the log-density is smooth) its standard errors against the
-    numerical Fisher information of scipy.stats's own log-density."""
+    numerical observed information (the Hessian of the summed negative
+    log-density at the optimum) of scipy.stats's own log-density."""
     y, _, reference, logpdf = CASES[name]
     best = _case_optimum(name)
     expected = reference(y)
@@ -229,7 +230,9 @@ def _numerical_stderr(
     return dict(zip(names, se, strict=True))
 
 
-def test_standard_errors_match_the_analytic_fisher_information() -> None:
+def test_standard_errors_match_the_analytic_information() -> None:
+    """Poisson, exponential, Bernoulli: at the optimum their observed information
+    is the expected (Fisher) one, in closed form."""
     best = _case_optimum("poisson")
     rate = float(best.params["rate"])
     np.testing.assert_allclose(best.stderr["rate"], np.sqrt(rate / N), rtol=1e-6)

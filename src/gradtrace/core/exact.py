@@ -330,7 +330,8 @@ def _solve(
         del y64
         params = {"loc": med, "scale": scale}
         value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
-        se = {k: np.asarray(scale / np.sqrt(n)) for k in params}  # Fisher information
+        # the expected (Fisher) information's: its kink leaves no observed one
+        se = {k: np.asarray(scale / np.sqrt(n)) for k in params}
         method = "median and mean absolute deviation, closed form"
         if isinstance(stderr, str):  # its kink at every y: no row's curvature
             method += "; classical standard errors (a robust one needs a smooth loss)"
