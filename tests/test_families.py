@@ -182,7 +182,7 @@ SMOOTH = [n for n in CASES if n != "laplace"]
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_optimum_agrees_with_scipy_stats_fit_and_its_errors_with_the_observed_information(
+def test_optimum_agrees_with_scipy_fit_and_its_errors_with_the_observed_information(
     name: str,
 ) -> None:
     """One solve of each family checked twice: its optimum against scipy.stats's
