@@ -1230,3 +1230,31 @@ def test_a_run_still_moving_names_the_others_outside_their_intervals() -> None:
     assert ", the other sign)" in said and said.endswith(
         "more epochs would get closer."
     )
+
+
+def test_a_run_above_the_limit_is_not_told_more_steps_would_get_closer() -> None:
+    """Started along the slow direction, a rate 2% above the limit still falls
+    for a while and completes: its steepest direction grows from rounding. More
+    steps would throw it off, not bring it closer; a rate below the limit would."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 3, 200)
+    y = 2 * x + 1 + rng.normal(0, 0.3, 200)
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    lam, vec = np.linalg.eigh(hessian)
+    best = np.linalg.lstsq(np.c_[x, np.ones_like(x)], y, rcond=None)[0]
+    start = best + 3 * vec[:, 0]
+    trace = gradtrace.fit(
+        {"x": x, "y": y},
+        lr=1.02 * 2 / lam[-1],
+        steps=30,
+        init={"w": float(start[0]), "b": float(start[1])},
+    )
+    assert trace.status == "completed"
+    (said,) = [w for w in trace.warnings if "has not converged" in w]
+    assert "more steps would get closer" not in said
+    assert said.endswith(
+        "so more steps would not settle it: a rate below the limit would."
+    )
+    assert (
+        f"is above the stable limit, {trace.info['diagnosis']['stable_lr']:.3g}" in said
+    )

@@ -503,6 +503,7 @@ def unconverged(
     stopped_early: str | None = None,
     hover: tuple[float, str] | None = None,
     told: bool = True,
+    above: str | None = None,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -529,7 +530,10 @@ def unconverged(
     rates of its optimum (Adam at lr 5 bounces by about 5 whatever the number of
     steps). ``told``: whether a mini-batch trace has steps enough to tell
     scatter from a run on its way (``drift_told``); where not, the advice is more
-    steps alone (a few batches' scatter is no cause to act on)."""
+    steps alone (a few batches' scatter is no cause to act on). ``above``: the
+    fixed rate's and the stable limit's words where the rate is above it ("lr
+    0.72 is above the stable limit, 0.7"), said in place of "more steps would get
+    closer", which they would not."""
     worst, counted, sizes, each = _farthest(final, optimum, stderr, resolution)
     # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
     # (``instead``) scatters no more than full batches do
@@ -612,6 +616,10 @@ def unconverged(
     )
     if mini_batch and not told:
         closer = "more steps (more epochs) would get closer"
+    if above is not None:  # a rate that throws the steps about: a lower one
+        closer = (
+            f"{above}, so more steps would not settle it: a rate below the limit would"
+        )
     if hover is not None and abs(f_i - o_i) <= HOVER * hover[0]:
         closer = hover[1]
     elif mini_batch and schedule is not None:

@@ -498,6 +498,7 @@ class Trace:
                 stopped_early=early,
                 hover=None if schedule else self._hovering(),
                 told=drift_told(self._frame),
+                above=None if (schedule or instead) else self._above_the_limit(),
             )
             if far:
                 out.append(far)
@@ -667,6 +668,16 @@ class Trace:
             said + ": a start nearer the optimum (--init), an adaptive optimizer "
             "(--optimizer adam) or a rate below that limit would get there"
         )
+
+    def _above_the_limit(self) -> str | None:
+        """A fixed rate above the diagnosis's stable limit ("lr 0.72 is above the
+        stable limit, 0.7"), where the run completed all the same; None below
+        it, or for an optimizer without a limit (adaptive)."""
+        diagnosis = self.info.get("diagnosis") or {}
+        if diagnosis.get("verdict") != "diverges":
+            return None
+        lr = learning_rate(self.info)
+        return f"lr {g(lr)} is above the stable limit, {g(diagnosis['stable_lr'])}"
 
     def _clipped_above_the_limit(self) -> str | None:
         """Where clipping held a rate above the stable limit to bounded steps:
