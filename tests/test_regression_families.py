@@ -765,3 +765,36 @@ def test_a_held_coefficient_is_not_called_separated() -> None:
 
     best = optimize.minimize(loss, [0.0]).x[0]
     np.testing.assert_allclose(trace.info["optimum"]["b"], best, rtol=1e-4)
+
+
+def test_a_poisson_regression_whose_zeros_a_column_sets_apart_has_no_optimum() -> None:
+    """A group whose counts are all 0: its coefficient runs to -infinity
+    (statsmodels stops at -23.9, standard error 1.4e4), and gradtrace reported
+    -27.9, standard error 1.7e5, as an optimum. A linear program's certificate
+    now says there is none: which rows, and why."""
+    from gradtrace.core import exact
+    from gradtrace.core.catalog import make_model
+
+    rng = np.random.default_rng(0)
+    g = (rng.random(100) < 0.5).astype(float)
+    x = rng.normal(size=100)
+    y = np.where(g == 1, 0, rng.poisson(np.exp(0.5 + 0.3 * x))).astype(float)
+    model = make_model("poisson-regression", 2)
+    xs = np.c_[g, x]
+    assert exact.zero_direction(model, xs, y) == int(np.sum(g == 1))
+    # counts of 0 only where chance put them: a best fit exists
+    plain = rng.poisson(np.exp(0.5 + 0.3 * x)).astype(float)
+    assert exact.zero_direction(model, xs, plain) is None
+    trace = gradtrace.fit(
+        {"g": g, "x": x, "y": y},
+        "poisson-regression",
+        optimizer="adam",
+        lr=0.05,
+        steps=2000,
+    )
+    assert trace.info["separated"] == "zeros" and "optimum" not in trace.info
+    (said,) = trace.warnings
+    assert said.startswith(f"{int(np.sum(g == 1))} rows of count 0 can be set apart")
+    assert "has no maximum" in said
+    found = gradtrace.diagnose({"g": g, "x": x, "y": y}, "poisson-regression")
+    assert "counts of 0 set apart, no optimum" in repr(found)

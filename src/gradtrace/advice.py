@@ -921,13 +921,25 @@ def on_edge(name: str, optimum: Any, constraint: str, final: Any = None) -> str:
     )
 
 
-def separated(x: Any, on_cut: int = 0) -> str:
+def separated(x: Any, on_cut: int = 0, kind: Any = True) -> str:
     """A sentence on a logistic regression whose classes ``x`` (its columns' names)
     separates, perfectly or, with ``on_cut`` rows on the separating cut,
     quasi-completely: no maximum of the likelihood, so no optimum, standard error
-    or rate advice, and steps that grow the coefficients for ever."""
+    or rate advice, and steps that grow the coefficients for ever. ``kind``
+    "zeros": a Poisson regression whose ``on_cut`` rows of count 0 its x can send
+    toward a mean of 0 (run.json's ``separated``)."""
     names = list(x or ["x"])
     over = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    if kind == "zeros":
+        return (
+            f"{on_cut} row{'s' * (on_cut != 1)} of count 0 can be set apart by "
+            f"{over} from every row with a count above 0, so the likelihood keeps "
+            "rising as their fitted mean falls toward 0 and has no maximum (a "
+            "category whose counts are all 0, say): there is no optimum, standard "
+            "error or rate advice, and more steps only push the coefficients "
+            "further (weight decay, --optimizer adamw, holds them finite; or leave "
+            "those rows out)."
+        )
     cut = {1: "a cut-off", 2: "a line"}.get(len(names), "a plane")
     how = (
         f"quasi-completely separated by {over}: {cut} puts every y=1 on one side "

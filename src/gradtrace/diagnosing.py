@@ -86,7 +86,13 @@ class Diagnosis:
     def lines(self) -> list[str]:
         """The text ``gradtrace diagnose`` prints, a line each."""
         if self.info.get("separated"):  # no optimum to diagnose a rate against
-            return [separated(self.info.get("x"), self.info.get("on_cut", 0))]
+            return [
+                separated(
+                    self.info.get("x"),
+                    self.info.get("on_cut", 0),
+                    self.info["separated"],
+                )
+            ]
         shown = []
         for k, v in self.optimum.items():
             se = self.stderr.get(k, math.nan)
@@ -168,7 +174,12 @@ class Diagnosis:
         c = self.config
         what = f"{self.info.get('model', c.model)} {c.optimizer}"
         if self.info.get("separated"):
-            return f"<Diagnosis {what}: classes separated, no optimum>"
+            apart = (
+                "counts of 0 set apart"
+                if self.info["separated"] == "zeros"
+                else "classes separated"
+            )
+            return f"<Diagnosis {what}: {apart}, no optimum>"
         parts = [str(self.verdict or "no curvature at an optimum on an edge")]
         if self.stable_lr is not None:
             parts.append(f"stable limit {self.stable_lr:.4g}")

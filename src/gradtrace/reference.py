@@ -44,6 +44,8 @@ def separation(
     program of ``exact.separating_direction``, run where some row's fitted
     probability is within 1e-7 of 0 or 1 and the rows are in memory (up to
     ``exact.LP_ROWS``)."""
+    if getattr(m, "name", None) == "poisson-regression" and loss == "nll":
+        return _zeros_apart(m, best, fixed, xs, ys)
     if getattr(m, "name", None) != "logistic" or loss != "nll" or fixed:
         return None  # held coefficients cannot all grow
     params = {**best.params, **fixed}
@@ -57,6 +59,22 @@ def separation(
     if np.abs(design @ beta).max() < SURE_LOGIT:
         return None
     return exact.separating_direction(m, xs, ys)
+
+
+def _zeros_apart(m: Any, best: Any, fixed: Any, xs: Any, ys: Any) -> int | None:
+    """A Poisson regression on its way to no finite best fit
+    (``exact.zero_direction``): how many rows of counts 0 its coefficients can
+    send toward a mean of 0, checked where some row's fitted mean is already
+    below exp(-``SURE_LOGIT``) and the rows are in memory; None otherwise."""
+    if fixed or xs is None or not isinstance(ys, np.ndarray):
+        return None
+    if len(ys) > exact.LP_ROWS:
+        return None
+    design = m.predictor_columns(np.asarray(xs, np.float64))
+    beta = np.concatenate([np.ravel(best.params["w"]), np.ravel(best.params["b"])])
+    if (design @ beta).min() > -SURE_LOGIT:
+        return None
+    return exact.zero_direction(m, xs, ys)
 
 
 #: run.json keeps the covariance of at most this many parameters (10000 numbers;
@@ -160,8 +178,14 @@ def compute(
             )
             on_cut = separation(m, loss, reduction, best, fixed, xs, ys)
             if on_cut is not None:
-                # the solver stopped somewhere on the way to infinity
-                return {"separated": True, **({"on_cut": on_cut} if on_cut else {})}
+                # the solver stopped somewhere on the way to infinity: a
+                # logistic's classes apart, or a Poisson's zeros ("zeros", with
+                # on_cut the rows whose mean falls toward 0)
+                zeros = getattr(m, "name", None) == "poisson-regression"
+                return {
+                    "separated": "zeros" if zeros else True,
+                    **({"on_cut": on_cut} if on_cut else {}),
+                }
             out.update(
                 optimum={k: v.tolist() for k, v in best.params.items()},
                 optimum_loss=best.loss,

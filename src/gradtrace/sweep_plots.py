@@ -505,8 +505,9 @@ def _end_labels(
         return
     low, high = (math.log10(v) for v in ax.get_ylim())
     box = ax.get_position()
-    height_px = box.height * fig.get_figheight() * fig.dpi
-    gap = 11 / height_px  # a name's height, as a share of the axes' height
+    # a name's height (0.11 inch: its 9 points and a little room), as a share of
+    # the axes' height, whatever the pixels per inch
+    gap = 0.11 / (box.height * fig.get_figheight())
     order = sorted(ends, key=lambda e: e[1])
     wanted = [(math.log10(g) - low) / (high - low) for _, g, _ in order]
     placed: list[float] = []

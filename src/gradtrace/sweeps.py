@@ -335,7 +335,12 @@ class Sweep:
         info = self.info
         jumpy = self._jumpy()
         apart = (
-            [f"warning: {separated(info['data'].get('x'), info.get('on_cut', 0))}"]
+            [
+                "warning: "
+                + separated(
+                    info["data"].get("x"), info.get("on_cut", 0), info["separated"]
+                )
+            ]
             if info.get("separated")
             else []
         )
@@ -901,7 +906,14 @@ def sweep(
         else {k: v.tolist() for k, v in optimum.items()},
         "optimum_loss": optimum_loss,
         **(
-            {"separated": True, "on_cut": on_cut, "loss_infimum": floor}
+            {
+                # a logistic's classes apart, or a Poisson's counts of 0
+                "separated": "zeros"
+                if getattr(p.m, "name", None) == "poisson-regression"
+                else True,
+                "on_cut": on_cut,
+                "loss_infimum": floor,
+            }
             if apart
             else {}
         ),

@@ -462,7 +462,11 @@ class Trace:
 
         info = self.info
         if info.get("separated"):
-            return [separated(info["data"].get("x"), info.get("on_cut", 0))]
+            return [
+                separated(
+                    info["data"].get("x"), info.get("on_cut", 0), info["separated"]
+                )
+            ]
         edge = [
             on_edge(k, info["optimum"][k], kind, final=self.params[k])
             for k, kind in (info.get("optimum_edge") or {}).items()

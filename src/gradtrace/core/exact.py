@@ -157,6 +157,46 @@ def separating_direction(model: Any, x: np.ndarray, y: np.ndarray) -> int | None
     return int(on_cut.sum())
 
 
+def zero_direction(model: Any, x: np.ndarray, y: np.ndarray) -> int | None:
+    """Whether a Poisson regression's counts have no finite best fit: some
+    coefficients lower the linear predictor of rows whose counts are all 0 and
+    leave every row with a count above 0 where it is (a category whose counts
+    are all 0, say). Along them each such row's mean falls toward 0, its
+    likelihood rises toward 1, and no other row's changes: the likelihood rises
+    without end. A linear program (HiGHS) finds the coefficients that push those
+    rows furthest down, each row then checked. Returns how many rows they push
+    down, or None where none can be (or y is not counts)."""
+    from scipy import optimize  # imported here: it is slow to import
+
+    y = np.asarray(y, np.float64).reshape(-1)
+    if np.any(y < 0) or not np.any(y == 0) or np.any(y != np.round(y)):
+        return None
+    design = model.predictor_columns(np.asarray(x, np.float64))
+    scale = np.abs(design).max(axis=0)
+    design = design / np.where(scale > 0, scale, 1.0)
+    zero, counted = design[y == 0], design[y > 0]
+    done = optimize.linprog(
+        zero.sum(axis=0),
+        A_ub=zero,
+        b_ub=np.zeros(len(zero)),
+        A_eq=counted if len(counted) else None,
+        b_eq=np.zeros(len(counted)) if len(counted) else None,
+        bounds=[(-1.0, 1.0)] * design.shape[1],
+        method="highs",
+    )
+    if done.status != 0:
+        return None
+    down = zero @ done.x
+    top = max(float(np.abs(down).max(initial=0.0)), 1.0)
+    # a certificate: no count moved, no zero's row raised, some lowered
+    if len(counted) and np.abs(counted @ done.x).max() > MARGIN_TOL * top:
+        return None
+    if down.max() > MARGIN_TOL * top:
+        return None
+    pushed = int(np.sum(down < -MARGIN_TOL * top))
+    return pushed or None
+
+
 def _over(fn: Any, x: Any, y: Values, reduction: str) -> Any:
     """``fn(x, y, how)``, a compiled reduction, over all the rows
     (``rowsums.total``), each array shared with JAX where it can be."""
