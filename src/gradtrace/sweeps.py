@@ -41,10 +41,6 @@ JUMPY = 2.0
 #: And by how much of the best's settled loss at least (not float32's rounding).
 MATERIAL = 1e-3
 
-#: Where the steps ``tail_loss`` averages over begin, as a share of the run's
-#: steps: its last tenth.
-TAIL = 0.9
-
 
 class Sweep:
     """The result of a sweep: ``table`` (one row per configuration, a DataFrame; also
@@ -262,8 +258,10 @@ class Sweep:
         """One row per configuration (a copy of ``table``): its swept values (``lr``,
         ``batch_size``, ``seed``, other hyper-parameters, ``init_<name>``), its final
         parameters, ``start_loss`` and ``loss`` (over all the data, before the first
-        step and after the last), ``tail_loss`` (its mean over the kept steps of the
-        last tenth of the run), ``gap`` (to the optimum's loss; to the loss's
+        step and after the last), ``tail_loss`` (the mean of its steps' losses over
+        the last tenth of the run, each batch's taken before its update: over all
+        the data for full batches; every step's, whatever ``keep_every``),
+        ``gap`` (to the optimum's loss; to the loss's
         infimum where a logistic regression's classes are separated),
         ``steps_to_tol``
         (the step from which every parameter stayed within ``tol`` of the optimum
@@ -799,8 +797,6 @@ def sweep(
             val_loss = _held_out_losses(size_plan, result.final_params)
             # the kept steps in the last tenth of the run (the last at least): where
             # a configuration settled, or jumps about
-            tail = result.kept_steps >= math.ceil(TAIL * size_plan.n_steps)
-            tail[-1] = True
             for i, (c, _, s) in enumerate(configs):
                 row: dict[str, Any] = {
                     "config": len(rows),
@@ -817,7 +813,7 @@ def sweep(
                 # both over all the data: before the first step, after the last
                 row["start_loss"] = float(result.kept_loss[i, 0])
                 row["loss"] = float(result.final_loss[i])
-                row["tail_loss"] = float(np.mean(result.kept_loss[i, tail]))
+                row["tail_loss"] = float(result.tail_loss[i])
                 row["gap"] = row["loss"] - (floor if apart else best.loss)
                 if val_loss is not None:
                     row["val_loss"] = float(val_loss[i])

@@ -248,7 +248,9 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     type=WHOLE,
     default=None,
     help="Keep every k-th step of each configuration's trace (default: "
-    "about 100 points each).",
+    "about 100 points each). Each kept step takes the loss over all the data for "
+    "every configuration: on large data, fewer kept steps are a faster sweep; the "
+    "best setting does not depend on it.",
 )
 @click.option(
     "--tol",
@@ -310,9 +312,9 @@ def sweep(
     """Run every combination of learning rates, hyper-parameters, starting values
     and seeds on DATA, vectorised (one compiled program per batch size), and write
     sweep.parquet (one row per configuration: its values, final parameters, its loss
-    at the start and the end and its mean over the last tenth of the steps, gap to
-    the optimum, first step within --tol of it, diverged and where, ended above its
-    start),
+    at the start and the end and its batches' mean over the last tenth of the
+    steps, gap to the optimum, first step within --tol of it, diverged and where,
+    ended above its start),
     traces.parquet (every --keep-every step of every configuration, beside its
     learning rate and other swept values) and plots.
 

@@ -56,6 +56,24 @@ class SweepResult(NamedTuple):
     kept_loss: np.ndarray
     compile_s: float
     train_s: float
+    #: per configuration: the mean of its steps' losses (each batch's, taken before
+    #: its update) over the last ``TAIL`` of the run, whatever the kept steps
+    tail_loss: np.ndarray
+
+
+#: Where the steps ``tail_loss`` averages over begin, as a share of the run's
+#: steps: its last tenth.
+TAIL = 0.9
+
+
+def _tail(tail: Any, loss: Any, on: Any) -> Any:
+    """The tail's running sum of losses, compensated (Kahan's: a million float32
+    losses summed plainly lose about three digits), and its count, with ``loss``
+    added where ``on``."""
+    total, lost, count = tail
+    add = jnp.where(on, loss.astype(total.dtype), 0) - lost
+    new = total + add
+    return new, (new - total) - add, count + on.astype(total.dtype)
 
 
 def _all_finite(tree: Any) -> jax.Array:
@@ -113,6 +131,8 @@ def sweep_fn(
 
     per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
     n_kept = math.ceil(schedule.n_steps / keep_every)
+    # the tail's first step (its loss: after that many steps), the last at least
+    tail_from = min(math.ceil(TAIL * schedule.n_steps), schedule.n_steps - 1)
     adaptive = lr_schedule is not None and lr_schedule.adaptive
 
     def one(hyper, init, seed, fixed, x, y, optimum, tol):  # type: ignore[no-untyped-def]
@@ -121,16 +141,18 @@ def sweep_fn(
         shown = init
         init = problem.internal_params(init)
         # the steps carry the next step's ``Problem.point`` (as a single run's do)
+        zero = jnp.zeros((), problem.param_dtype)
         carry0 = (
             init,
             tx.init(init),
             jnp.asarray(0),
             jnp.asarray(0),
             problem.point(init),
+            (zero, zero, zero),  # the tail's losses: sum, its lost digits, count
         )
 
         def step(carry, t):  # type: ignore[no-untyped-def]
-            params, state, diverged, first, at = carry
+            params, state, diverged, first, at, tail = carry
             active = (t < schedule.n_steps) & (diverged == 0)
             epoch, b = t // per_epoch, t % per_epoch
             if schedule.full_batch:
@@ -182,7 +204,8 @@ def sweep_fn(
                     jnp.where(inside, jnp.where(first == 0, t + 1, first), 0),
                     first,
                 )
-            return (params, state, diverged, first, at), loss
+            tail = _tail(tail, loss, keep & (t >= tail_from))
+            return (params, state, diverged, first, at, tail), loss
 
         def block(carry, k):  # type: ignore[no-untyped-def]
             ts = k * keep_every + jnp.arange(keep_every, dtype=jnp.int32)
@@ -211,7 +234,9 @@ def sweep_fn(
             lambda a, b: jnp.concatenate([a[None], b]), shown, kept
         )
         final = problem.user_params(carry[0])
-        return final, final_loss, diverged, carry[3], kept, kept_loss
+        total, _, count = carry[5]
+        tail_loss = jnp.where(count > 0, total / count, jnp.nan)
+        return final, final_loss, diverged, carry[3], kept, kept_loss, tail_loss
 
     batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None))
     return batched
@@ -336,7 +361,7 @@ def run_sweep(
     parts = [jax.device_get(p) for p in pending]
     out = jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:n_conf], *parts)
     train_s = time.perf_counter() - start
-    final, final_loss, diverged, first, kept, kept_loss = out
+    final, final_loss, diverged, first, kept, kept_loss, tail_loss = out
     n_kept = kept_loss.shape[1] - 1  # after the initial row
     steps = np.concatenate(
         [[0], np.minimum((np.arange(n_kept) + 1) * keep_every, schedule.n_steps)]
@@ -351,4 +376,5 @@ def run_sweep(
         kept_loss=np.asarray(kept_loss),
         compile_s=compile_s,
         train_s=train_s,
+        tail_loss=np.asarray(tail_loss),
     )
