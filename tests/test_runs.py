@@ -1177,3 +1177,32 @@ def test_logistic_and_poisson_regression_data_take_several_slopes(
     assert code == 0 and list(pd.read_csv(one).columns) == ["x", "y"]
     code, _, err = run(["data", "logistic", "--w", "1.5;-1", "-o", str(one)], capsys)
     assert code == 2 and "--w takes comma-separated numbers" in err
+
+
+def test_a_full_disk_ends_a_run_in_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A disk that filled up while the trace was written ended in a 60-line
+    traceback and exit code 1 (the code of a run that diverged)."""
+    import errno
+
+    import pyarrow.parquet as pq
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "trace.parquet")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    monkeypatch.setattr(pq, "write_table", full)
+    code, _, err = run(
+        ["fit", "seed001_line", "--steps", "5", "--out", str(tmp_path / "r"), "-q"],
+        capsys,
+    )
+    assert code == 2
+    assert err == (
+        "error: No space left on device writing 'trace.parquet': free some space, "
+        "or write elsewhere (--out, -o); a run's last checkpoint, if it saved one, "
+        "is kept (gradtrace resume).\n"
+    )
+    assert not (tmp_path / "r").exists()

@@ -269,7 +269,8 @@ class Trace:
                 return (
                     f"stopped after {self.steps} of {n} steps without finishing "
                     "(no gradtrace process of yours is writing it: it was killed, "
-                    "unless it runs as another user or on another machine): "
+                    "or its disk filled up, unless it runs as another user or on "
+                    "another machine): "
                     f"{resume} continues it."
                 )
             if self.writing:

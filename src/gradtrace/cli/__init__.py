@@ -232,6 +232,14 @@ def _command(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted.", err=True)
         return 130
+    except OSError as err:
+        # a disk that filled up (or a quota, a read-only one) while writing: what
+        # was saved before (a checkpoint) is kept
+        said = _full_disk(err)
+        if said is None:
+            raise
+        click.echo(f"error: {said}", err=True)
+        return 2
     except (_ReaderGone, BrokenPipeError):  # the reader stopped (| head): no error
         from gradtrace.cli._report import silence
 
@@ -244,6 +252,20 @@ def _command(argv: list[str] | None) -> int:
             signal.signal(signal.SIGINT, handler)
         INTERRUPTED.clear()
     return code if isinstance(code, int) else 0
+
+
+def _full_disk(err: OSError) -> str | None:
+    """One line for a write the disk refused (full, over a quota, read-only); None
+    for another error, which is a fault to show whole."""
+    import errno
+
+    if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return None
+    where = f" writing {err.filename!r}" if err.filename else ""
+    return (
+        f"{err.strerror or err}{where}: free some space, or write elsewhere (--out, "
+        "-o); a run's last checkpoint, if it saved one, is kept (gradtrace resume)."
+    )
 
 
 def _interrupt(signum: int, frame: object) -> NoReturn:
