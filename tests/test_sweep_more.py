@@ -249,3 +249,19 @@ def test_steps_to_tol_counts_from_where_a_run_stays_within_it() -> None:
     # at least one passed within tol before it stayed (or never stayed): the
     # first step within, as counted before, would differ there
     assert any(passed_early)
+
+
+@pytest.mark.parametrize("init", [{"w[0]": [-1.0, 0.0]}, {"w": [1.0, 2.0]}])
+def test_a_vector_start_in_a_sweep_is_told_one_way(init: dict[str, Any]) -> None:
+    """An element's starts were told to give the vector whole; the vector's
+    values were told a vector takes one: each message pointed at the other."""
+    rng = np.random.default_rng(0)
+    data = {k: rng.normal(size=50) for k in ("a", "b", "y")}
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.sweep(data, "linear", lr=[0.01], init=init, steps=3)
+    assert "a sweep starts a vector parameter at one value for every element" in str(
+        err.value
+    )
+    assert "fit each start" in str(err.value)
+    done = gradtrace.sweep(data, "linear", lr=[0.01], init={"w": [0.5]}, steps=3)
+    assert len(done.table) == 1

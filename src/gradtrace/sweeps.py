@@ -649,18 +649,16 @@ def sweep(
             "with a schedule of the rate's own (such as keras.exponential)."
         )
     preset = PRESETS[p.spec.name]
-    for k in inits:
-        if k not in p.names:  # an element, w[1]: a vector starts whole in a sweep
-            name = k.split("[")[0].strip()
-            raise InputError(
-                f"--init {k}: a sweep starts a vector whole, not an element by "
-                f"element: give {name} one start, its elements' values together, in "
-                "--init."
-            )
     for k, v in inits.items():
-        if len(v) > 1 and np.ndim(p.trainable.get(k, 0)) > 0:
+        # an element (w[1]), or a vector given values: a sweep's commas list its
+        # starts, so a vector starts at one value for every element
+        name = k.split("[")[0].strip()
+        if k not in p.names or (len(v) > 1 and np.ndim(p.trainable.get(k, 0)) > 0):
             raise InputError(
-                f"--init {k}: a vector parameter takes one starting value in a sweep."
+                f"--init {k}: a sweep starts a vector parameter at one value for "
+                f"every element (such as --init {name}=0.5), since commas list the "
+                f"sweep's starts; to start its elements apart, fit each start "
+                f"(gradtrace fit --init {name}=1,2,3)."
             )
     schedule = p.spec.schedule
     if schedule is not None and schedule.name == "keras.piecewise" and len(lrs) > 1:
