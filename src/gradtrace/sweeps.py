@@ -8,7 +8,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -576,6 +576,7 @@ def sweep(
     batch_size: Sequence[int] | int | None = None,
     keep_every: int | None = None,
     tol: float = 1e-4,
+    progress: Callable[[int, int], None] | None = None,
     **fit_options: Any,
 ) -> Sweep:
     """Run every combination of the given values, vectorised (one compiled program
@@ -591,6 +592,9 @@ def sweep(
             100 kept points per configuration).
         tol: a configuration converged at the step from which every parameter
             stays within ``tol`` of the optimum.
+        progress: called as ``progress(done, total)`` with the configurations
+            run so far and in all: before the first, and after each compiled
+            call's (a progress bar's).
         **fit_options: the rest of ``fit``'s options (optimizer, epochs or steps,
             shuffle, fix, reduction, dtype, x, y, ...).
 
@@ -714,6 +718,20 @@ def sweep(
     compile_s = train_s = 0.0
     structural_keys = [k for k in opts if k in STRUCTURAL]
     numeric_keys = [k for k in opts if k not in STRUCTURAL]
+    total = (
+        len(sizes or [p.batch_size])
+        * max(len(lrs), 1)
+        * math.prod(len(v) for v in opts.values())
+        * math.prod(len(v) for v in inits.values())
+        * len(seeds)
+    )
+    done = 0
+
+    def ran(count: int) -> None:
+        if progress is not None:
+            progress(done + count, total)
+
+    ran(0)
     for size in sizes or [p.batch_size]:
         size_plan = (
             p
@@ -788,7 +806,9 @@ def sweep(
                     tol,
                     p.spec.schedule,
                     p.spec.clip,
+                    progress=ran,
                 )
+            done += len(configs)
             stop_if_interrupted()  # a Ctrl-C Python dropped while it ran
             compile_s += result.compile_s
             train_s += result.train_s

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -358,36 +359,38 @@ def sweep(
 
             threading.Thread(target=plots.warm_up, daemon=True).start()
         try:
-            result = run_sweep(
-                data,
-                _named_model(model, model_extra),
-                loss,
-                lr=parse_values("--lr", lr) if lr is not None else None,
-                opt=_pairs("--opt", opt),
-                lr_schedule=lr_schedule,
-                clip=clip,
-                init=_pairs("--init", init),
-                seed=parse_values("--seed", seed, integer=True),
-                batch_size=parse_values("--batch-size", batch_size, integer=True)
-                if batch_size
-                else None,
-                keep_every=keep_every,
-                tol=tol,
-                x=list(x) or None,
-                y=y,
-                optimizer=optimizer,
-                epochs=epochs,
-                steps=steps,
-                shuffle=shuffle,
-                fix=pairs("--fix", fix),
-                reduction=reduction,
-                dtype=dtype,
-                compute_dtype=compute_dtype,
-                drop_missing=drop_missing,
-                validation_split=validation_split,
-                validation_data=validation_data,
-                **model_extra,
-            )
+            with _progress() as progress:
+                result = run_sweep(
+                    data,
+                    _named_model(model, model_extra),
+                    loss,
+                    lr=parse_values("--lr", lr) if lr is not None else None,
+                    opt=_pairs("--opt", opt),
+                    lr_schedule=lr_schedule,
+                    clip=clip,
+                    init=_pairs("--init", init),
+                    seed=parse_values("--seed", seed, integer=True),
+                    batch_size=parse_values("--batch-size", batch_size, integer=True)
+                    if batch_size
+                    else None,
+                    keep_every=keep_every,
+                    tol=tol,
+                    x=list(x) or None,
+                    y=y,
+                    optimizer=optimizer,
+                    epochs=epochs,
+                    steps=steps,
+                    shuffle=shuffle,
+                    fix=pairs("--fix", fix),
+                    reduction=reduction,
+                    dtype=dtype,
+                    compute_dtype=compute_dtype,
+                    drop_missing=drop_missing,
+                    validation_split=validation_split,
+                    validation_data=validation_data,
+                    progress=progress,
+                    **model_extra,
+                )
         except KeyboardInterrupt:
             # no run of it to keep: its configurations step together, in one
             # compiled program a batch size
@@ -680,3 +683,32 @@ def _named_model(model: str, extra: dict[str, Any]) -> str | None:
             f"give --model or {flag}, not both: {flag}'s model is the one fitted."
         )
     return None
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress bar of the configurations run, on a terminal (a line on a log
+    instead): a sweep of hundreds ran minutes without a word."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("sweeping"),
+        BarColumn(),
+        TextColumn("{task.fields[done]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("sweep", total=None, done="compiling")
+
+        def progress(done: int, total: int) -> None:
+            if done == 0 and not console.is_terminal:  # a log: one line
+                click.echo(f"sweeping {total} configurations...", err=True)
+            bar.update(
+                task, completed=done, total=total, done=f"{done}/{total} configurations"
+            )
+
+        yield progress

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -314,8 +315,10 @@ def run_sweep(
     tol: float,
     lr_schedule: LrSchedule | None = None,
     clip: GradClip | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> SweepResult:
-    """Run every configuration (one per row of ``traced``/``inits``/``seeds``)."""
+    """Run every configuration (one per row of ``traced``/``inits``/``seeds``);
+    ``progress(done)`` after each compiled call's configurations are back."""
 
     # everything stays in NumPy until the one compiled call: an eager JAX operation
     # compiles a program of its own (~20 ms each)
@@ -358,7 +361,11 @@ def run_sweep(
     start = time.perf_counter()
     # dispatched one after another (JAX runs them asynchronously), fetched at the end
     pending = [compiled(*chunk, *shared) for chunk in chunks]
-    parts = [jax.device_get(p) for p in pending]
+    parts = []
+    for p in pending:
+        parts.append(jax.device_get(p))
+        if progress is not None:
+            progress(min(len(parts) * size, n_conf))
     out = jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:n_conf], *parts)
     train_s = time.perf_counter() - start
     final, final_loss, diverged, first, kept, kept_loss, tail_loss = out
