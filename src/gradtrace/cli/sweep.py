@@ -706,9 +706,13 @@ def _progress() -> Iterator[Callable[[int, int], None]]:
 
         def progress(done: int, total: int) -> None:
             if done == 0 and not console.is_terminal:  # a log: one line
-                click.echo(f"sweeping {total} configurations...", err=True)
+                many = "s" * (total != 1)
+                click.echo(f"sweeping {total} configuration{many}...", err=True)
             bar.update(
-                task, completed=done, total=total, done=f"{done}/{total} configurations"
+                task,
+                completed=done,
+                total=total,
+                done=f"{done}/{total} configuration{'s' * (total != 1)}",
             )
 
         yield progress
