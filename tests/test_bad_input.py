@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -910,3 +911,26 @@ def test_a_streamed_files_columns_are_suggested_too(
         capsys,
     )
     assert line.endswith("did you mean --y 'exam score'?")
+
+
+def test_a_missing_file_to_stream_is_said_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A .csv that is not there was told to be converted to Parquet first."""
+    line = one_line_error([str(tmp_path / "gone.csv"), "--stream"], tmp_path, capsys)
+    assert line.endswith("not found: check the path.")
+
+
+def test_a_column_not_found_is_not_told_to_be_one_already_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--x x0 --x x9: "did you mean --x x0?", the column given just before."""
+    pd.DataFrame({"x0": [1.0, 2, 3], "x1": [2.0, 1, 0], "y": [1.0, 2, 4]}).to_csv(
+        tmp_path / "d.csv", index=False
+    )
+    line = one_line_error(
+        [str(tmp_path / "d.csv"), "--model", "linear", "--x", "x0", "--x", "x9"],
+        tmp_path,
+        capsys,
+    )
+    assert "did you mean --x x0?" not in line and "did you mean --x x1?" in line

@@ -54,13 +54,13 @@ def check(config: RunConfig) -> Path:
                 f"{source} is a built-in data set, small enough for memory: drop "
                 "--stream (it reads Parquet files larger than memory)."
             )
+    if not path.is_file():  # first: a file that is not there is not a CSV either
+        raise InputError(f"data file {source!r} not found: check the path.")
     if path.suffix.lower() not in (".parquet", ".pq"):
         raise InputError(
             f"--stream reads Parquet files, and {source!r} is not one: convert it "
             "(pandas: pd.read_csv(f).to_parquet('data.parquet')) or drop --stream."
         )
-    if not path.is_file():
-        raise InputError(f"data file {source!r} not found: check the path.")
     for flag, given in (
         ("--devices above 1", config.devices != 1),
         ("--drop-last", config.drop_last),

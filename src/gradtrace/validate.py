@@ -1008,7 +1008,10 @@ def columns(
                 choose = f"the target, {left[0]} or {left[1]} (the other is then x)"
             elif len(left) == 2 and kind == "distribution":
                 choose = f"the column to fit, {left[0]} or {left[1]}"
-            hint = column_hint(col, names, flag, left, besides, choose)
+            # a name meant among the columns no other role has taken (x0 given,
+            # x9 is not "did you mean x0?")
+            free = [n for n in names if n not in wanted]
+            hint = column_hint(col, free, flag, left, besides, choose)
             if source == "the array":  # names of gradtrace's, not the user's
                 hint = (
                     f"an array's columns are named {', '.join(names[:-1])} and y, "
