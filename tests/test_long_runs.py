@@ -261,7 +261,7 @@ def test_ctrl_c_while_a_finished_run_is_saved_keeps_the_run(
     out = tmp_path / "run"
     code, _, err = run_cli(["fit", "seed001_line", "--out", str(out), "-q"], capsys)
     assert code == 130
-    assert "was saved first" in err
+    assert "was saved whole first" in err
     assert gradtrace.load(out).status == "completed"
 
 
@@ -1159,3 +1159,35 @@ def test_a_trace_of_some_steps_without_its_folder_is_told_to_load_it() -> None:
     some = Trace(whole.to_pandas().iloc[::2].reset_index(drop=True), whole.info)
     with pytest.raises(gradtrace.InputError, match="load the run from its folder"):
         some.explain(3)
+
+
+def test_ctrl_c_during_the_last_steps_is_said_not_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C while the last compiled call ran came too late to stop it: the
+    command said "completed" and exited 0, as if it had not come. The run is
+    whole and saved; the command says so and exits 130."""
+    import os
+    import signal
+
+    from gradtrace.cli import _report
+
+    real = _report.with_progress
+
+    def late(work: Any, quiet: bool = False) -> Any:
+        def steps(progress: Any) -> Any:
+            def told(done: int, total: int) -> None:
+                progress(done, total)
+                if done == total:  # the last call's steps are back
+                    os.kill(os.getpid(), signal.SIGINT)
+
+            return work(told)
+
+        return real(steps, quiet)
+
+    monkeypatch.setattr(_report, "with_progress", late)
+    out = tmp_path / "run"
+    code, _, err = run_cli(["fit", "seed001_line", "--out", str(out), "-q"], capsys)
+    assert code == 130
+    assert "interrupted as the run finished" in err and "saved whole first" in err
+    assert gradtrace.load(out).status == "completed"

@@ -387,7 +387,8 @@ def run_into(
         trace.info["timings"]["total_s"] = time.perf_counter() - started
         with held_interrupts() as late:
             trace.save(out, force=force)
-        return trace, bool(late)
+        # a Ctrl-C while it saved, or during its last steps (noted, not acted on)
+        return trace, bool(late) or run_parts.LAST_STEPS.is_set()
     finally:
         store.release(lock)
 

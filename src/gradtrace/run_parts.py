@@ -340,6 +340,11 @@ def held_interrupts() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous)
 
 
+#: A Ctrl-C came during a run's last compiled call, too late to stop it: noted
+#: for the command to say so (``api.run_into``), not raised
+LAST_STEPS = threading.Event()
+
+
 @contextlib.contextmanager
 def between_calls() -> Iterator[Callable[[], None]]:
     """Ctrl-C while a run trains stops it between two compiled calls, keeping the
@@ -355,7 +360,10 @@ def between_calls() -> Iterator[Callable[[], None]]:
                 raise KeyboardInterrupt
 
         stop()  # a Ctrl-C dropped while the run compiled
+        LAST_STEPS.clear()
         yield stop
+        if got:  # during the last compiled call: the run is done, and says so
+            LAST_STEPS.set()
 
 
 def as_resumed(info: dict[str, Any], before: Mapping[str, Any]) -> None:

@@ -542,7 +542,11 @@ def fit(**options: Any) -> None:
     )
     _report.print_run(trace, out, o["print_every"], o["quiet"])
     if late:
-        click.echo(f"interrupted while saving: {out} was saved first.", err=True)
+        click.echo(
+            f"interrupted as the run finished (its last steps, or its saving): {out} "
+            "was saved whole first.",
+            err=True,
+        )
         raise click.exceptions.Exit(130)
     if o["plot"]:
         from gradtrace import plot as plots
