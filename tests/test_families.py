@@ -864,3 +864,66 @@ def test_a_weibull_refuses_a_zero_whose_likelihood_has_no_best_fit() -> None:
     assert stats.weibull_min.logpdf(0.0, 0.5) == np.inf
     with pytest.raises(gradtrace.InputError, match="needs positive numbers in y"):
         gradtrace.fit({"y": [0.0, 1.2, 0.5, 2.3]}, "weibull", steps=2)
+
+
+def test_a_student_t_of_light_tailed_data_has_its_best_fit_at_the_normal_limit() -> (
+    None
+):
+    """300 uniform draws: df's likelihood rises without end, and Newton stopped
+    at df 3e7 with a standard error of 1.2e10, told as an optimum. Its best fit
+    is the normal limit, as a negative binomial's is the Poisson's."""
+    y = np.random.default_rng(0).uniform(0, 1, 300)
+    trace = gradtrace.fit(
+        {"y": y},
+        "student-t",
+        optimizer="adam",
+        lr=0.05,
+        steps=50,
+        param_space="unconstrained",
+    )
+    optimum = trace.info["optimum"]
+    assert optimum["df"] == np.inf and trace.info["optimum_edge"] == {"df": "positive"}
+    assert optimum["loc"] == pytest.approx(np.mean(y), rel=1e-12)
+    assert optimum["scale"] == pytest.approx(np.std(y), rel=1e-12)
+    se = trace.info["stderr"]
+    assert se["loc"] == pytest.approx(np.std(y) / np.sqrt(300), rel=1e-12)
+    assert se["scale"] == pytest.approx(np.std(y) / np.sqrt(600), rel=1e-12)
+    # the loss there: the normal's, which every finite df's falls short of
+    from scipy import stats
+
+    normal = -np.mean(stats.norm.logpdf(y, np.mean(y), np.std(y)))
+    assert trace.info["optimum_loss"] == pytest.approx(normal, rel=1e-12)
+    assert -np.mean(stats.t.logpdf(y, 1e4, np.mean(y), np.std(y))) > normal
+    (said,) = [w for w in trace.warnings if "edge of its range" in w]
+    assert "a Student-t's degrees of freedom" in said
+
+
+@pytest.mark.parametrize(
+    "name", ["lognormal", "gamma", "weibull", "student-t", "cauchy", "exponential"]
+)
+def test_one_value_repeated_is_told_to_have_no_maximum(name: str) -> None:
+    """Five 2s (five 0s for an exponential): the likelihood rises without bound
+    as the distribution narrows onto the value. The note had blamed a kink that
+    Newton's method cannot follow."""
+    y = np.zeros(5) if name == "exponential" else np.full(5, 2.0)
+    trace = gradtrace.fit({"y": y}, name, steps=2)
+    (said,) = [n for n in trace.notes if "no exact optimum" in n]
+    assert "likelihood rises without bound" in said and "kink" not in said
+
+
+def test_a_loss_of_ones_own_says_why_it_has_no_standard_errors() -> None:
+    """An exponential's negative log-likelihood written as a loss expression: its
+    optimum is found, its standard-error column was blank without a word."""
+    rng = np.random.default_rng(0)
+    data = {"x": rng.uniform(0, 1, 200), "y": rng.exponential(0.5, 200)}
+    trace = gradtrace.fit(
+        data,
+        model_expr="r + 0*x",
+        loss_expr="pred*y - log(pred)",
+        init={"r": 1.0},
+        steps=20,
+        lr=0.1,
+    )
+    assert trace.info["optimum"]["r"] == pytest.approx(1 / np.mean(data["y"]), 1e-6)
+    (said,) = [n for n in trace.notes if n.startswith("no standard errors")]
+    assert "not known to be a negative log-likelihood" in said

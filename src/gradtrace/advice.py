@@ -483,6 +483,11 @@ def rose_warning(start: str, final: str, which: str = "") -> str:
 #: mini-batch run's scatter around the optimum at a fixed rate is larger, so it is
 #: told only when far out.
 FAR_STDERRS = 1.96
+#: How far a run free of batch noise (full batches, or a rate fallen to almost
+#: nothing) may end from its optimum, in standard errors, before it is told it
+#: has not converged: half of one. At 1.96 a run 1.9 standard errors off passed,
+#: its interval shifted by almost its half-width.
+FAR_STDERRS_FULL_BATCH = 0.5
 #: A standard error below this share of the optimum's size is float64's rounding:
 #: the data fit the model exactly (y = x gives 2e-16)
 EXACT_FIT = 1e-10
@@ -538,7 +543,7 @@ def unconverged(
     # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
     # (``instead``) scatters no more than full batches do
     scattered = mini_batch and instead is None
-    limit = FAR_STDERRS_MINI_BATCH if scattered else FAR_STDERRS
+    limit = FAR_STDERRS_MINI_BATCH if scattered else FAR_STDERRS_FULL_BATCH
     if worst is None:
         return None
     joint = None
@@ -910,6 +915,13 @@ def on_edge(name: str, optimum: Any, constraint: str, final: Any = None) -> str:
             "a Poisson's, variance at most the mean, do this to a negative "
             "binomial's size, whose best fit is then the Poisson of the counts' mean)"
         )
+        if name == "df":  # a Student-t's
+            cause = (
+                " (the fit keeps improving as it grows: data no heavier-tailed than "
+                "a normal's do this to a Student-t's degrees of freedom, whose best "
+                "fit is then the normal of the data's mean and population standard "
+                "deviation)"
+            )
     ended = ""
     if final is not None:
         shown = ", ".join(g(v, 6) for v in np.ravel(np.asarray(final, float)))

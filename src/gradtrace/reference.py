@@ -198,6 +198,15 @@ def compute(
             if best.cov is not None and len(best.cov) <= COVARIANCE_PARAMS:
                 out["covariance"] = np.asarray(best.cov).tolist()
             notices += _no_stderr(best.stderr, len(ys))
+            if stderr and not best.stderr and not isinstance(loss, str):
+                # a loss of one's own: no known noise model to take errors from
+                notices.append(
+                    "no standard errors: a loss of your own is not known to be a "
+                    "negative log-likelihood or a squared error, whose curvature "
+                    "standard errors come from; written as a distribution's or a "
+                    "model's log-density (gradtrace.Distribution, gradtrace.Model "
+                    "with log_prob: docs/models.md), a likelihood gets them"
+                )
             # least squares, or a Gaussian likelihood's mean (the same one
             # noise level assumed, its scale)
             gaussian = loss == "nll" and getattr(m, "family", "") == "gaussian"

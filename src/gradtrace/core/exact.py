@@ -376,6 +376,14 @@ def _solve(
         if isinstance(stderr, str):  # its kink at every y: no row's curvature
             method += "; classical standard errors (a robust one needs a smooth loss)"
         return _with_errors(model, loss, params, float(value), method, se, Z95)
+    if model.kind == "distribution" and not getattr(model, "discrete", False):
+        # with nothing held: a scale or shape held fixed can keep a peak
+        same = None if fixed64 else _one_value(y)
+        if same is not None and loss == "nll":
+            raise ValueError(
+                f"every y is the same value ({same:g}): the likelihood rises without "
+                f"bound as the {model.name} narrows onto it, so it has no maximum"
+            )
     if model.kind == "distribution":
         known = {k: float(v) for k, v in fixed64.items() if np.ndim(v) == 0}
         # a streamed run's first chunk is a sample good enough to start from
@@ -383,7 +391,70 @@ def _solve(
         start = {k: np.asarray(guess.get(k, start[k]), np.float64) for k in trainable}
     if linear and m.family in ("bernoulli", "poisson"):
         start = {k: np.zeros_like(np.asarray(start[k], np.float64)) for k in trainable}
-    return _newton(model, loss, reduction, trainable, fixed64, xd, yd, start, stderr)
+    found = _newton(model, loss, reduction, trainable, fixed64, xd, yd, start, stderr)
+    if model.name == "student-t" and loss == "nll" and names == {"df", "loc", "scale"}:
+        if float(found.params["df"]) > T_NORMAL_DF:
+            return _normal_limit(y, n, reduction, stderr)
+    return found
+
+
+def _one_value(y: Values) -> float | None:
+    """The one value every y takes, where it is so (in memory); else None."""
+    if isinstance(y, Chunks):
+        return None
+    y64 = np.asarray(y, np.float64)
+    if len(y64) and np.all(y64 == y64.flat[0]):
+        return float(y64.flat[0])
+    return None
+
+
+#: A Student-t's degrees of freedom beyond which its best fit is the normal limit
+#: (its log-density then differs from the normal's by under 1e-10 a row)
+T_NORMAL_DF = 1e5
+
+#: How a Student-t's optimum at the normal limit is named.
+NORMAL_LIMIT = "the normal limit (df infinite): mean and population standard "
+NORMAL_LIMIT += "deviation, closed form"
+
+
+def _normal_limit(y: Values, n: int, reduction: str, stderr: bool | str) -> Optimum:
+    """A Student-t whose likelihood rises toward the normal's as its degrees of
+    freedom grow without end (data no heavier-tailed than a normal's, a uniform
+    sample say): df infinite, on the edge of its range, with no standard error;
+    loc and scale the normal's (the mean and the population standard deviation),
+    with the normal's errors, scale / sqrt(n) and scale / sqrt(2 n)."""
+    mean = mean64(y)
+    sd = math.sqrt(mean_square64(y, mean))
+    params = {
+        "df": np.asarray(np.inf),
+        "loc": np.asarray(mean),
+        "scale": np.asarray(sd),
+    }
+    # the normal's negative log-likelihood at its own mean and spread, a row's
+    row = 0.5 * math.log(2 * math.pi * sd * sd) + 0.5
+    value = row * (n if reduction == "sum" else 1)
+    edge = ("df",)
+    if not stderr:
+        return Optimum(params, value, NORMAL_LIMIT, {}, {}, edge)
+    se = {
+        "df": np.asarray(np.nan),
+        "loc": np.asarray(sd / math.sqrt(n)),
+        "scale": np.asarray(sd / math.sqrt(2 * n)),
+    }
+    method = NORMAL_LIMIT
+    if isinstance(stderr, str):
+        method += "; classical standard errors (df is on its edge)"
+    errors, intervals = {}, {}
+    for k, v in params.items():
+        errors[k] = se[k]
+        if k == "df":
+            intervals[k] = (np.asarray(np.nan), np.asarray(np.nan))
+        elif k == "loc":
+            intervals[k] = (v - Z95 * se[k], v + Z95 * se[k])
+        else:  # on the log scale, as every positive parameter's
+            wide = float(se[k]) / float(v)
+            intervals[k] = (v * np.exp(-Z95 * wide), v * np.exp(Z95 * wide))
+    return Optimum(params, value, method, errors, intervals, edge)
 
 
 def _normal_method(names: set[str]) -> str:
@@ -990,8 +1061,9 @@ def _newton(
         # optimum it cannot refine further: there the gradient is ~0, and it stays)
         raise ValueError(
             f"the Newton solver stopped where the loss still slopes (gradient up to "
-            f"{steepest:.3g}): Newton's method needs a smooth loss, and an absolute "
-            "value or a kink has no curvature to follow"
+            f"{steepest:.3g}): the loss may fall without end toward an edge of the "
+            "parameters' range, or have a kink (an absolute value) with no "
+            "curvature for Newton's method to follow"
         )
     params = {k: np.asarray(v) for k, v in to_params(jnp.asarray(result.x)).items()}
     return _finish(
