@@ -238,3 +238,13 @@ DROP_MISSING_OPTION = click.option(
     help="Drop rows with NaN or infinity (and say how many) instead of refusing "
     "the data.",
 )
+
+
+def out_option(help: str, required: bool = False) -> Callable[..., Any]:
+    """The -o/--out option of a command that writes a file or folder. A required
+    one has no default: click 8.5 takes an explicit ``default=None`` for a value
+    given, and lets a missing -o through as None."""
+    extra: dict[str, Any] = {"required": True} if required else {"default": None}
+    return click.option(
+        "-o", "--out", "out", type=click.Path(path_type=Path), help=help, **extra
+    )

@@ -11,6 +11,7 @@ from gradtrace.cli._options import (
     RUN_FOLDER,
     check_out_file,
     load_run,
+    out_option,
     python_objects,
 )
 
@@ -31,14 +32,9 @@ SUFFIXES = {".csv": ",", ".tsv": "\t", ".parquet": None}
     help="Predict with the parameters after this step (default: the run's final "
     "ones; 0 is the start).",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="File to write: .csv, .tsv or .parquet, by its name (default, or -: CSV "
-    "on standard output).",
+@out_option(
+    "File to write: .csv, .tsv or .parquet, by its name (default, or -: CSV on "
+    "standard output)."
 )
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def predict(

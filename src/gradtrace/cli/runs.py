@@ -21,6 +21,7 @@ from gradtrace.cli._options import (
     dpi_option,
     force_option,
     load_run,
+    out_option,
     python_objects,
 )
 from gradtrace.paths import RUNS
@@ -190,16 +191,6 @@ def _cell(value: Any, fmt_any: Callable[[Any], str]) -> str:
     return fmt_any(value)
 
 
-def _out(help: str, required: bool = False) -> Callable[..., Any]:
-    """The -o/--out option of a command that writes a file or folder. A required
-    one has no default: click 8.5 takes an explicit ``default=None`` for a value
-    given, and lets a missing -o through as None."""
-    extra: dict[str, Any] = {"required": True} if required else {"default": None}
-    return click.option(
-        "-o", "--out", "out", type=click.Path(path_type=Path), help=help, **extra
-    )
-
-
 #: export's formats by the suffix of -o: a name without one, and -, are CSV
 EXPORT_SUFFIXES = {
     ".csv": "csv",
@@ -231,7 +222,7 @@ EXPORT_SUFFIXES = {
     is_flag=True,
     help="The trace as Parquet (not text: with -o FILE.parquet).",
 )
-@_out(
+@out_option(
     "File to write: .csv, .tsv (tab-separated), .json or .parquet, by its name "
     "(default, or -: CSV on standard output)."
 )
@@ -781,7 +772,7 @@ def _pictures(run: Path) -> list[str]:
     "two); the others are held at their optimum where it is known, else at their "
     "final values.",
 )
-@_out("Folder to draw into (default: RUN's own); made if missing.")
+@out_option("Folder to draw into (default: RUN's own); made if missing.")
 @dpi_option("the pictures (825 x 495 pixels for fit.png at 110)")
 @DATA_AGAIN
 @FORCE_FILES
@@ -838,7 +829,7 @@ def plot(
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("runs", nargs=-1, required=True, type=RUN_FOLDER)
-@_out("The picture: a .png file.", required=True)
+@out_option("The picture: a .png file.", required=True)
 @click.option(
     "--label",
     "labels",
@@ -904,7 +895,9 @@ def compare(
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=RUN_FOLDER)
-@_out("The animation: fit.gif (or fit.mp4 where ffmpeg is installed).", required=True)
+@out_option(
+    "The animation: fit.gif (or fit.mp4 where ffmpeg is installed).", required=True
+)
 @click.option(
     "--every",
     type=WHOLE,
@@ -942,7 +935,7 @@ def animate(
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=RUN_FOLDER)
-@_out("The HTML file (default: RUN/report.html).")
+@out_option("The HTML file (default: RUN/report.html).")
 @DATA_AGAIN
 @FORCE_FILES
 def report(run: Path, out: Path | None, data: Path | None, force: bool) -> None:
