@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,29 +84,44 @@ def with_progress(
 ) -> Trace:
     """``work(progress)``, with a progress bar on a terminal while it runs (a
     line on a log, unless ``quiet``), then the run's notices."""
+    with progress_bar(
+        "training", "step", "preparing", "(Ctrl-C stops and saves)", quiet
+    ) as progress:
+        trace = work(progress)
+    for note in trace.info["notices"]:
+        click.echo(f"note: {note}.", err=True)
+    return trace
+
+
+@contextlib.contextmanager
+def progress_bar(
+    doing: str, unit: str, first: str, aside: str = "", quiet: bool = False
+) -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` of ``unit``s: a bar on a terminal ("training
+    ━━━ 40/100 steps 0:00:02", ``first`` until the first count, the time left),
+    and on a log a line as the work starts ("training 100 steps ``aside``..."),
+    unless ``quiet``."""
     console = Console(stderr=True)
     with Progress(
-        TextColumn("training"),
+        TextColumn(doing),
         BarColumn(),
-        TextColumn("{task.fields[steps]}"),
+        TextColumn("{task.fields[done]}"),
         TimeRemainingColumn(),
         console=console,
         transient=True,
         disable=not console.is_terminal,
     ) as bar:
-        task = bar.add_task("fit", total=None, steps="preparing")
+        task = bar.add_task(doing, total=None, done=first)
 
         def progress(done: int, total: int) -> None:
+            units = f"{unit}{'s' * (total != 1)}"
             if done == 0 and not (console.is_terminal or quiet):  # a log: one line
-                click.echo(
-                    f"training {total} steps (Ctrl-C stops and saves)...", err=True
-                )
-            bar.update(task, completed=done, total=total, steps=f"{done}/{total} steps")
+                said = " ".join(w for w in (doing, str(total), units, aside) if w)
+                click.echo(f"{said}...", err=True)
+            counted = f"{done}/{total} {units}"
+            bar.update(task, completed=done, total=total, done=counted)
 
-        trace = work(progress)
-    for note in trace.info["notices"]:
-        click.echo(f"note: {note}.", err=True)
-    return trace
+        yield progress
 
 
 def _console() -> Console:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -341,7 +340,7 @@ def sweep(
     try:
         started = time.perf_counter()
         from gradtrace.cli._options import pairs
-        from gradtrace.cli._report import _console
+        from gradtrace.cli._report import _console, progress_bar
         from gradtrace.cli.fit import default_out
         from gradtrace.store import writable
         from gradtrace.sweeps import sweep as run_sweep
@@ -359,7 +358,7 @@ def sweep(
 
             threading.Thread(target=plots.warm_up, daemon=True).start()
         try:
-            with _progress() as progress:
+            with progress_bar("sweeping", "configuration", "compiling") as progress:
                 result = run_sweep(
                     data,
                     _named_model(model, model_extra),
@@ -683,36 +682,3 @@ def _named_model(model: str, extra: dict[str, Any]) -> str | None:
             f"give --model or {flag}, not both: {flag}'s model is the one fitted."
         )
     return None
-
-
-@contextlib.contextmanager
-def _progress() -> Iterator[Callable[[int, int], None]]:
-    """A progress bar of the configurations run, on a terminal (a line on a log
-    instead): a sweep of hundreds ran minutes without a word."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("sweeping"),
-        BarColumn(),
-        TextColumn("{task.fields[done]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task("sweep", total=None, done="compiling")
-
-        def progress(done: int, total: int) -> None:
-            if done == 0 and not console.is_terminal:  # a log: one line
-                many = "s" * (total != 1)
-                click.echo(f"sweeping {total} configuration{many}...", err=True)
-            bar.update(
-                task,
-                completed=done,
-                total=total,
-                done=f"{done}/{total} configuration{'s' * (total != 1)}",
-            )
-
-        yield progress
