@@ -1092,7 +1092,9 @@ class Trace:
             values = model.predict(  # type: ignore[union-attr]  # a regression
                 p, jnp.asarray(x if matrix else x[:, 0])
             )
-            return np.broadcast_to(np.asarray(values, np.float64).ravel(), len(x))
+            # a copy of its own (a model that ignores x gives one value)
+            flat = np.asarray(values, np.float64).ravel()
+            return np.array(np.broadcast_to(flat, len(x)))
 
     def explain_text(self, step: int, rows: int | None = 20) -> str:
         """Step ``step`` told in words and tables, as ``gradtrace explain`` prints
