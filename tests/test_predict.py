@@ -176,7 +176,7 @@ def test_the_command_writes_the_datas_columns_and_the_prediction(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["other.csv"], "column 'a' not found in the data (columns: z)"),
+        (["other.csv"], "other.csv' (columns: z): predict takes the run's x"),
         (["new.csv", "-o", "p.txt"], "predict writes .csv, .tsv or .parquet files"),
         (["new.csv", "--step", "99"], "the trace holds no step 99"),
         (["taken.csv"], "has a column named 'prediction' already: rename it"),

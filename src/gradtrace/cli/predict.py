@@ -74,7 +74,11 @@ def predict(
             f"{str(data)!r} has a column named {COLUMN!r} already: rename it, so "
             "that the predictions do not overwrite it."
         )
-    frame[COLUMN] = trace.predict(frame, step=step)
+    try:
+        frame[COLUMN] = trace.predict(frame, step=step)
+    except InputError as err:  # "the data" named as the command was given them
+        said = str(err).replace("in the data (", f"in {str(data)!r} (", 1)
+        raise InputError(said) from None
     if to_stdout:
         frame.to_csv(sys.stdout, index=False, float_format="%.9g")
         return
