@@ -291,6 +291,9 @@ def test_a_summary_says_when_the_last_loss_was_not_evaluated(
     gap = trace.to_pandas()["loss"].iloc[14] - trace.info["optimum_loss"]
     assert f"; optimum's loss {trace.info['optimum_loss']:.7g}" in out
     assert f"gap {gap:.3g}" in out
+    # and its line in Python: the last loss taken, not nan
+    taken = trace.to_pandas()["loss"].iloc[14]
+    assert f"-> {taken:.7g} after step 14;" in repr(trace)
 
 
 def test_a_long_run_reruns_in_parts_and_compares_part_by_part(

@@ -1219,11 +1219,18 @@ class Trace:
             status = f"stopped early after epoch {stopping['stopped_epoch']}"
         if self.restored is not None:
             status += f", epoch {self.restored[0]}'s weights restored"
+        final = _fmt(self.final_loss)
+        if math.isnan(self.final_loss) and not self.diverged:
+            # not taken after the last step (a run stopped between its
+            # evaluations): the last taken, and when, as show says it
+            frame = self._frame[self._frame["loss"].notna()]
+            if len(frame):
+                taken = frame.iloc[-1]
+                final = f"{_fmt(float(taken['loss']))} after step {int(taken['step'])}"
         return (
             f"<Trace {i['model']}/{i['loss']} {opt['name']} lr={_fmt(lr)}: "
             f"{self.steps} steps, {status}; loss {_fmt(first)} -> "
-            f"{_fmt(self.final_loss)}; {params}>"
-            + "".join(f"\n  {w}" for w in self.warnings)
+            f"{final}; {params}>" + "".join(f"\n  {w}" for w in self.warnings)
         )
 
     def _repr_html_(self) -> str:
