@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -248,3 +248,31 @@ def out_option(help: str, required: bool = False) -> Callable[..., Any]:
     return click.option(
         "-o", "--out", "out", type=click.Path(path_type=Path), help=help, **extra
     )
+
+
+Written = TypeVar("Written")
+
+
+def write_whole(out: Path, write: Callable[[Path], Written]) -> Written:
+    """``write(path)`` into the file ``out`` whole: into a temporary file beside
+    it, renamed over it once written, so that a failure leaves nothing
+    half-written; a link or a device (/dev/stdout) is written through, never
+    renamed over. A write the system refuses is one line (InputError)."""
+    from gradtrace.errors import InputError
+
+    device = str(out).startswith("/dev/")
+    through = device or out.is_symlink() or (out.exists() and not out.is_file())
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        if through:
+            return write(out)
+        done = write(tmp)
+        tmp.replace(out)
+        return done
+    except OSError as err:
+        raise InputError(
+            f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable -o."
+        ) from None
+    finally:
+        if not through:
+            tmp.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from gradtrace.cli._options import (
     load_run,
     out_option,
     python_objects,
+    write_whole,
 )
 
 #: the column the predictions are written to, after DATA's own
@@ -63,7 +64,7 @@ def predict(
         )
     if not to_stdout:
         assert out is not None
-        check_out_file(out, force)
+        check_out_file(out, force or str(out).startswith("/dev/"))
     # the model rebuilt (one of the user's own Python is refused at once); DATA
     # are new rows, not the run's data
     python_objects(run, data)
@@ -83,18 +84,14 @@ def predict(
         frame.to_csv(sys.stdout, index=False, float_format="%.9g")
         return
     assert out is not None
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
+
+    def write(path: Path) -> None:
         if suffix == ".parquet":
-            frame.to_parquet(tmp, index=False)
+            frame.to_parquet(path, index=False)
         else:
             sep = SUFFIXES.get(suffix) or ","
-            frame.to_csv(tmp, sep=sep, index=False, float_format="%.9g")
-        tmp.replace(out)
-    except OSError as err:
-        raise InputError(
-            f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable -o."
-        ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    click.echo(f"wrote {len(frame)} predictions to {out}", err=True)
+            frame.to_csv(path, sep=sep, index=False, float_format="%.9g")
+
+    write_whole(out, write)
+    if not str(out).startswith("/dev/"):
+        click.echo(f"wrote {len(frame)} predictions to {out}", err=True)

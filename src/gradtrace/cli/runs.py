@@ -23,6 +23,7 @@ from gradtrace.cli._options import (
     load_run,
     out_option,
     python_objects,
+    write_whole,
 )
 from gradtrace.paths import RUNS
 
@@ -310,22 +311,7 @@ def export(
         _write_trace(sys.stdout, fmt, info, batches)
         return
     assert out is not None
-    # a link or a device (/dev/stdout) is written through, never renamed over
-    through = device or out.is_symlink() or (out.exists() and not out.is_file())
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        if through:
-            rows = _write_file(out, fmt, info, batches)
-        else:
-            rows = _write_file(tmp, fmt, info, batches)
-            tmp.replace(out)
-    except OSError as err:
-        raise InputError(
-            f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable -o."
-        ) from None
-    finally:
-        if not through:
-            tmp.unlink(missing_ok=True)
+    rows = write_whole(out, lambda path: _write_file(path, fmt, info, batches))
     if not device:
         click.echo(f"wrote {rows} rows to {out}", err=True)
 
