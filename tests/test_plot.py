@@ -324,6 +324,22 @@ def test_mse_and_likelihood_peak_together() -> None:
     )
 
 
+def test_mse_and_likelihood_of_a_fixed_scale_is_the_runs_likelihood() -> None:
+    """Seed 002 holds the normal's scale at 1: the likelihood panel is drawn at
+    sigma = 1, the run's own likelihood, not at the best scale of the data (a
+    teacher read "sigma = 1.01" against a run that fixed it)."""
+    trace = gradtrace.fit(
+        "seed002_normal", "normal", loss="nll", fix={"scale": 1.0}, lr=0.001, steps=50
+    )
+    right = plot.mse_and_likelihood(trace).axes[1]
+    curve = right.get_lines()[0]
+    assert right.get_ylabel() == "log-likelihood (sigma = 1, fixed)"
+    y = builtin("seed002_normal")["y"].to_numpy(np.float64)
+    at = float(curve.get_xdata()[150])
+    want = float(np.sum(-0.5 * np.log(2 * np.pi) - 0.5 * (y - at) ** 2))
+    assert float(curve.get_ydata()[150]) == pytest.approx(want, rel=1e-9)
+
+
 def test_mse_and_likelihood_of_an_unconverged_line_marks_the_optimums_b() -> None:
     """Over b with w held at the run's final w, the curves' best is not the fit's
     optimum (a statistician read it as the maximum-likelihood b): the optimum's

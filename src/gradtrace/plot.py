@@ -1548,8 +1548,20 @@ def mse_and_likelihood(trace: Any) -> Figure:
             f"the optimum's b = {float(optimum['b']):.5g}, where w = "
             f"{float(optimum['w']):.5g} (not this curve's w)",
         )
+    # a normal's scale held fixed (seed 002's sigma = 1) is the run's own
+    # likelihood's; otherwise the scale that maximises it, sqrt(m2)
+    scale = info["fixed"].get("scale") if info["model"] == "normal" else None
     return _mse_and_likelihood(
-        trace, name, centre, best, m2, 1.0, mean_of, held, joint=joint
+        trace,
+        name,
+        centre,
+        best,
+        m2,
+        1.0,
+        mean_of,
+        held,
+        joint=joint,
+        sigma=None if scale is None else float(scale),
     )
 
 
@@ -1605,9 +1617,11 @@ def _mse_and_likelihood(
     mean_of: str,
     held: str,
     joint: tuple[float, str] | None = None,
+    sigma: float | None = None,
 ) -> Figure:
     """The two panels of ``mse_and_likelihood`` over ``name``: the MSE
-    ``m2 + curvature (best - g)^2`` and the log-likelihood at sigma sqrt(m2), the
+    ``m2 + curvature (best - g)^2`` and the log-likelihood at ``sigma`` (a scale
+    the run held fixed; sqrt(m2), the one that maximises it, by default), the
     run's final value ``centre`` marked, and ``joint`` (the value at the optimum
     of every parameter, and its label) where it is apart from ``best`` and on
     the chart."""
@@ -1621,7 +1635,9 @@ def _mse_and_likelihood(
     grid = np.linspace(lo, hi, 300)
     shift = best - grid
     mse = m2 + curvature * shift**2
-    sigma = float(np.sqrt(m2)) or 1.0
+    held_scale = sigma is not None
+    if sigma is None:
+        sigma = float(np.sqrt(m2)) or 1.0
 
     def loglik(mse: Any) -> Any:
         return -0.5 * n * np.log(2 * np.pi * sigma**2) - n * mse / (2 * sigma**2)
@@ -1632,7 +1648,12 @@ def _mse_and_likelihood(
     at_centre = m2 + curvature * (best - centre) ** 2
     for ax, label, value, curve in (
         (left, "mean squared error", at_centre, mse),
-        (right, f"log-likelihood (sigma = {sigma:.3g})", loglik(at_centre), None),
+        (
+            right,
+            f"log-likelihood (sigma = {sigma:.3g}{', fixed' if held_scale else ''})",
+            loglik(at_centre),
+            None,
+        ),
     ):
         ax.axvline(
             best, color="#d62728", ls="--", lw=1.2, label=f"{mean_of} = {best:.5g}"
