@@ -1262,3 +1262,53 @@ def test_a_run_above_the_limit_is_not_told_more_steps_would_get_closer() -> None
     assert (
         f"is above the stable limit, {trace.info['diagnosis']['stable_lr']:.3g}" in said
     )
+
+
+def test_a_tolerance_finer_than_float32_resolves_is_said() -> None:
+    """Seed 002's exercise 2: a mean of 5000 with the loss in float32. Float32
+    numbers near 5000 lie 0.00049 apart, so "within 1e-4" is float32's rounding;
+    diagnose says so beside its predicted steps, a sweep beside its best, and
+    neither does where the loss is float64 or the mean small."""
+    rng = np.random.default_rng(3)
+    data = (None, 5000 + rng.normal(size=2000))
+    found = gradtrace.diagnose(data, **{**SEED002, "init": {"loc": 4990.0}}, lr=1e-5)
+    assert found.predicted_steps is not None
+    [said] = [line for line in str(found).splitlines() if "float32 resolves" in line]
+    spacing = float(np.spacing(np.float32(5000)))
+    assert f"only to {spacing:.2g}" in said and "0.0001" in said
+    assert "compute_dtype='float64'" in said  # Python's argument, not the flag
+    wide = gradtrace.diagnose(
+        data,
+        **{**SEED002, "init": {"loc": 4990.0}, "compute_dtype": "float64"},
+        lr=1e-5,
+    )
+    assert "float32 resolves" not in str(wide)
+    small = gradtrace.diagnose((None, rng.normal(size=2000)), **SEED002, lr=1e-5)
+    assert "float32 resolves" not in str(small)
+    sweep = gradtrace.sweep(
+        data, **{**SEED002, "init": {"loc": 4990.0}}, lr=[1e-5, 1e-4], steps=50
+    )
+    note = sweep.tol_note()
+    assert note is not None and "--tol 0.001 or --compute-dtype float64" in note
+    assert "tol=0.001 or compute_dtype='float64'" in repr(sweep)
+    assert (
+        gradtrace.sweep(
+            data, **{**SEED002, "init": {"loc": 4990.0}}, lr=[1e-4], steps=50, tol=1e-3
+        ).tol_note()
+        is None
+    )
+
+
+def test_the_start_distance_names_the_farthest_parameter() -> None:
+    """The count asks every parameter within 1e-4, so the distance is the
+    largest of theirs, and the sentence names whose (a teacher read 2.02 as the
+    Euclidean distance, 2.84)."""
+    found = gradtrace.diagnose("seed003_linear", lr=0.1, init={"w": 5.0, "b": 0.0})
+    [said] = [line for line in str(found).splitlines() if line.startswith("Predicted")]
+    optimum = found.optimum
+    far = max(
+        ("w", abs(5.0 - optimum["w"])), ("b", abs(optimum["b"])), key=lambda t: t[1]
+    )
+    assert f"(the farthest, {far[0]}, starts {g(far[1])} away)" in said
+    one = gradtrace.diagnose("seed002_normal", **SEED002, lr=1e-5)
+    assert "(it starts " in str(one)

@@ -328,7 +328,7 @@ def findings(
         line = (
             f"Predicted{' for full-batch steps' if batch_note else ''}: "
             f"{d.predicted_steps} steps until every parameter is within {g(d.tol)} "
-            f"of the optimum (it starts {g(d.start_distance)} away)."
+            f"of the optimum ({_farthest_start(d)} {g(d.start_distance)} away)."
         )
         if overshoot:
             line += (
@@ -391,6 +391,15 @@ def findings(
 #: How far (a share) the start's largest or smallest curvature may lie from the
 #: optimum's before a prediction from the optimum's is told to be only a guide
 CURVES_OTHERWISE = 0.25
+
+
+def _farthest_start(d: Diagnosis) -> str:
+    """Who starts ``start_distance`` away: the one parameter, or the farthest of
+    several (the distance is the largest of theirs, as the count asks every
+    parameter within tol; a student read it as the Euclidean one)."""
+    if len(d.names) == 1 or not d.farthest:
+        return "it starts"
+    return f"the farthest, {d.farthest}, starts"
 
 
 def _curves_otherwise(d: Any) -> bool:
@@ -1045,3 +1054,46 @@ def stuck(
             f"shows it); {rescale} or train in float64 (--dtype float64)."
         )
     return None
+
+
+def unresolved(
+    optimum: dict[str, Any], tol: float, dtypes: tuple[str | None, ...]
+) -> tuple[str, float] | None:
+    """The parameter whose optimum float32 cannot resolve to within ``tol``
+    (half the spacing of float32 numbers at its size is above it) where a run
+    computes in float32 (one of ``dtypes``), and that spacing; None otherwise.
+    Near 5000 float32 numbers lie 0.00049 apart, so a loss computed in float32
+    cannot tell a mean of 5000 from one 0.0002 away: staying within 1e-4 is
+    then float32 rounding, not the rate."""
+    if "float32" not in dtypes:
+        return None
+    worst: tuple[str, float] | None = None
+    for name, value in optimum.items():
+        flat = np.abs(np.ravel(np.asarray(value, np.float64)))
+        flat = flat[np.isfinite(flat)]
+        if not flat.size:
+            continue
+        spacing = float(np.spacing(np.float32(flat.max())))
+        if spacing / 2 > tol and (worst is None or spacing > worst[1]):
+            worst = (name, spacing)
+    return worst
+
+
+def unresolved_sentence(
+    optimum: dict[str, Any], tol: float, dtypes: tuple[str | None, ...], option: str
+) -> str | None:
+    """``unresolved`` in words, with what to change: ``option`` names the
+    tolerance ("--tol 0.001"), or is empty where it is fixed."""
+    found = unresolved(optimum, tol, dtypes)
+    if found is None:
+        return None
+    name, spacing = found
+    size = float(np.max(np.abs(np.ravel(np.asarray(optimum[name], np.float64)))))
+    coarser = 10 ** math.ceil(math.log10(spacing / 2))
+    change = f"{option} {coarser:g} or " if option else ""
+    return (
+        f"float32 resolves {name} near {g(size)} only to {g(spacing, 2)} (the "
+        f"spacing of its numbers there), coarser than the tolerance {g(tol)}: "
+        "whether a run stays within it is float32's rounding, not the rate; "
+        f"{change}--compute-dtype float64 asks for what the loss can tell"
+    )

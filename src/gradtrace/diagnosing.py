@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import held_out
-from gradtrace.advice import on_edge, separated
+from gradtrace.advice import on_edge, separated, unresolved_sentence
 from gradtrace.errors import InputError
 from gradtrace.planning import reference
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
@@ -109,7 +109,18 @@ class Diagnosis:
                 on_edge(name, self.optimum[name], kind)
                 for name, kind in self.info.get("optimum_edge", {}).items()
             ]
-        return [head, *self._diagnosis.get("findings", [])]
+        found = [head, *self._diagnosis.get("findings", [])]
+        if self.predicted_steps is not None:
+            c = self.config
+            coarse = unresolved_sentence(
+                self.optimum,
+                float(self._diagnosis.get("tol", 1e-4)),
+                (c.dtype, c.compute_dtype or c.dtype),
+                "",
+            )
+            if coarse is not None:
+                found.append(f"The count is exact arithmetic's: {coarse}.")
+        return found
 
     def __str__(self) -> str:
         return "\n".join(self._said())

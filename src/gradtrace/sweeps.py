@@ -27,6 +27,7 @@ from gradtrace.errors import InputError, stop_if_interrupted
 from gradtrace.planning import plan
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
+from gradtrace.text import for_python, loss_rounding
 from gradtrace.trace import device, versions
 
 if TYPE_CHECKING:
@@ -65,18 +66,43 @@ class Sweep:
         that a rate that jumps about and happens to end low is not the best; a
         full-batch run's last); diverged ones never, nor one whose loss ended above
         its start while another's did not."""
-        ok = self.table.assign(_settled=self.settled)[~self.table["diverged"]]
-        if ok.empty:
+        ranked = self.ranked()
+        if ranked.empty:
             return self.table.iloc[0]
-        if "ended_above_start" in ok and not ok["ended_above_start"].all():
-            ok = ok[~ok["ended_above_start"]]
-        reached = ok[ok["steps_to_tol"].notna()]
-        if not reached.empty:
-            best = reached.sort_values(["steps_to_tol", "loss"], kind="stable")
-            return best.iloc[0].drop("_settled")
+        return ranked.iloc[0].drop("settled")
+
+    def ranked(self) -> pd.DataFrame:
+        """The configurations that did not diverge, best first, as ``best`` ranks
+        them, with ``settled`` (where each settled) added: those whose loss ended
+        above its start last (where another's did not), then those that came
+        within ``tol`` of the optimum for good by their steps to it, then the rest
+        by where they settled. Where some ended below the optimum's loss (a local
+        optimum: ``below_optimum``), all of them by where they settled."""
+        ok = self.table.assign(settled=self.settled)[~self.table["diverged"]]
+        steps = ok["steps_to_tol"].astype(float)
+        local = not self.below_optimum.empty
+        keys = ok.assign(
+            _above=ok["ended_above_start"] if "ended_above_start" in ok else False,
+            _missed=False if local else steps.isna(),
+            _steps=0.0 if local else steps.fillna(math.inf),
+        )
         # stable: of equal losses (seeds of a full batch), the first configuration
-        best = ok.sort_values(["_settled", "loss"], kind="stable")
-        return best.iloc[0].drop("_settled")
+        order = keys.sort_values(
+            ["_above", "_missed", "_steps", "settled", "loss"], kind="stable"
+        )
+        return order.drop(columns=["_above", "_missed", "_steps"])
+
+    @property
+    def below_optimum(self) -> pd.DataFrame:
+        """The configurations that did not diverge and ended on a loss below the
+        optimum's beyond rounding (``gap`` below 0), lowest first: the exact
+        solver, started from one point, found a local optimum, and another start
+        went lower. Empty where none did, or where there is no optimum."""
+        table = self.table
+        if "gap" not in table or self.info.get("optimum_loss") is None:
+            return table.iloc[:0]
+        low = table[~table["diverged"] & (table["gap"] < 0)]
+        return low.sort_values("loss", kind="stable")
 
     @property
     def best_over_repeats(self) -> pd.Series | None:
@@ -111,7 +137,7 @@ class Sweep:
         )
         if not np.isfinite(summary["median_settled"]).any():
             return None
-        if summary["reached"].any():
+        if summary["reached"].any() and self.below_optimum.empty:
             # several rates settle on the same loss (to float rounding): how
             # fast and how surely they got there tells them apart
             order = summary.assign(_missed=summary["runs"] - summary["reached"])
@@ -342,7 +368,7 @@ class Sweep:
             if info.get("separated")
             else []
         )
-        apart += jumpy
+        apart += self._below_warning() + jumpy
         rose = self.rose
         if not len(rose):
             return apart
@@ -357,6 +383,24 @@ class Sweep:
                 f"{first['loss']:.7g}{others}",
                 f"{shown}: ",
             )
+        ]
+
+    def _below_warning(self) -> list[str]:
+        """A sentence on configurations that ended below the optimum's loss (a
+        local optimum); none where none did."""
+        low = self.below_optimum
+        if low.empty:
+            return []
+        first = low.iloc[0]
+        more = f" (and {len(low) - 1} more)" if len(low) > 1 else ""
+        return [
+            f"warning: {self._named(first)}{more} ended on a loss of "
+            f"{first['loss']:.7g}, below the optimum's "
+            f"{float(self.info['optimum_loss']):.7g}: that optimum, found by "
+            "Newton's method from one start, is a local one, and gap and "
+            "steps_to_tol measure the way to it. The best is ranked by where each "
+            "settled instead; fit again from the lowest's final values for the "
+            "lower optimum."
         ]
 
     def _jumpy(self) -> list[str]:
@@ -389,10 +433,24 @@ class Sweep:
         ]
 
     def tol_note(self) -> str | None:
-        """Where no configuration stayed within ``tol`` of the optimum and ``tol``
-        is below a tenth of the optimum's smallest standard error: a sentence
-        saying so, with a tolerance that still asks for the optimum as closely
-        as the data tell it. None otherwise."""
+        """Where float32 cannot resolve the optimum to within ``tol``
+        (``advice.unresolved``): a sentence saying so. Else, where no
+        configuration stayed within ``tol`` of the optimum and ``tol`` is below a
+        tenth of the optimum's smallest standard error: a sentence saying so,
+        with a tolerance that still asks for the optimum as closely as the data
+        tell it. None otherwise."""
+        from gradtrace.advice import unresolved_sentence
+
+        config = self.info.get("config") or {}
+        dtype = config.get("dtype") or "float32"
+        coarse = unresolved_sentence(
+            self.info.get("optimum") or {},
+            float(self.info.get("tol") or 1e-4),
+            (dtype, config.get("compute_dtype") or dtype),
+            "--tol",
+        )
+        if coarse is not None:
+            return f"note: {coarse}."
         errors = [
             float(v)
             for values in (self.info.get("stderr") or {}).values()
@@ -435,8 +493,10 @@ class Sweep:
     def __repr__(self) -> str:
         best = self.best_text()
         best = best if best.startswith("no best") else f"best {best}"
+        finer = self.tol_note()
+        notes = [] if finer is None else [for_python(finer)]
         return f"<{self._headline()}; {best}>" + "".join(
-            f"\n  {w}" for w in self.warnings
+            f"\n  {w}" for w in [*self.warnings, *notes]
         )
 
     def _repr_html_(self) -> str:
@@ -861,6 +921,11 @@ def sweep(
             kept["loss"] = result.kept_loss.reshape(-1)
             traces.append(pd.DataFrame(kept))
     table = pd.DataFrame(rows)
+    if optimum_loss is not None and math.isfinite(optimum_loss):
+        # a gap within the loss's rounding is 0, as a run's summary says it: the
+        # last digits of 14258.98 ranked rates that all reached the optimum
+        noise = loss_rounding({"compute_dtype": p.cdtype}, optimum_loss)
+        table.loc[table["gap"].abs() <= noise, "gap"] = 0.0
     table["steps_to_tol"] = table["steps_to_tol"].astype("Int64")
     table["diverged_step"] = table["diverged_step"].astype("Int64")
     errors = None

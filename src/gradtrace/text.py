@@ -178,6 +178,8 @@ PYTHON_WORDS = (
     ("(--optimizer adam)", "(optimizer='adam')"),
     ("(--standardize)", "(standardize=True)"),
     ("(--dtype float64)", "(dtype='float64')"),
+    ("--compute-dtype float64", "compute_dtype='float64'"),
+    ("--tol ", "tol="),
     ("(--chunk-rows)", "(chunk_rows=)"),
     ("(weight decay, --optimizer adamw,", "(weight decay, optimizer='adamw',"),
     (

@@ -122,16 +122,18 @@ def _show_sweep(folder: Path) -> None:
     if over is not None:
         console.print(f"{over}.")
     # by where each settled, as the best is ranked
-    ranked = table.assign(settled=sweep.settled)
-    tail = "tail_loss" in table and not ranked["settled"].equals(table["loss"])
-    ok = ranked[~ranked["diverged"]].sort_values(["settled", "loss"], kind="stable")
+    ok = sweep.ranked()
+    tail = "tail_loss" in table and not ok["settled"].equals(ok["loss"])
     if not ok.empty:
         top = ok.head(SHOWN_CONFIGS)
         wanted = ["config", *sweep.swept, "loss", *["tail_loss"] * tail, "gap"]
         shown = [c for c in [*wanted, "steps_to_tol", "val_loss"] if c in top.columns]
         by = "where they settled" if tail else "final loss"
+        if sweep.below_optimum.empty and top["steps_to_tol"].notna().any():
+            tol = sweep.info.get("tol")
+            by = f"steps to within {'tol' if tol is None else f'{tol:g}'}, then {by}"
         console.print(
-            f"\nthe {len(top)} lowest by {by}, of the {len(ok)} that did not diverge:"
+            f"\nthe best {len(top)} by {by}, of the {len(ok)} that did not diverge:"
             if len(ok) > len(top)
             else f"\nthe {len(ok)} that did not diverge, by {by}:"
         )

@@ -107,6 +107,8 @@ class Diagnosis:
     #: the optimizer's weight decay (gradient descent's, with or without
     #: momentum), added to every eigenvalue: a step sees H + weight_decay I
     weight_decay: float = 0.0
+    #: the parameter that starts start_distance away
+    farthest: str = ""
 
 
 def hessian(
@@ -420,6 +422,7 @@ def diagnose(
         predicted_steps=predicted,
         slow_contraction=float(rates[0]),
         start_distance=float(np.max(np.abs(e0))),
+        farthest=names[int(np.argmax(np.abs(e0)))] if len(names) else "",
         tol=tol,
         curvature_scale=curvature_scale,
         nesterov=nesterov,
