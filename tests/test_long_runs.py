@@ -648,8 +648,10 @@ def test_python_fit_checkpoints_into_out_and_resume_goes_on(
     assert gradtrace.load(folder).status == "interrupted"
     with pytest.raises(gradtrace.InputError, match="differ from the run's"):
         gradtrace.resume(folder, data=frame.iloc[:50])
-    with pytest.raises(gradtrace.InputError, match="from Python"):
+    with pytest.raises(gradtrace.InputError, match="from Python") as again:
         gradtrace.resume(folder)  # its data came from Python: give them again
+    # in Python's words only (it had read "data=... on the command line")
+    assert str(again.value).endswith("give them again (data=...).")
     # what the run was given again must be the run's own
     changed = frame.assign(y=frame["y"] * 2)
     for kwargs, said in (

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import gradtrace
+from gradtrace.data import builtin
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -472,6 +473,18 @@ def test_a_distributions_estimates_have_z_and_its_likelihood(tmp_path: Path) -> 
         table.loc["scale", "z"] == "" and " to " in table.loc["scale", "95% interval"]
     )
     assert "log-likelihood" in estimates_section(trace)
+    # the log-likelihood, AIC and BIC from Python, beside the table: a normal's
+    # at its optimum by hand (a researcher found them only in trace.info)
+    y = builtin("seed002_normal")["y"].to_numpy(np.float64)
+    mu, sd = y.mean(), y.std()
+    loglik = float(
+        np.sum(-0.5 * np.log(2 * np.pi * sd**2) - (y - mu) ** 2 / (2 * sd**2))
+    )
+    held = trace.summary().attrs["likelihood"]
+    assert held["optimum"]["loglik"] == pytest.approx(loglik, rel=1e-9)
+    assert held["optimum"]["aic"] == pytest.approx(4 - 2 * loglik, rel=1e-9)
+    assert held["optimum"]["bic"] == pytest.approx(2 * np.log(len(y)) - 2 * loglik)
+    assert gradtrace.fit("seed001_line", steps=3).summary().attrs["likelihood"] is None
     assert _p(0.0) == f"< {TINY_P:g}" and _p(0.0123456) == "0.0123"
     bare = gradtrace.fit("seed002_normal", model="normal", steps=5, exact=False)
     assert estimates(bare.summary()) is None and estimates_section(bare) == ""

@@ -355,3 +355,22 @@ def test_gaps_within_the_losss_rounding_are_zero() -> None:
     # 2, 50 and 80 steps to within 1e-4
     assert list(sweep.ranked()["lr"]) == [1e-4, 3e-5, 1.8e-4]
     assert sweep.best["lr"] == 1e-4
+
+
+def test_a_plateau_on_val_loss_is_refused_by_what_the_sweep_holds_out() -> None:
+    """A sweep given a validation split takes val_loss after each configuration
+    ends: the refusal of a plateau watching val_loss says that, not that there
+    is no validation data (a reader gave --validation-split and was told so)."""
+    schedule = "torch.plateau:monitor=val_loss"
+    with pytest.raises(gradtrace.InputError) as held:
+        sweep(
+            "seed001_line",
+            lr=[0.1],
+            steps=5,
+            validation_split=0.2,
+            lr_schedule=schedule,
+        )
+    assert "takes its validation loss after each configuration ends" in str(held.value)
+    with pytest.raises(gradtrace.InputError) as none:
+        sweep("seed001_line", lr=[0.1], steps=5, lr_schedule=schedule)
+    assert "has no validation data for torch.plateau" in str(none.value)

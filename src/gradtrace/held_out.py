@@ -51,9 +51,17 @@ def refuse(
         )
     schedule = validate.lr_schedule(options.get("lr_schedule"))
     if schedule is not None and schedule.params.get("monitor") == "val_loss":
+        held = any(options.get(k) is not None for k in allowed)
         raise InputError(
-            f"{what} has no validation data for {schedule.name}:monitor=val_loss "
-            "to watch: watch the training loss (monitor=loss)."
+            (
+                f"{what} takes its validation loss after each configuration ends, "
+                f"so {schedule.name}:monitor=val_loss has none to watch on the way"
+                if held
+                else f"{what} has no validation data for "
+                f"{schedule.name}:monitor=val_loss to watch"
+            )
+            + ": watch the training loss (monitor=loss), or fit one configuration "
+            "with it."
         )
 
 

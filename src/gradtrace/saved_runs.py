@@ -11,7 +11,7 @@ from gradtrace import store, validate
 from gradtrace.core import schedules
 from gradtrace.core.losses import loss_name
 from gradtrace.data import DATASETS, file_sha256
-from gradtrace.errors import InputError
+from gradtrace.errors import COMMAND_LINE, InputError
 from gradtrace.planning import Plan, plan
 from gradtrace.run_config import RunConfig, python_names
 from gradtrace.sources import (
@@ -139,7 +139,9 @@ def rerun_config(info: dict[str, Any], validation_given: bool = False) -> RunCon
     if not validation_given:
         check_validation_file(info, config)
     source = config.data
-    again = "(--data FILE on the command line, data=... in Python)"
+    # a sentence for one of the two: Python's message would turn --data FILE
+    # into data=... as well
+    again = "(--data FILE)" if COMMAND_LINE.get() else "(data=...)"
     if source is None or source == "-":
         where = "standard input" if source == "-" else "Python"
         raise InputError(

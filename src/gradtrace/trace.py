@@ -840,6 +840,8 @@ class Trace:
         per_epoch = int(info["schedule"]["batches_per_epoch"])
         restored = None if self.restored is None else self.restored[1]
         frame.attrs["validation"] = validation_summary(self._frame, per_epoch, restored)
+        # a likelihood's loglik, AIC and BIC at the final values and the optimum
+        frame.attrs["likelihood"] = info.get("likelihood")
         frame.attrs["status"] = self.status
         from gradtrace.estimates import robust_kind
 
