@@ -58,6 +58,11 @@ def test_seed002_diverging_rate_is_called_out() -> None:
     # said before the run (run.json's diagnosis); its summary, after, in the past
     said = " ".join(trace.diagnosis_warnings())  # what gradtrace show prints
     assert ": it diverged. Try lr" in said and "it will diverge" not in said
+    # a loss that rose to 1e28 in 30 steps, still finite: it was diverging
+    rising = gradtrace.fit("seed001_line", lr=1.5, epochs=30)
+    assert not rising.diverged and rising.status == "completed"
+    said = " ".join(rising.diagnosis_warnings())
+    assert ": it was diverging (its loss rose)." in said and "will" not in said
 
 
 def test_a_good_rate_is_ok() -> None:

@@ -729,10 +729,17 @@ class Trace:
 
     def findings(self) -> list[str]:
         """Every finding of the diagnosis (run.json's, said before the run), as
-        told after it: a run that diverged is told it did, not that it will."""
+        told after it: a run that diverged is told it did, not that it will, and
+        one whose loss rose to its end that it was diverging."""
         found = list((self.info.get("diagnosis") or {}).get("findings", []))
         if not self.diverged:
-            return found
+            if not self._rose():
+                return found
+            # 6.4 -> 1e28 in 30 steps, still finite: under way, not to come
+            return [
+                f.replace(": it will diverge.", ": it was diverging (its loss rose).")
+                for f in found
+            ]
         return [
             f.replace(": it will diverge.", ": it diverged.").replace(
                 "it cannot settle there: it will oscillate or diverge",
