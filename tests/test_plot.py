@@ -197,6 +197,14 @@ def test_landscape_path_is_the_trace() -> None:
     star = next(line for line in ax.get_lines() if line.get_label() == "optimum")
     assert star.get_xdata()[0] == pytest.approx(trace.info["optimum"]["w"])
     assert ax.get_xlabel() == "w" and ax.get_ylabel() == "b"
+    # the darkest colour is the optimum's loss, as the summary prints it, not
+    # the grid's lowest point (0.8779 against 0.8751: a teacher saw three)
+    contours = next(c for c in ax.collections if hasattr(c, "levels"))
+    assert contours.levels[0] == pytest.approx(trace.info["optimum_loss"], rel=1e-9)
+    from gradtrace.report.html import payload
+
+    lowest = payload(trace)["landscape"]["lowest"]
+    assert lowest == pytest.approx(trace.info["optimum_loss"], rel=1e-9)
 
 
 def test_a_logistic_fit_is_drawn_over_its_x_and_many_x_columns_are_sampled(

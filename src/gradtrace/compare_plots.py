@@ -395,9 +395,9 @@ def _paths(
         paths.append((pa[keep], pb[keep], cut is not None))
     xs = np.concatenate([p[0] for p in paths] + [[optimum[a]]] * (a in optimum))
     ys = np.concatenate([p[1] for p in paths] + [[optimum[b]]] * (b in optimum))
-    A, B, Z, over, held_at = landscape_grid(first, a, b, xs, ys)
+    A, B, Z, over, held_at, lowest = landscape_grid(first, a, b, xs, ys)
     ga, gb = A[0], B[:, 0]
-    levels, norm = landscape_levels(Z[np.isfinite(Z)])
+    levels, norm = landscape_levels(Z[np.isfinite(Z)], lowest=lowest)
     ax.contourf(A, B, Z, levels=levels, cmap=_cmap("Greys_r"), norm=norm, alpha=0.6)
     # the first run widest, each later one narrower over it: paths that share a
     # stretch (SGD and momentum set off alike) show each colour, and starts and

@@ -399,9 +399,9 @@ def _landscape(
 
     from gradtrace.plot import (
         finite_optimum,
+        grid_and_floor,
         held_values,
         loss_of_two,
-        on_grid,
     )
     from gradtrace.tables import param_columns, param_labels
 
@@ -424,7 +424,9 @@ def _landscape(
     others = [names[c] for c in cols if c not in (a, b)]
     with jax.enable_x64(True):
         A, B = np.meshgrid(ga, gb)
-        Z = on_grid(loss_of_two(trace, loss, a, b, held), A, B, rows)
+        Z, lowest = grid_and_floor(
+            trace, loss_of_two(trace, loss, a, b, held), A, B, rows, a, b
+        )
     return {
         "a": a,
         "b": b,
@@ -439,6 +441,8 @@ def _landscape(
         "xs": ga.tolist(),
         "ys": gb.tolist(),
         "z": [[_num(v) for v in r] for r in Z],
+        # the optimum's loss on the same rows: the darkest colour stands for it
+        "lowest": lowest,
     }
 
 

@@ -326,8 +326,12 @@
   if (L) {
     // the colour scale in words: the loss the darkest and the brightest cells hold
     const z = L.z.flat().filter((v) => v !== null && Number.isFinite(v));
+    // the darkest is the optimum's loss where the slice passes through it (a
+    // grid's lowest point misses it)
+    const darkest = L.lowest === null || L.lowest === undefined ? Math.min(...z) :
+      Math.min(L.lowest, ...z);
     const shade = z.length ? "log colour above the lowest, dark " +
-      Number(Math.min(...z).toPrecision(4)) + " to yellow " +
+      Number(darkest.toPrecision(7)) + " to yellow " +
       Number(Math.max(...z).toPrecision(4)) : "log colour";
     document.getElementById("landscape-caption").textContent =
       "the loss over " + L.labels[0] + " and " + L.labels[1] + " (" + shade + "; " + L.over +
@@ -356,7 +360,8 @@
     // log(loss) itself left a likelihood's bowl (1.4 at the bottom, 40 at the
     // edge) one purple without rings; the floor is the 1% quantile above it
     const z = L.z.flat().filter((v) => v !== null && Number.isFinite(v));
-    const zmin = Math.min(...z), zmax = Math.max(...z);
+    const zmin = L.lowest === null || L.lowest === undefined ? Math.min(...z) :
+      Math.min(L.lowest, ...z), zmax = Math.max(...z);
     const above = z.map((v) => v - zmin).filter((d) => d > 0).sort((p, q) => p - q);
     const floor = Math.max(above.length ? above[Math.floor(0.01 * (above.length - 1))] : 1,
       (zmax - zmin) * 1e-9) || 1;
