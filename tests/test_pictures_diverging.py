@@ -44,7 +44,8 @@ def test_an_animation_frame_says_where_a_diverging_fit_went() -> None:
         low, high = ax.get_ylim()
         span = y.max() - y.min()
         assert y.min() - span <= low and high <= y.max() + span
-        drawn = next(ln for ln in ax.get_lines() if ln.get_label() == "after this step")
+        fits = (ln for ln in ax.get_lines() if ln.get_label() == "the fit at this step")
+        drawn = next(fits)
         where = "above" if np.max(drawn.get_ydata()) > high else "below"
         assert np.all((drawn.get_ydata() > high) | (drawn.get_ydata() < low))
         (said,) = _texts(fig)

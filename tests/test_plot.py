@@ -442,8 +442,21 @@ def test_animation_frames_and_titles(tmp_path: Path) -> None:
     path = animate(trace, tmp_path / "fit.gif")
     with Image.open(path) as im:
         assert im.n_frames == 5  # the start and 4 steps
+        durations = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            durations.append(im.info["duration"])
+    # five frames slowed to last 4 s (0.5 s at 10 a second was too fast to
+    # follow), the last held 2 s more before the loop starts again
+    assert durations == [800, 800, 800, 800, 2800]
+    with Image.open(animate(trace, tmp_path / "fast.gif", fps=10)) as im:
+        im.seek(1)
+        assert im.info["duration"] == 100  # a rate given is kept
     ax = frame_figure(trace, 2).axes[0]
     assert ax.get_title().startswith("step 2 of 4 · epoch 1, batch 2")
+    # the parameters at the step, a line of the title
+    row = trace.to_pandas().iloc[2]
+    assert ax.get_title().endswith(f"\nw = {row['w']:.4g}, b = {row['b']:.4g}")
     batch = next(line for line in ax.get_lines() if "batch" in line.get_label())
     np.testing.assert_allclose(batch.get_xdata(), [4, 5, 6])  # rows 3, 4, 5
     long = gradtrace.fit("seed001_line", lr=0.5, epochs=400)

@@ -60,11 +60,13 @@ def animate(
     trace: Any,
     out: str | Path,
     every: int | None = None,
-    fps: int = 10,
+    fps: float | None = None,
     dpi: float = DPI,
 ) -> Path:
     """Write the animation of ``trace`` to ``out`` (.gif, or .mp4 with ffmpeg), its
-    frames ``dpi`` pixels per inch (7 x 4.4 inches)."""
+    frames ``dpi`` pixels per inch (7 x 4.4 inches). ``fps``: frames per second;
+    by default ``FPS``, slower where there are few frames, so that the whole
+    lasts ``SHORTEST_S`` at least. The last frame stays ``HOLD_S`` longer."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4"):
@@ -86,26 +88,49 @@ def animate(
         present = set(ready.table["step"].tolist())
         steps = [s for s in frame_steps(trace.steps, every, kept) if s in present]
     images = _frames(trace, steps, ready)
+    rate = frame_rate(len(images), fps)
 
     def write(tmp: Path) -> None:
         if suffix == ".gif":
             first, *rest = images
+            each = round(1000 / rate)
             first.save(
                 tmp,
                 format="GIF",
                 save_all=True,
                 append_images=rest,
-                duration=int(1000 / fps),
+                # the end held, before the loop starts again
+                duration=[each] * (len(images) - 1) + [each + round(1000 * HOLD_S)],
                 loop=0,
                 optimize=False,
             )
         else:
-            _mp4(images, tmp, fps)
+            held = [images[-1]] * round(HOLD_S * rate)
+            _mp4([*images, *held], tmp, rate)
 
     return written(out, write)
 
 
-def _mp4(images: list[Any], path: Path, fps: int) -> None:
+#: Frames per second by default.
+FPS = 10.0
+
+#: The fewest seconds a default animation lasts: a run of 4 steps, 5 frames at
+#: 10 a second, looped in half a second, too fast to follow in a lecture.
+SHORTEST_S = 4.0
+
+#: How much longer the last frame stays, before the loop starts again.
+HOLD_S = 2.0
+
+
+def frame_rate(frames: int, fps: float | None = None) -> float:
+    """Frames per second: ``fps`` as given, else ``FPS`` or fewer, so that
+    ``frames`` last ``SHORTEST_S`` at least (at least one a second)."""
+    if fps is not None:
+        return float(fps)
+    return max(1.0, min(FPS, frames / SHORTEST_S))
+
+
+def _mp4(images: list[Any], path: Path, fps: float) -> None:
     import subprocess
 
     w, h = images[0].size
@@ -122,7 +147,7 @@ def _mp4(images: list[Any], path: Path, fps: int) -> None:
         "-s",
         f"{w}x{h}",
         "-r",
-        str(fps),
+        f"{fps:g}",
         "-i",
         "-",
         "-pix_fmt",
@@ -184,6 +209,25 @@ def _frames(trace: Any, steps: list[int], ready: _Ready) -> list[Any]:
     for step, rows in steps_rows(trace.info, steps[1:]):
         images.append(image(step, rows))
     return images
+
+
+#: The most parameters an animation's title names (a vector's elements each).
+TITLE_PARAMS = 4
+
+
+def _values_line(values: dict[str, Any]) -> str:
+    """The parameters at the frame's step, a line of the title: "w = 1.092, b =
+    0.5409" (the first ``TITLE_PARAMS`` of more, and how many more)."""
+    flat: list[tuple[str, float]] = []
+    for name, value in values.items():
+        array = np.ravel(np.asarray(value, np.float64))
+        if array.size == 1:
+            flat.append((name, float(array[0])))
+        else:
+            flat += [(f"{name}[{i}]", float(v)) for i, v in enumerate(array)]
+    shown = ", ".join(f"{k} = {v:.4g}" for k, v in flat[:TITLE_PARAMS])
+    more = len(flat) - TITLE_PARAMS
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _batch(
@@ -275,7 +319,7 @@ class _Scene:
                 ms=3,
                 color="#3b528b",
                 lw=2,
-                label="after this step",
+                label="the fit at this step",
             )
             self.grid, self.at = grid, None
             ax.set_xlabel(info["data"]["y"])
@@ -330,7 +374,7 @@ class _Scene:
                 np.full(len(grid), np.nan),
                 color="#3b528b",
                 lw=2,
-                label="after this step",
+                label="the fit at this step",
             )
             # framed on the data in every frame, widened to the initial line
             # where it lies within two spans of them (as fit.png: a start at 0
@@ -406,7 +450,9 @@ class _Scene:
             f"{shown}"
         )
         # smaller where it would run past the frame (a long run's numbers)
-        ax.set_title(title, fontsize=None if len(title) <= TITLE_CHARS else "medium")
+        size = None if len(title) <= TITLE_CHARS else "medium"
+        trained = {k: v for k, v in values.items() if k not in info["fixed"]}
+        ax.set_title(f"{title}\n{_values_line(trained)}", fontsize=size)
         if self.laid_out:
             return
         # below the axes, where it hides neither the data nor the line

@@ -1159,7 +1159,9 @@ def landscape_levels(
         return n, None
     floor = max(float(np.quantile(above, 0.01)), span * 1e-9)
     if span / floor <= 50:
-        return (n if low == float(values.min()) else np.linspace(low, low + span, n)), None
+        if low == float(values.min()):
+            return n, None
+        return np.linspace(low, low + span, n), None  # from the optimum's loss
     levels = low + np.concatenate([[0.0], np.geomspace(floor, span, n - 1)])
     return levels, BoundaryNorm(levels, ncolors=256)
 

@@ -893,7 +893,11 @@ def compare(
     help="Draw every k-th step (default: about 120 frames).",
 )
 @click.option(
-    "--fps", type=WHOLE, default=10, show_default=True, help="Frames per second."
+    "--fps",
+    type=WHOLE,
+    default=None,
+    help="Frames per second (default: 10, fewer for a short run, so that it lasts "
+    "4 seconds at least). The last frame stays 2 seconds longer.",
 )
 @dpi_option("the frames (770 x 484 pixels at 110)")
 @DATA_AGAIN
@@ -902,7 +906,7 @@ def animate(
     run: Path,
     out: Path,
     every: int | None,
-    fps: int,
+    fps: int | None,
     dpi: int,
     data: Path | None,
     force: bool,
@@ -912,7 +916,7 @@ def animate(
     from gradtrace.animate import animate as draw
     from gradtrace.errors import InputError
 
-    if fps < 1:
+    if fps is not None and fps < 1:
         raise InputError(f"--fps must be at least 1, got {fps}.")
     check_out_file(out, force)
     # by default from a long run's kept steps; --every may ask for any step
