@@ -487,6 +487,9 @@ def test_a_distribution_of_your_own_is_fitted_as_scipy_fits_it(
     )
     with pytest.raises(InputError, match="a model of your own"):
         gradtrace.load(tmp_path / "t5", data=(None, y))
+    # loaded with neither, a picture asks for both at once, not one then the other
+    with pytest.raises(InputError, match=r"gradtrace.load\(RUN, data=..., model=...\)"):
+        gradtrace.load(tmp_path / "t5").plot("fit")
 
 
 @pytest.mark.parametrize(
@@ -907,6 +910,15 @@ def test_a_model_written_with_numpy_is_told_to_use_jax_numpy() -> None:
     )
     with pytest.raises(InputError, match=r"ConcretizationTypeError\): write it"):
         gradtrace.fit(frame, branching, epochs=1)
+    # a bare if on a parameter: jnp.where is the way (JAX's own words before)
+    iffy = gradtrace.Model(
+        lambda p, x: p["a"] * x if p["a"] > 0 else -p["a"] * x, params={"a": 1.0}
+    )
+    with pytest.raises(InputError) as told:
+        gradtrace.fit(frame, iffy, epochs=1)
+    said = str(told.value)
+    assert said.startswith("model 'custom' used a Python if (or and, or, bool())")
+    assert "write jnp.where(condition, a, b)" in said and "\n" not in said
 
 
 def test_a_log_prob_given_x_fits_noise_that_varies_with_x() -> None:

@@ -897,9 +897,10 @@ def test_diagnose_with_no_optimum_keeps_what_its_notes_said(
     said = str(raised.value)
     assert said.startswith(f"no exact optimum could be found for this problem: {why}")
     assert said.endswith("Noted: dropped 1 row with missing or infinite values.")
-    # the same notes as a run's
+    # the same as a run's: why among its warnings, the dropped row among its notes
     trace = gradtrace.fit(frame, epochs=1, lr=0.1, drop_missing=True)
-    assert [n for n in trace.notes if why in n]
+    assert [w for w in trace.warnings if why in w]
+    assert [n for n in trace.notes if "dropped 1 row" in n]
     data = tmp_path / "constant.csv"
     frame.to_csv(data, index=False)
     code, out, err = run_cli(

@@ -180,10 +180,12 @@ def test_a_column_that_copies_another_gives_no_optimum(model: str) -> None:
     )
     assert "optimum" not in t.info and "diagnosis" not in t.info
     assert (
-        "no exact optimum (w[0] and w[1] trade off exactly, so the loss has no single "
+        "warning: w[0] and w[1] trade off exactly, so the loss has no single "
         "lowest point: an x column is constant, copying the intercept, or a "
-        "combination of the others; drop it, or use x that varies)."
-    ) in t.notes
+        "combination of the others; drop it, or use x that varies. The run's values "
+        "are one of many with the same loss; there is no optimum to compare them "
+        "with, nor standard errors."
+    ) in t.warnings
     near = np.column_stack([X[:, 0], 2 * X[:, 0] + 0.01 * X[:, 1]])
     kept = gradtrace.fit(
         _two_columns(near, y), model=model, x=["x1", "x2"], lr=0.05, steps=5

@@ -374,3 +374,21 @@ def test_a_plateau_on_val_loss_is_refused_by_what_the_sweep_holds_out() -> None:
     with pytest.raises(gradtrace.InputError) as none:
         sweep("seed001_line", lr=[0.1], steps=5, lr_schedule=schedule)
     assert "has no validation data for torch.plateau" in str(none.value)
+
+
+def test_a_sweep_of_parameters_that_trade_off_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A constant x column: w and b trade off, so there is no optimum to measure
+    the configurations against. The sweep says so in one line, exit 2 and no
+    folder (it had ended in numpy's traceback)."""
+    data = tmp_path / "const.csv"
+    data.write_text("x,y\n1,2\n1,3\n1,2.5\n1,4\n")
+    out = tmp_path / "sweep"
+    code, _, said = run_cli(
+        ["sweep", str(data), "--lr", "0.01,0.1", "--steps", "3", "--out", str(out)],
+        capsys,
+    )
+    assert code == 2 and not out.exists() and len(said.splitlines()) == 1
+    assert said.startswith("error: a sweep measures its configurations against the")
+    assert "w and b trade off exactly" in said and "Traceback" not in said

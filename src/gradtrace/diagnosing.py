@@ -257,7 +257,10 @@ def diagnosis_of(
         frame, source = frame_of(data)
         found = reference(config, frame, source, model_obj, loss_obj)
     if "optimum" not in found and not found.get("separated"):
-        raise InputError(_no_optimum(found.get("notices") or []))
+        notices = list(found.get("notices") or [])
+        if found.get("unidentified"):
+            notices.insert(0, f"{NO_OPTIMUM}{found['unidentified']})")
+        raise InputError(_no_optimum(notices))
     return Diagnosis(found, config)
 
 

@@ -1046,9 +1046,11 @@ def _read_columns(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
     elif source and source != "-":
         frame = read_table(_data_file(info))
     else:
+        # its model or loss of the caller's needed too: both asked at once
+        own = "".join(f", {what}=..." for what in info.get("own_objects", []))
         raise InputError(
             "this run's data came from Python or standard input: give them again, "
-            "--data FILE on the command line, gradtrace.load(RUN, data=...) in "
+            f"--data FILE on the command line, gradtrace.load(RUN, data=...{own}) in "
             "Python (or use the Trace that gradtrace.fit returned)."
         )
     kind = run_kind(info)

@@ -235,7 +235,12 @@ def compute(
     except InputError:
         raise  # bad data (a streamed file's later rows): not a solver's failure
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
-        notices.append(f"no exact optimum ({err})")
+        if "trade off exactly" in str(err):
+            # parameters that only move together: a warning of the run's (its
+            # values are one of a line of equally good ones), not a note
+            out["unidentified"] = str(err)
+        else:
+            notices.append(f"no exact optimum ({err})")
         return out
     hyper = spec.hyper
     momentum = (

@@ -749,17 +749,25 @@ def sweep(
     lr_key = preset.lr_key
 
     with jax.enable_x64(True):
-        best = exact.solve(
-            p.m,
-            p.loss,
-            p.reduction,
-            p.names,
-            p.fixed,
-            p.xs,
-            p.ys,
-            p.trainable,
-            stderr=False,
-        )
+        try:
+            best = exact.solve(
+                p.m,
+                p.loss,
+                p.reduction,
+                p.names,
+                p.fixed,
+                p.xs,
+                p.ys,
+                p.trainable,
+                stderr=False,
+            )
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
+            # parameters that trade off, a solver that found none: a traceback
+            # before (gradtrace fit of the same runs, and says why)
+            raise InputError(
+                f"a sweep measures its configurations against the exact optimum, "
+                f"and there is none: {err}."
+            ) from None
         # separated classes: no optimum to measure steps against, and the loss's
         # infimum to measure gaps from: 0 where they are perfectly separated,
         # else (rows on the cut) what the solver came down to on its way out

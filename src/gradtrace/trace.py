@@ -468,6 +468,12 @@ class Trace:
                     info["data"].get("x"), info.get("on_cut", 0), info["separated"]
                 )
             ]
+        if info.get("unidentified"):
+            return [
+                f"warning: {info['unidentified']}. The run's values are one of "
+                "many with the same loss; there is no optimum to compare them "
+                "with, nor standard errors."
+            ]
         edge = [
             on_edge(k, info["optimum"][k], kind, final=self.params[k])
             for k, kind in (info.get("optimum_edge") or {}).items()

@@ -422,6 +422,14 @@ def user_code_error(
     if isinstance(err, KeyError) and names:
         hint = f"its parameters are {', '.join(map(repr, names))}; {hint}"
     kind = type(err).__name__
+    if kind == "TracerBoolConversionError":
+        # if, and, or, while or bool() on a parameter
+        return (
+            f"{what} used a Python if (or and, or, bool()) on the values JAX "
+            f"differentiates{where} ({kind}): those are arrays being traced, not "
+            "numbers; write jnp.where(condition, a, b) (import jax.numpy as jnp); "
+            f"{hint}."
+        )
     if kind in ("TracerArrayConversionError", "ConcretizationTypeError"):
         # NumPy (or float(), if) on the values JAX traces: the fix, not JAX's essay
         return (
