@@ -85,13 +85,16 @@ def test_a_named_series_keeps_its_name_and_is_not_called_unused(given: str) -> N
 
 
 def test_the_runs_notes_reach_python() -> None:
-    """A constant x column: the command line printed "no exact optimum" as a
-    note; Python showed nothing of it."""
-    trace = gradtrace.fit(pd.DataFrame({"x": np.ones(40), "y": Y}), epochs=2, lr=0.1)
-    assert trace.notes and "no exact optimum" in trace.notes[0]
+    """A dropped row: the command line printed it as a note; Python showed
+    nothing of it."""
+    y = np.array(Y, dtype=float)
+    y[3] = np.nan
+    frame = pd.DataFrame({"x": np.arange(len(y), dtype=float), "y": y})
+    trace = gradtrace.fit(frame, epochs=2, lr=0.001, drop_missing=True)
+    assert trace.notes and "dropped 1 row" in trace.notes[0]
     assert trace.notes == [f"{n}." for n in trace.info["notices"]]
     assert trace.summary().attrs["notes"] == trace.notes
-    assert "note: no exact optimum" in trace._repr_html_()
+    assert "note: dropped 1 row" in trace._repr_html_()
 
 
 def test_a_missing_value_is_named_by_its_column_and_index_label() -> None:

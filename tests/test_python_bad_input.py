@@ -263,7 +263,17 @@ def test_none_x_with_y_fits_a_distribution() -> None:
     line = one_line(lambda: gradtrace.fit((None, y), "line", steps=2))
     assert "the y column 'y' is alone, with no x" in line
     assert "such as model='normal'" in line
-    line = one_line(lambda: gradtrace.fit((None, y[:, None]), "normal", steps=2))
+    # y as a column, (rows, 1), as Keras and PyTorch keep targets: one a row
+    column = gradtrace.fit((None, y[:, None]), "normal", lr=0.1, steps=5, exact=False)
+    np.testing.assert_array_equal(column.params["loc"], trace.params["loc"])
+    x = np.arange(5.0)
+    keras_like = gradtrace.fit((x[:, None], y[:, None]), lr=0.01, steps=3)
+    np.testing.assert_array_equal(
+        keras_like.params["w"], gradtrace.fit((x, y), lr=0.01, steps=3).params["w"]
+    )
+    named = gradtrace.fit((x, pd.DataFrame({"height": y})), lr=0.01, steps=3)
+    assert named.info["data"]["y"] == "height"
+    line = one_line(lambda: gradtrace.fit((None, np.ones((5, 2))), "normal", steps=2))
     assert "y of the (x, y) arrays must be one value per row" in line
     line = one_line(lambda: gradtrace.fit((np.zeros((5, 1, 1)), y), steps=2))
     assert "x of the (x, y) arrays must be 1-D" in line
@@ -613,3 +623,24 @@ def test_a_refusal_is_raised_from_the_callers_line(options: dict[str, Any]) -> N
     ours = [f for f in frames if f.filename.startswith(package)]
     assert [f.name for f in ours] == ["wrapped"]
     assert refused.value.__suppress_context__
+
+
+def test_keras_clipping_given_as_an_optimizer_argument_points_to_clip(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Keras takes clipnorm= in its optimizer; gradtrace takes --clip. A Keras
+    user's opt={"clipnorm": 1.0} is told the option, in each one's words."""
+    line = one_line(
+        lambda: gradtrace.fit(
+            "seed001_line", optimizer="keras.sgd", opt={"clipnorm": 1.0}, steps=2
+        )
+    )
+    assert line.endswith("Keras's clipnorm is clip='keras.norm=1.0'.")
+    from helpers import run_cli
+
+    code, _, err = run_cli(
+        ["fit", "seed001_line", "--optimizer", "keras.sgd", "--opt", "clipvalue=0.5"],
+        capsys,
+    )
+    assert code == 2
+    assert err.strip().endswith("Keras's clipvalue is --clip keras.value=0.5.")

@@ -283,6 +283,13 @@ def plan(
                 f"using {n_rows} (one batch per epoch, as Keras does)"
             )
             batch_size = n_rows
+    keras_fit = spec.name.split(".")[0] in ("keras", "tf_keras")
+    if keras_fit and config.batch_size is None and n_rows > 32 and not for_views:
+        # a Keras user's fit(x, y) takes batches of 32 unless told otherwise
+        notices.append(
+            "every step sees all the rows (full batch), where Keras's fit takes "
+            "batches of 32 by default: --batch-size 32 runs as fit(x, y) does"
+        )
     if framework and config.shuffle and batch_size < n_rows and not for_views:
         notices.append(
             f"the batches are shuffled in gradtrace's own order (--seed), not "

@@ -96,7 +96,12 @@ def _pair_frame(x: Any, y: Any) -> pd.DataFrame:
     ``x`` (one) or ``x0``, ``x1``, ..., a data frame's or a named series' own names;
     y keeps its series' name (``attrs["y"]``), unless an x column has it."""
     own = str(y.name) if isinstance(y, pd.Series) and y.name is not None else "y"
+    if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
+        own = str(y.columns[0])
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        # a column, as Keras and PyTorch keep targets: (rows, 1) is one a row
+        y = y[:, 0]
     if y.ndim != 1:
         raise InputError(
             f"y of the (x, y) arrays must be one value per row, got an array of "

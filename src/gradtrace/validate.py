@@ -440,6 +440,14 @@ def user_code_error(
     return f"{what} failed{where}: {kind}: {text[:300]}: {hint}."
 
 
+#: Keras's optimizer arguments for clipping, and --clip's names for them.
+CLIPPING = {
+    "clipnorm": "keras.norm",
+    "global_clipnorm": "keras.global_norm",
+    "clipvalue": "keras.value",
+}
+
+
 def learning_rate_like(flag: str, value: Any) -> float:
     """A finite number > 0 given with ``flag``."""
     try:
@@ -609,6 +617,13 @@ def optimizer(
             raise InputError(
                 f"optimizer {name!r} calls its learning rate {preset.lr_key!r}: "
                 "give it with --lr."
+            )
+        if key in CLIPPING:
+            # Keras's optimizer arguments for clipping are gradtrace's --clip
+            clip = f"{CLIPPING[key]}={value}"
+            given = f"--clip {clip}" if COMMAND_LINE.get() else f"clip={clip!r}"
+            raise InputError(
+                f"optimizer {name!r} takes no {key!r}: Keras's {key} is {given}."
             )
         if key not in preset.defaults:
             suggested = _suggest_hyper(key, list(preset.defaults))

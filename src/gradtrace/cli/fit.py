@@ -131,7 +131,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "metrics",
             metavar="NAME",
             multiple=True,
-            help="Record rmse, mae, r2, accuracy or loglik per step, as Keras logs "
+            help="Record rmse, mse, mae, r2, accuracy or loglik per step, as Keras logs "
             "it (running_NAME) and on all the data (NAME). Repeatable.",
         ),
         click.option(

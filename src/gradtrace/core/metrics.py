@@ -81,6 +81,7 @@ def keras_running_mean(
 #: name -> (number of statistics, description)
 METRICS: dict[str, tuple[int, str]] = {
     "rmse": (2, "root mean squared error, sqrt(sum (pred - y)^2 / rows)"),
+    "mse": (2, "mean squared error, sum (pred - y)^2 / rows (Keras's metrics=['mse'])"),
     "mae": (2, "mean absolute error, sum |pred - y| / rows"),
     "r2": (4, "coefficient of determination, 1 - SSE / SST (Keras's R2Score)"),
     "accuracy": (2, "share of rows with (pred > 0.5) == y (Keras's BinaryAccuracy)"),
@@ -92,6 +93,7 @@ METRICS: dict[str, tuple[int, str]] = {
 #: names: RootMeanSquaredError, ...); loglik has none, and keeps its own.
 KERAS_METRICS = {
     "rmse": "root_mean_squared_error",
+    "mse": "mean_squared_error",
     "mae": "mean_absolute_error",
     "r2": "r2_score",
     "accuracy": "binary_accuracy",
@@ -132,7 +134,7 @@ def stats(
             continue
         assert pred is not None
         err = pred - y
-        if name == "rmse":
+        if name in ("rmse", "mse"):
             out += [jnp.sum(weight * err**2), count]
         elif name == "mae":
             out += [jnp.sum(weight * jnp.abs(err)), count]
