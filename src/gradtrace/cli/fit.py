@@ -131,8 +131,8 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "metrics",
             metavar="NAME",
             multiple=True,
-            help="Record rmse, mse, mae, r2, accuracy or loglik per step, as Keras logs "
-            "it (running_NAME) and on all the data (NAME). Repeatable.",
+            help="Record rmse, mse, mae, r2, accuracy or loglik per step, as Keras "
+            "logs it (running_NAME) and on all the data (NAME). Repeatable.",
         ),
         click.option(
             "--x",
