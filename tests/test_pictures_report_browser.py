@@ -200,8 +200,12 @@ def test_the_fit_panel_says_how_many_of_the_batchs_rows_it_shows(
     # the landscape's colour scale in words: its darkest and brightest losses
     from gradtrace.report.html import payload
 
-    z = [v for row in payload(trace)["landscape"]["z"] for v in row if v]
-    shade = f"log colour above the lowest, dark {float(f'{min(z):.4g}'):g} to yellow "
+    land_data = payload(trace)["landscape"]
+    z = [v for row in land_data["z"] for v in row if v]
+    # the darkest: the optimum's loss where the slice passes through it, to the
+    # 7 digits a summary prints it
+    lowest = min(z) if land_data["lowest"] is None else min(land_data["lowest"], *z)
+    shade = f"log colour above the lowest, dark {float(f'{lowest:.7g}'):g} to yellow "
     land = page.inner_text("#landscape-caption")
     assert shade + f"{float(f'{max(z):.4g}'):g};" in land, land
     assert errors == [], errors

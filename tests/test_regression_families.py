@@ -509,7 +509,7 @@ BAD: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
     "unknown metric": (
         _line_data(),
         {"model": "line", "metrics": ["precision"]},
-        "rmse, mae, r2, accuracy, loglik",
+        "rmse, mse, mae, r2, accuracy, loglik",
     ),
     "logistic y = 2": (
         {"x": np.arange(6.0), "y": np.array([0.0, 1.0, 2.0, 0.0, 1.0, 1.0])},

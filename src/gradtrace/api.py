@@ -109,6 +109,7 @@ def fit(
     validation_data: DataLike | None = None,
     early_stopping: str | Mapping[str, Any] | None = None,
     stderr: str | None = None,
+    intervals: str = "wald",
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
 
@@ -212,6 +213,13 @@ def fit(
             (White's sandwich), ``"hc1"`` (times n / (n - p)), ``"hc2"`` (each
             squared residual over 1 - its leverage), ``"hc3"`` (each residual
             over 1 - its leverage; hc2 and hc3 least squares only).
+        intervals: the optimum's 95% intervals: ``"wald"`` (the default: the
+            estimate +- 1.96 standard errors, on the log or logit scale of a
+            positive or (0, 1) parameter; Student's t for least squares) or
+            ``"profile"`` (a likelihood's: where the likelihood ratio test
+            against the optimum reaches its 5% level, the other parameters
+            fitted again at each point, as R's ``confint`` of a GLM; for
+            ``loss="nll"`` on data in memory). ``summary()`` shows them.
 
     Returns:
         A :class:`Trace` of every step. A run that diverges is returned, not raised:
@@ -277,6 +285,7 @@ def fit(
         else source_name(validation_data),
         early_stopping=early_stopping,
         stderr=stderr,
+        intervals=intervals,
     )
     held = None if isinstance(validation_data, (str, Path)) else validation_data
     if checkpoint_every is not None and out is None:

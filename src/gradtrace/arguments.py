@@ -64,6 +64,8 @@ def _names_of(flag: str) -> tuple[str, ...]:
         "--dtype": ("float32", "float64"),
         "--compute-dtype": ("float32", "float64"),
         "--param-space": ("constrained", "unconstrained"),
+        "--intervals": ("wald", "profile"),
+        "--stderr": ("classical", "hc0", "hc1", "hc2", "hc3"),
     }.get(flag, ())
 
 

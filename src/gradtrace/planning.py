@@ -88,6 +88,8 @@ class Plan(NamedTuple):
     stopping: Any = None
     #: robust standard errors' kind ("hc0", "hc1", "hc2", "hc3"), or None: classical
     stderr: str | None = None
+    #: the 95% intervals' kind: "wald" or "profile"
+    intervals: str = "wald"
 
 
 def _column_names(config: RunConfig, frame: pd.DataFrame) -> None:
@@ -248,6 +250,9 @@ def plan(
             f"--stderr {robust} chooses the exact optimum's standard errors, which "
             "--no-exact leaves out: drop one of them."
         )
+    intervals = validate.intervals(
+        config.intervals, loss, robust, config.exact, bool(config.stream)
+    )
     specs = validate.specs_for(m, loss)
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
     validate.user_code(m, loss, {**trainable, **fixed}, xs, ys)
@@ -419,6 +424,7 @@ def plan(
         val,
         stopping,
         robust,
+        intervals,
     )
 
 
@@ -641,6 +647,7 @@ def plan_reference(p: Plan, notices: list[str] | None = None) -> dict[str, Any]:
         p.notices if notices is None else notices,
         p.problem.constraints if p.problem.unconstrained else (),
         stderr=p.stderr or True,
+        intervals=p.intervals,
     )
 
 

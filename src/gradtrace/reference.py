@@ -163,8 +163,11 @@ def compute(
     notices: list[str],
     space: tuple[tuple[str, str], ...] = (),
     stderr: bool | str = True,
+    intervals: str = "wald",
 ) -> dict[str, Any]:
     """The optimum, standard errors and the learning-rate diagnosis, for run.json.
+    ``intervals`` "profile": the 95% intervals from the profile likelihood
+    (``core.profile``) in place of the Wald ones, ``ci_method`` saying so.
 
     ``space``: (name, constraint) of parameters the optimizer trains as log or logit
     values; the diagnosis' curvature is then taken in those coordinates.
@@ -198,6 +201,16 @@ def compute(
             if best.cov is not None and len(best.cov) <= COVARIANCE_PARAMS:
                 out["covariance"] = np.asarray(best.cov).tolist()
             notices += _no_stderr(best.stderr, len(ys))
+            if intervals == "wald" and loss == "nll" and not best.edge:
+                notices += _lopsided(m, loss, best.params, best.stderr, best.ci95)
+            if intervals == "profile" and not best.edge:
+                try:
+                    out.update(_profiled(m, loss, names, fixed, xs, ys, best.params))
+                except (ValueError, np.linalg.LinAlgError) as err:
+                    notices.append(
+                        f"no profile-likelihood intervals ({err}): the 95% intervals "
+                        "are Wald's"
+                    )
             if stderr and not best.stderr and not isinstance(loss, str):
                 # a loss of one's own: no known noise model to take errors from
                 notices.append(
@@ -387,6 +400,71 @@ def compute(
         "findings": findings,
     }
     return out
+
+
+#: A positive or (0, 1) parameter's standard error on its log or logit scale above
+#: which its Wald interval (taken there) is called lopsided: e^(2 x 1.96), its
+#: ends 50 times apart or more.
+LOPSIDED = 1.0
+
+
+def _lopsided(
+    m: Any,
+    loss: LossLike,
+    optimum: dict[str, np.ndarray],
+    stderr: dict[str, np.ndarray],
+    ci95: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> list[str]:
+    """A note on a positive or (0, 1) parameter whose standard error on its log
+    or logit scale is above ``LOPSIDED``: its Wald interval there leans on a
+    parabola the likelihood is far from (a probability of 0.004 got 0.000008 to
+    0.70, the profile likelihood's 0 to 0.033), and what gives the likelihood's
+    own."""
+    kinds = {s.name: s.constraint for s in param_specs(m, loss)}
+    for name, value in optimum.items():
+        kind = kinds.get(name)
+        if kind not in ("positive", "unit") or name not in ci95:
+            continue
+        v = np.ravel(np.asarray(value, np.float64))
+        se = np.ravel(np.asarray(stderr.get(name, np.nan), np.float64))
+        slope = v if kind == "positive" else v * (1 - v)
+        with np.errstate(all="ignore"):
+            spread = se / slope
+        wide = np.flatnonzero(np.isfinite(spread) & (spread > LOPSIDED))
+        if not len(wide):
+            continue
+        i = int(wide[0])
+        label = name if v.size == 1 else f"{name}[{i}]"
+        lo = float(np.ravel(ci95[name][0])[i])
+        hi = float(np.ravel(ci95[name][1])[i])
+        scale = "log" if kind == "positive" else "logit"
+        return [
+            f"{label}'s 95% interval, {lo:.3g} to {hi:.3g} about {v[i]:.3g}, is "
+            f"Wald's on the {scale} scale, where its standard error is "
+            f"{spread[i]:.2g}: far from the parabola that interval assumes. "
+            "--intervals profile gives the likelihood's own"
+        ]
+    return []
+
+
+def _profiled(
+    m: Any,
+    loss: LossLike,
+    names: tuple[str, ...],
+    fixed: dict[str, np.ndarray],
+    xs: np.ndarray | None,
+    ys: rowsums.Values,
+    optimum: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """``ci95`` from the profile likelihood, and ``ci_method`` saying so."""
+    from gradtrace.core import profile
+
+    trainable = tuple(k for k in names if k in optimum)
+    found = profile.intervals(m, loss, trainable, fixed, xs, np.asarray(ys), optimum)
+    return {
+        "ci95": {k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in found.items()},
+        "ci_method": "profile likelihood",
+    }
 
 
 def _no_stderr(stderr: dict[str, Any], n_rows: int) -> list[str]:

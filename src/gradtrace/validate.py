@@ -191,6 +191,43 @@ def robust_stderr(value: Any, loss: LossLike) -> str | None:
     return kind
 
 
+#: The kinds of 95% interval: estimate +- 1.96 standard errors, or the profile
+#: likelihood's.
+INTERVALS = ("wald", "profile")
+
+
+def intervals(
+    value: Any, loss: LossLike, robust: str | None, exact: bool, stream: bool
+) -> str:
+    """``--intervals``: "wald" or "profile"; the profile is a likelihood's, of the
+    data in memory, with the classical standard errors' information."""
+    kind = choice("--intervals", str(value).strip().lower(), list(INTERVALS))
+    if kind == "wald":
+        return kind
+    if loss != "nll":
+        raise InputError(
+            "--intervals profile follows a likelihood: fit with --loss nll (least "
+            "squares' intervals are Student's t, exact for a model linear in its "
+            "parameters)."
+        )
+    if robust is not None:
+        raise InputError(
+            f"--intervals profile is the likelihood's own, --stderr {robust} a "
+            "sandwich around it: choose one of them."
+        )
+    if not exact:
+        raise InputError(
+            "--intervals profile starts from the exact optimum, which --no-exact "
+            "leaves out: drop one of them."
+        )
+    if stream:
+        raise InputError(
+            "--intervals profile fits the model again many times over all the rows, "
+            "which --stream reads a chunk at a time: fit in memory, or drop it."
+        )
+    return kind
+
+
 def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> LossLike:
     """The loss for model ``m``: the given one, or the model's default (``nll`` for
     distributions and GLMs, ``mse`` otherwise)."""

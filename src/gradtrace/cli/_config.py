@@ -76,6 +76,7 @@ KEYS: dict[str, str] = {
     "validation_data": _TEXT,
     "early_stopping": _TABLE_OR_TEXT,
     "stderr": _TEXT,
+    "intervals": _TEXT,
 }
 
 

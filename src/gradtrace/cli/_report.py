@@ -166,9 +166,10 @@ def print_estimates(trace: Trace) -> None:
     if table is None:
         return
     console = _console()
+    by = f" ({trace.info['ci_method']})" if trace.info.get("ci_method") else ""
     console.print(
-        "estimates (the exact optimum; its test against 0 and 95% interval; the "
-        "run's final values, and how far in standard errors):"
+        f"estimates (the exact optimum; its test against 0 and 95% interval{by}; "
+        "the run's final values, and how far in standard errors):"
     )
     shown = Table(box=None, header_style="bold", pad_edge=False)
     shown.add_column("parameter", justify="left")

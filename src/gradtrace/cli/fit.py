@@ -322,6 +322,17 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "only).",
         ),
         click.option(
+            "--intervals",
+            metavar="KIND",
+            default="wald",
+            show_default=True,
+            help="The optimum's 95% intervals: wald (the estimate +- 1.96 standard "
+            "errors, on the log or logit scale of a positive or (0, 1) parameter; "
+            "Student's t for least squares) or profile (a likelihood's, --loss nll: "
+            "where the likelihood ratio test against the optimum reaches 5%, the "
+            "other parameters fitted again at each point, as R's confint of a GLM).",
+        ),
+        click.option(
             "--config",
             "config_file",
             type=click.Path(path_type=Path),
@@ -510,6 +521,7 @@ def fit(**options: Any) -> None:
         drop_missing=o["drop_missing"],
         exact=o["exact"],
         stderr=o["stderr"],
+        intervals=o["intervals"],
         degree=o["degree"],
         standardize=o["standardize"],
         delta=o["delta"],

@@ -472,10 +472,12 @@ def estimates_section(trace: Any) -> str:
             f"{at['aic']:.7g}, BIC {at['bic']:.7g} ({k} parameter"
             f"{'s' if k != 1 else ''}, {lik['n_rows']} rows)</p>"
         )
+    method = trace.info.get("ci_method")
+    by = f" ({escape(method)})" if method else ""
     return (
         '<section id="estimates"><h2>estimates</h2><p>the exact optimum with its '
-        "standard error, its test against 0 and 95% interval; the run's final "
-        "values, and how far they ended from it in standard errors</p>"
+        f"standard error, its test against 0 and 95% interval{by}; the run's "
+        "final values, and how far they ended from it in standard errors</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         f"{stats}</section>"
     )

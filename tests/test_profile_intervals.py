@@ -1,0 +1,215 @@
+"""Profile-likelihood intervals (``intervals="profile"``, ``--intervals profile``)
+against intervals computed here by hand: closed forms where the profile has one,
+SciPy's optimizers on the same likelihood elsewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from jax.scipy.special import gammaln
+from scipy import optimize, special
+
+import gradtrace
+from gradtrace.core.profile import CHI2_95
+from helpers import run_cli
+
+
+def test_a_normals_profile_intervals_are_the_closed_forms() -> None:
+    """loc's profile, scale fitted again at each loc, is n log(1 + (loc - mean)^2
+    / s^2) = q: loc = mean +- s sqrt(exp(q / n) - 1); scale's (loc stays at the
+    mean) solves 2 (n log sigma + n s^2 / (2 sigma^2) - n log s - n / 2) = q."""
+    y = np.random.default_rng(0).normal(3, 2, 50)
+    trace = gradtrace.fit((None, y), "normal", lr=0.1, steps=5, intervals="profile")
+    table = trace.summary()
+    n, mean, s = len(y), y.mean(), y.std()
+    half = s * np.sqrt(np.exp(CHI2_95 / n) - 1)
+    np.testing.assert_allclose(
+        table.loc["loc", ["ci_low", "ci_high"]], [mean - half, mean + half], rtol=1e-7
+    )
+
+    def excess(sigma: float) -> float:
+        lr = 2 * (n * np.log(sigma / s) + n * s**2 / (2 * sigma**2) - n / 2)
+        return lr - CHI2_95
+
+    ends = [optimize.brentq(excess, s / 10, s), optimize.brentq(excess, s, 10 * s)]
+    np.testing.assert_allclose(
+        table.loc["scale", ["ci_low", "ci_high"]], ends, rtol=1e-6
+    )
+    assert trace.info["ci_method"] == "profile likelihood"
+    # the Wald interval of the same fit is another one, symmetric in loc
+    wald = gradtrace.fit((None, y), "normal", lr=0.1, steps=5).summary()
+    assert wald.loc["loc", "ci_low"] != pytest.approx(table.loc["loc", "ci_low"])
+    assert "ci_method" not in gradtrace.fit((None, y), "normal", steps=1).info
+
+
+def test_a_poisson_rates_profile_interval() -> None:
+    """7 events in 30 rows: the rate's interval solves 2 (n r - S log r - (n r^ -
+    S log r^)) = q on each side; Wald's on the log scale is wider below."""
+    y = np.zeros(30)
+    y[:5], y[5] = 1, 2
+    trace = gradtrace.fit((None, y), "poisson", lr=0.1, steps=5, intervals="profile")
+    n, total = len(y), y.sum()
+    rate = total / n
+
+    def excess(r: float) -> float:
+        return 2 * (n * r - total * np.log(r) - (n * rate - total * np.log(rate))) - q
+
+    q = CHI2_95
+    ends = [optimize.brentq(excess, 1e-6, rate), optimize.brentq(excess, rate, 10)]
+    np.testing.assert_allclose(
+        trace.summary().loc["rate", ["ci_low", "ci_high"]], ends, rtol=1e-6
+    )
+
+
+def _zip(p: dict[str, jnp.ndarray], y: jnp.ndarray) -> jnp.ndarray:
+    poisson = -p["rate"] + y * jnp.log(p["rate"]) - gammaln(y + 1)
+    zero = jnp.log(p["pi"] + (1 - p["pi"]) * jnp.exp(-p["rate"]))
+    return jnp.where(y == 0, zero, jnp.log1p(-p["pi"]) + poisson)
+
+
+def test_a_probability_near_0_gets_an_interval_that_reaches_0() -> None:
+    """Counts with no extra zeros: the zero-inflation pi is 0.004. Its Wald
+    interval on the logit scale ran to 0.70 (a researcher's profile: 0 to
+    0.033); the profile reaches 0 on the left (the likelihood ratio at pi -> 0
+    stays below q), and its right end is where SciPy's profile over the rate
+    reaches q. The Wald run notes its lopsided interval."""
+    rng = np.random.default_rng(11)
+    rng.normal(size=200)
+    counts = rng.poisson(3, 400).astype(float)
+    model = gradtrace.Distribution(
+        _zip, {"rate": 1.0, "pi": 0.5}, positive=["rate"], unit=["pi"], support="count"
+    )
+    options = dict(optimizer="adam", lr=0.05, steps=2000, param_space="unconstrained")
+    trace = gradtrace.fit((None, counts), model, intervals="profile", **options)
+    table = trace.summary()
+    low, high = table.loc["pi", ["ci_low", "ci_high"]]
+    assert low == 0.0
+
+    def nll(rate: float, pi: float) -> float:
+        y = counts
+        zero = np.log(pi + (1 - pi) * np.exp(-rate))
+        rest = np.log1p(-pi) - rate + y * np.log(rate) - special.gammaln(y + 1)
+        return -float(np.sum(np.where(y == 0, zero, rest)))
+
+    best = nll(table.loc["rate", "optimum"], table.loc["pi", "optimum"])
+
+    def profile(pi: float) -> float:
+        found = optimize.minimize_scalar(
+            lambda r: nll(r, pi),
+            bounds=(1, 6),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
+        return 2 * (found.fun - best)
+
+    assert profile(high) == pytest.approx(CHI2_95, abs=1e-4)
+    assert profile(1e-9) < CHI2_95  # 0 cannot be ruled out
+    assert 0.02 < high < 0.05
+    wald = gradtrace.fit((None, counts), model, **options)
+    assert wald.summary().loc["pi", "ci_high"] > 0.5
+    [said] = [n for n in wald.notes if "Wald's on the logit scale" in n]
+    assert said.startswith("pi's 95% interval, ") and "intervals='profile'" in said
+    assert not [n for n in trace.notes if "Wald's" in n]
+
+
+def test_a_logistic_regressions_vector_coefficients_are_profiled_each() -> None:
+    """Each element of w is profiled, the others (and b) fitted again: at each
+    end the likelihood ratio against the optimum, computed with SciPy's BFGS
+    over the rest, is q."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(120, 2))
+    p = 1 / (1 + np.exp(-(0.5 + 1.2 * x[:, 0] - 0.8 * x[:, 1])))
+    y = (rng.uniform(size=120) < p).astype(float)
+    frame = pd.DataFrame({"a": x[:, 0], "c": x[:, 1], "y": y})
+    trace = gradtrace.fit(
+        frame, "logistic", x=["a", "c"], lr=0.5, steps=50, intervals="profile"
+    )
+    table = trace.summary()
+
+    def nll(w0: float, w1: float, b: float) -> float:
+        z = b + w0 * x[:, 0] + w1 * x[:, 1]
+        return float(np.sum(np.logaddexp(0, z) - y * z))
+
+    opt = trace.info["optimum"]
+    best = nll(*opt["w"], opt["b"])
+    for i, label in enumerate(["w[0]", "w[1]"]):
+        for end in table.loc[label, ["ci_low", "ci_high"]]:
+
+            def rest(v: np.ndarray, i: int = i, end: float = end) -> float:
+                w = [v[0], v[0]]
+                w[i], w[1 - i] = end, v[0]
+                return nll(w[0], w[1], v[1])
+
+            found = optimize.minimize(rest, [0.0, 0.0], method="BFGS", tol=1e-10)
+            assert 2 * (found.fun - best) == pytest.approx(CHI2_95, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (dict(model="line", loss="mse"), "--intervals profile follows a likelihood"),
+        (dict(model="normal", stderr="hc1"), "a sandwich around it: choose one"),
+        (dict(model="normal", exact=False), "which --no-exact leaves out"),
+        (dict(model="normal", intervals="likelihood"), "unknown --intervals"),
+    ],
+)
+def test_profile_intervals_refused_where_they_do_not_apply(
+    options: dict[str, object], said: str
+) -> None:
+    kwargs = {"intervals": "profile", **options}
+    with pytest.raises(gradtrace.InputError) as refused:
+        gradtrace.fit("seed001_line", steps=2, **kwargs)  # type: ignore[arg-type]
+    # in Python's words: intervals='profile', exact=False
+    told = str(refused.value)
+    assert "--" not in told or "unknown" in said, told
+    python = said.replace("--intervals profile", "intervals='profile'")
+    python = python.replace("--no-exact", "exact=False").replace("--intervals", "")
+    assert python.strip() in told, told
+
+
+def test_the_command_line_takes_intervals_and_show_says_which(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "counts.csv"
+    pd.DataFrame({"y": [0, 1, 0, 2, 1, 0, 0, 3, 1, 0]}).to_csv(data, index=False)
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        [
+            "fit",
+            str(data),
+            "--model",
+            "poisson",
+            "--steps",
+            "5",
+            "--intervals",
+            "profile",
+            "--out",
+            str(out),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    code, shown, _ = run_cli(["show", str(out)], capsys)
+    assert "95% interval (profile likelihood)" in shown
+    parquet = tmp_path / "counts.parquet"
+    pd.read_csv(data).astype(float).to_parquet(parquet)
+    code, _, err = run_cli(
+        [
+            "fit",
+            str(parquet),
+            "--model",
+            "poisson",
+            "--stream",
+            "--intervals",
+            "profile",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "--intervals profile fits the model again" in err
