@@ -197,3 +197,16 @@ def test_history_is_what_keras_fit_returned_per_epoch(name: str) -> None:
         np.testing.assert_array_equal(named[key], table[metric])
     full = keras_column(fx, "trace/loss")[ends]
     np.testing.assert_allclose(table["loss_all_data"], full, rtol=RTOL, atol=ATOL)
+
+
+def test_metrics_are_kept_in_the_losss_dtype() -> None:
+    """Keras logs float32 metrics; a float32 run's metric columns are float32 as
+    its loss columns are (exported, a float64 RMSE claimed 16 digits), and a
+    float64 run's float64."""
+    fx = load("keras_metrics_line_adam_mse")
+    frame = fit_like(fx)
+    for column in ("running_mse", "mse", "running_rmse", "rmse"):
+        assert frame[column].dtype == np.float32, column
+    wide = gradtrace.fit("seed001_line", steps=3, metrics=["rmse"], dtype="float64")
+    assert wide.to_pandas()["rmse"].dtype == np.float64
+    assert wide.history()["rmse"].dtype == np.float64
