@@ -1318,3 +1318,18 @@ def test_the_start_distance_names_the_farthest_parameter() -> None:
     assert f"(the farthest, {far[0]}, starts {g(far[1])} away)" in said
     one = gradtrace.diagnose("seed002_normal", **SEED002, lr=1e-5)
     assert "(it starts " in str(one)
+
+
+def test_a_model_of_ones_own_on_badly_scaled_x_is_told_to_centre_it() -> None:
+    """Years as x in an expression: no --standardize for a model of one's own,
+    so the diagnosis writes the change out, x's mean and sd in it (a researcher
+    got 4e12 predicted steps and no hint)."""
+    rng = np.random.default_rng(0)
+    x = np.arange(1990, 2021.0)
+    y = 0.5 * (x - 1990) + 3 + rng.normal(0, 1, len(x))
+    found = gradtrace.diagnose({"x": x, "y": y}, model_expr="a + b*x", lr=1e-7)
+    [said] = [f for f in found.to_pandas().attrs["findings"] if "centred" in f]
+    assert f"(x - {x.mean():.4g}) / {x.std():.3g} in place of x" in said
+    # a built-in line is offered its option instead, and not this sentence
+    line = gradtrace.diagnose({"x": x, "y": y}, lr=1e-7)
+    assert not any("in place of x" in f for f in line.to_pandas().attrs["findings"])

@@ -271,6 +271,25 @@ def findings(
             "along the slow direction by a factor e. Standardising x brings it near "
             f"1: {rescale} (the summary also gives the fit in x's own units)."
         )
+    elif (
+        rescale is None
+        and math.isfinite(d.condition)
+        and d.condition > ILL_CONDITIONED
+        and x_mean is not None
+        and x_sd is not None
+        and x_sd > 0
+        and _scale_condition(x_mean, x_sd) > ILL_CONDITIONED
+    ):
+        # a model of one's own has no --standardize: the same change, by hand
+        lines.append(
+            f"The condition number {g(d.condition)} may come from x's scale (mean "
+            f"{g(x_mean, 4)}, sd {g(x_sd)}), as a line's does: even at the best stable "
+            f"rate, gradient descent takes about {g(d.condition / 2, 2)} steps to "
+            "shrink the error along the slow direction by a factor e. Written in "
+            f"x centred and scaled, (x - {g(x_mean, 4)}) / {g(x_sd, 3)} in place of "
+            "x, the model usually comes near 1 (its parameters then per standard "
+            "deviation of x about its mean)."
+        )
     scaled = None  # the condition number standardised x columns would have
     if (
         rescale
