@@ -659,8 +659,46 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         # labels that long, inside the axes, would cover the curves
         fig.legend(fontsize=8, loc="outside lower center", frameon=False)
     else:
-        ax.legend(fontsize=8)
+        legend = ax.legend(fontsize=8)
+        if not given and _covers_points(fig, ax, legend):
+            # no corner free of data (counts of 0, 1, 2 across the whole width):
+            # below the axes instead of over the points
+            legend.remove()
+            fig.legend(fontsize=8, loc="outside lower center", frameon=False, ncol=3)
     return fig
+
+
+#: The share of a picture's points a legend inside its axes may cover before it
+#: goes below them: none (a point hidden under it is a point the reader misses).
+LEGEND_COVERS = 0.0
+
+
+def _covers_points(fig: Figure, ax: Any, legend: Any) -> bool:
+    """Whether ``legend``, where matplotlib placed it, lies over more than
+    ``LEGEND_COVERS`` of the points drawn on ``ax`` (its marker-only lines)."""
+    points = [
+        line.get_xydata()
+        for line in ax.get_lines()
+        if line.get_linestyle() in ("None", "none", " ", "")
+        and len(line.get_xdata()) > 1
+    ]
+    if not points:
+        return False
+    xy = np.concatenate(points)
+    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    if not len(xy):
+        return False
+    # "best" is resolved when the figure is drawn: drawn once here to place it
+    fig.draw_without_rendering()
+    box = legend.get_window_extent()
+    at = ax.transData.transform(xy)
+    inside = (
+        (at[:, 0] >= box.x0)
+        & (at[:, 0] <= box.x1)
+        & (at[:, 1] >= box.y0)
+        & (at[:, 1] <= box.y1)
+    )
+    return bool(inside.mean() > LEGEND_COVERS)
 
 
 #: The longest legend label (characters) drawn inside a fit's axes; with a longer
@@ -852,10 +890,12 @@ def bar_ticks(levels: Any, apart: float = 0.12) -> list[float]:
             # rounded inside the bar: 1715.8 as 1720 stretched the bar past its
             # last level, a blank band; and apart from the tick below (1400
             # printed over 1399.4)
-            shown = next(
-                (r for d in (3, 4, 5, 6) if low < (r := float(f"{v:.{d}g}")) <= high),
-                float(v),
-            )
+            shown = float(f"{v:.3g}")
+            if shown > high:  # rounded down instead, to three digits
+                digits = 2 - math.floor(math.log10(abs(v))) if v else 0
+                shown = math.floor(v * 10.0**digits) / 10.0**digits
+            if not low < shown <= high:
+                continue
             if position(shown) - position(ticks[-1]) >= apart:
                 ticks.append(shown)
     return ticks
