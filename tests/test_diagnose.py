@@ -1303,6 +1303,12 @@ def test_a_tolerance_finer_than_float32_resolves_is_said() -> None:
         ).tol_note()
         is None
     )
+    # float32 parameters: a float64 loss cannot hold them closer, --dtype can
+    narrow = {**SEED002, "init": {"loc": 4990.0}, "dtype": "float32"}
+    narrow["compute_dtype"] = "float64"
+    said = str(gradtrace.diagnose(data, **narrow, lr=1e-5))
+    [line] = [s for s in said.splitlines() if "float32 resolves" in s]
+    assert "dtype='float64' asks" in line and "compute_dtype" not in line
 
 
 def test_the_start_distance_names_the_farthest_parameter() -> None:

@@ -220,3 +220,14 @@ def test_t_quantile_from_its_expansion_is_scipys(dof: float, q: float) -> None:
 @pytest.mark.parametrize("dof", [1, 7, 30, exact.T_EXPANSION_DOF - 1])
 def test_t_quantile_of_few_degrees_of_freedom_is_scipys(dof: int) -> None:
     assert exact.t_quantile(dof, 0.975) == float(special.stdtrit(dof, 0.975))
+
+
+def test_parameters_that_trade_off_keep_the_runs_other_warnings() -> None:
+    """x constant: w and b trade off, which is said first; a loss that rose is
+    still said after it (the trade-off had silenced every other warning)."""
+    y = np.random.default_rng(0).normal(5, 1, 40)
+    trace = gradtrace.fit({"x": np.ones(40), "y": y}, lr=0.6, steps=8)
+    assert trace.status == "completed" and np.isfinite(trace.final_loss)
+    warnings = trace.warnings
+    assert warnings[0].startswith("warning: w and b trade off exactly")
+    assert any("the loss ended above where it started" in w for w in warnings[1:])

@@ -78,7 +78,7 @@ def test_a_probability_near_0_gets_an_interval_that_reaches_0() -> None:
     stays below q), and its right end is where SciPy's profile over the rate
     reaches q. The Wald run notes its lopsided interval."""
     rng = np.random.default_rng(11)
-    rng.normal(size=200)
+    rng.normal(size=200)  # the draws before the researcher's counts
     counts = rng.poisson(3, 400).astype(float)
     model = gradtrace.Distribution(
         _zip, {"rate": 1.0, "pi": 0.5}, positive=["rate"], unit=["pi"], support="count"
@@ -114,6 +114,20 @@ def test_a_probability_near_0_gets_an_interval_that_reaches_0() -> None:
     [said] = [n for n in wald.notes if "Wald's on the logit scale" in n]
     assert said.startswith("pi's 95% interval, ") and "intervals='profile'" in said
     assert not [n for n in trace.notes if "Wald's" in n]
+    # not offered where it would be refused: a sandwich's errors
+    robust = gradtrace.fit((None, counts), model, stderr="hc1", **options)
+    assert not [n for n in robust.notes if "Wald's on the logit scale" in n]
+
+
+def test_an_optimum_on_an_edge_keeps_wald_intervals_and_says_so() -> None:
+    """Counts less spread than a Poisson's: the negative binomial's size is
+    infinite, on its edge, and no profile is taken; the note says the intervals
+    are Wald's (they were, silently)."""
+    y = np.array([2, 3, 3, 2, 4, 3, 2, 3, 3, 4, 2, 3.0])
+    trace = gradtrace.fit((None, y), "negative-binomial", steps=5, intervals="profile")
+    assert "ci_method" not in trace.info
+    [said] = [n for n in trace.notes if n.startswith("no profile-likelihood")]
+    assert "on the edge of its range" in said and said.endswith("are Wald's.")
 
 
 def test_a_logistic_regressions_vector_coefficients_are_profiled_each() -> None:
@@ -154,7 +168,7 @@ def test_a_logistic_regressions_vector_coefficients_are_profiled_each() -> None:
         (dict(model="line", loss="mse"), "--intervals profile follows a likelihood"),
         (dict(model="normal", stderr="hc1"), "a sandwich around it: choose one"),
         (dict(model="normal", exact=False), "which --no-exact leaves out"),
-        (dict(model="normal", intervals="likelihood"), "unknown --intervals"),
+        (dict(model="normal", intervals="likelihood"), "unknown"),
     ],
 )
 def test_profile_intervals_refused_where_they_do_not_apply(
@@ -165,7 +179,7 @@ def test_profile_intervals_refused_where_they_do_not_apply(
         gradtrace.fit("seed001_line", steps=2, **kwargs)  # type: ignore[arg-type]
     # in Python's words: intervals='profile', exact=False
     told = str(refused.value)
-    assert "--" not in told or "unknown" in said, told
+    assert "--" not in told, told
     python = said.replace("--intervals profile", "intervals='profile'")
     python = python.replace("--no-exact", "exact=False").replace("--intervals", "")
     assert python.strip() in told, told

@@ -1080,7 +1080,8 @@ def unresolved(
 ) -> tuple[str, float] | None:
     """The parameter whose optimum float32 cannot resolve to within ``tol``
     (half the spacing of float32 numbers at its size is above it) where a run
-    computes in float32 (one of ``dtypes``), and that spacing; None otherwise.
+    computes in float32 (``dtypes``: the parameters', the loss's), and that
+    spacing; None otherwise.
     Near 5000 float32 numbers lie 0.00049 apart, so a loss computed in float32
     cannot tell a mean of 5000 from one 0.0002 away: staying within 1e-4 is
     then float32 rounding, not the rate."""
@@ -1110,9 +1111,12 @@ def unresolved_sentence(
     size = float(np.max(np.abs(np.ravel(np.asarray(optimum[name], np.float64)))))
     coarser = 10 ** math.ceil(math.log10(spacing / 2))
     change = f"{option} {coarser:g} or " if option else ""
+    # the parameters' own dtype first: a float64 loss cannot hold a float32
+    # parameter any closer
+    wider = "--dtype float64" if dtypes[0] == "float32" else "--compute-dtype float64"
     return (
         f"float32 resolves {name} near {g(size)} only to {g(spacing, 2)} (the "
         f"spacing of its numbers there), coarser than the tolerance {g(tol)}: "
         "whether a run stays within it is float32's rounding, not the rate; "
-        f"{change}--compute-dtype float64 asks for what the loss can tell"
+        f"{change}{wider} asks for what the run can tell"
     )

@@ -80,6 +80,8 @@ def animate(
         )
     if every is not None and every < 1:
         raise InputError(f"--every must be at least 1, got {every}.")
+    if fps is not None and not fps > 0:
+        raise InputError(f"--fps must be above 0, got {fps}.")
     check_folder(out)  # before drawing every frame
     ready = _Ready(_run_data(trace), trace.to_pandas(), {}, dpi)  # for every frame
     steps = frame_steps(trace.steps, every)
@@ -450,9 +452,10 @@ class _Scene:
             f"{shown}"
         )
         # smaller where it would run past the frame (a long run's numbers)
-        size = None if len(title) <= TITLE_CHARS else "medium"
         trained = {k: v for k, v in values.items() if k not in info["fixed"]}
-        ax.set_title(f"{title}\n{_values_line(trained)}", fontsize=size)
+        second = _values_line(trained)
+        size = None if max(len(title), len(second)) <= TITLE_CHARS else "medium"
+        ax.set_title(f"{title}\n{second}", fontsize=size)
         if self.laid_out:
             return
         # below the axes, where it hides neither the data nor the line

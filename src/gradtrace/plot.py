@@ -893,7 +893,7 @@ def bar_ticks(levels: Any, apart: float = 0.12) -> list[float]:
             shown = float(f"{v:.3g}")
             if shown > high:  # rounded down instead, to three digits
                 digits = 2 - math.floor(math.log10(abs(v))) if v else 0
-                shown = math.floor(v * 10.0**digits) / 10.0**digits
+                shown = round(math.floor(v * 10.0**digits) / 10.0**digits, digits)
             if not low < shown <= high:
                 continue
             if position(shown) - position(ticks[-1]) >= apart:
@@ -1357,7 +1357,7 @@ def loss_landscape(
         # line (a rate above the limit) reads as a line otherwise; a step that
         # lands on a numbered one (the last steps, close to the optimum) is left
         # unnumbered rather than printed over it
-        fig.canvas.draw_idle()
+        fig.draw_without_rendering()  # laid out: the axes' final place and size
         at = ax.transData.transform(np.column_stack([path_a, path_b]))
         numbered: list[np.ndarray] = [at[int(np.flatnonzero(framed)[0])]]
         for i in np.flatnonzero(framed)[1:]:
@@ -1639,7 +1639,10 @@ def mse_and_likelihood(trace: Any) -> Figure:
         )
     # a normal's scale held fixed (seed 002's sigma = 1) is the run's own
     # likelihood's; otherwise the scale that maximises it, sqrt(m2)
-    scale = info["fixed"].get("scale") if info["model"] == "normal" else None
+    gaussian = info["model"] == "normal" or (
+        info["model"] == "line" and info["loss"] == "nll"
+    )
+    scale = info["fixed"].get("scale") if gaussian else None
     return _mse_and_likelihood(
         trace,
         name,

@@ -201,8 +201,17 @@ def compute(
             if best.cov is not None and len(best.cov) <= COVARIANCE_PARAMS:
                 out["covariance"] = np.asarray(best.cov).tolist()
             notices += _no_stderr(best.stderr, len(ys))
-            if intervals == "wald" and loss == "nll" and not best.edge:
+            # the note offers --intervals profile: not where it is refused (a
+            # stream, a sandwich's errors)
+            profilable = stderr is True and not isinstance(ys, rowsums.Chunks)
+            if intervals == "wald" and loss == "nll" and not best.edge and profilable:
                 notices += _lopsided(m, loss, best.params, best.stderr, best.ci95)
+            if intervals == "profile" and best.edge:
+                notices.append(
+                    "no profile-likelihood intervals (the optimum of "
+                    f"{' and '.join(best.edge)} is on the edge of its range): the "
+                    "95% intervals are Wald's"
+                )
             if intervals == "profile" and not best.edge:
                 try:
                     out.update(_profiled(m, loss, names, fixed, xs, ys, best.params))

@@ -179,6 +179,7 @@ PYTHON_WORDS = (
     ("(--standardize)", "(standardize=True)"),
     ("(--dtype float64)", "(dtype='float64')"),
     ("--compute-dtype float64", "compute_dtype='float64'"),
+    ("--dtype float64 asks", "dtype='float64' asks"),
     ("--intervals profile gives", "intervals='profile' gives"),
     ("(--seed)", "(seed=)"),
     ("--no-shuffle compares", "shuffle=False compares"),

@@ -468,13 +468,18 @@ class Trace:
                     info["data"].get("x"), info.get("on_cut", 0), info["separated"]
                 )
             ]
-        if info.get("unidentified"):
-            return [
+        # parameters that trade off: said first, and the rest still said (a
+        # loss that rose)
+        edge = (
+            [
                 f"warning: {info['unidentified']}. The run's values are one of "
                 "many with the same loss; there is no optimum to compare them "
                 "with, nor standard errors."
             ]
-        edge = [
+            if info.get("unidentified")
+            else []
+        )
+        edge += [
             on_edge(k, info["optimum"][k], kind, final=self.params[k])
             for k, kind in (info.get("optimum_edge") or {}).items()
             if k in self.params

@@ -140,12 +140,12 @@ def intervals(
                 return math.inf  # beyond where the likelihood is defined: outside
             return 2.0 * (value - low) - CHI2_95
 
-        inside, step = 0.0, 1.0
-        while step <= REACH:
+        inside = 0.0
+        for step in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, REACH):
             if excess(step) > 0:
                 root = optimize.brentq(excess, inside, step, xtol=XTOL)
                 return float(best[j] + sign * root * scale[j])
-            inside, step = step, step * 2.0
+            inside = step
         return sign * math.inf
 
     lows, highs = np.empty(k), np.empty(k)
