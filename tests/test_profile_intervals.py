@@ -111,12 +111,17 @@ def test_a_probability_near_0_gets_an_interval_that_reaches_0() -> None:
     assert 0.02 < high < 0.05
     wald = gradtrace.fit((None, counts), model, **options)
     assert wald.summary().loc["pi", "ci_high"] > 0.5
-    [said] = [n for n in wald.notes if "Wald's on the logit scale" in n]
-    assert said.startswith("pi's 95% interval, ") and "intervals='profile'" in said
-    assert not [n for n in trace.notes if "Wald's" in n]
+    [said] = [n for n in wald.notes if n.startswith("lopsided 95% intervals")]
+    assert ": pi 7.67e-06 to 0.697 about 0.00418 (standard error " in said
+    assert "on the logit scale)" in said and "intervals='profile'" in said
+    assert not [n for n in trace.notes if "lopsided" in n]
+    # the profile's open side said: pi's interval reaches 0
+    assert trace.info["open_intervals"] == [["pi", "below"]]
+    [open_] = [n for n in trace.notes if n.startswith("open 95% intervals (pi below)")]
+    assert "the data rule out no value on that side" in open_
     # not offered where it would be refused: a sandwich's errors
     robust = gradtrace.fit((None, counts), model, stderr="hc1", **options)
-    assert not [n for n in robust.notes if "Wald's on the logit scale" in n]
+    assert not [n for n in robust.notes if "lopsided" in n]
 
 
 def test_an_optimum_on_an_edge_keeps_wald_intervals_and_says_so() -> None:
@@ -128,6 +133,26 @@ def test_an_optimum_on_an_edge_keeps_wald_intervals_and_says_so() -> None:
     assert "ci_method" not in trace.info
     [said] = [n for n in trace.notes if n.startswith("no profile-likelihood")]
     assert "on the edge of its range" in said and said.endswith("are Wald's.")
+
+
+def test_a_wald_interval_is_called_lopsided_from_a_log_scale_error_of_075() -> None:
+    """One count of 1 in 20: the rate's standard error on the log scale is 1, and
+    its Wald interval's top is 61% above the profile's; it is noted. Ten counts
+    (0.32) are not."""
+    one = np.zeros(20)
+    one[0] = 1
+    trace = gradtrace.fit((None, one), "poisson", lr=0.1, steps=3)
+    [said] = [n for n in trace.notes if n.startswith("lopsided")]
+    assert (
+        "rate 0.00704 to 0.355 about 0.05 (standard error 1 on the log scale)" in said
+    )
+    ten = np.zeros(20)
+    ten[:10] = 1
+    assert not [
+        n
+        for n in gradtrace.fit((None, ten), "poisson", steps=3).notes
+        if "lopsided" in n
+    ]
 
 
 def test_a_logistic_regressions_vector_coefficients_are_profiled_each() -> None:
@@ -166,6 +191,7 @@ def test_a_logistic_regressions_vector_coefficients_are_profiled_each() -> None:
     ("options", "said"),
     [
         (dict(model="line", loss="mse"), "--intervals profile follows a likelihood"),
+        (dict(model="line", loss="mae"), "this loss is not one"),
         (dict(model="normal", stderr="hc1"), "a sandwich around it: choose one"),
         (dict(model="normal", exact=False), "which --no-exact leaves out"),
         (dict(model="normal", intervals="likelihood"), "unknown"),

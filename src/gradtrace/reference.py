@@ -215,6 +215,8 @@ def compute(
             if intervals == "profile" and not best.edge:
                 try:
                     out.update(_profiled(m, loss, names, fixed, xs, ys, best.params))
+                    if "open_note" in out:
+                        notices.append(out.pop("open_note"))
                 except (ValueError, np.linalg.LinAlgError) as err:
                     notices.append(
                         f"no profile-likelihood intervals ({err}): the 95% intervals "
@@ -412,9 +414,10 @@ def compute(
 
 
 #: A positive or (0, 1) parameter's standard error on its log or logit scale above
-#: which its Wald interval (taken there) is called lopsided: e^(2 x 1.96), its
-#: ends 50 times apart or more.
-LOPSIDED = 1.0
+#: which its Wald interval (taken there) is called lopsided: e^(2 x 1.96 x 0.75),
+#: its ends 19 times apart or more (one Poisson count of 1 in 20, at 1.0, had its
+#: upper end 61% above the profile's).
+LOPSIDED = 0.75
 
 
 def _lopsided(
@@ -430,6 +433,7 @@ def _lopsided(
     0.70, the profile likelihood's 0 to 0.033), and what gives the likelihood's
     own."""
     kinds = {s.name: s.constraint for s in param_specs(m, loss)}
+    said: list[str] = []
     for name, value in optimum.items():
         kind = kinds.get(name)
         if kind not in ("positive", "unit") or name not in ci95:
@@ -439,21 +443,24 @@ def _lopsided(
         slope = v if kind == "positive" else v * (1 - v)
         with np.errstate(all="ignore"):
             spread = se / slope
-        wide = np.flatnonzero(np.isfinite(spread) & (spread > LOPSIDED))
-        if not len(wide):
-            continue
-        i = int(wide[0])
-        label = name if v.size == 1 else f"{name}[{i}]"
-        lo = float(np.ravel(ci95[name][0])[i])
-        hi = float(np.ravel(ci95[name][1])[i])
         scale = "log" if kind == "positive" else "logit"
-        return [
-            f"{label}'s 95% interval, {lo:.3g} to {hi:.3g} about {v[i]:.3g}, is "
-            f"Wald's on the {scale} scale, where its standard error is "
-            f"{spread[i]:.2g}: far from the parabola that interval assumes. "
-            "--intervals profile gives the likelihood's own"
-        ]
-    return []
+        for i in np.flatnonzero(np.isfinite(spread) & (spread > LOPSIDED)):
+            label = name if v.size == 1 else f"{name}[{i}]"
+            lo = float(np.ravel(ci95[name][0])[i])
+            hi = float(np.ravel(ci95[name][1])[i])
+            said.append(
+                f"{label} {lo:.3g} to {hi:.3g} about {v[i]:.3g} (standard error "
+                f"{spread[i]:.3g} on the {scale} scale)"
+            )
+    if not said:
+        return []
+    more = f"; and {len(said) - 3} more" if len(said) > 3 else ""
+    shown = "; ".join(said[:3]) + more
+    return [
+        f"lopsided 95% intervals, Wald's on a log or logit scale where the "
+        f"likelihood is far from the parabola they assume: {shown}. --intervals "
+        "profile gives the likelihood's own"
+    ]
 
 
 def _profiled(
@@ -469,11 +476,23 @@ def _profiled(
     from gradtrace.core import profile
 
     trainable = tuple(k for k in names if k in optimum)
-    found = profile.intervals(m, loss, trainable, fixed, xs, np.asarray(ys), optimum)
-    return {
+    found, opened = profile.intervals(
+        m, loss, trainable, fixed, xs, np.asarray(ys), optimum
+    )
+    out: dict[str, Any] = {
         "ci95": {k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in found.items()},
         "ci_method": "profile likelihood",
     }
+    if opened:
+        ends = ", ".join(f"{name} {side}" for name, side in opened)
+        out["open_intervals"] = [list(pair) for pair in opened]
+        out["open_note"] = (
+            f"open 95% intervals ({ends}): the likelihood ratio stays under "
+            f"{profile.CHI2_95:.4g} out to the edge of the range, or "
+            f"{profile.REACH:g} standard errors: the data rule out no value on "
+            "that side"
+        )
+    return out
 
 
 def _no_stderr(stderr: dict[str, Any], n_rows: int) -> list[str]:

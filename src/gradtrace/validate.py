@@ -204,11 +204,16 @@ def intervals(
     kind = choice("--intervals", str(value).strip().lower(), list(INTERVALS))
     if kind == "wald":
         return kind
-    if loss != "nll":
+    if loss == "mse":
         raise InputError(
             "--intervals profile follows a likelihood: fit with --loss nll (least "
             "squares' intervals are Student's t, exact for a model linear in its "
             "parameters)."
+        )
+    if loss != "nll":
+        raise InputError(
+            "--intervals profile follows a likelihood: fit with --loss nll (this "
+            "loss is not one, and has no intervals to profile)."
         )
     if robust is not None:
         raise InputError(

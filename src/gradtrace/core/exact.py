@@ -376,7 +376,15 @@ def _solve(
         if isinstance(stderr, str):  # its kink at every y: no row's curvature
             method += "; classical standard errors (a robust one needs a smooth loss)"
         return _with_errors(model, loss, params, float(value), method, se, Z95)
-    if model.kind == "distribution" and not getattr(model, "discrete", False):
+    from gradtrace.core.distributions import CustomFamily
+
+    # a built-in family, whose scale narrows onto one value; one of the caller's
+    # may have no scale (a location alone keeps a finite peak)
+    if (
+        not isinstance(model, CustomFamily)
+        and model.kind == "distribution"
+        and not getattr(model, "discrete", False)
+    ):
         # with nothing held: a scale or shape held fixed can keep a peak
         same = None if fixed64 else _one_value(y)
         if same is not None and loss == "nll":

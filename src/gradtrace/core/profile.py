@@ -54,12 +54,13 @@ def intervals(
     x: np.ndarray | None,
     y: np.ndarray,
     optimum: dict[str, np.ndarray],
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[tuple[str, str]]]:
     """Each trainable parameter's 95% profile-likelihood interval (low, high),
     shaped as the parameter, from the summed negative log-likelihood of ``loss``
-    (a likelihood's ``nll``) at ``optimum``. Raises ValueError where the
-    information at the optimum is not positive definite (no interval to start
-    from)."""
+    (a likelihood's ``nll``) at ``optimum``; and the open ends, (flat name,
+    "below" or "above"), where the profile stays under the bound out to
+    ``REACH`` standard errors. Raises ValueError where the information at the
+    optimum is not positive definite (no interval to start from)."""
     from scipy import optimize
 
     constraints = {s.name: s.constraint for s in param_specs(model, loss)}
@@ -86,7 +87,8 @@ def intervals(
         cov = np.linalg.inv(curvature)
     except np.linalg.LinAlgError:
         raise ValueError("the information at the optimum is singular") from None
-    scale = np.sqrt(np.diag(cov))
+    with np.errstate(invalid="ignore"):  # a negative variance: said below
+        scale = np.sqrt(np.diag(cov))
     if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
         raise ValueError("the information at the optimum is not positive definite")
     k = len(best)
@@ -151,6 +153,13 @@ def intervals(
     lows, highs = np.empty(k), np.empty(k)
     for j in range(k):
         lows[j], highs[j] = end(j, -1.0), end(j, 1.0)
+    labels = [
+        name if np.size(start[name]) == 1 else f"{name}[{i}]"
+        for name in sorted(start)  # ravel_pytree's order: the names sorted
+        for i in range(np.size(start[name]))
+    ]
+    opened = [(labels[j], "below") for j in range(k) if np.isinf(lows[j])]
+    opened += [(labels[j], "above") for j in range(k) if np.isinf(highs[j])]
     low_p, high_p = unravel(jnp.asarray(lows)), unravel(jnp.asarray(highs))
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name in trainable:
@@ -159,4 +168,4 @@ def intervals(
             a = np.asarray(to_constrained(low_p[name], c), np.float64)
             b = np.asarray(to_constrained(high_p[name], c), np.float64)
         out[name] = (np.minimum(a, b), np.maximum(a, b))
-    return out
+    return out, opened
