@@ -139,10 +139,19 @@ def put_in_place(tmp: Path, folder: Path) -> None:
     if not folder.exists():
         os.replace(tmp, folder)
         return
-    here = [p.name for p in folder.iterdir() if not _scratch(p.name)]
-    old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+    # written inside the folder itself where it is a mount (another file system:
+    # a rename from beside it failed with EXDEV)
+    inside = tmp.parent == folder
+    here = [
+        p.name for p in folder.iterdir() if not _scratch(p.name) and p != tmp
+    ]
+    old = (
+        folder / f".gradtrace.{os.getpid()}.old"
+        if inside
+        else folder.with_name(f".{folder.name}.{os.getpid()}.old")
+    )
     shutil.rmtree(old, ignore_errors=True)
-    if here and set(here) <= set(WRITTEN):
+    if here and set(here) <= set(WRITTEN) and not inside:
         os.replace(folder, old)
         os.replace(tmp, folder)
         shutil.rmtree(old, ignore_errors=True)
@@ -320,6 +329,18 @@ def _temporary(folder: Path, force: bool) -> Path:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         _drop_orphans(parent, folder.name)
+        if folder.is_dir() and _another_device(folder, parent):
+            # a mount point (a volume, a bind mount): its files cannot be
+            # renamed in from beside it, so they are written inside it
+            _drop_orphans(folder, "gradtrace")
+            parent = folder
+            while True:
+                tmp = folder / f".gradtrace.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+                try:
+                    tmp.mkdir()
+                    return tmp
+                except FileExistsError:
+                    continue
         # made as any folder is, with the user's umask (mkdtemp's are private)
         while True:
             tmp = parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
@@ -333,6 +354,14 @@ def _temporary(folder: Path, force: bool) -> Path:
             f"cannot write the run folder {str(folder)!r} "
             f"({err.strerror or err}): choose a writable --out."
         ) from None
+
+
+def _another_device(folder: Path, parent: Path) -> bool:
+    """Whether ``folder`` lies on another file system than ``parent`` (a mount)."""
+    try:
+        return folder.stat().st_dev != parent.resolve().stat().st_dev
+    except OSError:
+        return False
 
 
 def _drop_orphans(parent: Path, name: str) -> None:
