@@ -142,9 +142,7 @@ def put_in_place(tmp: Path, folder: Path) -> None:
     # written inside the folder itself where it is a mount (another file system:
     # a rename from beside it failed with EXDEV)
     inside = tmp.parent == folder
-    here = [
-        p.name for p in folder.iterdir() if not _scratch(p.name) and p != tmp
-    ]
+    here = [p.name for p in folder.iterdir() if not _scratch(p.name) and p != tmp]
     old = (
         folder / f".gradtrace.{os.getpid()}.old"
         if inside
