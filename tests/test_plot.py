@@ -1420,3 +1420,29 @@ def test_a_fit_legend_goes_below_where_every_corner_holds_points() -> None:
     assert fig.axes[0].get_legend() is None and len(fig.legends) == 1
     line = gradtrace.fit("seed001_line", lr=0.5, epochs=30).plot("fit")
     assert line.axes[0].get_legend() is not None and not line.legends
+
+
+def test_a_standardised_runs_fit_and_frames_give_the_line_in_xs_units() -> None:
+    """Trained on standardised x, drawn over x in its own units: the legend and
+    an animation frame's title give the drawn line's slope and intercept (they
+    gave the standardised 9.5e4, over a line of slope 1506)."""
+    from gradtrace.animate import frame_figure
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(30, 200, 300)
+    y = 1500 * x + 48000 + rng.normal(0, 2e4, 300)
+    trace = gradtrace.fit(
+        {"size": x, "price": y},
+        "linear",
+        x=["size"],
+        y="price",
+        standardize=True,
+        lr=0.1,
+        epochs=200,
+    )
+    own = trace.summary()["final_in_x_units"]
+    w, b = float(own["w[0]"]), float(own["b"])
+    labels = [line.get_label() for line in trace.plot("fit").axes[0].get_lines()]
+    assert f"fitted: w={w:.4g}, b={b:.4g} (in x's units)" in labels
+    title = frame_figure(trace, 200).axes[0].get_title()
+    assert title.endswith(f"\nw[0] = {w:.4g}, b = {b:.4g} (in x's units)")

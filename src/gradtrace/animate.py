@@ -223,7 +223,7 @@ def _values_line(values: dict[str, Any]) -> str:
     flat: list[tuple[str, float]] = []
     for name, value in values.items():
         array = np.ravel(np.asarray(value, np.float64))
-        if array.size == 1:
+        if np.ndim(value) == 0:  # a vector of one slope is w[0], as the summary
             flat.append((name, float(array[0])))
         else:
             flat += [(f"{name}[{i}]", float(v)) for i, v in enumerate(array)]
@@ -452,8 +452,14 @@ class _Scene:
             f"{shown}"
         )
         # smaller where it would run past the frame (a long run's numbers)
-        trained = {k: v for k, v in values.items() if k not in info["fixed"]}
+        shown_values = values
+        if getattr(self.model, "center", None) is not None:
+            # trained on standardised x, drawn over x in its own units
+            shown_values = self.model.original_units(values)
+        trained = {k: v for k, v in shown_values.items() if k not in info["fixed"]}
         second = _values_line(trained)
+        if shown_values is not values:
+            second += " (in x's units)"
         size = None if max(len(title), len(second)) <= TITLE_CHARS else "medium"
         ax.set_title(f"{title}\n{second}", fontsize=size)
         if self.laid_out:
