@@ -483,3 +483,15 @@ def test_a_likelihoods_row_scores_grow_with_the_rows_not_their_square() -> None:
     mean = np.exp(x[:5] @ w + b)
     expected = np.column_stack([x[:5] * (mean - y[:5])[:, None], mean - y[:5]])
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_an_exact_fit_is_not_tested_for_bends_or_uneven_noise() -> None:
+    """y = 2x + 1 to the last bit: the residuals are float64's rounding, and the
+    RESET and Breusch-Pagan tests had "found" a bend (F = 17.9) and uneven noise
+    (p = 1e-7) in it. One row off the line is tested as before."""
+    x = np.arange(50.0)
+    exact = gradtrace.fit({"x": x, "y": 2 * x + 1}, lr=1e-4, steps=5)
+    assert not [n for n in exact.notes if "RESET" in n or "Breusch" in n]
+    noisy = 2 * x + 1 + np.random.default_rng(0).normal(0, 0.1, 50) * (1 + x / 5)
+    uneven = gradtrace.fit({"x": x, "y": noisy}, lr=1e-4, steps=5)
+    assert [n for n in uneven.notes if "Breusch" in n]
