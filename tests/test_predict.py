@@ -199,3 +199,38 @@ def test_the_command_refuses_in_one_line(
     assert code == 2 and out == ""
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "p.txt").exists()
+
+
+def test_predicting_with_a_run_that_did_not_converge_warns_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run 50 standard errors from its optimum predicted as if it were a fit;
+    the command now says so on stderr (the predictions stay on stdout), and a
+    converged run's predictions come alone."""
+    from helpers import run_cli
+
+    new = tmp_path / "new.csv"
+    new.write_text("x\n1\n2\n")
+    for lr, epochs, name in ((0.01, 10, "far"), (0.5, 200, "near")):
+        code, _, err = run_cli(
+            [
+                "fit",
+                "seed001_line",
+                "--lr",
+                str(lr),
+                "--epochs",
+                str(epochs),
+                "--out",
+                str(tmp_path / name),
+                "-q",
+            ],
+            capsys,
+        )
+        assert code == 0, err
+    code, out, err = run_cli(["predict", str(tmp_path / "far"), str(new)], capsys)
+    assert code == 0 and out.startswith("x,prediction\n")
+    [line] = err.splitlines()
+    assert line.startswith(f"warning: predicting with {str(tmp_path / 'far')!r}: b ")
+    assert "the run has not converged" in line
+    code, out, err = run_cli(["predict", str(tmp_path / "near"), str(new)], capsys)
+    assert code == 0 and err == ""

@@ -80,6 +80,12 @@ def predict(
     except InputError as err:  # "the data" named as the command was given them
         said = str(err).replace("in the data (", f"in {str(data)!r} (", 1)
         raise InputError(said) from None
+    if step is None:
+        # predictions from a run that diverged or did not converge are said so
+        # (they were printed as if from a fit)
+        for warning in trace.convergence_warnings()[:1]:
+            said = warning.removeprefix("warning: ")
+            click.echo(f"warning: predicting with {str(run)!r}: {said}", err=True)
     if to_stdout:
         frame.to_csv(sys.stdout, index=False, float_format="%.9g")
         return
