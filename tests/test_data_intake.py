@@ -303,3 +303,19 @@ def test_an_arrays_column_names_are_said_to_be_gradtraces() -> None:
         "an array's columns are named x0, x1 and y, its last: use those names, or "
         "pass a DataFrame to name them."
     )
+
+
+def test_a_trailing_comma_on_every_line_adds_no_column(tmp_path: Path) -> None:
+    """x,y, on every line: pandas reads a third, empty column "Unnamed: 2", which
+    a run noted as not used; it is dropped on reading. A named empty column, or
+    an unnamed one holding values, stays."""
+    from gradtrace.data import read_table
+
+    path = tmp_path / "trailing.csv"
+    path.write_text("x,y,\n1,3,\n2,5,\n3,7.1,\n")
+    assert list(read_table(path).columns) == ["x", "y"]
+    trace = gradtrace.fit(str(path), steps=2)
+    assert not [n for n in trace.notes if "Unnamed" in n]
+    kept = tmp_path / "kept.csv"
+    kept.write_text("x,y,\n1,3,9\n2,5,8\n")
+    assert list(read_table(kept).columns) == ["x", "y", "Unnamed: 2"]

@@ -98,7 +98,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if str(path) == "-":
         frame = _guard("standard input", lambda: pd.read_csv(sys.stdin))
         _no_renamed_duplicates(frame, "standard input")
-        return frame
+        return _without_trailing_commas(frame)
     p = Path(path)
     if not p.exists():
         near = difflib.get_close_matches(str(path), list(DATASETS), n=1, cutoff=0.6)
@@ -123,7 +123,21 @@ def read_table(path: str | Path) -> pd.DataFrame:
         )
     sep = "\t" if suffix in (".tsv", ".tab") else _separator(p)
     _no_duplicates(_header(p, sep), repr(str(p)))
-    return _guard(repr(str(p)), lambda: pd.read_csv(p, sep=sep, skipinitialspace=True))
+    return _without_trailing_commas(
+        _guard(repr(str(p)), lambda: pd.read_csv(p, sep=sep, skipinitialspace=True))
+    )
+
+
+def _without_trailing_commas(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` less the empty columns a trailing separator on every line makes
+    (pandas names them "Unnamed: 2"; a run noted "column 'Unnamed: 2' is not
+    used")."""
+    empty = [
+        c
+        for c in frame.columns
+        if str(c).startswith("Unnamed: ") and frame[c].isna().all()
+    ]
+    return frame.drop(columns=empty) if empty else frame
 
 
 def _header(path: Path, sep: str) -> list[str]:
