@@ -1446,3 +1446,16 @@ def test_a_standardised_runs_fit_and_frames_give_the_line_in_xs_units() -> None:
     assert f"fitted: w={w:.4g}, b={b:.4g} (in x's units)" in labels
     title = frame_figure(trace, 200).axes[0].get_title()
     assert title.endswith(f"\nw[0] = {w:.4g}, b = {b:.4g} (in x's units)")
+
+
+def test_a_loss_taken_every_k_steps_is_marked_where_taken() -> None:
+    """With eval_every > 1 the loss over all the data is drawn with a marker at
+    each step it was taken, and said so: a line between takings far apart (a
+    long run's step 0 and step 69000) had hidden how fast it fell."""
+    trace = gradtrace.fit("seed001_line", lr=0.5, steps=40, eval_every=4)
+    ax = plot.loss_curves(trace).axes[0]
+    [taken] = [ln for ln in ax.get_lines() if "where evaluated" in ln.get_label()]
+    assert taken.get_marker() == "o"
+    every = gradtrace.fit("seed001_line", lr=0.5, steps=40)
+    labels = [ln.get_label() for ln in plot.loss_curves(every).axes[0].get_lines()]
+    assert not any("where evaluated" in label for label in labels)

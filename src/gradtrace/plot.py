@@ -953,7 +953,10 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         )
     full = frame["loss"].to_numpy(float)
     ok = np.isfinite(full)
-    sparse = ok.sum() < len(full) / 2  # evaluated every k-th step: mark where
+    # evaluated every k-th step: mark where (a long run's kept rows may hold
+    # only evaluated ones, and a line from step 0 to step 69000 hid the fall)
+    every = int((info.get("schedule") or {}).get("eval_every") or 1)
+    sparse = ok.sum() < len(full) / 2 or every > 1
     ax.plot(
         steps[ok],
         full[ok],
