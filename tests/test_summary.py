@@ -588,3 +588,23 @@ def test_an_estimate_far_larger_than_its_error_keeps_the_errors_digits() -> None
     (said,) = [w for w in far.warnings if "from its optimum" in w]
     assert "below float32's rounding at the optimum's size" in said
     assert "fit the model exactly" not in said
+
+
+def test_an_adaptive_run_too_short_to_cross_the_distance_is_told_so() -> None:
+    """Adam moves each parameter about lr a step: 50 steps of 0.1 cannot cross
+    the 5e4 to a house price's intercept. The warning had said only "more
+    steps"; the diagnosis's count (at least distance / lr) now comes with it.
+    A run long enough is not told."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(30, 200, 300)
+    y = 1500 * x + 48000 + rng.normal(0, 2e4, 300)
+    short = gradtrace.fit(
+        {"size": x, "price": y}, y="price", optimizer="adam", lr=0.1, epochs=50
+    )
+    fewest = short.info["diagnosis"]["adaptive_steps"]
+    optimum = short.info["optimum"]
+    assert fewest == pytest.approx(max(abs(optimum["w"]), abs(optimum["b"])) / 0.1)
+    [said] = [w for w in short.warnings if "whatever the curvature" in w]
+    assert said.endswith("This run took 50.")
+    enough = gradtrace.fit("seed001_line", optimizer="adam", lr=0.05, steps=2000)
+    assert not [w for w in enough.warnings if "whatever the curvature" in w]

@@ -427,6 +427,12 @@ def compute(
         ),
         "verdict": d.verdict,
         "predicted_steps": d.predicted_steps,
+        # an adaptive optimizer's steps of about lr: the fewest to the optimum
+        **(
+            {"adaptive_steps": d.start_distance / d.learning_rate}
+            if d.family == "adaptive" and d.learning_rate > 0
+            else {}
+        ),
         "tol": d.tol,
         "slow_direction": dict(zip(d.names, d.slow_direction.tolist(), strict=True)),
         "findings": findings,

@@ -715,7 +715,17 @@ class Trace:
         diagnosis = self.info.get("diagnosis") or {}
         if diagnosis.get("verdict") in ("diverges", "crawls"):
             return []
-        return [f for f in diagnosis.get("findings", []) if "Standardising x" in f]
+        found = [f for f in diagnosis.get("findings", []) if "Standardising x" in f]
+        fewest = diagnosis.get("adaptive_steps")
+        if fewest is not None and self.steps < fewest:
+            # Adam's steps of about lr: 50 of 0.1 cannot cross 5e4 (y in
+            # the hundreds of thousands); said where the run took fewer
+            found += [
+                f"{f} This run took {self.steps}."
+                for f in diagnosis.get("findings", [])
+                if "whatever the curvature" in f
+            ]
+        return found
 
     def diagnosis_warnings(self) -> list[str]:
         """Of ``warnings``: the diagnosis's findings on a rate that diverges or
