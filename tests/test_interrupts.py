@@ -215,3 +215,29 @@ def test_a_streamed_run_stopped_by_ctrl_c_resumes_to_the_whole_trace(
     assert (tmp_path / "run" / "state.npz").is_file()
     done = gradtrace.resume(tmp_path / "run")
     pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())
+
+
+def test_ctrl_c_while_drawing_the_pictures_keeps_the_saved_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C during --plot's drawing came after the run was saved whole, but
+    was reported as the run interrupted; it now says the run is saved and which
+    command draws the pictures, exit 130."""
+    from gradtrace import plot as plots
+    from helpers import run_cli
+
+    def cut(*args: object, **kwargs: object) -> list[Path]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plots, "plot_run", cut)
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        ["fit", "seed001_line", "--steps", "5", "--plot", "--out", str(out), "-q"],
+        capsys,
+    )
+    assert code == 130
+    assert err.strip() == (
+        f"interrupted while drawing the pictures: the run in {out} is saved whole; "
+        f"gradtrace plot {out} draws them."
+    )
+    assert gradtrace.load(out).status == "completed"

@@ -563,8 +563,17 @@ def fit(**options: Any) -> None:
     if o["plot"]:
         from gradtrace import plot as plots
 
-        for path in plots.plot_run(trace, out, dpi=o["dpi"]):
-            click.echo(f"wrote {path}")
+        try:
+            for path in plots.plot_run(trace, out, dpi=o["dpi"]):
+                click.echo(f"wrote {path}")
+        except KeyboardInterrupt:
+            # the run itself was saved whole: only its pictures were cut short
+            click.echo(
+                f"interrupted while drawing the pictures: the run in {out} is saved "
+                f"whole; gradtrace plot {out} draws them.",
+                err=True,
+            )
+            raise click.exceptions.Exit(130) from None
     if trace.diverged:
         raise click.exceptions.Exit(1)
     if trace.status == "interrupted":
