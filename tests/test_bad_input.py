@@ -217,7 +217,10 @@ def test_missing_values_are_found_in_any_block(
         (["--model", "normal", "--init", "scale=-1"], "scale must be positive"),
         (["--model", "normal", "--x", "x"], "--x is for regression models"),
         (["--optimizer", "adam", "--opt", "beta1=0.5"], "no hyper-parameter 'beta1'"),
-        (["--optimizer", "adam", "--opt", "b1=fast"], "must be a number"),
+        (
+            ["--optimizer", "adam", "--opt", "b1=fast"],
+            "--opt b1 takes a number, got 'fast': give one such as --opt b1=0.9",
+        ),
         (
             ["--optimizer", "momentum", "--opt", "momentum=-0.5"],
             "--opt momentum must be in [0, 1), got -0.5",
@@ -556,7 +559,9 @@ def test_python_api_messages_name_the_python_argument() -> None:
     with pytest.raises(gradtrace.InputError, match=r"got True: give a positive lr"):
         gradtrace.fit("seed004_keras", lr=True)
     with pytest.raises(
-        gradtrace.InputError, match=r"opt\['momentum'\] must be a number, got True"
+        gradtrace.InputError,
+        match=r"opt\['momentum'\] takes a number, got True: give one such as "
+        r"opt=\{'momentum': 0.9\} \(momentum's default\)",
     ):
         gradtrace.fit("seed004_keras", optimizer="momentum", opt={"momentum": True})
     with pytest.raises(
@@ -934,3 +939,15 @@ def test_a_column_not_found_is_not_told_to_be_one_already_given(
         capsys,
     )
     assert "did you mean --x x0?" not in line and "did you mean --x x1?" in line
+
+
+def test_data_with_too_few_rows_names_the_option_its_help_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """gradtrace data line --n 0 was told "--rows (--n)", an option its help
+    does not show."""
+    code, _, err = run(
+        ["data", "line", "--n", "0", "-o", str(tmp_path / "z.csv")], capsys
+    )
+    assert code == 2 and not (tmp_path / "z.csv").exists()
+    assert err.strip() == "error: --n must be at least 2 (rows to draw), got 0."

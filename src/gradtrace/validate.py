@@ -678,7 +678,13 @@ def optimizer(
         if isinstance(default, bool):
             hyper[key] = _boolean(f"--opt {key}", value)
         else:
-            hyper[key] = finite_number(f"--opt {key}", value)
+            try:
+                hyper[key] = finite_number(f"--opt {key}", value)
+            except InputError:
+                raise InputError(
+                    f"--opt {key} takes a number, got {value!r}: give one such as "
+                    f"--opt {key}={default:g} ({name}'s default)."
+                ) from None
             allowed = RANGES.get(key)
             if allowed is not None and hyper[key] not in allowed:
                 raise InputError(

@@ -236,7 +236,7 @@ def _write(
     from gradtrace.errors import InputError
 
     if n < 2:
-        raise InputError(f"--rows (--n) must be at least 2, got {n}.")
+        raise InputError(f"--n must be at least 2 (rows to draw), got {n}.")
     values = [
         v for k, v in params.items() for v in (v if isinstance(v, tuple) else (v,))
     ]
