@@ -319,3 +319,23 @@ def test_a_trailing_comma_on_every_line_adds_no_column(tmp_path: Path) -> None:
     kept = tmp_path / "kept.csv"
     kept.write_text("x,y,\n1,3,9\n2,5,8\n")
     assert list(read_table(kept).columns) == ["x", "y", "Unnamed: 2"]
+
+
+def test_options_that_change_nothing_are_noted() -> None:
+    """--drop-last with full batches or batches that divide the rows, and a seed
+    where nothing is shuffled, were taken in silence."""
+    trace = gradtrace.fit(
+        "seed001_line", drop_last=True, seed=3, steps=2, batch_size=10, shuffle=False
+    )
+    assert trace.notes == [
+        "drop_last=True changes nothing here: 100 rows make whole batches of 10.",
+        "seed=3 changes nothing here: it draws the shuffled batches' order, and "
+        "these batches are taken in order (shuffle=False).",
+    ]
+    full = gradtrace.fit("seed001_line", drop_last=True, steps=2)
+    assert full.notes == [
+        "drop_last=True changes nothing here: every step sees all the rows, so no "
+        "batch is partial."
+    ]
+    used = gradtrace.fit("seed001_line", drop_last=True, seed=3, batch_size=30, steps=2)
+    assert used.notes == []

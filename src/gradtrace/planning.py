@@ -304,6 +304,27 @@ def plan(
     if config.epochs is not None and config.steps is not None:
         raise InputError("give --epochs or --steps (one of them), not both.")
     drop_last = bool(config.drop_last) and batch_size < n_rows
+    if config.drop_last and not drop_last and not for_views:
+        notices.append(
+            "--drop-last changes nothing here: every step sees all the rows, so no "
+            "batch is partial"
+        )
+    elif drop_last and n_rows % batch_size == 0 and not for_views:
+        notices.append(
+            f"--drop-last changes nothing here: {n_rows} rows make whole batches "
+            f"of {batch_size}"
+        )
+    shuffled = bool(config.shuffle) and batch_size < n_rows
+    if config.seed != 0 and not shuffled and not for_views:
+        notices.append(
+            f"--seed {config.seed} changes nothing here: it draws the shuffled "
+            "batches' order, and "
+            + (
+                "these batches are taken in order (--no-shuffle)"
+                if batch_size < n_rows
+                else "every step sees all the rows"
+            )
+        )
     per_epoch = n_batches(n_rows, batch_size, drop_last)
     if config.steps is not None:
         n_steps = validate.positive_int("steps", config.steps, "--steps")

@@ -182,6 +182,8 @@ PYTHON_WORDS = (
     ("--dtype float64 asks", "dtype='float64' asks"),
     ("--intervals profile gives", "intervals='profile' gives"),
     ("(--seed)", "(seed=)"),
+    ("--drop-last changes", "drop_last=True changes"),
+    ("(--no-shuffle)", "(shuffle=False)"),
     ("--no-shuffle compares", "shuffle=False compares"),
     ("--batch-size 32 runs as", "batch_size=32 runs as"),
     ("--tol ", "tol="),
@@ -207,6 +209,7 @@ def for_python(sentence: str) -> str:
     for flag, argument in PYTHON_WORDS:
         sentence = sentence.replace(flag, argument)
     sentence = _SCHEDULE_FLAG.sub(r"lr_schedule='\1'", sentence)
+    sentence = _SEED_FLAG.sub(r"seed=\1", sentence)
     sentence = _INIT_FLAGS.sub(_init_argument, sentence)
     return _X_FLAGS.sub(_x_argument, sentence)
 
@@ -222,6 +225,9 @@ def _init_argument(found: re.Match[str]) -> str:
     pairs = [flag.split("=", 1) for flag in found.group(0).split("--init ")[1:]]
     return "init={" + ", ".join(f"{k.strip()!r}: {v.strip()}" for k, v in pairs) + "}"
 
+
+#: A seed as the command line gives it: --seed 3
+_SEED_FLAG = re.compile(r"--seed (\d+)")
 
 #: A schedule named as the command line gives it: --lr-schedule NAME:KEY=VALUE
 _SCHEDULE_FLAG = re.compile(r"--lr-schedule ([^\s()]+)")
