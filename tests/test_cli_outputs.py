@@ -753,6 +753,22 @@ def test_the_summary_sets_the_loss_keras_printed_beside_the_loss_over_the_data(
     logged = float(np.sum(last["batch_loss"].to_numpy(float) * sizes) / 100)
     assert f"  Keras logs {logged:.7g} for the last epoch: its batches' losses" in said
     assert f"-> {frame['loss'].iloc[-1]:.7g}; optimum's loss" in said
+    # a run that ends inside an epoch: its batches so far
+    code, said, err = run(
+        [
+            "fit",
+            "seed001_line",
+            "--batch-size",
+            "16",
+            "--steps",
+            "10",
+            "--out",
+            str(tmp_path / "part"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "for the epoch so far (the run ended inside it): its batches'" in said
 
 
 def test_the_steps_tables_gap_is_0_within_rounding() -> None:

@@ -447,13 +447,26 @@ def print_summary(
         gap = rounded_gap(info, last)
         line += f"; gap {f'{gap:.3g}' if gap else '0 (at float rounding)'}"
     console.print(line)
-    logged = trace.to_pandas()["running_loss"].iloc[-1]
+    frame_end = trace.to_pandas().iloc[-1]
+    logged = frame_end["running_loss"]
     if trace.steps and math.isfinite(logged) and math.isfinite(last):
-        # what the user's own Keras loop printed: another number, said why
+        # what the user's own Keras loop printed: another number, said why; a
+        # run stopped inside an epoch has its batches so far
+        whole = int(frame_end["batch"]) == int(sch["batches_per_epoch"])
+        which = (
+            "the last epoch"
+            if whole
+            else "the epoch so far (the run ended inside it)"
+        )
+        after = (
+            "after the last step"
+            if math.isfinite(trace.final_loss)
+            else ("where it was last taken")
+        )
         console.print(
-            f"  Keras logs {fmt(float(logged))} for the last epoch: its batches' "
-            "losses, each before its update, averaged (the loss above is over all "
-            "the data after the last step)"
+            f"  Keras logs {fmt(float(logged))} for {which}: its batches' losses, "
+            f"each before its update, averaged (the loss above is over all the "
+            f"data {after})"
         )
     for warning in trace.convergence_warnings():
         console.print(f"  {warning}")
