@@ -454,9 +454,7 @@ def print_summary(
         # run stopped inside an epoch has its batches so far
         whole = int(frame_end["batch"]) == int(sch["batches_per_epoch"])
         which = (
-            "the last epoch"
-            if whole
-            else "the epoch so far (the run ended inside it)"
+            "the last epoch" if whole else "the epoch so far (the run ended inside it)"
         )
         after = (
             "after the last step"
