@@ -1459,3 +1459,21 @@ def test_a_loss_taken_every_k_steps_is_marked_where_taken() -> None:
     every = gradtrace.fit("seed001_line", lr=0.5, steps=40)
     labels = [ln.get_label() for ln in plot.loss_curves(every).axes[0].get_lines()]
     assert not any("where evaluated" in label for label in labels)
+
+
+def test_a_loss_in_the_billions_is_ticked_in_powers_of_ten() -> None:
+    """House prices' MSE near 4e10 was ticked 50000000000; from a million the
+    axis takes a power of ten, and below it the losses stay in full."""
+    rng = np.random.default_rng(7)
+    x = rng.uniform(40, 220, 250)
+    y = 1200 * x + 30000 + rng.normal(0, 15000, 250)
+    trace = gradtrace.fit({"x": x, "y": y}, optimizer="adam", lr=0.1, steps=30)
+    fig = plot.loss_curves(trace)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and max(len(label) for label in labels) <= 4, labels
+    assert ax.yaxis.get_offset_text().get_text() == "1e10"
+    small = plot.loss_curves(demo_traces()["normal-mean-sgd"])
+    small.draw_without_rendering()
+    assert small.axes[0].yaxis.get_offset_text().get_text() == ""

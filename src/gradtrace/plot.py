@@ -1023,8 +1023,15 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         ax.set_yscale("log")
     else:
         # the losses in full (14258.976), not as an offset (+1.42589e4) and
-        # ticks of 0.076: a loss near its optimum varies in its last digits
-        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+        # ticks of 0.076: a loss near its optimum varies in its last digits;
+        # from a million, in powers of ten (ticks of 50000000000 were unread)
+        big = len(values) and float(np.max(np.abs(values))) >= PLAIN_BELOW
+        if big:
+            ax.ticklabel_format(
+                axis="y", useOffset=False, style="sci", scilimits=(-4, 6)
+            )
+        else:
+            ax.ticklabel_format(axis="y", useOffset=False, style="plain")
     low, high = ax.get_ylim()
     if optimum is not None and not low <= best <= high:
         # the losses' own range stays: an optimum far below them would squash them
@@ -1179,6 +1186,10 @@ def _flat_named(values: dict[str, Any]) -> dict[str, float]:
             out[k] = float(v)
     return out
 
+
+#: The loss below which a linear loss axis prints its ticks in full (14258.976);
+#: from it, in powers of ten.
+PLAIN_BELOW = 1e6
 
 #: How far apart (in pixels at the figure's dpi) two numbered steps of a
 #: landscape's path must be for both to carry their number.
