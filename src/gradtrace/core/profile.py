@@ -139,7 +139,9 @@ def intervals(
             value, where = profile(j, best[j] + sign * step * scale[j], guesses[near])
             guesses[step] = where
             if not math.isfinite(value):
-                return math.inf  # beyond where the likelihood is defined: outside
+                # beyond where the likelihood is defined: outside, and finite
+                # for Brent's method (an infinite end gives it NaN steps)
+                return 1e12
             return 2.0 * (value - low) - CHI2_95
 
         inside = 0.0
