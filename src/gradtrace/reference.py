@@ -279,13 +279,13 @@ def compute(
             )
     except InputError:
         raise  # bad data (a streamed file's later rows): not a solver's failure
+    except exact.Unidentified as err:
+        # parameters that only move together: a warning of the run's (its
+        # values are one of a line of equally good ones), not a note
+        out["unidentified"] = str(err)
+        return out
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
-        if "trade off exactly" in str(err):
-            # parameters that only move together: a warning of the run's (its
-            # values are one of a line of equally good ones), not a note
-            out["unidentified"] = str(err)
-        else:
-            notices.append(f"no exact optimum ({err})")
+        notices.append(f"no exact optimum ({err})")
         return out
     hyper = spec.hyper
     momentum = (
@@ -467,9 +467,7 @@ def _lopsided(
             continue
         v = np.ravel(np.asarray(value, np.float64))
         se = np.ravel(np.asarray(stderr.get(name, np.nan), np.float64))
-        slope = v if kind == "positive" else v * (1 - v)
-        with np.errstate(all="ignore"):
-            spread = se / slope
+        spread = exact.scaled_error(v, se, kind)  # where the interval is taken
         scale = "log" if kind == "positive" else "logit"
         for i in np.flatnonzero(np.isfinite(spread) & (spread > LOPSIDED)):
             label = name if v.size == 1 else f"{name}[{i}]"

@@ -536,13 +536,18 @@ def _poisson_limit(
     return _with_errors(model, loss, params, value, method, se, Z95)
 
 
-def _dependent(m: Any, xtx: np.ndarray, rank: int, n: int) -> str:
+class Unidentified(np.linalg.LinAlgError):
+    """Parameters that trade off exactly: the loss has no single lowest point, and
+    a run's values are one of a line (or plane) of equally good ones."""
+
+
+def _dependent(m: Any, xtx: np.ndarray, rank: int, n: int) -> np.linalg.LinAlgError:
     """Why the design has rank ``rank`` below its p columns, in the parameters'
-    names: those the directions of no change in the loss (X^T X's null space) move.
-    Fewer rows than parameters is said as such."""
+    names (``Unidentified``): those the directions of no change in the loss (X^T
+    X's null space) move. Fewer rows than parameters is said as such."""
     p = len(xtx)
     if n < p:
-        return (
+        return np.linalg.LinAlgError(
             f"{n} rows cannot determine {p} parameters: the loss has no single "
             "lowest point; give more rows, or a model with fewer parameters"
         )
@@ -555,7 +560,7 @@ def _dependent(m: Any, xtx: np.ndarray, rank: int, n: int) -> str:
             names[i] = k if np.ndim(v) == 0 else f"{k}[{j}]"
     moved = [names[i] for i in np.flatnonzero(null.max(axis=1) > 1e-6 * null.max())]
     together = " and ".join(moved) if len(moved) <= 2 else ", ".join(moved)
-    return (
+    return Unidentified(
         f"{together} trade off exactly, so the loss has no single lowest point: an x "
         "column is constant, copying the intercept, or a combination of the others; "
         "drop it, or use x that varies"
@@ -581,7 +586,7 @@ def _least_squares(
         beta, _, rank, _ = np.linalg.lstsq(design, y64, rcond=None)
         xtx = design.T @ design
         if rank < len(beta):
-            raise np.linalg.LinAlgError(_dependent(m, xtx, rank, n))
+            raise _dependent(m, xtx, rank, n)
         resid = y64 - design @ beta
         return beta, xtx, float(resid @ resid)
     r: np.ndarray | None = None
@@ -599,7 +604,7 @@ def _least_squares(
     cutoff = np.finfo(np.float64).eps * max(n, p)
     beta, _, rank, _ = np.linalg.lstsq(triangle, r[:p, p], rcond=cutoff)
     if rank < p:
-        raise np.linalg.LinAlgError(_dependent(m, triangle.T @ triangle, rank, n))
+        raise _dependent(m, triangle.T @ triangle, rank, n)
     ssr = 0.0
     for xb, yb in rowsums.blocks(x, y):
         resid = np.asarray(yb, np.float64) - m.design(np.asarray(xb, np.float64)) @ beta
@@ -668,6 +673,16 @@ TINY = 1e-9
 FLAT = 1e6
 
 
+def scaled_error(value: Any, error: Any, kind: str) -> np.ndarray:
+    """A positive parameter's standard error on the log scale, one in (0, 1) on
+    the logit scale (the delta method: d(log v) = dv / v, d(logit v) = dv / (v (1 -
+    v))), where its 95% interval is taken."""
+    v = np.asarray(value, np.float64)
+    slope = v if kind == "positive" else v * (1 - v)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.asarray(error, np.float64) / slope
+
+
 def _with_errors(
     model: Model,
     loss: LossLike,
@@ -695,10 +710,8 @@ def _with_errors(
             if kind == "real":
                 low, high = v - q * e, v + q * e
             else:
-                # d(log v) = dv / v; d(logit v) = dv / (v (1 - v))
-                slope = v if kind == "positive" else v * (1 - v)
                 inner = np.log(v) if kind == "positive" else np.log(v) - np.log1p(-v)
-                wide = e / slope  # the standard error on that scale
+                wide = scaled_error(v, e, kind)  # the standard error on that scale
                 # on the edge, or a finite error that says the likelihood is flat
                 # toward it; an error of NaN alone (parameters the data cannot
                 # tell apart, a singular information) says nothing of an edge
@@ -706,7 +719,8 @@ def _with_errors(
                 if kind == "positive":  # Newton over log v stopped near 0
                     at_edge |= (v < TINY) & ~np.isfinite(wide)
                 e = np.where(at_edge, np.nan, e)
-                ends = [inner - q * e / slope, inner + q * e / slope]
+                wide = np.where(at_edge, np.nan, wide)
+                ends = [inner - q * wide, inner + q * wide]
                 back = np.exp if kind == "positive" else lambda u: 1 / (1 + np.exp(-u))
                 low, high = (back(u) for u in ends)
                 if np.any(at_edge):
@@ -764,7 +778,7 @@ def _finish(
             else "fix one of them, or write the model so that each parameter "
             "changes the fit in a way of its own"
         )
-        raise ValueError(
+        raise Unidentified(
             f"{together} trade off exactly, so the loss has no single lowest "
             f"point: {what}"
         )
