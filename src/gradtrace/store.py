@@ -327,21 +327,15 @@ def _temporary(folder: Path, force: bool) -> Path:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         _drop_orphans(parent, folder.name)
+        where, stem = parent, folder.name
         if folder.is_dir() and _another_device(folder, parent):
             # a mount point (a volume, a bind mount): its files cannot be
             # renamed in from beside it, so they are written inside it
-            _drop_orphans(folder, "gradtrace")
-            parent = folder
-            while True:
-                tmp = folder / f".gradtrace.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-                try:
-                    tmp.mkdir()
-                    return tmp
-                except FileExistsError:
-                    continue
+            where, stem = folder, "gradtrace"
+            _drop_orphans(folder, stem)
         # made as any folder is, with the user's umask (mkdtemp's are private)
         while True:
-            tmp = parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+            tmp = where / f".{stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
             try:
                 tmp.mkdir()
                 return tmp

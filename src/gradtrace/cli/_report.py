@@ -456,11 +456,8 @@ def print_summary(
         which = (
             "the last epoch" if whole else "the epoch so far (the run ended inside it)"
         )
-        after = (
-            "after the last step"
-            if math.isfinite(trace.final_loss)
-            else ("where it was last taken")
-        )
+        taken = math.isfinite(trace.final_loss)
+        after = "after the last step" if taken else "where it was last taken"
         console.print(
             f"  Keras logs {fmt(float(logged))} for {which}: its batches' losses, "
             f"each before its update, averaged (the loss above is over all the "
