@@ -673,14 +673,10 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     return fig
 
 
-#: The share of a picture's points a legend inside its axes may cover before it
-#: goes below them: none (a point hidden under it is a point the reader misses).
-LEGEND_COVERS = 0.0
-
-
 def _covers_points(fig: Figure, ax: Any, legend: Any) -> bool:
-    """Whether ``legend``, where matplotlib placed it, lies over more than
-    ``LEGEND_COVERS`` of the points drawn on ``ax`` (its marker-only lines)."""
+    """Whether ``legend``, where matplotlib placed it, lies over any of the points
+    drawn on ``ax`` (its marker-only lines): a point hidden under it is a point
+    the reader misses."""
     points = [
         line.get_xydata()
         for line in ax.get_lines()
@@ -703,7 +699,7 @@ def _covers_points(fig: Figure, ax: Any, legend: Any) -> bool:
         & (at[:, 1] >= box.y0)
         & (at[:, 1] <= box.y1)
     )
-    return bool(inside.mean() > LEGEND_COVERS)
+    return bool(inside.any())
 
 
 #: The longest legend label (characters) drawn inside a fit's axes; with a longer
