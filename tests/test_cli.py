@@ -704,3 +704,21 @@ def test_every_command_that_writes_takes_o_for_out(
     )
     assert code == 0, err
     assert (tmp_path / "s").is_dir()
+
+
+def test_rerun_quiet_leaves_out_the_log_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rerun -q, as fit -q: a long run's "training N steps..." line on a log is
+    left out (a newcomer's rerun of a run made with -q printed it)."""
+    folder = tmp_path / "a"
+    args = ["--steps", "200000", "--eval-every", "100000", "-q"]
+    code, _, err = run(["fit", "seed001_line", *args, "-o", str(folder)], capsys)
+    assert code == 0 and "training" not in err, err
+    code, out, err = run(["rerun", str(folder), "-o", str(tmp_path / "b")], capsys)
+    assert code == 0 and "identical" in out, err
+    assert "training 200000 steps" in err
+    code, out, err = run(
+        ["rerun", str(folder), "-o", str(tmp_path / "c"), "-q"], capsys
+    )
+    assert code == 0 and "identical" in out and "training" not in err, err

@@ -583,6 +583,13 @@ def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
     default=None,
     help="Run it for this many optimizer steps instead.",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help='Print the summary and the comparison only (no "training N steps" line '
+    "on a log).",
+)
 def rerun(
     run: Path,
     out: Path | None,
@@ -590,6 +597,7 @@ def rerun(
     data: Path | None,
     epochs: int | None,
     steps: int | None,
+    quiet: bool,
 ) -> None:
     """Repeat a run from its run.json and check the new trace equals the old one.
 
@@ -642,7 +650,7 @@ def rerun(
     out = out or default_out(info["model"])
     # a long run writes its trace in parts as it goes; the two traces are then
     # compared a row group at a time, neither held whole
-    new, late = _report.run_into_with_progress(config, out, force)
+    new, late = _report.run_into_with_progress(config, out, force, quiet=quiet)
     if late:
         raise KeyboardInterrupt  # after the new run was saved
     if resized is not None:
