@@ -958,7 +958,10 @@ class Trace:
         ``gradtrace.tables.history``. ``keras_names``: the metrics and the rate
         under the keys Keras's ``History.history`` gives them
         (``root_mean_squared_error``, ``val_root_mean_squared_error``,
-        ``learning_rate``), to set beside it column for column."""
+        ``learning_rate``), to set beside it column for column: the names of
+        Keras's metric classes (``MeanAbsoluteError()`` logs
+        ``mean_absolute_error``; given as strings, ``metrics=["mae", "mse"]``
+        logs ``mae`` and ``mse``, the names without ``keras_names``)."""
         from gradtrace.core.metrics import KERAS_METRICS
         from gradtrace.store import epoch_rows
         from gradtrace.tables import history
