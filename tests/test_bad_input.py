@@ -786,10 +786,12 @@ def test_without_x_or_y_the_missing_y_is_asked_for_first(
     two = csv(tmp_path, "hours,score\n1,2\n2,4\n3,7\n")
     line = one_line_error([two], tmp_path, capsys)
     assert "column 'y' not found" in line and line.endswith(
-        "pass --y with the target, hours or score (the other is then x)."
+        "pass the target, --y hours (x is then score) or --y score."
     )
     line = one_line_error([two, "--model", "normal"], tmp_path, capsys)
-    assert line.endswith("pass --y with the column to fit, hours or score.")
+    assert line.endswith("pass the column to fit, --y hours or --y score.")
+    with pytest.raises(InputError, match=r"pass the target, y='hours' \(x is then"):
+        gradtrace.fit(pd.read_csv(two), model="line", steps=2)
     many = csv(tmp_path, "a,b,c,target\n1,2,3,4\n2,3,1,5\n3,1,2,6\n")
     line = one_line_error([many], tmp_path, capsys)
     assert "column 'y' not found" in line and "did you mean" not in line

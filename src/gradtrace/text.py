@@ -137,30 +137,35 @@ def _slips(a: str, b: str) -> int:
     return row1[len(b)]
 
 
+def flag_value(flag: str, value: str) -> str:
+    """``flag`` given ``value`` as the caller writes it: "--y 'a b'" to paste into
+    a shell, "y='a b'" from Python."""
+    import shlex
+
+    from gradtrace.errors import COMMAND_LINE
+
+    if COMMAND_LINE.get():
+        return f"{flag} {shlex.quote(value)}"
+    return f"{flag.lstrip('-')}={value!r}"
+
+
 def column_hint(
     column: str,
     names: Sequence[str],
     flag: str,
     left: Sequence[str] = (),
     besides: str = "the one column besides x",
-    choose: str = "one of them",
+    choose: str = "",
 ) -> str:
     """What to do about a ``column`` not among the data's ``names``, given with
     ``flag`` (--x or --y): the name meant, written to paste into a shell (quoted
     where it has spaces) or as Python's argument, else the one column ``left`` (no
-    other role takes it; ``besides`` says so), else to choose ``choose``."""
-    import shlex
-
-    from gradtrace.errors import COMMAND_LINE
-
+    other role takes it; ``besides`` says so), else what to pass: ``choose``
+    ("FLAG with one of them" where empty)."""
     meant = close_name(column, names)
     if meant is None and len(left) != 1:
-        return f"pass {flag} with {choose}."
-    name = meant or left[0]
-    if COMMAND_LINE.get():
-        given = f"{flag} {shlex.quote(name)}"
-    else:
-        given = f"{flag.lstrip('-')}={name!r}"
+        return f"pass {choose or flag + ' with one of them'}."
+    given = flag_value(flag, meant or left[0])
     if meant is None:
         return f"pass {given}, {besides}."
     return f"did you mean {given}?"

@@ -37,7 +37,13 @@ from gradtrace.schedule_input import lr_schedule as lr_schedule
 from gradtrace.schedule_input import schedule_fits as schedule_fits
 from gradtrace.schedule_input import schedule_notices as schedule_notices
 from gradtrace.schedule_input import warms_up_from_zero as warms_up_from_zero
-from gradtrace.text import close_name, column_hint, header_example, x_flags
+from gradtrace.text import (
+    close_name,
+    column_hint,
+    flag_value,
+    header_example,
+    x_flags,
+)
 
 DTYPES = ("float32", "float64")
 PARAM_SPACES = ("constrained", "unconstrained")
@@ -1073,12 +1079,14 @@ def columns(
             besides = (
                 "the data's one column" if not taken else "the one column besides x"
             )
-            choose = "one of them"
+            choose = ""
             if len(left) == 2 and kind != "distribution" and not x_given:
                 # two columns, neither named y nor x: one is y, the other x
-                choose = f"the target, {left[0]} or {left[1]} (the other is then x)"
+                a, b = (flag_value(flag, n) for n in left)
+                choose = f"the target, {a} (x is then {left[1]}) or {b}"
             elif len(left) == 2 and kind == "distribution":
-                choose = f"the column to fit, {left[0]} or {left[1]}"
+                a, b = (flag_value(flag, n) for n in left)
+                choose = f"the column to fit, {a} or {b}"
             # a name meant among the columns no other role has taken (x0 given,
             # x9 is not "did you mean x0?")
             free = [n for n in names if n not in wanted]
