@@ -253,3 +253,101 @@ def test_the_command_line_takes_intervals_and_show_says_which(
         capsys,
     )
     assert code == 2 and "--intervals profile fits the model again" in err
+
+
+def _logistic_far_from_zero() -> pd.DataFrame:
+    """x in the thousands, y switching near 3000: a fit that wants --standardize."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1000, 5000, 200)
+    y = rng.uniform(size=200) < 1 / (1 + np.exp(-(x - 3000) / 500))
+    return pd.DataFrame({"x": x, "y": y.astype(float)})
+
+
+def test_a_standardised_runs_intervals_in_x_units_are_profiled_in_them() -> None:
+    """--standardize with --intervals profile: the slope's interval in x's units
+    is its standardised one over the spread, and the intercept's (b - w center /
+    spread, a combination of both) is profiled as one; both against SciPy's
+    profile of the likelihood in x's own units."""
+    df = _logistic_far_from_zero()
+    x, y = df["x"].to_numpy(), df["y"].to_numpy()
+    trace = gradtrace.fit(
+        df,
+        "logistic",
+        optimizer="adam",
+        lr=0.1,
+        steps=300,
+        standardize=True,
+        intervals="profile",
+    )
+    table = trace.summary()
+
+    def nll(b: float, w: float) -> float:
+        eta = b + w * x
+        return float(np.sum(np.logaddexp(0.0, eta) - y * eta))
+
+    best = optimize.minimize(
+        lambda v: nll(*v),
+        [-7.3, 0.00228],
+        method="Nelder-Mead",
+        options={"xatol": 1e-12, "fatol": 1e-12, "maxiter": 20000},
+    )
+    b0, w0 = best.x
+
+    def over_w(b: float) -> float:
+        found = optimize.minimize_scalar(
+            lambda w: nll(b, w),
+            bounds=(0, 0.01),
+            method="bounded",
+            options={"xatol": 1e-14},
+        )
+        return 2 * (found.fun - best.fun) - CHI2_95
+
+    def over_b(w: float) -> float:
+        found = optimize.minimize_scalar(
+            lambda b: nll(b, w), bounds=(-30, 10), method="bounded"
+        )
+        return 2 * (found.fun - best.fun) - CHI2_95
+
+    b_ends = [optimize.brentq(over_w, b0 - 5, b0), optimize.brentq(over_w, b0, b0 + 5)]
+    w_ends = [
+        optimize.brentq(over_b, w0 - 0.002, w0),
+        optimize.brentq(over_b, w0, w0 + 0.002),
+    ]
+    got_b = table.loc["b", ["ci_low_in_x_units", "ci_high_in_x_units"]]
+    got_w = table.loc["w[0]", ["ci_low_in_x_units", "ci_high_in_x_units"]]
+    np.testing.assert_allclose(got_b.to_numpy(float), b_ends, rtol=1e-5)
+    np.testing.assert_allclose(got_w.to_numpy(float), w_ends, rtol=1e-5)
+    # lopsided in x's units as in standard units: not b +- 1.96 s.e.
+    assert got_b.mean() != pytest.approx(table.loc["b", "optimum_in_x_units"])
+    assert "ci95_b_in_x_units" not in trace.info  # in original_units only
+
+
+@pytest.mark.parametrize(
+    ("model", "loss"), [("logistic", "nll"), ("linear", "mse")], ids=["z", "t"]
+)
+def test_a_standardised_runs_wald_intervals_in_x_units(model: str, loss: str) -> None:
+    """Wald's intervals are the same whatever linear map the parameters take: the
+    standardised run's in x's units are the run on x as it is (statsmodels'
+    conf_int for the logistic; Student's t for least squares)."""
+    df = _logistic_far_from_zero()
+    if model == "linear":
+        df["y"] = 3.0 + 0.002 * df["x"] + np.random.default_rng(1).normal(size=200)
+    options = {"optimizer": "adam", "lr": 0.1, "steps": 5, "loss": loss}
+    scaled = gradtrace.fit(df, model, standardize=True, **options).summary()
+    as_is = gradtrace.fit(df, model, **options).summary()
+    for name in ("w[0]", "b"):
+        np.testing.assert_allclose(
+            scaled.loc[name, ["ci_low_in_x_units", "ci_high_in_x_units"]].to_numpy(
+                float
+            ),
+            as_is.loc[name, ["ci_low", "ci_high"]].to_numpy(float),
+            rtol=1e-6,
+        )
+    if model == "logistic":  # statsmodels' GLM conf_int, printed for this data
+        np.testing.assert_allclose(
+            scaled.loc["b", ["ci_low_in_x_units", "ci_high_in_x_units"]].to_numpy(
+                float
+            ),
+            [-9.28540205, -5.33712793],
+            rtol=1e-6,
+        )

@@ -175,7 +175,8 @@ def build_trace(
         **_diverged_cause(p, history),
         "notices": p.notices + [note] * bool(note),
         "truth": truth,
-        **reference,
+        # the intercept's interval in x's own units goes in original_units
+        **{k: v for k, v in reference.items() if k != "ci95_b_in_x_units"},
         "timings": {
             "compile_s": history.compile_s,
             "train_s": history.train_s,
@@ -316,6 +317,9 @@ def fit_statistics(
             units["stderr"] = _listed(
                 units_stderr(p.m, reference["optimum"], reference["covariance"], held)
             )
+        intervals = units_intervals(p.m, reference, units)
+        if intervals:
+            units["ci95"] = intervals
         out["original_units"] = units
     has_likelihood = p.m.kind == "distribution" or p.loss == "nll"
     if not has_likelihood:
@@ -337,6 +341,34 @@ def fit_statistics(
                 "bic": k * math.log(n) - 2 * ll,
             }
     out["likelihood"] = stats
+    return out
+
+
+def units_intervals(
+    m: Any, reference: dict[str, Any], units: dict[str, Any]
+) -> dict[str, list[Any]]:
+    """A standardised model's 95% intervals in x's own units: a slope's is its
+    standardised one over its column's spread; the intercept's the profile's of
+    the intercept in x's own units where the intervals are profiles
+    (``ci95_b_in_x_units``), else Wald's about its estimate in x's units with its
+    standard error there, at the quantile the standardised interval took
+    (Student's t for least squares, 1.96 for a likelihood)."""
+    ci95 = reference.get("ci95") or {}
+    out: dict[str, list[Any]] = {}
+    if "w" in ci95:
+        spread = np.asarray(m.spread, np.float64)
+        low, high = (np.asarray(v, np.float64) / spread for v in ci95["w"])
+        out["w"] = [low.tolist(), high.tolist()]
+    if reference.get("ci95_b_in_x_units") is not None:
+        out["b"] = list(reference["ci95_b_in_x_units"])
+    elif "b" in ci95 and "b" in (units.get("stderr") or {}):
+        best = float(reference["optimum"]["b"])
+        se = float(np.asarray(reference["stderr"]["b"]))
+        quantile = (float(ci95["b"][1]) - best) / se if se > 0 else math.nan
+        at = float(units["optimum"]["b"])
+        spread_b = quantile * float(units["stderr"]["b"])
+        if math.isfinite(spread_b):
+            out["b"] = [at - spread_b, at + spread_b]
     return out
 
 

@@ -60,6 +60,12 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
             cells["std. error in x's units"] = _g(
                 _number(row.get("std_error_in_x_units")), 4
             )
+            low = _number(row.get("ci_low_in_x_units"))
+            high = _number(row.get("ci_high_in_x_units"))
+            if "ci_low_in_x_units" in summary.columns:
+                cells["95% interval in x's units"] = (
+                    "" if math.isnan(low) else f"{_g(low, 4)} to {_g(high, 4)}"
+                )
         if "truth" in summary.columns:
             cells["truth"] = _g(_number(row.get("truth")), 7)
         rows[name] = cells

@@ -508,6 +508,20 @@ def _profiled(
         "ci95": {k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in found.items()},
         "ci_method": "profile likelihood",
     }
+    if getattr(m, "center", None) is not None and "b" in found:
+        # standardised x: the intercept in x's own units, b - w . center / spread,
+        # is a combination of b and the slopes, profiled as one (a slope's own
+        # interval is its standardised one over its spread)
+        slope = -np.asarray(m.center, np.float64) / np.asarray(m.spread, np.float64)
+        if "w" in found:
+            weights = {"b": np.asarray(1.0), "w": slope}
+            low, high = profile.combination(
+                m, loss, trainable, fixed, xs, np.asarray(ys), optimum, weights
+            )
+        else:  # slopes held: the intercept's interval moved by theirs
+            shift = float(np.asarray(fixed["w"], np.float64) @ slope)
+            low, high = (float(v) + shift for v in found["b"])
+        out["ci95_b_in_x_units"] = [low, high]
     if opened:
         ends = ", ".join(f"{name} {side}" for name, side in opened)
         out["open_intervals"] = [list(pair) for pair in opened]

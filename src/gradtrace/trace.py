@@ -780,9 +780,11 @@ class Trace:
         real-valued parameter's optimum tested against 0, as statsmodels' tables
         do: ``_tests``), the ``truth`` of generated data and
         ``fixed`` values (parameters held at their start); a run with
-        ``standardize=True`` adds ``final_in_x_units``, ``optimum_in_x_units``
-        and ``std_error_in_x_units``, the slopes and intercept in x's own units
-        (their errors from the covariance, mapped as the slopes are). ``.attrs``:
+        ``standardize=True`` adds ``final_in_x_units``, ``optimum_in_x_units``,
+        ``std_error_in_x_units``, ``ci_low_in_x_units`` and ``ci_high_in_x_units``,
+        the slopes and intercept in x's own units (their errors from the
+        covariance, mapped as the slopes are; a profile interval of the intercept
+        profiled in x's units). ``.attrs``:
         ``loss`` (initial, final), ``optimum_loss``, ``gap`` (final - optimum),
         ``validation`` (with validation data: the last ``val_loss``, its lowest
         and after which epoch, each ``val_<metric>``; else None), ``status``,
@@ -844,12 +846,17 @@ class Trace:
                 put(f"{which}_in_x_units", name, value)
         for name, value in (units.get("stderr") or {}).items():
             put("std_error_in_x_units", name, value)
+        for name, (low, high) in (units.get("ci95") or {}).items():
+            put("ci_low_in_x_units", name, low)
+            put("ci_high_in_x_units", name, high)
         for extra in (
             "fixed",
             "truth",
             "final_in_x_units",
             "optimum_in_x_units",
             "std_error_in_x_units",
+            "ci_low_in_x_units",
+            "ci_high_in_x_units",
         ):
             if extra in columns:
                 frame[extra] = pd.Series(columns[extra], dtype=float)
