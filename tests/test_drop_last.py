@@ -114,6 +114,22 @@ def test_the_flag_reruns_and_is_refused_where_it_cannot_go(
     # full batch, or a batch of all rows: nothing to leave out
     whole = gradtrace.fit(_data(), steps=3, drop_last=True)
     assert "drop_last" not in whole.info["schedule"]
+    # a batch larger than the rows: PyTorch's DataLoader yields no batch at all,
+    # where a run had trained on all the rows and noted --drop-last did nothing
+    rows = len(_data())
+    code, _, err = run_cli(
+        [*args[:3], str(rows + 1), "--epochs", "2", "--drop-last", "-q"], capsys
+    )
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(
+        f"error: --drop-last with batch size {rows + 1}, larger than the {rows} rows, "
+        "leaves no batch to train on"
+    )
+    assert f"give a batch size of at most {rows}, or leave out --drop-last" in err
+    with pytest.raises(gradtrace.InputError, match="or leave out drop_last"):
+        gradtrace.fit(_data(), batch_size=rows + 1, drop_last=True, epochs=1)
+    exact = gradtrace.fit(_data(), batch_size=rows, drop_last=True, epochs=1)
+    assert exact.steps == 1
 
 
 def test_a_sweep_leaves_out_the_last_batch_as_fit_does() -> None:

@@ -282,6 +282,13 @@ def plan(
             "batch size", config.batch_size, "--batch-size"
         )
         config.batch_size = batch_size  # as run.json keeps it: 2, not "2" or 2.0
+        if batch_size > n_rows and config.drop_last:
+            raise InputError(
+                f"--drop-last with batch size {batch_size}, larger than the "
+                f"{n_rows} rows, leaves no batch to train on (PyTorch's "
+                f"DataLoader yields none): give a batch size of at most {n_rows}, "
+                "or leave out --drop-last."
+            )
         if batch_size > n_rows:
             notices.append(
                 f"batch size {batch_size} is larger than the {n_rows} rows: "
