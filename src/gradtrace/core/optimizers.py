@@ -105,8 +105,11 @@ def _torch_adam(
     eps: float,
     weight_decay: float,
     amsgrad: bool,
+    decoupled_weight_decay: bool = False,
 ) -> optax.GradientTransformation:
     inner = transforms.torch_adam(lr, beta1, beta2, eps, amsgrad)
+    if decoupled_weight_decay:  # Adam(decoupled_weight_decay=True) is AdamW
+        return transforms.torch_decoupled(inner, lr, weight_decay)
     return transforms.torch_l2(inner, weight_decay)
 
 
@@ -507,9 +510,11 @@ PRESETS: dict[str, Preset] = {
                 "eps": 1e-8,
                 "weight_decay": 0.0,
                 "amsgrad": False,
+                "decoupled_weight_decay": False,
             },
             "lr",
-            "PyTorch Adam: eps after bias correction (weight_decay adds wd * w to g)",
+            "PyTorch Adam: eps after bias correction (weight_decay adds wd * w to g; "
+            "decoupled_weight_decay=True is AdamW's)",
         ),
         Preset(
             "torch.adamw",
