@@ -136,6 +136,12 @@ def test_the_command_line_names_the_clipping(
         ("torch.norm=-1", "max_norm must be a positive number, got '-1'"),
         ("torch.norm=big", "max_norm must be a number, got 'big'"),
         ("keras.norm:max_norm=1", "takes one parameter, clipnorm"),
+        (
+            "torch.norm=1.0,norm_type=inf",
+            "takes one parameter, max_norm, not 'norm_type' (it clips by the "
+            "2-norm, clip_grad_norm_'s default)",
+        ),
+        ("torch.value=1,foo=2", "takes one parameter, clip_value, not 'foo'"),
     ],
 )
 def test_bad_clipping_is_told_what_to_give(

@@ -1419,6 +1419,19 @@ def specs_for(m: Model, loss: LossLike) -> tuple[ParamSpec, ...]:
     return param_specs(m, loss)
 
 
+def _one_clip_parameter(name: str, param: str, extra: str) -> None:
+    """Refuse a clipping's second parameter ``extra`` by name (PyTorch's
+    norm_type: the 2-norm is the one taken)."""
+    extra = extra.strip()
+    norm = " (it clips by the 2-norm, clip_grad_norm_'s default)" * (
+        extra == "norm_type"
+    )
+    raise InputError(
+        f"clipping {name!r} takes one parameter, {param}, not {extra!r}{norm}: "
+        f"give {name}=VALUE."
+    )
+
+
 def clip(value: Any) -> GradClip | None:
     """Gradient clipping from its text, ``NAME=VALUE`` or ``NAME:KEY=VALUE``
     (``torch.norm=1.0``, ``keras.norm:clipnorm=1``), or a dict with ``name`` and
@@ -1453,10 +1466,15 @@ def clip(value: Any) -> GradClip | None:
             f"as {name}=1.0."
         )
     (key, number), *more = given.items()
-    if key != param or more:
+    if more:
+        _one_clip_parameter(name, param, next(k for k in given if k != param))
+    if key != param:
         raise InputError(
             f"clipping {name!r} takes one parameter, {param}: give {name}=VALUE."
         )
+    if isinstance(number, str) and "," in number:
+        # clip_grad_norm_(params, 1.0, norm_type=inf), say: one parameter only
+        _one_clip_parameter(name, param, number.split(",", 1)[1].split("=")[0])
     try:
         amount = _number(number)
     except (TypeError, ValueError):
