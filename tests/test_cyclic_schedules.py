@@ -467,6 +467,11 @@ def test_the_command_line_shows_the_cycle(
             "give torch.cyclic:cycle_momentum=false.",
         ),
         (["--lr-schedule", "torch.cosine_restarts:T_0=2,T_mult=0"], "T_mult counts"),
+        (  # OneCycleLR(opt, max_lr, epochs=2, steps_per_epoch=5), as it is called
+            ["--lr-schedule", "torch.onecycle:epochs=2,steps_per_epoch=5"],
+            "takes total_steps, not epochs: it spans the run unless given "
+            "(PyTorch's epochs * steps_per_epoch is total_steps",
+        ),
     ],
 )
 def test_bad_cycles_are_told_what_to_give(

@@ -94,6 +94,13 @@ def lr_schedule(value: Any, nested: bool = False) -> LrSchedule | None:
     if name in PLATEAUS:
         given = _plateau_as_written(name, given)
     for key, text in given.items():
+        if key in ("epochs", "steps_per_epoch") and "total_steps" in preset.defaults:
+            # OneCycleLR(opt, max_lr, epochs=E, steps_per_epoch=S): E * S steps
+            raise InputError(
+                f"schedule {name!r} takes total_steps, not {key}: it spans the "
+                "run unless given (PyTorch's epochs * steps_per_epoch is "
+                f"total_steps, such as {name}:total_steps=100)."
+            )
         if key not in preset.defaults:
             raise InputError(
                 f"schedule {name!r} has no parameter {key!r}: "

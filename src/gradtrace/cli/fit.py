@@ -161,8 +161,9 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "torch.rmsprop, torch.adam, torch.adamw (--opt amsgrad=true), "
             "torch.adagrad, torch.adamax, torch.nadam. Weight decay: --opt "
             "weight_decay=W on the adamw and keras presets (decoupled) and torch.sgd, "
-            "torch.adam, torch.adagrad, torch.adamax, torch.nadam (added to the "
-            "gradient, as PyTorch does).",
+            "torch.rmsprop, torch.adam, torch.adagrad, torch.adamax, torch.nadam "
+            "(added to the gradient, as PyTorch does; decoupled with --opt "
+            "decoupled_weight_decay=true on torch.adam and torch.nadam).",
         ),
         click.option(
             "--lr",
