@@ -877,7 +877,8 @@ def test_loss_figure_draws_a_scheduled_rate_on_its_own_axis() -> None:
 
 def test_figures_draw_on_axes_of_ones_own() -> None:
     """trace.plot("loss", ax=ax) raised TypeError: a figure could not go into a
-    notebook's grid of subplots."""
+    notebook's grid of subplots. Drawn on an axes, the axes is returned, as
+    pandas returns it: a figure returned was shown twice in a notebook."""
     from matplotlib.figure import Figure
 
     trace = gradtrace.fit(
@@ -886,7 +887,7 @@ def test_figures_draw_on_axes_of_ones_own() -> None:
     fig = Figure(figsize=(15, 4))
     axes = fig.subplots(1, 3)
     for ax, which in zip(axes, ["fit", "loss", "landscape"], strict=True):
-        assert trace.plot(which, ax=ax) is fig
+        assert trace.plot(which, ax=ax) is ax
         assert ax.get_title() and (ax.lines or ax.collections)
     assert axes[1].get_title().startswith("loss per step: ")
     assert len(fig.axes) == 4  # the three, and the landscape's colorbar

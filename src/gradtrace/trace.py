@@ -1159,8 +1159,10 @@ class Trace:
         line) or ``residuals`` (a regression's, against its prediction)
         (``gradtrace.plot`` has one function each). ``ax``: a matplotlib axes of
         yours (a subplot of your grid) to draw ``fit``, ``loss``, ``landscape`` or
-        ``residuals`` on; the figure returned is then that axes' figure. Several
-        runs in one figure, each in its colour: ``gradtrace.compare``."""
+        ``residuals`` on; that axes is then returned, as pandas and seaborn
+        return it (a figure returned would be shown twice in Jupyter, as the
+        cell's value and as pyplot's figure). Several runs in one figure, each in
+        its colour: ``gradtrace.compare``."""
         from gradtrace import plot
         from gradtrace.text import for_python
 
@@ -1199,14 +1201,16 @@ class Trace:
                 pair = None
                 if names is not None:
                     pair = (str(names[0]).strip(), str(names[1]).strip())
-                return plot.loss_landscape(self, pair, ax=ax)
+                drawn = plot.loss_landscape(self, pair, ax=ax)
+                return drawn if ax is None else ax
             if ax is not None:
                 on_axes = {
                     "fit": plot.fit_over_data,
                     "loss": plot.loss_curves,
                     "residuals": plot.residual_plot,
                 }
-                return on_axes[which](self, ax=ax)
+                on_axes[which](self, ax=ax)
+                return ax
             return figures[which](self)
         except InputError as err:
             said = re.sub(
