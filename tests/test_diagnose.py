@@ -991,6 +991,16 @@ def test_a_run_thrown_far_by_its_first_step_is_not_told_more_steps_would_help(
     assert not any("first step threw" in w for w in calm.warnings)
 
 
+def test_a_parameter_starting_at_its_optimum_is_not_said_to_be_thrown() -> None:
+    """y = 2x exactly: b starts at its optimum, 0 (-2e-15 by rounding), and the
+    first step moves it to 0.1 as w heads for 2; that was "1e+11 times as far
+    from its optimum as it started, onto ground so flat ...", and "a rate below
+    that limit" named no limit (a notebook user's finding)."""
+    for epochs in (1, 100):
+        trace = gradtrace.fit({"x": [1.0, 2, 3, 4], "y": [2.0, 4, 6, 8]}, epochs=epochs)
+        assert trace.warnings and not any("threw" in w for w in trace.warnings)
+
+
 def test_adam_at_a_large_fixed_rate_is_told_it_bounces_not_that_more_steps_help() -> (
     None
 ):

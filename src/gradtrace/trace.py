@@ -652,14 +652,28 @@ class Trace:
         if not len(at) or diagnosis.get("family") not in ("gd", "momentum"):
             return None
         worst: tuple[float, str, float, float] | None = None
-        for name, value in self.params.items():
-            if name not in optimum or name not in frame.columns or np.ndim(value):
-                continue
+        scalars = [
+            name
+            for name, value in self.params.items()
+            if name in optimum and name in frame.columns and not np.ndim(value)
+        ]
+        # a parameter that starts at its optimum (b = 0 of y = 2x) moves off it
+        # as the others move to theirs: its distance counts from a hundredth of
+        # the farthest one's start, not from 0
+        farthest = max(
+            (
+                abs(float(frame[k].iloc[0]) - float(np.asarray(optimum[k])))
+                for k in scalars
+            ),
+            default=0.0,
+        )
+        for name in scalars:
+            value = self.params[name]
             best = float(np.asarray(optimum[name], np.float64))
             start = float(frame[name].iloc[0])
             first = float(frame.loc[at[0], name])
             # how many times as far as it started: after the first step, at the end
-            was = max(abs(start - best), 1e-12 * max(abs(best), 1.0))
+            was = max(abs(start - best), 1e-12 * max(abs(best), 1.0), farthest / 100)
             thrown, left = abs(first - best) / was, abs(float(value) - best) / was
             if thrown > THROWN and left > THROWN / 10:
                 if worst is None or left > worst[0]:
@@ -674,15 +688,17 @@ class Trace:
         )
         steep = (diagnosis.get("eigenvalues_start") or [0.0])[-1]
         top = (diagnosis.get("eigenvalues_optimum") or [0.0])[-1]
+        lower = "a smaller rate"
         if diagnosis.get("family") == "gd" and steep > top > 0:
             limit = float(diagnosis["stable_lr"]) * top / steep
             said += (
                 f" (lr {learning_rate(self.info):.3g} is above the "
                 f"stable limit where the run started, {limit:.3g})"
             )
+            lower = "a rate below that limit"
         return (
             said + ": a start nearer the optimum (--init), an adaptive optimizer "
-            "(--optimizer adam) or a rate below that limit would get there"
+            f"(--optimizer adam) or {lower} would get there"
         )
 
     def _above_the_limit(self) -> str | None:
