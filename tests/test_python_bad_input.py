@@ -277,6 +277,16 @@ def test_none_x_with_y_fits_a_distribution() -> None:
     assert "y of the (x, y) arrays must be one value per row" in line
     line = one_line(lambda: gradtrace.fit((np.zeros((5, 1, 1)), y), steps=2))
     assert "x of the (x, y) arrays must be 1-D" in line
+    # a Series of another name: its one column is no x and y; a regression was
+    # told to pass y='counts', and then that y was alone
+    counts = pd.Series([1, 4, 2, 0, 3], name="counts")
+    for model in ("line", "poisson-regression"):
+        line = one_line(lambda m=model: gradtrace.fit(counts, m, steps=2))
+        assert line == (
+            "the series has one column, counts: a regression model needs x and y; "
+            "fit a distribution to it (such as model='normal' or model='poisson'), "
+            "or give data with an x column beside y."
+        )
 
 
 @pytest.mark.parametrize(

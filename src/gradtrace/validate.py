@@ -1045,6 +1045,13 @@ def columns(
     from it once copied into the x matrix of several columns (the data are then
     held about once, not twice)."""
     names = [str(c) for c in frame.columns]
+    if kind != "distribution" and names not in ([], [y]) and len(names) == 1:
+        # a Series, or a file of one column: naming it y leaves no x
+        raise InputError(
+            f"{source} has one column, {names[0]}: a regression model needs x and "
+            "y; fit a distribution to it (such as --model normal or --model "
+            "poisson), or give data with an x column beside y."
+        )
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
     # x not given: y first, since without it x cannot be told (the one column
     # besides y is x), so a missing y is what to fix first
