@@ -301,7 +301,13 @@ def test_a_run_that_did_not_complete_says_how_it_ended_first() -> None:
         positive=["b"],
     )
     left = gradtrace.fit(data, decay, loss="nll", lr=0.5, steps=50)
-    assert ", stopped;" in repr(left) and "outside its support" in repr(left)
+    # its status is diverged; the repr says what stopped it (it said "stopped"
+    # beside a status of diverged, and "1 steps")
+    assert left.status == "diverged"
+    assert repr(left).startswith(
+        "<Trace custom/nll sgd lr=0.5: 1 step, stopped: b to -1.099, outside its "
+        "support; loss "
+    )
     done = gradtrace.fit(data, lr=0.01, steps=3)
     assert done.message not in done.warnings
 

@@ -135,7 +135,10 @@ class Trace:
 
     @property
     def status(self) -> str:
-        """``completed``, ``diverged`` or ``interrupted``."""
+        """``completed``, ``diverged`` or ``interrupted`` (run.json's); a run
+        stopped by a step that left a parameter's support (``message``: "stopped
+        at step 1 ... outside its support") is ``diverged``: it went no further,
+        as a diverging run goes no further."""
         return str(self.info["status"])
 
     @property
@@ -1273,7 +1276,13 @@ class Trace:
         first = float(self._frame["loss"].iloc[0])
         # a step that left a parameter's support stopped the run: it did not
         # diverge (its loss may have been falling)
-        status = "stopped" if self.diverged and self._left_support() else self.status
+        left = self._left_support() if self.diverged else None
+        # status "diverged", said as what happened
+        status = (
+            f"stopped: {left.split(',')[0]}, outside its support"
+            if left
+            else self.status
+        )
         stopping = i.get("early_stopping") or {}
         if stopping.get("stopped_epoch") is not None:
             status = f"stopped early after epoch {stopping['stopped_epoch']}"
@@ -1289,7 +1298,8 @@ class Trace:
                 final = f"{_fmt(float(taken['loss']))} after step {int(taken['step'])}"
         return (
             f"<Trace {i['model']}/{i['loss']} {opt['name']} lr={_fmt(lr)}: "
-            f"{self.steps} steps, {status}; loss {_fmt(first)} -> "
+            f"{self.steps} step{'s' * (self.steps != 1)}, {status}; loss "
+            f"{_fmt(first)} -> "
             f"{final}; {params}>" + "".join(f"\n  {w}" for w in self.warnings)
         )
 
