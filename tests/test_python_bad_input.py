@@ -654,3 +654,43 @@ def test_keras_clipping_given_as_an_optimizer_argument_points_to_clip(
     )
     assert code == 2
     assert err.strip().endswith("Keras's clipvalue is --clip keras.value=0.5.")
+
+
+def test_a_traces_methods_raise_from_the_callers_line(tmp_path: Path) -> None:
+    """predict, explain, plot and save raised their InputError and RunFolderError
+    through gradtrace's own frames (contextlib's too), where fit raises from the
+    caller's line; compare(a, 3) raised TypeError; predict([50, 100, "a"]) blamed
+    the list, not the "a" (a notebook user's findings)."""
+    import traceback
+
+    from gradtrace.errors import RunFolderError
+
+    trace = gradtrace.fit("seed001_line", steps=3)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "mine.txt").write_text("not a run")
+    calls = [
+        lambda: trace.predict([50, 100, "a"]),
+        lambda: trace.explain(99),
+        lambda: trace.plot("fits"),
+        lambda: trace.save(tmp_path / "taken"),
+        lambda: gradtrace.compare(trace, 3),
+    ]
+    said = []
+    for call in calls:
+        with pytest.raises((InputError, RunFolderError)) as err:
+            call()
+        frames = traceback.extract_tb(err.value.__traceback__)
+        # the caller's lines, then the one that re-raises it (as fit's)
+        ours = [f for f in frames if "/gradtrace/" in f.filename]
+        assert [(f.filename.rsplit("/", 1)[1], f.name) for f in ours] == [
+            ("errors.py", "wrapped")
+        ]
+        said.append(str(err.value))
+    assert said[0] == (
+        "predict's x holds a value that is not a number ('a', value 2 of 3): give "
+        "numbers, as the run trained on."
+    )
+    assert said[4].startswith("run 2 is of type int: compare takes traces")
+    frame = pd.DataFrame({"x": ["1", "6,3", "a"]})
+    line = one_line(lambda: trace.predict(frame))
+    assert "('6,3' in row 1, 2 such rows) (a decimal comma: write 6.3" in line

@@ -19,7 +19,7 @@ from gradtrace.assembly import build_trace, log_likelihood_at
 from gradtrace.core import early_stopping, loop
 from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.models import Custom
-from gradtrace.errors import COMMAND_LINE, InputError
+from gradtrace.errors import COMMAND_LINE, InputError, from_callers_line
 from gradtrace.planning import (
     Plan,
     check_devices,
@@ -319,6 +319,7 @@ def fit(
     return trace
 
 
+@from_callers_line
 def compare(*runs: Trace | str | Path, labels: Sequence[str] | None = None) -> Any:
     """A matplotlib figure of several runs side by side: each one's loss over
     all the data after each step, over epochs (its gap to the optimum's loss, on
@@ -340,6 +341,13 @@ def compare(*runs: Trace | str | Path, labels: Sequence[str] | None = None) -> A
 
     if len(runs) == 1 and isinstance(runs[0], (list, tuple)):
         runs = tuple(runs[0])  # compare([a, b]): the runs as one list
+    for i, r in enumerate(runs):
+        if not isinstance(r, (Trace, str, Path)):
+            raise InputError(
+                f"run {i + 1} is of type {type(r).__name__}: compare takes traces "
+                "(gradtrace.fit's) or run folders (their paths, or gradtrace ls's "
+                "names)."
+            )
     # a run given twice: the same Trace, or the same folder
     keys = [id(r) if isinstance(r, Trace) else Path(r).resolve() for r in runs]
     for i, key in enumerate(keys):

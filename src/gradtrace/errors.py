@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
 
 #: True while the ``gradtrace`` command runs: its messages name flags alone (a
 #: Python caller's also name the keyword arguments, ``run_config.python_names``).
@@ -34,3 +37,26 @@ class InputError(GradtraceError, ValueError):
 
 class RunFolderError(GradtraceError, OSError):
     """A run folder that cannot be read or written."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def from_callers_line(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function``, whose bad-input errors (``InputError``, ``RunFolderError``)
+    a Python caller sees raised from their own call, with none of gradtrace's
+    frames: the message says what to do, and the frames of the code that found
+    the problem would bury it (as ``run_config.python_names`` does for ``fit``
+    and the other functions). The command line gets them as they are."""
+
+    @functools.wraps(function)
+    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return function(*args, **kwargs)
+        except (InputError, RunFolderError) as err:
+            if COMMAND_LINE.get():
+                raise
+            raise err.with_traceback(None) from None
+
+    return wrapped

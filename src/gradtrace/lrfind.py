@@ -28,7 +28,7 @@ import pandas as pd
 
 from gradtrace import held_out
 from gradtrace.core import batches, transforms
-from gradtrace.errors import InputError, stop_if_interrupted
+from gradtrace.errors import InputError, from_callers_line, stop_if_interrupted
 from gradtrace.planning import plan, plan_reference
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
@@ -63,6 +63,7 @@ class LRFind(NamedTuple):
         step), smoothed (NaN beyond where the test stopped)."""
         return self.table.copy()
 
+    @from_callers_line
     def plot(self) -> Figure:
         """The batch loss and its smoothed curve against the rate, with the
         suggested rate, the smoothed loss's floor and the stable limit 2/L, as

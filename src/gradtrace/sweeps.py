@@ -23,7 +23,7 @@ from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.schedules import KERAS_SCHEDULER
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
-from gradtrace.errors import InputError, stop_if_interrupted
+from gradtrace.errors import InputError, from_callers_line, stop_if_interrupted
 from gradtrace.planning import plan
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
@@ -228,6 +228,7 @@ class Sweep:
 
         return settled_loss(self.table, self.info.get("data", {}).get("n_rows"))
 
+    @from_callers_line
     def save(self, folder: str | Path, force: bool = False) -> Path:
         """``sweep.parquet``, ``traces.parquet`` and ``sweep.json``, atomically: all
         of them written into a temporary folder beside ``folder``, then put in its
@@ -301,6 +302,7 @@ class Sweep:
         ``diverged_step`` and ``ended_above_start``. ``traces`` holds the steps."""
         return self.table.copy()
 
+    @from_callers_line
     def plot(self, which: str = "losses") -> Figure:
         """A matplotlib figure of the sweep, as the ``sweep`` command draws it:
         ``losses`` (every configuration's gap to the optimum over the steps) or

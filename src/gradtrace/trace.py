@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace.advice import g
+from gradtrace.errors import from_callers_line
 from gradtrace.text import learning_rate
 
 
@@ -938,6 +939,7 @@ class Trace:
         frame[name] = statistic.reindex(frame.index).astype(float)
         frame["p_value"] = pd.Series(2 * tail, index=real).reindex(frame.index)
 
+    @from_callers_line
     def report(self, out: str | Path) -> Path:
         """Write the run's interactive report (one self-contained HTML file, as
         ``gradtrace report`` writes) to ``out``, and return its path."""
@@ -945,6 +947,7 @@ class Trace:
 
         return report(self, out)
 
+    @from_callers_line
     def animate(
         self,
         out: str | Path,
@@ -975,6 +978,7 @@ class Trace:
         """The step table (a copy): see ``gradtrace.tables.trace_frame``."""
         return self._frame.copy()
 
+    @from_callers_line
     def history(self, keras_names: bool = False) -> pd.DataFrame:
         """One row per epoch, as Keras's ``model.fit(...).history`` has it:
         ``loss`` and each metric as Keras logs them at the epoch's end (running
@@ -1008,6 +1012,7 @@ class Trace:
             table = table.rename(columns=names)
         return table
 
+    @from_callers_line
     def keras_log(self, validation: bool | None = None) -> str:
         """The run's epochs as Keras's ``model.fit(..., verbose=2)`` prints them
         (``tables.keras_log``): "Epoch 1/20", then "10/10 - loss: 3.2134 -
@@ -1029,6 +1034,7 @@ class Trace:
         lines = keras_log(self.history(), per_epoch, n_epochs, validation, plateau)
         return "\n".join(lines)
 
+    @from_callers_line
     def rows(self, step: int) -> np.ndarray:
         """The data rows that step ``step`` trained on (1 is the first step, -1 the
         last), as 0-based positions in the data as given (``frame.iloc[rows]``;
@@ -1038,6 +1044,7 @@ class Trace:
         rows = step_rows(self.info, step_number(step, self.steps))
         return given_rows(self.info, rows)
 
+    @from_callers_line
     def batch_rows(self, steps: Sequence[int] | int | None = None) -> pd.DataFrame:
         """Which data rows each step trained on, one line per step and row (a
         tidy table to merge with the data): ``step``, ``epoch``, ``batch`` and
@@ -1072,6 +1079,7 @@ class Trace:
             }
         )
 
+    @from_callers_line
     def explain(self, step: int, rows: int | None = None) -> pd.DataFrame:
         """The arithmetic of step ``step``: its rows with predictions, residuals (y -
         prediction), each row's loss and gradient and their mean;
@@ -1103,6 +1111,7 @@ class Trace:
 
         return StepRows(self._frame, self.info, self._own_folder())
 
+    @from_callers_line
     def predict(self, data: Any, step: int | None = None) -> np.ndarray:
         """The model's prediction at each row of ``data``: the mean of y it gives
         there (a logistic regression's probability, a Poisson regression's mean
@@ -1155,6 +1164,7 @@ class Trace:
             flat = np.asarray(values, np.float64).ravel()
             return np.array(np.broadcast_to(flat, len(x)))
 
+    @from_callers_line
     def explain_text(self, step: int, rows: int | None = 20) -> str:
         """Step ``step`` told in words and tables, as ``gradtrace explain`` prints
         it: the batch's rows (the first ``rows``; None: all), each row's loss and
@@ -1166,6 +1176,7 @@ class Trace:
 
         return for_python(as_text(narration(self, step, "this run", rows, "rows=None")))
 
+    @from_callers_line
     def plot(
         self,
         which: str = "loss",
@@ -1239,6 +1250,7 @@ class Trace:
         except ValueError as err:  # the figure does not apply to this run
             raise InputError(f"plot({which!r}): {err}.") from None
 
+    @from_callers_line
     def save(self, folder: str | Path, force: bool = False) -> Path:
         """Write ``trace.parquet`` and ``run.json`` into ``folder``, atomically.
 
@@ -1371,6 +1383,11 @@ def _is_vector(info: dict[str, Any], name: str) -> bool:
     )
 
 
+def _sized(data: Any) -> bool:
+    """Whether ``data`` is a list, tuple or array (of values to read one by one)."""
+    return isinstance(data, (list, tuple, np.ndarray))
+
+
 def _x_of(data: Any, names: list[str]) -> np.ndarray:
     """``predict``'s x, [rows, columns] in float64: the columns ``names`` of a
     table, or an array of x."""
@@ -1395,16 +1412,36 @@ def _x_of(data: Any, names: list[str]) -> np.ndarray:
         columns = []
         for n in names:
             values = pd.to_numeric(frame[given[n]], errors="coerce")
-            if (values.isna() & frame[given[n]].notna()).any():
+            bad = values.isna() & frame[given[n]].notna()
+            if bad.any():
+                where = bad.to_numpy().nonzero()[0]
+                first = frame[given[n]].iloc[int(where[0])]
+                comma = " (a decimal comma: write 6.3, not 6,3)" * bool(
+                    re.fullmatch(r"\s*-?\d+,\d+\s*", str(first))
+                )
                 raise InputError(
-                    f"column {n!r} holds values that are not numbers: predict "
-                    "takes numbers, as the run did."
+                    f"column {n!r} holds values that are not numbers ({first!r} in "
+                    f"row {int(where[0])}, {len(where)} such row"
+                    f"{'s' * (len(where) != 1)}){comma}: predict takes numbers, as "
+                    "the run did."
                 )
             columns.append(values.to_numpy(np.float64))
         return np.column_stack(columns) if columns else np.empty((0, len(names)))
     try:
         x = np.asarray(data, np.float64)
     except (TypeError, ValueError):
+        given = np.asarray(data, dtype=object) if _sized(data) else None
+        if given is not None and given.ndim:
+            flat = given.ravel()
+            for i, v in enumerate(flat):
+                try:
+                    float(v)
+                except (TypeError, ValueError):
+                    raise InputError(
+                        f"predict's x holds a value that is not a number ({v!r}, "
+                        f"value {i} of {len(flat)}): give numbers, as the run "
+                        "trained on."
+                    ) from None
         raise InputError(
             f"predict takes a DataFrame or an array of x, got {type(data).__name__}."
         ) from None
