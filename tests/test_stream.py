@@ -465,6 +465,8 @@ def test_stream_refuses_what_it_cannot_do(
         ([str(path), "--stream", "--no-shuffle", "--shuffle-window", "9"], "drop it"),
         (["seed001_line", "--stream"], "built-in data set"),
         ([str(path), "--stream", "--y", "Y"], "column 'Y' not found"),
+        # a folder of parts was "not found"
+        ([str(path.parent), "--stream"], f"is a folder (it holds {path.name}"),
     ]
     for args, message in cases:
         out = tmp_path / "run"
@@ -473,6 +475,56 @@ def test_stream_refuses_what_it_cannot_do(
         assert message in err and "give a Parquet file" not in err
         assert len(err.strip().splitlines()) == 1
         assert not out.exists()
+
+
+def test_stream_reads_the_columns_memory_reads(tmp_path: Path) -> None:
+    """A boolean target, decimal columns and a name with a space ("y ") fitted
+    in memory and were refused by --stream; two columns of one name were
+    refused by --stream and fitted in memory (the first of them, silently). A
+    messy-data user's findings: each now reads as the other does."""
+    import decimal
+
+    x = np.linspace(0.0, 1.0, 40)
+    hits = np.random.default_rng(0).uniform(size=40) < x
+    tables = {
+        "bool": (pa.table({"x": x, "y": pa.array(hits)}), "logistic"),
+        "decimal": (
+            pa.table(
+                {
+                    name: pa.array(
+                        [decimal.Decimal(f"{v:.2f}") for v in values],
+                        pa.decimal128(10, 2),
+                    )
+                    for name, values in (("x", x), ("y", 2 * x + 1))
+                }
+            ),
+            "line",
+        ),
+        "space": (pa.table({"x": x, "y ": 2 * x + 1}), "line"),
+    }
+    for name, (table, model) in tables.items():
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(table, path)
+        memory = gradtrace.fit(str(path), model, steps=5)
+        streamed = gradtrace.fit(str(path), model, steps=5, stream=True)
+        for key, value in memory.params.items():
+            np.testing.assert_allclose(streamed.params[key], value, rtol=1e-6)
+        for key, value in memory.info["optimum"].items():
+            np.testing.assert_allclose(streamed.info["optimum"][key], value, rtol=1e-9)
+    twice = tmp_path / "twice.parquet"
+    pq.write_table(
+        pa.Table.from_arrays(
+            [pa.array(x), pa.array(2 * x), pa.array(3 * x)], names=["x", "y", "y"]
+        ),
+        twice,
+    )
+    for stream_it in (False, True):
+        with pytest.raises(gradtrace.InputError) as err:
+            gradtrace.fit(str(twice), steps=2, stream=stream_it)
+        assert str(err.value) == (
+            f"{str(twice)!r} has two columns named 'y' (columns 2 and 3 of its "
+            "header): rename one, or remove it."
+        )
 
 
 def test_drop_missing_and_standardize_stream_as_in_memory(

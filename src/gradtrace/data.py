@@ -256,6 +256,8 @@ def file_sha256(path: Path) -> str:
 def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     try:
         frame = read()
+    except InputError:
+        raise  # said already (two columns of one name)
     except pd.errors.EmptyDataError:
         raise InputError(
             f"data file {source} is empty: it needs a header row and at least two "
@@ -436,6 +438,8 @@ def _parquet_frame(path: Path) -> pd.DataFrame:
     three times the data). Other files go through pandas' own conversion."""
     pf = pq.ParquetFile(path)
     fields = list(pf.schema_arrow)
+    # two columns of one name would be one key below: the second fitted silently
+    _no_duplicates([f.name.strip() for f in fields], repr(str(path)))
     floats = {pa.float32(): np.float32, pa.float64(): np.float64}
     if not fields or any(f.type not in floats for f in fields):
         return pf.read().to_pandas(split_blocks=True, self_destruct=True)
@@ -492,6 +496,10 @@ class ParquetRows:
         self._starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
         self._cached: tuple[int, dict[str, np.ndarray]] | None = None
         names = [str(n) for n in self._file.schema_arrow.names]
+        _no_duplicates([n.strip() for n in names], source)
+        # a column's name as the file writes it ("y " is y, as in memory)
+        self._named = {n.strip().lstrip("\ufeff"): n for n in names}
+        names = list(self._named)
         for col in [*self.x, y]:
             if col not in names:
                 hint = column_hint(col, names, "--y" if col == y else "--x")
@@ -548,8 +556,11 @@ class ParquetRows:
         ``keep_all`` (which reads it afresh, uncached)."""
         if keep_all or self._cached is None or self._cached[0] != i:
             self._cached = None  # let the previous group go before reading the next
-            table = self._file.read_row_group(i, columns=[*self.x, self.y])
-            cols = {c: self._column(table, c) for c in [*self.x, self.y]}
+            wanted = [*self.x, self.y]
+            table = self._file.read_row_group(
+                i, columns=list(dict.fromkeys(self._named[c] for c in wanted))
+            )
+            cols = {c: self._column(table, c) for c in wanted}
             if keep_all:
                 return cols
             if self._gone and len(self._gone[i]):
@@ -558,13 +569,20 @@ class ParquetRows:
         return self._cached[1]
 
     def _column(self, table: pa.Table, name: str) -> np.ndarray:
-        col = table.column(name)
-        if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+        col = table.column(self._named[name])
+        kind = col.type
+        if pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
+            # True/False as 1/0 and decimals as floats, as in memory
+            col = col.cast(pa.float64())
+        elif not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
             raise InputError(
-                f"column {name!r} of {self.source} holds {col.type}, not numbers: "
+                f"column {name!r} of {self.source} holds {kind}, not numbers: "
                 "give numeric columns with --x and --y."
             )
-        return np.asarray(col.to_numpy(zero_copy_only=False), self.dtype)
+        values = col.to_numpy(zero_copy_only=False)
+        if values.dtype == object:  # nulls in a column of booleans
+            values = np.asarray([np.nan if v is None else v for v in values])
+        return np.asarray(values, self.dtype)
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray | None, np.ndarray]:
         first = int(np.searchsorted(self._starts, start, side="right")) - 1
@@ -600,5 +618,7 @@ class ParquetRows:
         batches = self._file.iter_batches(batch_size=max(1, rows))
         first = next(batches, None)
         if first is None:
-            return pd.DataFrame({n: [] for n in self._file.schema_arrow.names})
-        return first.to_pandas()
+            return pd.DataFrame({n: [] for n in self._named})
+        frame = first.to_pandas()
+        frame.columns = list(self._named)  # the names as in memory ("y " is y)
+        return frame

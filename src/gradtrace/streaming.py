@@ -54,6 +54,16 @@ def check(config: RunConfig) -> Path:
                 f"{source} is a built-in data set, small enough for memory: drop "
                 "--stream (it reads Parquet files larger than memory)."
             )
+    if path.is_dir():
+        parts = sorted(p.name for p in path.glob("*.parquet"))[:2]
+        held = f" (it holds {', '.join(parts)}{', ...' * (len(parts) > 1)})" * bool(
+            parts
+        )
+        raise InputError(
+            f"{source!r} is a folder{held}: --stream reads one Parquet file; give "
+            "one, or write the parts into one a part at a time (pyarrow's "
+            "pq.ParquetWriter)."
+        )
     if not path.is_file():  # first: a file that is not there is not a CSV either
         raise InputError(f"data file {source!r} not found: check the path.")
     if path.suffix.lower() not in (".parquet", ".pq"):
