@@ -1430,9 +1430,9 @@ def _x_of(data: Any, names: list[str]) -> np.ndarray:
     try:
         x = np.asarray(data, np.float64)
     except (TypeError, ValueError):
-        given = np.asarray(data, dtype=object) if _sized(data) else None
-        if given is not None and given.ndim:
-            flat = given.ravel()
+        cells = np.asarray(data, dtype=object) if _sized(data) else None
+        if cells is not None and cells.ndim:
+            flat = cells.ravel()
             for i, v in enumerate(flat):
                 try:
                     float(v)
