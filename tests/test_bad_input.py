@@ -867,6 +867,37 @@ def test_a_column_named_twice_on_standard_input_or_in_a_data_frame(
     frame = pd.DataFrame([[1.0, 2, 3], [2, 3, 4], [3, 5, 6]], columns=["x", "y", "y"])
     with pytest.raises(gradtrace.InputError, match="two columns named 'y'"):
         gradtrace.fit(frame)
+    # a column of its own named y.1 is not a second y (it was refused as one)
+    rows = "x,y,y.1\n1,3,40\n2,5,41\n3,7,45\n4,9,44\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(rows))
+    code, out, err = run(["fit", "-", "--y", "y.1", "--steps", "2", "-q"], capsys)
+    assert code == 0 and "(4 rows; x -> y.1)" in out, err
+
+
+def test_compressed_tables_are_read_from_inside(tmp_path: Path) -> None:
+    """A .csv.gz or .zip had its separator and header guessed from its
+    compressed bytes: one column named "x,y", and "pass --y x,y"."""
+    import bz2
+    import gzip
+    import zipfile
+
+    import gradtrace
+
+    rows = "x,y\n1,3\n2,5.1\n3,6.9\n4,9.2\n"
+    with gzip.open(tmp_path / "a.csv.gz", "wt") as fh:
+        fh.write(rows)
+    with gzip.open(tmp_path / "a.tsv.gz", "wt") as fh:
+        fh.write(rows.replace(",", "\t"))
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        archive.writestr("a.csv", rows)
+    plain = gradtrace.fit({"x": [1.0, 2, 3, 4], "y": [3, 5.1, 6.9, 9.2]})
+    for name in ("a.csv.gz", "a.tsv.gz", "a.zip"):
+        trace = gradtrace.fit(str(tmp_path / name))
+        assert trace.params == plain.params, name
+    with bz2.open(tmp_path / "twice.csv.bz2", "wt") as fh:
+        fh.write("x,y,y\n1,3,4\n2,5,6\n3,7,8\n")
+    with pytest.raises(gradtrace.InputError, match="has two columns named 'y'"):
+        gradtrace.fit(str(tmp_path / "twice.csv.bz2"))
 
 
 def test_python_messages_read_as_python_and_as_english() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import io
 import json
 import os
 import sys
@@ -96,8 +97,16 @@ def read_table(path: str | Path) -> pd.DataFrame:
         InputError: the file is missing, empty or not a table.
     """
     if str(path) == "-":
-        frame = _guard("standard input", lambda: pd.read_csv(sys.stdin))
-        _no_renamed_duplicates(frame, "standard input")
+        # read whole, so that its header line is read as written: a column named
+        # y.1 beside y is its own, not pandas' renaming of a second y
+        text = sys.stdin.read()
+        line = text.split("\n", 1)[0]
+        sep = _separator_of(line)
+        _no_duplicates(_names_of(line, sep), "standard input")
+        frame = _guard(
+            "standard input",
+            lambda: pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True),
+        )
         return _without_trailing_commas(frame)
     p = Path(path)
     if not p.exists():
@@ -121,7 +130,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
             f"{str(p)!r} is a spreadsheet: save it as CSV (File > Save As > CSV) "
             "and give that file."
         )
-    sep = "\t" if suffix in (".tsv", ".tab") else _separator(p)
+    # a compressed table (.csv.gz, .zip) is read as pandas reads it; its kind
+    # and its header line come from inside
+    inner = Path(p.stem).suffix.lower() if suffix in COMPRESSED else suffix
+    sep = "\t" if inner in (".tsv", ".tab") else _separator(p)
     _no_duplicates(_header(p, sep), repr(str(p)))
     return _without_trailing_commas(
         _guard(repr(str(p)), lambda: pd.read_csv(p, sep=sep, skipinitialspace=True))
@@ -140,15 +152,48 @@ def _without_trailing_commas(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=empty) if empty else frame
 
 
+#: Compressed files pandas reads by their suffix (and Python's standard library
+#: opens): their first line is read from inside.
+COMPRESSED = (".gz", ".bz2", ".xz", ".zip")
+
+
+def _first_line(path: Path) -> str:
+    """A text table's first line, from inside a compressed file too; "" where it
+    cannot be read (reading the table then says what is wrong)."""
+    import bz2
+    import gzip
+    import io
+    import lzma
+    import zipfile
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                if not names:
+                    return ""
+                with archive.open(names[0]) as raw:
+                    text = io.TextIOWrapper(raw, "utf-8-sig", errors="replace")
+                    return text.readline()
+        opener: Any = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(
+            suffix, open
+        )
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
+            return str(fh.readline())
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError):
+        return ""
+
+
 def _header(path: Path, sep: str) -> list[str]:
     """The column names on a text table's first line, as ``_guard`` cleans them."""
+    return _names_of(_first_line(path), sep)
+
+
+def _names_of(line: str, sep: str) -> list[str]:
+    """The column names on a header ``line``, as ``_guard`` cleans them."""
     import csv
 
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-            line = fh.readline()
-    except OSError:
-        return []  # reading the table says what is wrong
     row = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
     return [name.strip().lstrip("\ufeff") for name in row]
 
@@ -181,28 +226,14 @@ def _a_number(text: str) -> bool:
     return True
 
 
-def _no_renamed_duplicates(frame: pd.DataFrame, source: str) -> None:
-    """``_no_duplicates`` for a table read from a stream, whose header cannot be
-    read again: a column pandas renamed (y.1 beside y) names the duplicate."""
-    names = [str(c) for c in frame.columns]
-    for i, name in enumerate(names):
-        base, dot, number = name.rpartition(".")
-        if dot and number.isdigit() and base in names[:i]:
-            raise InputError(
-                f"{source} has two columns named {base!r} (columns "
-                f"{names.index(base) + 1} and {i + 1} of its header): rename one, "
-                "or remove it."
-            )
-
-
 def _separator(path: Path) -> str:
     """The header line's separator: comma, or semicolon, tab or bar when the line
     has those and no comma (a CSV saved by a spreadsheet in another locale)."""
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            head = fh.readline()
-    except OSError:
-        return ","
+    return _separator_of(_first_line(path))
+
+
+def _separator_of(head: str) -> str:
+    """``_separator`` of a header line."""
     if "," in head:
         return ","
     for sep in (";", "\t", "|"):
