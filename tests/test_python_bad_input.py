@@ -277,6 +277,10 @@ def test_none_x_with_y_fits_a_distribution() -> None:
     assert "y of the (x, y) arrays must be one value per row" in line
     line = one_line(lambda: gradtrace.fit((np.zeros((5, 1, 1)), y), steps=2))
     assert "x of the (x, y) arrays must be 1-D" in line
+    # one array of three axes: numpy's ValueError came through from every call
+    for call in (gradtrace.fit, gradtrace.diagnose, gradtrace.sweep, gradtrace.lr_find):
+        line = one_line(lambda c=call: c(np.zeros((2, 2, 2))))
+        assert line.startswith("the array has shape (2, 2, 2): give y as a 1-D array")
     # a Series of another name: its one column is no x and y; a regression was
     # told to pass y='counts', and then that y was alone
     counts = pd.Series([1, 4, 2, 0, 3], name="counts")

@@ -315,7 +315,13 @@ def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
 
 def array_frame(arr: np.ndarray) -> pd.DataFrame:
     """Columns from an array: 1-D is ``y``; 2-D is ``x`` (or ``x0``, ``x1``, ...)
-    then ``y`` in the last column."""
+    then ``y`` in the last column; another shape is refused in one line."""
+    if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[1] < 1):
+        raise InputError(
+            f"the array has shape {arr.shape}: give y as a 1-D array, or a 2-D "
+            "array of a row per observation whose last column is y (the others "
+            "x0, x1, ...), or (x, y) as two arrays."
+        )
     return _npy_frame(arr)
 
 
