@@ -49,6 +49,13 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
         ("x,y\n1,2\n2,nan\n3,4\n", "a missing value (NaN) in column 'y', data row 2"),
         ("x,y\n1,2\ninf,4\n3,4\n", "an infinite value in column 'x', data row 2"),
         ("y\n1\n2\n3\n", "the y column 'y' is alone, with no x"),
+        # blank lines are counted in the line's number (it said line 4)
+        ("x,y\n1,3\n\n\n2,5\n3,abc\n4,9\n", "in data row 3 (line 6)"),
+        # a third field on each row: pandas took x for the index
+        (
+            "x,y\n1,3,4\n2,5,6\n3,7,1\n",
+            "have more fields than its header names (2 names): name every column",
+        ),
     ],
 )
 def test_bad_data_files(
@@ -872,6 +879,23 @@ def test_a_column_named_twice_on_standard_input_or_in_a_data_frame(
     monkeypatch.setattr("sys.stdin", io.StringIO(rows))
     code, out, err = run(["fit", "-", "--y", "y.1", "--steps", "2", "-q"], capsys)
     assert code == 0 and "(4 rows; x -> y.1)" in out, err
+
+
+def test_a_separator_ending_each_row_but_the_header_is_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """x,y then 1,3, on every row: pandas took x for the index and y for NaN, and
+    the run blamed a missing value."""
+    import io
+
+    import gradtrace
+
+    plain = gradtrace.fit({"x": [1.0, 2, 3], "y": [3.0, 5, 7.5]})
+    rows = "x,y\n1,3,\n2,5,\n3,7.5,\n"
+    assert gradtrace.fit(csv(tmp_path, rows)).params == plain.params
+    monkeypatch.setattr("sys.stdin", io.StringIO(rows))
+    code, out, err = run(["fit", "-", "-q"], capsys)
+    assert code == 0 and "(3 rows; x -> y)" in out, err
 
 
 def test_compressed_tables_are_read_from_inside(tmp_path: Path) -> None:

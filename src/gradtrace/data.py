@@ -103,10 +103,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         line = text.split("\n", 1)[0]
         sep = _separator_of(line)
         _no_duplicates(_names_of(line, sep), "standard input")
-        frame = _guard(
-            "standard input",
-            lambda: pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True),
-        )
+        frame = _read_text(io.StringIO(text), sep, "standard input")
         return _without_trailing_commas(frame)
     p = Path(path)
     if not p.exists():
@@ -135,8 +132,32 @@ def read_table(path: str | Path) -> pd.DataFrame:
     inner = Path(p.stem).suffix.lower() if suffix in COMPRESSED else suffix
     sep = "\t" if inner in (".tsv", ".tab") else _separator(p)
     _no_duplicates(_header(p, sep), repr(str(p)))
-    return _without_trailing_commas(
-        _guard(repr(str(p)), lambda: pd.read_csv(p, sep=sep, skipinitialspace=True))
+    return _without_trailing_commas(_read_text(p, sep, repr(str(p))))
+
+
+def _read_text(source: Any, sep: str, name: str) -> pd.DataFrame:
+    """A text table. Rows of one field more than the header names make pandas take
+    the first column as the index: a separator at the end of every row but the
+    header's is left out (the fields it ends are empty); other rows that long
+    are refused."""
+    frame = _guard(name, lambda: pd.read_csv(source, sep=sep, skipinitialspace=True))
+    default = pd.RangeIndex(len(frame))
+    if frame.index.equals(default) and frame.index.name is None:
+        # a first column of 0, 1, 2, ... taken as the index would pass: rare
+        return frame
+    if len(frame.columns) and frame[frame.columns[-1]].isna().all():
+        if hasattr(source, "seek"):
+            source.seek(0)
+        return _guard(
+            name,
+            lambda: pd.read_csv(
+                source, sep=sep, skipinitialspace=True, index_col=False
+            ),
+        )
+    raise InputError(
+        f"the rows of {name} have more fields than its header names "
+        f"({len(frame.columns)} names): name every column in the header line, or "
+        "remove the extra fields."
     )
 
 

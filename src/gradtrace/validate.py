@@ -1185,10 +1185,32 @@ def _has(source: str) -> str:
     return "have" if source.endswith("arrays") else "has"
 
 
+def _line_of(source: str, i: int) -> int:
+    """The line of a text file (named as ``repr`` names it) that holds data row
+    ``i`` (from 0), the blank lines pandas skips counted: i + 2 where the file
+    cannot be read again."""
+    import ast
+
+    try:
+        path = ast.literal_eval(source)
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            seen = -1  # the header is the first line that is not blank
+            for number, line in enumerate(fh, start=1):
+                if line.strip("\r\n"):
+                    seen += 1
+                    if seen == i + 1:
+                        return number
+    except (OSError, ValueError, SyntaxError):
+        pass
+    return i + 2
+
+
 def _row(i: int, source: str) -> str:
     """'data row 3', plus the file's line number for a text file with a header."""
     text = source.rstrip("'").lower().endswith((".csv", ".tsv", ".tab", ".txt"))
-    if text or source == "standard input":
+    if text:
+        return f"data row {i + 1} (line {_line_of(source, i)})"
+    if source == "standard input":
         return f"data row {i + 1} (line {i + 2})"
     if source in ("the data frame", "the series"):  # pandas: 0-based too
         return f"data row {i + 1} (.iloc[{i}])"
