@@ -898,6 +898,55 @@ def test_a_separator_ending_each_row_but_the_header_is_left_out(
     assert code == 0 and "(3 rows; x -> y)" in out, err
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        (
+            "a.json",
+            b'{"x": [1, 2], "y": [3, 4]}',
+            "is JSON, which gradtrace does not read: write it as CSV or Parquet "
+            "(pandas: pd.read_json(f).to_parquet('data.parquet'))",
+        ),
+        ("a.jsonl", b'{"x": 1, "y": 3}', "pd.read_json(f, lines=True)"),
+        # Excel's "Unicode text": UTF-16
+        ("u16.csv", "x,y\n1,3\n".encode("utf-16"), "save it as UTF-8"),
+        ("bad.npy", b"garbage", "is not an array of numbers"),
+        ("c.csv", b"# my data\nx,y\n1,3\n2,5\n", "the first line of"),
+    ],
+)
+def test_files_of_other_kinds_are_told_what_to_do(
+    name: str,
+    content: bytes,
+    said: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """JSON was read as a CSV (its text a column's name), UTF-16 told it was not
+    a text table, a broken .npy relayed numpy's allow_pickle advice, a comment
+    line was taken for the header (a messy-data user's findings)."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    line = one_line_error([str(path)], tmp_path, capsys)
+    assert said in line
+
+
+def test_an_unreadable_file_is_said_to_be_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permission denied was followed by "give a CSV file with a header row"."""
+    import pandas as pd
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(pd, "read_csv", denied)
+    path = csv(tmp_path, "x,y\n1,2\n2,3\n")
+    line = one_line_error([path], tmp_path, capsys)
+    assert line.endswith(
+        "permission denied (make it readable, chmod u+r, or give a copy that is)."
+    )
+
+
 def test_compressed_tables_are_read_from_inside(tmp_path: Path) -> None:
     """A .csv.gz or .zip had its separator and header guessed from its
     compressed bytes: one column named "x,y", and "pass --y x,y"."""

@@ -122,6 +122,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return _guard(repr(str(p)), lambda: _npy_frame(np.load(p, allow_pickle=False)))
     if suffix == ".npz":
         return _guard(repr(str(p)), lambda: _npz_frame(p))
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        lines = ", lines=True" * (suffix != ".json")
+        raise InputError(
+            f"{str(p)!r} is JSON, which gradtrace does not read: write it as CSV or "
+            f"Parquet (pandas: pd.read_json(f{lines}).to_parquet('data.parquet')) "
+            "and give that file."
+        )
     if suffix in (".xlsx", ".xls", ".xlsm", ".ods"):
         raise InputError(
             f"{str(p)!r} is a spreadsheet: save it as CSV (File > Save As > CSV) "
@@ -317,18 +324,36 @@ def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         ) from None
     except UnicodeDecodeError:
         raise InputError(
-            f"{source} is not a text table (it is not UTF-8 text): give a CSV, TSV, "
-            "Parquet, .npy or .npz file."
+            f"{source} is not UTF-8 text (another encoding, or not a text table): "
+            "save it as UTF-8 (a spreadsheet's 'CSV UTF-8'), or give a Parquet, "
+            ".npy or .npz file."
+        ) from None
+    except PermissionError:
+        raise InputError(
+            f"cannot read {source}: permission denied (make it readable, chmod "
+            "u+r, or give a copy that is)."
         ) from None
     except (ValueError, OSError, pa.ArrowException) as err:
         text = str(err).strip().splitlines()
         first = text[0] if text else type(err).__name__
+        if "allow_pickle" in first:  # numpy's advice, which no flag can take
+            raise InputError(
+                f"{source} is not an array of numbers (it holds Python objects, or "
+                "is not a .npy file): save a numeric array with numpy.save, or "
+                "give a CSV or Parquet file."
+            ) from None
         raise InputError(
             f"cannot read {source} as a table ({first}): give a CSV file with a "
             "header row, a TSV, Parquet, .npy or .npz file."
         ) from None
     if frame.columns.empty:
         raise InputError(f"data file {source} has no columns: it needs a header row.")
+    if str(frame.columns[0]).lstrip("\ufeff").startswith("#"):
+        raise InputError(
+            f"the first line of {source} is a comment ({str(frame.columns[0])!r}): "
+            "remove the comment lines above the header, whose names the first "
+            "line must give."
+        )
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     _no_duplicates(list(frame.columns), source)
     return frame
