@@ -141,6 +141,12 @@ _Y = _X1 + _RNG.normal(size=40)
             {},
             "(w and b trade off exactly",
         ),
+        (  # int64 values near 2**62 that float32 makes one: the direction is
+            # b's but for 2e-19 of w's ("b trade off exactly" was said)
+            {"x": np.full(6, 4.6e18), "y": [2.0, 3, 2.5, 4, 1, 5]},
+            {"lr": 1e-40},
+            "(w and b trade off exactly",
+        ),
         (  # a constant column, not 1: rounding makes X^T X invertible
             {"x1": _X1, "x2": np.full(40, 3.7), "y": _Y},
             {"model": "linear"},
@@ -166,7 +172,8 @@ _Y = _X1 + _RNG.normal(size=40)
 def test_dependent_columns_are_named(
     data: dict[str, Any], options: dict[str, str], names: str, loss: str
 ) -> None:
-    trace = gradtrace.fit(data, lr=0.01, steps=3, loss=loss, **options)  # type: ignore[arg-type]
+    options = {"lr": 0.01, **options}
+    trace = gradtrace.fit(data, steps=3, loss=loss, **options)  # type: ignore[arg-type]
     assert "optimum" not in trace.info
     if "trade off" in names:
         # a warning of the run's, not a note: its values are one of many

@@ -1280,7 +1280,7 @@ def _category(col: pd.Series, name: str, source: str, is_y: bool = False) -> str
     if len(kinds) > CATEGORY_VALUES or 2 * len(kinds) > col.notna().sum():
         return None
     shown = ", ".join(repr(k) for k in sorted(kinds)[:3])
-    seems = f"it seems a category ({len(kinds)} values: {shown}"
+    seems = f"it seems a category ({len(kinds)} value{'s' * (len(kinds) != 1)}: {shown}"
     seems += ", ...)" if len(kinds) > 3 else ")"
     if is_y:
         first, second = sorted(kinds)[:2] if len(kinds) > 1 else (kinds[0], "")

@@ -558,7 +558,12 @@ def _dependent(m: Any, xtx: np.ndarray, rank: int, n: int) -> np.linalg.LinAlgEr
     for k, v in named.items():
         for j, i in enumerate(np.ravel(v).astype(int)):
             names[i] = k if np.ndim(v) == 0 else f"{k}[{j}]"
-    moved = [names[i] for i in np.flatnonzero(null.max(axis=1) > 1e-6 * null.max())]
+    weight = null.max(axis=1)
+    moved = [names[i] for i in np.flatnonzero(weight > 1e-6 * weight.max())]
+    if len(moved) < 2:
+        # x constant at 4.6e18: the direction is b's but for 2e-19 of w's, and a
+        # parameter does not trade off with itself: the two it moves most
+        moved = [names[i] for i in sorted(np.argsort(-weight)[:2])]
     together = " and ".join(moved) if len(moved) <= 2 else ", ".join(moved)
     return Unidentified(
         f"{together} trade off exactly, so the loss has no single lowest point: an x "
