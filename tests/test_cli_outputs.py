@@ -850,3 +850,35 @@ def test_dpi_scales_every_picture_and_animation_frame_alike(
         assert abs(w2 - w / 2) <= 1 and abs(h2 - h / 2) <= 1, (name, w, h, w2, h2)
     code, _, err = run(["plot", str(a_run), "--dpi", "1000"], capsys)
     assert code == 2 and "1000 is not in the range 50<=x<=400" in one_error(err)
+
+
+def test_distances_in_a_rounding_standard_error_are_left_blank(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """y = 2x exactly: the standard errors are 1e-15, rounding's, and the final
+    values' distances in them (+8.6e13) were printed in fit's and show's tables;
+    they are left blank, as the summary's warning calls the fit exact."""
+    data = tmp_path / "exact.csv"
+    data.write_text("x,y\n1,2\n2,4\n3,6\n4,8\n")
+    out = tmp_path / "r"
+    args = ["fit", str(data), "--steps", "20", "--dtype", "float64", "-o", str(out)]
+    code, said, err = run([*args, "-q"], capsys)
+    assert code == 0, err
+    code, shown, _ = run(["show", str(out)], capsys)
+    table = gradtrace.load(out).summary()
+
+    def rows_of(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.startswith(("w ", "b "))]
+
+    # fit's table (show repeats it), then show's estimates
+    for rows, last in (
+        (rows_of(said), "std_error"),
+        (rows_of(shown)[:2], "std_error"),
+        (rows_of(shown)[2:], "final"),
+    ):
+        assert len(rows) == 2, rows
+        # the distance's cell, last, is blank: the row ends with the one before
+        for row in rows:
+            name, *_, end = row.split()
+            assert float(end) == pytest.approx(table.loc[name, last], rel=1e-3), row
+    assert "the data fit the model exactly" in said

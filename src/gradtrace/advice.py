@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from gradtrace.core.diagnose import Diagnosis, momentum_band
+from gradtrace.estimates import EXACT_FIT
 from gradtrace.text import listed
 
 
@@ -516,9 +517,6 @@ FAR_STDERRS = 1.96
 #: has not converged: half of one. At 1.96 a run 1.9 standard errors off passed,
 #: its interval shifted by almost its half-width.
 FAR_STDERRS_FULL_BATCH = 0.5
-#: A standard error below this share of the optimum's size is float64's rounding:
-#: the data fit the model exactly (y = x gives 2e-16)
-EXACT_FIT = 1e-10
 FAR_STDERRS_MINI_BATCH = 10.0
 
 

@@ -8,10 +8,15 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 #: p-values below this underflow in double precision: printed as "< 1e-300".
 TINY_P = 1e-300
+
+#: A standard error below this share of the optimum's size is float64's rounding:
+#: the data fit the model exactly (y = x gives 2e-16)
+EXACT_FIT = 1e-10
 
 
 def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | None:
@@ -30,6 +35,10 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
     if "std_error" not in summary.columns or summary["std_error"].isna().all():
         return None
     stat = "t" if "t" in summary.columns else "z" if "z" in summary.columns else None
+    # a standard error of rounding's (data the model fits exactly) counts no
+    # distance: EXACT_FIT of the optimum's size
+    sizes = np.abs(summary["optimum"].to_numpy(np.float64))
+    exact = EXACT_FIT * float(np.nanmax(sizes, initial=0.0))
     rows = {}
     for name, row in summary.iterrows():
         se = _number(row.get("std_error"))
@@ -53,7 +62,7 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
             else f"{_g(low, max(4, more))} to {_g(high, max(4, more))}"
         )
         cells["final"] = _g(final, 7)
-        off = (final - best) / se if se > 0 else math.nan
+        off = (final - best) / se if se > exact else math.nan
         cells["final - estimate (s.e.)"] = away(off)
         if "optimum_in_x_units" in summary.columns:  # fitted on standardised x
             cells["estimate in x's units"] = _g(_number(row["optimum_in_x_units"]), 7)

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gradtrace.advice import edge_of
-from gradtrace.estimates import away
+from gradtrace.estimates import EXACT_FIT, away
 from gradtrace.tables import param_labels
 from gradtrace.text import (
     duration,
@@ -383,11 +383,21 @@ def print_summary(
     if truth:
         cols.append("truth")
     rows: list[list[str]] = []
+    # the optimum's own size: a standard error below EXACT_FIT of it is rounding's
+    # (data the model fits exactly), no unit to count a distance in
+    size = max(
+        (
+            float(np.max(np.abs(np.asarray(v, np.float64))))
+            for v in (optimum or {}).values()
+        ),
+        default=0.0,
+    )
     for name, final in trace.params.items():
         at_optimum: list[Any] = []
         if optimum is not None:
             best, error = optimum[name], stderr.get(name)
-            at_optimum = [best, error, _off(final, best, error, resolution(info))]
+            off = _off(final, best, error, resolution(info), EXACT_FIT * size)
+            at_optimum = [best, error, off]
         values = [
             info["initial"][name],
             final,
@@ -543,18 +553,20 @@ def print_summary(
 OFF = "final - optimum (s.e.)"
 
 
-def _off(final: Any, best: Any, error: Any, rounding: float) -> Any:
+def _off(final: Any, best: Any, error: Any, rounding: float, exact: float = 0.0) -> Any:
     """(final - best) / error, element by element, as ``final`` is shaped (a float
     or a list); 0 where the two agree to the dtype's ``rounding`` (data the
     model fits exactly: an error of 0 but for rounding, as ``advice.unconverged``
-    counts it); NaN without an error; None where the shapes differ."""
+    counts it); NaN without an error, or with one of ``exact`` or less (rounding's,
+    where the data fit exactly: +8.6e13 standard errors was shown); None where
+    the shapes differ."""
     if error is None or best is None:
         return None
     f, b, s = (np.asarray(v, np.float64) for v in (final, best, error))
     if not f.shape == b.shape == s.shape:
         return None
     with np.errstate(all="ignore"):
-        z = np.where(s > 0, (f - b) / s, np.nan)
+        z = np.where(s > exact, (f - b) / s, np.nan)
         close = np.abs(f - b) <= rounding * np.maximum(np.abs(f), np.abs(b))
     return np.where(close & np.isfinite(z), 0.0, z).tolist()
 
