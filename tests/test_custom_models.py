@@ -1036,14 +1036,24 @@ def test_a_start_whose_loss_is_not_a_number_names_the_first_row() -> None:
     assert "(a log or a square root of a value at or below 0" in said
 
 
-def test_an_expression_with_x_for_a_column_named_otherwise_is_told_in_python() -> None:
+def test_an_expression_with_x_for_the_one_x_column_named_otherwise() -> None:
+    """x in an expression is the one x column, whatever its name, as a line
+    takes it (it was refused: "x is not a column here; write t in its place";
+    a notebook user wrote x with x='minutes')."""
     frame = pd.DataFrame({"t": [0.0, 1, 2, 3], "signal": [5, 3.1, 1.9, 1.2]})
-    with pytest.raises(InputError) as err:
-        gradtrace.fit(frame, model_expr="a*exp(-b*x) + x**2", y="signal", steps=2)
-    assert str(err.value) == (
-        "model_expr uses none of the x columns (t): x is not a column here; write t "
-        "in its place: a*exp(-b*t) + t**2"
-    )
+    init = {"a": 5.0, "b": 0.5, "c": 0.0}
+    options = dict(y="signal", init=init, steps=30, lr=0.01)
+    as_x = gradtrace.fit(frame, model_expr="a*exp(-b*x) + c*x**2", **options)
+    named = gradtrace.fit(frame, model_expr="a*exp(-b*t) + c*t**2", **options)
+    given = gradtrace.fit(frame, model_expr="a*exp(-b*x) + c*x**2", x="t", **options)
+    for other in (as_x, given):
+        assert other.params == named.params
+        assert other.info["optimum"] == pytest.approx(named.info["optimum"])
+    np.testing.assert_allclose(as_x.predict([0.0, 2.0]), named.predict([0.0, 2.0]))
+    # two x columns: which one x means is not known
+    two = frame.assign(u=frame["t"] ** 2)
+    with pytest.raises(InputError, match="x is not a column here"):
+        gradtrace.fit(two, model_expr="a*exp(-b*x)", x=["t", "u"], y="signal")
     # a name that is no column at all, where x is not written either
     with pytest.raises(InputError, match=r"\(t\): write t in it\.$"):
         gradtrace.fit(frame, model_expr="a*exp(-b*z)", y="signal", steps=2)

@@ -371,14 +371,8 @@ def test_schedules_lists_every_schedule_with_its_defaults(
 @pytest.mark.parametrize(
     ("more", "told"),
     [
-        # the docs write x; these data call it t: the fix is the expression itself
-        (
-            ["--y", "signal"],
-            "uses none of the x columns (t): x is not a column here; write t in its "
-            "place: a*exp(-b*t) + c",
-        ),
-        (["--x", "t", "--y", "signal"], "write t in its place: a*exp(-b*t) + c"),
-        # no column is y either: both are said, and neither is called an x column
+        # no column is y: both are said, and neither is called an x column (with
+        # y named, the one x column, t, is what x stands for)
         ([], "of the data's columns (t, signal): x is not a column here"),
         ([], "And pass --y: no column is named 'y'."),
     ],

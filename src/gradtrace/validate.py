@@ -980,6 +980,8 @@ def x_columns(
                         f"x columns ({', '.join(others)}): write an x column's "
                         "name in it."
                     )
+                if len(others) == 1 and "x" in used:
+                    return others  # x stands for the one column besides y
                 raise InputError(no_x_column(expr, others))
         elif model in ONE_COLUMN or (model not in MODELS and "x" in names):
             others = [c for c in names if c != y]

@@ -292,13 +292,16 @@ def expression_model(text: str, x_names: Sequence[str]) -> Custom:
     data's x columns; every other name is a parameter (default start 1)."""
     expr = parse(text, what="--model-expr")
     data = [n for n in expr.names if n in x_names]
-    if not data:
+    # x written for the one x column named otherwise (--x minutes): that column,
+    # as the docs' examples write x
+    alias = not data and len(x_names) == 1 and "x" in expr.names
+    if not data and not alias:
         raise ValueError(no_x_column(text, x_names))
-    params = [n for n in expr.names if n not in x_names]
+    params = [n for n in expr.names if n not in x_names and not (alias and n == "x")]
     if not params:
         raise ValueError("--model-expr has no parameters to fit: add some, as a*x + b.")
     check_names(params)
-    columns = list(x_names)
+    columns = ["x"] if alias else list(x_names)
 
     def fn(p: Params, x: Array) -> Array:
         if x.ndim == 1:
@@ -309,7 +312,7 @@ def expression_model(text: str, x_names: Sequence[str]) -> Custom:
 
     specs = specs_from_defaults(dict.fromkeys(params, EXPR_DEFAULT))
     return Custom(
-        fn, specs, "expr", len(columns), source={"expr": text, "x": list(columns)}
+        fn, specs, "expr", len(columns), source={"expr": text, "x": list(x_names)}
     )
 
 
