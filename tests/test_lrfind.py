@@ -485,3 +485,13 @@ def test_a_floor_past_the_stable_limit_is_told_and_the_curvatures_rates_named(
         f"stable limit for sgd is {s['stable_lr']:.3g}, and its fastest full-batch "
         f"rate 2/(mu + L) {s['fastest_lr']:.3g}"
     ) in out
+
+
+def test_rates_the_diagnosis_has_not_are_nan_alike() -> None:
+    """An adaptive optimizer has no stable limit nor fastest rate: the summary
+    gave stable_lr NaN beside fastest_lr None (a notebook user's finding)."""
+    found = gradtrace.lr_find("seed001_line", optimizer="adam")
+    assert math.isnan(found.summary["stable_lr"])
+    assert math.isnan(found.summary["fastest_lr"])
+    plain = gradtrace.lr_find("seed001_line")
+    assert 0 < plain.summary["fastest_lr"] < plain.summary["stable_lr"]

@@ -41,12 +41,18 @@ if TYPE_CHECKING:
 PYTHON_NAMES = {"init": "init=", "lr_min": "lr_min=", "lr_max": "lr_max="}
 
 
+def _rate(value: Any) -> float:
+    """A rate of the diagnosis as a float: NaN for none."""
+    return math.nan if value is None else float(value)
+
+
 class LRFind(NamedTuple):
     """What ``lr_find`` returns, a pair that unpacks as ``table, summary``:
     ``table`` (step, lr, batch_loss, with mini-batches the loss over all the
     rows after the step, smoothed: one row a step) and ``summary``
-    (``suggested_lr``, ``min_loss_lr``, the diagnosis' ``stable_lr``, where the test
-    stopped, and its notes); ``plot()`` draws what ``gradtrace lr-find`` draws."""
+    (``suggested_lr``, ``min_loss_lr``, the diagnosis' ``stable_lr`` and
+    ``fastest_lr``, each NaN where there is none, where the test stopped, and its
+    notes); ``plot()`` draws what ``gradtrace lr-find`` draws."""
 
     table: pd.DataFrame
     summary: dict[str, Any]
@@ -302,8 +308,10 @@ def lr_find(
     d = reference.get("diagnosis", {})
     summary = {
         **reading,
-        "stable_lr": d.get("stable_lr"),
-        "fastest_lr": d.get("fastest_lr"),
+        # NaN where the diagnosis has none (an adaptive optimizer; no exact
+        # answer), as suggested_lr is where the test found none
+        "stable_lr": _rate(d.get("stable_lr")),
+        "fastest_lr": _rate(d.get("fastest_lr")),
         "optimum_loss": reference.get("optimum_loss"),
         "family": d.get("family"),
         "optimizer": p.spec.name,
