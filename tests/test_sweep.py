@@ -601,6 +601,9 @@ def test_a_tolerance_finer_than_the_data_tell_is_said_so(
         f"tolerance {errors.min() / 1e-4:.2g} times finer than its smallest"
     )
     assert f"--tol {0.1 * errors.min():.2g}, a tenth of the smallest" in said
+    # the notebook's view says it too, as the repr does (it was left out)
+    assert "no configuration stayed within tol=0.0001" in s._repr_html_()
+    assert "no configuration stayed within tol=0.0001" in repr(s)
     # a tolerance a configuration met, or one coarse enough: nothing to say
     met = sweep("seed001_line", lr=[0.1, 0.5], steps=200)
     assert met.table["steps_to_tol"].notna().any() and met.tol_note() is None

@@ -548,9 +548,11 @@ class Sweep:
         from gradtrace.text import warned
 
         warnings = warned(self.warnings)
+        finer = self.tol_note()  # as the repr says it
+        note = "" if finer is None else f"<p>{escape(for_python(finer))}</p>"
         return (
             f"<p><b>gradtrace</b> {escape(self._headline())}</p>{warnings}"
-            f"<table>{body}</table>"
+            f"<table>{body}</table>{note}"
         )
 
 
