@@ -521,6 +521,10 @@ def test_the_best_settings_over_seeds_and_starts_are_judged_by_their_median() ->
         f"each settled): "
         f"lr={found['lr']:.4g}, median {found['median_settled']:.7g}"
     )
+    # the repr and the notebook's view say it beside the best run, a lucky seed's
+    # (they gave that alone)
+    assert repr(s).splitlines()[1] == f"  {said}"
+    assert said.partition(": ")[2] in s._repr_html_()
     # nothing repeated, or nothing but repeats: no such judgment
     assert sweep(data, lr=[0.01, 0.05], steps=5).best_over_repeats is None
     assert (

@@ -503,8 +503,10 @@ class Sweep:
         best = best if best.startswith("no best") else f"best {best}"
         finer = self.tol_note()
         notes = [] if finer is None else [for_python(finer)]
+        # a swept seed or start is luck: the settings judged over the repeats
+        over = self.best_over_repeats_text()
         return f"<{self._headline()}; {best}>" + "".join(
-            f"\n  {w}" for w in [*self.warnings, *notes]
+            f"\n  {w}" for w in [*([over] if over else []), *self.warnings, *notes]
         )
 
     def _repr_html_(self) -> str:
@@ -540,6 +542,10 @@ class Sweep:
             ]
         else:
             rows.append(("best", "none: every configuration diverged"))
+        over = self.best_over_repeats_text()
+        if over is not None:
+            heading, _, said = over.partition(": ")
+            rows.append((heading, said))
         if self.info.get("optimum_loss") is not None:
             rows.append(("optimum's loss", f"{self.info['optimum_loss']:.7g}"))
         body = "".join(
