@@ -234,3 +234,25 @@ def test_predicting_with_a_run_that_did_not_converge_warns_on_stderr(
     assert "the run has not converged" in line
     code, out, err = run_cli(["predict", str(tmp_path / "near"), str(new)], capsys)
     assert code == 0 and err == ""
+
+
+def test_the_command_notes_rows_missing_an_x_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A row without x got an empty prediction, and nothing was said."""
+    from helpers import run_cli
+
+    run = tmp_path / "run"
+    code, _, err = run_cli(
+        ["fit", "seed001_line", "--steps", "5", "-q", "--out", str(run)], capsys
+    )
+    assert code == 0, err
+    new = tmp_path / "new.csv"
+    new.write_text("x\n1\n3\nNA\n5\n")
+    code, out, err = run_cli(["predict", str(run), str(new)], capsys)
+    assert code == 0, err
+    assert out.splitlines()[3] == ","  # the row's cells, both empty
+    assert (
+        f"note: 1 row of {str(new)!r} misses an x value (data row 3): its "
+        "prediction is left empty."
+    ) in err

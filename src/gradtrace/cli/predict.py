@@ -80,6 +80,19 @@ def predict(
     except InputError as err:  # "the data" named as the command was given them
         said = str(err).replace("in the data (", f"in {str(data)!r} (", 1)
         raise InputError(said) from None
+    blank = int(frame[COLUMN].isna().sum())
+    if blank:
+        # a row missing an x value has no prediction: its cell is left empty
+        rows = [int(i) + 1 for i in frame.index[frame[COLUMN].isna()][:3]]
+        shown = ", ".join(map(str, rows)) + (", ..." if blank > 3 else "")
+        click.echo(
+            f"note: {blank} row{'s' * (blank != 1)} of {str(data)!r} "
+            f"{'miss' if blank != 1 else 'misses'} an x value (data "
+            f"row{'s' * (blank != 1)} {shown}): "
+            f"{'their predictions are' if blank != 1 else 'its prediction is'} "
+            "left empty.",
+            err=True,
+        )
     if step is None:
         # predictions from a run that diverged or did not converge are said so
         # (they were printed as if from a fit)
