@@ -49,6 +49,12 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
         ("x,y\n1,2\n2,nan\n3,4\n", "a missing value (NaN) in column 'y', data row 2"),
         ("x,y\n1,2\ninf,4\n3,4\n", "an infinite value in column 'x', data row 2"),
         ("y\n1\n2\n3\n", "the y column 'y' is alone, with no x"),
+        # a data set's own mark of a missing value (UCI's ?): "fix or remove it"
+        (
+            "x,y\n1,3\n2,?\n3,7\n4,?\n",
+            "'?' seems to mark a missing value (2 such rows): leave such cells "
+            "empty (or write NA), and --drop-missing leaves their rows out.",
+        ),
         # blank lines are counted in the line's number (it said line 4)
         ("x,y\n1,3\n\n\n2,5\n3,abc\n4,9\n", "in data row 3 (line 6)"),
         # a third field on each row: pandas took x for the index

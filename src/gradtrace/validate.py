@@ -1252,6 +1252,18 @@ def _numeric(
         written = value.strip() if isinstance(value, str) else ""
         if _DECIMAL_COMMA.fullmatch(written) or _THOUSANDS.fullmatch(written):
             todo = _decimal_commas(written, name, source)
+        elif written.lower() in MISSING_MARKS:
+            # a data set's own mark for a missing value (UCI's ?), which pandas
+            # does not read as one
+            many = int(bad.sum())
+            mend = "leave such cells empty (or write NA)"
+            if source.startswith("the "):  # Python's data
+                mend = f"make them NaN (df.replace({written!r}, float('nan')))"
+            todo = (
+                f"{written!r} seems to mark a missing value ({many} such "
+                f"row{'s' * (many != 1)}): {mend}, and --drop-missing leaves their "
+                "rows out."
+            )
         elif bad.sum() == col.notna().sum():
             todo = _category(col, name, source, is_y) or todo
         raise InputError(
@@ -1269,6 +1281,10 @@ def _numbers_in(col: pd.Series) -> bool:
         return False
     return bool((pd.to_numeric(col, errors="coerce").notna() | col.isna()).all())
 
+
+#: Marks of a missing value that pandas reads as text: '?' (UCI's data sets), '-',
+#: '.' (SAS), 'missing'.
+MISSING_MARKS = frozenset({"?", "-", "--", ".", "missing", "na.", "n.a.", "nd"})
 
 #: The most distinct values a text column may have to be taken for a category.
 CATEGORY_VALUES = 20
