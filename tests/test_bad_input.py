@@ -1063,3 +1063,30 @@ def test_data_with_too_few_rows_names_the_option_its_help_shows(
     )
     assert code == 2 and not (tmp_path / "z.csv").exists()
     assert err.strip() == "error: --n must be at least 2 (rows to draw), got 0."
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--lr", "0.1", "--lr=0.2"], "--lr is given twice (0.1, then 0.2)"),
+        (  # the second alone clipped, where Keras refuses two clippings
+            ["--optimizer", "keras.sgd", "--clip", "keras.norm=1", "--clip", "value=2"],
+            "--clip is given twice (keras.norm=1, then value=2): give it once.",
+        ),
+        (["--shuffle", "--no-shuffle"], "--shuffle and --no-shuffle are both given"),
+        (["-o", "a", "--out", "b"], "--out is given twice (a, then b)"),
+    ],
+)
+def test_an_option_of_one_value_given_twice_is_refused(
+    args: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """click kept the last value of an option given twice, in silence (a
+    TensorFlow user's --clip keras.norm=1 --clip keras.global_norm=0.1)."""
+    code, _, err = run(["fit", "seed001_line", "--steps", "2", *args], capsys)
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1, err
+    # a flag said twice means it once
+    code, _, err = run(
+        ["fit", "seed001_line", "--steps", "2", "-q", "-q", "-o", str(tmp_path / "r")],
+        capsys,
+    )
+    assert code == 0, err

@@ -70,6 +70,40 @@ def _value_of(option: str, given: list[str]) -> str:
     return "VALUE"
 
 
+def _given_once(command: click.Command, args: list[str]) -> None:
+    """Refuse an option of one value given twice (click keeps the last, and
+    --clip keras.norm=1 --clip keras.global_norm=0.1 clipped by the second
+    alone), and a switch given both ways (--shuffle --no-shuffle)."""
+    from gradtrace.errors import InputError
+
+    words = args[: args.index("--")] if "--" in args else args
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.multiple or param.count:
+            continue
+        if param.is_flag and param.secondary_opts:
+            on = [w for w in words if w in param.opts]
+            off = [w for w in words if w in param.secondary_opts]
+            if on and off:
+                raise InputError(
+                    f"{on[0]} and {off[0]} are both given: give one of them."
+                )
+            continue
+        if param.is_flag:
+            continue  # said twice, meant once
+        values = []
+        for i, word in enumerate(words):
+            for opt in param.opts:
+                if word == opt and i + 1 < len(words):
+                    values.append(words[i + 1])
+                elif opt.startswith("--") and word.startswith(f"{opt}="):
+                    values.append(word.split("=", 1)[1])
+        if len(values) > 1:
+            flag = max(param.opts, key=len)  # --out, not -o
+            times = "twice" if len(values) == 2 else f"{len(values)} times"
+            shown = ", then ".join(values[:3])
+            raise InputError(f"{flag} is given {times} ({shown}): give it once.")
+
+
 class _ReaderGone(Exception):
     """The reader of standard output stopped reading (``| head``)."""
 
@@ -88,6 +122,14 @@ class _Commands(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            _given_once(command, rest)
+        return name, command, rest
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
