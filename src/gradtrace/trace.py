@@ -1029,9 +1029,16 @@ class Trace:
         schedule = self.info["schedule"]
         per_epoch = int(schedule["batches_per_epoch"])
         n_epochs = -(-int(schedule["n_steps"]) // per_epoch)
-        # Keras's ReduceLROnPlateau adds the rate to the epoch's logs
-        plateau = (self.info.get("lr_schedule") or {}).get("name") == "keras.plateau"
-        lines = keras_log(self.history(), per_epoch, n_epochs, validation, plateau)
+        # Keras's ReduceLROnPlateau and LearningRateScheduler add the rate to the
+        # epoch's logs
+        callback = (self.info.get("lr_schedule") or {}).get("name")
+        rate = callback in ("keras.plateau", "keras.scheduler")
+        lines = keras_log(self.history(), per_epoch, n_epochs, validation, rate)
+        # a Poisson loss in full, where Keras's poisson leaves out log y!: said
+        # above the lines that would otherwise pass for Keras's
+        lines[:0] = [
+            f"note: {n}" for n in self.info.get("notices", []) if "log y! included" in n
+        ]
         return "\n".join(lines)
 
     @from_callers_line

@@ -112,3 +112,28 @@ def test_show_keras_prints_the_runs_log_and_refuses_a_sweep(
     code, out, err = run_cli(["show", str(sweep), "--keras"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "is a sweep's folder: show it without --keras" in err
+
+
+def test_a_poisson_runs_log_says_its_loss_is_not_kerass() -> None:
+    """Keras's poisson loss leaves out log y!: the lines of a Poisson run, which
+    would pass for Keras's, said nothing of the 1.18 each loss is above Keras's
+    (a TensorFlow user's finding)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=80)
+    y = rng.poisson(np.exp(0.5 + 0.3 * x))
+    trace = gradtrace.fit(
+        {"x": x, "y": y},
+        "poisson-regression",
+        optimizer="keras.adam",
+        lr=0.05,
+        batch_size=20,
+        epochs=2,
+    )
+    from scipy.special import gammaln
+
+    first, *rest = trace.keras_log().splitlines()
+    assert first.startswith(
+        "note: the loss is the Poisson negative log-likelihood in full, log y! "
+        f"included (its mean over the rows: {np.mean(gammaln(y + 1.0)):.7g}); Keras's"
+    )
+    assert rest[0] == "Epoch 1/2"
