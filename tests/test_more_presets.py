@@ -162,3 +162,24 @@ def test_an_optimizer_named_as_a_framework_names_it_is_told_which_it_got() -> No
     for name in ("adam", "keras.adam", "MOMENTUM"):
         notes = gradtrace.fit("seed001_line", optimizer=name, epochs=1).notes
         assert not any("is taken as" in n for n in notes), (name, notes)
+
+
+def test_a_float64_keras_run_notes_the_rate_keras_rounds_to_float32() -> None:
+    """float64 variables with a Keras optimizer under Keras's default floatx step
+    at float32(lr): a TensorFlow user's loop ran 3.4e-8 from a float64 run at
+    lr 0.05, and nothing said why. Told, and given that rate, the note goes."""
+    trace = gradtrace.fit(
+        "seed001_line", optimizer="keras.sgd", lr=0.05, dtype="float64", steps=3
+    )
+    rounded = float(np.float32(0.05))
+    assert (
+        "Keras keeps the learning rate in a variable of its floatx, float32 by "
+        f"default: float64 variables under it step at {rounded!r}, not 0.05 "
+        f"(lr={rounded!r} takes that rate"
+    ) in " ".join(trace.notes)
+    again = gradtrace.fit(
+        "seed001_line", optimizer="keras.sgd", lr=rounded, dtype="float64", steps=3
+    )
+    assert not any("floatx" in n for n in again.notes)
+    plain = gradtrace.fit("seed001_line", optimizer="keras.sgd", lr=0.05, steps=3)
+    assert not any("floatx" in n for n in plain.notes)

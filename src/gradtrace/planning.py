@@ -296,6 +296,18 @@ def plan(
             )
             batch_size = n_rows
     keras_fit = spec.name.split(".")[0] in ("keras", "tf_keras")
+    rate = float(spec.learning_rate)
+    if keras_fit and pdtype == "float64" and float(np.float32(rate)) != rate:
+        if config.lr_schedule is None and not for_views:
+            # Keras keeps the rate in a variable of its floatx: float32 unless
+            # keras.config.set_floatx("float64"), even over float64 variables
+            rounded = float(np.float32(rate))
+            notices.append(
+                f"Keras keeps the learning rate in a variable of its floatx, "
+                f"float32 by default: float64 variables under it step at "
+                f"{rounded!r}, not {rate:g} (--lr {rounded!r} takes that rate; "
+                "after keras.config.set_floatx('float64') it is this run's)"
+            )
     if keras_fit and config.batch_size is None and n_rows > 32 and not for_views:
         # a Keras user's fit(x, y) takes batches of 32 unless told otherwise
         notices.append(

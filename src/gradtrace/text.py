@@ -215,6 +215,7 @@ def for_python(sentence: str) -> str:
         sentence = sentence.replace(flag, argument)
     sentence = _SCHEDULE_FLAG.sub(r"lr_schedule='\1'", sentence)
     sentence = _SEED_FLAG.sub(r"seed=\1", sentence)
+    sentence = _LR_FLAG.sub(r"lr=\1", sentence)
     sentence = _INIT_FLAGS.sub(_init_argument, sentence)
     return _X_FLAGS.sub(_x_argument, sentence)
 
@@ -233,6 +234,9 @@ def _init_argument(found: re.Match[str]) -> str:
 
 #: A seed as the command line gives it: --seed 3
 _SEED_FLAG = re.compile(r"--seed (\d+)")
+
+#: A rate as the command line gives it: --lr 0.05
+_LR_FLAG = re.compile(r"--lr (\d[\d.eE+-]*\d|\d)")
 
 #: A schedule named as the command line gives it: --lr-schedule NAME:KEY=VALUE
 _SCHEDULE_FLAG = re.compile(r"--lr-schedule ([^\s()]+)")
