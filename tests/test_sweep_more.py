@@ -401,3 +401,35 @@ def test_a_sweep_of_parameters_that_trade_off_is_one_line(
     assert code == 2 and not out.exists() and len(said.splitlines()) == 1
     assert said.startswith("error: a sweep measures its configurations against the")
     assert "w and b trade off exactly" in said and "Traceback" not in said
+
+
+def test_switches_are_swept_beside_the_values_they_need(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A JAX user's findings: torch.sgd's nesterov with momentum 0.9 was refused
+    by a sweep ("needs a momentum above 0 ... got momentum 0": each swept value
+    was checked alone), and the command took no true or false in --opt."""
+    from helpers import run_cli
+
+    options = dict(optimizer="torch.sgd", lr=[0.1], steps=10)
+    swept = gradtrace.sweep(
+        "seed001_line", opt={"momentum": 0.9, "nesterov": True}, **options
+    )
+    alone = gradtrace.fit(
+        "seed001_line",
+        optimizer="torch.sgd",
+        lr=0.1,
+        steps=10,
+        opt={"momentum": 0.9, "nesterov": True},
+    )
+    assert swept.table["loss"].iloc[0] == pytest.approx(alone.final_loss, rel=1e-6)
+    with pytest.raises(gradtrace.InputError, match="got momentum 0, dampening 0"):
+        gradtrace.sweep(
+            "seed001_line", opt={"momentum": [0.0, 0.9], "nesterov": True}, **options
+        )
+    args = ["sweep", "seed001_line", "--optimizer", "keras.sgd", "--lr", "0.01"]
+    args += ["--opt", "momentum=0.9", "--opt", "nesterov=true,false", "--steps", "20"]
+    code, out, err = run_cli([*args, "-o", str(tmp_path / "s")], capsys)
+    assert code == 0 and "2 configurations" in out, err
+    table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
+    assert sorted(table["nesterov"].tolist()) == [False, True]

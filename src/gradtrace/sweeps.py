@@ -756,9 +756,11 @@ def sweep(
     # every value is validated as a single fit would validate it
     for value in lrs:
         validate.learning_rate(value)
-    for k, values in opts.items():
-        for value in values:
-            validate.optimizer(p.spec.name, None, {k: value})
+    # each combination of the swept hyper-parameters, as the configurations take
+    # them together (nesterov needs the momentum given beside it)
+    names = list(opts)
+    for values in itertools.islice(itertools.product(*opts.values()), 10_000):
+        validate.optimizer(p.spec.name, None, dict(zip(names, values, strict=True)))
     for k, values in inits.items():
         for value in values:
             validate.param_values(p.specs, {k: value}, {})
