@@ -759,8 +759,8 @@ def sweep(
     # each combination of the swept hyper-parameters, as the configurations take
     # them together (nesterov needs the momentum given beside it)
     names = list(opts)
-    for values in itertools.islice(itertools.product(*opts.values()), 10_000):
-        validate.optimizer(p.spec.name, None, dict(zip(names, values, strict=True)))
+    for combo in itertools.islice(itertools.product(*opts.values()), 10_000):
+        validate.optimizer(p.spec.name, None, dict(zip(names, combo, strict=True)))
     for k, values in inits.items():
         for value in values:
             validate.param_values(p.specs, {k: value}, {})
