@@ -23,7 +23,12 @@ from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.schedules import KERAS_SCHEDULER
 from gradtrace.core.sweep import STRUCTURAL, run_sweep
-from gradtrace.errors import InputError, from_callers_line, stop_if_interrupted
+from gradtrace.errors import (
+    COMMAND_LINE,
+    InputError,
+    from_callers_line,
+    stop_if_interrupted,
+)
 from gradtrace.planning import plan
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
@@ -734,11 +739,20 @@ def sweep(
         # starts, so a vector starts at one value for every element
         name = k.split("[")[0].strip()
         if k not in p.names or (len(v) > 1 and np.ndim(p.trainable.get(k, 0)) > 0):
+            if COMMAND_LINE.get():
+                raise InputError(
+                    f"--init {k}: a sweep starts a vector parameter at one value "
+                    f"for every element (such as --init {name}=0.5), since commas "
+                    "list the sweep's starts; to start its elements apart, fit "
+                    f"each start (gradtrace fit --init {name}=1,2,3)."
+                )
+            # written for Python whole: in_python would mix the two
             raise InputError(
-                f"--init {k}: a sweep starts a vector parameter at one value for "
-                f"every element (such as --init {name}=0.5), since commas list the "
-                f"sweep's starts; to start its elements apart, fit each start "
-                f"(gradtrace fit --init {name}=1,2,3)."
+                f"init[{k!r}]: a sweep starts a vector parameter at one value for "
+                "every element, its list being the sweep's starts (init="
+                f"{{{name!r}: [0.0, 0.5]}}: {name} all 0, then all 0.5); to start its "
+                f"elements apart, fit each start (gradtrace.fit(..., "
+                f"init={{{name!r}: [1.0, 2.0]}}))."
             )
     schedule = p.spec.schedule
     if schedule is not None and schedule.name == "keras.piecewise" and len(lrs) > 1:
