@@ -439,3 +439,17 @@ def test_switches_are_swept_beside_the_values_they_need(
     assert code == 0 and "2 configurations" in out, err
     table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
     assert sorted(table["nesterov"].tolist()) == [False, True]
+
+
+def test_jax_arrays_are_taken_as_numpys() -> None:
+    """A JAX user's arrays: lr=jnp.logspace(...) was "not a positive number", an
+    array of x and y columns "cannot use ArrayImpl as data"; NumPy's worked."""
+    x = np.linspace(0.0, 1.0, 20)
+    y = 2 * x + 1
+    both = gradtrace.fit(jnp.stack([jnp.asarray(x), jnp.asarray(y)], 1), steps=3)
+    plain = gradtrace.fit(np.stack([x, y], 1), steps=3)
+    assert both.params == plain.params
+    rates = gradtrace.sweep((x, y), lr=jnp.logspace(-3, -1, 5), steps=3)
+    np.testing.assert_allclose(rates.table["lr"], np.logspace(-3, -1, 5), rtol=1e-6)
+    one = gradtrace.sweep((x, y), lr=jnp.asarray(0.1), steps=3)
+    assert len(one.table) == 1

@@ -39,6 +39,16 @@ def source_name(data: DataLike) -> str | None:
     return None
 
 
+def _array_like(value: Any) -> bool:
+    """An array of another library (JAX's, say) that NumPy takes as it is: an
+    ``__array__`` and a shape, not pandas' or NumPy's own."""
+    return (
+        hasattr(value, "__array__")
+        and hasattr(value, "shape")
+        and not isinstance(value, (np.ndarray, pd.DataFrame, pd.Series))
+    )
+
+
 def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
     """A table from what ``fit`` was given, and how to name it in messages."""
     if data is None or (isinstance(data, str) and not data.strip()):
@@ -56,6 +66,8 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
         return borrowed, "the data frame"
     if isinstance(data, pd.Series):
         return pd.DataFrame({str(data.name or "y"): data.to_numpy()}), "the series"
+    if _array_like(data):  # a JAX or other array: as NumPy's
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         from gradtrace.data import array_frame
 

@@ -1086,6 +1086,10 @@ def _values(value: Any, name: str) -> list[Any]:
             f"{name}={value!r}: a range written as the command line writes it; in "
             "Python give the values, such as np.logspace(-3, -1, 5)."
         )
+    if hasattr(value, "__array__") and not isinstance(value, np.ndarray):
+        value = np.asarray(value)  # a JAX array: as NumPy's
+        if value.ndim == 0:
+            return [value.item()]
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
         return [value]
     values = list(value)
