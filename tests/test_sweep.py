@@ -332,7 +332,7 @@ def test_where_few_cells_came_within_tol_the_heatmap_colours_the_gap_left() -> N
     assert 0 < reached.sum() < len(reached) / 2
     fig = sweep_plots.sweep_heatmap(found)
     ax = fig.axes[0]
-    assert fig.axes[-1].get_ylabel() == "settled loss − optimum's loss"
+    assert fig.axes[-1].get_ylabel().startswith("settled loss − optimum's loss")
     assert f"{reached.sum()} of 15 cells came within 0.0001" in ax.get_title()
     written = sorted(int(t.get_text()) for t in ax.texts)
     assert written == sorted(found.table.loc[reached, "steps_to_tol"].astype(int))
@@ -613,3 +613,30 @@ def test_a_tolerance_finer_than_the_data_tell_is_said_so(
     assert met.table["steps_to_tol"].notna().any() and met.tol_note() is None
     coarse = sweep(data, "poisson-regression", lr=[0.003], tol=0.01, **common)
     assert coarse.tol_note() is None
+
+
+def test_a_heatmaps_gaps_of_zero_sit_at_the_rounding_band() -> None:
+    """A JAX user's sweep of 100 rates: gaps of 0 (at float rounding) were drawn at
+    1e-300, the colour bar ran down to it, and the steps written in 100 columns
+    ran together."""
+    from gradtrace import sweep_plots
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 2, 60)
+    data = {"x": x, "y": 2 * x + 1 + rng.normal(0, 0.3, 60)}
+    found = sweep(
+        data,
+        "line",
+        lr=list(np.logspace(-3, 0, 100)),
+        init={"w": [-2.0, 0.0, 2.0]},
+        steps=500,
+        shuffle=False,
+    )
+    assert (found.table["gap"] == 0).any()
+    fig = sweep_plots.sweep_heatmap(found)
+    bar = fig.axes[-1]
+    low, high = bar.get_ylim()
+    assert 1e-9 < min(low, high) < 1e-6  # float32's rounding of a loss near 0.08
+    assert "(0 at float rounding drawn at" in bar.get_ylabel()
+    ax = fig.axes[0]
+    assert not ax.texts and "their steps in them" not in ax.get_title()

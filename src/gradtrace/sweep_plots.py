@@ -82,13 +82,20 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     settled = int((~diverged & ~rose).sum())
     by_gap = "gap" in table and 2 * int(within.sum()) < settled
     tail = "tail_loss" in table
+    zero = 0.0  # the gap drawn for 0
     if by_gap:
         # the loss the gap is from: the optimum's, or the loss's infimum
         from gradtrace.tables import settled_loss
 
         floor = table["loss"].astype(float) - table["gap"].astype(float)
         ended = settled_loss(table, sweep.info.get("data", {}).get("n_rows"))
-        gap = keyed.assign(_g=(ended - floor).clip(lower=1e-300))
+        # a gap within the loss's rounding is 0 (as the summary says it), drawn
+        # at half that band: at 1e-300 the colours had run to 1e-300
+        config = sweep.info.get("config", {})
+        dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
+        size = float(np.nanmedian(np.abs(floor))) if len(floor) else 1.0
+        zero = 5 * float(np.finfo(dtype).eps) * max(size, 1e-30)
+        gap = keyed.assign(_g=(ended - floor).clip(lower=zero))
         cells = gap.groupby(["_y", "lr"])["_g"].median().unstack("lr")
         steps = cells.reindex(index=ys, columns=lrs).to_numpy(dtype=float, copy=True)
         steps[diverged | rose | ~np.isfinite(steps)] = np.nan
@@ -113,7 +120,9 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         norm=norm,
         shading="flat",
     )
-    if by_gap:  # the cells that came within tol: their steps, written in them
+    # the cells that came within tol: their steps, written in them where a
+    # column is wide enough (100 rates ran their numbers together)
+    if by_gap and len(lrs) <= STEPS_WRITTEN_RATES:
         for i, j in zip(*np.nonzero(within & np.isfinite(steps)), strict=True):
             ax.text(
                 lrs[j],
@@ -138,9 +147,10 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         ax.set_yticklabels([f"{v:g}" for v in ys])
     ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
     tol = sweep.info["tol"]
+    written = ": their steps in them" * (len(lrs) <= STEPS_WRITTEN_RATES)
     came = (
         f"{int(within.sum())} of {within.size} cells came within {tol:g} of the "
-        "optimum: their steps in them"
+        f"optimum{written}"
         if within.any()
         else f"no configuration brought every parameter within {tol:g} of the optimum"
     )
@@ -170,6 +180,8 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     if len(finite):
         gap_label = "settled loss − optimum's" if tail else "final loss − optimum's"
         label = f"{gap_label} loss" if by_gap else "steps to stay within tol"
+        if by_gap and np.any(finite <= zero):
+            label += f"\n(0 at float rounding drawn at {zero:.1g})"
         bar = fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label=label)
         _plain_log_labels(bar)
     _plain_log_labels(ax.xaxis)
@@ -217,6 +229,10 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
     _place(fig, ax, bar.ax if bar else None, legend)
     return fig
 
+
+#: The most rates a heatmap writes the steps of its cells in (beyond, they run
+#: together).
+STEPS_WRITTEN_RATES = 24
 
 #: The most characters of legend labels a heatmap's 8.5-inch width holds in a row.
 LEGEND_ROW_CHARS = 100
