@@ -1090,3 +1090,24 @@ def test_an_option_of_one_value_given_twice_is_refused(
         capsys,
     )
     assert code == 0, err
+
+
+def test_standard_input_in_another_encoding_is_told_to_be_utf8(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UTF-16 on standard input read "cannot read standard input as a table
+    ('utf-8' codec can't encode ...: surrogates not allowed)"."""
+    import io
+
+    utf16 = io.TextIOWrapper(io.BytesIO("x,y\n1,3\n2,5\n".encode("utf-16")))
+    monkeypatch.setattr("sys.stdin", utf16)
+    code, _, err = run(["fit", "-"], capsys)
+    assert code == 2 and err == (
+        "error: standard input is not UTF-8 text (another encoding, or not a text "
+        "table): save it as UTF-8 (a spreadsheet's 'CSV UTF-8'), or give a "
+        "Parquet, .npy or .npz file.\n"
+    )
+    bom = io.TextIOWrapper(io.BytesIO("\ufeffx,y\n1,3\n2,5\n3,7.5\n".encode()))
+    monkeypatch.setattr("sys.stdin", bom)
+    code, out, err = run(["fit", "-", "-q", "--steps", "2"], capsys)
+    assert code == 0 and "(3 rows; x -> y)" in out, err

@@ -99,7 +99,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if str(path) == "-":
         # read whole, so that its header line is read as written: a column named
         # y.1 beside y is its own, not pandas' renaming of a second y
-        text = sys.stdin.read()
+        text = _stdin_text()
         line = text.split("\n", 1)[0]
         sep = _separator_of(line)
         _no_duplicates(_names_of(line, sep), "standard input")
@@ -140,6 +140,21 @@ def read_table(path: str | Path) -> pd.DataFrame:
     sep = "\t" if inner in (".tsv", ".tab") else _separator(p)
     _no_duplicates(_header(p, sep), repr(str(p)))
     return _without_trailing_commas(_read_text(p, sep, repr(str(p))))
+
+
+def _stdin_text() -> str:
+    """Standard input, whole, as UTF-8 text (a byte-order mark dropped)."""
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # a text stream put in its place
+        return sys.stdin.read()
+    try:
+        return raw.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(
+            "standard input is not UTF-8 text (another encoding, or not a text "
+            "table): save it as UTF-8 (a spreadsheet's 'CSV UTF-8'), or give a "
+            "Parquet, .npy or .npz file."
+        ) from None
 
 
 def _read_text(source: Any, sep: str, name: str) -> pd.DataFrame:
