@@ -192,7 +192,8 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "opt",
     multiple=True,
     metavar="KEY=RANGE",
-    help="Any other hyper-parameter, a range or list (rho=0.8,0.9,0.99).",
+    help="Any other hyper-parameter, a range or list (rho=0.8,0.9,0.99); a "
+    "switch true, false or both (nesterov=true,false).",
 )
 @click.option(
     "--lr-schedule",
