@@ -825,16 +825,24 @@ def test_a_landscape_of_a_run_that_blew_up_frames_its_steps_before() -> None:
     assert np.abs(frame["w"]).max() > 1e3  # what framing all would have shown
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert f"step {cut}, off the chart that way" in labels and "end" not in labels
-    # an arrow a tenth of the chart long from the last step shown, toward the
-    # next: a line to where it went crossed the chart over the path before it
+    # an arrow on the leaving step's line, ending where that line leaves the
+    # chart: from the last step shown it pointed inward, over the optimum (an
+    # overshoot's way); a line to where it went crossed the path before it
     (arrow,) = [t for t in ax.texts if t.arrow_patch is not None]
     (x0, y0), (x1, y1) = arrow.xyann, arrow.xy
-    assert (x0, y0) == (frame["w"][cut - 1], frame["b"][cut - 1])
     (a0, a1), (b0, b1) = ax.get_xlim(), ax.get_ylim()
     shown = math.hypot((x1 - x0) / (a1 - a0), (y1 - y0) / (b1 - b0))
     assert shown == pytest.approx(plot.EXIT_ARROW)
-    heading = np.array([frame["w"][cut] - x0, frame["b"][cut] - y0])
-    assert np.dot(heading, [x1 - x0, y1 - y0]) > 0
+    on_edge = [math.isclose(x1, a0), math.isclose(x1, a1)]
+    on_edge += [math.isclose(y1, b0), math.isclose(y1, b1)]
+    assert any(on_edge), (x1, y1, a0, a1, b0, b1)
+    last = np.array([frame["w"][cut - 1], frame["b"][cut - 1]])
+    heading = np.array([frame["w"][cut], frame["b"][cut]]) - last
+    along = np.array([x1, y1]) - last
+    assert np.dot(heading, along) > 0  # that way, from the last step shown
+    assert abs(heading[0] * along[1] - heading[1] * along[0]) < 1e-6 * np.dot(
+        heading, heading
+    ) * np.linalg.norm(along) / np.linalg.norm(heading)  # on its line
     first = plot.loss_landscape(gradtrace.fit("seed001_line", lr=5, steps=50))
     assert "showing the start; from step 1 the run left" in first.axes[0].get_title()
     assert first.axes[0].get_xlim()[1] < 10

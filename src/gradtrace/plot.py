@@ -1260,6 +1260,19 @@ def framed_words(cut: int) -> str:
 EXIT_ARROW = 0.12
 
 
+def _leaves_box(a0: float, b0: float, da: float, db: float) -> float:
+    """Where the line from (a0, b0) along (da, db) leaves the unit box, in steps of
+    (da, db): the least t > 0 at which it crosses an edge (0 where it starts
+    outside, as a step from the chart's edge)."""
+    ends = []
+    for start, step in ((a0, da), (b0, db)):
+        if step > 0:
+            ends.append((1.0 - start) / step)
+        elif step < 0:
+            ends.append(-start / step)
+    return max(0.0, min(ends)) if ends else 0.0
+
+
 def path_label(n_path: int, every: bool, last: int, cut: int | None) -> str:
     """The legend's words for a landscape's path of ``n_path`` steps after the
     start (``every``: a dot per step, not a long run's kept ones; ``last``: the
@@ -1389,23 +1402,31 @@ def loss_landscape(
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
             )
     if cut is not None and finite[cut]:  # the step that left, toward where it went
-        # an arrow of a tenth of the chart from the last step shown: a line to
-        # where it went crossed the whole chart, over the zig-zag before it
+        # an arrow on the step's line that ends where the line leaves the chart:
+        # from the last step shown it pointed inward, across the optimum, where
+        # an overshoot's step goes; a line all the way crossed the zig-zag
         span_a, span_b = ga[-1] - ga[0], gb[-1] - gb[0]
+        a0 = (path_a[cut - 1] - ga[0]) / span_a
+        b0 = (path_b[cut - 1] - gb[0]) / span_b
         da = (path_a[cut] - path_a[cut - 1]) / span_a
         db = (path_b[cut] - path_b[cut - 1]) / span_b
         length = math.hypot(da, db)
         if length > 0:
-            reach = min(1.0, EXIT_ARROW / length)
+            leave = _leaves_box(a0, b0, da, db)  # in units of the step
+            back = min(leave, EXIT_ARROW / length)
             ax.annotate(
                 "",
                 xy=(
-                    path_a[cut - 1] + da * reach * span_a,
-                    path_b[cut - 1] + db * reach * span_b,
+                    ga[0] + (a0 + da * leave) * span_a,
+                    gb[0] + (b0 + db * leave) * span_b,
                 ),
-                xytext=(path_a[cut - 1], path_b[cut - 1]),
+                xytext=(
+                    ga[0] + (a0 + da * (leave - back)) * span_a,
+                    gb[0] + (b0 + db * (leave - back)) * span_b,
+                ),
                 arrowprops={"arrowstyle": "-|>", "color": "#d62728", "lw": 2},
                 zorder=5,
+                annotation_clip=False,
             )
             ax.plot(
                 [],
