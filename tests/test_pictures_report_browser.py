@@ -209,3 +209,28 @@ def test_the_fit_panel_says_how_many_of_the_batchs_rows_it_shows(
     land = page.inner_text("#landscape-caption")
     assert shade + f"{float(f'{max(z):.4g}'):g};" in land, land
     assert errors == [], errors
+
+
+def test_the_address_follows_play_and_large_losses_read_as_numbers(
+    page: Any, tmp_path: Path
+) -> None:
+    """A teacher's findings: after play stopped the address had no #step= (the
+    slider's moves set it), and a caption read "dark 373990400 to yellow
+    9332000000"; a cell broke "-3.970178 / e+07" before its exponent."""
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(50, 150, 60)
+    data = {"x": x, "y": 1500 * x + 20000 + rng.normal(0, 5000, 60)}
+    trace = gradtrace.fit(data, "line", lr=1e-5, steps=40)
+    errors, _ = _open(page, report(trace, tmp_path / "big.html"))
+    land = page.inner_text("#landscape-caption")
+    dark = land.split("dark ", 1)[1].split(" to yellow ")[0]
+    assert "e+" in dark and len(dark) < 14, land
+    page.click("#play")
+    page.wait_for_function(
+        "() => document.querySelector('#play').textContent.includes('play')"
+    )
+    assert page.evaluate("() => location.hash").startswith("#step=40")
+    assert "<wbr>" not in page.inner_html("#values")
+    assert errors == [], errors

@@ -330,9 +330,10 @@
     // grid's lowest point misses it)
     const darkest = L.lowest === null || L.lowest === undefined ? Math.min(...z) :
       Math.min(L.lowest, ...z);
+    // as the tables write numbers (373990400 was written whole)
     const shade = z.length ? "log colour above the lowest, dark " +
-      Number(darkest.toPrecision(7)) + " to yellow " +
-      Number(Math.max(...z).toPrecision(4)) : "log colour";
+      fmt(darkest) + " to yellow " +
+      fmt(Number(Math.max(...z).toPrecision(4))) : "log colour";
     document.getElementById("landscape-caption").textContent =
       "the loss over " + L.labels[0] + " and " + L.labels[1] + " (" + shade + "; " + L.over +
       (L.held ? "; " + L.held : "") + "), the path and this step" + (left === null ? "" :
@@ -533,8 +534,9 @@
   }
 
   // -- the table and the batch
-  // a number in a cell may break before its exponent, nowhere else (a narrow card)
-  const cell = (v) => fmt(v).replace("e", "<wbr>e");
+  // a number in a cell whole ("-3.970178 / e+07" broke before its exponent on
+  // a desktop's card): the card scrolls sideways where it is too narrow
+  const cell = (v) => fmt(v);
   const tbody = document.querySelector("#values tbody");
   D.params.forEach((p) => { const tr_ = document.createElement("tr");
     tr_.innerHTML = "<td></td><td data-param='" + p + "'></td><td data-grad='" + p +
@@ -593,11 +595,12 @@
   });
   let timer = null;
   play.addEventListener("click", () => {
-    if (timer) { clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }
+    // the address follows where play stops, as it follows the slider
+    if (timer) { clearInterval(timer); timer = null; play.textContent = "▶ play"; follow(); return; }
     if (Number(slider.value) >= F.length - 1) show(0);
     play.textContent = "❚❚ pause";
     timer = setInterval(() => { const k = Number(slider.value) + 1;
-      if (k >= F.length) { clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }
+      if (k >= F.length) { clearInterval(timer); timer = null; play.textContent = "▶ play"; follow(); return; }
       show(k); }, Math.max(30, Math.min(400, 8000 / F.length)));
   });
   layout();
