@@ -142,6 +142,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return _without_trailing_commas(_read_text(p, sep, repr(str(p))))
 
 
+#: In a frame's ``attrs``: what reading its file had to say, for the run's
+#: notices.
+READ_NOTICES = "gradtrace.read_notices"
+
+
 def _stdin_text() -> str:
     """Standard input, whole, as UTF-8 text (a byte-order mark dropped)."""
     raw = getattr(sys.stdin, "buffer", None)
@@ -160,8 +165,9 @@ def _stdin_text() -> str:
 def _read_text(source: Any, sep: str, name: str) -> pd.DataFrame:
     """A text table. Rows of one field more than the header names make pandas take
     the first column as the index: a separator at the end of every row but the
-    header's is left out (the fields it ends are empty); other rows that long
-    are refused."""
+    header's is left out (the fields it ends are empty); otherwise the first
+    field is a row name, as R's write.table writes them, and a notice says so
+    (``READ_NOTICES``: it may be data the header did not name)."""
     frame = _guard(name, lambda: pd.read_csv(source, sep=sep, skipinitialspace=True))
     default = pd.RangeIndex(len(frame))
     if frame.index.equals(default) and frame.index.name is None:
@@ -176,11 +182,15 @@ def _read_text(source: Any, sep: str, name: str) -> pd.DataFrame:
                 source, sep=sep, skipinitialspace=True, index_col=False
             ),
         )
-    raise InputError(
-        f"the rows of {name} have more fields than its header names "
-        f"({len(frame.columns)} names): name every column in the header line, or "
-        "remove the extra fields."
-    )
+    first = frame.index[0]
+    frame = frame.reset_index(drop=True)
+    frame.attrs[READ_NOTICES] = [
+        f"the rows of {name} have one field more than its header names: the first "
+        f"of each ({first!r} in the first row) is taken for the row's name, not "
+        "data, as R's write.table writes row names; if it is data, name it in the "
+        "header line"
+    ]
+    return frame
 
 
 def _without_trailing_commas(frame: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.models import Custom
 from gradtrace.core.optimizers import PRESETS, OptimizerSpec
 from gradtrace.core.schedules import LrSchedule
+from gradtrace.data import READ_NOTICES
 from gradtrace.errors import InputError
 from gradtrace.reference import compute as reference_compute
 from gradtrace.run_config import RunConfig
@@ -170,6 +171,8 @@ def plan(
     cdtype = validate.dtype(config.compute_dtype or pdtype, "compute dtype")
     if kind == "distribution" and len(frame.columns) == 1 and config.y == "y":
         config.y = str(frame.columns[0])  # one column (a named Series, say) is y
+    # what reading the file had to say (row names taken as R writes them)
+    notices += [str(n) for n in frame.attrs.get(READ_NOTICES, [])]
     own_y = frame.attrs.get("y")  # an (x, y) pair's named Series
     if config.y == "y" and "y" not in frame.columns and own_y in frame.columns:
         config.y = str(own_y)

@@ -46,6 +46,9 @@ def _array_like(value: Any) -> bool:
         hasattr(value, "__array__")
         and hasattr(value, "shape")
         and not isinstance(value, (np.ndarray, pd.DataFrame, pd.Series))
+        # a table (Arrow's, polars'): its columns by name, through to_pandas
+        and not hasattr(value, "to_pandas")
+        and not hasattr(value, "columns")
     )
 
 

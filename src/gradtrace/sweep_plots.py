@@ -382,7 +382,10 @@ def sweep_losses(sweep: Sweep) -> Figure:
             dashed_lrs += [lrs[c]] * len(parts)
             dashed_styles += [style if kind_styles else "dashed"] * len(parts)
             if gaps[c][keep][-1] <= ceiling:
-                crosses.append((steps[c][keep][-1], gaps[c][keep][-1]))
+                # at the step it diverged at (a run kept every 100th step that
+                # diverged before its second had its cross on the axis, at 0)
+                at = dsteps[c] if per_epoch is None else dsteps[c] / per_epoch[c]
+                crosses.append((max(at, steps[c][keep][-1]), gaps[c][keep][-1]))
             else:
                 off += 1
     groups: list[tuple[Any, np.ndarray, Any, float]] = [
@@ -402,7 +405,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
             coll.set_array(colours)
             ax.add_collection(coll)
     if crosses:
-        ax.plot(*np.array(crosses).T, "x", color="#d62728", linestyle="")
+        ax.plot(*np.array(crosses).T, "x", color="#d62728", linestyle="", clip_on=False)
     ends = np.concatenate(steps)
     first_x, last_x = ends.min(), ends.max() if ends.max() > ends.min() else 1
     # a few rates, one curve each: each curve's rate written where it ends, in
@@ -490,7 +493,8 @@ def sweep_losses(sweep: Sweep) -> Figure:
     if exits:
         said.append("▲ off the chart")
     marked = "; ".join(said)
-    ax.set_title(f"{len(table)} configurations ({marked})")
+    # room above the ▲ drawn on the top edge (they touched the title)
+    ax.set_title(f"{len(table)} configurations ({marked})", pad=12 if exits else 6)
     sm = ScalarMappable(norm=norm, cmap=cmap)
     bar = fig.colorbar(
         sm, cax=fig.add_axes((0.92, 0.2, 0.02, 0.6)), label="learning rate"
