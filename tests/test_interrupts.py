@@ -170,7 +170,7 @@ def test_a_dropped_ctrl_c_stops_a_sweep_before_it_writes(
 
     monkeypatch.setattr(sweeps, "run_sweep", dropped)
     out = tmp_path / "sweep"
-    args = ["sweep", "seed001_line", "--lr", "0.01", "--lr", "0.1", "--steps", "20"]
+    args = ["sweep", "seed001_line", "--lr", "0.01,0.1", "--steps", "20"]
     code, _, err = run_cli([*args, "--out", str(out)], capsys)
     assert code == 130 and "interrupted" in err and "Traceback" not in err
     # why nothing is kept, and what to do (a research engineer saw "interrupted."
