@@ -178,7 +178,7 @@ def test_a_dropped_ctrl_c_stops_a_sweep_before_it_writes(
     assert "a sweep's configurations run together" in err and "none was kept" in err
     # after the log's line of progress, one line
     progress, said = err.strip().splitlines()
-    assert progress.startswith("sweeping 1 configuration...")
+    assert progress.startswith("sweeping 2 configurations...")
     assert said.startswith("interrupted: ")
     assert not out.exists() or not any(out.iterdir())
     assert not INTERRUPTED.is_set()  # the command forgot it
