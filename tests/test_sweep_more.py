@@ -261,16 +261,20 @@ def test_a_vector_start_in_a_sweep_is_told_one_way(init: dict[str, Any]) -> None
     data = {k: rng.normal(size=50) for k in ("a", "b", "y")}
     with pytest.raises(gradtrace.InputError) as err:
         gradtrace.sweep(data, "linear", lr=[0.01], init=init, steps=3)
-    assert "a sweep starts a vector parameter at one value for every element" in str(
-        err.value
+    assert "a sweep starts a vector parameter at one number for every element" in (
+        str(err.value)
     )
     assert "fit each start" in str(err.value)
     # written for Python whole (it read "fit each start (gradtrace fit
     # init={'w': 1},2,3)", half of each)
     assert str(err.value).endswith(
-        "(init={'w': [0.0, 0.5]}: w all 0, then all 0.5); to start its elements "
-        "apart, fit each start (gradtrace.fit(..., init={'w': [1.0, 2.0]}))."
+        "for every element, once (init={'w': 0.5}); to start its elements apart, "
+        "or at several starts, fit each start (gradtrace.fit(..., init={'w': "
+        "[1.0, 2.0]}))."
     )
+    # what it offers is taken
+    offered = gradtrace.sweep(data, "linear", lr=[0.01], init={"w": 0.5}, steps=3)
+    assert len(offered.table) == 1
     done = gradtrace.sweep(data, "linear", lr=[0.01], init={"w": [0.5]}, steps=3)
     assert len(done.table) == 1
 

@@ -748,10 +748,9 @@ def sweep(
                 )
             # written for Python whole: in_python would mix the two
             raise InputError(
-                f"init[{k!r}]: a sweep starts a vector parameter at one value for "
-                "every element, its list being the sweep's starts (init="
-                f"{{{name!r}: [0.0, 0.5]}}: {name} all 0, then all 0.5); to start its "
-                f"elements apart, fit each start (gradtrace.fit(..., "
+                f"init[{k!r}]: a sweep starts a vector parameter at one number for "
+                f"every element, once (init={{{name!r}: 0.5}}); to start its elements "
+                "apart, or at several starts, fit each start (gradtrace.fit(..., "
                 f"init={{{name!r}: [1.0, 2.0]}}))."
             )
     schedule = p.spec.schedule
