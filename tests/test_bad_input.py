@@ -931,6 +931,19 @@ def test_files_of_other_kinds_are_told_what_to_do(
     assert said in line
 
 
+def test_a_header_marked_as_numpy_writes_it_is_read(tmp_path: Path) -> None:
+    """np.savetxt(header="x,y") writes "# x,y", and a column may be named "#":
+    both were refused as comments (a reviewer's finding)."""
+    import gradtrace
+
+    plain = gradtrace.fit({"x": [1.0, 2, 3], "y": [3.0, 5, 7.5]}, steps=2)
+    saved = tmp_path / "saved.csv"
+    np.savetxt(saved, [[1, 3], [2, 5], [3, 7.5]], delimiter=",", header="x,y")
+    assert gradtrace.fit(str(saved), steps=2).params == plain.params
+    named = csv(tmp_path, "#,x,y\n1,1,3\n2,2,5\n3,3,7.5\n")
+    assert gradtrace.fit(named, steps=2).params == plain.params
+
+
 def test_an_unreadable_file_is_said_to_be_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

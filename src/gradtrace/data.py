@@ -373,12 +373,16 @@ def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         ) from None
     if frame.columns.empty:
         raise InputError(f"data file {source} has no columns: it needs a header row.")
-    if str(frame.columns[0]).lstrip("\ufeff").startswith("#"):
-        raise InputError(
-            f"the first line of {source} is a comment ({str(frame.columns[0])!r}): "
-            "remove the comment lines above the header, whose names the first "
-            "line must give."
-        )
+    first = str(frame.columns[0]).lstrip("\ufeff")
+    if first.startswith("#") and first != "#":
+        if len(frame.columns) == 1:  # a line of its own: a comment
+            raise InputError(
+                f"the first line of {source} is a comment ({first!r}): remove the "
+                "comment lines above the header, whose names the first line must "
+                "give."
+            )
+        # numpy's savetxt(header=...) writes "# x,y": the header, marked
+        frame = frame.rename(columns={frame.columns[0]: first.lstrip("#").strip()})
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     _no_duplicates(list(frame.columns), source)
     return frame
