@@ -1102,6 +1102,7 @@ def test_data_with_too_few_rows_names_the_option_its_help_shows(
         ),
         (["--shuffle", "--no-shuffle"], "--shuffle and --no-shuffle are both given"),
         (["-o", "a", "--out", "b"], "--out is given twice (a, then b)"),
+        (["-oa", "-o", "b"], "--out is given twice (a, then b)"),  # -oFILE
     ],
 )
 def test_an_option_of_one_value_given_twice_is_refused(
@@ -1117,6 +1118,27 @@ def test_an_option_of_one_value_given_twice_is_refused(
         capsys,
     )
     assert code == 0, err
+
+
+def test_the_check_of_twice_reads_values_and_groups_as_click_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer's cases: a value that is an option's name is a value; a group's
+    command (data line) is checked too; --help is help whatever else is given."""
+    code, _, err = run(
+        ["data", "line", "-o", str(tmp_path / "a.csv"), "-o", str(tmp_path / "b.csv")],
+        capsys,
+    )
+    assert code == 2 and "--out is given twice" in err, err
+    assert not (tmp_path / "a.csv").exists() and not (tmp_path / "b.csv").exists()
+    code, out, err = run(["fit", "--lr", "0.1", "--lr", "0.2", "--help"], capsys)
+    assert code == 0 and "Usage: gradtrace fit" in out, err
+    # -o is --model-expr's value here, not a second --out: the expression is told
+    code, _, err = run(
+        ["fit", "seed001_line", "--model-expr", "-o", "-o", str(tmp_path / "r")],
+        capsys,
+    )
+    assert code == 2 and "given twice" not in err and "--model-expr" in err, err
 
 
 def test_standard_input_in_another_encoding_is_told_to_be_utf8(

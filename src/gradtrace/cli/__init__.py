@@ -73,35 +73,73 @@ def _value_of(option: str, given: list[str]) -> str:
 def _given_once(command: click.Command, args: list[str]) -> None:
     """Refuse an option of one value given twice (click keeps the last, and
     --clip keras.norm=1 --clip keras.global_norm=0.1 clipped by the second
-    alone), and a switch given both ways (--shuffle --no-shuffle)."""
+    alone), and a switch given both ways (--shuffle --no-shuffle); in a group's
+    command too (gradtrace data line -o a.csv -o b.csv). The words are walked as
+    click reads them: an option's value is not an option (--model-expr -o), and
+    -oFILE is -o FILE."""
     from gradtrace.errors import InputError
 
-    words = args[: args.index("--")] if "--" in args else args
-    for param in command.params:
-        if not isinstance(param, click.Option) or param.multiple or param.count:
+    if any(w in ("--help", "-h") for w in args):
+        return  # help asked for: given, whatever else is
+    options = {
+        opt: param
+        for param in command.params
+        if isinstance(param, click.Option)
+        for opt in [*param.opts, *param.secondary_opts]
+    }
+    given: dict[str, list[tuple[str, str]]] = {}  # param's name -> (flag, value)
+    rest: list[str] = []  # the words that are no option's: arguments
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word == "--":
+            rest += args[i + 1 :]
+            break
+        flag, value = word, None
+        if word.startswith("--") and "=" in word:
+            flag, value = word.split("=", 1)
+        elif word[:1] == "-" and word[:2] != "--" and word[:2] not in options:
+            pass  # a value such as -1, or not an option of this command
+        elif word[:1] == "-" and word[:2] != "--" and len(word) > 2:
+            flag, value = word[:2], word[2:]  # -oFILE
+        param = options.get(flag)
+        if param is None:
+            rest.append(word)
+            i += 1
             continue
-        if param.is_flag and param.secondary_opts:
-            on = [w for w in words if w in param.opts]
-            off = [w for w in words if w in param.secondary_opts]
+        takes = not param.is_flag and not param.count
+        if takes and value is None:
+            value = args[i + 1] if i + 1 < len(args) else ""
+            i += 1
+        i += 1
+        if param.multiple:
+            continue
+        given.setdefault(str(param.name), []).append((flag, value or ""))
+    for param_name, uses in given.items():
+        option = next(
+            p
+            for p in command.params
+            if isinstance(p, click.Option) and p.name == param_name
+        )
+        flags = {f for f, _ in uses}
+        if option.is_flag and option.secondary_opts:
+            on = [f for f in flags if f in option.opts]
+            off = [f for f in flags if f in option.secondary_opts]
             if on and off:
                 raise InputError(
                     f"{on[0]} and {off[0]} are both given: give one of them."
                 )
             continue
-        if param.is_flag:
-            continue  # said twice, meant once
-        values = []
-        for i, word in enumerate(words):
-            for opt in param.opts:
-                if word == opt and i + 1 < len(words):
-                    values.append(words[i + 1])
-                elif opt.startswith("--") and word.startswith(f"{opt}="):
-                    values.append(word.split("=", 1)[1])
-        if len(values) > 1:
-            flag = max(param.opts, key=len)  # --out, not -o
-            times = "twice" if len(values) == 2 else f"{len(values)} times"
-            shown = ", then ".join(values[:3])
-            raise InputError(f"{flag} is given {times} ({shown}): give it once.")
+        if option.is_flag or option.count or len(uses) < 2:
+            continue  # a flag said twice means it once
+        flag = max(option.opts, key=len)  # --out, not -o
+        times = "twice" if len(uses) == 2 else f"{len(uses)} times"
+        shown = ", then ".join(v for _, v in uses[:3])
+        raise InputError(f"{flag} is given {times} ({shown}): give it once.")
+    if isinstance(command, click.Group) and rest:
+        sub = command.get_command(click.Context(command), rest[0])
+        if sub is not None:
+            _given_once(sub, args[args.index(rest[0]) + 1 :])
 
 
 class _ReaderGone(Exception):
