@@ -1004,6 +1004,21 @@ def test_compressed_tables_are_read_from_inside(tmp_path: Path) -> None:
         fh.write("x,y,y\n1,3,4\n2,5,6\n3,7,8\n")
     with pytest.raises(gradtrace.InputError, match="has two columns named 'y'"):
         gradtrace.fit(str(tmp_path / "twice.csv.bz2"))
+    # a tar archive, as pandas reads it: its header from its first file
+    import io
+    import tarfile
+
+    packed = rows.replace(",", ";").encode()
+    with tarfile.open(tmp_path / "a.tar.gz", "w:gz") as archive:
+        member = tarfile.TarInfo("a.csv")
+        member.size = len(packed)
+        archive.addfile(member, io.BytesIO(packed))
+    assert gradtrace.fit(str(tmp_path / "a.tar.gz")).params == plain.params
+    # cut short: one line, where EOFError was taken for an interruption
+    whole = gzip.compress(rows.encode())
+    (tmp_path / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(gradtrace.InputError, match="damaged or cut short"):
+        gradtrace.fit(str(tmp_path / "cut.csv.gz"))
 
 
 def test_python_messages_read_as_python_and_as_english() -> None:

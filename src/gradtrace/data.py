@@ -12,6 +12,7 @@ import io
 import json
 import os
 import sys
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -207,7 +208,7 @@ def _without_trailing_commas(frame: pd.DataFrame) -> pd.DataFrame:
 
 #: Compressed files pandas reads by their suffix (and Python's standard library
 #: opens): their first line is read from inside.
-COMPRESSED = (".gz", ".bz2", ".xz", ".zip")
+COMPRESSED = (".gz", ".bz2", ".xz", ".zip", ".tgz", ".tar", ".zst")
 
 
 def _first_line(path: Path) -> str:
@@ -217,10 +218,19 @@ def _first_line(path: Path) -> str:
     import gzip
     import io
     import lzma
+    import tarfile
     import zipfile
+    import zlib
 
     suffix = path.suffix.lower()
     try:
+        if ".tar" in path.name.lower() or suffix == ".tgz":  # pandas reads these
+            with tarfile.open(path) as archive:
+                member = next((m for m in archive.getmembers() if m.isfile()), None)
+                raw = None if member is None else archive.extractfile(member)
+                if raw is None:
+                    return ""
+                return io.TextIOWrapper(raw, "utf-8-sig", errors="replace").readline()
         if suffix == ".zip":
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
@@ -234,7 +244,9 @@ def _first_line(path: Path) -> str:
         )
         with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
             return str(fh.readline())
-    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError):
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error):
+        return ""
+    except tarfile.TarError:
         return ""
 
 
@@ -357,6 +369,17 @@ def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         raise InputError(
             f"cannot read {source}: permission denied (make it readable, chmod "
             "u+r, or give a copy that is)."
+        ) from None
+    except ImportError as err:  # a .zst without the zstandard package
+        said = (str(err).strip().splitlines() or ["a package is missing"])[0]
+        raise InputError(
+            f"cannot read {source} ({said.rstrip('.')}): decompress it first, or "
+            "save it as .gz."
+        ) from None
+    except (zlib.error, EOFError) as err:  # a .gz cut short or corrupt
+        raise InputError(
+            f"cannot read {source}: its compressed data are damaged or cut short "
+            f"({err}); compress it again, or give it uncompressed."
         ) from None
     except (ValueError, OSError, pa.ArrowException) as err:
         text = str(err).strip().splitlines()
