@@ -443,6 +443,21 @@ def test_switches_are_swept_beside_the_values_they_need(
     assert code == 0 and "2 configurations" in out, err
     table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
     assert sorted(table["nesterov"].tolist()) == [False, True]
+    # as fit takes a switch: 1 and 0, on and off too
+    for given in ("1,0", "on,off"):
+        code, out, err = run_cli(
+            [
+                *args[:-4],
+                "--opt",
+                f"nesterov={given}",
+                "--steps",
+                "20",
+                "-o",
+                str(tmp_path / given),
+            ],
+            capsys,
+        )
+        assert code == 0 and "2 configurations" in out, err
 
 
 def test_jax_arrays_are_taken_as_numpys() -> None:

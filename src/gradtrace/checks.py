@@ -107,14 +107,21 @@ def finite_number(what: str, value: Any) -> float:
     return number
 
 
+#: The words a switch is given by, on the command line or in Python.
+SWITCH_WORDS = {
+    **dict.fromkeys(("1", "true", "yes", "on"), True),
+    **dict.fromkeys(("0", "false", "no", "off"), False),
+}
+
+
 def _boolean(what: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)  # a sweep's values read as numbers: 1,0
     text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
+    if text in SWITCH_WORDS:
+        return SWITCH_WORDS[text]
     raise InputError(f"{what} must be true or false, got {value!r}.")
 
 

@@ -97,17 +97,15 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
     return [float(v) for v in values]
 
 
-#: A switch's values as a sweep's --opt writes them (nesterov=true,false)
-SWITCH_WORDS = {"true": True, "false": False, "yes": True, "no": False}
-
-
 def _pairs(flag: str, items: tuple[str, ...]) -> dict[str, list[Any]]:
+    from gradtrace.checks import SWITCH_WORDS
     from gradtrace.cli._options import pairs
 
     out: dict[str, list[Any]] = {}
     for k, v in pairs(flag, items).items():
         words = [w.strip().lower() for w in str(v).split(",")]
-        if words and all(w in SWITCH_WORDS for w in words):
+        # words (1 and 0 are read as numbers, which a switch takes too)
+        if words and all(w in SWITCH_WORDS and w.isalpha() for w in words):
             out[k] = [SWITCH_WORDS[w] for w in words]  # --opt nesterov=true
         else:
             out[k] = parse_values(f"{flag} {k}", v)
