@@ -691,10 +691,10 @@ def test_a_traces_methods_raise_from_the_callers_line(tmp_path: Path) -> None:
         ]
         said.append(str(err.value))
     assert said[0] == (
-        "predict's x holds a value that is not a number ('a', value 2 of 3): give "
+        "predict's x holds a value that is not a number ('a', value 3 of 3): give "
         "numbers, as the run trained on."
     )
     assert said[4].startswith("run 2 is of type int: compare takes traces")
     frame = pd.DataFrame({"x": ["1", "6,3", "a"]})
     line = one_line(lambda: trace.predict(frame))
-    assert "('6,3' in row 1, 2 such rows) (a decimal comma: write 6.3" in line
+    assert "('6,3' in data row 2 (.iloc[1]), 2 such rows) (a decimal comma" in line

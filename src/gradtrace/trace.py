@@ -1426,9 +1426,10 @@ def _x_of(data: Any, names: list[str]) -> np.ndarray:
                 comma = " (a decimal comma: write 6.3, not 6,3)" * bool(
                     re.fullmatch(r"\s*-?\d+,\d+\s*", str(first))
                 )
+                at = int(where[0])
                 raise InputError(
                     f"column {n!r} holds values that are not numbers ({first!r} in "
-                    f"row {int(where[0])}, {len(where)} such row"
+                    f"data row {at + 1} (.iloc[{at}]), {len(where)} such row"
                     f"{'s' * (len(where) != 1)}){comma}: predict takes numbers, as "
                     "the run did."
                 )
@@ -1446,7 +1447,7 @@ def _x_of(data: Any, names: list[str]) -> np.ndarray:
                 except (TypeError, ValueError):
                     raise InputError(
                         f"predict's x holds a value that is not a number ({v!r}, "
-                        f"value {i} of {len(flat)}): give numbers, as the run "
+                        f"value {i + 1} of {len(flat)}): give numbers, as the run "
                         "trained on."
                     ) from None
         raise InputError(
