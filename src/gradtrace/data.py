@@ -714,10 +714,7 @@ class ParquetRows:
                 f"column {name!r} of {self.source} holds {kind}, not numbers: "
                 "give numeric columns with --x and --y."
             )
-        values = col.to_numpy(zero_copy_only=False)
-        if values.dtype == object:  # nulls in a column of booleans
-            values = np.asarray([np.nan if v is None else v for v in values])
-        return np.asarray(values, self.dtype)
+        return np.asarray(col.to_numpy(zero_copy_only=False), self.dtype)
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray | None, np.ndarray]:
         first = int(np.searchsorted(self._starts, start, side="right")) - 1

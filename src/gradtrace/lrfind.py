@@ -114,8 +114,8 @@ class LRFind(NamedTuple):
                 "the loss fell fastest at the first rates: the fall began below "
                 f"{low}{rates.iloc[0]:g}; run again with a smaller {low.strip(' =')}"
             )
-        stable = s.get("stable_lr")
-        if stable is not None and s["suggested_lr"] > stable:  # NaNs compare False
+        stable = _rate(s.get("stable_lr"))  # NaN for none, older summaries too
+        if s["suggested_lr"] > stable:  # NaNs compare False
             out.append(
                 f"the suggested rate {s['suggested_lr']:.3g} is above the "
                 f"curvature's stable limit, {stable:.3g}: the test's rate passed it "
@@ -123,7 +123,7 @@ class LRFind(NamedTuple):
                 f"below the limit, such as {stable / 2:.2g}"
             )
         floor = s["min_loss_lr"]
-        if stable is not None and floor > stable and not s["suggested_lr"] > stable:
+        if floor > stable and not s["suggested_lr"] > stable:
             out.append(
                 f"the floor of the smoothed loss begins at {floor:.3g}, above the "
                 f"curvature's stable limit, {stable:.3g}: the test's rate passed the "
@@ -157,11 +157,11 @@ class LRFind(NamedTuple):
         ]
         if math.isfinite(s["min_loss_lr"]):
             readings.append(f"floor of the smoothed loss from {s['min_loss_lr']:.3g}")
-        stable = s.get("stable_lr")
-        if stable is not None and math.isfinite(stable):
+        stable = _rate(s.get("stable_lr"))  # NaN for none, older summaries too
+        if math.isfinite(stable):
             readings.append(f"stable limit 2/L {stable:.3g}")
-        fastest = s.get("fastest_lr")
-        if fastest is not None and math.isfinite(fastest):
+        fastest = _rate(s.get("fastest_lr"))
+        if math.isfinite(fastest):
             readings.append(f"fastest full-batch rate 2/(mu + L) {fastest:.3g}")
         return head, [*readings, end]
 
