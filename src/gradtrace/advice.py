@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from gradtrace.core.diagnose import Diagnosis, momentum_band
-from gradtrace.estimates import EXACT_FIT
+from gradtrace.estimates import EXACT_FIT, optimum_size
 from gradtrace.text import listed
 
 
@@ -744,10 +744,7 @@ def _farthest(
     away: list[tuple[float, str]] = []  # (standard errors, label)
     # the optimum's own size: a standard error far below it is rounding's, of
     # data the model fits exactly
-    sizes_of = [np.abs(np.asarray(v, np.float64)) for v in optimum.values()]
-    size = max(
-        (float(np.max(s[np.isfinite(s)], initial=0.0)) for s in sizes_of), default=0.0
-    )
+    size = optimum_size(optimum)
     for name, value in final.items():
         if name not in optimum or name not in stderr:
             continue

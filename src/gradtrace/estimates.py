@@ -19,6 +19,16 @@ TINY_P = 1e-300
 EXACT_FIT = 1e-10
 
 
+def optimum_size(values: Any) -> float:
+    """The largest finite size of an optimum's values (a dict's, or a list of
+    them), whose ``EXACT_FIT`` share a standard error of rounding's is below."""
+    parts = values.values() if isinstance(values, dict) else values
+    sizes = [np.abs(np.asarray(v, np.float64)).ravel() for v in parts]
+    return max(
+        (float(np.max(s[np.isfinite(s)], initial=0.0)) for s in sizes), default=0.0
+    )
+
+
 def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | None:
     """``Trace.summary()``'s table as statsmodels prints a fit's coefficients,
     one row a parameter (index ``parameter``) and each cell a string:
@@ -37,8 +47,7 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
     stat = "t" if "t" in summary.columns else "z" if "z" in summary.columns else None
     # a standard error of rounding's (data the model fits exactly) counts no
     # distance: EXACT_FIT of the optimum's size
-    sizes = np.abs(summary["optimum"].to_numpy(np.float64))
-    exact = EXACT_FIT * float(np.nanmax(sizes, initial=0.0))
+    exact = EXACT_FIT * optimum_size([summary["optimum"].to_numpy(np.float64)])
     rows = {}
     for name, row in summary.iterrows():
         se = _number(row.get("std_error"))

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gradtrace.advice import edge_of
-from gradtrace.estimates import EXACT_FIT, away
+from gradtrace.estimates import EXACT_FIT, away, optimum_size
 from gradtrace.tables import param_labels
 from gradtrace.text import (
     duration,
@@ -385,13 +385,7 @@ def print_summary(
     rows: list[list[str]] = []
     # the optimum's own size: a standard error below EXACT_FIT of it is rounding's
     # (data the model fits exactly), no unit to count a distance in
-    size = max(
-        (
-            float(np.max(np.abs(np.asarray(v, np.float64))))
-            for v in (optimum or {}).values()
-        ),
-        default=0.0,
-    )
+    size = optimum_size(optimum or {})
     for name, final in trace.params.items():
         at_optimum: list[Any] = []
         if optimum is not None:
