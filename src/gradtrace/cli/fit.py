@@ -441,9 +441,12 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def fit(**options: Any) -> None:
     """Fit a model to DATA and record every step.
 
-    DATA is a CSV (or TSV) file with a header, a Parquet file, a NumPy .npy or .npz
-    file, - for CSV on standard input, or the name of a built-in data set
+    DATA is a CSV (or TSV) file with a header, compressed too (.csv.gz, .zip, ...;
+    a separator of ; or | is found from the header), a Parquet file, a NumPy .npy
+    or .npz file, - for CSV on standard input, or the name of a built-in data set
     (seed001_line, seed001_gaussian, seed002_normal, seed003_linear, seed004_keras).
+    A first field on each row that the header does not name is taken for a row
+    name (as R's write.table writes them), with a note.
     The run folder gets trace.parquet (one row per step, after a row 0 with the
     initial state) and run.json (configuration, optimizer, final parameters, how it
     ended, timings). Ctrl-C stops at the end of the current compiled chunk of steps
