@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -273,17 +272,13 @@ def check_names(names: Any) -> None:
 
 def no_x_column(text: str, x_names: Sequence[str], columns: str = "x columns") -> str:
     """The message for an expression that names none of the x columns
-    ``x_names``: where it writes ``x`` and there is one x column, the expression
-    with that column's name in its place (the docs' examples write x)."""
+    ``x_names`` (where it writes ``x`` and there is one x column, x stands for it:
+    ``expression_model``)."""
     head = f"--model-expr uses none of the {columns} ({', '.join(x_names)})"
     if "x" not in parse(text).names:
         if len(x_names) == 1:
             return f"{head}: write {x_names[0]} in it."
         return f"{head}: write the x columns' names in it."
-    if len(x_names) == 1:
-        column = x_names[0]
-        fixed = re.sub(r"(?<![\w.])x(?![\w(])", column, text)
-        return f"{head}: x is not a column here; write {column} in its place: {fixed}"
     return f"{head}: x is not a column here; write a column's name in its place."
 
 
