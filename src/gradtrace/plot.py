@@ -651,6 +651,10 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         status = f"stopped early after epoch {stopping['stopped_epoch']}"
     if trace.restored is not None:
         status += f", epoch {trace.restored[0]}'s weights restored"
+    if status == "completed" and any(
+        "has not converged" in w for w in trace.convergence_warnings()
+    ):
+        status += ", not converged"  # as the summary warns (it read "completed")
     ax.set_title(
         # filled: a run stopped early says more than fits on one line
         _filled(
