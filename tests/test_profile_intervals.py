@@ -236,6 +236,15 @@ def test_the_command_line_takes_intervals_and_show_says_which(
     assert code == 0, err
     code, shown, _ = run_cli(["show", str(out)], capsys)
     assert "95% interval (profile likelihood)" in shown
+    # and the parameters' picture names its band so (a teacher took it for Wald's)
+    labels = [
+        label
+        for ax in gradtrace.load(out).plot("params").axes
+        for label in ax.get_legend_handles_labels()[1]
+    ]
+    assert any(
+        label.startswith("its 95% interval (profile likelihood), ") for label in labels
+    )
     parquet = tmp_path / "counts.parquet"
     pd.read_csv(data).astype(float).to_parquet(parquet)
     code, _, err = run_cli(

@@ -1114,13 +1114,19 @@ def parameter_paths(trace: Any) -> Figure:
             )
         if col in intervals:
             low, high = intervals[col]
+            # a profile's interval is lopsided on purpose: said (as show says it)
+            kind_of_interval = (
+                " (profile likelihood)"
+                if info.get("ci_method") == "profile likelihood"
+                else ""
+            )
             ax.axhspan(
                 low,
                 high,
                 color="#444444",
                 alpha=0.12,
                 lw=0,
-                label=f"its 95% interval, {low:.4g} to {high:.4g}",
+                label=f"its 95% interval{kind_of_interval}, {low:.4g} to {high:.4g}",
             )
         if col in truth:
             ax.axhline(
