@@ -1506,3 +1506,20 @@ def test_the_fit_pictures_title_says_a_run_has_not_converged() -> None:
     assert title.endswith("4 steps, completed, not converged")
     done = gradtrace.fit("seed001_line", lr=0.5, steps=500)
     assert done.plot("fit").axes[0].get_title().endswith("500 steps, completed")
+
+
+def test_a_standardised_runs_landscape_labels_its_slopes_per_sd() -> None:
+    """w[area_m2] = 68853 on the landscape's axis read as a slope per m² (it is
+    per standard deviation; a teacher's finding); b is b."""
+    rng = np.random.default_rng(0)
+    area = rng.uniform(50, 150, 100)
+    rooms = rng.integers(1, 6, 100).astype(float)
+    data = {
+        "area_m2": area,
+        "rooms": rooms,
+        "price": 1500 * area + 5000 * rooms + rng.normal(0, 5000, 100),
+    }
+    options = dict(x=["area_m2", "rooms"], y="price", lr=0.1, steps=20)
+    ax = gradtrace.fit(data, "linear", standardize=True, **options)
+    axes = ax.plot("landscape", params=("w[0]", "b")).axes[0]
+    assert axes.get_xlabel() == "w[area_m2] (per SD)" and axes.get_ylabel() == "b"

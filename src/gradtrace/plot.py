@@ -1486,8 +1486,11 @@ def loss_landscape(
                     zorder=4,
                 )
     names = param_labels(trace, cols)
-    ax.set_xlabel(names[a])
-    ax.set_ylabel(names[b])
+    # a run on standardised x: its slopes are per standard deviation of their
+    # column (w[area_m2] = 68853 read as per m²; params.png says so too)
+    per_sd = bool(trace.info.get("original_units"))
+    ax.set_xlabel(names[a] + " (per SD)" * (per_sd and a.startswith("w")))
+    ax.set_ylabel(names[b] + " (per SD)" * (per_sd and b.startswith("w")))
     lines = [
         f"loss landscape over {names[a]} and {names[b]}",
         f"the path of {run_setting(trace.info)}",
