@@ -534,9 +534,9 @@
   }
 
   // -- the table and the batch
-  // a number in a cell whole ("-3.970178 / e+07" broke before its exponent on
-  // a desktop's card): the card scrolls sideways where it is too narrow
-  const cell = (v) => fmt(v);
+  // a number in a cell may break before its exponent, nowhere else (a narrow
+  // card: two cards side by side at 840 px hold 400 px each)
+  const cell = (v) => fmt(v).replace("e", "<wbr>e");
   const tbody = document.querySelector("#values tbody");
   D.params.forEach((p) => { const tr_ = document.createElement("tr");
     tr_.innerHTML = "<td></td><td data-param='" + p + "'></td><td data-grad='" + p +
