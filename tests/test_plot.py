@@ -1492,15 +1492,9 @@ def test_the_fit_pictures_title_says_a_run_has_not_converged() -> None:
     """Seed 004's four RMSprop steps end 21.8 standard errors from the optimum:
     the summary says the run has not converged, and fit.png's title said
     "4 steps, completed" (a teacher's finding)."""
-    short = gradtrace.fit(
-        "seed004_keras",
-        optimizer="keras.rmsprop",
-        lr=0.05,
-        batch_size=3,
-        epochs=1,
-        shuffle=False,
-        init={"w": 0.5, "b": 0.0},
-    )
+    from helpers import seed004_rmsprop
+
+    short = seed004_rmsprop(epochs=1)
     assert any("has not converged" in w for w in short.warnings)
     title = short.plot("fit").axes[0].get_title().replace("\n", " ")
     assert title.endswith("4 steps, completed, not converged")
