@@ -216,11 +216,9 @@ def _first_line(path: Path) -> str:
     cannot be read (reading the table then says what is wrong)."""
     import bz2
     import gzip
-    import io
     import lzma
     import tarfile
     import zipfile
-    import zlib
 
     suffix = path.suffix.lower()
     try:
@@ -246,7 +244,7 @@ def _first_line(path: Path) -> str:
             return str(fh.readline())
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error):
         return ""
-    except tarfile.TarError:
+    except tarfile.TarError:  # not an OSError
         return ""
 
 
