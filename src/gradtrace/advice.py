@@ -520,6 +520,11 @@ FAR_STDERRS_FULL_BATCH = 0.5
 FAR_STDERRS_MINI_BATCH = 10.0
 
 
+#: What a run's warning says of parameters far from the optimum (fit.png's
+#: title reads it).
+UNCONVERGED = "the run has not converged"
+
+
 def unconverged(
     final: dict[str, Any],
     optimum: dict[str, Any],
@@ -617,7 +622,7 @@ def unconverged(
             "patience, or no early stopping, trains closer to it."
         )
     if instead is not None:
-        return f"{away()}: the run has not converged, and {instead}."
+        return f"{away()}: {UNCONVERGED}, and {instead}."
     if weight_decay > 0 and settled:  # where the decay holds it, more steps or not
         far = away("the loss's optimum")
         if joint is not None:
@@ -675,7 +680,7 @@ def unconverged(
             "run is off along the direction they vary together. It has not "
             f"converged; {closer}{decay}."
         )
-    return f"{away()}: the run has not converged; {closer}{decay}."
+    return f"{away()}: {UNCONVERGED}; {closer}{decay}."
 
 
 def scattered(

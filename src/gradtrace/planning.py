@@ -30,7 +30,7 @@ from gradtrace.run_config import RunConfig
 from gradtrace.sources import (
     frame_of,
 )
-from gradtrace.text import x_flags
+from gradtrace.text import LOG_FACTORIALS_KEPT, x_flags
 from gradtrace.usercode import load_model_file
 
 #: Evaluate the loss over all the data after every step while rows x steps stays
@@ -568,7 +568,8 @@ def _log_factorials(ys: Any, reduction: str) -> list[str]:
     if amount == 0:  # counts of 0 and 1 only
         return []
     return [
-        f"the loss is the Poisson negative log-likelihood in full, log y! included "
+        "the loss is the Poisson negative log-likelihood in full, "
+        f"{LOG_FACTORIALS_KEPT} "
         f"({'its mean' if reduction == 'mean' else 'its sum'} over the rows: "
         f"{amount:.7g}); Keras's poisson loss and PyTorch's PoissonNLLLoss leave it "
         "out, so they log that much less (explain shows their numbers)"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from gradtrace.advice import UNCONVERGED
 from gradtrace.errors import InputError
 from gradtrace.tables import param_labels
 from gradtrace.text import model_by_loss, run_setting
@@ -652,7 +653,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     if trace.restored is not None:
         status += f", epoch {trace.restored[0]}'s weights restored"
     if status == "completed" and any(
-        "has not converged" in w for w in trace.convergence_warnings()
+        UNCONVERGED in w for w in trace.convergence_warnings()
     ):
         status += ", not converged"  # as the summary warns (it read "completed")
     ax.set_title(

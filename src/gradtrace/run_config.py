@@ -14,7 +14,12 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 
 from gradtrace.arguments import in_python, no_argument
-from gradtrace.errors import COMMAND_LINE, InputError, RunFolderError
+from gradtrace.errors import (
+    COMMAND_LINE,
+    InputError,
+    RunFolderError,
+    from_callers_line,
+)
 
 
 @dataclass
@@ -155,14 +160,12 @@ def python_names(function: Callable[_P, _R]) -> Callable[_P, _R]:
         try:
             return function(*args, **kwargs)
         except (InputError, RunFolderError) as err:
-            if COMMAND_LINE.get():
-                raise
-            message = str(err)
-            rewritten = in_python(message, keywords)
-            if rewritten != message:
-                err.args = (rewritten,)
-            # shown from the caller's line: the message says what to do, and the
-            # frames of the code that found the problem would only bury it
-            raise err.with_traceback(None) from None
+            if not COMMAND_LINE.get():
+                message = str(err)
+                rewritten = in_python(message, keywords)
+                if rewritten != message:
+                    err.args = (rewritten,)
+            raise
 
-    return wrapped
+    # shown from the caller's line (from_callers_line)
+    return from_callers_line(wrapped)

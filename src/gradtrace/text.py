@@ -137,6 +137,11 @@ def _slips(a: str, b: str) -> int:
     return row1[len(b)]
 
 
+#: How a Poisson run's notice says its loss keeps log y!, which Keras's and
+#: PyTorch's Poisson losses leave out (planning writes it, keras_log finds it).
+LOG_FACTORIALS_KEPT = "log y! included"
+
+
 def flag_value(flag: str, value: str) -> str:
     """``flag`` given ``value`` as the caller writes it: "--y 'a b'" to paste into
     a shell, "y='a b'" from Python."""

@@ -16,7 +16,7 @@ import pandas as pd
 
 from gradtrace.advice import g
 from gradtrace.errors import from_callers_line
-from gradtrace.text import learning_rate
+from gradtrace.text import LOG_FACTORIALS_KEPT, learning_rate
 
 
 def versions() -> dict[str, str]:
@@ -1037,7 +1037,9 @@ class Trace:
         # a Poisson loss in full, where Keras's poisson leaves out log y!: said
         # above the lines that would otherwise pass for Keras's
         lines[:0] = [
-            f"note: {n}" for n in self.info.get("notices", []) if "log y! included" in n
+            f"note: {n}"
+            for n in self.info.get("notices", [])
+            if LOG_FACTORIALS_KEPT in n
         ]
         return "\n".join(lines)
 
