@@ -91,10 +91,8 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         ended = settled_loss(table, sweep.info.get("data", {}).get("n_rows"))
         # a gap within the loss's rounding is 0 (as the summary says it), drawn
         # at half that band: at 1e-300 the colours had run to 1e-300
-        config = sweep.info.get("config", {})
-        dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
         size = float(np.nanmedian(np.abs(floor))) if len(floor) else 1.0
-        zero = 5 * float(np.finfo(dtype).eps) * max(size, 1e-30)
+        zero = 5 * float(np.finfo(sweep.compute_dtype).eps) * max(size, 1e-30)
         gap = keyed.assign(_g=(ended - floor).clip(lower=zero))
         cells = gap.groupby(["_y", "lr"])["_g"].median().unstack("lr")
         steps = cells.reindex(index=ys, columns=lrs).to_numpy(dtype=float, copy=True)
@@ -295,8 +293,7 @@ def sweep_losses(sweep: Sweep) -> Figure:
         )
         norm = BoundaryNorm(bounds, cmap.N)
     fig, ax = _figure(8.5, 4.8, layout=None)
-    config = sweep.info.get("config", {})
-    dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
+    dtype = sweep.compute_dtype
     # the summary's "gap 0 (at float rounding)" below this: the loss's last digits
     noise = 10 * float(np.finfo(dtype).eps) * max(abs(best), 1e-30)
     # gaps of 0 drawn at the floor: below the rounding band, so it shows

@@ -98,6 +98,12 @@ class Sweep:
         return order.drop(columns=["_above", "_missed", "_steps"])
 
     @property
+    def compute_dtype(self) -> str:
+        """The dtype the configurations' losses were computed in (their rounding's)."""
+        config = self.info.get("config") or {}
+        return str(config.get("compute_dtype") or config.get("dtype") or "float32")
+
+    @property
     def below_optimum(self) -> pd.DataFrame:
         """The configurations that did not diverge and ended on a loss below the
         optimum's beyond rounding (``gap`` below 0), lowest first: the exact
@@ -109,9 +115,7 @@ class Sweep:
             return table.iloc[:0]
         # below it beyond the loss's rounding (a sweep saved before gaps were
         # rounded keeps float32's -0.0017 on 14380.1)
-        config = self.info.get("config") or {}
-        dtype = config.get("compute_dtype") or config.get("dtype") or "float32"
-        noise = loss_rounding({"compute_dtype": dtype}, best)
+        noise = loss_rounding({"compute_dtype": self.compute_dtype}, best)
         low = table[~table["diverged"] & (table["gap"] < -noise)]
         return low.sort_values("loss", kind="stable")
 
