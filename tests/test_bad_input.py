@@ -980,6 +980,29 @@ def test_a_first_field_the_header_does_not_name_is_a_row_name_said_so(
     ) in trace.notes
 
 
+def test_tables_parted_by_spaces_are_read(tmp_path: Path) -> None:
+    """R's write.table with its defaults (quoted names, row names, spaces),
+    numpy's savetxt and columns aligned by hand were read as one column named
+    'x y': "fit a distribution to it"."""
+    import gradtrace
+
+    plain = gradtrace.fit({"x": [1.5, 2.5, 3.5], "y": [2.9, 5.2, 7.1]}, steps=2)
+    r_table = csv(tmp_path, '"x" "y"\n"1" 1.5 2.9\n"2" 2.5 5.2\n"3" 3.5 7.1\n')
+    trace = gradtrace.fit(r_table, steps=2)
+    assert trace.params == plain.params
+    assert any("as R's write.table writes row names" in n for n in trace.notes)
+    saved = tmp_path / "saved.txt"
+    np.savetxt(saved, [[1.5, 2.9], [2.5, 5.2], [3.5, 7.1]], header="x y")
+    assert gradtrace.fit(str(saved), steps=2).params == plain.params
+    aligned = tmp_path / "aligned.dat"
+    aligned.write_text("  x     y\n  1.5   2.9\n  2.5\t5.2\n 3.5  7.1\n")
+    assert gradtrace.fit(str(aligned), steps=2).params == plain.params
+    # a column whose name holds a space, its values one a line, stays one column
+    spaced = csv(tmp_path, "wait time\n1.5\n2.5\n4\n")
+    fitted = gradtrace.fit(spaced, "exponential", y="wait time", steps=2)
+    assert fitted.params["rate"] > 0
+
+
 def test_compressed_tables_are_read_from_inside(tmp_path: Path) -> None:
     """A .csv.gz or .zip had its separator and header guessed from its
     compressed bytes: one column named "x,y", and "pass --y x,y"."""

@@ -102,9 +102,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         # y.1 beside y is its own, not pandas' renaming of a second y
         text = _stdin_text()
         line = text.split("\n", 1)[0]
-        sep = _separator_of(line)
+        sep = _separator_of(line, text.split("\n", 2)[1:2])
         _no_duplicates(_names_of(line, sep), "standard input")
-        frame = _read_text(io.StringIO(text), sep, "standard input")
+        frame = _read_text(io.StringIO(text), sep, "standard input", line)
         return _without_trailing_commas(frame)
     p = Path(path)
     if not p.exists():
@@ -138,9 +138,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     # a compressed table (.csv.gz, .zip) is read as pandas reads it; its kind
     # and its header line come from inside
     inner = Path(p.stem).suffix.lower() if suffix in COMPRESSED else suffix
+    head = _first_line(p)
     sep = "\t" if inner in (".tsv", ".tab") else _separator(p)
-    _no_duplicates(_header(p, sep), repr(str(p)))
-    return _without_trailing_commas(_read_text(p, sep, repr(str(p))))
+    _no_duplicates(_names_of(head, sep), repr(str(p)))
+    return _without_trailing_commas(_read_text(p, sep, repr(str(p)), head))
 
 
 #: In a frame's ``attrs``: what reading its file had to say, for the run's
@@ -163,13 +164,18 @@ def _stdin_text() -> str:
         ) from None
 
 
-def _read_text(source: Any, sep: str, name: str) -> pd.DataFrame:
-    """A text table. Rows of one field more than the header names make pandas take
-    the first column as the index: a separator at the end of every row but the
-    header's is left out (the fields it ends are empty); otherwise the first
-    field is a row name, as R's write.table writes them, and a notice says so
-    (``READ_NOTICES``: it may be data the header did not name)."""
-    frame = _guard(name, lambda: pd.read_csv(source, sep=sep, skipinitialspace=True))
+def _read_text(source: Any, sep: str, name: str, head: str = "") -> pd.DataFrame:
+    """A text table whose first line is ``head``. Rows of one field more than the
+    header names make pandas take the first column as the index: a separator at
+    the end of every row but the header's is left out (the fields it ends are
+    empty); otherwise the first field is a row name, as R's write.table writes
+    them, and a notice says so (``READ_NOTICES``: it may be data the header did
+    not name). Parted by spaces, a header marked "# x y" (numpy's savetxt) names
+    the columns."""
+    options: dict[str, Any] = {"sep": sep, "skipinitialspace": True}
+    if sep == WHITESPACE and head.lstrip("\ufeff").startswith("#"):
+        options.update(skiprows=1, header=None, names=_names_of(head, sep))
+    frame = _guard(name, lambda: pd.read_csv(source, **options))
     default = pd.RangeIndex(len(frame))
     if frame.index.equals(default) and frame.index.name is None:
         # a first column of 0, 1, 2, ... taken as the index would pass: rare
@@ -179,9 +185,7 @@ def _read_text(source: Any, sep: str, name: str) -> pd.DataFrame:
             source.seek(0)
         return _guard(
             name,
-            lambda: pd.read_csv(
-                source, sep=sep, skipinitialspace=True, index_col=False
-            ),
+            lambda: pd.read_csv(source, **options, index_col=False),
         )
     first = frame.index[0]
     frame = frame.reset_index(drop=True)
@@ -211,9 +215,10 @@ def _without_trailing_commas(frame: pd.DataFrame) -> pd.DataFrame:
 COMPRESSED = (".gz", ".bz2", ".xz", ".zip", ".tgz", ".tar", ".zst")
 
 
-def _first_line(path: Path) -> str:
-    """A text table's first line, from inside a compressed file too; "" where it
-    cannot be read (reading the table then says what is wrong)."""
+def _first_line(path: Path, lines: int = 1) -> str:
+    """A text table's first line (its first ``lines`` lines), from inside a
+    compressed file too; "" where it cannot be read (reading the table then says
+    what is wrong)."""
     import bz2
     import gzip
     import lzma
@@ -228,7 +233,8 @@ def _first_line(path: Path) -> str:
                 raw = None if member is None else archive.extractfile(member)
                 if raw is None:
                     return ""
-                return io.TextIOWrapper(raw, "utf-8-sig", errors="replace").readline()
+                text = io.TextIOWrapper(raw, "utf-8-sig", errors="replace")
+                return _lines_of(text, lines)
         if suffix == ".zip":
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
@@ -236,27 +242,31 @@ def _first_line(path: Path) -> str:
                     return ""
                 with archive.open(names[0]) as raw:
                     text = io.TextIOWrapper(raw, "utf-8-sig", errors="replace")
-                    return text.readline()
+                    return _lines_of(text, lines)
         opener: Any = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(
             suffix, open
         )
         with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
-            return str(fh.readline())
+            return _lines_of(fh, lines)
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error):
         return ""
     except tarfile.TarError:  # not an OSError
         return ""
 
 
-def _header(path: Path, sep: str) -> list[str]:
-    """The column names on a text table's first line, as ``_guard`` cleans them."""
-    return _names_of(_first_line(path), sep)
+def _lines_of(text: Any, lines: int) -> str:
+    """The first ``lines`` lines of an open text file, joined."""
+    return "".join(str(text.readline()) for _ in range(lines))
 
 
 def _names_of(line: str, sep: str) -> list[str]:
-    """The column names on a header ``line``, as ``_guard`` cleans them."""
+    """The column names on a header ``line``, as ``_guard`` cleans them (parted
+    by spaces, less a "#" that marks the line)."""
     import csv
 
+    if sep == WHITESPACE:
+        line = " ".join(line.lstrip("\ufeff").strip().removeprefix("#").split())
+        sep = " "
     row = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
     return [name.strip().lstrip("\ufeff") for name in row]
 
@@ -289,19 +299,30 @@ def _a_number(text: str) -> bool:
     return True
 
 
+#: pandas' separator for fields parted by runs of spaces: R's write.table,
+#: numpy's savetxt, columns aligned by hand.
+WHITESPACE = r"\s+"
+
+
 def _separator(path: Path) -> str:
     """The header line's separator: comma, or semicolon, tab or bar when the line
-    has those and no comma (a CSV saved by a spreadsheet in another locale)."""
-    return _separator_of(_first_line(path))
+    has those and no comma (a CSV saved by a spreadsheet in another locale), or
+    spaces where the header and the line below it have two fields or more parted
+    by spaces and nothing else."""
+    lines = _first_line(path, lines=2).split("\n", 1)
+    return _separator_of(lines[0], lines[1:])
 
 
-def _separator_of(head: str) -> str:
-    """``_separator`` of a header line."""
+def _separator_of(head: str, below: Sequence[str] = ()) -> str:
+    """``_separator`` of a header line ``head`` and the line ``below`` it, if any."""
     if "," in head:
         return ","
     for sep in (";", "\t", "|"):
         if sep in head:
             return sep
+    spaced = len(head.lstrip("\ufeff").strip().removeprefix("#").split()) > 1
+    if spaced and all(len(line.split()) > 1 for line in below[:1] if line.strip()):
+        return WHITESPACE
     return ","
 
 

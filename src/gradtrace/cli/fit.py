@@ -442,7 +442,8 @@ def fit(**options: Any) -> None:
     """Fit a model to DATA and record every step.
 
     DATA is a CSV (or TSV) file with a header, compressed too (.csv.gz, .zip, ...;
-    a separator of ; or | is found from the header), a Parquet file, a NumPy .npy
+    a separator of ; or | is found from the header, and fields parted by spaces
+    as R's write.table and numpy's savetxt write them), a Parquet file, a NumPy .npy
     or .npz file, - for CSV on standard input, or the name of a built-in data set
     (seed001_line, seed001_gaussian, seed002_normal, seed003_linear, seed004_keras).
     A first field on each row that the header does not name is taken for a row
