@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import gradtrace
+from gradtrace import sweep_plots
 from gradtrace.data import generate
 from gradtrace.lrfind import lr_find, read
 from helpers import run_cli
@@ -148,6 +149,11 @@ def test_the_suggestion_is_where_the_losses_fall_fastest() -> None:
     point is below the curvature's stable limit (the last dots before the blow-up
     are lower still, only because the loss had not yet had the steps to grow)."""
     table, summary = lr_find(line_data())
+    n_rows = len(line_data()["y"])
+    # the batch is all the rows: said so, in the legend and on the y axis
+    assert summary["read"] == f"loss over all {n_rows} rows, before each step"
+    axes = sweep_plots.lr_find(table, summary).axes[0]
+    assert axes.get_ylabel().startswith("loss")
     rates = table["lr"].to_numpy()
     loss = table["batch_loss"].to_numpy()
     fall = np.diff(np.log(loss[: summary["stopped_at_step"] - 1]))

@@ -298,7 +298,9 @@ def lr_find(
     if read_y is not None:
         columns["loss"] = afters
     table = pd.DataFrame({**columns, "smoothed": reading.pop("smoothed")})
-    if read_y is not None:
+    if read_y is None:  # full batch: the batch is all the rows
+        reading["read"] = f"loss over all {p.n_rows} rows, before each step"
+    else:
         reading["read"] = (
             "loss over all rows after each step"
             if len(read_y) == p.n_rows

@@ -704,8 +704,9 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
     if column == "loss":  # the frame is the darker points': say what it cut off
         _cut_off(ax, shown["batch_loss"].to_numpy(float))
     ax.set_xlabel("learning rate (grows every step, log scale)")
+    # a full batch's loss is the loss over all the rows (``read`` says so)
     ax.set_ylabel(
-        ("loss" if column == "loss" else "batch loss")
+        ("loss" if column == "loss" or "read" in summary else "batch loss")
         + (" (log scale)" if ax.get_yscale() == "log" else "")
     )
     ax.set_title(
