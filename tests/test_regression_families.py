@@ -166,6 +166,24 @@ def test_logistic_optimum_errors_and_likelihood_equal_statsmodels_logit() -> Non
     np.testing.assert_allclose(like["final"]["loglik"], ref.llf, rtol=1e-6)
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_logistic_on_x_in_dollars_has_statsmodels_optimum(seed: int) -> None:
+    """Income in dollars (mean about 42000) against a yes/no: the Newton solver's
+    trust region stalled short of the optimum, on curvatures 1e10 apart, and the
+    run had no exact optimum ("the loss may fall without end"), where
+    statsmodels' Logit converges; it works on values scaled by their curvature."""
+    rng = np.random.default_rng(seed)
+    income = np.round(rng.gamma(2.4, 17600, 400))
+    y = (rng.uniform(size=400) < 1 / (1 + np.exp(2.4 - 5e-5 * income))).astype(float)
+    t = gradtrace.fit({"x": income, "y": y}, model="logistic", steps=1, lr=1e-12)
+    ref = sm.Logit(y, sm.add_constant(income)).fit(disp=0)
+    assert t.info.get("optimum") is not None, t.notes
+    np.testing.assert_allclose(
+        _flat(t.info["optimum"], ["b", "w"]), ref.params, rtol=1e-5
+    )
+    np.testing.assert_allclose(_flat(t.info["stderr"], ["b", "w"]), ref.bse, rtol=1e-4)
+
+
 @pytest.mark.parametrize("model", ["logistic", "poisson-regression"])
 def test_a_column_that_copies_another_gives_no_optimum(model: str) -> None:
     """x2 = 2 x1: only w1 + 2 w2 is determined (statsmodels' design matrix has

@@ -995,6 +995,14 @@ def _endless(
     )
 
 
+def _scaled(
+    value_and_grad: tuple[np.ndarray, np.ndarray], scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A loss and its gradient in v as the loss and gradient in v * ``scale``."""
+    value, grad = value_and_grad
+    return value, grad / scale
+
+
 def _names(params: dict[str, Any]) -> Iterator[str]:
     """Each parameter's name, and ``w[1]`` for a vector's elements, in order."""
     for k, v in params.items():
@@ -1066,27 +1074,58 @@ def _newton(
             lowest.append((np.array(v), float(value)))
         return value, grad
 
-    # a start where the gradient or Hessian is not finite (sqrt(a x) at a = 0)
-    # is SciPy's to step away from or fail on, not a warning of the user's
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        try:
-            result = optimize.minimize(
-                value_and_grad,
-                np.asarray(flat0),
-                jac=True,
-                hess=lambda v: np.asarray(hess(jnp.asarray(v))),
-                method="trust-exact",
-                options={"gtol": 1e-10, "maxiter": 500},
-            )
-        except ValueError:  # SciPy met a loss or curvature that is not finite
-            result = None
+    def solve(scale: np.ndarray) -> Any:
+        """SciPy's trust-exact on v * scale from the start (None where it met a
+        loss or curvature that is not finite), its answer in v."""
+        # a start where the gradient or Hessian is not finite (sqrt(a x) at a =
+        # 0) is SciPy's to step away from or fail on, not a warning of the user's
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            try:
+                result = optimize.minimize(
+                    lambda z: _scaled(value_and_grad(z / scale), scale),
+                    np.asarray(flat0, np.float64) * scale,
+                    jac=True,
+                    hess=lambda z: (
+                        np.asarray(hess(jnp.asarray(z / scale)))
+                        / np.outer(scale, scale)
+                    ),
+                    method="trust-exact",
+                    options={"gtol": 1e-10, "maxiter": 500},
+                )
+            except ValueError:
+                return None
+        result.x = result.x / scale  # its gradient stays the scaled one's
+        return result
+
+    def short(result: Any) -> bool:
+        """Whether ``result`` stopped where the loss still slopes (along its
+        scaled values: the gradient along income in dollars is that along
+        income in 10000s over 10000)."""
+        steepest = float(np.max(np.abs(result.jac), initial=0.0))
+        return not result.success and not steepest <= STATIONARY * max(
+            1.0, abs(result.fun)
+        )
+
+    result = solve(np.ones(len(flat0)))
+    if result is not None and np.all(np.isfinite(result.x)) and short(result):
+        # stalled short: again on values scaled by the square root of their
+        # curvature at the start. A trust region is a ball, and a logistic
+        # regression of a yes/no on income in dollars has curvatures 1e10 apart:
+        # the ball's steps stopped short of the optimum ("failure to predict
+        # improvement", gradient 2.6e-4), where statsmodels' Logit converges
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            curvature = np.abs(np.diag(np.asarray(hess(jnp.asarray(flat0)))))
+        scale = np.where(np.isfinite(curvature) & (curvature > 0), curvature, 1.0)
+        again = solve(np.sqrt(scale))
+        if again is not None and np.all(np.isfinite(again.x)) and not short(again):
+            result = again
     if result is None or not np.all(np.isfinite(result.x)):
         raise ValueError(
             _endless(lowest, np.asarray(flat0), to_params)
             or "the Newton solver did not converge"
         )
-    steepest = float(np.max(np.abs(result.jac), initial=0.0))
-    if not result.success and not steepest <= STATIONARY * max(1.0, abs(result.fun)):
+    if short(result):
+        steepest = float(np.max(np.abs(result.jac), initial=0.0))
         # stopped short (SciPy also says "failure to predict improvement" at an
         # optimum it cannot refine further: there the gradient is ~0, and it stays)
         raise ValueError(
