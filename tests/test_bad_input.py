@@ -980,6 +980,39 @@ def test_a_first_field_the_header_does_not_name_is_a_row_name_said_so(
     ) in trace.notes
 
 
+def test_an_unnamed_first_column_is_row_names_said_so(tmp_path: Path) -> None:
+    """R's write.csv names its row names' column "" (pandas' to_csv writes its
+    index so): a linear model fitted it as an x column ('Unnamed: 0'), moving
+    the others' slopes, with a note only."""
+    import pandas as pd
+
+    import gradtrace
+
+    rows = {"x1": [0.5, 1.5, 2.5, 3.5, 1.0], "x2": [1.0, 0, 1, 3, 2]}
+    rows["y"] = [2.1, 3.2, 5.9, 7.1, 3.0]
+    plain = gradtrace.fit(rows, "linear", steps=3)
+    r_csv = csv(
+        tmp_path,
+        '"","x1","x2","y"\n'
+        + "".join(
+            f'"{i + 1}",{a},{b},{c}\n'
+            for i, (a, b, c) in enumerate(zip(*rows.values(), strict=True))
+        ),
+    )
+    trace = gradtrace.fit(r_csv, "linear", steps=3)
+    assert trace.info["data"]["x"] == ["x1", "x2"]
+    assert trace.params == plain.params
+    assert (
+        f"the first column of {r_csv!r} has no name in its header: its fields (1 in "
+        "the first row) are taken for the rows' names, not data, as R's write.csv "
+        "and pandas' to_csv write row names; if it is data, name it in the header "
+        "line."
+    ) in trace.notes
+    pandas_csv = tmp_path / "index.csv"
+    pd.DataFrame(rows).to_csv(pandas_csv)
+    assert gradtrace.fit(str(pandas_csv), "linear", steps=3).params == plain.params
+
+
 def test_tables_parted_by_spaces_are_read(tmp_path: Path) -> None:
     """R's write.table with its defaults (quoted names, row names, spaces),
     numpy's savetxt and columns aligned by hand were read as one column named

@@ -179,7 +179,7 @@ def _read_text(source: Any, sep: str, name: str, head: str = "") -> pd.DataFrame
     default = pd.RangeIndex(len(frame))
     if frame.index.equals(default) and frame.index.name is None:
         # a first column of 0, 1, 2, ... taken as the index would pass: rare
-        return frame
+        return _unnamed_row_names(frame, _names_of(head, sep)[:1], name)
     if len(frame.columns) and frame[frame.columns[-1]].isna().all():
         if hasattr(source, "seek"):
             source.seek(0)
@@ -194,6 +194,26 @@ def _read_text(source: Any, sep: str, name: str, head: str = "") -> pd.DataFrame
         f"of each ({first!r} in the first row) is taken for the row's name, not "
         "data, as R's write.table writes row names; if it is data, name it in the "
         "header line"
+    ]
+    return frame
+
+
+def _unnamed_row_names(
+    frame: pd.DataFrame, first_name: list[str], name: str
+) -> pd.DataFrame:
+    """``frame`` less a first column that its header line leaves unnamed
+    (``first_name`` [""]): row names, as R's write.csv and pandas' to_csv write
+    them, which a linear model took for an x column; a notice says so."""
+    if first_name != [""] or len(frame.columns) < 2:
+        return frame
+    column = frame.columns[0]
+    first = frame[column].iloc[:1].tolist()[0] if len(frame) else None
+    frame = frame.drop(columns=column)
+    frame.attrs[READ_NOTICES] = [
+        f"the first column of {name} has no name in its header: its fields "
+        f"({first!r} in the first row) are taken for the rows' names, not data, as "
+        "R's write.csv and pandas' to_csv write row names; if it is data, name it "
+        "in the header line"
     ]
     return frame
 

@@ -446,8 +446,9 @@ def fit(**options: Any) -> None:
     as R's write.table and numpy's savetxt write them), a Parquet file, a NumPy .npy
     or .npz file, - for CSV on standard input, or the name of a built-in data set
     (seed001_line, seed001_gaussian, seed002_normal, seed003_linear, seed004_keras).
-    A first field on each row that the header does not name is taken for a row
-    name (as R's write.table writes them), with a note.
+    A first field on each row that the header does not name, or names "", is
+    taken for a row name (as R's write.table and write.csv write them), with a
+    note.
     The run folder gets trace.parquet (one row per step, after a row 0 with the
     initial state) and run.json (configuration, optimizer, final parameters, how it
     ended, timings). Ctrl-C stops at the end of the current compiled chunk of steps
