@@ -48,6 +48,7 @@ def predict(
     count). x is in its own units: a run on standardised x standardises it as it
     did.
 
+    \b
       gradtrace fit houses.csv --model linear --x sqft --x rooms --y price \\
         --out runs/houses -q
       gradtrace predict runs/houses new_houses.csv -o priced.csv
