@@ -378,6 +378,11 @@ def test_demo(name: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_demo_list_and_unknown(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["demo", "--list"], capsys)
     assert code == 0 and "keras-batches" in out
+    # --help lists the same demos in the same words
+    code, helped, _ = run(["demo", "--help"], capsys)
+    assert code == 0
+    for line in out.splitlines():
+        assert f"  {line}\n" in helped, line
     code, _, err = run(["demo", "keras-batch"], capsys)
     assert code == 2 and "Did you mean 'keras-batches'?" in err
 

@@ -276,12 +276,15 @@ DEMOS: dict[str, Demo] = {
             normal_mean_sgd,
         ),
         Demo(
-            "linear-basics", "003", "TensorFlow's custom training basics", linear_basics
+            "linear-basics",
+            "003",
+            'TensorFlow\'s custom training basics, its "Epoch N" lines',
+            linear_basics,
         ),
         Demo(
             "keras-batches",
             "004",
-            "Keras fit, slope/intercept/RMSE every iteration",
+            "Keras fit: slope, intercept and RMSE every iteration",
             keras_batches,
         ),
     ]

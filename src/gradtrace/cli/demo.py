@@ -15,8 +15,8 @@ def demo(name: str | None, list_: bool) -> None:
     line-mse         seed 001: a line by MSE (TensorFlow custom loop)
     gaussian-mle     seed 001: a Gaussian by maximum likelihood
     normal-mean-sgd  seed 002: a normal mean with PyTorch's SGD, step by step
-    linear-basics    seed 003: TensorFlow's "Epoch N: W=.. b=.., loss=.." lines
-    keras-batches    seed 004: slope, intercept and RMSE at every iteration
+    linear-basics    seed 003: TensorFlow's custom training basics, its "Epoch N" lines
+    keras-batches    seed 004: Keras fit: slope, intercept and RMSE every iteration
     """
     from gradtrace.demos import DEMOS
     from gradtrace.validate import choice
