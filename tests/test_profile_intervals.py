@@ -360,3 +360,23 @@ def test_a_standardised_runs_wald_intervals_in_x_units(model: str, loss: str) ->
             [-9.28540205, -5.33712793],
             rtol=1e-6,
         )
+    # the tests in x's units are the run's on x as it is: the slope's the same as
+    # standardised, the intercept's another (on standardised x it is the linear
+    # predictor at x's mean); show says so under its table
+    stat = "z" if model == "logistic" else "t"
+    for name in ("w[0]", "b"):
+        for column in (stat, "p_value"):
+            assert scaled.loc[name, f"{column}_in_x_units"] == pytest.approx(
+                as_is.loc[name, column], rel=1e-6
+            )
+    assert scaled.loc["w[0]", stat] == pytest.approx(as_is.loc["w[0]", stat], 1e-6)
+    assert scaled.loc["b", stat] != pytest.approx(as_is.loc["b", stat], 1e-2)
+    from gradtrace.estimates import tests_in_x_units
+
+    said = tests_in_x_units(scaled)
+    assert said is not None and said.startswith(
+        f"b's {stat} and P>|{stat}| test it on standardised x, where it is the "
+        f"linear predictor at x's means; in x's own units: {stat} "
+        f"{as_is.loc['b', stat]:.4g}, P>|{stat}| "
+    )
+    assert "w[0]" not in said

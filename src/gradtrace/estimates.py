@@ -92,6 +92,28 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
     return table
 
 
+def tests_in_x_units(summary: pd.DataFrame) -> str | None:
+    """A line under a standardised run's estimates for each parameter whose
+    test against 0 differs in x's own units (the intercept: on standardised x
+    it is the linear predictor at x's means, tested there): "b's z and P>|z| test it
+    on standardised x, ...; in x's own units: z -2.853, P>|z| 0.00433"; None
+    where none differs."""
+    stat = next((s for s in ("t", "z") if f"{s}_in_x_units" in summary.columns), None)
+    if stat is None:
+        return None
+    said = []
+    for name, row in summary.iterrows():
+        mine, theirs = _number(row.get(stat)), _number(row.get(f"{stat}_in_x_units"))
+        if math.isnan(theirs) or math.isclose(mine, theirs, rel_tol=1e-6):
+            continue
+        said.append(
+            f"{name}'s {stat} and P>|{stat}| test it on standardised x, where it is "
+            f"the linear predictor at x's means; in x's own units: {stat} "
+            f"{_g(theirs, 4)}, P>|{stat}| {_p(_number(row['p_value_in_x_units']))}"
+        )
+    return "; ".join(said) or None
+
+
 def _digits(value: float, se: float) -> int:
     """The significant digits that show ``value`` down to a tenth of its standard
     error ``se`` (0 where either is not a finite nonzero number; 15 at most)."""

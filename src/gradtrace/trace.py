@@ -804,7 +804,9 @@ class Trace:
         ``std_error_in_x_units``, ``ci_low_in_x_units`` and ``ci_high_in_x_units``,
         the slopes and intercept in x's own units (their errors from the
         covariance, mapped as the slopes are; a profile interval of the intercept
-        profiled in x's units). ``.attrs``:
+        profiled in x's units), and their tests, ``t_in_x_units`` or
+        ``z_in_x_units`` and ``p_value_in_x_units`` (the intercept's differs:
+        on standardised x it is the linear predictor at x's means). ``.attrs``:
         ``loss`` (initial, final), ``optimum_loss``, ``gap`` (final - optimum),
         ``validation`` (with validation data: the last ``val_loss``, its lowest
         and after which epoch, each ``val_<metric>``; else None), ``status``,
@@ -880,6 +882,7 @@ class Trace:
         ):
             if extra in columns:
                 frame[extra] = pd.Series(columns[extra], dtype=float)
+        self._tests(frame, "_in_x_units")
         frame.index.name = "parameter"
         loss = self._frame["loss"].to_numpy(float)
         final = self.final_loss  # inf or NaN where the run diverged
@@ -910,14 +913,18 @@ class Trace:
         frame.attrs["ranged"] = ranged_parameters(info)
         return frame
 
-    def _tests(self, frame: pd.DataFrame) -> None:
+    def _tests(self, frame: pd.DataFrame, units: str = "") -> None:
         """``summary``'s test of each real-valued parameter's optimum against 0,
         as statsmodels' tables give it: ``t`` (least squares, Student's t with n - k
         degrees of freedom) or ``z`` (a likelihood, the normal), and ``p_value``
         (two-sided); none for positive or (0, 1) parameters, for which 0 is an
-        edge, not a value to test."""
+        edge, not a value to test. ``units`` "_in_x_units": the test of the
+        optimum in x's own units (``t_in_x_units``, ``p_value_in_x_units``), the
+        slopes' the same as on standardised x, the intercept's another (the
+        standardised intercept is the linear predictor at x's means)."""
         info = self.info
-        if "std_error" not in frame or info["loss"] not in ("mse", "nll"):
+        optimum, error = f"optimum{units}", f"std_error{units}"
+        if error not in frame or info["loss"] not in ("mse", "nll"):
             return
         real = [
             label
@@ -930,14 +937,14 @@ class Trace:
             return
         from scipy import special
 
-        statistic = frame.loc[real, "optimum"] / frame.loc[real, "std_error"]
+        statistic = frame.loc[real, optimum] / frame.loc[real, error]
         if info["loss"] == "mse" and info["data"].get("x") is not None:
             dof = int(info["data"]["n_rows"]) - int(frame["std_error"].notna().sum())
             name, tail = "t", special.stdtr(max(dof, 1), -np.abs(statistic))
         else:
             name, tail = "z", special.ndtr(-np.abs(statistic))
-        frame[name] = statistic.reindex(frame.index).astype(float)
-        frame["p_value"] = pd.Series(2 * tail, index=real).reindex(frame.index)
+        frame[name + units] = statistic.reindex(frame.index).astype(float)
+        frame["p_value" + units] = pd.Series(2 * tail, index=real).reindex(frame.index)
 
     @from_callers_line
     def report(self, out: str | Path) -> Path:

@@ -472,6 +472,11 @@ def estimates_section(trace: Any) -> str:
             f"{at['aic']:.7g}, BIC {at['bic']:.7g} ({k} parameter"
             f"{'s' if k != 1 else ''}, {lik['n_rows']} rows)</p>"
         )
+    from gradtrace.estimates import tests_in_x_units
+
+    units = tests_in_x_units(trace.summary())
+    if units:
+        stats = f"<p>{escape(units)}.</p>" + stats
     method = trace.info.get("ci_method")
     by = f" ({escape(method)})" if method else ""
     return (
