@@ -47,6 +47,35 @@ def test_least_squares_optimum_and_errors_equal_statsmodels_ols(
     assert info["optimum_loss"] == pytest.approx(ols.ssr / n, rel=1e-9)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_show_says_what_the_standard_errors_rest_on(reduction: str) -> None:
+    """Least squares' errors are OLS's (SSR / (n - p), t); the same line by
+    likelihood has the MLE's, over n: smaller by sqrt((n - p) / n), which a
+    statistician comparing the two was not told."""
+    from gradtrace.estimates import errors_basis
+
+    data = _data(1, 200, 2)
+    options = {"x": ["x0", "x1"], "steps": 1, "lr": 1e-3, "reduction": reduction}
+    ols = sm.OLS(data["y"], sm.add_constant(np.c_[data["x0"], data["x1"]])).fit()
+    by_mse = gradtrace.fit(data, "linear", **options)
+    said = errors_basis(by_mse.info, by_mse.summary())
+    assert said == (
+        "standard errors as ordinary least squares gives them: residual standard "
+        f"error {np.sqrt(ols.scale):.4g} (the square root of SSR / (n - p)) on 197 "
+        "degrees of freedom, and Student's t on them"
+    )
+    by_nll = gradtrace.fit(data, "linear", loss="nll", dtype="float64", **options)
+    said = errors_basis(by_nll.info, by_nll.summary())
+    ratio = by_mse.info["stderr"]["b"] / by_nll.info["stderr"]["b"]
+    assert ratio == pytest.approx(np.sqrt(200 / 197), rel=1e-4)
+    assert said == (
+        "maximum-likelihood standard errors: the inverse of the negative "
+        "log-likelihood's Hessian at the optimum, and the normal for z; the "
+        "noise's scale is its maximum-likelihood estimate, over n: least squares "
+        f"(--loss mse) gives errors {np.sqrt(200 / 197):.4g} times these, over n - p"
+    )
+
+
 def test_seed003_against_ols() -> None:
     trace = gradtrace.fit("seed003_linear", steps=1, lr=0.1)
     data = gradtrace.data.builtin("seed003_linear").astype(np.float64)

@@ -92,6 +92,43 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
     return table
 
 
+def errors_basis(info: dict[str, Any], summary: pd.DataFrame) -> str | None:
+    """What a run's classical standard errors rest on, as R's and statsmodels'
+    summaries say it: least squares' residual standard error SSR / (n - p)
+    and Student's t on n - p degrees of freedom (as OLS), or a likelihood's
+    inverse Hessian at the optimum and the normal (as an MLE, whose Gaussian
+    scale is over n: sqrt(n / (n - p)) below least squares' errors); None
+    without standard errors, or with robust ones (their column says which)."""
+    if "std_error" not in summary.columns or robust_kind(info):
+        return None
+    p = int(summary["std_error"].notna().sum())
+    n = int(info["data"]["n_rows"])
+    best = info.get("optimum_loss")
+    if not p or best is None:
+        return None
+    if info["loss"] == "mse" and info["data"].get("x") is not None and n > p:
+        ssr = float(best) * (n if info.get("reduction", "mean") == "mean" else 1)
+        return (
+            "standard errors as ordinary least squares gives them: residual "
+            f"standard error {_g(math.sqrt(ssr / (n - p)), 4)} (the square root of "
+            f"SSR / (n - p)) on {n - p} degrees of freedom, and Student's t on them"
+        )
+    if info["loss"] != "nll":
+        return None
+    said = (
+        "maximum-likelihood standard errors: the inverse of the negative "
+        "log-likelihood's Hessian at the optimum, and the normal for z"
+    )
+    if "scale" in summary.index and info["data"].get("x") is not None and n > p:
+        said += (
+            # p counts the scale, which least squares does not estimate
+            "; the noise's scale is its maximum-likelihood estimate, over n: least "
+            f"squares (--loss mse) gives errors {math.sqrt(n / (n - p + 1)):.4g} "
+            "times these, over n - p"
+        )
+    return said
+
+
 def tests_in_x_units(summary: pd.DataFrame) -> str | None:
     """A line under a standardised run's estimates for each parameter whose
     test against 0 differs in x's own units (the intercept: on standardised x

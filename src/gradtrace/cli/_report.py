@@ -178,12 +178,13 @@ def print_estimates(trace: Trace) -> None:
     for name, row in table.iterrows():
         shown.add_row(str(name), *row.tolist())
     print_whole(console, shown)
-    from gradtrace.estimates import tests_in_x_units
+    from gradtrace.estimates import errors_basis, tests_in_x_units
     from gradtrace.tables import ranged_parameters
 
-    units = tests_in_x_units(trace.summary())
-    if units:
-        console.print(f"  {units}.")
+    summary = trace.summary()
+    for said in (errors_basis(trace.info, summary), tests_in_x_units(summary)):
+        if said:
+            console.print(f"  {said}.")
 
     ranged = ranged_parameters(trace.info)
     if ranged and any(col in table.columns for col in ("t", "z")):

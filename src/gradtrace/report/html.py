@@ -472,11 +472,12 @@ def estimates_section(trace: Any) -> str:
             f"{at['aic']:.7g}, BIC {at['bic']:.7g} ({k} parameter"
             f"{'s' if k != 1 else ''}, {lik['n_rows']} rows)</p>"
         )
-    from gradtrace.estimates import tests_in_x_units
+    from gradtrace.estimates import errors_basis, tests_in_x_units
 
-    units = tests_in_x_units(trace.summary())
-    if units:
-        stats = f"<p>{escape(units)}.</p>" + stats
+    summary = trace.summary()
+    for said in (tests_in_x_units(summary), errors_basis(trace.info, summary)):
+        if said:
+            stats = f"<p>{escape(said)}.</p>" + stats
     method = trace.info.get("ci_method")
     by = f" ({escape(method)})" if method else ""
     return (
