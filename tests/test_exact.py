@@ -74,6 +74,17 @@ def test_show_says_what_the_standard_errors_rest_on(reduction: str) -> None:
         "noise's scale is its maximum-likelihood estimate, over n: least squares "
         f"(--loss mse) gives errors {np.sqrt(200 / 197):.4g} times these, over n - p"
     )
+    # a distribution's scale has no least squares to compare with; a gamma's
+    # positive parameters no z
+    y = np.random.default_rng(0).gamma(3.0, 0.5, 80)
+    basis = "maximum-likelihood standard errors: the inverse of the negative "
+    basis += "log-likelihood's Hessian at the optimum"
+    normal = gradtrace.fit((None, y), "normal", steps=1)
+    assert (
+        errors_basis(normal.info, normal.summary()) == basis + ", and the normal for z"
+    )
+    gamma = gradtrace.fit((None, y), "gamma", steps=1)
+    assert errors_basis(gamma.info, gamma.summary()) == basis
 
 
 def test_seed003_against_ols() -> None:

@@ -564,6 +564,11 @@ def test_show_says_why_a_positive_parameter_has_no_test_against_0(
         "\n  K and r are positive: 0 is an edge of their range, not a value to "
         "test; their intervals are on the log scale, so they stay in it."
     )
+    # a profile likelihood's intervals are not taken on the log scale
+    profiled = gradtrace.fit((None, y), "normal", steps=2, intervals="profile")
+    assert profiled.summary().attrs["ranged"] == (
+        "scale is positive: 0 is an edge of its range, not a value to test."
+    )
 
 
 def test_an_estimate_far_larger_than_its_error_keeps_the_errors_digits() -> None:

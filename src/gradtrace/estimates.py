@@ -106,7 +106,7 @@ def errors_basis(info: dict[str, Any], summary: pd.DataFrame) -> str | None:
     best = info.get("optimum_loss")
     if not p or best is None:
         return None
-    if info["loss"] == "mse" and info["data"].get("x") is not None and n > p:
+    if info["loss"] == "mse" and info["data"].get("x") and n > p:
         ssr = float(best) * (n if info.get("reduction", "mean") == "mean" else 1)
         return (
             "standard errors as ordinary least squares gives them: residual "
@@ -119,7 +119,9 @@ def errors_basis(info: dict[str, Any], summary: pd.DataFrame) -> str | None:
         "maximum-likelihood standard errors: the inverse of the negative "
         "log-likelihood's Hessian at the optimum, and the normal for z"
     )
-    if "scale" in summary.index and info["data"].get("x") is not None and n > p:
+    if not any(c in summary.columns for c in ("z", "t")):
+        said = said.removesuffix(", and the normal for z")
+    if "scale" in summary.index and info["data"].get("x") and n > p:
         said += (
             # p counts the scale, which least squares does not estimate
             "; the noise's scale is its maximum-likelihood estimate, over n: least "

@@ -454,9 +454,11 @@ def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
 def ranged_parameters(info: dict[str, Any]) -> str | None:
     """Why some estimates have no test against 0: the parameters of a range
     ("K and r are positive: 0 is an edge of their range, not a value to test;
-    their intervals are on the log scale, so they stay in it"); None where none
-    has one."""
+    their intervals are on the log scale, so they stay in it"; a profile
+    likelihood's intervals stay in it of themselves); None where none has
+    one."""
     scales = {"positive": ("positive", "log"), "unit": ("in (0, 1)", "logit")}
+    profiled = "profile" in str(info.get("ci_method") or "")
     said = []
     for constraint, (what, scale) in scales.items():
         names = [
@@ -467,10 +469,15 @@ def ranged_parameters(info: dict[str, Any]) -> str | None:
         ]
         if names:
             one = len(names) == 1
-            said.append(
+            why = (
                 f"{listed(names, len(names))} {'is' if one else 'are'} {what}: 0 is "
-                f"an edge of {'its' if one else 'their'} range, not a value to test; "
-                f"{'its interval is' if one else 'their intervals are'} on the "
-                f"{scale} scale, so {'it stays' if one else 'they stay'} in it"
+                f"an edge of {'its' if one else 'their'} range, not a value to test"
             )
+            if not profiled:  # Wald's, taken on the log or logit scale
+                why += (
+                    f"; {'its interval is' if one else 'their intervals are'} on "
+                    f"the {scale} scale, so {'it stays' if one else 'they stay'} "
+                    "in it"
+                )
+            said.append(why)
     return "; ".join(said) + "." if said else None
