@@ -845,3 +845,49 @@ def test_a_ctrl_c_while_a_stream_part_is_written_leaves_a_run_that_resumes(
     assert saved["step"].is_unique and len(saved) == cut.steps + 1
     _resume_stream(config, folder)
     pd.testing.assert_frame_equal(gradtrace.load(folder).to_pandas(), whole.to_pandas())
+
+
+@pytest.mark.parametrize("streamed", [True, False])
+def test_a_run_records_the_file_it_read_and_reads_it_whole_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
+) -> None:
+    """The data file's checksum was taken at every checkpoint and at the end: a
+    streamed run's checkpoints read a file larger than memory whole, one each,
+    and a file replaced during the run was recorded in place of the one read,
+    so resume went on with the other file's rows and refused the original."""
+    from gradtrace import data as files
+    from gradtrace import sources
+
+    x = np.linspace(0, 1, 400, dtype=np.float32)
+    frame = pd.DataFrame({"x": x, "y": 2 * x + 1})
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path)
+    first = files.file_sha256(path)
+    read: list[Path] = []
+    checksum = sources.file_sha256
+    monkeypatch.setattr(
+        sources, "file_sha256", lambda p: read.append(Path(p)) or checksum(p)
+    )
+    replaced: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if done and not replaced:  # another file put in its place mid-run
+            (frame * 2).to_parquet(path)
+            replaced.append(done)
+
+    options: dict[str, Any] = {"stream": True, "chunk_rows": 64} if streamed else {}
+    trace = gradtrace.fit(
+        str(path),
+        batch_size=16,
+        epochs=3,
+        shuffle=False,
+        exact=False,
+        out=tmp_path / "run",
+        checkpoint_every=10,
+        progress=progress,
+        **options,
+    )
+    assert replaced and trace.steps == 75
+    assert trace.info["data"]["sha256"] == first
+    assert gradtrace.load(tmp_path / "run").info["data"]["sha256"] == first
+    assert read == [path.resolve()]

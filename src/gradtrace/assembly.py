@@ -65,6 +65,13 @@ def with_lr(
     return table
 
 
+def _file_record(p: Any, which: str, source: str | None) -> dict[str, Any]:
+    """run.json's record of the data or validation file: the plan's, taken as
+    the data were read (``Plan.files``), else the file's now."""
+    files = getattr(p, "files", None)
+    return dict(files[which]) if files is not None else data_file(source)
+
+
 def with_gap(table: pd.DataFrame, optimum_loss: float | None) -> pd.DataFrame:
     """The trace table with its ``gap`` column (loss minus the optimum's loss), when
     the optimum is known."""
@@ -132,12 +139,12 @@ def build_trace(
             "dropped_rows": p.dropped,
             **({"dropped_at": list(p.dropped_at)} if p.dropped_at else {}),
             **({"values_sha256": p.values} if p.values else {}),
-            **data_file(config.data),
+            **_file_record(p, "data", config.data),
             **(
                 {
                     "validation": {
                         **held_out.info(p.val),
-                        **data_file(config.validation_data),
+                        **_file_record(p, "validation", config.validation_data),
                     }
                 }
                 if p.val is not None

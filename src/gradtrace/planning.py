@@ -27,9 +27,7 @@ from gradtrace.data import READ_NOTICES
 from gradtrace.errors import InputError
 from gradtrace.reference import compute as reference_compute
 from gradtrace.run_config import RunConfig
-from gradtrace.sources import (
-    frame_of,
-)
+from gradtrace.sources import data_file, frame_of
 from gradtrace.text import LOG_FACTORIALS_KEPT, x_flags
 from gradtrace.usercode import load_model_file
 
@@ -91,6 +89,11 @@ class Plan(NamedTuple):
     stderr: str | None = None
     #: the 95% intervals' kind: "wald" or "profile"
     intervals: str = "wald"
+    #: run.json's records of the data and validation files (``data_file``),
+    #: taken when the plan was made, as the data were read (at the run's end,
+    #: a file replaced during the run was recorded in place of the one read);
+    #: None for a view's plan
+    files: Any = None
 
 
 def _column_names(config: RunConfig, frame: pd.DataFrame) -> None:
@@ -140,6 +143,13 @@ def plan(
     validation data and check nothing that needs them. ``release``: ``frame`` is
     this plan's alone (``validate.columns``)."""
     programs.release_if_crowded()  # a long session's compiled code: below the limit
+    # the files' checksums now, as they were read (``Plan.files``)
+    files = None
+    if not for_views:
+        files = {
+            "data": data_file(config.data),
+            "validation": data_file(config.validation_data),
+        }
     for name in ("opt", "init", "fix"):  # from sweep and lr_find as they came
         setattr(config, name, validate.by_name(name, getattr(config, name)))
     _column_names(config, frame)
@@ -468,6 +478,7 @@ def plan(
         stopping,
         robust,
         intervals,
+        files,
     )
 
 
