@@ -241,3 +241,34 @@ def test_ctrl_c_while_drawing_the_pictures_keeps_the_saved_run(
         f"gradtrace plot {out} draws them."
     )
     assert gradtrace.load(out).status == "completed"
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_a_terminated_command_saves_its_run_as_ctrl_c_does(
+    tmp_path: Path, sig: str
+) -> None:
+    """timeout, docker, systemd and SLURM send TERM, a closed terminal HUP: the
+    process died at once, nothing saved but a hidden half-written folder of 131
+    MB; now it stops as Ctrl-C stops it, saves a run that resumes, and exits 128
+    plus the signal's number (143 for TERM), as a shell reports it."""
+    from helpers import start_program
+
+    number = getattr(signal, sig, None)
+    if number is None:
+        pytest.skip(f"no {sig} here")
+    args = ["fit", "seed001_line", "--steps", "100000000", "--batch-size", "4"]
+    program = start_program(
+        [*args, "--out", "run"], tmp_path, GRADTRACE_CHUNK_STEPS="5000"
+    )
+    assert program.stderr is not None
+    for line in program.stderr:  # training has begun
+        if line.startswith("training"):
+            break
+    program.send_signal(number)
+    _, err = program.communicate(timeout=120)
+    assert program.returncode == 128 + number, err
+    assert "Traceback" not in err
+    saved = gradtrace.load(tmp_path / "run")
+    assert saved.status == "interrupted" and saved.info["resumable"]
+    assert 0 < saved.steps < 100_000_000
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no half-written folder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -17,6 +18,19 @@ COMMAND_LINE: ContextVar[bool] = ContextVar("command_line", default=False)
 #: "Exception ignored in ..."), so a run checks this between its compiled calls
 #: too, and a Ctrl-C that came at such a moment still stops it.
 INTERRUPTED = threading.Event()
+
+#: The signals that stop a run as Ctrl-C does, saving what it did: Ctrl-C's, and
+#: the TERM that timeout, docker, systemd and SLURM send and the HUP of a closed
+#: terminal, where the platform has them.
+STOP_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP")
+    if hasattr(signal, name)
+)
+
+#: The stop signals received, last last: the command exits 128 plus its number
+#: (130 for Ctrl-C, 143 for TERM), as a shell reports a process they ended.
+STOPPED_BY: list[int] = []
 
 
 def stop_if_interrupted() -> None:

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from gradtrace.assembly import build_trace, with_gap, with_lr
 from gradtrace.core import early_stopping, loop
-from gradtrace.errors import INTERRUPTED, InputError
+from gradtrace.errors import INTERRUPTED, STOP_SIGNALS, STOPPED_BY, InputError
 from gradtrace.planning import Plan, run_reference
 from gradtrace.run_config import RunConfig
 from gradtrace.store import (
@@ -333,11 +333,17 @@ def held_interrupts() -> Iterator[list[int]]:
     if threading.current_thread() is not threading.main_thread():
         yield got
         return
-    previous = signal.signal(signal.SIGINT, lambda sig, _frame: got.append(sig))
+
+    def note(sig: int, _frame: object) -> None:
+        got.append(sig)
+        STOPPED_BY.append(sig)
+
+    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
     try:
         yield got
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 #: A Ctrl-C came during a run's last compiled call, too late to stop it: noted

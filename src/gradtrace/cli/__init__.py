@@ -18,7 +18,13 @@ from typing import NoReturn
 import click
 
 from gradtrace.cli import _cache
-from gradtrace.errors import COMMAND_LINE, INTERRUPTED, GradtraceError
+from gradtrace.errors import (
+    COMMAND_LINE,
+    INTERRUPTED,
+    STOP_SIGNALS,
+    STOPPED_BY,
+    GradtraceError,
+)
 
 #: Each command: its module and function, imported when the command is run (or
 #: --help lists it), so ``gradtrace fit`` does not import the other commands'
@@ -244,11 +250,23 @@ def _watched() -> bool:
 
 
 def _command(argv: list[str] | None) -> int:
-    """The command's exit code: 0 done, 1 diverged, 2 bad input, 130 interrupted."""
+    """The command's exit code: 0 done, 1 diverged, 2 bad input, 130 interrupted
+    by Ctrl-C (128 plus the signal's number for another that stops it: 143 for
+    TERM)."""
+    STOPPED_BY.clear()
+    code = _command_code(argv)
+    if code == 130 and STOPPED_BY:
+        return 128 + int(STOPPED_BY[-1])
+    return code
+
+
+def _command_code(argv: list[str] | None) -> int:
+    """``_command``'s code, 130 for any signal that stopped it."""
     # Ctrl-C stops a run even where the shell started us with SIGINT ignored (a
-    # background job): the run then saves what it did.
+    # background job), and so do the TERM of timeout, docker or a batch system
+    # and a closed terminal's HUP: the run then saves what it did.
     INTERRUPTED.clear()
-    handler = signal.signal(signal.SIGINT, _interrupt)
+    handlers = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
     unraisable, sys.unraisablehook = sys.unraisablehook, _unraisable
     _cache.enable()
     token = COMMAND_LINE.set(True)
@@ -328,8 +346,9 @@ def _command(argv: list[str] | None) -> int:
     finally:
         COMMAND_LINE.reset(token)
         sys.unraisablehook = unraisable
-        if handler is not None:  # a caller's own, as it was
-            signal.signal(signal.SIGINT, handler)
+        for sig, handler in handlers.items():
+            if handler is not None:  # a caller's own, as it was
+                signal.signal(sig, handler)
         INTERRUPTED.clear()
     return code if isinstance(code, int) else 0
 
@@ -349,9 +368,10 @@ def _full_disk(err: OSError) -> str | None:
 
 
 def _interrupt(signum: int, frame: object) -> NoReturn:
-    """Ctrl-C: KeyboardInterrupt, noted as well where Python may drop it
-    (``errors.INTERRUPTED``)."""
+    """Ctrl-C (or TERM, HUP): KeyboardInterrupt, noted as well where Python may
+    drop it (``errors.INTERRUPTED``)."""
     INTERRUPTED.set()
+    STOPPED_BY.append(signum)
     raise KeyboardInterrupt
 
 

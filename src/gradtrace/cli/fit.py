@@ -454,8 +454,9 @@ def fit(**options: Any) -> None:
     initial state) and run.json (configuration, optimizer, final parameters, how it
     ended, timings). Ctrl-C stops at the end of the current compiled chunk of steps
     (a fraction of a second of work) and saves the run so far, marked
-    interrupted. Exit codes: 0 done, 1 diverged (the run is still saved),
-    2 bad input, 130 interrupted.
+    interrupted, and so do TERM (timeout, docker, a batch system) and HUP. Exit
+    codes: 0 done, 1 diverged (the run is still saved), 2 bad input, 130
+    interrupted (143 by TERM, 129 by HUP).
 
     \b
     Example (seed 004, Keras's RMSprop, batch by batch):
