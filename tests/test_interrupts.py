@@ -272,3 +272,34 @@ def test_a_terminated_command_saves_its_run_as_ctrl_c_does(
     assert saved.status == "interrupted" and saved.info["resumable"]
     assert 0 < saved.steps < 100_000_000
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no half-written folder
+
+
+def test_a_rerun_stopped_part_way_says_so_not_that_the_traces_differ(
+    tmp_path: Path,
+) -> None:
+    """rerun stopped by Ctrl-C compared the part it ran with the whole run: "the
+    new trace differs", exit 1, a false mismatch in a reproducibility script."""
+    from helpers import start_program
+
+    args = ["fit", "seed001_line", "--steps", "1000000", "--batch-size", "4", "-q"]
+    first = start_program(
+        [*args, "--out", "run"], tmp_path, GRADTRACE_CHUNK_STEPS="100000"
+    )
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    program = start_program(
+        ["rerun", "run", "--out", "again"], tmp_path, GRADTRACE_CHUNK_STEPS="5000"
+    )
+    assert program.stderr is not None
+    for line in program.stderr:  # training has begun
+        if line.startswith("training"):
+            break
+    program.send_signal(signal.SIGINT)
+    _, err = program.communicate(timeout=120)
+    assert program.returncode == 130, err
+    assert "differs" not in err and "Traceback" not in err
+    assert err.rstrip().endswith(
+        "interrupted: not compared with run, whose 1000000 steps a rerun checks "
+        "whole (gradtrace rerun run --out again --force)."
+    )
+    assert gradtrace.load(tmp_path / "again").status == "interrupted"

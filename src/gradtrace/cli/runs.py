@@ -653,6 +653,14 @@ def rerun(
     new, late = _report.run_into_with_progress(config, out, force, quiet=quiet)
     if late:
         raise KeyboardInterrupt  # after the new run was saved
+    if new.status == "interrupted":  # stopped part way: nothing to compare yet
+        _report.print_run(new, out, None, quiet=True)
+        click.echo(
+            f"interrupted: not compared with {run}, whose {info['steps']} steps a "
+            f"rerun checks whole (gradtrace rerun {run} --out {out} --force).",
+            err=True,
+        )
+        raise click.exceptions.Exit(130)
     if resized is not None:
         first, then = (run, out) if resized.prefix_of == "old" else (out, run)
         compared = resized.rows
