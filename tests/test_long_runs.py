@@ -355,6 +355,12 @@ def test_an_unfinished_run_reruns_to_its_prefix_and_damage_is_named(
     run(config, frame, str(data), trace_to=lambda: StopAfter(damaged, 2)).save(damaged)
     (damaged / "state.npz").write_text("garbage")
     cases.append((damaged, "is damaged"))
+    # cut short (a disk that filled, a copy stopped part way): a zip's start
+    short = tmp_path / "short"
+    run(config, frame, str(data), trace_to=lambda: StopAfter(short, 2)).save(short)
+    whole = (short / "state.npz").read_bytes()
+    (short / "state.npz").write_bytes(whole[:500])
+    cases.append((short, "is damaged"))
     for folder_, message in cases:
         code, _, err = run_cli(["resume", str(folder_)], capsys)
         assert code == 2 and message in err, err

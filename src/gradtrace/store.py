@@ -966,10 +966,13 @@ def load_state(folder: str | Path) -> dict[str, np.ndarray]:
             f"{str(folder)!r} has no {STATE_FILE}, the saved state a resumption "
             "starts from: run it again with gradtrace rerun RUN --out NEW."
         )
+    import zipfile
+
     try:
-        with np.load(path) as saved:
+        # opened here, so that a file numpy cannot read is closed all the same
+        with open(path, "rb") as raw, np.load(raw) as saved:
             return {k: saved[k] for k in saved.files}
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # cut short too
         raise RunFolderError(
             f"{path} is damaged (not the NumPy archive gradtrace wrote): run the "
             "run again with gradtrace rerun RUN --out NEW."
