@@ -891,3 +891,36 @@ def test_a_run_records_the_file_it_read_and_reads_it_whole_once(
     assert trace.info["data"]["sha256"] == first
     assert gradtrace.load(tmp_path / "run").info["data"]["sha256"] == first
     assert read == [path.resolve()]
+
+
+def test_a_streamed_run_whose_file_moved_is_explained_and_rerun_from_where_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rerun and explain asked for --data FILE, then refused it: "a streamed run
+    reads its Parquet file again by itself: load it without data"."""
+    x = np.linspace(0, 1, 300, dtype=np.float32)
+    path = tmp_path / "d.parquet"
+    pd.DataFrame({"x": x, "y": 3 * x - 1}).to_parquet(path)
+    args = [str(path), "--stream", "--chunk-rows", "64", "--batch-size", "32"]
+    code, _, err = run_cli(["fit", *args, "--out", str(tmp_path / "run"), "-q"], capsys)
+    assert code == 0, err
+    moved = tmp_path / "moved.parquet"
+    path.rename(moved)
+    run = str(tmp_path / "run")
+    code, out, err = run_cli(
+        ["explain", run, "--step", "2", "--data", str(moved)], capsys
+    )
+    assert code == 0, err
+    said = " ".join(out.split())  # wrapped where the folder's name ends
+    assert said.startswith(f"Step 2 of 1000 ({run}): epoch 1, batch 2; 32 of 300 rows")
+    again = ["rerun", run, "--data", str(moved), "--out", str(tmp_path / "again")]
+    code, out, err = run_cli(again, capsys)
+    assert code == 0, err
+    assert "identical to" in out
+    pd.DataFrame({"x": x, "y": 3 * x}).to_parquet(path)  # other data
+    code, _, err = run_cli(["explain", run, "--step", "2", "--data", str(path)], capsys)
+    assert code == 2
+    assert err == (
+        f"error: {str(path)!r} is not the file the run streamed (its SHA-256 "
+        "differs): give the run's own file, or fit these data as a new run.\n"
+    )

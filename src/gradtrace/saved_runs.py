@@ -104,10 +104,8 @@ def load(
         return trace
     check_resumed_objects(info, model, loss, "gradtrace.load")
     if info["config"].get("stream") and data is not None:
-        raise InputError(
-            "a streamed run reads its Parquet file again by itself: load it without "
-            "data."
-        )
+        _streamed_from(info, data)
+        return trace
     config = RunConfig(**info["config"])
     given, source = frame_of(data if data is not None else _data_source(info))
     try:
@@ -122,6 +120,27 @@ def load(
     info["data"]["dropped_at"] = list(p.dropped_at)
     info["data"]["dropped_rows"] = p.dropped
     return trace
+
+
+def _streamed_from(info: dict[str, Any], data: Any) -> None:
+    """A streamed run's views read its Parquet file again by themselves: a file
+    given again (it moved) is the one they read, where it is the run's own (its
+    SHA-256); other data are refused."""
+    again = "--data" if COMMAND_LINE.get() else "data="
+    path = Path(data) if isinstance(data, (str, Path)) else None
+    if path is None or not path.is_file():
+        raise InputError(
+            f"a streamed run reads its Parquet file again by itself: give {again} "
+            "the file's path where it has moved, or nothing where it has not."
+        )
+    recorded = info["data"].get("sha256")
+    if recorded not in (None, file_sha256(path)):
+        raise InputError(
+            f"{str(path)!r} is not the file the run streamed (its SHA-256 differs): "
+            "give the run's own file, or fit these data as a new run."
+        )
+    info["config"]["data"] = str(path)
+    info["data"]["path"] = str(path.resolve())
 
 
 def _data_source(info: dict[str, Any]) -> str:
