@@ -303,3 +303,27 @@ def test_a_rerun_stopped_part_way_says_so_not_that_the_traces_differ(
         "whole (gradtrace rerun run --out again --force)."
     )
     assert gradtrace.load(tmp_path / "again").status == "interrupted"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_ctrl_c_before_the_first_step_leaves_the_folder_as_it_was(
+    frame: pd.DataFrame, tmp_path: Path, streamed: bool
+) -> None:
+    """A Ctrl-C while a run started (reading, compiling) replaced the completed
+    run that --force was to replace with an interrupted run of no steps, which
+    neither resume nor fit without --force would take."""
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path)
+    options: dict[str, Any] = {"stream": True, "chunk_rows": 32} if streamed else {}
+    folder = tmp_path / "run"
+    before = gradtrace.fit(str(path), steps=20, out=folder, **options)
+    INTERRUPTED.set()  # a Ctrl-C that came before the first compiled call
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            gradtrace.fit(str(path), steps=30, out=folder, force=True, **options)
+    finally:
+        INTERRUPTED.clear()
+    after = gradtrace.load(folder)
+    assert (after.status, after.steps) == ("completed", 20)
+    pd.testing.assert_frame_equal(after.to_pandas(), before.to_pandas())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.parquet", "run"]

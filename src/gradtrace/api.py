@@ -401,6 +401,12 @@ def run_into(
             started,
             validation=validation,
         )
+        if trace.status == "interrupted" and trace.steps == 0:
+            # stopped before its first step: nothing to keep, and a folder that
+            # --force was to replace stays as it was
+            if trace.writer is not None:
+                trace.writer.discard()
+            raise KeyboardInterrupt
         trace.info["timings"]["total_s"] = time.perf_counter() - started
         with held_interrupts() as late:
             trace.save(out, force=force)
