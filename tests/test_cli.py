@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -340,20 +341,45 @@ def test_print_every(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("quiet", [False, True])
-def test_a_log_gets_one_line_of_progress_unless_quiet(
+@pytest.mark.parametrize("every", [30.0, 0.0])
+def test_a_log_gets_a_line_as_it_starts_and_now_and_then_unless_quiet(
     quiet: bool,
+    every: float,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A batch job's log heard nothing between "training N steps..." and the
+    end, however long the run; now a line every LOG_EVERY_S seconds."""
+    from gradtrace.cli import _report
+
     monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "4")  # progress after each 4 steps
+    monkeypatch.setattr(_report, "LOG_EVERY_S", every)
     args = ["fit", str(SEED004), "--epochs", "10", "--out", str(tmp_path / "r")]
     code, out, err = run([*args, "-q"] if quiet else args, capsys)
     assert code == 0 and "completed 10 steps" in out
+    lines = err.splitlines()
     if quiet:
         assert err == "" and out.lstrip().startswith("run ")
-    else:
+    elif every:  # a short run: none after the first
         assert err == "training 10 steps (Ctrl-C stops and saves)...\n"
+    else:
+        assert lines[0] == "training 10 steps (Ctrl-C stops and saves)..."
+        assert [line.split(",")[0] for line in lines[1:]] == [
+            "training: 4/10 steps (40%)",
+            "training: 8/10 steps (80%)",
+        ]
+        assert all(
+            re.search(r"so far, about \d+:\d\d:\d\d left$", x) for x in lines[1:]
+        )
+
+
+def test_progress_in_words() -> None:
+    from gradtrace.cli._report import _so_far
+
+    assert _so_far(40, 100, "steps", 60.2) == (
+        "40/100 steps (40%), 0:01:00 so far, about 0:01:30 left"
+    )
 
 
 @pytest.mark.cpu_digits

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import math
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,9 +101,13 @@ def progress_bar(
 ) -> Iterator[Callable[[int, int], None]]:
     """A ``progress(done, total)`` of ``unit``s: a bar on a terminal ("training
     ━━━ 40/100 steps 0:00:02", ``first`` until the first count, the time left),
-    and on a log a line as the work starts ("training 100 steps ``aside``..."),
-    unless ``quiet``."""
+    and on a log a line as the work starts ("training 100 steps ``aside``...")
+    and one every ``LOG_EVERY_S`` seconds after ("training: 40/100 steps (40%),
+    0:01:00 so far, about 0:01:30 left"), unless ``quiet``."""
     console = Console(stderr=True)
+    logged = not (console.is_terminal or quiet)
+    began = time.monotonic()
+    last = [began]  # when a line was last written to the log
     with Progress(
         TextColumn(doing),
         BarColumn(),
@@ -115,13 +121,36 @@ def progress_bar(
 
         def progress(done: int, total: int) -> None:
             units = f"{unit}{'s' * (total != 1)}"
-            if done == 0 and not (console.is_terminal or quiet):  # a log: one line
+            if done == 0 and logged:  # a log: a line as it starts
                 said = " ".join(w for w in (doing, str(total), units, aside) if w)
                 click.echo(f"{said}...", err=True)
+            now = time.monotonic()
+            if logged and 0 < done < total and now - last[0] >= LOG_EVERY_S:
+                # ... and a sign of life now and then, for a batch job's log
+                last[0] = now
+                click.echo(
+                    f"{doing}: {_so_far(done, total, units, now - began)}", err=True
+                )
             counted = f"{done}/{total} {units}"
             bar.update(task, completed=done, total=total, done=counted)
 
         yield progress
+
+
+#: Seconds between the progress lines a long run writes to a log (stderr not a
+#: terminal, where the bar is not drawn).
+LOG_EVERY_S = 30.0
+
+
+def _so_far(done: int, total: int, units: str, seconds: float) -> str:
+    """Progress in words: "40/100 steps (40%), 0:01:00 so far, about 0:01:30
+    left" (the time left at the pace so far)."""
+    left = seconds * (total - done) / done
+    return (
+        f"{done}/{total} {units} ({100 * done / total:.0f}%), "
+        f"{dt.timedelta(seconds=round(seconds))} so far, about "
+        f"{dt.timedelta(seconds=round(left))} left"
+    )
 
 
 def _console() -> Console:
