@@ -1201,8 +1201,27 @@ def test_a_full_disk_ends_a_run_in_one_line_and_exit_2(
     )
     assert code == 2
     assert err == (
-        "error: No space left on device writing 'trace.parquet': free some space, "
-        "or write elsewhere (--out, -o); a run's last checkpoint, if it saved one, "
-        "is kept (gradtrace resume).\n"
+        "error: No space left on device writing 'trace.parquet': free some space "
+        "and run the command again, or write elsewhere (--out, -o); a run's last "
+        "checkpoint, if it saved one, is kept (gradtrace resume RUN goes on from "
+        "it).\n"
     )
     assert not (tmp_path / "r").exists()
+    # Arrow's own error has its number in its text alone; a read-only folder is
+    # not a full one (it was told to free some space)
+    for raised, said in (
+        (OSError("Error writing bytes to file. Detail: [errno 28]"), "free some"),
+        (OSError(errno.EROFS, "Read-only file system", "r"), "cannot be written"),
+    ):
+
+        def failing(*args: object, raised: OSError = raised, **kwargs: object) -> None:
+            raise raised
+
+        monkeypatch.setattr(pq.ParquetWriter, "write_table", failing)
+        monkeypatch.setattr(pq, "write_table", failing)
+        code, _, err = run(
+            ["fit", "seed001_line", "--steps", "5", "--out", str(tmp_path / "r")],
+            capsys,
+        )
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert said in err

@@ -354,17 +354,31 @@ def _command_code(argv: list[str] | None) -> int:
 
 
 def _full_disk(err: OSError) -> str | None:
-    """One line for a write the disk refused (full, over a quota, read-only); None
-    for another error, which is a fault to show whole."""
+    """One line for a write the disk refused (full, over a quota, read-only, not
+    permitted); None for another error, which is a fault to show whole. Arrow's
+    errors carry the number in their text ("[errno 28]") alone."""
     import errno
+    import re
 
-    if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
-        return None
+    number = err.errno
+    if number is None:
+        found = re.search(r"\[errno (\d+)\]", str(err))
+        number = int(found.group(1)) if found else None
     where = f" writing {err.filename!r}" if err.filename else ""
-    return (
-        f"{err.strerror or err}{where}: free some space, or write elsewhere (--out, "
-        "-o); a run's last checkpoint, if it saved one, is kept (gradtrace resume)."
-    )
+    what = err.strerror or os.strerror(number or 0)
+    if number in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"{what}{where}: free some space and run the command again, or write "
+            "elsewhere (--out, -o); a run's last checkpoint, if it saved one, is "
+            "kept (gradtrace resume RUN goes on from it)."
+        )
+    if number in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (
+            f"{what}{where}: the folder cannot be written; make it writable "
+            "(chmod u+w), or write elsewhere where the command takes a place "
+            "(--out, -o)."
+        )
+    return None
 
 
 def _interrupt(signum: int, frame: object) -> NoReturn:
