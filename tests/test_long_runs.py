@@ -347,6 +347,13 @@ def test_an_unfinished_run_reruns_to_its_prefix_and_damage_is_named(
         "stopped after step 10: its first 10 rows are the new run's first 10 of 41"
         in out
     )
+    # a fit into its folder is told it can go on, not only to --force it away
+    again = ["fit", str(data), "--steps", "40", "--out", str(folder)]
+    code, _, err = run_cli(again, capsys)
+    assert code == 2 and err.rstrip().endswith(
+        f"--force to replace it; it holds an unfinished run, which gradtrace "
+        f"resume {folder} goes on with."
+    )
     # what is missing or damaged is named, in one line, with what to do
     cases = [
         (tmp_path / "nowhere", "does not exist"),

@@ -838,6 +838,11 @@ def test_only_an_unfinished_run_resumes(
     assert f"fit again with {ended} (the optimizer's state starts afresh)" in err
     # or the same run, longer
     assert f"gradtrace rerun {tmp_path / 'r'} --epochs N (the same run" in err
+    # a run of --steps goes on by --steps
+    args = ["fit", "seed001_line", "--steps", "5", "--out", str(tmp_path / "k")]
+    run(args, capsys)
+    code, _, err = run(["resume", str(tmp_path / "k")], capsys)
+    assert f"gradtrace rerun {tmp_path / 'k'} --steps N (the same run" in err
     longer = r"epochs=N .*, or with init=\{'w': "
     with pytest.raises(gradtrace.InputError, match=longer):
         gradtrace.resume(tmp_path / "r")

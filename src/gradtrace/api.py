@@ -540,11 +540,13 @@ def resume(
                 if COMMAND_LINE.get()
                 else "init={" + ", ".join(given) + "}"
             )
+            # the run's own measure of its length: --steps N where it gave steps
+            unit = "steps" if info["config"].get("steps") is not None else "epochs"
             longer = (
-                f"gradtrace rerun {shlex.quote(str(folder))} --epochs N (the same "
+                f"gradtrace rerun {shlex.quote(str(folder))} --{unit} N (the same "
                 "run, longer: its optimizer's state carried on), or fit again with"
                 if COMMAND_LINE.get()
-                else "fit again with epochs=N (the same run, longer), or with"
+                else f"fit again with {unit}=N (the same run, longer), or with"
             )
             raise InputError(
                 f"run {str(folder)!r} completed: only an interrupted or checkpointed "

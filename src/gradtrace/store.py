@@ -114,9 +114,14 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
             "sweep.json in it): choose another --out (--force replaces only those)."
         )
     if not force:
+        unfinished = (
+            f"; it holds an unfinished run, which gradtrace resume {name} goes on with"
+            if STATE_FILE in names
+            else ""
+        )
         raise RunFolderError(
             f"{what} folder {name!r} already exists: choose another --out, or pass "
-            "--force to replace it."
+            f"--force to replace it{unfinished}."
         )
 
 
