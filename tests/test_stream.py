@@ -924,3 +924,42 @@ def test_a_streamed_run_whose_file_moved_is_explained_and_rerun_from_where_it_is
         f"error: {str(path)!r} is not the file the run streamed (its SHA-256 "
         "differs): give the run's own file, or fit these data as a new run.\n"
     )
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_resume_takes_the_runs_values_from_another_file_where_it_can_check_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], streamed: bool
+) -> None:
+    """resume --data with the same values saved as another file was refused:
+    "the data file ... changed since the run", of a file that was never the
+    run's. A run in memory checks the values it reads (run.json's
+    values_sha256); a streamed one keeps no such checksum and names the file as
+    not its own."""
+    from tests.test_long_runs import StopAfter
+
+    x = np.linspace(0, 1, 300, dtype=np.float32)
+    frame = pd.DataFrame({"x": x, "y": 3 * x - 1})
+    path, other = tmp_path / "d.parquet", tmp_path / "same.parquet"
+    frame.to_parquet(path)
+    frame.to_parquet(other, compression="zstd")  # other bytes, the same values
+    options: dict[str, Any] = {"stream": True, "chunk_rows": 64} if streamed else {}
+    config = RunConfig(
+        data=str(path), batch_size=16, epochs=3, checkpoint_every=20, **options
+    )
+    folder = tmp_path / "run"
+    writer = StopAfter(folder, 1, True)
+    with pytest.raises(SystemExit):
+        if streamed:
+            run_stream(config, trace_to=lambda: writer)
+        else:
+            run(config, frame, str(path), trace_to=lambda: writer)
+    code, _, err = run_cli(["resume", str(folder), "--data", str(other)], capsys)
+    if streamed:
+        assert code == 2 and err == (
+            f"error: {str(other)!r} is not the file the run streamed (its SHA-256 "
+            "differs from the one run.json records): give the run's own file, or "
+            "fit these data as a new run.\n"
+        )
+    else:
+        assert code == 0, err
+        assert gradtrace.load(folder).status == "completed"

@@ -624,7 +624,9 @@ def _resumed_config(
     elif data is not None:
         config.data = None
         return config
-    found = rerun_config(info, validation_given=True)
+    found = rerun_config(
+        info, validation_given=True, data_given=isinstance(data, (str, Path))
+    )
     found.validation_data = config.validation_data
     return found
 

@@ -151,9 +151,14 @@ def _data_source(info: dict[str, Any]) -> str:
     return str(rerun_config(info).data)
 
 
-def rerun_config(info: dict[str, Any], validation_given: bool = False) -> RunConfig:
+def rerun_config(
+    info: dict[str, Any], validation_given: bool = False, data_given: bool = False
+) -> RunConfig:
     """The configuration of a saved run, with its data file found and checked
-    (and its validation data's, unless given again: ``validation_given``)."""
+    (and its validation data's, unless given again: ``validation_given``).
+    ``data_given``: the file was given again (resume --data): a run that keeps
+    its values' checksum checks those instead (the same values saved otherwise
+    are its data), and a streamed one names the file as not its own."""
     config = RunConfig(**info["config"])
     if not validation_given:
         check_validation_file(info, config)
@@ -175,7 +180,16 @@ def rerun_config(info: dict[str, Any], validation_given: bool = False) -> RunCon
             f"the run's data file {source!r} is gone (it was at {recorded!r}): "
             f"put it back, or give it again {again}."
         )
+    if data_given and info["data"].get("values_sha256"):
+        config.data = str(path)
+        return config  # its values are checked as they are read
     digest = file_sha256(path)
+    if data_given and info["data"].get("sha256") not in (None, digest):
+        raise InputError(
+            f"{str(path)!r} is not the file the run streamed (its SHA-256 differs "
+            "from the one run.json records): give the run's own file, or fit these "
+            "data as a new run."
+        )
     if info["data"].get("sha256") not in (None, digest):
         raise InputError(
             f"the data file {str(path)!r} changed since the run (its SHA-256 "
