@@ -339,3 +339,26 @@ def test_options_that_change_nothing_are_noted() -> None:
     ]
     used = gradtrace.fit("seed001_line", drop_last=True, seed=3, batch_size=30, steps=2)
     assert used.notes == []
+
+
+def test_numbers_as_categories_are_not_fitted_as_one_slope() -> None:
+    """A pandas Categorical of levels 4, 3, 2, 1 was fitted as numbers, one
+    slope, in silence (R makes a 0/1 column of each level but the first)."""
+    levels = [4, 3, 2, 1]
+    frame = pd.DataFrame(
+        {"g": pd.Categorical(levels * 3, categories=levels), "y": np.arange(12.0)}
+    )
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit(frame, x="g", steps=2)
+    assert str(err.value) == (
+        "column 'g' of the data frame is categorical (4 categories: 4, 3, 2, ...), "
+        "not numbers: give it as 0/1 columns, one for each category but the first "
+        "(pd.get_dummies(df, columns=['g'], drop_first=True, dtype=float)), or, if "
+        "its values are numbers to fit as such, convert it (df['g'].astype(float))."
+    )
+    # what it says to do works; a y of categories 0 and 1 is y's values
+    assert gradtrace.fit(frame.assign(g=frame["g"].astype(float)), x="g").steps
+    dummies = pd.get_dummies(frame, columns=["g"], drop_first=True, dtype=float)
+    assert gradtrace.fit(dummies, "linear", steps=2).steps == 2
+    binary = pd.DataFrame({"x": np.arange(6.0), "y": pd.Categorical([0, 1] * 3)})
+    assert gradtrace.fit(binary, "logistic", steps=2).status == "completed"

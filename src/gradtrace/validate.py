@@ -1243,6 +1243,29 @@ def _numeric(
             "numbers: convert it to a number first, such as days since its first "
             "value (pandas: (d - d.min()).dt.total_seconds() / 86400)."
         )
+    numbered = isinstance(col.dtype, pd.CategoricalDtype) and (
+        pd.api.types.is_numeric_dtype(col.cat.categories)
+    )
+    if numbered and not is_y:
+        # numbers as categories (a factor of levels 4, 3, 2, 1) were fitted as
+        # one slope, in silence; R would make a 0/1 column of each but the first
+        # (text as categories is told below, as any text is)
+        levels = list(col.cat.categories)
+        shown = ", ".join(repr(v) for v in levels[:3]) + ", ..." * (len(levels) > 3)
+        python = source.startswith("the ")
+        raise InputError(
+            f"column {name!r} of {source} is categorical ({len(levels)} categories: "
+            f"{shown}), not numbers: give it as 0/1 columns, one for each category "
+            "but the first"
+            + (
+                f" (pd.get_dummies(df, columns=[{name!r}], drop_first=True, "
+                "dtype=float))"
+                if python
+                else ""
+            )
+            + ", or, if its values are numbers to fit as such, convert it"
+            + (f" (df[{name!r}].astype(float))." if python else ".")
+        )
     values = pd.to_numeric(col, errors="coerce")
     bad = values.isna() & col.notna()
     if bad.any():
