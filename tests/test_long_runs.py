@@ -1209,3 +1209,30 @@ def test_ctrl_c_during_the_last_steps_is_said_not_dropped(
     assert code == 130
     assert "interrupted as the run finished" in err and "saved whole first" in err
     assert gradtrace.load(out).status == "completed"
+
+
+def test_a_damaged_part_is_named_and_not_blamed_on_the_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """export of a run with a damaged part said "cannot write 'e.csv' (cannot
+    read the run folder ...): choose a writable -o"; the part is named now, with
+    what to do, and nothing is written."""
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 7)
+    folder = tmp_path / "run"
+    code, _, err = run_cli(
+        ["fit", "seed001_line", "--steps", "40", "--out", str(folder), "-q"], capsys
+    )
+    assert code == 0, err
+    part = folder / "trace.parquet" / "part-000001.parquet"
+    part.write_bytes(part.read_bytes()[:300])  # cut short
+    out = tmp_path / "e.csv"
+    code, _, err = run_cli(["export", str(folder), "-o", str(out)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(
+        f"error: cannot read the run folder {str(folder)!r}: "
+        "trace.parquet/part-000001.parquet is damaged ("
+    )
+    assert err.rstrip().endswith(
+        f"put back a copy, or run it again (gradtrace rerun {folder} --out NEW)."
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

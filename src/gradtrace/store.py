@@ -558,9 +558,7 @@ def load_run(
     try:
         frame = _read_trace(folder, info, thin).to_pandas()
     except (OSError, ValueError, pa.ArrowException) as err:
-        raise RunFolderError(
-            f"cannot read the run folder {str(folder)!r} ({err})."
-        ) from None
+        raise _unreadable(folder, err) from None
     return frame, info
 
 
@@ -849,7 +847,21 @@ def _step_span(reader: pq.ParquetFile) -> tuple[float, float]:
 
 
 def _unreadable(folder: Path, err: BaseException) -> RunFolderError:
-    return RunFolderError(f"cannot read the run folder {str(folder)!r} ({err}).")
+    """The error of a run folder whose trace cannot be read: the part that is
+    damaged, where one is, and what to do."""
+    said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    trace = folder / TRACE_FILE
+    parts = sorted(trace.glob("part-*.parquet")) if trace.is_dir() else [trace]
+    for part in parts:
+        try:
+            pq.ParquetFile(part).close()
+        except (OSError, ValueError, pa.ArrowException):
+            return RunFolderError(
+                f"cannot read the run folder {str(folder)!r}: "
+                f"{part.relative_to(folder)} is damaged ({said}); put back a "
+                f"copy, or run it again (gradtrace rerun {folder} --out NEW)."
+            )
+    return RunFolderError(f"cannot read the run folder {str(folder)!r} ({said}).")
 
 
 def json_text(info: dict[str, Any], frames: Iterable[pd.DataFrame]) -> Iterator[str]:

@@ -258,7 +258,7 @@ def write_whole(out: Path, write: Callable[[Path], Written]) -> Written:
     it, renamed over it once written, so that a failure leaves nothing
     half-written; a link or a device (/dev/stdout) is written through, never
     renamed over. A write the system refuses is one line (InputError)."""
-    from gradtrace.errors import InputError
+    from gradtrace.errors import InputError, RunFolderError
 
     device = str(out).startswith("/dev/")
     through = device or out.is_symlink() or (out.exists() and not out.is_file())
@@ -269,6 +269,8 @@ def write_whole(out: Path, write: Callable[[Path], Written]) -> Written:
         done = write(tmp)
         tmp.replace(out)
         return done
+    except RunFolderError:  # a run that cannot be read: not the file's fault
+        raise
     except OSError as err:
         raise InputError(
             f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable -o."
