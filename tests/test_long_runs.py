@@ -1236,3 +1236,23 @@ def test_a_damaged_part_is_named_and_not_blamed_on_the_output(
         f"put back a copy, or run it again (gradtrace rerun {folder} --out NEW)."
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_print_every_step_of_a_thinned_run_says_what_it_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--print-every 1 on a run that keeps one step in k in memory printed every
+    k-th step without a word."""
+    args = ["fit", "seed001_line", "--steps", "40", "--print-every", "1"]
+    code, out, err = run_cli([*args, "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, err
+    kept = gradtrace.load(tmp_path / "r").info["trace"]["kept_every"]
+    assert kept > 1
+    steps = [int(line.split()[0]) for line in out.splitlines()[1:4]]
+    assert steps == [0, kept, 2 * kept]
+    assert (
+        f"note: printed steps {kept} apart, not 1: a run this long keeps one step "
+        f"in {kept} in memory; its folder holds them all (gradtrace export RUN "
+        "--csv)." in err
+    )

@@ -261,7 +261,14 @@ def steps_table(trace: Trace, every: int | None) -> Table:
         both = math.lcm(evaluated, kept)
         every = both * nice_step(trace.steps / 20 / both)
     if every is not None and every % kept:
-        every = kept * max(1, round(every / kept))  # the rows a long run kept
+        asked, every = every, kept * max(1, round(every / kept))  # the rows kept
+        if trace.folder is not None or trace.writer is not None:
+            click.echo(
+                f"note: printed steps {every} apart, not {asked}: a run this long "
+                f"keeps one step in {kept} in memory; its folder holds them all "
+                "(gradtrace export RUN --csv).",
+                err=True,
+            )
     for i in print_rows(trace.steps, every):
         if i not in position:
             continue
