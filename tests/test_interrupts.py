@@ -327,3 +327,74 @@ def test_a_ctrl_c_before_the_first_step_leaves_the_folder_as_it_was(
     assert (after.status, after.steps) == ("completed", 20)
     pd.testing.assert_frame_equal(after.to_pandas(), before.to_pandas())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.parquet", "run"]
+
+
+def test_a_python_callers_term_handler_and_nohup_stay_theirs(tmp_path: Path) -> None:
+    """The command takes TERM and HUP over; the library does not: a script's own
+    TERM handler ran no more while a fit saved (the fit returned "interrupted"
+    and the script went on), and under nohup a HUP stopped the command."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import signal, sys, gradtrace\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(3))\n"
+        "print('training', flush=True)\n"
+        "gradtrace.fit('seed001_line', steps=100_000_000, batch_size=4, out='r')\n"
+    )
+    caller = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "GRADTRACE_CHUNK_STEPS": "5000"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert caller.stdout is not None
+    caller.stdout.readline()
+    caller.send_signal(signal.SIGTERM)
+    caller.communicate(timeout=120)
+    assert caller.returncode == 3  # the script's own handler ran
+    if not hasattr(signal, "SIGHUP"):
+        return
+    command = f"{sys.executable} -m gradtrace fit seed001_line --steps 100000000"
+    nohup = subprocess.Popen(  # HUP ignored, as nohup starts it
+        ["sh", "-c", f"trap '' HUP; exec {command} --batch-size 4 --out n"],
+        cwd=tmp_path,
+        env={**os.environ, "GRADTRACE_CHUNK_STEPS": "5000"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert nohup.stderr is not None
+    for line in nohup.stderr:
+        if line.startswith("training"):
+            break
+    nohup.send_signal(signal.SIGHUP)  # ignored: it goes on
+    time.sleep(1.0)
+    assert nohup.poll() is None
+    nohup.send_signal(signal.SIGINT)
+    nohup.communicate(timeout=120)
+    assert nohup.returncode == 130
+
+
+def test_a_term_while_a_run_saves_stops_the_commands_next_step() -> None:
+    """A TERM held while a finished run was assembled or saved was dropped with
+    it: a sweep or a range test went on until the system killed it."""
+    from gradtrace.errors import STOPPED_BY, TAKEN_OVER
+
+    TAKEN_OVER.add(signal.SIGTERM)  # as the command takes it over
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with run_parts.held_interrupts() as got:
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert got == [signal.SIGTERM] and INTERRUPTED.is_set()
+        assert STOPPED_BY[-1] == signal.SIGTERM
+    finally:
+        TAKEN_OVER.clear()
+        STOPPED_BY.clear()
+        INTERRUPTED.clear()
+        signal.signal(signal.SIGTERM, previous)
+    # a Python caller's run holds Ctrl-C alone
+    assert run_parts.stopping_signals() == (signal.SIGINT,)

@@ -32,6 +32,10 @@ STOP_SIGNALS = tuple(
 #: (130 for Ctrl-C, 143 for TERM), as a shell reports a process they ended.
 STOPPED_BY: list[int] = []
 
+#: The stop signals the command has taken over while it runs (not a TERM or
+#: HUP it was told to ignore, as nohup does); a run holds these while it saves.
+TAKEN_OVER: set[int] = set()
+
 
 def stop_if_interrupted() -> None:
     """KeyboardInterrupt where the command's handler saw a Ctrl-C that Python

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from gradtrace.assembly import build_trace, with_gap, with_lr
 from gradtrace.core import early_stopping, loop
-from gradtrace.errors import INTERRUPTED, STOP_SIGNALS, STOPPED_BY, InputError
+from gradtrace.errors import INTERRUPTED, STOPPED_BY, TAKEN_OVER, InputError
 from gradtrace.planning import Plan, run_reference
 from gradtrace.run_config import RunConfig
 from gradtrace.store import (
@@ -328,7 +328,9 @@ def resumable(trace: Trace, state: dict[str, np.ndarray] | None) -> None:
 def held_interrupts() -> Iterator[list[int]]:
     """Ctrl-C inside the block is noted in the list it gives instead of raised: the
     steps are done and what remains (assembling, saving) is short and must not be
-    cut, or a finished run would be lost. Outside the main thread, nothing is held."""
+    cut, or a finished run would be lost. Outside the main thread, nothing is held.
+    The command's TERM and HUP (``stopping_signals``) are held too, and noted for
+    its next check (``errors.INTERRUPTED``) as well: a sweep goes on no further."""
     got: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield got
@@ -337,13 +339,23 @@ def held_interrupts() -> Iterator[list[int]]:
     def note(sig: int, _frame: object) -> None:
         got.append(sig)
         STOPPED_BY.append(sig)
+        if sig != signal.SIGINT:  # the command's alone (stopping_signals)
+            INTERRUPTED.set()
 
-    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
+    previous = {sig: signal.signal(sig, note) for sig in stopping_signals()}
     try:
         yield got
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def stopping_signals() -> tuple[int, ...]:
+    """The signals a run holds while it saves: Ctrl-C's always; TERM and HUP
+    where the command took them over (``TAKEN_OVER``), so that a Python
+    caller's own handlers, its death by TERM and nohup's ignored HUP stay as
+    they were."""
+    return (signal.SIGINT, *sorted(TAKEN_OVER - {signal.SIGINT}))
 
 
 #: A Ctrl-C came during a run's last compiled call, too late to stop it: noted

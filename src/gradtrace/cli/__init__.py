@@ -23,6 +23,7 @@ from gradtrace.errors import (
     INTERRUPTED,
     STOP_SIGNALS,
     STOPPED_BY,
+    TAKEN_OVER,
     GradtraceError,
 )
 
@@ -266,7 +267,13 @@ def _command_code(argv: list[str] | None) -> int:
     # background job), and so do the TERM of timeout, docker or a batch system
     # and a closed terminal's HUP: the run then saves what it did.
     INTERRUPTED.clear()
-    handlers = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
+    # but not a TERM or HUP told to be ignored (nohup): the run goes on
+    handlers = {
+        sig: signal.signal(sig, _interrupt)
+        for sig in STOP_SIGNALS
+        if sig == signal.SIGINT or signal.getsignal(sig) is not signal.SIG_IGN
+    }
+    TAKEN_OVER.update(handlers)
     unraisable, sys.unraisablehook = sys.unraisablehook, _unraisable
     _cache.enable()
     token = COMMAND_LINE.set(True)
@@ -346,6 +353,7 @@ def _command_code(argv: list[str] | None) -> int:
     finally:
         COMMAND_LINE.reset(token)
         sys.unraisablehook = unraisable
+        TAKEN_OVER.clear()
         for sig, handler in handlers.items():
             if handler is not None:  # a caller's own, as it was
                 signal.signal(sig, handler)
