@@ -72,7 +72,13 @@ def test_show_says_what_the_standard_errors_rest_on(reduction: str) -> None:
         "maximum-likelihood standard errors: the inverse of the negative "
         "log-likelihood's Hessian at the optimum, and the normal for z; the "
         "noise's scale is its maximum-likelihood estimate, over n: least squares "
-        f"(--loss mse) gives errors {np.sqrt(200 / 197):.4g} times these, over n - p"
+        f"(loss mse) gives errors {np.sqrt(200 / 197):.4g} times these, over n - p"
+    )
+    # a scale held fixed is no estimate to compare
+    held = gradtrace.fit(data, "linear", loss="nll", fix={"scale": 1.0}, **options)
+    assert errors_basis(held.info, held.summary()) == (
+        "maximum-likelihood standard errors: the inverse of the negative "
+        "log-likelihood's Hessian at the optimum, and the normal for z"
     )
     # a distribution's scale has no least squares to compare with; a gamma's
     # positive parameters no z

@@ -121,11 +121,14 @@ def errors_basis(info: dict[str, Any], summary: pd.DataFrame) -> str | None:
     )
     if not any(c in summary.columns for c in ("z", "t")):
         said = said.removesuffix(", and the normal for z")
-    if "scale" in summary.index and info["data"].get("x") and n > p:
+    fitted_scale = "scale" in summary.index and not math.isnan(
+        _number(summary.loc["scale", "std_error"])
+    )
+    if fitted_scale and info["data"].get("x") and n > p:
         said += (
             # p counts the scale, which least squares does not estimate
             "; the noise's scale is its maximum-likelihood estimate, over n: least "
-            f"squares (--loss mse) gives errors {math.sqrt(n / (n - p + 1)):.4g} "
+            f"squares (loss mse) gives errors {math.sqrt(n / (n - p + 1)):.4g} "
             "times these, over n - p"
         )
     return said
