@@ -963,3 +963,31 @@ def test_resume_takes_the_runs_values_from_another_file_where_it_can_check_them(
     else:
         assert code == 0, err
         assert gradtrace.load(folder).status == "completed"
+
+
+def test_the_checksum_of_a_file_is_kept_while_it_stays_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file rewritten with its modification time kept (cp -p, rsync -t) is read
+    again; a sweep, a range test and diagnose, which write no run.json, read no
+    file whole for a checksum."""
+    import os
+
+    from gradtrace import sources
+
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n1,2\n2,4.1\n3,5.9\n4,8.2\n")
+    first = sources.data_file(str(path))["sha256"]
+    stat = path.stat()
+    path.write_text("x,y\n1,2\n2,4.1\n3,5.9\n4,8.3\n")  # the same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert sources.data_file(str(path))["sha256"] != first
+    read: list[Path] = []
+    checksum = sources.file_sha256
+    monkeypatch.setattr(
+        sources, "file_sha256", lambda p: read.append(Path(p)) or checksum(p)
+    )
+    gradtrace.sweep(str(path), lr=[0.01, 0.02], steps=5)
+    gradtrace.lr_find(str(path))
+    gradtrace.diagnose(str(path))
+    assert read == []

@@ -255,7 +255,7 @@ def lr_find(
         lr=lr_min,
         **fit_options,
     )
-    p = plan(config, frame, source, model_obj, loss_obj)
+    p = plan(config, frame, source, model_obj, loss_obj, record=False)
     tx = p.spec.build_range(lr_min, lr_max, steps)
     problem, sch = p.problem, p.schedule
     dtype = jnp.dtype(p.pdtype)

@@ -131,6 +131,7 @@ def plan(
     validation: tuple[pd.DataFrame, str] | None = None,
     for_views: bool = False,
     release: bool = False,
+    record: bool = True,
 ) -> Plan:
     """Check ``config`` against the data and resolve every default (no training).
 
@@ -141,11 +142,13 @@ def plan(
     (default: the file ``config.validation_data`` names, if any). ``for_views``:
     a saved run's plan for its views (``load`` with data), which read no
     validation data and check nothing that needs them. ``release``: ``frame`` is
-    this plan's alone (``validate.columns``)."""
+    this plan's alone (``validate.columns``). ``record``: take the data files'
+    checksums for run.json (``Plan.files``); a sweep or a range test, which
+    writes no run.json, reads no file whole for them."""
     programs.release_if_crowded()  # a long session's compiled code: below the limit
     # the files' checksums now, as they were read (``Plan.files``)
     files = None
-    if not for_views:
+    if record and not for_views:
         files = {
             "data": data_file(config.data),
             "validation": data_file(config.validation_data),
@@ -715,7 +718,7 @@ def reference(
 ) -> dict[str, Any]:
     """The optimum, standard errors and learning-rate diagnosis of a configuration,
     before (and without) training: what ``gradtrace diagnose`` prints."""
-    p = plan(config, frame, source, model_obj, loss_obj)
+    p = plan(config, frame, source, model_obj, loss_obj, record=False)
     out = plan_reference(p)
     out["notices"], out["x"] = p.notices, p.x_cols
     return out

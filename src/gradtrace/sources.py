@@ -204,13 +204,18 @@ def data_file(source: str | None) -> dict[str, Any]:
         return {}
     where = p.resolve()
     stat = where.stat()
-    key = (str(where), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    # a file rewritten with its modification time kept (cp -p, rsync -t) has a
+    # new change time
+    key = (str(where), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
     if key not in _CHECKSUMS:
-        _CHECKSUMS.clear()  # the last file's alone
+        if len(_CHECKSUMS) >= KEPT_CHECKSUMS:  # the oldest out
+            del _CHECKSUMS[next(iter(_CHECKSUMS))]
         _CHECKSUMS[key] = file_sha256(where)
     return {"path": str(where), "sha256": _CHECKSUMS[key]}
 
 
-#: ``data_file``'s checksum of the file last asked for, by (path, inode, size,
-#: modification time).
-_CHECKSUMS: dict[tuple[str, int, int, int], str] = {}
+#: ``data_file``'s checksums of the files last asked for (a run's data and
+#: validation files, a sweep's), by (path, inode, size, modification and
+#: change times), oldest first.
+_CHECKSUMS: dict[tuple[str, int, int, int, int], str] = {}
+KEPT_CHECKSUMS = 8

@@ -283,10 +283,11 @@ def _held_on_device(p: Any) -> tuple[Any, Any]:
 
 
 def _open(
-    config: RunConfig,
+    config: RunConfig, record: bool = True
 ) -> tuple[planning.Plan, stream.Layout, Callable[[str], ParquetRows]]:
     """A streamed configuration's plan (from the file's first rows), its chunks, and
-    its rows in a given dtype; or a one-line refusal."""
+    its rows in a given dtype; or a one-line refusal. ``record``: as ``plan``'s
+    (the file's checksum for run.json)."""
     path = check(config)
     source = repr(str(path))
     try:
@@ -300,7 +301,7 @@ def _open(
         ) from None
     n_rows = first.n_rows
     head = first.head(SAMPLE_ROWS)
-    p = plan(config, head, source, n_rows=n_rows)
+    p = plan(config, head, source, n_rows=n_rows, record=record)
     flat = p.xs is not None and p.xs.ndim == 1
     gone = None
     if config.drop_missing:  # a first pass over the file finds the rows to leave
@@ -314,7 +315,7 @@ def _open(
                 f"{kept.dropped} rows with missing values."
             )
         # planned again for the rows kept, and told how many the whole file lost
-        p = plan(config, head, source, n_rows=n_rows)
+        p = plan(config, head, source, n_rows=n_rows, record=record)
         said = planning.dropped_notice(p.dropped)  # the first rows' count
         notices = [n for n in p.notices if n != said]
         notices += [planning.dropped_notice(kept.dropped)] * bool(kept.dropped)
@@ -416,7 +417,7 @@ def reference(config: RunConfig) -> dict[str, Any]:
     """``gradtrace.planning.reference`` of a streamed configuration (``gradtrace
     diagnose --stream``): its optimum, standard errors and diagnosis over its file
     a chunk at a time, and the plan's notices."""
-    p, layout, rows_in = _open(config)
+    p, layout, rows_in = _open(config, record=False)
     out = exact_chunks(p, rows_in, layout)
     out["notices"], out["x"] = p.notices, p.x_cols
     return out

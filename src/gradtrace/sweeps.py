@@ -730,7 +730,9 @@ def sweep(
             "preset's names (b1 and b2 for adam, beta1 and beta2 for torch.adam, "
             "beta_1 and beta_2 for keras.adam), each with its values."
         )
-    p = plan(base, frame, source, model_obj, loss_obj, validation=validation)
+    p = plan(
+        base, frame, source, model_obj, loss_obj, validation=validation, record=False
+    )
     if p.spec.schedule is not None and p.spec.schedule.name == KERAS_SCHEDULER:
         raise InputError(
             f"a sweep cannot take {KERAS_SCHEDULER} yet: its rates follow lr "
@@ -840,7 +842,11 @@ def sweep(
             p
             if size == p.batch_size
             else plan(
-                replace(base, batch_size=size), frame, source, validation=validation
+                replace(base, batch_size=size),
+                frame,
+                source,
+                validation=validation,
+                record=False,
             )
         )
         keep = keep_every or max(1, math.ceil(size_plan.n_steps / 100))
