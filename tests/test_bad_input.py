@@ -1030,6 +1030,13 @@ def test_tables_parted_by_spaces_are_read(tmp_path: Path) -> None:
     aligned = tmp_path / "aligned.dat"
     aligned.write_text("  x     y\n  1.5   2.9\n  2.5\t5.2\n 3.5  7.1\n")
     assert gradtrace.fit(str(aligned), steps=2).params == plain.params
+    # R's write.table of one column: a row name and the value
+    one = csv(tmp_path, '"y"\n"1" 1.5\n"2" 2.5\n"3" 4\n', "one.txt")
+    assert gradtrace.fit(one, "normal", steps=2).info["data"]["n_rows"] == 3
+    # numpy's header of several lines: its first is a comment, said as before
+    (tmp_path / "two.txt").write_text("# made by sim.py\n# x y\n1 2\n2 4.1\n")
+    with pytest.raises(gradtrace.InputError, match="the first line of .* is a comment"):
+        gradtrace.fit(str(tmp_path / "two.txt"), steps=2)
     # a column whose name holds a space, its values one a line, stays one column
     spaced = csv(tmp_path, "wait time\n1.5\n2.5\n4\n")
     fitted = gradtrace.fit(spaced, "exponential", y="wait time", steps=2)

@@ -340,8 +340,18 @@ def _separator_of(head: str, below: Sequence[str] = ()) -> str:
     for sep in (";", "\t", "|"):
         if sep in head:
             return sep
-    spaced = len(head.lstrip("\ufeff").strip().removeprefix("#").split()) > 1
-    if spaced and all(len(line.split()) > 1 for line in below[:1] if line.strip()):
+    head = head.lstrip("\ufeff").strip()
+    names = head.removeprefix("#").split()
+    fields = [line.split() for line in below[:1] if line.strip()]
+    named = bool(fields) and fields[0][0] != "#" and len(fields[0]) == len(names)
+    if head.startswith("#") and not named:
+        # a comment above the header (numpy's savetxt of a header of several
+        # lines), not names: told as a comment is
+        return ","
+    if len(names) > 1 and all(len(f) > 1 for f in fields):
+        return WHITESPACE
+    if len(names) == 1 and fields and len(fields[0]) == 2 and _a_number(fields[0][1]):
+        # R's write.table of one column: its row name, then the value
         return WHITESPACE
     return ","
 
