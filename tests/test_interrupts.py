@@ -300,7 +300,7 @@ def test_a_rerun_stopped_part_way_says_so_not_that_the_traces_differ(
     assert "differs" not in err and "Traceback" not in err
     assert err.rstrip().endswith(
         "interrupted: not compared with run, whose 1000000 steps a rerun checks "
-        "whole (gradtrace rerun run --out again --force)."
+        "whole (the same rerun again, with --force)."
     )
     assert gradtrace.load(tmp_path / "again").status == "interrupted"
 

@@ -1233,7 +1233,8 @@ def test_a_damaged_part_is_named_and_not_blamed_on_the_output(
         "trace.parquet/part-000001.parquet is damaged ("
     )
     assert err.rstrip().endswith(
-        f"put back a copy, or run it again (gradtrace rerun {folder} --out NEW)."
+        "put back a copy of it, or fit the run again with the configuration in its "
+        "run.json (gradtrace rerun, which compares the traces, cannot)."
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
@@ -1253,6 +1254,6 @@ def test_print_every_step_of_a_thinned_run_says_what_it_printed(
     assert steps == [0, kept, 2 * kept]
     assert (
         f"note: printed steps {kept} apart, not 1: a run this long keeps one step "
-        f"in {kept} in memory; its folder holds them all (gradtrace export RUN "
-        "--csv)." in err
+        f"in {kept} in memory; its folder holds them all (gradtrace export "
+        f"{tmp_path / 'r'} --csv)." in err
     )

@@ -956,7 +956,7 @@ def test_resume_takes_the_runs_values_from_another_file_where_it_can_check_them(
     code, _, err = run_cli(["resume", str(folder), "--data", str(other)], capsys)
     if streamed:
         assert code == 2 and err == (
-            f"error: {str(other)!r} is not the file the run streamed (its SHA-256 "
+            f"error: {str(other)!r} is not the file the run read (its SHA-256 "
             "differs from the one run.json records): give the run's own file, or "
             "fit these data as a new run.\n"
         )

@@ -186,9 +186,9 @@ def rerun_config(
     digest = file_sha256(path)
     if data_given and info["data"].get("sha256") not in (None, digest):
         raise InputError(
-            f"{str(path)!r} is not the file the run streamed (its SHA-256 differs "
-            "from the one run.json records): give the run's own file, or fit these "
-            "data as a new run."
+            f"{str(path)!r} is not the file the run read (its SHA-256 differs from "
+            "the one run.json records): give the run's own file, or fit these data "
+            "as a new run."
         )
     if info["data"].get("sha256") not in (None, digest):
         raise InputError(

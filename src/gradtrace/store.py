@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import time
 import uuid
@@ -115,7 +116,8 @@ def replaceable(folder: Path, force: bool, what: str = "run") -> None:
         )
     if not force:
         unfinished = (
-            f"; it holds an unfinished run, which gradtrace resume {name} goes on with"
+            "; it holds an unfinished run, which gradtrace resume "
+            f"{shlex.quote(name)} goes on with"
             if STATE_FILE in names
             else ""
         )
@@ -850,18 +852,27 @@ def _unreadable(folder: Path, err: BaseException) -> RunFolderError:
     """The error of a run folder whose trace cannot be read: the part that is
     damaged, where one is, and what to do."""
     said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    part = _damaged_part(folder)
+    if part is not None:
+        return RunFolderError(
+            f"cannot read the run folder {str(folder)!r}: "
+            f"{part.relative_to(folder)} is damaged ({said}); put back a copy of "
+            "it, or fit the run again with the configuration in its run.json "
+            "(gradtrace rerun, which compares the traces, cannot)."
+        )
+    return RunFolderError(f"cannot read the run folder {str(folder)!r} ({said}).")
+
+
+def _damaged_part(folder: Path) -> Path | None:
+    """The first file of a run folder's trace that Parquet cannot open, if any."""
     trace = folder / TRACE_FILE
     parts = sorted(trace.glob("part-*.parquet")) if trace.is_dir() else [trace]
     for part in parts:
         try:
             pq.ParquetFile(part).close()
         except (OSError, ValueError, pa.ArrowException):
-            return RunFolderError(
-                f"cannot read the run folder {str(folder)!r}: "
-                f"{part.relative_to(folder)} is damaged ({said}); put back a "
-                f"copy, or run it again (gradtrace rerun {folder} --out NEW)."
-            )
-    return RunFolderError(f"cannot read the run folder {str(folder)!r} ({said}).")
+            return part
+    return None
 
 
 def json_text(info: dict[str, Any], frames: Iterable[pd.DataFrame]) -> Iterator[str]:
@@ -925,6 +936,11 @@ def same_traces(
     try:
         return _same_traces(Path(a), Path(b), prefix, rows, then_step)
     except (OSError, ValueError, pa.ArrowException) as err:
+        for folder in (Path(a), Path(b)):  # the one damaged, named
+            if _damaged_part(folder) is not None:
+                raise RunFolderError(
+                    f"the traces could not be compared: {_unreadable(folder, err)}"
+                ) from None
         raise RunFolderError(
             f"cannot read the traces of {str(a)!r} and {str(b)!r} ({err})."
         ) from None

@@ -380,11 +380,16 @@ def _full_disk(err: OSError) -> str | None:
             "elsewhere (--out, -o); a run's last checkpoint, if it saved one, is "
             "kept (gradtrace resume RUN goes on from it)."
         )
-    if number in (errno.EROFS, errno.EACCES, errno.EPERM):
+    if number == errno.EROFS:
         return (
-            f"{what}{where}: the folder cannot be written; make it writable "
-            "(chmod u+w), or write elsewhere where the command takes a place "
-            "(--out, -o)."
+            f"{what}{where}: the folder cannot be written; write elsewhere where "
+            "the command takes a place (--out, -o)."
+        )
+    if number in (errno.EACCES, errno.EPERM):  # reading or writing
+        at = f" ({err.filename!r})" if err.filename else ""
+        return (
+            f"{what}{at}: change its permissions (chmod u+rw), or use another "
+            "place where the command takes one (--out, -o)."
         )
     return None
 

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import math
 import os
+import shlex
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -262,11 +263,12 @@ def steps_table(trace: Trace, every: int | None) -> Table:
         every = both * nice_step(trace.steps / 20 / both)
     if every is not None and every % kept:
         asked, every = every, kept * max(1, round(every / kept))  # the rows kept
-        if trace.folder is not None or trace.writer is not None:
+        folder = trace.writer.folder if trace.writer is not None else trace.folder
+        if folder is not None:
             click.echo(
                 f"note: printed steps {every} apart, not {asked}: a run this long "
                 f"keeps one step in {kept} in memory; its folder holds them all "
-                "(gradtrace export RUN --csv).",
+                f"(gradtrace export {shlex.quote(str(folder))} --csv).",
                 err=True,
             )
     for i in print_rows(trace.steps, every):

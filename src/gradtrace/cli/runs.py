@@ -613,7 +613,8 @@ def rerun(
     those the run trained on (run.json's checksum).
 
     Exit codes: 0 identical (a run that diverged too, if it diverged again at the
-    same step), 1 the traces differ, 2 bad input, 130 interrupted.
+    same step), 1 the traces differ, 2 bad input, 130 interrupted (143 by
+    TERM).
     """
     from gradtrace.cli import _report
     from gradtrace.cli.fit import default_out
@@ -657,7 +658,7 @@ def rerun(
         _report.print_run(new, out, None, quiet=True)
         click.echo(
             f"interrupted: not compared with {run}, whose {info['steps']} steps a "
-            f"rerun checks whole (gradtrace rerun {run} --out {out} --force).",
+            "rerun checks whole (the same rerun again, with --force).",
             err=True,
         )
         raise click.exceptions.Exit(130)
