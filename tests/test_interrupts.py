@@ -343,14 +343,18 @@ def test_a_python_callers_term_handler_and_nohup_stay_theirs(tmp_path: Path) -> 
         "print('training', flush=True)\n"
         "gradtrace.fit('seed001_line', steps=100_000_000, batch_size=4, out='r')\n"
     )
-    caller = subprocess.Popen(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env={**os.environ, "GRADTRACE_CHUNK_STEPS": "5000"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+
+    def started(args: list[str]) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            args,
+            cwd=tmp_path,
+            env={**os.environ, "GRADTRACE_CHUNK_STEPS": "5000"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    caller = started([sys.executable, "-c", script])
     assert caller.stdout is not None
     caller.stdout.readline()
     caller.send_signal(signal.SIGTERM)
@@ -359,14 +363,8 @@ def test_a_python_callers_term_handler_and_nohup_stay_theirs(tmp_path: Path) -> 
     if not hasattr(signal, "SIGHUP"):
         return
     command = f"{sys.executable} -m gradtrace fit seed001_line --steps 100000000"
-    nohup = subprocess.Popen(  # HUP ignored, as nohup starts it
-        ["sh", "-c", f"trap '' HUP; exec {command} --batch-size 4 --out n"],
-        cwd=tmp_path,
-        env={**os.environ, "GRADTRACE_CHUNK_STEPS": "5000"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # HUP ignored, as nohup starts it
+    nohup = started(["sh", "-c", f"trap '' HUP; exec {command} --batch-size 4 --out n"])
     assert nohup.stderr is not None
     for line in nohup.stderr:
         if line.startswith("training"):
