@@ -921,8 +921,9 @@ def test_a_streamed_run_whose_file_moved_is_explained_and_rerun_from_where_it_is
     code, _, err = run_cli(["explain", run, "--step", "2", "--data", str(path)], capsys)
     assert code == 2
     assert err == (
-        f"error: {str(path)!r} is not the file the run streamed (its SHA-256 "
-        "differs): give the run's own file, or fit these data as a new run.\n"
+        f"error: {str(path)!r} is not the file the run read (its SHA-256 "
+        "differs from the one run.json records): give the run's own file, or fit "
+        "these data as a new run.\n"
     )
 
 

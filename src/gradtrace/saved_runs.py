@@ -133,14 +133,19 @@ def _streamed_from(info: dict[str, Any], data: Any) -> None:
             f"a streamed run reads its Parquet file again by itself: give {again} "
             "the file's path where it has moved, or nothing where it has not."
         )
-    recorded = info["data"].get("sha256")
-    if recorded not in (None, file_sha256(path)):
-        raise InputError(
-            f"{str(path)!r} is not the file the run streamed (its SHA-256 differs): "
-            "give the run's own file, or fit these data as a new run."
-        )
+    if info["data"].get("sha256") not in (None, file_sha256(path)):
+        raise _not_the_runs(path)
     info["config"]["data"] = str(path)
     info["data"]["path"] = str(path.resolve())
+
+
+def _not_the_runs(path: Path) -> InputError:
+    """The refusal of a data file given again that is not the run's own."""
+    return InputError(
+        f"{str(path)!r} is not the file the run read (its SHA-256 differs from the "
+        "one run.json records): give the run's own file, or fit these data as a "
+        "new run."
+    )
 
 
 def _data_source(info: dict[str, Any]) -> str:
@@ -185,11 +190,7 @@ def rerun_config(
         return config  # its values are checked as they are read
     digest = file_sha256(path)
     if data_given and info["data"].get("sha256") not in (None, digest):
-        raise InputError(
-            f"{str(path)!r} is not the file the run read (its SHA-256 differs from "
-            "the one run.json records): give the run's own file, or fit these data "
-            "as a new run."
-        )
+        raise _not_the_runs(path)
     if info["data"].get("sha256") not in (None, digest):
         raise InputError(
             f"the data file {str(path)!r} changed since the run (its SHA-256 "
