@@ -138,8 +138,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     # a compressed table (.csv.gz, .zip) is read as pandas reads it; its kind
     # and its header line come from inside
     inner = Path(p.stem).suffix.lower() if suffix in COMPRESSED else suffix
-    head = _first_line(p)
-    sep = "\t" if inner in (".tsv", ".tab") else _separator(p)
+    head, *below = _first_line(p, lines=2).split("\n", 1)
+    sep = "\t" if inner in (".tsv", ".tab") else _separator_of(head, below)
     _no_duplicates(_names_of(head, sep), repr(str(p)))
     return _without_trailing_commas(_read_text(p, sep, repr(str(p)), head))
 
@@ -188,14 +188,12 @@ def _read_text(source: Any, sep: str, name: str, head: str = "") -> pd.DataFrame
             lambda: pd.read_csv(source, **options, index_col=False),
         )
     first = frame.index[0]
-    frame = frame.reset_index(drop=True)
-    frame.attrs[READ_NOTICES] = [
+    return _row_names_noted(
+        frame.reset_index(drop=True),
         f"the rows of {name} have one field more than its header names: the first "
         f"of each ({first!r} in the first row) is taken for the row's name, not "
-        "data, as R's write.table writes row names; if it is data, name it in the "
-        "header line"
-    ]
-    return frame
+        "data, as R's write.table writes row names",
+    )
 
 
 def _unnamed_row_names(
@@ -208,13 +206,18 @@ def _unnamed_row_names(
         return frame
     column = frame.columns[0]
     first = frame[column].iloc[:1].tolist()[0] if len(frame) else None
-    frame = frame.drop(columns=column)
-    frame.attrs[READ_NOTICES] = [
+    return _row_names_noted(
+        frame.drop(columns=column),
         f"the first column of {name} has no name in its header: its fields "
         f"({first!r} in the first row) are taken for the rows' names, not data, as "
-        "R's write.csv and pandas' to_csv write row names; if it is data, name it "
-        "in the header line"
-    ]
+        "R's write.csv and pandas' to_csv write row names",
+    )
+
+
+def _row_names_noted(frame: pd.DataFrame, said: str) -> pd.DataFrame:
+    """``frame``, read without its row names, with the notice ``said`` of them
+    (``READ_NOTICES``), and what to do where they were data."""
+    frame.attrs[READ_NOTICES] = [f"{said}; if it is data, name it in the header line"]
     return frame
 
 
@@ -324,17 +327,12 @@ def _a_number(text: str) -> bool:
 WHITESPACE = r"\s+"
 
 
-def _separator(path: Path) -> str:
-    """The header line's separator: comma, or semicolon, tab or bar when the line
-    has those and no comma (a CSV saved by a spreadsheet in another locale), or
-    spaces where the header and the line below it have two fields or more parted
-    by spaces and nothing else."""
-    lines = _first_line(path, lines=2).split("\n", 1)
-    return _separator_of(lines[0], lines[1:])
-
-
 def _separator_of(head: str, below: Sequence[str] = ()) -> str:
-    """``_separator`` of a header line ``head`` and the line ``below`` it, if any."""
+    """A table's separator from its header line ``head`` and the line ``below``
+    it, if any: comma, or semicolon, tab or bar where the header has those and
+    no comma (a CSV saved by a spreadsheet in another locale), or spaces where
+    the header and the line below it have two fields or more parted by spaces
+    and nothing else (R's write.table of one column: a row name and a value)."""
     if "," in head:
         return ","
     for sep in (";", "\t", "|"):

@@ -190,9 +190,16 @@ def rounded_gap(info: dict[str, Any], final: float) -> float:
 def print_estimates(trace: Trace) -> None:
     """The run's estimates (``estimates.estimates``) as a table, under a line
     that says what they are; nothing for a run without standard errors."""
-    from gradtrace.estimates import estimates, robust_kind
+    from gradtrace.estimates import (
+        errors_basis,
+        estimates,
+        robust_kind,
+        tests_in_x_units,
+    )
+    from gradtrace.tables import ranged_parameters
 
-    table = estimates(trace.summary(), robust_kind(trace.info))
+    summary = trace.summary()
+    table = estimates(summary, robust_kind(trace.info))
     if table is None:
         return
     console = _console()
@@ -208,10 +215,6 @@ def print_estimates(trace: Trace) -> None:
     for name, row in table.iterrows():
         shown.add_row(str(name), *row.tolist())
     print_whole(console, shown)
-    from gradtrace.estimates import errors_basis, tests_in_x_units
-    from gradtrace.tables import ranged_parameters
-
-    summary = trace.summary()
     for said in (errors_basis(trace.info, summary), tests_in_x_units(summary)):
         if said:
             console.print(f"  {said}.")

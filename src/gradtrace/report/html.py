@@ -450,9 +450,15 @@ def estimates_section(trace: Any) -> str:
     """The run's estimates (``estimates.estimates``) as a static table with a
     caption, and its likelihood statistics where it has them; empty for a run
     without standard errors."""
-    from gradtrace.estimates import estimates, robust_kind
+    from gradtrace.estimates import (
+        errors_basis,
+        estimates,
+        robust_kind,
+        tests_in_x_units,
+    )
 
-    table = estimates(trace.summary(), robust_kind(trace.info))
+    summary = trace.summary()
+    table = estimates(summary, robust_kind(trace.info))
     if table is None:
         return ""
     head = "".join(f"<th>{escape(c)}</th>" for c in ["parameter", *table.columns])
@@ -472,9 +478,6 @@ def estimates_section(trace: Any) -> str:
             f"{at['aic']:.7g}, BIC {at['bic']:.7g} ({k} parameter"
             f"{'s' if k != 1 else ''}, {lik['n_rows']} rows)</p>"
         )
-    from gradtrace.estimates import errors_basis, tests_in_x_units
-
-    summary = trace.summary()
     for said in (tests_in_x_units(summary), errors_basis(trace.info, summary)):
         if said:
             stats = f"<p>{escape(said)}.</p>" + stats
