@@ -96,6 +96,35 @@ def test_a_trace_written_in_parts_equals_the_trace_held_whole(
     assert parted.final_loss == pytest.approx(whole.final_loss, nan_ok=True)
 
 
+def test_traces_are_written_zstd_compressed_without_dictionaries(
+    tmp_path: Path, small_parts: None
+) -> None:
+    """A trace's floats are nearly all distinct: Arrow's dictionaries cost memory
+    and time for nothing (``store.PARQUET_WRITE``), whole or in parts."""
+    import pyarrow.parquet as pq
+
+    config = RunConfig(data=None, model="line", lr=0.1, steps=20)
+    run(config, _frame(), "the frame").save(tmp_path / "whole")
+    parted = run(
+        config,
+        _frame(),
+        "the frame",
+        trace_to=lambda: TraceWriter(tmp_path / "parts"),
+    )
+    parted.save(tmp_path / "parts")
+    files = [tmp_path / "whole" / "trace.parquet"]
+    files += sorted((tmp_path / "parts" / "trace.parquet").iterdir())
+    assert len(files) > 2
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                column = meta.row_group(g).column(c)
+                assert column.compression == "ZSTD", (path, column)
+                assert not column.has_dictionary_page, (path, column)
+    assert gradtrace.load(tmp_path / "parts").steps == 20
+
+
 def test_a_short_run_is_held_whole(tmp_path: Path, small_parts: None) -> None:
     made: list[Path] = []
 

@@ -32,6 +32,13 @@ INFO_FILE = "run.json"
 #: What continues an unfinished run (``gradtrace resume``): the optimizer's state
 #: and every step's raw outputs so far.
 STATE_FILE = "state.npz"
+#: How a trace's Parquet is written: without dictionaries (a trace's floats are
+#: nearly all distinct, so Arrow built each column's dictionary and dropped it),
+#: compressed by zstd. A part of 262144 steps of a line: 11 ms to write instead of
+#: 27 ms, 2.6 MB -> 0.6 MB on disk, and 8 MB of memory kept by the writing instead
+#: of 44 MB; a mini-batch run's 260000 steps 20-30 ms instead of 65 ms, 10 MB ->
+#: 6.9 MB. Every Parquet reader of the last years reads zstd.
+PARQUET_WRITE: dict[str, Any] = {"use_dictionary": False, "compression": "zstd"}
 
 
 def save_run(
@@ -48,7 +55,7 @@ def save_run(
     try:
         tmp = _temporary(folder, force)
         try:
-            pq.write_table(_arrow(frame, info), tmp / TRACE_FILE)
+            pq.write_table(_arrow(frame, info), tmp / TRACE_FILE, **PARQUET_WRITE)
             _finish(tmp, folder, info, state)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -460,7 +467,7 @@ class TraceWriter:
         step, whose NaNs are data, not missing values)."""
         path = self.part_path(self.parts)
         hidden = path.with_name(f".{path.name}.tmp")  # readers skip hidden files
-        pq.write_table(_arrow(frame, {"diverged": diverged}), hidden)
+        pq.write_table(_arrow(frame, {"diverged": diverged}), hidden, **PARQUET_WRITE)
         os.replace(hidden, path)
         self.parts += 1
 
