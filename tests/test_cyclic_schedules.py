@@ -421,6 +421,16 @@ def test_the_command_line_shows_the_cycle(
             "torch.onecycle:cycle_momentum=false.",
         ),
         (
+            [
+                "--optimizer",
+                "torch.adadelta",
+                "--lr-schedule",
+                "torch.cyclic:base_lr=0.1",
+            ],
+            "torch.adadelta has none, as PyTorch says too: give "
+            "torch.cyclic:cycle_momentum=false.",
+        ),
+        (
             ["--optimizer", "torch.nadam", "--lr-schedule", "torch.onecycle"],
             "does not cycle torch.nadam's: give torch.onecycle:cycle_momentum",
         ),

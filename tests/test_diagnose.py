@@ -177,6 +177,26 @@ def test_adaptive_optimizers_are_explained_in_words() -> None:
     assert found.suggested_lr is None and "suggested lr" not in repr(found)
 
 
+@pytest.mark.parametrize("optimizer", ["torch.adadelta", "keras.adadelta"])
+def test_adadeltas_steps_are_told_as_its_own(optimizer: str) -> None:
+    """Adadelta's step is the rate times a ratio of running RMS values (of its
+    own steps over the gradient's): neither gradient descent's limit nor an
+    adaptive optimizer's steps of about the rate, and no "bounce around the
+    optimum at about the rate" in the summary."""
+    trace = gradtrace.fit("seed001_line", optimizer=optimizer, lr=1.0, epochs=3)
+    d = trace.info["diagnosis"]
+    said = " ".join(d["findings"])
+    assert d["verdict"] == "adaptive" and d["predicted_steps"] is None
+    assert "ratio of two running RMS values" in said
+    assert "moves by about lr" not in said and "adaptive_steps" not in d
+    assert "by about its rate" not in trace.summary()
+    # its steps start near lr x sqrt(eps): far below the rate of 1
+    first = trace.to_pandas().loc[1, ["w", "b"]].abs().max()
+    assert 0 < first < 0.01
+    found = gradtrace.diagnose("seed001_line", optimizer=optimizer, lr=1.0)
+    assert found.suggested_lr is None
+
+
 def test_momentum_limit() -> None:
     trace = gradtrace.fit("seed001_line", optimizer="momentum", lr=0.05, epochs=3)
     d = trace.info["diagnosis"]

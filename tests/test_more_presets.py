@@ -1,7 +1,8 @@
-"""PyTorch's Adagrad, Adamax, NAdam and Adam's amsgrad, and Keras's Adagrad,
-Adamax and Nadam, beyond the oracle fixtures (tests/oracle: each against the
-framework's own trace and state): the paths a fixture does not take (a swept
-rate, the range test, float64), explain's table and what the presets refuse."""
+"""PyTorch's Adagrad, Adamax, NAdam, Adadelta and Adam's amsgrad, and Keras's
+Adagrad, Adamax, Nadam and Adadelta, beyond the oracle fixtures (tests/oracle: each
+against the framework's own trace and state): the paths a fixture does not take (a
+swept rate, the range test, float64), explain's table and what the presets
+refuse."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ CASES = [
     ("keras.adagrad", {"weight_decay": 0.1}),
     ("keras.adamax", {}),
     ("keras.nadam", {}),
+    ("torch.adadelta", {"weight_decay": 0.1}),
+    ("keras.adadelta", {"rho": 0.9}),
 ]
 
 

@@ -53,6 +53,8 @@ def written(trace: gradtrace.Trace, step: int) -> str | None:
         ("keras.rmsprop", {"momentum": 0.5}, "velocity = rho x velocity"),
         ("tf_keras.rmsprop", {"momentum": 0.5}, "velocity = rho x velocity"),
         ("rmsprop", {"momentum": 0.5}, "nu = decay x nu"),
+        ("torch.adadelta", None, "square_avg = rho x square_avg"),
+        ("keras.adadelta", None, "accumulated_grad = rho x accumulated_grad"),
     ],
 )
 def test_each_frameworks_rule_is_written_with_the_steps_numbers(

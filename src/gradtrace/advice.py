@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from gradtrace.core.diagnose import Diagnosis, momentum_band
+from gradtrace.core.diagnose import UNLIMITED, Diagnosis, momentum_band
 from gradtrace.estimates import EXACT_FIT, optimum_size
 from gradtrace.text import listed
 
@@ -148,6 +148,16 @@ def findings(
             f"The start is {g(d.start_distance)} from the optimum, so expect at least "
             f"{g(steps, 2)} step{'s' * (steps != 1)}, then steps of about lr around "
             "the optimum unless the rate is lowered."
+        )
+        return lines
+    if d.family == "adadelta":
+        limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
+        lines.append(
+            f"{optimizer} multiplies each gradient by lr = {g(lr)} times the ratio of "
+            "two running RMS values, of its own past steps and of the gradient, so "
+            "its steps start at about lr x sqrt(eps) and grow as the parameters "
+            f"move, whatever the curvature: the 2/L limit of plain gradient descent "
+            f"({g(limit)}) does not apply, and a larger lr speeds every step alike."
         )
         return lines
     what = (
@@ -338,7 +348,7 @@ def findings(
             f"the error by about sqrt(m) = {g(math.sqrt(d.momentum))} per step in "
             "every direction."
         )
-    if d.weight_decay and d.family != "adaptive":
+    if d.weight_decay and d.family not in UNLIMITED:
         lines.append(
             f"Weight decay ({g(d.weight_decay)}) pulls every parameter toward 0 "
             "too, so the run settles where that pull balances the gradient, short "

@@ -648,6 +648,8 @@ STATE_NAMES = {
     ("torch.sgd", "momentum"): "buffer",
     ("torch.rmsprop", "momentum"): "buffer",  # beside its hyper-parameter momentum
     ("keras.sgd", "momentum"): "velocity",
+    ("keras.adadelta", "square_avg"): "accumulated_grad",
+    ("keras.adadelta", "acc_delta"): "accumulated_delta_var",
 }
 
 

@@ -306,7 +306,9 @@ def compute(
     )
     scale, note, batch_lr = 1.0, None, np.nan
     # gradient descent's weight decay adds to every curvature its steps see
-    decay = float(hyper.get("weight_decay", 0.0)) if family != "adaptive" else 0.0
+    decay = (
+        0.0 if family in diagnose.UNLIMITED else float(hyper.get("weight_decay", 0.0))
+    )
     mini_batch = schedule.batch_size < schedule.n_rows
     if mini_batch and reduction == "sum":  # a step's share of the curvature
         scale = schedule.batch_size / schedule.n_rows
@@ -371,7 +373,8 @@ def compute(
         )
     elif note:
         # an adaptive optimizer has no limit to stay below
-        note += "." if family == "adaptive" else ", so stay somewhat below the limit."
+        unlimited = family in diagnose.UNLIMITED
+        note += "." if unlimited else ", so stay somewhat below the limit."
     x_mean = x_sd = None
     column = _x_column(xs, ys)
     if column is not None:
@@ -402,7 +405,7 @@ def compute(
         x_columns=_x_moments(xs, ys),
         near=_rounded_start(best.params),
     )
-    if spec.schedule is not None and family != "adaptive":
+    if spec.schedule is not None and family not in diagnose.UNLIMITED:
         findings.append(_scheduled_rate(spec, d.stable_lr))
     if d.learning_rate != spec.learning_rate:  # a warm-up from 0
         findings.insert(

@@ -264,10 +264,10 @@ def schedule_fits(
     if not schedule.cycles_momentum or spec.name in CYCLED:
         return
     name = schedule.name
-    if spec.name == "torch.adagrad":
+    if spec.name in ("torch.adagrad", "torch.adadelta"):
         raise InputError(
             f"{name} cycles the optimizer's momentum (cycle_momentum=true, "
-            "PyTorch's default) and torch.adagrad has none, as PyTorch says too: "
+            f"PyTorch's default) and {spec.name} has none, as PyTorch says too: "
             f"give {name}:cycle_momentum=false."
         )
     cycled = ", ".join(CYCLED)

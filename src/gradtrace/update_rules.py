@@ -99,6 +99,8 @@ def _rules(
     if any(k.endswith(" before") and k.split()[0] in ("m", "mu") for k in has):
         own = "float64" if name.startswith("torch.") else dtype
         return _adam(opt, row, rate, t, g, keras, own)
+    if has & {"square_avg before", "accumulated_grad before"}:
+        return _adadelta(opt, row, rate, g, keras)
     if "nu before" in has or ("velocity before" in has and "rmsprop" in name):
         return _rmsprop(opt, row, rate, g, name)
     nesterov = name == "nesterov" or bool(opt.get("nesterov"))
@@ -304,3 +306,48 @@ def _rmsprop(
         name == "rmsprop" and bool(opt.get("eps_in_sqrt", True))
     )
     return [inside, outside] if inside_first else [outside, inside]
+
+
+def _adadelta(
+    opt: Mapping[str, Any],
+    row: Mapping[str, float],
+    rate: float,
+    g: float,
+    keras: bool,
+) -> list[Rule]:
+    """Adadelta's step: a running mean of g^2 (PyTorch's square_avg, Keras's
+    accumulated_grad), the gradient scaled by the root of the running mean of
+    the squared steps over its root, and that mean updated with the step."""
+    n, p, lr = _n, _p, _n(rate)
+    v_label, v0, v1 = _state(row, "square_avg", "accumulated_grad")
+    a_label, a0, a1 = _state(row, "acc_delta", "accumulated_delta_var")
+    _, rho = _hyper(opt, "rho")
+    ke, eps = _hyper(opt, "eps", "epsilon")
+    square = (
+        f"{v_label} = rho x {v_label} + (1 - rho) x gradient^2 = {n(rho)} x "
+        f"{p(v0)} + {n(1 - rho)} x {p(g)}^2 = {n(v1)}"
+    )
+    delta = math.sqrt(a0 + eps) / math.sqrt(v1 + eps) * g
+    shown = -delta if keras else delta  # Keras's delta carries the minus sign
+    steps = (
+        f"{a_label} = rho x {a_label} + (1 - rho) x delta^2 = {n(rho)} x "
+        f"{p(a0)} + {n(1 - rho)} x {p(shown)}^2 = {n(a1)}"
+    )
+    if keras:  # w += lr x delta
+        return [
+            (
+                f"{square}; delta = -sqrt({a_label} + {ke}) x gradient / "
+                f"sqrt({v_label} + {ke}) = -sqrt({n(a0)} + {eps:g}) x {p(g)} / "
+                f"sqrt({n(v1)} + {eps:g}) = {n(shown)}; {steps}; added = lr x "
+                f"delta = {lr} x {p(shown)}",
+                lambda: -rate * delta,
+            )
+        ]
+    return [
+        (
+            f"{square}; delta = sqrt({a_label} + {ke}) / sqrt({v_label} + {ke}) x "
+            f"gradient = sqrt({n(a0)} + {eps:g}) / sqrt({n(v1)} + {eps:g}) x "
+            f"{p(g)} = {n(delta)}; {steps}; added = -lr x delta = -{lr} x {p(delta)}",
+            lambda: -rate * delta,
+        )
+    ]

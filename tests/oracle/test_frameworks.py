@@ -31,6 +31,7 @@ from gradtrace.core.optimizers import CYCLED, PRESETS, OptimizerSpec
 from gradtrace.core.schedules import LrSchedule
 from gradtrace.core.transforms import (
     AccumulatorState,
+    AdadeltaState,
     AdamaxState,
     AdamState,
     AmsgradState,
@@ -171,6 +172,7 @@ def _state(fx: dict[str, Any], k: int, cols: list[str]) -> Any:
         "torch.adagrad",
         "torch.adamax",
         "torch.nadam",
+        "torch.adadelta",
     )
     if (
         hyper.get("weight_decay")
@@ -223,6 +225,11 @@ def _inner_state(  # type: ignore[no-untyped-def]
         return AccumulatorState(count, tree("sum"))
     if preset == "torch.adamax":
         return AdamaxState(count, tree("exp_avg"), tree("exp_inf"))
+    if preset == "torch.adadelta":
+        return AdadeltaState(count, tree("square_avg"), tree("acc_delta"))
+    if preset == "keras.adadelta":
+        v, a = tree("accumulated_grad"), tree("accumulated_delta_var")
+        return AdadeltaState(count, v, a)
     raise AssertionError(preset)
 
 

@@ -58,7 +58,14 @@ FAMILIES = {
     "keras.nadam": "adaptive",
     "torch.adamax": "adaptive",
     "torch.nadam": "adaptive",
+    "keras.adadelta": "adadelta",
+    "torch.adadelta": "adadelta",
 }
+#: Families whose steps the curvature does not set (no stable limit): those that
+#: divide by a running RMS of the gradient, their steps about the rate in size,
+#: and Adadelta, whose steps are the rate times a running RMS of its own past
+#: steps over the gradient's (about rate x sqrt(eps) at the start).
+UNLIMITED = ("adaptive", "adadelta")
 #: A rate this many times below the stable limit crawls.
 CRAWL_FACTOR = 100.0
 
@@ -364,7 +371,7 @@ def diagnose(
     big, small = float(lam[-1]), float(lam[0])
     e0 = np.asarray(start, np.float64) - np.asarray(optimum, np.float64)
     condition = big / small if small > 0 else math.inf
-    if family == "adaptive" or big <= 0:
+    if family in UNLIMITED or big <= 0:
         stable = math.nan
     elif family == "momentum":
         stable = 2.0 * (1.0 + momentum) / big
@@ -379,7 +386,7 @@ def diagnose(
     if family == "momentum" and big > 0:
         # Nesterov's fastest for the steepest direction lands there in one step
         suggested = _round(1.0 / big if nesterov else (1.0 - momentum) / big * 2.0)
-    if family == "adaptive":  # its steps are about lr whatever the curvature
+    if family in UNLIMITED:  # its steps' size is not the curvature's
         suggested = math.nan
     rates = np.abs(1.0 - learning_rate * lam)
     band = None
@@ -389,7 +396,7 @@ def diagnose(
         )
         band = momentum_band(momentum, small, big, nesterov)
     predicted: int | None = None
-    if family == "adaptive":
+    if family in UNLIMITED:
         verdict = "adaptive"
     elif math.isfinite(stable) and learning_rate >= stable:
         verdict = "diverges"

@@ -155,6 +155,13 @@ def _torch_adamax(
     return transforms.torch_l2(inner, weight_decay)
 
 
+def _torch_adadelta(
+    lr: float, rho: float, eps: float, weight_decay: float
+) -> optax.GradientTransformation:
+    inner = transforms.torch_adadelta(lr, rho, eps)
+    return transforms.torch_l2(inner, weight_decay)
+
+
 def _torch_nadam(
     lr: float,
     beta1: float,
@@ -256,6 +263,13 @@ def _keras_adagrad(
     weight_decay: float,
 ) -> optax.GradientTransformation:
     inner = transforms.keras_adagrad(learning_rate, initial_accumulator_value, epsilon)
+    return _keras_decay(inner, learning_rate, weight_decay)
+
+
+def _keras_adadelta(
+    learning_rate: float, rho: float, epsilon: float, weight_decay: float
+) -> optax.GradientTransformation:
+    inner = transforms.keras_adadelta(learning_rate, rho, epsilon)
     return _keras_decay(inner, learning_rate, weight_decay)
 
 
@@ -459,6 +473,19 @@ PRESETS: dict[str, Preset] = {
             "Keras 3 Nadam: Adam with Nesterov momentum, Keras's 0.96^t schedule",
         ),
         Preset(
+            "keras.adadelta",
+            _keras_adadelta,
+            {
+                "learning_rate": 0.001,
+                "rho": 0.95,
+                "epsilon": 1e-7,
+                "weight_decay": 0.0,
+            },
+            "learning_rate",
+            "Keras 3 Adadelta: v = rho v + (1 - rho) g^2, d = -sqrt(a + eps) g / "
+            "sqrt(v + eps), a = rho a + (1 - rho) d^2, w += lr d",
+        ),
+        Preset(
             "tf_keras.rmsprop",
             transforms.tf_keras_rmsprop,
             {"learning_rate": 0.001, **_RMS_KERAS},
@@ -557,6 +584,14 @@ PRESETS: dict[str, Preset] = {
             "PyTorch Adamax: Adam with the infinity norm, u = max(beta2 u, |g| + eps)",
         ),
         Preset(
+            "torch.adadelta",
+            _torch_adadelta,
+            {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
+            "lr",
+            "PyTorch Adadelta: lr 1.0, d = sqrt(a + eps) / sqrt(v + eps) g, w -= lr d "
+            "(weight_decay adds wd * w to g)",
+        ),
+        Preset(
             "torch.nadam",
             _torch_nadam,
             {
@@ -588,6 +623,7 @@ DECOUPLED = frozenset(
         "keras.adagrad",
         "keras.adamax",
         "keras.nadam",
+        "keras.adadelta",
     }
 )
 

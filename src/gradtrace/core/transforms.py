@@ -118,6 +118,16 @@ class AccumulatorState(NamedTuple):
     sum: optax.Params
 
 
+class AdadeltaState(NamedTuple):
+    """State of Adadelta: step count, the running mean of g^2 (PyTorch
+    ``square_avg``, Keras ``accumulated_grad``) and of the squared steps (PyTorch
+    ``acc_delta``, Keras ``accumulated_delta_var``)."""
+
+    iterations: Array
+    square_avg: optax.Params
+    acc_delta: optax.Params
+
+
 def _split(updates: optax.Updates, out: optax.Params, k: int) -> list[optax.Params]:
     """Turn a tree of k-tuples (one per leaf of ``updates``) into k trees."""
     outer = jax.tree_util.tree_structure(updates)
@@ -360,6 +370,76 @@ def keras_adam(
         return u, AdamState(count, m, v)
 
     return optax.GradientTransformation(init, update)
+
+
+def _adadelta_init(params: optax.Params) -> AdadeltaState:
+    return AdadeltaState(jnp.zeros([], jnp.int32), _zeros(params), _zeros(params))
+
+
+def torch_adadelta(
+    lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6
+) -> optax.GradientTransformation:
+    r"""PyTorch Adadelta (``torch.optim.Adadelta``, single-tensor path).
+
+    .. math::
+        v \leftarrow \rho v + (1-\rho) g^2,\quad
+        \delta = \frac{\sqrt{a + \epsilon}}{\sqrt{v + \epsilon}}\, g,\quad
+        a \leftarrow \rho a + (1-\rho) \delta^2,\quad
+        w \leftarrow w - \eta\, \delta
+
+    ``mul_``/``addcmul_`` for the averages; the step's root ratio is divided
+    first, then multiplied by g (``delta.div_(std).mul_(grad)``).
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+
+        def one(g, v, a):  # type: ignore[no-untyped-def]
+            rho_, rest, e = _c(rho, g), _c(1 - rho, g), _c(eps, g)
+            v = v * rho_ + (rest * g) * g  # mul_, addcmul_
+            delta = (jnp.sqrt(a + e) / jnp.sqrt(v + e)) * g
+            a = a * rho_ + (rest * delta) * delta
+            return _c(-lr, g) * delta, v, a  # add_(delta, alpha=-lr)
+
+        u, v, a = _split(
+            updates, tree_map(one, updates, state.square_avg, state.acc_delta), 3
+        )
+        return u, AdadeltaState(state.iterations + 1, v, a)
+
+    return optax.GradientTransformation(_adadelta_init, update)
+
+
+def keras_adadelta(
+    learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7
+) -> optax.GradientTransformation:
+    r"""Keras 3 Adadelta (``keras.optimizers.Adadelta``).
+
+    .. math::
+        v \leftarrow \rho v + (1-\rho) g^2,\quad
+        \Delta = -\frac{\sqrt{a + \epsilon}\, g}{\sqrt{v + \epsilon}},\quad
+        a \leftarrow \rho a + (1-\rho) \Delta^2,\quad
+        w \leftarrow w + \eta \Delta
+
+    The root of the squared steps multiplies g before the division (PyTorch
+    divides the roots first).
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+
+        def one(g, v, a):  # type: ignore[no-untyped-def]
+            rho_, rest, e = _c(rho, g), _c(1 - rho, g), _c(epsilon, g)
+            v = rho_ * v + rest * jnp.square(g)
+            delta = -((jnp.sqrt(a + e) * g) / jnp.sqrt(v + e))
+            a = rho_ * a + rest * jnp.square(delta)
+            return _c(learning_rate, g) * delta, v, a
+
+        u, v, a = _split(
+            updates, tree_map(one, updates, state.square_avg, state.acc_delta), 3
+        )
+        return u, AdadeltaState(state.iterations + 1, v, a)
+
+    return optax.GradientTransformation(_adadelta_init, update)
 
 
 def keras_adagrad(
