@@ -189,8 +189,9 @@ def test_missing_values_are_found_in_any_block(
             "learning_rate, b1, b2, eps; the presets with "
             "weight_decay are adamw, keras.sgd, keras.rmsprop, keras.adam, "
             "keras.adamw, keras.adagrad, keras.adamax, keras.nadam, "
-            "keras.adadelta, torch.sgd, torch.rmsprop, torch.adam, torch.adamw, "
-            "torch.adagrad, torch.adamax, torch.adadelta, torch.nadam: "
+            "keras.adadelta, keras.lion, torch.sgd, torch.rmsprop, torch.adam, "
+            "torch.adamw, torch.adagrad, torch.adamax, torch.adadelta, torch.radam, "
+            "torch.nadam: "
             "--optimizer adamw --opt weight_decay=0.0001, say.",
         ),
         (

@@ -197,6 +197,15 @@ def test_adadeltas_steps_are_told_as_its_own(optimizer: str) -> None:
     assert found.suggested_lr is None
 
 
+def test_lions_steps_are_exactly_its_rate() -> None:
+    trace = gradtrace.fit("seed001_line", optimizer="keras.lion", lr=0.05, epochs=3)
+    said = " ".join(trace.info["diagnosis"]["findings"])
+    assert "takes the sign of a blend of its momentum and the gradient" in said
+    assert "moves by exactly lr = 0.05 per step" in said
+    steps = trace.to_pandas()[["w", "b"]].diff().abs().to_numpy()[1:]
+    assert np.allclose(steps, 0.05, rtol=1e-5)
+
+
 def test_momentum_limit() -> None:
     trace = gradtrace.fit("seed001_line", optimizer="momentum", lr=0.05, epochs=3)
     d = trace.info["diagnosis"]

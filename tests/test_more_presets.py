@@ -1,8 +1,8 @@
-"""PyTorch's Adagrad, Adamax, NAdam, Adadelta and Adam's amsgrad, and Keras's
-Adagrad, Adamax, Nadam and Adadelta, beyond the oracle fixtures (tests/oracle: each
-against the framework's own trace and state): the paths a fixture does not take (a
-swept rate, the range test, float64), explain's table and what the presets
-refuse."""
+"""PyTorch's Adagrad, Adamax, NAdam, RAdam, Adadelta and Adam's amsgrad, and
+Keras's Adagrad, Adamax, Nadam, Adadelta and Lion, beyond the oracle fixtures
+(tests/oracle: each against the framework's own trace and state): the paths a
+fixture does not take (a swept rate, the range test, float64), explain's table and
+what the presets refuse."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ CASES = [
     ("keras.nadam", {}),
     ("torch.adadelta", {"weight_decay": 0.1}),
     ("keras.adadelta", {"rho": 0.9}),
+    ("torch.radam", {}),
+    ("torch.radam", {"weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("keras.lion", {"weight_decay": 0.1}),
 ]
 
 

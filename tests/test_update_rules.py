@@ -55,6 +55,9 @@ def written(trace: gradtrace.Trace, step: int) -> str | None:
         ("rmsprop", {"momentum": 0.5}, "nu = decay x nu"),
         ("torch.adadelta", None, "square_avg = rho x square_avg"),
         ("keras.adadelta", None, "accumulated_grad = rho x accumulated_grad"),
+        ("keras.lion", None, "momentum = beta_2 x momentum"),
+        # RAdam's step 3 is before its rectification (rho_t <= 5)
+        ("torch.radam", None, "m = beta1 x m + (1 - beta1) x gradient"),
     ],
 )
 def test_each_frameworks_rule_is_written_with_the_steps_numbers(
@@ -70,6 +73,17 @@ def test_each_frameworks_rule_is_written_with_the_steps_numbers(
     )
     update = trace.explain(3).attrs["update"]
     assert said.endswith(f" = {float(update.loc['w', 'added']):.7g}.")
+
+
+def test_radams_rectified_step_is_written_with_its_term() -> None:
+    """From step 6 (beta2 0.999) RAdam's rho_t is above 5: its step is Adam's
+    times r_t, and the written numbers give the update the run made."""
+    trace = gradtrace.fit(line(), optimizer="torch.radam", lr=0.01, batch_size=10)
+    for step, words in ((5, "not above 5"), (6, "rectified by r_t"), (20, "r_t")):
+        said = written(trace, step)
+        assert said is not None and words in said, (step, said)
+        update = trace.explain(step).attrs["update"]
+        assert said.endswith(f" = {float(update.loc['w', 'added']):.7g}.")
 
 
 def test_adams_moments_are_the_ones_replayed_by_hand() -> None:

@@ -141,9 +141,15 @@ def findings(
         steps = d.start_distance / lr
         # fewer than 10: whole steps, at least 1 (not "at least 0.4 steps")
         steps = max(1, math.ceil(steps)) if steps < 10 else steps
+        how = (
+            "takes the sign of a blend of its momentum and the gradient, so each "
+            "parameter moves by exactly"
+            if optimizer.endswith("lion")
+            else "divides each step by a running RMS of the gradient, so each "
+            "parameter moves by about"
+        )
         lines.append(
-            f"{optimizer} divides each step by a running RMS of the gradient, so each "
-            f"parameter moves by about lr = {g(lr)} per step whatever the curvature: "
+            f"{optimizer} {how} lr = {g(lr)} per step whatever the curvature: "
             f"the 2/L limit of plain gradient descent ({g(limit)}) does not apply. "
             f"The start is {g(d.start_distance)} from the optimum, so expect at least "
             f"{g(steps, 2)} step{'s' * (steps != 1)}, then steps of about lr around "

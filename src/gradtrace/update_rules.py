@@ -96,6 +96,10 @@ def _rules(
         return []  # the decay's own sentence says what it adds
     has = set(row)
     lr = n(rate)
+    if name == "keras.lion":
+        return _lion(opt, row, rate, g)
+    if name == "torch.radam":
+        return _radam(opt, row, rate, t, g)
     if any(k.endswith(" before") and k.split()[0] in ("m", "mu") for k in has):
         own = "float64" if name.startswith("torch.") else dtype
         return _adam(opt, row, rate, t, g, keras, own)
@@ -349,5 +353,75 @@ def _adadelta(
             f"gradient = sqrt({n(a0)} + {eps:g}) / sqrt({n(v1)} + {eps:g}) x "
             f"{p(g)} = {n(delta)}; {steps}; added = -lr x delta = -{lr} x {p(delta)}",
             lambda: -rate * delta,
+        )
+    ]
+
+
+def _lion(
+    opt: Mapping[str, Any], row: Mapping[str, float], rate: float, g: float
+) -> list[Rule]:
+    """Lion's step: the sign of a blend of the momentum and the gradient, then
+    the momentum's own average (Keras's order)."""
+    n, p, lr = _n, _p, _n(rate)
+    label, m0, m1 = _state(row, "momentum")
+    _, b1 = _hyper(opt, "beta_1")
+    _, b2 = _hyper(opt, "beta_2")
+    blend = b1 * m0 + (1 - b1) * g
+    sign = float(np.sign(blend))
+    return [
+        (
+            f"{label} = beta_2 x {label} + (1 - beta_2) x gradient = {n(b2)} x "
+            f"{p(m0)} + {n(1 - b2)} x {p(g)} = {n(m1)}, after the step, which took "
+            f"the {label} before: added = -lr x sign(beta_1 x {label} + (1 - "
+            f"beta_1) x gradient) = -{lr} x sign({n(b1)} x {p(m0)} + {n(1 - b1)} x "
+            f"{p(g)}) = -{lr} x sign({n(blend)}) = -{lr} x {p(sign)}",
+            lambda: -rate * sign,
+        )
+    ]
+
+
+def _radam(
+    opt: Mapping[str, Any], row: Mapping[str, float], rate: float, t: int, g: float
+) -> list[Rule]:
+    """RAdam's step: Adam's moments; the first five or so steps (rho_t <= 5) the
+    corrected momentum alone, then Adam's step times the rectification r_t (its
+    terms in doubles, as PyTorch's Python floats)."""
+    n, p, lr = _n, _p, _n(rate)
+    _, m0, m1 = _state(row, "m")
+    _, v0, v1 = _state(row, "v")
+    _, b1 = _hyper(opt, "beta1")
+    _, b2 = _hyper(opt, "beta2")
+    _, eps = _hyper(opt, "eps")
+    moments = (
+        f"m = beta1 x m + (1 - beta1) x gradient = {n(b1)} x {p(m0)} + "
+        f"{n(1 - b1)} x {p(g)} = {n(m1)}; v = beta2 x v + (1 - beta2) x "
+        f"gradient^2 = {n(b2)} x {p(v0)} + {n(1 - b2)} x {p(g)}^2 = {n(v1)}"
+    )
+    c1, c2 = 1 - b1**t, 1 - b2**t
+    rho_inf = 2 / (1 - b2) - 1
+    rho_t = rho_inf - 2 * t * b2**t / c2
+    at = (
+        f"at step t = {t}, rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t) = "
+        f"{n(rho_inf)} - 2 x {t} x {n(b2**t)} / {n(c2)} = {n(rho_t)}"
+    )
+    if rho_t <= 5:
+        return [
+            (
+                f"{moments}; {at}, not above 5, so the step is the momentum alone: "
+                f"added = -lr x m / (1 - beta1^t) = -{lr} x {p(m1)} / {n(c1)}",
+                lambda: -rate * m1 / c1,
+            )
+        ]
+    r = math.sqrt(
+        (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+    )
+    return [
+        (
+            f"{moments}; {at}, so the step is rectified by r_t = sqrt((rho_t - 4)"
+            f"(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)) = {n(r)}: "
+            f"added = -lr x m / (1 - beta1^t) x sqrt(1 - beta2^t) / (sqrt(v) + eps) "
+            f"x r_t = -{lr} x {p(m1)} / {n(c1)} x sqrt({n(c2)}) / (sqrt({n(v1)}) + "
+            f"{eps:g}) x {n(r)}",
+            lambda: -rate * m1 / c1 * math.sqrt(c2) / (math.sqrt(v1) + eps) * r,
         )
     ]

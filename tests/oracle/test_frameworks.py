@@ -173,6 +173,7 @@ def _state(fx: dict[str, Any], k: int, cols: list[str]) -> Any:
         "torch.adamax",
         "torch.nadam",
         "torch.adadelta",
+        "torch.radam",
     )
     if (
         hyper.get("weight_decay")
@@ -202,6 +203,8 @@ def _inner_state(  # type: ignore[no-untyped-def]
         first = fx["state"]["accumulator"][cols[0]][k] is None
         sums = {c: jnp.float32(start) for c in cols} if first else tree("accumulator")
         return AccumulatorState(count, sums)
+    if preset == "keras.lion":
+        return MomentumState(count, tree("momentum"))
     if preset == "keras.adamax":
         return AdamaxState(count, tree("m"), tree("u"))
     if preset == "keras.nadam":
@@ -219,7 +222,7 @@ def _inner_state(  # type: ignore[no-untyped-def]
     if preset in ("torch.adam", "torch.adamw") and fx["config"]["hyper"].get("amsgrad"):
         m, v, v_max = tree("exp_avg"), tree("exp_avg_sq"), tree("max_exp_avg_sq")
         return AmsgradState(count, m, v, v_max)
-    if preset in ("torch.adam", "torch.adamw", "torch.nadam"):
+    if preset in ("torch.adam", "torch.adamw", "torch.nadam", "torch.radam"):
         return AdamState(count, tree("exp_avg"), tree("exp_avg_sq"))
     if preset == "torch.adagrad":
         return AccumulatorState(count, tree("sum"))

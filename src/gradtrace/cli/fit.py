@@ -156,15 +156,15 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="sgd, momentum, nesterov, rmsprop, adam, adamw, adagrad (optax), "
             "or a framework preset with its exact update rule and defaults: "
             "keras.sgd, keras.rmsprop, keras.adam, keras.adamw, keras.adagrad, "
-            "keras.adamax, keras.nadam, keras.adadelta (Keras 3), "
+            "keras.adamax, keras.nadam, keras.adadelta, keras.lion (Keras 3), "
             "tf_keras.rmsprop, tf_keras.adam (Keras 2 legacy), torch.sgd, "
             "torch.rmsprop, torch.adam, torch.adamw (--opt amsgrad=true), "
-            "torch.adagrad, torch.adamax, torch.nadam, torch.adadelta. Weight decay: "
-            "--opt weight_decay=W on the adamw and keras presets (decoupled) and "
-            "torch.sgd, torch.rmsprop, torch.adam, torch.adagrad, torch.adamax, "
-            "torch.nadam, torch.adadelta "
+            "torch.adagrad, torch.adamax, torch.nadam, torch.radam, torch.adadelta. "
+            "Weight decay: --opt weight_decay=W on the adamw and keras presets "
+            "(decoupled) and torch.sgd, torch.rmsprop, torch.adam, torch.adagrad, "
+            "torch.adamax, torch.nadam, torch.radam, torch.adadelta "
             "(added to the gradient, as PyTorch does; decoupled with --opt "
-            "decoupled_weight_decay=true on torch.adam and torch.nadam).",
+            "decoupled_weight_decay=true on torch.adam, torch.nadam and torch.radam).",
         ),
         click.option(
             "--lr",

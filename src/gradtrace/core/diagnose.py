@@ -60,6 +60,8 @@ FAMILIES = {
     "torch.nadam": "adaptive",
     "keras.adadelta": "adadelta",
     "torch.adadelta": "adadelta",
+    "torch.radam": "adaptive",
+    "keras.lion": "adaptive",
 }
 #: Families whose steps the curvature does not set (no stable limit): those that
 #: divide by a running RMS of the gradient, their steps about the rate in size,

@@ -162,6 +162,20 @@ def _torch_adadelta(
     return transforms.torch_l2(inner, weight_decay)
 
 
+def _torch_radam(
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    decoupled_weight_decay: bool,
+) -> optax.GradientTransformation:
+    inner = transforms.torch_radam(lr, beta1, beta2, eps)
+    if decoupled_weight_decay:  # param.mul_(1 - lr * weight_decay) first
+        return transforms.torch_decoupled(inner, lr, weight_decay)
+    return transforms.torch_l2(inner, weight_decay)
+
+
 def _torch_nadam(
     lr: float,
     beta1: float,
@@ -270,6 +284,13 @@ def _keras_adadelta(
     learning_rate: float, rho: float, epsilon: float, weight_decay: float
 ) -> optax.GradientTransformation:
     inner = transforms.keras_adadelta(learning_rate, rho, epsilon)
+    return _keras_decay(inner, learning_rate, weight_decay)
+
+
+def _keras_lion(
+    learning_rate: float, beta_1: float, beta_2: float, weight_decay: float
+) -> optax.GradientTransformation:
+    inner = transforms.keras_lion(learning_rate, beta_1, beta_2)
     return _keras_decay(inner, learning_rate, weight_decay)
 
 
@@ -486,6 +507,19 @@ PRESETS: dict[str, Preset] = {
             "sqrt(v + eps), a = rho a + (1 - rho) d^2, w += lr d",
         ),
         Preset(
+            "keras.lion",
+            _keras_lion,
+            {
+                "learning_rate": 0.001,
+                "beta_1": 0.9,
+                "beta_2": 0.99,
+                "weight_decay": 0.0,
+            },
+            "learning_rate",
+            "Keras 3 Lion: w -= lr sign(beta_1 m + (1 - beta_1) g), then m = beta_2 m "
+            "+ (1 - beta_2) g",
+        ),
+        Preset(
             "tf_keras.rmsprop",
             transforms.tf_keras_rmsprop,
             {"learning_rate": 0.001, **_RMS_KERAS},
@@ -592,6 +626,22 @@ PRESETS: dict[str, Preset] = {
             "(weight_decay adds wd * w to g)",
         ),
         Preset(
+            "torch.radam",
+            _torch_radam,
+            {
+                "lr": 0.001,
+                "beta1": 0.9,
+                "beta2": 0.999,
+                "eps": 1e-8,
+                "weight_decay": 0.0,
+                "decoupled_weight_decay": False,
+            },
+            "lr",
+            "PyTorch RAdam: Adam's step rectified by r_t where rho_t > 5, momentum "
+            "alone before (weight_decay adds wd * w to g; decoupled_weight_decay=True "
+            "is AdamW's)",
+        ),
+        Preset(
             "torch.nadam",
             _torch_nadam,
             {
@@ -624,6 +674,7 @@ DECOUPLED = frozenset(
         "keras.adamax",
         "keras.nadam",
         "keras.adadelta",
+        "keras.lion",
     }
 )
 

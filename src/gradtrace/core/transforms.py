@@ -693,6 +693,134 @@ def torch_adam_tables(
     return sizes[:last], roots[:last]
 
 
+def torch_radam_tables(
+    beta1: float, beta2: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """PyTorch RAdam's ``1 - beta1**t``, ``sqrt(1 - beta2**t)`` and its
+    rectification term (NaN where ``rho_t <= 5``: the step without it), in
+    doubles as PyTorch computes them and rounded to float32 as a float32 step
+    takes them, for t = 1, 2, ... until all three stay at 1; None where that is
+    beyond ``TABLE_STEPS``."""
+    t = np.arange(1, TABLE_STEPS + 1, dtype=np.float64)
+    with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
+        first, second = 1 - beta1**t, 1 - beta2**t
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * beta2**t / second
+        rect = np.sqrt(
+            (rho_t - 4)
+            * (rho_t - 2)
+            * rho_inf
+            / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+        )
+    rect = np.where(rho_t > 5.0, rect, np.nan).astype(np.float32)
+    first, root = first.astype(np.float32), np.sqrt(second).astype(np.float32)
+    moving = (first != 1) | (root != 1) | ~(rect == 1)
+    if moving[-1]:
+        return None
+    last = int(np.flatnonzero(moving)[-1]) + 2 if moving.any() else 1
+    return first[:last], root[:last], rect[:last]
+
+
+def _torch_radam_terms(beta1: float, beta2: float) -> Any:
+    """RAdam's terms at a step count (``torch_radam_tables``): in doubles where
+    the run is float64, as PyTorch writes them; from the tables in a float32 run;
+    else (betas beyond the tables) in float32, 1 - beta**t as -expm1(t log beta),
+    within ulps of the doubles."""
+    tables = None if _x64() else torch_radam_tables(beta1, beta2)
+    rho_inf = 2 / (1 - beta2) - 1
+
+    def at(count: Array) -> tuple[Array, ...]:
+        if _x64():
+            t = count.astype(jnp.float64)
+            power = jnp.power(jnp.float64(beta2), t)
+            first = 1 - jnp.power(jnp.float64(beta1), t)
+            second = 1 - power
+        elif tables is not None:
+            i = jnp.minimum(count, len(tables[0])) - 1
+            return tuple(jnp.asarray(table)[i] for table in tables)
+        else:
+            t = count.astype(jnp.float32)
+            power = jnp.exp(t * _log(beta2))
+            first, second = -jnp.expm1(t * _log(beta1)), -jnp.expm1(t * _log(beta2))
+        rho_t = rho_inf - 2 * t * power / second
+        ratio = (rho_t - 4) * (rho_t - 2) * rho_inf
+        rect = jnp.sqrt(ratio / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        return first, jnp.sqrt(second), jnp.where(rho_t > 5.0, rect, jnp.nan)
+
+    return at
+
+
+def torch_radam(
+    lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+) -> optax.GradientTransformation:
+    r"""PyTorch RAdam (``torch.optim.RAdam``, single-tensor path).
+
+    .. math::
+        m \leftarrow \mathrm{lerp}(m, g, 1-\beta_1),\quad
+        v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
+        \hat m = m / (1-\beta_1^t),
+
+    with :math:`\rho_\infty = 2/(1-\beta_2) - 1` and
+    :math:`\rho_t = \rho_\infty - 2t\beta_2^t/(1-\beta_2^t)`: where
+    :math:`\rho_t > 5`, :math:`w \leftarrow w - \hat m \eta\,
+    \frac{\sqrt{1-\beta_2^t}}{\sqrt v + \epsilon}\, r_t` with the rectification
+    :math:`r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}
+    {(\rho_\infty-4)(\rho_\infty-2)\rho_t}}`; else
+    :math:`w \leftarrow w - \hat m \eta` (momentum alone: the first steps of
+    beta2 0.999). The bias corrections and :math:`r_t` are PyTorch's doubles,
+    rounded to float32 as its float32 step takes them; the root's factor is a
+    reciprocal times the double (PyTorch's ``float / tensor``).
+    """
+    terms = _torch_radam_terms(beta1, beta2)
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+        count = state.iterations + 1
+        first, root, rect = terms(count)
+
+        def one(g, m, v):  # type: ignore[no-untyped-def]
+            m = m + _c(1 - beta1, g) * (g - m)  # lerp_ with weight < 0.5
+            v = v * _c(beta2, g) + (_c(1 - beta2, g) * g) * g  # mul_, addcmul_
+            corrected = m / first.astype(g.dtype)
+            plain = corrected * _c(lr, g)
+            adaptive = (1 / (jnp.sqrt(v) + _c(eps, g))) * root.astype(g.dtype)
+            rectified = (plain * adaptive) * rect.astype(g.dtype)
+            step = jnp.where(jnp.isnan(rect), plain, rectified)
+            return -step, m, v  # add_(..., alpha=-1.0)
+
+        u, m, v = _split(updates, tree_map(one, updates, state.m, state.v), 3)
+        return u, AdamState(count, m, v)
+
+    return optax.GradientTransformation(_adam_init, update)
+
+
+def keras_lion(
+    learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
+) -> optax.GradientTransformation:
+    r"""Keras 3 Lion (``keras.optimizers.Lion``).
+
+    .. math::
+        w \leftarrow w - \eta\, \mathrm{sign}(\beta_1 m + (1-\beta_1) g),\quad
+        m \leftarrow \beta_2 m + (1-\beta_2) g
+
+    The betas are cast to the variable's dtype through float32
+    (``ops.cast(self.beta_1, dtype)``), and 1 - beta taken in that dtype.
+    """
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+
+        def one(g, m):  # type: ignore[no-untyped-def]
+            b1, b2 = _via_float32(beta_1, g), _via_float32(beta_2, g)
+            step = _c(learning_rate, g) * jnp.sign(m * b1 + g * (1.0 - b1))
+            return -step, m * b2 + g * (1.0 - b2)
+
+        u, m = _split(updates, tree_map(one, updates, state.momentum), 2)
+        return u, MomentumState(state.iterations + 1, m)
+
+    return optax.GradientTransformation(_momentum_init, update)
+
+
 def torch_adamax(
     lr: float = 0.002, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
 ) -> optax.GradientTransformation:
