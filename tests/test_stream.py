@@ -621,6 +621,25 @@ def test_stream_names_a_bad_row(
     assert not (tmp_path / "run").exists()
 
 
+def test_numbers_written_as_text_are_told_to_be_read_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Read whole, a column of numbers as text is parsed; streamed, it is refused
+    with the two ways out (the stream reads typed columns only)."""
+    x = np.arange(300.0)
+    frame = pd.DataFrame({"x": x.astype(str), "y": 2 * x + 1})
+    path = _write(frame, tmp_path / "text.parquet", row_group=64)
+    args = ["fit", str(path), "--steps", "3", "--lr", "1e-5", "-q"]
+    code, _, err = run_cli([*args, "--out", str(tmp_path / "whole")], capsys)
+    assert code == 0, err
+    code, _, err = run_cli([*args, "--stream", "--out", str(tmp_path / "s")], capsys)
+    assert code == 2
+    assert "text.parquet' holds numbers written as text" in err
+    assert "drop --stream to read the file whole" in err
+    assert "pd.to_numeric(df['x'])" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "s").exists()
+
+
 def test_stream_cli_writes_a_run_that_reruns_and_resumes_only_unfinished(
     tmp_path: Path, data: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -756,6 +756,16 @@ class ParquetRows:
         if pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
             # True/False as 1/0 and decimals as floats, as in memory
             col = col.cast(pa.float64())
+        elif _numbers_as_text(col):
+            # read whole, such text is parsed (validate._numeric); a stream
+            # reads typed columns only
+            raise InputError(
+                f"column {name!r} of {self.source} holds numbers written as text "
+                f"({kind}), which --stream does not read: drop --stream to read the "
+                "file whole (its text parsed as numbers), or write the column as "
+                f"numbers (pandas: df[{name!r}] = pd.to_numeric(df[{name!r}]); "
+                "df.to_parquet(f))."
+            )
         elif not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
             raise InputError(
                 f"column {name!r} of {self.source} holds {kind}, not numbers: "
@@ -801,3 +811,14 @@ class ParquetRows:
         frame = first.to_pandas()
         frame.columns = list(self._named)  # the names as in memory ("y " is y)
         return frame
+
+
+def _numbers_as_text(col: pa.ChunkedArray) -> bool:
+    """Whether an Arrow column is text whose first values read as numbers."""
+    kind = col.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return False
+    head = col.slice(0, 100).drop_null().to_pylist()
+    return bool(head) and bool(
+        pd.to_numeric(pd.Series(head), errors="coerce").notna().all()
+    )
