@@ -175,6 +175,36 @@ def test_missing_values_are_found_in_any_block(
             "--shuffle is a switch and takes no value: write --shuffle or --no-shuffle",
         ),
         (["--opt", "momentum"], "write, for example, --opt momentum=0.9."),
+        # PyTorch's pairs: Rprop's etas and step_sizes as its own parts' names
+        (
+            ["--optimizer", "torch.rprop", "--opt", "etas=0.5"],
+            "--opt etas takes two numbers, as etas=0.5,1.2, got '0.5'.",
+        ),
+        (
+            [
+                "--optimizer",
+                "torch.rprop",
+                "--opt",
+                "etas=0.5,1.2",
+                "--opt",
+                "etaplus=2",
+            ],
+            "--opt etas and --opt etaplus give etaplus twice: give it once.",
+        ),
+        (
+            ["--optimizer", "torch.rprop", "--opt", "etas=0,1.2"],
+            "--opt etaminus must be in (0, 1), got 0 (etaminus is the factor a step "
+            "size shrinks by when the gradient flips)",
+        ),
+        (
+            ["--optimizer", "torch.adam", "--opt", "step_sizes=1e-6,50"],
+            "optimizer 'torch.adam' has no hyper-parameter 'step_sizes'",
+        ),
+        # Keras's Lion: beta_1 in (0, 1], as keras.optimizers.Lion takes it
+        (
+            ["--optimizer", "keras.lion", "--opt", "beta_1=0"],
+            "--opt beta_1 must be in (0, 1], got 0",
+        ),
         # a space after a comma: the shell passed the rest as an argument
         (
             ["--lr-schedule", "torch.step:step_size=2,", "gamma=0.5"],

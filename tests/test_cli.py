@@ -159,7 +159,7 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
     ("args", "message"),
     [
         (["--model", "lin"], "unknown model 'lin'"),
-        (["--optimizer", "keras.lion"], "unknown optimizer"),
+        (["--optimizer", "keras.sophia"], "unknown optimizer"),
         (["--loss", "hinge"], "unknown loss 'hinge'"),
         (["--lr", "-1"], "learning rate must be a positive number"),
         (["--lr", "abc"], "learning rate must be a positive number"),

@@ -206,6 +206,15 @@ def test_lions_steps_are_exactly_its_rate() -> None:
     assert np.allclose(steps, 0.05, rtol=1e-5)
 
 
+def test_rprop_is_told_its_own_step_sizes_and_refused_a_range_test() -> None:
+    trace = gradtrace.fit("seed001_line", optimizer="torch.rprop", steps=50)
+    said = " ".join(trace.info["diagnosis"]["findings"])
+    assert "a step size of its own, lr = 0.01 at the first step" in said
+    assert "suits full-batch steps" in said
+    with pytest.raises(gradtrace.InputError, match="reads the rate once"):
+        gradtrace.lr_find("seed001_line", optimizer="torch.rprop")
+
+
 def test_momentum_limit() -> None:
     trace = gradtrace.fit("seed001_line", optimizer="momentum", lr=0.05, epochs=3)
     d = trace.info["diagnosis"]

@@ -1,4 +1,4 @@
-"""PyTorch's Adagrad, Adamax, NAdam, RAdam, Adadelta and Adam's amsgrad, and
+"""PyTorch's Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop and Adam's amsgrad, and
 Keras's Adagrad, Adamax, Nadam, Adadelta and Lion, beyond the oracle fixtures
 (tests/oracle: each against the framework's own trace and state): the paths a
 fixture does not take (a swept rate, the range test, float64), explain's table and
@@ -29,6 +29,7 @@ CASES = [
     ("torch.radam", {}),
     ("torch.radam", {"weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("keras.lion", {"weight_decay": 0.1}),
+    ("torch.rprop", {"etaminus": 0.4}),
 ]
 
 

@@ -56,6 +56,7 @@ def written(trace: gradtrace.Trace, step: int) -> str | None:
         ("torch.adadelta", None, "square_avg = rho x square_avg"),
         ("keras.adadelta", None, "accumulated_grad = rho x accumulated_grad"),
         ("keras.lion", None, "momentum = beta_2 x momentum"),
+        ("torch.rprop", None, "the gradient kept its sign: step_size = clamp("),
         # RAdam's step 3 is before its rectification (rho_t <= 5)
         ("torch.radam", None, "m = beta1 x m + (1 - beta1) x gradient"),
     ],
@@ -83,6 +84,26 @@ def test_radams_rectified_step_is_written_with_its_term() -> None:
         said = written(trace, step)
         assert said is not None and words in said, (step, said)
         update = trace.explain(step).attrs["update"]
+        assert said.endswith(f" = {float(update.loc['w', 'added']):.7g}.")
+
+
+def test_rprops_steps_are_written_from_its_first_to_a_flip() -> None:
+    """Rprop's first step starts its step sizes at the rate; a flipped gradient
+    shrinks the step size and moves nothing; each written line gives the update
+    the run made."""
+    trace = gradtrace.fit(line(), optimizer="torch.rprop", lr=0.05, steps=60)
+    frame = trace.to_pandas()
+    grads = frame["grad_w"].to_numpy()
+    flip = next(k for k in range(2, 61) if grads[k] * grads[k - 1] < 0)
+    said = written(trace, 1)
+    assert said is not None and "clamp(the rate x 1, 1e-06, 50)" in said
+    flipped = written(trace, flip)
+    assert flipped is not None and "the gradient flipped" in flipped
+    assert flipped.endswith("added = -sign(0) x step_size = 0.")
+    for step in (1, 2, flip, flip + 1):
+        update = trace.explain(step).attrs["update"]
+        said = written(trace, step)
+        assert said is not None
         assert said.endswith(f" = {float(update.loc['w', 'added']):.7g}.")
 
 

@@ -156,6 +156,17 @@ def findings(
             "the optimum unless the rate is lowered."
         )
         return lines
+    if d.family == "rprop":
+        limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
+        lines.append(
+            f"{optimizer} moves each parameter by a step size of its own, lr = "
+            f"{g(lr)} at the first step, then grown while its gradient keeps its "
+            "sign and shrunk when it flips, whatever the curvature: the 2/L limit "
+            f"of plain gradient descent ({g(limit)}) does not apply. It reads only "
+            "the gradients' signs, so it suits full-batch steps (a mini-batch's "
+            "sign flickers with its rows)."
+        )
+        return lines
     if d.family == "adadelta":
         limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
         lines.append(

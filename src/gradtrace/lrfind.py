@@ -245,6 +245,14 @@ def lr_find(
             "drop lr_schedule (find the starting rate, then schedule it in fit)."
         )
     held_out.refuse("the range test", fit_options)
+    if fit_options.get("optimizer") == "torch.rprop":
+        raise InputError(
+            "torch.rprop reads the rate once, as its weights' first step size, "
+            "then sets each step size by the gradients' signs: a range test's "
+            "growing rate does not reach it. Fit with its default --lr 0.01 (its "
+            "step sizes adapt from there), or sweep its first step size: gradtrace "
+            "sweep --optimizer torch.rprop --lr 0.001,0.01,0.1."
+        )
     frame, source = frame_of(data)
     model_obj, loss_obj, model, loss = model_and_loss(model, loss, fit_options)
     config = RunConfig(

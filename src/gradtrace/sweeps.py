@@ -730,6 +730,15 @@ def sweep(
             "preset's names (b1 and b2 for adam, beta1 and beta2 for torch.adam, "
             "beta_1 and beta_2 for keras.adam), each with its values."
         )
+    for pair, parts in (
+        ("etas", "etaminus and etaplus"),
+        ("step_sizes", "step_size_min and step_size_max"),
+    ):
+        if pair in opts:
+            raise InputError(
+                f"--opt {pair}: a sweep takes torch.rprop's pair apart, by its "
+                f"names ({parts}), each with its values."
+            )
     p = plan(
         base, frame, source, model_obj, loss_obj, validation=validation, record=False
     )

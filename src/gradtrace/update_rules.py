@@ -100,6 +100,8 @@ def _rules(
         return _lion(opt, row, rate, g)
     if name == "torch.radam":
         return _radam(opt, row, rate, t, g)
+    if name == "torch.rprop":
+        return _rprop(opt, row, rate, t, g)
     if any(k.endswith(" before") and k.split()[0] in ("m", "mu") for k in has):
         own = "float64" if name.startswith("torch.") else dtype
         return _adam(opt, row, rate, t, g, keras, own)
@@ -423,5 +425,50 @@ def _radam(
             f"x r_t = -{lr} x {p(m1)} / {n(c1)} x sqrt({n(c2)}) / (sqrt({n(v1)}) + "
             f"{eps:g}) x {n(r)}",
             lambda: -rate * m1 / c1 * math.sqrt(c2) / (math.sqrt(v1) + eps) * r,
+        )
+    ]
+
+
+def _rprop(
+    opt: Mapping[str, Any], row: Mapping[str, float], rate: float, t: int, g: float
+) -> list[Rule]:
+    """Rprop's step: the step size times etaplus where the gradient kept its sign
+    (gradient x prev > 0), etaminus where it flipped (and the gradient then taken
+    as 0), within its bounds; the weight moves by it against the sign."""
+    n = _n
+    _, prev, kept = _state(row, "prev")
+    _, size0, size1 = _state(row, "step_size")
+    if t == 1:  # PyTorch starts the step sizes at the rate
+        size0 = rate
+    lo, hi = float(opt["step_size_min"]), float(opt["step_size_max"])
+    product = g * prev
+    if product > 0:
+        key, factor = "etaplus", float(opt["etaplus"])
+        why = "kept its sign"
+    elif product < 0:
+        key, factor = "etaminus", float(opt["etaminus"])
+        why = "flipped"
+    else:
+        key, factor, why = "1", 1.0, "has no sign to compare (gradient x prev = 0)"
+    size = min(max(size0 * factor, lo), hi)
+    moved = 0.0 if product < 0 else g
+    start = "the rate" if t == 1 else "step_size"
+    sizes = (
+        f"the gradient {why}: step_size = clamp({start} x {key}, {lo:g}, {hi:g}) = "
+        f"clamp({n(size0)} x {n(factor)}, {lo:g}, {hi:g}) = {n(size1)}"
+    )
+    if product < 0:
+        return [
+            (
+                f"{sizes}; the gradient is then taken as 0 (prev = 0, no move): "
+                "added = -sign(0) x step_size",
+                lambda: -float(np.sign(moved)) * size,
+            )
+        ]
+    return [
+        (
+            f"{sizes}; prev = gradient = {n(kept)}; added = -sign(gradient) x "
+            f"step_size = -sign({n(g)}) x {n(size1)}",
+            lambda: -float(np.sign(moved)) * size,
         )
     ]

@@ -31,7 +31,13 @@ from gradtrace.core.expr import parse
 from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, param_specs
 from gradtrace.core.metrics import KERAS_METRIC_NAMES, METRICS
 from gradtrace.core.models import Custom, ParamSpec, Regression
-from gradtrace.core.optimizers import ALIASES, PRESETS, RANGES, OptimizerSpec
+from gradtrace.core.optimizers import (
+    ALIASES,
+    PRESET_RANGES,
+    PRESETS,
+    RANGES,
+    OptimizerSpec,
+)
 from gradtrace.errors import COMMAND_LINE, InputError
 from gradtrace.schedule_input import lr_schedule as lr_schedule
 from gradtrace.schedule_input import schedule_fits as schedule_fits
@@ -584,27 +590,45 @@ def support(
         )
 
 
-def _betas(
+#: PyTorch's hyper-parameters given as pairs, the names of their two parts in
+#: each preset that has them, and an example.
+PAIRS: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
+    "betas": (
+        (("beta1", "beta2"), ("b1", "b2"), ("beta_1", "beta_2")),
+        "betas=0.9,0.999",
+    ),
+    "etas": ((("etaminus", "etaplus"),), "etas=0.5,1.2"),
+    "step_sizes": ((("step_size_min", "step_size_max"),), "step_sizes=1e-6,50"),
+}
+
+
+def _pairs(
     name: str, keys: list[str], overrides: Mapping[str, Any]
 ) -> Mapping[str, Any]:
-    """``overrides`` with PyTorch's ``betas=(b1, b2)`` given as the preset's two
-    averages' own names (``beta1``, ``beta2`` or ``b1``, ``b2``)."""
-    if "betas" not in overrides:
-        return overrides
-    pair = next(
-        (
-            p
-            for p in (("beta1", "beta2"), ("b1", "b2"), ("beta_1", "beta_2"))
-            if set(p) <= set(keys)
-        ),
-        None,
-    )
+    """``overrides`` with PyTorch's pairs (``betas=(b1, b2)``, Rprop's ``etas``
+    and ``step_sizes``) given as the preset's own names of their parts
+    (``beta1``, ``beta2`` or ``b1``, ``b2``; ``etaminus``, ``etaplus``)."""
+    for given, (names, example) in PAIRS.items():
+        if given in overrides:
+            overrides = _pair(name, keys, overrides, given, names, example)
+    return overrides
+
+
+def _pair(
+    name: str,
+    keys: list[str],
+    overrides: Mapping[str, Any],
+    given: str,
+    names: tuple[tuple[str, str], ...],
+    example: str,
+) -> Mapping[str, Any]:
+    pair = next((p for p in names if set(p) <= set(keys)), None)
     if pair is None:
         raise InputError(
-            f"optimizer {name!r} has no hyper-parameter 'betas': "
+            f"optimizer {name!r} has no hyper-parameter {given!r}: "
             f"choose one of: {', '.join(keys)}."
         )
-    value = overrides["betas"]
+    value = overrides[given]
     parts = value
     if isinstance(value, str):  # the command line's 0.9,0.999 or (0.9, 0.999)
         parts = value.strip().strip("()[]").replace(";", ",").split(",")
@@ -612,14 +636,14 @@ def _betas(
         first, second = parts
     except (TypeError, ValueError):
         raise InputError(
-            f"--opt betas takes two numbers, as betas=0.9,0.999, got {value!r}."
+            f"--opt {given} takes two numbers, as {example}, got {value!r}."
         ) from None
     twice = [k for k in pair if k in overrides]
     if twice:
         raise InputError(
-            f"--opt betas and --opt {twice[0]} give {twice[0]} twice: give it once."
+            f"--opt {given} and --opt {twice[0]} give {twice[0]} twice: give it once."
         )
-    rest = {k: v for k, v in overrides.items() if k != "betas"}
+    rest = {k: v for k, v in overrides.items() if k != given}
     return {**rest, pair[0]: first, pair[1]: second}
 
 
@@ -659,7 +683,7 @@ def optimizer(
     name = choice("optimizer", name, list(PRESETS))
     preset = PRESETS[name]
     hyper: dict[str, Any] = {}
-    overrides = _betas(name, list(preset.defaults), overrides)
+    overrides = _pairs(name, list(preset.defaults), overrides)
     for key, value in overrides.items():
         if key in ("lr", "learning_rate") and key != preset.lr_key:
             raise InputError(
@@ -691,7 +715,7 @@ def optimizer(
                     f"--opt {key} takes a number, got {value!r}: give one such as "
                     f"--opt {key}={default:g} ({name}'s default)."
                 ) from None
-            allowed = RANGES.get(key)
+            allowed = PRESET_RANGES.get((name, key), RANGES.get(key))
             if allowed is not None and hyper[key] not in allowed:
                 raise InputError(
                     f"--opt {key} must be {allowed}, got {hyper[key]:g} ({key} is "

@@ -38,6 +38,7 @@ from gradtrace.core.transforms import (
     MomentumState,
     NadamState,
     RMSpropState,
+    RpropState,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -228,6 +229,8 @@ def _inner_state(  # type: ignore[no-untyped-def]
         return AccumulatorState(count, tree("sum"))
     if preset == "torch.adamax":
         return AdamaxState(count, tree("exp_avg"), tree("exp_inf"))
+    if preset == "torch.rprop":
+        return RpropState(count, tree("prev"), tree("step_size"))
     if preset == "torch.adadelta":
         return AdadeltaState(count, tree("square_avg"), tree("acc_delta"))
     if preset == "keras.adadelta":

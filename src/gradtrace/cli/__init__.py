@@ -61,7 +61,8 @@ HYPER_PARAMETERS = frozenset(
     (
         "momentum nesterov dampening beta1 beta2 beta_1 beta_2 b1 b2 eps epsilon "
         "rho alpha decay centered amsgrad weight_decay initial_accumulator_value "
-        "lr_decay momentum_decay decoupled_weight_decay eps_in_sqrt"
+        "lr_decay momentum_decay decoupled_weight_decay eps_in_sqrt betas etaminus "
+        "etaplus step_size_min step_size_max etas step_sizes"
     ).split()
 )
 

@@ -62,12 +62,15 @@ FAMILIES = {
     "torch.adadelta": "adadelta",
     "torch.radam": "adaptive",
     "keras.lion": "adaptive",
+    "torch.rprop": "rprop",
 }
 #: Families whose steps the curvature does not set (no stable limit): those that
 #: divide by a running RMS of the gradient, their steps about the rate in size,
 #: and Adadelta, whose steps are the rate times a running RMS of its own past
-#: steps over the gradient's (about rate x sqrt(eps) at the start).
-UNLIMITED = ("adaptive", "adadelta")
+#: steps over the gradient's (about rate x sqrt(eps) at the start), and Rprop,
+#: whose steps are each weight's own step size, grown or shrunk by the gradient's
+#: signs.
+UNLIMITED = ("adaptive", "adadelta", "rprop")
 #: A rate this many times below the stable limit crawls.
 CRAWL_FACTOR = 100.0
 

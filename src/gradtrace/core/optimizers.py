@@ -302,23 +302,26 @@ def _tf_keras_adam(
 
 @dataclass(frozen=True)
 class Range:
-    """The values a hyper-parameter may take: ``low`` <= v, and v < ``high`` (or
-    v <= ``high`` where ``closed``); ``why`` says what goes wrong outside."""
+    """The values a hyper-parameter may take: ``low`` <= v (``low`` < v where
+    ``above``), and v < ``high`` (or v <= ``high`` where ``closed``); ``why``
+    says what goes wrong outside."""
 
     low: float
     high: float = float("inf")
     closed: bool = False
     why: str = ""
+    above: bool = False
 
     def __contains__(self, value: float) -> bool:
-        if value < self.low:
+        if value < self.low or (self.above and value == self.low):
             return False
         return value <= self.high if self.closed else value < self.high
 
     def __str__(self) -> str:
         if self.high == float("inf"):
-            return f">= {self.low:g}"
-        return f"in [{self.low:g}, {self.high:g}{']' if self.closed else ')'}"
+            return f"{'>' if self.above else '>='} {self.low:g}"
+        opening = "(" if self.above else "["
+        return f"in {opening}{self.low:g}, {self.high:g}{']' if self.closed else ')'}"
 
 
 _AVERAGE = Range(0.0, 1.0, why="the weight of the past in a running average")
@@ -343,6 +346,36 @@ RANGES: dict[str, Range] = {
     "weight_decay": Range(0.0, why="the pull of every weight toward 0"),
     "lr_decay": Range(0.0, why="how fast the rate falls, lr / (1 + (t - 1) lr_decay)"),
     "momentum_decay": Range(0.0, why="how fast NAdam's momentum grows to beta1"),
+    # torch.optim.Rprop refuses etas outside 0 < etaminus < 1 < etaplus
+    "etaminus": Range(
+        0.0,
+        1.0,
+        above=True,
+        why="the factor a step size shrinks by when the gradient flips",
+    ),
+    "etaplus": Range(
+        1.0,
+        above=True,
+        why="the factor a step size grows by while the gradient keeps its sign",
+    ),
+    "step_size_min": Range(0.0, why="the smallest step size"),
+    "step_size_max": Range(0.0, why="the largest step size"),
+}
+
+#: A preset's own range of a hyper-parameter, where its framework's differs from
+#: ``RANGES``: Keras's Lion refuses beta_1 <= 0 (sign descent) and takes 1;
+#: PyTorch's Adadelta takes rho up to 1.
+PRESET_RANGES: dict[tuple[str, str], Range] = {
+    ("keras.lion", "beta_1"): Range(
+        0.0,
+        1.0,
+        closed=True,
+        above=True,
+        why="the momentum's share in the sign Lion takes (0 is sign descent)",
+    ),
+    ("torch.adadelta", "rho"): Range(
+        0.0, 1.0, closed=True, why="the weight of the past in a running average"
+    ),
 }
 
 #: Other frameworks' names of a preset's hyper-parameters, for "did you mean".
@@ -640,6 +673,21 @@ PRESETS: dict[str, Preset] = {
             "PyTorch RAdam: Adam's step rectified by r_t where rho_t > 5, momentum "
             "alone before (weight_decay adds wd * w to g; decoupled_weight_decay=True "
             "is AdamW's)",
+        ),
+        Preset(
+            "torch.rprop",
+            transforms.torch_rprop,
+            {
+                "lr": 0.01,
+                "etaminus": 0.5,
+                "etaplus": 1.2,
+                "step_size_min": 1e-6,
+                "step_size_max": 50.0,
+            },
+            "lr",
+            "PyTorch Rprop: each weight's step size (the rate at first) times etaplus "
+            "while its gradient keeps its sign, etaminus when it flips; w -= sign(g) "
+            "step_size",
         ),
         Preset(
             "torch.nadam",

@@ -128,6 +128,16 @@ class AdadeltaState(NamedTuple):
     acc_delta: optax.Params
 
 
+class RpropState(NamedTuple):
+    """State of Rprop: step count, the gradient the last step kept (PyTorch
+    ``prev``, 0 where the gradient changed sign) and each weight's own step size
+    (PyTorch ``step_size``, the rate at the first step)."""
+
+    iterations: Array
+    prev: optax.Params
+    step_size: optax.Params
+
+
 def _split(updates: optax.Updates, out: optax.Params, k: int) -> list[optax.Params]:
     """Turn a tree of k-tuples (one per leaf of ``updates``) into k trees."""
     outer = jax.tree_util.tree_structure(updates)
@@ -819,6 +829,54 @@ def keras_lion(
         return u, MomentumState(state.iterations + 1, m)
 
     return optax.GradientTransformation(_momentum_init, update)
+
+
+def torch_rprop(
+    lr: float = 0.01,
+    etaminus: float = 0.5,
+    etaplus: float = 1.2,
+    step_size_min: float = 1e-6,
+    step_size_max: float = 50.0,
+) -> optax.GradientTransformation:
+    r"""PyTorch Rprop (``torch.optim.Rprop``, single-tensor path): each weight's
+    own step size grows by ``etaplus`` while its gradient keeps its sign and
+    shrinks by ``etaminus`` when it flips, within [step_size_min,
+    step_size_max]; the weight moves by the step size against the gradient's sign.
+
+    .. math::
+        s \leftarrow \mathrm{clamp}(s \cdot \eta_\pm, s_{min}, s_{max}),\quad
+        w \leftarrow w - \mathrm{sign}(g)\, s
+
+    with :math:`\eta_+` where :math:`g \cdot g_{prev} > 0`, :math:`\eta_-` where
+    it is below 0 (and g is then taken as 0: no move, and the next step starts
+    afresh), 1 where it is 0. The step sizes start at the rate, at the first step
+    (so a sweep's traced rate starts them too); later rates are not read, as
+    PyTorch reads ``lr`` only then.
+    """
+
+    def init(params: optax.Params) -> RpropState:
+        return RpropState(jnp.zeros([], jnp.int32), _zeros(params), _zeros(params))
+
+    def update(updates, state, params=None):  # type: ignore[no-untyped-def]
+        del params
+        first = state.iterations == 0
+
+        def one(g, prev, size):  # type: ignore[no-untyped-def]
+            size = jnp.where(first, _c(lr, g), size)  # full_like(grad, lr)
+            sign = jnp.sign(g * prev)
+            factor = jnp.where(
+                sign > 0, _c(etaplus, g), jnp.where(sign < 0, _c(etaminus, g), 1)
+            ).astype(g.dtype)
+            size = jnp.clip(size * factor, _c(step_size_min, g), _c(step_size_max, g))
+            g = jnp.where(factor == _c(etaminus, g), jnp.zeros_like(g), g)
+            return -(jnp.sign(g) * size), g, size  # addcmul_(value=-1)
+
+        u, prev, size = _split(
+            updates, tree_map(one, updates, state.prev, state.step_size), 3
+        )
+        return u, RpropState(state.iterations + 1, prev, size)
+
+    return optax.GradientTransformation(init, update)
 
 
 def torch_adamax(
