@@ -3,6 +3,8 @@ marked where it does, the heatmap names what its colour measures."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -299,3 +301,41 @@ def test_a_few_rates_get_a_colour_each_and_the_bar_names_them() -> None:
     many = sweep(line(), lr=list(np.logspace(-3, -1, 12)), epochs=3)
     (curves,) = sweep_plots.sweep_losses(many).axes[0].collections
     assert isinstance(curves.norm, LogNorm)
+
+
+def test_a_sweep_and_a_range_test_draw_on_axes_of_ones_own(tmp_path: Path) -> None:
+    """In a notebook's grid: each picture drawn on the axes given (its colour bar
+    beside it, its legend inside), that axes returned, the figure the user's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import gradtrace
+
+    s = sweep(line(), lr=[0.1, 0.3, 1.0], init={"w": [0.0, 3.0]}, epochs=20)
+    found = gradtrace.lr_find(line(), steps=40)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    try:
+        assert s.plot("losses", ax=axes[0]) is axes[0]
+        assert s.plot("heatmap", ax=axes[1]) is axes[1]
+        assert found.plot(ax=axes[2]) is axes[2]
+        # each drew on its own axes: the losses' curves, the heatmap's cells,
+        # the range test's points and its legend
+        assert axes[0].collections and axes[0].get_legend() is not None
+        assert any(c.get_array() is not None for c in axes[1].collections)
+        assert axes[1].get_ylabel() == "start w"
+        assert axes[2].get_lines() and axes[2].get_legend() is not None
+        assert axes[2].get_xscale() == "log"
+        # two colour bars added beside their axes, nothing else
+        assert len(fig.axes) == 5
+        fig.savefig(tmp_path / "grid.png")
+        assert (tmp_path / "grid.png").stat().st_size > 10_000
+    finally:
+        plt.close(fig)
+    # the figures of their own, as before
+    assert s.plot("losses").axes[0] is not None
+    with pytest.raises(gradtrace.InputError, match="ax= takes a matplotlib Axes"):
+        s.plot("heatmap", ax="left")
+    with pytest.raises(gradtrace.InputError, match="ax= takes a matplotlib Axes"):
+        found.plot(ax=1)

@@ -19,7 +19,7 @@ parameters, and the steepest fall of that noise was read as the suggestion.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -32,10 +32,6 @@ from gradtrace.errors import InputError, from_callers_line, stop_if_interrupted
 from gradtrace.planning import plan, plan_reference
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 
 #: how ``LRFind.notes`` names the options to change, in Python
 PYTHON_NAMES = {"init": "init=", "lr_min": "lr_min=", "lr_max": "lr_max="}
@@ -70,13 +66,18 @@ class LRFind(NamedTuple):
         return self.table.copy()
 
     @from_callers_line
-    def plot(self) -> Figure:
+    def plot(self, ax: Any = None) -> Any:
         """The batch loss and its smoothed curve against the rate, with the
         suggested rate, the smoothed loss's floor and the stable limit 2/L, as
-        ``gradtrace lr-find`` draws it (``gradtrace.sweep_plots.lr_find``)."""
+        ``gradtrace lr-find`` draws it (``gradtrace.sweep_plots.lr_find``).
+        ``ax``: a matplotlib axes of yours to draw on (its legend inside); that
+        axes is then returned, as ``Trace.plot`` returns it."""
         from gradtrace import sweep_plots
+        from gradtrace.plot import check_axes
 
-        return sweep_plots.lr_find(self.table, self.summary)
+        check_axes(ax)
+        drawn = sweep_plots.lr_find(self.table, self.summary, ax=ax)
+        return drawn if ax is None else ax
 
     @property
     def notes(self) -> list[str]:

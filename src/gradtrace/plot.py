@@ -54,6 +54,16 @@ def _figure(
     return fig, fig.subplots(rows, cols, **kwargs)
 
 
+def check_axes(ax: Any) -> None:
+    """Refuse an ``ax=`` that is not a matplotlib axes (None: a figure of our
+    own)."""
+    if ax is not None and not hasattr(ax, "figure"):
+        raise InputError(
+            f"ax= takes a matplotlib Axes (fig, ax = plt.subplots()), got a "
+            f"{type(ax).__name__}."
+        )
+
+
 def _place(fig: Figure, ax: Any, bar: Any = None, legend: Any = None) -> None:
     """Lay out a figure of one axes, perhaps a colorbar's axes ``bar`` on its right
     and a figure legend at its lower left, as constrained layout would (room for

@@ -24,6 +24,34 @@ if TYPE_CHECKING:
     from gradtrace.sweeps import Sweep
 
 
+#: A title's characters a line on an axes of the caller's (a subplot of a grid,
+#: narrower than the figure of its own a picture is drawn for).
+AXES_TITLE_CHARS = 48
+
+
+def _titled(ax: Any, text: str, own: bool, **kwargs: Any) -> None:
+    """The title: on a figure of its own as drawn before; on the caller's axes
+    smaller and filled to the axes (a line the width of the figure of its own ran
+    into the next subplot)."""
+    if own:
+        ax.set_title(text, **kwargs)
+        return
+    ax.set_title(_filled(text, AXES_TITLE_CHARS), fontsize=9, **kwargs)
+
+
+def _inner_legend(ax: Any, handles: Any = None, **kwargs: Any) -> Any:
+    """A legend inside the caller's axes, where it covers the least (the figure
+    of its own puts it below the chart instead), its labels filled to 40
+    characters."""
+    import textwrap
+
+    if handles is not None:
+        for h in handles:
+            h.set_label(textwrap.fill(h.get_label(), 40))
+        kwargs["handles"] = handles
+    return ax.legend(loc="best", fontsize=7, framealpha=0.85, **kwargs)
+
+
 def _swept(sweep: Sweep) -> list[str]:
     """The columns of a sweep's table that vary from configuration to
     configuration (learning rate, batch size, seed, a start, ...)."""
@@ -39,7 +67,7 @@ def _second_axis(sweep: Sweep) -> str | None:
 HEATMAP_RATES_NAMED = 12
 
 
-def sweep_heatmap(sweep: Sweep) -> Figure:
+def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
     """Learning rate (x) against the second swept value (y): the steps each cell took
     to bring every parameter within ``tol`` of the optimum (colour, log scale); grey
     where it never did, a red cross where it diverged, a red arrow where its loss
@@ -97,7 +125,8 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         cells = gap.groupby(["_y", "lr"])["_g"].median().unstack("lr")
         steps = cells.reindex(index=ys, columns=lrs).to_numpy(dtype=float, copy=True)
         steps[diverged | rose | ~np.isfinite(steps)] = np.nan
-    fig, ax = _figure(8.5, max(3.2, 2.0 + 0.45 * len(ys)), layout=None)
+    own = ax is None  # else the caller's axes, in a figure of theirs
+    fig, ax = _figure(8.5, max(3.2, 2.0 + 0.45 * len(ys)), layout=None, ax=ax)
     ax.set_facecolor("#d9d9d9")  # never within tol
     finite = steps[np.isfinite(steps)]
     low = finite.min() if len(finite) else 1.0
@@ -167,12 +196,14 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         if others
         else ""
     )
-    ax.set_title(
+    _titled(
+        ax,
         _filled(
             f"{model_by_loss(sweep.info)}, "
             f"{sweep.info['optimizer']}: {what}\n({ran} steps run{median})",
             TITLE_CHARS,
-        )
+        ),
+        own,
     )
     bar = None
     if len(finite):
@@ -180,7 +211,8 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         label = f"{gap_label} loss" if by_gap else "steps to stay within tol"
         if by_gap and np.any(finite <= zero):
             label += f"\n(0 at float rounding drawn at {zero:.1g})"
-        bar = fig.colorbar(mesh, cax=fig.add_axes((0.92, 0.2, 0.01, 0.6)), label=label)
+        room = fig.add_axes((0.92, 0.2, 0.01, 0.6)) if own else None
+        bar = fig.colorbar(mesh, cax=room, ax=None if own else ax, label=label)
         _plain_log_labels(bar)
     _plain_log_labels(ax.xaxis)
     if len(lrs) <= HEATMAP_RATES_NAMED:  # each column named by its rate
@@ -214,17 +246,18 @@ def sweep_heatmap(sweep: Sweep) -> Figure:
         )
     # one row where the labels fit the figure's width, else one under another
     wide = sum(len(h.get_label()) for h in handles) > LEGEND_ROW_CHARS
-    legend = (
-        fig.legend(
+    legend = None
+    if handles and own:
+        legend = fig.legend(
             handles=handles,
             loc="lower left",
             ncol=1 if wide else len(handles),
             frameon=False,
         )
-        if handles
-        else None
-    )
-    _place(fig, ax, bar.ax if bar else None, legend)
+    elif handles:
+        legend = _inner_legend(ax, handles)
+    if own:
+        _place(fig, ax, bar.ax if bar else None, legend)
     return fig
 
 
@@ -256,7 +289,7 @@ def _by_epoch(sweep: Sweep) -> np.ndarray | None:
     return np.ceil(n_rows / table["batch_size"].to_numpy(float))
 
 
-def sweep_losses(sweep: Sweep) -> Figure:
+def sweep_losses(sweep: Sweep, ax: Any = None) -> Figure:
     """Every configuration's gap to the optimum's loss over the steps (log scale),
     coloured by learning rate; where the sweep varies more than the rate (a batch
     size, a start, a hyper-parameter; seeds, being repeats, are overlaid), a line
@@ -292,7 +325,8 @@ def sweep_losses(sweep: Sweep) -> Figure:
             [[rates[0] ** 2 / middles[0]], middles, [rates[-1] ** 2 / middles[-1]]]
         )
         norm = BoundaryNorm(bounds, cmap.N)
-    fig, ax = _figure(8.5, 4.8, layout=None)
+    own = ax is None  # else the caller's axes, in a figure of theirs
+    fig, ax = _figure(8.5, 4.8, layout=None, ax=ax)
     dtype = sweep.compute_dtype
     # the summary's "gap 0 (at float rounding)" below this: the loss's last digits
     noise = 10 * float(np.finfo(dtype).eps) * max(abs(best), 1e-30)
@@ -472,7 +506,11 @@ def sweep_losses(sweep: Sweep) -> Figure:
         )
     legend = None
     if handles:
-        legend = fig.legend(handles=handles, loc="lower left", frameon=False)
+        legend = (
+            fig.legend(handles=handles, loc="lower left", frameon=False)
+            if own
+            else _inner_legend(ax, handles)
+        )
     ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
     ax.set_ylabel(
         "loss − its infimum (no optimum: the classes are separated)"
@@ -491,16 +529,16 @@ def sweep_losses(sweep: Sweep) -> Figure:
         said.append("▲ off the chart")
     marked = "; ".join(said)
     # room above the ▲ drawn on the top edge (they touched the title)
-    ax.set_title(f"{len(table)} configurations ({marked})", pad=12 if exits else 6)
+    _titled(ax, f"{len(table)} configurations ({marked})", own, pad=12 if exits else 6)
     sm = ScalarMappable(norm=norm, cmap=cmap)
-    bar = fig.colorbar(
-        sm, cax=fig.add_axes((0.92, 0.2, 0.02, 0.6)), label="learning rate"
-    )
+    room = fig.add_axes((0.92, 0.2, 0.02, 0.6)) if own else None
+    bar = fig.colorbar(sm, cax=room, ax=None if own else ax, label="learning rate")
     if isinstance(norm, BoundaryNorm):  # a block a rate, named by its value
         bar.set_ticks(rates.tolist(), labels=[f"{r:.3g}" for r in rates])
         bar.ax.minorticks_off()
     _plain_log_labels(ax.yaxis, bar)
-    _place(fig, ax, bar.ax, legend)
+    if own:
+        _place(fig, ax, bar.ax, legend)
     return fig
 
 
@@ -617,11 +655,12 @@ def _cut_off(ax: Any, batch: np.ndarray) -> None:
     line.set_label(f"{said.removesuffix(')')};\n{' and '.join(parts)} the frame)")
 
 
-def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
+def lr_find(table: Any, summary: dict[str, Any], ax: Any = None) -> Figure:
     """The range test: batch loss (and its smoothed curve) against the learning rate,
     up to where the loss blew up, with the suggested rate, the rate of the lowest
     loss, and the curvature's stable limit 2/L where it applies."""
-    fig, ax = _figure(8, 5.2)
+    own = ax is None  # else the caller's axes, in a figure of theirs
+    fig, ax = _figure(8, 5.2, ax=ax)
     shown = table.iloc[: summary["stopped_at_step"]]
     # with mini-batches, the loss over all the rows after each step is read
     column = "loss" if "loss" in table else "batch_loss"
@@ -709,11 +748,16 @@ def lr_find(table: Any, summary: dict[str, Any]) -> Figure:
         ("loss" if column == "loss" or "read" in summary else "batch loss")
         + (" (log scale)" if ax.get_yscale() == "log" else "")
     )
-    ax.set_title(
+    _titled(
+        ax,
         f"learning-rate range test: {summary['model']} by {summary['loss']},"
-        f" {summary['optimizer']}"
+        f" {summary['optimizer']}",
+        own,
     )
     # below the chart: inside, wherever it went, it covered the fall or the
     # rise after it (a teacher's slide)
-    fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
+    if own:
+        fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
+    else:  # a figure of the caller's may have no layout to put it outside
+        _inner_legend(ax)
     return fig

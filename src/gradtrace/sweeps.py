@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import numpy as np
@@ -34,10 +34,6 @@ from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
 from gradtrace.text import for_python, loss_rounding
 from gradtrace.trace import device, versions
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 
 #: How many times the best's gap (where it settled, above the optimum's loss) the
 #: gap of the configuration that ended lowest must be for it to be said to jump
@@ -312,13 +308,18 @@ class Sweep:
         return self.table.copy()
 
     @from_callers_line
-    def plot(self, which: str = "losses") -> Figure:
+    def plot(self, which: str = "losses", ax: Any = None) -> Any:
         """A matplotlib figure of the sweep, as the ``sweep`` command draws it:
         ``losses`` (every configuration's gap to the optimum over the steps) or
         ``heatmap`` (steps to within ``tol``, by learning rate and the second swept
-        value); ``gradtrace.sweep_plots.sweep_losses`` and ``sweep_heatmap``."""
+        value); ``gradtrace.sweep_plots.sweep_losses`` and ``sweep_heatmap``.
+        ``ax``: a matplotlib axes of yours (a subplot of your grid) to draw on,
+        its colour bar beside it and its legend inside; that axes is then
+        returned, as ``Trace.plot`` returns it."""
         from gradtrace import sweep_plots
+        from gradtrace.plot import check_axes
 
+        check_axes(ax)
         figures = {
             "losses": sweep_plots.sweep_losses,
             "heatmap": sweep_plots.sweep_heatmap,
@@ -327,7 +328,8 @@ class Sweep:
             raise InputError(
                 f"unknown figure {which!r}: choose one of {', '.join(figures)}."
             )
-        return figures[which](self)
+        drawn = figures[which](self, ax=ax)
+        return drawn if ax is None else ax
 
     def best_text(self) -> str:
         """The best configuration in words, as the ``sweep`` command's last line:

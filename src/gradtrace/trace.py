@@ -1231,11 +1231,7 @@ class Trace:
                 f"plot({which!r}) draws several axes of its own: drop ax=, or "
                 "draw 'fit', 'loss', 'landscape' or 'residuals' on it."
             )
-        if ax is not None and not hasattr(ax, "figure"):
-            raise InputError(
-                f"ax= takes a matplotlib Axes (fig, ax = plt.subplots()), got a "
-                f"{type(ax).__name__}."
-            )
+        plot.check_axes(ax)
         names = params.split(",") if isinstance(params, str) else params
         if names is not None and len(names) != 2:
             raise InputError(
