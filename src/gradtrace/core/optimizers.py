@@ -739,6 +739,7 @@ CYCLED = {
     "torch.adam": "beta1",
     "torch.adamw": "beta1",
     "torch.adamax": "beta1",
+    "torch.radam": "beta1",
 }
 
 

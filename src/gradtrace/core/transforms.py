@@ -731,23 +731,29 @@ def torch_radam_tables(
     return first[:last], root[:last], rect[:last]
 
 
-def _torch_radam_terms(beta1: float, beta2: float) -> Any:
+def _torch_radam_terms(beta1: Any, beta2: float) -> Any:
     """RAdam's terms at a step count (``torch_radam_tables``): in doubles where
     the run is float64, as PyTorch writes them; from the tables in a float32 run;
     else (betas beyond the tables) in float32, 1 - beta**t as -expm1(t log beta),
-    within ulps of the doubles."""
-    tables = None if _x64() else torch_radam_tables(beta1, beta2)
+    within ulps of the doubles. ``beta1`` may be traced (OneCycleLR cycles it):
+    its 1 - beta1**t is then computed, in float32 within an ulp."""
+    fixed = isinstance(beta1, (int, float))
+    # the beta2 terms tabulated whatever beta1 is (its own column then unused)
+    tables = None if _x64() else torch_radam_tables(beta1 if fixed else 0.9, beta2)
     rho_inf = 2 / (1 - beta2) - 1
 
     def at(count: Array) -> tuple[Array, ...]:
         if _x64():
             t = count.astype(jnp.float64)
             power = jnp.power(jnp.float64(beta2), t)
-            first = 1 - jnp.power(jnp.float64(beta1), t)
+            first = 1 - jnp.power(jnp.asarray(beta1, jnp.float64), t)
             second = 1 - power
         elif tables is not None:
             i = jnp.minimum(count, len(tables[0])) - 1
-            return tuple(jnp.asarray(table)[i] for table in tables)
+            first, root, rect = (jnp.asarray(table)[i] for table in tables)
+            if not fixed:
+                first = -jnp.expm1(count.astype(jnp.float32) * _log(beta1))
+            return first, root, rect
         else:
             t = count.astype(jnp.float32)
             power = jnp.exp(t * _log(beta2))
