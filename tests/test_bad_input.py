@@ -193,12 +193,23 @@ def test_missing_values_are_found_in_any_block(
         ),
         (
             ["--optimizer", "torch.rprop", "--opt", "etas=0,1.2"],
-            "--opt etaminus must be in (0, 1), got 0 (etaminus is the factor a step "
-            "size shrinks by when the gradient flips)",
+            "--opt etaminus (of --opt etas=0,1.2) must be in (0, 1), got 0 (etaminus "
+            "is the factor a step size shrinks by when the gradient flips)",
         ),
         (
             ["--optimizer", "torch.adam", "--opt", "step_sizes=1e-6,50"],
             "optimizer 'torch.adam' has no hyper-parameter 'step_sizes'",
+        ),
+        # a part of a pair out of range names the pair it came in; a wrong name
+        # is told the pairs the preset takes
+        (
+            ["--optimizer", "torch.rprop", "--opt", "etas=2,3"],
+            "--opt etaminus (of --opt etas=2,3) must be in (0, 1), got 2",
+        ),
+        (
+            ["--optimizer", "torch.rprop", "--opt", "eta=2"],
+            "step_size_max (or PyTorch's etas=0.5,1.2, step_sizes=1e-6,50). Did you "
+            "mean 'etaplus'?",
         ),
         # Keras's Lion: beta_1 in (0, 1], as keras.optimizers.Lion takes it
         (

@@ -401,6 +401,33 @@ def test_demo(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert expected in out
 
 
+def test_the_next_steps_the_whole_demo_ends_with_run_as_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commands the tour ends with work, in its order, from a folder of
+    one's own (latest is the run just made)."""
+    from gradtrace.cli.demo import NEXT
+
+    monkeypatch.chdir(tmp_path)
+    commands = [
+        line.split("  ")[1].split()
+        for line in NEXT.splitlines()
+        if line.startswith("  gradtrace ")
+    ]
+    tail = NEXT.splitlines()[-1]
+    made = tail.split(" makes ")[0].split()
+    assert made[:3] == ["gradtrace", "data", "line"] and len(commands) == 4
+    for args in [made, *commands]:
+        if args[:2] == ["gradtrace", "fit"]:
+            args = [*args, "-q"]
+        code, _, err = run(args[1:], capsys)
+        assert code == 0, (args, err)
+    assert (tmp_path / "data.csv").exists()
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2 and (runs[0] / "loss.png").exists()
+    assert (runs[1] / "report.html").exists()
+
+
 def test_demo_list_and_unknown(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["demo", "--list"], capsys)
     assert code == 0 and "keras-batches" in out

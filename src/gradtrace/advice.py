@@ -148,6 +148,14 @@ def findings(
             else "divides each step by a running RMS of the gradient, so each "
             "parameter moves by about"
         )
+        if optimizer == "torch.radam":  # its first steps are momentum alone
+            how = (
+                "takes its first steps (about 5 at beta2 = 0.999, while its "
+                "variance estimate rho_t is 5 or less) as momentum alone, lr x the "
+                "averaged gradient, as large as the gradient makes them; from then "
+                "on it divides each step by a running RMS of the gradient, so each "
+                "parameter moves by about"
+            )
         lines.append(
             f"{optimizer} {how} lr = {g(lr)} per step whatever the curvature: "
             f"the 2/L limit of plain gradient descent ({g(limit)}) does not apply. "

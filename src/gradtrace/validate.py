@@ -683,7 +683,17 @@ def optimizer(
     name = choice("optimizer", name, list(PRESETS))
     preset = PRESETS[name]
     hyper: dict[str, Any] = {}
-    overrides = _pairs(name, list(preset.defaults), overrides)
+    paired = _pairs(name, list(preset.defaults), overrides)
+    # each part of a pair given whole (etas=0.5,1.2): its errors name the pair
+    given_as = {
+        part: f"{part} (of --opt {pair}={overrides[pair]})"
+        for pair, (names, _) in PAIRS.items()
+        if pair in overrides
+        for parts in names
+        for part in parts
+        if part in paired and part not in overrides
+    }
+    overrides = paired
     for key, value in overrides.items():
         if key in ("lr", "learning_rate") and key != preset.lr_key:
             raise InputError(
@@ -701,6 +711,15 @@ def optimizer(
             suggested = _suggest_hyper(key, list(preset.defaults))
             if "Did you mean" not in suggested:
                 suggested = _other_presets(key, list(preset.defaults)) or suggested
+            pairs = [
+                example
+                for pair, (names, example) in PAIRS.items()
+                if any(set(p) <= set(preset.defaults) for p in names)
+            ]
+            listed = f"choose one of: {', '.join(preset.defaults)}."
+            if pairs and listed in suggested:  # PyTorch's pairs it takes too
+                also = f"{listed[:-1]} (or PyTorch's {', '.join(pairs)})."
+                suggested = suggested.replace(listed, also)
             raise InputError(
                 f"optimizer {name!r} has no hyper-parameter {key!r}: {suggested}"
             )
@@ -717,8 +736,9 @@ def optimizer(
                 ) from None
             allowed = PRESET_RANGES.get((name, key), RANGES.get(key))
             if allowed is not None and hyper[key] not in allowed:
+                shown = given_as.get(key, key)
                 raise InputError(
-                    f"--opt {key} must be {allowed}, got {hyper[key]:g} ({key} is "
+                    f"--opt {shown} must be {allowed}, got {hyper[key]:g} ({key} is "
                     f"{allowed.why}): give a value in that range (optimizer "
                     f"{name!r} defaults to {default:g})."
                 )

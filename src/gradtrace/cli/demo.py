@@ -31,3 +31,15 @@ def demo(name: str | None, list_: bool) -> None:
             click.echo(("\n" if i else "") + f"=== gradtrace demo {n} ===")
         for line in DEMOS[n].run().lines:
             click.echo(line)
+    if len(names) > 1:  # the whole tour: where to go from it
+        click.echo("\n" + NEXT)
+
+
+#: What the whole demo ends with: the commands a newcomer runs next.
+NEXT = """Next, on data of your own (a CSV, Parquet or JSON file; columns x and y,
+or name them with --x and --y):
+  gradtrace fit data.csv --plot             fit a line, its pictures in the run folder
+  gradtrace fit data.csv --optimizer torch.adam --lr 0.01 --batch-size 32 --epochs 20
+  gradtrace explain latest --step 3         one step's arithmetic, row by row
+  gradtrace report latest                   the run as one interactive HTML page
+gradtrace data line -o data.csv makes data to try; gradtrace --help lists the rest."""

@@ -303,7 +303,9 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Evaluate the loss over all the data after every K-th step (and "
             "after the last). Default: every step while rows x steps <= 1e8; "
-            "beyond that, K = ceil(rows x steps / 1e8). Skipped rows are null.",
+            "beyond that, K = ceil(rows x steps / 1e8). Skipped rows are null. A "
+            "full-batch run has it at every step whatever K: each step's batch "
+            "loss is the loss over all the data before it.",
         ),
         DROP_MISSING_OPTION,
         click.option(
