@@ -421,6 +421,11 @@ def test_the_command_line_shows_the_cycle(
             "torch.onecycle:cycle_momentum=false.",
         ),
         (
+            ["--optimizer", "torch.rprop", "--lr-schedule", "torch.onecycle"],
+            "torch.rprop has none, as PyTorch says too: give "
+            "torch.onecycle:cycle_momentum=false.",
+        ),
+        (
             [
                 "--optimizer",
                 "torch.adadelta",

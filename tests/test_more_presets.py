@@ -190,3 +190,56 @@ def test_a_float64_keras_run_notes_the_rate_keras_rounds_to_float32() -> None:
     assert not any("floatx" in n for n in again.notes)
     plain = gradtrace.fit("seed001_line", optimizer="keras.sgd", lr=0.05, steps=3)
     assert not any("floatx" in n for n in plain.notes)
+
+
+@pytest.mark.parametrize("preset", ["torch.radam", "torch.nadam"])
+def test_a_sweep_over_tabled_betas_compiles_a_program_per_value(preset: str) -> None:
+    """RAdam's and NAdam's rules tabulate their betas' terms in doubles before
+    compiling (PyTorch's Python floats): a sweep over beta2 (and NAdam's beta1)
+    runs each value as its own fit does, to the bit of the tables."""
+    betas = {"beta2": [0.99, 0.999]}
+    if preset == "torch.nadam":
+        betas["beta1"] = [0.8, 0.9]
+    sweep = gradtrace.sweep(
+        line(), "line", optimizer=preset, lr=0.05, opt=betas, steps=40
+    )
+    table = sweep.table
+    assert len(table) == (4 if preset == "torch.nadam" else 2)
+    for _, row in table.iterrows():
+        given = {k: float(row[k]) for k in betas}
+        single = gradtrace.fit(
+            line(), "line", optimizer=preset, lr=0.05, opt=given, steps=40
+        )
+        for name in ("w", "b"):
+            assert row[name] == pytest.approx(single.params[name], rel=1e-6)
+
+
+def test_radams_tables_settle_where_its_rectification_never_starts() -> None:
+    """At beta2 <= 2/3 rho_t never passes 5: its NaN rectification settles, so
+    the run still takes PyTorch's doubles from the tables."""
+    tables = transforms.torch_radam_tables(0.9, 0.6)
+    assert tables is not None and np.isnan(tables[2]).all()
+    assert transforms.torch_radam_tables(0.9, 0.999) is not None
+
+
+def test_rprop_is_told_its_rate_is_its_first_step_size() -> None:
+    """Rprop reads the rate once: a schedule is told it changes nothing (and not
+    that it brought the rate down), a loss that rose is sent to a sweep of first
+    step sizes (not to the range test, which is refused, whatever the case)."""
+    scheduled = gradtrace.fit(
+        line(),
+        "line",
+        optimizer="torch.rprop",
+        lr_schedule="torch.exponential:gamma=0.5",
+        epochs=40,
+    )
+    said = " ".join(scheduled.info["notices"])
+    assert "reads the rate at its first step only" in said
+    assert "brought the rate down" not in " ".join(scheduled.warnings)
+    rose = gradtrace.fit(line(), "line", optimizer="torch.rprop", lr=40, steps=2)
+    summary = " ".join(rose.warnings)
+    assert "torch.rprop's first step size (the rate) is too large" in summary
+    assert "gradtrace sweep DATA --optimizer torch.rprop" in summary
+    assert "lr-find" not in summary
+    with pytest.raises(InputError, match="reads the rate once"):
+        gradtrace.lr_find(line(), "line", optimizer="Torch.Rprop")

@@ -8,7 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from gradtrace.core.diagnose import UNLIMITED, Diagnosis, momentum_band
+from gradtrace.core.diagnose import (
+    READS_RATE_ONCE,
+    UNLIMITED,
+    Diagnosis,
+    momentum_band,
+)
 from gradtrace.estimates import EXACT_FIT, optimum_size
 from gradtrace.text import listed
 
@@ -136,8 +141,9 @@ def findings(
         lines.append(batch_note)
     verdict_at = len(lines)  # where a start far steeper than the optimum goes
     lr = d.learning_rate
+    # gradient descent's limit, which the families below say does not apply
+    limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
     if d.family == "adaptive":
-        limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
         steps = d.start_distance / lr
         # fewer than 10: whole steps, at least 1 (not "at least 0.4 steps")
         steps = max(1, math.ceil(steps)) if steps < 10 else steps
@@ -165,7 +171,6 @@ def findings(
         )
         return lines
     if d.family == "rprop":
-        limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
         lines.append(
             f"{optimizer} moves each parameter by a step size of its own, lr = "
             f"{g(lr)} at the first step, then grown while its gradient keeps its "
@@ -176,7 +181,6 @@ def findings(
         )
         return lines
     if d.family == "adadelta":
-        limit = 2.0 / d.eig_optimum[-1] if d.eig_optimum[-1] > 0 else math.nan
         lines.append(
             f"{optimizer} multiplies each gradient by lr = {g(lr)} times the ratio of "
             "two running RMS values, of its own past steps and of the gradient, so "
@@ -531,9 +535,17 @@ def ended_above(start: float, final: float) -> bool:
     return bool(final - start > ROSE_BY * max(abs(start), abs(final)))
 
 
-def rose_warning(start: str, final: str, which: str = "") -> str:
+def rose_warning(start: str, final: str, which: str = "", optimizer: str = "") -> str:
     """The warning for a loss that ended above its start (``ended_above``);
-    ``which``: the run it was, among several."""
+    ``which``: the run it was, among several; ``optimizer``: its preset (Rprop's
+    rate is its first step size, which the range test cannot find)."""
+    if optimizer in READS_RATE_ONCE:
+        return (
+            f"warning: the loss ended above where it started ({which}{start} -> "
+            f"{final}): {optimizer}'s first step size (the rate) is too large for "
+            f"this problem; gradtrace sweep DATA --optimizer {optimizer} --lr "
+            "0.001,0.01,0.1 or a smaller --lr will tell."
+        )
     return (
         f"warning: the loss ended above where it started ({which}{start} -> "
         f"{final}): the rate is too large for this optimizer and batch size; "

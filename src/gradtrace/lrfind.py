@@ -28,6 +28,7 @@ import pandas as pd
 
 from gradtrace import held_out
 from gradtrace.core import batches, transforms
+from gradtrace.core.diagnose import READS_RATE_ONCE
 from gradtrace.errors import InputError, from_callers_line, stop_if_interrupted
 from gradtrace.planning import plan, plan_reference
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
@@ -246,14 +247,6 @@ def lr_find(
             "drop lr_schedule (find the starting rate, then schedule it in fit)."
         )
     held_out.refuse("the range test", fit_options)
-    if fit_options.get("optimizer") == "torch.rprop":
-        raise InputError(
-            "torch.rprop reads the rate once, as its weights' first step size, "
-            "then sets each step size by the gradients' signs: a range test's "
-            "growing rate does not reach it. Fit with its default --lr 0.01 (its "
-            "step sizes adapt from there), or sweep its first step size: gradtrace "
-            "sweep --optimizer torch.rprop --lr 0.001,0.01,0.1."
-        )
     frame, source = frame_of(data)
     model_obj, loss_obj, model, loss = model_and_loss(model, loss, fit_options)
     config = RunConfig(
@@ -265,6 +258,14 @@ def lr_find(
         **fit_options,
     )
     p = plan(config, frame, source, model_obj, loss_obj, record=False)
+    if p.spec.name in READS_RATE_ONCE:
+        raise InputError(
+            f"{p.spec.name} reads the rate once, as its weights' first step size, "
+            "then sets each step size by the gradients' signs: a range test's "
+            "growing rate does not reach it. Fit with its default --lr 0.01 (its "
+            "step sizes adapt from there), or sweep its first step size: gradtrace "
+            f"sweep DATA --optimizer {p.spec.name} --lr 0.001,0.01,0.1."
+        )
     tx = p.spec.build_range(lr_min, lr_max, steps)
     problem, sch = p.problem, p.schedule
     dtype = jnp.dtype(p.pdtype)

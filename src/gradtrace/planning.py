@@ -19,6 +19,7 @@ from gradtrace import stopping as early_stop
 from gradtrace.assembly import row_losses_at, told_row
 from gradtrace.core import loop
 from gradtrace.core.batches import n_batches
+from gradtrace.core.diagnose import READS_RATE_ONCE
 from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.models import Custom
 from gradtrace.core.optimizers import PRESETS, OptimizerSpec
@@ -323,6 +324,13 @@ def plan(
                 f"float32 by default: float64 variables under it step at "
                 f"{rounded!r}, not {rate:g} (--lr {rounded!r} takes that rate; "
                 "after keras.config.set_floatx('float64') it is this run's)"
+            )
+    if spec.name in READS_RATE_ONCE and config.lr_schedule is not None:
+        if not for_views:
+            notices.append(
+                f"{spec.name} reads the rate at its first step only, as its weights' "
+                "first step sizes (PyTorch's Rprop reads lr once too): the "
+                "schedule's later rates change nothing"
             )
     if keras_fit and config.batch_size is None and n_rows > 32 and not for_views:
         # a Keras user's fit(x, y) takes batches of 32 unless told otherwise

@@ -264,7 +264,7 @@ def schedule_fits(
     if not schedule.cycles_momentum or spec.name in CYCLED:
         return
     name = schedule.name
-    if spec.name in ("torch.adagrad", "torch.adadelta"):
+    if spec.name in ("torch.adagrad", "torch.adadelta", "torch.rprop"):
         raise InputError(
             f"{name} cycles the optimizer's momentum (cycle_momentum=true, "
             f"PyTorch's default) and {spec.name} has none, as PyTorch says too: "

@@ -22,7 +22,7 @@ from gradtrace.advice import ended_above, separated
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.schedules import KERAS_SCHEDULER
-from gradtrace.core.sweep import STRUCTURAL, run_sweep
+from gradtrace.core.sweep import compiled_per_value, run_sweep
 from gradtrace.errors import (
     COMMAND_LINE,
     InputError,
@@ -32,6 +32,7 @@ from gradtrace.errors import (
 from gradtrace.planning import plan
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
+from gradtrace.store import PARQUET_WRITE
 from gradtrace.text import for_python, loss_rounding
 from gradtrace.trace import device, versions
 
@@ -266,8 +267,8 @@ class Sweep:
         except OSError as err:
             raise _cannot_write(folder, err) from None
         try:
-            self.table.to_parquet(tmp / "sweep.parquet", index=False)
-            self.traces.to_parquet(tmp / "traces.parquet", index=False)
+            self.table.to_parquet(tmp / "sweep.parquet", index=False, **PARQUET_WRITE)
+            self.traces.to_parquet(tmp / "traces.parquet", index=False, **PARQUET_WRITE)
             (tmp / "sweep.json").write_text(to_json(self.info) + "\n")
             put_in_place(tmp, folder)  # your own files there stay
         except OSError as err:
@@ -401,6 +402,7 @@ class Sweep:
                 f"{first['start_loss']:.7g}",
                 f"{first['loss']:.7g}{others}",
                 f"{shown}: ",
+                str(self.info["optimizer"]),
             )
         ]
 
@@ -832,8 +834,8 @@ def sweep(
     rows: list[dict[str, Any]] = []
     traces: list[pd.DataFrame] = []
     compile_s = train_s = 0.0
-    structural_keys = [k for k in opts if k in STRUCTURAL]
-    numeric_keys = [k for k in opts if k not in STRUCTURAL]
+    structural_keys = [k for k in opts if compiled_per_value(p.spec.name, k)]
+    numeric_keys = [k for k in opts if not compiled_per_value(p.spec.name, k)]
     total = (
         len(sizes or [p.batch_size])
         * max(len(lrs), 1)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace.advice import g
+from gradtrace.core.diagnose import READS_RATE_ONCE
 from gradtrace.errors import from_callers_line
 from gradtrace.text import LOG_FACTORIALS_KEPT, learning_rate
 
@@ -544,7 +545,8 @@ class Trace:
                     )
                     out += [off] if off else []
         if rose:
-            out.append(rose_warning(fmt(first), fmt(self.final_loss)))
+            name = str(self.info["optimizer"]["name"])
+            out.append(rose_warning(fmt(first), fmt(self.final_loss), "", name))
 
         # why, where it is a parameter that stopped moving (a run that settled at
         # its optimum stops moving too: only asked of one that did not)
@@ -587,6 +589,8 @@ class Trace:
         frame = self._frame
         if not schedule or "lr" not in frame.columns or "grad_lr" in frame.columns:
             return None
+        if self.info["optimizer"]["name"] in READS_RATE_ONCE:
+            return None  # its later rates changed nothing
         rates = frame["lr"].to_numpy(np.float64)[1:]
         # a hundredth to float32's rounding (gamma=0.1 twice: 0.1 -> 0.001)
         if not len(rates) or not rates[-1] <= rates[0] / 100 * (1 + 1e-6):

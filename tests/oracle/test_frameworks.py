@@ -321,7 +321,13 @@ def test_seed002_loc_follows_pytorch_at_every_step(lr: str) -> None:
     assert (gap[big] / np.abs(theirs[big])).max() < 1e-6
 
 
-TORCH_ADAPTIVE = ("torch.adam", "torch.adamw", "torch.adamax", "torch.nadam")
+TORCH_ADAPTIVE = (
+    "torch.adam",
+    "torch.adamw",
+    "torch.adamax",
+    "torch.nadam",
+    "torch.radam",
+)
 TORCH_ADAM = [
     n
     for n in STATEFUL
@@ -342,9 +348,34 @@ def test_a_torch_adam_step_from_the_framework_state_is_pytorchs_to_the_bit(
     corrections, 2-5% of steps were an ulp off). The rest, at most 1.5%, are an
     ulp or two apart where PyTorch's C++ fuses a multiply-add that XLA does not.
     Adamax (the same step size), NAdam (its two coefficients, doubles computed
-    from a float32 running product) and Adagrad (its decayed rate) likewise."""
+    from a float32 running product), RAdam (its corrections and rectification)
+    and Adagrad (its decayed rate) likewise."""
     fx = load(name)
     steps = list(_steps_from_state(fx))
     same = sum(ours == np.float32(fx["trace"][c][k]) for k, c, ours in steps)
     total = len(steps)
     assert same / total >= 0.985, f"{name}: {same} of {total} steps to the bit"
+
+
+SIGN_STEPS = [
+    n
+    for n in STATEFUL
+    if load(n)["config"]["optimizer"] in ("torch.rprop", "keras.lion")
+]
+
+
+@pytest.mark.cpu_digits
+@pytest.mark.parametrize("name", SIGN_STEPS)
+def test_a_sign_step_from_the_framework_state_is_the_frameworks_to_the_bit(
+    name: str,
+) -> None:
+    """Rprop and Lion move each weight by a step size times a sign: from the
+    framework's own state and gradient, every float32 step is the framework's
+    to the bit, and so is every weight of the free-running trace."""
+    fx = load(name)
+    for k, c, ours in _steps_from_state(fx):
+        assert ours == np.float32(fx["trace"][c][k]), f"{name}: {c} at step {k}"
+    run = fit_like(fx).to_pandas()
+    for c in fx["config"]["init"]:
+        theirs = _column(fx["trace"][c]).astype(np.float32)
+        assert np.array_equal(run[c].to_numpy(np.float32), theirs), (name, c)

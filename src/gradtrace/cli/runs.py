@@ -325,11 +325,13 @@ def _write_file(path: Path, fmt: str, info: dict[str, Any], batches: Any) -> int
             return _write_trace(handle, fmt, info, batches)
     import pyarrow.parquet as pq
 
+    from gradtrace.store import PARQUET_WRITE
+
     rows, writer = 0, None
     try:
         for batch in batches:
             if writer is None:
-                writer = pq.ParquetWriter(path, batch.schema)
+                writer = pq.ParquetWriter(path, batch.schema, **PARQUET_WRITE)
             writer.write_batch(batch.cast(writer.schema))
             rows += batch.num_rows
     finally:

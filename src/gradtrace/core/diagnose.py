@@ -71,6 +71,10 @@ FAMILIES = {
 #: whose steps are each weight's own step size, grown or shrunk by the gradient's
 #: signs.
 UNLIMITED = ("adaptive", "adadelta", "rprop")
+#: Presets that read the learning rate at their first step only (Rprop's first
+#: step sizes), as their framework does: a schedule's later rates, a range test's
+#: growing one, change nothing.
+READS_RATE_ONCE = frozenset({"torch.rprop"})
 #: A rate this many times below the stable limit crawls.
 CRAWL_FACTOR = 100.0
 

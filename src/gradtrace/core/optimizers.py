@@ -364,7 +364,8 @@ RANGES: dict[str, Range] = {
 
 #: A preset's own range of a hyper-parameter, where its framework's differs from
 #: ``RANGES``: Keras's Lion refuses beta_1 <= 0 (sign descent) and takes 1;
-#: PyTorch's Adadelta takes rho up to 1.
+#: PyTorch's and Keras's Adadelta take rho up to 1 (its steps are then gradient
+#: descent's).
 PRESET_RANGES: dict[tuple[str, str], Range] = {
     ("keras.lion", "beta_1"): Range(
         0.0,
@@ -373,8 +374,9 @@ PRESET_RANGES: dict[tuple[str, str], Range] = {
         above=True,
         why="the momentum's share in the sign Lion takes (0 is sign descent)",
     ),
-    ("torch.adadelta", "rho"): Range(
-        0.0, 1.0, closed=True, why="the weight of the past in a running average"
+    **dict.fromkeys(
+        (("torch.adadelta", "rho"), ("keras.adadelta", "rho")),
+        Range(0.0, 1.0, closed=True, why="the weight of the past in a running average"),
     ),
 }
 

@@ -41,6 +41,19 @@ STRUCTURAL = frozenset(
     }
 )
 
+#: A preset's hyper-parameters that its rule tabulates in doubles before
+#: compiling (PyTorch's Python floats): a sweep over them compiles one program per
+#: value too.
+TABLED = {
+    "torch.nadam": frozenset({"beta1", "beta2"}),
+    "torch.radam": frozenset({"beta2"}),
+}
+
+
+def compiled_per_value(preset: str, key: str) -> bool:
+    """Whether a sweep compiles a program per value of ``key`` of ``preset``."""
+    return key in STRUCTURAL or key in TABLED.get(preset, frozenset())
+
 
 class SweepResult(NamedTuple):
     """Per configuration (leading axis C): final parameters and loss, the step it

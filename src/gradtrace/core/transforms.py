@@ -724,7 +724,9 @@ def torch_radam_tables(
         )
     rect = np.where(rho_t > 5.0, rect, np.nan).astype(np.float32)
     first, root = first.astype(np.float32), np.sqrt(second).astype(np.float32)
-    moving = (first != 1) | (root != 1) | ~(rect == 1)
+    # rect settles at 1, or stays NaN where rho_t never passes 5 (beta2 <= 2/3)
+    settled = (rect == 1) | (np.isnan(rect) & np.isnan(rect[-1]))
+    moving = (first != 1) | (root != 1) | ~settled
     if moving[-1]:
         return None
     last = int(np.flatnonzero(moving)[-1]) + 2 if moving.any() else 1
@@ -738,14 +740,17 @@ def _torch_radam_terms(beta1: Any, beta2: float) -> Any:
     within ulps of the doubles. ``beta1`` may be traced (OneCycleLR cycles it):
     its 1 - beta1**t is then computed, in float32 within an ulp."""
     fixed = isinstance(beta1, (int, float))
-    # the beta2 terms tabulated whatever beta1 is (its own column then unused)
-    tables = None if _x64() else torch_radam_tables(beta1 if fixed else 0.9, beta2)
+    # the beta2 terms tabulated whatever beta1 is (its own column then unused); a
+    # traced beta2 (a sweep compiles one program per value: ``TABLED``) computed
+    tables = None
+    if not _x64() and isinstance(beta2, (int, float)):
+        tables = torch_radam_tables(beta1 if fixed else 0.9, beta2)
     rho_inf = 2 / (1 - beta2) - 1
 
     def at(count: Array) -> tuple[Array, ...]:
         if _x64():
             t = count.astype(jnp.float64)
-            power = jnp.power(jnp.float64(beta2), t)
+            power = jnp.power(jnp.asarray(beta2, jnp.float64), t)
             first = 1 - jnp.power(jnp.asarray(beta1, jnp.float64), t)
             second = 1 - power
         elif tables is not None:
