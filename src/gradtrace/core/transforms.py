@@ -697,10 +697,19 @@ def torch_adam_tables(
         sizes = (lr / (1 - beta1**t)).astype(np.float32)
         roots = np.sqrt(1 - beta2**t).astype(np.float32)
     moving = (sizes != np.float32(lr)) | (roots != np.float32(1))
+    return _until_settled(moving, sizes, roots)  # type: ignore[return-value]
+
+
+def _until_settled(
+    moving: np.ndarray, *tables: np.ndarray
+) -> tuple[np.ndarray, ...] | None:
+    """``tables`` cut after their last ``moving`` step (and one more, the value
+    they settle at, which later steps read); None where they still move at the
+    last step tabulated."""
     if moving[-1]:
         return None
     last = int(np.flatnonzero(moving)[-1]) + 2 if moving.any() else 1
-    return sizes[:last], roots[:last]
+    return tuple(table[:last] for table in tables)
 
 
 def torch_radam_tables(
@@ -727,10 +736,7 @@ def torch_radam_tables(
     # rect settles at 1, or stays NaN where rho_t never passes 5 (beta2 <= 2/3)
     settled = (rect == 1) | (np.isnan(rect) & np.isnan(rect[-1]))
     moving = (first != 1) | (root != 1) | ~settled
-    if moving[-1]:
-        return None
-    last = int(np.flatnonzero(moving)[-1]) + 2 if moving.any() else 1
-    return first[:last], root[:last], rect[:last]
+    return _until_settled(moving, first, root, rect)  # type: ignore[return-value]
 
 
 def _torch_radam_terms(beta1: Any, beta2: float) -> Any:
@@ -991,8 +997,7 @@ def torch_nadam_tables(
     moving = np.zeros(len(t), bool)
     for a in tables:
         moving[:-1] |= a[1:] != a[:-1]
-    last = int(np.flatnonzero(moving)[-1]) + 2 if moving.any() else 1
-    first_t, second_t, correction_t = (a[:last] for a in tables)
+    first_t, second_t, correction_t = _until_settled(moving, *tables) or tables
     return first_t, second_t, correction_t
 
 
