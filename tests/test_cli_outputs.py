@@ -522,6 +522,38 @@ def test_a_float64_runs_gap_is_zero_only_at_float64s_rounding(
     assert code == 0 and "gap 0 (at float rounding)" in out
 
 
+def test_a_run_at_its_optimum_long_before_its_end_says_from_when(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run whose loss reached the optimum's (within rounding) before half its
+    steps says from which step, so its user knows the rest changed nothing; a
+    long run's kept steps say it within its thinning; a run that got there late
+    says nothing more."""
+    monkeypatch.chdir(tmp_path)
+    base = ["fit", "seed001_line", "--lr", "0.5", "-q"]
+    code, out, _ = run([*base, "--steps", "3000", "--out", "a"], capsys)
+    frame = gradtrace.load("a").to_pandas()
+    optimum = gradtrace.load("a").info["optimum_loss"]
+    # ten float32 epsilons of the loss: the summary's rounding
+    off = (frame["loss"] - optimum).abs() > 10 * np.finfo(np.float32).eps * optimum
+    since = int(frame["step"][off].max()) + 1
+    assert code == 0 and f"(at float rounding) from step {since} on, of 3000" in out
+    code, out, _ = run([*base, "--steps", "120", "--out", "b"], capsys)
+    assert code == 0 and "gap 0 (at float rounding)\n" in out
+    # in parts of 7 steps, every 10th kept after the first 3: within its thinning
+    from gradtrace import run_parts
+
+    monkeypatch.setattr(run_parts, "TRACE_PART_STEPS", 7)
+    monkeypatch.setattr(run_parts, "KEEP_ROWS", 10)
+    monkeypatch.setattr(run_parts, "KEEP_HEAD", 3)
+    monkeypatch.setenv("GRADTRACE_CHUNK_STEPS", "5")
+    code, out, _ = run([*base, "--steps", "300", "--out", "c"], capsys)
+    kept = gradtrace.load("c").info["trace"]["kept_every"]
+    assert code == 0 and f"(or up to {kept - 1} steps before) on, of 300" in out
+
+
 def test_data_without_a_finite_optimum_get_no_gap(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

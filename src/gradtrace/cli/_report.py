@@ -187,6 +187,24 @@ def rounded_gap(info: dict[str, Any], final: float) -> float:
     return gap if abs(gap) > noise else 0.0
 
 
+def at_optimum_since(frame: Any, info: dict[str, Any]) -> int | None:
+    """The first step from which every loss over all the data taken is the
+    optimum's within rounding (``rounded_gap``); None where the last is not."""
+    import numpy as np
+
+    loss = frame["loss"].to_numpy(float)
+    taken = np.isfinite(loss)
+    steps, loss = frame["step"].to_numpy()[taken], loss[taken]
+    if not len(loss):
+        return None
+    optimum = float(info["optimum_loss"])
+    at = np.abs(loss - optimum) <= loss_rounding(info, optimum)
+    if not at[-1]:
+        return None
+    off = np.flatnonzero(~at)
+    return int(steps[off[-1] + 1 if len(off) else 0])
+
+
 def print_estimates(trace: Trace) -> None:
     """The run's estimates (``estimates.estimates``) as a table, under a line
     that says what they are; nothing for a run without standard errors."""
@@ -497,6 +515,14 @@ def print_summary(
     if bounded and not math.isnan(last):
         gap = rounded_gap(info, last)
         line += f"; gap {f'{gap:.3g}' if gap else '0 (at float rounding)'}"
+        since = None if gap else at_optimum_since(trace.to_pandas(), info)
+        if since is not None and since <= trace.steps // 2:
+            # most of the run changed nothing: say where it could have stopped
+            held = info.get("trace") or {}  # a long run keeps every k-th step
+            kept = ""
+            if held and since > int(held.get("kept_head", 0)):
+                kept = f" (or up to {int(held['kept_every']) - 1} steps before)"
+            line += f" from step {since}{kept} on, of {trace.steps}"
     console.print(line)
     frame_end = trace.to_pandas().iloc[-1]
     logged = frame_end["running_loss"]
