@@ -785,6 +785,16 @@ def test_the_summary_sets_the_loss_keras_printed_beside_the_loss_over_the_data(
     logged = float(np.sum(last["batch_loss"].to_numpy(float) * sizes) / 100)
     assert f"  Keras logs {logged:.7g} for the last epoch: its batches' losses" in said
     assert f"-> {frame['loss'].iloc[-1]:.7g}; optimum's loss" in said
+    # a PyTorch preset's user is told it as their own loop sums it
+    code, torch_said, err = run(
+        [*args, "--optimizer", "torch.sgd", "--out", str(tmp_path / "torch")], capsys
+    )
+    assert code == 0, err
+    assert (
+        "  A PyTorch loop's epoch mean, sum(loss.item() x len(xb)) / rows (what "
+        "Keras logs), is "
+    ) in torch_said
+    assert "  Keras logs" not in torch_said
     # a run that ends inside an epoch: its batches so far
     code, said, err = run(
         [

@@ -823,3 +823,29 @@ def test_a_schedule_as_the_summary_prints_it_is_taken_back(
         ["lr-find", "seed001_line", "--lr-schedule", "torch.step:step_size=2"], capsys
     )
     assert code == 2 and "drop --lr-schedule" in err
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "schedule", "said"),
+    [
+        ("keras.adam", "torch.step:step_size=2", "torch.step is PyTorch's schedule"),
+        (
+            "torch.sgd",
+            "keras.exponential:decay_steps=2,decay_rate=0.5",
+            "keras.exponential is Keras's schedule and torch.sgd PyTorch's optimizer",
+        ),
+        ("torch.sgd", "torch.step:step_size=2", None),
+        ("sgd", "keras.exponential:decay_steps=2,decay_rate=0.5", None),
+    ],
+)
+def test_one_frameworks_schedule_on_the_others_optimizer_is_noted(
+    optimizer: str, schedule: str, said: str | None
+) -> None:
+    trace = gradtrace.fit(
+        "seed001_line", optimizer=optimizer, lr_schedule=schedule, epochs=4, lr=0.1
+    )
+    notes = [n for n in trace.info["notices"] if "a pairing neither framework" in n]
+    if said is None:
+        assert not notes
+    else:
+        assert len(notes) == 1 and said in notes[0]

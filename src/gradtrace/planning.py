@@ -430,6 +430,8 @@ def plan(
         notices += validate.schedule_notices(
             lr_schedule, n_steps, per_epoch, spec.learning_rate
         )
+        if not for_views:
+            notices += _frameworks_mixed(lr_schedule.name, spec.name)
     spec = spec.scheduled(lr_schedule, per_epoch, n_steps, pdtype, n_rows)
     # the columns a schedule gives the trace: the rate, and a cycled momentum
     for column, what in (
@@ -570,6 +572,22 @@ def dropped_notice(dropped: int) -> str:
 
 #: The presets named after a framework (their names' prefixes), whose users
 #: compare its numbers, and what draws that framework's batches
+def _frameworks_mixed(schedule: str, optimizer: str) -> list[str]:
+    """A note where one framework's schedule drives the other's optimizer: each
+    half runs as its framework computes it, a pairing neither framework runs."""
+    owner = {"torch": "PyTorch's", "keras": "Keras's", "tf_keras": "Keras's"}
+    of_schedule = owner.get(schedule.split(".")[0])
+    of_optimizer = owner.get(optimizer.split(".")[0])
+    if of_schedule is None or of_optimizer is None or of_schedule == of_optimizer:
+        return []
+    return [
+        f"{schedule} is {of_schedule} schedule and {optimizer} {of_optimizer} "
+        "optimizer: each runs as its framework computes it, a pairing neither "
+        "framework runs (for one framework's numbers, take a schedule of its "
+        "optimizer's framework)"
+    ]
+
+
 FRAMEWORKS = {
     "torch": "PyTorch's DataLoader",
     "keras": "Keras's fit",

@@ -535,8 +535,15 @@ def print_summary(
         )
         taken = math.isfinite(trace.final_loss)
         after = "after the last step" if taken else "where it was last taken"
+        # a PyTorch preset's user sums loss.item() in a loop of their own
+        who = (
+            "A PyTorch loop's epoch mean, sum(loss.item() x len(xb)) / rows (what "
+            "Keras logs), is"
+            if str(info["optimizer"]["name"]).startswith("torch.")
+            else "Keras logs"
+        )
         console.print(
-            f"  Keras logs {fmt(float(logged))} for {which}: its batches' losses, "
+            f"  {who} {fmt(float(logged))} for {which}: its batches' losses, "
             f"each before its update, averaged (the loss above is over all the "
             f"data {after})"
         )
