@@ -287,3 +287,24 @@ def test_a_start_outside_the_framed_chart_is_said_off_it() -> None:
     near = gradtrace.fit({"x": x, "y": y}, lr=2.0, steps=30, init={"b": 2.0})
     labels = plot.fit_over_data(near).axes[0].get_legend_handles_labels()[1]
     assert "initial: y = 0 x + 2" in labels
+
+
+def test_a_diverged_runs_parameters_and_residuals_say_where_it_went() -> None:
+    """Parameters that blew up to 1e17 lay their first steps flat on 0: beyond
+    the values before the run left, a symmetric log scale, ticked at a few powers
+    of ten; the residuals' title says they are the last values reached, not a
+    fit. A run that settled keeps its linear axes and plain title."""
+    gone = run(2.0)
+    assert gone.info["diverged"]
+    fig = plot.parameter_paths(gone)
+    assert all(ax.get_yscale() == "symlog" for ax in fig.axes)
+    assert all(len(ax.get_yticks()) <= 9 for ax in fig.axes)
+    assert "a symmetric log scale beyond them" in fig.axes[0].get_title()
+    assert "(log beyond ±" in fig.axes[0].get_ylabel()
+    title = plot.residual_plot(gone).axes[0].get_title()
+    assert "the run diverged (step" in title and "not a fit" in title
+    settled = run(0.1)
+    fig = plot.parameter_paths(settled)
+    assert all(ax.get_yscale() == "linear" for ax in fig.axes)
+    assert "symmetric log" not in fig.axes[0].get_title()
+    assert "diverged" not in plot.residual_plot(settled).axes[0].get_title()

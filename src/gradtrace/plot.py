@@ -1108,6 +1108,10 @@ def parameter_paths(trace: Any) -> Figure:
     fig, axes = _figure(
         7.5, 1.2 + 1.8 * len(cols), len(cols), 1, sharex=True, squeeze=False
     )
+    # a run that ran away: its values beyond those before it on a log scale, or
+    # its first steps lie flat on 0 under the blow-up's 1e17
+    cut = ran_away(trace, frame["loss"].to_numpy(float))
+    before = frame["step"].to_numpy() < (cut if cut is not None else 0)
     axes = axes[:, 0]
     optimum = finite_optimum(info)
     truth = _flat_named(trace.truth)
@@ -1156,14 +1160,41 @@ def parameter_paths(trace: Any) -> Figure:
                 label=f"restored (epoch {trace.restored[0]})",
             )
         ax.set_ylabel(labels[col])
+        values = frame[col].to_numpy(float)
+        near = [*values[before], optimum.get(col, 0.0), truth.get(col, 0.0)]
+        reach = float(np.nanmax(np.abs(near))) if before.any() else 0.0
+        top = float(np.nanmax(np.abs(values[np.isfinite(values)]), initial=0.0))
+        if reach > 0 and top > 100 * reach:
+            _symlog(ax, reach, top)
+            ax.set_ylabel(f"{labels[col]}\n(log beyond ±{reach:.3g})")
         ax.legend(fontsize=8, loc="best")
     _step_axis(axes[-1], trace.steps)
     title = f"parameters per step: {run_setting(info)}"
+    if cut is not None and any(ax.get_yscale() == "symlog" for ax in axes):
+        title += (
+            f"; from step {cut} the run left the values before it: a symmetric "
+            "log scale beyond them"
+        )
     if info.get("original_units"):
         # trained on standardised x: the slopes are per standard deviation
         title += " (on standardised x; the summary gives them in x's own units)"
     axes[0].set_title(_filled(title, 70))  # a long one ran off both edges
     return fig
+
+
+def _symlog(ax: Any, reach: float, top: float) -> None:
+    """A symmetric log scale on ``ax``'s y: linear within ±``reach``, logarithmic
+    beyond, ticked at 0 and at most four powers of ten each side (each of them
+    crowded the axis of a run that blew up to 1e17)."""
+    from matplotlib.ticker import FixedLocator, LogFormatterSciNotation
+
+    ax.set_yscale("symlog", linthresh=reach)
+    low, high = math.ceil(math.log10(reach)), math.floor(math.log10(top))
+    every = max(1, math.ceil((high - low + 1) / 4))
+    powers = [10.0**e for e in range(high, low - 1, -every)]
+    ax.yaxis.set_major_locator(FixedLocator([-p for p in powers] + [0.0] + powers))
+    ax.yaxis.set_minor_locator(FixedLocator([]))
+    ax.yaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
 
 
 #: From this many steps on, the step axis is logarithmic
@@ -1979,6 +2010,11 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
         said = (
             "; raw residuals: under the model's own likelihood a spread that "
             "varies may be its noise, not a misfit"
+        )
+    if info.get("diverged"):  # the values it blew up to, not a fit's
+        said = (
+            f"; the run diverged (step {info.get('diverged_step')}): these are the "
+            "last values it reached, not a fit"
         )
     ax.set_title(_filled(f"residuals of {model_by_loss(info)}{said}", 80))
     handles, labels = ax.get_legend_handles_labels()
