@@ -447,6 +447,14 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def fit(**options: Any) -> None:
     """Fit a model to DATA and record every step.
 
+    \b
+    Most runs need a few options only (the rest are below):
+      gradtrace fit data.csv --plot              a line by MSE, and its pictures
+      gradtrace fit data.csv --optimizer torch.adam --batch-size 32 --epochs 20
+      gradtrace fit data.csv --model normal --y value   a distribution, by likelihood
+      gradtrace fit data.csv --x x1 --x x2 --model linear --standardize
+    Then: gradtrace explain RUN --step 3, gradtrace report RUN (RUN: latest).
+
     DATA is a CSV (or TSV) file with a header, compressed too (.csv.gz, .zip, ...;
     a separator of ; or | is found from the header, and fields parted by spaces
     as R's write.table and numpy's savetxt write them), a Parquet file, a NumPy .npy
