@@ -570,8 +570,6 @@ def dropped_notice(dropped: int) -> str:
     )
 
 
-#: The presets named after a framework (their names' prefixes), whose users
-#: compare its numbers, and what draws that framework's batches
 def _frameworks_mixed(schedule: str, optimizer: str) -> list[str]:
     """A note where one framework's schedule drives the other's optimizer: each
     half runs as its framework computes it, a pairing neither framework runs."""
@@ -588,6 +586,8 @@ def _frameworks_mixed(schedule: str, optimizer: str) -> list[str]:
     ]
 
 
+#: The presets named after a framework (their names' prefixes), whose users
+#: compare its numbers, and what draws that framework's batches
 FRAMEWORKS = {
     "torch": "PyTorch's DataLoader",
     "keras": "Keras's fit",
