@@ -308,3 +308,15 @@ def test_a_diverged_runs_parameters_and_residuals_say_where_it_went() -> None:
     assert all(ax.get_yscale() == "linear" for ax in fig.axes)
     assert "symmetric log" not in fig.axes[0].get_title()
     assert "diverged" not in plot.residual_plot(settled).axes[0].get_title()
+
+
+def test_an_unconverged_runs_residuals_say_their_slope_is_its_distance() -> None:
+    """A run still on its way leaves residuals that slope with the prediction:
+    the title says that is its distance from the optimum, not a misfit."""
+    short = gradtrace.fit(line(), lr=0.01, steps=20)
+    assert any("has not converged" in w for w in short.convergence_warnings())
+    title = " ".join(plot.residual_plot(short).axes[0].get_title().split())
+    assert "the run has not converged: a slope here is its distance" in title
+    done = gradtrace.fit(line(), lr=0.5, epochs=3000)
+    assert not any("has not converged" in w for w in done.convergence_warnings())
+    assert "not converged" not in plot.residual_plot(done).axes[0].get_title()

@@ -2016,6 +2016,12 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             f"; the run diverged (step {info.get('diverged_step')}): these are the "
             "last values it reached, not a fit"
         )
+    elif not said and any(UNCONVERGED in w for w in trace.convergence_warnings()):
+        # a newcomer read the slope of a run still on its way as a misfit
+        said = (
+            "; the run has not converged: a slope here is its distance from the "
+            "optimum, not the model's misfit"
+        )
     ax.set_title(_filled(f"residuals of {model_by_loss(info)}{said}", 80))
     handles, labels = ax.get_legend_handles_labels()
     handles = [band.get(h, h) for h in handles]
