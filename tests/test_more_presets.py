@@ -239,7 +239,10 @@ def test_rprop_is_told_its_rate_is_its_first_step_size() -> None:
     rose = gradtrace.fit(line(), "line", optimizer="torch.rprop", lr=40, steps=2)
     summary = " ".join(rose.warnings)
     assert "torch.rprop's first step size (the rate) is too large" in summary
-    assert "gradtrace sweep DATA --optimizer torch.rprop" in summary
-    assert "lr-find" not in summary
-    with pytest.raises(InputError, match="reads the rate once"):
+    # in Python, the sweep as Python calls it
+    call = "gradtrace.sweep(data, optimizer='torch.rprop', lr=[0.001, 0.01, 0.1])"
+    assert call in summary
+    assert "lr-find" not in summary and "lr_find" not in summary
+    with pytest.raises(InputError, match="reads the rate once") as refused:
         gradtrace.lr_find(line(), "line", optimizer="Torch.Rprop")
+    assert str(refused.value).endswith(f"sweep its first step size: {call}.")

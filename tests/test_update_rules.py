@@ -87,6 +87,25 @@ def test_radams_rectified_step_is_written_with_its_term() -> None:
         assert said.endswith(f" = {float(update.loc['w', 'added']):.7g}.")
 
 
+def test_lions_factors_are_keras_own_in_float32() -> None:
+    """Keras casts Lion's betas through float32 and takes 1 - beta in the
+    weights' dtype: 1 - 0.99 is 0.00999999 in a float32 run, 0.01 in float64
+    (of the float32 0.99: 0.009999990463...)."""
+    narrow = gradtrace.fit(line(), optimizer="keras.lion", lr=0.01, steps=5)
+    said = written(narrow, 3)
+    assert said is not None and " + 0.00999999 x " in said
+    wide = gradtrace.fit(
+        line(),
+        optimizer="keras.lion",
+        lr=0.01,
+        steps=5,
+        dtype="float64",
+        compute_dtype="float64",
+    )
+    said = written(wide, 3)
+    assert said is not None and " + 0.00999999 x " in said  # 1 - float32(0.99)
+
+
 def test_rprops_steps_are_written_from_its_first_to_a_flip() -> None:
     """Rprop's first step starts its step sizes at the rate; a flipped gradient
     shrinks the step size and moves nothing; each written line gives the update

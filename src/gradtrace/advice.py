@@ -15,7 +15,7 @@ from gradtrace.core.diagnose import (
     momentum_band,
 )
 from gradtrace.estimates import EXACT_FIT, optimum_size
-from gradtrace.text import listed
+from gradtrace.text import RPROP_SWEEP, listed
 
 
 def g(value: float | None, digits: int = 3) -> str:
@@ -543,8 +543,7 @@ def rose_warning(start: str, final: str, which: str = "", optimizer: str = "") -
         return (
             f"warning: the loss ended above where it started ({which}{start} -> "
             f"{final}): {optimizer}'s first step size (the rate) is too large for "
-            f"this problem; gradtrace sweep DATA --optimizer {optimizer} --lr "
-            "0.001,0.01,0.1 or a smaller --lr will tell."
+            f"this problem; {RPROP_SWEEP} or a smaller --lr will tell."
         )
     return (
         f"warning: the loss ended above where it started ({which}{start} -> "

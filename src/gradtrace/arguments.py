@@ -8,6 +8,8 @@ from __future__ import annotations
 import difflib
 import re
 
+from gradtrace.text import RPROP_SWEEP, RPROP_SWEEP_PYTHON
+
 #: Flags whose Python keyword is not their name with "_" for "-".
 _KEYWORD_OF_FLAG = {
     "--no-shuffle": "shuffle=False",
@@ -78,6 +80,8 @@ def in_python(message: str, keywords: set[str]) -> str:
     keyword of the function stay as they are. Flags side by side are arguments
     side by side: "--optimizer momentum --opt momentum=0.9" is "optimizer='momentum',
     opt={'momentum': 0.9}"."""
+    # a command written whole: Python's call for it
+    message = message.replace(RPROP_SWEEP, RPROP_SWEEP_PYTHON)
 
     def one(match: re.Match[str]) -> str:
         flag, value = match.group(1), match.group(2)

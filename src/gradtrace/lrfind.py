@@ -33,6 +33,7 @@ from gradtrace.errors import InputError, from_callers_line, stop_if_interrupted
 from gradtrace.planning import plan, plan_reference
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
+from gradtrace.text import RPROP_SWEEP
 
 #: how ``LRFind.notes`` names the options to change, in Python
 PYTHON_NAMES = {"init": "init=", "lr_min": "lr_min=", "lr_max": "lr_max="}
@@ -263,8 +264,8 @@ def lr_find(
             f"{p.spec.name} reads the rate once, as its weights' first step size, "
             "then sets each step size by the gradients' signs: a range test's "
             "growing rate does not reach it. Fit with its default --lr 0.01 (its "
-            "step sizes adapt from there), or sweep its first step size: gradtrace "
-            f"sweep DATA --optimizer {p.spec.name} --lr 0.001,0.01,0.1."
+            f"step sizes adapt from there), or sweep its first step size: "
+            f"{RPROP_SWEEP}."
         )
     tx = p.spec.build_range(lr_min, lr_max, steps)
     problem, sch = p.problem, p.schedule

@@ -176,9 +176,17 @@ def column_hint(
     return f"did you mean {given}?"
 
 
+#: A sweep of Rprop's first step sizes, what its rate is (``READS_RATE_ONCE``),
+#: as the command line and as Python write it.
+RPROP_SWEEP = "gradtrace sweep DATA --optimizer torch.rprop --lr 0.001,0.01,0.1"
+RPROP_SWEEP_PYTHON = (
+    "gradtrace.sweep(data, optimizer='torch.rprop', lr=[0.001, 0.01, 0.1])"
+)
+
 #: The command line's options in the sentences a run keeps and prints (run.json's
 #: diagnosis, the summary's warnings), and Python's names for them.
 PYTHON_WORDS = (
+    (RPROP_SWEEP, RPROP_SWEEP_PYTHON),
     ("--model linear --standardize", "model='linear', standardize=True"),
     ("--param-space unconstrained", "param_space='unconstrained'"),
     ("gradtrace lr-find", "gradtrace.lr_find"),

@@ -97,7 +97,7 @@ def _rules(
     has = set(row)
     lr = n(rate)
     if name == "keras.lion":
-        return _lion(opt, row, rate, g)
+        return _lion(opt, row, rate, g, dtype)
     if name == "torch.radam":
         return _radam(opt, row, rate, t, g)
     if name == "torch.rprop":
@@ -360,23 +360,38 @@ def _adadelta(
 
 
 def _lion(
-    opt: Mapping[str, Any], row: Mapping[str, float], rate: float, g: float
+    opt: Mapping[str, Any],
+    row: Mapping[str, float],
+    rate: float,
+    g: float,
+    dtype: str = "float64",
 ) -> list[Rule]:
     """Lion's step: the sign of a blend of the momentum and the gradient, then
-    the momentum's own average (Keras's order)."""
+    the momentum's own average (Keras's order). Keras casts the betas through
+    float32 and takes 1 - beta in the weights' ``dtype`` (1 - 0.99 is 0.00999999
+    in float32): the factors written are those."""
     n, p, lr = _n, _p, _n(rate)
     label, m0, m1 = _state(row, "momentum")
-    _, b1 = _hyper(opt, "beta_1")
-    _, b2 = _hyper(opt, "beta_2")
-    blend = b1 * m0 + (1 - b1) * g
+
+    def cast(name: str) -> float:
+        value = np.float32(_hyper(opt, name)[1])  # ops.cast(self.beta_1, dtype)
+        return float(value.astype(np.dtype(dtype)))
+
+    b1, b2 = cast("beta_1"), cast("beta_2")
+
+    def one_minus(b: float) -> float:  # 1.0 - beta, in the weights' dtype
+        return float(np.dtype(dtype).type(1.0) - np.dtype(dtype).type(b))
+
+    blend = b1 * m0 + one_minus(b1) * g
     sign = float(np.sign(blend))
     return [
         (
             f"{label} = beta_2 x {label} + (1 - beta_2) x gradient = {n(b2)} x "
-            f"{p(m0)} + {n(1 - b2)} x {p(g)} = {n(m1)}, after the step, which took "
-            f"the {label} before: added = -lr x sign(beta_1 x {label} + (1 - "
-            f"beta_1) x gradient) = -{lr} x sign({n(b1)} x {p(m0)} + {n(1 - b1)} x "
-            f"{p(g)}) = -{lr} x sign({n(blend)}) = -{lr} x {p(sign)}",
+            f"{p(m0)} + {n(one_minus(b2))} x {p(g)} = {n(m1)}, after the step, which "
+            f"took the {label} before: added = -lr x sign(beta_1 x {label} + (1 - "
+            f"beta_1) x gradient) = -{lr} x sign({n(b1)} x {p(m0)} + "
+            f"{n(one_minus(b1))} x {p(g)}) = -{lr} x sign({n(blend)}) = -{lr} x "
+            f"{p(sign)}",
             lambda: -rate * sign,
         )
     ]
