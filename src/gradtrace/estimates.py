@@ -165,6 +165,20 @@ def _digits(value: float, se: float) -> int:
     return min(15, wanted)
 
 
+def shown_estimates(
+    info: dict[str, Any], summary: pd.DataFrame
+) -> tuple[pd.DataFrame, list[str]] | None:
+    """What the summary and the report show of a run's estimates: the table
+    (``estimates``, of its robust kind) and the sentences under it (the errors'
+    basis, the tests in x's own units); None for a run without standard
+    errors."""
+    table = estimates(summary, robust_kind(info))
+    if table is None:
+        return None
+    said = [errors_basis(info, summary), tests_in_x_units(summary)]
+    return table, [s for s in said if s]
+
+
 def robust_kind(info: dict[str, Any]) -> str | None:
     """The robust standard errors' kind a run's optimum has ("hc3", as its
     method says: a Laplace's, asked for, are classical); None for the

@@ -208,18 +208,13 @@ def at_optimum_since(frame: Any, info: dict[str, Any]) -> int | None:
 def print_estimates(trace: Trace) -> None:
     """The run's estimates (``estimates.estimates``) as a table, under a line
     that says what they are; nothing for a run without standard errors."""
-    from gradtrace.estimates import (
-        errors_basis,
-        estimates,
-        robust_kind,
-        tests_in_x_units,
-    )
+    from gradtrace.estimates import shown_estimates
     from gradtrace.tables import ranged_parameters
 
-    summary = trace.summary()
-    table = estimates(summary, robust_kind(trace.info))
-    if table is None:
+    shown_with = shown_estimates(trace.info, trace.summary())
+    if shown_with is None:
         return
+    table, notes = shown_with
     console = _console()
     by = f" ({trace.info['ci_method']})" if trace.info.get("ci_method") else ""
     console.print(
@@ -233,9 +228,8 @@ def print_estimates(trace: Trace) -> None:
     for name, row in table.iterrows():
         shown.add_row(str(name), *row.tolist())
     print_whole(console, shown)
-    for said in (errors_basis(trace.info, summary), tests_in_x_units(summary)):
-        if said:
-            console.print(f"  {said}.")
+    for said in notes:
+        console.print(f"  {said}.")
 
     ranged = ranged_parameters(trace.info)
     if ranged and any(col in table.columns for col in ("t", "z")):

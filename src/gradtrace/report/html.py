@@ -450,17 +450,12 @@ def estimates_section(trace: Any) -> str:
     """The run's estimates (``estimates.estimates``) as a static table with a
     caption, and its likelihood statistics where it has them; empty for a run
     without standard errors."""
-    from gradtrace.estimates import (
-        errors_basis,
-        estimates,
-        robust_kind,
-        tests_in_x_units,
-    )
+    from gradtrace.estimates import shown_estimates
 
-    summary = trace.summary()
-    table = estimates(summary, robust_kind(trace.info))
-    if table is None:
+    shown_with = shown_estimates(trace.info, trace.summary())
+    if shown_with is None:
         return ""
+    table, notes = shown_with
     head = "".join(f"<th>{escape(c)}</th>" for c in ["parameter", *table.columns])
     body = "".join(
         f"<tr><th>{escape(str(name))}</th>"
@@ -478,9 +473,7 @@ def estimates_section(trace: Any) -> str:
             f"{at['aic']:.7g}, BIC {at['bic']:.7g} ({k} parameter"
             f"{'s' if k != 1 else ''}, {lik['n_rows']} rows)</p>"
         )
-    for said in (tests_in_x_units(summary), errors_basis(trace.info, summary)):
-        if said:
-            stats = f"<p>{escape(said)}.</p>" + stats
+    stats = "".join(f"<p>{escape(said)}.</p>" for said in notes) + stats
     method = trace.info.get("ci_method")
     by = f" ({escape(method)})" if method else ""
     return (
