@@ -211,6 +211,13 @@ def test_missing_values_are_found_in_any_block(
             "step_size_max (or PyTorch's etas=0.5,1.2, step_sizes=1e-6,50). Did you "
             "mean 'etaplus'?",
         ),
+        # a pair the optimizer does not take: the presets that do
+        (
+            ["--opt", "etas=0.5,1.2"],
+            "optimizer 'sgd' has no hyper-parameter 'etas': choose one of: "
+            "learning_rate. The presets with etas are torch.rprop: --optimizer "
+            "torch.rprop --opt etas=0.5,1.2, say.",
+        ),
         # Keras's Lion: beta_1 in (0, 1], as keras.optimizers.Lion takes it
         (
             ["--optimizer", "keras.lion", "--opt", "beta_1=0"],

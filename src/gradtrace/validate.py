@@ -624,9 +624,20 @@ def _pair(
 ) -> Mapping[str, Any]:
     pair = next((p for p in names if set(p) <= set(keys)), None)
     if pair is None:
+        having = [
+            preset
+            for preset, spec in PRESETS.items()
+            if any(set(p) <= set(spec.defaults) for p in names)
+        ]
+        other = (
+            f" The presets with {given} are {', '.join(having)}: --optimizer "
+            f"{having[0]} --opt {example}, say."
+            if having
+            else ""
+        )
         raise InputError(
             f"optimizer {name!r} has no hyper-parameter {given!r}: "
-            f"choose one of: {', '.join(keys)}."
+            f"choose one of: {', '.join(keys)}.{other}"
         )
     value = overrides[given]
     parts = value
