@@ -1387,3 +1387,34 @@ def test_a_model_of_ones_own_on_badly_scaled_x_is_told_to_centre_it() -> None:
     # a built-in line is offered its option instead, and not this sentence
     line = gradtrace.diagnose({"x": x, "y": y}, lr=1e-7)
     assert not any("in place of x" in f for f in line.to_pandas().attrs["findings"])
+
+
+def test_a_short_full_batch_run_is_told_the_steps_its_rate_needs() -> None:
+    """Seed 001's line at lr 0.05 for 30 steps has not converged: its summary says
+    how many steps the diagnosis predicts at that rate (and at the fastest rate),
+    and a run of that many steps does come within the diagnosis's tol."""
+    common = dict(model="line", lr=0.05, dtype="float64", shuffle=False)
+    short = gradtrace.fit("seed001_line", steps=30, **common)  # type: ignore[arg-type]
+    d = short.info["diagnosis"]
+    predicted, fastest, fastest_steps = (
+        d["predicted_steps"],
+        d["fastest_lr"],
+        d["fastest_steps"],
+    )
+    (said,) = [w for w in short.convergence_warnings() if "predicts" in w]
+    assert said == (
+        f"The diagnosis predicts {predicted} steps from the start at lr 0.05 until "
+        "every parameter is within 0.0001 of the optimum; this run took 30. The "
+        f"fastest rate of plain gradient descent here, {g(fastest)}, takes "
+        f"{fastest_steps}."
+    )
+    # the promise kept: that many steps come within tol, and fewer do not
+    long = gradtrace.fit("seed001_line", steps=predicted, **common)  # type: ignore[arg-type]
+    table, best = long.to_pandas(), long.info["optimum"]
+    gap = np.maximum(abs(table["w"] - best["w"]), abs(table["b"] - best["b"]))
+    assert gap.iloc[-1] < 1e-4 and gap.iloc[int(0.9 * predicted)] > 1e-4
+    assert not [w for w in long.convergence_warnings() if "predicts" in w]
+    # no prediction to repeat: mini-batches scatter, momentum is not plain descent
+    for other in (dict(batch_size=10), dict(optimizer="momentum")):
+        run = gradtrace.fit("seed001_line", steps=30, **{**common, **other})  # type: ignore[arg-type]
+        assert not [w for w in run.convergence_warnings() if "predicts" in w]

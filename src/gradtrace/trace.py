@@ -523,7 +523,7 @@ class Trace:
             )
             if far:
                 out.append(far)
-                out += [] if early else self._scale_finding()
+                out += [] if early else self._scale_finding() + self._predicted()
             elif mini_batch and not decay and instead is None and early is None:
                 # within the batches' scatter, but still on its way there
                 moving = drifting(
@@ -731,6 +731,40 @@ class Trace:
             f"limit {diagnosis['stable_lr']:.3g}, so they hover around the optimum "
             "instead of closing in: a rate below the limit would get closer"
         )
+
+    def _predicted(self) -> list[str]:
+        """The diagnosis's predicted steps to the optimum, for a full-batch run of
+        plain gradient descent at a fixed rate that took fewer (its step count is
+        what "more steps" comes to); none where no prediction holds (mini-batches'
+        scatter, a schedule, momentum, an adaptive optimizer, weight decay)."""
+        info = self.info
+        diagnosis = info.get("diagnosis") or {}
+        predicted = diagnosis.get("predicted_steps")
+        mini_batch = info["schedule"]["batch_size"] < info["data"]["n_rows"]
+        if (
+            predicted is None
+            or mini_batch
+            or info.get("lr_schedule")
+            or info.get("clip")
+            or diagnosis.get("verdict") == "diverges"
+            or self.steps >= predicted
+        ):
+            return []
+        text = (
+            f"The diagnosis predicts {predicted} steps from the start at lr "
+            f"{g(learning_rate(info))} "
+            f"until every parameter is within {g(diagnosis['tol'])} of the optimum; "
+            f"this run took {self.steps}."
+        )
+        fastest, fastest_steps = diagnosis.get("fastest_lr"), diagnosis.get(
+            "fastest_steps"
+        )
+        if fastest_steps is not None and fastest_steps < predicted:
+            text += (
+                f" The fastest rate of plain gradient descent here, {g(fastest)}, "
+                f"takes {fastest_steps}."
+            )
+        return [text]
 
     def _scale_finding(self) -> list[str]:
         """The diagnosis's finding that x's scale makes the problem
