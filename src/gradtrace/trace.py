@@ -756,8 +756,9 @@ class Trace:
             f"until every parameter is within {g(diagnosis['tol'])} of the optimum; "
             f"this run took {self.steps}."
         )
-        fastest, fastest_steps = diagnosis.get("fastest_lr"), diagnosis.get(
-            "fastest_steps"
+        fastest, fastest_steps = (
+            diagnosis.get("fastest_lr"),
+            diagnosis.get("fastest_steps"),
         )
         if fastest_steps is not None and fastest_steps < predicted:
             text += (
