@@ -253,30 +253,85 @@ def test_steps_to_tol_counts_from_where_a_run_stays_within_it() -> None:
     assert any(passed_early)
 
 
-@pytest.mark.parametrize("init", [{"w[0]": [-1.0, 0.0]}, {"w": [1.0, 2.0]}])
-def test_a_vector_start_in_a_sweep_is_told_one_way(init: dict[str, Any]) -> None:
-    """An element's starts were told to give the vector whole; the vector's
-    values were told a vector takes one: each message pointed at the other."""
+def _three_columns() -> dict[str, Any]:
     rng = np.random.default_rng(0)
-    data = {k: rng.normal(size=50) for k in ("a", "b", "y")}
+    x = rng.normal(size=(300, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 1 + rng.normal(0, 0.3, 300)
+    return {"a": x[:, 0], "b2": x[:, 1], "c": x[:, 2], "y": y}
+
+
+def test_a_sweep_starts_a_vector_parameter_at_each_of_its_starts() -> None:
+    """A vector parameter's starts are swept as they are given: a list of its
+    values each, or one number for every element; each configuration is the fit
+    from its start (the same numbers to float rounding), and the table, the
+    best's words and the heatmap's rows name the starts."""
+    data = _three_columns()
+    starts = [[0.0, 0.0, 0.0], [1.0, -2.0, 0.5], 5.0]
+    found = gradtrace.sweep(
+        data, "linear", lr=[0.01, 0.1], init={"w": starts}, steps=40
+    )
+    table = found.table
+    assert len(table) == 6
+    assert table["init_w"].tolist()[:3] == [
+        [0.0, 0.0, 0.0],
+        [1.0, -2.0, 0.5],
+        [5.0] * 3,
+    ]
+    for _, row in table.iterrows():
+        run = gradtrace.fit(
+            data, "linear", lr=row["lr"], init={"w": row["init_w"]}, steps=40
+        )
+        np.testing.assert_allclose(row["w"], run.params["w"], rtol=1e-5, atol=1e-6)
+        assert row["loss"] == pytest.approx(run.final_loss, rel=1e-5)
+    assert found.swept == ["lr", "init_w"]
+    assert "3 starts" in (found.best_over_repeats_text() or "")
+    ax = found.plot("heatmap").axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["[0, 0, 0]", "[1, -2, 0.5]", "[5, 5, 5]"]
+    assert ax.get_ylabel() == "start w"
+
+
+def test_a_vector_start_in_a_sweep_is_refused_where_it_reads_two_ways(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As many numbers as the vector has elements are one start (as fit reads
+    them) or one start each: refused, with both spellings; an element alone, or
+    a list of lists for one start, is refused with the way to give it; a start
+    of another length is told the vector's."""
+    data = _three_columns()
     with pytest.raises(gradtrace.InputError) as err:
-        gradtrace.sweep(data, "linear", lr=[0.01], init=init, steps=3)
-    assert "a sweep starts a vector parameter at one number for every element" in (
-        str(err.value)
+        gradtrace.sweep(data, "linear", lr=[0.01], init={"w": [1, -2, 0.5]}, steps=3)
+    assert str(err.value) == (
+        "init={'w': [1, -2, 0.5]}: w has 3 elements, so this is one start or 3: "
+        "give [[1, -2, 0.5]] for one start at these values, or [[1, 1, 1], "
+        "[-2, -2, -2], [0.5, 0.5, 0.5]] for 3 starts at one number each."
     )
-    assert "fit each start" in str(err.value)
-    # written for Python whole (it read "fit each start (gradtrace fit
-    # init={'w': 1},2,3)", half of each)
-    assert str(err.value).endswith(
-        "for every element, once (init={'w': 0.5}); to start its elements apart, "
-        "or at several starts, fit each start (gradtrace.fit(..., init={'w': "
-        "[1.0, 2.0]}))."
+    for init, says in (
+        ({"w[0]": [-1.0, 0.0]}, "a sweep starts a vector parameter whole"),
+        ({"w": [[[1.0, 2.0, 3.0]]]}, "each start is one number or a list"),
+        ({"w": [[1.0, 2.0]]}, "takes 3 numbers"),
+    ):
+        with pytest.raises(gradtrace.InputError) as err:
+            gradtrace.sweep(data, "linear", lr=[0.01], init=init, steps=3)
+        assert says in str(err.value)
+    path = tmp_path / "three.csv"
+    pd.DataFrame(data).to_csv(path, index=False)
+    base = ["sweep", str(path), "--model", "linear", "--lr", "0.1", "--steps", "5"]
+    base += ["--no-plot", "--out", str(tmp_path / "s")]
+    code, _, err = run_cli([*base, "--init", "w=1,-2,0.5"], capsys)
+    assert code == 2 and err.strip() == (
+        "error: --init w=1,-2,0.5: w has 3 elements, so this is one start or 3: "
+        "write 'w=[1,-2,0.5]' for one start at these values, or "
+        "'w=[1,1,1],[-2,-2,-2],[0.5,0.5,0.5]' for 3 starts at one number each."
     )
-    # what it offers is taken
-    offered = gradtrace.sweep(data, "linear", lr=[0.01], init={"w": 0.5}, steps=3)
-    assert len(offered.table) == 1
-    done = gradtrace.sweep(data, "linear", lr=[0.01], init={"w": [0.5]}, steps=3)
-    assert len(done.table) == 1
+    for given in ("w=[1,a,3]", "w=[1,2,3]x", "w=[1,2,3"):
+        code, _, err = run_cli([*base, "--init", given], capsys)
+        assert code == 2 and "a vector's starts are its values in brackets" in err
+    assert not (tmp_path / "s").exists()
+    code, _, err = run_cli([*base, "--init", "w=[1,-2,0.5],[0,0,0]"], capsys)
+    assert code == 0, err
+    table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
+    assert len(table) == 2
 
 
 def test_a_sweep_tells_its_progress_by_configurations(

@@ -63,6 +63,20 @@ def _second_axis(sweep: Sweep) -> str | None:
     return next((c for c in _swept(sweep) if c != "lr"), None)
 
 
+def _key(value: Any) -> Any:
+    """A swept value as a key that sorts and hashes: a vector's as a tuple."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(float(v) for v in np.ravel(value))
+    return value
+
+
+def _label(value: Any) -> str:
+    """A swept value on an axis: 0.01, or a vector's [1, -2, 0.5]."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f"{v:.4g}" for v in value) + "]"
+    return f"{value:g}"
+
+
 #: Learning rates up to which a heatmap names each column by its rate.
 HEATMAP_RATES_NAMED = 12
 
@@ -88,8 +102,12 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
     table = sweep.table
     ycol = _second_axis(sweep)
     lrs = np.sort(table["lr"].unique())
-    ys = np.sort(table[ycol].unique()) if ycol else np.array([0.0])
-    keyed = table.assign(_y=table[ycol] if ycol else 0.0)
+    # the second axis's values in order, by their rows' places: a vector
+    # parameter's starts are lists, which neither sort nor hash
+    values = sorted({_key(v) for v in table[ycol]}) if ycol else [0.0]
+    ys = np.arange(len(values))
+    place = {v: i for i, v in enumerate(values)}
+    keyed = table.assign(_y=table[ycol].map(lambda v: place[_key(v)]) if ycol else 0)
     reached = keyed.assign(_s=keyed["steps_to_tol"].astype(float))  # NA: NaN
     med = reached.groupby(["_y", "lr"])["_s"].median().unstack("lr")
     div = keyed.groupby(["_y", "lr"])["diverged"].any().unstack("lr")
@@ -171,7 +189,7 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
     ax.set_xlabel("learning rate")
     ax.set_yticks(range(len(ys)) if ycol else [])
     if ycol:
-        ax.set_yticklabels([f"{v:g}" for v in ys])
+        ax.set_yticklabels([_label(v) for v in values])
     ax.set_ylabel(ycol.replace("init_", "start ") if ycol else "")
     tol = sweep.info["tol"]
     written = ": their steps in them" * (len(lrs) <= STEPS_WRITTEN_RATES)

@@ -706,6 +706,14 @@ def sweep(
     init_lists = validate.by_name("init", init)
     opts = {k: _values(v, f"opt[{k!r}]") for k, v in opt_lists.items()}
     inits = {k: _values(v, f"init[{k!r}]") for k, v in init_lists.items()}
+    for k, values in inits.items():
+        for value in values:
+            if np.ndim(value) > 1:
+                raise InputError(
+                    f"init[{k!r}]: each start is one number or a list of numbers "
+                    f"(one per element), got {np.shape(value)} values; list the "
+                    f"starts themselves: init={{{k!r}: [[1.0, 2.0], [0.0, 0.0]]}}."
+                )
     seeds = [int(s) for s in _values(seed, "seed")]
     sizes = _values(batch_size, "batch_size")
     held_out.refuse("a sweep", fit_options, ("validation_split", "validation_data"))
@@ -753,24 +761,24 @@ def sweep(
             "with a schedule of the rate's own (such as keras.exponential)."
         )
     preset = PRESETS[p.spec.name]
-    for k, v in inits.items():
-        # an element (w[1]), or a vector given values: a sweep's commas list its
-        # starts, so a vector starts at one value for every element
-        name = k.split("[")[0].strip()
-        if k not in p.names or (len(v) > 1 and np.ndim(p.trainable.get(k, 0)) > 0):
+    for k in inits:
+        # an element (w[1]): a sweep starts a vector whole, each start one
+        # number for every element or one value each
+        if k not in p.names:
+            name = k.split("[")[0].strip()
             if COMMAND_LINE.get():
                 raise InputError(
-                    f"--init {k}: a sweep starts a vector parameter at one value "
-                    f"for every element (such as --init {name}=0.5), since commas "
-                    "list the sweep's starts; to start its elements apart, fit "
-                    f"each start (gradtrace fit --init {name}=1,2,3)."
+                    f"--init {k}: a sweep starts a vector parameter whole: one "
+                    f"number for every element (--init {name}=0,0.5 sweeps two "
+                    f"starts), or its elements in brackets (--init "
+                    f"'{name}=[1,2,3],[0,0,0]')."
                 )
             # written for Python whole: in_python would mix the two
             raise InputError(
-                f"init[{k!r}]: a sweep starts a vector parameter at one number for "
-                f"every element, once (init={{{name!r}: 0.5}}); to start its elements "
-                "apart, or at several starts, fit each start (gradtrace.fit(..., "
-                f"init={{{name!r}: [1.0, 2.0]}}))."
+                f"init[{k!r}]: a sweep starts a vector parameter whole: one number "
+                f"for every element (init={{{name!r}: [0.0, 0.5]}} sweeps two "
+                f"starts), or a list of its values each (init={{{name!r}: "
+                "[[1.0, 2.0], [0.0, 0.0]]}})."
             )
     schedule = p.spec.schedule
     if schedule is not None and schedule.name == "keras.piecewise" and len(lrs) > 1:
@@ -794,6 +802,31 @@ def sweep(
     for combo in itertools.islice(itertools.product(*opts.values()), 10_000):
         validate.optimizer(p.spec.name, None, dict(zip(names, combo, strict=True)))
     for k, values in inits.items():
+        size = int(np.size(p.trainable[k]))
+        if np.ndim(p.trainable[k]) > 0 and size == len(values) > 1:
+            if all(np.ndim(v) == 0 for v in values):
+                # fit's one start, or as many starts as the vector has elements
+                given = ",".join(f"{float(v):g}" for v in values)
+                each = ",".join(
+                    "[" + ",".join([f"{float(v):g}"] * size) + "]" for v in values
+                )
+                if COMMAND_LINE.get():
+                    raise InputError(
+                        f"--init {k}={given}: {k} has {size} elements, so this is "
+                        f"one start or {size}: write '{k}=[{given}]' for one start "
+                        f"at these values, or '{k}={each}' for {size} starts at one "
+                        "number each."
+                    )
+                listed = ", ".join(f"{float(v):g}" for v in values)
+                lists = ", ".join(
+                    f"[{', '.join([f'{float(v):g}'] * size)}]" for v in values
+                )
+                raise InputError(
+                    f"init={{{k!r}: [{listed}]}}: {k} has {size} elements, so this "
+                    f"is one start or {size}: give [[{listed}]] for one start at "
+                    f"these values, or [{lists}] for {size} starts at one number "
+                    "each."
+                )
         for value in values:
             validate.param_values(p.specs, {k: value}, {})
     lr_key = preset.lr_key

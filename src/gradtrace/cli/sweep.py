@@ -107,9 +107,32 @@ def _pairs(flag: str, items: tuple[str, ...]) -> dict[str, list[Any]]:
         # words (1 and 0 are read as numbers, which a switch takes too)
         if words and all(w in SWITCH_WORDS and w.isalpha() for w in words):
             out[k] = [SWITCH_WORDS[w] for w in words]  # --opt nesterov=true
+        elif "[" in str(v) or "]" in str(v):
+            out[k] = parse_vectors(f"{flag} {k}", str(v))  # a vector's starts
         else:
             out[k] = parse_values(f"{flag} {k}", v)
     return out
+
+
+def parse_vectors(flag: str, text: str) -> list[list[float]]:
+    """A vector parameter's starts, each in brackets: ``[1,2,3],[0,0,0]``."""
+    import re
+
+    text = text.strip()
+    groups = re.findall(r"\[([^\[\]]*)\]", text)
+    rest = re.sub(r"\[[^\[\]]*\]", "", text)
+    try:
+        if not groups or rest.replace(",", "").strip():
+            raise ValueError
+        starts = [[float(v) for v in g.split(",")] for g in groups]
+    except ValueError:
+        raise InputError(
+            f"{flag} {text!r}: a vector's starts are its values in brackets, "
+            "separated by commas: [1,2,3],[0,0,0] (quote them for the shell)."
+        ) from None
+    if not all(math.isfinite(v) for start in starts for v in start):
+        raise InputError(f"{flag} {text!r}: its values must be finite numbers.")
+    return starts
 
 
 _reduction = click.option(
@@ -212,7 +235,9 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "init",
     multiple=True,
     metavar="NAME=RANGE",
-    help="Starting values of a parameter (loc=-5000,0,1).",
+    help="Starting values of a parameter, each a configuration's (loc=-5000,0,1); "
+    "a vector parameter starts at one number for every element (w=0,1) or at its "
+    "values in brackets ('w=[1,2,3],[0,0,0]').",
 )
 @click.option(
     "--seed",
