@@ -82,6 +82,36 @@ def test_a_decayed_run_is_told_why_it_stops_short_of_the_optimum() -> None:
     assert not any("standard errors" in w for w in plain.warnings)
 
 
+@pytest.mark.parametrize("optimizer", ["torch.rmsprop", "torch.sgd", "torch.adamw"])
+def test_a_run_a_schedule_slowed_is_not_said_to_be_held_by_its_weight_decay(
+    optimizer: str,
+) -> None:
+    """A run whose schedule cut its rate to a tenth moves little in its last
+    steps, but by all its steps' sizes: it crawls, far from where the decay
+    would hold it (a PyTorch user was told the decay held it, which 400 epochs
+    at a fixed rate showed false)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = x @ np.array([1.5, -0.7, 3.1]) + 0.4 + rng.normal(0, 0.3, 200)
+    data = {"x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2], "y": y}
+    trace = gradtrace.fit(
+        data,
+        "linear",
+        optimizer=optimizer,
+        lr=0.01,
+        opt={"weight_decay": 0.05},
+        lr_schedule={"name": "torch.multistep", "milestones": [2, 4], "gamma": 0.3},
+        batch_size=50,
+        epochs=6,
+        shuffle=False,
+        dtype="float64",
+    )
+    (said,) = [w for w in trace.warnings if "standard errors" in w]
+    assert "the run has not converged; more steps would get closer" in said
+    assert "weight decay (0.05) also pulls every parameter toward 0" in said
+    assert "as this one has" not in said
+
+
 def test_explain_shows_what_the_decayed_step_added() -> None:
     """AdamW writes the decayed weight, then the step: explain's "added" is the
     new value minus the old, and its "after" is the trace's next value."""

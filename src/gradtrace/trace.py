@@ -514,7 +514,8 @@ class Trace:
                 instead=instead,
                 covariance=info.get("covariance"),
                 settled=(bool(decay) or plateau)
-                and settled(self._frame, param_columns(self._frame), optimum),
+                and settled(self._frame, param_columns(self._frame), optimum)
+                and (not decay or self._held()),
                 schedule=schedule,
                 stopped_early=early,
                 hover=None if schedule else self._hovering(),
@@ -600,6 +601,47 @@ class Trace:
             f"{rates[-1]:.3g} (from {rates[0]:.3g}), so more steps at it would barely "
             "move: a slower decay, or a schedule over more steps, would get closer"
         )
+
+    def _held(self) -> bool:
+        """Whether the parameters stopped moving while their steps would carry
+        them on: over the last tenth of the steps (2 at least) each moved under a
+        tenth of what its steps' sizes add up to (the rate times the gradient for
+        gradient descent, the rate for the optimizers that divide by a running
+        RMS), as where a weight decay balances the gradient. A run that crawls at
+        a rate a schedule brought low moves by about all of it (said to have
+        settled where weight decay holds it before). Rprop's and Adadelta's steps
+        are not the rate's, so theirs are taken as held."""
+        from gradtrace.tables import param_columns
+
+        info, frame = self.info, self._frame
+        family = (info.get("diagnosis") or {}).get("family")
+        if family not in ("gd", "momentum", "adaptive"):
+            return True
+        tenth = max(2, (len(frame) - 1) // 10)
+        last = frame.iloc[-tenth - 1 :]
+        if len(last) < 3:
+            return True
+        # the rate each of those steps took (the row's own is the next step's)
+        rates = (
+            last["lr"].to_numpy(np.float64)[1:]
+            if "lr" in frame.columns
+            else np.full(len(last) - 1, learning_rate(info))
+        )
+        if not np.isfinite(rates).all():
+            return True
+        for name in param_columns(frame):
+            moved = abs(float(last[name].iloc[-1]) - float(last[name].iloc[0]))
+            grads = f"grad_{name}"
+            if family == "adaptive":
+                reach = float(rates.sum())
+            elif grads in frame.columns:
+                # a row's gradient is the one its step took
+                reach = float(np.sum(rates * np.abs(last[grads].to_numpy()[1:])))
+            else:
+                return True
+            if moved > 0.1 * reach:
+                return False
+        return True
 
     def _hovering(self) -> tuple[float, str] | None:
         """An adaptive optimizer's fixed rate, and why more steps at it would not
