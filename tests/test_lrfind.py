@@ -501,3 +501,39 @@ def test_rates_the_diagnosis_has_not_are_nan_alike() -> None:
     assert math.isnan(found.summary["fastest_lr"])
     plain = gradtrace.lr_find("seed001_line")
     assert 0 < plain.summary["fastest_lr"] < plain.summary["stable_lr"]
+
+
+def test_each_stable_limit_is_named_as_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Batches of 8 of a small line set a lower limit than 2/L over all its rows:
+    the picture's legend and the command named it 2/L (a lecturer saw two
+    different "2/L" for the same data). Momentum's is 2(1+m)/L."""
+    from gradtrace.cli import main
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 5, 40)
+    path = tmp_path / "line.csv"
+    pd.DataFrame({"x": x, "y": 1.5 * x - 2 + rng.normal(0, 1, 40)}).to_csv(
+        path, index=False
+    )
+    told = gradtrace.diagnose(str(path), lr=0.001).info["diagnosis"]
+    small = gradtrace.lr_find(str(path), batch_size=8)
+    s = small.summary
+    assert s["stable_lr"] < s["full_batch_lr"] == pytest.approx(told["stable_lr"])
+    assert s["stable_name"] == "stable limit of batches of 8"
+    fig = small.plot()
+    legend = [t.get_text() for box in fig.legends for t in box.get_texts()]
+    assert f"stable limit of batches of 8 (curvature): lr {s['stable_lr']:.3g}" in (
+        legend
+    )
+    with pytest.raises(SystemExit):
+        main(["lr-find", str(path), "--batch-size", "8", "-o", str(tmp_path / "a.png")])
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        f"the curvature's stable limit for sgd on batches of 8 is {s['stable_lr']:.3g}"
+        f", below 2/L over all the rows, {told['stable_lr']:.3g} ("
+    ) in out
+    assert gradtrace.lr_find(str(path)).summary["stable_name"] == "stable limit 2/L"
+    heavy = gradtrace.lr_find(str(path), optimizer="momentum").summary
+    assert heavy["stable_name"] == "stable limit 2(1+m)/L"

@@ -162,7 +162,8 @@ class LRFind(NamedTuple):
             readings.append(f"floor of the smoothed loss from {s['min_loss_lr']:.3g}")
         stable = _rate(s.get("stable_lr"))  # NaN for none, older summaries too
         if math.isfinite(stable):
-            readings.append(f"stable limit 2/L {stable:.3g}")
+            name = s.get("stable_name", "stable limit 2/L")
+            readings.append(f"{name} {stable:.3g}")
         fastest = _rate(s.get("fastest_lr"))
         if math.isfinite(fastest):
             readings.append(f"fastest full-batch rate 2/(mu + L) {fastest:.3g}")
@@ -324,6 +325,9 @@ def lr_find(
         # NaN where the diagnosis has none (an adaptive optimizer; no exact
         # answer), as suggested_lr is where the test found none
         "stable_lr": _rate(d.get("stable_lr")),
+        # which limit it is: a mini-batch's can be below 2/L over all rows
+        "stable_name": stable_name(d, sch.batch_size, sch.full_batch),
+        "full_batch_lr": _rate(d.get("full_batch_lr")),
         "fastest_lr": _rate(d.get("fastest_lr")),
         "optimum_loss": reference.get("optimum_loss"),
         "family": d.get("family"),
@@ -334,6 +338,21 @@ def lr_find(
         "notices": list(p.notices),
     }
     return LRFind(table, summary)
+
+
+def stable_name(diagnosis: dict[str, Any], batch_size: int, full_batch: bool) -> str:
+    """What a diagnosis's stable limit is, in a legend's words: gradient
+    descent's 2/L, momentum's 2(1+m)/L (Nesterov's 2(1+m)/((1+2m)L)), or, where
+    mini-batches' curvatures set a lower one, the limit of batches of that size."""
+    stable = _rate(diagnosis.get("stable_lr"))
+    full = _rate(diagnosis.get("full_batch_lr"))
+    if not full_batch and math.isfinite(full) and stable < full * (1 - 1e-9):
+        return f"stable limit of batches of {batch_size}"
+    if diagnosis.get("family") == "momentum":
+        if diagnosis.get("nesterov"):
+            return "stable limit 2(1+m)/((1+2m)L)"
+        return "stable limit 2(1+m)/L"
+    return "stable limit 2/L"
 
 
 #: With mini-batches, the most rows the loss after each step is taken over (a

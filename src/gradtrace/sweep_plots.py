@@ -731,7 +731,8 @@ def lr_find(table: Any, summary: dict[str, Any], ax: Any = None) -> Figure:
             color="#d62728",
             ls="--",
             lw=1.5,
-            label=f"stable limit 2/L (curvature): lr {stable:.3g}",
+            label=f"{summary.get('stable_name', 'stable limit 2/L')} (curvature): "
+            f"lr {stable:.3g}",
         )
     ax.set_xscale("log")
     # the range of the losses read (not the blow-up's: one point at 30x would

@@ -693,8 +693,15 @@ def lr_find(
         faster = ""
         if fastest is not None and math.isfinite(fastest):
             faster = f", and its fastest full-batch rate 2/(mu + L) {fastest:.3g}"
+        name = str(summary.get("stable_name", ""))
+        on = ""
+        full = summary.get("full_batch_lr")
+        if name.startswith("stable limit of batches") and full is not None:
+            # below 2/L over all the rows: the batches' own curvatures
+            on = f" on {name.removeprefix('stable limit of ')}"
+            faster = f", below 2/L over all the rows, {full:.3g}{faster}"
         console.print(
-            f"the curvature's stable limit for {summary['optimizer']} is "
+            f"the curvature's stable limit for {summary['optimizer']}{on} is "
             f"{stable:.3g}{faster} (gradtrace diagnose --lr R predicts the steps "
             "at a rate R); the range test's suggestion is a rule of thumb for when "
             "the curvature is not known."
