@@ -320,3 +320,19 @@ def test_an_unconverged_runs_residuals_say_their_slope_is_its_distance() -> None
     done = gradtrace.fit(line(), lr=0.5, epochs=3000)
     assert not any("has not converged" in w for w in done.convergence_warnings())
     assert "not converged" not in plot.residual_plot(done).axes[0].get_title()
+    # a mini-batch run's warning says it is still moving toward the optimum: its
+    # residuals slope alike (a lecturer's students would read a misfit there)
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 8, 40)
+    data = {"x": x, "y": 1.5 * x - 2 + rng.normal(0, 1, 40)}
+    moving = gradtrace.fit(data, optimizer="adam", lr=0.1, batch_size=10, epochs=20)
+    warned = moving.convergence_warnings()
+    assert any("is still moving toward its optimum" in w for w in warned), warned
+    title = " ".join(plot.residual_plot(moving).axes[0].get_title().split())
+    assert "the run has not converged: a slope here is its distance" in title
+    assert (
+        plot.fit_over_data(moving)
+        .axes[0]
+        .get_title()
+        .endswith("completed, not converged")
+    )

@@ -569,6 +569,8 @@ FAR_STDERRS_MINI_BATCH = 10.0
 #: What a run's warning says of parameters far from the optimum (fit.png's
 #: title reads it).
 UNCONVERGED = "the run has not converged"
+#: What a mini-batch run's warning says of parameters on their way to it.
+STILL_MOVING = "is still moving toward its optimum"
 
 
 def unconverged(
@@ -921,7 +923,7 @@ def drifting(
     _, name, far = worst
     others = _outside(final, best, spread, skip=name) if final is not None else ""
     return (
-        f"{name} is still moving toward its optimum: its mean distance fell from "
+        f"{name} {STILL_MOVING}: its mean distance fell from "
         f"{g(far[0], 3)} to {g(far[-1], 3)} standard errors over the second half "
         f"of the run (quarter by quarter){others}; more epochs would get closer."
     )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from gradtrace.advice import UNCONVERGED
+from gradtrace.advice import STILL_MOVING, UNCONVERGED
 from gradtrace.errors import InputError
 from gradtrace.tables import param_labels
 from gradtrace.text import model_by_loss, run_setting
@@ -663,7 +663,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     if trace.restored is not None:
         status += f", epoch {trace.restored[0]}'s weights restored"
     if status == "completed" and any(
-        UNCONVERGED in w for w in trace.convergence_warnings()
+        UNCONVERGED in w or STILL_MOVING in w for w in trace.convergence_warnings()
     ):
         status += ", not converged"  # as the summary warns (it read "completed")
     ax.set_title(
@@ -2016,7 +2016,9 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             f"; the run diverged (step {info.get('diverged_step')}): these are the "
             "last values it reached, not a fit"
         )
-    elif not said and any(UNCONVERGED in w for w in trace.convergence_warnings()):
+    elif not said and any(
+        UNCONVERGED in w or STILL_MOVING in w for w in trace.convergence_warnings()
+    ):
         # a newcomer read the slope of a run still on its way as a misfit
         said = (
             "; the run has not converged: a slope here is its distance from the "
