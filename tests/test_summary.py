@@ -619,3 +619,38 @@ def test_an_adaptive_run_too_short_to_cross_the_distance_is_told_so() -> None:
     assert said.endswith("This run took 50.")
     enough = gradtrace.fit("seed001_line", optimizer="adam", lr=0.05, steps=2000)
     assert not [w for w in enough.warnings if "whatever the curvature" in w]
+
+
+def test_a_mini_batch_run_started_at_its_optimum_rises_by_its_scatter_alone() -> None:
+    """A normal's start at its true values is within a standard error of the
+    optimum; RMSprop's mini-batch steps scatter around it, so the loss may end
+    a little above the start. That was told as a rate too large (a lecturer's
+    find); it is the scatter, said with both distances, and the run's ending
+    and fit.png's title no longer say its loss rose. The same start far off,
+    or a full-batch run, still rises as before."""
+    from gradtrace import plot
+    from gradtrace.advice import ended_above
+
+    rng = np.random.default_rng(11)
+    y = rng.normal(0.0, 1.0, 200)
+    data = {"y": (y - y.mean()) / y.std()}  # the start (0, 1) is the optimum
+    common = dict(model="normal", optimizer="rmsprop", lr=0.05, epochs=30)
+    found = gradtrace.fit(data, batch_size=20, seed=0, **common)  # type: ignore[arg-type]
+    assert ended_above(float(found.to_pandas()["loss"].iloc[0]), found.final_loss)
+    scatter = found.rise_by_scatter()
+    assert scatter is not None and max(scatter) < 1.96
+    said = [w for w in found.warnings if "above where it started" in w]
+    assert len(said) == 1 and "the rate is too large" not in said[0]
+    assert (
+        "the start was already at the optimum, and mini-batch steps scatter "
+        in (said[0])
+    )
+    assert "its loss rose" not in found.ending()
+    assert "its loss rose" not in plot.fit_over_data(found).axes[0].get_title()
+    # full batches from the optimum: Adam's steps of about lr leave it, which
+    # its rate does, and is told so
+    hover = gradtrace.fit(
+        data, model="normal", optimizer="adam", lr=1.0, steps=30, init={"loc": 0.0}
+    )
+    assert hover.rise_by_scatter() is None
+    assert any("the rate is too large" in w for w in hover.warnings)

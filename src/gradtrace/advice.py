@@ -535,6 +535,45 @@ def ended_above(start: float, final: float) -> bool:
     return bool(final - start > ROSE_BY * max(abs(start), abs(final)))
 
 
+#: Standard errors from the optimum within which a mini-batch run's start and
+#: end both lie when its loss rose by the batches' scatter alone (1.96: the
+#: optimum's 95% interval).
+SCATTER_ROSE = 1.96
+
+
+def stderrs_off(
+    values: dict[str, Any], optimum: dict[str, Any], stderr: dict[str, Any]
+) -> float | None:
+    """The largest distance of any value from its optimum, in its standard
+    errors (a vector's elements each); None where one has no standard error."""
+    best, errors, given = _by_column(optimum), _by_column(stderr), _by_column(values)
+    worst = 0.0
+    for name, value in given.items():
+        se = errors.get(name)
+        if name not in best or se is None or not se > 0 or not math.isfinite(se):
+            return None
+        worst = max(worst, abs(value - best[name]) / se)
+    return worst if given else None
+
+
+def scatter_rose(start: str, final: str, from_start: float, at_end: float) -> str:
+    """A mini-batch run's loss that ended above its start by the batches'
+    scatter: it started within ``from_start`` standard errors of the optimum
+    and ended ``at_end`` off, both inside the optimum's 95% interval."""
+    near = (
+        "at the optimum"
+        if from_start < 0.01
+        else f"within {g(from_start, 2)} standard errors of the optimum"
+    )
+    return (
+        f"the loss ended a little above where it started ({start} -> {final}): "
+        f"the start was already {near}, and mini-batch steps scatter around it "
+        f"(the end is "
+        f"{g(at_end, 2)} off); a smaller rate, or a schedule that lowers it late "
+        "in the run, narrows the scatter."
+    )
+
+
 def rose_warning(start: str, final: str, which: str = "", optimizer: str = "") -> str:
     """The warning for a loss that ended above its start (``ended_above``);
     ``which``: the run it was, among several; ``optimizer``: its preset (Rprop's

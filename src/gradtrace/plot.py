@@ -655,6 +655,8 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     rose = (
         trace.status != "diverged"  # says it already
         and ended_above(float(loss.iloc[0]), trace.final_loss)
+        # a mini-batch run's scatter around the optimum it started at is no rise
+        and trace.rise_by_scatter() is None
     ) * ", its loss rose"
     stopping = info.get("early_stopping") or {}
     status = trace.status

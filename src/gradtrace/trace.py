@@ -306,10 +306,39 @@ class Trace:
         return done + "."
 
     def _rose(self) -> bool:
-        """Whether the loss ended above where it started (``advice.ended_above``)."""
+        """Whether the loss ended above where it started (``advice.ended_above``),
+        by more than a mini-batch run's scatter around an optimum it started at
+        (``rise_by_scatter``)."""
         from gradtrace.advice import ended_above
 
-        return ended_above(float(self._frame["loss"].iloc[0]), self.final_loss)
+        first = float(self._frame["loss"].iloc[0])
+        return ended_above(first, self.final_loss) and self.rise_by_scatter() is None
+
+    def rise_by_scatter(self) -> tuple[float, float] | None:
+        """Where a mini-batch run's loss ended above its start only by the
+        batches' scatter: it started and ended within ``SCATTER_ROSE`` standard
+        errors of the optimum (every parameter); the two distances. None
+        otherwise (a full-batch run's rise is its rate's)."""
+        from gradtrace.advice import SCATTER_ROSE, ended_above, stderrs_off
+
+        info = self.info
+        optimum, stderr = info.get("optimum"), info.get("stderr")
+        first = float(self._frame["loss"].iloc[0])
+        mini_batch = info["schedule"]["batch_size"] < info["data"]["n_rows"]
+        if (
+            not mini_batch
+            or not optimum
+            or not stderr
+            or self.status != "completed"
+            or not ended_above(first, self.final_loss)
+        ):
+            return None
+        trained = [k for k in self.params if k in info.get("initial", {})]
+        start = stderrs_off({k: info["initial"][k] for k in trained}, optimum, stderr)
+        end = stderrs_off({k: self.params[k] for k in trained}, optimum, stderr)
+        if start is None or end is None or max(start, end) > SCATTER_ROSE:
+            return None
+        return start, end
 
     def _left_support(self) -> str | None:
         """'scale to -0.3, outside its support (> 0)' when the last step left a
@@ -457,6 +486,7 @@ class Trace:
             drifting,
             on_edge,
             rose_warning,
+            scatter_rose,
             scattered,
             separated,
             settled,
@@ -548,6 +578,8 @@ class Trace:
         if rose:
             name = str(self.info["optimizer"]["name"])
             out.append(rose_warning(fmt(first), fmt(self.final_loss), "", name))
+        elif (scatter := self.rise_by_scatter()) is not None:
+            out.append(scatter_rose(fmt(first), fmt(self.final_loss), *scatter))
 
         # why, where it is a parameter that stopped moving (a run that settled at
         # its optimum stops moving too: only asked of one that did not)
