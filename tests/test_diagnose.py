@@ -1414,6 +1414,12 @@ def test_a_short_full_batch_run_is_told_the_steps_its_rate_needs() -> None:
     gap = np.maximum(abs(table["w"] - best["w"]), abs(table["b"] - best["b"]))
     assert gap.iloc[-1] < 1e-4 and gap.iloc[int(0.9 * predicted)] > 1e-4
     assert not [w for w in long.convergence_warnings() if "predicts" in w]
+    # a run of the default length is told it was the default, and how to set it
+    default = gradtrace.fit("seed001_line", lr=0.05)
+    (cli,) = [w for w in default.convergence_warnings() if "predicts" in w]
+    (py,) = [w for w in default.warnings if "predicts" in w]
+    assert "; this run took the default 100 (--steps N sets it)." in cli
+    assert "; this run took the default 100 (steps=N sets it)." in py
     # no prediction to repeat: mini-batches scatter, momentum is not plain descent
     for other in (dict(batch_size=10), dict(optimizer="momentum")):
         run = gradtrace.fit("seed001_line", steps=30, **{**common, **other})  # type: ignore[arg-type]

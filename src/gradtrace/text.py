@@ -191,6 +191,7 @@ PYTHON_WORDS = (
     ("--param-space unconstrained", "param_space='unconstrained'"),
     ("gradtrace lr-find", "gradtrace.lr_find"),
     ("a smaller --lr", "a smaller lr="),
+    ("(--steps N sets it)", "(steps=N sets it)"),
     ("(--init)", "(init=)"),
     ("(--init NAME=VALUE)", "(init={'NAME': VALUE})"),
     ("(--optimizer adam)", "(optimizer='adam')"),

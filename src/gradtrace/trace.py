@@ -824,11 +824,14 @@ class Trace:
             or self.steps >= predicted
         ):
             return []
+        config = info.get("config") or {}
+        given = config.get("steps") is not None or config.get("epochs") is not None
+        default, sets = ("", "") if given else ("the default ", " (--steps N sets it)")
         text = (
             f"The diagnosis predicts {predicted} steps from the start at lr "
             f"{g(learning_rate(info))} "
             f"until every parameter is within {g(diagnosis['tol'])} of the optimum; "
-            f"this run took {self.steps}."
+            f"this run took {default}{self.steps}{sets}."
         )
         fastest, fastest_steps = (
             diagnosis.get("fastest_lr"),
