@@ -698,3 +698,15 @@ def test_a_traces_methods_raise_from_the_callers_line(tmp_path: Path) -> None:
     frame = pd.DataFrame({"x": ["1", "6,3", "a"]})
     line = one_line(lambda: trace.predict(frame))
     assert "('6,3' in data row 2 (.iloc[1]), 2 such rows) (a decimal comma" in line
+
+
+def test_a_misspelling_as_near_two_names_offers_both() -> None:
+    """ "liner" is a letter from line and from linear: a student who meant line
+    was offered linear alone."""
+    from gradtrace.text import close_name, close_names
+
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit("seed001_line", model="liner")
+    assert str(err.value).endswith("Did you mean 'linear' or 'line'?")
+    assert close_names("lien", ["line", "linear"]) == ["line"]
+    assert close_name("liner", ["line", "linear"]) == "linear"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gradtrace.errors import InputError
-from gradtrace.text import close_name
+from gradtrace.text import close_names
 
 #: Steps, epochs and batch sizes must fit the int32 step counter.
 MAX_COUNT = 2**31 - 1
@@ -26,12 +26,12 @@ def _suggest(value: str, choices: Sequence[str]) -> str:
     only one it begins: Keras's "acc" for accuracy), or those it is a part of
     ("norm": torch.norm, keras.norm, ...)."""
     folded = value.strip().lower()
-    close = close_name(value, list(choices))
+    close = close_names(value, list(choices))
     if CHOICE_ALIASES.get(folded) in choices:
-        close = CHOICE_ALIASES[folded]
+        close = [CHOICE_ALIASES[folded]]
     parts = [c for c in choices if folded and folded in c.lower().split(".")[-1]]
-    if close is not None:
-        hint = f" Did you mean {close!r}?"
+    if close:
+        hint = f" Did you mean {' or '.join(repr(c) for c in close[:3])}?"
     elif 1 < len(parts) < len(choices):
         hint = f" Did you mean one of {', '.join(parts)}?"
     else:

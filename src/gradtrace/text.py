@@ -100,13 +100,20 @@ def header_example(columns: int, y: str = "y") -> str:
 def close_name(name: str, names: Sequence[str]) -> str | None:
     """The one of ``names`` that ``name`` most likely means: the same in another
     case, the only one that starts with it, or a close spelling; None if none."""
+    found = close_names(name, names)
+    return found[0] if found else None
+
+
+def close_names(name: str, names: Sequence[str]) -> list[str]:
+    """``close_name``, and beside it any other name as few typing slips away
+    ("liner": line and linear, a letter each), the likeliest first."""
     folded = name.strip().lower()
     for pick in (
         [n for n in names if n.lower() == folded],
         [n for n in names if folded and n.lower().startswith(folded)],
     ):
         if len(pick) == 1:
-            return pick[0]
+            return pick
     by_fold = {n.lower(): n for n in names}
     # fewest typing slips first (keras.adma is keras.adam, not keras.adamax),
     # then difflib's likeness
@@ -115,10 +122,10 @@ def close_name(name: str, names: Sequence[str]) -> str | None:
     # (a one-letter name is one slip from any other: y is not a)
     if fewest is not None and len(folded) > 1 and fewest <= max(1, len(folded) // 5):
         tied = [n for d, n in near if d == fewest]
-        best = max(tied, key=lambda n: difflib.SequenceMatcher(None, folded, n).ratio())
-        return by_fold[best]
+        tied.sort(key=lambda n: -difflib.SequenceMatcher(None, folded, n).ratio())
+        return [by_fold[n] for n in tied]
     close = difflib.get_close_matches(folded, list(by_fold), n=1, cutoff=0.6)
-    return by_fold[close[0]] if close else None
+    return [by_fold[close[0]]] if close else []
 
 
 def _slips(a: str, b: str) -> int:
