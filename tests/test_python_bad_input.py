@@ -710,3 +710,25 @@ def test_a_misspelling_as_near_two_names_offers_both() -> None:
     assert str(err.value).endswith("Did you mean 'linear' or 'line'?")
     assert close_names("lien", ["line", "linear"]) == ["line"]
     assert close_name("liner", ["line", "linear"]) == "linear"
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "key", "says"),
+    [
+        ("keras.sgd", "gradient_accumulation_steps", "batches k times larger"),
+        ("keras.adam", "use_ema", "moving average of the weights is not modelled"),
+        ("torch.adam", "maximize", "minimise the negative of the objective"),
+        ("torch.adam", "fused", "single-tensor path (foreach=False)"),
+    ],
+)
+def test_a_frameworks_argument_gradtrace_does_not_model_is_told_so(
+    optimizer: str, key: str, says: str
+) -> None:
+    """Keras's gradient_accumulation_steps was offered Adagrad's
+    initial_accumulator_value (a close spelling); such arguments are told what
+    they are and what to do instead."""
+    with pytest.raises(gradtrace.InputError) as err:
+        gradtrace.fit("seed001_line", optimizer=optimizer, opt={key: 2}, steps=2)
+    text = str(err.value)
+    assert text.startswith(f"optimizer {optimizer!r} takes no {key!r}: ")
+    assert says in text and "Did you mean" not in text

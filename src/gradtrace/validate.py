@@ -502,6 +502,33 @@ CLIPPING = {
 }
 
 
+#: The frameworks' optimizer arguments that change how, not what, gradtrace runs
+#: or that it does not model, and what to do instead.
+NOT_MODELLED = {
+    "gradient_accumulation_steps": "Keras's gradient accumulation (a step every "
+    "k batches, on their mean gradient) is not modelled; with a mean loss its "
+    "steps are those of batches k times larger (--batch-size)",
+    "use_ema": "Keras's moving average of the weights is not modelled; the trace "
+    "holds the weights themselves",
+    "ema_momentum": "Keras's moving average of the weights (use_ema) is not "
+    "modelled; the trace holds the weights themselves",
+    "ema_overwrite_frequency": "Keras's moving average of the weights (use_ema) "
+    "is not modelled; the trace holds the weights themselves",
+    "loss_scale_factor": "Keras's loss scaling (for mixed precision) is not "
+    "modelled; leave it out (--dtype sets the precision)",
+    "maximize": "PyTorch's maximize (gradient ascent) is not modelled; minimise "
+    "the negative of the objective instead",
+    "foreach": "gradtrace follows PyTorch's single-tensor path (foreach=False); "
+    "leave it out",
+    "fused": "gradtrace follows PyTorch's single-tensor path (foreach=False); "
+    "leave it out",
+    "capturable": "a PyTorch implementation choice that changes no number; leave "
+    "it out",
+    "differentiable": "a PyTorch implementation choice that changes no number; "
+    "leave it out",
+}
+
+
 def learning_rate_like(flag: str, value: Any) -> float:
     """A finite number > 0 given with ``flag``."""
     try:
@@ -717,6 +744,10 @@ def optimizer(
             given = f"--clip {clip}" if COMMAND_LINE.get() else f"clip={clip!r}"
             raise InputError(
                 f"optimizer {name!r} takes no {key!r}: Keras's {key} is {given}."
+            )
+        if key in NOT_MODELLED and key not in preset.defaults:
+            raise InputError(
+                f"optimizer {name!r} takes no {key!r}: {NOT_MODELLED[key]}."
             )
         if key not in preset.defaults:
             suggested = _suggest_hyper(key, list(preset.defaults))
