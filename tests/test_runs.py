@@ -1092,6 +1092,15 @@ def test_export_per_epoch_writes_the_fit_history(
     steps = gradtrace.load(folder).to_pandas().set_index("step")
     np.testing.assert_allclose(table["loss"], steps.loc[[4, 8, 12], "running_loss"])
     np.testing.assert_allclose(table["rmse_all_data"], steps.loc[[4, 8, 12], "rmse"])
+    # Keras's History keys, to set beside it column for column (a PyTorch and
+    # Keras user mapped rmse to root_mean_squared_error by hand)
+    code, out, _ = run(["export", str(folder), "--per-epoch", "--keras-names"], capsys)
+    assert code == 0
+    keras = pd.read_csv(io.StringIO(out))
+    assert "root_mean_squared_error" in keras.columns and "rmse" not in keras.columns
+    np.testing.assert_allclose(keras["root_mean_squared_error"], expected["rmse"])
+    code, _, err = run(["export", str(folder), "--keras-names"], capsys)
+    assert code == 2 and "give both" in err
 
 
 def test_a_line_is_drawn_over_the_x_range_asked_for(

@@ -237,6 +237,13 @@ EXPORT_SUFFIXES = {
     "after it, and the parameters.",
 )
 @click.option(
+    "--keras-names",
+    is_flag=True,
+    help="With --per-epoch: the metrics and the rate under the keys Keras's "
+    "History.history gives them (root_mean_squared_error, learning_rate), to set "
+    "beside it column for column.",
+)
+@click.option(
     "--batch-rows",
     is_flag=True,
     help="Which data rows each step trained on instead of the trace: one line per "
@@ -252,6 +259,7 @@ def export(
     as_parquet: bool,
     out: Path | None,
     per_epoch: bool,
+    keras_names: bool,
     batch_rows: bool,
     force: bool,
 ) -> None:
@@ -263,6 +271,10 @@ def export(
 
     if per_epoch and batch_rows:
         raise InputError("give --per-epoch or --batch-rows, not both.")
+    if keras_names and not per_epoch:
+        raise InputError(
+            "--keras-names names the columns of --per-epoch's table: give both."
+        )
     formats = ("csv", "tsv", "json", "parquet")
     flags = (as_csv, as_tsv, as_json, as_parquet)
     asked = [f for f, on in zip(formats, flags, strict=True) if on]
@@ -300,7 +312,7 @@ def export(
 
         from gradtrace.saved_runs import load
 
-        table = load(run, thin=True).history()
+        table = load(run, thin=True).history(keras_names=keras_names)
         batches = [pa.RecordBatch.from_pandas(table, preserve_index=False)]
     if batch_rows:
         import pyarrow as pa
