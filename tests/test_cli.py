@@ -690,7 +690,7 @@ def test_diagnose_lists_only_options_that_change_it(
 
     def listed(command: str) -> list[str]:
         code, shown, _ = run([command, "--help"], capsys)
-        lines = shown.split("\nOptions:\n")[1].splitlines()
+        lines = shown.split("\nModel and loss:\n")[1].splitlines()
         return [line.split()[0] for line in lines if line.startswith("  -")]
 
     hidden = {"--exact", "--epochs", "--steps", "--seed", "--eval-every", "--metric"}
@@ -780,3 +780,17 @@ def test_rerun_quiet_leaves_out_the_log_line(
         ["rerun", str(folder), "-o", str(tmp_path / "c"), "-q"], capsys
     )
     assert code == 0 and "identical" in out and "training" not in err, err
+
+
+@pytest.mark.parametrize("command", ["fit", "diagnose", "sweep", "lr-find"])
+def test_a_long_commands_help_lists_its_options_in_sections(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """fit --help ran to 300 lines of options in one list; they are in titled
+    sections now, every option in one of them (none left to "Other options")."""
+    code, out, _ = run([command, "--help"], capsys)
+    assert code == 0
+    titles = [line for line in out.splitlines() if line and line[0].isupper()]
+    assert "Model and loss:" in titles and "Optimizer:" in titles
+    assert "Other options:" not in titles and "Options:" not in titles
+    assert out.count("--optimizer NAME") == 1

@@ -13,6 +13,38 @@ import click
 from gradtrace.errors import InputError
 
 
+class Sectioned(click.Command):
+    """A command whose ``--help`` lists its options in titled sections
+    (``SECTIONS``: the title, then the options' names, in order), as long
+    commands' help does; an option not named lands in "Other options"."""
+
+    SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def format_options(
+        self, ctx: click.Context, formatter: click.HelpFormatter
+    ) -> None:
+        records: dict[str, tuple[str, str]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if isinstance(param, click.Option) and record is not None:
+                # click's own help option: "help"
+                name = "help" if param.name == "_click_default_help" else param.name
+                records[str(name)] = record
+        for title, names in self.SECTIONS:
+            rows = [records.pop(n) for n in names if n in records]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        if records:
+            with formatter.section("Other options"):
+                formatter.write_dl(list(records.values()))
+
+
+def sectioned(sections: tuple[tuple[str, tuple[str, ...]], ...]) -> type[Sectioned]:
+    """A ``Sectioned`` command class with these sections."""
+    return type("SectionedCommand", (Sectioned,), {"SECTIONS": sections})
+
+
 def dpi_option(what: str) -> Callable[..., Any]:
     """The --dpi option of a command that draws ``what`` (its default is
     ``gradtrace.plot.DPI``'s, kept a literal here: the command line starts

@@ -19,6 +19,7 @@ from gradtrace.cli._options import (
     dpi_option,
     force_option,
     pairs,
+    sectioned,
 )
 from gradtrace.paths import RUNS
 
@@ -354,7 +355,58 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-@click.command(context_settings={"max_content_width": 100})
+#: fit --help's sections, in the order a run's settings are thought of.
+FIT_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Model and loss",
+        (
+            "model",
+            "loss",
+            "model_expr",
+            "model_file",
+            "degree",
+            "standardize",
+            "loss_expr",
+            "delta",
+            "param_space",
+            "metrics",
+        ),
+    ),
+    ("Data", ("x", "y", "dtype", "compute_dtype", "drop_missing")),
+    ("Optimizer", ("optimizer", "lr", "opt", "lr_schedule", "clip")),
+    (
+        "Steps, batches and starts",
+        (
+            "epochs",
+            "steps",
+            "batch_size",
+            "shuffle",
+            "drop_last",
+            "seed",
+            "init",
+            "fix",
+            "reduction",
+            "eval_every",
+        ),
+    ),
+    (
+        "Held-out data and early stopping",
+        ("validation_split", "validation_data", "early_stopping"),
+    ),
+    ("The exact answer", ("exact", "stderr", "intervals")),
+    (
+        "Output",
+        ("out", "force", "config_file", "print_every", "quiet", "plot", "dpi"),
+    ),
+    (
+        "Large data and long runs",
+        ("stream", "chunk_rows", "shuffle_window", "checkpoint_every", "devices"),
+    ),
+    ("Help", ("help",)),
+)
+
+
+@click.command(cls=sectioned(FIT_SECTIONS), context_settings={"max_content_width": 100})
 @run_options
 @click.option(
     "-o",

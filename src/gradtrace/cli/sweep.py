@@ -18,8 +18,9 @@ from gradtrace.cli._options import (
     WHOLE,
     dpi_option,
     force_option,
+    sectioned,
 )
-from gradtrace.cli.fit import model_options
+from gradtrace.cli.fit import FIT_SECTIONS, model_options
 from gradtrace.errors import InputError
 from gradtrace.text import duration
 
@@ -199,7 +200,22 @@ def _problem_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.command(context_settings={"max_content_width": 100})
+#: sweep --help's sections: what it sweeps and measures, then fit's.
+SWEEP_SECTIONS = (
+    (
+        "Swept (each a range or a list of values)",
+        ("lr", "opt", "init", "seed", "batch_size"),
+    ),
+    ("What each configuration keeps and is measured by", ("keep_every", "tol")),
+    *FIT_SECTIONS,
+)
+#: lr-find --help's sections: the range test's, then fit's.
+LR_FIND_SECTIONS = (("The range test", ("lr_min", "lr_max", "steps")), *FIT_SECTIONS)
+
+
+@click.command(
+    cls=sectioned(SWEEP_SECTIONS), context_settings={"max_content_width": 100}
+)
 @click.argument("data")
 @_problem_options
 @click.option(
@@ -494,7 +510,11 @@ def _free_name(path: Path, force: bool) -> Path:
     return numbered
 
 
-@click.command(name="lr-find", context_settings={"max_content_width": 100})
+@click.command(
+    name="lr-find",
+    cls=sectioned(LR_FIND_SECTIONS),
+    context_settings={"max_content_width": 100},
+)
 @click.argument("data")
 @_problem_options
 @model_options

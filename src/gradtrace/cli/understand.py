@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from gradtrace.cli._options import DATA_AGAIN, RUN_FOLDER, WHOLE, load_run
-from gradtrace.cli.fit import chunk_rows_option, run_options
+from gradtrace.cli._options import DATA_AGAIN, RUN_FOLDER, WHOLE, load_run, sectioned
+from gradtrace.cli.fit import FIT_SECTIONS, chunk_rows_option, run_options
 
 
 class _StepFromTheEnd(click.Command):
@@ -136,7 +136,7 @@ def _frame_table(frame: Any, table_cls: Any) -> Any:
     return table
 
 
-@click.command(context_settings={"max_content_width": 100})
+@click.command(cls=sectioned(FIT_SECTIONS), context_settings={"max_content_width": 100})
 @run_options
 @click.option(
     "--stream",
