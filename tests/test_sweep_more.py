@@ -289,6 +289,20 @@ def test_a_sweep_starts_a_vector_parameter_at_each_of_its_starts() -> None:
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["[0, 0, 0]", "[1, -2, 0.5]", "[5, 5, 5]"]
     assert ax.get_ylabel() == "start w"
+    # more kinds of line than styles: the vector's starts are counted among the
+    # curves a line overlays (a researcher's sweep crashed on their lists)
+    more = gradtrace.sweep(
+        data,
+        "linear",
+        optimizer="momentum",
+        lr=[0.01, 0.1],
+        opt={"momentum": [0.0, 0.5, 0.9]},
+        init={"w": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]},
+        steps=5,
+    )
+    fig = more.plot("losses")
+    legend = [t.get_text() for box in fig.legends for t in box.get_texts()]
+    assert any(text.endswith(": 2 values of init_w") for text in legend), legend
 
 
 def test_a_vector_start_in_a_sweep_is_refused_where_it_reads_two_ways(

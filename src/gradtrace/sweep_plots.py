@@ -638,11 +638,11 @@ def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
     order = list(dict.fromkeys(kinds))
     if len(order) <= len(KIND_STYLES):
         return kinds, dict(zip(order, KIND_STYLES, strict=False))
-    few = [c for c in others if table[c].nunique() <= len(KIND_STYLES)]
+    few = [c for c in others if table[c].map(_key).nunique() <= len(KIND_STYLES)]
     styled = ["batch_size"] if "batch_size" in few else few[:1]
     overlaid = [c for c in others if c not in styled]
     overlaid += ["seed"] * ("seed" in sweep.swept)
-    counts = [int(table[c].nunique()) for c in overlaid]
+    counts = [int(table[c].map(_key).nunique()) for c in overlaid]
     parts = [
         f"{n} seeds" if c == "seed" else f"{n} values of {c}"
         for c, n in zip(overlaid, counts, strict=True)
