@@ -297,9 +297,9 @@ class Sweep:
         """One row per configuration (a copy of ``table``): its swept values (``lr``,
         ``batch_size``, ``seed``, other hyper-parameters, ``init_<name>``), its final
         parameters, ``start_loss`` and ``loss`` (over all the data, before the first
-        step and after the last), ``tail_loss`` (the mean of its steps' losses over
-        the last tenth of the run, each batch's taken before its update: over all
-        the data for full batches; every step's, whatever ``keep_every``),
+        step and after the last), ``tail_loss`` (the mean of its loss over all the
+        data at the kept steps of the last tenth of the run, the last at least:
+        where it settled, its batches' scatter averaged),
         ``gap`` (to the optimum's loss; to the loss's
         infimum where a logistic regression's classes are separated),
         ``steps_to_tol``

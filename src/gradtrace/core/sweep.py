@@ -70,24 +70,28 @@ class SweepResult(NamedTuple):
     kept_loss: np.ndarray
     compile_s: float
     train_s: float
-    #: per configuration: the mean of its steps' losses (each batch's, taken before
-    #: its update) over the last ``TAIL`` of the run, whatever the kept steps
+    #: per configuration: the mean of its loss over all the data after each of
+    #: ``tail_steps``, whatever the kept steps: where it settled, its batches'
+    #: scatter around the optimum averaged (the batches' own losses, averaged
+    #: before, fell below the optimum's by the luck of the last batches, and a
+    #: heatmap drew such a cell as the optimum reached)
     tail_loss: np.ndarray
 
 
 #: Where the steps ``tail_loss`` averages over begin, as a share of the run's
 #: steps: its last tenth.
 TAIL = 0.9
+#: The most steps of the last tenth that ``tail_loss`` takes the loss over all
+#: the data after (evenly spaced, the last included).
+TAIL_POINTS = 10
 
 
-def _tail(tail: Any, loss: Any, on: Any) -> Any:
-    """The tail's running sum of losses, compensated (Kahan's: a million float32
-    losses summed plainly lose about three digits), and its count, with ``loss``
-    added where ``on``."""
-    total, lost, count = tail
-    add = jnp.where(on, loss.astype(total.dtype), 0) - lost
-    new = total + add
-    return new, (new - total) - add, count + on.astype(total.dtype)
+def tail_steps(n_steps: int) -> np.ndarray:
+    """The steps after which ``tail_loss`` takes the loss over all the data: up
+    to ``TAIL_POINTS`` of the run's last tenth, evenly spaced, the last one
+    included (the last alone for a run of few steps)."""
+    start = max(1, math.ceil(TAIL * n_steps))
+    return np.unique(np.round(np.linspace(start, n_steps, TAIL_POINTS)).astype(int))
 
 
 def _all_finite(tree: Any) -> jax.Array:
@@ -145,9 +149,8 @@ def sweep_fn(
 
     per_epoch, bs = schedule.batches_per_epoch, schedule.batch_size
     n_kept = math.ceil(schedule.n_steps / keep_every)
-    # the tail's first step (its loss: after that many steps), the last at least
-    tail_from = min(math.ceil(TAIL * schedule.n_steps), schedule.n_steps - 1)
     adaptive = lr_schedule is not None and lr_schedule.adaptive
+    tail_at = jnp.asarray(tail_steps(schedule.n_steps), jnp.int32)
 
     def one(hyper, init, seed, fixed, x, y, optimum, tol):  # type: ignore[no-untyped-def]
         key = jax.random.key(seed)
@@ -155,14 +158,13 @@ def sweep_fn(
         shown = init
         init = problem.internal_params(init)
         # the steps carry the next step's ``Problem.point`` (as a single run's do)
-        zero = jnp.zeros((), problem.param_dtype)
         carry0 = (
             init,
             tx.init(init),
             jnp.asarray(0),
             jnp.asarray(0),
             problem.point(init),
-            (zero, zero, zero),  # the tail's losses: sum, its lost digits, count
+            jnp.zeros((), problem.param_dtype),  # the tail's sum
         )
 
         def step(carry, t):  # type: ignore[no-untyped-def]
@@ -218,7 +220,14 @@ def sweep_fn(
                     jnp.where(inside, jnp.where(first == 0, t + 1, first), 0),
                     first,
                 )
-            tail = _tail(tail, loss, keep & (t >= tail_from))
+            # the loss over all the data after the tail's steps: a conditional
+            # on the step alone, so the other steps make no pass over the data
+            tail = jax.lax.cond(
+                jnp.any(tail_at == t + 1),
+                lambda s: s + problem.objective(params, fixed, x, y).astype(s.dtype),
+                lambda s: s,
+                tail,
+            )
             return (params, state, diverged, first, at, tail), loss
 
         def block(carry, k):  # type: ignore[no-untyped-def]
@@ -248,8 +257,7 @@ def sweep_fn(
             lambda a, b: jnp.concatenate([a[None], b]), shown, kept
         )
         final = problem.user_params(carry[0])
-        total, _, count = carry[5]
-        tail_loss = jnp.where(count > 0, total / count, jnp.nan)
+        tail_loss = carry[5] / len(tail_at)
         return final, final_loss, diverged, carry[3], kept, kept_loss, tail_loss
 
     batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None))
