@@ -183,12 +183,27 @@ def test_ranges(text: str, values: list[float]) -> None:
         ("0:1:log0", "--lr 0:1:log0: a log range must start above 0"),
         ("1e400:1e401:log3", "--lr 1e400:1e401:log3: its ends must be finite"),
         ("0.1,inf", "--lr 0.1,inf: its values must be finite numbers"),
+        # one value of two ends: the start alone, in silence before
+        ("0.01:0.1:log1", "--lr 0.01:0.1:log1: a count of 1 gives the start alone"),
     ],
 )
 def test_bad_ranges(text: str, message: str) -> None:
     with pytest.raises(InputError) as err:
         parse_values("--lr", text)
     assert message in str(err.value)
+    assert parse_values("--lr", "0.5:0.5:1") == [0.5]  # one value, said twice
+
+
+def test_a_third_number_in_a_range_of_whole_numbers_is_refused() -> None:
+    """--seed 0:9:2 read as a count gave the two seeds 0 and 9 (a researcher
+    meant a step of 2); whole numbers take FIRST:LAST or a list."""
+    for flag, text in (("--seed", "0:9:2"), ("--batch-size", "16:128:16")):
+        with pytest.raises(InputError) as err:
+            parse_values(flag, text, integer=True)
+        assert "a third number would be a count of evenly spaced values" in str(
+            err.value
+        )
+    assert parse_values("--seed", "0:3", integer=True) == [0, 1, 2, 3]
 
 
 def test_a_sweep_names_its_data_as_a_run_does(tmp_path: Path) -> None:
@@ -640,3 +655,28 @@ def test_a_heatmaps_gaps_of_zero_sit_at_the_rounding_band() -> None:
     assert "(0 at float rounding drawn at" in bar.get_ylabel()
     ax = fig.axes[0]
     assert not ax.texts and "their steps in them" not in ax.get_title()
+
+
+def test_seeds_that_change_nothing_are_noted() -> None:
+    """Seeds swept beside a full batch (or with shuffling off) repeat one run:
+    the summary counted them as three repeats all within tol, which overstated
+    how repeatable the settings were."""
+    s = sweep(
+        "seed001_line", lr=[0.01, 0.1], batch_size=[16, 100], seed=[0, 1, 2], epochs=3
+    )
+    assert s.info["notices"] == [
+        "the 3 seeds change nothing for batches of every row (batch size 100): those "
+        "configurations run alike whatever their seed, and their repeats are one run"
+    ]
+    full = s.table[s.table["batch_size"] == 100]
+    assert full.groupby("lr")["loss"].nunique().eq(1).all()
+    still = sweep(
+        "seed001_line", lr=[0.1], batch_size=8, seed=[0, 1], epochs=2, shuffle=False
+    )
+    assert "with shuffling off" in still.info["notices"][0]
+    assert (
+        sweep("seed001_line", lr=[0.1], batch_size=8, seed=[0, 1], epochs=2).info[
+            "notices"
+        ]
+        == []
+    )

@@ -1066,7 +1066,7 @@ def sweep(
             else {}
         ),
         # what the plan had to say of the data (rows dropped, a batch size clamped)
-        "notices": list(p.notices),
+        "notices": list(p.notices) + _seeds_idle(seeds, steps_of, p.n_rows, base),
         "swept": {
             "lr": lrs,
             **{k: list(v) for k, v in opts.items()},
@@ -1129,6 +1129,29 @@ def _with_settings(traces: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         [traces[["config"]], pd.DataFrame(settings), traces.drop(columns="config")],
         axis=1,
     )
+
+
+def _seeds_idle(
+    seeds: list[int], steps_of: dict[int, int], n_rows: int, base: RunConfig
+) -> list[str]:
+    """A notice where swept seeds change nothing: the rows are not shuffled, or
+    a batch size takes every row (its configurations of each seed are one run,
+    counted as repeats all the same)."""
+    if len(seeds) < 2:
+        return []
+    if not base.shuffle:
+        return [
+            f"the {len(seeds)} seeds change nothing with shuffling off: each "
+            "configuration runs alike whatever its seed, and its repeats are one run"
+        ]
+    whole = sorted(size for size in steps_of if size >= n_rows)
+    if not whole:
+        return []
+    return [
+        f"the {len(seeds)} seeds change nothing for batches of every row (batch "
+        f"size {whole[0]}): those configurations run alike whatever their seed, "
+        "and their repeats are one run"
+    ]
 
 
 def _values(value: Any, name: str) -> list[Any]:

@@ -50,9 +50,24 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
                 _at_most(given, b - a + 1)
                 values: list[Any] = list(range(a, b + 1))
             elif len(parts) == 3:
+                if integer:
+                    # a third number is a count, which a step was taken for: 0:9:2
+                    # gave the two seeds 0 and 9
+                    raise InputError(
+                        f"{given}: whole numbers are a range FIRST:LAST (every "
+                        f"one: {parts[0]}:{parts[1]}) or a list (0,2,4); a third "
+                        "number would be a count of evenly spaced values, not a "
+                        "step."
+                    )
                 a_f, b_f, spec = float(parts[0]), float(parts[1]), parts[2].strip()
                 log = spec.lower().startswith("log")
                 n = int(spec[3:] if log else spec)
+                if n == 1 and a_f != b_f:
+                    raise InputError(
+                        f"{given}: a count of 1 gives the start alone; give a "
+                        f"count of at least 2 ({text.rsplit(':', 1)[0]}:"
+                        f"{'log' * log}5), or the one value."
+                    )
                 if not (math.isfinite(a_f) and math.isfinite(b_f)):
                     raise InputError(f"{given}: its ends must be finite numbers.")
                 if log and not (a_f > 0 and b_f > 0):
