@@ -973,9 +973,10 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
     elif arr.size == 1:
         arr = np.full(spec.size, float(arr.reshape(-1)[0]))
     elif arr.shape != (spec.size,):
+        written = ", comma-separated" if COMMAND_LINE.get() else ""
         raise InputError(
             f"{flag} {spec.name} takes {spec.size} numbers (one per x "
-            f"column, comma-separated), got {arr.size}."
+            f"column{written}), got {arr.size}."
         )
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{flag} {spec.name} must be finite, got {shown}.")
