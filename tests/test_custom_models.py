@@ -1144,3 +1144,80 @@ def test_the_command_line_refuses_a_python_model_at_once_naming_all_it_needs(
         gradtrace.load(r, model=model, data=data) for r in (run, tmp_path / "other")
     ]
     assert len(gradtrace.compare(*again).axes) == 2
+
+
+def _saturating(columns: tuple[str, ...] = ("x", "y")) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.1, 10, 60)
+    frame = pd.DataFrame({"x": x, "y": 5 * x / (2 + x) + rng.normal(0, 0.1, 60)})
+    if "Km" in columns:
+        frame.insert(1, "Km", rng.uniform(1, 3, 60))
+    return frame
+
+
+def test_a_parameter_named_as_the_target_is_refused() -> None:
+    """--model-expr "y*x" fitted a parameter y beside the target y (the trace held
+    two columns of that name), and a Python model's parameter y was taken too."""
+    data = _saturating()
+    for model, name, told in (
+        ("y*x", "y", "is named as the target, the data's y column (y='y')"),
+        (Model(lambda p, x: p["y"] * x, {"y": 1.0}), "y", "is named as the target"),
+    ):
+        with pytest.raises(InputError) as err:
+            if isinstance(model, str):
+                gradtrace.fit(data, model_expr=model, steps=2)
+            else:
+                gradtrace.fit(data, model, steps=2)
+        assert str(err.value).startswith(f"the model's parameter {name!r} {told}")
+
+
+def test_an_expressions_columns_besides_x_are_noted_as_data() -> None:
+    """A column named as the parameter meant (Km beside x) was read as data in
+    silence: the run notes which names are data and which are parameters."""
+    run = gradtrace.fit(_saturating(("x", "Km", "y")), model_expr="Vmax*x/(Km + x)")
+    assert (
+        "--model-expr reads x and Km as data, columns of the data; its parameter "
+        "is Vmax (a name that is a column is data: rename one to fit it)"
+    ) in run.info["notices"]
+    plain = gradtrace.fit(_saturating(), model_expr="Vmax*x/(Km + x)", steps=2)
+    assert not any("as data" in n for n in plain.info["notices"])
+
+
+def test_user_code_of_complex_values_and_empty_expressions_are_refused() -> None:
+    data = _saturating()
+    model = Model(lambda p, x: p["a"] * x / (p["b"] + x), {"a": 1.0, "b": 1.0})
+    with pytest.raises(InputError) as err:  # a traceback at float() before
+        gradtrace.fit(data, model, loss=Loss(lambda pred, y: (pred - y) ** 2 + 0j))
+    assert str(err.value).startswith(
+        "the custom loss returns complex numbers: return real floating-point ones"
+    )
+    for given in ({"model_expr": ""}, {"loss_expr": "  "}):
+        with pytest.raises(InputError) as err:  # the default line, in silence
+            gradtrace.fit(data, steps=2, **given)
+        assert "is empty: write one, such as" in str(err.value)
+    with pytest.raises(InputError) as err:
+        gradtrace.fit(data, loss_expr="mean((pred - y)**2)", steps=2)
+    assert "the mean or the sum over the rows is" in str(err.value)
+    assert "to multiply" not in str(err.value)
+
+
+def test_a_step_out_of_the_support_is_told_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary's last line and the error line both said where the step took
+    the parameter: the error line alone says it now."""
+    from helpers import run_cli
+
+    data = tmp_path / "mm.csv"
+    _saturating().to_csv(data, index=False)
+    code_file = tmp_path / "mm.py"
+    code_file.write_text(
+        "import gradtrace\n"
+        "mm = gradtrace.Model(lambda p, x: p['Vmax'] * x / (p['Km'] + x),\n"
+        "    {'Vmax': 3.0, 'Km': 0.3}, positive=['Km'])\n"
+    )
+    args = ["fit", str(data), "--model-file", f"{code_file}:mm", "--lr", "3"]
+    code, out, err = run_cli([*args, "--out", str(tmp_path / "run")], capsys)
+    assert code == 1
+    assert re.search(r"^stopped at step \d+ of 100\. Compile", out, re.M), out
+    assert err.count("outside its support") == 1 and out.count("outside its") == 0

@@ -172,6 +172,13 @@ def plan(
         )
     if model_obj is None and config.model_file:
         model_obj = load_model_file(config.model_file)
+    for text, flag, example in (
+        (config.model_expr, "--model-expr", '"a*exp(-b*x) + c"'),
+        (config.loss_expr, "--loss-expr", '"(pred - y)**2"'),
+    ):
+        if text is not None and not str(text).strip():
+            # an empty one fitted the default line in silence
+            raise InputError(f"{flag} is empty: write one, such as {example}.")
     model_arg = config.model
     if config.model_expr and model_arg in ("line", "expr") and model_obj is None:
         model_arg = "expr"
@@ -193,6 +200,24 @@ def plan(
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )
+    if config.model_expr and not config.x and len(x_cols) > 1:
+        # names of columns are data: a column named as the parameter meant (Km
+        # beside x) was read as data in silence
+        from gradtrace.core.expr import parse
+
+        names = parse(config.model_expr).names
+        params = [n for n in names if n not in x_cols and n != config.y]
+        notices.append(
+            f"--model-expr reads {', '.join(x_cols[:-1])} and {x_cols[-1]} as data, "
+            "columns of the data"
+            + (
+                f"; its parameter{'s are' if len(params) > 1 else ' is'} "
+                f"{', '.join(params)}"
+                if params
+                else ""
+            )
+            + " (a name that is a column is data: rename one to fit it)"
+        )
     unused = [str(c) for c in frame.columns if kind == "distribution" and c != config.y]
     if unused:
         which = "column " if len(unused) == 1 else "columns "
@@ -271,6 +296,7 @@ def plan(
         config.intervals, loss, robust, config.exact, bool(config.stream)
     )
     specs = validate.specs_for(m, loss)
+    validate.params_apart_from_columns(specs, config.y, kind)
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
     validate.user_code(m, loss, {**trainable, **fixed}, xs, ys)
     if m.kind == "distribution" or loss == "nll":

@@ -186,10 +186,9 @@ class Trace:
         if self.diverged:
             n = self.info["schedule"]["n_steps"]
             left = self._left_support()
-            if not hint:
-                took = f": the step took {left}" if left else ""
+            if not hint:  # the error line below says why, once
                 verb = "stopped" if left else "diverged"
-                return f"{verb} at step {self.diverged_step} of {n}{took}."
+                return f"{verb} at step {self.diverged_step} of {n}."
             opt = self.info["optimizer"]
             lr = opt.get("learning_rate", opt.get("lr"))
             schedule = self.info.get("lr_schedule") or {}

@@ -427,6 +427,7 @@ def user_code(
                 f"model {m.name!r} returns {_shape_of(out)} for {n} rows: "
                 f"{MODEL_SHAPE} (a constant c as c * jnp.ones(len(x)))."
             )
+        _real(out, f"model {m.name!r}")
     if isinstance(m, CustomFamily):
         p = {k: jax.ShapeDtypeStruct(np.shape(v), f32) for k, v in params.items()}
         what = f"distribution {m.name!r}"
@@ -440,6 +441,7 @@ def user_code(
             raise InputError(
                 f"{what} returns {_shape_of(out)} for {n} rows: {LOG_PROB_SHAPE}."
             )
+        _real(out, what)
     if isinstance(loss_value, Loss) and m.kind == "regression":
         try:
             out = jax.eval_shape(loss_value.fn, rows, rows)
@@ -451,6 +453,20 @@ def user_code(
                 f"the custom loss returns {_shape_of(out)} for {n} rows: {LOSS_SHAPE}"
                 " (not their mean or sum: that is --reduction)."
             )
+        _real(out, "the custom loss")
+
+
+def _real(out: Any, what: str) -> None:
+    """Refuse user code whose values are not real floating-point numbers (a
+    complex loss reached a traceback at the first float() of it)."""
+    dtype = np.dtype(getattr(out, "dtype", np.float32))
+    if np.issubdtype(dtype, np.floating):
+        return
+    kind = "complex" if np.issubdtype(dtype, np.complexfloating) else str(dtype)
+    raise InputError(
+        f"{what} returns {kind} numbers: return real floating-point ones (with "
+        "jax.numpy; jnp.real or jnp.abs of complex ones, float of whole ones)."
+    )
 
 
 def _shape_of(value: Any) -> str:
@@ -1028,6 +1044,19 @@ def _is_number(value: Any) -> bool:
 ONE_COLUMN = ("line", "poly", "exp-decay")
 #: The models whose x columns --standardize standardises (a linear predictor)
 STANDARDISED = ("linear", "logistic", "poisson-regression")
+
+
+def params_apart_from_columns(specs: Sequence[ParamSpec], y: str, kind: str) -> None:
+    """Refuse a regression model's parameter named as the data's y: a trace and
+    an explained step would hold two of that name, one the data's and one fitted
+    (--model-expr "y*x" fitted a parameter y beside the target y)."""
+    for spec in specs:
+        if kind == "regression" and spec.name == y:
+            raise InputError(
+                f"the model's parameter {spec.name!r} is named as the target, the "
+                f"data's y column (--y {y}), which the model predicts and cannot "
+                "take: give the parameter another name."
+            )
 
 
 def x_columns(

@@ -642,12 +642,18 @@ class _Builder:
             )
         if name not in FUNCTIONS:
             close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
-            hint = (
-                f"did you mean {close[0]}(...)?"
-                if close
-                else f"to multiply, write {name}*(...); the functions are "
-                f"{', '.join(FUNCTIONS)}"
+            listed = f"the functions are {', '.join(FUNCTIONS)}"
+            # a loss names no parameters: nothing there to multiply by
+            multiply = (
+                "" if "loss" in self.what else f"to multiply, write {name}*(...); "
             )
+            hint = f"did you mean {close[0]}(...)?" if close else multiply + listed
+            if name in ("mean", "sum", "average", "avg"):
+                # an expression is one row's: the rows' mean or sum is another option
+                hint = (
+                    "an expression is one row's value: the mean or the sum over the "
+                    "rows is --reduction (mean by default)"
+                )
             raise self.error(f"unknown function '{name}'", at, hint)
         arity = _TABLE[name][1]
         fn = self.ops.functions[name]
