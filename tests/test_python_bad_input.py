@@ -732,3 +732,24 @@ def test_a_frameworks_argument_gradtrace_does_not_model_is_told_so(
     text = str(err.value)
     assert text.startswith(f"optimizer {optimizer!r} takes no {key!r}: ")
     assert says in text and "Did you mean" not in text
+
+
+def test_a_frameworks_default_of_what_gradtrace_leaves_out_is_taken() -> None:
+    """A script copied whole writes Keras's use_ema=False or PyTorch's
+    foreach=None: they ask for nothing, and are taken (in a sweep too)."""
+    run = gradtrace.fit(
+        "seed001_line", optimizer="keras.adam", opt={"use_ema": False}, steps=3
+    )
+    plain = gradtrace.fit("seed001_line", optimizer="keras.adam", steps=3)
+    assert run.params == plain.params
+    gradtrace.fit(
+        "seed001_line", optimizer="torch.adam", opt={"foreach": None}, steps=3
+    )
+    swept = gradtrace.sweep(
+        "seed001_line",
+        optimizer="keras.adam",
+        lr=[0.1],
+        opt={"use_ema": [False]},
+        steps=3,
+    )
+    assert len(swept.table) == 1

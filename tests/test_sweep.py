@@ -178,7 +178,8 @@ def test_ranges(text: str, values: list[float]) -> None:
         ("0:1:log3", "--lr 0:1:log3: a log range must start above 0"),
         ("1:-1:log3", "--lr 1:-1:log3: a log range must end above 0"),
         ("5:2", "--lr 5:2: the end is before the start; write 2:5."),
-        ("0:1:0", "--lr 0:1:0: 0 values is none; give a count of at least 1"),
+        ("0:1:0", "--lr 0:1:0: 0 values is none; give a count of at least 2"),
+        ("0.1:inf:1", "--lr 0.1:inf:1: its ends must be finite"),
         ("0:1:100000000", "makes 100000000 values: at most a million"),
         ("0:1:log0", "--lr 0:1:log0: a log range must start above 0"),
         ("1e400:1e401:log3", "--lr 1e400:1e401:log3: its ends must be finite"),
@@ -194,16 +195,28 @@ def test_bad_ranges(text: str, message: str) -> None:
     assert parse_values("--lr", "0.5:0.5:1") == [0.5]  # one value, said twice
 
 
-def test_a_third_number_in_a_range_of_whole_numbers_is_refused() -> None:
-    """--seed 0:9:2 read as a count gave the two seeds 0 and 9 (a researcher
-    meant a step of 2); whole numbers take FIRST:LAST or a list."""
-    for flag, text in (("--seed", "0:9:2"), ("--batch-size", "16:128:16")):
-        with pytest.raises(InputError) as err:
-            parse_values(flag, text, integer=True)
-        assert "a third number would be a count of evenly spaced values" in str(
-            err.value
-        )
+def test_a_third_number_in_a_range_of_whole_numbers_is_told_a_count(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--seed 0:9:2 read as a count gave the two seeds 0 and 9 in silence (a
+    researcher meant a step of 2): the values are said; a count that gives
+    fractions is refused as a count, not a step."""
+    assert parse_values("--seed", "0:9:2", integer=True) == [0, 9]
+    assert (
+        "note: --seed 0:9:2 is 2 evenly spaced values: 0,9 (a third number is a "
+        in (capsys.readouterr().err)
+    )
+    assert parse_values("--batch-size", "16:128:8", integer=True) == list(
+        range(16, 129, 16)
+    )
+    capsys.readouterr()
+    with pytest.raises(InputError) as err:
+        parse_values("--seed", "0:1:3", integer=True)
+    assert "a third number is a count of evenly spaced values, not a step" in str(
+        err.value
+    )
     assert parse_values("--seed", "0:3", integer=True) == [0, 1, 2, 3]
+    assert "note" not in capsys.readouterr().err
 
 
 def test_a_sweep_names_its_data_as_a_run_does(tmp_path: Path) -> None:
@@ -670,6 +683,13 @@ def test_seeds_that_change_nothing_are_noted() -> None:
     ]
     full = s.table[s.table["batch_size"] == 100]
     assert full.groupby("lr")["loss"].nunique().eq(1).all()
+    # the plan's notice of its first seed alone is not said beside it
+    only = sweep("seed001_line", lr=[0.1], seed=[1, 2], steps=3)
+    assert [n for n in only.info["notices"] if "seed" in n] == [
+        "the 2 seeds change nothing for batches of every row (batch size 100): "
+        "those configurations run alike whatever their seed, and their repeats "
+        "are one run"
+    ]
     still = sweep(
         "seed001_line", lr=[0.1], batch_size=8, seed=[0, 1], epochs=2, shuffle=False
     )

@@ -346,6 +346,10 @@ def test_a_vector_start_in_a_sweep_is_refused_where_it_reads_two_ways(
     assert code == 0, err
     table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
     assert len(table) == 2
+    # read back, its starts are arrays: show lists them (it crashed on them)
+    code, out, err = run_cli(["show", str(tmp_path / "s")], capsys)
+    assert code == 0, err
+    assert "[1, -2, 0.5]" in out and "[0, 0, 0]" in out
 
 
 def test_a_sweep_tells_its_progress_by_configurations(

@@ -179,7 +179,9 @@ def test_tail_loss_is_the_mean_of_the_loss_over_all_the_data_in_the_last_tenth()
     sparse = sweep(frame, lr=[0.3, 1.9], batch_size=4, epochs=10, keep_every=7)
     alone = gradtrace.fit(frame, lr=0.3, batch_size=4, epochs=10).to_pandas()
     at = tail_steps(100)
-    assert list(at) == [90, 91, 92, 93, 94, 96, 97, 98, 99, 100]
+    assert list(at) == list(range(91, 101))
+    assert list(tail_steps(10)) == [10] and list(tail_steps(1)) == [1]
+    assert len(tail_steps(140)) == 10 and tail_steps(140)[0] == 127
     tail = alone.set_index("step").loc[at, "loss"]  # over all the data
     row = s.table.set_index("lr").loc[0.3]
     assert row["tail_loss"] == pytest.approx(tail.mean(), rel=1e-6)

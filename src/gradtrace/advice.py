@@ -568,9 +568,8 @@ def scatter_rose(start: str, final: str, from_start: float, at_end: float) -> st
     return (
         f"the loss ended a little above where it started ({start} -> {final}): "
         f"the start was already {near}, and mini-batch steps scatter around it "
-        f"(the end is "
-        f"{g(at_end, 2)} off); a smaller rate, or a schedule that lowers it late "
-        "in the run, narrows the scatter."
+        f"(the end is {g(at_end, 2)} standard errors off); a smaller rate, or a "
+        "schedule that lowers it late in the run, narrows the scatter."
     )
 
 

@@ -163,7 +163,8 @@ class LRFind(NamedTuple):
         stable = _rate(s.get("stable_lr"))  # NaN for none, older summaries too
         if math.isfinite(stable):
             name = s.get("stable_name", "stable limit 2/L")
-            readings.append(f"{name} {stable:.3g}")
+            # "of batches of 10": a colon keeps the size from the rate
+            readings.append(f"{name}{':' * name[-1].isdigit()} {stable:.3g}")
         fastest = _rate(s.get("fastest_lr"))
         if math.isfinite(fastest):
             readings.append(f"fastest full-batch rate 2/(mu + L) {fastest:.3g}")

@@ -200,7 +200,7 @@ def plan(
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )
-    if config.model_expr and not config.x and len(x_cols) > 1:
+    if config.model_expr and not config.x and "x" in x_cols and len(x_cols) > 1:
         # names of columns are data: a column named as the parameter meant (Km
         # beside x) was read as data in silence
         from gradtrace.core.expr import parse
@@ -296,7 +296,8 @@ def plan(
         config.intervals, loss, robust, config.exact, bool(config.stream)
     )
     specs = validate.specs_for(m, loss)
-    validate.params_apart_from_columns(specs, config.y, kind)
+    if isinstance(m, (Custom, CustomFamily)):  # a built-in's names are its own
+        validate.params_apart_from_columns(specs, config.y, kind)
     trainable, fixed = validate.param_values(specs, config.init, config.fix)
     validate.user_code(m, loss, {**trainable, **fixed}, xs, ys)
     if m.kind == "distribution" or loss == "nll":

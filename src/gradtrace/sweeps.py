@@ -64,7 +64,8 @@ class Sweep:
     def best(self) -> pd.Series:
         """The best configuration: the fewest steps to come within ``tol`` of the
         optimum and stay there; if none did, the lowest loss where it settled
-        (``settled``: a mini-batch run's mean over the last tenth of its steps, so
+        (``settled``: a mini-batch run's mean loss over all the data after ten
+        steps of the last tenth of the run (``tail_loss``), so
         that a rate that jumps about and happens to end low is not the best; a
         full-batch run's last); diverged ones never, nor one whose loss ended above
         its start while another's did not."""
@@ -298,8 +299,8 @@ class Sweep:
         ``batch_size``, ``seed``, other hyper-parameters, ``init_<name>``), its final
         parameters, ``start_loss`` and ``loss`` (over all the data, before the first
         step and after the last), ``tail_loss`` (the mean of its loss over all the
-        data at the kept steps of the last tenth of the run, the last at least:
-        where it settled, its batches' scatter averaged),
+        data after ten evenly spaced steps of the last tenth of the run, whatever
+        ``keep_every``: where it settled, its batches' scatter averaged),
         ``gap`` (to the optimum's loss; to the loss's
         infimum where a logistic regression's classes are separated),
         ``steps_to_tol``
@@ -766,20 +767,40 @@ def sweep(
         # number for every element or one value each
         if k not in p.names:
             name = k.split("[")[0].strip()
+            size = int(np.size(p.trainable[name])) if name in p.names else 2
+            # as many one-number starts as it has elements would read two ways
+            numbers = ["0", "0.5", "1"][: 3 if size == 2 else 2]
+            ones = [str(i + 1) for i in range(size)]
+            zeros = ["0"] * size
             if COMMAND_LINE.get():
                 raise InputError(
                     f"--init {k}: a sweep starts a vector parameter whole: one "
-                    f"number for every element (--init {name}=0,0.5 sweeps two "
-                    f"starts), or its elements in brackets (--init "
-                    f"'{name}=[1,2,3],[0,0,0]')."
+                    f"number for every element (--init {name}={','.join(numbers)} "
+                    f"sweeps {len(numbers)} starts), or its elements in brackets "
+                    f"(--init '{name}=[{','.join(ones)}],[{','.join(zeros)}]')."
                 )
             # written for Python whole: in_python would mix the two
             raise InputError(
                 f"init[{k!r}]: a sweep starts a vector parameter whole: one number "
-                f"for every element (init={{{name!r}: [0.0, 0.5]}} sweeps two "
-                f"starts), or a list of its values each (init={{{name!r}: "
-                "[[1.0, 2.0], [0.0, 0.0]]}})."
+                f"for every element (init={{{name!r}: [{', '.join(numbers)}]}} "
+                f"sweeps {len(numbers)} starts), or a list of its values each "
+                f"(init={{{name!r}: [[{', '.join(ones)}], [{', '.join(zeros)}]]}})."
             )
+        for value in inits[k]:
+            if np.ndim(value) > np.ndim(p.trainable[k]):
+                # brackets around a number's start: [1] for b
+                if np.ndim(p.trainable[k]) > 0:
+                    raise InputError(
+                        f"init[{k!r}]: each start of {k} is a list of its "
+                        f"{np.size(p.trainable[k])} values, not a list of lists."
+                    )
+                raise InputError(
+                    f"--init {k}: {k} is one number, so each start is one number "
+                    f"(--init {k}=0,0.5), not one in brackets."
+                    if COMMAND_LINE.get()
+                    else f"init[{k!r}]: {k} is one number, so each start is one "
+                    f"number (init={{{k!r}: [0.0, 0.5]}}), not a list."
+                )
     schedule = p.spec.schedule
     if schedule is not None and schedule.name == "keras.piecewise" and len(lrs) > 1:
         raise InputError(
@@ -801,6 +822,16 @@ def sweep(
     names = list(opts)
     for combo in itertools.islice(itertools.product(*opts.values()), 10_000):
         validate.optimizer(p.spec.name, None, dict(zip(names, combo, strict=True)))
+    # a framework's default of what gradtrace leaves out (use_ema=false): taken
+    # by the validation above, and nothing to sweep
+    opts = {
+        k: v
+        for k, v in opts.items()
+        if k in preset.defaults
+        or not all(
+            str(x).strip().lower() in validate.IDLE_VALUES.get(k, set()) for x in v
+        )
+    }
     for k, values in inits.items():
         size = int(np.size(p.trainable[k]))
         if np.ndim(p.trainable[k]) > 0 and size == len(values) > 1:
@@ -968,8 +999,6 @@ def sweep(
             compile_s += result.compile_s
             train_s += result.train_s
             val_loss = _held_out_losses(size_plan, result.final_params)
-            # the kept steps in the last tenth of the run (the last at least): where
-            # a configuration settled, or jumps about
             for i, (c, _, s) in enumerate(configs):
                 row: dict[str, Any] = {
                     "config": len(rows),
@@ -1066,7 +1095,7 @@ def sweep(
             else {}
         ),
         # what the plan had to say of the data (rows dropped, a batch size clamped)
-        "notices": list(p.notices) + _seeds_idle(seeds, steps_of, p.n_rows, base),
+        "notices": _notices(p.notices, _seeds_idle(seeds, steps_of, p.n_rows, base)),
         "swept": {
             "lr": lrs,
             **{k: list(v) for k, v in opts.items()},
@@ -1129,6 +1158,14 @@ def _with_settings(traces: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         [traces[["config"]], pd.DataFrame(settings), traces.drop(columns="config")],
         axis=1,
     )
+
+
+def _notices(planned: Sequence[str], seeds: list[str]) -> list[str]:
+    """The plan's notices, its first seed's left out where the sweep says its
+    seeds change nothing (the two said it twice, the first of one seed alone)."""
+    if not seeds:
+        return list(planned)
+    return [n for n in planned if not n.startswith("--seed ")] + seeds
 
 
 def _seeds_idle(

@@ -652,7 +652,7 @@ class Trace:
         last = frame.iloc[-tenth - 1 :]
         if len(last) < 3:
             return True
-        # the rate each of those steps took (the row's own is the next step's)
+        # the rate each of those steps took (a row's is its own step's)
         rates = (
             last["lr"].to_numpy(np.float64)[1:]
             if "lr" in frame.columns

@@ -545,6 +545,23 @@ NOT_MODELLED = {
 }
 
 
+#: Of ``NOT_MODELLED``, the values that ask for nothing gradtrace leaves out (the
+#: frameworks' defaults, written out by a script copied whole): taken, and
+#: ignored.
+IDLE_VALUES = {
+    "gradient_accumulation_steps": {"none", "1", "1.0"},
+    "use_ema": {"false", "0", "no"},
+    "ema_momentum": {"0.99"},
+    "ema_overwrite_frequency": {"none"},
+    "loss_scale_factor": {"none"},
+    "maximize": {"false", "0", "no"},
+    "foreach": {"none", "false", "0", "no"},
+    "fused": {"none", "false", "0", "no"},
+    "capturable": {"false", "0", "no"},
+    "differentiable": {"false", "0", "no"},
+}
+
+
 def learning_rate_like(flag: str, value: Any) -> float:
     """A finite number > 0 given with ``flag``."""
     try:
@@ -762,6 +779,8 @@ def optimizer(
                 f"optimizer {name!r} takes no {key!r}: Keras's {key} is {given}."
             )
         if key in NOT_MODELLED and key not in preset.defaults:
+            if str(value).strip().lower() in IDLE_VALUES.get(key, set()):
+                continue  # the framework's default: it asks for nothing
             raise InputError(
                 f"optimizer {name!r} takes no {key!r}: {NOT_MODELLED[key]}."
             )

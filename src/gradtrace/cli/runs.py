@@ -181,12 +181,13 @@ def _table(frame: Any) -> Any:
 
 
 def _cell(value: Any, fmt_any: Callable[[Any], str]) -> str:
+    import numpy as np
     import pandas as pd
 
     if isinstance(value, str):
         return value
-    if isinstance(value, (list, tuple)):
-        return fmt_any(list(value))
+    if isinstance(value, (list, tuple, np.ndarray)):  # a vector's (Parquet: array)
+        return fmt_any(np.asarray(value).tolist())
     if value is None or pd.isna(value):
         return "-"
     if isinstance(value, (bool, int)) or float(value).is_integer():

@@ -50,26 +50,17 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
                 _at_most(given, b - a + 1)
                 values: list[Any] = list(range(a, b + 1))
             elif len(parts) == 3:
-                if integer:
-                    # a third number is a count, which a step was taken for: 0:9:2
-                    # gave the two seeds 0 and 9
-                    raise InputError(
-                        f"{given}: whole numbers are a range FIRST:LAST (every "
-                        f"one: {parts[0]}:{parts[1]}) or a list (0,2,4); a third "
-                        "number would be a count of evenly spaced values, not a "
-                        "step."
-                    )
                 a_f, b_f, spec = float(parts[0]), float(parts[1]), parts[2].strip()
                 log = spec.lower().startswith("log")
                 n = int(spec[3:] if log else spec)
+                if not (math.isfinite(a_f) and math.isfinite(b_f)):
+                    raise InputError(f"{given}: its ends must be finite numbers.")
                 if n == 1 and a_f != b_f:
                     raise InputError(
                         f"{given}: a count of 1 gives the start alone; give a "
                         f"count of at least 2 ({text.rsplit(':', 1)[0]}:"
                         f"{'log' * log}5), or the one value."
                     )
-                if not (math.isfinite(a_f) and math.isfinite(b_f)):
-                    raise InputError(f"{given}: its ends must be finite numbers.")
                 if log and not (a_f > 0 and b_f > 0):
                     end = "start" if not a_f > 0 else "end"
                     raise InputError(
@@ -77,9 +68,10 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
                         "spaced evenly in log10); write, for example, 1e-7:1e-3:log20."
                     )
                 if n < 1:
+                    least = 1 if a_f == b_f else 2
                     raise InputError(
-                        f"{given}: {n} values is none; give a count of at least 1 "
-                        f"({text.rsplit(':', 1)[0]}:{'log' * log}5)."
+                        f"{given}: {n} values is none; give a count of at least "
+                        f"{least} ({text.rsplit(':', 1)[0]}:{'log' * log}5)."
                     )
                 _at_most(given, n)
                 values = (
@@ -108,7 +100,25 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
         )
     if integer:
         if any(float(v) != int(v) for v in values):
-            raise InputError(f"{flag} takes whole numbers, got {text!r}.")
+            raise InputError(
+                f"{flag} takes whole numbers, got {text!r}"
+                + (
+                    ": a third number is a count of evenly spaced values, not a "
+                    "step; a list gives any others (such as 0,2,4)."
+                    if text.count(":") == 2
+                    else "."
+                )
+            )
+        if text.count(":") == 2:
+            # a third number is a count, which a step was taken for: 0:9:2 gave
+            # the two seeds 0 and 9 in silence
+            click.echo(
+                f"note: {given} is {len(values)} evenly spaced values: "
+                f"{','.join(str(int(v)) for v in values[:12])}"
+                + ("..." if len(values) > 12 else "")
+                + " (a third number is a count, not a step).",
+                err=True,
+            )
         return [int(v) for v in values]
     return [float(v) for v in values]
 
@@ -267,8 +277,8 @@ LR_FIND_SECTIONS = (("The range test", ("lr_min", "lr_max", "steps")), *FIT_SECT
     multiple=True,
     metavar="NAME=RANGE",
     help="Starting values of a parameter, each a configuration's (loc=-5000,0,1); "
-    "a vector parameter starts at one number for every element (w=0,1) or at its "
-    "values in brackets ('w=[1,2,3],[0,0,0]').",
+    "a vector parameter starts at its values in brackets ('w=[1,2,3],[0,0,0]'), "
+    "or at one number for every element.",
 )
 @click.option(
     "--seed",
@@ -378,8 +388,8 @@ def sweep(
     """Run every combination of learning rates, hyper-parameters, starting values
     and seeds on DATA, vectorised (one compiled program per batch size), and write
     sweep.parquet (one row per configuration: its values, final parameters, its loss
-    at the start and the end and its batches' mean over the last tenth of the
-    steps, gap to the optimum, first step within --tol of it, diverged and where,
+    at the start and the end and its mean over all the data after ten steps of the
+    last tenth, gap to the optimum, first step within --tol of it, diverged and where,
     ended above its start),
     traces.parquet (every --keep-every step of every configuration, beside its
     learning rate and other swept values) and plots.

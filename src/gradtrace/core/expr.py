@@ -648,11 +648,12 @@ class _Builder:
                 "" if "loss" in self.what else f"to multiply, write {name}*(...); "
             )
             hint = f"did you mean {close[0]}(...)?" if close else multiply + listed
-            if name in ("mean", "sum", "average", "avg"):
+            if name in ("mean", "sum", "average", "avg") and "loss" in self.what:
                 # an expression is one row's: the rows' mean or sum is another option
                 hint = (
-                    "an expression is one row's value: the mean or the sum over the "
-                    "rows is --reduction (mean by default)"
+                    "a loss expression is one row's loss: the mean or the sum over "
+                    "the rows is the reduction's (--reduction mean, the default, or "
+                    "sum)"
                 )
             raise self.error(f"unknown function '{name}'", at, hint)
         arity = _TABLE[name][1]

@@ -88,10 +88,11 @@ TAIL_POINTS = 10
 
 def tail_steps(n_steps: int) -> np.ndarray:
     """The steps after which ``tail_loss`` takes the loss over all the data: up
-    to ``TAIL_POINTS`` of the run's last tenth, evenly spaced, the last one
-    included (the last alone for a run of few steps)."""
-    start = max(1, math.ceil(TAIL * n_steps))
-    return np.unique(np.round(np.linspace(start, n_steps, TAIL_POINTS)).astype(int))
+    to ``TAIL_POINTS`` of the run's last tenth, evenly spaced, its last step
+    included (every step of a last tenth of fewer)."""
+    start = math.floor(TAIL * n_steps) + 1
+    count = min(TAIL_POINTS, n_steps - start + 1)
+    return np.unique(np.round(np.linspace(start, n_steps, count)).astype(int))
 
 
 def _all_finite(tree: Any) -> jax.Array:
