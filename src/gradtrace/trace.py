@@ -660,14 +660,18 @@ class Trace:
         )
         if not np.isfinite(rates).all():
             return True
+        # a long run's kept rows are every k-th step: each row stands for the
+        # steps since the one before
+        spans = np.diff(last["step"].to_numpy(np.float64))
         for name in param_columns(frame):
             moved = abs(float(last[name].iloc[-1]) - float(last[name].iloc[0]))
             grads = f"grad_{name}"
             if family == "adaptive":
-                reach = float(rates.sum())
+                reach = float(np.sum(rates * spans))
             elif grads in frame.columns:
                 # a row's gradient is the one its step took
-                reach = float(np.sum(rates * np.abs(last[grads].to_numpy()[1:])))
+                sizes = rates * np.abs(last[grads].to_numpy(np.float64)[1:])
+                reach = float(np.sum(sizes * spans))
             else:
                 return True
             if moved > 0.1 * reach:
