@@ -30,6 +30,9 @@ class Sectioned(click.Command):
                 # click's own help option: "help"
                 name = "help" if param.name == "_click_default_help" else param.name
                 records[str(name)] = record
+        # one width for every section's first column, as one list would have
+        width = min(max((len(r[0]) for r in records.values()), default=0), 30)
+        records = {k: (r[0].ljust(width), r[1]) for k, r in records.items()}
         for title, names in self.SECTIONS:
             rows = [records.pop(n) for n in names if n in records]
             if rows:
