@@ -339,3 +339,27 @@ def test_a_sweep_and_a_range_test_draw_on_axes_of_ones_own(tmp_path: Path) -> No
         s.plot("heatmap", ax="left")
     with pytest.raises(gradtrace.InputError, match="ax= takes a matplotlib Axes"):
         found.plot(ax=1)
+
+
+def test_a_heatmap_cell_of_repeats_counts_a_miss_as_never() -> None:
+    """A cell of three seeds of which one never came within tol was coloured by
+    the other two's median, unmarked: a miss counts as never in the median, and
+    the cell says how many of its repeats came within."""
+    s = sweep(
+        "seed001_line",
+        lr=[0.05, 0.3, 0.7],
+        batch_size=[10, 20],
+        seed=[0, 1, 2],
+        epochs=30,
+        tol=1e-2,
+    )
+    table = s.table
+    cell = table[(table["lr"] == 0.05) & (table["batch_size"] == 10)]
+    missed = int(cell["steps_to_tol"].isna().sum())
+    assert 0 < missed < 3  # the case: some of the cell's repeats missed
+    ax = s.plot("heatmap").axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert f"{3 - missed} of 3 within" in texts
+    assert "(a repeat never within counted as never)" in " ".join(
+        ax.get_title().split()
+    )

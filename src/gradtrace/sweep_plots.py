@@ -108,8 +108,15 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
     ys = np.arange(len(values))
     place = {v: i for i, v in enumerate(values)}
     keyed = table.assign(_y=table[ycol].map(lambda v: place[_key(v)]) if ycol else 0)
-    reached = keyed.assign(_s=keyed["steps_to_tol"].astype(float))  # NA: NaN
-    med = reached.groupby(["_y", "lr"])["_s"].median().unstack("lr")
+    # a repeat that never came within tol counts as never (its NaN skipped, the
+    # others' median coloured a cell where one of three missed as if all came)
+    reached = keyed.assign(_s=keyed["steps_to_tol"].astype(float).fillna(np.inf))
+    cells = reached.groupby(["_y", "lr"])["_s"]
+    med = cells.median().replace(np.inf, np.nan).unstack("lr")
+    came_in = (
+        cells.agg(lambda v: int(np.isfinite(v).sum())).unstack("lr"),
+        cells.size().unstack("lr"),
+    )
     div = keyed.groupby(["_y", "lr"])["diverged"].any().unstack("lr")
     med = med.reindex(index=ys, columns=lrs)
     div = div.reindex(index=ys, columns=lrs).fillna(False)
@@ -179,6 +186,23 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
                 zorder=3,
             )
+    # cells of several repeats that not all brought within tol: how many did
+    came, runs = (
+        c.reindex(index=ys, columns=lrs).fillna(0).to_numpy(int) for c in came_in
+    )
+    partly = (came > 0) & (came < runs) & ~diverged
+    if len(lrs) <= STEPS_WRITTEN_RATES:
+        for i, j in zip(*np.nonzero(partly), strict=True):
+            ax.text(
+                lrs[j],
+                i - 0.32,
+                f"{came[i, j]} of {runs[i, j]} within",
+                ha="center",
+                va="center",
+                fontsize=6,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none"},
+                zorder=3,
+            )
     jj, ii = np.nonzero(diverged.T)
     ax.scatter(lrs[jj], ii, marker="x", color="#d62728", s=40, linewidths=2, zorder=3)
     jj, ii = np.nonzero(rose.T)
@@ -211,6 +235,7 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
     others = [c for c in _swept(sweep) if c not in ("lr", ycol)]
     median = (
         f"; each cell the median of {shared} configurations, over {', '.join(others)}"
+        + (" (a repeat never within counted as never)" if partly.any() else "")
         if others
         else ""
     )
