@@ -362,3 +362,19 @@ def test_numbers_as_categories_are_not_fitted_as_one_slope() -> None:
     assert gradtrace.fit(dummies, "linear", steps=2).steps == 2
     binary = pd.DataFrame({"x": np.arange(6.0), "y": pd.Categorical([0, 1] * 3)})
     assert gradtrace.fit(binary, "logistic", steps=2).status == "completed"
+
+
+def test_a_y_named_without_x_notes_that_every_other_column_is_x() -> None:
+    """--y price without --x took a 0/1 outcome beside the features for a
+    predictor, said only in the run's header: the run notes the x it took."""
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"sqft": rng.normal(size=40), "age": rng.normal(size=40)})
+    frame["sold"] = (rng.uniform(size=40) < 0.5).astype(float)
+    frame["price"] = 3 * frame["sqft"] + rng.normal(size=40)
+    run = gradtrace.fit(frame, "linear", y="price", steps=2)
+    assert run.notes == [
+        "linear reads every column but price as x: sqft, age, sold (x='NAME' "
+        "chooses the x columns)."
+    ]
+    chosen = gradtrace.fit(frame, "linear", y="price", x=["sqft", "age"], steps=2)
+    assert chosen.notes == []

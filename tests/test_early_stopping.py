@@ -6,6 +6,7 @@ weights, and bad input. Checked against Keras's own runs in
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,11 @@ def test_the_cli_says_where_it_stopped(
     )
     assert "stopped early after epoch" in said and "restored as its best" in said
     assert "(epoch " in said and "'s, restored)" in said
+    # the line of Keras's logged loss says which loss it set it beside: the
+    # restored epoch's, not the last step's (a newcomer read the two as at odds)
+    epoch = re.search(r"\(epoch (\d+)'s, restored\)", said).group(1)  # type: ignore[union-attr]
+    assert f"over all the data at epoch {epoch}'s end, whose weights were" in said
+    assert "after the last step" not in said
     code, said, err = run_cli(["rerun", str(out), "--out", str(tmp_path / "b")], capsys)
     assert code == 0, err
 

@@ -245,6 +245,13 @@ def plan(
             "columns)"
         )
     every = model_name if not config.x and len(x_cols) > 1 else None
+    if every in validate.STANDARDISED and config.y != "y":
+        # y chosen, x not: every other column is x, so a 0/1 outcome beside the
+        # features was a predictor of price in silence but for the run's header
+        notices.append(
+            f"{model_name} reads every column but {config.y} as x: "
+            f"{', '.join(map(str, x_cols))} (--x NAME chooses the x columns)"
+        )
     xs, ys = validate.columns(
         frame,
         kind,

@@ -529,6 +529,8 @@ def print_summary(
         )
         taken = math.isfinite(trace.final_loss)
         after = "after the last step" if taken else "where it was last taken"
+        if trace.restored is not None:  # the loss above is the restored epoch's
+            after = f"at epoch {trace.restored[0]}'s end, whose weights were restored"
         # a PyTorch preset's user sums loss.item() in a loop of their own
         who = (
             "A PyTorch loop's epoch mean, sum(loss.item() x len(xb)) / rows (what "

@@ -36,7 +36,7 @@ def demo(name: str | None, list_: bool) -> None:
 
 
 #: What the whole demo ends with: the commands a newcomer runs next.
-NEXT = """Next, on data of your own (a CSV, Parquet or JSON file; columns x and y,
+NEXT = """Next, on data of your own (a CSV, Parquet or NumPy file; columns x and y,
 or name them with --x and --y):
   gradtrace fit data.csv --plot             fit a line, its pictures in the run folder
   gradtrace fit data.csv --optimizer torch.adam --lr 0.01 --batch-size 32 --epochs 20
