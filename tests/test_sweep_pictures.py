@@ -363,3 +363,50 @@ def test_a_heatmap_cell_of_repeats_counts_a_miss_as_never() -> None:
     assert "(a repeat never within counted as never)" in " ".join(
         ax.get_title().split()
     )
+
+
+def test_a_heatmap_cell_rose_where_most_of_its_repeats_did() -> None:
+    """One seed of three ending above its start greyed the whole cell with an
+    arrow, though its median settled below the start: the arrow is for a cell
+    most of whose repeats rose; the others say how many rose."""
+    settled = [0.2, 0.3, 1.3, 1.4, 1.5, 0.2] + [0.2] * 6
+    table = pd.DataFrame(
+        {
+            "config": range(12),
+            "lr": ([0.1] * 3 + [0.5] * 3) * 2,
+            "batch_size": [10] * 6 + [20] * 6,
+            "seed": [0, 1, 2] * 4,
+            "start_loss": [1.0] * 12,
+            "loss": settled,
+            "tail_loss": settled,
+            "gap": settled,
+            "steps_to_tol": pd.array([None] * 12, dtype="Int64"),
+            "diverged": [False] * 12,
+            "diverged_step": pd.array([None] * 12, dtype="Int64"),
+            "ended_above_start": [x > 1.0 for x in settled],
+        }
+    )
+    traces = pd.DataFrame(
+        {"config": np.repeat(range(12), 3), "step": [0, 1, 2] * 12, "loss": 1.0}
+    )
+    info = {
+        "optimum_loss": 0.0,
+        "data": {"n_rows": 100},
+        "model": "line",
+        "loss": "mse",
+        "optimizer": "sgd",
+        "tol": 1e-4,
+        "n_steps": 2,
+    }
+    ax = sweep_plots.sweep_heatmap(Sweep(table, traces, info)).axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert "1 of 3 rose" in texts  # lr 0.1: one seed of three
+    arrows = [
+        c
+        for c in ax.collections
+        if isinstance(c, PathCollection) and len(c.get_offsets())
+    ]
+    # one arrow, lr 0.5's (two of its three rose), and its cell has no colour
+    assert sum(len(c.get_offsets()) for c in arrows) == 1
+    masked = np.ma.getmaskarray(ax.collections[0].get_array()).reshape(2, 2)
+    assert not masked[0, 0] and masked[0, 1]  # batch 10: lr 0.1 coloured, 0.5 not

@@ -88,13 +88,13 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
     ended above its start though finite (left out of the colour scale, which one
     loss of 1e22 would flatten). Where no cell came within ``tol``, the colour is
     the gap to the optimum's loss of where each settled instead
-    (``tables.settled_loss``: a mini-batch run's mean over the last tenth of its
-    steps, a full-batch run's last loss; the final loss in older sweeps), and so
-    where fewer than half the cells that did not diverge or rise came within it,
-    those that did with their steps written in them. Cells
-    that several
-    configurations share (other swept values) show the median, and a cross or an
-    arrow if any diverged or rose."""
+    (``tables.settled_loss``: a mini-batch run's ``tail_loss``, a full-batch
+    run's last loss; the final loss in older sweeps), and so where fewer than
+    half the cells that did not diverge or rise came within it, those that did
+    with their steps written in them. Cells that several configurations share
+    (other swept values) show the median (a repeat that never came within
+    ``tol`` counted as never), a cross if any diverged, an arrow if most ended
+    above their start, and how many came within or rose where some did."""
     from matplotlib.colors import LogNorm
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -122,10 +122,16 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
     div = div.reindex(index=ys, columns=lrs).fillna(False)
     diverged = div.to_numpy(bool)
     rose = np.zeros_like(diverged)
+    rose_of = np.zeros(diverged.shape, int)
     if "ended_above_start" in table:
-        up = keyed.groupby(["_y", "lr"])["ended_above_start"].any().unstack("lr")
+        # a cell rose where most of its configurations did (one seed's of three
+        # greyed a cell whose median settled below its start)
+        ups = keyed.groupby(["_y", "lr"])["ended_above_start"]
+        up = (ups.mean() > 0.5).unstack("lr")
         rose = up.reindex(index=ys, columns=lrs).fillna(False).to_numpy(bool)
         rose = rose & ~diverged
+        counted = ups.sum().unstack("lr").reindex(index=ys, columns=lrs)
+        rose_of = counted.fillna(0).to_numpy(int)
     steps = med.to_numpy(dtype=float, copy=True)
     steps[diverged] = np.nan
     # where fewer than half the cells that settled came within tol, the colour
@@ -191,12 +197,16 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
         c.reindex(index=ys, columns=lrs).fillna(0).to_numpy(int) for c in came_in
     )
     partly = (came > 0) & (came < runs) & ~diverged
+    # and those of which some, not most, ended above their start
+    some_rose = (rose_of > 0) & ~rose & ~diverged
     if len(lrs) <= STEPS_WRITTEN_RATES:
-        for i, j in zip(*np.nonzero(partly), strict=True):
+        for i, j in zip(*np.nonzero(partly | some_rose), strict=True):
+            said = [f"{came[i, j]} of {runs[i, j]} within"] * bool(partly[i, j])
+            said += [f"{rose_of[i, j]} of {runs[i, j]} rose"] * bool(some_rose[i, j])
             ax.text(
                 lrs[j],
                 i - 0.32,
-                f"{came[i, j]} of {runs[i, j]} within",
+                ", ".join(said),
                 ha="center",
                 va="center",
                 fontsize=6,
