@@ -111,11 +111,11 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
     # a repeat that never came within tol counts as never (its NaN skipped, the
     # others' median coloured a cell where one of three missed as if all came)
     reached = keyed.assign(_s=keyed["steps_to_tol"].astype(float).fillna(np.inf))
-    cells = reached.groupby(["_y", "lr"])["_s"]
-    med = cells.median().replace(np.inf, np.nan).unstack("lr")
+    repeats = reached.groupby(["_y", "lr"])["_s"]
+    med = repeats.median().replace(np.inf, np.nan).unstack("lr")
     came_in = (
-        cells.agg(lambda v: int(np.isfinite(v).sum())).unstack("lr"),
-        cells.size().unstack("lr"),
+        repeats.agg(lambda v: int(np.isfinite(v).sum())).unstack("lr"),
+        repeats.size().unstack("lr"),
     )
     div = keyed.groupby(["_y", "lr"])["diverged"].any().unstack("lr")
     med = med.reindex(index=ys, columns=lrs)
@@ -193,16 +193,16 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
                 zorder=3,
             )
     # cells of several repeats that not all brought within tol: how many did
-    came, runs = (
+    came_n, runs_n = (
         c.reindex(index=ys, columns=lrs).fillna(0).to_numpy(int) for c in came_in
     )
-    partly = (came > 0) & (came < runs) & ~diverged
+    partly = (came_n > 0) & (came_n < runs_n) & ~diverged
     # and those of which some, not most, ended above their start
     some_rose = (rose_of > 0) & ~rose & ~diverged
     if len(lrs) <= STEPS_WRITTEN_RATES:
         for i, j in zip(*np.nonzero(partly | some_rose), strict=True):
-            said = [f"{came[i, j]} of {runs[i, j]} within"] * bool(partly[i, j])
-            said += [f"{rose_of[i, j]} of {runs[i, j]} rose"] * bool(some_rose[i, j])
+            said = [f"{came_n[i, j]} of {runs_n[i, j]} within"] * bool(partly[i, j])
+            said += [f"{rose_of[i, j]} of {runs_n[i, j]} rose"] * bool(some_rose[i, j])
             ax.text(
                 lrs[j],
                 i - 0.32,
