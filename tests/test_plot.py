@@ -1517,3 +1517,13 @@ def test_a_standardised_runs_landscape_labels_its_slopes_per_sd() -> None:
     ax = gradtrace.fit(data, "linear", standardize=True, **options)
     axes = ax.plot("landscape", params=("w[0]", "b")).axes[0]
     assert axes.get_xlabel() == "w[area_m2] (per SD)" and axes.get_ylabel() == "b"
+    # the report's landscape and compare's say so too (they read w[area_m2])
+    from gradtrace.compare_plots import compare_runs
+    from gradtrace.report.html import payload
+
+    page = payload(ax)["landscape"]
+    assert page["labels"] == ["w[area_m2] (per SD)", "w[rooms] (per SD)"]
+    other = gradtrace.fit(data, "linear", standardize=True, **{**options, "lr": 0.05})
+    drawn = compare_runs([ax, other])
+    labels = {a.get_xlabel() for a in drawn.axes} | {a.get_ylabel() for a in drawn.axes}
+    assert "w[area_m2] (per SD)" in labels

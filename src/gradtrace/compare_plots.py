@@ -21,7 +21,7 @@ from gradtrace.plot import (
     landscape_levels,
     ran_away,
 )
-from gradtrace.tables import param_columns, param_labels
+from gradtrace.tables import axis_labels, param_columns, param_labels
 from gradtrace.text import full_batch, learning_rate, loss_rounding, model_by_loss
 
 #: The most runs one figure tells apart by colour (matplotlib's tab10)
@@ -429,8 +429,9 @@ def _paths(
     ax.set_xlim(ga[0], ga[-1])
     ax.set_ylim(gb[0], gb[-1])
     labels = param_labels(first, cols)
-    ax.set_xlabel(labels[a])
-    ax.set_ylabel(labels[b])
+    axes = axis_labels(first, cols)  # per SD on standardised x
+    ax.set_xlabel(axes[a])
+    ax.set_ylabel(axes[b])
     lines = [
         f"the paths on the loss landscape ({over}; darker is lower)",
         "○ start, □ end, ★ optimum",

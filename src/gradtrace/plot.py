@@ -16,7 +16,7 @@ import numpy as np
 
 from gradtrace.advice import STILL_MOVING, UNCONVERGED
 from gradtrace.errors import InputError
-from gradtrace.tables import param_labels
+from gradtrace.tables import axis_labels, param_labels
 from gradtrace.text import model_by_loss, run_setting
 
 if TYPE_CHECKING:
@@ -1532,9 +1532,9 @@ def loss_landscape(
     names = param_labels(trace, cols)
     # a run on standardised x: its slopes are per standard deviation of their
     # column (w[area_m2] = 68853 read as per m²; params.png says so too)
-    per_sd = bool(trace.info.get("original_units"))
-    ax.set_xlabel(names[a] + " (per SD)" * (per_sd and a.startswith("w")))
-    ax.set_ylabel(names[b] + " (per SD)" * (per_sd and b.startswith("w")))
+    axes = axis_labels(trace, cols)
+    ax.set_xlabel(axes[a])
+    ax.set_ylabel(axes[b])
     lines = [
         f"loss landscape over {names[a]} and {names[b]}",
         f"the path of {run_setting(trace.info)}",

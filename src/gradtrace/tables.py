@@ -451,6 +451,16 @@ def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
     return labels
 
 
+def axis_labels(trace: Any, cols: list[str]) -> dict[str, str]:
+    """``param_labels`` as an axis names them: a run on standardised x gives its
+    slopes per standard deviation of their column, said so ("w[sqft] (per SD)":
+    68853 read as per square foot otherwise)."""
+    labels = param_labels(trace, cols)
+    if not trace.info.get("original_units"):
+        return labels
+    return {c: v + " (per SD)" * c.startswith("w") for c, v in labels.items()}
+
+
 def ranged_parameters(info: dict[str, Any]) -> str | None:
     """Why some estimates have no test against 0: the parameters of a range
     ("K and r are positive: 0 is an edge of their range, not a value to test;

@@ -403,7 +403,7 @@ def _landscape(
         held_values,
         loss_of_two,
     )
-    from gradtrace.tables import param_columns, param_labels
+    from gradtrace.tables import axis_labels, param_columns, param_labels
 
     pa, pb = frame[a].to_numpy(float), frame[b].to_numpy(float)
     ok = np.isfinite(pa) & np.isfinite(pb)
@@ -430,7 +430,7 @@ def _landscape(
     return {
         "a": a,
         "b": b,
-        "labels": [names[a], names[b]],
+        "labels": [axis_labels(trace, cols)[c] for c in (a, b)],  # per SD too
         # what the contours hold fixed, in words: "b held at its optimum value"
         "held": (
             f"{', '.join(others)} held at "
