@@ -486,7 +486,7 @@ def test_a_floor_past_the_stable_limit_is_told_and_the_curvatures_rates_named(
     with pytest.raises(SystemExit):
         main(["lr-find", str(path), "-o", str(tmp_path / "f.png")])
     out = capsys.readouterr().out
-    assert f"floor of the smoothed loss from {s['min_loss_lr']:.3g}" in out
+    assert f"floor of the smoothed loss from lr {s['min_loss_lr']:.3g}" in out
     assert (
         f"stable limit for sgd is {s['stable_lr']:.3g}, and its fastest full-batch "
         f"rate 2/(mu + L) {s['fastest_lr']:.3g}"

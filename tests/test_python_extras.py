@@ -120,7 +120,7 @@ def test_lr_find_in_a_notebook(found: LRFind) -> None:
     s = summary
     assert repr(found) == (
         f"<LRFind line/mse sgd: 50 steps, lr 1e-07 to 10; suggested lr "
-        f"{s['suggested_lr']:.3g} (steepest fall); floor of the smoothed loss from "
+        f"{s['suggested_lr']:.3g} (steepest fall); floor of the smoothed loss from lr "
         f"{s['min_loss_lr']:.3g}; stable limit 2/L {s['stable_lr']:.3g}; fastest "
         f"full-batch rate 2/(mu + L) {s['fastest_lr']:.3g}; the loss "
         f"blew up at step {s['stopped_at_step']} "

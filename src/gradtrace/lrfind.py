@@ -159,7 +159,9 @@ class LRFind(NamedTuple):
             else "no suggested lr (the smoothed loss did not fall)",
         ]
         if math.isfinite(s["min_loss_lr"]):
-            readings.append(f"floor of the smoothed loss from {s['min_loss_lr']:.3g}")
+            readings.append(
+                f"floor of the smoothed loss from lr {s['min_loss_lr']:.3g}"
+            )
         stable = _rate(s.get("stable_lr"))  # NaN for none, older summaries too
         if math.isfinite(stable):
             name = s.get("stable_name", "stable limit 2/L")

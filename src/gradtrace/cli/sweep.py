@@ -639,12 +639,13 @@ def lr_find(
     --min to --max (stopped where the loss passes 4x its lowest), the loss against
     the rate, smoothed (on a log scale, centred), and a suggested rate (where the
     smoothed loss falls fastest, below its lowest point), next to the curvature's
-    stable limit 2/L. With --batch-size, the loss read is the one over all the
-    rows after each step (a fixed random 65536 of larger data), not the batch's,
-    whose noise hid the fall. -o takes a PNG's name or a folder (lr_find.png in
-    it); a picture there already is replaced with --force only. Without -o,
-    the picture is lr_find.png, or the first of lr_find-2.png, lr_find-3.png...
-    not taken, so a class's second test keeps the first's."""
+    stable limit (2/L, or the batches' own). With --batch-size, the loss read is
+    the one over all the rows after each step (a fixed random 65536 of larger
+    data), not the batch's, whose noise hid the fall. -o takes a PNG's name or a
+    folder (lr_find.png in it); a picture there already is replaced with --force
+    only. Without -o, the picture is lr_find.png, or the first of lr_find-2.png,
+    lr_find-3.png... not taken, so a second test (another student's, say) keeps
+    the first's picture."""
     from gradtrace import plot, sweep_plots
     from gradtrace.cli._options import already_exists, pairs
     from gradtrace.cli._report import _console
@@ -709,7 +710,7 @@ def lr_find(
         read = summary.get("read") or "loss"
         console.print(
             f"suggested learning rate: {summary['suggested_lr']:.3g} (steepest fall "
-            f"of the smoothed {read}); floor of the smoothed loss from "
+            f"of the smoothed {read}); floor of the smoothed loss from lr "
             f"{summary['min_loss_lr']:.3g}; {end}."
         )
     elif summary["blew_up"] and stopped == 1:
