@@ -233,16 +233,7 @@ def test_a_curve_that_leaves_the_chart_twice_is_counted_once_with_its_exits() ->
             "loss": [1.0, 0.5, 0.3, 0.2, 0.1, 1.0, 1e8, 1.0, 1e8, 1.0],
         }
     )
-    info = {
-        "optimum_loss": 0.0,
-        "data": {"n_rows": 10},
-        "model": "line",
-        "loss": "mse",
-        "optimizer": "sgd",
-        "tol": 1e-4,
-        "n_steps": 4,
-    }
-    fig = sweep_plots.sweep_losses(Sweep(table, traces, info))
+    fig = sweep_plots.sweep_losses(Sweep(table, traces, _made_info(10, 4)))
     assert legend_texts(fig) == [
         "off the chart: 1 curve rose above 1e+06 (2 times), to 1e+08 at most"
     ]
@@ -389,16 +380,7 @@ def test_a_heatmap_cell_rose_where_most_of_its_repeats_did() -> None:
     traces = pd.DataFrame(
         {"config": np.repeat(range(12), 3), "step": [0, 1, 2] * 12, "loss": 1.0}
     )
-    info = {
-        "optimum_loss": 0.0,
-        "data": {"n_rows": 100},
-        "model": "line",
-        "loss": "mse",
-        "optimizer": "sgd",
-        "tol": 1e-4,
-        "n_steps": 2,
-    }
-    ax = sweep_plots.sweep_heatmap(Sweep(table, traces, info)).axes[0]
+    ax = sweep_plots.sweep_heatmap(Sweep(table, traces, _made_info(100, 2))).axes[0]
     texts = [t.get_text() for t in ax.texts]
     assert "1 of 3 rose" in texts  # lr 0.1: one seed of three
     arrows = [
@@ -410,3 +392,16 @@ def test_a_heatmap_cell_rose_where_most_of_its_repeats_did() -> None:
     assert sum(len(c.get_offsets()) for c in arrows) == 1
     masked = np.ma.getmaskarray(ax.collections[0].get_array()).reshape(2, 2)
     assert not masked[0, 0] and masked[0, 1]  # batch 10: lr 0.1 coloured, 0.5 not
+
+
+def _made_info(n_rows: int, n_steps: int) -> dict[str, object]:
+    """sweep.json's info of a line's sweep made by hand (its optimum's loss 0)."""
+    return {
+        "optimum_loss": 0.0,
+        "data": {"n_rows": n_rows},
+        "model": "line",
+        "loss": "mse",
+        "optimizer": "sgd",
+        "tol": 1e-4,
+        "n_steps": n_steps,
+    }
