@@ -8,6 +8,7 @@ Hyper-parameters keep each framework's own names (``rho``/``epsilon`` for Keras,
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -207,20 +208,6 @@ def _keras_adamw(
     return transforms.keras_decoupled(inner, learning_rate, weight_decay)
 
 
-def _keras_adam(
-    learning_rate: float,
-    beta_1: float,
-    beta_2: float,
-    epsilon: float,
-    weight_decay: float,
-    amsgrad: bool,
-) -> optax.GradientTransformation:
-    inner = transforms.keras_adam(
-        learning_rate, beta_1, beta_2, epsilon, amsgrad=amsgrad
-    )
-    return _keras_decay(inner, learning_rate, weight_decay)
-
-
 def _keras_decay(
     update: optax.GradientTransformation, learning_rate: Any, weight_decay: float
 ) -> optax.GradientTransformation:
@@ -232,66 +219,25 @@ def _keras_decay(
     return transforms.keras_decoupled(update, learning_rate, weight_decay)
 
 
-def _keras_sgd(
-    learning_rate: float, momentum: float, nesterov: bool, weight_decay: float
-) -> optax.GradientTransformation:
-    inner = transforms.keras_sgd(learning_rate, momentum, nesterov)
-    return _keras_decay(inner, learning_rate, weight_decay)
-
-
-def _keras_rmsprop(
-    learning_rate: float,
-    rho: float,
-    momentum: float,
-    epsilon: float,
-    centered: bool,
-    weight_decay: float,
-) -> optax.GradientTransformation:
-    inner = transforms.keras_rmsprop(learning_rate, rho, momentum, epsilon, centered)
-    return _keras_decay(inner, learning_rate, weight_decay)
-
-
 def _keras_decayed(
     rule: Callable[..., optax.GradientTransformation],
 ) -> Callable[..., optax.GradientTransformation]:
-    """A Keras 3 rule of Adam's hyper-parameters (Adamax, Nadam) with
-    Keras's ``weight_decay``."""
+    """A Keras 3 rule with Keras's ``weight_decay``, which every Keras 3 optimizer
+    takes (``_keras_decay``): the preset's other hyper-parameters are the rule's,
+    by name. Its signature is the rule's and ``weight_decay``, which
+    ``optax.inject_hyperparams`` reads (``scheduled``)."""
 
-    def build(
-        learning_rate: float,
-        beta_1: float,
-        beta_2: float,
-        epsilon: float,
-        weight_decay: float,
-    ) -> optax.GradientTransformation:
-        inner = rule(learning_rate, beta_1, beta_2, epsilon)
-        return _keras_decay(inner, learning_rate, weight_decay)
+    def build(weight_decay: float = 0.0, **hyper: Any) -> optax.GradientTransformation:
+        return _keras_decay(rule(**hyper), hyper["learning_rate"], weight_decay)
 
+    own = inspect.signature(rule)
+    decay = inspect.Parameter(
+        "weight_decay", inspect.Parameter.KEYWORD_ONLY, default=0.0
+    )
+    build.__signature__ = own.replace(  # type: ignore[attr-defined]
+        parameters=[*own.parameters.values(), decay]
+    )
     return build
-
-
-def _keras_adagrad(
-    learning_rate: float,
-    initial_accumulator_value: float,
-    epsilon: float,
-    weight_decay: float,
-) -> optax.GradientTransformation:
-    inner = transforms.keras_adagrad(learning_rate, initial_accumulator_value, epsilon)
-    return _keras_decay(inner, learning_rate, weight_decay)
-
-
-def _keras_adadelta(
-    learning_rate: float, rho: float, epsilon: float, weight_decay: float
-) -> optax.GradientTransformation:
-    inner = transforms.keras_adadelta(learning_rate, rho, epsilon)
-    return _keras_decay(inner, learning_rate, weight_decay)
-
-
-def _keras_lion(
-    learning_rate: float, beta_1: float, beta_2: float, weight_decay: float
-) -> optax.GradientTransformation:
-    inner = transforms.keras_lion(learning_rate, beta_1, beta_2)
-    return _keras_decay(inner, learning_rate, weight_decay)
 
 
 def _tf_keras_adam(
@@ -460,7 +406,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras.sgd",
-            _keras_sgd,
+            _keras_decayed(transforms.keras_sgd),
             {
                 "learning_rate": 0.01,
                 "momentum": 0.0,
@@ -472,14 +418,14 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras.rmsprop",
-            _keras_rmsprop,
+            _keras_decayed(transforms.keras_rmsprop),
             {"learning_rate": 0.001, **_RMS_KERAS, "weight_decay": 0.0},
             "learning_rate",
             "Keras 3 RMSprop: eps inside the square root (weight_decay as SGD's)",
         ),
         Preset(
             "keras.adam",
-            _keras_adam,
+            _keras_decayed(transforms.keras_adam),
             {
                 "learning_rate": 0.001,
                 **_ADAM_KERAS,
@@ -504,7 +450,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras.adagrad",
-            _keras_adagrad,
+            _keras_decayed(transforms.keras_adagrad),
             {
                 "learning_rate": 0.001,
                 "initial_accumulator_value": 0.1,
@@ -530,7 +476,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras.adadelta",
-            _keras_adadelta,
+            _keras_decayed(transforms.keras_adadelta),
             {
                 "learning_rate": 0.001,
                 "rho": 0.95,
@@ -543,7 +489,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras.lion",
-            _keras_lion,
+            _keras_decayed(transforms.keras_lion),
             {
                 "learning_rate": 0.001,
                 "beta_1": 0.9,
