@@ -324,6 +324,7 @@ def test_a_vector_start_in_a_sweep_is_refused_where_it_reads_two_ways(
         ({"w[0]": [-1.0, 0.0]}, "a sweep starts a vector parameter whole"),
         ({"w": [[[1.0, 2.0, 3.0]]]}, "each start is one number or a list"),
         ({"w": [[1.0, 2.0]]}, "takes 3 numbers"),
+        ({"b": [[1.0]]}, "b is one number, so each start is one number"),
     ):
         with pytest.raises(gradtrace.InputError) as err:
             gradtrace.sweep(data, "linear", lr=[0.01], init=init, steps=3)

@@ -16,6 +16,7 @@ from gradtrace.plot import (
     _place,
     _plain_log_labels,
 )
+from gradtrace.tables import swept_key
 from gradtrace.text import model_by_loss
 
 if TYPE_CHECKING:
@@ -63,13 +64,6 @@ def _second_axis(sweep: Sweep) -> str | None:
     return next((c for c in _swept(sweep) if c != "lr"), None)
 
 
-def _key(value: Any) -> Any:
-    """A swept value as a key that sorts and hashes: a vector's as a tuple."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return tuple(float(v) for v in np.ravel(value))
-    return value
-
-
 def _label(value: Any) -> str:
     """A swept value on an axis: 0.01, or a vector's [1, -2, 0.5]."""
     if isinstance(value, tuple):
@@ -104,10 +98,12 @@ def sweep_heatmap(sweep: Sweep, ax: Any = None) -> Figure:
     lrs = np.sort(table["lr"].unique())
     # the second axis's values in order, by their rows' places: a vector
     # parameter's starts are lists, which neither sort nor hash
-    values = sorted({_key(v) for v in table[ycol]}) if ycol else [0.0]
+    values = sorted({swept_key(v) for v in table[ycol]}) if ycol else [0.0]
     ys = np.arange(len(values))
     place = {v: i for i, v in enumerate(values)}
-    keyed = table.assign(_y=table[ycol].map(lambda v: place[_key(v)]) if ycol else 0)
+    keyed = table.assign(
+        _y=table[ycol].map(lambda v: place[swept_key(v)]) if ycol else 0
+    )
     # a repeat that never came within tol counts as never (its NaN skipped, the
     # others' median coloured a cell where one of three missed as if all came)
     reached = keyed.assign(_s=keyed["steps_to_tol"].astype(float).fillna(np.inf))
@@ -673,11 +669,11 @@ def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
     order = list(dict.fromkeys(kinds))
     if len(order) <= len(KIND_STYLES):
         return kinds, dict(zip(order, KIND_STYLES, strict=False))
-    few = [c for c in others if table[c].map(_key).nunique() <= len(KIND_STYLES)]
+    few = [c for c in others if table[c].map(swept_key).nunique() <= len(KIND_STYLES)]
     styled = ["batch_size"] if "batch_size" in few else few[:1]
     overlaid = [c for c in others if c not in styled]
     overlaid += ["seed"] * ("seed" in sweep.swept)
-    counts = [int(table[c].map(_key).nunique()) for c in overlaid]
+    counts = [int(table[c].map(swept_key).nunique()) for c in overlaid]
     parts = [
         f"{n} seeds" if c == "seed" else f"{n} values of {c}"
         for c, n in zip(overlaid, counts, strict=True)

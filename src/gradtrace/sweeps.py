@@ -33,6 +33,7 @@ from gradtrace.planning import plan
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
 from gradtrace.store import PARQUET_WRITE
+from gradtrace.tables import swept_key
 from gradtrace.text import for_python, loss_rounding
 from gradtrace.trace import device, versions
 
@@ -532,7 +533,7 @@ class Sweep:
         table = self.table
         n = len(table)
         swept = " × ".join(
-            f"{len(table[c].map(repr).unique())} {c}"
+            f"{table[c].map(swept_key).nunique()} {c}"
             for c in self._shown_columns()
             if c in self.swept
         )
@@ -614,7 +615,7 @@ def swept_columns(table: pd.DataFrame) -> list[str]:
         if c not in RESULTS
         and c not in finals
         # a vector parameter's cells are lists, which nunique cannot hash
-        and table[c].map(repr).nunique() > 1
+        and table[c].map(swept_key).nunique() > 1
     ]
 
 
@@ -787,13 +788,9 @@ def sweep(
                 f"(init={{{name!r}: [[{', '.join(ones)}], [{', '.join(zeros)}]]}})."
             )
         for value in inits[k]:
-            if np.ndim(value) > np.ndim(p.trainable[k]):
-                # brackets around a number's start: [1] for b
-                if np.ndim(p.trainable[k]) > 0:
-                    raise InputError(
-                        f"init[{k!r}]: each start of {k} is a list of its "
-                        f"{np.size(p.trainable[k])} values, not a list of lists."
-                    )
+            # brackets around a number's start: [1] for b (a vector's lists of
+            # lists were refused before the plan)
+            if np.ndim(p.trainable[k]) == 0 and np.ndim(value) > 0:
                 raise InputError(
                     f"--init {k}: {k} is one number, so each start is one number "
                     f"(--init {k}=0,0.5), not one in brackets."

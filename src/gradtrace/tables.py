@@ -451,6 +451,14 @@ def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
     return labels
 
 
+def swept_key(value: Any) -> Any:
+    """A sweep's swept value as a key that sorts and hashes: a vector's (a list,
+    or an array read back from Parquet) as a tuple of its numbers."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(float(v) for v in np.ravel(value))
+    return value
+
+
 def axis_labels(trace: Any, cols: list[str]) -> dict[str, str]:
     """``param_labels`` as an axis names them: a run on standardised x gives its
     slopes per standard deviation of their column, said so ("w[sqft] (per SD)":
