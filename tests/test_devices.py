@@ -27,6 +27,8 @@ cases = {
                     batch_size=5, epochs=15, metrics=["rmse"]),
     "linear": dict(data="seed003_linear", model="linear", optimizer="adam", lr=0.05,
                    batch_size=7, epochs=5, shuffle=True, seed=3),
+    "torch_order": dict(data="seed001_line", optimizer="torch.sgd", lr=0.05,
+                        batch_size=32, epochs=4, shuffle="torch", seed=12345),
 }
 for name, kw in cases.items():
     data = kw.pop("data")

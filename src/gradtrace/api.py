@@ -78,7 +78,7 @@ def fit(
     epochs: int | None = None,
     steps: int | None = None,
     batch_size: int | None = None,
-    shuffle: bool = True,
+    shuffle: bool | str = True,
     seed: int = 0,
     init: Mapping[str, Any] | None = None,
     fix: Mapping[str, Any] | None = None,
@@ -147,7 +147,10 @@ def fit(
             counts optimizer steps, continuing through epochs.
         batch_size: rows per step; default all rows (full-batch gradient descent).
             Larger than the data is clamped to the data, as Keras does.
-        shuffle: reshuffle the rows every epoch, from ``seed``.
+        shuffle: reshuffle the rows every epoch, from ``seed``; ``"torch"``:
+            in the order PyTorch's ``DataLoader(data, shuffle=True,
+            generator=torch.Generator().manual_seed(seed))`` visits them, so a
+            shuffled run takes PyTorch's batches step by step.
         drop_last: leave out each epoch's last partial batch, as PyTorch's
             ``DataLoader(drop_last=True)`` (the rows left over sit that epoch
             out; shuffled, other rows each epoch).

@@ -95,6 +95,8 @@ def run_labels(traces: Sequence[Any]) -> list[str]:
         if full_batch(info):
             return ""
         shuffled = f"shuffled, seed {schedule.get('seed')}"
+        if schedule.get("shuffle") == "torch":
+            shuffled = f"PyTorch's order, seed {schedule.get('seed')}"
         return shuffled if schedule.get("shuffle") else "in order"
 
     def streamed(info: dict[str, Any]) -> str:

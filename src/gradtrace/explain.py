@@ -920,8 +920,7 @@ def steps_rows(
         if layout is not None:
             batches = layout.batches_of(epoch, wanted)
         else:
-            shuffle = bool(sch["shuffle"])
-            table = epoch_batches(n_rows, size, shuffle, sch["seed"], [epoch])
+            table = epoch_batches(n_rows, size, sch["shuffle"], sch["seed"], [epoch])
             batches = {b: table[0, b][table[0, b] >= 0] for b in wanted}
         yield from ((step, batches[b]) for step, b in zip(here, wanted, strict=True))
 

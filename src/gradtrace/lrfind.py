@@ -279,7 +279,9 @@ def lr_find(
         fixed = {k: jnp.asarray(v, dtype) for k, v in p.fixed.items()}
         x = None if p.xs is None else jnp.asarray(p.xs, p.cdtype)
         y = jnp.asarray(p.ys, p.cdtype)
-        key = jax.random.key(int(config.seed))
+        shuffled = config.shuffle if not sch.full_batch else False
+        epochs = -(-sch.n_steps // sch.batches_per_epoch)
+        key = batches.order_source(shuffled, int(config.seed), sch.n_rows, 0, epochs)
         read_x, read_y, read_scale = _read_rows(p, x, y, int(config.seed))
 
         def step(carry: Any, t: Any) -> Any:
@@ -291,7 +293,7 @@ def lr_find(
                 t % per_epoch,
                 sch.n_rows,
                 sch.batch_size,
-                config.shuffle and not sch.full_batch,
+                shuffled,
             )
             xb, yb, mask = batches.gather(picked, x, y)
             value, grads = problem.value_and_grad(params, fixed, xb, yb, mask)

@@ -18,7 +18,7 @@ from gradtrace import held_out, programs, validate
 from gradtrace import stopping as early_stop
 from gradtrace.assembly import row_losses_at, told_row
 from gradtrace.core import loop
-from gradtrace.core.batches import n_batches
+from gradtrace.core.batches import TORCH, TORCH_ROWS_LIMIT, n_batches
 from gradtrace.core.diagnose import READS_RATE_ONCE
 from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.models import Custom
@@ -184,8 +184,9 @@ def plan(
         model_arg = "expr"
     elif config.model_expr:
         raise InputError("give --model or --model-expr, not both.")
-    for name in ("shuffle", "drop_missing", "exact", "standardize"):
+    for name in ("drop_missing", "exact", "standardize"):
         validate.switch(name, getattr(config, name))
+    config.shuffle = validate.shuffle(config.shuffle)
     model_name, kind = validate.model_name(model_obj or model_arg)
     reduction = validate.reduction(config.reduction)
     pdtype = validate.dtype(config.dtype)
@@ -372,11 +373,26 @@ def plan(
             "every step sees all the rows (full batch), where Keras's fit takes "
             "batches of 32 by default: --batch-size 32 runs as fit(x, y) does"
         )
+    torch_order = config.shuffle == TORCH
     if framework and config.shuffle and batch_size < n_rows and not for_views:
-        notices.append(
-            f"the batches are shuffled in gradtrace's own order (--seed), not "
-            f"{framework}'s: --no-shuffle compares step by step, or give it this "
-            "run's order (trace.batch_rows(); docs/frameworks.md)"
+        if not torch_order and spec.name.startswith("torch."):
+            notices.append(
+                "the batches are shuffled in gradtrace's own order (--seed), not "
+                "PyTorch's DataLoader's: --torch-order takes its order (seeded "
+                "as torch.Generator().manual_seed(SEED), SEED being --seed), "
+                "--no-shuffle compares step by step"
+            )
+        elif not torch_order or not spec.name.startswith("torch."):
+            own = "PyTorch's DataLoader's" if torch_order else "gradtrace's own"
+            notices.append(
+                f"the batches are shuffled in {own} order (--seed), not "
+                f"{framework}'s: --no-shuffle compares step by step, or give it "
+                "this run's order (trace.batch_rows(); docs/frameworks.md)"
+            )
+    if torch_order and n_rows >= TORCH_ROWS_LIMIT:
+        raise InputError(
+            f"--torch-order reproduces PyTorch's order below {TORCH_ROWS_LIMIT} "
+            f"rows, and the data have {n_rows}: drop --torch-order."
         )
     if config.epochs is not None and config.steps is not None:
         raise InputError("give --epochs or --steps (one of them), not both.")

@@ -42,7 +42,8 @@ class RunConfig:
     epochs: int | None = None
     steps: int | None = None
     batch_size: int | None = None
-    shuffle: bool = True
+    #: True, False or "torch" (PyTorch DataLoader's order)
+    shuffle: bool | str = True
     #: leave out each epoch's last partial batch (PyTorch's drop_last)
     drop_last: bool = False
     seed: int = 0

@@ -17,6 +17,7 @@ import pyarrow as pa
 from gradtrace import planning, run_parts, validate
 from gradtrace.assembly import build_trace, log_likelihood
 from gradtrace.core import early_stopping, stream
+from gradtrace.core.batches import TORCH
 from gradtrace.data import ParquetRows
 from gradtrace.errors import InputError
 from gradtrace.planning import check_first_loss, plan
@@ -80,6 +81,12 @@ def check(config: RunConfig) -> Path:
                 f"{flag} does not work with --stream yet: drop it, or drop "
                 "--stream to train on the data in memory."
             )
+    if config.shuffle == TORCH:
+        raise InputError(
+            "--torch-order does not work with --stream: a streamed run shuffles "
+            "rows within windows of chunks; drop --torch-order, or drop --stream "
+            "to train on the data in memory."
+        )
     if config.shuffle_window is not None and not config.shuffle:
         raise InputError(
             "--shuffle-window sets how rows are shuffled: drop it, or drop "
@@ -351,7 +358,7 @@ def _open(
         p.batch_size,
         config.chunk_rows,
         config.shuffle_window,
-        config.shuffle and p.batch_size < n_rows,
+        bool(config.shuffle) and p.batch_size < n_rows,
         int(p.seed),
     )
     if layout.chunk_rows < min(SMALL_CHUNK_ROWS, n_rows):

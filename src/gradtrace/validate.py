@@ -23,6 +23,7 @@ from gradtrace.checks import choice as choice
 from gradtrace.checks import positive_int as positive_int
 from gradtrace.checks import whole as whole
 from gradtrace.core.arrays import aligned_empty
+from gradtrace.core.batches import TORCH
 from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
 from gradtrace.core.clipping import CLIPS, GradClip
 from gradtrace.core.custom import expression_loss, expression_model, no_x_column
@@ -847,6 +848,19 @@ def switch(name: str, value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise InputError(f"{name} must be True or False, got {value!r}.")
+
+
+def shuffle(value: Any) -> bool | str:
+    """``shuffle``: True or False, or ``"torch"`` (each epoch in PyTorch's
+    ``DataLoader`` order)."""
+    if isinstance(value, str) and value.strip().lower() == TORCH:
+        return TORCH
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InputError(
+        f"shuffle must be True, False or 'torch' (PyTorch's DataLoader order), "
+        f"got {value!r}."
+    )
 
 
 def by_name(name: str, value: Any) -> dict[str, Any]:

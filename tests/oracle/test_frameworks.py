@@ -85,6 +85,7 @@ def fit_like(fx: dict[str, Any]) -> gradtrace.Trace:
         steps=cfg["steps"],
         batch_size=cfg["batch_size"],
         shuffle=cfg["shuffle"],
+        seed=cfg.get("seed", 0),
         init=init,
         fix=cfg["fixed"],
         reduction=cfg["reduction"],
@@ -93,6 +94,16 @@ def fit_like(fx: dict[str, Any]) -> gradtrace.Trace:
         lr_schedule=cfg.get("lr_schedule"),
         clip=cfg.get("clip"),
     )
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "batch_rows" in load(n)])
+def test_a_shuffled_run_takes_the_frameworks_batches(name: str) -> None:
+    """shuffle='torch': every step's rows are the ones PyTorch's seeded
+    DataLoader gave it, in its order."""
+    fx = load(name)
+    rows = fit_like(fx).batch_rows()
+    ours = [list(group["row"]) for _, group in rows.groupby("step", sort=True)]
+    assert ours == fx["batch_rows"]
 
 
 def _column(values: list[Any]) -> np.ndarray:

@@ -44,6 +44,7 @@ KEYS: dict[str, str] = {
     "steps": _INTEGER,
     "batch_size": _INTEGER,
     "shuffle": _BOOL,
+    "torch_order": _BOOL,
     "drop_last": _BOOL,
     "seed": _INTEGER,
     "init": _TABLE,

@@ -382,6 +382,8 @@ def print_summary(
         batches = "full batch (every step sees all rows)"
     else:
         order = f"shuffled (seed {sch['seed']})" if sch["shuffle"] else "in order"
+        if sch["shuffle"] == "torch":
+            order = f"shuffled as PyTorch's DataLoader (seed {sch['seed']})"
         last = data["n_rows"] - (sch["batches_per_epoch"] - 1) * sch["batch_size"]
         stream = sch.get("stream")
         windows = bool(

@@ -261,6 +261,15 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Reshuffle the rows at every epoch (from --seed).",
         ),
         click.option(
+            "--torch-order",
+            is_flag=True,
+            default=False,
+            help="Shuffle each epoch in the order of PyTorch's DataLoader(data, "
+            "shuffle=True, generator=G), G being torch.Generator().manual_seed(SEED) "
+            "and SEED --seed: a shuffled run then takes PyTorch's batches, step by "
+            "step (shuffle='torch' in Python).",
+        ),
+        click.option(
             "--drop-last",
             is_flag=True,
             default=False,
@@ -381,6 +390,7 @@ FIT_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "steps",
             "batch_size",
             "shuffle",
+            "torch_order",
             "drop_last",
             "seed",
             "init",
@@ -671,7 +681,22 @@ def _merge(options: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
                 out[name] = [from_file] if isinstance(from_file, str) else from_file
         else:
             out[name] = value if given or name not in config else config[name]
+    out["shuffle"] = shuffle_of(out["shuffle"], out.pop("torch_order", False))
     return out
+
+
+def shuffle_of(shuffle: bool, torch_order: bool) -> bool | str:
+    """``shuffle`` as --shuffle/--no-shuffle and --torch-order give it."""
+    if not torch_order:
+        return shuffle
+    if shuffle is False:
+        from gradtrace.errors import InputError
+
+        raise InputError(
+            "--torch-order shuffles each epoch in PyTorch's order: drop "
+            "--no-shuffle, or --torch-order."
+        )
+    return "torch"  # gradtrace.core.batches.TORCH, without importing JAX
 
 
 def _model_label(config: RunConfig) -> str:

@@ -20,7 +20,7 @@ from gradtrace.cli._options import (
     force_option,
     sectioned,
 )
-from gradtrace.cli.fit import FIT_SECTIONS, model_options
+from gradtrace.cli.fit import FIT_SECTIONS, model_options, shuffle_of
 from gradtrace.errors import InputError
 from gradtrace.text import duration
 
@@ -301,6 +301,13 @@ LR_FIND_SECTIONS = (("The range test", ("lr_min", "lr_max", "steps")), *FIT_SECT
     show_default=True,
     help="Shuffle the rows each epoch (each seed its own order).",
 )
+@click.option(
+    "--torch-order",
+    is_flag=True,
+    help="Shuffle each epoch in the order of PyTorch's DataLoader(data, "
+    "shuffle=True, generator=G), G being torch.Generator().manual_seed(SEED) and "
+    "SEED each --seed (shuffle='torch' in Python).",
+)
 @_fix
 @_reduction
 @_data_options
@@ -370,6 +377,7 @@ def sweep(
     epochs: int | None,
     steps: int | None,
     shuffle: bool,
+    torch_order: bool,
     fix: tuple[str, ...],
     reduction: str,
     dtype: str,
@@ -455,7 +463,7 @@ def sweep(
                     optimizer=optimizer,
                     epochs=epochs,
                     steps=steps,
-                    shuffle=shuffle,
+                    shuffle=shuffle_of(shuffle, torch_order),
                     fix=pairs("--fix", fix),
                     reduction=reduction,
                     dtype=dtype,
@@ -586,6 +594,13 @@ def _free_name(path: Path, force: bool) -> Path:
     help="Shuffle the rows each epoch (with --batch-size).",
 )
 @click.option(
+    "--torch-order",
+    is_flag=True,
+    help="Shuffle each epoch in the order of PyTorch's DataLoader(data, "
+    "shuffle=True, generator=G), G being torch.Generator().manual_seed(SEED) and "
+    "SEED --seed (shuffle='torch' in Python).",
+)
+@click.option(
     "--init", "init", multiple=True, metavar="NAME=VALUE", help="A starting value."
 )
 @_fix
@@ -623,6 +638,7 @@ def lr_find(
     batch_size: int | None,
     seed: int,
     shuffle: bool,
+    torch_order: bool,
     init: tuple[str, ...],
     fix: tuple[str, ...],
     reduction: str,
@@ -685,7 +701,7 @@ def lr_find(
         opt=pairs("--opt", opt),
         batch_size=batch_size,
         seed=seed,
-        shuffle=shuffle,
+        shuffle=shuffle_of(shuffle, torch_order),
         init=pairs("--init", init),
         fix=pairs("--fix", fix),
         reduction=reduction,

@@ -284,7 +284,8 @@ class Schedule:
     n_rows: int
     batch_size: int
     n_steps: int
-    shuffle: bool = False
+    #: True, False or batches.TORCH (PyTorch DataLoader's order)
+    shuffle: bool | str = False
     eval_every: int = 1
     #: an epoch's last partial batch left out (PyTorch's drop_last)
     drop_last: bool = False
@@ -813,8 +814,8 @@ def prepare(
     )
     fixed_p = jax.device_put({k: np.asarray(v, pdtype) for k, v in fixed.items()})
     xd, yd, rows = place(x, y, cdtype, devices)
-    key = batches.seed_key(seed)
     chunk_steps = min(chunk_steps or schedule.n_steps, schedule.n_steps)
+    key = order_key(schedule, seed, chunk_steps, 0)
     tx = opt.build()
     held_out = None
     if validation is not None:
@@ -962,13 +963,13 @@ def run_chunks(
 
     With ``resume``, start from a saved state at its step instead of the start."""
     xd, yd, fixed = prepared.data
-    key = batches.seed_key(seed)
     carry, first = prepared.carry, 0
     if resume is not None:
         carry, first = resume.carry, resume.t0
     n_steps, size = prepared.schedule.n_steps, prepared.chunk_steps
     for t0 in range(first, n_steps, size):
         start = time.perf_counter()
+        key = order_key(prepared.schedule, seed, size, t0)
         carry, out = prepared.run_chunk(carry, np.int32(t0), xd, yd, fixed, key)
         out = jax.device_get(out)
         seconds = time.perf_counter() - start
@@ -978,6 +979,23 @@ def run_chunks(
         yield Chunk(t0, out, seconds, stopped, kept)
         if stopped:
             return
+
+
+def order_key(
+    schedule: Schedule, seed: int, chunk_steps: int, t0: int
+) -> Array | batches.Orders:
+    """What the call of the scan that starts at step ``t0`` draws its batches
+    from: ``seed``'s PRNG key, or with ``shuffle=TORCH`` PyTorch's orders of the
+    epochs its steps fall in (as many for every call, so that one compiled
+    program runs them all: 40 MB an epoch at 10 million rows)."""
+    if schedule.shuffle != batches.TORCH or schedule.full_batch:
+        return batches.seed_key(seed)
+    per_epoch = schedule.batches_per_epoch
+    epochs = -(-schedule.n_steps // per_epoch)
+    count = min((chunk_steps - 1) // per_epoch + 2, epochs)
+    return batches.order_source(
+        batches.TORCH, seed, schedule.n_rows, t0 // per_epoch, count
+    )
 
 
 class Resume(NamedTuple):

@@ -114,7 +114,9 @@ def sweep_fn(
     lr_schedule: LrSchedule | None = None,
     clip: GradClip | None = None,
 ) -> Any:
-    """The batched sweep: f(hyper, init, seeds, fixed, x, y, optimum, tol).
+    """The batched sweep: f(hyper, init, seeds, fixed, x, y, optimum, tol,
+    orders); ``orders``: PyTorch's orders of every epoch, one table per seed, the
+    seeds then indices into them (``shuffle=TORCH``), else None.
     ``lr_schedule``: every configuration's rate follows it from its own lr;
     ``clip``: every configuration's gradients are clipped so."""
     factory = PRESETS[preset].factory
@@ -153,8 +155,10 @@ def sweep_fn(
     adaptive = lr_schedule is not None and lr_schedule.adaptive
     tail_at = jnp.asarray(tail_steps(schedule.n_steps), jnp.int32)
 
-    def one(hyper, init, seed, fixed, x, y, optimum, tol):  # type: ignore[no-untyped-def]
-        key = jax.random.key(seed)
+    def one(hyper, init, seed, fixed, x, y, optimum, tol, orders):  # type: ignore[no-untyped-def]
+        key: Any = jax.random.key(seed)
+        if orders is not None:
+            key = batches.Orders(jnp.asarray(0, jnp.int32), orders, seed)
         tx = optimizer({**dict(structural), **hyper})
         shown = init
         init = problem.internal_params(init)
@@ -261,7 +265,7 @@ def sweep_fn(
         tail_loss = carry[5] / len(tail_at)
         return final, final_loss, diverged, carry[3], kept, kept_loss, tail_loss
 
-    batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None))
+    batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, None, None, None))
     return batched
 
 
@@ -355,7 +359,16 @@ def run_sweep(
             )
         )
     init = {k: np.asarray(inits[k], pdtype) for k in problem.trainable}
-    seeds32 = np.asarray(seeds, np.uint32)
+    seeds32: np.ndarray = np.asarray(seeds, np.uint32)
+    orders = None
+    if schedule.shuffle == batches.TORCH and not schedule.full_batch:
+        # each seed's orders once; a configuration holds its seed's index
+        own, seeds32 = np.unique(np.asarray(seeds, np.int64), return_inverse=True)
+        seeds32 = seeds32.astype(np.int32)
+        epochs = -(-schedule.n_steps // schedule.batches_per_epoch)
+        orders = np.stack(
+            [batches.torch_orders(schedule.n_rows, int(s), 0, epochs) for s in own]
+        )
     fixed_p = {k: np.asarray(v, pdtype) for k, v in fixed.items()}
     xd = None if x is None else np.asarray(x, cdtype)
     yd = np.asarray(y, cdtype)
@@ -374,7 +387,7 @@ def run_sweep(
         clip,
     )
     size = chunk_size(n_conf, schedule.n_rows, x)
-    shared = (fixed_p, xd, yd, opt, np.asarray(tol, pdtype))
+    shared = (fixed_p, xd, yd, opt, np.asarray(tol, pdtype), orders)
     batched = (hyper, init, seeds32)
     chunks = [_take(batched, start, size, n_conf) for start in range(0, n_conf, size)]
     start = time.perf_counter()
