@@ -429,6 +429,41 @@ def test_ls_tells_a_run_whose_loss_rose_from_one_that_converged(
     assert table.loc["rose", "status"] == "completed"
 
 
+def test_ls_gives_a_run_stopped_between_evaluations_its_last_loss_marked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run interrupted between its --eval-every evaluations has no loss after
+    its last step: ls read "-", where show gives the loss last taken."""
+    from helpers import ctrl_c_after
+
+    trace = gradtrace.fit(
+        "seed001_line",
+        lr=0.05,
+        batch_size=10,
+        epochs=400,
+        eval_every=7,
+        checkpoint_every=500,
+        out=tmp_path / "cut",
+        progress=ctrl_c_after(2),
+    )
+    assert trace.status == "interrupted" and trace.steps == 500
+    assert trace.last_taken() is not None and trace.last_taken()[0] == 497
+    code, out, err = run(["ls", str(tmp_path)], capsys)
+    assert code == 0, err
+    loss = f"{trace.last_taken()[1]:.7g}"
+    assert f"{loss}*" in out and "cut at step 497" in out
+    # CSV keeps what run.json holds: no loss after the last step
+    code, out, err = run(["ls", str(tmp_path), "--csv"], capsys)
+    table = pd.read_csv(io.StringIO(out)).set_index("folder")
+    assert math.isnan(table.loc["cut", "final_loss"])
+    # a completed run has its loss after the last step, unmarked
+    done = gradtrace.fit("seed001_line", lr=0.05, steps=30, out=tmp_path / "done")
+    assert done.last_taken() is None
+    code, out, err = run(["ls", str(tmp_path)], capsys)
+    rows = {line.split()[0]: line for line in out.splitlines()}
+    assert "*" not in rows["done"] and rows["cut"].count("*") == 2
+
+
 def runs_of(listed: dict[str, Path]) -> list[str]:
     return [name for name in listed if name != "sweep"]
 

@@ -199,6 +199,9 @@ def build_trace(
     if len(table) and int(table["step"].iloc[0]) == 0:  # for ls: did it rise?
         info["initial_loss"] = float(table["loss"].iloc[0])
     info["final_loss"] = trace.final_loss
+    taken = trace.last_taken()
+    if taken is not None:  # for ls: stopped between the loss's evaluations
+        info["last_loss"] = {"step": taken[0], "loss": taken[1]}
     info.update(fit_statistics(p, history, reference, loglik))
     return trace
 

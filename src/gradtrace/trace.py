@@ -160,6 +160,17 @@ class Trace:
             return float(stopping["restored_loss"])  # not taken at its step
         return float(self.final_row()["loss"])
 
+    def last_taken(self) -> tuple[int, float] | None:
+        """(step, loss) where the loss over all the data was last taken, for a
+        run stopped between its evaluations (``eval_every``) whose last row has
+        none; None where the last row has it, or no row does."""
+        if math.isfinite(self.final_loss) or self.diverged:
+            return None
+        frame = self._frame[self._frame["loss"].notna()]
+        if not len(frame) or int(frame["step"].iloc[-1]) == self.steps:
+            return None
+        return int(frame["step"].iloc[-1]), float(frame["loss"].iloc[-1])
+
     @property
     def message(self) -> str:
         """One line on how the run ended (what to try named as Python's arguments:
@@ -1432,13 +1443,11 @@ class Trace:
         if self.restored is not None:
             status += f", epoch {self.restored[0]}'s weights restored"
         final = _fmt(self.final_loss)
-        if math.isnan(self.final_loss) and not self.diverged:
+        taken = self.last_taken()
+        if taken is not None:
             # not taken after the last step (a run stopped between its
             # evaluations): the last taken, and when, as show says it
-            frame = self._frame[self._frame["loss"].notna()]
-            if len(frame):
-                taken = frame.iloc[-1]
-                final = f"{_fmt(float(taken['loss']))} after step {int(taken['step'])}"
+            final = f"{_fmt(taken[1])} after step {taken[0]}"
         return (
             f"<Trace {i['model']}/{i['loss']} {opt['name']} lr={_fmt(lr)}: "
             f"{self.steps} step{'s' * (self.steps != 1)}, {status}; loss "

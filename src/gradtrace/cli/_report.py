@@ -489,11 +489,9 @@ def print_summary(
     first = float(trace.to_pandas()["loss"].iloc[0])
     last = trace.final_loss
     line = f"  loss {fmt(first)} -> {fmt(last) if math.isfinite(last) else last}"
-    if math.isnan(last) and not loss_taken(info, trace.steps):
-        frame = trace.to_pandas()
-        seen = frame[frame["loss"].notna()]
-        step = int(seen["step"].iloc[-1])
-        last = float(seen["loss"].iloc[-1])
+    earlier = trace.last_taken()
+    if earlier is not None and not loss_taken(info, trace.steps):
+        step, last = earlier
         line = (
             f"  loss {fmt(first)} -> {fmt(last)} after step {step} (not evaluated "
             f"after the last step, {trace.steps})"

@@ -443,14 +443,25 @@ def ls_runs(folder: Path, as_csv: bool) -> None:
     right = ("lr", "steps", "final_loss", "gap")
     for c in LS_COLUMNS:
         table.add_column(c, justify="right" if c in right else "left")
+    taken = []
     for r in rows:
         shown = {**r, "lr": _lr_text(r["lr"])}
         if isinstance(r["final_loss"], float):
             shown["final_loss"] = fmt(r["final_loss"])
         if isinstance(r["gap"], float):
             shown["gap"] = f"{r['gap']:.3g}"
+        if "taken" in r:
+            shown["final_loss"] = fmt(r["taken"][1]) + "*"
+            if "taken_gap" in r:
+                shown["gap"] = f"{r['taken_gap']:.3g}*"
+            taken.append(f"{r['folder']} at step {r['taken'][0]}")
         table.add_row(*(str(shown[c]) if shown[c] != "" else "-" for c in LS_COLUMNS))
     print_whole(_console(), table)
+    if taken:
+        click.echo(
+            "* the loss over all the data where it was last taken, before the run "
+            f"stopped between its evaluations (--eval-every): {', '.join(taken)}."
+        )
 
 
 def _lr_text(lr: Any) -> str:
@@ -512,6 +523,12 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
             final_loss=_number(final),
             gap=gap,
         )
+        last = info.get("last_loss")  # stopped between the loss's evaluations
+        if last is not None:
+            # shown, marked, in the table; CSV keeps the final loss (none)
+            row["taken"] = (last["step"], float(last["loss"]))
+            if isinstance(best, (int, float)) and math.isfinite(best):
+                row["taken_gap"] = rounded_gap(info, float(last["loss"]))
         rows.append(row)
     for sweep in found("sweep.parquet"):
         if (sweep / "run.json").exists():
