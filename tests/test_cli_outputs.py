@@ -462,6 +462,22 @@ def test_ls_gives_a_run_stopped_between_evaluations_its_last_loss_marked(
     code, out, err = run(["ls", str(tmp_path)], capsys)
     rows = {line.split()[0]: line for line in out.splitlines()}
     assert "*" not in rows["done"] and rows["cut"].count("*") == 2
+    # early stopping that restored weights took their loss: not the last taken
+    stopped = gradtrace.fit(
+        "seed001_line",
+        lr=0.05,
+        batch_size=7,
+        epochs=40,
+        eval_every=7,
+        validation_split=0.2,
+        early_stopping="patience=1,restore_best_weights=true",
+        out=tmp_path / "stopped",
+    )
+    assert stopped.restored is not None and stopped.last_taken() is None
+    assert "last_loss" not in json.loads((tmp_path / "stopped/run.json").read_text())
+    code, out, err = run(["ls", str(tmp_path)], capsys)
+    rows = {line.split()[0]: line for line in out.splitlines()}
+    assert "*" not in rows["stopped"] and f"{stopped.final_loss:.7g}" in rows["stopped"]
 
 
 def runs_of(listed: dict[str, Path]) -> list[str]:

@@ -84,6 +84,16 @@ def test_later_epochs_drawn_on_their_own_are_the_same(
     )
 
 
+def test_epochs_drawn_in_turn_go_on_from_where_the_last_ended() -> None:
+    """A run's calls, and explain's epochs, ask for epoch after epoch: the
+    generator goes on from where the last order ended, out of order too."""
+    whole = batches.torch_orders(50, 9, 0, 8)
+    batches._TORCH_AT.clear()
+    for first, count in ((0, 2), (2, 3), (6, 2), (1, 1), (5, 1), (7, 1)):
+        got = batches.torch_orders(50, 9, first, count)
+        assert np.array_equal(got, whole[first : first + count]), (first, count)
+
+
 def _line() -> pd.DataFrame:
     rng = np.random.default_rng(4)
     x = rng.uniform(0, 1, 60).astype(np.float32)
@@ -123,6 +133,23 @@ def test_a_run_in_several_calls_and_a_resumed_one_take_the_same_batches(
     rows = whole.batch_rows()["row"]
     assert not rows.equals(other.batch_rows()["row"])
     assert not rows.equals(own.batch_rows()["row"])
+
+
+def test_calls_of_a_few_epochs_each_give_the_run_of_one_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gradtrace.core import loop
+
+    options = dict(optimizer="torch.sgd", lr=0.05, batch_size=16, epochs=9)
+    frame = _line()
+    whole = gradtrace.fit(frame, "line", shuffle="torch", seed=5, **options)  # type: ignore[arg-type]
+    # PyTorch's orders of 2 epochs of 60 rows at a time: calls of 8 steps
+    monkeypatch.setattr(loop, "TORCH_CALL_VALUES", 120)
+    schedule = loop.Schedule(60, 16, 36, "torch")
+    assert loop.torch_calls(schedule, 36) == 8
+    assert loop.torch_calls(loop.Schedule(60, 16, 36, True), 36) == 36
+    cut = gradtrace.fit(frame, "line", shuffle="torch", seed=5, **options)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(cut.to_pandas(), whole.to_pandas())
 
 
 def test_a_sweep_gives_each_seed_the_run_of_that_seed() -> None:
@@ -202,6 +229,30 @@ def test_what_cannot_take_pytorchs_order_is_refused_in_a_line(
     assert not Path("r").exists()
 
 
+def test_a_stream_is_refused_the_order_however_spelt(tmp_path: Path) -> None:
+    _line().to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(gradtrace.InputError, match="does not work with stream=True"):
+        gradtrace.fit(
+            tmp_path / "d.parquet", "line", batch_size=8, stream=True, shuffle=" Torch"
+        )
+
+
+def test_a_config_file_says_shuffle_torch_and_off_is_told_from_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = 'data = "seed001_line"\nbatch_size = 32\nepochs = 2\nseed = 12345\n'
+    Path("a.toml").write_text(run + 'shuffle = "torch"\n')
+    code, _, err = run_cli(["fit", "--config", "a.toml", "-o", "a", "-q"], capsys)
+    assert code == 0, err
+    assert gradtrace.load("a").info["schedule"]["shuffle"] == "torch"
+    Path("b.toml").write_text(run + "shuffle = false\n")
+    code, _, err = run_cli(
+        ["fit", "--config", "b.toml", "--torch-order", "-o", "b"], capsys
+    )
+    assert code == 2 and "shuffle = false in a config file" in err
+
+
 def test_python_names_the_argument_in_its_own_words() -> None:
     with pytest.raises(gradtrace.InputError, match="shuffle must be True, False or"):
         gradtrace.fit(_line(), "line", batch_size=8, shuffle="pytorch")  # type: ignore[arg-type]
@@ -210,4 +261,10 @@ def test_python_names_the_argument_in_its_own_words() -> None:
     )
     said = " ".join(trace.notes)
     assert "shuffle='torch' takes its order" in said, said
+    # full batch: nothing to order, and said so
+    whole = gradtrace.fit(_line(), "line", steps=3, shuffle="torch")
+    assert any("shuffle='torch' changes nothing here" in n for n in whole.notes)
+    # PyTorch takes seeds up to 2**64 - 1; their last 32 bits are what counts
+    with pytest.raises(gradtrace.InputError, match=r"seed - 2\*\*64 is the same"):
+        gradtrace.fit(_line(), "line", batch_size=8, shuffle="torch", seed=2**64 - 1)
     assert "SEED being seed=" in said and "--" not in said.replace("--seed", "")

@@ -28,6 +28,7 @@ _SWITCHES = {
     "--stream": "stream=True",
     "--no-exact": "exact=False",
     "--shuffle": "shuffle=True",
+    "--torch-order": "shuffle='torch'",
 }
 
 #: Flags of a KEY=VALUE pair (Python's dict arguments).

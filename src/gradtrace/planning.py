@@ -408,6 +408,11 @@ def plan(
             f"of {batch_size}"
         )
     shuffled = bool(config.shuffle) and batch_size < n_rows
+    if torch_order and not shuffled and not for_views:
+        notices.append(
+            "--torch-order changes nothing here: every step sees all the rows (in "
+            "PyTorch's order their sum goes otherwise, by float rounding)"
+        )
     if config.seed != 0 and not shuffled and not for_views:
         notices.append(
             f"--seed {config.seed} changes nothing here: it draws the shuffled "
@@ -441,8 +446,14 @@ def plan(
         raise InputError(f"seed must be a whole number, got {seed!r}.")
     if not -(2**63) <= int(seed) < 2**63:
         raise InputError(
-            f"seed {seed} is out of range: give a whole number of at most 18 digits "
-            "(any seed works; it only picks the shuffled order)."
+            f"seed {seed} is out of range: give a whole number from -2**63 to "
+            "2**63 - 1 (any seed works; it only picks the shuffled order"
+            + (
+                "; PyTorch's generator reads the seed's last 32 bits, so seed - "
+                "2**64 is the same seed to it)."
+                if torch_order
+                else ")."
+            )
         )
     config.seed = int(seed)
 
@@ -810,8 +821,8 @@ def _chunk_steps(schedule: loop.Schedule) -> int:
             raise InputError(
                 f"GRADTRACE_CHUNK_STEPS must be a positive integer, got {raw!r}."
             )
-        return min(int(raw), n_steps)
-    return loop.default_chunk_steps(schedule)
+        return loop.torch_calls(schedule, min(int(raw), n_steps))
+    return loop.torch_calls(schedule, loop.default_chunk_steps(schedule))
 
 
 def values_sha256(xs: Any, ys: Any) -> str:

@@ -81,7 +81,7 @@ def check(config: RunConfig) -> Path:
                 f"{flag} does not work with --stream yet: drop it, or drop "
                 "--stream to train on the data in memory."
             )
-    if config.shuffle == TORCH:
+    if validate.shuffle(config.shuffle) == TORCH:
         raise InputError(
             "--torch-order does not work with --stream: a streamed run shuffles "
             "rows within windows of chunks; drop --torch-order, or drop --stream "

@@ -114,6 +114,8 @@ def stopped_early(
             # not taken at that step (--eval-every): taken now, at those values
             info["early_stopping"]["restored_loss"] = evaluate(trace.params)
         info["final_loss"] = trace.final_loss
+        if trace.last_taken() is None:  # the restored weights' loss, taken
+            info.pop("last_loss", None)
         if history is not None:
             kept = loop.upto(history, trace.restored[1])
             info.update(fit_statistics(p, kept, reference))

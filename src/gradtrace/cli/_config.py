@@ -21,6 +21,7 @@ _NUMBER = "a number"
 _INTEGER = "an integer"
 _TEXT = "a string"
 _BOOL = "true or false"
+_SHUFFLE = 'true, false or "torch" (PyTorch\'s DataLoader order)'
 _TABLE = "a table of NAME = value"
 _TABLE_OR_TEXT = "a string such as 'patience=3' or a table of NAME = value"
 _COLUMNS = "a string or a list of strings"
@@ -43,7 +44,7 @@ KEYS: dict[str, str] = {
     "epochs": _INTEGER,
     "steps": _INTEGER,
     "batch_size": _INTEGER,
-    "shuffle": _BOOL,
+    "shuffle": _SHUFFLE,
     "torch_order": _BOOL,
     "drop_last": _BOOL,
     "seed": _INTEGER,
@@ -141,6 +142,8 @@ def _fits(kind: str, value: Any) -> bool:
         return isinstance(value, str)
     if kind == _BOOL:
         return isinstance(value, bool)
+    if kind == _SHUFFLE:
+        return isinstance(value, bool) or str(value).strip().lower() == "torch"
     if kind == _COLUMNS:
         return isinstance(value, str) or (
             isinstance(value, list) and all(isinstance(v, str) for v in value)

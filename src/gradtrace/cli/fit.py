@@ -685,16 +685,18 @@ def _merge(options: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def shuffle_of(shuffle: bool, torch_order: bool) -> bool | str:
-    """``shuffle`` as --shuffle/--no-shuffle and --torch-order give it."""
+def shuffle_of(shuffle: bool | str, torch_order: bool) -> bool | str:
+    """``shuffle`` as --shuffle/--no-shuffle (or a config file's shuffle) and
+    --torch-order give it."""
     if not torch_order:
         return shuffle
     if shuffle is False:
         from gradtrace.errors import InputError
 
         raise InputError(
-            "--torch-order shuffles each epoch in PyTorch's order: drop "
-            "--no-shuffle, or --torch-order."
+            "--torch-order shuffles each epoch in PyTorch's order, and shuffling "
+            "is off (--no-shuffle, or shuffle = false in a config file): turn it "
+            "on, or drop --torch-order."
         )
     return "torch"  # gradtrace.core.batches.TORCH, without importing JAX
 

@@ -524,6 +524,10 @@ def _listed(folder: Path) -> list[dict[str, Any]]:
             gap=gap,
         )
         last = info.get("last_loss")  # stopped between the loss's evaluations
+        if last is not None and not isinstance(_number(final), (int, float)):
+            last = None
+        elif last is not None and math.isfinite(_number(final)):
+            last = None  # a loss after the last step after all (restored weights')
         if last is not None:
             # shown, marked, in the table; CSV keeps the final loss (none)
             row["taken"] = (last["step"], float(last["loss"]))

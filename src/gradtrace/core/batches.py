@@ -11,9 +11,10 @@ one a run used.
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -133,11 +134,12 @@ def is_shuffled(shuffle: bool | str) -> bool:
 class Orders(NamedTuple):
     """PyTorch's orders of some epochs: ``table[which, e]`` is epoch ``first +
     e``'s (0-based), ``which`` picking one seed's of several (a sweep's). Passed
-    to the training scan where a PRNG key goes otherwise."""
+    to the training scan where a PRNG key goes otherwise (their shapes alone,
+    ``jax.ShapeDtypeStruct``, to compile it)."""
 
-    first: Array
-    table: Array
-    which: Array
+    first: Any
+    table: Any
+    which: Any
 
 
 def torch_orders(n_rows: int, seed: int, first: int, count: int) -> np.ndarray:
@@ -156,59 +158,111 @@ def torch_orders(n_rows: int, seed: int, first: int, count: int) -> np.ndarray:
         raise ValueError(
             f"PyTorch's order is reproduced below {TORCH_ROWS_LIMIT} rows, not {n_rows}"
         )
-    words = np.random.MT19937()
-    words._legacy_seeding(seed & 0xFFFFFFFF)
-    per_epoch = 2 * n_rows
-    skip = first * per_epoch
-    while skip:  # drawn and dropped, a block at a time
-        taken = min(skip, 1 << 24)
-        words.random_raw(taken)
-        skip -= taken
-    if count == 0 or n_rows < 2:
+    words = _torch_words(seed, n_rows, first)
+    draws = np.empty((count, max(n_rows - 1, 0)), np.uint32)
+    for e in range(count):
+        _skip(words, 2)  # the loader's base seed
+        draws[e] = words.random_raw(n_rows - 1)  # randperm's
+        _skip(words, n_rows - 1)  # the sampler's randperm as the epoch runs out
+    _TORCH_AT[(seed & 0xFFFFFFFF, n_rows)] = (first + count, words.state)
+    while len(_TORCH_AT) > 8:
+        _TORCH_AT.popitem(last=False)
+    if n_rows < 2:
         return np.tile(np.arange(n_rows, dtype=np.int32), (count, 1))
-    drawn = np.asarray(words.random_raw(count * per_epoch), np.uint32)
-    # past the base seed's two words, the epoch's permutation's
-    draws = drawn.reshape(count, per_epoch)[:, 2 : n_rows + 1]
     return _randperms(draws)
+
+
+#: (seed's low 32 bits, rows) -> (epoch, the generator's state at its start),
+#: where the last ``torch_orders`` ended: a run's next call draws on from there
+#: instead of every word before it again
+_TORCH_AT: collections.OrderedDict[tuple[int, int], tuple[int, dict]] = (
+    collections.OrderedDict()
+)
+
+
+def _torch_words(seed: int, n_rows: int, first: int) -> Any:
+    """PyTorch's generator of ``seed`` at the start of epoch ``first`` of
+    ``n_rows`` rows (2 n_rows words an epoch)."""
+    words: Any = np.random.MT19937()
+    at = _TORCH_AT.get((seed & 0xFFFFFFFF, n_rows))
+    if at is not None and at[0] <= first:
+        words.state = at[1]
+        _skip(words, (first - at[0]) * 2 * n_rows)
+    else:
+        words._legacy_seeding(seed & 0xFFFFFFFF)
+        _skip(words, first * 2 * n_rows)
+    return words
+
+
+def _skip(words: Any, count: int) -> None:
+    """Draw ``count`` words and drop them, a block at a time."""
+    while count > 0:
+        taken = min(count, 1 << 22)
+        words.random_raw(taken)
+        count -= taken
+
+
+#: Values (epochs x rows) whose orders ``_randperms`` resolves together: about
+#: 40 MB of its working arrays (an epoch of more rows goes alone)
+RANDPERM_VALUES = 1 << 20
 
 
 def _randperms(draws: np.ndarray) -> np.ndarray:
     """PyTorch's ``randperm`` of each row of 32-bit ``draws`` [epochs, n - 1]:
-    int32 [epochs, n].
-
-    The swaps run one after another in PyTorch; here they are resolved at once
-    (in NumPy, epochs side by side). Step i swaps positions i and j_i = i + offset
-    (j_i >= i), and no later step touches position i, so position i ends with
-    what position j_i held before step i. Position p before step i holds the
-    value a(k) that the last earlier step k with j_k = p moved there, or p where
-    there is none, and a(k), what position k held before step k, follows the
-    same rule: a chain of earlier steps, resolved by pointer jumping (log n
-    passes). A Python loop took 0.5 s for a million rows; this 0.15 s."""
+    int32 [epochs, n], a few epochs at a time (``RANDPERM_VALUES``)."""
     count, m = draws.shape
     n = m + 1
-    left = (n - np.arange(m)).astype(np.uint32)
-    idx = np.arange(count * n, dtype=np.int64)
-    offsets = np.zeros((count, n), np.int64)
-    offsets[:, :m] = draws % left
-    j = idx + offsets.reshape(-1)  # the last position swaps with itself
-    by_target = np.argsort(j, kind="stable")  # each target's steps in order
+    out = np.empty((count, n), np.int32)
+    left = (n - np.arange(m, dtype=np.int64)).astype(np.uint32)  # n - i
+    per = max(1, RANDPERM_VALUES // n)
+    for start in range(0, count, per):
+        offsets = draws[start : start + per] % left
+        out[start : start + per] = _resolved(offsets.astype(np.int32), n)
+    return out
+
+
+def _resolved(offsets: np.ndarray, n: int) -> np.ndarray:
+    """The swaps of ``randperm`` resolved at once: int32 [epochs, n] from each
+    epoch's offsets [epochs, n - 1] (step i swaps positions i and i + offset).
+
+    PyTorch runs the swaps one after another; here the epochs go side by side,
+    as positions of one array. Step i swaps positions i and j_i (j_i >= i), and
+    no later step touches position i, so position i ends with what position
+    j_i held before step i. Position p before step i holds the value a(k) that
+    the last earlier step k with j_k = p moved there, or p where there is none,
+    and a(k), what position k held before step k, follows the same rule: a
+    chain of earlier steps, resolved by pointer jumping (log n passes). A Python
+    loop took 0.5 s for a million rows; this 0.15 s, in about 40 bytes a row."""
+    count = len(offsets)
+    size = count * n
+    steps = np.zeros((count, n), np.int32)
+    steps[:, :-1] = offsets  # the last position swaps with itself
+    idx = np.arange(size, dtype=np.int32)
+    j = steps.reshape(-1) + idx
+    del steps
+    by_target = np.argsort(j, kind="stable").astype(np.int32)  # each target's steps
     targets = j[by_target]
     same = targets[1:] == targets[:-1]
-    before = np.full(j.size, -1, np.int64)  # the last earlier step of j's target
-    before[by_target[1:][same]] = by_target[:-1][same]
     ends = np.flatnonzero(np.append(~same, True))
-    last = np.full(j.size, -1, np.int64)  # the last step that targets each position
+    last = np.full(size, -1, np.int32)  # the last step that targets each position
     last[targets[ends]] = by_target[ends]
-    # the step that last filled position i before step i
-    filled = np.where(j == idx, before, last)
-    root = np.where(filled >= 0, filled, idx)
+    del targets, ends
+    before = np.full(size, -1, np.int32)  # the last earlier step of j's target
+    before[by_target[1:][same]] = by_target[:-1][same]
+    del by_target, same
+    # the step that last filled position i before step i, or i itself
+    root = np.where(j == idx, before, last)
+    del last
+    np.copyto(root, idx, where=root < 0)
     while True:
         jumped = root[root]
         if np.array_equal(jumped, root):
             break
         root = jumped
+    del jumped
     final = np.where(before >= 0, root[np.maximum(before, 0)], j)
-    return (final - (idx - idx % n)).astype(np.int32).reshape(count, n)
+    final -= idx - idx % n  # each epoch's positions from 0
+    return final.reshape(count, n)
 
 
 def order_source(

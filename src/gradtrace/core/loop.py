@@ -815,7 +815,7 @@ def prepare(
     fixed_p = jax.device_put({k: np.asarray(v, pdtype) for k, v in fixed.items()})
     xd, yd, rows = place(x, y, cdtype, devices)
     chunk_steps = min(chunk_steps or schedule.n_steps, schedule.n_steps)
-    key = order_key(schedule, seed, chunk_steps, 0)
+    key = order_key(schedule, seed, chunk_steps, 0, drawn=False)
     tx = opt.build()
     held_out = None
     if validation is not None:
@@ -982,20 +982,40 @@ def run_chunks(
 
 
 def order_key(
-    schedule: Schedule, seed: int, chunk_steps: int, t0: int
-) -> Array | batches.Orders:
+    schedule: Schedule, seed: int, chunk_steps: int, t0: int, drawn: bool = True
+) -> Any:
     """What the call of the scan that starts at step ``t0`` draws its batches
     from: ``seed``'s PRNG key, or with ``shuffle=TORCH`` PyTorch's orders of the
     epochs its steps fall in (as many for every call, so that one compiled
-    program runs them all: 40 MB an epoch at 10 million rows)."""
+    program runs them all: 40 MB an epoch at 10 million rows; ``torch_calls``
+    keeps calls to a few epochs). ``drawn`` False: their shapes alone, to
+    compile against."""
     if schedule.shuffle != batches.TORCH or schedule.full_batch:
         return batches.seed_key(seed)
     per_epoch = schedule.batches_per_epoch
     epochs = -(-schedule.n_steps // per_epoch)
     count = min((chunk_steps - 1) // per_epoch + 2, epochs)
+    if not drawn:
+        scalar = jax.ShapeDtypeStruct((), jnp.int32)
+        table = jax.ShapeDtypeStruct((1, count, schedule.n_rows), jnp.int32)
+        return batches.Orders(scalar, table, scalar)
     return batches.order_source(
         batches.TORCH, seed, schedule.n_rows, t0 // per_epoch, count
     )
+
+
+#: Rows (epochs x rows) of PyTorch's orders one call of a run takes at most
+#: (16 MB), where a call of more steps would span more epochs
+TORCH_CALL_VALUES = 1 << 22
+
+
+def torch_calls(schedule: Schedule, chunk_steps: int) -> int:
+    """``chunk_steps`` for a run that takes PyTorch's order: at most the steps of
+    as many epochs as ``TORCH_CALL_VALUES`` holds (one at least)."""
+    if schedule.shuffle != batches.TORCH or schedule.full_batch:
+        return chunk_steps
+    epochs = max(1, TORCH_CALL_VALUES // max(schedule.n_rows, 1))
+    return max(1, min(chunk_steps, epochs * schedule.batches_per_epoch))
 
 
 class Resume(NamedTuple):
