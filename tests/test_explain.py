@@ -428,6 +428,10 @@ def test_an_unconstrained_runs_step_names_its_coordinates_for_python() -> None:
         np.log(frame["scale"][1]), rel=1e-6
     )
     assert f"scale={frame['scale'][1]:.7g}" in text
+    # the rows' gradients are headed by the coordinate they are of; the frame
+    # keeps the trace's column names
+    assert "grad_log(scale)" in text and "grad_loc" in text
+    assert "grad_scale" in run.explain(2).columns
     # Adam's update of a parameter whose gradient is 0 is -0.0: shown as 0
     idle = gradtrace.Model(lambda p, x: p["w"] * x + 0 * p["c"], {"w": 1.0, "c": 1.0})
     data = {"x": np.arange(5.0), "y": np.arange(5.0) * 2}

@@ -1181,8 +1181,14 @@ def narration(
         )
     out.append("")
     out.append(row_numbers(str(info["data"].get("source", ""))))
-    # the rows' numbers, and "mean" (or "sum") on the whole batch's line
-    out.append(table.assign(row=table.index))
+    # the rows' numbers, and "mean" (or "sum") on the whole batch's line; a
+    # gradient headed by the coordinate it is of (grad_log(scale))
+    held_as = {
+        f"grad_{plain}": f"grad_{name}"
+        for plain, name in zip(names, update.index, strict=True)
+        if plain != name
+    }
+    out.append(table.assign(row=table.index).rename(columns=held_as))
     if hidden:
         out.append(
             f"({hidden} more row{'s' if hidden > 1 else ''} not shown: {all_rows} "
