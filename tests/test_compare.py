@@ -273,3 +273,35 @@ def test_a_run_repeated_is_dashed_over_the_one_it_repeats() -> None:
         "faster": "-",
         "again (the same run as first)": "--",
     }
+
+
+def test_a_diverged_run_leaves_the_charts_to_the_others() -> None:
+    """A student's three rates, the largest diverging: its loss of 1e34 and its
+    path to w = 100 squeezed the two that worked into a flat line and a thin
+    column."""
+    frame = line()
+    kept = [
+        gradtrace.fit(frame, lr=lr, batch_size=20, epochs=5) for lr in (0.001, 0.01)
+    ]
+    blown = gradtrace.fit(frame, lr=0.3, batch_size=20, epochs=5)
+    assert blown.diverged and not any(t.diverged for t in kept)
+    fig = gradtrace.compare(*kept, blown)
+    losses, landscape = fig.axes[:2]
+    best = kept[0].info["optimum_loss"]
+    highest = max(float(np.nanmax(t.to_pandas()["loss"])) - best for t in kept)
+    bottom, top = losses.get_ylim()
+    assert highest < top <= 100 * highest
+    # where the diverged curve leaves: a triangle on the top edge
+    marks = [m for m in losses.get_lines() if m.get_marker() == "^"]
+    assert len(marks) == 1 and marks[0].get_ydata()[0] == pytest.approx(top)
+    assert any("leaves the chart" in t.get_text() for t in losses.texts)
+    # the landscape frames the runs that worked (and the optimum), not the
+    # diverged path, which leaves it
+    paths = [t.to_pandas() for t in kept]
+    widest = max(float(np.max(np.abs(p["w"]))) for p in paths)
+    far = float(np.nanmax(np.abs(blown.to_pandas()["w"])))
+    low, high = landscape.get_xlim()
+    assert high < far and high - low < 10 * max(widest, 4.0)
+    # with no run diverged, nothing is cut
+    plain = gradtrace.compare(*kept).axes[0]
+    assert not [m for m in plain.get_lines() if m.get_marker() == "^"]

@@ -303,6 +303,8 @@ def _losses(
     they fitted different problems) on a log scale where every run has one. A
     run that diverged ends in a cross, at the last step it had a finite loss."""
     drawn: list[np.ndarray] = []
+    kept: list[np.ndarray] = []  # the curves of the runs that did not diverge
+    blown: list[tuple[np.ndarray, np.ndarray, Any]] = []
     rounding = 0.0  # the highest floor a run's curve touched
     twins = same_runs(traces)
     for k, (trace, name, colour) in enumerate(zip(traces, names, colours, strict=True)):
@@ -340,6 +342,9 @@ def _losses(
         if trace.diverged and ok.any():
             last = np.flatnonzero(ok)[-1]
             ax.plot(epochs[last], shown[last], "x", color=colour, ms=9, mew=2)
+            blown.append((epochs[ok], shown[ok], colour))
+        else:
+            kept.append(shown[ok])
         drawn.append(shown[ok])
     if rounding > 0:
         ax.axhline(
@@ -357,6 +362,7 @@ def _losses(
         and values.max() > 100 * values.min()
     ):
         ax.set_yscale("log")
+    _framed_on_the_kept(ax, kept, blown)
     # full batches are alike whatever the rows (two data sets of their own)
     sizes = {
         "full" if full_batch(t.info) else int(t.info["schedule"]["batch_size"])
@@ -370,6 +376,59 @@ def _losses(
     whose = "the optimum's loss" if shared else "each run's own optimum's loss"
     ax.set_ylabel(f"loss − {whose} (over all the data)")
     ax.set_title(f"the loss's gap to {whose} after each step", fontsize=10)
+
+
+#: How far above the highest loss of a run that did not diverge the loss panel
+#: reaches (a factor on a log scale, a share of the range on a linear one)
+HEADROOM_LOG, HEADROOM_LINEAR = 30.0, 0.25
+
+
+def _framed_on_the_kept(
+    ax: Any,
+    kept: list[np.ndarray],
+    blown: list[tuple[np.ndarray, np.ndarray, Any]],
+) -> None:
+    """Where some runs diverged and others did not: the loss panel framed on
+    the others' curves (a diverged run's 1e34 squeezed them into one flat line
+    at the bottom), each diverged curve leaving it at the top, where a triangle
+    marks the epoch it left."""
+    values = np.concatenate(kept) if kept else np.empty(0)
+    values = values[np.isfinite(values)]
+    if not blown or not len(values):
+        return
+    log = ax.get_yscale() == "log"
+    low, high = float(values.min()), float(values.max())
+    if log:
+        low = float(values[values > 0].min()) if (values > 0).any() else low
+        top, bottom = high * HEADROOM_LOG, low / 2
+    else:
+        span = max(high - low, abs(high) * 1e-3, 1e-12)
+        top, bottom = high + HEADROOM_LINEAR * span, low - 0.05 * span
+    if all(np.max(shown) <= top for _, shown, _ in blown):
+        return  # every diverged curve fits: nothing to cut
+    ax.set_ylim(bottom, top)
+    for epochs, shown, colour in blown:
+        over = np.flatnonzero(shown > top)
+        if len(over):
+            ax.plot(
+                epochs[over[0]],
+                top,
+                "^",
+                color=colour,
+                ms=9,
+                clip_on=False,
+                zorder=5,
+            )
+    ax.text(
+        0.99,
+        0.98,
+        "▲ a diverged run's loss leaves the chart",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=8,
+        color="0.3",
+    )
 
 
 def _paths(
@@ -395,8 +454,16 @@ def _paths(
         if cut is not None:
             keep[cut:] = False
         paths.append((pa[keep], pb[keep], cut is not None))
-    xs = np.concatenate([p[0] for p in paths] + [[optimum[a]]] * (a in optimum))
-    ys = np.concatenate([p[1] for p in paths] + [[optimum[b]]] * (b in optimum))
+    # framed on the runs that did not blow up (and every start): one that did
+    # leaves the chart, which keeps the others' paths readable
+    framed = [p for p in paths if not p[2]] or paths
+    starts = [p[i][:1] for p in paths for i in (0, 1)]
+    xs = np.concatenate(
+        [p[0] for p in framed] + starts[0::2] + [[optimum[a]]] * (a in optimum)
+    )
+    ys = np.concatenate(
+        [p[1] for p in framed] + starts[1::2] + [[optimum[b]]] * (b in optimum)
+    )
     A, B, Z, over, held_at, lowest = landscape_grid(first, a, b, xs, ys)
     ga, gb = A[0], B[:, 0]
     levels, norm = landscape_levels(Z[np.isfinite(Z)], lowest=lowest)
