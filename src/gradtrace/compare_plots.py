@@ -457,12 +457,15 @@ def _paths(
     # framed on the runs that did not blow up (and every start): one that did
     # leaves the chart, which keeps the others' paths readable
     framed = [p for p in paths if not p[2]] or paths
-    starts = [p[i][:1] for p in paths for i in (0, 1)]
     xs = np.concatenate(
-        [p[0] for p in framed] + starts[0::2] + [[optimum[a]]] * (a in optimum)
+        [p[0] for p in framed]
+        + [p[0][:1] for p in paths]
+        + [[optimum[a]]] * (a in optimum)
     )
     ys = np.concatenate(
-        [p[1] for p in framed] + starts[1::2] + [[optimum[b]]] * (b in optimum)
+        [p[1] for p in framed]
+        + [p[1][:1] for p in paths]
+        + [[optimum[b]]] * (b in optimum)
     )
     A, B, Z, over, held_at, lowest = landscape_grid(first, a, b, xs, ys)
     ga, gb = A[0], B[:, 0]
