@@ -494,6 +494,27 @@ def test_a_short_mini_batch_run_far_off_is_told_more_steps_alone() -> None:
     assert full is not None and "another rate or a start nearer" in full
 
 
+def test_a_slow_mini_batch_run_far_off_is_told_more_steps_not_a_lower_rate() -> None:
+    """A teacher's lr 0.001 in batches of 16: 30 standard errors off after 30
+    epochs and still closing in steadily, told to lower a rate already far too
+    small ("a lower rate late in the run ... narrows the scatter")."""
+    rng = np.random.default_rng(1)
+    hours = rng.uniform(0, 10, 150)
+    frame = pd.DataFrame({"x": hours, "y": 44 + 4 * hours + rng.normal(0, 7, 150)})
+    run = gradtrace.fit(frame, lr=0.001, batch_size=16, epochs=30)
+    far = [w for w in run.warnings if "standard errors from its optimum" in w]
+    assert far and far[0].endswith(
+        "more steps (more epochs) would get closer: it is still closing in on it."
+    )
+    assert "scatter" not in far[0]
+    # at a rate that reached its scatter, the scatter is still what is said
+    from gradtrace.advice import unconverged
+
+    final, optimum, stderr = {"w": 1.2}, {"w": 1.0}, {"w": 0.01}
+    held = unconverged(final, optimum, stderr, mini_batch=True, closing=False)
+    assert held is not None and "narrows the scatter" in held
+
+
 def test_a_mini_batch_runs_summary_tells_the_scatter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -626,6 +626,7 @@ def unconverged(
     hover: tuple[float, str] | None = None,
     told: bool = True,
     above: str | None = None,
+    closing: bool = False,
 ) -> str | None:
     """A sentence on the parameter farthest from its optimum, when it is more than
     ``FAR_STDERRS`` standard errors away (``FAR_STDERRS_MINI_BATCH`` for a
@@ -655,7 +656,9 @@ def unconverged(
     steps alone (a few batches' scatter is no cause to act on). ``above``: the
     fixed rate's and the stable limit's words where the rate is above it ("lr
     0.72 is above the stable limit, 0.7"), said in place of "more steps would get
-    closer", which they would not."""
+    closer", which they would not. ``closing``: a mini-batch run still closing in
+    on the optimum (``drifting``), far from it for want of steps, not for the
+    batches' scatter: more steps, not a lower rate, get it closer."""
     worst, counted, sizes, each = _farthest(final, optimum, stderr, resolution)
     # the batches' scatter is a fixed rate's: a rate that fell to almost nothing
     # (``instead``) scatters no more than full batches do
@@ -736,8 +739,10 @@ def unconverged(
         else "more steps, another rate or a start nearer the optimum (--init) would "
         "get closer"
     )
-    if mini_batch and not told:
+    if mini_batch and (closing or not told):
         closer = "more steps (more epochs) would get closer"
+        if closing:
+            closer += ": it is still closing in on it"
     if above is not None:  # a rate that throws the steps about: a lower one
         closer = (
             f"{above}, so more steps would not settle it: a rate below the limit would"

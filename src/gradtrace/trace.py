@@ -561,6 +561,14 @@ class Trace:
                 hover=None if schedule else self._hovering(),
                 told=drift_told(self._frame),
                 above=None if (schedule or instead) else self._above_the_limit(),
+                closing=mini_batch
+                and drifting(
+                    self._frame,
+                    param_columns(self._frame),
+                    optimum,
+                    info.get("stderr") or {},
+                )
+                is not None,
             )
             if far:
                 out.append(far)
