@@ -469,6 +469,27 @@ def _loss_fn(trace: Any, sample: int | None = None) -> Any:
     return f
 
 
+def not_converged(trace: Any) -> bool:
+    """Whether the summary warns that the run is far from its optimum or still
+    moving toward it."""
+    return any(
+        UNCONVERGED in w or STILL_MOVING in w for w in trace.convergence_warnings()
+    )
+
+
+def _optimum_curve(trace: Any, names: list[str]) -> dict[str, Any] | None:
+    """The exact optimum's parameters, to draw beside the fitted curve of a
+    completed run that has not reached it (the curve it is on its way to);
+    None for a run at it, or without a finite optimum of every parameter."""
+    optimum = trace.info.get("optimum") or {}
+    if trace.status != "completed" or not set(names) <= set(optimum):
+        return None
+    values = {k: np.asarray(v, np.float64) for k, v in optimum.items()}
+    if not all(np.all(np.isfinite(v)) for v in values.values()):
+        return None
+    return values if not_converged(trace) else None
+
+
 def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     """The data with the fitted model, the initial one and the true one (when known):
     points and curves for a regression on one x; for several x, y against the fitted
@@ -483,16 +504,23 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
     truth = trace.truth
     given = ax is not None
     fig, ax = _figure(7.5, 4.5, ax=ax)
-    colors = {"initial": "#9e9e9e", "fitted": "#3b528b", "truth": "#d62728"}
+    colors = {
+        "initial": "#9e9e9e",
+        "fitted": "#3b528b",
+        "optimum": "black",
+        "truth": "#d62728",
+    }
     names = [s.name for s in _specs(trace, model)]
+    best = _optimum_curve(trace, names) if model.kind != "distribution" else None
     curves = []
     for name, params, style in (
         ("initial", trace.initial, "--"),
         ("fitted", trace.params, "-"),
+        ("optimum", best or {}, "-."),
         ("truth", truth, ":"),
     ):
         full = {**fixed, **params}
-        if name == "truth" and not truth:
+        if name in ("truth", "optimum") and not params:
             continue
         if not set(names) <= set(full):
             continue  # a truth of some of the parameters (a line's w for a poly)
@@ -524,13 +552,20 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         # a likelihood of y given x: the band where it puts most of y
         nll = info["loss"] == "nll" and getattr(model, "family", "") != "bernoulli"
         shown = points_shown(len(y))
+        label = data_label(n, min(len(y), POINTS_SHOWN))
+        drawn = y[shown]
+        if set(np.unique(drawn)) <= {0.0, 1.0}:
+            # 0/1: jittered, or 150 students sit on two lines as 70 dots
+            drawn = drawn + np.random.default_rng(0).uniform(-0.04, 0.04, len(drawn))
+            label += ", jittered up and down"
         ax.plot(
             column[shown],
-            y[shown],
+            drawn,
             ".",
             color="#5ec962",
             ms=5,
-            label=data_label(n, min(len(y), POINTS_SHOWN)),
+            alpha=0.7,
+            label=label,
         )
         held = _held_out_rows(trace)
         hx, hy = held if held is not None else (None, np.zeros(0))
@@ -664,9 +699,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         status = f"stopped early after epoch {stopping['stopped_epoch']}"
     if trace.restored is not None:
         status += f", epoch {trace.restored[0]}'s weights restored"
-    if status == "completed" and any(
-        UNCONVERGED in w or STILL_MOVING in w for w in trace.convergence_warnings()
-    ):
+    if status == "completed" and not_converged(trace):
         status += ", not converged"  # as the summary warns (it read "completed")
     ax.set_title(
         # filled: a run stopped early says more than fits on one line
@@ -2018,9 +2051,7 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             f"; the run diverged (step {info.get('diverged_step')}): these are the "
             "last values it reached, not a fit"
         )
-    elif not said and any(
-        UNCONVERGED in w or STILL_MOVING in w for w in trace.convergence_warnings()
-    ):
+    elif not said and not_converged(trace):
         # a newcomer read the slope of a run still on its way as a misfit
         said = (
             "; the run has not converged: a slope here is its distance from the "
