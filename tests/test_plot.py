@@ -862,6 +862,19 @@ def test_a_landscape_of_a_run_that_blew_up_frames_its_steps_before() -> None:
     assert abs(heading[0] * along[1] - heading[1] * along[0]) < 1e-6 * np.dot(
         heading, heading
     ) * np.linalg.norm(along) / np.linalg.norm(heading)  # on its line
+    # a short path: the step's line dashed from the last step shown to the
+    # arrow, which alone read as leaving from the start (a newcomer's lr 0.1)
+    dashed = [
+        line
+        for line in ax.get_lines()
+        if line.get_linestyle() == "--" and line.get_color() == "#d62728"
+    ]
+    if cut <= plot.NUMBERED_STEPS:
+        (line,) = dashed
+        assert line.get_xdata()[0] == pytest.approx(frame["w"][cut - 1])
+        assert line.get_xdata()[1] == pytest.approx(x0)
+    else:
+        assert not dashed
     first = plot.loss_landscape(gradtrace.fit("seed001_line", lr=5, steps=50))
     assert "showing the start; from step 1 the run left" in first.axes[0].get_title()
     assert first.axes[0].get_xlim()[1] < 10

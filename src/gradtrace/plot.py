@@ -1501,16 +1501,30 @@ def loss_landscape(
         if length > 0:
             leave = _leaves_box(a0, b0, da, db)  # in units of the step
             back = min(leave, EXIT_ARROW / length)
+            tail = (
+                ga[0] + (a0 + da * (leave - back)) * span_a,
+                gb[0] + (b0 + db * (leave - back)) * span_b,
+            )
+            if int(framed.sum()) <= NUMBERED_STEPS:
+                # a short path: the step's line, thin and dashed, up to the arrow,
+                # which alone read as if the run left from wherever it sits (by
+                # the start, for one that overshot back across it)
+                ax.plot(
+                    [path_a[cut - 1], tail[0]],
+                    [path_b[cut - 1], tail[1]],
+                    "--",
+                    color="#d62728",
+                    lw=1,
+                    alpha=0.8,
+                    zorder=4,
+                )
             ax.annotate(
                 "",
                 xy=(
                     ga[0] + (a0 + da * leave) * span_a,
                     gb[0] + (b0 + db * leave) * span_b,
                 ),
-                xytext=(
-                    ga[0] + (a0 + da * (leave - back)) * span_a,
-                    gb[0] + (b0 + db * (leave - back)) * span_b,
-                ),
+                xytext=tail,
                 arrowprops={"arrowstyle": "-|>", "color": "#d62728", "lw": 2},
                 zorder=5,
                 annotation_clip=False,
