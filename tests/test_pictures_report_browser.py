@@ -121,7 +121,9 @@ def test_report_of_a_run_that_blew_up_is_framed_on_the_data_and_its_start(
     ]
     numbers = [float(s) for s in land if _number(s)]
     assert numbers and max(abs(v) for v in numbers) < 10, land
-    assert "showing steps 0-1" in page.inner_text("#landscape-caption")
+    caption = page.inner_text("#landscape-caption")
+    assert "showing steps 0-1" in caption
+    assert "(dashed red: that step, toward where it went)" in caption
     # the points (green: a full batch marks none red) span most of the plot's height
     top, bottom, height = colour_rows(page, "fit", (94, 201, 98))
     assert bottom - top > 0.6 * (height - 58), (top, bottom, height)

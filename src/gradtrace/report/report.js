@@ -338,7 +338,7 @@
       "the loss over " + L.labels[0] + " and " + L.labels[1] + " (" + shade + "; " + L.over +
       (L.held ? "; " + L.held : "") + "), the path and this step" + (left === null ? "" :
         "; showing " + (left === 1 ? "the start" : "steps 0-" + (left - 1)) + ": from step " +
-        left + " the run left the chart");
+        left + " the run left the chart (dashed red: that step, toward where it went)");
   } else {
     document.getElementById("landscape-caption").textContent = "the loss landscape needs two parameters";
   }
