@@ -390,7 +390,7 @@ def test_a_picture_that_cannot_be_written_leaves_nothing(tmp_path: Path) -> None
     [
         ("epochz = 3\n", "unknown key 'epochz'"),
         ("epochs = 'ten'\n", "config key 'epochs'"),
-        ("shuffle = 1\n", "must be true or false"),
+        ("shuffle = 1\n", 'must be true, false or "torch"'),
         ("[init]\nw = [1, 'a']\n", "is not a number"),
         ("epochs = \n", "not valid TOML"),
     ],

@@ -410,8 +410,9 @@ def plan(
     shuffled = bool(config.shuffle) and batch_size < n_rows
     if torch_order and not shuffled and not for_views:
         notices.append(
-            "--torch-order changes nothing here: every step sees all the rows (in "
-            "PyTorch's order their sum goes otherwise, by float rounding)"
+            "--torch-order changes nothing here: every step sees all the rows "
+            "(PyTorch sums them in its shuffled order, so its loss may differ in "
+            "the last digits)"
         )
     if config.seed != 0 and not shuffled and not for_views:
         notices.append(

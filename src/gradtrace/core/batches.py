@@ -126,11 +126,6 @@ TORCH = "torch"
 TORCH_ROWS_LIMIT = (2**32 - 1) // 20
 
 
-def is_shuffled(shuffle: bool | str) -> bool:
-    """Whether ``shuffle`` (True, False or ``TORCH``) reorders an epoch's rows."""
-    return bool(shuffle)
-
-
 class Orders(NamedTuple):
     """PyTorch's orders of some epochs: ``table[which, e]`` is epoch ``first +
     e``'s (0-based), ``which`` picking one seed's of several (a sweep's). Passed
