@@ -1201,14 +1201,14 @@ def parameter_paths(trace: Any) -> Figure:
         top = float(np.nanmax(np.abs(values[np.isfinite(values)]), initial=0.0))
         if reach > 0 and top > 100 * reach:
             _symlog(ax, reach, top)
-            ax.set_ylabel(f"{labels[col]}\n(log beyond ±{reach:.3g})")
+            ax.set_ylabel(f"{labels[col]}\n(linear to ±{reach:.3g},\nlog beyond)")
         ax.legend(fontsize=8, loc="best")
     _step_axis(axes[-1], trace.steps)
     title = f"parameters per step: {run_setting(info)}"
     if cut is not None and any(ax.get_yscale() == "symlog" for ax in axes):
         title += (
-            f"; from step {cut} the run left the values before it: a symmetric "
-            "log scale beyond them"
+            f"; from step {cut} it outgrew the values before: each axis is "
+            "linear up to them, logarithmic beyond"
         )
     if info.get("original_units"):
         # trained on standardised x: the slopes are per standard deviation
