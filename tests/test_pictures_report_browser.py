@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import gradtrace
@@ -210,6 +211,22 @@ def test_the_fit_panel_says_how_many_of_the_batchs_rows_it_shows(
     shade = f"log colour above the lowest, dark {float(f'{lowest:.7g}'):g} to yellow "
     land = page.inner_text("#landscape-caption")
     assert shade + f"{float(f'{max(z):.4g}'):g};" in land, land
+    # and as a bar under it: the same two ends, and in its middle the loss
+    # halfway up the log scale above the lowest (its floor the 1% quantile of
+    # the cells above the lowest)
+    ends = page.eval_on_selector_all(
+        "#landscape-scale .end", "(els) => els.map((e) => e.textContent)"
+    )
+    assert [float(v) for v in ends] == [
+        float(f"{lowest:.7g}"),
+        float(f"{max(z):.4g}"),
+    ], ends
+    above = np.sort([v - lowest for v in z if v > lowest])
+    floor = max(above[int(0.01 * (len(above) - 1))], (max(z) - lowest) * 1e-9)
+    middle = lowest + np.sqrt(floor * (max(z) - lowest + floor)) - floor
+    shown = float(page.inner_text("#landscape-scale .mid"))
+    assert shown == pytest.approx(middle, rel=5e-3), (shown, middle)
+    assert lowest < shown < max(z)
     assert errors == [], errors
 
 
@@ -220,8 +237,6 @@ def test_the_address_follows_play_and_large_losses_read_as_numbers(
     slider's moves set it), and a caption read "dark 373990400 to yellow
     9332000000". (A cell may still break before an exponent: two cards side by
     side at 840 px hold 400 px each, tests/browser/test_report.py.)"""
-    import numpy as np
-
     rng = np.random.default_rng(2)
     x = rng.uniform(50, 150, 60)
     data = {"x": x, "y": 1500 * x + 20000 + rng.normal(0, 5000, 60)}

@@ -383,6 +383,8 @@ def test_report_draws_any_models_curve(
     caption = page.inner_text("#landscape-caption")
     if case != "poisson":  # one parameter: no landscape
         assert caption.startswith("the loss over") and "needs" not in caption
+    # the colour bar under the landscape, where there is one
+    assert page.is_visible("#landscape-scale") == (case != "poisson")
     assert errors == [], errors
     assert errors == [], errors
 

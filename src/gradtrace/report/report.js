@@ -323,17 +323,48 @@
   const landC = document.getElementById("landscape"), landX = landC.getContext("2d");
   const L = D.landscape, left = D.left_at;
   let landImage = null;
-  if (L) {
-    // the colour scale in words: the loss the darkest and the brightest cells hold
+  // colour by the log of the loss above its lowest, as landscape.png's levels:
+  // log(loss) itself left a likelihood's bowl (1.4 at the bottom, 40 at the
+  // edge) one purple without rings; the floor is the 1% quantile above it.
+  // level(v): the cell's place on the colour scale, 0 to 1; at(t): the loss there
+  function colourScale() {
     const z = L.z.flat().filter((v) => v !== null && Number.isFinite(v));
+    if (!z.length) return null;
     // the darkest is the optimum's loss where the slice passes through it (a
     // grid's lowest point misses it)
-    const darkest = L.lowest === null || L.lowest === undefined ? Math.min(...z) :
-      Math.min(L.lowest, ...z);
-    // as the tables write numbers (373990400 was written whole)
-    const shade = z.length ? "log colour above the lowest, dark " +
-      fmt(darkest) + " to yellow " +
-      fmt(Number(Math.max(...z).toPrecision(4))) : "log colour";
+    const zmin = L.lowest === null || L.lowest === undefined ? Math.min(...z) :
+      Math.min(L.lowest, ...z), zmax = Math.max(...z);
+    const above = z.map((v) => v - zmin).filter((d) => d > 0).sort((p, q) => p - q);
+    const floor = Math.max(above.length ? above[Math.floor(0.01 * (above.length - 1))] : 1,
+      (zmax - zmin) * 1e-9) || 1;
+    const lo = Math.log(floor), hi = Math.log(zmax - zmin + floor);
+    return { zmin, zmax,
+      level: (v) => (Math.log(v - zmin + floor) - lo) / ((hi - lo) || 1),
+      at: (t) => zmin + Math.exp(lo + t * (hi - lo)) - floor };
+  }
+  const VIRIDIS = [[68,1,84],[59,82,139],[33,145,140],[94,201,98],[253,231,37]];
+  const viridis = (t) => {
+    const p = Math.max(0, Math.min(1, t)) * 4, i = Math.min(3, Math.floor(p)), r = p - i;
+    return "rgb(" + VIRIDIS[i].map((v, k) => Math.round(v + r * (VIRIDIS[i + 1][k] - v))).join(",") + ")"; };
+  const colours = L && colourScale();
+  if (L) {
+    // the colour scale in words and as a bar: the loss the darkest, middle and
+    // brightest cells hold, as the tables write numbers (373990400 was written whole)
+    const shade = colours ? "log colour above the lowest, dark " +
+      fmt(colours.zmin) + " to yellow " +
+      fmt(Number(colours.zmax.toPrecision(4))) : "log colour";
+    if (colours) {
+      const scale = document.getElementById("landscape-scale");
+      const [low, high] = scale.querySelectorAll(".end");
+      low.textContent = fmt(colours.zmin);
+      high.textContent = fmt(Number(colours.zmax.toPrecision(4)));
+      scale.querySelector(".mid").textContent = fmt(Number(colours.at(0.5).toPrecision(3)));
+      scale.querySelector(".bar").style.background = "linear-gradient(to right, " +
+        [0, 0.25, 0.5, 0.75, 1].map(viridis).join(", ") + ")";
+      scale.title = "the loss at each colour: the middle of the bar is " +
+        "halfway on the log scale above the lowest";
+      scale.hidden = false;
+    }
     document.getElementById("landscape-caption").textContent =
       "the loss over " + L.labels[0] + " and " + L.labels[1] + " (" + shade + "; " + L.over +
       (L.held ? "; " + L.held : "") + "), the path and this step" + (left === null ? "" :
@@ -357,22 +388,9 @@
     off.width = landC.width; off.height = landC.height; off.W = landC.W; off.H = landC.H;
     const ox = off.getContext("2d");
     ox.setTransform(landC.width / landC.W, 0, 0, landC.height / landC.H, 0, 0);
-    // colour by the log of the loss above its lowest, as landscape.png's levels:
-    // log(loss) itself left a likelihood's bowl (1.4 at the bottom, 40 at the
-    // edge) one purple without rings; the floor is the 1% quantile above it
-    const z = L.z.flat().filter((v) => v !== null && Number.isFinite(v));
-    const zmin = L.lowest === null || L.lowest === undefined ? Math.min(...z) :
-      Math.min(L.lowest, ...z), zmax = Math.max(...z);
-    const above = z.map((v) => v - zmin).filter((d) => d > 0).sort((p, q) => p - q);
-    const floor = Math.max(above.length ? above[Math.floor(0.01 * (above.length - 1))] : 1,
-      (zmax - zmin) * 1e-9) || 1;
-    const lo = Math.log(floor), hi = Math.log(zmax - zmin + floor);
-    const level = (v) => (Math.log(v - zmin + floor) - lo) / ((hi - lo) || 1);
+    const level = colours ? colours.level : () => 0;
     const xr = [L.xs[0], L.xs[L.xs.length - 1]], yr = [L.ys[0], L.ys[L.ys.length - 1]];
     const [sx, sy] = scales(landC, xr, yr);
-    const viridis = (t) => { const c = [[68,1,84],[59,82,139],[33,145,140],[94,201,98],[253,231,37]];
-      const p = Math.max(0, Math.min(1, t)) * 4, i = Math.min(3, Math.floor(p)), r = p - i;
-      return "rgb(" + c[i].map((v, k) => Math.round(v + r * (c[i + 1][k] - v))).join(",") + ")"; };
     for (let j = 0; j < L.ys.length - 1; j++) for (let i = 0; i < L.xs.length - 1; i++) {
       const v = L.z[j][i]; ox.fillStyle = v !== null && Number.isFinite(v) ? viridis(level(v)) : "#ddd";
       ox.fillRect(sx(L.xs[i]), sy(L.ys[j + 1]), sx(L.xs[i + 1]) - sx(L.xs[i]) + 1, sy(L.ys[j]) - sy(L.ys[j + 1]) + 1);
