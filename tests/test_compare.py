@@ -305,3 +305,39 @@ def test_a_diverged_run_leaves_the_charts_to_the_others() -> None:
     # with no run diverged, nothing is cut
     plain = gradtrace.compare(*kept).axes[0]
     assert not [m for m in plain.get_lines() if m.get_marker() == "^"]
+
+
+def test_a_run_that_swings_off_the_chart_is_cut_where_it_leaves_it() -> None:
+    """A teacher's three rates on 100 rows, full batch, the largest (0.8) above
+    the stable limit: its loss grew to 1e6 without overflowing, and its first
+    twenty steps, swinging ever wider beyond the others' frame, crossed the
+    landscape as a fan of parallel lines. It is drawn up to its first step off
+    the chart, then that step's line, dashed, to an arrow at the edge."""
+    from gradtrace.data import generate
+
+    frame = generate("line", 100, w=(2.0,), b=1.0, noise=0.5, seed=0)[0]
+    small, right, wild = (
+        gradtrace.fit(frame, lr=lr, epochs=60) for lr in (0.01, 0.5, 0.8)
+    )
+    loss = wild.to_pandas()["loss"].to_numpy()
+    assert not wild.diverged and np.isfinite(loss).all() and loss[-1] > 1e5
+    landscape = gradtrace.compare(small, right, wild).axes[1]
+    (x0, x1), (y0, y1) = landscape.get_xlim(), landscape.get_ylim()
+    from matplotlib.colors import to_hex
+
+    green = [ln for ln in landscape.get_lines() if to_hex(ln.get_color()) == "#2ca02c"]
+    solid = [ln for ln in green if ln.get_linestyle() == "-"]
+    dashed = [ln for ln in green if ln.get_linestyle() == "--"]
+    assert len(solid) == 1 and len(dashed) == 1
+    xs, ys = solid[0].get_xdata(), solid[0].get_ydata()
+    assert ((xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)).all()
+    # the dashed step runs from the last point drawn to the chart's edge,
+    # toward the step that left it
+    (a0, a1), (b0, b1) = dashed[0].get_xdata(), dashed[0].get_ydata()
+    assert (a0, b0) == (xs[-1], ys[-1])
+    assert min(abs(a1 - x0), abs(a1 - x1), abs(b1 - y0), abs(b1 - y1)) < 1e-9
+    gone = wild.to_pandas()[["w", "b"]].to_numpy()[len(xs)]
+    direction = np.array([a1 - a0, b1 - b0]), gone - np.array([a0, b0])
+    cosine = direction[0] @ direction[1] / np.prod([np.hypot(*d) for d in direction])
+    assert cosine == pytest.approx(1.0, abs=1e-9)
+    assert "dashed: that step" in " ".join(landscape.get_title().split())

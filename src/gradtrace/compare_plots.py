@@ -16,6 +16,7 @@ from gradtrace.plot import (
     _figure,
     _filled,
     _flat_named,
+    exit_point,
     finite_optimum,
     landscape_grid,
     landscape_levels,
@@ -446,14 +447,17 @@ def _paths(
     a, b = cols[0], cols[1]
     optimum = finite_optimum(first.info)
     paths = []
+    whole = []  # each run's finite steps, a run that blew up's beyond its cut too
     for trace in traces:
         frame = trace.to_pandas()
         cut = ran_away(trace, frame["loss"].to_numpy(float))
         pa, pb = frame[a].to_numpy(float), frame[b].to_numpy(float)
-        keep = np.isfinite(pa) & np.isfinite(pb)
+        finite = np.isfinite(pa) & np.isfinite(pb)
+        keep = finite.copy()
         if cut is not None:
             keep[cut:] = False
         paths.append((pa[keep], pb[keep], cut is not None))
+        whole.append((pa[finite], pb[finite]))
     # framed on the runs that did not blow up (and every start): one that did
     # leaves the chart, which keeps the others' paths readable
     framed = [p for p in paths if not p[2]] or paths
@@ -469,6 +473,24 @@ def _paths(
     )
     A, B, Z, over, held_at, lowest = landscape_grid(first, a, b, xs, ys)
     ga, gb = A[0], B[:, 0]
+    xlim, ylim = (float(ga[0]), float(ga[-1])), (float(gb[0]), float(gb[-1]))
+    # a run that blew up, drawn up to its first step off the chart and that
+    # step's line to the chart's edge: its swings beyond the others' frame were
+    # a fan of parallel lines across the chart, read as its path
+    leaving: list[tuple[tuple[float, float], tuple[float, float]] | None] = []
+    for k, (pa, pb, left) in enumerate(paths):
+        inside = (pa >= xlim[0]) & (pa <= xlim[1]) & (pb >= ylim[0]) & (pb <= ylim[1])
+        if not left or inside.all() and len(pa) == len(whole[k][0]):
+            leaving.append(None)
+            continue
+        out = int(np.argmin(inside)) if not inside.all() else len(pa)
+        if out == 0:  # its start is framed: never so, but nothing to draw from
+            leaving.append(None)
+            continue
+        last = (float(pa[out - 1]), float(pb[out - 1]))
+        gone = (float(whole[k][0][out]), float(whole[k][1][out]))
+        leaving.append((last, exit_point(xlim, ylim, last, gone)))
+        paths[k] = (pa[:out], pb[:out], True)
     levels, norm = landscape_levels(Z[np.isfinite(Z)], lowest=lowest)
     ax.contourf(A, B, Z, levels=levels, cmap=_cmap("Greys_r"), norm=norm, alpha=0.6)
     # the first run widest, each later one narrower over it: paths that share a
@@ -482,6 +504,17 @@ def _paths(
         if len(pa) <= DOTTED_STEPS:  # each step's point, where they can be told
             ax.plot(pa, pb, ".", color=colour, ms=2.5 + 2 * w)
         ax.plot(pa[0], pb[0], "o", color="white", mec=colour, ms=7 + 6 * w, mew=1.5)
+    for leave, colour in zip(leaving, colours, strict=True):
+        if leave is not None:  # the step off the chart, dashed, to an arrow
+            (x0, y0), (x1, y1) = leave
+            ax.plot([x0, x1], [y0, y1], "--", color=colour, lw=1.2, alpha=0.9)
+            ax.annotate(
+                "",
+                xy=(x1, y1),
+                xytext=(x0 + 0.85 * (x1 - x0), y0 + 0.85 * (y1 - y0)),
+                arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.5},
+                annotation_clip=False,
+            )
     if a in optimum and b in optimum:  # black: no run's colour
         ax.plot(
             optimum[a], optimum[b], "*", color="black", mec="white", ms=14, zorder=3
@@ -515,5 +548,8 @@ def _paths(
             "(the runs move them too)"
         )
     if any(left for _, _, left in paths):
-        lines.append("a run that blew up is drawn up to where it left the chart")
+        lines.append(
+            "a run that blew up is drawn up to where it left the chart "
+            "(dashed: that step, toward where it went)"
+        )
     ax.set_title(_filled("\n".join(lines), 70), fontsize=10)

@@ -1360,6 +1360,24 @@ def _leaves_box(a0: float, b0: float, da: float, db: float) -> float:
     return max(0.0, min(ends)) if ends else 0.0
 
 
+def exit_point(
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    start: tuple[float, float],
+    end: tuple[float, float],
+) -> tuple[float, float]:
+    """Where the step from ``start`` (inside the chart of ``xlim`` x ``ylim``)
+    to ``end`` (outside it) crosses the chart's edge."""
+    span_a, span_b = xlim[1] - xlim[0], ylim[1] - ylim[0]
+    a0, b0 = (start[0] - xlim[0]) / span_a, (start[1] - ylim[0]) / span_b
+    da, db = (end[0] - start[0]) / span_a, (end[1] - start[1]) / span_b
+    leave = min(_leaves_box(a0, b0, da, db), 1.0)
+    return (
+        xlim[0] + (a0 + da * leave) * span_a,
+        ylim[0] + (b0 + db * leave) * span_b,
+    )
+
+
 def path_label(n_path: int, every: bool, last: int, cut: int | None) -> str:
     """The legend's words for a landscape's path of ``n_path`` steps after the
     start (``every``: a dot per step, not a long run's kept ones; ``last``: the
