@@ -702,7 +702,8 @@ class Trace:
         get closer: its steps are about the rate in size whatever the gradient.
         None for a run still on its way (a parameter's mean distance from its
         optimum over the last quarter of the steps under three quarters of the
-        quarter before's) or with a weight decay (said on its own)."""
+        quarter before's, or falling at every step of the second half from one
+        side) or with a weight decay (said on its own)."""
         info = self.info
         if (info.get("diagnosis") or {}).get("family") != "adaptive":
             return None
@@ -719,10 +720,18 @@ class Trace:
                 or np.ndim(optimum[name])
             ):
                 continue
-            away = np.abs(frame[name].to_numpy(float) - float(optimum[name]))
+            offset = frame[name].to_numpy(float) - float(optimum[name])
+            away = np.abs(offset)
             third, last = away[-2 * quarter : -quarter], away[-quarter:]
             if np.mean(last) < 0.75 * np.mean(third):
                 return None  # still closing in: more steps would get closer
+            # or closing in at every step of the second half, from one side: a
+            # run cut short whose steps shrink as Adam's do (10 steps of lr 0.5
+            # from 0 toward 4.9 were told they bounced around it)
+            half = offset[len(offset) // 2 :]
+            one_side = bool(np.all(half > 0) or np.all(half < 0))
+            if one_side and bool(np.all(np.diff(np.abs(half)) < 0)):
+                return None
         lr = learning_rate(info)
         schedule = info["schedule"]
         steps = int(schedule["n_steps"])
