@@ -1069,8 +1069,12 @@ def test_the_report_of_a_long_run_reads_its_rows_thinned(
     assert a["frame_every"] == b["frame_every"] == every
     assert [f["step"] for f in a["frames"]] == [f["step"] for f in b["frames"]]
     for key in b:
-        if key != "landscape":  # framed on the path: the kept steps' may be shorter
+        # the landscape is framed on the path (the kept steps' may be shorter);
+        # the loss is drawn wherever each trace has it
+        if key not in ("landscape", "loss_points"):
             assert a[key] == b[key], key
+    taken = set(whole.to_pandas()["step"])
+    assert {p[0] for p in a["loss_points"]} <= taken
     assert a["landscape"]["z"] and a["landscape"]["labels"] == b["landscape"]["labels"]
     if "--steps" in how:
         assert a["left_at"] is not None and a["left_at"] == b["left_at"]
@@ -1138,6 +1142,52 @@ def test_the_report_of_a_long_run_draws_its_descent(
         for f in page["frames"][:200:17]:
             assert f["params"]["w"] == pytest.approx(float(frame.loc[f["step"], "w"]))
         assert page["early_frames"]
+
+
+def test_the_reports_loss_is_drawn_wherever_the_run_took_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A teacher's interrupted run of 5 million steps took the loss every 50:
+    the page drew it at the frames' steps alone, from the start to step 56050 in
+    one line across the descent. The loss's own points are drawn, at most
+    MAX_LOSS_POINTS of them, log-spaced on a long run's log axis
+    (``test_loss_points_beyond_the_most_are_log_spaced_on_a_long_runs_axis``)."""
+    from gradtrace.plot import LOG_STEPS
+    from gradtrace.report import html
+
+    out = _fitted_from_a_file(
+        tmp_path,
+        capsys,
+        ["--steps", str(2 * LOG_STEPS), "--eval-every", "50", "--batch-size", "4"],
+    )
+    trace = gradtrace.load(out)
+    page = html.payload(trace)
+    framed = [f["step"] for f in page["frames"] if f["loss"] is not None]
+    points = page["loss_points"]
+    assert [p[0] for p in points] == list(range(0, 2 * LOG_STEPS + 1, 50))
+    frame = trace.to_pandas().set_index("step")
+    for step, loss in points[::37]:
+        assert loss == pytest.approx(float(frame.loc[step, "loss"]))
+    # the descent: the frames had few of them below step 1000
+    assert len([s for s in framed if s < 1000]) < 10
+    assert len([p for p in points if p[0] < 1000]) == 20
+
+
+def test_loss_points_beyond_the_most_are_log_spaced_on_a_long_runs_axis() -> None:
+    from gradtrace.report import html
+
+    steps = np.arange(0, 1_000_001)
+    loss = np.where(steps % 10 == 0, 1.0 / (1 + steps), np.nan)
+    frame = pd.DataFrame({"step": steps, "loss": loss})
+    log = html._loss_points(frame, log_steps=True)
+    flat = html._loss_points(frame, log_steps=False)
+    for points in (log, flat):
+        at = [p[0] for p in points]
+        assert len(at) <= html.MAX_LOSS_POINTS and at == sorted(set(at))
+        assert at[0] == 0 and at[-1] == 1_000_000 and all(s % 10 == 0 for s in at)
+    # log-spaced: every one taken in the first thousand steps; evenly: hardly any
+    assert len([p for p in log if p[0] < 1000]) == 100
+    assert len([p for p in flat if 0 < p[0] < 1000]) <= 2
 
 
 @pytest.mark.parametrize(

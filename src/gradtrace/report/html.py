@@ -190,6 +190,7 @@ def payload(trace: Any) -> dict[str, Any]:
         # "all the data", or "all the training rows" beside held-out ones
         "all_rows": "all the " + all_rows(info).removeprefix("all "),
         "validation": _validation_points(frame),
+        "loss_points": _loss_points(frame, trace.steps >= LOG_STEPS),
         "truth": _flat_named(trace.truth),
         "x_name": (info["data"]["x"] or [""])[0],
         "y_name": info["data"]["y"],
@@ -220,6 +221,29 @@ def _early_steps(n_steps: int, kept: int, head: int) -> list[int]:
 
 #: The most validation losses a report draws (evenly spaced epochs beyond).
 MAX_VAL_POINTS = 2000
+
+
+#: The most points of the loss over all the data the page draws
+MAX_LOSS_POINTS = 2000
+
+
+def _loss_points(frame: Any, log_steps: bool) -> list[list[float | None]]:
+    """[step, loss over all the data] at each step where the run took it, at
+    most ``MAX_LOSS_POINTS``: a long run's log-spaced over its steps, as its
+    axis is. The frames' own (every k-th step) missed a long run's descent: its
+    loss, taken every 50 steps, went from the start to step 56050 in one line."""
+    taken = frame[np.isfinite(frame["loss"].to_numpy(float))]
+    steps = taken["step"].to_numpy(np.int64)
+    if len(taken) > MAX_LOSS_POINTS:
+        if log_steps and steps[-1] > 1:
+            at = np.geomspace(1, steps[-1], MAX_LOSS_POINTS)
+            keep = np.searchsorted(steps, at).clip(0, len(steps) - 1)
+        else:
+            keep = np.linspace(0, len(steps) - 1, MAX_LOSS_POINTS).astype(int)
+        keep = np.unique(np.concatenate([[0, len(steps) - 1], keep]))
+        taken = taken.iloc[keep]
+    pairs = zip(taken["step"], taken["loss"], strict=True)
+    return [[int(s), _num(v)] for s, v in pairs]
 
 
 def _validation_points(frame: Any) -> list[list[float | None]] | None:

@@ -454,10 +454,15 @@
   const rtr = (v) => rateLog ? Math.log10(v) : v;
   const rateY = rateVals.length ? range(rateVals.map(rtr)) : null;
   const RIGHT = 66;  // the rate axis's margin
-  const pts = F.filter((f) => f.loss !== null && Number.isFinite(f.loss));
+  // the loss wherever the run took it, not only at the frames' steps (a long
+  // run's frames every 3000 steps skipped its descent)
+  const pts = (D.loss_points || []).filter((p) => p[1] !== null && Number.isFinite(p[1]))
+    .map((p) => ({ step: p[0], loss: p[1] }));
   const batchPts = D.batches_per_epoch > 1 ?
     F.filter((f) => f.step > 0 && f.batch_loss !== null && Number.isFinite(f.batch_loss)) : [];
-  const sparse = pts.length < F.length / 2;  // taken every k-th step: mark where
+  // taken every k-th step: mark where (a few hundred dots at most, which
+  // still read as dots)
+  const sparse = pts.length <= 300 && pts.length < F.length / 2;
   // the validation data's loss after each epoch, where the run had them (pink)
   const valPts = (D.validation || []).filter((p) => p[1] !== null && Number.isFinite(p[1]))
     .map((p) => ({ step: p[0], val_loss: p[1] }));
