@@ -454,9 +454,13 @@ def test_whole_floats_count_and_near_names_of_data_sets_are_suggested() -> None:
     line = one_line(lambda: gradtrace.fit(FRAME, steps=2.5))
     assert line.startswith("steps must be a whole number, got 2.5")
     # their text too, as a learning rate's "0.01" is (a configuration file's)
-    text = gradtrace.fit(FRAME, steps="10", batch_size=" 2 ", seed="3", exact=False)
+    text = gradtrace.fit(
+        FRAME, steps="10", batch_size=" 2 ", seed="3", lr="0.05", exact=False
+    )
     assert text.steps == 10 and text.info["schedule"]["batch_size"] == 2
     assert text.info["config"]["seed"] == 3 and text.info["config"]["steps"] == 10
+    # run.json keeps numbers, not the text given (a notebook user's lr="0.1")
+    assert text.info["config"]["lr"] == 0.05 and text.info["config"]["batch_size"] == 2
     for bad in ("2.5", "ten", "nan"):
         line = one_line(lambda bad=bad: gradtrace.fit(FRAME, steps=bad))
         assert line.startswith(f"steps must be a whole number, got {bad!r}")

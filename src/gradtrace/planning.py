@@ -320,6 +320,8 @@ def plan(
     # Keras's CosineDecay warms up from its initial rate, 0 in its docs' example
     zero = validate.warms_up_from_zero(validate.lr_schedule(config.lr_schedule))
     spec = validate.optimizer(config.optimizer, config.lr, config.opt, zero)
+    if isinstance(config.lr, str):  # "0.1" (a Python call's text) kept as a number
+        config.lr = spec.learning_rate
     notices += validate.framework_named(config.optimizer, spec.name)
     framework = FRAMEWORKS.get(spec.name.split(".")[0])
     poisson = loss == "nll" and m.name in ("poisson", "poisson-regression")
