@@ -186,6 +186,11 @@ def test_ranges(text: str, values: list[float]) -> None:
         ("0.1,inf", "--lr 0.1,inf: its values must be finite numbers"),
         # one value of two ends: the start alone, in silence before
         ("0.01:0.1:log1", "--lr 0.01:0.1:log1: a count of 1 gives the start alone"),
+        # a teacher's: 0.1,,0.2 swept two in silence, 0.1,0.1,0.3 drew two cells
+        ("0.1,,0.2", "--lr 0.1,,0.2: an empty item between its commas; write"),
+        ("0.1,", "--lr 0.1,: an empty item between its commas"),
+        ("0.1,0.1,0.3", "--lr 0.1,0.1,0.3 gives 0.1 more than once: give each"),
+        ("0.5:0.5:3", "--lr 0.5:0.5:3 gives 0.5 more than once"),
     ],
 )
 def test_bad_ranges(text: str, message: str) -> None:
@@ -193,6 +198,14 @@ def test_bad_ranges(text: str, message: str) -> None:
         parse_values("--lr", text)
     assert message in str(err.value)
     assert parse_values("--lr", "0.5:0.5:1") == [0.5]  # one value, said twice
+
+
+def test_a_value_given_twice_to_a_sweep_in_python_is_refused() -> None:
+    data = {"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]}
+    with pytest.raises(InputError, match="lr gives 0.1 more than once: give each"):
+        gradtrace.sweep(data, lr=[0.1, 0.2, 0.1], steps=5)
+    with pytest.raises(InputError, match="seed gives 3 more than once"):
+        gradtrace.sweep(data, lr=0.1, seed=[3, 3], batch_size=2, steps=5)
 
 
 def test_a_third_number_in_a_range_of_whole_numbers_is_told_a_count(

@@ -1215,6 +1215,11 @@ def _values(value: Any, name: str) -> list[Any]:
             f"{name}=[] gives no values to sweep: give at least one (or leave it "
             "out for its default)."
         )
+    numbers = [v for v in values if isinstance(v, (int, float, np.number))]
+    twice = sorted({float(v) for v in numbers if numbers.count(v) > 1})
+    if twice:  # the same configuration run twice
+        again = ", ".join(f"{v:g}" for v in twice[:3])
+        raise InputError(f"{name} gives {again} more than once: give each value once.")
     return values
 
 

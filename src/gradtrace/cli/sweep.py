@@ -82,7 +82,13 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
             else:
                 raise ValueError
         else:
-            values = [float(v) for v in text.split(",") if v.strip()]
+            items = [v.strip() for v in text.split(",")]
+            if len(items) > 1 and not all(items):  # 0.1,,0.2 ran two in silence
+                raise InputError(
+                    f"{given}: an empty item between its commas; write the values "
+                    "with one comma between each, such as 0.1,0.2."
+                )
+            values = [float(v) for v in items if v]
             if not values:
                 raise ValueError
             if not all(math.isfinite(v) for v in values):
@@ -98,6 +104,10 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
         raise InputError(
             f"{given} makes {len(values)} values: at most a million; give fewer."
         )
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:  # the same configuration run twice, one cell of the heatmap
+        again = ", ".join(f"{v:g}" for v in twice[:3])
+        raise InputError(f"{given} gives {again} more than once: give each value once.")
     if integer:
         if any(float(v) != int(v) for v in values):
             raise InputError(
