@@ -763,3 +763,17 @@ def test_a_frameworks_default_of_what_gradtrace_leaves_out_is_taken() -> None:
         steps=3,
     )
     assert len(swept.table) == 1
+
+
+def test_a_column_given_where_the_loss_goes_is_told_to_be_y() -> None:
+    """A notebook user's fit(df, "linear", "spend"): the third positional
+    argument is the loss, and it was told "unknown loss 'spend'"."""
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "spend": [2.0, 4.1, 6.2, 7.9]})
+    line = one_line(lambda: gradtrace.fit(frame, "linear", "spend"))
+    assert line == (
+        "loss 'spend' is a column of the data: the third positional argument is "
+        "the loss; give the column by name, y='spend'."
+    )
+    # not a column: the losses to choose from, as before
+    line = one_line(lambda: gradtrace.fit(frame, "linear", "spent", y="spend"))
+    assert line.startswith("unknown loss 'spent'")

@@ -18,6 +18,7 @@ from gradtrace import run_parts, store, validate
 from gradtrace.assembly import build_trace, log_likelihood_at
 from gradtrace.core import early_stopping, loop
 from gradtrace.core.distributions import CustomFamily
+from gradtrace.core.losses import LOSSES
 from gradtrace.core.models import Custom
 from gradtrace.errors import COMMAND_LINE, InputError, from_callers_line
 from gradtrace.planning import (
@@ -60,6 +61,21 @@ from gradtrace.store import (
 )
 from gradtrace.trace import Trace
 from gradtrace.watching import Watch, loss_at, stopped_early
+
+
+def _loss_not_a_column(data: Any, loss: Any, y: str) -> None:
+    """A loss named as a column of the data: ``fit(df, "linear", "spend")`` took
+    "spend", meant for y, as the third positional argument, the loss."""
+    if not isinstance(loss, str) or loss.lower() in LOSSES:
+        return
+    columns = getattr(data, "columns", None)
+    if columns is None and isinstance(data, Mapping):
+        columns = list(data)
+    if columns is not None and loss in [str(c) for c in columns] and loss != y:
+        raise InputError(
+            f"loss {loss!r} is a column of the data: the third positional argument "
+            f"is the loss; give the column by name, y={loss!r}."
+        )
 
 
 @python_names
@@ -240,6 +256,7 @@ def fit(
             "stream=True reads a Parquet file a chunk at a time: give its path as "
             f"data, not a {type(data).__name__} (data in memory need no stream=True)."
         )
+    _loss_not_a_column(data, loss, y)
     force = validate.switch("force", force)
     opt = validate.by_name("opt", opt)
     init = validate.by_name("init", init)

@@ -67,6 +67,11 @@ REFUSED = [
     ("exp(**k)", "'**' unpacking"),
     ("sigmod(x)", "did you mean sigmoid(...)?"),
     ("foo(x)", "unknown function 'foo'"),
+    # other languages' names: what they are written as here
+    ("a*ln(x) + b", "unknown function 'ln': the natural log is log(...)"),
+    ("pow(x, 2)", "a power is written a**b"),
+    ("max(x, 1)", "the larger of two is maximum(a, b)"),
+    ("log10(x)", "log10(v) is log(v)/log(10)"),
     ("a(x + 1)", "to multiply, write a*(...)"),
     ("(a + b)(c)", "only named functions can be called"),
     ("exp + 1", "'exp' is a function, not a value"),

@@ -114,6 +114,20 @@ _BINARY: dict[type[ast.operator], tuple[Callable[..., jax.Array], str]] = {
 _Node = Callable[[Mapping[str, ArrayLike]], ArrayLike]
 
 
+#: Other languages' names of a function, and how it is written here
+OTHER_NAMES = {
+    "ln": "the natural log is log(...)",
+    "log10": "log10(v) is log(v)/log(10)",
+    "log2": "log2(v) is log(v)/log(2)",
+    "pow": "a power is written a**b",
+    "max": "the larger of two is maximum(a, b)",
+    "min": "the smaller of two is minimum(a, b)",
+    "fabs": "the absolute value is abs(...)",
+    "logistic": "the logistic function is sigmoid(...)",
+    "expit": "the logistic function is sigmoid(...)",
+}
+
+
 @dataclass(frozen=True)
 class _Ops:
     """The operations an expression is built from: JAX's (a model's, traced and
@@ -648,6 +662,8 @@ class _Builder:
                 "" if "loss" in self.what else f"to multiply, write {name}*(...); "
             )
             hint = f"did you mean {close[0]}(...)?" if close else multiply + listed
+            if name in OTHER_NAMES:  # another language's name (ln, pow, max)
+                hint = f"{OTHER_NAMES[name]}; {listed}"
             if name in ("mean", "sum", "average", "avg") and "loss" in self.what:
                 # an expression is one row's: the rows' mean or sum is another option
                 hint = (
