@@ -260,6 +260,14 @@ def test_the_loss_picture_draws_the_validation_loss(tmp_path: Path) -> None:
     figure = trace.plot("loss")
     labels = [line.get_label() for line in figure.axes[0].get_lines()]
     assert "validation loss (after the epoch)" in labels
+    drawn = figure.axes[0].get_lines()
+    (held,) = [ln for ln in drawn if "validation" in ln.get_label()]
+    assert held.get_marker() == "s"  # a square an epoch
+    # 400 full-batch epochs: a line alone, whose squares hid the training loss
+    many = gradtrace.fit(line(), lr=0.1, epochs=400, validation_split=0.25)
+    lines = many.plot("loss").axes[0].get_lines()
+    (held,) = [ln for ln in lines if "validation" in ln.get_label()]
+    assert held.get_marker() in ("None", "", None) and len(held.get_xdata()) == 401
     # the training rows' loss, not the data's (a newcomer read "all data" as
     # every row, the held-out ones too)
     assert "loss over all training rows (after the step)" in labels

@@ -1025,10 +1025,12 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         )
     held = frame[frame["val_loss"].notna()] if "val_loss" in frame else None
     if held is not None and not held.empty:
+        # a square an epoch where they can be told apart: 400 of them hid the
+        # training loss's line beneath
         ax.plot(
             held["step"],
             held["val_loss"],
-            "s-",
+            "s-" if len(held) <= VAL_SQUARES else "-",
             color="#e377c2",
             lw=1.2,
             ms=3.5,
@@ -1341,6 +1343,10 @@ def framed_words(cut: int) -> str:
     """What a picture framed on the steps before ``cut`` (``ran_away``) says."""
     shown = "the start" if cut == 1 else f"steps 0-{cut - 1}"
     return f"showing {shown}; from step {cut} the run left the chart"
+
+
+#: The most epochs whose validation loss loss.png marks with a square each
+VAL_SQUARES = 60
 
 
 #: The arrow toward where a run that ran away went, as a share of the chart.

@@ -524,6 +524,12 @@ def test_report_draws_the_validation_loss(page, tmp_path: Path) -> None:  # type
     assert found is not None, said
     assert float(found.group(1)) == pytest.approx(frame["val_loss"][end], rel=1e-5)
     assert errors == [], errors
+    assert "(pink, squares)" in page.inner_text("#loss-caption")
+    # 400 epochs: the line alone, said so (400 squares hid the training loss)
+    many = gradtrace.fit("seed003_linear", lr=0.05, epochs=400, validation_split=0.25)
+    _open(page, report(many, tmp_path / "many.html"))
+    caption = page.inner_text("#loss-caption")
+    assert "after each epoch (pink)" in caption and "squares" not in caption
     plain = gradtrace.fit("seed003_linear", lr=0.05, batch_size=100, epochs=2)
     _open(page, report(plain, tmp_path / "plain.html"))
     assert _pixels(page, "loss", pink) == 0

@@ -464,6 +464,7 @@
   // still read as dots)
   const sparse = pts.length <= 300 && pts.length < F.length / 2;
   // the validation data's loss after each epoch, where the run had them (pink)
+  const VAL_SQUARES = 60;  // the most epochs whose validation loss is a square each
   const valPts = (D.validation || []).filter((p) => p[1] !== null && Number.isFinite(p[1]))
     .map((p) => ({ step: p[0], val_loss: p[1] }));
   const vals = pts.map((f) => f.loss).concat(batchPts.map((f) => f.batch_loss))
@@ -487,7 +488,8 @@
       D.frame_every + (D.early_frames ? " and more at the start" : "") : "") +
       ") and the loss over " + D.all_rows + " after" : "the loss over " + D.all_rows + " after") +
     " each step where it was taken (blue" + (sparse ? ", dots" : "") + ")" +
-    (valPts.length ? "; the validation data's loss after each epoch (pink, squares)" : "") +
+    (valPts.length ? "; the validation data's loss after each epoch (pink" +
+      (valPts.length <= VAL_SQUARES ? ", squares)" : ")") : "") +
     (D.optimum_loss !== null && D.optimum_loss !== undefined ? "; the optimum's loss (red, dashed)" : "") +
     (ratePts.length ? "; the learning rate each step took (orange, right axis)" : "");
   function curve(points, key, sx, sy) {
@@ -538,8 +540,11 @@
       lossX.beginPath(); lossX.arc(sx(p.step), sy(tr(p.loss)), 3, 0, 7); lossX.fill(); }); }
     if (valPts.length) {
       lossX.strokeStyle = "#e377c2"; lossX.lineWidth = 1.5; curve(valPts, "val_loss", sx, sy);
+      // a square an epoch where they can be told apart: 400 of them hid the
+      // training loss's line beneath
       lossX.fillStyle = "#e377c2";
-      valPts.forEach((p) => lossX.fillRect(sx(p.step) - 3, sy(tr(p.val_loss)) - 3, 6, 6));
+      if (valPts.length <= VAL_SQUARES)
+        valPts.forEach((p) => lossX.fillRect(sx(p.step) - 3, sy(tr(p.val_loss)) - 3, 6, 6));
     }
     if (bestShown) {
       lossX.strokeStyle = "#d62728"; lossX.setLineDash([5, 4]); lossX.beginPath();
