@@ -341,3 +341,35 @@ def test_a_run_that_swings_off_the_chart_is_cut_where_it_leaves_it() -> None:
     cosine = direction[0] @ direction[1] / np.prod([np.hypot(*d) for d in direction])
     assert cosine == pytest.approx(1.0, abs=1e-9)
     assert "dashed: that step" in " ".join(landscape.get_title().split())
+
+
+def test_a_model_written_twice_is_a_repeat_whatever_its_parameters_order() -> None:
+    """A notebook user's cooling curve as an expression (parameters c, a, k in
+    the order they appear) and as a Python model (a, k, c): the same steps, but
+    not told a repeat, and the second line hid the first."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(0)
+    minutes = np.linspace(0, 10, 60)
+    frame = pd.DataFrame({"minutes": minutes, "temp": 20 + 60 * np.exp(-0.3 * minutes)})
+    frame["temp"] += rng.normal(0, 1, 60)
+    start = {"a": 50.0, "k": 0.5, "c": 10.0}
+    how = dict(x="minutes", y="temp", optimizer="adam", lr=0.1, steps=100)
+    written = gradtrace.fit(
+        frame, model_expr="c + a*exp(-k*minutes)", init=start, **how
+    )
+    own = gradtrace.Model(
+        lambda p, x: p["c"] + p["a"] * jnp.exp(-p["k"] * x), params=start
+    )
+    coded = gradtrace.fit(frame, own, **how)
+    assert list(written.params) != list(coded.params)
+    from gradtrace.compare_plots import same_runs
+
+    assert same_runs([written, coded]) == [None, 0]
+    labels = [
+        ln.get_label() for ln in gradtrace.compare(written, coded).axes[0].get_lines()
+    ]
+    assert any("(the same run as" in label for label in labels)
+    # another start is no repeat
+    other = gradtrace.fit(frame, own, init={"a": 40.0}, **how)
+    assert same_runs([written, other]) == [None, None]

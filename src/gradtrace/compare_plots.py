@@ -263,13 +263,16 @@ def same_runs(traces: Sequence[Any]) -> list[int | None]:
     """For each run, the first earlier one it repeats (the same losses and
     parameters at the same epochs, to a millionth), else None: drawn alike, one
     would hide the other."""
-    seen: list[tuple[np.ndarray, ...]] = []
+    seen: list[tuple[Any, ...]] = []
     out: list[int | None] = []
     for trace in traces:
         frame = trace.to_pandas()
         per_epoch = int(trace.info["schedule"]["batches_per_epoch"])
-        cols = ["loss", *param_columns(frame)]
+        # by name: a model's expression and the same model in Python list
+        # their parameters in other orders (c, a, k against a, k, c)
+        cols = ["loss", *sorted(param_columns(frame))]
         these = (
+            tuple(cols),
             frame["step"].to_numpy(float) / per_epoch,
             *(frame[c].to_numpy(float) for c in cols),
         )
@@ -277,11 +280,11 @@ def same_runs(traces: Sequence[Any]) -> list[int | None]:
             (
                 j
                 for j, those in enumerate(seen)
-                if len(those) == len(these)
+                if those[0] == these[0]
                 and all(
                     a.shape == b.shape
                     and np.allclose(a, b, rtol=1e-6, atol=0, equal_nan=True)
-                    for a, b in zip(these, those, strict=True)
+                    for a, b in zip(these[1:], those[1:], strict=True)
                 )
             ),
             None,
