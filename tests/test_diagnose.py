@@ -477,6 +477,55 @@ def test_a_mini_batch_run_outside_the_interval_is_told_it_is_the_scatter() -> No
     assert scattered({"w": 1.0000001}, {"w": 1.0}, {"w": 1e-9}) is None  # rounding
 
 
+def test_values_each_inside_their_interval_but_not_together_are_told_so() -> None:
+    """A notebook user's Poisson regression by mini-batches: each parameter
+    within 0.72 standard errors of its optimum, 3.9 jointly, its log-likelihood
+    7.9 below the optimum's, and no word of it. Two estimates correlated at
+    -0.9, 1.5 and 1.4 standard errors off the same way: jointly sqrt(d' C^-1 d)
+    = 6.48, beyond the 95% region's sqrt(5.99) = 2.45."""
+    from gradtrace.advice import scattered
+
+    final, optimum = {"a": 1.015, "b": 2.014}, {"a": 1.0, "b": 2.0}
+    stderr = {"a": 0.01, "b": 0.01}
+    cov = np.array([[1.0, -0.9], [-0.9, 1.0]]) * 1e-4
+    d = np.array([1.5, 1.4])
+    joint = float(np.sqrt(d @ np.linalg.solve(cov * 1e4, d)))
+    assert 6.4 < joint < 6.5
+    said = scattered(final, optimum, stderr, covariance=cov)
+    assert said is not None and said.startswith(
+        f"the parameters ended {joint:.3g} standard errors from the optimum taken "
+        "together, though each is within 1.5 standard errors of its own (a the "
+        "farthest): off along a direction in which their estimates are "
+        "correlated, outside the optimum's 95% confidence region: mini-batch"
+    )
+    # correlated the other way, the same offsets lie along it: inside the region
+    along = np.array([[1.0, 0.9], [0.9, 1.0]]) * 1e-4
+    assert scattered(final, optimum, stderr, covariance=along) is None
+    # without a covariance, nothing to tell it by
+    assert scattered(final, optimum, stderr) is None
+    # the user's run, each within 0.72 standard errors
+    rng = np.random.default_rng(1)
+    visits = pd.DataFrame(
+        {"temp": rng.uniform(10, 30, 400), "rain": rng.uniform(0, 1, 400)}
+    )
+    mean = np.exp(0.2 + 0.08 * visits.temp - 0.7 * visits.rain)
+    visits["visits"] = rng.poisson(mean)
+    run = gradtrace.fit(
+        visits,
+        "poisson-regression",
+        x=["temp", "rain"],
+        y="visits",
+        optimizer="torch.adam",
+        lr=0.01,
+        batch_size=64,
+        epochs=300,
+    )
+    said = [w for w in run.warnings if "taken together" in w]
+    table = run.summary()
+    alone = ((table["final"] - table["optimum"]) / table["std_error"]).abs()
+    assert (alone < 1.96).all() and len(said) == 1, (alone, run.warnings)
+
+
 def test_a_short_mini_batch_run_far_off_is_told_more_steps_alone() -> None:
     # 20 standard errors off after a few batches (README's seed 004 example, four
     # steps): the way there is more steps; of scatter the trace cannot tell yet

@@ -591,6 +591,7 @@ class Trace:
                         info.get("stderr") or {},
                         resolution=resolution(info),
                         told=drift_told(self._frame),
+                        covariance=info.get("covariance"),
                     )
                     out += [off] if off else []
         if rose:
