@@ -1287,3 +1287,28 @@ def test_standard_input_in_another_encoding_is_told_to_be_utf8(
     monkeypatch.setattr("sys.stdin", bom)
     code, out, err = run(["fit", "-", "-q", "--steps", "2"], capsys)
     assert code == 0 and "(3 rows; x -> y)" in out, err
+
+
+def test_a_near_file_name_and_a_near_command_are_suggested(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A teacher's lines.csv beside line.csv was told to check the path, and
+    gradtrace fitt that there is no such command, with no guess (an option's
+    typo has one)."""
+    (tmp_path / "line.csv").write_text("x,y\n1,2\n2,4\n3,6\n")
+    line = one_line_error([str(tmp_path / "lines.csv")], tmp_path, capsys)
+    assert line == (
+        f"error: data file {str(tmp_path / 'lines.csv')!r} not found: check the "
+        f"path, or did you mean {str(tmp_path / 'line.csv')!r}?"
+    )
+    # nothing near: the path alone
+    line = one_line_error([str(tmp_path / "other.csv")], tmp_path, capsys)
+    assert line.endswith("not found: check the path.")
+    for typed, meant in (("fitt", "fit"), ("lr_find", "lr-find"), ("swep", "sweep")):
+        code, _, err = run([typed, "line.csv"], capsys)
+        assert code == 2 and err.strip() == (
+            f"error: No such command {typed!r}: did you mean {meant}? "
+            "(see gradtrace --help)"
+        ), err
+    code, _, err = run(["zzz"], capsys)
+    assert code == 2 and "No such command 'zzz'." in err

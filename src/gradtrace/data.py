@@ -86,6 +86,21 @@ def truth_path(path: str | Path) -> Path:
     return p.with_name(p.name + ".truth.json")
 
 
+def _file_near(path: Path) -> str | None:
+    """A file in ``path``'s folder whose name is close to its name (``line.csv``
+    for ``lines.csv``), as ``path`` would have written it; None where none is,
+    or the folder cannot be read."""
+    folder = path.parent
+    try:
+        names = [f.name for f in folder.iterdir() if f.is_file()]
+    except OSError:
+        return None
+    near = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    if not near:
+        return None
+    return near[0] if str(folder) == "." else str(folder / near[0])
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table: CSV or TSV with a header, Parquet, NumPy ``.npy``/``.npz``, or
     ``-`` for CSV on standard input.
@@ -110,6 +125,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not p.exists():
         near = difflib.get_close_matches(str(path), list(DATASETS), n=1, cutoff=0.6)
         also = f", or did you mean the built-in data set {near[0]!r}?" if near else "."
+        beside = _file_near(p)
+        if beside is not None:  # lines.csv for line.csv
+            also = f", or did you mean {beside!r}?"
         raise InputError(f"data file {str(p)!r} not found: check the path{also}")
     if p.is_dir():
         raise InputError(

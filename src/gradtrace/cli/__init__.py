@@ -172,6 +172,15 @@ class _Commands(click.Group):
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
+        given = args[0] if args else ""
+        if given and not given.startswith("-") and given not in COMMANDS:
+            import difflib
+
+            near = difflib.get_close_matches(given, list(COMMANDS), n=1)
+            if near:  # "fitt" as the options' typos are answered
+                raise click.UsageError(
+                    f"No such command {given!r}: did you mean {near[0]}?", ctx
+                )
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None:
             _given_once(command, rest)
