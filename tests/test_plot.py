@@ -1559,3 +1559,27 @@ def test_a_standardised_runs_landscape_labels_its_slopes_per_sd() -> None:
     drawn = compare_runs([ax, other])
     labels = {a.get_xlabel() for a in drawn.axes} | {a.get_ylabel() for a in drawn.axes}
     assert "w[area_m2] (per SD)" in labels
+
+
+def test_a_mini_batch_frame_draws_the_fit_before_its_step_dotted() -> None:
+    """A teacher's lesson on a mini-batch step: the frame drew the line after
+    the step beside the batch whose gradient was taken at the line before it
+    (the residuals explain prints). That line is drawn dotted; a full-batch
+    run's frame, whose batch is every row, has none."""
+    from gradtrace.animate import frame_figure
+
+    data = pd.DataFrame({"x": np.linspace(0, 1, 40)})
+    data["y"] = 2 * data["x"] + 1 + np.sin(np.arange(40))
+    trace = gradtrace.fit(data, lr=0.1, batch_size=8, epochs=2)
+    ax = frame_figure(trace, 3).axes[0]
+    (dotted,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    before = trace.to_pandas().iloc[2]
+    grid = dotted.get_xdata()
+    np.testing.assert_allclose(
+        dotted.get_ydata(), before["w"] * grid + before["b"], rtol=1e-5
+    )
+    labels = [t.get_text() for t in ax.figure.legends[0].get_texts()]
+    assert "the fit after this step (dotted: before it)" in labels
+    full = gradtrace.fit(data, lr=0.1, steps=3)
+    lines = frame_figure(full, 3).axes[0].get_lines()
+    assert not [ln for ln in lines if ln.get_linestyle() == ":"]

@@ -191,12 +191,15 @@ def _frames(trace: Any, steps: list[int], ready: _Ready) -> list[Any]:
     from gradtrace.explain import steps_rows
 
     scenes: dict[str | None, _Scene] = {}
+    # frames a step apart: each mini-batch step's fit before it, dotted, the
+    # line its batch's gradient was taken at, beside the one after
+    consecutive = all(b - a == 1 for a, b in zip(steps, steps[1:], strict=False))
 
     def image(step: int, rows: np.ndarray) -> Any:
         batch, label = _batch(trace, rows, ready.data[1])
         scene = scenes.get(label)
         if scene is None:
-            scene = _Scene(trace, ready, label)
+            scene = _Scene(trace, ready, label, before=consecutive)
             scene.show(step, batch)
             # a few legends kept (a last partial batch's); a streamed run's
             # sample counts its batch's rows afresh each step: drawn whole
@@ -256,10 +259,10 @@ def _batch(
 def frame_figure(
     trace: Any, step: int, ready: _Ready | None = None, rows: np.ndarray | None = None
 ) -> Any:
-    """The figure of one frame: the data, the fit at ``step`` (after it), the
-    initial fit faintly, the rows of the step's batch highlighted (``ready``: what
-    every frame draws from, and ``rows`` the step's batch, made once for all the
-    frames; None: made for this one)."""
+    """The figure of one frame: the data, the fit at ``step`` (after it) and,
+    dotted, before it, the initial fit faintly, the rows of the step's batch
+    highlighted (``ready``: what every frame draws from, and ``rows`` the step's
+    batch, made once for all the frames; None: made for this one)."""
     if ready is None:
         ready = _Ready(_run_data(trace), trace.to_pandas(), {})
     if rows is None:
@@ -267,7 +270,7 @@ def frame_figure(
 
         rows = step_rows(trace.info, step) if step >= 1 else np.array([], int)
     batch, label = _batch(trace, rows, ready.data[1])
-    scene = _Scene(trace, ready, label)
+    scene = _Scene(trace, ready, label, before=True)
     scene.show(step, batch)
     return scene.fig
 
@@ -278,8 +281,12 @@ class _Scene:
     once, and what ``show`` changes from step to step (the fit, the batch's rows,
     the title, a note where the fit left the chart)."""
 
-    def __init__(self, trace: Any, ready: _Ready, label: str | None) -> None:
+    def __init__(
+        self, trace: Any, ready: _Ready, label: str | None, before: bool = False
+    ) -> None:
         self.trace, self.ready, self.label = trace, ready, label
+        # the fit before the step, dotted, where the step has a batch of its own
+        self.before: Any = None
         info = trace.info
         frame = ready.table
         x, y = ready.data
@@ -402,11 +409,31 @@ class _Scene:
                 "data; for "
                 f"model {info['model']!r} use gradtrace plot."
             )
+        if before and label is not None:
+            (self.before,) = ax.plot(
+                self.grid,
+                np.full(len(self.grid), np.nan),
+                ":",
+                color="#3b528b",
+                lw=1.5,
+                alpha=0.6,
+                label="_before",  # said in the fit's own entry: one row of four
+            )
+            self.fit.set_label("the fit after this step (dotted: before it)")
+            # the fit over it, as _changing draws them (the one added last
+            # would be drawn last of their zorder)
+            self.fit.set_zorder(2.01)
         self.note: Any = None  # where the fit left the chart (_off_chart)
         self.laid_out = False
 
     def _values(self, row: Any) -> dict[str, Any]:
         return params_of(row, self.trace.info["fixed"], self.names)
+
+    def _curve(self, values: dict[str, Any]) -> np.ndarray:
+        """The fit at ``values`` over the scene's grid: a density, or a line."""
+        if self.model.kind == "distribution":
+            return np.exp(_evaluate(self.model, values, None, self.grid, "log_prob"))
+        return np.asarray(_evaluate(self.model, values, self.at, None, "predict"))
 
     def show(self, step: int, rows: np.ndarray) -> None:
         """The fit after ``step``, the batch's ``rows`` (positions among the data
@@ -421,6 +448,11 @@ class _Scene:
             row = table.loc[table["step"].to_numpy() == step].iloc[0]
         values = self._values(row)
         y = self.ready.data[1]
+        if self.before is not None:
+            then = table.loc[table["step"].to_numpy() == step - 1]
+            self.before.set_visible(step >= 1 and len(then) > 0)
+            if len(then):
+                self.before.set_ydata(self._curve(self._values(then.iloc[0])))
         if self.model.kind == "distribution":
             curve = np.exp(_evaluate(self.model, values, None, self.grid, "log_prob"))
             if self.batch is not None:
@@ -478,9 +510,11 @@ class _Scene:
 
     def _changing(self) -> list[Any]:
         """The artists ``show`` changes, drawn over the kept background."""
-        # in the order a figure drawn whole has them: the batch's marks under the
-        # initial fit, both under the fit, and the axes' edges over all three
+        # in the order a figure drawn whole has them: the batch's marks under
+        # the initial fit, both under the fit before the step, all under the
+        # fit, and the axes' edges over all of them
         moving = [] if self.batch is None else [self.batch, self.initial]
+        moving += [] if self.before is None else [self.before]
         moving += [self.fit, *self.ax.spines.values(), self.ax.title]
         if self.note is not None:
             moving.append(self.note)

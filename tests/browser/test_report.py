@@ -373,19 +373,42 @@ def test_report_draws_any_models_curve(
     drawn = len(set(last.get("rows", [])) & set(shown["data"]["index"]))
     assert 0 < drawn < last["n_rows"] or full or rows <= 120
     red = f"in red {drawn} of this batch's {last['n_rows']} rows"
+    # a mini-batch step's fit before it, dotted, where the frame before is the
+    # step before
+    frames = shown["frames"]
+    before = not full and frames[-2]["step"] == last["step"] - 1
+    then = "; dotted: the fit before this step, where its gradient was taken"
     assert fit == (
         f"the fit over 120 of the data's {rows} rows ("
-        + (marked if full else red)
+        + (marked if full else red + then * before)
         + ")"
         if rows > 120
-        else "the fit over the data (" + (marked if full else "the batch in red") + ")"
+        else "the fit over the data ("
+        + (marked if full else "the batch in red" + then * before)
+        + ")"
     )
+    if before:  # the line before the step: dotted, half-transparent
+        # the fit panel's strokes as they are drawn (a canvas keeps none)
+        page.evaluate(
+            """() => { window.__strokes = [];
+            const stroke = CanvasRenderingContext2D.prototype.stroke;
+            CanvasRenderingContext2D.prototype.stroke = function () {
+              if (this.canvas.id === 'fit') window.__strokes.push(
+                [String(this.strokeStyle), this.getLineDash().join(',')]);
+              return stroke.apply(this, arguments); }; }"""
+        )
+        strokes = "() => window.__strokes.splice(0)"
+        _move(page, 2)
+        drawn = page.evaluate(strokes)
+        assert ["rgba(59, 82, 139, 0.55)", "2,3"] in drawn, drawn
+        _move(page, 0)  # the start: no step before it
+        assert "dotted" not in page.inner_text("#fit-caption")
+        assert all(dash != "2,3" for _, dash in page.evaluate(strokes))
     caption = page.inner_text("#landscape-caption")
     if case != "poisson":  # one parameter: no landscape
         assert caption.startswith("the loss over") and "needs" not in caption
     # the colour bar under the landscape, where there is one
     assert page.is_visible("#landscape-scale") == (case != "poisson")
-    assert errors == [], errors
     assert errors == [], errors
 
 

@@ -209,11 +209,18 @@
       nb + " bins of the prediction, over " + (binRows < D.n_rows ? binRows + " of the rows" :
       "all the rows") : "");
   }
-  function rowsCaption(f, drawn) {
+  // a mini-batch step's fit before it, dotted: the line its batch's gradient
+  // was taken at (the residuals explain prints), beside the one after it
+  const BEFORE = "; dotted: the fit before this step, where its gradient was taken";
+  function rowsCaption(f, drawn, before) {
+    const then = before ? BEFORE : "";
     if (D.data.index.length < D.n_rows)
       document.getElementById("fit-caption").textContent = "the fit over " +
         D.data.index.length + " of the data's " + D.n_rows + " rows (" +
-        batchShown(f, drawn) + ")";
+        batchShown(f, drawn) + then + ")";
+    else if (!marked)
+      document.getElementById("fit-caption").textContent =
+        "the fit over the data (the batch in red" + then + ")";
   }
   // over x: the data's range of y, widened to the first and last fits (as fit.png
   // draws them) but by at most three times the data's span each way; not to the
@@ -230,6 +237,7 @@
     fitX.clearRect(0, 0, fitC.W, fitC.H);
     const y = D.data.y, inBatch = new Set(fullBatch ? [] : f.rows);
     const G = D.data.grid;
+    const before = !fullBatch && k > 0 && F[k - 1].step === f.step - 1 ? F[k - 1] : null;
     const trace = (ff, sx, sy, color, dash, top) => {
       if (!ff.curve) return;
       fitX.strokeStyle = color; fitX.setLineDash(dash); fitX.lineWidth = 2; fitX.beginPath();
@@ -243,14 +251,16 @@
       const x = D.data.x, xr = range(x), yr = fitRange;
       const [sx, sy] = scales(fitC, xr, yr);
       axes(fitX, fitC, xr, yr, D.x_name, D.y_name);
-      rowsCaption(f, D.data.index.filter((row) => inBatch.has(row)).length);
+      rowsCaption(f, D.data.index.filter((row) => inBatch.has(row)).length, before);
       D.data.index.forEach((row, i) => {
         fitX.fillStyle = inBatch.has(row) ? "#d62728" : "#5ec962";
         fitX.beginPath(); fitX.arc(sx(x[i]), sy(y[i]), inBatch.has(row) ? 5 : 3, 0, 7); fitX.fill();
       });
       // the lines within the axes; where one leaves them, a note says so
       fitX.save(); clipToPlot(fitX, fitC);
-      trace(F[0], sx, sy, "#9e9e9e", [6, 4]); trace(f, sx, sy, "#3b528b", []);
+      trace(F[0], sx, sy, "#9e9e9e", [6, 4]);
+      if (before) trace(before, sx, sy, "rgba(59,82,139,0.55)", [2, 3]);
+      trace(f, sx, sy, "#3b528b", []);
       fitX.restore();
       const out = (f.curve || []).filter((v) => v !== null && Number.isFinite(v));
       const above = out.some((v) => v > yr[1]), below = out.some((v) => v < yr[0]);
@@ -275,9 +285,11 @@
       axes(fitX, fitC, yr, [0, top], D.y_name, D.data.discrete ? "share of rows" : "density");
       fitX.fillStyle = "#c7e9c0";
       bars.forEach(([x0, wd, d]) => fitX.fillRect(sx(x0), sy(d), sx(x0 + wd) - sx(x0) - 1, sy(0) - sy(d)));
-      trace(F[0], sx, sy, "#9e9e9e", [6, 4], top); trace(f, sx, sy, "#3b528b", [], top);
+      trace(F[0], sx, sy, "#9e9e9e", [6, 4], top);
+      if (before) trace(before, sx, sy, "rgba(59,82,139,0.55)", [2, 3], top);
+      trace(f, sx, sy, "#3b528b", [], top);
       fitX.fillStyle = "#d62728";
-      rowsCaption(f, D.data.index.filter((row) => inBatch.has(row)).length);
+      rowsCaption(f, D.data.index.filter((row) => inBatch.has(row)).length, before);
       D.data.index.forEach((row, i) => { if (inBatch.has(row)) fitX.fillRect(sx(y[i]) - 1, sy(0) - 10, 2, 10); });
     } else if (P) {
       // several x columns: y against the prediction after the nearest frame at or
