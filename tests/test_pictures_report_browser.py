@@ -251,3 +251,29 @@ def test_the_address_follows_play_and_large_losses_read_as_numbers(
     )
     assert page.evaluate("() => location.hash").startswith("#step=40")
     assert errors == [], errors
+
+
+def test_a_distributions_fit_panel_keeps_one_scale_over_the_steps(
+    page, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A teacher's Adam on a Gaussian: the density axis ran to 0.4 at step 0
+    and 0.25 at step 50, the initial curve cut off and the picture jumping as it
+    played. One scale holds every step, as the animation's does."""
+    rng = np.random.default_rng(1)
+    trace = gradtrace.fit(
+        {"y": rng.normal(5, 2, 500)}, "normal", optimizer="adam", lr=0.1, steps=60
+    )
+    errors, _ = _open(page, report(trace, tmp_path / "normal.html"))
+
+    def ticks(k: int) -> list[tuple[str, float]]:
+        return sorted(
+            (t["text"], round(t["y"], 1))
+            for t in _texts_at(page, k)
+            if t["canvas"] == "fit" and _number(t["text"]) and not t["rotated"]
+        )
+
+    first, last = ticks(0), ticks(60)
+    assert first == last and len(first) > 4, (first, last)
+    # the start's curve, 0.2 high against the data's 0.2: inside the scale
+    assert max(float(t) for t, _ in first) >= 0.2
+    assert errors == [], errors

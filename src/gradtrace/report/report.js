@@ -279,8 +279,14 @@
         y.forEach((v) => { counts[Math.max(0, Math.min(nb - 1, Math.floor((v - yr[0]) / width)))] += 1; });
         bars = counts.map((c, i) => [yr[0] + i * width, width, c / (y.length * width)]);
       }
+      // one scale for every step, as the animation's: the data's and the last
+      // fit's heights, and the first fit's where it is up to three times theirs
+      // (the axis followed each step's curve, and the picture jumped in play)
       const finite = (a) => (a || []).filter((v) => v !== null && Number.isFinite(v));
-      const top = Math.max(...bars.map((b) => b[2]), ...finite(f.curve)) * 1.1 || 1;
+      const tallest = (a) => Math.max(0, ...finite(a));
+      const shown = Math.max(...bars.map((b) => b[2]), tallest(F[F.length - 1].curve));
+      const first = tallest(F[0].curve);
+      const top = 1.3 * Math.max(shown, first <= 3 * shown ? first : 0) || 1;
       const [sx, sy] = scales(fitC, yr, [0, top]);
       axes(fitX, fitC, yr, [0, top], D.y_name, D.data.discrete ? "share of rows" : "density");
       fitX.fillStyle = "#c7e9c0";
