@@ -1583,3 +1583,36 @@ def test_a_mini_batch_frame_draws_the_fit_before_its_step_dotted() -> None:
     full = gradtrace.fit(data, lr=0.1, steps=3)
     lines = frame_figure(full, 3).axes[0].get_lines()
     assert not [ln for ln in lines if ln.get_linestyle() == ":"]
+
+
+def test_titles_on_a_grid_of_ones_own_axes_stay_within_each_axes() -> None:
+    """A notebook user's plot("loss", ax=axs[0]) and plot("fit", ax=axs[1])
+    side by side: the long titles ran into each other. On an axes of one's own
+    they wrap to its width."""
+    from matplotlib.figure import Figure
+
+    data = pd.DataFrame({"x": np.linspace(0, 1, 50)})
+    data["y"] = 2 * data["x"] + 1 + np.sin(np.arange(50)) / 3
+    trace = gradtrace.fit(
+        data,
+        optimizer="adam",
+        lr=0.1,
+        batch_size=16,
+        epochs=5,
+        lr_schedule="torch.step:step_size=2",
+    )
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
+    for ax, which in zip(axes, ("loss", "fit", "landscape"), strict=True):
+        trace.plot(which, ax=ax)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.tight_layout()
+    for ax in axes:
+        title = ax.title.get_window_extent(renderer)
+        box = ax.get_window_extent(renderer)
+        assert "\n" in ax.get_title()
+        assert title.width <= box.width * 1.15, (ax.get_title(), title.width, box.width)
+    # a figure of gradtrace's own keeps its width: one line where it fits
+    assert "\n" not in trace.plot("loss").axes[0].get_title()

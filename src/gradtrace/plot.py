@@ -254,6 +254,20 @@ def _filled(text: str, width: int) -> str:
     return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
 
 
+def _title_chars(ax: Any, width: int, own: bool) -> int:
+    """The most characters a title line of ``ax`` holds: ``width``, or fewer
+    on an axes of the caller's narrower than ours (one of a grid of subplots,
+    whose titles ran into each other), at least 24."""
+    if not own:
+        return width
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    points = FontProperties(size=rcParams["axes.titlesize"]).get_size_in_points()
+    inches = ax.get_position().width * ax.figure.get_figwidth()
+    return max(24, min(width, int(inches * 72 / (0.55 * points))))
+
+
 #: Data points a scatter of the data draws at most: beyond, a random subset of
 #: this many (drawing 2 million points took 1.3 s a picture, and looks the same).
 POINTS_SHOWN = 20_000
@@ -706,7 +720,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         _filled(
             f"{model_by_loss(info)}, {run_setting(info)}: "
             f"{trace.steps} steps, {status}{rose}",
-            80,
+            _title_chars(ax, 80, given),
         )
     )
     _, labels = ax.get_legend_handles_labels()
@@ -1087,7 +1101,8 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         optimum.set_label(f"optimum's loss {best:.7g} ({side} the chart)")
     _step_axis(ax, trace.steps)
     ax.set_ylabel(f"{info['loss']} ({info['reduction']})")
-    ax.set_title(_filled(f"loss per step: {run_setting(info)}", 70))
+    title = f"loss per step: {run_setting(info)}"
+    ax.set_title(_filled(title, _title_chars(ax, 70, given is not None)))
     handles, labels = ax.get_legend_handles_labels()
     if info.get("lr_schedule") and "lr" in frame.columns and "grad_lr" not in frame:
         # the scheduled rate on an axis of its own, on the right
@@ -1632,7 +1647,7 @@ def loss_landscape(
     if cut is not None:
         lines.append(framed_words(int(steps[cut])))
     # wrapped: a line wider than the axes runs off the figure's edge
-    title = _filled("\n".join(lines), 64)
+    title = _filled("\n".join(lines), _title_chars(ax, 64, own))
     ax.set_title(title, fontsize=10)
     if own:  # the figure is the caller's, perhaps of several axes
         ax.legend(fontsize=7, loc="best")
@@ -2095,7 +2110,8 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             "; the run has not converged: a slope here is its distance from the "
             "optimum, not the model's misfit"
         )
-    ax.set_title(_filled(f"residuals of {model_by_loss(info)}{said}", 80))
+    title = f"residuals of {model_by_loss(info)}{said}"
+    ax.set_title(_filled(title, _title_chars(ax, 80, not own)))
     handles, labels = ax.get_legend_handles_labels()
     handles = [band.get(h, h) for h in handles]
     if own:  # below the chart: inside, wherever it went, it covered points
