@@ -524,6 +524,10 @@ def test_values_each_inside_their_interval_but_not_together_are_told_so() -> Non
     table = run.summary()
     alone = ((table["final"] - table["optimum"]) / table["std_error"]).abs()
     assert (alone < 1.96).all() and len(said) == 1, (alone, run.warnings)
+    # a slope named by its column, as the pictures and the summary's x name it
+    farthest = alone.idxmax()
+    named = {"w[0]": "w[temp]", "w[1]": "w[rain]"}.get(farthest, farthest)
+    assert f"({named} the farthest)" in said[0], said
 
 
 def test_a_short_mini_batch_run_far_off_is_told_more_steps_alone() -> None:

@@ -615,7 +615,25 @@ class Trace:
             )
         if frozen:
             out.append(frozen)
-        return edge + out
+        return self._by_column(edge + out)
+
+    def _by_column(self, said: list[str]) -> list[str]:
+        """``said`` with the slopes of a built-in model of several named x columns
+        named by their column (``w[temp]`` for ``w[0]``), as the pictures and
+        the summary's ``x`` name them."""
+        import re
+
+        from gradtrace.tables import param_columns, param_labels
+
+        labels = param_labels(self, param_columns(self._frame))
+        renamed = {k: v for k, v in labels.items() if k != v}
+        if not renamed:
+            return said
+
+        def named(match: re.Match[str]) -> str:
+            return renamed.get(match.group(0), match.group(0))
+
+        return [re.sub(r"\bw\[\d+\]", named, line) for line in said]
 
     def _stopped_early(self) -> str | None:
         """How early stopping ended the run ("early stopping ended it after epoch
