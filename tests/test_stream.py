@@ -1011,3 +1011,53 @@ def test_the_checksum_of_a_file_is_kept_while_it_stays_as_it_was(
     gradtrace.lr_find(str(path))
     gradtrace.diagnose(str(path))
     assert read == []
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_a_streamed_poisson_steps_log_factorials_are_its_batchs(
+    tmp_path: Path, shuffled: bool
+) -> None:
+    """A researcher's streamed Poisson regression: explain said the batch's log
+    y! averaged 0 (the file's blocks were read once, for the arithmetic, and
+    were gone when counted), so the frameworks' losses it gave were off; a
+    shuffled stream left out the epoch's too. Now as the data in memory give
+    them, each from the rows of the batch and of the epoch so far."""
+    from scipy.special import gammaln
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 1, 60)
+    frame = pd.DataFrame({"x": x, "y": rng.poisson(np.exp(0.5 + x)).astype(float)})
+    path = _write(frame, tmp_path / "d.parquet", 16)
+    how = dict(
+        model="poisson-regression",
+        optimizer="adam",
+        lr=0.01,
+        batch_size=8,
+        epochs=2,
+        shuffle=shuffled,
+        seed=1,
+    )
+    window = {"shuffle_window": 16} if shuffled else {}
+    streamed = gradtrace.fit(str(path), stream=True, chunk_rows=16, **window, **how)
+    y = frame["y"].to_numpy()
+    for step in (3, 9, 12):
+        logged = streamed.explain(step).attrs["logged"]
+        rows = streamed.rows(step)
+        epoch = int(streamed.to_pandas().loc[step, "batch"])
+        so_far = np.concatenate(
+            [streamed.rows(s) for s in range(step - epoch + 1, step + 1)]
+        )
+        assert logged["batch_loss"] - logged["frameworks_batch_loss"] == pytest.approx(
+            np.mean(gammaln(y[rows] + 1)), rel=1e-9
+        )
+        assert logged["running_loss"] - logged[
+            "frameworks_running_loss"
+        ] == pytest.approx(np.mean(gammaln(y[so_far] + 1)), rel=1e-9)
+    if not shuffled:  # the same words as the data in memory give
+        whole = gradtrace.fit(frame, **how)
+        for step in (3, 9):
+            said = [
+                t.explain(step).attrs["why"].split("Keras's poisson loss")[1]
+                for t in (streamed, whole)
+            ]
+            assert said[0] == said[1]

@@ -177,7 +177,17 @@ def explain_step(
             for r, xb, yb in blocks
             for s in rowsums.row_blocks(len(r))
         )
+        # log y! over the batch's rows, which the frameworks' Poisson losses
+        # leave out: summed as the blocks pass (a file's are read once)
+        factorials = [0.0, 0]
+        poisson = info["model"] in ("poisson", "poisson-regression")
+        from scipy.special import gammaln
+
         for block_rows, xb, yb in pieces:
+            if poisson:
+                counts = np.asarray(yb, np.float64)
+                factorials[0] += float(np.sum(gammaln(counts + 1)))
+                factorials[1] += len(counts)
             out = arithmetic(block_rows, xb, yb)
             # the batch's total, of every row, whatever the rows shown
             for c in ["loss"] + [c for c in out if c.startswith("grad_")]:
@@ -218,12 +228,18 @@ def explain_step(
             )
     this, previous = trace_rows.row(step), trace_rows.row(step - 1)
     logged, why = _logged(this, previous, info, step, len(rows))
-    epoch_y = None
-    if y is not None and not info["schedule"].get("stream"):
-        batch = int(this["batch"])
-        so_far = range(step - batch + 1, step + 1)
-        epoch_y = [np.asarray(y)[r] for _, r in steps_rows(info, so_far)]
-    left_out = _left_out(info, [yb for *_, yb in blocks], epoch_y)
+    batch_factorial = factorials[0] / max(factorials[1], 1)
+    epoch_factorial = None
+    if poisson:  # the epoch's batches so far, of the data or the file
+        so_far = range(step - int(this["batch"]) + 1, step + 1)
+        epoch_rows = np.concatenate([r for _, r in steps_rows(info, so_far)])
+        if y is not None:
+            epoch_factorial = float(
+                np.mean(gammaln(np.asarray(y, np.float64)[epoch_rows] + 1))
+            )
+        elif info["schedule"].get("stream"):
+            epoch_factorial = _file_log_factorials(info, epoch_rows)
+    left_out = _left_out(info, batch_factorial, epoch_factorial)
     if left_out is not None:
         text, batch_off, running_off = left_out
         logged["frameworks_batch_loss"] = logged["batch_loss"] - batch_off
@@ -239,27 +255,39 @@ def explain_step(
     return table
 
 
+def _file_log_factorials(info: dict[str, Any], rows: np.ndarray) -> float:
+    """The mean log y! over the given rows of a streamed run's file, read a
+    chunk at a time (only those that hold some), keeping none of them."""
+    from scipy.special import gammaln
+
+    layout = _layout(info)
+    chunks = layout.chunks(_file_reader(info))
+    rows = np.sort(rows)
+    total = 0.0
+    for i in range(layout.n_chunks):
+        start, stop = layout.chunk(i)
+        lo, hi = np.searchsorted(rows, [start, stop])
+        if hi > lo:
+            y = chunks.read(i)[1]
+            taken = np.asarray(y, np.float64)[rows[lo:hi] - start]
+            total += float(np.sum(gammaln(taken + 1)))
+    return total / max(len(rows), 1)
+
+
 def _left_out(
-    info: dict[str, Any], batch_y: list[Any], epoch_y: list[Any] | None
+    info: dict[str, Any], batch_factorial: float, epoch_factorial: float | None
 ) -> tuple[str, float, float | None] | None:
     """What the frameworks' own losses leave out of gradtrace's NLL, or None:
     Keras's poisson loss and PyTorch's PoissonNLLLoss drop log y!, PyTorch's
     GaussianNLLLoss drops ½ log 2π. A sentence, the amount left out of this
-    batch's mean loss, and of the epoch's running mean so far (``epoch_y``: the y
-    of each of the epoch's batches so far; None where unknown)."""
+    batch's mean loss, and of the epoch's running mean so far. A Poisson
+    model's: ``batch_factorial``, the mean log y! over the batch's rows, and
+    ``epoch_factorial``, over the epoch's batches so far (None where unknown)."""
     if info["loss"] != "nll" or info["reduction"] != "mean":
         return None
     model = info["model"]
     if model in ("poisson", "poisson-regression"):
-        from scipy.special import gammaln
-
-        def mean_log_factorial(ys: list[Any]) -> float:
-            values = [gammaln(np.asarray(v, np.float64) + 1) for v in ys]
-            total = float(sum(np.sum(v) for v in values))
-            return total / max(sum(np.size(v) for v in values), 1)
-
-        batch = mean_log_factorial(batch_y)
-        running = None if epoch_y is None else mean_log_factorial(epoch_y)
+        batch, running = batch_factorial, epoch_factorial
         text = (
             "Keras's poisson loss and PyTorch's PoissonNLLLoss leave out log y! "
             f"(its mean over this batch's rows: {batch:.7g})"
