@@ -198,7 +198,8 @@ def test_a_column_that_copies_another_gives_no_optimum(model: str) -> None:
     )
     assert "optimum" not in t.info and "diagnosis" not in t.info
     assert (
-        "warning: w[0] and w[1] trade off exactly, so the loss has no single "
+        # the slopes by their columns, as the pictures name them
+        "warning: w[x1] and w[x2] trade off exactly, so the loss has no single "
         "lowest point: an x column is constant, copying the intercept, or a "
         "combination of the others; drop it, or use x that varies. The run's values "
         "are one of many with the same loss; there is no optimum to compare them "
