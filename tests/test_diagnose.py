@@ -493,10 +493,10 @@ def test_values_each_inside_their_interval_but_not_together_are_told_so() -> Non
     assert 6.4 < joint < 6.5
     said = scattered(final, optimum, stderr, covariance=cov)
     assert said is not None and said.startswith(
-        f"the parameters ended {joint:.3g} standard errors from the optimum taken "
-        "together, though each is within 1.5 standard errors of its own (a the "
-        "farthest): off along a direction in which their estimates are "
-        "correlated, outside the optimum's 95% confidence region: mini-batch"
+        f"the parameters ended {joint:.3g} standard errors from the optimum "
+        "jointly, though each alone is within 1.5 (a farthest): their errors are "
+        "correlated, and the run is off along the direction they vary together, "
+        "outside the optimum's 95% confidence region: mini-batch"
     )
     # correlated the other way, the same offsets lie along it: inside the region
     along = np.array([[1.0, 0.9], [0.9, 1.0]]) * 1e-4
@@ -520,14 +520,14 @@ def test_values_each_inside_their_interval_but_not_together_are_told_so() -> Non
         batch_size=64,
         epochs=300,
     )
-    said = [w for w in run.warnings if "taken together" in w]
+    said = [w for w in run.warnings if "95% confidence region" in w]
     table = run.summary()
     alone = ((table["final"] - table["optimum"]) / table["std_error"]).abs()
     assert (alone < 1.96).all() and len(said) == 1, (alone, run.warnings)
     # a slope named by its column, as the pictures and the summary's x name it
     farthest = alone.idxmax()
     named = {"w[0]": "w[temp]", "w[1]": "w[rain]"}.get(farthest, farthest)
-    assert f"({named} the farthest)" in said[0], said
+    assert f"({named} farthest)" in said[0], said
 
 
 def test_a_short_mini_batch_run_far_off_is_told_more_steps_alone() -> None:

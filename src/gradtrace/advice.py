@@ -14,6 +14,7 @@ from gradtrace.core.diagnose import (
     Diagnosis,
     momentum_band,
 )
+from gradtrace.core.robust import chi2_sf
 from gradtrace.estimates import EXACT_FIT, optimum_size
 from gradtrace.text import RPROP_SWEEP, listed
 
@@ -801,16 +802,14 @@ def scattered(
         joint = _joint_stderrs(counted, covariance, sum(sizes.values()))
         if joint is None or len(counted) < 2:
             return None
-        from scipy.stats import chi2
-
-        if joint <= math.sqrt(float(chi2.ppf(0.95, len(counted)))):
+        # inside the 95% region: chi-squared's tail beyond it over 5%
+        if chi2_sf(joint**2, len(counted)) >= 0.05:
             return None
         off = (
             f"the parameters ended {g(joint, 3)} standard errors from the optimum "
-            f"taken together, though each is within {g(z, 3)} standard errors of its "
-            f"own ({label} "
-            "the farthest): off along a direction in which their estimates are "
-            "correlated, outside the optimum's 95% confidence region"
+            f"jointly, though each alone is within {g(z, 3)} ({label} farthest): "
+            "their errors are correlated, and the run is off along the direction "
+            "they vary together, outside the optimum's 95% confidence region"
         )
     else:
         off = (
