@@ -187,10 +187,10 @@ def test_ranges(text: str, values: list[float]) -> None:
         # one value of two ends: the start alone, in silence before
         ("0.01:0.1:log1", "--lr 0.01:0.1:log1: a count of 1 gives the start alone"),
         # a teacher's: 0.1,,0.2 swept two in silence, 0.1,0.1,0.3 drew two cells
-        ("0.1,,0.2", "--lr 0.1,,0.2: an empty item between its commas; write"),
-        ("0.1,", "--lr 0.1,: an empty item between its commas"),
-        ("0.1,0.1,0.3", "--lr 0.1,0.1,0.3 gives 0.1 more than once: give each"),
-        ("0.5:0.5:3", "--lr 0.5:0.5:3 gives 0.5 more than once"),
+        ("0.1,,0.2", "--lr 0.1,,0.2: an empty item in the list; write"),
+        ("0.1,", "--lr 0.1,: an empty item in the list"),
+        ("0.1,0.1,0.3", "--lr 0.1,0.1,0.3 lists 0.1 more than once: give each"),
+        ("0.5:0.5:3", "--lr 0.5:0.5:3: its ends are equal, so its 3 values are all"),
     ],
 )
 def test_bad_ranges(text: str, message: str) -> None:
@@ -206,6 +206,14 @@ def test_a_value_given_twice_to_a_sweep_in_python_is_refused() -> None:
         gradtrace.sweep(data, lr=[0.1, 0.2, 0.1], steps=5)
     with pytest.raises(InputError, match="seed gives 3 more than once"):
         gradtrace.sweep(data, lr=0.1, seed=[3, 3], batch_size=2, steps=5)
+    # a vector's start of equal elements is one start, not a value twice
+    frame = {"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]}
+    frame["y"] = [1.0, 2.0, 4.0, 5.0]
+    with pytest.raises(InputError, match=r"give \[\[0, 0\]\]"):
+        gradtrace.sweep(frame, "linear", x=["a", "b"], init={"w": [0.0, 0.0]}, steps=2)
+    assert parse_values("--init w", "0,0") == [0.0, 0.0]  # the vector's check's
+    # a long list is checked at once (a count of each value, not a search)
+    assert len(parse_values("--seed", "0:99999", integer=True)) == 100000
 
 
 def test_a_third_number_in_a_range_of_whole_numbers_is_told_a_count(

@@ -6,6 +6,7 @@ line that says what to give."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -132,3 +133,14 @@ def _named(what: str, value: Mapping[str, Any], example: str) -> tuple[str, Any]
     if not isinstance(name, str):
         raise InputError(f"{what} as a dict needs its 'name': {example}.")
     return name, given
+
+
+def repeated(values: Sequence[Any]) -> str | None:
+    """The numbers ``values`` list more than once, as "0.1, 0.3" (three at
+    most), or None: a sweep would run their configuration twice, over one cell
+    of its heatmap."""
+    numbers = Counter(
+        float(v) for v in values if isinstance(v, (int, float, np.number))
+    )
+    twice = sorted(v for v, n in numbers.items() if n > 1)
+    return ", ".join(f"{v:g}" for v in twice[:3]) if twice else None

@@ -19,6 +19,7 @@ import pandas as pd
 
 from gradtrace import held_out, reference, validate
 from gradtrace.advice import ended_above, separated
+from gradtrace.checks import repeated
 from gradtrace.core import exact, loop
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.schedules import KERAS_SCHEDULER
@@ -703,10 +704,12 @@ def sweep(
     started = time.perf_counter()
     _one_optimizer(fit_options.get("optimizer"))
     frame, source = frame_of(data)
-    lrs = _values(lr, "lr")
+    lrs = _once(_values(lr, "lr"), "lr")
     opt_lists = validate.by_name("opt", opt)
     init_lists = validate.by_name("init", init)
-    opts = {k: _values(v, f"opt[{k!r}]") for k, v in opt_lists.items()}
+    opts = {
+        k: _once(_values(v, f"opt[{k!r}]"), f"opt[{k!r}]") for k, v in opt_lists.items()
+    }
     inits = {k: _values(v, f"init[{k!r}]") for k, v in init_lists.items()}
     for k, values in inits.items():
         for value in values:
@@ -716,8 +719,8 @@ def sweep(
                     f"(one per element), got {np.shape(value)} values; list the "
                     f"starts themselves: init={{{k!r}: [[1.0, 2.0], [0.0, 0.0]]}}."
                 )
-    seeds = [int(s) for s in _values(seed, "seed")]
-    sizes = _values(batch_size, "batch_size")
+    seeds = [int(s) for s in _once(_values(seed, "seed"), "seed")]
+    sizes = _once(_values(batch_size, "batch_size"), "batch_size")
     held_out.refuse("a sweep", fit_options, ("validation_split", "validation_data"))
     # validation data given in Python, apart from a file's name
     given_val = fit_options.pop("validation_data", None)
@@ -1215,10 +1218,13 @@ def _values(value: Any, name: str) -> list[Any]:
             f"{name}=[] gives no values to sweep: give at least one (or leave it "
             "out for its default)."
         )
-    numbers = [v for v in values if isinstance(v, (int, float, np.number))]
-    twice = sorted({float(v) for v in numbers if numbers.count(v) > 1})
-    if twice:  # the same configuration run twice
-        again = ", ".join(f"{v:g}" for v in twice[:3])
+    return values
+
+
+def _once(values: list[Any], name: str) -> list[Any]:
+    """``values``, refused where one is given twice (``repeated``)."""
+    again = repeated(values)
+    if again is not None:
         raise InputError(f"{name} gives {again} more than once: give each value once.")
     return values
 

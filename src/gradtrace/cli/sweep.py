@@ -10,6 +10,7 @@ from typing import Any
 import click
 import numpy as np
 
+from gradtrace.checks import repeated
 from gradtrace.cli._options import (
     COMPUTE_DTYPE_OPTION,
     DROP_MISSING_OPTION,
@@ -85,8 +86,8 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
             items = [v.strip() for v in text.split(",")]
             if len(items) > 1 and not all(items):  # 0.1,,0.2 ran two in silence
                 raise InputError(
-                    f"{given}: an empty item between its commas; write the values "
-                    "with one comma between each, such as 0.1,0.2."
+                    f"{given}: an empty item in the list; write the values with "
+                    "one comma between each, such as 0.1,0.2."
                 )
             values = [float(v) for v in items if v]
             if not values:
@@ -104,10 +105,14 @@ def parse_values(flag: str, text: str, integer: bool = False) -> list[Any]:
         raise InputError(
             f"{given} makes {len(values)} values: at most a million; give fewer."
         )
-    twice = sorted({v for v in values if values.count(v) > 1})
-    if twice:  # the same configuration run twice, one cell of the heatmap
-        again = ", ".join(f"{v:g}" for v in twice[:3])
-        raise InputError(f"{given} gives {again} more than once: give each value once.")
+    again = None if flag.startswith("--init") else repeated(values)
+    if again is not None and ":" in text:  # 0.5:0.5:3
+        raise InputError(
+            f"{given}: its ends are equal, so its {len(values)} values are all "
+            f"{again}; give the one value."
+        )
+    if again is not None:  # the same configuration twice, over one heatmap cell
+        raise InputError(f"{given} lists {again} more than once: give each value once.")
     if integer:
         if any(float(v) != int(v) for v in values):
             raise InputError(
