@@ -1290,7 +1290,7 @@ def test_standard_input_in_another_encoding_is_told_to_be_utf8(
 
 
 def test_a_near_file_name_and_a_near_command_are_suggested(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A teacher's lines.csv beside line.csv was told to check the path, and
     gradtrace fitt that there is no such command, with no guess (an option's
@@ -1312,3 +1312,16 @@ def test_a_near_file_name_and_a_near_command_are_suggested(
         ), err
     code, _, err = run(["zzz"], capsys)
     assert code == 2 and "No such command 'zzz'." in err
+    # "runs" is no near "rerun" (a cutoff of 0.75); a file or a folder where
+    # the command goes is told the command that takes it
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")  # where no folder "runs" is
+    code, _, err = run(["runs"], capsys)
+    assert code == 2 and "No such command 'runs'." in err
+    code, _, err = run([str(tmp_path / "line.csv")], capsys)
+    assert f"to fit a file, gradtrace fit {tmp_path / 'line.csv'}." in err
+    code, _, err = run([str(tmp_path)], capsys)
+    assert f"to list the runs in it, gradtrace ls {tmp_path}." in err
+    (tmp_path / "run.json").write_text("{}")
+    code, _, err = run([str(tmp_path)], capsys)
+    assert f"to see the run, gradtrace show {tmp_path}." in err

@@ -373,3 +373,16 @@ def test_a_model_written_twice_is_a_repeat_whatever_its_parameters_order() -> No
     # another start is no repeat
     other = gradtrace.fit(frame, own, init={"a": 40.0}, **how)
     assert same_runs([written, other]) == [None, None]
+
+
+def test_a_run_whose_first_step_is_not_finite_is_not_said_dashed() -> None:
+    """The title spoke of a dashed step toward where the run went where none
+    was drawn: its first step was already infinite (lr 1e38 in float32)."""
+    from gradtrace.data import generate
+
+    frame = generate("line", 100, w=(2.0,), b=1.0, noise=0.5, seed=0)[0]
+    fine = gradtrace.fit(frame, lr=0.1, epochs=20)
+    gone = gradtrace.fit(frame, lr=1e38, epochs=20)
+    title = " ".join(gradtrace.compare(fine, gone).axes[1].get_title().split())
+    assert "drawn up to where it left the chart" in title
+    assert "dashed" not in title

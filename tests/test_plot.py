@@ -1583,6 +1583,17 @@ def test_a_mini_batch_frame_draws_the_fit_before_its_step_dotted() -> None:
     full = gradtrace.fit(data, lr=0.1, steps=3)
     lines = frame_figure(full, 3).axes[0].get_lines()
     assert not [ln for ln in lines if ln.get_linestyle() == ":"]
+    # a trace without the step before (a long run's kept steps): no dotted
+    # line, and no legend that speaks of one
+    from gradtrace.animate import _Ready
+    from gradtrace.plot import _run_data
+
+    table = trace.to_pandas()
+    kept = _Ready(_run_data(trace), table[table["step"] != 2], {})
+    ax = frame_figure(trace, 3, kept, trace.rows(3)).axes[0]
+    assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    labels = [t.get_text() for t in ax.figure.legends[0].get_texts()]
+    assert "the fit at this step" in labels and not any("dotted" in t for t in labels)
 
 
 def test_titles_on_a_grid_of_ones_own_axes_stay_within_each_axes() -> None:

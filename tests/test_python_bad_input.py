@@ -777,3 +777,14 @@ def test_a_column_given_where_the_loss_goes_is_told_to_be_y() -> None:
     # not a column: the losses to choose from, as before
     line = one_line(lambda: gradtrace.fit(frame, "linear", "spent", y="spend"))
     assert line.startswith("unknown loss 'spent'")
+
+
+def test_a_rate_beyond_the_dtypes_largest_number_is_refused() -> None:
+    """lr 1e40 in float32 is inf before any step (NumPy warned of an overflow
+    in a cast, and the run went on at an infinite rate)."""
+    line = one_line(lambda: gradtrace.fit(FRAME, lr=1e40, steps=2))
+    assert line == (
+        "learning rate 1e+40 is beyond float32's largest number, 3.4e+38: give a "
+        "smaller lr (or dtype='float64')."
+    )
+    assert gradtrace.fit(FRAME, lr=1e40, steps=2, dtype="float64").steps == 2

@@ -270,7 +270,10 @@ def frame_figure(
 
         rows = step_rows(trace.info, step) if step >= 1 else np.array([], int)
     batch, label = _batch(trace, rows, ready.data[1])
-    scene = _Scene(trace, ready, label, before=True)
+    # the fit before the step where the trace has it (a long run's kept steps
+    # may not): the legend says a dotted line only where one is drawn
+    before = bool(np.any(ready.table["step"].to_numpy() == step - 1))
+    scene = _Scene(trace, ready, label, before=before)
     scene.show(step, batch)
     return scene.fig
 
@@ -454,11 +457,11 @@ class _Scene:
             if len(then):
                 self.before.set_ydata(self._curve(self._values(then.iloc[0])))
         if self.model.kind == "distribution":
-            curve = np.exp(_evaluate(self.model, values, None, self.grid, "log_prob"))
+            curve = self._curve(values)
             if self.batch is not None:
                 self.batch.set_data(y[rows], np.zeros(len(rows)))
         else:
-            curve = _evaluate(self.model, values, self.at, None, "predict")
+            curve = self._curve(values)
             if self.batch is not None:
                 self.batch.set_data(self.x[rows], self.y[rows])
             said = _off_chart(ax, curve)

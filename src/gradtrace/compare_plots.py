@@ -552,7 +552,8 @@ def _paths(
         )
     if any(left for _, _, left in paths):
         lines.append(
-            "a run that blew up is drawn up to where it left the chart "
-            "(dashed: that step, toward where it went)"
+            "a run that blew up is drawn up to where it left the chart"
+            + " (dashed: that step, toward where it went)"
+            * any(leave is not None for leave in leaving)
         )
     ax.set_title(_filled("\n".join(lines), 70), fontsize=10)

@@ -322,6 +322,12 @@ def plan(
     spec = validate.optimizer(config.optimizer, config.lr, config.opt, zero)
     if isinstance(config.lr, str):  # "0.1" (a Python call's text) kept as a number
         config.lr = spec.learning_rate
+    largest = float(np.finfo(pdtype).max)
+    if spec.learning_rate > largest:  # 1e40 in float32: inf before any step
+        raise InputError(
+            f"learning rate {spec.learning_rate:g} is beyond {pdtype}'s largest "
+            f"number, {largest:.3g}: give a smaller --lr (or --dtype float64)."
+        )
     notices += validate.framework_named(config.optimizer, spec.name)
     framework = FRAMEWORKS.get(spec.name.split(".")[0])
     poisson = loss == "nll" and m.name in ("poisson", "poisson-regression")

@@ -175,8 +175,26 @@ class _Commands(click.Group):
         given = args[0] if args else ""
         if given and not given.startswith("-") and given not in COMMANDS:
             import difflib
+            import os
 
-            near = difflib.get_close_matches(given, list(COMMANDS), n=1)
+            if os.path.isdir(given):  # a run's folder, or a folder of runs
+                run = os.path.isfile(os.path.join(given, "run.json"))
+                raise click.UsageError(
+                    f"No such command {given!r}: "
+                    + (
+                        f"to see the run, gradtrace show {given}."
+                        if run
+                        else f"to list the runs in it, gradtrace ls {given}."
+                    ),
+                    ctx,
+                )
+            if "." in given or "/" in given or os.path.isfile(given):
+                # a data file where the command goes: gradtrace data.csv
+                raise click.UsageError(
+                    f"No such command {given!r}: to fit a file, gradtrace fit {given}.",
+                    ctx,
+                )
+            near = difflib.get_close_matches(given, list(COMMANDS), n=1, cutoff=0.75)
             if near:  # "fitt" as the options' typos are answered
                 raise click.UsageError(
                     f"No such command {given!r}: did you mean {near[0]}?", ctx

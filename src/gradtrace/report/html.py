@@ -44,6 +44,7 @@ def payload(trace: Any) -> dict[str, Any]:
     """Everything the page draws, as JSON-ready data."""
     from gradtrace.plot import (
         LOG_STEPS,
+        VAL_SQUARES,
         _flat_named,
         _loss_fn,
         _run_data,
@@ -189,8 +190,10 @@ def payload(trace: Any) -> dict[str, Any]:
         "optimum_loss": info.get("optimum_loss"),
         # "all the data", or "all the training rows" beside held-out ones
         "all_rows": "all the " + all_rows(info).removeprefix("all "),
-        "validation": _validation_points(frame),
+        "validation": _validation_points(frame, trace.steps >= LOG_STEPS),
         "loss_points": _loss_points(frame, trace.steps >= LOG_STEPS),
+        # the most epochs whose validation loss is a square each, as loss.png's
+        "val_squares": VAL_SQUARES,
         "truth": _flat_named(trace.truth),
         "x_name": (info["data"]["x"] or [""])[0],
         "y_name": info["data"]["y"],
@@ -233,29 +236,39 @@ def _loss_points(frame: Any, log_steps: bool) -> list[list[float | None]]:
     axis is. The frames' own (every k-th step) missed a long run's descent: its
     loss, taken every 50 steps, went from the start to step 56050 in one line."""
     taken = frame[np.isfinite(frame["loss"].to_numpy(float))]
-    steps = taken["step"].to_numpy(np.int64)
-    if len(taken) > MAX_LOSS_POINTS:
-        if log_steps and steps[-1] > 1:
-            at = np.geomspace(1, steps[-1], MAX_LOSS_POINTS)
-            keep = np.searchsorted(steps, at).clip(0, len(steps) - 1)
-        else:
-            keep = np.linspace(0, len(steps) - 1, MAX_LOSS_POINTS).astype(int)
-        keep = np.unique(np.concatenate([[0, len(steps) - 1], keep]))
-        taken = taken.iloc[keep]
+    taken = taken.iloc[
+        _thinned(taken["step"].to_numpy(np.int64), MAX_LOSS_POINTS, log_steps)
+    ]
     pairs = zip(taken["step"], taken["loss"], strict=True)
-    return [[int(s), _num(v)] for s, v in pairs]
+    return [[int(s), _drawn(v)] for s, v in pairs]
 
 
-def _validation_points(frame: Any) -> list[list[float | None]] | None:
+def _thinned(steps: np.ndarray, most: int, log_steps: bool) -> np.ndarray:
+    """The positions of at most ``most`` of ``steps`` (ascending), the first and
+    the last among them: all where they are no more; else log-spaced over the
+    steps where the axis is a log's (a long run's), evenly spaced otherwise."""
+    if len(steps) <= most:
+        return np.arange(len(steps))
+    if log_steps and steps[-1] > 1:
+        at = np.geomspace(1, steps[-1], most)
+        keep = np.searchsorted(steps, at).clip(0, len(steps) - 1)
+    else:
+        keep = np.linspace(0, len(steps) - 1, most).astype(int)
+    return np.unique(np.concatenate([[0, len(steps) - 1], keep]))
+
+
+def _validation_points(
+    frame: Any, log_steps: bool = False
+) -> list[list[float | None]] | None:
     """[step, loss over the validation data] after each epoch where the run had
-    validation data (every k-th epoch of a long run, and the last); None
-    without them."""
+    validation data (at most ``MAX_VAL_POINTS``, log-spaced on a long run's
+    axis, as ``_loss_points``); None without them."""
     if "val_loss" not in frame.columns:
         return None
     held = frame[frame["val_loss"].notna()]
-    if len(held) > MAX_VAL_POINTS:
-        keep = np.unique(np.linspace(0, len(held) - 1, MAX_VAL_POINTS).astype(int))
-        held = held.iloc[keep]
+    held = held.iloc[
+        _thinned(held["step"].to_numpy(np.int64), MAX_VAL_POINTS, log_steps)
+    ]
     return [
         [int(s), _num(v)] for s, v in zip(held["step"], held["val_loss"], strict=True)
     ]

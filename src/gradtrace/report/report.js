@@ -284,9 +284,10 @@
       // (the axis followed each step's curve, and the picture jumped in play)
       const finite = (a) => (a || []).filter((v) => v !== null && Number.isFinite(v));
       const tallest = (a) => Math.max(0, ...finite(a));
-      const shown = Math.max(...bars.map((b) => b[2]), tallest(F[F.length - 1].curve));
-      const first = tallest(F[0].curve);
-      const top = 1.3 * Math.max(shown, first <= 3 * shown ? first : 0) || 1;
+      const data = Math.max(...bars.map((b) => b[2]));
+      const within = (h) => h <= 3 * data ? h : 0;  // a fit far taller flattens the data
+      const top = 1.3 * Math.max(data, within(tallest(F[F.length - 1].curve)),
+        within(tallest(F[0].curve))) || 1;
       const [sx, sy] = scales(fitC, yr, [0, top]);
       axes(fitX, fitC, yr, [0, top], D.y_name, D.data.discrete ? "share of rows" : "density");
       fitX.fillStyle = "#c7e9c0";
@@ -482,7 +483,7 @@
   // still read as dots)
   const sparse = pts.length <= 300 && pts.length < F.length / 2;
   // the validation data's loss after each epoch, where the run had them (pink)
-  const VAL_SQUARES = 60;  // the most epochs whose validation loss is a square each
+  const VAL_SQUARES = D.val_squares;  // the most epochs with a square each
   const valPts = (D.validation || []).filter((p) => p[1] !== null && Number.isFinite(p[1]))
     .map((p) => ({ step: p[0], val_loss: p[1] }));
   const vals = pts.map((f) => f.loss).concat(batchPts.map((f) => f.batch_loss))
