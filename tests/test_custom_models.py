@@ -1221,3 +1221,38 @@ def test_a_step_out_of_the_support_is_told_once(
     assert code == 1
     assert re.search(r"^stopped at step \d+ of 100\. Compile", out, re.M), out
     assert err.count("outside its support") == 1 and out.count("outside its") == 0
+
+
+def test_a_parameter_the_model_never_reads_is_told_it_has_no_effect() -> None:
+    """A researcher's distribution with a parameter it never reads: the second
+    -order solver left "junk" at 1.83 (it started at 3 and never moved), every
+    standard error NaN, m's and s's too, and no word of why."""
+    import jax.scipy.stats as st
+
+    y = np.random.default_rng(0).normal(3, 2, 300)
+    own = gradtrace.Distribution(
+        lambda p, y: st.norm.logpdf(y, p["m"], p["s"]),
+        {"m": 0.0, "s": 1.0, "junk": 3.0},
+        positive=["s"],
+    )
+    trace = gradtrace.fit((None, y), own, optimizer="adam", lr=0.05, steps=200)
+    assert "optimum" not in trace.info and trace.params["junk"] == 3.0
+    (said,) = [w for w in trace.warnings if "no effect" in w]
+    assert said.startswith(
+        "warning: junk has no effect on the loss, so the loss has no single lowest "
+        "point: hold it at a value (fix={'junk': VALUE}) or leave it out of the model."
+    )
+    # held, the others have their optimum and standard errors
+    held = gradtrace.fit(
+        (None, y), own, optimizer="adam", lr=0.05, steps=200, fix={"junk": 3.0}
+    )
+    assert np.isfinite(held.info["stderr"]["m"])
+    assert held.info["optimum"]["m"] == pytest.approx(np.mean(y), rel=1e-6)
+    # an expression's "0*c", two of them named together
+    x = np.linspace(0, 1, 50)
+    frame = {"x": x, "y": 1 + 2 * x + np.sin(np.arange(50)) / 5}
+    two = gradtrace.fit(frame, model_expr="a + b*x + 0*c + 0*d", lr=0.1, steps=50)
+    assert any(
+        w.startswith("warning: c and d have no effect on the loss")
+        for w in two.warnings
+    ), two.warnings

@@ -196,17 +196,17 @@ _Y = _X1 + _RNG.normal(size=40)
         (  # a constant column, not 1: rounding makes X^T X invertible
             {"x1": _X1, "x2": np.full(40, 3.7), "y": _Y},
             {"model": "linear"},
-            "(w[1] and b trade off exactly",
+            "(w[x2] and b trade off exactly",  # a slope by its column
         ),
         (  # x2 = 3 x1 in floats: w[0] and w[1] trade off, b does not
             {"x1": _X1, "x2": 3 * _X1, "y": _Y},
             {"model": "linear"},
-            "(w[0] and w[1] trade off exactly",
+            "(w[x1] and w[x2] trade off exactly",
         ),
         (
             {"x1": _X1, "x2": _X1**2, "x3": _X1 + _X1**2, "y": _Y},
             {"model": "linear"},
-            "(w[0], w[1], w[2] trade off exactly",
+            "(w[x1], w[x2], w[x3] trade off exactly",
         ),
         (
             {"x1": [1.0, 2], "x2": [3.0, 1], "y": [1.0, 2]},

@@ -243,16 +243,19 @@ def for_python(sentence: str) -> str:
     return _X_FLAGS.sub(_x_argument, sentence)
 
 
-#: Starting values as the command line gives them: --init a=1 --init b=2
+#: Starting or held values as the command line gives them: --init a=1 --init b=2,
+#: --fix c=0
 _INIT_FLAGS = re.compile(
-    r"--init [^\s=()]+=[^\s,;()]+(?: --init [^\s=()]+=[^\s,;()]+)*"
+    r"--(init|fix) [^\s=()]+=[^\s,;()]+(?: --\1 [^\s=()]+=[^\s,;()]+)*"
 )
 
 
 def _init_argument(found: re.Match[str]) -> str:
-    """--init a=1 --init b=2 as Python's init={'a': 1, 'b': 2}."""
-    pairs = [flag.split("=", 1) for flag in found.group(0).split("--init ")[1:]]
-    return "init={" + ", ".join(f"{k.strip()!r}: {v.strip()}" for k, v in pairs) + "}"
+    """--init a=1 --init b=2 as Python's init={'a': 1, 'b': 2} (--fix as fix=)."""
+    name = found.group(1)
+    pairs = [flag.split("=", 1) for flag in found.group(0).split(f"--{name} ")[1:]]
+    given = ", ".join(f"{k.strip()!r}: {v.strip()}" for k, v in pairs)
+    return f"{name}={{{given}}}"
 
 
 #: A seed as the command line gives it: --seed 3

@@ -767,6 +767,23 @@ def _finish(
         best = _with_errors(model, loss, params, float(value), method, se, t, cov)
     else:
         return Optimum(params, float(value), method, {}, {})
+    idle = [] if best.edge else no_effect(params, info)
+    if idle:  # and the loss the same wherever each is moved: not a limit's
+        # vanishing curvature (a t's df at 3e7, a coefficient run to -27)
+        idle = [
+            name
+            for name in idle
+            if _unmoved(model, loss, reduction, params, fixed, x, y, name, value)
+        ]
+    if idle:
+        one = len(idle) == 1
+        named = " and ".join(idle) if len(idle) <= 2 else ", ".join(idle)
+        held = " ".join(f"--fix {name}=VALUE" for name in idle)
+        raise Unidentified(
+            f"{named} {'has' if one else 'have'} no effect on the loss, so the "
+            f"loss has no single lowest point: hold {'it' if one else 'them'} at "
+            f"a value ({held}) or leave {'it' if one else 'them'} out of the model"
+        )
     tied = [] if best.edge else tied_parameters(params, info)
     columns = _columns(model, fixed)
     if tied and columns is not None and _full_rank(columns, x, y):
@@ -853,6 +870,50 @@ def _full_rank(columns: Any, x: Any, y: Any) -> bool:
 #: with columns (``_columns``) is then asked for their rank too, as least squares
 #: would be, so only a real tie among them counts.
 TIED = 1e-12
+
+
+def _unmoved(
+    model: Model,
+    loss: LossLike,
+    reduction: str,
+    params: dict[str, np.ndarray],
+    fixed: dict[str, np.ndarray],
+    x: Any,
+    y: Any,
+    name: str,
+    value: Any,
+) -> bool:
+    """Whether the loss is exactly ``value`` with ``name`` (``w[1]``: a
+    vector's element) moved to two other values, each in a positive or (0, 1)
+    parameter's range (half its value and a quarter, and half again and a
+    half)."""
+    key, _, index = name.partition("[")
+    for scale, shift in ((0.5, 0.25), (1.5, 0.5)):
+        moved = {k: np.array(v, np.float64, copy=True) for k, v in params.items()}
+        flat = moved[key].reshape(-1)
+        at = int(index.rstrip("]")) if index else 0
+        flat[at] = flat[at] * scale + shift
+        there = _loss64(model, loss, reduction, _jnp({**moved, **fixed}), x, y)
+        if not float(there) == float(value):
+            return False
+    return True
+
+
+def no_effect(params: dict[str, np.ndarray], info: np.ndarray) -> list[str]:
+    """The names of the parameters the loss does not depend on at the optimum:
+    no curvature (``info``'s diagonal, the Hessian's or J^T J's) at all, or
+    none beside the others' (below 1e-12 of the largest). A parameter the model
+    never reads (a function's keyword it does not use): the second-order solver
+    left it anywhere, and every standard error undefined."""
+    info = np.asarray(info, np.float64)
+    if info.ndim != 2 or not len(info) or not np.all(np.isfinite(info)):
+        return []
+    diag = np.abs(np.diag(info))
+    dead = np.flatnonzero(diag <= 1e-12 * float(diag.max()))
+    if float(diag.max()) == 0.0:
+        dead = np.arange(len(diag))
+    names = list(_names(params))
+    return [names[i] for i in dead]
 
 
 def tied_parameters(params: dict[str, np.ndarray], info: np.ndarray) -> list[str]:
