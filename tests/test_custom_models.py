@@ -1256,3 +1256,27 @@ def test_a_parameter_the_model_never_reads_is_told_it_has_no_effect() -> None:
         w.startswith("warning: c and d have no effect on the loss")
         for w in two.warnings
     ), two.warnings
+
+
+def test_a_model_files_function_fitted_by_likelihood_gets_its_noise_scale(
+    tmp_path: Path,
+) -> None:
+    """A researcher's --model-file m.py:m --loss nll failed: "m() got an
+    unexpected keyword argument 'scale'" (the Gaussian likelihood's noise scale
+    was passed to the function). The same model as an expression took it."""
+    path = tmp_path / "m.py"
+    path.write_text("def m(x, a=1.0, b=0.5):\n    return a + b * x\n")
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, 80)
+    data = {"x": x, "y": 1 + 2 * x + rng.normal(0, 0.5, 80)}
+    how = dict(loss="nll", lr=0.1, steps=50)
+    filed = gradtrace.fit(data, model_file=f"{path}:m", **how)
+    written = gradtrace.fit(
+        data, model_expr="a + b*x", init={"a": 1.0, "b": 0.5}, **how
+    )
+    assert set(filed.params) == {"a", "b", "scale"}
+    for name in ("a", "b", "scale"):
+        assert filed.info["optimum"][name] == pytest.approx(
+            written.info["optimum"][name], rel=1e-6
+        )
+        assert filed.params[name] == pytest.approx(written.params[name], rel=1e-6)

@@ -81,7 +81,11 @@ def load_model_file(spec: str) -> Any:
             "then each parameter with a number as its default start."
         )
     try:
-        model = custom_model(lambda p, x: obj(x, **p), defaults, name=name)
+        # its own parameters alone: nll adds a noise scale the function never takes
+        names = tuple(defaults)
+        model = custom_model(
+            lambda p, x: obj(x, **{k: p[k] for k in names}), defaults, name=name
+        )
     except (TypeError, ValueError) as err:
         raise InputError(f"--model-file {name}: {err}") from None
     return dataclasses.replace(model, source={"file": f"{path.resolve()}:{name}"})
