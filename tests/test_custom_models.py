@@ -1181,6 +1181,16 @@ def test_an_expressions_columns_besides_x_are_noted_as_data() -> None:
     ) in run.info["notices"]
     plain = gradtrace.fit(_saturating(), model_expr="Vmax*x/(Km + x)", steps=2)
     assert not any("as data" in n for n in plain.info["notices"])
+    # a researcher's columns w and y: "w*x + b" read w as data and made x a
+    # parameter, in silence
+    frame = pd.DataFrame({"w": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 4.1, 5.9, 8.2]})
+    swapped = gradtrace.fit(frame, model_expr="w*x + b", lr=0.05, steps=5)
+    assert set(swapped.params) == {"x", "b"}
+    assert (
+        "--model-expr reads w as data, a column of the data; its parameters are "
+        "x, b: x is no column of these data, so it is one (a name that is a "
+        "column is data: rename one to fit it)"
+    ) in swapped.info["notices"]
 
 
 def test_user_code_of_complex_values_and_empty_expressions_are_refused() -> None:

@@ -201,22 +201,30 @@ def plan(
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )
-    if config.model_expr and not config.x and "x" in x_cols and len(x_cols) > 1:
+    if config.model_expr and not config.x and x_cols and x_cols != ["x"]:
         # names of columns are data: a column named as the parameter meant (Km
-        # beside x) was read as data in silence
+        # beside x) was read as data in silence; and an x that is no column
+        # (columns w and y: "w*x + b") became a parameter named x
         from gradtrace.core.expr import parse
 
         names = parse(config.model_expr).names
         params = [n for n in names if n not in x_cols and n != config.y]
+        read = (
+            f"{', '.join(x_cols[:-1])} and {x_cols[-1]}"
+            if len(x_cols) > 1
+            else x_cols[0]
+        )
         notices.append(
-            f"--model-expr reads {', '.join(x_cols[:-1])} and {x_cols[-1]} as data, "
-            "columns of the data"
+            f"--model-expr reads {read} as data, "
+            + ("columns" if len(x_cols) > 1 else "a column")
+            + " of the data"
             + (
                 f"; its parameter{'s are' if len(params) > 1 else ' is'} "
                 f"{', '.join(params)}"
                 if params
                 else ""
             )
+            + (": x is no column of these data, so it is one" if "x" in params else "")
             + " (a name that is a column is data: rename one to fit it)"
         )
     unused = [str(c) for c in frame.columns if kind == "distribution" and c != config.y]
