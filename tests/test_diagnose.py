@@ -1357,7 +1357,8 @@ def test_a_run_still_moving_names_the_others_outside_their_intervals() -> None:
     )
     (said,) = [w for w in trace.warnings if "still moving" in w]
     assert said.startswith("b is still moving toward its optimum")
-    assert "w[1] and w[0] also ended outside their 95% intervals: w[1] " in said
+    # the slopes by their columns, as the pictures name them
+    assert "w[bmi] and w[age] also ended outside their 95% intervals: w[bmi] " in said
     assert f"{z['w[1]']:.3g} standard errors from its optimum" in said
     assert ", the other sign)" in said and said.endswith(
         "more epochs would get closer."

@@ -201,8 +201,9 @@ def fit(
         devices: split the rows across this many devices (data-parallel).
         stream: read ``data``, a Parquet file, ``chunk_rows`` rows at a time instead
             of whole (data larger than memory): unshuffled, the same trace as in
-            memory to float rounding (its sums are added in another order); shuffled, rows are mixed within windows of ``shuffle_window``
-            rows. See ``gradtrace.streaming``.
+            memory to float rounding (its sums are added in another order);
+            shuffled, rows are mixed within windows of ``shuffle_window`` rows.
+            See ``gradtrace.streaming``.
         progress: called with (steps done, steps in all) after each chunk of steps,
             and with (0, steps in all) when a run of several chunks starts.
         out: a run folder to write, as ``gradtrace fit --out`` does: a long run
