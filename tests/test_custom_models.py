@@ -1261,6 +1261,17 @@ def test_a_parameter_the_model_never_reads_is_told_it_has_no_effect() -> None:
     # an expression's "0*c", two of them named together
     x = np.linspace(0, 1, 50)
     frame = {"x": x, "y": 1 + 2 * x + np.sin(np.arange(50)) / 5}
+    # a logistic regression's x column of zeros: its slope's element
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=200)
+    y01 = (rng.random(200) < 1 / (1 + np.exp(-a))).astype(float)
+    zeros = {"a": a, "z": np.zeros(200), "y": y01}
+    column = gradtrace.fit(zeros, "logistic", x=["a", "z"], lr=0.1, steps=20)
+    assert column.warnings[0].startswith(
+        "warning: w[z] has no effect on the loss, so the loss has no single lowest "
+        "point: the x column it multiplies is 0 in every row (or the model never "
+        "reads that element): drop the column."
+    ), column.warnings
     two = gradtrace.fit(frame, model_expr="a + b*x + 0*c + 0*d", lr=0.1, steps=50)
     assert any(
         w.startswith("warning: c and d have no effect on the loss")

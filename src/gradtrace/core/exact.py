@@ -779,10 +779,18 @@ def _finish(
         one = len(idle) == 1
         named = " and ".join(idle) if len(idle) <= 2 else ", ".join(idle)
         held = " ".join(f"--fix {name}=VALUE" for name in idle)
+        what = (
+            f"hold {'it' if one else 'them'} at a value ({held}) or leave "
+            f"{'it' if one else 'them'} out of the model"
+        )
+        if any("[" in name for name in idle):  # a vector's element: no --fix
+            what = (
+                "the x column it multiplies is 0 in every row (or the model never "
+                "reads that element): drop the column"
+            )
         raise Unidentified(
             f"{named} {'has' if one else 'have'} no effect on the loss, so the "
-            f"loss has no single lowest point: hold {'it' if one else 'them'} at "
-            f"a value ({held}) or leave {'it' if one else 'them'} out of the model"
+            f"loss has no single lowest point: {what}"
         )
     tied = [] if best.edge else tied_parameters(params, info)
     columns = _columns(model, fixed)
