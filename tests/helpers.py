@@ -127,6 +127,30 @@ def ctrl_c_after(calls: int) -> Callable[[int, int], None]:
     return progress
 
 
+def cut_and_resumed(
+    frame: Any,
+    model: str,
+    options: dict[str, Any],
+    folder: Path,
+    every: int,
+    calls: int,
+) -> tuple[Any, Any]:
+    """A run of ``options`` that checkpoints every ``every`` steps into
+    ``folder`` and is interrupted at its ``calls``-th progress call, and the
+    run ``gradtrace.resume`` makes of it: (the cut run, the resumed one)."""
+    import gradtrace
+
+    cut = gradtrace.fit(
+        frame,
+        model,
+        **options,
+        out=folder,
+        checkpoint_every=every,
+        progress=ctrl_c_after(calls),
+    )
+    return cut, gradtrace.resume(folder, data=frame)
+
+
 def fd_hessian(f: Callable[[Any], float], at: Any, eps: float = 1e-4) -> Any:
     """The Hessian of ``f`` at the point ``at`` (a vector) by central differences,
     computed apart from JAX's derivatives."""

@@ -20,7 +20,7 @@ import gradtrace
 from gradtrace.core import schedules
 from gradtrace.core.schedules import LrSchedule
 from gradtrace.tables import param_columns
-from helpers import ctrl_c_after, run_cli
+from helpers import cut_and_resumed, run_cli
 
 
 def line() -> dict[str, np.ndarray]:
@@ -277,17 +277,8 @@ def test_a_onecycle_run_resumes_to_the_uninterrupted_trace(tmp_path: Path) -> No
         shuffle=False,
     )
     whole = gradtrace.fit(frame, "line", **options)  # type: ignore[arg-type]
-    folder = tmp_path / "run"
-    cut = gradtrace.fit(
-        frame,
-        "line",
-        **options,  # type: ignore[arg-type]
-        out=folder,
-        checkpoint_every=4,
-        progress=ctrl_c_after(3),
-    )
+    cut, done = cut_and_resumed(frame, "line", options, tmp_path / "run", 4, 3)
     assert cut.status == "interrupted"
-    done = gradtrace.resume(folder, data=frame)
     pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())
 
 

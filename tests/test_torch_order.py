@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.helpers import ctrl_c_after, run_cli
 
 import gradtrace
 from gradtrace.core import batches
+from helpers import cut_and_resumed, run_cli
 
 ORDERS = Path(__file__).parent / "oracle/fixtures/orders/torch_dataloader.json"
 CASES = json.loads(ORDERS.read_text())["cases"]
@@ -114,17 +114,8 @@ def test_a_run_in_several_calls_and_a_resumed_one_take_the_same_batches(
     frame = _line()
     whole = gradtrace.fit(frame, "line", **options)  # type: ignore[arg-type]
     # checkpoints every 5 steps: calls of 5 steps, each spanning two epochs of 8
-    folder = tmp_path / "run"
-    cut = gradtrace.fit(
-        frame,
-        "line",
-        **options,  # type: ignore[arg-type]
-        out=folder,
-        checkpoint_every=5,
-        progress=ctrl_c_after(4),
-    )
+    cut, done = cut_and_resumed(frame, "line", options, tmp_path / "run", 5, 4)
     assert cut.status == "interrupted" and 0 < cut.steps < whole.steps
-    done = gradtrace.resume(folder, data=frame)
     pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())
     assert done.batch_rows().equals(whole.batch_rows())
     # another seed, another order; gradtrace's own order is another again
