@@ -353,6 +353,34 @@ def test_a_vector_start_in_a_sweep_is_refused_where_it_reads_two_ways(
     assert "[1, -2, 0.5]" in out and "[0, 0, 0]" in out
 
 
+def test_a_start_given_twice_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same start twice ran its configurations twice over, into the same
+    heatmap cells; a vector's one-number start is the same as that number at
+    every element."""
+    data = _three_columns()
+    for init, shown in (
+        ({"b": [0.0, 1.0, 0.0]}, "0"),
+        ({"w": [[1.0, 1.0, 1.0], 1.0]}, "[1,1,1]"),
+        ({"w": [[0.0, 2.0, 0.0], [0.0, 2.0, 0.0]]}, "[0,2,0]"),
+    ):
+        with pytest.raises(gradtrace.InputError) as err:
+            gradtrace.sweep(data, "linear", lr=[0.01], init=init, steps=3)
+        name = next(iter(init))
+        assert str(err.value) == (
+            f"init[{name!r}] gives the start {shown} more than once: give each "
+            "start once."
+        )
+    code, _, err = run_cli(
+        [*SMALL, "--init", "w=0,0", "--out", str(tmp_path / "s")], capsys
+    )
+    assert code == 2 and err.strip() == (
+        "error: --init w gives the start 0 more than once: give each start once."
+    )
+    assert not (tmp_path / "s").exists()
+
+
 def test_a_sweep_tells_its_progress_by_configurations(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

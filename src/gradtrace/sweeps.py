@@ -8,6 +8,7 @@ import json
 import math
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -860,6 +861,7 @@ def sweep(
                 )
         for value in values:
             validate.param_values(p.specs, {k: value}, {})
+        _one_each(k, values, np.shape(p.trainable[k]))
     lr_key = preset.lr_key
 
     with jax.enable_x64(True):
@@ -1227,6 +1229,27 @@ def _once(values: list[Any], name: str) -> list[Any]:
     if again is not None:
         raise InputError(f"{name} gives {again} more than once: give each value once.")
     return values
+
+
+def _one_each(name: str, starts: list[Any], shape: tuple[int, ...]) -> None:
+    """Refuse a start given twice (``--init w=0,0``): the sweep would run its
+    configurations twice over, into the same cells. A vector's start of one
+    number is the same start as that number at every element."""
+    seen = Counter(
+        tuple(np.broadcast_to(np.asarray(v, dtype=float), shape).ravel().tolist())
+        for v in starts
+    )
+    twice = [start for start, n in seen.items() if n > 1]
+    if not twice:
+        return
+    first = twice[0]
+    shown = (
+        f"{first[0]:g}" if not shape else "[" + ",".join(f"{v:g}" for v in first) + "]"
+    )
+    given = f"--init {name}" if COMMAND_LINE.get() else f"init[{name!r}]"
+    raise InputError(
+        f"{given} gives the start {shown} more than once: give each start once."
+    )
 
 
 def _scalar(value: Any) -> Any:
