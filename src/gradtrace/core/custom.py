@@ -253,6 +253,11 @@ def _defaults(params: Any) -> dict[str, Any]:
             )
         except (TypeError, ValueError):
             ok = False
+        if isinstance(value, (str, bytes)):  # '2' is not a finite number's fault
+            raise InputError(
+                f"parameter {key!r} starts at the string {value!r}: give its start "
+                "as a number, not in quotes (or a list of numbers for a vector)."
+            )
         if not ok:
             raise InputError(
                 f"parameter {key!r} starts at {value!r}, which is not a finite "
