@@ -164,6 +164,23 @@ def test_other_swept_values_are_told_apart_by_line_style() -> None:
     assert not fig.legends
 
 
+def test_four_kinds_are_drawn_in_styles_a_reader_tells_apart() -> None:
+    """Sparse dots beside dotted read as one style: one style of dots alone, and
+    the legend's handles long enough to show a long dash's pattern."""
+    from matplotlib.lines import Line2D
+
+    s = sweep(line(), lr=[0.01], batch_size=[5, 10, 20, 50], epochs=2)
+    fig = sweep_plots.sweep_losses(s)
+    (lines,) = fig.axes[0].collections
+    patterns = {tuple(seq or ()) for _, seq in lines.get_linestyles()}
+    assert len(patterns) == 4
+    dots_only = [p for p in patterns if p and max(p[::2]) < 2]
+    assert len(dots_only) == 1, patterns
+    (legend,) = fig.legends
+    assert legend.handlelength >= 4
+    assert all(isinstance(h, Line2D) for h in legend.legend_handles)
+
+
 def test_more_kinds_than_styles_keep_batch_sizes_apart_and_count_the_rest() -> None:
     """3 batch sizes x 2 starts x 3 seeds: every line was solid, so batch sizes
     could not be told apart, and the legend's "6 values of batch_size, init_w

@@ -556,9 +556,10 @@ def sweep_losses(sweep: Sweep, ax: Any = None) -> Figure:
     legend = None
     if handles:
         legend = (
-            fig.legend(handles=handles, loc="lower left", frameon=False)
+            # handles long enough to show each style's pattern (long dashes)
+            fig.legend(handles=handles, loc="lower left", frameon=False, handlelength=4)
             if own
-            else _inner_legend(ax, handles)
+            else _inner_legend(ax, handles, handlelength=4)
         )
     ax.set_xlabel("step" if per_epoch is None else "epoch (batch sizes differ)")
     ax.set_ylabel(
@@ -637,10 +638,11 @@ def _end_labels(
         )
 
 
-#: The line styles of a sweep's other swept values (dashed is a diverged curve's):
-#: solid, dotted, a long dash and dot, sparse dots (a dash-dot and a dash-dot-dot
-#: were hard to tell apart)
-KIND_STYLES: tuple[Any, ...] = ("solid", "dotted", (0, (8, 2, 1.5, 2)), (0, (1, 4)))
+#: The line styles of a sweep's other swept values: solid, dotted, a long dash and
+#: dot, long dashes (a dash-dot beside a dash-dot-dot, and sparse dots beside
+#: dotted, were read as one style). Where these are drawn, a diverged curve is
+#: drawn fainter, not dashed.
+KIND_STYLES: tuple[Any, ...] = ("solid", "dotted", (0, (8, 2, 1.5, 2)), (0, (10, 3)))
 
 
 def _line_kinds(sweep: Sweep) -> tuple[list[str], dict[str, Any]]:
