@@ -573,6 +573,42 @@ def test_a_float64_runs_gap_is_zero_only_at_float64s_rounding(
     assert code == 0 and "gap 0 (at float rounding)" in out
 
 
+def test_a_loss_whose_large_terms_cancel_rounds_by_their_size(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Poisson regression of counts near 8000: mu and y log mu (3.4e4 a row)
+    cancel to a loss of 5.9, which float32 rounds by 4e-3. A statistician's run
+    at its optimum printed "gap -0.000201" without a word; it is 0 at that
+    rounding, with a note that says why and what resolves it, and float64's
+    gap of -6e-14 is 0 too. A line's loss is as large as its terms: no note."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=2000)
+    pd.DataFrame({"x": x, "y": rng.poisson(np.exp(9 + 0.3 * x))}).to_csv(
+        "counts.csv", index=False
+    )
+    base = ["fit", "counts.csv", "--model", "poisson-regression", "--optimizer"]
+    base += ["adam", "--lr", "0.05", "--steps", "2000"]
+    code, out, err = run([*base, "--out", "a"], capsys)
+    assert code == 0 and "gap 0 (at float rounding)" in out
+    assert (
+        "note: the loss's terms are about 3.4e+04 a row and cancel to 5.946, so "
+        "in float32 it rounds by about 0.004" in err
+    )
+    info = gradtrace.load("a").info
+    final = gradtrace.load("a").to_pandas()["loss"].iloc[-1]
+    assert final < info["optimum_loss"]  # the float32 loss below the optimum's
+    code, out, err = run([*base, "--dtype", "float64", "--out", "b"], capsys)
+    assert code == 0 and "gap 0 (at float rounding)" in out
+    assert "rounds by about" not in err
+    code, out, err = run(["fit", "seed001_line", "--out", "c"], capsys)
+    terms = gradtrace.load("c").info["loss_terms"]
+    assert terms < 10 * gradtrace.load("c").info["optimum_loss"]
+    assert code == 0 and "rounds by about" not in err
+
+
 def test_a_run_at_its_optimum_long_before_its_end_says_from_when(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

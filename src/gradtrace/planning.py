@@ -810,6 +810,7 @@ def plan_reference(p: Plan, notices: list[str] | None = None) -> dict[str, Any]:
         p.problem.constraints if p.problem.unconstrained else (),
         stderr=p.stderr or True,
         intervals=p.intervals,
+        compute_dtype=p.problem.compute_dtype,
     )
 
 

@@ -342,8 +342,11 @@ def listed(items: Sequence[Any], most: int) -> str:
 def loss_rounding(info: Mapping[str, Any], best: float) -> float:
     """How far a run's loss (run.json ``info``) may lie from ``best``, the
     optimum's loss, by rounding alone: ten of its dtype's epsilons of that size
-    (float32's 1.2e-7, float64's 2.2e-16). A gap within it is 0."""
+    (float32's 1.2e-7, float64's 2.2e-16), or one of the size of the loss's terms
+    where they are larger and cancel (``loss_terms``: a Poisson regression of
+    large counts). A gap within it is 0."""
     import numpy as np
 
     eps = float(np.finfo(info.get("compute_dtype") or "float32").eps)
-    return 10 * eps * max(abs(float(best)), 1e-30)
+    terms = float(info.get("loss_terms") or 0.0)
+    return eps * max(10 * abs(float(best)), terms, 1e-30)
