@@ -245,7 +245,9 @@ def test_a_config_file_says_shuffle_torch_and_off_is_told_from_where(
 
 
 def test_python_names_the_argument_in_its_own_words() -> None:
-    with pytest.raises(gradtrace.InputError, match="shuffle must be True, False or"):
+    with pytest.raises(
+        gradtrace.InputError, match="shuffle must be True, False, .torch."
+    ):
         gradtrace.fit(_line(), "line", batch_size=8, shuffle="pytorch")  # type: ignore[arg-type]
     trace = gradtrace.fit(
         _line(), "line", optimizer="torch.sgd", batch_size=8, epochs=1, shuffle=True

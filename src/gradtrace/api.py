@@ -166,7 +166,9 @@ def fit(
         shuffle: reshuffle the rows every epoch, from ``seed``; ``"torch"``:
             in the order PyTorch's ``DataLoader(data, shuffle=True,
             generator=torch.Generator().manual_seed(seed))`` visits them, so a
-            shuffled run takes PyTorch's batches step by step.
+            shuffled run takes PyTorch's batches step by step; ``"keras"``: as
+            Keras 3's ``fit(x, y, shuffle=True)`` after
+            ``keras.utils.set_random_seed(seed)``, one order every epoch.
         drop_last: leave out each epoch's last partial batch, as PyTorch's
             ``DataLoader(drop_last=True)`` (the rows left over sit that epoch
             out; shuffled, other rows each epoch).

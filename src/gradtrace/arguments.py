@@ -29,6 +29,7 @@ _SWITCHES = {
     "--no-exact": "exact=False",
     "--shuffle": "shuffle=True",
     "--torch-order": "shuffle='torch'",
+    "--keras-order": "shuffle='keras'",
 }
 
 #: Flags of a KEY=VALUE pair (Python's dict arguments).

@@ -98,6 +98,8 @@ def run_labels(traces: Sequence[Any]) -> list[str]:
         shuffled = f"shuffled, seed {schedule.get('seed')}"
         if schedule.get("shuffle") == "torch":
             shuffled = f"PyTorch's order, seed {schedule.get('seed')}"
+        if schedule.get("shuffle") == "keras":
+            shuffled = f"Keras's order, seed {schedule.get('seed')}"
         return shuffled if schedule.get("shuffle") else "in order"
 
     def streamed(info: dict[str, Any]) -> str:

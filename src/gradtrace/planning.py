@@ -18,7 +18,7 @@ from gradtrace import held_out, programs, validate
 from gradtrace import stopping as early_stop
 from gradtrace.assembly import row_losses_at, told_row
 from gradtrace.core import loop
-from gradtrace.core.batches import TORCH, TORCH_ROWS_LIMIT, n_batches
+from gradtrace.core.batches import KERAS, TORCH, TORCH_ROWS_LIMIT, n_batches
 from gradtrace.core.diagnose import READS_RATE_ONCE
 from gradtrace.core.distributions import CustomFamily
 from gradtrace.core.models import Custom
@@ -390,16 +390,44 @@ def plan(
             "batches of 32 by default: --batch-size 32 runs as fit(x, y) does"
         )
     torch_order = config.shuffle == TORCH
+    keras_order = config.shuffle == KERAS
+    # the order's own framework's presets: keras. (Keras 3) for Keras's order
+    own_order = (torch_order and spec.name.startswith("torch.")) or (
+        keras_order and spec.name.startswith("keras.")
+    )
     if framework and config.shuffle and batch_size < n_rows and not for_views:
-        if not torch_order and spec.name.startswith("torch."):
+        if own_order:
+            pass
+        elif keras_order and spec.name.startswith("tf_keras."):
+            notices.append(
+                "the batches are shuffled in Keras 3's order (--seed), one order "
+                "for every epoch; tf_keras (Keras 2) draws another each epoch, "
+                "which gradtrace does not reproduce: --no-shuffle compares step "
+                "by step, or give it this run's order (trace.batch_rows(); "
+                "docs/frameworks.md)"
+            )
+        elif not torch_order and not keras_order and spec.name.startswith("torch."):
             notices.append(
                 "the batches are shuffled in gradtrace's own order (--seed), not "
                 "PyTorch's DataLoader's: --torch-order takes its order (seeded "
                 "as torch.Generator().manual_seed(SEED), SEED being --seed), "
                 "--no-shuffle compares step by step"
             )
-        elif not torch_order or not spec.name.startswith("torch."):
-            own = "PyTorch's DataLoader's" if torch_order else "gradtrace's own"
+        elif not torch_order and not keras_order and spec.name.startswith("keras."):
+            notices.append(
+                "the batches are shuffled in gradtrace's own order (--seed), not "
+                "Keras's: --keras-order takes its order (after "
+                "keras.utils.set_random_seed(SEED), SEED being --seed), "
+                "--no-shuffle compares step by step"
+            )
+        else:
+            own = (
+                "PyTorch's DataLoader's"
+                if torch_order
+                else "Keras 3's"
+                if keras_order
+                else "gradtrace's own"
+            )
             notices.append(
                 f"the batches are shuffled in {own} order (--seed), not "
                 f"{framework}'s: --no-shuffle compares step by step, or give it "
@@ -428,6 +456,12 @@ def plan(
         notices.append(
             "--torch-order changes nothing here: every step sees all the rows "
             "(PyTorch sums them in its shuffled order, so its loss may differ in "
+            "the last digits)"
+        )
+    if keras_order and not shuffled and not for_views:
+        notices.append(
+            "--keras-order changes nothing here: every step sees all the rows "
+            "(Keras sums them in its shuffled order, so its loss may differ in "
             "the last digits)"
         )
     if config.seed != 0 and not shuffled and not for_views:
@@ -469,6 +503,8 @@ def plan(
                 "; PyTorch's generator reads the seed's last 32 bits, so seed - "
                 "2**64 is the same seed to it)."
                 if torch_order
+                else "; TensorFlow takes it modulo 2**31 - 1)."
+                if keras_order
                 else ")."
             )
         )

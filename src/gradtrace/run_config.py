@@ -42,7 +42,7 @@ class RunConfig:
     epochs: int | None = None
     steps: int | None = None
     batch_size: int | None = None
-    #: True, False or "torch" (PyTorch DataLoader's order)
+    #: True, False, "torch" (PyTorch DataLoader's order) or "keras" (Keras 3 fit's)
     shuffle: bool | str = True
     #: leave out each epoch's last partial batch (PyTorch's drop_last)
     drop_last: bool = False

@@ -17,7 +17,7 @@ import pyarrow as pa
 from gradtrace import planning, run_parts, validate
 from gradtrace.assembly import build_trace, log_likelihood
 from gradtrace.core import early_stopping, stream
-from gradtrace.core.batches import TORCH
+from gradtrace.core.batches import KERAS, TORCH
 from gradtrace.data import ParquetRows
 from gradtrace.errors import InputError
 from gradtrace.planning import check_first_loss, plan
@@ -81,10 +81,12 @@ def check(config: RunConfig) -> Path:
                 f"{flag} does not work with --stream yet: drop it, or drop "
                 "--stream to train on the data in memory."
             )
-    if validate.shuffle(config.shuffle) == TORCH:
+    framework = validate.shuffle(config.shuffle)
+    if framework in (TORCH, KERAS):
+        flag = f"--{framework}-order"
         raise InputError(
-            "--torch-order does not work with --stream: a streamed run shuffles "
-            "rows within windows of chunks; drop --torch-order, or drop --stream "
+            f"{flag} does not work with --stream: a streamed run shuffles "
+            f"rows within windows of chunks; drop {flag}, or drop --stream "
             "to train on the data in memory."
         )
     if config.shuffle_window is not None and not config.shuffle:

@@ -213,6 +213,7 @@ PYTHON_WORDS = (
     ("--no-shuffle compares", "shuffle=False compares"),
     ("SEED being --seed", "SEED being seed="),
     ("--torch-order", "shuffle='torch'"),
+    ("--keras-order", "shuffle='keras'"),
     ("--batch-size 32 runs as", "batch_size=32 runs as"),
     ("--tol ", "tol="),
     ("(--chunk-rows)", "(chunk_rows=)"),

@@ -23,7 +23,7 @@ from gradtrace.checks import choice as choice
 from gradtrace.checks import positive_int as positive_int
 from gradtrace.checks import whole as whole
 from gradtrace.core.arrays import aligned_empty
-from gradtrace.core.batches import TORCH
+from gradtrace.core.batches import KERAS, TORCH
 from gradtrace.core.catalog import MODELS, Model, kind_of, make_model
 from gradtrace.core.clipping import CLIPS, GradClip
 from gradtrace.core.custom import expression_loss, expression_model, no_x_column
@@ -851,15 +851,15 @@ def switch(name: str, value: Any) -> bool:
 
 
 def shuffle(value: Any) -> bool | str:
-    """``shuffle``: True or False, or ``"torch"`` (each epoch in PyTorch's
-    ``DataLoader`` order)."""
-    if isinstance(value, str) and value.strip().lower() == TORCH:
-        return TORCH
+    """``shuffle``: True or False, ``"torch"`` (each epoch in PyTorch's
+    ``DataLoader`` order) or ``"keras"`` (Keras 3's ``fit`` order)."""
+    if isinstance(value, str) and value.strip().lower() in (TORCH, KERAS):
+        return value.strip().lower()
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise InputError(
-        f"shuffle must be True, False or 'torch' (PyTorch's DataLoader order), "
-        f"got {value!r}."
+        f"shuffle must be True, False, 'torch' (PyTorch's DataLoader order) or "
+        f"'keras' (Keras 3's fit order), got {value!r}."
     )
 
 

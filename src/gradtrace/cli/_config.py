@@ -21,7 +21,10 @@ _NUMBER = "a number"
 _INTEGER = "an integer"
 _TEXT = "a string"
 _BOOL = "true or false"
-_SHUFFLE = 'true, false or "torch" (PyTorch\'s DataLoader order)'
+_SHUFFLE = (
+    'true, false, "torch" (PyTorch\'s DataLoader order) or "keras" (Keras 3\'s fit '
+    "order)"
+)
 _TABLE = "a table of NAME = value"
 _TABLE_OR_TEXT = "a string such as 'patience=3' or a table of NAME = value"
 _COLUMNS = "a string or a list of strings"
@@ -46,6 +49,7 @@ KEYS: dict[str, str] = {
     "batch_size": _INTEGER,
     "shuffle": _SHUFFLE,
     "torch_order": _BOOL,
+    "keras_order": _BOOL,
     "drop_last": _BOOL,
     "seed": _INTEGER,
     "init": _TABLE,
@@ -143,7 +147,10 @@ def _fits(kind: str, value: Any) -> bool:
     if kind == _BOOL:
         return isinstance(value, bool)
     if kind == _SHUFFLE:
-        return isinstance(value, bool) or str(value).strip().lower() == "torch"
+        return isinstance(value, bool) or str(value).strip().lower() in (
+            "torch",
+            "keras",
+        )
     if kind == _COLUMNS:
         return isinstance(value, str) or (
             isinstance(value, list) and all(isinstance(v, str) for v in value)

@@ -384,6 +384,8 @@ def print_summary(
         order = f"shuffled (seed {sch['seed']})" if sch["shuffle"] else "in order"
         if sch["shuffle"] == "torch":
             order = f"shuffled as PyTorch's DataLoader (seed {sch['seed']})"
+        if sch["shuffle"] == "keras":
+            order = f"shuffled as Keras's fit (seed {sch['seed']}; every epoch alike)"
         last = data["n_rows"] - (sch["batches_per_epoch"] - 1) * sch["batch_size"]
         stream = sch.get("stream")
         windows = bool(

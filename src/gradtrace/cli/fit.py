@@ -250,6 +250,15 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "step (shuffle='torch' in Python).",
         ),
         click.option(
+            "--keras-order",
+            is_flag=True,
+            default=False,
+            help="Shuffle as Keras 3's fit(x, y, shuffle=True) does (TensorFlow "
+            "backend) after keras.utils.set_random_seed(SEED), SEED being --seed: "
+            "one order, the same every epoch; a shuffled run then takes Keras's "
+            "batches, step by step (shuffle='keras' in Python).",
+        ),
+        click.option(
             "--drop-last",
             is_flag=True,
             default=False,
@@ -371,6 +380,7 @@ FIT_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "batch_size",
             "shuffle",
             "torch_order",
+            "keras_order",
             "drop_last",
             "seed",
             "init",
@@ -661,24 +671,37 @@ def _merge(options: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
                 out[name] = [from_file] if isinstance(from_file, str) else from_file
         else:
             out[name] = value if given or name not in config else config[name]
-    out["shuffle"] = shuffle_of(out["shuffle"], out.pop("torch_order", False))
+    out["shuffle"] = shuffle_of(
+        out["shuffle"], out.pop("torch_order", False), out.pop("keras_order", False)
+    )
     return out
 
 
-def shuffle_of(shuffle: bool | str, torch_order: bool) -> bool | str:
-    """``shuffle`` as --shuffle/--no-shuffle (or a config file's shuffle) and
-    --torch-order give it."""
-    if not torch_order:
-        return shuffle
-    if shuffle is False:
-        from gradtrace.errors import InputError
+def shuffle_of(
+    shuffle: bool | str, torch_order: bool, keras_order: bool = False
+) -> bool | str:
+    """``shuffle`` as --shuffle/--no-shuffle (or a config file's shuffle),
+    --torch-order and --keras-order give it."""
+    from gradtrace.errors import InputError
 
+    if torch_order and keras_order:
         raise InputError(
-            "--torch-order shuffles each epoch in PyTorch's order, and shuffling "
-            "is off (--no-shuffle, or shuffle = false in a config file): turn it "
-            "on, or drop --torch-order."
+            "--torch-order and --keras-order are two orders: give the one of the "
+            "framework you compare with."
         )
-    return "torch"  # gradtrace.core.batches.TORCH, without importing JAX
+    if not torch_order and not keras_order:
+        return shuffle
+    flag, whose = (
+        ("--torch-order", "PyTorch's") if torch_order else ("--keras-order", "Keras's")
+    )
+    if shuffle is False:
+        raise InputError(
+            f"{flag} shuffles each epoch in {whose} order, and shuffling "
+            "is off (--no-shuffle, or shuffle = false in a config file): turn it "
+            f"on, or drop {flag}."
+        )
+    # gradtrace.core.batches.TORCH and KERAS, without importing JAX
+    return "torch" if torch_order else "keras"
 
 
 def _model_label(config: RunConfig) -> str:

@@ -323,6 +323,13 @@ LR_FIND_SECTIONS = (("The range test", ("lr_min", "lr_max", "steps")), *FIT_SECT
     "shuffle=True, generator=G), G being torch.Generator().manual_seed(SEED) and "
     "SEED each --seed (shuffle='torch' in Python).",
 )
+@click.option(
+    "--keras-order",
+    is_flag=True,
+    help="Shuffle as Keras 3's fit(x, y, shuffle=True) does after "
+    "keras.utils.set_random_seed(SEED), SEED each --seed: one order, the same "
+    "every epoch (shuffle='keras' in Python).",
+)
 @_fix
 @_reduction
 @_data_options
@@ -393,6 +400,7 @@ def sweep(
     steps: int | None,
     shuffle: bool,
     torch_order: bool,
+    keras_order: bool,
     fix: tuple[str, ...],
     reduction: str,
     dtype: str,
@@ -478,7 +486,7 @@ def sweep(
                     optimizer=optimizer,
                     epochs=epochs,
                     steps=steps,
-                    shuffle=shuffle_of(shuffle, torch_order),
+                    shuffle=shuffle_of(shuffle, torch_order, keras_order),
                     fix=pairs("--fix", fix),
                     reduction=reduction,
                     dtype=dtype,
@@ -616,6 +624,12 @@ def _free_name(path: Path, force: bool) -> Path:
     "SEED --seed (shuffle='torch' in Python).",
 )
 @click.option(
+    "--keras-order",
+    is_flag=True,
+    help="Shuffle as Keras 3's fit(x, y, shuffle=True) does after "
+    "keras.utils.set_random_seed(SEED), SEED --seed (shuffle='keras' in Python).",
+)
+@click.option(
     "--init", "init", multiple=True, metavar="NAME=VALUE", help="A starting value."
 )
 @_fix
@@ -654,6 +668,7 @@ def lr_find(
     seed: int,
     shuffle: bool,
     torch_order: bool,
+    keras_order: bool,
     init: tuple[str, ...],
     fix: tuple[str, ...],
     reduction: str,
@@ -716,7 +731,7 @@ def lr_find(
         opt=pairs("--opt", opt),
         batch_size=batch_size,
         seed=seed,
-        shuffle=shuffle_of(shuffle, torch_order),
+        shuffle=shuffle_of(shuffle, torch_order, keras_order),
         init=pairs("--init", init),
         fix=pairs("--fix", fix),
         reduction=reduction,

@@ -121,6 +121,12 @@ def permuted(key: Array, positions: Array, n: int) -> Array:
 
 #: ``shuffle`` that draws each epoch's order as PyTorch's ``DataLoader`` does
 TORCH = "torch"
+#: ``shuffle`` that takes Keras 3's order (``fit(x, y, shuffle=True)`` with the
+#: TensorFlow backend after ``keras.utils.set_random_seed``)
+KERAS = "keras"
+#: the shuffles whose orders are a framework's, drawn in NumPy and handed to
+#: the training scan as a table (``Orders``)
+FRAMEWORK_ORDERS = (TORCH, KERAS)
 #: PyTorch's ``randperm`` takes a 32-bit draw modulo the rows left below this
 #: many rows (a 64-bit one from it on)
 TORCH_ROWS_LIMIT = (2**32 - 1) // 20
@@ -260,14 +266,97 @@ def _resolved(offsets: np.ndarray, n: int) -> np.ndarray:
     return final.reshape(count, n)
 
 
+#: TensorFlow's seeds are taken modulo this (``random_seed._truncate_seed``)
+_TF_SEED_MODULUS = 2**31 - 1
+#: Philox-4x32-10's round multipliers and key increments (Salmon et al. 2011,
+#: "Parallel random numbers: as easy as 1, 2, 3"), as TensorFlow's PhiloxRandom
+_PHILOX_M = (0xD2511F53, 0xCD9E8D57)
+_PHILOX_W = (0x9E3779B9, 0xBB67AE85)
+
+
+def _philox_words(key: int, counter_high: int, count: int) -> np.ndarray:
+    """The first ``count`` 32-bit words of TensorFlow's ``PhiloxRandom(key,
+    counter_high)``: block k is Philox-4x32-10 of the counter (k, counter_high)
+    (64 bits each, low words first) under the 64-bit ``key``, its four words in
+    order."""
+    blocks = -(-count // 4)
+    k = np.arange(blocks, dtype=np.uint64)
+    counters = np.stack(
+        [
+            k & np.uint64(0xFFFFFFFF),
+            k >> np.uint64(32),
+            np.full(blocks, counter_high & 0xFFFFFFFF, np.uint64),
+            np.full(blocks, counter_high >> 32, np.uint64),
+        ],
+        axis=1,
+    )
+    keys = (key & 0xFFFFFFFF, key >> 32)
+    return philox4x32(counters.astype(np.uint32), keys).reshape(-1)[:count]
+
+
+def philox4x32(counters: np.ndarray, key: tuple[int, int]) -> np.ndarray:
+    """Philox-4x32-10 of each counter (uint32 [m, 4]) under ``key`` (two 32-bit
+    words): uint32 [m, 4]."""
+    low = np.uint64(0xFFFFFFFF)
+    c = [counters[:, i].astype(np.uint64) for i in range(4)]
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    m0, m1 = np.uint64(_PHILOX_M[0]), np.uint64(_PHILOX_M[1])
+    for _ in range(10):
+        p0, p1 = m0 * c[0], m1 * c[2]  # 32 x 32 bits: exact in 64
+        c = [
+            (p1 >> np.uint64(32)) ^ c[1] ^ k0,
+            p1 & low,
+            (p0 >> np.uint64(32)) ^ c[3] ^ k1,
+            p0 & low,
+        ]
+        k0 = (k0 + np.uint64(_PHILOX_W[0])) & low
+        k1 = (k1 + np.uint64(_PHILOX_W[1])) & low
+    return np.stack(c, axis=1).astype(np.uint32)
+
+
+def keras_order(n_rows: int, seed: int) -> np.ndarray:
+    """The rows in the order Keras 3's ``fit(x, y, shuffle=True)`` visits them
+    (TensorFlow backend, arrays in memory) after ``keras.utils.set_random_seed(
+    seed)``: int32 [n_rows], the same every epoch.
+
+    Keras draws the order with ``tf.random.shuffle(tf.range(n))``, no seed of its
+    own, in a ``tf.data`` map function: TensorFlow gives the op the seeds
+    (seed % (2**31 - 1), 0) (its first op seed in a function's graph; (0, 0)
+    becomes (0, 2**31 - 1)), and its kernel swaps position i with i + (word %
+    (n - i)) for i = 0 .. n - 2, one Philox word each (a Fisher-Yates shuffle,
+    as PyTorch's ``randperm``). Keras makes a new iterator, so a new kernel from
+    the same seeds, every epoch: each epoch repeats the first's order (tf_keras,
+    Keras 2, draws on instead). Checked against Keras 3.15.1 with TensorFlow
+    2.21 (tools/fixtures/make_keras_orders.py)."""
+    if n_rows < 2:
+        return np.arange(n_rows, dtype=np.int32)
+    key = seed % _TF_SEED_MODULUS
+    counter_high = _TF_SEED_MODULUS if key == 0 else 0
+    words = _philox_words(key, counter_high, n_rows - 1)
+    left = (n_rows - np.arange(n_rows - 1, dtype=np.int64)).astype(np.uint32)
+    return _resolved((words % left).astype(np.int32)[None], n_rows)[0]
+
+
+def framework_orders(
+    shuffle: str, n_rows: int, seed: int, first: int, count: int
+) -> np.ndarray:
+    """Epochs ``first`` .. ``first + count - 1``'s rows in a framework's order
+    (``shuffle`` TORCH or KERAS): int32 [count, n_rows]."""
+    if shuffle == KERAS:
+        return np.tile(keras_order(n_rows, seed), (count, 1))
+    return torch_orders(n_rows, seed, first, count)
+
+
 def order_source(
     shuffle: bool | str, seed: int, n_rows: int, first: int = 0, count: int = 0
 ) -> Array | Orders:
     """What the training scan draws its batches from: the PRNG key of ``seed``, or
-    for ``shuffle=TORCH`` PyTorch's orders of ``count`` epochs from ``first``."""
-    if shuffle != TORCH:
+    for a framework's order (``shuffle`` TORCH or KERAS) its orders of ``count``
+    epochs from ``first``."""
+    if shuffle not in FRAMEWORK_ORDERS:
         return seed_key(seed)
-    table = torch_orders(n_rows, seed, first, max(count, 1))[None]
+    assert isinstance(shuffle, str)
+    table = framework_orders(shuffle, n_rows, seed, first, max(count, 1))[None]
     return Orders(*jax.device_put((np.int32(first), table, np.int32(0))))
 
 
@@ -283,7 +372,8 @@ def epoch_batch(
     same as ``batch_rows(padded_order(...), batch, batch_size)``, drawn for the
     batch alone, so a run never holds an epoch's order (10 million rows: 40 MB, and
     0.1 s an epoch to draw it whole); -1 marks padding. ``key``: ``Orders`` for
-    ``shuffle=TORCH``, whose epoch is looked up in the table."""
+    a framework's order (``shuffle`` TORCH or KERAS), whose epoch is looked up
+    in the table."""
     positions = batch * batch_size + jnp.arange(batch_size, dtype=jnp.int32)
     real = positions < n_rows
     rows = positions
@@ -338,11 +428,13 @@ def epoch_batches(
     per data shape draws them all, so asking for one step of a long run costs one
     epoch's permutation, not a compilation per epoch."""
     wanted = list(epochs)
-    if shuffle == TORCH:
+    if shuffle in FRAMEWORK_ORDERS:
+        assert isinstance(shuffle, str)
         pad = n_batches(n_rows, batch_size) * batch_size - n_rows
         first = min(wanted, default=0)
         count = max(wanted, default=-1) - first + 1
-        table = torch_orders(n_rows, seed, first, count)[[e - first for e in wanted]]
+        drawn = framework_orders(shuffle, n_rows, seed, first, count)
+        table = drawn[[e - first for e in wanted]]
         padded = np.pad(table, ((0, 0), (0, pad)), constant_values=-1)
         return padded.reshape(len(wanted), -1, batch_size)
     orders = _epoch_orders(

@@ -284,7 +284,7 @@ class Schedule:
     n_rows: int
     batch_size: int
     n_steps: int
-    #: True, False or batches.TORCH (PyTorch DataLoader's order)
+    #: True, False, batches.TORCH (PyTorch DataLoader's order) or batches.KERAS
     shuffle: bool | str = False
     eval_every: int = 1
     #: an epoch's last partial batch left out (PyTorch's drop_last)
@@ -985,22 +985,24 @@ def order_key(
     schedule: Schedule, seed: int, chunk_steps: int, t0: int, drawn: bool = True
 ) -> Any:
     """What the call of the scan that starts at step ``t0`` draws its batches
-    from: ``seed``'s PRNG key, or with ``shuffle=TORCH`` PyTorch's orders of the
-    epochs its steps fall in (as many for every call, so that one compiled
-    program runs them all: 40 MB an epoch at 10 million rows; ``torch_calls``
-    keeps calls to a few epochs). ``drawn`` False: their shapes alone, to
-    compile against."""
-    if schedule.shuffle != batches.TORCH or schedule.full_batch:
+    from: ``seed``'s PRNG key, or with a framework's order (``shuffle`` TORCH or
+    KERAS) its orders of the epochs its steps fall in (as many for every call, so
+    that one compiled program runs them all: 40 MB an epoch at 10 million rows;
+    ``torch_calls`` keeps calls to a few epochs). ``drawn`` False: their shapes
+    alone, to compile against."""
+    if schedule.shuffle not in batches.FRAMEWORK_ORDERS or schedule.full_batch:
         return batches.seed_key(seed)
     per_epoch = schedule.batches_per_epoch
     epochs = -(-schedule.n_steps // per_epoch)
     count = min((chunk_steps - 1) // per_epoch + 2, epochs)
+    if schedule.shuffle == batches.KERAS:
+        count = 1  # every epoch in the first's order: one for them all
     if not drawn:
         scalar = jax.ShapeDtypeStruct((), jnp.int32)
         table = jax.ShapeDtypeStruct((1, count, schedule.n_rows), jnp.int32)
         return batches.Orders(scalar, table, scalar)
     return batches.order_source(
-        batches.TORCH, seed, schedule.n_rows, t0 // per_epoch, count
+        schedule.shuffle, seed, schedule.n_rows, t0 // per_epoch, count
     )
 
 
@@ -1010,8 +1012,9 @@ TORCH_CALL_VALUES = 1 << 22
 
 
 def torch_calls(schedule: Schedule, chunk_steps: int) -> int:
-    """``chunk_steps`` for a run that takes PyTorch's order: at most the steps of
-    as many epochs as ``TORCH_CALL_VALUES`` holds (one at least)."""
+    """``chunk_steps`` for a run that takes a framework's order: at most the steps
+    of as many epochs as ``TORCH_CALL_VALUES`` holds (one at least). Keras's
+    order is one epoch's, whatever the call's steps."""
     if schedule.shuffle != batches.TORCH or schedule.full_batch:
         return chunk_steps
     epochs = max(1, TORCH_CALL_VALUES // max(schedule.n_rows, 1))

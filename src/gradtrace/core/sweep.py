@@ -115,8 +115,9 @@ def sweep_fn(
     clip: GradClip | None = None,
 ) -> Any:
     """The batched sweep: f(hyper, init, seeds, fixed, x, y, optimum, tol,
-    orders); ``orders``: PyTorch's orders of every epoch, one table per seed, the
-    seeds then indices into them (``shuffle=TORCH``), else None.
+    orders); ``orders``: a framework's orders of every epoch (Keras's: its one),
+    one table per seed, the seeds then indices into them (``shuffle`` TORCH or
+    KERAS), else None.
     ``lr_schedule``: every configuration's rate follows it from its own lr;
     ``clip``: every configuration's gradients are clipped so."""
     factory = PRESETS[preset].factory
@@ -361,13 +362,20 @@ def run_sweep(
     init = {k: np.asarray(inits[k], pdtype) for k in problem.trainable}
     seeds32: np.ndarray = np.asarray(seeds, np.uint32)
     orders = None
-    if schedule.shuffle == batches.TORCH and not schedule.full_batch:
+    if schedule.shuffle in batches.FRAMEWORK_ORDERS and not schedule.full_batch:
         # each seed's orders once; a configuration holds its seed's index
         own, seeds32 = np.unique(np.asarray(seeds, np.int64), return_inverse=True)
         seeds32 = seeds32.astype(np.int32)
         epochs = -(-schedule.n_steps // schedule.batches_per_epoch)
+        if schedule.shuffle == batches.KERAS:
+            epochs = 1  # every epoch in the first's order
         orders = np.stack(
-            [batches.torch_orders(schedule.n_rows, int(s), 0, epochs) for s in own]
+            [
+                batches.framework_orders(
+                    str(schedule.shuffle), schedule.n_rows, int(s), 0, epochs
+                )
+                for s in own
+            ]
         )
     fixed_p = {k: np.asarray(v, pdtype) for k, v in fixed.items()}
     xd = None if x is None else np.asarray(x, cdtype)

@@ -1,0 +1,235 @@
+"""shuffle="keras" (--keras-order): the rows in the order Keras 3's fit visits
+them after keras.utils.set_random_seed. The orders are checked against Keras's
+own (tests/oracle/fixtures/orders/keras_fit.json, made by
+tools/fixtures/make_keras_orders.py); a training run against a Keras fit in
+tests/oracle/test_frameworks.py (keras_adam_shuffled)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradtrace
+from gradtrace.core import batches
+from helpers import cut_and_resumed, run_cli
+
+ORDERS = Path(__file__).parent / "oracle/fixtures/orders/keras_fit.json"
+CASES = json.loads(ORDERS.read_text())["cases"]
+
+
+def _named(case: dict) -> str:
+    split = f"-v{case['validation_split']}" if case["validation_split"] else ""
+    return f"n{case['n_rows']}-b{case['batch_size']}-s{case['seed']}{split}"
+
+
+def _training_rows(case: dict) -> int:
+    """The rows Keras trains on: a validation split takes the last ones."""
+    n, split = case["n_rows"], case["validation_split"]
+    return math.floor(n * (1 - split)) if split else n
+
+
+@pytest.mark.parametrize("case", CASES, ids=_named)
+def test_the_orders_are_keras(case: dict) -> None:
+    n, size, seed = _training_rows(case), case["batch_size"], case["seed"]
+    table = batches.epoch_batches(n, size, "keras", seed, range(3))
+    ours = [[[int(r) for r in b if r >= 0] for b in epoch] for epoch in table]
+    assert ours == case["epochs"]
+    per_epoch = batches.n_batches(n, size)
+    plan = batches.batch_plan(n, size, 3 * per_epoch, "keras", seed)
+    assert [[int(r) for r in b if r >= 0] for b in plan] == sum(case["epochs"], [])
+
+
+def test_a_validation_split_run_takes_kerass_batches() -> None:
+    """Keras holds out the last rows and shuffles the rest: fit(...,
+    validation_split=0.2, shuffle='keras') steps on Keras's batches."""
+    (case,) = [c for c in CASES if c["validation_split"]]
+    n = case["n_rows"]
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, n)
+    frame = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(0, 0.1, n)})
+    trace = gradtrace.fit(
+        frame,
+        "line",
+        optimizer="keras.sgd",
+        batch_size=case["batch_size"],
+        epochs=3,
+        shuffle="keras",
+        seed=case["seed"],
+        validation_split=case["validation_split"],
+    )
+    rows = trace.batch_rows()
+    ours = [list(g["row"]) for _, g in rows.groupby("step", sort=True)]
+    assert ours == sum(case["epochs"], [])
+
+
+def test_philox_gives_the_known_answers_of_its_authors() -> None:
+    """Philox-4x32-10's known-answer vectors (Random123's kat_vectors)."""
+    ones = np.full((1, 4), 0xFFFFFFFF, np.uint32)
+    pi = np.array([[0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344]], np.uint32)
+    for counter, key, answer in (
+        (
+            np.zeros((1, 4), np.uint32),
+            (0, 0),
+            (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8),
+        ),
+        (
+            ones,
+            (0xFFFFFFFF, 0xFFFFFFFF),
+            (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD),
+        ),
+        (
+            pi,
+            (0xA4093822, 0x299F31D0),
+            (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+        ),
+    ):
+        assert tuple(int(v) for v in batches.philox4x32(counter, key)[0]) == answer
+
+
+def _swapped(words: np.ndarray) -> list[int]:
+    """TensorFlow's RandomShuffle as it runs: one swap after another."""
+    n = len(words) + 1
+    order = list(range(n))
+    for i, word in enumerate(words):
+        j = i + int(word) % (n - i)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 400), st.integers(-(2**40), 2**40))
+def test_the_order_is_the_shuffle_of_the_seeds_words_one_swap_at_a_time(
+    n: int, seed: int
+) -> None:
+    key = seed % (2**31 - 1)
+    words = batches._philox_words(key, 2**31 - 1 if key == 0 else 0, n - 1)
+    assert batches.keras_order(n, seed).tolist() == _swapped(words)
+    # seeds equal modulo 2**31 - 1 are one seed to TensorFlow
+    assert batches.keras_order(n, seed + 2**31 - 1).tolist() == _swapped(words)
+
+
+def _line() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, 60)
+    return pd.DataFrame({"x": x, "y": 2 * x + 1 + rng.normal(0, 0.1, 60)})
+
+
+def test_every_epoch_repeats_the_first_and_a_resumed_run_is_the_whole(
+    tmp_path: Path,
+) -> None:
+    options = dict(
+        optimizer="keras.adam",
+        lr=0.05,
+        batch_size=8,
+        epochs=6,
+        shuffle="keras",
+        seed=11,
+    )
+    frame = _line()
+    whole = gradtrace.fit(frame, "line", **options)  # type: ignore[arg-type]
+    rows = whole.batch_rows()
+    epochs = [list(g["row"]) for _, g in rows.groupby("epoch", sort=True)]
+    assert len(epochs) == 6 and all(e == epochs[0] for e in epochs)
+    assert sorted(epochs[0]) == list(range(60))
+    cut, done = cut_and_resumed(frame, "line", options, tmp_path / "run", 5, 4)
+    assert cut.status == "interrupted" and 0 < cut.steps < whole.steps
+    pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())
+    other = gradtrace.fit(frame, "line", **{**options, "seed": 12})  # type: ignore[arg-type]
+    torch = gradtrace.fit(frame, "line", **{**options, "shuffle": "torch"})  # type: ignore[arg-type]
+    assert not rows["row"].equals(other.batch_rows()["row"])
+    assert not rows["row"].equals(torch.batch_rows()["row"])
+
+
+def test_a_sweep_gives_each_seed_the_run_of_that_seed() -> None:
+    frame = _line()
+    options = dict(optimizer="keras.sgd", batch_size=8, epochs=3, shuffle="keras")
+    swept = gradtrace.sweep(frame, "line", lr=[0.05, 0.2], seed=[3, 4], **options)  # type: ignore[arg-type]
+    for _, row in swept.table.iterrows():
+        one = gradtrace.fit(
+            frame,
+            "line",
+            lr=float(row["lr"]),
+            seed=int(row["seed"]),
+            **options,  # type: ignore[arg-type]
+        )
+        last = one.to_pandas().iloc[-1]
+        assert row["w"] == pytest.approx(last["w"], rel=1e-6)
+        assert row["b"] == pytest.approx(last["b"], rel=1e-6)
+
+
+def test_the_command_line_takes_kerass_order_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    base = ["fit", "seed001_line", "--optimizer", "keras.sgd", "--lr", "0.05"]
+    base += ["--batch-size", "32", "--epochs", "2", "--seed", "12345"]
+    code, out, err = run_cli([*base, "--keras-order", "--out", "k", "-q"], capsys)
+    assert code == 0, err
+    assert "shuffled as Keras's fit (seed 12345; every epoch alike)" in out
+    assert "not Keras's" not in err
+    (case,) = [c for c in CASES if c["n_rows"] == 100]
+    rows = gradtrace.load("k").batch_rows()
+    ours = [list(g["row"]) for _, g in rows.groupby("step", sort=True)]
+    assert ours == sum(case["epochs"][:2], [])
+    # without it, a Keras optimizer's shuffled run is told how to take Keras's
+    code, _, err = run_cli([*base, "--out", "g", "-q"], capsys)
+    assert code == 0 and "--keras-order takes its order" in err
+    # tf_keras draws another order each epoch: told so
+    code, _, err = run_cli(
+        [*base[:3], "tf_keras.adam", *base[4:], "--keras-order", "-o", "t", "-q"],
+        capsys,
+    )
+    assert code == 0 and "tf_keras (Keras 2) draws another each epoch" in err
+    # a config file says it as keras_order = true, or shuffle = "keras"
+    for name, line in (("a", "keras_order = true"), ("b", 'shuffle = "keras"')):
+        Path(f"{name}.toml").write_text(
+            'data = "seed001_line"\noptimizer = "keras.sgd"\nlr = 0.05\n'
+            f"batch_size = 32\nepochs = 2\nseed = 12345\n{line}\n"
+        )
+        code, _, err = run_cli(
+            ["fit", "--config", f"{name}.toml", "--out", name, "-q"], capsys
+        )
+        assert code == 0, err
+        assert gradtrace.load(name).batch_rows().equals(rows)
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--no-shuffle"], "--keras-order shuffles each epoch in Keras's order"),
+        (["--stream"], "--keras-order does not work with --stream"),
+        (["--torch-order"], "--torch-order and --keras-order are two orders"),
+    ],
+)
+def test_what_cannot_take_kerass_order_is_refused_in_a_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    said: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _line().to_parquet("d.parquet")
+    code, _, err = run_cli(
+        ["fit", "d.parquet", "--batch-size", "8", "--keras-order", *extra, "-o", "r"],
+        capsys,
+    )
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1
+    assert not Path("r").exists()
+
+
+def test_python_is_told_in_its_own_words() -> None:
+    trace = gradtrace.fit(
+        _line(), "line", optimizer="keras.sgd", batch_size=8, epochs=1, shuffle=True
+    )
+    said = " ".join(trace.notes)
+    assert "shuffle='keras' takes its order" in said, said
+    with pytest.raises(gradtrace.InputError, match="or 'keras' \\(Keras 3's fit"):
+        gradtrace.fit(_line(), "line", batch_size=8, shuffle="tensorflow")  # type: ignore[arg-type]
