@@ -173,6 +173,48 @@ def test_the_command_writes_the_datas_columns_and_the_prediction(
     )
 
 
+def test_the_command_writes_the_datas_own_columns_as_they_were_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A data scientist's file came back with 51.257302210933936 cut to
+    51.2573022, 123456789.123 to 123456789 and the zip code 01234 read as 1234:
+    every column was written to 9 digits. Its own fields come back as written,
+    in CSV and TSV; the predictions to 9 digits."""
+    from helpers import run_cli
+
+    FRAME.to_csv(tmp_path / "train.csv", index=False)
+    run = str(tmp_path / "run")
+    code, _, err = run_cli(
+        ["fit", str(tmp_path / "train.csv"), "--model", "linear", "--x", "a"]
+        + ["--x", "b", "--standardize", "--steps", "20", "--out", run, "-q"],
+        capsys,
+    )
+    assert code == 0, err
+    new = tmp_path / "new.csv"
+    new.write_text(
+        "id,a,zip,b\n1234567890123,51.257302210933936,01234,1e-12\n"
+        "9007199254740993,48.5,99999,123456789.123\n3,,00001,NA\n"
+    )
+    code, out, err = run_cli(["predict", run, str(new)], capsys)
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0] == "id,a,zip,b,prediction"
+    assert lines[1].startswith("1234567890123,51.257302210933936,01234,1e-12,")
+    assert lines[2].startswith("9007199254740993,48.5,99999,123456789.123,")
+    assert lines[3] == "3,,00001,NA,"  # no x: no prediction, the row as it was
+    trace = gradtrace.load(run)
+    frame = pd.read_csv(new)
+    expected = trace.predict(frame[["a", "b"]].iloc[:2])
+    written = [float(line.rsplit(",", 1)[1]) for line in lines[1:3]]
+    np.testing.assert_allclose(written, expected, rtol=1e-8)
+    code, _, err = run_cli(
+        ["predict", run, str(new), "-o", str(tmp_path / "p.tsv")], capsys
+    )
+    assert code == 0, err
+    tsv = (tmp_path / "p.tsv").read_text().splitlines()
+    assert tsv[1].startswith("1234567890123\t51.257302210933936\t01234\t1e-12\t")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -251,7 +293,7 @@ def test_the_command_notes_rows_missing_an_x_value(
     new.write_text("x\n1\n3\nNA\n5\n")
     code, out, err = run_cli(["predict", str(run), str(new)], capsys)
     assert code == 0, err
-    assert out.splitlines()[3] == ","  # the row's cells, both empty
+    assert out.splitlines()[3] == "NA,"  # the row as written, no prediction
     assert (
         f"note: 1 row of {str(new)!r} misses an x value (data row 3): its "
         "prediction is left empty."

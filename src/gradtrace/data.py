@@ -101,9 +101,10 @@ def _file_near(path: Path) -> str | None:
     return near[0] if str(folder) == "." else str(folder / near[0])
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, text: bool = False) -> pd.DataFrame:
     """Read a table: CSV or TSV with a header, Parquet, NumPy ``.npy``/``.npz``, or
-    ``-`` for CSV on standard input.
+    ``-`` for CSV on standard input. ``text``: a CSV's or TSV's fields as written,
+    strings (a zip code's leading 0 kept), to write back unchanged.
 
     A ``.npy`` array is one column ``y`` (1-D) or columns ``x``, ``y`` (two columns)
     or ``x0``, ``x1``, ..., ``y`` (the last column is y); an ``.npz`` archive gives one
@@ -159,7 +160,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     head, *below = _first_line(p, lines=2).split("\n", 1)
     sep = "\t" if inner in (".tsv", ".tab") else _separator_of(head, below)
     _no_duplicates(_names_of(head, sep), repr(str(p)))
-    return _without_trailing_commas(_read_text(p, sep, repr(str(p)), head))
+    return _without_trailing_commas(_read_text(p, sep, repr(str(p)), head, text))
 
 
 #: In a frame's ``attrs``: what reading its file had to say, for the run's
@@ -182,7 +183,9 @@ def _stdin_text() -> str:
         ) from None
 
 
-def _read_text(source: Any, sep: str, name: str, head: str = "") -> pd.DataFrame:
+def _read_text(
+    source: Any, sep: str, name: str, head: str = "", text: bool = False
+) -> pd.DataFrame:
     """A text table whose first line is ``head``. Rows of one field more than the
     header names make pandas take the first column as the index: a separator at
     the end of every row but the header's is left out (the fields it ends are
@@ -191,6 +194,8 @@ def _read_text(source: Any, sep: str, name: str, head: str = "") -> pd.DataFrame
     not name). Parted by spaces, a header marked "# x y" (numpy's savetxt) names
     the columns."""
     options: dict[str, Any] = {"sep": sep, "skipinitialspace": True}
+    if text:  # every field as written: nothing parsed, an empty one ""
+        options.update(dtype=str, keep_default_na=False)
     if sep == WHITESPACE and head.lstrip("\ufeff").startswith("#"):
         options.update(skiprows=1, header=None, names=_names_of(head, sep))
     frame = _guard(name, lambda: pd.read_csv(source, **options))

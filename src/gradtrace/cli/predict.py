@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -101,7 +102,7 @@ def predict(
             said = warning.removeprefix("warning: ")
             click.echo(f"warning: predicting with {str(run)!r}: {said}", err=True)
     if to_stdout:
-        frame.to_csv(sys.stdout, index=False, float_format="%.9g")
+        as_text(frame, data).to_csv(sys.stdout, index=False)
         return
     assert out is not None
 
@@ -110,8 +111,31 @@ def predict(
             frame.to_parquet(path, index=False)
         else:
             sep = SUFFIXES.get(suffix) or ","
-            frame.to_csv(path, sep=sep, index=False, float_format="%.9g")
+            as_text(frame, data).to_csv(path, sep=sep, index=False)
 
     write_whole(out, write)
     if not str(out).startswith("/dev/"):
         click.echo(f"wrote {len(frame)} predictions to {out}", err=True)
+
+
+def as_text(frame: Any, data: Path) -> Any:
+    """``frame`` to write as text: DATA's own columns as its file wrote them (a
+    CSV's or TSV's fields: 51.257302210933936, a zip code's 01234; they were
+    rounded to 9 digits, and the zip code read as 1234), others at full
+    precision, and the predictions to 9 significant digits (float32's)."""
+    import numpy as np
+    import pandas as pd
+
+    from gradtrace.data import read_table
+
+    shown = [
+        "" if not np.isfinite(v) else f"{v:.9g}"
+        for v in frame[COLUMN].to_numpy(np.float64)
+    ]
+    own = frame.drop(columns=COLUMN)
+    suffix = data.suffix.lower()
+    if str(data) != "-" and suffix not in (".parquet", ".pq", ".npy", ".npz"):
+        written = read_table(data, text=True)
+        if list(written.columns) == list(own.columns) and len(written) == len(own):
+            own = written
+    return pd.concat([own, pd.Series(shown, name=COLUMN, index=own.index)], axis=1)
