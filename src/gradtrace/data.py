@@ -101,9 +101,9 @@ def _file_near(path: Path) -> str | None:
     return near[0] if str(folder) == "." else str(folder / near[0])
 
 
-def read_table(path: str | Path, text: bool = False) -> pd.DataFrame:
+def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
     """Read a table: CSV or TSV with a header, Parquet, NumPy ``.npy``/``.npz``, or
-    ``-`` for CSV on standard input. ``text``: a CSV's or TSV's fields as written,
+    ``-`` for CSV on standard input. ``as_written``: a CSV's or TSV's fields,
     strings (a zip code's leading 0 kept), to write back unchanged.
 
     A ``.npy`` array is one column ``y`` (1-D) or columns ``x``, ``y`` (two columns)
@@ -160,7 +160,8 @@ def read_table(path: str | Path, text: bool = False) -> pd.DataFrame:
     head, *below = _first_line(p, lines=2).split("\n", 1)
     sep = "\t" if inner in (".tsv", ".tab") else _separator_of(head, below)
     _no_duplicates(_names_of(head, sep), repr(str(p)))
-    return _without_trailing_commas(_read_text(p, sep, repr(str(p)), head, text))
+    frame = _read_text(p, sep, repr(str(p)), head, as_written)
+    return _without_trailing_commas(frame)
 
 
 #: In a frame's ``attrs``: what reading its file had to say, for the run's

@@ -135,7 +135,7 @@ def as_text(frame: Any, data: Path) -> Any:
     own = frame.drop(columns=COLUMN)
     suffix = data.suffix.lower()
     if str(data) != "-" and suffix not in (".parquet", ".pq", ".npy", ".npz"):
-        written = read_table(data, text=True)
+        written = read_table(data, as_written=True)
         if list(written.columns) == list(own.columns) and len(written) == len(own):
             own = written
     return pd.concat([own, pd.Series(shown, name=COLUMN, index=own.index)], axis=1)
