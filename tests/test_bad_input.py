@@ -298,6 +298,41 @@ def test_missing_values_are_found_in_any_block(
         (["--reduction", "max"], "unknown reduction 'max'"),
         (["--model", "normal", "--loss", "mse"], "use --loss nll"),
         (["--print-every", "0"], "--print-every must be at least 1"),
+        # a framework's class paths (tf.keras is Keras 3: a suggestion gave
+        # tf_keras.rmsprop, Keras 2's, 2.5e-2 off a Keras run)
+        (
+            ["--optimizer", "tf.keras.optimizers.RMSprop"],
+            "is Keras 3's RMSprop (tf.keras is Keras 3 from TensorFlow 2.16 on): "
+            "give keras.rmsprop.",
+        ),
+        (["--optimizer", "torch.optim.Adam"], "is PyTorch's Adam: give torch.adam."),
+        (
+            ["--optimizer", "tf.keras.optimizers.legacy.RMSprop"],
+            "is Keras 2's RMSprop (legacy): give tf_keras.rmsprop.",
+        ),
+        (
+            ["--optimizer", "torch.optim.LBFGS"],
+            "gradtrace has PyTorch's torch.adadelta",
+        ),
+        (
+            ["--lr-schedule", "ExponentialDecay:decay_steps=5,decay_rate=0.9"],
+            "is Keras's ExponentialDecay: give keras.exponential.",
+        ),
+        (
+            ["--lr-schedule", "torch.optim.lr_scheduler.StepLR:step_size=5"],
+            "is PyTorch's StepLR: give torch.step.",
+        ),
+        (["--lr-schedule", "ReduceLROnPlateau"], "give keras.plateau (Keras's"),
+        (
+            ["--lr-schedule", "keras.exponential:initial_learning_rate=0.1"],
+            "takes its initial_learning_rate from the run's rate: give --lr 0.1",
+        ),
+        # two parameters in one --init
+        (
+            ["--init", "w=5,b=0"],
+            "--init w=5,b=0 gives b too: give each parameter its own --init, such "
+            "as --init w=5 --init b=0.",
+        ),
     ],
 )
 def test_bad_options(

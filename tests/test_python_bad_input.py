@@ -316,7 +316,8 @@ def test_switches_take_booleans_not_words(keyword: str) -> None:
     line = one_line(lambda: gradtrace.fit(FRAME, steps=2, **{keyword: "no"}))
     if keyword == "shuffle":  # or "torch", PyTorch's order
         assert line == (
-            "shuffle must be True, False or 'torch' (PyTorch's DataLoader order), "
+            "shuffle must be True, False, 'torch' (PyTorch's DataLoader order) or "
+            "'keras' (Keras 3's fit order), "
             "got 'no'."
         )
         return

@@ -32,7 +32,7 @@ from gradtrace.core.schedules import COUNTS as SCHEDULE_COUNTS
 from gradtrace.core.schedules import LISTS as SCHEDULE_LISTS
 from gradtrace.core.schedules import WHOLE as SCHEDULE_WHOLE
 from gradtrace.core.schedules import WORDS as SCHEDULE_WORDS
-from gradtrace.errors import InputError
+from gradtrace.errors import COMMAND_LINE, InputError
 
 
 def warms_up_from_zero(schedule: LrSchedule | None) -> bool:
@@ -88,6 +88,9 @@ def lr_schedule(value: Any, nested: bool = False) -> LrSchedule | None:
             f"lr_schedule must be text such as 'torch.step:step_size=10' or a dict, "
             f"not a {type(value).__name__}{composite}."
         )
+    class_named = _by_class(name)
+    if class_named is not None:
+        raise InputError(class_named)
     name = choice("learning-rate schedule", name.strip(), list(SCHEDULES))
     preset = SCHEDULES[name]
     params: dict[str, Any] = {}
@@ -100,6 +103,13 @@ def lr_schedule(value: Any, nested: bool = False) -> LrSchedule | None:
                 f"schedule {name!r} takes total_steps, not {key}: it spans the "
                 "run unless given (PyTorch's epochs * steps_per_epoch is "
                 f"total_steps, such as {name}:total_steps=100)."
+            )
+        if key in ("initial_learning_rate", "max_lr") and key not in preset.defaults:
+            # Keras's first argument, PyTorch's OneCycleLR's and CyclicLR's peak
+            given_as = f"--lr {text}" if COMMAND_LINE.get() else f"lr={text}"
+            raise InputError(
+                f"schedule {name!r} takes its {key} from the run's rate: give "
+                f"{given_as} instead."
             )
         if key not in preset.defaults:
             raise InputError(
@@ -474,6 +484,50 @@ def _sequence_fits(subs: tuple[LrSchedule, ...], milestones: Any) -> None:
             "schedule 'torch.sequential': milestones are epochs in rising order, "
             f"got {list(milestones)}."
         )
+
+
+#: The frameworks' schedule classes, and their presets
+SCHEDULE_CLASSES = {
+    "exponentialdecay": "keras.exponential",
+    "inversetimedecay": "keras.inverse_time",
+    "cosinedecay": "keras.cosine",
+    "cosinedecayrestarts": "keras.cosine_restarts",
+    "polynomialdecay": "keras.polynomial",
+    "piecewiseconstantdecay": "keras.piecewise",
+    "learningratescheduler": "keras.scheduler",
+    "steplr": "torch.step",
+    "exponentiallr": "torch.exponential",
+    "cosineannealinglr": "torch.cosine",
+    "multisteplr": "torch.multistep",
+    "linearlr": "torch.linear",
+    "polynomiallr": "torch.polynomial",
+    "cosineannealingwarmrestarts": "torch.cosine_restarts",
+    "lambdalr": "torch.lambda",
+    "multiplicativelr": "torch.multiplicative",
+    "constantlr": "torch.constant",
+    "sequentiallr": "torch.sequential",
+    "chainedscheduler": "torch.chained",
+    "onecyclelr": "torch.onecycle",
+    "cycliclr": "torch.cyclic",
+}
+
+
+def _by_class(name: str) -> str | None:
+    """What to give for a schedule named by its framework's class (Keras's
+    ExponentialDecay, PyTorch's torch.optim.lr_scheduler.StepLR: a suggestion
+    took ExponentialDecay for torch.exponential, PyTorch's per-epoch one), or
+    None. ReduceLROnPlateau is both frameworks': both are named."""
+    cls = name.strip().rsplit(".", 1)[-1]
+    if cls.lower() == "reducelronplateau":
+        return (
+            f"schedule {name.strip()!r}: give keras.plateau (Keras's callback) "
+            "or torch.plateau (PyTorch's scheduler)."
+        )
+    preset = SCHEDULE_CLASSES.get(cls.lower())
+    if preset is None or name.strip().lower() == preset:
+        return None
+    whose = "Keras's" if preset.startswith("keras.") else "PyTorch's"
+    return f"schedule {name.strip()!r} is {whose} {cls}: give {preset}."
 
 
 def _top_level(text: str) -> list[str]:

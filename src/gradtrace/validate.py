@@ -735,6 +735,40 @@ def framework_named(given: Any, name: str) -> list[str]:
     ]
 
 
+_TF_KERAS = " (tf.keras is Keras 3 from TensorFlow 2.16 on)"
+#: A framework's module paths of its optimizer classes, gradtrace's prefix of
+#: their presets, whose they are, and why (tf.keras's legacy optimizers are Keras
+#: 2's, tf_keras's)
+_FRAMEWORK_PATHS = (
+    ("tf.keras.optimizers.legacy.", "tf_keras", "Keras 2's", " (legacy)"),
+    ("tf_keras.optimizers.legacy.", "tf_keras", "Keras 2's", " (legacy)"),
+    ("tf_keras.optimizers.", "tf_keras", "Keras 2's", ""),
+    ("tf.keras.optimizers.", "keras", "Keras 3's", _TF_KERAS),
+    ("tf.keras.", "keras", "Keras 3's", _TF_KERAS),
+    ("keras.optimizers.", "keras", "Keras 3's", ""),
+    ("torch.optim.", "torch", "PyTorch's", ""),
+)
+
+
+def _framework_path(name: str) -> str | None:
+    """What to give for an optimizer named by its class's path in a framework
+    (tf.keras.optimizers.RMSprop: keras.rmsprop; a suggestion took it for
+    tf_keras.rmsprop, Keras 2's, whose steps differ), or None."""
+    folded = name.strip().lower()
+    for path, prefix, whose, why in _FRAMEWORK_PATHS:
+        if folded.startswith(path):
+            cls = name.strip()[len(path) :]
+            wanted = f"{prefix}.{cls.lower()}"
+            if wanted in PRESETS:
+                return f"optimizer {name!r} is {whose} {cls}{why}: give {wanted}."
+            ours = sorted(p for p in PRESETS if p.startswith(f"{prefix}."))
+            return (
+                f"optimizer {name!r}: gradtrace has {whose} {', '.join(ours)}; "
+                "give one of them."
+            )
+    return None
+
+
 def optimizer(
     name: str, lr: Any, overrides: Mapping[str, Any], zero: bool = False
 ) -> OptimizerSpec:
@@ -746,6 +780,9 @@ def optimizer(
             f", ...), not a {type(name).__name__}: pass optimizer='adam', its "
             "rate as lr= and other hyper-parameters as opt={...}."
         )
+    spelt = _framework_path(name)
+    if spelt is not None:
+        raise InputError(spelt)
     framework = sorted(p for p in PRESETS if p.split(".")[-1] == name.lower())
     if name.lower() not in PRESETS and framework:  # "Nadam": Keras's, PyTorch's
         raise InputError(
@@ -999,6 +1036,16 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
     try:
         arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
+        pairs = [p.split("=", 1)[0].strip() for p in raw if "=" in str(p)]
+        if COMMAND_LINE.get() and isinstance(given, str) and pairs:
+            # --init w=5,b=0: two parameters in one flag
+            first = given.split(",", 1)[0].strip()
+            rest = " ".join(f"{flag} {p.strip()}" for p in given.split(",")[1:])
+            raise InputError(
+                f"{flag} {spec.name}={given} gives {', '.join(pairs)} too: give "
+                f"each parameter its own {flag}, such as {flag} {spec.name}={first} "
+                f"{rest}."
+            ) from None
         if COMMAND_LINE.get():
             example = ",".join(["0.5"] * (spec.size or 1))
             each = f" (one for each of its {spec.size})" if spec.size else ""
