@@ -98,6 +98,20 @@ def test_drop_missing_drops_and_reports(
     assert "note: dropped 2 rows with missing or infinite values." in err
 
 
+def test_rows_missing_values_in_several_columns_are_counted_by_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A data scientist read "in column 'Area m²' ... (22671 such rows)": the
+    rows missing a value in any column, 15192 of them in that one."""
+    data = csv(tmp_path, "a b,c,y\n1,,3\n2,,\n,1,2\n4,4,4\n5,6,7\n")
+    line = one_line_error([data, "--model", "linear"], tmp_path, capsys)
+    assert line.endswith(
+        "has a missing value (NaN) in column 'c', data row 1 (line 2) (3 rows miss "
+        "a value: 1 in 'a b', 2 in 'c', 1 in 'y'): clean the data, or pass "
+        "--drop-missing to drop them."
+    )
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(2, 40),
@@ -425,7 +439,7 @@ def test_a_picture_that_cannot_be_written_leaves_nothing(tmp_path: Path) -> None
     [
         ("epochz = 3\n", "unknown key 'epochz'"),
         ("epochs = 'ten'\n", "config key 'epochs'"),
-        ("shuffle = 1\n", 'must be true, false or "torch"'),
+        ("shuffle = 1\n", 'must be true, false, "torch" (PyTorch'),
         ("[init]\nw = [1, 'a']\n", "is not a number"),
         ("epochs = \n", "not valid TOML"),
     ],
@@ -1360,3 +1374,21 @@ def test_a_near_file_name_and_a_near_command_are_suggested(
     (tmp_path / "run.json").write_text("{}")
     code, _, err = run([str(tmp_path)], capsys)
     assert f"to see the run, gradtrace show {tmp_path}." in err
+
+
+def test_x_columns_a_shell_would_split_are_suggested_quoted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "name the x columns (--x Area m² --x rooms/#)": pasted, the shell split
+    Area m² into two words. The command line quotes them; Python's x= list reads
+    them back."""
+    from gradtrace.text import for_python, x_flags
+
+    flags = x_flags(["Area m²", "rooms", "it's"])
+    assert flags == "--x 'Area m²' --x rooms --x 'it'\"'\"'s'"
+    assert for_python(f"name the x columns ({flags}) to leave it out") == (
+        "name the x columns (x=['Area m²', 'rooms', \"it's\"]) to leave it out"
+    )
+    data = csv(tmp_path, "Area m²,kind,y\n1,a,3\n2,b,5\n3,a,7\n")
+    line = one_line_error([data, "--model", "linear"], tmp_path, capsys)
+    assert "name the x columns (--x 'Area m²') to leave it out" in line

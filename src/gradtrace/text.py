@@ -270,18 +270,25 @@ _SCHEDULE_FLAG = re.compile(r"--lr-schedule ([^\s()]+)")
 
 
 def x_flags(names: Sequence[str]) -> str:
-    """x columns as the command line names them, ``--x a --x b`` (``for_python``
-    writes them ``x=['a', 'b']``)."""
-    return " ".join(f"--x {n}" for n in names)
+    """x columns as the command line names them, ``--x a --x b``, a name a shell
+    would split quoted (``--x 'Area m²'``: pasted, --x Area m² named two
+    columns); ``for_python`` writes them ``x=['a', 'b']``."""
+    import shlex
+
+    return " ".join(f"--x {shlex.quote(n)}" for n in names)
 
 
+#: One --x flag's column: a word, or quoted as shlex.quote quotes it
+_X_NAME = r"(?:'[^']*'(?:\"'\"'[^']*')*|[^\s,;()']+)"
 #: x columns named with --x, once or side by side.
-_X_FLAGS = re.compile(r"--x [^\s,;()]+(?: --x [^\s,;()]+)*")
+_X_FLAGS = re.compile(rf"--x {_X_NAME}(?: --x {_X_NAME})*")
 
 
 def _x_argument(match: re.Match[str]) -> str:
-    names = match.group(0).split(" --x ")
-    names[0] = names[0].removeprefix("--x ")
+    import shlex
+
+    words = shlex.split(match.group(0))
+    names = [w for w in words if w != "--x"]
     return f"x={names[0]!r}" if len(names) == 1 else f"x={names!r}"
 
 

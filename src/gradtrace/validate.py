@@ -1629,7 +1629,18 @@ def finite_rows(
     if n_bad and not drop:
         i = int(np.flatnonzero(~ok)[0])
         what, where = "a missing or infinite value", _row(i, source)
+        counted = f"{n_bad} such row{'s' if n_bad > 1 else ''}"
         if names is not None:
+            columns = [] if x is None else list(np.reshape(x, (len(y), -1)).T)
+            per = {
+                c: int((~np.isfinite(v)).sum())
+                for c, v in zip([*names[0], names[1]], [*columns, y], strict=True)
+            }
+            per = {c: k for c, k in per.items() if k}
+            if len(per) > 1:  # the rows are counted once, each column's apart
+                shown = ", ".join(f"{k} in {c!r}" for c, k in list(per.items())[:3])
+                more = ", ..." if len(per) > 3 else ""
+                counted = f"{n_bad} rows miss a value: {shown}{more}"
             row = [] if x is None else list(np.reshape(x[i], -1))
             cells = dict(zip([*names[0], names[1]], [*row, y[i]], strict=True))
             column, value = next((c, v) for c, v in cells.items() if not np.isfinite(v))
@@ -1644,7 +1655,7 @@ def finite_rows(
         among = f" in its first {len(y)} of {head_of}" if head_of else ""
         raise InputError(
             f"{source} {_has(source)} {what}, {where}"
-            f" ({n_bad} such row{'s' if n_bad > 1 else ''}{among}): clean the "
+            f" ({counted}{among}): clean the "
             "data, or pass --drop-missing to drop them."
         )
     if n_bad:
