@@ -377,6 +377,65 @@ def test_the_chi_squared_tail_is_scipys(x: float, dof: int) -> None:
         assert chi2_sf(x, dof) == pytest.approx(expected, rel=1e-10, abs=1e-300)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    ratio=st.floats(min_value=0.5, max_value=2.0),
+    dof=st.integers(min_value=201, max_value=2_000_000),
+)
+def test_the_chi_squared_tail_of_many_degrees_is_near_scipys(
+    ratio: float, dof: int
+) -> None:
+    """Above 200 degrees of freedom (a Poisson fit's n - p), where the finite
+    sums underflow, Wilson and Hilferty's approximation: within 1e-3 of SciPy's
+    p-value."""
+    from gradtrace.core.robust import chi2_sf
+
+    x = ratio * dof
+    assert chi2_sf(x, dof) == pytest.approx(stats.chi2.sf(x, dof), abs=1e-3)
+
+
+def test_counts_that_vary_more_than_a_poissons_are_noted() -> None:
+    """A statistician's negative-binomial counts, fitted by a Poisson regression,
+    got a standard error of 0.018 and p = 6e-172 without a word. Pearson's
+    chi-squared is statsmodels'; Poisson counts, and a stream (no rows to test
+    in memory), get no note; a Poisson distribution is pointed to the negative
+    binomial."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    mean = np.exp(1 + 0.3 * x)
+    spread = rng.negative_binomial(2, 2 / (2 + mean)).astype(float)
+    trace = gradtrace.fit(
+        pd.DataFrame({"x": x, "y": spread}), "poisson-regression", lr=0.1, steps=50
+    )
+    glm = sm.GLM(spread, sm.add_constant(x), family=sm.families.Poisson()).fit()
+    (note,) = [n for n in trace.notes if "as much as a Poisson's" in n]
+    ratio = glm.pearson_chi2 / glm.df_resid
+    assert note.startswith(
+        f"the counts vary {ratio:.3g} times as much as a Poisson's (Pearson's "
+        f"chi-squared {glm.pearson_chi2:.4g} on 1998 degrees of freedom"
+    )
+    assert note.endswith(
+        f"are about {np.sqrt(ratio):.2g} times too small: stderr='hc0' gives ones "
+        "robust to it."
+    )
+    even = rng.poisson(mean).astype(float)
+    plain = gradtrace.fit(
+        pd.DataFrame({"x": x, "y": even}), "poisson-regression", lr=0.1, steps=50
+    )
+    assert not any("as much as a Poisson's" in n for n in plain.notes)
+    rate = gradtrace.fit(pd.DataFrame({"y": spread}), "poisson", lr=0.1, steps=50)
+    assert any("model='negative-binomial' fits counts" in n for n in rate.notes)
+    # asked for robust errors already: nothing to say
+    robust = gradtrace.fit(
+        pd.DataFrame({"x": x, "y": spread}),
+        "poisson-regression",
+        lr=0.1,
+        steps=50,
+        stderr="hc0",
+    )
+    assert not any("as much as a Poisson's" in n for n in robust.notes)
+
+
 def test_a_statisticians_second_look(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

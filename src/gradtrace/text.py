@@ -225,6 +225,8 @@ PYTHON_WORDS = (
     ("choose another --out (--force", "choose another folder (force=True"),
     ("--stderr hc3 gives", "stderr='hc3' gives"),
     ("--stderr hc1 gives", "stderr='hc1' gives"),
+    ("--stderr hc0 gives", "stderr='hc0' gives"),
+    ("--model negative-binomial fits", "model='negative-binomial' fits"),
     ("(gradtrace fit --help lists them)", "(gradtrace.OPTIMIZERS lists them)"),
     # last: the forms above say more
     ("--standardize", "standardize=True"),
