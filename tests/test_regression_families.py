@@ -819,3 +819,19 @@ def test_a_poisson_regression_whose_zeros_a_column_sets_apart_has_no_optimum() -
     assert "has no maximum" in said
     found = gradtrace.diagnose({"g": g, "x": x, "y": y}, "poisson-regression")
     assert "counts of 0 set apart, no optimum" in repr(found)
+
+
+@pytest.mark.parametrize("value", [0, 1])
+def test_one_class_is_told_as_one_class_not_a_separation(value: int) -> None:
+    """y all 1 was told "a cut-off puts every y=1 on one side and every y=0 on
+    the other", of data with no y=0 (a statistician's find)."""
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [float(value)] * 4})
+    trace = gradtrace.fit(frame, "logistic", steps=20)
+    (said,) = trace.convergence_warnings()
+    assert said.startswith(
+        f"every y is {value}: the data hold one class only, so the likelihood "
+        f"keeps rising as the fitted probabilities of y=1 go to {value}"
+    )
+    assert said.endswith("give data with both classes, 0 and 1.")
+    found = gradtrace.diagnose(frame, "logistic")
+    assert "one class, no optimum" in repr(found)

@@ -1090,6 +1090,15 @@ def separated(x: Any, on_cut: int = 0, kind: Any = True) -> str:
             "further (weight decay, --optimizer adamw, holds them finite; or leave "
             "those rows out)."
         )
+    if kind in ("all 0", "all 1"):
+        value = kind[-1]
+        return (
+            f"every y is {value}: the data hold one class only, so the likelihood "
+            f"keeps rising as the fitted probabilities of y=1 go to {value} and "
+            "has no maximum: there is no optimum, standard error or rate advice, "
+            "and more steps only make the coefficients larger; give data with "
+            "both classes, 0 and 1."
+        )
     cut = {1: "a cut-off", 2: "a line"}.get(len(names), "a plane")
     how = (
         f"quasi-completely separated by {over}: {cut} puts every y=1 on one side "

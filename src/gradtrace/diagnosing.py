@@ -185,11 +185,11 @@ class Diagnosis:
         c = self.config
         what = f"{self.info.get('model', c.model)} {c.optimizer}"
         if self.info.get("separated"):
-            apart = (
-                "counts of 0 set apart"
-                if self.info["separated"] == "zeros"
-                else "classes separated"
-            )
+            apart = {
+                "zeros": "counts of 0 set apart",
+                "all 0": "one class",
+                "all 1": "one class",
+            }.get(self.info["separated"], "classes separated")
             return f"<Diagnosis {what}: {apart}, no optimum>"
         parts = [str(self.verdict or "no curvature at an optimum on an edge")]
         if self.stable_lr is not None:

@@ -312,9 +312,12 @@ def compute(
                 # logistic's classes apart, or a Poisson's zeros ("zeros", with
                 # on_cut the rows whose mean falls toward 0)
                 zeros = getattr(m, "name", None) == "poisson-regression"
+                kind: bool | str = "zeros" if zeros else True
+                if not zeros and isinstance(ys, np.ndarray) and np.all(ys == ys[0]):
+                    kind = f"all {int(ys[0])}"  # one class: nothing to separate
                 return {
-                    "separated": "zeros" if zeros else True,
-                    **({"on_cut": on_cut} if on_cut else {}),
+                    "separated": kind,
+                    **({"on_cut": on_cut} if on_cut and kind is True else {}),
                 }
             out.update(
                 optimum={k: v.tolist() for k, v in best.params.items()},
