@@ -4,6 +4,7 @@ for pandas and notebooks, checked against least squares done here in NumPy."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -654,3 +655,18 @@ def test_a_mini_batch_run_started_at_its_optimum_rises_by_its_scatter_alone() ->
     )
     assert hover.rise_by_scatter() is None
     assert any("the rate is too large" in w for w in hover.warnings)
+
+
+def test_an_intervals_ends_share_their_decimals() -> None:
+    """ "0.9742 to 1.1": four significant digits each dropped the upper end's
+    last ones. Both ends go to the standard error's fourth significant digit;
+    an error of none, or ends far above it, keep significant digits."""
+    from gradtrace.estimates import _interval
+
+    assert _interval(0.97421, 1.10049, 0.0322, 4) == "0.97421 to 1.10049"
+    assert _interval(0.97421, 1.10049, 0.322, 4) == "0.9742 to 1.1005"
+    assert _interval(-0.041109, 0.39917, 0.1123, 4) == "-0.0411 to 0.3992"
+    assert _interval(998012.4, 1002031.9, 1025.0, 4) == "998012 to 1002032"
+    assert _interval(1.5, 2.5, math.nan, 4) == "1.5 to 2.5"
+    assert _interval(1e12, 2e12, 1e-3, 4) == "1e+12 to 2e+12"
+    assert _interval(math.nan, math.nan, 0.1, 4) == ""

@@ -65,11 +65,7 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
             cells[stat] = _g(_number(row.get(stat)), 4)
             cells[f"P>|{stat}|"] = _p(_number(row.get("p_value")))
         low, high = _number(row.get("ci_low")), _number(row.get("ci_high"))
-        cells["95% interval"] = (
-            ""
-            if math.isnan(low)
-            else f"{_g(low, max(4, more))} to {_g(high, max(4, more))}"
-        )
+        cells["95% interval"] = _interval(low, high, se, max(4, more))
         cells["final"] = _g(final, 7)
         off = (final - best) / se if se > exact else math.nan
         cells["final - estimate (s.e.)"] = away(off)
@@ -81,8 +77,8 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
             low = _number(row.get("ci_low_in_x_units"))
             high = _number(row.get("ci_high_in_x_units"))
             if "ci_low_in_x_units" in summary.columns:
-                cells["95% interval in x's units"] = (
-                    "" if math.isnan(low) else f"{_g(low, 4)} to {_g(high, 4)}"
+                cells["95% interval in x's units"] = _interval(
+                    low, high, _number(row.get("std_error_in_x_units")), 4
                 )
         if "truth" in summary.columns:
             cells["truth"] = _g(_number(row.get("truth")), 7)
@@ -205,6 +201,20 @@ def away(value: float) -> str:
     if abs(value) < 0.005:
         return "0.00"
     return f"{value:+.2f}" if abs(value) < 1e6 else f"{value:+.2g}"
+
+
+def _interval(low: float, high: float, se: float, digits: int) -> str:
+    """An interval's ends to the same decimal place, the standard error's fourth
+    significant digit ("0.9742 to 1.1005": with four significant digits each it
+    read "0.9742 to 1.1"); ``digits`` significant digits each where the decimals
+    would run long (values far from their error's size) or the error is none."""
+    if math.isnan(low):
+        return ""
+    if math.isfinite(se) and se > 0 and max(abs(low), abs(high)) < 1e9:
+        decimals = max(0, 3 - math.floor(math.log10(se)))
+        if decimals <= 10:
+            return f"{low:.{decimals}f} to {high:.{decimals}f}"
+    return f"{_g(low, digits)} to {_g(high, digits)}"
 
 
 def _g(value: float, digits: int) -> str:
