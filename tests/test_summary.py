@@ -670,3 +670,18 @@ def test_an_intervals_ends_share_their_decimals() -> None:
     assert _interval(1.5, 2.5, math.nan, 4) == "1.5 to 2.5"
     assert _interval(1e12, 2e12, 1e-3, 4) == "1e+12 to 2e+12"
     assert _interval(math.nan, math.nan, 0.1, 4) == ""
+
+
+def test_every_run_has_the_same_first_columns() -> None:
+    """A separated run's summary had only initial and final: summary["std_error"]
+    was a KeyError (a statistician's script). Every run has the six first
+    columns, NaN where it has no optimum; a notebook's table leaves the empty
+    ones out."""
+    first = ["initial", "final", "optimum", "std_error", "ci_low", "ci_high"]
+    apart = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0.0, 0.0, 1.0, 1.0]})
+    separated = gradtrace.fit(apart, "logistic", steps=5).summary()
+    assert list(separated.columns) == first
+    assert separated["std_error"].isna().all()
+    assert "std. error" not in gradtrace.fit(apart, "logistic", steps=5)._repr_html_()
+    line = gradtrace.fit("seed001_line", steps=5).summary()
+    assert list(line.columns)[:6] == first and line["std_error"].notna().all()

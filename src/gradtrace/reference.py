@@ -317,7 +317,7 @@ def compute(
                     kind = f"all {int(ys[0])}"  # one class: nothing to separate
                 return {
                     "separated": kind,
-                    **({"on_cut": on_cut} if on_cut and kind is True else {}),
+                    **({"on_cut": on_cut} if on_cut and "all" not in str(kind) else {}),
                 }
             out.update(
                 optimum={k: v.tolist() for k, v in best.params.items()},

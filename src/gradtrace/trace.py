@@ -957,9 +957,10 @@ class Trace:
 
     def summary(self) -> pd.DataFrame:
         """The parameters in a table, one row each (one per element of a vector,
-        named as the trace's columns: ``w[0]``): ``initial``, ``final``, and where
-        the run has them the exact ``optimum``, its ``std_error`` and 95% interval
-        (``ci_low``, ``ci_high``: Student's t for least squares, -+ 1.96 standard
+        named as the trace's columns: ``w[0]``): ``initial``, ``final``, the exact
+        ``optimum``, its ``std_error`` and 95% interval (``ci_low``, ``ci_high``;
+        these six columns in every run, NaN where it has no optimum or errors:
+        Student's t for least squares, -+ 1.96 standard
         errors for a likelihood; a positive parameter's on the log scale, one in
         (0, 1) on the logit scale, so that it stays in range; NaN for one whose
         optimum is on the edge of its range), ``t`` or ``z`` and ``p_value`` (each
@@ -1049,6 +1050,13 @@ class Trace:
             if extra in columns:
                 frame[extra] = pd.Series(columns[extra], dtype=float)
         self._tests(frame, "_in_x_units")
+        # the same first columns for every run, NaN where it has none (a
+        # separated or tied run has no optimum: summary["std_error"] was a
+        # KeyError there)
+        first = ["initial", "final", "optimum", "std_error", "ci_low", "ci_high"]
+        lead = ["x"] if "x" in frame.columns else []
+        rest = [c for c in frame.columns if c not in first and c != "x"]
+        frame = frame.reindex(columns=[*lead, *first, *rest])
         frame.index.name = "parameter"
         loss = self._frame["loss"].to_numpy(float)
         final = self.final_loss  # inf or NaN where the run diverged
@@ -1509,7 +1517,7 @@ class Trace:
             "truth": "truth",
             "fixed": "fixed",
         }
-        columns = [c for c in shown if c in table]
+        columns = [c for c in shown if c in table and table[c].notna().any()]
 
         def cell(row: Any, c: str) -> str:
             if c == "ci_low":
