@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import gradtrace
 from helpers import run_cli as run
 
 GOOD = "x,y\n1,5\n2,8.8\n3,9.6\n4,14.2\n"
@@ -55,6 +56,14 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
             "'?' seems to mark a missing value (2 such rows): leave such cells "
             "empty (or write NA), and --drop-missing leaves their rows out.",
         ),
+        # thousands separators: "fix or remove it" said nothing of them
+        (
+            'x,y\n1,"1,234.5"\n2,3\n',
+            "it holds thousands separators (1,234.5 for 1234.5): save the numbers "
+            "without them.",
+        ),
+        ('x;y\n1;"1.234,5"\n2;3\n', "(1.234,5 for 1234.5)"),
+        ('x,y\n1,"12,345,678"\n2,3\n', "(12,345,678 for 12345678)"),
         # blank lines are counted in the line's number (it said line 4)
         ("x,y\n1,3\n\n\n2,5\n3,abc\n4,9\n", "in data row 3 (line 6)"),
     ],
@@ -96,6 +105,29 @@ def test_drop_missing_drops_and_reports(
     )
     assert code == 0
     assert "note: dropped 2 rows with missing or infinite values." in err
+
+
+def test_drop_missing_drops_the_rows_a_mark_of_missing_values_marks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Told that '-' marks a missing value and that --drop-missing leaves such
+    rows out, a data scientist gave --drop-missing and was refused the same. The
+    marked rows are dropped as NaN's are, and explain reads the run's data the
+    same way; other text is still refused."""
+    data = csv(tmp_path, "x,y\n1,2\n2,-\n3,6\n4,?\n5,10\n")
+    run_folder = str(tmp_path / "r")
+    code, _, err = run(
+        ["fit", data, "--drop-missing", "--steps", "3", "-q", "--out", run_folder],
+        capsys,
+    )
+    assert code == 0, err
+    assert "note: dropped 2 rows with missing or infinite values." in err
+    assert gradtrace.load(run_folder).info["data"]["n_rows"] == 3
+    code, out, err = run(["explain", run_folder, "--step", "1"], capsys)
+    assert code == 0 and "rows left after dropping 2" in " ".join(out.split()), err
+    other = csv(tmp_path, "x,y\n1,2\n2,abc\n3,6\n")
+    line = one_line_error([other, "--drop-missing"], tmp_path, capsys)
+    assert "non-numeric value 'abc'" in line
 
 
 def test_rows_missing_values_in_several_columns_are_counted_by_column(

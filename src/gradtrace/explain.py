@@ -1084,7 +1084,12 @@ def _read_columns(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
         )
     kind = run_kind(info)
     return validate.columns(
-        frame, kind, info["data"]["x"], info["data"]["y"], str(source)
+        frame,
+        kind,
+        info["data"]["x"],
+        info["data"]["y"],
+        str(source),
+        marks_missing=bool(info["config"]["drop_missing"]),
     )
 
 
@@ -1144,6 +1149,7 @@ def held_out_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray] 
             info["data"]["y"],
             path,
             least_rows=1,
+            marks_missing=bool(info["config"]["drop_missing"]),
         )
         x, y, _ = validate.finite_rows(x, y, bool(info["config"]["drop_missing"]), path)
     if x is not None and one_x:

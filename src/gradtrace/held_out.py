@@ -136,7 +136,9 @@ def rows(
             f"{', '.join(have) or 'none'}): validation data need the training "
             f"data's columns, {', '.join(wanted)}; rename theirs to match."
         )
-    xs, ys = validate.columns(frame, kind, x, y, source, dtype, least_rows=1)
+    xs, ys = validate.columns(
+        frame, kind, x, y, source, dtype, least_rows=1, marks_missing=drop_missing
+    )
     xs, ys, dropped = validate.finite_rows(
         xs, ys, drop_missing, source, (x_cols, y), frame.index
     )

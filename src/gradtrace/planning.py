@@ -271,6 +271,7 @@ def plan(
         every,
         x_given=bool(config.x),
         release=release,
+        marks_missing=bool(config.drop_missing),
     )
     if every is not None and xs is not None:
         notices += _row_numbers(xs, x_cols, config.y)

@@ -261,11 +261,14 @@ def _coarse_loss(terms: float, best: float, compute_dtype: str) -> list[str]:
     """A note where the loss, computed in ``compute_dtype``, rounds by more than
     ``COARSE_LOSS`` of its size because its terms are large and cancel (a
     Poisson regression of large counts): a gap to the optimum below the rounding
-    is none (a run read -0.0002 below its optimum)."""
+    is none (a run read -0.0002 below its optimum). Not where the rounding is
+    the loss's whole size (an exact fit's loss of 1e-29)."""
     if np.dtype(compute_dtype) != np.float32:
         return []
     rounding = float(np.finfo(np.float32).eps) * terms
-    if not rounding > COARSE_LOSS * max(abs(best), 1e-30):
+    # as large as the loss itself: a loss of rounding alone (data the model fits
+    # exactly, 1e-29), not large terms that cancel
+    if not COARSE_LOSS * abs(best) < rounding < abs(best):
         return []
     return [
         f"the loss's terms are about {terms:.2g} a row and cancel to "

@@ -1232,6 +1232,7 @@ def columns(
     x_given: bool = True,
     least_rows: int = 2,
     release: bool = False,
+    marks_missing: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y arrays, as float64 (float32 columns computed in float32 stay
     float32), from named columns of ``frame``: views of its columns where their
@@ -1241,7 +1242,8 @@ def columns(
     whether the user named the x columns (if not, a missing y is told first);
     ``release``: ``frame`` is the caller's to spend, so each x column is dropped
     from it once copied into the x matrix of several columns (the data are then
-    held about once, not twice)."""
+    held about once, not twice); ``marks_missing``: a column's marks of a missing
+    value ('-', '?': ``MISSING_MARKS``) read as NaN, for --drop-missing to drop."""
     names = [str(c) for c in frame.columns]
     if kind != "distribution" and names not in ([], [y]) and len(names) == 1:
         # a Series, or a file of one column: naming it y leaves no x
@@ -1321,7 +1323,9 @@ def columns(
     names_of = {str(c): c for c in frame.columns}
     for c in wanted:
         try:
-            arrays[c] = _numeric(frame[c], c, source, dtype, is_y=c == y)
+            arrays[c] = _numeric(
+                frame[c], c, source, dtype, is_y=c == y, marks_missing=marks_missing
+            )
         except InputError as err:
             if every_x is None or c == y:
                 raise
@@ -1418,7 +1422,12 @@ def _row(i: int, source: str) -> str:
 
 
 def _numeric(
-    col: pd.Series, name: str, source: str, dtype: str = "float64", is_y: bool = False
+    col: pd.Series,
+    name: str,
+    source: str,
+    dtype: str = "float64",
+    is_y: bool = False,
+    marks_missing: bool = False,
 ) -> np.ndarray:
     """The column as float64; a float32 column that is computed in float32 is kept
     as it is. A float64 column is kept as it is too, and a column of integers is
@@ -1464,12 +1473,19 @@ def _numeric(
         )
     values = pd.to_numeric(col, errors="coerce")
     bad = values.isna() & col.notna()
+    if bad.any() and marks_missing:
+        # --drop-missing: a data set's own marks of a missing value are missing
+        # values (told to leave such rows out, it still refused them)
+        marks = col[bad].astype(str).str.strip().str.lower().isin(MISSING_MARKS)
+        bad &= ~marks.reindex(col.index, fill_value=False)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         value = col.iloc[i]
         todo = "fix or remove it."
         written = value.strip() if isinstance(value, str) else ""
-        if _DECIMAL_COMMA.fullmatch(written) or _THOUSANDS.fullmatch(written):
+        if _SEPARATED.fullmatch(written):
+            todo = _separators(written, name, source)
+        elif _DECIMAL_COMMA.fullmatch(written) or _THOUSANDS.fullmatch(written):
             todo = _decimal_commas(written, name, source)
         elif written.lower() in MISSING_MARKS:
             # a data set's own mark for a missing value (UCI's ?), which pandas
@@ -1547,6 +1563,34 @@ def _category(col: pd.Series, name: str, source: str, is_y: bool = False) -> str
 #: languages save them
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
+#: Thousands separated by commas beside a decimal point (1,234.5), or by points
+#: beside a decimal comma (1.234,5): the value tells which
+_SEPARATED = re.compile(
+    r"[+-]?\d{1,3}(,\d{3})+\.\d*|[+-]?\d{1,3}(\.\d{3})+,\d*|[+-]?\d{1,3}(,\d{3}){2,}"
+)
+
+
+def _separators(value: str, name: str, source: str) -> str:
+    """What to do about numbers written with thousands separators (``value``:
+    1,234.5, 1.234,5 or 12,345,678), which read as text."""
+    comma = value.rfind(",") < value.rfind(".") or value.count(",") > 1
+    plain = (
+        value.replace(",", "") if comma else value.replace(".", "").replace(",", ".")
+    )
+    if source.startswith("the "):  # a data frame in Python
+        fix = (
+            ".str.replace(',', '')"
+            if comma
+            else (".str.replace('.', '').str.replace(',', '.')")
+        )
+        return (
+            f"it holds thousands separators ({value} for {plain}): convert the "
+            f"column to numbers first, such as df[{name!r}]{fix}.astype(float)."
+        )
+    return (
+        f"it holds thousands separators ({value} for {plain}): save the numbers "
+        "without them."
+    )
 
 
 def _decimal_commas(value: str, name: str, source: str) -> str:
