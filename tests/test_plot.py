@@ -1497,6 +1497,9 @@ def test_a_loss_taken_every_k_steps_is_marked_where_taken() -> None:
     ax = plot.loss_curves(trace).axes[0]
     [taken] = [ln for ln in ax.get_lines() if "where evaluated" in ln.get_label()]
     assert taken.get_marker() == "o"
+    # and the line between takings dotted: a data scientist read a solid one as
+    # the loss between them
+    assert taken.get_linestyle() == ":"
     every = gradtrace.fit("seed001_line", lr=0.5, steps=40)
     labels = [ln.get_label() for ln in plot.loss_curves(every).axes[0].get_lines()]
     assert not any("where evaluated" in label for label in labels)

@@ -298,3 +298,19 @@ def test_the_command_notes_rows_missing_an_x_value(
         f"note: 1 row of {str(new)!r} misses an x value (data row 3): its "
         "prediction is left empty."
     ) in err
+
+
+def test_the_command_names_a_bad_cell_by_its_files_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """predict's error named a file's row as pandas does, "(.iloc[0])", and told
+    a decimal comma "write 6.3, not 6,3" whatever the value."""
+    from helpers import run_cli
+
+    gradtrace.fit("seed001_line", steps=3).save(tmp_path / "run")
+    (tmp_path / "new.csv").write_text('x\n2\n"1,5"\n')
+    code, _, err = run_cli(
+        ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv")], capsys
+    )
+    assert code == 2 and "('1,5' in data row 2 (line 3), 1 such row)" in err
+    assert "(a decimal comma: write 1.5, not 1,5)" in err and ".iloc" not in err

@@ -1600,9 +1600,11 @@ def _x_of(data: Any, names: list[str]) -> np.ndarray:
             if bad.any():
                 where = bad.to_numpy().nonzero()[0]
                 first = frame[given[n]].iloc[int(where[0])]
-                comma = " (a decimal comma: write 6.3, not 6,3)" * bool(
-                    re.fullmatch(r"\s*-?\d+,\d+\s*", str(first))
-                )
+                written = str(first).strip()
+                comma = (
+                    f" (a decimal comma: write {written.replace(',', '.')}, not "
+                    f"{written})"
+                ) * bool(re.fullmatch(r"-?\d+,\d+", written))
                 at = int(where[0])
                 raise InputError(
                     f"column {n!r} holds values that are not numbers ({first!r} in "

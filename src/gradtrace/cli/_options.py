@@ -270,8 +270,8 @@ COMPUTE_DTYPE_OPTION = click.option(
 DROP_MISSING_OPTION = click.option(
     "--drop-missing",
     is_flag=True,
-    help="Drop rows with NaN or infinity (and say how many) instead of refusing "
-    "the data.",
+    help="Drop rows with an empty cell, NaN, infinity or a mark of a missing "
+    "value such as ? or - (and say how many) instead of refusing the data.",
 )
 
 

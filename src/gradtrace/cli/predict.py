@@ -81,7 +81,7 @@ def predict(
         frame[COLUMN] = trace.predict(frame, step=step)
     except InputError as err:  # "the data" named as the command was given them
         said = str(err).replace("in the data (", f"in {str(data)!r} (", 1)
-        raise InputError(said) from None
+        raise InputError(_rows_as_lines(said, data)) from None
     blank = int(frame[COLUMN].isna().sum())
     if blank:
         # a row missing an x value has no prediction: its cell is left empty
@@ -139,3 +139,17 @@ def as_text(frame: Any, data: Path) -> Any:
         if list(written.columns) == list(own.columns) and len(written) == len(own):
             own = written
     return pd.concat([own, pd.Series(shown, name=COLUMN, index=own.index)], axis=1)
+
+
+def _rows_as_lines(said: str, data: Path) -> str:
+    """``said`` with its rows named as DATA's file numbers them ("data row 2
+    (line 3)"), not as pandas does (".iloc[1]"), which a command's user has not
+    seen."""
+    import re
+
+    from gradtrace.validate import _row
+
+    def line(found: re.Match[str]) -> str:
+        return _row(int(found.group(1)), repr(str(data)))
+
+    return re.sub(r"data row \d+ \(\.iloc\[(\d+)\]\)", line, said)
