@@ -107,6 +107,7 @@ def fit(
     exact: bool = True,
     degree: int | None = None,
     standardize: bool = False,
+    offset: str | None = None,
     delta: float | None = None,
     model_expr: str | None = None,
     model_file: str | None = None,
@@ -188,6 +189,10 @@ def fit(
         standardize: for ``linear``, ``logistic`` and ``poisson-regression``:
             train on standardised x columns; run.json and the summary also give
             the slopes in x's own units.
+        offset: for ``logistic`` and ``poisson-regression``: a column added to
+            the linear predictor as it is, its coefficient held at 1 (R's
+            ``offset()``; a Poisson regression of counts over exposures takes
+            the log of each row's exposure, statsmodels' ``exposure=``).
         delta: the Huber loss's delta (default 1).
         model_expr: a model as an expression, such as ``"a*exp(-b*x) + c"``: the
             names that are not x columns are parameters (default start 1).
@@ -291,6 +296,7 @@ def fit(
         exact=exact,
         degree=degree,
         standardize=standardize,
+        offset=offset,
         delta=delta,
         model_expr=model_expr,
         model_file=model_file,

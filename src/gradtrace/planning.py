@@ -201,6 +201,12 @@ def plan(
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )
+    offset = None
+    if config.offset is not None:
+        offset, x_cols = validate.offset_column(
+            config.offset, model_name, frame, x_cols, config.y, bool(config.x)
+        )
+        config.offset = offset
     if config.model_expr and not config.x and x_cols and x_cols != ["x"]:
         # names of columns are data: a column named as the parameter meant (Km
         # beside x) was read as data in silence; and an x that is no column
@@ -241,7 +247,7 @@ def plan(
             f"{which}{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not "
             f"used (a regression model, {such} reads them)"
         )
-    left = [str(c) for c in frame.columns if c not in (*x_cols, config.y)]
+    left = [str(c) for c in frame.columns if c not in (*x_cols, config.y, offset)]
     if kind == "regression" and not config.x and x_cols and left:
         # x chosen by default: the columns it passed over are said, not dropped
         # unseen (a text column beside x and y)
@@ -261,10 +267,12 @@ def plan(
             f"{model_name} reads every column but {config.y} as x: "
             f"{', '.join(map(str, x_cols))} (--x NAME chooses the x columns)"
         )
+    # the data's columns: x's, and an offset's last (the model adds it)
+    data_cols = [*x_cols, offset] if offset else x_cols
     xs, ys = validate.columns(
         frame,
         kind,
-        x_cols,
+        data_cols,
         config.y,
         source,
         cdtype,
@@ -274,11 +282,11 @@ def plan(
         marks_missing=bool(config.drop_missing),
     )
     if every is not None and xs is not None:
-        notices += _row_numbers(xs, x_cols, config.y)
+        notices += _row_numbers(xs[:, : len(x_cols)], x_cols, config.y)
     given = xs, ys  # to name a row by its place in the data, where rows are dropped
     head_of = n_rows if n_rows is not None and n_rows > len(ys) else None
     xs, ys, dropped = validate.finite_rows(
-        xs, ys, config.drop_missing, source, (x_cols, config.y), frame.index, head_of
+        xs, ys, config.drop_missing, source, (data_cols, config.y), frame.index, head_of
     )
     if dropped:
         notices.append(dropped_notice(dropped))
@@ -286,7 +294,7 @@ def plan(
     validated = bool(config.validation_split or config.validation_data)
     if for_views:  # the training rows alone: a split still takes its share
         config = dataclasses.replace(config, validation_data=None)
-    xs, ys, val = _validation(config, validation, kind, x_cols, xs, ys, cdtype)
+    xs, ys, val = _validation(config, validation, kind, data_cols, xs, ys, cdtype)
     m = validate.model(
         model_name,
         len(x_cols),
@@ -296,7 +304,9 @@ def plan(
         standardize=config.standardize,
         expr=config.model_expr,
         model_obj=model_obj,
+        offset=offset is not None,
     )
+    x_cols = data_cols  # the run's columns of x, as run.json keeps them
     one_x = m.kind == "regression" and not getattr(m, "x_matrix", False)
     if one_x:
         xs = None if xs is None else xs[:, 0]

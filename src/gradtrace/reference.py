@@ -523,7 +523,7 @@ def compute(
             s.constraint in ("positive", "unit") and s.name in trainable
             for s in param_specs(m, loss)
         ),
-        x_columns=_x_moments(xs, ys),
+        x_columns=_slopes_only(m, _x_moments(xs, ys)),
         near=_rounded_start(best.params),
     )
     if spec.schedule is not None and family not in diagnose.UNLIMITED:
@@ -745,6 +745,15 @@ def _x_column(xs: np.ndarray | None, ys: rowsums.Values) -> rowsums.Values | Non
     if xs is not None and xs.ndim == 2 and xs.shape[1] == 1:
         return xs[:, 0]
     return xs if xs is not None and xs.ndim == 1 else None
+
+
+def _slopes_only(m: Any, moments: Any) -> Any:
+    """``moments`` (``_x_moments``) of the columns that have slopes: an offset's
+    (the last, its coefficient held at 1) left out; None for fewer than two."""
+    if moments is None or not getattr(m, "offset", False):
+        return moments
+    mean, cov = moments
+    return None if len(mean) < 3 else (mean[:-1], cov[:-1, :-1])
 
 
 def _x_moments(

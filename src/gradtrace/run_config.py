@@ -57,6 +57,8 @@ class RunConfig:
     exact: bool = True
     degree: int | None = None
     standardize: bool = False
+    #: a column added to the linear predictor as it is (logistic, Poisson)
+    offset: str | None = None
     delta: float | None = None
     model_expr: str | None = None
     model_file: str | None = None

@@ -387,6 +387,8 @@ def _standardised(m: Any, rows: ParquetRows, names: list[str], source: str) -> A
     for start in range(0, rows.n_rows, step):
         x, y = rows.read(start, min(start + step, rows.n_rows))
         x = np.asarray(x, np.float64).reshape(len(y), -1)
+        if getattr(m, "offset", False):  # added as it is: not standardised
+            x = x[:, :-1]
         if shift is None:
             shift = x.mean(axis=0)
         d = x - shift

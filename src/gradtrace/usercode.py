@@ -124,7 +124,8 @@ def model_of(info: dict[str, Any], model: Any = None) -> Model:
         return model  # type: ignore[no-any-return]
     name = info["model"]
     options = dict(info.get("model_options") or {})
-    n_features = max(len(info["data"]["x"]), 1)
+    # an offset's column is the last of the run's x, no slope's
+    n_features = max(len(info["data"]["x"]) - int(bool(options.get("offset"))), 1)
     if "expr" in options:
         return expression_model(options["expr"], options["x"])
     if "file" in options:

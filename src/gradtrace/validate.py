@@ -127,8 +127,10 @@ def model(
     standardize: bool = False,
     expr: str | None = None,
     model_obj: Any = None,
+    offset: bool = False,
 ) -> Model:
-    """The model object for a checked name, its options and the data's x columns."""
+    """The model object for a checked name, its options and the data's x columns
+    (``offset``: xs holds the offset's column too, last, after the ``n_x``)."""
     if degree is not None and name != "poly":
         raise InputError("--degree is for --model poly: drop it, or use --model poly.")
     if standardize and name not in STANDARDISED:
@@ -157,8 +159,12 @@ def model(
                 "--degree must be at most 20: a higher polynomial is "
                 "numerically hopeless in float32 and float64 alike."
             )
+    if offset:
+        options["offset"] = True
     if standardize and xs is not None:
-        # summed in float64 (of float32 values too), as a streamed run sums its chunks
+        # summed in float64 (of float32 values too), as a streamed run sums its
+        # chunks; an offset is added as it is
+        xs = xs[:, :n_x] if offset else xs
         spread = xs.std(axis=0, dtype=np.float64)
         if np.any(spread == 0):
             col = x_cols[int(np.flatnonzero(spread == 0)[0])]
@@ -1137,6 +1143,57 @@ def params_apart_from_columns(specs: Sequence[ParamSpec], y: str, kind: str) -> 
                 f"data's y column (--y {y}), which the model predicts and cannot "
                 "take: give the parameter another name."
             )
+
+
+#: The models whose linear predictor takes an offset (--offset): the GLMs'
+OFFSET_MODELS = ("logistic", "poisson-regression")
+
+
+def offset_column(
+    offset: Any,
+    model: str,
+    frame: pd.DataFrame,
+    x_cols: list[str],
+    y: str,
+    x_given: bool,
+) -> tuple[str, list[str]]:
+    """``--offset``'s column, checked, and the x columns without it (every column
+    but y took it in, unless --x named them)."""
+    if not isinstance(offset, str) or not offset.strip():
+        raise InputError(
+            f"--offset takes a column's name, got {offset!r}: such as --offset "
+            "log_exposure."
+        )
+    name = offset.strip()
+    if model not in OFFSET_MODELS:
+        raise InputError(
+            f"--offset is for --model {' or '.join(OFFSET_MODELS)} (a term added to "
+            "the linear predictor); for a line or linear model, fit y minus the "
+            "offset instead."
+        )
+    names = [str(c) for c in frame.columns]
+    if name not in names:
+        raise InputError(
+            f"--offset {name}: no such column (columns: {', '.join(names)}): "
+            f"{_suggest(name, names)}"
+        )
+    if name == y:
+        raise InputError(
+            f"--offset {name} is the target (--y): give the column to add to the "
+            "linear predictor, such as the log of each row's exposure."
+        )
+    if x_given and name in x_cols:
+        raise InputError(
+            f"--offset {name} is an x column too (--x): its coefficient is held at "
+            "1 as an offset, or fitted as an x column; drop it from one."
+        )
+    rest = [c for c in x_cols if c != name]
+    if not rest:
+        raise InputError(
+            f"--offset {name}: no x columns besides it and {y!r}: pass --x once per "
+            "column."
+        )
+    return name, rest
 
 
 def x_columns(

@@ -69,6 +69,7 @@ KEYS: dict[str, str] = {
     "model_file": _TEXT,
     "degree": _INTEGER,
     "standardize": _BOOL,
+    "offset": _TEXT,
     "loss_expr": _TEXT,
     "delta": _NUMBER,
     "metrics": _COLUMNS,

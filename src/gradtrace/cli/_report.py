@@ -335,7 +335,11 @@ def print_summary(
     opt = info["optimizer"]
     hyper = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
     data, sch = info["data"], info["schedule"]
-    cols = ", ".join(data["x"]) + " -> " + data["y"] if data["x"] else data["y"]
+    xs = list(data["x"] or [])
+    offset = (info.get("model_options") or {}).get("offset") and xs.pop()
+    cols = ", ".join(xs) + " -> " + data["y"] if xs else data["y"]
+    if offset:  # the last x column, added to the linear predictor as it is
+        cols += f", offset {offset}"
     console.print(f"run {folder}:")
     held = data.get("validation")
     console.print(

@@ -58,6 +58,14 @@ MODEL_OPTIONS = [
         "x columns; the summary also gives the slopes in x's own units.",
     ),
     click.option(
+        "--offset",
+        metavar="COLUMN",
+        default=None,
+        help="--model logistic or poisson-regression: a column added to the linear "
+        "predictor as it is, its coefficient held at 1 (R's offset(); for counts "
+        "over exposures, the log of each row's exposure).",
+    ),
+    click.option(
         "--loss-expr",
         metavar="TEXT",
         default=None,
@@ -364,6 +372,7 @@ FIT_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "model_file",
             "degree",
             "standardize",
+            "offset",
             "loss_expr",
             "delta",
             "param_space",
@@ -597,6 +606,7 @@ def fit(**options: Any) -> None:
         intervals=o["intervals"],
         degree=o["degree"],
         standardize=o["standardize"],
+        offset=o["offset"],
         delta=o["delta"],
         model_expr=o["model_expr"],
         model_file=o["model_file"],

@@ -203,17 +203,22 @@ class _Columns(Regression):
     With ``center`` and ``spread`` (``--standardize``), each column is standardised
     first, (x - center) / spread, and the slopes are in standard units;
     ``original_units`` maps them back (the predictor, and so the fit, is the
-    same)."""
+    same). With ``offset``, x holds one column more, last, added to the linear
+    predictor as it is (its coefficient held at 1: R's ``offset()``, a Poisson
+    regression's log exposure); it is never standardised."""
 
     n_features: int = 1
     center: tuple[float, ...] | None = None
     spread: tuple[float, ...] | None = None
+    offset: bool = False
     x_matrix = True
 
     def param_specs(self) -> tuple[ParamSpec, ...]:
         return (_slopes(self.n_features), INTERCEPT)
 
     def _x(self, x: Any) -> Any:
+        if self.offset:
+            x = x[:, :-1]
         if self.center is None or self.spread is None:
             return x
         center = np.asarray(self.center, np.float64)
@@ -223,11 +228,13 @@ class _Columns(Regression):
         return (x - center.astype(x.dtype)[None, :]) / spread.astype(x.dtype)[None, :]
 
     def linear_predictor(self, params: Params, x: Array) -> Array:
-        return products(self._x(x), params["w"]) + params["b"]
+        eta = products(self._x(x), params["w"]) + params["b"]
+        return eta + x[:, -1] if self.offset else eta
 
     def predictor_columns(self, x: np.ndarray) -> np.ndarray:
         """The linear predictor's columns: x's (standardised where it is) and the
-        intercept's ones, in the order of ``coefficients``."""
+        intercept's ones, in the order of ``coefficients`` (an offset, whose
+        coefficient is no parameter, is not one of them)."""
         xs = self._x(x.reshape(len(x), -1))
         return np.column_stack([xs, np.ones(len(xs))])
 
@@ -244,9 +251,14 @@ class _Columns(Regression):
         return {**params, "w": w, "b": np.asarray(b)}
 
     def options(self) -> dict[str, Any]:
+        held = {"offset": True} if self.offset else {}
         if self.center is None:
-            return {}
-        return {"center": list(self.center), "spread": list(self.spread or ())}
+            return held
+        return {
+            **held,
+            "center": list(self.center),
+            "spread": list(self.spread or ()),
+        }
 
 
 @dataclass(frozen=True)
@@ -449,12 +461,16 @@ REGRESSIONS: dict[str, tuple[str, Callable[..., Regression]]] = {
     ),
     "logistic": (
         "P(y=1) = sigmoid(x @ w + b): 0/1 outcomes, Bernoulli likelihood; "
-        "--standardize",
-        lambda n, **o: Logistic(n, o.get("center"), o.get("spread")),
+        "--standardize, --offset",
+        lambda n, **o: Logistic(
+            n, o.get("center"), o.get("spread"), bool(o.get("offset"))
+        ),
     ),
     "poisson-regression": (
-        "E[y] = exp(x @ w + b): counts, Poisson likelihood; --standardize",
-        lambda n, **o: PoissonRegression(n, o.get("center"), o.get("spread")),
+        "E[y] = exp(x @ w + b): counts, Poisson likelihood; --standardize, --offset",
+        lambda n, **o: PoissonRegression(
+            n, o.get("center"), o.get("spread"), bool(o.get("offset"))
+        ),
     ),
     "exp-decay": (
         "y = a*exp(-b*x) + c: one x column, nonlinear",
