@@ -51,7 +51,10 @@ def test_a_diverging_run_warns_in_its_repr_summary_and_notebook_view() -> None:
     row = trace.summary().loc["w"]
     assert "<th>optimum</th><th>std. error</th><th>95% interval</th>" in html
     assert f"<td>{row['std_error']:.4g}</td>" in html
-    assert f"<td>{row['ci_low']:.4g} to {row['ci_high']:.4g}</td>" in html
+    # both ends to the standard error's fourth significant digit
+    decimals = 3 - int(np.floor(np.log10(row["std_error"])))
+    low, high = row["ci_low"], row["ci_high"]
+    assert f"<td>{low:.{decimals}f} to {high:.{decimals}f}</td>" in html
     table = trace.summary()
     assert table.attrs["warnings"] == warnings
     assert table.attrs["ranged"] is None  # a line's w and b have no range
@@ -661,15 +664,15 @@ def test_an_intervals_ends_share_their_decimals() -> None:
     """ "0.9742 to 1.1": four significant digits each dropped the upper end's
     last ones. Both ends go to the standard error's fourth significant digit;
     an error of none, or ends far above it, keep significant digits."""
-    from gradtrace.estimates import _interval
+    from gradtrace.estimates import interval_text
 
-    assert _interval(0.97421, 1.10049, 0.0322, 4) == "0.97421 to 1.10049"
-    assert _interval(0.97421, 1.10049, 0.322, 4) == "0.9742 to 1.1005"
-    assert _interval(-0.041109, 0.39917, 0.1123, 4) == "-0.0411 to 0.3992"
-    assert _interval(998012.4, 1002031.9, 1025.0, 4) == "998012 to 1002032"
-    assert _interval(1.5, 2.5, math.nan, 4) == "1.5 to 2.5"
-    assert _interval(1e12, 2e12, 1e-3, 4) == "1e+12 to 2e+12"
-    assert _interval(math.nan, math.nan, 0.1, 4) == ""
+    assert interval_text(0.97421, 1.10049, 0.0322, 4) == "0.97421 to 1.10049"
+    assert interval_text(0.97421, 1.10049, 0.322, 4) == "0.9742 to 1.1005"
+    assert interval_text(-0.041109, 0.39917, 0.1123, 4) == "-0.0411 to 0.3992"
+    assert interval_text(998012.4, 1002031.9, 1025.0, 4) == "998012 to 1002032"
+    assert interval_text(1.5, 2.5, math.nan, 4) == "1.5 to 2.5"
+    assert interval_text(1e12, 2e12, 1e-3, 4) == "1e+12 to 2e+12"
+    assert interval_text(math.nan, math.nan, 0.1, 4) == ""
 
 
 def test_every_run_has_the_same_first_columns() -> None:

@@ -65,7 +65,7 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
             cells[stat] = _g(_number(row.get(stat)), 4)
             cells[f"P>|{stat}|"] = _p(_number(row.get("p_value")))
         low, high = _number(row.get("ci_low")), _number(row.get("ci_high"))
-        cells["95% interval"] = _interval(low, high, se, max(4, more))
+        cells["95% interval"] = interval_text(low, high, se, max(4, more))
         cells["final"] = _g(final, 7)
         off = (final - best) / se if se > exact else math.nan
         cells["final - estimate (s.e.)"] = away(off)
@@ -77,7 +77,7 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
             low = _number(row.get("ci_low_in_x_units"))
             high = _number(row.get("ci_high_in_x_units"))
             if "ci_low_in_x_units" in summary.columns:
-                cells["95% interval in x's units"] = _interval(
+                cells["95% interval in x's units"] = interval_text(
                     low, high, _number(row.get("std_error_in_x_units")), 4
                 )
         if "truth" in summary.columns:
@@ -203,7 +203,7 @@ def away(value: float) -> str:
     return f"{value:+.2f}" if abs(value) < 1e6 else f"{value:+.2g}"
 
 
-def _interval(low: float, high: float, se: float, digits: int) -> str:
+def interval_text(low: float, high: float, se: float, digits: int) -> str:
     """An interval's ends to the same decimal place, the standard error's fourth
     significant digit ("0.9742 to 1.1005": with four significant digits each it
     read "0.9742 to 1.1"); ``digits`` significant digits each where the decimals

@@ -1520,9 +1520,11 @@ class Trace:
         columns = [c for c in shown if c in table and table[c].notna().any()]
 
         def cell(row: Any, c: str) -> str:
-            if c == "ci_low":
-                low, high = row["ci_low"], row.get("ci_high", math.nan)
-                return "" if math.isnan(low) else f"{low:.4g} to {high:.4g}"
+            if c == "ci_low":  # both ends to the error's fourth digit
+                from gradtrace.estimates import interval_text
+
+                high, se = row.get("ci_high", math.nan), row.get("std_error", math.nan)
+                return interval_text(float(row["ci_low"]), float(high), float(se), 4)
             v = row[c]
             return "" if math.isnan(v) else f"{v:.4g}" if c == "std_error" else _fmt(v)
 
