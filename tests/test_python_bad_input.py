@@ -790,3 +790,18 @@ def test_a_rate_beyond_the_dtypes_largest_number_is_refused() -> None:
         "smaller lr (or dtype='float64')."
     )
     assert gradtrace.fit(FRAME, lr=1e40, steps=2, dtype="float64").steps == 2
+
+
+@pytest.mark.parametrize(
+    ("keyword", "said"),
+    [
+        ("verbose", "fit prints nothing as it runs (progress= takes a function"),
+        ("steps_per_epoch", "steps=N runs that many steps whatever the epochs"),
+        ("class_weight", "weights per class are not supported yet"),
+    ],
+)
+def test_kerass_fit_keywords_are_told_what_gradtrace_does(
+    keyword: str, said: str
+) -> None:
+    line = one_line(lambda: gradtrace.fit(FRAME, steps=2, **{keyword: 2}))
+    assert line.startswith(f"fit() has no argument {keyword!r}: ") and said in line

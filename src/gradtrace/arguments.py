@@ -163,8 +163,46 @@ ARGUMENT_ALIASES = {
 }
 
 
+#: Keras ``fit`` keywords gradtrace has no argument for, and what it does instead
+#: (``{flag}`` is --print-every or print_every=, as the caller writes options)
+FIT_KEYWORDS = {
+    "verbose": "gradtrace fit prints a table of steps ({print_every} sets how "
+    "often, {quiet} none), and show RUN --keras prints the epochs as Keras's "
+    "verbose=2 does",
+    "steps_per_epoch": "an epoch here is one pass over the rows; {steps} runs "
+    "that many steps whatever the epochs",
+    "validation_batch_size": "the held-out loss is taken over all the held-out "
+    "rows at once, in blocks that change nothing but rounding",
+    "sample_weight": "every row weighs the same in gradtrace's losses: weights "
+    "per row are not supported yet",
+    "class_weight": "every row weighs the same in gradtrace's losses: weights "
+    "per class are not supported yet",
+}
+
+
+def fit_keyword(key: str, command_line: bool) -> str | None:
+    """What gradtrace does in place of Keras's ``fit`` keyword ``key``, or None."""
+    said = FIT_KEYWORDS.get(key)
+    if said is None:
+        return None
+    if key == "verbose" and not command_line:  # Python prints nothing as it runs
+        return (
+            "fit prints nothing as it runs (progress= takes a function of the steps "
+            "done); trace.keras_log() prints the epochs as Keras's verbose=2 does"
+        )
+    words = (
+        {"print_every": "--print-every N", "quiet": "-q", "steps": "--steps N"}
+        if command_line
+        else {"print_every": "print_every=N", "quiet": "quiet=True", "steps": "steps=N"}
+    )
+    return said.format(**words)
+
+
 def no_argument(function: str, key: str, keywords: set[str]) -> str:
     """The message for a keyword argument ``function`` does not take."""
+    instead = fit_keyword(key, command_line=False)
+    if instead is not None:
+        return f"{function}() has no argument {key!r}: {instead}."
     best = ARGUMENT_ALIASES.get(key)
     if best not in keywords:
         close = difflib.get_close_matches(key, sorted(keywords), n=1, cutoff=0.6)

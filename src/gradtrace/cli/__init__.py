@@ -323,8 +323,13 @@ def _command_code(argv: list[str] | None) -> int:
         ]
         best = _meant_option(err.option_name, options or err.possibilities or [])
         guess = f": did you mean {best}?" if best else "."
+        from gradtrace.arguments import fit_keyword
+
         name = err.option_name.lstrip("-").replace("-", "_")
-        if name in HYPER_PARAMETERS and "--opt" in options:
+        instead = fit_keyword(name, command_line=True)
+        if instead is not None and "--steps" in options:  # Keras's fit's keywords
+            guess = f": {instead}"
+        elif name in HYPER_PARAMETERS and "--opt" in options:
             # --momentum 0.9: a framework's keyword, which goes in --opt here
             value = _value_of(err.option_name, sys.argv[1:] if argv is None else argv)
             guess = (
