@@ -959,15 +959,24 @@ def test_decimal_commas_are_named(
 
     import gradtrace
 
+    # a spreadsheet's semicolon CSV of decimal commas is read so, and said so
+    # (a data scientist was told to save it again with points)
     data = csv(tmp_path, "x;y\n1;2,1\n2;3,5\n3;4,0\n")
-    line = one_line_error([data], tmp_path, capsys)
-    assert "non-numeric value '2,1' in data row 1 (line 2)" in line
+    from gradtrace.data import read_table
+
+    assert read_table(data)["y"].tolist() == [2.1, 3.5, 4.0]
+    trace = gradtrace.fit(data, steps=2)
+    assert any("are read with decimal commas (2,5 as 2.5)" in n for n in trace.notes)
+    # one with points among them is not: its commas are told
+    mixed = csv(tmp_path, "x;y\n1;2.1\n2;3,5\n", "m.csv")
+    line = one_line_error([mixed], tmp_path, capsys)
+    assert "non-numeric value '3,5' in data row 2 (line 3)" in line
     assert (
-        "the file seems to use decimal commas (2,1 for 2.1): save it with decimal "
+        "the file seems to use decimal commas (3,5 for 3.5): save it with decimal "
         "points"
     ) in line
     line = one_line_error(
-        [csv(tmp_path, "x;y\n1;2\n2;1,234\n", "t.csv")], tmp_path, capsys
+        [csv(tmp_path, 'x,y\n1,2\n2,"1,234"\n', "t.csv")], tmp_path, capsys
     )
     assert "decimal commas or thousands separators (1,234)" in line
     frame = pd.DataFrame({"x": [1.0, 2, 3], "y": ["2,1", "3", "4"]})

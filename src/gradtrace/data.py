@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import zlib
 from collections.abc import Callable, Sequence
@@ -120,7 +121,11 @@ def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
         line = text.split("\n", 1)[0]
         sep = _separator_of(line, text.split("\n", 2)[1:2])
         _no_duplicates(_names_of(line, sep), "standard input")
-        frame = _read_text(io.StringIO(text), sep, "standard input", line)
+        head = "\n".join(text.split("\n", DECIMAL_LINES)[:DECIMAL_LINES])
+        comma = sep == ";" and _decimal_commas(head, sep)
+        frame = _read_text(io.StringIO(text), sep, "standard input", line, False, comma)
+        if comma:
+            _decimal_comma_noted(frame, "standard input")
         return _without_trailing_commas(frame)
     p = Path(path)
     if not p.exists():
@@ -160,7 +165,10 @@ def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
     head, *below = _first_line(p, lines=2).split("\n", 1)
     sep = "\t" if inner in (".tsv", ".tab") else _separator_of(head, below)
     _no_duplicates(_names_of(head, sep), repr(str(p)))
-    frame = _read_text(p, sep, repr(str(p)), head, as_written)
+    comma = sep == ";" and _decimal_commas(_first_line(p, lines=DECIMAL_LINES), sep)
+    frame = _read_text(p, sep, repr(str(p)), head, as_written, comma)
+    if comma:
+        _decimal_comma_noted(frame, repr(str(p)))
     return _without_trailing_commas(frame)
 
 
@@ -184,8 +192,42 @@ def _stdin_text() -> str:
         ) from None
 
 
+#: Lines of a semicolon-separated file that ``_decimal_commas`` looks at
+DECIMAL_LINES = 50
+#: A number written with a decimal comma (2,5; -0,125; 1,5e3), and with a point
+_COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+_POINT_NUMBER = re.compile(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?")
+
+
+def _decimal_commas(lines: str, sep: str) -> bool:
+    """Whether a table parted by ``sep`` (a semicolon: a spreadsheet's CSV in a
+    locale that writes 2,5 for 2.5) writes its numbers with decimal commas: some
+    field below the header is such a number, and none is one with a point."""
+    fields = [
+        f.strip().strip('"') for line in lines.split("\n")[1:] for f in line.split(sep)
+    ]
+    if any(_POINT_NUMBER.fullmatch(f) for f in fields):
+        return False
+    return any(_COMMA_NUMBER.fullmatch(f) for f in fields)
+
+
+def _decimal_comma_noted(frame: pd.DataFrame, name: str) -> None:
+    """Say (``READ_NOTICES``) that ``name``'s numbers were read with decimal
+    commas."""
+    said = (
+        f"the numbers of {name} are read with decimal commas (2,5 as 2.5), as its "
+        "semicolons and numbers say a spreadsheet wrote them"
+    )
+    frame.attrs[READ_NOTICES] = [*frame.attrs.get(READ_NOTICES, []), said]
+
+
 def _read_text(
-    source: Any, sep: str, name: str, head: str = "", text: bool = False
+    source: Any,
+    sep: str,
+    name: str,
+    head: str = "",
+    text: bool = False,
+    decimal_comma: bool = False,
 ) -> pd.DataFrame:
     """A text table whose first line is ``head``. Rows of one field more than the
     header names make pandas take the first column as the index: a separator at
@@ -195,6 +237,8 @@ def _read_text(
     not name). Parted by spaces, a header marked "# x y" (numpy's savetxt) names
     the columns."""
     options: dict[str, Any] = {"sep": sep, "skipinitialspace": True}
+    if decimal_comma and not text:  # 2,5 for 2.5 (``_decimal_commas``)
+        options["decimal"] = ","
     if text:  # every field as written: nothing parsed, an empty one ""
         options.update(dtype=str, keep_default_na=False)
     if sep == WHITESPACE and head.lstrip("\ufeff").startswith("#"):
