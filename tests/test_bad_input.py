@@ -1437,3 +1437,33 @@ def test_x_columns_a_shell_would_split_are_suggested_quoted(
     data = csv(tmp_path, "Area m²,kind,y\n1,a,3\n2,b,5\n3,a,7\n")
     line = one_line_error([data, "--model", "linear"], tmp_path, capsys)
     assert "name the x columns (--x 'Area m²') to leave it out" in line
+
+
+def test_a_windows_spreadsheets_csv_is_read_as_cp1252_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Excel's plain CSV on Windows is cp1252, not UTF-8: a data scientist was
+    told to save it again. It is read so, its column names whole, and said so;
+    a binary file is still refused."""
+    path = tmp_path / "cp.csv"
+    path.write_bytes("Fläche m²,y\n1,2\n2,4\n3,7\n".encode("cp1252"))
+    code, out, err = run(
+        [
+            "fit",
+            str(path),
+            "--x",
+            "Fläche m²",
+            "--steps",
+            "2",
+            "-o",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "(3 rows; Fläche m² -> y)" in out
+    assert "is not UTF-8: it is read as Windows-1252 (cp1252)" in err
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"x,y\n\x00\x81\x8d\xff\n")
+    line = one_line_error([str(binary)], tmp_path, capsys)
+    assert "is not UTF-8 text (another encoding, or not a text table)" in line

@@ -211,6 +211,31 @@ def _decimal_commas(lines: str, sep: str) -> bool:
     return any(_COMMA_NUMBER.fullmatch(f) for f in fields)
 
 
+#: The encoding a text table that is not UTF-8 is read in: a Windows spreadsheet's
+#: plain "CSV" (Excel's, in Western locales)
+LEGACY_ENCODING = "cp1252"
+
+
+def _legacy_text(source: Any) -> bool:
+    """Whether a file that is not UTF-8 (``source``: a path) reads as
+    Windows-1252 text: no NUL byte (a binary file's) and every byte defined
+    there, in its first megabyte."""
+    if not isinstance(source, (str, Path)):
+        return False
+    try:
+        with open(source, "rb") as fh:
+            raw = fh.read(1 << 20)
+    except OSError:
+        return False
+    if b"\x00" in raw or Path(source).suffix.lower() in COMPRESSED:
+        return False
+    try:
+        raw.decode(LEGACY_ENCODING)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _decimal_comma_noted(frame: pd.DataFrame, name: str) -> None:
     """Say (``READ_NOTICES``) that ``name``'s numbers were read with decimal
     commas."""
@@ -243,7 +268,26 @@ def _read_text(
         options.update(dtype=str, keep_default_na=False)
     if sep == WHITESPACE and head.lstrip("\ufeff").startswith("#"):
         options.update(skiprows=1, header=None, names=_names_of(head, sep))
-    frame = _guard(name, lambda: pd.read_csv(source, **options))
+    legacy = False
+
+    def read() -> pd.DataFrame:
+        nonlocal legacy
+        try:
+            return pd.read_csv(source, **options)
+        except UnicodeDecodeError:
+            if not _legacy_text(source):
+                raise
+            legacy = True
+            return pd.read_csv(source, **options, encoding=LEGACY_ENCODING)
+
+    frame = _guard(name, read)
+    if legacy:  # what it said is read, and how
+        frame.attrs[READ_NOTICES] = [
+            *frame.attrs.get(READ_NOTICES, []),
+            f"{name} is not UTF-8: it is read as Windows-1252 (cp1252), the "
+            "encoding of a spreadsheet's plain CSV on Windows; check its column "
+            "names, or save it as UTF-8",
+        ]
     default = pd.RangeIndex(len(frame))
     if frame.index.equals(default) and frame.index.name is None:
         # a first column of 0, 1, 2, ... taken as the index would pass: rare
