@@ -2,7 +2,8 @@
 them after keras.utils.set_random_seed. The orders are checked against Keras's
 own (tests/oracle/fixtures/orders/keras_fit.json, made by
 tools/fixtures/make_keras_orders.py); a training run against a Keras fit in
-tests/oracle/test_frameworks.py (keras_adam_shuffled)."""
+tests/oracle/test_frameworks.py (keras_adam_shuffled). What cannot take either
+framework's order is refused here for both."""
 
 from __future__ import annotations
 
@@ -201,25 +202,29 @@ def test_the_command_line_takes_kerass_order_and_says_so(
 
 
 @pytest.mark.parametrize(
-    ("extra", "said"),
+    ("flag", "extra", "said"),
     [
-        (["--no-shuffle"], "--keras-order shuffles each epoch in Keras's order"),
-        (["--stream"], "--keras-order does not work with --stream"),
-        (["--torch-order"], "--torch-order and --keras-order are two orders"),
+        ("--torch-order", ["--no-shuffle"], "shuffles each epoch in PyTorch's order"),
+        ("--torch-order", ["--stream"], "--torch-order does not work with --stream"),
+        ("--keras-order", ["--no-shuffle"], "shuffles each epoch in Keras's order"),
+        ("--keras-order", ["--stream"], "--keras-order does not work with --stream"),
+        ("--keras-order", ["--torch-order"], "--torch-order and --keras-order are two"),
+        # one order for every epoch: the same rows would sit out every one
+        ("--keras-order", ["--drop-last"], "leaves the same rows out of every epoch"),
     ],
 )
-def test_what_cannot_take_kerass_order_is_refused_in_a_line(
+def test_what_cannot_take_a_frameworks_order_is_refused_in_a_line(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    flag: str,
     extra: list[str],
     said: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    _line().to_parquet("d.parquet")
+    _line().to_parquet("d.parquet")  # 60 rows: batches of 8 leave 4 over
     code, _, err = run_cli(
-        ["fit", "d.parquet", "--batch-size", "8", "--keras-order", *extra, "-o", "r"],
-        capsys,
+        ["fit", "d.parquet", "--batch-size", "8", flag, *extra, "-o", "r"], capsys
     )
     assert code == 2 and said in err and len(err.strip().splitlines()) == 1
     assert not Path("r").exists()

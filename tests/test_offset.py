@@ -152,8 +152,20 @@ def test_a_stream_is_the_run_in_memory(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["--model", "linear", "--offset", "logyears"], "--offset is for --model"),
+        (
+            ["--model", "linear", "--offset", "logyears"],
+            "linear predictor): fit y minus the offset instead.",
+        ),
+        (
+            ["--model", "normal", "--offset", "logyears"],
+            "linear predictor): a distribution has none.",
+        ),
+        (
+            ["--model-expr", "a*age + b", "--offset", "logyears"],
+            "write logyears into --model-expr, such as a*x + b + logyears.",
+        ),
         (["--offset", "exposure"], "--offset exposure: no such column"),
+        (["--offset", "logyear"], "(columns: age, years, logyears, y): did you mean"),
         (["--offset", "y"], "--offset y is the target (--y)"),
         (
             ["--x", "age", "--x", "logyears", "--offset", "logyears"],
@@ -168,7 +180,11 @@ def test_bad_offsets_are_refused_in_a_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     claims().to_csv(tmp_path / "claims.csv", index=False)
-    model = [] if "--model" in args else ["--model", "poisson-regression"]
+    model = (
+        []
+        if "--model" in args or "--model-expr" in args
+        else ["--model", "poisson-regression"]
+    )
     code, _, err = run_cli(
         ["fit", str(tmp_path / "claims.csv"), *model, *args, "-o", str(tmp_path / "r")],
         capsys,

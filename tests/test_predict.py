@@ -314,3 +314,23 @@ def test_the_command_names_a_bad_cell_by_its_files_line(
     )
     assert code == 2 and "('1,5' in data row 2 (line 3), 1 such row)" in err
     assert "(a decimal comma: write 1.5, not 1,5)" in err and ".iloc" not in err
+
+
+def test_standard_input_and_a_built_in_data_set_are_predicted_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Standard input's own fields came back rewritten (02134 as 2134), and a
+    built-in data set's name was looked for as a file (a review's finds)."""
+    import io
+    import sys
+
+    from helpers import run_cli
+
+    gradtrace.fit("seed001_line", steps=3).save(tmp_path / "run")
+    text = 'zip,x,note\n02134,1.000000000000000000001,"Boston, MA"\n'
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    code, out, err = run_cli(["predict", str(tmp_path / "run"), "-"], capsys)
+    assert code == 0, err
+    assert out.splitlines()[1].startswith('02134,1.000000000000000000001,"Boston, MA",')
+    code, out, err = run_cli(["predict", str(tmp_path / "run"), "seed001_line"], capsys)
+    assert code == 0 and len(out.splitlines()) == 101, err

@@ -196,30 +196,6 @@ def test_the_command_line_takes_pytorchs_order_and_says_so(
     assert gradtrace.load("c").batch_rows().equals(gradtrace.load("t").batch_rows())
 
 
-@pytest.mark.parametrize(
-    ("extra", "said"),
-    [
-        (["--no-shuffle"], "--torch-order shuffles each epoch in PyTorch's order"),
-        (["--stream"], "--torch-order does not work with --stream"),
-    ],
-)
-def test_what_cannot_take_pytorchs_order_is_refused_in_a_line(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    extra: list[str],
-    said: str,
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    _line().to_parquet("d.parquet")
-    code, out, err = run_cli(
-        ["fit", "d.parquet", "--batch-size", "8", "--torch-order", *extra, "-o", "r"],
-        capsys,
-    )
-    assert code == 2 and said in err and len(err.strip().splitlines()) == 1
-    assert not Path("r").exists()
-
-
 def test_a_stream_is_refused_the_order_however_spelt(tmp_path: Path) -> None:
     _line().to_parquet(tmp_path / "d.parquet")
     with pytest.raises(gradtrace.InputError, match="does not work with stream=True"):

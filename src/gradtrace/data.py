@@ -117,16 +117,7 @@ def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
     if str(path) == "-":
         # read whole, so that its header line is read as written: a column named
         # y.1 beside y is its own, not pandas' renaming of a second y
-        text = _stdin_text()
-        line = text.split("\n", 1)[0]
-        sep = _separator_of(line, text.split("\n", 2)[1:2])
-        _no_duplicates(_names_of(line, sep), "standard input")
-        head = "\n".join(text.split("\n", DECIMAL_LINES)[:DECIMAL_LINES])
-        comma = sep == ";" and _decimal_commas(head, sep)
-        frame = _read_text(io.StringIO(text), sep, "standard input", line, False, comma)
-        if comma:
-            _decimal_comma_noted(frame, "standard input")
-        return _without_trailing_commas(frame)
+        return text_table(stdin_text(), as_written)
     p = Path(path)
     if not p.exists():
         near = difflib.get_close_matches(str(path), list(DATASETS), n=1, cutoff=0.6)
@@ -177,7 +168,23 @@ def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
 READ_NOTICES = "gradtrace.read_notices"
 
 
-def _stdin_text() -> str:
+def text_table(text: str, as_written: bool = False) -> pd.DataFrame:
+    """The table of standard input's ``text`` (``stdin_text``), as ``read_table``
+    reads a file (``as_written``: its fields as strings)."""
+    line = text.split("\n", 1)[0]
+    sep = _separator_of(line, text.split("\n", 2)[1:2])
+    _no_duplicates(_names_of(line, sep), "standard input")
+    head = "\n".join(text.split("\n", DECIMAL_LINES)[:DECIMAL_LINES])
+    comma = sep == ";" and _decimal_commas(head, sep)
+    frame = _read_text(
+        io.StringIO(text), sep, "standard input", line, as_written, comma
+    )
+    if comma and not as_written:
+        _decimal_comma_noted(frame, "standard input")
+    return _without_trailing_commas(frame)
+
+
+def stdin_text() -> str:
     """Standard input, whole, as UTF-8 text (a byte-order mark dropped)."""
     raw = getattr(sys.stdin, "buffer", None)
     if raw is None:  # a text stream put in its place

@@ -25,7 +25,7 @@ from gradtrace.core.models import Custom
 from gradtrace.core.optimizers import PRESETS, OptimizerSpec
 from gradtrace.core.schedules import LrSchedule
 from gradtrace.data import READ_NOTICES
-from gradtrace.errors import InputError
+from gradtrace.errors import COMMAND_LINE, InputError
 from gradtrace.reference import compute as reference_compute
 from gradtrace.run_config import RunConfig
 from gradtrace.sources import data_file, frame_of
@@ -452,6 +452,18 @@ def plan(
     if config.epochs is not None and config.steps is not None:
         raise InputError("give --epochs or --steps (one of them), not both.")
     drop_last = bool(config.drop_last) and batch_size < n_rows
+    if drop_last and keras_order and n_rows % batch_size:
+        # one order for every epoch: the same rows would never be trained on
+        drop, keras = (
+            ("--drop-last", "--keras-order")
+            if COMMAND_LINE.get()
+            else ("drop_last=True", "shuffle='keras'")
+        )
+        raise InputError(
+            f"{drop} with {keras} leaves the same rows out of every epoch (Keras's "
+            "order is one for all of them, and its fit keeps the last partial "
+            f"batch): leave out {drop}."
+        )
     if config.drop_last and not drop_last and not for_views:
         notices.append(
             "--drop-last changes nothing here: every step sees all the rows, so no "

@@ -46,6 +46,7 @@ from gradtrace.schedule_input import schedule_notices as schedule_notices
 from gradtrace.schedule_input import warms_up_from_zero as warms_up_from_zero
 from gradtrace.text import (
     close_name,
+    close_names,
     column_hint,
     flag_value,
     header_example,
@@ -1166,16 +1167,26 @@ def offset_column(
         )
     name = offset.strip()
     if model not in OFFSET_MODELS:
+        instead = {
+            "line": "fit y minus the offset instead",
+            "linear": "fit y minus the offset instead",
+            "expr": f"write {name} into --model-expr, such as a*x + b + {name}",
+        }.get(
+            model,
+            "a distribution has none"
+            if kind_of(model) == "distribution"
+            else "write the column into the model",
+        )
         raise InputError(
             f"--offset is for --model {' or '.join(OFFSET_MODELS)} (a term added to "
-            "the linear predictor); for a line or linear model, fit y minus the "
-            "offset instead."
+            f"the linear predictor): {instead}."
         )
     names = [str(c) for c in frame.columns]
     if name not in names:
+        near = close_names(name, [n for n in names if n != y])
         raise InputError(
-            f"--offset {name}: no such column (columns: {', '.join(names)}): "
-            f"{_suggest(name, names)}"
+            f"--offset {name}: no such column (columns: {', '.join(names)})"
+            + (f": did you mean {near[0]}?" if near else ".")
         )
     if name == y:
         raise InputError(

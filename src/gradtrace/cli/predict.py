@@ -71,7 +71,13 @@ def predict(
     # are new rows, not the run's data
     python_objects(run, data)
     trace = load_run(run, None, thin=True, rebuilt=False)
-    frame, _ = frame_of(str(data))
+    from gradtrace.data import READ_NOTICES, stdin_text, text_table
+
+    # standard input is read once: its table, and its fields as written
+    text = stdin_text() if str(data) == "-" else None
+    frame = text_table(text) if text is not None else frame_of(str(data))[0]
+    for note in frame.attrs.get(READ_NOTICES, []):  # row names left out, say
+        click.echo(f"note: {note}.", err=True)
     if COLUMN in frame.columns:
         raise InputError(
             f"{str(data)!r} has a column named {COLUMN!r} already: rename it, so "
@@ -102,7 +108,7 @@ def predict(
             said = warning.removeprefix("warning: ")
             click.echo(f"warning: predicting with {str(run)!r}: {said}", err=True)
     if to_stdout:
-        as_text(frame, data).to_csv(sys.stdout, index=False)
+        as_text(frame, data, text).to_csv(sys.stdout, index=False)
         return
     assert out is not None
 
@@ -111,22 +117,23 @@ def predict(
             frame.to_parquet(path, index=False)
         else:
             sep = SUFFIXES.get(suffix) or ","
-            as_text(frame, data).to_csv(path, sep=sep, index=False)
+            as_text(frame, data, text).to_csv(path, sep=sep, index=False)
 
     write_whole(out, write)
     if not str(out).startswith("/dev/"):
         click.echo(f"wrote {len(frame)} predictions to {out}", err=True)
 
 
-def as_text(frame: Any, data: Path) -> Any:
+def as_text(frame: Any, data: Path, text: str | None = None) -> Any:
     """``frame`` to write as text: DATA's own columns as its file wrote them (a
     CSV's or TSV's fields: 51.257302210933936, a zip code's 01234; they were
-    rounded to 9 digits, and the zip code read as 1234), others at full
-    precision, and the predictions to 9 significant digits (float32's)."""
+    rounded to 9 digits, and the zip code read as 1234; ``text``: standard
+    input's), others at full precision, and the predictions to 9 significant
+    digits (float32's)."""
     import numpy as np
     import pandas as pd
 
-    from gradtrace.data import read_table
+    from gradtrace.data import read_table, text_table
 
     shown = [
         "" if not np.isfinite(v) else f"{v:.9g}"
@@ -134,8 +141,13 @@ def as_text(frame: Any, data: Path) -> Any:
     ]
     own = frame.drop(columns=COLUMN)
     suffix = data.suffix.lower()
-    if str(data) != "-" and suffix not in (".parquet", ".pq", ".npy", ".npz"):
+    written = None
+    if text is not None:
+        written = text_table(text, as_written=True)
+    elif data.is_file() and suffix not in (".parquet", ".pq", ".npy", ".npz"):
+        # a file's own (a built-in data set's name is none)
         written = read_table(data, as_written=True)
+    if written is not None:
         if list(written.columns) == list(own.columns) and len(written) == len(own):
             own = written
     return pd.concat([own, pd.Series(shown, name=COLUMN, index=own.index)], axis=1)

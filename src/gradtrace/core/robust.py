@@ -278,10 +278,6 @@ def breusch_pagan(
     return statistic, dof, chi2_sf(statistic, dof)
 
 
-#: Degrees of freedom above which ``chi2_sf`` approximates
-EXACT_DOF = 200
-
-
 def pearson_dispersion(
     model: Model,
     params: dict[str, np.ndarray],
@@ -319,31 +315,35 @@ def pearson_dispersion(
 def chi2_sf(x: float, dof: int) -> float:
     """P(X > x) for X chi-squared with a whole ``dof`` of degrees of freedom: the
     regularised upper incomplete gamma Q(dof / 2, x / 2) by its finite sums
-    (Q(a + 1, h) = Q(a, h) + h^a e^-h / Gamma(a + 1), from Q(1, h) = e^-h or
-    Q(1/2, h) = erfc(sqrt h)), in Python floats (SciPy's import, or a JAX
-    call's compilation, would cost more than the test). Above ``EXACT_DOF``
-    degrees of freedom, whose sums underflow (e^-h is 0 beyond h = 745) and take
-    a term each, Wilson and Hilferty's cube-root normal approximation (within
-    1e-3 of the p-value there)."""
+    (Q(k, h) = e^-h sum over i < k of h^i / i!, for an even dof; Q(1/2, h) =
+    erfc(sqrt h) plus e^-h h^(i + 1/2) / Gamma(i + 3/2) over i < (dof - 1) / 2
+    for an odd one), each term's logarithm summed by log-sum-exp in NumPy, so
+    that neither e^-h (0 beyond h = 745: p-values of 0 printed "p < 1e-300" for
+    1e-241) nor a sum of a million terms (a Poisson fit's n - p) goes wrong
+    (SciPy's import, or a JAX call's compilation, would cost more than the
+    test)."""
     if not x > 0:
         return 1.0
-    if dof > EXACT_DOF:
-        v = 2.0 / (9.0 * dof)
-        z = ((x / dof) ** (1.0 / 3.0) - (1.0 - v)) / math.sqrt(v)
-        return 0.5 * math.erfc(z / math.sqrt(2.0))
     h = x / 2.0
+    log_h = math.log(h)
     if dof % 2 == 0:
-        term = total = math.exp(-h)
-        for i in range(1, dof // 2):
-            term *= h / i
-            total += term
-        return min(1.0, total)
-    total = math.erfc(math.sqrt(h))
-    term = math.exp(-h) * math.sqrt(h) / math.gamma(1.5)
-    for i in range((dof - 1) // 2):
-        total += term
-        term *= h / (i + 1.5)
-    return min(1.0, total)
+        i = np.arange(dof // 2, dtype=np.float64)
+        # log i!, as a running sum of logs
+        log_gamma = np.concatenate([[0.0], np.cumsum(np.log(i[1:]))])
+        logs = i * log_h - h - log_gamma
+    else:
+        i = np.arange((dof - 1) // 2, dtype=np.float64)
+        # log Gamma(i + 3/2), from Gamma(3/2) = sqrt(pi) / 2 up
+        log_gamma = math.lgamma(1.5) + np.concatenate(
+            [[0.0], np.cumsum(np.log(i[:-1] + 1.5))]
+        )
+        logs = (i + 0.5) * log_h - h - log_gamma
+        tail = math.erfc(math.sqrt(h))
+        # beyond its underflow, erfc(z) is e^-z^2 / (z sqrt(pi)) to 1 / (2 z^2)
+        log_tail = math.log(tail) if tail > 0 else -h - 0.5 * math.log(math.pi * h)
+        logs = np.append(logs, log_tail)
+    top = float(np.max(logs))
+    return min(1.0, math.exp(top + math.log(float(np.sum(np.exp(logs - top))))))
 
 
 def _summed(fn: Any, flat: np.ndarray, x: Any, y: Any) -> Any:
