@@ -53,8 +53,8 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
         # a data set's own mark of a missing value (UCI's ?): "fix or remove it"
         (
             "x,y\n1,3\n2,?\n3,7\n4,?\n",
-            "'?' seems to mark a missing value (2 such rows): leave such cells "
-            "empty (or write NA), and --drop-missing leaves their rows out.",
+            "'?' seems to mark a missing value (2 such rows): --drop-missing leaves "
+            "their rows out; or leave such cells empty (or write NA).",
         ),
         # thousands separators: "fix or remove it" said nothing of them
         (
@@ -64,6 +64,7 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
         ),
         ('x;y\n1;"1.234,5"\n2;3\n', "(1.234,5 for 1234.5)"),
         ('x,y\n1,"12,345,678"\n2,3\n', "(12,345,678 for 12345678)"),
+        ('x,y\n1,"1.234.567"\n2,3\n', "(1.234.567 for 1234567)"),
         # blank lines are counted in the line's number (it said line 4)
         ("x,y\n1,3\n\n\n2,5\n3,abc\n4,9\n", "in data row 3 (line 6)"),
     ],
@@ -362,11 +363,12 @@ def test_missing_values_are_found_in_any_block(
         ),
         (
             ["--lr-schedule", "ExponentialDecay:decay_steps=5,decay_rate=0.9"],
-            "is Keras's ExponentialDecay: give keras.exponential.",
+            "is Keras's ExponentialDecay: give "
+            "keras.exponential:decay_steps=5,decay_rate=0.9.",
         ),
         (
             ["--lr-schedule", "torch.optim.lr_scheduler.StepLR:step_size=5"],
-            "is PyTorch's StepLR: give torch.step.",
+            "is PyTorch's StepLR: give torch.step:step_size=5.",
         ),
         (["--lr-schedule", "ReduceLROnPlateau"], "give keras.plateau (Keras's"),
         (

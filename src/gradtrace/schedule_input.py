@@ -88,7 +88,7 @@ def lr_schedule(value: Any, nested: bool = False) -> LrSchedule | None:
             f"lr_schedule must be text such as 'torch.step:step_size=10' or a dict, "
             f"not a {type(value).__name__}{composite}."
         )
-    class_named = _by_class(name)
+    class_named = _by_class(name, given)
     if class_named is not None:
         raise InputError(class_named)
     name = choice("learning-rate schedule", name.strip(), list(SCHEDULES))
@@ -512,7 +512,7 @@ SCHEDULE_CLASSES = {
 }
 
 
-def _by_class(name: str) -> str | None:
+def _by_class(name: str, given: dict[str, str] | None = None) -> str | None:
     """What to give for a schedule named by its framework's class (Keras's
     ExponentialDecay, PyTorch's torch.optim.lr_scheduler.StepLR: a suggestion
     took ExponentialDecay for torch.exponential, PyTorch's per-epoch one), or
@@ -527,7 +527,11 @@ def _by_class(name: str) -> str | None:
     if preset is None or name.strip().lower() == preset:
         return None
     whose = "Keras's" if preset.startswith("keras.") else "PyTorch's"
-    return f"schedule {name.strip()!r} is {whose} {cls}: give {preset}."
+    # with the parameters given, so that the line can be pasted
+    shown = ",".join(f"{k}={v}" for k, v in (given or {}).items())
+    return f"schedule {name.strip()!r} is {whose} {cls}: give {preset}" + (
+        f":{shown}." if shown else "."
+    )
 
 
 def _top_level(text: str) -> list[str]:

@@ -116,7 +116,13 @@ class Sweep:
             return table.iloc[:0]
         # below it beyond the loss's rounding (a sweep saved before gaps were
         # rounded keeps float32's -0.0017 on 14380.1)
-        noise = loss_rounding({"compute_dtype": self.compute_dtype}, best)
+        noise = loss_rounding(
+            {
+                "compute_dtype": self.compute_dtype,
+                "loss_terms": self.info.get("loss_terms"),
+            },
+            best,
+        )
         low = table[~table["diverged"] & (table["gap"] < -noise)]
         return low.sort_values("loss", kind="stable")
 
@@ -894,6 +900,16 @@ def sweep(
     optimum = None if apart else best.params
     optimum_loss = None if apart else best.loss
     floor = best.loss if on_cut else 0.0
+    # the size of the loss's terms, which round the gaps (a Poisson's of large
+    # counts: a sweep read -0.0015 as below a local optimum)
+    terms = (
+        None
+        if apart
+        else reference.rounding_size(p.m, p.loss, best.params, p.fixed, p.xs, p.ys)
+    )
+    loss_terms = (
+        None if terms is None else terms * (len(p.ys) if p.reduction == "sum" else 1)
+    )
     # each batch size runs its own steps, and keeps about 100 of them
     steps_of: dict[int, int] = {}
     keeps: dict[int, int] = {}
@@ -1055,7 +1071,9 @@ def sweep(
     if optimum_loss is not None and math.isfinite(optimum_loss):
         # a gap within the loss's rounding is 0, as a run's summary says it: the
         # last digits of 14258.98 ranked rates that all reached the optimum
-        noise = loss_rounding({"compute_dtype": p.cdtype}, optimum_loss)
+        noise = loss_rounding(
+            {"compute_dtype": p.cdtype, "loss_terms": loss_terms}, optimum_loss
+        )
         table.loc[table["gap"].abs() <= noise, "gap"] = 0.0
     table["steps_to_tol"] = table["steps_to_tol"].astype("Int64")
     table["diverged_step"] = table["diverged_step"].astype("Int64")
@@ -1115,6 +1133,7 @@ def sweep(
         if optimum is None
         else {k: v.tolist() for k, v in optimum.items()},
         "optimum_loss": optimum_loss,
+        "loss_terms": loss_terms,
         **(
             {
                 # a logistic's classes apart, or a Poisson's counts of 0

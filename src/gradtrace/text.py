@@ -206,6 +206,7 @@ PYTHON_WORDS = (
     ("(--dtype float64)", "(dtype='float64')"),
     ("--compute-dtype float64", "compute_dtype='float64'"),
     ("--dtype float64 asks", "dtype='float64' asks"),
+    ("--dtype float64 resolves", "dtype='float64' resolves"),
     ("--intervals profile gives", "intervals='profile' gives"),
     ("(--seed)", "(seed=)"),
     ("--drop-last changes", "drop_last=True changes"),

@@ -1564,8 +1564,8 @@ def _numeric(
                 mend = f"make them NaN (df.replace({written!r}, float('nan')))"
             todo = (
                 f"{written!r} seems to mark a missing value ({many} such "
-                f"row{'s' * (many != 1)}): {mend}, and --drop-missing leaves their "
-                "rows out."
+                f"row{'s' * (many != 1)}): --drop-missing leaves their rows out; "
+                f"or {mend}."
             )
         elif bad.sum() == col.notna().sum():
             todo = _category(col, name, source, is_y) or todo
@@ -1635,13 +1635,19 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
 #: beside a decimal comma (1.234,5): the value tells which
 _SEPARATED = re.compile(
     r"[+-]?\d{1,3}(,\d{3})+\.\d*|[+-]?\d{1,3}(\.\d{3})+,\d*|[+-]?\d{1,3}(,\d{3}){2,}"
+    r"|[+-]?\d{1,3}(\.\d{3}){2,}"
 )
 
 
 def _separators(value: str, name: str, source: str) -> str:
     """What to do about numbers written with thousands separators (``value``:
-    1,234.5, 1.234,5 or 12,345,678), which read as text."""
-    comma = value.rfind(",") < value.rfind(".") or value.count(",") > 1
+    1,234.5, 1.234,5, 12,345,678 or 1.234.567), which read as text."""
+    # commas part the thousands where there are some and no point after them
+    comma = (
+        "," in value
+        and value.rfind(".") > value.rfind(",")
+        or ("," in value and "." not in value)
+    )
     plain = (
         value.replace(",", "") if comma else value.replace(".", "").replace(",", ".")
     )
