@@ -375,6 +375,11 @@ def test_missing_values_are_found_in_any_block(
             ["--lr-schedule", "keras.exponential:initial_learning_rate=0.1"],
             "takes its initial_learning_rate from the run's rate: give --lr 0.1",
         ),
+        # a vector's values, then another parameter's: split before the name
+        (
+            ["--model", "linear", "--init", "w=1,2,b=0"],
+            "such as --init w=1,2 --init b=0.",
+        ),
         # Keras's fit keywords that have no flag here: what gradtrace does instead
         (["--verbose", "2"], "--print-every N sets how often, -q none"),
         (["--steps-per-epoch", "3"], "an epoch here is one pass over the rows"),

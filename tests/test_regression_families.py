@@ -5,6 +5,7 @@ refusals of bad input."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -835,3 +836,33 @@ def test_one_class_is_told_as_one_class_not_a_separation(value: int) -> None:
     assert said.endswith("give data with both classes, 0 and 1.")
     found = gradtrace.diagnose(frame, "logistic")
     assert "one class, no optimum" in repr(found)
+
+
+def test_one_class_read_from_a_stream_and_no_counts_are_told_so(tmp_path: Path) -> None:
+    """A stream's one class was told as a separation, and a Poisson regression of
+    every count 0 that its "rows of count 0 can be set apart ... or leave those
+    rows out", which leaves nothing (a review's finds); a sweep says the same."""
+    ones = pd.DataFrame({"x": np.linspace(0, 1, 10), "y": np.ones(10)})
+    ones.to_parquet(tmp_path / "one.parquet")
+    streamed = gradtrace.fit(
+        tmp_path / "one.parquet", "logistic", stream=True, chunk_rows=4, steps=5
+    )
+    assert streamed.warnings[0].startswith("every y is 1: the data hold one class")
+    zeros = pd.DataFrame({"x": np.linspace(0, 1, 10), "y": np.zeros(10)})
+    said = gradtrace.fit(zeros, "poisson-regression", steps=5).warnings[0]
+    assert said.startswith("every count is 0, so the likelihood keeps rising")
+    assert "a Poisson fit needs some counts above 0." in said
+    swept = gradtrace.sweep(zeros, "poisson-regression", lr=[0.1, 0.2], steps=5)
+    assert swept.warnings[0] == f"warning: {said}"
+
+
+def test_an_offset_is_not_named_among_the_separating_columns() -> None:
+    x = np.linspace(-2, 2, 40)
+    shift = np.random.default_rng(0).normal(0, 0.1, 40)
+    frame = pd.DataFrame({"x": x, "sh": shift, "y": (x > 0).astype(float)})
+    trace = gradtrace.fit(frame, "logistic", offset="sh", steps=20)
+    assert trace.warnings[0].startswith(
+        "the classes are perfectly separated by x: a cut-off puts"
+    )
+    found = gradtrace.diagnose(frame, "logistic", offset="sh")
+    assert found.lines()[0].startswith("the classes are perfectly separated by x:")

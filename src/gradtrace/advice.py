@@ -1090,6 +1090,13 @@ def separated(x: Any, on_cut: int = 0, kind: Any = True) -> str:
             "further (weight decay, --optimizer adamw, holds them finite; or leave "
             "those rows out)."
         )
+    if kind == "counts all 0":
+        return (
+            "every count is 0, so the likelihood keeps rising as the fitted means "
+            "fall toward 0 and has no maximum: there is no optimum, standard error "
+            "or rate advice, and more steps only push the intercept further down; "
+            "a Poisson fit needs some counts above 0."
+        )
     if kind in ("all 0", "all 1"):
         value = kind[-1]
         return (

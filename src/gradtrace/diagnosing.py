@@ -17,6 +17,7 @@ from gradtrace.errors import InputError
 from gradtrace.planning import reference
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
+from gradtrace.tables import slope_columns
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Diagnosis:
         if self.info.get("separated"):  # no optimum to diagnose a rate against
             return [
                 separated(
-                    self.info.get("x"),
+                    slope_columns(self.info),
                     self.info.get("on_cut", 0),
                     self.info["separated"],
                 )
@@ -189,6 +190,7 @@ class Diagnosis:
                 "zeros": "counts of 0 set apart",
                 "all 0": "one class",
                 "all 1": "one class",
+                "counts all 0": "every count 0",
             }.get(self.info["separated"], "classes separated")
             return f"<Diagnosis {what}: {apart}, no optimum>"
         parts = [str(self.verdict or "no curvature at an optimum on an edge")]

@@ -885,6 +885,8 @@ def reference(
     p = plan(config, frame, source, model_obj, loss_obj, record=False)
     out = plan_reference(p)
     out["notices"], out["x"] = p.notices, p.x_cols
+    if getattr(p.m, "offset", False):  # the last x column, added as it is
+        out["data"] = {"offset": True}
     return out
 
 

@@ -61,6 +61,27 @@ def separation(
     return exact.separating_direction(m, xs, ys)
 
 
+def separated_kind(m: Any, ys: rowsums.Values) -> bool | str:
+    """run.json's ``separated`` of a fit with no optimum (``separation``): True
+    for a logistic's classes apart, "zeros" for a Poisson regression's counts of
+    0 set apart; "all 0" or "all 1" for one class alone, "counts all 0" for no
+    count above 0 (nothing to set apart)."""
+    zeros = getattr(m, "name", None) == "poisson-regression"
+    same = _constant(ys)
+    if same is not None:
+        return "counts all 0" if zeros else f"all {int(same)}"
+    return "zeros" if zeros else True
+
+
+def _constant(ys: rowsums.Values) -> float | None:
+    """y's one value where every row has it (in memory, or read a chunk at a
+    time), else None."""
+    if isinstance(ys, np.ndarray):
+        return float(ys[0]) if len(ys) and bool(np.all(ys == ys[0])) else None
+    mean, spread = rowsums.mean_and_spread64(ys)
+    return mean if spread == 0 else None
+
+
 def _zeros_apart(m: Any, best: Any, fixed: Any, xs: Any, ys: Any) -> int | None:
     """A Poisson regression on its way to no finite best fit
     (``exact.zero_direction``): how many rows of counts 0 its coefficients can
@@ -314,10 +335,7 @@ def compute(
                 # the solver stopped somewhere on the way to infinity: a
                 # logistic's classes apart, or a Poisson's zeros ("zeros", with
                 # on_cut the rows whose mean falls toward 0)
-                zeros = getattr(m, "name", None) == "poisson-regression"
-                kind: bool | str = "zeros" if zeros else True
-                if not zeros and isinstance(ys, np.ndarray) and np.all(ys == ys[0]):
-                    kind = f"all {int(ys[0])}"  # one class: nothing to separate
+                kind = separated_kind(m, ys)
                 return {
                     "separated": kind,
                     **({"on_cut": on_cut} if on_cut and "all" not in str(kind) else {}),

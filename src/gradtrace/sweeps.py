@@ -35,7 +35,7 @@ from gradtrace.planning import plan
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
 from gradtrace.store import PARQUET_WRITE
-from gradtrace.tables import swept_key
+from gradtrace.tables import slope_columns, swept_key
 from gradtrace.text import for_python, loss_rounding
 from gradtrace.trace import device, versions
 
@@ -392,7 +392,7 @@ class Sweep:
             [
                 "warning: "
                 + separated(
-                    info["data"].get("x"), info.get("on_cut", 0), info["separated"]
+                    slope_columns(info), info.get("on_cut", 0), info["separated"]
                 )
             ]
             if info.get("separated")
@@ -1098,6 +1098,8 @@ def sweep(
             else (base.data or "python data"),
             "n_rows": p.n_rows,
             **({"x": list(p.x_cols)} if p.x_cols else {}),
+            # the last x column, added as it is (its coefficient held at 1)
+            **({"offset": True} if getattr(p.m, "offset", False) else {}),
             **({"validation": held_out.info(p.val)} if p.val is not None else {}),
         },
         # the most steps a configuration ran, and each batch size's own where
@@ -1137,9 +1139,7 @@ def sweep(
         **(
             {
                 # a logistic's classes apart, or a Poisson's counts of 0
-                "separated": "zeros"
-                if getattr(p.m, "name", None) == "poisson-regression"
-                else True,
+                "separated": reference.separated_kind(p.m, p.ys),
                 "on_cut": on_cut,
                 "loss_infimum": floor,
             }

@@ -451,6 +451,15 @@ def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
     return labels
 
 
+def slope_columns(info: dict[str, Any]) -> list[str]:
+    """The x columns of a run's, sweep's or diagnosis's ``info`` that have
+    slopes: an offset's (the last, its coefficient held at 1) left out."""
+    data = info.get("data") or {}
+    x = list(data.get("x") or info.get("x") or [])
+    offset = (info.get("model_options") or {}).get("offset") or data.get("offset")
+    return x[:-1] if offset and x else x
+
+
 def swept_key(value: Any) -> Any:
     """A sweep's swept value as a key that sorts and hashes: a vector's (a list,
     or an array read back from Parquet) as a tuple of its numbers."""

@@ -508,10 +508,10 @@ class Trace:
 
         info = self.info
         if info.get("separated"):
+            from gradtrace.tables import slope_columns
+
             return [
-                separated(
-                    info["data"].get("x"), info.get("on_cut", 0), info["separated"]
-                )
+                separated(slope_columns(info), info.get("on_cut", 0), info["separated"])
             ]
         # parameters that trade off: said first, and the rest still said (a
         # loss that rose)

@@ -1045,13 +1045,14 @@ def _param_value(spec: ParamSpec, raw: Any, flag: str) -> np.ndarray:
     except (TypeError, ValueError):
         pairs = [p.split("=", 1)[0].strip() for p in raw if "=" in str(p)]
         if COMMAND_LINE.get() and isinstance(given, str) and pairs:
-            # --init w=5,b=0: two parameters in one flag
-            first = given.split(",", 1)[0].strip()
-            rest = " ".join(f"{flag} {p.strip()}" for p in given.split(",")[1:])
+            # --init w=5,b=0: two parameters in one flag (w=1,2,b=0: a vector's
+            # values before the next NAME=)
+            first, *rest = re.split(r",\s*(?=[A-Za-z_][\w\[\]]*\s*=)", given)
+            others = " ".join(f"{flag} {p.strip()}" for p in rest)
             raise InputError(
                 f"{flag} {spec.name}={given} gives {', '.join(pairs)} too: give "
-                f"each parameter its own {flag}, such as {flag} {spec.name}={first} "
-                f"{rest}."
+                f"each parameter its own {flag}, such as {flag} {spec.name}="
+                f"{first.strip()} {others}."
             ) from None
         if COMMAND_LINE.get():
             example = ",".join(["0.5"] * (spec.size or 1))
