@@ -334,3 +334,29 @@ def test_standard_input_and_a_built_in_data_set_are_predicted_too(
     assert out.splitlines()[1].startswith('02134,1.000000000000000000001,"Boston, MA",')
     code, out, err = run_cli(["predict", str(tmp_path / "run"), "seed001_line"], capsys)
     assert code == 0 and len(out.splitlines()) == 101, err
+
+
+def test_a_float64_runs_predictions_keep_their_digits_and_inf_is_told(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A float64 run's predictions were cut to float32's 9 digits, and one that
+    overflowed was written as an empty cell without a word (a review's finds)."""
+    from helpers import run_cli
+
+    gradtrace.fit("seed001_line", steps=3, dtype="float64").save(tmp_path / "r64")
+    (tmp_path / "new.csv").write_text("x\n2\n1e40\n")
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "r64"), str(tmp_path / "new.csv")], capsys
+    )
+    assert code == 0, err
+    first = out.splitlines()[1].split(",")[1]
+    expected = gradtrace.load(tmp_path / "r64").predict(np.array([2.0]))[0]
+    assert float(first) == expected  # every digit: 17 significant
+    counts = pd.DataFrame({"x": np.arange(10.0), "y": np.arange(10.0)})
+    gradtrace.fit(counts, "poisson-regression", steps=20).save(tmp_path / "p")
+    (tmp_path / "far.csv").write_text("x\n2\n1e8\n")
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "p"), str(tmp_path / "far.csv")], capsys
+    )
+    assert code == 0 and out.splitlines()[2] == "1e8,inf", out
+    assert "note: 1 prediction overflowed to infinity (written as inf)" in err

@@ -54,6 +54,8 @@ def predict(
         --out runs/houses -q
       gradtrace predict runs/houses new_houses.csv -o priced.csv
     """
+    import numpy as np
+
     from gradtrace.errors import InputError
     from gradtrace.sources import frame_of
 
@@ -88,6 +90,16 @@ def predict(
     except InputError as err:  # "the data" named as the command was given them
         said = str(err).replace("in the data (", f"in {str(data)!r} (", 1)
         raise InputError(_rows_as_lines(said, data)) from None
+    # digits a prediction holds: float32's 9, a float64 run's 17
+    digits = 17 if trace.info.get("compute_dtype") == "float64" else 9
+    endless = int(np.isinf(frame[COLUMN].to_numpy(np.float64)).sum())
+    if endless:
+        click.echo(
+            f"note: {endless} prediction{'s' * (endless != 1)} overflowed to "
+            f"infinity (written as inf): the fitted model's values there are "
+            f"beyond float{'64' if digits == 17 else '32'}'s range.",
+            err=True,
+        )
     blank = int(frame[COLUMN].isna().sum())
     if blank:
         # a row missing an x value has no prediction: its cell is left empty
@@ -108,7 +120,7 @@ def predict(
             said = warning.removeprefix("warning: ")
             click.echo(f"warning: predicting with {str(run)!r}: {said}", err=True)
     if to_stdout:
-        as_text(frame, data, text).to_csv(sys.stdout, index=False)
+        as_text(frame, data, text, digits).to_csv(sys.stdout, index=False)
         return
     assert out is not None
 
@@ -117,26 +129,26 @@ def predict(
             frame.to_parquet(path, index=False)
         else:
             sep = SUFFIXES.get(suffix) or ","
-            as_text(frame, data, text).to_csv(path, sep=sep, index=False)
+            as_text(frame, data, text, digits).to_csv(path, sep=sep, index=False)
 
     write_whole(out, write)
     if not str(out).startswith("/dev/"):
         click.echo(f"wrote {len(frame)} predictions to {out}", err=True)
 
 
-def as_text(frame: Any, data: Path, text: str | None = None) -> Any:
+def as_text(frame: Any, data: Path, text: str | None = None, digits: int = 9) -> Any:
     """``frame`` to write as text: DATA's own columns as its file wrote them (a
     CSV's or TSV's fields: 51.257302210933936, a zip code's 01234; they were
     rounded to 9 digits, and the zip code read as 1234; ``text``: standard
-    input's), others at full precision, and the predictions to 9 significant
-    digits (float32's)."""
+    input's), others at full precision, and the predictions to ``digits``
+    significant digits (float32's 9; a float64 run's 17), inf written so."""
     import numpy as np
     import pandas as pd
 
     from gradtrace.data import read_table, text_table
 
     shown = [
-        "" if not np.isfinite(v) else f"{v:.9g}"
+        "" if np.isnan(v) else f"{v:.{digits}g}"
         for v in frame[COLUMN].to_numpy(np.float64)
     ]
     own = frame.drop(columns=COLUMN)
