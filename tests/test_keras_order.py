@@ -165,6 +165,22 @@ def test_a_sweep_gives_each_seed_the_run_of_that_seed() -> None:
         assert row["b"] == pytest.approx(last["b"], rel=1e-6)
 
 
+def test_a_sweep_refuses_seeds_tensorflow_takes_for_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """1 and 2**31 are one seed modulo 2**31 - 1: their sweeps were alike."""
+    code, _, err = run_cli(
+        ["sweep", "seed001_line", "--batch-size", "8", "--keras-order", "--seed"]
+        + ["1,2147483648", "--lr", "0.1", "--steps", "3", "--no-plot"]
+        + ["-o", str(tmp_path / "s")],
+        capsys,
+    )
+    assert code == 2 and err.strip() == (
+        "error: --seed 1 and 2147483648 are one seed to TensorFlow, which takes a "
+        "seed modulo 2**31 - 1 (Keras's order, --keras-order): give each seed once."
+    )
+
+
 def test_the_command_line_takes_kerass_order_and_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -105,6 +105,10 @@ def test_the_command_line_saves_shows_predicts_and_reruns_it(
     np.testing.assert_allclose(
         printed, loaded.predict(pd.read_csv("claims.csv")), rtol=1e-8
     )
+    # new rows without the offset are told it is the offset that they miss
+    pd.DataFrame({"age": [30.0]}).to_csv("bare.csv", index=False)
+    code, _, err = run_cli(["predict", "r", "bare.csv"], capsys)
+    assert code == 2 and "age, logyears (logyears is its offset)." in err
     # a config file names it too
     Path("run.toml").write_text(
         'data = "claims.csv"\nmodel = "poisson-regression"\nx = ["age"]\n'

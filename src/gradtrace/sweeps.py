@@ -22,6 +22,7 @@ from gradtrace import held_out, reference, validate
 from gradtrace.advice import ended_above, separated
 from gradtrace.checks import repeated
 from gradtrace.core import exact, loop
+from gradtrace.core.batches import KERAS, TF_SEED_MODULUS
 from gradtrace.core.optimizers import PRESETS
 from gradtrace.core.schedules import KERAS_SCHEDULER
 from gradtrace.core.sweep import compiled_per_value, run_sweep
@@ -766,6 +767,23 @@ def sweep(
     p = plan(
         base, frame, source, model_obj, loss_obj, validation=validation, record=False
     )
+    if p.schedule.shuffle == KERAS:
+        # TensorFlow takes a seed modulo 2**31 - 1: 1 and 2**31 are one order
+        by_tf: dict[int, list[int]] = {}
+        for s in seeds:
+            by_tf.setdefault(s % TF_SEED_MODULUS, []).append(s)
+        same = next((v for v in by_tf.values() if len(v) > 1), None)
+        if same is not None:
+            given, order = (
+                ("--seed", "--keras-order")
+                if COMMAND_LINE.get()
+                else ("seed=", "shuffle='keras'")
+            )
+            raise InputError(
+                f"{given} {same[0]} and {same[1]} are one seed to TensorFlow, "
+                f"which takes a seed modulo 2**31 - 1 (Keras's order, {order}): "
+                "give each seed once."
+            )
     if p.spec.schedule is not None and p.spec.schedule.name == KERAS_SCHEDULER:
         raise InputError(
             f"a sweep cannot take {KERAS_SCHEDULER} yet: its rates follow lr "

@@ -1329,7 +1329,9 @@ class Trace:
                 "distribution of y, with no x to predict at (its parameters: "
                 "trace.params)."
             )
-        x = _x_of(data, [str(c) for c in self.info["data"]["x"]] or ["x"])
+        offset = (self.info.get("model_options") or {}).get("offset")
+        names = [str(c) for c in self.info["data"]["x"]] or ["x"]
+        x = _x_of(data, names, names[-1] if offset else None)
         if step is None:
             params = self.params
         else:
@@ -1574,9 +1576,10 @@ def _sized(data: Any) -> bool:
     return isinstance(data, (list, tuple, np.ndarray))
 
 
-def _x_of(data: Any, names: list[str]) -> np.ndarray:
+def _x_of(data: Any, names: list[str], offset: str | None = None) -> np.ndarray:
     """``predict``'s x, [rows, columns] in float64: the columns ``names`` of a
-    table, or an array of x."""
+    table, or an array of x (``offset``: the last of ``names``, the run's
+    offset, said so where it is missing)."""
     from collections.abc import Mapping
 
     from gradtrace.errors import InputError
@@ -1593,7 +1596,9 @@ def _x_of(data: Any, names: list[str]) -> np.ndarray:
             raise InputError(
                 f"column {missing[0]!r} not found in the data (columns: "
                 f"{', '.join(given) or 'none'}): predict takes the run's x "
-                f"column{'s' * (len(names) > 1)}, {', '.join(names)}."
+                f"column{'s' * (len(names) > 1)}, {', '.join(names)}"
+                + (f" ({offset} is its offset)" if offset else "")
+                + "."
             )
         columns = []
         for n in names:

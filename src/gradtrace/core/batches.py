@@ -267,7 +267,7 @@ def _resolved(offsets: np.ndarray, n: int) -> np.ndarray:
 
 
 #: TensorFlow's seeds are taken modulo this (``random_seed._truncate_seed``)
-_TF_SEED_MODULUS = 2**31 - 1
+TF_SEED_MODULUS = 2**31 - 1
 #: Philox-4x32-10's round multipliers and key increments (Salmon et al. 2011,
 #: "Parallel random numbers: as easy as 1, 2, 3"), as TensorFlow's PhiloxRandom
 _PHILOX_M = (0xD2511F53, 0xCD9E8D57)
@@ -330,8 +330,8 @@ def keras_order(n_rows: int, seed: int) -> np.ndarray:
     2.21 (tools/fixtures/make_keras_orders.py)."""
     if n_rows < 2:
         return np.arange(n_rows, dtype=np.int32)
-    key = seed % _TF_SEED_MODULUS
-    counter_high = _TF_SEED_MODULUS if key == 0 else 0
+    key = seed % TF_SEED_MODULUS
+    counter_high = TF_SEED_MODULUS if key == 0 else 0
     words = _philox_words(key, counter_high, n_rows - 1)
     left = (n_rows - np.arange(n_rows - 1, dtype=np.int64)).astype(np.uint32)
     return _resolved((words % left).astype(np.int32)[None], n_rows)[0]
