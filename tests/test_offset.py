@@ -169,7 +169,14 @@ def test_a_stream_is_the_run_in_memory(tmp_path: Path) -> None:
             "write logyears into --model-expr, such as a*x + b + logyears.",
         ),
         (["--offset", "exposure"], "--offset exposure: no such column"),
-        (["--offset", "logyear"], "(columns: age, years, logyears, y): did you mean"),
+        (
+            ["--x", "age", "--offset", "kind"],
+            "--offset kind: its values are not all numbers ('a'",
+        ),
+        (
+            ["--offset", "logyear"],
+            "(columns: age, years, logyears, y, kind): did you mean",
+        ),
         (["--offset", "y"], "--offset y is the target (--y)"),
         (
             ["--x", "age", "--x", "logyears", "--offset", "logyears"],
@@ -183,7 +190,7 @@ def test_bad_offsets_are_refused_in_a_line(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    claims().to_csv(tmp_path / "claims.csv", index=False)
+    claims().assign(kind="a").to_csv(tmp_path / "claims.csv", index=False)
     model = (
         []
         if "--model" in args or "--model-expr" in args
@@ -195,3 +202,9 @@ def test_bad_offsets_are_refused_in_a_line(
     )
     assert code == 2 and said in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_an_offset_alone_is_told_it_is_not_supported(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"lo": [0.1, 0.2, 0.3], "y": [0.0, 1.0, 1.0]})
+    with pytest.raises(gradtrace.InputError, match="an offset alone is not supported"):
+        gradtrace.fit(frame, "logistic", offset="lo")

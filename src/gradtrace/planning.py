@@ -204,7 +204,7 @@ def plan(
     offset = None
     if config.offset is not None:
         offset, x_cols = validate.offset_column(
-            config.offset, model_name, frame, x_cols, config.y, bool(config.x)
+            config.offset, model_name, frame, x_cols, config.y, bool(config.x), source
         )
         config.offset = offset
     if config.model_expr and not config.x and x_cols and x_cols != ["x"]:

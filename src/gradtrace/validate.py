@@ -1158,6 +1158,7 @@ def offset_column(
     x_cols: list[str],
     y: str,
     x_given: bool,
+    source: str = "the data",
 ) -> tuple[str, list[str]]:
     """``--offset``'s column, checked, and the x columns without it (every column
     but y took it in, unless --x named them)."""
@@ -1199,11 +1200,23 @@ def offset_column(
             f"--offset {name} is an x column too (--x): its coefficient is held at "
             "1 as an offset, or fitted as an x column; drop it from one."
         )
+    column = frame[name]
+    text = pd.to_numeric(column, errors="coerce").isna() & column.notna()
+    marked = column.astype(str).str.strip().str.lower().isin(MISSING_MARKS)
+    words = (text & ~marked).to_numpy()
+    if words.any():  # a category's advice (0/1 columns) is no offset's
+        i = int(np.flatnonzero(words)[0])
+        raise InputError(
+            f"--offset {name}: its values are not all numbers ({column.iloc[i]!r} "
+            f"in {_row(i, source)}): an offset is a number added to the linear "
+            "predictor, such as the log of each row's exposure."
+        )
     rest = [c for c in x_cols if c != name]
     if not rest:
         raise InputError(
-            f"--offset {name}: no x columns besides it and {y!r}: pass --x once per "
-            "column."
+            f"--offset {name}: no x columns besides it and {y!r}: a model of the "
+            "intercept and an offset alone is not supported yet; give an x column "
+            "(--x)."
         )
     return name, rest
 
