@@ -96,6 +96,8 @@ def test_the_command_line_saves_shows_predicts_and_reruns_it(
     code, out, err = run_cli([*base, "--out", "r"], capsys)
     assert code == 0, err
     assert "(500 rows; age -> y, offset logyears)" in out
+    code, _, err = run_cli(["report", "r", "-o", "r.html"], capsys)
+    assert code == 0 and "offset logyears" in Path("r.html").read_text(), err
     code, out, err = run_cli(["rerun", "r", "--out", "r2"], capsys)
     assert code == 0 and "identical" in out + err, err
     loaded = gradtrace.load("r")

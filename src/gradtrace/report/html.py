@@ -163,7 +163,13 @@ def payload(trace: Any) -> dict[str, Any]:
         landscape = _landscape(trace, cols[0], cols[1], frame, loss, cut, rows)
         landscape["over"] = over
     return {
-        "title": f"{model_by_loss(info)}, {info['optimizer']['name']}",
+        "title": f"{model_by_loss(info)}, {info['optimizer']['name']}"
+        # the column added to the linear predictor as it is, as fit's header says
+        + (
+            f", offset {info['data']['x'][-1]}"
+            if (info.get("model_options") or {}).get("offset")
+            else ""
+        ),
         "model": info["model"],
         "loss": info["loss"],
         "params": cols,
