@@ -29,7 +29,7 @@ from gradtrace.errors import COMMAND_LINE, InputError
 from gradtrace.reference import compute as reference_compute
 from gradtrace.run_config import RunConfig
 from gradtrace.sources import data_file, frame_of
-from gradtrace.text import LOG_FACTORIALS_KEPT, x_flags
+from gradtrace.text import LOG_FACTORIALS_KEPT, for_python, x_flags
 from gradtrace.usercode import load_model_file
 
 #: Evaluate the loss over all the data after every step while rows x steps stays
@@ -454,16 +454,12 @@ def plan(
     drop_last = bool(config.drop_last) and batch_size < n_rows
     if drop_last and keras_order and n_rows % batch_size:
         # one order for every epoch: the same rows would never be trained on
-        drop, keras = (
-            ("--drop-last", "--keras-order")
-            if COMMAND_LINE.get()
-            else ("drop_last=True", "shuffle='keras'")
+        said = (
+            "--drop-last with --keras-order leaves the same rows out of every "
+            "epoch (Keras's order is one for all of them, and its fit keeps the "
+            "last partial batch): leave out --drop-last."
         )
-        raise InputError(
-            f"{drop} with {keras} leaves the same rows out of every epoch (Keras's "
-            "order is one for all of them, and its fit keeps the last partial "
-            f"batch): leave out {drop}."
-        )
+        raise InputError(said if COMMAND_LINE.get() else for_python(said))
     if config.drop_last and not drop_last and not for_views:
         notices.append(
             "--drop-last changes nothing here: every step sees all the rows, so no "

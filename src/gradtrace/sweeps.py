@@ -774,16 +774,12 @@ def sweep(
             by_tf.setdefault(s % TF_SEED_MODULUS, []).append(s)
         same = next((v for v in by_tf.values() if len(v) > 1), None)
         if same is not None:
-            given, order = (
-                ("--seed", "--keras-order")
-                if COMMAND_LINE.get()
-                else ("seed=", "shuffle='keras'")
-            )
-            raise InputError(
-                f"{given} {same[0]} and {same[1]} are one seed to TensorFlow, "
-                f"which takes a seed modulo 2**31 - 1 (Keras's order, {order}): "
+            said = (
+                f"--seed {same[0]} and {same[1]} are one seed to TensorFlow, "
+                "which takes a seed modulo 2**31 - 1 (Keras's order, --keras-order): "
                 "give each seed once."
             )
+            raise InputError(said if COMMAND_LINE.get() else for_python(said))
     if p.spec.schedule is not None and p.spec.schedule.name == KERAS_SCHEDULER:
         raise InputError(
             f"a sweep cannot take {KERAS_SCHEDULER} yet: its rates follow lr "
