@@ -96,8 +96,8 @@ def predict(
     if endless:
         click.echo(
             f"note: {endless} prediction{'s' * (endless != 1)} overflowed to "
-            f"infinity (written as inf): the fitted model's values there are "
-            f"beyond float{'64' if digits == 17 else '32'}'s range.",
+            "infinity (written as inf): the fitted model's values there are too "
+            "large for a float64 to hold (x far beyond the data's?).",
             err=True,
         )
     blank = int(frame[COLUMN].isna().sum())
