@@ -100,15 +100,21 @@ def _line() -> pd.DataFrame:
     return pd.DataFrame({"x": x, "y": 2 * x + 1 + rng.normal(0, 0.1, 60)})
 
 
+@pytest.mark.parametrize(
+    ("order", "other_order"), [("torch", "keras"), ("keras", "torch")]
+)
 def test_a_run_in_several_calls_and_a_resumed_one_take_the_same_batches(
-    tmp_path: Path,
+    tmp_path: Path, order: str, other_order: str
 ) -> None:
+    """A framework's order (PyTorch's, Keras's) is the same in a run of one call,
+    of calls of a few steps, and cut and resumed; another seed, the other
+    framework's order and gradtrace's own each give other batches."""
     options = dict(
-        optimizer="torch.adam",
+        optimizer=f"{order}.adam",
         lr=0.05,
         batch_size=8,
         epochs=6,
-        shuffle="torch",
+        shuffle=order,
         seed=11,
     )
     frame = _line()
@@ -118,12 +124,10 @@ def test_a_run_in_several_calls_and_a_resumed_one_take_the_same_batches(
     assert cut.status == "interrupted" and 0 < cut.steps < whole.steps
     pd.testing.assert_frame_equal(done.to_pandas(), whole.to_pandas())
     assert done.batch_rows().equals(whole.batch_rows())
-    # another seed, another order; gradtrace's own order is another again
-    other = gradtrace.fit(frame, "line", **{**options, "seed": 12})  # type: ignore[arg-type]
-    own = gradtrace.fit(frame, "line", **{**options, "shuffle": True})  # type: ignore[arg-type]
     rows = whole.batch_rows()["row"]
-    assert not rows.equals(other.batch_rows()["row"])
-    assert not rows.equals(own.batch_rows()["row"])
+    for changed in ({"seed": 12}, {"shuffle": other_order}, {"shuffle": True}):
+        again = gradtrace.fit(frame, "line", **{**options, **changed})  # type: ignore[arg-type]
+        assert not rows.equals(again.batch_rows()["row"]), changed
 
 
 def test_calls_of_a_few_epochs_each_give_the_run_of_one_call(
@@ -143,9 +147,10 @@ def test_calls_of_a_few_epochs_each_give_the_run_of_one_call(
     pd.testing.assert_frame_equal(cut.to_pandas(), whole.to_pandas())
 
 
-def test_a_sweep_gives_each_seed_the_run_of_that_seed() -> None:
+@pytest.mark.parametrize("order", ["torch", "keras"])
+def test_a_sweep_gives_each_seed_the_run_of_that_seed(order: str) -> None:
     frame = _line()
-    options = dict(optimizer="torch.sgd", batch_size=8, epochs=3, shuffle="torch")
+    options = dict(optimizer=f"{order}.sgd", batch_size=8, epochs=3, shuffle=order)
     swept = gradtrace.sweep(frame, "line", lr=[0.05, 0.2], seed=[3, 4], **options)  # type: ignore[arg-type]
     table = swept.table
     for _, row in table.iterrows():
@@ -160,7 +165,7 @@ def test_a_sweep_gives_each_seed_the_run_of_that_seed() -> None:
         assert row["w"] == pytest.approx(last["w"], rel=1e-6)
         assert row["b"] == pytest.approx(last["b"], rel=1e-6)
     # a range test takes the order too: its first step's batch is the run's
-    found = gradtrace.lr_find(frame, "line", batch_size=8, shuffle="torch", seed=3)
+    found = gradtrace.lr_find(frame, "line", batch_size=8, shuffle=order, seed=3)
     first = gradtrace.fit(frame, "line", seed=3, **options).to_pandas()["batch_loss"]  # type: ignore[arg-type]
     assert found.table["batch_loss"].iloc[0] == pytest.approx(first[1], rel=1e-6)
     own = gradtrace.lr_find(frame, "line", batch_size=8, seed=3)

@@ -335,11 +335,12 @@ def print_summary(
     opt = info["optimizer"]
     hyper = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
     data, sch = info["data"], info["schedule"]
-    xs = list(data["x"] or [])
-    offset = (info.get("model_options") or {}).get("offset") and xs.pop()
+    from gradtrace.tables import slope_columns
+
+    xs = slope_columns(info)
     cols = ", ".join(xs) + " -> " + data["y"] if xs else data["y"]
-    if offset:  # the last x column, added to the linear predictor as it is
-        cols += f", offset {offset}"
+    if len(xs) < len(data["x"] or []):  # the last, added to the predictor as it is
+        cols += f", offset {data['x'][-1]}"
     console.print(f"run {folder}:")
     held = data.get("validation")
     console.print(

@@ -55,7 +55,12 @@ def payload(trace: Any) -> dict[str, Any]:
         one_x_column,
         ran_away,
     )
-    from gradtrace.tables import param_columns, param_labels, schedule_columns
+    from gradtrace.tables import (
+        param_columns,
+        param_labels,
+        schedule_columns,
+        slope_columns,
+    )
 
     info = trace.info
     frame = trace.to_pandas()
@@ -167,7 +172,7 @@ def payload(trace: Any) -> dict[str, Any]:
         # the column added to the linear predictor as it is, as fit's header says
         + (
             f", offset {info['data']['x'][-1]}"
-            if (info.get("model_options") or {}).get("offset")
+            if len(slope_columns(info)) < len(info["data"]["x"] or [])
             else ""
         ),
         "model": info["model"],
