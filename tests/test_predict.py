@@ -360,3 +360,61 @@ def test_a_float64_runs_predictions_keep_their_digits_and_inf_is_told(
     )
     assert code == 0 and out.splitlines()[2] == "1e8,inf", out
     assert "note: 1 prediction overflowed to infinity (written as inf)" in err
+
+
+def test_a_spreadsheets_semicolons_and_decimal_commas_are_written_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A semicolon file with decimal commas (a German Excel's CSV) came back as a
+    comma CSV, its own fields quoted ("1,5") beside predictions with points: a
+    table its spreadsheet reads as text. It is written back as it came: the
+    predictions are the same numbers, with commas."""
+    import io
+    import sys
+
+    from helpers import run_cli
+
+    trace = gradtrace.fit("seed001_line", steps=3)
+    trace.save(tmp_path / "run")
+    (tmp_path / "de.csv").write_text("x;note\n1,5;a\n-2;b\n")
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "run"), str(tmp_path / "de.csv")], capsys
+    )
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "x;note;prediction"
+    want = trace.predict(np.array([1.5, -2.0]))
+    for line, value in zip(lines[1:], want, strict=True):
+        own, shown = line.rsplit(";", 1)
+        assert own in ("1,5;a", "-2;b") and "." not in shown
+        assert float(shown.replace(",", ".")) == pytest.approx(value, rel=1e-7)
+    assert "written with semicolons and decimal commas (2,5), as" in err
+    # a .tsv keeps the decimal commas, with tabs; Parquet holds numbers
+    code, _, err = run_cli(
+        [
+            "predict",
+            str(tmp_path / "run"),
+            str(tmp_path / "de.csv"),
+            "-o",
+            str(tmp_path / "p.tsv"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert (tmp_path / "p.tsv").read_text().splitlines()[1].startswith("1,5\ta\t")
+    # semicolons with points stay so, from standard input too
+    text = "x;note\n1.5;a\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    code, out, err = run_cli(["predict", str(tmp_path / "run"), "-"], capsys)
+    assert code == 0, err
+    assert out.splitlines()[1].startswith("1.5;a;") and "as standard input is" in err
+    # a comma CSV is written as before, without a note
+    (tmp_path / "en.csv").write_text("x\n1.5\n")
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "run"), str(tmp_path / "en.csv")], capsys
+    )
+    assert (
+        code == 0
+        and out.splitlines()[0] == "x,prediction"
+        and "written with" not in err
+    )

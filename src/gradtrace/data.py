@@ -160,12 +160,20 @@ def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
     frame = _read_text(p, sep, repr(str(p)), head, as_written, comma)
     if comma:
         _decimal_comma_noted(frame, repr(str(p)))
-    return _without_trailing_commas(frame)
+    return _dialect_kept(_without_trailing_commas(frame), sep, comma)
 
 
 #: In a frame's ``attrs``: what reading its file had to say, for the run's
 #: notices.
 READ_NOTICES = "gradtrace.read_notices"
+#: In a text table's ``attrs``: how its file wrote it, (separator, decimal comma),
+#: for writing a table back as the user's spreadsheet wrote theirs
+TEXT_DIALECT = "gradtrace.text_dialect"
+
+
+def _dialect_kept(frame: pd.DataFrame, sep: str, comma: bool) -> pd.DataFrame:
+    frame.attrs[TEXT_DIALECT] = (sep, comma)
+    return frame
 
 
 def text_table(text: str, as_written: bool = False) -> pd.DataFrame:
@@ -181,7 +189,7 @@ def text_table(text: str, as_written: bool = False) -> pd.DataFrame:
     )
     if comma and not as_written:
         _decimal_comma_noted(frame, "standard input")
-    return _without_trailing_commas(frame)
+    return _dialect_kept(_without_trailing_commas(frame), sep, comma)
 
 
 def stdin_text() -> str:

@@ -20,8 +20,9 @@ from gradtrace.cli._options import (
 #: the column the predictions are written to, after DATA's own
 COLUMN = "prediction"
 
-#: formats by the suffix of -o: a name without one, and -, are CSV
-SUFFIXES = {".csv": ",", ".tsv": "\t", ".parquet": None}
+#: formats by the suffix of -o: a name without one, and -, are CSV (with
+#: semicolons where DATA has them)
+SUFFIXES = (".csv", ".tsv", ".parquet")
 
 
 @click.command(context_settings={"max_content_width": 100})
@@ -36,7 +37,8 @@ SUFFIXES = {".csv": ",", ".tsv": "\t", ".parquet": None}
 )
 @out_option(
     "File to write: .csv, .tsv or .parquet, by its name (default, or -: CSV on "
-    "standard output)."
+    "standard output). A CSV is written with semicolons and decimal commas where "
+    "DATA has them."
 )
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def predict(
@@ -73,13 +75,16 @@ def predict(
     # are new rows, not the run's data
     python_objects(run, data)
     trace = load_run(run, None, thin=True, rebuilt=False)
-    from gradtrace.data import READ_NOTICES, stdin_text, text_table
+    from gradtrace.data import READ_NOTICES, TEXT_DIALECT, stdin_text, text_table
 
     # standard input is read once: its table, and its fields as written
     text = stdin_text() if str(data) == "-" else None
     frame = text_table(text) if text is not None else frame_of(str(data))[0]
     for note in frame.attrs.get(READ_NOTICES, []):  # row names left out, say
         click.echo(f"note: {note}.", err=True)
+    # a spreadsheet's semicolons (and decimal commas) are written back so
+    sep_in, comma = frame.attrs.get(TEXT_DIALECT, (",", False))
+    sep = {".tsv": "\t"}.get(suffix, ";" if sep_in == ";" else ",")
     if COLUMN in frame.columns:
         raise InputError(
             f"{str(data)!r} has a column named {COLUMN!r} already: rename it, so "
@@ -119,8 +124,16 @@ def predict(
         for warning in trace.convergence_warnings()[:1]:
             said = warning.removeprefix("warning: ")
             click.echo(f"warning: predicting with {str(run)!r}: {said}", err=True)
+    if suffix != ".parquet" and (sep == ";" or comma):
+        said = " and ".join(
+            [*["semicolons"] * (sep == ";"), *["decimal commas (2,5)"] * comma]
+        )
+        named = "standard input" if text is not None else repr(str(data))
+        click.echo(f"note: written with {said}, as {named} is.", err=True)
     if to_stdout:
-        as_text(frame, data, text, digits).to_csv(sys.stdout, index=False)
+        as_text(frame, data, text, digits, comma).to_csv(
+            sys.stdout, sep=sep, index=False
+        )
         return
     assert out is not None
 
@@ -128,20 +141,26 @@ def predict(
         if suffix == ".parquet":
             frame.to_parquet(path, index=False)
         else:
-            sep = SUFFIXES.get(suffix) or ","
-            as_text(frame, data, text, digits).to_csv(path, sep=sep, index=False)
+            as_text(frame, data, text, digits, comma).to_csv(path, sep=sep, index=False)
 
     write_whole(out, write)
     if not str(out).startswith("/dev/"):
         click.echo(f"wrote {len(frame)} predictions to {out}", err=True)
 
 
-def as_text(frame: Any, data: Path, text: str | None = None, digits: int = 9) -> Any:
+def as_text(
+    frame: Any,
+    data: Path,
+    text: str | None = None,
+    digits: int = 9,
+    comma: bool = False,
+) -> Any:
     """``frame`` to write as text: DATA's own columns as its file wrote them (a
     CSV's or TSV's fields: 51.257302210933936, a zip code's 01234; they were
     rounded to 9 digits, and the zip code read as 1234; ``text``: standard
     input's), others at full precision, and the predictions to ``digits``
-    significant digits (float32's 9; a float64 run's 17), inf written so."""
+    significant digits (float32's 9; a float64 run's 17), inf written so, with a
+    decimal comma where ``comma`` (DATA's numbers have them)."""
     import numpy as np
     import pandas as pd
 
@@ -151,6 +170,8 @@ def as_text(frame: Any, data: Path, text: str | None = None, digits: int = 9) ->
         "" if np.isnan(v) else f"{v:.{digits}g}"
         for v in frame[COLUMN].to_numpy(np.float64)
     ]
+    if comma:
+        shown = [v.replace(".", ",") for v in shown]
     own = frame.drop(columns=COLUMN)
     suffix = data.suffix.lower()
     written = None
