@@ -29,7 +29,22 @@ def optimum_size(values: Any) -> float:
     )
 
 
-def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | None:
+#: The ratio e^estimate stands for, by model fitted by its likelihood: a
+#: logistic regression's odds ratio, a Poisson regression's rate ratio
+RATIOS = {"logistic": "odds ratio", "poisson-regression": "rate ratio"}
+
+
+def ratio_of(info: dict[str, Any]) -> str | None:
+    """The name of e^estimate of a run's model (``RATIOS``), for a logistic or
+    Poisson regression fitted by its likelihood; None otherwise."""
+    if info.get("loss") != "nll" or "model" in info.get("own_objects", []):
+        return None
+    return RATIOS.get(str(info.get("model")))
+
+
+def estimates(
+    summary: pd.DataFrame, kind: str | None = None, ratio: str | None = None
+) -> pd.DataFrame | None:
     """``Trace.summary()``'s table as statsmodels prints a fit's coefficients,
     one row a parameter (index ``parameter``) and each cell a string:
     ``estimate`` (the exact optimum), ``std. error``, ``t`` or ``z`` and its
@@ -41,13 +56,17 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
     estimates and errors in x's own units beside. A parameter on the edge of its
     range has no error, test or interval (blank). None for a run without
     standard errors (no exact optimum, or one without its curvature). ``kind``:
-    the robust standard errors' ("hc3"), named in their column's heading."""
+    the robust standard errors' ("hc3"), named in their column's heading.
+    ``ratio`` (``ratio_of``: "odds ratio", "rate ratio"): a column of e^estimate
+    and one of its interval's e^ends, as R's exp(coef(fit)) and
+    exp(confint(fit)) give them, per unit of x in its own units."""
     if "std_error" not in summary.columns or summary["std_error"].isna().all():
         return None
     stat = "t" if "t" in summary.columns else "z" if "z" in summary.columns else None
     # a standard error of rounding's (data the model fits exactly) counts no
     # distance: EXACT_FIT of the optimum's size
     exact = EXACT_FIT * optimum_size([summary["optimum"].to_numpy(np.float64)])
+    units = "optimum_in_x_units" in summary.columns
     rows = {}
     for name, row in summary.iterrows():
         se = _number(row.get("std_error"))
@@ -80,6 +99,8 @@ def estimates(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame | 
                 cells["95% interval in x's units"] = interval_text(
                     low, high, _number(row.get("std_error_in_x_units")), 4
                 )
+        if ratio is not None:
+            cells |= _ratio_cells(row, ratio, "_in_x_units" * units)
         if "truth" in summary.columns:
             cells["truth"] = _g(_number(row.get("truth")), 7)
         rows[name] = cells
@@ -168,11 +189,43 @@ def shown_estimates(
     (``estimates``, of its robust kind) and the sentences under it (the errors'
     basis, the tests in x's own units); None for a run without standard
     errors."""
-    table = estimates(summary, robust_kind(info))
+    ratio = ratio_of(info)
+    table = estimates(summary, robust_kind(info), ratio)
     if table is None:
         return None
     said = [errors_basis(info, summary), tests_in_x_units(summary)]
+    if ratio is not None:
+        said.append(_ratio_said(ratio, "optimum_in_x_units" in summary.columns))
     return table, [s for s in said if s]
+
+
+def _ratio_cells(row: Any, ratio: str, units: str) -> dict[str, str]:
+    """``ratio`` and its interval for one row of the summary: e^estimate and
+    e^ends (``units``: "_in_x_units", a run on standardised x's in x's own)."""
+    best = _number(row.get(f"optimum{units}"))
+    se = _number(row.get(f"std_error{units}"))
+    low, high = _number(row.get(f"ci_low{units}")), _number(row.get(f"ci_high{units}"))
+    with np.errstate(over="ignore"):
+        value, ends = np.exp(best), np.exp([low, high])
+    # its error by the delta method, e^estimate x se: the ends' decimals
+    return {
+        ratio: _g(float(value), 5),
+        f"{ratio}'s 95% interval": interval_text(
+            float(ends[0]), float(ends[1]), float(value * se), 4
+        ),
+    }
+
+
+def _ratio_said(ratio: str, units: bool) -> str:
+    """The sentence under an estimates table with ``ratio``'s columns."""
+    odds = ratio == "odds ratio"
+    what = "odds of y = 1 change" if odds else "mean count changes"
+    unit = "unit of x in its own units" if units else "unit of x"
+    return (
+        f"{ratio}: e^estimate, the factor the {what} by per {unit} (the "
+        f"intercept's: the {'odds' if odds else 'mean count'} where every x is 0), "
+        "and its interval's ends e^ends"
+    )
 
 
 def robust_kind(info: dict[str, Any]) -> str | None:
