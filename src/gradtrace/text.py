@@ -216,6 +216,7 @@ PYTHON_WORDS = (
     ("--no-shuffle compares", "shuffle=False compares"),
     ("SEED being --seed", "SEED being seed="),
     ("--torch-order", "shuffle='torch'"),
+    ("--interval confidence", "interval='confidence'"),
     ("--keras-order", "shuffle='keras'"),
     ("--batch-size 32 runs as", "batch_size=32 runs as"),
     ("--tol ", "tol="),

@@ -9,7 +9,7 @@ import shlex
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -1302,7 +1302,19 @@ class Trace:
         return StepRows(self._frame, self.info, self._own_folder())
 
     @from_callers_line
-    def predict(self, data: Any, step: int | None = None) -> np.ndarray:
+    @overload
+    def predict(
+        self, data: Any, step: int | None = None, interval: None = None
+    ) -> np.ndarray: ...
+
+    @overload
+    def predict(
+        self, data: Any, step: int | None = None, *, interval: str
+    ) -> pd.DataFrame: ...
+
+    def predict(
+        self, data: Any, step: int | None = None, interval: str | None = None
+    ) -> np.ndarray | pd.DataFrame:
         """The model's prediction at each row of ``data``: the mean of y it gives
         there (a logistic regression's probability, a Poisson regression's mean
         count), with the final parameters (``params``) or those after ``step``,
@@ -1313,15 +1325,34 @@ class Trace:
         an array: one column's values, or a matrix of a column per x. x is in its
         own units: a run on standardised x standardises it as the run did.
 
+        ``interval``: ``"confidence"`` for the 95% interval of the mean y at each
+        row, ``"prediction"`` for that of a new y there (a model with Gaussian
+        noise: fitted by ``mse``, or by ``nll`` with a ``scale``), as R's
+        ``predict(fit, new, interval=...)`` gives them; a DataFrame is then
+        returned (``prediction``, its ``std_error``, and ``ci_low``, ``ci_high``
+        or ``pi_low``, ``pi_high``; ``.attrs["quantile"]`` says which
+        distribution's), from the estimates' covariance at the optimum by the
+        delta method (``core.bands``), around the values predicted with:
+        Student's t on n - p degrees of freedom for least squares, the normal for
+        a likelihood, a logistic or Poisson regression's on its link's scale.
+
         Raises:
             InputError: a distribution (no x), an x column missing or not
-                numbers, or a step the trace does not hold."""
+                numbers, or a step the trace does not hold; an interval of a run
+                without the estimates' covariance, or a prediction interval of a
+                model without Gaussian noise."""
         import jax
         import jax.numpy as jnp
 
         from gradtrace.errors import InputError
         from gradtrace.usercode import model_of
 
+        if interval not in (None, "confidence", "prediction"):
+            raise InputError(
+                f"interval={interval!r}: give 'confidence' (the mean y's 95% "
+                "interval) or 'prediction' (a new y's), or None for the "
+                "predictions alone."
+            )
         model = model_of(self.info, self.model)
         if getattr(model, "kind", "regression") == "distribution":
             raise InputError(
@@ -1345,16 +1376,94 @@ class Trace:
                 )
             row = at.iloc[0]
             params = _by_param(self.info, lambda col: float(row[col]))
-        params = {**(self.info.get("fixed") or {}), **params}
+        fixed = self.info.get("fixed") or {}
         matrix = getattr(model, "x_matrix", False) or x.shape[1] > 1
+        if interval is not None:
+            band = self._band(model, params, fixed, x if matrix else x[:, 0], interval)
+            if isinstance(data, pd.DataFrame):  # rows named as the user's
+                band.index = data.index
+            return band
         with jax.enable_x64(True):
-            p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+            p = {k: jnp.asarray(v, jnp.float64) for k, v in {**fixed, **params}.items()}
             values = model.predict(  # type: ignore[union-attr]  # a regression
                 p, jnp.asarray(x if matrix else x[:, 0])
             )
             # a copy of its own (a model that ignores x gives one value)
             flat = np.asarray(values, np.float64).ravel()
             return np.array(np.broadcast_to(flat, len(x)))
+
+    def _band(
+        self,
+        model: Any,
+        params: dict[str, Any],
+        fixed: dict[str, Any],
+        x: np.ndarray,
+        interval: str,
+    ) -> pd.DataFrame:
+        """``predict``'s table with an interval (``core.bands.mean_band``)."""
+        from scipy import special
+
+        from gradtrace.core.bands import mean_band
+        from gradtrace.core.exact import Z95
+        from gradtrace.errors import COMMAND_LINE, InputError
+        from gradtrace.text import for_python
+
+        info = self.info
+        cov = info.get("covariance")
+        optimum = info.get("optimum") or {}
+        if cov is None or not optimum:
+            why = (
+                "no exact optimum"
+                if not optimum
+                else "no covariance of its estimates (no standard errors: its loss, "
+                "an optimum on an edge of a parameter's range, or over 100 "
+                "parameters)"
+            )
+            said = (
+                f"this run has {why}, so its predictions have no interval: predict "
+                "without one, or fit by the loss mse or nll."
+            )
+            raise InputError(said if COMMAND_LINE.get() else for_python(said))
+        n = int(info["data"]["n_rows"])
+        k = len(cov)
+        least_squares = info["loss"] == "mse"
+        noise = None
+        if interval == "prediction":
+            if least_squares:
+                ssr = float(info["optimum_loss"]) * (
+                    n if info.get("reduction", "mean") == "mean" else 1
+                )
+                noise = math.sqrt(ssr / max(n - k, 1))
+            elif "scale" in params and getattr(model, "family", "") == "gaussian":
+                noise = float(np.asarray(params["scale"]))
+            else:
+                said = (
+                    "a prediction interval is for a model with Gaussian noise "
+                    f"(fitted by mse, or by nll with a scale); {info['model']}'s y "
+                    "is not: ask for --interval confidence, the mean's."
+                )
+                raise InputError(said if COMMAND_LINE.get() else for_python(said))
+        if least_squares:
+            quantile = float(special.stdtrit(max(n - k, 1), 0.975))
+            said = f"Student's t on {max(n - k, 1)} degrees of freedom"
+        else:
+            quantile, said = Z95, "the normal"
+        # the trained parameters in the covariance's order
+        ordered = {name: params[name] for name in optimum}
+        band = mean_band(model, ordered, fixed, np.asarray(cov), x, quantile, noise)
+        ends = (
+            ("ci_low", "ci_high") if interval == "confidence" else ("pi_low", "pi_high")
+        )
+        frame = pd.DataFrame(
+            {
+                "prediction": band.prediction,
+                "std_error": band.std_error,
+                ends[0]: band.low,
+                ends[1]: band.high,
+            }
+        )
+        frame.attrs["quantile"] = said
+        return frame
 
     @from_callers_line
     def explain_text(self, step: int, rows: int | None = 20) -> str:

@@ -40,9 +40,23 @@ SUFFIXES = (".csv", ".tsv", ".parquet")
     "standard output). A CSV is written with semicolons and decimal commas where "
     "DATA has them."
 )
+@click.option(
+    "--interval",
+    type=click.Choice(["confidence", "prediction"]),
+    default=None,
+    help="Add each row's 95% interval: confidence, of the mean y there (columns "
+    "std_error, ci_low, ci_high), or prediction, of a new y (a model with Gaussian "
+    "noise; std_error, pi_low, pi_high), from the estimates' covariance, as R's "
+    "predict(fit, new, interval=...).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def predict(
-    run: Path, data: Path, step: int | None, out: Path | None, force: bool
+    run: Path,
+    data: Path,
+    step: int | None,
+    out: Path | None,
+    interval: str | None,
+    force: bool,
 ) -> None:
     """Predict with RUN's fitted model at each row of DATA (a CSV, TSV, Parquet,
     .npy or .npz file, or - for standard input, holding the run's x columns by
@@ -55,6 +69,7 @@ def predict(
       gradtrace fit houses.csv --model linear --x sqft --x rooms --y price \\
         --out runs/houses -q
       gradtrace predict runs/houses new_houses.csv -o priced.csv
+      gradtrace predict runs/houses new_houses.csv --interval prediction
     """
     import numpy as np
 
@@ -85,13 +100,25 @@ def predict(
     # a spreadsheet's semicolons (and decimal commas) are written back so
     sep_in, comma = frame.attrs.get(TEXT_DIALECT, (",", False))
     sep = {".tsv": "\t"}.get(suffix, ";" if sep_in == ";" else ",")
-    if COLUMN in frame.columns:
+    added = [COLUMN]
+    if interval is not None:
+        ends = (
+            ["pi_low", "pi_high"] if interval == "prediction" else ["ci_low", "ci_high"]
+        )
+        added += ["std_error", *ends]
+    taken = [c for c in added if c in frame.columns]
+    if taken:
         raise InputError(
-            f"{str(data)!r} has a column named {COLUMN!r} already: rename it, so "
+            f"{str(data)!r} has a column named {taken[0]!r} already: rename it, so "
             "that the predictions do not overwrite it."
         )
     try:
-        frame[COLUMN] = trace.predict(frame, step=step)
+        if interval is None:
+            frame[COLUMN] = trace.predict(frame, step=step)
+        else:
+            band = trace.predict(frame, step=step, interval=interval)
+            for column, name in zip(band.columns, added, strict=True):
+                frame[name] = band[column].to_numpy()
     except InputError as err:  # "the data" named as the command was given them
         said = str(err).replace("in the data (", f"in {str(data)!r} (", 1)
         raise InputError(_rows_as_lines(said, data)) from None
@@ -131,7 +158,7 @@ def predict(
         named = "standard input" if text is not None else repr(str(data))
         click.echo(f"note: written with {said}, as {named} is.", err=True)
     if to_stdout:
-        as_text(frame, data, text, digits, comma).to_csv(
+        as_text(frame, data, text, digits, comma, added).to_csv(
             sys.stdout, sep=sep, index=False
         )
         return
@@ -141,7 +168,9 @@ def predict(
         if suffix == ".parquet":
             frame.to_parquet(path, index=False)
         else:
-            as_text(frame, data, text, digits, comma).to_csv(path, sep=sep, index=False)
+            as_text(frame, data, text, digits, comma, added).to_csv(
+                path, sep=sep, index=False
+            )
 
     write_whole(out, write)
     if not str(out).startswith("/dev/"):
@@ -154,11 +183,13 @@ def as_text(
     text: str | None = None,
     digits: int = 9,
     comma: bool = False,
+    added: tuple[str, ...] | list[str] = (COLUMN,),
 ) -> Any:
     """``frame`` to write as text: DATA's own columns as its file wrote them (a
     CSV's or TSV's fields: 51.257302210933936, a zip code's 01234; they were
     rounded to 9 digits, and the zip code read as 1234; ``text``: standard
-    input's), others at full precision, and the predictions to ``digits``
+    input's), others at full precision, and the ``added`` columns (the
+    predictions, and an interval's) to ``digits``
     significant digits (float32's 9; a float64 run's 17), inf written so, with a
     decimal comma where ``comma`` (DATA's numbers have them)."""
     import numpy as np
@@ -166,13 +197,13 @@ def as_text(
 
     from gradtrace.data import read_table, text_table
 
-    shown = [
-        "" if np.isnan(v) else f"{v:.{digits}g}"
-        for v in frame[COLUMN].to_numpy(np.float64)
-    ]
-    if comma:
-        shown = [v.replace(".", ",") for v in shown]
-    own = frame.drop(columns=COLUMN)
+    def shown(column: str) -> list[str]:
+        return [
+            "" if np.isnan(v) else f"{v:.{digits}g}".replace(".", "," if comma else ".")
+            for v in frame[column].to_numpy(np.float64)
+        ]
+
+    own = frame.drop(columns=list(added))
     suffix = data.suffix.lower()
     written = None
     if text is not None:
@@ -183,7 +214,8 @@ def as_text(
     if written is not None:
         if list(written.columns) == list(own.columns) and len(written) == len(own):
             own = written
-    return pd.concat([own, pd.Series(shown, name=COLUMN, index=own.index)], axis=1)
+    made = [pd.Series(shown(c), name=c, index=own.index) for c in added]
+    return pd.concat([own, *made], axis=1)
 
 
 def _rows_as_lines(said: str, data: Path) -> str:
