@@ -81,6 +81,44 @@ def _band(ax: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     return None
 
 
+def _mean_band(ax: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The x, low and high edges of a fit's band of the mean y, or None."""
+    for artist in ax.collections:
+        if "interval of the mean y at each x" in str(artist.get_label()):
+            path = artist.get_paths()[0].vertices
+            at = np.unique(path[:, 0])
+            low = np.array([path[path[:, 0] == v, 1].min() for v in at])
+            high = np.array([path[path[:, 0] == v, 1].max() for v in at])
+            return at, low, high
+    return None
+
+
+def test_a_fit_at_its_optimum_shades_the_95_percent_interval_of_its_mean() -> None:
+    """The band is ``predict(interval="confidence")`` along x (its ends at the
+    data's first and last x checked); a run by nll has it inside its band of y; a
+    run not at its optimum, or without a covariance (mae), has none."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 10, 40)
+    data = {"x": x, "y": 1.5 * x + 2 + rng.normal(0, 3, 40)}
+    trace = gradtrace.fit(data, steps=2000, lr=0.02)
+    found = _mean_band(plot.fit_over_data(trace).axes[0])
+    assert found is not None
+    at, low, high = found
+    want = trace.predict(at[[0, -1]], interval="confidence")
+    np.testing.assert_allclose(low[[0, -1]], want["ci_low"], rtol=1e-6)
+    np.testing.assert_allclose(high[[0, -1]], want["ci_high"], rtol=1e-6)
+    by_nll = gradtrace.fit(data, loss="nll", optimizer="adam", lr=0.05, steps=3000)
+    ax = plot.fit_over_data(by_nll).axes[0]
+    mean, of_y = _mean_band(ax), _band(ax)
+    assert mean is not None and of_y is not None
+    assert np.all(of_y[1] < mean[1]) and np.all(mean[2] < of_y[2])
+    early = gradtrace.fit(data, steps=20, lr=0.02)
+    assert any("not converged" in w or "far from" in w for w in early.warnings)
+    assert _mean_band(plot.fit_over_data(early).axes[0]) is None
+    by_mae = gradtrace.fit(data, loss="mae", steps=200, lr=0.02)
+    assert _mean_band(plot.fit_over_data(by_mae).axes[0]) is None
+
+
 def test_a_fit_by_likelihood_shades_where_it_puts_90_percent_of_y() -> None:
     """A Gaussian line by nll: the fitted line +- 1.645 scale (scipy's quantile);
     noise whose sd grows with x: a band that widens as exp(c + d x); Poisson

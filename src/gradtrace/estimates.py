@@ -280,3 +280,77 @@ def _p(value: float) -> str:
     if math.isnan(value):
         return ""
     return f"< {TINY_P:g}" if value < TINY_P else f"{value:.3g}"
+
+
+def prediction_band(
+    info: dict[str, Any],
+    model: Any,
+    params: dict[str, Any],
+    fixed: dict[str, Any],
+    x: np.ndarray,
+    interval: str,
+) -> pd.DataFrame:
+    """``Trace.predict``'s table with an ``interval`` ("confidence" or
+    "prediction") at ``x`` (as the model takes it), ``params`` the values
+    predicted with (``core.bands.mean_band``; ``info``: the run's, for its
+    covariance, loss and rows)."""
+    from scipy import special
+
+    from gradtrace.core.bands import mean_band
+    from gradtrace.core.exact import Z95
+    from gradtrace.errors import COMMAND_LINE, InputError
+    from gradtrace.text import for_python
+
+    cov = info.get("covariance")
+    optimum = info.get("optimum") or {}
+    if cov is None or not optimum:
+        why = (
+            "no exact optimum"
+            if not optimum
+            else "no covariance of its estimates (no standard errors: its loss, "
+            "an optimum on an edge of a parameter's range, or over 100 "
+            "parameters)"
+        )
+        said = (
+            f"this run has {why}, so its predictions have no interval: predict "
+            "without one, or fit by the loss mse or nll."
+        )
+        raise InputError(said if COMMAND_LINE.get() else for_python(said))
+    n = int(info["data"]["n_rows"])
+    k = len(cov)
+    least_squares = info["loss"] == "mse"
+    noise = None
+    if interval == "prediction":
+        if least_squares:
+            ssr = float(info["optimum_loss"]) * (
+                n if info.get("reduction", "mean") == "mean" else 1
+            )
+            noise = math.sqrt(ssr / max(n - k, 1))
+        elif "scale" in params and getattr(model, "family", "") == "gaussian":
+            noise = float(np.asarray(params["scale"]))
+        else:
+            said = (
+                "a prediction interval is for a model with Gaussian noise "
+                f"(fitted by mse, or by nll with a scale); {info['model']}'s y "
+                "is not: ask for --interval confidence, the mean's."
+            )
+            raise InputError(said if COMMAND_LINE.get() else for_python(said))
+    if least_squares:
+        quantile = float(special.stdtrit(max(n - k, 1), 0.975))
+        said = f"Student's t on {max(n - k, 1)} degrees of freedom"
+    else:
+        quantile, said = Z95, "the normal"
+    # the trained parameters in the covariance's order
+    ordered = {name: params[name] for name in optimum}
+    band = mean_band(model, ordered, fixed, np.asarray(cov), x, quantile, noise)
+    ends = ("ci_low", "ci_high") if interval == "confidence" else ("pi_low", "pi_high")
+    frame = pd.DataFrame(
+        {
+            "prediction": band.prediction,
+            "std_error": band.std_error,
+            ends[0]: band.low,
+            ends[1]: band.high,
+        }
+    )
+    frame.attrs["quantile"] = said
+    return frame

@@ -626,6 +626,8 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
                 for edge in band:
                     ax.plot(grid, edge, "-", color=colors[name], lw=0.8, zorder=3)
             pred = _evaluate(model, full, at, None, "predict")
+            if name == "fitted" and best is None:
+                _mean_band(ax, trace, model, full, at, grid, colors[name])
             if info["model"] == "line":
                 b = float(full["b"])
                 sign = "-" if b < 0 else "+"
@@ -733,8 +735,22 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
             # no corner free of data (counts of 0, 1, 2 across the whole width):
             # below the axes instead of over the points
             legend.remove()
-            fig.legend(fontsize=8, loc="outside lower center", frameon=False, ncol=3)
+            # as many columns as the longest label leaves room for across the
+            # figure (three of 60 characters ran off both its sides)
+            widest = max(map(len, labels), default=0) + LEGEND_MARKER_CHARS
+            ncol = max(1, min(3, _figure_chars(fig) // widest))
+            fig.legend(fontsize=8, loc="outside lower center", frameon=False, ncol=ncol)
     return fig
+
+
+#: The characters a legend entry's marker and gaps take beside its label
+LEGEND_MARKER_CHARS = 8
+
+
+def _figure_chars(fig: Figure, fontsize: float = 8) -> int:
+    """About how many characters of ``fontsize`` points fit across ``fig``
+    (DejaVu Sans: 0.6 em a character on average)."""
+    return int(fig.get_figwidth() * 72 / (0.6 * fontsize))
 
 
 def _covers_points(fig: Figure, ax: Any, legend: Any) -> bool:
@@ -868,6 +884,46 @@ def _evaluate(
 
 #: The share of y's likelihood at each x that a regression's band spans.
 BAND = 0.9
+
+
+def _mean_band(
+    ax: Any,
+    trace: Any,
+    model: Any,
+    full: dict[str, Any],
+    at: Any,
+    grid: np.ndarray,
+    color: str,
+) -> None:
+    """The 95% interval of the fitted mean at each x of ``grid`` (``at``, as the
+    model takes it), shaded about the fitted curve of a completed run at its
+    optimum that has the estimates' covariance (``estimates.prediction_band``);
+    nothing for another."""
+    from gradtrace.errors import InputError
+    from gradtrace.estimates import prediction_band
+
+    info = trace.info
+    if trace.status != "completed" or info.get("covariance") is None:
+        return
+    fixed = info.get("fixed") or {}
+    trained = {k: v for k, v in full.items() if k not in fixed}
+    try:
+        band = prediction_band(info, model, trained, fixed, at, "confidence")
+    except (InputError, KeyError, ValueError):  # not a covariance of these values
+        return
+    low, high = band["ci_low"].to_numpy(), band["ci_high"].to_numpy()
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        return
+    ax.fill_between(
+        grid,
+        low,
+        high,
+        color=color,
+        alpha=0.35,
+        lw=0,
+        zorder=3,
+        label="fitted: the 95% interval of the mean y at each x",
+    )
 
 
 def _y_band(

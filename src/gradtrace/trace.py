@@ -1379,7 +1379,11 @@ class Trace:
         fixed = self.info.get("fixed") or {}
         matrix = getattr(model, "x_matrix", False) or x.shape[1] > 1
         if interval is not None:
-            band = self._band(model, params, fixed, x if matrix else x[:, 0], interval)
+            from gradtrace.estimates import prediction_band
+
+            band = prediction_band(
+                self.info, model, params, fixed, x if matrix else x[:, 0], interval
+            )
             if isinstance(data, pd.DataFrame):  # rows named as the user's
                 band.index = data.index
             return band
@@ -1391,79 +1395,6 @@ class Trace:
             # a copy of its own (a model that ignores x gives one value)
             flat = np.asarray(values, np.float64).ravel()
             return np.array(np.broadcast_to(flat, len(x)))
-
-    def _band(
-        self,
-        model: Any,
-        params: dict[str, Any],
-        fixed: dict[str, Any],
-        x: np.ndarray,
-        interval: str,
-    ) -> pd.DataFrame:
-        """``predict``'s table with an interval (``core.bands.mean_band``)."""
-        from scipy import special
-
-        from gradtrace.core.bands import mean_band
-        from gradtrace.core.exact import Z95
-        from gradtrace.errors import COMMAND_LINE, InputError
-        from gradtrace.text import for_python
-
-        info = self.info
-        cov = info.get("covariance")
-        optimum = info.get("optimum") or {}
-        if cov is None or not optimum:
-            why = (
-                "no exact optimum"
-                if not optimum
-                else "no covariance of its estimates (no standard errors: its loss, "
-                "an optimum on an edge of a parameter's range, or over 100 "
-                "parameters)"
-            )
-            said = (
-                f"this run has {why}, so its predictions have no interval: predict "
-                "without one, or fit by the loss mse or nll."
-            )
-            raise InputError(said if COMMAND_LINE.get() else for_python(said))
-        n = int(info["data"]["n_rows"])
-        k = len(cov)
-        least_squares = info["loss"] == "mse"
-        noise = None
-        if interval == "prediction":
-            if least_squares:
-                ssr = float(info["optimum_loss"]) * (
-                    n if info.get("reduction", "mean") == "mean" else 1
-                )
-                noise = math.sqrt(ssr / max(n - k, 1))
-            elif "scale" in params and getattr(model, "family", "") == "gaussian":
-                noise = float(np.asarray(params["scale"]))
-            else:
-                said = (
-                    "a prediction interval is for a model with Gaussian noise "
-                    f"(fitted by mse, or by nll with a scale); {info['model']}'s y "
-                    "is not: ask for --interval confidence, the mean's."
-                )
-                raise InputError(said if COMMAND_LINE.get() else for_python(said))
-        if least_squares:
-            quantile = float(special.stdtrit(max(n - k, 1), 0.975))
-            said = f"Student's t on {max(n - k, 1)} degrees of freedom"
-        else:
-            quantile, said = Z95, "the normal"
-        # the trained parameters in the covariance's order
-        ordered = {name: params[name] for name in optimum}
-        band = mean_band(model, ordered, fixed, np.asarray(cov), x, quantile, noise)
-        ends = (
-            ("ci_low", "ci_high") if interval == "confidence" else ("pi_low", "pi_high")
-        )
-        frame = pd.DataFrame(
-            {
-                "prediction": band.prediction,
-                "std_error": band.std_error,
-                ends[0]: band.low,
-                ends[1]: band.high,
-            }
-        )
-        frame.attrs["quantile"] = said
-        return frame
 
     @from_callers_line
     def explain_text(self, step: int, rows: int | None = 20) -> str:
