@@ -186,17 +186,17 @@ def test_a_category_of_text_is_said_to_want_0_1_columns(
         gradtrace.fit(frame, "poisson-regression", steps=2)
     message = str(err.value)
     assert "it seems a category (3 values: 'north', 'south', 'west')" in message
-    assert "pd.get_dummies(df, columns=['g'], drop_first=True, dtype=float)" in message
+    assert "categorical=['g'] codes it as a 0/1 column for each value but" in message
     assert "name the x columns (x=['u', 'v']) to leave it out" in message
     # what it says to do works
-    dummies = pd.get_dummies(frame, columns=["g"], drop_first=True, dtype=float)
-    assert gradtrace.fit(dummies, "poisson-regression", steps=2).steps == 2
+    coded = gradtrace.fit(frame, "poisson-regression", categorical=["g"], steps=2)
+    assert coded.info["data"]["x"] == ["u", "v", "g=south", "g=west"]
     # a file says it in its own words
     frame.to_csv(tmp_path / "d.csv", index=False)
     code, _, err_text = run_cli(
         ["fit", str(tmp_path / "d.csv"), "--model", "poisson-regression"], capsys
     )
-    assert code == 2 and "add a 0/1 column for each value but the first" in err_text
+    assert code == 2 and "--categorical g codes it as a 0/1 column" in err_text
     assert "(--x u --x v)" in err_text
     # text of many values, or of values seen once each, is no category
     names = frame.assign(g=[f"p{i}" for i in range(40)])
@@ -352,14 +352,15 @@ def test_numbers_as_categories_are_not_fitted_as_one_slope() -> None:
         gradtrace.fit(frame, x="g", steps=2)
     assert str(err.value) == (
         "column 'g' of the data frame is categorical (4 categories: 4, 3, 2, ...), "
-        "not numbers: give it as 0/1 columns, one for each category but the first "
-        "(pd.get_dummies(df, columns=['g'], drop_first=True, dtype=float)), or, if "
+        "not numbers: categorical=['g'] codes it as a 0/1 column for each category "
+        "but the first (for a linear, logistic or poisson-regression model), or, if "
         "its values are numbers to fit as such, convert it (df['g'].astype(float))."
     )
-    # what it says to do works; a y of categories 0 and 1 is y's values
+    # what it says to do works (the categories in the Categorical's own order,
+    # 4 the reference, as R's factor); a y of categories 0 and 1 is y's values
     assert gradtrace.fit(frame.assign(g=frame["g"].astype(float)), x="g").steps
-    dummies = pd.get_dummies(frame, columns=["g"], drop_first=True, dtype=float)
-    assert gradtrace.fit(dummies, "linear", steps=2).steps == 2
+    coded = gradtrace.fit(frame, "linear", categorical="g", steps=2)
+    assert coded.info["data"]["x"] == ["g=3", "g=2", "g=1"]
     binary = pd.DataFrame({"x": np.arange(6.0), "y": pd.Categorical([0, 1] * 3)})
     assert gradtrace.fit(binary, "logistic", steps=2).status == "completed"
 

@@ -108,6 +108,7 @@ def fit(
     degree: int | None = None,
     standardize: bool = False,
     offset: str | None = None,
+    categorical: str | Sequence[str] | None = None,
     delta: float | None = None,
     model_expr: str | None = None,
     model_file: str | None = None,
@@ -193,6 +194,11 @@ def fit(
             the linear predictor as it is, its coefficient held at 1 (R's
             ``offset()``; a Poisson regression of counts over exposures takes
             the log of each row's exposure, statsmodels' ``exposure=``).
+        categorical: for ``linear``, ``logistic`` and ``poisson-regression``: x
+            columns of categories (a rank, a region), each coded as a 0/1 column
+            per value but the first, the reference (``rank=2``), as R's
+            ``factor`` and statsmodels' ``C()`` code them; ``predict`` codes new
+            rows the same way.
         delta: the Huber loss's delta (default 1).
         model_expr: a model as an expression, such as ``"a*exp(-b*x) + c"``: the
             names that are not x columns are parameters (default start 1).
@@ -297,6 +303,9 @@ def fit(
         degree=degree,
         standardize=standardize,
         offset=offset,
+        categorical=[categorical]
+        if isinstance(categorical, str)
+        else list(categorical or []),
         delta=delta,
         model_expr=model_expr,
         model_file=model_file,

@@ -136,6 +136,7 @@ def build_trace(
             "n_rows": p.n_rows,
             "x": p.x_cols,
             "y": config.y,
+            **({"categories": p.categories} if p.categories else {}),
             "dropped_rows": p.dropped,
             **({"dropped_at": list(p.dropped_at)} if p.dropped_at else {}),
             **({"values_sha256": p.values} if p.values else {}),

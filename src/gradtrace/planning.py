@@ -17,6 +17,7 @@ import pandas as pd
 from gradtrace import held_out, programs, validate
 from gradtrace import stopping as early_stop
 from gradtrace.assembly import row_losses_at, told_row
+from gradtrace.categories import coded, encode, sources
 from gradtrace.core import loop
 from gradtrace.core.batches import KERAS, TORCH, TORCH_ROWS_LIMIT, n_batches
 from gradtrace.core.diagnose import READS_RATE_ONCE
@@ -95,6 +96,9 @@ class Plan(NamedTuple):
     #: a file replaced during the run was recorded in place of the one read);
     #: None for a view's plan
     files: Any = None
+    #: the categorical x columns' categories, the reference first
+    #: (``categories.encode``), by column
+    categories: Any = None
 
 
 def _column_names(config: RunConfig, frame: pd.DataFrame) -> None:
@@ -201,6 +205,18 @@ def plan(
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )
+    categories: dict[str, list[str]] = {}
+    if config.categorical:
+        if config.stream:
+            raise InputError(
+                "--categorical reads each column's categories from the whole data, "
+                "which --stream does not hold: code them as 0/1 columns in the file, "
+                "or leave out --stream."
+            )
+        frame, x_cols, categories = encode(
+            frame, config.categorical, x_cols, config.y, model_name, source
+        )
+        config.categorical = list(categories)
     offset = None
     if config.offset is not None:
         offset, x_cols = validate.offset_column(
@@ -286,7 +302,13 @@ def plan(
     given = xs, ys  # to name a row by its place in the data, where rows are dropped
     head_of = n_rows if n_rows is not None and n_rows > len(ys) else None
     xs, ys, dropped = validate.finite_rows(
-        xs, ys, config.drop_missing, source, (data_cols, config.y), frame.index, head_of
+        xs,
+        ys,
+        config.drop_missing,
+        source,
+        (sources(data_cols, categories), config.y),
+        frame.index,
+        head_of,
     )
     if dropped:
         notices.append(dropped_notice(dropped))
@@ -294,7 +316,9 @@ def plan(
     validated = bool(config.validation_split or config.validation_data)
     if for_views:  # the training rows alone: a split still takes its share
         config = dataclasses.replace(config, validation_data=None)
-    xs, ys, val = _validation(config, validation, kind, data_cols, xs, ys, cdtype)
+    xs, ys, val = _validation(
+        config, validation, kind, data_cols, xs, ys, cdtype, categories
+    )
     m = validate.model(
         model_name,
         len(x_cols),
@@ -625,6 +649,7 @@ def plan(
         robust,
         intervals,
         files,
+        categories,
     )
 
 
@@ -636,10 +661,13 @@ def _validation(
     xs: np.ndarray | None,
     ys: np.ndarray,
     dtype: str,
+    categories: dict[str, list[str]] | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, held_out.HeldOut | None]:
     """The training rows and the validation rows of ``config``: the last
     ``validation_split`` of the rows, or ``given`` (data in Python) or the file
-    ``validation_data`` names; None without either."""
+    ``validation_data`` names; None without either. ``categories``: the
+    categorical columns' (``categories.encode``), coded in the validation rows
+    as in the training rows."""
     share = held_out.fraction(config.validation_split)
     config.validation_split = share
     if config.validation_data == "-":
@@ -664,6 +692,8 @@ def _validation(
         return xs, ys, None
     frame, source = given
     named = source if source.startswith("'") else "(given in Python)"
+    if categories:
+        frame = coded(frame, categories, f"the validation data {named}")
     val = held_out.rows(
         frame,
         f"the validation data {named}",

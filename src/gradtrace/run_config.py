@@ -59,6 +59,8 @@ class RunConfig:
     standardize: bool = False
     #: a column added to the linear predictor as it is (logistic, Poisson)
     offset: str | None = None
+    #: x columns of categories, each coded as 0/1 columns (``categories``)
+    categorical: list[str] = field(default_factory=list)
     delta: float | None = None
     model_expr: str | None = None
     model_file: str | None = None
@@ -99,6 +101,10 @@ class RunConfig:
             self.x = [self.x]  # type: ignore[list-item]
         elif self.x is not None:
             self.x = list(self.x)
+        if isinstance(self.categorical, str):  # one column by its name
+            self.categorical = [self.categorical]
+        else:
+            self.categorical = [str(c) for c in self.categorical or []]
         # NumPy's and JAX's types by their names (np.float64 as "float64")
         for name in ("dtype", "compute_dtype"):
             value = getattr(self, name)

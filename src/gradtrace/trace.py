@@ -1362,7 +1362,12 @@ class Trace:
             )
         offset = (self.info.get("model_options") or {}).get("offset")
         names = [str(c) for c in self.info["data"]["x"]] or ["x"]
-        x = _x_of(data, names, names[-1] if offset else None)
+        x = _x_of(
+            data,
+            names,
+            names[-1] if offset else None,
+            self.info["data"].get("categories"),
+        )
         if step is None:
             params = self.params
         else:
@@ -1616,12 +1621,20 @@ def _sized(data: Any) -> bool:
     return isinstance(data, (list, tuple, np.ndarray))
 
 
-def _x_of(data: Any, names: list[str], offset: str | None = None) -> np.ndarray:
+def _x_of(
+    data: Any,
+    names: list[str],
+    offset: str | None = None,
+    categories: dict[str, list[str]] | None = None,
+) -> np.ndarray:
     """``predict``'s x, [rows, columns] in float64: the columns ``names`` of a
     table, or an array of x (``offset``: the last of ``names``, the run's
-    offset, said so where it is missing)."""
+    offset, said so where it is missing; ``categories``: the run's categorical
+    columns', coded from a table's columns as the run coded them, and an
+    array's given as their 0/1 columns)."""
     from collections.abc import Mapping
 
+    from gradtrace.categories import coded
     from gradtrace.errors import InputError
 
     if callable(getattr(data, "to_pandas", None)) and not isinstance(
@@ -1631,15 +1644,26 @@ def _x_of(data: Any, names: list[str], offset: str | None = None) -> np.ndarray:
     if isinstance(data, (pd.DataFrame, Mapping)):
         frame = pd.DataFrame(data) if isinstance(data, Mapping) else data
         given = {str(c): c for c in frame.columns}
-        missing = [n for n in names if n not in given]
+        # the columns as the user has them: a categorical column, not its 0/1 ones
+        asked = list(names)
+        for name, levels in (categories or {}).items():
+            dummies = [f"{name}={v}" for v in levels[1:]]
+            asked = [
+                name if n == dummies[0] else n for n in asked if n not in dummies[1:]
+            ]
+        missing = [n for n in asked if n not in given]
         if missing:
             raise InputError(
                 f"column {missing[0]!r} not found in the data (columns: "
                 f"{', '.join(given) or 'none'}): predict takes the run's x "
-                f"column{'s' * (len(names) > 1)}, {', '.join(names)}"
+                f"column{'s' * (len(asked) > 1)}, {', '.join(asked)}"
                 + (f" ({offset} is its offset)" if offset else "")
                 + "."
             )
+        if categories:
+            by_name = {given[n]: n for n in categories}
+            frame = coded(frame.rename(columns=by_name), categories, "the data")
+            given = {str(c): c for c in frame.columns}
         columns = []
         for n in names:
             values = pd.to_numeric(frame[given[n]], errors="coerce")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -1542,15 +1543,11 @@ def _numeric(
         python = source.startswith("the ")
         raise InputError(
             f"column {name!r} of {source} is categorical ({len(levels)} categories: "
-            f"{shown}), not numbers: give it as 0/1 columns, one for each category "
-            "but the first"
-            + (
-                f" (pd.get_dummies(df, columns=[{name!r}], drop_first=True, "
-                "dtype=float))"
-                if python
-                else ""
-            )
-            + ", or, if its values are numbers to fit as such, convert it"
+            f"{shown}), not numbers: "
+            + (f"categorical=[{name!r}]" if python else f"--categorical {name}")
+            + " codes it as a 0/1 column for each category but the first (for a "
+            "linear, logistic or poisson-regression model), or, if its values are "
+            "numbers to fit as such, convert it"
             + (f" (df[{name!r}].astype(float))." if python else ".")
         )
     values = pd.to_numeric(col, errors="coerce")
@@ -1634,11 +1631,15 @@ def _category(col: pd.Series, name: str, source: str, is_y: bool = False) -> str
         )
     if source.startswith("the "):  # a data frame or arrays in Python
         return (
-            f"{seems}: give it as 0/1 columns, one for each value but the first "
-            f"(pd.get_dummies(df, columns=[{name!r}], drop_first=True, "
-            "dtype=float)), or remove it."
+            f"{seems}: categorical=[{name!r}] codes it as a 0/1 column for each "
+            "value but the first (for model='linear', 'logistic' or "
+            "'poisson-regression'), or remove it."
         )
-    return f"{seems}: add a 0/1 column for each value but the first, or remove it."
+    return (
+        f"{seems}: --categorical {shlex.quote(name)} codes it as a 0/1 column for "
+        "each value but the first (for --model linear, logistic or "
+        "poisson-regression), or remove it."
+    )
 
 
 #: A number written with a decimal comma (2,1 or -0,5), as spreadsheets in many
@@ -1772,7 +1773,10 @@ def finite_rows(
             if len(per) > 1:  # the rows are counted once, each column's apart
                 shown = ", ".join(f"{k} in {c!r}" for c, k in list(per.items())[:3])
                 more = ", ..." if len(per) > 3 else ""
-                counted = f"{n_bad} rows miss a value: {shown}{more}"
+                counted = (
+                    f"{n_bad} row{'s' * (n_bad > 1)} miss{'es' * (n_bad == 1)} a "
+                    f"value: {shown}{more}"
+                )
             row = [] if x is None else list(np.reshape(x[i], -1))
             cells = dict(zip([*names[0], names[1]], [*row, y[i]], strict=True))
             column, value = next((c, v) for c, v in cells.items() if not np.isfinite(v))

@@ -70,6 +70,7 @@ KEYS: dict[str, str] = {
     "degree": _INTEGER,
     "standardize": _BOOL,
     "offset": _TEXT,
+    "categorical": _COLUMNS,
     "loss_expr": _TEXT,
     "delta": _NUMBER,
     "metrics": _COLUMNS,

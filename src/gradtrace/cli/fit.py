@@ -66,6 +66,14 @@ MODEL_OPTIONS = [
         "over exposures, the log of each row's exposure).",
     ),
     click.option(
+        "--categorical",
+        metavar="COLUMN",
+        multiple=True,
+        help="--model linear, logistic or poisson-regression: an x column of "
+        "categories, coded as a 0/1 column per value but the first (rank=2, "
+        "rank=3 against rank 1), as R's factor(); repeat it, or give COLUMN,COLUMN.",
+    ),
+    click.option(
         "--loss-expr",
         metavar="TEXT",
         default=None,
@@ -379,7 +387,7 @@ FIT_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "metrics",
         ),
     ),
-    ("Data", ("x", "y", "dtype", "compute_dtype", "drop_missing")),
+    ("Data", ("x", "y", "categorical", "dtype", "compute_dtype", "drop_missing")),
     ("Optimizer", ("optimizer", "lr", "opt", "lr_schedule", "clip")),
     (
         "Steps, batches and starts",
@@ -607,6 +615,7 @@ def fit(**options: Any) -> None:
         degree=o["degree"],
         standardize=o["standardize"],
         offset=o["offset"],
+        categorical=list(o["categorical"] or []),
         delta=o["delta"],
         model_expr=o["model_expr"],
         model_file=o["model_file"],

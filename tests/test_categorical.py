@@ -1,0 +1,242 @@
+"""``--categorical`` / ``categorical=``: an x column of categories coded as a 0/1
+column per value but the first, as R's ``factor`` and statsmodels' ``C()`` code
+it, checked against statsmodels' fits on the same 0/1 columns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+import gradtrace
+from gradtrace.categories import MOST_LEVELS, level, levels_of
+from gradtrace.errors import InputError
+from helpers import run_cli
+
+
+def admissions(n: int = 400, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rank = rng.integers(1, 5, n)
+    gre = rng.normal(580, 115, n)
+    eta = -2 + 0.004 * (gre - 580) - 0.6 * (rank - 1)
+    admit = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    return pd.DataFrame({"rank": rank, "gre": gre, "admit": admit})
+
+
+def test_a_logistic_regression_on_a_rank_is_statsmodels_on_its_0_1_columns() -> None:
+    frame = admissions()
+    trace = gradtrace.fit(
+        frame,
+        "logistic",
+        x=["rank", "gre"],
+        y="admit",
+        categorical="rank",
+        standardize=True,
+        steps=3000,
+        lr=0.5,
+    )
+    assert trace.info["data"]["x"] == ["rank=2", "rank=3", "rank=4", "gre"]
+    assert trace.info["data"]["categories"] == {"rank": ["1", "2", "3", "4"]}
+    design = pd.get_dummies(
+        frame["rank"], prefix="rank", prefix_sep="=", drop_first=True, dtype=float
+    )
+    design["gre"] = frame["gre"]
+    logit = sm.Logit(frame["admit"], sm.add_constant(design)).fit(disp=0)
+    units = trace.info["original_units"]
+    np.testing.assert_allclose(units["optimum"]["w"], logit.params.iloc[1:], rtol=1e-6)
+    np.testing.assert_allclose(units["stderr"]["w"], logit.bse.iloc[1:], rtol=1e-5)
+    assert units["optimum"]["b"] == pytest.approx(logit.params["const"], rel=1e-6)
+    # the summary names each slope's column; predict codes new rows' ranks
+    assert list(trace.summary()["x"].iloc[:4]) == ["rank=2", "rank=3", "rank=4", "gre"]
+    new = pd.DataFrame({"gre": [500.0, 700.0, 600.0], "rank": [1, 4, 2.0]})
+    coded = pd.DataFrame(
+        {
+            "const": 1.0,
+            "rank=2": [0.0, 0, 1],
+            "rank=3": 0.0,
+            "rank=4": [0.0, 1, 0],
+            "gre": new["gre"],
+        }
+    )
+    np.testing.assert_allclose(trace.predict(new), logit.predict(coded), rtol=1e-5)
+    # an array gives the run's columns themselves, the 0/1 ones included
+    np.testing.assert_allclose(
+        trace.predict(coded.iloc[:, 1:].to_numpy()), trace.predict(new)
+    )
+    with pytest.raises(
+        InputError, match=r"column 'rank' holds the value '5' in the data"
+    ):
+        trace.predict(new.assign(rank=5))
+    with pytest.raises(InputError, match=r"takes the run's x columns, rank, gre\.$"):
+        trace.predict(new[["gre"]])
+
+
+def test_text_categories_sort_as_text_and_a_factors_order_is_its_own() -> None:
+    column = pd.Series(["west", "north", None, "south", "north", "?"])
+    assert levels_of(column, "g", "the data") == ["north", "south", "west"]
+    assert levels_of(pd.Series([10, 9, 100, 9.0]), "g", "the data") == [
+        "9",
+        "10",
+        "100",
+    ]
+    factor = pd.Series(
+        pd.Categorical(["lo", "hi", "mid"], categories=["lo", "mid", "hi"])
+    )
+    assert levels_of(factor, "g", "the data") == ["lo", "mid", "hi"]
+    assert [level(v) for v in (2, 2.0, 2.5, " a ", float("nan"), "NA.")] == [
+        "2",
+        "2",
+        "2.5",
+        "a",
+        None,
+        None,
+    ]
+
+
+def test_a_poisson_regression_on_regions_with_validation_rows_coded_alike() -> None:
+    rng = np.random.default_rng(3)
+    region = rng.choice(["north", "south", "west"], 300)
+    effect = (
+        pd.Series(region).map({"north": 0.0, "south": 0.5, "west": -0.4}).to_numpy()
+    )
+    frame = pd.DataFrame({"region": region, "age": rng.uniform(20, 60, 300)})
+    frame["y"] = rng.poisson(np.exp(0.2 + effect + 0.01 * frame["age"])).astype(float)
+    held = frame.iloc[250:].reset_index(drop=True)
+    trace = gradtrace.fit(
+        frame.iloc[:250], "poisson-regression", y="y", categorical=["region"],
+        validation_data=held, optimizer="adam", lr=0.05, steps=200, standardize=True,
+    )  # fmt: skip
+    assert trace.info["data"]["x"] == ["region=south", "region=west", "age"]
+    design = pd.get_dummies(frame.iloc[:250]["region"], drop_first=True, dtype=float)
+    design["age"] = frame["age"].iloc[:250]
+    glm = sm.GLM(
+        frame["y"].iloc[:250], sm.add_constant(design), family=sm.families.Poisson()
+    ).fit()
+    np.testing.assert_allclose(
+        trace.info["original_units"]["optimum"]["w"], glm.params.iloc[1:], rtol=1e-6
+    )
+    # the validation rows coded with the training rows' categories: their loss
+    # at the final values, by hand
+    w, b = (
+        trace.info["original_units"]["final"]["w"],
+        trace.info["original_units"]["final"]["b"],
+    )
+    coded = np.column_stack(
+        [held["region"] == "south", held["region"] == "west", held["age"]]
+    )
+    eta = coded @ np.asarray(w) + b
+    from scipy.special import gammaln
+
+    by_hand = np.mean(np.exp(eta) - held["y"] * eta + gammaln(held["y"] + 1))
+    assert trace.to_pandas()["val_loss"].dropna().iloc[-1] == pytest.approx(
+        by_hand, rel=1e-4
+    )
+    with pytest.raises(
+        InputError, match="holds the value 'east' in the validation data"
+    ):
+        gradtrace.fit(
+            frame.iloc[:250], "poisson-regression", y="y", categorical="region",
+            validation_data=held.assign(region="east"), steps=2,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "said"),
+    [
+        ({"categorical": "nope"}, "categorical=['nope']: no such column"),
+        ({"categorical": "y"}, "is the target"),
+        ({"categorical": "g", "x": ["u"]}, "is not an x column"),
+        (
+            {"categorical": "g", "model": "line", "x": ["g"]},
+            "is for the models linear, logistic and poisson-regression",
+        ),
+        (
+            {"categorical": "one"},
+            "every row of the data frame has the same value ('a')",
+        ),
+        ({"categorical": "ids"}, f"distinct values, over {MOST_LEVELS}"),
+    ],
+)
+def test_bad_categorical_columns_are_told(kwargs: dict[str, object], said: str) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"u": rng.normal(size=150), "g": rng.choice(["a", "b"], 150), "one": "a",
+         "ids": [f"id{i}" for i in range(150)], "y": rng.normal(size=150)}
+    )  # fmt: skip
+    options = {"model": "linear", "x": ["u", "g", "one", "ids"], **kwargs}
+    with pytest.raises(InputError) as err:
+        gradtrace.fit(frame, steps=2, **options)  # type: ignore[arg-type]
+    assert said in str(err.value)
+
+
+def test_the_command_line_codes_reads_back_and_predicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = admissions(120)
+    frame["rank"] = frame["rank"].map({1: "top", 2: "high", 3: "mid", 4: "low"})
+    frame.to_csv(tmp_path / "adm.csv", index=False)
+    out = tmp_path / "run"
+    args = [
+        "fit", str(tmp_path / "adm.csv"), "--model", "logistic", "--y", "admit",
+        "--categorical", "rank", "--standardize", "--steps", "300", "--lr", "0.5",
+        "-q", "--out", str(out),
+    ]  # fmt: skip
+    code, said, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "(120 rows; rank=low, rank=mid, rank=top, gre -> admit)" in said
+    info = json.loads((out / "run.json").read_text())
+    assert info["config"]["categorical"] == ["rank"]
+    # the run read back with its data plans them again alike
+    again = gradtrace.load(out, data=str(tmp_path / "adm.csv"))
+    assert again.info["data"]["x"] == ["rank=low", "rank=mid", "rank=top", "gre"]
+    pd.DataFrame({"rank": ["high", "top"], "gre": [600, 600]}).to_csv(
+        tmp_path / "new.csv", index=False
+    )
+    code, written, err = run_cli(
+        ["predict", str(out), str(tmp_path / "new.csv")], capsys
+    )
+    assert code == 0, err
+    rows = [line.split(",") for line in written.splitlines()]
+    assert rows[1][:2] == ["high", "600"] and float(rows[2][2]) > 0
+    want = gradtrace.load(out).predict(
+        pd.DataFrame({"rank": ["high", "top"], "gre": [600.0, 600.0]})
+    )
+    assert [float(r[2]) for r in rows[1:]] == pytest.approx(list(want), rel=1e-7)
+    # a streamed run cannot find a column's categories first: refused, one line
+    frame.to_parquet(tmp_path / "adm.parquet")
+    code, _, err = run_cli(
+        [*args[:1], str(tmp_path / "adm.parquet"), *args[2:-2], "--stream"], capsys
+    )
+    assert code == 2 and "--categorical reads each column's categories" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_category_is_told_by_its_column_and_dropped_on_request() -> None:
+    """A row without a rank is missing in each of rank's 0/1 columns: the message
+    names rank (not rank=b), and --drop-missing drops the row once."""
+    frame = pd.DataFrame(
+        {"rank": ["a", "b", None, "a", "b", "c", "c", "b"], "u": np.arange(8.0)}
+    )
+    frame["y"] = np.arange(8.0) % 3
+    with pytest.raises(InputError) as err:
+        gradtrace.fit(frame, "linear", y="y", categorical="rank", steps=2)
+    assert (
+        "a missing value (NaN) in column 'rank', data row 3 (.iloc[2]) (1 such row)"
+        in str(err.value)
+    )
+    dropped = gradtrace.fit(
+        frame, "linear", y="y", categorical="rank", steps=2, drop_missing=True
+    )
+    assert dropped.info["data"]["dropped_rows"] == 1
+    # two columns missing in one row: the row counted once, each column apart
+    one = frame.assign(u=[0.0, 1, np.nan, 3, 4, 5, 6, 7])
+    with pytest.raises(
+        InputError, match=r"\(1 row misses a value: 1 in 'rank', 1 in 'u'\)"
+    ):
+        gradtrace.fit(
+            one, "linear", y="y", categorical="rank", x=["rank", "u"], steps=2
+        )
