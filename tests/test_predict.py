@@ -418,3 +418,28 @@ def test_a_spreadsheets_semicolons_and_decimal_commas_are_written_back(
         and out.splitlines()[0] == "x,prediction"
         and "written with" not in err
     )
+
+
+def test_a_negative_step_counts_from_the_end_as_explains_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run_cli
+
+    trace = gradtrace.fit("seed001_line", steps=5)
+    x = np.array([0.5, 2.0])
+    np.testing.assert_array_equal(trace.predict(x, step=-1), trace.predict(x))
+    np.testing.assert_array_equal(trace.predict(x, step=-5), trace.predict(x, step=1))
+    with pytest.raises(
+        gradtrace.InputError, match="no step -6: choose one from 0 to 5, or -1 to -5"
+    ):
+        trace.predict(x, step=-6)
+    trace.save(tmp_path / "run")
+    (tmp_path / "new.csv").write_text("x\n0.5\n")
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv"), "--step", "-1"],
+        capsys,
+    )
+    assert code == 0, err
+    assert float(out.splitlines()[1].split(",")[1]) == pytest.approx(
+        trace.predict([0.5])[0], rel=1e-7
+    )

@@ -1317,8 +1317,8 @@ class Trace:
     ) -> np.ndarray | pd.DataFrame:
         """The model's prediction at each row of ``data``: the mean of y it gives
         there (a logistic regression's probability, a Poisson regression's mean
-        count), with the final parameters (``params``) or those after ``step``,
-        in float64.
+        count), with the final parameters (``params``) or those after ``step``
+        (0: the start; -1: the last step, counted from the end), in float64.
 
         ``data``: a DataFrame, a dict of columns or a table with ``to_pandas``
         that holds the run's x columns by name (others are left alone), or x as
@@ -1371,12 +1371,15 @@ class Trace:
         if step is None:
             params = self.params
         else:
+            given = step
+            if -self.steps <= step <= -1:  # counted from the end, as explain's
+                step += self.steps + 1
             at = self._frame[self._frame["step"] == step]
             if not len(at):
                 some = len(self._frame) < self.steps + 1  # a long run, thinned
                 raise InputError(
-                    f"the trace holds no step {step}: choose one from 0 to "
-                    f"{self.steps}"
+                    f"the trace holds no step {given}: choose one from 0 to "
+                    f"{self.steps}, or -1 to -{self.steps} counted from the end"
                     + (" that it holds (to_pandas()['step'])." if some else ".")
                 )
             row = at.iloc[0]

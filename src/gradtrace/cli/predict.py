@@ -33,7 +33,7 @@ SUFFIXES = (".csv", ".tsv", ".parquet")
     type=int,
     default=None,
     help="Predict with the parameters after this step (default: the run's final "
-    "ones; 0 is the start).",
+    "ones; 0 is the start, -1 the last step, counted from the end).",
 )
 @out_option(
     "File to write: .csv, .tsv or .parquet, by its name (default, or -: CSV on "
