@@ -1474,3 +1474,16 @@ def test_a_windows_spreadsheets_csv_is_read_as_cp1252_with_a_note(
     binary.write_bytes(b"x,y\n\x00\x81\x8d\xff\n")
     line = one_line_error([str(binary)], tmp_path, capsys)
     assert "is not UTF-8 text (another encoding, or not a text table)" in line
+
+
+def test_fixing_one_element_of_a_vector_says_only_whole_parameters_are_held(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--init w[0]=1 sets one slope; --fix w[0]=0 said the model has no
+    parameter 'w[0]' (a newcomer's find): it says what --fix holds."""
+    data = csv(tmp_path, "a,b,y\n1,2,0\n2,1,1\n3,5,0\n4,3,1\n")
+    line = one_line_error(
+        [data, "--model", "logistic", "--y", "y", "--fix", "w[0]=0"], tmp_path, capsys
+    )
+    assert "--fix w[0]: only whole parameters are held (w, all its values)" in line
+    assert "leave its x column out" in line

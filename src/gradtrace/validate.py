@@ -969,6 +969,14 @@ def param_values(
     init = _elements(by_name, init)
     for flag, given in (("--init", init), ("--fix", fix)):
         for key in given:
+            whole = str(key).split("[")[0]
+            if flag == "--fix" and key not in by_name and whole in by_name:
+                # w[0]: an element of a vector (--init takes one, --fix not)
+                raise InputError(
+                    f"--fix {key}: only whole parameters are held ({whole}, all its "
+                    f"values), not one element: hold {whole} whole, or, to leave "
+                    "one slope out, leave its x column out."
+                )
             if key not in by_name:
                 raise InputError(
                     f"{flag} {key}: the model has no parameter {key!r}; "
