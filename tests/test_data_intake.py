@@ -379,3 +379,33 @@ def test_a_y_named_without_x_notes_that_every_other_column_is_x() -> None:
     ]
     chosen = gradtrace.fit(frame, "linear", y="price", x=["sqft", "age"], steps=2)
     assert chosen.notes == []
+
+
+def test_a_spreadsheets_empty_rows_below_its_data_are_left_out_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Excel saves ",," lines below the data (CRLF): they were refused as
+    missing values. Trailing rows of empty cells are left out, said in a note;
+    an empty row between rows of data is still a missing value."""
+    from gradtrace.data import READ_NOTICES, read_table
+
+    (tmp_path / "e.csv").write_bytes(b"x,y\r\n1,2\r\n2,4.1\r\n3,5.9\r\n,\r\n,\r\n")
+    frame = read_table(tmp_path / "e.csv")
+    assert len(frame) == 3
+    assert frame.attrs[READ_NOTICES] == [
+        "the last 2 rows are empty (every cell), as a spreadsheet saves rows below "
+        "its data: left out"
+    ]
+    code, out, err = run_cli(["fit", str(tmp_path / "e.csv"), "--steps", "3", "-q",
+                              "--out", str(tmp_path / "run")], capsys)  # fmt: skip
+    assert code == 0 and "note: the last 2 rows are empty" in err + out
+    # predict writes the data's own rows back, as many as it predicts
+    (tmp_path / "new.csv").write_text("x,label\n1,a\n,\n")
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv")], capsys
+    )
+    assert code == 0, err
+    assert out.splitlines()[0] == "x,label,prediction" and len(out.splitlines()) == 2
+    (tmp_path / "mid.csv").write_text("x,y\n1,2\n,\n3,5.9\n")
+    code, _, err = run_cli(["fit", str(tmp_path / "mid.csv"), "--steps", "3"], capsys)
+    assert code == 2 and "missing value" in err

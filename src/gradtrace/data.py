@@ -351,13 +351,32 @@ def _row_names_noted(frame: pd.DataFrame, said: str) -> pd.DataFrame:
 def _without_trailing_commas(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` less the empty columns a trailing separator on every line makes
     (pandas names them "Unnamed: 2"; a run noted "column 'Unnamed: 2' is not
-    used")."""
+    used"), and less the rows at its end whose every cell is empty (",,," lines: a
+    spreadsheet's saved rows below its data), said in ``READ_NOTICES``."""
     empty = [
         c
         for c in frame.columns
         if str(c).startswith("Unnamed: ") and frame[c].isna().all()
     ]
-    return frame.drop(columns=empty) if empty else frame
+    if empty:
+        frame = frame.drop(columns=empty)
+    if len(frame.columns) and len(frame):
+        blank = frame.isna().all(axis=1).to_numpy()
+        last = len(blank) - int(np.argmin(blank[::-1])) if not blank.all() else 0
+        tail = len(frame) - last
+        if tail and last:  # some rows of data above them
+            attrs = dict(frame.attrs)
+            frame = frame.iloc[:last]
+            frame.attrs.update(attrs)
+            said = (
+                f"the last {tail} rows are empty (every cell), as a spreadsheet "
+                "saves rows below its data: left out"
+                if tail > 1
+                else "the last row is empty (every cell), as a spreadsheet saves "
+                "rows below its data: left out"
+            )
+            frame.attrs[READ_NOTICES] = [*frame.attrs.get(READ_NOTICES, []), said]
+    return frame
 
 
 #: Compressed files pandas reads by their suffix (and Python's standard library
