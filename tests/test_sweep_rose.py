@@ -198,3 +198,42 @@ def test_tail_loss_is_the_mean_of_the_loss_over_all_the_data_in_the_last_tenth()
     ok = s.table[~s.table["diverged"]]  # lr 1.9 diverged: a cross, no colour
     gaps = ok["tail_loss"] - s.info["optimum_loss"]
     np.testing.assert_allclose(np.sort(colours), np.sort(gaps), rtol=1e-6)
+
+
+def test_a_sweep_where_no_rate_trained_names_no_best(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every rate's loss rose (none to infinity): the command named a best,
+    "lr=1: final loss 23086", and a note on --tol (a newcomer's find). It says
+    none trained, the lowest among them, and what to try."""
+    table = pd.DataFrame(
+        {
+            "config": [0, 1],
+            "lr": [1.0, 10.0],
+            "batch_size": [10, 10],
+            "start_loss": [0.69, 0.69],
+            "loss": [23086.0, 4.0e5],
+            "tail_loss": [23086.0, 4.0e5],
+            "gap": [23085.0, 4.0e5],
+            "steps_to_tol": pd.array([None, None], dtype="Int64"),
+            "diverged": [False, True],
+            "ended_above_start": [True, False],
+        }
+    )
+    s = Sweep(table, pd.DataFrame(), {"data": {"n_rows": 100}})
+    assert s.none_trained
+    assert s.best_text() == (
+        "no best: every configuration's loss diverged or ended above its start "
+        "(the lowest, lr=1: 0.69 -> 23086); try smaller rates"
+    )
+    assert not Sweep(
+        table.assign(ended_above_start=False), pd.DataFrame(), {}
+    ).none_trained
+    csv = tmp_path / "line.csv"
+    line().to_csv(csv, index=False)
+    args = ["sweep", str(csv), "--lr", "1,1.2", "--epochs", "50", "--no-plot"]
+    code, out, err = run_cli([*args, "--out", str(tmp_path / "s")], capsys)
+    assert code == 0, err
+    assert "2 configurations, 0 diverged, 2 ended above their start" in out
+    assert "no best: every configuration's loss diverged or ended above" in out
+    assert "best: lr=" not in out and "--tol" not in out

@@ -343,6 +343,15 @@ class Sweep:
         drawn = figures[which](self, ax=ax)
         return drawn if ax is None else ax
 
+    @property
+    def none_trained(self) -> bool:
+        """Whether no configuration trained: each diverged or ended with its loss
+        above its start."""
+        table = self.table
+        if table.empty or "ended_above_start" not in table:
+            return bool(table.empty or table["diverged"].all())
+        return bool((table["diverged"] | table["ended_above_start"]).all())
+
     def best_text(self) -> str:
         """The best configuration in words, as the ``sweep`` command's last line:
         its swept values (the rate first), and how far it got: "lr=0.1: within
@@ -351,6 +360,12 @@ class Sweep:
         if table.empty or table["diverged"].all():
             return "no best: every configuration diverged; try smaller rates"
         best = self.best
+        if self.none_trained:
+            return (
+                "no best: every configuration's loss diverged or ended above its "
+                f"start (the lowest, {self._named(best)}: {best['start_loss']:.7g} "
+                f"-> {best['loss']:.7g}); try smaller rates"
+            )
         shown = self._named(best)
         reached = best["steps_to_tol"]
         tail = self._settled_at(best)

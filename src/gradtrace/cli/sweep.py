@@ -535,7 +535,7 @@ def sweep(
         )
         for warning in result.command_warnings():
             console.print(warning)
-        if table["diverged"].all():
+        if result.none_trained:
             console.print(f"{result.best_text()} (gradtrace lr-find suggests one).")
             return
         console.print(f"best: {result.best_text()}.")
