@@ -343,7 +343,8 @@ def test_a_run_that_ends_above_its_start_is_flagged(
         ],
         capsys,
     )
-    assert code == 0
+    # a loss that rose failed, as a divergence does: exit code 1, the run saved
+    assert code == 1 and (tmp_path / "r" / "run.json").exists()
     assert "warning: the loss ended above where it started" in out
 
 

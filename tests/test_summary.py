@@ -42,6 +42,7 @@ def test_a_diverging_run_warns_in_its_repr_summary_and_notebook_view() -> None:
     assert trace.message == (
         f"completed 100 steps, but its loss rose ({start:.7g} -> {final:.7g})."
     )
+    assert trace.loss_rose and not gradtrace.fit("seed001_line", steps=20).loss_rose
     first, *rest = repr(trace).split("\n")
     assert first.startswith("<Trace line/mse sgd lr=0.1: 100 steps, completed")
     assert rest == [f"  {w}" for w in warnings]

@@ -315,6 +315,14 @@ class Trace:
             done += f", but its loss rose ({_fmt(first)} -> {_fmt(self.final_loss)})"
         return done + "."
 
+    @property
+    def loss_rose(self) -> bool:
+        """Whether the run's loss ended above where it started, beyond a
+        mini-batch run's scatter around an optimum it started at (the summary
+        says "but its loss rose"; the command exits with code 1, as for a
+        divergence)."""
+        return self._rose()
+
     def _rose(self) -> bool:
         """Whether the loss ended above where it started (``advice.ended_above``),
         by more than a mini-batch run's scatter around an optimum it started at

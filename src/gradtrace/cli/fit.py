@@ -537,7 +537,8 @@ def fit(**options: Any) -> None:
     ended, timings). Ctrl-C stops at the end of the current compiled chunk of steps
     (a fraction of a second of work) and saves the run so far, marked
     interrupted, and so do TERM (timeout, docker, a batch system) and HUP. Exit
-    codes: 0 done, 1 diverged (the run is still saved), 2 bad input, 130
+    codes: 0 done, 1 diverged or its loss ended above its start (the run is still
+    saved), 2 bad input, 130
     interrupted (143 by TERM, 129 by HUP).
 
     \b
@@ -666,7 +667,8 @@ def fit(**options: Any) -> None:
                 err=True,
             )
             raise click.exceptions.Exit(130) from None
-    if trace.diverged:
+    # a loss that rose (to 1e37, finite in float32) failed as a divergence does
+    if trace.diverged or (trace.status == "completed" and trace.loss_rose):
         raise click.exceptions.Exit(1)
     if trace.status == "interrupted":
         raise click.exceptions.Exit(130)
