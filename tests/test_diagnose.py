@@ -1519,3 +1519,21 @@ def test_adam_cut_short_on_its_way_is_told_more_steps_not_that_it_bounces() -> N
     longer = gradtrace.fit(frame, "normal", optimizer="adam", lr=0.5, epochs=200)
     final, best = longer.params, longer.info["optimum"]
     assert abs(final["loc"] - best["loc"]) < 0.05 * longer.info["stderr"]["loc"]
+
+
+def test_an_intercept_at_0_nudged_by_the_slopes_is_not_thrown() -> None:
+    """Standardised columns: the intercept's optimum is 0 (-1.6e-16), and the
+    slopes' first step moved it to -1.5e-10, "3530 times as far from its
+    optimum as it started": the run was said thrown onto flat ground, while b was
+    0.00 standard errors off and a slope lagged (a newcomer's find). Distances
+    count from the slopes' starts too, and a parameter within a standard error
+    of its optimum is not far."""
+    rng = np.random.default_rng(0)
+    x1, noise = rng.normal(size=200), rng.normal(size=200)
+    frame = pd.DataFrame({"x1": x1, "noise col": noise})
+    frame["y"] = 0.8 * x1 + rng.normal(0, 0.5, 200)
+    frame = (frame - frame.mean()) / frame.std()
+    trace = gradtrace.fit(frame, "linear", x=["x1", "noise col"], y="y")
+    said = " ".join(trace.warnings)
+    assert "threw" not in said and "ground so flat" not in said
+    assert "w[x1] ended" in said and "has not converged" in said

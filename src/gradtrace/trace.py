@@ -799,14 +799,21 @@ class Trace:
         ]
         # a parameter that starts at its optimum (b = 0 of y = 2x) moves off it
         # as the others move to theirs: its distance counts from a hundredth of
-        # the farthest one's start, not from 0
-        farthest = max(
-            (
-                abs(float(frame[k].iloc[0]) - float(np.asarray(optimum[k])))
-                for k in scalars
-            ),
-            default=0.0,
+        # the farthest one's start (a vector's elements too: the slopes of
+        # standardised columns, whose intercept's optimum is 0), not from 0
+        starts = np.concatenate(
+            [
+                np.abs(
+                    np.ravel(np.asarray(self.initial[k], np.float64))
+                    - np.ravel(np.asarray(optimum[k], np.float64))
+                )
+                for k in self.params
+                if k in optimum and np.size(optimum[k]) == np.size(self.initial[k])
+            ]
+            or [np.zeros(0)]
         )
+        farthest = float(np.max(starts[np.isfinite(starts)], initial=0.0))
+        errors = self.info.get("stderr") or {}
         for name in scalars:
             value = self.params[name]
             best = float(np.asarray(optimum[name], np.float64))
@@ -815,6 +822,9 @@ class Trace:
             # how many times as far as it started: after the first step, at the end
             was = max(abs(start - best), 1e-12 * max(abs(best), 1.0), farthest / 100)
             thrown, left = abs(first - best) / was, abs(float(value) - best) / was
+            se = errors.get(name)
+            if se is not None and abs(float(value) - best) <= float(np.asarray(se)):
+                continue  # within a standard error of its optimum: not far at all
             if thrown > THROWN and left > THROWN / 10:
                 if worst is None or left > worst[0]:
                     worst = (left, name, start, first)
