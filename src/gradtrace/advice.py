@@ -65,6 +65,32 @@ def _scale_condition(mean: float, sd: float) -> float:
     return float(values[-1] / values[0]) if values[0] > 0 else math.inf
 
 
+def standardised_hessian_condition(
+    hessian: np.ndarray, names: list[str], mean: np.ndarray, cov: np.ndarray
+) -> float | None:
+    """The condition number ``hessian`` (over the flat ``names``: w[0], ..., b)
+    has with its slopes' x columns standardised: the same loss over w'_j = w_j
+    sd_j and b' = b + sum_j w_j mean_j, whose Hessian is J^T H J for the linear
+    map J back to (w, b). Exact at the optimum whatever the loss (a logistic
+    regression's weights move it off ``standardised_condition``'s); None where the
+    names are not one slope per column and an intercept."""
+    k = len(mean)
+    slopes = [f"w[{j}]" for j in range(k)]
+    if "b" not in names or not set(slopes) <= set(names):
+        return None
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    if not np.all(sd > 0):
+        return None
+    jac = np.eye(len(names))
+    at_b = names.index("b")
+    for j, name in enumerate(slopes):
+        i = names.index(name)
+        jac[i, i] = 1.0 / sd[j]
+        jac[at_b, i] = -mean[j] / sd[j]
+    values = np.linalg.eigvalsh(jac.T @ hessian @ jac)
+    return float(values[-1] / values[0]) if values[0] > 0 else None
+
+
 def standardised_condition(mean: np.ndarray, cov: np.ndarray) -> float:
     """The condition number of a linear predictor's squared error with its x
     columns standardised (each centred and of sd 1): that of the matrix of their
@@ -108,6 +134,7 @@ def findings(
     bounded: bool = False,
     x_columns: tuple[np.ndarray, np.ndarray] | None = None,
     near: str | None = None,
+    scaled_condition: float | None = None,
 ) -> list[str]:
     """Sentences on curvature, stability, speed and what to change. ``rescale``:
     the options that would standardise x (for a model where they exist), offered
@@ -117,7 +144,9 @@ def findings(
     steps move a parameter that must stay in a range (positive, or in (0, 1)) as
     it is, not as its log or logit. ``near``: a start near the optimum, as
     --init flags, offered first where the start curves far more than the
-    optimum (``STEEP_START``)."""
+    optimum (``STEEP_START``). ``scaled_condition``: the condition number
+    standardised x columns would have at the optimum
+    (``standardised_hessian_condition``), in place of their correlations'."""
     if np.allclose(d.eig_start, d.eig_optimum, rtol=1e-9):
         where = (
             f"{g(d.eig_optimum[0])} to {g(d.eig_optimum[-1])} everywhere (a "
@@ -338,7 +367,7 @@ def findings(
         and math.isfinite(d.condition)
         and d.condition > ILL_CONDITIONED
     ):
-        scaled = standardised_condition(*x_columns)
+        scaled = scaled_condition or standardised_condition(*x_columns)
         if not scaled < d.condition / 100:
             scaled = None
     if scaled is not None and x_columns is not None:

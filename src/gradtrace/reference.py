@@ -521,10 +521,14 @@ def compute(
         note += "." if unlimited else ", so stay somewhat below the limit."
     x_mean = x_sd = None
     column = _x_column(xs, ys)
+    if column is None and getattr(m, "offset", False) and _columns(xs) == 2:
+        assert xs is not None
+        column = xs[:, 0]  # one slope's column beside the offset's
     if column is not None:
         # in float64 a block at a time: np.std would hold a copy of x
         x_mean, spread = rowsums.mean_and_spread64(column)
         x_sd = float(np.sqrt(spread))
+    slopes = _slopes_only(m, _x_moments(xs, ys))
     findings = advice.findings(
         d,
         spec.name,
@@ -546,8 +550,11 @@ def compute(
             s.constraint in ("positive", "unit") and s.name in trainable
             for s in param_specs(m, loss)
         ),
-        x_columns=_slopes_only(m, _x_moments(xs, ys)),
+        x_columns=slopes,
         near=_rounded_start(best.params),
+        scaled_condition=None
+        if slopes is None or space
+        else advice.standardised_hessian_condition(h1, list(flat), *slopes),
     )
     if spec.schedule is not None and family not in diagnose.UNLIMITED:
         findings.append(_scheduled_rate(spec, d.stable_lr))
@@ -768,6 +775,11 @@ def _x_column(xs: np.ndarray | None, ys: rowsums.Values) -> rowsums.Values | Non
     if xs is not None and xs.ndim == 2 and xs.shape[1] == 1:
         return xs[:, 0]
     return xs if xs is not None and xs.ndim == 1 else None
+
+
+def _columns(xs: Any) -> int:
+    """The columns of an in-memory x matrix (0 for none, or for another x)."""
+    return int(xs.shape[1]) if isinstance(xs, np.ndarray) and xs.ndim == 2 else 0
 
 
 def _slopes_only(m: Any, moments: Any) -> Any:
