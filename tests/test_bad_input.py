@@ -1487,3 +1487,33 @@ def test_fixing_one_element_of_a_vector_says_only_whole_parameters_are_held(
     )
     assert "--fix w[0]: only whole parameters are held (w, all its values)" in line
     assert "leave its x column out" in line
+
+
+def test_views_data_that_lack_the_runs_columns_name_them_not_absent_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """report --data with other columns said "pass --x with one of them", and
+    report has no --x (a newcomer's find): the run's own columns are named."""
+    frame = pd.DataFrame({"driver age": [20.0, 30, 40, 50], "claims": [0.0, 1, 1, 3]})
+    gradtrace.fit(
+        frame, "poisson-regression", x=["driver age"], y="claims", steps=2
+    ).save(tmp_path / "run")
+    data = csv(tmp_path, "a,b\n1,2\n3,4\n")
+    code, _, err = run(
+        [
+            "report",
+            str(tmp_path / "run"),
+            "--data",
+            data,
+            "-o",
+            str(tmp_path / "r.html"),
+        ],
+        capsys,
+    )
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "column 'driver age' not found" in err and "--x" not in err
+    assert (
+        "give the run's own data, whose columns it names ('driver age', 'claims')."
+        in err
+    )
+    assert not (tmp_path / "r.html").exists()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -111,7 +112,16 @@ def load(
     try:
         p = plan(config, given, source, model, loss, for_views=True)
     except InputError as err:
-        raise InputError(f"these data do not fit the run: {err}") from None
+        # the run's columns are its own: what would choose others (--x, --y) is
+        # no option here
+        said = re.sub(r"[:;,] pass --[xy] [^:;]*\.?$", "", str(err)).rstrip(".")
+        if said != str(err).rstrip("."):
+            data_info = info.get("data") or {}
+            named = ", ".join(
+                map(repr, [*(data_info.get("x") or []), data_info.get("y")])
+            )
+            said += f": give the run's own data, whose columns it names ({named})."
+        raise InputError(f"these data do not fit the run: {said}") from None
     check_resumed_values(info, p)
     trace._data = (p.xs, p.ys)
     trace.model, trace.loss = p.m, p.loss
