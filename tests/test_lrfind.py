@@ -537,3 +537,45 @@ def test_each_stable_limit_is_named_as_what_it_is(
     assert gradtrace.lr_find(str(path)).summary["stable_name"] == "stable limit 2/L"
     heavy = gradtrace.lr_find(str(path), optimizer="momentum").summary
     assert heavy["stable_name"] == "stable limit 2(1+m)/L"
+
+
+def test_a_long_range_test_runs_in_chunks_that_a_ctrl_c_stops_between(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """lr-find --steps 2000000 ran as one compiled call: Ctrl-C waited 560 s for
+    it, and 1e8 steps took 1.5 GB and no signal stopped them (a newcomer's find).
+    The steps go a chunk a call, the same numbers as in one; an interrupt stops
+    the test between chunks; more than MOST_STEPS steps are refused."""
+    import gradtrace.lrfind as lrfind
+
+    whole = gradtrace.lr_find("seed001_line", steps=50)
+    monkeypatch.setattr(lrfind, "CHUNK_STEPS", 7)
+    chunked = gradtrace.lr_find("seed001_line", steps=50)
+    np.testing.assert_allclose(
+        chunked.table["batch_loss"], whole.table["batch_loss"], rtol=1e-6
+    )
+    assert chunked.suggested_lr == pytest.approx(whole.suggested_lr, rel=1e-6)
+    # a test that blows up to infinity stops computing there: the rest is NaN,
+    # as one call's steps after it are
+    monkeypatch.setattr(lrfind, "CHUNK_STEPS", 10**6)
+    whole = gradtrace.lr_find("seed001_line", steps=50, lr_max=1e12)
+    monkeypatch.setattr(lrfind, "CHUNK_STEPS", 7)
+    chunked = gradtrace.lr_find("seed001_line", steps=50, lr_max=1e12)
+    assert 0 < np.isfinite(whole.table["batch_loss"]).sum() < 50
+    for column in ("batch_loss", "smoothed"):
+        np.testing.assert_allclose(
+            chunked.table[column], whole.table[column], rtol=1e-6, equal_nan=True
+        )
+    calls = []
+
+    def interrupted() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(lrfind, "stop_if_interrupted", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        gradtrace.lr_find("seed001_line", steps=50)
+    assert len(calls) == 2  # after the second of eight chunks
+    with pytest.raises(gradtrace.InputError, match="more than a range test takes"):
+        gradtrace.lr_find("seed001_line", steps=lrfind.MOST_STEPS + 1)

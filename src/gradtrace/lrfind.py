@@ -190,6 +190,13 @@ class LRFind(NamedTuple):
         return f"<p><b>gradtrace</b> {escape(head)}</p>{notes}<ul>{items}</ul>"
 
 
+#: Steps a compiled call of the range test takes: a longer test returns to
+#: Python between them (a Ctrl-C stops it there)
+CHUNK_STEPS = 8192
+#: The most steps a range test takes (its table holds a row a step)
+MOST_STEPS = 1_000_000
+
+
 @python_names
 def lr_find(
     data: DataLike,
@@ -231,6 +238,12 @@ def lr_find(
         )
     if steps < 5:
         raise InputError(f"--steps must be at least 5, got {steps}.")
+    if steps > MOST_STEPS:
+        raise InputError(
+            f"--steps {steps} is more than a range test takes (at most {MOST_STEPS}; "
+            "100 to 1000 show where the loss falls fastest and where it blows up): "
+            "give fewer."
+        )
     if "lr" in fit_options:
         raise InputError(
             "the range test sets the rate itself, growing from lr_min to lr_max: "
@@ -304,11 +317,23 @@ def lr_find(
                 after = problem.objective(params, fixed, read_x, read_y) * read_scale
             return (params, state), (value, after)
 
+        # a chunk of steps a call, so that Ctrl-C stops a long test between
+        # chunks; once the parameters are not finite, the steps left are NaN
+        size = min(steps, CHUNK_STEPS)
         run = jax.jit(
-            lambda p0: jax.lax.scan(step, (p0, tx.init(p0)), jnp.arange(steps))[1]
+            lambda carry, t0: jax.lax.scan(step, carry, t0 + jnp.arange(size))
         )
-        losses, afters = (np.asarray(v, np.float64) for v in run(params))
-    stop_if_interrupted()  # a Ctrl-C Python dropped while it ran
+        carry = (params, tx.init(params))
+        losses = np.full(steps, np.nan)
+        afters = np.full(steps, np.nan)
+        for t0 in range(0, steps, size):
+            carry, (value, after) = run(carry, jnp.asarray(t0, jnp.int32))
+            took = min(size, steps - t0)
+            losses[t0 : t0 + took] = np.asarray(value, np.float64)[:took]
+            afters[t0 : t0 + took] = np.asarray(after, np.float64)[:took]
+            stop_if_interrupted()  # a Ctrl-C Python dropped while it ran
+            if not all(np.all(np.isfinite(v)) for v in jax.tree.leaves(carry[0])):
+                break
     rates = lr_min * (lr_max / lr_min) ** (np.arange(steps) / (steps - 1))
     reading = read(losses if read_y is None else afters, rates)
     columns = {"step": np.arange(1, steps + 1), "lr": rates, "batch_loss": losses}
