@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import gradtrace
 from gradtrace import store
@@ -1011,3 +1013,13 @@ def test_distances_in_a_rounding_standard_error_are_left_blank(
             name, *_, end = row.split()
             assert float(end) == pytest.approx(table.loc[name, last], rel=1e-3), row
     assert "the data fit the model exactly" in said
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_numbers_are_written_to_seven_digits_and_zero_without_a_sign(v: float) -> None:
+    """explain printed a gradient of -0.0 as "-0" (a newcomer's find)."""
+    from gradtrace.text import fmt
+
+    written = fmt(v)
+    assert written != "-0" and float(written) == pytest.approx(v, rel=5e-7, abs=0)
+    assert fmt(-0.0) == fmt(np.float32(-0.0)) == "0"

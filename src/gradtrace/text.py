@@ -12,10 +12,11 @@ from typing import Any
 
 
 def fmt(value: float | None) -> str:
-    """Seven significant digits, as float32 carries them; empty for None and NaN."""
+    """Seven significant digits, as float32 carries them; empty for None and NaN;
+    a zero without its sign (a gradient of -0.0 read "-0")."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return f"{value:.7g}"
+    return f"{value + 0.0:.7g}" if value == 0 else f"{value:.7g}"
 
 
 def learning_rate(info: Mapping[str, Any]) -> float:
