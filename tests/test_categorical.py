@@ -189,7 +189,8 @@ def test_the_command_line_codes_reads_back_and_predicts(
     assert code == 0, err
     assert "(120 rows; rank=low, rank=mid, rank=top, gre -> admit)" in said
     info = json.loads((out / "run.json").read_text())
-    assert info["config"]["categorical"] == ["rank"]
+    # kept with its categories: a run read back codes its data as it did
+    assert info["config"]["categorical"] == {"rank": ["high", "low", "mid", "top"]}
     # the run read back with its data plans them again alike
     again = gradtrace.load(out, data=str(tmp_path / "adm.csv"))
     assert again.info["data"]["x"] == ["rank=low", "rank=mid", "rank=top", "gre"]
@@ -240,3 +241,63 @@ def test_a_missing_category_is_told_by_its_column_and_dropped_on_request() -> No
         gradtrace.fit(
             one, "linear", y="y", categorical="rank", x=["rank", "u"], steps=2
         )
+
+
+def test_a_category_only_the_split_holds_out_is_told() -> None:
+    frame = pd.DataFrame({"rank": ["a", "b"] * 10 + ["c"] * 5, "u": np.arange(25.0)})
+    frame["y"] = np.arange(25.0) % 4
+    with pytest.raises(
+        InputError, match="category 'c' of column 'rank' is only in the rows"
+    ):
+        gradtrace.fit(
+            frame, "linear", y="y", categorical="rank", validation_split=0.2, steps=2
+        )
+    mixed = frame.sample(frac=1, random_state=0)
+    run = gradtrace.fit(
+        mixed, "linear", y="y", categorical="rank", validation_split=0.2, steps=2
+    )
+    assert run.info["data"]["categories"] == {"rank": ["a", "b", "c"]}
+
+
+def test_columns_are_named_as_the_data_have_them_and_a_run_codes_as_it_did(
+    tmp_path: Path,
+) -> None:
+    """Errors found after the coding listed the 0/1 columns (a review's find);
+    a run read back coded its data afresh, so a pandas Categorical's own order
+    given again as text failed the checksum."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"rank": rng.choice(["a", "b", "c"], 30), "u": rng.normal(size=30)}
+    )
+    frame["y"] = rng.poisson(2, 30).astype(float)
+    with pytest.raises(
+        InputError,
+        match=r"column 'v' not found in the data frame \(columns: rank, u, y\)",
+    ):
+        gradtrace.fit(
+            frame,
+            "poisson-regression",
+            x=["rank", "v"],
+            y="y",
+            categorical="rank",
+            steps=2,
+        )
+    ordered = frame.assign(
+        rank=pd.Categorical(frame["rank"], categories=["c", "b", "a"])
+    )
+    run = gradtrace.fit(
+        ordered, "poisson-regression", y="y", categorical="rank", steps=3
+    )
+    assert run.info["data"]["x"] == ["rank=b", "rank=a", "u"]
+    run.save(tmp_path / "run")
+    again = gradtrace.load(tmp_path / "run", data=frame)  # the same values, as text
+    np.testing.assert_array_equal(again.params["w"], run.params["w"])
+    # the reference chosen by hand: a dict of each column's categories in order
+    chosen = gradtrace.fit(
+        frame,
+        "poisson-regression",
+        y="y",
+        categorical={"rank": ["b", "a", "c"]},
+        steps=3,
+    )
+    assert chosen.info["data"]["x"] == ["rank=a", "rank=c", "u"]

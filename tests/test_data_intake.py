@@ -400,12 +400,15 @@ def test_a_spreadsheets_empty_rows_below_its_data_are_left_out_with_a_note(
                               "--out", str(tmp_path / "run")], capsys)  # fmt: skip
     assert code == 0 and "note: the last 2 rows are empty" in err + out
     # predict writes the data's own rows back, as many as it predicts
-    (tmp_path / "new.csv").write_text("x,label\n1,a\n,\n")
+    (tmp_path / "new.csv").write_text("x,id\n1.5,007\n2,008\n,\n,\n")
     code, out, err = run_cli(
         ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv")], capsys
     )
     assert code == 0, err
-    assert out.splitlines()[0] == "x,label,prediction" and len(out.splitlines()) == 2
+    # the fields as written (read as text, the empty rows as ""): 008, not 8.0
+    lines = out.splitlines()
+    assert lines[0] == "x,id,prediction" and len(lines) == 3
+    assert lines[2].startswith("2,008,")
     (tmp_path / "mid.csv").write_text("x,y\n1,2\n,\n3,5.9\n")
     code, _, err = run_cli(["fit", str(tmp_path / "mid.csv"), "--steps", "3"], capsys)
     assert code == 2 and "missing value" in err

@@ -175,7 +175,9 @@ def test_a_poisson_regression_over_exposures_is_statsmodels() -> None:
 
 def test_a_gaussian_likelihoods_prediction_interval_adds_its_scale() -> None:
     """By nll the noise's scale is a parameter: a new y's interval is the mean's
-    error and the scale together, -+ the normal's 1.96."""
+    error and the optimum's scale together, -+ the normal's 1.96 (a scale held
+    fixed is the held one; and not the scale of the step predicted with: step 0's
+    start of 1 made the interval half as wide again, a review's find)."""
     trace = gradtrace.fit(
         FRAME,
         "linear",
@@ -187,11 +189,29 @@ def test_a_gaussian_likelihoods_prediction_interval_adds_its_scale() -> None:
         steps=3000,
     )
     got = trace.predict(NEW, interval="prediction")
-    scale = float(trace.params["scale"])
+    scale = float(trace.info["optimum"]["scale"])  # the noise's at the optimum
     half = 1.959963984540054 * np.sqrt(got["std_error"] ** 2 + scale**2)
     np.testing.assert_allclose(got["pi_high"] - got["prediction"], half, rtol=1e-9)
     np.testing.assert_allclose(got["prediction"] - got["pi_low"], half, rtol=1e-9)
     assert got.attrs["quantile"] == "the normal"
+    early = trace.predict(NEW, interval="prediction", step=0)
+    np.testing.assert_allclose(
+        early["pi_high"] - early["prediction"],
+        1.959963984540054 * np.sqrt(early["std_error"] ** 2 + scale**2),
+        rtol=1e-9,
+    )
+    held = gradtrace.fit(
+        FRAME, "linear", x=["a", "b"], y="y", loss="nll", fix={"scale": 0.7},
+        optimizer="adam", lr=0.05, steps=2000,
+    )  # fmt: skip
+    got = held.predict(NEW, interval="prediction")
+    half = 1.959963984540054 * np.sqrt(got["std_error"] ** 2 + 0.7**2)
+    np.testing.assert_allclose(got["pi_high"] - got["prediction"], half, rtol=1e-6)
+    # a logistic regression's y is 0 or 1, whatever its loss: no prediction interval
+    by_mse = gradtrace.fit(admissions(), "logistic", x=["gre", "gpa"], y="admit",
+                           loss="mse", standardize=True, steps=50)  # fmt: skip
+    with pytest.raises(InputError, match="logistic's y by mse is not"):
+        by_mse.predict({"gre": [500.0], "gpa": [3.0]}, interval="prediction")
 
 
 def test_a_run_without_a_covariance_or_a_wrong_interval_is_told() -> None:
@@ -203,6 +223,12 @@ def test_a_run_without_a_covariance_or_a_wrong_interval_is_told() -> None:
         trace.predict(NEW, interval="confidence")
     with pytest.raises(InputError, match="give 'confidence'"):
         trace.predict(NEW, interval="ci")  # type: ignore[call-overload]
+    # without the exact answer: no optimum, and no loss to change to
+    bare = gradtrace.fit(FRAME, "linear", x=["a", "b"], y="y", exact=False, steps=3)
+    with pytest.raises(InputError) as err:
+        bare.predict(NEW, interval="confidence")
+    assert "no exact optimum (exact=False, or none found" in str(err.value)
+    assert "fit by the loss" not in str(err.value)
 
 
 def test_the_command_adds_the_interval_columns(

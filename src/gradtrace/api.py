@@ -108,7 +108,7 @@ def fit(
     degree: int | None = None,
     standardize: bool = False,
     offset: str | None = None,
-    categorical: str | Sequence[str] | None = None,
+    categorical: str | Sequence[str] | Mapping[str, Sequence[str]] | None = None,
     delta: float | None = None,
     model_expr: str | None = None,
     model_file: str | None = None,
@@ -198,7 +198,8 @@ def fit(
             columns of categories (a rank, a region), each coded as a 0/1 column
             per value but the first, the reference (``rank=2``), as R's
             ``factor`` and statsmodels' ``C()`` code them; ``predict`` codes new
-            rows the same way.
+            rows the same way. A dict gives each column's categories in order,
+            the reference first: ``{"rank": ["2", "1", "3", "4"]}``.
         delta: the Huber loss's delta (default 1).
         model_expr: a model as an expression, such as ``"a*exp(-b*x) + c"``: the
             names that are not x columns are parameters (default start 1).
@@ -305,6 +306,8 @@ def fit(
         offset=offset,
         categorical=[categorical]
         if isinstance(categorical, str)
+        else {str(k): [str(v) for v in vs] for k, vs in categorical.items()}
+        if isinstance(categorical, Mapping)
         else list(categorical or []),
         delta=delta,
         model_expr=model_expr,

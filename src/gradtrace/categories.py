@@ -12,7 +12,7 @@ rows the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -96,6 +96,23 @@ def sources(columns: Sequence[str], categories: dict[str, list[str]]) -> list[st
     return [made.get(c, c) for c in columns]
 
 
+def held_only(
+    categories: dict[str, list[str]], columns: Sequence[str], xs: np.ndarray
+) -> None:
+    """Refuse a category that only the rows a validation split holds out have:
+    its 0/1 column is 0 in every training row, so its slope is not fitted."""
+    for name, levels in categories.items():
+        for column, value in zip(column_names(name, levels), levels[1:], strict=True):
+            values = xs[:, list(columns).index(column)]
+            if not np.any(values == 1):
+                raise InputError(
+                    f"category {value!r} of column {name!r} is only in the rows the "
+                    "validation split holds out (the data's last rows), so no "
+                    "training row has it and its slope cannot be fitted: shuffle "
+                    "the rows first, or give validation data of their own."
+                )
+
+
 def coded(
     frame: pd.DataFrame, categories: dict[str, list[str]], source: str
 ) -> pd.DataFrame:
@@ -136,14 +153,21 @@ def coded(
 
 def encode(
     frame: pd.DataFrame,
-    given: Sequence[str],
+    given: Sequence[str] | Mapping[str, Sequence[str]],
     x_cols: list[str],
     y: str,
     model: str,
     source: str,
 ) -> tuple[pd.DataFrame, list[str], dict[str, list[str]]]:
     """The data with ``given``'s columns (``--categorical``) coded as 0/1 columns,
-    the x columns with each in its place, and the categories of each."""
+    the x columns with each in its place, and the categories of each: read from
+    the data, or ``given`` as a mapping (a saved run's, its config's after it was
+    planned), so that a run read back codes its data as it did."""
+    known = (
+        {str(k): [str(v) for v in vs] for k, vs in given.items()}
+        if isinstance(given, Mapping)
+        else {}
+    )
     names = [c.strip() for item in given for c in str(item).split(",") if c.strip()]
     if not names:
         return frame, x_cols, {}
@@ -170,7 +194,7 @@ def encode(
                 f"{_flag(name)} is not an x column (--x: "
                 f"{', '.join(x_cols)}): add it to --x, or leave it out."
             )
-        categories[name] = levels_of(frame[name], name, source)
+        categories[name] = known.get(name) or levels_of(frame[name], name, source)
         clash = [c for c in column_names(name, categories[name]) if c in taken]
         if clash:
             raise InputError(

@@ -360,9 +360,10 @@ def _without_trailing_commas(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     if empty:
         frame = frame.drop(columns=empty)
+    last = len(frame)  # the rows up to the last one with a cell written
+    while last and len(frame.columns) and _blank(frame.iloc[last - 1]):
+        last -= 1
     if len(frame.columns) and len(frame):
-        blank = frame.isna().all(axis=1).to_numpy()
-        last = len(blank) - int(np.argmin(blank[::-1])) if not blank.all() else 0
         tail = len(frame) - last
         if tail and last:  # some rows of data above them
             attrs = dict(frame.attrs)
@@ -377,6 +378,16 @@ def _without_trailing_commas(frame: pd.DataFrame) -> pd.DataFrame:
             )
             frame.attrs[READ_NOTICES] = [*frame.attrs.get(READ_NOTICES, []), said]
     return frame
+
+
+def _blank(row: pd.Series) -> bool:
+    """Whether every cell of ``row`` is empty: missing, or (a table read as
+    written, its fields as text) the empty string."""
+    return all(
+        (isinstance(v, str) and not v.strip())
+        or (not isinstance(v, str) and pd.isna(v))
+        for v in row.tolist()
+    )
 
 
 #: Compressed files pandas reads by their suffix (and Python's standard library

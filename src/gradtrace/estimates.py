@@ -305,34 +305,37 @@ def prediction_band(
     optimum = info.get("optimum") or {}
     if cov is None or not optimum:
         why = (
-            "no exact optimum"
+            "no exact optimum (--no-exact, or none found: its warnings say why), "
+            "so its predictions have no interval: predict without one"
             if not optimum
-            else "no covariance of its estimates (no standard errors: its loss, "
-            "an optimum on an edge of a parameter's range, or over 100 "
-            "parameters)"
+            else "no covariance of its estimates (no standard errors: its loss, an "
+            "optimum on an edge of a parameter's range, or over 100 parameters), "
+            "so its predictions have no interval: predict without one, or fit by "
+            "the loss mse or nll"
         )
-        said = (
-            f"this run has {why}, so its predictions have no interval: predict "
-            "without one, or fit by the loss mse or nll."
-        )
+        said = f"this run has {why}."
         raise InputError(said if COMMAND_LINE.get() else for_python(said))
     n = int(info["data"]["n_rows"])
     k = len(cov)
     least_squares = info["loss"] == "mse"
     noise = None
+    # the noise's scale at the optimum, as least squares' SSR is: fitted, or held
+    scale = {**fixed, **optimum}.get("scale")
+    gaussian = getattr(model, "family", "") == "gaussian"
     if interval == "prediction":
-        if least_squares:
+        if least_squares and gaussian:
             ssr = float(info["optimum_loss"]) * (
                 n if info.get("reduction", "mean") == "mean" else 1
             )
             noise = math.sqrt(ssr / max(n - k, 1))
-        elif "scale" in params and getattr(model, "family", "") == "gaussian":
-            noise = float(np.asarray(params["scale"]))
+        elif scale is not None and gaussian and info["loss"] == "nll":
+            noise = float(np.asarray(scale))
         else:
             said = (
                 "a prediction interval is for a model with Gaussian noise "
                 f"(fitted by mse, or by nll with a scale); {info['model']}'s y "
-                "is not: ask for --interval confidence, the mean's."
+                f"by {info['loss']} is not: ask for --interval confidence, the "
+                "mean's."
             )
             raise InputError(said if COMMAND_LINE.get() else for_python(said))
     if least_squares:

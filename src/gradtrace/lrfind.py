@@ -319,7 +319,10 @@ def lr_find(
 
         # a chunk of steps a call, so that Ctrl-C stops a long test between
         # chunks; once the parameters are not finite, the steps left are NaN
-        size = min(steps, CHUNK_STEPS)
+        # chunks of one size that tile the steps about evenly: the last one
+        # computes at most a step a chunk past the test's end (8193 steps of
+        # 8192-step chunks computed 16384)
+        size = -(-steps // -(-steps // CHUNK_STEPS))
         run = jax.jit(
             lambda carry, t0: jax.lax.scan(step, carry, t0 + jnp.arange(size))
         )

@@ -17,7 +17,7 @@ import pandas as pd
 from gradtrace import held_out, programs, validate
 from gradtrace import stopping as early_stop
 from gradtrace.assembly import row_losses_at, told_row
-from gradtrace.categories import coded, encode, sources
+from gradtrace.categories import coded, encode, held_only, sources
 from gradtrace.core import loop
 from gradtrace.core.batches import KERAS, TORCH, TORCH_ROWS_LIMIT, n_batches
 from gradtrace.core.diagnose import READS_RATE_ONCE
@@ -205,6 +205,12 @@ def plan(
     x_cols = validate.x_columns(
         frame, model_name, kind, config.x, config.y, config.model_expr
     )
+    offset = None
+    if config.offset is not None:
+        offset, x_cols = validate.offset_column(
+            config.offset, model_name, frame, x_cols, config.y, bool(config.x), source
+        )
+        config.offset = offset
     categories: dict[str, list[str]] = {}
     if config.categorical:
         if config.stream:
@@ -213,16 +219,21 @@ def plan(
                 "which --stream does not hold: code them as 0/1 columns in the file, "
                 "or leave out --stream."
             )
+        # the columns as the data have them, before a categorical one is coded
+        validate.present(
+            frame,
+            kind,
+            [*x_cols, *([offset] if offset else [])],
+            config.y,
+            source,
+            model_name if not config.x and len(x_cols) > 1 else None,
+            bool(config.x),
+        )
         frame, x_cols, categories = encode(
             frame, config.categorical, x_cols, config.y, model_name, source
         )
-        config.categorical = list(categories)
-    offset = None
-    if config.offset is not None:
-        offset, x_cols = validate.offset_column(
-            config.offset, model_name, frame, x_cols, config.y, bool(config.x), source
-        )
-        config.offset = offset
+        # kept with their categories: a run read back codes its data alike
+        config.categorical = categories
     if config.model_expr and not config.x and x_cols and x_cols != ["x"]:
         # names of columns are data: a column named as the parameter meant (Km
         # beside x) was read as data in silence; and an x that is no column
@@ -319,6 +330,8 @@ def plan(
     xs, ys, val = _validation(
         config, validation, kind, data_cols, xs, ys, cdtype, categories
     )
+    if categories and config.validation_split and xs is not None:
+        held_only(categories, data_cols, xs)
     m = validate.model(
         model_name,
         len(x_cols),

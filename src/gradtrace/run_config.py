@@ -59,8 +59,9 @@ class RunConfig:
     standardize: bool = False
     #: a column added to the linear predictor as it is (logistic, Poisson)
     offset: str | None = None
-    #: x columns of categories, each coded as 0/1 columns (``categories``)
-    categorical: list[str] = field(default_factory=list)
+    #: x columns of categories, each coded as 0/1 columns (``categories``); once
+    #: planned, each column's categories by its name (the reference first)
+    categorical: list[str] | dict[str, list[str]] = field(default_factory=list)
     delta: float | None = None
     model_expr: str | None = None
     model_file: str | None = None
@@ -103,6 +104,10 @@ class RunConfig:
             self.x = list(self.x)
         if isinstance(self.categorical, str):  # one column by its name
             self.categorical = [self.categorical]
+        elif isinstance(self.categorical, Mapping):  # a planned run's
+            self.categorical = {
+                str(k): [str(v) for v in vs] for k, vs in self.categorical.items()
+            }
         else:
             self.categorical = [str(c) for c in self.categorical or []]
         # NumPy's and JAX's types by their names (np.float64 as "float64")

@@ -116,10 +116,12 @@ def load(
         # no option here
         said = re.sub(r"[:;,] pass --[xy] [^:;]*\.?$", "", str(err)).rstrip(".")
         if said != str(err).rstrip("."):
+            from gradtrace.categories import sources
+
             data_info = info.get("data") or {}
-            named = ", ".join(
-                map(repr, [*(data_info.get("x") or []), data_info.get("y")])
-            )
+            # a categorical column by its own name, not its 0/1 columns'
+            x = sources(data_info.get("x") or [], data_info.get("categories") or {})
+            named = ", ".join(map(repr, [*dict.fromkeys(x), data_info.get("y")]))
             said += f": give the run's own data, whose columns it names ({named})."
         raise InputError(f"these data do not fit the run: {said}") from None
     check_resumed_values(info, p)

@@ -218,6 +218,7 @@ PYTHON_WORDS = (
     ("SEED being --seed", "SEED being seed="),
     ("--torch-order", "shuffle='torch'"),
     ("--interval confidence", "interval='confidence'"),
+    ("(--no-exact, or none found", "(exact=False, or none found"),
     ("--keras-order", "shuffle='keras'"),
     ("--batch-size 32 runs as", "batch_size=32 runs as"),
     ("--tol ", "tol="),

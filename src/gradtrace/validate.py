@@ -1312,29 +1312,18 @@ def x_columns(
 BORROWED = "gradtrace.borrowed"
 
 
-def columns(
+def present(
     frame: pd.DataFrame,
     kind: str,
     x: Sequence[str] | None,
     y: str,
     source: str,
-    dtype: str = "float64",
     every_x: str | None = None,
     x_given: bool = True,
-    least_rows: int = 2,
-    release: bool = False,
-    marks_missing: bool = False,
-) -> tuple[np.ndarray | None, np.ndarray]:
-    """The x and y arrays, as float64 (float32 columns computed in float32 stay
-    float32), from named columns of ``frame``: views of its columns where their
-    type is already right, unless the frame is marked ``BORROWED``. ``every_x``:
-    the model that took every column but y as x, none being named (a column of
-    text among them is then said to be one that --x can leave out); ``x_given``:
-    whether the user named the x columns (if not, a missing y is told first);
-    ``release``: ``frame`` is the caller's to spend, so each x column is dropped
-    from it once copied into the x matrix of several columns (the data are then
-    held about once, not twice); ``marks_missing``: a column's marks of a missing
-    value ('-', '?': ``MISSING_MARKS``) read as NaN, for --drop-missing to drop."""
+) -> None:
+    """Refuse data that lack a column the run reads (``columns``' first check,
+    made apart where the columns are coded before they are read: a categorical
+    column's 0/1 columns)."""
     names = [str(c) for c in frame.columns]
     if kind != "distribution" and names not in ([], [y]) and len(names) == 1:
         # a Series, or a file of one column: naming it y leaves no x
@@ -1398,6 +1387,34 @@ def columns(
                 f"column {col!r} not found in {source} (columns: "
                 f"{', '.join(names)}): {hint}"
             )
+
+
+def columns(
+    frame: pd.DataFrame,
+    kind: str,
+    x: Sequence[str] | None,
+    y: str,
+    source: str,
+    dtype: str = "float64",
+    every_x: str | None = None,
+    x_given: bool = True,
+    least_rows: int = 2,
+    release: bool = False,
+    marks_missing: bool = False,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """The x and y arrays, as float64 (float32 columns computed in float32 stay
+    float32), from named columns of ``frame``: views of its columns where their
+    type is already right, unless the frame is marked ``BORROWED``. ``every_x``:
+    the model that took every column but y as x, none being named (a column of
+    text among them is then said to be one that --x can leave out); ``x_given``:
+    whether the user named the x columns (if not, a missing y is told first);
+    ``release``: ``frame`` is the caller's to spend, so each x column is dropped
+    from it once copied into the x matrix of several columns (the data are then
+    held about once, not twice); ``marks_missing``: a column's marks of a missing
+    value ('-', '?': ``MISSING_MARKS``) read as NaN, for --drop-missing to drop."""
+    present(frame, kind, x, y, source, every_x, x_given)
+    names = [str(c) for c in frame.columns]
+    wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
     twice = next((c for c in wanted if names.count(c) > 1), None)
     if twice is not None:
         raise InputError(
@@ -1552,7 +1569,11 @@ def _numeric(
         raise InputError(
             f"column {name!r} of {source} is categorical ({len(levels)} categories: "
             f"{shown}), not numbers: "
-            + (f"categorical=[{name!r}]" if python else f"--categorical {name}")
+            + (
+                f"categorical=[{name!r}]"
+                if python
+                else f"--categorical {shlex.quote(name)}"
+            )
             + " codes it as a 0/1 column for each category but the first (for a "
             "linear, logistic or poisson-regression model), or, if its values are "
             "numbers to fit as such, convert it"

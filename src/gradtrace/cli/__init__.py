@@ -1,6 +1,7 @@
 """The ``gradtrace`` command: one module per command group; errors translated here.
 
-Exit codes: 0 done, 1 the run diverged (its trace is still written), 2 bad input
+Exit codes: 0 done, 1 the run diverged or its loss ended above its start (its trace
+is still written), 2 bad input
 (one line on stderr, no traceback), 130 interrupted. A group given no command
 (``gradtrace``, ``gradtrace data``) prints its help, as --help does, and exits 0.
 """
@@ -279,7 +280,8 @@ def _watched() -> bool:
 
 
 def _command(argv: list[str] | None) -> int:
-    """The command's exit code: 0 done, 1 diverged, 2 bad input, 130 interrupted
+    """The command's exit code: 0 done, 1 diverged (or its loss rose), 2 bad input,
+    130 interrupted
     by Ctrl-C (128 plus the signal's number for another that stops it: 143 for
     TERM)."""
     STOPPED_BY.clear()

@@ -789,8 +789,8 @@ def resume(run: Path, data: Path | None, quiet: bool) -> None:
             else f"{', '.join(drawn)} went with the folder's old version"
         )
         click.echo(f"note: {said}: gradtrace plot {run} draws them anew.", err=True)
-    if trace.diverged:
-        raise click.exceptions.Exit(1)
+    if trace.diverged or (trace.status == "completed" and trace.loss_rose):
+        raise click.exceptions.Exit(1)  # as fit: a loss that rose failed
     if trace.status == "interrupted":
         raise click.exceptions.Exit(130)
 
