@@ -905,6 +905,8 @@ def _mean_band(
     info = trace.info
     if trace.status != "completed" or info.get("covariance") is None:
         return
+    if trace.loss_rose or not_converged(trace):  # its curve is not the estimate's
+        return
     fixed = info.get("fixed") or {}
     trained = {k: v for k, v in full.items() if k not in fixed}
     try:

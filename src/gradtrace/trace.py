@@ -1319,7 +1319,6 @@ class Trace:
 
         return StepRows(self._frame, self.info, self._own_folder())
 
-    @from_callers_line
     @overload
     def predict(
         self, data: Any, step: int | None = None, interval: None = None
@@ -1330,6 +1329,7 @@ class Trace:
         self, data: Any, step: int | None = None, *, interval: str
     ) -> pd.DataFrame: ...
 
+    @from_callers_line
     def predict(
         self, data: Any, step: int | None = None, interval: str | None = None
     ) -> np.ndarray | pd.DataFrame:
