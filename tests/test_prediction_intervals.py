@@ -64,6 +64,18 @@ def test_least_squares_intervals_are_statsmodels_ols(standardize: bool) -> None:
         atol=1e-4,
     )
     assert new_y.attrs["quantile"] == "Student's t on 77 degrees of freedom"
+    # another level, as R's level= and statsmodels' alpha = 1 - level
+    for level in (0.5, 0.9, 0.999):
+        want = ols.get_prediction(
+            sm.add_constant(NEW, has_constant="add")
+        ).summary_frame(alpha=1 - level)
+        got = trace.predict(NEW, interval="prediction", level=level)
+        np.testing.assert_allclose(
+            frame_of(got, ["pi_low", "pi_high"]),
+            frame_of(want, ["obs_ci_lower", "obs_ci_upper"]),
+            rtol=1e-5,
+            atol=1e-4,
+        )
     # the predictions alone are as before: an array
     np.testing.assert_array_equal(trace.predict(NEW), mean["prediction"].to_numpy())
 
@@ -108,7 +120,20 @@ def test_a_logistic_regressions_interval_is_on_the_logits_scale_as_statsmodels()
         frame_of(want, ["mean_ci_lower", "mean_ci_upper"]),
         rtol=2e-4,
     )
-    assert got.attrs["quantile"] == "the normal"
+    assert got.attrs["quantile"] == "the normal" and got.attrs["level"] == 0.95
+    # a 99% interval, the normal's 0.995 quantile on the logits' scale
+    wide = trace.predict(new, interval="confidence", level=0.99)
+    want = glm.get_prediction(sm.add_constant(new, has_constant="add")).summary_frame(
+        alpha=0.01
+    )
+    np.testing.assert_allclose(
+        frame_of(wide, ["ci_low", "ci_high"]),
+        frame_of(want, ["mean_ci_lower", "mean_ci_upper"]),
+        rtol=2e-4,
+    )
+    assert wide.attrs["level"] == 0.99
+    assert (wide["ci_low"] < got["ci_low"]).all()
+    assert (wide["ci_high"] > got["ci_high"]).all()
     with pytest.raises(InputError, match="ask for interval='confidence'"):
         trace.predict(new, interval="prediction")
 
@@ -223,6 +248,10 @@ def test_a_run_without_a_covariance_or_a_wrong_interval_is_told() -> None:
         trace.predict(NEW, interval="confidence")
     with pytest.raises(InputError, match="give 'confidence'"):
         trace.predict(NEW, interval="ci")  # type: ignore[call-overload]
+    ols = gradtrace.fit(FRAME, "linear", x=["a", "b"], y="y", steps=3)
+    for level in (0, 1, 95, -0.5, float("nan")):
+        with pytest.raises(InputError, match=r"between 0 and 1 \(0.95 for a 95%"):
+            ols.predict(NEW, interval="confidence", level=level)
     # without the exact answer: no optimum, and no loss to change to
     bare = gradtrace.fit(FRAME, "linear", x=["a", "b"], y="y", exact=False, steps=3)
     with pytest.raises(InputError) as err:
@@ -292,3 +321,23 @@ def test_the_command_adds_the_interval_columns(
         capsys,
     )
     assert code == 2 and "ask for --interval confidence" in err
+    # --level: the interval's share, and nothing without an interval
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv"),
+         "--interval", "confidence", "--level", "0.9"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    got = pd.read_csv(__import__("io").StringIO(out))
+    want = trace.predict(NEW, interval="confidence", level=0.9)
+    np.testing.assert_allclose(got[want.columns].to_numpy(), want.to_numpy(), rtol=1e-8)
+    for args, said in (
+        (["--level", "0.9"], "--level 0.9 is the share an interval holds: add"),
+        (["--interval", "confidence", "--level", "95"], "not in the range 0<x<1"),
+    ):
+        code, out, err = run_cli(
+            ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv"), *args],
+            capsys,
+        )
+        assert code == 2 and said in err and not out, err
+        assert len(err.strip().splitlines()) == 1

@@ -289,15 +289,16 @@ def prediction_band(
     fixed: dict[str, Any],
     x: np.ndarray,
     interval: str,
+    level: float = 0.95,
 ) -> pd.DataFrame:
     """``Trace.predict``'s table with an ``interval`` ("confidence" or
-    "prediction") at ``x`` (as the model takes it), ``params`` the values
-    predicted with (``core.bands.mean_band``; ``info``: the run's, for its
-    covariance, loss and rows)."""
+    "prediction") at ``x`` (as the model takes it), holding ``level`` of its
+    distribution, ``params`` the values predicted with
+    (``core.bands.mean_band``; ``info``: the run's, for its covariance, loss
+    and rows)."""
     from scipy import special
 
     from gradtrace.core.bands import mean_band
-    from gradtrace.core.exact import Z95
     from gradtrace.errors import COMMAND_LINE, InputError
     from gradtrace.text import for_python
 
@@ -338,11 +339,12 @@ def prediction_band(
                 "mean's."
             )
             raise InputError(said if COMMAND_LINE.get() else for_python(said))
+    upper = (1 + level) / 2  # the quantile the interval's high end is at
     if least_squares:
-        quantile = float(special.stdtrit(max(n - k, 1), 0.975))
+        quantile = float(special.stdtrit(max(n - k, 1), upper))
         said = f"Student's t on {max(n - k, 1)} degrees of freedom"
     else:
-        quantile, said = Z95, "the normal"
+        quantile, said = float(special.ndtri(upper)), "the normal"
     # the trained parameters in the covariance's order
     ordered = {name: params[name] for name in optimum}
     band = mean_band(model, ordered, fixed, np.asarray(cov), x, quantile, noise)
@@ -356,4 +358,5 @@ def prediction_band(
         }
     )
     frame.attrs["quantile"] = said
+    frame.attrs["level"] = level
     return frame

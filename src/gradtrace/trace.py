@@ -1321,17 +1321,30 @@ class Trace:
 
     @overload
     def predict(
-        self, data: Any, step: int | None = None, interval: None = None
+        self,
+        data: Any,
+        step: int | None = None,
+        interval: None = None,
+        level: float = 0.95,
     ) -> np.ndarray: ...
 
     @overload
     def predict(
-        self, data: Any, step: int | None = None, *, interval: str
+        self,
+        data: Any,
+        step: int | None = None,
+        *,
+        interval: str,
+        level: float = 0.95,
     ) -> pd.DataFrame: ...
 
     @from_callers_line
     def predict(
-        self, data: Any, step: int | None = None, interval: str | None = None
+        self,
+        data: Any,
+        step: int | None = None,
+        interval: str | None = None,
+        level: float = 0.95,
     ) -> np.ndarray | pd.DataFrame:
         """The model's prediction at each row of ``data``: the mean of y it gives
         there (a logistic regression's probability, a Poisson regression's mean
@@ -1343,22 +1356,24 @@ class Trace:
         an array: one column's values, or a matrix of a column per x. x is in its
         own units: a run on standardised x standardises it as the run did.
 
-        ``interval``: ``"confidence"`` for the 95% interval of the mean y at each
+        ``interval``: ``"confidence"`` for the interval of the mean y at each
         row, ``"prediction"`` for that of a new y there (a model with Gaussian
         noise: fitted by ``mse``, or by ``nll`` with a ``scale``), as R's
-        ``predict(fit, new, interval=...)`` gives them; a DataFrame is then
+        ``predict(fit, new, interval=..., level=...)`` gives them, holding
+        ``level`` of its distribution (0.95: a 95% interval); a DataFrame is then
         returned (``prediction``, its ``std_error``, and ``ci_low``, ``ci_high``
         or ``pi_low``, ``pi_high``; ``.attrs["quantile"]`` says which
-        distribution's), from the estimates' covariance at the optimum by the
-        delta method (``core.bands``), around the values predicted with:
-        Student's t on n - p degrees of freedom for least squares, the normal for
-        a likelihood, a logistic or Poisson regression's on its link's scale.
+        distribution's, ``.attrs["level"]`` the level), from the estimates'
+        covariance at the optimum by the delta method (``core.bands``), around
+        the values predicted with: Student's t on n - p degrees of freedom for
+        least squares, the normal for a likelihood, a logistic or Poisson
+        regression's on its link's scale.
 
         Raises:
             InputError: a distribution (no x), an x column missing or not
                 numbers, or a step the trace does not hold; an interval of a run
-                without the estimates' covariance, or a prediction interval of a
-                model without Gaussian noise."""
+                without the estimates' covariance, a prediction interval of a
+                model without Gaussian noise, or a level not between 0 and 1."""
         import jax
         import jax.numpy as jnp
 
@@ -1367,9 +1382,14 @@ class Trace:
 
         if interval not in (None, "confidence", "prediction"):
             raise InputError(
-                f"interval={interval!r}: give 'confidence' (the mean y's 95% "
+                f"interval={interval!r}: give 'confidence' (the mean y's "
                 "interval) or 'prediction' (a new y's), or None for the "
                 "predictions alone."
+            )
+        if not (isinstance(level, (int, float)) and 0 < level < 1):
+            raise InputError(
+                f"level={level!r}: give the share of its distribution an interval "
+                "holds, between 0 and 1 (0.95 for a 95% interval)."
             )
         model = model_of(self.info, self.model)
         if getattr(model, "kind", "regression") == "distribution":
@@ -1408,7 +1428,13 @@ class Trace:
             from gradtrace.estimates import prediction_band
 
             band = prediction_band(
-                self.info, model, params, fixed, x if matrix else x[:, 0], interval
+                self.info,
+                model,
+                params,
+                fixed,
+                x if matrix else x[:, 0],
+                interval,
+                float(level),
             )
             if isinstance(data, pd.DataFrame):  # rows named as the user's
                 band.index = data.index

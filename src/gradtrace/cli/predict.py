@@ -44,10 +44,18 @@ SUFFIXES = (".csv", ".tsv", ".parquet")
     "--interval",
     type=click.Choice(["confidence", "prediction"]),
     default=None,
-    help="Add each row's 95% interval: confidence, of the mean y there (columns "
-    "std_error, ci_low, ci_high), or prediction, of a new y (a model with Gaussian "
-    "noise; std_error, pi_low, pi_high), from the estimates' covariance, as R's "
-    "predict(fit, new, interval=...).",
+    help="Add each row's interval (95%; see --level): confidence, of the mean y "
+    "there (columns std_error, ci_low, ci_high), or prediction, of a new y (a model "
+    "with Gaussian noise; std_error, pi_low, pi_high), from the estimates' "
+    "covariance, as R's predict(fit, new, interval=...).",
+)
+@click.option(
+    "--level",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="The share of its distribution an --interval holds: 0.9 for a 90% "
+    "interval, 0.99 for a 99% one.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def predict(
@@ -56,6 +64,7 @@ def predict(
     step: int | None,
     out: Path | None,
     interval: str | None,
+    level: float,
     force: bool,
 ) -> None:
     """Predict with RUN's fitted model at each row of DATA (a CSV, TSV, Parquet,
@@ -76,6 +85,11 @@ def predict(
     from gradtrace.errors import InputError
     from gradtrace.sources import frame_of
 
+    if interval is None and level != 0.95:
+        raise InputError(
+            f"--level {level:g} is the share an interval holds: add --interval "
+            "confidence (the mean y's) or --interval prediction (a new y's)."
+        )
     to_stdout = out is None or str(out) == "-"
     suffix = "" if to_stdout or out is None else out.suffix.lower()
     if suffix not in SUFFIXES and suffix != "":
@@ -116,7 +130,7 @@ def predict(
         if interval is None:
             frame[COLUMN] = trace.predict(frame, step=step)
         else:
-            band = trace.predict(frame, step=step, interval=interval)
+            band = trace.predict(frame, step=step, interval=interval, level=level)
             for column, name in zip(band.columns, added, strict=True):
                 frame[name] = band[column].to_numpy()
     except InputError as err:  # "the data" named as the command was given them
