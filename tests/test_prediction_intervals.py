@@ -249,7 +249,11 @@ def test_a_run_without_a_covariance_or_a_wrong_interval_is_told() -> None:
     with pytest.raises(InputError, match="give 'confidence'"):
         trace.predict(NEW, interval="ci")  # type: ignore[call-overload]
     ols = gradtrace.fit(FRAME, "linear", x=["a", "b"], y="y", steps=3)
-    for level in (0, 1, 95, -0.5, float("nan")):
+    # NumPy's numbers are numbers too
+    assert ols.predict(NEW, interval="confidence", level=np.float32(0.9)).attrs[
+        "level"
+    ] == pytest.approx(0.9)
+    for level in (0, 1, 95, -0.5, float("nan"), True, "0.9"):
         with pytest.raises(InputError, match=r"between 0 and 1 \(0.95 for a 95%"):
             ols.predict(NEW, interval="confidence", level=level)
     # without the exact answer: no optimum, and no loss to change to

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import platform
 import re
 import shlex
@@ -1386,7 +1387,9 @@ class Trace:
                 "interval) or 'prediction' (a new y's), or None for the "
                 "predictions alone."
             )
-        if not (isinstance(level, (int, float)) and 0 < level < 1):
+        if isinstance(level, bool) or not (
+            isinstance(level, numbers.Real) and 0 < level < 1
+        ):
             raise InputError(
                 f"level={level!r}: give the share of its distribution an interval "
                 "holds, between 0 and 1 (0.95 for a 95% interval)."
