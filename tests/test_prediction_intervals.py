@@ -337,7 +337,9 @@ def test_the_command_adds_the_interval_columns(
     np.testing.assert_allclose(got[want.columns].to_numpy(), want.to_numpy(), rtol=1e-8)
     for args, said in (
         (["--level", "0.9"], "--level 0.9 is the share an interval holds: add"),
-        (["--interval", "confidence", "--level", "95"], "not in the range 0<x<1"),
+        (["--interval", "confidence", "--level", "95"], "0.95 for a 95% interval."),
+        (["--interval", "confidence", "--level", "0"], "--level 0 is not between"),
+        (["--interval", "confidence", "--level", "nan"], "--level nan is not between"),
     ):
         code, out, err = run_cli(
             ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv"), *args],

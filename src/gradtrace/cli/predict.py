@@ -51,7 +51,7 @@ SUFFIXES = (".csv", ".tsv", ".parquet")
 )
 @click.option(
     "--level",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=float,
     default=0.95,
     show_default=True,
     help="The share of its distribution an --interval holds: 0.9 for a 90% "
@@ -85,6 +85,14 @@ def predict(
     from gradtrace.errors import InputError
     from gradtrace.sources import frame_of
 
+    if not 0 < level < 1:  # a percentage given, say
+        share = (
+            f": {level / 100:g} for a {level:g}% interval" if 1 < level < 100 else ""
+        )
+        raise InputError(
+            f"--level {level:g} is not between 0 and 1: give the share of its "
+            f"distribution an interval holds{share}."
+        )
     if interval is None and level != 0.95:
         raise InputError(
             f"--level {level:g} is the share an interval holds: add --interval "
