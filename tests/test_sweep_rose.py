@@ -20,6 +20,22 @@ def line() -> pd.DataFrame:
     return generate("line", 100, w=(1.0,), b=2.0, noise=0.15, seed=0)[0]
 
 
+def two_configs(**columns: list[object]) -> pd.DataFrame:
+    """A sweep's table of two configurations of batches of 10 rows, as ``Sweep``
+    reads it: ``columns`` given, none reaching a tolerance, diverged or ended
+    above its start unless they say so."""
+    return pd.DataFrame(
+        {
+            "config": [0, 1],
+            "batch_size": [10, 10],
+            "steps_to_tol": pd.array([None, None], dtype="Int64"),
+            "diverged": [False, False],
+            "ended_above_start": [False, False],
+            **columns,
+        }
+    )
+
+
 def test_a_loss_that_ended_above_its_start_is_counted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,19 +122,12 @@ def test_a_rate_that_jumps_about_and_ends_low_is_not_the_best() -> None:
     jumped to 3708 and back and its last step happened to land lowest. The best is
     ranked on the mean loss over the last tenth of the steps, and the one that
     ended lowest is told apart."""
-    table = pd.DataFrame(
-        {
-            "config": [0, 1],
-            "lr": [0.01, 0.03],
-            "batch_size": [10, 10],
-            "start_loss": [240.0, 240.0],
-            "loss": [3.36, 3.31],
-            "tail_loss": [3.37, 10.7],
-            "gap": [0.16, 0.11],  # the optimum's loss: 3.2
-            "steps_to_tol": pd.array([None, None], dtype="Int64"),
-            "diverged": [False, False],
-            "ended_above_start": [False, False],
-        }
+    table = two_configs(
+        lr=[0.01, 0.03],
+        start_loss=[240.0, 240.0],
+        loss=[3.36, 3.31],
+        tail_loss=[3.37, 10.7],
+        gap=[0.16, 0.11],  # the optimum's loss: 3.2
     )
     info = {"data": {"n_rows": 100}}
     s = Sweep(table, pd.DataFrame(), info)
@@ -206,19 +215,14 @@ def test_a_sweep_where_no_rate_trained_names_no_best(
     """Every rate's loss rose (none to infinity): the command named a best,
     "lr=1: final loss 23086", and a note on --tol (a newcomer's find). It says
     none trained, the lowest among them, and what to try."""
-    table = pd.DataFrame(
-        {
-            "config": [0, 1],
-            "lr": [1.0, 10.0],
-            "batch_size": [10, 10],
-            "start_loss": [0.69, 0.69],
-            "loss": [23086.0, 4.0e5],
-            "tail_loss": [23086.0, 4.0e5],
-            "gap": [23085.0, 4.0e5],
-            "steps_to_tol": pd.array([None, None], dtype="Int64"),
-            "diverged": [False, True],
-            "ended_above_start": [True, False],
-        }
+    table = two_configs(
+        lr=[1.0, 10.0],
+        start_loss=[0.69, 0.69],
+        loss=[23086.0, 4.0e5],
+        tail_loss=[23086.0, 4.0e5],
+        gap=[23085.0, 4.0e5],
+        diverged=[False, True],
+        ended_above_start=[True, False],
     )
     s = Sweep(table, pd.DataFrame(), {"data": {"n_rows": 100}})
     assert s.none_trained
