@@ -42,8 +42,8 @@ def test_least_squares_optimum_and_errors_equal_statsmodels_ols(
     )
     assert info["stderr"]["b"] == pytest.approx(ols.bse[0], rel=1e-6)
     ci = ols.conf_int(0.05)
-    assert info["ci95"]["b"][0] == pytest.approx(ci[0, 0], rel=1e-6)
-    assert info["ci95"]["b"][1] == pytest.approx(ci[0, 1], rel=1e-6)
+    assert info["ci"]["b"][0] == pytest.approx(ci[0, 0], rel=1e-6)
+    assert info["ci"]["b"][1] == pytest.approx(ci[0, 1], rel=1e-6)
     assert info["optimum_loss"] == pytest.approx(ols.ssr / n, rel=1e-9)
 
 
@@ -120,7 +120,7 @@ def test_normal_mle_and_its_analytic_errors(name: str, reduction: str) -> None:
     # inverse observed information: var(loc) = sd^2 / n, var(scale) = sd^2 / (2 n)
     assert info["stderr"]["loc"] == pytest.approx(sd / np.sqrt(n), rel=1e-6)
     assert info["stderr"]["scale"] == pytest.approx(sd / np.sqrt(2 * n), rel=1e-6)
-    lo, hi = info["ci95"]["loc"]
+    lo, hi = info["ci"]["loc"]
     assert lo == pytest.approx(mean - 1.959964 * sd / np.sqrt(n), rel=1e-6)
     nll = n / 2 * np.log(2 * np.pi * sd**2) + n / 2
     assert info["optimum_loss"] == pytest.approx(
@@ -255,7 +255,7 @@ def test_the_exact_answer_is_the_same_computed_during_or_after_the_run(
     monkeypatch.setattr(api, "OVERLAP_VALUES", 0)
     after = gradtrace.fit("seed001_gaussian", **kwargs)
     assert used == [1]
-    for key in ("optimum", "optimum_loss", "stderr", "ci95", "diagnosis"):
+    for key in ("optimum", "optimum_loss", "stderr", "ci", "diagnosis"):
         assert during.info[key] == after.info[key], key
     assert during.info["notices"] == after.info["notices"]
 

@@ -1198,7 +1198,7 @@ def test_the_parameters_picture_shades_each_optimums_interval() -> None:
     trace = gradtrace.fit("seed001_line", lr=0.1, batch_size=20, epochs=3)
     fig = trace.plot("params")
     for ax, name in zip(fig.axes, ["w", "b"], strict=True):
-        low, high = trace.info["ci95"][name]
+        low, high = trace.info["ci"][name]
         (band,) = [p for p in ax.patches if p.get_label().startswith("its 95%")]
         if hasattr(band, "get_height"):  # a Rectangle (matplotlib 3.9 on)
             ys = [band.get_y(), band.get_y() + band.get_height()]

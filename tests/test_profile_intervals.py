@@ -328,7 +328,7 @@ def test_a_standardised_runs_intervals_in_x_units_are_profiled_in_them() -> None
     np.testing.assert_allclose(got_w.to_numpy(float), w_ends, rtol=1e-5)
     # lopsided in x's units as in standard units: not b +- 1.96 s.e.
     assert got_b.mean() != pytest.approx(table.loc["b", "optimum_in_x_units"])
-    assert "ci95_b_in_x_units" not in trace.info  # in original_units only
+    assert "ci_b_in_x_units" not in trace.info  # in original_units only
 
 
 @pytest.mark.parametrize(

@@ -83,8 +83,8 @@ def test_poly_optimum_equals_polyfit_and_errors_equal_ols() -> None:
     np.testing.assert_allclose(se["w"], ols.bse[:3], rtol=1e-6)
     np.testing.assert_allclose(se["b"], ols.bse[3], rtol=1e-6)
     lo, hi = ols.conf_int(0.05).T
-    np.testing.assert_allclose(t.info["ci95"]["w"][0], lo[:3], rtol=1e-6)
-    np.testing.assert_allclose(t.info["ci95"]["b"][1], hi[3], rtol=1e-6)
+    np.testing.assert_allclose(t.info["ci"]["w"][0], lo[:3], rtol=1e-6)
+    np.testing.assert_allclose(t.info["ci"]["b"][1], hi[3], rtol=1e-6)
     # and its table's t statistics and p-values, as statsmodels' summary has them
     table = t.summary()
     assert "z" not in table

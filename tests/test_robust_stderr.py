@@ -42,7 +42,7 @@ def test_a_lines_robust_errors_are_statsmodels(kind: str) -> None:
     # one's (Stata's regress, vce(robust); statsmodels' robust intervals take z)
     q = stats.t.ppf(0.975, len(frame) - 2)
     w, e = trace.info["optimum"]["w"], ols.bse["x"]
-    assert trace.info["ci95"]["w"] == pytest.approx([w - q * e, w + q * e], rel=1e-9)
+    assert trace.info["ci"]["w"] == pytest.approx([w - q * e, w + q * e], rel=1e-9)
 
 
 def test_a_linear_models_hc3_is_statsmodels_and_classical_is_unchanged() -> None:

@@ -203,7 +203,7 @@ def test_a_streamed_run_gets_the_in_memory_runs_exact_answer(
     in_memory = run(config, frame, "the frame")
     config.stream, config.chunk_rows = True, 64
     streamed = run_stream(config)
-    keys = ["optimum", "optimum_loss", "optimum_method", "stderr", "ci95", "diagnosis"]
+    keys = ["optimum", "optimum_loss", "optimum_method", "stderr", "ci", "diagnosis"]
     assert set(keys) <= in_memory.info.keys()
     _close({k: in_memory.info[k] for k in keys}, {k: streamed.info[k] for k in keys})
     if "likelihood" in in_memory.info:

@@ -128,6 +128,7 @@ def fit(
     early_stopping: str | Mapping[str, Any] | None = None,
     stderr: str | None = None,
     intervals: str = "wald",
+    level: float = 0.95,
 ) -> Trace:
     """Fit ``model`` to ``data`` by gradient steps and record every step.
 
@@ -247,13 +248,16 @@ def fit(
             (White's sandwich), ``"hc1"`` (times n / (n - p)), ``"hc2"`` (each
             squared residual over 1 - its leverage), ``"hc3"`` (each residual
             over 1 - its leverage; hc2 and hc3 least squares only).
-        intervals: the optimum's 95% intervals: ``"wald"`` (the default: the
-            estimate +- 1.96 standard errors, on the log or logit scale of a
+        intervals: the optimum's intervals: ``"wald"`` (the default: the
+            estimate +- 1.96 standard errors at 95%, on the log or logit scale of a
             positive or (0, 1) parameter; Student's t for least squares) or
             ``"profile"`` (a likelihood's: where the likelihood ratio test
             against the optimum reaches its 5% level, the other parameters
             fitted again at each point, as R's ``confint`` of a GLM; for
             ``loss="nll"`` on data in memory). ``summary()`` shows them.
+        level: the share of its distribution each of those intervals holds:
+            0.95 (the default) for 95% intervals, 0.9 for 90% ones, as R's
+            ``confint(fit, level=)``; ``summary().attrs["level"]`` says it.
 
     Returns:
         A :class:`Trace` of every step. A run that diverges is returned, not raised:
@@ -327,6 +331,7 @@ def fit(
         early_stopping=early_stopping,
         stderr=stderr,
         intervals=intervals,
+        level=level,
     )
     held = None if isinstance(validation_data, (str, Path)) else validation_data
     if checkpoint_every is not None and out is None:

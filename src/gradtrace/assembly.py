@@ -184,7 +184,7 @@ def build_trace(
         "notices": p.notices + [note] * bool(note),
         "truth": truth,
         # the intercept's interval in x's own units goes in original_units
-        **{k: v for k, v in reference.items() if k != "ci95_b_in_x_units"},
+        **{k: v for k, v in reference.items() if k != "ci_b_in_x_units"},
         "timings": {
             "compile_s": history.compile_s,
             "train_s": history.train_s,
@@ -330,7 +330,7 @@ def fit_statistics(
             )
         intervals = units_intervals(p.m, reference, units)
         if intervals:
-            units["ci95"] = intervals
+            units["ci"] = intervals
         out["original_units"] = units
     has_likelihood = p.m.kind == "distribution" or p.loss == "nll"
     if not has_likelihood:
@@ -358,24 +358,25 @@ def fit_statistics(
 def units_intervals(
     m: Any, reference: dict[str, Any], units: dict[str, Any]
 ) -> dict[str, list[Any]]:
-    """A standardised model's 95% intervals in x's own units: a slope's is its
-    standardised one over its column's spread; the intercept's the profile's of
-    the intercept in x's own units where the intervals are profiles
-    (``ci95_b_in_x_units``), else Wald's about its estimate in x's units with its
-    standard error there, at the quantile the standardised interval took
-    (Student's t for least squares, 1.96 for a likelihood)."""
-    ci95 = reference.get("ci95") or {}
+    """A standardised model's intervals in x's own units, at the level of the
+    standardised ones: a slope's is its standardised one over its column's
+    spread; the intercept's the profile's of the intercept in x's own units where
+    the intervals are profiles (``ci_b_in_x_units``), else Wald's about its
+    estimate in x's units with its standard error there, at the quantile the
+    standardised interval took (Student's t for least squares, the normal's, 1.96
+    for 95%, for a likelihood)."""
+    ci = reference.get("ci") or {}
     out: dict[str, list[Any]] = {}
-    if "w" in ci95:
+    if "w" in ci:
         spread = np.asarray(m.spread, np.float64)
-        low, high = (np.asarray(v, np.float64) / spread for v in ci95["w"])
+        low, high = (np.asarray(v, np.float64) / spread for v in ci["w"])
         out["w"] = [low.tolist(), high.tolist()]
-    if reference.get("ci95_b_in_x_units") is not None:
-        out["b"] = list(reference["ci95_b_in_x_units"])
-    elif "b" in ci95 and "b" in (units.get("stderr") or {}):
+    if reference.get("ci_b_in_x_units") is not None:
+        out["b"] = list(reference["ci_b_in_x_units"])
+    elif "b" in ci and "b" in (units.get("stderr") or {}):
         best = float(reference["optimum"]["b"])
         se = float(np.asarray(reference["stderr"]["b"]))
-        quantile = (float(ci95["b"][1]) - best) / se if se > 0 else math.nan
+        quantile = (float(ci["b"][1]) - best) / se if se > 0 else math.nan
         at = float(units["optimum"]["b"])
         spread_b = quantile * float(units["stderr"]["b"])
         if math.isfinite(spread_b):

@@ -134,20 +134,22 @@ class Diagnosis:
         return [for_python(line) for line in self.lines()]
 
     def to_pandas(self) -> pd.DataFrame:
-        """The optimum in a table, one row per parameter (one per element of a
-        vector, ``w[0]``): ``optimum``, ``std_error`` and the 95% interval
-        (``ci_low``, ``ci_high``), as a run's ``summary()`` gives them. ``.attrs``:
-        ``optimum_loss``, ``optimum_method``, ``stable_lr``, ``suggested_lr``,
-        ``verdict``, ``predicted_steps``, ``condition`` and ``findings`` (the
-        command's sentences)."""
-        ci95 = self.info.get("ci95") or {}
+        """The optimum in a table, one row per parameter (one per element of a vector,
+        ``w[0]``): ``optimum``, ``std_error`` and the interval (``ci_low``, ``ci_high``;
+        95% unless ``level`` chose another), as a run's ``summary()`` gives them.
+        ``.attrs``: ``level`` (the intervals'), ``optimum_loss``, ``optimum_method``,
+        ``stable_lr``, ``suggested_lr``, ``verdict``, ``predicted_steps``, ``condition``
+        and ``findings`` (the command's sentences)."""
+        from gradtrace.estimates import intervals_of, level_of
+
+        ci = intervals_of(self.info)
         rows: dict[str, dict[str, float]] = {}
         for name, value in self.optimum.items():
             columns = {
                 "optimum": value,
                 "std_error": self.stderr.get(name),
-                "ci_low": (ci95.get(name) or [None, None])[0],
-                "ci_high": (ci95.get(name) or [None, None])[1],
+                "ci_low": (ci.get(name) or [None, None])[0],
+                "ci_high": (ci.get(name) or [None, None])[1],
             }
             vector = np.ndim(value) > 0
             for column, values in columns.items():
@@ -160,6 +162,7 @@ class Diagnosis:
         )
         table.index.name = "parameter"
         table.attrs = {
+            "level": level_of(self.info),
             "optimum_loss": self.optimum_loss,
             "optimum_method": self.info.get("optimum_method"),
             "stable_lr": self.stable_lr,

@@ -1,5 +1,5 @@
 """The coefficient table a statistician reads: a run's exact optimum as the
-estimate, with its standard error, test against 0 and 95% interval, beside the
+estimate, with its standard error, test against 0 and interval, beside the
 values the run ended at (``gradtrace show RUN --estimates``, the HTML report)."""
 
 from __future__ import annotations
@@ -11,12 +11,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gradtrace.text import percent
+
 #: p-values below this underflow in double precision: printed as "< 1e-300".
 TINY_P = 1e-300
 
 #: A standard error below this share of the optimum's size is float64's rounding:
 #: the data fit the model exactly (y = x gives 2e-16)
 EXACT_FIT = 1e-10
+
+
+def intervals_of(info: dict[str, Any]) -> dict[str, Any]:
+    """The optimum's intervals a run recorded, by parameter: (low, high), each
+    shaped as the parameter (``ci``; ``ci95`` in runs saved before the level
+    could be chosen); empty where it has none."""
+    return dict(info.get("ci") or info.get("ci95") or {})
+
+
+def level_of(info: dict[str, Any]) -> float:
+    """The share of its distribution each of the run's intervals holds (0.95)."""
+    return float(info.get("ci_level") or 0.95)
 
 
 def optimum_size(values: Any) -> float:
@@ -48,7 +62,8 @@ def estimates(
     """``Trace.summary()``'s table as statsmodels prints a fit's coefficients,
     one row a parameter (index ``parameter``) and each cell a string:
     ``estimate`` (the exact optimum), ``std. error``, ``t`` or ``z`` and its
-    ``P>|t|`` / ``P>|z|`` (the optimum against 0), the ``95% interval``, the
+    ``P>|t|`` / ``P>|z|`` (the optimum against 0), the ``95% interval`` (named
+    by the summary's ``attrs["level"]``: ``90% interval``), the
     run's ``final`` value and ``final - estimate`` in standard errors (how far
     the training ended from the estimate, in the estimate's own uncertainty),
     and ``truth`` where the data were generated; ``x``, the column a slope
@@ -67,6 +82,7 @@ def estimates(
     # distance: EXACT_FIT of the optimum's size
     exact = EXACT_FIT * optimum_size([summary["optimum"].to_numpy(np.float64)])
     units = "optimum_in_x_units" in summary.columns
+    held = f"{percent(float(summary.attrs.get('level') or 0.95))} interval"
     rows = {}
     for name, row in summary.iterrows():
         se = _number(row.get("std_error"))
@@ -84,7 +100,7 @@ def estimates(
             cells[stat] = _g(_number(row.get(stat)), 4)
             cells[f"P>|{stat}|"] = _p(_number(row.get("p_value")))
         low, high = _number(row.get("ci_low")), _number(row.get("ci_high"))
-        cells["95% interval"] = interval_text(low, high, se, max(4, more))
+        cells[held] = interval_text(low, high, se, max(4, more))
         cells["final"] = _g(final, 7)
         off = (final - best) / se if se > exact else math.nan
         cells["final - estimate (s.e.)"] = away(off)
@@ -96,11 +112,11 @@ def estimates(
             low = _number(row.get("ci_low_in_x_units"))
             high = _number(row.get("ci_high_in_x_units"))
             if "ci_low_in_x_units" in summary.columns:
-                cells["95% interval in x's units"] = interval_text(
+                cells[f"{held} in x's units"] = interval_text(
                     low, high, _number(row.get("std_error_in_x_units")), 4
                 )
         if ratio is not None:
-            cells |= _ratio_cells(row, ratio, "_in_x_units" * units)
+            cells |= _ratio_cells(row, ratio, "_in_x_units" * units, held)
         if "truth" in summary.columns:
             cells["truth"] = _g(_number(row.get("truth")), 7)
         rows[name] = cells
@@ -199,9 +215,12 @@ def shown_estimates(
     return table, [s for s in said if s]
 
 
-def _ratio_cells(row: Any, ratio: str, units: str) -> dict[str, str]:
+def _ratio_cells(
+    row: Any, ratio: str, units: str, held: str = "95% interval"
+) -> dict[str, str]:
     """``ratio`` and its interval for one row of the summary: e^estimate and
-    e^ends (``units``: "_in_x_units", a run on standardised x's in x's own)."""
+    e^ends (``units``: "_in_x_units", a run on standardised x's in x's own;
+    ``held``: the interval's column name, "95% interval")."""
     best = _number(row.get(f"optimum{units}"))
     se = _number(row.get(f"std_error{units}"))
     low, high = _number(row.get(f"ci_low{units}")), _number(row.get(f"ci_high{units}"))
@@ -210,7 +229,7 @@ def _ratio_cells(row: Any, ratio: str, units: str) -> dict[str, str]:
     # its error by the delta method, e^estimate x se: the ends' decimals
     return {
         ratio: _g(float(value), 5),
-        f"{ratio}'s 95% interval": interval_text(
+        f"{ratio}'s {held}": interval_text(
             float(ends[0]), float(ends[1]), float(value * se), 4
         ),
     }

@@ -89,7 +89,7 @@ class Plan(NamedTuple):
     stopping: Any = None
     #: robust standard errors' kind ("hc0", "hc1", "hc2", "hc3"), or None: classical
     stderr: str | None = None
-    #: the 95% intervals' kind: "wald" or "profile"
+    #: the intervals' kind: "wald" or "profile"
     intervals: str = "wald"
     #: run.json's records of the data and validation files (``data_file``),
     #: taken when the plan was made, as the data were read (at the run's end,
@@ -99,6 +99,8 @@ class Plan(NamedTuple):
     #: the categorical x columns' categories, the reference first
     #: (``categories.encode``), by column
     categories: Any = None
+    #: the share of its distribution each of the optimum's intervals holds
+    level: float = 0.95
 
 
 def _column_names(config: RunConfig, frame: pd.DataFrame) -> None:
@@ -359,6 +361,7 @@ def plan(
     intervals = validate.intervals(
         config.intervals, loss, robust, config.exact, bool(config.stream)
     )
+    level = validate.level(config.level)
     specs = validate.specs_for(m, loss)
     if isinstance(m, (Custom, CustomFamily)):  # a built-in's names are its own
         validate.params_apart_from_columns(specs, config.y, kind)
@@ -663,6 +666,7 @@ def plan(
         intervals,
         files,
         categories,
+        level,
     )
 
 
@@ -909,6 +913,7 @@ def plan_reference(p: Plan, notices: list[str] | None = None) -> dict[str, Any]:
         stderr=p.stderr or True,
         intervals=p.intervals,
         compute_dtype=p.problem.compute_dtype,
+        level=p.level,
     )
 
 

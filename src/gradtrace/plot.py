@@ -1200,16 +1200,18 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
 
 
 def parameter_paths(trace: Any) -> Figure:
-    """Each parameter per step, with the optimum (dashed), its 95% interval (a
-    grey band, where the run has standard errors: how far a mini-batch run's
-    scatter strays in the estimate's own uncertainty) and the truth (dotted) —
-    seed 003's figure of W and b per epoch against their true values."""
+    """Each parameter per step, with the optimum (dashed), its interval (95% unless the
+    run chose another level; a grey band, where the run has standard errors: how far a
+    mini-batch run's scatter strays in the estimate's own uncertainty) and the truth
+    (dotted) — seed 003's figure of W and b per epoch against their true values."""
     frame = trace.to_pandas()
     info = trace.info
+    from gradtrace.estimates import intervals_of, level_of
     from gradtrace.tables import param_columns
+    from gradtrace.text import percent
 
     intervals: dict[str, tuple[float, float]] = {}
-    if info.get("ci95"):
+    if intervals_of(info):
         summary = trace.summary()
         if {"ci_low", "ci_high"} <= set(summary.columns):
             for name, row in summary.iterrows():
@@ -1254,7 +1256,8 @@ def parameter_paths(trace: Any) -> Figure:
                 color="#444444",
                 alpha=0.12,
                 lw=0,
-                label=f"its 95% interval{kind_of_interval}, {low:.4g} to {high:.4g}",
+                label=f"its {percent(level_of(info))} interval{kind_of_interval}, "
+                f"{low:.4g} to {high:.4g}",
             )
         if col in truth:
             ax.axhline(

@@ -1,5 +1,5 @@
 """The exact answer and the learning-rate diagnosis of a planned run, as run.json
-records them (``optimum``, ``stderr``, ``ci95``, ``diagnosis``)."""
+records them (``optimum``, ``stderr``, ``ci`` with its ``ci_level``, ``diagnosis``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from gradtrace.core import diagnose, exact, loop, robust, rowsums
 from gradtrace.core.bijections import to_unconstrained
 from gradtrace.core.losses import LossLike, param_specs, row_losses
 from gradtrace.errors import InputError
+from gradtrace.text import percent
 
 #: A logistic regression's loss per row at its solver's optimum below which the
 #: classes may be separated (the solver then stops where the gradient, about as
@@ -320,10 +321,12 @@ def compute(
     stderr: bool | str = True,
     intervals: str = "wald",
     compute_dtype: str = "float32",
+    level: float = 0.95,
 ) -> dict[str, Any]:
     """The optimum, standard errors and the learning-rate diagnosis, for run.json.
-    ``intervals`` "profile": the 95% intervals from the profile likelihood
-    (``core.profile``) in place of the Wald ones, ``ci_method`` saying so.
+    The intervals (``ci``) hold ``level`` of their distribution (``ci_level``);
+    ``intervals`` "profile": from the profile likelihood (``core.profile``) in
+    place of the Wald ones, ``ci_method`` saying so.
 
     ``space``: (name, constraint) of parameters the optimizer trains as log or logit
     values; the diagnosis' curvature is then taken in those coordinates.
@@ -333,7 +336,7 @@ def compute(
     try:
         with jax.enable_x64(True):
             best = exact.solve(
-                m, loss, reduction, names, fixed, xs, ys, trainable, stderr
+                m, loss, reduction, names, fixed, xs, ys, trainable, stderr, level
             )
             on_cut = separation(m, loss, reduction, best, fixed, xs, ys)
             if on_cut is not None:
@@ -350,9 +353,8 @@ def compute(
                 optimum_loss=best.loss,
                 optimum_method=best.method,
                 stderr={k: v.tolist() for k, v in best.stderr.items()},
-                ci95={
-                    k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in best.ci95.items()
-                },
+                ci={k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in best.ci.items()},
+                ci_level=level,
             )
             terms = rounding_size(m, loss, best.params, fixed, xs, ys)
             if terms is not None:
@@ -366,22 +368,24 @@ def compute(
             # stream, a sandwich's errors)
             profilable = stderr is True and not isinstance(ys, rowsums.Chunks)
             if intervals == "wald" and loss == "nll" and not best.edge and profilable:
-                notices += _lopsided(m, loss, best.params, best.stderr, best.ci95)
+                notices += _lopsided(m, loss, best.params, best.stderr, best.ci, level)
             if intervals == "profile" and best.edge:
                 notices.append(
                     "no profile-likelihood intervals (the optimum of "
                     f"{' and '.join(best.edge)} is on the edge of its range): the "
-                    "95% intervals are Wald's"
+                    f"{percent(level)} intervals are Wald's"
                 )
             if intervals == "profile" and not best.edge:
                 try:
-                    out.update(_profiled(m, loss, names, fixed, xs, ys, best.params))
+                    out.update(
+                        _profiled(m, loss, names, fixed, xs, ys, best.params, level)
+                    )
                     if "open_note" in out:
                         notices.append(out.pop("open_note"))
                 except (ValueError, np.linalg.LinAlgError) as err:
                     notices.append(
-                        f"no profile-likelihood intervals ({err}): the 95% intervals "
-                        "are Wald's"
+                        f"no profile-likelihood intervals ({err}): the "
+                        f"{percent(level)} intervals are Wald's"
                     )
             if stderr and not best.stderr and not isinstance(loss, str):
                 # a loss of one's own: no known noise model to take errors from
@@ -606,7 +610,8 @@ def _lopsided(
     loss: LossLike,
     optimum: dict[str, np.ndarray],
     stderr: dict[str, np.ndarray],
-    ci95: dict[str, tuple[np.ndarray, np.ndarray]],
+    ci: dict[str, tuple[np.ndarray, np.ndarray]],
+    level: float = 0.95,
 ) -> list[str]:
     """A note on a positive or (0, 1) parameter whose standard error on its log
     or logit scale is above ``LOPSIDED``: its Wald interval there leans on a
@@ -617,7 +622,7 @@ def _lopsided(
     said: list[str] = []
     for name, value in optimum.items():
         kind = kinds.get(name)
-        if kind not in ("positive", "unit") or name not in ci95:
+        if kind not in ("positive", "unit") or name not in ci:
             continue
         v = np.ravel(np.asarray(value, np.float64))
         se = np.ravel(np.asarray(stderr.get(name, np.nan), np.float64))
@@ -625,8 +630,8 @@ def _lopsided(
         scale = "log" if kind == "positive" else "logit"
         for i in np.flatnonzero(np.isfinite(spread) & (spread > LOPSIDED)):
             label = name if v.size == 1 else f"{name}[{i}]"
-            lo = float(np.ravel(ci95[name][0])[i])
-            hi = float(np.ravel(ci95[name][1])[i])
+            lo = float(np.ravel(ci[name][0])[i])
+            hi = float(np.ravel(ci[name][1])[i])
             said.append(
                 f"{label} {lo:.3g} to {hi:.3g} about {v[i]:.3g} (standard error "
                 f"{spread[i]:.3g} on the {scale} scale)"
@@ -636,8 +641,8 @@ def _lopsided(
     more = f"; and {len(said) - 3} more" if len(said) > 3 else ""
     shown = "; ".join(said[:3]) + more
     return [
-        f"lopsided 95% intervals, Wald's on a log or logit scale where the "
-        f"likelihood is far from the parabola they assume: {shown}. --intervals "
+        f"lopsided {percent(level)} intervals, Wald's on a log or logit scale where "
+        f"the likelihood is far from the parabola they assume: {shown}. --intervals "
         "profile gives the likelihood's own"
     ]
 
@@ -650,16 +655,18 @@ def _profiled(
     xs: np.ndarray | None,
     ys: rowsums.Values,
     optimum: dict[str, np.ndarray],
+    level: float = 0.95,
 ) -> dict[str, Any]:
-    """``ci95`` from the profile likelihood, and ``ci_method`` saying so."""
+    """``ci`` (holding ``level``) from the profile likelihood, and ``ci_method``
+    saying so."""
     from gradtrace.core import profile
 
     trainable = tuple(k for k in names if k in optimum)
     found, opened = profile.intervals(
-        m, loss, trainable, fixed, xs, np.asarray(ys), optimum
+        m, loss, trainable, fixed, xs, np.asarray(ys), optimum, level
     )
     out: dict[str, Any] = {
-        "ci95": {k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in found.items()},
+        "ci": {k: [lo.tolist(), hi.tolist()] for k, (lo, hi) in found.items()},
         "ci_method": "profile likelihood",
     }
     if getattr(m, "center", None) is not None and "b" in found:
@@ -670,18 +677,18 @@ def _profiled(
         if "w" in found:
             weights = {"b": np.asarray(1.0), "w": slope}
             low, high = profile.combination(
-                m, loss, trainable, fixed, xs, np.asarray(ys), optimum, weights
+                m, loss, trainable, fixed, xs, np.asarray(ys), optimum, weights, level
             )
         else:  # slopes held: the intercept's interval moved by theirs
             shift = float(np.asarray(fixed["w"], np.float64) @ slope)
             low, high = (float(v) + shift for v in found["b"])
-        out["ci95_b_in_x_units"] = [low, high]
+        out["ci_b_in_x_units"] = [low, high]
     if opened:
         ends = ", ".join(f"{name} {side}" for name, side in opened)
         out["open_intervals"] = [list(pair) for pair in opened]
         out["open_note"] = (
-            f"open 95% intervals ({ends}): the likelihood ratio stays under "
-            f"{profile.CHI2_95:.4g} out to the edge of the range, or "
+            f"open {percent(level)} intervals ({ends}): the likelihood ratio stays "
+            f"under {profile.bound(level):.4g} out to the edge of the range, or "
             f"{profile.REACH:g} standard errors: the data rule out no value on "
             "that side"
         )

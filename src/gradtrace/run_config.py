@@ -84,9 +84,11 @@ class RunConfig:
     #: the optimum's standard errors: "classical" (None), or robust ones,
     #: "hc0", "hc1", "hc2", "hc3" (``core.robust``)
     stderr: str | None = None
-    #: the 95% intervals: "wald" (estimate +- 1.96 standard errors) or "profile"
-    #: (the profile likelihood's, for a likelihood fitted in memory)
+    #: the optimum's intervals: "wald" (estimate +- 1.96 standard errors at 95%)
+    #: or "profile" (the profile likelihood's, for a likelihood fitted in memory)
     intervals: str = "wald"
+    #: the share of its distribution each of the optimum's intervals holds
+    level: float = 0.95
 
     def __post_init__(self) -> None:
         # a schedule or clipping given as gradtrace's object, as its dict (run.json

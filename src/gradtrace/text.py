@@ -19,6 +19,11 @@ def fmt(value: float | None) -> str:
     return f"{value + 0.0:.7g}" if value == 0 else f"{value:.7g}"
 
 
+def percent(level: float) -> str:
+    """An interval's level as a percentage: 0.95 as "95%", 0.999 as "99.9%"."""
+    return f"{level * 100:.6g}%"
+
+
 def learning_rate(info: Mapping[str, Any]) -> float:
     """A run's learning rate, as its optimizer's settings name it
     (``learning_rate``, or a PyTorch preset's ``lr``)."""

@@ -975,31 +975,30 @@ class Trace:
         ]
 
     def summary(self) -> pd.DataFrame:
-        """The parameters in a table, one row each (one per element of a vector,
-        named as the trace's columns: ``w[0]``): ``initial``, ``final``, the exact
-        ``optimum``, its ``std_error`` and 95% interval (``ci_low``, ``ci_high``;
-        these six columns in every run, NaN where it has no optimum or errors:
-        Student's t for least squares, -+ 1.96 standard
-        errors for a likelihood; a positive parameter's on the log scale, one in
-        (0, 1) on the logit scale, so that it stays in range; NaN for one whose
-        optimum is on the edge of its range), ``t`` or ``z`` and ``p_value`` (each
-        real-valued parameter's optimum tested against 0, as statsmodels' tables
-        do: ``_tests``), the ``truth`` of generated data and
-        ``fixed`` values (parameters held at their start); a run with
-        ``standardize=True`` adds ``final_in_x_units``, ``optimum_in_x_units``,
-        ``std_error_in_x_units``, ``ci_low_in_x_units`` and ``ci_high_in_x_units``,
-        the slopes and intercept in x's own units (their errors from the
-        covariance, mapped as the slopes are; a profile interval of the intercept
-        profiled in x's units), and their tests, ``t_in_x_units`` or
-        ``z_in_x_units`` and ``p_value_in_x_units`` (the intercept's differs:
-        on standardised x it is the linear predictor at x's means). ``.attrs``:
-        ``loss`` (initial, final), ``optimum_loss``, ``gap`` (final - optimum),
-        ``validation`` (with validation data: the last ``val_loss``, its lowest
-        and after which epoch, each ``val_<metric>``; else None), ``status``,
-        ``stderr`` (the standard errors' kind: ``classical``, or the robust one,
-        ``hc3``), ``warnings``, ``notes`` and ``ranged`` (why positive or (0, 1)
-        parameters have no test against 0, or None); what ``gradtrace show`` prints,
-        for pandas."""
+        """The parameters in a table, one row each (one per element of a vector, named
+        as the trace's columns: ``w[0]``): ``initial``, ``final``, the exact
+        ``optimum``, its ``std_error`` and interval (``ci_low``, ``ci_high``: 95%, or
+        the ``level`` the run was fitted with; these six columns in every run, NaN where
+        it has no optimum or errors: Student's t for least squares, -+ 1.96 standard
+        errors at 95% for a likelihood; a positive parameter's on the log scale, one in
+        (0, 1) on the logit scale, so that it stays in range; NaN for one whose optimum
+        is on the edge of its range), ``t`` or ``z`` and ``p_value`` (each real-valued
+        parameter's optimum tested against 0, as statsmodels' tables do: ``_tests``),
+        the ``truth`` of generated data and ``fixed`` values (parameters held at their
+        start); a run with ``standardize=True`` adds ``final_in_x_units``,
+        ``optimum_in_x_units``, ``std_error_in_x_units``, ``ci_low_in_x_units`` and
+        ``ci_high_in_x_units``, the slopes and intercept in x's own units (their errors
+        from the covariance, mapped as the slopes are; a profile interval of the
+        intercept profiled in x's units), and their tests, ``t_in_x_units`` or
+        ``z_in_x_units`` and ``p_value_in_x_units`` (the intercept's differs: on
+        standardised x it is the linear predictor at x's means). ``.attrs``: ``loss``
+        (initial, final), ``optimum_loss``, ``gap`` (final - optimum), ``level`` (the
+        intervals', 0.95 by default), ``validation`` (with validation data: the last
+        ``val_loss``, its lowest and after which epoch, each ``val_<metric>``; else
+        None), ``status``, ``stderr`` (the standard errors' kind: ``classical``, or the
+        robust one, ``hc3``), ``warnings``, ``notes`` and ``ranged`` (why positive or
+        (0, 1) parameters have no test against 0, or None); what ``gradtrace show``
+        prints, for pandas."""
         info = self.info
         optimum = info.get("optimum") or {}
         stderr = info.get("stderr") or {}
@@ -1033,7 +1032,9 @@ class Trace:
         )
         labels = list(dict.fromkeys(k for c in columns.values() for k in c))
         frame = frame.reindex(labels)
-        for name, (low, high) in (info.get("ci95") or {}).items():
+        from gradtrace.estimates import intervals_of, level_of
+
+        for name, (low, high) in intervals_of(info).items():
             put("ci_low", name, low)
             put("ci_high", name, high)
         for bound in ("ci_low", "ci_high"):
@@ -1054,7 +1055,7 @@ class Trace:
                 put(f"{which}_in_x_units", name, value)
         for name, value in (units.get("stderr") or {}).items():
             put("std_error_in_x_units", name, value)
-        for name, (low, high) in (units.get("ci95") or {}).items():
+        for name, (low, high) in intervals_of(units).items():
             put("ci_low_in_x_units", name, low)
             put("ci_high_in_x_units", name, high)
         for extra in (
@@ -1086,6 +1087,7 @@ class Trace:
         best = info.get("optimum_loss")
         frame.attrs["optimum_loss"] = best
         frame.attrs["gap"] = None if best is None else final - float(best)
+        frame.attrs["level"] = level_of(info)
         from gradtrace.tables import validation_summary
 
         per_epoch = int(info["schedule"]["batches_per_epoch"])
@@ -1599,10 +1601,11 @@ class Trace:
     def _repr_html_(self) -> str:
         """In Jupyter: the run in a line, its warnings, a small loss curve, and the
         parameters as ``summary()`` gives them: initial, final, and where the run
-        has them the optimum, its standard error and 95% interval, the truth."""
+        has them the optimum, its standard error and interval, the truth."""
         from html import escape
 
-        from gradtrace.text import warned
+        from gradtrace.estimates import level_of
+        from gradtrace.text import percent, warned
 
         table = self.summary()
         shown = {
@@ -1610,7 +1613,7 @@ class Trace:
             "final": "final",
             "optimum": "optimum",
             "std_error": "std. error",
-            "ci_low": "95% interval",
+            "ci_low": f"{percent(level_of(self.info))} interval",
             "truth": "truth",
             "fixed": "fixed",
         }

@@ -7,8 +7,10 @@ Each message names the problem, where it is, and what to do, in one line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import numbers
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -212,8 +214,8 @@ def robust_stderr(value: Any, loss: LossLike) -> str | None:
     return kind
 
 
-#: The kinds of 95% interval: estimate +- 1.96 standard errors, or the profile
-#: likelihood's.
+#: The kinds of interval: estimate +- 1.96 standard errors (at 95%), or the
+#: profile likelihood's.
 INTERVALS = ("wald", "profile")
 
 
@@ -252,6 +254,33 @@ def intervals(
             "which --stream reads a chunk at a time: fit in memory, or drop it."
         )
     return kind
+
+
+def level(value: Any, flag: str = "--level") -> float:
+    """``--level``: the share of its distribution an interval holds, a number
+    strictly between 0 and 1 (0.95; 95, say, is taken for a percentage and
+    refused with the share it means)."""
+    number = value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = float(value.strip())
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise InputError(
+            f"{flag} takes a number, not {value!r}: give the share of its "
+            "distribution an interval holds, 0.95 for a 95% interval."
+        )
+    number = float(number)
+    if not 0 < number < 1:  # a percentage given, say
+        share = (
+            f": {number / 100:g} for a {number:g}% interval"
+            if 50 <= number < 100
+            else ", 0.95 for a 95% interval"
+        )
+        raise InputError(
+            f"{flag} {number:g} is not between 0 and 1: give the share of its "
+            f"distribution an interval holds{share}."
+        )
+    return number
 
 
 def loss(m: Model, value: Any, delta: Any = None, expr: str | None = None) -> LossLike:

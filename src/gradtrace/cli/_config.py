@@ -85,6 +85,7 @@ KEYS: dict[str, str] = {
     "early_stopping": _TABLE_OR_TEXT,
     "stderr": _TEXT,
     "intervals": _TEXT,
+    "level": _NUMBER,
 }
 
 

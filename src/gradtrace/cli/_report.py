@@ -208,8 +208,9 @@ def at_optimum_since(frame: Any, info: dict[str, Any]) -> int | None:
 def print_estimates(trace: Trace) -> None:
     """The run's estimates (``estimates.estimates``) as a table, under a line
     that says what they are; nothing for a run without standard errors."""
-    from gradtrace.estimates import shown_estimates
+    from gradtrace.estimates import level_of, shown_estimates
     from gradtrace.tables import ranged_parameters
+    from gradtrace.text import percent
 
     shown_with = shown_estimates(trace.info, trace.summary())
     if shown_with is None:
@@ -218,7 +219,8 @@ def print_estimates(trace: Trace) -> None:
     console = _console()
     by = f" ({trace.info['ci_method']})" if trace.info.get("ci_method") else ""
     console.print(
-        f"estimates (the exact optimum; its test against 0 and 95% interval{by}; "
+        "estimates (the exact optimum; its test against 0 and "
+        f"{percent(level_of(trace.info))} interval{by}; "
         "the run's final values, and how far in standard errors):"
     )
     shown = Table(box=None, header_style="bold", pad_edge=False)

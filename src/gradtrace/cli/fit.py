@@ -348,11 +348,20 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             metavar="KIND",
             default="wald",
             show_default=True,
-            help="The optimum's 95% intervals: wald (the estimate +- 1.96 standard "
-            "errors, on the log or logit scale of a positive or (0, 1) parameter; "
-            "Student's t for least squares) or profile (a likelihood's, --loss nll: "
-            "where the likelihood ratio test against the optimum reaches 5%, the "
-            "other parameters fitted again at each point, as R's confint of a GLM).",
+            help="The optimum's intervals: wald (the estimate +- 1.96 standard "
+            "errors at 95%, on the log or logit scale of a positive or (0, 1) "
+            "parameter; Student's t for least squares) or profile (a likelihood's, "
+            "--loss nll: where the likelihood ratio test against the optimum reaches "
+            "5% at 95%, the other parameters fitted again at each point, as R's "
+            "confint of a GLM).",
+        ),
+        click.option(
+            "--level",
+            type=float,
+            default=0.95,
+            show_default=True,
+            help="The share of its distribution each of the optimum's intervals "
+            "holds: 0.9 for 90% intervals, 0.99 for 99% ones (R's confint level).",
         ),
         click.option(
             "--config",
@@ -410,7 +419,7 @@ FIT_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "Held-out data and early stopping",
         ("validation_split", "validation_data", "early_stopping"),
     ),
-    ("The exact answer", ("exact", "stderr", "intervals")),
+    ("The exact answer", ("exact", "stderr", "intervals", "level")),
     (
         "Output",
         ("out", "force", "config_file", "print_every", "quiet", "plot", "dpi"),
@@ -613,6 +622,7 @@ def fit(**options: Any) -> None:
         exact=o["exact"],
         stderr=o["stderr"],
         intervals=o["intervals"],
+        level=o["level"],
         degree=o["degree"],
         standardize=o["standardize"],
         offset=o["offset"],

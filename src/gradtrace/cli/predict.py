@@ -82,17 +82,11 @@ def predict(
     """
     import numpy as np
 
+    from gradtrace import validate
     from gradtrace.errors import InputError
     from gradtrace.sources import frame_of
 
-    if not 0 < level < 1:  # a percentage given, say
-        share = (
-            f": {level / 100:g} for a {level:g}% interval" if 1 < level < 100 else ""
-        )
-        raise InputError(
-            f"--level {level:g} is not between 0 and 1: give the share of its "
-            f"distribution an interval holds{share}."
-        )
+    level = validate.level(level)
     if interval is None and level != 0.95:
         raise InputError(
             f"--level {level:g} is the share an interval holds: add --interval "

@@ -42,8 +42,9 @@ def show(run: Path, keras: bool) -> None:
     """Show a run: what ran, final parameters against the start and the truth, the
     final loss, how it ended, and its timings; where the run has standard errors,
     its estimates as a statistician reads them: the exact optimum with its
-    standard error, t (or z) against 0, p-value and 95% interval, and how many
-    standard errors the run's final values are from it. Of a sweep's folder: what
+    standard error, t (or z) against 0, p-value and interval (95%, or the level
+    fit --level chose), and how many standard errors the run's final values are
+    from it. Of a sweep's folder: what
     was swept, the best configuration, the 10 lowest where they settled (a
     mini-batch run's mean loss over the last tenth of its steps, a full batch's
     last) and how many diverged."""

@@ -7,10 +7,11 @@ Newton method on the same JAX loss, with JAX gradients and Hessians, in float64,
 log(scale) for positive parameters.
 
 Standard errors: for least squares, sigma^2 (X^T X)^-1 with sigma^2 = SSR / (n - p),
-as ordinary least squares reports them (95% intervals from Student's t with n - p
+as ordinary least squares reports them (intervals from Student's t with n - p
 degrees of freedom); for a likelihood, the square roots of the diagonal of the inverse
-observed information, the Hessian of the summed negative log-likelihood (95% intervals
-estimate +- 1.96 standard errors).
+observed information, the Hessian of the summed negative log-likelihood (intervals
+estimate +- z standard errors, 1.96 for 95%). Each interval holds ``level`` (0.95 by
+default) of its distribution.
 """
 
 from __future__ import annotations
@@ -34,19 +35,27 @@ from gradtrace.core.flat import positions, unflat
 from gradtrace.core.losses import LossLike, param_specs, reduce, row_losses
 from gradtrace.core.rowsums import Chunks, Values, mean64, mean_square64, reduce_rows
 
-#: The 97.5% quantile of the standard normal.
+#: The 97.5% quantile of the standard normal: a 95% interval's half-width in
+#: standard errors.
 Z95 = 1.959963984540054
+
+
+def z_quantile(level: float) -> float:
+    """The standard normal's quantile at which an interval holding ``level`` of
+    its distribution ends (1.96 for 0.95)."""
+    return Z95 if level == 0.95 else NormalDist().inv_cdf((1 + level) / 2)
 
 
 class Optimum(NamedTuple):
     """The optimum of a problem: trainable parameters, the loss there (with the run's
-    reduction), how it was found, and standard errors with 95% intervals."""
+    reduction), how it was found, and standard errors with intervals (``ci``, each
+    holding the level asked of its distribution)."""
 
     params: dict[str, np.ndarray]
     loss: float
     method: str
     stderr: dict[str, np.ndarray]
-    ci95: dict[str, tuple[np.ndarray, np.ndarray]]
+    ci: dict[str, tuple[np.ndarray, np.ndarray]]
     #: parameters whose optimum lies on the edge of the values they may take (a
     #: probability of 1, a scale of 0): no standard error or interval applies
     edge: tuple[str, ...] = ()
@@ -215,10 +224,11 @@ def solve(
     y: Values,
     start: dict[str, np.ndarray],
     stderr: bool | str = True,
+    level: float = 0.95,
 ) -> Optimum:
     """The optimum over the trainable parameters (in their order: a solver's
     flattening sorts them, b before w), with the fixed ones held; see ``_solve``."""
-    best = _solve(model, loss, reduction, trainable, fixed, x, y, start, stderr)
+    best = _solve(model, loss, reduction, trainable, fixed, x, y, start, stderr, level)
     order = [k for k in trainable if k in best.params]
     order += [k for k in best.params if k not in order]
 
@@ -232,7 +242,7 @@ def solve(
     return best._replace(
         params=ordered(best.params),
         stderr=ordered(best.stderr),
-        ci95=ordered(best.ci95),
+        ci=ordered(best.ci),
         cov=cov,
     )
 
@@ -247,6 +257,7 @@ def _solve(
     y: Values,
     start: dict[str, np.ndarray],
     stderr: bool | str = True,
+    level: float = 0.95,
 ) -> Optimum:
     """The optimum over the trainable parameters, with the fixed ones held.
 
@@ -255,7 +266,8 @@ def _solve(
     ``stderr=False`` the standard errors that cost a Hessian or a Jacobian are left
     out (a sweep needs only the optimum and its loss); ``stderr`` "hc0", "hc1",
     "hc2" or "hc3": robust (sandwich) ones in place of the classical
-    (``robust``), said in the method.
+    (``robust``), said in the method. Each interval holds ``level`` of its
+    distribution (0.95: the 95% intervals).
 
     ``y`` may be ``rowsums.Chunks`` (x then None): data read a chunk at a time,
     each sum a pass over the chunks. Closed forms take one or two passes, Newton's
@@ -290,7 +302,7 @@ def _solve(
             sigma2 = ssr / (n - p) if n > p else np.nan
             cov = sigma2 * np.linalg.inv(xtx)
             se = m.coefficients(np.sqrt(np.diag(cov)))
-            t = t_quantile(n - p, 0.975) if n > p else np.nan
+            t = t_quantile(n - p, (1 + level) / 2) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
             method = "least squares, closed form"
             if isinstance(stderr, str):  # in the parameters' order already
@@ -313,6 +325,7 @@ def _solve(
                 yd,
                 "least squares with scale = sqrt(SSR / n), closed form",
                 stderr,
+                level,
             )
     if linear and loss == "mae":
         if chunked:
@@ -345,19 +358,22 @@ def _solve(
             yd,
             _normal_method(names),
             stderr,
+            level,
         )
     closed = None
     if model.kind == "distribution" and loss == "nll":
         closed = _closed_form(model.name, names, y)
     if closed is not None:
         params, method = closed
-        return _finish(model, loss, reduction, params, fixed64, xd, yd, method, stderr)
+        return _finish(
+            model, loss, reduction, params, fixed64, xd, yd, method, stderr, level
+        )
     if (
         model.name == "negative-binomial"
         and loss == "nll"
         and names == {"mean", "size"}
     ):
-        limit = _poisson_limit(model, loss, reduction, y, xd, yd, stderr)
+        limit = _poisson_limit(model, loss, reduction, y, xd, yd, stderr, level)
         if limit is not None:
             return limit
     if model.name == "laplace" and names == {"loc", "scale"}:
@@ -375,7 +391,8 @@ def _solve(
         method = "median and mean absolute deviation, closed form"
         if isinstance(stderr, str):  # its kink at every y: no row's curvature
             method += "; classical standard errors (a robust one needs a smooth loss)"
-        return _with_errors(model, loss, params, float(value), method, se, Z95)
+        z = z_quantile(level)
+        return _with_errors(model, loss, params, float(value), method, se, z)
     from gradtrace.core.distributions import CustomFamily
 
     # a built-in family, whose scale narrows onto one value; one of the caller's
@@ -399,10 +416,12 @@ def _solve(
         start = {k: np.asarray(guess.get(k, start[k]), np.float64) for k in trainable}
     if linear and m.family in ("bernoulli", "poisson"):
         start = {k: np.zeros_like(np.asarray(start[k], np.float64)) for k in trainable}
-    found = _newton(model, loss, reduction, trainable, fixed64, xd, yd, start, stderr)
+    found = _newton(
+        model, loss, reduction, trainable, fixed64, xd, yd, start, stderr, level
+    )
     if model.name == "student-t" and loss == "nll" and names == {"df", "loc", "scale"}:
         if float(found.params["df"]) > T_NORMAL_DF:
-            return _normal_limit(y, n, reduction, stderr)
+            return _normal_limit(y, n, reduction, stderr, level)
     return found
 
 
@@ -428,7 +447,9 @@ NORMAL_LIMIT = (
 )
 
 
-def _normal_limit(y: Values, n: int, reduction: str, stderr: bool | str) -> Optimum:
+def _normal_limit(
+    y: Values, n: int, reduction: str, stderr: bool | str, level: float = 0.95
+) -> Optimum:
     """A Student-t whose likelihood rises toward the normal's as its degrees of
     freedom grow without end (data no heavier-tailed than a normal's, a uniform
     sample say): df infinite, on the edge of its range, with no standard error;
@@ -456,15 +477,16 @@ def _normal_limit(y: Values, n: int, reduction: str, stderr: bool | str) -> Opti
     if isinstance(stderr, str):
         method += "; classical standard errors (df is on its edge)"
     errors, intervals = {}, {}
+    z = z_quantile(level)
     for k, v in params.items():
         errors[k] = se[k]
         if k == "df":
             intervals[k] = (np.asarray(np.nan), np.asarray(np.nan))
         elif k == "loc":
-            intervals[k] = (v - Z95 * se[k], v + Z95 * se[k])
+            intervals[k] = (v - z * se[k], v + z * se[k])
         else:  # on the log scale, as every positive parameter's
             wide = float(se[k]) / float(v)
-            intervals[k] = (v * np.exp(-Z95 * wide), v * np.exp(Z95 * wide))
+            intervals[k] = (v * np.exp(-z * wide), v * np.exp(z * wide))
     return Optimum(params, value, method, errors, intervals, edge)
 
 
@@ -514,6 +536,7 @@ def _poisson_limit(
     x: Any,
     yd: Any,
     stderr: bool | str,
+    level: float = 0.95,
 ) -> Optimum | None:
     """A negative binomial's optimum where the counts spread no more than a
     Poisson's (population variance <= mean, the mean above 0): its likelihood
@@ -533,7 +556,7 @@ def _poisson_limit(
     method = POISSON_LIMIT
     if isinstance(stderr, str):  # the size's edge leaves no sandwich to take
         method += "; classical standard errors (the size is on its edge)"
-    return _with_errors(model, loss, params, value, method, se, Z95)
+    return _with_errors(model, loss, params, value, method, se, z_quantile(level))
 
 
 class Unidentified(np.linalg.LinAlgError):
@@ -681,7 +704,7 @@ FLAT = 1e6
 def scaled_error(value: Any, error: Any, kind: str) -> np.ndarray:
     """A positive parameter's standard error on the log scale, one in (0, 1) on
     the logit scale (the delta method: d(log v) = dv / v, d(logit v) = dv / (v (1 -
-    v))), where its 95% interval is taken."""
+    v))), where its interval is taken."""
     v = np.asarray(value, np.float64)
     slope = v if kind == "positive" else v * (1 - v)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -698,13 +721,14 @@ def _with_errors(
     q: float,
     cov: np.ndarray | None = None,
 ) -> Optimum:
-    """The optimum with its standard errors ``se`` and 95% intervals (``q`` standard
-    errors each side). A positive parameter's interval is taken on the log scale,
-    one in (0, 1) on the logit scale (the delta method: exp(log v -+ q se / v)),
-    so that it stays in the parameter's range; one whose optimum lies on the edge
-    of its range (a probability of 1 when every y is 1, a scale of 0 when every y
-    is the same) has neither: they describe a peak inside the range. ``cov``: the
-    covariance the errors come from, kept where no parameter is on an edge."""
+    """The optimum with its standard errors ``se`` and intervals ``q`` standard
+    errors each side (1.96 for 95% ones by the normal). A positive parameter's
+    interval is taken on the log scale, one in (0, 1) on the logit scale (the
+    delta method: exp(log v -+ q se / v)), so that it stays in the parameter's
+    range; one whose optimum lies on the edge of its range (a probability of 1
+    when every y is 1, a scale of 0 when every y is the same) has neither: they
+    describe a peak inside the range. ``cov``: the covariance the errors come
+    from, kept where no parameter is on an edge."""
     constraints = {s.name: s.constraint for s in param_specs(model, loss)}
     errors, intervals, edge = {}, {}, []
     for k, v in params.items():
@@ -745,10 +769,12 @@ def _finish(
     y: Any,
     method: str,
     stderr: bool | str = True,
+    level: float = 0.95,
 ) -> Optimum:
     """Loss at the optimum and standard errors: from the observed information (the
     Hessian of the summed NLL) for a likelihood; sigma^2 (J^T J)^-1 for least squares,
-    as ``scipy.optimize.curve_fit`` reports them; none for other losses."""
+    as ``scipy.optimize.curve_fit`` reports them; none for other losses. Intervals
+    holding ``level`` of their distribution."""
     value = _loss64(model, loss, reduction, _jnp({**params, **fixed}), x, y)
     if not stderr:
         return Optimum(params, float(value), method, {}, {})
@@ -757,10 +783,11 @@ def _finish(
         if isinstance(stderr, str) and cov is not None:
             cov = robust.likelihood(stderr, model, loss, params, fixed, x, y, info)
             se, method = _errors_of(params, cov), _robustly(method, stderr)
-        best = _with_errors(model, loss, params, float(value), method, se, Z95, cov)
+        z = z_quantile(level)
+        best = _with_errors(model, loss, params, float(value), method, se, z, cov)
     elif loss == "mse":
         se, dof, info, cov = gauss_newton_stderr(model, params, fixed, x, y)
-        t = t_quantile(dof, 0.975) if dof > 0 else np.nan
+        t = t_quantile(dof, (1 + level) / 2) if dof > 0 else np.nan
         if isinstance(stderr, str) and cov is not None:
             cov = robust.least_squares(stderr, model, params, fixed, x, y)
             se, method = _errors_of(params, cov), _robustly(method, stderr)
@@ -1098,6 +1125,7 @@ def _newton(
     y: Any,
     start: dict[str, np.ndarray],
     stderr: bool | str = True,
+    level: float = 0.95,
 ) -> Optimum:
     """SciPy's trust-exact on the JAX loss, over log(positive parameters) and
     logit(parameters in (0, 1))."""
@@ -1214,4 +1242,5 @@ def _newton(
         y,
         "Newton: SciPy trust-exact on the JAX loss",
         stderr,
+        level,
     )

@@ -1,6 +1,7 @@
 """Profile-likelihood intervals: for each parameter (each element of a vector), the
-values at which the likelihood ratio test against the optimum is at its 5% level,
-the others re-optimised at every point, as R's ``confint`` gives them for a GLM.
+values at which the likelihood ratio test against the optimum is at its 5% level
+(1 - the interval's level), the others re-optimised at every point, as R's
+``confint`` gives them for a GLM.
 
 Where the Wald interval (estimate +- 1.96 standard errors, on the log or logit
 scale of a positive or (0, 1) parameter) rests on the log-likelihood being a
@@ -10,11 +11,11 @@ times the width. The interval of parameter j is
 
     { t : 2 (min over the others of NLL(t, others) - NLL at the optimum) <= q },
 
-q = 3.841 (the chi-squared(1) 95% quantile), found by bracketing and Brent's method
-on the scale the solver uses (log for positive, logit for (0, 1) parameters). A side
-on which the profile never rises that far, within ``REACH`` standard errors, is open:
-the interval runs to the edge of the parameter's range (0 or 1; infinity for a real
-one), as the data cannot rule out the values beyond.
+q = 3.841 for 95% (the chi-squared(1) quantile at the level), found by bracketing
+and Brent's method on the scale the solver uses (log for positive, logit for (0, 1)
+parameters). A side on which the profile never rises that far, within ``REACH``
+standard errors, is open: the interval runs to the edge of the parameter's range (0
+or 1; infinity for a real one), as the data cannot rule out the values beyond.
 
 Runs in float64 on data in memory (the caller enables JAX's x64).
 """
@@ -22,6 +23,7 @@ Runs in float64 on data in memory (the caller enables JAX's x64).
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Any
 
 import jax
@@ -36,6 +38,16 @@ from gradtrace.core.losses import LossLike, param_specs, row_losses
 #: The chi-squared quantile with one degree of freedom at 95%: the likelihood
 #: ratio statistic's bound.
 CHI2_95 = 3.841458820694124
+
+
+def bound(level: float) -> float:
+    """The likelihood ratio statistic's bound for an interval holding ``level``:
+    the chi-squared(1) quantile there, the square of the normal's at (1 + level) /
+    2 (3.841 for 0.95)."""
+    if level == 0.95:
+        return CHI2_95
+    return NormalDist().inv_cdf((1 + level) / 2) ** 2
+
 
 #: How far, in standard errors of the solver's scale, a side of the profile is
 #: followed before the interval is called open on that side.
@@ -54,18 +66,21 @@ def intervals(
     x: np.ndarray | None,
     y: np.ndarray,
     optimum: dict[str, np.ndarray],
+    level: float = 0.95,
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[tuple[str, str]]]:
-    """Each trainable parameter's 95% profile-likelihood interval (low, high),
-    shaped as the parameter, from the summed negative log-likelihood of ``loss``
-    (a likelihood's ``nll``) at ``optimum``; and the open ends, (flat name,
+    """Each trainable parameter's profile-likelihood interval (low, high) holding
+    ``level`` (0.95: the 95% interval), shaped as the parameter, from the summed
+    negative log-likelihood of ``loss`` (a likelihood's ``nll``) at
+    ``optimum``; and the open ends, (flat name,
     "below" or "above"), where the profile stays under the bound out to
     ``REACH`` standard errors. Raises ValueError where the information at the
     optimum is not positive definite (no interval to start from)."""
     setup = _Setup(model, loss, trainable, fixed, x, y, optimum)
     k = len(setup.best)
     lows, highs = np.empty(k), np.empty(k)
+    q = bound(level)
     for j in range(k):
-        lows[j], highs[j] = setup.end(j, -1.0), setup.end(j, 1.0)
+        lows[j], highs[j] = setup.end(j, -1.0, q), setup.end(j, 1.0, q)
     labels = [
         name if np.size(setup.start[name]) == 1 else f"{name}[{i}]"
         for name in sorted(setup.start)  # ravel_pytree's order: the names sorted
@@ -93,14 +108,15 @@ def combination(
     y: np.ndarray,
     optimum: dict[str, np.ndarray],
     weights: dict[str, np.ndarray],
+    level: float = 0.95,
 ) -> tuple[float, float]:
-    """The 95% profile-likelihood interval of a linear combination of real-valued
-    trainable parameters, sum over k of ``weights[k] * parameter k`` (shaped as
-    each; parameters not named weigh 0), one of whose weights is 1 (an intercept
-    in x's own units: b - sum of w * center / spread). The parameters are taken
-    anew as that combination and the others, a linear change of variables whose
-    profile along the combination is the interval (-inf or inf on an open
-    side). Raises ValueError as ``intervals`` does."""
+    """The profile-likelihood interval (holding ``level``) of a linear
+    combination of real-valued trainable parameters, sum over k of ``weights[k] *
+    parameter k`` (shaped as each; parameters not named weigh 0), one of whose
+    weights is 1 (an intercept in x's own units: b - sum of w * center / spread).
+    The parameters are taken anew as that combination and the others, a linear
+    change of variables whose profile along the combination is the interval (-inf
+    or inf on an open side). Raises ValueError as ``intervals`` does."""
     setup = _Setup(model, loss, trainable, fixed, x, y, optimum)
     row = np.asarray(
         ravel_pytree(
@@ -119,7 +135,8 @@ def combination(
     to_new = np.eye(len(row))
     to_new[j] = row
     turned = _Setup.turned(setup, np.linalg.inv(to_new), to_new)
-    return turned.end(j, -1.0), turned.end(j, 1.0)
+    q = bound(level)
+    return turned.end(j, -1.0, q), turned.end(j, 1.0, q)
 
 
 class _Setup:
@@ -226,9 +243,10 @@ class _Setup:
             )
         return float(found.fun), np.asarray(found.x)
 
-    def end(self, j: int, sign: float) -> float:
-        """The profile's end on one side of coordinate j (the solver's scale);
-        +-inf where it stays below the bound within REACH standard errors."""
+    def end(self, j: int, sign: float, q: float = CHI2_95) -> float:
+        """The profile's end on one side of coordinate j (the solver's scale),
+        where twice the NLL's rise reaches ``q``; +-inf where it stays below
+        within REACH standard errors."""
         from scipy import optimize
 
         best, scale = self.best, self.scale
@@ -246,7 +264,7 @@ class _Setup:
                 # beyond where the likelihood is defined: outside, and finite
                 # for Brent's method (an infinite end gives it NaN steps)
                 return 1e12
-            return 2.0 * (value - self.low) - CHI2_95
+            return 2.0 * (value - self.low) - q
 
         inside = 0.0
         for step in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, REACH):

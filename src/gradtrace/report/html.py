@@ -500,7 +500,8 @@ def estimates_section(trace: Any) -> str:
     """The run's estimates (``estimates.estimates``) as a static table with a
     caption, and its likelihood statistics where it has them; empty for a run
     without standard errors."""
-    from gradtrace.estimates import shown_estimates
+    from gradtrace.estimates import level_of, shown_estimates
+    from gradtrace.text import percent
 
     shown_with = shown_estimates(trace.info, trace.summary())
     if shown_with is None:
@@ -526,9 +527,10 @@ def estimates_section(trace: Any) -> str:
     stats = "".join(f"<p>{escape(said)}.</p>" for said in notes) + stats
     method = trace.info.get("ci_method")
     by = f" ({escape(method)})" if method else ""
+    held = percent(level_of(trace.info))
     return (
         '<section id="estimates"><h2>estimates</h2><p>the exact optimum with its '
-        f"standard error, its test against 0 and 95% interval{by}; the run's "
+        f"standard error, its test against 0 and {held} interval{by}; the run's "
         "final values, and how far they ended from it in standard errors</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         f"{stats}</section>"
