@@ -206,3 +206,35 @@ def test_a_bad_level_in_python_names_the_argument(level: object) -> None:
     with pytest.raises(InputError, match=r"^level(=| takes)") as raised:
         gradtrace.fit(FRAME, "linear", x=["a", "b"], y="y", steps=1, level=level)
     assert "0.95 for a 95% interval" in str(raised.value)
+
+
+def test_the_pictures_shade_the_runs_level() -> None:
+    """fit.png's band of the mean y is ``predict(interval="confidence")`` at the
+    run's level, and parameters.png's band about each optimum its interval."""
+    from gradtrace import plot
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 10, 40)
+    data = {"x": x, "y": 1.5 * x + 2 + rng.normal(0, 3, 40)}
+    trace = gradtrace.fit(data, steps=2000, lr=0.02, level=0.8)
+    ax = plot.fit_over_data(trace).axes[0]
+    band = [a for a in ax.collections if "interval of the mean y" in str(a.get_label())]
+    assert [str(a.get_label()) for a in band] == [
+        "fitted: the 80% interval of the mean y at each x"
+    ]
+    path = band[0].get_paths()[0].vertices  # along one edge, back along the other
+    first = path[path[:, 0] == path[:, 0].min(), 1]
+    want = trace.predict(
+        np.asarray([path[:, 0].min()]), interval="confidence", level=0.8
+    )
+    np.testing.assert_allclose(
+        [first.min(), first.max()], want[ENDS].to_numpy()[0], rtol=1e-6
+    )
+    labels = [
+        str(a.get_label())
+        for axis in plot.parameter_paths(trace).axes
+        for a in axis.patches
+    ]
+    table = trace.summary()
+    low, high = table.loc["w", ENDS]
+    assert f"its 80% interval, {low:.4g} to {high:.4g}" in labels

@@ -895,12 +895,14 @@ def _mean_band(
     grid: np.ndarray,
     color: str,
 ) -> None:
-    """The 95% interval of the fitted mean at each x of ``grid`` (``at``, as the
-    model takes it), shaded about the fitted curve of a completed run at its
-    optimum that has the estimates' covariance (``estimates.prediction_band``);
-    nothing for another."""
+    """The interval of the fitted mean at each x of ``grid`` (``at``, as the
+    model takes it), at the level of the run's intervals (95% unless it chose
+    another), shaded about the fitted curve of a completed run at its optimum
+    that has the estimates' covariance (``estimates.prediction_band``); nothing
+    for another."""
     from gradtrace.errors import InputError
-    from gradtrace.estimates import prediction_band
+    from gradtrace.estimates import level_of, prediction_band
+    from gradtrace.text import percent
 
     info = trace.info
     if trace.status != "completed" or info.get("covariance") is None:
@@ -910,7 +912,8 @@ def _mean_band(
     fixed = info.get("fixed") or {}
     trained = {k: v for k, v in full.items() if k not in fixed}
     try:
-        band = prediction_band(info, model, trained, fixed, at, "confidence")
+        level = level_of(info)
+        band = prediction_band(info, model, trained, fixed, at, "confidence", level)
     except (InputError, KeyError, ValueError):  # not a covariance of these values
         return
     low, high = band["ci_low"].to_numpy(), band["ci_high"].to_numpy()
@@ -924,7 +927,7 @@ def _mean_band(
         alpha=0.35,
         lw=0,
         zorder=3,
-        label="fitted: the 95% interval of the mean y at each x",
+        label=f"fitted: the {percent(level)} interval of the mean y at each x",
     )
 
 
