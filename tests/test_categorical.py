@@ -301,3 +301,33 @@ def test_columns_are_named_as_the_data_have_them_and_a_run_codes_as_it_did(
         steps=3,
     )
     assert chosen.info["data"]["x"] == ["rank=a", "rank=c", "u"]
+
+
+def test_the_views_read_a_categorical_runs_file_again_as_it_coded_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """plot, report and explain read the run's CSV again: its categorical column
+    coded as the run coded it (they looked for a column rank=2 in the file), its
+    validation file's too."""
+    frame = admissions(160)
+    frame.iloc[:120].to_csv(tmp_path / "adm.csv", index=False)
+    frame.iloc[120:].to_csv(tmp_path / "val.csv", index=False)
+    out = tmp_path / "run"
+    args = [
+        "fit", str(tmp_path / "adm.csv"), "--model", "logistic", "--x", "rank",
+        "--x", "gre", "--y", "admit", "--categorical", "rank", "--standardize",
+        "--validation-data", str(tmp_path / "val.csv"), "--steps", "20", "-q",
+        "--out", str(out),
+    ]  # fmt: skip
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    for view in (
+        ["plot", str(out), "--out", str(tmp_path / "pictures")],
+        ["report", str(out), "-o", str(tmp_path / "r.html")],
+        ["explain", str(out), "--step", "2"],
+    ):
+        code, said, err = run_cli(view, capsys)
+        assert code == 0, f"{view[0]}: {err}"
+    assert (tmp_path / "pictures" / "fit.png").stat().st_size > 0
+    # explain's rows are the run's: rank's 0/1 columns beside gre
+    assert "rank=2" in said

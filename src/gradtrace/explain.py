@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from gradtrace.categories import coded
 from gradtrace.core import plateau, rowsums, transforms
 from gradtrace.core.batches import epoch_batches, n_batches
 from gradtrace.core.bijections import to_constrained, to_unconstrained
@@ -1083,6 +1084,8 @@ def _read_columns(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
             "Python (or use the Trace that gradtrace.fit returned)."
         )
     kind = run_kind(info)
+    # a categorical column as the run coded it: its 0/1 columns, named in x
+    frame = coded(frame, info["data"].get("categories") or {}, str(source))
     return validate.columns(
         frame,
         kind,
@@ -1142,6 +1145,7 @@ def held_out_data(info: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray] 
             if not found.is_file():
                 return None
             frame = read_table(found)
+        frame = coded(frame, info["data"].get("categories") or {}, path)
         x, y = validate.columns(
             frame,
             run_kind(info),
