@@ -167,6 +167,99 @@ def errors_basis(info: dict[str, Any], summary: pd.DataFrame) -> str | None:
     return said
 
 
+def factor_tests(info: dict[str, Any]) -> pd.DataFrame:
+    """Each categorical x column's joint Wald test that the slopes of all its 0/1
+    columns are 0 at once (none of its categories differs from the reference):
+    W = b' V^-1 b over those slopes b and their covariance V at the optimum
+    (the robust one where the run has it), as statsmodels' ``wald_test_terms``
+    and R's ``car::Anova(test="Wald")`` take it: for least squares F = W / q on q
+    and n - p degrees of freedom (q the column's 0/1 columns, p the fitted
+    coefficients), for a likelihood chi-squared W on q. One row a column (index
+    ``column``): ``categories``, ``df`` (q), ``F`` and ``df_denom`` or ``chi2``,
+    and ``p_value``; no rows for a run without categorical columns or without
+    the estimates' covariance (``covariance``: up to 100 parameters)."""
+    columns = ["categories", "df", "statistic", "df_denom", "p_value"]
+    categories = (info.get("data") or {}).get("categories") or {}
+    cov, optimum = info.get("covariance"), info.get("optimum") or {}
+    empty = pd.DataFrame(columns=columns, dtype=float).rename_axis("column")
+    if not categories or cov is None or info.get("loss") not in ("mse", "nll"):
+        return empty
+    labels: list[str] = []
+    for name, value in optimum.items():  # the covariance's order
+        vector = np.ndim(value) > 0
+        labels += [f"{name}[{i}]" for i in range(np.size(value))] if vector else [name]
+    values = np.concatenate(
+        [np.ravel(np.asarray(v, np.float64)) for v in optimum.values()]
+    )
+    cov = np.asarray(cov, np.float64)
+    if cov.shape != (len(labels), len(labels)):
+        return empty
+    x = list(info["data"].get("x") or [])
+    n, p = int(info["data"]["n_rows"]), len(labels)
+    least_squares = info["loss"] == "mse"
+    from scipy import special
+
+    rows: dict[str, dict[str, float]] = {}
+    for column, levels in categories.items():
+        slopes = [
+            f"w[{x.index(f'{column}={v}')}]" for v in levels[1:] if f"{column}={v}" in x
+        ]
+        at = [labels.index(s) for s in slopes if s in labels]
+        if not at or len(at) != len(levels) - 1:
+            continue
+        b, v = values[at], cov[np.ix_(at, at)]
+        try:
+            wald = float(b @ np.linalg.solve(v, b))
+        except np.linalg.LinAlgError:
+            continue
+        q = len(at)
+        if least_squares and n > p:
+            stat, denom = wald / q, float(n - p)
+            tail = float(special.fdtrc(q, denom, stat))
+        else:
+            stat, denom, tail = wald, math.nan, float(special.chdtrc(q, wald))
+        rows[column] = {
+            "categories": len(levels),
+            "df": q,
+            "statistic": stat,
+            "df_denom": denom,
+            "p_value": tail,
+        }
+    if not rows:
+        return empty
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    table.index.name = "column"
+    test = "F" if least_squares and n > p else "chi2"
+    table = table.rename(columns={"statistic": test})
+    if test == "chi2":
+        table = table.drop(columns="df_denom")
+    table.attrs["test"] = test
+    return table
+
+
+def factor_tests_said(info: dict[str, Any]) -> list[str]:
+    """The sentences under the estimates for ``factor_tests``: "rank (4
+    categories), its 3 slopes against rank=1 all 0: F(3, 394) = 4.72, P =
+    0.003 (a joint Wald test)"."""
+    table = factor_tests(info)
+    said = []
+    for column, row in table.iterrows():
+        levels = info["data"]["categories"][column]
+        q = int(row["df"])
+        if "F" in table.columns:
+            stat = f"F({q}, {int(row['df_denom'])}) = {_g(float(row['F']), 4)}"
+        else:
+            stat = f"chi2({q}) = {_g(float(row['chi2']), 4)}"
+        p = _p(float(row["p_value"]))
+        slopes = "slope" if q == 1 else f"{q} slopes"
+        said.append(
+            f"{column} ({int(row['categories'])} categories), its {slopes} against "
+            f"{column}={levels[0]} all 0: {stat}, P {'' if p.startswith('<') else '= '}"
+            f"{p} (a joint Wald test)"
+        )
+    return said
+
+
 def tests_in_x_units(summary: pd.DataFrame) -> str | None:
     """A line under a standardised run's estimates for each parameter whose
     test against 0 differs in x's own units (the intercept: on standardised x
@@ -212,6 +305,7 @@ def shown_estimates(
     said = [errors_basis(info, summary), tests_in_x_units(summary)]
     if ratio is not None:
         said.append(_ratio_said(ratio, "optimum_in_x_units" in summary.columns))
+    said += factor_tests_said(info)
     return table, [s for s in said if s]
 
 

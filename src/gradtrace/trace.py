@@ -1108,6 +1108,19 @@ class Trace:
         frame.attrs["ranged"] = ranged_parameters(info)
         return frame
 
+    def factor_tests(self) -> pd.DataFrame:
+        """Each categorical x column's joint test that none of its categories
+        differs from the reference (the slopes of all its 0/1 columns 0 at once):
+        a Wald test at the optimum, ``F`` on ``df`` and ``df_denom`` degrees of
+        freedom for least squares, ``chi2`` on ``df`` for a likelihood, and its
+        ``p_value``, as statsmodels' ``wald_test_terms`` gives it; one row a
+        column (index ``column``, with its number of ``categories``), none for a
+        run without categorical columns; what ``gradtrace show`` says under the
+        estimates."""
+        from gradtrace.estimates import factor_tests
+
+        return factor_tests(self.info)
+
     def _tests(self, frame: pd.DataFrame, units: str = "") -> None:
         """``summary``'s test of each real-valued parameter's optimum against 0,
         as statsmodels' tables give it: ``t`` (least squares, Student's t with n - k
