@@ -190,7 +190,8 @@ def test_a_run_saved_before_the_level_reads_as_95_percent(
         ),
         ("0", "--level 0 is not between 0 and 1"),
         ("1", "--level 1 is not between 0 and 1"),
-        ("abc", "'abc' is not a valid float"),
+        ("abc", "--level takes a number, not 'abc': give the share"),
+        ("nan", "--level takes a number between 0 and 1, not nan"),
     ],
 )
 def test_a_bad_level_is_one_line(
@@ -238,3 +239,32 @@ def test_the_pictures_shade_the_runs_level() -> None:
     table = trace.summary()
     low, high = table.loc["w", ENDS]
     assert f"its 80% interval, {low:.4g} to {high:.4g}" in labels
+
+
+def test_a_level_within_a_rounding_of_1_keeps_its_intervals() -> None:
+    """(1 + level) / 2 rounds to 1 for a level of 1 - 1e-16: the quantiles come
+    from the lower tail instead, and the label keeps the level's digits."""
+    from gradtrace.text import percent
+
+    level = 0.9999999999999999
+    y = np.random.default_rng(0).normal(3, 2, 50)
+    table = gradtrace.fit((None, y), "normal", steps=3, level=level).summary()
+    z = -stats.norm.ppf((1 - level) / 2)
+    mean, se = table.loc["loc", "optimum"], table.loc["loc", "std_error"]
+    np.testing.assert_allclose(
+        table.loc["loc", ENDS], [mean - z * se, mean + z * se], rtol=1e-12
+    )
+    assert percent(level) == "99.99999999999999%"
+    assert [percent(v) for v in (0.9, 0.95, 0.999, np.float64(0.8))] == [
+        "90%",
+        "95%",
+        "99.9%",
+        "80%",
+    ]
+
+
+def test_numpys_float32_level_is_the_level_it_prints() -> None:
+    trace = gradtrace.fit(
+        FRAME, "linear", x=["a", "b"], y="y", steps=3, level=np.float32(0.9)
+    )
+    assert trace.info["ci_level"] == 0.9

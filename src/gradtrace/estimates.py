@@ -452,12 +452,13 @@ def prediction_band(
                 "mean's."
             )
             raise InputError(said if COMMAND_LINE.get() else for_python(said))
-    upper = (1 + level) / 2  # the quantile the interval's high end is at
+    # the lower tail's quantile, negated: (1 + level) / 2 rounds to 1 near 1
+    tail = (1 - level) / 2
     if least_squares:
-        quantile = float(special.stdtrit(max(n - k, 1), upper))
+        quantile = float(-special.stdtrit(max(n - k, 1), tail))
         said = f"Student's t on {max(n - k, 1)} degrees of freedom"
     else:
-        quantile, said = float(special.ndtri(upper)), "the normal"
+        quantile, said = float(-special.ndtri(tail)), "the normal"
     # the trained parameters in the covariance's order
     ordered = {name: params[name] for name in optimum}
     band = mean_band(model, ordered, fixed, np.asarray(cov), x, quantile, noise)

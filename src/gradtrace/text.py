@@ -20,8 +20,12 @@ def fmt(value: float | None) -> str:
 
 
 def percent(level: float) -> str:
-    """An interval's level as a percentage: 0.95 as "95%", 0.999 as "99.9%"."""
-    return f"{level * 100:.6g}%"
+    """An interval's level as a percentage: 0.95 as "95%", 0.999 as "99.9%", in
+    the digits the level is written with (0.9 times 100 is 90.00000000000001 in
+    floating point; 0.9999999999999999 is not 100%)."""
+    from decimal import Decimal
+
+    return f"{(Decimal(repr(float(level))) * 100).normalize():f}%"
 
 
 def learning_rate(info: Mapping[str, Any]) -> float:

@@ -269,7 +269,13 @@ def level(value: Any, flag: str = "--level") -> float:
             f"{flag} takes a number, not {value!r}: give the share of its "
             "distribution an interval holds, 0.95 for a 95% interval."
         )
-    number = float(number)
+    # NumPy's float32 0.9 as 0.9, not 0.8999999761581421
+    number = float(str(number)) if isinstance(number, np.floating) else float(number)
+    if not math.isfinite(number):
+        raise InputError(
+            f"{flag} takes a number between 0 and 1, not {number}: give the share of "
+            "its distribution an interval holds, 0.95 for a 95% interval."
+        )
     if not 0 < number < 1:  # a percentage given, say
         share = (
             f": {number / 100:g} for a {number:g}% interval"

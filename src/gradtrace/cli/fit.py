@@ -352,16 +352,16 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "errors at 95%, on the log or logit scale of a positive or (0, 1) "
             "parameter; Student's t for least squares) or profile (a likelihood's, "
             "--loss nll: where the likelihood ratio test against the optimum reaches "
-            "5% at 95%, the other parameters fitted again at each point, as R's "
-            "confint of a GLM).",
+            "1 - level, 5% at 0.95, the other parameters fitted again at each point, "
+            "as R's confint of a GLM).",
         ),
         click.option(
             "--level",
-            type=float,
-            default=0.95,
+            metavar="LEVEL",
+            default="0.95",
             show_default=True,
-            help="The share of its distribution each of the optimum's intervals "
-            "holds: 0.9 for 90% intervals, 0.99 for 99% ones (R's confint level).",
+            help="The confidence level of the optimum's intervals, a share between 0 "
+            "and 1: 0.9 for 90% intervals, 0.99 for 99% ones (R's confint level=).",
         ),
         click.option(
             "--config",
@@ -556,6 +556,7 @@ def fit(**options: Any) -> None:
         --lr 0.05 --epochs 1 --batch-size 3 --no-shuffle --init w=0.5 --init b=0
     """
     started = time.perf_counter()
+    from gradtrace import validate
     from gradtrace.cli import _report
     from gradtrace.cli._config import read_config
     from gradtrace.errors import InputError
@@ -622,7 +623,7 @@ def fit(**options: Any) -> None:
         exact=o["exact"],
         stderr=o["stderr"],
         intervals=o["intervals"],
-        level=o["level"],
+        level=validate.level(o["level"]),
         degree=o["degree"],
         standardize=o["standardize"],
         offset=o["offset"],

@@ -51,11 +51,11 @@ SUFFIXES = (".csv", ".tsv", ".parquet")
 )
 @click.option(
     "--level",
-    type=float,
-    default=0.95,
+    metavar="LEVEL",
+    default="0.95",
     show_default=True,
-    help="The share of its distribution an --interval holds: 0.9 for a 90% "
-    "interval, 0.99 for a 99% one.",
+    help="The confidence level of an --interval, a share between 0 and 1: 0.9 for "
+    "a 90% interval, 0.99 for a 99% one.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def predict(
@@ -64,7 +64,7 @@ def predict(
     step: int | None,
     out: Path | None,
     interval: str | None,
-    level: float,
+    level: str,
     force: bool,
 ) -> None:
     """Predict with RUN's fitted model at each row of DATA (a CSV, TSV, Parquet,
@@ -86,10 +86,10 @@ def predict(
     from gradtrace.errors import InputError
     from gradtrace.sources import frame_of
 
-    level = validate.level(level)
-    if interval is None and level != 0.95:
+    share = validate.level(level)
+    if interval is None and share != 0.95:
         raise InputError(
-            f"--level {level:g} is the share an interval holds: add --interval "
+            f"--level {share:g} is the share an interval holds: add --interval "
             "confidence (the mean y's) or --interval prediction (a new y's)."
         )
     to_stdout = out is None or str(out) == "-"
@@ -132,7 +132,7 @@ def predict(
         if interval is None:
             frame[COLUMN] = trace.predict(frame, step=step)
         else:
-            band = trace.predict(frame, step=step, interval=interval, level=level)
+            band = trace.predict(frame, step=step, interval=interval, level=share)
             for column, name in zip(band.columns, added, strict=True):
                 frame[name] = band[column].to_numpy()
     except InputError as err:  # "the data" named as the command was given them

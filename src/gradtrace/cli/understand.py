@@ -181,7 +181,7 @@ def diagnose(**options: Any) -> None:
 #: fit's options that change nothing diagnose says (the diagnosis is of the
 #: optimum, the curvature and the rate, not of a run's length, order or records):
 #: taken, so that a fit command line runs as diagnose, but not listed in --help
-NOT_DIAGNOSED = ("epochs", "steps", "seed", "eval_every", "exact", "metrics")
+NOT_DIAGNOSED = ("epochs", "steps", "seed", "eval_every", "exact", "metrics", "level")
 for _param in diagnose.params:
     if isinstance(_param, click.Option) and _param.name in NOT_DIAGNOSED:
         _param.hidden = True

@@ -43,7 +43,15 @@ Z95 = 1.959963984540054
 def z_quantile(level: float) -> float:
     """The standard normal's quantile at which an interval holding ``level`` of
     its distribution ends (1.96 for 0.95)."""
-    return Z95 if level == 0.95 else NormalDist().inv_cdf((1 + level) / 2)
+    # from the lower tail, (1 - level) / 2: (1 + level) / 2 rounds to 1 for a
+    # level within 1e-16 of 1
+    return Z95 if level == 0.95 else -NormalDist().inv_cdf((1 - level) / 2)
+
+
+def t_upper(dof: float, level: float) -> float:
+    """Student's t quantile at which an interval holding ``level`` ends (2.00
+    for 0.95 on 60 degrees of freedom), from the lower tail as ``z_quantile``."""
+    return -t_quantile(dof, (1 - level) / 2)
 
 
 class Optimum(NamedTuple):
@@ -302,7 +310,7 @@ def _solve(
             sigma2 = ssr / (n - p) if n > p else np.nan
             cov = sigma2 * np.linalg.inv(xtx)
             se = m.coefficients(np.sqrt(np.diag(cov)))
-            t = t_quantile(n - p, (1 + level) / 2) if n > p else np.nan
+            t = t_upper(n - p, level) if n > p else np.nan
             value = _loss64(model, loss, reduction, _jnp(params), xd, yd)
             method = "least squares, closed form"
             if isinstance(stderr, str):  # in the parameters' order already
@@ -787,7 +795,7 @@ def _finish(
         best = _with_errors(model, loss, params, float(value), method, se, z, cov)
     elif loss == "mse":
         se, dof, info, cov = gauss_newton_stderr(model, params, fixed, x, y)
-        t = t_quantile(dof, (1 + level) / 2) if dof > 0 else np.nan
+        t = t_upper(dof, level) if dof > 0 else np.nan
         if isinstance(stderr, str) and cov is not None:
             cov = robust.least_squares(stderr, model, params, fixed, x, y)
             se, method = _errors_of(params, cov), _robustly(method, stderr)

@@ -46,7 +46,7 @@ def bound(level: float) -> float:
     2 (3.841 for 0.95)."""
     if level == 0.95:
         return CHI2_95
-    return NormalDist().inv_cdf((1 + level) / 2) ** 2
+    return NormalDist().inv_cdf((1 - level) / 2) ** 2  # the tail's: exact near 1
 
 
 #: How far, in standard errors of the solver's scale, a side of the profile is
