@@ -339,7 +339,7 @@ def test_the_command_adds_the_interval_columns(
         (["--level", "0.9"], "--level 0.9 is the share an interval holds: add"),
         (["--interval", "confidence", "--level", "95"], "0.95 for a 95% interval."),
         (["--interval", "confidence", "--level", "0"], "--level 0 is not between"),
-        (["--interval", "confidence", "--level", "nan"], "--level takes a number between 0 and 1, not nan"),
+        (["--interval", "confidence", "--level", "nan"], "between 0 and 1, not nan"),
     ):
         code, out, err = run_cli(
             ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv"), *args],
