@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -172,3 +173,32 @@ def test_a_pytorch_schedule_across_its_table_is_refused_with_why(
         ["rerun", str(old), "--steps", "5", "--out", str(new)], capsys
     )
     assert code == 0, err
+
+
+@pytest.mark.parametrize("steps", [7, 4])
+def test_a_run_with_validation_data_ending_mid_epoch_reruns_longer_or_shorter(
+    steps: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that ends inside an epoch takes its validation loss there on its
+    own; the run carried on takes it at its epochs' ends only: that row's step
+    is compared without it (rerun said the traces differed and exited 1)."""
+    old = _fit(
+        tmp_path, "old", *MINI_BATCH, "--validation-split", "0.25", "--steps", "5"
+    )
+    capsys.readouterr()
+    new = tmp_path / "new"
+    args = ["rerun", str(old), "--steps", str(steps), "--out", str(new)]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err + out
+    shared = min(5, steps)
+    assert (
+        f"their first {shared} rows are identical, and step {shared}'s but for its "
+        "loss over all the data and the validation data (a run's last row takes "
+        "those on its own)" in out
+    )
+    a, b = _frame(old), _frame(new)
+    pd.testing.assert_frame_equal(a.iloc[:shared], b.iloc[:shared])
+    # that step's validation loss is the shorter run's alone
+    short, longer = (a, b) if steps > 5 else (b, a)
+    assert np.isfinite(short["val_loss"].iloc[shared])
+    assert np.isnan(longer["val_loss"].iloc[shared])

@@ -560,3 +560,21 @@ def test_an_exact_fit_is_not_tested_for_bends_or_uneven_noise() -> None:
     noisy = 2 * x + 1 + np.random.default_rng(0).normal(0, 0.1, 50) * (1 + x / 5)
     uneven = gradtrace.fit({"x": x, "y": noisy}, lr=1e-4, steps=5)
     assert [n for n in uneven.notes if "Breusch" in n]
+
+
+def test_a_row_of_leverage_1_is_said_where_hc3_has_no_errors() -> None:
+    """The one row of a category has leverage 1: hc2 and hc3 divide its residual
+    by 1 - 1, and every error is NaN; a note says why and what gives them."""
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"g": ["a", "b"] * 20, "u": rng.normal(size=40)})
+    frame.loc[7, "g"] = "c"  # one row alone in its category
+    frame["y"] = frame["u"] + (frame["g"] == "b") + rng.normal(size=40)
+    fit = {"x": ["u", "g"], "y": "y", "categorical": "g", "steps": 3}
+    hc3 = gradtrace.fit(frame, "linear", stderr="hc3", **fit)
+    assert hc3.summary()["std_error"].isna().all()
+    said = [n for n in hc3.info["notices"] if n.startswith("no HC3 standard errors")]
+    assert said and "a row has leverage 1" in said[0]
+    assert "stderr='hc1' gives robust errors" in " ".join(hc3.notes)
+    hc1 = gradtrace.fit(frame, "linear", stderr="hc1", **fit)
+    assert hc1.summary()["std_error"].notna().all()
+    assert not any("leverage 1" in n for n in hc1.info["notices"])

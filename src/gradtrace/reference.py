@@ -364,6 +364,7 @@ def compute(
             if best.cov is not None and len(best.cov) <= COVARIANCE_PARAMS:
                 out["covariance"] = np.asarray(best.cov).tolist()
             notices += _no_stderr(best.stderr, len(ys))
+            notices += _leverage_one(stderr, best.stderr, len(ys))
             # the note offers --intervals profile: not where it is refused (a
             # stream, a sandwich's errors)
             profilable = stderr is True and not isinstance(ys, rowsums.Chunks)
@@ -693,6 +694,25 @@ def _profiled(
             "that side"
         )
     return out
+
+
+def _leverage_one(kind: bool | str, stderr: dict[str, Any], n_rows: int) -> list[str]:
+    """Why hc2's or hc3's standard errors are all NaN with rows to spare: a row
+    of leverage 1 (the one row of a category, or of a direction of x no other
+    row has), whose residual they divide by 1 - its leverage, 0."""
+    if kind not in ("hc2", "hc3") or not stderr:
+        return []
+    k = sum(np.size(v) for v in stderr.values())
+    if k >= n_rows or not all(
+        np.all(np.isnan(np.asarray(v, float))) for v in stderr.values()
+    ):
+        return []
+    return [
+        f"no {kind.upper()} standard errors: a row has leverage 1 (the only row of "
+        "a category, say, which the fit passes through exactly), and "
+        f"{kind} divides its residual by 1 - its leverage; --stderr hc1 gives "
+        "robust errors that do not, or leave that row out"
+    ]
 
 
 def _no_stderr(stderr: dict[str, Any], n_rows: int) -> list[str]:

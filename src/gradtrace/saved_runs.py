@@ -280,7 +280,8 @@ def longer(
     keeps the run's cadence (its ``eval_every``, which by default grows with the
     steps), and is compared where both traces have it: a run's last row has it
     evaluated on its own (a full-batch run's, and a mini-batch run's off that
-    cadence), so that row's step is compared without it."""
+    cadence), so that row's step is compared without it (and without its
+    validation loss, taken on its own where the run ends mid-epoch)."""
     if (epochs is None) == (steps is None):
         raise InputError("give --epochs or --steps (one of them), not both.")
     schedule = info["schedule"]
@@ -320,4 +321,8 @@ def longer(
     if short == recorded == n_steps:
         return Longer(config, "old", None)
     whole = not full_batch(info) and short % config.eval_every == 0
+    if (info["data"].get("validation") or {}) and short % per_epoch:
+        # the shorter run's last step, mid-epoch, takes its validation loss on its
+        # own too (the longer run's at its epochs' ends only)
+        whole = False
     return Longer(config, prefix_of, short + whole, then_step=not whole)

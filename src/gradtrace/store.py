@@ -989,12 +989,13 @@ def _same_traces(
 
 def _same_step(x: pa.RecordBatch, y: pa.RecordBatch) -> bool:
     """Whether two one-row batches hold the same step: their columns alike, and
-    equal but for the values over all the data."""
+    equal but for the values over all the data and the validation data."""
     names = x.schema.names
     if names != y.schema.names:
         return False
     metrics = {c.removeprefix("running_") for c in names if c.startswith("running_")}
-    own = [c for c in names if c not in {"loss", "gap", *metrics}]
+    held = {c for c in names if c.startswith("val_")}
+    own = [c for c in names if c not in {"loss", "gap", *metrics, *held}]
     return bool(x.select(own).to_pandas().equals(y.select(own).to_pandas()))
 
 

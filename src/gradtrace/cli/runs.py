@@ -721,9 +721,11 @@ def rerun(
             said += f" to {new.steps}"
         else:
             said = f"the new run stops at step {new.steps} of {run}'s {info['steps']}"
+        held = bool(info["data"].get("validation"))
         step = (
-            f", and step {compared}'s but for its loss over all the data (a run's "
-            "last row takes that on its own)"
+            f", and step {compared}'s but for its loss over all the data"
+            f"{' and the validation data' * held} (a run's last row takes "
+            f"{'those' if held else 'that'} on its own)"
         )
         click.echo(
             f"{said}: their first {compared} rows are identical"

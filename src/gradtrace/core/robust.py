@@ -65,6 +65,11 @@ def prediction_rows(
     return jac, resid
 
 
+#: A leverage this close to 1 is 1: the fit passes through its row exactly, and
+#: hc2's and hc3's weights, the residual over 1 - leverage, are 0 over 0.
+LEVERAGE_ONE = 1e-8
+
+
 def least_squares(
     kind: str,
     model: Model,
@@ -94,7 +99,13 @@ def least_squares(
         if kind in ("hc2", "hc3"):
             leverage = jnp.sum((jac @ a_inv) * jac, axis=1)
             power = 1.0 if kind == "hc2" else 2.0
-            weight = weight / (1.0 - leverage) ** power
+            # a row of leverage 1 (the one row of a category) has a residual of
+            # 0 over 0, whatever rounding leaves of either: no error
+            weight = jnp.where(
+                1.0 - leverage < LEVERAGE_ONE,
+                jnp.nan,
+                weight / (1.0 - leverage) ** power,
+            )
         return (jac * weight[:, None]).T @ jac
 
     middle = np.asarray(_summed(meat, flat, x, y), np.float64)
