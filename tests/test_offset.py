@@ -210,3 +210,15 @@ def test_an_offset_alone_is_told_it_is_not_supported(tmp_path: Path) -> None:
     frame = pd.DataFrame({"lo": [0.1, 0.2, 0.3], "y": [0.0, 1.0, 1.0]})
     with pytest.raises(gradtrace.InputError, match="an offset alone is not supported"):
         gradtrace.fit(frame, "logistic", offset="lo")
+
+
+def test_animate_says_the_offset_is_the_second_column(tmp_path: Path) -> None:
+    """One x column and an offset: the curve moves with the offset row by row,
+    so animate refuses, naming the offset (it said the run had not one x)."""
+    trace = gradtrace.fit(
+        claims(60), "poisson-regression", x=["age"], offset="logyears", steps=3
+    )
+    with pytest.raises(gradtrace.InputError) as refused:
+        trace.animate(tmp_path / "a.gif")
+    assert "one x column (its offset, logyears, is a second)" in str(refused.value)
+    assert not (tmp_path / "a.gif").exists()

@@ -407,10 +407,14 @@ class _Scene:
             ax.set_xlabel(info["data"]["x"][0])
             ax.set_ylabel(info["data"]["y"])
         else:
+            # an offset is a column of x too (the last): the curve moves with
+            # it, row by row
+            offset = (info.get("model_options") or {}).get("offset")
+            x_names = info["data"].get("x") or []
+            why = f" (its offset, {x_names[-1]}, is a second)" if offset else ""
             raise InputError(
-                "animate draws a model of one x column or a distribution over its "
-                "data; for "
-                f"model {info['model']!r} use gradtrace plot."
+                f"animate draws a model of one x column{why} or a distribution over "
+                f"its data; for model {info['model']!r} use gradtrace plot."
             )
         if before and label is not None:
             (self.before,) = ax.plot(
