@@ -331,3 +331,26 @@ def test_the_views_read_a_categorical_runs_file_again_as_it_coded_it(
     assert (tmp_path / "pictures" / "fit.png").stat().st_size > 0
     # explain's rows are the run's: rank's 0/1 columns beside gre
     assert "rank=2" in said
+
+
+def test_validation_data_missing_a_column_are_told_by_the_datas_names(
+    tmp_path: Path,
+) -> None:
+    """Coded before they are read, the validation data's columns are listed as
+    the file has them: rank, not rank=2, rank=3, rank=4."""
+    frame = admissions(120)
+    frame["exposure"] = 1.0
+    held = frame.drop(columns=["gre"]).iloc[:20]
+    with pytest.raises(InputError) as refused:
+        gradtrace.fit(
+            frame,
+            "logistic",
+            x=["rank", "gre"],
+            y="admit",
+            categorical="rank",
+            validation_data=held,
+            steps=2,
+        )
+    said = str(refused.value)
+    assert "have no column 'gre' (their columns: rank, admit, exposure)" in said
+    assert "need the training data's columns, rank, gre, admit;" in said

@@ -120,15 +120,24 @@ def rows(
     y: str,
     dtype: str,
     drop_missing: bool,
+    categories: dict[str, list[str]] | None = None,
 ) -> HeldOut:
     """Validation rows from their own table, read as the training data are: the
     same x and y columns, rows with missing values refused (or dropped with
-    ``drop_missing``)."""
+    ``drop_missing``). ``categories``: the categorical columns ``frame`` was coded
+    by, named as the user's data name them where a column is missing."""
     x = None if kind == "distribution" else x_cols
     wanted = [*(x or []), y]
     have = [str(c) for c in frame.columns]
     missing = [c for c in wanted if c not in have]
     if missing:
+        from gradtrace.categories import sources
+
+        # a categorical column by its own name, not its 0/1 columns'
+        def named(columns: list[str]) -> list[str]:
+            return list(dict.fromkeys(sources(columns, categories or {})))
+
+        missing, wanted, have = named(missing), named(wanted), named(have)
         which = "column" if len(missing) == 1 else "columns"
         shown = ", ".join(repr(c) for c in missing)
         raise InputError(

@@ -719,6 +719,7 @@ def _validation(
         config.y,
         dtype,
         config.drop_missing,
+        categories,
     )
     return xs, ys, val._replace(source=config.validation_data or "Python data")
 
