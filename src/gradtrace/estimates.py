@@ -201,9 +201,10 @@ def factor_tests(info: dict[str, Any]) -> pd.DataFrame:
 
     rows: dict[str, dict[str, float]] = {}
     for column, levels in categories.items():
-        slopes = [
-            f"w[{x.index(f'{column}={v}')}]" for v in levels[1:] if f"{column}={v}" in x
-        ]
+        # its 0/1 columns, named as categories.column_names names them (not
+        # imported: it reads validate, a module beside this one)
+        dummies = [f"{column}={v}" for v in levels[1:]]
+        slopes = [f"w[{x.index(c)}]" for c in dummies if c in x]
         at = [labels.index(s) for s in slopes if s in labels]
         if not at or len(at) != len(levels) - 1:
             continue

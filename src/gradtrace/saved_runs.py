@@ -219,9 +219,9 @@ def check_validation_file(info: dict[str, Any], config: RunConfig) -> None:
     held = info["data"].get("validation") or {}
     if held.get("source") == "Python data":
         raise InputError(
-            "this run's validation data were given in Python: give them again "
-            "(gradtrace.resume(RUN, validation_data=...), or fit anew with "
-            "validation_data=...)."
+            "this run's validation data were given in Python, which no file holds "
+            "to read again: fit anew with validation_data=... (an unfinished run "
+            "goes on with gradtrace.resume(RUN, validation_data=...))."
         )
     path = config.validation_data
     if path is None or path in DATASETS:
