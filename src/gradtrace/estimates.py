@@ -410,7 +410,6 @@ def prediction_band(
     distribution, ``params`` the values predicted with
     (``core.bands.mean_band``; ``info``: the run's, for its covariance, loss
     and rows)."""
-    from scipy import special
 
     from gradtrace.core.bands import mean_band
     from gradtrace.errors import COMMAND_LINE, InputError
@@ -453,13 +452,14 @@ def prediction_band(
                 "mean's."
             )
             raise InputError(said if COMMAND_LINE.get() else for_python(said))
-    # the lower tail's quantile, negated: (1 + level) / 2 rounds to 1 near 1
-    tail = (1 - level) / 2
+    # the exact answer's quantiles, as its intervals take them
+    from gradtrace.core.exact import t_upper, z_quantile
+
     if least_squares:
-        quantile = float(-special.stdtrit(max(n - k, 1), tail))
+        quantile = t_upper(max(n - k, 1), level)
         said = f"Student's t on {max(n - k, 1)} degrees of freedom"
     else:
-        quantile, said = float(-special.ndtri(tail)), "the normal"
+        quantile, said = z_quantile(level), "the normal"
     # the trained parameters in the covariance's order
     ordered = {name: params[name] for name in optimum}
     band = mean_band(model, ordered, fixed, np.asarray(cov), x, quantile, noise)

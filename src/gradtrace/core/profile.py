@@ -23,7 +23,6 @@ Runs in float64 on data in memory (the caller enables JAX's x64).
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from typing import Any
 
 import jax
@@ -33,6 +32,7 @@ from jax.flatten_util import ravel_pytree
 
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import Model
+from gradtrace.core.exact import z_quantile
 from gradtrace.core.losses import LossLike, param_specs, row_losses
 
 #: The chi-squared quantile with one degree of freedom at 95%: the likelihood
@@ -44,9 +44,7 @@ def bound(level: float) -> float:
     """The likelihood ratio statistic's bound for an interval holding ``level``:
     the chi-squared(1) quantile there, the square of the normal's at (1 + level) /
     2 (3.841 for 0.95)."""
-    if level == 0.95:
-        return CHI2_95
-    return NormalDist().inv_cdf((1 - level) / 2) ** 2  # the tail's: exact near 1
+    return CHI2_95 if level == 0.95 else z_quantile(level) ** 2
 
 
 #: How far, in standard errors of the solver's scale, a side of the profile is
