@@ -498,6 +498,48 @@ def test_bad_config_file(
     assert message in line
 
 
+@pytest.mark.parametrize(
+    ("toml", "extra", "said"),
+    [
+        ("lr = -1\n", [], "--lr, such as 0.01 (run.toml sets lr = -1)."),
+        ("batch_size = 0\n", [], "(run.toml sets batch-size = 0)."),
+        ("[init]\nq = 1\n", [], "(run.toml sets [init])."),
+        ('optimizer = "momentum"\nlr = -1\n', [], "(run.toml sets lr = -1)."),
+        # given on the command line, the value is not the file's
+        ("lr = 0.1\n", ["--lr", "-2"], "such as 0.01."),
+    ],
+)
+def test_bad_value_from_config_file_names_it(
+    toml: str,
+    extra: list[str],
+    said: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bad value the config file wrote is told as the file's, by its key: the
+    message's flag alone sent the reader to a command line that has none."""
+    config = tmp_path / "run.toml"
+    config.write_text(toml)
+    line = one_line_error(
+        [csv(tmp_path, GOOD), "--config", str(config), *extra], tmp_path, capsys
+    )
+    assert line.endswith(said), line
+    if extra:
+        assert "run.toml" not in line
+
+
+def test_bad_value_from_config_file_in_diagnose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text("lr = -1\n")
+    code, _, err = run(
+        ["diagnose", csv(tmp_path, GOOD), "--config", str(config)], capsys
+    )
+    assert code == 2
+    assert err.strip().endswith("(run.toml sets lr = -1)."), err
+
+
 def test_missing_config_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -162,10 +162,20 @@ class _Commands(click.Group):
     ``export ... | head``: output larger than the pipe's buffer)."""
 
     def invoke(self, ctx: click.Context) -> object:
+        from gradtrace.errors import InputError
+
         try:
             return super().invoke(ctx)
         except BrokenPipeError as err:
             raise _ReaderGone() from err
+        except InputError as err:
+            # a bad value a --config file wrote: the message names the file
+            said = ctx.meta.get("gradtrace.config")
+            if said is not None and len(err.args) == 1:
+                from gradtrace.cli._config import named_from_file
+
+                err.args = (named_from_file(str(err), *said),)
+            raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

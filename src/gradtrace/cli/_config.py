@@ -11,6 +11,8 @@ override the file.
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,48 @@ def _fits(kind: str, value: Any) -> bool:
             isinstance(v, (int, float, bool, str, list)) for v in value.values()
         )
     return False
+
+
+#: Where ``click.Context.meta`` keeps the config file's path and the options it
+#: set (those the command line left to it), by their flags, for
+#: ``named_from_file``.
+META_KEY = "gradtrace.config"
+
+_FLAG = re.compile(r"--[a-z][a-z0-9-]*")
+
+
+def remember(path: str | Path, flags: dict[str, tuple[str, Any]]) -> None:
+    """Keep, on the current command's click context, which flags' values came from
+    the config file at ``path`` (flag -> its key and value), so that a bad value's
+    message says where it was written (``named_from_file``)."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and flags:
+        ctx.meta[META_KEY] = (str(path), flags)
+
+
+def named_from_file(message: str, path: str, flags: dict[str, tuple[str, Any]]) -> str:
+    """A bad-input message that names flags whose values came from the config
+    file at ``path``, with where they were written: "... give a positive --lr,
+    such as 0.01." as "... such as 0.01 (run.toml sets lr = -1)." ``flags``: flag
+    -> (key, value), as ``remember`` keeps them."""
+    keys: list[str] = []
+    for flag in _FLAG.findall(message):
+        if flag in flags:
+            key, value = flags[flag]
+            said = f"[{key}]" if isinstance(value, dict) else f"{key} = {_toml(value)}"
+            if said not in keys:
+                keys.append(said)
+    if not keys:
+        return message
+    body = message[:-1] if message.endswith(".") else message
+    return f"{body} ({Path(path).name} sets {', '.join(keys)})."
+
+
+def _toml(value: Any) -> str:
+    """``value`` as a TOML file writes it (strings in double quotes, true/false)."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)

@@ -685,22 +685,39 @@ def fit(**options: Any) -> None:
         raise click.exceptions.Exit(130)
 
 
+#: Where an option's value comes from when the command line did not give it.
+_NOT_GIVEN = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
 def _merge(options: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """Command-line options over the config file's, over the defaults."""
+    """Command-line options over the config file's, over the defaults; the
+    options the config file set are remembered on the click context, so that a
+    bad value's message names the file (``_config.named_from_file``)."""
+    from gradtrace.cli._config import remember
+
     ctx = click.get_current_context()
     out: dict[str, Any] = {}
+    from_file: dict[str, tuple[str, Any]] = {}
+    for param in ctx.command.params:
+        name = param.name or ""
+        source = ctx.get_parameter_source(name)
+        if name in config and source in (None, *_NOT_GIVEN):
+            for flag in (*param.opts, *param.secondary_opts):
+                from_file[flag] = (name.replace("_", "-"), config[name])
+    if from_file and options.get("config_file"):
+        remember(options["config_file"], from_file)
     for name, value in options.items():
         source = ctx.get_parameter_source(name)
-        given = source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+        given = source not in _NOT_GIVEN
         if name in ("opt", "init", "fix"):
             table = dict(config.get(name, {}))
             out[name] = {**table, **pairs(f"--{name}", value)} if given else table
         elif name in ("x", "metrics"):
-            from_file = config.get(name)
+            written = config.get(name)
             if value:
                 out[name] = list(value)
             else:
-                out[name] = [from_file] if isinstance(from_file, str) else from_file
+                out[name] = [written] if isinstance(written, str) else written
         else:
             out[name] = value if given or name not in config else config[name]
     out["shuffle"] = shuffle_of(
