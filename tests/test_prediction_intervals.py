@@ -253,9 +253,16 @@ def test_a_run_without_a_covariance_or_a_wrong_interval_is_told() -> None:
     assert ols.predict(NEW, interval="confidence", level=np.float32(0.9)).attrs[
         "level"
     ] == pytest.approx(0.9)
-    for level in (0, 1, 95, -0.5, float("nan"), True, "0.9"):
-        with pytest.raises(InputError, match=r"between 0 and 1 \(0.95 for a 95%"):
+    for level in (0, 1, 95, -0.5, float("nan"), True, "high"):
+        with pytest.raises(InputError, match=r"0.95 for a 95% interval\.$"):
             ols.predict(NEW, interval="confidence", level=level)
+    # the same words as fit's level=: a percentage is told the share it means
+    with pytest.raises(InputError, match=r"^level=90 is not between 0 and 1: .*: 0.9"):
+        ols.predict(NEW, interval="confidence", level=90)
+    # and text of a number is taken, as fit(level="0.9") takes it
+    assert ols.predict(NEW, interval="confidence", level="0.9").attrs[
+        "level"
+    ] == pytest.approx(0.9)
     # without the exact answer: no optimum, and no loss to change to
     bare = gradtrace.fit(FRAME, "linear", x=["a", "b"], y="y", exact=False, steps=3)
     with pytest.raises(InputError) as err:

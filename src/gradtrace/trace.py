@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 import platform
 import re
 import shlex
@@ -1393,6 +1392,8 @@ class Trace:
         import jax
         import jax.numpy as jnp
 
+        from gradtrace import validate
+        from gradtrace.arguments import in_python
         from gradtrace.errors import InputError
         from gradtrace.usercode import model_of
 
@@ -1402,13 +1403,10 @@ class Trace:
                 "interval) or 'prediction' (a new y's), or None for the "
                 "predictions alone."
             )
-        if isinstance(level, bool) or not (
-            isinstance(level, numbers.Real) and 0 < level < 1
-        ):
-            raise InputError(
-                f"level={level!r}: give the share of its distribution an interval "
-                "holds, between 0 and 1 (0.95 for a 95% interval)."
-            )
+        try:  # fit(level=)'s words (a percentage's share named)
+            level = validate.level(level)
+        except InputError as err:
+            raise InputError(in_python(str(err), {"level"})) from None
         model = model_of(self.info, self.model)
         if getattr(model, "kind", "regression") == "distribution":
             raise InputError(
