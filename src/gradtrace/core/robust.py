@@ -37,7 +37,7 @@ import numpy as np
 from gradtrace.core.catalog import Model
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import LossLike, row_losses
-from gradtrace.core.rowsums import Chunks, reduce_rows, total
+from gradtrace.core.rowsums import Chunks, blocks, reduce_rows, total
 
 
 def prediction_rows(
@@ -183,11 +183,22 @@ def _fitted(
     linear in its parameters, or with some held by ``fixed``: x's columns and an
     intercept), in float64; None for data read a chunk at a time, or more than
     ``TESTED_ROWS`` rows."""
-    m: Any = model
     if model.kind != "regression" or x is None or isinstance(y, Chunks):
         return None
     if len(y) > TESTED_ROWS:
         return None
+    return _fitted_values(model, params, x, fixed)
+
+
+def _fitted_values(
+    model: Model,
+    params: dict[str, np.ndarray],
+    x: Any,
+    fixed: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A regression's fitted values at the rows of ``x`` and its design's columns
+    there, in float64 (``_fitted``'s, of rows of any number)."""
+    m: Any = model
     x64 = np.asarray(x, np.float64)
     design = m.design(x64)
     at = None if design is None else m.coefficients(np.arange(design.shape[1]))
@@ -301,26 +312,29 @@ def pearson_dispersion(
     distribution's rate), and its degrees of freedom, n less the parameters:
     near 1 a degree where the counts vary as a Poisson's do (variance = mean),
     above where they vary more (overdispersion), which makes the classical
-    standard errors too small by its square root. None for data read a chunk at
-    a time, more than ``TESTED_ROWS`` rows, or a mean of 0."""
-    if isinstance(y, Chunks) or len(y) > TESTED_ROWS:
+    standard errors too small by its square root. Summed a block of rows at a
+    time (``blocks``), in memory or read a chunk at a time (``Chunks``: one pass
+    over the file). None where a fitted mean is 0 or not finite."""
+    rate = {**(fixed or {}), **params}.get("rate")
+    if model.kind != "regression" and rate is None:
         return None
-    if model.kind == "regression":
-        found = _fitted(model, params, x, y, fixed)
-        if found is None:
-            return None
-        mean = found[0]
-    else:
-        rate = {**(fixed or {}), **params}.get("rate")
-        if rate is None:
-            return None
-        mean = np.full(len(y), float(np.asarray(rate, np.float64)))
     counted = sum(int(np.size(v)) for v in params.values())
     dof = len(y) - counted
-    if dof < 1 or not np.all(mean > 0) or not np.all(np.isfinite(mean)):
+    if dof < 1:
         return None
-    values = np.asarray(y, np.float64)
-    return float(np.sum((values - mean) ** 2 / mean)), dof
+    statistic = 0.0
+    for xb, yb in blocks(x, y):
+        if model.kind == "regression":
+            if xb is None:
+                return None
+            mean = _fitted_values(model, params, xb, fixed)[0]
+        else:
+            mean = np.full(len(yb), float(np.asarray(rate, np.float64)))
+        if not np.all(mean > 0) or not np.all(np.isfinite(mean)):
+            return None
+        values = np.asarray(yb, np.float64)
+        statistic += float(np.sum((values - mean) ** 2 / mean))
+    return statistic, dof
 
 
 def chi2_sf(x: float, dof: int) -> float:
