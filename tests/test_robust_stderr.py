@@ -472,6 +472,75 @@ def test_a_streamed_poisson_fit_is_told_of_its_overdispersion_too(
         assert f"chi-squared {chi2:.4g} on {dof} degrees of freedom" in notes[1][0]
 
 
+def test_a_streamed_fit_is_tested_for_bends_and_uneven_noise_too(
+    tmp_path: Path,
+) -> None:
+    """RESET and Breusch-Pagan go over the rows a block at a time (the R factor
+    of a QR decomposition updated block by block): a Parquet file fitted with
+    --stream, in chunks of 700 rows, got neither note; now both are the
+    in-memory fit's, whose figures are statsmodels'."""
+    from statsmodels.stats.diagnostic import het_breuschpagan, linear_reset
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 5, 3000)
+    y = 3 * np.exp(-0.7 * x) + 0.5 + rng.normal(0, 0.05 + 0.05 * x)
+    path = tmp_path / "decay.parquet"
+    pd.DataFrame({"x": x, "y": y}).to_parquet(path)
+    ols = sm.OLS(y, sm.add_constant(x)).fit()
+    bend = linear_reset(ols, power=3, test_type="fitted", use_f=True)
+    lm, p, _, _ = het_breuschpagan(ols.resid, sm.add_constant(x))
+    notes = []
+    for streamed in (False, True):
+        extra = {"stream": True, "chunk_rows": 700} if streamed else {}
+        trace = gradtrace.fit(str(path), lr=0.02, epochs=2, **extra)
+        notes.append([n for n in trace.notes if "RESET" in n or "Breusch" in n])
+    assert notes[0] == notes[1] and len(notes[1]) == 2, notes
+    reset_note, spread_note = notes[1]
+    assert f"RESET test: F = {bend.fvalue:.4g} on 2 and 2996 degrees" in reset_note
+    assert f"test: {lm:.4g} on 1 degree of freedom, p = {p:.2g})" in spread_note
+
+
+def test_a_long_data_sets_residuals_are_tested_on_evenly_spaced_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond ``TESTED_ROWS`` rows (a million), RESET and Breusch-Pagan take one
+    row in every ceil(n / TESTED_ROWS), from the first, and say so: their
+    figures are statsmodels' of those rows (of the least-squares fit of all of
+    them), in memory and streamed alike."""
+    from statsmodels.stats.diagnostic import het_breuschpagan
+
+    from gradtrace.core import robust
+
+    monkeypatch.setattr(robust, "TESTED_ROWS", 1000)
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 5, 2500)
+    y = 3 * np.exp(-0.7 * x) + 0.5 + rng.normal(0, 0.05 + 0.05 * x)
+    path = tmp_path / "decay.parquet"
+    pd.DataFrame({"x": x, "y": y}).to_parquet(path)
+    whole = sm.OLS(y, sm.add_constant(x)).fit()
+    # the rows tested, with the fit of all rows' residuals and fitted values
+    rows = np.arange(0, 2500, 3)
+    resid = y[rows] - whole.fittedvalues[rows]
+    lm, p, _, _ = het_breuschpagan(resid, sm.add_constant(x[rows]))
+    # RESET's F of those rows: their residuals on the design, then with the
+    # standardised fitted values' square and cube
+    fitted = whole.fittedvalues[rows]
+    z = (fitted - fitted.mean()) / fitted.std()
+    design = sm.add_constant(x[rows])
+    before = sm.OLS(resid, design).fit().ssr
+    after = sm.OLS(resid, np.column_stack([design, z**2, z**3])).fit().ssr
+    f = (before - after) / 2 / (after / 830)  # 834 rows, 4 columns
+    for extra in ({}, {"stream": True, "chunk_rows": 400}):
+        trace = gradtrace.fit(str(path), lr=0.02, epochs=2, **extra)
+        (note,) = [n for n in trace.notes if "Breusch" in n]
+        assert (
+            f"(Breusch-Pagan test of one row in every 3: {lm:.4g} on 1 degree of "
+            f"freedom, p = {p:.2g})"
+        ) in note
+        (bend,) = [n for n in trace.notes if "RESET" in n]
+        assert f"(RESET test of one row in every 3: F = {f:.4g} on 2 and 830 " in bend
+
+
 def test_a_statisticians_second_look(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -139,23 +139,35 @@ def _exact_fit(best: Any, gaussian: bool, reduction: str, ys: Any) -> bool:
     return bool(math.isfinite(mse) and mse <= EXACT_SHARE * spread)
 
 
+def _tested(every: int) -> str:
+    """Which rows a test of the residuals took (``robust.tested_rows``)."""
+    return "" if every == 1 else f" of one row in every {every}"
+
+
 def _missed_shape(
-    m: Any, params: dict[str, Any], xs: Any, ys: Any, fixed: dict[str, Any]
+    m: Any,
+    params: dict[str, Any],
+    xs: Any,
+    ys: Any,
+    fixed: dict[str, Any],
+    every: int = 1,
 ) -> list[str]:
     """A notice where a least-squares fit's residuals bend with its prediction
     (``robust.reset`` below ``BENT_P``, the bend ``BENT_SHARE`` of their sum of
     squares or more): the model misses a shape of the data, and its standard
-    errors and tests assume it does not."""
+    errors and tests assume it does not. ``every``: the rows tested were one in
+    every so many of the data's (``robust.tested_rows``)."""
     found = robust.reset(m, params, xs, ys, fixed)
     if found is None or not (found[2] < BENT_P and found[3] >= BENT_SHARE):
         return []
     statistic, dof, p, share = found
     return [
-        f"the residuals bend with the prediction (RESET test: F = {statistic:.4g} "
-        f"on 2 and {dof} degrees of freedom, {_p_value(p)}; the bend is "
-        f"{share:.0%} of their sum of squares): the model misses a shape of the "
-        "data, which the residual plot shows, and its standard errors assume it "
-        "does not; another model may fit (gradtrace models lists them)"
+        f"the residuals bend with the prediction (RESET test{_tested(every)}: "
+        f"F = {statistic:.4g} on 2 and {dof} degrees of freedom, {_p_value(p)}; "
+        f"the bend is {share:.0%} of their sum of squares): the model misses a "
+        "shape of the data, which the residual plot shows, and its standard "
+        "errors assume it does not; another model may fit (gradtrace models "
+        "lists them)"
     ]
 
 
@@ -210,12 +222,14 @@ def _uneven_noise(
     fixed: dict[str, Any],
     bent: bool = False,
     kind: str = "hc3",
+    every: int = 1,
 ) -> list[str]:
     """A notice where the squared residuals of a least-squares fit follow its
     x (``robust.breusch_pagan`` below ``UNEVEN_P``): the classical standard
     errors assume one noise level. ``bent``: the residuals bend too
     (``_missed_shape``), whose shape shows in their squares as well. ``kind``:
-    the robust standard errors offered (a likelihood's: hc1)."""
+    the robust standard errors offered (a likelihood's: hc1). ``every``: as
+    ``_missed_shape``'s."""
     found = robust.breusch_pagan(m, params, xs, ys, fixed)
     if found is None or not found[2] < UNEVEN_P:
         return []
@@ -227,7 +241,8 @@ def _uneven_noise(
         f"--stderr {kind} gives ones robust to it"
     )
     return [
-        f"the residuals' spread varies with x (Breusch-Pagan test: {statistic:.4g} "
+        f"the residuals' spread varies with x (Breusch-Pagan test{_tested(every)}: "
+        f"{statistic:.4g} "
         f"on {dof} degree{'s' if dof != 1 else ''} of freedom, {_p_value(p)}): "
         + remedy
     ]
@@ -407,12 +422,17 @@ def compute(
                 held = {k: v for k, v in fixed.items() if k != "scale"}
                 # a shape missed, whatever the errors; an uneven noise, where
                 # the classical errors assume an even one
-                bent = _missed_shape(m, mean, xs, ys, held)
+                # (of evenly spaced rows of a long data set, or of a file read a
+                # chunk at a time: a million at most, held in memory)
+                tx, ty, every = robust.tested_rows(xs, ys)
+                bent = _missed_shape(m, mean, tx, ty, held, every)
                 notices += bent
                 if stderr is True:
                     # hc3 is least squares' (a likelihood takes hc0 or hc1)
                     kind = "hc1" if gaussian else "hc3"
-                    notices += _uneven_noise(m, mean, xs, ys, held, bool(bent), kind)
+                    notices += _uneven_noise(
+                        m, mean, tx, ty, held, bool(bent), kind, every
+                    )
             if loss == "nll" and stderr is True and not best.edge:
                 notices += _overdispersed(m, best.params, xs, ys, fixed)
             if best.edge:

@@ -28,6 +28,7 @@ are not copied, and may be read a chunk at a time.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -37,7 +38,7 @@ import numpy as np
 from gradtrace.core.catalog import Model
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import LossLike, row_losses
-from gradtrace.core.rowsums import Chunks, blocks, reduce_rows, total
+from gradtrace.core.rowsums import Chunks, blocks, reduce_rows, take, total
 
 
 def prediction_rows(
@@ -167,27 +168,76 @@ def row_scores(
     return scores
 
 
-#: Rows up to which a least-squares fit is tested for a noise that varies from
-#: row to row (``breusch_pagan``: the design held in float64 once more).
+#: Rows a least-squares fit's residuals are tested on, at most, for a shape
+#: missed (``reset``) or a spread that varies (``breusch_pagan``): a longer data
+#: set's evenly spaced rows (``tested_rows``). A million rows tell a bend of a
+#: thousandth of the residuals' sum of squares; all 40 million took a second.
 TESTED_ROWS = 1_000_000
 
 
-def _fitted(
+def tested_rows(x: Any, y: Any) -> tuple[Any, np.ndarray, int]:
+    """The rows ``reset`` and ``breusch_pagan`` test, (x, y) in float64 in
+    memory, and every how many of the data's rows they are: all of them up to
+    ``TESTED_ROWS`` (a file read a chunk at a time read once, into memory),
+    else one in every ceil(n / ``TESTED_ROWS``), from the first."""
+    n = len(y)
+    every = max(1, -(-n // TESTED_ROWS))
+    if every == 1 and not isinstance(y, Chunks):
+        return x, np.asarray(y), 1
+    xs, ys = take(x, y, np.arange(0, n, every))
+    return xs, ys, every
+
+
+def _fitted_blocks(
     model: Model,
     params: dict[str, np.ndarray],
     x: Any,
     y: Any,
     fixed: dict[str, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """A least-squares fit's fitted values and its design's columns (a model not
-    linear in its parameters, or with some held by ``fixed``: x's columns and an
-    intercept), in float64; None for data read a chunk at a time, or more than
-    ``TESTED_ROWS`` rows."""
-    if model.kind != "regression" or x is None or isinstance(y, Chunks):
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+    """A regression's fitted values, its design's columns and y, in float64, a
+    block of rows at a time (``rowsums.blocks``: of rows in memory, or one pass
+    over a file read a chunk at a time); None for a model that is no regression
+    or rows without x."""
+    if model.kind != "regression":
         return None
-    if len(y) > TESTED_ROWS:
+    if x is None and not isinstance(y, Chunks):
         return None
-    return _fitted_values(model, params, x, fixed)
+
+    def each() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        for xb, yb in blocks(x, y):
+            if xb is None:
+                raise ValueError("rows without x")
+            fitted, design = _fitted_values(model, params, xb, fixed)
+            yield fitted, design, np.asarray(yb, np.float64)
+
+    return each()
+
+
+def _r_factor(parts: Iterator[np.ndarray]) -> tuple[np.ndarray, int] | None:
+    """The R factor of the QR decomposition of the rows ``parts`` stacks (R of
+    [R; next part], a part at a time) and their number: every least-squares fit
+    of one column on others, ``_left_over``, comes from R alone."""
+    r: np.ndarray | None = None
+    n = 0
+    for part in parts:
+        n += len(part)
+        r = np.asarray(
+            np.linalg.qr(part if r is None else np.vstack([r, part]), mode="r")
+        )
+    return None if r is None else (r, n)
+
+
+def _left_over(r: np.ndarray, n: int, columns: list[int], target: int) -> float:
+    """The sum of squared residuals of column ``target`` fitted by least squares
+    on ``columns``, of the rows whose QR decomposition's R factor is ``r``: A = QR
+    with Q's columns orthonormal, so |A_t - A_c b| = |R_t - R_c b| for every b
+    (``lstsq``'s cutoff for small singular values that of all ``n`` rows)."""
+    cols = r[:, columns]
+    cutoff = np.finfo(np.float64).eps * max(n, len(columns))
+    beta, *_ = np.linalg.lstsq(cols, r[:, target], rcond=cutoff)
+    rest = r[:, target] - cols @ beta
+    return float(rest @ rest)
 
 
 def _fitted_values(
@@ -236,26 +286,42 @@ def reset(
     (``f2_sf``) and the share of the residuals' sum of squares the two
     columns take. A model that misses a shape of the data (a line through a
     curve) leaves a bend in its residuals that powers of its prediction
-    follow. None where ``_fitted`` gives none, or the residuals are 0."""
-    found = _fitted(model, params, x, y, fixed)
-    if found is None:
+    follow. Two passes over the rows, a block at a time (``_fitted_blocks``);
+    None for a model that is no regression, or residuals of 0."""
+    # the fitted values' mean and spread first (blocks' means and sums of squares
+    # about them, combined as Chan et al. combine them), then R of [design |
+    # z^2 | z^3 | residuals]
+    first = _fitted_blocks(model, params, x, y, fixed)
+    if first is None:
         return None
-    fitted, design = found
-    n, k = design.shape
-    dof = n - k - 2
-    spread = fitted.std()
+    count, mean, m2, k = 0, 0.0, 0.0, 0
+    try:
+        for fitted, design, _ in first:
+            size, here = len(fitted), float(fitted.mean())
+            delta = here - mean
+            total = count + size
+            m2 += float(((fitted - here) ** 2).sum()) + delta**2 * count * size / total
+            mean += delta * size / total
+            count, k = total, design.shape[1]
+    except ValueError:  # rows without x
+        return None
+    spread = math.sqrt(m2 / count) if count else 0.0
+    dof = count - k - 2
     if dof < 1 or not spread > 0:
         return None
-    resid = np.asarray(y, np.float64) - fitted
-    z = (fitted - fitted.mean()) / spread
-    wider = np.column_stack([design, z**2, z**3])
+    second = _fitted_blocks(model, params, x, y, fixed)
+    assert second is not None
 
-    def left(columns: np.ndarray) -> float:
-        beta, *_ = np.linalg.lstsq(columns, resid, rcond=None)
-        rest = resid - columns @ beta
-        return float(rest @ rest)
+    def rows() -> Iterator[np.ndarray]:
+        for fitted, design, values in second:
+            z = (fitted - mean) / spread
+            yield np.column_stack([design, z**2, z**3, values - fitted])
 
-    before, after = left(design), left(wider)
+    found = _r_factor(rows())
+    assert found is not None
+    r, n = found
+    before = _left_over(r, n, list(range(k)), k + 2)
+    after = _left_over(r, n, list(range(k + 2)), k + 2)
     if not before > 0 or not after > 0:
         return None
     statistic = max((before - after) / 2.0, 0.0) / (after / dof)
@@ -280,23 +346,32 @@ def breusch_pagan(
     its design's columns (a model not linear in its parameters, or with some
     held by ``fixed``: x's columns and an intercept): n R^2 of that regression,
     its degrees of freedom (the columns but the intercept), and its p-value
-    (chi-squared). None for data read a chunk at a time, or more than
-    ``TESTED_ROWS`` rows."""
-    found = _fitted(model, params, x, y, fixed)
+    (chi-squared). A block of rows at a time: in memory, or one pass over a
+    file read a chunk at a time."""
+    found = _fitted_blocks(model, params, x, y, fixed)
     if found is None:
         return None
-    fitted, design = found
-    if design.shape[1] < 2:
+    # R of [1 | design | squared residuals]: their spread about their mean is
+    # what is left of them on the 1 alone
+    try:
+        factor = _r_factor(
+            np.column_stack([np.ones(len(fitted)), design, (values - fitted) ** 2])
+            for fitted, design, values in found
+        )
+    except ValueError:  # rows without x
         return None
-    squared = (np.asarray(y, np.float64) - fitted) ** 2
-    beta, *_ = np.linalg.lstsq(design, squared, rcond=None)
-    spread = squared - squared.mean()
-    total_ss = float(spread @ spread)
+    if factor is None:
+        return None
+    r, n = factor
+    k = r.shape[1] - 2
+    if k < 2:
+        return None
+    total_ss = _left_over(r, n, [0], k + 1)
     if not total_ss > 0:
         return None
-    resid = squared - design @ beta
-    statistic = len(y) * (1.0 - float(resid @ resid) / total_ss)
-    dof = design.shape[1] - 1
+    left = _left_over(r, n, list(range(1, k + 1)), k + 1)
+    statistic = n * (1.0 - left / total_ss)
+    dof = k - 1
     return statistic, dof, chi2_sf(statistic, dof)
 
 
