@@ -354,3 +354,72 @@ def test_validation_data_missing_a_column_are_told_by_the_datas_names(
     said = str(refused.value)
     assert "have no column 'gre' (their columns: rank, admit, exposure)" in said
     assert "need the training data's columns, rank, gre, admit;" in said
+
+
+@pytest.mark.parametrize("rare", ["solo", "a"])
+def test_a_category_only_rows_with_missing_values_have_is_refused(
+    rare: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--drop-missing drops the one row of category "solo" (its x1 missing): its
+    0/1 column was then 0 in every row fitted, and the fit had no optimum, the
+    warning blaming x1. Refused up front, saying which category and what to do;
+    the reference category's rows all dropped likewise (the others' columns
+    then add up to the intercept's)."""
+    rng = np.random.default_rng(2)
+    g = rng.choice(["a", "b", "c"], 60)
+    g[g == "a"] = "b"
+    g[:4] = "a"
+    frame = pd.DataFrame({"x1": rng.normal(size=60), "g": g, "y": rng.normal(size=60)})
+    if rare == "solo":
+        frame.loc[7, "g"] = "solo"
+        frame.loc[7, "x1"] = np.nan
+    else:
+        frame.loc[:3, "x1"] = np.nan
+    with pytest.raises(InputError) as err:
+        gradtrace.fit(
+            frame, "linear", x=["x1", "g"], categorical=["g"], drop_missing=True
+        )
+    assert str(err.value) == (
+        f"category {rare!r} of column 'g' is only in rows that drop_missing=True "
+        "drops (each misses a value), so no row fitted has it and its coefficient "
+        "cannot be fitted: fill in those rows' missing values, or give them a "
+        "category of the others."
+    )
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    code, _, said = run_cli(
+        ["fit", str(path), "--x", "x1", "--x", "g", "--categorical", "g",
+         "--model", "linear", "--drop-missing", "--out", str(tmp_path / "r")],
+        capsys,
+    )  # fmt: skip
+    assert code == 2 and said.strip().startswith(f"error: category {rare!r} of")
+    assert "--drop-missing drops" in said and not (tmp_path / "r").exists()
+
+
+def test_a_category_only_the_validation_split_holds_out_is_refused() -> None:
+    """A category whose rows are all among the last ones a validation split holds
+    out has no training row: refused, as is the reference's."""
+    frame = admissions(200)
+    frame["rank"] = frame["rank"].where(frame["rank"] != 4, 3)
+    frame.loc[195:, "rank"] = 4
+    with pytest.raises(InputError, match="category '4' of column 'rank' is only in"):
+        gradtrace.fit(
+            frame,
+            "logistic",
+            x=["rank", "gre"],
+            y="admit",
+            categorical=["rank"],
+            validation_split=0.1,
+        )
+    frame = admissions(200)
+    frame["rank"] = frame["rank"].where(frame["rank"] != 1, 2)
+    frame.loc[195:, "rank"] = 1
+    with pytest.raises(InputError, match="category '1' of column 'rank' is only in"):
+        gradtrace.fit(
+            frame,
+            "logistic",
+            x=["rank", "gre"],
+            y="admit",
+            categorical=["rank"],
+            validation_split=0.1,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 from hypothesis import given, settings
@@ -284,3 +285,26 @@ def test_parameters_that_trade_off_keep_the_runs_other_warnings() -> None:
     warnings = trace.warnings
     assert warnings[0].startswith("warning: w and b trade off exactly")
     assert any("the loss ended above where it started" in w for w in warnings[1:])
+
+
+def test_an_x_column_of_zeros_is_said_to_have_no_effect_not_to_trade_off() -> None:
+    """A column of 0s (a category no row kept has, say) moves no other
+    coefficient: least squares named the good column beside it ("w[x1] and w[z]
+    trade off exactly"), as logistic and Poisson regressions did not. Several
+    such columns are named together; a real tie is still a tie."""
+    rng = np.random.default_rng(13)
+    frame = pd.DataFrame({"x1": rng.normal(size=120), "x2": rng.normal(size=120)})
+    frame["y"] = frame["x1"] + rng.normal(size=120)
+    frame["z"] = 0.0
+    (said,) = gradtrace.fit(frame, "linear", x=["x1", "x2", "z"], steps=5).warnings
+    assert said.startswith(
+        "warning: w[z] has no effect on the loss, so the loss has no single lowest "
+        "point: the x column it multiplies is 0 in every row"
+    )
+    frame["z2"] = 0.0
+    (said,) = gradtrace.fit(frame, "linear", x=["x1", "z", "z2"], steps=5).warnings
+    assert said.startswith("warning: w[z] and w[z2] have no effect on the loss")
+    assert "the x columns they multiply are 0 in every row" in said
+    frame["x3"] = 2 * frame["x1"]
+    (said,) = gradtrace.fit(frame, "linear", x=["x1", "x2", "x3"], steps=5).warnings
+    assert said.startswith("warning: w[x1] and w[x3] trade off exactly")

@@ -96,21 +96,43 @@ def sources(columns: Sequence[str], categories: dict[str, list[str]]) -> list[st
     return [made.get(c, c) for c in columns]
 
 
-def held_only(
-    categories: dict[str, list[str]], columns: Sequence[str], xs: np.ndarray
+#: Why rows of the data are not fitted, as ``unfitted`` tells it: the rows a
+#: validation split holds out, or those --drop-missing drops
+SPLIT, DROPPED = "split", "dropped"
+
+
+def unfitted(
+    categories: dict[str, list[str]],
+    columns: Sequence[str],
+    xs: np.ndarray,
+    why: str = SPLIT,
 ) -> None:
-    """Refuse a category that only the rows a validation split holds out have:
-    its 0/1 column is 0 in every training row, so its slope is not fitted."""
+    """Refuse a category that no row fitted has (``xs``: the rows fitted, coded):
+    only the rows a validation split holds out have it (``why`` ``SPLIT``), or
+    only rows that --drop-missing drops (``DROPPED``). Its 0/1 column is 0 in
+    every row fitted, so its coefficient is not fitted; or, the reference's,
+    the others' columns add up to the intercept's."""
     for name, levels in categories.items():
-        for column, value in zip(column_names(name, levels), levels[1:], strict=True):
-            values = xs[:, list(columns).index(column)]
-            if not np.any(values == 1):
+        at = [list(columns).index(c) for c in column_names(name, levels)]
+        coded_rows = xs[:, at] == 1
+        counts = [int(np.sum(~coded_rows.any(axis=1)))]  # the reference's rows
+        counts += [int(n) for n in coded_rows.sum(axis=0)]
+        for value, count in zip(levels, counts, strict=True):
+            if count:
+                continue
+            if why == SPLIT:
                 raise InputError(
                     f"category {value!r} of column {name!r} is only in the rows the "
                     "validation split holds out (the data's last rows), so no "
-                    "training row has it and its slope cannot be fitted: shuffle "
-                    "the rows first, or give validation data of their own."
+                    "training row has it and its coefficient cannot be fitted: "
+                    "shuffle the rows first, or give validation data of their own."
                 )
+            raise InputError(
+                f"category {value!r} of column {name!r} is only in rows that "
+                "--drop-missing drops (each misses a value), so no row fitted has "
+                "it and its coefficient cannot be fitted: fill in those rows' "
+                "missing values, or give them a category of the others."
+            )
 
 
 def coded(

@@ -17,7 +17,7 @@ import pandas as pd
 from gradtrace import held_out, programs, validate
 from gradtrace import stopping as early_stop
 from gradtrace.assembly import row_losses_at, told_row
-from gradtrace.categories import coded, encode, held_only, sources
+from gradtrace.categories import DROPPED, coded, encode, sources, unfitted
 from gradtrace.core import loop
 from gradtrace.core.batches import KERAS, TORCH, TORCH_ROWS_LIMIT, n_batches
 from gradtrace.core.diagnose import READS_RATE_ONCE
@@ -325,6 +325,8 @@ def plan(
     )
     if dropped:
         notices.append(dropped_notice(dropped))
+        if categories and xs is not None:
+            unfitted(categories, data_cols, xs, DROPPED)
     # the run had validation data (a view's plan leaves a file of them unread)
     validated = bool(config.validation_split or config.validation_data)
     if for_views:  # the training rows alone: a split still takes its share
@@ -333,7 +335,7 @@ def plan(
         config, validation, kind, data_cols, xs, ys, cdtype, categories
     )
     if categories and config.validation_split and xs is not None:
-        held_only(categories, data_cols, xs)
+        unfitted(categories, data_cols, xs)
     m = validate.model(
         model_name,
         len(x_cols),

@@ -572,6 +572,30 @@ class Unidentified(np.linalg.LinAlgError):
     a run's values are one of a line (or plane) of equally good ones."""
 
 
+def _no_effect(idle: list[str]) -> Unidentified:
+    """Parameters ``idle`` whose values change nothing: no single lowest point,
+    and what to do (a vector's element: the x column it multiplies is 0)."""
+    one = len(idle) == 1
+    named = " and ".join(idle) if len(idle) <= 2 else ", ".join(idle)
+    held = " ".join(f"--fix {name}=VALUE" for name in idle)
+    what = (
+        f"hold {'it' if one else 'them'} at a value ({held}) or leave "
+        f"{'it' if one else 'them'} out of the model"
+    )
+    if any("[" in name for name in idle):  # a vector's element: no --fix
+        what = (
+            "the x column it multiplies is 0 in every row (or the model never "
+            "reads that element): drop the column"
+            if one
+            else "the x columns they multiply are 0 in every row (or the model "
+            "never reads those elements): drop the columns"
+        )
+    return Unidentified(
+        f"{named} {'has' if one else 'have'} no effect on the loss, so the "
+        f"loss has no single lowest point: {what}"
+    )
+
+
 def _dependent(m: Any, xtx: np.ndarray, rank: int, n: int) -> np.linalg.LinAlgError:
     """Why the design has rank ``rank`` below its p columns, in the parameters'
     names (``Unidentified``): those the directions of no change in the loss (X^T
@@ -589,6 +613,12 @@ def _dependent(m: Any, xtx: np.ndarray, rank: int, n: int) -> np.linalg.LinAlgEr
     for k, v in named.items():
         for j, i in enumerate(np.ravel(v).astype(int)):
             names[i] = k if np.ndim(v) == 0 else f"{k}[{j}]"
+    # a column of 0s (a category no row kept has) changes nothing: it trades
+    # off with no other
+    # (exactly: a column of 4.6e18s beside the intercept's 1s is no zero)
+    zero = np.flatnonzero(np.diag(xtx) == 0)
+    if len(zero):
+        return _no_effect([names[i] for i in zero])
     weight = null.max(axis=1)
     moved = [names[i] for i in np.flatnonzero(weight > 1e-6 * weight.max())]
     if len(moved) < 2:
@@ -811,22 +841,7 @@ def _finish(
             if _unmoved(model, loss, reduction, params, fixed, x, y, name, value)
         ]
     if idle:
-        one = len(idle) == 1
-        named = " and ".join(idle) if len(idle) <= 2 else ", ".join(idle)
-        held = " ".join(f"--fix {name}=VALUE" for name in idle)
-        what = (
-            f"hold {'it' if one else 'them'} at a value ({held}) or leave "
-            f"{'it' if one else 'them'} out of the model"
-        )
-        if any("[" in name for name in idle):  # a vector's element: no --fix
-            what = (
-                "the x column it multiplies is 0 in every row (or the model never "
-                "reads that element): drop the column"
-            )
-        raise Unidentified(
-            f"{named} {'has' if one else 'have'} no effect on the loss, so the "
-            f"loss has no single lowest point: {what}"
-        )
+        raise _no_effect(idle)
     tied = [] if best.edge else tied_parameters(params, info)
     columns = _columns(model, fixed)
     if tied and columns is not None and _full_rank(columns, x, y):
