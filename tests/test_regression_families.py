@@ -658,9 +658,12 @@ def test_quasi_complete_separation_is_found_as_linear_programs_find_it(
     assert on_cut == {"a category all ones": 15, "two columns": 25}[case]
     assert trace.info["separated"] is True and trace.info["on_cut"] == on_cut
     assert "optimum" not in trace.info and "diagnosis" not in trace.info
-    assert trace.warnings[0].startswith(
+    assert trace.warnings[
+        0
+    ].startswith(
         "the classes are quasi-completely separated by "
-        + ("x0: a cut-off" if case == "a category all ones" else "x0 and x1: a line")
+        # the category alone: x0, the overlapping column, not named beside it
+        + ("x0: a cut-off" if case == "a category all ones" else "x1: a cut-off")
         + " puts every y=1 on one side of it or on it and every y=0 on the other "
         f"side or on it ({on_cut} rows on it), so the likelihood keeps rising"
     )
@@ -668,6 +671,10 @@ def test_quasi_complete_separation_is_found_as_linear_programs_find_it(
     # their own best (for one category, the Bernoulli entropy of its share of 1s)
     swept = gradtrace.sweep(frame, "logistic", lr=[0.5], steps=5)
     assert swept.info["on_cut"] == on_cut
+    assert swept.warnings[0].startswith(
+        "warning: the classes are quasi-completely separated by "
+        + ("x0: a cut-off" if case == "a category all ones" else "x1: a cut-off")
+    )
     if case == "a category all ones":
         share = y[:15].mean()
         entropy = -(share * np.log(share) + (1 - share) * np.log(1 - share))
@@ -816,10 +823,17 @@ def test_a_poisson_regression_whose_zeros_a_column_sets_apart_has_no_optimum() -
     )
     assert trace.info["separated"] == "zeros" and "optimum" not in trace.info
     (said,) = trace.warnings
-    assert said.startswith(f"{int(np.sum(g == 1))} rows of count 0 can be set apart")
+    # by g alone, which is 0 wherever a count is above 0: x is not named
+    assert said.startswith(
+        f"{int(np.sum(g == 1))} rows of count 0 can be set apart by g from every row"
+    )
+    assert trace.info["separated_by"] == [0]
     assert "has no maximum" in said
     found = gradtrace.diagnose({"g": g, "x": x, "y": y}, "poisson-regression")
     assert "counts of 0 set apart, no optimum" in repr(found)
+    assert found.lines()[0].startswith(
+        f"{int(np.sum(g == 1))} rows of count 0 can be set apart by g from"
+    )
 
 
 @pytest.mark.parametrize("value", [0, 1])

@@ -17,7 +17,7 @@ from gradtrace.errors import InputError
 from gradtrace.planning import reference
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
-from gradtrace.tables import slope_columns
+from gradtrace.tables import separating_columns
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Diagnosis:
         if self.info.get("separated"):  # no optimum to diagnose a rate against
             return [
                 separated(
-                    slope_columns(self.info),
+                    separating_columns(self.info),
                     self.info.get("on_cut", 0),
                     self.info["separated"],
                 )

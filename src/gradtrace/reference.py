@@ -62,6 +62,19 @@ def separation(
     return exact.separating_direction(m, xs, ys)
 
 
+def separated_by(
+    m: Any, kind: bool | str, xs: np.ndarray | None, ys: rowsums.Values
+) -> dict[str, list[int]]:
+    """run.json's ``separated_by`` of a fit with no optimum (``separated_kind``
+    ``kind``): the places of the x columns that set it apart alone
+    (``exact.apart_alone``), which its warning names rather than every column;
+    nothing where none does alone, or the rows are not in memory."""
+    if kind not in (True, "zeros") or xs is None or not isinstance(ys, np.ndarray):
+        return {}
+    alone = exact.apart_alone(m, xs, ys, kind == "zeros")
+    return {"separated_by": alone} if alone else {}
+
+
 def separated_kind(m: Any, ys: rowsums.Values) -> bool | str:
     """run.json's ``separated`` of a fit with no optimum (``separation``): True
     for a logistic's classes apart, "zeros" for a Poisson regression's counts of
@@ -362,6 +375,7 @@ def compute(
                 return {
                     "separated": kind,
                     **({"on_cut": on_cut} if on_cut and "all" not in str(kind) else {}),
+                    **separated_by(m, kind, xs, ys),
                 }
             out.update(
                 optimum={k: v.tolist() for k, v in best.params.items()},

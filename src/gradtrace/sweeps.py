@@ -36,7 +36,7 @@ from gradtrace.planning import plan
 from gradtrace.run_config import RunConfig, model_and_loss, python_names
 from gradtrace.sources import DataLike, frame_of, source_name
 from gradtrace.store import PARQUET_WRITE
-from gradtrace.tables import slope_columns, swept_key
+from gradtrace.tables import separating_columns, swept_key
 from gradtrace.text import for_python, loss_rounding
 from gradtrace.trace import device, versions
 
@@ -408,7 +408,7 @@ class Sweep:
             [
                 "warning: "
                 + separated(
-                    slope_columns(info), info.get("on_cut", 0), info["separated"]
+                    separating_columns(info), info.get("on_cut", 0), info["separated"]
                 )
             ]
             if info.get("separated")
@@ -1171,6 +1171,9 @@ def sweep(
                 "separated": reference.separated_kind(p.m, p.ys),
                 "on_cut": on_cut,
                 "loss_infimum": floor,
+                **reference.separated_by(
+                    p.m, reference.separated_kind(p.m, p.ys), p.xs, p.ys
+                ),
             }
             if apart
             else {}

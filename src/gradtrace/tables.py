@@ -460,6 +460,15 @@ def slope_columns(info: dict[str, Any]) -> list[str]:
     return x[:-1] if offset and x else x
 
 
+def separating_columns(info: dict[str, Any]) -> list[str]:
+    """The x columns a separation is told by: those that set it apart alone
+    (run.json's ``separated_by``, their places), else every column with a
+    slope (``slope_columns``)."""
+    columns = slope_columns(info)
+    alone = [columns[i] for i in info.get("separated_by") or [] if i < len(columns)]
+    return alone or columns
+
+
 def swept_key(value: Any) -> Any:
     """A sweep's swept value as a key that sorts and hashes: a vector's (a list,
     or an array read back from Parquet) as a tuple of its numbers."""

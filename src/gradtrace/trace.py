@@ -516,10 +516,12 @@ class Trace:
 
         info = self.info
         if info.get("separated"):
-            from gradtrace.tables import slope_columns
+            from gradtrace.tables import separating_columns
 
             return [
-                separated(slope_columns(info), info.get("on_cut", 0), info["separated"])
+                separated(
+                    separating_columns(info), info.get("on_cut", 0), info["separated"]
+                )
             ]
         # parameters that trade off: said first, and the rest still said (a
         # loss that rose)

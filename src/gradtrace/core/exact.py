@@ -214,6 +214,30 @@ def zero_direction(model: Any, x: np.ndarray, y: np.ndarray) -> int | None:
     return pushed or None
 
 
+def apart_alone(model: Any, x: np.ndarray, y: np.ndarray, zeros: bool) -> list[int]:
+    """The x columns (their places) that set a separation apart on their own,
+    with no other coefficient and no intercept: a logistic regression's column
+    whose values, times 2 y - 1, all have one sign or are 0 (a category whose
+    rows are all y=0, say); ``zeros``: a Poisson regression's column that is 0 in
+    every row with a count above 0 and of one sign, not all 0, in the rows of
+    count 0 (a category whose counts are all 0). What a warning names where one
+    does, rather than every column."""
+    y = np.asarray(y, np.float64).reshape(-1)
+    design = model.predictor_columns(np.asarray(x, np.float64))[:, :-1]
+    found = []
+    for j in range(design.shape[1]):
+        column = design[:, j]
+        if zeros:
+            if np.any(column[y > 0] != 0):
+                continue
+            column = column[y == 0]
+        else:
+            column = (2.0 * y - 1.0) * column
+        if np.any(column != 0) and (np.all(column >= 0) or np.all(column <= 0)):
+            found.append(j)
+    return found
+
+
 def _over(fn: Any, x: Any, y: Values, reduction: str) -> Any:
     """``fn(x, y, how)``, a compiled reduction, over all the rows
     (``rowsums.total``), each array shared with JAX where it can be."""
