@@ -87,6 +87,20 @@ def test_a_run_without_categories_has_no_rows() -> None:
     frame = admissions(60)
     table = gradtrace.fit(frame, "linear", x=["rank", "gre"], y="admit", steps=3)
     assert table.factor_tests().empty
+    # with the columns a test of the loss's has: a script reading ["F"] reads
+    # an empty table too
+    assert list(table.factor_tests().columns) == [
+        "categories",
+        "df",
+        "F",
+        "df_denom",
+        "p_value",
+    ]
+    assert table.factor_tests().index.name == "column"
+    frame["admit"] = frame["admit"].round()
+    logit = gradtrace.fit(frame, "logistic", x=["gre"], y="admit", steps=3)
+    assert list(logit.factor_tests().columns) == ["categories", "df", "chi2", "p_value"]
+    assert logit.factor_tests().attrs["test"] == "chi2"
 
 
 def test_show_and_the_report_say_the_test(

@@ -177,11 +177,25 @@ def factor_tests(info: dict[str, Any]) -> pd.DataFrame:
     coefficients), for a likelihood chi-squared W on q. One row a column (index
     ``column``): ``categories``, ``df`` (q), ``F`` and ``df_denom`` or ``chi2``,
     and ``p_value``; no rows for a run without categorical columns or without
-    the estimates' covariance (``covariance``: up to 100 parameters)."""
+    the estimates' covariance (``covariance``: up to 100 parameters), whose
+    columns are still the test's (least squares' F, else chi2), so that
+    ``table["F"]`` reads either."""
     columns = ["categories", "df", "statistic", "df_denom", "p_value"]
     categories = (info.get("data") or {}).get("categories") or {}
     cov, optimum = info.get("covariance"), info.get("optimum") or {}
-    empty = pd.DataFrame(columns=columns, dtype=float).rename_axis("column")
+
+    def named(table: pd.DataFrame, test: str) -> pd.DataFrame:
+        table = table.rename(columns={"statistic": test})
+        if test == "chi2":
+            table = table.drop(columns="df_denom")
+        table.index.name = "column"
+        table.attrs["test"] = test
+        return table
+
+    empty = named(
+        pd.DataFrame(columns=columns, dtype=float),
+        "F" if info.get("loss") == "mse" else "chi2",
+    )
     if not categories or cov is None or info.get("loss") not in ("mse", "nll"):
         return empty
     labels: list[str] = []
@@ -229,13 +243,7 @@ def factor_tests(info: dict[str, Any]) -> pd.DataFrame:
     if not rows:
         return empty
     table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
-    table.index.name = "column"
-    test = "F" if least_squares and n > p else "chi2"
-    table = table.rename(columns={"statistic": test})
-    if test == "chi2":
-        table = table.drop(columns="df_denom")
-    table.attrs["test"] = test
-    return table
+    return named(table, "F" if least_squares and n > p else "chi2")
 
 
 def factor_tests_said(info: dict[str, Any]) -> list[str]:
