@@ -443,3 +443,19 @@ def test_a_negative_step_counts_from_the_end_as_explains_does(
     assert float(out.splitlines()[1].split(",")[1]) == pytest.approx(
         trace.predict([0.5])[0], rel=1e-7
     )
+
+
+def test_a_row_missing_an_x_value_is_predicted_nan_in_python() -> None:
+    """As the docstring says, and the command leaves an empty cell: NaN, None
+    or no category gives NaN at that row (its interval too), the others as
+    they were."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "g": rng.choice(["p", "q"], 60)})
+    frame["y"] = frame["a"] + (frame["g"] == "q") + rng.normal(size=60) / 4
+    trace = gradtrace.fit(frame, "linear", x=["a", "g"], categorical="g", steps=3)
+    new = pd.DataFrame({"a": [0.5, np.nan, 1.0], "g": ["q", "p", None]})
+    got = trace.predict(new)
+    whole = trace.predict(new.iloc[[0]])
+    assert got[0] == whole[0] and np.isnan(got[1:]).all()
+    band = trace.predict(new, interval="confidence")
+    assert band.iloc[1:].isna().all().all() and band.iloc[0].notna().all()

@@ -1371,7 +1371,11 @@ class Trace:
         ``data``: a DataFrame, a dict of columns or a table with ``to_pandas``
         that holds the run's x columns by name (others are left alone), or x as
         an array: one column's values, or a matrix of a column per x. x is in its
-        own units: a run on standardised x standardises it as the run did.
+        own units: a run on standardised x standardises it as the run did. A row
+        missing an x value (NaN, None, or no category) is predicted NaN, its
+        interval too, as R's ``predict`` with ``na.action = na.pass`` and
+        ``gradtrace predict`` (an empty cell) leave it; the other rows are
+        unchanged.
 
         ``interval``: ``"confidence"`` for the interval of the mean y at each
         row, ``"prediction"`` for that of a new y there (a model with Gaussian
