@@ -56,6 +56,25 @@ def test_standardised_intervals_in_x_units_take_the_level() -> None:
     np.testing.assert_allclose(in_x, ols_intervals(0.9), rtol=1e-8)
 
 
+def test_a_likelihoods_scale_keeps_its_interval_in_x_units() -> None:
+    """A Gaussian likelihood's scale is the same in either units: its row had
+    its estimate and error in x's units but no interval there."""
+    trace = gradtrace.fit(
+        FRAME,
+        "linear",
+        loss="nll",
+        x=["a", "b"],
+        y="y",
+        standardize=True,
+        steps=3,
+        level=0.9,
+    )
+    scale = trace.summary().loc["scale"]
+    for column in ("optimum", "std_error", "ci_low", "ci_high"):
+        assert scale[f"{column}_in_x_units"] == scale[column], column
+    assert np.isfinite(scale["ci_low"])
+
+
 def test_a_logistic_regressions_wald_intervals_at_90_percent_are_statsmodels() -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(0, 1, 200)

@@ -364,7 +364,7 @@ def units_intervals(
     the intervals are profiles (``ci_b_in_x_units``), else Wald's about its
     estimate in x's units with its standard error there, at the quantile the
     standardised interval took (Student's t for least squares, the normal's, 1.96
-    for 95%, for a likelihood)."""
+    for 95%, for a likelihood); any other parameter's (a scale) as it is."""
     ci = reference.get("ci") or {}
     out: dict[str, list[Any]] = {}
     if "w" in ci:
@@ -381,6 +381,9 @@ def units_intervals(
         spread_b = quantile * float(units["stderr"]["b"])
         if math.isfinite(spread_b):
             out["b"] = [at - spread_b, at + spread_b]
+    # a likelihood's other parameters (a Gaussian's scale) are the same in
+    # either units, as their estimates and errors are
+    out |= {k: list(v) for k, v in ci.items() if k not in ("w", "b")}
     return out
 
 
