@@ -142,6 +142,42 @@ def test_generated_data_round_trips_with_its_truth(
     assert trace.params["w"] == pytest.approx(1.0, abs=0.1)
 
 
+def test_a_standardised_runs_truth_is_beside_its_values_in_their_units(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fit on standardised x set the data's true w = [3, -2], b = 10 beside its
+    slopes per standard deviation (2.89, 10.35): the estimator looked biased, in
+    the table and params.png. The truth is now in the fit's units there (w
+    times x's spread, b plus w times its centre), and in x's own units beside
+    the optimum's in x's own units."""
+    path = tmp_path / "lt.csv"
+    args = ["data", "linear", "--n", "200", "--w", "3,-2", "--b", "10"]
+    code, _, err = run(
+        [*args, "--noise", "0.5", "--seed", "2", "-o", str(path)], capsys
+    )
+    assert code == 0, err
+    out = tmp_path / "r"
+    fit = ["fit", str(path), "--model", "linear", "--standardize", "--steps", "300"]
+    code, _, err = run([*fit, "--lr", "0.1", "-q", "--out", str(out)], capsys)
+    assert code == 0, err
+    trace = gradtrace.load(out)
+    x = pd.read_csv(path)[["x0", "x1"]].to_numpy()
+    center, spread = x.mean(axis=0), x.std(axis=0)
+    table = trace.summary()
+    want_w = np.array([3.0, -2.0]) * spread
+    np.testing.assert_allclose(table.loc[["w[0]", "w[1]"], "truth"], want_w, rtol=1e-5)
+    want_b = 10 + np.array([3.0, -2.0]) @ center
+    assert table.loc["b", "truth"] == pytest.approx(want_b, rel=1e-5)
+    assert list(table["truth_in_x_units"]) == [3.0, -2.0, 10.0]
+    # each truth within a few standard errors of its optimum, in either units
+    for suffix in ("", "_in_x_units"):
+        off = (table[f"optimum{suffix}"] - table[f"truth{suffix}"]).abs()
+        assert (off < 4 * table[f"std_error{suffix}"]).all(), suffix
+    code, said, _ = run(["show", str(out)], capsys)
+    assert code == 0
+    assert "the truth in x's own units: w = [3, -2], b = 10" in said
+
+
 def test_a_truth_is_shown_only_for_the_file_and_model_it_was_drawn_for(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

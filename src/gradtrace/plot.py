@@ -632,7 +632,7 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
                 b = float(full["b"])
                 sign = "-" if b < 0 else "+"
                 label = f"{name}: y = {full['w']:.4g} x {sign} {abs(b):.4g}"
-            elif getattr(model, "center", None) is not None and name != "truth":
+            elif getattr(model, "center", None) is not None:
                 # trained on standardised x, drawn over x in its own units: the
                 # values of the line drawn (w=9.5e4 had labelled a slope of 1506)
                 own = model.original_units(full)

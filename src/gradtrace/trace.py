@@ -464,7 +464,25 @@ class Trace:
     @property
     def truth(self) -> dict[str, Any]:
         """The true parameters of generated data that apply to this run's model
-        (``matching_truth``): empty where the data came from another model."""
+        (``matching_truth``): empty where the data came from another model. A
+        run on standardised x has them as it fits them, its slopes per standard
+        deviation of their columns (``truth_in_x_units``: as the data were
+        drawn), beside its own values."""
+        own = self.truth_in_x_units
+        if not own or not self.info.get("original_units"):
+            return own
+        from gradtrace.usercode import model_of
+
+        model = model_of(self.info, self.model)
+        if not {"w", "b"} <= set(own) or not hasattr(model, "standardised_units"):
+            return own
+        fitted = model.standardised_units(own)
+        return {k: np.asarray(v).tolist() for k, v in fitted.items()}
+
+    @property
+    def truth_in_x_units(self) -> dict[str, Any]:
+        """The true parameters (``truth``) in x's own units, as the data were
+        drawn: ``truth`` itself but for a run on standardised x."""
         values = {**(self.info.get("fixed") or {}), **self.params}
         return matching_truth(self.info.get("truth") or {}, values)
 
@@ -985,10 +1003,12 @@ class Trace:
         (0, 1) on the logit scale, so that it stays in range; NaN for one whose optimum
         is on the edge of its range), ``t`` or ``z`` and ``p_value`` (each real-valued
         parameter's optimum tested against 0, as statsmodels' tables do: ``_tests``),
-        the ``truth`` of generated data and ``fixed`` values (parameters held at their
-        start); a run with ``standardize=True`` adds ``final_in_x_units``,
-        ``optimum_in_x_units``, ``std_error_in_x_units``, ``ci_low_in_x_units`` and
-        ``ci_high_in_x_units``, the slopes and intercept in x's own units (their errors
+        the ``truth`` of generated data (a run on standardised x's per standard
+        deviation of x, as it fits them) and ``fixed`` values (parameters held at
+        their start); a run with ``standardize=True`` adds ``final_in_x_units``,
+        ``optimum_in_x_units``, ``std_error_in_x_units``, ``ci_low_in_x_units``,
+        ``ci_high_in_x_units`` and ``truth_in_x_units`` (as the data were drawn),
+        the slopes and intercept in x's own units (their errors
         from the covariance, mapped as the slopes are; a profile interval of the
         intercept profiled in x's units), and their tests, ``t_in_x_units`` or
         ``z_in_x_units`` and ``p_value_in_x_units`` (the intercept's differs: on
@@ -1059,6 +1079,9 @@ class Trace:
         for name, (low, high) in intervals_of(units).items():
             put("ci_low_in_x_units", name, low)
             put("ci_high_in_x_units", name, high)
+        if units and truth:  # the truth as the data were drawn
+            for name, value in self.truth_in_x_units.items():
+                put("truth_in_x_units", name, value)
         for extra in (
             "fixed",
             "truth",
@@ -1067,6 +1090,7 @@ class Trace:
             "std_error_in_x_units",
             "ci_low_in_x_units",
             "ci_high_in_x_units",
+            "truth_in_x_units",
         ):
             if extra in columns:
                 frame[extra] = pd.Series(columns[extra], dtype=float)

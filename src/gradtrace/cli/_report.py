@@ -582,6 +582,15 @@ def print_summary(
                 if k in "wb"
             )
             console.print(f"  the optimum in x's own units: {shown_optimum}")
+        own_truth = trace.truth_in_x_units
+        if truth and own_truth != truth:
+            shown_truth = ", ".join(
+                f"{k} = {fmt_any(v)}" for k, v in own_truth.items() if k in "wb"
+            )
+            console.print(
+                f"  the truth in x's own units: {shown_truth} (the table's truth "
+                "per standard deviation of x, as the fit is)"
+            )
     lik = info.get("likelihood")
     if lik:
         k = lik["n_params"]

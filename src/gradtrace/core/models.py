@@ -250,6 +250,16 @@ class _Columns(Regression):
         b = float(params["b"]) - float(w @ np.asarray(self.center))
         return {**params, "w": w, "b": np.asarray(b)}
 
+    def standardised_units(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Slopes and intercept for x in its own units as the standardised model
+        takes them (``original_units``' inverse: the data's true values beside
+        a fit on standardised x)."""
+        if self.center is None or self.spread is None:
+            return dict(params)
+        w = np.asarray(params["w"], np.float64)
+        b = float(params["b"]) + float(w @ np.asarray(self.center))
+        return {**params, "w": w * np.asarray(self.spread), "b": np.asarray(b)}
+
     def options(self) -> dict[str, Any]:
         held = {"offset": True} if self.offset else {}
         if self.center is None:
