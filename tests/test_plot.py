@@ -466,6 +466,21 @@ def test_plot_command_writes_the_pictures(tmp_path: Path) -> None:
         assert (tmp_path / "r" / name).stat().st_size > 10_000, name
     code, _, _ = run_cli(["plot", str(tmp_path / "r"), "--params", "w,q"], Capsys())  # type: ignore[arg-type]
     assert code == 2
+    # every picture is drawn before one is written: a bad --params leaves no
+    # folder, nor the pictures drawn before the landscape's
+    for bad in ("w,q", "b,b"):
+        nowhere = tmp_path / "nowhere"
+        code, _, _ = run_cli(
+            ["plot", str(tmp_path / "r"), "--params", bad, "-o", str(nowhere)],
+            Capsys(),  # type: ignore[arg-type]
+        )
+        assert code == 2 and not nowhere.exists(), bad
+    # a run whose data came from Python: fit.png cannot be drawn, no folder made
+    frame = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [2.0, 4.1, 5.9, 8.2]})
+    gradtrace.fit(frame, steps=3).save(tmp_path / "py")
+    nowhere = tmp_path / "nowhere"
+    code, _, _ = run_cli(["plot", str(tmp_path / "py"), "-o", str(nowhere)], Capsys())  # type: ignore[arg-type]
+    assert code == 2 and not nowhere.exists()
     elsewhere = tmp_path / "pictures" / "r"
     code, _, _ = run_cli(["plot", str(tmp_path / "r"), "-o", str(elsewhere)], Capsys())  # type: ignore[arg-type]
     assert code == 0 and sorted(p.name for p in elsewhere.iterdir()) == sorted(

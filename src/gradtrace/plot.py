@@ -2206,14 +2206,30 @@ def plot_run(
     dpi: float = DPI,
 ) -> list[Path]:
     """Write every picture that applies to this run into ``folder``, at ``dpi``
-    pixels per inch."""
-    drawn = []
+    pixels per inch (each drawn first: ``draw_run``)."""
+    return save_all(draw_run(trace, params), folder, dpi)
+
+
+def draw_run(
+    trace: Any, params: tuple[str, str] | None = None
+) -> list[tuple[str, Figure]]:
+    """Every picture that applies to this run, by its file's name, drawn and not
+    yet written: a picture that cannot be drawn (a landscape over a parameter
+    the run has not) leaves no file of the others behind."""
+    drawn: list[tuple[str, Figure]] = []
     for name, draw in RUN_FIGURES.items():
         try:
             fig = draw(trace, params) if draw is loss_landscape else draw(trace)
         except InputError:
             raise
         except ValueError:
-            continue  # the picture does not apply (one parameter; not a normal/line)
-        drawn.append(save(fig, Path(folder) / name, dpi=dpi))
+            continue  # the picture does not apply (one parameter; not a line)
+        drawn.append((name, fig))
     return drawn
+
+
+def save_all(
+    figures: list[tuple[str, Figure]], folder: str | Path, dpi: float = DPI
+) -> list[Path]:
+    """``draw_run``'s pictures written into ``folder`` (``save``)."""
+    return [save(fig, Path(folder) / name, dpi=dpi) for name, fig in figures]

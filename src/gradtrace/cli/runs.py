@@ -842,10 +842,11 @@ def plot(
     pair = None
     if params is not None:
         names = [p.strip() for p in params.split(",") if p.strip()]
-        if len(names) != 2:
+        if len(names) != 2 or names[0] == names[1]:
             raise InputError(
                 f"--params takes two of the run's parameters, comma-separated "
-                f"(such as --params w,b, or w[0],b for a vector), got {params!r}."
+                f"(such as --params w,b, or w[0],b for a vector), got {params!r}"
+                + (": the same one twice." if len(set(names)) == 1 else ".")
             )
         pair = (names[0], names[1])
     if out is not None and _same(out, run):
@@ -859,6 +860,9 @@ def plot(
             raise already_exists(there[0], "--out")
     trace = load_run(run, data, thin=True)  # a long run: every k-th step, as kept
     folder = run if out is None else out
+    # every picture drawn before a folder is made or a file written: one that
+    # cannot be (a parameter the run has not, data it cannot read) leaves none
+    figures = plots.draw_run(trace, pair)
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -867,7 +871,7 @@ def plot(
                 f"cannot make {str(out)!r} ({err.strerror or err}): choose another "
                 "--out."
             ) from None
-    for path in plots.plot_run(trace, folder, pair, dpi=dpi):
+    for path in plots.save_all(figures, folder, dpi=dpi):
         click.echo(f"wrote {path}")
 
 
