@@ -1576,3 +1576,25 @@ def test_one_slope_beside_an_offset_is_offered_standardisation(
     code, out, err = run_cli(args, capsys)
     assert code == 0, err
     assert "comes from x's scale (mean" in out and "--standardize" in out
+
+
+def test_a_config_files_keys_of_fit_alone_are_said_not_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config file shared with fit: its validation split held rows out of fit's
+    optimum and not of diagnose's, in silence. Now a note says so."""
+    from helpers import run_cli
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100)
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"x": x, "y": 2 * x + rng.normal(size=100)}).to_csv(data, index=False)
+    config = tmp_path / "s.toml"
+    config.write_text(f'data = "{data}"\nvalidation-split = 0.2\nepochs = 3\n')
+    code, out, err = run_cli(["diagnose", "--config", str(config)], capsys)
+    assert code == 0, err
+    assert err.strip() == (
+        "note: s.toml's validation-split is fit's alone, not diagnose's: it "
+        "diagnoses all the data's rows."
+    )
+    assert "optimum" in out

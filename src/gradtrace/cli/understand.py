@@ -163,6 +163,16 @@ def diagnose(**options: Any) -> None:
     o = _merge(options, file_options)
     if o["data"] is None:
         raise InputError("no data: give DATA (a file or a built-in data set).")
+    # a fit's keys that diagnose has no option for: said, not dropped in silence
+    # (a validation split's rows held out by fit, all diagnosed here)
+    unused = [k.replace("_", "-") for k in file_options if k not in options]
+    if unused:
+        click.echo(
+            f"note: {Path(options['config_file']).name}'s "
+            f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} fit's "
+            "alone, not diagnose's: it diagnoses all the data's rows.",
+            err=True,
+        )
     keys = set(RunConfig.__dataclass_fields__)
     config = RunConfig(**{k: v for k, v in o.items() if k in keys})
     if config.chunk_rows is not None and not config.stream:
