@@ -423,3 +423,31 @@ def test_a_category_only_the_validation_split_holds_out_is_refused() -> None:
             categorical=["rank"],
             validation_split=0.1,
         )
+
+
+def test_a_suggested_x_names_the_categorical_column_not_its_0_1_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every column but y taken as x, one of them text: the message suggested
+    --x g=b --x g=c, which then failed as no such column. It names g, and the
+    command it suggests runs; an id column counted through is told likewise."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x1": rng.normal(size=60), "g": rng.choice(["a", "b", "c"], 60)}
+    )
+    frame["y"] = frame["x1"] + rng.normal(size=60)
+    frame["h"] = np.where(frame["x1"] > 0, "hi", "lo")
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    args = ["fit", str(path), "--model", "linear", "--categorical", "g", "--steps", "2"]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and "(--x x1 --x g) to leave it out" in err, err
+    out = ["-q", "--out", str(tmp_path / "r")]
+    code, _, err = run_cli([*args, "--x", "x1", "--x", "g", *out], capsys)
+    assert code == 0, err
+    frame = frame.drop(columns="h")
+    frame.insert(0, "id", np.arange(60))
+    frame.to_csv(path, index=False)
+    trace = gradtrace.fit(str(path), "linear", categorical="g", steps=2)
+    (said,) = [n for n in trace.notes if "counts the rows" in n]
+    assert "name the x columns (x=['x1', 'g'])" in said, said

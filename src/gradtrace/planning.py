@@ -17,7 +17,14 @@ import pandas as pd
 from gradtrace import held_out, programs, validate
 from gradtrace import stopping as early_stop
 from gradtrace.assembly import row_losses_at, told_row
-from gradtrace.categories import DROPPED, coded, encode, sources, unfitted
+from gradtrace.categories import (
+    DROPPED,
+    coded,
+    column_names,
+    encode,
+    sources,
+    unfitted,
+)
 from gradtrace.core import loop
 from gradtrace.core.batches import KERAS, TORCH, TORCH_ROWS_LIMIT, n_batches
 from gradtrace.core.diagnose import READS_RATE_ONCE
@@ -298,6 +305,12 @@ def plan(
         )
     # the data's columns: x's, and an offset's last (the model adds it)
     data_cols = [*x_cols, offset] if offset else x_cols
+    # a categorical column's 0/1 columns, by its name: what a suggested --x gives
+    coded_from = {
+        column: name
+        for name, levels in categories.items()
+        for column in column_names(name, levels)
+    }
     xs, ys = validate.columns(
         frame,
         kind,
@@ -309,9 +322,10 @@ def plan(
         x_given=bool(config.x),
         release=release,
         marks_missing=bool(config.drop_missing),
+        source_of=coded_from,
     )
     if every is not None and xs is not None:
-        notices += _row_numbers(xs[:, : len(x_cols)], x_cols, config.y)
+        notices += _row_numbers(xs[:, : len(x_cols)], x_cols, config.y, coded_from)
     given = xs, ys  # to name a row by its place in the data, where rows are dropped
     head_of = n_rows if n_rows is not None and n_rows > len(ys) else None
     xs, ys, dropped = validate.finite_rows(
@@ -726,16 +740,25 @@ def _validation(
     return xs, ys, val._replace(source=config.validation_data or "Python data")
 
 
-def _row_numbers(xs: np.ndarray, x_cols: list[str], y: str) -> list[str]:
+def _row_numbers(
+    xs: np.ndarray, x_cols: list[str], y: str, coded_from: dict[str, str] | None = None
+) -> list[str]:
     """A notice for each x column, taken by default, that counts the rows (0, 1,
     2, ... or 1, 2, 3, ...): an index or an id, most likely, which a fit would take
-    for a predictor."""
+    for a predictor. ``coded_from``: a categorical column's 0/1 columns' source,
+    the name the --x it suggests gives."""
     out = []
     n = len(xs)
     for j, name in enumerate(x_cols):
         column = xs[:, j]
         if n > 2 and column[0] in (0, 1) and np.all(np.diff(column) == 1):
-            rest = x_flags([c for c in x_cols if c != name])
+            rest = x_flags(
+                list(
+                    dict.fromkeys(
+                        (coded_from or {}).get(c, c) for c in x_cols if c != name
+                    )
+                )
+            )
             out.append(
                 f"column {name} counts the rows ({int(column[0])}, "
                 f"{int(column[0]) + 1}, {int(column[0]) + 2}, ...): if it is an id "

@@ -1436,6 +1436,7 @@ def columns(
     least_rows: int = 2,
     release: bool = False,
     marks_missing: bool = False,
+    source_of: dict[str, str] | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The x and y arrays, as float64 (float32 columns computed in float32 stay
     float32), from named columns of ``frame``: views of its columns where their
@@ -1446,7 +1447,9 @@ def columns(
     ``release``: ``frame`` is the caller's to spend, so each x column is dropped
     from it once copied into the x matrix of several columns (the data are then
     held about once, not twice); ``marks_missing``: a column's marks of a missing
-    value ('-', '?': ``MISSING_MARKS``) read as NaN, for --drop-missing to drop."""
+    value ('-', '?': ``MISSING_MARKS``) read as NaN, for --drop-missing to drop;
+    ``source_of``: a coded column's source (a categorical column's 0/1 columns,
+    "rank=2" -> "rank"), the name a suggested --x gives."""
     present(frame, kind, x, y, source, every_x, x_given)
     names = [str(c) for c in frame.columns]
     wanted = ([] if kind == "distribution" else list(x or ["x"])) + [y]
@@ -1476,6 +1479,8 @@ def columns(
             rest = [
                 n for n in wanted if n not in (c, y) and _numbers_in(frame[names_of[n]])
             ]
+            # as the user names them: a categorical column, not its 0/1 ones
+            rest = list(dict.fromkeys((source_of or {}).get(n, n) for n in rest))
             raise InputError(
                 f"{str(err)[:-1]}, or name the x columns "
                 f"({x_flags(rest)}) to "
