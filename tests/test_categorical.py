@@ -451,3 +451,35 @@ def test_a_suggested_x_names_the_categorical_column_not_its_0_1_columns(
     trace = gradtrace.fit(str(path), "linear", categorical="g", steps=2)
     (said,) = [n for n in trace.notes if "counts the rows" in n]
     assert "name the x columns (x=['x1', 'g'])" in said, said
+
+
+def test_a_slope_is_started_by_its_columns_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary and the warnings name slopes w[x1], w[g=b]; --init took only
+    w[0] (w[x1] was no parameter, w[g=b]=1 was cut at its first =)."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"x1": rng.normal(size=40), "g": rng.choice(["a", "b", "c"], 40)}
+    )
+    frame["y"] = frame["x1"] + rng.normal(size=40)
+    options = {"x": ["x1", "g"], "categorical": "g", "steps": 1, "lr": 1e-9}
+    trace = gradtrace.fit(
+        frame, "linear", init={"w[g=c]": 0.7, "w[x1]": 0.2}, **options
+    )
+    assert trace.initial["w"] == [0.2, 0.0, 0.7]
+    with pytest.raises(InputError, match=r"'zz' is none of them: x1, g=b, g=c\.$"):
+        gradtrace.fit(frame, "linear", init={"w[zz]": 1}, **options)
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    args = ["fit", str(path), "--model", "linear", "--x", "x1", "--x", "g"]
+    args += ["--categorical", "g", "--steps", "1", "--lr", "1e-9", "-q"]
+    out = tmp_path / "r"
+    code, _, err = run_cli([*args, "--init", "w[g=b]=0.5", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert gradtrace.load(out).initial["w"] == [0.0, 0.5, 0.0]
+    code, _, err = run_cli(
+        [*args, "--init", "w[x1]=1", "--init", "w[0]=2", "--out", str(tmp_path / "s")],
+        capsys,
+    )
+    assert code == 2 and "are the same element: give it once." in err

@@ -381,7 +381,7 @@ def plan(
     specs = validate.specs_for(m, loss)
     if isinstance(m, (Custom, CustomFamily)):  # a built-in's names are its own
         validate.params_apart_from_columns(specs, config.y, kind)
-    trainable, fixed = validate.param_values(specs, config.init, config.fix)
+    trainable, fixed = validate.param_values(specs, config.init, config.fix, x_cols)
     validate.user_code(m, loss, {**trainable, **fixed}, xs, ys)
     if m.kind == "distribution" or loss == "nll":
         rows = validate.kept_rows(*given) if dropped else None

@@ -994,14 +994,17 @@ def param_values(
     specs: Sequence[ParamSpec],
     init: Mapping[str, Any],
     fix: Mapping[str, Any],
+    columns: Sequence[str] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Initial values of the trainable parameters and values of the fixed ones.
 
-    Unnamed parameters start at their documented default.
+    Unnamed parameters start at their documented default. ``columns``: the x
+    columns a vector of slopes multiplies, one each, by which an element may be
+    named as the trace names it (``w[age]``, ``w[rank=2]``: ``w[0]``, ...).
     """
     by_name = {s.name: s for s in specs}
     names = list(by_name)
-    init = _elements(by_name, init)
+    init = _elements(by_name, _by_column(by_name, init, columns))
     for flag, given in (("--init", init), ("--fix", fix)):
         for key in given:
             whole = str(key).split("[")[0]
@@ -1047,6 +1050,44 @@ def param_values(
 
 
 _ELEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*\[\s*(\d+)\s*\]\s*$")
+
+_NAMED_ELEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*\[(.*)\]\s*$", re.S)
+
+
+def _by_column(
+    by_name: Mapping[str, ParamSpec],
+    init: Mapping[str, Any],
+    columns: Sequence[str] | None,
+) -> dict[str, Any]:
+    """``init`` with a slope named by its x column (``w[age]``) named by its
+    place (``w[0]``), where the vector has one element per column of
+    ``columns``; a name that is no column is refused with the columns."""
+    out: dict[str, Any] = {}
+    for key, raw in init.items():
+        match = _NAMED_ELEMENT.match(str(key))
+        spec = by_name.get(match.group(1)) if match else None
+        label = match.group(2).strip() if match else ""
+        if (
+            match is None
+            or spec is None
+            or label.isdigit()
+            or not columns
+            or spec.size != len(columns)
+        ):
+            out[key] = raw
+            continue
+        if label not in columns:
+            raise InputError(
+                f"--init {key}: {spec.name} has an element per x column, and "
+                f"{label!r} is none of them: {', '.join(columns)}."
+            )
+        place = f"{spec.name}[{list(columns).index(label)}]"
+        if place in init:
+            raise InputError(
+                f"--init {key} and --init {place} are the same element: give it once."
+            )
+        out[place] = raw
+    return out
 
 
 def _elements(

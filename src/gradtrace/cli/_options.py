@@ -4,6 +4,7 @@ the checks of an -o before any work."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -227,6 +228,9 @@ def pairs(flag: str, items: Iterable[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
+        element = re.match(r"\s*(\w+\[[^\]]*\])\s*=(.*)", item, re.S)
+        if element:  # a slope named by its column, which may hold "=": w[g=b]=1
+            key, sep, value = element.group(1), "=", element.group(2)
         key = key.strip()
         if not sep or not key or not value.strip():
             # a hyper-parameter's example for --opt, a parameter's otherwise

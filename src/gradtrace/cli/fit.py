@@ -294,7 +294,8 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="NAME=VALUE",
             help="Initial value of a parameter (default: 0 for loc/slopes/"
-            "intercepts, 1 for scale). For a vector: w=1,2,3, or one element: w[0]=1. "
+            "intercepts, 1 for scale). For a vector: w=1,2,3, or one element: w[0]=1 "
+            "(or by its x column, as the summary names it: w[age]=1, w[rank=2]=0). "
             "Repeatable.",
         ),
         click.option(
