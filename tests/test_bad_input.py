@@ -56,6 +56,14 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
             "'?' seems to mark a missing value (2 such rows): --drop-missing leaves "
             "their rows out; or leave such cells empty (or write NA).",
         ),
+        # text that marks nothing is counted apart (it counted 2 such rows)
+        (
+            "x,y\n1,3\n2,?\n3,abc\n4,9\n",
+            "'?' seems to mark a missing value (1 such row): --drop-missing leaves "
+            "their rows out; or leave such cells empty (or write NA); 1 other row "
+            "holds text that is no number ('abc' in data row 3 (line 4)): fix or "
+            "remove it.",
+        ),
         # thousands separators: "fix or remove it" said nothing of them
         (
             'x,y\n1,"1,234.5"\n2,3\n',

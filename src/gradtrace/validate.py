@@ -1679,14 +1679,28 @@ def _numeric(
         elif written.lower() in MISSING_MARKS:
             # a data set's own mark for a missing value (UCI's ?), which pandas
             # does not read as one
-            many = int(bad.sum())
+            texts = col[bad].astype(str).str.strip()
+            marked = texts.str.lower().isin(MISSING_MARKS)
+            many = int(marked.sum())
             mend = "leave such cells empty (or write NA)"
             if source.startswith("the "):  # Python's data
                 mend = f"make them NaN (df.replace({written!r}, float('nan')))"
+            # text that marks nothing (abc) is counted apart: no drop mends it
+            other = texts[~marked]
+            besides = ""
+            if len(other):
+                at = np.flatnonzero(bad.to_numpy())[np.flatnonzero(~marked.to_numpy())]
+                some = len(other) != 1
+                besides = (
+                    f"; {len(other)} other row{'s' * some} "
+                    f"{'hold' if some else 'holds'} text that is no number "
+                    f"({other.iloc[0]!r} in {_row(int(at[0]), source)}): fix or "
+                    f"remove {'them' if some else 'it'}"
+                )
             todo = (
                 f"{written!r} seems to mark a missing value ({many} such "
                 f"row{'s' * (many != 1)}): --drop-missing leaves their rows out; "
-                f"or {mend}."
+                f"or {mend}{besides}."
             )
         elif bad.sum() == col.notna().sum():
             todo = _category(col, name, source, is_y) or todo
