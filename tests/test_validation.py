@@ -623,3 +623,17 @@ def test_a_sweep_takes_each_configurations_validation_loss(
     assert "lowest val_loss lr=" in said
     table = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
     assert table["val_loss"].notna().all()
+
+
+def test_validation_rows_dropped_for_a_missing_value_are_said() -> None:
+    """--drop-missing dropped a validation row in silence (the training data's
+    drops were noted): both are said now, each of its own data."""
+    frame = pd.DataFrame({"x": [1.0, 2, 3, 4, 5, 6], "y": [2.0, 4, np.nan, 8, 10, 12]})
+    held = pd.DataFrame({"x": [1.0, np.nan, 3.0], "y": [2.0, 4, 6]})
+    trace = gradtrace.fit(frame, validation_data=held, drop_missing=True, steps=2)
+    assert "dropped 1 row with missing or infinite values." in trace.notes
+    assert (
+        "dropped 1 row with missing or infinite values from the validation data."
+        in trace.notes
+    )
+    assert trace.info["data"]["validation"]["dropped_rows"] == 1

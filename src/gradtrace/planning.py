@@ -350,6 +350,8 @@ def plan(
     )
     if categories and config.validation_split and xs is not None:
         unfitted(categories, data_cols, xs)
+    if val is not None and val.dropped:  # the validation data's own, said too
+        notices.append(f"{dropped_notice(val.dropped)} from the validation data")
     m = validate.model(
         model_name,
         len(x_cols),
