@@ -221,6 +221,21 @@ def test_a_bad_level_is_one_line(
     assert told in line
 
 
+def test_a_level_without_the_exact_answer_is_refused_as_its_errors_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--no-exact --level 0.9 was taken in silence, --no-exact --stderr hc3 was
+    refused: both choose the exact answer's intervals or errors."""
+    data = csv(tmp_path, "x,y\n1,2\n2,4.1\n3,5.9\n")
+    line = one_line_error([data, "--no-exact", "--level", "0.9"], tmp_path, capsys)
+    assert line == (
+        "error: --level 0.9 chooses the exact optimum's intervals, which "
+        "--no-exact leaves out: drop one of them."
+    )
+    with pytest.raises(InputError, match="^level=0.9 chooses .* exact=False leaves"):
+        gradtrace.fit(FRAME, "linear", x=["a", "b"], y="y", exact=False, level=0.9)
+
+
 @pytest.mark.parametrize("level", [1.5, 0.0, 95, True, "0.9x"])
 def test_a_bad_level_in_python_names_the_argument(level: object) -> None:
     with pytest.raises(InputError, match=r"^level(=| takes)") as raised:

@@ -380,6 +380,11 @@ def plan(
         config.intervals, loss, robust, config.exact, bool(config.stream)
     )
     level = validate.level(config.level)
+    if level != 0.95 and not config.exact:
+        raise InputError(
+            f"--level {level:g} chooses the exact optimum's intervals, which "
+            "--no-exact leaves out: drop one of them."
+        )
     specs = validate.specs_for(m, loss)
     if isinstance(m, (Custom, CustomFamily)):  # a built-in's names are its own
         validate.params_apart_from_columns(specs, config.y, kind)
