@@ -151,7 +151,7 @@ def diagnose(**options: Any) -> None:
     number, the predicted steps to come within 1e-4 of the optimum, and a verdict on
     the chosen rate. Takes the same DATA and options as fit (--stream too); those
     that change nothing here (--epochs, --steps, --seed, --eval-every, --metric,
-    --exact) are taken and not listed."""
+    --exact, --level) are taken and not listed."""
     from gradtrace.cli._config import read_config
     from gradtrace.cli._report import _console
     from gradtrace.cli.fit import _merge
