@@ -213,6 +213,17 @@ def test_the_command_writes_the_datas_own_columns_as_they_were_written(
     assert code == 0, err
     tsv = (tmp_path / "p.tsv").read_text().splitlines()
     assert tsv[1].startswith("1234567890123\t51.257302210933936\t01234\t1e-12\t")
+    # rows named (R's write.csv, and write.table's one field more): the names
+    # first, under an empty header, as the rows were matched back by them
+    for text in (",a,b\nn1,0.5,1.5\nn2,-1,0\n", "a b\nn1 0.5 1.5\nn2 -1 0\n"):
+        named = tmp_path / "named.csv"
+        named.write_text(text)
+        code, out, err = run_cli(["predict", run, str(named)], capsys)
+        assert code == 0, err
+        lines = out.strip().splitlines()
+        assert lines[0].split(",")[:3] == ["", "a", "b"] and "prediction" in lines[0]
+        assert lines[1].startswith("n1,0.5,1.5,") and lines[2].startswith("n2,-1,0,")
+        assert "taken for the row" in err
 
 
 @pytest.mark.parametrize(

@@ -306,7 +306,7 @@ def _read_text(
     default = pd.RangeIndex(len(frame))
     if frame.index.equals(default) and frame.index.name is None:
         # a first column of 0, 1, 2, ... taken as the index would pass: rare
-        return _unnamed_row_names(frame, _names_of(head, sep)[:1], name)
+        return _unnamed_row_names(frame, _names_of(head, sep)[:1], name, text)
     if len(frame.columns) and frame[frame.columns[-1]].isna().all():
         if hasattr(source, "seek"):
             source.seek(0)
@@ -317,14 +317,21 @@ def _read_text(
     first = frame.index[0]
     return _row_names_noted(
         frame.reset_index(drop=True),
+        frame.index if text else None,
         f"the rows of {name} have one field more than its header names: the first "
         f"of each ({first!r} in the first row) is taken for the row's name, not "
         "data, as R's write.table writes row names",
     )
 
 
+#: ``DataFrame.attrs`` key of a table read with its fields as written
+#: (``as_written``): the row names its reading left out (``_row_names_noted``),
+#: as written, for ``gradtrace predict`` to write back beside its predictions
+ROW_NAMES = "gradtrace.row_names"
+
+
 def _unnamed_row_names(
-    frame: pd.DataFrame, first_name: list[str], name: str
+    frame: pd.DataFrame, first_name: list[str], name: str, keep: bool = False
 ) -> pd.DataFrame:
     """``frame`` less a first column that its header line leaves unnamed
     (``first_name`` [""]): row names, as R's write.csv and pandas' to_csv write
@@ -333,18 +340,24 @@ def _unnamed_row_names(
         return frame
     column = frame.columns[0]
     first = frame[column].iloc[:1].tolist()[0] if len(frame) else None
+    names = frame[column]
     return _row_names_noted(
         frame.drop(columns=column),
+        names if keep else None,
         f"the first column of {name} has no name in its header: its fields "
         f"({first!r} in the first row) are taken for the rows' names, not data, as "
         "R's write.csv and pandas' to_csv write row names",
     )
 
 
-def _row_names_noted(frame: pd.DataFrame, said: str) -> pd.DataFrame:
-    """``frame``, read without its row names, with the notice ``said`` of them
-    (``READ_NOTICES``), and what to do where they were data."""
+def _row_names_noted(frame: pd.DataFrame, names: Any, said: str) -> pd.DataFrame:
+    """``frame``, read without its row names (``names``), with the notice
+    ``said`` of them (``READ_NOTICES``), and what to do where they were data; a
+    table of fields as written keeps the names (``names``: not None) as written
+    (``ROW_NAMES``)."""
     frame.attrs[READ_NOTICES] = [f"{said}; if it is data, name it in the header line"]
+    if names is not None:
+        frame.attrs[ROW_NAMES] = [str(v) for v in names]
     return frame
 
 

@@ -204,14 +204,15 @@ def as_text(
     """``frame`` to write as text: DATA's own columns as its file wrote them (a
     CSV's or TSV's fields: 51.257302210933936, a zip code's 01234; they were
     rounded to 9 digits, and the zip code read as 1234; ``text``: standard
-    input's), others at full precision, and the ``added`` columns (the
+    input's; its rows' names first, where it has them), others at full
+    precision, and the ``added`` columns (the
     predictions, and an interval's) to ``digits``
     significant digits (float32's 9; a float64 run's 17), inf written so, with a
     decimal comma where ``comma`` (DATA's numbers have them)."""
     import numpy as np
     import pandas as pd
 
-    from gradtrace.data import read_table, text_table
+    from gradtrace.data import ROW_NAMES, read_table, text_table
 
     def shown(column: str) -> list[str]:
         return [
@@ -227,11 +228,15 @@ def as_text(
     elif data.is_file() and suffix not in (".parquet", ".pq", ".npy", ".npz"):
         # a file's own (a built-in data set's name is none)
         written = read_table(data, as_written=True)
+    names = None
     if written is not None:
         if list(written.columns) == list(own.columns) and len(written) == len(own):
             own = written
+            names = written.attrs.get(ROW_NAMES)
     made = [pd.Series(shown(c), name=c, index=own.index) for c in added]
-    return pd.concat([own, *made], axis=1)
+    # the rows' names first, under an empty header, as DATA had them
+    first = [pd.Series(names, name="", index=own.index)] if names else []
+    return pd.concat([*first, own, *made], axis=1)
 
 
 def _rows_as_lines(said: str, data: Path) -> str:
