@@ -1017,9 +1017,11 @@ class Trace:
         intervals', 0.95 by default), ``validation`` (with validation data: the last
         ``val_loss``, its lowest and after which epoch, each ``val_<metric>``; else
         None), ``status``, ``stderr`` (the standard errors' kind: ``classical``, or the
-        robust one, ``hc3``), ``warnings``, ``notes`` and ``ranged`` (why positive or
-        (0, 1) parameters have no test against 0, or None); what ``gradtrace show``
-        prints, for pandas."""
+        robust one, ``hc3``), ``warnings``, ``notes``, ``ranged`` (why positive or
+        (0, 1) parameters have no test against 0, or None) and ``likelihood``
+        (run.json's: ``loglik``, ``aic``, ``bic`` at the final values and the
+        optimum, ``n_params``, ``n_rows``; None without a likelihood); what
+        ``gradtrace show`` prints, for pandas."""
         info = self.info
         optimum = info.get("optimum") or {}
         stderr = info.get("stderr") or {}
