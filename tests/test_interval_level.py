@@ -302,3 +302,17 @@ def test_numpys_float32_level_is_the_level_it_prints() -> None:
         FRAME, "linear", x=["a", "b"], y="y", steps=3, level=np.float32(0.9)
     )
     assert trace.info["ci_level"] == 0.9
+
+
+def test_an_intercept_held_on_standardised_x_is_said_to_be_at_xs_means() -> None:
+    """--standardize --fix b=0 held the linear predictor at x's means at 0, not
+    the intercept at x = 0 a user after "no intercept" meant; its value in x's
+    own units moved with the slopes, without a word."""
+    trace = gradtrace.fit(
+        FRAME, "linear", x=["a", "b"], y="y", standardize=True, fix={"b": 0}, steps=2
+    )
+    (said,) = [n for n in trace.notes if n.startswith("b is held at 0")]
+    assert "the linear predictor at x's means, not at x = 0" in said
+    assert said.endswith("leave out standardize=True to hold the intercept at x = 0.")
+    plain = gradtrace.fit(FRAME, "linear", x=["a", "b"], y="y", fix={"b": 0}, steps=2)
+    assert not any(n.startswith("b is held") for n in plain.notes)

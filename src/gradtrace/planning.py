@@ -395,6 +395,15 @@ def plan(
         validate.support(m, ys, fixed, source, rows=rows)
         if val is not None:
             validate.support(m, val.y, fixed, f"the validation data ({val.source})")
+    if getattr(m, "center", None) is not None and "b" in fixed:
+        # on standardised x the intercept is the prediction at x's means: held
+        # there, not at x = 0 (a user after "no intercept" got the former)
+        notices.append(
+            f"b is held at {float(fixed['b']):g} on standardised x, where the "
+            "intercept is the linear predictor at x's means, not at x = 0 (its value "
+            "in x's own units moves with the slopes): leave out --standardize to "
+            "hold the intercept at x = 0"
+        )
     dropped_at = tuple(validate.missing_rows(*given).tolist()) if dropped else ()
     del given  # the data before any drop: a copy's worth of memory where rows went
     metric_names = validate.metrics(m, loss, config.metrics, ys, source)
