@@ -630,6 +630,8 @@ def test_the_printed_steps_are_those_whose_loss_over_all_rows_was_taken(
         ("fit", "--random-state", "--seed"),
         ("sweep", "--learning-rate", "--lr"),
         ("diagnose", "--learning-rate", "--lr"),
+        # an option taken and not listed is offered only where spelt almost so
+        ("diagnose", "--levle", "--level"),
     ],
 )
 def test_other_libraries_option_names_suggest_ours(
@@ -642,6 +644,16 @@ def test_other_libraries_option_names_suggest_ours(
         f"error: no such option {given}: did you mean {meant}? (see gradtrace "
         f"{command} --help)\n"
     )
+
+
+def test_an_option_not_listed_is_not_offered_for_another(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """diagnose takes fit's --level without listing it: --devices, which it has
+    not, was answered "did you mean --level?"."""
+    code, _, err = run(["diagnose", str(SEED004), "--devices", "2"], capsys)
+    assert code == 2
+    assert err == "error: no such option --devices. (see gradtrace diagnose --help)\n"
 
 
 @pytest.mark.parametrize(

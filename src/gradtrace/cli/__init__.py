@@ -326,14 +326,23 @@ def _command_code(argv: list[str] | None) -> int:
         return 130
     except click.NoSuchOption as err:  # click lists its guesses alphabetically
         path = err.ctx.command_path if err.ctx else "gradtrace"
-        # the command's every option (the error's possibilities are click's guesses)
-        options = [
-            opt
-            for param in (err.ctx.command.params if err.ctx else [])
-            for opt in (*param.opts, *param.secondary_opts)
-            if opt.startswith("--")
-        ]
+        # the command's every option (the error's possibilities are click's
+        # guesses); one it takes without listing only where spelt almost so
+        # (diagnose --devices was offered --level)
+        params = err.ctx.command.params if err.ctx else []
+        options: list[str] = []
+        unlisted: list[str] = []
+        for param in params:
+            flags = [o for o in (*param.opts, *param.secondary_opts) if o[:2] == "--"]
+            (unlisted if getattr(param, "hidden", False) else options).extend(flags)
         best = _meant_option(err.option_name, options or err.possibilities or [])
+        near = _meant_option(err.option_name, unlisted, cutoff=0.8)
+        if near is not None and (
+            best is None
+            or _likeness(err.option_name, near) > _likeness(err.option_name, best)
+        ):
+            best = near
+        options += unlisted
         guess = f": did you mean {best}?" if best else "."
         from gradtrace.arguments import fit_keyword
 
@@ -490,10 +499,10 @@ def _value_split_by_a_space(message: str, argv: list[str]) -> str:
     return ""
 
 
-def _meant_option(given: str, options: list[str]) -> str | None:
+def _meant_option(given: str, options: list[str], cutoff: float = 0.6) -> str | None:
     """The option that ``given`` most likely means: another library's name for it
     (--learning-rate for --lr, as ``arguments.ARGUMENT_ALIASES`` has them for Python's
-    keywords), else the closest spelling."""
+    keywords), else the closest spelling (``cutoff``: difflib's)."""
     import difflib
 
     from gradtrace.arguments import ARGUMENT_ALIASES
@@ -502,8 +511,15 @@ def _meant_option(given: str, options: list[str]) -> str | None:
     flag = f"--{alias.replace('_', '-')}" if alias else None
     if flag in options:
         return flag
-    best = difflib.get_close_matches(given, options, 1)
+    best = difflib.get_close_matches(given, options, 1, cutoff)
     return best[0] if best else None
+
+
+def _likeness(a: str, b: str) -> float:
+    """How alike two spellings are, as ``_meant_option`` weighs them."""
+    import difflib
+
+    return difflib.SequenceMatcher(None, a, b).ratio()
 
 
 def _end_process(code: int) -> NoReturn:
