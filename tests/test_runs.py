@@ -719,6 +719,14 @@ def test_export_json_keeps_infinities_and_refuses_a_folder(
     code, out, _ = run(["export", str(tmp_path / "d"), "--json"], capsys)
     rows = json.loads(out)["trace"]
     assert rows[0]["grad_w"] is None
+    # no number is null in the run's part as in its rows (a rate of "NaN" was
+    # text beside the rows' null: an Adam run's stable rate, say)
+    assert '"NaN"' not in out
+    adam = tmp_path / "adam"
+    gradtrace.fit(str(SEED004), optimizer="torch.adam", steps=3).save(adam)
+    code, out, _ = run(["export", str(adam), "--json"], capsys)
+    assert code == 0 and '"NaN"' not in out
+    assert json.loads(out)["run"]["diagnosis"]["stable_lr"] is None
     assert "Infinity" in (rows[-1]["loss"], rows[-1]["batch_loss"]) or any(
         v in ("Infinity", "-Infinity") for v in rows[-1].values()
     )

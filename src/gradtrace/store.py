@@ -885,9 +885,10 @@ def _damaged_part(folder: Path) -> Path | None:
 def json_text(info: dict[str, Any], frames: Iterable[pd.DataFrame]) -> Iterator[str]:
     """``to_json({"run": info, "trace": rows}) + "\n"``, where ``rows`` are the
     records of ``frames`` one after another (a value that does not apply, NaN, is
-    null; infinities are "Infinity"), in pieces: a piece per frame, never the
-    whole text at once. The same characters as that one call writes."""
-    head = to_json({"run": info, "trace": []})
+    null, in the run's part too; infinities are "Infinity"), in pieces: a piece
+    per frame, never the whole text at once. The same characters as that one
+    call writes."""
+    head = to_json({"run": _nan_as_null(info), "trace": []})
     yield head[: -len("[]\n}")] + "["
     # each row as json.dumps(indent=2) sets it three levels in, by the fast
     # encoder (one without indent), with the indent put into its separators
@@ -908,6 +909,19 @@ def json_text(info: dict[str, Any], frames: Iterable[pd.DataFrame]) -> Iterator[
             yield ("\n" if first else ",\n") + ",\n".join(pieces)
             first = False
     yield "]\n}\n" if first else "\n  ]\n}\n"
+
+
+def _nan_as_null(value: Any) -> Any:
+    """``value`` with every NaN (a float's, or run.json's "NaN") as None: an
+    export's JSON says null where a number does not apply, in the run's part as
+    in its rows (a stable rate of "NaN" beside rows' null)."""
+    if isinstance(value, dict):
+        return {k: _nan_as_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_as_null(v) for v in value]
+    if isinstance(value, (float, np.floating)) and np.isnan(value):
+        return None
+    return None if isinstance(value, str) and value == "NaN" else value
 
 
 def _json_values(values: np.ndarray) -> list[Any]:
