@@ -472,6 +472,19 @@ def test_a_streamed_poisson_fit_is_told_of_its_overdispersion_too(
         assert f"chi-squared {chi2:.4g} on {dof} degrees of freedom" in notes[1][0]
 
 
+def decay_file(
+    tmp_path: Path, n: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, Path]:
+    """A decay a line misses (a bend), its noise growing with x (an uneven
+    spread), written to a Parquet file: x, y and the file."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 5, n)
+    y = 3 * np.exp(-0.7 * x) + 0.5 + rng.normal(0, 0.05 + 0.05 * x)
+    path = tmp_path / "decay.parquet"
+    pd.DataFrame({"x": x, "y": y}).to_parquet(path)
+    return x, y, path
+
+
 def test_a_streamed_fit_is_tested_for_bends_and_uneven_noise_too(
     tmp_path: Path,
 ) -> None:
@@ -481,11 +494,7 @@ def test_a_streamed_fit_is_tested_for_bends_and_uneven_noise_too(
     in-memory fit's, whose figures are statsmodels'."""
     from statsmodels.stats.diagnostic import het_breuschpagan, linear_reset
 
-    rng = np.random.default_rng(1)
-    x = rng.uniform(0, 5, 3000)
-    y = 3 * np.exp(-0.7 * x) + 0.5 + rng.normal(0, 0.05 + 0.05 * x)
-    path = tmp_path / "decay.parquet"
-    pd.DataFrame({"x": x, "y": y}).to_parquet(path)
+    x, y, path = decay_file(tmp_path, 3000, seed=1)
     ols = sm.OLS(y, sm.add_constant(x)).fit()
     bend = linear_reset(ols, power=3, test_type="fitted", use_f=True)
     lm, p, _, _ = het_breuschpagan(ols.resid, sm.add_constant(x))
@@ -512,11 +521,7 @@ def test_a_long_data_sets_residuals_are_tested_on_evenly_spaced_rows(
     from gradtrace.core import robust
 
     monkeypatch.setattr(robust, "TESTED_ROWS", 1000)
-    rng = np.random.default_rng(4)
-    x = rng.uniform(0, 5, 2500)
-    y = 3 * np.exp(-0.7 * x) + 0.5 + rng.normal(0, 0.05 + 0.05 * x)
-    path = tmp_path / "decay.parquet"
-    pd.DataFrame({"x": x, "y": y}).to_parquet(path)
+    x, y, path = decay_file(tmp_path, 2500, seed=4)
     whole = sm.OLS(y, sm.add_constant(x)).fit()
     # the rows tested, with the fit of all rows' residuals and fitted values
     rows = np.arange(0, 2500, 3)
