@@ -90,11 +90,13 @@ class Chunks:
 Values = np.ndarray | Chunks
 
 
-def blocks(x: Any, y: Values) -> Iterator[tuple[Any, np.ndarray]]:
-    """(x, y) a block of at most ``BLOCK_ROWS`` rows at a time, as they are
-    stored (in memory: views; ``Chunks``: each chunk read in turn)."""
+def blocks(
+    x: Any, y: Values, block: int | None = None
+) -> Iterator[tuple[Any, np.ndarray]]:
+    """(x, y) a block of at most ``block`` (``BLOCK_ROWS``) rows at a time, as
+    they are stored (in memory: views; ``Chunks``: each chunk read in turn)."""
     for xc, yc in y if isinstance(y, Chunks) else [(x, y)]:
-        for s in row_blocks(len(yc)):
+        for s in row_blocks(len(yc), block):
             yield (None if xc is None else xc[s]), yc[s]
 
 
