@@ -170,10 +170,10 @@ class _Commands(click.Group):
             raise _ReaderGone() from err
         except InputError as err:
             # a bad value a --config file wrote: the message names the file
-            said = ctx.meta.get("gradtrace.config")
-            if said is not None and len(err.args) == 1:
-                from gradtrace.cli._config import named_from_file
+            from gradtrace.cli._config import META_KEY, named_from_file
 
+            said = ctx.meta.get(META_KEY)
+            if said is not None and len(err.args) == 1:
                 err.args = (named_from_file(str(err), *said),)
             raise
 
