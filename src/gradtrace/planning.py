@@ -17,14 +17,7 @@ import pandas as pd
 from gradtrace import held_out, programs, validate
 from gradtrace import stopping as early_stop
 from gradtrace.assembly import row_losses_at, told_row
-from gradtrace.categories import (
-    DROPPED,
-    coded,
-    column_names,
-    encode,
-    sources,
-    unfitted,
-)
+from gradtrace.categories import DROPPED, coded, encode, sources, unfitted
 from gradtrace.core import loop
 from gradtrace.core.batches import KERAS, TORCH, TORCH_ROWS_LIMIT, n_batches
 from gradtrace.core.diagnose import READS_RATE_ONCE
@@ -306,11 +299,7 @@ def plan(
     # the data's columns: x's, and an offset's last (the model adds it)
     data_cols = [*x_cols, offset] if offset else x_cols
     # a categorical column's 0/1 columns, by its name: what a suggested --x gives
-    coded_from = {
-        column: name
-        for name, levels in categories.items()
-        for column in column_names(name, levels)
-    }
+    coded_from = dict(zip(data_cols, sources(data_cols, categories), strict=True))
     xs, ys = validate.columns(
         frame,
         kind,

@@ -679,15 +679,14 @@ def _least_squares(
             raise _dependent(m, xtx, rank, n)
         resid = y64 - design @ beta
         return beta, xtx, float(resid @ resid)
-    r: np.ndarray | None = None
-    for xb, yb in rowsums.blocks(x, y):
-        both = np.column_stack(
+    found = rowsums.r_factor(
+        np.column_stack(
             [m.design(np.asarray(xb, np.float64)), np.asarray(yb, np.float64)]
         )
-        r = np.asarray(
-            np.linalg.qr(both if r is None else np.vstack([r, both]), mode="r")
-        )
-    assert r is not None
+        for xb, yb in rowsums.blocks(x, y)
+    )
+    assert found is not None
+    r = found[0]
     p = r.shape[1] - 1
     triangle = r[:p, :p]
     # R's singular values are X's: the cutoff lstsq of the whole X would use
@@ -929,16 +928,13 @@ def _full_rank(columns: Any, x: Any, y: Any) -> bool:
     NumPy's ``lstsq`` takes (singular values above eps * max(n, p) times the
     largest), from the R factor of their QR decomposition updated a block of rows
     at a time (R has their singular values; ``_least_squares`` does the same)."""
-    r: np.ndarray | None = None
-    n = 0
-    for xb, _ in rowsums.blocks(x, y):
-        block = np.asarray(columns(np.asarray(xb, np.float64)), np.float64)
-        n += len(block)
-        r = np.asarray(
-            np.linalg.qr(block if r is None else np.vstack([r, block]), mode="r")
-        )
-    if r is None:
+    found = rowsums.r_factor(
+        np.asarray(columns(np.asarray(xb, np.float64)), np.float64)
+        for xb, _ in rowsums.blocks(x, y)
+    )
+    if found is None:
         return False
+    r, n = found
     p = r.shape[1]
     values = np.linalg.svd(r, compute_uv=False)
     cutoff = np.finfo(np.float64).eps * max(n, p) * values.max(initial=0.0)

@@ -38,7 +38,14 @@ import numpy as np
 from gradtrace.core.catalog import Model
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import LossLike, row_losses
-from gradtrace.core.rowsums import Chunks, blocks, reduce_rows, take, total
+from gradtrace.core.rowsums import (
+    Chunks,
+    blocks,
+    r_factor,
+    reduce_rows,
+    take,
+    total,
+)
 
 
 def prediction_rows(
@@ -227,24 +234,11 @@ def _fitted_blocks(
     return each()
 
 
-def _r_factor(parts: Iterator[np.ndarray]) -> tuple[np.ndarray, int] | None:
-    """The R factor of the QR decomposition of the rows ``parts`` stacks (R of
-    [R; next part], a part at a time) and their number: every least-squares fit
-    of one column on others, ``_left_over``, comes from R alone."""
-    r: np.ndarray | None = None
-    n = 0
-    for part in parts:
-        n += len(part)
-        r = np.asarray(
-            np.linalg.qr(part if r is None else np.vstack([r, part]), mode="r")
-        )
-    return None if r is None else (r, n)
-
-
 def _left_over(r: np.ndarray, n: int, columns: list[int], target: int) -> float:
     """The sum of squared residuals of column ``target`` fitted by least squares
     on ``columns``, of the rows whose QR decomposition's R factor is ``r``: A = QR
-    with Q's columns orthonormal, so |A_t - A_c b| = |R_t - R_c b| for every b
+    (``rowsums.r_factor``) with Q's columns orthonormal, so |A_t - A_c b| =
+    |R_t - R_c b| for every b
     (``lstsq``'s cutoff for small singular values that of all ``n`` rows)."""
     cols = r[:, columns]
     cutoff = np.finfo(np.float64).eps * max(n, len(columns))
@@ -331,7 +325,7 @@ def reset(
             z = (fitted - mean) / spread
             yield np.column_stack([design, z**2, z**3, values - fitted])
 
-    found = _r_factor(rows())
+    found = r_factor(rows())
     assert found is not None
     r, n = found
     before = _left_over(r, n, list(range(k)), k + 2)
@@ -368,7 +362,7 @@ def breusch_pagan(
     # R of [1 | design | squared residuals]: their spread about their mean is
     # what is left of them on the 1 alone
     try:
-        factor = _r_factor(
+        factor = r_factor(
             np.column_stack([np.ones(len(fitted)), design, (values - fitted) ** 2])
             for fitted, design, values in found
         )

@@ -18,7 +18,7 @@ chunk at a time and adds the chunks' sums up, so the memory stays one chunk's wo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import jax
@@ -171,6 +171,21 @@ def reduce_rows(
     if reduction == "mean":
         return jax.tree_util.tree_map(lambda a: a / n, total)
     return total
+
+
+def r_factor(parts: Iterable[np.ndarray]) -> tuple[np.ndarray, int] | None:
+    """The R factor of the QR decomposition of the rows ``parts`` stack, updated
+    a part at a time (R of [R; next part]: no part held beside another), and
+    how many rows there were; None for no part. R has the rows' singular values
+    and gives every least-squares fit of one of their columns on others."""
+    r: np.ndarray | None = None
+    n = 0
+    for part in parts:
+        n += len(part)
+        r = np.asarray(
+            np.linalg.qr(part if r is None else np.vstack([r, part]), mode="r")
+        )
+    return None if r is None else (r, n)
 
 
 def row_blocks(n: int, block: int | None = None) -> list[slice]:
