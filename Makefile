@@ -30,8 +30,10 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 	   >/dev/null) || echo "note: chromium could not be installed; the browser test is skipped")
 
+# --dist loadfile: a test file's tests on one worker, which compiles their programs
+# once and keeps them (spread over the workers, each compiled them)
 test: lint browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --maxprocesses 4
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --maxprocesses 4 --dist loadfile
 
 # Benchmarks against the peers (needs torch: pip install .[bench]); see docs/benchmarks.md.
 bench: $(STAMP)

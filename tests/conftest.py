@@ -22,15 +22,15 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 if "GRADTRACE_TESTS_JAX_CACHE" not in os.environ:
     os.environ["GRADTRACE_TESTS_JAX_CACHE"] = tempfile.mkdtemp(prefix="gradtrace-jax-")
     atexit.register(shutil.rmtree, os.environ["GRADTRACE_TESTS_JAX_CACHE"], True)
-# a folder per xdist worker: JAX writes an entry without a lock when the cache has
-# no size limit, so a worker could read another's entry half written (three of
-# five full runs in the twenty-seventh session lost a worker to XLA crashing
-# mid-compile, each time late in the run)
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
-jax.config.update(
-    "jax_compilation_cache_dir",
-    os.path.join(os.environ["GRADTRACE_TESTS_JAX_CACHE"], _WORKER),
-)
+# one folder for every xdist worker, so a program one compiled the others find: with
+# a size limit JAX reads and writes its entries under a file lock (without one, a
+# worker read another's entry half written, and XLA crashed mid-compile in three of
+# five full runs in the twenty-seventh session, when each worker had a folder of its
+# own). Four of the suite's files took 3 min 47 s with a folder each, 3 min 38 s
+# shared; with each file's tests kept on one worker (the Makefile's --dist
+# loadfile), 3 min 31 s and 2 min 56 s.
+jax.config.update("jax_compilation_cache_dir", os.environ["GRADTRACE_TESTS_JAX_CACHE"])
+jax.config.update("jax_compilation_cache_max_size", 8 << 30)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 # the tests' compiled programs (commands started in processes of their own) and
