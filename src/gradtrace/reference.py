@@ -3,6 +3,7 @@ records them (``optimum``, ``stderr``, ``ci`` with its ``ci_level``, ``diagnosis
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -284,27 +285,39 @@ def rounding_size(
         return None
     n = len(ys)
     rows = np.unique(np.linspace(0, n - 1, min(n, ROUNDING_ROWS)).astype(np.int64))
-    xb, yb = rowsums.take(xs, ys, rows)
+    # padded to a power of two (its rows again, from the first): data of other
+    # sizes, up to the next power, run the program compiled for the first
+    padded = max(ROUNDING_PAD, 1 << (len(rows) - 1).bit_length())
+    xb, yb = rowsums.take(xs, ys, np.resize(rows, padded))
     values = {k: np.asarray(v, np.float64) for k, v in {**params, **fixed}.items()}
-
-    def apart(p: Any, x: Any, y: Any) -> Any:
-        # one compiled program (eagerly, each operation compiled its own: 0.3 to
-        # 0.7 s a fit), which the compilation cache keeps between runs
-        def at(dtype: Any) -> Any:
-            cast = {k: v.astype(dtype) for k, v in p.items()}
-            return row_losses(
-                m, loss, cast, None if x is None else x.astype(dtype), y.astype(dtype)
-            ).astype(jax.numpy.float64)
-
-        return jax.numpy.abs(at(jax.numpy.float32) - at(jax.numpy.float64))
-
     with jax.enable_x64(True):
         try:
-            off = np.asarray(jax.jit(apart)(values, xb, yb), np.float64)
+            off = np.asarray(_rounding_apart(m, loss, values, xb, yb), np.float64)
         except (ValueError, TypeError, FloatingPointError):
             return None
+    off = off[: len(rows)]
     size = float(np.mean(off[np.isfinite(off)])) if np.isfinite(off).any() else 0.0
     return size / float(np.finfo(np.float32).eps) if math.isfinite(size) else None
+
+
+#: The fewest rows ``rounding_size``'s program is compiled for (the rows it
+#: measures, padded)
+ROUNDING_PAD = 256
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _rounding_apart(m: Any, loss: LossLike, p: Any, x: Any, y: Any) -> Any:
+    """|each row's loss in float32 - in float64|: one compiled program (eagerly,
+    each operation compiled its own: 0.3 to 0.7 s a fit), kept by model, loss and
+    shapes."""
+
+    def at(dtype: Any) -> Any:
+        cast = {k: v.astype(dtype) for k, v in p.items()}
+        return row_losses(
+            m, loss, cast, None if x is None else x.astype(dtype), y.astype(dtype)
+        ).astype(jax.numpy.float64)
+
+    return jax.numpy.abs(at(jax.numpy.float32) - at(jax.numpy.float64))
 
 
 #: A float32 loss whose rounding (``rounding_size``) is above this share of the
