@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import held_out
+from gradtrace.core import rowsums
 from gradtrace.core.arrays import to_device
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
@@ -431,13 +432,19 @@ def log_likelihood_at(m: Any, x: Any, y: Any) -> Callable[[dict[str, Any]], floa
     """The summed log-likelihood of all rows (float64) as a function of the
     parameters. It is compiled once per model and data shape (run op by op, the
     log-likelihood at the final parameters and at the optimum cost 0.3 s of small
-    compilations), so a streamed run's equal chunks share one program."""
+    compilations), so a streamed run's equal chunks share one program, as do
+    data of nearby sizes (``rowsums.padded``)."""
+    xs, ys = rowsums.padded(x, y)
 
     def at(params: dict[str, Any]) -> float:
         with jax.enable_x64(True):
             p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
-            xd = None if x is None else to_device(x, x.dtype)
-            return float(_log_likelihood_fn(m)(p64, xd, to_device(y, y.dtype)))
+            xd = None if xs is None else to_device(xs, xs.dtype)
+            if isinstance(ys, rowsums.Padded):
+                yd = ys.map(lambda v: to_device(v, v.dtype))
+            else:
+                yd = to_device(ys, ys.dtype)
+            return float(_log_likelihood_fn(m)(p64, xd, yd))
 
     return at
 

@@ -59,6 +59,70 @@ def test_a_reduction_by_blocks_equals_the_whole(
     assert float(count) == pytest.approx(1 if reduction == "mean" else n, rel=1e-14)
 
 
+@given(n=st.integers(1, 3 * rowsums.BLOCK_ROWS))
+def test_data_are_padded_to_sizes_that_nearby_sizes_share(n: int) -> None:
+    size = rowsums.padded_rows(n)
+    assert size >= n
+    if n > rowsums.BLOCK_ROWS:
+        assert size == n  # taken a block at a time, masked already
+    elif n <= rowsums.PAD_STEP:
+        assert (
+            size >= rowsums.PAD_LEAST and size & (size - 1) == 0 and size < 2 * n + 256
+        )
+    else:
+        assert size % rowsums.PAD_STEP == 0 and size - n < rowsums.PAD_STEP
+        assert size <= rowsums.BLOCK_ROWS
+
+
+@given(
+    n=st.integers(1, 600),
+    reduction=st.sampled_from(["sum", "mean"]),
+    width=st.sampled_from([0, 1, 3]),
+)
+@settings(max_examples=25, deadline=None)
+def test_a_reduction_of_padded_rows_counts_the_real_rows_alone(
+    n: int, reduction: str, width: int
+) -> None:
+    rng = np.random.default_rng(n * 5 + width)
+    y = rng.normal(size=n)
+    x = None if width == 0 else rng.normal(size=(n, width) if width > 1 else n)
+
+    def fn(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+        rows = yb**2
+        if xb is not None:
+            rows = rows + jnp.sum(xb.reshape(len(yb), -1), axis=1)
+        return reduce(rows, mask, how), reduce(jnp.ones_like(yb), mask, how)
+
+    xs, ys = rowsums.padded(x, y)
+    assert isinstance(ys, rowsums.Padded) and len(ys.values) == rowsums.padded_rows(n)
+    compiled = jax.jit(lambda x, y: rowsums.reduce_rows(fn, x, y, reduction))
+    with jax.enable_x64(True):
+        got, count = rowsums.total(lambda x, y, how: compiled(x, y), x, y, reduction)
+    rows = y**2 + (0 if x is None else x.reshape(n, -1).sum(axis=1))
+    want = rows.mean() if reduction == "mean" else rows.sum()
+    assert float(got) == pytest.approx(want, rel=1e-12, abs=1e-12)
+    assert float(count) == (1 if reduction == "mean" else n)
+
+
+def test_data_of_nearby_sizes_run_one_compiled_program() -> None:
+    def fn(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+        return reduce(yb * xb, mask, how)
+
+    compiled = jax.jit(lambda x, y: rowsums.reduce_rows(fn, x, y, "mean"))
+    with jax.enable_x64(True):
+        for n in (5, 130, 200, 256):
+            x = np.arange(n, dtype=np.float64)
+            got = rowsums.total(lambda x, y, how: compiled(x, y), x, np.ones(n), "mean")
+            assert float(got) == (n - 1) / 2
+        assert compiled._cache_size() == 1
+        # beyond the padded size, and beyond what is padded (a block): others
+        for n in (300, 70000):
+            rowsums.total(
+                lambda x, y, how: compiled(x, y), np.ones(n), np.ones(n), "mean"
+            )
+    assert compiled._cache_size() == 3
+
+
 def _chunks(x: np.ndarray | None, y: np.ndarray, size: int) -> rowsums.Chunks:
     """The arrays as chunks of ``size`` rows, read on demand as a file's would be."""
 

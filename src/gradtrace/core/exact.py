@@ -1056,6 +1056,8 @@ def _shared(a: Any) -> Any:
     (``Chunks`` as they are: each chunk is shared as it is read)."""
     if a is None or isinstance(a, Chunks):
         return a
+    if isinstance(a, rowsums.Padded):
+        return a.map(_shared)
     return to_device(a, a.dtype)
 
 

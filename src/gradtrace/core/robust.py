@@ -27,6 +27,7 @@ are not copied, and may be read a chunk at a time.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -41,6 +42,7 @@ from gradtrace.core.losses import LossLike, row_losses
 from gradtrace.core.rowsums import (
     Chunks,
     blocks,
+    padded_rows,
     r_factor,
     reduce_rows,
     take,
@@ -271,13 +273,23 @@ def _fitted_values(
     else:
         if design is None:
             design = np.column_stack([x64.reshape(len(x64), -1), np.ones(len(x64))])
+        n = len(x64)
+        size = padded_rows(n)  # the rows again: nearby sizes share the program
+        rows = x64 if size == n else x64[np.resize(np.arange(n), size)]
         with jax.enable_x64(True):
             at_optimum = {
-                k: jnp.asarray(v, jnp.float64)
+                k: np.asarray(v, np.float64)
                 for k, v in {**(fixed or {}), **params}.items()
             }
-            fitted = np.asarray(m.predict(at_optimum, jnp.asarray(x64)), np.float64)
+            fitted = np.asarray(_predicted(m, at_optimum, rows), np.float64)[:n]
     return fitted, design
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _predicted(model: Any, params: Any, x: Any) -> Any:
+    """``model``'s predictions, one compiled program (run op by op, each
+    operation compiles its own for every size of data)."""
+    return model.predict(params, x)
 
 
 def reset(
