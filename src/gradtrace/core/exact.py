@@ -16,6 +16,7 @@ default) of its distribution.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from statistics import NormalDist
@@ -31,6 +32,7 @@ from gradtrace.core.arrays import to_device
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.diagnose import hessian
+from gradtrace.core.flat import layout as flat_layout
 from gradtrace.core.flat import positions, unflat
 from gradtrace.core.losses import LossLike, param_specs, reduce, row_losses
 from gradtrace.core.rowsums import Chunks, Values, mean64, mean_square64, reduce_rows
@@ -78,15 +80,25 @@ def _loss64(
     """The loss at ``params``, as one compiled program (run eagerly, each operation of
     the model and loss would compile a program of its own: ~20 ms each), over the
     rows a block at a time in float64."""
+    return _over(
+        lambda xb, yb, how: _loss64_program(model, loss, params, xb, yb, how),
+        x,
+        y,
+        reduction,
+    )
 
-    def value(p: dict[str, Any], x: Any, y: Any, how: str) -> Any:
-        def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
-            return reduce(row_losses(model, loss, p, xb, yb), mask, how)
 
-        return reduce_rows(block, x, y, how)
+@functools.partial(jax.jit, static_argnums=(0, 1, 5))
+def _loss64_program(
+    model: Model, loss: LossLike, p: dict[str, Any], x: Any, y: Any, how: str
+) -> Any:
+    """``_loss64``'s program, kept by model, loss and shapes (another fit of the
+    model finds it compiled)."""
 
-    compiled = jax.jit(value, static_argnums=3)
-    return _over(lambda xb, yb, how: compiled(params, xb, yb, how), x, y, reduction)
+    def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+        return reduce(row_losses(model, loss, p, xb, yb), mask, how)
+
+    return reduce_rows(block, x, y, how)
 
 
 def separated(
@@ -1079,20 +1091,23 @@ def observed_information_stderr(
     return _errors_of(params, cov), h, cov
 
 
+def _value_grad_hessian(objective: Any) -> Any:
+    """``objective``'s value, gradient and Hessian, as a function of its point (a
+    function of the module's: a compiled program's static argument)."""
+
+    def at(v: Any) -> Any:
+        value, grad = jax.value_and_grad(objective)(v)
+        return value, grad, jax.hessian(objective)(v)
+
+    return at
+
+
 def _one_pass(summed: Any) -> tuple[Any, Any]:
     """(value and gradient, Hessian) functions for Newton's method over data read a
     chunk at a time, where each sum is a pass over the file: one pass gives all
     three, and the Hessian is kept for the call at the same point that follows
     (SciPy's trust-exact asks for the value and gradient, then the Hessian)."""
-
-    def three(objective: Any) -> Any:
-        def at(v: Any) -> Any:
-            value, grad = jax.value_and_grad(objective)(v)
-            return value, grad, jax.hessian(objective)(v)
-
-        return at
-
-    every = summed(three)
+    every = summed(_value_grad_hessian)
     kept: dict[str, Any] = {}
 
     def f(v: Any) -> tuple[Any, Any]:
@@ -1160,6 +1175,37 @@ def _names(params: dict[str, Any]) -> Iterator[str]:
 STATIONARY = 1e-6
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _newton_sums(
+    model: Model,
+    loss: LossLike,
+    derivative: Any,
+    shapes: Any,
+    space: Any,
+    v: Any,
+    fixed: dict[str, Any],
+    x: Any,
+    y: Any,
+) -> Any:
+    """``derivative`` (value_and_grad, hessian) at ``v`` of the loss summed over
+    the rows (x, y), v the flat values (``shapes``) of the parameters on the
+    scale ``space`` names for each (log, logit): one program, kept by model,
+    loss and shapes (another fit of the model finds it compiled)."""
+    c = dict(space)
+
+    def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
+        def objective(w: Any) -> Any:
+            raw = unflat(shapes, w)
+            params = {k: to_constrained(u, c[k]) for k, u in raw.items()}
+            return reduce(
+                row_losses(model, loss, {**params, **fixed}, xb, yb), mask, how
+            )
+
+        return derivative(objective)(v)
+
+    return reduce_rows(block, x, y, "sum")
+
+
 def _newton(
     model: Model,
     loss: LossLike,
@@ -1183,6 +1229,9 @@ def _newton(
     }
     flat0, unravel = ravel_pytree(_jnp(init))
     fixed_j = _jnp(fixed)
+    # ravel_pytree's order (the names sorted), as the program unflattens v
+    shapes = flat_layout({k: init[k] for k in sorted(init)})
+    space = tuple((k, constraints[k]) for k, _ in shapes)
 
     def to_params(v: Any) -> dict[str, Any]:
         p = unravel(v)
@@ -1192,18 +1241,15 @@ def _newton(
         """``derivative`` (value_and_grad, hessian) of the summed loss over all the
         rows, taken a block of rows at a time, as a function of v."""
 
-        def over_rows(v: Any, x: Any, y: Any) -> Any:
-            def block(xb: Any, yb: Any, mask: Any, how: str) -> Any:
-                def objective(w: Any) -> Any:
-                    params = {**to_params(w), **fixed_j}
-                    return reduce(row_losses(model, loss, params, xb, yb), mask, how)
+        def at(v: Any) -> Any:
+            def program(xb: Any, yb: Any, how: str) -> Any:
+                return _newton_sums(
+                    model, loss, derivative, shapes, space, v, fixed_j, xb, yb
+                )
 
-                return derivative(objective)(v)
+            return _over(program, x, y, "sum")
 
-            return reduce_rows(block, x, y, "sum")
-
-        compiled = jax.jit(over_rows)
-        return lambda v: _over(lambda xb, yb, how: compiled(v, xb, yb), x, y, "sum")
+        return at
 
     f, hess = summed(jax.value_and_grad), summed(jax.hessian)
     if isinstance(y, Chunks):
