@@ -285,10 +285,11 @@ def rounding_size(
         return None
     n = len(ys)
     rows = np.unique(np.linspace(0, n - 1, min(n, ROUNDING_ROWS)).astype(np.int64))
-    # padded to a power of two (its rows again, from the first): data of other
-    # sizes, up to the next power, run the program compiled for the first
-    padded = max(ROUNDING_PAD, 1 << (len(rows) - 1).bit_length())
-    xb, yb = rowsums.take(xs, ys, np.resize(rows, padded))
+    # padded (its rows again, from the first): data of nearby sizes run the
+    # program compiled for the first
+    xb, yb = rowsums.take(
+        xs, ys, rowsums.repeated(rows, rowsums.padded_rows(len(rows)))
+    )
     values = {k: np.asarray(v, np.float64) for k, v in {**params, **fixed}.items()}
     with jax.enable_x64(True):
         try:
@@ -298,11 +299,6 @@ def rounding_size(
     off = off[: len(rows)]
     size = float(np.mean(off[np.isfinite(off)])) if np.isfinite(off).any() else 0.0
     return size / float(np.finfo(np.float32).eps) if math.isfinite(size) else None
-
-
-#: The fewest rows ``rounding_size``'s program is compiled for (the rows it
-#: measures, padded)
-ROUNDING_PAD = 256
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))

@@ -45,6 +45,7 @@ from gradtrace.core.rowsums import (
     padded_rows,
     r_factor,
     reduce_rows,
+    repeated,
     take,
     total,
 )
@@ -274,8 +275,7 @@ def _fitted_values(
         if design is None:
             design = np.column_stack([x64.reshape(len(x64), -1), np.ones(len(x64))])
         n = len(x64)
-        size = padded_rows(n)  # the rows again: nearby sizes share the program
-        rows = x64 if size == n else x64[np.resize(np.arange(n), size)]
+        rows = repeated(x64, padded_rows(n))  # nearby sizes share the program
         with jax.enable_x64(True):
             at_optimum = {
                 k: np.asarray(v, np.float64)

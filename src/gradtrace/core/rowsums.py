@@ -168,11 +168,14 @@ def padded(x: Any, y: np.ndarray) -> tuple[Any, Any]:
     width = 1 if x is None else int(np.prod(np.shape(x)[1:], dtype=np.int64))
     if n > BLOCK_ROWS or size * (width + 1) > PAD_VALUES:
         return x, y
-    if size == n:
-        return x, Padded(y, np.int32(n))
-    more = np.resize(np.arange(n), size)
-    xs = None if x is None else np.asarray(x)[more]
-    return xs, Padded(np.asarray(y)[more], np.int32(n))
+    xs = None if x is None else repeated(np.asarray(x), size)
+    return xs, Padded(repeated(np.asarray(y), size), np.int32(n))
+
+
+def repeated(a: np.ndarray, size: int) -> np.ndarray:
+    """``a``'s rows, again from the first, up to ``size`` rows (``a`` itself,
+    not a copy, where it has them)."""
+    return a if len(a) == size else a[np.resize(np.arange(len(a)), size)]
 
 
 def total(fn: Callable[[Any, Any, str], Any], x: Any, y: Values, reduction: str) -> Any:
