@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import held_out
-from gradtrace.core import rowsums
+from gradtrace.core import compiler, rowsums
 from gradtrace.core.arrays import to_device
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import log_likelihood_rows, loss_name, reduce
@@ -458,4 +458,4 @@ def _log_likelihood_fn(m: Any) -> Any:
         # in float64 a block of rows at a time: no float64 copy of the data
         return reduce_rows(block, x, y, "sum")
 
-    return jax.jit(total)
+    return compiler.jit(total)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace.categories import coded
-from gradtrace.core import plateau, rowsums, transforms
+from gradtrace.core import compiler, plateau, rowsums, transforms
 from gradtrace.core.batches import epoch_batches, n_batches
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import MODELS, kind_of
@@ -388,7 +388,7 @@ def _row_arithmetic(model: Any, loss: Any, space: tuple[tuple[str, str], ...]) -
         matrix = getattr(model, "x_matrix", False)
         return model.predict({**user(p), **f}, xj if matrix else xj.reshape(-1))
 
-    @jax.jit
+    @compiler.jit
     def compiled(p: Any, f: Any, xj: Any, yj: Any) -> Any:
         row_loss = jax.vmap(one, in_axes=(None, None, 0, 0))(p, f, xj, yj)
         row_grad = jax.vmap(jax.grad(one), in_axes=(None, None, 0, 0))(p, f, xj, yj)
@@ -720,7 +720,7 @@ def _replayed(
     # each block padded to a multiple of REPLAY_ROWS steps, the padding's updates
     # discarded: XLA compiles a loop of one step otherwise (and rounds an ulp
     # apart), so the state would depend on where the blocks begin
-    scan = jax.jit(lambda s0, seq: jax.lax.scan(body, s0, seq)[0])
+    scan = compiler.jit(lambda s0, seq: jax.lax.scan(body, s0, seq)[0])
 
     def padded(tree: dict[str, Any], to: int) -> dict[str, Any]:
         return {

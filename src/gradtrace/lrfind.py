@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace import held_out
-from gradtrace.core import batches, transforms
+from gradtrace.core import batches, compiler, transforms
 from gradtrace.core.diagnose import READS_RATE_ONCE
 from gradtrace.errors import InputError, from_callers_line, stop_if_interrupted
 from gradtrace.planning import plan, plan_reference
@@ -323,7 +323,7 @@ def lr_find(
         # computes at most a step a chunk past the test's end (8193 steps of
         # 8192-step chunks computed 16384)
         size = -(-steps // -(-steps // CHUNK_STEPS))
-        run = jax.jit(
+        run = compiler.jit(
             lambda carry, t0: jax.lax.scan(step, carry, t0 + jnp.arange(size))
         )
         carry = (params, tx.init(params))

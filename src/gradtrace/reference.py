@@ -11,7 +11,7 @@ import jax
 import numpy as np
 
 from gradtrace import advice, validate
-from gradtrace.core import diagnose, exact, loop, robust, rowsums
+from gradtrace.core import compiler, diagnose, exact, loop, robust, rowsums
 from gradtrace.core.bijections import to_unconstrained
 from gradtrace.core.losses import LossLike, param_specs, row_losses
 from gradtrace.errors import InputError
@@ -301,7 +301,7 @@ def rounding_size(
     return size / float(np.finfo(np.float32).eps) if math.isfinite(size) else None
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@functools.partial(compiler.jit, static_argnums=(0, 1))
 def _rounding_apart(m: Any, loss: LossLike, p: Any, x: Any, y: Any) -> Any:
     """|each row's loss in float32 - in float64|: one compiled program (eagerly,
     each operation compiled its own: 0.3 to 0.7 s a fit), kept by model, loss and

@@ -21,6 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from gradtrace.core import compiler
+
 
 def seed_key(seed: int) -> Array:
     """``jax.random.key(seed)``, made without a compilation.
@@ -447,7 +449,7 @@ def epoch_batches(
     return np.asarray(orders).reshape(len(wanted), -1, batch_size)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+@functools.partial(compiler.jit, static_argnums=(2, 3, 4))
 def _epoch_orders(
     key: Array, epochs: Array, n_rows: int, batch_size: int, shuffle: bool
 ) -> Array:

@@ -26,6 +26,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from gradtrace.core import compiler
 from gradtrace.core.bijections import to_constrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.flat import layout as layout_of
@@ -206,7 +207,7 @@ def _reduced(
     return f
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+@functools.partial(compiler.jit, static_argnums=(0, 1, 2, 3, 4))
 def _hessian(
     model: Model,
     loss: LossLike,
@@ -327,7 +328,7 @@ def batch_limit(
     return 2.0 / top if top > 0 else math.nan
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+@functools.partial(compiler.jit, static_argnums=(0, 1, 2, 3, 4))
 def _batch_hessians(
     model: Model,
     loss: LossLike,

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from gradtrace.core import robust, rowsums
+from gradtrace.core import compiler, robust, rowsums
 from gradtrace.core.arrays import to_device
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import Model
@@ -88,7 +88,7 @@ def _loss64(
     )
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 5))
+@functools.partial(compiler.jit, static_argnums=(0, 1, 5))
 def _loss64_program(
     model: Model, loss: LossLike, p: dict[str, Any], x: Any, y: Any, how: str
 ) -> Any:
@@ -120,7 +120,7 @@ def separated(
 
         return reduce_rows(block, x, y, "sum")
 
-    compiled = jax.jit(misplaced, static_argnums=3)
+    compiled = compiler.jit(misplaced, static_argnums=3)
     wrong = _over(lambda xb, yb, how: compiled(params, xb, yb, how), x, y, "sum")
     return float(wrong) == 0.0
 
@@ -1051,7 +1051,7 @@ def gauss_newton_stderr(
 
         return reduce_rows(block, x, y, "sum")
 
-    compiled = jax.jit(sums)
+    compiled = compiler.jit(sums)
     jtj, ssr = _over(lambda xb, yb, how: compiled(flat, xb, yb), x, y, "sum")
     jtj = np.asarray(jtj, np.float64)
     dof = len(y) - len(flat)
@@ -1175,7 +1175,7 @@ def _names(params: dict[str, Any]) -> Iterator[str]:
 STATIONARY = 1e-6
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+@functools.partial(compiler.jit, static_argnums=(0, 1, 2, 3, 4))
 def _newton_sums(
     model: Model,
     loss: LossLike,

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from gradtrace.core import batches, metrics, plateau, transforms
+from gradtrace.core import batches, compiler, metrics, plateau, transforms
 from gradtrace.core.arrays import to_device
 from gradtrace.core.bijections import to_constrained, to_unconstrained, within
 from gradtrace.core.catalog import Model
@@ -375,7 +375,7 @@ def compile_once(key: Any, fn: Any, *args: Any, donate: tuple[int, ...] = ()) ->
         with contextlib.suppress(KeyError):
             _COMPILED.move_to_end(full_key)
         return compiled
-    compiled = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
+    compiled = compiler.jit(fn, donate_argnums=donate).lower(*args).compile()
     _COMPILED[full_key] = compiled
     while len(_COMPILED) > COMPILED_KEPT:
         with contextlib.suppress(KeyError):

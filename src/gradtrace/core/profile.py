@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from gradtrace.core import compiler
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import Model
 from gradtrace.core.exact import z_quantile
@@ -190,8 +191,8 @@ class _Setup:
     def _fit(self, nll: Any, best: np.ndarray) -> None:
         self.nll = nll
         self.best = best
-        self.value_and_grad = jax.jit(jax.value_and_grad(nll))
-        self.hess = jax.jit(jax.hessian(nll))
+        self.value_and_grad = compiler.jit(jax.value_and_grad(nll))
+        self.hess = compiler.jit(jax.hessian(nll))
         self.low = float(self.value_and_grad(jnp.asarray(best))[0])
         curvature = np.asarray(self.hess(jnp.asarray(best)), np.float64)
         try:

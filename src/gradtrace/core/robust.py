@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gradtrace.core import compiler
 from gradtrace.core.catalog import Model
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import LossLike, row_losses
@@ -285,7 +286,7 @@ def _fitted_values(
     return fitted, design
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@functools.partial(compiler.jit, static_argnums=0)
 def _predicted(model: Any, params: Any, x: Any) -> Any:
     """``model``'s predictions, one compiled program (run op by op, each
     operation compiles its own for every size of data)."""
@@ -469,7 +470,7 @@ def chi2_sf(x: float, dof: int) -> float:
 def _summed(fn: Any, flat: np.ndarray, x: Any, y: Any) -> Any:
     """``fn(flat, x_block, y_block, mask)`` summed over every row, compiled once
     per shape, in float64."""
-    compiled = jax.jit(
+    compiled = compiler.jit(
         lambda v, xb, yb: reduce_rows(
             lambda xs, ys, mask, how: fn(v, xs, ys, mask), xb, yb, "sum"
         )
