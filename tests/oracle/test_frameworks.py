@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -288,7 +289,11 @@ def _steps_from_state(fx: dict[str, Any]) -> Iterator[tuple[int, str, float]]:
     spec = OptimizerSpec.create(cfg["optimizer"], **cfg["hyper"]).clipped(clip)
     tx = spec.build()
     scheduled = _scheduled_hyper(fx)
-    for k in range(len(tr["step"]) - 1):
+    steps = len(tr["step"]) - 1
+    if scheduled is None:  # one update rule: every step at once, mapped over steps
+        yield from _steps_at_once(fx, tx, clip is not None, steps, cols)
+        return
+    for k in range(steps):
         params = {c: jnp.float32(tr[c][k]) for c in cols}
         grads = {c: jnp.float32(tr[f"grad_{c}"][k + 1]) for c in cols}
         if scheduled is not None:  # the preset as the schedule gives step k+1
@@ -301,6 +306,33 @@ def _steps_from_state(fx: dict[str, Any]) -> Iterator[tuple[int, str, float]]:
         new = transforms.apply_updates(params, updates)
         for c in cols:
             yield k + 1, c, float(new[c])
+
+
+def _steps_at_once(
+    fx: dict[str, Any], tx: Any, clipped: bool, steps: int, cols: list[str]
+) -> Iterator[tuple[int, str, float]]:
+    """``_steps_from_state`` for a run without a schedule: the steps are
+    independent given the framework's states, so one ``vmap`` over them runs
+    each of the rule's operations once, on all the steps (the same elementwise
+    operations as one step at a time, so the same rounding)."""
+    tr = fx["trace"]
+
+    def stacked(trees: list[Any]) -> Any:
+        return jax.tree.map(lambda *xs: jnp.asarray(np.stack(xs)), *trees)
+
+    params = stacked([{c: np.float32(tr[c][k]) for c in cols} for k in range(steps)])
+    grads = stacked(
+        [{c: np.float32(tr[f"grad_{c}"][k + 1]) for c in cols} for k in range(steps)]
+    )
+    states = [_state(fx, k, cols) for k in range(steps)]
+    if clipped:  # the clipping first, stateless
+        states = [(optax.EmptyState(), state) for state in states]
+    updates, _ = jax.vmap(tx.update)(grads, stacked(states), params)
+    new = jax.vmap(transforms.apply_updates)(params, updates)
+    values = {c: np.asarray(new[c]) for c in cols}
+    for k in range(steps):
+        for c in cols:
+            yield k + 1, c, float(values[c][k])
 
 
 @pytest.mark.parametrize("name", STATEFUL)
