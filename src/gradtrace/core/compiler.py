@@ -3,10 +3,10 @@
 XLA:CPU writes the loops of its fused operations with one of two code
 generators: its MLIR "fusion emitters", the default, or the older generator
 that builds LLVM's code directly. For gradtrace's programs (a training scan, the
-exact answer's row sums, the diagnosis's) the older one compiles in 30-45% less
-time and with less memory (a line on 10 million rows: about 80 MB less at the
-peak of ``gradtrace fit``), and the programs run as fast: the figures are in
-docs/benchmarks.md. A first fit in a fresh process is mostly compilation, so
+exact answer's row sums, the diagnosis's) the older one compiles in a quarter to
+two fifths less time and with less memory (``gradtrace fit`` of a line on 10
+million rows: a peak 30-65 MB lower), and the programs run as fast: the figures
+are in docs/benchmarks.md. A first fit in a fresh process is mostly compilation, so
 gradtrace asks for the older generator in every program it compiles.
 
 Where ``XLA_FLAGS`` names ``--xla_cpu_use_fusion_emitters`` (true for XLA's
