@@ -35,3 +35,21 @@ def test_a_program_compiled_with_the_options_computes_as_jax_does() -> None:
     assert ours == pytest.approx(3 * float(np.sum(np.exp(np.asarray(x, np.float64)))))
     lowered = compiler.jit(lambda v: v * 2).lower(x)
     assert np.array_equal(np.asarray(lowered.compile()(x)), np.asarray(x) * 2)
+
+
+def test_another_device_gets_xla_s_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XLA_FLAGS", "")
+    monkeypatch.setattr(compiler.jax, "default_backend", lambda: "gpu")
+    assert compiler.options() is None
+
+
+def test_a_program_is_made_at_its_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+    real = compiler.options
+    monkeypatch.setattr(compiler, "options", lambda: asked.append(1) or real())
+    program = compiler.jit(lambda v: v + 1)
+    assert asked == [] and program.__name__ == "<lambda>"
+    assert float(program(jnp.float32(1))) == 2.0
+    assert float(program(jnp.float32(2))) == 3.0
+    assert asked == [1]  # once: the jitted function is kept
+    assert program._cache_size() == 1  # the jitted function's own attributes

@@ -10,12 +10,15 @@ are in docs/benchmarks.md. A first fit in a fresh process is mostly compilation,
 gradtrace asks for the older generator in every program it compiles.
 
 Where ``XLA_FLAGS`` names ``--xla_cpu_use_fusion_emitters`` (true for XLA's
-default), that choice is left to XLA. The option is XLA:CPU's alone: other
-devices' compilers do not read it.
+default), that choice is left to XLA. The option is XLA:CPU's alone, so it is
+given only where the default device is a processor: a program is made at its
+first use, when JAX knows its device (not at import, which would start JAX's
+backends before a user's ``XLA_FLAGS`` could name their devices).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -28,12 +31,46 @@ FUSION_EMITTERS = "xla_cpu_use_fusion_emitters"
 
 def options() -> dict[str, Any] | None:
     """XLA's options for gradtrace's programs; None where ``XLA_FLAGS`` chooses
-    the code generator itself."""
+    the code generator itself, or the default device is not a processor."""
     if FUSION_EMITTERS in os.environ.get("XLA_FLAGS", ""):
+        return None
+    if jax.default_backend() != "cpu":
         return None
     return {FUSION_EMITTERS: False}
 
 
-def jit(fun: Callable[..., Any], **kwargs: Any) -> Any:
-    """``jax.jit`` with gradtrace's compiler options."""
-    return jax.jit(fun, compiler_options=options(), **kwargs)
+class Program:
+    """``jax.jit(fun, **kwargs)`` with gradtrace's compiler options, made at its
+    first call or lowering."""
+
+    def __init__(self, fun: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+        self._fun = fun
+        self._kwargs = kwargs
+        self._jitted: Any = None
+        functools.update_wrapper(self, fun)
+
+    def jitted(self) -> Any:
+        """The jitted function (made once; two threads at once make two alike)."""
+        if self._jitted is None:
+            self._jitted = jax.jit(
+                self._fun, compiler_options=options(), **self._kwargs
+            )
+        return self._jitted
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.jitted()(*args, **kwargs)
+
+    def lower(self, *args: Any, **kwargs: Any) -> Any:
+        return self.jitted().lower(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        # the rest of a jitted function's attributes (clear_cache, ...); only
+        # names not found on the Program come here
+        if name in ("_fun", "_kwargs", "_jitted"):
+            raise AttributeError(name)
+        return getattr(self.jitted(), name)
+
+
+def jit(fun: Callable[..., Any], **kwargs: Any) -> Program:
+    """``jax.jit`` with gradtrace's compiler options (``Program``)."""
+    return Program(fun, kwargs)
