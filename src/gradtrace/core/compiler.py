@@ -41,7 +41,7 @@ def options() -> dict[str, Any] | None:
 
 class Program:
     """``jax.jit(fun, **kwargs)`` with gradtrace's compiler options, made at its
-    first call or lowering."""
+    first call or first use of one of its attributes (``lower``, ...)."""
 
     def __init__(self, fun: Callable[..., Any], kwargs: dict[str, Any]) -> None:
         self._fun = fun
@@ -60,11 +60,8 @@ class Program:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.jitted()(*args, **kwargs)
 
-    def lower(self, *args: Any, **kwargs: Any) -> Any:
-        return self.jitted().lower(*args, **kwargs)
-
     def __getattr__(self, name: str) -> Any:
-        # the rest of a jitted function's attributes (clear_cache, ...); only
+        # a jitted function's other attributes (lower, clear_cache, ...); only
         # names not found on the Program come here
         if name in ("_fun", "_kwargs", "_jitted"):
             raise AttributeError(name)
