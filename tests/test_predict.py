@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import gradtrace
@@ -215,7 +216,9 @@ def test_the_command_writes_the_datas_own_columns_as_they_were_written(
     assert tsv[1].startswith("1234567890123\t51.257302210933936\t01234\t1e-12\t")
     # rows named (R's write.csv, and write.table's one field more): the names
     # first, under an empty header, as the rows were matched back by them
-    for text in (",a,b\nn1,0.5,1.5\nn2,-1,0\n", "a b\nn1 0.5 1.5\nn2 -1 0\n"):
+    for i, text in enumerate(
+        (",a,b\nn1,0.5,1.5\nn2,-1,0\n", "a b\nn1 0.5 1.5\nn2 -1 0\n")
+    ):
         named = tmp_path / "named.csv"
         named.write_text(text)
         code, out, err = run_cli(["predict", run, str(named)], capsys)
@@ -224,6 +227,43 @@ def test_the_command_writes_the_datas_own_columns_as_they_were_written(
         assert lines[0].split(",")[:3] == ["", "a", "b"] and "prediction" in lines[0]
         assert lines[1].startswith("n1,0.5,1.5,") and lines[2].startswith("n2,-1,0,")
         assert "taken for the row" in err
+        # in Parquet, the names are the table's index, as pandas reads it back
+        out_file = tmp_path / f"named{i}.parquet"
+        code, _, err = run_cli(
+            ["predict", run, str(named), "-o", str(out_file)], capsys
+        )
+        assert code == 0, err
+        back = pd.read_parquet(out_file)
+        assert list(back.index) == ["n1", "n2"] and list(back.columns)[:2] == ["a", "b"]
+        np.testing.assert_allclose(
+            back["prediction"], [float(line.rsplit(",", 1)[1]) for line in lines[1:]]
+        )
+    # a pandas file's own labels (its index, named) come back; row numbers don't
+    labelled = pd.DataFrame(
+        {"a": [0.5, -1.0], "b": [1.5, 0.0]}, index=pd.Index([7, 3], name="id")
+    )
+    for index, kept in ((labelled.index, [7, 3]), (pd.RangeIndex(2), None)):
+        labelled.set_axis(index).to_parquet(tmp_path / "labelled.parquet")
+        out_file = tmp_path / f"labelled-predictions{len(kept or [])}.parquet"
+        code, _, err = run_cli(
+            ["predict", run, str(tmp_path / "labelled.parquet"), "-o", str(out_file)],
+            capsys,
+        )
+        assert code == 0, err
+        back = pd.read_parquet(out_file)
+        assert back.index.name == ("id" if kept else None)
+        assert list(back.index) == (kept or [0, 1])
+        assert "__index_level_0__" not in pq.read_schema(out_file).names
+        code, out, err = run_cli(
+            ["predict", run, str(tmp_path / "labelled.parquet")], capsys
+        )
+        assert code == 0, err
+        head, first, second = out.strip().splitlines()
+        if kept:
+            assert head.startswith("id,a,b,") and first.startswith("7,0.5,1.5,")
+            assert second.startswith("3,-1.0,0.0,")
+        else:
+            assert head.startswith("a,b,") and first.startswith("0.5,1.5,")
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,9 @@ SUFFIXES = (".csv", ".tsv", ".parquet")
 @out_option(
     "File to write: .csv, .tsv or .parquet, by its name (default, or -: CSV on "
     "standard output). A CSV is written with semicolons and decimal commas where "
-    "DATA has them."
+    "DATA has them. DATA's row names (R's write.csv, pandas' to_csv, a pandas "
+    "Parquet file's index) come first in a CSV or TSV, under an empty header, "
+    "and are a Parquet file's index."
 )
 @click.option(
     "--interval",
@@ -182,7 +184,8 @@ def predict(
 
     def write(path: Path) -> None:
         if suffix == ".parquet":
-            frame.to_parquet(path, index=False)
+            labelled = with_row_names(frame, data, text, added)
+            labelled.to_parquet(path, index=_labels(labelled.index))
         else:
             as_text(frame, data, text, digits, comma, added).to_csv(
                 path, sep=sep, index=False
@@ -212,15 +215,29 @@ def as_text(
     import numpy as np
     import pandas as pd
 
-    from gradtrace.data import ROW_NAMES, read_table, text_table
-
     def shown(column: str) -> list[str]:
         return [
             "" if np.isnan(v) else f"{v:.{digits}g}".replace(".", "," if comma else ".")
             for v in frame[column].to_numpy(np.float64)
         ]
 
-    own = frame.drop(columns=list(added))
+    own, names = _as_written(frame.drop(columns=list(added)), data, text)
+    made = [pd.Series(shown(c), name=c, index=own.index) for c in added]
+    # the rows' names first, under an empty header, as DATA had them; a pandas
+    # file's labelled index under its own name
+    first = [pd.Series(names, name="", index=own.index)] if names else []
+    if not names and _labels(own.index):
+        levels = own.index.to_frame(index=False).set_axis(own.index)
+        first = [levels.rename(columns=lambda c: "" if c in (0, None) else c)]
+    return pd.concat([*first, own, *made], axis=1)
+
+
+def _as_written(own: Any, data: Path, text: str | None) -> tuple[Any, Any]:
+    """DATA's own columns ``own`` as its file wrote them (a CSV's or TSV's fields,
+    or ``text``'s: standard input's), where they are the same columns and rows,
+    and the rows' names its reading left out (None where it has none)."""
+    from gradtrace.data import ROW_NAMES, read_table, text_table
+
     suffix = data.suffix.lower()
     written = None
     if text is not None:
@@ -228,15 +245,36 @@ def as_text(
     elif data.is_file() and suffix not in (".parquet", ".pq", ".npy", ".npz"):
         # a file's own (a built-in data set's name is none)
         written = read_table(data, as_written=True)
-    names = None
-    if written is not None:
-        if list(written.columns) == list(own.columns) and len(written) == len(own):
-            own = written
-            names = written.attrs.get(ROW_NAMES)
-    made = [pd.Series(shown(c), name=c, index=own.index) for c in added]
-    # the rows' names first, under an empty header, as DATA had them
-    first = [pd.Series(names, name="", index=own.index)] if names else []
-    return pd.concat([*first, own, *made], axis=1)
+    if written is None:
+        return own, None
+    if list(written.columns) != list(own.columns) or len(written) != len(own):
+        return own, None
+    return written, written.attrs.get(ROW_NAMES)
+
+
+def with_row_names(
+    frame: Any, data: Path, text: str | None, added: tuple[str, ...] | list[str]
+) -> Any:
+    """``frame`` (DATA's columns and the ``added`` predictions) with DATA's rows'
+    names, where its file has them (R's write.csv, pandas' to_csv), as its index:
+    what ``pd.read_parquet`` of the predictions gives back, as the text output
+    writes them in its first column."""
+    import pandas as pd
+
+    names = _as_written(frame.drop(columns=list(added)), data, text)[1]
+    if not names:
+        return frame
+    return frame.set_axis(pd.Index(names), axis=0)
+
+
+def _labels(index: Any) -> bool:
+    """Whether a table's ``index`` is its rows' own labels (names, a pandas file's
+    named or non-integer index), to write beside them, or only their numbers."""
+    import pandas as pd
+
+    if index.name is not None or isinstance(index, pd.MultiIndex):
+        return True
+    return not pd.api.types.is_integer_dtype(index.dtype)
 
 
 def _rows_as_lines(said: str, data: Path) -> str:
