@@ -683,3 +683,23 @@ def test_a_float32_runs_rows_are_the_data_as_it_took_them() -> None:
         wide.explain(3).drop(index="mean")["y"].to_numpy(float),
         frame["y"].to_numpy()[: len(rows)],
     )
+
+
+def test_steps_explained_one_after_another_replay_by_one_program() -> None:
+    """A notebook explaining step after step: the optimizer's replay is compiled
+    once for the run's optimizer, and every block of up to 64 steps runs it (each
+    explain compiled its replay afresh, and the padding of each length); its
+    tables are those of a fresh replay."""
+    from gradtrace import explain
+
+    trace = gradtrace.fit(
+        "seed004_keras", optimizer="adam", lr=LR, batch_size=2, epochs=8, shuffle=False
+    )
+    explain.REPLAYS.clear()
+    tables = {step: trace.explain(step).attrs["update"] for step in (9, 10, 30, 47)}
+    assert len(explain.REPLAYS) == 1
+    (program,) = explain.REPLAYS.values()
+    assert program._cache_size() == 1
+    for step, table in tables.items():
+        explain.REPLAYS.clear()
+        pd.testing.assert_frame_equal(trace.explain(step).attrs["update"], table)

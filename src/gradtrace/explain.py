@@ -12,6 +12,7 @@ import functools
 import itertools
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -588,10 +589,12 @@ def _update_table(
     """Replay the optimizer on the recorded gradients up to ``step`` and show its
     state before and after that step."""
     spec = run_spec(info)
+    key: Any = spec
     if spec.schedule is not None and spec.schedule.adaptive:
         # a plateau's rates were the run's: its updates at the trace's
-        rates = rows.upto(["lr"], int(info["steps"]))["lr"]
-        tx = spec.build_at(rates.to_numpy(np.float64)[1:])
+        rates = rows.upto(["lr"], int(info["steps"]))["lr"].to_numpy(np.float64)[1:]
+        tx = spec.build_at(rates)
+        key = (spec, rates.tobytes())
     else:
         tx = spec.build()
     dtype = jnp.dtype(info["dtype"])
@@ -608,7 +611,7 @@ def _update_table(
 
     state = tx.init(tree(0))
     if step > 1:
-        state = _replayed(tx, state, rows, specs, step, space, dtype)
+        state = _replayed(tx, state, rows, specs, step, space, dtype, key)
     before, grads = tree(step - 1), tree(step, "grad_")
     updates, after = tx.update(grads, state, before)
     new = transforms.apply_updates(before, updates)
@@ -690,21 +693,27 @@ def _replayed(
     step: int,
     space: dict[str, str],
     dtype: Any,
+    key: Any = None,
 ) -> Any:
     """The optimizer's state after steps 1 to ``step - 1``, replayed on their
     recorded parameters and gradients a block of rows at a time (a column at a
     time: a Python loop over the rows took 36 s for step 8000), so a step late in
-    a long run never holds the trace's millions of rows."""
+    a long run never holds the trace's millions of rows. ``key``: what ``tx`` was
+    built from (hashable), by which its compiled replay is kept for the next
+    step explained (``REPLAYS``)."""
     names = [c for s in specs for c in s.columns()]
     grads = [f"grad_{c}" for c in names]
 
-    def column_block(block: pd.DataFrame, prefix: str) -> dict[str, Any]:
+    def column_block(block: pd.DataFrame, prefix: str, to: int) -> dict[str, Any]:
+        """The block's columns, by parameter, padded to ``to`` rows with copies
+        of its last (the padding's updates are discarded): every block of ``to``
+        rows is then the same shapes, so a next step explained compiles nothing
+        (zeros appended after took 0.05 s a step, compiling for each length)."""
         out = {}
         for s in specs:
             values = block[[f"{prefix}{c}" for c in s.columns()]].to_numpy(np.float64)
-            values = values.reshape(
-                (len(values),) + (() if s.size is None else (s.size,))
-            )
+            values = np.pad(values, ((0, to - len(values)), (0, 0)), mode="edge")
+            values = values.reshape((to,) + (() if s.size is None else (s.size,)))
             if not prefix:
                 values = np.asarray(
                     to_unconstrained(jnp.asarray(values), space.get(s.name, "real"))
@@ -712,21 +721,7 @@ def _replayed(
             out[s.name] = jnp.asarray(values, dtype)
         return out
 
-    def body(st: Any, pgr: Any) -> tuple[Any, None]:
-        params, grads, real = pgr
-        new = tx.update(grads, st, params)[1]
-        return jax.tree.map(lambda a, b: jnp.where(real, a, b), new, st), None
-
-    # each block padded to a multiple of REPLAY_ROWS steps, the padding's updates
-    # discarded: XLA compiles a loop of one step otherwise (and rounds an ulp
-    # apart), so the state would depend on where the blocks begin
-    scan = compiler.jit(lambda s0, seq: jax.lax.scan(body, s0, seq)[0])
-
-    def padded(tree: dict[str, Any], to: int) -> dict[str, Any]:
-        return {
-            k: jnp.concatenate([v, jnp.zeros((to - len(v), *v.shape[1:]), v.dtype)])
-            for k, v in tree.items()
-        }
+    scan = _replay_program(tx, key)
 
     above = None  # the row above a block (of the parameters): None for row 0's
     for block in rows.blocks([*names, *grads], step - 1):
@@ -739,14 +734,43 @@ def _replayed(
         above = block[names].iloc[-1:]
         if len(taken):
             to = -(-len(taken) // REPLAY_ROWS) * REPLAY_ROWS
-            real = jnp.arange(to) < len(taken)
-            seq = (column_block(params, ""), column_block(taken, "grad_"))
-            state = scan(state, (padded(seq[0], to), padded(seq[1], to), real))
+            real = np.arange(to) < len(taken)
+            seq = (column_block(params, "", to), column_block(taken, "grad_", to))
+            state = scan(state, (*seq, real))
     return state
 
 
 #: the optimizer's replay goes in blocks of a multiple of this many steps
 REPLAY_ROWS = 64
+
+#: Compiled replays kept by what their optimizer was built from, the latest last:
+#: explaining steps one after another in a notebook compiled the replay afresh
+#: each time (0.1 s of a step's 0.2 s).
+REPLAYS: OrderedDict[Any, Any] = OrderedDict()
+REPLAYS_KEPT = 8
+
+
+def _replay_program(tx: Any, key: Any) -> Any:
+    """The compiled loop of ``tx``'s updates over a block of steps (parameters,
+    gradients, and whether each step is real), kept by ``key`` where given."""
+    if key is not None and key in REPLAYS:
+        REPLAYS.move_to_end(key)
+        return REPLAYS[key]
+
+    def body(st: Any, pgr: Any) -> tuple[Any, None]:
+        params, grads, real = pgr
+        new = tx.update(grads, st, params)[1]
+        return jax.tree.map(lambda a, b: jnp.where(real, a, b), new, st), None
+
+    # each block padded to a multiple of REPLAY_ROWS steps, the padding's updates
+    # discarded: XLA compiles a loop of one step otherwise (and rounds an ulp
+    # apart), so the state would depend on where the blocks begin
+    program = compiler.jit(lambda s0, seq: jax.lax.scan(body, s0, seq)[0])
+    if key is not None:
+        REPLAYS[key] = program
+        while len(REPLAYS) > REPLAYS_KEPT:
+            REPLAYS.popitem(last=False)
+    return program
 
 
 def _state_leaves(before: Any, after: Any, names: list[str]) -> list[tuple[str, Any]]:
