@@ -9,6 +9,7 @@ parameters; then the loss as Keras logs it next to the loss over all the data.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import math
 import re
@@ -594,7 +595,7 @@ def _update_table(
         # a plateau's rates were the run's: its updates at the trace's
         rates = rows.upto(["lr"], int(info["steps"]))["lr"].to_numpy(np.float64)[1:]
         tx = spec.build_at(rates)
-        key = (spec, rates.tobytes())
+        key = (spec, hashlib.sha256(np.ascontiguousarray(rates).data).hexdigest())
     else:
         tx = spec.build()
     dtype = jnp.dtype(info["dtype"])
