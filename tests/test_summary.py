@@ -484,6 +484,13 @@ def test_a_distributions_estimates_have_z_and_its_likelihood(tmp_path: Path) -> 
         table.loc["scale", "z"] == "" and " to " in table.loc["scale", "95% interval"]
     )
     assert "log-likelihood" in estimates_section(trace)
+    assert "its standard error, its test against 0 and 95% interval" in (
+        estimates_section(trace)
+    )
+    # a Poisson's rate, positive, has no test against 0: the caption says none
+    counts = {"y": [0.0, 2.0, 3.0, 1.0, 4.0, 2.0, 5.0, 1.0]}
+    rate = gradtrace.fit(counts, "poisson", steps=5, lr=0.1)
+    assert "its standard error and 95% interval" in estimates_section(rate)
     # the log-likelihood, AIC and BIC from Python, beside the table: a normal's
     # at its optimum by hand (a researcher found them only in trace.info)
     y = builtin("seed002_normal")["y"].to_numpy(np.float64)

@@ -528,9 +528,11 @@ def estimates_section(trace: Any) -> str:
     method = trace.info.get("ci_method")
     by = f" ({escape(method)})" if method else ""
     held = percent(level_of(trace.info))
+    # a positive or (0, 1) parameter has no test against 0 (an edge of its range)
+    tested = ", its test against 0" if {"t", "z"} & set(table.columns) else ""
     return (
         '<section id="estimates"><h2>estimates</h2><p>the exact optimum with its '
-        f"standard error, its test against 0 and {held} interval{by}; the run's "
+        f"standard error{tested} and {held} interval{by}; the run's "
         "final values, and how far they ended from it in standard errors</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         f"{stats}</section>"
