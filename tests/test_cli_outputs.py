@@ -47,12 +47,19 @@ def one_error(err: str) -> str:
     return lines[0]
 
 
-def test_animate_without_out_is_a_usage_error(
+def test_animate_without_out_writes_fit_gif_in_the_run_folder(
     a_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(["animate", str(a_run)], capsys)
-    assert code == 2 and out == ""
-    assert "-o" in one_error(err) and "--help" in err
+    """As ``report`` writes RUN/report.html: ``animate RUN`` writes RUN/fit.gif,
+    anew each time (a newcomer's ``gradtrace animate runs/nb`` was refused)."""
+    from PIL import Image
+
+    for _ in range(2):
+        code, out, err = run(["animate", str(a_run), "--every", "10"], capsys)
+        assert code == 0, err
+        assert out.strip() == f"wrote {a_run / 'fit.gif'}"
+    with Image.open(a_run / "fit.gif") as gif:
+        assert gif.n_frames > 1
 
 
 @pytest.mark.parametrize(

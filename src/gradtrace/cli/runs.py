@@ -944,7 +944,8 @@ def compare(
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=RUN_FOLDER)
 @out_option(
-    "The animation: fit.gif (or fit.mp4 where ffmpeg is installed).", required=True
+    "The animation: a .gif, or an .mp4 where ffmpeg is installed (default: "
+    "RUN/fit.gif)."
 )
 @click.option(
     "--every",
@@ -964,7 +965,7 @@ def compare(
 @FORCE_FILES
 def animate(
     run: Path,
-    out: Path,
+    out: Path | None,
     every: int | None,
     fps: int | None,
     dpi: int,
@@ -972,16 +973,19 @@ def animate(
     force: bool,
 ) -> None:
     """Animate RUN: the fit moving over the data, one frame per step (or every k-th),
-    the step's batch highlighted, with step, epoch, batch and loss in the title."""
+    the step's batch highlighted, with step, epoch, batch and loss in the title.
+    RUN/fit.gif is written anew; another -o file that exists is replaced with
+    --force only."""
     from gradtrace.animate import animate as draw
     from gradtrace.errors import InputError
 
     if fps is not None and fps < 1:
         raise InputError(f"--fps must be at least 1, got {fps}.")
-    check_out_file(out, force)
+    if out is not None and not _same(out, run / "fit.gif"):
+        check_out_file(out, force)
     # by default from a long run's kept steps; --every may ask for any step
     trace = load_run(run, data, thin=every is None)
-    path = draw(trace, out, every=every, fps=fps, dpi=dpi)
+    path = draw(trace, out or run / "fit.gif", every=every, fps=fps, dpi=dpi)
     click.echo(f"wrote {path}")
 
 
