@@ -210,6 +210,10 @@ class _Commands(click.Group):
                 raise click.UsageError(
                     f"No such command {given!r}: did you mean {near[0]}?", ctx
                 )
+            raise click.UsageError(
+                f"No such command {given!r}: the commands are {', '.join(COMMANDS)}.",
+                ctx,
+            )
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None:
             _given_once(command, rest)
