@@ -13,7 +13,6 @@ import hashlib
 import itertools
 import math
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrace.categories import coded
-from gradtrace.core import compiler, plateau, rowsums, transforms
+from gradtrace.core import compiler, loop, plateau, rowsums, transforms
 from gradtrace.core.batches import epoch_batches, n_batches
 from gradtrace.core.bijections import to_constrained, to_unconstrained
 from gradtrace.core.catalog import MODELS, kind_of
@@ -694,14 +693,14 @@ def _replayed(
     step: int,
     space: dict[str, str],
     dtype: Any,
-    key: Any = None,
+    key: Any,
 ) -> Any:
     """The optimizer's state after steps 1 to ``step - 1``, replayed on their
     recorded parameters and gradients a block of rows at a time (a column at a
     time: a Python loop over the rows took 36 s for step 8000), so a step late in
     a long run never holds the trace's millions of rows. ``key``: what ``tx`` was
     built from (hashable), by which its compiled replay is kept for the next
-    step explained (``REPLAYS``)."""
+    step explained (``_replay_program``)."""
     names = [c for s in specs for c in s.columns()]
     grads = [f"grad_{c}" for c in names]
 
@@ -722,6 +721,9 @@ def _replayed(
             out[s.name] = jnp.asarray(values, dtype)
         return out
 
+    # each block padded to a multiple of REPLAY_ROWS steps, the padding's updates
+    # discarded: XLA compiles a loop of one step otherwise (and rounds an ulp
+    # apart), so the state would depend on where the blocks begin
     scan = _replay_program(tx, key)
 
     above = None  # the row above a block (of the parameters): None for row 0's
@@ -744,34 +746,26 @@ def _replayed(
 #: the optimizer's replay goes in blocks of a multiple of this many steps
 REPLAY_ROWS = 64
 
-#: Compiled replays kept by what their optimizer was built from, the latest last:
-#: explaining steps one after another in a notebook compiled the replay afresh
-#: each time (0.1 s of a step's 0.2 s).
-REPLAYS: OrderedDict[Any, Any] = OrderedDict()
-REPLAYS_KEPT = 8
-
 
 def _replay_program(tx: Any, key: Any) -> Any:
-    """The compiled loop of ``tx``'s updates over a block of steps (parameters,
-    gradients, and whether each step is real), kept by ``key`` where given."""
-    if key is not None and key in REPLAYS:
-        REPLAYS.move_to_end(key)
-        return REPLAYS[key]
+    """``step(state, (params, grads, real))``: ``tx``'s updates over a block of
+    steps (the padding's, ``real`` False, discarded), compiled and kept by ``key``
+    (what ``tx`` was built from) and the block's shapes with the runs' programs
+    (``loop.compile_once``): explaining steps one after another in a notebook
+    compiled the replay afresh each time (0.1 s of a step's 0.2 s)."""
 
     def body(st: Any, pgr: Any) -> tuple[Any, None]:
         params, grads, real = pgr
         new = tx.update(grads, st, params)[1]
         return jax.tree.map(lambda a, b: jnp.where(real, a, b), new, st), None
 
-    # each block padded to a multiple of REPLAY_ROWS steps, the padding's updates
-    # discarded: XLA compiles a loop of one step otherwise (and rounds an ulp
-    # apart), so the state would depend on where the blocks begin
-    program = compiler.jit(lambda s0, seq: jax.lax.scan(body, s0, seq)[0])
-    if key is not None:
-        REPLAYS[key] = program
-        while len(REPLAYS) > REPLAYS_KEPT:
-            REPLAYS.popitem(last=False)
-    return program
+    def replay(s0: Any, seq: Any) -> Any:
+        return jax.lax.scan(body, s0, seq)[0]
+
+    def step(state: Any, seq: Any) -> Any:
+        return loop.compile_once(("replay", key), replay, state, seq)(state, seq)
+
+    return step
 
 
 def _state_leaves(before: Any, after: Any, names: list[str]) -> list[tuple[str, Any]]:
