@@ -657,6 +657,10 @@ def test_negative_binomial_gradient_in_float64_and_its_hessian() -> None:
     derivatives match the reference to 1e-12, and its Hessian finite differences
     of them."""
     with jax.enable_x64(True):
+        # compiled once: run operation by operation, the log-mass's branches
+        # (lax.cond) were compiled afresh at every call (21 s for this test)
+        grad = jax.jit(jax.grad(_nb32, (0, 1)))
+        hessian = jax.jit(jax.hessian(_nb32, (0, 1)))
         for m, r, y in [
             (3.0, 2.5, 7.0),
             (40.0, 1e4, 38.0),
@@ -664,16 +668,16 @@ def test_negative_binomial_gradient_in_float64_and_its_hessian() -> None:
             (5.0, 1e9, 4.0),
         ]:
             args = (np.float64(m), np.float64(r), np.float64(y))
-            grads = jax.grad(_nb32, (0, 1))(*args)
+            grads = grad(*args)
             _, want_m, want_r = _nb_reference(int(y), m, r)
             assert float(grads[0]) == pytest.approx(want_m, rel=1e-12, abs=1e-300)
             scale = _nb_size_scale(int(y), m, r)
             assert abs(float(grads[1]) - want_r) <= 1e-12 * scale
-            h = np.asarray(jax.hessian(_nb32, (0, 1))(*args), np.float64)
+            h = np.asarray(hessian(*args), np.float64)
             step = 1e-6
             for i, dv in enumerate([(m * step, 0.0), (0.0, r * step)]):
-                up = jax.grad(_nb32, (0, 1))(m + dv[0], r + dv[1], args[2])
-                down = jax.grad(_nb32, (0, 1))(m - dv[0], r - dv[1], args[2])
+                up = grad(m + dv[0], r + dv[1], args[2])
+                down = grad(m - dv[0], r - dv[1], args[2])
                 width = 2 * max(dv)
                 fd = [
                     (float(a) - float(b)) / width for a, b in zip(up, down, strict=True)
