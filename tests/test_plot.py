@@ -119,6 +119,27 @@ def test_a_fit_at_its_optimum_shades_the_95_percent_interval_of_its_mean() -> No
     assert _mean_band(plot.fit_over_data(by_mae).axes[0]) is None
 
 
+def test_a_few_points_are_drawn_large_over_the_curve_and_many_small_beneath() -> None:
+    """Five rows' points are seen against the fitted line and its band; 3000
+    rows' are small and leave the curve on top."""
+
+    def points(n: int) -> Any:
+        x = np.linspace(0, 10, n)
+        trace = gradtrace.fit({"x": x, "y": 2 * x + 1}, steps=3, lr=0.01)
+        ax = plot.fit_over_data(trace).axes[0]
+        found = [ln for ln in ax.lines if ln.get_label().startswith("data (")]
+        assert len(found) == 1
+        return found[0]
+
+    few, many = points(5), points(3000)
+    assert few.get_markersize() > many.get_markersize()
+    curves = [ln.get_zorder() for ln in few.axes.lines if ln is not few]
+    assert few.get_zorder() > max(curves)
+    assert many.get_zorder() < min(
+        ln.get_zorder() for ln in many.axes.lines if ln is not many
+    )
+
+
 def test_a_fit_by_likelihood_shades_where_it_puts_90_percent_of_y() -> None:
     """A Gaussian line by nll: the fitted line +- 1.645 scale (scipy's quantile);
     noise whose sd grows with x: a band that widens as exp(c + d x); Poisson

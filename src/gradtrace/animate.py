@@ -29,6 +29,7 @@ from gradtrace.plot import (
     model_grid,
     one_x_column,
     params_of,
+    point_size,
     points_shown,
     written,
 )
@@ -357,7 +358,7 @@ class _Scene:
                 y[some],
                 ".",
                 color="#5ec962",
-                ms=6,
+                ms=point_size(len(y[some])) + 1,
                 label=data_label(n, len(y[some])) + full,
             )
             if label is not None:

@@ -274,6 +274,12 @@ def _title_chars(ax: Any, width: int, own: bool) -> int:
 POINTS_SHOWN = 20_000
 
 
+def point_size(shown: int) -> float:
+    """The marker size of a scatter of ``shown`` points: a few rows drawn large
+    enough to see against the fitted curve, thousands small enough to see apart."""
+    return 9.0 if shown <= 30 else 7.0 if shown <= 300 else 5.0
+
+
 def points_shown(n: int) -> slice | np.ndarray:
     """The rows a scatter of ``n`` rows draws: all, or ``POINTS_SHOWN`` of them
     (``random_rows``)."""
@@ -578,9 +584,11 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
             drawn,
             ".",
             color="#5ec962",
-            ms=5,
+            ms=point_size(len(drawn)),
             alpha=0.7,
             label=label,
+            # a few points above the band and the curve, thousands beneath them
+            zorder=3 if len(drawn) <= 300 else 1.5,
         )
         held = _held_out_rows(trace)
         hx, hy = held if held is not None else (None, np.zeros(0))
