@@ -1293,7 +1293,8 @@ def test_a_likelihood_of_ones_own_says_its_residuals_are_raw() -> None:
 def test_an_animations_density_scale_reaches_a_narrower_start() -> None:
     """A teacher's Gaussian animation cut the initial density off at its peak
     (0.08 under a scale topped at 0.065): a start up to three times the data's
-    height is on the scale; a far taller one would flatten the data."""
+    height is on the scale; a far taller one would flatten the data, and its
+    legend says where its peak lies."""
     from gradtrace.animate import _Ready, frame_figure
     from gradtrace.plot import _run_data
 
@@ -1304,9 +1305,13 @@ def test_an_animations_density_scale_reaches_a_narrower_start() -> None:
         )
         ready = _Ready(_run_data(trace), trace.to_pandas(), {})
         ax = frame_figure(trace, 0, ready, np.array([], int)).axes[0]
-        initial = next(line for line in ax.get_lines() if line.get_label() == "initial")
+        initial = next(
+            line for line in ax.get_lines() if line.get_label().startswith("initial")
+        )
         peak = float(np.max(initial.get_ydata()))
         assert bool(ax.get_ylim()[1] > peak) is reaches, (scale, peak, ax.get_ylim())
+        said = "initial" if reaches else f"initial (peak {peak:.3g}, cut off)"
+        assert initial.get_label() == said
 
 
 def test_a_logistic_fit_marks_its_held_out_rows_and_names_one_slope_plainly() -> None:

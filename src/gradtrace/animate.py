@@ -349,6 +349,8 @@ class _Scene:
             top = 1.3 * max(shown, first if first <= 3 * shown else 0.0)
             if np.isfinite(top) and top > 0:
                 ax.set_ylim(0, top)
+                if first > top:  # said, not left for the reader to guess
+                    self.initial.set_label(f"initial (peak {first:.3g}, cut off)")
         elif (column := one_x_column(x, len(y))) is not None:
             given = x
             self.x, self.y = column, y
