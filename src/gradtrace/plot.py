@@ -587,8 +587,9 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
             ms=point_size(len(drawn)),
             alpha=0.7,
             label=label,
-            # a few points above the band and the curve, thousands beneath them
-            zorder=3 if len(drawn) <= 300 else 1.5,
+            # a few points above the band and the curve, more beneath them
+            # (drawn first: the curve and a likelihood band's edges over them)
+            zorder=3 if len(drawn) <= 30 else 2,
         )
         held = _held_out_rows(trace)
         hx, hy = held if held is not None else (None, np.zeros(0))
