@@ -148,6 +148,37 @@ def test_plot_into_a_folder_keeps_its_pictures_without_force(
     assert (mine / "loss.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_plot_draws_only_the_pictures_named(
+    a_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gradtrace plot RUN fit loss.png`` draws those two; a name of none, or of
+    one that does not apply to the run, is refused and draws nothing."""
+    mine = tmp_path / "two"
+    code, out, err = run(
+        ["plot", str(a_run), "fit", "loss.png", "-o", str(mine)], capsys
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in mine.iterdir()) == ["fit.png", "loss.png"]
+    assert out.split() == [
+        "wrote",
+        str(mine / "fit.png"),
+        "wrote",
+        str(mine / "loss.png"),
+    ]
+    other = tmp_path / "none"
+    code, out, err = run(["plot", str(a_run), "fit", "resid", "-o", str(other)], capsys)
+    assert code == 2 and out == "" and not other.exists()
+    assert "unknown picture 'resid'" in one_error(err)
+    assert "Did you mean 'residuals'?" in err
+    normal = tmp_path / "normal"
+    fitted = ["fit", "seed002_normal", "--model", "normal", "--steps", "5", "-q"]
+    assert run([*fitted, "--out", str(normal)], capsys)[0] == 0
+    code, out, err = run(["plot", str(normal), "loss", "residuals"], capsys)
+    assert code == 2 and out == ""
+    assert "residuals.png does not apply to this run" in one_error(err)
+    assert not (normal / "loss.png").exists()
+
+
 def test_the_runs_own_pictures_and_report_are_drawn_anew(
     a_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

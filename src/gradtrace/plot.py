@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -2242,21 +2242,60 @@ def plot_run(
 
 
 def draw_run(
-    trace: Any, params: tuple[str, str] | None = None
+    trace: Any,
+    params: tuple[str, str] | None = None,
+    only: Sequence[str] = (),
 ) -> list[tuple[str, Figure]]:
-    """Every picture that applies to this run, by its file's name, drawn and not
-    yet written: a picture that cannot be drawn (a landscape over a parameter
-    the run has not) leaves no file of the others behind."""
+    """Every picture that applies to this run, or those of ``only`` (files'
+    names, ``picture_files``), by its file's name, drawn and not yet written: a
+    picture that cannot be drawn (a landscape over a parameter the run has not)
+    leaves no file of the others behind.
+
+    Raises:
+        InputError: a picture asked for by name does not apply to this run.
+    """
     drawn: list[tuple[str, Figure]] = []
     for name, draw in RUN_FIGURES.items():
+        if only and name not in only:
+            continue
         try:
             fig = draw(trace, params) if draw is loss_landscape else draw(trace)
         except InputError:
             raise
-        except ValueError:
+        except ValueError as err:
+            if only:  # asked for by name: said, not passed over
+                raise InputError(
+                    f"{name} does not apply to this run ({err}): ask for another "
+                    f"of {', '.join(n.removesuffix('.png') for n in RUN_FIGURES)}."
+                ) from None
             continue  # the picture does not apply (one parameter; not a line)
         drawn.append((name, fig))
     return drawn
+
+
+def picture_files(names: Sequence[str]) -> list[str]:
+    """The files of ``RUN_FIGURES`` that ``names`` ask for: ``fit`` or
+    ``fit.png``, ..., in the order given, each once.
+
+    Raises:
+        InputError: a name that is none of them.
+    """
+    import difflib
+
+    files: list[str] = []
+    for given in names:
+        name = given.strip().lower().removesuffix(".png").replace("-", "_")
+        if f"{name}.png" not in RUN_FIGURES:
+            known = [n.removesuffix(".png") for n in RUN_FIGURES]
+            near = difflib.get_close_matches(name, known, n=1)
+            also = f" Did you mean {near[0]!r}?" if near else ""
+            raise InputError(
+                f"unknown picture {given!r}: choose from {', '.join(known)} "
+                f"(none: all that apply).{also}"
+            )
+        if f"{name}.png" not in files:
+            files.append(f"{name}.png")
+    return files
 
 
 def save_all(

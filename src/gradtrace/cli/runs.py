@@ -807,6 +807,7 @@ def _pictures(run: Path) -> list[str]:
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=RUN_FOLDER)
+@click.argument("pictures", nargs=-1, metavar="[PICTURE]...")
 @click.option(
     "--params",
     "params",
@@ -822,6 +823,7 @@ def _pictures(run: Path) -> list[str]:
 @FORCE_FILES
 def plot(
     run: Path,
+    pictures: tuple[str, ...],
     params: str | None,
     out: Path | None,
     dpi: int,
@@ -835,10 +837,14 @@ def plot(
     (MSE and log-likelihood over the location) and residuals.png (a regression's
     residuals against its prediction, their mean and spread by prediction). A
     scatter of the data shows a random 20000 of its rows at most. Pictures in RUN
-    are drawn anew; those in an --out folder are replaced with --force only."""
+    are drawn anew; those in an --out folder are replaced with --force only.
+
+    Name PICTUREs to draw only those (gradtrace plot RUN fit loss); none: every
+    one that applies to the run."""
     from gradtrace import plot as plots
     from gradtrace.errors import InputError
 
+    only = plots.picture_files(pictures)
     pair = None
     if params is not None:
         names = [p.strip() for p in params.split(",") if p.strip()]
@@ -855,14 +861,15 @@ def plot(
         if out.exists() and not out.is_dir():
             raise InputError(f"{str(out)!r} is a file: give --out a folder.")
         check_folder_of(out, "--out", made=True)
-        there = [out / name for name in plots.RUN_FIGURES if (out / name).exists()]
+        asked = only or list(plots.RUN_FIGURES)
+        there = [out / name for name in asked if (out / name).exists()]
         if there and not force:
             raise already_exists(there[0], "--out")
     trace = load_run(run, data, thin=True)  # a long run: every k-th step, as kept
     folder = run if out is None else out
     # every picture drawn before a folder is made or a file written: one that
     # cannot be (a parameter the run has not, data it cannot read) leaves none
-    figures = plots.draw_run(trace, pair)
+    figures = plots.draw_run(trace, pair, only)
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
