@@ -1118,6 +1118,12 @@ def test_a_resumed_runs_summary_gives_a_long_training_in_seconds(
         "Compile 1.35 s, train 3.55 s, total 9.45 s (4.55 s of it reading the data, "
         "the exact answer and writing the trace)."
     )
+    # without an exact answer (--no-exact), none is named
+    info.pop("optimum")
+    (tmp_path / "r" / "run.json").write_text(js.dumps(info))
+    print_summary(gradtrace.load(tmp_path / "r"), tmp_path / "r")
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith("(4.55 s of it reading the data and writing the trace).")
 
 
 def test_export_per_epoch_writes_the_fit_history(

@@ -623,9 +623,9 @@ def print_summary(
     rest = t["total_s"] - t["compile_s"] - t["train_s"]
     # a long run's other work (its trace's rows fetched and written in parts) can
     # outlast its training: said, where a reader would wonder where it went
+    exact = ", the exact answer" if info.get("optimum") else ""
     other = (
-        f" ({rest:.2f} s of it reading the data, the exact answer and writing the "
-        "trace)"
+        f" ({rest:.2f} s of it reading the data{exact} and writing the trace)"
         if rest > max(1.0, 0.3 * t["total_s"])
         else ""
     )
