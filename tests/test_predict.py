@@ -510,3 +510,45 @@ def test_a_row_missing_an_x_value_is_predicted_nan_in_python() -> None:
     assert got[0] == whole[0] and np.isnan(got[1:]).all()
     band = trace.predict(new, interval="confidence")
     assert band.iloc[1:].isna().all().all() and band.iloc[0].notna().all()
+
+
+def test_a_distributions_run_has_nothing_to_predict_in_either_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newcomer's ``gradtrace predict`` of a gamma run was told to read
+    ``trace.params``: the command line names its own command."""
+    from helpers import run_cli
+
+    y = np.random.default_rng(0).gamma(2.0, 1.5, 50)
+    trace = gradtrace.fit({"y": y}, "gamma", optimizer="adam", lr=0.05, steps=5)
+    with pytest.raises(gradtrace.InputError, match=r"\(its parameters: trace.params\)"):
+        trace.predict([1.0])
+    trace.save(tmp_path / "g")
+    (tmp_path / "new.csv").write_text("y\n1\n")
+    code, out, err = run_cli(
+        ["predict", str(tmp_path / "g"), str(tmp_path / "new.csv")], capsys
+    )
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        "error: predict is for regression models: gamma is a distribution of y, with "
+        "no x to predict at (its parameters: gradtrace show RUN)."
+    ]
+
+
+def test_a_header_without_rows_is_refused_not_written_back_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers import run_cli
+
+    gradtrace.fit({"x": [0.0, 1.0, 2.0], "y": [1.0, 3.0, 5.0]}, steps=3).save(
+        tmp_path / "r"
+    )
+    (tmp_path / "hx.csv").write_text("x\n")
+    out_file = tmp_path / "p.csv"
+    args = ["predict", str(tmp_path / "r"), str(tmp_path / "hx.csv")]
+    code, out, err = run_cli([*args, "-o", str(out_file)], capsys)
+    assert code == 2 and out == "" and not out_file.exists()
+    assert err.strip().splitlines()[-1] == (
+        f"error: {str(tmp_path / 'hx.csv')!r} has a header but no rows: give at "
+        "least one row of x values to predict at."
+    )

@@ -1441,10 +1441,13 @@ class Trace:
             raise InputError(in_python(str(err), {"level"})) from None
         model = model_of(self.info, self.model)
         if getattr(model, "kind", "regression") == "distribution":
+            from gradtrace.errors import COMMAND_LINE
+
+            shown = "gradtrace show RUN" if COMMAND_LINE.get() else "trace.params"
             raise InputError(
                 f"predict is for regression models: {self.info['model']} is a "
-                "distribution of y, with no x to predict at (its parameters: "
-                "trace.params)."
+                f"distribution of y, with no x to predict at (its parameters: "
+                f"{shown})."
             )
         offset = (self.info.get("model_options") or {}).get("offset")
         names = [str(c) for c in self.info["data"]["x"]] or ["x"]

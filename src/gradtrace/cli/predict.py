@@ -49,7 +49,8 @@ SUFFIXES = (".csv", ".tsv", ".parquet")
     help="Add each row's interval (95%; see --level): confidence, of the mean y "
     "there (columns std_error, ci_low, ci_high), or prediction, of a new y (a model "
     "with Gaussian noise; std_error, pi_low, pi_high), from the estimates' "
-    "covariance, as R's predict(fit, new, interval=...).",
+    "covariance, as R's predict(fit, new, interval=...). std_error is the mean's "
+    "either way (R's se.fit); a prediction interval adds the noise's spread to it.",
 )
 @click.option(
     "--level",
@@ -115,6 +116,12 @@ def predict(
     frame = text_table(text) if text is not None else frame_of(str(data))[0]
     for note in frame.attrs.get(READ_NOTICES, []):  # row names left out, say
         click.echo(f"note: {note}.", err=True)
+    if not len(frame):  # a header alone: nothing to predict at, said (as fit does)
+        where = "standard input" if text is not None else repr(str(data))
+        raise InputError(
+            f"{where} has a header but no rows: give at least one row of x values "
+            "to predict at."
+        )
     # a spreadsheet's semicolons (and decimal commas) are written back so
     sep_in, comma = frame.attrs.get(TEXT_DIALECT, (",", False))
     sep = {".tsv": "\t"}.get(suffix, ";" if sep_in == ";" else ",")
