@@ -43,7 +43,7 @@ def csv(tmp_path: Path, text: str, name: str = "d.csv") -> str:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", "is empty"),
+        ("", "is empty: it needs a header row naming its columns and rows of numbers"),
         ("x,y\n", "has 0 rows"),
         ("x,y\n1,2\n", "has 1 row"),
         ("x,y\n1,2\n2,abc\n3,4\n", "non-numeric value 'abc' in data row 2 (line 3)"),

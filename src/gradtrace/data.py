@@ -573,8 +573,9 @@ def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         raise  # said already (two columns of one name)
     except pd.errors.EmptyDataError:
         raise InputError(
-            f"data file {source} is empty: it needs a header row and at least two "
-            "rows of numbers."
+            f"data file {source} is empty: it needs a header row naming its "
+            "columns and rows of numbers below it (two at least to fit; one to "
+            "predict at)."
         ) from None
     except UnicodeDecodeError:
         raise InputError(
