@@ -2266,11 +2266,16 @@ def draw_run(
             if only:  # asked for by name: said, not passed over
                 raise InputError(
                     f"{name} does not apply to this run ({err}): ask for another "
-                    f"of {', '.join(n.removesuffix('.png') for n in RUN_FIGURES)}."
+                    f"of {', '.join(_picture_names())}."
                 ) from None
             continue  # the picture does not apply (one parameter; not a line)
         drawn.append((name, fig))
     return drawn
+
+
+def _picture_names() -> list[str]:
+    """The names ``gradtrace plot RUN PICTURE...`` takes: the files' without .png."""
+    return [n.removesuffix(".png") for n in RUN_FIGURES]
 
 
 def picture_files(names: Sequence[str]) -> list[str]:
@@ -2286,7 +2291,7 @@ def picture_files(names: Sequence[str]) -> list[str]:
     for given in names:
         name = given.strip().lower().removesuffix(".png").replace("-", "_")
         if f"{name}.png" not in RUN_FIGURES:
-            known = [n.removesuffix(".png") for n in RUN_FIGURES]
+            known = _picture_names()
             near = difflib.get_close_matches(name, known, n=1)
             also = f" Did you mean {near[0]!r}?" if near else ""
             raise InputError(

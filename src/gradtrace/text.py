@@ -209,6 +209,7 @@ PYTHON_WORDS = (
     ("gradtrace lr-find", "gradtrace.lr_find"),
     ("a smaller --lr", "a smaller lr="),
     ("(--steps N sets it)", "(steps=N sets it)"),
+    ("(its parameters: gradtrace show RUN)", "(its parameters: trace.params)"),
     ("(--init)", "(init=)"),
     ("(--init NAME=VALUE)", "(init={'NAME': VALUE})"),
     ("(--optimizer adam)", "(optimizer='adam')"),

@@ -1442,13 +1442,14 @@ class Trace:
         model = model_of(self.info, self.model)
         if getattr(model, "kind", "regression") == "distribution":
             from gradtrace.errors import COMMAND_LINE
+            from gradtrace.text import for_python
 
-            shown = "gradtrace show RUN" if COMMAND_LINE.get() else "trace.params"
-            raise InputError(
+            said = (
                 f"predict is for regression models: {self.info['model']} is a "
-                f"distribution of y, with no x to predict at (its parameters: "
-                f"{shown})."
+                "distribution of y, with no x to predict at (its parameters: "
+                "gradtrace show RUN)."
             )
+            raise InputError(said if COMMAND_LINE.get() else for_python(said))
         offset = (self.info.get("model_options") or {}).get("offset")
         names = [str(c) for c in self.info["data"]["x"]] or ["x"]
         x = _x_of(
