@@ -153,6 +153,78 @@ def test_rows_missing_values_in_several_columns_are_counted_by_column(
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        (
+            "d.csv",
+            "x,y\n1,2\n3\n4,5\n",
+            "data row 2 (line 3): 1 field where the header names 2, so column 'y' "
+            "has no value (1 row misses a value)",
+        ),
+        (
+            "d.csv",  # a spreadsheet's semicolons, a blank line above the short one
+            "x;y\n1;2\n\n3\n4;5\n",
+            "data row 2 (line 4): 1 field where the header names 2",
+        ),
+        (
+            "d.tsv",
+            "x\ty\n1\t2\n4\t5\n3\n",
+            "data row 3 (line 4): 1 field where the header names 2",
+        ),
+        (
+            "d.csv",  # a quoted comma is inside its field
+            'u,x,y\n"a,b",1,2\n"c,d",3\n"e",4,5\n',
+            "data row 2 (line 3): 2 fields where the header names 3",
+        ),
+    ],
+)
+def test_a_row_with_too_few_fields_is_named_as_such(
+    name: str,
+    text: str,
+    said: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A user read "a missing value (NaN)" of a line that had lost its last field:
+    the line is named as too short, with what to do about it."""
+    data = csv(tmp_path, text, name)
+    line = one_line_error([data, "--x", "x", "--y", "y"], tmp_path, capsys)
+    assert line.startswith(f"error: {data!r} has a row with too few fields, {said}")
+    assert line.endswith(
+        ": complete or delete the line, or pass --drop-missing to drop the rows "
+        "that miss a value."
+    )
+    code, _, err = run(
+        [
+            "fit",
+            data,
+            "--x",
+            "x",
+            "--y",
+            "y",
+            "--drop-missing",
+            "--steps",
+            "1",
+            "--out",
+            str(tmp_path / "kept"),
+        ],
+        capsys,
+    )
+    assert code == 0 and "note: dropped 1 row with missing" in err, err
+
+
+def test_an_empty_field_is_still_a_missing_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A field written empty ("3,") is a missing value, not a short line."""
+    data = csv(tmp_path, "x,y\n1,2\n3,\n4,5\n")
+    line = one_line_error([data], tmp_path, capsys)
+    assert "a missing value (NaN) in column 'y', data row 2 (line 3)" in line
+    with pytest.raises(gradtrace.InputError, match="drop_missing=True to drop the"):
+        gradtrace.fit(csv(tmp_path, "x,y\n1,2\n3\n4,5\n", "short.csv"))
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(2, 40),
@@ -1458,12 +1530,12 @@ def test_a_near_file_name_and_a_near_command_are_suggested(
     for typed, meant in (("fitt", "fit"), ("lr_find", "lr-find"), ("swep", "sweep")):
         code, _, err = run([typed, "line.csv"], capsys)
         assert code == 2 and err.strip() == (
-            f"error: No such command {typed!r}: did you mean {meant}? "
+            f"error: no such command {typed!r}: did you mean {meant}? "
             "(see gradtrace --help)"
         ), err
     code, _, err = run(["zzz"], capsys)
     assert code == 2 and err.startswith(
-        "error: No such command 'zzz': the commands are fit, sweep, lr-find, "
+        "error: no such command 'zzz': the commands are fit, sweep, lr-find, "
     )
     assert err.strip().endswith("demo. (see gradtrace --help)"), err
     # "runs" is no near "rerun" (a cutoff of 0.75); a file or a folder where
@@ -1471,7 +1543,7 @@ def test_a_near_file_name_and_a_near_command_are_suggested(
     (tmp_path / "empty").mkdir()
     monkeypatch.chdir(tmp_path / "empty")  # where no folder "runs" is
     code, _, err = run(["runs"], capsys)
-    assert code == 2 and "No such command 'runs': the commands are fit," in err
+    assert code == 2 and "no such command 'runs': the commands are fit," in err
     code, _, err = run([str(tmp_path / "line.csv")], capsys)
     assert f"to fit a file, gradtrace fit {tmp_path / 'line.csv'}." in err
     code, _, err = run([str(tmp_path)], capsys)

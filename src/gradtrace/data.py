@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from gradtrace.core.arrays import aligned_empty
 from gradtrace.errors import InputError
 from gradtrace.text import column_hint, header_example
+from gradtrace.textfields import WHITESPACE, a_number, names_of, separator_of
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,8 @@ def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
     # and its header line come from inside
     inner = Path(p.stem).suffix.lower() if suffix in COMPRESSED else suffix
     head, *below = _first_line(p, lines=2).split("\n", 1)
-    sep = "\t" if inner in (".tsv", ".tab") else _separator_of(head, below)
-    _no_duplicates(_names_of(head, sep), repr(str(p)))
+    sep = "\t" if inner in (".tsv", ".tab") else separator_of(head, below)
+    _no_duplicates(names_of(head, sep), repr(str(p)))
     comma = sep == ";" and _decimal_commas(_first_line(p, lines=DECIMAL_LINES), sep)
     frame = _read_text(p, sep, repr(str(p)), head, as_written, comma)
     if comma:
@@ -180,8 +181,8 @@ def text_table(text: str, as_written: bool = False) -> pd.DataFrame:
     """The table of standard input's ``text`` (``stdin_text``), as ``read_table``
     reads a file (``as_written``: its fields as strings)."""
     line = text.split("\n", 1)[0]
-    sep = _separator_of(line, text.split("\n", 2)[1:2])
-    _no_duplicates(_names_of(line, sep), "standard input")
+    sep = separator_of(line, text.split("\n", 2)[1:2])
+    _no_duplicates(names_of(line, sep), "standard input")
     head = "\n".join(text.split("\n", DECIMAL_LINES)[:DECIMAL_LINES])
     comma = sep == ";" and _decimal_commas(head, sep)
     frame = _read_text(
@@ -282,7 +283,7 @@ def _read_text(
     if text:  # every field as written: nothing parsed, an empty one ""
         options.update(dtype=str, keep_default_na=False)
     if sep == WHITESPACE and head.lstrip("\ufeff").startswith("#"):
-        options.update(skiprows=1, header=None, names=_names_of(head, sep))
+        options.update(skiprows=1, header=None, names=names_of(head, sep))
     legacy = False
 
     def read() -> pd.DataFrame:
@@ -306,7 +307,7 @@ def _read_text(
     default = pd.RangeIndex(len(frame))
     if frame.index.equals(default) and frame.index.name is None:
         # a first column of 0, 1, 2, ... taken as the index would pass: rare
-        return _unnamed_row_names(frame, _names_of(head, sep)[:1], name, text)
+        return _unnamed_row_names(frame, names_of(head, sep)[:1], name, text)
     if len(frame.columns) and frame[frame.columns[-1]].isna().all():
         if hasattr(source, "seek"):
             source.seek(0)
@@ -452,25 +453,13 @@ def _lines_of(text: Any, lines: int) -> str:
     return "".join(str(text.readline()) for _ in range(lines))
 
 
-def _names_of(line: str, sep: str) -> list[str]:
-    """The column names on a header ``line``, as ``_guard`` cleans them (parted
-    by spaces, less a "#" that marks the line)."""
-    import csv
-
-    if sep == WHITESPACE:
-        line = " ".join(line.lstrip("\ufeff").strip().removeprefix("#").split())
-        sep = " "
-    row = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
-    return [name.strip().lstrip("\ufeff") for name in row]
-
-
 def _no_duplicates(names: Sequence[str], source: str) -> None:
     """Refuse a header that names a column twice: pandas would rename the second
     (y.1) and the first would be fitted, silently."""
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name and name in seen:
-            if _a_number(name):  # a first line of data, no header: 0 twice
+            if a_number(name):  # a first line of data, no header: 0 twice
                 raise InputError(
                     f"the first line of {source} looks like a row of data, not "
                     f"column names ({name!r} in columns {seen[name] + 1} and "
@@ -482,46 +471,6 @@ def _no_duplicates(names: Sequence[str], source: str) -> None:
                 f"and {i + 1} of its header): rename one, or remove it."
             )
         seen.setdefault(name, i)
-
-
-def _a_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-#: pandas' separator for fields parted by runs of spaces: R's write.table,
-#: numpy's savetxt, columns aligned by hand.
-WHITESPACE = r"\s+"
-
-
-def _separator_of(head: str, below: Sequence[str] = ()) -> str:
-    """A table's separator from its header line ``head`` and the line ``below``
-    it, if any: comma, or semicolon, tab or bar where the header has those and
-    no comma (a CSV saved by a spreadsheet in another locale), or spaces where
-    the header and the line below it have two fields or more parted by spaces
-    and nothing else (R's write.table of one column: a row name and a value)."""
-    if "," in head:
-        return ","
-    for sep in (";", "\t", "|"):
-        if sep in head:
-            return sep
-    head = head.lstrip("\ufeff").strip()
-    names = head.removeprefix("#").split()
-    fields = [line.split() for line in below[:1] if line.strip()]
-    named = bool(fields) and fields[0][0] != "#" and len(fields[0]) == len(names)
-    if head.startswith("#") and not named:
-        # a comment above the header (numpy's savetxt of a header of several
-        # lines), not names: told as a comment is
-        return ","
-    if len(names) > 1 and all(len(f) > 1 for f in fields):
-        return WHITESPACE
-    if len(names) == 1 and fields and len(fields[0]) == 2 and _a_number(fields[0][1]):
-        # R's write.table of one column: its row name, then the value
-        return WHITESPACE
-    return ","
 
 
 def read_truth(path: str | Path) -> dict[str, Any]:

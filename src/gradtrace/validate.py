@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gradtrace import textfields
 from gradtrace.checks import MAX_COUNT as MAX_COUNT
 from gradtrace.checks import _boolean, _named, _number, _suggest, finite_number
 from gradtrace.checks import choice as choice
@@ -1580,20 +1581,48 @@ def _line_of(source: str, i: int) -> int:
     """The line of a text file (named as ``repr`` names it) that holds data row
     ``i`` (from 0), the blank lines pandas skips counted: i + 2 where the file
     cannot be read again."""
+    found = _text_line(source, i)
+    return i + 2 if found is None else found[0]
+
+
+def _text_line(source: str, i: int) -> tuple[int, str, str, str] | None:
+    """Data row ``i`` (from 0) of a text file named as ``repr`` names it: its
+    line's number (the blank lines pandas skips counted), the line, the header
+    line and the line below the header; None where the file cannot be read
+    again."""
     import ast
 
     try:
         path = ast.literal_eval(source)
         with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            seen = -1  # the header is the first line that is not blank
+            seen, head, below = -1, "", ""  # the header: the first line not blank
             for number, line in enumerate(fh, start=1):
-                if line.strip("\r\n"):
+                line = line.rstrip("\r\n")
+                if line:
                     seen += 1
+                    head = line if seen == 0 else head
+                    below = line if seen == 1 else below
                     if seen == i + 1:
-                        return number
+                        return number, line, head, below
     except (OSError, ValueError, SyntaxError):
         pass
-    return i + 2
+    return None
+
+
+def _short_line(source: str, i: int) -> tuple[int, int] | None:
+    """(fields, names) where data row ``i`` of a text file has fewer fields than
+    its header names (pandas reads the fields it lacks as missing); else None."""
+    if not source.rstrip("'").lower().endswith((".csv", ".tsv", ".tab", ".txt")):
+        return None
+    found = _text_line(source, i)
+    if found is None:
+        return None
+    _, line, head, below = found
+    tabs = source.rstrip("'").lower().endswith((".tsv", ".tab"))
+    sep = "\t" if tabs else textfields.separator_of(head, [below])
+    names = len(textfields.names_of(head, sep))
+    fields = textfields.count_fields(line, sep)
+    return (fields, names) if fields < names else None
 
 
 def _row(i: int, source: str) -> str:
@@ -1886,6 +1915,7 @@ def finite_rows(
     if n_bad and not drop:
         i = int(np.flatnonzero(~ok)[0])
         what, where = "a missing or infinite value", _row(i, source)
+        fix = "clean the data, or pass --drop-missing to drop them"
         counted = f"{n_bad} such row{'s' if n_bad > 1 else ''}"
         if names is not None:
             columns = [] if x is None else list(np.reshape(x, (len(y), -1)).T)
@@ -1906,6 +1936,23 @@ def finite_rows(
             column, value = next((c, v) for c, v in cells.items() if not np.isfinite(v))
             shown = "a missing value (NaN)" if np.isnan(value) else "an infinite value"
             what = f"{shown} in column {column!r}"
+            short = _short_line(source, i) if np.isnan(value) else None
+            if short is not None:  # a line cut short, not an empty field
+                fields, named = short
+                what = "a row with too few fields"
+                where += (
+                    f": {fields} field{'s' * (fields != 1)} where the header names "
+                    f"{named}, so column {column!r} has no value"
+                )
+                fix = (
+                    "complete or delete the line, or pass --drop-missing to drop "
+                    "the rows that miss a value"
+                )
+                if len(per) <= 1:
+                    counted = (
+                        f"{n_bad} row{'s' * (n_bad > 1)} miss{'es' * (n_bad == 1)} "
+                        "a value"
+                    )
         if index is not None and not index.equals(pd.RangeIndex(len(index))):
             label = index[i]
             label = (
@@ -1914,9 +1961,7 @@ def finite_rows(
             where += f", index {label!r}"
         among = f" in its first {len(y)} of {head_of}" if head_of else ""
         raise InputError(
-            f"{source} {_has(source)} {what}, {where}"
-            f" ({counted}{among}): clean the "
-            "data, or pass --drop-missing to drop them."
+            f"{source} {_has(source)} {what}, {where} ({counted}{among}): {fix}."
         )
     if n_bad:
         x = None if x is None else x[ok]
