@@ -156,6 +156,51 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
 
 
 @pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["fit", "d.csv", "--steps", "1.5"],
+            "--steps '1.5' is not a whole number: give a whole number, as --steps 1 "
+            "(see gradtrace fit --help)",
+        ),
+        (
+            ["predict", "r", "d.csv", "--interval", "both"],
+            "--interval 'both' is not one of 'confidence', 'prediction': choose one, "
+            "as --interval confidence (see gradtrace predict --help)",
+        ),
+        (
+            ["report", "r", "--out"],
+            "--out needs a value: write --out PATH (see gradtrace report --help)",
+        ),
+        (
+            ["compare"],
+            "gradtrace compare needs RUNS...: write gradtrace compare [OPTIONS] "
+            "RUNS... (see gradtrace compare --help)",
+        ),
+        (
+            ["export", "r", "--csv", "extra"],
+            "unexpected extra argument 'extra': write gradtrace export [OPTIONS] RUN "
+            "(see gradtrace export --help)",
+        ),
+        (
+            ["fit", "d.csv", "--shuffle", "false"],
+            "unexpected extra argument 'false': --shuffle is a switch and takes no "
+            "value: write --shuffle or --no-shuffle (see gradtrace fit --help)",
+        ),
+    ],
+)
+def test_what_click_refuses_is_said_in_lower_case_with_what_to_write(
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """click's own "Invalid value for '--steps': '1.5' is not a whole number." said
+    neither where the value goes nor what to write: each of its refusals now
+    names the option and what to give."""
+    code, out, err = run(args, capsys)
+    assert code == 2 and not out
+    assert err == f"error: {said}\n"
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--model", "lin"], "unknown model 'lin'"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -191,7 +192,7 @@ class _Commands(click.Group):
             if os.path.isdir(given):  # a run's folder, or a folder of runs
                 run = os.path.isfile(os.path.join(given, "run.json"))
                 raise click.UsageError(
-                    f"No such command {given!r}: "
+                    f"no such command {given!r}: "
                     + (
                         f"to see the run, gradtrace show {given}."
                         if run
@@ -202,16 +203,16 @@ class _Commands(click.Group):
             if "." in given or "/" in given or os.path.isfile(given):
                 # a data file where the command goes: gradtrace data.csv
                 raise click.UsageError(
-                    f"No such command {given!r}: to fit a file, gradtrace fit {given}.",
+                    f"no such command {given!r}: to fit a file, gradtrace fit {given}.",
                     ctx,
                 )
             near = difflib.get_close_matches(given, list(COMMANDS), n=1, cutoff=0.75)
             if near:  # "fitt" as the options' typos are answered
                 raise click.UsageError(
-                    f"No such command {given!r}: did you mean {near[0]}?", ctx
+                    f"no such command {given!r}: did you mean {near[0]}?", ctx
                 )
             raise click.UsageError(
-                f"No such command {given!r}: the commands are {', '.join(COMMANDS)}.",
+                f"no such command {given!r}: the commands are {', '.join(COMMANDS)}.",
                 ctx,
             )
         name, command, rest = super().resolve_command(ctx, args)
@@ -371,20 +372,25 @@ def _command_code(argv: list[str] | None) -> int:
         click.echo(err.ctx.get_help() if err.ctx else err.format_message())
         return 0
     except click.UsageError as err:
+        given = sys.argv[1:] if argv is None else argv
+        if err.ctx is None and given and given[0] in COMMANDS:  # an option's value
+            top = click.Context(cli, info_name="gradtrace")
+            command = cli.get_command(top, given[0])
+            if command is not None:
+                err.ctx = click.Context(command, top, info_name=given[0])
         path = err.ctx.command_path if err.ctx else "gradtrace"
         options = [
             opt
             for param in (err.ctx.command.params if err.ctx else [])
             for opt in (*param.opts, *param.secondary_opts)
         ]
-        given = sys.argv[1:] if argv is None else argv
         hint = _switch_given_a_value(
             err.format_message(), given, options
         ) or _value_split_by_a_space(err.format_message(), given)
-        click.echo(
-            f"error: {_one_line(err.format_message())}{hint} (see {path} --help)",
-            err=True,
-        )
+        said = _said_by_click(err, given)
+        if hint:  # what to write instead is the hint's
+            said = said.split(": write ")[0]
+        click.echo(f"error: {said}{hint} (see {path} --help)", err=True)
         return 2
     except click.ClickException as err:
         click.echo(f"error: {_one_line(err.format_message())}", err=True)
@@ -398,10 +404,10 @@ def _command_code(argv: list[str] | None) -> int:
     except OSError as err:
         # a disk that filled up (or a quota, a read-only one) while writing: what
         # was saved before (a checkpoint) is kept
-        said = _full_disk(err)
-        if said is None:
+        full = _full_disk(err)
+        if full is None:
             raise
-        click.echo(f"error: {said}", err=True)
+        click.echo(f"error: {full}", err=True)
         return 2
     except (_ReaderGone, BrokenPipeError):  # the reader stopped (| head): no error
         from gradtrace.cli._report import silence
@@ -541,6 +547,52 @@ def _end_process(code: int) -> NoReturn:
         except (OSError, ValueError):
             pass
     os._exit(code)
+
+
+def _said_by_click(err: click.UsageError, given: list[str]) -> str:
+    """click's message of a command line it could not parse, in gradtrace's words:
+    what was wrong, then what to write (click's own, "Invalid value for '--step':
+    'abc' is not a whole number.", said neither)."""
+    ctx = err.ctx
+    usage = ""
+    if ctx is not None:
+        usage = _one_line(ctx.command.get_usage(ctx)).removeprefix("Usage: ")
+    if isinstance(err, click.MissingParameter) and err.param is not None and ctx:
+        what = err.param.make_metavar(ctx)
+        if err.param.param_type_name == "option":
+            what = f"{_flag_of(err.param)} {what}"
+        return f"{ctx.command_path} needs {what}: write {usage}"
+    if isinstance(err, click.BadParameter) and err.param is not None:
+        flag = _flag_of(err.param)
+        said = _one_line(err.message).rstrip(".")
+        kind = err.param.type
+        if isinstance(kind, click.Choice):
+            first = str(kind.choices[0])
+            return f"{flag} {said}: choose one, as {flag} {first}"
+        if kind.name == "integer":
+            example = err.param.default if isinstance(err.param.default, int) else 1
+            return f"{flag} {said}: give a whole number, as {flag} {example}"
+        return f"{flag}: {said[:1].lower()}{said[1:]}"
+    if isinstance(err, click.BadOptionUsage) and ctx is not None:
+        name = err.option_name
+        param = next((q for q in ctx.command.params if name in q.opts), None)
+        if param is not None and "requires an argument" in err.message:
+            return f"{name} needs a value: write {name} {param.make_metavar(ctx)}"
+    said = _one_line(err.message)
+    extra = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", said)
+    if extra is not None:
+        words = extra.group(1).split()
+        what = "argument" if len(words) == 1 else "arguments"
+        shown = " ".join(repr(w) for w in words)
+        return f"unexpected extra {what} {shown}: write {usage or 'as --help shows'}"
+    return said[:1].lower() + said[1:]
+
+
+def _flag_of(param: click.Parameter) -> str:
+    """How a parameter is written: its long option (--steps), or its metavar's
+    name for an argument (RUN)."""
+    longs = [o for o in param.opts if o.startswith("--")]
+    return longs[0] if longs else (param.opts[0] if param.opts else str(param.name))
 
 
 def _one_line(message: str) -> str:
