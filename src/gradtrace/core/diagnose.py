@@ -32,7 +32,7 @@ from gradtrace.core.catalog import Model
 from gradtrace.core.flat import layout as layout_of
 from gradtrace.core.flat import unflat
 from gradtrace.core.losses import LossLike, reduce, row_losses
-from gradtrace.core.rowsums import Values, reduce_rows, take, total
+from gradtrace.core.rowsums import Chunks, Values, reduce_rows, take, total
 
 #: Presets by how their step depends on curvature.
 FAMILIES = {
@@ -169,6 +169,8 @@ def hessians(
         for p in points
     ]
     f64 = {k: np.asarray(v, np.float64) for k, v in fixed.items()}
+    # the Hessian of the summed loss, over the rows for a mean: one program for
+    # both (the standard errors take the sum's, the diagnosis the run's loss's)
     found = total(
         lambda xb, yb, how: [
             _hessian(model, loss, how, layout, tuple(space), flat, f64, xb, yb)
@@ -176,8 +178,11 @@ def hessians(
         ],
         x,
         y,
-        reduction,
+        "sum",
     )
+    if reduction == "mean":
+        rows = y.n_rows if isinstance(y, Chunks) else len(y)
+        found = [np.asarray(h, np.float64) / rows for h in found]
     names = []
     for k, shape in layout:
         names += [k] if shape == () else [f"{k}[{i}]" for i in range(shape[0])]
