@@ -387,7 +387,7 @@ def _command_code(argv: list[str] | None) -> int:
         hint = _switch_given_a_value(
             err.format_message(), given, options
         ) or _value_split_by_a_space(err.format_message(), given)
-        said = _said_by_click(err, given)
+        said = _said_by_click(err)
         if hint:  # what to write instead is the hint's
             said = said.split(": write ")[0]
         click.echo(f"error: {said}{hint} (see {path} --help)", err=True)
@@ -549,7 +549,7 @@ def _end_process(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _said_by_click(err: click.UsageError, given: list[str]) -> str:
+def _said_by_click(err: click.UsageError) -> str:
     """click's message of a command line it could not parse, in gradtrace's words:
     what was wrong, then what to write (click's own, "Invalid value for '--step':
     'abc' is not a whole number.", said neither)."""
