@@ -550,6 +550,65 @@ def test_show_of_a_sweep_gives_its_lowest_final_losses_where_full_batches_settle
     assert "sweep.parquet" in out
 
 
+def test_a_sweep_of_mini_batches_shows_and_lists_the_loss_it_is_ranked_by(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user read a best whose tail_loss was above the second's: a full batch is
+    ranked by its last loss, not its tail_loss. show's table now gives the loss
+    each is ranked by (settled) and says what it is, and ls gives the best's
+    final loss, not the lowest final loss of all."""
+    from gradtrace.store import load_sweep
+    from gradtrace.sweeps import Sweep
+
+    data = tmp_path / "line.csv"
+    code, _, err = run(["data", "line", "--n", "100", "-o", str(data)], capsys)
+    assert code == 0, err
+    folder = tmp_path / "runs" / "sw"
+    code, _, err = run(
+        [
+            "sweep",
+            str(data),
+            "--lr",
+            "0.02,0.14,0.52",
+            "--batch-size",
+            "10,100",
+            "--epochs",
+            "20",
+            "--no-plot",
+            "--out",
+            str(folder),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    table, info = load_sweep(folder)
+    ranked = Sweep(table, pd.DataFrame(), info).ranked()
+    code, out, err = run(["show", str(folder)], capsys)
+    assert code == 0, err
+    lines = out.split("did not diverge, by where they settled:\n")[1].splitlines()
+    assert lines[0].split() == [
+        "config",
+        "batch_size",
+        "lr",
+        "loss",
+        "settled",
+        "gap",
+        "steps_to_tol",
+    ]
+    shown = [line.split() for line in lines[1 : 1 + len(ranked)]]
+    assert [int(r[0]) for r in shown] == list(ranked["config"])
+    assert [float(r[4]) for r in shown] == pytest.approx(
+        list(ranked["settled"]), rel=1e-6
+    )
+    full = ranked[ranked["batch_size"] == 100]
+    assert (full["settled"] == full["loss"]).all()  # a full batch: its last loss
+    assert lines[1 + len(ranked)].startswith("settled: a mini-batch run's mean loss")
+    code, out, err = run(["ls", str(tmp_path / "runs")], capsys)
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("sw "))
+    assert row.split()[-2] == f"{ranked['loss'].iloc[0]:.7g}"
+
+
 def test_show_of_a_sweep_with_validation_data_has_their_loss_in_its_table(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

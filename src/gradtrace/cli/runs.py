@@ -127,7 +127,9 @@ def _show_sweep(folder: Path) -> None:
     tail = "tail_loss" in table and not ok["settled"].equals(ok["loss"])
     if not ok.empty:
         top = ok.head(SHOWN_CONFIGS)
-        wanted = ["config", *sweep.swept, "loss", *["tail_loss"] * tail, "gap"]
+        # the loss they are ranked by, beside the final one: tail_loss is a
+        # mini-batch run's settled loss, a full batch's is its last
+        wanted = ["config", *sweep.swept, "loss", *["settled"] * tail, "gap"]
         shown = [c for c in [*wanted, "steps_to_tol", "val_loss"] if c in top.columns]
         by = "where they settled" if tail else "final loss"
         if sweep.below_optimum.empty and top["steps_to_tol"].notna().any():
@@ -139,6 +141,12 @@ def _show_sweep(folder: Path) -> None:
             else f"\nthe {len(ok)} that did not diverge, by {by}:"
         )
         print_whole(console, _table(top[shown]))
+        if tail:
+            console.print(
+                "settled: a mini-batch run's mean loss over all the data after each "
+                "step of its last tenth (its last loss is a draw of its batches' "
+                "noise), a full-batch run's last loss."
+            )
     console.print(
         f"\nevery configuration: {folder / 'sweep.parquet'}; their losses per step: "
         f"{folder / 'traces.parquet'} (pandas.read_parquet reads them)."
@@ -563,8 +571,11 @@ def _number(value: Any) -> Any:
 
 def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
     """``gradtrace ls``'s row of a sweep folder."""
+    import pandas as pd
+
     from gradtrace.errors import GradtraceError
     from gradtrace.store import load_sweep, made_at
+    from gradtrace.sweeps import Sweep
 
     row: dict[str, Any] = dict.fromkeys(LS_COLUMNS, "")
     row.update(folder=str(sweep.relative_to(folder)), kind="sweep")
@@ -578,7 +589,9 @@ def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
         lr = f"{rates[0]:g}..{rates[-1]:g}"
     n = len(table)
     bad = int(table["diverged"].sum()) if "diverged" in table else 0
-    ok = table.loc[~table["diverged"], "loss"] if bad else table["loss"]
+    # the best configuration's, as gradtrace show ranks it (not the lowest final
+    # loss, which a rate that jumps about may reach by luck)
+    best = float(Sweep(table, pd.DataFrame(), info).best["loss"])
     status = "completed"  # a sweep is written whole
     if bad:
         status = "all_diverged" if bad == n else f"{bad}_of_{n}_diverged"
@@ -590,7 +603,7 @@ def _sweep_row(folder: Path, sweep: Path) -> dict[str, Any]:
         lr=lr,
         steps=_steps_range(info),
         status=status,
-        final_loss=float(ok.min()) if len(ok) else "",
+        final_loss=best if bad < n else "",
     )
     return row
 
