@@ -416,6 +416,12 @@ def test_missing_values_are_found_in_any_block(
             "must be in [0, 1), got 2",
         ),
         (["--optimizer", "adam", "--opt", "beta1=0.5"], "Did you mean 'b1'?"),
+        # a misspelling nearest another preset's beta1: adam's own name of it (a
+        # user was sent to beta1, which adam then refused for b1)
+        (
+            ["--optimizer", "adam", "--opt", "beta=0.5"],
+            "Did you mean 'b1' (other presets' beta1)?",
+        ),
         # momentum's factor as some courses write it (beta); not Adam's beta1
         (["--optimizer", "momentum", "--opt", "beta=0.9"], "Did you mean 'momentum'?"),
         # a decimal comma
@@ -1047,7 +1053,8 @@ def test_without_x_or_y_the_missing_y_is_asked_for_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Without --y the x column cannot be told (the one column besides y is x):
-    a file of other names is asked for its y first, and a one-letter name is not
+    a file of other names is asked for its y first (its last column offered
+    first, where a table most often has its target), and a one-letter name is not
     taken for a slip of another (y is not a)."""
     import pandas as pd
 
@@ -1057,11 +1064,11 @@ def test_without_x_or_y_the_missing_y_is_asked_for_first(
     two = csv(tmp_path, "hours,score\n1,2\n2,4\n3,7\n")
     line = one_line_error([two], tmp_path, capsys)
     assert "column 'y' not found" in line and line.endswith(
-        "pass the target, --y hours (x is then score) or --y score."
+        "pass the target, --y score (x is then hours) or --y hours."
     )
     line = one_line_error([two, "--model", "normal"], tmp_path, capsys)
     assert line.endswith("pass the column to fit, --y hours or --y score.")
-    with pytest.raises(InputError, match=r"pass the target, y='hours' \(x is then"):
+    with pytest.raises(InputError, match=r"pass the target, y='score' \(x is then"):
         gradtrace.fit(pd.read_csv(two), model="line", steps=2)
     many = csv(tmp_path, "a,b,c,target\n1,2,3,4\n2,3,1,5\n3,1,2,6\n")
     line = one_line_error([many], tmp_path, capsys)

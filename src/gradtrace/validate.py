@@ -966,6 +966,11 @@ def _other_presets(key: str, own: list[str]) -> str | None:
     having = [n for n, p in PRESETS.items() if meant in p.defaults]
     if meant is None or not having:
         return None
+    # beta1 for adam, whose own name of it is b1: that one, not other presets
+    own_name = next((n for g in ALIASES if meant in g for n in own if n in g), None)
+    if own_name is not None:
+        also = f" (other presets' {meant})" if meant != key else ""
+        return f"choose one of: {', '.join(own)}. Did you mean {own_name!r}{also}?"
     # the example: a preset that sets it (not to 0 or False), with its default
     shown = next((n for n in having if PRESETS[n].defaults[meant]), having[0])
     value = PRESETS[shown].defaults[meant]
@@ -1445,9 +1450,10 @@ def present(
             )
             choose = ""
             if len(left) == 2 and kind != "distribution" and not x_given:
-                # two columns, neither named y nor x: one is y, the other x
-                a, b = (flag_value(flag, n) for n in left)
-                choose = f"the target, {a} (x is then {left[1]}) or {b}"
+                # two columns, neither named y nor x: one is y, the other x; the
+                # last first, where a table most often has its target
+                a, b = (flag_value(flag, n) for n in reversed(left))
+                choose = f"the target, {a} (x is then {left[0]}) or {b}"
             elif len(left) == 2 and kind == "distribution":
                 a, b = (flag_value(flag, n) for n in left)
                 choose = f"the column to fit, {a} or {b}"
