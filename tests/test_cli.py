@@ -160,8 +160,22 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
     [
         (
             ["fit", "d.csv", "--steps", "1.5"],
-            "--steps '1.5' is not a whole number: give a whole number, as --steps 1 "
-            "(see gradtrace fit --help)",
+            "--steps '1.5' is not a whole number: give a whole number (see gradtrace "
+            "fit --help)",
+        ),
+        (
+            ["fit", "d.csv", "--seed", "x"],
+            "--seed 'x' is not a whole number: give a whole number, as --seed 0 (the "
+            "default) (see gradtrace fit --help)",
+        ),
+        (
+            ["data", "line", "--n", "10"],
+            "gradtrace data line needs -o/--out PATH: add -o PATH (see gradtrace data "
+            "line --help)",
+        ),
+        (
+            ["data", "lnie", "-o", "x.csv"],
+            "no such command 'lnie': did you mean line? (see gradtrace data --help)",
         ),
         (
             ["predict", "r", "d.csv", "--interval", "both"],

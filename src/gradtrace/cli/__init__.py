@@ -559,8 +559,10 @@ def _said_by_click(err: click.UsageError) -> str:
         usage = _one_line(ctx.command.get_usage(ctx)).removeprefix("Usage: ")
     if isinstance(err, click.MissingParameter) and err.param is not None and ctx:
         what = err.param.make_metavar(ctx)
-        if err.param.param_type_name == "option":
-            what = f"{_flag_of(err.param)} {what}"
+        if err.param.param_type_name == "option":  # -o/--out PATH: add -o PATH
+            flags = "/".join(sorted(err.param.opts, key=len))
+            first = sorted(err.param.opts, key=len)[0]
+            return f"{ctx.command_path} needs {flags} {what}: add {first} {what}"
         return f"{ctx.command_path} needs {what}: write {usage}"
     if isinstance(err, click.BadParameter) and err.param is not None:
         flag = _flag_of(err.param)
@@ -570,8 +572,11 @@ def _said_by_click(err: click.UsageError) -> str:
             first = str(kind.choices[0])
             return f"{flag} {said}: choose one, as {flag} {first}"
         if kind.name == "integer":
-            example = err.param.default if isinstance(err.param.default, int) else 1
-            return f"{flag} {said}: give a whole number, as {flag} {example}"
+            default = err.param.default
+            example = ""  # the default, where it is a number
+            if isinstance(default, int) and not isinstance(default, bool):
+                example = f", as {flag} {default} (the default)"
+            return f"{flag} {said}: give a whole number{example}"
         return f"{flag}: {said[:1].lower()}{said[1:]}"
     if isinstance(err, click.BadOptionUsage) and ctx is not None:
         name = err.option_name
@@ -579,6 +584,16 @@ def _said_by_click(err: click.UsageError) -> str:
         if param is not None and "requires an argument" in err.message:
             return f"{name} needs a value: write {name} {param.make_metavar(ctx)}"
     said = _one_line(err.message)
+    unknown = re.fullmatch(r"No such command '(.*)'\.", said)
+    if unknown is not None and ctx is not None and isinstance(ctx.command, click.Group):
+        import difflib
+
+        names = ctx.command.list_commands(ctx)
+        near = difflib.get_close_matches(unknown.group(1), names, n=1, cutoff=0.6)
+        listed = f"the commands are {', '.join(names)}."
+        return f"no such command {unknown.group(1)!r}: " + (
+            f"did you mean {near[0]}?" if near else listed
+        )
     extra = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", said)
     if extra is not None:
         words = extra.group(1).split()
