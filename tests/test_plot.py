@@ -421,7 +421,7 @@ def test_mse_and_likelihood_of_a_fixed_scale_is_the_runs_likelihood() -> None:
     )
     right = plot.mse_and_likelihood(trace).axes[1]
     curve = right.get_lines()[0]
-    assert right.get_ylabel() == "log-likelihood (sigma = 1, fixed)"
+    assert right.get_ylabel() == "log-likelihood (scale = 1, fixed)"
     y = builtin("seed002_normal")["y"].to_numpy(np.float64)
     at = float(curve.get_xdata()[150])
     want = float(np.sum(-0.5 * np.log(2 * np.pi) - 0.5 * (y - at) ** 2))

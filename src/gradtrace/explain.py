@@ -1348,8 +1348,9 @@ def narration(
         if differ:
             out.append(
                 f"(after is the run's own value; this update replayed on its own "
-                f"rounds to {differ} in the last digit: the compiled run's "
-                "arithmetic rounds apart, as XLA may fuse a multiply and an add.)"
+                f"rounds to {differ} in the last digit: the compiled run rounds "
+                "differently, as XLA may fuse a multiply and an add into one "
+                "operation, rounded once.)"
             )
     counters = update.attrs.get("count", {})
     if counters:

@@ -2019,7 +2019,8 @@ def _mse_and_likelihood(
         (left, "mean squared error", at_centre, mse),
         (
             right,
-            f"log-likelihood (sigma = {sigma:.3g}{', fixed' if held_scale else ''})",
+            # the normal's scale, as the models and gradtrace data name it
+            f"log-likelihood (scale = {sigma:.3g}{', fixed' if held_scale else ''})",
             loglik(at_centre),
             None,
         ),

@@ -202,7 +202,9 @@ def _adam(
     c1, c2 = (_corrected(b, t, dtype) for b in (b1, b2))
     # float32's corrections end in odd digits (0.1900001, 0.001998961): say why
     at = f"at step t = {t}" + (
-        f" (1 - b^t in {dtype}, as the run took it)" if dtype != "float64" else ""
+        f" (1 - {k1}^t and 1 - {k2}^t in {dtype}, as the run took them)"
+        if dtype != "float64"
+        else ""
     )
     if keras:  # Keras folds the corrections into the rate; eps outside the root
         return [
