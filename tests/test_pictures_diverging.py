@@ -126,7 +126,7 @@ def test_a_landscape_over_two_of_three_parameters_holds_the_third_at_its_optimum
 
 
 def test_the_mse_and_likelihood_of_a_diverged_run_hold_w_at_its_optimum() -> None:
-    """At lr 2, w ended at -6e17: the picture holds w at its optimum (so sigma is
+    """At lr 2, w ended at -6e17: the picture holds w at its optimum (so its scale is
     the residuals' 0.45, not 1.6e17), says so, and marks the run's final b at
     the chart's edge rather than stretching the axis to it."""
     trace = run(2.0)
@@ -134,7 +134,7 @@ def test_the_mse_and_likelihood_of_a_diverged_run_hold_w_at_its_optimum() -> Non
     left, right = fig.axes
     assert "w held at its optimum" in fig.get_suptitle()
     assert "ran away" in fig.get_suptitle()
-    sigma = float(right.get_ylabel().split("sigma = ")[1].rstrip(")"))
+    sigma = float(right.get_ylabel().split("scale = ")[1].rstrip(")"))
     assert 0.3 < sigma < 0.6
     for ax in (left, right):
         low, high = ax.get_xlim()
