@@ -1615,10 +1615,16 @@ def _text_line(source: str, i: int) -> tuple[int, str, str, str] | None:
     return None
 
 
+def _text_file(source: str) -> bool:
+    """Whether ``source`` (a file named as ``repr`` names it) is a text table
+    whose lines can be read again and counted."""
+    return source.rstrip("'").lower().endswith((".csv", ".tsv", ".tab", ".txt"))
+
+
 def _short_line(source: str, i: int) -> tuple[int, int] | None:
     """(fields, names) where data row ``i`` of a text file has fewer fields than
     its header names (pandas reads the fields it lacks as missing); else None."""
-    if not source.rstrip("'").lower().endswith((".csv", ".tsv", ".tab", ".txt")):
+    if not _text_file(source):
         return None
     found = _text_line(source, i)
     if found is None:
@@ -1633,8 +1639,7 @@ def _short_line(source: str, i: int) -> tuple[int, int] | None:
 
 def _row(i: int, source: str) -> str:
     """'data row 3', plus the file's line number for a text file with a header."""
-    text = source.rstrip("'").lower().endswith((".csv", ".tsv", ".tab", ".txt"))
-    if text:
+    if _text_file(source):
         return f"data row {i + 1} (line {_line_of(source, i)})"
     if source == "standard input":
         return f"data row {i + 1} (line {i + 2})"
