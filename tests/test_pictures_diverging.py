@@ -232,7 +232,7 @@ def test_a_blown_up_landscapes_legend_and_title_fit_the_figure() -> None:
     assert plot.ran_away(trace) == 1
     fig = plot.loss_landscape(trace)
     title = fig.axes[0].get_title().replace("\n", " ")
-    assert "(along the path: 1)" in title
+    assert "(the run kept it at 1)" in title
     fig.draw(FigureCanvasAgg(fig).get_renderer())
     box = fig.legends[0].get_window_extent()
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width, (box, fig.bbox)
@@ -338,3 +338,30 @@ def test_an_unconverged_runs_residuals_say_their_slope_is_its_distance() -> None
         .get_title()
         .endswith("completed, not converged")
     )
+
+
+@pytest.mark.parametrize(
+    ("moved", "words"),
+    [
+        ([1.0, 1.0, 1.0], "the run kept it at 1"),
+        ([0.0, 0.3, 0.49], "the run took it from 0 to 0.49"),
+        (
+            [0.0, 0.528, 0.49],
+            "the run took it from 0 to 0.49, rising to 0.528 on the way",
+        ),
+        ([2.0, 0.5, 1.0], "the run took it from 2 to 1, falling to 0.5 on the way"),
+        (
+            [1.0, 3.0, -1.0, 2.0],
+            "the run took it from 1 to 2, between -1 and 3 on the way",
+        ),
+        ([1.0, 2.0, 1.0], "the run took it from 1 to 1, rising to 2 on the way"),
+        # a rise lost in the third digit is not one
+        ([0.0, 0.49001, 0.49], "the run took it from 0 to 0.49"),
+    ],
+)
+def test_a_held_parameters_path_is_told_in_words(
+    moved: list[float], words: str
+) -> None:
+    """The landscape's title said "(along the path: from 0 to 0.49, between 0 and
+    0.528)" of a parameter it holds fixed: the run's moves are now told plainly."""
+    assert plot.held_path_words(np.array(moved)) == words

@@ -1523,6 +1523,26 @@ def _framed(values: np.ndarray, constraint: str) -> tuple[float, float]:
     return low, high
 
 
+def held_path_words(moved: np.ndarray) -> str:
+    """How the run moved a parameter the landscape holds fixed, in words: "the
+    run took it from 0 to 0.49, rising to 0.528 on the way", or "the run kept it
+    at 1" (to three digits)."""
+    first, last = moved[0], moved[-1]
+    low, high = np.nanmin(moved), np.nanmax(moved)
+    below = low < min(first, last) and f"{low:.3g}" != f"{min(first, last):.3g}"
+    above = high > max(first, last) and f"{high:.3g}" != f"{max(first, last):.3g}"
+    if f"{first:.3g}" == f"{last:.3g}" and not (below or above):
+        return f"the run kept it at {first:.3g}"
+    way = ""
+    if below and above:
+        way = f", between {low:.3g} and {high:.3g} on the way"
+    elif above:
+        way = f", rising to {high:.3g} on the way"
+    elif below:
+        way = f", falling to {low:.3g} on the way"
+    return f"the run took it from {first:.3g} to {last:.3g}{way}"
+
+
 def loss_landscape(
     trace: Any, params: tuple[str, str] | None = None, grid: int = 60, ax: Any = None
 ) -> Figure:
@@ -1726,17 +1746,8 @@ def loss_landscape(
     others = [c for c in cols if c not in params]
     if len(others) == 1:
         (o,) = others
-        moved = frame[o].to_numpy(float)[framed]
-        low, high = np.nanmin(moved), np.nanmax(moved)
-        span = ""
-        if min(moved[0], moved[-1]) > low or max(moved[0], moved[-1]) < high:
-            span = f", between {low:.3g} and {high:.3g}"  # it went beyond its ends
-        path = f"from {moved[0]:.3g} to {moved[-1]:.3g}{span}"
-        if f"{moved[0]:.3g}" == f"{moved[-1]:.3g}" and not span:
-            path = f"{moved[0]:.3g}"  # the start alone, or a value it kept
-        lines.append(
-            f"{names[o]} held at its {held_at} {held[o]:.4g} (along the path: {path})"
-        )
+        path = held_path_words(frame[o].to_numpy(float)[framed])
+        lines.append(f"{names[o]} held at its {held_at} {held[o]:.4g} ({path})")
     elif others:
         lines.append(
             f"{', '.join(names[o] for o in others)} held at their {held_at}s "
