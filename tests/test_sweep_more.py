@@ -616,3 +616,48 @@ def test_a_sweeps_gaps_are_rounded_by_the_size_of_the_losss_terms() -> None:
     assert found.info["loss_terms"] > 1e4
     assert found.table["gap"].tolist() == [0.0, 0.0]
     assert found.below_optimum.empty
+
+
+@pytest.mark.parametrize(
+    "given",
+    [[], ["--lr", "0.1"], ["--lr", "0.1", "--seed", "3", "--batch-size", "8"]],
+)
+def test_a_sweep_of_one_configuration_is_refused_before_it_runs(
+    given: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`gradtrace sweep data.csv` with no values to sweep ran one configuration
+    and wrote a sweep folder; it now says what to give, and writes nothing."""
+
+    def trained(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the sweep ran")
+
+    monkeypatch.setattr(sweeps, "sweep", trained)
+    out = tmp_path / "s"
+    code, _, err = run_cli(["sweep", "seed001_line", *given, "--out", str(out)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("error: nothing to sweep: each option has one value")
+    assert "--lr 0.001:1:log10" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        ["--seed", "0,1"],
+        ["--batch-size", "4,8"],
+        ["--init", "w=0,1"],
+        ["--optimizer", "momentum", "--opt", "momentum=0,0.9"],
+    ],
+)
+def test_any_option_of_several_values_makes_a_sweep(
+    given: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        [*SMALL[:2], *given, "--steps", "2", "--no-plot", "--out", str(tmp_path / "s")],
+        capsys,
+    )
+    assert code == 0, err
+    assert "2 configurations" in out

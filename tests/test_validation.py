@@ -41,6 +41,10 @@ def test_the_split_is_keras_rule(n: int, share: float) -> None:
         with pytest.raises(InputError, match="leaves no rows"):
             held_out.split(xs, ys, share, "the data")
         return
+    if at == 1:  # a fit needs two rows
+        with pytest.raises(InputError, match="leaves 1 row to train on, and a fit"):
+            held_out.split(xs, ys, share, "the data")
+        return
     x_train, y_train, held = held_out.split(xs, ys, share, "the data")
     assert len(y_train) == at and len(held.y) == n - at
     assert np.array_equal(np.concatenate([y_train, held.y]), ys)
@@ -285,6 +289,7 @@ def test_the_loss_picture_draws_the_validation_loss(tmp_path: Path) -> None:
     [
         (["--validation-split", "1.5"], "validation split must be between 0 and 1"),
         (["--validation-split", "0.999"], "leaves no rows to train on"),
+        (["--validation-split", "0.99"], "leaves 1 row to train on"),
         (
             ["--validation-split", "0.2", "--validation-data", "seed001_line"],
             "give validation_split or validation_data",

@@ -100,6 +100,12 @@ def split(
             f"{'no rows to train on' if at == 0 else 'no rows to hold out'}: "
             "give a split that leaves rows on both sides, or more data."
         )
+    if at == 1:  # as a table of one row is refused
+        raise InputError(
+            f"{source}: validation split {share:g} of {n} rows leaves 1 row to "
+            "train on, and a fit needs at least two: give a smaller split, or "
+            "more data."
+        )
     x_train = None if xs is None else xs[:at]
     x_val = None if xs is None else xs[at:]
     percent = f"{share * 100:.4g}%"

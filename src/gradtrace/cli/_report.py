@@ -347,7 +347,8 @@ def print_summary(
     held = data.get("validation")
     console.print(
         f"  {model_by_loss(info)} ({info['reduction']}) on "
-        f"{data['source']} ({data['n_rows']} rows; {cols})"
+        f"{data['source']} ({data['n_rows']} row{'s' * (data['n_rows'] != 1)}; "
+        f"{cols})"
         + (f"; validation: {held['source']}" if held else "")
     )
     options = info.get("model_options") or {}

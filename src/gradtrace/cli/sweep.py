@@ -456,6 +456,22 @@ def sweep(
             raise InputError(f"--keep-every must be at least 1, got {keep_every}.")
         if not (tol > 0 and math.isfinite(tol)):
             raise InputError(f"--tol must be a positive number, got {tol}.")
+        rates = parse_values("--lr", lr) if lr is not None else None
+        opts, starts = _pairs("--opt", opt), _pairs("--init", init)
+        seeds = parse_values("--seed", seed, integer=True)
+        sizes = (
+            parse_values("--batch-size", batch_size, integer=True)
+            if batch_size
+            else None
+        )
+        lists = [rates or [None], seeds, sizes or [None], *opts.values()]
+        if math.prod(len(v) for v in [*lists, *starts.values()]) == 1:
+            raise InputError(
+                "nothing to sweep: each option has one value, so the sweep would "
+                "run one configuration; give several, as --lr 0.001:1:log10 (ten "
+                "rates from 0.001 to 1 on a log scale) or --lr 0.01,0.1,1 "
+                "(gradtrace fit runs one configuration)."
+            )
         out = out or default_out("sweep")
         writable(out, force, "sweep")  # before the sweep runs, not after it
         if plot:  # import matplotlib while the sweep compiles and runs
@@ -470,15 +486,13 @@ def sweep(
                     data,
                     _named_model(model, model_extra),
                     loss,
-                    lr=parse_values("--lr", lr) if lr is not None else None,
-                    opt=_pairs("--opt", opt),
+                    lr=rates,
+                    opt=opts,
                     lr_schedule=lr_schedule,
                     clip=clip,
-                    init=_pairs("--init", init),
-                    seed=parse_values("--seed", seed, integer=True),
-                    batch_size=parse_values("--batch-size", batch_size, integer=True)
-                    if batch_size
-                    else None,
+                    init=starts,
+                    seed=seeds,
+                    batch_size=sizes,
                     keep_every=keep_every,
                     tol=tol,
                     x=list(x) or None,
