@@ -1027,8 +1027,10 @@ def test_a_run_is_named_as_ls_lists_it_or_latest(
     )
     code, _, err = run(["show", "latest"], capsys)
     assert code == 2 and err.startswith(
-        "error: no run in 'runs', so none is the latest"
+        "error: no run or sweep in 'runs', so none is the latest"
     )
+    code, _, err = run(["plot", "latest"], capsys)
+    assert code == 2 and err.startswith("error: no run in 'runs', so none is")
     base = ["fit", "seed001_line", "--steps", "3", "--lr", "0.1", "-q"]
     for name in ("b", "a"):  # "a" made last: latest by when, not by name
         code, _, err = run([*base, "--out", f"runs/{name}"], capsys)
@@ -1039,9 +1041,14 @@ def test_a_run_is_named_as_ls_lists_it_or_latest(
     assert code == 0, err
     code, out, _ = run(["ls", "--csv"], capsys)
     assert pd.read_csv(io.StringIO(out))["folder"].tolist() == ["b", "a", "s"]
-    for given in ("latest", "a", "runs/a"):
+    for given in ("a", "runs/a"):
         code, out, err = run(["show", given], capsys)
         assert code == 0 and out.startswith("run runs/a:"), err
+    # show reads sweeps too: its latest is the last that ls lists, the sweep
+    code, out, err = run(["show", "latest"], capsys)
+    assert code == 0 and out.startswith("sweep runs/s:"), err
+    code, out, err = run(["explain", "latest", "1"], capsys)  # a run's: a
+    assert code == 0 and out.startswith("Step 1 of 3 (runs/a)"), err
     code, out, err = run(["explain", "b", "-3.0"], capsys)  # a whole float from the end
     assert code == 0 and out.startswith("Step 1 of 3 (runs/b)"), err
     assert (

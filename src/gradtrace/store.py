@@ -616,20 +616,24 @@ def check_parts(
         )
 
 
-def find_run(given: str | Path, parent: Path = RUNS) -> Path:
+def find_run(given: str | Path, parent: Path = RUNS, sweeps: bool = False) -> Path:
     """The folder that ``given`` names: itself, where it exists; a name that
     ``gradtrace ls`` lists, under ``parent``; ``latest``, the run made last in
-    ``parent`` (the last run that ``gradtrace ls`` lists; sweeps aside). Anything
-    else comes back as given, and reading it says that it does not exist."""
+    ``parent`` (the last run that ``gradtrace ls`` lists; sweeps aside, unless
+    ``sweeps``: for a command that reads both). Anything else comes back as
+    given, and reading it says that it does not exist."""
     path = Path(given)
     if path.exists() or path.is_symlink():
         return path
-    if str(given) == LATEST:  # a run's: what every command that takes RUN reads
-        made = [(made_at(f), str(f), f) for f in _folders(parent) if _is_run(f)]
+    if str(given) == LATEST:
+        made = [
+            (made_at(f), str(f), f) for f in _folders(parent) if sweeps or _is_run(f)
+        ]
         if not made:
+            what = "run or sweep" if sweeps else "run"
             raise RunFolderError(
-                f"no run in {str(parent)!r}, so none is the latest: make one with "
-                "gradtrace fit, or give a run's folder."
+                f"no {what} in {str(parent)!r}, so none is the latest: make one "
+                "with gradtrace fit, or give a run's folder."
             )
         return max(made)[2]
     if not path.is_absolute() and (parent / path).exists():

@@ -206,17 +206,22 @@ WHOLE = Whole()
 
 class RunFolder(click.ParamType):
     """RUN: a run's (or a sweep's) folder, a name that ``gradtrace ls`` lists (a
-    folder in runs), or ``latest``, the run made last there."""
+    folder in runs), or ``latest``, the run made last there (or the run or sweep,
+    ``sweeps``: for a command that reads both)."""
 
     name = "run"
+
+    def __init__(self, sweeps: bool = False) -> None:
+        self.sweeps = sweeps
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Path:
         from gradtrace.store import find_run
 
-        return find_run(value)
+        return find_run(value, sweeps=self.sweeps)
 
 
 RUN_FOLDER = RunFolder()
+RUN_OR_SWEEP = RunFolder(sweeps=True)
 
 
 #: The --force flag of report, animate and plot: files the user names with -o.

@@ -348,8 +348,7 @@ def print_summary(
     console.print(
         f"  {model_by_loss(info)} ({info['reduction']}) on "
         f"{data['source']} ({data['n_rows']} row{'s' * (data['n_rows'] != 1)}; "
-        f"{cols})"
-        + (f"; validation: {held['source']}" if held else "")
+        f"{cols})" + (f"; validation: {held['source']}" if held else "")
     )
     options = info.get("model_options") or {}
     if "expr" in options:

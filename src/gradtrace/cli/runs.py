@@ -14,6 +14,7 @@ from gradtrace.cli._options import (
     DATA_AGAIN,
     FORCE_FILES,
     RUN_FOLDER,
+    RUN_OR_SWEEP,
     WHOLE,
     already_exists,
     check_folder_of,
@@ -29,7 +30,7 @@ from gradtrace.paths import RUNS
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("run", type=RUN_FOLDER)
+@click.argument("run", type=RUN_OR_SWEEP)
 @click.option(
     "--keras",
     is_flag=True,
@@ -47,7 +48,7 @@ def show(run: Path, keras: bool) -> None:
     from it. Of a sweep's folder: what
     was swept, the best configuration, the 10 lowest where they settled (a
     mini-batch run's mean loss over the last tenth of its steps, a full batch's
-    last) and how many diverged."""
+    last) and how many diverged. RUN latest is the run or sweep made last."""
     from gradtrace.cli._report import print_estimates, print_summary
     from gradtrace.saved_runs import load
     from gradtrace.store import is_sweep
