@@ -774,6 +774,32 @@ def test_a_model_that_fits_exactly_is_told_its_distance_not_in_standard_errors(
     assert "the data fit the model exactly" in line
 
 
+def test_noise_free_data_fitted_to_rounding_is_not_told_it_has_not_converged(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`gradtrace data line --noise 0` (refused before) makes points on the line;
+    a run that ends with its intercept 1.6e-7 from 0 beside a slope of 1 (float32's
+    rounding at the optimum's size) had been told that it had not converged."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["data", "line", "--noise", "0", "-o", "z.csv"], capsys)
+    assert code == 0, err
+    frame = pd.read_csv("z.csv")
+    assert np.allclose(frame["y"], frame["x"], rtol=0, atol=1e-9)  # w 1, b 0
+    code, out, err = run(["fit", "z.csv", "--lr", "0.5", "--steps", "300"], capsys)
+    assert code == 0, err
+    assert "has not converged" not in out
+    gap = float(out.split("; gap ")[1].split()[0])
+    assert 0 <= gap < 1e-12  # the loss at float32's rounding
+    code, out, err = run(["data", "line", "--noise", "-1", "-o", "m.csv"], capsys)
+    assert code == 2 and err == (
+        "error: --noise is a standard deviation, got -1.0: give 0 (the points on "
+        "the curve) or more.\n"
+    )
+    assert not Path("m.csv").exists()
+
+
 def test_a_normal_with_a_fixed_loc_names_its_closed_form(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -1068,7 +1094,7 @@ def test_dpi_scales_every_picture_and_animation_frame_alike(
         data = ["seed001_line", "--lr", "0.01"]
         for args in (
             ["fit", *data, "--steps", "5", "-q", "--plot", "--out", f"{folder}/r"],
-            ["sweep", *data, "--steps", "5", "--out", f"{folder}/s"],
+            ["sweep", *data, "--seed", "0,1", "--steps", "5", "--out", f"{folder}/s"],
             ["lr-find", "seed001_line", "--steps", "30", "-o", f"{folder}/lr.png"],
         ):
             code, _, err = run([*args, *more], capsys)

@@ -249,7 +249,7 @@ def test_lr_find_takes_fits_data_options(
     assert code == 0, err
     assert "suggested learning rate" in out
     assert "note: dropped 1 row with missing or infinite values." in err  # as fit
-    sweep = ["sweep", str(data), "--drop-missing", "--lr", "0.1", "--steps", "3"]
+    sweep = ["sweep", str(data), "--drop-missing", "--lr", "0.1,0.2", "--steps", "3"]
     code, out, err = run_cli(
         [*sweep, "--no-plot", "--out", str(tmp_path / "s")], capsys
     )

@@ -908,7 +908,11 @@ def _farthest(
             if d <= resolution * scale:
                 continue
             # a standard error the dtype cannot resolve: only a distance far beyond
-            # rounding counts (noise-free data's run, 1e-5 off, has converged)
+            # rounding counts (noise-free data's run, 1e-5 off, has converged);
+            # where the data fit the model exactly, rounding's at the optimum's
+            # size (an intercept of 0 that ended at 1.6e-7 beside a slope of 1)
+            if s[i] <= EXACT_FIT * size:
+                scale = max(scale, size)
             if s[i] <= resolution * scale and d <= math.sqrt(resolution) * scale:
                 continue
             z = abs(f[i] - o[i]) / s[i]

@@ -70,7 +70,8 @@ def _noise(default: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]
         type=float,
         default=default,
         show_default=True,
-        help="Standard deviation of the Gaussian noise on y.",
+        help="Standard deviation of the Gaussian noise on y (0: the points lie "
+        "on the curve, and a fit can reach it exactly).",
     )
 
 
@@ -242,7 +243,12 @@ def _write(
     ]
     if not all(math.isfinite(float(v)) for v in values):  # type: ignore[arg-type]
         raise InputError("parameters must be finite numbers.")
-    for key in ("noise", "scale", "rate"):
+    if "noise" in params and float(params["noise"]) < 0:  # type: ignore[arg-type]
+        raise InputError(
+            f"--noise is a standard deviation, got {params['noise']}: give 0 "
+            "(the points on the curve) or more."
+        )
+    for key in ("scale", "rate"):
         if key in params and float(params[key]) <= 0:  # type: ignore[arg-type]
             raise InputError(f"--{key} must be positive, got {params[key]}.")
     if "rate" in params and not 1e-12 <= float(params["rate"]) <= 1e12:  # type: ignore[arg-type]

@@ -464,6 +464,7 @@ def sweep(
             if batch_size
             else None
         )
+        named = _named_model(model, model_extra)  # its conflicts said first
         lists = [rates or [None], seeds, sizes or [None], *opts.values()]
         if math.prod(len(v) for v in [*lists, *starts.values()]) == 1:
             raise InputError(
@@ -484,7 +485,7 @@ def sweep(
             with progress_bar("sweeping", "configuration", "compiling") as progress:
                 result = run_sweep(
                     data,
-                    _named_model(model, model_extra),
+                    named,
                     loss,
                     lr=rates,
                     opt=opts,
