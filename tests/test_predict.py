@@ -552,3 +552,47 @@ def test_a_header_without_rows_is_refused_not_written_back_empty(
         f"error: {str(tmp_path / 'hx.csv')!r} has a header but no rows: give at "
         "least one row of x values to predict at."
     )
+
+
+def test_rows_beyond_the_data_the_run_was_fitted_on_are_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line fitted on x in [0, 1) predicted at x = 13 without a word (the
+    README's own example): the rows beyond each column's range are now named,
+    the predictions written as before; a run saved before run.json kept the
+    ranges says nothing."""
+    import json
+
+    from helpers import run_cli
+
+    trace = gradtrace.fit(FRAME, "linear", standardize=True, steps=5, lr=0.3)
+    trace.save(tmp_path / "r")
+    ranges = json.loads((tmp_path / "r" / "run.json").read_text())["data"]["x_range"]
+    assert ranges == {
+        c: [pytest.approx(FRAME[c].min()), pytest.approx(FRAME[c].max())]
+        for c in ("a", "b")
+    }
+    low_a, high_b = float(FRAME["a"].min()), float(FRAME["b"].max())
+    new = pd.DataFrame({"a": [0.0, low_a - 1, 0.0, low_a - 5], "b": [0.0, 0, 9, 9]})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    args = ["predict", str(tmp_path / "r"), str(tmp_path / "new.csv")]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert len(out.splitlines()) == 5  # every row predicted
+    (note,) = [line for line in err.splitlines() if line.startswith("note:")]
+    g = gradtrace.advice.g
+    assert note == (
+        f"note: 3 rows of {str(tmp_path / 'new.csv')!r} (data rows 2, 3, 4) lie "
+        "beyond the x values the run was fitted on "
+        f"(a {g(low_a)} to {g(float(FRAME['a'].max()))}; "
+        f"b {g(float(FRAME['b'].min()))} to {g(high_b)}): their predictions take "
+        "the model past its data, where nothing tested it."
+    )
+    new.iloc[[0]].to_csv(tmp_path / "in.csv", index=False)
+    code, _, err = run_cli([*args[:2], str(tmp_path / "in.csv")], capsys)
+    assert code == 0 and "beyond the x" not in err
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    del info["data"]["x_range"]  # a run saved before
+    (tmp_path / "r" / "run.json").write_text(json.dumps(info))
+    code, _, err = run_cli(args, capsys)
+    assert code == 0 and "beyond the x" not in err

@@ -66,6 +66,26 @@ def with_lr(
     return table
 
 
+def _x_ranges(p: Any) -> dict[str, Any]:
+    """run.json's ``x_range``: each x column's lowest and highest value among
+    the rows the run trained on, by name (where the run holds them all: not a
+    stream's), for ``predict`` to tell a row beyond them."""
+    xs, names = p.xs, list(p.x_cols or [])
+    if xs is None or not names or len(xs) != p.n_rows:
+        return {}
+    xs = np.asarray(xs)
+    columns = xs[:, None] if xs.ndim == 1 else xs
+    if columns.shape[1] != len(names):
+        return {}
+    low, high = columns.min(axis=0), columns.max(axis=0)
+    return {
+        "x_range": {
+            name: [float(a), float(b)]
+            for name, a, b in zip(names, low, high, strict=True)
+        }
+    }
+
+
 def _file_record(p: Any, which: str, source: str | None) -> dict[str, Any]:
     """run.json's record of the data or validation file: the plan's, taken as
     the data were read (``Plan.files``), else the file's now."""
@@ -141,6 +161,7 @@ def build_trace(
             "dropped_rows": p.dropped,
             **({"dropped_at": list(p.dropped_at)} if p.dropped_at else {}),
             **({"values_sha256": p.values} if p.values else {}),
+            **_x_ranges(p),
             **_file_record(p, "data", config.data),
             **(
                 {

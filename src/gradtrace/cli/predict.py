@@ -25,6 +25,44 @@ COLUMN = "prediction"
 SUFFIXES = (".csv", ".tsv", ".parquet")
 
 
+def _beyond_the_data(info: dict[str, Any], frame: Any, data: Path) -> str | None:
+    """What rows of ``frame`` lie beyond the x values the run was fitted on
+    (run.json's ``x_range``; a run saved before it kept them: nothing said), in
+    a sentence: their predictions take the model past its data."""
+    import numpy as np
+    import pandas as pd
+
+    from gradtrace.advice import g
+    from gradtrace.tables import slope_columns
+
+    ranges = info["data"].get("x_range") or {}
+    outside = np.zeros(len(frame), bool)
+    spans = []
+    for name in slope_columns(info):
+        if name not in ranges or name not in frame.columns:
+            continue  # a category's 0/1 column: the category itself is read
+        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64)
+        low, high = ranges[name]
+        off = (values < low) | (values > high)
+        if off.any():
+            outside |= off
+            spans.append(f"{name} {g(low, 3)} to {g(high, 3)}")
+    count = int(outside.sum())
+    if not count:
+        return None
+    rows = [str(i + 1) for i in np.flatnonzero(outside)[:3]]
+    shown = ", ".join(rows) + (", ..." if count > 3 else "")
+    where = "standard input" if str(data) == "-" else repr(str(data))
+    one = count == 1
+    return (
+        f"{count} row{'s' * (not one)} of {where} (data row{'s' * (not one)} "
+        f"{shown}) {'lies' if one else 'lie'} beyond the x values the run was "
+        f"fitted on ({'; '.join(spans)}): "
+        f"{'its prediction takes' if one else 'their predictions take'} the "
+        "model past its data, where nothing tested it."
+    )
+
+
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("run", type=RUN_FOLDER)
 @click.argument("data", type=click.Path(path_type=Path))
@@ -157,6 +195,9 @@ def predict(
             "large for a float64 to hold (x far beyond the data's?).",
             err=True,
         )
+    beyond = _beyond_the_data(trace.info, frame, data)
+    if beyond:
+        click.echo(f"note: {beyond}", err=True)
     blank = int(frame[COLUMN].isna().sum())
     if blank:
         # a row missing an x value has no prediction: its cell is left empty
