@@ -303,7 +303,7 @@ def test_predicting_with_a_run_that_did_not_converge_warns_on_stderr(
     from helpers import run_cli
 
     new = tmp_path / "new.csv"
-    new.write_text("x\n1\n2\n")
+    new.write_text("x\n0.25\n0.5\n")  # within the x it was fitted on
     for lr, epochs, name in ((0.01, 10, "far"), (0.5, 200, "near")):
         code, _, err = run_cli(
             [

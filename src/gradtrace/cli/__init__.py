@@ -181,6 +181,13 @@ class _Commands(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
+    def format_commands(
+        self, ctx: click.Context, formatter: click.HelpFormatter
+    ) -> None:
+        """Nothing: the help's text lists every command with what it does (click's
+        table of their first sentences cut most of them short, and imported
+        every command to make it)."""
+
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
@@ -257,6 +264,7 @@ def cli() -> None:
     gradtrace models           every built-in model and its parameters
     gradtrace schedules        every learning-rate schedule and its parameters
     gradtrace demo [NAME]      the seeds' training loops, reproduced
+    gradtrace COMMAND --help   a command's options, with examples
 
     RUN is a run's folder, its name as gradtrace ls lists it, or latest (the run
     made last in runs).

@@ -75,7 +75,7 @@ def _noise(default: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]
     )
 
 
-@data.command()
+@data.command(short_help="y = w*x + b + noise, x uniform on [0, 1).")
 @_common
 @click.option("--w", type=float, default=1.0, show_default=True, help="Slope.")
 @click.option("--b", type=float, default=0.0, show_default=True, help="Intercept.")
@@ -114,7 +114,7 @@ def line(
     _write("line", n, seed, out, force, w=(w,), b=b, noise=noise, x_range=(low, high))
 
 
-@data.command()
+@data.command(short_help="y = x @ w + b + noise, standard-normal x columns.")
 @_common
 @click.option(
     "--w",
@@ -132,7 +132,7 @@ def linear(
     _write("linear", n, seed, out, force, w=_slopes(w), b=b, noise=noise)
 
 
-@data.command()
+@data.command(short_help="y drawn from N(loc, scale^2), no x.")
 @_common
 @click.option("--loc", type=float, default=0.0, show_default=True, help="Mean.")
 @click.option(
@@ -164,7 +164,7 @@ def _slopes_option(default: str) -> Callable[[Callable[..., Any]], Callable[...,
     )
 
 
-@data.command()
+@data.command(short_help="y = 1 with chance sigmoid(x @ w + b), else 0.")
 @_common
 @_slopes_option("1")
 @click.option("--b", type=float, default=0.0, show_default=True, help="Intercept.")
@@ -174,7 +174,7 @@ def logistic(n: int, seed: int, out: Path, force: bool, w: str, b: float) -> Non
     _write("logistic", n, seed, out, force, w=_slopes(w), b=b)
 
 
-@data.command()
+@data.command(short_help="Counts y drawn from Poisson(rate), no x.")
 @_common
 @click.option("--rate", type=float, default=3.0, show_default=True, help="Mean count.")
 def poisson(n: int, seed: int, out: Path, force: bool, rate: float) -> None:
@@ -183,7 +183,9 @@ def poisson(n: int, seed: int, out: Path, force: bool, rate: float) -> None:
     _write("poisson", n, seed, out, force, rate=rate)
 
 
-@data.command("poisson-regression")
+@data.command(
+    "poisson-regression", short_help="Counts y drawn from Poisson(exp(x @ w + b))."
+)
 @_common
 @_slopes_option("0.7")
 @click.option("--b", type=float, default=0.5, show_default=True, help="Intercept.")
@@ -195,7 +197,7 @@ def poisson_regression(
     _write("poisson-regression", n, seed, out, force, w=_slopes(w), b=b)
 
 
-@data.command()
+@data.command(short_help="Waiting times y drawn from Exponential(rate).")
 @_common
 @click.option(
     "--rate", type=float, default=1.0, show_default=True, help="Events per unit of y."
@@ -206,7 +208,9 @@ def exponential(n: int, seed: int, out: Path, force: bool, rate: float) -> None:
     _write("exponential", n, seed, out, force, rate=rate)
 
 
-@data.command("exp-decay")
+@data.command(
+    "exp-decay", short_help="y = a*exp(-b*x) + c + noise, x uniform on [0, 10)."
+)
 @_common
 @click.option("--a", type=float, default=3.0, show_default=True, help="Amplitude.")
 @click.option("--b", type=float, default=0.4, show_default=True, help="Decay rate.")
