@@ -1024,6 +1024,34 @@ def test_a_loss_that_falls_fifty_fold_is_drawn_on_a_log_scale() -> None:
     assert ax.get_yscale() == "log"
 
 
+def test_single_row_batches_losses_do_not_set_the_log_charts_floor() -> None:
+    """Batches of one row: a row's squared error reaches 1e-8, and loss.png's log
+    axis ran down to it, squeezing the loss over all the data, the epoch means
+    and the optimum into a band at the top. The floor is now theirs (or the
+    batches' lowest quarter), and the batches' line says how many fall below;
+    batches of 20 are drawn whole, as before."""
+    ones = gradtrace.fit(
+        "seed001_line", lr=0.05, batch_size=1, epochs=20, shuffle=True, exact=True
+    )
+    frame = ones.to_pandas()
+    batch = frame["batch_loss"].to_numpy(float)[1:]
+    assert batch.min() < 1e-5  # far below the rest
+    ax = plot.loss_curves(ones).axes[0]
+    assert ax.get_yscale() == "log"
+    low = ax.get_ylim()[0]
+    assert low > 1e-3 and low <= frame["loss"].min() / 2
+    assert low <= ones.info["optimum_loss"] / 2
+    share = float(np.mean(batch[batch > 0] < low))
+    (label,) = [t for t in ax.get_legend_handles_labels()[1] if t.startswith("batch")]
+    assert label == (
+        f"batch loss (before the step; {share:.0%} of them below the chart)"
+    )
+    assert 0.05 < share < 0.25
+    twenty = gradtrace.fit("seed001_line", lr=0.05, batch_size=20, epochs=20)
+    labels = plot.loss_curves(twenty).axes[0].get_legend_handles_labels()[1]
+    assert "batch loss (before the step)" in labels
+
+
 def test_a_long_animation_draws_its_first_steps_each() -> None:
     """A 100-step run's GIF went from step 0 straight to step 5, past the steps
     where a fit moves most."""

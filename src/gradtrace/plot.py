@@ -1082,6 +1082,28 @@ def _bar_format(levels: Any) -> str:
 LOG_SPAN = 20.0
 
 
+def _batch_floor(ax: Any, batches: Any, frame: Any, others: list[Any]) -> None:
+    """A log chart's floor where small batches' losses reach far below the
+    other curves (a batch of one row's squared error can be 1e-8): set by the
+    loss over all the data, the epoch means, the validation loss, the optimum's
+    and the batches' lowest quarter, whatever is lowest, with room below; the
+    batches' line says what share of it falls below the chart. ``others``: the
+    other curves' values."""
+    drawn = frame["batch_loss"].to_numpy(float)[1:]
+    drawn = drawn[np.isfinite(drawn) & (drawn > 0)]
+    rest = np.concatenate([np.ravel(np.asarray(v, float)) for v in others])
+    rest = rest[np.isfinite(rest) & (rest > 0)]
+    if not len(drawn) or not len(rest):
+        return
+    floor = min(float(rest.min()), float(np.quantile(drawn, 0.25))) / 2
+    if drawn.min() >= floor / LOG_SPAN:
+        return  # they do not reach far below: drawn whole
+    ax.set_ylim(bottom=floor)
+    share = float(np.mean(drawn < floor))
+    below = f"{share:.0%}" if share >= 0.01 else "under 1%"
+    batches.set_label(f"batch loss (before the step; {below} of them below the chart)")
+
+
 def loss_curves(trace: Any, ax: Any = None) -> Figure:
     """The loss per step: each batch's loss (before its update) and the loss over all
     the data (after it), the epoch means when an epoch has several batches, the
@@ -1094,8 +1116,9 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
     fig, ax = _figure(7.5, 4.5, ax=ax)
     steps = frame["step"].to_numpy()
     several = info["schedule"]["batches_per_epoch"] > 1
+    batches = None
     if several:
-        ax.plot(
+        (batches,) = ax.plot(
             steps[1:],
             frame["batch_loss"][1:],
             color="#9e9e9e",
@@ -1178,6 +1201,11 @@ def loss_curves(trace: Any, ax: Any = None) -> Figure:
         values = np.concatenate([values, drawn[np.isfinite(drawn)]])
     if len(values) and values.min() > 0 and values.max() / values.min() > LOG_SPAN:
         ax.set_yscale("log")
+        if batches is not None:
+            others = [full[ok], ends["running_loss"], [best] if best else []]
+            if held is not None and not held.empty:
+                others.append(held["val_loss"])
+            _batch_floor(ax, batches, frame, others)
     else:
         # the losses in full (14258.976), not as an offset (+1.42589e4) and
         # ticks of 0.076: a loss near its optimum varies in its last digits;
