@@ -588,7 +588,9 @@ def test_rows_beyond_the_data_the_run_was_fitted_on_are_noted(
         f"b {g(float(FRAME['b'].min()))} to {g(high_b)}): their predictions take "
         "the model past its data, where nothing tested it."
     )
-    new.iloc[[0]].to_csv(tmp_path / "in.csv", index=False)
+    # the rows it was fitted on, their ends included, as a CSV writes them
+    within = pd.concat([new.iloc[[0]], FRAME[["a", "b"]]])
+    within.to_csv(tmp_path / "in.csv", index=False)
     code, _, err = run_cli([*args[:2], str(tmp_path / "in.csv")], capsys)
     assert code == 0 and "beyond the x" not in err
     info = json.loads((tmp_path / "r" / "run.json").read_text())

@@ -36,13 +36,16 @@ def _beyond_the_data(info: dict[str, Any], frame: Any, data: Path) -> str | None
     from gradtrace.tables import slope_columns
 
     ranges = info["data"].get("x_range") or {}
+    # rounded as the run's x were: a training row's own value is within them
+    dtype = info.get("compute_dtype") or info.get("dtype") or "float64"
     outside = np.zeros(len(frame), bool)
     spans = []
     for name in slope_columns(info):
         if name not in ranges or name not in frame.columns:
             continue  # a category's 0/1 column: the category itself is read
         values = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64)
-        low, high = ranges[name]
+        values = values.astype(dtype).astype(np.float64)
+        low, high = np.asarray(ranges[name], np.float64).astype(dtype)
         off = (values < low) | (values > high)
         if off.any():
             outside |= off
