@@ -1024,6 +1024,40 @@ def test_a_loss_that_falls_fifty_fold_is_drawn_on_a_log_scale() -> None:
     assert ax.get_yscale() == "log"
 
 
+def test_a_mini_batch_run_off_its_optimum_is_drawn_as_one() -> None:
+    """Five epochs of batches of 16 ended 2.6 standard errors from the optimum,
+    too few steps to tell a run on its way from the batches' scatter: fit.png
+    shaded the optimum's interval of the mean about the run's line and its title
+    read "completed", and residuals.png's slope read as a misfit. Both now say
+    the run ended off its optimum, and fit.png draws the optimum's line instead
+    of the band; a run at its optimum keeps its band."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(3, 2, 200)
+    frame = pd.DataFrame({"dose": x, "resp": 2 + 0.8 * x + rng.normal(0, 1, 200)})
+    off = gradtrace.fit(frame, y="resp", lr=0.05, epochs=5, batch_size=16)
+    (warning,) = off.convergence_warnings()
+    assert "outside its 95% interval: too few steps to tell" in warning
+    assert not plot.not_converged(off) and plot.off_optimum(off)
+    ax = plot.fit_over_data(off).axes[0]
+    assert (
+        ax.get_title()
+        .replace("\n", " ")
+        .endswith("65 steps, completed, ended off its optimum")
+    )
+    labels = ax.get_legend_handles_labels()[1]
+    assert any(label.startswith("optimum: y = ") for label in labels)
+    assert not any("interval of the mean" in label for label in labels)
+    title = off.plot("residuals").axes[0].get_title().replace("\n", " ")
+    assert title.endswith(
+        "the run ended off its optimum: a slope here may be its distance from "
+        "it, not the model's misfit"
+    )
+    near = gradtrace.fit(frame, y="resp", lr=0.05, steps=2000)
+    assert not plot.off_optimum(near)
+    labels = plot.fit_over_data(near).axes[0].get_legend_handles_labels()[1]
+    assert any("interval of the mean" in label for label in labels)
+
+
 def test_single_row_batches_losses_do_not_set_the_log_charts_floor() -> None:
     """Batches of one row: a row's squared error reaches 1e-8, and loss.png's log
     axis ran down to it, squeezing the loss over all the data, the epoch means

@@ -640,6 +640,10 @@ UNCONVERGED = "the run has not converged"
 #: What a mini-batch run's warning says of parameters on their way to it.
 STILL_MOVING = "is still moving toward its optimum"
 
+#: What a mini-batch run's warning says of final values outside the optimum's
+#: interval, one parameter's or several jointly, on their way or scattered.
+OUTSIDE = ("outside its 95% interval", "outside the optimum's 95% confidence region")
+
 
 def unconverged(
     final: dict[str, Any],
@@ -838,12 +842,12 @@ def scattered(
             f"the parameters ended {g(joint, 3)} standard errors from the optimum "
             f"jointly, though each alone is within {g(z, 3)} ({label} farthest): "
             "their errors are correlated, and the run is off along the direction "
-            "they vary together, outside the optimum's 95% confidence region"
+            f"they vary together, {OUTSIDE[1]}"
         )
     else:
         off = (
             f"{label} ended {g(z, 3)} standard errors from its optimum ({g(f_i, 6)} "
-            f"against {g(o_i, 6)}), outside its 95% interval"
+            f"against {g(o_i, 6)}), {OUTSIDE[0]}"
         )
     if not told:
         return (

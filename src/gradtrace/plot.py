@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from gradtrace.advice import STILL_MOVING, UNCONVERGED
+from gradtrace.advice import OUTSIDE, STILL_MOVING, UNCONVERGED
 from gradtrace.errors import InputError
 from gradtrace.tables import axis_labels, param_labels
 from gradtrace.text import model_by_loss, run_setting
@@ -498,6 +498,15 @@ def not_converged(trace: Any) -> bool:
     )
 
 
+def off_optimum(trace: Any) -> bool:
+    """Whether the summary warns that the run ended away from its optimum: not
+    converged (``not_converged``), or a mini-batch run's final values outside
+    the optimum's interval, on their way or scattered by the batches."""
+    return not_converged(trace) or any(
+        o in w for w in trace.convergence_warnings() for o in OUTSIDE
+    )
+
+
 def _optimum_curve(trace: Any, names: list[str]) -> dict[str, Any] | None:
     """The exact optimum's parameters, to draw beside the fitted curve of a
     completed run that has not reached it (the curve it is on its way to);
@@ -508,7 +517,7 @@ def _optimum_curve(trace: Any, names: list[str]) -> dict[str, Any] | None:
     values = {k: np.asarray(v, np.float64) for k, v in optimum.items()}
     if not all(np.all(np.isfinite(v)) for v in values.values()):
         return None
-    return values if not_converged(trace) else None
+    return values if off_optimum(trace) else None
 
 
 def fit_over_data(trace: Any, ax: Any = None) -> Figure:
@@ -727,6 +736,8 @@ def fit_over_data(trace: Any, ax: Any = None) -> Figure:
         status += f", epoch {trace.restored[0]}'s weights restored"
     if status == "completed" and not_converged(trace):
         status += ", not converged"  # as the summary warns (it read "completed")
+    elif status == "completed" and off_optimum(trace):
+        status += ", ended off its optimum"  # a mini-batch run's, as warned
     ax.set_title(
         # filled: a run stopped early says more than fits on one line
         _filled(
@@ -938,7 +949,7 @@ def _mean_band(
     info = trace.info
     if trace.status != "completed" or info.get("covariance") is None:
         return
-    if trace.loss_rose or not_converged(trace):  # its curve is not the estimate's
+    if trace.loss_rose or off_optimum(trace):  # its curve is not the estimate's
         return
     fixed = info.get("fixed") or {}
     trained = {k: v for k, v in full.items() if k not in fixed}
@@ -2247,6 +2258,11 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
         said = (
             "; the run has not converged: a slope here is its distance from the "
             "optimum, not the model's misfit"
+        )
+    elif not said and off_optimum(trace):  # a mini-batch run's, as warned
+        said = (
+            "; the run ended off its optimum: a slope here may be its distance "
+            "from it, not the model's misfit"
         )
     title = f"residuals of {model_by_loss(info)}{said}"
     ax.set_title(_filled(title, _title_chars(ax, 80, not own)))
