@@ -1154,6 +1154,14 @@ def test_a_column_named_twice_on_standard_input_or_in_a_data_frame(
     frame = pd.DataFrame([[1.0, 2, 3], [2, 3, 4], [3, 5, 6]], columns=["x", "y", "y"])
     with pytest.raises(gradtrace.InputError, match="two columns named 'y'"):
         gradtrace.fit(frame)
+    # two x columns of one name, every column besides y taken: the data's names
+    # are said, not "x='a' is given twice" (no x was given)
+    frame.columns = ["a", "a", "y"]
+    with pytest.raises(
+        gradtrace.InputError,
+        match="^the data have two columns named 'a': rename one, or remove it.$",
+    ):
+        gradtrace.fit(frame, model="linear")
     # a column of its own named y.1 is not a second y (it was refused as one)
     rows = "x,y,y.1\n1,3,40\n2,5,41\n3,7,45\n4,9,44\n"
     monkeypatch.setattr("sys.stdin", io.StringIO(rows))

@@ -435,16 +435,16 @@ def validation_columns(frame: pd.DataFrame) -> list[str]:
 
 def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
     """How pictures, the report and ``summary()`` name each parameter column: the
-    slopes of a built-in model of several named x columns by their column
+    slopes of a built-in model of named x columns by their column
     (``w[Temp (C)]`` for ``w[0]``), others as they are."""
     info = trace.info
     x_names = list(info["data"].get("x") or [])
     labels = {c: c for c in cols}
     # a model of one's own may name a "w" that is no slope per column; columns
-    # named x0, x1, ... (an array's) say no more than w[0], w[1]
+    # named x0, x1, ... (an array's), or x alone, say no more than w[0], w[1]
     own = info["model"] not in MODELS or "model" in info.get("own_objects", [])
-    unnamed = x_names == [f"x{i}" for i in range(len(x_names))]
-    if len(x_names) >= 2 and not unnamed and not own:
+    unnamed = x_names in ([f"x{i}" for i in range(len(x_names))], ["x"])
+    if x_names and not unnamed and not own:
         for i, name in enumerate(x_names):
             if f"w[{i}]" in labels:
                 labels[f"w[{i}]"] = f"w[{name}]"

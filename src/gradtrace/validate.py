@@ -1374,6 +1374,10 @@ def x_columns(
             raise InputError(f"no x columns besides {y!r}: pass --x once per column.")
     if len(set(cols)) != len(cols):
         dup = next(c for c in cols if cols.count(c) > 1)
+        if not x:  # the data's own names, not --x's
+            raise InputError(
+                f"the data have two columns named {dup!r}: rename one, or remove it."
+            )
         raise InputError(f"--x {dup} is given twice: give each x column once.")
     if y in cols:
         raise InputError(
