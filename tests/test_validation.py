@@ -289,7 +289,11 @@ def test_the_loss_picture_draws_the_validation_loss(tmp_path: Path) -> None:
     [
         (["--validation-split", "1.5"], "validation split must be between 0 and 1"),
         (["--validation-split", "0.999"], "leaves no rows to train on"),
-        (["--validation-split", "0.99"], "leaves 1 row to train on"),
+        (
+            ["--validation-split", "0.99"],
+            "built-in data set 'seed001_line': validation split 0.99 of 100 rows "
+            "leaves 1 row to train on",
+        ),
         (
             ["--validation-split", "0.2", "--validation-data", "seed001_line"],
             "give validation_split or validation_data",

@@ -335,7 +335,7 @@ def plan(
     if for_views:  # the training rows alone: a split still takes its share
         config = dataclasses.replace(config, validation_data=None)
     xs, ys, val = _validation(
-        config, validation, kind, data_cols, xs, ys, cdtype, categories
+        config, validation, kind, data_cols, xs, ys, cdtype, categories, source
     )
     if categories and config.validation_split and xs is not None:
         unfitted(categories, data_cols, xs)
@@ -700,12 +700,13 @@ def _validation(
     ys: np.ndarray,
     dtype: str,
     categories: dict[str, list[str]] | None = None,
+    source: str = "the data",
 ) -> tuple[np.ndarray | None, np.ndarray, held_out.HeldOut | None]:
     """The training rows and the validation rows of ``config``: the last
     ``validation_split`` of the rows, or ``given`` (data in Python) or the file
     ``validation_data`` names; None without either. ``categories``: the
     categorical columns' (``categories.encode``), coded in the validation rows
-    as in the training rows."""
+    as in the training rows. ``source``: the data as messages name them."""
     share = held_out.fraction(config.validation_split)
     config.validation_split = share
     if config.validation_data == "-":
@@ -725,7 +726,7 @@ def _validation(
             "rows, the other rows of their own."
         )
     if share is not None:
-        return held_out.split(xs, ys, share, "the data")
+        return held_out.split(xs, ys, share, source)
     if given is None:
         return xs, ys, None
     frame, source = given
