@@ -792,6 +792,11 @@ def test_noise_free_data_fitted_to_rounding_is_not_told_it_has_not_converged(
     assert "has not converged" not in out
     gap = float(out.split("; gap ")[1].split()[0])
     assert 0 <= gap < 1e-12  # the loss at float32's rounding
+    # 100 steps end 3e-4 from it, beyond rounding: told, as before
+    code, out, err = run(["fit", "z.csv", "--lr", "0.5", "--steps", "100"], capsys)
+    assert code == 0, err
+    (told,) = [line for line in out.splitlines() if "has not converged" in line]
+    assert "the data fit the model exactly" in told
     code, out, err = run(["data", "line", "--noise", "-1", "-o", "m.csv"], capsys)
     assert code == 2 and err == (
         "error: --noise is a standard deviation, got -1.0: give 0 (the points on "

@@ -911,12 +911,13 @@ def _farthest(
             scale, d = max(abs(f[i]), abs(o[i])), abs(f[i] - o[i])
             if d <= resolution * scale:
                 continue
+            # data the model fits exactly: a value of 0 is as close as the dtype
+            # resolves at the optimum's size (an intercept of 0 that ended at
+            # 1.6e-7 beside a slope of 1), not at its own
+            if s[i] <= EXACT_FIT * size and d <= resolution * size:
+                continue
             # a standard error the dtype cannot resolve: only a distance far beyond
-            # rounding counts (noise-free data's run, 1e-5 off, has converged);
-            # where the data fit the model exactly, rounding's at the optimum's
-            # size (an intercept of 0 that ended at 1.6e-7 beside a slope of 1)
-            if s[i] <= EXACT_FIT * size:
-                scale = max(scale, size)
+            # rounding counts (noise-free data's run, 1e-5 off, has converged)
             if s[i] <= resolution * scale and d <= math.sqrt(resolution) * scale:
                 continue
             z = abs(f[i] - o[i]) / s[i]
