@@ -354,7 +354,9 @@ def test_an_unconverged_runs_residuals_say_their_slope_is_its_distance() -> None
             [1.0, 3.0, -1.0, 2.0],
             "the run took it from 1 to 2, between -1 and 3 on the way",
         ),
-        ([1.0, 2.0, 1.0], "the run took it from 1 to 1, rising to 2 on the way"),
+        ([1.0, 2.0, 1.0], "the run took it up to 2 and back to 1"),
+        ([1.0, 0.5, 1.0], "the run took it down to 0.5 and back to 1"),
+        ([1.0, 0.5, 3.0, 1.0], "the run moved it between 0.5 and 3, back to 1"),
         # a rise lost in the third digit is not one
         ([0.0, 0.49001, 0.49], "the run took it from 0 to 0.49"),
     ],

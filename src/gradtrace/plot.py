@@ -1564,13 +1564,19 @@ def _framed(values: np.ndarray, constraint: str) -> tuple[float, float]:
 
 def held_path_words(moved: np.ndarray) -> str:
     """How the run moved a parameter the landscape holds fixed, in words: "the
-    run took it from 0 to 0.49, rising to 0.528 on the way", or "the run kept it
-    at 1" (to three digits)."""
+    run took it from 0 to 0.49, rising to 0.528 on the way", "the run took it up
+    to 2 and back to 1", or "the run kept it at 1" (to three digits)."""
     first, last = moved[0], moved[-1]
     low, high = np.nanmin(moved), np.nanmax(moved)
     below = low < min(first, last) and f"{low:.3g}" != f"{min(first, last):.3g}"
     above = high > max(first, last) and f"{high:.3g}" != f"{max(first, last):.3g}"
-    if f"{first:.3g}" == f"{last:.3g}" and not (below or above):
+    if f"{first:.3g}" == f"{last:.3g}":  # back where it began, or never left
+        if below and above:
+            between = f"between {low:.3g} and {high:.3g}"
+            return f"the run moved it {between}, back to {first:.3g}"
+        if above or below:
+            turn = f"up to {high:.3g}" if above else f"down to {low:.3g}"
+            return f"the run took it {turn} and back to {first:.3g}"
         return f"the run kept it at {first:.3g}"
     way = ""
     if below and above:

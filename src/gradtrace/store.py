@@ -630,10 +630,10 @@ def find_run(given: str | Path, parent: Path = RUNS, sweeps: bool = False) -> Pa
             (made_at(f), str(f), f) for f in _folders(parent) if sweeps or _is_run(f)
         ]
         if not made:
-            what = "run or sweep" if sweeps else "run"
+            what, how = ("run or sweep", "fit or sweep") if sweeps else ("run", "fit")
             raise RunFolderError(
                 f"no {what} in {str(parent)!r}, so none is the latest: make one "
-                "with gradtrace fit, or give a run's folder."
+                f"with gradtrace {how}, or give a run's folder."
             )
         return max(made)[2]
     if not path.is_absolute() and (parent / path).exists():

@@ -12,7 +12,7 @@ from gradtrace.core import metrics
 from gradtrace.core.catalog import MODELS
 from gradtrace.core.loop import History
 from gradtrace.core.metrics import KERAS_METRICS, METRICS, keras_running_mean
-from gradtrace.core.models import ParamSpec
+from gradtrace.core.models import LINEAR_PREDICTOR, ParamSpec
 from gradtrace.text import listed
 
 #: Columns that hold no value in the initial row (step 0).
@@ -435,8 +435,9 @@ def validation_columns(frame: pd.DataFrame) -> list[str]:
 
 def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
     """How pictures, the report and ``summary()`` name each parameter column: the
-    slopes of a built-in model of named x columns by their column
-    (``w[Temp (C)]`` for ``w[0]``), others as they are."""
+    slopes of a built-in model of a linear predictor by their named x columns
+    (``w[Temp (C)]`` for ``w[0]``), others as they are (a polynomial's w[k] is
+    the coefficient of x^k, not a column's)."""
     info = trace.info
     x_names = list(info["data"].get("x") or [])
     labels = {c: c for c in cols}
@@ -444,7 +445,8 @@ def param_labels(trace: Any, cols: list[str]) -> dict[str, str]:
     # named x0, x1, ... (an array's), or x alone, say no more than w[0], w[1]
     own = info["model"] not in MODELS or "model" in info.get("own_objects", [])
     unnamed = x_names in ([f"x{i}" for i in range(len(x_names))], ["x"])
-    if x_names and not unnamed and not own:
+    per_column = len(x_names) >= 2 or info["model"] in LINEAR_PREDICTOR
+    if x_names and per_column and not unnamed and not own:
         for i, name in enumerate(x_names):
             if f"w[{i}]" in labels:
                 labels[f"w[{i}]"] = f"w[{name}]"

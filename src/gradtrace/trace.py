@@ -646,9 +646,9 @@ class Trace:
         return self._by_column(edge + out)
 
     def _by_column(self, said: list[str]) -> list[str]:
-        """``said`` with the slopes of a built-in model of several named x columns
-        named by their column (``w[temp]`` for ``w[0]``), as the pictures and
-        the summary's ``x`` name them."""
+        """``said`` with the slopes of a built-in model of a linear predictor on
+        named x columns named by their column (``w[temp]`` for ``w[0]``), as the
+        pictures and the summary's ``x`` name them (``tables.param_labels``)."""
         import re
 
         from gradtrace.tables import param_columns, param_labels
@@ -1064,7 +1064,8 @@ class Trace:
             if bound in columns:
                 frame[bound] = pd.Series(columns[bound], dtype=float)
         self._tests(frame)
-        # the x column each slope multiplies, where the model has several named
+        # the x column each slope multiplies, where the model's slopes are one
+        # per named column
         from gradtrace.tables import param_labels
 
         named = param_labels(self, [str(k) for k in frame.index])

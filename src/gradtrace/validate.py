@@ -35,7 +35,7 @@ from gradtrace.core.distributions import SUPPORTS, CustomFamily, Family
 from gradtrace.core.expr import parse
 from gradtrace.core.losses import LOSSES, REDUCTIONS, Loss, LossLike, huber, param_specs
 from gradtrace.core.metrics import KERAS_METRIC_NAMES, METRICS
-from gradtrace.core.models import Custom, ParamSpec, Regression
+from gradtrace.core.models import LINEAR_PREDICTOR, Custom, ParamSpec, Regression
 from gradtrace.core.optimizers import (
     ALIASES,
     PRESET_RANGES,
@@ -1222,7 +1222,7 @@ def _is_number(value: Any) -> bool:
 
 ONE_COLUMN = ("line", "poly", "exp-decay")
 #: The models whose x columns --standardize standardises (a linear predictor)
-STANDARDISED = ("linear", "logistic", "poisson-regression")
+STANDARDISED = LINEAR_PREDICTOR
 
 
 def params_apart_from_columns(specs: Sequence[ParamSpec], y: str, kind: str) -> None:
@@ -1319,10 +1319,12 @@ def x_columns(
     x: Sequence[str] | None,
     y: str,
     expr: str | None = None,
+    source: str = "the data",
 ) -> list[str]:
     """The x columns a model reads: ``--x`` (repeatable, or comma-separated), else
     ``x`` for a one-column model, the columns an expression names, or every column
-    but y (``linear``, ``logistic``, ``poisson-regression``)."""
+    but y (``linear``, ``logistic``, ``poisson-regression``). ``source``: the
+    data as messages name them."""
     if kind == "distribution":
         if x:
             raise InputError(
@@ -1376,7 +1378,8 @@ def x_columns(
         dup = next(c for c in cols if cols.count(c) > 1)
         if not x:  # the data's own names, not --x's
             raise InputError(
-                f"the data have two columns named {dup!r}: rename one, or remove it."
+                f"{source} {_has(source)} two columns named {dup!r}: rename one, or "
+                "remove it."
             )
         raise InputError(f"--x {dup} is given twice: give each x column once.")
     if y in cols:

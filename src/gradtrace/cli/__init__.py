@@ -267,7 +267,7 @@ def cli() -> None:
     gradtrace COMMAND --help   a command's options, with examples
 
     RUN is a run's folder, its name as gradtrace ls lists it, or latest (the run
-    made last in runs).
+    made last in runs; for show, the run or sweep).
 
     Compiled programs are kept in ~/.cache/gradtrace/jax, so a run repeated, or at
     another --lr, skips compiling; GRADTRACE_CACHE_DIR=PATH moves that cache,

@@ -25,6 +25,21 @@ COLUMN = "prediction"
 SUFFIXES = (".csv", ".tsv", ".parquet")
 
 
+def _some_rows(data: Path, rows: Any) -> tuple[str, bool]:
+    """ "2 rows of 'new.csv' (data rows 1, 3)": the rows of DATA at positions
+    ``rows`` (the first three named), and whether there is one."""
+    from gradtrace.text import listed
+
+    where = "standard input" if str(data) == "-" else repr(str(data))
+    one = len(rows) == 1
+    shown = listed([int(r) + 1 for r in rows], 3)
+    return (
+        f"{len(rows)} row{'s' * (not one)} of {where} (data row{'s' * (not one)} "
+        f"{shown})",
+        one,
+    )
+
+
 def _beyond_the_data(info: dict[str, Any], frame: Any, data: Path) -> str | None:
     """What rows of ``frame`` lie beyond the x values the run was fitted on
     (run.json's ``x_range``; a run saved before it kept them: nothing said), in
@@ -44,22 +59,18 @@ def _beyond_the_data(info: dict[str, Any], frame: Any, data: Path) -> str | None
         if name not in ranges or name not in frame.columns:
             continue  # a category's 0/1 column: the category itself is read
         values = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64)
-        values = values.astype(dtype).astype(np.float64)
+        with np.errstate(over="ignore"):  # 1e40 in float32: inf, still beyond
+            values = values.astype(dtype).astype(np.float64)
         low, high = np.asarray(ranges[name], np.float64).astype(dtype)
         off = (values < low) | (values > high)
         if off.any():
             outside |= off
             spans.append(f"{name} {g(low, 3)} to {g(high, 3)}")
-    count = int(outside.sum())
-    if not count:
+    if not outside.any():
         return None
-    rows = [str(i + 1) for i in np.flatnonzero(outside)[:3]]
-    shown = ", ".join(rows) + (", ..." if count > 3 else "")
-    where = "standard input" if str(data) == "-" else repr(str(data))
-    one = count == 1
+    rows, one = _some_rows(data, np.flatnonzero(outside))
     return (
-        f"{count} row{'s' * (not one)} of {where} (data row{'s' * (not one)} "
-        f"{shown}) {'lies' if one else 'lie'} beyond the x values the run was "
+        f"{rows} {'lies' if one else 'lie'} beyond the x values the run was "
         f"fitted on ({'; '.join(spans)}): "
         f"{'its prediction takes' if one else 'their predictions take'} the "
         "model past its data, where nothing tested it."
@@ -201,17 +212,14 @@ def predict(
     beyond = _beyond_the_data(trace.info, frame, data)
     if beyond:
         click.echo(f"note: {beyond}", err=True)
-    blank = int(frame[COLUMN].isna().sum())
-    if blank:
+    blank = np.flatnonzero(frame[COLUMN].isna().to_numpy())
+    if len(blank):
         # a row missing an x value has no prediction: its cell is left empty
-        rows = [int(i) + 1 for i in frame.index[frame[COLUMN].isna()][:3]]
-        shown = ", ".join(map(str, rows)) + (", ..." if blank > 3 else "")
+        rows, one = _some_rows(data, blank)
         click.echo(
-            f"note: {blank} row{'s' * (blank != 1)} of {str(data)!r} "
-            f"{'miss' if blank != 1 else 'misses'} an x value (data "
-            f"row{'s' * (blank != 1)} {shown}): "
-            f"{'their predictions are' if blank != 1 else 'its prediction is'} "
-            "left empty.",
+            f"note: {rows} {'misses' if one else 'miss'} an x value: "
+            f"{'its prediction is' if one else 'their predictions are'} left "
+            "empty.",
             err=True,
         )
     if step is None:

@@ -337,6 +337,11 @@ class PoissonRegression(_Columns):
         return jnp.exp(self.linear_predictor(params, x))
 
 
+#: The built-in models of a linear predictor x @ w + b: one slope in w for each
+#: x column (``_Columns``'s)
+LINEAR_PREDICTOR = (Linear.name, Logistic.name, PoissonRegression.name)
+
+
 @dataclass(frozen=True)
 class ExpDecay(Regression):
     """Exponential decay towards a floor: y = a * exp(-b * x) + c (nonlinear)."""
