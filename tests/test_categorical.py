@@ -173,6 +173,7 @@ def test_bad_categorical_columns_are_told(kwargs: dict[str, object], said: str) 
     assert said in str(err.value)
 
 
+@pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
 def test_the_command_line_codes_reads_back_and_predicts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

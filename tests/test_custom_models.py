@@ -1036,6 +1036,7 @@ def test_a_start_whose_loss_is_not_a_number_names_the_first_row() -> None:
     assert "(a log or a square root of a value at or below 0" in said
 
 
+@pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
 def test_an_expression_with_x_for_the_one_x_column_named_otherwise() -> None:
     """x in an expression is the one x column, whatever its name, as a line
     takes it (it was refused: "x is not a column here; write t in its place";

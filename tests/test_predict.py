@@ -34,6 +34,7 @@ def test_a_linear_model_on_standardised_x_predicts_in_xs_own_units() -> None:
     assert trace.predict(NEW).dtype == np.float64
 
 
+@pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
 def test_a_line_predicts_with_its_final_or_any_steps_parameters(tmp_path: Path) -> None:
     trace = gradtrace.fit({"x": FRAME["b"], "y": FRAME["y"]}, lr=0.2, steps=30)
     x = np.array([-1.0, 0.0, 3.0])
@@ -50,6 +51,7 @@ def test_a_line_predicts_with_its_final_or_any_steps_parameters(tmp_path: Path) 
     )
 
 
+@pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
 def test_a_logistic_regression_predicts_probabilities() -> None:
     x = FRAME["b"].to_numpy()
     y = (x + RNG.normal(0, 0.5, 200) > 0).astype(int)
@@ -174,6 +176,7 @@ def test_the_command_writes_the_datas_columns_and_the_prediction(
     )
 
 
+@pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
 def test_the_command_writes_the_datas_own_columns_as_they_were_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -387,6 +390,7 @@ def test_standard_input_and_a_built_in_data_set_are_predicted_too(
     assert code == 0 and len(out.splitlines()) == 101, err
 
 
+@pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
 def test_a_float64_runs_predictions_keep_their_digits_and_inf_is_told(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -413,6 +417,7 @@ def test_a_float64_runs_predictions_keep_their_digits_and_inf_is_told(
     assert "note: 1 prediction overflowed to infinity (written as inf)" in err
 
 
+@pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
 def test_a_spreadsheets_semicolons_and_decimal_commas_are_written_back(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -471,6 +476,7 @@ def test_a_spreadsheets_semicolons_and_decimal_commas_are_written_back(
     )
 
 
+@pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
 def test_a_negative_step_counts_from_the_end_as_explains_does(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -496,6 +502,7 @@ def test_a_negative_step_counts_from_the_end_as_explains_does(
     )
 
 
+@pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
 def test_a_row_missing_an_x_value_is_predicted_nan_in_python() -> None:
     """As the docstring says, and the command leaves an empty cell: NaN, None
     or no category gives NaN at that row (its interval too), the others as
@@ -627,3 +634,48 @@ def test_standard_inputs_rows_are_named_alike_in_both_notes(
         "note: 1 row of standard input (data row 2) misses an x value: its "
         "prediction is left empty."
     )
+
+
+def test_python_warns_of_rows_beyond_the_data_and_of_a_run_not_converged() -> None:
+    """``trace.predict`` returned values alone where the command notes rows
+    beyond the data and warns of a run that did not converge: Python now warns
+    of both (``GradtraceWarning``, from the caller's line), naming a frame's
+    rows by their labels and an array's by position; a converged run within its
+    data, or a step's parameters asked for, predicts without a word."""
+    import warnings
+
+    from gradtrace import GradtraceWarning
+
+    frame = pd.DataFrame({"x": np.linspace(0.0, 1.0, 20)})
+    frame["y"] = 2 * frame["x"] + 1
+    fit = gradtrace.fit(frame, "line", optimizer="adam", lr=0.1, steps=800)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit.predict([0.0, 0.5, 1.0])  # within, the ends included
+        fit.predict(frame)
+    with pytest.warns(GradtraceWarning) as caught:
+        fit.predict([0.5, 1.5, -2.0])
+    (said,) = caught
+    assert said.filename == __file__  # the caller's line
+    assert str(said.message) == (
+        "2 of the 3 rows (positions 1 and 2) lie beyond the x values the run was "
+        "fitted on (x 0 to 1): their predictions take the model past its data, "
+        "where nothing tested it."
+    )
+    labelled = pd.DataFrame({"x": [0.5, 3.0]}, index=["kept", "far"])
+    with pytest.warns(GradtraceWarning, match=r"^1 of the 2 rows \(row 'far'\) lies"):
+        fit.predict(labelled)
+    with pytest.warns(GradtraceWarning, match=r"^the row \(position 0\) lies"):
+        fit.predict(pd.DataFrame({"x": [3.0]}))
+
+    early = gradtrace.fit(frame, "line", lr=0.01, steps=5)
+    with pytest.warns(GradtraceWarning, match="^predicting with this run: ") as caught:
+        early.predict([0.5])
+    assert "has not converged" in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        early.predict([0.5], step=3)  # a step asked for: its own parameters
+    diverged = gradtrace.fit(frame, "line", lr=50.0, steps=30)
+    assert diverged.status == "diverged"
+    with pytest.warns(GradtraceWarning, match="^predicting with this run: diverged"):
+        diverged.predict([0.5])

@@ -18,6 +18,9 @@ import gradtrace
 from gradtrace.errors import InputError
 from helpers import run_cli
 
+# new rows beyond the data, predicted as statsmodels does (warned of: test_predict.py)
+pytestmark = pytest.mark.filterwarnings("ignore::gradtrace.errors.GradtraceWarning")
+
 RNG = np.random.default_rng(5)
 FRAME = pd.DataFrame({"a": RNG.normal(3, 2, 80), "b": RNG.normal(-1, 5, 80)})
 FRAME["y"] = 1 + 2 * FRAME["a"] - 0.3 * FRAME["b"] + RNG.normal(0, 0.7, 80)

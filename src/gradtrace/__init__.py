@@ -36,6 +36,7 @@ __all__ = [
     "DATASETS",
     "Distribution",
     "GradtraceError",
+    "GradtraceWarning",
     "InputError",
     "Loss",
     "MODELS",
@@ -68,7 +69,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from gradtrace.core.presets import SCHEDULES
     from gradtrace.data import DATASETS
     from gradtrace.diagnosing import diagnose
-    from gradtrace.errors import GradtraceError, InputError, RunFolderError
+    from gradtrace.errors import (
+        GradtraceError,
+        GradtraceWarning,
+        InputError,
+        RunFolderError,
+    )
     from gradtrace.lrfind import lr_find
     from gradtrace.run_config import RunConfig
     from gradtrace.saved_runs import load
@@ -90,6 +96,7 @@ _LAZY = {
     "CLIPS": ("gradtrace.core.clipping", "CLIPS"),
     "DATASETS": ("gradtrace.data", "DATASETS"),
     "GradtraceError": ("gradtrace.errors", "GradtraceError"),
+    "GradtraceWarning": ("gradtrace.errors", "GradtraceWarning"),
     "InputError": ("gradtrace.errors", "InputError"),
     "RunFolderError": ("gradtrace.errors", "RunFolderError"),
     "load": ("gradtrace.saved_runs", "load"),

@@ -57,6 +57,13 @@ class RunFolderError(GradtraceError, OSError):
     """A run folder that cannot be read or written."""
 
 
+class GradtraceWarning(UserWarning):
+    """What a Python call returning values alone warns of, where the command
+    line prints a note: ``Trace.predict`` at x beyond the data the run was
+    fitted on, or with a run that did not converge (``warnings.simplefilter
+    ("ignore", gradtrace.GradtraceWarning)`` silences it)."""
+
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 

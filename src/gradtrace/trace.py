@@ -1402,7 +1402,9 @@ class Trace:
         missing an x value (NaN, None, or no category) is predicted NaN, its
         interval too, as R's ``predict`` with ``na.action = na.pass`` and
         ``gradtrace predict`` (an empty cell) leave it; the other rows are
-        unchanged.
+        unchanged. Rows beyond the x values the run was fitted on, and a run
+        that diverged or did not converge (the final parameters asked for), are
+        warned of with a ``GradtraceWarning``, as the command prints notes.
 
         ``interval``: ``"confidence"`` for the interval of the mean y at each
         row, ``"prediction"`` for that of a new y there (a model with Gaussian
@@ -1475,6 +1477,10 @@ class Trace:
                 )
             row = at.iloc[0]
             params = _by_param(self.info, lambda col: float(row[col]))
+        from gradtrace.errors import COMMAND_LINE
+
+        if not COMMAND_LINE.get():  # the command prints these as notes
+            self._warn_of(x, names, data, step is None)
         fixed = self.info.get("fixed") or {}
         matrix = getattr(model, "x_matrix", False) or x.shape[1] > 1
         if interval is not None:
@@ -1500,6 +1506,55 @@ class Trace:
             # a copy of its own (a model that ignores x gives one value)
             flat = np.asarray(values, np.float64).ravel()
             return np.array(np.broadcast_to(flat, len(x)))
+
+    def _warn_of(self, x: np.ndarray, names: list[str], data: Any, final: bool) -> None:
+        """``predict``'s warnings (``GradtraceWarning``), where the command
+        prints notes: rows of ``x`` (columns ``names``) beyond the x values the
+        run was fitted on, and (``final``: the final parameters asked for) the
+        first of its convergence warnings, a run that did not converge or
+        diverged."""
+        import warnings
+
+        from gradtrace.errors import GradtraceWarning
+        from gradtrace.text import for_python, listed
+
+        # the caller's line: predict, from_callers_line's wrapper, the caller
+        caller = 4
+        outside, spans = x_beyond(
+            self.info, {n: x[:, i] for i, n in enumerate(names) if i < x.shape[1]}
+        )
+        if outside.any():
+            rows = np.flatnonzero(outside)
+            one = len(rows) == 1
+            index = data.index if isinstance(data, pd.DataFrame) else None
+            # a frame's rows by their labels, others by position from 0
+            shown = (
+                f"{'row' if one else 'rows'} "
+                + listed([repr(index.tolist()[r]) for r in rows], 3)
+                if index is not None and not isinstance(index, pd.RangeIndex)
+                else f"{'position' if one else 'positions'} "
+                + listed([int(r) for r in rows], 3)
+            )
+            warnings.warn(
+                ("the row" if len(x) == 1 else f"{len(rows)} of the {len(x)} rows")
+                + f" ({shown}) "
+                f"{'lies' if one else 'lie'} beyond the x values the "
+                f"run was fitted on ({'; '.join(spans)}): "
+                f"{'its prediction takes' if one else 'their predictions take'} "
+                "the model past its data, where nothing tested it.",
+                GradtraceWarning,
+                stacklevel=caller,
+            )
+        if not final:
+            return
+        ended = [] if self.status == "completed" else [self.message]
+        for said in (ended + self.convergence_warnings())[:1]:
+            said = for_python(said.removeprefix("warning: "))
+            warnings.warn(
+                f"predicting with this run: {said}",
+                GradtraceWarning,
+                stacklevel=caller,
+            )
 
     @from_callers_line
     def explain_text(self, step: int, rows: int | None = 20) -> str:
@@ -1720,6 +1775,38 @@ def _is_vector(info: dict[str, Any], name: str) -> bool:
 def _sized(data: Any) -> bool:
     """Whether ``data`` is a list, tuple or array (of values to read one by one)."""
     return isinstance(data, (list, tuple, np.ndarray))
+
+
+def x_beyond(
+    info: dict[str, Any], columns: dict[str, Any]
+) -> tuple[np.ndarray, list[str]]:
+    """Which rows of ``columns`` (x values by column name, in x's own units)
+    lie beyond the x values the run of run.json ``info`` was fitted on (its
+    ``x_range``; a run saved before it kept them: none), and the ranges they
+    pass ("hours 0.5 to 9.8"). Values are rounded to the run's dtype as its x
+    were, so that a training row's own value is within them; a value that is
+    not a number is not beyond."""
+    from gradtrace.advice import g
+    from gradtrace.tables import slope_columns
+
+    ranges = info["data"].get("x_range") or {}
+    dtype = info.get("compute_dtype") or info.get("dtype") or "float64"
+    rows = len(next(iter(columns.values()))) if columns else 0
+    outside = np.zeros(rows, bool)
+    spans = []
+    for name in slope_columns(info):
+        if name not in ranges or name not in columns:
+            continue  # a category's 0/1 column: the category itself is read
+        numbers = pd.to_numeric(pd.Series(columns[name]), errors="coerce")
+        values = numbers.to_numpy(np.float64)
+        with np.errstate(over="ignore"):  # 1e40 in float32: inf, still beyond
+            values = values.astype(dtype).astype(np.float64)
+        low, high = np.asarray(ranges[name], np.float64).astype(dtype)
+        off = (values < low) | (values > high)
+        if off.any():
+            outside |= off
+            spans.append(f"{name} {g(low, 3)} to {g(high, 3)}")
+    return outside, spans
 
 
 def _x_of(

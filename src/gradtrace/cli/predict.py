@@ -42,30 +42,13 @@ def _some_rows(data: Path, rows: Any) -> tuple[str, bool]:
 
 def _beyond_the_data(info: dict[str, Any], frame: Any, data: Path) -> str | None:
     """What rows of ``frame`` lie beyond the x values the run was fitted on
-    (run.json's ``x_range``; a run saved before it kept them: nothing said), in
-    a sentence: their predictions take the model past its data."""
+    (``trace.x_beyond``), in a sentence: their predictions take the model past
+    its data."""
     import numpy as np
-    import pandas as pd
 
-    from gradtrace.advice import g
-    from gradtrace.tables import slope_columns
+    from gradtrace.trace import x_beyond
 
-    ranges = info["data"].get("x_range") or {}
-    # rounded as the run's x were: a training row's own value is within them
-    dtype = info.get("compute_dtype") or info.get("dtype") or "float64"
-    outside = np.zeros(len(frame), bool)
-    spans = []
-    for name in slope_columns(info):
-        if name not in ranges or name not in frame.columns:
-            continue  # a category's 0/1 column: the category itself is read
-        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64)
-        with np.errstate(over="ignore"):  # 1e40 in float32: inf, still beyond
-            values = values.astype(dtype).astype(np.float64)
-        low, high = np.asarray(ranges[name], np.float64).astype(dtype)
-        off = (values < low) | (values > high)
-        if off.any():
-            outside |= off
-            spans.append(f"{name} {g(low, 3)} to {g(high, 3)}")
+    outside, spans = x_beyond(info, {str(c): frame[c] for c in frame.columns})
     if not outside.any():
         return None
     rows, one = _some_rows(data, np.flatnonzero(outside))
