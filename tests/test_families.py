@@ -931,3 +931,25 @@ def test_a_loss_of_ones_own_says_why_it_has_no_standard_errors() -> None:
     assert trace.info["optimum"]["r"] == pytest.approx(1 / np.mean(data["y"]), 1e-6)
     (said,) = [n for n in trace.notes if n.startswith("no standard errors")]
     assert "not known to be a negative log-likelihood" in said
+
+
+@pytest.mark.parametrize(
+    "options", [{"loss": "mae"}, {"loss": "huber"}, {"loss": "huber", "delta": 2.0}]
+)
+def test_mae_and_hubers_loss_say_why_they_have_no_standard_errors(
+    options: dict[str, object],
+) -> None:
+    """Built-in robust losses: their optimum is found, their standard errors are
+    NaN; Huber's with a delta other than 1 was told "a loss of your own", the
+    others nothing at all."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 200)
+    trace = gradtrace.fit((x, 2 * x + 1 + rng.standard_t(3, 200)), steps=3, **options)
+    assert trace.info["optimum"]["w"] == pytest.approx(2.0, abs=0.1)
+    assert np.isnan(trace.summary()["std_error"]).all()
+    (said,) = [n for n in trace.notes if n.startswith("no standard errors")]
+    assert said == (
+        "no standard errors: they come from a squared error's or a likelihood's "
+        f"curvature, and {options['loss']} is neither (the optimum itself is exact; "
+        "a sandwich or the bootstrap would give its errors)."
+    )

@@ -885,6 +885,9 @@ def test_trace_plot_landscape_over_the_two_parameters_asked_for() -> None:
     assert run.plot("landscape", params="a,c").axes[0].get_xlabel() == "a"
     with pytest.raises(InputError, match=r"^params=\('b', 'zz'\): the run has no"):
         run.plot("landscape", params=("b", "zz"))
+    # one parameter twice drew a diagonal over "b and b"
+    with pytest.raises(InputError, match=r"^params=\('b', 'b'\): name two different"):
+        run.plot("landscape", params=("b", "b"))
     with pytest.raises(InputError, match="drop it for plot\\('loss'\\)"):
         run.plot("loss", params=("b", "c"))
     cols = rng.normal(size=(40, 2))

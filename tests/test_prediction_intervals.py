@@ -357,3 +357,25 @@ def test_the_command_adds_the_interval_columns(
         )
         assert code == 2 and said in err and not out, err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_an_interval_takes_the_runs_own_level_unless_asked_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fit at level=0.9 gave 90% intervals in its summary, and then 95% ones
+    from predict unless the level was said again: predict, in Python and on the
+    command line, now takes the run's level; one asked for still wins."""
+    trace = gradtrace.fit(FRAME, "linear", x=["a", "b"], y="y", steps=3, level=0.9)
+    band = trace.predict(NEW, interval="confidence")
+    assert band.attrs["level"] == 0.9
+    pd.testing.assert_frame_equal(
+        band, trace.predict(NEW, interval="confidence", level=0.9)
+    )
+    assert trace.predict(NEW, interval="confidence", level=0.99).attrs["level"] == 0.99
+    trace.save(tmp_path / "run")
+    NEW.to_csv(tmp_path / "new.csv", index=False)
+    args = ["predict", str(tmp_path / "run"), str(tmp_path / "new.csv")]
+    code, out, err = run_cli([*args, "--interval", "confidence"], capsys)
+    assert code == 0, err
+    got = pd.read_csv(__import__("io").StringIO(out))
+    np.testing.assert_allclose(got[band.columns].to_numpy(), band.to_numpy(), rtol=1e-8)

@@ -1629,6 +1629,14 @@ def loss_landscape(
                 f"--params {a},{b}: the run has no parameter {p!r} "
                 f"(parameters: {', '.join(cols)})."
             )
+    if a == b:
+        from gradtrace.errors import InputError
+
+        others = [c for c in cols if c != a]
+        raise InputError(
+            f"--params {a},{b}: name two different parameters, such as "
+            f"{a},{others[0]} (parameters: {', '.join(cols)})."
+        )
     path_a, path_b = frame[a].to_numpy(float), frame[b].to_numpy(float)
     finite = np.isfinite(path_a) & np.isfinite(path_b)
     # a run that blew up is framed on its steps before it ran away: framed on all,

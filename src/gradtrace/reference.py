@@ -13,7 +13,7 @@ import numpy as np
 from gradtrace import advice, validate
 from gradtrace.core import compiler, diagnose, exact, loop, robust, rowsums
 from gradtrace.core.bijections import to_unconstrained
-from gradtrace.core.losses import LossLike, param_specs, row_losses
+from gradtrace.core.losses import LossLike, loss_name, param_specs, row_losses
 from gradtrace.errors import InputError
 from gradtrace.text import percent
 
@@ -426,7 +426,17 @@ def compute(
                         f"no profile-likelihood intervals ({err}): the "
                         f"{percent(level)} intervals are Wald's"
                     )
-            if stderr and not best.stderr and not isinstance(loss, str):
+            robust_loss = loss_name(loss) in ("mae", "huber") and (
+                isinstance(loss, str) or "delta" in loss.source
+            )
+            if stderr and not best.stderr and robust_loss:
+                notices.append(
+                    f"no standard errors: they come from a squared error's or a "
+                    f"likelihood's curvature, and {loss_name(loss)} is neither "
+                    "(the optimum itself is exact; a sandwich or the bootstrap "
+                    "would give its errors)"
+                )
+            elif stderr and not best.stderr and not isinstance(loss, str):
                 # a loss of one's own: no known noise model to take errors from
                 notices.append(
                     "no standard errors: a loss of your own is not known to be a "

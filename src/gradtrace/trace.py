@@ -1369,7 +1369,7 @@ class Trace:
         data: Any,
         step: int | None = None,
         interval: None = None,
-        level: float = 0.95,
+        level: float | None = None,
     ) -> np.ndarray: ...
 
     @overload
@@ -1379,7 +1379,7 @@ class Trace:
         step: int | None = None,
         *,
         interval: str,
-        level: float = 0.95,
+        level: float | None = None,
     ) -> pd.DataFrame: ...
 
     @from_callers_line
@@ -1388,7 +1388,7 @@ class Trace:
         data: Any,
         step: int | None = None,
         interval: str | None = None,
-        level: float = 0.95,
+        level: float | None = None,
     ) -> np.ndarray | pd.DataFrame:
         """The model's prediction at each row of ``data``: the mean of y it gives
         there (a logistic regression's probability, a Poisson regression's mean
@@ -1410,7 +1410,8 @@ class Trace:
         row, ``"prediction"`` for that of a new y there (a model with Gaussian
         noise: fitted by ``mse``, or by ``nll`` with a ``scale``), as R's
         ``predict(fit, new, interval=..., level=...)`` gives them, holding
-        ``level`` of its distribution (0.95: a 95% interval); a DataFrame is then
+        ``level`` of its distribution (0.9: a 90% interval; by default the
+        run's own, ``fit(level=)``'s, 0.95 unless it chose another); a DataFrame is then
         returned (``prediction``, its ``std_error``, and ``ci_low``, ``ci_high``
         or ``pi_low``, ``pi_high``; ``.attrs["quantile"]`` says which
         distribution's, ``.attrs["level"]`` the level), from the estimates'
@@ -1438,6 +1439,10 @@ class Trace:
                 "interval) or 'prediction' (a new y's), or None for the "
                 "predictions alone."
             )
+        if level is None:  # the run's own, as its summary's intervals hold
+            from gradtrace.estimates import level_of
+
+            level = level_of(self.info)
         try:  # fit(level=)'s words (a percentage's share named)
             level = validate.level(level)
         except InputError as err:

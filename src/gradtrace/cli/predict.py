@@ -81,7 +81,8 @@ def _beyond_the_data(info: dict[str, Any], frame: Any, data: Path) -> str | None
     "--interval",
     type=click.Choice(["confidence", "prediction"]),
     default=None,
-    help="Add each row's interval (95%; see --level): confidence, of the mean y "
+    help="Add each row's interval (at the run's level, 95% unless its fit chose "
+    "another; see --level): confidence, of the mean y "
     "there (columns std_error, ci_low, ci_high), or prediction, of a new y (a model "
     "with Gaussian noise; std_error, pi_low, pi_high), from the estimates' "
     "covariance, as R's predict(fit, new, interval=...). std_error is the mean's "
@@ -90,10 +91,10 @@ def _beyond_the_data(info: dict[str, Any], frame: Any, data: Path) -> str | None
 @click.option(
     "--level",
     metavar="LEVEL",
-    default="0.95",
-    show_default=True,
+    default=None,
     help="The confidence level of an --interval, a share between 0 and 1: 0.9 for "
-    "a 90% interval, 0.99 for a 99% one.",
+    "a 90% interval, 0.99 for a 99% one. [default: the run's own, fit --level's, "
+    "0.95 unless it chose another]",
 )
 @click.option("--force", is_flag=True, help="Replace an existing -o file.")
 def predict(
@@ -102,7 +103,7 @@ def predict(
     step: int | None,
     out: Path | None,
     interval: str | None,
-    level: str,
+    level: str | None,
     force: bool,
 ) -> None:
     """Predict with RUN's fitted model at each row of DATA (a CSV, TSV, Parquet,
@@ -124,8 +125,8 @@ def predict(
     from gradtrace.errors import InputError
     from gradtrace.sources import frame_of
 
-    share = validate.level(level)
-    if interval is None and share != 0.95:
+    share = None if level is None else validate.level(level)
+    if interval is None and share is not None:
         raise InputError(
             f"--level {share:g} is the share an interval holds: add --interval "
             "confidence (the mean y's) or --interval prediction (a new y's)."
