@@ -75,6 +75,29 @@ def test_a_table_with_to_pandas_is_taken_as_its_data_frame() -> None:
         gradtrace.fit(object(), epochs=1)  # type: ignore[arg-type]
 
 
+def test_a_list_of_numbers_reads_as_its_array_and_others_are_told() -> None:
+    """A newcomer's gradtrace.fit(list(values), "normal") was refused, where the
+    same numbers as an array, a tuple of lists or a dict of lists were taken."""
+    assert _params(list(Y), model="normal") == _params(np.asarray(Y), model="normal")
+    rows = np.column_stack([X, Y])
+    assert _params(rows.tolist()) == _params(rows)
+    for bad in (["a", "b"], [], [[1.0, 2.0], [3.0]]):
+        with pytest.raises(gradtrace.InputError, match="^cannot use list as data: "):
+            gradtrace.fit(bad, "normal", epochs=1)  # type: ignore[arg-type]
+
+
+def test_a_frame_naming_a_column_twice_is_told_so() -> None:
+    """Two columns named age: y='age' was "no x columns besides 'age'", and the
+    names never said twice."""
+    frame = pd.DataFrame(np.column_stack([X, Y]), columns=["age", "age"])
+    with pytest.raises(
+        gradtrace.InputError,
+        match=r"^the data frame has two columns named 'age' \(columns 1 and 2\): "
+        "rename one, or drop it.$",
+    ):
+        gradtrace.fit(frame, "logistic", y="age", epochs=1)
+
+
 @pytest.mark.parametrize("given", ["series", "(None, series)"])
 def test_a_named_series_keeps_its_name_and_is_not_called_unused(given: str) -> None:
     series = pd.Series(Y, name="height")

@@ -1268,6 +1268,8 @@ def test_a_prediction_from_a_start_that_curves_otherwise_is_a_guide() -> None:
         f"at the optimum {g(optimum[0], 3)} to {g(optimum[-1], 3)}): from this "
         "start it is a guide, not a promise" in said
     )
+    # Python's words for what to try (it named the command's sweep --lr)
+    assert "a sweep of rates (gradtrace.sweep) tells" in str(d)
     line = gradtrace.diagnose("seed001_line", lr=0.1)
     assert line.predicted_steps is not None
     assert "a guide, not a promise" not in " ".join(line.info["diagnosis"]["findings"])

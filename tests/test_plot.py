@@ -1013,6 +1013,9 @@ def test_figures_draw_on_axes_of_ones_own() -> None:
         trace.plot("params", ax=axes[0])
     with pytest.raises(gradtrace.InputError, match="ax= takes a matplotlib Axes"):
         trace.plot("loss", ax=3)
+    # a figure for its axes failed inside matplotlib ('Figure' has no 'plot')
+    with pytest.raises(gradtrace.InputError, match="got a Figure: pass one of its"):
+        trace.plot("fit", ax=fig)
 
 
 def test_a_loss_that_falls_fifty_fold_is_drawn_on_a_log_scale() -> None:

@@ -805,3 +805,23 @@ def test_kerass_fit_keywords_are_told_what_gradtrace_does(
 ) -> None:
     line = one_line(lambda: gradtrace.fit(FRAME, steps=2, **{keyword: 2}))
     assert line.startswith(f"fit() has no argument {keyword!r}: ") and said in line
+
+
+def test_a_reports_name_is_told_in_pythons_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """trace.report('rep') said "-o 'rep': ...", an option a Python caller never
+    passed (a newcomer's find); the command still names its -o."""
+    from helpers import run_cli
+
+    trace = gradtrace.fit("seed001_line", steps=2)
+    with pytest.raises(InputError, match=r"^'rep': the report is one HTML file; end"):
+        trace.report("rep")
+    (tmp_path / "f.html").mkdir()
+    with pytest.raises(InputError, match=r"f.html' is a folder: give a file name end"):
+        trace.report(tmp_path / "f.html")
+    trace.save(tmp_path / "run")
+    code, _, err = run_cli(
+        ["report", str(tmp_path / "run"), "-o", str(tmp_path / "rep")], capsys
+    )
+    assert code == 2 and err.startswith(f"error: -o {str(tmp_path / 'rep')!r}: the")

@@ -58,7 +58,15 @@ def _figure(
 def check_axes(ax: Any) -> None:
     """Refuse an ``ax=`` that is not a matplotlib axes (None: a figure of our
     own)."""
-    if ax is not None and not hasattr(ax, "figure"):
+    from matplotlib.axes import Axes
+    from matplotlib.figure import FigureBase
+
+    if ax is not None and isinstance(ax, FigureBase):
+        raise InputError(
+            f"ax= takes a matplotlib Axes, got a {type(ax).__name__}: pass one of "
+            "its axes (ax=fig.gca(), or fig, ax = plt.subplots())."
+        )
+    if ax is not None and not isinstance(ax, Axes):
         raise InputError(
             f"ax= takes a matplotlib Axes (fig, ax = plt.subplots()), got a "
             f"{type(ax).__name__}."

@@ -66,11 +66,22 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
         if not all(isinstance(c, str) for c in borrowed.columns):
             # pd.DataFrame(array)'s 0, 1, 2: named "0", "1", "2" (x=0 finds "0")
             borrowed.columns = [str(c) for c in borrowed.columns]
+        names = list(borrowed.columns)
+        twice = [n for i, n in enumerate(names) if n in names[:i]]
+        if twice:  # frame[name] would be two columns, each refused as another
+            first = names.index(twice[0])
+            again = names.index(twice[0], first + 1)
+            raise InputError(
+                f"the data frame has two columns named {twice[0]!r} (columns "
+                f"{first + 1} and {again + 1}): rename one, or drop it."
+            )
         return borrowed, "the data frame"
     if isinstance(data, pd.Series):
         return pd.DataFrame({str(data.name or "y"): data.to_numpy()}), "the series"
     if _array_like(data):  # a JAX or other array: as NumPy's
         data = np.asarray(data)
+    if isinstance(data, list) and _numbers(data):
+        data = np.asarray(data)  # a list of numbers (or of rows): as its array
     if isinstance(data, np.ndarray):
         from gradtrace.data import array_frame
 
@@ -100,9 +111,20 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
             )
     raise InputError(
         f"cannot use {type(data).__name__} as data: give a pandas DataFrame, a dict of "
-        "columns, an (x, y) tuple of arrays ((None, y) for a distribution), or a "
-        "CSV or Parquet path."
+        "columns, an (x, y) tuple of arrays ((None, y) for a distribution), an "
+        "array or list of numbers (1-D: a distribution's y), or a CSV or Parquet "
+        "path."
     )
+
+
+def _numbers(values: list[Any]) -> bool:
+    """Whether a list holds numbers, or rows of numbers, as an array would
+    (a 1-D list is then a distribution's y, as a 1-D array is)."""
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError):  # rows of different lengths
+        return False
+    return array.ndim in (1, 2) and array.size > 0 and array.dtype.kind in "biuf"
 
 
 def _pair_frame(x: Any, y: Any) -> pd.DataFrame:

@@ -207,6 +207,7 @@ PYTHON_WORDS = (
     ("--model linear --standardize", "model='linear', standardize=True"),
     ("--param-space unconstrained", "param_space='unconstrained'"),
     ("gradtrace lr-find", "gradtrace.lr_find"),
+    ("a sweep of rates (gradtrace sweep --lr)", "a sweep of rates (gradtrace.sweep)"),
     ("a smaller --lr", "a smaller lr="),
     ("(--steps N sets it)", "(steps=N sets it)"),
     ("(its parameters: gradtrace show RUN)", "(its parameters: trace.params)"),

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradtrace.errors import InputError
+from gradtrace.errors import COMMAND_LINE, InputError
 from gradtrace.text import model_by_loss
 
 #: At most this many steps (frames) and data rows go into the page.
@@ -542,12 +542,17 @@ def estimates_section(trace: Any) -> str:
 def report(trace: Any, out: str | Path) -> Path:
     """Write the report of ``trace`` to ``out`` (an .html file), atomically."""
     out = Path(out)
+    flag = COMMAND_LINE.get()  # Python's caller passed no -o
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError(
-            f"-o {str(out)!r}: the report is one HTML file; end the name in .html."
+            f"{'-o ' * flag}{str(out)!r}: the report is one HTML file; end the "
+            "name in .html."
         )
     if out.is_dir():
-        raise InputError(f"{str(out)!r} is a folder: give a file name to -o.")
+        raise InputError(
+            f"{str(out)!r} is a folder: give "
+            + ("a file name to -o." if flag else "a file name ending in .html.")
+        )
     assets = resources.files("gradtrace.report")
     template = (assets / "template.html").read_text()
     script = (assets / "report.js").read_text()
