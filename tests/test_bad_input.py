@@ -815,7 +815,7 @@ def test_python_data_rows_are_also_named_by_iloc() -> None:
     with pytest.raises(InputError, match=r"-4 in data row 4 \(\.iloc\[3\]\)"):
         gradtrace.fit(counts, "poisson-regression", lr=0.1, steps=2, drop_missing=True)
     # arrays have no iloc
-    with pytest.raises(InputError, match=r"'y', data row 2 \(position 1 from 0\)"):
+    with pytest.raises(InputError, match=r"'y', data row 2 \(index 1\)"):
         gradtrace.fit((np.array([1.0, 2, 3]), np.array([1.0, np.inf, 3])), lr=0.1)
 
 

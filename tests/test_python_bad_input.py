@@ -161,6 +161,11 @@ def test_a_bare_function_as_the_model_is_told_to_wrap_it() -> None:
     assert "got a function" in line
     line = one_line(lambda: gradtrace.fit(FRAME, model=3))
     assert "model must be a name" in line and "got int" in line
+    # the maker itself, not called, was "got a function: wrap your function"
+    line = one_line(lambda: gradtrace.fit(FRAME, model=gradtrace.Model))
+    assert line.startswith("model=gradtrace.Model makes a model: call it, ")
+    line = one_line(lambda: gradtrace.fit(FRAME, model=gradtrace.Distribution))
+    assert "gradtrace.Distribution(log_prob, params=" in line
 
 
 def test_a_bare_function_as_the_loss_is_told_to_wrap_it() -> None:

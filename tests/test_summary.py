@@ -35,7 +35,7 @@ def test_a_diverging_run_warns_in_its_repr_summary_and_notebook_view() -> None:
     assert trace.status == "completed"  # the loss grew, but stayed finite
     warnings = trace.warnings
     assert len(warnings) == 2
-    assert warnings[0].startswith("warning: the loss ended above where it started")
+    assert warnings[0].startswith("the loss ended above where it started")
     assert "above the stable limit" in warnings[1]
     # its last line says so too, not just "completed": a newcomer read that as fine
     start, final = trace.to_pandas()["loss"].iloc[0], trace.final_loss
@@ -124,7 +124,11 @@ def test_a_trace_writes_its_report_with_the_warnings(tmp_path: Path) -> None:
     assert blob is not None
     payload = json.loads(blob.group(1).replace("<\\/", "</"))
     said = trace.convergence_warnings() + trace.diagnosis_warnings()
-    assert payload["warnings"] == said  # the command's words, as its message
+    # the command's words, as its message, a list without "warning: " in front
+    assert payload["warnings"] == [w.removeprefix("warning: ") for w in said]
+    assert said[0].startswith("warning: ") and not payload["warnings"][0].startswith(
+        "warning"
+    )
     assert any("above the stable limit" in w for w in trace.warnings)
     assert payload["notes"] == []
 
@@ -156,7 +160,16 @@ def test_the_readmes_python_quick_start_runs_and_prints_what_it_says(
     block = text.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     scope: dict[str, object] = {}
-    exec(compile(block, "README.md", "exec"), scope)  # noqa: S102
+    with pytest.warns(gradtrace.GradtraceWarning) as warned:
+        exec(compile(block, "README.md", "exec"), scope)  # noqa: S102
+    # predict's two, as the README's comment says: 13 beyond x's 1 to 12, and
+    # a run not converged
+    beyond, unconverged = (str(w.message) for w in warned)
+    assert (
+        "(position 1) lies beyond the x values the run was fitted on (x 1 to 12)"
+        in beyond
+    )
+    assert unconverged.startswith("predicting with this run: w ended 21.8 standard")
     trace = scope["trace"]
     assert isinstance(trace, gradtrace.Trace)
     for line in block.splitlines():
@@ -260,7 +273,7 @@ def test_pythons_warnings_name_its_arguments_and_the_command_its_options() -> No
     far = gradtrace.fit("seed001_gaussian", "normal", lr=3.0, steps=30)
     said = far.convergence_warnings() + far.diagnosis_warnings()
     assert any("a smaller --lr" in w and "gradtrace lr-find" in w for w in said)
-    assert far.warnings == [for_python(w) for w in said]
+    assert far.warnings == [for_python(w.removeprefix("warning: ")) for w in said]
     assert not any("--" in w for w in far.warnings)
     slow = gradtrace.fit("seed001_gaussian", "normal", lr=0.01, steps=30)
     said = slow.convergence_warnings()

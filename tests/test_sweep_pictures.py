@@ -139,6 +139,11 @@ def test_a_curve_that_blew_up_without_diverging_is_counted_apart() -> None:
     fig.canvas.draw()
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert labels and all(label.startswith("10") for label in labels), labels
+    # none overflowed: "none diverged; 1 more blew up" read as a contradiction
+    calm = sweep(line(), lr=[0.1, 1.0], epochs=50)
+    assert not calm.table["diverged"].any()
+    title = sweep_plots.sweep_losses(calm).axes[0].get_title()
+    assert title == "2 configurations (1 blew up; ▲ off the chart)"
 
 
 def test_other_swept_values_are_told_apart_by_line_style() -> None:

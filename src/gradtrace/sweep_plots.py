@@ -573,8 +573,10 @@ def sweep_losses(sweep: Sweep, ax: Any = None) -> Figure:
     said = [f"{n_diverged} diverged, {faint}" if n_diverged else "none diverged"]
     if crosses:
         said[0] += ", x where overflowed"
-    if rose:  # blew up without overflowing before the run's end
+    if rose and n_diverged:  # blew up without overflowing before the run's end
         said.append(f"{rose} more blew up")
+    elif rose:  # not "none diverged; 3 more blew up"
+        said = [f"{rose} blew up"]
     if exits:
         said.append("▲ off the chart")
     marked = "; ".join(said)

@@ -398,7 +398,9 @@ class Sweep:
         Python's arguments."""
         from gradtrace.text import for_python
 
-        return [for_python(w) for w in self.command_warnings()]
+        # each without the command's "warning: " before it, as a trace's
+        said = self.command_warnings()
+        return [for_python(w.removeprefix("warning: ")) for w in said]
 
     def command_warnings(self) -> list[str]:
         """``warnings``, as the ``sweep`` command words them (its options)."""

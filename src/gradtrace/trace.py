@@ -500,7 +500,8 @@ class Trace:
         ended = [] if self.status == "completed" else [self.message]
         if ended and "stable limit" in ended[0]:  # said once, in how it ended
             both = [w for w in both if "stable limit" not in w]
-        return ended + [for_python(w) for w in both]
+        # a list of warnings: each without the command's "warning: " before it
+        return ended + [for_python(w.removeprefix("warning: ")) for w in both]
 
     @property
     def notes(self) -> list[str]:

@@ -107,6 +107,15 @@ def learning_rate(value: Any, zero: bool = False) -> float:
 def model_name(name: Any) -> tuple[str, str]:
     """The model's canonical name and kind (``regression`` or ``distribution``)."""
     if not isinstance(name, str):
+        from gradtrace.core import custom
+
+        if name is custom.Model or name is custom.Distribution:  # not called
+            made = "Model(fn" if name is custom.Model else "Distribution(log_prob"
+            raise InputError(
+                f"model=gradtrace.{name.__name__} makes a model: call it, "
+                f"gradtrace.{made}, params={{'w': 1.0}}), one start per parameter "
+                "it reads (docs/models.md)."
+            )
         if not isinstance(name, (Regression, Family)):
             what = "a function" if callable(name) else type(name).__name__
             raise InputError(
@@ -1653,7 +1662,7 @@ def _row(i: int, source: str) -> str:
     if source in ("the data frame", "the series"):  # pandas: 0-based too
         return f"data row {i + 1} (.iloc[{i}])"
     if source.startswith("the "):  # arrays, a dict of columns
-        return f"data row {i + 1} (position {i} from 0)"
+        return f"data row {i + 1} (index {i})"
     return f"data row {i + 1}"
 
 

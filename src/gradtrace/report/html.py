@@ -191,7 +191,11 @@ def payload(trace: Any) -> dict[str, Any]:
         "early_frames": trace.steps >= LOG_STEPS,
         "message": trace.ending(),
         # as the message, in the command's words
-        "warnings": trace.convergence_warnings() + trace.diagnosis_warnings(),
+        # a list of warnings, each without the command's "warning: " before it
+        "warnings": [
+            w.removeprefix("warning: ")
+            for w in trace.convergence_warnings() + trace.diagnosis_warnings()
+        ],
         # what the run noted of its data and settings (rows dropped, uneven
         # noise), as the command's "note:" lines
         "notes": [f"{n}." for n in info.get("notices", [])],
