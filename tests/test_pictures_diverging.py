@@ -119,6 +119,8 @@ def test_a_landscape_over_two_of_three_parameters_holds_the_third_at_its_optimum
     ax = fig.axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("w[Temp (C)]", "w[Humidity]")
     assert f"b held at its optimum value {optimum['b']:.4g}" in ax.get_title()
+    # each number kept with its word when the title wraps ("from 10 to / 20.2")
+    assert "the run took it from\u00a0" in ax.get_title().replace("\n", " ")
     bands = next(c for c in ax.collections if hasattr(c, "allsegs"))
     lowest = [Path(seg) for seg in bands.allsegs[0]]
     star = (optimum["w"][0], optimum["w"][1])
@@ -232,7 +234,7 @@ def test_a_blown_up_landscapes_legend_and_title_fit_the_figure() -> None:
     assert plot.ran_away(trace) == 1
     fig = plot.loss_landscape(trace)
     title = fig.axes[0].get_title().replace("\n", " ")
-    assert "(the run kept it at 1)" in title
+    assert "(the run kept it at\u00a01)" in title
     fig.draw(FigureCanvasAgg(fig).get_renderer())
     box = fig.legends[0].get_window_extent()
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width, (box, fig.bbox)

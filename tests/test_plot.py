@@ -1018,6 +1018,43 @@ def test_figures_draw_on_axes_of_ones_own() -> None:
         trace.plot("fit", ax=fig)
 
 
+def test_a_landscape_on_ones_own_axes_keeps_its_legend_off_the_optimum() -> None:
+    """A newcomer's 2x3 grid: matplotlib's "best" weighs the path's 210 dots
+    against the optimum's one star and put the legend over the star. The
+    legend now goes where it hides none of the start, end and optimum, before
+    the caller lays the figure out and after."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(1)
+    hours = rng.uniform(0, 10, 100)
+    frame = pd.DataFrame(
+        {"hours": hours, "score": 50 + 4 * hours + rng.normal(0, 5, 100)}
+    )
+    trace = gradtrace.fit(
+        frame, y="score", optimizer="sgd", lr=0.01, batch_size=16, epochs=30
+    )
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
+    try:
+        ax = axes[0, 0]
+        trace.plot("landscape", ax=ax)
+        optimum = trace.info["optimum"]
+        frame_of_run = trace.to_pandas()
+        marks = [
+            (optimum["w"], optimum["b"]),
+            (frame_of_run["w"].iloc[0], frame_of_run["b"].iloc[0]),
+            (frame_of_run["w"].iloc[-1], frame_of_run["b"].iloc[-1]),
+        ]
+        for lay_out in (False, True):
+            if lay_out:
+                fig.tight_layout()
+            fig.canvas.draw()
+            box = ax.get_legend().get_window_extent()
+            for x, y in ax.transData.transform(marks):
+                assert not box.contains(x, y), (x, y, box)
+    finally:
+        plt.close(fig)
+
+
 def test_a_loss_that_falls_fifty_fold_is_drawn_on_a_log_scale() -> None:
     """A teacher's mini-batch run fell from 240 to about 3 (its first batches' losses
     higher still): on a linear axis the rest of the run was a line on the floor."""

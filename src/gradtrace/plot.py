@@ -263,18 +263,75 @@ def _filled(text: str, width: int) -> str:
     return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
 
 
-def _title_chars(ax: Any, width: int, own: bool) -> int:
+def _title_chars(ax: Any, width: int, own: bool, size: float | None = None) -> int:
     """The most characters a title line of ``ax`` holds: ``width``, or fewer
     on an axes of the caller's narrower than ours (one of a grid of subplots,
-    whose titles ran into each other), at least 24."""
+    whose titles ran into each other), at least 24; ``size``: the title's font
+    size in points (matplotlib's default title size)."""
     if not own:
         return width
     from matplotlib import rcParams
     from matplotlib.font_manager import FontProperties
 
-    points = FontProperties(size=rcParams["axes.titlesize"]).get_size_in_points()
+    points = FontProperties(
+        size=size or rcParams["axes.titlesize"]
+    ).get_size_in_points()
     inches = ax.get_position().width * ax.figure.get_figwidth()
     return max(24, min(width, int(inches * 72 / (0.55 * points))))
+
+
+#: Where ``legend_clear_of`` tries a legend, the corners first.
+LEGEND_PLACES = (
+    "upper right",
+    "upper left",
+    "lower left",
+    "lower right",
+    "center right",
+    "center left",
+    "upper center",
+    "lower center",
+)
+
+
+def legend_clear_of(
+    ax: Any, marks: Sequence[tuple[float, float]], crowd: tuple[Any, Any], **kwargs: Any
+) -> Any:
+    """A legend inside ``ax`` where it hides none of ``marks`` (points in data
+    coordinates: a landscape's start, end and optimum) and the fewest points of
+    ``crowd`` (x and y arrays: the path); matplotlib's ``loc="best"`` weighs
+    every point alike and covered the optimum's star with a path's points
+    elsewhere. Where the figure's canvas has no renderer to measure with, "best"."""
+    legend = ax.legend(loc="best", **kwargs)
+    get_renderer = getattr(ax.figure.canvas, "get_renderer", None)
+    if get_renderer is None:
+        return legend
+    renderer = get_renderer()
+    to_pixels = ax.transData.transform
+    kept = to_pixels(np.asarray(marks, float).reshape(-1, 2))
+    xs, ys = (np.asarray(v, float) for v in crowd)
+    many = to_pixels(np.column_stack([xs, ys])) if len(xs) else np.empty((0, 2))
+    room = 8.0  # pixels around a mark: its own marker's half-width
+    best, fewest = None, None
+    for loc in LEGEND_PLACES:
+        legend.set_loc(loc)
+        box = legend.get_window_extent(renderer)
+        hidden = (
+            (kept[:, 0] > box.x0 - room)
+            & (kept[:, 0] < box.x1 + room)
+            & (kept[:, 1] > box.y0 - room)
+            & (kept[:, 1] < box.y1 + room)
+        ).sum()
+        covered = (
+            (many[:, 0] > box.x0)
+            & (many[:, 0] < box.x1)
+            & (many[:, 1] > box.y0)
+            & (many[:, 1] < box.y1)
+        ).sum()
+        cost = (int(hidden), int(covered))
+        if fewest is None or cost < fewest:
+            best, fewest = loc, cost
+    legend.set_loc(best)
+    return legend
 
 
 #: Data points a scatter of the data draws at most: beyond, a random subset of
@@ -1808,6 +1865,8 @@ def loss_landscape(
     if len(others) == 1:
         (o,) = others
         path = held_path_words(frame[o].to_numpy(float)[framed])
+        # each number kept with its word: a line broke as "from 10 to / 20.2"
+        path = re.sub(r" (-?\d[\d.e+-]*)", "\u00a0\\1", path)
         lines.append(f"{names[o]} held at its {held_at} {held[o]:.4g} ({path})")
     elif others:
         lines.append(
@@ -1820,7 +1879,11 @@ def loss_landscape(
     title = _filled("\n".join(lines), _title_chars(ax, 64, own))
     ax.set_title(title, fontsize=10)
     if own:  # the figure is the caller's, perhaps of several axes
-        ax.legend(fontsize=7, loc="best")
+        marks = [(path_a[framed][0], path_b[framed][0])]
+        marks += [(path_a[finite][-1], path_b[finite][-1])] * (cut is None)
+        if a in optimum and b in optimum:
+            marks.append((optimum[a], optimum[b]))
+        legend_clear_of(ax, marks, (path_a[framed], path_b[framed]), fontsize=7)
     else:
         # four to a row where they fit the figure's width, else two (a run that
         # left the chart names its steps drawn, and ran off the figure's edge)
@@ -2287,7 +2350,10 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
             "from it, not the model's misfit"
         )
     title = f"residuals of {model_by_loss(info)}{said}"
-    ax.set_title(_filled(title, _title_chars(ax, 80, not own)))
+    # on the caller's axes, one of a grid: smaller, as the landscape's (five
+    # lines of the default size stood over a residuals chart of a 2x3 grid)
+    size = None if own else 10
+    ax.set_title(_filled(title, _title_chars(ax, 80, not own, size)), fontsize=size)
     handles, labels = ax.get_legend_handles_labels()
     handles = [band.get(h, h) for h in handles]
     if own:  # below the chart: inside, wherever it went, it covered points
