@@ -1159,7 +1159,8 @@ def test_a_column_named_twice_on_standard_input_or_in_a_data_frame(
     frame.columns = ["a", "a", "y"]
     with pytest.raises(
         gradtrace.InputError,
-        match="^the data frame has two columns named 'a': rename one, or remove it.$",
+        match=r"^the data frame has two columns named 'a' \(columns 1 and 2\): "
+        "rename one, or remove it.$",
     ):
         gradtrace.fit(frame, model="linear")
     # a column of its own named y.1 is not a second y (it was refused as one)

@@ -1250,7 +1250,7 @@ def test_a_parameter_the_model_never_reads_is_told_it_has_no_effect() -> None:
     assert "optimum" not in trace.info and trace.params["junk"] == 3.0
     (said,) = [w for w in trace.warnings if "no effect" in w]
     assert said.startswith(
-        "warning: junk has no effect on the loss, so the loss has no single lowest "
+        "junk has no effect on the loss, so the loss has no single lowest "
         "point: hold it at a value (fix={'junk': VALUE}) or leave it out of the model."
     )
     # held, the others have their optimum and standard errors
@@ -1269,13 +1269,13 @@ def test_a_parameter_the_model_never_reads_is_told_it_has_no_effect() -> None:
     zeros = {"a": a, "z": np.zeros(200), "y": y01}
     column = gradtrace.fit(zeros, "logistic", x=["a", "z"], lr=0.1, steps=20)
     assert column.warnings[0].startswith(
-        "warning: w[z] has no effect on the loss, so the loss has no single lowest "
+        "w[z] has no effect on the loss, so the loss has no single lowest "
         "point: the x column it multiplies is 0 in every row (or the model never "
         "reads that element): drop the column."
     ), column.warnings
     two = gradtrace.fit(frame, model_expr="a + b*x + 0*c + 0*d", lr=0.1, steps=50)
     assert any(
-        w.startswith("warning: c and d have no effect on the loss")
+        w.startswith("c and d have no effect on the loss")
         for w in two.warnings
     ), two.warnings
 

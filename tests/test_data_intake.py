@@ -93,7 +93,7 @@ def test_a_frame_naming_a_column_twice_is_told_so() -> None:
     with pytest.raises(
         gradtrace.InputError,
         match=r"^the data frame has two columns named 'age' \(columns 1 and 2\): "
-        "rename one, or drop it.$",
+        "rename one, or remove it.$",
     ):
         gradtrace.fit(frame, "logistic", y="age", epochs=1)
 

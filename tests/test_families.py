@@ -473,7 +473,7 @@ def test_parameters_the_data_cannot_tell_apart_have_no_optimum_and_no_edge() -> 
     assert "optimum_edge" not in trace.info and "optimum" not in trace.info
     assert not any("edge of its range" in w for w in trace.warnings)
     assert any(
-        w.startswith("warning: a and c trade off exactly") and "fix one" in w
+        w.startswith("a and c trade off exactly") and "fix one" in w
         for w in trace.warnings
     )
 

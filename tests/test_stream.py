@@ -1061,3 +1061,41 @@ def test_a_streamed_poisson_steps_log_factorials_are_its_batchs(
                 for t in (streamed, whole)
             ]
             assert said[0] == said[1]
+
+
+def test_a_streamed_run_keeps_its_x_columns_ranges_from_the_files_statistics(
+    tmp_path: Path,
+) -> None:
+    """A --stream run of more rows than it holds kept no x_range, so predict
+    said nothing of rows beyond the data. The file's row-group statistics give
+    them without a pass over the rows: the in-memory run's own; none from a
+    file written without statistics, or where --drop-missing left rows out."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {"a": rng.uniform(-2, 5, 300).astype("float32"), "b": rng.normal(size=300)}
+    )
+    frame["y"] = 2 * frame["a"] - frame["b"] + rng.normal(size=300)
+    path = _write(frame, tmp_path / "d.parquet", 70)
+    options: dict[str, Any] = {"model": "linear", "steps": 2}
+    streamed = gradtrace.fit(path, stream=True, chunk_rows=50, **options)
+    held = gradtrace.fit(frame, **options)
+    assert streamed.info["data"]["x_range"] == held.info["data"]["x_range"]
+    assert streamed.info["data"]["x_range"]["a"] == [
+        float(frame["a"].min()),
+        float(frame["a"].max()),
+    ]
+    with pytest.warns(gradtrace.GradtraceWarning, match=r"beyond the x values .*\(a -"):
+        # the last step asked for: no word of the run's convergence
+        streamed.predict(pd.DataFrame({"a": [9.0], "b": [0.0]}), step=-1)
+    bare = tmp_path / "bare.parquet"
+    pq.write_table(pa.Table.from_pandas(frame), bare, write_statistics=False)
+    unread = gradtrace.fit(bare, stream=True, chunk_rows=50, **options)
+    assert "x_range" not in unread.info["data"]
+    holed = frame.copy()
+    holed.loc[5, "y"] = np.nan
+    holed_path = _write(holed, tmp_path / "holed.parquet", 70)
+    dropped = gradtrace.fit(
+        holed_path, stream=True, chunk_rows=50, drop_missing=True, **options
+    )
+    assert dropped.info["data"]["dropped_rows"] == 1
+    assert "x_range" not in dropped.info["data"]

@@ -442,7 +442,7 @@ def test_a_start_that_ends_below_a_local_optimum_is_warned_of_and_ranked_first()
     assert sweep.best["init_w"] == 1.4
     assert list(sweep.ranked()["config"]) == [1, 0]
     [warning] = [w for w in sweep.warnings if "local one" in w]
-    assert warning.startswith("warning: init_w=1.4 ended on a loss of 0.075")
+    assert warning.startswith("init_w=1.4 ended on a loss of 0.075")
 
 
 def test_gaps_within_the_losss_rounding_are_zero() -> None:

@@ -68,8 +68,11 @@ def with_lr(
 
 def _x_ranges(p: Any) -> dict[str, Any]:
     """run.json's ``x_range``: each x column's lowest and highest value among
-    the rows the run trained on, by name (where the run holds them all: not a
-    stream's), for ``predict`` to tell a row beyond them."""
+    the rows the run trained on, by name (where the run holds them all, or a
+    stream's from its file's statistics: ``Plan.x_range``), for ``predict`` to
+    tell a row beyond them."""
+    if getattr(p, "x_range", None) is not None:
+        return {"x_range": dict(p.x_range)} if p.x_range else {}
     xs, names = p.xs, list(p.x_cols or [])
     if xs is None or not names or len(xs) != p.n_rows:
         return {}

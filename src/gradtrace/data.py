@@ -853,6 +853,40 @@ class ParquetRows:
     def n_rows(self) -> int:
         return int(self._starts[-1])
 
+    def x_range(self, names: Sequence[str]) -> dict[str, list[float]]:
+        """Each of the columns ``names``' lowest and highest value over the
+        file, from the statistics its writer kept for each row group (no pass
+        over the rows); a column without them in every row group is left out."""
+        meta = self._file.metadata
+        if not meta.num_row_groups:
+            return {}
+        places = {
+            meta.row_group(0).column(j).path_in_schema: j
+            for j in range(meta.num_columns)
+        }
+        out = {}
+        for name in names:
+            j = places.get(self._named.get(name, name))
+            if j is None:
+                continue
+            stats = [
+                meta.row_group(i).column(j).statistics
+                for i in range(meta.num_row_groups)
+            ]
+            if not all(
+                st is not None
+                and st.has_min_max
+                and isinstance(st.min, (int, float))
+                and isinstance(st.max, (int, float))
+                for st in stats
+            ):
+                continue  # not kept, or not numbers (a decimal's, text's)
+            low = min(float(st.min) for st in stats)
+            high = max(float(st.max) for st in stats)
+            if np.isfinite(low) and np.isfinite(high):
+                out[name] = [low, high]
+        return out
+
     def _group(self, i: int, keep_all: bool = False) -> dict[str, np.ndarray]:
         """Row group ``i``'s columns, its dropped rows left out unless
         ``keep_all`` (which reads it afresh, uncached)."""

@@ -101,6 +101,9 @@ class Plan(NamedTuple):
     categories: Any = None
     #: the share of its distribution each of the optimum's intervals holds
     level: float = 0.95
+    #: each x column's [lowest, highest] value where the rows are not held (a
+    #: stream's, from its file's statistics), else None: taken from ``xs``
+    x_range: Any = None
 
 
 def _column_names(config: RunConfig, frame: pd.DataFrame) -> None:

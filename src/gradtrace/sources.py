@@ -66,15 +66,7 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
         if not all(isinstance(c, str) for c in borrowed.columns):
             # pd.DataFrame(array)'s 0, 1, 2: named "0", "1", "2" (x=0 finds "0")
             borrowed.columns = [str(c) for c in borrowed.columns]
-        names = list(borrowed.columns)
-        twice = [n for i, n in enumerate(names) if n in names[:i]]
-        if twice:  # frame[name] would be two columns, each refused as another
-            first = names.index(twice[0])
-            again = names.index(twice[0], first + 1)
-            raise InputError(
-                f"the data frame has two columns named {twice[0]!r} (columns "
-                f"{first + 1} and {again + 1}): rename one, or drop it."
-            )
+        _named_once(borrowed, "the data frame")
         return borrowed, "the data frame"
     if isinstance(data, pd.Series):
         return pd.DataFrame({str(data.name or "y"): data.to_numpy()}), "the series"
@@ -105,16 +97,30 @@ def frame_of(data: DataLike) -> tuple[pd.DataFrame, str]:
     if callable(getattr(data, "to_pandas", None)):  # polars, an Arrow table
         frame = data.to_pandas()
         if isinstance(frame, pd.DataFrame):
-            return (
-                frame,
-                f"the {type(data).__module__.split('.')[0]} {type(data).__name__}",
-            )
+            named = f"the {type(data).__module__.split('.')[0]} {type(data).__name__}"
+            _named_once(frame, named)
+            return frame, named
     raise InputError(
         f"cannot use {type(data).__name__} as data: give a pandas DataFrame, a dict of "
         "columns, an (x, y) tuple of arrays ((None, y) for a distribution), an "
         "array or list of numbers (1-D: a distribution's y), or a CSV or Parquet "
         "path."
     )
+
+
+def _named_once(frame: pd.DataFrame, source: str) -> None:
+    """Refuse a table that names a column twice, first: ``frame[name]`` is then
+    two columns, and what came of it was refused as something else ("no x
+    columns besides 'age'")."""
+    names = [str(c) for c in frame.columns]
+    twice = [n for i, n in enumerate(names) if n in names[:i]]
+    if twice:
+        first = names.index(twice[0])
+        again = names.index(twice[0], first + 1)
+        raise InputError(
+            f"{source} has two columns named {twice[0]!r} (columns {first + 1} "
+            f"and {again + 1}): rename one, or remove it."
+        )
 
 
 def _numbers(values: list[Any]) -> bool:

@@ -333,8 +333,12 @@ def _open(
             dropped_at=tuple(kept.dropped_rows()),
             notices=notices,
         )
-    # the plan saw the first chunk's rows only: no checksum of all the values
-    p = p._replace(values="")
+    # the plan saw the first chunk's rows only: no checksum of all the values;
+    # the x columns' ranges from the file's statistics, which count every row
+    # (none where --drop-missing left some out)
+    p = p._replace(
+        values="", x_range={} if p.dropped else first.x_range(p.x_cols or [])
+    )
 
     def rows_in(dtype: str) -> ParquetRows:
         return ParquetRows(
