@@ -421,7 +421,8 @@ def test_report_lists_the_runs_warnings(page, tmp_path: Path) -> None:  # type: 
         "#warnings li", "els => els.map(e => e.textContent)"
     )
     said = rising.convergence_warnings() + rising.diagnosis_warnings()
-    assert shown == said and len(shown) >= 2
+    # a list of warnings: each without the command's "warning: " in front
+    assert shown == [w.removeprefix("warning: ") for w in said] and len(shown) >= 2
     fine = gradtrace.fit(data, lr=0.02, steps=3000)
     assert fine.warnings == []
     _open(page, report(fine, tmp_path / "fine.html"))
