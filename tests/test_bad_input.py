@@ -1658,3 +1658,21 @@ def test_views_data_that_lack_the_runs_columns_name_them_not_absent_options(
         in err
     )
     assert not (tmp_path / "r.html").exists()
+    # resume --data likewise: it said "pass --y ...", an option resume lacks
+    from helpers import ctrl_c_after
+
+    cut = gradtrace.fit(
+        frame,
+        "poisson-regression",
+        x=["driver age"],
+        y="claims",
+        steps=40,
+        checkpoint_every=9,
+        out=tmp_path / "cut",
+        progress=ctrl_c_after(3),
+    )
+    assert cut.status == "interrupted"
+    code, _, err = run(["resume", str(tmp_path / "cut"), "--data", data], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--y" not in err and err.startswith("error: these data do not fit the run: ")
+    assert "whose columns it names ('driver age', 'claims')." in err

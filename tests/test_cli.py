@@ -163,6 +163,11 @@ def test_divergence_exits_non_zero_and_keeps_the_trace(
             "--steps '1.5' is not a whole number: give a whole number (see gradtrace "
             "fit --help)",
         ),
+        (  # an argument by its metavar, not its name inside (step_given)
+            ["explain", "runs/r", "abc"],
+            "STEP 'abc' is not a whole number: give a whole number (see gradtrace "
+            "explain --help)",
+        ),
         (
             ["fit", "d.csv", "--seed", "x"],
             "--seed 'x' is not a whole number: give a whole number, as --seed 0 (the "

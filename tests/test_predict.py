@@ -679,3 +679,28 @@ def test_python_warns_of_rows_beyond_the_data_and_of_a_run_not_converged() -> No
     assert diverged.status == "diverged"
     with pytest.warns(GradtraceWarning, match="^predicting with this run: diverged"):
         diverged.predict([0.5])
+
+
+def test_predicting_with_a_diverged_run_says_so_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that diverged predicted 1e19 with exit 0 and no word, and an
+    overflow's note blamed x "far beyond the data's": the command now says how
+    the run ended, as it does of a run that did not converge."""
+    from helpers import run_cli
+
+    new = tmp_path / "new.csv"
+    new.write_text("x\n0.5\n")
+    out_dir = str(tmp_path / "div")
+    code, _, _ = run_cli(
+        ["fit", "seed001_line", "--lr", "5", "--steps", "50", "-o", out_dir, "-q"],
+        capsys,
+    )
+    assert code == 1  # diverged
+    code, out, err = run_cli(["predict", out_dir, str(new)], capsys)
+    assert code == 0 and out.startswith("x,prediction\n")
+    [line] = err.splitlines()
+    assert line.startswith(f"warning: predicting with {out_dir!r}: diverged at step ")
+    # its own step's parameters, asked for, are no warning
+    code, _, err = run_cli(["predict", out_dir, str(new), "--step", "3"], capsys)
+    assert code == 0 and err == ""

@@ -45,6 +45,7 @@ from gradtrace.saved_runs import (
     check_resumed_values,
     check_validation_file,
     load,
+    own_columns,
     rerun_config,
 )
 from gradtrace.sources import (
@@ -618,19 +619,26 @@ def resume(
             if starting is not None:
                 starting(*begin)
 
-        trace = _run_config(
-            config,
-            data,
-            model,
-            loss,
-            writer,
-            progress,
-            started,
-            resume=state,
-            resumed_from=info,
-            planned=checked,
-            validation=validation_data,
-        )
+        try:
+            trace = _run_config(
+                config,
+                data,
+                model,
+                loss,
+                writer,
+                progress,
+                started,
+                resume=state,
+                resumed_from=info,
+                planned=checked,
+                validation=validation_data,
+            )
+        except InputError as err:
+            # other data's columns: resume has no --y to choose them with
+            said = own_columns(info, str(err)) if data is not None else None
+            if said is None:
+                raise
+            raise InputError(f"these data do not fit the run: {said}") from None
         if "resumed" not in trace.info:  # not written in parts: not done yet
             trace.info["timings"]["total_s"] = time.perf_counter() - started
             as_resumed(trace.info, info)

@@ -112,17 +112,8 @@ def load(
     try:
         p = plan(config, given, source, model, loss, for_views=True)
     except InputError as err:
-        # the run's columns are its own: what would choose others (--x, --y) is
-        # no option here
-        said = re.sub(r"[:;,] pass --[xy] [^:;]*\.?$", "", str(err)).rstrip(".")
-        if said != str(err).rstrip("."):
-            from gradtrace.categories import sources
-
-            data_info = info.get("data") or {}
-            # a categorical column by its own name, not its 0/1 columns'
-            x = sources(data_info.get("x") or [], data_info.get("categories") or {})
-            named = ", ".join(map(repr, [*dict.fromkeys(x), data_info.get("y")]))
-            said += f": give the run's own data, whose columns it names ({named})."
+        said = own_columns(info, str(err))
+        said = said or str(err).rstrip(".")
         raise InputError(f"these data do not fit the run: {said}") from None
     check_resumed_values(info, p)
     trace._data = (p.xs, p.ys)
@@ -132,6 +123,24 @@ def load(
     info["data"]["dropped_at"] = list(p.dropped_at)
     info["data"]["dropped_rows"] = p.dropped
     return trace
+
+
+def own_columns(info: dict[str, Any], said: str) -> str | None:
+    """A plan's refusal of data given again for a saved run (``info``) that
+    ends in what would choose other columns ("pass --y with one of them"), no
+    option of a run's views or of ``resume``, with the run's own columns named
+    in its place; None for any other refusal."""
+    from gradtrace.categories import sources
+
+    kept = re.sub(r"[:;,] pass (the target, )?--[xy] [^:;]*\.?$", "", said)
+    kept = kept.rstrip(".")
+    if kept == said.rstrip("."):
+        return None
+    data_info = info.get("data") or {}
+    # a categorical column by its own name, not its 0/1 columns'
+    x = sources(data_info.get("x") or [], data_info.get("categories") or {})
+    named = ", ".join(map(repr, [*dict.fromkeys(x), data_info.get("y")]))
+    return f"{kept}: give the run's own data, whose columns it names ({named})."
 
 
 def _streamed_from(info: dict[str, Any], data: Any) -> None:

@@ -614,6 +614,9 @@ def _said_by_click(err: click.UsageError) -> str:
 def _flag_of(param: click.Parameter) -> str:
     """How a parameter is written: its long option (--steps), or its metavar's
     name for an argument (RUN)."""
+    if isinstance(param, click.Argument):  # STEP, not its name (step_given)
+        shown = param.metavar or str(param.name).upper()
+        return shown.strip("[]").removesuffix("...")
     longs = [o for o in param.opts if o.startswith("--")]
     return longs[0] if longs else (param.opts[0] if param.opts else str(param.name))
 

@@ -186,11 +186,18 @@ def predict(
     # digits a prediction holds: float32's 9, a float64 run's 17
     digits = 17 if trace.info.get("compute_dtype") == "float64" else 9
     endless = int(np.isinf(frame[COLUMN].to_numpy(np.float64)).sum())
+    # a diverged run's parameters are what it blew up to, not the x's fault
+    blown = trace.status == "diverged" and step is None
     if endless:
         click.echo(
             f"note: {endless} prediction{'s' * (endless != 1)} overflowed to "
             "infinity (written as inf): the fitted model's values there are too "
-            "large for a float64 to hold (x far beyond the data's?).",
+            "large for a float64 to hold"
+            + (
+                " (its parameters are where the run blew up)."
+                if blown
+                else " (x far beyond the data's?)."
+            ),
             err=True,
         )
     beyond = _beyond_the_data(trace.info, frame, data)
@@ -209,7 +216,9 @@ def predict(
     if step is None:
         # predictions from a run that diverged or did not converge are said so
         # (they were printed as if from a fit)
-        for warning in trace.convergence_warnings()[:1]:
+        # a run that diverged says how it ended: its values are not a fit
+        ended = [] if trace.status == "completed" else [trace.ending(str(run))]
+        for warning in (ended + trace.convergence_warnings())[:1]:
             said = warning.removeprefix("warning: ")
             click.echo(f"warning: predicting with {str(run)!r}: {said}", err=True)
     if suffix != ".parquet" and (sep == ";" or comma):
