@@ -437,3 +437,29 @@ def test_a_spreadsheets_empty_rows_below_its_data_are_left_out_with_a_note(
     (tmp_path / "mid.csv").write_text("x,y\n1,2\n,\n3,5.9\n")
     code, _, err = run_cli(["fit", str(tmp_path / "mid.csv"), "--steps", "3"], capsys)
     assert code == 2 and "missing value" in err
+
+
+def test_a_pipe_is_read_once_as_a_text_table(tmp_path: Path) -> None:
+    """bash's <(...) names a pipe, which can be read only once: its header
+    line, read first on its own, left the rest to be read as a table whose
+    "column names" were numbers. A pipe is now read whole, once."""
+    import os
+    import threading
+
+    rows = "x,y\n" + "".join(f"{x},{2 * x + 1}\n" for x in range(10))
+
+    def piped(text: str) -> Path:
+        pipe = tmp_path / f"pipe{len(list(tmp_path.iterdir()))}"
+        os.mkfifo(pipe)
+
+        def write() -> None:
+            with open(pipe, "w") as f:
+                f.write(text)
+
+        threading.Thread(target=write, daemon=True).start()
+        return pipe
+
+    trace = gradtrace.fit(piped(rows), steps=2)
+    assert trace.info["data"]["n_rows"] == 10
+    with pytest.raises(gradtrace.InputError, match="is empty: it needs a header"):
+        gradtrace.fit(piped(""), steps=2)

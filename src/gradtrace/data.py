@@ -132,6 +132,17 @@ def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
             f"{str(p)!r} is a folder, not a data file: give a CSV, TSV, Parquet, "
             ".npy or .npz file."
         )
+    if not p.is_file():  # a pipe (bash's <(...)): it can be read only once
+        try:
+            text = p.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{str(p)!r} is not UTF-8 text: a pipe is read as a CSV or TSV "
+                "table; write it to a file to give Parquet, .npy or .npz."
+            ) from None
+        if not text.strip():
+            raise InputError(f"data file {str(p)!r} is empty: it needs a header row.")
+        return text_table(text, as_written, repr(str(p)))
     suffix = p.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return _guard(repr(str(p)), lambda: _parquet_frame(p))
@@ -177,19 +188,20 @@ def _dialect_kept(frame: pd.DataFrame, sep: str, comma: bool) -> pd.DataFrame:
     return frame
 
 
-def text_table(text: str, as_written: bool = False) -> pd.DataFrame:
-    """The table of standard input's ``text`` (``stdin_text``), as ``read_table``
-    reads a file (``as_written``: its fields as strings)."""
+def text_table(
+    text: str, as_written: bool = False, source: str = "standard input"
+) -> pd.DataFrame:
+    """The table of standard input's ``text`` (``stdin_text``), or a pipe's
+    (``source``: its name in messages), as ``read_table`` reads a file
+    (``as_written``: its fields as strings)."""
     line = text.split("\n", 1)[0]
     sep = separator_of(line, text.split("\n", 2)[1:2])
-    _no_duplicates(names_of(line, sep), "standard input")
+    _no_duplicates(names_of(line, sep), source)
     head = "\n".join(text.split("\n", DECIMAL_LINES)[:DECIMAL_LINES])
     comma = sep == ";" and _decimal_commas(head, sep)
-    frame = _read_text(
-        io.StringIO(text), sep, "standard input", line, as_written, comma
-    )
+    frame = _read_text(io.StringIO(text), sep, source, line, as_written, comma)
     if comma and not as_written:
-        _decimal_comma_noted(frame, "standard input")
+        _decimal_comma_noted(frame, source)
     return _dialect_kept(_without_trailing_commas(frame), sep, comma)
 
 
