@@ -369,3 +369,21 @@ def test_a_held_parameters_path_is_told_in_words(
     """The landscape's title said "(along the path: from 0 to 0.49, between 0 and
     0.528)" of a parameter it holds fixed: the run's moves are now told plainly."""
     assert plot.held_path_words(np.array(moved)) == words
+
+
+def test_residuals_of_a_run_that_blew_up_to_inf_say_there_are_none() -> None:
+    """A Poisson regression diverged at lr 0.5: its final values predict inf,
+    and residuals.png was blank axes from -0.04 to 0.04 whose legend named the
+    data's 120 rows. The chart now says that nothing is finite to draw."""
+    rng = np.random.default_rng(1)
+    t = np.arange(120.0)
+    counts = rng.poisson(np.exp(0.5 + 0.02 * t))
+    data = pd.DataFrame({"t": t, "count": counts})
+    trace = gradtrace.fit(
+        data, "poisson-regression", y="count", standardize=True, lr=0.5, steps=100
+    )
+    assert trace.status == "diverged"
+    ax = plot.residual_plot(trace).axes[0]
+    (text,) = ax.texts
+    assert text.get_text() == "no finite residuals: the final values predict inf or NaN"
+    assert ax.get_legend() is None and not ax.get_yticks().size

@@ -2280,6 +2280,20 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
     # a few rows drawn larger and darker: 3-point light green dots of 100 rows
     # were hard to see on a projector
     few = len(resid[shown]) <= FEW_POINTS
+    # a diverged run's values predict inf or NaN: nothing to draw, said so
+    # (blank axes whose legend named 120 rows)
+    drawn = bool(np.any(np.isfinite(pred) & np.isfinite(resid)))
+    if not drawn:
+        ax.text(
+            0.5,
+            0.5,
+            "no finite residuals: the final values predict inf or NaN",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
     ax.plot(
         pred[shown],
         resid[shown],
@@ -2287,9 +2301,10 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
         color="#2a9d8f" if few else "#5ec962",
         ms=6 if few else 3,
         alpha=0.8 if few else 0.6,
-        label=data_label(n, len(resid[shown])),
+        label=data_label(n, len(resid[shown])) if drawn else None,
     )
-    ax.axhline(0.0, color="#222222", lw=1)
+    if drawn:
+        ax.axhline(0.0, color="#222222", lw=1)
     binned = binned_spread(pred, resid)
     band: dict[Any, Any] = {}  # the band's legend entry: its shade and its edge
     if binned is not None:
@@ -2356,6 +2371,8 @@ def residual_plot(trace: Any, ax: Any = None) -> Figure:
     ax.set_title(_filled(title, _title_chars(ax, 80, not own, size)), fontsize=size)
     handles, labels = ax.get_legend_handles_labels()
     handles = [band.get(h, h) for h in handles]
+    if not handles:  # nothing drawn: no legend
+        return fig
     if own:  # below the chart: inside, wherever it went, it covered points
         fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncol=2)
     else:  # the caller's axes: where it covers the fewest points
