@@ -427,3 +427,15 @@ def _made_info(n_rows: int, n_steps: int) -> dict[str, object]:
         "tol": 1e-4,
         "n_steps": n_steps,
     }
+
+
+def test_a_curve_that_leapt_to_overflow_has_no_highest_value_above_the_chart() -> None:
+    """A legend said "2 curves rose above 5.24e+06, to 2.6e+03 at most, then
+    overflowed": the highest finite value of curves that leapt from 2.6e3 to
+    inf, below the chart's top. Only values above the top count."""
+    leapt = np.array([7.0, 2600.0, np.inf])
+    assert sweep_plots.highest_above(leapt, 5.24e6) == np.inf
+    assert sweep_plots.at_most([np.inf, np.inf]) == ""
+    climbed = np.array([7.0, 3e7, 4e9, np.inf])
+    assert sweep_plots.highest_above(climbed, 5.24e6) == 4e9
+    assert sweep_plots.at_most([np.inf, 4e9]) == ", to 4e+09 at most"

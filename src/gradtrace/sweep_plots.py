@@ -53,6 +53,21 @@ def _inner_legend(ax: Any, handles: Any = None, **kwargs: Any) -> Any:
     return ax.legend(loc="best", fontsize=7, framealpha=0.85, **kwargs)
 
 
+def highest_above(gaps: np.ndarray, ceiling: float) -> float:
+    """The highest finite gap of a curve above the chart's ``ceiling``, or inf
+    where it leapt from below it to overflow (a legend had said "rose above
+    5.24e+06, to 2.6e+03 at most": the highest finite value, below the top)."""
+    over = gaps[np.isfinite(gaps) & (gaps > ceiling)]
+    return float(over.max()) if len(over) else math.inf
+
+
+def at_most(above: list[float]) -> str:
+    """", to 3.9e+14 at most": the highest of the curves that left the chart
+    (``highest_above`` each), where any stayed finite up there; else nothing."""
+    tops = [a for a in above if math.isfinite(a)]
+    return f", to {max(tops):.3g} at most" if tops else ""
+
+
 def _swept(sweep: Sweep) -> list[str]:
     """The columns of a sweep's table that vary from configuration to
     configuration (learning rate, batch size, seed, a start, ...)."""
@@ -410,8 +425,7 @@ def sweep_losses(sweep: Sweep, ax: Any = None) -> Figure:
         over = g > ceiling
         if not over.any():
             return [np.column_stack([x, g])]
-        finite = g[np.isfinite(g)]
-        above.append(float(finite.max()) if len(finite) else math.inf)
+        above.append(highest_above(g, ceiling))
         overflowed.append(bool(np.isinf(g).any()))
         top = np.log(ceiling)
 
@@ -532,6 +546,7 @@ def sweep_losses(sweep: Sweep, ax: Any = None) -> Figure:
             zorder=4,
         )
         n_off, n_exits, n_over = len(above), len(exits), sum(overflowed)
+
         went_on = (
             ""
             if not n_over
@@ -549,7 +564,7 @@ def sweep_losses(sweep: Sweep, ax: Any = None) -> Figure:
                 label=f"off the chart: {n_off} curve{'s' * (n_off > 1)} rose "
                 f"above {ceiling:.3g}"
                 + f" ({n_exits} times)" * (n_exits > n_off)
-                + f", to {max(above):.3g} at most"
+                + at_most(above)
                 + went_on,
             )
         )
