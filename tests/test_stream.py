@@ -1099,3 +1099,20 @@ def test_a_streamed_run_keeps_its_x_columns_ranges_from_the_files_statistics(
     )
     assert dropped.info["data"]["dropped_rows"] == 1
     assert "x_range" not in dropped.info["data"]
+
+
+def test_a_one_epoch_stream_prints_its_steps_and_a_chunk_larger_than_the_file_is_told(
+    tmp_path: Path, data: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One epoch of 33 steps printed two rows (its loss over all the data is
+    taken at epochs' ends only), where the help promises about 20; and a chunk
+    of whole batches larger than the file was "read 1003520 rows at a time" of
+    a million."""
+    _, path = data
+    args = ["fit", str(path), "--stream", "--batch-size", "16", "--epochs", "1"]
+    code, out, err = run_cli([*args, "--out", str(tmp_path / "one")], capsys)
+    assert code == 0, err
+    table = out[: out.index("\nrun ")].strip().splitlines()
+    steps = [int(line.split()[0]) for line in table[1:]]
+    assert len(steps) >= 10 and steps[0] == 0 and steps[-1] == 33, steps
+    assert "streamed: read the file whole, as one chunk" in out

@@ -273,11 +273,15 @@ def steps_table(trace: Trace, every: int | None) -> Table:
         per_epoch = int(trace.info["schedule"]["batches_per_epoch"])
         unit = math.lcm(per_epoch, evaluated, kept)
         every = unit * nice_step(trace.steps / 20 / unit)
-    elif every is None and evaluated > 1:
+    elif every is None and evaluated > 1 and trace.steps >= 10 * evaluated:
         # about 20 rows, at steps whose loss over all the data was taken and
         # that a long run kept
         both = math.lcm(evaluated, kept)
         every = both * nice_step(trace.steps / 20 / both)
+    elif every is None and kept > 1:
+        # fewer such steps than that (a stream's epoch ends: two rows of a
+        # one-epoch run): about 20 kept rows, the loss blank between them
+        every = kept * nice_step(trace.steps / 20 / kept)
     if every is not None and every % kept:
         asked, every = every, kept * max(1, round(every / kept))  # the rows kept
         folder = trace.writer.folder if trace.writer is not None else trace.folder
@@ -436,10 +440,13 @@ def print_summary(
             )
         every = sch["eval_every"]
         when = "after every step" if every == 1 else f"every {every} steps"
-        console.print(
-            f"  streamed: read {chunks['chunk_rows']} rows at a time{mixed}; loss "
-            f"over all the data {when}"
+        # a chunk of whole batches may hold more rows than the file has
+        read = (
+            f"read {chunks['chunk_rows']} rows at a time"
+            if chunks["chunk_rows"] < data["n_rows"]
+            else "read the file whole, as one chunk"
         )
+        console.print(f"  streamed: {read}{mixed}; loss over all the data {when}")
     table = Table(box=None, header_style="bold", pad_edge=False)
     truth = trace.truth
     optimum, stderr = info.get("optimum"), info.get("stderr") or {}
