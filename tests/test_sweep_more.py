@@ -644,6 +644,25 @@ def test_a_sweep_of_one_configuration_is_refused_before_it_runs(
 
 
 @pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (["--optimizer", "sgd,adam"], "error: a sweep takes one optimizer, got "),
+        (["--opt", "momentum=0.9"], "error: optimizer 'sgd' has no hyper-parameter"),
+    ],
+)
+def test_a_one_configuration_sweeps_own_mistake_is_said_first(
+    given: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--lr 0.01 --optimizer sgd,adam was told "nothing to sweep", and its
+    real mistake only once a second rate was given."""
+    out = tmp_path / "s"
+    args = ["sweep", "seed001_line", "--lr", "0.01", *given, "--out", str(out)]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and err.count("\n") == 1 and err.startswith(said), err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
     "given",
     [
         ["--seed", "0,1"],

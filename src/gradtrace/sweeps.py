@@ -645,7 +645,7 @@ def swept_columns(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def _one_optimizer(optimizer: Any) -> None:
+def one_optimizer(optimizer: Any) -> None:
     """Refuse several optimizers (sgd,keras.adam, or a list): a sweep compiles one
     optimizer's update for all its configurations; say how to compare them."""
     if isinstance(optimizer, str):
@@ -727,7 +727,7 @@ def sweep(
         [False, False, False, True]
     """
     started = time.perf_counter()
-    _one_optimizer(fit_options.get("optimizer"))
+    one_optimizer(fit_options.get("optimizer"))
     frame, source = frame_of(data)
     lrs = _once(_values(lr, "lr"), "lr")
     opt_lists = validate.by_name("opt", opt)

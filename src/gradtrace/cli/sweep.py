@@ -465,6 +465,13 @@ def sweep(
             else None
         )
         named = _named_model(model, model_extra)  # its conflicts said first
+        # the optimizer and its hyper-parameters, as the sweep would check
+        # them, before "nothing to sweep" (it hid "a sweep takes one optimizer")
+        from gradtrace import validate
+        from gradtrace.sweeps import one_optimizer
+
+        one_optimizer(optimizer)
+        validate.optimizer(optimizer, None, {k: v[0] for k, v in opts.items()})
         lists = [rates or [None], seeds, sizes or [None], *opts.values()]
         if math.prod(len(v) for v in [*lists, *starts.values()]) == 1:
             raise InputError(
