@@ -1600,3 +1600,29 @@ def test_a_config_files_keys_of_fit_alone_are_said_not_dropped(
         "diagnoses all the data's rows."
     )
     assert "optimum" in out
+
+
+def test_the_optimums_slopes_are_named_by_their_columns_as_the_summary_names_them() -> (
+    None
+):
+    """diagnose wrote a linear model's one slope as "w=[0.9628782] ± [0.11]";
+    each slope is now named by its column, w[sqft]=... ± ..., as the summary
+    and pictures name it; a polynomial's coefficients keep their list."""
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {"sqft": rng.uniform(5, 35, 60), "rooms": rng.integers(1, 7, 60)}
+    )
+    frame["price"] = (
+        50 + 1.2 * frame["sqft"] + 8 * frame["rooms"] + rng.normal(0, 2, 60)
+    )
+    one = gradtrace.diagnose(frame, "linear", x=["sqft"], y="price")
+    w, se = one.optimum["w"][0], one.stderr["w"][0]
+    head = str(one).splitlines()[0]
+    assert (
+        f"w[sqft]={w:.7g} ± {se:.2g}, b=" in head
+        and "[" not in head.split("w[sqft]")[1]
+    )
+    two = gradtrace.diagnose(frame, "linear", x=["sqft", "rooms"], y="price")
+    assert "w[sqft]=" in str(two) and ", w[rooms]=" in str(two)
+    poly = gradtrace.diagnose(frame, "poly", x="sqft", y="price", degree=2)
+    assert "w=[" in str(poly).splitlines()[0]

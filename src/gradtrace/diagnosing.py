@@ -94,9 +94,31 @@ class Diagnosis:
                     self.info["separated"],
                 )
             ]
+        from types import SimpleNamespace
+
+        from gradtrace.tables import param_labels
+
         shown = []
         for k, v in self.optimum.items():
             se = self.stderr.get(k, math.nan)
+            if isinstance(v, (list, tuple, np.ndarray)):
+                # slopes by their x columns, as the summary names them
+                # (w[sqft]=121.6 ± 2, not w=[121.6] ± [2])
+                cols = [f"{k}[{i}]" for i in range(np.size(v))]
+                model = self.config.model
+                named = SimpleNamespace(
+                    info={
+                        "data": {"x": self.info.get("x") or []},
+                        "model": model if isinstance(model, str) else "custom",
+                    }
+                )
+                labels = param_labels(named, cols)
+                if any(labels[c] != c for c in cols):
+                    errors = np.broadcast_to(np.asarray(se, float), np.shape(cols))
+                    for c, value, e in zip(cols, np.ravel(v), errors, strict=True):
+                        error = f" ± {_fmt(e, 2)}" if np.isfinite(e) else ""
+                        shown.append(f"{labels[c]}={_fmt(value)}{error}")
+                    continue
             error = ""
             if np.all(np.isfinite(np.asarray(se, float))):
                 error = f" ± {_fmt(se, 2)}"
