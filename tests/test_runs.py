@@ -519,6 +519,10 @@ def test_show_export_and_ls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 0 and "one" in out and "two" in out and "0.02" in out
     code, _, err = run(["show", str(tmp_path)], capsys)
     assert code == 2 and "is not a run folder" in err
+    # the folder of runs itself: some named, and ls to list them
+    code, _, err = run(["show", str(runs)], capsys)
+    assert code == 2 and err.startswith(f"error: {str(runs)!r} holds runs (one and two")
+    assert f"such as {runs / 'one'} (gradtrace ls {runs} lists them)." in err
     sweep = tmp_path / "sweep"
     code, _, err = run(
         ["sweep", "seed001_line", "--lr", "0.1,0.2", "--steps", "3", "--no-plot"]

@@ -716,6 +716,26 @@ def load_info(folder: str | Path) -> dict[str, Any]:
             + "; to follow one configuration step by step, gradtrace fit it."
         )
     if not path.is_file() or not (folder / TRACE_FILE).exists():
+        # a folder of runs (runs/): name some of them
+        inside = (
+            sorted(
+                p.name
+                for p in folder.iterdir()
+                if p.is_dir()
+                and ((p / INFO_FILE).is_file() or (p / "sweep.json").is_file())
+            )
+            if folder.is_dir()
+            else []
+        )
+        if inside:
+            from gradtrace.text import listed
+
+            first = shlex.quote(str(folder / inside[0]))
+            raise RunFolderError(
+                f"{str(folder)!r} holds runs ({listed(inside, 3)}), and is not one "
+                f"itself: give one of them, such as {first} (gradtrace ls "
+                f"{shlex.quote(str(folder))} lists them)."
+            )
         raise RunFolderError(
             f"{str(folder)!r} is not a run folder (it needs "
             f"{INFO_FILE} and {TRACE_FILE}): give a folder that "

@@ -419,9 +419,10 @@ def sweep(
     """Run every combination of learning rates, hyper-parameters, starting values
     and seeds on DATA, vectorised (one compiled program per batch size), and write
     sweep.parquet (one row per configuration: its values, final parameters, its loss
-    at the start and the end and its mean over all the data after ten steps of the
-    last tenth, gap to the optimum, first step within --tol of it, diverged and where,
-    ended above its start),
+    at the start and the end, its settled loss (tail_loss: the loss over all the
+    data averaged over ten evenly spaced steps of the run's last tenth), gap to the
+    optimum, first step within --tol of it, diverged and where, ended above its
+    start),
     traces.parquet (every --keep-every step of every configuration, beside its
     learning rate and other swept values) and plots.
 
