@@ -92,12 +92,12 @@ def test_a_sweep_whose_loss_rose_warns_and_names_its_first_tie() -> None:
         "<Sweep line/mse sgd: 4 configurations, 0 diverged, 2 ended above their "
         "start; best lr=0.1, seed=0: final loss "
     )
-    assert "\n  warning: the loss ended above where it started (lr=1, seed=0: " in text
+    assert "\n  the loss ended above where it started (lr=1, seed=0: " in text
     assert "and 1 more)" in text
     html = s._repr_html_()
     assert "4 (2 lr × 2 seed)" in html
     assert "ended above their start</th><td>2<" in html
-    assert 'style="color:#a15c00">warning: the loss ended above' in html
+    assert 'style="color:#a15c00">the loss ended above' in html
     assert "its steps to within 0.0001</th><td>never" in html
 
 
