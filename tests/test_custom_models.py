@@ -1275,8 +1275,7 @@ def test_a_parameter_the_model_never_reads_is_told_it_has_no_effect() -> None:
     ), column.warnings
     two = gradtrace.fit(frame, model_expr="a + b*x + 0*c + 0*d", lr=0.1, steps=50)
     assert any(
-        w.startswith("c and d have no effect on the loss")
-        for w in two.warnings
+        w.startswith("c and d have no effect on the loss") for w in two.warnings
     ), two.warnings
 
 

@@ -113,11 +113,11 @@ class Diagnosis:
                     }
                 )
                 labels = param_labels(named, cols)
-                if any(labels[c] != c for c in cols):
+                if any(labels[col] != col for col in cols):
                     errors = np.broadcast_to(np.asarray(se, float), np.shape(cols))
-                    for c, value, e in zip(cols, np.ravel(v), errors, strict=True):
+                    for col, value, e in zip(cols, np.ravel(v), errors, strict=True):
                         error = f" ± {_fmt(e, 2)}" if np.isfinite(e) else ""
-                        shown.append(f"{labels[c]}={_fmt(value)}{error}")
+                        shown.append(f"{labels[col]}={_fmt(value)}{error}")
                     continue
             error = ""
             if np.all(np.isfinite(np.asarray(se, float))):

@@ -62,7 +62,7 @@ def highest_above(gaps: np.ndarray, ceiling: float) -> float:
 
 
 def at_most(above: list[float]) -> str:
-    """", to 3.9e+14 at most": the highest of the curves that left the chart
+    """ ", to 3.9e+14 at most": the highest of the curves that left the chart
     (``highest_above`` each), where any stayed finite up there; else nothing."""
     tops = [a for a in above if math.isfinite(a)]
     return f", to {max(tops):.3g} at most" if tops else ""
