@@ -151,7 +151,7 @@ def diagnose(**options: Any) -> None:
     number, the predicted steps to come within 1e-4 of the optimum, and a verdict on
     the chosen rate. Takes the same DATA and options as fit (--stream too); those
     that change nothing here (--epochs, --steps, --seed, --eval-every, --metric,
-    --exact, --level) are taken and not listed."""
+    --exact, --level, --intervals) are taken and not listed."""
     from gradtrace.cli._config import read_config
     from gradtrace.cli._report import _console
     from gradtrace.cli.fit import _merge
@@ -191,7 +191,16 @@ def diagnose(**options: Any) -> None:
 #: fit's options that change nothing diagnose says (the diagnosis is of the
 #: optimum, the curvature and the rate, not of a run's length, order or records):
 #: taken, so that a fit command line runs as diagnose, but not listed in --help
-NOT_DIAGNOSED = ("epochs", "steps", "seed", "eval_every", "exact", "metrics", "level")
+NOT_DIAGNOSED = (
+    "epochs",
+    "steps",
+    "seed",
+    "eval_every",
+    "exact",
+    "metrics",
+    "level",
+    "intervals",
+)
 for _param in diagnose.params:
     if isinstance(_param, click.Option) and _param.name in NOT_DIAGNOSED:
         _param.hidden = True
