@@ -907,7 +907,10 @@ def test_diagnose_lists_the_optimum_in_the_models_order(
     code, out, err = run_cli([*args, "--lr", "0.1"], capsys)
     assert code == 0, err
     first = out.splitlines()[0]
-    assert first.startswith("optimum (Newton") and first.index("w=") < first.index("b=")
+    # the slopes by their columns (w[a]=..., w[c]=...), before b
+    assert first.startswith("optimum (Newton") and first.index("w[a]=") < first.index(
+        "b="
+    )
     reference = gradtrace.planning.reference(
         gradtrace.run_config.RunConfig(data=str(data), model="logistic", x=["a", "c"]),
         pd.read_csv(data),

@@ -469,10 +469,15 @@ def sweep(
         # the optimizer and its hyper-parameters, as the sweep would check
         # them, before "nothing to sweep" (it hid "a sweep takes one optimizer")
         from gradtrace import validate
+        from gradtrace.core.optimizers import PRESETS
         from gradtrace.sweeps import one_optimizer
 
         one_optimizer(optimizer)
-        validate.optimizer(optimizer, None, {k: v[0] for k, v in opts.items()})
+        spec = validate.optimizer(optimizer, None, {})
+        # names alone: a swept value (betas=0.8,0.99 read as two) is the sweep's
+        known = {*PRESETS[spec.name].defaults, *validate.PAIRS}
+        unknown = {k: v[0] for k, v in opts.items() if k not in known}
+        validate.optimizer(optimizer, None, unknown)
         lists = [rates or [None], seeds, sizes or [None], *opts.values()]
         if math.prod(len(v) for v in [*lists, *starts.values()]) == 1:
             raise InputError(
