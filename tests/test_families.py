@@ -953,3 +953,13 @@ def test_mae_and_hubers_loss_say_why_they_have_no_standard_errors(
         f"curvature, and {options['loss']} is neither (the optimum itself is exact; "
         "a sandwich or the bootstrap would give its errors)."
     )
+    # and with no errors to measure it by, its distance is told by the loss
+    (short,) = [w for w in trace.warnings if "short of its optimum" in w]
+    assert short.startswith("the loss ended ") and "% of the distance it" in short
+    settled = gradtrace.fit(
+        (x, trace.info["optimum"]["w"] * x + trace.info["optimum"]["b"]),
+        steps=2,
+        init=trace.info["optimum"],
+        **options,
+    )
+    assert not [w for w in settled.warnings if "short of its optimum" in w]

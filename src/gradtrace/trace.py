@@ -623,6 +623,8 @@ class Trace:
                         covariance=info.get("covariance"),
                     )
                     out += [off] if off else []
+        if optimum is not None and not rose and not out and early is None:
+            out += self._short_without_errors(first)
         if rose:
             name = str(self.info["optimizer"]["name"])
             out.append(rose_warning(fmt(first), fmt(self.final_loss), "", name))
@@ -645,6 +647,29 @@ class Trace:
         if frozen:
             out.append(frozen)
         return self._by_column(edge + out)
+
+    def _short_without_errors(self, first: float) -> list[str]:
+        """A completed run without standard errors (mae, huber, a loss of one's
+        own), whose distance from the optimum cannot be told in them: where its
+        loss ended above the optimum's by more than rounding and by more than
+        1% of the distance it started at, a sentence that says so (it was told
+        nothing, however far it ended)."""
+        from gradtrace.text import fmt, loss_rounding
+
+        info = self.info
+        errors = [np.asarray(v, float) for v in (info.get("stderr") or {}).values()]
+        best = info.get("optimum_loss")
+        if best is None or any(np.isfinite(e).any() for e in errors):
+            return []
+        left, start = self.final_loss - float(best), first - float(best)
+        if not (left > loss_rounding(info, float(best)) and left > 0.01 * start):
+            return []
+        return [
+            f"the loss ended {fmt(left)} above the optimum's, "
+            f"{100 * left / start:.2g}% of the distance it started at; with no "
+            "standard errors to measure the parameters' distance by, the run is "
+            "short of its optimum: more steps or another rate would get closer."
+        ]
 
     def _by_column(self, said: list[str]) -> list[str]:
         """``said`` with the slopes of a built-in model of a linear predictor on
