@@ -133,13 +133,7 @@ def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
             ".npy or .npz file."
         )
     if not p.is_file():  # a pipe (bash's <(...)): it can be read only once
-        try:
-            text = p.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(
-                f"{str(p)!r} is not UTF-8 text: a pipe is read as a CSV or TSV "
-                "table; write it to a file to give Parquet, .npy or .npz."
-            ) from None
+        text = _utf8(p.read_bytes(), repr(str(p)))
         if not text.strip():
             raise InputError(f"data file {str(p)!r} is empty: it needs a header row.")
         return text_table(text, as_written, repr(str(p)))
@@ -167,7 +161,7 @@ def read_table(path: str | Path, as_written: bool = False) -> pd.DataFrame:
     inner = Path(p.stem).suffix.lower() if suffix in COMPRESSED else suffix
     head, *below = _first_line(p, lines=2).split("\n", 1)
     sep = "\t" if inner in (".tsv", ".tab") else separator_of(head, below)
-    _no_duplicates(names_of(head, sep), repr(str(p)))
+    no_duplicates(names_of(head, sep), repr(str(p)))
     comma = sep == ";" and _decimal_commas(_first_line(p, lines=DECIMAL_LINES), sep)
     frame = _read_text(p, sep, repr(str(p)), head, as_written, comma)
     if comma:
@@ -196,7 +190,7 @@ def text_table(
     (``as_written``: its fields as strings)."""
     line = text.split("\n", 1)[0]
     sep = separator_of(line, text.split("\n", 2)[1:2])
-    _no_duplicates(names_of(line, sep), source)
+    no_duplicates(names_of(line, sep), source)
     head = "\n".join(text.split("\n", DECIMAL_LINES)[:DECIMAL_LINES])
     comma = sep == ";" and _decimal_commas(head, sep)
     frame = _read_text(io.StringIO(text), sep, source, line, as_written, comma)
@@ -210,11 +204,17 @@ def stdin_text() -> str:
     raw = getattr(sys.stdin, "buffer", None)
     if raw is None:  # a text stream put in its place
         return sys.stdin.read()
+    return _utf8(raw.read(), "standard input")
+
+
+def _utf8(raw: bytes, source: str) -> str:
+    """Standard input's or a pipe's bytes (``source``) as UTF-8 text, a
+    byte-order mark dropped; a one-line refusal of another encoding."""
     try:
-        return raw.read().decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(
-            "standard input is not UTF-8 text (another encoding, or not a text "
+            f"{source} is not UTF-8 text (another encoding, or not a text "
             "table): save it as UTF-8 (a spreadsheet's 'CSV UTF-8'), or give a "
             "Parquet, .npy or .npz file."
         ) from None
@@ -465,13 +465,14 @@ def _lines_of(text: Any, lines: int) -> str:
     return "".join(str(text.readline()) for _ in range(lines))
 
 
-def _no_duplicates(names: Sequence[str], source: str) -> None:
+def no_duplicates(names: Sequence[str], source: str, header: bool = True) -> None:
     """Refuse a header that names a column twice: pandas would rename the second
-    (y.1) and the first would be fitted, silently."""
+    (y.1) and the first would be fitted, silently. ``header``: the names are a
+    text file's first line (else a table's columns, as a data frame has them)."""
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name and name in seen:
-            if a_number(name):  # a first line of data, no header: 0 twice
+            if header and a_number(name):  # a first line of data, no header: 0 twice
                 raise InputError(
                     f"the first line of {source} looks like a row of data, not "
                     f"column names ({name!r} in columns {seen[name] + 1} and "
@@ -480,7 +481,7 @@ def _no_duplicates(names: Sequence[str], source: str) -> None:
                 )
             raise InputError(
                 f"{source} has two columns named {name!r} (columns {seen[name] + 1} "
-                f"and {i + 1} of its header): rename one, or remove it."
+                f"and {i + 1}{' of its header' * header}): rename one, or remove it."
             )
         seen.setdefault(name, i)
 
@@ -586,7 +587,7 @@ def _guard(source: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         # numpy's savetxt(header=...) writes "# x,y": the header, marked
         frame = frame.rename(columns={frame.columns[0]: first.lstrip("#").strip()})
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    _no_duplicates(list(frame.columns), source)
+    no_duplicates(list(frame.columns), source)
     return frame
 
 
@@ -753,7 +754,7 @@ def _parquet_frame(path: Path) -> pd.DataFrame:
     pf = pq.ParquetFile(path)
     fields = list(pf.schema_arrow)
     # two columns of one name would be one key below: the second fitted silently
-    _no_duplicates([f.name.strip() for f in fields], repr(str(path)))
+    no_duplicates([f.name.strip() for f in fields], repr(str(path)))
     floats = {pa.float32(): np.float32, pa.float64(): np.float64}
     if not fields or any(f.type not in floats for f in fields):
         return pf.read().to_pandas(split_blocks=True, self_destruct=True)
@@ -810,7 +811,7 @@ class ParquetRows:
         self._starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
         self._cached: tuple[int, dict[str, np.ndarray]] | None = None
         names = [str(n) for n in self._file.schema_arrow.names]
-        _no_duplicates([n.strip() for n in names], source)
+        no_duplicates([n.strip() for n in names], source)
         # a column's name as the file writes it ("y " is y, as in memory)
         self._named = {n.strip().lstrip("\ufeff"): n for n in names}
         names = list(self._named)

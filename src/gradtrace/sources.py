@@ -16,6 +16,7 @@ from gradtrace.data import (
     DATASETS,
     builtin,
     file_sha256,
+    no_duplicates,
     read_table,
     truth_path,
     truth_record,
@@ -112,15 +113,7 @@ def _named_once(frame: pd.DataFrame, source: str) -> None:
     """Refuse a table that names a column twice, first: ``frame[name]`` is then
     two columns, and what came of it was refused as something else ("no x
     columns besides 'age'")."""
-    names = [str(c) for c in frame.columns]
-    twice = [n for i, n in enumerate(names) if n in names[:i]]
-    if twice:
-        first = names.index(twice[0])
-        again = names.index(twice[0], first + 1)
-        raise InputError(
-            f"{source} has two columns named {twice[0]!r} (columns {first + 1} "
-            f"and {again + 1}): rename one, or remove it."
-        )
+    no_duplicates([str(c) for c in frame.columns], source, header=False)
 
 
 def _numbers(values: list[Any]) -> bool:

@@ -1547,7 +1547,7 @@ class Trace:
         import warnings
 
         from gradtrace.errors import GradtraceWarning
-        from gradtrace.text import for_python, listed
+        from gradtrace.text import listed
 
         # the caller's line: predict, from_callers_line's wrapper, the caller
         caller = 4
@@ -1566,26 +1566,35 @@ class Trace:
                 else f"{'position' if one else 'positions'} "
                 + listed([int(r) for r in rows], 3)
             )
+            some = "the row" if len(x) == 1 else f"{len(rows)} of the {len(x)} rows"
             warnings.warn(
-                ("the row" if len(x) == 1 else f"{len(rows)} of the {len(x)} rows")
-                + f" ({shown}) "
-                f"{'lies' if one else 'lie'} beyond the x values the "
-                f"run was fitted on ({'; '.join(spans)}): "
-                f"{'its prediction takes' if one else 'their predictions take'} "
-                "the model past its data, where nothing tested it.",
+                beyond_sentence(f"{some} ({shown})", one, spans),
                 GradtraceWarning,
                 stacklevel=caller,
             )
-        if not final:
-            return
-        ended = [] if self.status == "completed" else [self.message]
-        for said in (ended + self.convergence_warnings())[:1]:
-            said = for_python(said.removeprefix("warning: "))
+        caveat = self.fit_caveat() if final else None
+        if caveat is not None:
             warnings.warn(
-                f"predicting with this run: {said}",
+                f"predicting with this run: {caveat}",
                 GradtraceWarning,
                 stacklevel=caller,
             )
+
+    def fit_caveat(self, run: str | None = None) -> str | None:
+        """Why the final values are no fit to predict with, in a sentence: how a
+        run that did not complete ended, else the first of its convergence
+        warnings; None for a run that needs none. In Python's words where
+        ``run`` is None, else the command's, naming the run's folder ``run``."""
+        ended = [] if self.status == "completed" else [self.ending(run or "RUN")]
+        said = (ended + self.convergence_warnings())[:1]
+        if not said:
+            return None
+        first = said[0].removeprefix("warning: ")
+        if run is None:
+            from gradtrace.text import for_python
+
+            return for_python(self.message if ended else first)
+        return first
 
     @from_callers_line
     def explain_text(self, step: int, rows: int | None = 20) -> str:
@@ -1806,6 +1815,17 @@ def _is_vector(info: dict[str, Any], name: str) -> bool:
 def _sized(data: Any) -> bool:
     """Whether ``data`` is a list, tuple or array (of values to read one by one)."""
     return isinstance(data, (list, tuple, np.ndarray))
+
+
+def beyond_sentence(rows: str, one: bool, spans: list[str]) -> str:
+    """What ``predict`` says of ``rows`` (one row, or several) beyond the x
+    values the run was fitted on, whose ranges ``spans`` (``x_beyond``'s) names."""
+    return (
+        f"{rows} {'lies' if one else 'lie'} beyond the x values the run was fitted "
+        f"on ({'; '.join(spans)}): "
+        f"{'its prediction takes' if one else 'their predictions take'} the model "
+        "past its data, where nothing tested it."
+    )
 
 
 def x_beyond(

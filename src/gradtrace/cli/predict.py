@@ -46,18 +46,13 @@ def _beyond_the_data(info: dict[str, Any], frame: Any, data: Path) -> str | None
     its data."""
     import numpy as np
 
-    from gradtrace.trace import x_beyond
+    from gradtrace.trace import beyond_sentence, x_beyond
 
     outside, spans = x_beyond(info, {str(c): frame[c] for c in frame.columns})
     if not outside.any():
         return None
     rows, one = _some_rows(data, np.flatnonzero(outside))
-    return (
-        f"{rows} {'lies' if one else 'lie'} beyond the x values the run was "
-        f"fitted on ({'; '.join(spans)}): "
-        f"{'its prediction takes' if one else 'their predictions take'} the "
-        "model past its data, where nothing tested it."
-    )
+    return beyond_sentence(rows, one, spans)
 
 
 @click.command(context_settings={"max_content_width": 100})
@@ -217,9 +212,8 @@ def predict(
         # predictions from a run that diverged or did not converge are said so
         # (they were printed as if from a fit)
         # a run that diverged says how it ended: its values are not a fit
-        ended = [] if trace.status == "completed" else [trace.ending(str(run))]
-        for warning in (ended + trace.convergence_warnings())[:1]:
-            said = warning.removeprefix("warning: ")
+        said = trace.fit_caveat(str(run))
+        if said is not None:
             click.echo(f"warning: predicting with {str(run)!r}: {said}", err=True)
     if suffix != ".parquet" and (sep == ";" or comma):
         said = " and ".join(
